@@ -1,0 +1,245 @@
+"""Read-only questions over the audit file, for the server API and the sidebar.
+
+Pure functions: a path and a few filters in, JSON-ready dicts out. Each call opens the DuckDB file
+read-only, reads, and closes it again, so no reader ever holds the file between requests.
+
+>>> summary("/nonexistent/audit.duckdb")["total"]
+0
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DECISIONS: tuple[str, ...] = ("allow", "mask", "warn", "approval", "block")
+# Columns the API returns, in order (CONTRACT §5). Hashes stay in the file; `verify` reads them.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id", "ts", "user_name", "actor", "session_id", "notebook", "cell_id",
+    "execution_count", "kind", "code", "code_sha256", "decision", "rule_id", "reason", "status",
+    "duration_ms", "rows_affected",
+)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+LATEST = 5
+TOP_RULES = 5
+CODE_CHARS = 2000
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit file exists but cannot be read (locked, corrupt, not DuckDB)."""
+
+    def __init__(self, path: str, cause: BaseException) -> None:
+        super().__init__(f"audit file {path} cannot be read: {cause}")
+        self.path = path
+
+
+def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, Any]:
+    """Counts by decision, top rules, latest blocked and allowed events, pending approvals.
+
+    ``user=None`` means every user's events; otherwise only that user's.
+    """
+    result: dict[str, Any] = {
+        "audit_file": os.fspath(path), "user": user,
+        "counts": {d: 0 for d in DECISIONS}, "total": 0, "top_rules": [],
+        "latest_blocked": [], "latest_allowed": [], "pending_approvals": 0,
+    }
+    with _reader(path) as con:
+        if con is None:
+            return result
+        cols = _columns(con, "events")
+        if not cols:
+            return result
+        where, params = _where(cols, user=user)
+        for decision, n in con.execute(
+            f"SELECT decision, count(*) FROM events {where} GROUP BY decision", params
+        ).fetchall():
+            result["counts"][str(decision)] = int(n)
+        result["total"] = sum(result["counts"].values())
+        if "rule_id" in cols:
+            rule_where = f"{where} {'AND' if where else 'WHERE'} coalesce(rule_id, '') <> ''"
+            result["top_rules"] = [
+                {"rule_id": r, "count": int(n), "blocked": int(b)}
+                for r, n, b in con.execute(
+                    f"SELECT rule_id, count(*) AS n, count(*) FILTER (decision = 'block') "
+                    f"FROM events {rule_where} GROUP BY rule_id ORDER BY n DESC, rule_id "
+                    f"LIMIT {TOP_RULES}", params,
+                ).fetchall()
+            ]
+        result["latest_blocked"] = _select(con, cols, user=user, decisions=("block",),
+                                           limit=LATEST)
+        result["latest_allowed"] = _select(con, cols, user=user, decisions=("allow", "mask",
+                                           "warn"), limit=LATEST)
+        result["pending_approvals"] = _pending(con, user)
+    return result
+
+
+def events(
+    path: str | os.PathLike[str],
+    user: str | None = None,
+    since: str | dt.datetime | None = None,
+    decision: str | None = None,
+    limit: int | str | None = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """The latest events, newest first, optionally since a time and of some decisions.
+
+    ``decision`` is one word or a comma list (``block,warn``); ``since`` an ISO 8601 time (UTC when
+    no offset is given). Bad filters raise ``ValueError`` naming the fix.
+    """
+    decisions = parse_decisions(decision)
+    since_ts = parse_since(since)
+    n = parse_limit(limit)
+    with _reader(path) as con:
+        if con is None:
+            return []
+        cols = _columns(con, "events")
+        if not cols:
+            return []
+        return _select(con, cols, user=user, decisions=decisions, since=since_ts, limit=n)
+
+
+def parse_decisions(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return ()
+    words = tuple(w.strip().lower() for w in value.split(",") if w.strip())
+    bad = [w for w in words if w not in DECISIONS]
+    if bad:
+        raise ValueError(f"unknown decision {bad[0]!r}: use one of {', '.join(DECISIONS)}")
+    return words
+
+
+def parse_since(value: str | dt.datetime | None) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            raise ValueError(
+                f"since={text!r} is not an ISO 8601 time: use e.g. 2026-01-31T12:00:00Z"
+            ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def parse_limit(value: int | str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"limit={value!r} is not a whole number: use 1 to {MAX_LIMIT}") from None
+    if n < 1:
+        raise ValueError(f"limit={n} is too small: use 1 to {MAX_LIMIT}")
+    return min(n, MAX_LIMIT)
+
+
+def _ingest(path: str) -> None:
+    """Let the audit store bring journals in first, when it can. Never fails the read."""
+    try:
+        from jupyter_guard.record.audit import ingest  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        return
+    try:
+        ingest(path)
+    except Exception as exc:  # an observer never breaks on the store's behalf
+        log.warning("jupyter_guard: could not bring journals into %s: %s", path, exc)
+
+
+@contextmanager
+def _reader(path: str | os.PathLike[str]) -> Iterator[Any]:
+    """A read-only connection for one request, or None when there is no audit file yet."""
+    name = os.fspath(path)
+    _ingest(name)
+    if not os.path.exists(name):
+        yield None
+        return
+    import duckdb  # lazy: the server imports this module at start
+
+    try:
+        con = duckdb.connect(name, read_only=True)
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.Error as exc:
+        raise AuditUnavailable(name, exc) from exc
+    try:
+        yield con
+    except duckdb.Error as exc:
+        raise AuditUnavailable(name, exc) from exc
+    finally:
+        con.close()
+
+
+def _columns(con: Any, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def _where(
+    cols: set[str],
+    user: str | None = None,
+    decisions: Sequence[str] = (),
+    since: dt.datetime | None = None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if user is not None:
+        clauses.append("user_name = ?" if "user_name" in cols else "FALSE")
+        params += [user] if "user_name" in cols else []
+    if decisions:
+        clauses.append(f"decision IN ({', '.join('?' for _ in decisions)})")
+        params += list(decisions)
+    if since is not None and "ts" in cols:
+        clauses.append("ts >= ?")
+        params.append(since)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _select(con: Any, cols: set[str], *, user: str | None, decisions: Sequence[str] = (),
+            since: dt.datetime | None = None, limit: int) -> list[dict[str, Any]]:
+    where, params = _where(cols, user=user, decisions=decisions, since=since)
+    fields = ", ".join(f'"{c}"' if c in cols else f'NULL AS "{c}"' for c in EVENT_COLUMNS)
+    order = "ts DESC NULLS LAST" if "ts" in cols else "rowid DESC"
+    rows = con.execute(
+        f"SELECT {fields} FROM events {where} ORDER BY {order} LIMIT {int(limit)}", params
+    ).fetchall()
+    return [_event(row) for row in rows]
+
+
+def _event(row: Sequence[Any]) -> dict[str, Any]:
+    out = dict(zip(EVENT_COLUMNS, row))
+    for key, value in out.items():
+        if isinstance(value, dt.datetime):
+            out[key] = _iso(value)
+        elif value is not None and not isinstance(value, (str, int, float, bool)):
+            out[key] = str(value)  # UUID, Decimal, ...
+    code = out.get("code")
+    if isinstance(code, str) and len(code) > CODE_CHARS:
+        out["code"] = code[:CODE_CHARS] + "…"
+    return out
+
+
+def _iso(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _pending(con: Any, user: str | None) -> int:
+    cols = _columns(con, "approvals")
+    if "status" not in cols:
+        return 0
+    sql = "SELECT count(*) FROM approvals WHERE status = 'pending'"
+    params: list[Any] = []
+    if user is not None and "requested_by" in cols:
+        sql += " AND requested_by = ?"
+        params.append(user)
+    return int(con.execute(sql, params).fetchone()[0])
