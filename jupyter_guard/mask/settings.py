@@ -1,0 +1,237 @@
+"""What to mask and how: ``MaskSettings`` plus the pure maskers for text, Series and frames.
+
+The maskers never change their input; they return masked copies of what is given, so callers
+pass only what will be shown (a display's head and tail rows), never a whole large frame.
+
+>>> s = MaskSettings(columns=("*email*",), detectors=("email", "ssn"), strategy="partial")
+>>> mask_text("mail jane@example.com, ssn 123-45-6789", s)
+'mail █████@example.com, ssn ████6789'
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Set
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches, sample_strings
+from .strategy import apply_strategy, check_strategy, mask_value
+
+COLUMN_THRESHOLD = 0.5
+"""A column whose sampled values fully match one detector at least this often is masked whole."""
+
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "*email*", "*e_mail*", "*ssn*", "*social_security*", "*phone*", "*mobile*", "*card*",
+    "*pan", "pan_*", "*password*", "*passwd*", "*secret*", "*token*", "*api_key*", "*salary*",
+    "*birth*", "*dob*", "*address*", "*iban*",
+)
+
+# Every detector needs one of these in a value; text without them skips all regex scans.
+_HINT = re.compile(
+    r"[@\d]|::|sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|BEGIN"
+    r"|(?i:pass|pwd|secret|token|api|key|auth)"
+)
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """Masking configuration, built from the policy keys ``sensitive.*`` and the user's role."""
+
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    detectors: tuple[str, ...] = DEFAULT_DETECTORS
+    strategy: str = "partial"
+    per_column: Mapping[str, str] = field(default_factory=dict)
+    salt: str = ""
+    may_unmask: bool = False
+    unmasked: bool = False
+
+    def __post_init__(self) -> None:
+        check_strategy(self.strategy)
+        for strat in self.per_column.values():
+            check_strategy(strat)
+        object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "detectors", tuple(self.detectors))
+        object.__setattr__(self, "per_column", MappingProxyType(dict(self.per_column)))
+        get_detectors(self.detectors)  # unknown names fail here, not at display time
+
+    @property
+    def active(self) -> bool:
+        """False only for a user whose role may unmask and who turned unmasking on."""
+        return not (self.may_unmask and self.unmasked)
+
+    @property
+    def enabled(self) -> tuple[Detector, ...]:
+        return get_detectors(self.detectors)
+
+    def strategy_for(self, column: object = None, detector: str | None = None) -> str:
+        """``per_column`` keys are column globs or detector names; else the default strategy."""
+        for key, strat in self.per_column.items():
+            if key == detector or (column is not None and name_matches(column, (key,))):
+                return strat
+        return self.strategy
+
+
+def find_spans(text: str, settings: MaskSettings) -> list[tuple[int, int, str]]:
+    """Non-overlapping ``(start, end, detector)`` spans, earliest and longest first."""
+    if not _HINT.search(text):
+        return []
+    spans = [(a, b, d.name) for d in settings.enabled for a, b in d.find(text)]
+    spans.sort(key=lambda s: (s[0], s[0] - s[1]))
+    kept: list[tuple[int, int, str]] = []
+    for span in spans:
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def mask_text(text: str, settings: MaskSettings) -> str:
+    """Mask every detected value in free text (all enabled detectors)."""
+    if not settings.active or not text:
+        return text
+    spans = find_spans(text, settings)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for a, b, name in spans:
+        out += [text[pos:a], mask_value(text[a:b], settings.strategy_for(detector=name), settings.salt)]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def detect_column(series: pd.Series, settings: MaskSettings) -> str | None:
+    """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first."""
+    sample = sample_strings(series)
+    hinted = [v for v in sample if _HINT.search(v)]
+    if not sample or len(hinted) < COLUMN_THRESHOLD * len(sample):
+        return None
+    best, score = None, 0.0
+    for det in settings.enabled:
+        hits = sum(map(det.matches, hinted)) / len(sample)
+        if hits > score:
+            best, score = det.name, hits
+    return best if score >= COLUMN_THRESHOLD else None
+
+
+def classify(df: pd.DataFrame, settings: MaskSettings) -> dict[str, str]:
+    """Sensitive columns of ``df``: name -> ``"name"`` (glob) or the detector that matched."""
+    found: dict[str, str] = {}
+    for i, col in enumerate(df.columns):
+        key = str(col)
+        if key in found:
+            continue
+        if name_matches(col, settings.columns):
+            found[key] = "name"
+        elif (det := detect_column(df.iloc[:, i], settings)) is not None:
+            found[key] = det
+    return found
+
+
+def sensitive_columns(df: pd.DataFrame, settings: MaskSettings) -> set[str]:
+    """Column names that are sensitive by name glob or by a value sample (first 200 values)."""
+    return set(classify(df, settings))
+
+
+def _mask_cells(values: pd.Series, settings: MaskSettings) -> pd.Series:
+    """Mask detected values inside the strings (and containers) of a small object column."""
+    def one(v: Any) -> Any:
+        if isinstance(v, str):
+            return mask_text(v, settings)
+        if isinstance(v, (list, tuple, dict, set)):
+            text = str(v)
+            masked = mask_text(text, settings)
+            return v if masked == text else masked
+        return v
+
+    if values.dtype.kind in "biufcmMb":
+        return values
+    return values.map(one)
+
+
+def mask_series(
+    series: pd.Series, settings: MaskSettings, lineage_sensitive: Set[str] = frozenset(),
+    *, detect_from: pd.Series | None = None,
+) -> pd.Series:
+    """Masked copy of a (small) Series: by name, lineage, value sample, or row labels.
+
+    ``detect_from`` is the Series to sample for detection (the whole one when ``series`` is
+    only its displayed rows). A row (``df.iloc[0]``) is masked per label by the name globs.
+    """
+    if not settings.active:
+        return series
+    name = series.name
+    reason = "name" if name is not None and (
+        name_matches(name, settings.columns) or str(name) in lineage_sensitive) else None
+    reason = reason or detect_column(series if detect_from is None else detect_from, settings)
+    if reason is not None:
+        strat = settings.strategy_for(name, None if reason == "name" else reason)
+        return apply_strategy(series, strat, settings.salt)
+    out = _mask_cells(series, settings)
+    labels = [isinstance(k, str) and (name_matches(k, settings.columns) or k in lineage_sensitive)
+              for k in series.index]
+    if any(labels):
+        out = out.astype(object)
+        for pos in [i for i, hit in enumerate(labels) if hit]:
+            label = series.index[pos]
+            out.iloc[pos] = apply_strategy(series.iloc[pos:pos + 1], settings.strategy_for(label),
+                                           settings.salt).iloc[0]
+    return _mask_index(out, settings, lineage_sensitive)
+
+
+def _mask_index(obj: Any, settings: MaskSettings, lineage: Set[str]) -> Any:
+    index = obj.index
+    if index.dtype.kind not in "OSU" and not isinstance(index, pd.MultiIndex) and str(
+            index.dtype) not in ("str", "string"):
+        return obj
+    levels = index.to_frame(index=False)
+    levels.columns = [n if n is not None else f"level_{i}" for i, n in enumerate(index.names)]
+    masked = mask_frame(levels, settings, lineage, _index=False)
+    if masked.equals(levels):
+        return obj
+    obj = obj.copy(deep=False)
+    if isinstance(index, pd.MultiIndex):
+        obj.index = pd.MultiIndex.from_frame(masked, names=index.names)
+    else:
+        obj.index = pd.Index(masked.iloc[:, 0], name=index.name)
+    return obj
+
+
+_COUNT_ROWS = ("count", "unique", "freq")
+
+
+def _count_rows(df: pd.DataFrame) -> Any:
+    """In a ``describe()`` result, the rows that only count values (shown unmasked)."""
+    if len(df) > 20 or "count" not in df.index or df.index.dtype.kind != "O":
+        return None
+    return df.index.isin(_COUNT_ROWS)
+
+
+def mask_frame(
+    df: pd.DataFrame, settings: MaskSettings, lineage_sensitive: Set[str] = frozenset(),
+    *, classified: Mapping[str, str] | None = None, _index: bool = True,
+) -> pd.DataFrame:
+    """Masked copy of a (small) frame: whole columns by name glob, lineage or value sample;
+    detected values inside other text cells; and the index. ``classified`` (from
+    ``classify`` on the full frame) skips sampling ``df`` again.
+    """
+    if not settings.active:
+        return df
+    found = dict(classify(df, settings) if classified is None else classified)
+    found.update({c: "name" for c in lineage_sensitive if c not in found})
+    out = df.copy(deep=False)
+    counts = _count_rows(df)
+    for i, col in enumerate(df.columns):
+        values = df.iloc[:, i]
+        reason = found.get(str(col))
+        if reason is not None:
+            strat = settings.strategy_for(col, None if reason == "name" else reason)
+            masked = apply_strategy(values, strat, settings.salt)
+            out.isetitem(i, masked if counts is None else masked.where(~counts, values))
+        elif values.dtype.kind not in "biufcmMb":
+            out.isetitem(i, _mask_cells(values, settings))
+    if any(isinstance(c, str) and find_spans(c, settings) for c in df.columns):
+        out.columns = [mask_text(c, settings) if isinstance(c, str) else c for c in df.columns]
+    return _mask_index(out, settings, lineage_sensitive) if _index else out
