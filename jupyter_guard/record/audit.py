@@ -1,0 +1,180 @@
+"""``AuditLog``: what a kernel uses to record cells. Never blocks on the store.
+
+``begin`` and ``finish`` append one journal line each (~tens of µs); a daemon thread brings the
+journal into the DuckDB file about every half second (see ``ingest.py``). The chain hash of an event
+is computed here, by the writer, when the event becomes final (``finish``, or ``begin`` with status
+``blocked``): events are chained in the order they become final, ``seq`` 1, 2, 3, ...
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .chain import LineageItem, chain_hash, norm_lineage
+from .journal import HOST, JournalWriter
+from .schema import DECISIONS, DIRECTIONS, FINAL_STATUSES, KINDS, OBJECT_KINDS, STATUSES
+
+Redactor = Callable[[str], str]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _lineage(items: Iterable[LineageItem]) -> list[list[Any]]:
+    rows = norm_lineage(items)
+    for direction, kind, _name, _s in rows:
+        if direction not in DIRECTIONS or kind not in OBJECT_KINDS:
+            raise ValueError(f"lineage item ({direction!r}, {kind!r}) is not one of "
+                             f"{DIRECTIONS} x {OBJECT_KINDS}: fix the caller")
+    return rows
+
+
+def _check(name: str, value: str, allowed: Iterable[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {tuple(allowed)}: fix the caller")
+
+
+class AuditLog:
+    """Records one kernel session's events into the audit file at ``path``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, session_id: str | None = None,
+                 background: bool = True, redact: Redactor | None = None,
+                 interval: float = 0.5) -> None:
+        self.path = os.fspath(path)
+        self.session_id = session_id or uuid.uuid4().hex
+        self.redact: Redactor = redact or _identity
+        self._journal = JournalWriter(self.path, self.session_id)
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._seq = 0
+        self._prev = ""
+        self._closed = False
+        self._ingester: Ingester | None = None
+        if background:
+            self._ingester = Ingester(self.path, self._journal.size, interval=interval)
+            self._ingester.start()
+
+    @property
+    def journal_path(self) -> str:
+        return os.fspath(self._journal.path)
+
+    def begin(self, *, user: str, actor: str, notebook: str, cell_id: str,
+              execution_count: int | None, kind: str, code: str, decision: str, rule_id: str,
+              reason: str, status: str = "running", policy_revision: str = "",
+              decision_id: str = "", lineage: Iterable[LineageItem] = (),
+              groups: Iterable[str] = ()) -> str:
+        """Journal an event before its cell runs; returns its ``event_id``.
+
+        A ``status`` other than ``running`` (e.g. ``blocked``) makes the event final at once.
+        """
+        _check("kind", kind, KINDS)
+        _check("decision", decision, DECISIONS)
+        _check("status", status, STATUSES)
+        row: dict[str, Any] = {
+            "event_id": uuid.uuid4().hex, "session_id": self.session_id,
+            "ts_us": time.time_ns() // 1000, "user_name": user, "actor": actor,
+            "groups": sorted(str(g) for g in groups), "notebook": notebook, "cell_id": cell_id,
+            "execution_count": execution_count, "kind": kind, "code": self.redact(code),
+            "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "decision": decision,
+            "rule_id": rule_id, "reason": self.redact(reason), "policy_revision": policy_revision,
+            "decision_id": decision_id, "status": status, "duration_ms": None,
+            "rows_affected": None, "lineage": _lineage(lineage), "host": HOST,
+        }
+        with self._lock:
+            if status in FINAL_STATUSES:
+                self._seal(row)
+            else:
+                self._pending[row["event_id"]] = row
+            self._journal.write({"t": "begin", **row})
+        return str(row["event_id"])
+
+    def finish(self, event_id: str, *, status: str, duration_ms: float,
+               rows_affected: int | None = None, lineage: Iterable[LineageItem] = ()) -> None:
+        """Complete a ``running`` event with its outcome (idempotent: a second call is ignored)."""
+        _check("status", status, FINAL_STATUSES)
+        extra = _lineage(lineage)
+        with self._lock:
+            row = self._pending.pop(event_id, None)
+            if row is None:
+                return
+            row.update(status=status, duration_ms=round(float(duration_ms), 3),
+                       rows_affected=None if rows_affected is None else int(rows_affected),
+                       lineage=norm_lineage(row["lineage"] + extra))
+            self._seal(row)
+            self._journal.write({
+                "t": "end", "event_id": event_id, "ts_us": row["ts_us"], "status": status,
+                "duration_ms": row["duration_ms"], "rows_affected": row["rows_affected"],
+                "lineage": extra, "finished_us": time.time_ns() // 1000, "seq": row["seq"],
+                "prev_hash": row["prev_hash"], "hash": row["hash"]})
+
+    def request_approval(self, event_id: str, *, requested_by: str, code: str, reason: str,
+                         expires_in_s: float = 3600.0) -> str:
+        """Journal a pending approval request for a blocked event; returns its ``request_id``."""
+        request_id = uuid.uuid4().hex[:12]
+        now = time.time_ns() // 1000
+        self._journal.write({
+            "t": "approval", "request_id": request_id, "event_id": event_id,
+            "requested_by": requested_by, "requested_us": now, "reason": self.redact(reason),
+            "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "code": self.redact(code),
+            "expires_us": now + int(expires_in_s * 1e6)})
+        return request_id
+
+    def _seal(self, row: dict[str, Any]) -> None:
+        self._seq += 1
+        row["seq"], row["prev_hash"] = self._seq, self._prev
+        row["hash"] = self._prev = chain_hash(self._prev, row)
+
+    def close(self) -> None:
+        """Flush, mark the session closed, make one last ingest attempt, stop the thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._journal.write({"t": "close"})
+        self._journal.close()
+        if self._ingester is not None:
+            self._ingester.stop()
+            self._ingester = None
+        from .ingest import try_ingest
+
+        try_ingest(self.path, wait=2.0)
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Ingester(threading.Thread):
+    """Daemon thread: ingest when the journal grew, about every ``interval`` s; never raises."""
+
+    def __init__(self, path: str, size: Callable[[], int], *, interval: float) -> None:
+        super().__init__(name="jupyter_guard-audit-ingest", daemon=True)
+        self.path, self._size, self.interval = path, size, interval
+        self._stop_event = threading.Event()
+        self.done = -1            # journal size when an ingest last succeeded
+        self.last_error = ""
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+    def run(self) -> None:
+        from .ingest import try_ingest
+
+        while not self._stop_event.is_set():
+            size = self._size()
+            if size != self.done:
+                try:
+                    if try_ingest(self.path) is not None:
+                        self.done = size
+                    self.last_error = ""
+                except Exception as exc:  # noqa: BLE001 - the guard never breaks the kernel
+                    self.last_error = str(exc)
+            self._stop_event.wait(self.interval)

@@ -1,0 +1,160 @@
+"""The audit store's tables and views (CONTRACT §5), versioned by ``meta`` and migrated forward.
+
+All timestamps are UTC (``TIMESTAMP`` without zone). Governance questions are plain SQL on the views:
+
+- ``blocked_by_user_day``: per user and UTC day, how many events were blocked, allowed, and all.
+- ``sensitive_access``: every lineage row of a sensitive column or table, with who, when, which cell.
+- ``cell_lineage``: every cell with what it read and wrote (tables, columns, files, urls, variables).
+"""
+from __future__ import annotations
+
+from typing import Final
+
+import datetime as dt
+
+import duckdb
+
+KINDS: Final = ("python", "sql", "shell", "magic", "runtime")
+STATUSES: Final = ("running", "ok", "error", "blocked", "interrupted")
+DECISIONS: Final = ("allow", "mask", "warn", "block", "approval")
+DIRECTIONS: Final = ("read", "write")
+OBJECT_KINDS: Final = ("table", "column", "file", "variable", "url")
+FINAL_STATUSES: Final = frozenset(STATUSES) - {"running"}
+
+EVENTS_DDL = """
+CREATE TABLE events (
+    event_id VARCHAR NOT NULL,        -- uuid4 hex, also the OpenLineage runId
+    ts TIMESTAMP NOT NULL,            -- UTC, when the cell was intercepted (before it ran)
+    user_name VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,           -- human | agent:<name>
+    groups VARCHAR[],
+    session_id VARCHAR NOT NULL,
+    seq BIGINT,                       -- position in the session's hash chain; NULL while running
+    notebook VARCHAR,
+    cell_id VARCHAR,
+    execution_count INTEGER,
+    kind VARCHAR NOT NULL,            -- python | sql | shell | magic | runtime
+    code VARCHAR,                     -- sensitive literals masked
+    code_sha256 VARCHAR,              -- of the code as written (approvals match on it)
+    decision VARCHAR NOT NULL,        -- allow | mask | warn | block | approval
+    rule_id VARCHAR,
+    reason VARCHAR,
+    policy_revision VARCHAR,
+    decision_id VARCHAR,
+    status VARCHAR NOT NULL,          -- running | ok | error | blocked | interrupted
+    duration_ms DOUBLE,
+    rows_affected BIGINT,
+    finished_at TIMESTAMP,
+    host VARCHAR,
+    prev_hash VARCHAR,
+    hash VARCHAR
+)"""
+
+LINEAGE_DDL = """
+CREATE TABLE lineage (
+    event_id VARCHAR NOT NULL,
+    direction VARCHAR NOT NULL,       -- read | write
+    object_kind VARCHAR NOT NULL,     -- table | column | file | variable | url
+    name VARCHAR NOT NULL,            -- schema.table, table.column, path, url, variable name
+    is_sensitive BOOLEAN NOT NULL DEFAULT false
+)"""
+
+APPROVALS_DDL = """
+CREATE TABLE approvals (
+    request_id VARCHAR NOT NULL,
+    event_id VARCHAR,
+    requested_by VARCHAR NOT NULL,
+    requested_at TIMESTAMP,
+    code_sha256 VARCHAR,
+    code VARCHAR,
+    reason VARCHAR,
+    status VARCHAR NOT NULL,          -- pending | approved | denied | used | expired
+    decided_by VARCHAR,
+    decided_at TIMESTAMP,
+    expires_at TIMESTAMP
+)"""
+
+# Bookkeeping: how far each journal is ingested, and where each chain continues after compaction.
+SESSIONS_DDL = """
+CREATE TABLE sessions (
+    session_id VARCHAR NOT NULL,
+    journal VARCHAR NOT NULL,         -- file name inside <audit>.journal/
+    pid INTEGER, host VARCHAR, pid_start VARCHAR, started TIMESTAMP,
+    byte_offset BIGINT NOT NULL DEFAULT 0,
+    last_seq BIGINT NOT NULL DEFAULT 0,
+    last_hash VARCHAR NOT NULL DEFAULT '',
+    closed BOOLEAN NOT NULL DEFAULT false,
+    bad_lines INTEGER NOT NULL DEFAULT 0
+)"""
+
+ANCHORS_DDL = """
+CREATE TABLE chain_anchors (
+    session_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,              -- last seq moved to the archive
+    hash VARCHAR NOT NULL,            -- its hash: the chain in the store continues from here
+    archive VARCHAR NOT NULL,         -- the Parquet file stem holding events/lineage up to seq
+    archived_at TIMESTAMP NOT NULL
+)"""
+
+VIEWS = (
+    """CREATE OR REPLACE VIEW blocked_by_user_day AS
+    SELECT user_name, CAST(ts AS DATE) AS day,
+           count(*) FILTER (WHERE status = 'blocked') AS blocked,
+           count(*) FILTER (WHERE status <> 'blocked') AS allowed,
+           count(*) AS events
+    FROM events GROUP BY user_name, CAST(ts AS DATE)""",
+    """CREATE OR REPLACE VIEW sensitive_access AS
+    SELECT e.ts, e.user_name, e.actor, e.session_id, e.notebook, e.cell_id, e.execution_count,
+           e.decision, e.rule_id, e.status, l.direction, l.object_kind, l.name, e.event_id
+    FROM lineage l JOIN events e USING (event_id) WHERE l.is_sensitive""",
+    """CREATE OR REPLACE VIEW cell_lineage AS
+    SELECT e.session_id, e.notebook, e.cell_id, e.execution_count, e.ts, e.user_name, e.kind,
+           e.decision, e.status, l.direction, l.object_kind, l.name, l.is_sensitive, e.event_id
+    FROM events e JOIN lineage l USING (event_id)""",
+)
+
+# version -> statements that bring the previous version to it. Append, never edit.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (EVENTS_DDL, LINEAGE_DDL, APPROVALS_DDL, SESSIONS_DDL, ANCHORS_DDL),
+}
+SCHEMA_VERSION: Final = max(MIGRATIONS)
+TABLES: Final = ("events", "lineage", "approvals", "sessions", "chain_anchors")
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, the store's time convention."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The version of an open store; 0 for an empty database."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
+    ).fetchone()
+    if not found or not found[0]:
+        return 0
+    row = con.execute("SELECT max(schema_version) FROM meta").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:
+    """Create or migrate the store on a read-write connection; returns the version now in place."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        from .errors import AuditError
+
+        raise AuditError(f"audit store has schema {current}, newer than this jupyter_guard "
+                         f"({SCHEMA_VERSION}): upgrade jupyter_guard")
+    if current == SCHEMA_VERSION:
+        return current
+    con.execute("BEGIN")
+    if current == 0:
+        con.execute("CREATE TABLE meta (schema_version INTEGER NOT NULL, migrated_at TIMESTAMP)")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[version]:
+            con.execute(statement)
+        con.execute("INSERT INTO meta VALUES (?, ?)", [version, utcnow()])
+    for view in VIEWS:
+        con.execute(view)
+    con.execute("COMMIT")
+    return SCHEMA_VERSION

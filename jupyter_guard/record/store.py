@@ -1,0 +1,142 @@
+"""The published DuckDB file: never opened for writing in place.
+
+Writers (ingest, compact, approvals) take ``<audit>.lock`` (``fcntl.flock``), copy the published
+file to a temp file in the same directory, change the copy, close it and ``os.replace`` it over the
+published name. A reader that opened the file keeps its inode; a reader that opens it later sees the
+new one. So a governance reader can open the file read-only at any moment, with no lock errors.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from .errors import AuditError
+from .schema import ensure_schema
+
+TRANSIENT = ("Could not set lock", "Conflicting lock", "No such file")
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    return Path(f"{os.fspath(path)}.lock")
+
+
+@contextlib.contextmanager
+def store_lock(path: str | os.PathLike[str], *, wait: float | None) -> Iterator[bool]:
+    """Hold the writers' lock; yields False (and holds nothing) if it stays busy for ``wait`` s.
+
+    ``wait=None`` waits as long as it takes; ``wait=0`` never waits.
+    """
+    Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path(path), "a+b") as f:
+        if wait is None:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.02)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _unreadable(path: str, exc: Exception) -> AuditError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return AuditError(f"audit file {path} is unreadable ({first}): run `jupyter guard repair` "
+                      "to move it aside and rebuild it from the journals")
+
+
+def _clean_temps(path: Path) -> None:
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+@contextlib.contextmanager
+def rewrite(path: str | os.PathLike[str], *, fresh: bool = False
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-write connection on a copy of the store, published atomically if the block succeeds.
+
+    The caller must hold ``store_lock``. ``fresh`` starts from an empty store instead of a copy.
+    """
+    published = Path(os.fspath(path))
+    _clean_temps(published)
+    temp = published.parent / f".{published.name}.tmp-{os.getpid()}"
+    if published.exists() and not fresh:
+        shutil.copyfile(published, temp)
+    try:
+        try:
+            con = duckdb.connect(os.fspath(temp))
+            ensure_schema(con)
+        except duckdb.Error as exc:
+            raise _unreadable(os.fspath(published), exc) from None
+        try:
+            yield con
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(temp, published)
+    finally:
+        for leftover in (temp, Path(f"{temp}.wal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
+                     ) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published store, retried on transient lock errors.
+
+    Close it when done: a connection keeps seeing the file version it opened.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise AuditError(f"audit file {name} does not exist yet: start a guarded kernel or run "
+                         "`jupyter guard report` to create it")
+    for attempt in range(attempts):
+        try:
+            return duckdb.connect(name, read_only=True)
+        except duckdb.Error as exc:
+            if not any(t in str(exc) for t in TRANSIENT) or attempt == attempts - 1:
+                raise _unreadable(name, exc) from None
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def repair(path: str | os.PathLike[str]) -> Path | None:
+    """Move an unreadable store aside to ``<file>.corrupt-<ts>`` and rebuild it from all journals.
+
+    Returns where the old file went (None if it was readable and nothing was moved).
+    """
+    from .ingest import ingest
+    from .journal import ingested_dir, journal_dir
+
+    published = Path(os.fspath(path))
+    aside: Path | None = None
+    with store_lock(published, wait=None):
+        if published.exists():
+            try:
+                duckdb.connect(os.fspath(published), read_only=True).close()
+            except duckdb.Error:
+                stamp = time.strftime("%Y%m%dT%H%M%S")
+                aside = published.with_name(f"{published.name}.corrupt-{stamp}")
+                os.replace(published, aside)
+                done = ingested_dir(published)
+                for journal in sorted(done.glob("*.jsonl")) if done.exists() else ():
+                    os.replace(journal, journal_dir(published) / journal.name)
+    if aside is not None:
+        ingest(published)
+    return aside

@@ -1,0 +1,144 @@
+"""Check every session's hash chain in the store, its archives, and the journals still on disk.
+
+A row is *edited* if its hash does not match its content, *deleted* if a ``seq`` is missing (or the
+store ends before the session's last ingested ``seq``), *reordered* if it links to a row of its own
+session that is not the one before it. ``problems[0]`` is the first problem, by session and seq.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from .chain import chain_hash
+from .ingest import load_rows
+from .journal import ingested_dir, journal_dir
+from .store import connect_readonly
+
+What = Literal["edited", "deleted", "reordered"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    session_id: str
+    seq: int
+    event_id: str
+    what: What
+    detail: str
+
+    def __str__(self) -> str:
+        return (f"session {self.session_id} seq {self.seq} event {self.event_id or '?'}: "
+                f"{self.what} ({self.detail})")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    problems: tuple[Problem, ...]
+    checked: int                       # events whose chain link and hash were checked
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"ok: {self.checked} events, every chain intact"
+        return f"FAILED: {self.problems[0]} ({len(self.problems)} problem(s))"
+
+
+def verify(path: str | os.PathLike[str]) -> VerifyResult:
+    """Recompute every chain (store + archives) and compare it with the journals on disk."""
+    con = connect_readonly(path)
+    try:
+        return _verify(con, Path(os.fspath(path)))
+    finally:
+        con.close()
+
+
+def _archive_rows(con: duckdb.DuckDBPyConnection, stems: list[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for stem in stems:
+        ev, li = f"{stem}.events.parquet", f"{stem}.lineage.parquet"
+        q = lambda p: "read_parquet('" + p.replace("'", "''") + "')"  # noqa: E731
+        rows += load_rows(con, "seq IS NOT NULL", [], table=q(ev), lineage_table=q(li))
+    return rows
+
+
+def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
+    problems: list[Problem] = []
+    notes: list[str] = []
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    anchors: dict[str, tuple[int, str]] = {}
+    archives = con.execute("SELECT DISTINCT archive FROM chain_anchors ORDER BY 1").fetchall()
+    present = [a for (a,) in archives if os.path.exists(f"{a}.events.parquet")]
+    if len(present) < len(archives):
+        notes.append("some archives are gone: their chains are checked from the anchor on")
+        for sid, seq, h in con.execute("SELECT session_id, max(seq), arg_max(hash, seq) "
+                                       "FROM chain_anchors GROUP BY 1").fetchall():
+            anchors[sid] = (int(seq), h)
+    for row in _archive_rows(con, present) + load_rows(con, "seq IS NOT NULL ORDER BY seq", []):
+        by_session.setdefault(row["session_id"], []).append(row)
+    checked = 0
+    for sid, rows in sorted(by_session.items()):
+        rows.sort(key=lambda r: r["seq"])
+        start_seq, prev = anchors.get(sid, (0, ""))
+        rows = [r for r in rows if r["seq"] > start_seq]
+        hashes = {r["hash"] for r in rows}
+        for row in rows:
+            checked += 1
+            seq, eid = int(row["seq"]), str(row["event_id"])
+            if seq > start_seq + 1:
+                problems.append(Problem(sid, start_seq + 1, "", "deleted",
+                                        f"seq {start_seq + 1}..{seq - 1} missing before {eid}"))
+            elif seq <= start_seq:
+                problems.append(Problem(sid, seq, eid, "reordered", "seq appears twice"))
+            elif row["prev_hash"] != prev and row["prev_hash"] in hashes:
+                problems.append(Problem(sid, seq, eid, "reordered",
+                                        "links to another row of its session"))
+            elif row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
+                problems.append(Problem(sid, seq, eid, "edited", "hash does not match content"))
+            start_seq, prev = max(seq, start_seq), row["hash"]
+    for sid, last_seq in con.execute("SELECT session_id, last_seq FROM sessions").fetchall():
+        seen = by_session.get(sid, [])
+        top = max([int(r["seq"]) for r in seen] + [anchors.get(sid, (0, ""))[0]])
+        if last_seq > top:
+            problems.append(Problem(sid, top + 1, "", "deleted",
+                                    f"store ends at seq {top}, session reached {last_seq}"))
+    problems += _against_journals(con, path, by_session, anchors)
+    unique = {(p.session_id, p.seq, p.what): p for p in problems}
+    ordered = tuple(sorted(unique.values(), key=lambda p: (p.session_id, p.seq)))
+    return VerifyResult(not ordered, ordered, checked, tuple(notes))
+
+
+def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
+                      by_session: dict[str, list[dict[str, Any]]],
+                      anchors: dict[str, tuple[int, str]]) -> list[Problem]:
+    """Each final line of a journal that the store says it ingested must be in the store as is."""
+    problems: list[Problem] = []
+    ingested = dict(con.execute("SELECT journal, last_seq FROM sessions").fetchall())
+    files = [d.glob("*.jsonl") for d in (journal_dir(path), ingested_dir(path)) if d.exists()]
+    for journal in (f for group in files for f in group):
+        if journal.name not in ingested:
+            continue
+        sid = journal.stem
+        stored = {int(r["seq"]): r for r in by_session.get(sid, [])}
+        floor = anchors.get(sid, (0, ""))[0]
+        for raw in journal.read_bytes().splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            seq = line.get("seq") if isinstance(line, dict) else None
+            if seq is None or seq <= floor or seq > ingested[journal.name]:
+                continue
+            row = stored.get(seq)
+            if row is None:
+                problems.append(Problem(sid, seq, line["event_id"], "deleted",
+                                        "in the journal, not in the store"))
+            elif row["hash"] != line["hash"] or row["event_id"] != line["event_id"]:
+                what: What = "reordered" if row["event_id"] != line["event_id"] else "edited"
+                problems.append(Problem(sid, seq, line["event_id"], what,
+                                        "store row differs from the journal"))
+    return problems
