@@ -108,8 +108,9 @@ def _ingest(path: str | os.PathLike[str], wait: float | None) -> int | None:
 
 
 def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int, dict[str, Any]]:
-    row = con.execute("SELECT byte_offset, last_seq, last_hash, closed, pid, host, pid_start "
-                      "FROM sessions WHERE journal = ?", [journal.name]).fetchone()
+    found = con.execute("SELECT byte_offset, last_seq, last_hash, closed, pid, host, pid_start "
+                        "FROM sessions WHERE journal = ?", [journal.name]).fetchall()
+    row = found[0] if found else None
     if row is None:
         con.execute("INSERT INTO sessions (session_id, journal) VALUES (?, ?)",
                     [journal.stem, journal.name])
@@ -128,7 +129,7 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
     bad, end = chunk.bad_lines, chunk.end
     ended = bool(closed) or not writer_alive(head)
     running = con.execute("SELECT count(*) FROM events WHERE session_id = ? AND status = 'running'",
-                          [journal.stem]).fetchone()[0]  # type: ignore[index]
+                          [journal.stem]).fetchall()[0][0]
     if ended and running:
         lines = _interrupt(con, journal.stem, last_seq, last_hash)
         append_lines(journal, lines, fix_tail=chunk.tail > 0)

@@ -130,11 +130,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The version of an open store; 0 for an empty database."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
-    ).fetchone()
-    if not found or not found[0]:
+    ).fetchall()
+    if not found[0][0]:
         return 0
-    row = con.execute("SELECT max(schema_version) FROM meta").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    (version,), = con.execute("SELECT max(schema_version) FROM meta").fetchall()
+    return int(version or 0)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> int:

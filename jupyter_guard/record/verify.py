@@ -107,7 +107,11 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
     problems += _against_journals(con, path, by_session, anchors)
-    unique = {(p.session_id, p.seq, p.what): p for p in problems}
+    unique: dict[tuple[str, int, str], Problem] = {}
+    for p in problems:  # the chain's finding wins; the journal only names what the store lost
+        key = (p.session_id, p.seq, p.what)
+        if key not in unique or not unique[key].event_id:
+            unique[key] = p
     ordered = tuple(sorted(unique.values(), key=lambda p: (p.session_id, p.seq)))
     return VerifyResult(not ordered, ordered, checked, tuple(notes))
 
@@ -139,6 +143,6 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
                                         "in the journal, not in the store"))
             elif row["hash"] != line["hash"] or row["event_id"] != line["event_id"]:
                 what: What = "reordered" if row["event_id"] != line["event_id"] else "edited"
-                problems.append(Problem(sid, seq, line["event_id"], what,
+                problems.append(Problem(sid, seq, row["event_id"], what,
                                         "store row differs from the journal"))
     return problems
