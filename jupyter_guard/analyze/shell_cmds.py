@@ -1,0 +1,211 @@
+"""Shell rules for commands that run other commands or SQL. One pure function each.
+
+``RULES`` maps a command name (basename of argv[0]) to its rule; files and network rules live
+in ``shell_files`` and ``shell_net``.
+"""
+from __future__ import annotations
+
+from jupyter_guard.analyze.shell_files import FILE_RULES
+from jupyter_guard.analyze.shell_net import NET_RULES
+from jupyter_guard.analyze.shell_opts import Ctx, Rule, parse_opts, sql_intents, stdin_sql
+from jupyter_guard.analyze.shell_opts import demo  # noqa: F401 - used by docstring examples
+from jupyter_guard.model import Analysis, Intent
+
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"})
+
+
+def shell(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``bash -c 'rm -rf d'``, ``bash <<EOF ... EOF``, ``echo ... | sh`` -> the script's intents.
+
+    >>> demo("bash -c 'rm d'")
+    [('file.delete', 'd')]
+    """
+    o = parse_opts(argv[1:], "oO", permute=False)
+    if o.has("-c") and o.args:
+        return ctx.nested_script(o.args[0])
+    if o.args and not o.has("-s"):
+        return Analysis()                       # a script file: its text is not visible here
+    if ctx.stdin is not None:
+        return ctx.nested_script(ctx.stdin)
+    if ctx.stdin_fed:
+        return Analysis((Intent("code.dynamic", "command", argv[0], source=ctx.source,
+                                detail="shell script read from stdin is not visible"),))
+    return Analysis()
+
+
+def eval_(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``eval "rm -rf d"`` -> the joined arguments analysed as a script.
+
+    >>> demo("eval 'rm d'")
+    [('file.delete', 'd')]
+    """
+    return ctx.nested_script(" ".join(argv[1:]))
+
+
+def su(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``su -c 'cmd' user`` -> the command analysed as a script.
+
+    >>> demo("su -c 'rm d' root")
+    [('file.delete', 'd')]
+    """
+    o = parse_opts(argv[1:], "cgGs", ("--command", "--group", "--shell"))
+    return sum((ctx.nested_script(c) for c in o.get("-c", "--command")), Analysis())
+
+
+def python(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``python -c CODE`` / ``python <<EOF`` / ``perl -e CODE`` -> code.dynamic with the source.
+
+    >>> demo("python -c 'print(1)'")
+    [('code.dynamic', 'python')]
+    """
+    name = argv[0].rpartition("/")[2]
+    flag = "-c" if name.startswith(("python", "pypy", "ipython")) else "-e"
+    o = parse_opts(argv[1:], "cmWXeEIM" if flag == "-e" else "cmWX", ("--eval",), permute=False)
+    code = o.get(flag, "--eval") or ([ctx.stdin] if ctx.stdin is not None and not o.args else [])
+    return Analysis(tuple(Intent("code.dynamic", "command", argv[0], source=c,
+                                 detail=f"{name} code run from the shell") for c in code))
+
+
+def alias(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``alias x='rm -rf d'`` -> the alias body analysed now (it may run later).
+
+    >>> demo("alias x='rm d'")
+    [('file.delete', 'd')]
+    """
+    bodies = [a.partition("=")[2] for a in argv[1:] if "=" in a]
+    return sum((ctx.nested_script(b) for b in bodies), Analysis())
+
+
+def busybox(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``busybox rm -rf d`` -> the applet as a command.
+
+    >>> demo("busybox rm d")
+    [('file.delete', 'd')]
+    """
+    return ctx.nested(argv[1:])
+
+
+# Wrappers: (short options taking a value, long options taking a value, positionals to skip).
+WRAPPERS: dict[str, tuple[str, tuple[str, ...], int]] = {
+    "sudo": ("ugCDhprtUT", ("--user", "--group", "--chdir", "--host", "--prompt"), 0),
+    "doas": ("uC", (), 0), "nohup": ("", (), 0), "time": ("fo", (), 0), "exec": ("a", (), 0),
+    "command": ("", (), 0), "builtin": ("", (), 0), "setsid": ("", (), 0),
+    "nice": ("n", ("--adjustment",), 0), "ionice": ("cnp", ("--class", "--classdata"), 0),
+    "stdbuf": ("ioe", ("--input", "--output", "--error"), 0), "unbuffer": ("", (), 0),
+    "timeout": ("sk", ("--signal", "--kill-after"), 1), "chronic": ("", (), 0),
+    "env": ("uCS", ("--unset", "--chdir", "--split-string"), 0),
+}
+
+
+def wrapper(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``sudo rm -r d``, ``env X=1 rm d``, ``timeout 5 rm d``, ... -> the wrapped command.
+
+    >>> demo('sudo -u x timeout 5 rm d')
+    [('file.delete', 'd')]
+    """
+    name = argv[0].rpartition("/")[2]
+    short, long_, skip = WRAPPERS[name]
+    o = parse_opts(argv[1:], short, long_, permute=False)
+    rest = list(o.args[skip:])
+    out = sum((ctx.nested_script(s) for s in o.get("-S", "--split-string")), Analysis())
+    if name == "env":
+        while rest and "=" in rest[0] and not rest[0].startswith("="):
+            rest.pop(0)
+    if name == "command" and o.has("-v", "-V"):
+        return out
+    return out + ctx.nested(rest)
+
+
+def xargs(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``... | xargs rm -rf`` -> the command with unknown targets ``*``.
+
+    >>> demo('xargs rm')
+    [('file.delete', '*')]
+    """
+    o = parse_opts(argv[1:], "IinPdLsEa", ("--replace", "--max-args", "--max-procs",
+                                           "--delimiter", "--max-lines", "--arg-file"),
+                   permute=False)
+    cmd = list(o.args) or ["echo"]
+    repl = (o.get("-I", "--replace") or [""])[0]
+    return ctx.nested([("*" if repl and a == repl else a) for a in cmd] + ([] if repl else ["*"]))
+
+
+def watch(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``watch -n 1 'rm f'`` -> the command analysed as a script (watch runs ``sh -c``).
+
+    >>> demo("watch -n 1 'rm d'")
+    [('file.delete', 'd')]
+    """
+    o = parse_opts(argv[1:], "nqd", ("--interval",), permute=False)
+    return ctx.nested_script(" ".join(o.args))
+
+
+def psql(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``psql -c 'DROP TABLE t'`` -> the SQL analyser's intents (dialect postgres).
+
+    >>> demo("psql -c 'DROP TABLE t'")
+    [('sql.unparsed', '')]
+    """
+    o = parse_opts(argv[1:], "cdhpUfvoPTFRL", ("--command", "--dbname", "--host", "--port",
+                                                 "--username", "--file", "--set", "--output"))
+    out = sum((sql_intents(ctx, c, "postgres") for c in o.get("-c", "--command")), Analysis())
+    hidden = o.get("-f", "--file")
+    out += Analysis(tuple(Intent("sql.unparsed", source=ctx.source,
+                                 detail=f"postgres SQL file {f} is not visible") for f in hidden))
+    return out if o.get("-c", "--command") or hidden else stdin_sql(ctx, "postgres")
+
+
+_CLI_SQL = frozenset({"-c", "-cmd", "-s", "--command"})
+_CLI_ARG = frozenset({"-init", "-separator", "-nullvalue", "-newline", "-vfs", "-maxsize",
+                      "-mmap", "-lookaside", "-pagecache", "-heap", "-escape", "-f"})
+
+
+def sql_cli(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``duckdb f -c SQL``, ``duckdb f "SQL"``, ``sqlite3 f "SQL"`` -> SQL analyser's intents.
+
+    >>> demo("duckdb a.duckdb 'DROP TABLE t'")
+    [('sql.unparsed', '')]
+    """
+    dialect = "sqlite" if argv[0].rpartition("/")[2].startswith("sqlite") else "duckdb"
+    texts: list[str] = []
+    pos: list[str] = []
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in _CLI_SQL or a in _CLI_ARG:
+            if a in _CLI_SQL and i + 1 < len(args):
+                texts.append(args[i + 1])
+            i += 2
+            continue
+        if not a.startswith("-"):
+            pos.append(a)
+        i += 1
+    texts += pos[1:]
+    out = sum((sql_intents(ctx, t, dialect) for t in texts), Analysis())
+    return out if texts else stdin_sql(ctx, dialect)
+
+
+def mysql(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``mysql -e 'DROP TABLE t'`` -> SQL analyser's intents (dialect mysql).
+
+    >>> demo("mysql -e 'DROP TABLE t'")
+    [('sql.unparsed', '')]
+    """
+    o = parse_opts(argv[1:], "ehupPDS", ("--execute", "--user", "--host", "--port",
+                                         "--database", "--socket"))
+    texts = o.get("-e", "--execute")
+    out = sum((sql_intents(ctx, t, "mysql") for t in texts), Analysis())
+    return out if texts else stdin_sql(ctx, "mysql")
+
+
+RULES: dict[str, Rule] = {
+    **FILE_RULES,
+    **{s: shell for s in SHELLS}, "eval": eval_, "su": su, "runuser": su,
+    **{p: python for p in ("python", "python3", "python2", "ipython", "pypy3", "perl", "ruby",
+                           "node", "Rscript", "php")},
+    "alias": alias, "busybox": busybox,
+    **{w: wrapper for w in WRAPPERS}, "xargs": xargs, "watch": watch,
+    "psql": psql, "duckdb": sql_cli, "sqlite3": sql_cli, "sqlite": sql_cli, "mysql": mysql,
+    **NET_RULES,
+}

@@ -1,0 +1,202 @@
+"""Shell rules for commands that delete, move, truncate or write files. One pure function each.
+
+Paths are kept as written (quotes stripped, no glob or ``~`` expansion): policy matches globs.
+"""
+from __future__ import annotations
+
+import re
+
+from jupyter_guard.analyze.shell_opts import Ctx, files, parse_opts
+from jupyter_guard.analyze.shell_opts import demo  # noqa: F401 - used by docstring examples
+from jupyter_guard.model import Action, Analysis, Intent
+
+DELETERS = frozenset({"rm", "unlink", "shred", "rmdir"})
+
+
+def rm(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``rm -rf data`` -> recursive file.delete of ``data``.
+
+    >>> demo('rm -rf data')
+    [('file.delete', 'data')]
+    """
+    o = parse_opts(argv[1:], long_arg=("--interactive",))
+    rec = o.has("-r", "-R", "--recursive")
+    return Analysis(files(ctx, "file.delete", o.args, recursive=rec))
+
+
+def rmdir(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``rmdir d``, ``unlink f``, ``shred -u f`` -> file.delete.
+
+    >>> demo('unlink a.db')
+    [('file.delete', 'a.db')]
+    """
+    o = parse_opts(argv[1:], "ns", ("--iterations", "--size", "--random-source"))
+    return Analysis(files(ctx, "file.delete", o.args))
+
+
+def find(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``find data -delete`` / ``find data -exec rm {} +`` -> recursive delete of ``data``.
+
+    >>> demo('find data -exec rm {} +')
+    [('file.delete', 'data')]
+    """
+    args = argv[1:]
+    while args and args[0] in ("-H", "-L", "-P"):
+        args = args[1:]
+    k = next((n for n, a in enumerate(args) if a.startswith("-") or a in ("(", "!")), len(args))
+    starts, expr = args[:k] or ["."], args[k:]
+    out = Analysis()
+    if "-delete" in expr:
+        out += Analysis(files(ctx, "file.delete", starts, recursive=True))
+    for n, a in enumerate(expr):
+        if a not in ("-exec", "-execdir", "-ok", "-okdir"):
+            continue
+        cmd: list[str] = []
+        for b in expr[n + 1:]:
+            if b in (";", "+"):
+                break
+            cmd.append(b)
+        if not cmd:
+            continue
+        if cmd[0].rpartition("/")[2] in DELETERS:
+            out += Analysis(files(ctx, "file.delete", starts, recursive=True))
+            out += ctx.nested(cmd[:1])
+        else:
+            for s in starts:
+                out += ctx.nested([s if b == "{}" else b for b in cmd])
+    return out
+
+
+def mv(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``mv a b`` -> file.move of ``a`` and file.write of ``b``.
+
+    >>> demo('mv a.db b')
+    [('file.move', 'a.db'), ('file.write', 'b')]
+    """
+    o = parse_opts(argv[1:], "tS", ("--target-directory", "--suffix"))
+    dest = o.get("-t", "--target-directory")
+    srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
+    return Analysis(files(ctx, "file.move", srcs) + files(ctx, "file.write", dst))
+
+
+def cp(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``cp a b`` (also ``install``) -> file.read of ``a`` and file.write of ``b``.
+
+    >>> demo('cp a b.db')
+    [('file.read', 'a'), ('file.write', 'b.db')]
+    """
+    o = parse_opts(argv[1:], "tSmgo", ("--target-directory", "--suffix", "--mode", "--owner",
+                                       "--group"))
+    dest = o.get("-t", "--target-directory")
+    srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
+    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.write", dst))
+
+
+def truncate(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``truncate -s 0 f`` -> file.truncate of ``f``.
+
+    >>> demo('truncate -s 0 a.db')
+    [('file.truncate', 'a.db')]
+    """
+    o = parse_opts(argv[1:], "sr", ("--size", "--reference"))
+    return Analysis(files(ctx, "file.truncate", o.args))
+
+
+def dd(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``dd if=a of=b`` -> file.read ``a``, file.truncate ``b`` (file.write with notrunc).
+
+    >>> demo('dd if=a of=b.db')
+    [('file.read', 'a'), ('file.truncate', 'b.db')]
+    """
+    kv = {k: v for k, _, v in (a.partition("=") for a in argv[1:] if "=" in a)}
+    out: tuple[Intent, ...] = ()
+    if "if" in kv:
+        out += files(ctx, "file.read", [kv["if"]])
+    if "of" in kv:
+        act: Action = "file.write" if "notrunc" in kv.get("conv", "") else "file.truncate"
+        out += files(ctx, act, [kv["of"]])
+    return Analysis(out)
+
+
+def tee(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``tee f`` -> file.truncate of ``f``; ``tee -a f`` -> file.write.
+
+    >>> demo('tee -a log')
+    [('file.write', 'log')]
+    """
+    o = parse_opts(argv[1:], long_arg=("--output-error",))
+    return Analysis(files(ctx, "file.write" if o.has("-a", "--append") else "file.truncate",
+                          o.args))
+
+
+def ln(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``ln -sf a b`` -> file.write of the link name ``b``.
+
+    >>> demo('ln -sf x a.db')
+    [('file.write', 'a.db')]
+    """
+    o = parse_opts(argv[1:], "tS", ("--target-directory", "--suffix"))
+    dest = o.get("-t", "--target-directory")
+    names = dest or (o.args[-1:] if len(o.args) > 1 else [a.rpartition("/")[2] for a in o.args])
+    return Analysis(files(ctx, "file.write", names))
+
+
+def chmod(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``chmod -R 000 data`` / ``chown``/``chgrp`` -> file.write of the paths.
+
+    >>> demo('chmod -R 000 data')
+    [('file.write', 'data')]
+    """
+    args = argv[1:]
+    mode = argv[0].endswith("chmod")
+    rec = any(a == "--recursive" or (a[:1] == "-" and a[1:2] != "-" and "R" in a) for a in args)
+    pos = [a for a in args if a[:1] != "-" or (mode and re.fullmatch(r"-[rwxXst]+", a))]
+    paths = pos if any(a.startswith("--reference") for a in args) else pos[1:]
+    return Analysis(files(ctx, "file.write", paths, recursive=rec))
+
+
+def touch(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``touch f`` -> file.write of ``f``.
+
+    >>> demo('touch a')
+    [('file.write', 'a')]
+    """
+    o = parse_opts(argv[1:], "dtr", ("--date", "--reference", "--time"))
+    return Analysis(files(ctx, "file.write", o.args))
+
+
+def sed(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``sed -i 's/a/b/' f`` -> file.write of ``f`` (only with -i).
+
+    >>> demo("sed -i 's/a/b/' f")
+    [('file.write', 'f')]
+    """
+    args = argv[1:]
+    if not any(a == "--in-place" or a.startswith(("--in-place=", "-i")) or
+               (a.startswith("-") and not a.startswith("--") and "i" in a) for a in args):
+        return Analysis()
+    o = parse_opts(args, "efl", ("--expression", "--file", "--line-length"))
+    paths = o.args if o.get("-e", "-f", "--expression", "--file") else o.args[1:]
+    return Analysis(files(ctx, "file.write", paths))
+
+
+def git(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``git clean -fdx`` -> recursive file.delete of ``.`` (or the paths given).
+
+    >>> demo('git clean -fd')
+    [('file.delete', '.')]
+    """
+    o = parse_opts(argv[1:], "Ce", ("--git-dir", "--work-tree", "--exclude"), permute=False)
+    if not o.args or o.args[0] != "clean":
+        return Analysis()
+    c = parse_opts(list(o.args[1:]), "e", ("--exclude",))
+    if not c.has("-f", "--force") or c.has("-n", "--dry-run"):
+        return Analysis()
+    return Analysis(files(ctx, "file.delete", c.args or ["."], recursive=True))
+
+
+FILE_RULES = {
+    "rm": rm, "rmdir": rmdir, "unlink": rmdir, "shred": rmdir, "find": find, "mv": mv,
+    "cp": cp, "install": cp, "truncate": truncate, "dd": dd, "tee": tee, "ln": ln,
+    "chmod": chmod, "chown": chmod, "chgrp": chmod, "touch": touch, "sed": sed, "git": git,
+}
