@@ -67,16 +67,18 @@ def _clean_temps(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def rewrite(path: str | os.PathLike[str], *, fresh: bool = False
+def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
             ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Read-write connection on a copy of the store, published atomically if the block succeeds.
 
-    The caller must hold ``store_lock``. ``fresh`` starts from an empty store instead of a copy.
+    The caller must hold ``store_lock``. ``shrink`` rebuilds the file after the block so that
+    space freed by deletes is returned (DuckDB reuses but never truncates free blocks).
     """
     published = Path(os.fspath(path))
     _clean_temps(published)
     temp = published.parent / f".{published.name}.tmp-{os.getpid()}"
-    if published.exists() and not fresh:
+    compact = published.parent / f".{published.name}.tmp-{os.getpid()}-shrunk"
+    if published.exists():
         shutil.copyfile(published, temp)
     try:
         try:
@@ -87,11 +89,16 @@ def rewrite(path: str | os.PathLike[str], *, fresh: bool = False
         try:
             yield con
             con.execute("CHECKPOINT")
+            if shrink:
+                (db,), = con.execute("SELECT current_database()").fetchall()
+                con.execute(f"ATTACH '{compact}' AS _shrunk")
+                con.execute(f'COPY FROM DATABASE "{db}" TO _shrunk')
+                con.execute("DETACH _shrunk")
         finally:
             con.close()
-        os.replace(temp, published)
+        os.replace(compact if shrink else temp, published)
     finally:
-        for leftover in (temp, Path(f"{temp}.wal")):
+        for leftover in (temp, compact, Path(f"{temp}.wal"), Path(f"{compact}.wal")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
