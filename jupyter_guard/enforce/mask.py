@@ -1,0 +1,284 @@
+"""Display-only masking in a live IPython kernel: the one masking module touching IPython.
+
+``install(shell, get_settings)`` registers display formatters for pandas objects (only the
+rendered rows are masked), masks plain text reprs, wraps the kernel's stdout/stderr with a
+line-buffering masker, masks tracebacks, and puts a last net on every published bundle.
+Variables are never changed. ``Masker.uninstall()`` restores every previous printer/method.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Set
+from typing import Any
+
+import pandas as pd
+from IPython.lib import pretty
+from pandas.io.formats.style import Styler
+
+from jupyter_guard.mask.render import frame_html, frame_text, series_text, styler_html
+from jupyter_guard.mask.settings import MaskSettings, find_spans, mask_text
+
+PANDAS_TYPES = (pd.DataFrame, pd.Series, Styler)
+PANDAS_MIMES = frozenset({"text/plain", "text/html"})  # what our pandas printers produce
+PLAIN_TYPES = (str, list, dict, tuple)
+HOLD_LIMIT = 64 * 1024
+"""A partial line longer than this is emitted (masked) up to a safe cut, not held forever."""
+
+
+def mask_bundle(data: Any, settings: MaskSettings) -> Any:
+    """Mask every string inside a mime bundle or JSON value (bytes are left alone)."""
+    if isinstance(data, str):
+        return mask_text(data, settings)
+    if isinstance(data, dict):
+        return {k: mask_bundle(v, settings) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(mask_bundle(v, settings) for v in data)
+    return data
+
+
+class _StreamState:
+    """Per-stream masking state: the held partial line and any wrapper assigned over us."""
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker, self.pending, self.inner = masker, "", None
+        self.lock = threading.RLock()
+
+
+_CLASSES: dict[type, type] = {}
+
+
+def _masked_class(base: type) -> type:
+    """A subclass of the stream's class whose ``write`` masks, line-buffered.
+
+    ``write`` is a property: IPython's history tee assigns ``stream.write`` around each cell and
+    puts back what it found; assigning the unmasked method back is caught and ignored, so
+    masking survives (``isinstance`` checks on the stream's class still hold).
+    """
+    if base in _CLASSES:
+        return _CLASSES[base]
+    base_write, base_flush = base.write, base.flush  # type: ignore[attr-defined]
+
+    def masked_write(self: Any, s: Any) -> Any:
+        st: _StreamState | None = self.__dict__.get("_jg_mask")
+        if st is None or not isinstance(s, str):
+            return base_write(self, s)
+        with st.lock:
+            settings = st.masker.settings()
+            text = st.pending + s
+            if not settings.active:
+                st.pending = ""
+                base_write(self, text)
+                return len(s)
+            cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+            if len(text) - cut > HOLD_LIMIT:
+                cut = _safe_cut(text, settings)
+            st.pending = text[cut:]
+            if cut:
+                base_write(self, mask_text(text[:cut], settings))
+        return len(s)
+
+    def get_write(self: Any) -> Any:
+        st = self.__dict__.get("_jg_mask")
+        return st.inner if st is not None and st.inner is not None else masked_write.__get__(self)
+
+    def set_write(self: Any, fn: Any) -> None:
+        st = self.__dict__.get("_jg_mask")
+        func = getattr(fn, "__func__", None)
+        if st is None:
+            self.__dict__["write"] = fn
+        elif getattr(fn, "__self__", None) is self and func in (base_write, masked_write):
+            st.inner = None  # someone restoring the plain method: keep masking
+        else:
+            st.inner = fn  # a wrapper (e.g. the history tee) that calls what it found: us
+
+    def flush(self: Any) -> Any:
+        st: _StreamState | None = self.__dict__.get("_jg_mask")
+        if st is not None and st.pending:
+            with st.lock:
+                text, st.pending = st.pending, ""
+                base_write(self, mask_text(text, st.masker.settings()))
+        return base_flush(self)
+
+    cls = type(base.__name__, (base,), {"write": property(get_write, set_write), "flush": flush,
+                                         "__module__": base.__module__})
+    _CLASSES[base] = cls
+    return cls
+
+
+class _MaskedStream:
+    """Switches one stream object to its masked class; ``restore`` switches it back."""
+
+    def __init__(self, stream: Any, masker: Masker) -> None:
+        self.stream, self.base = stream, type(stream)
+        stream.__dict__.pop("write", None)  # a tee of the running cell: it restores over us
+        stream.__dict__["_jg_mask"] = _StreamState(masker)
+        stream.__class__ = _masked_class(self.base)
+
+    def restore(self) -> None:
+        self.stream.flush()
+        self.stream.__class__ = self.base
+        self.stream.__dict__.pop("_jg_mask", None)
+        self.stream.__dict__.pop("write", None)
+
+
+def _safe_cut(text: str, settings: MaskSettings) -> int:
+    """The last whitespace, at least 256 characters from the end, not inside a detected value."""
+    spans = find_spans(text, settings)
+    pos = len(text) - 256
+    while pos > 0:
+        pos = max(text.rfind(" ", 0, pos), text.rfind("\t", 0, pos))
+        if pos < 0 or not any(a <= pos < b for a, b, _ in spans):
+            return max(pos + 1, 0)
+    return 0
+
+
+class Masker:
+    """Masking installed on one shell; every hook asks ``get_settings()`` at call time."""
+
+    def __init__(self, shell: Any, get_settings: Callable[[], MaskSettings],
+                 lineage: Callable[[Any], Set[str]] | None = None,
+                 on_unmasked: Callable[[str], None] | None = None) -> None:
+        self.shell, self.get_settings = shell, get_settings
+        self.lineage, self.on_unmasked = lineage, on_unmasked
+        self._printers: list[tuple[Any, type, Any]] = []
+        self._methods: list[tuple[Any, str, Any]] = []
+        self._streams: list[_MaskedStream] = []
+        self._masked: deque[Any] = deque(maxlen=16)  # bundles already masked (by identity)
+
+    def settings(self) -> MaskSettings:
+        try:
+            return self.get_settings()
+        except Exception:  # never fail open: a broken settings source means default masking
+            return MaskSettings()
+
+    def _lineage_of(self, obj: Any) -> Set[str]:
+        try:
+            return self.lineage(obj) if self.lineage else frozenset()
+        except Exception:
+            return frozenset()
+
+    def _current(self, kind: str) -> MaskSettings:
+        settings = self.settings()
+        if not settings.active and self.on_unmasked is not None:
+            try:
+                self.on_unmasked(kind)
+            except Exception:
+                pass
+        return settings
+
+    # -- printers ---------------------------------------------------------------------------
+    def _html(self, obj: Any) -> str | None:
+        settings = self._current(type(obj).__name__)
+        if isinstance(obj, Styler):
+            return styler_html(obj, settings, self._lineage_of(obj.data))
+        if isinstance(obj, pd.Series):
+            return None
+        return frame_html(obj, settings, self._lineage_of(obj))
+
+    def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
+        settings = self._current(type(obj).__name__)
+        if isinstance(obj, pd.DataFrame):
+            p.text(frame_text(obj, settings, self._lineage_of(obj)))
+        elif isinstance(obj, pd.Series):
+            p.text(series_text(obj, settings, self._lineage_of(obj)))
+        else:
+            p.text(mask_text(repr(obj), settings))
+
+    def _plain_builtin(self, obj: Any, p: Any, cycle: bool) -> None:
+        text = pretty.pretty(obj, max_width=p.max_width, max_seq_length=p.max_seq_length)
+        p.text(mask_text(text, self.settings()))
+
+    # -- method wrappers --------------------------------------------------------------------
+    def _wrap(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+        previous = owner.__dict__.get(name)
+        setattr(owner, name, make(getattr(owner, name)))
+        self._methods.append((owner, name, previous))
+
+    def _format(self, original: Any) -> Any:
+        def format(obj: Any, include: Any = None, exclude: Any = None) -> Any:
+            data, md = original(obj, include=include, exclude=exclude)
+            settings = self.settings()
+            if settings.active:
+                if isinstance(obj, PANDAS_TYPES):  # other pandas mimes (table schema): dropped
+                    data = {k: v for k, v in data.items() if k in PANDAS_MIMES}
+                else:
+                    data = mask_bundle(data, settings)
+                self._masked.append(data)
+            return data, md
+        return format
+
+    def _publish(self, original: Any) -> Any:
+        def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
+            if not any(data is seen for seen in self._masked):
+                data = mask_bundle(data, self.settings())
+            return original(data, *args, **kwargs)
+        return publish
+
+    def _showtraceback(self, original: Any) -> Any:
+        def show(etype: Any, evalue: Any, stb: Any) -> Any:
+            settings = self.settings()
+            text = str(evalue)
+            masked = mask_text(text, settings)
+            return original(etype, evalue if masked == text else masked,
+                            [mask_text(line, settings) for line in stb])
+        return show
+
+    def _patch_repr(self, cls: type, text: Callable[..., str]) -> None:
+        """``print(df)``/``str(df)`` show the masked repr (name globs apply, not only detectors)."""
+        original = cls.__dict__["__repr__"]
+
+        def __repr__(obj: Any) -> str:
+            settings = self.settings()
+            return text(obj, settings, self._lineage_of(obj)) if settings.active else original(obj)
+
+        __repr__.__wrapped__ = original  # type: ignore[attr-defined]
+        cls.__repr__ = __repr__  # type: ignore[method-assign]
+        self._methods.append((cls, "__repr__", original))
+
+    def install(self) -> Masker:
+        formatters = self.shell.display_formatter.formatters
+        for mime, fn, types in (
+            ("text/html", self._html, (pd.DataFrame, Styler)),
+            ("text/plain", self._plain, (pd.DataFrame, pd.Series)),
+            ("text/plain", self._plain_builtin, PLAIN_TYPES),
+        ):
+            for typ in types:
+                self._printers.append((formatters[mime], typ, formatters[mime].for_type(typ, fn)))
+        self._wrap(self.shell.display_formatter, "format", self._format)
+        for owner, name in ((self.shell.display_pub, "publish"),
+                            (self.shell.displayhook, "write_format_data")):
+            if hasattr(owner, name):
+                self._wrap(owner, name, self._publish)
+        if hasattr(self.shell, "_showtraceback"):
+            self._wrap(self.shell, "_showtraceback", self._showtraceback)
+        for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
+            self._patch_repr(cls, text)
+        self._streams = [_MaskedStream(s, self) for s in {id(sys.stdout): sys.stdout,
+                                                          id(sys.stderr): sys.stderr}.values()]
+        return self
+
+    def uninstall(self) -> None:
+        """Restore the previous printers, methods and stream methods, newest first."""
+        for stream in reversed(self._streams):
+            stream.restore()
+        for owner, name, previous in reversed(self._methods):
+            if isinstance(owner, type):
+                setattr(owner, name, previous)
+                continue
+            owner.__dict__.pop(name, None)
+            if previous is not None:
+                setattr(owner, name, previous)
+        for formatter, typ, previous in reversed(self._printers):
+            formatter.type_printers.pop(typ, None)
+            if previous is not None:
+                formatter.for_type(typ, previous)
+        self._streams, self._methods, self._printers = [], [], []
+
+
+def install(shell: Any, get_settings: Callable[[], MaskSettings], *,
+            lineage: Callable[[Any], Set[str]] | None = None,
+            on_unmasked: Callable[[str], None] | None = None) -> Masker:
+    """Mask every display, print and traceback of ``shell``; returns the ``Masker``."""
+    return Masker(shell, get_settings, lineage, on_unmasked).install()
