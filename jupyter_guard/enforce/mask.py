@@ -145,7 +145,8 @@ class Masker:
         self._printers: list[tuple[Any, type, Any]] = []
         self._methods: list[tuple[Any, str, Any]] = []
         self._streams: list[_MaskedStream] = []
-        self._masked: deque[Any] = deque(maxlen=16)  # bundles already masked (by identity)
+        self._masked: deque[Any] = deque(maxlen=16)
+        self._local = threading.local()  # bundles already masked (by identity)
 
     def settings(self) -> MaskSettings:
         try:
@@ -231,7 +232,15 @@ class Masker:
 
         def __repr__(obj: Any) -> str:
             settings = self.settings()
-            return text(obj, settings, self._lineage_of(obj)) if settings.active else original(obj)
+            if not settings.active:
+                return str(original(obj))
+            if getattr(self._local, "in_repr", False):  # pandas formatting an error about obj
+                return f"<{type(obj).__name__} {getattr(obj, 'shape', '')} (masked)>"
+            self._local.in_repr = True
+            try:
+                return text(obj, settings, self._lineage_of(obj))
+            finally:
+                self._local.in_repr = False
 
         __repr__.__wrapped__ = original  # type: ignore[attr-defined]
         cls.__repr__ = __repr__  # type: ignore[method-assign]

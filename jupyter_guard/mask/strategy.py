@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal, get_args
 
+import numpy as np
 import pandas as pd
 
 Strategy = Literal["redact", "partial", "hash", "null"]
@@ -82,11 +83,11 @@ def apply_strategy(values: pd.Series, strategy: str, salt: str = "") -> pd.Serie
         out[present] = text.map(unique).to_numpy()
         return out
     stripped = text.str.strip()
-    kept = BLOCK + stripped.str[-KEEP:]
-    floats = values[present].map(lambda v: isinstance(v, float)).to_numpy(dtype=bool)
-    kept = kept.where((stripped.str.len() >= MIN_PARTIAL) & ~floats, BLOCK)
+    floats = values[present].map(lambda v: isinstance(v, float)).to_numpy(bool)
+    long_enough = (stripped.str.len() >= MIN_PARTIAL).to_numpy(bool) & ~floats
+    kept = np.where(long_enough, (BLOCK + stripped.str[-KEEP:]).to_numpy(object), BLOCK)
     domain = text.str.extract(r"^[^@]+(@[^@]*\.[^@]*)$", expand=False)
-    is_email = domain.notna()
-    kept[is_email] = EMAIL_BLOCK + domain[is_email]
-    out[present] = kept.to_numpy()
+    is_email = domain.notna().to_numpy(bool)
+    kept[is_email] = EMAIL_BLOCK + domain.to_numpy(object)[is_email]
+    out[present] = kept
     return out
