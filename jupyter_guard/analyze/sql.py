@@ -1,0 +1,184 @@
+"""SQL text -> intents, with sqlglot tree walks (never regex).
+
+Pure: no IPython, no DuckDB. For DuckDB connections the caller passes ``classify`` (DuckDB's own
+statement splitter, ``duckdb.extract_statements``), which is the ground truth for what each
+statement *is*; sqlglot supplies targets, columns and WHERE analysis. A statement neither can read
+becomes ``sql.unparsed``, which the policy never allows.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from jupyter_guard.analyze.where import classify_where, count_sql_for
+from jupyter_guard.model import Action, Analysis, Intent
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+# (statement type name as DuckDB reports it, query text)
+Classifier = Callable[[str], Sequence[tuple[str, str]]]
+
+# DuckDB statement types -> action, for statements sqlglot cannot read.
+_DUCKDB_TYPES: dict[str, Action] = {
+    "SELECT": "sql.select", "MULTI": "sql.select", "EXPLAIN": "sql.select",
+    "INSERT": "sql.insert", "UPDATE": "sql.update", "DELETE": "sql.delete",
+    "MERGE_INTO": "sql.merge", "CREATE": "sql.create", "CREATE_FUNC": "sql.other",
+    "ALTER": "sql.alter", "DROP": "sql.drop", "COPY": "sql.export", "EXPORT": "sql.export",
+    "IMPORT": "sql.load", "ATTACH": "sql.attach", "DETACH": "sql.other",
+    "TRANSACTION": "sql.transaction", "SET": "sql.set", "VARIABLE_SET": "sql.set",
+    "PRAGMA": "sql.set", "LOAD": "sql.other", "CALL": "sql.select", "PREPARE": "sql.other",
+    "EXECUTE": "sql.unparsed", "RELATION": "sql.select", "EXTENSION": "sql.other",
+    "LOGICAL_PLAN": "sql.other", "ANALYZE": "sql.other", "VACUUM": "sql.other",
+    "COPY_DATABASE": "sql.export", "UPDATE_EXTENSIONS": "sql.other",
+}
+
+_REMOTE_PREFIXES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "azure://", "abfss://",
+                    "http://", "https://", "hf://", "r2://", "md:", "motherduck:")
+
+
+def is_remote(location: str) -> bool:
+    """
+    >>> is_remote("s3://bucket/x.parquet"), is_remote("out/x.csv")
+    (True, False)
+    """
+    return location.strip().lower().startswith(_REMOTE_PREFIXES)
+
+
+def table_name(t: exp.Expression) -> str:
+    """Qualified, lower-case name of a table node (``catalog.db.name`` as written)."""
+    if isinstance(t, exp.Table):
+        parts = [p.name for p in t.parts]
+        return ".".join(parts).lower()
+    return t.sql().lower()
+
+
+def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | None = None,
+                params: Sequence[Any] | Mapping[str, Any] | None = None) -> Analysis:
+    """Every statement of ``text`` as intents; parse problems in ``errors``.
+
+    >>> [i.action for i in analyze_sql("select 1; drop table t").intents]
+    ['sql.select', 'sql.drop']
+    """
+    if classify is not None:
+        try:
+            pieces = list(classify(text))
+        except Exception as e:  # DuckDB's parser refused it: the database would too
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            return Analysis((Intent("sql.unparsed", source=text),), (msg,))
+        result = Analysis()
+        for kind, query in pieces:
+            result = result + _one(query, dialect, kind.upper(), params)
+        return result
+    try:
+        trees = _parse(text, dialect)
+    except (ParseError, TokenError) as e:
+        return Analysis((Intent("sql.unparsed", source=text),), (_short(e),))
+    intents: list[Intent] = []
+    for tree in trees:
+        if tree is not None:
+            intents.extend(intents_of(tree, dialect, params))
+    return Analysis(tuple(intents))
+
+
+def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
+    try:
+        trees = _parse(query, dialect)
+    except (ParseError, TokenError):
+        trees = ()
+    tree = trees[0] if len(trees) == 1 else None
+    if tree is not None and not isinstance(tree, exp.Command):
+        found = intents_of(tree, dialect, params)
+        if found and _consistent(found[0].action, duck_kind):
+            return Analysis(found)
+    action = _DUCKDB_TYPES.get(duck_kind, "sql.unparsed")
+    if duck_kind == "DELETE" and query.lstrip()[:8].upper() == "TRUNCATE":
+        action = "sql.truncate"
+    if action == "sql.export" and duck_kind == "EXPORT":
+        # EXPORT DATABASE writes every table; the enricher fills in all columns.
+        return Analysis((Intent("sql.export", "database", "*", source=query, detail="export database",
+                                remote=is_remote(_first_string(query))),))
+    if action in ("sql.select", "sql.set", "sql.other", "sql.transaction"):
+        return Analysis((Intent(action, source=query),))
+    # A statement that changes something but whose target we cannot read: never "allow".
+    return Analysis((Intent(action, "table", "?", source=query, where="unknown",
+                            detail="statement sqlglot cannot read"),))
+
+
+def _consistent(action: str, duck_kind: str) -> bool:
+    expected = _DUCKDB_TYPES.get(duck_kind)
+    if expected is None or action == expected:
+        return True
+    groups = ({"sql.create", "sql.replace"}, {"sql.delete", "sql.truncate"},
+              {"sql.alter", "sql.drop_column"}, {"sql.export", "sql.load"},
+              {"sql.select", "sql.other", "sql.set"}, {"sql.insert", "sql.replace"})
+    return any(action in g and expected in g for g in groups)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str, dialect: str) -> tuple[exp.Expression | None, ...]:
+    return tuple(sqlglot.parse(text, read=dialect or None))
+
+
+def _short(e: Exception) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return f"SQL could not be parsed: {first}"
+
+
+def _first_string(query: str) -> str:
+    for tok in sqlglot.tokenize(query, read="duckdb"):
+        if tok.token_type.name == "STRING":
+            return str(tok.text)
+    return ""
+
+
+def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(tables read, columns read) of a query tree; CTE names are not tables."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    tables: list[str] = []
+    aliases: dict[str, str] = {}
+    for t in tree.find_all(exp.Table):
+        name = table_name(t)
+        if not name or name in ctes:
+            continue
+        if name not in tables:
+            tables.append(name)
+        if t.alias:
+            aliases[t.alias.lower()] = name
+    columns: list[str] = []
+    for c in tree.find_all(exp.Column):
+        qual = c.table.lower() if c.table else ""
+        owner = aliases.get(qual, qual)
+        col = f"{owner}.{c.name.lower()}" if owner else c.name.lower()
+        if col not in columns:
+            columns.append(col)
+    for s in tree.find_all(exp.Star):
+        parent = s.parent
+        owner = ""
+        if isinstance(parent, exp.Column) and parent.table:
+            owner = aliases.get(parent.table.lower(), parent.table.lower())
+        marks = [f"{owner}.*"] if owner else [f"{t}.*" for t in tables]
+        columns.extend(m for m in marks if m not in columns)
+    return tuple(tables), tuple(columns)
+
+
+def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None) -> tuple[Intent, ...]:
+    from jupyter_guard.analyze.sql_kinds import KINDS  # the table of statement handlers
+
+    src = tree.sql(dialect=dialect) if dialect else tree.sql()
+    for kind, handler in KINDS:
+        if isinstance(tree, kind):
+            return handler(tree, src, dialect, params)
+    if isinstance(tree, exp.Query):
+        tables, columns = reads_of(tree)
+        return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
+    return (Intent("sql.other", source=src),)
+
+
+__all__ = ["analyze_sql", "intents_of", "reads_of", "is_remote", "table_name", "classify_where",
+           "count_sql_for"]

@@ -1,0 +1,141 @@
+"""One small handler per statement kind: sqlglot tree -> intents. ``KINDS`` is the dispatch table."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+from jupyter_guard.analyze.sql import is_remote, reads_of, table_name
+from jupyter_guard.analyze.where import bind, classify_where, count_sql_for
+from jupyter_guard.model import Intent
+
+Handler = Callable[[Any, str, str, Any], tuple[Intent, ...]]
+
+
+def _drop(tree: exp.Drop, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    kind = str(tree.args.get("kind") or "TABLE").lower()
+    target_kind = {"table": "table", "view": "view", "schema": "schema",
+                   "database": "database"}.get(kind, "table")
+    if kind in ("index", "macro", "function", "sequence", "type", "secret"):
+        return (Intent("sql.other", source=src, detail=f"drop {kind}"),)
+    tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+    temp = bool(tree.args.get("temporary"))
+    return tuple(Intent("sql.drop", target_kind, table_name(t), source=src, temporary=temp,
+                        detail=f"DROP {kind.upper()}") for t in tables) or (
+        Intent("sql.drop", target_kind, "?", source=src),)
+
+
+def _truncate(tree: exp.TruncateTable, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    return tuple(Intent("sql.truncate", "table", table_name(t), source=src)
+                 for t in tree.expressions) or (Intent("sql.truncate", "table", "?", source=src),)
+
+
+def _create(tree: exp.Create, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    kind = str(tree.args.get("kind") or "").lower()
+    if kind not in ("table", "view", "schema", "database"):
+        return (Intent("sql.other", source=src, detail=f"create {kind}"),)
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    name = table_name(target) if target is not None else "?"
+    props = tree.args.get("properties")
+    temp = bool(props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions))
+    body = tree.args.get("expression")
+    tables, columns = reads_of(body) if body is not None else ((), ())
+    action = "sql.replace" if tree.args.get("replace") else "sql.create"
+    return (Intent(action, "view" if kind == "view" else kind if kind != "table" else "table",  # type: ignore[arg-type]
+                   name, columns, tables, src, temporary=temp),)
+
+
+def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    name = table_name(tree.this)
+    out: list[Intent] = []
+    for action in tree.args.get("actions") or []:
+        if isinstance(action, exp.Drop) or (isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
+            cols = [c.sql().lower() for c in action.args.get("tables") or []]
+            if action.this is not None:
+                cols.append(action.this.sql().lower())
+            out.append(Intent("sql.drop_column", "table", name, tuple(cols) or ("?",), source=src))
+        else:
+            out.append(Intent("sql.alter", "table", name, source=src))
+    return tuple(out) or (Intent("sql.alter", "table", name, source=src),)
+
+
+def _delete(tree: exp.Delete, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    bound = bind(tree, params)
+    tables, columns = reads_of(bound)
+    return (Intent("sql.delete", "table", table_name(tree.this), columns, tables, src,
+                   where=classify_where(bound.args.get("where")),
+                   detail=count_sql_for(bound, dialect)),)
+
+
+def _update(tree: exp.Update, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    bound = bind(tree, params)
+    tables, columns = reads_of(bound)
+    return (Intent("sql.update", "table", table_name(tree.this), columns, tables, src,
+                   where=classify_where(bound.args.get("where")),
+                   detail=count_sql_for(bound, dialect)),)
+
+
+def _insert(tree: exp.Insert, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    body = tree.args.get("expression")
+    tables, columns = reads_of(body) if body is not None else ((), ())
+    name = table_name(target) if target is not None else "?"
+    return (Intent("sql.insert", "table", name, columns, tables, src,
+                   remote=is_remote(name.strip("'\""))),)
+
+
+def _merge(tree: exp.Merge, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    tables, columns = reads_of(tree)
+    return (Intent("sql.merge", "table", table_name(tree.this), columns, tables, src),)
+
+
+def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    files = [f.name if isinstance(f, exp.Literal) else f.sql() for f in tree.args.get("files") or []]
+    dest = files[0] if files else "?"
+    if tree.args.get("kind"):  # COPY t FROM 'file': loads data into t
+        return (Intent("sql.load", "table", table_name(tree.this), source=src, detail=dest),)
+    tables, columns = reads_of(tree.this)
+    return (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
+
+
+def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    node = tree.this.this if isinstance(tree.this, exp.Alias) else tree.this
+    loc = node.name if isinstance(node, exp.Literal) else node.sql() if node is not None else "?"
+    alias = tree.this.alias if isinstance(tree.this, exp.Alias) else ""
+    return (Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
+                   remote=is_remote(loc)),)
+
+
+def _simple(action: str) -> Handler:
+    def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+        return (Intent(action, source=src),)  # type: ignore[arg-type]
+    return handler
+
+
+def _read(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+    tables, columns = reads_of(tree)
+    return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
+
+
+KINDS: tuple[tuple[type, Handler], ...] = (
+    (exp.Drop, _drop),
+    (exp.TruncateTable, _truncate),
+    (exp.Create, _create),
+    (exp.Alter, _alter),
+    (exp.Delete, _delete),
+    (exp.Update, _update),
+    (exp.Insert, _insert),
+    (exp.Merge, _merge),
+    (exp.Copy, _copy),
+    (exp.Attach, _attach),
+    (exp.Transaction, _simple("sql.transaction")),
+    (exp.Commit, _simple("sql.transaction")),
+    (exp.Rollback, _simple("sql.transaction")),
+    (exp.Set, _simple("sql.set")),
+    (exp.Pragma, _simple("sql.set")),
+    (exp.Use, _simple("sql.set")),
+    (exp.Summarize, _read),
+    (exp.Describe, _read),
+    (exp.Pivot, _read),
+)

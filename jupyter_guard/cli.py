@@ -1,0 +1,198 @@
+"""``jupyter guard ...`` (and ``jupyter-guard ...``): the governance and setup commands of CONTRACT
+section 6. Every subcommand that reads the audit file first brings it up to date."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def _audit_path(args: argparse.Namespace) -> str:
+    from jupyter_guard.config import resolve
+
+    return args.audit or resolve()["audit"]
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from jupyter_guard.config import resolve
+    from jupyter_guard.policy.load import load_or_default
+
+    return load_or_default(getattr(args, "policy", None) or resolve()["policy"] or None)
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from jupyter_guard.policy.load import PolicyError, load
+
+    try:
+        p = load(args.file)
+    except PolicyError as e:
+        for line in e.problems:
+            print(line, file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK (policy {p.name}, mode {p.mode}, revision {p.revision}, "
+          f"{len(p.rules)} extra rule(s))")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from jupyter_guard.explain import explain_text
+    from jupyter_guard.policy.rules import Context
+
+    ctx = Context(user=args.user or "", actor=args.actor)
+    print(explain_text(args.code, _policy(args), ctx))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from jupyter_guard.record.report import report
+
+    rows = report(_audit_path(args), since=args.since, user=args.user)
+    return _emit(rows, args.format)
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str) -> int:
+    if fmt == "json":
+        print(json.dumps(rows, default=str, indent=2))
+    elif fmt == "csv":
+        import csv
+
+        if rows:
+            w = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        _table(rows)
+    return 0
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("(no events)")
+        return
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))[:60]) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    print("  ".join("-" * widths[c] for c in cols))
+    for r in rows:
+        print("  ".join(str(r.get(c, ""))[:60].ljust(widths[c]) for c in cols))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from jupyter_guard.record import verify
+
+    res = verify(_audit_path(args))
+    if res.ok:
+        print(f"{_audit_path(args)}: OK, every chain verifies")
+        return 0
+    for p in res.problems:
+        print(p, file=sys.stderr)
+    return 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from jupyter_guard.record import export
+
+    path = _audit_path(args)
+    if args.parquet:
+        n = export.export_parquet(path, args.parquet)
+        print(f"exported {n} events to {args.parquet} (partitioned by day and user)")
+    if args.openlineage:
+        n = export.export_openlineage(path, args.openlineage)
+        print(f"wrote {n} OpenLineage run events to {args.openlineage}")
+    if not (args.parquet or args.openlineage):
+        print("say where: --parquet DIR or --openlineage FILE", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from jupyter_guard.record import export
+
+    days = float(args.older_than.rstrip("d"))
+    archive = args.archive or (_audit_path(args) + ".archive")
+    n = export.compact(_audit_path(args), days, archive)
+    print(f"moved {n} events older than {args.older_than} to {archive}")
+    return 0
+
+
+def cmd_approvals(args: argparse.Namespace) -> int:
+    try:
+        from jupyter_guard.record import approvals
+    except ImportError:
+        print("approvals are not available in this build", file=sys.stderr)
+        return 2
+    return int(approvals.cli(args, _audit_path(args), _policy(args)))
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    from jupyter_guard.setup import disable, enable
+
+    path = (enable if args.command == "enable" else disable)(sys_prefix=args.sys_prefix)
+    print(f"{'enabled' if args.command == 'enable' else 'disabled'}: {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jupyter guard", description="jupyter_guard governance and setup")
+    p.add_argument("--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)")
+    sub = p.add_subparsers(dest="command", required=True)
+    pc = sub.add_parser("policy", help="policy tools").add_subparsers(dest="policy_cmd", required=True)
+    check = pc.add_parser("check", help="validate a policy file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_policy_check)
+    ex = sub.add_parser("explain", help="the decision for CODE or SQL, without running it")
+    ex.add_argument("code")
+    ex.add_argument("--policy")
+    ex.add_argument("--user", default="")
+    ex.add_argument("--actor", default="human")
+    ex.set_defaults(func=cmd_explain)
+    rep = sub.add_parser("report", help="blocked/allowed by user, rule and day")
+    rep.add_argument("--since")
+    rep.add_argument("--user")
+    rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    rep.set_defaults(func=cmd_report)
+    sub.add_parser("verify", help="check every hash chain").set_defaults(func=cmd_verify)
+    exp = sub.add_parser("export", help="export to Parquet or OpenLineage")
+    exp.add_argument("--parquet")
+    exp.add_argument("--openlineage")
+    exp.set_defaults(func=cmd_export)
+    comp = sub.add_parser("compact", help="move old events to Parquet, keeping chains verifiable")
+    comp.add_argument("--older-than", default="90d")
+    comp.add_argument("--archive")
+    comp.set_defaults(func=cmd_compact)
+    req = sub.add_parser("requests", help="pending approval requests")
+    req.add_argument("--format", choices=("table", "json"), default="table")
+    req.add_argument("--all", action="store_true")
+    req.set_defaults(func=cmd_approvals)
+    for name in ("approve", "deny"):
+        a = sub.add_parser(name, help=f"{name} an approval request (not your own)")
+        a.add_argument("request_id")
+        a.add_argument("--as-user", dest="as_user", help="override the approver (tests, admin)")
+        a.add_argument("--policy")
+        a.set_defaults(func=cmd_approvals)
+    for name in ("enable", "disable"):
+        e = sub.add_parser(name, help=f"{name} the guard for every kernel of this user")
+        e.add_argument("--sys-prefix", action="store_true", help="for this environment instead")
+        e.set_defaults(func=cmd_enable)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as e:
+        from jupyter_guard.errors import GuardError
+
+        known = isinstance(e, (GuardError, OSError, ValueError)) or type(e).__name__ == "AuditError"
+        if not known:
+            raise
+        print(f"jupyter guard {args.command}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

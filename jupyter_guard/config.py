@@ -1,0 +1,61 @@
+"""One traitlets Configurable shared by kernel, magic, server and CLI. Environment variables win.
+
+``c.JupyterGuard.policy = "/etc/guard/policy.yaml"`` in a Jupyter/IPython config file, or
+``%config JupyterGuard.audit = "..."`` before ``%load_ext jupyter_guard``.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from traitlets import Bool, Unicode
+from traitlets.config import Configurable
+
+ENV = {"policy": "JUPYTER_GUARD_POLICY", "audit": "JUPYTER_GUARD_AUDIT",
+       "user": "JUPYTER_GUARD_USER", "actor": "JUPYTER_GUARD_ACTOR"}
+
+
+def default_audit_path() -> str:
+    from jupyter_core.paths import jupyter_data_dir
+
+    return str(Path(jupyter_data_dir()) / "guard" / "audit.duckdb")
+
+
+class JupyterGuard(Configurable):  # type: ignore[misc]
+    """Settings of jupyter_guard (see README, "Configuration")."""
+
+    policy = Unicode("", help="Path of the policy YAML file (default: the packaged default policy). "
+                     "Env: JUPYTER_GUARD_POLICY.").tag(config=True)
+    audit = Unicode("", help="Path of the DuckDB audit file (default: <jupyter data dir>/guard/"
+                    "audit.duckdb). Env: JUPYTER_GUARD_AUDIT.").tag(config=True)
+    user = Unicode("", help="Who runs the kernel when no server or JupyterHub identity is known. "
+                   "Env: JUPYTER_GUARD_USER.").tag(config=True)
+    actor = Unicode("human", help="'human' or 'agent:<name>' for kernels driven by an AI agent. "
+                    "Env: JUPYTER_GUARD_ACTOR.").tag(config=True)
+    quiet = Bool(False, help="Do not print the one-line banner on load.").tag(config=True)
+
+
+def resolve(cfg: JupyterGuard | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The effective settings: environment over config over defaults."""
+    env = dict(os.environ) if env is None else env
+    cfg = cfg or JupyterGuard()
+    out = {k: env.get(v) or str(getattr(cfg, k) or "") for k, v in ENV.items()}
+    out["audit"] = out["audit"] or default_audit_path()
+    out["actor"] = out["actor"] or "human"
+    return out
+
+
+def resolve_user(configured: str = "", env: dict[str, str] | None = None) -> tuple[str, tuple[str, ...]]:
+    """(user, groups): the server's identity > JupyterHub > JUPYTER_GUARD_USER > the OS login."""
+    env = dict(os.environ) if env is None else env
+    groups = tuple(g for g in env.get("JUPYTERHUB_GROUPS", "").split(",") if g)
+    for key in ("JUPYTER_GUARD_SERVER_USER", "JUPYTERHUB_USER"):
+        if env.get(key):
+            return env[key], groups
+    if configured:
+        return configured, groups
+    try:
+        return getpass.getuser(), groups
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}", groups

@@ -1,0 +1,48 @@
+"""``%guard SUBCOMMAND``: status, request, panel, unmask, explain."""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.errors import GuardConfigError
+
+USAGE = "usage: %guard status | request [reason] | panel | unmask on|off | explain CODE"
+
+
+def run(shell: Any, guard: Guard, line: str) -> Any:
+    words = line.strip().split(None, 1)
+    sub = words[0] if words else "status"
+    rest = words[1] if len(words) > 1 else ""
+    if sub == "status":
+        print(status_text(guard))
+        return None
+    if sub == "explain":
+        from jupyter_guard.explain import explain_text
+
+        print(explain_text(rest, guard.policy))
+        return None
+    if sub == "panel":
+        from jupyter_guard.show.panel import panel
+
+        return panel(guard)
+    if sub in ("request", "unmask"):
+        try:
+            from jupyter_guard.enforce import approvals
+        except ImportError:
+            raise GuardConfigError(f"%guard {sub} is not available in this build") from None
+        return approvals.command(shell, guard, sub, shlex.split(rest) if sub == "unmask" else [rest])
+    raise GuardConfigError(f"unknown %guard subcommand {sub!r}. {USAGE}")
+
+
+def status_text(g: Guard) -> str:
+    p = g.policy
+    counts = ", ".join(f"{k} {g.counts.get(k, 0)}" for k in ("allow", "mask", "warn", "approval", "block"))
+    return "\n".join([
+        f"policy   {p.name} ({p.source or 'packaged default'}), revision {p.revision}",
+        f"mode     {p.mode}",
+        f"user     {g.user}{' groups ' + ','.join(g.groups) if g.groups else ''}, actor {g.actor}",
+        f"audit    {g.settings['audit']}",
+        f"session  {g.session_id}",
+        f"counts   {counts}",
+    ])

@@ -1,0 +1,72 @@
+"""``%load_ext jupyter_guard``: build the guard, wire it into the shell, print one line."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.enforce.kernel import KernelGuard, banner
+from jupyter_guard.errors import GuardBlocked
+
+log = logging.getLogger("jupyter_guard")
+
+
+def load(shell: Any) -> KernelGuard:
+    existing = getattr(shell, "_jupyter_guard_kernel", None)
+    if existing is not None and existing.installed:
+        print(banner(existing.guard))
+        return existing  # type: ignore[no-any-return]
+    from jupyter_guard.config import JupyterGuard
+
+    cfg = JupyterGuard(parent=shell)
+    guard = Guard.create(cfg)
+    _open_audit(guard)
+    kg = KernelGuard(shell, guard)
+    kg.install()
+    from jupyter_guard.enforce.magic import GuardMagics
+
+    shell.register_magics(GuardMagics(shell, guard))
+    _install_optional(shell, guard)
+    shell._jupyter_guard_kernel = kg
+    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+    if not cfg.quiet:
+        print(banner(guard))
+    for w in guard.policy.warnings:
+        print(f"jupyter_guard policy problem: {w}", file=sys.stderr)
+    return kg
+
+
+def _open_audit(guard: Guard) -> None:
+    from jupyter_guard.record.audit import AuditLog
+
+    path = guard.settings["audit"]
+    try:
+        guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s))
+    except Exception as e:
+        guard.audit = None
+        print(f"jupyter_guard: cannot write the audit file {path} ({e}); cells are still guarded "
+              "but not recorded. Set JUPYTER_GUARD_AUDIT to a writable path.", file=sys.stderr)
+
+
+def _install_optional(shell: Any, guard: Guard) -> None:
+    """Masking, the runtime layer and jupysql coverage: each optional, none may break loading."""
+    for modname in ("jupyter_guard.enforce.sinks", "jupyter_guard.enforce.wire_mask", "jupyter_guard.enforce.runtime",
+                    "jupyter_guard.enforce.jupysql", "jupyter_guard.enforce.approvals"):
+        try:
+            mod = __import__(modname, fromlist=["install"])
+        except ImportError as e:
+            if e.name != modname:
+                log.error("jupyter_guard: %s failed to import: %s", modname, e)
+            continue
+        try:
+            mod.install(shell, guard)
+        except Exception as e:
+            log.error("jupyter_guard: %s failed to install: %s", modname, e)
+            print(f"jupyter_guard: {modname.rsplit('.', 1)[-1]} could not start ({e})", file=sys.stderr)
+
+
+def unload(shell: Any) -> None:
+    """The guard cannot be switched off from inside the kernel (CONTRACT section 1)."""
+    raise GuardBlocked("self-protection", "the guard cannot be unloaded from inside the kernel; "
+                       "start a new kernel without it if your policy allows", approval_hint=False)

@@ -1,0 +1,225 @@
+"""The per-kernel guard: settings, policy, identity, session facts, and the one decision path
+(analyse -> enrich -> decide -> approvals -> record) that the cell hook, the SQL magic and the
+runtime layer all use. Knows nothing of IPython (see ``kernel``)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jupyter_guard.analyze.python import analyze_python
+from jupyter_guard.analyze.shell import analyze_shell
+from jupyter_guard.analyze.sql import analyze_sql
+from jupyter_guard.config import resolve, resolve_user
+from jupyter_guard.enforce.connections import Conn, duckdb_classify
+from jupyter_guard.enforce.enrich import enrich
+from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.policy.decide import decide
+from jupyter_guard.policy.load import load_or_default
+from jupyter_guard.policy.model import Policy
+from jupyter_guard.policy.rules import Context, bare_table
+
+log = logging.getLogger("jupyter_guard")
+Lineage = tuple[str, str, str, bool]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass
+class Judgement:
+    verdict: Verdict
+    verdicts: tuple[Verdict, ...]
+    analysis: Analysis
+    intents: tuple[Intent, ...]
+    approved_by: str = ""
+
+
+@dataclass
+class Guard:
+    settings: dict[str, str]
+    policy: Policy
+    user: str
+    groups: tuple[str, ...]
+    actor: str
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    notebook: str = ""
+    session_tables: set[str] = field(default_factory=set)
+    counts: Counter[str] = field(default_factory=Counter)
+    audit: Any = None
+    conn: Conn | None = None
+    lookup: Callable[[str], Any] | None = None
+    redact: Callable[[str], str] = field(default=lambda s: s)
+    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    last_blocked: dict[str, Any] | None = None
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    approvals: Any = None
+    ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
+    runtime_sql: bool = False                          # SQL sinks are checked at run time too
+
+    @classmethod
+    def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
+        settings = resolve(cfg, env)
+        policy = load_or_default(settings["policy"] or None)
+        user, groups = resolve_user(settings["user"], env)
+        return cls(settings, policy, user, groups, settings["actor"])
+
+    # -- analysis ---------------------------------------------------------------------------
+    def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
+        classify = duckdb_classify if dialect == "duckdb" else None
+        return analyze_sql(text, dialect, classify=classify, params=params)
+
+    def shell_analysis(self, command: str) -> Analysis:
+        return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents)
+
+    def python_analysis(self, tree: Any) -> Analysis:
+        return analyze_python(tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup)
+
+    def resolve_conn(self, via: str) -> Conn | None:
+        """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can tell."""
+        from jupyter_guard.enforce import connections
+
+        if via == "duckdb":
+            import duckdb
+
+            return connections.Conn(duckdb.default_connection(), "duckdb")
+        obj = self.namespace().get(via) if via.isidentifier() else None
+        if obj is None:
+            return None
+        try:
+            return connections.from_object(obj, via)
+        except Exception:
+            return None
+
+    def namespace(self) -> dict[str, Any]:
+        return self.ns
+
+    # -- deciding ---------------------------------------------------------------------------
+    def context(self, conn: Conn | None = None, actor: str | None = None) -> Context:
+        files = tuple(p for p in (self.settings.get("audit"), self.settings.get("audit", "") + ".journal",
+                                  self.settings.get("audit", "") + ".lock",
+                                  self.policy.source if self.settings.get("policy") else "") if p)
+        return Context(user=self.user, groups=self.groups, actor=actor or self.actor,
+                       connection=conn.name if conn else "",
+                       guard_files=tuple(os.path.realpath(p) for p in files),
+                       session_tables=frozenset(self.session_tables))
+
+    def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
+              actor: str | None = None) -> Judgement:
+        intents = enrich(analysis.intents, conn, self.resolve_conn)
+        if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
+            intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
+                i.where == "param" or self.resolve_conn(i.via) is None)))
+        ctx = self.context(conn, actor)
+        verdicts: list[Verdict] = []
+        created: set[str] = set()
+        for i in intents:  # tables created earlier in the same cell count as this session's
+            if created:
+                ctx = replace(ctx, session_tables=ctx.session_tables | created)
+            (v,) = decide((i,), self.policy, ctx)
+            verdicts.append(v)
+            if i.action in ("sql.create", "sql.replace") and not v.refuses and UNKNOWN not in i.target:
+                created.add(bare_table(i.target))
+        if analysis.errors and not any(v.refuses for v in verdicts) and any(
+                i.action == "sql.unparsed" for i in intents):
+            verdicts.append(Verdict("block", "sql-parse-error", analysis.errors[0], None, self.policy.revision))
+        overall = combine(verdicts)
+        j = Judgement(overall, tuple(verdicts), analysis, intents)
+        if overall.refuses and self.approvals is not None and code:
+            approver = self.approvals.consume(self.user, sha256(code))
+            if approver:
+                j.verdict = replace(overall, decision="allow", reason=f"approved by {approver}: {overall.reason}")
+                j.approved_by = approver
+        return j
+
+    def note_success(self, intents: Iterable[Intent]) -> None:
+        """After statements ran: tables they created belong to this session."""
+        for i in intents:
+            if i.action in ("sql.create", "sql.replace") and UNKNOWN not in i.target:
+                self.session_tables.add(bare_table(i.target))
+            elif i.action == "sql.drop":
+                self.session_tables.discard(bare_table(i.target))
+
+    # -- recording --------------------------------------------------------------------------
+    def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",
+              execution_count: int | None = None, status: str = "running") -> str:
+        v = judgement.verdict if judgement else Verdict("allow", "", "no rule matched")
+        decision = v.decision
+        if decision == "allow" and judgement and any(x.decision == "warn" for x in judgement.verdicts):
+            w = next(x for x in judgement.verdicts if x.decision == "warn")
+            decision, v = "warn", w
+        self.counts[decision] += 1
+        event = {"ts": time.time(), "kind": kind, "decision": decision, "rule_id": v.rule_id,
+                 "reason": self.redact(v.reason), "code": self.redact(code)[:300], "cell_id": cell_id,
+                 "execution_count": execution_count, "status": status}
+        event_id = ""
+        if self.audit is not None:
+            try:
+                event_id = self.audit.begin(
+                    user=self.user, actor=self.actor, notebook=self.notebook, cell_id=cell_id,
+                    execution_count=execution_count, kind=kind, code=code, decision=decision,
+                    rule_id=v.rule_id, reason=v.reason, status=status,
+                    policy_revision=self.policy.revision, decision_id=v.decision_id,
+                    lineage=lineage_of(judgement) if judgement else ())
+            except Exception as e:  # the guard never breaks the kernel; say why
+                log.error("jupyter_guard could not write the audit event: %s", e)
+        event["event_id"] = event_id
+        self.recent.append(event)
+        del self.recent[:-200]
+        for fn in list(self.listeners):
+            try:
+                fn(event)
+            except Exception:
+                pass
+        return event_id
+
+    def finish(self, event_id: str, *, status: str, duration_ms: float, rows: int | None = None,
+               lineage: Iterable[Lineage] = ()) -> None:
+        if self.audit is not None and event_id:
+            try:
+                self.audit.finish(event_id, status=status, duration_ms=duration_ms, rows_affected=rows,
+                                  lineage=lineage)
+            except Exception as e:
+                log.error("jupyter_guard could not complete the audit event: %s", e)
+
+
+def needs_database(i: Intent) -> bool:
+    """Decisions that only the database can settle (row counts, existence, columns behind ``*``)."""
+    return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
+        i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
+                                      and any(c.endswith("*") for c in i.columns))
+
+
+def lineage_of(j: Judgement) -> list[Lineage]:
+    """Tables, columns, files, URLs and variables a cell reads and writes."""
+    from jupyter_guard.model import SQL_WRITES
+
+    out: dict[tuple[str, str, str], bool] = {}
+    for i in j.intents:
+        for t in i.reads:
+            out[("read", "table", bare_table(t))] = False
+        for c in i.columns:
+            if not c.endswith("*"):
+                out[("read", "column", c)] = False
+        if i.action in SQL_WRITES and i.target and i.target_kind in ("table", "view"):
+            out[("write", "table", bare_table(i.target))] = False
+        if i.action in ("sql.export", "df.export"):
+            out[("write", "url" if i.remote else "file", i.target)] = False
+        if i.action == "file.read":
+            out[("read", "file", i.target)] = False
+        if i.action in ("file.write", "file.truncate", "file.delete", "file.move"):
+            out[("write", "file", i.target)] = False
+        if i.action in ("net.upload", "net.download"):
+            out[("write" if i.action == "net.upload" else "read", "url", i.detail or i.target)] = False
+    for name in j.analysis.vars_written:
+        out[("write", "variable", name)] = False
+    for name in j.analysis.vars_read:
+        out[("read", "variable", name)] = False
+    return [(d, k, n, s) for (d, k, n), s in out.items()]

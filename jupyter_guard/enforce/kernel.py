@@ -1,0 +1,175 @@
+"""The ONLY module that touches IPython's InteractiveShell: wires the guard into a kernel.
+
+Interception point: ``shell.compile.ast_parse`` is wrapped, so the guard analyses the tree IPython
+parses anyway (no second parse, no ``ast_transformers`` entry and its ``fix_missing_locations``
+cost). A refused cell gets its body replaced by one statement that raises ``GuardBlocked``: nothing
+of it runs, the cell ends in ``error`` with a one-line message. Any failure inside the guard is
+refused the same way (fail closed) with rule ``guard-error``.
+"""
+from __future__ import annotations
+
+import ast
+import logging
+import sys
+import time
+from typing import Any
+
+from jupyter_guard.enforce.guard import Guard, Judgement, sha256
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.model import Verdict
+
+log = logging.getLogger("jupyter_guard")
+_REFUSALS: dict[str, GuardBlocked] = {}
+
+
+def refuse(token: str) -> None:
+    """Called by the one statement a refused cell is replaced with."""
+    raise _REFUSALS.pop(token, None) or GuardBlocked("guard-error", "this cell was refused")
+
+
+def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
+    token = sha256(f"{id(err)}{time.time()}")[:16]
+    _REFUSALS[token] = err
+    tree = ast.parse(f"__import__('jupyter_guard.enforce.kernel', fromlist=['refuse']).refuse({token!r})",
+                     filename=filename)
+    return tree
+
+
+def blocked_error(v: Verdict) -> GuardBlocked:
+    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision)
+
+
+class KernelGuard:
+    """Holds the shell hooks of one guarded kernel."""
+
+    def __init__(self, shell: Any, guard: Guard) -> None:
+        self.shell, self.guard = shell, guard
+        self._orig_parse = shell.compile.ast_parse
+        self._cell: dict[str, Any] | None = None
+        self._depth = 0
+        self.installed = False
+
+    # -- install ----------------------------------------------------------------------------
+    def install(self) -> None:
+        shell = self.shell
+        self.guard.lookup = self._lookup
+        self.guard.ns = shell.user_ns
+        shell.compile.ast_parse = self.ast_parse
+        shell.events.register("pre_run_cell", self.pre_run_cell)
+        shell.events.register("post_run_cell", self.post_run_cell)
+        self.installed = True
+
+    def uninstall(self) -> None:
+        shell = self.shell
+        shell.compile.ast_parse = self._orig_parse
+        for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            try:
+                shell.events.unregister(name, fn)
+            except ValueError:
+                pass
+        self.installed = False
+
+    def _lookup(self, name: str) -> Any:
+        v = self.shell.user_ns.get(name)
+        return v if isinstance(v, (str, bytes)) or type(v).__name__.endswith("Path") else None
+
+    # -- hooks ------------------------------------------------------------------------------
+    def pre_run_cell(self, info: Any) -> None:
+        cell_id = getattr(info, "cell_id", None) or ""
+        self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
+                      "count": self.shell.execution_count, "start": time.perf_counter(),
+                      "event_id": "", "parsed": False, "judgement": None}
+        meta = getattr(info, "cell_meta", None) or {}
+        actor = ((meta.get("jupyter_guard") or {}).get("actor") if isinstance(meta, dict) else None)
+        self._cell["actor"] = actor
+
+    def post_run_cell(self, result: Any) -> None:
+        cell, self._cell = self._cell, None
+        if not cell or not cell.get("event_id") or cell.get("final"):
+            return
+        err = result.error_before_exec or result.error_in_exec
+        status = "ok" if err is None else ("blocked" if isinstance(err, GuardBlocked) else "error")
+        j: Judgement | None = cell.get("judgement")
+        if err is None and j is not None:
+            self.guard.note_success(j.intents)
+        self.guard.finish(cell["event_id"], status=status,
+                          duration_ms=(time.perf_counter() - cell["start"]) * 1000)
+
+    def ast_parse(self, source: str, filename: str = "<unknown>", symbol: str = "exec") -> Any:
+        tree = self._orig_parse(source, filename, symbol)
+        if symbol != "exec" or self._depth:
+            return tree
+        self._depth += 1
+        try:
+            return self._check(tree, source, filename)
+        except GuardBlocked as e:
+            return _refusal_tree(e, filename)
+        except Exception as e:  # a bug in the guard refuses the cell, never lets it through
+            log.exception("jupyter_guard failed while analysing a cell")
+            err = GuardBlocked("guard-error", f"the guard failed while analysing this cell "
+                               f"({type(e).__name__}: {e}); nothing ran", approval_hint=False)
+            self._record_failure(source, err)
+            return _refusal_tree(err, filename)
+        finally:
+            self._depth -= 1
+
+    def _check(self, tree: ast.Module, source: str, filename: str) -> ast.Module:
+        g = self.guard
+        cell = self._cell
+        top = cell is not None and not cell["parsed"]
+        actor = (cell or {}).get("actor") or None
+        raw = (cell or {}).get("raw") or source
+        j = g.judge(g.python_analysis(tree), code=raw if top else source, actor=actor)
+        v = j.verdict
+        if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
+            cell["parsed"] = True   # the magic analyses and records its SQL itself
+            return tree
+        if top and cell is not None:
+            cell["parsed"] = True
+            cell["judgement"] = j
+            status = "blocked" if v.refuses else "running"
+            cell["event_id"] = g.begin(kind=_kind(raw), code=raw, judgement=j, cell_id=cell["cell_id"],
+                                       execution_count=cell["count"], status=status)
+            cell["final"] = v.refuses
+        elif v.refuses:
+            g.begin(kind="runtime", code=source, judgement=j, status="blocked")
+        if v.refuses:
+            g.last_blocked = {"code": raw if top else source, "verdict": v,
+                              "event_id": (cell or {}).get("event_id", "")}
+            raise blocked_error(v)
+        return tree
+
+    def _record_failure(self, source: str, err: GuardBlocked) -> None:
+        cell = self._cell
+        j = None
+        try:
+            eid = self.guard.begin(kind="python", code=source, judgement=j, status="blocked",
+                                   cell_id=(cell or {}).get("cell_id", ""),
+                                   execution_count=(cell or {}).get("count"))
+            if cell is not None:
+                cell.update(parsed=True, event_id=eid, final=True)
+        except Exception:
+            pass
+
+
+def _kind(raw: str) -> str:
+    s = raw.lstrip()
+    if s.startswith(("%%guarded_sql", "%%sql", "%sql")):
+        return "sql"
+    if s.startswith(("!", "%%bash", "%%sh", "%%script", "%%system")):
+        return "shell"
+    if s.startswith("%"):
+        return "magic"
+    return "python"
+
+
+def banner(g: Guard) -> str:
+    p = g.policy
+    src = p.source or "packaged default"
+    return (f"jupyter_guard on: policy {p.name} ({src}), mode {p.mode}, user {g.user}"
+            f"{' (' + g.actor + ')' if g.actor != 'human' else ''}, audit {g.settings['audit']}")
+
+
+def current() -> KernelGuard | None:
+    mod = sys.modules.get("jupyter_guard")
+    return getattr(mod, "_kernel_guard", None) if mod else None

@@ -1,0 +1,135 @@
+"""``%%guarded_sql`` and ``%guard``: the magics of CONTRACT sections 2 and 4."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from jupyter_guard.enforce import connections
+from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.enforce.kernel import blocked_error
+from jupyter_guard.errors import GuardConfigError, GuardError
+from jupyter_guard.model import Intent, Verdict
+
+
+class SqlError(GuardError):
+    """The database (or its parser) refused a statement; nothing after it ran."""
+
+
+@magics_class
+class GuardMagics(Magics):  # type: ignore[misc]
+    def __init__(self, shell: Any, guard: Guard) -> None:
+        super().__init__(shell)
+        self.guard = guard
+
+    # -- %%guarded_sql ----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("connection", nargs="?", default=None,
+              help="a variable holding a DuckDB connection or SQLAlchemy engine/connection, or a URL")
+    @argument("-o", "--output", dest="output", default=None, help="store the unmasked DataFrame here")
+    @argument("--dry-run", dest="dry_run", action="store_true",
+              help="show the decision for each statement and run nothing")
+    @cell_magic
+    def guarded_sql(self, line: str, cell: str) -> Any:
+        """Run SQL through the guard: every statement is analysed before any runs."""
+        args = parse_argstring(self.guarded_sql, line)
+        conn = self._connection(args.connection)
+        return run_sql(self.guard, conn, cell, output=args.output, dry_run=args.dry_run,
+                       user_ns=self.shell.user_ns, actor=self._actor())
+
+    def _actor(self) -> str | None:
+        kg = getattr(self.shell, "_jupyter_guard_kernel", None)
+        cell = getattr(kg, "_cell", None) or {}
+        return cell.get("actor") or None
+
+    def _connection(self, spec: str | None) -> Conn:
+        g = self.guard
+        if spec:
+            if "://" in spec:
+                if g.conn is None or g.conn.name != spec:
+                    g.conn = connections.from_url(spec)
+            elif spec in self.shell.user_ns:
+                obj = self.shell.user_ns[spec]
+                if g.conn is None or g.conn.raw is not obj:
+                    g.conn = connections.from_object(obj, spec)
+            else:
+                raise GuardConfigError(f"no variable or URL named {spec!r}: pass a connection variable "
+                                       "or a URL like duckdb:///warehouse.duckdb")
+        if g.conn is None:
+            g.conn = connections.memory()
+        return g.conn
+
+    # -- %guard -----------------------------------------------------------------------------
+    @line_magic
+    def guard(self, line: str) -> Any:
+        """%guard status | request [reason] | panel | unmask on|off | explain CODE"""
+        from jupyter_guard.enforce import commands
+
+        return commands.run(self.shell, self.guard, line)
+
+
+def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
+            user_ns: dict[str, Any] | None = None, actor: str | None = None) -> Any:
+    analysis = g.sql_analysis(text, conn.dialect)
+    judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
+    if dry_run:
+        return dry_run_frame(judgement.intents, judgement.verdicts)
+    if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked")
+        raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
+    v = judgement.verdict
+    if v.refuses:
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked")
+        g.last_blocked = {"code": text, "verdict": v, "event_id": ""}
+        raise blocked_error(v)
+    event_id = g.begin(kind="sql", code=text, judgement=judgement)
+    start = time.perf_counter()
+    statements = [q for _, q in conn.classify(text)] if conn.classify else _split(text, conn.dialect)
+    result = None
+    rows = None
+    wrap = conn.native_duckdb and len(statements) > 1 and not any(
+        i.action == "sql.transaction" for i in judgement.intents)
+    try:
+        if wrap:
+            conn.raw.execute("BEGIN TRANSACTION")
+        for n, stmt in enumerate(statements):
+            result = conn.run(stmt, want_frame=n == len(statements) - 1)
+        if wrap:
+            conn.raw.execute("COMMIT")
+    except Exception as e:
+        if wrap:
+            try:
+                conn.raw.execute("ROLLBACK")
+            except Exception:
+                pass
+        g.finish(event_id, status="error", duration_ms=(time.perf_counter() - start) * 1000)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        undone = " (all statements of this cell were rolled back)" if wrap else ""
+        raise SqlError(f"{type(e).__name__}: {first}{undone}") from None
+    g.note_success(judgement.intents)
+    est = [i.estimated_rows for i in judgement.intents if i.estimated_rows and i.estimated_rows > 0]
+    rows = sum(est) if est else None
+    g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows)
+    if output and user_ns is not None:
+        user_ns[output] = result
+    return result
+
+
+def _split(text: str, dialect: str) -> list[str]:
+    import sqlglot
+
+    return [t.sql(dialect=dialect) for t in sqlglot.parse(text, read=dialect) if t is not None]
+
+
+def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:
+    import pandas as pd
+
+    rows = [{"statement": (i.source or "")[:80], "action": i.action, "target": i.target,
+             "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
+             "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
+            for i, v in zip(intents, verdicts)]
+    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
+                                       "estimated_rows"])

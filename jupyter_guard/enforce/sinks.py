@@ -1,0 +1,165 @@
+"""Run-time SQL sinks: SQL built while a cell runs is decided when it reaches the database.
+
+DuckDB's Python API raises no audit events and its connection type cannot be patched, so:
+- ``duckdb.connect`` returns a ``GuardedConnection`` proxy (``isinstance`` still says
+  ``DuckDBPyConnection``); ``cursor()`` and ``execute()`` results stay guarded;
+- module-level ``duckdb.sql/execute/query/executemany/...`` go through the same check;
+- connections already in the user namespace at load time are swapped for proxies;
+- SQLAlchemy engines are covered by a ``before_cursor_execute`` listener on ``Engine``.
+The check is the one ``%%guarded_sql`` uses (same analysis, same row-count estimate).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.enforce.kernel import blocked_error
+
+_busy = threading.local()
+_MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
+
+
+def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
+    """Raise GuardBlocked if the policy refuses ``query`` on ``conn``; the guard's own queries pass."""
+    if getattr(_busy, "on", False) or not isinstance(query, str):
+        return
+    _busy.on = True
+    try:
+        analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
+        j = guard.judge(analysis, conn=conn, code=query)
+        if j.verdict.refuses:
+            guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
+            guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}
+            raise blocked_error(j.verdict)
+        guard.note_success(j.intents)
+    finally:
+        _busy.on = False
+
+
+def _first_params(params: Any) -> Any:
+    return params if params is None or isinstance(params, dict) else list(params) if not (
+        params and isinstance(params, (list, tuple)) and isinstance(params[0], (list, tuple, dict))
+    ) else params[0]
+
+
+class GuardedConnection:
+    """A DuckDB connection whose statements pass the guard first."""
+
+    __slots__ = ("_jg_con", "_jg_guard")
+
+    def __init__(self, con: Any, guard: Guard) -> None:
+        object.__setattr__(self, "_jg_con", con)
+        object.__setattr__(self, "_jg_guard", guard)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
+        return type(object.__getattribute__(self, "_jg_con"))
+
+    def _wrap(self, result: Any) -> Any:
+        return self if result is self._jg_con else result
+
+    def _check(self, query: Any, params: Any = None) -> None:
+        check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"), query, params)
+
+    def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        self._check(query, parameters)
+        if parameters is None:
+            return self._wrap(self._jg_con.execute(query, *args, **kw))
+        return self._wrap(self._jg_con.execute(query, parameters, *args, **kw))
+
+    def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        for p in list(parameters or [None])[:1000]:
+            self._check(query, p)
+        return self._wrap(self._jg_con.executemany(query, parameters, *args, **kw))
+
+    def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
+        self._check(query, kw.get("params"))
+        return self._jg_con.sql(query, *args, **kw)
+
+    query = sql
+
+    def from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
+        self._check(query)
+        return self._jg_con.from_query(query, *args, **kw)
+
+    def cursor(self) -> GuardedConnection:
+        return GuardedConnection(self._jg_con.cursor(), self._jg_guard)
+
+    def duplicate(self) -> GuardedConnection:
+        return GuardedConnection(self._jg_con.duplicate(), self._jg_guard)
+
+    def __enter__(self) -> GuardedConnection:
+        self._jg_con.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._jg_con.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jg_con, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._jg_con, name, value)
+
+    def __repr__(self) -> str:
+        return f"<guarded {self._jg_con!r}>"
+
+
+def install(shell: Any, guard: Guard) -> None:
+    import duckdb
+
+    state = getattr(duckdb, "_jupyter_guard_sinks", None)
+    if state is None:
+        orig_connect = duckdb.connect
+
+        def connect(*args: Any, **kw: Any) -> Any:
+            return GuardedConnection(orig_connect(*args, **kw), guard)
+
+        connect.__doc__ = orig_connect.__doc__
+        duckdb.connect = connect
+        for name in _MODULE_FUNCS:
+            orig = getattr(duckdb, name, None)
+            if orig is not None:
+                setattr(duckdb, name, _module_func(orig, guard))
+        duckdb._jupyter_guard_sinks = True  # type: ignore[attr-defined]
+    for name, value in list(shell.user_ns.items()):
+        if not name.startswith("_") and is_duckdb(value) and not isinstance(value, GuardedConnection):
+            shell.user_ns[name] = GuardedConnection(value, guard)
+    guard.runtime_sql = True
+    _sqlalchemy(guard)
+    shell.events.register("pre_run_cell", lambda info: _sqlalchemy(guard))
+
+
+def _module_func(orig: Any, guard: Guard) -> Any:
+    def f(query: Any, *args: Any, **kw: Any) -> Any:
+        con = unwrap(kw.pop("connection", None)) or _default()
+        check_sql(guard, Conn(con, "duckdb", "duckdb"), query, kw.get("params") or (args[0] if args else None))
+        return orig(query, *args, connection=con, **kw)
+    f.__name__ = getattr(orig, "__name__", "sql")
+    f.__doc__ = getattr(orig, "__doc__", None)
+    return f
+
+
+def _default() -> Any:
+    import duckdb
+
+    return duckdb.default_connection()
+
+
+def _sqlalchemy(guard: Guard) -> None:
+    """Hook SQLAlchemy once it is imported (importing it ourselves would cost ~100 ms)."""
+    if "sqlalchemy" not in sys.modules or getattr(guard, "_sa_hooked", False):
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        dialect = {"postgresql": "postgres"}.get(conn.dialect.name, conn.dialect.name)
+        check_sql(guard, Conn(conn, "sqlalchemy", dialect), statement, parameters)
+
+    event.listen(Engine, "before_cursor_execute", before)
+    guard._sa_hooked = True  # type: ignore[attr-defined]

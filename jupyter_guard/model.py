@@ -1,0 +1,108 @@
+"""The vocabulary every layer shares: what a cell would do (Intent) and what the guard says (Verdict).
+
+Stdlib only, frozen values. Analysers turn text into ``tuple[Intent, ...]``; the policy engine turns
+intents into verdicts; enforcement and recording only read them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+# What a cell would do. Each analyser emits only these words.
+Action = Literal[
+    "sql.select", "sql.insert", "sql.update", "sql.delete", "sql.merge", "sql.create",
+    "sql.replace", "sql.alter", "sql.drop_column", "sql.drop", "sql.truncate", "sql.export",
+    "sql.attach", "sql.load", "sql.transaction", "sql.set", "sql.other", "sql.unparsed",
+    "file.read", "file.write", "file.delete", "file.move", "file.truncate",
+    "shell.exec", "net.upload", "net.download", "df.export", "code.dynamic", "guard.tamper",
+]
+TargetKind = Literal["table", "view", "schema", "database", "column", "file", "path", "host",
+                     "command", "guard", "variable", "none"]
+Decision = Literal["allow", "mask", "warn", "block", "approval"]
+WhereKind = Literal["", "none", "always", "filtered", "param", "unknown"]  # param: needs bound values
+
+# Stands for a part of a string or path that cannot be known before the code runs.
+UNKNOWN = "__jg_unknown__"
+
+DECISIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "approval", "block")
+# The order in which decisions win when a cell has several intents.
+SEVERITY: dict[str, int] = {d: i for i, d in enumerate(DECISIONS)}
+
+SQL_WRITES = frozenset({"sql.insert", "sql.update", "sql.delete", "sql.merge", "sql.create",
+                        "sql.replace", "sql.alter", "sql.drop_column", "sql.drop",
+                        "sql.truncate", "sql.export", "sql.load"})
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing a cell would do.
+
+    >>> Intent("sql.drop", "table", "main.customers").action
+    'sql.drop'
+    """
+
+    action: Action
+    target_kind: TargetKind = "none"
+    target: str = ""
+    columns: tuple[str, ...] = ()          # columns read (for exports: the exported columns)
+    reads: tuple[str, ...] = ()            # tables read by the statement
+    source: str = ""                       # the statement / command / call as written
+    where: WhereKind = ""                  # for sql.delete / sql.update
+    estimated_rows: int | None = None      # filled by enforcement before deciding bulk changes
+    remote: bool = False                   # destination is not a local file
+    temporary: bool = False                # temp table / created in this session
+    recursive: bool = False                # rm -r, rmtree, find -delete
+    detail: str = ""                       # free text for the reason (e.g. the sink)
+    span: tuple[int, int] | None = None    # (line, col) in the cell, 1-based line
+    via: str = ""                          # the Python object SQL was handed to (``con``)
+
+    def with_(self, **changes: object) -> Intent:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's answer for one intent (or for a whole cell, see ``combine``)."""
+
+    decision: Decision
+    rule_id: str
+    reason: str
+    intent: Intent | None = None
+    policy_revision: str = ""
+    decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def refuses(self) -> bool:
+        return self.decision in ("block", "approval")
+
+
+ALLOW = Verdict("allow", "", "no rule matched")
+
+
+def combine(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Verdict:
+    """The cell's verdict: the most severe one (first of equals).
+
+    >>> combine([Verdict("allow", "", "ok"), Verdict("block", "r", "no")]).rule_id
+    'r'
+    """
+    best: Verdict | None = None
+    for v in verdicts:
+        if best is None or SEVERITY[v.decision] > SEVERITY[best.decision]:
+            best = v
+    return best or ALLOW
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What an analyser found in a piece of code: intents, plus lineage facts and problems."""
+
+    intents: tuple[Intent, ...] = ()
+    errors: tuple[str, ...] = ()           # parse errors a user must see; never mean "allow"
+    vars_written: tuple[str, ...] = ()
+    vars_read: tuple[str, ...] = ()
+
+    def __add__(self, other: Analysis) -> Analysis:
+        return Analysis(self.intents + other.intents, self.errors + other.errors,
+                        self.vars_written + other.vars_written, self.vars_read + other.vars_read)

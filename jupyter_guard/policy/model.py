@@ -1,0 +1,91 @@
+"""The policy as frozen values (what ``policies/*.yaml`` says, validated)."""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Literal
+
+from jupyter_guard.model import Decision
+
+Mode = Literal["enforce", "audit"]
+Strategy = Literal["redact", "partial", "hash", "null"]
+MODES: tuple[str, ...] = ("enforce", "audit")
+STRATEGIES: tuple[str, ...] = ("redact", "partial", "hash", "null")
+DETECTORS: tuple[str, ...] = ("email", "ssn", "card", "phone", "iban", "secret", "ipv4", "ipv6")
+RULE_ACTIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "block", "approval")
+SQL_WORDS: tuple[str, ...] = ("select", "insert", "update", "delete", "merge", "create", "replace",
+                              "alter", "drop", "drop_column", "truncate", "export", "attach", "load",
+                              "copy")
+
+
+def glob_match(name: str, patterns: tuple[str, ...]) -> bool:
+    """Case-insensitive glob match of ``name`` against any pattern.
+
+    >>> glob_match("Customer_EMAIL", ("*email*",))
+    True
+    """
+    low = name.lower()
+    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    may_unmask: bool = False
+    may_approve: bool = False
+    may_see_all: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    sql: tuple[str, ...] = ()          # statement words (see SQL_WORDS)
+    actions: tuple[str, ...] = ()      # intent actions, globs: "file.*", "shell.exec"
+    tables: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    connections: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    match: Match
+    action: Decision
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = "default"
+    source: str = ""                   # file it came from
+    revision: str = ""                 # sha256 prefix of the merged content
+    version: int = 1
+    mode: Mode = "enforce"
+    max_affected_rows: int = 1000
+    sensitive_columns: tuple[str, ...] = ()
+    detectors: tuple[str, ...] = ()
+    strategy: Strategy = "partial"
+    per_column: tuple[tuple[str, str], ...] = ()
+    allow_hosts: tuple[str, ...] = ()
+    protected_paths: tuple[str, ...] = ()
+    roles: tuple[Role, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    approval_minutes: int = 60
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> tuple[Role, ...]:
+        return tuple(r for r in self.roles
+                     if glob_match(user, r.users) or any(g in r.groups for g in groups))
+
+    def may(self, what: str, user: str, groups: tuple[str, ...] = ()) -> bool:
+        return any(getattr(r, what, False) for r in self.roles_of(user, groups))
+
+    def is_sensitive_column(self, column: str) -> bool:
+        bare = column.rsplit(".", 1)[-1]
+        return bare != "*" and glob_match(bare, self.sensitive_columns)

@@ -1,0 +1,114 @@
+"""Policy validation: every problem as ``file:line: what, and the fix``."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from jupyter_guard.policy.model import DETECTORS, MODES, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match
+
+KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "sensitive", "network",
+        "protected_paths", "roles", "rules", "approvals")
+SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
+ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
+RULE_KEYS = ("id", "match", "action", "message")
+MATCH_KEYS = tuple(Match.__dataclass_fields__)
+
+
+def _hint(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" Did you mean '{close[0]}'?" if close else f" Expected one of: {', '.join(choices)}."
+
+
+def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str]:
+    out: list[str] = []
+
+    def bad(path: str, what: str) -> None:
+        key = path
+        while key and key not in lines:
+            key = key.rsplit(".", 1)[0] if "." in key else ""
+        out.append(f"{name}:{lines.get(key, 1)}: {what}")
+
+    def str_list(path: str, v: Any) -> None:
+        if not isinstance(v, list) or not all(isinstance(x, (str, int)) for x in v):
+            bad(path, f"'{path}' must be a list of strings")
+
+    for k in data:
+        if k not in KEYS:
+            bad(k, f"unknown key '{k}'.{_hint(k, KEYS)}")
+    if data.get("version", 1) != 1:
+        bad("version", "only 'version: 1' is understood by this jupyter_guard")
+    if data.get("mode", "enforce") not in MODES:
+        bad("mode", f"mode '{data.get('mode')}' is not valid.{_hint(str(data.get('mode')), MODES)}")
+    mar = data.get("max_affected_rows", 1000)
+    if not isinstance(mar, int) or isinstance(mar, bool) or mar < 0:
+        bad("max_affected_rows", "'max_affected_rows' must be a whole number >= 0")
+    sens = data.get("sensitive") or {}
+    if not isinstance(sens, dict):
+        bad("sensitive", "'sensitive' must be a mapping (columns, detectors, strategy)")
+        sens = {}
+    for k in sens:
+        if k not in SENSITIVE_KEYS:
+            bad(f"sensitive.{k}", f"unknown key 'sensitive.{k}'.{_hint(k, SENSITIVE_KEYS)}")
+    if "columns" in sens:
+        str_list("sensitive.columns", sens["columns"])
+    for d in sens.get("detectors") or []:
+        if d not in DETECTORS:
+            bad("sensitive.detectors", f"unknown detector '{d}'.{_hint(str(d), DETECTORS)}")
+    if sens.get("strategy", "partial") not in STRATEGIES:
+        bad("sensitive.strategy", f"strategy '{sens.get('strategy')}' is not valid."
+            f"{_hint(str(sens.get('strategy')), STRATEGIES)}")
+    for col, strat in (sens.get("per_column") or {}).items():
+        if strat not in STRATEGIES:
+            bad(f"sensitive.per_column.{col}", f"strategy '{strat}' is not valid.{_hint(str(strat), STRATEGIES)}")
+    net = data.get("network") or {}
+    if not isinstance(net, dict):
+        bad("network", "'network' must be a mapping with 'allow_hosts'")
+    elif "allow_hosts" in net:
+        str_list("network.allow_hosts", net["allow_hosts"])
+    if "protected_paths" in data:
+        str_list("protected_paths", data["protected_paths"])
+    roles = data.get("roles") or {}
+    if not isinstance(roles, dict):
+        bad("roles", "'roles' must map role names to {users, groups, may_unmask, may_approve}")
+        roles = {}
+    for rname, r in roles.items():
+        if not isinstance(r, dict):
+            bad(f"roles.{rname}", f"role '{rname}' must be a mapping")
+            continue
+        for k in r:
+            if k not in ROLE_KEYS:
+                bad(f"roles.{rname}.{k}", f"unknown key '{k}' in role '{rname}'.{_hint(k, ROLE_KEYS)}")
+    rules = data.get("rules") or []
+    if not isinstance(rules, list):
+        bad("rules", "'rules' must be a list of {id, match, action, message}")
+        rules = []
+    seen: set[str] = set()
+    for i, r in enumerate(rules):
+        p = f"rules[{i}]"
+        if not isinstance(r, dict):
+            bad(p, "each rule must be a mapping with id, match, action")
+            continue
+        for k in r:
+            if k not in RULE_KEYS:
+                bad(f"{p}.{k}", f"unknown key '{k}' in a rule.{_hint(k, RULE_KEYS)}")
+        if not r.get("id"):
+            bad(p, "a rule needs an 'id'")
+        elif r["id"] in seen:
+            bad(f"{p}.id", f"rule id '{r['id']}' is used twice")
+        seen.add(str(r.get("id")))
+        if r.get("action", "block") not in RULE_ACTIONS:
+            bad(f"{p}.action", f"action '{r.get('action')}' is not valid.{_hint(str(r.get('action')), RULE_ACTIONS)}")
+        match = r.get("match") or {}
+        if not isinstance(match, dict) or not match:
+            bad(f"{p}.match", "a rule needs a 'match' mapping (sql, actions, tables, connections, ...)")
+            continue
+        for k, v in match.items():
+            if k not in MATCH_KEYS:
+                bad(f"{p}.match.{k}", f"unknown match key '{k}'.{_hint(k, MATCH_KEYS)}")
+            elif not isinstance(v, list):
+                bad(f"{p}.match.{k}", f"'match.{k}' must be a list")
+            elif k == "sql":
+                for w in v:
+                    if str(w).lower() not in SQL_WORDS:
+                        bad(f"{p}.match.sql", f"unknown statement '{w}'.{_hint(str(w).lower(), SQL_WORDS)}")
+    return out
