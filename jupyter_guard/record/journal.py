@@ -96,36 +96,34 @@ class JournalWriter:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Complete lines read from a journal from ``start`` up to ``end`` (a byte offset)."""
+    """The complete lines of a journal from byte ``start`` up to ``end``, unparsed."""
 
-    lines: tuple[dict[str, Any], ...]
+    data: bytes
     start: int
     end: int
-    bad_lines: int
     tail: int          # bytes after ``end`` with no newline yet (a line being written, or torn)
 
 
 def read_from(path: Path, offset: int) -> Chunk:
-    """Parse every complete line after ``offset``; unparseable lines are counted, never fatal."""
+    """Every complete line after ``offset`` (parsing is the ingester's job)."""
     with open(path, "rb") as f:
         f.seek(offset)
         data = f.read()
     cut = data.rfind(b"\n") + 1
-    lines: list[dict[str, Any]] = []
-    bad = 0
-    for raw in data[:cut].splitlines():
-        if not raw.strip():
-            continue
+    return Chunk(data[:cut], offset, offset + cut, len(data) - cut)
+
+
+def parse_lines(data: bytes) -> list[dict[str, Any]]:
+    """Journal lines as dicts, skipping any that do not parse (used by ``verify``)."""
+    lines = []
+    for raw in data.splitlines():
         try:
             obj = json.loads(raw)
         except ValueError:
-            bad += 1
             continue
         if isinstance(obj, dict):
             lines.append(obj)
-        else:
-            bad += 1
-    return Chunk(tuple(lines), offset, offset + cut, bad, len(data) - cut)
+    return lines
 
 
 def read_header(path: Path) -> dict[str, Any]:

@@ -6,7 +6,6 @@ session that is not the one before it. ``problems[0]`` is the first problem, by 
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import duckdb
 
 from .chain import chain_hash
 from .ingest import load_rows
-from .journal import ingested_dir, journal_dir
+from .journal import ingested_dir, journal_dir, parse_lines
 from .store import connect_readonly
 
 What = Literal["edited", "deleted", "reordered"]
@@ -129,12 +128,8 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
         sid = journal.stem
         stored = {int(r["seq"]): r for r in by_session.get(sid, [])}
         floor = anchors.get(sid, (0, ""))[0]
-        for raw in journal.read_bytes().splitlines():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            seq = line.get("seq") if isinstance(line, dict) else None
+        for line in parse_lines(journal.read_bytes()):
+            seq = line.get("seq")
             if seq is None or seq <= floor or seq > ingested[journal.name]:
                 continue
             row = stored.get(seq)
