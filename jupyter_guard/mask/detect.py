@@ -12,6 +12,7 @@ regex candidates, so plain data costs one regex scan.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import math
 import re
@@ -144,8 +145,12 @@ def sample_strings(series: pd.Series, size: int = SAMPLE_SIZE) -> list[str]:
     kind = series.dtype.kind
     if kind in "fcbmMT":
         return []
-    head = series.iloc[: size * 4].dropna().iloc[:size]
-    return [v if isinstance(v, str) else str(v) for v in head.tolist()]
+    head = series.iloc[: size * 2].tolist()
+    values = [v if isinstance(v, str) else str(v) for v in head
+              if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))][:size]
+    if len(values) < size and len(series) > size * 2:  # sparse column: look further
+        values += sample_strings(series.iloc[size * 2:].dropna(), size - len(values))
+    return values
 
 
 def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -205,8 +210,12 @@ def get_detectors(names: Iterable[str]) -> tuple[Detector, ...]:
         raise KeyError(f"unknown detector {exc.args[0]!r}; known: {', '.join(DETECTORS)}") from None
 
 
+@functools.lru_cache(maxsize=64)
+def _glob_regex(globs: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(g.lower()) for g in globs) or "(?!)")
+
+
 def name_matches(name: object, globs: Iterable[str]) -> bool:
     """Case-insensitive glob match of a column name: ``name_matches("Email_2", ["*email*"])``."""
     text = "_".join(map(str, name)) if isinstance(name, tuple) else str(name)
-    text = text.lower()
-    return any(fnmatch.fnmatchcase(text, g.lower()) for g in globs)
+    return _glob_regex(tuple(globs)).match(text.lower()) is not None

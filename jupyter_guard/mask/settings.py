@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches, sample_strings
-from .strategy import apply_strategy, check_strategy, mask_value
+from .strategy import apply_strategy, check_strategy, mask_value, strategy_list
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
+
+PROBE_SIZE = 40
+"""Values looked at first: a column where few of them could hold any value is not sampled."""
 
 DEFAULT_COLUMNS: tuple[str, ...] = (
     "*email*", "*e_mail*", "*ssn*", "*social_security*", "*phone*", "*mobile*", "*card*",
@@ -104,6 +108,9 @@ def mask_text(text: str, settings: MaskSettings) -> str:
 
 def detect_column(series: pd.Series, settings: MaskSettings) -> str | None:
     """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first."""
+    probe = sample_strings(series, PROBE_SIZE)
+    if sum(1 for v in probe if _HINT.search(v)) < COLUMN_THRESHOLD * len(probe) / 2:
+        return None  # quick reject; shown cells are still scanned one by one
     sample = sample_strings(series)
     hinted = [v for v in sample if _HINT.search(v)]
     if not sample or len(hinted) < COLUMN_THRESHOLD * len(sample):
@@ -135,20 +142,25 @@ def sensitive_columns(df: pd.DataFrame, settings: MaskSettings) -> set[str]:
     return set(classify(df, settings))
 
 
-def _mask_cells(values: pd.Series, settings: MaskSettings) -> pd.Series:
-    """Mask detected values inside the strings (and containers) of a small object column."""
-    def one(v: Any) -> Any:
-        if isinstance(v, str):
-            return mask_text(v, settings)
-        if isinstance(v, (list, tuple, dict, set)):
-            text = str(v)
-            masked = mask_text(text, settings)
-            return v if masked == text else masked
-        return v
+def _mask_cell(v: Any, settings: MaskSettings) -> Any:
+    if isinstance(v, str):
+        return mask_text(v, settings) if _HINT.search(v) else v
+    if isinstance(v, (list, tuple, dict, set)):
+        text = str(v)
+        masked = mask_text(text, settings)
+        return v if masked == text else masked
+    return v
 
+
+def _mask_cells(values: pd.Series, settings: MaskSettings) -> pd.Series | None:
+    """Detected values inside the strings (and containers) of a small column; None: unchanged."""
     if values.dtype.kind in "biufcmMb":
-        return values
-    return values.map(one)
+        return None
+    items = values.tolist()
+    out = [_mask_cell(v, settings) for v in items]
+    if all(a is b for a, b in zip(out, items)):
+        return None
+    return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
 
 def mask_series(
@@ -169,7 +181,8 @@ def mask_series(
     if reason is not None:
         strat = settings.strategy_for(name, None if reason == "name" else reason)
         return apply_strategy(series, strat, settings.salt)
-    out = _mask_cells(series, settings)
+    masked = _mask_cells(series, settings)
+    out = series if masked is None else masked
     labels = [isinstance(k, str) and (name_matches(k, settings.columns) or k in lineage_sensitive)
               for k in series.index]
     if any(labels):
@@ -183,6 +196,8 @@ def mask_series(
 
 def _mask_index(obj: Any, settings: MaskSettings, lineage: Set[str]) -> Any:
     index = obj.index
+    if isinstance(index, pd.RangeIndex):
+        return obj
     if index.dtype.kind not in "OSU" and not isinstance(index, pd.MultiIndex) and str(
             index.dtype) not in ("str", "string"):
         return obj
@@ -223,15 +238,17 @@ def mask_frame(
     found.update({c: "name" for c in lineage_sensitive if c not in found})
     out = df.copy(deep=False)
     counts = _count_rows(df)
-    for i, col in enumerate(df.columns):
-        values = df.iloc[:, i]
+    for i, (col, values) in enumerate(df.items()):
         reason = found.get(str(col))
         if reason is not None:
             strat = settings.strategy_for(col, None if reason == "name" else reason)
-            masked = apply_strategy(values, strat, settings.salt)
-            out.isetitem(i, masked if counts is None else masked.where(~counts, values))
-        elif values.dtype.kind not in "biufcmMb":
-            out.isetitem(i, _mask_cells(values, settings))
+            items = values.tolist()
+            masked = strategy_list(items, strat, settings.salt)
+            if counts is not None:
+                masked = [v if keep else m for v, m, keep in zip(items, masked, counts)]
+            out.isetitem(i, np.array(masked, dtype=object))
+        elif (cells := _mask_cells(values, settings)) is not None:
+            out.isetitem(i, cells)
     if any(isinstance(c, str) and find_spans(c, settings) for c in df.columns):
         out.columns = [mask_text(c, settings) if isinstance(c, str) else c for c in df.columns]
     return _mask_index(out, settings, lineage_sensitive) if _index else out
