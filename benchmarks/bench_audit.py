@@ -63,7 +63,7 @@ def synthetic(path: Path, n: int) -> None:
     ensure_schema(con)
     con.execute(f"""INSERT INTO events BY NAME SELECT
         md5(i::VARCHAR) AS event_id,
-        TIMESTAMP '2025-01-01' + to_microseconds((i * 2592000000000 // {n})::BIGINT) AS ts,
+        TIMESTAMP '2025-01-01' + to_microseconds((i::HUGEINT * 2592000000000 // {n})::BIGINT) AS ts,
         'user' || (hash(i) % 50) AS user_name, 'human' AS actor, 's' || (i // 1000) AS session_id,
         i % 1000 + 1 AS seq, 'n.ipynb' AS notebook, 'c' || i AS cell_id, (i % 1000)::INT AS
         execution_count, 'sql' AS kind, 'SELECT 1' AS code, '' AS code_sha256,

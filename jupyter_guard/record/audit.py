@@ -55,6 +55,7 @@ class AuditLog:
         self._seq = 0
         self._prev = ""
         self._closed = False
+        self.last_error = ""
         self._ingester: Ingester | None = None
         if background:
             self._ingester = Ingester(self.path, self._journal.size, interval=interval)
@@ -125,6 +126,10 @@ class AuditLog:
             "expires_us": now + int(expires_in_s * 1e6)})
         return request_id
 
+    def use_approval(self, request_id: str) -> None:
+        """Journal that an approved request was spent (an approval lets code run once)."""
+        self._journal.write({"t": "approval_use", "request_id": request_id})
+
     def _seal(self, row: dict[str, Any]) -> None:
         self._seq += 1
         row["seq"], row["prev_hash"] = self._seq, self._prev
@@ -142,7 +147,10 @@ class AuditLog:
             self._ingester = None
         from .ingest import try_ingest
 
-        try_ingest(self.path, wait=2.0)
+        try:
+            try_ingest(self.path, wait=2.0)
+        except Exception as exc:  # noqa: BLE001 - the journal stays; the next guard ingests it
+            self.last_error = str(exc)
 
     def __enter__(self) -> AuditLog:
         return self

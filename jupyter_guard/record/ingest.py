@@ -73,33 +73,38 @@ def _up_to_date(path: Path, journals: list[Path]) -> bool:
     return path.exists()
 
 
-def _ingest(path: str | os.PathLike[str], wait: float | None) -> int | None:
-    published = Path(os.fspath(path))
+def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
+            ) -> int | None:
+    """``locked``: the caller already holds ``store_lock`` (flock would deadlock on itself)."""
+    if locked:
+        return _ingest_locked(Path(os.fspath(path)))
+    with store_lock(path, wait=wait) as got:
+        return _ingest_locked(Path(os.fspath(path))) if got else None
+
+
+def _ingest_locked(published: Path) -> int:
     folder = journal_dir(published)
-    with store_lock(published, wait=wait) as locked:
-        if not locked:
-            return None
-        journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
-        if _up_to_date(published, journals):
-            return 0
-        count, hint, ended = 0, {}, []
-        with rewrite(published) as con:
-            for journal in journals:
-                n, state = _ingest_journal(con, journal)
-                count += n
-                hint[journal.name] = state
-                if state["ended"] and not state["running"]:
-                    ended.append(journal)
-        done = ingested_dir(published)
-        for journal in ended:
-            done.mkdir(exist_ok=True)
-            os.replace(journal, done / journal.name)
-            hint.pop(journal.name)
-        with contextlib.suppress(OSError):
-            tmp = hint_path(published).with_suffix(".tmp")
-            tmp.write_text(json.dumps(hint))
-            os.replace(tmp, hint_path(published))
-        return count
+    journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
+    if _up_to_date(published, journals):
+        return 0
+    count, hint, ended = 0, {}, []
+    with rewrite(published) as con:
+        for journal in journals:
+            n, state = _ingest_journal(con, journal)
+            count += n
+            hint[journal.name] = state
+            if state["ended"] and not state["running"]:
+                ended.append(journal)
+    done = ingested_dir(published)
+    for journal in ended:
+        done.mkdir(exist_ok=True)
+        os.replace(journal, done / journal.name)
+        hint.pop(journal.name)
+    with contextlib.suppress(OSError):
+        tmp = hint_path(published).with_suffix(".tmp")
+        tmp.write_text(json.dumps(hint))
+        os.replace(tmp, hint_path(published))
+    return count
 
 
 def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int, dict[str, Any]]:
@@ -220,5 +225,7 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
         code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,
         'pending' AS status, make_timestamp(expires_us) AS expires_at
         FROM _j WHERE t = 'approval'""")
+    con.execute("""UPDATE approvals SET status = 'used' WHERE status = 'approved'
+        AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
     con.execute("DROP TABLE _j")
     return int(begun), int(bad), facts

@@ -149,3 +149,30 @@ def test_corrupt_file_raises_and_repair_rebuilds(audit: Path, five: list[str]) -
     log.close()
     assert rows(audit, "SELECT count(*) FROM events") == [(6,)]
     assert verify(audit).ok
+
+
+def test_approval_request_decide_and_use(audit: Path) -> None:
+    from jupyter_guard.record import decide_approval, find_approval, requests
+
+    log = AuditLog(audit, background=False)
+    blocked = log.begin(user="ada", actor="human", notebook="n", cell_id="c1", execution_count=1,
+                        kind="sql", code="DELETE FROM t", decision="block", rule_id="bulk",
+                        reason="no WHERE", status="blocked")
+    request_id = log.request_approval(blocked, requested_by="ada", code="DELETE FROM t",
+                                      reason="cleanup")
+    ingest(audit)
+    (pending,) = requests(audit)
+    assert (pending["request_id"], pending["code"], pending["status"]) == (
+        request_id, "DELETE FROM t", "pending")
+    import hashlib
+    sha = hashlib.sha256(b"DELETE FROM t").hexdigest()
+    assert find_approval(audit, user="ada", code_sha256=sha) is None
+    decide_approval(audit, request_id, decided_by="gina", verdict="approved")
+    assert find_approval(audit, user="ada", code_sha256=sha)["decided_by"] == "gina"
+    with pytest.raises(AuditError, match="already approved"):
+        decide_approval(audit, request_id, decided_by="gina", verdict="denied")
+    log.use_approval(request_id)
+    log.close()
+    assert find_approval(audit, user="ada", code_sha256=sha) is None
+    assert [r["status"] for r in requests(audit, status=None)] == ["used"]
+    assert verify(audit).ok

@@ -1,0 +1,60 @@
+"""Approval requests in the store: kernels journal them (``AuditLog.request_approval``); a reviewer's
+decision is written here. Who may decide is the policy's business, not the store's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any, Literal
+
+from .errors import AuditError
+from .ingest import _ingest
+from .schema import utcnow
+from .store import connect_readonly, rewrite, store_lock
+
+Verdict = Literal["approved", "denied"]
+
+
+def requests(path: str | os.PathLike[str], status: str | None = "pending") -> list[dict[str, Any]]:
+    """Approval requests (``status=None``: all), newest first."""
+    con = connect_readonly(path)
+    try:
+        cur = con.execute("""SELECT request_id, event_id, requested_by, requested_at, code_sha256,
+            code, reason, CASE WHEN status = 'pending' AND expires_at < ? THEN 'expired'
+            ELSE status END AS status, decided_by, decided_at, expires_at FROM approvals
+            ORDER BY requested_at DESC""", [utcnow()])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+    return [r for r in rows if status is None or r["status"] == status]
+
+
+def decide_approval(path: str | os.PathLike[str], request_id: str, *, decided_by: str,
+                    verdict: Verdict, lifetime: dt.timedelta = dt.timedelta(hours=1)) -> None:
+    """Record a reviewer's decision on a pending request; an approval lasts ``lifetime``."""
+    with store_lock(path, wait=None):
+        _ingest(path, wait=None, locked=True)
+        with rewrite(path) as con:
+            found = con.execute("SELECT status, requested_by FROM approvals WHERE request_id = ?",
+                                [request_id]).fetchall()
+            if not found:
+                raise AuditError(f"no approval request {request_id} in {os.fspath(path)}: "
+                                 "list them with `jupyter guard requests`")
+            if found[0][0] != "pending":
+                raise AuditError(f"request {request_id} is already {found[0][0]}: "
+                                 "ask the user to request approval again")
+            now = utcnow()
+            con.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, "
+                        "expires_at = ? WHERE request_id = ?",
+                        [verdict, decided_by, now, now + lifetime, request_id])
+
+
+def find_approval(path: str | os.PathLike[str], *, user: str, code_sha256: str
+                  ) -> dict[str, Any] | None:
+    """The approved, unexpired request of ``user`` for exactly this code, if any."""
+    for row in requests(path, status="approved"):
+        fresh = row["expires_at"] is not None and row["expires_at"] > utcnow()
+        if row["requested_by"] == user and row["code_sha256"] == code_sha256 and fresh:
+            return row
+    return None
