@@ -1,0 +1,1 @@
+"""Sensitive-value masking: detectors, strategies, settings and pandas rendering (no IPython)."""
