@@ -9,9 +9,11 @@ read-only, reads, and closes it again, so no reader ever holds the file between 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +31,10 @@ MAX_LIMIT = 1000
 LATEST = 5
 TOP_RULES = 5
 CODE_CHARS = 2000
+INGEST_WAIT = 0.5
+CONNECT_ATTEMPTS = 5
+# A writer is publishing a new copy of the file right now: try again shortly.
+_TRANSIENT = ("Could not set lock", "Conflicting lock", "No such file")
 
 
 class AuditUnavailable(RuntimeError):
@@ -142,15 +148,34 @@ def parse_limit(value: int | str | None) -> int:
 
 
 def _ingest(path: str) -> None:
-    """Let the audit store bring journals in first, when it can. Never fails the read."""
-    try:
-        from jupyter_guard.record.audit import ingest  # type: ignore[attr-defined]
-    except (ImportError, AttributeError):
+    """Let the audit store bring journals in first, when it can. Never fails the read.
+
+    Uses the store's non-waiting ``try_ingest`` (a busy writer's lock is waited for at most
+    ``INGEST_WAIT`` s: the next poll catches up), else a plain ``ingest(path)``.
+    """
+    if not os.path.exists(path) and not os.path.exists(f"{path}.journal"):
+        return  # nothing to bring in: do not create an empty store from a read
+    ingest = _store_ingest()
+    if ingest is None:
         return
     try:
         ingest(path)
-    except Exception as exc:  # an observer never breaks on the store's behalf
+    except Exception as exc:  # noqa: BLE001 - an observer never breaks on the store's behalf
         log.warning("jupyter_guard: could not bring journals into %s: %s", path, exc)
+
+
+def _store_ingest() -> Callable[[str], Any] | None:
+    try:
+        from jupyter_guard.record import try_ingest
+    except (ImportError, AttributeError):
+        pass
+    else:
+        return functools.partial(try_ingest, wait=INGEST_WAIT)
+    try:
+        from jupyter_guard.record.audit import ingest  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        return None
+    return ingest  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -163,11 +188,15 @@ def _reader(path: str | os.PathLike[str]) -> Iterator[Any]:
         return
     import duckdb  # lazy: the server imports this module at start
 
-    try:
-        con = duckdb.connect(name, read_only=True)
-        con.execute("SET TimeZone = 'UTC'")
-    except duckdb.Error as exc:
-        raise AuditUnavailable(name, exc) from exc
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            con = duckdb.connect(name, read_only=True)
+            con.execute("SET TimeZone = 'UTC'")
+            break
+        except duckdb.Error as exc:
+            if attempt == CONNECT_ATTEMPTS - 1 or not any(t in str(exc) for t in _TRANSIENT):
+                raise AuditUnavailable(name, exc) from exc
+            time.sleep(0.02 * (attempt + 1))
     try:
         yield con
     except duckdb.Error as exc:

@@ -15,7 +15,8 @@ import getpass
 import importlib
 import importlib.util
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.auth.decorator import authorized

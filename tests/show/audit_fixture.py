@@ -1,4 +1,7 @@
-"""Build a small audit file with the CONTRACT §5 schema, for the server and browser tests."""
+"""Build a small audit file (CONTRACT §5 columns, the store's schema when present) for tests.
+
+Times are naive UTC, the store's convention.
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +31,7 @@ def event(user: str, decision: str, minute: int, rule_id: str = "", reason: str 
           code: str = "SELECT 1", cell_id: str = "cell-1") -> dict[str, Any]:
     status = "blocked" if decision in ("block", "approval") else "ok"
     return {
-        "event_id": uuid.uuid4().hex, "ts": T0 + dt.timedelta(minutes=minute),
+        "event_id": uuid.uuid4().hex, "ts": (T0 + dt.timedelta(minutes=minute)).replace(tzinfo=None),
         "user_name": user, "actor": "human", "session_id": f"s-{user}", "notebook": "demo.ipynb",
         "cell_id": cell_id, "execution_count": minute, "kind": "sql", "code": code,
         "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "decision": decision,
@@ -43,8 +46,13 @@ def write_audit(path: Path, events: list[dict[str, Any]],
 
     con = duckdb.connect(str(path))
     try:
-        con.execute(EVENTS_DDL)
-        con.execute(APPROVALS_DDL)
+        try:  # the real store's schema when it is there, else the CONTRACT's columns
+            from jupyter_guard.record.schema import ensure_schema
+        except ImportError:
+            con.execute(EVENTS_DDL)
+            con.execute(APPROVALS_DDL)
+        else:
+            ensure_schema(con)
         for e in events:
             con.execute(f"INSERT INTO events ({', '.join(e)}) VALUES "
                         f"({', '.join('?' for _ in e)})", list(e.values()))
