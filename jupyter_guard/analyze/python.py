@@ -223,9 +223,11 @@ class _Walker:
         if name in ("setattr", "delattr", "object.__setattr__", "builtins.setattr") and node.args:
             self._check_target(node.args[0], deleting=name == "delattr",
                                attr=string_of(node.args[1], self.scope) if len(node.args) > 1 else None)
-        if name.endswith(".events.unregister") or name.endswith(".ast_transformers.clear") or (
-                name.split(".")[-1] in ("clear", "remove", "pop") and any(
-                    a in name for a in ("ast_transformers", "input_transformers", "callbacks"))):
+        text = ast.unparse(node.func)
+        method = text.rsplit(".", 1)[-1]
+        if text.endswith("events.unregister") or (
+                method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
+                and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))):
             self.add(Analysis((Intent("guard.tamper", "guard", "removes IPython hooks the guard uses",
                                       source=ast.unparse(node)[:200]),)), node)
 

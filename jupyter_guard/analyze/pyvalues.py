@@ -162,10 +162,12 @@ def _call_string(node: ast.Call, scope: Scope) -> str | None:
                 if isinstance(seq, (ast.List, ast.Tuple)):
                     return recv.join(_or_unknown(string_of(e, scope)) for e in seq.elts)
                 return UNKNOWN
-            if func.attr in ("decode", "strip", "lower", "upper", "replace", "lstrip", "rstrip"):
+            if func.attr in ("decode", "encode"):
+                return recv
+            if func.attr in ("strip", "lower", "upper", "replace", "lstrip", "rstrip", "casefold"):
                 try:
                     return str(getattr(recv, func.attr)(*[a for a in args if a is not None]))
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, AttributeError):
                     return recv
             if func.attr == "__add__" and args and args[0] is not None:
                 return recv + args[0]

@@ -96,6 +96,8 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
     if tree.args.get("kind"):  # COPY t FROM 'file': loads data into t
         return (Intent("sql.load", "table", table_name(tree.this), source=src, detail=dest),)
     tables, columns = reads_of(tree.this)
+    if isinstance(tree.this, exp.Table):  # COPY t TO ...: every column of t
+        columns = (f"{tables[0]}.*",) if tables else ("?",)
     return (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
 
 

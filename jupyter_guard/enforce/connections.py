@@ -34,6 +34,9 @@ class Conn:
     owned: bool = False
     _sa: Any = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        self.raw = unwrap(self.raw)  # the guard's own queries never go through the guard
+
     @property
     def native_duckdb(self) -> bool:
         return is_duckdb(self.raw)

@@ -1,6 +1,7 @@
 """``%load_ext jupyter_guard``: build the guard, wire it into the shell, print one line."""
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 from typing import Any
@@ -43,6 +44,7 @@ def _open_audit(guard: Guard) -> None:
     path = guard.settings["audit"]
     try:
         guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s))
+        atexit.register(guard.audit.close)  # stop the ingest thread before the interpreter goes
     except Exception as e:
         guard.audit = None
         print(f"jupyter_guard: cannot write the audit file {path} ({e}); cells are still guarded "
@@ -61,6 +63,8 @@ def _install_optional(shell: Any, guard: Guard) -> None:
             continue
         try:
             mod.install(shell, guard)
+            if modname.endswith(".runtime"):
+                guard.runtime_files = True
         except Exception as e:
             log.error("jupyter_guard: %s failed to install: %s", modname, e)
             print(f"jupyter_guard: {modname.rsplit('.', 1)[-1]} could not start ({e})", file=sys.stderr)

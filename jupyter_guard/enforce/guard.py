@@ -63,6 +63,7 @@ class Guard:
     approvals: Any = None
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
+    runtime_files: bool = False                        # file/shell/network calls are checked at run time
 
     @classmethod
     def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
@@ -109,7 +110,7 @@ class Guard:
         return Context(user=self.user, groups=self.groups, actor=actor or self.actor,
                        connection=conn.name if conn else "",
                        guard_files=tuple(os.path.realpath(p) for p in files),
-                       session_tables=frozenset(self.session_tables))
+                       session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files)
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
@@ -120,9 +121,15 @@ class Guard:
         ctx = self.context(conn, actor)
         verdicts: list[Verdict] = []
         created: set[str] = set()
-        for i in intents:  # tables created earlier in the same cell count as this session's
+        attached: dict[str, bool] = {}
+        for i in intents:  # what earlier statements of the same cell create or attach counts
             if created:
                 ctx = replace(ctx, session_tables=ctx.session_tables | created)
+            head = i.target.split(".")[0]
+            if i.action in ("sql.insert", "sql.create", "sql.replace") and "." in i.target and head in attached:
+                i = i.with_(detail=f"attached database {head}", remote=i.remote or attached[head])
+            if i.action == "sql.attach":
+                attached[i.target.lower()] = i.remote
             (v,) = decide((i,), self.policy, ctx)
             verdicts.append(v)
             if i.action in ("sql.create", "sql.replace") and not v.refuses and UNKNOWN not in i.target:

@@ -79,9 +79,15 @@ class KernelGuard:
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
                       "count": self.shell.execution_count, "start": time.perf_counter(),
                       "event_id": "", "parsed": False, "judgement": None}
+        from jupyter_guard.identity import cell_actor, cell_user, guard_meta
+
+        # The execute_request's metadata: per-cell actor, and the user the server gate stamped.
         meta = getattr(info, "cell_meta", None) or {}
-        actor = ((meta.get("jupyter_guard") or {}).get("actor") if isinstance(meta, dict) else None)
-        self._cell["actor"] = actor
+        if not hasattr(self, "_base"):
+            self._base = (self.guard.user, self.guard.actor)
+        self._cell["actor"] = self.guard.actor = cell_actor(meta, self._base[1])
+        self._cell["meta"] = guard_meta(meta)
+        self.guard.user = cell_user(meta) or self._base[0]
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None

@@ -28,6 +28,7 @@ class Context:
     guard_files: tuple[str, ...] = ()                 # audit file, policy file, journal dir
     session_tables: frozenset[str] = frozenset()      # created by this kernel session (or temporary)
     sensitive_columns: frozenset[str] = frozenset()   # known sensitive by lineage/value detection
+    runtime_checks: bool = False                      # file/shell actions are checked again at run time
 
 
 class RuleFn(Protocol):
@@ -147,6 +148,8 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return _v("block", "destructive-files", f"runs a shell command the guard cannot read ({i.detail})", i)
     if i.action not in ("file.delete", "file.move", "file.truncate", "file.write"):
         return None
+    if UNKNOWN in i.target and c.runtime_checks:
+        return None  # a path known only at run time: the runtime layer decides on the real one
     if in_tempdir(i.target, c.cwd) and UNKNOWN not in i.target:
         return None
     if i.action == "file.delete" and i.recursive:

@@ -1,0 +1,54 @@
+"""Shared fixtures: a real IPython shell with the guard loaded, real DuckDB files, real kernels.
+
+Work folders live under the repository's ``.test-work/`` (not the system temp directory, which the
+default policy deliberately leaves unprotected)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".test-work"
+
+
+@pytest.fixture(scope="session")
+def work_root() -> Iterator[Path]:
+    WORK.mkdir(exist_ok=True)
+    path = WORK / f"run-{os.getpid()}"
+    path.mkdir(exist_ok=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
+def workdir(work_root: Path) -> Path:
+    """A fresh folder outside the temp dir, with a protected ``data/`` folder inside."""
+    d = work_root / uuid.uuid4().hex[:8]
+    (d / "data").mkdir(parents=True)
+    (d / "data" / "keep.csv").write_text("id,city\n1,Paris\n")
+    return d
+
+
+def make_warehouse(path: Path, rows: int = 5000) -> Path:
+    """A DuckDB file with customers (sensitive columns) and orders, made outside any guard."""
+    import duckdb
+
+    from jupyter_guard.enforce.connections import unwrap
+
+    con = unwrap(duckdb.connect(str(path)))  # the test's own set-up is not the session's work
+    con.execute(f"""
+        CREATE TABLE customers AS
+        SELECT range AS id, 'user' || range || '@example.com' AS email,
+               lpad(CAST(100000000 + range AS VARCHAR), 9, '0') AS ssn,
+               CASE range % 3 WHEN 0 THEN 'Paris' WHEN 1 THEN 'Lyon' ELSE 'Nice' END AS city,
+               round(range * 1.5, 2) AS amount
+        FROM range({rows})""")
+    con.execute("CREATE TABLE orders AS SELECT range AS order_id, range % 50 AS customer_id, "
+                "range * 2.5 AS total FROM range(2000)")
+    con.close()
+    return path

@@ -1,0 +1,125 @@
+"""Rule 4 (destructive files and shell) and rule 6 (self-protection) by effect in a real shell."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+RM_B64 = base64.b64encode(b"import shutil; shutil.rmtree('data')").decode()
+
+DELETE_FORMS = [
+    pytest.param("!rm -rf data", id="bang"),
+    pytest.param("!rm -r -f ./data/", id="bang-flags"),
+    pytest.param("%%bash\nset -e\ncd .\nrm -rf data", id="cell-bash"),
+    pytest.param("%%sh\nfind data -delete", id="cell-sh-find"),
+    pytest.param("%%script bash\nbash -c 'rm -rf data'", id="script-nested"),
+    pytest.param("%rm -rf data", id="rm-alias-magic"),
+    pytest.param("get_ipython().system('rm -rf data')", id="ipython-system"),
+    pytest.param("x = get_ipython().getoutput('rm -rf data')", id="getoutput"),
+    pytest.param("import os\nos.system('rm -rf data')", id="os-system"),
+    pytest.param("import subprocess\nsubprocess.run(['rm', '-rf', 'data'])", id="subprocess-list"),
+    pytest.param("import subprocess as sp\nsp.call('rm -rf data', shell=True)", id="subprocess-shell"),
+    pytest.param("import shutil\nshutil.rmtree('data')", id="rmtree"),
+    pytest.param("from shutil import rmtree as r\nr('data')", id="rmtree-alias"),
+    pytest.param("import shutil\nf = shutil.rmtree\nf('data')", id="rmtree-bound"),
+    pytest.param("import importlib\nimportlib.import_module('shutil').rmtree('data')", id="import-module"),
+    pytest.param("__import__('shutil').rmtree('data')", id="dunder-import"),
+    pytest.param("getattr(__import__('sh' + 'util'), 'rm' + 'tree')('data')", id="getattr-built"),
+    pytest.param(f"import base64\nexec(base64.b64decode('{RM_B64}'))", id="exec-base64"),
+    pytest.param("exec(\"import shutil\\nshutil.rmtree('data')\")", id="exec-literal"),
+    pytest.param("def clean(p):\n    import shutil\n    shutil.rmtree(p)\nclean('data')", id="function"),
+    pytest.param("X = 'rm'\n!$X -rf data", id="shell-variable"),
+    pytest.param("import threading, shutil\nt = threading.Thread(target=shutil.rmtree, args=('data',))\nt.start(); t.join()",
+                 id="thread"),
+    pytest.param("from concurrent.futures import ThreadPoolExecutor\nimport shutil\n"
+                 "ThreadPoolExecutor().submit(shutil.rmtree, 'data').result()", id="executor"),
+]
+
+
+@pytest.mark.parametrize("code", DELETE_FORMS)
+def test_recursive_deletes_are_blocked(s, code):
+    cell = s.run(code)
+    assert (s.dir / "data" / "keep.csv").exists()
+    assert not cell.ok
+    assert cell.rule == "destructive-files"
+
+
+PROTECTED_FORMS = [
+    pytest.param("import os\nos.remove(DB)", id="os-remove"),
+    pytest.param("from pathlib import Path\nPath(DB).unlink()", id="path-unlink"),
+    pytest.param("from pathlib import Path\n(Path(WORK) / 'wh.duckdb').unlink()", id="path-join-unlink"),
+    pytest.param("open(DB, 'w').close()", id="open-truncate"),
+    pytest.param("import os\nos.rename(DB, DB + '.bak')", id="rename"),
+    pytest.param("import shutil\nshutil.move(DB, '/tmp/elsewhere.duckdb')", id="move"),
+    pytest.param("!mv wh.duckdb /tmp/x.duckdb", id="shell-mv"),
+    pytest.param("!: > wh.duckdb", id="shell-truncate"),
+    pytest.param("%%writefile wh.duckdb\nnothing", id="writefile"),
+    pytest.param("import os\nos.truncate(DB, 0)", id="os-truncate"),
+]
+
+
+@pytest.mark.parametrize("code", PROTECTED_FORMS)
+def test_protected_paths_are_untouched(s, code):
+    size = s.db.stat().st_size
+    cell = s.run(code)
+    assert s.db.exists() and s.db.stat().st_size == size
+    assert not cell.ok
+    assert cell.rule == "destructive-files"
+
+
+BENIGN = [
+    pytest.param("!ls", id="bang-ls"),
+    pytest.param("%%bash\necho hello", id="bash-echo"),
+    pytest.param("!echo rm -rf data", id="echo-rm"),
+    pytest.param("# shutil.rmtree('data')\nx = 1", id="comment"),
+    pytest.param("s = 'rm -rf data'\nprint(s)", id="string"),
+    pytest.param("head = open(DB, 'rb').read(16)", id="read-protected"),
+    pytest.param("import pandas as pd\ndf = pd.read_csv('data/keep.csv')", id="read-data"),
+    pytest.param("import tempfile, shutil, os\nd = tempfile.mkdtemp()\nopen(os.path.join(d, 'f'), 'w').close()\n"
+                 "shutil.rmtree(d)", id="temp-cleanup"),
+    pytest.param("!rm -rf /tmp/jg-scratch-dir", id="tmp-rm"),
+    pytest.param("open('notes.txt', 'w').write('x')\nimport os\nos.remove('notes.txt')", id="own-scratch-file"),
+    pytest.param("def clean(p):\n    import shutil\n    shutil.rmtree(p)", id="define-only"),
+]
+
+
+@pytest.mark.parametrize("code", BENIGN)
+def test_benign_twins_run(s, code):
+    cell = s.run(code)
+    assert cell.ok, cell.error
+    assert (s.dir / "data" / "keep.csv").exists() and s.db.exists()
+
+
+TAMPER_FORMS = [
+    pytest.param("%unload_ext jupyter_guard", id="unload-ext"),
+    pytest.param("%reload_ext jupyter_guard", id="reload-ext"),
+    pytest.param("get_ipython().run_line_magic('unload_ext', 'jupyter_guard')", id="unload-call"),
+    pytest.param("import os\nos.environ['JUPYTER_GUARD_POLICY'] = '/dev/null'", id="environ-set"),
+    pytest.param("import os\nos.environ.pop('JUPYTER_GUARD_AUDIT', None)", id="environ-pop"),
+    pytest.param("%env JUPYTER_GUARD_POLICY=/dev/null", id="env-magic"),
+    pytest.param("import sys\ndel sys.modules['jupyter_guard']", id="sys-modules"),
+    pytest.param("get_ipython().compile.ast_parse = compile", id="replace-ast-parse"),
+    pytest.param("get_ipython().events.callbacks['pre_run_cell'].clear()", id="clear-callbacks"),
+    pytest.param("get_ipython().ast_transformers.clear()", id="clear-transformers"),
+    pytest.param("import jupyter_guard.enforce.kernel as k\nk.refuse = print", id="monkeypatch"),
+    pytest.param("import os\nos.remove(os.environ['JUPYTER_GUARD_AUDIT'])", id="delete-audit"),
+]
+
+
+@pytest.mark.parametrize("code", TAMPER_FORMS)
+def test_tampering_is_refused_and_the_guard_stays_on(s, code):
+    cell = s.run(code)
+    assert not cell.ok
+    assert cell.rule in ("self-protection", "destructive-files")
+    after = s.run('con.execute("DROP TABLE customers")')
+    assert not after.ok and after.rule == "destructive-ddl"
+    assert "customers" in s.tables()
+
+
+def test_unload_function_refuses(s):
+    import jupyter_guard
+    from jupyter_guard.errors import GuardBlocked
+
+    with pytest.raises(GuardBlocked):
+        jupyter_guard.unload_ipython_extension(s.ip)
+    assert not s.run('con.execute("DROP TABLE customers")').ok
