@@ -64,6 +64,9 @@ class Guard:
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
     runtime_files: bool = False                        # file/shell/network calls are checked at run time
+    unmasked: bool = False                             # %guard unmask on (only for may_unmask roles)
+    mask_settings: Callable[[], Any] | None = None
+    masker: Any = None
 
     @classmethod
     def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
@@ -186,6 +189,13 @@ class Guard:
             except Exception:
                 pass
         return event_id
+
+    def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,
+             status: str = "ok") -> str:
+        """Record an event that is not a cell (an unmasked display, an approval use)."""
+        v = Verdict(decision, rule_id, reason, None, self.policy.revision)  # type: ignore[arg-type]
+        return self.begin(kind=kind, code=code, judgement=Judgement(v, (v,), Analysis(), ()),
+                          status=status)
 
     def finish(self, event_id: str, *, status: str, duration_ms: float, rows: int | None = None,
                lineage: Iterable[Lineage] = ()) -> None:

@@ -74,8 +74,6 @@ def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action not in ("sql.delete", "sql.update"):
         return None
     verb = "deletes" if i.action == "sql.delete" else "updates"
-    if bare_table(i.target) in c.session_tables and i.where != "unknown":
-        return None
     if i.where == "none":
         return _v("block", "bulk-change", f"{verb} every row of {i.target} (no WHERE clause)", i)
     if i.where == "always":
