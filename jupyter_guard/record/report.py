@@ -11,7 +11,9 @@ from .store import connect_readonly
 def report(path: str | os.PathLike[str], since: dt.date | dt.datetime | str | None = None,
            user: str | None = None) -> list[dict[str, Any]]:
     """Rows of ``day`` (ISO date, UTC), ``user``, ``rule_id`` ('' when no rule matched),
-    ``blocked``, ``allowed``, ``events``; ordered by day, user, rule.
+    ``blocked``, ``allowed``, ``would_block`` (what ``mode: enforce`` would have stopped: logged by
+    ``mode: audit`` as ``warn`` with a ``would block:``/``would approval:`` reason), ``events``;
+    ordered by day, user, rule.
 
     ``since`` is a date, a naive-UTC datetime, or an ISO string; ``user`` filters one user.
     """
@@ -27,7 +29,9 @@ def report(path: str | os.PathLike[str], since: dt.date | dt.datetime | str | No
         cur = con.execute(f"""SELECT strftime(ts, '%Y-%m-%d') AS day, user_name AS "user",
             coalesce(rule_id, '') AS rule_id,
             count(*) FILTER (WHERE status = 'blocked') AS blocked,
-            count(*) FILTER (WHERE status <> 'blocked') AS allowed, count(*) AS events
+            count(*) FILTER (WHERE status <> 'blocked') AS allowed,
+            count(*) FILTER (WHERE decision = 'warn' AND reason LIKE 'would %') AS would_block,
+            count(*) AS events
             FROM events WHERE {' AND '.join(where)}
             GROUP BY ALL ORDER BY day, "user", rule_id""", params)
         names = [d[0] for d in cur.description]

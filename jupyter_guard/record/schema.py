@@ -14,7 +14,7 @@ import datetime as dt
 
 import duckdb
 
-KINDS: Final = ("python", "sql", "shell", "magic", "runtime")
+KINDS: Final = ("python", "sql", "shell", "magic", "runtime", "server")
 STATUSES: Final = ("running", "ok", "error", "blocked", "interrupted")
 DECISIONS: Final = ("allow", "mask", "warn", "block", "approval")
 DIRECTIONS: Final = ("read", "write")
@@ -33,7 +33,7 @@ CREATE TABLE events (
     notebook VARCHAR,
     cell_id VARCHAR,
     execution_count INTEGER,
-    kind VARCHAR NOT NULL,            -- python | sql | shell | magic | runtime
+    kind VARCHAR NOT NULL,            -- python | sql | shell | magic | runtime | server
     code VARCHAR,                     -- sensitive literals masked
     code_sha256 VARCHAR,              -- of the code as written (approvals match on it)
     decision VARCHAR NOT NULL,        -- allow | mask | warn | block | approval

@@ -96,9 +96,10 @@ def test_openlineage_events_match_the_run_event_schema(store: Path, tmp_path: Pa
 def test_report_counts_blocked_and_allowed_by_day_user_rule(store: Path) -> None:
     day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     assert report(store, user="ada") == [
-        {"day": day, "user": "ada", "rule_id": "", "blocked": 0, "allowed": 2, "events": 2},
+        {"day": day, "user": "ada", "rule_id": "", "blocked": 0, "allowed": 2, "would_block": 0,
+         "events": 2},
         {"day": day, "user": "ada", "rule_id": "destructive", "blocked": 1, "allowed": 0,
-         "events": 1}]
+         "would_block": 0, "events": 1}]
     assert len(report(store)) == 4
     assert report(store, since=dt.date.today() + dt.timedelta(days=2)) == []
 
