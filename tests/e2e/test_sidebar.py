@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -35,13 +36,24 @@ pytestmark = [
                        reason=f"{CHROMIUM} is missing: apt-get install -y chromium"),
 ]
 
-NOTEBOOK = {
-    "cells": [{"cell_type": "markdown", "id": "intro", "metadata": {},
-               "source": "# Guard demo\nRun the cells and watch the Guard panel."}],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
-}
+def _notebook(db: Path) -> dict[str, Any]:
+    """Load the guard, run an allowed query, then a DROP TABLE the default policy blocks."""
+    def code(cell_id: str, source: str) -> dict[str, Any]:
+        return {"cell_type": "code", "id": cell_id, "metadata": {}, "source": source,
+                "execution_count": None, "outputs": []}
+
+    return {
+        "cells": [
+            {"cell_type": "markdown", "id": "intro", "metadata": {},
+             "source": "# Guard demo\nRun the cells and watch the Guard panel."},
+            code("load", "%load_ext jupyter_guard"),
+            code("count", f"%%guarded_sql duckdb:///{db}\nSELECT count(*) AS n FROM t"),
+            code("drop", "%%guarded_sql\nDROP TABLE t"),
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
 
 
 def _free_port() -> int:
@@ -89,14 +101,27 @@ def _populate_by_hand(audit: Path) -> None:
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A running ``jupyter lab`` whose Guard API reads a pre-populated audit file."""
+def seed_events() -> bool:
+    """Whether the audit file starts with one blocked and one allowed event."""
+    return False
+
+
+@pytest.fixture
+def lab(tmp_path: Path, seed_events: bool) -> Iterator[dict[str, Any]]:
+    """A running ``jupyter lab`` with demo.ipynb, a DuckDB file holding table t, an audit file."""
+    import duckdb
+
     root = tmp_path / "root"
     root.mkdir()
-    (root / "demo.ipynb").write_text(json.dumps(NOTEBOOK))
+    db = root / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE t AS SELECT * FROM range(3) r(a)")
+    con.close()
+    (root / "demo.ipynb").write_text(json.dumps(_notebook(db)))
     audit = tmp_path / "audit" / "audit.duckdb"
     audit.parent.mkdir()
-    _populate(audit)
+    if seed_events:
+        _populate(audit)
     # The prebuilt labextension, found by its package name like an installed one.
     labext = tmp_path / "labextensions"
     labext.mkdir()
@@ -133,7 +158,8 @@ def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(f"{base}/api/status?token={token}", proc, log_path)
-        yield {"base": base, "token": token, "audit": audit, "root": root, "log": log_path}
+        yield {"base": base, "token": token, "audit": audit, "root": root, "db": db,
+               "log": log_path}
     finally:
         proc.terminate()
         try:
@@ -157,6 +183,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None
     pytest.fail(f"jupyter lab did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
 
 
+@pytest.mark.parametrize("seed_events", [True])
 def test_api_answers_for_the_servers_owner(lab: dict[str, Any]) -> None:
     url = f"{lab['base']}/jupyter-guard/api/summary?token={lab['token']}"
     with urllib.request.urlopen(url, timeout=10) as response:
@@ -165,7 +192,14 @@ def test_api_answers_for_the_servers_owner(lab: dict[str, Any]) -> None:
     assert body["counts"]["block"] == 1 and body["counts"]["allow"] == 1
 
 
-def test_sidebar_shows_blocked_and_allowed_events(lab: dict[str, Any]) -> None:
+def _api(lab: dict[str, Any], method: str, path: str) -> Any:
+    request = urllib.request.Request(f"{lab['base']}{path}?token={lab['token']}", method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def test_sidebar_shows_cells_blocked_and_allowed_in_the_notebook(lab: dict[str, Any]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -176,7 +210,10 @@ def test_sidebar_shows_blocked_and_allowed_events(lab: dict[str, Any]) -> None:
             page.on("console", lambda m: errors.append(m.text) if "jupyter-guard" in m.text
                     and m.type == "error" else None)
             page.goto(f"{lab['base']}/lab/tree/demo.ipynb?token={lab['token']}")
-            page.wait_for_selector(".jp-NotebookPanel", timeout=60_000)
+            notebook = page.locator(".jp-NotebookPanel")
+            expect(notebook).to_be_visible(timeout=60_000)
+            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+                   ).to_have_count(1, timeout=60_000)
 
             tab = page.locator('.jp-SideBar.jp-mod-left li[data-id="jupyter-guard-panel"]')
             expect(tab).to_be_visible(timeout=30_000)
@@ -184,36 +221,63 @@ def test_sidebar_shows_blocked_and_allowed_events(lab: dict[str, Any]) -> None:
             panel = page.locator("#jupyter-guard-panel")
             expect(panel).to_be_visible()
             expect(panel.locator(".jp-GuardPanel-title")).to_have_text("Guard")
+            expect(panel.locator(".jp-GuardPanel-empty")).to_have_text("No events yet.")
+
+            # Run every cell through the UI (the blocked one is last, so Run All reaches it).
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            cells = notebook.locator(".jp-CodeCell")
+            expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text(
+                "Blocked by jupyter_guard [destructive-ddl]", timeout=60_000)
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("3")
 
             def count(decision: str) -> Any:
                 return panel.locator(f".jp-GuardPanel-count[data-decision='{decision}'] "
                                      ".jp-GuardPanel-countValue")
 
-            expect(count("block")).to_have_text("1", timeout=15_000)
-            expect(count("allow")).to_have_text("1")
-            expect(count("mask")).to_have_text("0")
-            expect(panel.locator(".jp-GuardPanel-badge")).to_have_text("1")
-            expect(tab).to_have_attribute("data-guardblocks", "1")
+            expect(count("block")).not_to_have_text("0", timeout=15_000)
+            expect(count("allow")).not_to_have_text("0")
+            blocks = count("block").inner_text()
+            expect(panel.locator(".jp-GuardPanel-badge")).to_have_text(blocks)
+            expect(tab).to_have_attribute("data-guardblocks", blocks)
 
             rows = panel.locator("li.jp-GuardPanel-event")
-            expect(rows).to_have_count(2)
             blocked = panel.locator("li.jp-GuardPanel-event[data-decision='block']")
-            expect(blocked.locator(".jp-GuardPanel-rule")).to_have_text("destructive-ddl")
-            expect(blocked.locator(".jp-GuardPanel-reason")).to_contain_text("DROP TABLE t")
-            expect(blocked.locator(".jp-GuardPanel-cell")).to_have_text("[2]")
-            allowed = panel.locator("li.jp-GuardPanel-event[data-decision='allow']")
-            expect(allowed.locator(".jp-GuardPanel-cell")).to_have_text("[3]")
+            expect(blocked.first.locator(".jp-GuardPanel-rule")).to_have_text("destructive-ddl")
+            expect(blocked.first.locator(".jp-GuardPanel-reason")).to_contain_text("drops table t")
+            expect(blocked.first).to_have_attribute("title", re.compile("DROP TABLE t"))
+            allowed = panel.locator(
+                "li.jp-GuardPanel-event[data-decision='allow'][title*='SELECT count(*)']")
+            expect(allowed.first).to_be_visible()
 
+            page.mouse.click(900, 600)  # leave no hover tooltip on the screenshot
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
 
             # The filters narrow the list without asking the server again.
+            def shown() -> list[tuple[str, str]]:
+                return [(r.get_attribute("data-decision") or "", r.get_attribute("title") or "")
+                        for r in rows.all()]
+
+            everything = len(shown())
             panel.locator(".jp-GuardPanel-decisionFilter").select_option("block")
-            expect(rows).to_have_count(1)
+            expect(rows).to_have_count(blocked.count())
+            assert {d for d, _ in shown()} == {"block"}
             panel.locator(".jp-GuardPanel-decisionFilter").select_option("")
             panel.locator(".jp-GuardPanel-search").fill("select count")
-            expect(rows).to_have_count(1)
-            expect(rows.first).to_have_attribute("data-decision", "allow")
+            expect(rows).not_to_have_count(everything)
+            assert shown() and all("SELECT count" in code for _, code in shown())
             assert errors == []
         finally:
             browser.close()
+
+    # Nothing of the refused statement ran: table t is still there once the kernel is gone.
+    for kernel in _api(lab, "GET", "/api/kernels"):
+        _api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
+    import duckdb
+
+    con = duckdb.connect(str(lab["db"]), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM t").fetchall() == [(3,)]
+    finally:
+        con.close()
