@@ -154,8 +154,8 @@ class Guard:
         for i in intents:
             if i.action in ("sql.create", "sql.replace") and UNKNOWN not in i.target:
                 self.session_tables.add(bare_table(i.target))
-            elif i.action == "sql.drop":
-                self.session_tables.discard(bare_table(i.target))
+        # A dropped table stays "ours": the same statement may be checked twice (jupysql runs
+        # some statements twice), and a table we dropped may be re-created by this session.
 
     # -- recording --------------------------------------------------------------------------
     def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",

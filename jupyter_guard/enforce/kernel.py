@@ -91,13 +91,15 @@ class KernelGuard:
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
-        if not cell or not cell.get("event_id") or cell.get("final"):
+        if not cell or cell.get("final"):
             return
         err = result.error_before_exec or result.error_in_exec
         status = "ok" if err is None else ("blocked" if isinstance(err, GuardBlocked) else "error")
         j: Judgement | None = cell.get("judgement")
         if err is None and j is not None:
             self.guard.note_success(j.intents)
+        if not cell.get("event_id"):
+            return
         self.guard.finish(cell["event_id"], status=status,
                           duration_ms=(time.perf_counter() - cell["start"]) * 1000)
 

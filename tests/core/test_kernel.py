@@ -1,0 +1,109 @@
+"""Through a real ipykernel: the user-facing behaviour of CONTRACT sections 1, 2, 4 and 5."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import make_warehouse
+from tests.kernelutil import Kernel
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
+    d = work_root / "kernel"
+    (d / "data").mkdir(parents=True)
+    make_warehouse(d / "wh.duckdb")
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_USER": "alice"})
+    try:
+        loaded = kernel.run("%load_ext jupyter_guard")
+        kernel.banner = loaded.text  # type: ignore[attr-defined]
+        assert kernel.run("import duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"
+        yield kernel, d
+    finally:
+        kernel.stop()
+
+
+def test_load_prints_one_line(k):
+    kernel, d = k
+    lines = [ln for ln in kernel.banner.splitlines() if ln.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith("jupyter_guard on: policy default") and "mode enforce" in lines[0]
+    assert "user alice" in lines[0] and str(d / "audit.duckdb") in lines[0]
+    again = kernel.run("%load_ext jupyter_guard")
+    assert again.status == "ok" and again.text.strip() == lines[0]
+
+
+def test_blocked_cell_is_short_error_and_nothing_runs(k):
+    kernel, _ = k
+    r = kernel.run("marker = 'ran'\ncon.execute('DROP TABLE customers')", metadata={"cellId": "cell-drop"})
+    assert r.status == "error"
+    assert r.error["ename"] == "GuardBlocked"
+    tb = "\n".join(r.error["traceback"])
+    assert "Blocked by jupyter_guard [destructive-ddl]" in tb and "%guard request" in tb
+    assert len(r.error["traceback"]) <= 2
+    assert "Traceback" not in tb
+    check = kernel.run("print('marker' in dir(), con.execute('SELECT count(*) FROM customers').fetchone()[0])")
+    assert check.text.strip() == "False 5000"
+
+
+def test_guarded_sql_result_is_masked_and_output_unmasked(k):
+    kernel, _ = k
+    r = kernel.run("%%guarded_sql con -o raw\nSELECT id, email, ssn, city FROM customers ORDER BY id LIMIT 3")
+    assert r.status == "ok"
+    assert "user0@example.com" not in r.text and "100000000" not in r.text
+    assert "Paris" in r.text and "@example.com" in r.text
+    got = kernel.run("assert raw.email.iloc[0] == 'user0@example.com' and raw.ssn.iloc[0] == '100000000'\n"
+                     "print(raw.email.iloc[0])")
+    assert got.status == "ok"
+    assert got.text.strip() == "█████@example.com"  # printed: masked; the variable: raw
+
+
+def test_parse_error_is_shown(k):
+    kernel, _ = k
+    r = kernel.run("%%guarded_sql con\nSELEC * FRM customers")
+    assert r.status == "error"
+    assert "syntax error" in r.text.lower() and "Nothing ran" in r.text
+
+
+def test_jupysql_is_covered(k):
+    kernel, d = k
+    assert kernel.run("%load_ext sql").status == "ok"
+    assert kernel.run(f"%sql duckdb:///{d}/jupysql.duckdb").status == "ok"
+    assert kernel.run("%sql CREATE TABLE t AS SELECT range AS i FROM range(3000)").status == "ok"
+    r = kernel.run("%%sql\nDELETE FROM t")
+    assert r.status == "error" and "bulk-change" in r.text
+    r = kernel.run("%sql DROP TABLE t")
+    assert r.status == "ok"  # created by this session
+    r = kernel.run("%sql SELECT 1 AS one")
+    assert r.status == "ok"
+
+
+def test_every_cell_is_in_the_audit_file(k):
+    kernel, d = k
+    kernel.run("x = 41 + 1", metadata={"cellId": "cell-x"})
+    deadline = time.time() + 10
+    rows: list[tuple] = []
+    while time.time() < deadline:
+        try:
+            con = duckdb.connect(str(d / "audit.duckdb"), read_only=True)
+        except duckdb.Error:
+            time.sleep(0.2)
+            continue
+        rows = con.execute("SELECT cell_id, execution_count, user_name, decision, rule_id, status, kind "
+                           "FROM events ORDER BY ts").fetchall()
+        con.close()
+        if any(r[0] == "cell-x" and r[5] == "ok" for r in rows):
+            break
+        time.sleep(0.3)
+    by_cell = {r[0]: r for r in rows}
+    assert by_cell["cell-drop"][3:6] == ("block", "destructive-ddl", "blocked")
+    assert by_cell["cell-drop"][2] == "alice"
+    assert by_cell["cell-x"][3] == "allow" and by_cell["cell-x"][5] == "ok"
+    assert isinstance(by_cell["cell-x"][1], int)
+    assert any(r[6] == "sql" for r in rows)
