@@ -1,0 +1,103 @@
+"""Who runs a cell: the user (and groups) and the actor (a person, or ``agent:<name>``).
+
+The user comes, in this order, from the jupyter-server identity (the server stamps every
+``execute_request`` it relays with ``metadata.jupyter_guard.user`` and starts kernels with
+``JUPYTER_GUARD_SERVER_USER``), JupyterHub (``JUPYTERHUB_USER``, ``JUPYTERHUB_GROUPS``),
+``JUPYTER_GUARD_USER`` (or ``c.JupyterGuard.user``), then the OS login.
+
+The actor comes from ``JUPYTER_GUARD_ACTOR`` (the kernel's default) or, per cell, from
+``metadata.jupyter_guard.actor`` of the ``execute_request``. A cell can make its actor stricter
+(mark itself ``agent:*``) but never less strict: in a kernel started as ``agent:x``, a cell claiming
+``human`` stays ``agent:x``.
+
+Stdlib only: the kernel, the server gate and the CLI all use it.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_guard.config import resolve_user
+
+META_KEY = "jupyter_guard"               # execute_request metadata key, see docs/agents.md
+SERVER_USER_ENV = "JUPYTER_GUARD_SERVER_USER"
+_ACTOR = re.compile(r"^(human|agent:[A-Za-z0-9_.@/+-]{1,64})$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: str
+    groups: tuple[str, ...] = ()
+    actor: str = "human"
+
+
+def valid_actor(actor: object) -> bool:
+    """
+    >>> valid_actor("agent:copilot"), valid_actor("human"), valid_actor("agent:"), valid_actor(3)
+    (True, True, False, False)
+    """
+    return isinstance(actor, str) and bool(_ACTOR.match(actor))
+
+
+def resolve(configured_user: str = "", configured_actor: str = "",
+            env: Mapping[str, str] | None = None) -> Identity:
+    """The kernel's identity from its environment and configuration."""
+    env = dict(os.environ if env is None else env)
+    user, groups = resolve_user(configured_user, env)
+    actor = env.get("JUPYTER_GUARD_ACTOR") or configured_actor or "human"
+    return Identity(user, groups, actor if valid_actor(actor) else "agent:unknown")
+
+
+def guard_meta(metadata: object) -> dict[str, Any]:
+    """The ``jupyter_guard`` part of an ``execute_request``'s metadata ({} when absent or bad)."""
+    if not isinstance(metadata, Mapping):
+        return {}
+    part = metadata.get(META_KEY)
+    return dict(part) if isinstance(part, Mapping) else {}
+
+
+def cell_actor(metadata: object, default: str = "human") -> str:
+    """The actor of one cell: its metadata may mark it ``agent:*``, never relax an agent kernel.
+
+    >>> cell_actor({"jupyter_guard": {"actor": "agent:copilot"}})
+    'agent:copilot'
+    >>> cell_actor({"jupyter_guard": {"actor": "human"}}, default="agent:bot")
+    'agent:bot'
+    >>> cell_actor({"jupyter_guard": {"actor": "root; DROP"}})
+    'agent:unknown'
+    """
+    asked = guard_meta(metadata).get("actor")
+    if asked is None or asked == "":
+        return default
+    if not valid_actor(asked):
+        return "agent:unknown"          # a malformed mark is treated as the strictest actor
+    if default.startswith("agent:") and not str(asked).startswith("agent:"):
+        return default
+    return str(asked)
+
+
+def cell_user(metadata: object) -> str:
+    """The user the jupyter-server gate stamped on this cell ('' when none)."""
+    user = guard_meta(metadata).get("user")
+    return user if isinstance(user, str) else ""
+
+
+def cli_user(env: Mapping[str, str] | None = None) -> str:
+    """Who runs a ``jupyter guard`` command: ``JUPYTER_GUARD_USER``, JupyterHub, the OS login."""
+    env = os.environ if env is None else env
+    for key in ("JUPYTER_GUARD_USER", "JUPYTERHUB_USER"):
+        if env.get(key):
+            return env[key]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+def cli_groups(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    env = os.environ if env is None else env
+    return tuple(g for g in env.get("JUPYTERHUB_GROUPS", "").split(",") if g)

@@ -1,0 +1,395 @@
+"""The server-side guard: every ``execute_request`` relayed by the server's kernel websocket is
+stamped with the authenticated user, analysed, and refused before it reaches the kernel when the
+policy blocks it (CONTRACT §4, issue 6). It holds even when the kernel never loaded the extension.
+
+Extension point: jupyter_server 2.x reads the class that bridges a kernel websocket and its ZMQ
+channels from ``web_app.settings["kernel_websocket_connection_class"]`` (the configurable
+``ServerApp.kernel_websocket_connection_class``) for every new websocket. ``setup_gate`` puts a
+subclass of the configured class there whose ``handle_incoming_message`` sees each message first.
+
+A refused cell gets what a kernel would send: ``status: busy``, ``execute_input``, an ``error``
+(``ename`` ``GuardBlocked``, ``evalue`` the one-line message), ``status: idle`` and an
+``execute_reply`` with ``status: error``. Every cell the gate sees is logged as ``kind='server'``
+by an ``AuditLog`` the server owns, completed from the kernel's ``execute_reply``.
+
+The gate decides only what the text settles: intents that need the database (row counts, ``*``),
+unknown names or paths and SQL it cannot parse are left to the kernel's guard and runtime layer.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.identity import SERVER_USER_ENV, cell_actor
+from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+
+log = logging.getLogger("jupyter_guard.gate")
+V1 = "v1.kernel.websocket.jupyter.org"
+SQL_CELL_MAGICS = ("%%guarded_sql", "%%sql")
+
+
+@dataclass
+class KernelState:
+    """What the gate knows of one kernel across websockets."""
+
+    session_tables: set[str] = field(default_factory=set)
+    last_refused: dict[str, dict[str, Any]] = field(default_factory=dict)   # by user
+
+
+class Gate:
+    """Policy, audit log and per-kernel facts of the server process."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.settings = settings
+        self.kernels: dict[str, KernelState] = {}
+        self._policy: Any = None
+        self._policy_stamp: tuple[str, float] = ("", -1.0)
+        self._audit: Any = None
+        self._spent: set[str] = set()
+
+    # -- policy and audit ------------------------------------------------------------------
+    @property
+    def policy(self) -> Any:
+        from jupyter_guard.policy.load import load_or_default
+
+        path = self.settings.get("policy") or ""
+        try:
+            mtime = os.stat(path).st_mtime if path else 0.0
+        except OSError:
+            mtime = 0.0
+        if self._policy is None or self._policy_stamp != (path, mtime):
+            self._policy = load_or_default(path or None)
+            self._policy_stamp = (path, mtime)
+            for w in self._policy.warnings:
+                log.error("jupyter_guard policy problem: %s", w)
+        return self._policy
+
+    @property
+    def audit(self) -> Any:
+        if self._audit is None:
+            from jupyter_guard.record.audit import AuditLog
+
+            self._audit = AuditLog(self.settings["audit"], session_id=f"server-{os.getpid()}-"
+                                   f"{hashlib.sha256(os.urandom(8)).hexdigest()[:8]}")
+            atexit.register(self._audit.close)
+        return self._audit
+
+    def kernel(self, kernel_id: str) -> KernelState:
+        return self.kernels.setdefault(kernel_id, KernelState())
+
+    # -- deciding --------------------------------------------------------------------------
+    def judge(self, code: str, user: str, groups: tuple[str, ...], actor: str,
+              kernel_id: str) -> tuple[Verdict, tuple[Intent, ...]]:
+        from jupyter_guard.policy.decide import decide
+        from jupyter_guard.policy.rules import Context, bare_table
+
+        analysis, connection = analyse_cell(code)
+        intents = tuple(i for i in analysis.intents if decidable(i))
+        policy = self.policy
+        files = [self.settings["audit"], self.settings["audit"] + ".journal",
+                 self.settings["audit"] + ".lock", policy.source if self.settings.get("policy") else ""]
+        ctx = Context(user=user, groups=groups, actor=actor, connection=connection,
+                      guard_files=tuple(os.path.realpath(p) for p in files if p),
+                      session_tables=frozenset(self.kernel(kernel_id).session_tables))
+        verdicts: list[Verdict] = []
+        for i in intents:   # tables created earlier in the same cell count as the session's
+            (v,) = decide((i,), policy, ctx)
+            verdicts.append(v)
+            if i.action in ("sql.create", "sql.replace") and not v.refuses:
+                ctx = replace(ctx, session_tables=ctx.session_tables | {bare_table(i.target)})
+        return combine(verdicts), intents
+
+    def approval(self, user: str, code: str) -> dict[str, Any] | None:
+        """An approved, unexpired, unspent request of ``user`` for this exact code."""
+        from jupyter_guard.record.approvals import find_approval
+
+        try:
+            row = find_approval(self.settings["audit"], user=user,
+                                code_sha256=hashlib.sha256(code.encode()).hexdigest())
+        except Exception as e:   # no store yet, or unreadable: not approved
+            log.debug("jupyter_guard gate: no approvals readable: %s", e)
+            return None
+        if row is None or row["request_id"] in self._spent:
+            return None
+        self._spent.add(row["request_id"])
+        self.audit.use_approval(row["request_id"])
+        return row
+
+    def note_reply(self, kernel_id: str, intents: tuple[Intent, ...], ok: bool) -> None:
+        from jupyter_guard.policy.rules import bare_table
+
+        if not ok:
+            return
+        tables = self.kernel(kernel_id).session_tables
+        for i in intents:
+            if i.action in ("sql.create", "sql.replace"):
+                tables.add(bare_table(i.target))
+            elif i.action == "sql.drop":
+                tables.discard(bare_table(i.target))
+
+
+def decidable(i: Intent) -> bool:
+    """Whether the text alone settles this intent (else the kernel's guard decides it)."""
+    from jupyter_guard.enforce.guard import needs_database
+
+    return not (needs_database(i) or UNKNOWN in i.target or i.action == "sql.unparsed"
+                or i.where == "unknown" or i.columns == ("?",))
+
+
+def analyse_cell(code: str) -> tuple[Analysis, str]:
+    """(analysis, connection name) of a cell: SQL cell magics as SQL, the rest as IPython code."""
+    from jupyter_guard.explain import analyse
+
+    head, _, body = code.lstrip().partition("\n")
+    if head.startswith(SQL_CELL_MAGICS):
+        words = head.split()[1:]
+        if "--dry-run" in words:
+            return Analysis(), ""
+        conn = next((w for w in words if not w.startswith("-") and "=" not in w), "")
+        from jupyter_guard.analyze.sql import analyze_sql
+
+        return analyze_sql(body, "duckdb"), conn
+    return analyse(code), ""
+
+
+def refusal(v: Verdict) -> GuardBlocked:
+    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision)
+
+
+def server_user(handler: Any) -> tuple[str, tuple[str, ...]]:
+    """The authenticated user of a request (the owner for shared-token logins) and groups."""
+    from jupyter_guard.show.server import _SHARED_TOKEN_PROVIDERS, owner_name
+
+    user = handler.current_user
+    if type(handler.identity_provider) in _SHARED_TOKEN_PROVIDERS:
+        name = owner_name()
+    else:
+        name = str(getattr(user, "username", "") or user)
+    hub = getattr(user, "hub_user", None)
+    groups = tuple(hub.get("groups") or ()) if isinstance(hub, dict) else ()
+    return name, groups
+
+
+class GateMixin:
+    """Mixed into the server's kernel websocket connection class by ``setup_gate``."""
+
+    _jg_gate: Gate
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        try:
+            forward = self._jg_incoming(incoming_msg)
+        except Exception as e:   # a broken gate refuses execute_requests, never lets them by
+            log.exception("jupyter_guard gate failed")
+            forward = self._jg_fail(incoming_msg, e)
+        if forward is not None:
+            super().handle_incoming_message(forward)   # type: ignore[misc]
+
+    def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
+        pending = getattr(self, "_jg_pending", None)
+        if pending:
+            try:
+                self._jg_outgoing(stream, outgoing_msg, pending)
+            except Exception:
+                log.exception("jupyter_guard gate could not read a kernel reply")
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+
+    # -- parsing ---------------------------------------------------------------------------
+    def _jg_decode(self, ws_msg: Any) -> tuple[str, dict[str, Any], Any]:
+        """(channel, message dict, raw parts) of a websocket message."""
+        from jupyter_server.services.kernels.connection.base import (
+            deserialize_binary_message, deserialize_msg_from_ws_v1)
+
+        session: Any = self.session  # type: ignore[attr-defined]
+        if getattr(self, "subprotocol", None) == V1:
+            channel, parts = deserialize_msg_from_ws_v1(ws_msg)
+            header = session.unpack(parts[0])
+            if channel != "shell" or header.get("msg_type") != "execute_request":
+                return channel, {"header": header}, parts
+            msg = {"header": header, "parent_header": session.unpack(parts[1]),
+                   "metadata": session.unpack(parts[2]), "content": session.unpack(parts[3])}
+            return channel, msg, parts
+        msg = deserialize_binary_message(ws_msg) if isinstance(ws_msg, bytes) else json.loads(ws_msg)
+        return msg.pop("channel", None) or "shell", msg, None
+
+    def _jg_encode(self, channel: str, msg: dict[str, Any], parts: Any, ws_msg: Any) -> Any:
+        from jupyter_client.jsonutil import json_default
+        from jupyter_server.services.kernels.connection.base import (
+            serialize_binary_message, serialize_msg_to_ws_v1)
+
+        if parts is not None:
+            parts = list(parts)
+            parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]
+            return serialize_msg_to_ws_v1(parts, channel)
+        msg = {**msg, "channel": channel}
+        if isinstance(ws_msg, bytes):
+            return serialize_binary_message(msg)
+        return json.dumps(msg, default=json_default)
+
+    # -- the gate --------------------------------------------------------------------------
+    def _jg_incoming(self, ws_msg: Any) -> Any:
+        channel, msg, parts = self._jg_decode(ws_msg)
+        if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
+            return ws_msg
+        gate = self._jg_gate
+        code = str((msg.get("content") or {}).get("code") or "")
+        meta = msg.get("metadata")
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        user, groups = self._jg_user()
+        actor = cell_actor(meta, "human")
+        kernel_id = str(getattr(self, "kernel_id", ""))
+        state = gate.kernel(kernel_id)
+        verdict, intents = gate.judge(code, user, groups, actor, kernel_id)
+        stamp: dict[str, Any] = {"user": user, "actor": actor}   # replaces what the client claimed
+        approved_by = ""
+        if verdict.refuses:
+            row = gate.approval(user, code)
+            if row is None:
+                event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked")
+                state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
+                                            "event_id": event_id, "ts": time.time()}
+                self._jg_refuse(msg, str(refusal(verdict)))
+                return None
+            approved_by = str(row["decided_by"] or "")
+            stamp["approval"] = row["request_id"]
+            verdict = replace(verdict, decision="allow",
+                              reason=f"approved by {approved_by}: {verdict.reason}")
+        if code.lstrip().startswith("%guard") and user in state.last_refused:
+            stamp["last_refused"] = state.last_refused[user]
+        meta["jupyter_guard"] = stamp
+        msg["metadata"] = meta
+        event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running")
+        self._jg_pending = getattr(self, "_jg_pending", None) or {}
+        self._jg_pending[msg["header"].get("msg_id", "")] = (event_id, intents, time.perf_counter(),
+                                                             user)
+        return self._jg_encode(channel, msg, parts, ws_msg)
+
+    def _jg_user(self) -> tuple[str, tuple[str, ...]]:
+        if not hasattr(self, "_jg_identity"):
+            self._jg_identity = server_user(self.websocket_handler)  # type: ignore[attr-defined]
+        return self._jg_identity
+
+    def _jg_log(self, code: str, user: str, groups: tuple[str, ...], actor: str, v: Verdict,
+                msg: dict[str, Any], status: str) -> str:
+        cell_id = str((msg.get("metadata") or {}).get("cellId") or "")
+        try:
+            return str(self._jg_gate.audit.begin(
+                user=user, actor=actor, notebook="", cell_id=cell_id, execution_count=None,
+                kind="server", code=code, decision=v.decision, rule_id=v.rule_id, reason=v.reason,
+                status=status, policy_revision=v.policy_revision, decision_id=v.decision_id,
+                groups=groups))
+        except Exception as e:   # recording never decides; the refusal still stands
+            log.error("jupyter_guard gate could not write the audit event: %s", e)
+            return ""
+
+    def _jg_fail(self, ws_msg: Any, err: Exception) -> Any:
+        try:
+            channel, msg, _ = self._jg_decode(ws_msg)
+        except Exception:
+            return ws_msg    # not a message the gate can read, so not an execute_request either
+        if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
+            return ws_msg
+        self._jg_refuse(msg, str(GuardBlocked(
+            "guard-error", f"the server's guard failed on this cell ({type(err).__name__}: {err}); "
+            "nothing ran", approval_hint=False)))
+        return None
+
+    def _jg_refuse(self, request: dict[str, Any], message: str) -> None:
+        """Answer an execute_request as a kernel would, without the kernel."""
+        parent = request["header"]
+        code = str((request.get("content") or {}).get("code") or "")
+        tb = [f"\x1b[0;31m{message}\x1b[0m"]
+        err = {"ename": "GuardBlocked", "evalue": message, "traceback": tb}
+        for channel, msg_type, content in (
+                ("iopub", "status", {"execution_state": "busy"}),
+                ("iopub", "execute_input", {"code": code, "execution_count": None}),
+                ("iopub", "error", err),
+                ("shell", "execute_reply", {"status": "error", "execution_count": None, **err}),
+                ("iopub", "status", {"execution_state": "idle"})):
+            self._jg_send(channel, self.session.msg(msg_type, content, parent=parent))  # type: ignore[attr-defined]
+
+    def _jg_send(self, channel: str, msg: dict[str, Any]) -> None:
+        from jupyter_client.jsonutil import json_default
+        from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+        write = self.websocket_handler.write_message  # type: ignore[attr-defined]
+        if getattr(self, "subprotocol", None) == V1:
+            write(serialize_msg_to_ws_v1(msg, channel, self.session.pack), binary=True)  # type: ignore[attr-defined]
+        else:
+            write(json.dumps({**msg, "channel": channel}, default=json_default))
+
+    def _jg_outgoing(self, stream: Any, msg_list: list[Any], pending: dict[str, Any]) -> None:
+        if isinstance(stream, str):
+            stream = self.channels.get(stream)  # type: ignore[attr-defined]
+        if getattr(stream, "channel", None) != "shell":
+            return
+        session: Any = self.session  # type: ignore[attr-defined]
+        _, parts = session.feed_identities(msg_list)
+        raw = [p.bytes if hasattr(p, "bytes") else p for p in parts[1:5]]
+        header, parent = session.unpack(raw[0]), session.unpack(raw[1])
+        if header.get("msg_type") != "execute_reply" or parent.get("msg_id") not in pending:
+            return
+        event_id, intents, start, user = pending.pop(parent["msg_id"])
+        content = session.unpack(raw[3])
+        ok = content.get("status") == "ok"
+        kernel_refused = content.get("ename") == "GuardBlocked"
+        status = "ok" if ok else ("blocked" if kernel_refused else "error")
+        gate = self._jg_gate
+        kernel_id = str(getattr(self, "kernel_id", ""))
+        gate.note_reply(kernel_id, intents, ok)
+        if kernel_refused:   # the kernel's own refusal is now the latest: `%guard request` uses it
+            gate.kernel(kernel_id).last_refused.pop(user, None)
+        if event_id:
+            gate.audit.finish(event_id, status=status,
+                              duration_ms=(time.perf_counter() - start) * 1000)
+
+
+def setup_gate(serverapp: Any) -> Gate:
+    """Install the gate on a jupyter server (called by ``jupyter_guard.show.server``)."""
+    from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+
+    from jupyter_guard.config import JupyterGuard, resolve
+
+    settings = serverapp.web_app.settings
+    base = settings.get("kernel_websocket_connection_class") or ZMQChannelsWebsocketConnection
+    if isinstance(base, str):
+        from traitlets.utils.importstring import import_item
+
+        base = import_item(base)
+    existing = getattr(base, "_jg_gate", None)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    gate = Gate(resolve(JupyterGuard(parent=serverapp)))
+    gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
+    settings["kernel_websocket_connection_class"] = gated
+    _pass_identity(serverapp)
+    serverapp.log.info("jupyter_guard: server-side gate on kernel websockets (%s), policy %s, "
+                       "audit %s", base.__name__, gate.policy.name, gate.settings["audit"])
+    return gate
+
+
+def _pass_identity(serverapp: Any) -> None:
+    """Kernels this server starts get ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
+    only knows "someone holds the token" (every login is the owner). With an identity provider that
+    names each user, who starts a kernel is not known here: every cell carries its user instead."""
+    from jupyter_guard.show.server import _SHARED_TOKEN_PROVIDERS, owner_name
+
+    if type(getattr(serverapp, "identity_provider", None)) not in _SHARED_TOKEN_PROVIDERS:
+        return
+    km = serverapp.kernel_manager
+    start = km.start_kernel
+    if getattr(start, "_jg_identity", False):
+        return
+
+    async def start_kernel(*args: Any, **kwargs: Any) -> Any:
+        kwargs["env"] = {**os.environ, **(kwargs.get("env") or {}), SERVER_USER_ENV: owner_name()}
+        return await start(*args, **kwargs)
+
+    start_kernel._jg_identity = True  # type: ignore[attr-defined]
+    km.start_kernel = start_kernel
