@@ -130,10 +130,15 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
         return None
     if isinstance(node, ast.Subscript):
         base = string_of(node.value, scope)
-        if base is not None and isinstance(node.slice, ast.Slice) and node.slice.step is not None:
-            step = string_of(node.slice.step, scope)
-            if step == "-1" and node.slice.lower is None and node.slice.upper is None:
-                return base[::-1]
+        if base is not None and UNKNOWN not in base:
+            try:  # constant indexes and slices: 'x ELBAT PORD'[::-1], s[2:]
+                sl = node.slice
+                key = slice(*(ast.literal_eval(p) if p is not None else None
+                              for p in (sl.lower, sl.upper, sl.step))) if isinstance(sl, ast.Slice) \
+                    else ast.literal_eval(sl)
+                return base[key]
+            except (ValueError, TypeError, IndexError, SyntaxError):
+                pass
         return None if base is None else UNKNOWN
     if isinstance(node, ast.Call):
         return _call_string(node, scope)

@@ -81,9 +81,29 @@ def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | No
         return Analysis((Intent("sql.unparsed", source=text),), (_short(e),))
     intents: list[Intent] = []
     for tree in trees:
-        if tree is not None:
+        if isinstance(tree, exp.Command):
+            intents.append(_command(tree))
+        elif tree is not None:
             intents.extend(intents_of(tree, dialect, params))
     return Analysis(tuple(intents))
+
+
+def _command(tree: exp.Command) -> Intent:
+    """A statement sqlglot only kept as text: decide by its first keyword, never allow a change blind.
+
+    >>> _command(sqlglot.parse_one("DROP TABL t", read="postgres")).action
+    'sql.drop'
+    """
+    word = str(tree.this or "").upper().split()[0] if str(tree.this or "").strip() else ""
+    action = _DUCKDB_TYPES.get({"TRUNCATE": "DELETE", "GRANT": "ALTER", "REVOKE": "ALTER",
+                                "UNLOAD": "COPY", "REPLACE": "INSERT"}.get(word, word))
+    src = tree.sql()
+    if action is None or action in ("sql.select", "sql.set", "sql.other", "sql.transaction"):
+        return Intent(action or "sql.other", source=src, detail=f"{word} statement")
+    if word == "TRUNCATE":
+        action = "sql.truncate"
+    return Intent(action, "table", "?", source=src, where="unknown",
+                  detail=f"{word} statement sqlglot cannot read")
 
 
 def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
