@@ -177,7 +177,7 @@ class Guard:
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
-                    lineage=lineage_of(judgement) if judgement else ())
+                    lineage=lineage_of(judgement, self.policy) if judgement else ())
             except Exception as e:  # the guard never breaks the kernel; say why
                 log.error("jupyter_guard could not write the audit event: %s", e)
         event["event_id"] = event_id
@@ -214,8 +214,8 @@ def needs_database(i: Intent) -> bool:
                                       and any(c.endswith("*") for c in i.columns))
 
 
-def lineage_of(j: Judgement) -> list[Lineage]:
-    """Tables, columns, files, URLs and variables a cell reads and writes."""
+def lineage_of(j: Judgement, policy: Policy | None = None) -> list[Lineage]:
+    """Tables, columns, files, URLs and variables a cell reads and writes (sensitive columns marked)."""
     from jupyter_guard.model import SQL_WRITES
 
     out: dict[tuple[str, str, str], bool] = {}
@@ -224,7 +224,7 @@ def lineage_of(j: Judgement) -> list[Lineage]:
             out[("read", "table", bare_table(t))] = False
         for c in i.columns:
             if not c.endswith("*"):
-                out[("read", "column", c)] = False
+                out[("read", "column", c)] = bool(policy and policy.is_sensitive_column(c))
         if i.action in SQL_WRITES and i.target and i.target_kind in ("table", "view"):
             out[("write", "table", bare_table(i.target))] = False
         if i.action in ("sql.export", "df.export"):

@@ -112,7 +112,8 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     g.note_success(judgement.intents)
     est = [i.estimated_rows for i in judgement.intents if i.estimated_rows and i.estimated_rows > 0]
     rows = sum(est) if est else None
-    g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows)
+    g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,
+             lineage=[("write", "variable", output, False)] if output else ())
     if output and user_ns is not None:
         user_ns[output] = result
     return result
