@@ -1,0 +1,305 @@
+"""Audit events -> Intents: one small handler per PEP 578 event the runtime layer decides on.
+
+A handler gets the event's arguments and the frame that raised it, returns early unless user code
+is acting, and hands the Intents to ``Runtime.decide`` (same words as the static analysers, so
+the same rules decide). Paths are decided as given *and* as resolved (symlinks, ``dir_fd``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
+from jupyter_guard.enforce.runtime import Busy
+from jupyter_guard.model import UNKNOWN, Intent
+
+log = logging.getLogger("jupyter_guard")
+Handler = Callable[[tuple[Any, ...], FrameType], None]
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+_NET_SKIP = (os.path.join(_STDLIB, "socket.py"), os.path.join(_STDLIB, "asyncio") + os.sep,
+             os.path.join(_STDLIB, "selectors.py"), os.path.join(_STDLIB, "ssl.py"))
+_CTYPES_SKIP = (os.path.join(_STDLIB, "ctypes") + os.sep,)
+_UPLOAD_METHODS = (b"POST ", b"PUT ", b"PATCH ")
+
+
+def _path(p: Any, dir_fd: Any = None) -> str | None:
+    if p is None or isinstance(p, int):
+        return None
+    try:
+        s = os.fsdecode(p)
+    except TypeError:
+        return None
+    if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(s):
+        try:
+            s = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), s)
+        except OSError:
+            s = UNKNOWN + "/" + s
+    return s
+
+
+def _fd_path(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _command(args: Any) -> str:
+    if isinstance(args, (str, bytes)):
+        return os.fsdecode(args)
+    try:
+        return shlex.join(os.fsdecode(a) for a in args)
+    except TypeError:
+        return UNKNOWN
+
+
+def handlers(rt: Any) -> dict[str, Handler]:
+    """The table the hook looks events up in (everything else returns at once)."""
+    g = rt.guard
+
+    def guard_file(path: str) -> bool:
+        real = os.path.realpath(path)
+        return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
+
+    def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
+        if path is None:
+            return []
+        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+        real = os.path.realpath(path) if UNKNOWN not in path else path
+        if real != os.path.abspath(path):
+            out.append(out[0].with_(target=real))
+        if action != "file.read" and UNKNOWN not in path and guard_file(path):
+            out.append(Intent("guard.tamper", "guard", f"changes the guard's own file {real}", source=path))
+        return out
+
+    def overwrite(path: str | None) -> list[Intent]:
+        """Writing a path: truncating if it exists (destroys it), creating if not."""
+        if path is None:
+            return []
+        return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
+
+    def on_open(args: tuple[Any, ...], f: FrameType) -> None:
+        path, mode, flags = (args + (None, None, 0))[:3]
+        if not (flags or 0) & _WRITE_FLAGS or isinstance(path, int) or not rt.user_stack(f):
+            return
+        p = _path(path)
+        if p is None:
+            return
+        if flags & os.O_TRUNC or (flags & os.O_CREAT and not flags & os.O_APPEND and not os.path.lexists(p)):
+            intents = overwrite(p) if flags & os.O_TRUNC else path_intents("file.write", p)
+        else:
+            intents = path_intents("file.write", p)
+        rt.decide(intents, f"open({p!r}, {mode or oct(flags)!r})")
+
+    def on_remove(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _path(args[0], args[1] if len(args) > 1 else None)
+            rt.decide(path_intents("file.delete", p), f"delete {p!r}")
+
+    def on_rename(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            src = _path(args[0], args[2] if len(args) > 2 else None)
+            dst = _path(args[1], args[3] if len(args) > 3 else None)
+            rt.decide(path_intents("file.move", src) + overwrite(dst), f"rename {src!r} -> {dst!r}")
+
+    def on_truncate(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _fd_path(args[0]) if isinstance(args[0], int) else _path(args[0])
+            rt.decide(path_intents("file.truncate", p), f"truncate {p!r}")
+
+    def on_rmtree(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _path(args[0], args[1] if len(args) > 1 else None)
+            rt.decide(path_intents("file.delete", p, recursive=True), f"shutil.rmtree({p!r})")
+
+    def on_move(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            src, dst = _path(args[0]), _path(args[1])
+            if dst is not None and src is not None and os.path.isdir(dst):
+                dst = os.path.join(dst, os.path.basename(src.rstrip("/")))
+            rt.decide(path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})")
+
+    def on_link(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            dst = _path(args[1])
+            rt.decide(overwrite(dst), f"link {args[0]!r} -> {dst!r}")
+
+    def shell(cmd: str, argv: list[str] | None, f: FrameType) -> None:
+        with Busy():
+            intents = list(g.shell_analysis(cmd).intents)
+            intents += _child_code(g, argv or [])
+        rt.decide(intents, cmd[:300])
+
+    def on_system(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            shell(_command(args[0]), None, f)
+
+    def on_exec(args: tuple[Any, ...], f: FrameType) -> None:   # os.exec*, os.posix_spawn
+        if rt.user_stack(f):
+            argv = [os.fsdecode(a) for a in args[1]] if isinstance(args[1], (list, tuple)) else None
+            shell(_command(args[1]), argv, f)
+
+    def on_spawn(args: tuple[Any, ...], f: FrameType) -> None:  # os.spawn*(mode, path, args, env)
+        if rt.user_stack(f):
+            shell(_command(args[2]), [os.fsdecode(a) for a in args[2]], f)
+
+    def on_popen(args: tuple[Any, ...], f: FrameType) -> None:  # subprocess.Popen(exe, args, cwd, env)
+        if rt.user_stack(f):
+            a = args[1]
+            argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
+            shell(_command(a), argv, f)
+
+    def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
+        key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
+        if key.upper().startswith(GUARD_ENV_PREFIX) and rt.user_stack(f):
+            rt.tamper(f"changes {key} in the environment", f"os.environ[{key!r}]")
+
+    def upload(host: str, url: str, how: str) -> None:
+        rt.decide([Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)], how)
+
+    def on_request(args: tuple[Any, ...], f: FrameType) -> None:  # urllib.Request(url, data, headers, method)
+        url, data, _headers, method = (args + (None,) * 4)[:4]
+        if (data is not None or (method or "").upper() in ("POST", "PUT", "PATCH")) and rt.user_stack(f):
+            upload(host_of(str(url)), str(url), f"urllib {(method or 'POST').upper()} {url}")
+
+    def on_http_send(args: tuple[Any, ...], f: FrameType) -> None:  # http.client.send(conn, data)
+        conn, data = args[0], args[1]
+        if isinstance(data, str):
+            data = data.encode("latin-1", "replace")
+        if not isinstance(data, (bytes, bytearray)):
+            if getattr(conn, "_jg_upload", False) or not rt.user_stack(f):
+                return
+            data = b"POST "   # a body streamed from a file object: decided as an upload
+        head = bytes(data[:8]).upper()
+        if head.startswith((b"GET ", b"HEAD ", b"OPTIONS ")) and b"\r\n\r\n" in data[:65536]:
+            clen = _content_length(bytes(data[:65536]))
+            if not clen:
+                return
+        elif not head.startswith(_UPLOAD_METHODS) and not getattr(conn, "_jg_upload", False):
+            return   # body bytes of a request already decided
+        if not rt.user_stack(f):
+            return
+        host = str(getattr(conn, "host", "") or "")
+        try:
+            conn._jg_upload = True
+        except Exception:
+            pass
+        upload(host.lower(), f"http://{host}", f"HTTP upload to {host}")
+
+    def on_connect(args: tuple[Any, ...], f: FrameType) -> None:  # socket.connect(sock, address)
+        sock, addr = args[0], args[1]
+        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6) or not isinstance(addr, tuple):
+            return
+        if rt.user_caller(f, _NET_SKIP):
+            host = str(addr[0]).lower()
+            if host not in g.policy.allow_hosts:
+                rt.decide([Intent("net.upload", "host", host, remote=True, detail=f"raw socket {addr!r}",
+                                  source=f"socket.connect({addr!r})")], f"socket.connect({addr!r})")
+
+    def on_sendto(args: tuple[Any, ...], f: FrameType) -> None:
+        addr = args[1] if len(args) > 1 else None
+        if isinstance(addr, tuple) and rt.user_caller(f, _NET_SKIP):
+            rt.decide([Intent("net.upload", "host", str(addr[0]).lower(), remote=True,
+                              detail="raw datagram")], f"socket.sendto({addr!r})")
+
+    def native(what: str) -> Handler:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f, _CTYPES_SKIP):
+                rt.tamper(f"{what} (native code can bypass the guard)", f"{what} {str(args)[:100]}")
+        return h
+
+    def caller_tamper(why: str) -> Handler:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f):
+                rt.tamper(why, why)
+        return h
+
+    table: dict[str, Handler] = {
+        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
+        "os.link": on_link, "os.symlink": on_link,
+        "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,
+        "subprocess.Popen": on_popen, "os.putenv": on_putenv, "os.unsetenv": on_putenv,
+        "urllib.Request": on_request, "http.client.send": on_http_send,
+        "socket.connect": on_connect, "socket.sendto": on_sendto, "socket.sendmsg": on_sendto,
+        "ctypes.dlopen": native("loads a native library"), "ctypes.dlsym": native("looks up a native symbol"),
+        "ctypes.call_function": native("calls native code"),
+        "sys.addaudithook": caller_tamper("adds an audit hook"),
+        "sys.settrace": caller_tamper("installs a tracer"), "sys.setprofile": caller_tamper("installs a profiler"),
+        "gc.get_objects": caller_tamper("walks every object (gc.get_objects)"),
+        "gc.get_referrers": caller_tamper("walks object references (gc.get_referrers)"),
+    }
+    if rt.protect is not None:
+        table.update(rt.protect.handlers())
+    return {k: _fail_closed(rt, k, h) for k, h in table.items()}
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"transfer-encoding":
+            return 1
+        if k.strip().lower() == b"content-length":
+            try:
+                return int(v.strip())
+            except ValueError:
+                return 1
+    return 0
+
+
+def _child_code(g: Any, argv: list[str]) -> list[Intent]:
+    """``python -c CODE``, ``python script.py``, ``bash script.sh``: the child runs unguarded, so
+    its code is analysed before it starts (scripts written earlier in the same cell included)."""
+    if not argv:
+        return []
+    prog = os.path.basename(argv[0])
+    code, kind = None, ""
+    if prog.startswith(("python", "pypy")):
+        if "-c" in argv[1:-1]:
+            code, kind = argv[argv.index("-c") + 1], "py"
+        elif len(argv) > 1 and argv[1].endswith(".py"):
+            code, kind = _read(argv[1]), "py"
+    elif prog in ("sh", "bash", "dash", "zsh") and len(argv) > 1 and not argv[1].startswith("-"):
+        code, kind = _read(argv[1]), "sh"
+    if code is None:
+        return []
+    a = g.python_analysis(code) if kind == "py" else g.shell_analysis(code)
+    return [i for i in a.intents if i.action != "code.dynamic"]
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(200_000)
+    except OSError:
+        return None
+
+
+def _fail_closed(rt: Any, event: str, h: Handler) -> Handler:
+    """A bug in a handler refuses the user's action (never lets it through) and never breaks the
+    kernel's own work."""
+    from jupyter_guard.errors import GuardBlocked
+
+    def run(args: tuple[Any, ...], f: FrameType) -> None:
+        try:
+            h(args, f)
+        except GuardBlocked:
+            raise
+        except Exception as e:
+            try:
+                user = rt.user_stack(f)
+            except Exception:
+                user = True
+            log.error("jupyter_guard runtime check of %s failed: %s", event, e)
+            if user:
+                raise GuardBlocked("guard-error", f"the guard failed while checking {event} "
+                                   f"({type(e).__name__}: {e}); the action was refused",
+                                   approval_hint=False) from None
+    return run

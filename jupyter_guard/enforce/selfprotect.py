@@ -1,0 +1,229 @@
+"""Self-protection: once loaded, the guard stays on, whatever user code does to it.
+
+Two mechanisms, neither depending on IPython callbacks that user code could clear:
+- **refuse**: the audit hook refuses, from user code, patching the guard's classes and functions
+  (``object.__setattr__`` events: ``KernelGuard._check = ...``, ``f.__code__ = ...``), restoring
+  the pandas/threading methods the guard wraps, ``JUPYTER_GUARD_*`` environment writes
+  (``runtime_events``), and writes to the audit, policy and package files (policy rules).
+- **re-arm**: at every ``compile``/``exec`` event (IPython compiles every cell) the guard compares
+  what it depends on with a snapshot taken at load and puts back whatever changed:
+  ``shell.compile.ast_parse``, ``shell.compile``/``shell.events``, its ``pre/post_run_cell``
+  callbacks, ``sys.modules`` entries, the globals of its own modules, the guard's settings,
+  policy and methods. If the cell hook itself was switched off, the cell that got through the
+  switched-off parse is refused before it runs. Every repair is logged as ``guard.tamper``.
+The guard's settings are resolved once at load; environment changes afterwards change nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from types import FrameType, FunctionType, MethodType, ModuleType
+from typing import Any
+
+from jupyter_guard.enforce.runtime import Busy
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.model import UNKNOWN
+
+log = logging.getLogger("jupyter_guard")
+
+CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runtime", "enforce.runtime_events",
+            "enforce.runtime_threads", "enforce.writers", "enforce.selfprotect", "enforce.sinks",
+            "enforce.enrich", "enforce.connections", "enforce.extension", "policy.rules", "policy.decide",
+            "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell", "analyze.sql")
+GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
+               "begin", "finish", "judge")
+LATE_ATTRS = ("approvals", "audit", "redact")        # set by modules installed after this one
+SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
+                 "transform_ast", "should_run_async", "system", "getoutput")
+
+
+class Integrity:
+    def __init__(self, shell: Any, guard: Any, rt: Any) -> None:
+        self.shell, self.guard, self.rt = shell, guard, rt
+        self.kg = rt.kg
+        self.pending = ""                      # why the next cell must be refused
+        self.compiler = shell.compile
+        self.events = shell.events
+        self.parse = shell.compile.ast_parse
+        self.kg_attrs = {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
+        self.modules = {n: m for n, m in sys.modules.items() if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
+        self.globals = {n: dict(vars(m)) for n, m in self.modules.items()
+                        if n.removeprefix("jupyter_guard.") in CRITICAL}
+        self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
+        self.settings = dict(guard.settings)
+        self.policy_fields = _fields(guard.policy)
+        self.late: dict[str, Any] | None = None
+        self.callbacks: dict[str, list[Any]] | None = None
+        self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
+
+    # -- checks -----------------------------------------------------------------------------
+    def verify_guard(self) -> list[str]:
+        """The guard object: cheap enough to run before every runtime decision."""
+        g, fixed = self.guard, []
+        for k, v in self.attrs.items():
+            if getattr(g, k, None) is not v:
+                setattr(g, k, v)
+                fixed.append(f"guard.{k}")
+        if g.settings != self.settings:
+            g.settings.clear()
+            g.settings.update(self.settings)
+            fixed.append("guard.settings")
+        if _fields(g.policy) != self.policy_fields:
+            for name, v in self.policy_fields:
+                object.__setattr__(g.policy, name, v)
+            fixed.append("guard.policy")
+        if self.late is not None:
+            for k, v in self.late.items():
+                if getattr(g, k, None) is not v:
+                    setattr(g, k, v)
+                    fixed.append(f"guard.{k}")
+        return fixed
+
+    def check(self) -> list[str]:
+        """Everything else: the shell's hooks, modules, globals. Returns what was put back."""
+        shell, kg, fixed = self.shell, self.kg, self.verify_guard()
+        if self.late is None:
+            self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
+            self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
+        if shell.compile is not self.compiler:
+            shell.compile = self.compiler
+            fixed.append("shell.compile")
+        if vars(self.compiler).get("ast_parse") is not self.parse:
+            self.compiler.ast_parse = self.parse
+            fixed.append("shell.compile.ast_parse")
+        if shell.events is not self.events:
+            shell.events = self.events
+            fixed.append("shell.events")
+        for ev, cbs in (self.callbacks or {}).items():
+            have = self.events.callbacks.setdefault(ev, [])
+            for cb in cbs:
+                if cb not in have:
+                    have.append(cb)
+                    fixed.append(f"{ev} callback")
+        for k in SHELL_METHODS:
+            if k in vars(shell) and k not in self.shell_own:
+                delattr(shell, k)
+                fixed.append(f"shell.{k}")
+        if kg is not None:
+            for k, v in self.kg_attrs.items():
+                if getattr(kg, k) is not v:
+                    setattr(kg, k, v)
+                    fixed.append(f"kernel guard {k}")
+            if not kg.installed:
+                kg.installed = True
+                fixed.append("kernel guard switched off")
+            if getattr(shell, "_jupyter_guard_kernel", None) is not kg:
+                shell._jupyter_guard_kernel = kg
+                fixed.append("shell._jupyter_guard_kernel")
+        for name, mod in self.modules.items():
+            if sys.modules.get(name) is not mod:
+                sys.modules[name] = mod
+                fixed.append(f"sys.modules[{name!r}]")
+        if kg is not None and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg:
+            self.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+        for name, snap in self.globals.items():
+            d = vars(self.modules[name])
+            for k, v in snap.items():
+                if d.get(k, UNKNOWN) is not v:
+                    d[k] = v
+                    fixed.append(f"{name}.{k}")
+        for (cls, attr), fn in _patched().items():
+            if cls.__dict__.get(attr) is not fn:
+                type.__setattr__(cls, attr, fn)
+                fixed.append(f"{cls.__name__}.{attr}")
+        from jupyter_guard.enforce.writers import MODULE_PATCHED
+
+        for (mod, attr), fn in MODULE_PATCHED.items():
+            if getattr(mod, attr, None) is not fn:
+                setattr(mod, attr, fn)
+                fixed.append(f"{mod.__name__}.{attr}")
+        return fixed
+
+    def rearm(self) -> None:
+        with Busy():
+            fixed = self.check()
+        if fixed:
+            if any(k.startswith(("shell.compile", "shell.run", "shell.transform", "kernel guard",
+                                 "shell.should")) for k in fixed):
+                self.pending = ", ".join(fixed[:4])
+            self.rt.tamper("the guard was changed and has been re-armed: " + ", ".join(fixed[:6]),
+                           "re-arm " + ", ".join(fixed[:6]), refuse=False)
+
+    # -- audit events -----------------------------------------------------------------------
+    def handlers(self) -> dict[str, Any]:
+        rt = self.rt
+
+        def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
+            source, filename = args[0], str(args[1])
+            kg = self.kg
+            if kg is not None and kg._depth and not _inside(f, type(kg).ast_parse.__code__):
+                kg._depth = 0
+                self.pending = "the cell hook was switched off"
+            self.rearm()
+            if self.pending and not isinstance(source, (str, bytes)) and rt.is_cell(filename):
+                self.refuse_pending()
+            if isinstance(source, (str, bytes)) and not rt.is_cell(filename) and rt.user_caller(f):
+                self.dynamic(source, filename)
+
+        def on_exec(args: tuple[Any, ...], f: FrameType) -> None:
+            code = args[0]
+            if vars(self.compiler).get("ast_parse") is not self.parse or self.shell.compile is not self.compiler:
+                self.rearm()
+            if self.pending and rt.is_cell(getattr(code, "co_filename", "")):
+                self.refuse_pending()
+
+        def on_setattr(args: tuple[Any, ...], f: FrameType) -> None:
+            obj, name = args[0], str(args[1])
+            if isinstance(obj, type):
+                hit = str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard") or (obj, name) in _patched()
+            elif isinstance(obj, (FunctionType, MethodType)):
+                hit = (getattr(obj, "__module__", "") or "").startswith("jupyter_guard") or obj in _patched().values()
+            else:
+                hit = False
+            if hit and rt.user_stack(f):
+                rt.tamper(f"changes the guard's code ({getattr(obj, '__qualname__', obj)}.{name})",
+                          f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
+
+        return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr}
+
+    def refuse_pending(self) -> None:
+        why, self.pending = self.pending, ""
+        raise GuardBlocked("self-protection", f"the guard was switched off in an earlier cell ({why}); "
+                           "it is back on and this cell did not run. Run it again", approval_hint=False)
+
+    def dynamic(self, source: str | bytes, filename: str) -> None:
+        """Source text user code compiles (``exec(base64...)``): decided like a cell. Intents whose
+        target is only known at run time are left to the events they raise."""
+        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        with Busy():
+            a = self.guard.python_analysis(text)
+        keep = [i for i in a.intents if i.action != "code.dynamic" and not (
+            UNKNOWN in i.target and i.action.startswith(("file.", "shell.", "net.", "df.")))]
+        self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
+
+
+def _inside(frame: FrameType | None, code: Any) -> bool:
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _ours(cb: Any) -> bool:
+    return (getattr(cb, "__module__", "") or "").startswith("jupyter_guard")
+
+
+def _fields(p: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((f.name, getattr(p, f.name)) for f in dataclasses.fields(p))
+
+
+def _patched() -> dict[tuple[type, str], Any]:
+    from jupyter_guard.enforce import runtime_threads, writers
+
+    return {**runtime_threads.PATCHED, **writers.PATCHED}
+
+
+def install(shell: Any, guard: Any, rt: Any) -> Integrity:
+    return Integrity(shell, guard, rt)
