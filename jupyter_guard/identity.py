@@ -25,6 +25,7 @@ from jupyter_guard.config import resolve_user
 
 META_KEY = "jupyter_guard"               # execute_request metadata key, see docs/agents.md
 SERVER_USER_ENV = "JUPYTER_GUARD_SERVER_USER"
+GATED_ENV = "JUPYTER_GUARD_GATED"        # set by the server gate on the kernels it starts
 _ACTOR = re.compile(r"^(human|agent:[A-Za-z0-9_.@/+-]{1,64})$")
 
 
@@ -80,10 +81,21 @@ def cell_actor(metadata: object, default: str = "human") -> str:
     return str(asked)
 
 
-def cell_user(metadata: object) -> str:
-    """The user the jupyter-server gate stamped on this cell ('' when none)."""
+def cell_user(metadata: object, env: Mapping[str, str] | None = None) -> str:
+    """The user the jupyter-server gate stamped on this cell ('' when none).
+
+    Trusted only in kernels that gate's server started (``JUPYTER_GUARD_GATED``): there every cell
+    from a websocket carries the server's stamp, whatever the client sent. Elsewhere a client
+    could claim anyone, so the kernel keeps its own identity.
+
+    >>> cell_user({"jupyter_guard": {"user": "gina"}}, env={})
+    ''
+    >>> cell_user({"jupyter_guard": {"user": "gina"}}, env={"JUPYTER_GUARD_GATED": "1"})
+    'gina'
+    """
+    env = os.environ if env is None else env
     user = guard_meta(metadata).get("user")
-    return user if isinstance(user, str) else ""
+    return user if isinstance(user, str) and env.get(GATED_ENV) else ""
 
 
 def cli_user(env: Mapping[str, str] | None = None) -> str:

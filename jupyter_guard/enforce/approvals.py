@@ -41,16 +41,30 @@ class KernelApprovals:
         except Exception as e:  # a stale store only means "not approved yet"
             log.warning("jupyter_guard: could not bring the audit file up to date: %s", e)
 
-    def _cell_meta(self) -> dict[str, Any]:
+    def _cell(self) -> dict[str, Any]:
+        """The running cell's facts in the kernel hook ({} outside a cell)."""
         kg = getattr(self.shell, "_jupyter_guard_kernel", None)
-        cell = getattr(kg, "_cell", None) or {}
-        meta = cell.get("meta") or {}
+        cell = getattr(kg, "_cell", None)
+        return cell if isinstance(cell, dict) else {}
+
+    def _cell_meta(self) -> dict[str, Any]:
+        meta = self._cell().get("meta") or {}
         return meta if isinstance(meta, dict) else {}
 
     def consume(self, user: str, code_sha256: str) -> str:
         """The approver's name if an approval lets this code run now (and spend it), else ''."""
         if self.guard.audit is None:
             return ""   # an approval that cannot be recorded as used is not honoured
+        cell = self._cell()
+        if cell.get("approved_by"):   # the approved cell's own statements, checked as they run
+            return str(cell["approved_by"])
+        approver = self._consume(user, code_sha256)
+        if approver and cell:
+            cell["approved_by"] = approver
+        return approver
+
+    def _consume(self, user: str, code_sha256: str) -> str:
+        assert self.guard.audit is not None
         from jupyter_guard.record.approvals import find_approval, requests
 
         try:
@@ -78,11 +92,21 @@ class KernelApprovals:
 
 def install(shell: Any, guard: Guard) -> None:
     guard.approvals = KernelApprovals(guard, shell)
+    # Self-protection keeps late-installed guard attributes as it first saw them; if it already
+    # looked (a compile event while this module was imported), tell it the real value.
+    # TODO(runtime): snapshot LATE_ATTRS once every optional module is installed, then drop this.
+    import sys
+
+    rt = getattr(sys.modules.get("jupyter_guard.enforce.runtime"), "_RT", None)
+    late = getattr(getattr(rt, "protect", None), "late", None)
+    if isinstance(late, dict) and getattr(rt, "guard", guard) is guard:
+        late["approvals"] = guard.approvals
 
 
 def command(shell: Any, guard: Guard, sub: str, args: list[str]) -> Any:
     if sub == "request":
-        return request(shell, guard, " ".join(args).strip())
+        request(shell, guard, " ".join(args).strip())
+        return None
     if sub == "unmask":
         return unmask(guard, args)
     raise GuardConfigError(f"unknown %guard subcommand {sub!r}")
@@ -113,7 +137,7 @@ def request(shell: Any, guard: Guard, reason: str) -> str:
         raise GuardConfigError("approvals need the audit file, which this kernel cannot write: "
                                "set JUPYTER_GUARD_AUDIT to a writable path")
     request_id = str(guard.audit.request_approval(
-        last["event_id"], requested_by=guard.user, code=last["code"],
+        last["event_id"], requested_by=guard.who()[0], code=last["code"],
         reason=reason or f"please approve ({last['rule_id'] or 'blocked'})",
         expires_in_s=PENDING_HOURS * 3600))
     minutes = guard.policy.approval_minutes
@@ -125,15 +149,14 @@ def request(shell: Any, guard: Guard, reason: str) -> str:
 
 
 def unmask(guard: Guard, args: list[str]) -> None:
-    """``%guard unmask on|off``: only for users whose role may unmask; the masker does the rest."""
+    """``%guard unmask on|off``: only for users whose role may unmask; the masker reads
+    ``guard.unmasked``. Both ways are logged."""
     on = (args[0].lower() if args else "on") in ("on", "1", "true", "yes")
-    if on and not guard.policy.may("may_unmask", guard.user, guard.groups):
-        raise GuardBlocked("sensitive-data", f"{guard.user} has no role that may unmask",
+    user = guard.who()[0]
+    if on and not guard.policy.may("may_unmask", user, guard.groups):
+        raise GuardBlocked("sensitive-data", f"{user} has no role that may unmask",
                            approval_hint=False)
-    setter = getattr(guard, "set_unmasked", None)
-    if setter is None:
-        raise GuardConfigError("masking is not active in this kernel, so there is nothing to unmask")
-    setter(on)
-    guard.begin(kind="magic", code=f"%guard unmask {'on' if on else 'off'}", judgement=None,
-                status="ok")
-    print(f"unmasking {'on' if on else 'off'} for {guard.user} at {time.strftime('%H:%M:%S')}")
+    guard.unmasked = on
+    guard.note("magic", f"%guard unmask {'on' if on else 'off'}", "warn" if on else "allow",
+               "sensitive-data", f"{user} turned unmasking {'on' if on else 'off'}")
+    print(f"unmasking {'on' if on else 'off'} for {user} at {time.strftime('%H:%M:%S')}")

@@ -63,6 +63,7 @@ class Guard:
     approvals: Any = None
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
+    cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
     runtime_files: bool = False                        # file/shell/network calls are checked at run time
     unmasked: bool = False                             # %guard unmask on (only for may_unmask roles)
     mask_settings: Callable[[], Any] | None = None
@@ -105,12 +106,24 @@ class Guard:
     def namespace(self) -> dict[str, Any]:
         return self.ns
 
+    def who(self) -> tuple[str, str]:
+        """(user, actor) of the running cell: the server-stamped user and the cell's actor mark
+        (see ``jupyter_guard.identity``), else the kernel's own."""
+        if self.cell_identity is not None:
+            try:
+                user, actor = self.cell_identity()
+                return user or self.user, actor or self.actor
+            except Exception:
+                pass
+        return self.user, self.actor
+
     # -- deciding ---------------------------------------------------------------------------
     def context(self, conn: Conn | None = None, actor: str | None = None) -> Context:
         files = tuple(p for p in (self.settings.get("audit"), self.settings.get("audit", "") + ".journal",
                                   self.settings.get("audit", "") + ".lock",
                                   self.policy.source if self.settings.get("policy") else "") if p)
-        return Context(user=self.user, groups=self.groups, actor=actor or self.actor,
+        user, cell_actor = self.who()
+        return Context(user=user, groups=self.groups, actor=actor or cell_actor,
                        connection=conn.name if conn else "",
                        guard_files=tuple(os.path.realpath(p) for p in files),
                        session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files)
@@ -143,7 +156,7 @@ class Guard:
         overall = combine(verdicts)
         j = Judgement(overall, tuple(verdicts), analysis, intents)
         if overall.refuses and self.approvals is not None and code:
-            approver = self.approvals.consume(self.user, sha256(code))
+            approver = self.approvals.consume(self.who()[0], sha256(code))
             if approver:
                 j.verdict = replace(overall, decision="allow", reason=f"approved by {approver}: {overall.reason}")
                 j.approved_by = approver
@@ -173,7 +186,7 @@ class Guard:
         if self.audit is not None:
             try:
                 event_id = self.audit.begin(
-                    user=self.user, actor=self.actor, notebook=self.notebook, cell_id=cell_id,
+                    user=self.who()[0], actor=self.who()[1], notebook=self.notebook, cell_id=cell_id,
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,

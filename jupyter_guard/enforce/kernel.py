@@ -54,6 +54,7 @@ class KernelGuard:
         shell = self.shell
         self.guard.lookup = self._lookup
         self.guard.ns = shell.user_ns
+        self.guard.cell_identity = self._identity
         shell.compile.ast_parse = self.ast_parse
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
@@ -83,11 +84,13 @@ class KernelGuard:
 
         # The execute_request's metadata: per-cell actor, and the user the server gate stamped.
         meta = getattr(info, "cell_meta", None) or {}
-        if not hasattr(self, "_base"):
-            self._base = (self.guard.user, self.guard.actor)
-        self._cell["actor"] = self.guard.actor = cell_actor(meta, self._base[1])
+        self._cell["actor"] = cell_actor(meta, self.guard.actor)
+        self._cell["user"] = cell_user(meta)
         self._cell["meta"] = guard_meta(meta)
-        self.guard.user = cell_user(meta) or self._base[0]
+
+    def _identity(self) -> tuple[str, str]:
+        cell = self._cell or {}
+        return cell.get("user") or "", cell.get("actor") or ""
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None

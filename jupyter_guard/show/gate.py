@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.identity import SERVER_USER_ENV, cell_actor
+from jupyter_guard.identity import GATED_ENV, SERVER_USER_ENV, cell_actor
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 
 log = logging.getLogger("jupyter_guard.gate")
@@ -375,20 +375,23 @@ def setup_gate(serverapp: Any) -> Gate:
 
 
 def _pass_identity(serverapp: Any) -> None:
-    """Kernels this server starts get ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
+    """Kernels this server starts get ``JUPYTER_GUARD_GATED=1`` (so they trust the user stamped on
+    each cell) and ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
     only knows "someone holds the token" (every login is the owner). With an identity provider that
     names each user, who starts a kernel is not known here: every cell carries its user instead."""
     from jupyter_guard.show.server import _SHARED_TOKEN_PROVIDERS, owner_name
 
-    if type(getattr(serverapp, "identity_provider", None)) not in _SHARED_TOKEN_PROVIDERS:
-        return
+    shared = type(getattr(serverapp, "identity_provider", None)) in _SHARED_TOKEN_PROVIDERS
     km = serverapp.kernel_manager
     start = km.start_kernel
     if getattr(start, "_jg_identity", False):
         return
 
     async def start_kernel(*args: Any, **kwargs: Any) -> Any:
-        kwargs["env"] = {**os.environ, **(kwargs.get("env") or {}), SERVER_USER_ENV: owner_name()}
+        env = {**os.environ, **(kwargs.get("env") or {}), GATED_ENV: "1"}
+        if shared:
+            env[SERVER_USER_ENV] = owner_name()
+        kwargs["env"] = env
         return await start(*args, **kwargs)
 
     start_kernel._jg_identity = True  # type: ignore[attr-defined]
