@@ -123,6 +123,45 @@ class _MaskedStream:
         self.stream.__dict__.pop("write", None)
 
 
+class _MaskingProxy:
+    """Stands in for a stream whose class cannot be switched; masks whole lines, forwards the rest."""
+
+    def __init__(self, inner: Any, masker: Masker) -> None:
+        self._inner, self._masker, self._pending = inner, masker, ""
+
+    def write(self, s: Any) -> int:
+        if not isinstance(s, str):
+            return int(self._inner.write(s))
+        settings = self._masker.settings()
+        text = self._pending + s
+        cut = max(text.rfind("\n"), text.rfind("\r")) + 1 if settings.active else len(text)
+        self._pending = text[cut:]
+        if cut:
+            self._inner.write(mask_text(text[:cut], settings) if settings.active else text[:cut])
+        return len(s)
+
+    def flush(self) -> None:
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._inner.write(mask_text(text, self._masker.settings()))
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _SwappedStream:
+    def __init__(self, name: str, masker: Masker) -> None:
+        self.name, self.orig = name, getattr(sys, name)
+        setattr(sys, name, _MaskingProxy(self.orig, masker))
+
+    def restore(self) -> None:
+        current = getattr(sys, self.name)
+        if isinstance(current, _MaskingProxy):
+            current.flush()
+            setattr(sys, self.name, self.orig)
+
+
 def _safe_cut(text: str, settings: MaskSettings) -> int:
     """The last whitespace, at least 256 characters from the end, not inside a detected value."""
     spans = find_spans(text, settings)
@@ -144,7 +183,7 @@ class Masker:
         self.lineage, self.on_unmasked = lineage, on_unmasked
         self._printers: list[tuple[Any, type, Any]] = []
         self._methods: list[tuple[Any, str, Any]] = []
-        self._streams: list[_MaskedStream] = []
+        self._streams: list[_MaskedStream | _SwappedStream] = []
         self._masked: deque[Any] = deque(maxlen=16)
         self._local = threading.local()  # bundles already masked (by identity)
 
@@ -264,8 +303,11 @@ class Masker:
             self._wrap(self.shell, "_showtraceback", self._showtraceback)
         for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
             self._patch_repr(cls, text)
-        self._streams = [_MaskedStream(s, self) for s in {id(sys.stdout): sys.stdout,
-                                                          id(sys.stderr): sys.stderr}.values()]
+        for name in dict.fromkeys(("stdout", "stderr")):
+            try:
+                self._streams.append(_MaskedStream(getattr(sys, name), self))
+            except (TypeError, AttributeError):  # a C-level stream (terminal IPython): swap it
+                self._streams.append(_SwappedStream(name, self))
         return self
 
     def uninstall(self) -> None:
