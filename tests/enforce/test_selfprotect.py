@@ -1,0 +1,62 @@
+"""After %load_ext the kernel stays guarded whatever the cell does to the guard."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+PROBE = "import os\ngetattr(os, PROBE[1])(PROBE[0])"
+
+TAMPER = [
+    pytest.param("%unload_ext jupyter_guard", id="unload_ext"),
+    pytest.param("%reload_ext jupyter_guard", id="reload_ext"),
+    pytest.param("k = getattr(get_ipython(), '_jupyter_guard' + '_kernel')\ngetattr(k, 'unin' + 'stall')()",
+                 id="uninstall-getattr"),
+    pytest.param("c = getattr(get_ipython(), 'com' + 'pile')\nsetattr(c, 'ast_' + 'parse', "
+                 "type(c).ast_parse.__get__(c))", id="restore-ast_parse"),
+    pytest.param("ip = get_ipython()\nfor k in list(ip.events.callbacks): getattr(ip.events.callbacks[k], 'cl'+'ear')()",
+                 id="clear-callbacks"),
+    pytest.param("import sys\ngetattr(sys.modules, 'po'+'p')('jupyter_' + 'guard')", id="pop-module"),
+    pytest.param("import os\ne = os.environ\ne.__setitem__('JUPYTER_GUARD_' + 'AUDIT', '/tmp/x')", id="environ"),
+    pytest.param("m = __import__('jupyter_guard.enforce.kernel', fromlist=['x'])\n"
+                 "setattr(m.KernelGuard, '_ch' + 'eck', lambda self, t, s, f: t)", id="patch-class"),
+    pytest.param("m = __import__('jupyter_guard.policy.rules', fromlist=['x'])\n"
+                 "vars(m)['destructive_' + 'files'] = lambda *a: None\n"
+                 "vars(__import__('jupyter_guard.policy.decide', fromlist=['x']))['RU' + 'LES'] = ()",
+                 id="patch-module-globals"),
+    pytest.param("g = get_ipython()._jupyter_guard_kernel.guard\nimport dataclasses\n"
+                 "setattr(g, 'pol' + 'icy', dataclasses.replace(g.policy, mode='audit'))", id="policy-audit"),
+    pytest.param("import pandas as pd\nsetattr(pd.DataFrame, 'to_' + 'csv', pd.DataFrame.to_csv.__wrapped__)"
+                 " if hasattr(pd.DataFrame.to_csv, '__wrapped__') else None\n"
+                 "import threading\nsetattr(threading.Thread, 'st' + 'art', lambda self: None)", id="restore-wrapped"),
+    pytest.param("open(AUDIT, 'a').write('x')", id="write-audit"),
+    pytest.param("import os\ngetattr(os, 'rem' + 'ove')(AUDIT)", id="delete-audit"),
+    pytest.param("import sys\nsys.addaudithook(lambda *a: None)", id="addaudithook"),
+]
+
+
+@pytest.mark.parametrize("code", TAMPER)
+def test_still_guarded_after(kernel, code):
+    (kernel.workdir / "data").mkdir(exist_ok=True)
+    probe = kernel.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    audit = kernel.workdir / "audit.duckdb"
+    kernel.ok(f"PROBE = ['data/probe.duckdb', 'remove']\nAUDIT = {str(audit)!r}")
+    first = kernel.run(code)
+    # refused outright, or re-armed: the next cells are guarded (one may be refused as re-armed)
+    if first.reply["status"] == "ok":
+        kernel.run("1")
+    r = kernel.run(PROBE)
+    assert r.reply["status"] == "error" and "[destructive-files]" in r.text(), (first.text(), r.text())
+    assert probe.exists()
+    assert audit.exists()
+    r = kernel.run("import os\nprint(os.environ.get('JUPYTER_GUARD_AUDIT'))")
+    assert "/tmp/x" not in r.text()
+
+
+def test_tamper_is_logged(kernel):
+    kernel.run("import sys\ngetattr(sys.modules, 'po'+'p')('jupyter_' + 'guard')")
+    kernel.run("1")
+    r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
+                  "print([e['rule_id'] for e in g.recent if e['status'] == 'blocked'][-5:])")
+    assert "self-protection" in r.text()

@@ -1,0 +1,54 @@
+"""Data-aware export control: sensitive data never reaches the file; other data does."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+SETUP = """
+import pandas as pd, json
+df = pd.DataFrame({'email': ['ann@example.com', 'bob@example.org'], 'amount': [1, 2]})
+hidden = pd.DataFrame({'note': ['ann@example.com', 'bob@example.org'], 'amount': [1, 2]})
+pay = pd.DataFrame({'salary': [100, 200], 'amount': [1, 2]})
+"""
+
+ATTACKS = [
+    pytest.param("df.to_csv(OUT)", id="by-name"),
+    pytest.param("df.rename(columns={'email': 'contact'}).to_csv(OUT)", id="rename"),
+    pytest.param("p2 = pay.rename(columns={'salary': 'pay'})\np2[['pay']].to_parquet(OUT + '.pq')", id="lineage-numbers"),
+    pytest.param("x = pay.copy()\nx.columns = ['p', 'a']\nx.to_json(OUT)", id="columns-assign"),
+    pytest.param("y = pd.DataFrame({'a': [1, 2]})\ny['c'] = pay['salary']\ny.to_csv(OUT)", id="column-copy"),
+    pytest.param("pay.assign(w=pay['salary'])[['w']].to_csv(OUT)", id="assign"),
+    pytest.param("hidden.to_csv(OUT)", id="by-values"),
+    pytest.param("getattr(df, 'to_' + 'pickle')(OUT)", id="getattr-pickle"),
+    pytest.param("df['email'].to_csv(OUT)", id="series"),
+    pytest.param("json.dump(df.to_dict('records'), open(OUT, 'w'))", id="json-records"),
+    pytest.param("df.to_string(open(OUT, 'w'))", id="to-string-file"),
+    pytest.param("exec(\"df.to_\" + \"csv(OUT)\")", id="exec"),
+]
+
+
+@pytest.mark.parametrize("code", ATTACKS)
+def test_sensitive_export_refused(kernel, code, request):
+    name = f"out_{request.node.callspec.id}.csv"
+    kernel.ok(SETUP + f"OUT = {name!r}")
+    kernel.blocked(code, "exfiltration")
+    for p in kernel.workdir.glob(name + "*"):
+        assert p.stat().st_size == 0, p   # json/to_string opened the file first: nothing written
+
+
+def test_remote_destination_refused(kernel):
+    kernel.ok(SETUP)
+    kernel.blocked("pd.DataFrame({'a': [1]}).to_csv('s3://bucket/' + 'a.csv')", "exfiltration")
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("df[['amount']].to_csv('ok.csv')", id="csv"),
+    pytest.param("df.drop(columns=['email']).to_json('ok.json')", id="json"),
+    pytest.param("print(df.to_string())", id="to-string-returns"),
+    pytest.param("json.dump([{'a': 1}], open('ok2.json', 'w'))", id="json-dump"),
+    pytest.param("df", id="display"),
+])
+def test_non_sensitive_exports_pass(kernel, code):
+    kernel.ok(SETUP)
+    kernel.ok(code)
