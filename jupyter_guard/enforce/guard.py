@@ -130,7 +130,7 @@ class Guard:
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
-        intents = enrich(analysis.intents, conn, self.resolve_conn)
+        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, self.resolve_conn))
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or self.resolve_conn(i.via) is None)))
@@ -218,6 +218,17 @@ class Guard:
                                   lineage=lineage)
             except Exception as e:
                 log.error("jupyter_guard could not complete the audit event: %s", e)
+
+
+def _new_file(i: Intent) -> Intent:
+    """Overwriting a file that does not exist yet only creates it: a write, not a truncation."""
+    if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
+        try:
+            if not os.path.lexists(os.path.expanduser(i.target)):
+                return i.with_(action="file.write")
+        except (OSError, ValueError):
+            pass
+    return i
 
 
 def needs_database(i: Intent) -> bool:

@@ -123,3 +123,12 @@ def test_unload_function_refuses(s):
     with pytest.raises(GuardBlocked):
         jupyter_guard.unload_ipython_extension(s.ip)
     assert not s.run('con.execute("DROP TABLE customers")').ok
+
+
+def test_writing_a_new_protected_kind_of_file_is_fine_but_overwriting_is_not(s):
+    assert s.run("import pandas as pd\npd.DataFrame({'city': ['Paris']}).to_parquet('cities.parquet')").ok
+    assert (s.dir / "cities.parquet").exists()
+    size = (s.dir / "cities.parquet").stat().st_size
+    cell = s.run("pd.DataFrame({'city': ['Lyon', 'Nice']}).to_parquet('cities.parquet')")
+    assert not cell.ok and cell.rule == "destructive-files"
+    assert (s.dir / "cities.parquet").stat().st_size == size
