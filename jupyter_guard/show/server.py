@@ -83,6 +83,13 @@ def owner_name() -> str:
     return getpass.getuser()
 
 
+def requesting_user(handler: Any) -> str:
+    """The user name a request speaks for: the owner on shared-token servers, else its login."""
+    if type(handler.identity_provider) in _SHARED_TOKEN_PROVIDERS:
+        return owner_name()
+    return str(handler.current_user.username)
+
+
 class _GuardAPIHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
 
@@ -90,9 +97,7 @@ class _GuardAPIHandler(APIHandler):
         self.guard = guard
 
     def requester(self) -> str:
-        if type(self.identity_provider) in _SHARED_TOKEN_PROVIDERS:
-            return owner_name()
-        return str(self.current_user.username)
+        return requesting_user(self)
 
     def scope(self) -> str | None:
         """The user whose events this request may read; None for everyone's."""

@@ -212,7 +212,9 @@ def test_sidebar_shows_cells_blocked_and_allowed_in_the_notebook(lab: dict[str, 
             page.goto(f"{lab['base']}/lab/tree/demo.ipynb?token={lab['token']}")
             notebook = page.locator(".jp-NotebookPanel")
             expect(notebook).to_be_visible(timeout=60_000)
-            expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            # The notebook's kernel is started and idle (else Run All asks which kernel to use).
+            expect(page.locator(".jp-StatusBar-TextItem",
+                                has_text=re.compile(r"Python 3 \(ipykernel\) \| Idle"))
                    ).to_have_count(1, timeout=60_000)
 
             tab = page.locator('.jp-SideBar.jp-mod-left li[data-id="jupyter-guard-panel"]')
@@ -268,6 +270,11 @@ def test_sidebar_shows_cells_blocked_and_allowed_in_the_notebook(lab: dict[str, 
             expect(rows).not_to_have_count(everything)
             assert shown() and all("SELECT count" in code for _, code in shown())
             assert errors == []
+        except Exception:
+            failure = lab["root"].parent / "failure.png"
+            page.screenshot(path=str(failure))
+            print(f"screenshot of the failure: {failure}\nlab log: {lab['log']}")
+            raise
         finally:
             browser.close()
 
