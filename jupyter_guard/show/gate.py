@@ -93,8 +93,9 @@ class Gate:
         analysis, connection = analyse_cell(code)
         intents = tuple(i for i in analysis.intents if decidable(i))
         policy = self.policy
-        files = [self.settings["audit"], self.settings["audit"] + ".journal",
-                 self.settings["audit"] + ".lock", policy.source if self.settings.get("policy") else ""]
+        audit = self.settings["audit"]
+        own_policy = policy.source if self.settings.get("policy") else ""
+        files = [audit, audit + ".journal", audit + ".lock", own_policy]
         ctx = Context(user=user, groups=groups, actor=actor, connection=connection,
                       guard_files=tuple(os.path.realpath(p) for p in files if p),
                       session_tables=frozenset(self.kernel(kernel_id).session_tables))
@@ -215,7 +216,8 @@ class GateMixin:
             msg = {"header": header, "parent_header": session.unpack(parts[1]),
                    "metadata": session.unpack(parts[2]), "content": session.unpack(parts[3])}
             return channel, msg, parts
-        msg = deserialize_binary_message(ws_msg) if isinstance(ws_msg, bytes) else json.loads(ws_msg)
+        binary = isinstance(ws_msg, bytes)
+        msg = deserialize_binary_message(ws_msg) if binary else json.loads(ws_msg)
         return msg.pop("channel", None) or "shell", msg, None
 
     def _jg_encode(self, channel: str, msg: dict[str, Any], parts: Any, ws_msg: Any) -> Any:
@@ -304,6 +306,7 @@ class GateMixin:
         """Answer an execute_request as a kernel would, without the kernel."""
         parent = request["header"]
         code = str((request.get("content") or {}).get("code") or "")
+        session: Any = self.session  # type: ignore[attr-defined]
         tb = [f"\x1b[0;31m{message}\x1b[0m"]
         err = {"ename": "GuardBlocked", "evalue": message, "traceback": tb}
         for channel, msg_type, content in (
@@ -312,15 +315,16 @@ class GateMixin:
                 ("iopub", "error", err),
                 ("shell", "execute_reply", {"status": "error", "execution_count": None, **err}),
                 ("iopub", "status", {"execution_state": "idle"})):
-            self._jg_send(channel, self.session.msg(msg_type, content, parent=parent))  # type: ignore[attr-defined]
+            self._jg_send(channel, session.msg(msg_type, content, parent=parent))
 
     def _jg_send(self, channel: str, msg: dict[str, Any]) -> None:
         from jupyter_client.jsonutil import json_default
         from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
 
         write = self.websocket_handler.write_message  # type: ignore[attr-defined]
+        pack = self.session.pack  # type: ignore[attr-defined]
         if getattr(self, "subprotocol", None) == V1:
-            write(serialize_msg_to_ws_v1(msg, channel, self.session.pack), binary=True)  # type: ignore[attr-defined]
+            write(serialize_msg_to_ws_v1(msg, channel, pack), binary=True)
         else:
             write(json.dumps({**msg, "channel": channel}, default=json_default))
 
