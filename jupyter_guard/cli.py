@@ -11,9 +11,17 @@ from typing import Any
 
 
 def _audit_path(args: argparse.Namespace) -> str:
+    """The audit file, brought up to date from every kernel's journal first (CONTRACT section 6)."""
     from jupyter_guard.config import resolve
 
-    return args.audit or resolve()["audit"]
+    path = args.audit or resolve()["audit"]
+    if not getattr(args, "_ingested", False):
+        from jupyter_guard.record import try_ingest
+
+        if os.path.exists(path) or os.path.isdir(path + ".journal"):
+            try_ingest(path, wait=10.0)
+        args._ingested = True
+    return str(path)
 
 
 def _policy(args: argparse.Namespace) -> Any:
