@@ -47,7 +47,7 @@ def test_report_verify_export(tmp_path: Path):
     files = list(out.glob("events/day=*/user=alice/*.parquet"))
     assert files and list(out.glob("lineage/day=*/user=alice/*.parquet"))
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/events/*/*/*.parquet', "
-                      "hive_partitioning = true) WHERE user = 'alice'").fetchone() == (3,)
+                      "hive_partitioning = true) WHERE user = 'alice'").fetchall() == [(3,)]
     ol = tmp_path / "ol.jsonl"
     assert guard(path, "export", "--openlineage", str(ol)).returncode == 0
     assert all(json.loads(line)["eventType"] for line in ol.read_text().splitlines())
