@@ -3,6 +3,9 @@
     GET /jupyter-guard/api/summary                              counts, top rules, latest events
     GET /jupyter-guard/api/events?since=&decision=&limit=       latest events, newest first
 
+Both take ``user=``: users who may see all (``may_see_all``) narrow to one user with it; anyone
+else gets 403 for a name not their own. ``decision`` is a word or a comma list, ``since`` ISO 8601.
+
 Handlers are thin: they decide *whose* events the requester may see and hand the rest to
 :mod:`jupyter_guard.show.api`. Reads run in a worker thread so a slow or locked audit file never
 stalls the server. Errors are JSON (``{"message": ...}``) like every jupyter_server API.
