@@ -120,3 +120,45 @@ def test_panel_updates_after_every_cell(k):
     kernel.run("y = 2")
     check = kernel.run("v = p.children[0].value\nprint('destructive-ddl' in v, 'this drops table orders' in v)")
     assert check.text.strip() == "True True"
+
+
+def _audit_rows(path: Path, sql: str, want: int, timeout: float = 10) -> list[tuple]:
+    deadline = time.time() + timeout
+    rows: list[tuple] = []
+    while time.time() < deadline:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            rows = con.execute(sql).fetchall()
+            con.close()
+        except duckdb.Error:
+            rows = []
+        if len(rows) >= want:
+            return rows
+        time.sleep(0.3)
+    return rows
+
+
+def test_lineage_of_a_join_dataframe_groupby_chain(k):
+    kernel, d = k
+    assert kernel.run("joined = con.sql('SELECT c.city, o.total FROM customers c JOIN orders o "
+                      "ON o.customer_id = c.id').df()", metadata={"cellId": "cell-join"}).status == "ok"
+    assert kernel.run("summary = joined.groupby('city').total.sum()",
+                      metadata={"cellId": "cell-sum"}).status == "ok"
+    rows = _audit_rows(d / "audit.duckdb", "SELECT cell_id, direction, object_kind, name FROM cell_lineage "
+                       "WHERE cell_id IN ('cell-join', 'cell-sum') AND status = 'ok'", 7)
+    got = set(rows)
+    assert {("cell-join", "read", "table", "customers"), ("cell-join", "read", "table", "orders"),
+            ("cell-join", "write", "variable", "joined"), ("cell-sum", "read", "variable", "joined"),
+            ("cell-sum", "write", "variable", "summary")} <= got
+    assert ("cell-join", "read", "column", "orders.total") in got
+    # "which cells produced `summary`, and from which tables?" as one query, walking variables back
+    sources = _audit_rows(d / "audit.duckdb", """
+        WITH RECURSIVE chain(name) AS (
+            SELECT 'summary' UNION
+            SELECT r.name FROM chain JOIN cell_lineage w ON w.direction = 'write' AND w.object_kind = 'variable'
+              AND w.name = chain.name
+            JOIN cell_lineage r ON r.event_id = w.event_id AND r.direction = 'read' AND r.object_kind = 'variable')
+        SELECT DISTINCT r.name FROM chain JOIN cell_lineage w ON w.direction = 'write' AND w.name = chain.name
+        JOIN cell_lineage r ON r.event_id = w.event_id AND r.direction = 'read' AND r.object_kind = 'table'
+        ORDER BY 1""", 2)
+    assert sources == [("customers",), ("orders",)]
