@@ -74,7 +74,10 @@ class Guard:
         settings = resolve(cfg, env)
         policy = load_or_default(settings["policy"] or None)
         user, groups = resolve_user(settings["user"], env)
-        return cls(settings, policy, user, groups, settings["actor"])
+        from jupyter_guard.identity import valid_actor   # a malformed actor counts as an agent
+
+        actor = settings["actor"] if valid_actor(settings["actor"]) else "agent:unknown"
+        return cls(settings, policy, user, groups, actor)
 
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:

@@ -78,8 +78,17 @@ class Gate:
 
             self._audit = AuditLog(self.settings["audit"], session_id=f"server-{os.getpid()}-"
                                    f"{hashlib.sha256(os.urandom(8)).hexdigest()[:8]}")
-            atexit.register(self._audit.close)
+            atexit.register(self.close)
         return self._audit
+
+    def close(self) -> None:
+        """Flush the server's journal into the audit file (at exit; never raises)."""
+        audit, self._audit = self._audit, None
+        if audit is not None:
+            try:
+                audit.close()
+            except Exception as e:
+                log.warning("jupyter_guard gate: the audit log did not close cleanly: %s", e)
 
     def kernel(self, kernel_id: str) -> KernelState:
         return self.kernels.setdefault(kernel_id, KernelState())
