@@ -1,0 +1,118 @@
+"""Every benchmark, one markdown table: medians, and ratios against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
+
+Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
+``bench_mask``, ``bench_audit``, ``bench_hooks``; each also runs alone with ``--json``).
+``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def bench(script: str, *args: str) -> Any:
+    t = time.perf_counter()
+    print(f"running {script} {' '.join(args)} ...", file=sys.stderr, flush=True)
+    out = subprocess.run([sys.executable, str(HERE / script), "--json", *args], check=True,
+                         capture_output=True, text=True, cwd=HERE.parent)
+    print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    return json.loads(out.stdout)
+
+
+def collect(quick: bool) -> dict[str, Any]:
+    rep = "10" if quick else "40"
+    res: dict[str, Any] = {}
+    res["kernel"] = bench("bench_kernel.py", "--repeat", rep, "--load-runs", "3" if quick else "7")
+    res["sql_c"] = bench("bench_sql.py", "--repeat", "7" if quick else "21")
+    res["sql_pure"] = bench("bench_sql.py", "--pure", "--repeat", "7" if quick else "21")
+    sizes = ["1000", "10000", "100000", "1000000"] + ([] if quick else ["10000000"])
+    res["mask"] = bench("bench_mask.py", "--sizes", *sizes, "--repeat", "7" if quick else "15")
+    res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
+                                             if quick else []))
+    res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
+    return res
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(area, measure, jupyter_guard, baseline, ratio)."""
+    out: list[tuple[str, str, str, str, str]] = []
+    for name, c in r["kernel"]["cells"].items():
+        out.append(("kernel cell", name, f"{c['guarded']:.2f} ms (+{c['added_ms']:.2f} ms)",
+                    f"plain kernel {c['plain']:.2f} ms", f"×{c['ratio']:.2f}"))
+    for q, m in r["kernel"]["sql"].items():
+        raw = m["raw DuckDB"]["ms"]
+        for tool in ("%%guarded_sql", "jupysql %%sql"):
+            out.append(("SQL cell", f"{q}: {tool}", f"{m[tool]['ms']:.2f} ms ({m[tool]['added_ms']:+.2f} ms)",
+                        f"raw DuckDB {raw:.2f} ms", f"×{m[tool]['ratio']:.2f}"))
+    le = r["kernel"]["load_ext"]
+    out.append(("load", "`%load_ext jupyter_guard`, fresh kernel (in kernel / round trip)",
+                f"{le['in_kernel_ms']:.0f} ms / {le['round_trip_ms']:.0f} ms", "target 300 ms",
+                f"×{le['in_kernel_ms'] / 300:.2f} of target"))
+    c, p = r["sql_c"]["median"], r["sql_pure"]["median"]
+    n = len(r["sql_c"]["queries"])
+    for key, label in (("parse_us", "sqlglot.parse"), ("cold_us", "guard analysis, caches cold"),
+                       ("hot_us", "guard analysis, caches hot")):
+        out.append(("SQL analysis", f"{label}, median of {n} corpus statements",
+                    f"{c[key]:.0f} µs with sqlglotc", f"{p[key]:.0f} µs pure Python",
+                    f"×{c[key] / p[key]:.2f}"))
+    out.append(("SQL analysis", "hot vs cold (sqlglotc)", f"{c['hot_us']:.0f} µs", f"{c['cold_us']:.0f} µs",
+                f"×{c['hot_us'] / c['cold_us']:.2f}"))
+    for m in r["mask"]:
+        out.append(("display", f"{m['rows']:,} rows, HTML masked", f"{m['html_masked_ms']:.2f} ms",
+                    f"plain {m['html_plain_ms']:.2f} ms", f"×{m['html_ratio']:.2f}"))
+        out.append(("display", f"{m['rows']:,} rows, text masked", f"{m['text_masked_ms']:.2f} ms",
+                    f"plain {m['text_plain_ms']:.2f} ms", f"×{m['text_ratio']:.2f}"))
+    a = r["audit"]
+    for key, label in (("cell_journal_only", "begin+finish per cell, journal only"),
+                       ("cell_with_ingester", "begin+finish per cell, ingester running")):
+        out.append(("audit", label, f"p50 {a[key]['p50_us']:.0f} µs, p99 {a[key]['p99_us']:.0f} µs", "", ""))
+    out.append(("audit", f"ingest of {a['ingest']['events']:,} events", f"{a['ingest']['events_per_s']:,.0f} events/s",
+                "", ""))
+    for n_ev, g in a["governance"].items():
+        for q, v in g.items():
+            if isinstance(v, dict):
+                out.append(("audit", f"{int(n_ev):,} events: {q}", f"{v['ms']:.1f} ms", "", ""))
+        out.append(("audit", f"{int(n_ev):,} events: ingest one cell", f"{g['ingest_one_cell_s'] * 1e3:.0f} ms", "", ""))
+    for k, h in r["hooks"].items():
+        out.append(("runtime hook", {"open_100k": "100k open()+close()", "open_w_20k": "20k open(w)+close()",
+                                     "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),
+                    f"{h['with_s'] * 1e3:.0f} ms", f"no hook {h['without_s'] * 1e3:.0f} ms", f"×{h['ratio']:.2f}"))
+    return out
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = ["| area | measure | jupyter_guard (median) | baseline, same run | ratio |",
+             "|---|---|---:|---:|---:|"]
+    lines += [f"| {' | '.join(x)} |" for x in rows(r)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller sizes, no 10M store")
+    ap.add_argument("--json", metavar="FILE", help="also write the raw numbers here")
+    a = ap.parse_args()
+    res = collect(a.quick)
+    res["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(),
+                      "platform": platform.platform(), "quick": a.quick,
+                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=2))
+    print(markdown(res))
+    print(f"\n{res['machine']['cpus']} cores, Python {res['machine']['python']}, {res['machine']['date']}"
+          f"{', --quick' if a.quick else ''}.")
+
+
+if __name__ == "__main__":
+    main()
