@@ -52,3 +52,10 @@ def make_warehouse(path: Path, rows: int = 5000) -> Path:
                 "range * 2.5 AS total FROM range(2000)")
     con.close()
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that load the guard into *this* process (the in-process shell fixture ``ip``) run last:
+    once loaded the guard cannot be unloaded, and it guards every DuckDB connection the process
+    opens afterwards, including other tests' own set-up."""
+    items.sort(key=lambda item: "ip" in getattr(item, "fixturenames", ()))

@@ -92,15 +92,6 @@ class KernelApprovals:
 
 def install(shell: Any, guard: Guard) -> None:
     guard.approvals = KernelApprovals(guard, shell)
-    # Self-protection keeps late-installed guard attributes as it first saw them; if it already
-    # looked (a compile event while this module was imported), tell it the real value.
-    # TODO(runtime): snapshot LATE_ATTRS once every optional module is installed, then drop this.
-    import sys
-
-    rt = getattr(sys.modules.get("jupyter_guard.enforce.runtime"), "_RT", None)
-    late = getattr(getattr(rt, "protect", None), "late", None)
-    if isinstance(late, dict) and getattr(rt, "guard", guard) is guard:
-        late["approvals"] = guard.approvals
 
 
 def command(shell: Any, guard: Guard, sub: str, args: list[str]) -> Any:

@@ -29,6 +29,7 @@ def load(shell: Any) -> KernelGuard:
 
     shell.register_magics(GuardMagics(shell, guard))
     _install_optional(shell, guard)
+    _seal()
     shell._jupyter_guard_kernel = kg
     sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
     if not cfg.quiet:
@@ -68,6 +69,14 @@ def _install_optional(shell: Any, guard: Guard) -> None:
         except Exception as e:
             log.error("jupyter_guard: %s failed to install: %s", modname, e)
             print(f"jupyter_guard: {modname.rsplit('.', 1)[-1]} could not start ({e})", file=sys.stderr)
+
+
+def _seal() -> None:
+    """Self-protection snapshots the guard only once every optional part is installed."""
+    rt = getattr(sys.modules.get("jupyter_guard.enforce.runtime"), "_RT", None)
+    protect = getattr(rt, "protect", None)
+    if protect is not None:
+        protect.seal()
 
 
 def unload(shell: Any) -> None:

@@ -33,7 +33,7 @@ CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runti
             "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell", "analyze.sql")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
-LATE_ATTRS = ("approvals", "audit", "redact")        # set by modules installed after this one
+LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one
 SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                  "transform_ast", "should_run_async", "system", "getoutput")
 
@@ -56,6 +56,11 @@ class Integrity:
         self.late: dict[str, Any] | None = None
         self.callbacks: dict[str, list[Any]] | None = None
         self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
+
+    def seal(self) -> None:
+        """Snapshot what modules installed after this one set up (called once loading is done)."""
+        self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
+        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
 
     # -- checks -----------------------------------------------------------------------------
     def verify_guard(self) -> list[str]:
@@ -83,9 +88,6 @@ class Integrity:
     def check(self) -> list[str]:
         """Everything else: the shell's hooks, modules, globals. Returns what was put back."""
         shell, kg, fixed = self.shell, self.kg, self.verify_guard()
-        if self.late is None:
-            self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
-            self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
         if shell.compile is not self.compiler:
             shell.compile = self.compiler
             fixed.append("shell.compile")
