@@ -31,4 +31,4 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .test-work notebooks/warehouse.duckdb* notebooks/.guard
+	rm -rf $(VENV) notebooks/warehouse.duckdb* notebooks/.guard

@@ -1,7 +1,8 @@
 """Shared fixtures: a real IPython shell with the guard loaded, real DuckDB files, real kernels.
 
-Work folders live under the repository's ``.test-work/`` (not the system temp directory, which the
-default policy deliberately leaves unprotected)."""
+Work folders live under ``~/.cache/jupyter_guard_tests`` — never under the system temp directory,
+which the default policy deliberately leaves unprotected (a clone in /tmp would make every
+protected-path test pass vacuously)."""
 from __future__ import annotations
 
 import os
@@ -13,12 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".test-work"
+WORK = Path(os.environ.get("JUPYTER_GUARD_TEST_WORK", Path.home() / ".cache" / "jupyter_guard_tests"))
 
 
 @pytest.fixture(scope="session")
 def work_root() -> Iterator[Path]:
-    WORK.mkdir(exist_ok=True)
+    from jupyter_guard.policy.rules import in_tempdir
+
+    assert not in_tempdir(str(WORK), "/"), f"{WORK} is in the temp dir: set JUPYTER_GUARD_TEST_WORK elsewhere"
+    WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / f"run-{os.getpid()}"
     path.mkdir(exist_ok=True)
     yield path

@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 
-def guard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def guard(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+          ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "jupyter_guard.cli", *args], capture_output=True,
-                          text=True, timeout=60, env=env)
+                          text=True, timeout=60, env=env, cwd=cwd)
 
 
 def test_explain_prints_decision_rule_and_reason():
@@ -18,8 +19,8 @@ def test_explain_prints_decision_rule_and_reason():
     assert "always true" in r.stdout
 
 
-def test_explain_python_and_shell():
-    assert "destructive-files" in guard("explain", "!rm -rf data").stdout
+def test_explain_python_and_shell(workdir: Path):
+    assert "destructive-files" in guard("explain", "!rm -rf data", cwd=workdir).stdout
     assert "decision: allow" in guard("explain", "SELECT 'DROP TABLE x'").stdout
 
 
