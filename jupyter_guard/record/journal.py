@@ -51,8 +51,17 @@ def writer_alive(header: dict[str, Any]) -> bool:
         return False
     except PermissionError:
         return True
+    if _zombie(pid):  # killed, not yet reaped by its parent: it will never write again
+        return False
     start = header.get("pid_start") or ""
     return not start or pid_start(pid) in ("", start)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def dumps(line: dict[str, Any]) -> bytes:
