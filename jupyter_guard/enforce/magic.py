@@ -37,13 +37,14 @@ class GuardMagics(Magics):  # type: ignore[misc]
         """Run SQL through the guard: every statement is analysed before any runs."""
         args = parse_argstring(self.guarded_sql, line)
         conn = self._connection(args.connection)
+        cell_info = self._cell()
         return run_sql(self.guard, conn, cell, output=args.output, dry_run=args.dry_run,
-                       user_ns=self.shell.user_ns, actor=self._actor())
+                       user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
+                       cell_id=cell_info.get("cell_id", ""), execution_count=cell_info.get("count"))
 
-    def _actor(self) -> str | None:
+    def _cell(self) -> dict[str, Any]:
         kg = getattr(self.shell, "_jupyter_guard_kernel", None)
-        cell = getattr(kg, "_cell", None) or {}
-        return cell.get("actor") or None
+        return dict(getattr(kg, "_cell", None) or {})
 
     def _connection(self, spec: str | None) -> Conn:
         g = self.guard
@@ -72,20 +73,24 @@ class GuardMagics(Magics):  # type: ignore[misc]
 
 
 def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
-            user_ns: dict[str, Any] | None = None, actor: str | None = None) -> Any:
+            user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
+            execution_count: int | None = None) -> Any:
     analysis = g.sql_analysis(text, conn.dialect)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked")
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
+                execution_count=execution_count)
         raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
     v = judgement.verdict
     if v.refuses:
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked")
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
+                execution_count=execution_count)
         g.last_blocked = {"code": text, "verdict": v, "event_id": ""}
         raise blocked_error(v)
-    event_id = g.begin(kind="sql", code=text, judgement=judgement)
+    event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
+                       execution_count=execution_count)
     start = time.perf_counter()
     statements = [q for _, q in conn.classify(text)] if conn.classify else _split(text, conn.dialect)
     result = None

@@ -86,6 +86,9 @@ def test_jupysql_is_covered(k):
 
 def test_every_cell_is_in_the_audit_file(k):
     kernel, d = k
+    kernel.run("!echo hello", metadata={"cellId": "cell-shell"})
+    kernel.run("!rm -rf data", metadata={"cellId": "cell-rm"})
+    kernel.run("%%guarded_sql con\nSELECT 1", metadata={"cellId": "cell-sql"})
     kernel.run("x = 41 + 1", metadata={"cellId": "cell-x"})
     deadline = time.time() + 10
     rows: list[tuple] = []
@@ -106,7 +109,10 @@ def test_every_cell_is_in_the_audit_file(k):
     assert by_cell["cell-drop"][2] == "alice"
     assert by_cell["cell-x"][3] == "allow" and by_cell["cell-x"][5] == "ok"
     assert isinstance(by_cell["cell-x"][1], int)
-    assert any(r[6] == "sql" for r in rows)
+    assert by_cell["cell-shell"][3::3] == ("allow", "shell") and by_cell["cell-shell"][5] == "ok"
+    assert by_cell["cell-rm"][3:7] == ("block", "destructive-files", "blocked", "shell")
+    assert by_cell["cell-sql"][3] == "allow" and by_cell["cell-sql"][6] == "sql"
+    assert (d / "data").exists()
 
 
 def test_panel_updates_after_every_cell(k):
