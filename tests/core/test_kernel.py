@@ -168,3 +168,22 @@ def test_lineage_of_a_join_dataframe_groupby_chain(k):
         JOIN cell_lineage r ON r.event_id = w.event_id AND r.direction = 'read' AND r.object_kind = 'table'
         ORDER BY 1""", 2)
     assert sources == [("customers",), ("orders",)]
+
+
+def test_audit_file_and_journal_hold_no_raw_sensitive_literal(k):
+    kernel, d = k
+    secrets = ["user7@example.com", "123-45-6789", "4111 1111 1111 1111", "sk-live-9f8e7d6c5b4a39281706"]
+    kernel.run(f"%%guarded_sql con\nSELECT id FROM customers WHERE email = '{secrets[0]}'",
+               metadata={"cellId": "cell-lit-sql"})
+    kernel.run(f"ssn = '{secrets[1]}'; card = '{secrets[2]}'", metadata={"cellId": "cell-lit-py"})
+    kernel.run(f"con.execute(\"DELETE FROM customers WHERE ssn = '{secrets[1]}' OR 1=1\")",
+               metadata={"cellId": "cell-lit-blocked"})
+    kernel.run(f"token = '{secrets[3]}'", metadata={"cellId": "cell-lit-token"})
+    rows = _audit_rows(d / "audit.duckdb", "SELECT code, reason FROM events WHERE cell_id LIKE 'cell-lit%'", 4)
+    assert len(rows) == 4
+    text = "\n".join(f"{c}\n{r}" for c, r in rows)
+    for journal in (d / "audit.duckdb.journal").rglob("*.jsonl"):
+        text += journal.read_text()
+    for s in secrets:
+        assert s not in text, s
+    assert "WHERE email = '" in text and "@example.com'" in text  # masked, not dropped
