@@ -109,25 +109,40 @@ class GuardedConnection:
 
 
 def install(shell: Any, guard: Guard) -> None:
+    import _duckdb
     import duckdb
 
-    state = getattr(duckdb, "_jupyter_guard_sinks", None)
-    if state is None:
-        orig_connect = duckdb.connect
+    originals: dict[int, Any] = {}  # id(original) -> guarded replacement, for names bound earlier
+    if getattr(duckdb, "_jupyter_guard_sinks", None) is None:
+        orig_connect, orig_default = duckdb.connect, duckdb.default_connection
 
         def connect(*args: Any, **kw: Any) -> Any:
             return GuardedConnection(orig_connect(*args, **kw), guard)
 
+        def default_connection() -> Any:
+            return GuardedConnection(orig_default(), guard)
+
         connect.__doc__ = orig_connect.__doc__
-        duckdb.connect = connect
+        replaced = {"connect": connect, "default_connection": default_connection}
         for name in _MODULE_FUNCS:
             orig = getattr(duckdb, name, None)
             if orig is not None:
-                setattr(duckdb, name, _module_func(orig, guard))
-        duckdb._jupyter_guard_sinks = True  # type: ignore[attr-defined]
+                replaced[name] = _module_func(orig, guard)
+        for module in (duckdb, _duckdb):  # the C module too: `import _duckdb` is a way around
+            for name, fn in replaced.items():
+                orig = getattr(module, name, None)
+                if orig is not None:
+                    originals[id(orig)] = fn
+                    setattr(module, name, fn)
+        duckdb._jupyter_guard_sinks = originals  # type: ignore[attr-defined]
+    originals = duckdb._jupyter_guard_sinks  # type: ignore[attr-defined]
     for name, value in list(shell.user_ns.items()):
-        if not name.startswith("_") and is_duckdb(value) and not isinstance(value, GuardedConnection):
+        if name.startswith("_"):
+            continue
+        if is_duckdb(value) and not isinstance(value, GuardedConnection):
             shell.user_ns[name] = GuardedConnection(value, guard)
+        elif id(value) in originals:  # `from duckdb import connect` before %load_ext
+            shell.user_ns[name] = originals[id(value)]
     guard.runtime_sql = True
     _sqlalchemy(guard)
     shell.events.register("pre_run_cell", lambda info: _sqlalchemy(guard))

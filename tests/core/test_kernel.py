@@ -187,3 +187,25 @@ def test_audit_file_and_journal_hold_no_raw_sensitive_literal(k):
     for s in secrets:
         assert s not in text, s
     assert "WHERE email = '" in text and "@example.com'" in text  # masked, not dropped
+
+
+def test_connections_and_aliases_made_before_load_are_guarded(work_root: Path):
+    d = work_root / "before"
+    d.mkdir()
+    make_warehouse(d / "wh.duckdb")
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    try:
+        assert kernel.run("import duckdb\nfrom duckdb import connect as opener\n"
+                          "pre = duckdb.connect('wh.duckdb')").status == "ok"
+        assert kernel.run("%load_ext jupyter_guard").status == "ok"
+        r1 = kernel.run("q = 'DROP TABLE ' + 'customers'\npre.execute(q)")
+        assert r1.status == "error" and "destructive-ddl" in r1.text
+        r2 = kernel.run("pre.close()\nc = opener('wh.duckdb')\n"
+                        "q = ' '.join(reversed(['orders', 'TRUNCATE']))  # opaque to static analysis\n"
+                        "c.execute(q)")
+        assert r2.status == "error" and "destructive-ddl" in r2.text
+        left = kernel.run("print(c.execute('SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders)')"
+                          ".fetchall())")
+        assert left.text.strip() == "[(5000, 2000)]"
+    finally:
+        kernel.stop()

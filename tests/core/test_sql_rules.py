@@ -193,3 +193,17 @@ def test_unknown_connection_is_a_clear_error(s):
     cell = s.run("%%guarded_sql nosuchvar\nSELECT 1")
     assert not cell.ok
     assert "no variable or URL named 'nosuchvar'" in str(cell.error)
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("import _duckdb\nc2 = _duckdb.connect(DB)\nq = ''.join(['DR', 'OP TABLE customers'])\nc2.execute(q)",
+                 id="c-module"),
+    pytest.param("import duckdb\nd = duckdb.default_connection()\nd.execute(f\"ATTACH '{DB}' AS w\")\n"
+                 "q = 'DROP TABLE w.' + 'customers'\nd.execute(q)", id="default-connection"),
+    pytest.param("q = 'DROP TABLE ' + str(len('customers') * 0 or 'customers')\ncon.execute(q)", id="runtime-only-sql"),
+    pytest.param("c3 = con.cursor().cursor()\nc3.execute(''.join(['DROP ', 'TABLE customers']))", id="cursor-of-cursor"),
+])
+def test_run_time_sql_through_other_doors(s, code):
+    cell = s.run(code)
+    assert "customers" in s.tables()
+    assert not cell.ok and cell.rule == "destructive-ddl"
