@@ -120,6 +120,8 @@ def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
         if text is None or not looks_like_sql(text):
             return Analysis()
         found = ctx.sql(text, dialect)
+        if UNKNOWN in text and (found.errors or any(i.action == "sql.unparsed" for i in found.intents)):
+            return Analysis()  # only its run-time value can be judged: the SQL sinks do that
         via = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else ""
         via = "duckdb" if dotted(call.func, scope).startswith("duckdb.") else via
         return Analysis(tuple(i.with_(via=via) for i in found.intents), found.errors)
