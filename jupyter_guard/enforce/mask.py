@@ -17,7 +17,7 @@ import pandas as pd
 from IPython.lib import pretty
 from pandas.io.formats.style import Styler
 
-from jupyter_guard.mask.render import frame_html, frame_text, series_text, styler_html
+from jupyter_guard.mask.render import frame_html, frame_text, one_display, series_text, styler_html
 from jupyter_guard.mask.settings import MaskSettings, find_spans, mask_text
 
 PANDAS_TYPES = (pd.DataFrame, pd.Series, Styler)
@@ -238,7 +238,8 @@ class Masker:
 
     def _format(self, original: Any) -> Any:
         def format(obj: Any, include: Any = None, exclude: Any = None) -> Any:
-            data, md = original(obj, include=include, exclude=exclude)
+            with one_display():  # text/plain and text/html share one classification
+                data, md = original(obj, include=include, exclude=exclude)
             settings = self.settings()
             if settings.active:
                 if isinstance(obj, PANDAS_TYPES):  # other pandas mimes (table schema): dropped

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -140,16 +141,21 @@ class Detector:
         return sum(map(self.matches, sample)) / len(sample)
 
 
-def sample_strings(series: pd.Series, size: int = SAMPLE_SIZE) -> list[str]:
-    """First ``size`` non-null values as strings; floats, bools and datetimes give none."""
+def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str]:
+    """First ``size`` non-null values as strings; floats, bools and datetimes give none.
+
+    ``series`` may also be a column's array (``series.array``): the same values, no Series built.
+    """
     kind = series.dtype.kind
     if kind in "fcbmMT":
         return []
-    head = series.iloc[: size * 2].tolist()
+    values_ = series._values if isinstance(series, pd.Series) else series
+    head = values_[: size * 2].tolist()  # what ``series.iloc[:n].tolist()`` gives, less overhead
     values = [v if isinstance(v, str) else str(v) for v in head
               if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))][:size]
     if len(values) < size and len(series) > size * 2:  # sparse column: look further
-        values += sample_strings(series.iloc[size * 2:].dropna(), size - len(values))
+        rest = series.iloc[size * 2:] if isinstance(series, pd.Series) else pd.Series(values_[size * 2:])
+        values += sample_strings(rest.dropna(), size - len(values))
     return values
 
 

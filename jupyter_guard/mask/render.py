@@ -10,7 +10,9 @@ look slightly different, but nothing raw is shown (a guard failure never fails o
 """
 from __future__ import annotations
 
-from collections.abc import Set
+import threading
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -53,10 +55,45 @@ def _head_tail(df: Any, rows: int) -> Any:
     return df.iloc[np.r_[0:half, len(df) - half:len(df)]]
 
 
+_scope = threading.local()
+
+
+@contextmanager
+def one_display() -> Iterator[None]:
+    """While one object is displayed (its text/plain and text/html are rendered one after the
+    other), classify its columns and mask the rows both show only once. Nothing outlives it.
+    """
+    outer = getattr(_scope, "memo", None)
+    if outer is None:
+        _scope.memo = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _scope.memo = None
+
+
+def _masked_rows(tr: pd.DataFrame, df: pd.DataFrame, settings: MaskSettings,
+                 lineage: Set[str]) -> pd.DataFrame:
+    memo: dict[Any, Any] | None = getattr(_scope, "memo", None)
+    if memo is None:
+        return mask_frame(tr, settings, lineage, classified=classify(df, settings), for_display=True)
+    key = (id(df), id(settings), frozenset(lineage))
+    entry = memo.get(key)
+    if entry is None:  # keeps df and settings alive, so their ids stay theirs for the display
+        entry = memo[key] = (df, settings, classify(df, settings), [])
+    for shown, masked in entry[3]:
+        if shown.index.equals(tr.index) and shown.columns.equals(tr.columns):
+            return masked  # type: ignore[no-any-return]
+    masked = mask_frame(tr, settings, lineage, classified=entry[2], for_display=True)
+    entry[3].append((tr, masked))
+    return masked
+
+
 def _masked_tr_frame(formatter: Any, df: pd.DataFrame, settings: MaskSettings,
                      lineage: Set[str]) -> None:
-    found = classify(df, settings)  # sample of the whole frame, not only the shown rows
-    formatter.tr_frame = mask_frame(formatter.tr_frame, settings, lineage, classified=found)
+    # classified on a sample of the whole frame, not only the shown rows
+    formatter.tr_frame = _masked_rows(formatter.tr_frame, df, settings, lineage)
 
 
 def frame_html(df: pd.DataFrame, settings: MaskSettings, lineage: Set[str] = _EMPTY) -> str | None:

@@ -106,8 +106,9 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     return "".join(out)
 
 
-def detect_column(series: pd.Series, settings: MaskSettings) -> str | None:
-    """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first."""
+def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None:
+    """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first
+    (``series`` may be a column's array)."""
     probe = sample_strings(series, PROBE_SIZE)
     if sum(1 for v in probe if _HINT.search(v)) < COLUMN_THRESHOLD * len(probe) / 2:
         return None  # quick reject; shown cells are still scanned one by one
@@ -123,16 +124,32 @@ def detect_column(series: pd.Series, settings: MaskSettings) -> str | None:
     return best if score >= COLUMN_THRESHOLD else None
 
 
+def _column_arrays(df: pd.DataFrame) -> list[Any]:
+    """Each column's values (``df.iloc[:, i].array`` without building a Series per column)."""
+    try:
+        mgr = df._mgr
+        return [mgr.iget_values(i) for i in range(len(df.columns))]
+    except (AttributeError, TypeError):  # pandas internals moved
+        return [df.iloc[:, i]._values for i in range(len(df.columns))]
+
+
+_NO_TEXT = "fcbmMT"
+"""dtype kinds whose values ``sample_strings`` never samples (floats, bools, datetimes)."""
+
+
 def classify(df: pd.DataFrame, settings: MaskSettings) -> dict[str, str]:
     """Sensitive columns of ``df``: name -> ``"name"`` (glob) or the detector that matched."""
     found: dict[str, str] = {}
+    arrays = _column_arrays(df)
     for i, col in enumerate(df.columns):
         key = str(col)
         if key in found:
             continue
         if name_matches(col, settings.columns):
             found[key] = "name"
-        elif (det := detect_column(df.iloc[:, i], settings)) is not None:
+        elif arrays[i].dtype.kind in _NO_TEXT:
+            continue  # detect_column would sample nothing and find nothing
+        elif (det := detect_column(arrays[i], settings)) is not None:
             found[key] = det
     return found
 
@@ -152,13 +169,19 @@ def _mask_cell(v: Any, settings: MaskSettings) -> Any:
     return v
 
 
+def _mask_cell_list(items: list[Any], settings: MaskSettings) -> list[Any] | None:
+    out = [_mask_cell(v, settings) for v in items]
+    if all(a is b for a, b in zip(out, items)):
+        return None
+    return out
+
+
 def _mask_cells(values: pd.Series, settings: MaskSettings) -> pd.Series | None:
     """Detected values inside the strings (and containers) of a small column; None: unchanged."""
     if values.dtype.kind in "biufcmMb":
         return None
-    items = values.tolist()
-    out = [_mask_cell(v, settings) for v in items]
-    if all(a is b for a, b in zip(out, items)):
+    out = _mask_cell_list(values.tolist(), settings)
+    if out is None:
         return None
     return pd.Series(out, index=values.index, name=values.name, dtype=object)
 
@@ -224,21 +247,52 @@ def _count_rows(df: pd.DataFrame) -> Any:
     return df.index.isin(_COUNT_ROWS)
 
 
+def _replace_columns(df: pd.DataFrame, arrays: list[Any], new: Mapping[int, Any],
+                     for_display: bool = False) -> pd.DataFrame:
+    """``df.copy(deep=False)`` with ``isetitem(i, new[i])`` for each ``i``, built in one go.
+
+    ``for_display``: a column of masked values that are all ``str`` stays an object array (it
+    renders exactly as the ``str`` column ``isetitem`` would infer, without building one).
+    """
+    if not new:
+        return df.copy(deep=False)
+    try:
+        from pandas.core.construction import sanitize_array
+
+        cols = list(arrays)
+        for i, values in new.items():
+            keep = for_display and all(type(v) is str for v in values)
+            cols[i] = values if keep else sanitize_array(values, None)
+        out = pd.DataFrame._from_arrays(cols, columns=df.columns, index=df.index,
+                                        verify_integrity=False)
+        return out.__finalize__(df, method="copy")
+    except (AttributeError, TypeError, ImportError):  # pandas internals moved
+        pass
+    out = df.copy(deep=False)
+    for i, values in new.items():
+        out.isetitem(i, values)
+    return out
+
+
 def mask_frame(
     df: pd.DataFrame, settings: MaskSettings, lineage_sensitive: Set[str] = frozenset(),
-    *, classified: Mapping[str, str] | None = None, _index: bool = True,
+    *, classified: Mapping[str, str] | None = None, _index: bool = True, for_display: bool = False,
 ) -> pd.DataFrame:
     """Masked copy of a (small) frame: whole columns by name glob, lineage or value sample;
     detected values inside other text cells; and the index. ``classified`` (from
-    ``classify`` on the full frame) skips sampling ``df`` again.
+    ``classify`` on the full frame) skips sampling ``df`` again. ``for_display``: the result is
+    only rendered (masked text columns may stay object arrays, see ``_replace_columns``).
     """
     if not settings.active:
         return df
     found = dict(classify(df, settings) if classified is None else classified)
     found.update({c: "name" for c in lineage_sensitive if c not in found})
-    out = df.copy(deep=False)
     counts = _count_rows(df)
-    for i, (col, values) in enumerate(df.items()):
+    arrays = _column_arrays(df)
+    whole: dict[int, Any] = {}   # column position -> masked values (dtype inferred, as isetitem does)
+    cells: dict[int, list[Any]] = {}   # column position -> cells masked inside (object dtype)
+    for i, col in enumerate(df.columns):
+        values = arrays[i]
         reason = found.get(str(col))
         if reason is not None:
             strat = settings.strategy_for(col, None if reason == "name" else reason)
@@ -246,9 +300,13 @@ def mask_frame(
             masked = strategy_list(items, strat, settings.salt)
             if counts is not None:
                 masked = [v if keep else m for v, m, keep in zip(items, masked, counts)]
-            out.isetitem(i, np.array(masked, dtype=object))
-        elif (cells := _mask_cells(values, settings)) is not None:
-            out.isetitem(i, cells)
+            whole[i] = np.array(masked, dtype=object)
+        elif values.dtype.kind not in "biufcmMb" and (
+                hit := _mask_cell_list(values.tolist(), settings)) is not None:
+            cells[i] = hit
+    out = _replace_columns(df, arrays, whole, for_display)
+    for i, hit in cells.items():
+        out.isetitem(i, pd.Series(hit, index=df.index, name=df.columns[i], dtype=object))
     if any(isinstance(c, str) and find_spans(c, settings) for c in df.columns):
         out.columns = [mask_text(c, settings) if isinstance(c, str) else c for c in df.columns]
     return _mask_index(out, settings, lineage_sensitive) if _index else out
