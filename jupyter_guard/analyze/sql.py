@@ -121,7 +121,7 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
         action = "sql.truncate"
     if action == "sql.export" and duck_kind == "EXPORT":
         # EXPORT DATABASE writes every table; the enricher fills in all columns.
-        return Analysis((Intent("sql.export", "database", "*", source=query, detail="export database",
+        return Analysis((Intent("sql.export", "database", "*", ("?",), source=query, detail="export database",
                                 remote=is_remote(_first_string(query))),))
     if action in ("sql.select", "sql.set", "sql.other", "sql.transaction"):
         return Analysis((Intent(action, source=query),))

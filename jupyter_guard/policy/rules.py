@@ -110,7 +110,7 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
     sens = [col for col in i.columns if is_sensitive(col, p, c)]
     if sens:
         return _v("block", "exfiltration", f"exports sensitive column(s) {', '.join(sorted(set(sens))[:5])} {where}", i)
-    if i.columns == ("?",):
+    if i.columns == ("?",) or any(col.endswith("*") for col in i.columns):
         return _v("block", "exfiltration", f"exports data {where} whose columns the guard could not tell", i)
     return None
 

@@ -207,3 +207,15 @@ def test_run_time_sql_through_other_doors(s, code):
     cell = s.run(code)
     assert "customers" in s.tables()
     assert not cell.ok and cell.rule == "destructive-ddl"
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("%%bash\nduckdb wh.duckdb -c \"COPY customers TO 'leak.csv'\"", id="duckdb-cli"),
+    pytest.param("!duckdb wh.duckdb -c \"COPY (SELECT email FROM customers) TO 'leak.csv'\"", id="duckdb-cli-bang"),
+    pytest.param("import subprocess\nsubprocess.run(['duckdb', 'wh.duckdb', '-c', \"EXPORT DATABASE 'leak'\"])",
+                 id="subprocess-export"),
+])
+def test_exports_through_the_shell_are_blocked(s, code):
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == "exfiltration"
+    assert not (s.dir / "leak.csv").exists() and not (s.dir / "leak").exists()
