@@ -13,18 +13,28 @@ from collections import deque
 from collections.abc import Callable, Set
 from typing import Any
 
-import pandas as pd
 from IPython.lib import pretty
-from pandas.io.formats.style import Styler
 
-from jupyter_guard.mask.render import frame_html, frame_text, one_display, series_text, styler_html
-from jupyter_guard.mask.settings import MaskSettings, find_spans, mask_text
+from jupyter_guard.enforce import lazy
+from jupyter_guard.mask.scope import one_display
+from jupyter_guard.mask.text import MaskSettings, find_spans, mask_text
 
-PANDAS_TYPES = (pd.DataFrame, pd.Series, Styler)
+STYLER = ("pandas.io.formats.style", "Styler")  # registered by name: importing it costs ~60 ms
 PANDAS_MIMES = frozenset({"text/plain", "text/html"})  # what our pandas printers produce
 PLAIN_TYPES = (str, list, dict, tuple)
 HOLD_LIMIT = 64 * 1024
 """A partial line longer than this is emitted (masked) up to a safe cut, not held forever."""
+
+
+def is_pandas(obj: Any) -> bool:
+    """A DataFrame, Series or Styler (without importing pandas for objects that cannot be one)."""
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return False
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        return True
+    style = sys.modules.get(STYLER[0])
+    return style is not None and isinstance(obj, style.Styler)
 
 
 def mask_bundle(data: Any, settings: MaskSettings) -> Any:
@@ -186,6 +196,7 @@ class Masker:
         self._streams: list[_MaskedStream | _SwappedStream] = []
         self._masked: deque[Any] = deque(maxlen=16)
         self._local = threading.local()  # bundles already masked (by identity)
+        self._installed = False
 
     def settings(self) -> MaskSettings:
         try:
@@ -210,14 +221,23 @@ class Masker:
 
     # -- printers ---------------------------------------------------------------------------
     def _html(self, obj: Any) -> str | None:
+        import pandas as pd
+
+        from jupyter_guard.mask.render import frame_html, styler_html
+
         settings = self._current(type(obj).__name__)
-        if isinstance(obj, Styler):
+        style = sys.modules.get(STYLER[0])
+        if style is not None and isinstance(obj, style.Styler):
             return styler_html(obj, settings, self._lineage_of(obj.data))
         if isinstance(obj, pd.Series):
             return None
         return frame_html(obj, settings, self._lineage_of(obj))
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
+        import pandas as pd
+
+        from jupyter_guard.mask.render import frame_text, series_text
+
         settings = self._current(type(obj).__name__)
         if isinstance(obj, pd.DataFrame):
             p.text(frame_text(obj, settings, self._lineage_of(obj)))
@@ -238,11 +258,13 @@ class Masker:
 
     def _format(self, original: Any) -> Any:
         def format(obj: Any, include: Any = None, exclude: Any = None) -> Any:
+            if lazy.waiting("pandas"):
+                lazy.catch_up()
             with one_display():  # text/plain and text/html share one classification
                 data, md = original(obj, include=include, exclude=exclude)
             settings = self.settings()
             if settings.active:
-                if isinstance(obj, PANDAS_TYPES):  # other pandas mimes (table schema): dropped
+                if is_pandas(obj):  # other pandas mimes (table schema): dropped
                     data = {k: v for k, v in data.items() if k in PANDAS_MIMES}
                 else:
                     data = mask_bundle(data, settings)
@@ -288,13 +310,9 @@ class Masker:
 
     def install(self) -> Masker:
         formatters = self.shell.display_formatter.formatters
-        for mime, fn, types in (
-            ("text/html", self._html, (pd.DataFrame, Styler)),
-            ("text/plain", self._plain, (pd.DataFrame, pd.Series)),
-            ("text/plain", self._plain_builtin, PLAIN_TYPES),
-        ):
-            for typ in types:
-                self._printers.append((formatters[mime], typ, formatters[mime].for_type(typ, fn)))
+        for typ in PLAIN_TYPES:
+            self._printers.append((formatters["text/plain"], typ,
+                                   formatters["text/plain"].for_type(typ, self._plain_builtin)))
         self._wrap(self.shell.display_formatter, "format", self._format)
         for owner, name in ((self.shell.display_pub, "publish"),
                             (self.shell.displayhook, "write_format_data")):
@@ -302,14 +320,30 @@ class Masker:
                 self._wrap(owner, name, self._publish)
         if hasattr(self.shell, "_showtraceback"):
             self._wrap(self.shell, "_showtraceback", self._showtraceback)
-        for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
-            self._patch_repr(cls, text)
         for name in dict.fromkeys(("stdout", "stderr")):
             try:
                 self._streams.append(_MaskedStream(getattr(sys, name), self))
             except (TypeError, AttributeError):  # a C-level stream (terminal IPython): swap it
                 self._streams.append(_SwappedStream(name, self))
+        self._installed = True
+        lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
         return self
+
+    def _install_pandas(self, pd: Any) -> None:
+        """Printers and reprs for pandas objects (masking only the rendered rows)."""
+        if not self._installed:
+            return
+        from jupyter_guard.mask.render import frame_text, series_text
+
+        formatters = self.shell.display_formatter.formatters
+        for mime, fn, types in (("text/html", self._html, (pd.DataFrame,)),
+                                ("text/plain", self._plain, (pd.DataFrame, pd.Series))):
+            for typ in types:
+                self._printers.append((formatters[mime], typ, formatters[mime].for_type(typ, fn)))
+        html = formatters["text/html"]
+        self._printers.append((html, STYLER, html.for_type_by_name(*STYLER, self._html)))
+        for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
+            self._patch_repr(cls, text)
 
     def uninstall(self) -> None:
         """Restore the previous printers, methods and stream methods, newest first."""
@@ -323,10 +357,18 @@ class Masker:
             if previous is not None:
                 setattr(owner, name, previous)
         for formatter, typ, previous in reversed(self._printers):
+            if isinstance(typ, tuple):  # registered by name; resolved to the class once used
+                formatter.deferred_printers.pop(typ, None)
+                for cls in [c for c in formatter.type_printers if (c.__module__, c.__name__) == typ]:
+                    formatter.type_printers.pop(cls)
+                if previous is not None:
+                    formatter.for_type_by_name(*typ, previous)
+                continue
             formatter.type_printers.pop(typ, None)
             if previous is not None:
                 formatter.for_type(typ, previous)
         self._streams, self._methods, self._printers = [], [], []
+        self._installed = False
 
 
 def install(shell: Any, get_settings: Callable[[], MaskSettings], *,

@@ -152,7 +152,7 @@ def install(shell: Any, guard: Guard) -> None:
     """Called by ``extension._install_optional`` once the kernel guard is in place. The hook is
     added once per process; a second guard in the same process (test shells) takes it over."""
     global _RT
-    from jupyter_guard.enforce import runtime_events, runtime_threads, selfprotect, writers
+    from jupyter_guard.enforce import lazy, runtime_events, runtime_threads, selfprotect, writers
 
     with Busy():
         if _RT is not None and _RT.user_stack(sys._getframe()):
@@ -164,11 +164,18 @@ def install(shell: Any, guard: Guard) -> None:
         for name in ("begin", "finish", "judge"):
             setattr(guard, name, busy_wrap(getattr(guard, name)))
         runtime_threads.install(rt)
-        writers.install(shell, guard, rt)
+        # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
+        lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
         rt.protect = selfprotect.install(shell, guard, rt)
         if not getattr(sys, "_jupyter_guard_hooked", False):
             sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]
             sys.addaudithook(_make_hook(runtime_events.handlers(rt), _tl))
+
+
+def _as_guard(fn: Callable[..., Any], *args: Any) -> None:
+    """Run set-up work as the guard's own (its patches are not user code changing the guard)."""
+    with Busy():
+        fn(*args)
 
 
 def _make_hook(handlers: dict[str, Any], tl: threading.local) -> Callable[[str, tuple[Any, ...]], None]:

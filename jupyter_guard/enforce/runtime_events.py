@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
+from jupyter_guard.enforce import lazy
 from jupyter_guard.enforce.runtime import Busy
 from jupyter_guard.model import UNKNOWN, Intent
 
@@ -221,8 +222,13 @@ def handlers(rt: Any) -> dict[str, Handler]:
                 rt.tamper(why, why)
         return h
 
+    def on_import(args: tuple[Any, ...], f: FrameType) -> None:
+        if lazy_waiting and args[0] in lazy_waiting:   # keep the after-import finder in front
+            lazy.ensure()
+
+    lazy_waiting = lazy._WAITING
     table: dict[str, Handler] = {
-        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "import": on_import, "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link,
         "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,

@@ -134,7 +134,10 @@ class Integrity:
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
                 fixed.append(f"{cls.__name__}.{attr}")
+        from jupyter_guard.enforce import lazy
         from jupyter_guard.enforce.writers import MODULE_PATCHED
+
+        lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
 
         for (mod, attr), fn in MODULE_PATCHED.items():
             if getattr(mod, attr, None) is not fn:

@@ -10,7 +10,7 @@ from jupyter_guard.enforce.guard import Guard
 
 
 def settings_for(guard: Guard) -> Any:
-    from jupyter_guard.mask.settings import MaskSettings
+    from jupyter_guard.mask.text import MaskSettings
 
     p = guard.policy
     salt = os.environ.get("JUPYTER_GUARD_SALT") or hashlib.sha256(
@@ -23,7 +23,7 @@ def settings_for(guard: Guard) -> Any:
 
 def install(shell: Any, guard: Guard) -> None:
     from jupyter_guard.enforce import mask
-    from jupyter_guard.mask.settings import mask_text
+    from jupyter_guard.mask.text import mask_text
 
     cache: dict[str, Any] = {}
 

@@ -1,4 +1,4 @@
-"""Value detectors for sensitive data: precompiled, pure (stdlib + pandas only).
+"""Value detectors for sensitive data: precompiled, pure (stdlib; pandas only for Series input).
 
 Each detector finds spans in free text (``find``) and scores a column on a sample of its
 values (``column_matches``). Validators (Luhn, mod-97, IP parsing, entropy) run only on
@@ -6,6 +6,7 @@ regex candidates, so plain data costs one regex scan.
 
 >>> list(DETECTORS["card"].find("pay 4111 1111 1111 1111 now"))
 [(4, 23)]
+>>> import pandas as pd
 >>> DETECTORS["card"].column_matches(pd.Series(["4111111111111111", "order 12"]))
 0.5
 """
@@ -19,9 +20,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 SAMPLE_SIZE = 200
 """How many non-null values of a column ``column_matches`` looks at."""
@@ -149,6 +151,8 @@ def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str
     kind = series.dtype.kind
     if kind in "fcbmMT":
         return []
+    import pandas as pd  # a column exists, so pandas is loaded
+
     values_ = series._values if isinstance(series, pd.Series) else series
     head = values_[: size * 2].tolist()  # what ``series.iloc[:n].tolist()`` gives, less overhead
     values = [v if isinstance(v, str) else str(v) for v in head

@@ -10,16 +10,17 @@ look slightly different, but nothing raw is shown (a guard failure never fails o
 """
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Set
-from contextlib import contextmanager
+from collections.abc import Set
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.io.formats import format as fmt
 
+from .scope import display_memo, one_display
 from .settings import MaskSettings, classify, mask_frame, mask_series
+
+__all__ = ["frame_html", "frame_text", "one_display", "series_text", "styler_html"]
 
 _EMPTY: frozenset[str] = frozenset()
 
@@ -55,27 +56,9 @@ def _head_tail(df: Any, rows: int) -> Any:
     return df.iloc[np.r_[0:half, len(df) - half:len(df)]]
 
 
-_scope = threading.local()
-
-
-@contextmanager
-def one_display() -> Iterator[None]:
-    """While one object is displayed (its text/plain and text/html are rendered one after the
-    other), classify its columns and mask the rows both show only once. Nothing outlives it.
-    """
-    outer = getattr(_scope, "memo", None)
-    if outer is None:
-        _scope.memo = {}
-    try:
-        yield
-    finally:
-        if outer is None:
-            _scope.memo = None
-
-
 def _masked_rows(tr: pd.DataFrame, df: pd.DataFrame, settings: MaskSettings,
                  lineage: Set[str]) -> pd.DataFrame:
-    memo: dict[Any, Any] | None = getattr(_scope, "memo", None)
+    memo = display_memo()
     if memo is None:
         return mask_frame(tr, settings, lineage, classified=classify(df, settings), for_display=True)
     key = (id(df), id(settings), frozenset(lineage))

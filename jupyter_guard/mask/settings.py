@@ -2,6 +2,8 @@
 
 The maskers never change their input; they return masked copies of what is given, so callers
 pass only what will be shown (a display's head and tail rows), never a whole large frame.
+``MaskSettings``, ``find_spans`` and ``mask_text`` live in ``text`` (no pandas) and are
+re-exported here.
 
 >>> s = MaskSettings(columns=("*email*",), detectors=("email", "ssn"), strategy="partial")
 >>> mask_text("mail jane@example.com, ssn 123-45-6789", s)
@@ -9,101 +11,18 @@ pass only what will be shown (a display's head and tail rows), never a whole lar
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Set
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches, sample_strings
-from .strategy import apply_strategy, check_strategy, mask_value, strategy_list
+from .detect import name_matches, sample_strings
+from .strategy import apply_strategy, strategy_list
+from .text import _HINT, COLUMN_THRESHOLD, DEFAULT_COLUMNS, PROBE_SIZE, MaskSettings, find_spans, mask_text
 
-COLUMN_THRESHOLD = 0.5
-"""A column whose sampled values fully match one detector at least this often is masked whole."""
-
-PROBE_SIZE = 40
-"""Values looked at first: a column where few of them could hold any value is not sampled."""
-
-DEFAULT_COLUMNS: tuple[str, ...] = (
-    "*email*", "*e_mail*", "*ssn*", "*social_security*", "*phone*", "*mobile*", "*card*",
-    "*pan", "pan_*", "*password*", "*passwd*", "*secret*", "*token*", "*api_key*", "*salary*",
-    "*birth*", "*dob*", "*address*", "*iban*",
-)
-
-# Every detector needs one of these in a value; text without them skips all regex scans.
-_HINT = re.compile(
-    r"[@\d]|::|sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|BEGIN"
-    r"|(?i:pass|pwd|secret|token|api|key|auth)"
-)
-
-
-@dataclass(frozen=True)
-class MaskSettings:
-    """Masking configuration, built from the policy keys ``sensitive.*`` and the user's role."""
-
-    columns: tuple[str, ...] = DEFAULT_COLUMNS
-    detectors: tuple[str, ...] = DEFAULT_DETECTORS
-    strategy: str = "partial"
-    per_column: Mapping[str, str] = field(default_factory=dict)
-    salt: str = ""
-    may_unmask: bool = False
-    unmasked: bool = False
-
-    def __post_init__(self) -> None:
-        check_strategy(self.strategy)
-        for strat in self.per_column.values():
-            check_strategy(strat)
-        object.__setattr__(self, "columns", tuple(self.columns))
-        object.__setattr__(self, "detectors", tuple(self.detectors))
-        object.__setattr__(self, "per_column", MappingProxyType(dict(self.per_column)))
-        get_detectors(self.detectors)  # unknown names fail here, not at display time
-
-    @property
-    def active(self) -> bool:
-        """False only for a user whose role may unmask and who turned unmasking on."""
-        return not (self.may_unmask and self.unmasked)
-
-    @property
-    def enabled(self) -> tuple[Detector, ...]:
-        return get_detectors(self.detectors)
-
-    def strategy_for(self, column: object = None, detector: str | None = None) -> str:
-        """``per_column`` keys are column globs or detector names; else the default strategy."""
-        for key, strat in self.per_column.items():
-            if key == detector or (column is not None and name_matches(column, (key,))):
-                return strat
-        return self.strategy
-
-
-def find_spans(text: str, settings: MaskSettings) -> list[tuple[int, int, str]]:
-    """Non-overlapping ``(start, end, detector)`` spans, earliest and longest first."""
-    if not _HINT.search(text):
-        return []
-    spans = [(a, b, d.name) for d in settings.enabled for a, b in d.find(text)]
-    spans.sort(key=lambda s: (s[0], s[0] - s[1]))
-    kept: list[tuple[int, int, str]] = []
-    for span in spans:
-        if not kept or span[0] >= kept[-1][1]:
-            kept.append(span)
-    return kept
-
-
-def mask_text(text: str, settings: MaskSettings) -> str:
-    """Mask every detected value in free text (all enabled detectors)."""
-    if not settings.active or not text:
-        return text
-    spans = find_spans(text, settings)
-    if not spans:
-        return text
-    out, pos = [], 0
-    for a, b, name in spans:
-        out += [text[pos:a], mask_value(text[a:b], settings.strategy_for(detector=name), settings.salt)]
-        pos = b
-    out.append(text[pos:])
-    return "".join(out)
+__all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", "classify", "detect_column",
+           "find_spans", "mask_frame", "mask_series", "mask_text", "sensitive_columns"]
 
 
 def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None:

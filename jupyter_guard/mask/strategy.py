@@ -12,9 +12,11 @@ True
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal, get_args
+import sys
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 Strategy = Literal["redact", "partial", "hash", "null"]
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
@@ -64,7 +66,10 @@ def mask_value(value: str, strategy: str, salt: str = "") -> str:
 
 def is_null(v: object) -> bool:
     """None, NaN, ``pd.NA`` and ``NaT`` (fast for the common cases)."""
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+    if v is None or (isinstance(v, float) and v != v):
+        return True
+    pd = sys.modules.get("pandas")  # pd.NA and NaT exist only once pandas is loaded
+    return pd is not None and (v is pd.NA or v is pd.NaT)
 
 
 def strategy_list(items: list[Any], strategy: str, salt: str = "") -> list[Any]:
@@ -88,5 +93,7 @@ def apply_strategy(values: pd.Series, strategy: str, salt: str = "") -> pd.Serie
     displayed rows are a few dozen values, where a list comprehension beats ``Series.str``
     (which loops in Python for object data anyway) by an order of magnitude.
     """
+    import pandas as pd
+
     out = strategy_list(values.tolist(), strategy, salt)
     return pd.Series(out, index=values.index, name=values.name, dtype=object)

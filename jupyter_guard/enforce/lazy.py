@@ -1,0 +1,117 @@
+"""Guard work that needs a heavy library runs when that library is first imported, not at load.
+
+``when_imported("pandas", install)`` runs ``install(module)`` now if pandas is loaded, else right
+after ``import pandas`` finishes executing, before the importing code gets the module back: a
+finder at the front of ``sys.meta_path`` wraps pandas' loader. User code that takes the finder
+out of ``sys.meta_path`` does not escape it: the runtime audit hook puts it back at the
+``import`` event that precedes every import (``ensure``).
+"""
+from __future__ import annotations
+
+import importlib.abc
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+log = logging.getLogger("jupyter_guard")
+Callback = Callable[[ModuleType], None]
+
+_WAITING: dict[str, list[Callback]] = {}
+_LOCK = threading.RLock()
+
+
+class _Loader:
+    """The real loader, plus the callbacks once the module has executed."""
+
+    def __init__(self, loader: Any, name: str) -> None:
+        self._loader, self._name = loader, name
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._loader   # the module sees its own loader, as without us
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _fire(self._name, module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+class AfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the loader the other finders find for a waited-for module."""
+
+    def find_spec(self, name: str, path: Sequence[str] | None = None, target: Any = None) -> Any:
+        if name not in _WAITING:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or isinstance(finder, AfterImport) or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(spec.loader, name)
+                return spec
+        return None
+
+
+FINDER = AfterImport()
+
+
+def _fire(name: str, module: ModuleType) -> None:
+    with _LOCK:
+        callbacks = _WAITING.pop(name, [])
+    for cb in callbacks:
+        _call(cb, module)
+
+
+def _call(cb: Callback, module: ModuleType) -> None:
+    try:
+        cb(module)
+    except Exception as e:  # the guard never breaks the user's import; say what is missing
+        log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
+        print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
+
+
+def when_imported(name: str, callback: Callback) -> None:
+    """``callback(module)`` now if ``name`` is imported, else as soon as its import completes."""
+    module = sys.modules.get(name)
+    if module is not None:
+        _call(callback, module)
+        return
+    with _LOCK:
+        _WAITING.setdefault(name, []).append(callback)
+    ensure()
+
+
+def _initializing(module: ModuleType) -> bool:
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+def waiting(name: str) -> bool:
+    return name in _WAITING
+
+
+def ensure() -> None:
+    """Put the finder back in front of ``sys.meta_path`` if anything took it out or moved it."""
+    if _WAITING and (not sys.meta_path or sys.meta_path[0] is not FINDER):
+        with _LOCK:
+            while FINDER in sys.meta_path:
+                sys.meta_path.remove(FINDER)
+            sys.meta_path.insert(0, FINDER)
+
+
+def catch_up() -> None:
+    """Run what still waits for a module that is imported by now (a safety net for imports
+    that went around the finder)."""
+    for name in list(_WAITING):
+        module = sys.modules.get(name)
+        if module is not None and not _initializing(module):
+            _fire(name, module)

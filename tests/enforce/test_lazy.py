@@ -1,0 +1,28 @@
+"""pandas is set up when user code imports it, not at ``%load_ext``: masking and data-aware writers
+still cover it, even when the import finder was taken out of ``sys.meta_path``."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+
+def test_load_does_not_import_pandas(kernel):
+    out = kernel.ok("import sys\nprint('pandas' in sys.modules, 'pandas.io.formats.style' in sys.modules)")
+    assert "False False" in out.text()
+
+
+def test_pandas_imported_after_finder_removed_is_still_guarded(kernel):
+    kernel.ok("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'AfterImport']")
+    out = kernel.ok("import pandas as pd\n"
+                    "df = pd.DataFrame({'email': ['ann@example.com'], 'note': ['x']})\n"
+                    "print(repr(df))\ndf")
+    assert "ann@example.com" not in out.text() and "@example.com" in out.text()
+    kernel.blocked("df.to_csv('lazy_out.csv')", "exfiltration")
+    assert not (kernel.workdir / "lazy_out.csv").exists() or (kernel.workdir / "lazy_out.csv").stat().st_size == 0
+
+
+def test_styler_is_masked_without_importing_it_at_load(kernel):
+    out = kernel.ok("import pandas as pd\n"
+                    "pd.DataFrame({'contact_email': ['bob@example.org']}).style")
+    assert "bob@example.org" not in out.text() and "@example.org" in out.text()
