@@ -126,7 +126,7 @@ class Kernel:
         ms, status, out = self.run(code)
         if status != "ok":
             errs = [m["content"] for m in out if m["msg_type"] == "error"]
-            raise RuntimeError(f"cell failed: {code[:80]!r}: {errs}")
+            raise RuntimeError(f"cell failed: {code[:80]!r}: {errs}"[:3000])
         return out
 
     def stop(self) -> None:

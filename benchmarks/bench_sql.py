@@ -102,9 +102,9 @@ def main() -> None:
         return
     print(f"sqlglotc: {res['sqlglotc']}\n| query | parse µs | analysis cold µs | analysis hot µs |\n|---|---:|---:|---:|")
     for q, r in res["queries"].items():
-        print(f"| {q} | {r['parse_us']:.0f} | {r['cold_us']:.0f} | {r['hot_us']:.0f} |")
+        print(f"| {q} | {r['parse_us']:.0f} | {r['cold_us']:.0f} | {r['hot_us']:.1f} |")
     m = res["median"]
-    print(f"| median | {m['parse_us']:.0f} | {m['cold_us']:.0f} | {m['hot_us']:.0f} |")
+    print(f"| median | {m['parse_us']:.0f} | {m['cold_us']:.0f} | {m['hot_us']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -64,10 +64,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for key, label in (("parse_us", "sqlglot.parse"), ("cold_us", "guard analysis, caches cold"),
                        ("hot_us", "guard analysis, caches hot")):
         out.append(("SQL analysis", f"{label}, median of {n} corpus statements",
-                    f"{c[key]:.0f} µs with sqlglotc", f"{p[key]:.0f} µs pure Python",
+                    f"{c[key]:.1f} µs with sqlglotc", f"{p[key]:.1f} µs pure Python",
                     f"×{c[key] / p[key]:.2f}"))
-    out.append(("SQL analysis", "hot vs cold (sqlglotc)", f"{c['hot_us']:.0f} µs", f"{c['cold_us']:.0f} µs",
-                f"×{c['hot_us'] / c['cold_us']:.2f}"))
+    out.append(("SQL analysis", "hot vs cold (sqlglotc)", f"{c['hot_us']:.1f} µs", f"{c['cold_us']:.0f} µs",
+                f"×{c['hot_us'] / c['cold_us']:.3f}"))
     for m in r["mask"]:
         out.append(("display", f"{m['rows']:,} rows, HTML masked", f"{m['html_masked_ms']:.2f} ms",
                     f"plain {m['html_plain_ms']:.2f} ms", f"×{m['html_ratio']:.2f}"))

@@ -64,7 +64,24 @@ def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | No
 
     >>> [i.action for i in analyze_sql("select 1; drop table t").intents]
     ['sql.select', 'sql.drop']
+
+    The result depends on the text, dialect and classifier only (bound parameters aside), so
+    it is cached by them: the cell hook and the run-time sink analyse the same statement once.
     """
+    if params is None:
+        try:
+            return _analyze_cached(text, dialect, classify)
+        except TypeError:  # an unhashable classifier: analyse without the cache
+            pass
+    return _analyze(text, dialect, classify, params)
+
+
+@lru_cache(maxsize=1024)
+def _analyze_cached(text: str, dialect: str, classify: Classifier | None) -> Analysis:
+    return _analyze(text, dialect, classify, None)
+
+
+def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) -> Analysis:
     if classify is not None:
         try:
             pieces = list(classify(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from jupyter_guard.errors import GuardConfigError
@@ -21,9 +22,15 @@ def is_sqlalchemy(obj: Any) -> bool:
 
 
 def duckdb_classify(text: str) -> list[tuple[str, str]]:
+    """(statement type, query) of each statement, by DuckDB's own parser (cached by text)."""
+    return list(_classify(text))
+
+
+@lru_cache(maxsize=1024)
+def _classify(text: str) -> tuple[tuple[str, str], ...]:
     import duckdb
 
-    return [(s.type.name, s.query) for s in duckdb.extract_statements(text)]
+    return tuple((s.type.name, s.query) for s in duckdb.extract_statements(text))
 
 
 @dataclass
