@@ -29,15 +29,15 @@ def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None
     """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first
     (``series`` may be a column's array)."""
     probe = sample_strings(series, PROBE_SIZE)
-    if sum(1 for v in probe if _HINT.search(v)) < COLUMN_THRESHOLD * len(probe) / 2:
+    if len(list(filter(_HINT.search, probe))) < COLUMN_THRESHOLD * len(probe) / 2:
         return None  # quick reject; shown cells are still scanned one by one
     sample = sample_strings(series)
-    hinted = [v for v in sample if _HINT.search(v)]
+    hinted = list(filter(_HINT.search, sample))
     if not sample or len(hinted) < COLUMN_THRESHOLD * len(sample):
         return None
     best, score = None, 0.0
     for det in settings.enabled:
-        hits = sum(map(det.matches, hinted)) / len(sample)
+        hits = det.count_matches(hinted) / len(sample)
         if hits > score:
             best, score = det.name, hits
     return best if score >= COLUMN_THRESHOLD else None
