@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser bench lint clean
+.PHONY: setup demo test browser labext-test bench clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,14 @@ demo: setup
 	cd notebooks && JUPYTER_GUARD_AUDIT=$(CURDIR)/notebooks/.guard/audit.duckdb \
 	  $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks demo.ipynb
 
-test: setup browser
+# The sidebar's TypeScript: lint and unit tests with the extension template's tools (needs Node.js).
+labext-test: setup
+	@if command -v node >/dev/null 2>&1; then \
+	  cd labextension && $(CURDIR)/$(VENV)/bin/jlpm install --immutable >/dev/null && \
+	  $(CURDIR)/$(VENV)/bin/jlpm lint && $(CURDIR)/$(VENV)/bin/jlpm test --silent; \
+	else echo "node missing: skipping the labextension's lint and unit tests"; fi
+
+test: setup browser labext-test
 	$(PY) -m pytest -q
 
 bench: setup
