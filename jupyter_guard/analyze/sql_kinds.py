@@ -60,20 +60,15 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
     return tuple(out) or (Intent("sql.alter", "table", name, source=src),)
 
 
-def _delete(tree: exp.Delete, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-    bound = bind(tree, params)
-    tables, columns = reads_of(bound)
-    return (Intent("sql.delete", "table", table_name(tree.this), columns, tables, src,
-                   where=classify_where(bound.args.get("where")),
-                   detail=count_sql_for(bound, dialect)),)
-
-
-def _update(tree: exp.Update, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-    bound = bind(tree, params)
-    tables, columns = reads_of(bound)
-    return (Intent("sql.update", "table", table_name(tree.this), columns, tables, src,
-                   where=classify_where(bound.args.get("where")),
-                   detail=count_sql_for(bound, dialect)),)
+def _filtered(action: str) -> Handler:
+    """DELETE and UPDATE: the WHERE kind and the count(*) that estimates the rows they touch."""
+    def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
+        bound = bind(tree, params)
+        tables, columns = reads_of(bound)
+        return (Intent(action, "table", table_name(tree.this), columns, tables, src,  # type: ignore[arg-type]
+                       where=classify_where(bound.args.get("where")),
+                       detail=count_sql_for(bound, dialect)),)
+    return handler
 
 
 def _insert(tree: exp.Insert, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
@@ -125,8 +120,8 @@ KINDS: tuple[tuple[type, Handler], ...] = (
     (exp.TruncateTable, _truncate),
     (exp.Create, _create),
     (exp.Alter, _alter),
-    (exp.Delete, _delete),
-    (exp.Update, _update),
+    (exp.Delete, _filtered("sql.delete")),
+    (exp.Update, _filtered("sql.update")),
     (exp.Insert, _insert),
     (exp.Merge, _merge),
     (exp.Copy, _copy),
