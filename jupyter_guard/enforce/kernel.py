@@ -12,11 +12,12 @@ import ast
 import logging
 import sys
 import time
+from collections import OrderedDict
 from typing import Any
 
 from jupyter_guard.enforce.guard import Guard, Judgement, sha256
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.model import Verdict
+from jupyter_guard.model import Analysis, Verdict
 
 log = logging.getLogger("jupyter_guard")
 _REFUSALS: dict[str, GuardBlocked] = {}
@@ -48,6 +49,9 @@ class KernelGuard:
         self._cell: dict[str, Any] | None = None
         self._depth = 0
         self.installed = False
+        # cell text -> (analysis, the namespace lookups it made); see ``_python_analysis``
+        self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]] = OrderedDict()
+        self._seen: list[tuple[str, Any]] | None = None
 
     # -- install ----------------------------------------------------------------------------
     def install(self) -> None:
@@ -71,6 +75,32 @@ class KernelGuard:
         self.installed = False
 
     def _lookup(self, name: str) -> Any:
+        v = self.shell.user_ns.get(name)
+        v = v if isinstance(v, (str, bytes)) or type(v).__name__.endswith("Path") else None
+        if self._seen is not None:
+            self._seen.append((name, v))
+        return v
+
+    def _python_analysis(self, tree: ast.Module, source: str) -> Analysis:
+        """The cell's analysis, reused when the same text comes again and every namespace value
+        it looked up (plain ``str``/``bytes`` or nothing) is still the same."""
+        hit = self._analyses.get(source)
+        if hit is not None and all(_same(self._peek(name), v) for name, v in hit[1]):
+            self._analyses.move_to_end(source)
+            return hit[0]
+        self._seen = []
+        try:
+            analysis = self.guard.python_analysis(tree)
+            seen = tuple(self._seen)
+        finally:
+            self._seen = None
+        if all(v is None or type(v) in (str, bytes) for _, v in seen):
+            self._analyses[source] = (analysis, seen)
+            if len(self._analyses) > 256:
+                self._analyses.popitem(last=False)
+        return analysis
+
+    def _peek(self, name: str) -> Any:
         v = self.shell.user_ns.get(name)
         return v if isinstance(v, (str, bytes)) or type(v).__name__.endswith("Path") else None
 
@@ -130,7 +160,7 @@ class KernelGuard:
         top = cell is not None and not cell["parsed"]
         actor = (cell or {}).get("actor") or None
         raw = (cell or {}).get("raw") or source
-        j = g.judge(g.python_analysis(tree), code=raw if top else source, actor=actor)
+        j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
         if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
             cell["parsed"] = True   # the magic analyses and records its SQL itself
@@ -161,6 +191,10 @@ class KernelGuard:
                 cell.update(parsed=True, event_id=eid, final=True)
         except Exception:
             pass
+
+
+def _same(now: Any, then: Any) -> bool:
+    return now is then or (type(now) is type(then) and type(now) in (str, bytes) and now == then)
 
 
 def _kind(raw: str) -> str:

@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import operator
 import sys
+import threading
+from collections.abc import Callable
+from itertools import chain
 from types import FrameType, FunctionType, MethodType, ModuleType
 from typing import Any
 
@@ -43,6 +47,7 @@ class Integrity:
         self.shell, self.guard, self.rt = shell, guard, rt
         self.kg = rt.kg
         self.pending = ""                      # why the next cell must be refused
+        self.shell_thread = threading.get_ident()   # the thread that loads the guard runs the cells
         self.compiler = shell.compile
         self.events = shell.events
         self.parse = shell.compile.ast_parse
@@ -50,6 +55,11 @@ class Integrity:
         self.modules = {n: m for n, m in sys.modules.items() if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
         self.globals = {n: dict(vars(m)) for n, m in self.modules.items()
                         if n.removeprefix("jupyter_guard.") in CRITICAL}
+        # the same snapshots as flat tuples, compared by identity in C (``_changed``)
+        self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
+        self._dicts = tuple(vars(self.modules[n]) for n in self.globals)
+        self._getters = tuple(_getter(tuple(snap)) for snap in self.globals.values())
+        self._values = tuple(v for snap in self.globals.values() for v in snap.values())
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
         self.settings = dict(guard.settings)
         self.policy_fields = _fields(guard.policy)
@@ -118,18 +128,20 @@ class Integrity:
             if getattr(shell, "_jupyter_guard_kernel", None) is not kg:
                 shell._jupyter_guard_kernel = kg
                 fixed.append("shell._jupyter_guard_kernel")
-        for name, mod in self.modules.items():
-            if sys.modules.get(name) is not mod:
-                sys.modules[name] = mod
-                fixed.append(f"sys.modules[{name!r}]")
+        if _changed(sys.modules, _getter(self._module_keys), self._module_vals):
+            for name, mod in self.modules.items():
+                if sys.modules.get(name) is not mod:
+                    sys.modules[name] = mod
+                    fixed.append(f"sys.modules[{name!r}]")
         if kg is not None and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg:
             self.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
-        for name, snap in self.globals.items():
-            d = vars(self.modules[name])
-            for k, v in snap.items():
-                if d.get(k, UNKNOWN) is not v:
-                    d[k] = v
-                    fixed.append(f"{name}.{k}")
+        if _globals_changed(self._dicts, self._getters, self._values):
+            for name, snap in self.globals.items():
+                d = vars(self.modules[name])
+                for k, v in snap.items():
+                    if d.get(k, UNKNOWN) is not v:
+                        d[k] = v
+                        fixed.append(f"{name}.{k}")
         for (cls, attr), fn in _patched().items():
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
@@ -162,7 +174,10 @@ class Integrity:
         def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
             source, filename = args[0], str(args[1])
             kg = self.kg
-            if kg is not None and kg._depth and not _inside(f, type(kg).ast_parse.__code__):
+            # only the shell's own thread parses cells: a compile in another thread (an import in
+            # the audit ingester) says nothing about the cell hook
+            if kg is not None and kg._depth and threading.get_ident() == self.shell_thread \
+                    and not _inside(f, type(kg).ast_parse.__code__):
                 kg._depth = 0
                 self.pending = "the cell hook was switched off"
             self.rearm()
@@ -206,6 +221,31 @@ class Integrity:
         keep = [i for i in a.intents if i.action != "code.dynamic" and not (
             UNKNOWN in i.target and i.action.startswith(("file.", "shell.", "net.", "df.")))]
         self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``d -> tuple(d[k] for k in keys)`` in one C call (raises ``KeyError`` for a missing key)."""
+    if len(keys) == 1:
+        one = operator.itemgetter(keys[0])
+        return lambda d: (one(d),)
+    return operator.itemgetter(*keys) if keys else (lambda d: ())  # type: ignore[return-value]
+
+
+def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
+    """Whether any snapshot key of ``d`` is gone or no longer holds (by identity) its value."""
+    try:
+        return any(map(operator.is_not, get(d), values))
+    except KeyError:
+        return True
+
+
+def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tuple[Any, ...]], ...],
+                     values: tuple[Any, ...]) -> bool:
+    """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
+    try:
+        return any(map(operator.is_not, chain.from_iterable(map(operator.call, getters, dicts)), values))
+    except KeyError:
+        return True
 
 
 def _inside(frame: FrameType | None, code: Any) -> bool:

@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -82,7 +83,7 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
         shutil.copyfile(published, temp)
     try:
         try:
-            con = duckdb.connect(os.fspath(temp))
+            con = _connect(os.fspath(temp))
             ensure_schema(con)
         except duckdb.Error as exc:
             raise _unreadable(os.fspath(published), exc) from None
@@ -103,6 +104,18 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
                 leftover.unlink()
 
 
+def _connect(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
+    """A connection for the guard's own store. In a guarded kernel ``duckdb.connect`` hands out
+    a proxy whose statements the guard checks as user SQL: the store's own statements must not be
+    (nor count as tables the user's session created), so the proxy is taken off."""
+    con = duckdb.connect(database, **kw)
+    try:
+        raw: duckdb.DuckDBPyConnection = object.__getattribute__(con, "_jg_con")
+        return raw
+    except AttributeError:
+        return con
+
+
 def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
                      ) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published store, retried on transient lock errors.
@@ -115,7 +128,7 @@ def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
                          "`jupyter guard report` to create it")
     for attempt in range(attempts):
         try:
-            return duckdb.connect(name, read_only=True)
+            return _connect(name, read_only=True)
         except duckdb.Error as exc:
             if not any(t in str(exc) for t in TRANSIENT) or attempt == attempts - 1:
                 raise _unreadable(name, exc) from None
@@ -136,7 +149,7 @@ def repair(path: str | os.PathLike[str]) -> Path | None:
     with store_lock(published, wait=None):
         if published.exists():
             try:
-                duckdb.connect(os.fspath(published), read_only=True).close()
+                _connect(os.fspath(published), read_only=True).close()
             except duckdb.Error:
                 stamp = time.strftime("%Y%m%dT%H%M%S")
                 aside = published.with_name(f"{published.name}.corrupt-{stamp}")
