@@ -19,7 +19,8 @@ import pandas as pd
 
 from .detect import name_matches, sample_strings
 from .strategy import apply_strategy, strategy_list
-from .text import _HINT, COLUMN_THRESHOLD, DEFAULT_COLUMNS, PROBE_SIZE, MaskSettings, find_spans, mask_text
+from .text import (COLUMN_THRESHOLD, DEFAULT_COLUMNS, PROBE_SIZE, MaskSettings, find_spans, hinted,
+                   mask_text)
 
 __all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", "classify", "detect_column",
            "find_spans", "mask_frame", "mask_series", "mask_text", "sensitive_columns"]
@@ -29,15 +30,15 @@ def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None
     """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first
     (``series`` may be a column's array)."""
     probe = sample_strings(series, PROBE_SIZE)
-    if len(list(filter(_HINT.search, probe))) < COLUMN_THRESHOLD * len(probe) / 2:
+    if len(list(filter(hinted, probe))) < COLUMN_THRESHOLD * len(probe) / 2:
         return None  # quick reject; shown cells are still scanned one by one
     sample = sample_strings(series)
-    hinted = list(filter(_HINT.search, sample))
-    if not sample or len(hinted) < COLUMN_THRESHOLD * len(sample):
+    candidates = list(filter(hinted, sample))
+    if not sample or len(candidates) < COLUMN_THRESHOLD * len(sample):
         return None
     best, score = None, 0.0
     for det in settings.enabled:
-        hits = det.count_matches(hinted) / len(sample)
+        hits = det.count_matches(candidates) / len(sample)
         if hits > score:
             best, score = det.name, hits
     return best if score >= COLUMN_THRESHOLD else None
@@ -80,7 +81,7 @@ def sensitive_columns(df: pd.DataFrame, settings: MaskSettings) -> set[str]:
 
 def _mask_cell(v: Any, settings: MaskSettings) -> Any:
     if isinstance(v, str):
-        return mask_text(v, settings) if _HINT.search(v) else v
+        return mask_text(v, settings) if hinted(v) else v
     if isinstance(v, (list, tuple, dict, set)):
         text = str(v)
         masked = mask_text(text, settings)

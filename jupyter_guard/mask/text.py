@@ -34,6 +34,19 @@ _HINT = re.compile(
     r"[@\d]|::|sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|BEGIN"
     r"|(?i:pass|pwd|secret|token|api|key|auth)"
 )
+# ``_HINT`` in two passes, same answer: the common hint (a digit or ``@``) is one character class
+# the engine scans fast; the case-insensitive words slow every position, so they run only when
+# the first finds nothing.
+_HINT_COMMON = re.compile(r"[@\d]")
+_HINT_REST = re.compile(
+    r"::|sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|BEGIN"
+    r"|(?i:pass|pwd|secret|token|api|key|auth)"
+)
+
+
+def hinted(text: str) -> bool:
+    """Whether ``text`` holds anything a detector could match (``_HINT.search(text)``, faster)."""
+    return _HINT_COMMON.search(text) is not None or _HINT_REST.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,7 @@ class MaskSettings:
 
 def find_spans(text: str, settings: MaskSettings) -> list[tuple[int, int, str]]:
     """Non-overlapping ``(start, end, detector)`` spans, earliest and longest first."""
-    if not _HINT.search(text):
+    if not hinted(text):
         return []
     spans = [(a, b, d.name) for d in settings.enabled for a, b in d.find(text)]
     spans.sort(key=lambda s: (s[0], s[0] - s[1]))
