@@ -171,7 +171,8 @@ def sql(plain: Kernel, guarded: Kernel, repeat: int) -> dict[str, Any]:
     for name, q in QUERIES.items():
         m = interleaved({"raw DuckDB": (plain, f"con.execute({q!r}).df()"),
                          "jupysql %%sql": (plain, f"%%sql\n{q}"),
-                         "%%guarded_sql": (guarded, f"%%guarded_sql con\n{q}")}, repeat)
+                         "%%guarded_sql": (guarded, f"%%guarded_sql con\n{q}"),
+                         "raw DuckDB, guarded kernel": (guarded, f"con.execute({q!r}).df()")}, repeat)
         base = m["raw DuckDB"]
         res[name] = {k: {"ms": v, "ratio": v / base, "added_ms": v - base} for k, v in m.items()}
     return res
