@@ -50,7 +50,8 @@ class KernelGuard:
         self._depth = 0
         self.installed = False
         # cell text -> (analysis, the namespace lookups it made); see ``_python_analysis``
-        self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]] = OrderedDict()
+        self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]]
+        self._analyses = OrderedDict()
         self._seen: list[tuple[str, Any]] | None = None
 
     # -- install ----------------------------------------------------------------------------

@@ -359,7 +359,8 @@ class Masker:
         for formatter, typ, previous in reversed(self._printers):
             if isinstance(typ, tuple):  # registered by name; resolved to the class once used
                 formatter.deferred_printers.pop(typ, None)
-                for cls in [c for c in formatter.type_printers if (c.__module__, c.__name__) == typ]:
+                named = [c for c in formatter.type_printers if (c.__module__, c.__name__) == typ]
+                for cls in named:
                     formatter.type_printers.pop(cls)
                 if previous is not None:
                     formatter.for_type_by_name(*typ, previous)

@@ -228,7 +228,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
 
     lazy_waiting = lazy._WAITING
     table: dict[str, Handler] = {
-        "import": on_import, "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "import": on_import,
+        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link,
         "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,

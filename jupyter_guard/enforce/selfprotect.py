@@ -243,7 +243,8 @@ def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tupl
                      values: tuple[Any, ...]) -> bool:
     """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
     try:
-        return any(map(operator.is_not, chain.from_iterable(map(operator.call, getters, dicts)), values))
+        now = chain.from_iterable(map(operator.call, getters, dicts))
+        return any(map(operator.is_not, now, values))
     except KeyError:
         return True
 

@@ -137,7 +137,7 @@ class Detector:
         return self.validate is None or any(True for _ in self.find(value))
 
     def count_matches(self, values: Iterable[str]) -> int:
-        """How many of ``values`` match: the regex pass runs in C, ``matches`` only on candidates."""
+        """How many of ``values`` match (the regex pass in C, ``matches`` only on candidates)."""
         return sum(map(self.matches, filter(self.full.fullmatch, values)))
 
     def column_matches(self, series: pd.Series) -> float:
@@ -163,12 +163,14 @@ def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str
     if kind in "iu" and isinstance(values_, np.ndarray):  # numpy integers: nothing missing to skip
         values = list(map(str, values_[:size].tolist()))
     else:
-        head = values_[: size * 2].tolist()  # what ``series.iloc[:n].tolist()`` gives, less overhead
+        head = values_[: size * 2].tolist()  # ``series.iloc[:n].tolist()``, less overhead
         na = pd.NA
-        values = list(islice((v if isinstance(v, str) else str(v) for v in head
-                              if not (v is None or v is na or (isinstance(v, float) and v != v))), size))
+        kept = (v if isinstance(v, str) else str(v) for v in head
+                if not (v is None or v is na or (isinstance(v, float) and v != v)))
+        values = list(islice(kept, size))
     if len(values) < size and len(series) > size * 2:  # sparse column: look further
-        rest = series.iloc[size * 2:] if isinstance(series, pd.Series) else pd.Series(values_[size * 2:])
+        rest = (series.iloc[size * 2:] if isinstance(series, pd.Series)
+                else pd.Series(values_[size * 2:]))
         values += sample_strings(rest.dropna(), size - len(values))
     return values
 

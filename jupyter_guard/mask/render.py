@@ -60,7 +60,8 @@ def _masked_rows(tr: pd.DataFrame, df: pd.DataFrame, settings: MaskSettings,
                  lineage: Set[str]) -> pd.DataFrame:
     memo = display_memo()
     if memo is None:
-        return mask_frame(tr, settings, lineage, classified=classify(df, settings), for_display=True)
+        found = classify(df, settings)
+        return mask_frame(tr, settings, lineage, classified=found, for_display=True)
     key = (id(df), id(settings), frozenset(lineage))
     entry = memo.get(key)
     if entry is None:  # keeps df and settings alive, so their ids stay theirs for the display

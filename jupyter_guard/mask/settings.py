@@ -22,8 +22,9 @@ from .strategy import apply_strategy, strategy_list
 from .text import (COLUMN_THRESHOLD, DEFAULT_COLUMNS, PROBE_SIZE, MaskSettings, find_spans, hinted,
                    mask_text)
 
-__all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", "classify", "detect_column",
-           "find_spans", "mask_frame", "mask_series", "mask_text", "sensitive_columns"]
+__all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", "classify",
+           "detect_column", "find_spans", "mask_frame", "mask_series", "mask_text",
+           "sensitive_columns"]
 
 
 def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None:
@@ -209,7 +210,7 @@ def mask_frame(
     found.update({c: "name" for c in lineage_sensitive if c not in found})
     counts = _count_rows(df)
     arrays = _column_arrays(df)
-    whole: dict[int, Any] = {}   # column position -> masked values (dtype inferred, as isetitem does)
+    whole: dict[int, Any] = {}   # column position -> masked values (dtype inferred as by isetitem)
     cells: dict[int, list[Any]] = {}   # column position -> cells masked inside (object dtype)
     for i, col in enumerate(df.columns):
         values = arrays[i]

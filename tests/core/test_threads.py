@@ -1,4 +1,4 @@
-"""The guard's own background work never trips its self-protection nor goes through its SQL checks."""
+"""The guard's own background work neither trips its self-protection nor passes its SQL checks."""
 from __future__ import annotations
 
 import threading

@@ -8,18 +8,21 @@ pytestmark = pytest.mark.kernel
 
 
 def test_load_does_not_import_pandas(kernel):
-    out = kernel.ok("import sys\nprint('pandas' in sys.modules, 'pandas.io.formats.style' in sys.modules)")
+    out = kernel.ok("import sys\n"
+                    "print('pandas' in sys.modules, 'pandas.io.formats.style' in sys.modules)")
     assert "False False" in out.text()
 
 
 def test_pandas_imported_after_finder_removed_is_still_guarded(kernel):
-    kernel.ok("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'AfterImport']")
+    kernel.ok("import sys\n"
+              "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'AfterImport']")
     out = kernel.ok("import pandas as pd\n"
                     "df = pd.DataFrame({'email': ['ann@example.com'], 'note': ['x']})\n"
                     "print(repr(df))\ndf")
     assert "ann@example.com" not in out.text() and "@example.com" in out.text()
     kernel.blocked("df.to_csv('lazy_out.csv')", "exfiltration")
-    assert not (kernel.workdir / "lazy_out.csv").exists() or (kernel.workdir / "lazy_out.csv").stat().st_size == 0
+    out_file = kernel.workdir / "lazy_out.csv"
+    assert not out_file.exists() or out_file.stat().st_size == 0
 
 
 def test_styler_is_masked_without_importing_it_at_load(kernel):
