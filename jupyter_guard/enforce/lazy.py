@@ -8,6 +8,7 @@ out of ``sys.meta_path`` does not escape it: the runtime audit hook puts it back
 """
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import logging
 import sys
@@ -115,3 +116,28 @@ def catch_up() -> None:
         module = sys.modules.get(name)
         if module is not None and not _initializing(module):
             _fire(name, module)
+
+
+_OWN: dict[str, ModuleType] = {}
+"""The guard's own modules imported after load (``import_own``); the re-arm keeps them in
+``sys.modules``."""
+
+
+def trust_loaded(names: Sequence[str]) -> None:
+    """At load: modules of ``names`` already imported then are the guard's own (as the re-arm's
+    load snapshot takes them)."""
+    for name in names:
+        if name in sys.modules:
+            _OWN.setdefault(name, sys.modules[name])
+
+
+def import_own(name: str) -> ModuleType:
+    """Import one of the guard's own modules for set-up after load. An entry that user code put
+    in ``sys.modules`` under that name before the guard imported it is discarded, not used."""
+    mod = _OWN.get(name)
+    if mod is None:
+        sys.modules.pop(name, None)
+        mod = importlib.import_module(name)
+        _OWN[name] = mod
+    sys.modules[name] = mod
+    return mod

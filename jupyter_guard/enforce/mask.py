@@ -11,6 +11,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Set
+from types import SimpleNamespace
 from typing import Any
 
 from IPython.lib import pretty
@@ -19,6 +20,7 @@ from jupyter_guard.enforce import lazy
 from jupyter_guard.mask.scope import one_display
 from jupyter_guard.mask.text import MaskSettings, find_spans, mask_text
 
+LATE_MODULES = ("jupyter_guard.mask.settings", "jupyter_guard.mask.render")  # need pandas
 STYLER = ("pandas.io.formats.style", "Styler")  # registered by name: importing it costs ~60 ms
 PANDAS_MIMES = frozenset({"text/plain", "text/html"})  # what our pandas printers produce
 PLAIN_TYPES = (str, list, dict, tuple)
@@ -26,13 +28,7 @@ HOLD_LIMIT = 64 * 1024
 """A partial line longer than this is emitted (masked) up to a safe cut, not held forever."""
 
 
-def is_pandas(obj: Any) -> bool:
-    """A DataFrame, Series or Styler (without importing pandas for objects that cannot be one)."""
-    pd = sys.modules.get("pandas")
-    if pd is None:
-        return False
-    if isinstance(obj, (pd.DataFrame, pd.Series)):
-        return True
+def _styler(obj: Any) -> bool:
     style = sys.modules.get(STYLER[0])
     return style is not None and isinstance(obj, style.Styler)
 
@@ -197,6 +193,8 @@ class Masker:
         self._masked: deque[Any] = deque(maxlen=16)
         self._local = threading.local()  # bundles already masked (by identity)
         self._installed = False
+        self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
+        self._render: Any = None                   # the renderers, bound at the same moment
 
     def settings(self) -> MaskSettings:
         try:
@@ -220,29 +218,26 @@ class Masker:
         return settings
 
     # -- printers ---------------------------------------------------------------------------
+    def is_pandas(self, obj: Any) -> bool:
+        """A DataFrame, Series or Styler (the classes pandas had when the printers were set up)."""
+        return bool(self._pd) and (isinstance(obj, self._pd) or _styler(obj))
+
     def _html(self, obj: Any) -> str | None:
-        import pandas as pd
-
-        from jupyter_guard.mask.render import frame_html, styler_html
-
+        r = self._render
         settings = self._current(type(obj).__name__)
-        style = sys.modules.get(STYLER[0])
-        if style is not None and isinstance(obj, style.Styler):
-            return styler_html(obj, settings, self._lineage_of(obj.data))
-        if isinstance(obj, pd.Series):
+        if _styler(obj):
+            return r.styler_html(obj, settings, self._lineage_of(obj.data))  # type: ignore[no-any-return]
+        if isinstance(obj, self._pd[1]):
             return None
-        return frame_html(obj, settings, self._lineage_of(obj))
+        return r.frame_html(obj, settings, self._lineage_of(obj))  # type: ignore[no-any-return]
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
-        import pandas as pd
-
-        from jupyter_guard.mask.render import frame_text, series_text
-
+        r = self._render
         settings = self._current(type(obj).__name__)
-        if isinstance(obj, pd.DataFrame):
-            p.text(frame_text(obj, settings, self._lineage_of(obj)))
-        elif isinstance(obj, pd.Series):
-            p.text(series_text(obj, settings, self._lineage_of(obj)))
+        if isinstance(obj, self._pd[0]):
+            p.text(r.frame_text(obj, settings, self._lineage_of(obj)))
+        elif isinstance(obj, self._pd[1]):
+            p.text(r.series_text(obj, settings, self._lineage_of(obj)))
         else:
             p.text(mask_text(repr(obj), settings))
 
@@ -264,7 +259,7 @@ class Masker:
                 data, md = original(obj, include=include, exclude=exclude)
             settings = self.settings()
             if settings.active:
-                if is_pandas(obj):  # other pandas mimes (table schema): dropped
+                if self.is_pandas(obj):  # other pandas mimes (table schema): dropped
                     data = {k: v for k, v in data.items() if k in PANDAS_MIMES}
                 else:
                     data = mask_bundle(data, settings)
@@ -326,6 +321,7 @@ class Masker:
             except (TypeError, AttributeError):  # a C-level stream (terminal IPython): swap it
                 self._streams.append(_SwappedStream(name, self))
         self._installed = True
+        lazy.trust_loaded(LATE_MODULES)
         lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
         return self
 
@@ -333,7 +329,13 @@ class Masker:
         """Printers and reprs for pandas objects (masking only the rendered rows)."""
         if not self._installed:
             return
-        from jupyter_guard.mask.render import frame_text, series_text
+        lazy.import_own("jupyter_guard.mask.settings")
+        render = lazy.import_own("jupyter_guard.mask.render")
+        frame_text, series_text = render.frame_text, render.series_text
+        # bound now, like module-level imports: nothing later put in sys.modules changes them
+        self._render = SimpleNamespace(frame_html=render.frame_html, frame_text=frame_text,
+                                       series_text=series_text, styler_html=render.styler_html)
+        self._pd = (pd.DataFrame, pd.Series)
 
         formatters = self.shell.display_formatter.formatters
         for mime, fn, types in (("text/html", self._html, (pd.DataFrame,)),

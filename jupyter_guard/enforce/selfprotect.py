@@ -150,6 +150,10 @@ class Integrity:
         from jupyter_guard.enforce.writers import MODULE_PATCHED
 
         lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
+        for name, mod in lazy._OWN.items():   # the guard's modules imported after load
+            if sys.modules.get(name) is not mod:
+                sys.modules[name] = mod
+                fixed.append(f"sys.modules[{name!r}]")
 
         for (mod, attr), fn in MODULE_PATCHED.items():
             if getattr(mod, attr, None) is not fn:

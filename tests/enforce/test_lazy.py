@@ -29,3 +29,4 @@ def test_styler_is_masked_without_importing_it_at_load(kernel):
     out = kernel.ok("import pandas as pd\n"
                     "pd.DataFrame({'contact_email': ['bob@example.org']}).style")
     assert "bob@example.org" not in out.text() and "@example.org" in out.text()
+
