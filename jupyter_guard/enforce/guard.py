@@ -128,7 +128,7 @@ class Guard:
         user, cell_actor = self.who()
         return Context(user=user, groups=self.groups, actor=actor or cell_actor,
                        connection=conn.name if conn else "",
-                       guard_files=tuple(os.path.realpath(p) for p in files),
+                       guard_files=_realpaths(files),
                        session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files)
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
@@ -221,6 +221,22 @@ class Guard:
                                   lineage=lineage)
             except Exception as e:
                 log.error("jupyter_guard could not complete the audit event: %s", e)
+
+
+def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
+    """``os.path.realpath`` of each path; files in one folder resolve the folder once (a final
+    component that is not a symlink resolves to itself, so this is the same answer)."""
+    folders: dict[str, str] = {}
+    out = []
+    for p in paths:
+        head, name = os.path.split(p)
+        if not name or name in (".", "..") or os.path.islink(p):
+            out.append(os.path.realpath(p))
+            continue
+        if head not in folders:
+            folders[head] = os.path.realpath(head)
+        out.append(os.path.join(folders[head], name))
+    return tuple(out)
 
 
 def _new_file(i: Intent) -> Intent:
