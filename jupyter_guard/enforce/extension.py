@@ -25,13 +25,15 @@ def load(shell: Any) -> KernelGuard:
     _open_audit(guard)
     kg = KernelGuard(shell, guard)
     kg.install()
+    # Bound before the runtime layer installs: self-protection snapshots these and would take
+    # a later assignment for tampering.
+    shell._jupyter_guard_kernel = kg
+    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
     from jupyter_guard.enforce.magic import GuardMagics
 
     shell.register_magics(GuardMagics(shell, guard))
     _install_optional(shell, guard)
     _seal()
-    shell._jupyter_guard_kernel = kg
-    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
     if not cfg.quiet:
         print(banner(guard))
     for w in guard.policy.warnings:

@@ -209,3 +209,22 @@ def test_connections_and_aliases_made_before_load_are_guarded(work_root: Path):
         assert left.text.strip() == "[(5000, 2000)]"
     finally:
         kernel.stop()
+
+
+def test_loading_raises_no_false_tamper_event(work_root: Path):
+    d = work_root / "clean-load"
+    d.mkdir()
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    try:
+        assert kernel.run("%load_ext jupyter_guard").status == "ok"
+        for n in range(3):
+            assert kernel.run(f"x{n} = {n}").status == "ok"
+    finally:
+        kernel.stop()
+    from jupyter_guard.record import ingest
+
+    ingest(d / "audit.duckdb")
+    con = duckdb.connect(str(d / "audit.duckdb"), read_only=True)
+    rows = con.execute("SELECT rule_id, reason FROM events WHERE decision <> 'allow'").fetchall()
+    con.close()
+    assert rows == []
