@@ -22,7 +22,8 @@ browser:
 
 demo: setup
 	cd notebooks && JUPYTER_GUARD_AUDIT=$(CURDIR)/notebooks/.guard/audit.duckdb \
-	  $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks demo.ipynb
+	  $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) demo.ipynb
 
 # The sidebar's TypeScript: lint and unit tests with the extension template's tools (needs Node.js).
 labext-test: setup
