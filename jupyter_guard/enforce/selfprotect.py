@@ -64,6 +64,7 @@ class Integrity:
         self.settings = dict(guard.settings)
         self.policy_fields = _fields(guard.policy)
         self.late: dict[str, Any] | None = None
+        self._last_cell: int | None = None     # the cell run whose first compile got the full check
         self.callbacks: dict[str, list[Any]] | None = None
         self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
 
@@ -161,9 +162,16 @@ class Integrity:
                 fixed.append(f"{mod.__name__}.{attr}")
         return fixed
 
-    def rearm(self) -> None:
+    def light(self) -> list[str]:
+        """Between the statements of one cell: the guard object and the cell parser only."""
+        fixed = self.verify_guard()
+        if self.shell.compile is not self.compiler or vars(self.compiler).get("ast_parse") is not self.parse:
+            fixed += self.check()
+        return fixed
+
+    def rearm(self, full: bool = True) -> None:
         with Busy():
-            fixed = self.check()
+            fixed = self.check() if full else self.light()
         if fixed:
             if any(k.startswith(("shell.compile", "shell.run", "shell.transform", "kernel guard",
                                  "shell.should")) for k in fixed):
@@ -184,8 +192,15 @@ class Integrity:
                     and not _inside(f, type(kg).ast_parse.__code__):
                 kg._depth = 0
                 self.pending = "the cell hook was switched off"
-            self.rearm()
-            if self.pending and not isinstance(source, (str, bytes)) and rt.is_cell(filename):
+            # IPython compiles a cell statement by statement: the full check runs at the first
+            # compile of each cell run (and for every compile of source text); the statements
+            # after it get the light check (guard object, parser), ~3 us instead of ~27 us.
+            marker = id(kg._cell) if kg is not None and kg._cell is not None else None
+            textual = isinstance(source, (str, bytes))
+            full = textual or marker is None or marker != self._last_cell
+            self._last_cell = marker
+            self.rearm(full)
+            if self.pending and not textual and rt.is_cell(filename):
                 self.refuse_pending()
             if isinstance(source, (str, bytes)) and not rt.is_cell(filename) and rt.user_caller(f):
                 self.dynamic(source, filename)

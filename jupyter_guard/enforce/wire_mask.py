@@ -2,6 +2,7 @@
 ``reason`` pass through the same value detectors before they are written."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from typing import Any
@@ -36,6 +37,7 @@ def install(shell: Any, guard: Guard) -> None:
 
     audit_settings = settings_for(guard)
 
+    @functools.lru_cache(maxsize=512)  # a cell run again is redacted once
     def redact(text: str) -> str:  # the audit file never holds a raw sensitive literal
         return mask_text(text, audit_settings) if text else text
 
