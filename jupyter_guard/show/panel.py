@@ -65,14 +65,22 @@ class Panel:
         import ipywidgets as w
 
         g = self.guard
+        rows_error = ""
         try:
+            from jupyter_guard.enforce.runtime import Busy
+            from jupyter_guard.record import try_ingest
             from jupyter_guard.record.approvals import requests
 
-            pending = requests(g.settings["audit"])
-        except Exception:
+            with Busy():  # the guard's own store work, even when a user cell asked for the panel
+                try_ingest(g.settings["audit"], wait=1.0)  # requests made in other kernels
+                pending = requests(g.settings["audit"])
+        except Exception as e:
             pending = []
+            rows_error = f"<i>pending approvals unavailable: {html.escape(str(e))}</i>"
         approver = g.policy.may("may_approve", g.user, g.groups)
         rows: list[Any] = [w.HTML(f"<b>pending approvals:</b> {len(pending)}")] if pending else []
+        if rows_error:
+            rows.append(w.HTML(rows_error))
         for req in pending[:10]:
             label = w.HTML(f"<code>{html.escape(str(req['request_id']))}</code> by "
                            f"{html.escape(str(req['requested_by']))}: {html.escape(str(req.get('reason') or ''))}")
@@ -86,10 +94,15 @@ class Panel:
         self.pending.children = tuple(rows)
 
     def _decide(self, request_id: str, verdict: str) -> None:
+        import datetime as dt
+
+        from jupyter_guard.enforce.runtime import Busy
         from jupyter_guard.record.approvals import decide_approval
 
-        decide_approval(self.guard.settings["audit"], request_id, decided_by=self.guard.user,
-                        verdict=verdict)  # type: ignore[arg-type]
+        with Busy():  # the guard's own store work, though a button click runs in a user cell
+            decide_approval(self.guard.settings["audit"], request_id, decided_by=self.guard.user,
+                            verdict=verdict,  # type: ignore[arg-type]
+                            lifetime=dt.timedelta(minutes=self.guard.policy.approval_minutes))
         self.refresh_pending()
 
 

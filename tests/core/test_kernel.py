@@ -228,3 +228,34 @@ def test_loading_raises_no_false_tamper_event(work_root: Path):
     rows = con.execute("SELECT rule_id, reason FROM events WHERE decision <> 'allow'").fetchall()
     con.close()
     assert rows == []
+
+
+def test_panel_approve_button_lets_the_same_cell_run_once(work_root: Path):
+    d = work_root / "panel-approve"
+    d.mkdir()
+    make_warehouse(d / "wh.duckdb")
+    policy = d / "policy.yaml"
+    policy.write_text("extends: default\nroles:\n  governance: {users: [gina], may_approve: true}\n")
+    env = {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": str(policy)}
+    alice = Kernel(d, {**env, "JUPYTER_GUARD_USER": "alice"})
+    gina = Kernel(d, {**env, "JUPYTER_GUARD_USER": "gina"})
+    try:
+        assert alice.run("%load_ext jupyter_guard\nimport duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"
+        drop = "con.execute('DROP TABLE orders')"
+        assert alice.run(drop).status == "error"
+        asked = alice.run("%guard request nightly rebuild")
+        assert asked.status == "ok"
+        assert gina.run("%load_ext jupyter_guard\nimport jupyter_guard\n"
+                        "from jupyter_guard.show.panel import Panel\n"
+                        "P = Panel(jupyter_guard._kernel_guard.guard)").status == "ok"
+        rows = gina.run("print(len(P.pending.children))")
+        assert rows.text.strip() == "2"  # the heading and one request, with buttons for gina
+        assert gina.run("P.pending.children[1].children[1].click()").status == "ok"
+        time.sleep(1.5)
+        ran = alice.run(drop)
+        assert ran.status == "ok", ran.text
+        again = alice.run(drop)
+        assert again.status == "error"
+    finally:
+        alice.stop()
+        gina.stop()
