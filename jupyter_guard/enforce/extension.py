@@ -46,7 +46,7 @@ def _open_audit(guard: Guard) -> None:
 
     path = guard.settings["audit"]
     try:
-        # An ingest costs ~35 ms of CPU: once a second keeps readers within the 2 s promise
+        # An ingest costs ~20 ms of CPU: once a second keeps readers within the 2 s promise
         # without taking a noticeable share of a busy kernel's time.
         guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s),
                                interval=1.0)

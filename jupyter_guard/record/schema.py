@@ -129,7 +129,8 @@ def utcnow() -> dt.datetime:
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The version of an open store; 0 for an empty database."""
     found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main'"
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND schema_name = 'main' "
+        "AND database_name = current_database()"
     ).fetchall()
     if not found[0][0]:
         return 0

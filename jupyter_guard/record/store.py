@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,9 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
     compact = published.parent / f".{published.name}.tmp-{os.getpid()}-shrunk"
     if published.exists():
         shutil.copyfile(published, temp)
+    if not shrink:
+        yield from _rewrite_attached(published, temp)
+        return
     try:
         try:
             con = _connect(os.fspath(temp))
@@ -102,6 +106,47 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
         for leftover in (temp, compact, Path(f"{temp}.wal"), Path(f"{compact}.wal")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+
+_scratch = threading.local()
+
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per thread that attaches the copy: starting a DuckDB instance per
+    ingest cost ~14 ms, attaching a file to a running one ~2.4 ms."""
+    con = getattr(_scratch, "con", None)
+    if con is None:
+        con = _scratch.con = _connect(":memory:")
+    return con
+
+
+def _rewrite_attached(published: Path, temp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = _scratch_connection()
+    quoted = os.fspath(temp).replace("'", "''")
+    try:
+        try:
+            con.execute(f"ATTACH '{quoted}' AS _store")
+            con.execute("USE _store")
+            ensure_schema(con)
+        except duckdb.Error as exc:
+            raise _unreadable(os.fspath(published), exc) from None
+        try:
+            yield con
+            con.execute("CHECKPOINT _store")
+        finally:
+            _detach(con)
+        os.replace(temp, published)
+    finally:
+        _detach(con)  # also after a failed ATTACH/USE: the next rewrite must find it clean
+        for leftover in (temp, Path(f"{temp}.wal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _detach(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in ("ROLLBACK", "USE memory", "DETACH DATABASE IF EXISTS _store"):
+        with contextlib.suppress(duckdb.Error):
+            con.execute(statement)
 
 
 def _connect(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
