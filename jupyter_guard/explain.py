@@ -1,7 +1,6 @@
 """The decision for a piece of code or SQL without running it (``jupyter guard explain``)."""
 from __future__ import annotations
 
-from typing import Any
 
 from jupyter_guard.analyze.pysinks import looks_like_sql
 from jupyter_guard.model import Analysis, Verdict, combine
@@ -14,11 +13,7 @@ def analyse(code: str, dialect: str = "duckdb") -> Analysis:
     from jupyter_guard.analyze.python import analyze_python
     from jupyter_guard.analyze.shell import analyze_shell
     from jupyter_guard.analyze.sql import analyze_sql
-
-    def classify(text: str) -> Any:
-        import duckdb
-
-        return [(s.type.name, s.query) for s in duckdb.extract_statements(text)]
+    from jupyter_guard.enforce.connections import duckdb_classify as classify
 
     def sql(text: str, d: str = dialect) -> Analysis:
         return analyze_sql(text, d, classify=classify if d == "duckdb" else None)

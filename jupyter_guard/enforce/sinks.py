@@ -11,23 +11,21 @@ The check is the one ``%%guarded_sql`` uses (same analysis, same row-count estim
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any
 
 from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
+from jupyter_guard.enforce.runtime import Busy, busy
 
-_busy = threading.local()
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
 
 
 def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
     """Raise GuardBlocked if the policy refuses ``query`` on ``conn``; the guard's own queries pass."""
-    if getattr(_busy, "on", False) or not isinstance(query, str):
+    if busy() or not isinstance(query, str):
         return
-    _busy.on = True
-    try:
+    with Busy():  # the guard's own queries (row counts, catalog) pass unchecked
         analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
         j = guard.judge(analysis, conn=conn, code=query)
         if j.verdict.refuses:
@@ -35,8 +33,6 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
             guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}
             raise blocked_error(j.verdict)
         guard.note_success(j.intents)
-    finally:
-        _busy.on = False
 
 
 def _first_params(params: Any) -> Any:
