@@ -133,10 +133,17 @@ class Guard:
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
-        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, self.resolve_conn))
+        conns: dict[str, Conn | None] = {}  # each `via` resolved once per decision
+
+        def resolve(via: str) -> Conn | None:
+            if via not in conns:
+                conns[via] = self.resolve_conn(via)
+            return conns[via]
+
+        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve))
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
-                i.where == "param" or self.resolve_conn(i.via) is None)))
+                i.where == "param" or resolve(i.via) is None)))
         ctx = self.context(conn, actor)
         verdicts: list[Verdict] = []
         created: set[str] = set()

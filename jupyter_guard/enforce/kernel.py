@@ -183,9 +183,8 @@ class KernelGuard:
 
     def _record_failure(self, source: str, err: GuardBlocked) -> None:
         cell = self._cell
-        j = None
         try:
-            eid = self.guard.begin(kind="python", code=source, judgement=j, status="blocked",
+            eid = self.guard.begin(kind="python", code=source, judgement=None, status="blocked",
                                    cell_id=(cell or {}).get("cell_id", ""),
                                    execution_count=(cell or {}).get("count"))
             if cell is not None:

@@ -94,7 +94,6 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     start = time.perf_counter()
     statements = [q for _, q in conn.classify(text)] if conn.classify else _split(text, conn.dialect)
     result = None
-    rows = None
     wrap = conn.native_duckdb and len(statements) > 1 and not any(
         i.action == "sql.transaction" for i in judgement.intents)
     try:
