@@ -132,3 +132,14 @@ def test_writing_a_new_protected_kind_of_file_is_fine_but_overwriting_is_not(s):
     cell = s.run("pd.DataFrame({'city': ['Lyon', 'Nice']}).to_parquet('cities.parquet')")
     assert not cell.ok and cell.rule == "destructive-files"
     assert (s.dir / "cities.parquet").stat().st_size == size
+
+
+def test_dynamic_code_runs_but_is_logged_as_a_warning(s):
+    import jupyter_guard
+
+    cell = s.run("parts = ['y', '=', '6*7']\nexec(' '.join(parts))")
+    assert cell.ok and s.ip.user_ns["y"] == 42
+    last = jupyter_guard._kernel_guard.guard.recent[-1]
+    assert (last["decision"], last["rule_id"]) == ("warn", "dynamic-code")
+    hidden = s.run("import shutil\nparts = ['shutil.rmtree(', repr('data'), ')']\nexec(''.join(parts))")
+    assert not hidden.ok and (s.dir / "data" / "keep.csv").exists()  # the runtime layer stops it
