@@ -108,20 +108,44 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
                 leftover.unlink()
 
 
-_scratch = threading.local()
+class _Scratch:
+    """One in-memory DuckDB for the process that attaches the copy (starting a DuckDB instance per
+    ingest cost ~14 ms, attaching a file to a running one ~2.4 ms), used by one rewrite at a time.
+
+    Not kept per thread: when a process forks, the child frees the thread-local data of every
+    thread but the forking one, and freeing a DuckDB instance there joins worker threads the
+    child does not have: a segmentation fault, which killed every ``!cmd`` and ``os.fork`` child
+    of a guarded kernel. A child starts its own instance and never frees the parent's."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.inherited: list[duckdb.DuckDBPyConnection] = []   # a parent's: never used, never freed
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.lock:
+            if self.con is None:
+                self.con = _connect(":memory:")
+            yield self.con
+
+    def after_fork_in_child(self) -> None:
+        if self.con is not None:
+            self.inherited.append(self.con)
+        self.con, self.lock = None, threading.Lock()
 
 
-def _scratch_connection() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB per thread that attaches the copy: starting a DuckDB instance per
-    ingest cost ~14 ms, attaching a file to a running one ~2.4 ms."""
-    con = getattr(_scratch, "con", None)
-    if con is None:
-        con = _scratch.con = _connect(":memory:")
-    return con
+_scratch = _Scratch()
+os.register_at_fork(after_in_child=_scratch.after_fork_in_child)
 
 
 def _rewrite_attached(published: Path, temp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _scratch_connection()
+    with _scratch.connection() as con:
+        yield from _rewrite_on(con, published, temp)
+
+
+def _rewrite_on(con: duckdb.DuckDBPyConnection, published: Path, temp: Path
+                ) -> Iterator[duckdb.DuckDBPyConnection]:
     quoted = os.fspath(temp).replace("'", "''")
     try:
         try:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import time
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +90,47 @@ def test_benign_twins_run(s, code):
     cell = s.run(code)
     assert cell.ok, cell.error
     assert (s.dir / "data" / "keep.csv").exists() and s.db.exists()
+
+
+SHELL_DOORS = [
+    pytest.param("!echo ran > ran.txt", id="bang"),
+    pytest.param("%%bash\necho ran > ran.txt", id="cell-bash"),
+    pytest.param("%%sh\necho ran > ran.txt", id="cell-sh"),
+    pytest.param("get_ipython().system('echo ran > ran.txt')", id="ipython-system"),
+    pytest.param("import os\nos.system('echo ran > ran.txt')", id="os-system"),
+    pytest.param("import subprocess\nsubprocess.run('echo ran > ran.txt', shell=True, check=True)",
+                 id="subprocess"),
+]
+
+
+@pytest.mark.parametrize("code", SHELL_DOORS)
+def test_benign_shell_commands_really_run(s, code):
+    """Allowed shell commands run, also once the audit ingester's DuckDB is up in its thread (a
+    forked child used to free it and die before the command ran, with the cell reported ok)."""
+    marker = f"m = {time.time_ns()}"
+    assert s.run(marker).ok
+    _wait_for_event(Path(s.ip._jupyter_guard_kernel.guard.settings["audit"]), marker)
+    cell = s.run(code)
+    assert cell.ok, cell.error
+    assert (s.dir / "ran.txt").read_text().strip() == "ran"
+
+
+def _wait_for_event(audit: Path, code: str, timeout: float = 10) -> None:
+    import duckdb
+
+    from jupyter_guard.enforce.connections import unwrap
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if audit.exists():
+            con = unwrap(duckdb.connect(str(audit), read_only=True))
+            try:
+                if con.execute("SELECT count(*) FROM events WHERE code = ?", [code]).fetchone()[0]:
+                    return
+            finally:
+                con.close()
+        time.sleep(0.2)
+    raise AssertionError(f"the ingester did not publish {code!r} within {timeout} s")
 
 
 TAMPER_FORMS = [

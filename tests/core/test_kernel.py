@@ -259,3 +259,22 @@ def test_panel_approve_button_lets_the_same_cell_run_once(work_root: Path):
     finally:
         alice.stop()
         gina.stop()
+
+
+def test_shell_commands_and_forked_children_run_after_the_audit_ingest(k):
+    """`!cmd` forks the kernel: the child must not free the audit ingester's DuckDB (it used to
+    segfault there, so the command silently never ran)."""
+    kernel, d = k
+    marker = f"fork-{time.time_ns()}"
+    assert kernel.run(f"m = {marker!r}").status == "ok"
+    # the ingester has published the cell above: its DuckDB instance is up in its own thread
+    assert _audit_rows(d / "audit.duckdb", f"SELECT 1 FROM events WHERE code LIKE '%{marker}%'", 1)
+    (d / "bang.txt").unlink(missing_ok=True)
+    r = kernel.run("!echo ran > bang.txt")
+    assert r.status == "ok" and (d / "bang.txt").read_text().strip() == "ran"
+    r = kernel.run("import os\npid = os.fork()\nif pid == 0:\n    os._exit(7)\n"
+                   "print('child', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))")
+    assert r.text.strip() == "child 7", r.text
+    r = kernel.run("from multiprocessing import get_context\n"
+                   "with get_context('fork').Pool(2) as pool:\n    print(pool.map(abs, [-1, -2, 3]))")
+    assert r.text.strip() == "[1, 2, 3]", r.text
