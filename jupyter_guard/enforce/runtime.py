@@ -61,6 +61,14 @@ def busy_wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def verify() -> None:
+    """Put the guard object back as loaded (policy, settings, methods) before a decision that user
+    code can reach in the middle of a statement (SQL sinks, ``%%guarded_sql``)."""
+    rt = _RT
+    if rt is not None and rt.protect is not None:
+        rt.protect.restore_guard()
+
+
 class Runtime:
     """What the hook needs: the guard, the shell, and how to tell a cell's frames."""
 
@@ -127,7 +135,7 @@ class Runtime:
         _tl.busy = True
         try:
             if self.protect is not None:
-                self.protect.verify_guard()
+                self.protect.restore_guard()
             j = g.judge(Analysis(tuple(intents)), code=desc)
             if j.verdict.refuses:
                 g.begin(kind="runtime", code=desc, judgement=j, status="blocked")

@@ -5,12 +5,16 @@ Two mechanisms, neither depending on IPython callbacks that user code could clea
   (``object.__setattr__`` events: ``KernelGuard._check = ...``, ``f.__code__ = ...``), restoring
   the pandas/threading methods the guard wraps, ``JUPYTER_GUARD_*`` environment writes
   (``runtime_events``), and writes to the audit, policy and package files (policy rules).
-- **re-arm**: at every ``compile``/``exec`` event (IPython compiles every cell) the guard compares
-  what it depends on with a snapshot taken at load and puts back whatever changed:
-  ``shell.compile.ast_parse``, ``shell.compile``/``shell.events``, its ``pre/post_run_cell``
-  callbacks, ``sys.modules`` entries, the globals of its own modules, the guard's settings,
-  policy and methods. If the cell hook itself was switched off, the cell that got through the
-  switched-off parse is refused before it runs. Every repair is logged as ``guard.tamper``.
+- **re-arm**: when a cell is parsed (the ``compile`` event inside the guard's own parse hook), and
+  whenever user code compiles source text, the guard compares what it depends on with a snapshot
+  taken at load and puts back whatever changed: ``shell.compile.ast_parse``,
+  ``shell.compile``/``shell.events``, its ``pre/post_run_cell`` callbacks, ``sys.modules``
+  entries, the globals of its own modules, the guard's settings, policy and methods. Every
+  statement's ``compile``/``exec`` checks that the cell parser is still the guard's (two identity
+  tests); if it was switched off, the cell that got through the switched-off parse is refused
+  before it runs. Every decision user code can reach in the middle of a statement (runtime
+  events, SQL sinks, ``%%guarded_sql``, pandas writers) first puts the guard object back
+  (``verify_guard``). Every repair is logged as ``guard.tamper``.
 The guard's settings are resolved once at load; environment changes afterwards change nothing.
 """
 from __future__ import annotations
@@ -33,7 +37,8 @@ log = logging.getLogger("jupyter_guard")
 
 CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runtime", "enforce.runtime_events",
             "enforce.runtime_threads", "enforce.writers", "enforce.selfprotect", "enforce.sinks",
-            "enforce.enrich", "enforce.connections", "enforce.extension", "policy.rules", "policy.decide",
+            "enforce.enrich", "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
+            "policy.decide",
             "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell", "analyze.sql")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
@@ -63,19 +68,44 @@ class Integrity:
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
         self.settings = dict(guard.settings)
         self.policy_fields = _fields(guard.policy)
+        # the same snapshots read in one C call each (``verify_guard`` runs before every decision)
+        self._policy = guard.policy
+        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_vals = tuple(v for _, v in self.policy_fields)
+        self._attrs_get = _attrgetter(tuple(self.attrs))
+        self._attrs_vals = tuple(self.attrs.values())
         self.late: dict[str, Any] | None = None
-        self._last_cell: int | None = None     # the cell run whose first compile got the full check
         self.callbacks: dict[str, list[Any]] | None = None
         self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
 
     def seal(self) -> None:
         """Snapshot what modules installed after this one set up (called once loading is done)."""
         self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
+        names = tuple(self.attrs) + tuple(self.late)
+        self._attrs_get = _attrgetter(names)
+        self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
         self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
 
     # -- checks -----------------------------------------------------------------------------
     def verify_guard(self) -> list[str]:
-        """The guard object: cheap enough to run before every runtime decision."""
+        """The guard object: cheap enough to run before every decision (~1 us when nothing
+        changed: the snapshots are compared by identity in C)."""
+        g = self.guard
+        try:
+            same = not _changed(g, self._attrs_get, self._attrs_vals) and g.settings == self.settings \
+                and g.policy is self._policy and not _changed(g.policy, self._policy_get, self._policy_vals)
+        except Exception:
+            same = False
+        return [] if same else self._repair_guard()
+
+    def restore_guard(self) -> None:
+        """``verify_guard`` before a decision; what it had to put back is logged as tampering."""
+        fixed = self.verify_guard()
+        if fixed:
+            self.rt.tamper("the guard was changed and has been restored: " + ", ".join(fixed[:6]),
+                           "restore " + ", ".join(fixed[:6]), refuse=False)
+
+    def _repair_guard(self) -> list[str]:
         g, fixed = self.guard, []
         for k, v in self.attrs.items():
             if getattr(g, k, None) is not v:
@@ -85,9 +115,10 @@ class Integrity:
             g.settings.clear()
             g.settings.update(self.settings)
             fixed.append("guard.settings")
-        if _fields(g.policy) != self.policy_fields:
-            for name, v in self.policy_fields:
-                object.__setattr__(g.policy, name, v)
+        changed = [(name, v) for name, v in self.policy_fields if getattr(g.policy, name, UNKNOWN) is not v]
+        for name, v in changed:
+            object.__setattr__(g.policy, name, v)
+        if changed:
             fixed.append("guard.policy")
         if self.late is not None:
             for k, v in self.late.items():
@@ -162,16 +193,13 @@ class Integrity:
                 fixed.append(f"{mod.__name__}.{attr}")
         return fixed
 
-    def light(self) -> list[str]:
-        """Between the statements of one cell: the guard object and the cell parser only."""
-        fixed = self.verify_guard()
-        if self.shell.compile is not self.compiler or vars(self.compiler).get("ast_parse") is not self.parse:
-            fixed += self.check()
-        return fixed
+    def parser_intact(self) -> bool:
+        """The cell parser is still the guard's (checked at every statement: ~0.2 us)."""
+        return self.shell.compile is self.compiler and vars(self.compiler).get("ast_parse") is self.parse
 
-    def rearm(self, full: bool = True) -> None:
+    def rearm(self) -> None:
         with Busy():
-            fixed = self.check() if full else self.light()
+            fixed = self.check()
         if fixed:
             if any(k.startswith(("shell.compile", "shell.run", "shell.transform", "kernel guard",
                                  "shell.should")) for k in fixed):
@@ -183,31 +211,34 @@ class Integrity:
     def handlers(self) -> dict[str, Any]:
         rt = self.rt
 
+        parse_code = type(self.kg).ast_parse.__code__ if self.kg is not None else None
+
         def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
-            source, filename = args[0], str(args[1])
+            source, filename = args[0], args[1]
             kg = self.kg
-            # only the shell's own thread parses cells: a compile in another thread (an import in
-            # the audit ingester) says nothing about the cell hook
-            if kg is not None and kg._depth and threading.get_ident() == self.shell_thread \
-                    and not _inside(f, type(kg).ast_parse.__code__):
-                kg._depth = 0
-                self.pending = "the cell hook was switched off"
-            # IPython compiles a cell statement by statement: the full check runs at the first
-            # compile of each cell run (and for every compile of source text); the statements
-            # after it get the light check (guard object, parser), ~3 us instead of ~27 us.
-            marker = id(kg._cell) if kg is not None and kg._cell is not None else None
-            textual = isinstance(source, (str, bytes))
-            full = textual or marker is None or marker != self._last_cell
-            self._last_cell = marker
-            self.rearm(full)
-            if self.pending and not textual and rt.is_cell(filename):
-                self.refuse_pending()
-            if isinstance(source, (str, bytes)) and not rt.is_cell(filename) and rt.user_caller(f):
-                self.dynamic(source, filename)
+            if not isinstance(source, (str, bytes)):
+                # IPython compiles a cell statement by statement (ASTs): the parser check only
+                if not self.parser_intact():
+                    self.rearm()
+                if kg is not None and kg._depth and threading.get_ident() == self.shell_thread:
+                    kg._depth = 0   # a statement compiled while the parse hook never finished
+                    self.pending = "the cell hook was switched off"
+                if self.pending and rt.is_cell(str(filename)):
+                    self.refuse_pending()
+                return
+            # Source text: the guard's parse of a cell (re-armed before the cell is judged), or
+            # text that user code compiles (re-armed, then decided like a cell). Text compiled by
+            # IPython and libraries on their own (imports, ``should_run_async``) decides nothing.
+            parsing = kg is not None and _inside(f, parse_code, 3)
+            user = not parsing and not rt.is_cell(str(filename)) and rt.user_caller(f)
+            if parsing or user or not self.parser_intact():
+                self.rearm()
+            if user:
+                self.dynamic(source, str(filename))
 
         def on_exec(args: tuple[Any, ...], f: FrameType) -> None:
             code = args[0]
-            if vars(self.compiler).get("ast_parse") is not self.parse or self.shell.compile is not self.compiler:
+            if not self.parser_intact():
                 self.rearm()
             if self.pending and rt.is_cell(getattr(code, "co_filename", "")):
                 self.refuse_pending()
@@ -268,12 +299,22 @@ def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tupl
         return True
 
 
-def _inside(frame: FrameType | None, code: Any) -> bool:
-    while frame is not None:
+def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
+    """Whether ``code`` runs in ``frame`` or one of its ``depth`` nearest callers."""
+    while frame is not None and depth >= 0:
         if frame.f_code is code:
             return True
         frame = frame.f_back
+        depth -= 1
     return False
+
+
+def _attrgetter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``obj -> tuple(getattr(obj, n) for n in names)`` in one C call."""
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda o: (one(o),)
+    return operator.attrgetter(*names) if names else (lambda o: ())  # type: ignore[return-value]
 
 
 def _ours(cb: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import Busy, busy
+from jupyter_guard.enforce.runtime import Busy, busy, verify
 
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
 
@@ -26,6 +26,7 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
     if busy() or not isinstance(query, str):
         return
     with Busy():  # the guard's own queries (row counts, catalog) pass unchecked
+        verify()
         analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
         j = guard.judge(analysis, conn=conn, code=query)
         if j.verdict.refuses:

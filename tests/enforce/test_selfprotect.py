@@ -60,3 +60,52 @@ def test_tamper_is_logged(kernel):
     r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
                   "print([e['rule_id'] for e in g.recent if e['status'] == 'blocked'][-5:])")
     assert "self-protection" in r.text()
+
+
+# Tampering and acting in the same cell, even in the same statement: every decision point puts
+# the guard object back before it decides (the re-arm between cells is too late for these).
+G = "g = get_ipython()._jupyter_guard_kernel.guard\nimport dataclasses\n"
+AUDIT_MODE = "setattr(g, 'pol' + 'icy', dataclasses.replace(g.policy, mode='audit'))"
+SAME_CELL = [
+    pytest.param(f"{AUDIT_MODE}\ncon.execute(Q[0])", id="policy-then-execute"),
+    pytest.param(f"({AUDIT_MODE}, con.execute(Q[0]))", id="policy-and-execute-one-statement"),
+    pytest.param(f"({AUDIT_MODE}, get_ipython().run_cell_magic('guarded_sql', 'con', Q[0]))",
+                 id="policy-and-magic-one-statement"),
+    pytest.param("A = __import__('jupyter_guard.model', fromlist=['x']).Analysis\n"
+                 "((lambda j: setattr(g, 'ju' + 'dge', lambda *a, **k: j(A(()))))(g.judge), con.execute(Q[0]))",
+                 id="judge-and-execute"),
+]
+
+
+@pytest.mark.parametrize("code", SAME_CELL)
+def test_tamper_and_act_in_one_cell(kernel, code):
+    import duckdb
+
+    db = kernel.workdir / "same_cell.duckdb"
+    db.unlink(missing_ok=True)
+    with duckdb.connect(str(db)) as c:
+        c.execute("CREATE TABLE keep AS SELECT 1 AS a")
+    # the statement is only known at run time (static analysis cannot see into Q)
+    kernel.ok(G + f"import duckdb\ncon = duckdb.connect({str(db)!r})\nQ = ['DROP TABLE keep']")
+    r = kernel.run(code)
+    try:
+        assert r.reply["status"] == "error" and "[destructive-ddl]" in r.text(), r.text()
+        kernel.ok("assert g.policy.mode == 'enforce', g.policy.mode\ncon.close()")
+        r = kernel.ok("print([e['reason'] for e in g.recent if e['rule_id'] == 'self-protection'][-3:])")
+        assert "has been restored: guard." in r.text() or "re-armed: guard." in r.text(), r.text()
+        with duckdb.connect(str(db)) as c:
+            assert c.execute("SELECT count(*) FROM keep").fetchone() == (1,)
+    finally:
+        kernel.run("con.close()")
+
+
+def test_tamper_in_pre_run_cell_callback(kernel):
+    """A callback that switches the policy to audit mode before every cell is undone before the
+    cell is judged."""
+    kernel.ok(G + "def cb(info=None):\n    " + AUDIT_MODE + "\nget_ipython().events.register('pre_run_cell', cb)")
+    try:
+        kernel.run("1")
+        r = kernel.run("!rm -rf data")
+        assert r.reply["status"] == "error" and "[destructive-files]" in r.text(), r.text()
+    finally:
+        kernel.run("get_ipython().events.unregister('pre_run_cell', cb)")
