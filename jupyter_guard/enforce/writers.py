@@ -4,7 +4,11 @@ columns, decided when the data is written (the static analysis cannot see what a
 A column is sensitive by its name (policy ``sensitive.columns``), by its values (the masking
 detectors, ``mask.settings.sensitive_columns``), or by lineage: a column renamed or copied from a
 sensitive one stays sensitive (``rename``, ``columns = [...]``, ``assign``, ``df[new] = df[old]``,
-carried through pandas' ``__finalize__`` to copies, slices and sorted frames). Exports to remote
+carried through pandas' ``__finalize__`` to copies, slices and sorted frames). Lineage keeps only
+origins that are sensitive by name, so frames with nothing sensitive carry no marks; the patches
+that only carry marks along (``__finalize__``, ``__getitem__``) are installed when the first mark
+is made, so a session that never touches a sensitive column pays almost nothing for the tracking
+(the value detectors look at the frame itself). Exports to remote
 destinations (``s3://``, ``http://``, ...) are refused whatever they hold. Writes into in-memory
 buffers (``StringIO``, ``BytesIO``) are not exports: pandas' own ``repr`` uses them.
 """
@@ -14,8 +18,10 @@ import io
 import json
 import logging
 import os
+import sys
 import weakref
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
@@ -32,7 +38,10 @@ WRITERS = {"to_csv": (0, "path_or_buf"), "to_parquet": (0, "path"), "to_json": (
            "to_latex": (0, "buf"), "to_xml": (0, "path_or_buffer"), "to_hdf": (0, "path_or_buf"),
            "to_orc": (0, "path"), "to_stata": (0, "path"), "to_sql": (0, "name"),
            "to_clipboard": (-1, "")}
-_marks: dict[int, dict[str, frozenset[str]]] = {}   # id(frame or series) -> column -> origins
+_marks: dict[int, dict[str, frozenset[str]]] = {}   # id(frame or series) -> column -> sensitive origins
+_EMPTY: frozenset[str] = frozenset()
+PROPAGATING = ("__finalize__", "__getitem__")   # only carry existing marks: installed at the first
+_PROPAGATE: dict[tuple[type, str], Any] = {}    # mark (``_mark``), waiting here until then
 
 
 # -- lineage ----------------------------------------------------------------------------------
@@ -51,28 +60,48 @@ def _mark(obj: Any, new: dict[str, frozenset[str]]) -> None:
         except TypeError:
             return
         _marks[key] = {}
+        if _PROPAGATE:
+            _propagate()
     _marks[key].update(new)
 
 
-def _positional(before: list[Any], after: Any, src: Any, dst: Any) -> None:
-    """Columns renamed in place or by position: the new name remembers the old one."""
-    after = list(after)
-    if len(before) != len(after):
-        return
-    old = origins(src)
-    _mark(dst, {str(n): old.get(str(o), frozenset()) | {str(o)}
-                for o, n in zip(before, after) if str(o) != str(n) or str(o) in old})
+def _propagate() -> None:
+    """The first mark: from now on copies, slices and selections carry marks along."""
+    with Busy():
+        for (cls, name), fn in list(_PROPAGATE.items()):
+            PATCHED[(cls, name)] = fn
+            setattr(cls, name, fn)
+        _PROPAGATE.clear()
 
 
-def _series_origin(s: Any) -> frozenset[str]:
-    return origins(s).get("", frozenset()) | ({str(s.name)} if getattr(s, "name", None) is not None else set())
+def _from_pandas(frame: Any) -> bool:
+    return bool(frame is not None and str(frame.f_globals.get("__name__", "")).startswith("pandas."))
 
 
-def _lineage_patches(pd: Any) -> dict[tuple[type, str], Any]:
+def _lineage_patches(pd: Any, sensitive: Callable[[str], bool]) -> dict[tuple[type, str], Any]:
+    """pandas methods that carry column lineage; ``sensitive(name)`` says which origins to keep."""
+    getframe = sys._getframe
     DataFrame, Series, NDFrame = pd.DataFrame, pd.Series, pd.core.generic.NDFrame
     f_final, f_rename, s_rename = NDFrame.__finalize__, DataFrame.rename, Series.rename
+    f_set_axis = DataFrame.set_axis
     f_assign, f_setitem, f_getitem, f_setattr = (DataFrame.assign, DataFrame.__setitem__,
                                                  DataFrame.__getitem__, DataFrame.__setattr__)
+
+    def _self(name: str) -> frozenset[str]:
+        return frozenset((name,)) if sensitive(name) else _EMPTY
+
+    def _positional(before: list[Any], after: Any, src: Any, dst: Any) -> None:
+        """Columns renamed in place or by position: the new name remembers the old one."""
+        after = list(after)
+        if len(before) != len(after):
+            return
+        old = origins(src)
+        _mark(dst, {str(n): old.get(str(o), _EMPTY) | _self(str(o))
+                    for o, n in zip(before, after) if str(o) != str(n) or str(o) in old})
+
+    def _series_origin(s: Any) -> frozenset[str]:
+        name = getattr(s, "name", None)
+        return origins(s).get("", _EMPTY) | (_self(str(name)) if name is not None else _EMPTY)
 
     def __finalize__(self: Any, other: Any, method: Any = None, **kw: Any) -> Any:
         out = f_final(self, other, method, **kw)
@@ -84,6 +113,12 @@ def _lineage_patches(pd: Any) -> dict[tuple[type, str], Any]:
         before = list(self.columns)
         out = f_rename(self, *args, **kw)
         _positional(before, (out if out is not None else self).columns, self, out if out is not None else self)
+        return out
+
+    def set_axis(self: Any, labels: Any, *args: Any, **kw: Any) -> Any:
+        out = f_set_axis(self, labels, *args, **kw)
+        if kw.get("axis", args[0] if args else 0) in (1, "columns") and isinstance(out, DataFrame):
+            _positional(list(self.columns), out.columns, self, out)
         return out
 
     def series_rename(self: Any, *args: Any, **kw: Any) -> Any:
@@ -116,14 +151,17 @@ def _lineage_patches(pd: Any) -> dict[tuple[type, str], Any]:
         return out
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
-        if name != "columns":
+        # pandas sets ``columns`` on results it builds (groupby, pivot, merge: ~15 times in a
+        # 30-line cell); listing a fresh MultiIndex costs up to 90 us, so those are left alone
+        # unless the frame already carries marks. Users' ``df.columns = ...`` is tracked.
+        if name != "columns" or (id(self) not in _marks and _from_pandas(getframe(1))):
             return f_setattr(self, name, value)
         before = list(self.columns)
         f_setattr(self, name, value)
         _positional(before, self.columns, self, self)
 
     return {(NDFrame, "__finalize__"): __finalize__, (DataFrame, "rename"): rename,
-            (Series, "rename"): series_rename, (DataFrame, "assign"): assign,
+            (Series, "rename"): series_rename, (DataFrame, "assign"): assign, (DataFrame, "set_axis"): set_axis,
             (DataFrame, "__setitem__"): __setitem__, (DataFrame, "__getitem__"): __getitem__,
             (DataFrame, "__setattr__"): __setattr__}
 
@@ -133,6 +171,14 @@ class Exports:
     def __init__(self, guard: Any, rt: Any) -> None:
         self.guard, self.rt = guard, rt
         self._settings: Any = None
+        self._sensitive: dict[str, bool] = {}
+
+    def sensitive(self, name: str) -> bool:
+        """Whether a column name is sensitive by the policy (cached: lineage asks per column)."""
+        hit = self._sensitive.get(name)
+        if hit is None:
+            hit = self._sensitive[name] = self.guard.policy.is_sensitive_column(name)
+        return hit
 
     def settings(self) -> Any:
         if self._settings is None:
@@ -160,7 +206,7 @@ class Exports:
         err = None
         with Busy():
             if self.rt is not None and self.rt.protect is not None:
-                self.rt.protect.verify_guard()
+                self.rt.protect.restore_guard()
             cols = tuple(str(c) for c in frame.columns)
             sens = {c for c, o in lineage.items() if any(g.policy.is_sensitive_column(x) for x in o)}
             try:
@@ -213,7 +259,7 @@ def _writer(orig: Any, how: str, pos: int, kw_name: str, exports: Exports, serie
             dest = f"table {dest}"
         if series:
             frame = self.to_frame(name=str(self.name) if self.name is not None else "0")
-            lineage = {str(frame.columns[0]): _series_origin(self)}
+            lineage = {str(frame.columns[0]): origins(self).get("", _EMPTY)}
         else:
             frame, lineage = self, origins(self)
         exports.check(frame, dest, how, lineage)
@@ -253,11 +299,11 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
 
     exports = Exports(guard, rt)
     if getattr(pd.DataFrame.to_csv, "_jg", False):   # a second guard in this process
-        for fn in list(PATCHED.values()) + list(MODULE_PATCHED.values()):
+        for fn in list(PATCHED.values()) + list(_PROPAGATE.values()) + list(MODULE_PATCHED.values()):
             fn._jg_exports[0] = exports
         return
     holder = [exports]
-    table = _lineage_patches(pd)
+    table = _lineage_patches(pd, lambda name: holder[0].sensitive(name))
     for cls, series in ((pd.DataFrame, False), (pd.Series, True)):
         for how, (pos, kw_name) in WRITERS.items():
             orig = getattr(cls, how, None)
@@ -265,6 +311,9 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
                 table[(cls, how)] = _writer(orig, how, pos, kw_name, _Proxy(holder), series)  # type: ignore[arg-type]
     for (cls, name), fn in table.items():
         fn._jg, fn._jg_exports = True, holder
+        if name in PROPAGATING and not _marks:
+            _PROPAGATE[(cls, name)] = fn
+            continue
         setattr(cls, name, fn)
         PATCHED[(cls, name)] = fn
     dump = _json_dump(json.dump, _Proxy(holder))  # type: ignore[arg-type]

@@ -17,6 +17,11 @@ ATTACKS = [
     pytest.param("df.rename(columns={'email': 'contact'}).to_csv(OUT)", id="rename"),
     pytest.param("p2 = pay.rename(columns={'salary': 'pay'})\np2[['pay']].to_parquet(OUT + '.pq')", id="lineage-numbers"),
     pytest.param("x = pay.copy()\nx.columns = ['p', 'a']\nx.to_json(OUT)", id="columns-assign"),
+    pytest.param("pay.set_axis(['p', 'a'], axis=1)[['p']].to_csv(OUT)", id="set-axis"),
+    pytest.param("def anon(d):\n    d = d.copy()\n    d.columns = ['p', 'a']\n    return d\n"
+                 "anon(pay)[['p']].to_csv(OUT)", id="columns-assign-in-function"),
+    pytest.param("p3 = pay.rename(columns={'salary': 's'}).copy().sort_values('amount').head(5)\n"
+                 "p3.reset_index(drop=True)[['s']].to_csv(OUT)", id="lineage-through-copies"),
     pytest.param("y = pd.DataFrame({'a': [1, 2]})\ny['c'] = pay['salary']\ny.to_csv(OUT)", id="column-copy"),
     pytest.param("pay.assign(w=pay['salary'])[['w']].to_csv(OUT)", id="assign"),
     pytest.param("hidden.to_csv(OUT)", id="by-values"),
