@@ -65,8 +65,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     """The table the hook looks events up in (everything else returns at once)."""
     g = rt.guard
 
-    def guard_file(path: str) -> bool:
-        real = os.path.realpath(path)
+    def guard_file(real: str) -> bool:
         return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
 
     def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
@@ -76,7 +75,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
         real = os.path.realpath(path) if UNKNOWN not in path else path
         if real != os.path.abspath(path):
             out.append(out[0].with_(target=real))
-        if action != "file.read" and UNKNOWN not in path and guard_file(path):
+        if action != "file.read" and UNKNOWN not in path and guard_file(real):
             out.append(Intent("guard.tamper", "guard", f"changes the guard's own file {real}", source=path))
         return out
 
