@@ -38,14 +38,16 @@ def customers(n: int) -> pd.DataFrame:
     return sample.iloc[idx].reset_index(drop=True)
 
 
-def median_ms(fn: Any, repeat: int) -> float:
-    fn()  # warm up
-    times = []
+def paired_ms(plain: Any, masked: Any, repeat: int) -> tuple[float, float]:
+    """Median ms of each, calls alternating so that drift affects both alike."""
+    plain(), masked()  # warm up
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+        for fn, out in ((plain, times[0]), (masked, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
@@ -54,18 +56,14 @@ def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     for n in sizes:
         df = customers(n)
         assert "user0@example.com" not in (frame_html(df, settings) or "")
-        # interleave plain and masked so drift affects both alike
-        plain = median_ms(df._repr_html_, repeat)
-        masked = median_ms(lambda: frame_html(df, settings), repeat)
-        plain_t = median_ms(lambda: repr(df), repeat)
-        masked_t = median_ms(lambda: frame_text(df, settings), repeat)
+        plain, masked = paired_ms(df._repr_html_, lambda: frame_html(df, settings), repeat)
+        plain_t, masked_t = paired_ms(lambda: repr(df), lambda: frame_text(df, settings), repeat)
 
         def display() -> None:  # what a notebook display renders: text/plain and text/html
             with one_display():
                 frame_text(df, settings)
                 frame_html(df, settings)
-        plain_d = median_ms(lambda: (repr(df), df._repr_html_()), repeat)
-        masked_d = median_ms(display, repeat)
+        plain_d, masked_d = paired_ms(lambda: (repr(df), df._repr_html_()), display, repeat)
         rows.append({"rows": n, "html_plain_ms": round(plain, 3), "html_masked_ms": round(masked, 3),
                      "html_ratio": round(masked / plain, 3), "text_plain_ms": round(plain_t, 3),
                      "text_masked_ms": round(masked_t, 3), "text_ratio": round(masked_t / plain_t, 3),
