@@ -26,7 +26,7 @@ import sys
 import threading
 from collections.abc import Callable
 from itertools import chain
-from types import FrameType, FunctionType, MethodType, ModuleType
+from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.enforce.runtime import Busy
@@ -35,11 +35,12 @@ from jupyter_guard.model import UNKNOWN
 
 log = logging.getLogger("jupyter_guard")
 
-CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runtime", "enforce.runtime_events",
-            "enforce.runtime_threads", "enforce.writers", "enforce.selfprotect", "enforce.sinks",
-            "enforce.enrich", "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
-            "policy.decide",
-            "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell", "analyze.sql")
+CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runtime",
+            "enforce.runtime_events", "enforce.runtime_threads", "enforce.writers",
+            "enforce.df_lineage", "enforce.selfprotect", "enforce.sinks", "enforce.enrich",
+            "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
+            "policy.decide", "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell",
+            "analyze.sql")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
 LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one

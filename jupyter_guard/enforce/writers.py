@@ -2,13 +2,8 @@
 columns, decided when the data is written (the static analysis cannot see what a frame holds).
 
 A column is sensitive by its name (policy ``sensitive.columns``), by its values (the masking
-detectors, ``mask.settings.sensitive_columns``), or by lineage: a column renamed or copied from a
-sensitive one stays sensitive (``rename``, ``columns = [...]``, ``assign``, ``df[new] = df[old]``,
-carried through pandas' ``__finalize__`` to copies, slices and sorted frames). Lineage keeps only
-origins that are sensitive by name, so frames with nothing sensitive carry no marks; the patches
-that only carry marks along (``__finalize__``, ``__getitem__``) are installed when the first mark
-is made, so a session that never touches a sensitive column pays almost nothing for the tracking
-(the value detectors look at the frame itself). Exports to remote
+detectors, ``mask.settings.sensitive_columns``), or by lineage: a column renamed, copied or
+reshaped from a sensitive one stays sensitive (``enforce.df_lineage``). Exports to remote
 destinations (``s3://``, ``http://``, ...) are refused whatever they hold. Writes into in-memory
 buffers (``StringIO``, ``BytesIO``) are not exports: pandas' own ``repr`` uses them.
 """
@@ -18,19 +13,23 @@ import io
 import json
 import logging
 import os
-import sys
-import weakref
 from dataclasses import replace
-from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
+from jupyter_guard.enforce import df_lineage
+from jupyter_guard.enforce.df_lineage import (
+    _EMPTY,
+    _PROPAGATE,
+    MODULE_PATCHED,
+    PATCHED,
+    PROPAGATING,
+    origins,
+)
 from jupyter_guard.enforce.runtime import Busy, busy
 from jupyter_guard.model import Intent, combine
 
 log = logging.getLogger("jupyter_guard")
-PATCHED: dict[tuple[type, str], Any] = {}
-MODULE_PATCHED: dict[tuple[Any, str], Any] = {}
 # writer -> (position, keyword) of its destination argument
 WRITERS = {"to_csv": (0, "path_or_buf"), "to_parquet": (0, "path"), "to_json": (0, "path_or_buf"),
            "to_pickle": (0, "path"), "to_excel": (0, "excel_writer"), "to_feather": (0, "path"),
@@ -38,132 +37,6 @@ WRITERS = {"to_csv": (0, "path_or_buf"), "to_parquet": (0, "path"), "to_json": (
            "to_latex": (0, "buf"), "to_xml": (0, "path_or_buffer"), "to_hdf": (0, "path_or_buf"),
            "to_orc": (0, "path"), "to_stata": (0, "path"), "to_sql": (0, "name"),
            "to_clipboard": (-1, "")}
-_marks: dict[int, dict[str, frozenset[str]]] = {}   # id(frame or series) -> column -> sensitive origins
-_EMPTY: frozenset[str] = frozenset()
-PROPAGATING = ("__finalize__", "__getitem__")   # only carry existing marks: installed at the first
-_PROPAGATE: dict[tuple[type, str], Any] = {}    # mark (``_mark``), waiting here until then
-
-
-# -- lineage ----------------------------------------------------------------------------------
-def origins(obj: Any) -> dict[str, frozenset[str]]:
-    return _marks.get(id(obj), {})
-
-
-def _mark(obj: Any, new: dict[str, frozenset[str]]) -> None:
-    new = {k: v for k, v in new.items() if v}
-    if not new:
-        return
-    key = id(obj)
-    if key not in _marks:
-        try:
-            weakref.finalize(obj, _marks.pop, key, None)
-        except TypeError:
-            return
-        _marks[key] = {}
-        if _PROPAGATE:
-            _propagate()
-    _marks[key].update(new)
-
-
-def _propagate() -> None:
-    """The first mark: from now on copies, slices and selections carry marks along."""
-    with Busy():
-        for (cls, name), fn in list(_PROPAGATE.items()):
-            PATCHED[(cls, name)] = fn
-            setattr(cls, name, fn)
-        _PROPAGATE.clear()
-
-
-def _from_pandas(frame: Any) -> bool:
-    return bool(frame is not None and str(frame.f_globals.get("__name__", "")).startswith("pandas."))
-
-
-def _lineage_patches(pd: Any, sensitive: Callable[[str], bool]) -> dict[tuple[type, str], Any]:
-    """pandas methods that carry column lineage; ``sensitive(name)`` says which origins to keep."""
-    getframe = sys._getframe
-    DataFrame, Series, NDFrame = pd.DataFrame, pd.Series, pd.core.generic.NDFrame
-    f_final, f_rename, s_rename = NDFrame.__finalize__, DataFrame.rename, Series.rename
-    f_set_axis = DataFrame.set_axis
-    f_assign, f_setitem, f_getitem, f_setattr = (DataFrame.assign, DataFrame.__setitem__,
-                                                 DataFrame.__getitem__, DataFrame.__setattr__)
-
-    def _self(name: str) -> frozenset[str]:
-        return frozenset((name,)) if sensitive(name) else _EMPTY
-
-    def _positional(before: list[Any], after: Any, src: Any, dst: Any) -> None:
-        """Columns renamed in place or by position: the new name remembers the old one."""
-        after = list(after)
-        if len(before) != len(after):
-            return
-        old = origins(src)
-        _mark(dst, {str(n): old.get(str(o), _EMPTY) | _self(str(o))
-                    for o, n in zip(before, after) if str(o) != str(n) or str(o) in old})
-
-    def _series_origin(s: Any) -> frozenset[str]:
-        name = getattr(s, "name", None)
-        return origins(s).get("", _EMPTY) | (_self(str(name)) if name is not None else _EMPTY)
-
-    def __finalize__(self: Any, other: Any, method: Any = None, **kw: Any) -> Any:
-        out = f_final(self, other, method, **kw)
-        if _marks and id(other) in _marks and other is not self:
-            _mark(self, dict(_marks[id(other)]))
-        return out
-
-    def rename(self: Any, *args: Any, **kw: Any) -> Any:
-        before = list(self.columns)
-        out = f_rename(self, *args, **kw)
-        _positional(before, (out if out is not None else self).columns, self, out if out is not None else self)
-        return out
-
-    def set_axis(self: Any, labels: Any, *args: Any, **kw: Any) -> Any:
-        out = f_set_axis(self, labels, *args, **kw)
-        if kw.get("axis", args[0] if args else 0) in (1, "columns") and isinstance(out, DataFrame):
-            _positional(list(self.columns), out.columns, self, out)
-        return out
-
-    def series_rename(self: Any, *args: Any, **kw: Any) -> Any:
-        before = _series_origin(self)
-        out = s_rename(self, *args, **kw)
-        target = out if out is not None else self
-        if isinstance(target, Series):
-            _mark(target, {"": before - {str(target.name)}})
-        return out
-
-    def assign(self: Any, **kw: Any) -> Any:
-        out = f_assign(self, **kw)
-        _mark(out, {str(k): _series_origin(v) - {str(k)} for k, v in kw.items() if isinstance(v, Series)})
-        return out
-
-    def __setitem__(self: Any, key: Any, value: Any) -> None:
-        f_setitem(self, key, value)
-        if isinstance(value, Series) and isinstance(key, str):
-            _mark(self, {key: _series_origin(value) - {key}})
-        elif isinstance(value, DataFrame) and isinstance(key, list):
-            _positional(list(value.columns), key, value, self)
-
-    def __getitem__(self: Any, key: Any) -> Any:
-        out = f_getitem(self, key)
-        if _marks and id(self) in _marks:
-            if isinstance(out, Series) and isinstance(key, str) and key in _marks[id(self)]:
-                _mark(out, {"": _marks[id(self)][key]})
-            elif isinstance(out, DataFrame):
-                _mark(out, {c: o for c, o in _marks[id(self)].items() if c in out.columns})
-        return out
-
-    def __setattr__(self: Any, name: str, value: Any) -> None:
-        # pandas sets ``columns`` on results it builds (groupby, pivot, merge: ~15 times in a
-        # 30-line cell); listing a fresh MultiIndex costs up to 90 us, so those are left alone
-        # unless the frame already carries marks. Users' ``df.columns = ...`` is tracked.
-        if name != "columns" or (id(self) not in _marks and _from_pandas(getframe(1))):
-            return f_setattr(self, name, value)
-        before = list(self.columns)
-        f_setattr(self, name, value)
-        _positional(before, self.columns, self, self)
-
-    return {(NDFrame, "__finalize__"): __finalize__, (DataFrame, "rename"): rename,
-            (Series, "rename"): series_rename, (DataFrame, "assign"): assign, (DataFrame, "set_axis"): set_axis,
-            (DataFrame, "__setitem__"): __setitem__, (DataFrame, "__getitem__"): __getitem__,
-            (DataFrame, "__setattr__"): __setattr__}
 
 
 # -- deciding ---------------------------------------------------------------------------------
@@ -300,26 +173,32 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
     exports = Exports(guard, rt)
     if getattr(pd.DataFrame.to_csv, "_jg", False):   # a second guard in this process
         for fn in list(PATCHED.values()) + list(_PROPAGATE.values()) + list(MODULE_PATCHED.values()):
-            fn._jg_exports[0] = exports
+            _function(fn)._jg_exports[0] = exports
         return
     holder = [exports]
-    table = _lineage_patches(pd, lambda name: holder[0].sensitive(name))
+    table = df_lineage.patches(pd, lambda name: holder[0].sensitive(name))
     for cls, series in ((pd.DataFrame, False), (pd.Series, True)):
         for how, (pos, kw_name) in WRITERS.items():
             orig = getattr(cls, how, None)
             if orig is not None:
                 table[(cls, how)] = _writer(orig, how, pos, kw_name, _Proxy(holder), series)  # type: ignore[arg-type]
-    for (cls, name), fn in table.items():
-        fn._jg, fn._jg_exports = True, holder
-        if name in PROPAGATING and not _marks:
-            _PROPAGATE[(cls, name)] = fn
+    for (owner, name), fn in table.items():
+        target = _function(fn)
+        target._jg, target._jg_exports = True, holder
+        if name in PROPAGATING and not df_lineage._marks:
+            _PROPAGATE[(owner, name)] = fn
             continue
-        setattr(cls, name, fn)
-        PATCHED[(cls, name)] = fn
+        setattr(owner, name, fn)
+        (PATCHED if isinstance(owner, type) else MODULE_PATCHED)[(owner, name)] = fn
     dump = _json_dump(json.dump, _Proxy(holder))  # type: ignore[arg-type]
-    dump._jg, dump._jg_exports = True, holder     # type: ignore[attr-defined]
+    dump._jg, dump._jg_exports = True, holder
     json.dump = dump
     MODULE_PATCHED[(json, "dump")] = dump
+
+
+def _function(patch: Any) -> Any:
+    """The function behind a patch (a property's getter)."""
+    return patch.fget if isinstance(patch, property) else patch
 
 
 class _Proxy:
