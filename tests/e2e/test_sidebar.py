@@ -2,7 +2,9 @@
 
 Starts ``jupyter lab`` on 127.0.0.1 with a token, a temporary root dir holding a small notebook and
 ``JUPYTER_GUARD_AUDIT`` pointing at a temporary audit file, opens the Guard panel and checks the
-counts, the rows and the rule ids it shows. Saves ``docs/sidebar.png`` for the README.
+counts, the rows and the rule ids it shows. Saves a screenshot of the panel; with
+``JUPYTER_GUARD_SCREENSHOT=docs/sidebar.png`` it refreshes the README's picture (a test run
+otherwise leaves the repository untouched).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPO = Path(__file__).resolve().parents[2]
 PREBUILT = REPO / "jupyter_guard" / "labextension"
-SCREENSHOT = REPO / "docs" / "sidebar.png"
+SCREENSHOT = os.environ.get("JUPYTER_GUARD_SCREENSHOT", "")
 USER = "e2e-user"
 
 pytestmark = [
@@ -253,8 +255,10 @@ def test_sidebar_shows_cells_blocked_and_allowed_in_the_notebook(lab: dict[str, 
             expect(allowed.first).to_be_visible()
 
             page.mouse.click(900, 600)  # leave no hover tooltip on the screenshot
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
+            shot = Path(SCREENSHOT) if SCREENSHOT else lab["root"].parent / "sidebar.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot))
+            assert shot.stat().st_size > 10_000
 
             # The filters narrow the list without asking the server again.
             def shown() -> list[tuple[str, str]]:
