@@ -6,7 +6,8 @@ intents into verdicts; enforcement and recording only read them.
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import itertools
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,6 +63,38 @@ class Intent:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
+class _Ids:
+    """Unique ids in the layout of a version-4 UUID (32 hex digits), without a system call each:
+    64 random bits per process (``os.urandom`` once, again in a forked child) and a counter.
+    ``uuid.uuid4()`` reads ``os.urandom`` every time, and in a kernel every system call on a
+    cell's path releases the GIL, which the kernel's I/O threads may then hold for a while."""
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        seed = int.from_bytes(os.urandom(16), "big")
+        self.high = ((seed >> 64) & ~0xF000) | 0x4000            # version 4
+        self.counter = itertools.count(seed & 0x3FFF_FFFF_FFFF_FFFF)
+
+    def new(self) -> str:
+        low = (next(self.counter) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000  # RFC 4122 variant
+        return f"{self.high:016x}{low:016x}"
+
+
+_IDS = _Ids()
+os.register_at_fork(after_in_child=_IDS.reseed)
+
+
+def new_id() -> str:
+    """A unique 32-hex-digit id (a valid version-4 UUID) for an event or a decision.
+
+    >>> import uuid; u = uuid.UUID(hex=new_id()); (u.version, u.variant == uuid.RFC_4122)
+    (4, True)
+    """
+    return _IDS.new()
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The guard's answer for one intent (or for a whole cell, see ``combine``)."""
@@ -71,7 +104,7 @@ class Verdict:
     reason: str
     intent: Intent | None = None
     policy_revision: str = ""
-    decision_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    decision_id: str = field(default_factory=lambda: new_id())
 
     @property
     def refuses(self) -> bool:
@@ -106,3 +139,4 @@ class Analysis:
     def __add__(self, other: Analysis) -> Analysis:
         return Analysis(self.intents + other.intents, self.errors + other.errors,
                         self.vars_written + other.vars_written, self.vars_read + other.vars_read)
+

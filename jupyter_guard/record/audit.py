@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from jupyter_guard.model import new_id
+
 from .chain import LineageItem, chain_hash, norm_lineage
 from .journal import HOST, JournalWriter
 from .schema import DECISIONS, DIRECTIONS, FINAL_STATUSES, KINDS, OBJECT_KINDS, STATUSES
@@ -78,7 +80,7 @@ class AuditLog:
         _check("decision", decision, DECISIONS)
         _check("status", status, STATUSES)
         row: dict[str, Any] = {
-            "event_id": uuid.uuid4().hex, "session_id": self.session_id,
+            "event_id": new_id(), "session_id": self.session_id,
             "ts_us": time.time_ns() // 1000, "user_name": user, "actor": actor,
             "groups": sorted(str(g) for g in groups), "notebook": notebook, "cell_id": cell_id,
             "execution_count": execution_count, "kind": kind, "code": self.redact(code),
