@@ -88,14 +88,14 @@ class Origins:
         if not isinstance(obj, self.pd.DataFrame):
             return _EMPTY
         out: set[str] = set()
-        for c in obj.columns if columns is None else columns:
+        for c in obj.columns.tolist() if columns is None else columns:
             out |= self.column(obj, c)
         return frozenset(out)
 
     def spread(self, out: Any, every: frozenset[str]) -> None:
         """Every column of ``out`` (or the Series ``out``) comes from ``every``."""
         if every and isinstance(out, self.pd.DataFrame):
-            _mark(out, {str(c): every for c in out.columns})
+            _mark(out, {str(c): every for c in out.columns.tolist()})
         elif every and isinstance(out, self.pd.Series):
             _mark(out, {"": every})
 
@@ -116,10 +116,10 @@ class Origins:
                 key = str(x.name)
                 named[key] = named.get(key, _EMPTY) | self.series(x)
             elif isinstance(x, self.pd.DataFrame):
-                for c in x.columns:
+                for c in x.columns.tolist():
                     named[str(c)] = named.get(str(c), _EMPTY) | self.column(x, c)
         new = {}
-        for c in map(str, out.columns):
+        for c in map(str, out.columns.tolist()):
             base = next((c[: -len(s)] for s in suffixes if s and c.endswith(s) and c[: -len(s)] in named), c)
             new[c] = named.get(base, every)
         _mark(out, new)
@@ -159,9 +159,9 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
                 names = list(args[1:3]) + [None] * (3 - len(args))
                 ids = _listed(kw.get("id_vars", names[0])) or []
                 values = _listed(kw.get("value_vars", names[1]))
-                melted = [c for c in frame.columns if (c in values if values is not None else c not in ids)]
+                melted = [c for c in frame.columns.tolist() if (c in values if values is not None else c not in ids)]
                 every = o.of(frame, melted)   # the id columns keep their own values
-                _mark(out, {str(c): o.column(frame, c) if c in ids else every for c in out.columns})
+                _mark(out, {str(c): o.column(frame, c) if c in ids else every for c in out.columns.tolist()})
             return out
         melt.__name__, melt.__doc__ = orig.__name__, orig.__doc__
         return melt
@@ -235,7 +235,7 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
         return out
 
     def rename(self: Any, *args: Any, **kw: Any) -> Any:
-        before = list(self.columns)
+        before = self.columns.tolist()
         out = f_rename(self, *args, **kw)
         _positional(before, (out if out is not None else self).columns, self, out if out is not None else self)
         return out
@@ -243,7 +243,7 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
     def set_axis(self: Any, labels: Any, *args: Any, **kw: Any) -> Any:
         out = f_set_axis(self, labels, *args, **kw)
         if kw.get("axis", args[0] if args else 0) in (1, "columns") and isinstance(out, DataFrame):
-            _positional(list(self.columns), out.columns, self, out)
+            _positional(self.columns.tolist(), out.columns.tolist(), self, out)
         return out
 
     def series_rename(self: Any, *args: Any, **kw: Any) -> Any:
@@ -264,7 +264,7 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
         if isinstance(value, Series) and isinstance(key, str):
             _mark(self, {key: o.series(value) - {key}})
         elif isinstance(value, DataFrame) and isinstance(key, list):
-            _positional(list(value.columns), key, value, self)
+            _positional(value.columns.tolist(), key, value, self)
 
     def __getitem__(self: Any, key: Any) -> Any:
         out = f_getitem(self, key)
@@ -282,7 +282,7 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
         if name != "columns" or (id(self) not in _marks and _from_pandas(getframe(1))):
             f_setattr(self, name, value)
             return
-        before = list(self.columns)
+        before = self.columns.tolist()
         f_setattr(self, name, value)
         _positional(before, self.columns, self, self)
 
