@@ -31,7 +31,7 @@ def bench(script: str, *args: str) -> Any:
 
 
 def collect(quick: bool) -> dict[str, Any]:
-    rep = "10" if quick else "40"
+    rep = "20" if quick else "100"
     res: dict[str, Any] = {}
     res["kernel"] = bench("bench_kernel.py", "--repeat", rep, "--load-runs", "3" if quick else "7")
     res["sql_c"] = bench("bench_sql.py", "--repeat", "7" if quick else "21")
