@@ -135,10 +135,14 @@ class Kernel:
 
 
 def interleaved(pairs: dict[str, tuple[Kernel, str]], repeat: int) -> dict[str, float]:
-    """Median ms of each named (kernel, cell), runs interleaved; 3 warm-up runs each."""
+    """Median ms of each named (kernel, cell), runs interleaved; 3 warm-up runs each. The order
+    rotates every round: a cell that always ran right after another kernel's heavy cell would
+    pay for that kernel's leftover work (its I/O threads, its garbage collection)."""
     times: dict[str, list[float]] = {k: [] for k in pairs}
+    names = list(pairs)
     for i in range(repeat + 3):
-        for name, (k, code) in pairs.items():
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            k, code = pairs[name]
             ms, status, out = k.run(code)
             if status != "ok":
                 raise RuntimeError(f"{name} failed: {[m['content'] for m in out]}")
