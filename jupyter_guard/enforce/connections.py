@@ -28,9 +28,10 @@ def duckdb_classify(text: str) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1024)
 def _classify(text: str) -> tuple[tuple[str, str], ...]:
-    import duckdb
+    from jupyter_guard.duck import PARSER
 
-    return tuple((s.type.name, s.query) for s in duckdb.extract_statements(text))
+    with PARSER.connection() as con:   # not DuckDB's default connection (see ``duck``)
+        return tuple((s.type.name, s.query) for s in con.extract_statements(text))
 
 
 @dataclass

@@ -35,7 +35,7 @@ from jupyter_guard.model import UNKNOWN
 
 log = logging.getLogger("jupyter_guard")
 
-CRITICAL = ("model", "errors", "enforce.kernel", "enforce.guard", "enforce.runtime",
+CRITICAL = ("model", "errors", "duck", "enforce.kernel", "enforce.guard", "enforce.runtime",
             "enforce.runtime_events", "enforce.runtime_threads", "enforce.writers",
             "enforce.df_lineage", "enforce.selfprotect", "enforce.sinks", "enforce.enrich",
             "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",

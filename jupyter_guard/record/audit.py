@@ -4,6 +4,9 @@
 journal into the DuckDB file about every half second (see ``ingest.py``). The chain hash of an event
 is computed here, by the writer, when the event becomes final (``finish``, or ``begin`` with status
 ``blocked``): events are chained in the order they become final, ``seq`` 1, 2, 3, ...
+
+A forked child (``multiprocessing`` workers, ``os.fork``) records into a session of its own, its
+journal opened at its first event: two processes appending to one chain would break it.
 """
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from jupyter_guard.model import new_id
 
 from .chain import LineageItem, chain_hash, norm_lineage
-from .journal import HOST, JournalWriter
+from .journal import HOST, JournalWriter, journal_dir
 from .schema import DECISIONS, DIRECTIONS, FINAL_STATUSES, KINDS, OBJECT_KINDS, STATUSES
 
 Redactor = Callable[[str], str]
@@ -50,8 +54,9 @@ class AuditLog:
                  interval: float = 0.5) -> None:
         self.path = os.fspath(path)
         self.session_id = session_id or uuid.uuid4().hex
+        self.parent_session = ""   # set in a forked child: the session it was forked from
         self.redact: Redactor = redact or _identity
-        self._journal = JournalWriter(self.path, self.session_id)
+        self._journal: JournalWriter | None = JournalWriter(self.path, self.session_id)
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, Any]] = {}
         self._seq = 0
@@ -62,10 +67,23 @@ class AuditLog:
         if background:
             self._ingester = Ingester(self.path, self._journal.size, interval=interval)
             self._ingester.start()
+        _LOGS.add(self)
 
     @property
     def journal_path(self) -> str:
-        return os.fspath(self._journal.path)
+        return os.fspath(journal_dir(self.path) / f"{self.session_id}.jsonl")
+
+    def _write(self, line: dict[str, Any]) -> None:
+        if self._journal is None:
+            self._journal = JournalWriter(self.path, self.session_id, parent=self.parent_session)
+        self._journal.write(line)
+
+    def _forked(self) -> None:
+        """In a forked child: a new session and chain; the parent's running cells are not ours."""
+        self.parent_session, self.session_id = self.session_id, uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._journal, self._ingester = None, None
+        self._pending, self._seq, self._prev = {}, 0, ""
 
     def begin(self, *, user: str, actor: str, notebook: str, cell_id: str,
               execution_count: int | None, kind: str, code: str, decision: str, rule_id: str,
@@ -94,7 +112,7 @@ class AuditLog:
                 self._seal(row)
             else:
                 self._pending[row["event_id"]] = row
-            self._journal.write({"t": "begin", **row})
+            self._write({"t": "begin", **row})
         return str(row["event_id"])
 
     def finish(self, event_id: str, *, status: str, duration_ms: float,
@@ -110,7 +128,7 @@ class AuditLog:
                        rows_affected=None if rows_affected is None else int(rows_affected),
                        lineage=norm_lineage(row["lineage"] + extra))
             self._seal(row)
-            self._journal.write({
+            self._write({
                 "t": "end", "event_id": event_id, "ts_us": row["ts_us"], "status": status,
                 "duration_ms": row["duration_ms"], "rows_affected": row["rows_affected"],
                 "lineage": extra, "finished_us": time.time_ns() // 1000, "seq": row["seq"],
@@ -121,7 +139,7 @@ class AuditLog:
         """Journal a pending approval request for a blocked event; returns its ``request_id``."""
         request_id = uuid.uuid4().hex[:12]
         now = time.time_ns() // 1000
-        self._journal.write({
+        self._write({
             "t": "approval", "request_id": request_id, "event_id": event_id,
             "requested_by": requested_by, "requested_us": now, "reason": self.redact(reason),
             "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "code": self.redact(code),
@@ -130,7 +148,7 @@ class AuditLog:
 
     def use_approval(self, request_id: str) -> None:
         """Journal that an approved request was spent (an approval lets code run once)."""
-        self._journal.write({"t": "approval_use", "request_id": request_id})
+        self._write({"t": "approval_use", "request_id": request_id})
 
     def _seal(self, row: dict[str, Any]) -> None:
         self._seq += 1
@@ -142,11 +160,13 @@ class AuditLog:
         if self._closed:
             return
         self._closed = True
-        self._journal.write({"t": "close"})
-        self._journal.close()
         if self._ingester is not None:
             self._ingester.stop()
             self._ingester = None
+        if self._journal is None:   # a forked child that recorded nothing: nothing to bring in
+            return
+        self._journal.write({"t": "close"})
+        self._journal.close()
         from .ingest import try_ingest
 
         try:
@@ -159,6 +179,17 @@ class AuditLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_LOGS: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for log in list(_LOGS):
+        log._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Ingester(threading.Thread):

@@ -71,7 +71,8 @@ def dumps(line: dict[str, Any]) -> bytes:
 class JournalWriter:
     """Appends lines to one session's journal; thread-safe, one ``write`` + flush per line."""
 
-    def __init__(self, audit_path: str | os.PathLike[str], session_id: str) -> None:
+    def __init__(self, audit_path: str | os.PathLike[str], session_id: str, *,
+                 parent: str = "") -> None:
         folder = journal_dir(audit_path)
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{session_id}.jsonl"
@@ -79,8 +80,9 @@ class JournalWriter:
         self._file: BinaryIO | None = open(self.path, "ab")
         if self._file.tell() == 0:
             pid = os.getpid()
-            self.write({"t": "head", "v": 1, "session_id": session_id, "pid": pid,
-                        "host": HOST, "pid_start": pid_start(pid)})
+            head = {"t": "head", "v": 1, "session_id": session_id, "pid": pid, "host": HOST,
+                    "pid_start": pid_start(pid)}
+            self.write({**head, "parent_session": parent} if parent else head)
 
     def write(self, line: dict[str, Any]) -> None:
         data = dumps(line)

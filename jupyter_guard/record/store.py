@@ -11,13 +11,13 @@ import contextlib
 import fcntl
 import os
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
+
+from jupyter_guard.duck import Scratch, own_connection
 
 from .errors import AuditError
 from .schema import ensure_schema
@@ -87,7 +87,7 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
         return
     try:
         try:
-            con = _connect(os.fspath(temp))
+            con = own_connection(os.fspath(temp))
             ensure_schema(con)
         except duckdb.Error as exc:
             raise _unreadable(os.fspath(published), exc) from None
@@ -108,81 +108,38 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
                 leftover.unlink()
 
 
-class _Scratch:
-    """One in-memory DuckDB for the process that attaches the copy (starting a DuckDB instance per
-    ingest cost ~14 ms, attaching a file to a running one ~2.4 ms), used by one rewrite at a time.
-
-    Not kept per thread: when a process forks, the child frees the thread-local data of every
-    thread but the forking one, and freeing a DuckDB instance there joins worker threads the
-    child does not have: a segmentation fault, which killed every ``!cmd`` and ``os.fork`` child
-    of a guarded kernel. A child starts its own instance and never frees the parent's."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.inherited: list[duckdb.DuckDBPyConnection] = []   # a parent's: never used, never freed
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self.lock:
-            if self.con is None:
-                self.con = _connect(":memory:")
-            yield self.con
-
-    def after_fork_in_child(self) -> None:
-        if self.con is not None:
-            self.inherited.append(self.con)
-        self.con, self.lock = None, threading.Lock()
-
-
-_scratch = _Scratch()
-os.register_at_fork(after_in_child=_scratch.after_fork_in_child)
+# The in-memory DuckDB that attaches the copy (starting an instance per ingest cost ~14 ms,
+# attaching a file to a running one ~2.4 ms); shared by the process, see ``jupyter_guard.duck``.
+_scratch = Scratch()
 
 
 def _rewrite_attached(published: Path, temp: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with _scratch.connection() as con:
-        yield from _rewrite_on(con, published, temp)
-
-
-def _rewrite_on(con: duckdb.DuckDBPyConnection, published: Path, temp: Path
-                ) -> Iterator[duckdb.DuckDBPyConnection]:
     quoted = os.fspath(temp).replace("'", "''")
-    try:
+    with _scratch.connection() as con:
         try:
-            con.execute(f"ATTACH '{quoted}' AS _store")
-            con.execute("USE _store")
-            ensure_schema(con)
-        except duckdb.Error as exc:
-            raise _unreadable(os.fspath(published), exc) from None
-        try:
-            yield con
-            con.execute("CHECKPOINT _store")
+            try:
+                con.execute(f"ATTACH '{quoted}' AS _store")
+                con.execute("USE _store")
+                ensure_schema(con)
+            except duckdb.Error as exc:
+                raise _unreadable(os.fspath(published), exc) from None
+            try:
+                yield con
+                con.execute("CHECKPOINT _store")
+            finally:
+                _detach(con)
+            os.replace(temp, published)
         finally:
-            _detach(con)
-        os.replace(temp, published)
-    finally:
-        _detach(con)  # also after a failed ATTACH/USE: the next rewrite must find it clean
-        for leftover in (temp, Path(f"{temp}.wal")):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+            _detach(con)  # also after a failed ATTACH/USE: the next rewrite must find it clean
+            for leftover in (temp, Path(f"{temp}.wal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
 
 
 def _detach(con: duckdb.DuckDBPyConnection) -> None:
     for statement in ("ROLLBACK", "USE memory", "DETACH DATABASE IF EXISTS _store"):
         with contextlib.suppress(duckdb.Error):
             con.execute(statement)
-
-
-def _connect(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
-    """A connection for the guard's own store. In a guarded kernel ``duckdb.connect`` hands out
-    a proxy whose statements the guard checks as user SQL: the store's own statements must not be
-    (nor count as tables the user's session created), so the proxy is taken off."""
-    con = duckdb.connect(database, **kw)
-    try:
-        raw: duckdb.DuckDBPyConnection = object.__getattribute__(con, "_jg_con")
-        return raw
-    except AttributeError:
-        return con
 
 
 def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
@@ -197,7 +154,7 @@ def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
                          "`jupyter guard report` to create it")
     for attempt in range(attempts):
         try:
-            return _connect(name, read_only=True)
+            return own_connection(name, read_only=True)
         except duckdb.Error as exc:
             if not any(t in str(exc) for t in TRANSIENT) or attempt == attempts - 1:
                 raise _unreadable(name, exc) from None
@@ -218,7 +175,7 @@ def repair(path: str | os.PathLike[str]) -> Path | None:
     with store_lock(published, wait=None):
         if published.exists():
             try:
-                _connect(os.fspath(published), read_only=True).close()
+                own_connection(os.fspath(published), read_only=True).close()
             except duckdb.Error:
                 stamp = time.strftime("%Y%m%dT%H%M%S")
                 aside = published.with_name(f"{published.name}.corrupt-{stamp}")

@@ -278,3 +278,30 @@ def test_shell_commands_and_forked_children_run_after_the_audit_ingest(k):
     r = kernel.run("from multiprocessing import get_context\n"
                    "with get_context('fork').Pool(2) as pool:\n    print(pool.map(abs, [-1, -2, 3]))")
     assert r.text.strip() == "[1, 2, 3]", r.text
+
+
+def test_refusals_in_forked_workers_are_recorded_and_every_chain_verifies(k):
+    """A forked worker's refusal goes into a session of its own (two processes appending to the
+    kernel's chain made `jupyter guard verify` report reordered rows)."""
+    import os
+    import subprocess
+    import sys
+
+    kernel, d = k
+    (d / "fn.txt").write_text("rmtree")   # the function is only known at run time
+    r = kernel.run("import shutil\nfrom multiprocessing import get_context\n"
+                   "def wipe(_):\n    try:\n        getattr(shutil, open('fn.txt').read())('data')\n"
+                   "        return 'wiped'\n    except PermissionError:\n        return 'refused'\n"
+                   "with get_context('fork').Pool(2) as pool:\n    print(pool.map(wipe, [1, 2]))")
+    assert r.text.strip() == "['refused', 'refused']", r.text
+    assert (d / "data").exists()
+    kernel.run("after_the_workers = 1")
+    rows = _audit_rows(d / "audit.duckdb", "SELECT session_id FROM events WHERE kind = 'runtime' "
+                       "AND rule_id = 'destructive-files' AND code LIKE '%data%'", 2)
+    own = _audit_rows(d / "audit.duckdb", "SELECT DISTINCT session_id FROM events "
+                      "WHERE code = 'after_the_workers = 1'", 1)
+    assert len(rows) >= 2 and own and not {s for (s,) in rows} & {s for (s,) in own}
+    env = {**os.environ, "JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")}
+    done = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "verify"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr

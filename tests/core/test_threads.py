@@ -22,7 +22,7 @@ def test_compile_in_another_thread_while_a_cell_parses_is_not_tampering(s):
 def test_audit_store_connections_are_not_the_guarded_proxy(s, tmp_path):
     import duckdb
 
-    from jupyter_guard.record.store import _connect
+    from jupyter_guard.duck import own_connection as _connect
 
     assert type(duckdb.connect()).__name__ == "GuardedConnection"   # what user code gets
     con = _connect(str(tmp_path / "store.duckdb"))

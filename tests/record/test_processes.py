@@ -116,3 +116,53 @@ def test_a_kernel_that_closes_mid_cell_is_interrupted_too(audit: Path) -> None:
     assert con.execute(f"SELECT status FROM events WHERE event_id = '{cut}'").fetchall() == [
         ("interrupted",)]
     con.close()
+
+
+FORKER = """
+import os, sys, time
+sys.path.insert(0, {helpers!r})
+from jupyter_guard.record import AuditLog, connect_readonly
+from record_helpers import cell
+log = AuditLog({audit!r}, interval=0.1)
+
+def published(n):
+    for _ in range(200):
+        try:
+            con = connect_readonly({audit!r})
+            count = con.execute("SELECT count(*) FROM events").fetchone()[0]
+            con.close()
+            if count >= n:
+                return True
+        except Exception:
+            pass
+        time.sleep(0.05)
+    return False
+
+cell(log, 0)
+assert published(1)           # the ingester thread's DuckDB instance is up
+pid = os.fork()
+if pid == 0:                  # a child that records, closes and ends through a normal shutdown
+    cell(log, 7)
+    log.close()
+    sys.exit(3)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+cell(log, 1)
+print(code, published(3), flush=True)
+log.close()
+"""
+
+
+def test_a_forked_child_records_exits_normally_and_every_chain_verifies(audit: Path) -> None:
+    """A forked child records into a session of its own (appending to the parent's chain made
+    `verify` report reordered rows), with a DuckDB of its own for its last ingest."""
+    helpers = str(Path(__file__).parent)
+    p = python(FORKER.format(audit=str(audit), helpers=helpers))
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert out.split() == ["3", "True"], (out, err)
+    assert verify(audit).ok
+    con = connect_readonly(audit)
+    sessions = con.execute("SELECT cell_id, session_id FROM events ORDER BY cell_id").fetchall()
+    con.close()
+    by_cell = dict(sessions)
+    assert set(by_cell) == {"c0", "c1", "c7"} and by_cell["c0"] == by_cell["c1"] != by_cell["c7"]

@@ -1,0 +1,62 @@
+"""The guard's own DuckDB connections: never the guarded proxies user code gets, and in-memory
+instances that a forked child never frees.
+
+A DuckDB instance runs worker threads. A forked child has none of them, and freeing an instance
+there (when the child drops its thread-local data at fork time, or at its normal shutdown) joins
+threads that do not exist: the child dies with SIGSEGV or SIGABRT. So each in-memory instance
+the guard keeps (``Scratch``) is shared by the process under a lock, and a child starts its own
+and keeps one reference to the parent's forever. DuckDB's module-level default connection has
+the same trait, which is why the guard parses with an instance of its own (``PARSER``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+
+
+def own_connection(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` without the guard's proxy (its statements are the guard's own, not user
+    SQL to be judged, nor tables the user's session created)."""
+    con = duckdb.connect(database, **kw)
+    try:
+        raw: duckdb.DuckDBPyConnection = object.__getattribute__(con, "_jg_con")
+        return raw
+    except AttributeError:
+        return con
+
+
+class Scratch:
+    """One in-memory DuckDB for the process, used by one caller at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        os.register_at_fork(after_in_child=self.after_fork_in_child)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.lock:
+            if self.con is None:
+                self.con = own_connection(":memory:")
+            yield self.con
+
+    def after_fork_in_child(self) -> None:
+        if self.con is not None:
+            _never_free(self.con)
+        self.con, self.lock = None, threading.Lock()
+
+
+def _never_free(obj: object) -> None:
+    """Hold one reference to ``obj`` that is never released, so that not even the interpreter's
+    shutdown frees it (a parent's DuckDB instance, unusable in a forked child)."""
+    import ctypes
+
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+PARSER = Scratch()   # ``extract_statements``: DuckDB's own split and statement types
