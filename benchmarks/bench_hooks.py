@@ -102,8 +102,8 @@ def main() -> None:
         for hooked in ((False, True) if i % 2 == 0 else (True, False)):
             runs[hooked].append(run_child(hooked))
     med = {h: {k: statistics.median(r[k] for r in rs) for k in WORKLOADS} for h, rs in runs.items()}
-    rows = {k: {"without_s": med[False][k], "with_s": med[True][k], "ratio": med[True][k] / med[False][k]}
-            for k in WORKLOADS}
+    rows = {k: {"without_s": med[False][k], "with_s": med[True][k],
+                "ratio": med[True][k] / med[False][k]} for k in WORKLOADS}
     if a.json:
         print(json.dumps(rows, indent=2))
     else:

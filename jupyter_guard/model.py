@@ -78,7 +78,8 @@ class _Ids:
         self.counter = itertools.count(seed & 0x3FFF_FFFF_FFFF_FFFF)
 
     def new(self) -> str:
-        low = (next(self.counter) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000  # RFC 4122 variant
+        # the RFC 4122 variant bits, then 62 bits of counter
+        low = (next(self.counter) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
         return f"{self.high:016x}{low:016x}"
 
 

@@ -8,7 +8,8 @@ from jupyter_guard.model import Verdict, new_id
 
 
 def test_ids_are_unique_version_4_uuids():
-    ids = [new_id() for _ in range(100_000)] + [Verdict("allow", "", "").decision_id for _ in range(1000)]
+    ids = [new_id() for _ in range(100_000)]
+    ids += [Verdict("allow", "", "").decision_id for _ in range(1000)]
     assert len(set(ids)) == len(ids)
     for i in ids[:: 997]:
         u = uuid.UUID(hex=i)

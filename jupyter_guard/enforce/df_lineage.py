@@ -26,7 +26,8 @@ from jupyter_guard.enforce.runtime import Busy
 
 PATCHED: dict[tuple[type, str], Any] = {}       # (class, attribute) -> the guard's replacement
 MODULE_PATCHED: dict[tuple[Any, str], Any] = {}  # (module, attribute) -> the guard's replacement
-_marks: dict[int, dict[str, frozenset[str]]] = {}   # id(frame or series) -> column -> sensitive origins
+# id(frame or series) -> column ("" for a Series) -> its sensitive origins
+_marks: dict[int, dict[str, frozenset[str]]] = {}
 _EMPTY: frozenset[str] = frozenset()
 PROPAGATING = ("__finalize__", "__getitem__")   # only carry existing marks: installed at the first
 _PROPAGATE: dict[tuple[type, str], Any] = {}    # mark (``_mark``), waiting here until then
@@ -63,7 +64,7 @@ def _propagate() -> None:
 
 
 def _from_pandas(frame: Any) -> bool:
-    return bool(frame is not None and str(frame.f_globals.get("__name__", "")).startswith("pandas."))
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("pandas.")
 
 
 class Origins:
@@ -120,7 +121,8 @@ class Origins:
                     named[str(c)] = named.get(str(c), _EMPTY) | self.column(x, c)
         new = {}
         for c in map(str, out.columns.tolist()):
-            base = next((c[: -len(s)] for s in suffixes if s and c.endswith(s) and c[: -len(s)] in named), c)
+            bases = (c[: -len(s)] for s in suffixes if s and c.endswith(s))
+            base = next((b for b in bases if b in named), c)
             new[c] = named.get(base, every)
         _mark(out, new)
 
@@ -159,9 +161,11 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
                 names = list(args[1:3]) + [None] * (3 - len(args))
                 ids = _listed(kw.get("id_vars", names[0])) or []
                 values = _listed(kw.get("value_vars", names[1]))
-                melted = [c for c in frame.columns.tolist() if (c in values if values is not None else c not in ids)]
+                melted = [c for c in frame.columns.tolist()
+                          if (c in values if values is not None else c not in ids)]
                 every = o.of(frame, melted)   # the id columns keep their own values
-                _mark(out, {str(c): o.column(frame, c) if c in ids else every for c in out.columns.tolist()})
+                _mark(out, {str(c): o.column(frame, c) if c in ids else every
+                            for c in out.columns.tolist()})
             return out
         melt.__name__, melt.__doc__ = orig.__name__, orig.__doc__
         return melt
@@ -237,7 +241,8 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
     def rename(self: Any, *args: Any, **kw: Any) -> Any:
         before = self.columns.tolist()
         out = f_rename(self, *args, **kw)
-        _positional(before, (out if out is not None else self).columns, self, out if out is not None else self)
+        dst = out if out is not None else self   # ``inplace=True`` returns None
+        _positional(before, dst.columns, self, dst)
         return out
 
     def set_axis(self: Any, labels: Any, *args: Any, **kw: Any) -> Any:
@@ -287,7 +292,8 @@ def rename_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
         _positional(before, self.columns, self, self)
 
     return {(NDFrame, "__finalize__"): __finalize__, (DataFrame, "rename"): rename,
-            (Series, "rename"): series_rename, (DataFrame, "assign"): assign, (DataFrame, "set_axis"): set_axis,
+            (Series, "rename"): series_rename, (DataFrame, "assign"): assign,
+            (DataFrame, "set_axis"): set_axis,
             (DataFrame, "__setitem__"): __setitem__, (DataFrame, "__getitem__"): __getitem__,
             (DataFrame, "__setattr__"): __setattr__}
 

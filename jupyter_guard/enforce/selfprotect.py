@@ -93,8 +93,9 @@ class Integrity:
         changed: the snapshots are compared by identity in C)."""
         g = self.guard
         try:
-            same = not _changed(g, self._attrs_get, self._attrs_vals) and g.settings == self.settings \
-                and g.policy is self._policy and not _changed(g.policy, self._policy_get, self._policy_vals)
+            same = (not _changed(g, self._attrs_get, self._attrs_vals)
+                    and g.settings == self.settings and g.policy is self._policy
+                    and not _changed(g.policy, self._policy_get, self._policy_vals))
         except Exception:
             same = False
         return [] if same else self._repair_guard()
@@ -116,7 +117,8 @@ class Integrity:
             g.settings.clear()
             g.settings.update(self.settings)
             fixed.append("guard.settings")
-        changed = [(name, v) for name, v in self.policy_fields if getattr(g.policy, name, UNKNOWN) is not v]
+        changed = [(name, v) for name, v in self.policy_fields
+                   if getattr(g.policy, name, UNKNOWN) is not v]
         for name, v in changed:
             object.__setattr__(g.policy, name, v)
         if changed:
@@ -196,7 +198,8 @@ class Integrity:
 
     def parser_intact(self) -> bool:
         """The cell parser is still the guard's (checked at every statement: ~0.2 us)."""
-        return self.shell.compile is self.compiler and vars(self.compiler).get("ast_parse") is self.parse
+        return (self.shell.compile is self.compiler
+                and vars(self.compiler).get("ast_parse") is self.parse)
 
     def rearm(self) -> None:
         with Busy():

@@ -172,7 +172,7 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
 
     exports = Exports(guard, rt)
     if getattr(pd.DataFrame.to_csv, "_jg", False):   # a second guard in this process
-        for fn in list(PATCHED.values()) + list(_PROPAGATE.values()) + list(MODULE_PATCHED.values()):
+        for fn in [*PATCHED.values(), *_PROPAGATE.values(), *MODULE_PATCHED.values()]:
             _function(fn)._jg_exports[0] = exports
         return
     holder = [exports]

@@ -57,8 +57,10 @@ PROTECTED_FORMS = [
     pytest.param("!: > wh.duckdb", id="shell-truncate"),
     pytest.param("%%writefile wh.duckdb\nnothing", id="writefile"),
     pytest.param("import os\nos.truncate(DB, 0)", id="os-truncate"),
-    pytest.param("import os\nos.symlink(DB, 'alias.bin')\nopen('alias.bin', 'w').close()", id="symlink-alias"),
-    pytest.param("import os\nos.symlink(WORK, 'here')\nos.remove('here/wh.duckdb')", id="symlinked-folder"),
+    pytest.param("import os\nos.symlink(DB, 'alias.bin')\nopen('alias.bin', 'w').close()",
+                 id="symlink-alias"),
+    pytest.param("import os\nos.symlink(WORK, 'here')\nos.remove('here/wh.duckdb')",
+                 id="symlinked-folder"),
 ]
 
 
@@ -148,8 +150,10 @@ TAMPER_FORMS = [
     pytest.param("get_ipython().ast_transformers.clear()", id="clear-transformers"),
     pytest.param("import jupyter_guard.enforce.kernel as k\nk.refuse = print", id="monkeypatch"),
     pytest.param("import os\nos.remove(os.environ['JUPYTER_GUARD_AUDIT'])", id="delete-audit"),
-    pytest.param("import os\nA = os.environ['JUPYTER_GUARD_AUDIT']\nos.symlink(os.path.dirname(A), 'adir')\n"
-                 "open(os.path.join('adir', os.path.basename(A)), 'w').close()", id="audit-via-symlinked-folder"),
+    pytest.param("import os\nA = os.environ['JUPYTER_GUARD_AUDIT']\n"
+                 "os.symlink(os.path.dirname(A), 'adir')\n"
+                 "open(os.path.join('adir', os.path.basename(A)), 'w').close()",
+                 id="audit-via-symlinked-folder"),
 ]
 
 

@@ -276,7 +276,8 @@ def test_shell_commands_and_forked_children_run_after_the_audit_ingest(k):
                    "print('child', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))")
     assert r.text.strip() == "child 7", r.text
     r = kernel.run("from multiprocessing import get_context\n"
-                   "with get_context('fork').Pool(2) as pool:\n    print(pool.map(abs, [-1, -2, 3]))")
+                   "with get_context('fork').Pool(2) as pool:\n"
+                   "    print(pool.map(abs, [-1, -2, 3]))")
     assert r.text.strip() == "[1, 2, 3]", r.text
 
 
@@ -290,7 +291,8 @@ def test_refusals_in_forked_workers_are_recorded_and_every_chain_verifies(k):
     kernel, d = k
     (d / "fn.txt").write_text("rmtree")   # the function is only known at run time
     r = kernel.run("import shutil\nfrom multiprocessing import get_context\n"
-                   "def wipe(_):\n    try:\n        getattr(shutil, open('fn.txt').read())('data')\n"
+                   "def wipe(_):\n    try:\n"
+                   "        getattr(shutil, open('fn.txt').read())('data')\n"
                    "        return 'wiped'\n    except PermissionError:\n        return 'refused'\n"
                    "with get_context('fork').Pool(2) as pool:\n    print(pool.map(wipe, [1, 2]))")
     assert r.text.strip() == "['refused', 'refused']", r.text
@@ -302,6 +304,6 @@ def test_refusals_in_forked_workers_are_recorded_and_every_chain_verifies(k):
                       "WHERE code = 'after_the_workers = 1'", 1)
     assert len(rows) >= 2 and own and not {s for (s,) in rows} & {s for (s,) in own}
     env = {**os.environ, "JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")}
-    done = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "verify"], capture_output=True,
-                          text=True, timeout=120, env=env)
+    done = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "verify"],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout + done.stderr

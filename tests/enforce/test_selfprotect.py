@@ -72,7 +72,8 @@ SAME_CELL = [
     pytest.param(f"({AUDIT_MODE}, get_ipython().run_cell_magic('guarded_sql', 'con', Q[0]))",
                  id="policy-and-magic-one-statement"),
     pytest.param("A = __import__('jupyter_guard.model', fromlist=['x']).Analysis\n"
-                 "((lambda j: setattr(g, 'ju' + 'dge', lambda *a, **k: j(A(()))))(g.judge), con.execute(Q[0]))",
+                 "((lambda j: setattr(g, 'ju' + 'dge', lambda *a, **k: j(A(()))))(g.judge),"
+                 " con.execute(Q[0]))",
                  id="judge-and-execute"),
 ]
 
@@ -91,7 +92,8 @@ def test_tamper_and_act_in_one_cell(kernel, code):
     try:
         assert r.reply["status"] == "error" and "[destructive-ddl]" in r.text(), r.text()
         kernel.ok("assert g.policy.mode == 'enforce', g.policy.mode\ncon.close()")
-        r = kernel.ok("print([e['reason'] for e in g.recent if e['rule_id'] == 'self-protection'][-3:])")
+        r = kernel.ok("print([e['reason'] for e in g.recent "
+                      "if e['rule_id'] == 'self-protection'][-3:])")
         assert "has been restored: guard." in r.text() or "re-armed: guard." in r.text(), r.text()
         with duckdb.connect(str(db)) as c:
             assert c.execute("SELECT count(*) FROM keep").fetchone() == (1,)
@@ -102,7 +104,8 @@ def test_tamper_and_act_in_one_cell(kernel, code):
 def test_tamper_in_pre_run_cell_callback(kernel):
     """A callback that switches the policy to audit mode before every cell is undone before the
     cell is judged."""
-    kernel.ok(G + "def cb(info=None):\n    " + AUDIT_MODE + "\nget_ipython().events.register('pre_run_cell', cb)")
+    kernel.ok(G + "def cb(info=None):\n    " + AUDIT_MODE
+              + "\nget_ipython().events.register('pre_run_cell', cb)")
     try:
         kernel.run("1")
         r = kernel.run("!rm -rf data")

@@ -25,17 +25,22 @@ ATTACKS = [
     pytest.param("y = pd.DataFrame({'a': [1, 2]})\ny['c'] = pay['salary']\ny.to_csv(OUT)", id="column-copy"),
     pytest.param("pay.salary.to_frame('w').to_csv(OUT)", id="series-to-frame"),
     pytest.param("pd.DataFrame({'w': pay['salary']}).to_csv(OUT)", id="frame-from-dict-of-series"),
-    pytest.param("pd.DataFrame(pay['salary'].rename('w')).to_csv(OUT)", id="frame-from-renamed-series"),
+    pytest.param("pd.DataFrame(pay['salary'].rename('w')).to_csv(OUT)",
+                 id="frame-from-renamed-series"),
     pytest.param("pay.melt().to_csv(OUT)", id="melt"),
     pytest.param("pd.melt(pay, id_vars=['amount']).to_csv(OUT)", id="module-melt"),
     pytest.param("pay.stack().to_csv(OUT)", id="stack"),
     pytest.param("pay.T.to_csv(OUT)", id="transpose-property"),
     pytest.param("pay.set_index('amount').unstack().to_csv(OUT)", id="unstack"),
-    pytest.param("pd.concat([pay['salary'].rename('w'), pay['amount']], axis=1).to_csv(OUT)", id="concat-series"),
-    pytest.param("pd.concat([pay[['salary']]], axis=1, ignore_index=True).to_csv(OUT)", id="concat-ignore-index"),
-    pytest.param("r = pay.rename(columns={'salary': 's'})\nr.merge(r, on='amount')[['s_x']].to_csv(OUT)",
+    pytest.param("pd.concat([pay['salary'].rename('w'), pay['amount']], axis=1).to_csv(OUT)",
+                 id="concat-series"),
+    pytest.param("pd.concat([pay[['salary']]], axis=1, ignore_index=True).to_csv(OUT)",
+                 id="concat-ignore-index"),
+    pytest.param("r = pay.rename(columns={'salary': 's'})\n"
+                 "r.merge(r, on='amount')[['s_x']].to_csv(OUT)",
                  id="merge-suffix"),
-    pytest.param("r = pay.rename(columns={'salary': 's'})\npd.merge(r, df, on='amount')[['s']].to_csv(OUT)",
+    pytest.param("r = pay.rename(columns={'salary': 's'})\n"
+                 "pd.merge(r, df, on='amount')[['s']].to_csv(OUT)",
                  id="module-merge"),
     pytest.param("pay.assign(w=pay['salary'])[['w']].to_csv(OUT)", id="assign"),
     pytest.param("hidden.to_csv(OUT)", id="by-values"),
@@ -74,11 +79,13 @@ def test_non_sensitive_exports_pass(kernel, code):
 
 
 @pytest.mark.parametrize("code", [
-    pytest.param("pay.melt(id_vars=['amount'], value_vars=['amount']).to_csv(OUT)", id="melt-other-columns"),
+    pytest.param("pay.melt(id_vars=['amount'], value_vars=['amount']).to_csv(OUT)",
+                 id="melt-other-columns"),
     pytest.param("pd.DataFrame({'w': pay['amount']}).to_csv(OUT)", id="frame-from-plain-series"),
     pytest.param("pay[['amount']].T.to_csv(OUT)", id="transpose-plain"),
     pytest.param("pd.concat([df[['amount']], pay[['amount']]]).to_csv(OUT)", id="concat-plain"),
-    pytest.param("pay.merge(df, on='amount')[['amount']].to_csv(OUT)", id="merge-then-plain-column"),
+    pytest.param("pay.merge(df, on='amount')[['amount']].to_csv(OUT)",
+                 id="merge-then-plain-column"),
 ])
 def test_reshaped_non_sensitive_data_is_written(kernel, code, request):
     """Lineage through reshapes marks only what came from a sensitive column."""
