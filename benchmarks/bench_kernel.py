@@ -8,7 +8,9 @@
 
     .venv/bin/python benchmarks/bench_kernel.py [--repeat 40] [--json]
 
-Cells of the compared kernels are interleaved so that machine noise hits both alike.
+Cells of the compared kernels are interleaved, in a rotating order, so that machine noise hits
+all alike. Every kernel runs without IPython's output cache (``Out``), so that the results of
+earlier runs do not pile up in its heap.
 """
 from __future__ import annotations
 
@@ -90,7 +92,9 @@ class Kernel:
         self.km = KernelManager(kernel_name="python3")
         self.km.kernel_spec.argv[0] = sys.executable
         full = {**os.environ, **env}
-        self.km.start_kernel(cwd=cwd, env=full, extra_arguments=["--HistoryManager.enabled=False"],
+        # no output cache: 100 kept 100k-row results per kernel made the heap, and the figures, drift
+        self.km.start_kernel(cwd=cwd, env=full, extra_arguments=["--HistoryManager.enabled=False",
+                                                                 "--InteractiveShell.cache_size=0"],
                              stderr=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()
