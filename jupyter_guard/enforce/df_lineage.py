@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
 from jupyter_guard.enforce.runtime import Busy
@@ -133,6 +134,7 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
     f_init, s_to_frame, f_merge = DataFrame.__init__, Series.to_frame, DataFrame.merge
     whole = {name: getattr(DataFrame, name) for name in ("stack", "unstack", "transpose")}
 
+    @wraps(f_init)
     def __init__(self: Any, data: Any = None, *args: Any, **kw: Any) -> None:
         f_init(self, data, *args, **kw)
         if isinstance(data, dict):
@@ -140,20 +142,22 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
         elif isinstance(data, (Series, DataFrame)):
             o.by_name([data], self)
 
+    @wraps(s_to_frame)
     def to_frame(self: Any, *args: Any, **kw: Any) -> Any:
         out = s_to_frame(self, *args, **kw)
         o.spread(out, o.series(self))
         return out
 
     def whole_frame(orig: Any) -> Any:
+        @wraps(orig)
         def reshaped(self: Any, *args: Any, **kw: Any) -> Any:
             out = orig(self, *args, **kw)
             o.spread(out, o.of(self))
             return out
-        reshaped.__name__, reshaped.__doc__ = orig.__name__, orig.__doc__
         return reshaped
 
     def melted(orig: Any) -> Any:
+        @wraps(orig)
         def melt(*args: Any, **kw: Any) -> Any:
             frame = args[0] if args else kw.get("frame")
             out = orig(*args, **kw)
@@ -167,23 +171,24 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
                 _mark(out, {str(c): o.column(frame, c) if c in ids else every
                             for c in out.columns.tolist()})
             return out
-        melt.__name__, melt.__doc__ = orig.__name__, orig.__doc__
         return melt
 
+    @wraps(f_merge)
     def merge(self: Any, right: Any, *args: Any, **kw: Any) -> Any:
         out = f_merge(self, right, *args, **kw)
         o.by_name([self, right], out, tuple(kw.get("suffixes") or ("_x", "_y")))
         return out
 
     def module_merge(orig: Any) -> Any:
+        @wraps(orig)
         def merge_(left: Any, right: Any, *args: Any, **kw: Any) -> Any:
             out = orig(left, right, *args, **kw)
             o.by_name([left, right], out, tuple(kw.get("suffixes") or ("_x", "_y")))
             return out
-        merge_.__name__, merge_.__doc__ = orig.__name__, orig.__doc__
         return merge_
 
     def module_concat(orig: Any) -> Any:
+        @wraps(orig)
         def concat(objs: Any, *args: Any, **kw: Any) -> Any:
             if isinstance(objs, dict):
                 objs = dict(objs)
@@ -194,7 +199,6 @@ def reshape_patches(pd: Any, o: Origins) -> dict[tuple[Any, str], Any]:
             out = orig(objs, *args, **kw)
             o.by_name(inputs, out)
             return out
-        concat.__name__, concat.__doc__ = orig.__name__, orig.__doc__
         return concat
 
     table: dict[tuple[Any, str], Any] = {
