@@ -11,7 +11,7 @@ from jupyter_guard.enforce import connections
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import Busy, verify
+from jupyter_guard.enforce.runtime import verify
 from jupyter_guard.errors import GuardConfigError, GuardError
 from jupyter_guard.model import Intent, Verdict
 
@@ -76,8 +76,7 @@ class GuardMagics(Magics):  # type: ignore[misc]
 def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
             execution_count: int | None = None) -> Any:
-    with Busy():
-        verify()
+    verify()
     analysis = g.sql_analysis(text, conn.dialect)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
     if dry_run:

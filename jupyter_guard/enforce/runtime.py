@@ -63,10 +63,12 @@ def busy_wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def verify() -> None:
     """Put the guard object back as loaded (policy, settings, methods) before a decision that user
-    code can reach in the middle of a statement (SQL sinks, ``%%guarded_sql``)."""
+    code can reach in the middle of a statement (SQL sinks, ``%%guarded_sql``); the guard's own
+    work, which the hook stays out of."""
     rt = _RT
     if rt is not None and rt.protect is not None:
-        rt.protect.restore_guard()
+        with Busy():
+            rt.protect.restore_guard()
 
 
 class Runtime:
