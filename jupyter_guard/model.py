@@ -16,6 +16,7 @@ Action = Literal[
     "sql.select", "sql.insert", "sql.update", "sql.delete", "sql.merge", "sql.create",
     "sql.replace", "sql.alter", "sql.drop_column", "sql.drop", "sql.truncate", "sql.export",
     "sql.attach", "sql.load", "sql.transaction", "sql.set", "sql.other", "sql.unparsed",
+    "sql.unknown", "sql.extension", "sql.outside", "sql.rename",
     "file.read", "file.write", "file.delete", "file.move", "file.truncate",
     "shell.exec", "net.upload", "net.download", "df.export", "code.dynamic", "guard.tamper",
 ]
@@ -33,7 +34,7 @@ SEVERITY: dict[str, int] = {d: i for i, d in enumerate(DECISIONS)}
 
 SQL_WRITES = frozenset({"sql.insert", "sql.update", "sql.delete", "sql.merge", "sql.create",
                         "sql.replace", "sql.alter", "sql.drop_column", "sql.drop",
-                        "sql.truncate", "sql.export", "sql.load"})
+                        "sql.truncate", "sql.export", "sql.load", "sql.rename"})
 
 
 @dataclass(frozen=True)

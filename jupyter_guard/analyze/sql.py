@@ -90,7 +90,7 @@ def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) 
             return Analysis((Intent("sql.unparsed", source=text),), (msg,))
         result = Analysis()
         for kind, query in pieces:
-            result = result + _one(query, dialect, kind.upper(), params)
+            result = result + _typed(query, dialect, kind.upper(), params, classify)
         return result
     try:
         trees = _parse(text, dialect)
@@ -131,7 +131,8 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
     tree = trees[0] if len(trees) == 1 else None
     if tree is not None and not isinstance(tree, exp.Command):
         found = intents_of(tree, dialect, params)
-        if found and _consistent(found[0].action, duck_kind):
+        if found and (_consistent(found[0].action, duck_kind) or (
+                duck_kind == "SELECT" and found[0].source == tree.sql(dialect=dialect))):
             return Analysis(found)
     action = _DUCKDB_TYPES.get(duck_kind, "sql.unparsed")
     if duck_kind == "DELETE" and query.lstrip()[:8].upper() == "TRUNCATE":
@@ -147,12 +148,57 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
                             detail="statement sqlglot cannot read"),))
 
 
+def _typed(query: str, dialect: str, duck_kind: str, params: Any, classify: Classifier,
+           depth: int = 0) -> Analysis:
+    """One statement by its entry in the statement-type table (``sql_types``): wrappers are
+    classed by what they run, kinds that reach outside the database get their own intents, a
+    type the table does not know is ``sql.unknown`` (refused)."""
+    from jupyter_guard.analyze import sql_types as st
+
+    kind = st.kind_of(duck_kind, query)
+    if kind is None or duck_kind in st.REFUSED_TYPES:
+        return Analysis((Intent("sql.unknown", source=query, detail=f"{duck_kind} statement"),))
+    inner = st.explained(query) if kind.name == "EXPLAIN ANALYZE" else _prepared(query) \
+        if kind.name == "PREPARE" else None
+    if inner is not None and depth < 4:   # EXPLAIN ANALYZE runs it; PREPARE is classed by it
+        try:
+            pieces = list(classify(inner))
+        except Exception:  # DuckDB's parser refused the inner statement: not allowed blind
+            pieces = []
+        if len(pieces) != 1:
+            return Analysis((Intent("sql.unknown", source=query, detail=kind.name),))
+        found = _typed(pieces[0][1], dialect, pieces[0][0].upper(), params, classify, depth + 1)
+        return Analysis(tuple(i.with_(source=query) for i in found.intents), found.errors)
+    if kind.name in ("EXPLAIN", "PREPARE"):
+        return Analysis((Intent("sql.select", source=query, detail=kind.name),))
+    if kind.name in ("INSTALL", "FORCE INSTALL", "LOAD"):
+        return Analysis((Intent("sql.extension", "none", st.extension_name(query), source=query,
+                                detail=kind.name),))
+    if kind.outside and kind.name not in ("COPY", "EXPORT", "ATTACH", "CHECKPOINT",
+                                          "COPY FROM DATABASE"):
+        return Analysis((Intent("sql.outside", source=query, detail=kind.name),))
+    if kind.name == "COPY FROM DATABASE":
+        return Analysis((Intent("sql.export", "database", "*", ("?",), source=query,
+                                detail="copies a whole database"),))
+    if kind.name in ("CHECKPOINT", "CREATE MACRO", "CREATE TEMP MACRO", "CREATE TEMPORARY MACRO",
+                     "CREATE FUNCTION", "DETACH", "VACUUM", "ANALYZE", "EXECUTE"):
+        return Analysis((Intent("sql.other", source=query, detail=kind.name),))
+    return _one(query, dialect, duck_kind, params)
+
+
+def _prepared(query: str) -> str | None:
+    import re
+
+    m = re.match(r"\s*PREPARE\s+\S+\s+AS\s+(.*)$", query, flags=re.S | re.I)
+    return m.group(1) if m else None
+
+
 def _consistent(action: str, duck_kind: str) -> bool:
     expected = _DUCKDB_TYPES.get(duck_kind)
     if expected is None or action == expected:
         return True
     groups = ({"sql.create", "sql.replace"}, {"sql.delete", "sql.truncate"},
-              {"sql.alter", "sql.drop_column"}, {"sql.export", "sql.load"},
+              {"sql.alter", "sql.drop_column", "sql.rename"}, {"sql.export", "sql.load"},
               {"sql.select", "sql.other", "sql.set"}, {"sql.insert", "sql.replace"})
     return any(action in g and expected in g for g in groups)
 
@@ -212,6 +258,9 @@ def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None
         if isinstance(tree, kind):
             return handler(tree, src, dialect, params)
     if isinstance(tree, exp.Query):
+        dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge) if n is not tree]
+        if dml:  # a writable CTE: classed by the changes inside it
+            return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
         tables, columns = reads_of(tree)
         return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
     return (Intent("sql.other", source=src),)

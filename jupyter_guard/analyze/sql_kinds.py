@@ -50,7 +50,10 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
     name = table_name(tree.this)
     out: list[Intent] = []
     for action in tree.args.get("actions") or []:
-        if isinstance(action, exp.Drop) or (isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
+        if isinstance(action, (exp.AlterRename, exp.RenameColumn)):
+            what = "table" if isinstance(action, exp.AlterRename) else "column"
+            out.append(Intent("sql.rename", "table", name, source=src, detail=f"RENAME {what}"))
+        elif isinstance(action, exp.Drop) or (isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
             cols = [c.sql().lower() for c in action.args.get("tables") or []]
             if action.this is not None:
                 cols.append(action.this.sql().lower())
@@ -76,8 +79,12 @@ def _insert(tree: exp.Insert, src: str, dialect: str, params: Any) -> tuple[Inte
     body = tree.args.get("expression")
     tables, columns = reads_of(body) if body is not None else ((), ())
     name = table_name(target) if target is not None else "?"
+    conflict = tree.args.get("conflict")
+    alt = str(tree.args.get("alternative") or "").upper()
+    upsert = alt == "REPLACE" or (conflict is not None and conflict.args.get("duplicate") is not None
+                                  or "UPDATE" in (conflict.sql().upper() if conflict else ""))
     return (Intent("sql.insert", "table", name, columns, tables, src,
-                   remote=is_remote(name.strip("'\""))),)
+                   remote=is_remote(name.strip("'\"")), detail="upsert" if upsert else ""),)
 
 
 def _merge(tree: exp.Merge, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
@@ -93,7 +100,10 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
     tables, columns = reads_of(tree.this)
     if isinstance(tree.this, exp.Table):  # COPY t TO ...: every column of t
         columns = (f"{tables[0]}.*",) if tables else ("?",)
-    return (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
+    out = (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
+    if not is_remote(dest):  # the database writes the file: the file rules apply to it too
+        out += (Intent("file.truncate", "file", dest, source=src, detail="COPY ... TO"),)
+    return out
 
 
 def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:

@@ -121,6 +121,9 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
             return i.with_(columns=every or ("?",))
         return i.with_(columns=expand(i.columns, cat))
+    if a == "sql.create" and i.target_kind in ("table", "view") and \
+            not cat.exists(i.target) and bare_table(i.target) not in cat.temporary():
+        i = i.with_(estimated_rows=-1)   # does not exist now (a temp twin counts as existing)
     if a in ("sql.insert", "sql.create", "sql.replace"):
         parts = i.target.split(".")
         dbs = cat.databases()

@@ -165,7 +165,10 @@ class Guard:
                 attached[i.target.lower()] = i.remote
             (v,) = decide((i,), self.policy, ctx)
             verdicts.append(v)
-            if i.action in ("sql.create", "sql.replace") and not v.refuses and UNKNOWN not in i.target:
+            if i.action in ("sql.create", "sql.replace") and not v.refuses and \
+                    UNKNOWN not in i.target and i.estimated_rows == -1:
+                # provisional, for later statements of this cell: the table does not exist now;
+                # the effect check (enforce.effect) confirms that the statement really made it
                 created.add(bare_table(i.target))
         if analysis.errors and not any(v.refuses for v in verdicts) and any(
                 i.action == "sql.unparsed" for i in intents):
@@ -180,10 +183,8 @@ class Guard:
         return j
 
     def note_success(self, intents: Iterable[Intent]) -> None:
-        """After statements ran: tables they created belong to this session."""
-        for i in intents:
-            if i.action in ("sql.create", "sql.replace") and UNKNOWN not in i.target:
-                self.session_tables.add(bare_table(i.target))
+        """After statements ran. Ownership is no longer granted here: a table becomes the
+        session's own only when the effect check saw it created (``enforce.effect_run``)."""
         # A dropped table stays "ours": the same statement may be checked twice (jupysql runs
         # some statements twice), and a table we dropped may be re-created by this session.
 

@@ -7,11 +7,11 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from jupyter_guard.enforce import connections
+from jupyter_guard.enforce import connections, effect_run
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import verify
+from jupyter_guard.enforce.runtime import Busy, verify
 from jupyter_guard.errors import GuardConfigError, GuardError
 from jupyter_guard.model import Intent, Verdict
 
@@ -98,13 +98,28 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     result = None
     wrap = conn.native_duckdb and len(statements) > 1 and not any(
         i.action == "sql.transaction" for i in judgement.intents)
+    types = [t for t, _ in conn.classify(text)] if conn.classify else ["?"] * len(statements)
+    cell: dict[Any, int] = {}
     try:
         if wrap:
             conn.raw.execute("BEGIN TRANSACTION")
-        for n, stmt in enumerate(statements):
-            result = conn.run(stmt, want_frame=n == len(statements) - 1)
+        for n, (kind, stmt) in enumerate(zip(types, statements)):
+            last = n == len(statements) - 1
+            found = g.sql_analysis(stmt, conn.dialect).intents
+            if conn.native_duckdb and effect_run.measured(kind, stmt, found):
+                with Busy():  # the guard's own snapshot queries
+                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, cell=cell)
+                result = _frame(out) if last else None
+            else:
+                result = conn.run(stmt, want_frame=last)
         if wrap:
             conn.raw.execute("COMMIT")
+    except effect_run.EffectRefused as e:
+        g.finish(event_id, status="blocked", duration_ms=(time.perf_counter() - start) * 1000)
+        g.last_blocked = {"code": text, "verdict": e.verdict, "event_id": event_id}
+        g.begin(kind="sql", code=e.statement, judgement=_judged(e.verdict), status="blocked",
+                cell_id=cell_id, execution_count=execution_count)
+        raise blocked_error(e.verdict) from None
     except Exception as e:
         if wrap:
             try:
@@ -123,6 +138,20 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     if output and user_ns is not None:
         user_ns[output] = result
     return result
+
+
+def _frame(out: Any) -> Any:
+    """A measured statement's kept result as the cell's DataFrame (None for DDL)."""
+    if out is None or out.column_names in (["Success"], []):
+        return None
+    return out.to_pandas()
+
+
+def _judged(v: Verdict) -> Any:
+    from jupyter_guard.enforce.guard import Judgement
+    from jupyter_guard.model import Analysis
+
+    return Judgement(v, (v,), Analysis(), ())
 
 
 def _split(text: str, dialect: str) -> list[str]:

@@ -33,7 +33,43 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
             guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
             guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}
             raise blocked_error(j.verdict)
-        guard.note_success(j.intents)
+
+
+def _measured(guard: Guard, query: Any) -> bool:
+    """Does ``query`` hold a statement the effect check runs? (Reads take the direct path.)"""
+    if busy() or not isinstance(query, str):
+        return False
+    from jupyter_guard.enforce.connections import duckdb_classify
+    from jupyter_guard.enforce.effect_run import measured
+
+    try:
+        pieces = duckdb_classify(query)
+    except Exception:  # DuckDB's parser refuses it: DuckDB itself will raise the same error
+        return False
+    return any(measured(t, q, guard.sql_analysis(q).intents) for t, q in pieces)
+
+
+def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool = False,
+                  keep: bool = False) -> Any:
+    """Run ``query`` through the effect check; the connection with the result put back (or the
+    kept result itself with ``keep``). A refused effect was rolled back and is recorded."""
+    from jupyter_guard.enforce import effect_run
+    from jupyter_guard.enforce.connections import duckdb_classify
+
+    with Busy():
+        try:
+            out = effect_run.run_all(guard, con, duckdb_classify(query),
+                                     lambda q: guard.sql_analysis(q).intents, params, many=many,
+                                     cell=effect_run.state(guard).cell)
+        except effect_run.EffectRefused as e:
+            from jupyter_guard.enforce.guard import Judgement
+            from jupyter_guard.model import Analysis
+
+            j = Judgement(e.verdict, (e.verdict,), Analysis(), ())
+            guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
+            guard.last_blocked = {"code": query, "verdict": e.verdict, "event_id": ""}
+            raise blocked_error(e.verdict) from None
+        return out if keep else effect_run.reexpose(con, out)
 
 
 def _first_params(params: Any) -> Any:
@@ -63,17 +99,26 @@ class GuardedConnection:
 
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         self._check(query, parameters)
+        if not args and not kw and _measured(self._jg_guard, query):
+            return self._wrap(_run_measured(self._jg_guard, self._jg_con, query, parameters))
         if parameters is None:
             return self._wrap(self._jg_con.execute(query, *args, **kw))
         return self._wrap(self._jg_con.execute(query, parameters, *args, **kw))
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
-        for p in list(parameters or [None])[:1000]:
+        sets = list(parameters or [])
+        for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
+        if not args and not kw and _measured(self._jg_guard, query):
+            _run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
+            return self
         return self._wrap(self._jg_con.executemany(query, parameters, *args, **kw))
 
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
         self._check(query, kw.get("params"))
+        if not args and set(kw) <= {"params"} and _measured(self._jg_guard, query):
+            out = _run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
+            return None if out is None else self._jg_con.from_arrow(out)
         return self._jg_con.sql(query, *args, **kw)
 
     query = sql
@@ -143,6 +188,14 @@ def install(shell: Any, guard: Guard) -> None:
     guard.runtime_sql = True
     _sqlalchemy(guard)
     shell.events.register("pre_run_cell", lambda info: _sqlalchemy(guard))
+    shell.events.register("pre_run_cell", lambda info: _new_cell(guard))
+
+
+def _new_cell(guard: Guard) -> None:
+    """Rows changed per table count per cell (``max_affected_rows`` over a loop of deletes)."""
+    from jupyter_guard.enforce.effect import state
+
+    state(guard).cell.clear()
 
 
 def _module_func(orig: Any, guard: Guard) -> Any:

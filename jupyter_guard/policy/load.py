@@ -130,6 +130,10 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         revision=hashlib.sha256(canonical.encode()).hexdigest()[:12],
         version=int(data.get("version", 1)), mode=data.get("mode", "enforce"),
         max_affected_rows=int(data.get("max_affected_rows", 1000)),
+        max_affected_rows_per_session=int(data.get("max_affected_rows_per_session", 0)),
+        session_window_minutes=int(data.get("session_window_minutes", 60)),
+        allow_extensions=tuple(str(x).lower() for x in (data.get("sql") or {}).get(
+            "allow_extensions") or ()),
         sensitive_columns=tuple(sens.get("columns") or ()),
         detectors=tuple(sens.get("detectors") or ()), strategy=sens.get("strategy", "partial"),
         per_column=tuple((str(k), str(v)) for k, v in (sens.get("per_column") or {}).items()),

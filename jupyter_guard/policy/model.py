@@ -68,6 +68,9 @@ class Policy:
     version: int = 1
     mode: Mode = "enforce"
     max_affected_rows: int = 1000
+    max_affected_rows_per_session: int = 0   # rows changed per table over the window; 0 = no limit
+    session_window_minutes: int = 60
+    allow_extensions: tuple[str, ...] = ()   # sql.allow_extensions: INSTALL/LOAD allowed for these
     sensitive_columns: tuple[str, ...] = ()
     detectors: tuple[str, ...] = ()
     strategy: Strategy = "partial"

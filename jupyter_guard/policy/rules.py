@@ -56,7 +56,7 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
     >>> destructive_ddl(Intent("sql.drop", "table", "customers"), Policy(), Context()).rule_id
     'destructive-ddl'
     """
-    if i.action not in ("sql.drop", "sql.truncate", "sql.drop_column", "sql.replace"):
+    if i.action not in ("sql.drop", "sql.truncate", "sql.drop_column", "sql.replace", "sql.rename"):
         return None
     name = bare_table(i.target)
     if i.temporary or (name in c.session_tables and UNKNOWN not in name):
@@ -65,7 +65,9 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return None
     what = {"sql.drop": f"drops {i.target_kind} {i.target}", "sql.truncate": f"empties table {i.target}",
             "sql.drop_column": f"drops column(s) {', '.join(i.columns)} of {i.target}",
-            "sql.replace": f"replaces existing table {i.target}"}[i.action]
+            "sql.replace": f"replaces existing table {i.target}",
+            "sql.rename": f"renames a {i.detail.split()[-1] if i.detail else 'table'} of {i.target}"
+            }[i.action]
     return _v("block", "destructive-ddl", f"this {what}, which this session did not create", i)
 
 
@@ -191,8 +193,43 @@ def dynamic_code(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
+def sql_unknown(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """A statement kind the guard's table does not know is refused, never allowed.
+
+    >>> sql_unknown(Intent("sql.unknown", detail="LOGICAL_PLAN statement"), Policy(), Context()).rule_id
+    'sql-unknown'
+    """
+    if i.action == "sql.unknown":
+        return _v("block", "sql-unknown", f"the guard does not know what a {i.detail or 'statement'} "
+                  "can do, so it is not run", i)
+    return None
+
+
+def sql_outside(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """INSTALL/LOAD (network, native code) unless named in ``sql.allow_extensions``; secrets and
+    statements that run SQL the guard has not read (IMPORT DATABASE).
+
+    >>> sql_outside(Intent("sql.extension", target="httpfs"), Policy(), Context()).rule_id
+    'sql-outside'
+    >>> sql_outside(Intent("sql.extension", target="json"), Policy(allow_extensions=("json",)),
+    ...             Context()) is None
+    True
+    """
+    if i.action == "sql.extension":
+        if i.target.lower() in p.allow_extensions and i.target not in ("", "?"):
+            return None
+        return _v("block", "sql-outside", f"{i.detail or 'LOAD'} {i.target} downloads or runs native "
+                  "code; allow it in the policy's sql.allow_extensions", i)
+    if i.action == "sql.outside":
+        return _v("block", "sql-outside", f"{i.detail} reaches outside the database (credentials, "
+                  "files or SQL the guard has not read)", i)
+    return None
+
+
 RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ...] = (
     ("sql-parse-error", unparsed),
+    ("sql-unknown", sql_unknown),
+    ("sql-outside", sql_outside),
     ("self-protection", self_protection),
     ("destructive-ddl", destructive_ddl),
     ("bulk-change", bulk_change),

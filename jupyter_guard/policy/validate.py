@@ -6,8 +6,10 @@ from typing import Any
 
 from jupyter_guard.policy.model import DETECTORS, MODES, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match
 
-KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "sensitive", "network",
-        "protected_paths", "roles", "rules", "approvals")
+KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
+        "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
+        "approvals")
+SQL_KEYS = ("allow_extensions",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
@@ -39,9 +41,20 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
         bad("version", "only 'version: 1' is understood by this jupyter_guard")
     if data.get("mode", "enforce") not in MODES:
         bad("mode", f"mode '{data.get('mode')}' is not valid.{_hint(str(data.get('mode')), MODES)}")
-    mar = data.get("max_affected_rows", 1000)
-    if not isinstance(mar, int) or isinstance(mar, bool) or mar < 0:
-        bad("max_affected_rows", "'max_affected_rows' must be a whole number >= 0")
+    for key, low in (("max_affected_rows", 0), ("max_affected_rows_per_session", 0),
+                     ("session_window_minutes", 1)):
+        val = data.get(key, low)
+        if not isinstance(val, int) or isinstance(val, bool) or val < low:
+            bad(key, f"'{key}' must be a whole number >= {low}")
+    sql = data.get("sql") or {}
+    if not isinstance(sql, dict):
+        bad("sql", "'sql' must be a mapping with 'allow_extensions'")
+        sql = {}
+    for k in sql:
+        if k not in SQL_KEYS:
+            bad(f"sql.{k}", f"unknown key 'sql.{k}'.{_hint(k, SQL_KEYS)}")
+    if "allow_extensions" in sql:
+        str_list("sql.allow_extensions", sql["allow_extensions"])
     sens = data.get("sensitive") or {}
     if not isinstance(sens, dict):
         bad("sensitive", "'sensitive' must be a mapping (columns, detectors, strategy)")

@@ -1,0 +1,190 @@
+"""Writes checked by their effect before they are kept (DuckDB).
+
+A statement that can change rows or the catalog (``sql_types.Kind.writes``) runs inside a
+transaction the guard opened; around it the guard takes cheap snapshots (row counts of the tables
+it may touch; the catalog from ``duckdb_tables()``/``duckdb_views()``/``duckdb_schemas()``/
+``duckdb_databases()``/``duckdb_columns()`` when it can change the schema), measures an
+``Effect`` and asks ``policy.effects.judge_effect``. A refused effect is rolled back and the cell
+fails with the measured numbers. Tables, schemas and databases the session really created become
+its own only after the commit (ownership is earned by effect, never by a CREATE's spelling).
+
+Inside a transaction the user opened, each statement is measured on its own (DuckDB has no
+SAVEPOINT); a refused statement rolls back the user's whole transaction, and the message says so.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_guard.policy.effects import Effect, Key, Owned, judge_effect
+
+_TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid FROM duckdb_tables() "
+           "UNION ALL SELECT database_name, schema_name, view_name, temporary, view_oid FROM "
+           "duckdb_views() WHERE NOT internal")
+_SCHEMAS = ("SELECT database_name, schema_name FROM duckdb_schemas() WHERE NOT internal AND "
+            "database_name NOT IN ('system', 'temp')")
+_DBS = "SELECT database_name FROM duckdb_databases() WHERE NOT internal"
+_COLUMNS = ("SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() "
+            "WHERE NOT internal")
+
+
+@dataclass
+class State:
+    """Per-session facts the effect check keeps (owned objects, rows changed over time)."""
+
+    tables: set[Key] = field(default_factory=set)
+    schemas: set[Key] = field(default_factory=set)
+    databases: set[str] = field(default_factory=set)
+    log: list[tuple[float, Key, int]] = field(default_factory=list)   # (time, table, rows)
+    cell: dict[Key, int] = field(default_factory=dict)                # rows changed this cell
+
+    def owned(self, cell: dict[Key, int], window_s: float) -> Owned:
+        cutoff = time.time() - window_s
+        self.log = [x for x in self.log if x[0] >= cutoff]
+        window: dict[Key, int] = {}
+        for _, k, n in self.log:
+            window[k] = window.get(k, 0) + n
+        return Owned(frozenset(self.tables), frozenset(self.schemas), frozenset(self.databases),
+                     dict(cell), window)
+
+
+def state(guard: Any) -> State:
+    st = getattr(guard, "_effect_state", None)
+    if st is None:
+        st = State()
+        guard._effect_state = st
+    return st
+
+
+@dataclass
+class Snap:
+    tables: dict[Key, tuple[bool, int]]                # key -> (temporary, oid)
+    schemas: set[Key]
+    dbs: set[str]
+    columns: set[tuple[Key, str]]
+    rows: dict[Key, int]
+    prints: dict[Key, Any]                              # value fingerprints (ALTER, wrappers)
+
+
+def _q(k: Key) -> str:
+    return ".".join('"' + p.replace('"', '""') + '"' for p in k)
+
+
+def resolve(name: str, tables: dict[Key, tuple[bool, int]], current: tuple[str, str]) -> Key | None:
+    """The table a name as written denotes, as DuckDB resolves it (a temp twin first)."""
+    parts = [p.strip('"').lower() for p in name.split(".") if p]
+    cands: list[Key] = []
+    if len(parts) == 1:
+        cands = [("temp", "main", parts[0]), (current[0], current[1], parts[0])]
+    elif len(parts) == 2:
+        cands = [(current[0], parts[0], parts[1]), (parts[0], "main", parts[1])]
+    elif len(parts) == 3:
+        cands = [(parts[0], parts[1], parts[2])]
+    low = {(a.lower(), b.lower(), c.lower()): (a, b, c) for a, b, c in tables}
+    for c in cands:
+        if c in low:
+            return low[c]
+    return None
+
+
+def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key]) -> Snap:
+    tables = {(str(a), str(b), str(c)): (bool(t), int(o)) for a, b, c, t, o in
+              raw.execute(_TABLES).fetchall()}
+    schemas: set[Key] = set()
+    dbs: set[str] = set()
+    cols: set[tuple[Key, str]] = set()
+    if catalog:
+        schemas = {(str(a), str(b), "") for a, b in raw.execute(_SCHEMAS).fetchall()}
+        dbs = {str(r[0]) for r in raw.execute(_DBS).fetchall()}
+        cols = {((str(a), str(b), str(c)), str(d)) for a, b, c, d in raw.execute(_COLUMNS).fetchall()}
+    present = [k for k in watch if k in tables and not _is_view(raw, k, tables)]
+    rows: dict[Key, int] = {}
+    if present:
+        sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_q(k)})" for k in present)
+        rows = dict(zip(present, raw.execute(sql).fetchone() or ()))
+    fp: dict[Key, Any] = {}
+    for k in prints:
+        if k in tables:
+            names = [c for (t, c) in (cols or _cols_of(raw, k)) if t == k]
+            parts = ", ".join(f'sum(hash("{c}"::VARCHAR)), count("{c}")' for c in names)
+            fp[k] = dict(zip(names, _pairs(raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchone())))
+    return Snap(tables, schemas, dbs, cols, rows, fp)
+
+
+def _pairs(row: Any) -> list[tuple[Any, Any]]:
+    row = list(row or ())
+    return [(row[i], row[i + 1]) for i in range(0, len(row), 2)]
+
+
+def _cols_of(raw: Any, k: Key) -> set[tuple[Key, str]]:
+    return {(k, str(r[0])) for r in raw.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND "
+        "table_name = ? ORDER BY column_index", list(k)).fetchall()}
+
+
+def _is_view(raw: Any, k: Key, tables: dict[Key, tuple[bool, int]]) -> bool:
+    return False  # views are listed with tables; counting a view reads its query (cheap enough)
+
+
+def measure(verb: str, before: Snap, after: Snap, result_rows: int | None, dml: Key | None,
+            dml_kind: str) -> Effect:
+    """The effect of one statement from two snapshots and its affected-row count."""
+    deleted: dict[Key, int] = {}
+    changed: dict[Key, int] = {}
+    inserted: dict[Key, int] = {}
+    unmeasured: list[Key] = []
+    for k, n0 in before.rows.items():
+        n1 = after.rows.get(k)
+        if n1 is None:
+            continue
+        diff = n1 - n0
+        if diff < 0:
+            deleted[k] = -diff
+        elif diff > 0:
+            inserted[k] = diff
+        if k == dml and result_rows is not None and dml_kind in ("UPDATE", "MERGE_INTO", "INSERT"):
+            rest = result_rows - max(diff, 0) - deleted.get(k, 0)
+            if rest > 0:
+                changed[k] = rest
+    for k, cols in before.prints.items():
+        now = after.prints.get(k)
+        if now is None:
+            continue
+        diffcols = [c for c, v in cols.items() if c in now and now[c] != v]
+        if diffcols and verb.startswith("ALTER"):
+            continue  # reported as rewritten columns below
+        if diffcols and before.rows.get(k) == after.rows.get(k) and k not in changed:
+            unmeasured.append(k)
+    rewritten = tuple((k, c, after.rows.get(k, before.rows.get(k, 0)))
+                      for k, cols in before.prints.items() if verb.startswith("ALTER")
+                      for c, v in cols.items() if c in after.prints.get(k, {})
+                      and after.prints[k][c] != v)
+    gone = tuple(k for k, (temp, oid) in before.tables.items()
+                 if k[0] != "temp" and (k not in after.tables or after.tables[k][1] != oid))
+    new = tuple(k for k, (temp, oid) in after.tables.items()
+                if k not in before.tables or before.tables[k][1] != oid)
+    cols_gone = tuple((k, c) for k, c in before.columns - after.columns
+                      if k in after.tables and k[0] != "temp")
+    return Effect(verb, deleted, changed, inserted, tuple(unmeasured), new, gone,
+                  tuple(after.schemas - before.schemas), tuple(before.schemas - after.schemas),
+                  cols_gone, rewritten, tuple(before.dbs - after.dbs) if before.dbs else ())
+
+
+def fetch(res: Any) -> Any:
+    """The statement's result, kept before the guard's own queries replace it on the connection."""
+    if res is None or getattr(res, "description", None) is None:
+        return None
+    with warnings.catch_warnings():  # DuckDB warns that Arrow from a DB-API result copies rows
+        warnings.simplefilter("ignore")
+        return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.arrow()
+
+
+def affected(kind: str, out: Any) -> int | None:
+    """A DML result is its affected-row count (one ``Count`` column)."""
+    if out is None or kind not in ("UPDATE", "DELETE", "MERGE_INTO", "INSERT"):
+        return None
+    if out.num_columns == 1 and out.column_names == ["Count"] and out.num_rows == 1:
+        return int(out.column(0)[0].as_py())
+    return None

@@ -1,0 +1,163 @@
+"""Run DuckDB statements with the effect check (see ``enforce.effect``): begin, snapshot, run,
+snapshot, measure, judge, then commit or roll back and refuse with the measured numbers.
+
+Used by ``%%guarded_sql`` and the guarded DuckDB connection (``execute``, ``sql``, cursors,
+``executemany``). Reads take none of this: only statements whose kind can change rows or the
+catalog (and SELECTs that hold a writable CTE) are measured.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jupyter_guard.analyze.sql_types import kind_of
+from jupyter_guard.enforce.effect import Snap, affected, fetch, measure, resolve, snapshot, state
+from jupyter_guard.model import SQL_WRITES, Intent, Verdict
+from jupyter_guard.policy.effects import Key, judge_effect
+
+_DML = ("sql.delete", "sql.update", "sql.insert", "sql.merge", "sql.truncate")
+_WRAPPERS = ("EXPLAIN ANALYZE", "EXECUTE", "CALL", "SELECT")
+_CATALOG = ("CREATE", "DROP", "ALTER", "DETACH", "CALL", "EXECUTE", "EXPLAIN ANALYZE",
+            "CREATE_FUNC", "COPY_DATABASE", "COPY FROM DATABASE", "CREATE MACRO")
+
+
+class EffectRefused(Exception):
+    def __init__(self, verdict: Verdict, statement: str) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+        self.statement = statement
+
+
+def measured(duck_type: str, query: str, intents: Sequence[Intent]) -> bool:
+    """Does this statement run under the effect check? (A plain SELECT does not.)"""
+    k = kind_of(duck_type, query)
+    if k is None or not k.writes:
+        return False
+    if duck_type == "SELECT":
+        return any(i.action in SQL_WRITES for i in intents)
+    return True
+
+
+def _begin(raw: Any) -> tuple[bool, Any]:
+    """Open the guard's transaction unless the user has one open (then False). A failed BEGIN
+    would abort the user's transaction, so the guard asks first: two queries in autocommit mode
+    get two transaction ids, two in an open transaction get the same one."""
+    current = raw.execute("SELECT current_database(), current_schema(), txid_current()").fetchone()
+    again = raw.execute("SELECT txid_current()").fetchone()
+    if current[2] == again[0]:
+        return False, current
+    raw.execute("BEGIN TRANSACTION")
+    return True, current
+
+
+def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[Intent],
+            params: Any = None, *, many: bool = False, cell: dict[Key, int] | None = None) -> Any:
+    """Run one measured statement; its result (Arrow table or None). Raises EffectRefused after
+    rolling back when the policy forbids the measured effect."""
+    k = kind_of(duck_type, query)
+    verb = k.name if k is not None else duck_type
+    own_tx, current = _begin(raw)
+    try:
+        tables = _tables(raw)
+        names = [i.target for i in intents if i.action in _DML + ("sql.alter", "sql.rename",
+                                                                   "sql.drop_column")]
+        wrapper = verb in _WRAPPERS or any(not i.target or "?" in i.target for i in intents
+                                           if i.action in _DML)
+        watch = [x for x in (resolve(n, tables, current) for n in names) if x is not None]
+        if wrapper:
+            watch = [t for t in tables if t[0] != "temp"]
+        prints = watch if wrapper or verb.startswith("ALTER") else []
+        catalog = verb in _CATALOG or duck_type in _CATALOG
+        before = snapshot(raw, watch, catalog=catalog, prints=prints)
+        out, count = _execute(raw, query, params, many, duck_type)
+        after = snapshot(raw, watch, catalog=catalog, prints=prints)
+        dml = watch[0] if len(watch) == 1 and not wrapper else None
+        eff = measure(verb, before, after, count, dml, duck_type)
+        st = state(guard)
+        pol = guard.policy
+        v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
+        if v is not None:
+            raw.execute("ROLLBACK")
+            own_tx = False
+            raise EffectRefused(v.__class__(v.decision, v.rule_id, v.reason, None,
+                                            pol.revision), query)
+        if own_tx:
+            raw.execute("COMMIT")
+            own_tx = False
+        _keep(st, eff, after, before, cell)
+        guard.session_tables.update(_names(k, current) for k in eff.created)
+        return out
+    except BaseException:
+        if own_tx:
+            try:
+                raw.execute("ROLLBACK")
+            except Exception:  # the transaction is already gone (a failed statement): nothing
+                pass           # of it was kept, which is what the rollback wanted
+        raise
+
+
+def _tables(raw: Any) -> dict[Key, tuple[bool, int]]:
+    from jupyter_guard.enforce.effect import _TABLES
+
+    return {(str(a), str(b), str(c)): (bool(t), int(o)) for a, b, c, t, o in
+            raw.execute(_TABLES).fetchall()}
+
+
+def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str) -> tuple[Any, int | None]:
+    if many:   # every parameter set, one by one, so each one's rows are counted
+        total = 0
+        for p in params or []:
+            n = affected(duck_type, fetch(raw.execute(query, p)))
+            total += n or 0
+        return None, total
+    res = raw.execute(query) if params is None else raw.execute(query, params)
+    out = fetch(res)
+    return out, affected(duck_type, out)
+
+
+def _keep(st: Any, eff: Any, after: Snap, before: Snap, cell: dict[Key, int] | None) -> None:
+    """After the commit: what the session really created is its own; rows count over time."""
+    st.tables.update(eff.created)
+    st.schemas.update(eff.schemas_created)
+    if before.dbs or after.dbs:
+        st.databases.update(after.dbs - before.dbs)
+    now = time.time()
+    for key, n in eff.touched().items():
+        st.log.append((now, key, n))
+        if cell is not None:
+            cell[key] = cell.get(key, 0) + n
+
+
+def _names(k: Key, current: Any) -> str:
+    """The name a later statement uses for a created table (bare when in the current schema)."""
+    if current and k[0] == current[0] and k[1] == current[1] or k[0] == "temp":
+        return k[2].lower()
+    return ".".join(k).lower() if k[1] != "main" else f"{k[0]}.{k[2]}".lower()
+
+
+def reexpose(raw: Any, out: Any) -> Any:
+    """Put a kept result back as the connection's pending result (the guard's queries replaced it)."""
+    if out is None:
+        return raw
+    _jg_result = out  # noqa: F841 -- found by DuckDB's replacement scan of this frame
+    return raw.execute("SELECT * FROM _jg_result")
+
+
+def run_all(guard: Any, raw: Any, pieces: Sequence[tuple[str, str]],
+            analyse: Callable[[str], Sequence[Intent]], params: Any = None, *, many: bool = False,
+            cell: dict[Key, int] | None = None, last: Callable[[Any], Any] | None = None) -> Any:
+    """Run statements in order, the measured ones through ``run_one``; the last one's result."""
+    out: Any = None
+    for n, (duck_type, query) in enumerate(pieces):
+        is_last = n == len(pieces) - 1
+        p = params if is_last else None
+        intents = analyse(query)
+        if measured(duck_type, query, intents):
+            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last, cell=cell)
+        elif many and is_last:
+            raw.executemany(query, p)
+            out = None
+        else:
+            out = fetch(raw.execute(query) if p is None else raw.execute(query, p))
+    return out
