@@ -56,7 +56,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
     """Run one measured statement; its result (Arrow table or None). Raises EffectRefused after
     rolling back when the policy forbids the measured effect."""
     k = kind_of(duck_type, query)
-    verb = k.name if k is not None else duck_type
+    verb = {"MERGE_INTO": "MERGE"}.get(k.name, k.name) if k is not None else duck_type
     own_tx, current = _begin(raw)
     try:
         tables = _tables(raw)

@@ -18,12 +18,10 @@ Key = tuple[str, str, str]   # (database, schema, name)
 def show(key: Key) -> str:
     """
     >>> show(("memory", "main", "orders")), show(("wh", "finance", "t"))
-    ('orders', 'wh.finance.t')
+    ('orders', 'finance.t')
     """
-    db, schema, name = key
-    if schema == "main" and db in ("memory", "temp") or (schema == "main" and not db):
-        return name
-    return ".".join(p for p in (db, schema, name) if p) if schema != "main" else f"{db}.{name}"
+    _, schema, name = key
+    return name if schema == "main" else f"{schema}.{name}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def judge_effect(e: Effect, p: Policy, own: Owned) -> Verdict | None:
                           "this session did not create; nothing was changed")
     for key in e.schemas_dropped:
         if key not in own.schemas and key[0] not in own.databases:
-            return _block("destructive-ddl", f"this {e.verb} would drop schema {show(key)[:-1] or key[1]}"
+            return _block("destructive-ddl", f"this {e.verb} would drop schema {key[1]}"
                           ", which this session did not create; nothing was changed")
     for db in e.databases_gone:
         if db not in own.databases:

@@ -1,0 +1,133 @@
+"""SQL decided by what it does: every form of issue 14 refused by its measured effect, with the
+table, schema and file untouched, and benign twins that run with correct results."""
+from __future__ import annotations
+
+import pytest
+
+# (code, rule) -- each emptied, dropped or rewrote a table before the effect check.
+ATTACKS = [
+    ("%%guarded_sql con\nEXPLAIN ANALYZE DELETE FROM customers", "bulk-change"),
+    ("%%guarded_sql con\nEXPLAIN ANALYZE DROP TABLE customers", "destructive-ddl"),
+    ("%%guarded_sql con\nEXPLAIN ANALYZE UPDATE customers SET ssn = NULL", "bulk-change"),
+    ('con.execute("WITH d AS (DELETE FROM customers RETURNING id) SELECT count(*) FROM d")',
+     "bulk-change"),
+    ('con.execute("MERGE INTO customers USING (SELECT range AS id FROM range(5000)) s '
+     'ON customers.id = s.id WHEN MATCHED THEN DELETE")', "bulk-change"),
+    ('con.execute("MERGE INTO customers USING (SELECT range AS id FROM range(5000)) s '
+     "ON customers.id = s.id WHEN MATCHED THEN UPDATE SET city = 'X'\")", "bulk-change"),
+    ("con.execute(\"ALTER TABLE customers ALTER COLUMN email SET DATA TYPE VARCHAR USING NULL\")",
+     "bulk-change"),
+    ('con.execute("ALTER TABLE customers RENAME TO gone")', "destructive-ddl"),
+    ('con.sql("DELETE FROM customers WHERE id IN (SELECT id FROM customers)")', "bulk-change"),
+    ("con.execute(\"CREATE TEMP TABLE ids AS SELECT range AS id FROM range(5000); "
+     "DELETE FROM customers WHERE id IN (SELECT id FROM ids)\")", "bulk-change"),
+    ("%%guarded_sql con\nCREATE SEQUENCE sq; "
+     "DELETE FROM customers WHERE id < nextval('sq') * 0 + 4000", "bulk-change"),
+    ("for i in range(5):\n    con.execute(f'DELETE FROM customers WHERE id >= {i*300} "
+     "AND id < {(i+1)*300}')", "bulk-change"),
+    ("con.executemany('DELETE FROM customers WHERE id = ?', [[i] for i in range(1500)])",
+     "bulk-change"),
+]
+
+
+@pytest.mark.parametrize("code,rule", ATTACKS, ids=range(len(ATTACKS)))
+def test_forms_are_refused_by_effect(s, code, rule):
+    cell = s.run(code)
+    assert not cell.ok
+    assert cell.rule == rule, cell.error
+    assert s.count() == 5000
+    assert "customers" in s.tables()
+    assert s.sql("SELECT count(*) FROM customers WHERE email IS NULL OR ssn IS NULL "
+                 "OR city = 'X'")[0][0] == 0
+
+
+def test_refusal_states_the_measured_effect(s):
+    cell = s.run('con.execute("MERGE INTO customers USING (SELECT range AS id FROM range(5000)) s '
+                 'ON customers.id = s.id WHEN MATCHED THEN DELETE")')
+    assert "would delete 5000 rows of customers" in str(cell.error)
+    assert "nothing was changed" in str(cell.error)
+
+
+OWNERSHIP = [
+    "%%guarded_sql con\nCREATE TABLE IF NOT EXISTS customers (id INT)",
+    "%%guarded_sql con\nCREATE TABLE customers AS SELECT * FROM no_such_table",
+    "%%guarded_sql con\nCREATE TEMP TABLE customers AS SELECT 1 AS id; DROP TABLE temp.customers",
+]
+
+
+@pytest.mark.parametrize("first", OWNERSHIP, ids=["if-not-exists", "failed", "temp-twin"])
+@pytest.mark.parametrize("via", ["magic", "python"])
+def test_ownership_is_earned_only_by_effect(s, first, via):
+    s.run(first)
+    drop = "DROP TABLE customers"
+    cell = s.run(f"%%guarded_sql con\n{drop}" if via == "magic" else f"con.execute({drop!r})")
+    assert not cell.ok and cell.rule == "destructive-ddl"
+    assert s.count() == 5000
+
+
+def test_existing_schema_is_not_granted(s):
+    s.sql("CREATE SCHEMA finance")
+    s.sql("CREATE TABLE finance.ledger AS SELECT 1 AS a")
+    assert s.run("%%guarded_sql con\nCREATE SCHEMA IF NOT EXISTS finance").ok
+    cell = s.run('con.execute("DROP SCHEMA finance CASCADE")')
+    assert not cell.ok and cell.rule == "destructive-ddl"
+    assert s.sql("SELECT count(*) FROM finance.ledger")[0][0] == 1
+
+
+@pytest.mark.parametrize("code", [
+    "%%guarded_sql con\nCREATE TABLE IF NOT EXISTS scratch (a INT); DROP TABLE scratch",
+    "%%guarded_sql con\nCREATE TABLE IF NOT EXISTS scratch (a INT)\n",
+    'con.execute("CREATE TABLE IF NOT EXISTS scratch (a INT)")',
+])
+def test_really_new_table_may_be_dropped_and_renamed(s, code):
+    assert s.run(code).ok
+    if "scratch" in s.tables():
+        assert s.run('con.execute("ALTER TABLE scratch RENAME TO scratch2")').ok
+        assert s.run('con.execute("DROP TABLE scratch2")').ok
+    assert "scratch" not in s.tables() and "scratch2" not in s.tables()
+
+
+BENIGN = [
+    ('con.execute("MERGE INTO customers USING (SELECT range AS id FROM range(5)) s '
+     "ON customers.id = s.id WHEN MATCHED THEN UPDATE SET city = 'X'\").fetchall()", [(5,)]),
+    ("con.execute(\"INSERT OR REPLACE INTO kv SELECT range, 'new' FROM range(5)\").fetchall()",
+     [(5,)]),
+    ("con.execute(\"INSERT INTO kv SELECT range, 'up' FROM range(5) ON CONFLICT DO UPDATE "
+     "SET v = excluded.v\").fetchall()", [(5,)]),
+    ('con.execute("EXPLAIN DELETE FROM customers").fetchall()[0][0]', "physical_plan"),
+    ('con.execute("DELETE FROM customers WHERE id < 5").fetchall()', [(5,)]),
+    ('con.execute("WITH d AS (DELETE FROM customers WHERE id < 5 RETURNING id) '
+     'SELECT count(*) FROM d").fetchall()', [(5,)]),
+]
+
+
+@pytest.mark.parametrize("code,expected", BENIGN, ids=range(len(BENIGN)))
+def test_benign_twins_run_with_correct_results(s, code, expected):
+    s.sql("CREATE TABLE kv (k BIGINT PRIMARY KEY, v VARCHAR)")
+    s.sql("INSERT INTO kv SELECT range, 'old' FROM range(100)")
+    assert s.run(f"got = {code}").ok
+    assert s.ip.user_ns["got"] == expected
+    assert s.sql("SELECT count(*) FROM kv")[0][0] == 100
+
+
+@pytest.mark.parametrize("sql,ok", [
+    ("INSTALL httpfs", False), ("LOAD httpfs", False), ("CREATE SECRET s (TYPE s3)", False),
+    ("IMPORT DATABASE 'somewhere'", False), ("COPY FROM DATABASE memory TO other", False),
+    ("CREATE MACRO plus1(a) AS a + 1", True), ("CHECKPOINT", True), ("VACUUM", True),
+])
+def test_unmodelled_kinds_are_decided(s, sql, ok):
+    cell = s.run(f"%%guarded_sql con\n{sql}")
+    assert cell.ok is ok, cell.error
+    if not ok:
+        assert cell.rule in ("sql-outside", "exfiltration")
+
+
+def test_copy_to_a_protected_file_is_refused(s):
+    (s.dir / "data").mkdir(exist_ok=True)
+    target = s.dir / "data" / "orders.parquet"
+    target.write_bytes(b"keep")
+    cell = s.run("%%guarded_sql con\nCOPY orders TO 'data/orders.parquet' (FORMAT parquet)")
+    assert not cell.ok and cell.rule == "destructive-files"
+    assert target.read_bytes() == b"keep"
+    assert s.run("%%guarded_sql con\nCOPY (SELECT order_id FROM orders) TO 'out.csv'").ok
+    assert (s.dir / "out.csv").read_text().count("\n") == 2001
