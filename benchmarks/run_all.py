@@ -36,6 +36,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["kernel"] = bench("bench_kernel.py", "--repeat", rep, "--load-runs", "3" if quick else "7")
     res["sql_c"] = bench("bench_sql.py", "--repeat", "7" if quick else "21")
     res["sql_pure"] = bench("bench_sql.py", "--pure", "--repeat", "7" if quick else "21")
+    res["sql_effect"] = bench("bench_effect.py", "--repeat", "40" if quick else "200")
     sizes = ["1000", "10000", "100000", "1000000"] + ([] if quick else ["10000000"])
     res["mask"] = bench("bench_mask.py", "--sizes", *sizes, "--repeat", "7" if quick else "15")
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
