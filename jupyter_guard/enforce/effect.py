@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,17 +38,22 @@ class State:
     tables: set[Key] = field(default_factory=set)
     schemas: set[Key] = field(default_factory=set)
     databases: set[str] = field(default_factory=set)
-    log: list[tuple[float, Key, int]] = field(default_factory=list)   # (time, table, rows)
+    log: deque[tuple[float, Key, int]] = field(default_factory=deque)  # (time, table, rows)
+    sums: dict[Key, int] = field(default_factory=dict)                 # rows per table in log
     cell: dict[Key, int] = field(default_factory=dict)                # rows changed this cell
+    autocommit: dict[int, Any] = field(default_factory=dict)  # id(raw) -> (db, schema): no open tx
+
+    def add(self, key: Key, n: int, now: float) -> None:
+        self.log.append((now, key, n))
+        self.sums[key] = self.sums.get(key, 0) + n
 
     def owned(self, cell: dict[Key, int], window_s: float) -> Owned:
         cutoff = time.time() - window_s
-        self.log = [x for x in self.log if x[0] >= cutoff]
-        window: dict[Key, int] = {}
-        for _, k, n in self.log:
-            window[k] = window.get(k, 0) + n
+        while self.log and self.log[0][0] < cutoff:   # each entry leaves once: O(1) amortised
+            _, k, n = self.log.popleft()
+            self.sums[k] -= n
         return Owned(frozenset(self.tables), frozenset(self.schemas), frozenset(self.databases),
-                     dict(cell), window)
+                     cell, self.sums)
 
 
 def state(guard: Any) -> State:
@@ -75,6 +81,7 @@ def _q(k: Key) -> str:
 def resolve(name: str, tables: dict[Key, tuple[bool, int]], current: tuple[str, str]) -> Key | None:
     """The table a name as written denotes, as DuckDB resolves it (a temp twin first)."""
     parts = [p.strip('"').lower() for p in name.split(".") if p]
+    current = (str(current[0]).lower(), str(current[1]).lower())
     cands: list[Key] = []
     if len(parts) == 1:
         cands = [("temp", "main", parts[0]), (current[0], current[1], parts[0])]
@@ -82,24 +89,29 @@ def resolve(name: str, tables: dict[Key, tuple[bool, int]], current: tuple[str, 
         cands = [(current[0], parts[0], parts[1]), (parts[0], "main", parts[1])]
     elif len(parts) == 3:
         cands = [(parts[0], parts[1], parts[2])]
-    low = {(a.lower(), b.lower(), c.lower()): (a, b, c) for a, b, c in tables}
-    for c in cands:
-        if c in low:
-            return low[c]
-    return None
+    return next((c for c in cands if c in tables), None)
 
 
-def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key]) -> Snap:
-    tables = {(str(a), str(b), str(c)): (bool(t), int(o)) for a, b, c, t, o in
-              raw.execute(_TABLES).fetchall()}
+def list_tables(raw: Any) -> dict[Key, tuple[bool, int]]:
+    """Tables and views: lower-case key -> (temporary, oid). DuckDB's names are case-insensitive."""
+    return {(str(a).lower(), str(b).lower(), str(c).lower()): (bool(t), int(o))
+            for a, b, c, t, o in raw.execute(_TABLES).fetchall()}
+
+
+def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
+             tables: dict[Key, tuple[bool, int]] | None = None) -> Snap:
+    """``tables``: a table listing already taken in this transaction (saves a query)."""
+    if tables is None:
+        tables = list_tables(raw)
     schemas: set[Key] = set()
     dbs: set[str] = set()
     cols: set[tuple[Key, str]] = set()
     if catalog:
-        schemas = {(str(a), str(b), "") for a, b in raw.execute(_SCHEMAS).fetchall()}
-        dbs = {str(r[0]) for r in raw.execute(_DBS).fetchall()}
-        cols = {((str(a), str(b), str(c)), str(d)) for a, b, c, d in raw.execute(_COLUMNS).fetchall()}
-    present = [k for k in watch if k in tables and not _is_view(raw, k, tables)]
+        schemas = {(str(a).lower(), str(b).lower(), "") for a, b in raw.execute(_SCHEMAS).fetchall()}
+        dbs = {str(r[0]).lower() for r in raw.execute(_DBS).fetchall()}
+        cols = {((str(a).lower(), str(b).lower(), str(c).lower()), str(d))
+                for a, b, c, d in raw.execute(_COLUMNS).fetchall()}
+    present = [k for k in watch if k in tables]
     rows: dict[Key, int] = {}
     if present:
         sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_q(k)})" for k in present)
@@ -119,13 +131,9 @@ def _pairs(row: Any) -> list[tuple[Any, Any]]:
 
 
 def _cols_of(raw: Any, k: Key) -> set[tuple[Key, str]]:
-    return {(k, str(r[0])) for r in raw.execute(
+    return {(k, str(r[0])) for r in raw.execute(  # lower-case key: DuckDB matches any case
         "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND "
         "table_name = ? ORDER BY column_index", list(k)).fetchall()}
-
-
-def _is_view(raw: Any, k: Key, tables: dict[Key, tuple[bool, int]]) -> bool:
-    return False  # views are listed with tables; counting a view reads its query (cheap enough)
 
 
 def measure(verb: str, before: Snap, after: Snap, result_rows: int | None, dml: Key | None,
@@ -173,18 +181,27 @@ def measure(verb: str, before: Snap, after: Snap, result_rows: int | None, dml: 
 
 
 def fetch(res: Any) -> Any:
-    """The statement's result, kept before the guard's own queries replace it on the connection."""
-    if res is None or getattr(res, "description", None) is None:
+    """The statement's result, kept before the guard's own queries replace it on the connection:
+    a DML's affected-row count as an int (converting it to Arrow costs ~0.3 ms), else Arrow."""
+    desc = getattr(res, "description", None) if res is not None else None
+    if desc is None:
         return None
+    if len(desc) == 1 and desc[0][0] == "Count":
+        rows = res.fetchall()
+        return int(rows[0][0]) if len(rows) == 1 else _arrow_of(rows)
     with warnings.catch_warnings():  # DuckDB warns that Arrow from a DB-API result copies rows
         warnings.simplefilter("ignore")
         return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.arrow()
 
 
+def _arrow_of(rows: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"Count": [r[0] for r in rows]})
+
+
 def affected(kind: str, out: Any) -> int | None:
-    """A DML result is its affected-row count (one ``Count`` column)."""
-    if out is None or kind not in ("UPDATE", "DELETE", "MERGE_INTO", "INSERT"):
+    """A DML result is its affected-row count (one ``Count`` column, kept as an int)."""
+    if kind not in ("UPDATE", "DELETE", "MERGE_INTO", "INSERT"):
         return None
-    if out.num_columns == 1 and out.column_names == ["Count"] and out.num_rows == 1:
-        return int(out.column(0)[0].as_py())
-    return None
+    return out if isinstance(out, int) else None

@@ -12,14 +12,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jupyter_guard.analyze.sql_types import kind_of
-from jupyter_guard.enforce.effect import Snap, affected, fetch, measure, resolve, snapshot, state
+from jupyter_guard.enforce.effect import affected, fetch, measure, resolve, snapshot, state
 from jupyter_guard.model import SQL_WRITES, Intent, Verdict
-from jupyter_guard.policy.effects import Key, judge_effect
+from jupyter_guard.policy.effects import Effect, Key, judge_effect
 
 _DML = ("sql.delete", "sql.update", "sql.insert", "sql.merge", "sql.truncate")
 _WRAPPERS = ("EXPLAIN ANALYZE", "EXECUTE", "CALL", "SELECT")
 _CATALOG = ("CREATE", "DROP", "ALTER", "DETACH", "CALL", "EXECUTE", "EXPLAIN ANALYZE",
             "CREATE_FUNC", "COPY_DATABASE", "COPY FROM DATABASE", "CREATE MACRO")
+
+
+# Statements after which the guard asks DuckDB again whether a transaction is open.
+_FORGET = ("TRANSACTION", "SET", "VARIABLE_SET", "PRAGMA", "EXECUTE", "CALL")
 
 
 class EffectRefused(Exception):
@@ -39,44 +43,73 @@ def measured(duck_type: str, query: str, intents: Sequence[Intent]) -> bool:
     return True
 
 
-def _begin(raw: Any) -> tuple[bool, Any]:
-    """Open the guard's transaction unless the user has one open (then False). A failed BEGIN
-    would abort the user's transaction, so the guard asks first: two queries in autocommit mode
-    get two transaction ids, two in an open transaction get the same one."""
-    current = raw.execute("SELECT current_database(), current_schema(), txid_current()").fetchone()
-    again = raw.execute("SELECT txid_current()").fetchone()
-    if current[2] == again[0]:
-        return False, current
+def _begin(raw: Any, st: Any) -> tuple[bool, Any]:
+    """Open the guard's transaction unless the user has one open (then False); also the current
+    database and schema. A failed BEGIN would abort the user's transaction, so the guard asks
+    first (two queries in autocommit mode get two transaction ids, in an open transaction the
+    same one) unless it already knows: ``State.autocommit`` holds connections whose state the
+    guard saw last and that no transaction or SET statement has touched since (see ``forget``)."""
+    known = st.autocommit.get(id(raw))
+    if known is None:
+        current = raw.execute("SELECT current_database(), current_schema(), txid_current()"
+                              ).fetchone()
+        if current[2] == raw.execute("SELECT txid_current()").fetchone()[0]:
+            return False, current
+        known = current
     raw.execute("BEGIN TRANSACTION")
-    return True, current
+    st.autocommit[id(raw)] = known
+    return True, known
+
+
+def forget(guard: Any, raw: Any) -> None:
+    """A statement may have opened or closed a transaction or changed the current schema."""
+    state(guard).autocommit.pop(id(raw), None)
 
 
 def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[Intent],
-            params: Any = None, *, many: bool = False, cell: dict[Key, int] | None = None) -> Any:
-    """Run one measured statement; its result (Arrow table or None). Raises EffectRefused after
-    rolling back when the policy forbids the measured effect."""
+            params: Any = None, *, many: bool = False, cell: dict[Key, int] | None = None,
+            code: str = "") -> Any:
+    """Run one measured statement; its result (Arrow table or None). ``code`` is the text the
+    user ran (for approvals). Raises EffectRefused after rolling back when the policy forbids
+    the measured effect."""
     k = kind_of(duck_type, query)
     verb = {"MERGE_INTO": "MERGE"}.get(k.name, k.name) if k is not None else duck_type
-    own_tx, current = _begin(raw)
+    names = [i.target for i in intents if i.action in _DML + ("sql.alter", "sql.rename",
+                                                               "sql.drop_column")]
+    wrapper = verb in _WRAPPERS or any(not i.target or "?" in i.target for i in intents
+                                       if i.action in _DML)
+    fast = not wrapper and verb in ("UPDATE", "DELETE") and len(names) == 1
+    own_tx, current = _begin(raw, state(guard))
     try:
-        tables = _tables(raw)
-        names = [i.target for i in intents if i.action in _DML + ("sql.alter", "sql.rename",
-                                                                   "sql.drop_column")]
-        wrapper = verb in _WRAPPERS or any(not i.target or "?" in i.target for i in intents
-                                           if i.action in _DML)
-        watch = [x for x in (resolve(n, tables, current) for n in names) if x is not None]
-        if wrapper:
-            watch = [t for t in tables if t[0] != "temp"]
-        prints = watch if wrapper or verb.startswith("ALTER") else []
-        catalog = verb in _CATALOG or duck_type in _CATALOG
-        before = snapshot(raw, watch, catalog=catalog, prints=prints)
-        out, count = _execute(raw, query, params, many, duck_type)
-        after = snapshot(raw, watch, catalog=catalog, prints=prints)
-        dml = watch[0] if len(watch) == 1 and not wrapper else None
-        eff = measure(verb, before, after, count, dml, duck_type)
+        if fast:
+            # The affected-row count is the whole effect of a plain UPDATE/DELETE (DuckDB has
+            # no triggers or cascades): no snapshots, three round trips besides it.
+            out, count = _execute(raw, query, params, many, duck_type)
+            key = _key_of(names[0], current)
+            if count is None:
+                eff = Effect(verb, unmeasured=(key,))
+            else:
+                eff = Effect(verb, deleted={key: count} if verb == "DELETE" else {},
+                             changed={key: count} if verb == "UPDATE" else {})
+            before = after = None
+        else:
+            tables = _tables(raw)
+            watch = [x for x in (resolve(n, tables, current) for n in names) if x is not None]
+            if wrapper:
+                watch = [t for t in tables if t[0] != "temp"]
+            prints = watch if wrapper or verb.startswith("ALTER") else []
+            catalog = verb in _CATALOG or duck_type in _CATALOG
+            before = snapshot(raw, watch, catalog=catalog, prints=prints, tables=tables)
+            out, count = _execute(raw, query, params, many, duck_type)
+            after = snapshot(raw, watch, catalog=catalog, prints=prints,
+                             tables=None if catalog or wrapper else tables)
+            dml = watch[0] if len(watch) == 1 and not wrapper else None
+            eff = measure(verb, before, after, count, dml, duck_type)
         st = state(guard)
         pol = guard.policy
         v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
+        if v is not None and _approved(guard, code or query, v):
+            v = None
         if v is not None:
             raw.execute("ROLLBACK")
             own_tx = False
@@ -85,10 +118,11 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         if own_tx:
             raw.execute("COMMIT")
             own_tx = False
-        _keep(st, eff, after, before, cell)
+        _keep(st, eff, after.dbs - before.dbs if after and before else set(), cell)
         guard.session_tables.update(_names(k, current) for k in eff.created)
         return out
     except BaseException:
+        forget(guard, raw)
         if own_tx:
             try:
                 raw.execute("ROLLBACK")
@@ -97,11 +131,35 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         raise
 
 
-def _tables(raw: Any) -> dict[Key, tuple[bool, int]]:
-    from jupyter_guard.enforce.effect import _TABLES
+def _key_of(name: str, current: Any) -> Key:
+    """The key of a table named as written, in the current database and schema."""
+    parts = [p.strip('"').lower() for p in name.split(".") if p]
+    if len(parts) >= 3:
+        return (parts[-3], parts[-2], parts[-1])
+    if len(parts) == 2:
+        return (str(current[0]).lower(), parts[0], parts[1])
+    return (str(current[0]).lower(), str(current[1]).lower(), parts[-1] if parts else "?")
 
-    return {(str(a), str(b), str(c)): (bool(t), int(o)) for a, b, c, t, o in
-            raw.execute(_TABLES).fetchall()}
+
+def _approved(guard: Any, code: str, v: Verdict) -> bool:
+    """A person approved this code (``%guard request``): the measured effect is kept, and said so."""
+    if getattr(guard, "approvals", None) is None:
+        return False
+    from jupyter_guard.enforce.guard import sha256
+
+    try:
+        approver = guard.approvals.consume(guard.who()[0], sha256(code))
+    except Exception:  # an approval that cannot be read is no approval: the effect is refused
+        return False
+    if approver:
+        guard.note("sql", code, "allow", v.rule_id, f"approved by {approver}: {v.reason}")
+    return bool(approver)
+
+
+def _tables(raw: Any) -> dict[Key, tuple[bool, int]]:
+    from jupyter_guard.enforce.effect import list_tables
+
+    return list_tables(raw)
 
 
 def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str) -> tuple[Any, int | None]:
@@ -116,22 +174,22 @@ def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str) -> t
     return out, affected(duck_type, out)
 
 
-def _keep(st: Any, eff: Any, after: Snap, before: Snap, cell: dict[Key, int] | None) -> None:
+def _keep(st: Any, eff: Effect, attached: set[str], cell: dict[Key, int] | None) -> None:
     """After the commit: what the session really created is its own; rows count over time."""
     st.tables.update(eff.created)
     st.schemas.update(eff.schemas_created)
-    if before.dbs or after.dbs:
-        st.databases.update(after.dbs - before.dbs)
+    st.databases.update(attached)
     now = time.time()
     for key, n in eff.touched().items():
-        st.log.append((now, key, n))
+        st.add(key, n, now)
         if cell is not None:
             cell[key] = cell.get(key, 0) + n
 
 
 def _names(k: Key, current: Any) -> str:
     """The name a later statement uses for a created table (bare when in the current schema)."""
-    if current and k[0] == current[0] and k[1] == current[1] or k[0] == "temp":
+    cur = (str(current[0]).lower(), str(current[1]).lower()) if current else ("", "")
+    if k[:2] == cur or k[0] == "temp":
         return k[2].lower()
     return ".".join(k).lower() if k[1] != "main" else f"{k[0]}.{k[2]}".lower()
 
@@ -140,21 +198,26 @@ def reexpose(raw: Any, out: Any) -> Any:
     """Put a kept result back as the connection's pending result (the guard's queries replaced it)."""
     if out is None:
         return raw
+    if isinstance(out, int):
+        return raw.execute("SELECT ?::BIGINT AS \"Count\"", [out])
     _jg_result = out  # noqa: F841 -- found by DuckDB's replacement scan of this frame
     return raw.execute("SELECT * FROM _jg_result")
 
 
 def run_all(guard: Any, raw: Any, pieces: Sequence[tuple[str, str]],
             analyse: Callable[[str], Sequence[Intent]], params: Any = None, *, many: bool = False,
-            cell: dict[Key, int] | None = None, last: Callable[[Any], Any] | None = None) -> Any:
+            cell: dict[Key, int] | None = None, code: str = "") -> Any:
     """Run statements in order, the measured ones through ``run_one``; the last one's result."""
     out: Any = None
     for n, (duck_type, query) in enumerate(pieces):
         is_last = n == len(pieces) - 1
         p = params if is_last else None
         intents = analyse(query)
+        if duck_type in _FORGET:
+            forget(guard, raw)
         if measured(duck_type, query, intents):
-            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last, cell=cell)
+            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last, cell=cell,
+                          code=code)
         elif many and is_last:
             raw.executemany(query, p)
             out = None

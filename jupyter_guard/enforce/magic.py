@@ -99,6 +99,8 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     wrap = conn.native_duckdb and len(statements) > 1 and not any(
         i.action == "sql.transaction" for i in judgement.intents)
     types = [t for t, _ in conn.classify(text)] if conn.classify else ["?"] * len(statements)
+    if conn.native_duckdb:   # the cell's own BEGIN, or a statement that may open or close one
+        effect_run.forget(g, conn.raw)
     cell: dict[Any, int] = {}
     try:
         if wrap:
@@ -108,7 +110,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
             found = g.sql_analysis(stmt, conn.dialect).intents
             if conn.native_duckdb and effect_run.measured(kind, stmt, found):
                 with Busy():  # the guard's own snapshot queries
-                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, cell=cell)
+                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, cell=cell, code=text)
                 result = _frame(out) if last else None
             else:
                 result = conn.run(stmt, want_frame=last)
@@ -142,6 +144,10 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
 
 def _frame(out: Any) -> Any:
     """A measured statement's kept result as the cell's DataFrame (None for DDL)."""
+    if isinstance(out, int):
+        import pandas as pd
+
+        return pd.DataFrame({"Count": [out]})
     if out is None or out.column_names in (["Success"], []):
         return None
     return out.to_pandas()

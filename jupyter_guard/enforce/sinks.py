@@ -18,6 +18,7 @@ from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.runtime import Busy, busy, verify
 
+_TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
 
 
@@ -28,6 +29,10 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
     with Busy():  # the guard's own queries (row counts, catalog) pass unchecked
         verify()
         analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
+        if conn.native_duckdb and any(i.action in _TX for i in analysis.intents):
+            from jupyter_guard.enforce.effect_run import forget
+
+            forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         j = guard.judge(analysis, conn=conn, code=query)
         if j.verdict.refuses:
             guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
@@ -60,7 +65,7 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
         try:
             out = effect_run.run_all(guard, con, duckdb_classify(query),
                                      lambda q: guard.sql_analysis(q).intents, params, many=many,
-                                     cell=effect_run.state(guard).cell)
+                                     cell=effect_run.state(guard).cell, code=query)
         except effect_run.EffectRefused as e:
             from jupyter_guard.enforce.guard import Judgement
             from jupyter_guard.model import Analysis
@@ -118,6 +123,8 @@ class GuardedConnection:
         self._check(query, kw.get("params"))
         if not args and set(kw) <= {"params"} and _measured(self._jg_guard, query):
             out = _run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
+            if isinstance(out, int):
+                return self._jg_con.sql(f'SELECT {out}::BIGINT AS "Count"')
             return None if out is None else self._jg_con.from_arrow(out)
         return self._jg_con.sql(query, *args, **kw)
 
@@ -126,6 +133,24 @@ class GuardedConnection:
     def from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
         self._check(query)
         return self._jg_con.from_query(query, *args, **kw)
+
+    def begin(self) -> Any:
+        from jupyter_guard.enforce.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.begin())
+
+    def commit(self) -> Any:
+        from jupyter_guard.enforce.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.commit())
+
+    def rollback(self) -> Any:
+        from jupyter_guard.enforce.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.rollback())
 
     def cursor(self) -> GuardedConnection:
         return GuardedConnection(self._jg_con.cursor(), self._jg_guard)
