@@ -60,8 +60,9 @@ class Conn:
         return self._sa
 
     def scalar(self, sql: str) -> Any:
-        if self.native_duckdb:
-            row = self.raw.execute(sql).fetchone()
+        if self.native_duckdb:   # fetchall: DuckDB 2 keeps a half-read result open
+            rows = self.raw.execute(sql).fetchall()
+            row = rows[0] if rows else None
         else:
             row = self._sa_conn().exec_driver_sql(sql).fetchone()
         return row[0] if row else None

@@ -115,13 +115,13 @@ def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
     rows: dict[Key, int] = {}
     if present:
         sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_q(k)})" for k in present)
-        rows = dict(zip(present, raw.execute(sql).fetchone() or ()))
+        rows = dict(zip(present, raw.execute(sql).fetchall()[0]))
     fp: dict[Key, Any] = {}
     for k in prints:
         if k in tables:
             names = [c for (t, c) in (cols or _cols_of(raw, k)) if t == k]
             parts = ", ".join(f'sum(hash("{c}"::VARCHAR)), count("{c}")' for c in names)
-            fp[k] = dict(zip(names, _pairs(raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchone())))
+            fp[k] = dict(zip(names, _pairs(raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchall()[0])))
     return Snap(tables, schemas, dbs, cols, rows, fp)
 
 

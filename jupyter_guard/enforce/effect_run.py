@@ -52,8 +52,8 @@ def _begin(raw: Any, st: Any) -> tuple[bool, Any]:
     known = st.autocommit.get(id(raw))
     if known is None:
         current = raw.execute("SELECT current_database(), current_schema(), txid_current()"
-                              ).fetchone()
-        if current[2] == raw.execute("SELECT txid_current()").fetchone()[0]:
+                              ).fetchall()[0]   # fetchall: DuckDB 2 keeps a half-read result open
+        if current[2] == raw.execute("SELECT txid_current()").fetchall()[0][0]:
             return False, current
         known = current
     raw.execute("BEGIN TRANSACTION")
@@ -68,7 +68,7 @@ def forget(guard: Any, raw: Any) -> None:
 
 def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[Intent],
             params: Any = None, *, many: bool = False, cell: dict[Key, int] | None = None,
-            code: str = "") -> Any:
+            code: str = "", submit: Callable[[str, Any], Any] | None = None) -> Any:
     """Run one measured statement; its result (Arrow table or None). ``code`` is the text the
     user ran (for approvals). Raises EffectRefused after rolling back when the policy forbids
     the measured effect."""
@@ -84,7 +84,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         if fast:
             # The affected-row count is the whole effect of a plain UPDATE/DELETE (DuckDB has
             # no triggers or cascades): no snapshots, three round trips besides it.
-            out, count = _execute(raw, query, params, many, duck_type)
+            out, count = _execute(raw, query, params, many, duck_type, submit)
             key = _key_of(names[0], current)
             if count is None:
                 eff = Effect(verb, unmeasured=(key,))
@@ -100,7 +100,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             prints = watch if wrapper or verb.startswith("ALTER") else []
             catalog = verb in _CATALOG or duck_type in _CATALOG
             before = snapshot(raw, watch, catalog=catalog, prints=prints, tables=tables)
-            out, count = _execute(raw, query, params, many, duck_type)
+            out, count = _execute(raw, query, params, many, duck_type, submit)
             after = snapshot(raw, watch, catalog=catalog, prints=prints,
                              tables=None if catalog or wrapper else tables)
             dml = watch[0] if len(watch) == 1 and not wrapper else None
@@ -162,7 +162,14 @@ def _tables(raw: Any) -> dict[Key, tuple[bool, int]]:
     return list_tables(raw)
 
 
-def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str) -> tuple[Any, int | None]:
+def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str,
+             submit: Callable[[str, Any], Any] | None = None) -> tuple[Any, int | None]:
+    if submit is not None:   # DuckDB's relation API sends its statement itself
+        res = submit(query, params)
+        out = fetch(res)
+        if out is None and hasattr(res, "drain"):   # DuckDB 2: finish it before other work
+            res.drain()
+        return out, affected(duck_type, out)
     if many:   # every parameter set, one by one, so each one's rows are counted
         total = 0
         for p in params or []:

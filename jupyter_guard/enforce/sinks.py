@@ -67,14 +67,19 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
                                      lambda q: guard.sql_analysis(q).intents, params, many=many,
                                      cell=effect_run.state(guard).cell, code=query)
         except effect_run.EffectRefused as e:
-            from jupyter_guard.enforce.guard import Judgement
-            from jupyter_guard.model import Analysis
-
-            j = Judgement(e.verdict, (e.verdict,), Analysis(), ())
-            guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
-            guard.last_blocked = {"code": query, "verdict": e.verdict, "event_id": ""}
-            raise blocked_error(e.verdict) from None
+            raise refused(guard, query, e.verdict) from None
         return out if keep else effect_run.reexpose(con, out)
+
+
+def refused(guard: Guard, code: str, verdict: Any) -> Exception:
+    """Record a refusal of the measured effect and the error the user sees (the caller raises)."""
+    from jupyter_guard.enforce.guard import Judgement
+    from jupyter_guard.model import Analysis
+
+    j = Judgement(verdict, (verdict,), Analysis(), ())
+    guard.begin(kind="runtime", code=code, judgement=j, status="blocked")
+    guard.last_blocked = {"code": code, "verdict": verdict, "event_id": ""}
+    return blocked_error(verdict)
 
 
 def _first_params(params: Any) -> Any:
@@ -211,6 +216,9 @@ def install(shell: Any, guard: Guard) -> None:
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
     guard.runtime_sql = True
+    from jupyter_guard.enforce import relations
+
+    relations.install(guard)
     _sqlalchemy(guard)
     shell.events.register("pre_run_cell", lambda info: _sqlalchemy(guard))
     shell.events.register("pre_run_cell", lambda info: _new_cell(guard))

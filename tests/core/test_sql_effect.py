@@ -131,3 +131,40 @@ def test_copy_to_a_protected_file_is_refused(s):
     assert target.read_bytes() == b"keep"
     assert s.run("%%guarded_sql con\nCOPY (SELECT order_id FROM orders) TO 'out.csv'").ok
     assert (s.dir / "out.csv").read_text().count("\n") == 2001
+
+
+RELATION_ATTACKS = [
+    ("con.table('customers').update({'city': duckdb.ConstantExpression('X')})", "bulk-change"),
+    ("con.table('customers').update({'city': duckdb.ConstantExpression('X')}, "
+     "condition='id < 4000')", "bulk-change"),
+    ("con.sql('SELECT * FROM customers').write_csv('data/c.csv')", "exfiltration"),
+    ("con.sql('SELECT id FROM orders').write_parquet('data/keep.parquet')", "destructive-files"),
+    ("con.sql('SELECT 1 AS a').create_view('orders_v2', replace=True)", None),
+]
+
+
+@pytest.mark.parametrize("code,rule", RELATION_ATTACKS, ids=range(len(RELATION_ATTACKS)))
+def test_relation_api_is_decided(s, code, rule):
+    (s.dir / "data").mkdir(exist_ok=True)
+    keep = s.dir / "data" / "keep.parquet"
+    keep.write_bytes(b"keep")
+    if rule is None:   # benign: a new view of the session's own
+        assert s.run(code).ok
+        return
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == rule, cell.error
+    assert s.count() == 5000
+    assert s.sql("SELECT count(*) FROM customers WHERE city = 'X'")[0][0] == 0
+    assert keep.read_bytes() == b"keep" and not (s.dir / "data" / "c.csv").exists()
+
+
+def test_relation_api_benign_twins(s):
+    assert s.run("con.table('customers').update({'city': duckdb.ConstantExpression('X')}, "
+                 "condition='id < 5')").ok
+    assert s.sql("SELECT count(*) FROM customers WHERE city = 'X'")[0][0] == 5
+    assert s.run("con.sql('SELECT order_id FROM orders').create('order_ids')").ok
+    assert s.run("con.table('order_ids').insert([99999])").ok
+    assert s.sql("SELECT count(*) FROM order_ids")[0][0] == 2001
+    assert s.run("con.execute('DROP TABLE order_ids')").ok   # created by the session: its own
+    assert s.run("con.sql('SELECT order_id FROM orders').write_csv('ids.csv')").ok
+    assert (s.dir / "ids.csv").read_text().count("\n") == 2001
