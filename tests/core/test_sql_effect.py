@@ -168,3 +168,42 @@ def test_relation_api_benign_twins(s):
     assert s.run("con.execute('DROP TABLE order_ids')").ok   # created by the session: its own
     assert s.run("con.sql('SELECT order_id FROM orders').write_csv('ids.csv')").ok
     assert (s.dir / "ids.csv").read_text().count("\n") == 2001
+
+
+MERGE_ALL = ("MERGE INTO customers USING (SELECT range AS id FROM range(5000)) s "
+             "ON customers.id = s.id WHEN MATCHED THEN DELETE")
+MERGE_FIVE = MERGE_ALL.replace("range(5000)", "range(5)")
+
+
+def test_sqlalchemy_duckdb_engine_is_checked_by_effect(s):
+    from tests.conftest import make_warehouse
+
+    make_warehouse(s.dir / "sa.duckdb")
+    assert s.run("import sqlalchemy as sa\neng = sa.create_engine('duckdb:///sa.duckdb')").ok
+    try:
+        cell = s.run(f"with eng.begin() as c:\n    c.execute(sa.text({MERGE_ALL!r}))")
+        assert not cell.ok and cell.rule == "bulk-change", cell.error
+        assert "would delete 5000 rows of customers" in str(cell.error)
+        ok = s.run(f"with eng.begin() as c:\n    n = c.execute(sa.text({MERGE_FIVE!r})).rowcount")
+        assert ok.ok, ok.error
+        assert s.run("with eng.connect() as c:\n"
+                     "    left = c.execute(sa.text('SELECT count(*) FROM customers')).scalar()").ok
+        assert s.ip.user_ns["left"] == 4995
+    finally:
+        s.run("eng.dispose()")
+
+
+def test_jupysql_is_checked_by_effect(s):
+    from tests.conftest import make_warehouse
+
+    make_warehouse(s.dir / "jq.duckdb")
+    assert s.run("%load_ext sql").ok
+    assert s.run("%sql duckdb:///jq.duckdb").ok
+    cell = s.run(f"%sql {MERGE_ALL}")
+    assert not cell.ok and cell.rule == "bulk-change", cell.error
+    assert s.run("left = %sql SELECT count(*) AS n FROM customers").ok
+    assert list(s.ip.user_ns["left"].DataFrame()["n"]) == [5000]
+    assert s.run(f"%sql {MERGE_FIVE}").ok
+    assert s.run("left = %sql SELECT count(*) AS n FROM customers").ok
+    assert list(s.ip.user_ns["left"].DataFrame()["n"]) == [4995]
+    s.run("%sql --close duckdb:///jq.duckdb")
