@@ -139,8 +139,13 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
         action = "sql.truncate"
     if action == "sql.export" and duck_kind == "EXPORT":
         # EXPORT DATABASE writes every table; the enricher fills in all columns.
-        return Analysis((Intent("sql.export", "database", "*", ("?",), source=query, detail="export database",
-                                remote=is_remote(_first_string(query))),))
+        folder = _first_string(query)
+        found = (Intent("sql.export", "database", "*", ("?",), source=query,
+                        detail="export database", remote=is_remote(folder)),)
+        if folder and not is_remote(folder):   # the files it writes go through the file rules
+            found += (Intent("file.truncate", "file", folder, source=query,
+                             detail="EXPORT DATABASE"),)
+        return Analysis(found)
     if action in ("sql.select", "sql.set", "sql.other", "sql.transaction"):
         return Analysis((Intent(action, source=query),))
     # A statement that changes something but whose target we cannot read: never "allow".

@@ -110,8 +110,13 @@ def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Inte
     node = tree.this.this if isinstance(tree.this, exp.Alias) else tree.this
     loc = node.name if isinstance(node, exp.Literal) else node.sql() if node is not None else "?"
     alias = tree.this.alias if isinstance(tree.this, exp.Alias) else ""
-    return (Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
-                   remote=is_remote(loc)),)
+    out = (Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
+                  remote=is_remote(loc)),)
+    read_only = "READ_ONLY" in src.upper().replace(" ", "_")
+    if loc not in ("?", ":memory:") and not is_remote(loc) and not read_only:
+        # a writable attach writes that file: the guard's own files are refused by the file rules
+        out += (Intent("file.write", "file", loc, source=src, detail="ATTACH"),)
+    return out
 
 
 def _simple(action: str) -> Handler:

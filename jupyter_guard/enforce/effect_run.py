@@ -18,7 +18,7 @@ from jupyter_guard.policy.effects import Effect, Key, judge_effect
 
 _DML = ("sql.delete", "sql.update", "sql.insert", "sql.merge", "sql.truncate")
 _WRAPPERS = ("EXPLAIN ANALYZE", "EXECUTE", "CALL", "SELECT")
-_CATALOG = ("CREATE", "DROP", "ALTER", "DETACH", "CALL", "EXECUTE", "EXPLAIN ANALYZE",
+_CATALOG = ("CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "CALL", "EXECUTE", "EXPLAIN ANALYZE",
             "CREATE_FUNC", "COPY_DATABASE", "COPY FROM DATABASE", "CREATE MACRO")
 
 

@@ -207,3 +207,16 @@ def test_jupysql_is_checked_by_effect(s):
     assert s.run("left = %sql SELECT count(*) AS n FROM customers").ok
     assert list(s.ip.user_ns["left"].DataFrame()["n"]) == [4995]
     s.run("%sql --close duckdb:///jq.duckdb")
+
+
+def test_files_written_by_the_database_go_through_the_file_rules(s):
+    (s.dir / "data" / "export").mkdir(parents=True, exist_ok=True)
+    (s.dir / "data" / "export" / "keep.csv").write_text("x\n")
+    cell = s.run("%%guarded_sql con\nEXPORT DATABASE 'data/export'")
+    assert not cell.ok and cell.rule in ("destructive-files", "exfiltration")
+    assert (s.dir / "data" / "export" / "keep.csv").read_text() == "x\n"
+    audit = s.ip.user_ns.get("_jg_audit_path") or __import__("os").environ["JUPYTER_GUARD_AUDIT"]
+    cell = s.run(f"%%guarded_sql con\nATTACH '{audit}' AS a")
+    assert not cell.ok and cell.rule == "self-protection"
+    assert s.run("%%guarded_sql con\nATTACH 'scratch_other.duckdb' AS o; "
+                 "CREATE TABLE o.t AS SELECT 1 AS a; DETACH o").ok
