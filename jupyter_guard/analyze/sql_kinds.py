@@ -52,7 +52,10 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
     for action in tree.args.get("actions") or []:
         if isinstance(action, (exp.AlterRename, exp.RenameColumn)):
             what = "table" if isinstance(action, exp.AlterRename) else "column"
-            out.append(Intent("sql.rename", "table", name, source=src, detail=f"RENAME {what}"))
+            # columns: the new name of a renamed table (a later statement may use it)
+            new = (table_name(action.this),) if what == "table" and action.this is not None else ()
+            out.append(Intent("sql.rename", "table", name, new, source=src,
+                              detail=f"RENAME {what}"))
         elif isinstance(action, exp.Drop) or (isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
             cols = [c.sql().lower() for c in action.args.get("tables") or []]
             if action.this is not None:

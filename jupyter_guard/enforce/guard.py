@@ -170,6 +170,8 @@ class Guard:
                 # provisional, for later statements of this cell: the table does not exist now;
                 # the effect check (enforce.effect) confirms that the statement really made it
                 created.add(bare_table(i.target))
+            if i.action == "sql.rename" and not v.refuses and i.columns:
+                created.add(bare_table(i.columns[0]))   # renamed from a table the cell may drop
         if analysis.errors and not any(v.refuses for v in verdicts) and any(
                 i.action == "sql.unparsed" for i in intents):
             verdicts.append(Verdict("block", "sql-parse-error", analysis.errors[0], None, self.policy.revision))
