@@ -108,7 +108,8 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         st = state(guard)
         pol = guard.policy
         v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
-        if v is not None and _approved(guard, code or query, v):
+        if v is not None and (_audit_only(guard, code or query, v) or
+                              _approved(guard, code or query, v)):
             v = None
         if v is not None:
             raw.execute("ROLLBACK")
@@ -139,6 +140,17 @@ def _key_of(name: str, current: Any) -> Key:
     if len(parts) == 2:
         return (str(current[0]).lower(), parts[0], parts[1])
     return (str(current[0]).lower(), str(current[1]).lower(), parts[-1] if parts else "?")
+
+
+def _audit_only(guard: Any, code: str, v: Verdict) -> bool:
+    """``mode: audit``: the effect is kept and logged as a would-be block (once: not again when
+    the static check of the same cell already logged that rule)."""
+    if guard.policy.mode != "audit":
+        return False
+    if not any(e.get("rule_id") == v.rule_id and e.get("decision") == "warn"
+               for e in guard.recent[-5:]):
+        guard.note("sql", code, "warn", v.rule_id, f"would block: {v.reason}")
+    return True
 
 
 def _approved(guard: Any, code: str, v: Verdict) -> bool:
