@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.where import classify_where, count_sql_for
-from jupyter_guard.model import Action, Analysis, Intent
+from jupyter_guard.model import SQL_WRITES, Action, Analysis, Intent
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -99,28 +99,50 @@ def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) 
     intents: list[Intent] = []
     for tree in trees:
         if isinstance(tree, exp.Command):
-            intents.append(_command(tree))
+            intents.extend(_command(tree, dialect))
         elif tree is not None:
             intents.extend(intents_of(tree, dialect, params))
     return Analysis(tuple(intents))
 
 
-def _command(tree: exp.Command) -> Intent:
-    """A statement sqlglot only kept as text: decide by its first keyword, never allow a change blind.
+def _command(tree: exp.Command, dialect: str = "") -> tuple[Intent, ...]:
+    """A statement sqlglot only kept as text (other dialects than DuckDB): decided by its leading
+    words (``sql_types.COMMANDS``); a word the table does not know is ``sql.unknown``, and a
+    change is never allowed blind.
 
-    >>> _command(sqlglot.parse_one("DROP TABL t", read="postgres")).action
-    'sql.drop'
+    >>> [i.action for i in _command(sqlglot.parse_one("DROP TABL t", read="postgres"))]
+    ['sql.drop']
+    >>> [i.action for i in _command(sqlglot.parse_one("DO $$ BEGIN NULL; END $$", read="postgres"))]
+    ['sql.outside']
     """
-    word = str(tree.this or "").upper().split()[0] if str(tree.this or "").strip() else ""
+    from jupyter_guard.analyze import sql_types as st
+
+    src = tree.sql()
+    words = st.leading_words(src, 3)
+    word = words.split()[0] if words else ""
+    if word == "EXPLAIN":
+        inner = st.explained(src)
+        if inner is None:
+            return (Intent("sql.select", source=src, detail="EXPLAIN"),)
+        found = _analyze(inner, dialect, None, None).intents   # it runs what it explains
+        return tuple(i.with_(source=src) for i in found) or (
+            Intent("sql.unknown", source=src, detail="EXPLAIN ANALYZE"),)
+    if words.startswith(("CREATE EXTENSION", "LOAD")):
+        return (Intent("sql.extension", "none", st.extension_name(src), source=src,
+                       detail="LOAD" if word == "LOAD" else "CREATE EXTENSION"),)
+    kind = st.COMMANDS.get(word)
+    if kind is None:
+        return (Intent("sql.unknown", source=src, detail=f"{word or 'empty'} statement"),)
+    if kind.outside:
+        return (Intent("sql.outside", source=src, detail=kind.name),)
     action = _DUCKDB_TYPES.get({"TRUNCATE": "DELETE", "GRANT": "ALTER", "REVOKE": "ALTER",
                                 "UNLOAD": "COPY", "REPLACE": "INSERT"}.get(word, word))
-    src = tree.sql()
     if action is None or action in ("sql.select", "sql.set", "sql.other", "sql.transaction"):
-        return Intent(action or "sql.other", source=src, detail=f"{word} statement")
+        return (Intent(action or "sql.other", source=src, detail=f"{word} statement"),)
     if word == "TRUNCATE":
         action = "sql.truncate"
-    return Intent(action, "table", "?", source=src, where="unknown",
-                  detail=f"{word} statement sqlglot cannot read")
+    return (Intent(action, "table", "?", source=src, where="unknown",
+                   detail=f"{word} statement sqlglot cannot read"),)
 
 
 def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
@@ -131,8 +153,8 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
     tree = trees[0] if len(trees) == 1 else None
     if tree is not None and not isinstance(tree, exp.Command):
         found = intents_of(tree, dialect, params)
-        if found and (_consistent(found[0].action, duck_kind) or (
-                duck_kind == "SELECT" and found[0].source == tree.sql(dialect=dialect))):
+        if found and (_consistent(found[0].action, duck_kind) or (   # a writable CTE
+                duck_kind == "SELECT" and found[0].action in SQL_WRITES)):
             return Analysis(found)
     action = _DUCKDB_TYPES.get(duck_kind, "sql.unparsed")
     if duck_kind == "DELETE" and query.lstrip()[:8].upper() == "TRUNCATE":
@@ -268,7 +290,20 @@ def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None
             return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
         tables, columns = reads_of(tree)
         return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
-    return (Intent("sql.other", source=src),)
+    name = type(tree).__name__
+    if name in _OTHER_TREES:
+        return (Intent(_OTHER_TREES[name], source=src, detail=name.upper()),)  # type: ignore[arg-type]
+    if name == "Install":
+        return (Intent("sql.extension", "none", str(tree.this.name if tree.this else "?").lower(),
+                       source=src, detail="INSTALL"),)
+    # Not a statement kind the guard knows (sqlglot read it as a bare expression, e.g.
+    # Postgres' CLUSTER t, or a statement class added later): refused, never allowed blind.
+    return (Intent("sql.unknown", source=src, detail=f"{name} statement"),)
+
+
+_OTHER_TREES: dict[str, str] = {"Analyze": "sql.other", "Comment": "sql.other", "Show": "sql.select",
+                                "Detach": "sql.other", "Grant": "sql.alter", "Revoke": "sql.alter",
+                                "Kill": "sql.outside"}
 
 
 __all__ = ["analyze_sql", "intents_of", "reads_of", "is_remote", "table_name", "classify_where",

@@ -100,6 +100,25 @@ SUBKINDS: dict[tuple[str, str], Kind] = {
                                        note="executes the statement it explains"),
 }
 
+# Leading words of statements sqlglot keeps only as text (``exp.Command``), for the dialects the
+# guard reads with sqlglot (SQLAlchemy connections). Anything else is ``sql-unknown``.
+COMMANDS: dict[str, Kind] = {
+    **{w: _k(w, READ) for w in ("SHOW", "DESCRIBE", "SUMMARIZE", "EXPLAIN", "FETCH", "PIVOT",
+                                "UNPIVOT", "WITH", "SELECT", "VALUES", "TABLE", "FROM")},
+    **{w: _k(w) for w in ("SET", "RESET", "USE", "DISCARD", "LISTEN", "UNLISTEN", "DEALLOCATE",
+                          "CLOSE", "DECLARE", "BEGIN", "START", "COMMIT", "END", "ROLLBACK",
+                          "ABORT", "SAVEPOINT", "RELEASE", "PREPARE", "CHECKPOINT", "ANALYZE",
+                          "VACUUM", "PRAGMA", "COMMENT", "REFRESH", "REINDEX", "CLUSTER", "LOCK")},
+    **{w: _k(w, ROWS, SCHEMA) for w in ("INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT",
+                                        "REPLACE", "TRUNCATE", "CREATE", "ALTER", "DROP",
+                                        "GRANT", "REVOKE", "RENAME", "ATTACH", "DETACH",
+                                        "COPY", "UNLOAD", "EXPORT", "IMPORT")},
+    # Run code the guard has not read: procedural blocks, stored procedures, EXECUTE of a
+    # prepared or dynamic statement.
+    **{w: _k(w, ROWS, SCHEMA, CODE) for w in ("DO", "CALL", "EXEC", "EXECUTE")},
+    "LOAD": _k("LOAD", CODE), "INSTALL": _k("INSTALL", NETWORK, CODE),
+}
+
 _WORDS = re.compile(r"[A-Za-z_]+")
 
 
@@ -153,7 +172,10 @@ def extension_name(query: str) -> str:
     """
     >>> extension_name("FORCE INSTALL 'httpfs' FROM community"), extension_name("load spatial;")
     ('httpfs', 'spatial')
+    >>> extension_name("CREATE EXTENSION IF NOT EXISTS plpython3u")
+    'plpython3u'
     """
-    m = re.match(r"\s*(?:FORCE\s+)?(?:INSTALL|LOAD)\s+(\"[^\"]*\"|'[^']*'|[^\s;]+)",
+    m = re.match(r"\s*(?:FORCE\s+)?(?:INSTALL|LOAD|CREATE\s+EXTENSION(?:\s+IF\s+NOT\s+EXISTS)?)"
+                 r"\s+(\"[^\"]*\"|'[^']*'|[^\s;]+)",
                  _strip_comments(query), flags=re.I)
     return m.group(1).strip("'\"").lower() if m else "?"

@@ -67,3 +67,24 @@ def test_extensions_only_when_the_policy_allows_them(ext, allowed):
         assert (not v.refuses) is allowed, v
         if not allowed:
             assert v.rule_id == "sql-outside"
+
+
+@pytest.mark.parametrize("sql,action", [
+    ("DO $$ BEGIN DELETE FROM t; END $$", "sql.outside"),
+    ("CALL purge_everything()", "sql.outside"),
+    ("EXPLAIN ANALYZE DELETE FROM orders", "sql.delete"),
+    ("EXPLAIN SELECT 1", "sql.select"),
+    ("CREATE EXTENSION plpython3u", "sql.extension"),
+    ("LOAD 'evil.so'", "sql.extension"),
+    ("KILL 5", "sql.outside"),
+    ("CLUSTER orders", "sql.unknown"),
+    ("FROBNICATE orders", "sql.unknown"),
+    ("SHOW search_path", "sql.other"),
+    ("GRANT SELECT ON orders TO bob", "sql.alter"),
+])
+def test_other_dialects_are_decided_by_the_command_table(sql, action):
+    intents = analyze_sql(sql, "postgres").intents
+    assert intents and intents[0].action == action
+    (v,) = decide(intents[:1], Policy(), Context())
+    assert v.refuses is (action in ("sql.outside", "sql.extension", "sql.unknown")) or \
+        action == "sql.delete"
