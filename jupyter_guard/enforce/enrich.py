@@ -107,7 +107,8 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
 
 def _one(i: Intent, cat: Catalog) -> Intent:
     a = i.action
-    if a in ("sql.delete", "sql.update") and i.where == "filtered" and i.detail:
+    if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
+            i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))
     if a in ("sql.drop", "sql.truncate", "sql.drop_column") and bare_table(i.target) in cat.temporary():
         return i.with_(temporary=True)

@@ -76,10 +76,14 @@ def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action not in ("sql.delete", "sql.update"):
         return None
     verb = "deletes" if i.action == "sql.delete" else "updates"
+    rows = f", {i.estimated_rows} rows" if i.estimated_rows is not None and i.estimated_rows >= 0 \
+        else ""
     if i.where == "none":
-        return _v("block", "bulk-change", f"{verb} every row of {i.target} (no WHERE clause)", i)
+        return _v("block", "bulk-change", f"{verb} every row of {i.target} (no WHERE clause{rows})",
+                  i)
     if i.where == "always":
-        return _v("block", "bulk-change", f"{verb} every row of {i.target} (the WHERE clause is always true)", i)
+        return _v("block", "bulk-change", f"{verb} every row of {i.target} (the WHERE clause is "
+                  f"always true{rows})", i)
     if i.where in ("unknown", "param") or i.estimated_rows is None:
         return _v("block", "bulk-change", f"{verb} rows of {i.target} and the guard could not count them", i)
     if i.estimated_rows > p.max_affected_rows:

@@ -220,3 +220,17 @@ def test_files_written_by_the_database_go_through_the_file_rules(s):
     assert not cell.ok and cell.rule == "self-protection"
     assert s.run("%%guarded_sql con\nATTACH 'scratch_other.duckdb' AS o; "
                  "CREATE TABLE o.t AS SELECT 1 AS a; DETACH o").ok
+
+
+@pytest.mark.parametrize("code,says", [
+    ("%%guarded_sql con\nEXPLAIN ANALYZE DELETE FROM customers",
+     "deletes every row of customers (no WHERE clause, 5000 rows)"),
+    ("%%guarded_sql con\nEXPLAIN ANALYZE UPDATE customers SET ssn = NULL",
+     "updates every row of customers (no WHERE clause, 5000 rows)"),
+    ('con.execute("DELETE FROM customers WHERE 1 = 1")',
+     "(the WHERE clause is always true, 5000 rows)"),
+])
+def test_static_refusals_state_the_rows(s, code, says):
+    cell = s.run(code)
+    assert not cell.ok and says in str(cell.error)
+    assert s.count() == 5000

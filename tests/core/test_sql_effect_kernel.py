@@ -43,7 +43,7 @@ def count(kernel: Kernel, where: str = "TRUE") -> str:
     ("con.execute(\"INSERT INTO accounts SELECT id, 'x' FROM accounts ON CONFLICT DO UPDATE "
      "SET owner = excluded.owner\")", "would update 5000 rows of accounts"),
     ("con.table('customers').update({'city': duckdb.ConstantExpression('X')})",
-     "every row of customers"),
+     "updates every row of customers (no WHERE clause, 5000 rows)"),
     ("con.execute(\"ALTER TABLE customers ALTER COLUMN email SET DATA TYPE VARCHAR USING NULL\")",
      "would rewrite column email in 5000 rows of customers"),
     ("%%guarded_sql con\nCREATE TABLE IF NOT EXISTS customers (id INT);\nDROP TABLE customers",
