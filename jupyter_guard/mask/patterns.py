@@ -62,12 +62,15 @@ CANDIDATE: dict[str, str] = {
     "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
     "ipv6": r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}",
     "secret": r"(?i:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
-    r"[\"']?\s*[:=]\s*[\"']?[^\s\"',;]{4}"
-    r"|sk-|sk_live_|rk_live_|gh[pousr]_|github_pat_|glpat-|xox[bpars]-|AKIA|ASIA|AIza|eyJ"
-    r"|-----BEGIN [A-Z ]{0,40}PRIVATE KEY|[A-Za-z0-9_-]{32}|[A-Za-z0-9+/]{40}",
+    r"[\"']?\s*[:=]\s*[\"']?[^\s\"',;]{4,}"
+    r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|sk_live_\w{16,}|rk_live_\w{16,}|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|github_pat_\w{40,}|glpat-[\w-]{20}|xox[bpars]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|AIza[\w-]{35}|eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]{5,}"
+    r"|-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*-----END [A-Z ]{0,40}PRIVATE KEY-----"
+    r"|[A-Za-z0-9_-]{32,}|[A-Za-z0-9+/]{40,}={0,2}",
 }
-"""Each is a prefix-closed superset: wherever ``PRECISE`` matches, this matches at the same
-start (the confirming window then reaches the end of the value)."""
+"""Each matches wherever ``PRECISE`` does, at the same start and (greedy like it) to the same end,
+so a short window past a candidate's end lets the precise pattern confirm it."""
 
 VALUE_GROUP: dict[str, str] = {"ssn": "v", "secret": "v"}
 """Detectors whose match names a value group: a key word (``ssn:``, ``password=``) tells the
