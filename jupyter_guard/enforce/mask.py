@@ -30,12 +30,16 @@ def _styler(obj: Any) -> bool:
     return style is not None and isinstance(obj, style.Styler)
 
 
+BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
+
+
 def mask_bundle(data: Any, settings: MaskSettings) -> Any:
-    """Mask every string inside a mime bundle or JSON value (bytes are left alone)."""
+    """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
     if isinstance(data, str):
         return mask_text(data, settings)
     if isinstance(data, dict):
-        return {k: mask_bundle(v, settings) for k, v in data.items()}
+        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return type(data)(mask_bundle(v, settings) for v in data)
     return data

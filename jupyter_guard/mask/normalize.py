@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 
 _ZERO_WIDTH = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_SPECIAL = re.compile(
+_FOLD = {**{ord(c): "-" for c in _DASHES}, **{0xFF10 + i: str(i) for i in range(10)}}
+_FOLDED = re.compile(f"[{_DASHES}\uff10-\uff19]")
+_CHANGING = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
     r"|%[0-9A-Fa-f]{2}"
-    f"|[{_ZERO_WIDTH}{_DASHES}\uff10-\uff19]"
+    f"|[{_ZERO_WIDTH}]+"
 )
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff10-\uff19]")
 
@@ -37,11 +39,7 @@ def _decode(token: str) -> str:
     if ch == "%":
         code = int(token[1:], 16)
         return chr(code) if 0x20 <= code < 0x7F else token
-    if ch in _ZERO_WIDTH:
-        return ""
-    if ch in _DASHES:
-        return "-"
-    return chr(ord(ch) - 0xFF10 + 48)  # full-width digit
+    return ""  # zero-width characters
 
 
 @dataclass(frozen=True)
@@ -80,25 +78,35 @@ def normalize(text: str) -> Normalized:
     """``text`` with hiding spellings undone (the same object when there are none)."""
     if _FIRST.search(text) is None:
         return Normalized(text)
+    if _FOLDED.search(text) is not None:  # one character for one: no map needed
+        text_f = text.translate(_FOLD)
+    else:
+        text_f = text
+    tokens = [(m.start(), m.end(), m.group()) for m in _CHANGING.finditer(text_f)]
+    if not tokens:
+        return Normalized(text_f)
     out: list[str] = []
     norm = Normalized("")
+    ns, ne, os_, oe = norm.norm_start, norm.norm_end, norm.orig_start, norm.orig_end
+    cache: dict[str, str] = {}
     pos = npos = 0
-    for m in _SPECIAL.finditer(text):
-        a, b = m.span()
-        dec = _decode(m.group())
-        if dec == m.group():
+    for a, b, token in tokens:
+        dec = cache.get(token)
+        if dec is None:
+            dec = cache[token] = _decode(token)
+        if dec == token:
             continue
-        out.append(text[pos:a])
+        out.append(text_f[pos:a])
         npos += a - pos
-        norm.norm_start.append(npos)
-        norm.orig_start.append(a)
+        ns.append(npos)
+        os_.append(a)
         out.append(dec)
         npos += len(dec)
-        norm.norm_end.append(npos)
-        norm.orig_end.append(b)
+        ne.append(npos)
+        oe.append(b)
         pos = b
-    if not norm.norm_start:
-        return Normalized(text)
-    out.append(text[pos:])
+    if not ns:
+        return Normalized(text_f)
+    out.append(text_f[pos:])
     object.__setattr__(norm, "text", "".join(out))
     return norm

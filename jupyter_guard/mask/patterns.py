@@ -43,13 +43,13 @@ PRECISE: dict[str, str] = {
     r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)",
     "ipv6": r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])",
     "secret": r"(?i:(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
-    r"[\"']?\s*+[:=]\s*+[\"']?(?P<v>[^\s\"',;]{4,}+))"
-    r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,}+|sk_live_\w{16,}+|rk_live_\w{16,}+"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}+|github_pat_\w{40,}+|glpat-[\w-]{20}"
-    r"|xox[bpars]-[A-Za-z0-9-]{10,}+|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}"
-    r"|eyJ[\w-]{5,}+\.eyJ[\w-]{5,}+\.[\w-]{5,}+"
+    r"[\"']?\s*+[:=]\s*+[\"']?(?P<v>[^\s\"',;]{4,4096}+))"
+    r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,4096}+|sk_live_\w{16,4096}+|rk_live_\w{16,4096}+"
+    r"|gh[pousr]_[A-Za-z0-9]{30,4096}+|github_pat_\w{40,4096}+|glpat-[\w-]{20}"
+    r"|xox[bpars]-[A-Za-z0-9-]{10,4096}+|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}"
+    r"|eyJ[\w-]{5,4096}+\.eyJ[\w-]{5,4096}+\.[\w-]{5,4096}+"
     r"|-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*+-----END [A-Z ]{0,40}PRIVATE KEY-----"
-    r"|[A-Za-z0-9_-]{32,}+|[A-Za-z0-9+/]{40,}+={0,2}+)(?![\w/+=-])",
+    r"|[A-Za-z0-9_-]{32,4096}+|[A-Za-z0-9+/]{40,4096}+={0,2}+)(?![\w/+=-])",
 }
 
 CANDIDATE: dict[str, str] = {
@@ -77,7 +77,8 @@ VALUE_GROUP: dict[str, str] = {"ssn": "v", "secret": "v"}
 kind, so the value in that group is masked without a validator."""
 
 MAX_VALUE = 4096
-"""Longest value a confirming window is sure to see whole (longer keys are cut there)."""
+"""Longest value: runs longer than this are data (a base64 image), not keys, and are not
+matched; a confirming window reaches this far past its chunk."""
 
 
 def compile_precise(pattern: str) -> re.Pattern[str]:
