@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.mask.text import MaskSettings, find_spans, mask_text
+from jupyter_guard.mask.text import MaskSettings, find_spans, mask_spans, mask_text
 
 if TYPE_CHECKING:
     from jupyter_guard.enforce.mask import Masker
@@ -177,19 +177,19 @@ class SwappedStream:
 
 def _split(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
     """``(masked text to emit, raw text to hold)``: whole lines go out; of a partial line longer
-    than ``limit``, all but the last ``HOLD`` characters (cut outside any detected value).
+    than ``limit``, all but the last ``HOLD`` characters, cut outside any detected value.
 
-    Values are found once, on what goes out plus what is held, so nothing is scanned twice
-    in one call, and the held part is at most ``limit`` long.
+    What goes out is scanned once, with what is held (so a value crossing the cut is seen
+    whole); the held part is at most ``limit`` long, so each character is scanned a bounded
+    number of times over all writes.
     """
     cut = max(text.rfind("\n"), text.rfind("\r")) + 1
-    if len(text) - cut > limit:
-        cut = len(text) - HOLD
-        for a, b, _ in find_spans(text[max(cut - WINDOW, 0):], settings):
-            a, b = a + max(cut - WINDOW, 0), b + max(cut - WINDOW, 0)
-            if a < cut < b:  # never split a value: hold it whole (if it is not huge)
-                cut = a if cut - a <= WINDOW - HOLD else cut
-                break
-    if cut <= 0:
-        return "", text
-    return mask_text(text[:cut], settings), text[cut:]
+    if len(text) - cut <= limit:
+        return (mask_text(text[:cut], settings) if cut else ""), text[cut:]
+    spans = find_spans(text, settings)
+    cut = len(text) - HOLD
+    for a, b, _ in spans:
+        if a < cut < b:  # never split a value: hold it whole (unless it is huge)
+            cut = a if cut - a <= limit - HOLD else cut
+            break
+    return mask_spans(text, spans, settings, cut), text[cut:]

@@ -70,7 +70,7 @@ def _iban_ok(text: str) -> bool:
 
 
 def _phone_ok(text: str) -> bool:
-    n = sum(c.isdigit() for c in text)
+    n = sum(map(str.isdigit, text))
     return 8 <= n <= 15 if text.startswith("+") else n == 10
 
 
@@ -126,6 +126,16 @@ class Detector:
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans ``(start, end)`` of validated values in ``text``."""
         yield from self.find_in(text, 0, len(text))
+
+    def find_at(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
+        """The value starting at ``pos``, if any (``find_in`` anchored at ``pos``)."""
+        m = self.pattern.match(text, pos, endpos)
+        if m is None:
+            return
+        if self.group and m.group(self.group) is not None:
+            yield m.span(self.group)
+        elif self.validate is None or self.validate(m.group()):
+            yield m.span()
 
     def find_in(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
         """``find`` on ``text[pos:endpos]`` (look-behinds still see what comes before ``pos``)."""

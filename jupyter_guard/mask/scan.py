@@ -1,8 +1,9 @@
 """One scan of a text by every enabled detector, in time linear in the text.
 
 Long texts are first read by RE2 (``google-re2``, a linear-time engine, much faster than
-``re`` on text without candidates): chunks where no candidate shape of a detector occurs are
-skipped by that detector; the others are scanned by its precise pattern. Short texts, and
+``re`` on text without candidates), chunk by chunk: chunks without any candidate shape are
+skipped; in the others each candidate is confirmed by its detector's precise pattern
+(look-arounds, validators) on a short window. Short texts, and
 every text when RE2 is not installed, are scanned by the precise patterns directly, which are
 linear too (see ``patterns``). Both give the same spans (a test compares them).
 """
@@ -23,6 +24,13 @@ except ImportError:  # pragma: no cover - depends on the environment
 RE2_MIN = 2048
 """Texts at least this long are scanned by RE2 (below, the per-call cost of RE2 dominates)."""
 
+FEW = 16
+"""Up to this many candidates of a detector in a chunk are confirmed one by one."""
+LONG = 256
+"""A candidate longer than this is a run (of key or address characters): it is confirmed
+where it starts only (inside a run every left boundary fails)."""
+_LOOKAHEAD = 8
+"""How far past a candidate's end its confirming window reaches (for right boundaries)."""
 CHUNK = 16384
 """Text is judged in chunks of this size: a chunk without any candidate of a detector is
 skipped by that detector."""
@@ -45,23 +53,40 @@ def scan_precise(text: str, detectors: Sequence[Detector]) -> list[Span]:
     return [(a, b, d.name) for d in detectors for a, b in d.find(text)]
 
 
-def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
-    """RE2 tells which chunks hold a candidate of a detector; the precise pattern scans those.
+def _confirm(text: str, det: Detector, window: str, lo: int, hi: int) -> list[Span]:
+    """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``)."""
+    n, ends = len(text), []
+    for m in _compiled(det.candidate).finditer(window):
+        if lo + m.start() >= hi:
+            break
+        ends.append((lo + m.start(), lo + m.end()))
+        if len(ends) > FEW:  # many candidates: one precise pass over the chunk is cheaper
+            return [(a, b, det.name) for a, b in det.find_in(text, lo, min(n, hi + MAX_VALUE))
+                    if a < hi]
+    out: list[Span] = []
+    for a, b in ends:
+        if b - a > LONG:  # a long run: a value can start only where the run does
+            out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
+            continue
+        out += [(x, y, det.name) for x, y in det.find_in(text, a, min(n, b + _LOOKAHEAD))
+                if x < hi]
+    return out
 
-    A chunk is scanned with ``MAX_VALUE`` characters past its end (a value may cross it) and
-    keeps the values that start inside it. Each chunk is read at most once by RE2 and once by
-    each detector whose candidate it holds: linear. (The binding's per-match cost is high, so
-    RE2 only answers "any candidate here?" with one search per chunk.)
+
+def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
+    """Chunk by chunk: one RE2 search for any candidate; then each detector's candidates in the
+    chunk, confirmed one by one on short windows (or, when there are many, by one precise pass
+    over the chunk). Each chunk is read a bounded number of times: linear.
     """
     n, out = len(text), []
-    for det in detectors:
-        search, name = _compiled(det.candidate).search, det.name
-        for lo in range(0, n, CHUNK):
-            hi = min(n, lo + CHUNK)
-            if search(text[lo:min(n, hi + MAX_VALUE)]) is None:
-                continue
-            out += [(a, b, name) for a, b in det.find_in(text, lo, min(n, hi + MAX_VALUE))
-                    if a < hi]
+    anything = _compiled("|".join(f"(?:{d.candidate})" for d in detectors)).search
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        window = text[lo:min(n, hi + MAX_VALUE)]
+        if anything(window) is None:
+            continue
+        for det in detectors:
+            out += _confirm(text, det, window, lo, hi)
     return out
 
 

@@ -122,14 +122,33 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     norm, spans = _norm_spans(text, settings)
     if not spans:
         return text
+    if norm.text is text:
+        return mask_spans(text, spans, settings)
     out, pos = [], 0
     for a, b, name in spans:
         value = norm.text[a:b]
-        if norm.text is not text:
-            a, b = norm.span(a, b)
-            if a < pos:  # two values in one decoded token: the first one's mask covers it
-                continue
-        out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name), settings.salt)]
+        a, b = norm.span(a, b)
+        if a < pos:  # two values in one decoded token: the first one's mask covers it
+            continue
+        out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name),
+                                        settings.salt)]
         pos = b
     out.append(text[pos:])
+    return "".join(out)
+
+
+def mask_spans(text: str, spans: list[Span], settings: MaskSettings, end: int | None = None) -> str:
+    """``text[:end]`` with the values at ``spans`` (from ``find_spans``; those ending by
+    ``end``) masked."""
+    end = len(text) if end is None else end
+    out, pos = [], 0
+    strategies: dict[str, str] = {}
+    for a, b, name in spans:
+        if b > end:
+            break
+        strat = strategies.get(name) or strategies.setdefault(name, settings.strategy_for(
+            detector=name))
+        out += [text[pos:a], mask_value(text[a:b], strat, settings.salt)]
+        pos = b
+    out.append(text[pos:end])
     return "".join(out)
