@@ -59,7 +59,7 @@ class Masker:
         self._masked: deque[Any] = deque(maxlen=16)
         self._local = threading.local()  # bundles already masked (by identity)
         self._installed = False
-        self._unsend: Callable[[], None] | None = None  # puts the kernel's Session.send back
+        self._wire: Any = None  # the kernel's Session.send, wrapped (mask_replies.WireNet)
         self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
         self._render: Any = None                   # the renderers, bound at the same moment
 
@@ -192,7 +192,7 @@ class Masker:
         if session is not None:
             from jupyter_guard.enforce import mask_replies
 
-            self._unsend = mask_replies.install(session, self.settings)
+            self._wire = mask_replies.install(session, self.settings)
         self._installed = True
         lazy.trust_loaded(LATE_MODULES)
         lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
@@ -221,7 +221,10 @@ class Masker:
             self._patch_repr(cls, text)
 
     def _drain(self, *_: Any) -> None:
-        """After a cell: emit the partial lines held back (nothing more of them is coming)."""
+        """After a cell: emit the partial lines held back (nothing more of them is coming), and
+        wrap ``Session.send`` again if the cell unwrapped it."""
+        if self._wire is not None:
+            self._wire.ensure()
         for stream in self._streams:
             try:
                 stream.drain()
@@ -234,9 +237,9 @@ class Masker:
             self.shell.events.unregister("post_run_cell", self._drain)
         except ValueError:  # not registered (a failed install): nothing to undo
             pass
-        if self._unsend is not None:
-            self._unsend()
-            self._unsend = None
+        if self._wire is not None:
+            self._wire.restore()
+            self._wire = None
         for stream in reversed(self._streams):
             stream.restore()
         for owner, name, previous in reversed(self._methods):

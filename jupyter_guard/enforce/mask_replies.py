@@ -42,34 +42,52 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
     return content, metadata
 
 
-def install(session: Any, get_settings: Callable[[], MaskSettings]) -> Callable[[], None]:
-    """Wrap ``session.send``; returns a function that puts the original back."""
-    original = session.send
+class WireNet:
+    """``Session.send`` of one kernel, wrapped; ``ensure`` wraps it again if user code put the
+    original back (checked after every cell: one attribute lookup)."""
 
-    def settings() -> MaskSettings:
+    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings]) -> None:
+        self.session, self.get_settings = session, get_settings
+        self.original = session.send
+        self.send = self._make()
+        session.send = self.send
+
+    def settings(self) -> MaskSettings:
         try:
-            return get_settings()
+            return self.get_settings()
         except Exception:  # a broken settings source must not send raw values: default masking
             return MaskSettings()
 
-    def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(msg_or_type, dict):
-            kind = msg_or_type.get("header", {}).get("msg_type", "")
-            if kind in SCANNED or kind in DISPLAYS:
-                body, meta = mask_message(kind, msg_or_type.get("content"),
-                                          msg_or_type.get("metadata"), settings())
-                msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-        elif msg_or_type in SCANNED or msg_or_type in DISPLAYS:
-            content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"), settings())
-            if kwargs.get("metadata") is not None:
-                kwargs["metadata"] = meta
-        return original(stream, msg_or_type, content, *args, **kwargs)
+    def _make(self) -> Callable[..., Any]:
+        original, settings = self.original, self.settings
 
-    send.__wrapped__ = original  # type: ignore[attr-defined]
-    session.send = send
+        def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any,
+                 **kwargs: Any) -> Any:
+            if isinstance(msg_or_type, dict):
+                kind = msg_or_type.get("header", {}).get("msg_type", "")
+                if kind in SCANNED or kind in DISPLAYS:
+                    body, meta = mask_message(kind, msg_or_type.get("content"),
+                                              msg_or_type.get("metadata"), settings())
+                    msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
+            elif msg_or_type in SCANNED or msg_or_type in DISPLAYS:
+                content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
+                                             settings())
+                if kwargs.get("metadata") is not None:
+                    kwargs["metadata"] = meta
+            return original(stream, msg_or_type, content, *args, **kwargs)
 
-    def restore() -> None:
-        if session.__dict__.get("send") is send:
-            del session.send
+        send.__wrapped__ = original  # type: ignore[attr-defined]
+        return send
 
-    return restore
+    def ensure(self) -> None:
+        if self.session.__dict__.get("send") is not self.send:
+            self.session.send = self.send
+
+    def restore(self) -> None:
+        if self.session.__dict__.get("send") is self.send:
+            del self.session.send
+
+
+def install(session: Any, get_settings: Callable[[], MaskSettings]) -> WireNet:
+    """Wrap ``session.send`` so that every message listed above leaves masked."""
+    return WireNet(session, get_settings)

@@ -128,3 +128,10 @@ def test_input_prompt_is_masked(k: Kernel) -> None:
     assert_no_raw(prompt)
     assert BENIGN_TEXT in prompt
     assert k.ok("assert answer == 'yes'").reply["status"] == "ok"  # the kernel got the answer
+
+
+def test_unwrapped_send_is_wrapped_again_after_the_cell(k: Kernel) -> None:
+    k.ok("_s = get_ipython().kernel.session\n_s.send = type(_s).send.__get__(_s)")
+    result = k.run("raise ValueError(EMAIL)")
+    assert result.reply["status"] == "error"
+    assert_no_raw(wire(result))
