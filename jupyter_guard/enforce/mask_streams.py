@@ -89,13 +89,14 @@ def _masked_class(base: type) -> type:
         return base_flush(self)
 
     def drain(self: Any) -> None:
-        """Emit everything held (the cell is over: nothing more of a value is coming)."""
+        """Emit everything held (the cell is over: nothing more of a value is coming). The
+        kernel flushes its streams after every cell; nothing to do when nothing is held."""
         st: _StreamState | None = self.__dict__.get("_jg_mask")
         if st is not None and st.pending:
             with st.lock:
                 text, st.pending = st.pending, ""
                 base_write(self, mask_text(text, st.masker.settings()))
-        base_flush(self)
+            base_flush(self)
 
     cls = type(base.__name__, (base,), {"write": property(get_write, set_write), "flush": flush,
                                          "_jg_drain": drain, "__module__": base.__module__})
@@ -152,7 +153,7 @@ class _MaskingProxy:
         if self._pending:
             text, self._pending = self._pending, ""
             self._inner.write(mask_text(text, self._masker.settings()))
-        self._inner.flush()
+            self._inner.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
