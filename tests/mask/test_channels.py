@@ -135,3 +135,28 @@ def test_unwrapped_send_is_wrapped_again_after_the_cell(k: Kernel) -> None:
     result = k.run("raise ValueError(EMAIL)")
     assert result.reply["status"] == "error"
     assert_no_raw(wire(result))
+
+
+def stream_text(result: Result, name: str = "stdout") -> str:
+    return "".join(m["content"]["text"] for m in result.messages
+                   if m["msg_type"] == "stream" and m["content"]["name"] == name)
+
+
+def test_megabyte_in_kilobyte_pieces_without_newline(k: Kernel) -> None:
+    """Values crossing write boundaries are masked; nothing is lost, repeated or reordered."""
+    build = ("S = ''.join(('x' * 1000 + ' ' + EMAIL + ' ') if i % 10 == 0 else ('y' * 1023 + ' ')"
+             " for i in range(1024))")
+    k.ok(build)
+    result = k.ok("import sys\nfor i in range(0, len(S), 1000):\n    sys.stdout.write(S[i:i + 1000])")
+    got = stream_text(result)
+    expected = "".join(("x" * 1000 + " █████@example.com ") if i % 10 == 0 else ("y" * 1023 + " ")
+                       for i in range(1024))
+    assert got == expected
+
+
+def test_flushed_pieces_arrive_in_order_and_whole(k: Kernel) -> None:
+    code = ("import sys\nfor i in range(300):\n"
+            "    print(f'row {i} ', end='', flush=True)\n"
+            "print(EMAIL, end='', flush=True)")
+    got = stream_text(k.ok(code))
+    assert got == "".join(f"row {i} " for i in range(300)) + "█████@example.com"
