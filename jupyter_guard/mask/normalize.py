@@ -76,6 +76,8 @@ class Normalized:
 
 def normalize(text: str) -> Normalized:
     """``text`` with hiding spellings undone (the same object when there are none)."""
+    if text.isascii() and "&" not in text and "%" not in text:  # the common case, at C speed
+        return Normalized(text)
     if _FIRST.search(text) is None:
         return Normalized(text)
     if _FOLDED.search(text) is not None:  # one character for one: no map needed

@@ -53,8 +53,21 @@ def scan_precise(text: str, detectors: Sequence[Detector]) -> list[Span]:
     return [(a, b, d.name) for d in detectors for a, b in d.find(text)]
 
 
-def _confirm(text: str, det: Detector, window: str, lo: int, hi: int) -> list[Span]:
-    """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``)."""
+@functools.lru_cache(maxsize=32)
+def _which(candidates: tuple[str, ...]) -> Any:
+    """An RE2 set: one pass over a chunk tells which candidate shapes occur in it."""
+    options = _re2.Options()
+    options.max_mem = 64 << 20
+    found = _re2.Set.SearchSet(options)
+    for c in candidates:
+        found.Add(c)
+    found.Compile()
+    return found.Match
+
+
+def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span]:
+    """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
+    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again)."""
     n, ends = len(text), []
     for m in _compiled(det.candidate).finditer(window):
         if lo + m.start() >= hi:
@@ -74,19 +87,18 @@ def _confirm(text: str, det: Detector, window: str, lo: int, hi: int) -> list[Sp
 
 
 def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
-    """Chunk by chunk: one RE2 search for any candidate; then each detector's candidates in the
-    chunk, confirmed one by one on short windows (or, when there are many, by one precise pass
-    over the chunk). Each chunk is read a bounded number of times: linear.
+    """Chunk by chunk: one RE2 set pass tells which detectors have candidates there; their
+    candidates are confirmed one by one on short windows (or, when there are many, by one
+    precise pass over the chunk). Each chunk is read a bounded number of times: linear.
     """
     n, out = len(text), []
-    anything = _compiled("|".join(f"(?:{d.candidate})" for d in detectors)).search
+    which = _which(tuple(d.candidate for d in detectors))
+    data: Any = text.encode("ascii") if text.isascii() else text
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
-        window = text[lo:min(n, hi + MAX_VALUE)]
-        if anything(window) is None:
-            continue
-        for det in detectors:
-            out += _confirm(text, det, window, lo, hi)
+        window = data[lo:min(n, hi + MAX_VALUE)]
+        for i in which(window) or ():
+            out += _confirm(text, detectors[i], window, lo, hi)
     return out
 
 
