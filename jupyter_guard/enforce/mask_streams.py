@@ -124,7 +124,8 @@ class MaskedStream:
 
 
 class _MaskingProxy:
-    """Stands in for a stream whose class cannot be switched; masks whole lines, forwards the rest."""
+    """Stands in for a stream whose class cannot be switched: masks like the masked class,
+    forwards the rest."""
 
     def __init__(self, inner: Any, masker: Masker) -> None:
         self._inner, self._masker, self._pending = inner, masker, ""

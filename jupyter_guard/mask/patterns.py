@@ -44,7 +44,8 @@ PRECISE: dict[str, str] = {
     "ipv6": r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])",
     "secret": r"(?i:(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
     r"[\"']?\s*+[:=]\s*+[\"']?(?P<v>[^\s\"',;]{4,4096}+))"
-    r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,4096}+|sk_live_\w{16,4096}+|rk_live_\w{16,4096}+"
+    r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,4096}+"
+    r"|sk_live_\w{16,4096}+|rk_live_\w{16,4096}+"
     r"|gh[pousr]_[A-Za-z0-9]{30,4096}+|github_pat_\w{40,4096}+|glpat-[\w-]{20}"
     r"|xox[bpars]-[A-Za-z0-9-]{10,4096}+|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}"
     r"|eyJ[\w-]{5,4096}+\.eyJ[\w-]{5,4096}+\.[\w-]{5,4096}+"

@@ -42,7 +42,8 @@ def assert_benign(text: str) -> None:
 @pytest.fixture(scope="module")
 def k(kernel: Kernel) -> Kernel:
     kernel.ok(f"import pandas as pd\ndf = pd.DataFrame({{'email': [{EMAIL!r}], "
-              f"'ssn': [{SSN_666!r}], 'plain': [{BENIGN_TEXT!r}]}})\nEMAIL = {EMAIL!r}\nSSN = {SSN!r}")
+              f"'ssn': [{SSN_666!r}], 'plain': [{BENIGN_TEXT!r}]}})\n"
+              f"EMAIL = {EMAIL!r}\nSSN = {SSN!r}")
     return kernel
 
 
@@ -55,16 +56,19 @@ FORMS = [
     pytest.param("class X:\n    def _repr_mimebundle_(self, **kw):\n"
                  "        return ({{'application/json': {{'e': EMAIL, 'n': '{b}'}},\n"
                  "                 'text/markdown': EMAIL + ' {b}', 'text/latex': EMAIL}},\n"
-                 "                {{'text/markdown': {{'note': EMAIL}}}})\nX()", id="every-mimetype"),
+                 "                {{'text/markdown': {{'note': EMAIL}}}})\nX()",
+                 id="every-mimetype"),
     pytest.param("from IPython.display import Markdown\n"
                  "display(Markdown('{b}'), metadata={{'who': EMAIL, 'n': '{b}'}})",
                  id="display-metadata"),
     pytest.param("import sys\nfor c in EMAIL + ' ' + SSN + ' {b}':\n"
                  "    print(c, end='', flush=True)", id="one-char-flush"),
-    pytest.param("import sys\nfor c in EMAIL + ' {b}\\n':\n    sys.stderr.write(c); sys.stderr.flush()",
+    pytest.param("import sys\nfor c in EMAIL + ' {b}\\n':\n"
+                 "    sys.stderr.write(c); sys.stderr.flush()",
                  id="one-char-stderr"),
     pytest.param("from IPython.display import HTML\n"
-                 "HTML('<p>jane.doe&#64;example.com {b}</p><img src=\"https://t.example/p?e=jane.doe%40"
+                 "HTML('<p>jane.doe&#64;example.com {b}</p>"
+                 "<img src=\"https://t.example/p?e=jane.doe%40"
                  "example.com\">')", id="html-entity-and-url-escape"),
     pytest.param("print('jane.doe\\u200b@example.com 123\\u201145\\u20116789 {b}')",
                  id="zero-width-and-unicode-dash"),
@@ -72,7 +76,8 @@ FORMS = [
     pytest.param("from IPython.core import page\npage.page(EMAIL + ' {b}')", id="page-payload"),
     pytest.param("get_ipython().set_next_input('x = ' + repr(EMAIL) + '  # {b}')",
                  id="set-next-input"),
-    pytest.param("import ipywidgets as w\nw.Text(value=EMAIL, description='{b}')", id="widget-state"),
+    pytest.param("import ipywidgets as w\nw.Text(value=EMAIL, description='{b}')",
+                 id="widget-state"),
     pytest.param("print('x' * 5000 + EMAIL + 'y' * 70000, '{b}')", id="long-line"),
 ]
 
@@ -147,10 +152,11 @@ def test_megabyte_in_kilobyte_pieces_without_newline(k: Kernel) -> None:
     build = ("S = ''.join(('x' * 1000 + ' ' + EMAIL + ' ') if i % 10 == 0 else ('y' * 1023 + ' ')"
              " for i in range(1024))")
     k.ok(build)
-    result = k.ok("import sys\nfor i in range(0, len(S), 1000):\n    sys.stdout.write(S[i:i + 1000])")
+    result = k.ok("import sys\nfor i in range(0, len(S), 1000):\n"
+                  "    sys.stdout.write(S[i:i + 1000])")
     got = stream_text(result)
-    expected = "".join(("x" * 1000 + " █████@example.com ") if i % 10 == 0 else ("y" * 1023 + " ")
-                       for i in range(1024))
+    expected = "".join(("x" * 1000 + " █████@example.com ") if i % 10 == 0
+                       else ("y" * 1023 + " ") for i in range(1024))
     assert got == expected
 
 
