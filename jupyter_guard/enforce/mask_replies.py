@@ -33,8 +33,8 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
     """``(content, metadata)`` of one outgoing message, masked as its type needs."""
     if not settings.active:
         return content, metadata
-    if msg_type in SCANNED:
-        return _mask(content, settings), _mask(metadata, settings)
+    if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
+        return _mask(content, settings), metadata
     if msg_type in DISPLAYS:
         if isinstance(content, dict) and content.get("metadata"):
             content = {**content, "metadata": _mask(content["metadata"], settings)}
