@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
-``bench_mask``, ``bench_audit``, ``bench_hooks``; each also runs alone with ``--json``).
+``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``; each also runs alone with
+``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -39,6 +40,8 @@ def collect(quick: bool) -> dict[str, Any]:
     res["sql_effect"] = bench("bench_effect.py", "--repeat", "40" if quick else "200")
     sizes = ["1000", "10000", "100000", "1000000"] + ([] if quick else ["10000000"])
     res["mask"] = bench("bench_mask.py", "--sizes", *sizes, "--repeat", "7" if quick else "15")
+    res["stream"] = bench("bench_stream.py", "--repeat", "3" if quick else "5",
+                          "--print-mb", "10" if quick else "50")
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
                                              if quick else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
@@ -79,6 +82,16 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"plain {m['html_plain_ms']:.2f} ms", f"×{m['html_ratio']:.2f}"))
         out.append(("display", f"{m['rows']:,} rows, `repr` alone masked", f"{m['text_masked_ms']:.2f} ms",
                     f"plain {m['text_plain_ms']:.2f} ms", f"×{m['text_ratio']:.2f}"))
+    st = r["stream"]
+    for name, t in st["mask_text"]["texts"].items():
+        out.append(("masking text", f"`mask_text`, 1 MB of {name} ({st['mask_text']['engine']})",
+                    f"{t['cpu_ms']:.1f} ms CPU ({t['mb_per_s']:.0f} MB/s)", "target 50 ms",
+                    f"×{t['cpu_ms'] / 50:.2f} of target"))
+    for name, k in st["kernel"].items():
+        out.append(("masking text", f"{name}, kernel round trip (kernel CPU)",
+                    f"{k['guarded_ms']:.0f} ms ({k['guarded_cpu_ms']:.0f} ms)",
+                    f"plain kernel {k['plain_ms']:.0f} ms ({k['plain_cpu_ms']:.0f} ms)",
+                    f"×{k['ratio']:.2f} (×{k['cpu_ratio']:.2f})"))
     a = r["audit"]
     for key, label in (("cell_journal_only", "begin+finish per cell, journal only"),
                        ("cell_with_ingester", "begin+finish per cell, ingester running")):

@@ -18,165 +18,31 @@ from IPython.lib import pretty
 
 from jupyter_guard.enforce import lazy
 from jupyter_guard.mask.scope import one_display
-from jupyter_guard.mask.text import MaskSettings, find_spans, mask_text
+from jupyter_guard.enforce.mask_streams import MaskedStream, SwappedStream
+from jupyter_guard.mask.text import MaskSettings, mask_text
 
 LATE_MODULES = ("jupyter_guard.mask.settings", "jupyter_guard.mask.render")  # need pandas
 STYLER = ("pandas.io.formats.style", "Styler")  # registered by name: importing it costs ~60 ms
 PANDAS_MIMES = frozenset({"text/plain", "text/html"})  # what our pandas printers produce
 PLAIN_TYPES = (str, list, dict, tuple)
-HOLD_LIMIT = 64 * 1024
-"""A partial line longer than this is emitted (masked) up to a safe cut, not held forever."""
-
-
 def _styler(obj: Any) -> bool:
     style = sys.modules.get(STYLER[0])
     return style is not None and isinstance(obj, style.Styler)
 
 
+BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
+
+
 def mask_bundle(data: Any, settings: MaskSettings) -> Any:
-    """Mask every string inside a mime bundle or JSON value (bytes are left alone)."""
+    """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
     if isinstance(data, str):
         return mask_text(data, settings)
     if isinstance(data, dict):
-        return {k: mask_bundle(v, settings) for k, v in data.items()}
+        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return type(data)(mask_bundle(v, settings) for v in data)
     return data
-
-
-class _StreamState:
-    """Per-stream masking state: the held partial line and any wrapper assigned over us."""
-
-    def __init__(self, masker: Masker) -> None:
-        self.masker, self.pending, self.inner = masker, "", None
-        self.lock = threading.RLock()
-
-
-_CLASSES: dict[type, type] = {}
-
-
-def _masked_class(base: type) -> type:
-    """A subclass of the stream's class whose ``write`` masks, line-buffered.
-
-    ``write`` is a property: IPython's history tee assigns ``stream.write`` around each cell and
-    puts back what it found; assigning the unmasked method back is caught and ignored, so
-    masking survives (``isinstance`` checks on the stream's class still hold).
-    """
-    if base in _CLASSES:
-        return _CLASSES[base]
-    base_write, base_flush = base.write, base.flush  # type: ignore[attr-defined]
-
-    def masked_write(self: Any, s: Any) -> Any:
-        st: _StreamState | None = self.__dict__.get("_jg_mask")
-        if st is None or not isinstance(s, str):
-            return base_write(self, s)
-        with st.lock:
-            settings = st.masker.settings()
-            text = st.pending + s
-            if not settings.active:
-                st.pending = ""
-                base_write(self, text)
-                return len(s)
-            cut = max(text.rfind("\n"), text.rfind("\r")) + 1
-            if len(text) - cut > HOLD_LIMIT:
-                cut = _safe_cut(text, settings)
-            st.pending = text[cut:]
-            if cut:
-                base_write(self, mask_text(text[:cut], settings))
-        return len(s)
-
-    def get_write(self: Any) -> Any:
-        st = self.__dict__.get("_jg_mask")
-        return st.inner if st is not None and st.inner is not None else masked_write.__get__(self)
-
-    def set_write(self: Any, fn: Any) -> None:
-        st = self.__dict__.get("_jg_mask")
-        func = getattr(fn, "__func__", None)
-        if st is None:
-            self.__dict__["write"] = fn
-        elif getattr(fn, "__self__", None) is self and func in (base_write, masked_write):
-            st.inner = None  # someone restoring the plain method: keep masking
-        else:
-            st.inner = fn  # a wrapper (e.g. the history tee) that calls what it found: us
-
-    def flush(self: Any) -> Any:
-        st: _StreamState | None = self.__dict__.get("_jg_mask")
-        if st is not None and st.pending:
-            with st.lock:
-                text, st.pending = st.pending, ""
-                base_write(self, mask_text(text, st.masker.settings()))
-        return base_flush(self)
-
-    cls = type(base.__name__, (base,), {"write": property(get_write, set_write), "flush": flush,
-                                         "__module__": base.__module__})
-    _CLASSES[base] = cls
-    return cls
-
-
-class _MaskedStream:
-    """Switches one stream object to its masked class; ``restore`` switches it back."""
-
-    def __init__(self, stream: Any, masker: Masker) -> None:
-        self.stream, self.base = stream, type(stream)
-        stream.__dict__.pop("write", None)  # a tee of the running cell: it restores over us
-        stream.__dict__["_jg_mask"] = _StreamState(masker)
-        stream.__class__ = _masked_class(self.base)
-
-    def restore(self) -> None:
-        self.stream.flush()
-        self.stream.__class__ = self.base
-        self.stream.__dict__.pop("_jg_mask", None)
-        self.stream.__dict__.pop("write", None)
-
-
-class _MaskingProxy:
-    """Stands in for a stream whose class cannot be switched; masks whole lines, forwards the rest."""
-
-    def __init__(self, inner: Any, masker: Masker) -> None:
-        self._inner, self._masker, self._pending = inner, masker, ""
-
-    def write(self, s: Any) -> int:
-        if not isinstance(s, str):
-            return int(self._inner.write(s))
-        settings = self._masker.settings()
-        text = self._pending + s
-        cut = max(text.rfind("\n"), text.rfind("\r")) + 1 if settings.active else len(text)
-        self._pending = text[cut:]
-        if cut:
-            self._inner.write(mask_text(text[:cut], settings) if settings.active else text[:cut])
-        return len(s)
-
-    def flush(self) -> None:
-        if self._pending:
-            text, self._pending = self._pending, ""
-            self._inner.write(mask_text(text, self._masker.settings()))
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _SwappedStream:
-    def __init__(self, name: str, masker: Masker) -> None:
-        self.name, self.orig = name, getattr(sys, name)
-        setattr(sys, name, _MaskingProxy(self.orig, masker))
-
-    def restore(self) -> None:
-        current = getattr(sys, self.name)
-        if isinstance(current, _MaskingProxy):
-            current.flush()
-            setattr(sys, self.name, self.orig)
-
-
-def _safe_cut(text: str, settings: MaskSettings) -> int:
-    """The last whitespace, at least 256 characters from the end, not inside a detected value."""
-    spans = find_spans(text, settings)
-    pos = len(text) - 256
-    while pos > 0:
-        pos = max(text.rfind(" ", 0, pos), text.rfind("\t", 0, pos))
-        if pos < 0 or not any(a <= pos < b for a, b, _ in spans):
-            return max(pos + 1, 0)
-    return 0
 
 
 class Masker:
@@ -189,10 +55,11 @@ class Masker:
         self.lineage, self.on_unmasked = lineage, on_unmasked
         self._printers: list[tuple[Any, type, Any]] = []
         self._methods: list[tuple[Any, str, Any]] = []
-        self._streams: list[_MaskedStream | _SwappedStream] = []
+        self._streams: list[MaskedStream | SwappedStream] = []
         self._masked: deque[Any] = deque(maxlen=16)
         self._local = threading.local()  # bundles already masked (by identity)
         self._installed = False
+        self._wire: Any = None  # the kernel's Session.send, wrapped (mask_replies.WireNet)
         self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
         self._render: Any = None                   # the renderers, bound at the same moment
 
@@ -317,9 +184,15 @@ class Masker:
             self._wrap(self.shell, "_showtraceback", self._showtraceback)
         for name in dict.fromkeys(("stdout", "stderr")):
             try:
-                self._streams.append(_MaskedStream(getattr(sys, name), self))
+                self._streams.append(MaskedStream(getattr(sys, name), self))
             except (TypeError, AttributeError):  # a C-level stream (terminal IPython): swap it
-                self._streams.append(_SwappedStream(name, self))
+                self._streams.append(SwappedStream(name, self))
+        self.shell.events.register("post_run_cell", self._drain)
+        session = getattr(getattr(self.shell, "kernel", None), "session", None)
+        if session is not None:
+            from jupyter_guard.enforce import mask_replies
+
+            self._wire = mask_replies.install(session, self.settings)
         self._installed = True
         lazy.trust_loaded(LATE_MODULES)
         lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
@@ -347,8 +220,26 @@ class Masker:
         for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
             self._patch_repr(cls, text)
 
+    def _drain(self, *_: Any) -> None:
+        """After a cell: emit the partial lines held back (nothing more of them is coming), and
+        wrap ``Session.send`` again if the cell unwrapped it."""
+        if self._wire is not None:
+            self._wire.ensure()
+        for stream in self._streams:
+            try:
+                stream.drain()
+            except Exception:  # a closed stream: what it held is dropped, never shown raw
+                pass
+
     def uninstall(self) -> None:
         """Restore the previous printers, methods and stream methods, newest first."""
+        try:
+            self.shell.events.unregister("post_run_cell", self._drain)
+        except ValueError:  # not registered (a failed install): nothing to undo
+            pass
+        if self._wire is not None:
+            self._wire.restore()
+            self._wire = None
         for stream in reversed(self._streams):
             stream.restore()
         for owner, name, previous in reversed(self._methods):

@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from .patterns import CANDIDATE, PRECISE, VALUE_GROUP, compile_precise
+
 if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLE_SIZE = 200
 """How many non-null values of a column ``column_matches`` looks at."""
-
-_B = r"(?<![\w@.+-])"  # left boundary: not inside a word, address or number
-_E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
 
 
 def luhn_ok(digits: str) -> bool:
@@ -71,7 +70,7 @@ def _iban_ok(text: str) -> bool:
 
 
 def _phone_ok(text: str) -> bool:
-    n = sum(c.isdigit() for c in text)
+    n = sum(map(str.isdigit, text))
     return 8 <= n <= 15 if text.startswith("+") else n == 10
 
 
@@ -116,15 +115,31 @@ class Detector:
     name: str
     pattern: re.Pattern[str]
     validate: Callable[[str], bool] | None = None
-    group: int = 0  # which group is the sensitive value (key=value forms use 1)
+    group: str | None = None  # the group holding the value when a key word names the kind
+    candidate: str = ""  # the same shape for a linear-time engine (see ``patterns``)
     full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "full", re.compile(r"\s*(?:%s)\s*" % self.pattern.pattern, self.pattern.flags))
+        full = re.compile(r"\s*(?:%s)\s*" % self.pattern.pattern, self.pattern.flags)
+        object.__setattr__(self, "full", full)
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans ``(start, end)`` of validated values in ``text``."""
-        for m in self.pattern.finditer(text):
+        yield from self.find_in(text, 0, len(text))
+
+    def find_at(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
+        """The value starting at ``pos``, if any (``find_in`` anchored at ``pos``)."""
+        m = self.pattern.match(text, pos, endpos)
+        if m is None:
+            return
+        if self.group and m.group(self.group) is not None:
+            yield m.span(self.group)
+        elif self.validate is None or self.validate(m.group()):
+            yield m.span()
+
+    def find_in(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
+        """``find`` on ``text[pos:endpos]`` (look-behinds still see what comes before ``pos``)."""
+        for m in self.pattern.finditer(text, pos, endpos):
             if self.group and m.group(self.group) is not None:
                 yield m.span(self.group)  # key=value: the key name says it is secret
             elif self.validate is None or self.validate(m.group()):
@@ -175,49 +190,17 @@ def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str
     return values
 
 
-def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
+def _detector(name: str, validate: Callable[[str], bool] | None = None) -> Detector:
+    return Detector(name, compile_precise(PRECISE[name]), validate, VALUE_GROUP.get(name),
+                    CANDIDATE[name])
 
 
 DETECTORS: dict[str, Detector] = {
     d.name: d
     for d in (
-        Detector("email", _rx(_B + r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}" + _E)),
-        Detector("ssn", _rx(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")),
-        Detector(
-            "card",
-            _rx(r"(?<![\w.,-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})(?![\w-]|[.,]\d)"),
-            _card_ok,
-        ),
-        Detector(
-            "phone",
-            _rx(
-                r"(?<![\w.+/:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
-                r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w/:-]|[.,]\d)"
-            ),
-            _phone_ok,
-        ),
-        Detector("iban", _rx(r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])"), _iban_ok),
-        Detector(
-            "ipv4",
-            _rx(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)"),
-        ),
-        Detector("ipv6", _rx(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])"), _ipv6_ok),
-        Detector(
-            "secret",
-            _rx(
-                r"(?i:(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
-                r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;]{4,}))"
-                r"|(?<![\w-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,}|sk_live_\w{16,}|rk_live_\w{16,}"
-                r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{40,}|glpat-[\w-]{20}"
-                r"|xox[bpars]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}"
-                r"|eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]{5,}"
-                r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*-----END [A-Z ]*PRIVATE KEY-----"
-                r"|[A-Za-z0-9_-]{32,}|[A-Za-z0-9+/]{40,}={0,2})(?![\w/+=-])"
-            ),
-            _secret_ok,
-            group=1,
-        ),
+        _detector("email"), _detector("ssn"), _detector("card", _card_ok),
+        _detector("phone", _phone_ok), _detector("iban", _iban_ok), _detector("ipv4"),
+        _detector("ipv6", _ipv6_ok), _detector("secret", _secret_ok),
     )
 }
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
+from .normalize import Normalized, normalize
+from .scan import RE2_MIN, Span, scan
 from .strategy import check_strategy, mask_value
 
 COLUMN_THRESHOLD = 0.5
@@ -87,29 +89,66 @@ class MaskSettings:
         return self.strategy
 
 
-def find_spans(text: str, settings: MaskSettings) -> list[tuple[int, int, str]]:
-    """Non-overlapping ``(start, end, detector)`` spans, earliest and longest first."""
-    if not hinted(text):
-        return []
-    spans = [(a, b, d.name) for d in settings.enabled for a, b in d.find(text)]
+def _norm_spans(text: str, settings: MaskSettings) -> tuple[Normalized, list[Span]]:
+    """Spans in the normalised text, non-overlapping, earliest and longest first."""
+    norm = normalize(text)
+    if len(norm.text) < RE2_MIN and not hinted(norm.text):
+        return norm, []
+    spans = scan(norm.text, settings.enabled)
     spans.sort(key=lambda s: (s[0], s[0] - s[1]))
-    kept: list[tuple[int, int, str]] = []
+    kept: list[Span] = []
     for span in spans:
         if not kept or span[0] >= kept[-1][1]:
             kept.append(span)
-    return kept
+    return norm, kept
+
+
+def find_spans(text: str, settings: MaskSettings) -> list[Span]:
+    """Non-overlapping ``(start, end, detector)`` spans of ``text``, earliest and longest first.
+
+    Detectors see the normalised text (entities and URL escapes decoded, zero-width characters
+    dropped, dashes folded); spans are given in ``text`` itself.
+    """
+    norm, spans = _norm_spans(text, settings)
+    if norm.text is text:
+        return spans
+    return [(*norm.span(a, b), name) for a, b, name in spans]
 
 
 def mask_text(text: str, settings: MaskSettings) -> str:
     """Mask every detected value in free text (all enabled detectors)."""
     if not settings.active or not text:
         return text
-    spans = find_spans(text, settings)
+    norm, spans = _norm_spans(text, settings)
     if not spans:
         return text
+    if norm.text is text:
+        return mask_spans(text, spans, settings)
     out, pos = [], 0
     for a, b, name in spans:
-        out += [text[pos:a], mask_value(text[a:b], settings.strategy_for(detector=name), settings.salt)]
+        value = norm.text[a:b]
+        a, b = norm.span(a, b)
+        if a < pos:  # two values in one decoded token: the first one's mask covers it
+            continue
+        out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name),
+                                        settings.salt)]
         pos = b
     out.append(text[pos:])
+    return "".join(out)
+
+
+def mask_spans(text: str, spans: list[Span], settings: MaskSettings, end: int | None = None) -> str:
+    """``text[:end]`` with the values at ``spans`` (from ``find_spans``; those ending by
+    ``end``) masked."""
+    end = len(text) if end is None else end
+    out, pos = [], 0
+    strategies: dict[str, str] = {}
+    for a, b, name in spans:
+        if b > end:
+            break
+        strat = strategies.get(name) or strategies.setdefault(name, settings.strategy_for(
+            detector=name))
+        out += [text[pos:a], mask_value(text[a:b], strat, settings.salt)]
+        pos = b
+    out.append(text[pos:end])
     return "".join(out)

@@ -1,0 +1,188 @@
+"""Masking throughput on ordinary and adversarial text, in process and through real kernels:
+
+* ``mask_text`` on 1 MB of each kind of text (target: <= 50 ms for any text);
+* a guarded kernel (``%load_ext jupyter_guard``) against a plain one, cells interleaved:
+  ``print`` of 50 MB, 1 MB written in 1 KB pieces without a newline, and 1 MB of adversarial
+  text printed (targets: <= x2 plain).
+
+    .venv/bin/python benchmarks/bench_stream.py [--repeat 5] [--print-mb 50] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import psutil  # noqa: E402
+from bench_kernel import Kernel, guarded_env  # noqa: E402
+
+MB = 1 << 20
+WORDS = ("the order was shipped on time and the total amount paid matched the invoice for "
+         "customer account region north south warehouse").split()
+
+
+def ordinary(n: int, seed: int = 1) -> str:
+    """Prose with numbers, dates and ids (no sensitive values)."""
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < n:
+        r = rng.random()
+        w = (rng.choice(WORDS) if r < 0.75 else str(rng.randrange(10**6)) if r < 0.9
+             else f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}")
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out)[:n]
+
+
+def csv_rows(n: int, seed: int = 2) -> str:
+    rng = random.Random(seed)
+    rows, size = [], 0
+    while size < n:
+        r = (f"{rng.randrange(10**6)},{rng.uniform(0, 1e4):.2f},2026-01-{rng.randrange(1, 28):02d}"
+             f" 10:{rng.randrange(60):02d}:00,SKU-{rng.randrange(10**5):05d}\n")
+        rows.append(r)
+        size += len(r)
+    return "".join(rows)[:n]
+
+
+def pii_rows(n: int, seed: int = 3) -> str:
+    rng = random.Random(seed)
+    rows, size = [], 0
+    while size < n:
+        r = (f"user{rng.randrange(10**6)}@example.com,123-45-{rng.randrange(1000, 9999)},"
+             f"+44 20 7946 {rng.randrange(1000, 9999)}\n")
+        rows.append(r)
+        size += len(r)
+    return "".join(rows)[:n]
+
+
+TEXTS = {
+    "ordinary prose": lambda: ordinary(MB),
+    "CSV rows": lambda: csv_rows(MB),
+    "PII on every line": lambda: pii_rows(MB),
+    "adversarial '1 ' + 'a/'*n + '-'": lambda: "1 " + "a/" * (MB // 2 - 2) + "-",
+    "adversarial '@ ' + '%a'*n": lambda: "@ " + "%a" * (MB // 2 - 1),
+    "adversarial '1-'*n": lambda: "1-" * (MB // 2),
+    "adversarial 'A-'*n": lambda: "A-" * (MB // 2),
+    "one character class 'a'*n": lambda: "a" * MB,
+}
+
+
+def in_process(repeat: int) -> dict[str, Any]:
+    """Median CPU ms (``process_time``: on a shared machine wall time mostly measures the
+    neighbours) and wall ms of ``mask_text`` on 1 MB of each text."""
+    from jupyter_guard.mask import scan
+    from jupyter_guard.mask.text import MaskSettings, mask_text
+
+    settings = MaskSettings()
+    res: dict[str, Any] = {"engine": scan.engine(), "texts": {}}
+    for name, make in TEXTS.items():
+        text = make()
+        cpu, wall = [], []
+        for _ in range(repeat):
+            c, t = time.process_time(), time.perf_counter()
+            mask_text(text, settings)
+            cpu.append((time.process_time() - c) * 1000)
+            wall.append((time.perf_counter() - t) * 1000)
+        ms = statistics.median(cpu)
+        res["texts"][name] = {"cpu_ms": ms, "wall_ms": statistics.median(wall),
+                              "mb_per_s": len(text) / MB / (max(ms, 0.01) / 1000)}
+    return res
+
+
+SETUP = f"""
+import random, sys
+WORDS = {WORDS!r}
+def ordinary(n, seed=1):
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < n:
+        r = rng.random()
+        w = (rng.choice(WORDS) if r < 0.75 else str(rng.randrange(10**6)) if r < 0.9
+             else f"2026-{{rng.randrange(1, 13):02d}}-{{rng.randrange(1, 29):02d}}")
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out)[:n]
+ONE = ordinary({MB})
+ADV = "1 " + "a/" * ({MB} // 2 - 2) + "-"
+"""
+
+
+def _cpu(k: Kernel) -> float:
+    """CPU seconds of the kernel process so far (all its threads: the I/O thread sends output)."""
+    t = psutil.Process(k.km.provisioner.process.pid).cpu_times()
+    return float(t.user + t.system)
+
+
+def paired(plain: Kernel, guarded: Kernel, code: str, repeat: int) -> dict[str, Any]:
+    """Median round trip and kernel CPU of ``code`` in each kernel, runs alternating (1 warm-up)."""
+    wall: dict[str, list[float]] = {"plain": [], "guarded": []}
+    cpu: dict[str, list[float]] = {"plain": [], "guarded": []}
+    for i in range(repeat + 1):
+        order = [("plain", plain), ("guarded", guarded)]
+        for name, k in order if i % 2 else order[::-1]:
+            c = _cpu(k)
+            ms, status, out = k.run(code, timeout=600)
+            if status != "ok":
+                raise RuntimeError(f"{name} failed: {[m['content'] for m in out]}"[:2000])
+            if i:
+                wall[name].append(ms)
+                cpu[name].append((_cpu(k) - c) * 1000)
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    return {"plain_ms": med["plain"], "guarded_ms": med["guarded"],
+            "ratio": med["guarded"] / med["plain"], "plain_cpu_ms": cmed["plain"],
+            "guarded_cpu_ms": cmed["guarded"],
+            "cpu_ratio": cmed["guarded"] / max(cmed["plain"], 0.01)}
+
+
+def kernels(repeat: int, print_mb: int) -> dict[str, Any]:
+    cells = {
+        f"print of {print_mb} MB": f"print(ONE * {print_mb})",
+        "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
+                                      "    sys.stdout.write(ONE[i:i + 1024])\nsys.stdout.flush()",
+        "print of 1 MB adversarial text": "print(ADV)",
+    }
+    res: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
+        plain, guarded = Kernel({}, tmp), Kernel(guarded_env(tmp), tmp)
+        try:
+            guarded.ok("%config JupyterGuard.quiet = True\n%load_ext jupyter_guard")
+            for k in (plain, guarded):
+                k.ok(SETUP)
+            for name, code in cells.items():
+                res[name] = paired(plain, guarded, code, repeat)
+        finally:
+            plain.stop()
+            guarded.stop()
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--print-mb", type=int, default=50)
+    ap.add_argument("--only", choices=["text", "kernel"], default=None)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    res: dict[str, Any] = {}
+    if a.only in (None, "text"):
+        res["mask_text"] = in_process(a.repeat)
+    if a.only in (None, "kernel"):
+        res["kernel"] = kernels(a.repeat, a.print_mb)
+    print(json.dumps(res, indent=2) if a.json else res)
+
+
+if __name__ == "__main__":
+    main()

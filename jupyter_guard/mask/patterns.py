@@ -1,0 +1,87 @@
+"""The detectors' regular expressions, written to run in time linear in their input.
+
+Each ``precise`` pattern starts with a left boundary that rejects every position inside a run of
+the characters its value is made of, so at most one attempt starts per run, and the runs
+themselves are matched possessively (``++``, ``*+``: no backtracking into them). An attempt
+therefore costs at most the length of its run, and runs do not overlap: one pass over the text.
+Bounded parts (``\\d{3}``, ``{1,5}``) cost a constant per attempt.
+
+Each ``candidate`` is the same shape without look-arounds or back-references: what a
+linear-time engine (RE2) can run. It matches wherever the precise pattern does (and more);
+candidates are then confirmed by the precise pattern on a short window.
+
+Python before 3.11 has no possessive quantifiers: ``compile_precise`` drops them there (same
+matches, but adversarial input may then backtrack).
+"""
+from __future__ import annotations
+
+import re
+import sys
+
+POSSESSIVE = sys.version_info >= (3, 11)
+_DROP_POSSESSIVE = re.compile(r"(?<=[+*}?])\+")
+
+# Values are ASCII (digits, letters): ``\d`` and ``\w`` mean ASCII here, as they do in RE2.
+FLAGS = re.ASCII
+
+_EMAIL_B = r"(?<![\w@.+%-])"  # not inside a word, address or number
+_E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
+_SSN_WORDS = r"(?i:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)"
+
+PRECISE: dict[str, str] = {
+    "email": _EMAIL_B + r"[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+"
+    + _E,
+    # area 666 and 9xx (ITINs) are not issued as SSNs but are still somebody's number
+    "ssn": r"(?<![\w-])(?!000)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\w-])"
+    r"|(?<![A-Za-z])" + _SSN_WORDS + r"[^\w\n]{0,4}+(?:is[^\w\n]{1,3}+)?(?P<v>\d{9})(?!\w)",
+    "card": r"(?<![\w.,-])(?:\d{4}(?P<s1>[ -]?)\d{4}(?P=s1)\d{4}(?P=s1)\d{1,7}"
+    r"|\d{4}(?P<s2>[ -])\d{6}(?P=s2)\d{4,5})(?![\w-]|[.,]\d)",
+    "phone": r"(?<![\w.+/:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
+    r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w/:-]|[.,]\d)",
+    "iban": r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])",
+    "ipv4": r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)",
+    "ipv6": r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])",
+    "secret": r"(?i:(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
+    r"[\"']?\s*+[:=]\s*+[\"']?(?P<v>[^\s\"',;]{4,4096}+))"
+    r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,4096}+"
+    r"|sk_live_\w{16,4096}+|rk_live_\w{16,4096}+"
+    r"|gh[pousr]_[A-Za-z0-9]{30,4096}+|github_pat_\w{40,4096}+|glpat-[\w-]{20}"
+    r"|xox[bpars]-[A-Za-z0-9-]{10,4096}+|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}"
+    r"|eyJ[\w-]{5,4096}+\.eyJ[\w-]{5,4096}+\.[\w-]{5,4096}+"
+    r"|-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*+-----END [A-Z ]{0,40}PRIVATE KEY-----"
+    r"|[A-Za-z0-9_-]{32,4096}+|[A-Za-z0-9+/]{40,4096}+={0,2}+)(?![\w/+=-])",
+}
+
+CANDIDATE: dict[str, str] = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "ssn": r"\d{3}[- ]\d{2}[- ]\d{4}|" + _SSN_WORDS + r"[^\w\n]{0,4}(?:is[^\w\n]{1,3})?\d{9}",
+    "card": r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5}",
+    "phone": r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
+    r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}",
+    "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}",
+    "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
+    "ipv6": r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}",
+    "secret": r"(?i:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
+    r"[\"']?\s*[:=]\s*[\"']?[^\s\"',;]{4,}"
+    r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|sk_live_\w{16,}|rk_live_\w{16,}|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|github_pat_\w{40,}|glpat-[\w-]{20}|xox[bpars]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|AIza[\w-]{35}|eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]{5,}"
+    r"|-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*-----END [A-Z ]{0,40}PRIVATE KEY-----"
+    r"|[A-Za-z0-9_-]{32,}|[A-Za-z0-9+/]{40,}={0,2}",
+}
+"""Each matches wherever ``PRECISE`` does, at the same start and (greedy like it) to the same end,
+so a short window past a candidate's end lets the precise pattern confirm it."""
+
+VALUE_GROUP: dict[str, str] = {"ssn": "v", "secret": "v"}
+"""Detectors whose match names a value group: a key word (``ssn:``, ``password=``) tells the
+kind, so the value in that group is masked without a validator."""
+
+MAX_VALUE = 4096
+"""Longest value: runs longer than this are data (a base64 image), not keys, and are not
+matched; a confirming window reaches this far past its chunk."""
+
+
+def compile_precise(pattern: str) -> re.Pattern[str]:
+    """Compile a ``PRECISE`` pattern (possessive quantifiers dropped where unsupported)."""
+    return re.compile(pattern if POSSESSIVE else _DROP_POSSESSIVE.sub("", pattern), FLAGS)

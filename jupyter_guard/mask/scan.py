@@ -1,0 +1,109 @@
+"""One scan of a text by every enabled detector, in time linear in the text.
+
+Long texts are first read by RE2 (``google-re2``, a linear-time engine, much faster than
+``re`` on text without candidates), chunk by chunk: chunks without any candidate shape are
+skipped; in the others each candidate is confirmed by its detector's precise pattern
+(look-arounds, validators) on a short window. Short texts, and
+every text when RE2 is not installed, are scanned by the precise patterns directly, which are
+linear too (see ``patterns``). Both give the same spans (a test compares them).
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from .detect import Detector
+from .patterns import MAX_VALUE
+
+try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
+    import re2 as _re2
+except ImportError:  # pragma: no cover - depends on the environment
+    _re2 = None
+
+RE2_MIN = 2048
+"""Texts at least this long are scanned by RE2 (below, the per-call cost of RE2 dominates)."""
+
+FEW = 16
+"""Up to this many candidates of a detector in a chunk are confirmed one by one."""
+LONG = 256
+"""A candidate longer than this is a run (of key or address characters): it is confirmed
+where it starts only (inside a run every left boundary fails)."""
+_LOOKAHEAD = 8
+"""How far past a candidate's end its confirming window reaches (for right boundaries)."""
+CHUNK = 16384
+"""Text is judged in chunks of this size: a chunk without any candidate of a detector is
+skipped by that detector."""
+
+Span = tuple[int, int, str]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(candidate: str) -> Any:
+    return _re2.compile(candidate)
+
+
+def engine() -> str:
+    """``"re2"`` or ``"re"``: what scans long texts."""
+    return "re2" if _re2 is not None else "re"
+
+
+def scan_precise(text: str, detectors: Sequence[Detector]) -> list[Span]:
+    """Every detector's precise pattern over the whole text."""
+    return [(a, b, d.name) for d in detectors for a, b in d.find(text)]
+
+
+@functools.lru_cache(maxsize=32)
+def _which(candidates: tuple[str, ...]) -> Any:
+    """An RE2 set: one pass over a chunk tells which candidate shapes occur in it."""
+    options = _re2.Options()
+    options.max_mem = 64 << 20
+    found = _re2.Set.SearchSet(options)
+    for c in candidates:
+        found.Add(c)
+    found.Compile()
+    return found.Match
+
+
+def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span]:
+    """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
+    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again)."""
+    n, ends = len(text), []
+    for m in _compiled(det.candidate).finditer(window):
+        if lo + m.start() >= hi:
+            break
+        ends.append((lo + m.start(), lo + m.end()))
+        if len(ends) > FEW:  # many candidates: one precise pass over the chunk is cheaper
+            return [(a, b, det.name) for a, b in det.find_in(text, lo, min(n, hi + MAX_VALUE))
+                    if a < hi]
+    out: list[Span] = []
+    for a, b in ends:
+        if b - a > LONG:  # a long run: a value can start only where the run does
+            out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
+            continue
+        out += [(x, y, det.name) for x, y in det.find_in(text, a, min(n, b + _LOOKAHEAD))
+                if x < hi]
+    return out
+
+
+def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
+    """Chunk by chunk: one RE2 set pass tells which detectors have candidates there; their
+    candidates are confirmed one by one on short windows (or, when there are many, by one
+    precise pass over the chunk). Each chunk is read a bounded number of times: linear.
+    """
+    n, out = len(text), []
+    which = _which(tuple(d.candidate for d in detectors))
+    data: Any = text.encode("ascii") if text.isascii() else text
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        window = data[lo:min(n, hi + MAX_VALUE)]
+        for i in which(window) or ():
+            out += _confirm(text, detectors[i], window, lo, hi)
+    return out
+
+
+def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
+    """``(start, end, detector)`` of every detected value (may overlap; callers resolve)."""
+    if _re2 is not None and len(text) >= RE2_MIN and detectors:
+        return scan_re2(text, detectors)
+    return scan_precise(text, detectors)

@@ -1,0 +1,99 @@
+"""Masking time is linear in the text: adversarial and random strings up to 1 MB, each call
+within a budget far below the quadratic times of backtracking patterns (hours at 1 MB)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jupyter_guard.mask import scan
+from jupyter_guard.mask.detect import DETECTORS
+from jupyter_guard.mask.text import MaskSettings, mask_text
+
+MB = 1 << 20
+ALL = MaskSettings(detectors=tuple(DETECTORS))
+SECONDS_PER_MB = 2.5
+"""Budget: 50x the 50 ms target, for a loaded 2-core machine; backtracking took hours here."""
+
+
+def budget(n: int) -> float:
+    return max(0.25, SECONDS_PER_MB * n / MB)
+
+
+def timed(text: str) -> float:
+    """CPU seconds of this thread (wall time on a shared machine measures the neighbours)."""
+    t = time.thread_time()
+    mask_text(text, ALL)
+    return time.thread_time() - t
+
+
+def fill(unit: str, n: int = MB, head: str = "", tail: str = "") -> str:
+    return head + unit * (max(n - len(head) - len(tail), 0) // max(len(unit), 1)) + tail
+
+
+ADVERSARIAL = {
+    "secret-slashes": fill("a/", head="1 ", tail="-"),  # 2.9 s at 16 KB before
+    "email-percent": fill("%a", head="@ "),  # 0.3 s at 16 KB before
+    "letters": fill("a"), "digits": fill("1"), "base64": fill("Ab9+", tail="="),
+    "digit-space": fill("1 "), "digit-dash": fill("1-"), "digit-dot": fill("1."),
+    "dots-domain": fill("a.", head="x@", tail="1"), "at-signs": fill("a@"),
+    "hex-colons": fill("a:"), "plus-phones": fill("+1 "), "iban-ish": fill("AB12 "),
+    "password-run": fill("a", head="password=", tail='"'), "dash-words": fill("A-"),
+    "underscores": fill("_a"), "parens": fill("(1) "), "jwt-ish": fill("a", head="eyJ", tail="."),
+    "pem-begin": fill("-----BEGIN RSA PRIVATE KEY-----"), "sk-prefix": fill("sk-"),
+    "entities": fill("&#64;a"), "url-escapes": fill("%40a"), "zero-width": fill("a\u200b1"),
+    "unicode-dash": fill("1\u2011"), "ssn-words": fill("ssn: "),
+    "emails": fill("jane.doe@example.com "), "ssns": fill("123-45-6789 "),
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_adversarial_megabyte_within_budget(name: str) -> None:
+    text = ADVERSARIAL[name]
+    elapsed = timed(text)
+    assert elapsed < budget(len(text)), f"{name}: {elapsed:.2f} s for {len(text):,} chars"
+
+
+@pytest.mark.parametrize("name", ["secret-slashes", "email-percent", "digit-dash", "dash-words"])
+def test_time_grows_linearly(name: str) -> None:
+    unit = ADVERSARIAL[name][2:6]
+    small, big = fill(unit, MB // 8), fill(unit, MB)
+    t_small = min(timed(small) for _ in range(2))
+    t_big = timed(big)
+    assert t_big < 24 * max(t_small, 0.01), (t_small, t_big)  # quadratic would be ~64x
+
+
+CLASSES = ["a", "Z", "1", "/", "%", "@", ".", "-", "+", "=", ":", " ", "_", "(", ")", "\n",
+           "&#64;", "\u200b", "\u2011", "%40", "password=", "sk-", "eyJ"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(unit=st.lists(st.sampled_from(CLASSES), min_size=1, max_size=6).map("".join),
+       size=st.sampled_from([1 << 12, 1 << 16, MB]))
+def test_random_alternations_within_budget(unit: str, size: int) -> None:
+    text = fill(unit, size)
+    elapsed = timed(text)
+    assert elapsed < budget(len(text)), f"{unit!r}: {elapsed:.2f} s for {len(text):,} chars"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=3000))
+def test_random_text_within_budget(text: str) -> None:
+    assert timed(text) < budget(len(text))
+
+
+PIECES = ["jane.doe@example.com", "123-45-6789", "4111 1111 1111 1111", "+44 20 7946 0958",
+          "DE89 3704 0044 0532 0130 00", "password=hunter22", "order 100000245",
+          "2024-01-15 10:30:00", "550e8400-e29b-41d4-a716-446655440000", "ssn: 123456789",
+          "AKIAIOSFODNN7EXAMPLE", "q8Xv2LmN4pRt7YwK1sHd6FgJ3bVc5NzQ", " ", "\n", ", ", "a/", "%a"]
+
+
+@pytest.mark.skipif(scan.engine() != "re2", reason="google-re2 is not installed")
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=4000))
+def test_both_engines_find_the_same_values(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    dets = ALL.enabled
+    assert sorted(scan.scan_re2(text, dets)) == sorted(scan.scan_precise(text, dets))

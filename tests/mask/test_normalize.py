@@ -1,0 +1,93 @@
+"""Detectors see normalised text, masking changes the original; plain data stays plain."""
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from jupyter_guard.mask.normalize import normalize
+from jupyter_guard.mask.text import MaskSettings, find_spans, mask_text
+
+S = MaskSettings()
+
+HIDDEN = [
+    pytest.param("mail jane&#64;example.com now", "jane&#64;example.com", id="decimal-entity"),
+    pytest.param("mail jane&#x40;example&period;com now", "jane&#x40;example&period;com",
+                 id="hex-and-named-entity"),
+    pytest.param('<img src="https://t.example/p?e=jane%40example.com">', "jane%40example.com",
+                 id="url-escaped-in-img-src"),
+    pytest.param("mail ja\u200bne@exa\u200dmple.com now", "ja\u200bne@exa\u200dmple.com",
+                 id="zero-width"),
+    pytest.param("ssn 123\u201145\u20146789 ok", "123\u201145\u20146789", id="unicode-dashes"),
+    pytest.param("ssn 123&#45;45&#45;6789 ok", "123&#45;45&#45;6789", id="dash-entities"),
+    pytest.param("card \uff14111 1111 1111 1111 ok", "\uff14111 1111 1111 1111", id="fullwidth"),
+    pytest.param("SSN: 123456789 ok", "123456789", id="ssn-digits-after-keyword"),
+    pytest.param("social security number is 123456789.", "123456789", id="ssn-words"),
+    pytest.param("holder 666-12-3456 ok", "666-12-3456", id="ssn-area-666"),
+    pytest.param("itin 912-70-1234 ok", "912-70-1234", id="ssn-area-9xx"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), HIDDEN)
+def test_hidden_value_is_masked_in_the_original(text: str, value: str) -> None:
+    masked = mask_text(text, S)
+    assert value not in masked
+    start = text.index(value)
+    assert masked[:start] == text[:start]  # what comes before is untouched
+    spans = find_spans(text, S)
+    assert [(a, b) for a, b, _ in spans] == [(start, start + len(value))]
+
+
+PLAIN = ["AT&amp;T grew 100% in Q3", "a &lt; b &amp;&amp; c &gt; d", "50%-off sale, 20% tip",
+         "2024\u20112025 season", "pages 10\u201320", "id 123456789", "order 100000245",
+         "tel. ext 1234", "SSN column renamed", "zip 62704-1234"]
+
+
+@pytest.mark.parametrize("text", PLAIN)
+def test_plain_text_with_special_characters_unchanged(text: str) -> None:
+    assert mask_text(text, S) == text
+
+
+def test_map_back_over_mixed_tokens() -> None:
+    text = "x&#64;\u200by%41 jane&#64;example.com"
+    n = normalize(text)
+    assert n.text == "x@yA jane@example.com"
+    a = n.text.index("jane")
+    assert text[slice(*n.span(a, len(n.text)))] == "jane&#64;example.com"
+
+
+def plain_corpus(n: int = 5000, seed: int = 15) -> list[str]:
+    """Plain business values: ids, amounts, timestamps, product codes, UUIDs, addresses."""
+    rng = random.Random(seed)
+    streets = ["Main Street", "Oak Avenue", "Rue de Rivoli", "Baker St", "Hauptstraße"]
+    cities = ["Springfield, IL 62704", "Paris 75001", "London NW1 6XE", "Berlin 10115"]
+    gens = [
+        lambda: f"ORD-{rng.randrange(10**6):06d}",
+        lambda: str(rng.randrange(10**5, 10**12)),
+        lambda: f"{rng.uniform(0, 10**7):,.2f}",
+        lambda: f"${rng.uniform(0, 10**5):.2f}",
+        lambda: f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d} "
+                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}",
+        lambda: f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}T"
+                f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:00.{rng.randrange(10**6):06d}Z",
+        lambda: str(rng.randrange(10**12, 2 * 10**12)),
+        lambda: f"PRD-{rng.randrange(2000, 2030)}-{rng.choice('ABCXYZ')}{rng.randrange(999)}",
+        lambda: f"SKU-{rng.randrange(10**5):05d}-{rng.choice(['S', 'M', 'XL'])}",
+        lambda: str(uuid.UUID(int=rng.getrandbits(128))),
+        lambda: uuid.UUID(int=rng.getrandbits(128)).hex,
+        lambda: f"{rng.randrange(1, 9999)} {rng.choice(streets)}, {rng.choice(cities)}",
+        lambda: f"INV/{rng.randrange(2020, 2026)}/{rng.randrange(10**5):05d}",
+        lambda: f"{rng.randrange(10**3)}.{rng.randrange(10**3)}.{rng.randrange(10**3)}",
+    ]
+    return [g() for g in gens for _ in range(n)]
+
+
+def test_no_detection_in_65000_plain_values() -> None:
+    corpus = plain_corpus()
+    assert len(corpus) >= 65_000
+    hits = [v for v in corpus if find_spans(v, S)]
+    assert hits == [], hits[:10]
+    for sep in (", ", "\n", " | "):  # and none across neighbours in one long text
+        text = sep.join(corpus)
+        assert find_spans(text, S) == [], find_spans(text, S)[:5]
