@@ -233,7 +233,7 @@ def test_sidebar_shows_cells_blocked_and_allowed_in_the_notebook(lab: dict[str, 
             cells = notebook.locator(".jp-CodeCell")
             expect(cells.nth(2).locator(".jp-OutputArea")).to_contain_text(
                 "Blocked by jupyter_guard [destructive-ddl]", timeout=60_000)
-            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("3")
+            expect(cells.nth(1).locator(".jp-OutputArea")).to_contain_text("3", timeout=60_000)
 
             def count(decision: str) -> Any:
                 return panel.locator(f".jp-GuardPanel-count[data-decision='{decision}'] "
