@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 
 _ZERO_WIDTH = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_FOLD = {**{ord(c): "-" for c in _DASHES}, **{0xFF10 + i: str(i) for i in range(10)}}
-_FOLDED = re.compile(f"[{_DASHES}\uff10-\uff19]")
+# full-width ASCII (U+FF01..U+FF5E: ＠, ．, digits, letters) maps one to one onto ASCII
+_FOLD = {**{ord(c): "-" for c in _DASHES}, **{0xFF01 + i: chr(0x21 + i) for i in range(94)}}
+_FOLDED = re.compile(f"[{_DASHES}\uff01-\uff5e]")
 _CHANGING = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
     r"|%[0-9A-Fa-f]{2}"
     f"|[{_ZERO_WIDTH}]+"
 )
-_FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff10-\uff19]")
+_FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
 
 def _decode(token: str) -> str:

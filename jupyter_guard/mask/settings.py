@@ -82,7 +82,8 @@ def sensitive_columns(df: pd.DataFrame, settings: MaskSettings) -> set[str]:
 
 def _mask_cell(v: Any, settings: MaskSettings) -> Any:
     if isinstance(v, str):
-        return mask_text(v, settings) if hinted(v) else v
+        hidden = not v.isascii() or "&" in v or "%" in v  # may hide a hint (``&commat;``)
+        return mask_text(v, settings) if hidden or hinted(v) else v
     if isinstance(v, (list, tuple, dict, set)):
         text = str(v)
         masked = mask_text(text, settings)

@@ -22,6 +22,10 @@ HIDDEN = [
     pytest.param("ssn 123\u201145\u20146789 ok", "123\u201145\u20146789", id="unicode-dashes"),
     pytest.param("ssn 123&#45;45&#45;6789 ok", "123&#45;45&#45;6789", id="dash-entities"),
     pytest.param("card \uff14111 1111 1111 1111 ok", "\uff14111 1111 1111 1111", id="fullwidth"),
+    pytest.param("mail jane\uff20example\uff0ecom now", "jane\uff20example\uff0ecom",
+                 id="fullwidth-at-and-dot"),
+    pytest.param("mail jane&commat;example&period;com now", "jane&commat;example&period;com",
+                 id="named-entities-only"),
     pytest.param("SSN: 123456789 ok", "123456789", id="ssn-digits-after-keyword"),
     pytest.param("social security number is 123456789.", "123456789", id="ssn-words"),
     pytest.param("holder 666-12-3456 ok", "666-12-3456", id="ssn-area-666"),
@@ -47,6 +51,17 @@ PLAIN = ["AT&amp;T grew 100% in Q3", "a &lt; b &amp;&amp; c &gt; d", "50%-off sa
 @pytest.mark.parametrize("text", PLAIN)
 def test_plain_text_with_special_characters_unchanged(text: str) -> None:
     assert mask_text(text, S) == text
+
+
+def test_frame_cells_hiding_values_are_masked() -> None:
+    import pandas as pd
+
+    from jupyter_guard.mask.settings import mask_frame
+
+    df = pd.DataFrame({"note": ["jane&commat;example.com", "ja\u200bne@example.com",
+                                "AT&amp;T 100%"]})
+    shown = mask_frame(df, S).note.tolist()
+    assert "jane" not in " ".join(shown[:2]) and shown[2] == "AT&amp;T 100%"
 
 
 def test_map_back_over_mixed_tokens() -> None:
