@@ -26,9 +26,9 @@ def _audit_path(args: argparse.Namespace) -> str:
 
 def _policy(args: argparse.Namespace) -> Any:
     from jupyter_guard.config import resolve
-    from jupyter_guard.policy.load import load_or_default
+    from jupyter_guard.policy.load import load_or_refuse
 
-    return load_or_default(getattr(args, "policy", None) or resolve()["policy"] or None)
+    return load_or_refuse(getattr(args, "policy", None) or resolve()["policy"] or None)
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:

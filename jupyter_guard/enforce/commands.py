@@ -1,4 +1,4 @@
-"""``%guard SUBCOMMAND``: status, request, panel, unmask, explain."""
+"""``%guard SUBCOMMAND``: status, reload, request, panel, unmask, explain."""
 from __future__ import annotations
 
 import shlex
@@ -7,7 +7,7 @@ from typing import Any
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.errors import GuardConfigError
 
-USAGE = "usage: %guard status | request [reason] | panel | unmask on|off | explain CODE"
+USAGE = "usage: %guard status | reload | request [reason] | panel | unmask on|off | explain CODE"
 
 
 def run(shell: Any, guard: Guard, line: str) -> Any:
@@ -16,6 +16,12 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
     rest = words[1] if len(words) > 1 else ""
     if sub == "status":
         print(status_text(guard))
+        return None
+    if sub == "reload":
+        from jupyter_guard.enforce.runtime import Busy
+
+        with Busy():   # the guard reads its own policy file
+            print(guard.reload_policy())
         return None
     if sub == "explain":
         from jupyter_guard.explain import explain_text
@@ -38,7 +44,8 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
 def status_text(g: Guard) -> str:
     p = g.policy
     counts = ", ".join(f"{k} {g.counts.get(k, 0)}" for k in ("allow", "mask", "warn", "approval", "block"))
-    return "\n".join([
+    broken = [f"BROKEN   every cell is refused: {e}" for e in p.errors]
+    return "\n".join(broken + [
         f"policy   {p.name} ({p.source or 'packaged default'}), revision {p.revision}",
         f"mode     {p.mode}",
         f"user     {g.user}{' groups ' + ','.join(g.groups) if g.groups else ''}, actor {g.actor}",

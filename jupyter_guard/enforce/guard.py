@@ -22,8 +22,8 @@ from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.load import load_or_default
-from jupyter_guard.policy.model import Policy
+from jupyter_guard.policy.load import load_or_refuse
+from jupyter_guard.policy.model import Policy, guard_command
 from jupyter_guard.policy.rules import Context, bare_table
 
 log = logging.getLogger("jupyter_guard")
@@ -69,16 +69,47 @@ class Guard:
     unmasked: bool = False                             # %guard unmask on (only for may_unmask roles)
     mask_settings: Callable[[], Any] | None = None
     masker: Any = None
+    policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
+    policy_stamp: tuple[Any, ...] = ()                 # (path, stat) of every policy file read
 
     @classmethod
     def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
         settings = resolve(cfg, env)
-        policy = load_or_default(settings["policy"] or None)
+        policy = load_or_refuse(settings["policy"] or None)
         user, groups = resolve_user(settings["user"], env)
         from jupyter_guard.identity import valid_actor   # a malformed actor counts as an agent
 
         actor = settings["actor"] if valid_actor(settings["actor"]) else "agent:unknown"
-        return cls(settings, policy, user, groups, actor)
+        g = cls(settings, policy, user, groups, actor)
+        g.policy_stamp = _stamp(g._policy_files())
+        return g
+
+    # -- the policy file --------------------------------------------------------------------
+    def _policy_files(self) -> tuple[str, ...]:
+        if not self.settings.get("policy"):
+            return ()
+        return tuple(dict.fromkeys((self.settings["policy"],) + self.policy.sources))
+
+    def policy_changed(self) -> bool:
+        """Whether a policy file changed on disk (one ``stat`` per file: ~1 us each)."""
+        files = self._policy_files()
+        return bool(files) and _stamp(files) != self.policy_stamp
+
+    def reload_policy(self) -> str:
+        """Read the policy file again (``%guard reload``, or a change noticed before a cell).
+        A broken file refuses every cell; it never falls back to an older or default policy."""
+        before = _stamp(self._policy_files())   # a change during the read is noticed next time
+        new = load_or_refuse(self.settings["policy"] or None)
+        if new.revision != self.policy.revision or new.errors != self.policy.errors:
+            old, self.policy = self.policy, new
+            for fn in list(self.policy_listeners):
+                fn(old, new)
+        files = self._policy_files()   # the new policy may extend other files
+        self.policy_stamp = before if tuple(x[0] for x in before) == files else _stamp(files)
+        if new.errors:
+            return f"jupyter_guard: {new.broken_reason}"
+        return f"jupyter_guard: policy {new.name} ({new.source or 'packaged default'}), " \
+               f"revision {new.revision}, mode {new.mode}"
 
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
@@ -134,12 +165,15 @@ class Guard:
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
-        files = (audit, audit + ".journal", audit + ".lock",
-                 self.policy.source if self.settings.get("policy") else "")
+        files = (audit, audit + ".journal", audit + ".lock", *self._policy_files())
         return _resolved(tuple(p for p in files if p))
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
+        if self.policy.errors:   # a broken policy: only `%guard status|reload` runs
+            v = Verdict("allow" if guard_command(code) else "block", "guard-error",
+                        self.policy.broken_reason, None, self.policy.revision)
+            return Judgement(v, (v,), analysis, ())
         conns: dict[str, Conn | None] = {}  # each `via` resolved once per decision
 
         def resolve(via: str) -> Conn | None:
@@ -238,6 +272,17 @@ class Guard:
                                   lineage=lineage)
             except Exception as e:
                 log.error("jupyter_guard could not complete the audit event: %s", e)
+
+
+def _stamp(files: tuple[str, ...]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError as e:
+            out.append((f, e.errno))
+    return tuple(out)
 
 
 @lru_cache(maxsize=16)

@@ -37,7 +37,8 @@ def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
 
 
 def blocked_error(v: Verdict) -> GuardBlocked:
-    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision)
+    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
+                        approval_hint=v.rule_id != "guard-error")
 
 
 class KernelGuard:
@@ -107,6 +108,8 @@ class KernelGuard:
 
     # -- hooks ------------------------------------------------------------------------------
     def pre_run_cell(self, info: Any) -> None:
+        if self.guard.policy_changed():   # an edited policy file takes effect (or refuses) now
+            print(self.guard.reload_policy(), file=sys.stderr)
         cell_id = getattr(info, "cell_id", None) or ""
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
                       "count": self.shell.execution_count, "start": time.perf_counter(),

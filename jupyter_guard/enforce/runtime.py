@@ -148,6 +148,12 @@ class Runtime:
         if err is not None:
             raise err
 
+    def adopt_policy(self, old: Any, new: Any) -> None:
+        """``guard.reload_policy`` swapped the policy: protect the new one and its file."""
+        self.policy_file = os.path.realpath(new.source) if new.source else ""
+        if self.protect is not None:
+            self.protect.adopt_policy(new)
+
     def tamper(self, why: str, desc: str, *, refuse: bool = True) -> None:
         """Log a ``guard.tamper`` attempt; raise unless the attempt was only undone (re-armed)."""
         intent = Intent("guard.tamper", "guard", why, source=desc[:200])
@@ -177,6 +183,7 @@ def install(shell: Any, guard: Guard) -> None:
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
         lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
         rt.protect = selfprotect.install(shell, guard, rt)
+        guard.policy_listeners.append(rt.adopt_policy)
         if not getattr(sys, "_jupyter_guard_hooked", False):
             sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]
             sys.addaudithook(_make_hook(runtime_events.handlers(rt), _tl))

@@ -87,6 +87,15 @@ class Integrity:
         self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
         self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
 
+    def adopt_policy(self, policy: Any) -> None:
+        """A policy the guard reloaded from its own file becomes the one to keep."""
+        self.attrs["policy"] = policy
+        self.policy_fields = _fields(policy)
+        self._policy = policy
+        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_vals = tuple(v for _, v in self.policy_fields)
+        self._attrs_vals = tuple(self.attrs.values()) + tuple((self.late or {}).values())
+
     # -- checks -----------------------------------------------------------------------------
     def verify_guard(self) -> list[str]:
         """The guard object: cheap enough to run before every decision (~1 us when nothing

@@ -45,15 +45,22 @@ class Exports:
         self.guard, self.rt = guard, rt
         self._settings: Any = None
         self._sensitive: dict[str, bool] = {}
+        self._rev = guard.policy.revision
 
     def sensitive(self, name: str) -> bool:
         """Whether a column name is sensitive by the policy (cached: lineage asks per column)."""
+        if self._rev != self.guard.policy.revision:   # the policy was reloaded
+            self._rev, self._settings = self.guard.policy.revision, None
+            self._sensitive.clear()
         hit = self._sensitive.get(name)
         if hit is None:
             hit = self._sensitive[name] = self.guard.policy.is_sensitive_column(name)
         return hit
 
     def settings(self) -> Any:
+        if self._rev != self.guard.policy.revision:
+            self._rev, self._settings = self.guard.policy.revision, None
+            self._sensitive.clear()
         if self._settings is None:
             from jupyter_guard.mask.settings import MaskSettings
 

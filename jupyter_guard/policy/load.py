@@ -1,7 +1,8 @@
 """YAML -> frozen Policy: ``extends``, merging (lists replace, maps merge), and errors with file:line.
 
-A broken policy never leaves a kernel unguarded: ``load_or_default`` returns the packaged default
-with the problems attached, and the caller shows them.
+A broken policy never leaves a kernel unguarded or less guarded: ``load_or_refuse`` returns a
+policy whose ``errors`` name every problem, and ``decide`` refuses every action under it
+(``guard-error``) until the file is fixed and reloaded. There is no fallback to the default.
 """
 from __future__ import annotations
 
@@ -77,35 +78,62 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
+def _read(p: Path) -> str:
+    """The file's text; unreadable or non-UTF-8 files are policy problems with their line."""
+    name = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise PolicyError([f"{name}:1: cannot read the policy file ({e.strerror or e}); "
+                           "check the path (JUPYTER_GUARD_POLICY) and its permissions"]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise PolicyError([f"{name}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column "
+                           f"{col}); save the file as UTF-8"]) from None
+
+
+def _parent(p: Path, parent: Any, where: str, seen: tuple[str, ...]) -> Path:
+    target = default_path() if parent == "default" else (p.parent / str(parent))
+    if str(target) in seen or str(target) == str(p):
+        raise PolicyError([f"{where}: 'extends' loops back to {target}"])
+    return target
+
+
 def load(path: str | Path, _seen: tuple[str, ...] = ()) -> Policy:
     """Load and validate one policy file (following ``extends``)."""
     p = Path(path)
     name = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PolicyError([f"{name}:1: cannot read the policy file ({e.strerror or e})"]) from None
-    data, lines = _compose(text, name)
+    data, lines = _compose(_read(p), name)
     if not isinstance(data, dict):
         raise PolicyError([f"{name}:1: a policy is a mapping of keys (version, mode, ...)"])
+    sources = [name]
     parent = data.get("extends")
     if parent:
-        target = default_path() if parent == "default" else (p.parent / str(parent))
-        if str(target) in _seen:
-            raise PolicyError([f"{name}:{lines.get('extends', 1)}: 'extends' loops back to {target}"])
-        base_raw = _raw(target, _seen + (name,))
+        where = f"{name}:{lines.get('extends', 1)}"
+        target = _parent(p, parent, where, _seen)
+        try:
+            base_raw = _raw(target, _seen + (name,), sources)
+        except PolicyError as e:
+            raise PolicyError([f"{where}: 'extends: {parent}' cannot be used: {e.problems[0]}",
+                               *e.problems[1:]]) from None
         data = _merge(base_raw, {k: v for k, v in data.items() if k != "extends"})
-    return build(data, lines, name)
+    return replace(build(data, lines, name), sources=tuple(sources))
 
 
-def _raw(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    data, _ = _compose(text, str(path))
-    parent = data.get("extends") if isinstance(data, dict) else None
+def _raw(path: Path, seen: tuple[str, ...], sources: list[str]) -> dict[str, Any]:
+    sources.append(str(path))
+    data, lines = _compose(_read(path), str(path))
+    if not isinstance(data, dict):
+        raise PolicyError([f"{path}:1: a policy is a mapping of keys (version, mode, ...)"])
+    parent = data.get("extends")
     if parent:
-        base = _raw(default_path() if parent == "default" else path.parent / str(parent), seen + (str(path),))
+        target = _parent(path, parent, f"{path}:{lines.get('extends', 1)}", seen)
+        base = _raw(target, seen + (str(path),), sources)
         data = _merge(base, {k: v for k, v in data.items() if k != "extends"})
-    return data if isinstance(data, dict) else {}
+    return data
 
 
 def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
@@ -140,20 +168,34 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         allow_hosts=tuple(str(h).lower() for h in net.get("allow_hosts") or ()),
         protected_paths=tuple(data.get("protected_paths") or ()), roles=roles, rules=rules,
         approval_minutes=int((data.get("approvals") or {}).get("lifetime_minutes", 60)),
+        audit_on_failure=str((data.get("audit") or {}).get("on_failure", "refuse")),
     )
 
 
-def load_or_default(path: str | Path | None) -> Policy:
-    """The policy at ``path``, or the default with ``warnings`` naming every problem."""
+def load_or_refuse(path: str | Path | None) -> Policy:
+    """The policy at ``path``; if it cannot be read, decoded, parsed or validated, a policy that
+    refuses everything and names every problem (never the default in its place)."""
     if not path:
         return load(default_path())
     try:
         return load(path)
     except PolicyError as e:
-        fallback = load(default_path())
-        return replace(fallback, warnings=tuple(e.problems) + (
-            f"kept the default policy; fix {path} and run `jupyter guard policy check {path}`",))
+        problems = tuple(e.problems)
+    except Exception as e:  # a file the validator did not foresee: refused below, never allowed
+        problems = (f"{path}:1: cannot be understood ({type(e).__name__}: {e})",)
+    return broken(path, problems)
 
 
-__all__ = ["PolicyError", "load", "load_or_default", "default_path", "DETECTORS", "MODES",
+def broken(path: str | Path, problems: tuple[str, ...]) -> Policy:
+    """A policy that refuses every action: masking keeps the packaged defaults, nothing runs."""
+    base = load(default_path())
+    digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:8]
+    return replace(base, name=Path(path).stem or "policy", source=str(path), mode="enforce",
+                   revision=f"broken-{digest}", rules=(), sources=(str(path),),
+                   errors=problems, warnings=problems + (
+                       f"every cell is refused until the policy is fixed: run "
+                       f"`jupyter guard policy check {path}`, fix it, then `%guard reload`",))
+
+
+__all__ = ["PolicyError", "load", "load_or_refuse", "broken", "default_path", "DETECTORS", "MODES",
            "RULE_ACTIONS", "STRATEGIES"]

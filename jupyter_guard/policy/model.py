@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,9 +14,22 @@ MODES: tuple[str, ...] = ("enforce", "audit")
 STRATEGIES: tuple[str, ...] = ("redact", "partial", "hash", "null")
 DETECTORS: tuple[str, ...] = ("email", "ssn", "card", "phone", "iban", "secret", "ipv4", "ipv6")
 RULE_ACTIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "block", "approval")
+ON_FAILURE: tuple[str, ...] = ("refuse", "warn")
 SQL_WORDS: tuple[str, ...] = ("select", "insert", "update", "delete", "merge", "create", "replace",
                               "alter", "drop", "drop_column", "truncate", "export", "attach", "load",
                               "copy")
+
+
+_GUARD_COMMAND = re.compile(r"\s*%guard(\s+(status|reload))?\s*")
+
+
+def guard_command(code: str) -> bool:
+    """A cell that only asks the guard about itself, allowed even under a broken policy.
+
+    >>> guard_command("%guard reload"), guard_command("%guard status\\nimport os")
+    (True, False)
+    """
+    return _GUARD_COMMAND.fullmatch(code) is not None
 
 
 def glob_match(name: str, patterns: tuple[str, ...]) -> bool:
@@ -80,7 +94,18 @@ class Policy:
     roles: tuple[Role, ...] = ()
     rules: tuple[Rule, ...] = ()
     approval_minutes: int = 60
+    audit_on_failure: str = "refuse"   # refuse | warn: when the audit cannot be written
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    sources: tuple[str, ...] = ()      # every file read: the policy and what it extends
+    errors: tuple[str, ...] = ()       # a broken policy: every action is refused (guard-error)
+
+    @property
+    def broken_reason(self) -> str:
+        """The one-line refusal while the policy is broken: the first problem and the fix."""
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        return (f"the policy is broken: {self.errors[0] if self.errors else 'unknown problem'}{more}; "
+                f"nothing runs until it is fixed: `jupyter guard policy check {self.source}`, "
+                "fix the file, then `%guard reload`")
 
     def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> tuple[Role, ...]:
         return tuple(r for r in self.roles

@@ -4,11 +4,13 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from jupyter_guard.policy.model import DETECTORS, MODES, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match
+from jupyter_guard.policy.model import (
+    DETECTORS, MODES, ON_FAILURE, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match,
+)
 
 KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
         "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals")
+        "approvals", "audit")
 SQL_KEYS = ("allow_extensions",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
@@ -70,7 +72,11 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
     if sens.get("strategy", "partial") not in STRATEGIES:
         bad("sensitive.strategy", f"strategy '{sens.get('strategy')}' is not valid."
             f"{_hint(str(sens.get('strategy')), STRATEGIES)}")
-    for col, strat in (sens.get("per_column") or {}).items():
+    per_column = sens.get("per_column") or {}
+    if not isinstance(per_column, dict):
+        bad("sensitive.per_column", "'sensitive.per_column' must map column globs to strategies")
+        per_column = {}
+    for col, strat in per_column.items():
         if strat not in STRATEGIES:
             bad(f"sensitive.per_column.{col}", f"strategy '{strat}' is not valid.{_hint(str(strat), STRATEGIES)}")
     net = data.get("network") or {}
@@ -80,6 +86,11 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
         str_list("network.allow_hosts", net["allow_hosts"])
     if "protected_paths" in data:
         str_list("protected_paths", data["protected_paths"])
+    _audit(data, bad)
+    appr = data.get("approvals") or {}
+    minutes = appr.get("lifetime_minutes", 60) if isinstance(appr, dict) else None
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        bad("approvals", "'approvals.lifetime_minutes' must be a whole number of minutes >= 0")
     roles = data.get("roles") or {}
     if not isinstance(roles, dict):
         bad("roles", "'roles' must map role names to {users, groups, may_unmask, may_approve}")
@@ -125,3 +136,17 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
                     if str(w).lower() not in SQL_WORDS:
                         bad(f"{p}.match.sql", f"unknown statement '{w}'.{_hint(str(w).lower(), SQL_WORDS)}")
     return out
+
+
+def _audit(data: dict[str, Any], bad: Any) -> None:
+    """``audit: {on_failure: refuse|warn}``: what a cell does when its event cannot be written."""
+    audit = data.get("audit") or {}
+    if not isinstance(audit, dict):
+        bad("audit", "'audit' must be a mapping with 'on_failure'")
+        return
+    for k in audit:
+        if k != "on_failure":
+            bad(f"audit.{k}", f"unknown key 'audit.{k}'.{_hint(k, ('on_failure',))}")
+    if audit.get("on_failure", "refuse") not in ON_FAILURE:
+        bad("audit.on_failure", f"on_failure '{audit.get('on_failure')}' is not valid."
+            f"{_hint(str(audit.get('on_failure')), ON_FAILURE)}")

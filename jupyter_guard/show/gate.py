@@ -57,7 +57,7 @@ class Gate:
     # -- policy and audit ------------------------------------------------------------------
     @property
     def policy(self) -> Any:
-        from jupyter_guard.policy.load import load_or_default
+        from jupyter_guard.policy.load import load_or_refuse
 
         path = self.settings.get("policy") or ""
         try:
@@ -65,7 +65,7 @@ class Gate:
         except OSError:
             mtime = 0.0
         if self._policy is None or self._policy_stamp != (path, mtime):
-            self._policy = load_or_default(path or None)
+            self._policy = load_or_refuse(path or None)
             self._policy_stamp = (path, mtime)
             for w in self._policy.warnings:
                 log.error("jupyter_guard policy problem: %s", w)
@@ -99,9 +99,13 @@ class Gate:
         from jupyter_guard.policy.decide import decide
         from jupyter_guard.policy.rules import Context, bare_table
 
+        from jupyter_guard.policy.model import guard_command
+
+        policy = self.policy
+        if policy.errors and not guard_command(code):   # a broken policy: nothing runs
+            return Verdict("block", "guard-error", policy.broken_reason, None, policy.revision), ()
         analysis, connection = analyse_cell(code)
         intents = tuple(i for i in analysis.intents if decidable(i))
-        policy = self.policy
         audit = self.settings["audit"]
         own_policy = policy.source if self.settings.get("policy") else ""
         files = [audit, audit + ".journal", audit + ".lock", own_policy]

@@ -11,7 +11,7 @@ from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.model import Policy
-from jupyter_guard.policy.load import load_or_default
+from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.rules import Context
 
 
@@ -95,7 +95,7 @@ def test_other_dialects():
 
 
 # -- properties -------------------------------------------------------------------------
-DEFAULT = load_or_default(None)
+DEFAULT = load_or_refuse(None)
 STATEMENTS = [
     "DROP TABLE customers", "DELETE FROM orders WHERE 1 = 1", "DELETE FROM orders WHERE id = 3",
     "UPDATE customers SET city = 'x'", "SELECT email FROM customers WHERE id = 1",

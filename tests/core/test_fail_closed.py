@@ -29,11 +29,15 @@ def test_a_failing_row_count_blocks_rather_than_guessing(s):
     assert not cell.ok and cell.rule == "bulk-change" and "could not count" in str(cell.error)
 
 
-def test_broken_policy_file_keeps_the_default_and_says_so(tmp_path, s):
+def test_broken_policy_file_refuses_and_says_so(tmp_path, s):
     from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.model import Analysis
 
     bad = tmp_path / "policy.yaml"
     bad.write_text("extends: default\nmode: enforse\n")
     g = Guard.create(env={"JUPYTER_GUARD_POLICY": str(bad), "JUPYTER_GUARD_AUDIT": str(tmp_path / "a.duckdb")})
-    assert g.policy.name == "default" and g.policy.mode == "enforce"
+    assert g.policy.name == "policy" and g.policy.errors
     assert any(f"{bad}:2:" in w for w in g.policy.warnings)
+    assert g.judge(Analysis(), code="x = 1").verdict.rule_id == "guard-error"
+    assert g.judge(Analysis(), code="x = 1").verdict.refuses
+    assert not g.judge(Analysis(), code="%guard status").verdict.refuses

@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.load import PolicyError, load, load_or_default
+from jupyter_guard.policy.load import PolicyError, load, load_or_refuse
 from jupyter_guard.policy.rules import Context
 
 
@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_default_policy_matches_the_contract():
-    p = load_or_default(None)
+    p = load_or_refuse(None)
     assert (p.mode, p.max_affected_rows, p.strategy) == ("enforce", 1000, "partial")
     for col in ("email", "ssn", "phone", "card_number", "pan", "password", "api_token", "salary",
                 "birth_date", "dob", "home_address", "iban", "client_secret"):
@@ -54,10 +54,38 @@ def test_errors_name_file_and_line(tmp_path, text, line, words):
     assert any(p.startswith(f"{path}:{line}:") and words in p for p in e.value.problems), e.value.problems
 
 
-def test_broken_policy_keeps_the_default(tmp_path):
-    p = load_or_default(write(tmp_path, "mode: off\n"))
-    assert p.mode == "enforce" and p.name == "default"
-    assert any("kept the default policy" in w for w in p.warnings)
+BROKEN_FILES = [
+    pytest.param(b"extends: default\nname: caf\xe9\n", 2, "not UTF-8", id="not-utf8"),
+    pytest.param(b"\xff\xfe", 1, "not UTF-8", id="utf16-bom"),
+    pytest.param(b"mode: off\n", 1, "mode 'False'", id="invalid"),
+    pytest.param(b"mode: [x\n", 2, "not valid YAML", id="yaml"),
+    pytest.param(b"extends: default\nsensitive: {per_column: [a]}\n", 2, "per_column", id="type"),
+    pytest.param(b"extends: default\naudit: {on_failure: refuze}\n", 2, "Did you mean", id="key"),
+    pytest.param(b"a: !!python/object:os.system x\n", 1, "", id="tag"),
+]
+
+
+@pytest.mark.parametrize("body, line, words", BROKEN_FILES)
+def test_a_broken_policy_refuses_everything_and_never_falls_back(tmp_path, body, line, words):
+    from jupyter_guard.model import Intent
+    from jupyter_guard.policy.decide import decide
+    from jupyter_guard.policy.rules import Context
+
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(body)
+    p = load_or_refuse(path)
+    assert p.errors and p.source == str(path) and p.name == "policy" and p.mode == "enforce"
+    assert p.errors[0].startswith(f"{path}:{line}:") and words in p.errors[0], p.errors
+    for intent in (Intent("sql.select", "table", "t"), Intent("sql.drop", "table", "t")):
+        (v,) = decide([intent], p, Context())
+        assert v.decision == "block" and v.rule_id == "guard-error"
+        assert "%guard reload" in v.reason and f"policy check {path}" in v.reason
+
+
+def test_audit_on_failure_key(tmp_path):
+    assert load_or_refuse(None).audit_on_failure == "refuse"
+    p = load(write(tmp_path, "extends: default\naudit: {on_failure: warn}\n"))
+    assert p.audit_on_failure == "warn"
 
 
 def test_extra_rules_come_first_and_scope_by_connection_user_and_actor(tmp_path):
