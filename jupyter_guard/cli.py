@@ -11,17 +11,37 @@ from typing import Any
 
 
 def _audit_path(args: argparse.Namespace) -> str:
-    """The audit file, brought up to date from every kernel's journal first (CONTRACT section 6)."""
+    """The audit file, brought up to date from every kernel's journal first. If the writers'
+    lock stays busy, the command goes on with the published file and says it is stale."""
     from jupyter_guard.config import resolve
 
     path = args.audit or resolve()["audit"]
     if not getattr(args, "_ingested", False):
         from jupyter_guard.record import try_ingest
+        from jupyter_guard.record.health import staleness
 
+        args._ingested = True
         if os.path.exists(path) or os.path.isdir(path + ".journal"):
             try_ingest(path, wait=10.0)
-        args._ingested = True
+            args._stale = staleness(path)
+            if args._stale:
+                print(f"jupyter guard: STALE: {args._stale}", file=sys.stderr)
     return str(path)
+
+
+def _stale_exit(args: argparse.Namespace, code: int) -> int:
+    """Exit 3 when the data shown is older than the journals (0 would look complete)."""
+    return 3 if code == 0 and getattr(args, "_stale", "") else code
+
+
+def _outside_kernel(args: argparse.Namespace, command: str) -> None:
+    from jupyter_guard.config import resolve
+    from jupyter_guard.errors import GuardConfigError
+    from jupyter_guard.record.owner import refuse_inside_kernel
+
+    why = refuse_inside_kernel(command, str(args.audit or resolve()["audit"]))
+    if why:
+        raise GuardConfigError(why)
 
 
 def _policy(args: argparse.Namespace) -> Any:
@@ -58,7 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from jupyter_guard.record.report import report
 
     rows = report(_audit_path(args), since=args.since, user=args.user)
-    return _emit(rows, args.format)
+    return _stale_exit(args, _emit(rows, args.format))
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str) -> int:
@@ -92,17 +112,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from jupyter_guard.record import verify
 
     res = verify(_audit_path(args))
+    for note in res.notes:
+        print(f"note: {note}", file=sys.stderr)
     if res.ok:
-        print(f"{_audit_path(args)}: OK, every chain verifies")
-        return 0
+        print(f"{_audit_path(args)}: OK, every chain verifies ({res.checked} events)")
+        return _stale_exit(args, 0)
     for p in res.problems:
         print(p, file=sys.stderr)
     return 1
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from jupyter_guard.record import repair
+
+    _outside_kernel(args, "repair")
+    from jupyter_guard.config import resolve
+
+    path = str(args.audit or resolve()["audit"])
+    aside = repair(path)
+    where = f"; the unreadable file was moved to {aside}" if aside else ""
+    print(f"{path}: rebuilt from the journals{where}. Run `jupyter guard verify` next.")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from jupyter_guard.record import export
 
+    if args.parquet and _into_store(args, args.parquet) or args.openlineage and _into_store(
+            args, args.openlineage):
+        _outside_kernel(args, "export")
     path = _audit_path(args)
     if args.parquet:
         n = export.export_parquet(path, args.parquet)
@@ -116,9 +154,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _into_store(args: argparse.Namespace, target: str) -> bool:
+    from jupyter_guard.config import in_store, resolve
+
+    audit = str(args.audit or resolve()["audit"])
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(audit)))
+    real = os.path.realpath(target)
+    return in_store(target, audit) or real == folder or real.startswith(folder + os.sep)
+
+
 def cmd_compact(args: argparse.Namespace) -> int:
     from jupyter_guard.record import export
 
+    _outside_kernel(args, "compact")
     days = float(args.older_than.rstrip("d"))
     archive = args.archive or (_audit_path(args) + ".archive")
     n = export.compact(_audit_path(args), days, archive)
@@ -163,6 +211,8 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.set_defaults(func=cmd_report)
     sub.add_parser("verify", help="check every hash chain").set_defaults(func=cmd_verify)
+    sub.add_parser("repair", help="move an unreadable audit file aside and rebuild it from the "
+                   "journals").set_defaults(func=cmd_repair)
     exp = sub.add_parser("export", help="export to Parquet or OpenLineage")
     exp.add_argument("--parquet")
     exp.add_argument("--openlineage")

@@ -59,3 +59,27 @@ def resolve_user(configured: str = "", env: dict[str, str] | None = None) -> tup
         return getpass.getuser(), groups
     except (KeyError, OSError):
         return f"uid-{os.getuid()}", groups
+
+
+def store_files(audit: str) -> tuple[str, ...]:
+    """The audit store's own files: the published file, journals, lock, archive and beside-files."""
+    if not audit:
+        return ()
+    return (audit, *(audit + x for x in (".journal", ".lock", ".wal", ".archive", ".heads.json",
+                                         ".ingested.json")))
+
+
+def in_store(path: str, audit: str) -> bool:
+    """Whether ``path`` is one of the audit store's files (``audit.duckdb``, ``audit.duckdb.*``,
+    its ingest copies ``.audit.duckdb.*``), by absolute and resolved name."""
+    try:
+        full = os.path.abspath(os.path.expanduser(path))
+        names = {full, os.path.realpath(full)}
+    except (OSError, ValueError):
+        return True   # a name the guard cannot resolve is treated as the store's
+    for a in {os.path.abspath(audit), os.path.realpath(audit)}:
+        head, base = os.path.split(a)
+        for n in names:
+            if n == a or n.startswith(a + ".") or n.startswith(os.path.join(head, "." + base + ".")):
+                return True
+    return False

@@ -199,6 +199,30 @@ def mysql(ctx: Ctx, argv: list[str]) -> Analysis:
     return out if texts else stdin_sql(ctx, "mysql")
 
 
+_STORE_CHANGES = frozenset({"compact", "repair"})
+
+
+def jupyter(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``jupyter guard compact|repair`` from a kernel would rewrite the guard's own audit store.
+
+    >>> demo("jupyter guard --audit a.duckdb compact --older-than 0d")
+    [('guard.tamper', 'jupyter guard compact')]
+    """
+    words = argv[1:] if argv[0].rpartition("/")[2] == "jupyter-guard" else argv[2:] if \
+        argv[1:2] == ["guard"] else []
+    sub, skip = "", False
+    for w in words:
+        if skip or w.startswith("-"):
+            skip = w == "--audit"
+            continue
+        sub = w
+        break
+    if sub in _STORE_CHANGES:
+        return Analysis((Intent("guard.tamper", "guard", f"jupyter guard {sub}", source=ctx.source,
+                                detail="changes the audit store: run it outside any kernel"),))
+    return Analysis()
+
+
 RULES: dict[str, Rule] = {
     **FILE_RULES,
     **{s: shell for s in SHELLS}, "eval": eval_, "su": su, "runuser": su,
@@ -206,6 +230,7 @@ RULES: dict[str, Rule] = {
                            "node", "Rscript", "php")},
     "alias": alias, "busybox": busybox,
     **{w: wrapper for w in WRAPPERS}, "xargs": xargs, "watch": watch,
+    "jupyter": jupyter, "jupyter-guard": jupyter,
     "psql": psql, "duckdb": sql_cli, "sqlite3": sql_cli, "sqlite": sql_cli, "mysql": mysql,
     **NET_RULES,
 }

@@ -45,6 +45,11 @@ def _open_audit(guard: Guard) -> None:
     from jupyter_guard.record.audit import AuditLog
 
     path = guard.settings["audit"]
+    import os
+
+    from jupyter_guard.record.owner import MARKER
+
+    os.environ[MARKER] = str(os.getpid())   # children: `jupyter guard compact` refuses to run
     try:
         # An ingest costs ~20 ms of CPU: once a second keeps readers within the 2 s promise
         # without taking a noticeable share of a busy kernel's time.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -17,7 +18,7 @@ from typing import Any
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
-from jupyter_guard.config import resolve, resolve_user
+from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
@@ -71,6 +72,8 @@ class Guard:
     masker: Any = None
     policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
     policy_stamp: tuple[Any, ...] = ()                 # (path, stat) of every policy file read
+    audit_told: str = ""                               # the audit failure the user was told of
+    audit_trouble: str = ""                            # an exception from the last audit write
 
     @classmethod
     def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
@@ -165,8 +168,25 @@ class Guard:
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
-        files = (audit, audit + ".journal", audit + ".lock", *self._policy_files())
+        files = (*store_files(audit), *self._policy_files())
         return _resolved(tuple(p for p in files if p))
+
+    def opens_store(self, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+        """Any intent that names the audit store (file, journals, lock, archive, copies) by path,
+        through ``open``, ``duckdb.connect``, ``ATTACH`` or ``sqlite3``, is tampering: the store
+        is the guard's own, and even a read-only handle could hold it (see README)."""
+        audit = self.settings.get("audit") or ""
+        if not audit:
+            return ()
+        out = []
+        for i in intents:
+            path = i.detail if i.action == "sql.attach" else i.target
+            if (i.action.startswith("file.") or i.action == "sql.attach") and path and \
+                    UNKNOWN not in path and in_store(path, audit):
+                out.append(Intent("guard.tamper", "guard", f"opens the guard's audit store {path}; "
+                                  "read it outside the kernel (`jupyter guard report`, DuckDB "
+                                  "read-only)", source=i.source))
+        return tuple(out)
 
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
@@ -182,6 +202,7 @@ class Guard:
             return conns[via]
 
         intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve))
+        intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)))
@@ -232,6 +253,10 @@ class Guard:
         if decision == "allow" and judgement and any(x.decision == "warn" for x in judgement.verdicts):
             w = next(x for x in judgement.verdicts if x.decision == "warn")
             decision, v = "warn", w
+        refusal = self._audit_refusal(status, code) if self.audit is not None else ""
+        if refusal:   # known before writing: recorded as what it is, a guard-error refusal
+            v = Verdict("block", "guard-error", refusal, None, self.policy.revision)
+            decision, status = "block", "blocked"
         self.counts[decision] += 1
         event = {"ts": time.time(), "kind": kind, "decision": decision, "rule_id": v.rule_id,
                  "reason": self.redact(v.reason), "code": self.redact(code)[:300], "cell_id": cell_id,
@@ -245,8 +270,12 @@ class Guard:
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
                     lineage=lineage_of(judgement, self.policy) if judgement else ())
-            except Exception as e:  # the guard never breaks the kernel; say why
+            except Exception as e:  # the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
+                self.audit_trouble = f"{type(e).__name__}: {e}"
+            refusal = refusal or self._audit_refusal(status, code)
+            if refusal and status == "running" and event_id:   # found by this very write
+                self.finish(event_id, status="blocked", duration_ms=0.0)
         event["event_id"] = event_id
         self.recent.append(event)
         del self.recent[:-200]
@@ -255,7 +284,42 @@ class Guard:
                 fn(event)
             except Exception:
                 pass
+        if refusal and (status == "running" or v.rule_id == "guard-error"):
+            from jupyter_guard.errors import GuardBlocked
+
+            raise GuardBlocked("guard-error", refusal, approval_hint=False)
         return event_id
+
+    def _audit_refusal(self, status: str, code: str) -> str:
+        """Tell the user once when the audit cannot be written (and once when it can again).
+        Returns why a cell about to run is refused (``audit.on_failure: refuse``), else ""."""
+        if getattr(self.audit, "failure", ""):
+            self.audit.retry()   # the disk may have room again
+        note = self.audit.take_notice() if hasattr(self.audit, "take_notice") else ""
+        if note:
+            print(f"jupyter_guard: {note}; nothing was lost.", file=sys.stderr)
+        failure = getattr(self.audit, "failure", "") or self.audit_trouble
+        self.audit_trouble = ""
+        if not failure:
+            if self.audit_told:
+                self.audit_told = ""
+                print("jupyter_guard: the audit journal is writable again; the events that "
+                      "waited in memory are written.", file=sys.stderr)
+            return ""
+        refuse = self.policy.audit_on_failure != "warn"
+        if not self.audit_told:
+            self.audit_told = failure
+            then = "cells are refused meanwhile" if refuse else "cells still run"
+            print(f"jupyter_guard: the audit journal cannot be written ({failure}). Events wait "
+                  f"in memory until it can; {then} (audit.on_failure: "
+                  f"{'refuse' if refuse else 'warn'}). Fix: free disk space or make the audit "
+                  "folder writable; `jupyter guard repair` rebuilds a damaged audit file.",
+                  file=sys.stderr)
+        if not refuse or status != "running" or guard_command(code):
+            return ""
+        return (f"the audit journal cannot be written ({failure}); this cell did not run "
+                "(audit.on_failure: refuse). Free disk space or make the audit folder writable, "
+                "then run it again")
 
     def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,
              status: str = "ok") -> str:

@@ -85,9 +85,21 @@ def handlers(rt: Any) -> dict[str, Handler]:
             return []
         return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
 
+    store_name = os.path.basename(g.settings.get("audit") or "") or "\0"
+
+    def opens_store(args: tuple[Any, ...], f: FrameType, what: str) -> None:
+        """A read of the audit store (its name in the path: one substring test per open)."""
+        p = _path(args[0]) if args else None
+        if p is not None and store_name in p and rt.user_stack(f):
+            rt.decide(path_intents("file.read", p), f"{what}({p!r})")
+
     def on_open(args: tuple[Any, ...], f: FrameType) -> None:
         path, mode, flags = (args + (None, None, 0))[:3]
-        if not (flags or 0) & _WRITE_FLAGS or isinstance(path, int) or not rt.user_stack(f):
+        if not (flags or 0) & _WRITE_FLAGS:
+            if not isinstance(path, int):
+                opens_store(args, f, "open")
+            return
+        if isinstance(path, int) or not rt.user_stack(f):
             return
         p = _path(path)
         if p is None:
@@ -129,7 +141,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def on_link(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
             dst = _path(args[1])
-            rt.decide(overwrite(dst), f"link {args[0]!r} -> {dst!r}")
+            rt.decide(overwrite(dst) + path_intents("file.read", _path(args[0])),
+                      f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType) -> None:
         with Busy():
@@ -228,7 +241,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
     lazy_waiting = lazy._WAITING
     table: dict[str, Handler] = {
         "import": on_import,
-        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "open": on_open, "sqlite3.connect": lambda a, f: opens_store(a, f, "sqlite3.connect"),
+        "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link,
         "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,

@@ -10,6 +10,7 @@ The check is the one ``%%guarded_sql`` uses (same analysis, same row-count estim
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -189,6 +190,7 @@ def install(shell: Any, guard: Guard) -> None:
         orig_connect, orig_default = duckdb.connect, duckdb.default_connection
 
         def connect(*args: Any, **kw: Any) -> Any:
+            _opens_store(guard, args[0] if args else kw.get("database"))
             return GuardedConnection(orig_connect(*args, **kw), guard)
 
         def default_connection() -> Any:
@@ -229,6 +231,19 @@ def _new_cell(guard: Guard) -> None:
     from jupyter_guard.enforce.effect import state
 
     state(guard).cell.clear()
+
+
+def _opens_store(guard: Guard, database: Any) -> None:
+    """User code may not open the audit store, read-only or not (it is the guard's own)."""
+    from jupyter_guard.enforce import runtime
+    from jupyter_guard.model import Intent
+
+    rt = runtime.current()
+    if not isinstance(database, (str, os.PathLike)) or rt is None or runtime.busy():
+        return
+    path = os.fspath(database)
+    if guard.opens_store((Intent("file.read", "path", path),)) and rt.user_stack(sys._getframe(2)):
+        rt.decide([Intent("file.read", "path", path)], f"duckdb.connect({path!r})")
 
 
 def _module_func(orig: Any, guard: Guard) -> Any:

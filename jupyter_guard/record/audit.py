@@ -10,6 +10,7 @@ journal opened at its first event: two processes appending to one chain would br
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -65,7 +66,9 @@ class AuditLog:
         self.last_error = ""
         self._ingester: Ingester | None = None
         if background:
-            self._ingester = Ingester(self.path, self._journal.size, interval=interval)
+            self._ingester = Ingester(self.path, self._journal.size, interval=interval,
+                                      retry=lambda: self._journal is not None and
+                                      self._journal.retry())
             self._ingester.start()
         _LOGS.add(self)
 
@@ -77,6 +80,29 @@ class AuditLog:
         if self._journal is None:
             self._journal = JournalWriter(self.path, self.session_id, parent=self.parent_session)
         self._journal.write(line)
+
+    @property
+    def failure(self) -> str:
+        """Why events are not on disk right now ("" when every line is written)."""
+        j = self._journal
+        return j.error if j is not None and j.error else ""
+
+    @property
+    def waiting(self) -> int:
+        """Bytes of journal lines waiting in memory for the journal to be writable."""
+        return self._journal.waiting if self._journal is not None else 0
+
+    def retry(self) -> bool:
+        """Write the lines waiting in memory now, if the journal allows."""
+        return self._journal.retry() if self._journal is not None else True
+
+    def take_notice(self) -> str:
+        """A one-time message about the journal (it moved, or was written again)."""
+        j = self._journal
+        if j is None or not j.notice:
+            return ""
+        note, j.notice = j.notice, ""
+        return note
 
     def _forked(self) -> None:
         """In a forked child: a new session and chain; the parent's running cells are not ours."""
@@ -165,7 +191,8 @@ class AuditLog:
             self._ingester = None
         if self._journal is None:   # a forked child that recorded nothing: nothing to bring in
             return
-        self._journal.write({"t": "close"})
+        with contextlib.suppress(ValueError):
+            self._journal.write({"t": "close"})
         self._journal.close()
         from .ingest import try_ingest
 
@@ -195,9 +222,10 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Ingester(threading.Thread):
     """Daemon thread: ingest when the journal grew, about every ``interval`` s; never raises."""
 
-    def __init__(self, path: str, size: Callable[[], int], *, interval: float) -> None:
+    def __init__(self, path: str, size: Callable[[], int], *, interval: float,
+                 retry: Callable[[], Any] = lambda: True) -> None:
         super().__init__(name="jupyter_guard-audit-ingest", daemon=True)
-        self.path, self._size, self.interval = path, size, interval
+        self.path, self._size, self.interval, self._retry = path, size, interval, retry
         self._stop_event = threading.Event()
         self.done = -1            # journal size when an ingest last succeeded
         self.last_error = ""
@@ -210,6 +238,10 @@ class Ingester(threading.Thread):
         from .ingest import try_ingest
 
         while not self._stop_event.is_set():
+            try:
+                self._retry()   # lines waiting in memory go out as soon as the disk allows
+            except Exception as exc:  # noqa: BLE001 - the writer reports through its error
+                self.last_error = str(exc)
             size = self._size()
             if size != self.done:
                 try:

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from .chain import chain_hash
+from .errors import AuditError
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
 from .store import rewrite, store_lock
 
@@ -83,6 +84,32 @@ def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = 
 
 
 def _ingest_locked(published: Path) -> int:
+    """Ingest; a deleted store (its heads say it held events) or an unreadable one (truncated)
+    is rebuilt from every journal, the unreadable file kept aside as ``<file>.corrupt-<ts>``."""
+    from .health import note_rebuild, read_heads
+    from .store import restore_journals, set_aside
+
+    heads = read_heads(published)
+    if not published.exists() and heads.get("events"):
+        note_rebuild(published, "deleted", "", heads)
+        restore_journals(published)
+    try:
+        return _ingest_once(published)
+    except AuditError:
+        from .journal import ingested_dir
+
+        journals = [d for d in (journal_dir(published), ingested_dir(published)) if d.is_dir()
+                    and any(d.glob("*.jsonl"))]
+        if not published.exists() or not (heads or journals):
+            raise   # nothing to rebuild from: `jupyter guard repair` after a look at the file
+        note_rebuild(published, "unreadable", str(set_aside(published)), heads)
+        restore_journals(published)
+        return _ingest_once(published)
+
+
+def _ingest_once(published: Path) -> int:
+    from .health import write_heads
+
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):
@@ -95,15 +122,21 @@ def _ingest_locked(published: Path) -> int:
             hint[journal.name] = state
             if state["ended"] and not state["running"]:
                 ended.append(journal)
+        heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()
+        events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    write_heads(published, heads, events)
     done = ingested_dir(published)
     for journal in ended:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
         hint.pop(journal.name)
-    with contextlib.suppress(OSError):
-        tmp = hint_path(published).with_suffix(".tmp")
+    tmp = hint_path(published).with_suffix(".tmp")
+    try:
         tmp.write_text(json.dumps(hint))
         os.replace(tmp, hint_path(published))
+    except OSError:   # only a hint: the next ingest checks the journals itself
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return count
 
 
@@ -188,7 +221,12 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
     if not chunk.data:
         return 0, 0, facts
     lines_file = journal.with_name(f".{journal.name}.chunk-{os.getpid()}")
-    lines_file.write_bytes(chunk.data)
+    try:
+        lines_file.write_bytes(chunk.data)
+    except OSError:   # a full disk: no half-written chunk stays behind
+        with contextlib.suppress(OSError):
+            lines_file.unlink()
+        raise
     cols = "{" + ", ".join(f"{k}: '{v}'" for k, v in LINE_COLUMNS.items()) + "}"
     try:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _j AS SELECT * FROM read_json(?,

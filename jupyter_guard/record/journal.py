@@ -6,13 +6,17 @@ written with one ``write`` and flushed, so a SIGKILLed kernel leaves every line 
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import socket
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 HOST = socket.gethostname()
 
@@ -68,41 +72,164 @@ def dumps(line: dict[str, Any]) -> bytes:
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
+LIMIT = 8 << 20   # bytes of journal lines kept in memory while the journal cannot be written
+
+
+def fallback_dir(audit_path: str | os.PathLike[str]) -> Path:
+    """Where a journal goes while its own folder cannot be written or re-created: the user's
+    state folder (else the temp dir), one folder per audit file."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    if not os.access(base, os.W_OK) and not os.access(os.path.dirname(base), os.W_OK):
+        base = tempfile.gettempdir()
+    tag = hashlib.sha256(os.path.abspath(os.fspath(audit_path)).encode()).hexdigest()[:16]
+    return Path(base) / "jupyter_guard" / "journals" / tag
+
+
 class JournalWriter:
-    """Appends lines to one session's journal; thread-safe, one ``write`` + flush per line."""
+    """Appends lines to one session's journal; thread-safe, one ``write`` per line, never raises
+    for a write that fails.
+
+    Lines that cannot be written (a full disk, a read-only folder) wait in memory, up to
+    ``LIMIT`` bytes, and go out first at the next write or ``retry``; beyond it they are counted
+    and a ``lost`` line says how many and which ``seq``. A journal deleted under the writer (its
+    folder removed) is written again, whole, from the still-open file; if its folder cannot be
+    re-created it goes to ``fallback_dir`` and moves back when it can. ``error`` says what is
+    wrong now ("" when every line is on disk).
+    """
 
     def __init__(self, audit_path: str | os.PathLike[str], session_id: str, *,
                  parent: str = "") -> None:
-        folder = journal_dir(audit_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{session_id}.jsonl"
+        self.audit_path = os.fspath(audit_path)
+        self.primary = journal_dir(audit_path) / f"{session_id}.jsonl"
+        self.path = self.primary
         self._lock = threading.Lock()
-        self._file: BinaryIO | None = open(self.path, "ab")
-        if self._file.tell() == 0:
-            pid = os.getpid()
-            head = {"t": "head", "v": 1, "session_id": session_id, "pid": pid, "host": HOST,
-                    "pid_start": pid_start(pid)}
-            self.write({**head, "parent_session": parent} if parent else head)
+        self._fd: int | None = None
+        self._buf = bytearray()
+        self._lost: list[int] = []          # [count, first seq, last seq] of dropped lines
+        self._closed = False
+        self._next_try = 0.0
+        self.error = ""
+        self.notice = ""                    # set once when the journal moved; read by the caller
+        pid = os.getpid()
+        head = {"t": "head", "v": 1, "session_id": session_id, "pid": pid, "host": HOST,
+                "pid_start": pid_start(pid)}
+        with self._lock:
+            self._buf += dumps({**head, "parent_session": parent} if parent else head)
+            self._flush()
 
-    def write(self, line: dict[str, Any]) -> None:
+    @property
+    def waiting(self) -> int:
+        """Bytes of lines not yet on disk."""
+        return len(self._buf)
+
+    def write(self, line: dict[str, Any]) -> bool:
+        """Append one line; True if it (and every line before it) is on disk."""
         data = dumps(line)
         with self._lock:
-            if self._file is None:
+            if self._closed:
                 raise ValueError(f"journal {self.path} is closed: open a new AuditLog")
-            self._file.write(data)
-            self._file.flush()
+            if self._lost or len(self._buf) + len(data) > LIMIT:
+                seq = line.get("seq")
+                seq = seq if isinstance(seq, int) else 0
+                if not self._lost:
+                    self._lost = [0, seq, seq]
+                self._lost[0] += 1
+                self._lost[1] = min(x for x in (self._lost[1], seq) if x) if seq else self._lost[1]
+                self._lost[2] = max(self._lost[2], seq)
+            else:
+                self._buf += data
+            return self._flush()
+
+    def retry(self) -> bool:
+        """Write what waits (called by the ingest thread, so recovery needs no cell)."""
+        with self._lock:
+            return self._closed or self._flush()
+
+    def _flush(self) -> bool:
+        try:
+            if self._fd is None or os.fstat(self._fd).st_nlink == 0 or self.path != self.primary:
+                self._reopen()
+            while self._buf:
+                n = os.write(self._fd, self._buf)   # type: ignore[arg-type]
+                del self._buf[:n]
+            if self._lost:
+                count, first, last = self._lost
+                self._buf += dumps({"t": "lost", "lines": count, "first_seq": first,
+                                    "last_seq": last, "why": self.error or "journal not writable"})
+                self._lost = []
+                return self._flush()
+            self.error = ""
+            return True
+        except OSError as e:
+            self.error = f"{e.strerror or e} ({getattr(e, 'filename', None) or self.path})"
+            return False
+
+    def _reopen(self) -> None:
+        """Open the journal at its place; carry over what a deleted one held; fall back."""
+        if self.path != self.primary and time.monotonic() < self._next_try:
+            return   # in the fallback: try the real folder again at most once a second
+        self._next_try = time.monotonic() + 1.0
+        old = _content(self._fd)
+        if old and self._fd is not None and os.fstat(self._fd).st_nlink > 0:
+            old = b""   # the file is still in place (fallback): copied below when moving back
+        for target in (self.primary, fallback_dir(self.audit_path) / self.primary.name):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(target, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError:
+                if target != self.primary:
+                    raise
+                continue
+            if target == self.path and self._fd is not None and not old:
+                os.close(fd)   # already writing there
+                return
+            carry = old or (_content(self._fd) if self._fd is not None else b"")
+            if carry and os.fstat(fd).st_size == 0:
+                _write_all(fd, carry)
+            previous, self._fd = (self.path, self._fd), fd
+            self.path = target
+            if previous[1] is not None:
+                os.close(previous[1])
+                if previous[0] != target and previous[0] != self.primary:
+                    with contextlib.suppress(OSError):
+                        os.unlink(previous[0])   # the fallback copy, now carried back
+            if target != self.primary:
+                self.notice = f"the audit journal's folder cannot be written: moved to {target}"
+            elif old:
+                self.notice = f"the audit journal was deleted: written again, whole, at {target}"
+            return
 
     def size(self) -> int:
         try:
-            return self.path.stat().st_size
+            return self.path.stat().st_size + len(self._buf)
         except OSError:
-            return 0
+            return len(self._buf)
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._flush()
+            self._closed = True
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _content(fd: int | None) -> bytes:
+    """Everything written to an open journal (also after its name was deleted)."""
+    if fd is None:
+        return b""
+    try:
+        size = os.fstat(fd).st_size
+        return os.pread(fd, size, 0) if size else b""
+    except OSError:
+        return b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 @dataclass(frozen=True)

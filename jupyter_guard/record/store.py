@@ -36,7 +36,13 @@ def store_lock(path: str | os.PathLike[str], *, wait: float | None) -> Iterator[
     ``wait=None`` waits as long as it takes; ``wait=0`` never waits.
     """
     Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path(path), "a+b") as f:
+    # Only writers open the lock, read-write and owner/group only: a reader of another account
+    # cannot open it at all, so it cannot hold it and freeze ingestion (readers need no lock).
+    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o660)
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & 0o007:
+            os.fchmod(fd, 0o660)
+    with os.fdopen(fd, "r+b") as f:
         if wait is None:
             fcntl.flock(f, fcntl.LOCK_EX)
         else:
@@ -81,7 +87,12 @@ def rewrite(path: str | os.PathLike[str], *, shrink: bool = False
     temp = published.parent / f".{published.name}.tmp-{os.getpid()}"
     compact = published.parent / f".{published.name}.tmp-{os.getpid()}-shrunk"
     if published.exists():
-        shutil.copyfile(published, temp)
+        try:
+            shutil.copyfile(published, temp)
+        except OSError:   # a full disk: the half-written copy must not keep it full
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
     if not shrink:
         yield from _rewrite_attached(published, temp)
         return
@@ -162,13 +173,27 @@ def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
     raise AssertionError("unreachable")
 
 
-def repair(path: str | os.PathLike[str]) -> Path | None:
-    """Move an unreadable store aside to ``<file>.corrupt-<ts>`` and rebuild it from all journals.
+def set_aside(published: Path) -> Path:
+    """Move an unreadable store to ``<file>.corrupt-<ts>`` (kept for inspection)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = published.with_name(f"{published.name}.corrupt-{stamp}-{os.getpid()}")
+    os.replace(published, aside)
+    return aside
 
-    Returns where the old file went (None if it was readable and nothing was moved).
-    """
-    from .ingest import ingest
+
+def restore_journals(published: Path) -> None:
+    """Put the journals of ended sessions back, so the next ingest rebuilds the store from all."""
     from .journal import ingested_dir, journal_dir
+
+    done = ingested_dir(published)
+    for journal in sorted(done.glob("*.jsonl")) if done.exists() else ():
+        os.replace(journal, journal_dir(published) / journal.name)
+
+
+def repair(path: str | os.PathLike[str]) -> Path | None:
+    """Move an unreadable store aside and rebuild it from all journals; a deleted store is
+    rebuilt too. Returns where the old file went (None if nothing was moved)."""
+    from .ingest import _ingest
 
     published = Path(os.fspath(path))
     aside: Path | None = None
@@ -177,12 +202,8 @@ def repair(path: str | os.PathLike[str]) -> Path | None:
             try:
                 own_connection(os.fspath(published), read_only=True).close()
             except duckdb.Error:
-                stamp = time.strftime("%Y%m%dT%H%M%S")
-                aside = published.with_name(f"{published.name}.corrupt-{stamp}")
-                os.replace(published, aside)
-                done = ingested_dir(published)
-                for journal in sorted(done.glob("*.jsonl")) if done.exists() else ():
-                    os.replace(journal, journal_dir(published) / journal.name)
-    if aside is not None:
-        ingest(published)
+                aside = set_aside(published)
+        if aside is not None or not published.exists():
+            restore_journals(published)
+        _ingest(published, None, locked=True)
     return aside

@@ -18,7 +18,7 @@ from .ingest import load_rows
 from .journal import ingested_dir, journal_dir, parse_lines
 from .store import connect_readonly
 
-What = Literal["edited", "deleted", "reordered"]
+What = Literal["edited", "deleted", "reordered", "lost", "malformed"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Problem:
     detail: str
 
     def __str__(self) -> str:
+        if not self.session_id:
+            return f"{self.what}: {self.detail}"
         return (f"session {self.session_id} seq {self.seq} event {self.event_id or '?'}: "
                 f"{self.what} ({self.detail})")
 
@@ -105,7 +107,17 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
         if last_seq > top:
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
-    problems += _against_journals(con, path, by_session, anchors)
+    problems += _against_journals(con, path, by_session, anchors, notes)
+    from .health import rebuilds
+
+    last = {str(sid): int(q or 0) for sid, q in
+            con.execute("SELECT session_id, last_seq FROM sessions").fetchall()}
+    lost, rebuilt = rebuilds(path, last)
+    problems += [Problem("", 0, "", "lost", x) for x in lost]
+    notes += rebuilt
+    outage = [(p.session_id, p.seq, p.detail) for p in problems if p.what == "lost" and p.seq]
+    problems = [p for p in problems if not (p.what == "deleted" and any(
+        sid == p.session_id and first <= p.seq for sid, first, _ in outage))]
     unique: dict[tuple[str, int, str], Problem] = {}
     for p in problems:  # the chain's finding wins; the journal only names what the store lost
         key = (p.session_id, p.seq, p.what)
@@ -117,8 +129,10 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
 
 def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
                       by_session: dict[str, list[dict[str, Any]]],
-                      anchors: dict[str, tuple[int, str]]) -> list[Problem]:
-    """Each final line of a journal that the store says it ingested must be in the store as is."""
+                      anchors: dict[str, tuple[int, str]], notes: list[str]) -> list[Problem]:
+    """Each final line of a journal that the store says it ingested must be in the store as is.
+    Lines that are not what the writer writes are reported, never a crash; ``lost`` lines
+    (written by the guard after an outage) name the events it could not keep."""
     problems: list[Problem] = []
     ingested = dict(con.execute("SELECT journal, last_seq FROM sessions").fetchall())
     files = [d.glob("*.jsonl") for d in (journal_dir(path), ingested_dir(path)) if d.exists()]
@@ -128,9 +142,28 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
         sid = journal.stem
         stored = {int(r["seq"]): r for r in by_session.get(sid, [])}
         floor = anchors.get(sid, (0, ""))[0]
-        for line in parse_lines(journal.read_bytes()):
+        try:
+            data = journal.read_bytes()
+        except OSError as e:
+            notes.append(f"journal {journal} could not be read ({e.strerror or e})")
+            continue
+        top = ingested[journal.name]
+        for n, line in enumerate(parse_lines(data), 1):
+            if line.get("t") == "lost":
+                problems.append(Problem(sid, _int(line.get("first_seq")), "", "lost",
+                                        f"the guard could not write {line.get('lines')} journal "
+                                        f"line(s) up to seq {line.get('last_seq')} "
+                                        f"({line.get('why')}): an outage, not an edit"))
+                continue
             seq = line.get("seq")
-            if seq is None or seq <= floor or seq > ingested[journal.name]:
+            if seq is None:
+                continue
+            if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(
+                    line.get("hash"), str) or not isinstance(line.get("event_id"), str):
+                problems.append(Problem(sid, 0, str(line.get("event_id") or ""), "malformed",
+                                        f"{journal.name} line {n} has a field of the wrong type"))
+                continue
+            if seq <= floor or top is None or seq > top:
                 continue
             row = stored.get(seq)
             if row is None:
@@ -141,3 +174,7 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
                 problems.append(Problem(sid, seq, row["event_id"], what,
                                         "store row differs from the journal"))
     return problems
+
+
+def _int(v: Any) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0

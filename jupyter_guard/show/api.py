@@ -45,6 +45,15 @@ class AuditUnavailable(RuntimeError):
         self.path = path
 
 
+def _stale(path: str | os.PathLike[str]) -> str:
+    from jupyter_guard.record.health import staleness
+
+    try:
+        return staleness(path)
+    except OSError as e:   # a journal folder that cannot be listed: say so rather than "fresh"
+        return f"cannot tell whether the figures are complete ({e.strerror or e})"
+
+
 def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, Any]:
     """Counts by decision, top rules, latest blocked and allowed events, pending approvals.
 
@@ -54,6 +63,7 @@ def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, 
         "audit_file": os.fspath(path), "user": user,
         "counts": {d: 0 for d in DECISIONS}, "total": 0, "top_rules": [],
         "latest_blocked": [], "latest_allowed": [], "pending_approvals": 0,
+        "stale": _stale(path),   # "" or why events in the journals are not in these figures
     }
     with _reader(path) as con:
         if con is None:

@@ -1,0 +1,114 @@
+"""Is the published store complete and current? Staleness for readers, chain heads kept beside it.
+
+- ``staleness``: journals that hold lines the published file does not (the writers' lock held too
+  long, an ingest failing): ``report``, ``verify`` and the sidebar say so instead of showing old
+  data as if it were complete.
+- ``<audit>.heads.json``: after every publish, each session's last ``seq`` and hash and the event
+  count. A store that was deleted, truncated or replaced by an older copy is told apart from an
+  empty one by it, rebuilt from the journals, and ``verify`` fails loudly for what the journals
+  cannot give back.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .journal import journal_dir
+
+
+def heads_path(path: str | os.PathLike[str]) -> Path:
+    return Path(f"{os.fspath(path)}.heads.json")
+
+
+def staleness(path: str | os.PathLike[str]) -> str:
+    """"" when the published file holds every complete journal line, else what is missing."""
+    from .ingest import hint_path
+
+    folder = journal_dir(path)
+    journals = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    try:
+        hint = json.loads(hint_path(path).read_text())
+    except (OSError, ValueError):
+        hint = {}
+    behind, newest = 0, 0.0
+    for journal in journals:
+        try:
+            st = journal.stat()
+        except OSError:
+            continue
+        done = (hint.get(journal.name) or {}).get("offset", 0)
+        if st.st_size > done:
+            behind += 1
+            newest = max(newest, st.st_mtime)
+    if not behind:
+        return ""
+    age = max(0.0, time.time() - newest)
+    return (f"{behind} journal(s) hold events not yet in {os.fspath(path)} (newest written "
+            f"{age:.0f} s ago); the writers' lock {os.fspath(path)}.lock may be held or ingest "
+            "failing: this data may be incomplete")
+
+
+def write_heads(path: str | os.PathLike[str], sessions: list[tuple[Any, ...]], events: int) -> None:
+    """Record each session's head beside the store (atomic replace; best effort on a full disk:
+    the old heads stay, which only makes the next check stricter)."""
+    data = {"events": int(events), "sessions": {str(s): [int(q or 0), str(h or "")]
+                                                for s, q, h in sessions}}
+    target = heads_path(path)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def read_heads(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        data = json.loads(heads_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def note_rebuild(path: str | os.PathLike[str], why: str, aside: str, heads: dict[str, Any]) -> None:
+    """Keep what the store held (its heads) before a rebuild, for ``verify`` to compare."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    note = Path(f"{os.fspath(path)}.rebuilt-{stamp}-{os.getpid()}.json")
+    with contextlib.suppress(OSError):
+        note.write_text(json.dumps({"why": why, "aside": aside, "heads": heads,
+                                    "at": time.time()}))
+
+
+def rebuilds(path: str | os.PathLike[str], sessions: dict[str, int]) -> tuple[list[str], list[str]]:
+    """(problems, notes) from every rebuild of the store: sessions the journals could not give
+    back, or a store whose content was never known (no heads were kept)."""
+    problems: list[str] = []
+    notes: list[str] = []
+    p = Path(os.fspath(path))
+    for note in sorted(p.parent.glob(f"{p.name}.rebuilt-*.json")):
+        try:
+            data = json.loads(note.read_text())
+        except (OSError, ValueError):
+            problems.append(f"{note}: unreadable record of a rebuild")
+            continue
+        heads = data.get("heads") or {}
+        what = f"the audit file was {data.get('why')}" + (
+            f" (kept at {data['aside']})" if data.get("aside") else "")
+        if not heads.get("sessions") and not heads.get("events"):
+            problems.append(f"{what} and rebuilt from the journals, but no record of what it "
+                            f"held exists: events may be lost. Inspect it, then delete {note}")
+            continue
+        lost = [f"session {sid}: had seq {h[0]}, the rebuilt store has "
+                f"{sessions.get(sid, 0)}" for sid, h in sorted(heads["sessions"].items())
+                if isinstance(h, list) and h and int(h[0]) > sessions.get(sid, 0)]
+        if lost:
+            problems += [f"{what}; rebuilt without these events (their journals are gone): {x}"
+                         for x in lost]
+        else:
+            notes.append(f"{what} and rebuilt from the journals with every event ({note.name})")
+    return problems, notes
