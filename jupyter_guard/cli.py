@@ -246,6 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jupyter_guard.errors import GuardError
 
         known = isinstance(e, (GuardError, OSError, ValueError)) or type(e).__name__ == "AuditError"
+        if type(e).__module__ in ("duckdb", "_duckdb"):   # a damaged store read by this command
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            print(f"jupyter guard {args.command}: the audit file cannot be read ({first}): run "
+                  "`jupyter guard repair` to rebuild it from the journals", file=sys.stderr)
+            return 1
         if not known:
             raise
         print(f"jupyter guard {args.command}: {e}", file=sys.stderr)

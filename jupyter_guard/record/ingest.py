@@ -41,6 +41,17 @@ CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_
     policy_revision, decision_id, status, duration_ms, rows_affected, prev_hash, hash FROM events"""
 
 
+_PUBLISHED = "__published__"
+
+
+def _stamp(path: Path) -> list[int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
 def hint_path(path: str | os.PathLike[str]) -> Path:
     """A small JSON of ingested offsets, read without opening DuckDB to skip no-op ingests."""
     return Path(f"{os.fspath(path)}.ingested.json")
@@ -65,6 +76,8 @@ def _up_to_date(path: Path, journals: list[Path]) -> bool:
         hint = json.loads(hint_path(path).read_text())
     except (OSError, ValueError):
         return False
+    if hint.get(_PUBLISHED) != _stamp(path):
+        return False   # the published file changed since (replaced, truncated, deleted)
     for journal in journals:
         known = hint.get(journal.name)
         if not known or known["offset"] != journal.stat().st_size:
@@ -95,8 +108,12 @@ def _ingest_locked(published: Path) -> int:
         restore_journals(published)
     try:
         return _ingest_once(published)
-    except AuditError:
+    except (AuditError, duckdb.Error) as exc:
         from .journal import ingested_dir
+        from .store import readable
+
+        if not isinstance(exc, AuditError) and readable(published):
+            raise   # the store is fine: not a damage this can repair
 
         journals = [d for d in (journal_dir(published), ingested_dir(published)) if d.is_dir()
                     and any(d.glob("*.jsonl"))]
@@ -130,6 +147,7 @@ def _ingest_once(published: Path) -> int:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
         hint.pop(journal.name)
+    hint[_PUBLISHED] = _stamp(published)
     tmp = hint_path(published).with_suffix(".tmp")
     try:
         tmp.write_text(json.dumps(hint))

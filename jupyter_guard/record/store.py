@@ -173,6 +173,22 @@ def connect_readonly(path: str | os.PathLike[str], *, attempts: int = 20
     raise AssertionError("unreachable")
 
 
+def readable(published: Path) -> bool:
+    """Whether every block of the store reads back (a truncated file fails here)."""
+    try:
+        con = own_connection(os.fspath(published), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            con.execute(f'SELECT sum(hash(t)) FROM "{table}" t').fetchall()
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+
+
 def set_aside(published: Path) -> Path:
     """Move an unreadable store to ``<file>.corrupt-<ts>`` (kept for inspection)."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -198,11 +214,8 @@ def repair(path: str | os.PathLike[str]) -> Path | None:
     published = Path(os.fspath(path))
     aside: Path | None = None
     with store_lock(published, wait=None):
-        if published.exists():
-            try:
-                own_connection(os.fspath(published), read_only=True).close()
-            except duckdb.Error:
-                aside = set_aside(published)
+        if published.exists() and not readable(published):
+            aside = set_aside(published)
         if aside is not None or not published.exists():
             restore_journals(published)
         _ingest(published, None, locked=True)

@@ -1,0 +1,233 @@
+"""Faults of the audit store under real kernels: a full disk (a small tmpfs), a deleted folder, a
+deleted or truncated audit file, a read-only period. In each: no event lost or silently dropped,
+the user told once, and ``audit.on_failure`` applied."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from jupyter_guard.record import ingest, verify
+from tests.kernelutil import Kernel, Reply
+
+pytestmark = pytest.mark.kernel
+TOLD = "jupyter_guard: the audit journal cannot be written"
+BACK = "jupyter_guard: the audit journal is writable again"
+
+
+def rows(audit: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(audit), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def wait_for(cond, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if cond():
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def cells_in_store(audit: Path) -> dict[str, tuple[str, str, str]]:
+    return {c: (d, r, s) for c, d, r, s in rows(
+        audit, "SELECT cell_id, decision, rule_id, status FROM events WHERE cell_id <> ''")}
+
+
+class Session:
+    def __init__(self, k: Kernel, prefix: str) -> None:
+        self.k, self.n, self.sent, self.out, self.prefix = k, 0, [], [], prefix
+
+    def run(self, code: str) -> Reply:
+        self.n += 1
+        cid = f"{self.prefix}{self.n}"
+        r = self.k.run(code, metadata={"cellId": cid})
+        self.sent.append(cid)
+        self.out.append(r.text)
+        return r
+
+    def told(self, words: str) -> int:
+        return sum(t.count(words) for t in self.out)
+
+
+@pytest.fixture()
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill(mnt: Path) -> Path:
+    filler = mnt / "filler"
+    with open(filler, "wb") as f:
+        with contextlib.suppress(OSError):
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+    return filler
+
+
+def start(cwd: Path, audit: Path, policy: str = "", prefix: str = "c") -> Session:
+    env = {"JUPYTER_GUARD_AUDIT": str(audit), "XDG_STATE_HOME": str(cwd / "state")}
+    if policy:
+        (cwd / "policy.yaml").write_text(policy)
+        env["JUPYTER_GUARD_POLICY"] = str(cwd / "policy.yaml")
+    k = Kernel(cwd, env)
+    assert k.run("%load_ext jupyter_guard").status == "ok"
+    return Session(k, prefix)
+
+
+@pytest.mark.parametrize("on_failure", ["refuse", "warn"])
+def test_a_full_disk_loses_nothing_tells_once_and_applies_on_failure(tmpfs: Path, tmp_path: Path,
+                                                                      on_failure: str):
+    audit = tmpfs / "guard" / "audit.duckdb"
+    s = start(tmp_path, audit, f"extends: default\naudit: {{on_failure: {on_failure}}}\n")
+    try:
+        for i in range(3):
+            assert s.run(f"before{i} = {i}").status == "ok"
+        wait_for(lambda: len(cells_in_store(audit)) >= 3, what="first ingest")
+        filler = fill(tmpfs)
+        results = [s.run(f"during{i} = {i}") for i in range(40)]
+        failed_at = next((i for i, r in enumerate(results) if TOLD in r.text), None)
+        assert failed_at is not None, "the journal never failed on a full disk"
+        assert s.told(TOLD) == 1                       # told once
+        later = results[failed_at:]
+        if on_failure == "refuse":
+            assert all(r.status == "error" and "guard-error" in r.text for r in later)
+        else:
+            assert all(r.status == "ok" for r in later)
+        # no half-written ingest copy keeps the disk full
+        wait_for(lambda: not list(audit.parent.glob(".audit.duckdb.tmp-*")), 30, "no temp copy")
+        filler.unlink()
+        after = s.run("after = 1")
+        assert after.status == "ok" and s.told(BACK) == 1
+        ran = s.run("print([n for n in dir() if n.startswith('during')])")
+        names = json.loads(ran.text.strip().replace("'", '"'))
+        if on_failure == "refuse":   # no audit, no execution
+            assert sorted(names) == sorted(f"during{i}" for i in range(failed_at))
+        else:
+            assert len(names) == 40
+        wait_for(lambda: set(s.sent) <= set(cells_in_store(audit)), 60, "every event ingested")
+        stored = cells_in_store(audit)
+        assert len(rows(audit, "SELECT event_id FROM events WHERE cell_id <> ''")) == len(s.sent)
+        for i in range(failed_at, 40):
+            cid = f"c{4 + i}"
+            status = stored[cid][2]
+            assert status == ("blocked" if on_failure == "refuse" else "ok"), (cid, stored[cid])
+        assert verify(audit).ok, verify(audit)
+    finally:
+        s.k.stop()
+
+
+def test_a_deleted_audit_folder_is_written_again_whole(tmp_path: Path):
+    audit = tmp_path / "guard" / "audit.duckdb"
+    s = start(tmp_path, audit)
+    try:
+        for i in range(3):
+            assert s.run(f"a{i} = {i}").status == "ok"
+        wait_for(lambda: len(cells_in_store(audit)) >= 3, what="first ingest")
+        shutil.rmtree(audit.parent)
+        for i in range(3):
+            assert s.run(f"b{i} = {i}").status == "ok"
+        assert s.told("the audit journal was deleted") == 1
+        wait_for(lambda: set(s.sent) <= set(cells_in_store(audit)), 60, "every event ingested")
+        assert len(rows(audit, "SELECT event_id FROM events WHERE cell_id <> ''")) == len(s.sent)
+        assert verify(audit).ok
+    finally:
+        s.k.stop()
+
+
+def test_a_deleted_or_truncated_audit_file_is_rebuilt_and_verify_tells_what_is_gone(
+        tmp_path: Path):
+    audit = tmp_path / "guard" / "audit.duckdb"
+    first = start(tmp_path, audit, prefix="first")
+    for i in range(4):
+        assert first.run(f"x{i} = {i}").status == "ok"
+    first.k.stop()                                  # a closed session: its journal is ingested
+    ingest(audit)
+    closed = set(first.sent)
+    s = start(tmp_path, audit)
+    try:
+        for i in range(3):
+            assert s.run(f"y{i} = {i}").status == "ok"
+        wait_for(lambda: set(s.sent) <= set(cells_in_store(audit)), 60, "ingest")
+        audit.unlink()                              # deleted
+        assert s.run("z = 1").status == "ok"
+        wait_for(lambda: audit.exists() and len(cells_in_store(audit)) >= 8, 60, "rebuild")
+        assert closed <= set(cells_in_store(audit))
+        size = audit.stat().st_size
+        with open(audit, "r+b") as f:               # truncated
+            f.truncate(size // 3)
+        env = {k: v for k, v in os.environ.items() if k != "JUPYTER_GUARD_KERNEL"}
+        cli = [sys.executable, "-m", "jupyter_guard.cli", "--audit", str(audit)]
+        rep = subprocess.run(cli + ["report"], capture_output=True, text=True, env=env, timeout=120)
+        assert rep.returncode in (0, 3) and "Traceback" not in rep.stderr, rep.stderr
+        assert closed <= set(cells_in_store(audit)) and len(cells_in_store(audit)) >= 8
+        assert list(audit.parent.glob("audit.duckdb.corrupt-*"))
+        ok = subprocess.run(cli + ["verify"], capture_output=True, text=True, env=env, timeout=120)
+        assert ok.returncode == 0 and "rebuilt" in ok.stderr, ok.stderr
+        # where the journals cannot give events back, verify fails loudly
+        for j in (audit.parent / "audit.duckdb.journal" / "ingested").glob("*.jsonl"):
+            j.unlink()
+        audit.unlink()
+        assert s.run("w = 1").status == "ok"
+        wait_for(lambda: audit.exists() and "first1" not in cells_in_store(audit), 60, "rebuild")
+        bad = subprocess.run(cli + ["verify"], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert bad.returncode == 1 and "lost" in bad.stderr and "Traceback" not in bad.stderr
+        fix = subprocess.run(cli + ["repair"], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert fix.returncode == 0 and "rebuilt" in fix.stdout
+    finally:
+        s.k.stop()
+
+
+def test_a_read_only_period_is_not_tampering(tmpfs: Path, tmp_path: Path):
+    audit = tmpfs / "guard" / "audit.duckdb"
+    s = start(tmp_path, audit)
+    try:
+        assert s.run("a = 1").status == "ok"
+        wait_for(lambda: len(cells_in_store(audit)) >= 1, what="first ingest")
+        ro = subprocess.run(["mount", "--bind", "-o", "ro", str(tmpfs), str(tmpfs)],
+                            capture_output=True, text=True)
+        if ro.returncode != 0:
+            pytest.skip(f"cannot bind-mount read-only here ({ro.stderr.strip()})")
+        try:
+            for i in range(3):
+                assert s.run(f"ro{i} = {i}").status == "ok"
+            (tmp_path / "late").mkdir()
+            late = start(tmp_path / "late", audit, prefix="late")
+            r = late.run("late = 1")
+            assert r.status == "ok" and late.told("moved to") == 1   # a fallback, said once
+        finally:
+            subprocess.run(["umount", str(tmpfs)], capture_output=True)
+        assert late.run("late2 = 2").status == "ok"
+        assert s.run("back = 1").status == "ok"
+        want = {f"c{n}" for n in range(1, 6)} | {"late1", "late2"}
+        wait_for(lambda: want <= set(cells_in_store(audit)), 60, "every event ingested")
+        assert len(rows(audit, "SELECT event_id FROM events WHERE cell_id <> ''")) == 7
+        result = verify(audit)
+        assert result.ok, result
+        late.k.stop()
+    finally:
+        s.k.stop()
