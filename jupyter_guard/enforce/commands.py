@@ -49,7 +49,15 @@ def status_text(g: Guard) -> str:
         f"policy   {p.name} ({p.source or 'packaged default'}), revision {p.revision}",
         f"mode     {p.mode}",
         f"user     {g.user}{' groups ' + ','.join(g.groups) if g.groups else ''}, actor {g.actor}",
-        f"audit    {g.settings['audit']}",
+        f"audit    {g.settings['audit']}{_audit_health(g)}",
         f"session  {g.session_id}",
         f"counts   {counts}",
     ])
+
+
+def _audit_health(g: Guard) -> str:
+    failure = getattr(g.audit, "failure", "") if g.audit is not None else "not recorded"
+    if not failure:
+        return ""
+    waiting = getattr(g.audit, "waiting", 0)
+    return f" (FAILING: {failure}; {waiting} bytes of events wait in memory)"

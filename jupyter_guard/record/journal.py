@@ -108,6 +108,7 @@ class JournalWriter:
         self._lost: list[int] = []          # [count, first seq, last seq] of dropped lines
         self._closed = False
         self._next_try = 0.0
+        self._next_look = 0.0
         self.error = ""
         self.notice = ""                    # set once when the journal moved; read by the caller
         pid = os.getpid()
@@ -147,7 +148,7 @@ class JournalWriter:
 
     def _flush(self) -> bool:
         try:
-            if self._fd is None or os.fstat(self._fd).st_nlink == 0 or self.path != self.primary:
+            if self._fd is None or self.path is not self.primary or self._unlinked():
                 self._reopen()
             while self._buf:
                 n = os.write(self._fd, self._buf)   # type: ignore[arg-type]
@@ -164,9 +165,18 @@ class JournalWriter:
             self.error = f"{e.strerror or e} ({getattr(e, 'filename', None) or self.path})"
             return False
 
+    def _unlinked(self) -> bool:
+        """Whether the journal's name is gone, checked at most every 0.2 s (a ``stat`` per line
+        cost as much as the write): lines written meanwhile are carried over with the rest."""
+        now = time.monotonic()
+        if now < self._next_look:
+            return False
+        self._next_look = now + 0.2
+        return os.fstat(self._fd).st_nlink == 0   # type: ignore[arg-type]
+
     def _reopen(self) -> None:
         """Open the journal at its place; carry over what a deleted one held; fall back."""
-        if self.path != self.primary and time.monotonic() < self._next_try:
+        if self.path is not self.primary and time.monotonic() < self._next_try:
             return   # in the fallback: try the real folder again at most once a second
         self._next_try = time.monotonic() + 1.0
         old = _content(self._fd)

@@ -1,0 +1,85 @@
+"""Journal and verify faults without kernels: malformed lines, lines lost beyond the memory bound
+on a full disk (a real tmpfs), a rebuild whose journals are gone."""
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from record_helpers import cell
+
+from jupyter_guard.record import AuditLog, ingest, journal, verify
+
+
+@pytest.fixture()
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_wrong_typed_journal_line_is_reported_not_a_crash(audit: Path) -> None:
+    log = AuditLog(audit, background=False)
+    for i in range(3):
+        cell(log, i)
+    ingest(audit)
+    path = Path(log.journal_path)
+    lines = path.read_bytes().splitlines()
+    end = next(i for i, raw in enumerate(lines) if json.loads(raw).get("t") == "end")
+    bad = json.loads(lines[end])
+    bad["seq"] = "one"
+    lines[end] = json.dumps(bad).encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    res = verify(audit)
+    assert not res.ok and any(p.what == "malformed" for p in res.problems)
+    assert "wrong type" in str(res.problems[0]) or any("wrong type" in str(p) for p in res.problems)
+    log.close()
+
+
+def test_lines_beyond_the_memory_bound_are_counted_as_lost_not_tampering(
+        tmpfs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal, "LIMIT", 2048)
+    audit = tmpfs / "audit.duckdb"
+    log = AuditLog(audit, background=False)
+    cell(log, 0)
+    filler = tmpfs / "filler"
+    with contextlib.suppress(OSError), open(filler, "wb") as f:
+        while True:
+            f.write(b"\0" * 65536)
+            f.flush()
+    for i in range(1, 40):
+        cell(log, i)
+    assert log.failure and "No space" in log.failure
+    filler.unlink()
+    assert log.retry() and not log.failure
+    log.close()
+    ingest(audit)
+    res = verify(audit)
+    assert not res.ok and {p.what for p in res.problems} == {"lost"}, res.problems
+    assert "an outage, not an edit" in str(res.problems[0])
+
+
+def test_a_rebuilt_store_whose_journals_are_gone_fails_verify(audit: Path) -> None:
+    for n in range(2):
+        log = AuditLog(audit, background=False, session_id=f"s{n}")
+        for i in range(3):
+            cell(log, i)
+        log.close()
+    ingest(audit)
+    assert verify(audit).ok
+    for j in journal.ingested_dir(audit).glob("s0.jsonl"):
+        j.unlink()
+    audit.unlink()
+    ingest(audit)            # rebuilt from what is left
+    res = verify(audit)
+    assert not res.ok and "session s0" in str(res) and "lost" in str(res)
