@@ -70,7 +70,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from jupyter_guard.policy.rules import Context
 
     ctx = Context(user=args.user or "", actor=args.actor)
-    print(explain_text(args.code, _policy(args), ctx))
+    policy = _policy(args)
+    if policy.errors:   # a kernel would refuse every cell under it
+        print(f"decision: block\nrule:     guard-error\nreason:   {policy.broken_reason}")
+        return 1
+    print(explain_text(args.code, policy, ctx))
     return 0
 
 

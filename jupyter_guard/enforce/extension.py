@@ -56,10 +56,13 @@ def _open_audit(guard: Guard) -> None:
         guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s),
                                interval=1.0)
         atexit.register(guard.audit.close)  # stop the ingest thread before the interpreter goes
-    except Exception as e:
-        guard.audit = None
-        print(f"jupyter_guard: cannot write the audit file {path} ({e}); cells are still guarded "
-              "but not recorded. Set JUPYTER_GUARD_AUDIT to a writable path.", file=sys.stderr)
+    except Exception as e:  # no audit: audit.on_failure decides (refuse by default), and says so
+        from jupyter_guard.record.audit import BrokenAudit
+
+        guard.audit = BrokenAudit(path, f"{type(e).__name__}: {e}")
+        print(f"jupyter_guard: cannot write the audit file {path} ({e}); audit.on_failure "
+              f"({guard.policy.audit_on_failure}) applies. Set JUPYTER_GUARD_AUDIT to a writable "
+              "path.", file=sys.stderr)
 
 
 def _install_optional(shell: Any, guard: Guard) -> None:

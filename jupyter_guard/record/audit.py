@@ -251,3 +251,32 @@ class Ingester(threading.Thread):
                 except Exception as exc:  # noqa: BLE001 - the guard never breaks the kernel
                     self.last_error = str(exc)
             self._stop_event.wait(self.interval)
+
+
+class BrokenAudit:
+    """Stands in for an ``AuditLog`` that could not start: every event fails to record, so the
+    guard applies ``audit.on_failure`` (refuse by default) and says why."""
+
+    def __init__(self, path: str, why: str) -> None:
+        self.path, self.failure, self.waiting = path, f"{why} ({path})", 0
+
+    def begin(self, **kw: Any) -> str:
+        raise OSError(self.failure)
+
+    def finish(self, *a: Any, **kw: Any) -> None:
+        return None
+
+    def request_approval(self, *a: Any, **kw: Any) -> str:
+        raise OSError(self.failure)
+
+    def use_approval(self, *a: Any, **kw: Any) -> None:
+        raise OSError(self.failure)
+
+    def retry(self) -> bool:
+        return False
+
+    def take_notice(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        return None
