@@ -57,6 +57,20 @@ def ingest_rate(folder: Path, n: int) -> dict[str, Any]:
     return {"events": got, "seconds": took, "events_per_s": got / took}
 
 
+def policy_check(folder: Path, n: int = 100_000) -> dict[str, Any]:
+    """Before each cell the kernel stats its policy files (a changed one is reloaded)."""
+    from jupyter_guard.enforce.guard import Guard
+
+    pol = folder / "policy.yaml"
+    pol.write_text("extends: default\n")
+    g = Guard.create(env={"JUPYTER_GUARD_POLICY": str(pol),
+                          "JUPYTER_GUARD_AUDIT": str(folder / "p.duckdb")})
+    t = time.perf_counter()
+    for _ in range(n):
+        g.policy_changed()
+    return {"files": len(g.policy_stamp), "us_per_cell": (time.perf_counter() - t) / n * 1e6}
+
+
 def synthetic(path: Path, n: int) -> None:
     """n events over 30 days, 50 users, 3 lineage rows each (one column of 200, 5% blocked)."""
     con = duckdb.connect(str(path))
@@ -128,6 +142,7 @@ def main() -> None:
             "cell_journal_only": cell_latency(folder, args.cells, background=False),
             "cell_with_ingester": cell_latency(folder, args.cells, background=True),
             "ingest": ingest_rate(folder, args.ingest),
+            "policy_check": policy_check(folder),
             "governance": {n: governance(folder, int(n)) for n in args.sizes.split(",") if n},
         }
     if args.json:
@@ -138,7 +153,9 @@ def main() -> None:
             ("begin+finish per cell, ingester thread running",
              "p50 {p50_us:.0f} µs, p99 {p99_us:.0f} µs".format(**res["cell_with_ingester"])),
             ("events/s into the store (one ingest of {events:,})".format(**res["ingest"]),
-             "{events_per_s:,.0f}/s ({seconds:.2f} s)".format(**res["ingest"]))]
+             "{events_per_s:,.0f}/s ({seconds:.2f} s)".format(**res["ingest"])),
+            ("policy file change check per cell ({files} files)".format(**res["policy_check"]),
+             "{us_per_cell:.1f} µs".format(**res["policy_check"]))]
     for n, g in res["governance"].items():
         rows.append((f"{int(n):,} events: file size / generate", f"{g['file_mb']:.0f} MB / "
                      f"{g['generate_s']:.1f} s"))

@@ -91,12 +91,23 @@ class Guard:
     def _policy_files(self) -> tuple[str, ...]:
         if not self.settings.get("policy"):
             return ()
-        return tuple(dict.fromkeys((self.settings["policy"],) + self.policy.sources))
+        packaged = _packaged()   # changes only with a reinstall: not watched per cell
+        return tuple(dict.fromkeys(f for f in (self.settings["policy"],) + self.policy.sources
+                                   if f != packaged))
 
     def policy_changed(self) -> bool:
-        """Whether a policy file changed on disk (one ``stat`` per file: ~1 us each)."""
-        files = self._policy_files()
-        return bool(files) and _stamp(files) != self.policy_stamp
+        """Whether a policy file changed on disk: one ``stat`` per watched file (the packaged
+        default is not watched), compared with what was loaded."""
+        for entry in self.policy_stamp:
+            try:
+                st = os.stat(entry[0])
+            except OSError as e:
+                if entry[1:] != (e.errno,):
+                    return True
+                continue
+            if entry[1:] != (st.st_mtime_ns, st.st_size, st.st_ino):
+                return True
+        return False
 
     def reload_policy(self) -> str:
         """Read the policy file again (``%guard reload``, or a change noticed before a cell).
@@ -336,6 +347,16 @@ class Guard:
                                   lineage=lineage)
             except Exception as e:
                 log.error("jupyter_guard could not complete the audit event: %s", e)
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> str:
+    from jupyter_guard.policy.load import default_path
+
+    try:
+        return str(default_path())
+    except FileNotFoundError:
+        return ""
 
 
 def _stamp(files: tuple[str, ...]) -> tuple[Any, ...]:
