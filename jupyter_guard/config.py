@@ -80,6 +80,7 @@ def in_store(path: str, audit: str) -> bool:
     for a in {os.path.abspath(audit), os.path.realpath(audit)}:
         head, base = os.path.split(a)
         for n in names:
-            if n == a or n.startswith(a + ".") or n.startswith(os.path.join(head, "." + base + ".")):
+            hidden = os.path.join(head, "." + base + ".")
+            if n == a or n.startswith(a + ".") or n.startswith(hidden):
                 return True
     return False

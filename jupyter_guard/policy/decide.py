@@ -59,7 +59,8 @@ def decide(intents: tuple[Intent, ...] | list[Intent], p: Policy, c: Context) ->
     ['block']
     """
     if p.errors:   # a broken policy refuses everything, whatever the mode
-        return tuple(Verdict("block", "guard-error", p.broken_reason, i, p.revision) for i in intents)
+        why = p.broken_reason
+        return tuple(Verdict("block", "guard-error", why, i, p.revision) for i in intents)
     out = tuple(decide_one(i, p, c) for i in intents)
     if p.mode == "audit":
         out = tuple(replace(v, decision="warn", reason=f"would {v.decision}: {v.reason}")

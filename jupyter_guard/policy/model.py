@@ -103,7 +103,8 @@ class Policy:
     def broken_reason(self) -> str:
         """The one-line refusal while the policy is broken: the first problem and the fix."""
         more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-        return (f"the policy is broken: {self.errors[0] if self.errors else 'unknown problem'}{more}; "
+        first = self.errors[0] if self.errors else "unknown problem"
+        return (f"the policy is broken: {first}{more}; "
                 f"nothing runs until it is fixed: `jupyter guard policy check {self.source}`, "
                 "fix the file, then `%guard reload`")
 

@@ -48,7 +48,8 @@ def test_user_code_cannot_open_the_audit_store_through_any_driver(kernel):
         f"import duckdb\nduckdb.connect(database={str(audit)!r}, read_only=True)",
         f"import duckdb\np = {str(audit.parent)!r} + '/audit' + '.duckdb'\nduckdb.connect(p)",
         f"import duckdb\nduckdb.connect().execute(\"ATTACH '{audit}' AS a (READ_ONLY)\")",
-        f"import duckdb\nq = \"ATTACH '\" + {str(audit)!r} + \"' AS a\"\nduckdb.connect().execute(q)",
+        f"import duckdb\nq = \"ATTACH '\" + {str(audit)!r} + \"' AS a\"\n"
+        "duckdb.connect().execute(q)",
         f"import sqlite3\nsqlite3.connect({str(audit)!r})",
         f"open({str(audit)!r}, 'rb').read(10)",
         f"name = {str(journal)!r}\nopen(name).read()",
@@ -77,7 +78,8 @@ def test_compaction_and_repair_from_a_cell_are_refused(kernel):
     before = _events(audit)
     cli = f"{sys.executable} -m jupyter_guard.cli"
     cells = [
-        f"!jupyter guard --audit {audit} compact --older-than 0d --archive $TMPDIR/x && rm -rf $TMPDIR/x",
+        f"!jupyter guard --audit {audit} compact --older-than 0d --archive $TMPDIR/x "
+        "&& rm -rf $TMPDIR/x",
         f"!{cli} --audit {audit} compact --older-than 0d",
         f"!env -u JUPYTER_GUARD_KERNEL {cli} --audit {audit} compact --older-than 0d",
         f"import subprocess\nr = subprocess.run({cli.split()!r} + ['--audit', {str(audit)!r}, "

@@ -24,7 +24,8 @@ BROKEN = {
     "bad-parent": (b"extends: nowhere.yaml\n", ":1:", "cannot read"),
     "wrong-type": (b"extends: default\nsensitive: {per_column: [a, b]}\n", ":2:", "per_column"),
 }
-ATTACKS = ("con.execute('DROP TABLE customers')", "!rm -rf data", "import shutil; shutil.rmtree('data')")
+ATTACKS = ("con.execute('DROP TABLE customers')", "!rm -rf data",
+           "import shutil; shutil.rmtree('data')")
 
 
 def _setup(tmp: Path, body: bytes | None) -> tuple[Path, Path]:
