@@ -50,7 +50,7 @@ class Gate:
         self.settings = settings
         self.kernels: dict[str, KernelState] = {}
         self._policy: Any = None
-        self._policy_stamp: tuple[str, float] = ("", -1.0)
+        self._policy_stamp: tuple[str, Any] = ("", -1.0)
         self._audit: Any = None
         self._spent: set[str] = set()
 
@@ -61,9 +61,10 @@ class Gate:
 
         path = self.settings.get("policy") or ""
         try:
-            mtime = os.stat(path).st_mtime if path else 0.0
-        except OSError:
-            mtime = 0.0
+            st = os.stat(path) if path else None
+            mtime = (st.st_mtime_ns, st.st_size, st.st_ino) if st else 0.0
+        except OSError as e:
+            mtime = float(-e.errno)   # a file that vanished is noticed, then refused
         if self._policy is None or self._policy_stamp != (path, mtime):
             self._policy = load_or_refuse(path or None)
             self._policy_stamp = (path, mtime)

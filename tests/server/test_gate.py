@@ -218,3 +218,28 @@ async def test_a_cell_the_server_refused_can_be_approved_and_then_runs_once(
     assert [(r["requested_by"], r["status"]) for r in rows if r["request_id"] == rid] == [
         ("alice", "used")]
     await jp_fetch("api", "kernels", kid, method="DELETE")
+
+
+@pytest.fixture
+def broken_policy(guard_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Set before the server starts (the gate reads its settings once)."""
+    bad = guard_env["wh"].parent / "policy.yaml"
+    bad.write_bytes(b"extends: default\nname: caf\xe9\n")
+    monkeypatch.setenv("JUPYTER_GUARD_POLICY", str(bad))
+    return bad
+
+
+async def test_a_broken_policy_makes_the_server_refuse_every_cell(
+        broken_policy: Path, jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    bad = broken_policy
+    kid, client = await open_kernel(jp_fetch, jp_ws_fetch, False)
+    for code in ("x = 1\nprint('ran')", "import duckdb\nprint('ran')"):
+        res = await client.execute(code)
+        reply = res["reply"]["content"]
+        assert reply["status"] == "error" and reply["ename"] == "GuardBlocked", reply
+        assert "[guard-error]" in reply["evalue"] and f"{bad}:2:" in reply["evalue"]
+        assert "ran" not in stdout(res)
+    bad.write_text("extends: default\nname: fixed\n")   # fixed: the gate reads it again
+    ok = await client.execute("print(6 * 7)")
+    assert ok["reply"]["content"]["status"] == "ok" and stdout(ok).strip() == "42"
+    await jp_fetch("api", "kernels", kid, method="DELETE")
