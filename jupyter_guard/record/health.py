@@ -44,6 +44,13 @@ def staleness(path: str | os.PathLike[str]) -> str:
         if st.st_size > done:
             behind += 1
             newest = max(newest, st.st_mtime)
+    from .journal import fallback_dir
+
+    spare = fallback_dir(path)
+    away = len(list(spare.glob("*.jsonl"))) if spare.is_dir() else 0
+    if away:
+        return (f"{away} journal(s) wait in the fallback folder {spare} because the audit folder "
+                "could not be written: this data may be incomplete")
     if not behind:
         return ""
     age = max(0.0, time.time() - newest)

@@ -124,9 +124,30 @@ def _ingest_locked(published: Path) -> int:
         return _ingest_once(published)
 
 
+def _adopt_fallbacks(published: Path) -> None:
+    """Journals left in the fallback folder by writers that are gone come home (a live writer
+    moves its own back as soon as it can)."""
+    from .journal import fallback_dir, read_header
+
+    spare = fallback_dir(published)
+    for journal in sorted(spare.glob("*.jsonl")) if spare.is_dir() else ():
+        home = journal_dir(published) / journal.name
+        try:
+            if writer_alive(read_header(journal)) or home.exists():
+                continue
+            home.parent.mkdir(parents=True, exist_ok=True)
+            tmp = home.with_name(f".{home.name}.adopt-{os.getpid()}")
+            tmp.write_bytes(journal.read_bytes())
+            os.replace(tmp, home)
+            journal.unlink()
+        except OSError:   # still not writable: it waits in the fallback for the next ingest
+            continue
+
+
 def _ingest_once(published: Path) -> int:
     from .health import write_heads
 
+    _adopt_fallbacks(published)
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):

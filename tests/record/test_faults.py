@@ -83,3 +83,28 @@ def test_a_rebuilt_store_whose_journals_are_gone_fails_verify(audit: Path) -> No
     ingest(audit)            # rebuilt from what is left
     res = verify(audit)
     assert not res.ok and "session s0" in str(res) and "lost" in str(res)
+
+
+def test_a_dead_writers_fallback_journal_comes_home(audit: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    from jupyter_guard.record import health
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code = ("import os, sys\nsys.path.insert(0, sys.argv[2])\nfrom record_helpers import cell\n"
+            "from jupyter_guard.record import AuditLog\n"
+            "log = AuditLog(sys.argv[1], background=False, session_id='gone')\n"
+            "for i in range(4):\n    cell(log, i)\nos._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(audit), str(Path(__file__).parent)],
+                   check=True, env={**os.environ}, timeout=120)
+    spare = journal.fallback_dir(audit)
+    spare.mkdir(parents=True)
+    home = journal.journal_dir(audit) / "gone.jsonl"
+    os.replace(home, spare / "gone.jsonl")       # as if the folder was not writable then
+    assert "fallback" in health.staleness(audit)
+    ingest(audit)
+    assert not (spare / "gone.jsonl").exists() and health.staleness(audit) == ""
+    res = verify(audit)
+    assert res.ok and res.checked == 4, res
