@@ -45,4 +45,18 @@ def status_text(g: Guard) -> str:
         f"audit    {g.settings['audit']}",
         f"session  {g.session_id}",
         f"counts   {counts}",
+        *parts_lines(),
     ])
+
+
+def parts_lines() -> list[str]:
+    """One line per part of the guard and whether it is on (``extension.PARTS``)."""
+    from jupyter_guard.enforce.kernel import current
+
+    kg = current()
+    if kg is None:
+        return []
+    lines = [f"part     {name}: {state}" for name, state in kg.parts.items()]
+    if kg.broken:
+        lines.append(f"REFUSING every cell: {kg.broken}")
+    return lines
