@@ -9,7 +9,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -130,7 +130,8 @@ class Guard:
         return Context(user=user, groups=self.groups, actor=actor or cell_actor,
                        connection=conn.name if conn else "", cwd=os.getcwd() if files else "",
                        guard_files=self._guard_files() if files else (),
-                       session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files)
+                       session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files,
+                       walk=walk_files if files else None)
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
@@ -262,6 +263,22 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
             folders[head] = os.path.realpath(head)
         out.append(os.path.join(folders[head], name))
     return tuple(out)
+
+
+def walk_files(folder: str, limit: int = 20_000) -> Iterator[str]:
+    """What a folder holds (files and folders, absolute), for judging a delete or move of the
+    folder by its content; past ``limit`` entries, ``UNKNOWN`` (the rules then refuse)."""
+    folder = os.path.expanduser(folder)
+    if "://" in folder or not os.path.isdir(folder) or os.path.islink(folder):
+        return
+    n = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            n += 1
+            if n > limit:
+                yield UNKNOWN
+                return
+            yield os.path.join(root, name)
 
 
 def _new_file(i: Intent) -> Intent:
