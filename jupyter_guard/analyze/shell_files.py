@@ -184,7 +184,7 @@ def git(ctx: Ctx, argv: list[str]) -> Analysis:
     """``git clean -fdx`` -> recursive file.delete of ``.`` (or the paths given).
 
     >>> demo('git clean -fd')
-    [('file.delete', '.')]
+    [('child.unread', 'git'), ('file.delete', '.')]
     """
     o = parse_opts(argv[1:], "Ce", ("--git-dir", "--work-tree", "--exclude"), permute=False)
     if not o.args or o.args[0] != "clean":

@@ -25,6 +25,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("SQL sinks", "jupyter_guard.enforce.sinks"),
     ("masking", "jupyter_guard.enforce.wire_mask"),
     ("run-time layer", "jupyter_guard.enforce.runtime"),
+    ("children", "jupyter_guard.enforce.children"),
     ("approvals", "jupyter_guard.enforce.approvals"),
     ("self-protection", "jupyter_guard.enforce.extension"),   # ``install`` below: the seal
 )

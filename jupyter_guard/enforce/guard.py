@@ -9,15 +9,17 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from jupyter_guard.analyze.children import Reader
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.config import resolve, resolve_user
+from jupyter_guard.enforce.child import read_text, walk_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
@@ -85,8 +87,18 @@ class Guard:
         classify = duckdb_classify if dialect == "duckdb" else None
         return analyze_sql(text, dialect, classify=classify, params=params)
 
-    def shell_analysis(self, command: str) -> Analysis:
-        return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents)
+    def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
+        """``starting``: the command starts now (the run-time layer), so a script that is not
+        there cannot be read, rather than being left to be judged when it starts."""
+        reader = Reader(read=read_text, python=self._python_text, starting=starting,
+                        exists=os.path.lexists)
+        return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents,
+                             children=reader)
+
+    def _python_text(self, code: str) -> Analysis:
+        import ast
+
+        return self.python_analysis(ast.parse(code))
 
     def python_analysis(self, tree: Any) -> Analysis:
         return analyze_python(tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup)
@@ -263,22 +275,6 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
             folders[head] = os.path.realpath(head)
         out.append(os.path.join(folders[head], name))
     return tuple(out)
-
-
-def walk_files(folder: str, limit: int = 20_000) -> Iterator[str]:
-    """What a folder holds (files and folders, absolute), for judging a delete or move of the
-    folder by its content; past ``limit`` entries, ``UNKNOWN`` (the rules then refuse)."""
-    folder = os.path.expanduser(folder)
-    if "://" in folder or not os.path.isdir(folder) or os.path.islink(folder):
-        return
-    n = 0
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            n += 1
-            if n > limit:
-                yield UNKNOWN
-                return
-            yield os.path.join(root, name)
 
 
 def _new_file(i: Intent) -> Intent:

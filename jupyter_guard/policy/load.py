@@ -140,6 +140,7 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         allow_hosts=tuple(str(h).lower() for h in net.get("allow_hosts") or ()),
         protected_paths=tuple(data.get("protected_paths") or ()), roles=roles, rules=rules,
         approval_minutes=int((data.get("approvals") or {}).get("lifetime_minutes", 60)),
+        allow_unread=tuple(str(x) for x in (data.get("children") or {}).get("allow_unread") or ()),
     )
 
 

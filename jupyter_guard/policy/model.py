@@ -80,6 +80,7 @@ class Policy:
     roles: tuple[Role, ...] = ()
     rules: tuple[Rule, ...] = ()
     approval_minutes: int = 60
+    allow_unread: tuple[str, ...] = ()  # children.allow_unread: programs run without reading them
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> tuple[Role, ...]:

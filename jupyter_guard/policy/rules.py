@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from jupyter_guard.analyze.children import NOT_YET
 from jupyter_guard.model import SQL_WRITES, UNKNOWN, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
@@ -302,6 +303,21 @@ def sql_outside(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
+def child_unread(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """A child whose code the guard cannot read, unless ``children.allow_unread`` names it.
+
+    >>> child_unread(Intent("child.unread", "command", "make"), Policy(), Context()).rule_id
+    'child-unread'
+    >>> child_unread(Intent("child.unread", "command", "make"), Policy(allow_unread=("make",)), Context())
+    """
+    if i.action != "child.unread" or i.target in p.allow_unread:
+        return None
+    if c.runtime_checks and i.detail.startswith(NOT_YET):
+        return None   # a script the cell may write first: judged again when the child starts
+    return _v("block", "child-unread", f"runs {i.target}, whose code the guard cannot read "
+              f"({i.detail}); a team that trusts it lists it in children.allow_unread", i)
+
+
 RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ...] = (
     ("sql-parse-error", unparsed),
     ("sql-unknown", sql_unknown),
@@ -311,6 +327,7 @@ RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ..
     ("bulk-change", bulk_change),
     ("exfiltration", exfiltration),
     ("destructive-files", destructive_files),
+    ("child-unread", child_unread),
     ("agent-approval", agent_approval),
     ("dynamic-code", dynamic_code),
 )

@@ -51,7 +51,8 @@ def _tables(d: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("mod,part", [("wire_mask", "masking"), ("runtime", "run-time layer"),
-                                      ("sinks", "SQL sinks"), ("approvals", "approvals")])
+                                      ("sinks", "SQL sinks"), ("approvals", "approvals"),
+                                      ("children", "children")])
 def test_a_part_that_fails_twice_refuses_every_cell(folder: Path, mod: str, part: str):
     k = _kernel(folder)
     try:
@@ -81,7 +82,8 @@ def test_a_part_that_fails_once_is_retried_and_the_kernel_is_fully_guarded(folde
         assert k.run("%load_ext jupyter_guard").status == "ok"
         assert k.run("_calls").text.strip() == "[1, 1]"
         status = k.run("%guard status").text
-        for part in ("SQL sinks", "masking", "run-time layer", "approvals", "self-protection"):
+        for part in ("SQL sinks", "masking", "run-time layer", "children", "approvals",
+                     "self-protection"):
             assert f"part     {part}: on" in status
         assert "REFUSING" not in status
         r = k.run("import shutil\nf = getattr(shutil, 'rm' + 'tree')\nf('data')")
@@ -122,7 +124,7 @@ def test_loading_while_another_thread_imports_is_fully_guarded(folder: Path):
         assert "could not install" not in loaded.text, loaded.text
         assert k.run("_rounds[0] > 3").text.strip() == "True"   # it ran during the load
         status = k.run("%guard status").text
-        assert "REFUSING" not in status and status.count(": on") == 5, status
+        assert "REFUSING" not in status and status.count(": on") == 6, status
         r = k.run("import shutil\nf = getattr(shutil, 'rm' + 'tree')\nf('data')")
         assert r.status == "error" and "[destructive-files]" in r.text
         r = k.run("import duckdb\nduckdb.connect('wh.duckdb').execute('DROP TABLE customers')")
