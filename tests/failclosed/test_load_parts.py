@@ -133,3 +133,35 @@ def test_loading_while_another_thread_imports_is_fully_guarded(folder: Path):
         k.stop()
     assert (folder / "data" / "keep.csv").exists()
     assert "customers" in _tables(folder)
+
+
+MUTATING_KEY = """
+import sys, types
+class _Key(str):      # a module name whose every comparison imports another module
+    def startswith(self, *a):
+        sys.modules[f"_jg_grown_{len(sys.modules)}"] = types.ModuleType("grown")
+        return str.startswith(self, *a)
+    def __eq__(self, other):
+        sys.modules[f"_jg_grown_{len(sys.modules)}"] = types.ModuleType("grown")
+        return str.__eq__(self, other)
+    __hash__ = str.__hash__
+sys.modules[_Key("_jg_trigger")] = types.ModuleType("trigger")
+"""
+
+
+def test_sys_modules_growing_during_every_look_at_it_leaves_the_kernel_fully_guarded(folder: Path):
+    """The race made deterministic: ``sys.modules`` grows each time the guard looks at a key."""
+    k = _kernel(folder)
+    try:
+        assert k.run(MUTATING_KEY).status == "ok"
+        loaded = k.run("%load_ext jupyter_guard")
+        assert "could not install" not in loaded.text, loaded.text
+        assert k.run("len([m for m in list(sys.modules) if str.startswith(m, '_jg_grown_')]) > 0").text.strip() \
+            == "True"                                   # it did grow while the guard loaded
+        status = k.run("%guard status").text
+        assert "REFUSING" not in status and status.count(": on") == 6, status
+        r = k.run("import shutil\nf = getattr(shutil, 'rm' + 'tree')\nf('data')")
+        assert r.status == "error" and "[destructive-files]" in r.text
+    finally:
+        k.stop()
+    assert (folder / "data" / "keep.csv").exists()
