@@ -120,6 +120,8 @@ def python_child(argv: list[str], reader: Reader | None, source: str,
                 break
         if stop:
             break
+    if code is None and not script and not args and stdin is not None:
+        code = stdin                              # echo CODE | python
     if code is None and script and reader is not None:
         code = reader.read(script)
     if code is not None and reader is not None:

@@ -160,6 +160,8 @@ class _Walker:
         for i in done.intents:
             if i.action in ("file.write", "file.truncate", "file.move") and i.target_kind == "path":
                 self.written[i.target] = None
+        if argv and argv[0] in ("cp", "mv") and len(argv) == 3 and not argv[1].startswith("-"):
+            self.written[argv[2]] = self.read(argv[1])   # cp a.sh b.sh: b.sh holds what a.sh does
 
     def command(self, argv: list[str], depth: int, source: str = "",
                 stdin: str | None = None, fed: bool = False) -> Analysis:
@@ -221,6 +223,8 @@ class _Walker:
                 fed = fed or op == "<"
                 if op == "<":
                     out.append(Intent("file.read", "path", path, source=source))
+                    if self.children is not None:   # bash < s.sh: the script is visible
+                        stdin = self.read(path)
             elif (op == ">&" and (path.isdigit() or path == "-")) or path in _NOT_FILES:
                 continue
             elif path.startswith(("/dev/tcp/", "/dev/udp/")):
@@ -244,6 +248,8 @@ class _Walker:
             return " ".join(args)
         if name == "cat" and len(words) == 1:
             return next((t.body for _, t in prev.redirs if isinstance(t, Heredoc)), None)
+        if name == "cat" and len(words) == 2 and self.children is not None:
+            return self.read(words[1][0])          # cat s.sh | bash
         return None
 
 

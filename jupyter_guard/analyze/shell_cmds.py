@@ -36,9 +36,25 @@ def shell(ctx: Ctx, argv: list[str]) -> Analysis:
     if ctx.stdin is not None:
         return ctx.nested_script(ctx.stdin)
     if ctx.stdin_fed:
+        if ctx.children is not None:
+            return Analysis((unread(argv[0], "script read from stdin is not visible", ctx.source),))
         return Analysis((Intent("code.dynamic", "command", argv[0], source=ctx.source,
                                 detail="shell script read from stdin is not visible"),))
     return Analysis()
+
+
+def source(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``source f`` / ``. f``: the file runs in this shell; read it, or it is unread.
+
+    >>> demo("source f")
+    []
+    """
+    if len(argv) < 2 or ctx.children is None:
+        return Analysis()
+    text = ctx.children.read(argv[1])
+    if text is None:
+        return Analysis((unread_script(ctx.children, argv[0], argv[1], ctx.source),))
+    return ctx.nested_script(text)
 
 
 def eval_(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -252,7 +268,7 @@ RULES: dict[str, Rule] = {
     **{s: shell for s in SHELLS}, "eval": eval_, "su": su, "runuser": su,
     **{p: python for p in ("python", "python3", "python2", "ipython", "pypy3", "pypy", "perl",
                            "ruby", "node", "nodejs", "Rscript", "php", "deno", "bun")},
-    **{r: runner for r in RUNNERS}, "unset": unset,
+    **{r: runner for r in RUNNERS}, "unset": unset, "source": source, ".": source,
     "alias": alias, "busybox": busybox,
     **{w: wrapper for w in WRAPPERS}, "xargs": xargs, "watch": watch,
     "psql": psql, "duckdb": sql_cli, "sqlite3": sql_cli, "sqlite": sql_cli, "mysql": mysql,

@@ -278,10 +278,12 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
 
 
 def _new_file(i: Intent) -> Intent:
-    """Overwriting a file that does not exist yet only creates it: a write, not a truncation."""
+    """Overwriting a file that does not exist yet only creates it: a write, not a truncation
+    (so does copying into a folder)."""
     if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
         try:
-            if not os.path.lexists(os.path.expanduser(i.target)):
+            path = os.path.expanduser(i.target)
+            if not os.path.lexists(path) or os.path.isdir(path):   # cp x dir/ writes into it
                 return i.with_(action="file.write")
         except (OSError, ValueError):
             pass
