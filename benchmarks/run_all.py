@@ -109,9 +109,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                                      "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),
                     f"{h['with_s'] * 1e3:.0f} ms", f"no hook {h['without_s'] * 1e3:.0f} ms", f"×{h['ratio']:.2f}"))
     for k, c in r.get("children", {}).items():
-        out.append(("child start", {"pass": "`python -c pass`", "scratch": "`python -c` writing and "
-                                    "removing a scratch file", "refused": "`python -c` refused "
-                                    "(rmtree of data/), refusal recorded"}.get(k, k),
+        what = {"pass": "`python -c pass`",
+                "scratch": "`python -c` writing and removing a scratch file",
+                "refused": "`python -c` refused (rmtree of data/), refusal recorded"}
+        out.append(("child start", what.get(k, k),
                     f"{c['guarded_s'] * 1e3:.1f} ms (+{c['added_ms']:.1f} ms)",
                     f"plain child {c['plain_s'] * 1e3:.1f} ms", f"×{c['ratio']:.2f}"))
     return out

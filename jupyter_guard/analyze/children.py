@@ -138,10 +138,10 @@ _QUOTED = r"""\s*\(?\s*(?:\[\s*)?(['"])((?:\\.|(?!\1).)*)\1"""
 _DELETES: tuple[tuple[frozenset[str], str, bool], ...] = (
     (frozenset({"perl"}), r"\b(?:File::Path::)?(?:rmtree|remove_tree)\b", True),
     (frozenset({"perl", "php"}), r"\b(?:unlink|rmdir)\b", False),
-    (frozenset({"ruby"}), r"\bFileUtils\.(?:rm_rf|rm_r|remove_dir|remove_entry(?:_secure)?|rmtree)\b",
-     True),
-    (frozenset({"ruby"}), r"\b(?:FileUtils\.(?:rm|rm_f|remove|mv|move)|File\.(?:delete|unlink|rename)|"
-                          r"Dir\.(?:rmdir|delete|unlink))\b", False),
+    (frozenset({"ruby"}),
+     r"\bFileUtils\.(?:rm_rf|rm_r|remove_dir|remove_entry(?:_secure)?|rmtree)\b", True),
+    (frozenset({"ruby"}), r"\b(?:FileUtils\.(?:rm|rm_f|remove|mv|move)|"
+                          r"File\.(?:delete|unlink|rename)|Dir\.(?:rmdir|delete|unlink))\b", False),
     (frozenset({"node", "nodejs", "deno", "bun"}),
      r"\b(?:rmSync|rm|rmdir|rmdirSync|unlink|unlinkSync|rename|renameSync|truncate|truncateSync|"
      r"writeFileSync|writeFile|remove|removeSync|emptyDir)\b", True),
@@ -179,8 +179,9 @@ def scan_code(lang: str, code: str, source: str,
             out += Analysis((Intent("file.delete", "path", target, recursive=recursive or not q,
                                     source=source, detail=f"{lang} {m.group(0)}"),))
     for m in re.finditer(_SHELL_OUT.get(lang, r"(?!)"), code):
-        q = re.match(_QUOTED, code[m.end():]) if m.group(0) != "`" else re.match(r"([^`]*)`", code[m.end():])
-        text = (q.group(2) if m.group(0) != "`" else q.group(1)) if q else None
+        tick = m.group(0) == "`"
+        q = re.match(r"([^`]*)`" if tick else _QUOTED, code[m.end():])
+        text = (q.group(1) if tick else q.group(2)) if q else None
         if text is None:
             out += Analysis((Intent("shell.exec", "command", m.group(0), source=source,
                                     detail="dynamic command"),))

@@ -151,7 +151,8 @@ class _Walker:
         if argv and argv[0] == "cat" and len(argv) == 1:
             text = stdin
         elif argv and argv[0] in DATA_COMMANDS:
-            text = " ".join(a for a in argv[1:] if argv[0] != "echo" or not re.fullmatch(r"-[neE]+", a))
+            text = " ".join(a for a in argv[1:]
+                            if argv[0] != "echo" or not re.fullmatch(r"-[neE]+", a))
             text = text + "\n" if argv[0] == "echo" else text
         for i in red.intents:
             if i.action in ("file.write", "file.truncate"):

@@ -42,7 +42,8 @@ def _argv(a: Any) -> list[str] | None:
 def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
     if path is None:
         return []
-    out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+    out = [Intent(action, "path", path, recursive=recursive,  # type: ignore[arg-type]
+                  source=f"{action} {path}")]
     real = os.path.realpath(path) if UNKNOWN not in path else path
     if real != os.path.abspath(path):
         out.append(out[0].with_(target=real))
@@ -122,7 +123,8 @@ def handlers(g: Any) -> dict[str, Handler]:
 
     def on_putenv(args: tuple[Any, ...]) -> None:
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
-        value = os.fsdecode(args[1]) if len(args) > 1 and isinstance(args[1], (str, bytes)) else None
+        raw = args[1] if len(args) > 1 else None
+        value = os.fsdecode(raw) if isinstance(raw, (str, bytes)) else None
         if key.upper().startswith(GUARD_PREFIX) or (
                 strips(key, value) and CHILD_DIR not in (value or "").split(os.pathsep)):
             g.decide([Intent("guard.tamper", "guard", f"changes {key} in the environment")],

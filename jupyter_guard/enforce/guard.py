@@ -142,8 +142,8 @@ class Guard:
         return Context(user=user, groups=self.groups, actor=actor or cell_actor,
                        connection=conn.name if conn else "", cwd=os.getcwd() if files else "",
                        guard_files=self._guard_files() if files else (),
-                       session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files,
-                       walk=walk_files if files else None)
+                       session_tables=frozenset(self.session_tables),
+                       runtime_checks=self.runtime_files, walk=walk_files if files else None)
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""

@@ -58,7 +58,8 @@ class Integrity:
         self.events = shell.events
         self.parse = shell.compile.ast_parse
         self.kg_attrs = {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
-        self.modules = {n: m for n, m in list(sys.modules.items()) if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
+        self.modules = {n: m for n, m in list(sys.modules.items())   # copied: threads import
+                        if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
         self.globals = {n: dict(vars(m)) for n, m in self.modules.items()
                         if n.removeprefix("jupyter_guard.") in CRITICAL}
         # the same snapshots as flat tuples, compared by identity in C (``_changed``)
@@ -85,7 +86,8 @@ class Integrity:
         names = tuple(self.attrs) + tuple(self.late)
         self._attrs_get = _attrgetter(names)
         self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
-        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in list(self.events.callbacks.items())}
+        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)]
+                          for ev, cbs in list(self.events.callbacks.items())}
 
     # -- checks -----------------------------------------------------------------------------
     def verify_guard(self) -> list[str]:

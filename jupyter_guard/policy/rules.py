@@ -153,8 +153,10 @@ def is_scratch(path: str, cwd: str) -> bool:
     holding it (a notebook folder under ``/tmp``, or a ``TMPDIR`` that contains it, exempts
     nothing of that folder).
 
-    >>> is_scratch("/tmp/s", "/home/a"), is_scratch("/tmp/nb/s", "/tmp/nb"), is_scratch("/tmp", "/tmp/nb")
-    (True, False, False)
+    >>> is_scratch("/tmp/s", "/home/a"), is_scratch("/tmp/nb/s", "/tmp/nb")
+    (True, False)
+    >>> is_scratch("/tmp", "/tmp/nb")
+    False
     """
     if UNKNOWN in path:
         return False
@@ -171,7 +173,8 @@ def guard_file_of(path: str, c: Context) -> str:
 def is_protected(path: str, p: Policy, c: Context) -> bool:
     """Protected wherever it is (temp folder included): a guard file or a ``protected_paths`` match.
 
-    >>> is_protected("/tmp/nb/wh.duckdb", Policy(protected_paths=("*.duckdb",)), Context(cwd="/tmp/nb"))
+    >>> pol = Policy(protected_paths=("*.duckdb",))
+    >>> is_protected("/tmp/nb/wh.duckdb", pol, Context(cwd="/tmp/nb"))
     True
     """
     if UNKNOWN in path or path in ("", "?", "*"):
@@ -216,9 +219,11 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
     that holds no protected file.
 
     >>> pol = Policy(protected_paths=("*.duckdb",))
-    >>> destructive_files(Intent("file.delete", "path", "w.duckdb"), pol, Context(cwd="/tmp/nb")).rule_id
+    >>> rm = Intent("file.delete", "path", "w.duckdb")
+    >>> destructive_files(rm, pol, Context(cwd="/tmp/nb")).rule_id
     'destructive-files'
-    >>> destructive_files(Intent("file.delete", "path", "/tmp/s", recursive=True), pol, Context(cwd="/w"))
+    >>> scratch = Intent("file.delete", "path", "/tmp/s", recursive=True)
+    >>> destructive_files(scratch, pol, Context(cwd="/w"))
     """
     if i.action == "shell.exec" and (i.detail in ("dynamic command", "nesting too deep")):
         return _v("block", "destructive-files", f"runs a shell command the guard cannot read ({i.detail})", i)
@@ -308,7 +313,8 @@ def child_unread(i: Intent, p: Policy, c: Context) -> Verdict | None:
 
     >>> child_unread(Intent("child.unread", "command", "make"), Policy(), Context()).rule_id
     'child-unread'
-    >>> child_unread(Intent("child.unread", "command", "make"), Policy(allow_unread=("make",)), Context())
+    >>> make = Intent("child.unread", "command", "make")
+    >>> child_unread(make, Policy(allow_unread=("make",)), Context())
     """
     if i.action != "child.unread" or i.target in p.allow_unread:
         return None

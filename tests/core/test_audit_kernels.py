@@ -86,7 +86,8 @@ def test_sigkill_mid_cell_leaves_an_interrupted_event(work_root: Path):
                                metadata={"cellId": "long-cell"})
         k.kc.shell_channel.send(msg)
         deadline = time.monotonic() + 60        # the cell has begun: its event is journaled
-        while not any("long-cell" in f.read_text() for f in (d / "audit.duckdb.journal").glob("*.jsonl")):
+        journals = d / "audit.duckdb.journal"
+        while not any("long-cell" in f.read_text() for f in journals.glob("*.jsonl")):
             assert time.monotonic() < deadline, "the long cell never started"
             time.sleep(0.05)
         pid = k.km.provisioner.process.pid
