@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
-``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``; each also runs alone with
-``--json``).
+``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``; each also
+runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
                                              if quick else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
+    res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
     return res
 
 
@@ -107,6 +108,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("runtime hook", {"open_100k": "100k open()+close()", "open_w_20k": "20k open(w)+close()",
                                      "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),
                     f"{h['with_s'] * 1e3:.0f} ms", f"no hook {h['without_s'] * 1e3:.0f} ms", f"×{h['ratio']:.2f}"))
+    for k, c in r.get("children", {}).items():
+        what = {"pass": "`python -c pass`",
+                "scratch": "`python -c` writing and removing a scratch file",
+                "refused": "`python -c` refused (rmtree of data/), refusal recorded"}
+        out.append(("child start", what.get(k, k),
+                    f"{c['guarded_s'] * 1e3:.1f} ms (+{c['added_ms']:.1f} ms)",
+                    f"plain child {c['plain_s'] * 1e3:.1f} ms", f"×{c['ratio']:.2f}"))
     return out
 
 

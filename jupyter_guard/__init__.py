@@ -5,7 +5,9 @@ Entry points only; everything heavy is imported when first needed.
 """
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False   # ``typing`` stays unimported: guarded Python children import this package
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["GuardBlocked", "load_ipython_extension", "unload_ipython_extension", "panel", "__version__"]

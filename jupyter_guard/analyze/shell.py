@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 
+from jupyter_guard.analyze.children import Reader, is_python, strips, tamper
 from jupyter_guard.analyze.shell_cmds import RULES
 from jupyter_guard.analyze.shell_lex import (Heredoc, LexError, Simple, Word, fallback_tokens,
                                              parse, tokenize)
@@ -29,7 +31,8 @@ _APPEND = frozenset({">>", "&>>", "<>"})
 _NOT_FILES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 
 
-def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 0) -> Analysis:
+def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 0,
+                  children: Reader | None = None) -> Analysis:
     """Intents of every command a shell would run for ``command``.
 
     >>> [(i.action, i.target, i.recursive) for i in analyze_shell("rm -rf data").intents]
@@ -48,7 +51,7 @@ def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 
     except LexError as exc:
         errors = (f"shell: {exc}; analysed by splitting on whitespace",)
         cmds = parse(command, fallback_tokens(command))
-    walker = _Walker(sql, depth)
+    walker = _Walker(sql, depth, children)
     out = Analysis(errors=errors)
     for cmd in cmds:
         out += walker.simple(cmd)
@@ -58,12 +61,33 @@ def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 
 class _Walker:
     """Walks one script's simple commands in order, remembering visible ``NAME=value``."""
 
-    def __init__(self, sql: SqlAnalyzer | None, depth: int) -> None:
+    def __init__(self, sql: SqlAnalyzer | None, depth: int, children: Reader | None) -> None:
         self.sql, self.depth = sql, depth
         self.env: dict[str, str | None] = {}
+        self.written: dict[str, str | None] = {}   # files this script wrote: text, None if unseen
+        self.children = children if children is None else replace(
+            children, read=self.read, exists=self.exists)
+        self._base = children
 
     def script(self, text: str, depth: int) -> Analysis:
-        return analyze_shell(text, sql=self.sql, depth=depth)
+        return analyze_shell(text, sql=self.sql, depth=depth, children=self._nested())
+
+    def _nested(self) -> Reader | None:
+        """A nested script sees what this one wrote so far."""
+        if self._base is None:
+            return None
+        return replace(self._base, read=self.read, exists=self.exists)
+
+    def read(self, path: str) -> str | None:
+        if path in self.written:
+            return self.written[path]
+        return self._base.read(path) if self._base is not None else None
+
+    def exists(self, path: str) -> bool:
+        if path in self.written:
+            return True
+        base = self._base
+        return base is not None and (base.exists is None or base.exists(path))
 
     def expand(self, w: Word) -> tuple[str, bool]:
         """The word with visible variables substituted, and whether everything was known."""
@@ -91,11 +115,14 @@ class _Walker:
         assigns: list[Word] = []
         while words and _ASSIGN.match(words[0].text) and not words[0].raw.startswith(("'", '"')):
             assigns.append(words.pop(0))
+        out += self._stripping(assigns, source)
         if not words:
             self._assign(assigns)
             return out + red
         if words[0].text in DECLARE:
-            self._assign([w for w in words[1:] if _ASSIGN.match(w.text)])
+            declared = [w for w in words[1:] if _ASSIGN.match(w.text)]
+            out += self._stripping(declared, source)
+            self._assign(declared)
         head, known = self.expand(words[0])
         if not known or (words[0].expands and "IFS" in self.env):
             return out + Analysis((Intent("shell.exec", "command", words[0].raw, source=source,
@@ -104,7 +131,38 @@ class _Walker:
             [self.expand(w)[0] for w in words[1:]]
         if cmd.pipe_in is not None and stdin is None and not fed:
             stdin, fed = self._piped(cmd.pipe_in), True
-        return out + self.command(argv, self.depth, source, stdin, fed) + red
+        done = self.command(argv, self.depth, source, stdin, fed)
+        self._remember(argv, stdin, done, red)
+        return out + done + red
+
+    def _stripping(self, assigns: list[Word], source: str) -> Analysis:
+        """``PYTHONPATH= cmd``, ``export JUPYTER_GUARD_X=...``: the guard's child injection."""
+        found = []
+        for w in assigns:
+            name, _, value = w.text.partition("=")
+            if strips(name.rstrip("+"), value if not name.endswith("+") else "$" + name[:-1]):
+                found.append(tamper("children", f"sets {name.rstrip('+')}", source))
+        return Analysis(tuple(found))
+
+    def _remember(self, argv: list[str], stdin: str | None, done: Analysis, red: Analysis) -> None:
+        """Files this script writes, with their text when it is visible (``cat > f <<EOF``,
+        ``echo ... > f``), so a later ``bash f`` in the same script reads what it will run."""
+        text: str | None = None
+        if argv and argv[0] == "cat" and len(argv) == 1:
+            text = stdin
+        elif argv and argv[0] in DATA_COMMANDS:
+            text = " ".join(a for a in argv[1:]
+                            if argv[0] != "echo" or not re.fullmatch(r"-[neE]+", a))
+            text = text + "\n" if argv[0] == "echo" else text
+        for i in red.intents:
+            if i.action in ("file.write", "file.truncate"):
+                prev = self.written.get(i.target, "") if i.action == "file.write" else ""
+                self.written[i.target] = None if text is None or prev is None else prev + text
+        for i in done.intents:
+            if i.action in ("file.write", "file.truncate", "file.move") and i.target_kind == "path":
+                self.written[i.target] = None
+        if argv and argv[0] in ("cp", "mv") and len(argv) == 3 and not argv[1].startswith("-"):
+            self.written[argv[2]] = self.read(argv[1])   # cp a.sh b.sh: b.sh holds what a.sh does
 
     def command(self, argv: list[str], depth: int, source: str = "",
                 stdin: str | None = None, fed: bool = False) -> Analysis:
@@ -118,10 +176,19 @@ class _Walker:
                                     detail="dynamic command"),))
         out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
         rule = RULES.get(argv[0].rpartition("/")[2])
+        if rule is None and is_python(argv[0]):
+            rule = RULES["python"]
+        if rule is None and "/" in argv[0] and self.children is not None:
+            text = self.read(argv[0])
+            interp = _shebang(text)   # ./script.sh: judged as its interpreter (no #!: sh)
+            interp = interp or (["sh"] if text is not None and not text.startswith("\x7fELF")
+                                and "\x00" not in text[:1024] else [])
+            if interp and interp[0].rpartition("/")[2] in RULES:
+                return out + self.command(interp + argv, depth + 1, source, stdin, fed)
         if rule is None:
             return out
         ctx = Ctx(source, depth, self.sql, stdin, fed, self.script,
-                  lambda a, d: self.command(a, d, source, stdin, fed))
+                  lambda a, d: self.command(a, d, source, stdin, fed), self.children)
         return out + rule(ctx, argv)
 
     def _strip_keywords(self, words: list[Word]) -> list[Word]:
@@ -157,6 +224,8 @@ class _Walker:
                 fed = fed or op == "<"
                 if op == "<":
                     out.append(Intent("file.read", "path", path, source=source))
+                    if self.children is not None:   # bash < s.sh: the script is visible
+                        stdin = self.read(path)
             elif (op == ">&" and (path.isdigit() or path == "-")) or path in _NOT_FILES:
                 continue
             elif path.startswith(("/dev/tcp/", "/dev/udp/")):
@@ -180,4 +249,22 @@ class _Walker:
             return " ".join(args)
         if name == "cat" and len(words) == 1:
             return next((t.body for _, t in prev.redirs if isinstance(t, Heredoc)), None)
+        if name == "cat" and len(words) == 2 and self.children is not None:
+            return self.read(words[1][0])          # cat s.sh | bash
         return None
+
+
+def _shebang(text: str | None) -> list[str]:
+    """``#!/usr/bin/env bash`` -> ["bash"]; ``#!/bin/sh -e`` -> ["/bin/sh", "-e"].
+
+    >>> _shebang("#!/usr/bin/env -S python3 -u"), _shebang("echo")
+    (['python3', '-u'], [])
+    """
+    if not text or not text.startswith("#!"):
+        return []
+    words = text[2:].splitlines()[0].split()
+    if words and words[0].rpartition("/")[2] == "env":
+        words = words[1:]
+        while words and words[0].startswith("-"):
+            words = words[1:]
+    return words

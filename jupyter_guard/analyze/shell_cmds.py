@@ -5,6 +5,9 @@ in ``shell_files`` and ``shell_net``.
 """
 from __future__ import annotations
 
+from jupyter_guard.analyze.children import (RUNNERS, interpreter_child, is_python,
+                                            may_run_python, python_child, strips, tamper, unread,
+                                            unread_script)
 from jupyter_guard.analyze.shell_files import FILE_RULES
 from jupyter_guard.analyze.shell_net import NET_RULES
 from jupyter_guard.analyze.shell_opts import Ctx, Rule, parse_opts, sql_intents, stdin_sql
@@ -23,14 +26,35 @@ def shell(ctx: Ctx, argv: list[str]) -> Analysis:
     o = parse_opts(argv[1:], "oO", permute=False)
     if o.has("-c") and o.args:
         return ctx.nested_script(o.args[0])
-    if o.args and not o.has("-s"):
-        return Analysis()                       # a script file: its text is not visible here
+    if o.args and not o.has("-s"):              # a script file: read it, or it is unread
+        if ctx.children is None:
+            return Analysis()
+        text = ctx.children.read(o.args[0])
+        if text is None:
+            return Analysis((unread_script(ctx.children, argv[0], o.args[0], ctx.source),))
+        return ctx.nested_script(text)
     if ctx.stdin is not None:
         return ctx.nested_script(ctx.stdin)
     if ctx.stdin_fed:
+        if ctx.children is not None:
+            return Analysis((unread(argv[0], "script read from stdin is not visible", ctx.source),))
         return Analysis((Intent("code.dynamic", "command", argv[0], source=ctx.source,
                                 detail="shell script read from stdin is not visible"),))
     return Analysis()
+
+
+def source(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``source f`` / ``. f``: the file runs in this shell; read it, or it is unread.
+
+    >>> demo("source f")
+    []
+    """
+    if len(argv) < 2 or ctx.children is None:
+        return Analysis()
+    text = ctx.children.read(argv[1])
+    if text is None:
+        return Analysis((unread_script(ctx.children, argv[0], argv[1], ctx.source),))
+    return ctx.nested_script(text)
 
 
 def eval_(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -59,11 +83,42 @@ def python(ctx: Ctx, argv: list[str]) -> Analysis:
     [('code.dynamic', 'python')]
     """
     name = argv[0].rpartition("/")[2]
+    if is_python(name):                         # guarded inside; refused if it drops the guard
+        found = python_child(argv, ctx.children, ctx.source, ctx.stdin)
+        if ctx.children is not None:
+            return found
+    elif ctx.children is not None:
+        return interpreter_child(argv, ctx.children, ctx.source, ctx.nested_script, ctx.stdin)
+    else:
+        found = Analysis()
     flag = "-c" if name.startswith(("python", "pypy", "ipython")) else "-e"
     o = parse_opts(argv[1:], "cmWXeEIM" if flag == "-e" else "cmWX", ("--eval",), permute=False)
     code = o.get(flag, "--eval") or ([ctx.stdin] if ctx.stdin is not None and not o.args else [])
-    return Analysis(tuple(Intent("code.dynamic", "command", argv[0], source=c,
-                                 detail=f"{name} code run from the shell") for c in code))
+    return found + Analysis(tuple(Intent("code.dynamic", "command", argv[0], source=c,
+                                         detail=f"{name} code run from the shell") for c in code))
+
+
+def runner(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``make``, ``git``, ``npm`` ...: they run code from files of their own (Makefiles, hooks,
+    package scripts) that the guard does not read: unread, unless ``children.allow_unread``.
+
+    >>> demo("make all")
+    [('child.unread', 'make')]
+    """
+    out = Analysis((unread(argv[0], "runs code from its own files, which the guard does not "
+                           "read", ctx.source),))
+    own = FILE_RULES.get(argv[0].rpartition("/")[2]) or NET_RULES.get(argv[0].rpartition("/")[2])
+    return out + own(ctx, argv) if own is not None else out   # git clean, git push, ...
+
+
+def unset(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``unset PYTHONPATH`` drops the guard from later Python children.
+
+    >>> [a for a, _ in demo("unset PYTHONPATH")]
+    ['guard.tamper']
+    """
+    return Analysis(tuple(tamper("children", f"unsets {n}", ctx.source) for n in argv[1:]
+                          if strips(n, None)))
 
 
 def alias(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -109,8 +164,17 @@ def wrapper(ctx: Ctx, argv: list[str]) -> Analysis:
     rest = list(o.args[skip:])
     out = sum((ctx.nested_script(s) for s in o.get("-S", "--split-string")), Analysis())
     if name == "env":
+        for n in o.get("-u", "--unset"):
+            if strips(n, None):
+                out += Analysis((tamper("children", f"env -u {n}", ctx.source),))
         while rest and "=" in rest[0] and not rest[0].startswith("="):
-            rest.pop(0)
+            n, _, v = rest.pop(0).partition("=")
+            if strips(n, v):
+                out += Analysis((tamper("children", f"env {n}=", ctx.source),))
+        if (o.has("-i", "--ignore-environment") or (rest and rest[0] == "-")) and rest:
+            rest = rest[1:] if rest[0] == "-" else rest
+            if rest and may_run_python(rest[0]):
+                out += Analysis((tamper(rest[0], "env -i", ctx.source),))
     if name == "command" and o.has("-v", "-V"):
         return out
     return out + ctx.nested(rest)
@@ -226,8 +290,9 @@ def jupyter(ctx: Ctx, argv: list[str]) -> Analysis:
 RULES: dict[str, Rule] = {
     **FILE_RULES,
     **{s: shell for s in SHELLS}, "eval": eval_, "su": su, "runuser": su,
-    **{p: python for p in ("python", "python3", "python2", "ipython", "pypy3", "perl", "ruby",
-                           "node", "Rscript", "php")},
+    **{p: python for p in ("python", "python3", "python2", "ipython", "pypy3", "pypy", "perl",
+                           "ruby", "node", "nodejs", "Rscript", "php", "deno", "bun")},
+    **{r: runner for r in RUNNERS}, "unset": unset, "source": source, ".": source,
     "alias": alias, "busybox": busybox,
     **{w: wrapper for w in WRAPPERS}, "xargs": xargs, "watch": watch,
     "jupyter": jupyter, "jupyter-guard": jupyter,

@@ -80,16 +80,17 @@ def mv(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def cp(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``cp a b`` (also ``install``) -> file.read of ``a`` and file.write of ``b``.
+    """``cp a b`` (also ``install``) -> file.read of ``a`` and file.truncate of ``b`` (its old
+    content is gone; a ``b`` that does not exist, or is a folder, is only written).
 
     >>> demo('cp a b.db')
-    [('file.read', 'a'), ('file.write', 'b.db')]
+    [('file.read', 'a'), ('file.truncate', 'b.db')]
     """
     o = parse_opts(argv[1:], "tSmgo", ("--target-directory", "--suffix", "--mode", "--owner",
                                        "--group"))
     dest = o.get("-t", "--target-directory")
     srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
-    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.write", dst))
+    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst))
 
 
 def truncate(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -166,10 +167,10 @@ def touch(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def sed(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``sed -i 's/a/b/' f`` -> file.write of ``f`` (only with -i).
+    """``sed -i 's/a/b/' f`` -> file.truncate of ``f`` (only with -i: it is rewritten).
 
     >>> demo("sed -i 's/a/b/' f")
-    [('file.write', 'f')]
+    [('file.truncate', 'f')]
     """
     args = argv[1:]
     if not any(a == "--in-place" or a.startswith(("--in-place=", "-i")) or
@@ -177,14 +178,14 @@ def sed(ctx: Ctx, argv: list[str]) -> Analysis:
         return Analysis()
     o = parse_opts(args, "efl", ("--expression", "--file", "--line-length"))
     paths = o.args if o.get("-e", "-f", "--expression", "--file") else o.args[1:]
-    return Analysis(files(ctx, "file.write", paths))
+    return Analysis(files(ctx, "file.truncate", paths))
 
 
 def git(ctx: Ctx, argv: list[str]) -> Analysis:
     """``git clean -fdx`` -> recursive file.delete of ``.`` (or the paths given).
 
     >>> demo('git clean -fd')
-    [('file.delete', '.')]
+    [('child.unread', 'git'), ('file.delete', '.')]
     """
     o = parse_opts(argv[1:], "Ce", ("--git-dir", "--work-tree", "--exclude"), permute=False)
     if not o.args or o.args[0] != "clean":

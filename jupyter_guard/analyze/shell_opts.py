@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from jupyter_guard.analyze.children import Reader
 from jupyter_guard.model import Action, Analysis, Intent
 
 SqlAnalyzer = Callable[[str, str], tuple[Intent, ...]]
@@ -25,6 +26,7 @@ class Ctx:
     stdin_fed: bool                               # stdin comes from a file or pipe we cannot see
     script: Callable[[str, int], Analysis]        # analyse a nested script at a depth
     command: Callable[[list[str], int], Analysis]  # analyse a nested argv at a depth
+    children: Reader | None = None                # reads scripts, analyses Python (children.py)
 
     def nested(self, argv: list[str]) -> Analysis:
         return self.command(argv, self.depth + 1) if argv else Analysis()

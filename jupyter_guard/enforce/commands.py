@@ -52,6 +52,7 @@ def status_text(g: Guard) -> str:
         f"audit    {g.settings['audit']}{_audit_health(g)}",
         f"session  {g.session_id}",
         f"counts   {counts}",
+        *parts_lines(),
     ])
 
 
@@ -61,3 +62,16 @@ def _audit_health(g: Guard) -> str:
         return ""
     waiting = getattr(g.audit, "waiting", 0)
     return f" (FAILING: {failure}; {waiting} bytes of events wait in memory)"
+
+
+def parts_lines() -> list[str]:
+    """One line per part of the guard and whether it is on (``extension.PARTS``)."""
+    from jupyter_guard.enforce.kernel import current
+
+    kg = current()
+    if kg is None:
+        return []
+    lines = [f"part     {name}: {state}" for name, state in kg.parts.items()]
+    if kg.broken:
+        lines.append(f"REFUSING every cell: {kg.broken}")
+    return lines

@@ -1,9 +1,17 @@
-"""``%load_ext jupyter_guard``: build the guard, wire it into the shell, print one line."""
+"""``%load_ext jupyter_guard``: build the guard, wire it into the shell, print one line.
+
+Loading is all or nothing. Every part (``PARTS``) installs completely, or the kernel refuses every
+cell with rule ``guard-error`` and a one-line message naming the part that failed and the fix. A
+part that fails is tried once more (a race with another thread is the usual cause). The audit
+ingest thread starts only after every part is in place.
+"""
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.enforce.guard import Guard
@@ -11,6 +19,18 @@ from jupyter_guard.enforce.kernel import KernelGuard, banner
 from jupyter_guard.errors import GuardBlocked
 
 log = logging.getLogger("jupyter_guard")
+
+# (name shown by ``%guard status``, module whose ``install(shell, guard)`` sets the part up)
+PARTS: tuple[tuple[str, str], ...] = (
+    ("SQL sinks", "jupyter_guard.enforce.sinks"),
+    ("masking", "jupyter_guard.enforce.wire_mask"),
+    ("run-time layer", "jupyter_guard.enforce.runtime"),
+    ("children", "jupyter_guard.enforce.children"),
+    ("approvals", "jupyter_guard.enforce.approvals"),
+    ("self-protection", "jupyter_guard.enforce.extension"),   # ``install`` below: the seal
+)
+FIX = ("restart the kernel; if it fails again, reinstall jupyter_guard and report the error "
+       "(`%guard status` shows every part)")
 
 
 def load(shell: Any) -> KernelGuard:
@@ -32,13 +52,52 @@ def load(shell: Any) -> KernelGuard:
     from jupyter_guard.enforce.magic import GuardMagics
 
     shell.register_magics(GuardMagics(shell, guard))
-    _install_optional(shell, guard)
-    _seal()
+    install_parts(shell, guard, kg)
+    if guard.audit is not None:
+        from jupyter_guard.enforce.runtime import Busy
+
+        with Busy():   # the guard's own thread, not one user code started
+            guard.audit.start_ingest(interval=1.0)
     if not cfg.quiet:
         print(banner(guard))
+    if kg.broken:
+        print(f"jupyter_guard: {kg.broken}", file=sys.stderr)
     for w in guard.policy.warnings:
         print(f"jupyter_guard policy problem: {w}", file=sys.stderr)
     return kg
+
+
+def install_parts(shell: Any, guard: Guard, kg: KernelGuard,
+                  parts: tuple[tuple[str, str], ...] = PARTS) -> None:
+    """Install every part, each tried twice; the first that fails twice breaks the kernel guard
+    (every cell refused) and the parts after it are not installed."""
+    for name, modname in parts:
+        error = ""
+        for _attempt in range(2):
+            error = _install_one(modname, shell, guard)
+            if not error:
+                break
+            log.warning("jupyter_guard: %s failed to install (%s), trying again", name, error)
+        kg.parts[name] = error or "on"
+        if error:
+            kg.broken = (f"could not install its {name} ({error}), so every cell is refused; "
+                         f"to fix: {FIX}")
+            for later, _ in parts[parts.index((name, modname)) + 1:]:
+                kg.parts[later] = "not installed"
+            return
+
+
+def _install_one(modname: str, shell: Any, guard: Guard) -> str:
+    """'' when the part is in place, else why not."""
+    try:
+        mod = importlib.import_module(modname)
+        fn: Callable[[Any, Guard], None] = mod.install
+        fn(shell, guard)
+        if modname.endswith(".runtime"):
+            guard.runtime_files = True
+        return ""
+    except Exception as e:  # any failure is reported and refuses every cell (fail closed)
+        return f"{type(e).__name__}: {e}"
 
 
 def _open_audit(guard: Guard) -> None:
@@ -52,9 +111,10 @@ def _open_audit(guard: Guard) -> None:
     os.environ[MARKER] = str(os.getpid())   # children: `jupyter guard compact` refuses to run
     try:
         # An ingest costs ~20 ms of CPU: once a second keeps readers within the 2 s promise
-        # without taking a noticeable share of a busy kernel's time.
+        # without taking a noticeable share of a busy kernel's time. The thread starts once
+        # loading is done (``load``).
         guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s),
-                               interval=1.0)
+                               background=False)
         atexit.register(guard.audit.close)  # stop the ingest thread before the interpreter goes
     except Exception as e:  # no audit: audit.on_failure decides (refuse by default), and says so
         from jupyter_guard.record.audit import BrokenAudit
@@ -65,34 +125,16 @@ def _open_audit(guard: Guard) -> None:
               "path.", file=sys.stderr)
 
 
-def _install_optional(shell: Any, guard: Guard) -> None:
-    """Masking, the runtime layer and jupysql coverage: each optional, none may break loading."""
-    for modname in ("jupyter_guard.enforce.sinks", "jupyter_guard.enforce.wire_mask", "jupyter_guard.enforce.runtime",
-                    "jupyter_guard.enforce.jupysql", "jupyter_guard.enforce.approvals"):
-        try:
-            mod = __import__(modname, fromlist=["install"])
-        except ImportError as e:
-            if e.name != modname:
-                log.error("jupyter_guard: %s failed to import: %s", modname, e)
-            continue
-        try:
-            mod.install(shell, guard)
-            if modname.endswith(".runtime"):
-                guard.runtime_files = True
-        except Exception as e:
-            log.error("jupyter_guard: %s failed to install: %s", modname, e)
-            print(f"jupyter_guard: {modname.rsplit('.', 1)[-1]} could not start ({e})", file=sys.stderr)
-
-
-def _seal() -> None:
-    """Self-protection snapshots the guard only once every optional part is installed."""
+def install(shell: Any, guard: Guard) -> None:
+    """The self-protection part: snapshot the guard once every other part is installed."""
     rt = getattr(sys.modules.get("jupyter_guard.enforce.runtime"), "_RT", None)
     protect = getattr(rt, "protect", None)
-    if protect is not None:
-        protect.seal()
+    if protect is None:
+        raise RuntimeError("the run-time layer did not set up self-protection")
+    protect.seal()
 
 
 def unload(shell: Any) -> None:
-    """The guard cannot be switched off from inside the kernel (CONTRACT section 1)."""
+    """The guard cannot be switched off from inside the kernel."""
     raise GuardBlocked("self-protection", "the guard cannot be unloaded from inside the kernel; "
                        "start a new kernel without it if your policy allows", approval_hint=False)

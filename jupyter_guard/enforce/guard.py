@@ -15,10 +15,12 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from jupyter_guard.analyze.children import Reader
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
+from jupyter_guard.enforce.child import read_text, walk_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
@@ -130,8 +132,18 @@ class Guard:
         classify = duckdb_classify if dialect == "duckdb" else None
         return analyze_sql(text, dialect, classify=classify, params=params)
 
-    def shell_analysis(self, command: str) -> Analysis:
-        return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents)
+    def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
+        """``starting``: the command starts now (the run-time layer), so a script that is not
+        there cannot be read, rather than being left to be judged when it starts."""
+        reader = Reader(read=read_text, python=self._python_text, starting=starting,
+                        exists=os.path.lexists)
+        return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents,
+                             children=reader)
+
+    def _python_text(self, code: str) -> Analysis:
+        import ast
+
+        return self.python_analysis(ast.parse(code))
 
     def python_analysis(self, tree: Any) -> Analysis:
         return analyze_python(tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup)
@@ -175,7 +187,8 @@ class Guard:
         return Context(user=user, groups=self.groups, actor=actor or cell_actor,
                        connection=conn.name if conn else "", cwd=os.getcwd() if files else "",
                        guard_files=self._guard_files() if files else (),
-                       session_tables=frozenset(self.session_tables), runtime_checks=self.runtime_files)
+                       session_tables=frozenset(self.session_tables),
+                       runtime_checks=self.runtime_files, walk=walk_files if files else None)
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
@@ -395,10 +408,12 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
 
 
 def _new_file(i: Intent) -> Intent:
-    """Overwriting a file that does not exist yet only creates it: a write, not a truncation."""
+    """Overwriting a file that does not exist yet only creates it: a write, not a truncation
+    (so does copying into a folder)."""
     if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
         try:
-            if not os.path.lexists(os.path.expanduser(i.target)):
+            path = os.path.expanduser(i.target)
+            if not os.path.lexists(path) or os.path.isdir(path):   # cp x dir/ writes into it
                 return i.with_(action="file.write")
         except (OSError, ValueError):
             pass

@@ -50,6 +50,8 @@ class KernelGuard:
         self._cell: dict[str, Any] | None = None
         self._depth = 0
         self.installed = False
+        self.parts: dict[str, str] = {}   # part name -> "on" or why it is not (``extension``)
+        self.broken = ""                  # why every cell is refused: a part failed to install
         # cell text -> (analysis, the namespace lookups it made); see ``_python_analysis``
         self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]]
         self._analyses = OrderedDict()
@@ -164,6 +166,11 @@ class KernelGuard:
         top = cell is not None and not cell["parsed"]
         actor = (cell or {}).get("actor") or None
         raw = (cell or {}).get("raw") or source
+        if self.broken and not (top and raw.strip() == "%guard status"):
+            err = GuardBlocked("guard-error", f"jupyter_guard {self.broken}", approval_hint=False)
+            if top:
+                self._record_failure(raw, err)
+            raise err
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
         if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
@@ -187,12 +194,14 @@ class KernelGuard:
     def _record_failure(self, source: str, err: GuardBlocked) -> None:
         cell = self._cell
         try:
-            eid = self.guard.begin(kind="python", code=source, judgement=None, status="blocked",
+            v = Verdict("block", err.rule_id, err.reason, None, self.guard.policy.revision)
+            j = Judgement(v, (v,), Analysis(), ())
+            eid = self.guard.begin(kind="python", code=source, judgement=j, status="blocked",
                                    cell_id=(cell or {}).get("cell_id", ""),
                                    execution_count=(cell or {}).get("count"))
             if cell is not None:
                 cell.update(parsed=True, event_id=eid, final=True)
-        except Exception:
+        except Exception:  # recording is best effort: the cell is refused either way
             pass
 
 

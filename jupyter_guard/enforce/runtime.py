@@ -165,20 +165,24 @@ class Runtime:
 
 
 def install(shell: Any, guard: Guard) -> None:
-    """Called by ``extension._install_optional`` once the kernel guard is in place. The hook is
+    """Called by ``extension.install_parts`` once the kernel guard is in place. The hook is
     added once per process; a second guard in the same process (test shells) takes it over."""
     global _RT
     from jupyter_guard.enforce import lazy, runtime_events, runtime_threads, selfprotect, writers
 
     with Busy():
-        if _RT is not None and _RT.user_stack(sys._getframe()):
+        # Once self-protection is set up, never again from user code; a first attempt that failed
+        # before that point may be retried by ``extension.install_parts``.
+        if _RT is not None and _RT.protect is not None and _RT.user_stack(sys._getframe()):
             raise PermissionError("the runtime layer cannot be re-installed from user code")
         rt = _RT if _RT is not None else Runtime(shell, guard)
         if rt.guard is not guard:
             rt.__init__(shell, guard)  # type: ignore[misc]
         _RT = rt
         for name in ("begin", "finish", "judge"):
-            setattr(guard, name, busy_wrap(getattr(guard, name)))
+            fn = getattr(guard, name)
+            if not hasattr(fn, "__wrapped__"):   # a retried install wraps once
+                setattr(guard, name, busy_wrap(fn))
         runtime_threads.install(rt)
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
         lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))

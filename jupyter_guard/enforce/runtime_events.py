@@ -15,7 +15,9 @@ from types import FrameType
 from typing import Any
 
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
+from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.enforce import lazy
+from jupyter_guard.enforce.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.enforce.runtime import Busy
 from jupyter_guard.model import UNKNOWN, Intent
 
@@ -144,10 +146,14 @@ def handlers(rt: Any) -> dict[str, Handler]:
             rt.decide(overwrite(dst) + path_intents("file.read", _path(args[0])),
                       f"link {args[0]!r} -> {dst!r}")
 
-    def shell(cmd: str, argv: list[str] | None, f: FrameType) -> None:
+    def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
         with Busy():
-            intents = list(g.shell_analysis(cmd).intents)
-            intents += _child_code(g, argv or [])
+            intents = list(g.shell_analysis(cmd, starting=True).intents)
+            words = argv or cmd.split()
+            why = env_drops_guard(env) if words and may_run_python(words[0]) else ""
+            if why:   # a Python child given an environment without the guard
+                intents.append(Intent("guard.tamper", "guard", f"starts {words[0]} without the "
+                                      f"guard ({why})", source=cmd[:200]))
         rt.decide(intents, cmd[:300])
 
     def on_system(args: tuple[Any, ...], f: FrameType) -> None:
@@ -157,22 +163,27 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def on_exec(args: tuple[Any, ...], f: FrameType) -> None:   # os.exec*, os.posix_spawn
         if rt.user_stack(f):
             argv = [os.fsdecode(a) for a in args[1]] if isinstance(args[1], (list, tuple)) else None
-            shell(_command(args[1]), argv, f)
+            shell(_command(args[1]), argv, f, args[2] if len(args) > 2 else None)
 
     def on_spawn(args: tuple[Any, ...], f: FrameType) -> None:  # os.spawn*(mode, path, args, env)
         if rt.user_stack(f):
-            shell(_command(args[2]), [os.fsdecode(a) for a in args[2]], f)
+            shell(_command(args[2]), [os.fsdecode(a) for a in args[2]], f,
+                  args[3] if len(args) > 3 else None)
 
     def on_popen(args: tuple[Any, ...], f: FrameType) -> None:  # subprocess.Popen(exe, args, cwd, env)
         if rt.user_stack(f):
             a = args[1]
             argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
-            shell(_command(a), argv, f)
+            shell(_command(a), argv, f, args[3] if len(args) > 3 else None)
 
     def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
-        if key.upper().startswith(GUARD_ENV_PREFIX) and rt.user_stack(f):
-            rt.tamper(f"changes {key} in the environment", f"os.environ[{key!r}]")
+        value = os.fsdecode(args[1]) if len(args) > 1 and isinstance(args[1], (str, bytes)) else ""
+        drops = key == "PYTHONPATH" and CHILD_DIR not in value.split(os.pathsep)
+        if (key.upper().startswith(GUARD_ENV_PREFIX) or drops) and rt.user_stack(f):
+            rt.tamper(f"changes {key} in the environment (children would run without the "
+                      "guard)" if drops else f"changes {key} in the environment",
+                      f"os.environ[{key!r}]")
 
     def upload(host: str, url: str, how: str) -> None:
         rt.decide([Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)], how)
@@ -272,34 +283,6 @@ def _content_length(head: bytes) -> int:
             except ValueError:
                 return 1
     return 0
-
-
-def _child_code(g: Any, argv: list[str]) -> list[Intent]:
-    """``python -c CODE``, ``python script.py``, ``bash script.sh``: the child runs unguarded, so
-    its code is analysed before it starts (scripts written earlier in the same cell included)."""
-    if not argv:
-        return []
-    prog = os.path.basename(argv[0])
-    code, kind = None, ""
-    if prog.startswith(("python", "pypy")):
-        if "-c" in argv[1:-1]:
-            code, kind = argv[argv.index("-c") + 1], "py"
-        elif len(argv) > 1 and argv[1].endswith(".py"):
-            code, kind = _read(argv[1]), "py"
-    elif prog in ("sh", "bash", "dash", "zsh") and len(argv) > 1 and not argv[1].startswith("-"):
-        code, kind = _read(argv[1]), "sh"
-    if code is None:
-        return []
-    a = g.python_analysis(code) if kind == "py" else g.shell_analysis(code)
-    return [i for i in a.intents if i.action != "code.dynamic"]
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(200_000)
-    except OSError:
-        return None
 
 
 def _fail_closed(rt: Any, event: str, h: Handler) -> Handler:

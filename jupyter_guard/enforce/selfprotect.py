@@ -58,7 +58,8 @@ class Integrity:
         self.events = shell.events
         self.parse = shell.compile.ast_parse
         self.kg_attrs = {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
-        self.modules = {n: m for n, m in sys.modules.items() if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
+        self.modules = {n: m for n, m in list(sys.modules.items())   # copied: threads import
+                        if n == "jupyter_guard" or n.startswith("jupyter_guard.")}
         self.globals = {n: dict(vars(m)) for n, m in self.modules.items()
                         if n.removeprefix("jupyter_guard.") in CRITICAL}
         # the same snapshots as flat tuples, compared by identity in C (``_changed``)
@@ -85,7 +86,8 @@ class Integrity:
         names = tuple(self.attrs) + tuple(self.late)
         self._attrs_get = _attrgetter(names)
         self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
-        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)] for ev, cbs in self.events.callbacks.items()}
+        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)]
+                          for ev, cbs in list(self.events.callbacks.items())}
 
     def adopt_policy(self, policy: Any) -> None:
         """A policy the guard reloaded from its own file becomes the one to keep."""
@@ -186,7 +188,7 @@ class Integrity:
                     if d.get(k, UNKNOWN) is not v:
                         d[k] = v
                         fixed.append(f"{name}.{k}")
-        for (cls, attr), fn in _patched().items():
+        for (cls, attr), fn in list(_patched().items()):
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
                 fixed.append(f"{cls.__name__}.{attr}")
@@ -194,12 +196,12 @@ class Integrity:
         from jupyter_guard.enforce.writers import MODULE_PATCHED
 
         lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
-        for name, mod in lazy._OWN.items():   # the guard's modules imported after load
+        for name, mod in list(lazy._OWN.items()):   # the guard's modules imported after load
             if sys.modules.get(name) is not mod:
                 sys.modules[name] = mod
                 fixed.append(f"sys.modules[{name!r}]")
 
-        for (mod, attr), fn in MODULE_PATCHED.items():
+        for (mod, attr), fn in list(MODULE_PATCHED.items()):
             if getattr(mod, attr, None) is not fn:
                 setattr(mod, attr, fn)
                 fixed.append(f"{mod.__name__}.{attr}")

@@ -95,6 +95,7 @@ class Policy:
     rules: tuple[Rule, ...] = ()
     approval_minutes: int = 60
     audit_on_failure: str = "refuse"   # refuse | warn: when the audit cannot be written
+    allow_unread: tuple[str, ...] = ()  # children.allow_unread: programs run without reading them
     warnings: tuple[str, ...] = field(default=(), compare=False)
     sources: tuple[str, ...] = ()      # every file read: the policy and what it extends
     errors: tuple[str, ...] = ()       # a broken policy: every action is refused (guard-error)

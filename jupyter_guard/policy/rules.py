@@ -8,10 +8,11 @@ import fnmatch
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from jupyter_guard.analyze.children import NOT_YET
 from jupyter_guard.model import SQL_WRITES, UNKNOWN, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
@@ -29,6 +30,10 @@ class Context:
     session_tables: frozenset[str] = frozenset()      # created by this kernel session (or temporary)
     sensitive_columns: frozenset[str] = frozenset()   # known sensitive by lineage/value detection
     runtime_checks: bool = False                      # file/shell actions are checked again at run time
+    # The files under a folder (absolute paths; ``UNKNOWN`` when there are too many to list), so
+    # that deleting or moving a folder that holds a protected file is judged like deleting the
+    # file. ``None``: the caller cannot look (text alone), and folders are judged by name.
+    walk: Callable[[str], Iterable[str]] | None = field(default=None, compare=False)
 
 
 class RuleFn(Protocol):
@@ -121,17 +126,61 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
+TEMP_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _full(path: str, cwd: str) -> str:
+    return posixpath.normpath(path if path.startswith("/") else posixpath.join(cwd, path))
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def in_tempdir(path: str, cwd: str) -> bool:
-    full = posixpath.normpath(path if path.startswith("/") else posixpath.join(cwd, path))
-    temps = {posixpath.normpath(tempfile.gettempdir()), "/tmp", "/var/tmp", "/dev/shm"}
-    return any(full.startswith(t + "/") for t in temps)
+    """The path is below a system temp folder (``/tmp``, ``/var/tmp``, ``/dev/shm``, ``TMPDIR``).
+
+    >>> in_tempdir("/tmp/x/y", "/home/a"), in_tempdir("/tmp", "/home/a")
+    (True, False)
+    """
+    full = _full(path, cwd)
+    temps = {posixpath.normpath(tempfile.gettempdir()), *TEMP_ROOTS}
+    return any(full.startswith(t.rstrip("/") + "/") for t in temps)
+
+
+def is_scratch(path: str, cwd: str) -> bool:
+    """Temp-folder scratch: below a temp folder, and neither inside the notebook's folder nor
+    holding it (a notebook folder under ``/tmp``, or a ``TMPDIR`` that contains it, exempts
+    nothing of that folder).
+
+    >>> is_scratch("/tmp/s", "/home/a"), is_scratch("/tmp/nb/s", "/tmp/nb")
+    (True, False)
+    >>> is_scratch("/tmp", "/tmp/nb")
+    False
+    """
+    if UNKNOWN in path:
+        return False
+    full = _full(path, cwd)
+    return in_tempdir(full, cwd) and not _under(full, cwd) and not _under(cwd, full)
+
+
+def guard_file_of(path: str, c: Context) -> str:
+    """The guard's own file this path is (or is inside), else ''."""
+    full = _full(path, c.cwd)
+    return next((g for g in c.guard_files if g and _under(full, g)), "")
 
 
 def is_protected(path: str, p: Policy, c: Context) -> bool:
+    """Protected wherever it is (temp folder included): a guard file or a ``protected_paths`` match.
+
+    >>> pol = Policy(protected_paths=("*.duckdb",))
+    >>> is_protected("/tmp/nb/wh.duckdb", pol, Context(cwd="/tmp/nb"))
+    True
+    """
     if UNKNOWN in path or path in ("", "?", "*"):
         return True
-    full = posixpath.normpath(path if path.startswith("/") else posixpath.join(c.cwd, path))
-    if any(full == g or full.startswith(g.rstrip("/") + "/") for g in c.guard_files if g):
+    full = _full(path, c.cwd)
+    if guard_file_of(full, c):
         return True
     rel = posixpath.relpath(full, c.cwd) if full.startswith(c.cwd + "/") else full
     base = posixpath.basename(full)
@@ -146,27 +195,56 @@ def is_protected(path: str, p: Policy, c: Context) -> bool:
     return False
 
 
+def held_protected(path: str, p: Policy, c: Context) -> str:
+    """A protected file (or guard file) inside the folder ``path``, else ''.
+
+    >>> c = Context(cwd="/w", guard_files=("/tmp/a/audit.duckdb",), walk=lambda d: [d + "/x.csv"])
+    >>> held_protected("/tmp/a", Policy(), c), held_protected("/tmp/b", Policy(), c)
+    ('/tmp/a/audit.duckdb', '')
+    """
+    full = _full(path, c.cwd)
+    inside = next((g for g in c.guard_files if g and g.startswith(full.rstrip("/") + "/")), "")
+    if inside or c.walk is None:
+        return inside
+    return next((f for f in c.walk(full) if is_protected(f, p, c)), "")
+
+
+_VERBS = {"file.delete": "deletes", "file.move": "moves", "file.truncate": "overwrites",
+          "file.write": "writes to"}
+
+
 def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """Recursive deletes anywhere but temp; deletes, moves and truncating writes of protected paths."""
+    """Deletes, moves and truncating writes of protected paths and the guard's own files,
+    wherever they are (temp folder included); recursive deletes anywhere but temp-folder scratch
+    that holds no protected file.
+
+    >>> pol = Policy(protected_paths=("*.duckdb",))
+    >>> rm = Intent("file.delete", "path", "w.duckdb")
+    >>> destructive_files(rm, pol, Context(cwd="/tmp/nb")).rule_id
+    'destructive-files'
+    >>> scratch = Intent("file.delete", "path", "/tmp/s", recursive=True)
+    >>> destructive_files(scratch, pol, Context(cwd="/w"))
+    """
     if i.action == "shell.exec" and (i.detail in ("dynamic command", "nesting too deep")):
         return _v("block", "destructive-files", f"runs a shell command the guard cannot read ({i.detail})", i)
-    if i.action not in ("file.delete", "file.move", "file.truncate", "file.write"):
+    if i.action not in _VERBS:
         return None
     if UNKNOWN in i.target and c.runtime_checks:
         return None  # a path known only at run time: the runtime layer decides on the real one
-    if in_tempdir(i.target, c.cwd) and UNKNOWN not in i.target:
-        return None
-    if i.action == "file.delete" and i.recursive:
-        return _v("block", "destructive-files", f"deletes {i.target} recursively", i)
-    if i.action == "file.write" and not any(i.target.startswith(g) for g in c.guard_files if g):
+    verb = _VERBS[i.action]
+    if UNKNOWN not in i.target and guard_file_of(i.target, c):
+        return _v("block", "self-protection", f"{verb} protected path {i.target}", i)
+    if i.action == "file.write":
         return None
     if is_protected(i.target, p, c):
-        verb = {"file.delete": "deletes", "file.move": "moves", "file.truncate": "overwrites",
-                "file.write": "writes to"}[i.action]
-        rule = "self-protection" if any(
-            posixpath.normpath(posixpath.join(c.cwd, i.target)).startswith(g) for g in c.guard_files if g
-        ) else "destructive-files"
-        return _v("block", rule, f"{verb} protected path {i.target}", i)
+        return _v("block", "destructive-files", f"{verb} protected path {i.target}", i)
+    if i.action in ("file.delete", "file.move") and UNKNOWN not in i.target:
+        held = held_protected(i.target, p, c)
+        if held:
+            rule = "self-protection" if guard_file_of(held, c) else "destructive-files"
+            return _v("block", rule, f"{verb} {i.target}, which holds protected file {held}", i)
+    if i.action == "file.delete" and i.recursive and not is_scratch(i.target, c.cwd):
+        return _v("block", "destructive-files", f"deletes {i.target} recursively", i)
     return None
 
 
@@ -230,6 +308,22 @@ def sql_outside(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
+def child_unread(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """A child whose code the guard cannot read, unless ``children.allow_unread`` names it.
+
+    >>> child_unread(Intent("child.unread", "command", "make"), Policy(), Context()).rule_id
+    'child-unread'
+    >>> make = Intent("child.unread", "command", "make")
+    >>> child_unread(make, Policy(allow_unread=("make",)), Context())
+    """
+    if i.action != "child.unread" or i.target in p.allow_unread:
+        return None
+    if c.runtime_checks and i.detail.startswith(NOT_YET):
+        return None   # a script the cell may write first: judged again when the child starts
+    return _v("block", "child-unread", f"runs {i.target}, whose code the guard cannot read "
+              f"({i.detail}); a team that trusts it lists it in children.allow_unread", i)
+
+
 RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ...] = (
     ("sql-parse-error", unparsed),
     ("sql-unknown", sql_unknown),
@@ -239,6 +333,7 @@ RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ..
     ("bulk-change", bulk_change),
     ("exfiltration", exfiltration),
     ("destructive-files", destructive_files),
+    ("child-unread", child_unread),
     ("agent-approval", agent_approval),
     ("dynamic-code", dynamic_code),
 )

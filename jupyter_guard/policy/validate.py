@@ -10,8 +10,9 @@ from jupyter_guard.policy.model import (
 
 KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
         "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals", "audit")
+        "approvals", "audit", "children")
 SQL_KEYS = ("allow_extensions",)
+CHILDREN_KEYS = ("allow_unread",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
@@ -57,6 +58,19 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
             bad(f"sql.{k}", f"unknown key 'sql.{k}'.{_hint(k, SQL_KEYS)}")
     if "allow_extensions" in sql:
         str_list("sql.allow_extensions", sql["allow_extensions"])
+    children = data.get("children") or {}
+    if not isinstance(children, dict):
+        bad("children", "'children' must be a mapping (allow_unread)")
+        children = {}
+    for k in children:
+        if k not in CHILDREN_KEYS:
+            bad(f"children.{k}", f"unknown key 'children.{k}'.{_hint(k, CHILDREN_KEYS)}")
+    if "allow_unread" in children:
+        str_list("children.allow_unread", children["allow_unread"])
+        for prog in children["allow_unread"] if isinstance(children["allow_unread"], list) else ():
+            if "/" in str(prog):
+                bad("children.allow_unread", f"'{prog}': name the program, not a path "
+                    f"(e.g. '{str(prog).rpartition('/')[2]}')")
     sens = data.get("sensitive") or {}
     if not isinstance(sens, dict):
         bad("sensitive", "'sensitive' must be a mapping (columns, detectors, strategy)")

@@ -72,6 +72,13 @@ class AuditLog:
             self._ingester.start()
         _LOGS.add(self)
 
+    def start_ingest(self, interval: float = 0.5) -> None:
+        """Start the background ingest (a guard starts it once everything else is installed:
+        a thread importing modules while the guard snapshots ``sys.modules`` was a race)."""
+        if self._ingester is None and self._journal is not None and not self._closed:
+            self._ingester = Ingester(self.path, self._journal.size, interval=interval)
+            self._ingester.start()
+
     @property
     def journal_path(self) -> str:
         return os.fspath(journal_dir(self.path) / f"{self.session_id}.jsonl")

@@ -85,9 +85,16 @@ def test_sigkill_mid_cell_leaves_an_interrupted_event(work_root: Path):
                                                    "allow_stdin": False, "stop_on_error": True},
                                metadata={"cellId": "long-cell"})
         k.kc.shell_channel.send(msg)
-        time.sleep(1.5)
-        os.kill(k.km.provisioner.process.pid, signal.SIGKILL)  # not reaped yet: a zombie is dead too
-        time.sleep(0.5)
+        deadline = time.monotonic() + 60        # the cell has begun: its event is journaled
+        journals = d / "audit.duckdb.journal"
+        while not any("long-cell" in f.read_text() for f in journals.glob("*.jsonl")):
+            assert time.monotonic() < deadline, "the long cell never started"
+            time.sleep(0.05)
+        pid = k.km.provisioner.process.pid
+        os.kill(pid, signal.SIGKILL)  # not reaped yet: a zombie is dead too
+        while _alive(pid):
+            assert time.monotonic() < deadline, "the killed kernel is still running"
+            time.sleep(0.05)
     finally:
         k.kc.stop_channels()
         k.km.cleanup_resources()
@@ -98,3 +105,12 @@ def test_sigkill_mid_cell_leaves_an_interrupted_event(work_root: Path):
     status = con.execute("SELECT status FROM events WHERE cell_id = 'long-cell'").fetchall()
     con.close()
     assert status == [("interrupted",)]
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie nobody reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -251,7 +251,12 @@ def test_panel_approve_button_lets_the_same_cell_run_once(work_root: Path):
         rows = gina.run("print(len(P.pending.children))")
         assert rows.text.strip() == "2"  # the heading and one request, with buttons for gina
         assert gina.run("P.pending.children[1].children[1].click()").status == "ok"
-        time.sleep(1.5)
+        from jupyter_guard.record.approvals import requests
+
+        deadline = time.monotonic() + 60       # wait for the approval, not for a fixed time
+        while not requests(d / "audit.duckdb", status="approved"):
+            assert time.monotonic() < deadline, "the approval never reached the audit file"
+            time.sleep(0.1)
         ran = alice.run(drop)
         assert ran.status == "ok", ran.text
         again = alice.run(drop)

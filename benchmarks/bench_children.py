@@ -1,0 +1,79 @@
+"""Starting a Python child: plain vs guarded (the injected ``sitecustomize`` a guarded kernel puts
+on ``PYTHONPATH``), alternating in the same run; medians of wall time from ``Popen`` to exit.
+
+Three children: ``-c pass`` (the hook alone: nothing judged), ``-c`` that writes and removes a
+scratch file (the first judged action loads the policy and the rules), and ``-c`` that is refused
+(``shutil.rmtree('data')``: the refusal is also recorded in the audit journal; the plain
+child really deletes a fresh copy).
+
+    .venv/bin/python benchmarks/bench_children.py [--json] [--repeat 31]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD_DIR = str(ROOT / "jupyter_guard" / "_child")
+CODES = {
+    "pass": "pass",
+    "scratch": "open('scratch.txt', 'w').write('x'); import os; os.remove('scratch.txt')",
+    "refused": "import shutil\ntry:\n    shutil.rmtree('data')\nexcept PermissionError:\n    pass",
+}
+
+
+def once(code: str, env: dict[str, str], cwd: str) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, check=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--repeat", type=int, default=31)
+    a = ap.parse_args()
+    base = Path.home() / ".cache" / "jupyter_guard_bench"
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base) as d:
+        (Path(d) / "data").mkdir()
+        (Path(d) / "data" / "keep.csv").write_text("x\n")
+        plain = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_GUARD_")}
+        plain["PYTHONPATH"] = str(ROOT)
+        from jupyter_guard.enforce.child import POLICY_JSON, policy_json
+        from jupyter_guard.policy.load import default_path, load
+
+        guarded = {**plain, "PYTHONPATH": os.pathsep.join([CHILD_DIR, str(ROOT)]),
+                   POLICY_JSON: policy_json(load(default_path())),   # as a kernel sets it
+                   "JUPYTER_GUARD_PARENT_SESSION": "bench", "JUPYTER_GUARD_USER": "bench",
+                   "JUPYTER_GUARD_AUDIT": str(Path(d) / "audit.duckdb")}
+        res = {}
+        for name, code in CODES.items():
+            times: dict[str, list[float]] = {"plain": [], "guarded": []}
+            for i in range(a.repeat):   # alternate, so drift hits both sides alike
+                order = [("plain", plain), ("guarded", guarded)]
+                for label, env in order if i % 2 else order[::-1]:
+                    (Path(d) / "data").mkdir(exist_ok=True)   # a plain child really deletes it
+                    (Path(d) / "data" / "keep.csv").write_text("x\n")
+                    times[label].append(once(code, env, d))
+                    if label == "guarded":
+                        assert (Path(d) / "data" / "keep.csv").exists(), "not refused"
+            p, g = statistics.median(times["plain"]), statistics.median(times["guarded"])
+            res[name] = {"plain_s": p, "guarded_s": g, "added_ms": (g - p) * 1e3, "ratio": g / p}
+    if a.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"python -c {k:8} plain {v['plain_s'] * 1e3:6.1f} ms  guarded "
+                  f"{v['guarded_s'] * 1e3:6.1f} ms  (+{v['added_ms']:.1f} ms, x{v['ratio']:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Children are guarded or judged: every child form, in a real kernel, by effect (the protected
+folder is still there, the cell ends in error or the child is stopped), each with a benign twin
+that runs and gives the right result."""
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.kernelutil import Kernel
+
+RM = "import shutil; shutil.rmtree('data')"
+
+
+def _folder(work_root: Path) -> Path:
+    d = work_root / f"children-{uuid.uuid4().hex[:8]}"
+    (d / "data").mkdir(parents=True)
+    (d / "data" / "keep.csv").write_text("id,city\n1,Paris\n")
+    (d / "s1.sh").write_text("rm -rf data\n")
+    (d / "s4.py").write_text("import shutil\nshutil.rmtree('data')\n")
+    (d / "mod_rm.py").write_text("import shutil\nshutil.rmtree('data')\n")
+    (d / "reader.py").write_text("print(open('data/keep.csv').read().splitlines()[1])\n")
+    (d / "ok.sh").write_text("echo shell-ok\n")
+    (d / "Makefile").write_text("all:\n\t@echo made\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def kd(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
+    d = _folder(work_root)
+    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_USER": "alice",
+                   "TARGET": "data"})
+    try:
+        assert k.run("%load_ext jupyter_guard").status == "ok"
+        yield k, d
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _intact(d: Path) -> bool:
+    return (d / "data" / "keep.csv").read_text() == "id,city\n1,Paris\n"
+
+
+REFUSED = [
+    pytest.param(f'!python -c "{RM}"', "destructive-files", id="bang-python-c"),
+    pytest.param(f'!python3 -c "{RM}"', "destructive-files", id="bang-python3-c"),
+    pytest.param(f'import sys\nget_ipython().system(sys.executable + """ -c "{RM}" """)',
+                 "destructive-files", id="venv-python-via-system"),
+    pytest.param(f'import sys\n!{{sys.executable}} -c "{RM}"', "destructive-files",
+                 id="venv-python-bang-expanded"),
+    pytest.param(f'import subprocess\nsubprocess.run("""python -c "{RM}" """, shell=True)',
+                 "destructive-files", id="subprocess-shell-true"),
+    pytest.param(f"import subprocess\nsubprocess.run(['python', '-c', \"{RM}\"])",
+                 "destructive-files", id="subprocess-list"),
+    pytest.param(f'%%bash\npython -c "{RM}"', "destructive-files", id="cell-bash-python-c"),
+    pytest.param(f'%%sh\npython3 -c "{RM}"', "destructive-files", id="cell-sh-python-c"),
+    pytest.param(f'%%script bash\npython -c "{RM}"', "destructive-files", id="cell-script-python"),
+    pytest.param(f'import os\nos.system("""python -c "{RM}" """)', "destructive-files", id="os-system"),
+    pytest.param(f"import os, sys\nos.posix_spawn(sys.executable, [sys.executable, '-c', \"{RM}\"], "
+                 "os.environ)", "destructive-files", id="posix-spawn"),
+    pytest.param("!perl -e 'use File::Path; rmtree(\"data\")'", "destructive-files", id="perl-e"),
+    pytest.param("!node -e \"require('fs').rmSync('data', {recursive: true})\"",
+                 "destructive-files", id="node-e"),
+    pytest.param("!ruby -e 'require \"fileutils\"; FileUtils.rm_rf(\"data\")'",
+                 "destructive-files", id="ruby-e"),
+    pytest.param("!Rscript -e 'unlink(\"data\", recursive=TRUE)'", "destructive-files", id="rscript-e"),
+    pytest.param("!sh -c 'rm -rf data'", "destructive-files", id="sh-c"),
+    pytest.param("!bash s1.sh", "destructive-files", id="bash-script-written-earlier"),
+    pytest.param("!python s4.py", "destructive-files", id="python-script-written-earlier"),
+    pytest.param("%%bash\ncat > s2.sh <<'EOF'\nrm -rf data\nEOF\nbash s2.sh", "destructive-files",
+                 id="bash-script-written-in-the-same-cell"),
+    pytest.param("%%bash\necho 'import shutil; shutil.rmtree(\"data\")' > s5.py\npython s5.py",
+                 "destructive-files", id="python-script-written-in-the-same-cell"),
+    pytest.param("%%bash\ncurl -s -o s6.sh http://127.0.0.1:9/x\nbash s6.sh", "child-unread",
+                 id="bash-script-written-unseen-in-the-same-cell"),
+    pytest.param("open('s3.sh', 'w').write('rm -rf data\\n')\nimport os\nos.system('bash s3.sh')",
+                 "destructive-files", id="script-written-by-python-in-the-same-cell"),
+    pytest.param("!perl s7.pl", "child-unread", id="unreadable-perl-script"),
+    pytest.param("!cat s1.sh | bash", "destructive-files", id="script-piped-into-bash"),
+    pytest.param("!bash -s < s1.sh", "destructive-files", id="script-redirected-into-bash"),
+    pytest.param("%%bash\nsource s1.sh", "destructive-files", id="script-sourced"),
+    pytest.param("!ls | sh", "child-unread", id="unseen-stdin-into-sh"),
+    pytest.param(f"!echo \"{RM}\" | python", "destructive-files", id="code-piped-into-python"),
+    pytest.param(f"%%bash\npython - <<'EOF'\n{RM}\nEOF", "destructive-files",
+                 id="heredoc-into-python"),
+    pytest.param("!sed -i 's/Paris/Nice/' data/keep.csv", "destructive-files", id="sed-in-place"),
+    pytest.param("!cp /dev/null data/keep.csv", "destructive-files", id="cp-dev-null"),
+    pytest.param("!make", "child-unread", id="make-not-allowed"),
+    pytest.param("!git status", "child-unread", id="git-not-allowed"),
+    pytest.param('!env -i python -c "print(1)"', "self-protection", id="env-i-python"),
+    pytest.param('!PYTHONPATH= python -c "print(1)"', "self-protection", id="pythonpath-emptied"),
+    pytest.param('!python -I -c "print(1)"', "self-protection", id="python-isolated"),
+    pytest.param('!python -E -c "print(1)"', "self-protection", id="python-no-env"),
+    pytest.param('!python -S -c "print(1)"', "self-protection", id="python-no-site"),
+    pytest.param('%%bash\nunset PYTHONPATH\npython -c "print(1)"', "self-protection",
+                 id="unset-pythonpath"),
+    pytest.param("import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(1)'], env={})",
+                 "self-protection", id="subprocess-empty-env"),
+    pytest.param("import os\nos.environ['PYTHONPATH'] = ''", "self-protection", id="environ-emptied"),
+    pytest.param("import os\ndel os.environ['PYTHONPATH']", "self-protection", id="environ-deleted"),
+]
+
+
+@pytest.mark.parametrize("code,rule", REFUSED)
+def test_children_that_would_act_outside_the_guard_are_refused(kd: tuple[Kernel, Path], code: str,
+                                                               rule: str):
+    k, d = kd
+    r = k.run(code)
+    assert _intact(d), r.text
+    assert r.status == "error" and f"[{rule}]" in r.text, r.text
+
+
+GUARDED_INSIDE = [
+    pytest.param("!python -c \"import os, shutil; shutil.rmtree(os.environ['TARGET'])\"",
+                 id="bang-python-target-known-only-in-the-child"),
+    pytest.param("!python -m mod_rm", id="python-m"),
+    pytest.param("import subprocess, sys\nr = subprocess.run([sys.executable, '-m', 'mod_rm'], "
+                 "capture_output=True, text=True)\nprint(r.returncode, r.stderr)", id="subprocess-m"),
+    pytest.param("!python -c \"import subprocess; subprocess.run('rm -rf ' + 'da' + 'ta', shell=True)\"",
+                 id="grandchild-shell"),
+    pytest.param("!python -c \"import os, subprocess, sys; subprocess.run([sys.executable, '-c', "
+                 "'print(1)'], env={'PATH': os.environ['PATH']})\"", id="grandchild-stripped-env"),
+]
+
+
+@pytest.mark.parametrize("code", GUARDED_INSIDE)
+def test_python_children_run_with_the_guard_inside(kd: tuple[Kernel, Path], code: str):
+    k, d = kd
+    r = k.run(code)
+    assert _intact(d), r.text
+    assert "Blocked by jupyter_guard [" in r.text, r.text
+
+
+def test_a_refusal_inside_a_child_is_audited_in_a_session_naming_the_kernel(kd: tuple[Kernel, Path]):
+    k, d = kd
+    r = k.run("!python -c \"import os, shutil; shutil.rmtree(os.environ['TARGET'])\"")
+    assert "Blocked by jupyter_guard [destructive-files]" in r.text and _intact(d)
+    kernel_session = next(f.stem for f in (d / "audit.duckdb.journal").glob("*.jsonl"))
+    deadline = time.monotonic() + 60
+    rows: list[tuple[str, ...]] = []
+    while not rows:             # the kernel's ingester brings the child's journal in
+        assert time.monotonic() < deadline, "the child's refusal never reached the audit file"
+        k.run("pass")
+        try:
+            con = duckdb.connect(str(d / "audit.duckdb"), read_only=True)
+        except duckdb.Error:
+            continue
+        try:
+            rows = con.execute("SELECT session_id, user_name, status FROM events WHERE rule_id = "
+                               "'destructive-files' AND code LIKE '%rmtree%' AND session_id <> ?",
+                               [kernel_session]).fetchall()
+        finally:
+            con.close()
+    assert {(u, st) for _, u, st in rows} == {("alice", "blocked")}
+
+
+BENIGN = [
+    pytest.param('!python -c "print(40 + 2)"', "42", id="bang-python-print"),
+    pytest.param("!python reader.py", "1,Paris", id="python-script-that-reads"),
+    pytest.param("!python -m json.tool --help", "usage", id="python-m-json-tool"),
+    pytest.param("import subprocess, sys\nprint(subprocess.run([sys.executable, '-c', 'print(7 * 6)'],"
+                 " capture_output=True, text=True).stdout)", "42", id="subprocess-list-print"),
+    pytest.param("import subprocess\nprint(subprocess.run('python -c \"print(6 * 7)\"', shell=True, "
+                 "capture_output=True, text=True).stdout)", "42", id="subprocess-shell-print"),
+    pytest.param('%%bash\necho hi\npython -c "print(2 + 2)"', "4", id="cell-bash-python"),
+    pytest.param("!perl -e 'print 1 + 1'", "2", id="perl-print"),
+    pytest.param("!node -e 'console.log(3 * 3)'", "9", id="node-print"),
+    pytest.param("!bash ok.sh", "shell-ok", id="bash-script-that-echoes"),
+    pytest.param("%%bash\ncat > s8.sh <<'EOF'\necho same-cell\nEOF\nbash s8.sh", "same-cell",
+                 id="bash-script-written-and-run"),
+    pytest.param("!python -c \"open('o.txt', 'w').write('x'); import os; os.remove('o.txt'); "
+                 "print('scratch-ok')\"", "scratch-ok", id="child-scratch-file"),
+    pytest.param('!PYTHONPATH=/nowhere:$PYTHONPATH python -c "print(5)"', "5", id="pythonpath-extended"),
+    pytest.param("!cp ok.sh copy.sh && bash copy.sh", "shell-ok", id="cp-to-a-new-file"),
+    pytest.param("!cat ok.sh | bash", "shell-ok", id="benign-script-piped-into-bash"),
+    pytest.param("import os, subprocess, sys\nprint(subprocess.run([sys.executable, '-c', 'print(8)'],"
+                 " env={**os.environ, 'X': '1'}, capture_output=True, text=True).stdout)", "8",
+                 id="subprocess-env-copy"),
+]
+
+
+@pytest.mark.parametrize("code,expected", BENIGN)
+def test_benign_children_run(kd: tuple[Kernel, Path], code: str, expected: str):
+    k, d = kd
+    r = k.run(code)
+    assert r.status == "ok" and expected in r.text, r.text
+    assert "Blocked" not in r.text
+    assert _intact(d)
+
+
+def test_allow_unread_lets_named_tools_run(work_root: Path):
+    d = _folder(work_root)
+    policy = d / "policy.yaml"
+    policy.write_text("extends: default\nchildren:\n  allow_unread: [make, git]\n")
+    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": str(policy)})
+    try:
+        assert k.run("%load_ext jupyter_guard").status == "ok"
+        made = k.run("!make")
+        assert made.status == "ok" and "made" in made.text, made.text
+        git = k.run("!git init -q . && git status --short | head -1")
+        assert git.status == "ok" and "Blocked" not in git.text, git.text
+        still = k.run("!perl s7.pl")      # not named: still refused
+        assert still.status == "error" and "[child-unread]" in still.text
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
