@@ -119,9 +119,9 @@ class ChildGuard:
         if env.get(POLICY_JSON):
             self.policy = policy_from_json(env[POLICY_JSON])
         else:   # a child started with the variables but not by a kernel: the file itself
-            from jupyter_guard.policy.load import load_or_default
+            from jupyter_guard.policy.load import load_or_refuse
 
-            self.policy = load_or_default(env.get("JUPYTER_GUARD_POLICY") or None)
+            self.policy = load_or_refuse(env.get("JUPYTER_GUARD_POLICY") or None)
         self.user = env.get("JUPYTER_GUARD_USER", "")
         self.actor = env.get("JUPYTER_GUARD_ACTOR", "human")
         self.audit = env.get("JUPYTER_GUARD_AUDIT", "")

@@ -139,11 +139,22 @@ class Detector:
 
     def find_in(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int]]:
         """``find`` on ``text[pos:endpos]`` (look-behinds still see what comes before ``pos``)."""
-        for m in self.pattern.finditer(text, pos, endpos):
+        for _, a, b in self.matches_in(text, pos, endpos):
+            yield a, b
+
+    def matches_in(self, text: str, pos: int, endpos: int) -> Iterator[tuple[int, int, int]]:
+        """``(match start, value start, value end)`` of each validated value in the range."""
+        search = self.pattern.search
+        m = search(text, pos, endpos)
+        while m is not None:
             if self.group and m.group(self.group) is not None:
-                yield m.span(self.group)  # key=value: the key name says it is secret
+                yield (m.start(), *m.span(self.group))  # key=value: the key name says it
             elif self.validate is None or self.validate(m.group()):
-                yield m.span()
+                yield (m.start(), *m.span())
+            else:  # rejected: a value may still start inside it ('1111 … 4111 1111 …')
+                m = search(text, m.start() + 1, endpos)
+                continue
+            m = search(text, max(m.end(), m.start() + 1), endpos)
 
     def matches(self, value: str) -> bool:
         """Whether the whole value (surrounding spaces aside) is one detected value."""

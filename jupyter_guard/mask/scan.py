@@ -10,6 +10,7 @@ linear too (see ``patterns``). Both give the same spans (a test compares them).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,8 @@ CHUNK = 16384
 skipped by that detector."""
 
 Span = tuple[int, int, str]
+_RUN = re.compile(r"\S*")
+_REACH = 64
 
 
 @functools.lru_cache(maxsize=64)
@@ -81,8 +84,15 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
         if b - a > LONG:  # a long run: a value can start only where the run does
             out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
             continue
-        out += [(x, y, det.name) for x, y in det.find_in(text, a, min(n, b + _LOOKAHEAD))
-                if x < hi]
+        # A candidate may end earlier than the precise match that starts there (an alternative
+        # with a right boundary fails, and a longer one takes the whole run: 'AKIA…' followed
+        # by more key characters), so the window reaches the end of the run it is in.
+        # A value that starts inside a rejected candidate (a card after other digits) may end
+        # past it: _REACH covers every detector of bounded length, the run covers the others.
+        run = _RUN.match(text, b, min(n, b + MAX_VALUE))  # \S* always matches
+        end = max(b + _REACH, run.end() if run else b)
+        out += [(x, y, det.name) for s, x, y in det.matches_in(text, a, min(n, end + _LOOKAHEAD))
+                if s < min(b, hi)]  # later values have candidates of their own
     return out
 
 
@@ -99,7 +109,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
         window = data[lo:min(n, hi + MAX_VALUE)]
         for i in which(window) or ():
             out += _confirm(text, detectors[i], window, lo, hi)
-    return out
+    return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
 
 def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:

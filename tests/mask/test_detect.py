@@ -118,3 +118,10 @@ def test_false_positive_rate_is_zero_on_plain_data() -> None:
     rate = sum(flagged.values()) / df.size
     assert rate == 0.0, {c: k for c, k in flagged.items() if k}
     assert sensitive_columns(df, settings) == set()
+
+
+def test_a_value_inside_a_rejected_candidate_is_still_found() -> None:
+    """Digits that look like a card but fail Luhn must not hide the real card that starts inside
+    them (a scan that skipped past the rejected match missed it)."""
+    text = "1111 1111 1111 4111 1111 1111 1111 end"   # '1111 1111 1111 4111' is no card
+    assert list(DETECTORS["card"].find(text)) == [(15, 34)]
