@@ -39,3 +39,10 @@ def install(shell: Any, guard: Any) -> None:
     with Busy():   # the guard's own change of the environment
         for k, v in child_env(guard).items():
             os.environ[k] = v
+
+    def adopt(old: Any, new: Any) -> None:
+        """``%guard reload`` (or a changed file) swapped the policy: children get the new one."""
+        with Busy():
+            os.environ[POLICY_JSON] = policy_json(new)
+
+    guard.policy_listeners.append(adopt)

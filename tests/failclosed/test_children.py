@@ -210,3 +210,27 @@ def test_allow_unread_lets_named_tools_run(work_root: Path):
     finally:
         k.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_children_get_the_policy_reloaded_after_load(work_root: Path):
+    """A stricter policy picked up by ``%guard reload`` reaches the guard inside children: a
+    folder protected only by the new policy survives a child whose target only it knows."""
+    d = _folder(work_root)
+    (d / "notes").mkdir()
+    (d / "notes" / "n.txt").write_text("keep\n")
+    policy = d / "policy.yaml"
+    policy.write_text("extends: default\n")
+    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
+                   "JUPYTER_GUARD_POLICY": str(policy), "TARGET": "notes/n.txt"})
+    try:
+        assert k.run("%load_ext jupyter_guard").status == "ok"
+        policy.write_text("extends: default\nprotected_paths: ['notes/**', '*.duckdb']\n")
+        assert k.run("%guard reload").status == "ok"
+        r = k.run("!python -c \"import os; os.remove(os.environ['TARGET'])\"")
+        assert (d / "notes" / "n.txt").read_text() == "keep\n", r.text
+        assert "Blocked by jupyter_guard [destructive-files]" in r.text, r.text
+        ok = k.run("!python -c \"print(6 * 7)\"")
+        assert ok.status == "ok" and "42" in ok.text, ok.text
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
