@@ -116,7 +116,8 @@ def _last_refused(shell: Any, guard: Guard) -> dict[str, Any] | None:
         return None
     v = last.get("verdict")
     return {"code": last["code"], "rule_id": getattr(v, "rule_id", ""),
-            "event_id": last.get("event_id", ""), "by": "kernel"}
+            "event_id": last.get("event_id", ""), "by": "kernel",
+            "request_id": str(last.get("request_id") or "")}
 
 
 def request(shell: Any, guard: Guard, reason: str) -> str:
@@ -130,12 +131,14 @@ def request(shell: Any, guard: Guard, reason: str) -> str:
     request_id = str(guard.audit.request_approval(
         last["event_id"], requested_by=guard.who()[0], code=last["code"],
         reason=reason or f"please approve ({last['rule_id'] or 'blocked'})",
-        expires_in_s=PENDING_HOURS * 3600))
+        expires_in_s=PENDING_HOURS * 3600, request_id=last.get("request_id", "")))
     minutes = guard.policy.approval_minutes
     print(f"Approval requested: {request_id} (rule {last['rule_id'] or '-'}). Someone else whose "
           f"role may approve runs `jupyter guard approve {request_id}`; then run the same cell "
           f"again: it runs once, within {minutes} minutes of the approval.")
     guard.counts["request"] += 1
+    if isinstance(guard.last_blocked, dict):
+        guard.last_blocked.pop("request_id", None)   # a second request gets an id of its own
     return request_id
 
 

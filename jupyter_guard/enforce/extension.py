@@ -23,6 +23,7 @@ log = logging.getLogger("jupyter_guard")
 # (name shown by ``%guard status``, module whose ``install(shell, guard)`` sets the part up)
 PARTS: tuple[tuple[str, str], ...] = (
     ("SQL sinks", "jupyter_guard.enforce.sinks"),
+    ("structured refusals", "jupyter_guard.enforce.refusals"),   # before masking's Session.send
     ("masking", "jupyter_guard.enforce.wire_mask"),
     ("run-time layer", "jupyter_guard.enforce.runtime"),
     ("children", "jupyter_guard.enforce.children"),

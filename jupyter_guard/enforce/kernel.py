@@ -36,9 +36,15 @@ def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
     return tree
 
 
-def blocked_error(v: Verdict) -> GuardBlocked:
+def blocked_error(v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
+    """The exception for a refusal, carrying its structured form; it suggests asking for an
+    approval only when someone may give one under the active policy."""
+    refusals = sys.modules.get("jupyter_guard.enforce.refusals")   # imported at load
+    describe = getattr(refusals, "refusal_for", None)
+    details = describe(v, dialect) if describe is not None else None
+    approval = bool(details["approval"]["possible"]) if details else v.rule_id != "guard-error"
     return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
-                        approval_hint=v.rule_id != "guard-error")
+                        approval_hint=approval, details=details)
 
 
 class KernelGuard:
@@ -173,6 +179,8 @@ class KernelGuard:
             raise err
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
+        if g.policy.mode == "audit" and "jupyter_guard.enforce.refusals" in sys.modules:
+            sys.modules["jupyter_guard.enforce.refusals"].audit_note(j.verdicts)
         if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
             cell["parsed"] = True   # the magic analyses and records its SQL itself
             return tree

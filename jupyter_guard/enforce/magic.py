@@ -79,6 +79,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     verify()
     analysis = g.sql_analysis(text, conn.dialect)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
+    _note_if_audit(g, judgement.verdicts)
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
@@ -158,6 +159,12 @@ def _judged(v: Verdict) -> Any:
     from jupyter_guard.model import Analysis
 
     return Judgement(v, (v,), Analysis(), ())
+
+
+def _note_if_audit(g: Guard, verdicts: tuple[Verdict, ...]) -> None:
+    from jupyter_guard.enforce import refusals
+
+    refusals.note_if_audit(g, verdicts)
 
 
 def _split(text: str, dialect: str) -> list[str]:

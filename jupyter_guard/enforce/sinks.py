@@ -17,6 +17,7 @@ from typing import Any
 from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
+from jupyter_guard.enforce.refusals import note_if_audit
 from jupyter_guard.enforce.runtime import Busy, busy, verify
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
@@ -35,6 +36,8 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         j = guard.judge(analysis, conn=conn, code=query)
+        if guard.policy.mode == "audit":
+            note_if_audit(guard, j.verdicts)
         if j.verdict.refuses:
             guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
             guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}

@@ -168,9 +168,10 @@ class AuditLog:
                 "prev_hash": row["prev_hash"], "hash": row["hash"]})
 
     def request_approval(self, event_id: str, *, requested_by: str, code: str, reason: str,
-                         expires_in_s: float = 3600.0) -> str:
-        """Journal a pending approval request for a blocked event; returns its ``request_id``."""
-        request_id = uuid.uuid4().hex[:12]
+                         expires_in_s: float = 3600.0, request_id: str = "") -> str:
+        """Journal a pending approval request for a blocked event; returns its ``request_id``
+        (the one the refusal reserved, when given)."""
+        request_id = request_id or uuid.uuid4().hex[:12]
         now = time.time_ns() // 1000
         self._write({
             "t": "approval", "request_id": request_id, "event_id": event_id,

@@ -174,8 +174,20 @@ def analyse_cell(code: str) -> tuple[Analysis, str]:
     return analyse(code), ""
 
 
-def refusal(v: Verdict) -> GuardBlocked:
-    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision)
+def refusal(v: Verdict, policy: Any = None) -> GuardBlocked:
+    """The gate's refusal, with its structured form; it suggests asking for an approval only when
+    someone may give one under the policy."""
+    from jupyter_guard.enforce.refusals import masked
+    from jupyter_guard.mask.text import MaskSettings
+    from jupyter_guard.policy import refusal as structured
+
+    details = structured.refusal(v, policy)
+    if policy is not None:   # the statement and reason may quote sensitive literals
+        details = masked(details, MaskSettings(
+            columns=policy.sensitive_columns, detectors=policy.detectors,
+            strategy=policy.strategy, per_column=dict(policy.per_column)))
+    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision, details=details,
+                        approval_hint=bool(details["approval"]["possible"]))
 
 
 def server_user(handler: Any) -> tuple[str, tuple[str, ...]]:
@@ -270,7 +282,7 @@ class GateMixin:
                 event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked")
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
-                self._jg_refuse(msg, str(refusal(verdict)))
+                self._jg_refuse(msg, refusal(verdict, gate.policy))
                 return None
             approved_by = str(row["decided_by"] or "")
             stamp["approval"] = row["request_id"]
@@ -316,13 +328,17 @@ class GateMixin:
             "nothing ran", approval_hint=False)))
         return None
 
-    def _jg_refuse(self, request: dict[str, Any], message: str) -> None:
+    def _jg_refuse(self, request: dict[str, Any], message: str | GuardBlocked) -> None:
         """Answer an execute_request as a kernel would, without the kernel."""
         parent = request["header"]
         code = str((request.get("content") or {}).get("code") or "")
         session: Any = self.session  # type: ignore[attr-defined]
-        tb = [f"\x1b[0;31m{message}\x1b[0m"]
-        err = {"ename": "GuardBlocked", "evalue": message, "traceback": tb}
+        details = getattr(message, "details", None)
+        tb = message._render_traceback_() if isinstance(message, GuardBlocked) else [
+            f"\x1b[0;31m{message}\x1b[0m"]
+        err: dict[str, Any] = {"ename": "GuardBlocked", "evalue": str(message), "traceback": tb}
+        if details:
+            err["jupyter_guard"] = details
         for channel, msg_type, content in (
                 ("iopub", "status", {"execution_state": "busy"}),
                 ("iopub", "execute_input", {"code": code, "execution_count": None}),

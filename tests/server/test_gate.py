@@ -135,7 +135,9 @@ async def test_drop_to_an_unguarded_kernel_is_refused_by_the_server(
     reply = res["reply"]["content"]
     assert reply["status"] == "error" and reply["ename"] == "GuardBlocked"
     assert reply["evalue"].startswith("Blocked by jupyter_guard [destructive-ddl]: ")
-    assert "%guard request" in reply["evalue"] and "\n" not in reply["evalue"]
+    assert "%guard request" not in reply["evalue"] and "\n" not in reply["evalue"]
+    assert reply["jupyter_guard"]["rule_id"] == "destructive-ddl"   # the structured refusal
+    assert reply["jupyter_guard"]["approval"]["possible"] is False
     errors = [m for m in res["iopub"] if m["msg_type"] == "error"]
     assert [e["content"]["evalue"] for e in errors] == [reply["evalue"]]
     assert "ran" not in stdout(res)

@@ -1,0 +1,120 @@
+"""A refusal as data: what people read in one line, agents read as fields.
+
+``refusal(verdict, policy)`` gives a dict that follows the versioned JSON schema shipped in
+``jupyter_guard/schemas/refusal.v1.json``: decision, rule, reason, the measured effect, whether an
+approval is possible (and the request id ``%guard request`` will file it under), and a safer
+rewrite where one exists. Pure: no IPython, no database.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jupyter_guard.analyze.rewrite import Rewrite, narrower, retire, without_sensitive
+from jupyter_guard.model import Intent, Verdict
+from jupyter_guard.policy.model import Policy
+
+SCHEMA = "jupyter_guard.refusal"
+VERSION = 1
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "refusal.v1.json"
+# Refusals no approval can lift: a broken cell, a guard failure, an attack on the guard itself.
+NOT_APPROVABLE = frozenset({"guard-error", "sql-parse-error", "self-protection",
+                            "template-injection"})
+
+
+def approvers_exist(policy: Policy | None) -> bool:
+    """Does any role of the policy name someone who may approve?
+
+    >>> approvers_exist(Policy())
+    False
+    """
+    return policy is not None and any(r.may_approve and (r.users or r.groups) for r in policy.roles)
+
+
+def approvable(rule_id: str, policy: Policy | None) -> bool:
+    return rule_id not in NOT_APPROVABLE and approvers_exist(policy)
+
+
+def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb"
+          ) -> Rewrite | None:
+    """The rewrite for a refused intent, if one keeps its purpose within the policy."""
+    if i is None or not i.source:
+        return None
+    try:
+        if rule_id == "exfiltration" and i.action == "sql.export" and not i.remote:
+            return without_sensitive(i.source, i.columns, policy.is_sensitive_column, dialect)
+        if rule_id == "destructive-ddl" and i.target:
+            return retire(i.action, i.target, i.source, dialect)
+        if rule_id == "bulk-change" and i.action in ("sql.delete", "sql.update"):
+            count = i.detail if i.detail.upper().startswith("SELECT") else ""
+            return narrower(count, i.estimated_rows, policy.max_affected_rows)
+    except Exception:  # a suggestion is optional: the refusal stands without one
+        return None
+    return None
+
+
+def refusal(v: Verdict, policy: Policy | None, *, request_id: str = "",
+            dialect: str = "duckdb") -> dict[str, Any]:
+    """The structured refusal for a verdict (see the schema for every field).
+
+    >>> from jupyter_guard.model import Verdict
+    >>> r = refusal(Verdict("block", "destructive-ddl", "drops t"), Policy())
+    >>> r["schema"], r["version"], r["rule_id"], r["approval"]["possible"]
+    ('jupyter_guard.refusal', 1, 'destructive-ddl', False)
+    """
+    p = policy or Policy()
+    i = v.intent
+    rule_id = v.rule_id or "policy"
+    possible = v.decision in ("block", "approval") and approvable(rule_id, policy)
+    why_not = None if possible else (
+        f"rule {rule_id} cannot be approved" if rule_id in NOT_APPROVABLE
+        else f"no role in policy {p.name} may approve")
+    rw = safer(i, rule_id, p, dialect)
+    columns = [c for c in (i.columns if i else ()) if not c.endswith("*")]
+    tables = list(dict.fromkeys(
+        ([i.target] if i and i.target_kind in ("table", "view") and i.target else [])
+        + list(i.reads if i else ())))
+    rows = i.estimated_rows if i and i.estimated_rows is not None and i.estimated_rows >= 0 \
+        else None
+    return {
+        "schema": SCHEMA, "version": VERSION,
+        "decision": v.decision,
+        "would_block": v.reason.startswith(("would block", "would approval")),
+        "rule_id": rule_id, "reason": v.reason, "decision_id": v.decision_id,
+        "policy": {"name": p.name, "revision": v.policy_revision or p.revision, "mode": p.mode},
+        "action": i.action if i else None,
+        "statement": i.source if i and i.source else None,
+        "effect": {"rows": rows, "tables": tables, "columns": columns,
+                   "sensitive_columns": [c for c in columns if p.is_sensitive_column(c)],
+                   "target": i.target if i and i.target else None},
+        "approval": {"possible": possible, "request_id": (request_id or None) if possible else None,
+                     "command": "%guard request <why>" if possible else None,
+                     "why_not": why_not},
+        "rewrite": None if rw is None else {"kind": rw.kind, "sql": rw.sql or None,
+                                            "hint": rw.hint, "count_sql": rw.count_sql or None},
+    }
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The JSON schema refusals follow."""
+    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def one_line(r: dict[str, Any]) -> str:
+    """The rewrite as a line a person reads under the refusal ('' when there is none).
+
+    >>> one_line({"rewrite": {"sql": "ALTER TABLE t RENAME TO u", "hint": "rename it"}})
+    'Safer: rename it: ALTER TABLE t RENAME TO u'
+    >>> one_line({"rewrite": {"sql": None, "hint": "narrow it", "count_sql": "SELECT 1"}})
+    'Safer: narrow it (count them: SELECT 1)'
+    """
+    rw = r.get("rewrite")
+    if not rw:
+        return ""
+    if rw.get("sql"):
+        return f"Safer: {rw['hint']}: {rw['sql']}"
+    count = rw.get("count_sql")
+    return f"Safer: {rw['hint']}" + (f" (count them: {count})" if count else "")

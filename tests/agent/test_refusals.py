@@ -1,0 +1,212 @@
+"""Refusals that help: an agent drives a real kernel through jupyter_client alone, reads the
+structured refusal (validated against the shipped JSON schema), applies its rewrite, succeeds."""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from jupyter_guard.policy.refusal import SCHEMA_FILE
+from tests.conftest import make_warehouse
+from tests.kernelutil import Kernel, Reply
+
+pytestmark = pytest.mark.kernel
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
+AGENT = {"jupyter_guard": {"actor": "agent:copilot"}}
+
+
+def refusal(r: Reply) -> dict[str, Any]:
+    """The structured refusal, checked to be the same in the reply, its metadata and on iopub."""
+    assert r.status == "error", r.text
+    details = r.reply.get("jupyter_guard")
+    assert details, f"no structured refusal in the execute_reply: {r.reply}"
+    assert r.error.get("jupyter_guard") == details
+    jsonschema.validate(details, SCHEMA)
+    return dict(details)
+
+
+def tables(k: Kernel) -> set[str]:
+    out = k.run("import json\n"
+                "print(json.dumps([t for (t,) in con.execute('SHOW TABLES').fetchall()]))")
+    return set(json.loads(out.text.strip().splitlines()[-1]))
+
+
+def count(k: Kernel, table: str) -> int:
+    out = k.run(f"print(con.execute('SELECT count(*) FROM {table}').fetchone()[0])")
+    return int(out.text.strip())
+
+
+def start(d: Path, policy: str | None = None) -> Kernel:
+    env = {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")}
+    if policy is not None:
+        (d / "policy.yaml").write_text(policy)
+        env["JUPYTER_GUARD_POLICY"] = str(d / "policy.yaml")
+    k = Kernel(d, env=env)
+    for code in ("%load_ext jupyter_guard", "import duckdb\ncon = duckdb.connect('wh.duckdb')"):
+        assert k.run(code).status == "ok"
+    return k
+
+
+@pytest.fixture(scope="module")
+def kernel(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
+    d = work_root / "agent-refusals"
+    (d / "data").mkdir(parents=True)
+    make_warehouse(d / "wh.duckdb", rows=5000)
+    k = start(d)
+    yield k, d
+    k.stop()
+
+
+def test_schema_is_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_agent_applies_the_export_rewrite(kernel: tuple[Kernel, Path]) -> None:
+    k, d = kernel
+    r = refusal(k.run("%%guarded_sql con\n"
+                      "COPY (SELECT * FROM customers WHERE id < 20) TO 'out.csv'"))
+    assert (r["decision"], r["rule_id"]) == ("block", "exfiltration")
+    assert not (d / "out.csv").exists()
+    assert {"customers.email", "customers.ssn"} <= set(r["effect"]["sensitive_columns"])
+    assert r["effect"]["tables"] == ["customers"]
+    # nobody may approve under the packaged default policy: the refusal does not suggest asking
+    assert r["approval"] == {"possible": False, "request_id": None, "command": None,
+                             "why_not": "no role in policy default may approve"}
+    assert "%guard request" not in k.run("%guard status").text + r["reason"]
+    rewrite = r["rewrite"]
+    assert rewrite["kind"] == "drop-sensitive-columns"
+    ok = k.run(f"%%guarded_sql con\n{rewrite['sql']}")
+    assert ok.status == "ok", ok.text
+    with open(d / "out.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 20 and set(rows[0]) == {"id", "city", "amount"}
+
+
+def test_agent_applies_the_rename_rewrite(kernel: tuple[Kernel, Path]) -> None:
+    k, d = kernel
+    r = refusal(k.run("con.execute('DROP TABLE orders')"))
+    assert (r["rule_id"], r["action"], r["effect"]["target"]) == (
+        "destructive-ddl", "sql.drop", "orders")
+    assert r["rewrite"]["kind"] == "rename"
+    shown = "\n".join(k.run("con.execute('DROP TABLE orders')").error["traceback"])
+    assert "Safer: rename it instead" in shown
+    ok = k.run(f"con.execute({r['rewrite']['sql']!r})")
+    assert ok.status == "ok", ok.text
+    names = tables(k)
+    assert "orders" not in names and any(t.startswith("orders_retired_") for t in names)
+
+
+def test_bulk_change_reports_the_measured_count(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    r = refusal(k.run("%%guarded_sql con\nDELETE FROM customers WHERE id >= 100"))
+    assert r["effect"]["rows"] == 4900 and r["rule_id"] == "bulk-change"
+    assert r["rewrite"]["kind"] == "narrow-where" and r["rewrite"]["sql"] is None
+    counted = k.run(f"print(con.execute({r['rewrite']['count_sql']!r}).fetchone()[0])")
+    assert counted.text.strip() == "4900"
+    assert count(k, "customers") == 5000
+
+
+def test_runtime_sql_carries_the_refusal_too(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    r = refusal(k.run("parts = ['TRUNCATE', 'customers']\n"
+                      "con.execute(' '.join(reversed(parts[::-1])))"))
+    assert r["rule_id"] == "destructive-ddl" and r["rewrite"]["kind"] == "create-and-swap"
+    assert count(k, "customers") == 5000
+
+
+def test_agent_marked_cell_is_told_nobody_can_approve(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    r = refusal(k.run("%%guarded_sql con\nINSERT INTO customers (id) VALUES (-1)", metadata=AGENT))
+    assert (r["decision"], r["rule_id"]) == ("approval", "agent-approval")
+    assert r["approval"]["possible"] is False and r["rewrite"] is None
+    again = k.run("%%guarded_sql con\nINSERT INTO customers (id) VALUES (-1)", metadata=AGENT)
+    assert "Ask for approval" not in again.error["evalue"]
+
+
+def test_allowed_and_plain_errors_carry_nothing(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    ok = k.run("%%guarded_sql con\nSELECT count(*) AS n FROM customers")
+    assert ok.status == "ok" and "jupyter_guard" not in ok.reply
+    err = k.run("1/0")
+    assert err.status == "error"
+    assert "jupyter_guard" not in err.reply and "jupyter_guard" not in err.error
+
+
+def test_sensitive_literals_are_masked_in_the_refusal(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    r = refusal(k.run("%%guarded_sql con\n"
+                      "DELETE FROM customers WHERE email <> 'bob.smith@example.com'"))
+    assert "bob.smith@example.com" not in json.dumps(r)
+
+
+def test_create_or_replace_gets_create_and_swap(kernel: tuple[Kernel, Path]) -> None:
+    k, _ = kernel
+    r = refusal(k.run("%%guarded_sql con\n"
+                      "CREATE OR REPLACE TABLE customers AS SELECT id, city FROM customers"))
+    assert r["rewrite"]["kind"] == "create-and-swap"
+    ok = k.run(f"%%guarded_sql con\n{r['rewrite']['sql']}")
+    assert ok.status == "ok", ok.text
+    cols = k.run("print([c[0] for c in con.execute('DESCRIBE customers').fetchall()])").text
+    assert "'city'" in cols and "'email'" not in cols
+    assert any(t.startswith("customers_retired_") for t in tables(k))
+
+
+APPROVERS = """\
+version: 1
+extends: default
+roles:
+  governance: {users: [gina], may_approve: true}
+"""
+
+
+def test_approval_possible_reserves_the_request_id(work_root: Path) -> None:
+    d = work_root / "agent-approvers"
+    (d / "data").mkdir(parents=True)
+    make_warehouse(d / "wh.duckdb", rows=50)
+    k = start(d, APPROVERS)
+    try:
+        r = refusal(k.run("%%guarded_sql con\nDROP TABLE orders"))
+        assert r["approval"]["possible"] and r["approval"]["command"] == "%guard request <why>"
+        rid = r["approval"]["request_id"]
+        assert rid
+        assert "Ask for approval" in k.run("con.execute('DROP TABLE orders')").error["evalue"]
+        r2 = refusal(k.run("%%guarded_sql con\nDROP TABLE orders"))
+        out = k.run("%guard request cleaning up").text
+        assert r2["approval"]["request_id"] in out
+        from jupyter_guard.record.approvals import requests
+        from jupyter_guard.record.ingest import try_ingest
+
+        try_ingest(str(d / "audit.duckdb"), wait=30)
+        ids = {row["request_id"] for row in requests(str(d / "audit.duckdb"), status=None)}
+        assert r2["approval"]["request_id"] in ids and rid not in ids
+    finally:
+        k.stop()
+
+
+def test_audit_mode_notes_what_would_be_blocked(work_root: Path) -> None:
+    d = work_root / "agent-audit"
+    (d / "data").mkdir(parents=True)
+    make_warehouse(d / "wh.duckdb", rows=50)
+    k = start(d, "version: 1\nextends: default\nmode: audit\n")
+    try:
+        r = k.run("con.execute('DROP TABLE orders')")
+        assert r.status == "ok", r.text
+        notes = [line for line in r.text.splitlines()
+                 if line.startswith("jupyter_guard (audit mode)")]
+        assert notes == ["jupyter_guard (audit mode): in enforce mode this would be refused "
+                         "[destructive-ddl]: this drops table orders, which this session did "
+                         "not create"]
+        assert "orders" not in tables(k)   # audit mode refuses nothing
+        sql = k.run("%%guarded_sql con\nDELETE FROM customers")
+        assert sql.status == "ok", sql.text
+        assert sql.text.count("jupyter_guard (audit mode): in enforce mode this would be refused "
+                              "[bulk-change]") == 1
+        quiet = k.run("x = 1")
+        assert "audit mode" not in quiet.text
+    finally:
+        k.stop()
