@@ -7,7 +7,8 @@ from typing import Any
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.errors import GuardConfigError
 
-USAGE = "usage: %guard status | reload | request [reason] | panel | unmask on|off | explain CODE"
+USAGE = ("usage: %guard status | reload | connections | request [reason] | panel | "
+         "unmask on|off | explain CODE")
 
 
 def run(shell: Any, guard: Guard, line: str) -> Any:
@@ -27,6 +28,11 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
         from jupyter_guard.explain import explain_text
 
         print(explain_text(rest, guard.policy))
+        return None
+    if sub == "connections":
+        from jupyter_guard.enforce import sql_params
+
+        print(sql_params.connections_text(guard.conn, shell.user_ns))
         return None
     if sub == "panel":
         from jupyter_guard.show.panel import panel
@@ -52,6 +58,7 @@ def status_text(g: Guard) -> str:
         f"audit    {g.settings['audit']}{_audit_health(g)}",
         f"session  {g.session_id}",
         f"counts   {counts}",
+        f"cells    {cells_text()}",
         *parts_lines(),
     ])
 
@@ -75,3 +82,11 @@ def parts_lines() -> list[str]:
     if kg.broken:
         lines.append(f"REFUSING every cell: {kg.broken}")
     return lines
+
+
+def cells_text() -> str:
+    """This kernel's cells by how they ended, one per cell, as the notebook showed them."""
+    from jupyter_guard.enforce.kernel import current
+
+    outcomes = getattr(current(), "outcomes", None) or {}
+    return ", ".join(f"{k} {outcomes.get(k, 0)}" for k in ("ok", "error", "blocked"))

@@ -277,6 +277,13 @@ class Guard:
         if decision == "allow" and judgement and any(x.decision == "warn" for x in judgement.verdicts):
             w = next(x for x in judgement.verdicts if x.decision == "warn")
             decision, v = "warn", w
+        lineage = lineage_of(judgement, self.policy) if judgement else []
+        if decision == "allow" and not self.unmasked and status != "error":
+            shown = [n for d, k, n, sensitive in lineage if sensitive and d == "read"]
+            if shown:   # what the cell shows of these columns is masked
+                v = Verdict("mask", "sensitive-data", f"reads sensitive column(s) "
+                            f"{', '.join(shown[:5])}, shown masked", None, self.policy.revision)
+                decision = "mask"
         refusal = self._audit_refusal(status, code) if self.audit is not None else ""
         if refusal:   # known before writing: recorded as what it is, a guard-error refusal
             v = Verdict("block", "guard-error", refusal, None, self.policy.revision)
@@ -293,7 +300,7 @@ class Guard:
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
-                    lineage=lineage_of(judgement, self.policy) if judgement else ())
+                    lineage=lineage)
             except Exception as e:  # the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"

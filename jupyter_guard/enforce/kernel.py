@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import sys
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.enforce.guard import Guard, Judgement, sha256
@@ -62,6 +63,7 @@ class KernelGuard:
         self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]]
         self._analyses = OrderedDict()
         self._seen: list[tuple[str, Any]] | None = None
+        self.outcomes: Counter[str] = Counter()   # cells by how they ended: ok, error, blocked
 
     # -- install ----------------------------------------------------------------------------
     def install(self) -> None:
@@ -69,6 +71,8 @@ class KernelGuard:
         self.guard.lookup = self._lookup
         self.guard.ns = shell.user_ns
         self.guard.cell_identity = self._identity
+        # a kernel started by jupyter-server for a notebook knows the notebook's path
+        self.guard.notebook = self.guard.notebook or os.environ.get("JPY_SESSION_NAME", "")
         shell.compile.ast_parse = self.ast_parse
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
@@ -119,8 +123,11 @@ class KernelGuard:
         if self.guard.policy_changed():   # an edited policy file takes effect (or refuses) now
             print(self.guard.reload_policy(), file=sys.stderr)
         cell_id = getattr(info, "cell_id", None) or ""
+        # IPython counts the cell before pre_run_cell when it stores history: the number the
+        # user sees (In [n], the execute_reply's execution_count) is the one before
+        count = self.shell.execution_count - (1 if getattr(info, "store_history", False) else 0)
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
-                      "count": self.shell.execution_count, "start": time.perf_counter(),
+                      "count": count, "start": time.perf_counter(),
                       "event_id": "", "parsed": False, "judgement": None}
         from jupyter_guard.identity import cell_actor, cell_user, guard_meta
 
@@ -129,6 +136,9 @@ class KernelGuard:
         self._cell["actor"] = cell_actor(meta, self.guard.actor)
         self._cell["user"] = cell_user(meta)
         self._cell["meta"] = guard_meta(meta)
+        notebook = self._cell["meta"].get("notebook")
+        if isinstance(notebook, str) and notebook:   # a client that knows the path says it
+            self.guard.notebook = notebook[:1000]
 
     def _identity(self) -> tuple[str, str]:
         cell = self._cell or {}
@@ -136,10 +146,12 @@ class KernelGuard:
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
-        if not cell or cell.get("final"):
-            return
         err = result.error_before_exec or result.error_in_exec
         status = "ok" if err is None else ("blocked" if isinstance(err, GuardBlocked) else "error")
+        if cell is not None and not getattr(result.info, "silent", False):
+            self.outcomes[status] += 1   # one per cell, as the notebook showed it
+        if not cell or cell.get("final"):
+            return
         j: Judgement | None = cell.get("judgement")
         if err is None and j is not None:
             self.guard.note_success(j.intents)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from jupyter_guard.enforce import connections, effect_run
+from jupyter_guard.enforce import connections, effect_run, sql_params
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
@@ -33,15 +34,34 @@ class GuardMagics(Magics):  # type: ignore[misc]
     @argument("-o", "--output", dest="output", default=None, help="store the unmasked DataFrame here")
     @argument("--dry-run", dest="dry_run", action="store_true",
               help="show the decision for each statement and run nothing")
+    @argument("--limit", type=int, default=None, help="fetch at most N rows of the result")
+    @argument("--alias", default=None, help="name this connection for later cells")
     @cell_magic
     def guarded_sql(self, line: str, cell: str) -> Any:
-        """Run SQL through the guard: every statement is analysed before any runs."""
+        """Run SQL through the guard: every statement is analysed before any runs.
+        ``:name``/``$name`` bind Python variables as parameters; ``{{name}}`` is an identifier."""
         args = parse_argstring(self.guarded_sql, line)
         conn = self._connection(args.connection)
+        if args.alias:
+            sql_params.ALIASES[args.alias] = conn
+        p = sql_params.prepare(cell, self.shell.user_ns, conn.dialect,
+                               catalog=lambda: sql_params.catalog(conn))
         cell_info = self._cell()
-        return run_sql(self.guard, conn, cell, output=args.output, dry_run=args.dry_run,
-                       user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
-                       cell_id=cell_info.get("cell_id", ""), execution_count=cell_info.get("count"))
+        result = run_sql(self.guard, conn, p.text, output=args.output, dry_run=args.dry_run,
+                         user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
+                         cell_id=cell_info.get("cell_id", ""),
+                         execution_count=cell_info.get("count"), params=p.params, limit=args.limit)
+        if args.dry_run:
+            return result
+        return sql_params.shown(result, self.sql_config.displaylimit, sql_params.STATE["more"],
+                                args.limit)
+
+    @property
+    def sql_config(self) -> Any:
+        if getattr(self, "_sql_config", None) is None:
+            self._sql_config = sql_params.GuardedSql(parent=self.shell)
+            self.shell.configurables.append(self._sql_config)
+        return self._sql_config
 
     def _cell(self) -> dict[str, Any]:
         kg = getattr(self.shell, "_jupyter_guard_kernel", None)
@@ -53,6 +73,8 @@ class GuardMagics(Magics):  # type: ignore[misc]
             if "://" in spec:
                 if g.conn is None or g.conn.name != spec:
                     g.conn = connections.from_url(spec)
+            elif spec in sql_params.ALIASES and spec not in self.shell.user_ns:
+                g.conn = sql_params.ALIASES[spec]
             elif spec in self.shell.user_ns:
                 obj = self.shell.user_ns[spec]
                 if g.conn is None or g.conn.raw is not obj:
@@ -75,16 +97,20 @@ class GuardMagics(Magics):  # type: ignore[misc]
 
 def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
-            execution_count: int | None = None) -> Any:
+            execution_count: int | None = None, params: dict[str, Any] | None = None,
+            limit: int | None = None) -> Any:
     verify()
-    analysis = g.sql_analysis(text, conn.dialect)
+    analysis = g.sql_analysis(text, conn.dialect, params=params or None)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
     _note_if_audit(g, judgement.verdicts)
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
-                execution_count=execution_count)
+        # a typo: nothing could run, so it is an error of the cell, not a refusal by the policy
+        typo = Verdict("allow", "sql-parse-error", f"the SQL does not parse: {analysis.errors[0]}",
+                       None, g.policy.revision)
+        g.begin(kind="sql", code=text, judgement=replace(judgement, verdict=typo, verdicts=(typo,)),
+                status="error", cell_id=cell_id, execution_count=execution_count)
         raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
     v = judgement.verdict
     if v.refuses:
@@ -106,13 +132,19 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     try:
         if wrap:
             conn.raw.execute("BEGIN TRANSACTION")
+        sql_params.STATE["more"] = False
         for n, (kind, stmt) in enumerate(zip(types, statements)):
             last = n == len(statements) - 1
-            found = g.sql_analysis(stmt, conn.dialect).intents
+            bound = sql_params.used(stmt, params or {}, conn.dialect)
+            found = g.sql_analysis(stmt, conn.dialect, params=bound or None).intents
             if conn.native_duckdb and effect_run.measured(kind, stmt, found):
                 with Busy():  # the guard's own snapshot queries
-                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, cell=cell, code=text)
+                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, bound or None,
+                                             cell=cell, code=text)
                 result = _frame(out) if last else None
+            elif params or limit is not None:   # bound values and row limits: see sql_params
+                result, sql_params.STATE["more"] = sql_params.run(
+                    conn, stmt, bound, want_frame=last, limit=limit)
             else:
                 result = conn.run(stmt, want_frame=last)
         if wrap:
@@ -130,9 +162,11 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
             except Exception:
                 pass
         g.finish(event_id, status="error", duration_ms=(time.perf_counter() - start) * 1000)
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        undone = " (all statements of this cell were rolled back)" if wrap else ""
-        raise SqlError(f"{type(e).__name__}: {first}{undone}") from None
+        # the whole message: DuckDB's "Did you mean", candidate bindings and the position
+        # marker are the help; the traceback is masked on the way out like any other
+        full = str(e).strip() or type(e).__name__
+        undone = "\n(all statements of this cell were rolled back)" if wrap else ""
+        raise SqlError(f"{type(e).__name__}: {full}{undone}") from None
     g.note_success(judgement.intents)
     est = [i.estimated_rows for i in judgement.intents if i.estimated_rows and i.estimated_rows > 0]
     rows = sum(est) if est else None
