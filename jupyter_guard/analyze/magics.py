@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, Ctx
+from jupyter_guard.analyze.template import is_template, skeleton
 from jupyter_guard.model import Analysis, Intent
 
 SHELL_CELL_MAGICS = frozenset({"bash", "sh", "zsh", "system", "sx"})
@@ -96,6 +97,13 @@ def _sql_magic(line: str, body: str, ctx: Ctx) -> Analysis:
         while words and (words[0].startswith("-") or "://" in words[0] or words[0].endswith("<<")):
             words = words[1:]
         text = " ".join(words)
+        if len(words) == 1 and words[0].isidentifier():
+            return Analysis()   # `%sql con`: connects through a variable, runs no SQL
     if not text.strip():
         return Analysis()
-    return ctx.sql(text, "duckdb")
+    if is_template(text):   # jupysql renders {{var}} at run time; the values are checked there
+        text = skeleton(text)
+    found = ctx.sql(text, "duckdb")
+    # jupysql's connection is not a name the guard can resolve here: what needs the database
+    # (row counts, the columns behind *) is decided when the SQL reaches it (the SQL sinks)
+    return Analysis(tuple(i.with_(via=i.via or "%sql") for i in found.intents), found.errors)

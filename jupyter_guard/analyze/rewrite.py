@@ -127,12 +127,13 @@ def _swap(table: str, old: str, new: str, query: str, dialect: str) -> str:
             f"ALTER TABLE {_ident(new, dialect)} RENAME TO {bare}")
 
 
-def narrower(count_sql: str, rows: int | None, limit: int) -> Rewrite:
+def narrower(count_sql: str, rows: int | None, limit: int, where: str = "") -> Rewrite:
     """A bulk change gets its count and a hint: no rewrite can know which rows were meant.
 
     >>> narrower("SELECT COUNT(*) FROM t", 5000, 1000).hint
     'it would touch 5000 rows: add conditions to the WHERE so that at most 1000 rows match'
     """
-    many = f"{rows} rows" if rows is not None and rows >= 0 else "every row"
-    return Rewrite("narrow-where", "", f"it would touch {many}: add conditions to the WHERE so "
+    many = f"it would touch {rows} rows" if rows is not None and rows >= 0 else (
+        "it would touch every row" if where in ("none", "always") else "its rows were not counted")
+    return Rewrite("narrow-where", "", f"{many}: add conditions to the WHERE so "
                    f"that at most {limit} rows match", count_sql)

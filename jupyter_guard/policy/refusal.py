@@ -40,8 +40,8 @@ def approvable(rule_id: str, policy: Policy | None) -> bool:
 def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb"
           ) -> Rewrite | None:
     """The rewrite for a refused intent, if one keeps its purpose within the policy."""
-    if i is None or not i.source:
-        return None
+    if i is None or not i.source or "__jg_tpl_" in i.source:
+        return None   # nothing to suggest, or a jupysql template whose values are not known yet
     try:
         if rule_id == "exfiltration" and i.action == "sql.export" and not i.remote:
             return without_sensitive(i.source, i.columns, policy.is_sensitive_column, dialect)
@@ -49,7 +49,7 @@ def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb
             return retire(i.action, i.target, i.source, dialect)
         if rule_id == "bulk-change" and i.action in ("sql.delete", "sql.update"):
             count = i.detail if i.detail.upper().startswith("SELECT") else ""
-            return narrower(count, i.estimated_rows, policy.max_affected_rows)
+            return narrower(count, i.estimated_rows, policy.max_affected_rows, i.where)
     except Exception:  # a suggestion is optional: the refusal stands without one
         return None
     return None
