@@ -3,6 +3,7 @@ the guard's error, everything else runs, and the warehouse is intact afterwards.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_demo_notebook_runs(work_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     d = work_root / "demo"
     d.mkdir()
+    run_demo(d, monkeypatch)
+
+
+@pytest.mark.kernel
+def test_demo_notebook_runs_from_a_clone_under_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system temp dir is free to clean up, but not the protected paths of a notebook kept
+    there: `!rm -rf data` and `shutil.rmtree('data')` are refused under /tmp too."""
+    d = Path(tempfile.mkdtemp(prefix="jg-demo-", dir="/tmp"))
+    try:
+        run_demo(d, monkeypatch)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_demo(d: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(ROOT / "notebooks" / "demo.ipynb", d / "demo.ipynb")
     monkeypatch.setenv("JUPYTER_GUARD_AUDIT", str(d / "audit.duckdb"))
     nb = nbformat.read(d / "demo.ipynb", as_version=4)
