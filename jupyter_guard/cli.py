@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from jupyter_guard.cli_json import add_conventions, duration_arg, since_arg
+
 
 def _audit_path(args: argparse.Namespace) -> str:
     """The audit file, brought up to date from every kernel's journal first. If the writers'
@@ -69,13 +71,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from jupyter_guard.explain import explain_text
     from jupyter_guard.policy.rules import Context
 
+    from jupyter_guard.explain import explain
+
     ctx = Context(user=args.user or "", actor=args.actor)
     policy = _policy(args)
     if policy.errors:   # a kernel would refuse every cell under it
         print(f"decision: block\nrule:     guard-error\nreason:   {policy.broken_reason}")
         return 1
     print(explain_text(args.code, policy, ctx))
-    return 0
+    return 1 if explain(args.code, policy, ctx)[0].refuses else 0   # 1: it would block
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -171,7 +175,9 @@ def cmd_compact(args: argparse.Namespace) -> int:
     from jupyter_guard.record import export
 
     _outside_kernel(args, "compact")
-    days = float(args.older_than.rstrip("d"))
+    from jupyter_guard.cli_json import days as in_days
+
+    days = in_days(args.older_than)
     archive = args.archive or (_audit_path(args) + ".archive")
     n = export.compact(_audit_path(args), days, archive)
     print(f"moved {n} events older than {args.older_than} to {archive}")
@@ -210,7 +216,8 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--actor", default="human")
     ex.set_defaults(func=cmd_explain)
     rep = sub.add_parser("report", help="blocked/allowed by user, rule and day")
-    rep.add_argument("--since")
+    rep.add_argument("--since", type=since_arg,
+                     help="a date (2026-01-31), a datetime, or a duration back from now (7d, 12h)")
     rep.add_argument("--user")
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.set_defaults(func=cmd_report)
@@ -222,7 +229,8 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--openlineage")
     exp.set_defaults(func=cmd_export)
     comp = sub.add_parser("compact", help="move old events to Parquet, keeping chains verifiable")
-    comp.add_argument("--older-than", default="90d")
+    comp.add_argument("--older-than", default="90d", type=duration_arg,
+                      help="a duration: 90d, 12w, 36h")
     comp.add_argument("--archive")
     comp.set_defaults(func=cmd_compact)
     req = sub.add_parser("requests", help="pending approval requests")
@@ -239,12 +247,47 @@ def parser() -> argparse.ArgumentParser:
         e = sub.add_parser(name, help=f"{name} the guard for every kernel of this user")
         e.add_argument("--sys-prefix", action="store_true", help="for this environment instead")
         e.set_defaults(func=cmd_enable)
+    from jupyter_guard import __version__
+
+    add_conventions(p, __version__)
     return p
 
 
+def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
+    """``--format json`` for the commands that print text otherwise (see ``cli_json``)."""
+    from jupyter_guard import cli_json as j
+
+    if getattr(args, "format", None) != "json" or args.command in ("report", "requests"):
+        return None
+    if args.command == "policy":
+        return j.json_policy_check(args)
+    if args.command == "explain":
+        return j.json_explain(args, _policy(args))
+    if args.command == "verify":
+        return j.json_verify(_audit_path(args))
+    if args.command == "export":
+        return j.json_export(args, _audit_path(args))
+    if args.command == "compact":
+        return j.json_compact(args, _audit_path(args))
+    if args.command in ("enable", "disable"):
+        return j.json_enable(args)
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()   # approve / deny: their one line, as an object
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = int(args.func(args))
+    return rc, {"command": args.command, "request_id": getattr(args, "request_id", None),
+                "ok": rc == 0, "message": (out.getvalue() or err.getvalue()).strip()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)   # usage errors exit 2 (argparse)
     try:
+        as_json = _json(args)
+        if as_json is not None:
+            print(json.dumps(as_json[1], default=str, indent=2))
+            return as_json[0]
         return int(args.func(args))
     except Exception as e:
         from jupyter_guard.errors import GuardError
@@ -258,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not known:
             raise
         print(f"jupyter guard {args.command}: {e}", file=sys.stderr)
+        if getattr(args, "format", None) == "json":
+            print(json.dumps({"command": args.command, "ok": False, "error": str(e)}))
         return 1
 
 

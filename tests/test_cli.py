@@ -14,7 +14,7 @@ def guard(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 
 def test_explain_prints_decision_rule_and_reason():
     r = guard("explain", "DELETE FROM t WHERE 1=1")
-    assert r.returncode == 0
+    assert r.returncode == 1   # it would block
     assert "decision: block" in r.stdout and "rule:     bulk-change" in r.stdout
     assert "always true" in r.stdout
 

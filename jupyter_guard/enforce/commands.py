@@ -11,10 +11,34 @@ USAGE = ("usage: %guard status | reload | connections | request [reason] | panel
          "unmask on|off | explain CODE")
 
 
+HELP = {
+    "status": "%guard status\n  policy, mode, user, counts by decision, and the cells of this "
+              "kernel by how they ended (ok, error, blocked)",
+    "connections": "%guard connections\n  %%guarded_sql's connections: --alias names and "
+                   "connection variables; * marks the current one",
+    "request": "%guard request [REASON]\n  ask for approval of the last refused cell (someone "
+               "else whose role may_approve runs `jupyter guard approve ID`)",
+    "panel": "%guard panel\n  a live summary widget of what the guard did in this kernel",
+    "unmask": "%guard unmask on|off\n  show sensitive values unmasked (roles with may_unmask; "
+              "logged)",
+    "explain": "%guard explain CODE\n  the decision for CODE or SQL, without running it",
+}
+
+
+def help_text(sub: str = "") -> str:
+    if sub in HELP:
+        return HELP[sub]
+    return USAGE + "\n\n" + "\n".join(text for text in HELP.values()) + \
+        "\n\n%guard SUBCOMMAND --help shows one"
+
+
 def run(shell: Any, guard: Guard, line: str) -> Any:
     words = line.strip().split(None, 1)
     sub = words[0] if words else "status"
     rest = words[1] if len(words) > 1 else ""
+    if sub in ("--help", "-h", "help") or rest.strip() in ("--help", "-h"):
+        print(help_text("" if sub in ("--help", "-h", "help") else sub))
+        return None
     if sub == "status":
         print(status_text(guard))
         return None

@@ -111,3 +111,16 @@ def _count(status: str, word: str) -> int:
     line = next(x for x in status.splitlines() if x.startswith(("counts", "cells")) and
                 f" {word} " in f" {x} ")
     return int(line.split(f" {word} ", 1)[1].split(",")[0])
+
+
+@pytest.mark.parametrize("line, expect", [
+    pytest.param("%guard --help", "usage: %guard status | connections", id="all"),
+    pytest.param("%guard status --help", "how they ended", id="status"),
+    pytest.param("%guard request -h", "ask for approval of the last refused cell", id="request"),
+    pytest.param("%guard connections --help", "--alias names", id="connections"),
+])
+def test_guard_help(session: tuple[Kernel, Path], line: str, expect: str) -> None:
+    k, _ = session
+    r = k.run(line)
+    assert r.status == "ok" and expect in r.text
+    assert "Approval requested" not in r.text   # --help never runs the subcommand
