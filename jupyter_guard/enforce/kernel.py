@@ -147,7 +147,8 @@ class KernelGuard:
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
         err = result.error_before_exec or result.error_in_exec
-        status = "ok" if err is None else ("blocked" if isinstance(err, GuardBlocked) else "error")
+        refused = isinstance(err, GuardBlocked) or type(err).__name__ == "GuardBlocked"  # or the gate
+        status = "ok" if err is None else ("blocked" if refused else "error")
         if cell is not None and not getattr(result.info, "silent", False):
             self.outcomes[status] += 1   # one per cell, as the notebook showed it
         if not cell or cell.get("final"):

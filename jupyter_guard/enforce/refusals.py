@@ -86,6 +86,13 @@ def note_if_audit(guard: Any, verdicts: Any) -> None:
         audit_note(verdicts)
 
 
+def _refusal(err: Any) -> bool:
+    """The guard's refusals, and the server gate's (raised by the code it puts in a refused
+    cell's place, a class of the same name)."""
+    return isinstance(err, GuardBlocked) or (type(err).__name__ == "GuardBlocked" and isinstance(
+        getattr(err, "details", None), dict))
+
+
 class Wire:
     """Holds the refusal being shown until the execute_reply of the same request is sent."""
 
@@ -102,7 +109,7 @@ class Wire:
         show, send, finish = shell._showtraceback, session.send, kernel.finish_metadata
 
         def _showtraceback(etype: Any, evalue: Any, stb: Any) -> Any:
-            details = getattr(evalue, "details", None) if isinstance(evalue, GuardBlocked) else None
+            details = getattr(evalue, "details", None) if _refusal(evalue) else None
             if details:
                 self.pending = (str((getattr(dh, "parent_header", None) or {}).get("msg_id", "")),
                                 details)

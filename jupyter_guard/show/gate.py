@@ -219,6 +219,15 @@ class GateMixin:
             super().handle_incoming_message(forward)   # type: ignore[misc]
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
+        refused = getattr(self, "_jg_refused", None)
+        if refused:   # the kernel's error for a refused cell gets the structured refusal
+            try:
+                from jupyter_guard.show.gate_refusal import annotate
+
+                session: Any = self.session  # type: ignore[attr-defined]
+                outgoing_msg = annotate(session, outgoing_msg, refused)
+            except Exception:   # the error reaches the client without its fields, never lost
+                log.exception("jupyter_guard gate could not annotate a refusal")
         pending = getattr(self, "_jg_pending", None)
         if pending:
             try:
@@ -254,6 +263,7 @@ class GateMixin:
         if parts is not None:
             parts = list(parts)
             parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]
+            parts[3] = self.session.pack(msg["content"])  # type: ignore[attr-defined]
             return serialize_msg_to_ws_v1(parts, channel)
         msg = {**msg, "channel": channel}
         if isinstance(ws_msg, bytes):
@@ -282,8 +292,15 @@ class GateMixin:
                 event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked")
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
-                self._jg_refuse(msg, refusal(verdict, gate.policy))
-                return None
+                from jupyter_guard.show.gate_refusal import refusal_code
+
+                # the kernel raises the refusal in its turn, as any other error (Run All stops)
+                err = refusal(verdict, gate.policy)
+                msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
+                self._jg_refused = getattr(self, "_jg_refused", None) or {}
+                self._jg_refused[msg["header"].get("msg_id", "")] = err.details
+                msg["metadata"] = {**meta, "jupyter_guard": stamp}
+                return self._jg_encode(channel, msg, parts, ws_msg)
             approved_by = str(row["decided_by"] or "")
             stamp["approval"] = row["request_id"]
             verdict = replace(verdict, decision="allow",
