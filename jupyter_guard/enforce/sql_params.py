@@ -60,6 +60,8 @@ def prepare(text: str, ns: dict[str, Any], dialect: str,
     >>> p.text, p.params
     ('SELECT * FROM t WHERE city = $city AND n > $n', {'city': "x'y", 'n': 2})
     """
+    if ":" not in text and "$" not in text and "{" not in text:
+        return Prepared(text)   # nothing to bind: no tokenizing on a plain query's path
     from sqlglot.tokens import TokenType as T
 
     toks = _tokens(text, dialect)
