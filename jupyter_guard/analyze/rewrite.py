@@ -2,8 +2,9 @@
 
 Pure: statement text and facts in, a ``Rewrite`` (or ``None``) out. Each rewrite keeps the
 statement's purpose and removes what the policy refused: an export without its sensitive columns,
-a rename or a create-and-swap instead of destroying a table, a count and a narrower WHERE instead
-of a bulk change. A rewrite is a suggestion: it is judged like any other SQL when it runs.
+a rename, a create-and-swap or a table built beside instead of destroying one, a count and a
+narrower WHERE instead of a bulk change. The caller offers a rewrite only when its policy allows
+it; a rewrite is judged like any other SQL when it runs.
 """
 from __future__ import annotations
 
@@ -78,46 +79,46 @@ def without_sensitive(sql: str, columns: tuple[str, ...], sensitive: Sensitive,
 
 
 def retire(action: str, target: str, source: str, dialect: str = "duckdb",
-           today: datetime.date | None = None) -> Rewrite | None:
-    """A reversible alternative to destroying a table or view.
+           today: datetime.date | None = None) -> list[Rewrite]:
+    """Less destructive alternatives to destroying a table, a view or a column, best first (the
+    caller keeps the first its policy allows).
 
-    >>> retire("sql.drop", "sales", "DROP TABLE sales", today=datetime.date(2026, 1, 2)).sql
+    >>> [r.kind for r in retire("sql.replace", "t", "CREATE OR REPLACE TABLE t AS SELECT 1")]
+    ['create-and-swap', 'create-beside']
+    >>> retire("sql.drop", "sales", "DROP TABLE sales", today=datetime.date(2026, 1, 2))[0].sql
     'ALTER TABLE sales RENAME TO sales_retired_20260102'
     """
     stamp = (today or datetime.date.today()).strftime("%Y%m%d")
     bare = target.split(".")[-1]
     table, old, new = _ident(target, dialect), f"{bare}_retired_{stamp}", f"{bare}_new"
+    tree = _parse(source, dialect)
     if action == "sql.drop":
-        tree = _parse(source, dialect)
         kind = str(tree.args.get("kind") or "TABLE").upper() if isinstance(tree, exp.Drop) else ""
         if kind not in ("TABLE", "VIEW"):
-            return None
-        return Rewrite("rename", f"ALTER {kind} {table} RENAME TO {_ident(old, dialect)}",
-                       "rename it instead: the data stays and the rename can be undone")
+            return []
+        return [Rewrite("rename", f"ALTER {kind} {table} RENAME TO {_ident(old, dialect)}",
+                        "rename it instead: the data stays and the rename can be undone")]
     if action == "sql.truncate" and dialect == "duckdb":
-        return Rewrite("create-and-swap",
-                       f"ALTER TABLE {table} RENAME TO {_ident(old, dialect)}; "
-                       f"CREATE TABLE {table} AS FROM {_ident(old, dialect)} LIMIT 0",
-                       "keep the rows under another name and start an empty table")
+        return [Rewrite("create-and-swap",
+                        f"ALTER TABLE {table} RENAME TO {_ident(old, dialect)}; "
+                        f"CREATE TABLE {table} AS FROM {_ident(old, dialect)} LIMIT 0",
+                        "keep the rows under another name and start an empty table")]
+    query = ""
     if action == "sql.replace":
-        tree = _parse(source, dialect)
         body = tree.expression if isinstance(tree, exp.Create) else None
-        if not isinstance(body, exp.Query):
-            return None
-        query = body.sql(dialect=dialect)
-        return Rewrite("create-and-swap", _swap(table, old, new, query, dialect),
-                       "build the new table beside the old one, then swap the names")
-    if action == "sql.drop_column" and dialect == "duckdb":
-        tree = _parse(source, dialect)
+        query = body.sql(dialect=dialect) if isinstance(body, exp.Query) else ""
+    elif action == "sql.drop_column" and dialect == "duckdb":
         drops = tree.find_all(exp.Drop) if isinstance(tree, exp.Alter) else ()
         dropped = [c.name for d in drops for c in d.args.get("tables") or () if c.name]
-        if not dropped:
-            return None
-        cols = ", ".join(_ident(c, dialect) for c in dropped)
-        return Rewrite("create-and-swap",
-                       _swap(table, old, new, f"SELECT * EXCLUDE ({cols}) FROM {table}", dialect),
-                       "build the table without the column beside the old one, then swap the names")
-    return None
+        if dropped:
+            cols = ", ".join(_ident(c, dialect) for c in dropped)
+            query = f"SELECT * EXCLUDE ({cols}) FROM {table}"
+    if not query:
+        return []
+    return [Rewrite("create-and-swap", _swap(table, old, new, query, dialect),
+                    "build the new table beside the old one, then swap the names"),
+            Rewrite("create-beside", f"CREATE TABLE {_ident(new, dialect)} AS {query}",
+                    f"build the new table as {new} beside {bare}, which stays as it is")]
 
 
 def _swap(table: str, old: str, new: str, query: str, dialect: str) -> str:

@@ -26,6 +26,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("structured refusals", "jupyter_guard.enforce.refusals"),   # before masking's Session.send
     ("masking", "jupyter_guard.enforce.wire_mask"),
     ("run-time layer", "jupyter_guard.enforce.runtime"),
+    ("jupysql templates", "jupyter_guard.enforce.jupysql"),
     ("children", "jupyter_guard.enforce.children"),
     ("approvals", "jupyter_guard.enforce.approvals"),
     ("self-protection", "jupyter_guard.enforce.extension"),   # ``install`` below: the seal

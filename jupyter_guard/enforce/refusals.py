@@ -94,46 +94,52 @@ def _refusal(err: Any) -> bool:
 
 
 class Wire:
-    """Holds the refusal being shown until the execute_reply of the same request is sent."""
+    """Adds the structured refusal to the error being sent and to its execute_reply.
+
+    The refusal is the exception IPython just showed (``sys.last_value``, which IPython sets for
+    every error it shows). The ``session.send`` wrapper is installed before masking's, so masking
+    wraps it (and puts its own back after a cell that unwrapped it) and the details, masked
+    already, pass through it."""
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self.pending: tuple[str, dict[str, Any]] | None = None
 
     def install(self) -> bool:
         shell = self.shell
         kernel, dh = getattr(shell, "kernel", None), getattr(shell, "displayhook", None)
         session = getattr(dh, "session", None)
-        if kernel is None or session is None or not hasattr(shell, "_showtraceback"):
+        if kernel is None or session is None:
             return False   # not a Jupyter kernel (a terminal IPython): nothing to add
-        show, send, finish = shell._showtraceback, session.send, kernel.finish_metadata
-
-        def _showtraceback(etype: Any, evalue: Any, stb: Any) -> Any:
-            details = getattr(evalue, "details", None) if _refusal(evalue) else None
-            if details:
-                self.pending = (str((getattr(dh, "parent_header", None) or {}).get("msg_id", "")),
-                                details)
-            return show(etype, evalue, stb)
+        send, finish = session.send, kernel.finish_metadata
 
         def _send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any, **kw: Any) -> Any:
-            if msg_or_type == "error" and self.pending is not None and isinstance(content, dict):
-                content = {**content, "jupyter_guard": self.pending[1]}
+            if msg_or_type == "error" and isinstance(content, dict):
+                details = shown(content)
+                if details:
+                    content = {**content, "jupyter_guard": details}
             return send(stream, msg_or_type, content, *args, **kw)
 
         def finish_metadata(parent: Any, metadata: Any, reply_content: Any) -> Any:
             metadata = finish(parent, metadata, reply_content)
-            pending, self.pending = self.pending, None
-            msg_id = str(((parent or {}).get("header") or {}).get("msg_id", ""))
-            if pending is not None and pending[0] in ("", msg_id) and \
-                    isinstance(reply_content, dict) and reply_content.get("status") == "error":
-                reply_content["jupyter_guard"] = pending[1]
-                metadata["jupyter_guard"] = pending[1]
+            if isinstance(reply_content, dict) and reply_content.get("status") == "error":
+                details = shown(reply_content)
+                if details:
+                    reply_content["jupyter_guard"] = details
+                    metadata["jupyter_guard"] = details
             return metadata
 
-        shell._showtraceback = _showtraceback
         session.send = _send
         kernel.finish_metadata = finish_metadata
         return True
+
+
+def shown(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The structured refusal of the error in ``content``, if it is the refusal just shown."""
+    err = getattr(sys, "last_value", None)
+    if not _refusal(err) or content.get("ename") != type(err).__name__:
+        return None
+    details = getattr(err, "details", None)
+    return details if isinstance(details, dict) else None
 
 
 def install(shell: Any, guard: Any) -> None:

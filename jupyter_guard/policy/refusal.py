@@ -44,15 +44,31 @@ def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb
         return None   # nothing to suggest, or a jupysql template whose values are not known yet
     try:
         if rule_id == "exfiltration" and i.action == "sql.export" and not i.remote:
-            return without_sensitive(i.source, i.columns, policy.is_sensitive_column, dialect)
+            rw = without_sensitive(i.source, i.columns, policy.is_sensitive_column, dialect)
+            return rw if rw is not None and allowed(rw.sql, policy, dialect) else None
         if rule_id == "destructive-ddl" and i.target:
-            return retire(i.action, i.target, i.source, dialect)
+            return next((r for r in retire(i.action, i.target, i.source, dialect)
+                         if allowed(r.sql, policy, dialect)), None)
         if rule_id == "bulk-change" and i.action in ("sql.delete", "sql.update"):
             count = i.detail if i.detail.upper().startswith("SELECT") else ""
             return narrower(count, i.estimated_rows, policy.max_affected_rows, i.where)
     except Exception:  # a suggestion is optional: the refusal stands without one
         return None
     return None
+
+
+def allowed(sql: str, policy: Policy, dialect: str = "duckdb") -> bool:
+    """Would the policy let this rewrite's SQL through on its text alone (for a person, outside
+    any session)? A suggestion the guard would refuse is no suggestion. (A COPY's destination is
+    left to the file rules: the rewrite keeps the original's.)"""
+    from jupyter_guard.analyze.sql import analyze_sql
+    from jupyter_guard.policy.decide import decide
+    from jupyter_guard.policy.rules import Context
+
+    found = analyze_sql(sql, dialect)
+    intents = tuple(i for i in found.intents if i.action.startswith("sql."))
+    return not found.errors and not any(
+        v.refuses for v in decide(intents, policy, Context(cwd="/")))
 
 
 def refusal(v: Verdict, policy: Policy | None, *, request_id: str = "",

@@ -87,18 +87,16 @@ def test_agent_applies_the_export_rewrite(kernel: tuple[Kernel, Path]) -> None:
     assert len(rows) == 20 and set(rows[0]) == {"id", "city", "amount"}
 
 
-def test_agent_applies_the_rename_rewrite(kernel: tuple[Kernel, Path]) -> None:
-    k, d = kernel
+def test_no_suggestion_the_policy_would_refuse(kernel: tuple[Kernel, Path]) -> None:
+    """A rename is destructive DDL for a table the session did not create: no rewrite for DROP."""
+    k, _ = kernel
     r = refusal(k.run("con.execute('DROP TABLE orders')"))
     assert (r["rule_id"], r["action"], r["effect"]["target"]) == (
         "destructive-ddl", "sql.drop", "orders")
-    assert r["rewrite"]["kind"] == "rename"
+    assert r["rewrite"] is None
     shown = "\n".join(k.run("con.execute('DROP TABLE orders')").error["traceback"])
-    assert "Safer: rename it instead" in shown
-    ok = k.run(f"con.execute({r['rewrite']['sql']!r})")
-    assert ok.status == "ok", ok.text
-    names = tables(k)
-    assert "orders" not in names and any(t.startswith("orders_retired_") for t in names)
+    assert "Safer:" not in shown
+    assert "orders" in tables(k)
 
 
 def test_bulk_change_reports_the_measured_count(kernel: tuple[Kernel, Path]) -> None:
@@ -115,7 +113,7 @@ def test_runtime_sql_carries_the_refusal_too(kernel: tuple[Kernel, Path]) -> Non
     k, _ = kernel
     r = refusal(k.run("parts = ['TRUNCATE', 'customers']\n"
                       "con.execute(' '.join(reversed(parts[::-1])))"))
-    assert r["rule_id"] == "destructive-ddl" and r["rewrite"]["kind"] == "create-and-swap"
+    assert r["rule_id"] == "destructive-ddl" and r["effect"]["target"] == "customers"
     assert count(k, "customers") == 5000
 
 
@@ -144,16 +142,19 @@ def test_sensitive_literals_are_masked_in_the_refusal(kernel: tuple[Kernel, Path
     assert "bob.smith@example.com" not in json.dumps(r)
 
 
-def test_create_or_replace_gets_create_and_swap(kernel: tuple[Kernel, Path]) -> None:
+def test_create_or_replace_gets_create_beside(kernel: tuple[Kernel, Path]) -> None:
     k, _ = kernel
     r = refusal(k.run("%%guarded_sql con\n"
                       "CREATE OR REPLACE TABLE customers AS SELECT id, city FROM customers"))
-    assert r["rewrite"]["kind"] == "create-and-swap"
+    assert r["rewrite"]["kind"] == "create-beside"
+    assert "Safer: build the new table as customers_new" in "\n".join(
+        k.run("%%guarded_sql con\nCREATE OR REPLACE TABLE customers AS SELECT id, city "
+              "FROM customers").error["traceback"])
     ok = k.run(f"%%guarded_sql con\n{r['rewrite']['sql']}")
     assert ok.status == "ok", ok.text
-    cols = k.run("print([c[0] for c in con.execute('DESCRIBE customers').fetchall()])").text
-    assert "'city'" in cols and "'email'" not in cols
-    assert any(t.startswith("customers_retired_") for t in tables(k))
+    new = k.run("print([c[0] for c in con.execute('DESCRIBE customers_new').fetchall()])").text
+    old = k.run("print([c[0] for c in con.execute('DESCRIBE customers').fetchall()])").text
+    assert "'city'" in new and "'email'" not in new and "'email'" in old
 
 
 APPROVERS = """\

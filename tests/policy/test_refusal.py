@@ -27,11 +27,17 @@ def test_doctests(module: str) -> None:
     assert result.attempted and not result.failed
 
 
+def refused(sql: str, **facts: object) -> Verdict:
+    """The refusal of the statement's SQL intent (COPY TO also has a file intent)."""
+    intents = [i.with_(**facts) for i in analyze_sql(sql, "duckdb").intents
+               if i.action.startswith("sql.")]
+    verdicts = [v for v in decide(tuple(intents), DEFAULT, Context()) if v.refuses]
+    assert verdicts, intents
+    return verdicts[0]
+
+
 def judged(sql: str, **facts: object) -> dict:
-    (i,) = analyze_sql(sql, "duckdb").intents
-    i = i.with_(**facts)
-    (v,) = decide((i,), DEFAULT, Context())
-    assert v.refuses, v
+    v = refused(sql, **facts)
     r = refusal(v, DEFAULT)
     jsonschema.validate(r, SCHEMA)
     return r
@@ -49,14 +55,10 @@ def judged(sql: str, **facts: object) -> dict:
                  "exfiltration", "drop-sensitive-columns",
                  "COPY (SELECT id, city FROM customers) TO 'o.parquet' WITH (FORMAT parquet)",
                  id="export-table-form"),
-    pytest.param("DROP TABLE sales", {}, "destructive-ddl", "rename", "ALTER TABLE sales RENAME",
-                 id="drop-table"),
-    pytest.param("DROP VIEW v_sales", {}, "destructive-ddl", "rename", "ALTER VIEW v_sales RENAME",
-                 id="drop-view"),
-    pytest.param("TRUNCATE sales", {}, "destructive-ddl", "create-and-swap",
-                 "ALTER TABLE sales RENAME", id="truncate"),
-    pytest.param("ALTER TABLE sales DROP COLUMN note", {}, "destructive-ddl", "create-and-swap",
-                 "SELECT * EXCLUDE (note) FROM sales", id="drop-column"),
+    pytest.param("ALTER TABLE sales DROP COLUMN note", {}, "destructive-ddl", "create-beside",
+                 "CREATE TABLE sales_new AS SELECT * EXCLUDE (note) FROM sales", id="drop-column"),
+    pytest.param("CREATE OR REPLACE TABLE sales AS SELECT 1 AS id", {}, "destructive-ddl",
+                 "create-beside", "CREATE TABLE sales_new AS SELECT 1 AS id", id="replace"),
     pytest.param("DELETE FROM sales", {}, "bulk-change", "narrow-where", None, id="delete-all"),
     pytest.param("UPDATE sales SET x = 1 WHERE id > 3", {"estimated_rows": 5000},
                  "bulk-change", "narrow-where", None, id="update-counted"),
@@ -74,12 +76,14 @@ def test_rewrites(sql: str, facts: dict, rule: str, kind: str, rewritten: str | 
     pytest.param("COPY (SELECT email FROM customers) TO 'o.csv'", {}, id="only-sensitive"),
     pytest.param("COPY (SELECT id FROM t) TO 's3://bucket/o.csv'", {}, id="remote"),
     pytest.param("DROP SCHEMA sales", {}, id="drop-schema"),
+    # a rename is destructive DDL too: the policy would refuse these suggestions
+    pytest.param("DROP TABLE sales", {}, id="drop-table"),
+    pytest.param("DROP VIEW v_sales", {}, id="drop-view"),
+    pytest.param("TRUNCATE sales", {}, id="truncate"),
     pytest.param("EXPORT DATABASE 'out'", {"columns": ("customers.email",)}, id="export-db"),
 ])
 def test_no_rewrite_when_none_keeps_the_purpose(sql: str, facts: dict) -> None:
-    (i,) = analyze_sql(sql, "duckdb").intents
-    (v,) = decide((i.with_(**facts),), DEFAULT, Context())
-    assert v.refuses
+    v = refused(sql, **facts)
     r = refusal(v, DEFAULT)
     jsonschema.validate(r, SCHEMA)
     assert r["rewrite"] is None

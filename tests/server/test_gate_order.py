@@ -17,8 +17,11 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.kernel
 
 
-async def run_all(client: Any, cells: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Send every cell at once, as JupyterLab's Run All does; the replies and the iopub trail."""
+async def run_all(client: Any, cells: list[str], idle: tuple[int, ...] = ()
+                  ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Send every cell at once, as JupyterLab's Run All does; the replies and the iopub trail
+    (until every reply and the idle status of the cells in ``idle``: iopub and shell are
+    separate channels, a reply may come before its cell's last iopub message)."""
     ids = []
     for code in cells:
         msg = client.session.msg("execute_request", {
@@ -34,7 +37,7 @@ async def run_all(client: Any, cells: list[str]) -> tuple[list[dict[str, Any]], 
     replies: dict[str, dict[str, Any]] = {}
     trail: list[str] = []
     deadline = time.monotonic() + 90
-    while len(replies) < len(ids):
+    while len(replies) < len(ids) or any(f"idle{n}" not in trail for n in idle):
         assert time.monotonic() < deadline, (replies, trail)
         got = client.decode(await client.ws.read_message())
         parent = got["parent_header"].get("msg_id")
@@ -61,7 +64,7 @@ async def test_run_all_stops_at_a_gate_refusal(jp_fetch: Any, jp_ws_fetch: Any,
     cells = [f"import duckdb, time\ncon = duckdb.connect({str(wh)!r})\ntime.sleep(1)\nprint('a')",
              "con.execute('DROP TABLE customers')\nprint('dropped')",
              "print('c')"]
-    replies, trail = await run_all(client, cells)
+    replies, trail = await run_all(client, cells, idle=(0, 1))
     first, refused, after = (r["content"] for r in replies)
     assert first["status"] == "ok"
     assert refused["status"] == "error" and refused["ename"] == "GuardBlocked"
