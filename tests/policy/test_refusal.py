@@ -12,13 +12,13 @@ import pytest
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.model import Intent, Verdict
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.load import load_or_default
+from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.model import Role
 from jupyter_guard.policy.refusal import SCHEMA_FILE, approvers_exist, refusal
 from jupyter_guard.policy.rules import Context
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
-DEFAULT = load_or_default(None)
+DEFAULT = load_or_refuse(None)
 
 
 @pytest.mark.parametrize("module", ["jupyter_guard.analyze.rewrite", "jupyter_guard.policy.refusal"])

@@ -6,10 +6,10 @@ import pytest
 
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.load import load_or_default
+from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.rules import Context
 
-POLICY = load_or_default(None)
+POLICY = load_or_refuse(None)
 CTX = Context(cwd="/tmp/clone")
 
 
