@@ -14,6 +14,7 @@ USAGE = ("usage: %guard status | reload | connections | request [reason] | panel
 HELP = {
     "status": "%guard status\n  policy, mode, user, counts by decision, and the cells of this "
               "kernel by how they ended (ok, error, blocked)",
+    "reload": "%guard reload\n  read the policy file again",
     "connections": "%guard connections\n  %%guarded_sql's connections: --alias names and "
                    "connection variables; * marks the current one",
     "request": "%guard request [REASON]\n  ask for approval of the last refused cell (someone "

@@ -114,7 +114,7 @@ def _count(status: str, word: str) -> int:
 
 
 @pytest.mark.parametrize("line, expect", [
-    pytest.param("%guard --help", "usage: %guard status | connections", id="all"),
+    pytest.param("%guard --help", "usage: %guard status | reload | connections", id="all"),
     pytest.param("%guard status --help", "how they ended", id="status"),
     pytest.param("%guard request -h", "ask for approval of the last refused cell", id="request"),
     pytest.param("%guard connections --help", "--alias names", id="connections"),
