@@ -234,3 +234,15 @@ def test_static_refusals_state_the_rows(s, code, says):
     cell = s.run(code)
     assert not cell.ok and says in str(cell.error)
     assert s.count() == 5000
+
+
+def test_a_measured_result_reads_as_duckdb_gives_it(s):
+    assert s.run("r = con.execute('DELETE FROM customers WHERE id < 3')\n"
+                 "a = r.fetchone()\nb = r.fetchone()\nc = r.fetchall()").ok
+    assert (s.ip.user_ns["a"], s.ip.user_ns["b"], s.ip.user_ns["c"]) == ((3,), None, [])
+    assert s.run("d = con.execute('DELETE FROM customers WHERE id < 6').df()").ok
+    assert list(s.ip.user_ns["d"]["Count"]) == [3]
+    assert s.run("e = con.execute(\"UPDATE customers SET city = 'Z' WHERE id < 8\").description").ok
+    assert s.ip.user_ns["e"][0][0] == "Count"
+    assert s.run("f = con.execute('SELECT count(*) FROM customers').fetchall()").ok
+    assert s.ip.user_ns["f"] == [(4994,)]
