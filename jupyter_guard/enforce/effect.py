@@ -191,7 +191,10 @@ def fetch(res: Any) -> Any:
         return int(rows[0][0]) if len(rows) == 1 else _arrow_of(rows)
     with warnings.catch_warnings():  # DuckDB warns that Arrow from a DB-API result copies rows
         warnings.simplefilter("ignore")
-        return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.arrow()
+        for name in ("to_arrow_table", "arrow_table", "arrow"):   # connection, result, relation
+            if hasattr(res, name):
+                return getattr(res, name)()
+        return None
 
 
 def _arrow_of(rows: list[Any]) -> Any:

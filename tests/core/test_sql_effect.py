@@ -140,6 +140,9 @@ RELATION_ATTACKS = [
     ("con.sql('SELECT * FROM customers').write_csv('data/c.csv')", "exfiltration"),
     ("con.sql('SELECT id FROM orders').write_parquet('data/keep.parquet')", "destructive-files"),
     ("con.sql('SELECT 1 AS a').create_view('orders_v2', replace=True)", None),
+    ("con.table('orders').query('v', 'MERGE INTO customers USING (SELECT range AS id FROM "
+     "range(5000)) s ON customers.id = s.id WHEN MATCHED THEN DELETE')", "bulk-change"),
+    ("con.table('orders').query('v', 'DELETE FROM customers')", "bulk-change"),
 ]
 
 
@@ -166,6 +169,11 @@ def test_relation_api_benign_twins(s):
     assert s.run("con.table('order_ids').insert([99999])").ok
     assert s.sql("SELECT count(*) FROM order_ids")[0][0] == 2001
     assert s.run("con.execute('DROP TABLE order_ids')").ok   # created by the session: its own
+    assert s.run("n = con.table('orders').query('v', 'SELECT count(*) FROM v').fetchall()").ok
+    assert s.ip.user_ns["n"] == [(2000,)]
+    assert s.run("m = con.table('orders').query('v', 'DELETE FROM customers WHERE id < 3')"
+                 ".fetchall()").ok
+    assert s.ip.user_ns["m"] == [(3,)] and s.count() == 4997
     assert s.run("con.sql('SELECT order_id FROM orders').write_csv('ids.csv')").ok
     assert (s.dir / "ids.csv").read_text().count("\n") == 2001
 
