@@ -254,3 +254,21 @@ def test_a_measured_result_reads_as_duckdb_gives_it(s):
     assert s.ip.user_ns["e"][0][0] == "Count"
     assert s.run("f = con.execute('SELECT count(*) FROM customers').fetchall()").ok
     assert s.ip.user_ns["f"] == [(4994,)]
+
+
+def test_ownership_from_a_rolled_back_cell_is_taken_back(s):
+    cell = s.run("%%guarded_sql con\nCREATE TABLE scratch AS SELECT 1 AS a; SELECT * FROM nowhere")
+    assert not cell.ok and "scratch" not in s.tables()
+    s.sql("CREATE TABLE scratch AS SELECT 2 AS a")   # someone else's table of that name
+    cell = s.run('con.execute("DROP TABLE scratch")')
+    assert not cell.ok and cell.rule == "destructive-ddl"
+    assert s.sql("SELECT a FROM scratch") == [(2,)]
+
+
+def test_a_loop_of_guarded_sql_cells_adds_up_within_one_cell(s):
+    code = ("for i in range(3):\n    get_ipython().run_cell_magic('guarded_sql', 'con', "
+            "f'DELETE FROM customers WHERE id >= {i*400} AND id < {(i+1)*400}')")
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == "bulk-change"
+    assert "in this cell" in str(cell.error)
+    assert s.count() == 5000 - 800
