@@ -15,7 +15,8 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 @pytest.mark.parametrize("key", [*validate.KEYS, *validate.SENSITIVE_KEYS, *validate.ROLE_KEYS,
-                                 *validate.RULE_KEYS, *validate.MATCH_KEYS, *validate.SQL_KEYS, "allow_hosts", "lifetime_minutes"])
+                                 *validate.RULE_KEYS, *validate.MATCH_KEYS,
+                                 *validate.SQL_KEYS, "allow_hosts", "lifetime_minutes"])
 def test_policy_keys(key):
     assert re.search(rf"`{re.escape(key)}`", README), key
 

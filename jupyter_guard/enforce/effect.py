@@ -21,9 +21,10 @@ from typing import Any
 
 from jupyter_guard.policy.effects import Effect, Key, Owned, judge_effect
 
-_TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid FROM duckdb_tables() "
-           "UNION ALL SELECT database_name, schema_name, view_name, temporary, view_oid FROM "
-           "duckdb_views() WHERE NOT internal")
+_TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid "
+           "FROM duckdb_tables() UNION ALL "
+           "SELECT database_name, schema_name, view_name, temporary, view_oid "
+           "FROM duckdb_views() WHERE NOT internal")
 _SCHEMAS = ("SELECT database_name, schema_name FROM duckdb_schemas() WHERE NOT internal AND "
             "database_name NOT IN ('system', 'temp')")
 _DBS = "SELECT database_name FROM duckdb_databases() WHERE NOT internal"
@@ -107,7 +108,8 @@ def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
     dbs: set[str] = set()
     cols: set[tuple[Key, str]] = set()
     if catalog:
-        schemas = {(str(a).lower(), str(b).lower(), "") for a, b in raw.execute(_SCHEMAS).fetchall()}
+        schemas = {(str(a).lower(), str(b).lower(), "")
+                   for a, b in raw.execute(_SCHEMAS).fetchall()}
         dbs = {str(r[0]).lower() for r in raw.execute(_DBS).fetchall()}
         cols = {((str(a).lower(), str(b).lower(), str(c).lower()), str(d))
                 for a, b, c, d in raw.execute(_COLUMNS).fetchall()}
@@ -121,7 +123,8 @@ def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
         if k in tables:
             names = [c for (t, c) in (cols or _cols_of(raw, k)) if t == k]
             parts = ", ".join(f'sum(hash("{c}"::VARCHAR)), count("{c}")' for c in names)
-            fp[k] = dict(zip(names, _pairs(raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchall()[0])))
+            row = raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchall()[0]
+            fp[k] = dict(zip(names, _pairs(row)))
     return Snap(tables, schemas, dbs, cols, rows, fp)
 
 

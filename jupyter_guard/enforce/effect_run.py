@@ -154,7 +154,7 @@ def _audit_only(guard: Any, code: str, v: Verdict) -> bool:
 
 
 def _approved(guard: Any, code: str, v: Verdict) -> bool:
-    """A person approved this code (``%guard request``): the measured effect is kept, and said so."""
+    """A person approved this code (``%guard request``): the effect is kept, and said so."""
     if getattr(guard, "approvals", None) is None:
         return False
     from jupyter_guard.enforce.guard import sha256
@@ -214,7 +214,8 @@ def _names(k: Key, current: Any) -> str:
 
 
 def reexpose(raw: Any, out: Any) -> Any:
-    """Put a kept result back as the connection's pending result (the guard's queries replaced it)."""
+    """Put a kept result back as the connection's pending result (the guard's queries
+    replaced it)."""
     if out is None:
         return raw
     if isinstance(out, int):
@@ -235,8 +236,8 @@ def run_all(guard: Any, raw: Any, pieces: Sequence[tuple[str, str]],
         if duck_type in _FORGET:
             forget(guard, raw)
         if measured(duck_type, query, intents):
-            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last, cell=cell,
-                          code=code)
+            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last,
+                          cell=cell, code=code)
         elif many and is_last:
             raw.executemany(query, p)
             out = None

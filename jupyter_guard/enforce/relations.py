@@ -1,5 +1,6 @@
 """DuckDB's relation API, guarded: ``rel.update``, ``insert``, ``insert_into``, ``create``,
-``to_table``, ``create_view``/``to_view``, ``write_csv``/``to_csv``, ``write_parquet``/``to_parquet``.
+``to_table``, ``create_view``/``to_view``, ``query``, ``write_csv``/``to_csv``,
+``write_parquet``/``to_parquet``.
 
 In DuckDB 2.x these methods are Python code that builds one SQL statement and sends it through
 ``duckdb._seam.submit(con, sql, values)``. While one of them runs (a thread-local mark set by the
@@ -147,7 +148,7 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
 
 
 def _view(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any]:
-    """``create_view(name, replace=True)`` replaces a view of that name: decided as the SQL it is."""
+    """``create_view(name, replace=True)`` replaces a view of that name: decided as its SQL."""
     def wrapper(self: Any, name: str, replace: bool = True, *args: Any, **kw: Any) -> Any:
         from jupyter_guard.enforce.runtime import busy
         from jupyter_guard.enforce.sinks import check_sql

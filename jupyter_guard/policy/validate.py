@@ -8,9 +8,9 @@ from jupyter_guard.policy.model import (
     DETECTORS, MODES, ON_FAILURE, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match,
 )
 
-KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
-        "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals", "audit")
+KEYS = ("version", "name", "extends", "mode", "max_affected_rows",
+        "max_affected_rows_per_session", "session_window_minutes", "sql", "sensitive", "network",
+        "protected_paths", "roles", "rules", "approvals", "audit")
 SQL_KEYS = ("allow_extensions",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
