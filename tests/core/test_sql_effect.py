@@ -272,3 +272,17 @@ def test_a_loop_of_guarded_sql_cells_adds_up_within_one_cell(s):
     assert not cell.ok and cell.rule == "bulk-change"
     assert "in this cell" in str(cell.error)
     assert s.count() == 5000 - 800
+
+
+def test_a_broken_view_does_not_stop_measuring_and_odd_names_are_quoted(s):
+    s.sql('CREATE TABLE "odd ""name" AS SELECT range AS "a""b" FROM range(3000)')
+    s.sql("CREATE TABLE gone AS SELECT 1 AS x")
+    s.sql("CREATE VIEW broken AS SELECT * FROM gone")
+    s.sql("DROP TABLE gone")
+    cell = s.run("con.execute('WITH d AS (DELETE FROM \"odd \"\"name\" RETURNING 1) "
+                 "SELECT count(*) FROM d')")
+    assert not cell.ok and cell.rule == "bulk-change"
+    assert s.sql('SELECT count(*) FROM "odd ""name"')[0][0] == 3000
+    assert s.run("x = con.execute('WITH d AS (DELETE FROM \"odd \"\"name\" WHERE \"a\"\"b\" < 3 "
+                 "RETURNING 1) SELECT count(*) FROM d').fetchall()").ok
+    assert s.ip.user_ns["x"] == [(3,)]
