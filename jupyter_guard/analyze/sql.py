@@ -285,14 +285,16 @@ def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None
         if isinstance(tree, kind):
             return handler(tree, src, dialect, params)
     if isinstance(tree, exp.Query):
-        dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge) if n is not tree]
+        dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge)
+               if n is not tree]
         if dml:  # a writable CTE: classed by the changes inside it
             return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
         tables, columns = reads_of(tree)
         return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
     name = type(tree).__name__
     if name in _OTHER_TREES:
-        return (Intent(_OTHER_TREES[name], source=src, detail=name.upper()),)  # type: ignore[arg-type]
+        action: Any = _OTHER_TREES[name]
+        return (Intent(action, source=src, detail=name.upper()),)
     if name == "Install":
         return (Intent("sql.extension", "none", str(tree.this.name if tree.this else "?").lower(),
                        source=src, detail="INSTALL"),)
@@ -301,9 +303,9 @@ def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None
     return (Intent("sql.unknown", source=src, detail=f"{name} statement"),)
 
 
-_OTHER_TREES: dict[str, str] = {"Analyze": "sql.other", "Comment": "sql.other", "Show": "sql.select",
-                                "Detach": "sql.other", "Grant": "sql.alter", "Revoke": "sql.alter",
-                                "Kill": "sql.outside"}
+_OTHER_TREES: dict[str, str] = {
+    "Analyze": "sql.other", "Comment": "sql.other", "Show": "sql.select", "Detach": "sql.other",
+    "Grant": "sql.alter", "Revoke": "sql.alter", "Kill": "sql.outside"}
 
 
 __all__ = ["analyze_sql", "intents_of", "reads_of", "is_remote", "table_name", "classify_where",

@@ -56,7 +56,8 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
             new = (table_name(action.this),) if what == "table" and action.this is not None else ()
             out.append(Intent("sql.rename", "table", name, new, source=src,
                               detail=f"RENAME {what}"))
-        elif isinstance(action, exp.Drop) or (isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
+        elif isinstance(action, exp.Drop) or (
+                isinstance(action, exp.Command) and "DROP" in action.sql().upper()):
             cols = [c.sql().lower() for c in action.args.get("tables") or []]
             if action.this is not None:
                 cols.append(action.this.sql().lower())
@@ -84,8 +85,8 @@ def _insert(tree: exp.Insert, src: str, dialect: str, params: Any) -> tuple[Inte
     name = table_name(target) if target is not None else "?"
     conflict = tree.args.get("conflict")
     alt = str(tree.args.get("alternative") or "").upper()
-    upsert = alt == "REPLACE" or (conflict is not None and conflict.args.get("duplicate") is not None
-                                  or "UPDATE" in (conflict.sql().upper() if conflict else ""))
+    upsert = alt == "REPLACE" or (conflict is not None and (
+        conflict.args.get("duplicate") is not None or "UPDATE" in conflict.sql().upper()))
     return (Intent("sql.insert", "table", name, columns, tables, src,
                    remote=is_remote(name.strip("'\"")), detail="upsert" if upsert else ""),)
 

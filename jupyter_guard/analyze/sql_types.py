@@ -152,7 +152,8 @@ def kind_of(duck_type: str, query: str) -> Kind | None:
     best: Kind | None = None
     best_len = 0
     for (t, lead), k in SUBKINDS.items():
-        if t == base.name and (words == lead or words.startswith(lead + " ")) and len(lead) > best_len:
+        fits = words == lead or words.startswith(lead + " ")
+        if t == base.name and fits and len(lead) > best_len:
             best, best_len = k, len(lead)
     return best or base
 

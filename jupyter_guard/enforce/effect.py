@@ -21,9 +21,10 @@ from typing import Any
 
 from jupyter_guard.policy.effects import Effect, Key, Owned, judge_effect
 
-_TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid FROM duckdb_tables() "
-           "UNION ALL SELECT database_name, schema_name, view_name, temporary, view_oid FROM "
-           "duckdb_views() WHERE NOT internal")
+_TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid, false "
+           "FROM duckdb_tables() UNION ALL "
+           "SELECT database_name, schema_name, view_name, temporary, view_oid, true "
+           "FROM duckdb_views() WHERE NOT internal")
 _SCHEMAS = ("SELECT database_name, schema_name FROM duckdb_schemas() WHERE NOT internal AND "
             "database_name NOT IN ('system', 'temp')")
 _DBS = "SELECT database_name FROM duckdb_databases() WHERE NOT internal"
@@ -66,7 +67,7 @@ def state(guard: Any) -> State:
 
 @dataclass
 class Snap:
-    tables: dict[Key, tuple[bool, int]]                # key -> (temporary, oid)
+    tables: dict[Key, tuple[bool, int, bool]]                # key -> (temporary, oid)
     schemas: set[Key]
     dbs: set[str]
     columns: set[tuple[Key, str]]
@@ -78,7 +79,7 @@ def _q(k: Key) -> str:
     return ".".join('"' + p.replace('"', '""') + '"' for p in k)
 
 
-def resolve(name: str, tables: dict[Key, tuple[bool, int]], current: tuple[str, str]) -> Key | None:
+def resolve(name: str, tables: dict[Key, tuple[bool, int, bool]], current: tuple[str, str]) -> Key | None:
     """The table a name as written denotes, as DuckDB resolves it (a temp twin first)."""
     parts = [p.strip('"').lower() for p in name.split(".") if p]
     current = (str(current[0]).lower(), str(current[1]).lower())
@@ -92,14 +93,15 @@ def resolve(name: str, tables: dict[Key, tuple[bool, int]], current: tuple[str, 
     return next((c for c in cands if c in tables), None)
 
 
-def list_tables(raw: Any) -> dict[Key, tuple[bool, int]]:
-    """Tables and views: lower-case key -> (temporary, oid). DuckDB's names are case-insensitive."""
-    return {(str(a).lower(), str(b).lower(), str(c).lower()): (bool(t), int(o))
-            for a, b, c, t, o in raw.execute(_TABLES).fetchall()}
+def list_tables(raw: Any) -> dict[Key, tuple[bool, int, bool]]:
+    """Tables and views: lower-case key -> (temporary, oid, is a view). DuckDB's names are
+    case-insensitive."""
+    return {(str(a).lower(), str(b).lower(), str(c).lower()): (bool(t), int(o), bool(v))
+            for a, b, c, t, o, v in raw.execute(_TABLES).fetchall()}
 
 
 def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
-             tables: dict[Key, tuple[bool, int]] | None = None) -> Snap:
+             tables: dict[Key, tuple[bool, int, bool]] | None = None) -> Snap:
     """``tables``: a table listing already taken in this transaction (saves a query)."""
     if tables is None:
         tables = list_tables(raw)
@@ -107,11 +109,12 @@ def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
     dbs: set[str] = set()
     cols: set[tuple[Key, str]] = set()
     if catalog:
-        schemas = {(str(a).lower(), str(b).lower(), "") for a, b in raw.execute(_SCHEMAS).fetchall()}
+        schemas = {(str(a).lower(), str(b).lower(), "")
+                   for a, b in raw.execute(_SCHEMAS).fetchall()}
         dbs = {str(r[0]).lower() for r in raw.execute(_DBS).fetchall()}
         cols = {((str(a).lower(), str(b).lower(), str(c).lower()), str(d))
                 for a, b, c, d in raw.execute(_COLUMNS).fetchall()}
-    present = [k for k in watch if k in tables]
+    present = [k for k in watch if k in tables and not tables[k][2]]   # views hold no rows
     rows: dict[Key, int] = {}
     if present:
         sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {_q(k)})" for k in present)
@@ -120,8 +123,12 @@ def snapshot(raw: Any, watch: list[Key], *, catalog: bool, prints: list[Key],
     for k in prints:
         if k in tables:
             names = [c for (t, c) in (cols or _cols_of(raw, k)) if t == k]
-            parts = ", ".join(f'sum(hash("{c}"::VARCHAR)), count("{c}")' for c in names)
-            fp[k] = dict(zip(names, _pairs(raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchall()[0])))
+            if not names:
+                continue
+            quoted = ['"' + c.replace('"', '""') + '"' for c in names]
+            parts = ", ".join(f"sum(hash({c}::VARCHAR)), count({c})" for c in quoted)
+            row = raw.execute(f"SELECT {parts} FROM {_q(k)}").fetchall()[0]
+            fp[k] = dict(zip(names, _pairs(row)))
     return Snap(tables, schemas, dbs, cols, rows, fp)
 
 
@@ -169,9 +176,9 @@ def measure(verb: str, before: Snap, after: Snap, result_rows: int | None, dml: 
                       for k, cols in before.prints.items() if verb.startswith("ALTER")
                       for c, v in cols.items() if c in after.prints.get(k, {})
                       and after.prints[k][c] != v)
-    gone = tuple(k for k, (temp, oid) in before.tables.items()
+    gone = tuple(k for k, (temp, oid, _) in before.tables.items()
                  if k[0] != "temp" and (k not in after.tables or after.tables[k][1] != oid))
-    new = tuple(k for k, (temp, oid) in after.tables.items()
+    new = tuple(k for k, (temp, oid, _) in after.tables.items()
                 if k not in before.tables or before.tables[k][1] != oid)
     cols_gone = tuple((k, c) for k, c in before.columns - after.columns
                       if k in after.tables and k[0] != "temp")
@@ -191,7 +198,10 @@ def fetch(res: Any) -> Any:
         return int(rows[0][0]) if len(rows) == 1 else _arrow_of(rows)
     with warnings.catch_warnings():  # DuckDB warns that Arrow from a DB-API result copies rows
         warnings.simplefilter("ignore")
-        return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.arrow()
+        for name in ("to_arrow_table", "arrow_table", "arrow"):   # connection, result, relation
+            if hasattr(res, name):
+                return getattr(res, name)()
+        return None
 
 
 def _arrow_of(rows: list[Any]) -> Any:

@@ -17,7 +17,9 @@ from jupyter_guard.model import SQL_WRITES, Intent, Verdict
 from jupyter_guard.policy.effects import Effect, Key, judge_effect
 
 _DML = ("sql.delete", "sql.update", "sql.insert", "sql.merge", "sql.truncate")
-_WRAPPERS = ("EXPLAIN ANALYZE", "EXECUTE", "CALL", "SELECT")
+# Kinds whose changed rows cannot be told from a DML count: every table is counted and
+# fingerprinted. (CALL runs table functions, which read: only its catalog effect is measured.)
+_WRAPPERS = ("EXPLAIN ANALYZE", "EXECUTE", "SELECT")
 _CATALOG = ("CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "CALL", "EXECUTE", "EXPLAIN ANALYZE",
             "CREATE_FUNC", "COPY_DATABASE", "COPY FROM DATABASE", "CREATE MACRO")
 
@@ -96,13 +98,13 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             tables = _tables(raw)
             watch = [x for x in (resolve(n, tables, current) for n in names) if x is not None]
             if wrapper:
-                watch = [t for t in tables if t[0] != "temp"]
+                watch = [t for t, (_, _, view) in tables.items() if t[0] != "temp" and not view]
             prints = watch if wrapper or verb.startswith("ALTER") else []
             catalog = verb in _CATALOG or duck_type in _CATALOG
-            before = snapshot(raw, watch, catalog=catalog, prints=prints, tables=tables)
+            before = _snap(raw, watch, catalog, prints, tables, query)
             out, count = _execute(raw, query, params, many, duck_type, submit)
-            after = snapshot(raw, watch, catalog=catalog, prints=prints,
-                             tables=None if catalog or wrapper else tables)
+            after = _snap(raw, watch, catalog, prints,
+                          None if catalog or wrapper else tables, query)
             dml = watch[0] if len(watch) == 1 and not wrapper else None
             eff = measure(verb, before, after, count, dml, duck_type)
         st = state(guard)
@@ -132,6 +134,18 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         raise
 
 
+def _snap(raw: Any, watch: list[Key], catalog: bool, prints: list[Key], tables: Any,
+          query: str) -> Any:
+    """A snapshot, or a refusal naming why the guard could not take one (the caller rolls back)."""
+    try:
+        return snapshot(raw, watch, catalog=catalog, prints=prints, tables=tables)
+    except Exception as e:  # a catalog or count query failed: the effect cannot be measured,
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EffectRefused(Verdict("block", "guard-error",   # so it is not kept
+                                    f"the guard could not measure what this statement does "
+                                    f"({first[:120]}); nothing was changed"), query) from None
+
+
 def _key_of(name: str, current: Any) -> Key:
     """The key of a table named as written, in the current database and schema."""
     parts = [p.strip('"').lower() for p in name.split(".") if p]
@@ -154,7 +168,7 @@ def _audit_only(guard: Any, code: str, v: Verdict) -> bool:
 
 
 def _approved(guard: Any, code: str, v: Verdict) -> bool:
-    """A person approved this code (``%guard request``): the measured effect is kept, and said so."""
+    """A person approved this code (``%guard request``): the effect is kept, and said so."""
     if getattr(guard, "approvals", None) is None:
         return False
     from jupyter_guard.enforce.guard import sha256
@@ -168,7 +182,7 @@ def _approved(guard: Any, code: str, v: Verdict) -> bool:
     return bool(approver)
 
 
-def _tables(raw: Any) -> dict[Key, tuple[bool, int]]:
+def _tables(raw: Any) -> dict[Key, tuple[bool, int, bool]]:
     from jupyter_guard.enforce.effect import list_tables
 
     return list_tables(raw)
@@ -194,7 +208,9 @@ def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str,
 
 
 def _keep(st: Any, eff: Effect, attached: set[str], cell: dict[Key, int] | None) -> None:
-    """After the commit: what the session really created is its own; rows count over time."""
+    """After the commit: what the session really created is its own, until it is dropped (a
+    table of that name made later by someone else is not); rows count over time."""
+    st.tables.difference_update(eff.dropped)
     st.tables.update(eff.created)
     st.schemas.update(eff.schemas_created)
     st.databases.update(attached)
@@ -214,7 +230,8 @@ def _names(k: Key, current: Any) -> str:
 
 
 def reexpose(raw: Any, out: Any) -> Any:
-    """Put a kept result back as the connection's pending result (the guard's queries replaced it)."""
+    """Put a kept result back as the connection's pending result (the guard's queries
+    replaced it)."""
     if out is None:
         return raw
     if isinstance(out, int):
@@ -235,8 +252,8 @@ def run_all(guard: Any, raw: Any, pieces: Sequence[tuple[str, str]],
         if duck_type in _FORGET:
             forget(guard, raw)
         if measured(duck_type, query, intents):
-            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last, cell=cell,
-                          code=code)
+            out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last,
+                          cell=cell, code=code)
         elif many and is_last:
             raw.executemany(query, p)
             out = None

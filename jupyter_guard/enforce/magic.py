@@ -128,7 +128,9 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     types = [t for t, _ in conn.classify(text)] if conn.classify else ["?"] * len(statements)
     if conn.native_duckdb:   # the cell's own BEGIN, or a statement that may open or close one
         effect_run.forget(g, conn.raw)
-    cell: dict[Any, int] = {}
+    st = effect_run.state(g)
+    cell = st.cell   # rows per table this cell (cleared when the next cell starts)
+    owned = (set(st.tables), set(st.schemas), set(st.databases), set(g.session_tables))
     try:
         if wrap:
             conn.raw.execute("BEGIN TRANSACTION")
@@ -150,6 +152,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         if wrap:
             conn.raw.execute("COMMIT")
     except effect_run.EffectRefused as e:
+        _restore(g, st, owned)
         g.finish(event_id, status="blocked", duration_ms=(time.perf_counter() - start) * 1000)
         g.last_blocked = {"code": text, "verdict": e.verdict, "event_id": event_id}
         g.begin(kind="sql", code=e.statement, judgement=_judged(e.verdict), status="blocked",
@@ -157,9 +160,10 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         raise blocked_error(e.verdict) from None
     except Exception as e:
         if wrap:
+            _restore(g, st, owned)   # what the rolled-back statements created is gone again
             try:
                 conn.raw.execute("ROLLBACK")
-            except Exception:
+            except Exception:  # the failed statement already ended the transaction
                 pass
         g.finish(event_id, status="error", duration_ms=(time.perf_counter() - start) * 1000)
         # the whole message: DuckDB's "Did you mean", candidate bindings and the position
@@ -175,6 +179,12 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     if output and user_ns is not None:
         user_ns[output] = result
     return result
+
+
+def _restore(g: Guard, st: Any, owned: tuple[set[Any], ...]) -> None:
+    """Ownership earned inside a cell transaction that was rolled back is taken back."""
+    st.tables, st.schemas, st.databases = owned[0], owned[1], owned[2]
+    g.session_tables.intersection_update(owned[3])
 
 
 def _frame(out: Any) -> Any:

@@ -1,5 +1,6 @@
 """DuckDB's relation API, guarded: ``rel.update``, ``insert``, ``insert_into``, ``create``,
-``to_table``, ``create_view``/``to_view``, ``write_csv``/``to_csv``, ``write_parquet``/``to_parquet``.
+``to_table``, ``create_view``/``to_view``, ``query``, ``write_csv``/``to_csv``,
+``write_parquet``/``to_parquet``.
 
 In DuckDB 2.x these methods are Python code that builds one SQL statement and sends it through
 ``duckdb._seam.submit(con, sql, values)``. While one of them runs (a thread-local mark set by the
@@ -41,6 +42,8 @@ def install(guard: Any) -> None:
     for name in _VIEWS:
         if hasattr(cls, name):
             setattr(cls, name, _view(getattr(cls, name), box))
+    if hasattr(cls, "query"):
+        cls.query = _query(cls.query, box)
 
 
 def _marked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,8 +109,46 @@ class _Done:
         return []
 
 
+def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any]:
+    """``rel.query(name, sql)`` runs any one statement (a DELETE too) with the relation as a view:
+    decided like run-time SQL, and a statement that can change rows or the catalog runs under the
+    effect check (the relation's own call sends it, inside the guard's transaction)."""
+    def wrapper(self: Any, virtual_table_name: str, sql_query: str) -> Any:
+        from jupyter_guard.enforce import effect_run
+        from jupyter_guard.enforce.connections import duckdb_classify
+        from jupyter_guard.enforce.runtime import Busy, busy
+        from jupyter_guard.enforce.sinks import check_sql, refused
+
+        if busy() or not isinstance(sql_query, str):
+            return method(self, virtual_table_name, sql_query)
+        guard = box["guard"]
+        check_sql(guard, Conn(self._con, "duckdb", "duckdb"), sql_query)
+        try:
+            pieces = duckdb_classify(sql_query)
+        except Exception:  # DuckDB's parser refuses it: the call itself raises the same error
+            return method(self, virtual_table_name, sql_query)
+        intents = guard.sql_analysis(sql_query).intents
+        if len(pieces) != 1 or not effect_run.measured(pieces[0][0], pieces[0][1], intents):
+            return method(self, virtual_table_name, sql_query)
+        kept: list[Any] = []
+
+        def send(q: str, p: Any) -> Any:
+            kept.append(method(self, virtual_table_name, q))
+            return kept[-1]
+        with Busy():
+            try:
+                effect_run.run_one(guard, self._con, pieces[0][0], pieces[0][1], intents,
+                                   code=sql_query, submit=send, cell=effect_run.state(guard).cell)
+            except effect_run.EffectRefused as e:
+                raise refused(guard, sql_query, e.verdict) from None
+        return kept[-1] if kept else None
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
 def _view(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any]:
-    """``create_view(name, replace=True)`` replaces a view of that name: decided as the SQL it is."""
+    """``create_view(name, replace=True)`` replaces a view of that name: decided as its SQL."""
     def wrapper(self: Any, name: str, replace: bool = True, *args: Any, **kw: Any) -> Any:
         from jupyter_guard.enforce.runtime import busy
         from jupyter_guard.enforce.sinks import check_sql

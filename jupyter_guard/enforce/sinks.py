@@ -75,6 +75,31 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
         return out if keep else effect_run.reexpose(con, out)
 
 
+# id(raw connection) -> [affected-row count, read?]: the result of a measured DML, which the
+# guard's own queries replaced on the connection. fetchone/fetchall answer from it; anything
+# else (df, description, arrow, ...) first puts it back on the connection as a query result.
+_PENDING: dict[int, list[Any]] = {}
+
+
+def _kept(con: Any, kept: list[Any], name: str) -> Any:
+    n, read = kept
+    if name == "fetchall":
+        def fetchall() -> list[tuple[int]]:
+            kept[1] = True
+            return [] if read else [(n,)]
+        return fetchall
+    if name == "fetchone":
+        def fetchone() -> tuple[int] | None:
+            was = kept[1]
+            kept[1] = True
+            return None if was else (n,)
+        return fetchone
+    _PENDING.pop(id(con), None)
+    if not read:
+        con.execute("SELECT ?::BIGINT AS \"Count\"", [n])
+    return getattr(con, name)
+
+
 def refused(guard: Guard, code: str, verdict: Any) -> Exception:
     """Record a refusal of the measured effect and the error the user sees (the caller raises)."""
     from jupyter_guard.enforce.guard import Judgement
@@ -112,14 +137,22 @@ class GuardedConnection:
         check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"), query, params)
 
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
         self._check(query, parameters)
         if not args and not kw and _measured(self._jg_guard, query):
-            return self._wrap(_run_measured(self._jg_guard, self._jg_con, query, parameters))
+            out = _run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
+            if isinstance(out, int):   # a DML count: answered from Python until used otherwise
+                _PENDING[id(self._jg_con)] = [out, False]
+                return self
+            from jupyter_guard.enforce.effect_run import reexpose
+
+            return self._wrap(reexpose(self._jg_con, out))
         if parameters is None:
             return self._wrap(self._jg_con.execute(query, *args, **kw))
         return self._wrap(self._jg_con.execute(query, parameters, *args, **kw))
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
         sets = list(parameters or [])
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
@@ -129,6 +162,7 @@ class GuardedConnection:
         return self._wrap(self._jg_con.executemany(query, parameters, *args, **kw))
 
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
         self._check(query, kw.get("params"))
         if not args and set(kw) <= {"params"} and _measured(self._jg_guard, query):
             out = _run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
@@ -175,6 +209,10 @@ class GuardedConnection:
         return self._jg_con.__exit__(*exc)
 
     def __getattr__(self, name: str) -> Any:
+        if _PENDING:
+            kept = _PENDING.get(id(self._jg_con))
+            if kept is not None:
+                return _kept(self._jg_con, kept, name)
         return getattr(self._jg_con, name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -69,22 +69,22 @@ def judge_effect(e: Effect, p: Policy, own: Owned) -> Verdict | None:
     """The first rule the measured effect breaks, else None.
 
     >>> e = Effect("MERGE", deleted={("memory", "main", "orders"): 50000})
-    >>> judge_effect(e, Policy(), Owned()).reason
-    'this MERGE would delete 50000 rows of orders, more than max_affected_rows=1000; nothing was changed'
+    >>> judge_effect(e, Policy(), Owned()).reason.split(";")[0]
+    'this MERGE would delete 50000 rows of orders, more than max_affected_rows=1000'
     """
     mine = own.tables
     for key in e.dropped:
         if key not in mine and key[0] not in own.databases:
-            return _block("destructive-ddl", f"this {e.verb} would drop or rename {show(key)}, which "
-                          "this session did not create; nothing was changed")
+            return _block("destructive-ddl", f"this {e.verb} would drop or rename {show(key)}, "
+                          "which this session did not create; nothing was changed")
     for key in e.schemas_dropped:
         if key not in own.schemas and key[0] not in own.databases:
             return _block("destructive-ddl", f"this {e.verb} would drop schema {key[1]}"
                           ", which this session did not create; nothing was changed")
     for db in e.databases_gone:
         if db not in own.databases:
-            return _block("destructive-ddl", f"this {e.verb} would detach database {db}, which this "
-                          "session did not attach; nothing was changed")
+            return _block("destructive-ddl", f"this {e.verb} would detach database {db}, which "
+                          "this session did not attach; nothing was changed")
     for key, col in e.columns_dropped:
         if key not in mine:
             return _block("destructive-ddl", f"this {e.verb} would drop or rename column {col} of "
@@ -103,13 +103,13 @@ def judge_effect(e: Effect, p: Policy, own: Owned) -> Verdict | None:
         verb = "delete" if key in e.deleted and key not in e.changed else \
             "update" if key not in e.deleted else "delete or update"
         if n > p.max_affected_rows:
-            return _block("bulk-change", f"this {e.verb} would {verb} {n} rows of {show(key)}, more "
-                          f"than max_affected_rows={p.max_affected_rows}; nothing was changed")
+            return _block("bulk-change", f"this {e.verb} would {verb} {n} rows of {show(key)}, "
+                          f"more than max_affected_rows={p.max_affected_rows}; nothing was changed")
         cell = own.cell_rows.get(key, 0) + n
         if cell > p.max_affected_rows:
-            return _block("bulk-change", f"this {e.verb} would {verb} {n} rows of {show(key)}, {cell} "
-                          f"in this cell, more than max_affected_rows={p.max_affected_rows}; "
-                          "nothing was changed")
+            return _block("bulk-change", f"this {e.verb} would {verb} {n} rows of {show(key)}, "
+                          f"{cell} in this cell, more than max_affected_rows={p.max_affected_rows}"
+                          "; nothing was changed")
         window = own.window_rows.get(key, 0) + n
         if p.max_affected_rows_per_session and window > p.max_affected_rows_per_session:
             return _block("bulk-change", f"this {e.verb} would {verb} {n} rows of {show(key)}, "

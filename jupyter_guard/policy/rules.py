@@ -278,12 +278,13 @@ def dynamic_code(i: Intent, p: Policy, c: Context) -> Verdict | None:
 def sql_unknown(i: Intent, p: Policy, c: Context) -> Verdict | None:
     """A statement kind the guard's table does not know is refused, never allowed.
 
-    >>> sql_unknown(Intent("sql.unknown", detail="LOGICAL_PLAN statement"), Policy(), Context()).rule_id
+    >>> i = Intent("sql.unknown", detail="LOGICAL_PLAN statement")
+    >>> sql_unknown(i, Policy(), Context()).rule_id
     'sql-unknown'
     """
     if i.action == "sql.unknown":
-        return _v("block", "sql-unknown", f"the guard does not know what a {i.detail or 'statement'} "
-                  "can do, so it is not run", i)
+        return _v("block", "sql-unknown", f"the guard does not know what a "
+                  f"{i.detail or 'statement'} can do, so it is not run", i)
     return None
 
 
@@ -300,8 +301,8 @@ def sql_outside(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "sql.extension":
         if i.target.lower() in p.allow_extensions and i.target not in ("", "?"):
             return None
-        return _v("block", "sql-outside", f"{i.detail or 'LOAD'} {i.target} downloads or runs native "
-                  "code; allow it in the policy's sql.allow_extensions", i)
+        return _v("block", "sql-outside", f"{i.detail or 'LOAD'} {i.target} downloads or runs "
+                  "native code; allow it in the policy's sql.allow_extensions", i)
     if i.action == "sql.outside":
         return _v("block", "sql-outside", f"{i.detail} reaches outside the database (credentials, "
                   "files or SQL the guard has not read)", i)

@@ -140,6 +140,9 @@ RELATION_ATTACKS = [
     ("con.sql('SELECT * FROM customers').write_csv('data/c.csv')", "exfiltration"),
     ("con.sql('SELECT id FROM orders').write_parquet('data/keep.parquet')", "destructive-files"),
     ("con.sql('SELECT 1 AS a').create_view('orders_v2', replace=True)", None),
+    ("con.table('orders').query('v', 'MERGE INTO customers USING (SELECT range AS id FROM "
+     "range(5000)) s ON customers.id = s.id WHEN MATCHED THEN DELETE')", "bulk-change"),
+    ("con.table('orders').query('v', 'DELETE FROM customers')", "bulk-change"),
 ]
 
 
@@ -166,6 +169,11 @@ def test_relation_api_benign_twins(s):
     assert s.run("con.table('order_ids').insert([99999])").ok
     assert s.sql("SELECT count(*) FROM order_ids")[0][0] == 2001
     assert s.run("con.execute('DROP TABLE order_ids')").ok   # created by the session: its own
+    assert s.run("n = con.table('orders').query('v', 'SELECT count(*) FROM v').fetchall()").ok
+    assert s.ip.user_ns["n"] == [(2000,)]
+    assert s.run("m = con.table('orders').query('v', 'DELETE FROM customers WHERE id < 3')"
+                 ".fetchall()").ok
+    assert s.ip.user_ns["m"] == [(3,)] and s.count() == 4997
     assert s.run("con.sql('SELECT order_id FROM orders').write_csv('ids.csv')").ok
     assert (s.dir / "ids.csv").read_text().count("\n") == 2001
 
@@ -234,3 +242,47 @@ def test_static_refusals_state_the_rows(s, code, says):
     cell = s.run(code)
     assert not cell.ok and says in str(cell.error)
     assert s.count() == 5000
+
+
+def test_a_measured_result_reads_as_duckdb_gives_it(s):
+    assert s.run("r = con.execute('DELETE FROM customers WHERE id < 3')\n"
+                 "a = r.fetchone()\nb = r.fetchone()\nc = r.fetchall()").ok
+    assert (s.ip.user_ns["a"], s.ip.user_ns["b"], s.ip.user_ns["c"]) == ((3,), None, [])
+    assert s.run("d = con.execute('DELETE FROM customers WHERE id < 6').df()").ok
+    assert list(s.ip.user_ns["d"]["Count"]) == [3]
+    assert s.run("e = con.execute(\"UPDATE customers SET city = 'Z' WHERE id < 8\").description").ok
+    assert s.ip.user_ns["e"][0][0] == "Count"
+    assert s.run("f = con.execute('SELECT count(*) FROM customers').fetchall()").ok
+    assert s.ip.user_ns["f"] == [(4994,)]
+
+
+def test_ownership_from_a_rolled_back_cell_is_taken_back(s):
+    cell = s.run("%%guarded_sql con\nCREATE TABLE scratch AS SELECT 1 AS a; SELECT * FROM nowhere")
+    assert not cell.ok and "scratch" not in s.tables()
+    s.sql("CREATE TABLE scratch AS SELECT 2 AS a")   # someone else's table of that name
+    cell = s.run('con.execute("DROP TABLE scratch")')
+    assert not cell.ok and cell.rule == "destructive-ddl"
+    assert s.sql("SELECT a FROM scratch") == [(2,)]
+
+
+def test_a_loop_of_guarded_sql_cells_adds_up_within_one_cell(s):
+    code = ("for i in range(3):\n    get_ipython().run_cell_magic('guarded_sql', 'con', "
+            "f'DELETE FROM customers WHERE id >= {i*400} AND id < {(i+1)*400}')")
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == "bulk-change"
+    assert "in this cell" in str(cell.error)
+    assert s.count() == 5000 - 800
+
+
+def test_a_broken_view_does_not_stop_measuring_and_odd_names_are_quoted(s):
+    s.sql('CREATE TABLE "odd ""name" AS SELECT range AS "a""b" FROM range(3000)')
+    s.sql("CREATE TABLE gone AS SELECT 1 AS x")
+    s.sql("CREATE VIEW broken AS SELECT * FROM gone")
+    s.sql("DROP TABLE gone")
+    cell = s.run("con.execute('WITH d AS (DELETE FROM \"odd \"\"name\" RETURNING 1) "
+                 "SELECT count(*) FROM d')")
+    assert not cell.ok and cell.rule == "bulk-change"
+    assert s.sql('SELECT count(*) FROM "odd ""name"')[0][0] == 3000
+    assert s.run("x = con.execute('WITH d AS (DELETE FROM \"odd \"\"name\" WHERE \"a\"\"b\" < 3 "
+                 "RETURNING 1) SELECT count(*) FROM d').fetchall()").ok
+    assert s.ip.user_ns["x"] == [(3,)]

@@ -31,7 +31,8 @@ def kern(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
 
 
 def count(kernel: Kernel, where: str = "TRUE") -> str:
-    r = kernel.run(f'print(con.execute("SELECT count(*) FROM customers WHERE {where}").fetchone()[0])')
+    r = kernel.run(f'print(con.execute("SELECT count(*) FROM customers WHERE {where}")'
+                   '.fetchone()[0])')
     return r.text.strip()
 
 
@@ -64,8 +65,9 @@ def test_refused_by_effect_in_a_kernel(kern, code, says):
 
 def test_benign_twins_in_a_kernel(kern):
     kernel, _ = kern
-    r = kernel.run('print(con.execute("MERGE INTO customers USING (SELECT range AS id FROM range(5)) s '
-                   "ON customers.id = s.id WHEN MATCHED THEN UPDATE SET city = 'Y'\").fetchall())")
+    r = kernel.run('print(con.execute("MERGE INTO customers USING (SELECT range AS id FROM '
+                   "range(5)) s ON customers.id = s.id WHEN MATCHED THEN UPDATE SET city = 'Y'\")"
+                   ".fetchall())")
     assert r.status == "ok" and r.text.strip() == "[(5,)]"
     assert count(kernel, "city = 'Y'") == "5"
     r = kernel.run("%%guarded_sql con\nCREATE TABLE IF NOT EXISTS scratch (a INT);\n"

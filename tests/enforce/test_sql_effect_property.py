@@ -30,7 +30,8 @@ def statement():
     return st.one_of(
         st.builds(lambda w: f"DELETE FROM t WHERE {w}", where()),
         st.builds(lambda w: f"UPDATE t SET v = 'x' WHERE {w}", where()),
-        st.builds(lambda s: f"MERGE INTO t USING {s} s ON t.id = s.id WHEN MATCHED THEN DELETE", src),
+        st.builds(lambda s: f"MERGE INTO t USING {s} s ON t.id = s.id "
+                            "WHEN MATCHED THEN DELETE", src),
         st.builds(lambda s: f"MERGE INTO t USING {s} s ON t.id = s.id "
                             "WHEN MATCHED THEN UPDATE SET v = 'm'", src),
         st.builds(lambda s: f"INSERT OR REPLACE INTO t SELECT id, 0, 'r' FROM {s}", src),
