@@ -63,6 +63,7 @@ class KernelGuard:
         self.guard.lookup = self._lookup
         self.guard.ns = shell.user_ns
         self.guard.cell_identity = self._identity
+        self.guard.cell_position = self._position
         shell.compile.ast_parse = self.ast_parse
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
@@ -127,6 +128,11 @@ class KernelGuard:
     def _identity(self) -> tuple[str, str]:
         cell = self._cell or {}
         return cell.get("user") or "", cell.get("actor") or ""
+
+    def _position(self) -> tuple[str, int | None, str]:
+        cell = self._cell or {}
+        server = (cell.get("meta") or {}).get("server_event") or ""
+        return cell.get("cell_id") or "", cell.get("count"), server if isinstance(server, str) else ""
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None

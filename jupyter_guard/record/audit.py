@@ -122,10 +122,13 @@ class AuditLog:
               execution_count: int | None, kind: str, code: str, decision: str, rule_id: str,
               reason: str, status: str = "running", policy_revision: str = "",
               decision_id: str = "", lineage: Iterable[LineageItem] = (),
-              groups: Iterable[str] = ()) -> str:
+              groups: Iterable[str] = (), facts: dict[str, Any] | None = None,
+              server_event_id: str = "") -> str:
         """Journal an event before its cell runs; returns its ``event_id``.
 
         A ``status`` other than ``running`` (e.g. ``blocked``) makes the event final at once.
+        ``facts`` (intents and decision context, for ``replay``) and ``server_event_id`` (the
+        server gate's event of the same cell) are stored beside the chained fields.
         """
         _check("kind", kind, KINDS)
         _check("decision", decision, DECISIONS)
@@ -140,12 +143,17 @@ class AuditLog:
             "decision_id": decision_id, "status": status, "duration_ms": None,
             "rows_affected": None, "lineage": _lineage(lineage), "host": HOST,
         }
+        extra: dict[str, Any] = {}
+        if facts:
+            extra["facts"] = facts
+        if server_event_id:
+            extra["server_event_id"] = server_event_id
         with self._lock:
             if status in FINAL_STATUSES:
                 self._seal(row)
             else:
                 self._pending[row["event_id"]] = row
-            self._write({"t": "begin", **row})
+            self._write({"t": "begin", **row, **extra})
         return str(row["event_id"])
 
     def finish(self, event_id: str, *, status: str, duration_ms: float,

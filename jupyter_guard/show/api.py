@@ -55,7 +55,8 @@ def _stale(path: str | os.PathLike[str]) -> str:
 
 
 def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, Any]:
-    """Counts by decision, top rules, latest blocked and allowed events, pending approvals.
+    """Counts of cells by decision, top rules, latest blocked and allowed events, pending
+    approvals.
 
     ``user=None`` means every user's events; otherwise only that user's.
     """
@@ -72,8 +73,10 @@ def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, 
         if not cols:
             return result
         where, params = _where(cols, user=user)
+        # counts are of cells: a cell seen by the server gate and the kernel is one
+        counted = "cells" if _columns(con, "cells") else "events"
         for decision, n in con.execute(
-            f"SELECT decision, count(*) FROM events {where} GROUP BY decision", params
+            f"SELECT decision, count(*) FROM {counted} {where} GROUP BY decision", params
         ).fetchall():
             result["counts"][str(decision)] = int(n)
         result["total"] = sum(result["counts"].values())
@@ -83,7 +86,7 @@ def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, 
                 {"rule_id": r, "count": int(n), "blocked": int(b)}
                 for r, n, b in con.execute(
                     f"SELECT rule_id, count(*) AS n, count(*) FILTER (decision = 'block') "
-                    f"FROM events {rule_where} GROUP BY rule_id ORDER BY n DESC, rule_id "
+                    f"FROM {counted} {rule_where} GROUP BY rule_id ORDER BY n DESC, rule_id "
                     f"LIMIT {TOP_RULES}", params,
                 ).fetchall()
             ]

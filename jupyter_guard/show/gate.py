@@ -281,6 +281,8 @@ class GateMixin:
         meta["jupyter_guard"] = stamp
         msg["metadata"] = meta
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running")
+        if event_id:   # the kernel's events of this cell name it: one cell, two layers
+            stamp["server_event"] = event_id
         self._jg_pending = getattr(self, "_jg_pending", None) or {}
         self._jg_pending[msg["header"].get("msg_id", "")] = (event_id, intents, time.perf_counter(),
                                                              user)
