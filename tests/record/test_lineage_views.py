@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from governance_session import build, rows
+from governance_session import rows
 from jupyter_guard.record.report import report
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture(scope="package")
-def session_audit(work_root: Path) -> Path:
-    folder = work_root / "governance"
-    (folder / "data").mkdir(parents=True)
-    (folder / "data" / "keep.csv").write_text("id\n1\n")
-    return build(folder)
 
 
 def test_sensitive_access_by_table_and_column_returns_the_reads(session_audit: Path) -> None:
