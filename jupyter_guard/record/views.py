@@ -41,7 +41,7 @@ VIEWS = (
            arg_max(decision, {SEVERITY} * 10 + {STATUS_RANK}) AS decision,
            arg_max(rule_id, {SEVERITY} * 10 + {STATUS_RANK}) AS rule_id,
            arg_max(reason, {SEVERITY} * 10 + {STATUS_RANK}) AS reason,
-           arg_max(status, {STATUS_RANK}) AS status,
+           arg_max(status, {STATUS_RANK}) AS status, max(finished_at) AS finished_at,
            list(DISTINCT kind ORDER BY kind) AS layers,
            bool_or(kind = 'server') AS server_seen, bool_or(kind <> 'server') AS kernel_seen,
            count(*) AS events, list(event_id ORDER BY ts) AS event_ids
