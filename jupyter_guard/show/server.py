@@ -166,6 +166,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         ".*$", [(url_path_join(base, pattern), cls, kw) for pattern, cls, kw in handlers]
     )
     _setup_gate(serverapp)
+    from jupyter_guard.show.events import setup_events
+
+    setup_events(serverapp, guard.audit_path())
     serverapp.log.info("jupyter_guard: API at %s, audit file %s",
                        url_path_join(base, API_PREFIX), guard.audit_path())
 
