@@ -54,12 +54,12 @@ def export_parquet(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
 
 
 _CELLS = f"""WITH ev AS (SELECT event_id, {CELL_KEY} AS cell_key FROM events),
-    lin AS (SELECT ev.cell_key, list(DISTINCT {{'d': l.direction, 'k': l.object_kind,
-                                              'n': l.name, 's': l.is_sensitive}}) AS lineage
+    lin AS (SELECT ev.cell_key, list({{'d': l.direction, 'k': l.object_kind,
+                                       'n': l.name, 's': l.is_sensitive}}) AS lineage
             FROM lineage l JOIN ev USING (event_id) GROUP BY ev.cell_key)
     SELECT c.cell_key, c.ts, c.finished_at, c.user_name, c.actor, c.session_id, c.notebook,
            c.cell_id, c.execution_count, c.code, c.decision, c.rule_id, c.reason, c.status,
-           c.layers, c.event_ids, lin.lineage
+           c.layers, c.event_ids, c.first_event_id, lin.lineage
     FROM cells c LEFT JOIN lin USING (cell_key) ORDER BY c.ts, c.cell_key"""
 _SESSIONS = """SELECT session_id, min(ts) AS started, max(coalesce(finished_at, ts)) AS ended,
     max(notebook) AS notebook, bool_or(status = 'running') AS running,

@@ -13,6 +13,7 @@ openlineage-python's ``RunEvent`` for its client and transports.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,7 @@ GUARD_URL = f"{PRODUCER}/blob/main/README.md#openlineage-jupyterGuard-run-facet"
 SENSITIVITY_URL = f"{PRODUCER}/blob/main/README.md#openlineage-jupyterGuardSensitivity"
 NAMESPACE = "jupyter_guard"
 END_TYPES = {"ok": "COMPLETE", "error": "FAIL", "blocked": "ABORT", "interrupted": "ABORT"}
+_HEX = re.compile(r"[0-9a-fA-F]{32}")
 _RUN_NS = uuid.UUID("6f1c1f0e-9d9e-4a57-9a3c-6a7f2f3b8e11")
 
 
@@ -39,16 +41,17 @@ def run_id(key: Any) -> str:
     '01234567-89ab-cdef-0123-456789abcdef'
     """
     text = str(key or "")
-    try:
-        return str(uuid.UUID(hex=text))
-    except ValueError:
-        return str(uuid.uuid5(_RUN_NS, text))
+    if len(text) == 32 and _HEX.fullmatch(text):
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".lower()
+    return str(uuid.uuid5(_RUN_NS, text))
 
 
 def iso(ts: Any) -> str:
     """ISO 8601 UTC with ``Z`` for a naive-UTC datetime or microseconds since the epoch."""
     if isinstance(ts, dt.datetime):
-        moment = ts.replace(tzinfo=dt.timezone.utc) if ts.tzinfo is None else ts
+        if ts.tzinfo is None:
+            return ts.isoformat() + ("Z" if ts.microsecond else ".000000Z")
+        moment = ts
     else:
         try:
             moment = dt.datetime.fromtimestamp(int(ts) / 1e6, dt.timezone.utc)
@@ -148,7 +151,8 @@ def cell_events(cell: dict[str, Any]) -> Iterator[dict[str, Any]]:
                                       "actor", "execution_count", "cell_id")}
     guard["layers"] = [str(x) for x in cell.get("layers") or ()]
     guard["event_ids"] = [str(x) for x in cell.get("event_ids") or ()]
-    run = {"runId": run_id((cell.get("event_ids") or [cell.get("cell_key")])[0]), "facets": {
+    first = cell.get("first_event_id") or (cell.get("event_ids") or [cell.get("cell_key")])[0]
+    run = {"runId": run_id(first), "facets": {
         "parent": facet(PARENT_URL, run={"runId": run_id(session)},
                         job={"namespace": NAMESPACE, "name": session_job(cell)}),
         "jupyterGuard": facet(GUARD_URL, **guard)}}

@@ -32,20 +32,21 @@ STATUS_RANK = "list_position(['ok', 'running', 'error', 'interrupted', 'blocked'
 VIEWS = (
     f"""CREATE OR REPLACE VIEW cells AS
     SELECT cell_key, min(ts) AS ts,
-           arg_min(user_name, CASE WHEN kind = 'server' THEN 0 ELSE 1 END) AS user_name,
+           arg_min(user_name, layer) AS user_name,
            arg_max(actor, CASE WHEN actor LIKE 'agent:%' THEN 1 ELSE 0 END) AS actor,
-           arg_min(session_id, CASE WHEN kind = 'server' THEN 1 ELSE 0 END) AS session_id,
+           arg_max(session_id, layer) AS session_id,
            max(notebook) AS notebook, max(cell_id) AS cell_id,
            max(execution_count) AS execution_count,
            arg_min(code, CASE WHEN kind = 'runtime' THEN 1 ELSE 0 END) AS code,
-           arg_max(decision, {SEVERITY} * 10 + {STATUS_RANK}) AS decision,
-           arg_max(rule_id, {SEVERITY} * 10 + {STATUS_RANK}) AS rule_id,
-           arg_max(reason, {SEVERITY} * 10 + {STATUS_RANK}) AS reason,
-           arg_max(status, {STATUS_RANK}) AS status, max(finished_at) AS finished_at,
-           list(DISTINCT kind ORDER BY kind) AS layers,
-           bool_or(kind = 'server') AS server_seen, bool_or(kind <> 'server') AS kernel_seen,
-           count(*) AS events, list(event_id ORDER BY ts) AS event_ids
-    FROM (SELECT *, {CELL_KEY} AS cell_key FROM events) GROUP BY cell_key""",
+           arg_max(decision, weight) AS decision, arg_max(rule_id, weight) AS rule_id,
+           arg_max(reason, weight) AS reason, arg_max(status, {STATUS_RANK}) AS status,
+           max(finished_at) AS finished_at, list_sort(list(DISTINCT kind)) AS layers,
+           bool_or(layer = 0) AS server_seen, bool_or(layer = 1) AS kernel_seen,
+           count(*) AS events, arg_min(event_id, ts) AS first_event_id,
+           list(event_id) AS event_ids
+    FROM (SELECT *, {CELL_KEY} AS cell_key, CASE WHEN kind = 'server' THEN 0 ELSE 1 END AS layer,
+                 {SEVERITY} * 10 + {STATUS_RANK} AS weight FROM events)
+    GROUP BY cell_key""",
     """CREATE OR REPLACE VIEW blocked_by_user_day AS
     SELECT user_name, CAST(ts AS DATE) AS day,
            count(*) FILTER (WHERE status = 'blocked') AS blocked,
