@@ -61,11 +61,14 @@ def recorded_month(path: Path, n: int, distinct: int | None) -> None:
         for d in docs:
             if d["action"] == "sql.delete":
                 d["estimated_rows"] = k % 2000
+        if not docs and distinct is None:
+            docs = [intent_doc(Intent("sql.select", "table", f"t{k}", reads=(f"t{k}",)))]
         actor = "agent:bot" if k % 7 == 0 else "human"
         facts.append(json.dumps({"v": 1, "intents": docs, "connection": "con", "groups": [],
                                  "actor": actor, "user": f"user{k % 50}",
                                  "session_tables": [], "sensitive_columns": ["tax_id"],
-                                 "runtime_checks": True, "guard_files": [], "cwd": "/w"})
+                                 "runtime_checks": True, "guard_files": [],
+                                 "cwd": f"/w/{k}"})   # every decision's facts differ
                      if docs else None)
     con.execute("CREATE TEMP TABLE f AS SELECT unnest(?::VARCHAR[]) AS facts, "
                 "generate_subscripts(?::VARCHAR[], 1) - 1 AS k", [facts, facts])
@@ -84,11 +87,12 @@ def bench_replay(folder: Path, n: int, distinct: int | None) -> dict[str, Any]:
     path = folder / f"replay-{n}-{distinct}.duckdb"
     recorded_month(path, n, distinct)
     policy = build(STRICT, {}, "strict.yaml")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     result = replay(path, policy)
-    took = time.perf_counter() - t
+    took, cpu = time.perf_counter() - t, time.process_time() - cpu
     path.unlink()
-    return {"decisions": result.replayed, "seconds": took, "per_s": result.replayed / took}
+    return {"decisions": result.replayed, "seconds": took, "per_s": result.replayed / took,
+            "cpu_seconds": cpu, "per_cpu_s": result.replayed / cpu}
 
 
 def bench_openlineage(folder: Path, n: int) -> dict[str, Any]:
