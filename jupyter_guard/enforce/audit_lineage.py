@@ -83,7 +83,8 @@ def lineage_of(intents: Iterable[Intent], vars_written: Iterable[str] = (),
         if i.action in ("file.write", "file.truncate", "file.delete", "file.move"):
             out[("write", "file", i.target)] = False
         if i.action in ("net.upload", "net.download"):
-            out[("write" if i.action == "net.upload" else "read", "url", i.detail or i.target)] = False
+            direction = "write" if i.action == "net.upload" else "read"
+            out[(direction, "url", i.detail or i.target)] = False
     for name in vars_written:
         out[("write", "variable", name)] = False
     for name in vars_read:

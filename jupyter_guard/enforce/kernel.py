@@ -132,7 +132,8 @@ class KernelGuard:
     def _position(self) -> tuple[str, int | None, str]:
         cell = self._cell or {}
         server = (cell.get("meta") or {}).get("server_event") or ""
-        return cell.get("cell_id") or "", cell.get("count"), server if isinstance(server, str) else ""
+        server = server if isinstance(server, str) else ""
+        return cell.get("cell_id") or "", cell.get("count"), server
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None

@@ -42,6 +42,18 @@ def _lineage(items: Iterable[LineageItem]) -> list[list[Any]]:
     return rows
 
 
+def _redacted(value: Any, redact: Redactor) -> Any:
+    """Every string inside ``value`` (a decision's facts) through the redactor: statements and
+    targets may hold literals (``WHERE ssn = '…'``)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v, redact) for v in value]
+    return value
+
+
 def _check(name: str, value: str, allowed: Iterable[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not one of {tuple(allowed)}: fix the caller")
@@ -145,7 +157,7 @@ class AuditLog:
         }
         extra: dict[str, Any] = {}
         if facts:
-            extra["facts"] = facts
+            extra["facts"] = _redacted(facts, self.redact)
         if server_event_id:
             extra["server_event_id"] = server_event_id
         with self._lock:

@@ -59,7 +59,8 @@ def test_job_names_are_stable_and_per_cell(events: list[dict[str, Any]]) -> None
 
 
 def test_datasets_carry_column_lineage_sensitivity_and_sql(events: list[dict[str, Any]]) -> None:
-    ends = [e for e in events if e["eventType"] != "START" and "parent" in e["run"].get("facets", {})]
+    ends = [e for e in events
+            if e["eventType"] != "START" and "parent" in e["run"].get("facets", {})]
     (csv,) = [o for e in ends for o in e["outputs"] if o["name"] == "out.csv"]
     sens = csv["facets"]["jupyterGuardSensitivity"]
     assert sens["sensitive"] and {"tax_id", "contact"} <= set(sens["sensitiveFields"])

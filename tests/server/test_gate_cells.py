@@ -58,7 +58,8 @@ async def test_server_and_kernel_rows_are_one_cell(jp_fetch: Any, jp_ws_fetch: A
     assert (await client.execute("%load_ext jupyter_guard"))["reply"]["content"]["status"] == "ok"
     ok = await client.execute("x = 6 * 7")
     assert ok["reply"]["content"]["status"] == "ok"
-    sql = await client.execute(f"import duckdb\ncon = duckdb.connect({str(workdir / 'wh.duckdb')!r})")
+    wh = str(workdir / "wh.duckdb")
+    sql = await client.execute(f"import duckdb\ncon = duckdb.connect({wh!r})")
     assert sql["reply"]["content"]["status"] == "ok"
     # refused by the kernel at run time (the server cannot see the data): server row + kernel rows
     leak = await client.execute("df = con.execute('SELECT ssn FROM customers').df()\n"
