@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from .journal import HOST, ingested_dir
@@ -67,9 +67,15 @@ _SESSIONS = """SELECT session_id, min(ts) AS started, max(coalesce(finished_at, 
     ORDER BY started, session_id"""
 
 
-def openlineage_events(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+def openlineage_events(path: str | os.PathLike[str], *, cells: Collection[str] | None = None,
+                       started: set[str] | None = None, ends: bool = True
+                       ) -> Iterator[dict[str, Any]]:
     """Every OpenLineage run event of the audit, in time order: a session's START before its
-    cells' events, its end after them (see ``record.openlineage``)."""
+    cells' events, its end after them (see ``record.openlineage``).
+
+    Live use (the server's emitter): ``cells`` limits the export to those cell keys, ``started``
+    holds the sessions whose START was already sent, ``ends=False`` leaves sessions open.
+    """
     from . import openlineage as ol
 
     con = connect_readonly(path)
@@ -78,8 +84,13 @@ def openlineage_events(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]
         names = [d[0] for d in cur.description]
         sessions = [dict(zip(names, r)) for r in cur.fetchall()]
         by_id = {s["session_id"]: s for s in sessions}
-        started: set[str] = set()
-        cur = con.execute(_CELLS)
+        started = set() if started is None else started
+        query, params = _CELLS, []
+        if cells is not None:
+            query = _CELLS.replace("ORDER BY c.ts", "WHERE c.cell_key IN (SELECT unnest(?)) "
+                                   "ORDER BY c.ts")
+            params = [list(cells)]
+        cur = con.execute(query, params)
         names = [d[0] for d in cur.description]
         while batch := cur.fetchmany(2048):
             for values in batch:
@@ -89,7 +100,7 @@ def openlineage_events(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]
                     started.add(cell["session_id"])
                     yield next(ol.session_events(session))
                 yield from ol.cell_events(cell)
-        for s in sessions:
+        for s in sessions if ends else ():
             events = list(ol.session_events(s))
             yield from (events if s["session_id"] not in started else events[1:])
     finally:

@@ -16,8 +16,10 @@ final in each session's chain order, so a per-session ``seq`` watermark emits ea
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("jupyter_guard.events")
@@ -80,8 +82,10 @@ def _iso(value: Any) -> str | None:
 class Relay:
     """Emits the audit's new decisions and approval changes on an event logger."""
 
-    def __init__(self, audit_path: str, event_logger: Any) -> None:
-        self.path, self.logger = audit_path, event_logger
+    def __init__(self, audit_path: str, event_logger: Any,
+                 policy: Callable[[], Any] | None = None) -> None:
+        self.path, self.logger, self.policy = audit_path, event_logger, policy
+        self.lineage = LiveLineage(audit_path)
         self.seqs: dict[str, int] = {}
         self.approvals: dict[str, str] = {}
         self.stamp: tuple[float, int] | None = None
@@ -125,6 +129,8 @@ class Relay:
             self.seqs[e["session_id"]] = max(self.seqs.get(e["session_id"], 0), int(e["seq"]))
             if self.primed:
                 emitted += self._cell(e)
+        if self.primed and events and self.policy is not None:
+            self.lineage.send(self.policy(), [self._key(e) for e in events])
         for a in approvals:
             before = self.approvals.get(a["request_id"])
             self.approvals[a["request_id"]] = a["status"]
@@ -132,6 +138,17 @@ class Relay:
                 emitted += self._approval(a, before)
         self.primed, self.stamp = True, stamp
         return emitted
+
+    @staticmethod
+    def _key(e: dict[str, Any]) -> str:
+        """The event's cell (``record.views.CELL_KEY``, computed here)."""
+        if e.get("server_event_id"):
+            return str(e["server_event_id"])
+        if e["kind"] == "server":
+            return str(e["event_id"])
+        if e.get("execution_count") is not None:
+            return f"{e['session_id']}#{e['execution_count']}"
+        return str(e["event_id"])
 
     def _cell(self, e: dict[str, Any]) -> int:
         data = {"event_id": e["event_id"], "ts": _iso(e["ts"]), "user": e["user_name"],
@@ -165,13 +182,52 @@ class Relay:
         return len(names)
 
 
-def setup_events(serverapp: Any, audit_path: str, interval_ms: int = 1000) -> Relay | None:
+class LiveLineage:
+    """The policy key ``openlineage.transport``: OpenLineage events of each cell sent through
+    openlineage-python's client as the cell's events reach the audit (sessions stay open)."""
+
+    def __init__(self, audit_path: str) -> None:
+        self.path = audit_path
+        self.config = ""
+        self.client: Any = None
+        self.sent: set[str] = set()
+        self.started: set[str] = set()
+
+    def send(self, policy: Any, keys: list[str]) -> int:
+        config = getattr(policy, "openlineage_transport", "") or ""
+        keys = [k for k in dict.fromkeys(keys) if k not in self.sent]
+        if not config or not keys:
+            return 0
+        try:
+            if config != self.config:
+                from openlineage.client import OpenLineageClient
+
+                self.client = OpenLineageClient(config={"transport": json.loads(config)})
+                self.config = config
+            from jupyter_guard.record.export import openlineage_events
+            from jupyter_guard.record.openlineage import client_event
+
+            count = 0
+            for doc in openlineage_events(self.path, cells=keys, started=self.started,
+                                          ends=False):
+                self.client.emit(client_event(doc))
+                count += 1
+            self.sent.update(keys)
+            return count
+        except Exception as e:   # noqa: BLE001 - lineage is an observer: the audit keeps it all
+            log.warning("jupyter_guard: OpenLineage events not sent (%s); "
+                        "`jupyter guard export --openlineage` has them", e)
+            return 0
+
+
+def setup_events(serverapp: Any, audit_path: str, interval_ms: int = 1000,
+                 policy: Callable[[], Any] | None = None) -> Relay | None:
     """Register the schemas on the server's event logger and start the relay."""
     event_logger = getattr(serverapp, "event_logger", None)
     if event_logger is None:
         return None
     register(event_logger)
-    relay = Relay(audit_path, event_logger)
+    relay = Relay(audit_path, event_logger, policy)
     relay.poll()
     from tornado.ioloop import PeriodicCallback
 

@@ -29,9 +29,10 @@ def listening(logger: EventLogger) -> list[tuple[str, dict[str, Any]]]:
     return got
 
 
-def cell(log: AuditLog, code: str, decision: str = "allow", rule: str = "") -> str:
+def cell(log: AuditLog, code: str, decision: str = "allow", rule: str = "", count: int = 1) -> str:
     status = "blocked" if decision == "block" else "running"
-    eid = log.begin(user="ada", actor="human", notebook="n.ipynb", cell_id="c", execution_count=1,
+    eid = log.begin(user="ada", actor="human", notebook="n.ipynb", cell_id=f"c{count}",
+                    execution_count=count,
                     kind="python", code=code, decision=decision, rule_id=rule, reason="r",
                     status=status, groups=["eng"])
     if status == "running":
@@ -139,3 +140,43 @@ async def test_the_server_emits_cell_decided_for_both_layers(
     assert tamper and tamper[0]["rule_id"] == "self-protection"
     assert all(d["user"] == json.loads(json.dumps(d["user"])) for _, d in got)
     await jp_fetch("api", "kernels", kid, method="DELETE")
+
+
+def test_the_policy_key_openlineage_transport_sends_each_cell_live(tmp_path: Path) -> None:
+    import sys
+
+    from jupyter_guard.policy.load import PolicyError, load
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "record"))
+    from ol_schema import validate_event
+
+    sink = tmp_path / "ol.jsonl"
+    pfile = tmp_path / "p.yaml"
+    pfile.write_text("version: 1\nextends: default\nopenlineage:\n  transport:\n"
+                     f"    type: file\n    log_file_path: {sink}\n    append: true\n")
+    policy = load(pfile)
+    audit = tmp_path / "audit.duckdb"
+    logger = EventLogger()
+    register(logger)
+    relay = Relay(str(audit), logger, lambda: policy)
+    relay.poll()
+    log = AuditLog(audit, background=False)
+    cell(log, "x = 1")
+    ingest(audit)
+    relay.poll()
+    first = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert [e["eventType"] for e in first] == ["START", "START", "COMPLETE"]   # session, cell
+    cell(log, "%unload_ext jupyter_guard", "block", "self-protection", count=2)
+    ingest(audit)
+    relay.poll()
+    relay.poll()
+    events = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert [e["eventType"] for e in events[3:]] == ["START", "ABORT"]   # the session stays open
+    for e in events:
+        validate_event(e)
+    log.close()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nopenlineage:\n  transprt: {type: file}\n")
+    with pytest.raises(PolicyError) as err:
+        load(bad)
+    assert "bad.yaml:3" in err.value.problems[0] and "transport" in err.value.problems[0]
