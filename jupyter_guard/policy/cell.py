@@ -16,8 +16,13 @@ from jupyter_guard.policy.rules import Context, bare_table
 
 
 def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
-                errors: Sequence[str] = ()) -> tuple[tuple[Intent, ...], tuple[Verdict, ...]]:
+                errors: Sequence[str] = (), *, unverified_creates: bool = False
+                ) -> tuple[tuple[Intent, ...], tuple[Verdict, ...]]:
     """(intents as decided, one verdict per intent, plus a parse-error verdict when due).
+
+    A table an earlier statement creates counts as the session's own for the later ones when
+    the database said it does not exist yet (``estimated_rows == -1``); the server gate, which
+    asks no database, passes ``unverified_creates`` (the kernel checks the effect again).
 
     >>> from jupyter_guard.policy.model import Policy
     >>> new = Intent("sql.create", "table", "t", estimated_rows=-1)   # t does not exist yet
@@ -43,7 +48,7 @@ def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
         verdicts.append(v)
         decided.append(i)
         if i.action in ("sql.create", "sql.replace") and not v.refuses and \
-                UNKNOWN not in i.target and i.estimated_rows == -1:
+                UNKNOWN not in i.target and (i.estimated_rows == -1 or unverified_creates):
             # provisional, for later statements of this cell: the table does not exist now;
             # the kernel's effect check confirms that the statement really made it
             created.add(bare_table(i.target))

@@ -98,7 +98,8 @@ def decide_again(facts: dict[str, Any], policy: Policy, user: str = "", actor: s
     """The verdict the guard would record for these facts under ``policy``."""
     intents = [intent_from(d) for d in facts.get("intents") or ()]
     _, verdicts = decide_cell(intents, policy, context_from(facts, user, actor, groups),
-                              tuple(facts.get("errors") or ()))
+                              tuple(facts.get("errors") or ()),
+                              unverified_creates=bool(facts.get("unverified_creates")))
     v = recorded(verdicts)
     if v.refuses and facts.get("approved_by"):   # the approval of this code still stands
         return dataclasses.replace(v, decision="allow",

@@ -115,8 +115,11 @@ class Gate:
         ctx = Context(user=user, groups=groups, actor=actor, connection=connection,
                       guard_files=tuple(os.path.realpath(p) for p in files if p),
                       session_tables=frozenset(self.kernel(kernel_id).session_tables))
-        _, verdicts = decide_cell(intents, policy, ctx)
-        return recorded(verdicts), intents, facts_of(intents, ctx)
+        _, verdicts = decide_cell(intents, policy, ctx, unverified_creates=True)
+        facts = facts_of(intents, ctx)
+        if facts is not None:
+            facts["unverified_creates"] = True
+        return recorded(verdicts), intents, facts
 
     def approval(self, user: str, code: str) -> dict[str, Any] | None:
         """An approved, unexpired, unspent request of ``user`` for this exact code."""
