@@ -100,13 +100,13 @@ class Gate:
         """(verdict, intents, facts for ``replay``) of a cell, by the kernel guard's own loop."""
         from jupyter_guard.enforce.audit_lineage import facts_of
         from jupyter_guard.policy.cell import decide_cell, recorded
-        from jupyter_guard.policy.rules import Context
-
         from jupyter_guard.policy.model import guard_command
+        from jupyter_guard.policy.rules import Context
 
         policy = self.policy
         if policy.errors and not guard_command(code):   # a broken policy: nothing runs
-            return Verdict("block", "guard-error", policy.broken_reason, None, policy.revision), ()
+            refused = Verdict("block", "guard-error", policy.broken_reason, None, policy.revision)
+            return refused, (), None
         analysis, connection = analyse_cell(code)
         intents = tuple(i for i in analysis.intents if decidable(i))
         audit = self.settings["audit"]
