@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
-``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``; each also
-runs alone with ``--json``).
+``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
+``bench_governance``; each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -46,6 +46,8 @@ def collect(quick: bool) -> dict[str, Any]:
                                              if quick else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
+    res["governance"] = bench("bench_governance.py", "--replay", "20000" if quick else "100000",
+                              "--openlineage", "100000" if quick else "1000000")
     return res
 
 
@@ -115,6 +117,18 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("child start", what.get(k, k),
                     f"{c['guarded_s'] * 1e3:.1f} ms (+{c['added_ms']:.1f} ms)",
                     f"plain child {c['plain_s'] * 1e3:.1f} ms", f"×{c['ratio']:.2f}"))
+    g = r.get("governance")
+    if g:
+        for key, label in (("replay_distinct", "every decision's facts distinct"),
+                           ("replay_month", "a month of repeated notebook work")):
+            out.append(("governance", f"`replay` of {g[key]['decisions']:,} decisions, {label}",
+                        f"{g[key]['per_s']:,.0f} cells/s ({g[key]['per_cpu_s']:,.0f} per CPU s)",
+                        "target 10,000 cells/s",
+                        f"×{g[key]['per_s'] / 10000:.1f} of target"))
+        o = g["openlineage"]
+        out.append(("governance", f"OpenLineage export of {o['audit_events']:,} audit events "
+                    f"({o['run_events']:,} run events, {o['mb']:.0f} MB)",
+                    f"{o['seconds']:.1f} s ({o['cpu_seconds']:.1f} s CPU)", "", ""))
     return out
 
 

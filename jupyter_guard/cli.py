@@ -201,6 +201,32 @@ def cmd_enable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from jupyter_guard.policy.load import PolicyError, load
+    from jupyter_guard.record.replay import replay
+
+    try:
+        policy = load(args.policy)
+    except PolicyError as e:
+        print(f"jupyter guard replay: {e.problems[0]} (check it with `jupyter guard policy "
+              f"check {args.policy}`)", file=sys.stderr)
+        return 2
+    result = replay(_audit_path(args), policy, since=args.since, user=args.user)
+    if args.format == "json":
+        print(json.dumps(result.as_json(), indent=2, default=str))
+        return 0
+    print(f"replayed {result.replayed} decisions ({result.cells} cells) under {args.policy}; "
+          f"{result.not_replayable} not replayable (no recorded facts)")
+    if not result.changes:
+        print("no decision would change")
+        return 0
+    _table(list(result.summary))
+    print()
+    _table([{"ts": c.ts[:19], "user": c.user, "what": c.what, "was": "/".join(c.old).rstrip("/"),
+             "now": "/".join(c.new).rstrip("/"), "code": c.code[:60]} for c in result.changes])
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jupyter guard", description="jupyter_guard governance and setup")
     p.add_argument("--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)")
@@ -243,6 +269,12 @@ def parser() -> argparse.ArgumentParser:
         a.add_argument("--as-user", dest="as_user", help="override the approver (tests, admin)")
         a.add_argument("--policy")
         a.set_defaults(func=cmd_approvals)
+    rp = sub.add_parser("replay", help="what another policy would have decided on recorded cells")
+    rp.add_argument("--policy", required=True, help="the policy file to replay under")
+    rp.add_argument("--since")
+    rp.add_argument("--user")
+    rp.add_argument("--format", choices=("table", "json"), default="table")
+    rp.set_defaults(func=cmd_replay)
     for name in ("enable", "disable"):
         e = sub.add_parser(name, help=f"{name} the guard for every kernel of this user")
         e.add_argument("--sys-prefix", action="store_true", help="for this environment instead")

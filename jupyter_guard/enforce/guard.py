@@ -24,10 +24,11 @@ from jupyter_guard.enforce.child import read_text, walk_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
-from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.model import Policy, guard_command
+from jupyter_guard.policy.cell import decide_cell
 from jupyter_guard.policy.rules import Context, bare_table
+from jupyter_guard.enforce.audit_lineage import facts_of, lineage_of
 
 log = logging.getLogger("jupyter_guard")
 Lineage = tuple[str, str, str, bool]
@@ -44,6 +45,8 @@ class Judgement:
     analysis: Analysis
     intents: tuple[Intent, ...]
     approved_by: str = ""
+    ctx: Context | None = None          # the context it was decided in (recorded for replay)
+    lineage: list[Lineage] | None = None   # rows to record instead of ``lineage_of``'s
 
 
 @dataclass
@@ -68,6 +71,9 @@ class Guard:
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
     cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
+    # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
+    # runs (run-time refusals) belong to it
+    cell_position: Callable[[], tuple[str, int | None, str]] | None = None
     runtime_files: bool = False                        # file/shell/network calls are checked at run time
     unmasked: bool = False                             # %guard unmask on (only for may_unmask roles)
     mask_settings: Callable[[], Any] | None = None
@@ -231,31 +237,9 @@ class Guard:
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)))
         ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
-        verdicts: list[Verdict] = []
-        created: set[str] = set()
-        attached: dict[str, bool] = {}
-        for i in intents:  # what earlier statements of the same cell create or attach counts
-            if created:
-                ctx = replace(ctx, session_tables=ctx.session_tables | created)
-            head = i.target.split(".")[0]
-            if i.action in ("sql.insert", "sql.create", "sql.replace") and "." in i.target and head in attached:
-                i = i.with_(detail=f"attached database {head}", remote=i.remote or attached[head])
-            if i.action == "sql.attach":
-                attached[i.target.lower()] = i.remote
-            (v,) = decide((i,), self.policy, ctx)
-            verdicts.append(v)
-            if i.action in ("sql.create", "sql.replace") and not v.refuses and \
-                    UNKNOWN not in i.target and i.estimated_rows == -1:
-                # provisional, for later statements of this cell: the table does not exist now;
-                # the effect check (enforce.effect) confirms that the statement really made it
-                created.add(bare_table(i.target))
-            if i.action == "sql.rename" and not v.refuses and i.columns:
-                created.add(bare_table(i.columns[0]))   # renamed from a table the cell may drop
-        if analysis.errors and not any(v.refuses for v in verdicts) and any(
-                i.action == "sql.unparsed" for i in intents):
-            verdicts.append(Verdict("block", "sql-parse-error", analysis.errors[0], None, self.policy.revision))
+        _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)
-        j = Judgement(overall, tuple(verdicts), analysis, intents)
+        j = Judgement(overall, tuple(verdicts), analysis, intents, ctx=ctx)
         if overall.refuses and self.approvals is not None and code:
             approver = self.approvals.consume(self.who()[0], sha256(code))
             if approver:
@@ -273,12 +257,11 @@ class Guard:
     def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",
               execution_count: int | None = None, status: str = "running") -> str:
         v = judgement.verdict if judgement else Verdict("allow", "", "no rule matched")
+        if v.decision == "allow" and judgement:
+            v = next((x for x in judgement.verdicts if x.decision == "warn"), v)
         decision = v.decision
-        if decision == "allow" and judgement and any(x.decision == "warn" for x in judgement.verdicts):
-            w = next(x for x in judgement.verdicts if x.decision == "warn")
-            decision, v = "warn", w
-        lineage = lineage_of(judgement, self.policy) if judgement else []
-        if decision == "allow" and not self.unmasked and status != "error":
+        lineage = self._lineage(judgement)
+        if decision == "allow" and judgement and not self.unmasked and status != "error":
             shown = [n for d, k, n, sensitive in lineage if sensitive and d == "read"]
             if shown:   # what the cell shows of these columns is masked
                 v = Verdict("mask", "sensitive-data", f"reads sensitive column(s) "
@@ -289,6 +272,14 @@ class Guard:
             v = Verdict("block", "guard-error", refusal, None, self.policy.revision)
             decision, status = "block", "blocked"
         self.counts[decision] += 1
+        server_event = ""
+        if self.cell_position is not None:
+            try:
+                at_id, at_count, server_event = self.cell_position()
+                if not cell_id and execution_count is None:
+                    cell_id, execution_count = at_id, at_count
+            except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
+                pass
         event = {"ts": time.time(), "kind": kind, "decision": decision, "rule_id": v.rule_id,
                  "reason": self.redact(v.reason), "code": self.redact(code)[:300], "cell_id": cell_id,
                  "execution_count": execution_count, "status": status}
@@ -300,7 +291,8 @@ class Guard:
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
-                    lineage=lineage)
+                    lineage=lineage, groups=self.groups,
+                    facts=self._facts(judgement), server_event_id=server_event)
             except Exception as e:  # the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"
@@ -351,6 +343,26 @@ class Guard:
         return (f"the audit journal cannot be written ({failure}); this cell did not run "
                 "(audit.on_failure: refuse). Free disk space or make the audit folder writable, "
                 "then run it again")
+
+    def _lineage(self, j: Judgement | None) -> list[Lineage]:
+        if j is None:
+            return []
+        if j.lineage is not None:
+            return j.lineage
+        marked = j.ctx.sensitive_columns if j.ctx is not None else frozenset()
+        return lineage_of(j.intents, j.analysis.vars_written, j.analysis.vars_read,
+                          self.policy.is_sensitive_column, marked)
+
+    def _facts(self, j: Judgement | None) -> dict[str, Any] | None:
+        if j is None or j.ctx is None:
+            return None
+        facts = facts_of(j.intents, j.ctx)
+        if facts is not None:
+            if j.analysis.errors:
+                facts["errors"] = list(j.analysis.errors)
+            if j.approved_by:
+                facts["approved_by"] = j.approved_by
+        return facts
 
     def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,
              status: str = "ok") -> str:
@@ -432,31 +444,3 @@ def needs_database(i: Intent) -> bool:
     return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
         i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
                                       and any(c.endswith("*") for c in i.columns))
-
-
-def lineage_of(j: Judgement, policy: Policy | None = None) -> list[Lineage]:
-    """Tables, columns, files, URLs and variables a cell reads and writes (sensitive columns marked)."""
-    from jupyter_guard.model import SQL_WRITES
-
-    out: dict[tuple[str, str, str], bool] = {}
-    for i in j.intents:
-        for t in i.reads:
-            out[("read", "table", bare_table(t))] = False
-        for c in i.columns:
-            if not c.endswith("*"):
-                out[("read", "column", c)] = bool(policy and policy.is_sensitive_column(c))
-        if i.action in SQL_WRITES and i.target and i.target_kind in ("table", "view"):
-            out[("write", "table", bare_table(i.target))] = False
-        if i.action in ("sql.export", "df.export"):
-            out[("write", "url" if i.remote else "file", i.target)] = False
-        if i.action == "file.read":
-            out[("read", "file", i.target)] = False
-        if i.action in ("file.write", "file.truncate", "file.delete", "file.move"):
-            out[("write", "file", i.target)] = False
-        if i.action in ("net.upload", "net.download"):
-            out[("write" if i.action == "net.upload" else "read", "url", i.detail or i.target)] = False
-    for name in j.analysis.vars_written:
-        out[("write", "variable", name)] = False
-    for name in j.analysis.vars_read:
-        out[("read", "variable", name)] = False
-    return [(d, k, n, s) for (d, k, n), s in out.items()]

@@ -73,6 +73,7 @@ class KernelGuard:
         self.guard.cell_identity = self._identity
         # a kernel started by jupyter-server for a notebook knows the notebook's path
         self.guard.notebook = self.guard.notebook or os.environ.get("JPY_SESSION_NAME", "")
+        self.guard.cell_position = self._position
         shell.compile.ast_parse = self.ast_parse
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
@@ -143,6 +144,12 @@ class KernelGuard:
     def _identity(self) -> tuple[str, str]:
         cell = self._cell or {}
         return cell.get("user") or "", cell.get("actor") or ""
+
+    def _position(self) -> tuple[str, int | None, str]:
+        cell = self._cell or {}
+        server = (cell.get("meta") or {}).get("server_event") or ""
+        server = server if isinstance(server, str) else ""
+        return cell.get("cell_id") or "", cell.get("count"), server
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None

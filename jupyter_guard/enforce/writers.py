@@ -110,7 +110,10 @@ class Exports:
                 from jupyter_guard.enforce.guard import Judgement
                 from jupyter_guard.model import Analysis
 
-                j = Judgement(v, (v,), Analysis((intent,)), (intent,))
+                from jupyter_guard.enforce.audit_lineage import export_lineage
+
+                j = Judgement(v, (v,), Analysis((intent,)), (intent,), ctx=ctx,
+                              lineage=export_lineage(intent, sens, lineage))
                 g.begin(kind="runtime", code=code, judgement=j, status="blocked")
                 g.last_blocked = {"code": code, "verdict": v, "event_id": ""}
                 err = blocked_error(v)

@@ -170,6 +170,8 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         approval_minutes=int((data.get("approvals") or {}).get("lifetime_minutes", 60)),
         audit_on_failure=str((data.get("audit") or {}).get("on_failure", "refuse")),
         allow_unread=tuple(str(x) for x in (data.get("children") or {}).get("allow_unread") or ()),
+        openlineage_transport=json.dumps((data.get("openlineage") or {}).get("transport"),
+                                         sort_keys=True) if data.get("openlineage") else "",
     )
 
 

@@ -96,6 +96,7 @@ class Policy:
     approval_minutes: int = 60
     audit_on_failure: str = "refuse"   # refuse | warn: when the audit cannot be written
     allow_unread: tuple[str, ...] = ()  # children.allow_unread: programs run without reading them
+    openlineage_transport: str = ""    # JSON of openlineage-python's transport config, or ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     sources: tuple[str, ...] = ()      # every file read: the policy and what it extends
     errors: tuple[str, ...] = ()       # a broken policy: every action is refused (guard-error)

@@ -10,9 +10,10 @@ from jupyter_guard.policy.model import (
 
 KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
         "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals", "audit", "children")
+        "approvals", "audit", "children", "openlineage")
 SQL_KEYS = ("allow_extensions",)
 CHILDREN_KEYS = ("allow_unread",)
+OPENLINEAGE_KEYS = ("transport",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
@@ -44,6 +45,7 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
         bad("version", "only 'version: 1' is understood by this jupyter_guard")
     if data.get("mode", "enforce") not in MODES:
         bad("mode", f"mode '{data.get('mode')}' is not valid.{_hint(str(data.get('mode')), MODES)}")
+    _openlineage(data.get("openlineage"), bad)
     for key, low in (("max_affected_rows", 0), ("max_affected_rows_per_session", 0),
                      ("session_window_minutes", 1)):
         val = data.get(key, low)
@@ -164,3 +166,20 @@ def _audit(data: dict[str, Any], bad: Any) -> None:
     if audit.get("on_failure", "refuse") not in ON_FAILURE:
         bad("audit.on_failure", f"on_failure '{audit.get('on_failure')}' is not valid."
             f"{_hint(str(audit.get('on_failure')), ON_FAILURE)}")
+
+
+def _openlineage(section: Any, bad: Any) -> None:
+    """``openlineage: {transport: {type: console|file|http|..., ...}}`` (openlineage-python's
+    own transport configuration)."""
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        bad("openlineage", "'openlineage' must be a mapping with 'transport'")
+        return
+    for k in section:
+        if k not in OPENLINEAGE_KEYS:
+            bad(f"openlineage.{k}", f"unknown key 'openlineage.{k}'.{_hint(k, OPENLINEAGE_KEYS)}")
+    transport = section.get("transport")
+    if not isinstance(transport, dict) or not isinstance(transport.get("type"), str):
+        bad("openlineage.transport", "'openlineage.transport' must be a mapping with a 'type' "
+            "(console, file, http, ...: openlineage-python's transport settings)")

@@ -42,6 +42,18 @@ def _lineage(items: Iterable[LineageItem]) -> list[list[Any]]:
     return rows
 
 
+def _redacted(value: Any, redact: Redactor) -> Any:
+    """Every string inside ``value`` (a decision's facts) through the redactor: statements and
+    targets may hold literals (``WHERE ssn = '…'``)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v, redact) for v in value]
+    return value
+
+
 def _check(name: str, value: str, allowed: Iterable[str]) -> None:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not one of {tuple(allowed)}: fix the caller")
@@ -122,10 +134,13 @@ class AuditLog:
               execution_count: int | None, kind: str, code: str, decision: str, rule_id: str,
               reason: str, status: str = "running", policy_revision: str = "",
               decision_id: str = "", lineage: Iterable[LineageItem] = (),
-              groups: Iterable[str] = ()) -> str:
+              groups: Iterable[str] = (), facts: dict[str, Any] | None = None,
+              server_event_id: str = "") -> str:
         """Journal an event before its cell runs; returns its ``event_id``.
 
         A ``status`` other than ``running`` (e.g. ``blocked``) makes the event final at once.
+        ``facts`` (intents and decision context, for ``replay``) and ``server_event_id`` (the
+        server gate's event of the same cell) are stored beside the chained fields.
         """
         _check("kind", kind, KINDS)
         _check("decision", decision, DECISIONS)
@@ -140,12 +155,17 @@ class AuditLog:
             "decision_id": decision_id, "status": status, "duration_ms": None,
             "rows_affected": None, "lineage": _lineage(lineage), "host": HOST,
         }
+        extra: dict[str, Any] = {}
+        if facts:
+            extra["facts"] = _redacted(facts, self.redact)
+        if server_event_id:
+            extra["server_event_id"] = server_event_id
         with self._lock:
             if status in FINAL_STATUSES:
                 self._seal(row)
             else:
                 self._pending[row["event_id"]] = row
-            self._write({"t": "begin", **row})
+            self._write({"t": "begin", **row, **extra})
         return str(row["event_id"])
 
     def finish(self, event_id: str, *, status: str, duration_ms: float,

@@ -1,4 +1,5 @@
-"""Getting events out: Hive-partitioned Parquet, OpenLineage run events, and compaction to Parquet.
+"""Getting events out: Hive-partitioned Parquet, OpenLineage run events (built by
+``openlineage.py``), and compaction to Parquet.
 
 ``compact`` moves a prefix of each session's chain to ``<archive_dir>/audit-<ts>.{events,lineage}
 .parquet`` and records a chain anchor (last archived seq and hash): ``verify`` re-checks the archive
@@ -13,19 +14,14 @@ import re
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Collection, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from .journal import HOST, ingested_dir
 from .schema import utcnow
+from .views import CELL_KEY
 from .store import connect_readonly, rewrite, store_lock
 
-PRODUCER = "https://github.com/jupyter-guard/jupyter_guard"
-RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-COLUMN_LINEAGE_URL = ("https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
-                      "#/$defs/ColumnLineageDatasetFacet")
-EVENT_TYPES = {"running": "RUNNING", "ok": "COMPLETE", "error": "FAIL", "blocked": "ABORT",
-               "interrupted": "ABORT"}
 
 
 def _sql_str(value: str | os.PathLike[str]) -> str:
@@ -57,78 +53,79 @@ def export_parquet(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         con.close()
 
 
-def _dataset(kind: str, name: str, session_id: str) -> tuple[str, str]:
-    """(namespace, name) of the OpenLineage dataset a lineage row belongs to."""
-    if kind == "column":
-        return "jupyter_guard", name.rsplit(".", 1)[0]
-    if kind == "file":
-        return "file", name
-    if kind == "url":
-        parts = urlsplit(name)
-        return f"{parts.scheme}://{parts.netloc}", parts.path or "/"
-    if kind == "variable":
-        return f"jupyter://{session_id}", name
-    return "jupyter_guard", name
+_CELLS = f"""WITH ev AS (SELECT event_id, {CELL_KEY} AS cell_key FROM events),
+    lin AS (SELECT ev.cell_key, list({{'d': l.direction, 'k': l.object_kind,
+                                       'n': l.name, 's': l.is_sensitive}}) AS lineage
+            FROM lineage l JOIN ev USING (event_id) GROUP BY ev.cell_key)
+    SELECT c.cell_key, c.ts, c.finished_at, c.user_name, c.actor, c.session_id, c.notebook,
+           c.cell_id, c.execution_count, c.code, c.decision, c.rule_id, c.reason, c.status,
+           c.layers, c.event_ids, c.first_event_id, lin.lineage
+    FROM cells c LEFT JOIN lin USING (cell_key) ORDER BY c.ts, c.cell_key"""
+_SESSIONS = """SELECT session_id, min(ts) AS started, max(coalesce(finished_at, ts)) AS ended,
+    max(notebook) AS notebook, bool_or(status = 'running') AS running,
+    bool_or(status = 'interrupted') AS interrupted FROM events GROUP BY session_id
+    ORDER BY started, session_id"""
 
 
-def run_event(event: dict[str, Any], lineage: list[tuple[str, str, str, bool]]) -> dict[str, Any]:
-    """One OpenLineage RunEvent for one audit event (column lineage: every read column feeds
-    every written column, or passes through by name when no written column is known)."""
-    sets: dict[str, dict[tuple[str, str], set[str]]] = {"read": {}, "write": {}}
-    for direction, kind, name, _sensitive in lineage:
-        key = _dataset(kind, name, event["session_id"])
-        cols = sets[direction].setdefault(key, set())
-        if kind == "column":
-            cols.add(name.rsplit(".", 1)[1])
-    read_fields = [{"namespace": ns, "name": n, "field": c}
-                   for (ns, n), cols in sorted(sets["read"].items()) for c in sorted(cols)]
+def openlineage_events(path: str | os.PathLike[str], *, cells: Collection[str] | None = None,
+                       started: set[str] | None = None, ends: bool = True
+                       ) -> Iterator[dict[str, Any]]:
+    """Every OpenLineage run event of the audit, in time order: a session's START before its
+    cells' events, its end after them (see ``record.openlineage``).
 
-    def dataset(key: tuple[str, str], cols: set[str], output: bool) -> dict[str, Any]:
-        doc: dict[str, Any] = {"namespace": key[0], "name": key[1], "facets": {}}
-        if output and read_fields:
-            targets = sorted(cols) or sorted({f["field"] for f in read_fields})
-            doc["facets"]["columnLineage"] = {
-                "_producer": PRODUCER, "_schemaURL": COLUMN_LINEAGE_URL,
-                "fields": {t: {"inputFields": [f for f in read_fields
-                                               if cols or f["field"] == t]} for t in targets}}
-        return doc
-
-    ts = dt.datetime.fromtimestamp(event["ts_us"] / 1e6, dt.timezone.utc)
-    job: dict[str, Any] = {"namespace": "jupyter_guard",
-                           "name": f"{event['notebook'] or event['session_id']}#{event['cell_id']}",
-                           "facets": {}}
-    if event["kind"] == "sql":
-        job["facets"]["sql"] = {"_producer": PRODUCER, "query": event["code"] or "",
-                                "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/"
-                                              "SQLJobFacet.json#/$defs/SQLJobFacet"}
-    guard = {k: event[k] for k in ("user_name", "actor", "kind", "decision", "rule_id", "reason",
-                                   "status", "session_id", "seq", "hash", "code_sha256")}
-    return {
-        "eventType": EVENT_TYPES.get(event["status"], "OTHER"),
-        "eventTime": ts.isoformat().replace("+00:00", "Z"),
-        "producer": PRODUCER, "schemaURL": RUN_EVENT_URL,
-        "run": {"runId": str(uuid.UUID(hex=event["event_id"])),
-                "facets": {"jupyter_guard": {"_producer": PRODUCER,
-                                             "_schemaURL": f"{PRODUCER}#audit", **guard}}},
-        "job": job,
-        "inputs": [dataset(k, c, False) for k, c in sorted(sets["read"].items())],
-        "outputs": [dataset(k, c, True) for k, c in sorted(sets["write"].items())],
-    }
-
-
-def export_openlineage(path: str | os.PathLike[str], out_file: str | os.PathLike[str]) -> int:
-    """Write one RunEvent JSON per line per event, oldest first; returns how many."""
-    from .ingest import load_rows
+    Live use (the server's emitter): ``cells`` limits the export to those cell keys, ``started``
+    holds the sessions whose START was already sent, ``ends=False`` leaves sessions open.
+    """
+    from . import openlineage as ol
 
     con = connect_readonly(path)
     try:
-        rows = load_rows(con, "true ORDER BY ts, session_id, seq", [])
+        cur = con.execute(_SESSIONS)
+        names = [d[0] for d in cur.description]
+        sessions = [dict(zip(names, r)) for r in cur.fetchall()]
+        by_id = {s["session_id"]: s for s in sessions}
+        started = set() if started is None else started
+        query, params = _CELLS, []
+        if cells is not None:
+            query = _CELLS.replace("ORDER BY c.ts", "WHERE c.cell_key IN (SELECT unnest(?)) "
+                                   "ORDER BY c.ts")
+            params = [list(cells)]
+        cur = con.execute(query, params)
+        names = [d[0] for d in cur.description]
+        while batch := cur.fetchmany(2048):
+            for values in batch:
+                cell = dict(zip(names, values))
+                session = by_id.get(cell["session_id"])
+                if session is not None and cell["session_id"] not in started:
+                    started.add(cell["session_id"])
+                    yield next(ol.session_events(session))
+                yield from ol.cell_events(cell)
+        for s in sessions if ends else ():
+            events = list(ol.session_events(s))
+            yield from (events if s["session_id"] not in started else events[1:])
     finally:
         con.close()
+
+
+def export_openlineage(path: str | os.PathLike[str], out_file: str | os.PathLike[str]) -> int:
+    """Write one RunEvent JSON per line (see ``openlineage_events``); returns how many."""
+    count = 0
     with open(out_file, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(run_event(row, row["lineage"]), ensure_ascii=False) + "\n")
-    return len(rows)
+        for doc in openlineage_events(path):
+            f.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+            count += 1
+    return count
+
+
+def send_openlineage(path: str | os.PathLike[str], client: Any) -> int:
+    """Send every run event through an ``openlineage.client.OpenLineageClient``."""
+    from .openlineage import client_event
+
+    count = 0
+    for doc in openlineage_events(path):
+        client.emit(client_event(doc))
+        count += 1
+    return count
 
 
 def compact(path: str | os.PathLike[str], older_than_days: float,

@@ -29,11 +29,11 @@ LINE_COLUMNS = {
     "status": "VARCHAR", "duration_ms": "DOUBLE", "rows_affected": "BIGINT", "host": "VARCHAR",
     "prev_hash": "VARCHAR", "hash": "VARCHAR", "lineage": "JSON", "finished_us": "BIGINT",
     "pid": "BIGINT", "pid_start": "VARCHAR", "request_id": "VARCHAR", "requested_by": "VARCHAR",
-    "requested_us": "BIGINT", "expires_us": "BIGINT",
+    "requested_us": "BIGINT", "expires_us": "BIGINT", "facts": "JSON", "server_event_id": "VARCHAR",
 }
 _EVENT_COLUMNS = ("event_id", "user_name", "actor", "groups", "session_id", "notebook", "cell_id",
                   "execution_count", "kind", "code", "code_sha256", "decision", "rule_id",
-                  "reason", "policy_revision", "decision_id", "host")
+                  "reason", "policy_revision", "decision_id", "host", "facts", "server_event_id")
 _FINAL = ("status", "duration_ms", "rows_affected", "seq", "prev_hash", "hash")
 
 CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_name, actor, groups,

@@ -1,4 +1,6 @@
-"""The governance summary behind ``jupyter guard report``: blocked/allowed by user, rule, day."""
+"""The governance summary behind ``jupyter guard report``: blocked/allowed cells by user, rule,
+day. It counts cells (the ``cells`` view), not events: with the server gate on, a cell's server
+and kernel rows, and a run-time refusal raised inside it, are one cell."""
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +34,7 @@ def report(path: str | os.PathLike[str], since: dt.date | dt.datetime | str | No
             count(*) FILTER (WHERE status <> 'blocked') AS allowed,
             count(*) FILTER (WHERE decision = 'warn' AND reason LIKE 'would %') AS would_block,
             count(*) AS events
-            FROM events WHERE {' AND '.join(where)}
+            FROM cells WHERE {' AND '.join(where)}
             GROUP BY ALL ORDER BY day, "user", rule_id""", params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]

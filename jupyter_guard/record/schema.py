@@ -1,10 +1,7 @@
-"""The audit store's tables and views (CONTRACT §5), versioned by ``meta`` and migrated forward.
+"""The audit store's tables, versioned by ``meta`` and migrated forward; the views are in
+``views.py`` and re-created by every migration.
 
-All timestamps are UTC (``TIMESTAMP`` without zone). Governance questions are plain SQL on the views:
-
-- ``blocked_by_user_day``: per user and UTC day, how many events were blocked, allowed, and all.
-- ``sensitive_access``: every lineage row of a sensitive column or table, with who, when, which cell.
-- ``cell_lineage``: every cell with what it read and wrote (tables, columns, files, urls, variables).
+All timestamps are UTC (``TIMESTAMP`` without zone).
 """
 from __future__ import annotations
 
@@ -16,6 +13,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # annotations only: a guarded child without DuckDB still records refusals
     import duckdb
+
+from .views import VIEWS
 
 KINDS: Final = ("python", "sql", "shell", "magic", "runtime", "server")
 STATUSES: Final = ("running", "ok", "error", "blocked", "interrupted")
@@ -99,26 +98,12 @@ CREATE TABLE chain_anchors (
     archived_at TIMESTAMP NOT NULL
 )"""
 
-VIEWS = (
-    """CREATE OR REPLACE VIEW blocked_by_user_day AS
-    SELECT user_name, CAST(ts AS DATE) AS day,
-           count(*) FILTER (WHERE status = 'blocked') AS blocked,
-           count(*) FILTER (WHERE status <> 'blocked') AS allowed,
-           count(*) AS events
-    FROM events GROUP BY user_name, CAST(ts AS DATE)""",
-    """CREATE OR REPLACE VIEW sensitive_access AS
-    SELECT e.ts, e.user_name, e.actor, e.session_id, e.notebook, e.cell_id, e.execution_count,
-           e.decision, e.rule_id, e.status, l.direction, l.object_kind, l.name, e.event_id
-    FROM lineage l JOIN events e USING (event_id) WHERE l.is_sensitive""",
-    """CREATE OR REPLACE VIEW cell_lineage AS
-    SELECT e.session_id, e.notebook, e.cell_id, e.execution_count, e.ts, e.user_name, e.kind,
-           e.decision, e.status, l.direction, l.object_kind, l.name, l.is_sensitive, e.event_id
-    FROM events e JOIN lineage l USING (event_id)""",
-)
-
 # version -> statements that bring the previous version to it. Append, never edit.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (EVENTS_DDL, LINEAGE_DDL, APPROVALS_DDL, SESSIONS_DDL, ANCHORS_DDL),
+    # what replay needs (intents and decision context) and the server gate's event of a cell
+    2: ("ALTER TABLE events ADD COLUMN facts JSON",
+        "ALTER TABLE events ADD COLUMN server_event_id VARCHAR"),
 }
 SCHEMA_VERSION: Final = max(MIGRATIONS)
 TABLES: Final = ("events", "lineage", "approvals", "sessions", "chain_anchors")

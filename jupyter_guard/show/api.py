@@ -55,7 +55,8 @@ def _stale(path: str | os.PathLike[str]) -> str:
 
 
 def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, Any]:
-    """Counts by decision, top rules, latest blocked and allowed events, pending approvals.
+    """Counts of cells by decision, top rules, latest blocked and allowed events, pending
+    approvals.
 
     ``user=None`` means every user's events; otherwise only that user's.
     """
@@ -72,18 +73,36 @@ def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, 
         if not cols:
             return result
         where, params = _where(cols, user=user)
+        # counts are of cells: a cell seen by the server gate and the kernel is one, and a
+        # cell a run-time refusal stopped counts as blocked
+        counted, decision_of = "events", "decision"
+        if "server_event_id" in cols:
+            from jupyter_guard.record.views import CELL_HEAD
+
+            counted = f"(SELECT * FROM events WHERE {CELL_HEAD})"
+            decision_of = ("CASE WHEN status = 'blocked' AND decision NOT IN ('block', "
+                           "'approval') THEN 'block' ELSE decision END")
         for decision, n in con.execute(
-            f"SELECT decision, count(*) FROM events {where} GROUP BY decision", params
+            f"SELECT {decision_of} AS d, count(*) FROM {counted} {where} GROUP BY d", params
         ).fetchall():
             result["counts"][str(decision)] = int(n)
         result["total"] = sum(result["counts"].values())
         if "rule_id" in cols:
+            # one row per cell and rule (a cell's server and kernel rows name the same rule)
+            rules_from = "events"
+            if "server_event_id" in cols:
+                from jupyter_guard.record.views import CELL_KEY
+
+                rules_from = (f"(SELECT arg_max(user_name, kind = 'server') AS user_name, "
+                              f"rule_id, CASE WHEN bool_or(decision = 'block') THEN 'block' ELSE "
+                              f"any_value(decision) END AS decision FROM events WHERE "
+                              f"coalesce(rule_id, '') <> '' GROUP BY {CELL_KEY}, rule_id)")
             rule_where = f"{where} {'AND' if where else 'WHERE'} coalesce(rule_id, '') <> ''"
             result["top_rules"] = [
                 {"rule_id": r, "count": int(n), "blocked": int(b)}
                 for r, n, b in con.execute(
                     f"SELECT rule_id, count(*) AS n, count(*) FILTER (decision = 'block') "
-                    f"FROM events {rule_where} GROUP BY rule_id ORDER BY n DESC, rule_id "
+                    f"FROM {rules_from} {rule_where} GROUP BY rule_id ORDER BY n DESC, rule_id "
                     f"LIMIT {TOP_RULES}", params,
                 ).fetchall()
             ]

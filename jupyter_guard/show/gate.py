@@ -96,15 +96,17 @@ class Gate:
 
     # -- deciding --------------------------------------------------------------------------
     def judge(self, code: str, user: str, groups: tuple[str, ...], actor: str,
-              kernel_id: str) -> tuple[Verdict, tuple[Intent, ...]]:
-        from jupyter_guard.policy.decide import decide
-        from jupyter_guard.policy.rules import Context, bare_table
-
+              kernel_id: str) -> tuple[Verdict, tuple[Intent, ...], dict[str, Any] | None]:
+        """(verdict, intents, facts for ``replay``) of a cell, by the kernel guard's own loop."""
+        from jupyter_guard.enforce.audit_lineage import facts_of
+        from jupyter_guard.policy.cell import decide_cell, recorded
         from jupyter_guard.policy.model import guard_command
+        from jupyter_guard.policy.rules import Context
 
         policy = self.policy
         if policy.errors and not guard_command(code):   # a broken policy: nothing runs
-            return Verdict("block", "guard-error", policy.broken_reason, None, policy.revision), ()
+            refused = Verdict("block", "guard-error", policy.broken_reason, None, policy.revision)
+            return refused, (), None
         analysis, connection = analyse_cell(code)
         intents = tuple(i for i in analysis.intents if decidable(i))
         audit = self.settings["audit"]
@@ -113,13 +115,11 @@ class Gate:
         ctx = Context(user=user, groups=groups, actor=actor, connection=connection,
                       guard_files=tuple(os.path.realpath(p) for p in files if p),
                       session_tables=frozenset(self.kernel(kernel_id).session_tables))
-        verdicts: list[Verdict] = []
-        for i in intents:   # tables created earlier in the same cell count as the session's
-            (v,) = decide((i,), policy, ctx)
-            verdicts.append(v)
-            if i.action in ("sql.create", "sql.replace") and not v.refuses:
-                ctx = replace(ctx, session_tables=ctx.session_tables | {bare_table(i.target)})
-        return combine(verdicts), intents
+        _, verdicts = decide_cell(intents, policy, ctx, unverified_creates=True)
+        facts = facts_of(intents, ctx)
+        if facts is not None:
+            facts["unverified_creates"] = True
+        return recorded(verdicts), intents, facts
 
     def approval(self, user: str, code: str) -> dict[str, Any] | None:
         """An approved, unexpired, unspent request of ``user`` for this exact code."""
@@ -283,13 +283,13 @@ class GateMixin:
         actor = cell_actor(meta, "human")
         kernel_id = str(getattr(self, "kernel_id", ""))
         state = gate.kernel(kernel_id)
-        verdict, intents = gate.judge(code, user, groups, actor, kernel_id)
+        verdict, intents, facts = gate.judge(code, user, groups, actor, kernel_id)
         stamp: dict[str, Any] = {"user": user, "actor": actor}   # replaces what the client claimed
         approved_by = ""
         if verdict.refuses:
             row = gate.approval(user, code)
             if row is None:
-                event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked")
+                event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked", facts)
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
                 from jupyter_guard.show.gate_refusal import refusal_code
@@ -309,7 +309,11 @@ class GateMixin:
             stamp["last_refused"] = state.last_refused[user]
         meta["jupyter_guard"] = stamp
         msg["metadata"] = meta
-        event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running")
+        if approved_by and facts is not None:
+            facts["approved_by"] = approved_by
+        event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
+        if event_id:   # the kernel's events of this cell name it: one cell, two layers
+            stamp["server_event"] = event_id
         self._jg_pending = getattr(self, "_jg_pending", None) or {}
         self._jg_pending[msg["header"].get("msg_id", "")] = (event_id, intents, time.perf_counter(),
                                                              user)
@@ -321,14 +325,14 @@ class GateMixin:
         return self._jg_identity
 
     def _jg_log(self, code: str, user: str, groups: tuple[str, ...], actor: str, v: Verdict,
-                msg: dict[str, Any], status: str) -> str:
+                msg: dict[str, Any], status: str, facts: dict[str, Any] | None = None) -> str:
         cell_id = str((msg.get("metadata") or {}).get("cellId") or "")
         try:
             return str(self._jg_gate.audit.begin(
                 user=user, actor=actor, notebook="", cell_id=cell_id, execution_count=None,
                 kind="server", code=code, decision=v.decision, rule_id=v.rule_id, reason=v.reason,
                 status=status, policy_revision=v.policy_revision, decision_id=v.decision_id,
-                groups=groups))
+                groups=groups, facts=facts))
         except Exception as e:   # recording never decides; the refusal still stands
             log.error("jupyter_guard gate could not write the audit event: %s", e)
             return ""

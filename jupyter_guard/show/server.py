@@ -146,12 +146,12 @@ class EventsHandler(_GuardAPIHandler):
         self.finish({"events": await self.read(fn), "scope": "user" if user else "all"})
 
 
-def _setup_gate(serverapp: Any) -> None:
+def _setup_gate(serverapp: Any) -> Any:
     """Call ``jupyter_guard.show.gate.setup_gate(serverapp)`` when that module exists."""
     if importlib.util.find_spec("jupyter_guard.show.gate") is None:
-        return
+        return None
     gate = importlib.import_module("jupyter_guard.show.gate")
-    gate.setup_gate(serverapp)
+    return gate.setup_gate(serverapp)
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
@@ -165,7 +165,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     serverapp.web_app.add_handlers(
         ".*$", [(url_path_join(base, pattern), cls, kw) for pattern, cls, kw in handlers]
     )
-    _setup_gate(serverapp)
+    gate = _setup_gate(serverapp)
+    from jupyter_guard.show.events import setup_events
+
+    setup_events(serverapp, guard.audit_path(),
+                 policy=(lambda: gate.policy) if gate is not None else None)
     serverapp.log.info("jupyter_guard: API at %s, audit file %s",
                        url_path_join(base, API_PREFIX), guard.audit_path())
 

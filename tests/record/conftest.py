@@ -13,3 +13,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 @pytest.fixture
 def audit(tmp_path: Path) -> Path:
     return tmp_path / "audit.duckdb"
+
+
+@pytest.fixture(scope="package")
+def session_audit(work_root: Path) -> Path:
+    """An audit file from scripted sessions in real kernels (see governance_session)."""
+    from governance_session import build
+
+    folder = work_root / "governance"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "keep.csv").write_text("id\n1\n")
+    return build(folder)
