@@ -19,6 +19,7 @@ Action = Literal[
     "sql.unknown", "sql.extension", "sql.outside", "sql.rename",
     "file.read", "file.write", "file.delete", "file.move", "file.truncate",
     "shell.exec", "net.upload", "net.download", "df.export", "code.dynamic", "guard.tamper",
+    "sql.predicate",
 ]
 TargetKind = Literal["table", "view", "schema", "database", "column", "file", "path", "host",
                      "command", "guard", "variable", "none"]

@@ -18,6 +18,7 @@ from typing import Any
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
+from jupyter_guard.analyze.sql_infer import with_predicates
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
@@ -128,7 +129,8 @@ class Guard:
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
         classify = duckdb_classify if dialect == "duckdb" else None
-        return analyze_sql(text, dialect, classify=classify, params=params)
+        return with_predicates(analyze_sql(text, dialect, classify=classify, params=params), text,
+                               dialect)
 
     def shell_analysis(self, command: str) -> Analysis:
         return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents)
@@ -212,7 +214,8 @@ class Guard:
                 conns[via] = self.resolve_conn(via)
             return conns[via]
 
-        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve))
+        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
+                                                      self.policy))
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (

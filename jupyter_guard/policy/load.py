@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
     DETECTORS, MODES, RULE_ACTIONS, STRATEGIES, Match, Policy, Role, Rule,
 )
@@ -169,6 +170,7 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         protected_paths=tuple(data.get("protected_paths") or ()), roles=roles, rules=rules,
         approval_minutes=int((data.get("approvals") or {}).get("lifetime_minutes", 60)),
         audit_on_failure=str((data.get("audit") or {}).get("on_failure", "refuse")),
+        **exfil_keys.read(data),
     )
 
 
