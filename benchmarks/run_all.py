@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
-``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``; each also runs alone with
-``--json``).
+``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_exits``; each also runs
+alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
                                              if quick else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
+    res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     return res
 
 
@@ -107,6 +108,14 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("runtime hook", {"open_100k": "100k open()+close()", "open_w_20k": "20k open(w)+close()",
                                      "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),
                     f"{h['with_s'] * 1e3:.0f} ms", f"no hook {h['without_s'] * 1e3:.0f} ms", f"×{h['ratio']:.2f}"))
+    labels = {"to_csv_1mb": "1 MB `to_csv` (frame judged)", "json_dump_10k":
+              "10,000-row `json.dump` to `open()` (bytes scanned)", "open_write_1mb":
+              "1 MB `open().write` of plain text (bytes scanned)", "display_marked_1k":
+              "display, 1,000 rows, a column tainted by SQL lineage", "display_unmarked_1k":
+              "display, 1,000 rows, no marks"}
+    for k, e in r.get("exits", {}).items():
+        out.append(("exit checks", labels.get(k, k), f"{e['guarded_ms']:.2f} ms",
+                    f"no guard {e['plain_ms']:.2f} ms", f"×{e['ratio']:.2f}"))
     return out
 
 

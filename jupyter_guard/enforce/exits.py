@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 
 from jupyter_guard.model import Intent
 
-FULL, STEP, WINDOW = 65_536, 65_536, 4_096
+FULL, STEP, WINDOW = 16_384, 65_536, 2_048
 MAX_KNOWN = 2_000_000
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
 _EMAIL_HINT = "@"
