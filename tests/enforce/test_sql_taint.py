@@ -169,3 +169,43 @@ def test_plain_filters_and_email_joins_answer(k):
     r = k.ok("%%guarded_sql con\nSELECT count(*) AS n FROM customers a JOIN customers b "
              "ON a.email = b.email WHERE a.city = 'Paris'")
     assert "1667" in _everything(r)
+
+
+def test_hashed_identifiers_are_sensitive_by_default(k):
+    r = k.ok(f"%%guarded_sql con\nSELECT id, md5(ssn) AS h FROM customers {WHERE}")
+    import hashlib
+
+    raw = [hashlib.md5(s.encode()).hexdigest() for s in SSNS]
+    assert not any(h in _everything(r) for h in raw)
+
+
+def test_hashed_identifiers_allowed_by_policy(tmp_path):
+    """``sensitive.hashed_ids: allow``: hashed columns are exported and shown as they are,
+    everywhere alike; the raw values they hash still are not."""
+    import hashlib
+    import os
+
+    from tests.kernelutil import Kernel
+
+    make_warehouse(tmp_path / "wh.duckdb")
+    policy = tmp_path / "hashed.yaml"
+    policy.write_text("version: 1\nextends: default\nsensitive:\n  hashed_ids: allow\n")
+    kern = Kernel(tmp_path, {"JUPYTER_GUARD_POLICY": str(policy), "JUPYTER_GUARD_USER": "ann",
+                             "JUPYTER_GUARD_AUDIT": str(tmp_path / "audit.duckdb"),
+                             "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    try:
+        assert kern.run("%load_ext jupyter_guard").status == "ok"
+        assert kern.run("import duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"
+        r = kern.run("%%guarded_sql con\nCOPY (SELECT id, md5(email) AS h FROM customers) "
+                     "TO 'hashed.csv'")
+        assert r.status == "ok", r.text
+        lines = (tmp_path / "hashed.csv").read_text().splitlines()
+        first = hashlib.md5(b"user0@example.com").hexdigest()
+        assert lines[0] == "id,h" and lines[1] == f"0,{first}"
+        r = kern.run(f"%%guarded_sql con\nSELECT id, md5(ssn) AS h FROM customers {WHERE}")
+        assert hashlib.md5(SSNS[0].encode()).hexdigest() in r.text
+        r = kern.run("%%guarded_sql con\nCOPY (SELECT id, md5(email) || email AS h FROM customers)"
+                     " TO 'mixed.csv'")
+        assert r.status == "error" and "[exfiltration]" in r.text
+    finally:
+        kern.stop()
