@@ -86,7 +86,7 @@ class FileExits:
             return
         kind = exits.scan(data, self.exports.settings())
         if kind:
-            exits.refuse(self.rt.guard, self.rt, kind, dest, how)
+            exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
     def opened(self, f: Any, file: Any, mode: Any) -> Any:
         if busy() or getattr(_tl, "judged", False) or isinstance(file, int):

@@ -11,7 +11,7 @@ import re
 import sys
 from typing import Any
 
-from jupyter_guard.enforce import exits
+from jupyter_guard.enforce import exit_budget, exits
 from jupyter_guard.enforce.runtime import busy
 
 # command words that send data somewhere: their arguments are scanned with the detectors too
@@ -37,11 +37,15 @@ def allowed(rt: Any, host: str) -> bool:
 
 def check_out(rt: Any, host: str, data: Any, dest: str, how: str) -> None:
     """Refuse (``exfiltration``) sensitive values sent to a host not allowed."""
-    if busy() or allowed(rt, host):
+    if busy():
+        return
+    if allowed(rt, host):   # an allowed host may receive them, within the budget
+        exit_budget.spend(rt.guard, rt, data, how)
         return
     kind = exits.scan(data, _settings(rt))
     if kind:   # the reason names the host only: the URL holds the values
-        exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host")
+        exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host",
+                     data=data)
 
 
 def check_command(rt: Any, cmd: str) -> None:

@@ -13,6 +13,7 @@ Masked output passes: masked values match no detector and are no known value.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -94,9 +95,10 @@ def _known(text: str) -> str:
     return ""
 
 
-def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None
-           ) -> None:
-    """Decide (rule ``exfiltration``) on sensitive data leaving to ``dest``; raise if refused."""
+def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
+           data: Any = None) -> None:
+    """Decide (rule ``exfiltration``) on sensitive data leaving to ``dest``; raise if refused.
+    Data the policy lets out (an approval, a rule, audit mode) is counted against the budget."""
     from dataclasses import replace
 
     from jupyter_guard.enforce.kernel import blocked_error
@@ -136,3 +138,5 @@ def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | N
             err = blocked_error(v)
     if err is not None:
         raise err
+    if data is not None:   # loaded with the guard (a class made from user code is tampering)
+        sys.modules["jupyter_guard.enforce.exit_budget"].spend(guard, rt, data, how)

@@ -173,3 +173,49 @@ def test_download_without_sensitive_data_works(k, rec):
              "print(pd.read_csv(URL + 'x.csv').columns.tolist())")
     assert "city,n" in r.text() and "['city', 'n']" in r.text()
     assert b"city=Paris" in rec.received
+
+
+def test_exfiltration_budget(tmp_path, rec):
+    """An allowed host gets sensitive values only within the budget; over it the cell is refused
+    and so is every later exit with sensitive values, while plain data still flows."""
+    import os
+
+    from tests.kernelutil import Kernel
+
+    make_warehouse(tmp_path / "wh.duckdb")
+    policy = tmp_path / "budget.yaml"
+    policy.write_text("version: 1\nextends: default\nnetwork:\n  allow_hosts: ['127.0.0.1']\n"
+                      "exfiltration:\n  max_sensitive_values_per_cell: 10\n"
+                      "  max_sensitive_values_per_session: 30\n")
+    kern = Kernel(tmp_path, {"JUPYTER_GUARD_POLICY": str(policy), "JUPYTER_GUARD_USER": "ann",
+                             "JUPYTER_GUARD_AUDIT": str(tmp_path / "audit.duckdb"),
+                             "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    try:
+        assert kern.run("%load_ext jupyter_guard").status == "ok"
+        assert kern.run("import duckdb, urllib.request as u\ncon = duckdb.connect('wh.duckdb')\n"
+                        "df = con.sql('SELECT * FROM customers').df()\n"
+                        f"URL = 'http://127.0.0.1:{rec.port}/'").status == "ok"
+        r = kern.run("u.urlopen(URL + '?d=' + ','.join(df.email[:5])).read()")
+        assert r.status == "ok", r.text
+        assert wait_for(lambda: b"user4%40example.com" in rec.received or
+                        b"user4@example.com" in rec.received)
+        r = kern.run("u.urlopen(URL + '?d=' + ','.join(df.email[100:120])).read()")
+        assert r.status == "error" and "[exfiltration]" in r.text and "budget" in r.text
+        r = kern.run("u.urlopen(URL + '?d=' + df.email[200]).read()")   # the session is locked
+        assert r.status == "error" and "budget" in r.text
+        r = kern.run("print(u.urlopen(URL + '?city=Paris').read())")
+        assert r.status == "ok", r.text
+        time.sleep(0.3)
+        got = bytes(rec.received).decode("latin-1").replace("%40", "@")
+        assert "user100@example.com" not in got and "user200@example.com" not in got
+    finally:
+        kern.stop()
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
