@@ -12,6 +12,7 @@ Pure: sqlglot trees in, intents out.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import sqlglot
@@ -72,8 +73,10 @@ def predicate_intents(tree: exp.Expression) -> tuple[Intent, ...]:
 
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
+    from jupyter_guard.analyze.sql import _parse   # the analysis' own cache: no second parse
+
     try:
-        trees = sqlglot.parse(text, read=dialect or None)
+        trees = _parse(text, dialect)
     except Exception:  # a statement sqlglot cannot read: the SQL analysis already decides it
         return ()
     found: list[Intent] = []
@@ -99,16 +102,21 @@ def copy_database(i: Intent) -> Intent:
                   i.source, detail=f"attached database {m.group(2)}")
 
 
-def with_predicates(a: Analysis, text: str, dialect: str = "duckdb") -> Analysis:
+def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
+                    pieces: Sequence[str] | None = None) -> Analysis:
     """``a`` plus the predicate intents of ``text`` (cached by text; no SELECT, no work), with
-    ``COPY FROM DATABASE`` read as the export it is."""
+    ``COPY FROM DATABASE`` read as the export it is. ``pieces``: the statements as the analysis
+    split them (DuckDB's splitter), so their parses come from the same cache."""
     low = text.lower()
     if "database" in low and "copy" in low:
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
     if "select" not in low:
         return a
-    extra = _of_text(text, dialect)
+    extra: tuple[Intent, ...] = ()
+    for piece in pieces if pieces is not None else (text,):
+        if "select" in piece.lower():
+            extra += _of_text(piece, dialect)
     return a + Analysis(extra) if extra else a
 
 

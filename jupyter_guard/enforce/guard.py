@@ -129,8 +129,11 @@ class Guard:
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
         classify = duckdb_classify if dialect == "duckdb" else None
-        return with_predicates(analyze_sql(text, dialect, classify=classify, params=params), text,
-                               dialect)
+        a = analyze_sql(text, dialect, classify=classify, params=params)
+        if a.errors or "select" not in text.lower():
+            return with_predicates(a, text, dialect, ())
+        pieces = [q for _, q in duckdb_classify(text)] if classify else None   # cached by text
+        return with_predicates(a, text, dialect, pieces)
 
     def shell_analysis(self, command: str) -> Analysis:
         return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents)
