@@ -17,16 +17,20 @@ from typing import Any
 from jupyter_guard.enforce import exits
 from jupyter_guard.enforce.runtime import busy
 
-_tl = threading.local()      # .judged: a patched writer already decided this write
+class _Local(threading.local):
+    judged = False           # a patched writer already decided this write (class default: a
+                             # missing thread-local attribute costs an exception per open)
+
+
+_tl = _Local()
 _OPEN = io.open
-_WRITE_MODES = frozenset("wax+")
 
 
 class Judged:
     """``with Judged():`` a writer that decided on its frame: its own file needs no byte scan."""
 
     def __enter__(self) -> None:
-        self.prev = getattr(_tl, "judged", False)
+        self.prev = _tl.judged
         _tl.judged = True
 
     def __exit__(self, *exc: object) -> None:
@@ -89,9 +93,10 @@ class FileExits:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
     def opened(self, f: Any, file: Any, mode: Any) -> Any:
-        if busy() or getattr(_tl, "judged", False) or isinstance(file, int):
-            return f
-        if not isinstance(mode, str) or not _WRITE_MODES.intersection(mode):
+        if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
+                                             or "+" in mode):
+            return f   # reading: nothing leaves (checked first: every open passes here)
+        if _tl.judged or isinstance(file, int) or busy():
             return f
         caller = sys._getframe(2)
         if not self.rt.user_stack(caller):
