@@ -35,14 +35,12 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
     f_getitem = DataFrame.__getitem__
 
     def note_series(s: Any) -> None:
-        if not busy() and o.series(s):
+        if o.series(s) and not busy():   # names first: busy() costs more than a lookup
             exits.remember(s_raw(s))
 
     def note_frame(df: Any) -> None:
-        if busy():
-            return
         for c in df.columns.tolist():
-            if o.column(df, c):
+            if o.column(df, c) and not busy():
                 col = f_getitem(df, c)
                 if isinstance(col, Series):
                     exits.remember(s_raw(col))
