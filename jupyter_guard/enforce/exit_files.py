@@ -170,6 +170,12 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
 def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:
     """DuckDB relation writers, which open their files in native code."""
     rel = duckdb.DuckDBPyRelation
+    for name in ("df", "fetchdf", "to_df"):   # results keep the SQL taint of their columns
+        orig = getattr(rel, name, None)
+        if orig is not None and not getattr(orig, "_jg", False):
+            fn = _relation_fetch(orig, name, fx)
+            type.__setattr__(rel, name, fn)
+            patched[(rel, name)] = fn
     for name in ("write_csv", "write_parquet", "to_csv", "to_parquet"):
         orig = getattr(rel, name, None)
         if orig is not None and not getattr(orig, "_jg", False):
@@ -200,6 +206,19 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
         write.__name__, write.__doc__ = name, orig.__doc__
         setattr(mod, name, write)
         module_patched[(mod, name)] = write
+
+
+def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
+    def fetch(self: Any, *args: Any, **kw: Any) -> Any:
+        out = orig(self, *args, **kw)
+        if not busy():
+            from jupyter_guard.enforce import sql_exports
+
+            sql_exports.mark_relation(out, self, fx.rt.guard)
+        return out
+    fetch._jg = True  # type: ignore[attr-defined]
+    fetch.__name__, fetch.__doc__ = how, orig.__doc__
+    return fetch
 
 
 def _relation_writer(orig: Any, how: str, fx: FileExits) -> Any:

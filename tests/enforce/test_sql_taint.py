@@ -209,3 +209,16 @@ def test_hashed_identifiers_allowed_by_policy(tmp_path):
         assert r.status == "error" and "[exfiltration]" in r.text
     finally:
         kern.stop()
+
+
+def test_relation_results_keep_their_taint(k):
+    """``con.sql(q).df()`` in Python: derived columns display masked and cannot be written."""
+    r = k.ok("rel_df = con.sql(\"SELECT id, replace(ssn, '-', '') AS k, reverse(email) AS r, "
+             f"city FROM customers {WHERE} ORDER BY id\").df()\nrel_df")
+    assert "Paris" in _everything(r) or "Lyon" in _everything(r)
+    _clean(r)
+    r = k.blocked("rel_df.to_csv('rel_df.csv')", "exfiltration")
+    _clean(r)
+    r = k.ok("con.sql('SELECT city, count(*) AS n FROM customers GROUP BY city ORDER BY city')"
+             ".df()")
+    assert "1667" in _everything(r)
