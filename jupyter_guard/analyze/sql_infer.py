@@ -35,7 +35,9 @@ def _is_predicate(node: exp.Expression) -> bool:
 
 
 def _constant(node: exp.Expression) -> bool:
-    return not any(isinstance(n, (exp.Column, exp.Select, exp.Star)) for n in node.walk())
+    """No column and no query reading a table: ``'x'``, ``?``, ``(SELECT 'x')``."""
+    return not any(isinstance(n, (exp.Column, exp.Star)) or (
+        isinstance(n, exp.Select) and n.args.get("from_") is not None) for n in node.walk())
 
 
 def _aliases(tree: exp.Expression) -> dict[str, str]:

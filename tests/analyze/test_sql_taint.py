@@ -81,6 +81,7 @@ PREDICATES = [
     ("SELECT id FROM customers WHERE left(ssn, 3) = '123'", ["customers.ssn"]),
     ("SELECT id FROM customers WHERE regexp_matches(email, 'x')", ["customers.email"]),
     ("SELECT id FROM customers WHERE email = ?", ["customers.email"]),
+    ("SELECT id FROM customers WHERE ssn IN (SELECT '123')", ["customers.ssn"]),
     ("SELECT a.id FROM customers a JOIN customers b ON a.email = b.email", []),
     ("SELECT id FROM customers WHERE email IN (SELECT email FROM customers)", []),
     ("SELECT id FROM customers WHERE email IS NULL", []),
