@@ -4,7 +4,7 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``; each also runs alone with ``--json``).
+``bench_governance``, ``bench_exits``; each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -48,6 +48,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
     res["governance"] = bench("bench_governance.py", "--replay", "20000" if quick else "100000",
                               "--openlineage", "100000" if quick else "1000000")
+    res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     return res
 
 
@@ -129,6 +130,14 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("governance", f"OpenLineage export of {o['audit_events']:,} audit events "
                     f"({o['run_events']:,} run events, {o['mb']:.0f} MB)",
                     f"{o['seconds']:.1f} s ({o['cpu_seconds']:.1f} s CPU)", "", ""))
+    labels = {"to_csv_1mb": "1 MB `to_csv` (frame judged)", "json_dump_10k":
+              "10,000-row `json.dump` to `open()` (bytes scanned)", "open_write_1mb":
+              "1 MB `open().write` of plain text (bytes scanned)", "display_marked_1k":
+              "display, 1,000 rows, a column tainted by SQL lineage", "display_unmarked_1k":
+              "display, 1,000 rows, no marks"}
+    for k, e in r.get("exits", {}).items():
+        out.append(("exit checks", labels.get(k, k), f"{e['guarded_ms']:.2f} ms",
+                    f"no guard {e['plain_ms']:.2f} ms", f"×{e['ratio']:.2f}"))
     return out
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
+from jupyter_guard.enforce import sql_exports
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
@@ -18,8 +19,8 @@ from jupyter_guard.policy.rules import bare_table
 class Catalog:
     """Cached views of one connection's catalog for the duration of one decision."""
 
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
+    def __init__(self, conn: Conn, policy: Any = None) -> None:
+        self.conn, self.policy = conn, policy
         self._cols: dict[str, tuple[str, ...]] | None = None
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
@@ -91,7 +92,8 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
 
 
 def enrich(intents: tuple[Intent, ...], conn: Conn | None,
-           resolve: Callable[[str], Conn | None] | None = None) -> tuple[Intent, ...]:
+           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None
+           ) -> tuple[Intent, ...]:
     """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names."""
     cats: dict[int, Catalog] = {}
     out = []
@@ -100,7 +102,7 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
-        cat = cats.setdefault(id(c.raw), Catalog(c))
+        cat = cats.setdefault(id(c.raw), Catalog(c, policy))
         out.append(_one(i, cat))
     return tuple(out)
 
@@ -121,16 +123,21 @@ def _one(i: Intent, cat: Catalog) -> Intent:
         if i.target_kind == "database":
             every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
             return i.with_(columns=every or ("?",))
-        return i.with_(columns=expand(i.columns, cat))
+        tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
+        return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
     if a == "sql.create" and i.target_kind in ("table", "view") and \
             not cat.exists(i.target) and bare_table(i.target) not in cat.temporary():
         i = i.with_(estimated_rows=-1)   # does not exist now (a temp twin counts as existing)
     if a in ("sql.insert", "sql.create", "sql.replace"):
+        if cat.policy is not None:
+            sql_exports.remember(i, cat, cat.policy)
         parts = i.target.split(".")
         dbs = cat.databases()
         if len(parts) >= 2 and parts[0] in dbs:
             path = dbs[parts[0]]
-            return i.with_(columns=expand(i.columns, cat), detail=f"attached database {parts[0]}",
+            tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
+            cols = tainted if tainted is not None else expand(i.columns, cat)
+            return i.with_(columns=cols, detail=f"attached database {parts[0]}",
                            remote=i.remote or is_remote(path))
         return i.with_(columns=expand(i.columns, cat))
     return i

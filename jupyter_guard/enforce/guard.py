@@ -19,6 +19,7 @@ from jupyter_guard.analyze.children import Reader
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
+from jupyter_guard.analyze.sql_infer import with_predicates
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.child import read_text, walk_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
@@ -136,7 +137,11 @@ class Guard:
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
         classify = duckdb_classify if dialect == "duckdb" else None
-        return analyze_sql(text, dialect, classify=classify, params=params)
+        a = analyze_sql(text, dialect, classify=classify, params=params)
+        if a.errors or "select" not in text.lower():
+            return with_predicates(a, text, dialect, ())
+        pieces = [q for _, q in duckdb_classify(text)] if classify else None   # cached by text
+        return with_predicates(a, text, dialect, pieces)
 
     def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
@@ -231,7 +236,8 @@ class Guard:
                 conns[via] = self.resolve_conn(via)
             return conns[via]
 
-        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve))
+        intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
+                                                      self.policy))
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (

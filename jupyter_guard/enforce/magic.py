@@ -8,7 +8,7 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from jupyter_guard.enforce import connections, effect_run, sql_params
+from jupyter_guard.enforce import connections, effect_run, sql_exports, sql_params
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
@@ -176,6 +176,8 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     rows = sum(est) if est else None
     g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,
              lineage=[("write", "variable", output, False)] if output else ())
+    if statements:   # its columns keep the lineage of what they reveal (display, writers)
+        sql_exports.mark_result(result, statements[-1], conn, g.policy)
     if output and user_ns is not None:
         user_ns[output] = result
     return result

@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
 from jupyter_guard.analyze.children import may_run_python
-from jupyter_guard.enforce import lazy
+from jupyter_guard.enforce import exit_files, exit_net, lazy
 from jupyter_guard.enforce.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.enforce.runtime import Busy
 from jupyter_guard.model import UNKNOWN, Intent
@@ -66,6 +66,11 @@ def _command(args: Any) -> str:
 def handlers(rt: Any) -> dict[str, Handler]:
     """The table the hook looks events up in (everything else returns at once)."""
     g = rt.guard
+    from jupyter_guard.enforce.df_lineage import MODULE_PATCHED, PATCHED
+
+    exit_files.install(rt, MODULE_PATCHED, PATCHED)
+    lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
+        rt, m, PATCHED, MODULE_PATCHED))
 
     def guard_file(real: str) -> bool:
         return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
@@ -147,6 +152,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
                       f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
+        exit_net.check_command(rt, cmd)
         with Busy():
             intents = list(g.shell_analysis(cmd, starting=True).intents)
             words = argv or cmd.split()
@@ -189,9 +195,12 @@ def handlers(rt: Any) -> dict[str, Handler]:
         rt.decide([Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)], how)
 
     def on_request(args: tuple[Any, ...], f: FrameType) -> None:  # urllib.Request(url, data, headers, method)
-        url, data, _headers, method = (args + (None,) * 4)[:4]
+        url, data, headers, method = (args + (None,) * 4)[:4]
         if (data is not None or (method or "").upper() in ("POST", "PUT", "PATCH")) and rt.user_stack(f):
             upload(host_of(str(url)), str(url), f"urllib {(method or 'POST').upper()} {url}")
+        elif rt.user_stack(f):   # a GET: its URL and headers may carry the data
+            exit_net.check_out(rt, host_of(str(url)), f"{url}\n{headers or ''}", str(url)[:200],
+                               f"urllib {(method or 'GET').upper()}")
 
     def on_http_send(args: tuple[Any, ...], f: FrameType) -> None:  # http.client.send(conn, data)
         conn, data = args[0], args[1]
@@ -205,6 +214,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
         if head.startswith((b"GET ", b"HEAD ", b"OPTIONS ")) and b"\r\n\r\n" in data[:65536]:
             clen = _content_length(bytes(data[:65536]))
             if not clen:
+                if rt.user_stack(f):   # request line and headers: values in a query string
+                    host = str(getattr(conn, "host", "") or "").lower()
+                    exit_net.check_out(rt, host, bytes(data[:65536]), f"http://{host}",
+                                       "HTTP request")
                 return
         elif not head.startswith(_UPLOAD_METHODS) and not getattr(conn, "_jg_upload", False):
             return   # body bytes of a request already decided

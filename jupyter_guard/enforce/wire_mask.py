@@ -48,4 +48,16 @@ def install(shell: Any, guard: Guard) -> None:
         guard.note("runtime", f"unmasked display: {what}", "allow", "unmask",
                    f"{guard.user} saw unmasked values (role may_unmask)")
 
-    guard.masker = mask.install(shell, current, on_unmasked=unmasked)
+    guard.masker = mask.install(shell, current, lineage=marked_columns, on_unmasked=unmasked)
+
+
+def marked_columns(obj: Any) -> frozenset[str]:
+    """Columns of a frame (or a Series' name) that lineage marks sensitive (SQL taint, renames)."""
+    from jupyter_guard.enforce.df_lineage import origins
+
+    marks = origins(obj)
+    if not marks:
+        return frozenset()
+    if "" in marks:
+        return frozenset({str(getattr(obj, "name", ""))})
+    return frozenset(c for c, o in marks.items() if o)

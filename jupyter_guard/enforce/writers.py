@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.enforce import df_lineage
+from jupyter_guard.enforce import df_lineage, df_values
 from jupyter_guard.enforce.df_lineage import (
     _EMPTY,
     _PROPAGATE,
@@ -26,6 +26,7 @@ from jupyter_guard.enforce.df_lineage import (
     PROPAGATING,
     origins,
 )
+from jupyter_guard.enforce.exit_files import CheckedFile, Judged
 from jupyter_guard.enforce.runtime import Busy, busy
 from jupyter_guard.model import Intent, combine
 
@@ -146,7 +147,8 @@ def _writer(orig: Any, how: str, pos: int, kw_name: str, exports: Exports, serie
         else:
             frame, lineage = self, origins(self)
         exports.check(frame, dest, how, lineage)
-        return orig(self, *args, **kw)
+        with Judged():   # decided on the frame: the file it opens needs no byte scan
+            return orig(self, *args, **kw)
     write.__name__, write.__doc__ = how, getattr(orig, "__doc__", None)
     return write
 
@@ -156,6 +158,9 @@ def _json_dump(orig: Any, exports: Exports) -> Any:
         frame = _records_frame(obj)
         if frame is not None:
             exports.check(frame, fp, "json.dump", {})
+        if isinstance(fp, CheckedFile):   # one scan of the whole text, not one per token
+            fp.write(json.dumps(obj, *args, **kw))
+            return None
         return orig(obj, fp, *args, **kw)
     dump.__doc__ = orig.__doc__
     return dump
@@ -183,10 +188,12 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
     exports = Exports(guard, rt)
     if getattr(pd.DataFrame.to_csv, "_jg", False):   # a second guard in this process
         for fn in [*PATCHED.values(), *_PROPAGATE.values(), *MODULE_PATCHED.values()]:
-            _function(fn)._jg_exports[0] = exports
+            if hasattr(_function(fn), "_jg_exports"):
+                _function(fn)._jg_exports[0] = exports
         return
     holder = [exports]
     table = df_lineage.patches(pd, lambda name: holder[0].sensitive(name))
+    table.update(df_values.patches(pd, lambda name: holder[0].sensitive(name)))
     for cls, series in ((pd.DataFrame, False), (pd.Series, True)):
         for how, (pos, kw_name) in WRITERS.items():
             orig = getattr(cls, how, None)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
     DETECTORS, MODES, RULE_ACTIONS, STRATEGIES, Match, Policy, Role, Rule,
 )
@@ -172,6 +173,7 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         allow_unread=tuple(str(x) for x in (data.get("children") or {}).get("allow_unread") or ()),
         openlineage_transport=json.dumps((data.get("openlineage") or {}).get("transport"),
                                          sort_keys=True) if data.get("openlineage") else "",
+        **exfil_keys.read(data),
     )
 
 

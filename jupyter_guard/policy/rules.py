@@ -137,6 +137,23 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """A query comparing a sensitive column with a constant (``ssn LIKE '123%'``), which answers
+    yes/no questions about single values, for roles that may not unmask them.
+
+    >>> inference(Intent("sql.predicate", "column", "customers.ssn"),
+    ...           Policy(sensitive_columns=("*ssn*",)), Context()).rule_id
+    'inference'
+    """
+    if i.action != "sql.predicate" or not is_sensitive(i.target, p, c) or p.inference == "allow":
+        return None
+    if p.may("may_unmask", c.user, c.groups):
+        return None
+    return _v(p.inference, "inference", f"compares sensitive column {i.target} with a constant "
+              f"({i.source[:60]}), which reveals single values; compare or join it with another "
+              "column, or ask someone whose role may unmask", i)
+
+
 def in_tempdir(path: str, cwd: str) -> bool:
     """The path is below a system temp folder (``/tmp``, ``/var/tmp``, ``/dev/shm``, ``TMPDIR``).
 
@@ -333,6 +350,7 @@ RULES: tuple[tuple[str, Callable[[Intent, Policy, Context], Verdict | None]], ..
     ("destructive-ddl", destructive_ddl),
     ("bulk-change", bulk_change),
     ("exfiltration", exfiltration),
+    ("inference", inference),
     ("destructive-files", destructive_files),
     ("child-unread", child_unread),
     ("agent-approval", agent_approval),

@@ -4,17 +4,18 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
     DETECTORS, MODES, ON_FAILURE, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match,
 )
 
 KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
         "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals", "audit", "children", "openlineage")
+        "approvals", "audit", "children", "openlineage", "exfiltration")
 SQL_KEYS = ("allow_extensions",)
 CHILDREN_KEYS = ("allow_unread",)
 OPENLINEAGE_KEYS = ("transport",)
-SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column")
+SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column", *exfil_keys.SENSITIVE_KEYS)
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
 MATCH_KEYS = tuple(Match.__dataclass_fields__)
@@ -95,6 +96,7 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
     for col, strat in per_column.items():
         if strat not in STRATEGIES:
             bad(f"sensitive.per_column.{col}", f"strategy '{strat}' is not valid.{_hint(str(strat), STRATEGIES)}")
+    exfil_keys.validate(data, bad)
     net = data.get("network") or {}
     if not isinstance(net, dict):
         bad("network", "'network' must be a mapping with 'allow_hosts'")

@@ -21,7 +21,10 @@ def kern(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
     con.execute("CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner VARCHAR)")
     con.execute("INSERT INTO accounts SELECT range, 'o' || range FROM range(5000)")
     con.close()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    policy = d / "policy.yaml"   # rows are checked by value here (ssn = 'x'): the inference
+    policy.write_text("version: 1\nextends: default\nsensitive:\n  inference: allow\n")  # rule
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),          # is tested apart
+                        "JUPYTER_GUARD_POLICY": str(policy)})
     try:
         assert kernel.run("%load_ext jupyter_guard").status == "ok"
         assert kernel.run("import duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"

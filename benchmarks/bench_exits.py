@@ -1,0 +1,106 @@
+"""Cost of the data-aware exit checks: a 1 MB ``to_csv``, a 10,000-row ``json.dump`` through
+``open()`` (every byte scanned), a 1 MB ``open().write`` of plain text, and a display of a
+1,000-row frame whose columns carry SQL taint marks, each run as cell code in a real IPython
+shell with the guard loaded, against the same code in a shell without it.
+
+The guard cannot be unloaded, so each round starts two fresh processes, one with and one without
+the guard, in alternating order; each runs every workload five times and keeps its best; the
+figures are medians over the rounds. Data is plain (ids, amounts, cities, product codes,
+timestamps): a sensitive export is refused, so only the cost of letting data out is measurable.
+
+    .venv/bin/python benchmarks/bench_exits.py [--json] [--repeat 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+SETUP = """
+import json, time, pandas as pd, numpy as np
+n = 20_000
+big = pd.DataFrame({'id': np.arange(n), 'amount': np.arange(n) * 1.25,
+                    'city': np.array(['Paris', 'Lyon', 'Nice'])[np.arange(n) % 3],
+                    'code': [f'PRD-{i:06d}' for i in range(n)],
+                    'ts': pd.date_range('2026-01-01', periods=n, freq='min').astype(str)})
+records = big.head(10_000).to_dict('records')
+text = big.to_csv()
+shown = big.head(1000).rename(columns={'code': 'x'})
+plain = big.head(1000).rename(columns={'code': 'x'})
+"""
+
+WORKLOADS = {
+    "to_csv_1mb": "big.to_csv(P + '.csv')",
+    "json_dump_10k": "json.dump(records, open(P + '.json', 'w'))",
+    "open_write_1mb": "with open(P + '.txt', 'w') as fh:\n    fh.write(text)",
+    "display_marked_1k": "get_ipython().display_formatter.format(shown)",
+    "display_unmarked_1k": "get_ipython().display_formatter.format(plain)",
+}
+
+
+def child(guarded: bool) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    d = tempfile.mkdtemp()
+    os.environ["JUPYTER_GUARD_AUDIT"] = os.path.join(d, "audit.duckdb")
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    ip = InteractiveShell.instance(config=cfg)
+    if guarded:
+        assert ip.run_cell("%load_ext jupyter_guard").success
+    ip.user_ns["P"] = os.path.join(d, "out")
+    assert ip.run_cell(SETUP).success
+    if guarded:   # the displayed frame carries lineage marks, as a %%guarded_sql result does
+        from jupyter_guard.enforce.df_lineage import _mark
+
+        _mark(ip.user_ns["shown"], {"x": frozenset({"customers.ssn"})})
+    out = {}
+    for name, code in WORKLOADS.items():
+        timed = ("_b = []\nfor _ in range(6):\n    _t = time.perf_counter()\n"
+                 + "\n".join("    " + line for line in code.splitlines())
+                 + "\n    _b.append(time.perf_counter() - _t)\nBEST = min(_b[1:])")
+        res = ip.run_cell(timed)
+        assert res.success, res.error_in_exec
+        out[name] = ip.user_ns["BEST"]
+    print(json.dumps(out))
+
+
+def run_child(guarded: bool) -> dict[str, float]:
+    env = dict(os.environ)
+    env.pop("JUPYTER_GUARD_POLICY", None)
+    res = subprocess.run([sys.executable, __file__, "--child", "with" if guarded else "without"],
+                         check=True, capture_output=True, text=True, env=env)
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--repeat", type=int, default=7, help="rounds (two processes each)")
+    ap.add_argument("--child", choices=["with", "without"], help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        child(a.child == "with")
+        return
+    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    for i in range(a.repeat):
+        for guarded in ((False, True) if i % 2 == 0 else (True, False)):
+            runs[guarded].append(run_child(guarded))
+    med = {g: {k: statistics.median(r[k] for r in rs) for k in WORKLOADS} for g, rs in runs.items()}
+    rows = {k: {"plain_ms": med[False][k] * 1e3, "guarded_ms": med[True][k] * 1e3,
+                "ratio": med[True][k] / med[False][k]} for k in WORKLOADS}
+    if a.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print("| workload | plain (ms) | guarded (ms) | ratio |\n|---|---:|---:|---:|")
+        for k, r in rows.items():
+            print(f"| {k} | {r['plain_ms']:.2f} | {r['guarded_ms']:.2f} | x{r['ratio']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

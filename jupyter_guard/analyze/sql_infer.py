@@ -1,0 +1,125 @@
+"""Inference: predicates that compare a column with a constant (``=``, ``LIKE``, ``IN``, ranges,
+``regexp_*``, ``starts_with``, ``left(ssn, 3) = '123'``) inside a query. Each becomes a
+``sql.predicate`` intent naming the column; the ``inference`` rule decides on the sensitive ones.
+Column-to-column comparisons (joins on ``email``) and subqueries are not constants and yield none.
+
+Pure: sqlglot trees in, intents out.
+
+>>> [i.target for i in predicate_intents(sqlglot.parse_one(
+...     "SELECT count(*) FROM customers c WHERE c.ssn LIKE '123%' AND city = 'Lyon'"))]
+['customers.ssn', 'customers.city']
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from jupyter_guard.model import Analysis, Intent
+
+_SKIP = (exp.Is, exp.SubqueryPredicate)
+_BOOL_FUNCS = (exp.StartsWith, exp.EndsWith, exp.Contains)
+_BOOL_NAMES = frozenset({"regexp_matches", "regexp_full_match", "prefix", "suffix", "contains",
+                         "starts_with", "ends_with", "like_escape", "ilike_escape", "glob",
+                         "list_contains", "array_contains", "list_has", "array_has"})
+
+
+def _is_predicate(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Predicate):
+        return not isinstance(node, _SKIP)
+    return isinstance(node, _BOOL_FUNCS) or (
+        isinstance(node, exp.Anonymous) and str(node.this).lower() in _BOOL_NAMES)
+
+
+def _constant(node: exp.Expression) -> bool:
+    """No column and no query reading a table: ``'x'``, ``?``, ``(SELECT 'x')``."""
+    return not any(isinstance(n, (exp.Column, exp.Star)) or (
+        isinstance(n, exp.Select) and n.args.get("from_") is not None) for n in node.walk())
+
+
+def _aliases(tree: exp.Expression) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in tree.find_all(exp.Table):
+        if t.alias:
+            out[t.alias.lower()] = t.name.lower()
+    return out
+
+
+def predicate_intents(tree: exp.Expression) -> tuple[Intent, ...]:
+    """One ``sql.predicate`` intent per column compared with a constant in a query."""
+    aliases = _aliases(tree)
+    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+    out: dict[str, Intent] = {}
+    for node in tree.walk():
+        if not _is_predicate(node) or node.find_ancestor(exp.Select) is None:
+            continue
+        operands = list(node.iter_expressions())
+        if not any(_constant(o) for o in operands):
+            continue
+        for operand in operands:
+            if _constant(operand):
+                continue
+            for col in operand.find_all(exp.Column):
+                if col.find_ancestor(exp.Select) is not node.find_ancestor(exp.Select):
+                    continue   # a subquery: not compared with the constant here
+                owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
+                    tables[0] if len(set(tables)) == 1 else "")
+                name = f"{owner}.{col.name.lower()}" if owner else col.name.lower()
+                out.setdefault(name, Intent("sql.predicate", "column", name, (name,),
+                                            source=node.sql(dialect="duckdb")[:200]))
+    return tuple(out.values())
+
+
+@lru_cache(maxsize=1024)
+def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
+    from jupyter_guard.analyze.sql import _parse   # the analysis' own cache: no second parse
+
+    try:
+        trees = _parse(text, dialect)
+    except Exception:  # a statement sqlglot cannot read: the SQL analysis already decides it
+        return ()
+    found: list[Intent] = []
+    for tree in trees:
+        if tree is not None:
+            found.extend(predicate_intents(tree))
+    return tuple(found)
+
+
+_COPY_DATABASE = re.compile(r"^\s*COPY\s+FROM\s+DATABASE\s+(\S+)\s+TO\s+([^\s;]+)", re.I)
+
+
+def copy_database(i: Intent) -> Intent:
+    """DuckDB reports ``COPY FROM DATABASE a TO b`` as a PRAGMA: it copies every table of ``a``.
+
+    >>> copy_database(Intent("sql.set", source="COPY FROM DATABASE wh TO tgt")).action
+    'sql.export'
+    """
+    m = _COPY_DATABASE.match(i.source)
+    if m is None:
+        return i
+    return Intent("sql.export", "database", m.group(2).strip('"'), ("?",), (m.group(1),),
+                  i.source, detail=f"attached database {m.group(2)}")
+
+
+def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
+                    pieces: Sequence[str] | None = None) -> Analysis:
+    """``a`` plus the predicate intents of ``text`` (cached by text; no SELECT, no work), with
+    ``COPY FROM DATABASE`` read as the export it is. ``pieces``: the statements as the analysis
+    split them (DuckDB's splitter), so their parses come from the same cache."""
+    low = text.lower()
+    if "database" in low and "copy" in low:
+        a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
+                     a.vars_read)
+    if "select" not in low:
+        return a
+    extra: tuple[Intent, ...] = ()
+    for piece in pieces if pieces is not None else (text,):
+        if "select" in piece.lower():
+            extra += _of_text(piece, dialect)
+    return a + Analysis(extra) if extra else a
+
+
+__all__ = ["predicate_intents", "with_predicates"]
