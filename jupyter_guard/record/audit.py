@@ -78,17 +78,16 @@ class AuditLog:
         self.last_error = ""
         self._ingester: Ingester | None = None
         if background:
-            self._ingester = Ingester(self.path, self._journal.size, interval=interval,
-                                      retry=lambda: self._journal is not None and
-                                      self._journal.retry())
-            self._ingester.start()
+            self.start_ingest(interval)
         _LOGS.add(self)
 
     def start_ingest(self, interval: float = 0.5) -> None:
         """Start the background ingest (a guard starts it once everything else is installed:
         a thread importing modules while the guard snapshots ``sys.modules`` was a race)."""
         if self._ingester is None and self._journal is not None and not self._closed:
-            self._ingester = Ingester(self.path, self._journal.size, interval=interval)
+            # the ingest thread also writes what waits and moves a fallen-back journal home
+            self._ingester = Ingester(self.path, self._journal.size, interval=interval,
+                                      retry=self.retry)
             self._ingester.start()
 
     @property
