@@ -9,25 +9,11 @@ from typing import Any
 
 from jupyter_guard.analyze.children import GUARD_PREFIX, may_run_python, strips
 from jupyter_guard.enforce.child import CHILD_DIR, ChildBlocked, env_drops_guard
+from jupyter_guard.enforce.event_paths import event_path as _path
 from jupyter_guard.model import UNKNOWN, Intent
 
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 Handler = Callable[[tuple[Any, ...]], None]
-
-
-def _path(p: Any, dir_fd: Any = None) -> str | None:
-    if p is None or isinstance(p, int):
-        return None
-    try:
-        s = os.fsdecode(p)
-    except TypeError:
-        return None
-    if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(s):
-        try:
-            s = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), s)
-        except OSError:
-            s = UNKNOWN + "/" + s
-    return s
 
 
 def _argv(a: Any) -> list[str] | None:

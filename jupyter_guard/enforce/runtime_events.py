@@ -14,10 +14,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
 from jupyter_guard.analyze.children import may_run_python
+from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
 from jupyter_guard.enforce import exit_files, exit_net, lazy
 from jupyter_guard.enforce.child import CHILD_DIR, env_drops_guard
+from jupyter_guard.enforce.event_paths import event_path as _path
 from jupyter_guard.enforce.runtime import Busy
 from jupyter_guard.model import UNKNOWN, Intent
 
@@ -30,21 +31,6 @@ _NET_SKIP = (os.path.join(_STDLIB, "socket.py"), os.path.join(_STDLIB, "asyncio"
              os.path.join(_STDLIB, "selectors.py"), os.path.join(_STDLIB, "ssl.py"))
 _CTYPES_SKIP = (os.path.join(_STDLIB, "ctypes") + os.sep,)
 _UPLOAD_METHODS = (b"POST ", b"PUT ", b"PATCH ")
-
-
-def _path(p: Any, dir_fd: Any = None) -> str | None:
-    if p is None or isinstance(p, int):
-        return None
-    try:
-        s = os.fsdecode(p)
-    except TypeError:
-        return None
-    if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(s):
-        try:
-            s = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), s)
-        except OSError:
-            s = UNKNOWN + "/" + s
-    return s
 
 
 def _fd_path(fd: int) -> str | None:
