@@ -209,8 +209,7 @@ def _body(body: str, stmt: str, what: str) -> tuple[Intent, ...]:
                 if sql is None:
                     out.append(Intent("sql.other", source=stmt, detail=f"{what}: dynamic EXECUTE"))
                 else:
-                    out.extend(i.with_(source=stmt, detail=f"{what}: EXECUTE {sql[:60]!r}")
-                               for i in analyze_postgres(sql).intents)
+                    out.extend(i.with_(source=stmt) for i in analyze_postgres(sql).intents)
                 break
             if t.text.upper() in _BODY_SQL:
                 text = piece[t.start:]

@@ -108,9 +108,10 @@ class Checker:
             effect = self.dialect == "postgres" and needs_effect(text)
             analysis = g.sql_analysis(text, self.dialect, params=bound)
             if effect:
-                from jupyter_guard.enforce.pg_judge import for_effect
+                from jupyter_guard.enforce.pg_judge import for_effect, runtime_sql_on_server
 
-                analysis = for_effect(analysis, g.policy.max_affected_rows)
+                analysis = runtime_sql_on_server(
+                    for_effect(analysis, g.policy.max_affected_rows), self.conn)
             j = g.judge(analysis, conn=self.conn, code=text)
             if j.verdict.refuses:
                 self._refuse(text, j, j.verdict)

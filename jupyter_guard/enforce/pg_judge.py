@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -81,3 +82,27 @@ def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
             "COMMIT/ROLLBACK/BEGIN in the same call as a change: run transaction control in "
             "its own execute()",))
     return Analysis(tuple(out), analysis.errors)
+
+
+PRIVILEGED = ("SELECT rolsuper OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') "
+              "OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') "
+              "FROM pg_roles WHERE rolname = current_user")
+
+
+def runtime_sql_on_server(analysis: Analysis, conn: Any) -> Analysis:
+    """plpgsql ``EXECUTE`` of text built at run time is left to the effect check, which measures
+    tables, not files: for a role that may write server files or run server programs (superuser,
+    ``pg_write_server_files``, ``pg_execute_server_program``) it is refused as an export to the
+    database server. A role the guard cannot check counts as such a role."""
+    if not any(i.detail.endswith("dynamic EXECUTE") for i in analysis.intents):
+        return analysis
+    try:
+        privileged = bool(conn.scalar(PRIVILEGED))
+    except Exception:  # the check failed: treat the role as privileged, so the guard refuses
+        privileged = True
+    if not privileged:
+        return analysis
+    i = Intent("sql.export", "file", "files or programs on the database server (plpgsql EXECUTE "
+               "of SQL built at run time, by a role that may write them)", ("?",), remote=True,
+               source=analysis.intents[0].source)
+    return Analysis(analysis.intents + (i,), analysis.errors)

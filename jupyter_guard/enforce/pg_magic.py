@@ -18,7 +18,7 @@ from jupyter_guard.enforce.connections import Conn, unwrap
 from jupyter_guard.enforce.dbapi import DbapiConn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.pg_judge import for_effect, pure_read
+from jupyter_guard.enforce.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.enforce.runtime import Busy, verify
 
 
@@ -72,7 +72,8 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
           ) -> Any:
     from jupyter_guard.enforce.magic import SqlError, dry_run_frame
 
-    analysis = for_effect(g.sql_analysis(text, "postgres"), g.policy.max_affected_rows)
+    analysis = runtime_sql_on_server(
+        for_effect(g.sql_analysis(text, "postgres"), g.policy.max_affected_rows), conn)
     with Busy():
         judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
     if dry_run:

@@ -25,6 +25,7 @@ class Db:
     def __init__(self, server: PgServer, name: str) -> None:
         self.server, self.name = server, name
         self.dsn = server.dsn(name)
+        self.analyst = server.dsn(name, "analyst")    # no superuser, no server-file rights
         self.url = server.url(name)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:

@@ -42,8 +42,9 @@ class PgServer:
     port: int
     bindir: str
 
-    def dsn(self, db: str = "shop") -> str:
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname={db}"
+    def dsn(self, db: str = "shop", user: str = "postgres") -> str:
+        """``user``: ``postgres`` (superuser) or ``analyst`` (owns nothing, may change the data)."""
+        return f"host=127.0.0.1 port={self.port} user={user} dbname={db}"
 
     def url(self, db: str = "shop", driver: str = "psycopg") -> str:
         return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{db}"
@@ -116,6 +117,9 @@ def start() -> PgServer:
         INSERT INTO orders SELECT g, 1 + g % {CUSTOMERS}, g * 1.5
         FROM generate_series(1, {ORDERS}) g;
         CREATE TABLE big AS SELECT g AS id, g * 2 AS v FROM generate_series(1, 100000) g;
+        CREATE ROLE analyst LOGIN;
+        GRANT ALL ON ALL TABLES IN SCHEMA public TO analyst;
+        GRANT CREATE ON SCHEMA public TO analyst;
         ANALYZE;""")
     return server
 

@@ -158,6 +158,7 @@ def test_everyday_statements_run(ip: Any, db: Db, driver: str, autocommit: bool)
         "cur.execute('INSERT INTO scratch SELECT id, amount FROM orders')",
         "cur.execute('DROP TABLE scratch')",
         "cur.execute(\"DO $$ BEGIN RAISE NOTICE 'hi'; END $$\")",
+        "cur.execute(\"DO $$ BEGIN EXECUTE 'DELETE FROM orders WHERE id = 4'; END $$\")",
         "cur.execute('INSERT INTO customers (id, name, city) VALUES (1, %s, %s), (2, %s, %s) "
         "ON CONFLICT (id) DO UPDATE SET city = excluded.city', ('a', 'Rome', 'b', 'Rome'))",
         "cur.execute(\"SELECT relname FROM pg_class WHERE relkind = 'r' AND relname = 'orders'\")\n"
@@ -172,11 +173,11 @@ def test_everyday_statements_run(ip: Any, db: Db, driver: str, autocommit: bool)
         r = run(ip, cell)
         assert r.error is None, (cell, r.error)
     assert ip.user_ns["catalog"] == [("orders",)]
-    assert ip.user_ns["n"] == 49_998
+    assert ip.user_ns["n"] == 49_997
     if not autocommit:
         assert run(ip, "con.commit()").error is None
     run(ip, "con.close()")
-    assert db.count("orders") == 50_000 - 5
+    assert db.count("orders") == 50_000 - 6
     assert db.query("SELECT city FROM customers WHERE id IN (1, 2) ORDER BY id") == [
         ("Rome",), ("Rome",)]
     assert db.query("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' "
@@ -198,3 +199,38 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
         guarded.execute("DELETE FROM orders WHERE id > 0")
     raw.close()
     db.intact()
+
+
+def test_sql_built_at_run_time_inside_plpgsql(ip: Any, db: Db) -> None:
+    """Measured for a role that cannot touch server files; refused for one that can."""
+    dynamic = "DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'orders'{}; END $$"
+    r = run(ip, f"import psycopg\nan = psycopg.connect({db.analyst!r}, autocommit=True)")
+    assert r.error is None
+    r = run(ip, f"an.execute({dynamic.format('')!r})")
+    assert isinstance(r.error, PermissionError) and r.error.rule_id == "bulk-change", r.error
+    assert "50000" in str(r.error)          # the measured number of rows
+    db.intact()
+    r = run(ip, f"an.execute({dynamic.format(' || chr(32) || ' + repr('WHERE id = 1'))!r})")
+    assert r.error is None, r.error
+    assert db.count("orders") == 49_999
+    connect(ip, db, "psycopg", True)        # as the superuser: may write server files
+    r = run(ip, f"cur.execute({dynamic.format(' || chr(32) || ' + repr('WHERE id = 2'))!r})")
+    assert isinstance(r.error, PermissionError) and r.error.rule_id == "exfiltration", r.error
+    assert db.count("orders") == 49_999
+    run(ip, "an.close()\ncon.close()")
+
+
+@pytest.mark.parametrize("stmt,words", [
+    ("ALTER TABLE customers RENAME TO customers_old", "renames table customers"),
+    ("ALTER TABLE customers RENAME COLUMN email TO contact", "customers"),
+    ("DO $$ BEGIN EXECUTE 'ALTER TABLE orders RENAME TO o2'; END $$", "renames table orders"),
+])
+def test_renames_are_refused_and_named(ip: Any, db: Db, stmt: str, words: str) -> None:
+    connect(ip, db, "psycopg", True)
+    r = run(ip, f"cur.execute({stmt!r})")
+    assert isinstance(r.error, PermissionError) and words in str(r.error), r.error
+    run(ip, "con.close()")
+    db.intact()
+    assert "email" in {c for (c,) in db.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'")}
+
