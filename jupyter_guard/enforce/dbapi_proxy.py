@@ -6,6 +6,7 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 """
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -159,6 +160,8 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
     >>> runtime_judged(Intent("sql.drop", via="psycopg2.connect(dsn).cursor()"), {})
     True
     """
+    if i.via == "%sql":   # jupysql: through its current connection's driver
+        return _jupysql_guarded() and (i.action == "sql.unparsed" or i.where in ("param", "unknown"))
     root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
     obj = ns.get(root)
     if isinstance(obj, _Proxy) or _guarded_pg2(obj):
@@ -168,6 +171,18 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
     if sa_hooked and isinstance(obj, ModuleType) and obj.__name__ == "sqlalchemy":
         return i.action == "sql.unparsed" or i.where in ("param", "unknown")
     return False
+
+
+def _jupysql_guarded() -> bool:
+    """Whether jupysql's current connection reaches PostgreSQL or SQLite through a driver the
+    guard wraps (its statements are then judged at run time in their own dialect)."""
+    mod = sys.modules.get("sql.connection")
+    current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
+    try:
+        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
+    except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
+        return False
+    return dialect in ("postgresql", "sqlite") and driver in ("psycopg", "psycopg2", "pysqlite")
 
 
 def patch(module: ModuleType, name: str, guard: Guard) -> None:
