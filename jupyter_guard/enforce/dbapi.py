@@ -150,7 +150,7 @@ def needs_effect(text: str) -> bool:
 def install(shell: Any, guard: Guard) -> None:
     from jupyter_guard.enforce import dbapi_proxy, lazy
     # imported now, not mid-cell: self-protection seals the guard's modules after loading
-    from jupyter_guard.enforce import pg_effect, pg_judge, pg_magic  # noqa: F401
+    from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
 
     for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
         lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))

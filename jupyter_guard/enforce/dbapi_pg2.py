@@ -98,6 +98,8 @@ def patch(module: ModuleType, guard: Guard) -> None:
         return con
 
     connect.__doc__ = orig.__doc__
-    connect.__wrapped__ = orig  # type: ignore[attr-defined]
     module.connect = connect  # type: ignore[attr-defined]
+    from jupyter_guard.enforce.dbapi_proxy import PATCHED
+
+    PATCHED[(module, "connect")] = connect
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

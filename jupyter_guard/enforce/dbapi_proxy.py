@@ -14,6 +14,10 @@ from jupyter_guard.enforce.dbapi import Checker, driver_of
 from jupyter_guard.enforce.guard import Guard
 
 
+# (module or class, attribute) -> the guard's replacement; self-protection puts them back
+PATCHED: dict[tuple[Any, str], Any] = {}
+
+
 class _Proxy:
     __slots__ = ("_jg_con", "_jg_check")
 
@@ -200,8 +204,8 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         return guard_connection(orig(*args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
-    connect.__wrapped__ = orig  # type: ignore[attr-defined]
     module.connect = connect  # type: ignore[attr-defined]
+    PATCHED[(module, "connect")] = connect
     if name == "psycopg":
         cls = module.Connection  # type: ignore[attr-defined]
         orig_cls = cls.__dict__["connect"].__func__
@@ -211,4 +215,6 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
 
         cls.connect = classmethod(cls_connect)
         module.connect = cls.connect  # type: ignore[attr-defined]
+        PATCHED[(cls, "connect")] = cls.__dict__["connect"]
+        PATCHED[(module, "connect")] = module.connect
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

@@ -191,8 +191,9 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
     from jupyter_guard.enforce.dbapi_proxy import wrap_existing
     from jupyter_guard.enforce.guard import Guard
 
-    raw = psycopg.connect.__wrapped__(db.dsn, autocommit=True) if hasattr(
-        psycopg.connect, "__wrapped__") else psycopg.connect(db.dsn, autocommit=True)
+    from jupyter_guard.enforce.connections import unwrap
+
+    raw = unwrap(psycopg.connect(db.dsn, autocommit=True))
     guarded = wrap_existing(raw, Guard.create(env={}))
     assert isinstance(guarded, psycopg.Connection) and guarded is not raw
     with pytest.raises(PermissionError):
@@ -234,3 +235,24 @@ def test_renames_are_refused_and_named(ip: Any, db: Db, stmt: str, words: str) -
     assert "email" in {c for (c,) in db.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers'")}
 
+
+
+@pytest.mark.parametrize("undo", [
+    "import psycopg.connection\npsycopg.connect = lambda *a, **k: psycopg.connection.Connection("
+    "psycopg.pq.PGconn.connect(a[0].encode()))",
+    "psycopg.Connection.connect = classmethod(lambda cls, *a, **k: None)",
+    "psycopg2.connect = psycopg2._connect",
+])
+def test_unpatching_connect_is_undone(ip: Any, db: Db, undo: str) -> None:
+    """Putting a driver's own connect() back does not give an unguarded connection."""
+    run(ip, "import psycopg, psycopg2")
+    r = run(ip, undo)
+    assert r.error is None or r.error.rule_id == "self-protection", r.error
+    for connect in (f"con = psycopg.connect({db.dsn!r}, autocommit=True)",
+                    f"con = psycopg2.connect({db.dsn!r})\ncon.autocommit = True"):
+        r = run(ip, connect)
+        assert r.error is None, r.error
+        r = run(ip, "con.cursor().execute('DELETE FROM orders WHERE id > 0')")
+        assert isinstance(r.error, PermissionError), (undo, r.error)
+        run(ip, "con.close()")
+    db.intact()
