@@ -134,6 +134,10 @@ def _copy(stmt: str, up: list[str], params: Any) -> tuple[Intent, ...]:
         tree = sqlglot.parse_one(stmt, read="postgres")
     except (ParseError, TokenError):
         return found
+    if isinstance(tree, exp.Copy) and isinstance(tree.this, exp.Schema):   # COPY t (a, b) ...
+        table = table_name(tree.this.this)
+        cols = tuple(f"{table}.{c.name.lower()}" for c in tree.this.expressions) or ("?",)
+        found = tuple(i.with_(columns=cols) if i.action == "sql.export" else i for i in found)
     files = tree.args.get("files") or [] if isinstance(tree, exp.Copy) else []
     first = files[0] if files else None
     name = first.name if first is not None else "?"

@@ -102,6 +102,13 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
             if d > 0:
                 out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]
                                   where="filtered", estimated_rows=d, detail="measured"))
+    changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
+    if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
+        names = ", ".join(sorted({i.target for i in changed}))
+        verb = "sql.update" if all(i.action == "sql.update" for i in changed) else "sql.delete"
+        out.append(Intent(verb, "table", names, source=source,  # type: ignore[arg-type]
+                          where="filtered", estimated_rows=sum(i.estimated_rows or 0 for i in changed),
+                          detail="measured, all tables"))
     if s1[0] != s0[0] and s1[0] != "origin":
         out.append(Intent("guard.tamper", "guard", f"session_replication_role = {s1[0]} (turns off "
                           "triggers and foreign keys)", source=source))

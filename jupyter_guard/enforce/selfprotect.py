@@ -209,7 +209,8 @@ class Integrity:
         from jupyter_guard.enforce.dbapi_proxy import PATCHED as DRIVERS   # DB-API connect()s
 
         for (owner, attr), fn in DRIVERS.items():
-            now = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
+            now = owner.__dict__.get(attr) if isinstance(owner, type) else \
+                getattr(owner, attr, None)
             if now is not fn:
                 setattr(owner, attr, fn)
                 fixed.append(f"{owner.__name__}.{attr}")

@@ -19,8 +19,8 @@ DRIVERS = [pytest.param(d, ac, id=f"{d}-{'autocommit' if ac else 'transaction'}"
            for d in CONNECT for ac in (True, False)]
 
 
-def connect(ip: Any, db: Db, driver: str, autocommit: bool) -> None:
-    r = run(ip, CONNECT[driver].format(dsn=db.dsn, ac=autocommit) + "\ncur = con.cursor()")
+def connect(ip: Any, db: Db, driver: str, autocommit: bool, dsn: str = "") -> None:
+    r = run(ip, CONNECT[driver].format(dsn=dsn or db.dsn, ac=autocommit) + "\ncur = con.cursor()")
     assert r.error is None, r.error
 
 
@@ -89,10 +89,15 @@ def test_attack_blocked_by_effect(ip: Any, db: Db, driver: str, autocommit: bool
 
 @pytest.mark.parametrize("driver", list(CONNECT))
 def test_function_with_dynamic_sql_then_called(ip: Any, db: Db, driver: str) -> None:
-    connect(ip, db, driver, True)
     body = ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN "
-            "EXECUTE 'DROP TABLE ' || 'orders'; RETURN 1; END $f$")
-    run(ip, f"cur.execute({body!r})")     # creating a function changes no data
+            "EXECUTE 'DELETE FROM ' || 'orders'; RETURN 1; END $f$")
+    connect(ip, db, driver, True)          # a superuser: run-time SQL could write server files
+    r = run(ip, f"cur.execute({body!r})")
+    assert isinstance(r.error, PermissionError) and r.error.rule_id == "exfiltration", r.error
+    run(ip, "con.close()")
+    connect(ip, db, driver, True, db.analyst)   # no server-file rights: created, then measured
+    r = run(ip, f"cur.execute({body!r})")
+    assert r.error is None, r.error
     r = run(ip, "cur.execute('SELECT f()')")
     assert isinstance(r.error, PermissionError), repr(r.error)
     assert r.error.rule_id != "guard-error", r.error
@@ -127,6 +132,10 @@ def test_copy_to_stdout_is_an_export(ip: Any, db: Db) -> None:
     r = run(ip, "with cur.copy('COPY customers TO STDOUT') as cp:\n"
                 "    leaked = b''.join(bytes(b) for b in cp)")
     assert isinstance(r.error, PermissionError), r.error
+    r = run(ip, "with cur.copy('COPY customers (id, email) TO STDOUT') as cp:\n"
+                "    leaked = b''.join(bytes(b) for b in cp)")
+    assert isinstance(r.error, PermissionError), r.error
+    assert "leaked" not in ip.user_ns
     r = run(ip, "with cur.copy('COPY orders (id, amount) TO STDOUT') as cp:\n"
                 "    fine = b''.join(bytes(b) for b in cp)")
     assert r.error is None, r.error
@@ -256,3 +265,17 @@ def test_unpatching_connect_is_undone(ip: Any, db: Db, undo: str) -> None:
         assert isinstance(r.error, PermissionError), (undo, r.error)
         run(ip, "con.close()")
     db.intact()
+
+
+def test_rows_are_counted_across_tables(ip: Any, db: Db) -> None:
+    """600 rows of each of two tables in one statement: 1,200 rows, over the default 1,000."""
+    connect(ip, db, "psycopg", True)
+    r = run(ip, "cur.execute('WITH a AS (UPDATE orders SET amount = 0 WHERE id <= 600 "
+                "RETURNING 1), "
+                "b AS (UPDATE customers SET city = 0 WHERE id <= 600 RETURNING 1) "
+                "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)')")
+    assert isinstance(r.error, PermissionError) and "1200" in str(r.error), r.error
+    run(ip, "con.close()")
+    db.intact()
+    assert db.query("SELECT count(*) FROM orders WHERE amount = 0")[0][0] == 0
+

@@ -45,10 +45,10 @@ def test_masking_lineage_and_audit_on_postgres(db: Db, work_root: Path) -> None:
     ingest(audit)
     con = duckdb.connect(str(audit), read_only=True)
     try:
-        events = con.execute("SELECT cell_id, status, rule_id FROM events WHERE cell_id LIKE 'pg-%' "
-                             "ORDER BY cell_id").fetchall()
-        lineage = con.execute("SELECT e.cell_id, l.direction, l.object_kind, l.name, l.is_sensitive "
-                              "FROM lineage l JOIN events e USING (event_id) "
+        events = con.execute("SELECT cell_id, status, rule_id FROM events "
+                             "WHERE cell_id LIKE 'pg-%' ORDER BY cell_id").fetchall()
+        lineage = con.execute("SELECT e.cell_id, l.direction, l.object_kind, l.name, "
+                              "l.is_sensitive FROM lineage l JOIN events e USING (event_id) "
                               "WHERE e.cell_id LIKE 'pg-%'").fetchall()
         runtime = con.execute("SELECT rule_id, status FROM events WHERE kind = 'runtime' AND "
                               "code = 'DELETE FROM orders WHERE id > 0'").fetchall()

@@ -11,12 +11,13 @@ from tests.pg.conftest import Db, run
 ROUTES = ["url-psycopg", "url-psycopg2", "engine"]
 
 
-def target(ip: Any, db: Db, route: str) -> str:
+def target(ip: Any, db: Db, route: str, user: str = "postgres") -> str:
     if route == "engine":
-        r = run(ip, f"import sqlalchemy\nengine = sqlalchemy.create_engine({db.url!r})")
+        url = db.url.replace("postgres@", f"{user}@")
+        r = run(ip, f"import sqlalchemy\nengine = sqlalchemy.create_engine({url!r})")
         assert r.error is None, r.error
         return "engine"
-    return db.server.url(db.name, driver=route.split("-")[1])
+    return db.server.url(db.name, driver=route.split("-")[1]).replace("postgres@", f"{user}@")
 
 
 def idle_in_transaction(db: Db) -> int:
@@ -60,9 +61,13 @@ def test_magic_attack_blocked(ip: Any, db: Db, route: str, sql: str) -> None:
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_function_created_then_called(ip: Any, db: Db, route: str) -> None:
-    where = target(ip, db, route)
-    run(ip, f"%%guarded_sql {where}\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $f$ "
-            "BEGIN EXECUTE format('DELETE FROM %I', 'orders'); RETURN 1; END $f$")
+    create = ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $f$ "
+              "BEGIN EXECUTE format('DELETE FROM %I', 'orders'); RETURN 1; END $f$")
+    r = run(ip, f"%%guarded_sql {target(ip, db, route)}\n{create}")
+    assert isinstance(r.error, PermissionError) and r.error.rule_id == "exfiltration", r.error
+    where = target(ip, db, route, "analyst")
+    r = run(ip, f"%%guarded_sql {where}\n{create}")
+    assert r.error is None, r.error
     r = run(ip, f"%%guarded_sql {where}\nSELECT f()")
     assert isinstance(r.error, PermissionError), repr(r.error)
     assert r.error.rule_id != "guard-error", r.error
