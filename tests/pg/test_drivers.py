@@ -27,31 +27,31 @@ def test_sqlite3(ip: Any, work_root: Path) -> None:
 
     path = work_root / "shop.sqlite3"
     own = unwrap(sqlite3.connect(str(path)))   # made outside the session: not the session's table
-    own.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT, v INT)")
-    own.executemany("INSERT INTO t VALUES (?, ?, ?)", [(i, f"u{i}@x.org", i) for i in range(3000)])
+    own.execute("CREATE TABLE ledger_sq (id INTEGER PRIMARY KEY, email TEXT, v INT)")
+    own.executemany("INSERT INTO ledger_sq VALUES (?, ?, ?)", [(i, f"u{i}@x.org", i) for i in range(3000)])
     own.commit()
     own.close()
     r = run(ip, f"import sqlite3, pandas as pd\ncon = sqlite3.connect({str(path)!r})")
     assert r.error is None, r.error
     assert isinstance(ip.user_ns["con"], sqlite3_connection())
-    for cell in ("con.execute('DELETE FROM t')",
-                 "con.cursor().execute('DELETE FROM t WHERE v >= ?', (0,))",
-                 "t = 't'\ncon.execute('DROP TABLE ' + t)",
-                 "con.executescript('DROP TABLE t;')",
-                 "pd.DataFrame({'id': [1]}).to_sql('t', con, if_exists='replace')"):
+    for cell in ("con.execute('DELETE FROM ledger_sq')",
+                 "con.cursor().execute('DELETE FROM ledger_sq WHERE v >= ?', (0,))",
+                 "t = 'ledger_' + 'sq'\ncon.execute('DROP TABLE ' + t)",
+                 "con.executescript('DROP TABLE ledger_sq;')",
+                 "pd.DataFrame({'id': [1]}).to_sql('ledger_sq', con, if_exists='replace')"):
         r = run(ip, cell)
         assert isinstance(r.error, PermissionError), (cell, r.error)
         assert r.error.rule_id != "guard-error", r.error
     run(ip, "con.rollback()")
-    assert _sqlite_rows(path, "SELECT count(*) FROM t") == [(3000,)]
-    for cell in ("con.execute('DELETE FROM t WHERE id = ?', (1,))",
-                 "con.execute('UPDATE t SET v = ? WHERE id = ?', (0, 2))",
-                 "df = pd.read_sql('SELECT id, v FROM t WHERE id <= 3', con)",
+    assert _sqlite_rows(path, "SELECT count(*) FROM ledger_sq") == [(3000,)]
+    for cell in ("con.execute('DELETE FROM ledger_sq WHERE id = ?', (1,))",
+                 "con.execute('UPDATE ledger_sq SET v = ? WHERE id = ?', (0, 2))",
+                 "df = pd.read_sql('SELECT id, v FROM ledger_sq WHERE id <= 3', con)",
                  "con.commit()"):
         r = run(ip, cell)
         assert r.error is None, (cell, r.error)
     assert list(ip.user_ns["df"]["v"]) == [0, 0, 3]     # ids 0, 2 (updated), 3
-    assert _sqlite_rows(path, "SELECT count(*) FROM t") == [(2999,)]
+    assert _sqlite_rows(path, "SELECT count(*) FROM ledger_sq") == [(2999,)]
     run(ip, "con.close()")
 
 
