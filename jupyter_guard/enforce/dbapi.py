@@ -10,7 +10,6 @@ already in the namespace when the guard loads are swapped for proxies.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,18 +100,16 @@ class Checker:
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
-            verify()
-            text = render(query, self.raw, None if many else params)
-            bound = params if self.dialect != "postgres" and not many else None
             g = self.guard
-            effect = self.dialect == "postgres" and needs_effect(text)
-            analysis = g.sql_analysis(text, self.dialect, params=bound)
-            if effect:
-                from jupyter_guard.enforce.pg_judge import for_effect, runtime_sql_on_server
-
-                analysis = runtime_sql_on_server(
-                    for_effect(analysis, g.policy.max_affected_rows), self.conn)
-            j = g.judge(analysis, conn=self.conn, code=text)
+            try:
+                text, effect, j = self._judge(query, params, many)
+            except GuardBlocked:
+                raise
+            except Exception as e:  # the guard itself failed: refuse, the statement never runs
+                first = (str(e).strip().splitlines() or [""])[0][:200]
+                raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
+                                   f"({type(e).__name__}: {first}); nothing ran",
+                                   approval_hint=False) from None
             if j.verdict.refuses:
                 self._refuse(text, j, j.verdict)
             if effect:
@@ -128,6 +125,21 @@ class Checker:
         g.note_success(j.intents)
         return result
 
+    def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+        """(the text the server gets, whether the effect check applies, the judgement)."""
+        verify()
+        g = self.guard
+        text = render(query, self.raw, None if many else params)
+        bound = params if self.dialect != "postgres" and not many else None
+        effect = self.dialect == "postgres" and needs_effect(text)
+        analysis = g.sql_analysis(text, self.dialect, params=bound)
+        if effect:
+            from jupyter_guard.enforce.pg_judge import for_effect, runtime_sql_on_server
+
+            analysis = runtime_sql_on_server(
+                for_effect(analysis, g.policy.max_affected_rows), self.conn)
+        return text, effect, g.judge(analysis, conn=self.conn, code=text)
+
     def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:
         from dataclasses import replace
 
@@ -141,9 +153,9 @@ class Checker:
 
 
 def needs_effect(text: str) -> bool:
+    from jupyter_guard.enforce.pg_effect import needs_transaction_free
     from jupyter_guard.enforce.pg_judge import pure_read
 
-    from jupyter_guard.enforce.pg_effect import needs_transaction_free
     return not pure_read(text) and not needs_transaction_free(text)
 
 
@@ -161,4 +173,4 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "DbapiConn", "driver_of", "render", "install", "sys"]
+__all__ = ["Checker", "DbapiConn", "driver_of", "render", "install"]

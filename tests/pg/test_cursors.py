@@ -279,3 +279,15 @@ def test_rows_are_counted_across_tables(ip: Any, db: Db) -> None:
     db.intact()
     assert db.query("SELECT count(*) FROM orders WHERE amount = 0")[0][0] == 0
 
+
+
+def test_unreadable_query_fails_closed_and_bytes_are_read(ip: Any, db: Db) -> None:
+    connect(ip, db, "psycopg", True)
+    r = run(ip, "cur.execute(12345)")
+    assert isinstance(r.error, PermissionError) and "pass the SQL as a string" in str(r.error)
+    r = run(ip, "cur.execute(b'DELETE FROM orders WHERE id > 0')")
+    assert isinstance(r.error, PermissionError) and r.error.rule_id == "bulk-change", r.error
+    r = run(ip, "cur.execute(b'SELECT count(*) FROM orders')\nn = cur.fetchone()[0]")
+    assert r.error is None and ip.user_ns["n"] == 50_000
+    run(ip, "con.close()")
+    db.intact()
