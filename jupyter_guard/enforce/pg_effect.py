@@ -28,7 +28,7 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_%%'
+  AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
   0, 0, 0, 0, 0, session_user::text"""
 
@@ -80,6 +80,8 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     out: list[Intent] = []
     (old, s0), (new, s1) = before, after
     for oid, r in old.items():
+        if r.schema.startswith("pg_temp"):   # the session's temporary tables are its own
+            continue
         name = f"{r.schema}.{r.name}"
         kind = "view" if r.kind == "v" else "table"
         n = new.get(oid)
@@ -144,7 +146,8 @@ def run(raw: Any, call: Callable[[], Any], *, source: str, policy: Any, ctx: Con
             _undo(cur, autocommit)
             raise
         try:
-            verdict = judge(session_tables_ok(measured(before, take(cur), source), ours or set()),
+            after = take(cur)
+            verdict = judge(session_tables_ok(measured(before, after, source), ours or set()),
                             policy, ctx)
         except BaseException:  # the measurement failed: nothing of the statement is kept
             _undo(cur, autocommit)
@@ -153,6 +156,8 @@ def run(raw: Any, call: Callable[[], Any], *, source: str, policy: Any, ctx: Con
             _undo(cur, autocommit)
             raise on_refuse(verdict)
         cur.execute("COMMIT" if autocommit else "RELEASE SAVEPOINT jg_effect")
+        if ours is not None:   # tables this statement created belong to the session
+            ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
         return result
     finally:
         try:
