@@ -119,8 +119,9 @@ def test_everyday_cells_run_unchanged_and_close_their_transaction(ip: Any, db: D
 
 
 def test_sqlalchemy_and_pandas_routes(ip: Any, db: Db) -> None:
-    r = run(ip, f"import sqlalchemy, pandas as pd, warnings\n"
-                f"engine = sqlalchemy.create_engine({db.url!r})")
+    r = run(ip, f"import sqlalchemy, pandas as pd, warnings, psycopg\n"
+                f"engine = sqlalchemy.create_engine({db.url!r})\n"
+                f"raw = psycopg.connect({db.dsn!r})")
     assert r.error is None
     attacks = [
         "with engine.begin() as c:\n"
@@ -133,7 +134,6 @@ def test_sqlalchemy_and_pandas_routes(ip: Any, db: Db) -> None:
         "SELECT count(*) FROM d')",
         "pd.read_sql('WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d', engine)",
         "pd.DataFrame({'id': [1]}).to_sql('orders', engine, if_exists='replace', index=False)",
-        "import psycopg\nraw = psycopg.connect(" + repr(db.dsn) + ")\n"
         "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
         "    pd.read_sql('WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d', raw)",
         "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
