@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser labext-test bench clean
+.PHONY: setup demo test browser postgres labext-test bench clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install chromium (the browser test will be skipped)"; fi; }
 
+# PostgreSQL for the tests of PostgreSQL and its drivers (Debian's package; the tests start and stop
+# a throwaway cluster of their own and fail when it cannot start).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "postgresql missing: sudo apt-get install postgresql (the PostgreSQL tests will fail)"; fi; }
+
 demo: setup
 	cd notebooks && JUPYTER_GUARD_AUDIT=$(CURDIR)/notebooks/.guard/audit.duckdb \
 	  $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
@@ -32,7 +39,7 @@ labext-test: setup
 	  $(CURDIR)/$(VENV)/bin/jlpm lint && $(CURDIR)/$(VENV)/bin/jlpm test --silent; \
 	else echo "node missing: skipping the labextension's lint and unit tests"; fi
 
-test: setup browser labext-test
+test: setup browser postgres labext-test
 	$(PY) -m pytest -q
 
 bench: setup

@@ -4,7 +4,7 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``; each also runs alone with ``--json``).
+``bench_governance``, ``bench_exits``, ``bench_pg``; each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["governance"] = bench("bench_governance.py", "--replay", "20000" if quick else "100000",
                               "--openlineage", "100000" if quick else "1000000")
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
+    res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     return res
 
 
@@ -138,6 +139,11 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for k, e in r.get("exits", {}).items():
         out.append(("exit checks", labels.get(k, k), f"{e['guarded_ms']:.2f} ms",
                     f"no guard {e['plain_ms']:.2f} ms", f"×{e['ratio']:.2f}"))
+    from bench_pg import rows as pg_rows   # PostgreSQL (a throwaway cluster), same run
+
+    for q, tool, base, ms, base_ms in pg_rows(r.get("pg", {})):
+        out.append(("PostgreSQL", f"{q}: {tool}", f"{ms:.2f} ms ({ms - base_ms:+.2f} ms)",
+                    f"{base} {base_ms:.2f} ms", f"×{ms / base_ms:.2f}"))
     return out
 
 

@@ -136,6 +136,10 @@ class Guard:
 
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
+        if dialect == "postgres":   # PostgreSQL's own forms (DO, COPY TO PROGRAM, roles, ...)
+            from jupyter_guard.analyze.sql_postgres import analyze_postgres
+
+            return analyze_postgres(text, params)
         classify = duckdb_classify if dialect == "duckdb" else None
         a = analyze_sql(text, dialect, classify=classify, params=params)
         if a.errors or "select" not in text.lower():
@@ -242,6 +246,12 @@ class Guard:
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)))
+            # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
+            from jupyter_guard.enforce.dbapi_proxy import runtime_judged
+
+            sa = bool(getattr(self, "_sa_hooked", False))
+            intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")
+                                                       and runtime_judged(i, self.ns, sa)))
         ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
         _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)

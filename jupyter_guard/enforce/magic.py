@@ -99,6 +99,11 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
             execution_count: int | None = None, params: dict[str, Any] | None = None,
             limit: int | None = None) -> Any:
+    if conn.dialect == "postgres":   # the user's text, one transaction, the effect check
+        from jupyter_guard.enforce import pg_magic
+
+        return pg_magic.run_sql(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
+                                actor=actor, cell_id=cell_id, execution_count=execution_count)
     verify()
     analysis = g.sql_analysis(text, conn.dialect, params=params or None)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)

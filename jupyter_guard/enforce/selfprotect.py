@@ -40,7 +40,8 @@ CRITICAL = ("model", "errors", "duck", "enforce.kernel", "enforce.guard", "enfor
             "enforce.df_lineage", "enforce.selfprotect", "enforce.sinks", "enforce.enrich",
             "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
             "policy.decide", "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell",
-            "analyze.sql")
+            "analyze.sql", "analyze.sql_postgres", "enforce.dbapi", "enforce.dbapi_proxy",
+            "enforce.dbapi_pg2", "enforce.pg_effect", "enforce.pg_judge", "enforce.pg_magic")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
 LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one
@@ -205,6 +206,14 @@ class Integrity:
             if getattr(mod, attr, None) is not fn:
                 setattr(mod, attr, fn)
                 fixed.append(f"{mod.__name__}.{attr}")
+        from jupyter_guard.enforce.dbapi_proxy import PATCHED as DRIVERS   # DB-API connect()s
+
+        for (owner, attr), fn in DRIVERS.items():
+            now = owner.__dict__.get(attr) if isinstance(owner, type) else \
+                getattr(owner, attr, None)
+            if now is not fn:
+                setattr(owner, attr, fn)
+                fixed.append(f"{owner.__name__}.{attr}")
         return fixed
 
     def parser_intact(self) -> bool:

@@ -73,6 +73,8 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
             "sql.replace": f"replaces existing table {i.target}",
             "sql.rename": f"renames a {i.detail.split()[-1] if i.detail else 'table'} of {i.target}"
             }[i.action]
+    if i.detail.startswith("RENAME") and i.action != "sql.rename":   # PostgreSQL renames (measured)
+        what = f"renames {i.target_kind} {i.target} ({i.detail})"
     return _v("block", "destructive-ddl", f"this {what}, which this session did not create", i)
 
 

@@ -1,0 +1,143 @@
+"""PostgreSQL through the guard vs raw drivers, in one run.
+
+    .venv/bin/python benchmarks/bench_pg.py [--rounds 20] [--batch 10] [--big-batch 1] [--json]
+
+A throwaway PostgreSQL cluster (the tests' ``tests/pg/pgserver.py``) on 127.0.0.1. Two worker
+processes, each with an in-process IPython shell: one without the guard (raw psycopg 3, raw
+SQLAlchemy), one with ``%load_ext jupyter_guard`` (a guarded psycopg cursor, ``%%guarded_sql``
+on the engine). The coordinator alternates batches between them (which goes first rotates), so a
+burst of load on the shared machine hits both sides; figures are medians over all cells.
+Point query: one row by primary key; big: a 100,000-row result. Every figure builds a DataFrame
+(raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
+Targets: guarded <= raw + 1.5 ms on the point query, <= x1.1 on 100k rows.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
+           "100k rows": "SELECT id, v FROM big"}
+CELLS = {
+    "psycopg": "cur.execute({q!r})\n"
+               "df = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])",
+    "sqlalchemy": "with engine.connect() as c:\n    df = pd.read_sql(sqlalchemy.text({q!r}), c)",
+    "magic": "%%guarded_sql engine -o df\n{q}",
+}
+SIDES = {"raw": ("psycopg", "sqlalchemy"), "guarded": ("psycopg", "magic")}
+LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlchemy",
+          ("guarded", "psycopg"): "guarded psycopg cursor",
+          ("guarded", "magic"): "%%guarded_sql (engine)"}
+
+
+def worker(side: str, dsn: str, url: str) -> None:
+    """Reads ``<query> <cell> <n>`` lines; answers with the ms of each of n runs (JSON)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    if side == "guarded":
+        assert shell.run_cell("%load_ext jupyter_guard", silent=True).success
+    assert shell.run_cell(f"import pandas as pd, psycopg, sqlalchemy\n"
+                          f"con = psycopg.connect({dsn!r}, autocommit=True)\ncur = con.cursor()\n"
+                          f"engine = sqlalchemy.create_engine({url!r})", silent=True).success
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name, cell, n = line.rsplit(" ", 2)
+        code = CELLS[cell].format(q=QUERIES[name])
+        out = []
+        for _ in range(int(n)):
+            t = time.perf_counter()
+            r = shell.run_cell(code, silent=True)
+            out.append((time.perf_counter() - t) * 1000)
+            if not r.success:
+                raise SystemExit(f"{side} {cell} failed: {r.error_in_exec or r.error_before_exec}")
+            shell.run_cell("df = None", silent=True)   # the last result is freed outside the timing
+            gc.collect()
+        print(json.dumps(out), flush=True)
+
+
+def measure(rounds: int, batch: int, big_batch: int) -> dict[str, dict[str, float]]:
+    sys.path.insert(0, str(ROOT))
+    from tests.pg.pgserver import start
+
+    server = start()
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "JUPYTER_GUARD_AUDIT": str(Path(tempfile.mkdtemp()) / "audit.duckdb")}
+    procs: dict[str, Any] = {}
+    try:
+        for side in SIDES:
+            procs[side] = subprocess.Popen(
+                [sys.executable, __file__, "--worker", side, server.dsn(), server.url()],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+            while procs[side].stdout.readline().strip() != "ready":
+                if procs[side].poll() is not None:
+                    raise SystemExit(f"the {side} worker did not start")
+        times: dict[tuple[str, str, str], list[float]] = {}
+        for r in range(rounds + 1):          # round 0 warms up and is not counted
+            for name in QUERIES:
+                n = batch if name == "point" else big_batch
+                order = list(SIDES) if r % 2 else list(SIDES)[::-1]
+                for side in order:
+                    for cell in SIDES[side]:
+                        p = procs[side]
+                        p.stdin.write(f"{name} {cell} {n}\n")
+                        p.stdin.flush()
+                        got = json.loads(p.stdout.readline())
+                        if r:
+                            times.setdefault((name, side, cell), []).extend(got)
+    finally:
+        for p in procs.values():
+            p.stdin.close()
+            p.wait(timeout=60)
+        server.stop()
+    res: dict[str, dict[str, float]] = {}
+    for (name, side, cell), ts in times.items():
+        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(ts)
+    return res
+
+
+def rows(res: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
+    """(query, guarded route, raw baseline, guarded ms, raw ms)."""
+    out = []
+    for name, m in res.items():
+        for tool, base in (("guarded psycopg cursor", "raw psycopg"),
+                           ("%%guarded_sql (engine)", "raw psycopg"),
+                           ("%%guarded_sql (engine)", "raw SQLAlchemy")):
+            out.append((name, tool, base, m[tool], m[base]))
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(*sys.argv[2:5])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--big-batch", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    res = measure(a.rounds, a.batch, a.big_batch)
+    if a.json:
+        print(json.dumps(res))
+        return
+    for name, tool, base, ms, base_ms in rows(res):
+        print(f"{name:10} {tool:24} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
+              f"{ms - base_ms:+.2f} ms  x{ms / base_ms:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""PostgreSQL's own ways to act, as intents: the statements and functions that run SQL no
+client-side parser sees, write files or run commands on the database server, or switch off the
+database's own protections. Everything else goes to ``analyze.sql`` in the ``postgres`` dialect.
+
+Pure. Statements are split on sqlglot's tokens (a dollar-quoted body is one token), so each piece
+is a slice of the text as written. Data and schema changes inside ``DO`` blocks and functions are
+measured by the effect check (``enforce.pg_effect``); what this module must catch before anything
+runs is what no measurement of tables sees: server files, programs, roles, triggers.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from jupyter_guard.analyze.sql import analyze_sql, intents_of, table_name
+from jupyter_guard.model import Analysis, Intent
+
+# Functions that read or write files on the database host, run SQL elsewhere, or stop sessions.
+SERVER_FUNCTIONS = frozenset({
+    "lo_export", "lo_import", "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file",
+    "pg_file_write", "pg_file_rename", "pg_file_unlink", "dblink", "dblink_exec",
+    "dblink_send_query",
+    "pg_terminate_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote",
+})
+# Settings that turn off triggers and foreign keys, or change who the session acts as.
+GUARDED_SETTINGS = ("session_replication_role", "role", "session authorization",
+                    "session_authorization")
+_BODY_SQL = frozenset({"COPY", "SET", "RESET", "ALTER", "SELECT", "PERFORM", "CALL"})
+_WRITES = (exp.Delete, exp.Update, exp.Insert, exp.Merge)
+
+
+def split(text: str) -> list[str]:
+    """Top-level statements, each exactly as written.
+
+    >>> split("DO $$ BEGIN RAISE NOTICE 'a;b'; END $$; SELECT 1")
+    ["DO $$ BEGIN RAISE NOTICE 'a;b'; END $$", 'SELECT 1']
+    """
+    out, start = [], 0
+    for tok in sqlglot.tokenize(text, read="postgres"):
+        if tok.token_type.name == "SEMICOLON":
+            out.append(text[start:tok.start].strip())
+            start = tok.end + 1
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def analyze_postgres(text: str, params: Any = None) -> Analysis:
+    """Every statement of ``text`` as intents, PostgreSQL's own forms included.
+
+    >>> [i.action for i in analyze_postgres("SET session_replication_role = replica").intents]
+    ['guard.tamper']
+    """
+    if params is None:
+        return _cached(text)
+    return _analyze(text, params)
+
+
+@lru_cache(maxsize=1024)
+def _cached(text: str) -> Analysis:
+    return _analyze(text, None)
+
+
+def _analyze(text: str, params: Any) -> Analysis:
+    try:
+        pieces = split(text)
+    except TokenError as e:
+        return Analysis((Intent("sql.unparsed", source=text),), (f"SQL could not be parsed: {e}",))
+    result = Analysis()
+    for stmt in pieces:
+        result = result + _statement(stmt, params)
+    return result
+
+
+def _words(stmt: str) -> list[tuple[str, str]]:
+    return [(t.token_type.name, t.text) for t in sqlglot.tokenize(stmt, read="postgres")]
+
+
+def _statement(stmt: str, params: Any) -> Analysis:
+    words = _words(stmt)
+    up = [w.upper() for _, w in words]
+    head = up[0] if up else ""
+    if head == "DO":
+        return Analysis(_body(_dollar_body(stmt, words), stmt, "DO block"))
+    if head in ("SET", "RESET") and _setting(up[1:]):
+        return Analysis((_tamper(stmt, f"{head} {_setting(up[1:])}"),))
+    if head == "ALTER" and "TRIGGER" in up and ("DISABLE" in up or "ENABLE" in up):
+        return Analysis((_tamper(stmt, "ALTER ... DISABLE TRIGGER"),))
+    if head == "ALTER" and "RENAME" in up and len(up) > 2 and up[1] in ("TABLE", "VIEW", "SCHEMA",
+                                                                         "MATERIALIZED"):
+        return Analysis(_rename(stmt, up))
+    if head == "CREATE" and ("FUNCTION" in up or "PROCEDURE" in up):
+        return Analysis(_body(_dollar_body(stmt, words), stmt, "function body"))
+    if head == "COPY":
+        return Analysis(_copy(stmt, up, params))
+    found = analyze_sql(stmt, "postgres", params=params)
+    return Analysis(found.intents + _inner(stmt), found.errors)
+
+
+def _setting(rest: list[str]) -> str:
+    rest = rest[1:] if rest and rest[0] in ("LOCAL", "SESSION") and rest[1:2] != ["AUTHORIZATION"] \
+        else rest
+    if rest[:1] == ["SESSION"]:
+        name = " ".join(rest[:2]).lower()
+    else:
+        name = rest[0].lower() if rest else ""
+    return name if name in GUARDED_SETTINGS else ""
+
+
+def _tamper(stmt: str, what: str) -> Intent:
+    return Intent("guard.tamper", "guard", f"{what} (turns off the database's own protections or "
+                  "changes who the session acts as)", source=stmt)
+
+
+def _rename(stmt: str, up: list[str]) -> tuple[Intent, ...]:
+    try:
+        tree = sqlglot.parse_one(stmt, read="postgres")
+        name = table_name(tree.this) if isinstance(tree, exp.Alter) else "?"
+    except (ParseError, TokenError):
+        name = "?"
+    if "COLUMN" in up or up.count("RENAME") and up[up.index("RENAME") + 1:][:1] not in (["TO"],):
+        return (Intent("sql.drop_column", "table", name, ("?",), source=stmt,
+                       detail="RENAME COLUMN"),)
+    return (Intent("sql.drop", "table", name, source=stmt, detail="RENAME TO"),)
+
+
+def _copy(stmt: str, up: list[str], params: Any) -> tuple[Intent, ...]:
+    found = analyze_sql(stmt, "postgres", params=params).intents
+    try:
+        tree = sqlglot.parse_one(stmt, read="postgres")
+    except (ParseError, TokenError):
+        return found
+    if isinstance(tree, exp.Copy) and isinstance(tree.this, exp.Schema):   # COPY t (a, b) ...
+        table = table_name(tree.this.this)
+        cols = tuple(f"{table}.{c.name.lower()}" for c in tree.this.expressions) or ("?",)
+        found = tuple(i.with_(columns=cols) if i.action == "sql.export" else i for i in found)
+    files = tree.args.get("files") or [] if isinstance(tree, exp.Copy) else []
+    first = files[0] if files else None
+    name = first.name if first is not None else "?"
+    if not isinstance(first, exp.Literal) and name.upper() in ("STDOUT", "STDIN"):
+        return found
+    if not isinstance(first, exp.Literal) and name.upper() == "PROGRAM":
+        where = "PROGRAM (runs a command on the database server)"
+    else:
+        where = f"{name} (a file on the database server)"
+    return tuple(i.with_(action="sql.export", target_kind="file", target=where, remote=True,
+                         columns=i.columns or ("?",)) for i in found) or (
+        Intent("sql.export", "file", where, ("?",), source=stmt, remote=True),)
+
+
+def _inner(stmt: str) -> tuple[Intent, ...]:
+    """Writes nested in a query (writable CTEs) and server-side functions it calls."""
+    try:
+        trees = sqlglot.parse(stmt, read="postgres")
+    except (ParseError, TokenError):
+        return ()
+    out: list[Intent] = []
+    for tree in trees:
+        if tree is None:
+            continue
+        for node in tree.find_all(*_WRITES):
+            if node is not tree:
+                out.extend(i.with_(detail=i.detail or "data-modifying WITH") for i in intents_of(
+                    node, "postgres"))
+        for fn in tree.find_all(exp.Anonymous):
+            if str(fn.name).lower() in SERVER_FUNCTIONS:
+                out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
+                                  ("?",), source=stmt, remote=True))
+            elif str(fn.name).lower() == "set_config" and any(
+                    isinstance(a, exp.Literal) and a.name.lower() in GUARDED_SETTINGS
+                    for a in fn.expressions[:1]):
+                out.append(_tamper(stmt, "set_config(session_replication_role)"))
+    return tuple(out)
+
+
+def _dollar_body(stmt: str, words: list[tuple[str, str]]) -> str:
+    """The body of a DO block or function: the first dollar-quoted string, else the first string."""
+    m = re.search(r"(\$[A-Za-z_0-9]*\$)(.*?)\1", stmt, re.S)
+    if m:
+        return m.group(2)
+    return next((w for k, w in words if k in ("STRING", "HEREDOC_STRING")), "")
+
+
+def _literal(rest: str) -> str | None:
+    """The SQL of ``EXECUTE <rest>`` when it is one string literal (``INTO``/``USING`` aside)."""
+    try:
+        toks = sqlglot.tokenize(rest, read="postgres")
+    except TokenError:
+        return None
+    if toks and toks[0].token_type.name == "STRING" and (
+            len(toks) == 1 or toks[1].text.upper() in ("INTO", "USING")):
+        return str(toks[0].text)
+    return None
+
+
+def _body(body: str, stmt: str, what: str) -> tuple[Intent, ...]:
+    """A plpgsql body: literal ``EXECUTE 'sql'`` analysed as SQL; ``EXECUTE`` of text built at run
+    time is marked for the effect check; server-side actions written in the body are found."""
+    out: list[Intent] = [Intent("sql.other", source=stmt, detail=what)]
+    try:
+        pieces = split(body)
+    except TokenError:
+        return (Intent("sql.unparsed", source=stmt),)
+    for piece in pieces:
+        toks = sqlglot.tokenize(piece, read="postgres")
+        for t in toks:
+            if t.text.upper() == "EXECUTE":
+                sql = _literal(piece[t.end + 1:])
+                if sql is None:
+                    out.append(Intent("sql.other", source=stmt, detail=f"{what}: dynamic EXECUTE"))
+                else:
+                    out.extend(i.with_(source=stmt) for i in analyze_postgres(sql).intents)
+                break
+            if t.text.upper() in _BODY_SQL:
+                text = piece[t.start:]
+                text = "SELECT" + text[len("PERFORM"):] if t.text.upper() == "PERFORM" else text
+                out.extend(i.with_(source=stmt) for i in analyze_postgres(text).intents
+                           if i.action in ("guard.tamper", "sql.export") or i.remote)
+                break
+    return tuple(out)
+
+
+def dynamic(intents: tuple[Intent, ...]) -> bool:
+    """Whether a DO block or function runs SQL built at run time."""
+    return any(i.detail.endswith("dynamic EXECUTE") for i in intents)

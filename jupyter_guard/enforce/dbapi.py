@@ -1,0 +1,176 @@
+"""DB-API drivers guarded at ``connect()``: psycopg (3), psycopg2, sqlite3, and pyodbc if present.
+
+Each driver's ``connect`` returns a proxy (``isinstance`` still names the driver's class) whose
+cursors judge every ``execute``/``executemany``/``copy``/``callproc`` with the decision
+``%%guarded_sql`` uses, in the connection's dialect. The text judged is the text the server
+gets: ``psycopg.sql`` compositions are rendered with the connection, ``%s``/``%(name)s``
+parameters are bound by the driver's own ``mogrify``. On PostgreSQL, statements that can change
+rows or schema also pass the effect check (``enforce.pg_effect``). Connections and cursors
+already in the namespace when the guard loads are swapped for proxies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.enforce.kernel import blocked_error
+from jupyter_guard.enforce.runtime import Busy, busy, verify
+from jupyter_guard.errors import GuardBlocked
+
+DRIVERS = {"psycopg": "postgres", "psycopg2": "postgres", "sqlite3": "sqlite", "pyodbc": ""}
+
+
+def driver_of(obj: Any) -> str:
+    """``psycopg``, ``psycopg2``, ``sqlite3``, ``pyodbc`` or ``""`` for a connection or cursor."""
+    mod = type(obj).__module__.split(".")[0].lstrip("_")
+    if mod in DRIVERS and hasattr(obj, "execute") or mod in DRIVERS and hasattr(obj, "cursor"):
+        return mod
+    return ""
+
+
+@dataclass
+class DbapiConn(Conn):
+    """The guard's own read-only queries on a DB-API connection (row counts, catalog)."""
+
+    def _query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        raw = self.raw
+        status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
+        own = not getattr(raw, "autocommit", True) and status == 2   # inside the user's transaction
+        cur = raw.cursor()
+        try:
+            if own:
+                cur.execute("SAVEPOINT jg_read")
+            try:
+                cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+                rows = list(cur.fetchall())
+            except Exception:
+                if own:
+                    cur.execute("ROLLBACK TO SAVEPOINT jg_read")
+                    cur.execute("RELEASE SAVEPOINT jg_read")
+                elif status == 0 and hasattr(raw, "rollback") and driver_of(raw) != "sqlite3":
+                    raw.rollback()     # the failed transaction was ours alone
+                raise
+            if own:
+                cur.execute("RELEASE SAVEPOINT jg_read")
+            return rows
+        finally:
+            cur.close()
+
+    def scalar(self, sql: str) -> Any:
+        rows = self._query(sql)
+        return rows[0][0] if rows else None
+
+    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self._query(sql, params)
+
+
+def render(query: Any, raw: Any, params: Any = None) -> str:
+    """The SQL text the server will receive."""
+    if hasattr(query, "as_string"):            # psycopg.sql / psycopg2.sql compositions
+        query = query.as_string(raw)
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        query = bytes(query).decode("utf-8", "replace")
+    if not isinstance(query, str):
+        raise GuardBlocked("sql-parse-error", f"the guard cannot read a query of type "
+                           f"{type(query).__name__}: pass the SQL as a string", approval_hint=False)
+    if params is None or driver_of(raw) not in ("psycopg", "psycopg2"):
+        return query
+    try:
+        if driver_of(raw) == "psycopg":
+            import psycopg
+
+            return str(psycopg.ClientCursor(raw).mogrify(query, params))
+        out = raw.cursor().mogrify(query, params)
+        return out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
+    except Exception:  # bad parameters: the driver raises the same error when the statement runs
+        return query
+
+
+class Checker:
+    """One connection's judge: static decision, then the effect check where it applies."""
+
+    def __init__(self, guard: Guard, raw: Any, driver: str) -> None:
+        self.guard, self.raw, self.driver = guard, raw, driver
+        self.dialect = DRIVERS.get(driver, "")
+        self.conn = DbapiConn(raw, f"{driver} connection", self.dialect or "postgres")
+
+    def __call__(self, query: Any, params: Any, call: Any, *, many: bool = False) -> Any:
+        if busy():
+            return call()
+        with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
+            g = self.guard
+            try:
+                text, effect, j = self._judge(query, params, many)
+            except GuardBlocked:
+                raise
+            except Exception as e:  # the guard itself failed: refuse, the statement never runs
+                first = (str(e).strip().splitlines() or [""])[0][:200]
+                raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
+                                   f"({type(e).__name__}: {first}); nothing ran",
+                                   approval_hint=False) from None
+            if j.verdict.refuses:
+                self._refuse(text, j, j.verdict)
+            if effect:
+                from jupyter_guard.enforce import pg_effect
+
+                result = pg_effect.run(self.raw, call, source=text, policy=g.policy,
+                                       ctx=g.context(self.conn, files=False),
+                                       ours=g.session_tables,
+                                       on_refuse=lambda v: self._refused(text, j, v))
+                g.note_success(j.intents)
+                return result
+        result = call()
+        g.note_success(j.intents)
+        return result
+
+    def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+        """(the text the server gets, whether the effect check applies, the judgement)."""
+        verify()
+        g = self.guard
+        text = render(query, self.raw, None if many else params)
+        bound = params if self.dialect != "postgres" and not many else None
+        effect = self.dialect == "postgres" and needs_effect(text)
+        analysis = g.sql_analysis(text, self.dialect, params=bound)
+        if effect:
+            from jupyter_guard.enforce.pg_judge import for_effect, runtime_sql_on_server
+
+            analysis = runtime_sql_on_server(
+                for_effect(analysis, g.policy.max_affected_rows), self.conn)
+        return text, effect, g.judge(analysis, conn=self.conn, code=text)
+
+    def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:
+        from dataclasses import replace
+
+        self.guard.begin(kind="runtime", code=text, judgement=replace(j, verdict=verdict),
+                         status="blocked")
+        self.guard.last_blocked = {"code": text, "verdict": verdict, "event_id": ""}
+        return blocked_error(verdict)
+
+    def _refuse(self, text: str, j: Any, verdict: Any) -> None:
+        raise self._refused(text, j, verdict)
+
+
+def needs_effect(text: str) -> bool:
+    from jupyter_guard.enforce.pg_effect import needs_transaction_free
+    from jupyter_guard.enforce.pg_judge import pure_read
+
+    return not pure_read(text) and not needs_transaction_free(text)
+
+
+def install(shell: Any, guard: Guard) -> None:
+    from jupyter_guard.enforce import dbapi_proxy, lazy
+    # imported now, not mid-cell: self-protection seals the guard's modules after loading
+    from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
+
+    for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
+        lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))
+    for name, value in list(shell.user_ns.items()):
+        if not name.startswith("_"):
+            wrapped = dbapi_proxy.wrap_existing(value, guard)
+            if wrapped is not value:
+                shell.user_ns[name] = wrapped
+
+
+__all__ = ["Checker", "DbapiConn", "driver_of", "render", "install"]

@@ -1,0 +1,105 @@
+"""psycopg2 connections guarded as subclasses, psycopg2's own way (``connection_factory``).
+
+psycopg2's C functions (``register_type``, ``extras.register_uuid``, ... which SQLAlchemy calls on
+every new connection) accept only real ``connection`` and ``cursor`` objects, so a proxy cannot
+stand in for them. ``psycopg2.connect`` therefore builds the connection from a subclass of the
+requested factory, whose cursors are subclasses of the requested cursor factory that judge
+every statement with ``dbapi.Checker``. A connection opened before the guard loaded is still
+wrapped in a proxy (``dbapi_proxy``).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+from jupyter_guard.enforce.dbapi import Checker
+from jupyter_guard.enforce.guard import Guard
+
+
+class GuardedCursorMixin:
+    """Statements of a psycopg2 cursor pass ``connection._jg_check`` first."""
+
+    def _jg(self) -> Checker:
+        return self.connection._jg_check  # type: ignore[attr-defined,no-any-return]
+
+    def execute(self, query: Any, vars: Any = None) -> Any:
+        sup = super(GuardedCursorMixin, self)
+        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[misc]
+
+    def executemany(self, query: Any, vars_list: Any) -> Any:
+        rows = list(vars_list)
+        sup = super(GuardedCursorMixin, self)
+        return self._jg()(query, rows[0] if rows else None,
+                          lambda: sup.executemany(query, rows), many=True)  # type: ignore[misc]
+
+    def callproc(self, procname: str, parameters: Any = None) -> Any:
+        sup = super(GuardedCursorMixin, self)
+        text = f"SELECT * FROM {procname}({', '.join(['NULL'] * len(parameters or ()))})"
+        return self._jg()(text, None,
+                          lambda: sup.callproc(procname, parameters))  # type: ignore[misc]
+
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
+        self._jg()(sql, None, lambda: None)
+        return super(GuardedCursorMixin, self).copy_expert(sql, file, size)  # type: ignore[misc]
+
+    def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
+                columns: Any = None) -> Any:
+        cols = f" ({', '.join(columns)})" if columns else ""
+        self._jg()(f"COPY {table}{cols} TO STDOUT", None, lambda: None)
+        sup: Any = super(GuardedCursorMixin, self)
+        return sup.copy_to(file, table, sep, null, columns)
+
+    def copy_from(self, file: Any, table: str, *args: Any, **kw: Any) -> Any:
+        self._jg()(f"COPY {table} FROM STDIN", None, lambda: None)
+        sup: Any = super(GuardedCursorMixin, self)
+        return sup.copy_from(file, table, *args, **kw)
+
+
+@lru_cache(maxsize=64)
+def cursor_class(factory: type) -> type:
+    if issubclass(factory, GuardedCursorMixin):
+        return factory
+    return type(f"Guarded{factory.__name__}", (GuardedCursorMixin, factory), {
+        "__module__": factory.__module__, "__doc__": factory.__doc__})
+
+
+class GuardedConnectionMixin:
+    """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for."""
+
+    def cursor(self, *args: Any, **kw: Any) -> Any:
+        import psycopg2.extensions as ext
+
+        factory = kw.get("cursor_factory") or getattr(self, "cursor_factory", None) or ext.cursor
+        kw["cursor_factory"] = cursor_class(factory)
+        return super(GuardedConnectionMixin, self).cursor(*args, **kw)  # type: ignore[misc]
+
+
+@lru_cache(maxsize=64)
+def connection_class(factory: type) -> type:
+    if issubclass(factory, GuardedConnectionMixin):
+        return factory
+    return type(f"Guarded{factory.__name__}", (GuardedConnectionMixin, factory), {
+        "__module__": factory.__module__, "__doc__": factory.__doc__})
+
+
+def patch(module: ModuleType, guard: Guard) -> None:
+    if getattr(module, "_jupyter_guard_dbapi", False):
+        return
+    import psycopg2.extensions as ext
+
+    orig = module.connect
+
+    def connect(dsn: Any = None, connection_factory: Any = None, cursor_factory: Any = None,
+                **kw: Any) -> Any:
+        factory = connection_class(connection_factory or ext.connection)
+        con = orig(dsn, connection_factory=factory, cursor_factory=cursor_factory, **kw)
+        con._jg_check = Checker(guard, con, "psycopg2")
+        return con
+
+    connect.__doc__ = orig.__doc__
+    module.connect = connect  # type: ignore[attr-defined]
+    from jupyter_guard.enforce.dbapi_proxy import PATCHED
+
+    PATCHED[(module, "connect")] = connect
+    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

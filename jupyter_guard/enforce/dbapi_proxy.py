@@ -1,0 +1,220 @@
+"""Proxies for DB-API connections and cursors, and the patches of each driver's ``connect``.
+
+A proxy reports the driver's own class (``isinstance`` and pandas' driver checks keep working);
+every statement goes through ``dbapi.Checker`` before it reaches the driver. ``unwrap`` (in
+``enforce.connections``) finds the real object behind a proxy for the guard's own queries.
+"""
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any
+
+from jupyter_guard.enforce.dbapi import Checker, driver_of
+from jupyter_guard.enforce.guard import Guard
+
+
+# (module or class, attribute) -> the guard's replacement; self-protection puts them back
+PATCHED: dict[tuple[Any, str], Any] = {}
+
+
+class _Proxy:
+    __slots__ = ("_jg_con", "_jg_check")
+
+    def __init__(self, raw: Any, check: Checker) -> None:
+        object.__setattr__(self, "_jg_con", raw)
+        object.__setattr__(self, "_jg_check", check)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:   # isinstance(con, psycopg.Connection) keeps working
+        return type(object.__getattribute__(self, "_jg_con"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jg_con, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._jg_con, name, value)
+
+    def __iter__(self) -> Any:
+        return iter(self._jg_con)
+
+    def __repr__(self) -> str:
+        return f"<guarded {self._jg_con!r}>"
+
+
+class GuardedCursor(_Proxy):
+    __slots__ = ()
+
+    def _same(self, result: Any) -> Any:
+        return self if result is self._jg_con else result
+
+    def execute(self, query: Any, params: Any = None, *args: Any, **kw: Any) -> Any:
+        raw = self._jg_con
+        call = (lambda: raw.execute(query, *args, **kw)) if params is None else (
+            lambda: raw.execute(query, params, *args, **kw))
+        return self._same(self._jg_check(query, params, call))
+
+    def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
+        rows = list(seq)
+        raw = self._jg_con
+        check = self._jg_check
+        for p in rows[:1000]:   # each bound statement judged (first 1000); the effect check sums
+            if check.dialect != "postgres":
+                check(query, p, lambda: None)
+        first = rows[0] if rows else None
+        return self._same(check(query, first, lambda: raw.executemany(query, rows, *args, **kw),
+                                many=check.dialect == "postgres"))
+
+    def executescript(self, script: Any) -> Any:   # sqlite3
+        raw = self._jg_con
+        return self._same(self._jg_check(script, None, lambda: raw.executescript(script)))
+
+    def copy(self, statement: Any, params: Any = None, **kw: Any) -> Any:   # psycopg 3
+        raw = self._jg_con
+        self._jg_check(statement, params, lambda: None)
+        return raw.copy(statement, params, **kw)
+
+    def copy_expert(self, sql: Any, file: Any, *args: Any) -> Any:   # psycopg2
+        self._jg_check(sql, None, lambda: None)
+        return self._jg_con.copy_expert(sql, file, *args)
+
+    def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
+                columns: Any = None) -> Any:
+        cols = f" ({', '.join(columns)})" if columns else ""
+        self._jg_check(f"COPY {table}{cols} TO STDOUT", None, lambda: None)
+        return self._jg_con.copy_to(file, table, sep, null, columns)
+
+    def copy_from(self, file: Any, table: str, *args: Any, **kw: Any) -> Any:
+        self._jg_check(f"COPY {table} FROM STDIN", None, lambda: None)
+        return self._jg_con.copy_from(file, table, *args, **kw)
+
+    def callproc(self, name: str, params: Any = None, *args: Any) -> Any:
+        raw = self._jg_con
+        n = len(params or ())
+        text = f"SELECT * FROM {name}({', '.join(['NULL'] * n)})"
+        return self._jg_check(text, None, lambda: raw.callproc(name, params, *args))
+
+    def __enter__(self) -> GuardedCursor:
+        self._jg_con.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._jg_con.__exit__(*exc)
+
+
+class GuardedDbapi(_Proxy):
+    __slots__ = ()
+
+    def cursor(self, *args: Any, **kw: Any) -> GuardedCursor:
+        return GuardedCursor(self._jg_con.cursor(*args, **kw), self._jg_check)
+
+    def execute(self, query: Any, params: Any = None, *args: Any, **kw: Any) -> Any:
+        return self.cursor().execute(query, params, *args, **kw)
+
+    def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
+        return self.cursor().executemany(query, seq, *args, **kw)
+
+    def executescript(self, script: Any) -> Any:
+        return self.cursor().executescript(script)
+
+    def __enter__(self) -> GuardedDbapi:
+        self._jg_con.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._jg_con.__exit__(*exc)
+
+
+def guard_connection(raw: Any, guard: Guard) -> Any:
+    if isinstance(raw, _Proxy) or not driver_of(raw) or hasattr(raw, "_jg_check"):
+        return raw
+    return GuardedDbapi(raw, Checker(guard, raw, driver_of(raw)))
+
+
+def wrap_existing(value: Any, guard: Guard) -> Any:
+    """A connection or cursor the user opened before the guard loaded, as a proxy."""
+    try:
+        if isinstance(value, _Proxy) or not driver_of(value) or _guarded_pg2(value):
+            return value
+    except Exception:  # an object whose type cannot be inspected is not a driver's: left alone
+        return value
+    if hasattr(value, "cursor") and not hasattr(value, "fetchone"):
+        return guard_connection(value, guard)
+    owner = getattr(value, "connection", None)
+    if owner is not None and hasattr(value, "fetchone"):
+        return GuardedCursor(value, Checker(guard, owner, driver_of(owner)))
+    return value
+
+
+def _guarded_pg2(obj: Any) -> bool:
+    """A psycopg2 connection or cursor built by ``dbapi_pg2`` (guarded by its class)."""
+    if driver_of(obj) != "psycopg2":
+        return False
+    return hasattr(obj, "_jg_check") or hasattr(getattr(obj, "connection", None), "_jg_check")
+
+
+def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
+    """Whether SQL handed to ``i.via`` (``cur``, ``con.cursor()``, ``psycopg.connect(...)``) is
+    judged when it runs, in the connection's own dialect: a guarded DB-API connection or cursor,
+    or a driver whose connections are guarded when they open. SQLAlchemy's ``text()`` counts too
+    (its listener judges every statement) for what the cell's text alone cannot judge: SQL that
+    does not parse in DuckDB's dialect, and parameters.
+
+    >>> from jupyter_guard.model import Intent
+    >>> runtime_judged(Intent("sql.drop", via="psycopg2.connect(dsn).cursor()"), {})
+    True
+    """
+    if i.via == "%sql":   # jupysql: through its current connection's driver
+        return _jupysql_guarded() and (i.action == "sql.unparsed" or i.where in ("param", "unknown"))
+    root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
+    obj = ns.get(root)
+    if isinstance(obj, _Proxy) or _guarded_pg2(obj):
+        return True
+    if root in ("psycopg", "psycopg2", "sqlite3") and (obj is None or isinstance(obj, ModuleType)):
+        return obj is None or getattr(obj, "__name__", "") == root
+    if sa_hooked and isinstance(obj, ModuleType) and obj.__name__ == "sqlalchemy":
+        return i.action == "sql.unparsed" or i.where in ("param", "unknown")
+    return False
+
+
+def _jupysql_guarded() -> bool:
+    """Whether jupysql's current connection reaches PostgreSQL or SQLite through a driver the
+    guard wraps (its statements are then judged at run time in their own dialect)."""
+    mod = sys.modules.get("sql.connection")
+    current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
+    try:
+        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
+    except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
+        return False
+    return dialect in ("postgresql", "sqlite") and driver in ("psycopg", "psycopg2", "pysqlite")
+
+
+def patch(module: ModuleType, name: str, guard: Guard) -> None:
+    """``module.connect`` (and psycopg's ``Connection.connect``) return guarded connections."""
+    if getattr(module, "_jupyter_guard_dbapi", False):
+        return
+    if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies
+        from jupyter_guard.enforce import dbapi_pg2
+
+        dbapi_pg2.patch(module, guard)
+        return
+    orig = module.connect
+
+    def connect(*args: Any, **kw: Any) -> Any:
+        return guard_connection(orig(*args, **kw), guard)
+
+    connect.__doc__ = getattr(orig, "__doc__", None)
+    module.connect = connect  # type: ignore[attr-defined]
+    PATCHED[(module, "connect")] = connect
+    if name == "psycopg":
+        cls = module.Connection  # type: ignore[attr-defined]
+        orig_cls = cls.__dict__["connect"].__func__
+
+        def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:
+            return guard_connection(orig_cls(klass, *args, **kw), guard)
+
+        cls.connect = classmethod(cls_connect)
+        module.connect = cls.connect  # type: ignore[attr-defined]
+        PATCHED[(cls, "connect")] = cls.__dict__["connect"]
+        PATCHED[(module, "connect")] = module.connect
+    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

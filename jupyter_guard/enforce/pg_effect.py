@@ -1,0 +1,185 @@
+"""The effect check for PostgreSQL: a statement that can change rows or schema runs inside a
+transaction (or savepoint) the guard controls; before it is kept, the guard measures what it did
+and rolls it back when the policy forbids the result.
+
+What is measured, in one catalog query before and one after:
+- ``pg_stat_xact_user_tables``: tuples inserted, updated and deleted per table in this transaction;
+- ``pg_class``: tables and views that disappeared, were renamed, lost columns, or were emptied or
+  rewritten (a new ``relfilenode``: ``TRUNCATE``); DDL is transactional, so all of it rolls back;
+- disabled triggers, ``session_replication_role``, ``current_user`` and ``session_user``.
+Temporary tables (``pg_temp_*`` schemas) are the session's own and are not counted.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_guard.model import Intent, Verdict, combine
+from jupyter_guard.policy.decide import decide
+from jupyter_guard.policy.rules import Context, bare_table
+
+SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
+  (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+     AND NOT a.attisdropped),
+  coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
+  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'), c.relkind::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
+UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
+  0, 0, 0, 0, 0, session_user::text"""
+
+# Statements PostgreSQL refuses inside a transaction block: they run without the check, and the
+# static analysis alone decides them.
+NO_TRANSACTION = ("VACUUM", "CREATE DATABASE", "DROP DATABASE", "CREATE INDEX CONCURRENTLY",
+                  "DROP INDEX CONCURRENTLY", "REINDEX", "ALTER SYSTEM", "CREATE TABLESPACE",
+                  "DROP TABLESPACE", "CLUSTER")
+
+
+@dataclass(frozen=True)
+class Rel:
+    """One table or view as the catalog and this transaction's statistics show it."""
+
+    schema: str
+    name: str
+    filenode: int
+    ncols: int
+    updated: int
+    deleted: int
+    disabled: int
+    kind: str
+
+
+Snapshot = tuple[dict[int, Rel], tuple[str, str, str]]
+
+
+def take(cursor: Any) -> Snapshot:
+    cursor.execute(SNAPSHOT)
+    rels: dict[int, Rel] = {}
+    settings = ("", "", "")
+    for oid, schema, name, node, ncols, upd, dele, dis, kind in cursor.fetchall():
+        if oid == -1:
+            settings = (str(schema), str(name), str(kind))
+        else:
+            rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
+                                 int(dis), kind)
+    return rels, settings
+
+
+def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ...]:
+    """What the statement did, as intents the policy's rules judge like any other.
+
+    >>> r = Rel("public", "orders", 1, 3, 0, 0, 0, "r")
+    >>> [(i.action, i.estimated_rows) for i in measured(({7: r}, ("origin", "u", "u")),
+    ...     ({7: Rel("public", "orders", 1, 3, 0, 30000, 0, "r")}, ("origin", "u", "u")), "x")]
+    [('sql.delete', 30000)]
+    """
+    out: list[Intent] = []
+    (old, s0), (new, s1) = before, after
+    for oid, r in old.items():
+        if r.schema.startswith("pg_temp"):   # the session's temporary tables are its own
+            continue
+        name = f"{r.schema}.{r.name}"
+        kind = "view" if r.kind == "v" else "table"
+        n = new.get(oid)
+        if n is None:
+            out.append(Intent("sql.drop", kind, name, source=source, detail="measured"))
+            continue
+        if (n.schema, n.name) != (r.schema, r.name):
+            out.append(Intent("sql.drop", kind, name, source=source,
+                              detail=f"RENAME TO {n.schema}.{n.name} (measured)"))
+        if n.filenode != r.filenode and r.kind in ("r", "p", "m"):
+            out.append(Intent("sql.truncate", "table", name, source=source, detail="measured"))
+        if n.ncols < r.ncols:
+            out.append(Intent("sql.drop_column", "table", name, ("?",), source=source,
+                              detail="measured"))
+        if n.disabled > r.disabled:
+            out.append(Intent("guard.tamper", "guard", f"disables triggers of {name}",
+                              source=source))
+        for action, d in (("sql.delete", n.deleted - r.deleted),
+                          ("sql.update", n.updated - r.updated)):
+            if d > 0:
+                out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]
+                                  where="filtered", estimated_rows=d, detail="measured"))
+    changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
+    if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
+        names = ", ".join(sorted({i.target for i in changed}))
+        verb = "sql.update" if all(i.action == "sql.update" for i in changed) else "sql.delete"
+        out.append(Intent(verb, "table", names, source=source,  # type: ignore[arg-type]
+                          where="filtered", estimated_rows=sum(i.estimated_rows or 0 for i in changed),
+                          detail="measured, all tables"))
+    if s1[0] != s0[0] and s1[0] != "origin":
+        out.append(Intent("guard.tamper", "guard", f"session_replication_role = {s1[0]} (turns off "
+                          "triggers and foreign keys)", source=source))
+    if s1[1:] != s0[1:]:
+        out.append(Intent("guard.tamper", "guard", f"changes the session's role to {s1[1]}",
+                          source=source))
+    return tuple(out)
+
+
+def judge(intents: tuple[Intent, ...], policy: Any, ctx: Context) -> Verdict | None:
+    """The refusing verdict for measured intents, or None when the policy allows all of them."""
+    if not intents:
+        return None
+    verdicts = decide(intents, policy, ctx)
+    v = combine(verdicts)
+    return v if v.refuses else None
+
+
+def run(raw: Any, call: Callable[[], Any], *, source: str, policy: Any, ctx: Context,
+        on_refuse: Callable[[Verdict], BaseException], ours: set[str] | None = None) -> Any:
+    """Run ``call`` (the user's statement on ``raw``) under the check; keep it only if allowed."""
+    autocommit = bool(getattr(raw, "autocommit", False))
+    status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
+    if status == 3:   # the transaction already failed: the statement will fail the same way
+        return call()
+    cur = raw.cursor()
+    try:
+        cur.execute("BEGIN" if autocommit else "SAVEPOINT jg_effect")
+        before = take(cur)
+        try:
+            result = call()
+        except BaseException:
+            _undo(cur, autocommit)
+            raise
+        try:
+            after = take(cur)
+            verdict = judge(session_tables_ok(measured(before, after, source), ours or set()),
+                            policy, ctx)
+        except BaseException:  # the measurement failed: nothing of the statement is kept
+            _undo(cur, autocommit)
+            raise
+        if verdict is not None:
+            _undo(cur, autocommit)
+            raise on_refuse(verdict)
+        cur.execute("COMMIT" if autocommit else "RELEASE SAVEPOINT jg_effect")
+        if ours is not None:   # tables this statement created belong to the session
+            ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
+        return result
+    finally:
+        try:
+            cur.close()
+        except Exception:  # closing our own cursor cannot change what was kept or undone
+            pass
+
+
+def _undo(cur: Any, autocommit: bool) -> None:
+    if autocommit:
+        cur.execute("ROLLBACK")
+    else:
+        cur.execute("ROLLBACK TO SAVEPOINT jg_effect")
+        cur.execute("RELEASE SAVEPOINT jg_effect")
+
+
+def session_tables_ok(intents: tuple[Intent, ...], ours: set[str]) -> tuple[Intent, ...]:
+    """Measured drops of tables this session created are the session's own business."""
+    return tuple(i.with_(temporary=True) if bare_table(i.target.split(".", 1)[-1]) in ours
+                 or bare_table(i.target) in ours else i for i in intents)
+
+
+def needs_transaction_free(text: str) -> bool:
+    head = " ".join(text.split()[:4]).upper()
+    return any(head.startswith(w) for w in NO_TRANSACTION)

@@ -1,0 +1,108 @@
+"""What the static decision leaves to PostgreSQL's effect check, and what it may not.
+
+- ``pure_read``: statements that cannot change anything (queries calling only functions sqlglot
+  knows, with no data-modifying ``WITH``) run without the check; anything else runs under it.
+- ``for_effect``: a DELETE/UPDATE whose rows the guard cannot count before it runs (parameters
+  bound inside a ``DO`` block, forms sqlglot cannot read) is judged by its measured effect instead
+  of being refused; row counts that run are bounded (``LIMIT max+1``) so they stay cheap on big
+  tables. Transaction control in the same call as a change is refused: a ``COMMIT`` inside it
+  would keep the change before the guard measured it.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from jupyter_guard.model import Analysis, Intent
+
+_READS = (exp.Query, exp.Show, exp.Describe)
+_WRITES = (exp.Delete, exp.Update, exp.Insert, exp.Merge, exp.Create, exp.Drop, exp.Alter,
+           exp.Copy, exp.Command)
+
+
+@lru_cache(maxsize=2048)
+def pure_read(text: str) -> bool:
+    """
+    >>> pure_read("SELECT id, upper(name) FROM customers WHERE id = 1"), pure_read("SELECT f()")
+    (True, False)
+    """
+    try:
+        trees = sqlglot.parse(text, read="postgres")
+    except (ParseError, TokenError):
+        return False
+    for tree in trees:
+        if tree is None:
+            continue
+        if not isinstance(tree, _READS) or tree.find(exp.Anonymous, *_WRITES) is not None:
+            return False
+        if isinstance(tree, exp.Select) and tree.args.get("into") is not None:
+            return False  # SELECT ... INTO new_table
+    return True
+
+
+def bounded(count_sql: str, limit: int) -> str:
+    """``SELECT COUNT(*) FROM t WHERE p`` -> ``SELECT count(*) FROM (SELECT 1 FROM t WHERE p
+    LIMIT limit+1) AS s``: the count stops one past what the policy allows.
+
+    >>> bounded("SELECT COUNT(*) FROM t WHERE x > 1", 1000)
+    'SELECT COUNT(*) FROM (SELECT 1 FROM t WHERE x > 1 LIMIT 1001) AS jg_bounded'
+    """
+    try:
+        tree = sqlglot.parse_one(count_sql, read="postgres")
+    except (ParseError, TokenError):
+        return count_sql
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != 1 or not isinstance(
+            tree.expressions[0], exp.Count):
+        return count_sql
+    inner = tree.copy()
+    inner.set("expressions", [exp.Literal.number(1)])
+    inner.set("limit", exp.Limit(expression=exp.Literal.number(limit + 1)))
+    return str(exp.select(exp.Count(this=exp.Star())).from_(inner.subquery("jg_bounded")).sql(
+        dialect="postgres"))
+
+
+def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
+    out: list[Intent] = []
+    for i in analysis.intents:
+        if i.action in ("sql.delete", "sql.update"):
+            if i.where in ("param", "unknown") or "?" == i.target:
+                i = i.with_(where="filtered", estimated_rows=0, detail="")
+            elif i.where == "filtered" and i.detail:
+                i = i.with_(detail=bounded(i.detail, max_rows))
+        out.append(i)
+    if any(i.action == "sql.transaction" for i in out) and any(
+            i.action not in ("sql.select", "sql.set", "sql.transaction") for i in out):
+        out.append(Intent("sql.unparsed", source=analysis.intents[0].source,
+                          detail="transaction control in the same call as a change"))
+        return Analysis(tuple(out), analysis.errors + (
+            "COMMIT/ROLLBACK/BEGIN in the same call as a change: run transaction control in "
+            "its own execute()",))
+    return Analysis(tuple(out), analysis.errors)
+
+
+PRIVILEGED = ("SELECT rolsuper OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') "
+              "OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') "
+              "FROM pg_roles WHERE rolname = current_user")
+
+
+def runtime_sql_on_server(analysis: Analysis, conn: Any) -> Analysis:
+    """plpgsql ``EXECUTE`` of text built at run time is left to the effect check, which measures
+    tables, not files: for a role that may write server files or run server programs (superuser,
+    ``pg_write_server_files``, ``pg_execute_server_program``) it is refused as an export to the
+    database server. A role the guard cannot check counts as such a role."""
+    if not any(i.detail.endswith("dynamic EXECUTE") for i in analysis.intents):
+        return analysis
+    try:
+        privileged = bool(conn.scalar(PRIVILEGED))
+    except Exception:  # the check failed: treat the role as privileged, so the guard refuses
+        privileged = True
+    if not privileged:
+        return analysis
+    i = Intent("sql.export", "file", "files or programs on the database server (plpgsql EXECUTE "
+               "of SQL built at run time, by a role that may write them)", ("?",), remote=True,
+               source=analysis.intents[0].source)
+    return Analysis(analysis.intents + (i,), analysis.errors)

@@ -1,0 +1,154 @@
+"""``%%guarded_sql`` on PostgreSQL (a SQLAlchemy URL or engine, or a DB-API connection).
+
+The cell runs as the user wrote it, statement by statement (split on sqlglot's tokens, never
+regenerated), in ONE transaction the guard opens and ends: committed when the static decision
+and the measured effect both allow it, rolled back otherwise. No transaction stays open after
+the cell, so nothing judged in one cell is committed by another.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from jupyter_guard.analyze.sql_postgres import split
+from jupyter_guard.enforce import pg_effect
+from jupyter_guard.enforce.connections import Conn, unwrap
+from jupyter_guard.enforce.dbapi import DbapiConn
+from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.enforce.kernel import blocked_error
+from jupyter_guard.enforce.pg_judge import for_effect, pure_read, runtime_sql_on_server
+from jupyter_guard.enforce.runtime import Busy, verify
+
+
+def label(raw: Any) -> str:
+    """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
+    password (the audit records it as the URL the cell read from)."""
+    info = getattr(raw, "info", None)
+    if info is None:
+        return "postgresql"
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+@contextmanager
+def dbapi_of(conn: Conn) -> Iterator[Any]:
+    """The driver connection behind an engine (a pool checkout, returned after the cell), a
+    SQLAlchemy connection, or a DB-API connection."""
+    raw = conn.raw
+    if hasattr(raw, "raw_connection"):                 # an Engine
+        pooled = raw.raw_connection()
+        try:
+            yield unwrap(pooled.dbapi_connection)
+        finally:
+            pooled.close()
+        return
+    if hasattr(raw, "exec_driver_sql"):                # a SQLAlchemy Connection
+        yield unwrap(raw.connection.dbapi_connection)
+        return
+    yield unwrap(raw)
+
+
+def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
+            user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
+            execution_count: int | None = None) -> Any:
+    verify()
+    with dbapi_of(conn) as raw:
+        own = raw.info.transaction_status == 0   # else: the user's transaction (a SA Connection)
+        was = raw.autocommit
+        if own:
+            raw.autocommit = True   # the guard's counts and the cell's one transaction end here
+        try:
+            return _cell(g, DbapiConn(raw, conn.name, "postgres"), raw, text, own, output=output,
+                         dry_run=dry_run, user_ns=user_ns, actor=actor,
+                         where={"cell_id": cell_id, "execution_count": execution_count})
+        finally:
+            if own:
+                raw.autocommit = was
+
+
+def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str | None,
+          dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any]
+          ) -> Any:
+    from jupyter_guard.enforce.magic import SqlError, dry_run_frame
+
+    analysis = runtime_sql_on_server(
+        for_effect(g.sql_analysis(text, "postgres"), g.policy.max_affected_rows), conn)
+    with Busy():
+        judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
+    if dry_run:
+        return dry_run_frame(judgement.intents, judgement.verdicts)
+    if judgement.verdict.refuses:
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", **where)
+        g.last_blocked = {"code": text, "verdict": judgement.verdict, "event_id": ""}
+        raise blocked_error(judgement.verdict)
+    event_id = g.begin(kind="sql", code=text, judgement=judgement, **where)
+    start = time.perf_counter()
+    statements = split(text)
+    refused: list[Any] = []
+
+    def on_refuse(v: Any) -> BaseException:
+        refused.append(v)
+        return blocked_error(v)
+
+    source = label(raw)
+    with Busy():
+        try:
+            frame, rows = _run(g, conn, raw, statements, text, on_refuse, own)
+        except BaseException as e:
+            g.finish(event_id, status="blocked" if refused else "error",
+                     duration_ms=(time.perf_counter() - start) * 1000,
+                     lineage=[("read", "url", source, False)])
+            if refused:
+                g.last_blocked = {"code": text, "verdict": refused[0], "event_id": event_id}
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None
+    g.note_success(judgement.intents)
+    lineage = [("read", "url", source, False)] + (
+        [("write", "variable", output, False)] if output else [])
+    g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,
+             lineage=lineage)
+    if output and user_ns is not None:
+        user_ns[output] = frame
+    return frame
+
+
+def _run(g: Guard, conn: Conn, raw: Any, statements: list[str], text: str, on_refuse: Any,
+         own: bool) -> tuple[Any, int | None]:
+    """All statements in one transaction of the guard's; (last result as a DataFrame, rows)."""
+    out: dict[str, Any] = {"frame": None, "rows": None}
+
+    def call() -> None:
+        cur = raw.cursor()
+        try:
+            for n, stmt in enumerate(statements):
+                cur.execute(stmt)
+                if n == len(statements) - 1:
+                    out["frame"], out["rows"] = _frame(cur)
+        finally:
+            cur.close()
+
+    if own and all(pure_read(s) for s in statements):
+        call()   # autocommit: a read leaves no transaction open
+    else:
+        _effect(g, conn, raw, call, text, on_refuse, statements)
+    return out["frame"], out["rows"]
+
+
+def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any,
+            statements: list[str]) -> None:
+    if any(pg_effect.needs_transaction_free(s) for s in statements):
+        call()     # VACUUM and the like: judged by the static decision alone
+        return
+    pg_effect.run(raw, call, source=text, policy=g.policy, on_refuse=on_refuse,
+                  ctx=g.context(conn, files=False), ours=g.session_tables)
+
+
+def _frame(cur: Any) -> tuple[Any, int | None]:
+    if cur.description is None:
+        return None, (cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else None)
+    import pandas as pd
+
+    cols = [d[0] for d in cur.description]
+    return pd.DataFrame(cur.fetchall(), columns=cols), None

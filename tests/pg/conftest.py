@@ -1,0 +1,77 @@
+"""A throwaway PostgreSQL cluster (session) and a fresh database per test; an in-process IPython
+shell with the guard loaded. A cluster that cannot start fails the tests that need it."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pg.pgserver import PgServer, start
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PgServer]:
+    server = start()   # raises (and so fails the test) when PostgreSQL cannot start
+    yield server
+    server.stop()
+
+
+class Db:
+    """One fresh database: its name, the server, and unguarded looks at its data."""
+
+    def __init__(self, server: PgServer, name: str) -> None:
+        self.server, self.name = server, name
+        self.dsn = server.dsn(name)
+        self.analyst = server.dsn(name, "analyst")    # no superuser, no server-file rights
+        self.url = server.url(name)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.server.query(sql, db=self.name)
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
+
+    def tables(self) -> set[str]:
+        return {r[0] for r in self.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+    def intact(self) -> None:
+        """customers and orders are all there, triggers on, nobody left idle in a transaction."""
+        assert {"customers", "orders"} <= self.tables()
+        assert self.count("customers") == 10_000
+        assert self.count("orders") == 50_000
+        assert self.query("SELECT count(*) FROM pg_trigger WHERE tgenabled = 'D'")[0][0] == 0
+
+
+@pytest.fixture()
+def db(pg: PgServer) -> Iterator[Db]:
+    name = pg.fresh()
+    yield Db(pg, name)
+    pg.drop(name)
+
+
+@pytest.fixture(scope="session")
+def ip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from tests.conftest import WORK
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("JUPYTER_GUARD_AUDIT", str(Path(WORK) / f"pg-{os.getpid()}.duckdb"))
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    res = shell.run_cell("%load_ext jupyter_guard", store_history=True)
+    assert res.success, res.error_in_exec
+    yield shell
+
+
+def run(ip: Any, code: str) -> Any:
+    """Run a cell; the result's ``error`` is the exception the cell ended with (or None)."""
+    res = ip.run_cell(code, store_history=True)
+    res.error = res.error_before_exec or res.error_in_exec
+    return res
