@@ -24,7 +24,7 @@ def settings_for(guard: Guard) -> Any:
 
 def install(shell: Any, guard: Guard) -> None:
     from jupyter_guard.enforce import mask
-    from jupyter_guard.mask.text import mask_text
+    from jupyter_guard.mask.text import mask_text, strip_url_passwords
 
     cache: dict[str, Any] = {}
 
@@ -39,7 +39,7 @@ def install(shell: Any, guard: Guard) -> None:
 
     @functools.lru_cache(maxsize=512)  # a cell run again is redacted once
     def redact(text: str) -> str:  # the audit file never holds a raw sensitive literal
-        return mask_text(text, audit_settings) if text else text
+        return strip_url_passwords(mask_text(text, audit_settings)) if text else text
 
     guard.redact = redact
     guard.mask_settings = current

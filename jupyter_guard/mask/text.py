@@ -115,6 +115,19 @@ def find_spans(text: str, settings: MaskSettings) -> list[Span]:
     return [(*norm.span(a, b), name) for a, b, name in spans]
 
 
+_URL_PASSWORD = re.compile(r"(?<=://)([^\s/:@]{1,256}+):[^\s/@]{1,1024}+@")
+
+
+def strip_url_passwords(text: str) -> str:
+    """Credentials in URLs lose their password (``postgresql://bob:pw@db`` becomes
+    ``postgresql://bob:****@db``): the audit records connection strings users type.
+
+    >>> strip_url_passwords("%%guarded_sql postgresql://bob:s3cr3t@db:5432/sales")
+    '%%guarded_sql postgresql://bob:****@db:5432/sales'
+    """
+    return _URL_PASSWORD.sub(r"\1:****@", text) if "://" in text else text
+
+
 def mask_text(text: str, settings: MaskSettings) -> str:
     """Mask every detected value in free text (all enabled detectors)."""
     if not settings.active or not text:
