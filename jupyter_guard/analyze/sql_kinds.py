@@ -104,6 +104,10 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
     tables, columns = reads_of(tree.this)
     if isinstance(tree.this, exp.Table):  # COPY t TO ...: every column of t
         columns = (f"{tables[0]}.*",) if tables else ("?",)
+    elif isinstance(tree.this, exp.Schema) and isinstance(tree.this.this, exp.Table):
+        # COPY t (a, b) TO ...: those columns of t
+        tables = (table_name(tree.this.this),)
+        columns = tuple(f"{tables[0]}.{c.name}" for c in tree.this.expressions) or ("?",)
     out = (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
     if not is_remote(dest):  # the database writes the file: the file rules apply to it too
         out += (Intent("file.truncate", "file", dest, source=src, detail="COPY ... TO"),)

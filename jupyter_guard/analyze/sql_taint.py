@@ -80,6 +80,9 @@ def _query(q: exp.Expression, c: Ctx, ctes: dict[str, tuple[Output, ...]],
         body = q.this if isinstance(q, exp.Copy) else q.args.get("expression")
         if body is None:
             raise Unknown("no query")
+        if isinstance(body, exp.Schema) and isinstance(body.this, exp.Table):
+            # COPY t (a, b) TO ...: the listed columns of t
+            body = exp.select(*[exp.column(col.name) for col in body.expressions]).from_(body.this)
         return _query(body, c, ctes) if not isinstance(body, exp.Table) else _table(body, c, ctes)
     if isinstance(q, exp.Subquery):
         return _query(q.this, c, ctes, outer)

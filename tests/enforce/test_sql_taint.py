@@ -80,6 +80,7 @@ EXPORTS = [
     pytest.param("CREATE VIEW v_{n} AS SELECT id, ssn AS k FROM customers;\n"
                  "COPY v_{n} TO '{f}'", id="view-renamed"),
     pytest.param("CREATE TABLE t_{n} AS SELECT id, ssn AS k FROM customers", id="ctas-then-copy"),
+    pytest.param("COPY customers (id, email) TO '{f}'", id="copy-column-list"),
 ]
 
 
@@ -127,6 +128,7 @@ BENIGN = [
                  "id,city,amount", id="star-exclude"),
     pytest.param("COPY (SELECT id FROM customers WHERE city = 'Lyon') TO '{f}'", "id",
                  id="filter-on-plain-column"),
+    pytest.param("COPY customers (id, city) TO '{f}'", "id,city", id="copy-plain-column-list"),
 ]
 
 
