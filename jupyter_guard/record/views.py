@@ -33,6 +33,11 @@ CELL_KEY = """coalesce(nullif(server_event_id, ''),
 CELL_HEAD = """(kind = 'server' OR (coalesce(server_event_id, '') = ''
     AND (kind <> 'runtime' OR execution_count IS NULL)))"""
 SEVERITY = "list_position(['allow', 'mask', 'warn', 'approval', 'block'], decision)"
+# The code a cell shows: the kernel's row (redacted by the kernel); the server's row when the
+# server refused the cell (the kernel then ran only the refusal the gate put in its place).
+CODE_RANK = """CASE WHEN kind = 'server' THEN
+    (CASE WHEN decision IN ('block', 'approval') THEN 0 ELSE 2 END)
+    WHEN kind = 'runtime' THEN 3 ELSE 1 END"""
 STATUS_RANK = "list_position(['ok', 'running', 'error', 'interrupted', 'blocked'], status)"
 
 VIEWS = (
@@ -43,7 +48,7 @@ VIEWS = (
            arg_max(session_id, layer) AS session_id,
            max(notebook) AS notebook, max(cell_id) AS cell_id,
            max(execution_count) AS execution_count,
-           arg_min(code, CASE WHEN kind = 'runtime' THEN 1 ELSE 0 END) AS code,
+           arg_min(code, {CODE_RANK}) AS code,
            arg_max(decision, weight) AS decision, arg_max(rule_id, weight) AS rule_id,
            arg_max(reason, weight) AS reason, arg_max(status, {STATUS_RANK}) AS status,
            max(finished_at) AS finished_at, list_sort(list(DISTINCT kind)) AS layers,

@@ -299,6 +299,8 @@ class GateMixin:
                 msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
                 self._jg_refused = getattr(self, "_jg_refused", None) or {}
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
+                if event_id:   # the kernel's row of the raise joins this one: one cell
+                    stamp["server_event"] = event_id
                 msg["metadata"] = {**meta, "jupyter_guard": stamp}
                 return self._jg_encode(channel, msg, parts, ws_msg)
             approved_by = str(row["decided_by"] or "")

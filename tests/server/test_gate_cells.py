@@ -35,7 +35,7 @@ def jp_server_config(guard_audit: Path) -> dict[str, Any]:
 
 
 def cells(audit: Path, n: int) -> list[tuple[Any, ...]]:
-    """Rows of ``cells`` once ``n`` of them have ended (kernel rows come within ~2 s)."""
+    """Rows of ``cells`` once ``n`` of them have ended and been joined by their kernel rows."""
     deadline = time.monotonic() + 30
     got: list[tuple[Any, ...]] = []
     while time.monotonic() < deadline:
@@ -44,7 +44,9 @@ def cells(audit: Path, n: int) -> list[tuple[Any, ...]]:
             got = con.execute("""SELECT code, decision, status, layers, events FROM cells
                 WHERE status <> 'running' ORDER BY ts""").fetchall()
             con.close()
-            if len(got) >= n and all(len(r[3]) > 1 or r[2] == "blocked" for r in got[1:]):
+            # every cell after %load_ext has its kernel row too (a refused one: the kernel's
+            # row of the refusal the gate put in its place)
+            if len(got) >= n and all(len(r[3]) > 1 for r in got[1:]):
                 return got
         time.sleep(0.3)
     return got
@@ -73,10 +75,16 @@ async def test_server_and_kernel_rows_are_one_cell(jp_fetch: Any, jp_ws_fetch: A
     assert by_code["x = 6 * 7"] == ("allow", "ok", ["python", "server"], 2)
     assert by_code["df = con.execute('SELECT ssn FROM customers').df()"] == (
         "block", "blocked", ["python", "runtime", "server"], 3)
-    assert by_code["con.execute('DROP TABLE customers')"] == ("block", "blocked", ["server"], 1)
+    # refused by the server; the kernel ran only the refusal the gate put in the cell's place,
+    # and its row of that joins the server's row: one cell, not two
+    assert by_code["con.execute('DROP TABLE customers')"] == (
+        "block", "blocked", ["python", "server"], 2)
     # counts are of cells: 5 cells (load_ext, x, connect, leak, drop), 2 blocked
     rows = report(guard_audit, user="alice")
     assert sum(r["events"] for r in rows) == 5 and sum(r["blocked"] for r in rows) == 2
     s = summary(guard_audit)
     assert s["total"] == 5 and s["counts"]["block"] == 2
+    # and the DROP never ran: the table is still there (asked last, as a sixth cell)
+    left = await client.execute("print(con.execute('SELECT count(*) FROM customers').fetchone())")
+    assert [m["content"]["text"] for m in left["iopub"] if m["msg_type"] == "stream"] == ["(10,)\n"]
     await jp_fetch("api", "kernels", kid, method="DELETE")
