@@ -289,7 +289,8 @@ def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
     """``--format json`` for the commands that print text otherwise (see ``cli_json``)."""
     from jupyter_guard import cli_json as j
 
-    if getattr(args, "format", None) != "json" or args.command in ("report", "requests"):
+    own = ("report", "requests", "replay")   # they print their own JSON document
+    if getattr(args, "format", None) != "json" or args.command in own:
         return None
     if args.command == "policy":
         return j.json_policy_check(args)

@@ -10,6 +10,11 @@ database is asked: a row count is the one counted when the cell ran.
 A decision with no facts and no intents (``x = 1``) is an allow under every policy. Decisions the
 guard made without intents to record (a guard failure, an old audit file) are counted as
 ``not_replayable``.
+
+Replay compares the policy's decision, not how the cell was shown: ``mask``/``sensitive-data``
+(an allowed cell that read sensitive columns while masking was on) compares as the allow the
+policy gave, and a ``%%guarded_sql`` typo, recorded ``allow``/``sql-parse-error`` with status
+``error``, compares with the parse refusal the loop gives (nothing of it ran under any policy).
 """
 from __future__ import annotations
 
@@ -72,6 +77,23 @@ class ReplayResult:
 
 def _refuses(decision: str) -> bool:
     return decision in ("block", "approval")
+
+
+def same_decision(old: tuple[str, str], new: tuple[str, str]) -> bool:
+    """Whether a recorded (decision, rule) is what the policy decides again.
+
+    >>> same_decision(("mask", "sensitive-data"), ("allow", ""))
+    True
+    >>> same_decision(("allow", "sql-parse-error"), ("block", "sql-parse-error"))
+    True
+    >>> same_decision(("mask", "sensitive-data"), ("block", "inference"))
+    False
+    """
+    if old == ("mask", "sensitive-data"):   # the display annotation, added after the policy
+        old = ("allow", "")
+    if old == ("allow", "sql-parse-error"):   # a typo: an error of the cell, whatever the policy
+        return new[1] == "sql-parse-error"
+    return old == new
 
 
 def intent_from(doc: dict[str, Any]) -> Intent:
@@ -139,7 +161,7 @@ def replay(path: str | os.PathLike[str], policy: Policy, *, since: Any = None,
         if v is None:
             facts = json.loads(facts_text) if facts_text else {}
             v = cache[ck] = decide_again(facts, policy, who, actor, groups_t)
-        if (v.decision, v.rule_id) != (decision, rule):
+        if not same_decision((decision, rule), (v.decision, v.rule_id)):
             changes.append(Change(event_id, key, _iso(ts), who, actor,
                                   (code or "").splitlines()[0][:120] if code else "",
                                   (decision, rule), (v.decision, v.rule_id), v.reason))

@@ -34,6 +34,7 @@ AGENT_CELLS: tuple[tuple[str, str], ...] = (
     ("import duckdb\ncon = duckdb.connect('wh.duckdb')", "ok"),
     ("%%guarded_sql con\nSELECT count(*) FROM orders", "ok"),
     ("%%guarded_sql con\nINSERT INTO orders VALUES (9999, 1, 2.5)", "error"),
+    ("%%guarded_sql con\nSELEC count(*) FROM orders", "error"),     # a typo: allow, status error
 )
 
 

@@ -16,12 +16,13 @@ def test_sensitive_access_by_table_and_column_returns_the_reads(session_audit: P
     got = rows(session_audit, """SELECT execution_count, decision, qualified_name
         FROM sensitive_access WHERE name = 'customers.ssn' AND user_name = 'ada'
         ORDER BY execution_count""")
-    # the %%guarded_sql SELECT and the Python cell's SQL string; nothing else read ssn by table
-    assert [(c, d) for c, d, _ in got] == [(4, "allow"), (5, "allow")]
+    # the %%guarded_sql SELECT (In [3]) and the Python cell's SQL string (In [4]); nothing else
+    # read ssn by table; both ran, recorded `mask` (they read sensitive columns, shown masked)
+    assert [(c, d) for c, d, _ in got] == [(3, "mask"), (4, "mask")]
     assert {q for *_, q in got} == {"customers.ssn"}
     # a join names each column's own table, through the aliases
     joined = rows(session_audit, """SELECT name FROM cell_lineage WHERE object_kind = 'column'
-        AND code_has_join""".replace("AND code_has_join", "AND execution_count = 11"))
+        AND code_has_join""".replace("AND code_has_join", "AND execution_count = 10"))
     assert sorted(n for (n,) in joined) == ["customers.city", "customers.id",
                                            "orders.customer_id", "orders.total"]
 
@@ -29,7 +30,7 @@ def test_sensitive_access_by_table_and_column_returns_the_reads(session_audit: P
 def test_a_renamed_sensitive_column_stays_sensitive_on_the_blocked_export(
         session_audit: Path) -> None:
     got = dict(rows(session_audit, """SELECT l.name, l.is_sensitive FROM cell_lineage l
-        WHERE l.kind = 'runtime' AND l.execution_count = 8 AND l.direction = 'read'"""))
+        WHERE l.kind = 'runtime' AND l.execution_count = 7 AND l.direction = 'read'"""))
     assert got["tax_id"] is True and got["contact"] is True      # renamed from ssn and email
     assert got["ssn"] is True and got["email"] is True           # and where they came from
     assert got["id"] is False and got["city"] is False
@@ -37,10 +38,10 @@ def test_a_renamed_sensitive_column_stays_sensitive_on_the_blocked_export(
 
 def test_to_sql_is_a_table_write_and_to_csv_a_file_write(session_audit: Path) -> None:
     writes = rows(session_audit, """SELECT execution_count, kind, object_kind, name
-        FROM cell_lineage WHERE direction = 'write' AND execution_count IN (8, 9)
+        FROM cell_lineage WHERE direction = 'write' AND execution_count IN (7, 8)
         AND object_kind <> 'variable' ORDER BY 1, 2""")
-    assert writes == [(8, "python", "file", "out.csv"), (8, "runtime", "file", "out.csv"),
-                      (9, "python", "table", "leak"), (9, "runtime", "table", "leak")]
+    assert writes == [(7, "python", "file", "out.csv"), (7, "runtime", "file", "out.csv"),
+                      (8, "python", "table", "leak"), (8, "runtime", "table", "leak")]
 
 
 def test_the_pivot_export_stores_a_bounded_lineage_with_the_count_kept(
@@ -48,7 +49,7 @@ def test_the_pivot_export_stores_a_bounded_lineage_with_the_count_kept(
     from jupyter_guard.enforce.audit_lineage import LIMIT
 
     got = rows(session_audit, """SELECT l.name FROM lineage l JOIN events e USING (event_id)
-        WHERE e.kind = 'runtime' AND e.execution_count = 10""")
+        WHERE e.kind = 'runtime' AND e.execution_count = 9""")
     names = [n for (n,) in got]
     assert len(names) <= LIMIT + 3
     (summary,) = [n for n in names if n.startswith("+")]
@@ -77,9 +78,9 @@ def test_cells_count_once_and_report_counts_cells(session_audit: Path) -> None:
         FROM cells WHERE user_name = 'ada' ORDER BY execution_count""")
     by_count = {c: (d, r, s, layers) for c, d, r, s, layers in cells}
     assert len(cells) == 16                                      # 16 cells, 19 events
-    assert by_count[8] == ("block", "exfiltration", "blocked", ["python", "runtime"])
-    assert by_count[15] == ("block", "destructive-ddl", "blocked", ["sql"])
-    assert by_count[18][3] == ["python"] and by_count[18][2] == "error"
+    assert by_count[7] == ("block", "exfiltration", "blocked", ["python", "runtime"])
+    assert by_count[14] == ("block", "destructive-ddl", "blocked", ["sql"])
+    assert by_count[17][3] == ["python"] and by_count[17][2] == "error"
     (events,), = rows(session_audit, "SELECT count(*) FROM events WHERE user_name = 'ada'")
     assert events > len(cells)
     got = report(session_audit, user="ada")

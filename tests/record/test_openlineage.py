@@ -41,10 +41,10 @@ def test_sessions_are_runs_and_cells_child_runs_with_start_then_end(
             assert parent["run"]["runId"] in sessions          # the session run exists
             cells.setdefault(e["run"]["runId"], []).append(e["eventType"])
     assert len(sessions) == 2                                   # ada's and bot's kernels
-    assert len(cells) == 16 + 3                                 # one child run per cell
+    assert len(cells) == 16 + 4                                 # one child run per cell
     assert all(types[0] == "START" and len(types) == 2 for types in cells.values())
     ends = sorted(types[1] for types in cells.values())
-    assert ends.count("ABORT") == 7 and ends.count("FAIL") == 1 and ends.count("COMPLETE") == 11
+    assert ends.count("ABORT") == 7 and ends.count("FAIL") == 2 and ends.count("COMPLETE") == 11
     # a session's START comes before its cells' events, its COMPLETE after them
     order = [(e["run"]["runId"], e["eventType"]) for e in events]
     for run_id in sessions:
@@ -55,7 +55,7 @@ def test_sessions_are_runs_and_cells_child_runs_with_start_then_end(
 def test_job_names_are_stable_and_per_cell(events: list[dict[str, Any]]) -> None:
     names = {e["job"]["name"] for e in events if "parent" in e["run"].get("facets", {})}
     assert all("/cell-" in n and n.startswith("session-") for n in names)
-    assert len(names) == 16 + 3
+    assert len(names) == 16 + 4
 
 
 def test_datasets_carry_column_lineage_sensitivity_and_sql(events: list[dict[str, Any]]) -> None:
@@ -76,7 +76,9 @@ def test_datasets_carry_column_lineage_sensitivity_and_sql(events: list[dict[str
     assert inp["name"] == "customers"
     assert set(inp["facets"]["jupyterGuardSensitivity"]["sensitiveFields"]) == {"ssn", "email"}
     guard = select["run"]["facets"]["jupyterGuard"]
-    assert (guard["decision"], guard["status"], guard["user_name"]) == ("allow", "ok", "ada")
+    # it ran (allowed) and showed ssn and email masked: recorded `mask`, rule sensitive-data
+    assert (guard["decision"], guard["rule_id"], guard["status"], guard["user_name"]) == (
+        "mask", "sensitive-data", "ok", "ada")
     (pivot,) = [o for e in ends for o in e["outputs"] if o["name"] == "p.csv"]
     assert pivot["facets"]["jupyterGuardSensitivity"]["fieldsNotListed"] > 0
 

@@ -21,12 +21,14 @@ def readme_queries() -> list[str]:
 
 
 def check_ssn(got: list[tuple[Any, ...]]) -> None:
-    # the %%guarded_sql SELECT and the SQL string in a Python cell, by ada, both allowed
-    assert [(u, a, d) for _, u, a, d, _, _ in got] == [("ada", "human", "allow")] * 2
+    # the %%guarded_sql SELECT and the SQL string in a Python cell, by ada: both ran, and both
+    # are recorded `mask` (they read ssn while masking was on)
+    assert [(u, a, d, r) for _, u, a, d, r, _ in got] == [
+        ("ada", "human", "mask", "sensitive-data")] * 2
 
 
 def check_day(got: list[tuple[Any, ...]]) -> None:
-    assert [(u, b, a, e) for u, _, b, a, e in got] == [("ada", 6, 10, 16), ("bot", 1, 2, 3)]
+    assert [(u, b, a, e) for u, _, b, a, e in got] == [("ada", 6, 10, 16), ("bot", 1, 3, 4)]
 
 
 def check_sources(got: list[tuple[Any, ...]]) -> None:
@@ -37,14 +39,15 @@ def check_exports(got: list[tuple[Any, ...]]) -> None:
     by_cell: dict[int, set[str]] = {}
     for _, count, column, _ in got:
         by_cell.setdefault(count, set()).add(column)
-    assert by_cell[8] == by_cell[9] == {"contact", "email", "ssn", "tax_id"}
-    assert len(by_cell[10]) == 100                    # the pivot: bounded, every column sensitive
-    assert set(by_cell) == {8, 9, 10}
+    assert by_cell[7] == by_cell[8] == {"contact", "email", "ssn", "tax_id"}
+    assert len(by_cell[9]) == 100                     # the pivot: bounded, every column sensitive
+    assert set(by_cell) == {7, 8, 9}
 
 
 def check_cells(got: list[tuple[Any, ...]]) -> None:
-    assert got == [("ada", "allow", 10), ("ada", "block", 6), ("bot", "allow", 2),
-                   ("bot", "approval", 1)]
+    # ada's two reads of ssn ran masked; bot's typo is an allow with status error
+    assert got == [("ada", "allow", 8), ("ada", "block", 6), ("ada", "mask", 2),
+                   ("bot", "allow", 3), ("bot", "approval", 1)]
 
 
 EXPECTED = [check_ssn, check_day, check_sources, check_exports, check_cells]

@@ -28,10 +28,17 @@ def test_the_recorded_policy_reproduces_every_decision(session_audit: Path) -> N
     (events,), = rows(session_audit, "SELECT count(*) FROM events")
     assert result.changes == ()
     assert result.not_replayable == 0
-    assert result.replayed == events and result.cells == 16 + 3
+    assert result.replayed == events and result.cells == 16 + 4
     (with_facts,), = rows(session_audit, "SELECT count(*) FROM events WHERE facts IS NOT NULL "
-                                         "AND decision <> 'allow'")
+                                         "AND decision IN ('block', 'approval')")
     assert with_facts == 7                        # every refusal was decided again, not skipped
+    # the two cells shown masked and bot's typo were decided again from their facts too: the
+    # policy's allow (mask is how they were shown) and the parse refusal (nothing of it ran)
+    annotated = rows(session_audit, """SELECT decision, rule_id, status FROM events
+        WHERE facts IS NOT NULL AND rule_id IN ('sensitive-data', 'sql-parse-error')
+        ORDER BY rule_id""")
+    assert annotated == [("mask", "sensitive-data", "ok")] * 2 + [
+        ("allow", "sql-parse-error", "error")]
 
 
 def test_a_stricter_policy_reports_what_it_would_block_by_rule_and_user(
@@ -77,7 +84,7 @@ def test_the_cli_filters_by_user_and_date_and_prints_json(session_audit: Path, t
     assert main(["--audit", str(session_audit), "replay", "--policy", str(new), "--user", "bot",
                  "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["cells"] == 3 and [c["user"] for c in doc["changes"]] == ["bot"]
+    assert doc["cells"] == 4 and [c["user"] for c in doc["changes"]] == ["bot"]
     assert doc["changes"][0]["what"] == "newly allowed"
     later = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     assert main(["--audit", str(session_audit), "replay", "--policy", str(new),
