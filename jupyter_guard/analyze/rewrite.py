@@ -44,6 +44,9 @@ def without_sensitive(sql: str, columns: tuple[str, ...], sensitive: Sensitive,
     >>> sql = "COPY (SELECT id, email FROM t) TO 'o.csv'"
     >>> without_sensitive(sql, (), lambda c: c == 'email').sql
     "COPY (SELECT id FROM t) TO 'o.csv'"
+    >>> without_sensitive("COPY (SELECT * FROM t) TO 'o.csv'", ("t.email",),
+    ...                   lambda c: c == 'email').sql
+    "COPY (SELECT * EXCLUDE (email) FROM t) TO 'o.csv'"
     """
     tree = _parse(sql, dialect)
     if not isinstance(tree, exp.Copy):
@@ -51,18 +54,28 @@ def without_sensitive(sql: str, columns: tuple[str, ...], sensitive: Sensitive,
     src = tree.this
     inner = src.this if isinstance(src, exp.Subquery) else src
     known = [c.rsplit(".", 1)[-1] for c in columns if not c.endswith("*")]
+
+    def rest() -> list[exp.Expression]:
+        """The columns of ``*`` to keep: the known plain ones, or (DuckDB, when only the
+        sensitive ones are known) ``* EXCLUDE (the sensitive ones)``."""
+        plain = [exp.column(c) for c in dict.fromkeys(known) if not sensitive(c)]
+        hidden = [exp.column(c) for c in dict.fromkeys(known) if sensitive(c)]
+        if not plain and hidden and dialect == "duckdb":
+            return [exp.Star(except_=hidden)]
+        return list(plain)
+
     if isinstance(inner, exp.Table):
-        keep = [c for c in dict.fromkeys(known) if not sensitive(c)]
+        keep = rest()
         if not keep:
             return None
-        inner = exp.select(*[exp.column(c) for c in keep]).from_(inner.copy())
+        inner = exp.select(*keep).from_(inner.copy())
     elif isinstance(inner, exp.Select):
         inner = inner.copy()
         kept: list[exp.Expression] = []
         for proj in inner.expressions:
             if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column)
                                                and isinstance(proj.this, exp.Star)):
-                kept.extend(exp.column(c) for c in dict.fromkeys(known) if not sensitive(c))
+                kept.extend(rest())
                 continue
             names = {proj.alias_or_name} | {c.name for c in proj.find_all(exp.Column)}
             if not any(sensitive(n) for n in names if n):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb
     try:
         if rule_id == "exfiltration" and i.action == "sql.export" and not i.remote:
             rw = without_sensitive(i.source, i.columns, policy.is_sensitive_column, dialect)
-            return rw if rw is not None and allowed(rw.sql, policy, dialect) else None
+            # ``* EXCLUDE (the sensitive columns)``: what the star keeps is plain by construction
+            # (the run is judged again, with the catalog, when the rewrite is used)
+            star = rw is not None and "EXCLUDE" in rw.sql
+            return rw if rw is not None and allowed(rw.sql, policy, dialect,
+                                                    star_is_plain=star) else None
         if rule_id == "destructive-ddl" and i.target:
             return next((r for r in retire(i.action, i.target, i.source, dialect)
                          if allowed(r.sql, policy, dialect)), None)
@@ -57,7 +62,8 @@ def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb
     return None
 
 
-def allowed(sql: str, policy: Policy, dialect: str = "duckdb") -> bool:
+def allowed(sql: str, policy: Policy, dialect: str = "duckdb", *,
+            star_is_plain: bool = False) -> bool:
     """Would the policy let this rewrite's SQL through on its text alone (for a person, outside
     any session)? A suggestion the guard would refuse is no suggestion. (A COPY's destination is
     left to the file rules: the rewrite keeps the original's.)"""
@@ -67,6 +73,11 @@ def allowed(sql: str, policy: Policy, dialect: str = "duckdb") -> bool:
 
     found = analyze_sql(sql, dialect)
     intents = tuple(i for i in found.intents if i.action.startswith("sql."))
+    if star_is_plain:
+        # the text alone reads the EXCLUDEd names as exported columns: they are the ones left out
+        intents = tuple(replace(i, columns=tuple(
+            c for c in i.columns if not c.endswith("*") and not policy.is_sensitive_column(c)))
+            if i.action == "sql.export" else i for i in intents)
     return not found.errors and not any(
         v.refuses for v in decide(intents, policy, Context(cwd="/")))
 

@@ -84,7 +84,7 @@ def test_counts_match_the_screen(session: tuple[Kernel, Path]) -> None:
 
 def test_the_whole_database_error_is_shown(session: tuple[Kernel, Path]) -> None:
     k, _ = session
-    r = k.run("%%guarded_sql con\nSELECT id FROM custmers WHERE email = 'ann.lee@example.com'")
+    r = k.run("%%guarded_sql con\nSELECT id FROM custmers WHERE city = 'ann.lee@example.com'")
     tb = "\n".join(r.error["traceback"])
     assert 'Did you mean "customers"' in tb and "LINE 1:" in tb and "^" in tb
     assert "ann.lee@example.com" not in tb and "ann.lee@example.com" not in r.error["evalue"]
