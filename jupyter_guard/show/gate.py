@@ -26,9 +26,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jupyter_guard.authority import PUBKEY_ENV
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.identity import GATED_ENV, SERVER_USER_ENV, cell_actor
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.show.stamping import load_signer, sign_cell
 
 log = logging.getLogger("jupyter_guard.gate")
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -53,6 +55,7 @@ class Gate:
         self._policy_stamp: tuple[str, Any] = ("", -1.0)
         self._audit: Any = None
         self._spent: set[str] = set()
+        self.signer: Any = None          # the authority's key (jupyter_guard.show.stamping)
 
     # -- policy and audit ------------------------------------------------------------------
     @property
@@ -309,6 +312,7 @@ class GateMixin:
                               reason=f"approved by {approved_by}: {verdict.reason}")
         if code.lstrip().startswith("%guard") and user in state.last_refused:
             stamp["last_refused"] = state.last_refused[user]
+        stamp.update(sign_cell(gate, msg, code, user, groups, actor, stamp))
         meta["jupyter_guard"] = stamp
         msg["metadata"] = meta
         if approved_by and facts is not None:
@@ -425,13 +429,14 @@ def setup_gate(serverapp: Any) -> Gate:
     gate = Gate(resolve(JupyterGuard(parent=serverapp)))
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated
-    _pass_identity(serverapp)
+    gate.signer = load_signer(serverapp)
+    _pass_identity(serverapp, gate.signer)
     serverapp.log.info("jupyter_guard: server-side gate on kernel websockets (%s), policy %s, "
                        "audit %s", base.__name__, gate.policy.name, gate.settings["audit"])
     return gate
 
 
-def _pass_identity(serverapp: Any) -> None:
+def _pass_identity(serverapp: Any, signer: Any = None) -> None:
     """Kernels this server starts get ``JUPYTER_GUARD_GATED=1`` (so they trust the user stamped on
     each cell) and ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
     only knows "someone holds the token" (every login is the owner). With an identity provider that
@@ -448,6 +453,9 @@ def _pass_identity(serverapp: Any) -> None:
         env = {**os.environ, **(kwargs.get("env") or {}), GATED_ENV: "1"}
         if shared:
             env[SERVER_USER_ENV] = owner_name()
+        env.pop(PUBKEY_ENV, None)           # only this server's key, never a client's choice
+        if signer is not None:
+            env[PUBKEY_ENV] = signer.public
         kwargs["env"] = env
         return await start(*args, **kwargs)
 
