@@ -134,9 +134,8 @@ class Verifier:
                 or set(stamp) - set(OPTIONAL_FIELDS) != set(STAMP_FIELDS):
             return Checked("unverified", claimed=claimed, reason="malformed stamp")
         claimed = str(stamp.get("user") or claimed)
-        bad = _problem(stamp, msg_id, code, self.max_age, time.time() if now is None else now)
-        if not bad:
-            bad = self._signature_problem(stamp, sig)
+        bad = self._signature_problem(stamp, sig) or _problem(
+            stamp, msg_id, code, self.max_age, time.time() if now is None else now)
         if not bad and msg_id in self._seen:
             bad = "stamp reused (message id seen before)"
         if bad:

@@ -1,16 +1,18 @@
 """Who runs a cell: the user (and groups) and the actor (a person, or ``agent:<name>``).
 
-The user comes, in this order, from the jupyter-server identity (the server stamps every
-``execute_request`` it relays with ``metadata.jupyter_guard.user`` and starts kernels with
-``JUPYTER_GUARD_SERVER_USER``), JupyterHub (``JUPYTERHUB_USER``, ``JUPYTERHUB_GROUPS``),
-``JUPYTER_GUARD_USER`` (or ``c.JupyterGuard.user``), then the OS login.
+The kernel's own user comes from JupyterHub (``JUPYTERHUB_USER``, ``JUPYTERHUB_GROUPS``), the
+server that started it (``JUPYTER_GUARD_SERVER_USER``), ``JUPYTER_GUARD_USER`` (or
+``c.JupyterGuard.user``), then the OS login. A cell runs as another user only when the jupyter
+server signed that user into the cell's ``execute_request`` (``jupyter_guard.authority``): the
+server's public key is read once, when this module is imported by the loading guard; an unsigned
+or bad claim leaves the kernel's own user (``cell_check`` says why).
 
 The actor comes from ``JUPYTER_GUARD_ACTOR`` (the kernel's default) or, per cell, from
-``metadata.jupyter_guard.actor`` of the ``execute_request``. A cell can make its actor stricter
-(mark itself ``agent:*``) but never less strict: in a kernel started as ``agent:x``, a cell claiming
-``human`` stays ``agent:x``.
+``metadata.jupyter_guard.actor`` of the ``execute_request``. Unsigned metadata can make the actor
+stricter (``agent:*``) but never less strict: in a kernel started as ``agent:x``, a cell claiming
+``human`` stays ``agent:x``; only a verified stamp sets a less strict actor.
 
-Stdlib only: the kernel, the server gate and the CLI all use it.
+Stdlib only (``cryptography`` only with a key): the kernel, the server gate and the CLI use it.
 """
 from __future__ import annotations
 
@@ -27,8 +29,17 @@ from jupyter_guard.config import resolve_user
 META_KEY = "jupyter_guard"               # execute_request metadata key, see docs/agents.md
 SERVER_USER_ENV = "JUPYTER_GUARD_SERVER_USER"
 GATED_ENV = "JUPYTER_GUARD_GATED"        # set by the server gate on the kernels it starts
+
+
+def _load_verifier() -> Verifier | None:
+    try:
+        return kernel_verifier()
+    except Exception:   # a bad key or no cryptography: no claim verifies, cells run as the owner
+        return None
+
+
 # Built once, when the guard loads: later environment changes do not swap the key.
-_VERIFIER: Verifier | None = kernel_verifier()
+_VERIFIER: Verifier | None = _load_verifier()
 _ACTOR = re.compile(r"^(human|agent:[A-Za-z0-9_.@/+-]{1,64})$")
 
 

@@ -17,6 +17,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.enforce.guard import Guard, Judgement, sha256
+from jupyter_guard.enforce.stamped import cell_identity
+from jupyter_guard.identity import guard_meta
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.model import Analysis, Verdict
 
@@ -130,9 +132,6 @@ class KernelGuard:
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
                       "count": count, "start": time.perf_counter(),
                       "event_id": "", "parsed": False, "judgement": None}
-        from jupyter_guard.enforce.stamped import cell_identity
-        from jupyter_guard.identity import guard_meta
-
         # The execute_request's metadata: per-cell actor, and the user the server signed for.
         meta = getattr(info, "cell_meta", None) or {}
         self._cell.update(cell_identity(self.shell, self.guard, meta, self._cell["raw"]))
