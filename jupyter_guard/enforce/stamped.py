@@ -59,3 +59,14 @@ def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> Non
                            f"{guard.user}", status="ok", groups=getattr(guard, "groups", ()))
     except Exception as e:   # recording never decides: the cell still runs as the owner
         log.error("jupyter_guard could not record an unverified identity claim: %s", e)
+
+
+def identity_mode(owner: str) -> str:
+    """One line for ``%guard status``: who a cell can run as in this kernel."""
+    from jupyter_guard import identity
+
+    if identity._VERIFIER is not None:
+        return (f"signed: cells run as the user the jupyter server signs for; anything else "
+                f"runs as {owner}")
+    return (f"local: no server authority key, every cell runs as {owner} (per-cell user "
+            f"claims are recorded as unverified)")

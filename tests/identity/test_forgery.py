@@ -101,6 +101,8 @@ async def test_forged_identities_run_as_the_kernels_owner(
     got = await client.execute(f"import os; print(os.environ[{PUBKEY_ENV!r}])")
     assert stdout(got).strip() and stdout(got).strip() != os_key()
     assert (await client.execute("%load_ext jupyter_guard"))["reply"]["content"]["status"] == "ok"
+    status = stdout(await client.execute("%guard status"))
+    assert "identity signed: cells run as the user the jupyter server signs" in status, status
     opened = await client.execute(f"import duckdb\ncon = duckdb.connect({str(env['wh'])!r})")
     assert opened["reply"]["content"]["status"] == "ok", opened
     # through the server, alice's own cells carry her verified name
@@ -186,7 +188,7 @@ def test_the_policy_lets_gina_read_and_unmask_when_she_really_runs_the_kernel(
         env: dict[str, Path]) -> None:
     """The benign twin: the same policy and cells in gina's own kernel pass, so the refusals
     above are the identity check's doing."""
-    k = Kernel(env["dir"], {"JUPYTER_GUARD_USER": "gina", "JUPYTER_GUARD_AUDIT":
+    k = Kernel(env["dir"], {"JUPYTER_GUARD_USER": "gina", PUBKEY_ENV: "", "JUPYTER_GUARD_AUDIT":
                             str(env["dir"] / "gina-audit.duckdb")})
     try:
         assert k.run("%load_ext jupyter_guard").status == "ok"
@@ -195,5 +197,7 @@ def test_the_policy_lets_gina_read_and_unmask_when_she_really_runs_the_kernel(
         assert read.status == "ok" and "3" in read.text, read.text
         unmask = k.run("%guard unmask on")
         assert unmask.status == "ok" and "unmasking on for gina" in unmask.text, unmask.text
+        status = k.run("%guard status").text
+        assert "identity local: no server authority key, every cell runs as gina" in status
     finally:
         k.stop()
