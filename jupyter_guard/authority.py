@@ -27,7 +27,7 @@ KEY_FILE_ENV = "JUPYTER_GUARD_AUTHORITY_KEY_FILE"
 MAX_AGE_ENV = "JUPYTER_GUARD_STAMP_MAX_AGE"
 DEFAULT_MAX_AGE = 3600.0      # seconds a queued cell may wait between the server and the kernel
 STAMP_FIELDS = ("user", "groups", "actor", "cell_id", "msg_id", "code_sha256", "issued_at")
-OPTIONAL_FIELDS = ("approval", "last_refused")   # what the server gate adds for this cell
+OPTIONAL_FIELDS = ("approval", "last_refused", "server_event")   # the gate's facts of this cell
 
 
 def canonical(stamp: Mapping[str, Any]) -> bytes:

@@ -17,7 +17,7 @@ from jupyter_guard.identity import cell_actor, cell_check, guard_meta
 log = logging.getLogger("jupyter_guard")
 
 RULE_UNVERIFIED = "identity.unverified"
-TRUSTED_KEYS = ("approval", "last_refused")   # only from a verified stamp
+TRUSTED_KEYS = ("approval", "last_refused", "server_event")   # only from a verified stamp
 
 
 def request_msg_id(shell: Any) -> str:

@@ -304,6 +304,8 @@ class GateMixin:
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
                 if event_id:   # the kernel's row of the raise joins this one: one cell
                     stamp["server_event"] = event_id
+                stamp.update(sign_cell(gate, msg, msg["content"]["code"], user, groups, actor,
+                                       stamp))
                 msg["metadata"] = {**meta, "jupyter_guard": stamp}
                 return self._jg_encode(channel, msg, parts, ws_msg)
             approved_by = str(row["decided_by"] or "")
@@ -312,7 +314,6 @@ class GateMixin:
                               reason=f"approved by {approved_by}: {verdict.reason}")
         if code.lstrip().startswith("%guard") and user in state.last_refused:
             stamp["last_refused"] = state.last_refused[user]
-        stamp.update(sign_cell(gate, msg, code, user, groups, actor, stamp))
         meta["jupyter_guard"] = stamp
         msg["metadata"] = meta
         if approved_by and facts is not None:
@@ -320,6 +321,7 @@ class GateMixin:
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
+        stamp.update(sign_cell(gate, msg, code, user, groups, actor, stamp))
         self._jg_pending = getattr(self, "_jg_pending", None) or {}
         self._jg_pending[msg["header"].get("msg_id", "")] = (event_id, intents, time.perf_counter(),
                                                              user)
