@@ -108,6 +108,9 @@ async def test_forged_identities_run_as_the_kernels_owner(
     # through the server, alice's own cells carry her verified name
     await client.execute("x = 1")
     assert [r[0] for r in rows(env["audit"], "kind = 'python' AND code = 'x = 1'", 1)] == ["alice"]
+    # a cell the server refuses reaches the kernel as a signed refusal: no unverified claim
+    refused = await client.execute("con.execute('DROP TABLE customers')")
+    assert refused["reply"]["content"]["ename"] == "GuardBlocked", refused
 
     km = jp_serverapp.kernel_manager.get_kernel(kid)
     kc = BlockingKernelClient()
