@@ -1,4 +1,4 @@
-"""The authority outside the kernel: an Ed25519 key the jupyter server holds, and the stamps it signs.
+"""The authority outside the kernel: the jupyter server's Ed25519 key and the stamps it signs.
 
 The server (``jupyter_guard.show``) loads or creates the private key (mode 0600, in its data dir or
 at ``JUPYTER_GUARD_AUTHORITY_KEY_FILE``) and gives the kernels it starts only the public key, in
