@@ -56,7 +56,7 @@ def jp_server_config(env: dict[str, Path]) -> dict[str, Any]:
                           "identity_provider_class": Alice}}
 
 
-def rows(audit: Path, where: str, n: int, timeout: float = 30.0) -> list[tuple[Any, ...]]:
+def rows(audit: Path, where: str, n: int, timeout: float = 90.0) -> list[tuple[Any, ...]]:
     deadline = time.monotonic() + timeout
     while True:
         got: list[tuple[Any, ...]] = []
