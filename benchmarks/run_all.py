@@ -4,7 +4,8 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``; each also runs alone with ``--json``).
+``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``; each also runs alone
+with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 """
 from __future__ import annotations
@@ -50,6 +51,7 @@ def collect(quick: bool) -> dict[str, Any]:
                               "--openlineage", "100000" if quick else "1000000")
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
+    res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     return res
 
 
@@ -144,6 +146,15 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for q, tool, base, ms, base_ms in pg_rows(r.get("pg", {})):
         out.append(("PostgreSQL", f"{q}: {tool}", f"{ms:.2f} ms ({ms - base_ms:+.2f} ms)",
                     f"{base} {base_ms:.2f} ms", f"×{ms / base_ms:.2f}"))
+    ident = r.get("identity") or {}
+    raw = ident.get("raw Ed25519", {})
+    for cell in ("one line", "50 lines"):
+        if cell in ident:
+            out.append(("identity", f"kernel verifies a signed stamp, {cell} cell (CPU)",
+                        f"{ident[cell]['verify_us']:.0f} µs (server signs: "
+                        f"{ident[cell]['sign_us']:.0f} µs)",
+                        f"raw Ed25519 verify {raw.get('verify_us', 0):.0f} µs; target 100 µs",
+                        f"×{ident[cell]['verify_us'] / 100:.2f} of target"))
     return out
 
 

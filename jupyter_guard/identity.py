@@ -1,16 +1,18 @@
 """Who runs a cell: the user (and groups) and the actor (a person, or ``agent:<name>``).
 
-The user comes, in this order, from the jupyter-server identity (the server stamps every
-``execute_request`` it relays with ``metadata.jupyter_guard.user`` and starts kernels with
-``JUPYTER_GUARD_SERVER_USER``), JupyterHub (``JUPYTERHUB_USER``, ``JUPYTERHUB_GROUPS``),
-``JUPYTER_GUARD_USER`` (or ``c.JupyterGuard.user``), then the OS login.
+The kernel's own user comes from JupyterHub (``JUPYTERHUB_USER``, ``JUPYTERHUB_GROUPS``), the
+server that started it (``JUPYTER_GUARD_SERVER_USER``), ``JUPYTER_GUARD_USER`` (or
+``c.JupyterGuard.user``), then the OS login. A cell runs as another user only when the jupyter
+server signed that user into the cell's ``execute_request`` (``jupyter_guard.authority``): the
+server's public key is read once, when this module is imported by the loading guard; an unsigned
+or bad claim leaves the kernel's own user (``cell_check`` says why).
 
 The actor comes from ``JUPYTER_GUARD_ACTOR`` (the kernel's default) or, per cell, from
-``metadata.jupyter_guard.actor`` of the ``execute_request``. A cell can make its actor stricter
-(mark itself ``agent:*``) but never less strict: in a kernel started as ``agent:x``, a cell claiming
-``human`` stays ``agent:x``.
+``metadata.jupyter_guard.actor`` of the ``execute_request``. Unsigned metadata can make the actor
+stricter (``agent:*``) but never less strict: in a kernel started as ``agent:x``, a cell claiming
+``human`` stays ``agent:x``; only a verified stamp sets a less strict actor.
 
-Stdlib only: the kernel, the server gate and the CLI all use it.
+Stdlib only (``cryptography`` only with a key): the kernel, the server gate and the CLI use it.
 """
 from __future__ import annotations
 
@@ -21,11 +23,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_guard.authority import Checked, Verifier, kernel_verifier
 from jupyter_guard.config import resolve_user
 
 META_KEY = "jupyter_guard"               # execute_request metadata key, see docs/agents.md
 SERVER_USER_ENV = "JUPYTER_GUARD_SERVER_USER"
 GATED_ENV = "JUPYTER_GUARD_GATED"        # set by the server gate on the kernels it starts
+
+
+def _load_verifier() -> Verifier | None:
+    try:
+        return kernel_verifier()
+    except Exception:   # a bad key or no cryptography: no claim verifies, cells run as the owner
+        return None
+
+
+# Built once, when the guard loads: later environment changes do not swap the key.
+_VERIFIER: Verifier | None = _load_verifier()
 _ACTOR = re.compile(r"^(human|agent:[A-Za-z0-9_.@/+-]{1,64})$")
 
 
@@ -81,21 +95,36 @@ def cell_actor(metadata: object, default: str = "human") -> str:
     return str(asked)
 
 
-def cell_user(metadata: object, env: Mapping[str, str] | None = None) -> str:
-    """The user the jupyter-server gate stamped on this cell ('' when none).
+def cell_check(metadata: object, msg_id: str = "", code: str = "") -> Checked:
+    """Check the server's signed stamp on one cell (see ``jupyter_guard.authority``).
 
-    Trusted only in kernels that gate's server started (``JUPYTER_GUARD_GATED``): there every cell
-    from a websocket carries the server's stamp, whatever the client sent. Elsewhere a client
-    could claim anyone, so the kernel keeps its own identity.
+    Without the server's public key (a kernel no guarded server started) every claim is
+    ``unverified``: a client could claim anyone, so the kernel keeps its own identity.
 
-    >>> cell_user({"jupyter_guard": {"user": "gina"}}, env={})
-    ''
-    >>> cell_user({"jupyter_guard": {"user": "gina"}}, env={"JUPYTER_GUARD_GATED": "1"})
-    'gina'
+    >>> cell_check({"jupyter_guard": {"user": "gina"}}).status
+    'unverified'
+    >>> cell_check({}).status
+    'none'
     """
-    env = os.environ if env is None else env
-    user = guard_meta(metadata).get("user")
-    return user if isinstance(user, str) and env.get(GATED_ENV) else ""
+    part = guard_meta(metadata)
+    if _VERIFIER is not None:
+        return _VERIFIER.check(part, msg_id, code)
+    stamp = part.get("stamp")
+    claimed = part.get("user") or (stamp.get("user") if isinstance(stamp, Mapping) else "")
+    if not claimed and stamp is None:
+        return Checked("none")
+    return Checked("unverified", claimed=str(claimed or ""),
+                   reason="this kernel has no authority key to verify the stamp")
+
+
+def cell_user(metadata: object, msg_id: str = "", code: str = "") -> str:
+    """The user of this cell from a stamp that verifies ('' when none: the kernel's owner).
+
+    >>> cell_user({"jupyter_guard": {"user": "gina"}})
+    ''
+    """
+    checked = cell_check(metadata, msg_id, code)
+    return checked.user if checked.status == "verified" else ""
 
 
 def cli_user(env: Mapping[str, str] | None = None) -> str:

@@ -73,6 +73,8 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
 
 
 def status_text(g: Guard) -> str:
+    from jupyter_guard.enforce.stamped import identity_mode
+
     p = g.policy
     counts = ", ".join(f"{k} {g.counts.get(k, 0)}" for k in ("allow", "mask", "warn", "approval", "block"))
     broken = [f"BROKEN   every cell is refused: {e}" for e in p.errors]
@@ -80,6 +82,7 @@ def status_text(g: Guard) -> str:
         f"policy   {p.name} ({p.source or 'packaged default'}), revision {p.revision}",
         f"mode     {p.mode}",
         f"user     {g.user}{' groups ' + ','.join(g.groups) if g.groups else ''}, actor {g.actor}",
+        f"identity {identity_mode(g.user)}",
         f"audit    {g.settings['audit']}{_audit_health(g)}",
         f"session  {g.session_id}",
         f"counts   {counts}",

@@ -17,6 +17,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.enforce.guard import Guard, Judgement, sha256
+from jupyter_guard.enforce.stamped import cell_identity
+from jupyter_guard.identity import guard_meta
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.model import Analysis, Verdict
 
@@ -130,14 +132,10 @@ class KernelGuard:
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
                       "count": count, "start": time.perf_counter(),
                       "event_id": "", "parsed": False, "judgement": None}
-        from jupyter_guard.identity import cell_actor, cell_user, guard_meta
-
-        # The execute_request's metadata: per-cell actor, and the user the server gate stamped.
+        # The execute_request's metadata: per-cell actor, and the user the server signed for.
         meta = getattr(info, "cell_meta", None) or {}
-        self._cell["actor"] = cell_actor(meta, self.guard.actor)
-        self._cell["user"] = cell_user(meta)
-        self._cell["meta"] = guard_meta(meta)
-        notebook = self._cell["meta"].get("notebook")
+        self._cell.update(cell_identity(self.shell, self.guard, meta, self._cell["raw"]))
+        notebook = guard_meta(meta).get("notebook")
         if isinstance(notebook, str) and notebook:   # a client that knows the path says it
             self.guard.notebook = notebook[:1000]
 

@@ -41,7 +41,8 @@ CRITICAL = ("model", "errors", "duck", "enforce.kernel", "enforce.guard", "enfor
             "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
             "policy.decide", "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell",
             "analyze.sql", "analyze.sql_postgres", "enforce.dbapi", "enforce.dbapi_proxy",
-            "enforce.dbapi_pg2", "enforce.pg_effect", "enforce.pg_judge", "enforce.pg_magic")
+            "enforce.dbapi_pg2", "enforce.pg_effect", "enforce.pg_judge", "enforce.pg_magic",
+            "identity", "authority", "enforce.stamped")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
 LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one

@@ -26,9 +26,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jupyter_guard.authority import PUBKEY_ENV
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.identity import GATED_ENV, SERVER_USER_ENV, cell_actor
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.show.stamping import load_signer, sign_cell
 
 log = logging.getLogger("jupyter_guard.gate")
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -53,6 +55,7 @@ class Gate:
         self._policy_stamp: tuple[str, Any] = ("", -1.0)
         self._audit: Any = None
         self._spent: set[str] = set()
+        self.signer: Any = None          # the authority's key (jupyter_guard.show.stamping)
 
     # -- policy and audit ------------------------------------------------------------------
     @property
@@ -301,6 +304,8 @@ class GateMixin:
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
                 if event_id:   # the kernel's row of the raise joins this one: one cell
                     stamp["server_event"] = event_id
+                stamp.update(sign_cell(gate, msg, msg["content"]["code"], user, groups, actor,
+                                       stamp))
                 msg["metadata"] = {**meta, "jupyter_guard": stamp}
                 return self._jg_encode(channel, msg, parts, ws_msg)
             approved_by = str(row["decided_by"] or "")
@@ -316,6 +321,7 @@ class GateMixin:
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
+        stamp.update(sign_cell(gate, msg, code, user, groups, actor, stamp))
         self._jg_pending = getattr(self, "_jg_pending", None) or {}
         self._jg_pending[msg["header"].get("msg_id", "")] = (event_id, intents, time.perf_counter(),
                                                              user)
@@ -425,13 +431,14 @@ def setup_gate(serverapp: Any) -> Gate:
     gate = Gate(resolve(JupyterGuard(parent=serverapp)))
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated
-    _pass_identity(serverapp)
+    gate.signer = load_signer(serverapp)
+    _pass_identity(serverapp, gate.signer)
     serverapp.log.info("jupyter_guard: server-side gate on kernel websockets (%s), policy %s, "
                        "audit %s", base.__name__, gate.policy.name, gate.settings["audit"])
     return gate
 
 
-def _pass_identity(serverapp: Any) -> None:
+def _pass_identity(serverapp: Any, signer: Any = None) -> None:
     """Kernels this server starts get ``JUPYTER_GUARD_GATED=1`` (so they trust the user stamped on
     each cell) and ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
     only knows "someone holds the token" (every login is the owner). With an identity provider that
@@ -448,6 +455,9 @@ def _pass_identity(serverapp: Any) -> None:
         env = {**os.environ, **(kwargs.get("env") or {}), GATED_ENV: "1"}
         if shared:
             env[SERVER_USER_ENV] = owner_name()
+        env.pop(PUBKEY_ENV, None)           # only this server's key, never a client's choice
+        if signer is not None:
+            env[PUBKEY_ENV] = signer.public
         kwargs["env"] = env
         return await start(*args, **kwargs)
 
