@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.policy import exfil_keys
@@ -19,6 +20,20 @@ SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column", *exfil_keys.
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
 MATCH_KEYS = tuple(Match.__dataclass_fields__)
+
+
+def _section(data: dict[str, Any], name: str, keys: tuple[str, ...], shape: str,
+             bad: Callable[[str, str], None]) -> dict[str, Any]:
+    """The mapping under ``name`` (``{}`` when absent or not a mapping, which is reported), with
+    every key it does not know reported ("Did you mean …?")."""
+    section = data.get(name) or {}
+    if not isinstance(section, dict):
+        bad(name, f"'{name}' must be {shape}")
+        return {}
+    for k in section:
+        if k not in keys:
+            bad(f"{name}.{k}", f"unknown key '{name}.{k}'.{_hint(k, keys)}")
+    return section
 
 
 def _hint(word: str, choices: tuple[str, ...]) -> str:
@@ -52,35 +67,18 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
         val = data.get(key, low)
         if not isinstance(val, int) or isinstance(val, bool) or val < low:
             bad(key, f"'{key}' must be a whole number >= {low}")
-    sql = data.get("sql") or {}
-    if not isinstance(sql, dict):
-        bad("sql", "'sql' must be a mapping with 'allow_extensions'")
-        sql = {}
-    for k in sql:
-        if k not in SQL_KEYS:
-            bad(f"sql.{k}", f"unknown key 'sql.{k}'.{_hint(k, SQL_KEYS)}")
+    sql = _section(data, "sql", SQL_KEYS, "a mapping with 'allow_extensions'", bad)
     if "allow_extensions" in sql:
         str_list("sql.allow_extensions", sql["allow_extensions"])
-    children = data.get("children") or {}
-    if not isinstance(children, dict):
-        bad("children", "'children' must be a mapping (allow_unread)")
-        children = {}
-    for k in children:
-        if k not in CHILDREN_KEYS:
-            bad(f"children.{k}", f"unknown key 'children.{k}'.{_hint(k, CHILDREN_KEYS)}")
+    children = _section(data, "children", CHILDREN_KEYS, "a mapping (allow_unread)", bad)
     if "allow_unread" in children:
         str_list("children.allow_unread", children["allow_unread"])
         for prog in children["allow_unread"] if isinstance(children["allow_unread"], list) else ():
             if "/" in str(prog):
                 bad("children.allow_unread", f"'{prog}': name the program, not a path "
                     f"(e.g. '{str(prog).rpartition('/')[2]}')")
-    sens = data.get("sensitive") or {}
-    if not isinstance(sens, dict):
-        bad("sensitive", "'sensitive' must be a mapping (columns, detectors, strategy)")
-        sens = {}
-    for k in sens:
-        if k not in SENSITIVE_KEYS:
-            bad(f"sensitive.{k}", f"unknown key 'sensitive.{k}'.{_hint(k, SENSITIVE_KEYS)}")
+    sens = _section(data, "sensitive", SENSITIVE_KEYS,
+                    "a mapping (columns, detectors, strategy)", bad)
     if "columns" in sens:
         str_list("sensitive.columns", sens["columns"])
     for d in sens.get("detectors") or []:
