@@ -148,6 +148,8 @@ def kind_of(duck_type: str, query: str) -> Kind | None:
     base = STATEMENT_TYPES.get(duck_type.upper())
     if base is None:
         return None
+    if base.name == "EXPLAIN" and explained(query) is not None:   # ANALYZE anywhere in options
+        return SUBKINDS[("EXPLAIN", "EXPLAIN ANALYZE")]
     words = leading_words(query, 4)
     best: Kind | None = None
     best_len = 0
@@ -159,14 +161,51 @@ def kind_of(duck_type: str, query: str) -> Kind | None:
 
 
 def explained(query: str) -> str | None:
-    """The statement an ``EXPLAIN ANALYZE`` runs, or None for a plain ``EXPLAIN``.
+    """The statement an ``EXPLAIN ANALYZE`` runs, or None for a plain ``EXPLAIN``. ANALYZE (or
+    ANALYSE) anywhere in the option list counts, whatever its value: DuckDB runs the statement
+    for ``EXPLAIN (FORMAT json, ANALYZE false)`` too.
 
     >>> explained("EXPLAIN ANALYZE DELETE FROM t"), explained("explain select 1")
     ('DELETE FROM t', None)
+    >>> explained("explain(format 'json',analyse true)drop table t")
+    'drop table t'
+    >>> explained("EXPLAIN (FORMAT 'analyze') SELECT 1") is None
+    True
     """
-    m = re.match(r"\s*EXPLAIN\s+(?:\(\s*[^)]*\)\s*)?ANALY[SZ]E\s+(.*)$", _strip_comments(query),
-                 flags=re.S | re.I)
-    return m.group(1).strip() if m else None
+    body = _strip_comments(query)
+    m = re.match(r"\s*EXPLAIN\b\s*", body, flags=re.I)
+    if not m:
+        return None
+    rest = body[m.end():]
+    analyze = False
+    if rest.startswith("("):
+        end = _closing(rest)
+        if end < 0:
+            return None            # DuckDB refuses an unclosed option list: nothing runs
+        options = re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"", " ", rest[1:end])
+        analyze = re.search(r"\bANALY[SZ]E\b", options, flags=re.I) is not None
+        rest = rest[end + 1:].lstrip()
+    m = re.match(r"ANALY[SZ]E\b\s*(?:VERBOSE\b\s*)?", rest, flags=re.I)
+    if m:
+        analyze, rest = True, rest[m.end():]
+    return rest.strip() if analyze else None
+
+
+def _closing(text: str) -> int:
+    """Index of the parenthesis closing ``text[0]``, quotes respected; -1 when none does."""
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def extension_name(query: str) -> str:

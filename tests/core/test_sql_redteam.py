@@ -1,0 +1,86 @@
+"""Red-team bypasses of the SQL effect check and the store protection, each refused by its
+measured effect (table, file, store untouched; the cell ends in error), with benign twins."""
+from __future__ import annotations
+
+import pytest
+
+# EXPLAIN with ANALYZE in its option list runs the statement it explains.
+EXPLAINS = [
+    ("con.execute('EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers').fetchall()",
+     "bulk-change"),
+    ("%%guarded_sql con\nEXPLAIN (FORMAT json, ANALYZE) UPDATE customers SET ssn = NULL",
+     "bulk-change"),
+    ("con.sql('EXPLAIN (FORMAT json, ANALYZE) DROP TABLE customers')", "destructive-ddl"),
+    ("duckdb.execute('EXPLAIN (FORMAT text, ANALYZE) DELETE FROM customers', connection=con)",
+     "bulk-change"),
+    ("%%guarded_sql con\nEXPLAIN (FORMAT json, ANALYZE) MERGE INTO customers USING (SELECT range "
+     "AS id FROM range(4500)) s ON customers.id = s.id WHEN MATCHED THEN DELETE", "bulk-change"),
+    ("con.execute('EXPLAIN (FORMAT json, ANALYZE) TRUNCATE customers')", "destructive-ddl"),
+    ("cur = con.cursor()\ncur.execute('EXPLAIN (FORMAT text, ANALYZE true) DELETE FROM customers')",
+     "bulk-change"),
+    ("con.execute('explain(format json,analyse false)delete from customers')", "bulk-change"),
+    ("con.execute('EXPLAIN /* x */ ( ANALYZE 1 ) DELETE FROM customers')", "bulk-change"),
+    ("q = ' '.join(['EXPLAIN', '(FORMAT json,', 'ANALYZE)', 'DELETE', 'FROM', 'customers'])\n"
+     "con.execute(q)", "bulk-change"),
+    ("con.execute('EXPLAIN (FORMAT json, ANALYZE) ALTER TABLE customers DROP COLUMN ssn')", None),
+    ("con.execute('BEGIN')\ncon.execute('EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers')",
+     "bulk-change"),
+    ("import threading\ndef go():\n    try:\n        con.execute("
+     "'EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers')\n    except Exception as e:\n"
+     "        errs.append(e)\nerrs = []\nt = threading.Thread(target=go)\nt.start(); t.join()\n"
+     "raise errs[0]", "bulk-change"),
+    # DuckDB cannot prepare an EXPLAIN; the guard refuses it before DuckDB says so.
+    ("con.execute('PREPARE p AS EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers')\n"
+     "con.execute('EXECUTE p')", None),
+]
+
+
+@pytest.mark.parametrize("code,rule", EXPLAINS, ids=range(len(EXPLAINS)))
+def test_explain_with_analyze_in_its_options_is_measured(s, code, rule):
+    cell = s.run(code)
+    s.run("try:\n    con.execute('ROLLBACK')\nexcept Exception:\n    pass")
+    assert not cell.ok, code
+    if rule:
+        assert cell.rule == rule, cell.error
+    assert s.count() == 5000
+    assert "ssn" in {r[0] for r in s.sql("SELECT column_name FROM duckdb_columns() "
+                                         "WHERE table_name = 'customers'")}
+    assert s.sql("SELECT count(*) FROM customers WHERE ssn IS NULL")[0][0] == 0
+
+
+def test_explain_analyze_benign_twins(s):
+    assert s.run("r = con.execute('EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers "
+                 "WHERE id < 3').fetchall()").ok
+    assert s.count() == 4997 and s.ip.user_ns["r"]
+    assert s.run("r = con.execute(\"EXPLAIN (FORMAT 'json') SELECT count(*) FROM customers\")"
+                 ".fetchall()").ok
+    assert s.run("%%guarded_sql con\nEXPLAIN (ANALYZE, FORMAT json) SELECT count(*) FROM orders").ok
+    assert s.run("%%guarded_sql con\nEXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers "
+                 "WHERE id = 10").ok
+    assert s.count() == 4996
+
+
+def test_explain_analyze_via_sqlalchemy_and_jupysql(s):
+    from tests.conftest import make_warehouse
+
+    make_warehouse(s.dir / "sa.duckdb")
+    assert s.run("import sqlalchemy as sa\neng = sa.create_engine('duckdb:///sa.duckdb')").ok
+    try:
+        cell = s.run("with eng.begin() as c:\n    c.exec_driver_sql("
+                     "'EXPLAIN (FORMAT json, ANALYZE) DELETE FROM customers')")
+        assert not cell.ok and cell.rule == "bulk-change", cell.error
+        assert s.run("with eng.connect() as c:\n"
+                     "    left = c.execute(sa.text('SELECT count(*) FROM customers')).scalar()").ok
+        assert s.ip.user_ns["left"] == 5000
+    finally:
+        s.run("eng.dispose()")
+    make_warehouse(s.dir / "jq.duckdb")
+    assert s.run("%load_ext sql").ok
+    assert s.run("%sql duckdb:///jq.duckdb").ok
+    try:
+        cell = s.run("%sql EXPLAIN (FORMAT json, ANALYZE) DELETE FROM orders")
+        assert not cell.ok and cell.rule == "bulk-change", cell.error
+        assert s.run("left = %sql SELECT count(*) AS n FROM orders").ok
+        assert list(s.ip.user_ns["left"].DataFrame()["n"]) == [2000]
+    finally:
+        s.run("%sql --close duckdb:///jq.duckdb")
