@@ -39,6 +39,7 @@ class State:
     tables: set[Key] = field(default_factory=set)
     schemas: set[Key] = field(default_factory=set)
     databases: set[str] = field(default_factory=set)
+    attached: set[str] = field(default_factory=set)
     log: deque[tuple[float, Key, int]] = field(default_factory=deque)  # (time, table, rows)
     sums: dict[Key, int] = field(default_factory=dict)                 # rows per table in log
     cell: dict[Key, int] = field(default_factory=dict)                # rows changed this cell
@@ -54,7 +55,7 @@ class State:
             _, k, n = self.log.popleft()
             self.sums[k] -= n
         return Owned(frozenset(self.tables), frozenset(self.schemas), frozenset(self.databases),
-                     cell, self.sums)
+                     cell, self.sums, frozenset(self.attached))
 
 
 def state(guard: Any) -> State:
@@ -176,15 +177,21 @@ def measure(verb: str, before: Snap, after: Snap, result_rows: int | None, dml: 
                       for k, cols in before.prints.items() if verb.startswith("ALTER")
                       for c, v in cols.items() if c in after.prints.get(k, {})
                       and after.prints[k][c] != v)
-    gone = tuple(k for k, (temp, oid, _) in before.tables.items()
-                 if k[0] != "temp" and (k not in after.tables or after.tables[k][1] != oid))
+    left = before.dbs - after.dbs if before.dbs else set()   # detached: its tables are intact
+    gone = tuple(k for k, (temp, oid, _) in before.tables.items() if k[0] != "temp" and
+                 k[0] not in left and (k not in after.tables or after.tables[k][1] != oid))
+    # Tables and schemas that came with an ATTACH were not created: the file held them. A
+    # database attached empty (a new file, ``:memory:``) is the session's own.
+    came = after.dbs - before.dbs if before.dbs else set()
     new = tuple(k for k, (temp, oid, _) in after.tables.items()
-                if k not in before.tables or before.tables[k][1] != oid)
+                if (k not in before.tables or before.tables[k][1] != oid) and k[0] not in came)
+    held = {k[0] for k in after.tables} | {k[0] for k in after.schemas if k[1] != "main"}
     cols_gone = tuple((k, c) for k, c in before.columns - after.columns
                       if k in after.tables and k[0] != "temp")
     return Effect(verb, deleted, changed, inserted, tuple(unmeasured), new, gone,
-                  tuple(after.schemas - before.schemas), tuple(before.schemas - after.schemas),
-                  cols_gone, rewritten, tuple(before.dbs - after.dbs) if before.dbs else ())
+                  tuple(k for k in after.schemas - before.schemas if k[0] not in came),
+                  tuple(k for k in before.schemas - after.schemas if k[0] not in left), cols_gone,
+                  rewritten, tuple(left), tuple(came - held), tuple(came))
 
 
 def fetch(res: Any) -> Any:

@@ -121,7 +121,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         if own_tx:
             raw.execute("COMMIT")
             own_tx = False
-        _keep(st, eff, after.dbs - before.dbs if after and before else set(), cell)
+        _keep(st, eff, cell)
         guard.session_tables.update(_names(k, current) for k in eff.created)
         return out
     except BaseException:
@@ -207,13 +207,20 @@ def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str,
     return out, affected(duck_type, out)
 
 
-def _keep(st: Any, eff: Effect, attached: set[str], cell: dict[Key, int] | None) -> None:
+def _keep(st: Any, eff: Effect, cell: dict[Key, int] | None) -> None:
     """After the commit: what the session really created is its own, until it is dropped (a
-    table of that name made later by someone else is not); rows count over time."""
+    table of that name made later by someone else is not); rows count over time. A detached
+    database takes its ownership with it: another file may be attached under its name."""
     st.tables.difference_update(eff.dropped)
     st.tables.update(eff.created)
     st.schemas.update(eff.schemas_created)
-    st.databases.update(attached)
+    for db in eff.databases_gone:
+        st.databases.discard(db)
+        st.attached.discard(db)
+        st.tables.difference_update({k for k in st.tables if k[0] == db})
+        st.schemas.difference_update({k for k in st.schemas if k[0] == db})
+    st.databases.update(eff.databases_new)
+    st.attached.update(eff.databases_attached)
     now = time.time()
     for key, n in eff.touched().items():
         st.add(key, n, now)

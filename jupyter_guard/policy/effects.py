@@ -40,6 +40,8 @@ class Effect:
     columns_dropped: tuple[tuple[Key, str], ...] = ()
     columns_rewritten: tuple[tuple[Key, str, int], ...] = ()  # values changed by ALTER ... TYPE
     databases_gone: tuple[str, ...] = ()
+    databases_new: tuple[str, ...] = ()           # attached empty: the session's own
+    databases_attached: tuple[str, ...] = ()      # attached, whatever the file held
 
     def touched(self) -> dict[Key, int]:
         """Rows deleted or changed per table (inserts are not counted against the limits)."""
@@ -56,9 +58,10 @@ class Owned:
 
     tables: frozenset[Key] = frozenset()
     schemas: frozenset[Key] = frozenset()
-    databases: frozenset[str] = frozenset()       # attached by this session
+    databases: frozenset[str] = frozenset()       # attached empty by this session: its own
     cell_rows: dict[Key, int] = field(default_factory=dict)      # rows changed in this cell
     window_rows: dict[Key, int] = field(default_factory=dict)    # rows changed in the window
+    attached: frozenset[str] = frozenset()        # attached by this session: it may detach them
 
 
 def _block(rule: str, reason: str) -> Verdict:
@@ -82,7 +85,7 @@ def judge_effect(e: Effect, p: Policy, own: Owned) -> Verdict | None:
             return _block("destructive-ddl", f"this {e.verb} would drop schema {key[1]}"
                           ", which this session did not create; nothing was changed")
     for db in e.databases_gone:
-        if db not in own.databases:
+        if db not in own.databases and db not in own.attached:
             return _block("destructive-ddl", f"this {e.verb} would detach database {db}, which "
                           "this session did not attach; nothing was changed")
     for key, col in e.columns_dropped:

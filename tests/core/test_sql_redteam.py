@@ -84,3 +84,69 @@ def test_explain_analyze_via_sqlalchemy_and_jupysql(s):
         assert list(s.ip.user_ns["left"].DataFrame()["n"]) == [2000]
     finally:
         s.run("%sql --close duckdb:///jq.duckdb")
+
+
+def _reopen(s):
+    s.run("for c in [v for v in list(globals().values()) if type(v).__name__.endswith("
+          "'Connection') and v is not con]:\n    c.close()")
+    assert s.run("con = duckdb.connect(DB)").ok
+
+
+@pytest.mark.parametrize("second", [
+    "c2.execute('DROP TABLE w.customers')",
+    "c2.execute('CREATE OR REPLACE TABLE w.customers AS SELECT 1 AS id')",
+    "c2.execute('ALTER TABLE w.customers RENAME TO gone')",
+    "c2.execute('DROP SCHEMA w.main CASCADE')",
+])
+def test_attaching_an_existing_warehouse_grants_nothing(s, second):
+    assert s.run("con.close()\nc2 = duckdb.connect()").ok
+    assert s.run("c2.execute(f\"ATTACH '{DB}' AS w\")").ok
+    cell = s.run(second)
+    assert not cell.ok and cell.rule == "destructive-ddl", cell.error
+    _reopen(s)
+    assert "customers" in s.tables() and s.count() == 5000
+
+
+def test_attaching_another_existing_file_grants_nothing(s):
+    from tests.conftest import make_warehouse
+
+    (s.dir / "data").mkdir(exist_ok=True)
+    make_warehouse(s.dir / "data" / "other.duckdb")
+    assert s.run("con.execute(\"ATTACH 'data/other.duckdb' AS o\")").ok
+    for drop in ("DROP TABLE o.customers", "DROP TABLE o.main.orders",
+                 "CREATE OR REPLACE TABLE o.customers AS SELECT 1 AS id"):
+        cell = s.run(f"con.execute({drop!r})")
+        assert not cell.ok and cell.rule == "destructive-ddl", (drop, cell.error)
+    # a database attached empty and detached again: the name does not stay owned
+    assert s.run("con.execute('DETACH o')\ncon.execute(\"ATTACH 'fresh.duckdb' AS f\")\n"
+                 "con.execute('DETACH f')").ok
+    assert s.run("con.execute(\"ATTACH 'data/other.duckdb' AS f\")").ok
+    cell = s.run("con.execute('DROP TABLE f.orders')")
+    assert not cell.ok and cell.rule == "destructive-ddl", cell.error
+    assert s.sql("SELECT count(*) FROM f.orders")[0][0] == 2000
+    assert s.sql("SELECT count(*) FROM f.customers")[0][0] == 5000
+
+
+def test_a_new_attached_database_is_the_sessions_own(s):
+    assert s.run("con.execute(\"ATTACH 'brand_new.duckdb' AS n\")\n"
+                 "con.execute('CREATE TABLE n.t AS SELECT 1 AS a')\n"
+                 "con.execute('DROP TABLE n.t')\n"
+                 "con.execute('DETACH n')").ok
+    assert s.run("%%guarded_sql con\nATTACH ':memory:' AS m; CREATE TABLE m.x AS SELECT 1 AS a; "
+                 "DROP TABLE m.x; DETACH m").ok
+    assert s.count() == 5000
+
+
+def test_detaching_the_warehouse_stays_refused(s):
+    from jupyter_guard.enforce.connections import unwrap
+
+    cell = s.run("con.execute(\"ATTACH ':memory:' AS m\")\ncon.execute('USE m')\n"
+                 "con.execute('DETACH wh')")
+    assert not cell.ok and cell.rule == "destructive-ddl", cell.error
+    # DuckDB detaches outside the transaction, so the rollback cannot undo it; the file is intact
+    raw = unwrap(s.ip.user_ns["con"])
+    if "wh" not in {r[0] for r in raw.execute("SELECT database_name FROM duckdb_databases()")
+                    .fetchall()}:
+        raw.execute(f"ATTACH '{s.db}' AS wh")
+    raw.execute("USE wh")
+    assert s.count() == 5000
