@@ -242,6 +242,7 @@ class Guard:
 
         intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
                                                       self.policy))
+        intents += _real_twins(intents)
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
@@ -453,6 +454,25 @@ def _new_file(i: Intent) -> Intent:
         except (OSError, ValueError):
             pass
     return i
+
+
+def _real_twins(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """A file a statement names through a symlink (``COPY ... TO 'lnk/keep.csv'`` with
+    ``lnk -> data``) is judged by its resolved name too, relative to the kernel's working folder,
+    as the Python file rules judge ``open``. Only intents that name a local file pay for it."""
+    out = []
+    for i in intents:
+        if not i.action.startswith("file.") or not i.target or UNKNOWN in i.target or \
+                "://" in i.target or i.target in ("?", "*"):
+            continue
+        try:
+            full = os.path.abspath(os.path.expanduser(i.target))
+            real = os.path.realpath(full)
+        except (OSError, ValueError):
+            continue   # an unresolvable name stays judged as written
+        if real != full:
+            out.append(i.with_(target=real))
+    return tuple(out)
 
 
 def needs_database(i: Intent) -> bool:

@@ -150,3 +150,35 @@ def test_detaching_the_warehouse_stays_refused(s):
         raw.execute(f"ATTACH '{s.db}' AS wh")
     raw.execute("USE wh")
     assert s.count() == 5000
+
+
+SYMLINK_WRITES = [
+    "con.execute(\"COPY (SELECT 1 AS a) TO 'lnk/keep.csv'\")",
+    "%%guarded_sql con\nCOPY (SELECT 1 AS a) TO 'lnk/keep.csv'",
+    "con.sql('SELECT 1 AS a').to_csv('lnk/keep.csv')",
+    "con.sql('SELECT 1 AS a').write_csv('lnk/keep.csv')",
+    "con.execute(\"COPY (SELECT 1 AS a) TO 'klink.csv'\")",
+    "con.execute(f\"COPY (SELECT 1 AS a) TO '{WORK}/lnk/./keep.csv'\")",
+    "con.execute(\"COPY (SELECT 1 AS a) TO 'lnk2/keep.csv'\")",
+]
+
+
+@pytest.mark.parametrize("code", SYMLINK_WRITES, ids=range(len(SYMLINK_WRITES)))
+def test_copy_through_a_symlink_into_a_protected_path_is_refused(s, code):
+    (s.dir / "data").mkdir(exist_ok=True)
+    keep = s.dir / "data" / "keep.csv"
+    keep.write_text("keep\n")
+    assert s.run("import os\nos.symlink('data', 'lnk')\nos.symlink('data/keep.csv', 'klink.csv')\n"
+                 "os.symlink(os.path.abspath('lnk'), 'lnk2')").ok
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == "destructive-files", cell.error
+    assert keep.read_text() == "keep\n"
+
+
+def test_copy_through_a_symlink_elsewhere_runs(s):
+    (s.dir / "out").mkdir()
+    assert s.run("import os\nos.symlink('out', 'olink')").ok
+    assert s.run("con.execute(\"COPY (SELECT 1 AS a) TO 'olink/x.csv'\")").ok
+    assert s.run("con.sql('SELECT 2 AS a').write_csv('olink/y.csv')").ok
+    assert (s.dir / "out" / "x.csv").read_text() == "a\n1\n"
+    assert (s.dir / "out" / "y.csv").read_text() == "a\n2\n"
