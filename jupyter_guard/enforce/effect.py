@@ -80,15 +80,25 @@ def _q(k: Key) -> str:
     return ".".join('"' + p.replace('"', '""') + '"' for p in k)
 
 
-def resolve(name: str, tables: dict[Key, tuple[bool, int, bool]], current: tuple[str, str]) -> Key | None:
-    """The table a name as written denotes, as DuckDB resolves it (a temp twin first)."""
+def resolve(name: str, tables: dict[Key, tuple[bool, int, bool]], current: Any) -> Key | None:
+    """The table a name as written denotes, as DuckDB resolves it: a temp twin first, then the
+    search path (``USE``/``SET search_path``), then ``main`` of the current database."""
     parts = [p.strip('"').lower() for p in name.split(".") if p]
-    current = (str(current[0]).lower(), str(current[1]).lower())
+    db, schema = str(current[0]).lower(), str(current[1]).lower()
+    dbs = {k[0] for k in tables}
+    path = [(db, schema)]
+    for entry in (str(current[3]) if len(current) > 3 and current[3] else "").split(","):
+        bits = [b.strip().strip('"').lower() for b in entry.split(".") if b.strip()]
+        if len(bits) == 2:
+            path.append((bits[0], bits[1]))
+        elif len(bits) == 1:
+            path.append((bits[0], "main") if bits[0] in dbs else (db, bits[0]))
+    path.append((db, "main"))
     cands: list[Key] = []
     if len(parts) == 1:
-        cands = [("temp", "main", parts[0]), (current[0], current[1], parts[0])]
+        cands = [("temp", "main", parts[0])] + [(d, s, parts[0]) for d, s in path]
     elif len(parts) == 2:
-        cands = [(current[0], parts[0], parts[1]), (parts[0], "main", parts[1])]
+        cands = [(d, parts[0], parts[1]) for d, _ in path] + [(parts[0], "main", parts[1])]
     elif len(parts) == 3:
         cands = [(parts[0], parts[1], parts[2])]
     return next((c for c in cands if c in tables), None)

@@ -53,7 +53,8 @@ def _begin(raw: Any, st: Any) -> tuple[bool, Any]:
     guard saw last and that no transaction or SET statement has touched since (see ``forget``)."""
     known = st.autocommit.get(id(raw))
     if known is None:
-        current = raw.execute("SELECT current_database(), current_schema(), txid_current()"
+        current = raw.execute("SELECT current_database(), current_schema(), txid_current(), "
+                              "current_setting('search_path')"
                               ).fetchall()[0]   # fetchall: DuckDB 2 keeps a half-read result open
         if current[2] == raw.execute("SELECT txid_current()").fetchall()[0][0]:
             return False, current
@@ -83,6 +84,8 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
     fast = not wrapper and verb in ("UPDATE", "DELETE") and len(names) == 1
     own_tx, current = _begin(raw, state(guard))
     try:
+        if fast and not _plain(names[0], current):
+            fast = False   # USE / search_path / a two-part name: resolve it against the catalog
         if fast:
             # The affected-row count is the whole effect of a plain UPDATE/DELETE (DuckDB has
             # no triggers or cascades): no snapshots, three round trips besides it.
@@ -97,6 +100,8 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         else:
             tables = _tables(raw)
             watch = [x for x in (resolve(n, tables, current) for n in names) if x is not None]
+            if len(watch) < len(names) and verb in ("UPDATE", "DELETE"):
+                wrapper = True   # a name the guard cannot place: count every table instead
             if wrapper:
                 watch = [t for t, (_, _, view) in tables.items() if t[0] != "temp" and not view]
             prints = watch if wrapper or verb.startswith("ALTER") else []
@@ -144,6 +149,16 @@ def _snap(raw: Any, watch: list[Key], catalog: bool, prints: list[Key], tables: 
         raise EffectRefused(Verdict("block", "guard-error",   # so it is not kept
                                     f"the guard could not measure what this statement does "
                                     f"({first[:120]}); nothing was changed"), query) from None
+
+
+def _plain(name: str, current: Any) -> bool:
+    """A name whose table the key says without the catalog: fully qualified, or bare in the
+    default search path (``main`` of the current database). Else the limits would count one
+    table under several keys (``USE db.s1`` between two deletes of ``customers``)."""
+    n = len([p for p in name.split(".") if p])
+    if n >= 3:
+        return True
+    return n == 1 and str(current[1]).lower() == "main" and not (len(current) > 3 and current[3])
 
 
 def _key_of(name: str, current: Any) -> Key:

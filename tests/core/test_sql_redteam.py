@@ -182,3 +182,76 @@ def test_copy_through_a_symlink_elsewhere_runs(s):
     assert s.run("con.sql('SELECT 2 AS a').write_csv('olink/y.csv')").ok
     assert (s.dir / "out" / "x.csv").read_text() == "a\n1\n"
     assert (s.dir / "out" / "y.csv").read_text() == "a\n2\n"
+
+
+def _del(lo, hi, name="customers"):
+    return f"con.execute('DELETE FROM {name} WHERE id >= {lo} AND id < {hi}')\n"
+
+
+@pytest.mark.parametrize("switch", [
+    "con.execute('USE wh.s1')\n",
+    "con.execute(\"ATTACH ':memory:' AS scratch\")\n"
+    "con.execute(\"SET search_path = 'scratch.main,wh.main'\")\n",
+    "con.execute(\"SET search_path = 's1'\")\n",
+    "",
+])
+@pytest.mark.parametrize("second", ["customers", "main.customers", "wh.main.customers"])
+def test_cell_limit_counts_the_resolved_table(s, switch, second):
+    assert s.run("con.execute('CREATE SCHEMA s1')").ok
+    cell = s.run(_del(0, 600) + switch + _del(600, 1200, second))
+    assert not cell.ok and cell.rule == "bulk-change", cell.error
+    assert "1200 in this cell" in str(cell.error)
+    s.run("con.execute('RESET search_path')\ncon.execute('USE wh.main')")
+    assert s.count() == 4400   # the first delete was kept, the second refused
+
+
+def test_cell_limit_across_guarded_sql_cells_with_use(s):
+    assert s.run("con.execute('CREATE SCHEMA s1')").ok
+    cell = s.run("for sql in ['DELETE FROM customers WHERE id < 600', 'USE wh.s1', "
+                 "'DELETE FROM customers WHERE id >= 600 AND id < 1200']:\n"
+                 "    get_ipython().run_cell_magic('guarded_sql', 'con', sql)")
+    assert not cell.ok or s.count() == 4400
+    s.run("con.execute('USE wh.main')")
+    assert s.count() == 4400
+
+
+def test_use_benign_twins(s):
+    assert s.run("con.execute('CREATE SCHEMA s1')\ncon.execute('USE wh.s1')\n"
+                 "con.execute('CREATE TABLE mine AS SELECT range AS id FROM range(3000)')\n"
+                 "n = con.execute('DELETE FROM customers WHERE id < 5').fetchall()\n"
+                 "m = con.execute('DELETE FROM mine WHERE id < 900').fetchall()\n"
+                 "u = con.execute(\"UPDATE customers SET city = 'Y' WHERE id = 7\").fetchall()").ok
+    assert s.ip.user_ns["n"] == [(5,)] and s.ip.user_ns["m"] == [(900,)]
+    assert s.ip.user_ns["u"] == [(1,)]
+    s.run("con.execute('USE wh.main')")
+    assert s.count() == 4995 and s.sql("SELECT count(*) FROM s1.mine")[0][0] == 2100
+
+
+def test_session_limit_counts_the_resolved_table(tmp_path):
+    from dataclasses import replace
+
+    import duckdb
+
+    from jupyter_guard.enforce.effect import state
+    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.enforce.sinks import GuardedConnection
+    from jupyter_guard.errors import GuardBlocked
+
+    raw = duckdb.connect(str(tmp_path / "w.duckdb"))
+    raw.execute("CREATE TABLE t AS SELECT range AS id FROM range(5000); CREATE SCHEMA s1")
+    guard = Guard.create()
+    guard.runtime_sql = True
+    guard.policy = replace(guard.policy, max_affected_rows_per_session=1000,
+                           session_window_minutes=5)
+    con = GuardedConnection(raw, guard)
+    con.execute("DELETE FROM t WHERE id < 600")
+    state(guard).cell.clear()                       # a new cell
+    con.execute("USE w.s1")
+    with pytest.raises(GuardBlocked) as e:
+        con.execute("DELETE FROM t WHERE id >= 600 AND id < 1200")
+    assert "1200 in the last 5 minutes" in str(e.value)
+    con.execute("SET search_path = 'w.s1,w.main'")
+    with pytest.raises(GuardBlocked):
+        con.execute("DELETE FROM t WHERE id >= 600 AND id < 1200")
+    assert raw.execute("SELECT count(*) FROM w.main.t").fetchone()[0] == 4400
+    raw.close()
