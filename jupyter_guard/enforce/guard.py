@@ -21,6 +21,7 @@ from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.analyze.sql_infer import with_predicates
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
+from jupyter_guard.enforce.store_reads import store_paths, strings_of
 from jupyter_guard.enforce.child import read_text, walk_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
@@ -218,6 +219,12 @@ class Guard:
         if not audit:
             return ()
         out = []
+        queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
+        for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
+            for path in store_paths(strings_of(q), audit):
+                out.append(Intent("guard.tamper", "guard", f"reads the guard's audit store {path} "
+                                  "through SQL; read it outside the kernel (`jupyter guard "
+                                  "report`)", source=q))
         for i in intents:
             path = i.detail if i.action == "sql.attach" else i.target
             if (i.action.startswith("file.") or i.action == "sql.attach") and path and \

@@ -31,6 +31,8 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
     with Busy():  # the guard's own queries (row counts, catalog) pass unchecked
         verify()
         analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
+        if params is not None:   # a store path passed as a parameter: read_text(?)
+            analysis = _with_param_paths(guard, analysis, params)
         if conn.native_duckdb and any(i.action in _TX for i in analysis.intents):
             from jupyter_guard.enforce.effect_run import forget
 
@@ -42,6 +44,24 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
             guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
             guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}
             raise blocked_error(j.verdict)
+
+
+def _with_param_paths(guard: Guard, analysis: Any, params: Any) -> Any:
+    """String parameters that name the audit store, as file reads (refused as self-protection)."""
+    from dataclasses import replace as _replace
+
+    from jupyter_guard.enforce.store_reads import store_paths, strings_of
+
+    sets = params if isinstance(params, (list, tuple)) and params and \
+        isinstance(params[0], (list, tuple, dict)) else [params]
+    audit = guard.settings.get("audit") or ""
+    paths = store_paths([s for p in sets for s in strings_of("", p)], audit) if audit else []
+    if not paths:
+        return analysis
+    from jupyter_guard.model import Intent
+
+    extra = tuple(Intent("file.read", "path", s, source=f"parameter {s!r}") for s in paths)
+    return _replace(analysis, intents=analysis.intents + extra)
 
 
 def _measured(guard: Guard, query: Any) -> bool:

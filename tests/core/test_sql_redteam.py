@@ -255,3 +255,50 @@ def test_session_limit_counts_the_resolved_table(tmp_path):
         con.execute("DELETE FROM t WHERE id >= 600 AND id < 1200")
     assert raw.execute("SELECT count(*) FROM w.main.t").fetchone()[0] == 4400
     raw.close()
+
+
+STORE_READS = [
+    "con.execute(f\"SELECT filename, octet_length(content) FROM read_blob('{GD}/audit.duck*')\")"
+    ".fetchall()",
+    "con.execute(f\"SELECT content FROM read_text('{AUDIT}.heads.json')\").fetchall()",
+    "con.execute(f\"SELECT content FROM read_text('{GD}/*.json')\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_blob('{GD}/audit.duckdb.jour*/*')\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_blob('{GD}/*')\").fetchall()",
+    "con.execute(f\"SELECT * FROM glob('{GD}/*')\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_csv('{AUDIT}.heads.json')\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_json('{AUDIT}.heads.json')\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_json_auto(['{AUDIT}.heads.json'])\").fetchall()",
+    "con.execute(f\"SELECT * FROM read_parquet('{AUDIT}')\").fetchall()",
+    "con.execute(f\"SELECT * FROM '{AUDIT}.heads.json'\").fetchall()",
+    "con.execute('SELECT content FROM read_text(?)', [AUDIT + '.heads.json']).fetchall()",
+    "con.sql(f\"SELECT content FROM read_text('{AUDIT}.heads.json')\").fetchall()",
+    "%%guarded_sql con\nSELECT content FROM read_text('{AUDIT}.heads.json')",
+    "import os\nos.symlink(GD, 'glink')\n"
+    "con.execute(\"SELECT content FROM read_text('glink/*.json')\").fetchall()",
+]
+
+
+@pytest.mark.parametrize("code", STORE_READS, ids=range(len(STORE_READS)))
+def test_sql_reads_of_the_audit_store_are_refused(s, code):
+    import os
+
+    audit = os.environ["JUPYTER_GUARD_AUDIT"]
+    s.ip.user_ns.update(AUDIT=audit, GD=os.path.dirname(audit), out=None)
+    if code.startswith("%%guarded_sql"):
+        code = code.replace("{AUDIT}", audit)
+    assert s.run("x = 1").ok   # the store has events and heads by now
+    cell = s.run("out = " + code if code.startswith("con.") else code)
+    assert not cell.ok and cell.rule == "self-protection", cell.error
+    assert s.ip.user_ns.get("out") is None
+
+
+def test_sql_file_reads_elsewhere_run(s):
+    (s.dir / "data").mkdir(exist_ok=True)
+    (s.dir / "data" / "notes.json").write_text('{"a": 1}')
+    assert s.run("r = con.execute(\"SELECT content FROM read_text('data/*.json')\").fetchall()").ok
+    assert s.ip.user_ns["r"] == [('{"a": 1}',)]
+    assert s.run("r = con.execute(\"SELECT a FROM 'data/notes.json'\").fetchall()").ok
+    assert s.ip.user_ns["r"] == [(1,)]
+    assert s.run("r = con.execute(\"SELECT count(*) FROM customers WHERE email LIKE '%.%'\")"
+                 ".fetchall()").ok
+    assert s.ip.user_ns["r"][0][0] > 0

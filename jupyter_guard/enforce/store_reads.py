@@ -1,0 +1,83 @@
+"""SQL that names the audit store as a file: DuckDB's table functions (``read_blob``,
+``read_text``, ``read_csv``, ``read_json``, ``read_parquet``, ``glob``, ...) and replacement scans
+(``FROM 'file'``) read files in C++, where the Python file hooks cannot see them. So the guard
+reads every path-like string of the statement (literals, quoted names, string parameters) and
+refuses one that is, resolves to, or as a glob can match, one of the store's files.
+
+What it cannot read: a path built inside the SQL (``'/x/aud' || 'it.duckdb'``, ``concat``) and a
+link to a store file whose name has no ``.`` or ``/``.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from jupyter_guard.config import in_store
+
+_STRINGS = re.compile(r"'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"")
+_GLOB = re.compile(r"[*?\[]")
+
+
+def strings_of(query: str, params: Any = None) -> list[str]:
+    """Path-like strings of one statement: literals, quoted names, string parameters.
+
+    >>> strings_of("SELECT * FROM read_text('a/b.json') WHERE x = 'X'", ["c.csv", 3])
+    ['a/b.json', 'c.csv']
+    """
+    found = [(a or b).replace("''", "'").replace('""', '"') for a, b in _STRINGS.findall(query)]
+    if isinstance(params, dict):
+        params = list(params.values())
+    if isinstance(params, (list, tuple)):
+        found += [p for p in params if isinstance(p, str)]
+    return [s for s in found if _pathlike(s)]
+
+
+def _pathlike(s: str) -> bool:
+    return bool(s) and len(s) < 4096 and ("/" in s or "." in s or _GLOB.search(s) is not None)
+
+
+def store_paths(strings: Iterable[str], audit: str) -> list[str]:
+    """The strings that name one of the audit store's files (a glob that can match one counts)."""
+    out = []
+    for s in strings:
+        path = s[len("file://"):] if s.startswith("file://") else s
+        try:
+            if in_store(path, audit) or (_GLOB.search(path) and _glob_hits(path, audit)):
+                out.append(s)
+        except (OSError, ValueError):   # a name the guard cannot resolve: treated as the store's
+            out.append(s)
+    return out
+
+
+def _glob_hits(pattern: str, audit: str) -> bool:
+    """Whether the glob ``pattern`` can match a store file (``*`` may cross ``/``: stricter than
+    DuckDB, never looser). The folder part before the first wildcard is resolved too."""
+    full = os.path.abspath(os.path.expanduser(pattern))
+    head = _GLOB.search(full)
+    cut = full.rfind("/", 0, head.start() if head else len(full))
+    real = os.path.join(os.path.realpath(full[:cut] or "/"), full[cut + 1:])
+    pats = {full, real}
+    return any(fnmatch.fnmatchcase(f, p) for f in _store_listing(audit) for p in pats)
+
+
+def _store_listing(audit: str) -> list[str]:
+    """Every file and folder of the store as it is now (journals included), by both names."""
+    out: list[str] = []
+    for a in {os.path.abspath(audit), os.path.realpath(audit)}:
+        folder, base = os.path.split(a)
+        out.append(a)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for n in names:
+            if n.startswith(base) or n.startswith("." + base):
+                p = os.path.join(folder, n)
+                out.append(p)
+                if os.path.isdir(p):
+                    for root, _, files in os.walk(p):
+                        out += [os.path.join(root, f) for f in files]
+    return out
