@@ -13,9 +13,8 @@ import fnmatch
 import os
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
-
-from jupyter_guard.config import in_store
 
 _STRINGS = re.compile(r"'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"")
 _GLOB = re.compile(r"[*?\[]")
@@ -45,11 +44,31 @@ def store_paths(strings: Iterable[str], audit: str) -> list[str]:
     for s in strings:
         path = s[len("file://"):] if s.startswith("file://") else s
         try:
-            if in_store(path, audit) or (_GLOB.search(path) and _glob_hits(path, audit)):
+            if _is_store(path, audit) or (_GLOB.search(path) and _glob_hits(path, audit)):
                 out.append(s)
         except (OSError, ValueError):   # a name the guard cannot resolve: treated as the store's
             out.append(s)
     return out
+
+
+@lru_cache(maxsize=4)
+def _forms(audit: str) -> tuple[str, ...]:
+    """The store's absolute and resolved names, once (the guard keeps its folder in place)."""
+    return tuple({os.path.abspath(audit), os.path.realpath(audit)})
+
+
+def _is_store(path: str, audit: str) -> bool:
+    """One of the store's files (``audit.duckdb``, ``audit.duckdb.*``, hidden ingest copies
+    ``.audit.duckdb.*``), by absolute and resolved name (the same test as ``config.in_store``,
+    with the store's own names resolved once)."""
+    path = os.path.expanduser(path)
+    # realpath of a relative name resolves only its own parts (one lstat each), then abspath
+    for n in (os.path.abspath(path), os.path.realpath(path)):
+        for a in _forms(audit):
+            head, base = os.path.split(a)
+            if n == a or n.startswith(a + ".") or n.startswith(os.path.join(head, "." + base + ".")):
+                return True
+    return False
 
 
 def _glob_hits(pattern: str, audit: str) -> bool:
