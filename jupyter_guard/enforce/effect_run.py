@@ -127,7 +127,8 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             raw.execute("COMMIT")
             own_tx = False
         _keep(st, eff, cell)
-        guard.session_tables.update(_names(k, current) for k in eff.created)
+        for k in (*eff.created, *eff.schemas_created):
+            guard.session_tables.update(_names(k, current))
         return out
     except BaseException:
         forget(guard, raw)
@@ -243,12 +244,22 @@ def _keep(st: Any, eff: Effect, cell: dict[Key, int] | None) -> None:
             cell[key] = cell.get(key, 0) + n
 
 
-def _names(k: Key, current: Any) -> str:
-    """The name a later statement uses for a created table (bare when in the current schema)."""
+def _names(k: Key, current: Any) -> set[str]:
+    """The names a later statement may use for a created table or schema (``(db, schema, '')``),
+    as the static rules compare them (``bare_table``): ``t`` in the current schema, ``s2.t`` in
+    the current database, ``db.s2.t`` anywhere."""
+    from jupyter_guard.policy.rules import bare_table
+
     cur = (str(current[0]).lower(), str(current[1]).lower()) if current else ("", "")
-    if k[:2] == cur or k[0] == "temp":
-        return k[2].lower()
-    return ".".join(k).lower() if k[1] != "main" else f"{k[0]}.{k[2]}".lower()
+    parts = [p.lower() for p in k if p]
+    out = {bare_table(".".join(parts))}
+    if k[0] == "temp" or (k[2] and k[:2] == cur):
+        out.add(parts[-1])
+    if k[0] == cur[0]:
+        out.add(bare_table(".".join(parts[1:])))
+    if k[1] == "main" and k[2]:
+        out.add(f"{parts[0]}.{parts[-1]}")
+    return out
 
 
 def reexpose(raw: Any, out: Any) -> Any:

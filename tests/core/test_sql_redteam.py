@@ -302,3 +302,32 @@ def test_sql_file_reads_elsewhere_run(s):
     assert s.run("r = con.execute(\"SELECT count(*) FROM customers WHERE email LIKE '%.%'\")"
                  ".fetchall()").ok
     assert s.ip.user_ns["r"][0][0] > 0
+
+
+@pytest.mark.parametrize("code", [
+    "con.execute('CREATE SCHEMA s2')\ncon.execute('CREATE TABLE s2.t AS SELECT 1 AS a')\n"
+    "con.execute('DROP TABLE s2.t')",
+    "%%guarded_sql con\nCREATE SCHEMA s2; CREATE TABLE s2.t AS SELECT 1 AS a; DROP TABLE s2.t",
+    "con.execute('CREATE SCHEMA s2')\ncon.execute('CREATE TABLE s2.t AS SELECT 1 AS a')\n"
+    "con.execute('DROP TABLE wh.s2.t')\ncon.execute('DROP SCHEMA s2')",
+    "con.execute('CREATE SCHEMA s2')\ncon.execute('CREATE TABLE s2.t (id INT)')\n"
+    "con.execute('ALTER TABLE s2.t RENAME TO u')\ncon.execute('DROP SCHEMA s2 CASCADE')",
+])
+def test_a_schema_and_table_the_session_created_may_be_dropped(s, code):
+    cell = s.run(code)
+    assert cell.ok, cell.error
+    assert "t" not in s.tables() and s.count() == 5000
+    assert not s.sql("SELECT * FROM duckdb_tables() WHERE schema_name = 's2' AND table_name = 't'")
+
+
+def test_separate_cells_and_the_attack_twin(s):
+    assert s.run("con.execute('CREATE SCHEMA s2')").ok
+    assert s.run("%%guarded_sql con\nCREATE TABLE s2.t AS SELECT 1 AS a").ok
+    assert s.run("%%guarded_sql con\nDROP TABLE s2.t").ok
+    s.sql("CREATE SCHEMA fin")   # made by someone else: not the session's
+    s.sql("CREATE TABLE fin.t AS SELECT 1 AS a")
+    for code in ("con.execute('DROP TABLE fin.t')", "con.execute('DROP SCHEMA fin CASCADE')",
+                 "%%guarded_sql con\nDROP TABLE fin.t"):
+        cell = s.run(code)
+        assert not cell.ok and cell.rule == "destructive-ddl", (code, cell.error)
+    assert s.sql("SELECT count(*) FROM fin.t")[0][0] == 1
