@@ -178,7 +178,7 @@ def test_copy_through_a_symlink_into_a_protected_path_is_refused(s, code):
 def test_copy_through_a_symlink_elsewhere_runs(s):
     (s.dir / "out").mkdir()
     assert s.run("import os\nos.symlink('out', 'olink')").ok
-    assert s.run("con.execute(\"COPY (SELECT 1 AS a) TO 'olink/x.csv'\")").ok
+    assert s.run("con.execute(\"COPY (SELECT 1 AS a) TO 'olink/x.csv'\").fetchall()").ok
     assert s.run("con.sql('SELECT 2 AS a').write_csv('olink/y.csv')").ok
     assert (s.dir / "out" / "x.csv").read_text() == "a\n1\n"
     assert (s.dir / "out" / "y.csv").read_text() == "a\n2\n"
@@ -299,9 +299,9 @@ def test_sql_file_reads_elsewhere_run(s):
     assert s.ip.user_ns["r"] == [('{"a": 1}',)]
     assert s.run("r = con.execute(\"SELECT a FROM 'data/notes.json'\").fetchall()").ok
     assert s.ip.user_ns["r"] == [(1,)]
-    assert s.run("r = con.execute(\"SELECT count(*) FROM customers WHERE email LIKE '%.%'\")"
+    assert s.run("r = con.execute(\"SELECT 'a.b' AS x, 'c/d' AS y, count(*) AS n FROM orders\")"
                  ".fetchall()").ok
-    assert s.ip.user_ns["r"][0][0] > 0
+    assert s.ip.user_ns["r"] == [("a.b", "c/d", 2000)]
 
 
 @pytest.mark.parametrize("code", [
