@@ -470,8 +470,9 @@ def _real_twins(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
     out = []
     for i in intents:
         if not i.action.startswith("file.") or not i.target or UNKNOWN in i.target or \
-                "://" in i.target or i.target in ("?", "*"):
-            continue
+                "://" in i.target or i.target in ("?", "*") or \
+                not (i.source or "").lstrip().upper().startswith(("COPY", "EXPORT")):
+            continue   # only files written by SQL: Python's own file rules resolve their paths
         try:
             full = os.path.abspath(os.path.expanduser(i.target))
             real = os.path.realpath(full)
