@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
+
+from alternate import medians
 
 SETUP = """
 import json, time, pandas as pd, numpy as np
@@ -70,14 +69,6 @@ def child(guarded: bool) -> None:
     print(json.dumps(out))
 
 
-def run_child(guarded: bool) -> dict[str, float]:
-    env = dict(os.environ)
-    env.pop("JUPYTER_GUARD_POLICY", None)
-    res = subprocess.run([sys.executable, __file__, "--child", "with" if guarded else "without"],
-                         check=True, capture_output=True, text=True, env=env)
-    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -87,11 +78,9 @@ def main() -> None:
     if a.child:
         child(a.child == "with")
         return
-    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    for i in range(a.repeat):
-        for guarded in ((False, True) if i % 2 == 0 else (True, False)):
-            runs[guarded].append(run_child(guarded))
-    med = {g: {k: statistics.median(r[k] for r in rs) for k in WORKLOADS} for g, rs in runs.items()}
+    env = dict(os.environ)
+    env.pop("JUPYTER_GUARD_POLICY", None)
+    med = medians(__file__, WORKLOADS, a.repeat, env)
     rows = {k: {"plain_ms": med[False][k] * 1e3, "guarded_ms": med[True][k] * 1e3,
                 "ratio": med[True][k] / med[False][k]} for k in WORKLOADS}
     if a.json:

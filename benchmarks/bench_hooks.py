@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from alternate import medians
 
 
 def bench_open(path: str, n: int = 100_000) -> float:
@@ -82,12 +82,6 @@ def child(hooked: bool) -> None:
                 os.remove(p)
 
 
-def run_child(hooked: bool) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", "with" if hooked else "without"],
-                         check=True, capture_output=True, text=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -97,11 +91,7 @@ def main() -> None:
     if a.child:
         child(a.child == "with")
         return
-    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    for i in range(a.repeat):
-        for hooked in ((False, True) if i % 2 == 0 else (True, False)):
-            runs[hooked].append(run_child(hooked))
-    med = {h: {k: statistics.median(r[k] for r in rs) for k in WORKLOADS} for h, rs in runs.items()}
+    med = medians(__file__, WORKLOADS, a.repeat)
     rows = {k: {"without_s": med[False][k], "with_s": med[True][k],
                 "ratio": med[True][k] / med[False][k]} for k in WORKLOADS}
     if a.json:
