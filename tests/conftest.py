@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,3 +64,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     once loaded the guard cannot be unloaded, and it guards every DuckDB connection the process
     opens afterwards, including other tests' own set-up."""
     items.sort(key=lambda item: "ip" in getattr(item, "fixturenames", ()))
+
+
+def mounted_tmpfs(mnt: Path, size: str) -> Iterator[Path]:
+    """A small tmpfs mounted at ``mnt`` for the time of a test (a full disk on demand); the test
+    is skipped, with the reason, where mounting is impossible."""
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from jupyter_guard.record import ingest, verify
+from tests.conftest import mounted_tmpfs
 from tests.kernelutil import Kernel, Reply
 
 pytestmark = pytest.mark.kernel
@@ -65,16 +66,7 @@ class Session:
 
 @pytest.fixture()
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    yield from mounted_tmpfs(tmp_path / "mnt", "24m")
 
 
 def fill(mnt: Path) -> Path:

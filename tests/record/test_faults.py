@@ -12,20 +12,12 @@ import pytest
 from record_helpers import cell
 
 from jupyter_guard.record import AuditLog, ingest, journal, verify
+from tests.conftest import mounted_tmpfs
 
 
 @pytest.fixture()
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode})")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    yield from mounted_tmpfs(tmp_path / "mnt", "16m")
 
 
 def test_a_wrong_typed_journal_line_is_reported_not_a_crash(audit: Path) -> None:
