@@ -62,7 +62,7 @@ def run(repeat: int) -> dict[str, Any]:
     from sqlglot.tokens import SQLGLOTC_INSTALLED
 
     from jupyter_guard.analyze import sql as asql
-    from jupyter_guard.enforce.connections import duckdb_classify
+    from jupyter_guard.connections import duckdb_classify
 
     def clear() -> None:
         for fn in (getattr(asql, n, None) for n in dir(asql)):

@@ -13,7 +13,7 @@ def analyse(code: str, dialect: str = "duckdb") -> Analysis:
     from jupyter_guard.analyze.python import analyze_python
     from jupyter_guard.analyze.shell import analyze_shell
     from jupyter_guard.analyze.sql import analyze_sql
-    from jupyter_guard.enforce.connections import duckdb_classify as classify
+    from jupyter_guard.connections import duckdb_classify as classify
 
     def sql(text: str, d: str = dialect) -> Analysis:
         return analyze_sql(text, d, classify=classify if d == "duckdb" else None)

@@ -43,7 +43,7 @@ def make_warehouse(path: Path, rows: int = 5000) -> Path:
     """A DuckDB file with customers (sensitive columns) and orders, made outside any guard."""
     import duckdb
 
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     con = unwrap(duckdb.connect(str(path)))  # the test's own set-up is not the session's work
     con.execute(f"""

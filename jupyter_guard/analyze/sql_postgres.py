@@ -4,7 +4,7 @@ database's own protections. Everything else goes to ``analyze.sql`` in the ``pos
 
 Pure. Statements are split on sqlglot's tokens (a dollar-quoted body is one token), so each piece
 is a slice of the text as written. Data and schema changes inside ``DO`` blocks and functions are
-measured by the effect check (``enforce.pg_effect``); what this module must catch before anything
+measured by the effect check (``connections.pg_effect``); what this module must catch before anything
 runs is what no measurement of tables sees: server files, programs, roles, triggers.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.enforce import sql_exports
-from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.connections import Conn
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
 

@@ -23,7 +23,7 @@ from jupyter_guard.analyze.sql_infer import with_predicates
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.store_reads import store_paths, strings_of
 from jupyter_guard.enforce.child import read_text, walk_files
-from jupyter_guard.enforce.connections import Conn, duckdb_classify
+from jupyter_guard.connections import Conn, duckdb_classify
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.load import load_or_refuse
@@ -166,7 +166,7 @@ class Guard:
 
     def resolve_conn(self, via: str) -> Conn | None:
         """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can tell."""
-        from jupyter_guard.enforce import connections
+        from jupyter_guard import connections
 
         if via == "duckdb":
             import duckdb
@@ -255,7 +255,7 @@ class Guard:
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)))
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
-            from jupyter_guard.enforce.dbapi_proxy import runtime_judged
+            from jupyter_guard.connections.dbapi_proxy import runtime_judged
 
             sa = bool(getattr(self, "_sa_hooked", False))
             intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")

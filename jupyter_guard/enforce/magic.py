@@ -8,8 +8,9 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from jupyter_guard.enforce import connections, effect_run, sql_exports, sql_params
-from jupyter_guard.enforce.connections import Conn
+from jupyter_guard import connections
+from jupyter_guard.enforce import effect_run, sql_exports, sql_params
+from jupyter_guard.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.runtime import Busy, verify
@@ -100,7 +101,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
             execution_count: int | None = None, params: dict[str, Any] | None = None,
             limit: int | None = None) -> Any:
     if conn.dialect == "postgres":   # the user's text, one transaction, the effect check
-        from jupyter_guard.enforce import pg_magic
+        from jupyter_guard.connections import pg_magic
 
         return pg_magic.run_sql(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
                                 actor=actor, cell_id=cell_id, execution_count=execution_count)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.connections import Conn
 
 _WRITERS = ("update", "insert", "insert_into", "create", "to_table", "write_csv", "to_csv",
             "write_parquet", "to_parquet")
@@ -75,7 +75,7 @@ def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:
 
 def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, Any], Any]) -> Any:
     from jupyter_guard.enforce import effect_run
-    from jupyter_guard.enforce.connections import duckdb_classify
+    from jupyter_guard.connections import duckdb_classify
     from jupyter_guard.enforce.runtime import Busy
     from jupyter_guard.enforce.sinks import check_sql, refused
 
@@ -115,7 +115,7 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
     effect check (the relation's own call sends it, inside the guard's transaction)."""
     def wrapper(self: Any, virtual_table_name: str, sql_query: str) -> Any:
         from jupyter_guard.enforce import effect_run
-        from jupyter_guard.enforce.connections import duckdb_classify
+        from jupyter_guard.connections import duckdb_classify
         from jupyter_guard.enforce.runtime import Busy, busy
         from jupyter_guard.enforce.sinks import check_sql, refused
 

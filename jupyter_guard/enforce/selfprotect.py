@@ -38,10 +38,10 @@ log = logging.getLogger("jupyter_guard")
 CRITICAL = ("model", "errors", "duck", "enforce.kernel", "enforce.guard", "enforce.runtime",
             "enforce.runtime_events", "enforce.runtime_threads", "enforce.writers",
             "enforce.df_lineage", "enforce.selfprotect", "enforce.sinks", "enforce.enrich",
-            "enforce.connections", "enforce.extension", "enforce.magic", "policy.rules",
+            "connections.conn", "connections", "enforce.extension", "enforce.magic", "policy.rules",
             "policy.decide", "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell",
-            "analyze.sql", "analyze.sql_postgres", "enforce.dbapi", "enforce.dbapi_proxy",
-            "enforce.dbapi_pg2", "enforce.pg_effect", "enforce.pg_judge", "enforce.pg_magic",
+            "analyze.sql", "analyze.sql_postgres", "connections.dbapi", "connections.dbapi_proxy",
+            "connections.dbapi_pg2", "connections.pg_effect", "connections.pg_judge", "connections.pg_magic",
             "identity", "authority", "enforce.stamped")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
@@ -207,7 +207,7 @@ class Integrity:
             if getattr(mod, attr, None) is not fn:
                 setattr(mod, attr, fn)
                 fixed.append(f"{mod.__name__}.{attr}")
-        from jupyter_guard.enforce.dbapi_proxy import PATCHED as DRIVERS   # DB-API connect()s
+        from jupyter_guard.connections.dbapi_proxy import PATCHED as DRIVERS   # DB-API connect()s
 
         for (owner, attr), fn in DRIVERS.items():
             now = owner.__dict__.get(attr) if isinstance(owner, type) else \

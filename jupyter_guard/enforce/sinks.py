@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
+from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.refusals import note_if_audit
@@ -68,7 +68,7 @@ def _measured(guard: Guard, query: Any) -> bool:
     """Does ``query`` hold a statement the effect check runs? (Reads take the direct path.)"""
     if busy() or not isinstance(query, str):
         return False
-    from jupyter_guard.enforce.connections import duckdb_classify
+    from jupyter_guard.connections import duckdb_classify
     from jupyter_guard.enforce.effect_run import measured
 
     try:
@@ -83,7 +83,7 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
     """Run ``query`` through the effect check; the connection with the result put back (or the
     kept result itself with ``keep``). A refused effect was rolled back and is recorded."""
     from jupyter_guard.enforce import effect_run
-    from jupyter_guard.enforce.connections import duckdb_classify
+    from jupyter_guard.connections import duckdb_classify
 
     with Busy():
         try:

@@ -146,7 +146,7 @@ def remember(i: Intent, cat: Any, policy: Policy) -> None:
 def mark_relation(frame: Any, rel: Any, guard: Any) -> None:
     """A DuckDB relation fetched as a frame (``con.sql(q).df()``): mark it like a ``%%guarded_sql``
     result, resolving tables through the DuckDB connections in the user's namespace."""
-    from jupyter_guard.enforce.connections import is_duckdb, unwrap
+    from jupyter_guard.connections import is_duckdb, unwrap
     from jupyter_guard.enforce.runtime import Busy
 
     try:

@@ -17,7 +17,7 @@ from typing import Any
 from traitlets import Integer
 from traitlets.config import Configurable
 
-from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.connections import Conn
 from jupyter_guard.errors import GuardConfigError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
@@ -185,7 +185,7 @@ def shown(result: Any, limit: int, more: bool, fetch_limit: int | None) -> Any:
 
 def describe(conn: Conn | None, ns: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """``%guard connections``: (name, kind, dialect, current) for aliases and variables."""
-    from jupyter_guard.enforce.connections import is_duckdb, is_sqlalchemy, unwrap
+    from jupyter_guard.connections import is_duckdb, is_sqlalchemy, unwrap
 
     out: dict[str, tuple[str, str, str, bool]] = {}
     for alias, c in ALIASES.items():

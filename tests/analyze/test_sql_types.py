@@ -7,7 +7,7 @@ import pytest
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.analyze.sql_types import (REFUSED_TYPES, STATEMENT_TYPES, SUBKINDS,
                                               kind_of)
-from jupyter_guard.enforce.connections import duckdb_classify
+from jupyter_guard.connections import duckdb_classify
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.model import Policy

@@ -55,7 +55,7 @@ class Session:
 
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         """Read the warehouse through a second, unguarded read of the file."""
-        from jupyter_guard.enforce.connections import unwrap
+        from jupyter_guard.connections import unwrap
 
         return list(unwrap(self.ip.user_ns["con"]).execute(query).fetchall())
 

@@ -122,7 +122,7 @@ def test_benign_shell_commands_really_run(s, code):
 def _wait_for_event(audit: Path, code: str, timeout: float = 10) -> None:
     import duckdb
 
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     deadline = time.time() + timeout
     while time.time() < deadline:

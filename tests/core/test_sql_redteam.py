@@ -138,7 +138,7 @@ def test_a_new_attached_database_is_the_sessions_own(s):
 
 
 def test_detaching_the_warehouse_stays_refused(s):
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     cell = s.run("con.execute(\"ATTACH ':memory:' AS m\")\ncon.execute('USE m')\n"
                  "con.execute('DETACH wh')")

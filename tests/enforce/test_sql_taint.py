@@ -97,7 +97,7 @@ def test_tainted_exports_refused(k, sql, request):
 
 
 def test_view_made_before_the_session_is_followed(k):
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     k.ok("con.close()")
     import duckdb

@@ -53,7 +53,7 @@ class PgServer:
         """A raw psycopg connection the guard never sees (the tests' own look at the data)."""
         import psycopg
 
-        from jupyter_guard.enforce.connections import unwrap
+        from jupyter_guard.connections import unwrap
 
         return unwrap(psycopg.connect(self.dsn(db), autocommit=True))
 

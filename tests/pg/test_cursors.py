@@ -78,7 +78,7 @@ def test_attack_blocked_by_effect(ip: Any, db: Db, driver: str, autocommit: bool
     assert r.error is not None, f"ran: {attack}"
     assert isinstance(r.error, PermissionError), repr(r.error)
     assert r.error.rule_id != "guard-error", r.error
-    role = run(ip, "from jupyter_guard.enforce.connections import unwrap\n"
+    role = run(ip, "from jupyter_guard.connections import unwrap\n"
                "_c = unwrap(con).cursor(); _c.execute('SHOW session_replication_role')\n"
                "_role = _c.fetchone()[0]; _c.close()")
     assert role.error is None and ip.user_ns["_role"] == "origin"
@@ -197,10 +197,10 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
     """A connection in the namespace at %load_ext is swapped for a guarded one."""
     import psycopg
 
-    from jupyter_guard.enforce.dbapi_proxy import wrap_existing
+    from jupyter_guard.connections.dbapi_proxy import wrap_existing
     from jupyter_guard.enforce.guard import Guard
 
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     raw = unwrap(psycopg.connect(db.dsn, autocommit=True))
     guarded = wrap_existing(raw, Guard.create(env={}))

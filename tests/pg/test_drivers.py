@@ -11,7 +11,7 @@ from tests.pg.conftest import Db, run
 def _sqlite_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
     import sqlite3
 
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     con = unwrap(sqlite3.connect(str(path)))
     try:
@@ -23,7 +23,7 @@ def _sqlite_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_sqlite3(ip: Any, work_root: Path) -> None:
     import sqlite3
 
-    from jupyter_guard.enforce.connections import unwrap
+    from jupyter_guard.connections import unwrap
 
     path = work_root / "shop.sqlite3"
     own = unwrap(sqlite3.connect(str(path)))   # made outside the session: not the session's table

@@ -13,7 +13,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
-from jupyter_guard.enforce.dbapi import Checker
+from jupyter_guard.connections.dbapi import Checker
 from jupyter_guard.enforce.guard import Guard
 
 
@@ -99,7 +99,7 @@ def patch(module: ModuleType, guard: Guard) -> None:
 
     connect.__doc__ = orig.__doc__
     module.connect = connect  # type: ignore[attr-defined]
-    from jupyter_guard.enforce.dbapi_proxy import PATCHED
+    from jupyter_guard.connections.dbapi_proxy import PATCHED
 
     PATCHED[(module, "connect")] = connect
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ cursors judge every ``execute``/``executemany``/``copy``/``callproc`` with the d
 ``%%guarded_sql`` uses, in the connection's dialect. The text judged is the text the server
 gets: ``psycopg.sql`` compositions are rendered with the connection, ``%s``/``%(name)s``
 parameters are bound by the driver's own ``mogrify``. On PostgreSQL, statements that can change
-rows or schema also pass the effect check (``enforce.pg_effect``). Connections and cursors
+rows or schema also pass the effect check (``connections.pg_effect``). Connections and cursors
 already in the namespace when the guard loads are swapped for proxies.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.connections import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.runtime import Busy, busy, verify
@@ -113,7 +113,7 @@ class Checker:
             if j.verdict.refuses:
                 self._refuse(text, j, j.verdict)
             if effect:
-                from jupyter_guard.enforce import pg_effect
+                from jupyter_guard.connections import pg_effect
 
                 result = pg_effect.run(self.raw, call, source=text, policy=g.policy,
                                        ctx=g.context(self.conn, files=False),
@@ -134,7 +134,7 @@ class Checker:
         effect = self.dialect == "postgres" and needs_effect(text)
         analysis = g.sql_analysis(text, self.dialect, params=bound)
         if effect:
-            from jupyter_guard.enforce.pg_judge import for_effect, runtime_sql_on_server
+            from jupyter_guard.connections.pg_judge import for_effect, runtime_sql_on_server
 
             analysis = runtime_sql_on_server(
                 for_effect(analysis, g.policy.max_affected_rows), self.conn)
@@ -153,16 +153,17 @@ class Checker:
 
 
 def needs_effect(text: str) -> bool:
-    from jupyter_guard.enforce.pg_effect import needs_transaction_free
-    from jupyter_guard.enforce.pg_judge import pure_read
+    from jupyter_guard.connections.pg_effect import needs_transaction_free
+    from jupyter_guard.connections.pg_judge import pure_read
 
     return not pure_read(text) and not needs_transaction_free(text)
 
 
 def install(shell: Any, guard: Guard) -> None:
-    from jupyter_guard.enforce import dbapi_proxy, lazy
+    from jupyter_guard.connections import dbapi_proxy
+    from jupyter_guard.enforce import lazy
     # imported now, not mid-cell: self-protection seals the guard's modules after loading
-    from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
+    from jupyter_guard.connections import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
 
     for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
         lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))

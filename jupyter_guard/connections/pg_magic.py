@@ -13,12 +13,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from jupyter_guard.analyze.sql_postgres import split
-from jupyter_guard.enforce import pg_effect
-from jupyter_guard.enforce.connections import Conn, unwrap
-from jupyter_guard.enforce.dbapi import DbapiConn
+from jupyter_guard.connections import pg_effect
+from jupyter_guard.connections import Conn, unwrap
+from jupyter_guard.connections.dbapi import DbapiConn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.pg_judge import for_effect, pure_read, runtime_sql_on_server
+from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.enforce.runtime import Busy, verify
 
 

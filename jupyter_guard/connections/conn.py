@@ -109,9 +109,9 @@ def from_object(obj: Any, name: str) -> Conn:
     if is_sqlalchemy(obj):
         d = obj.dialect.name
         return Conn(obj, name, {"postgresql": "postgres", "mssql": "tsql"}.get(d, d))
-    from jupyter_guard.enforce.dbapi import DRIVERS, DbapiConn, driver_of
+    from jupyter_guard.connections.dbapi import DRIVERS, DbapiConn, driver_of
 
-    if driver_of(obj) in ("psycopg", "psycopg2"):   # DB-API drivers (enforce.dbapi)
+    if driver_of(obj) in ("psycopg", "psycopg2"):   # DB-API drivers (connections.dbapi)
         return DbapiConn(obj, name, DRIVERS[driver_of(obj)])
     raise GuardConfigError(f"{name} is a {type(obj).__name__}, not a DuckDB connection or SQLAlchemy "
                            "engine: pass a connection variable or a URL like duckdb:///file.duckdb")

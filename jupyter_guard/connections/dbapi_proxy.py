@@ -2,7 +2,7 @@
 
 A proxy reports the driver's own class (``isinstance`` and pandas' driver checks keep working);
 every statement goes through ``dbapi.Checker`` before it reaches the driver. ``unwrap`` (in
-``enforce.connections``) finds the real object behind a proxy for the guard's own queries.
+``connections``) finds the real object behind a proxy for the guard's own queries.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from jupyter_guard.enforce.dbapi import Checker, driver_of
+from jupyter_guard.connections.dbapi import Checker, driver_of
 from jupyter_guard.enforce.guard import Guard
 
 
@@ -194,7 +194,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     if getattr(module, "_jupyter_guard_dbapi", False):
         return
     if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies
-        from jupyter_guard.enforce import dbapi_pg2
+        from jupyter_guard.connections import dbapi_pg2
 
         dbapi_pg2.patch(module, guard)
         return
