@@ -13,10 +13,10 @@ def analyse(code: str, dialect: str = "duckdb") -> Analysis:
     from jupyter_guard.analyze.python import analyze_python
     from jupyter_guard.analyze.shell import analyze_shell
     from jupyter_guard.analyze.sql import analyze_sql
-    from jupyter_guard.connections import duckdb_classify as classify
+    from jupyter_guard.connections.base import for_dialect
 
     def sql(text: str, d: str = dialect) -> Analysis:
-        return analyze_sql(text, d, classify=classify if d == "duckdb" else None)
+        return analyze_sql(text, d, classify=for_dialect(d).classifier)
 
     def shell(cmd: str) -> Analysis:
         return analyze_shell(cmd, sql=lambda s, d: sql(s, d).intents)

@@ -1,37 +1,19 @@
-"""Database connections as the guard sees them: DuckDB native or SQLAlchemy, one small interface.
+"""Database connections as the guard sees them: native, SQLAlchemy or DB-API, one small interface.
 
-``Conn.classify`` splits a cell with the database's own parser where it has one (DuckDB);
+``Conn.kind`` is the connection's database kind (``base``); ``Conn.classify`` splits a cell with
+the database's own parser where it has one (DuckDB);
 ``Conn.scalar`` runs the guard's own counting queries; ``Conn.run`` runs user statements.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
+from jupyter_guard.connections.base import ConnectionKind, for_dialect, for_object, kinds
+from jupyter_guard.connections.duckdb import duckdb_classify, is_duckdb  # noqa: F401 (re-exported)
+from jupyter_guard.connections.sqlalchemy import is_sqlalchemy  # noqa: F401 (re-exported)
 from jupyter_guard.errors import GuardConfigError
-
-
-def is_duckdb(obj: Any) -> bool:
-    return type(obj).__module__.startswith(("duckdb", "_duckdb")) and hasattr(obj, "execute")
-
-
-def is_sqlalchemy(obj: Any) -> bool:
-    return type(obj).__module__.startswith("sqlalchemy") and hasattr(obj, "dialect")
-
-
-def duckdb_classify(text: str) -> list[tuple[str, str]]:
-    """(statement type, query) of each statement, by DuckDB's own parser (cached by text)."""
-    return list(_classify(text))
-
-
-@lru_cache(maxsize=1024)
-def _classify(text: str) -> tuple[tuple[str, str], ...]:
-    from jupyter_guard.duck import PARSER
-
-    with PARSER.connection() as con:   # not DuckDB's default connection (see ``duck``)
-        return tuple((s.type.name, s.query) for s in con.extract_statements(text))
 
 
 @dataclass
@@ -50,8 +32,13 @@ class Conn:
         return is_duckdb(self.raw)
 
     @property
+    def kind(self) -> ConnectionKind:
+        """The database kind (``base.ConnectionKind``) registered for this dialect."""
+        return for_dialect(self.dialect)
+
+    @property
     def classify(self) -> Any:
-        return duckdb_classify if self.dialect == "duckdb" else None
+        return self.kind.classifier
 
     def _sa_conn(self) -> Any:
         if self._sa is None:
@@ -89,7 +76,7 @@ class Conn:
         if hasattr(self._sa, "commit") and not getattr(self._sa, "in_nested_transaction", lambda: False)():
             try:
                 self._sa.commit()
-            except Exception:
+            except Exception:  # the statement ran; a failed commit leaves it as the driver left it
                 pass
         return None
 
@@ -104,37 +91,25 @@ def unwrap(obj: Any) -> Any:
 
 def from_object(obj: Any, name: str) -> Conn:
     obj = unwrap(obj)
-    if is_duckdb(obj):
-        return Conn(obj, name, "duckdb")
-    if is_sqlalchemy(obj):
-        d = obj.dialect.name
-        return Conn(obj, name, {"postgresql": "postgres", "mssql": "tsql"}.get(d, d))
-    from jupyter_guard.connections.dbapi import DRIVERS, DbapiConn, driver_of
-
-    if driver_of(obj) in ("psycopg", "psycopg2"):   # DB-API drivers (connections.dbapi)
-        return DbapiConn(obj, name, DRIVERS[driver_of(obj)])
-    raise GuardConfigError(f"{name} is a {type(obj).__name__}, not a DuckDB connection or SQLAlchemy "
-                           "engine: pass a connection variable or a URL like duckdb:///file.duckdb")
+    kind = for_object(obj)
+    if kind is None:
+        raise GuardConfigError(f"{name} is a {type(obj).__name__}, not a DuckDB connection or "
+                               "SQLAlchemy engine: pass a connection variable or a URL like "
+                               "duckdb:///file.duckdb")
+    return kind.connect(obj, name)  # type: ignore[no-any-return]
 
 
 def from_url(url: str) -> Conn:
-    if url.startswith("duckdb:///") or url == "duckdb://":
-        import duckdb
+    for kind in kinds():
+        conn = kind.open(url)
+        if conn is not None:
+            return conn  # type: ignore[no-any-return]
+    from jupyter_guard.connections.sqlalchemy import open_url
 
-        path = url[len("duckdb:///"):] or ":memory:"
-        return Conn(duckdb.connect(path), url, "duckdb", owned=True)
-    try:
-        import sqlalchemy
-    except ImportError:
-        raise GuardConfigError(f"{url} needs SQLAlchemy: pip install sqlalchemy") from None
-    try:
-        engine = sqlalchemy.create_engine(url)
-    except Exception as e:
-        raise GuardConfigError(f"cannot open {url}: {str(e).splitlines()[0]}") from None
-    return from_object(engine, url)
+    return open_url(url)  # type: ignore[no-any-return]
 
 
 def memory() -> Conn:
-    import duckdb
+    from jupyter_guard.connections.duckdb import memory
 
-    return Conn(duckdb.connect(":memory:"), "duckdb:///:memory:", "duckdb", owned=True)
+    return memory()  # type: ignore[no-any-return]

@@ -13,19 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.connections import Conn
+from jupyter_guard.connections.base import GenericKind, drivers, for_driver
+from jupyter_guard.connections.conn import Conn
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.runtime import Busy, busy, verify
 from jupyter_guard.errors import GuardBlocked
 
-DRIVERS = {"psycopg": "postgres", "psycopg2": "postgres", "sqlite3": "sqlite", "pyodbc": ""}
-
 
 def driver_of(obj: Any) -> str:
-    """``psycopg``, ``psycopg2``, ``sqlite3``, ``pyodbc`` or ``""`` for a connection or cursor."""
+    """The DB-API module of a connection or cursor whose driver a database kind wraps
+    (``psycopg``, ``psycopg2``, ``sqlite3``, ``pyodbc``, ...), or ``""``."""
     mod = type(obj).__module__.split(".")[0].lstrip("_")
-    if mod in DRIVERS and hasattr(obj, "execute") or mod in DRIVERS and hasattr(obj, "cursor"):
+    if (hasattr(obj, "execute") or hasattr(obj, "cursor")) and mod in drivers():
         return mod
     return ""
 
@@ -65,6 +65,32 @@ class DbapiConn(Conn):
     def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         return self._query(sql, params)
 
+    def run(self, sql: str, *, want_frame: bool, limit: int | None = None) -> Any:
+        """One user statement of ``%%guarded_sql`` (already judged), committed unless the user
+        opened a transaction; a DataFrame when it returns rows and ``want_frame``."""
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql)
+            if cur.description is None or not want_frame:
+                if not getattr(self.raw, "in_transaction", False) or cur.description is None:
+                    _commit(self.raw)
+                return None
+            import pandas as pd
+
+            from jupyter_guard.enforce.sql_params import STATE
+
+            rows = cur.fetchall() if limit is None else cur.fetchmany(limit + 1)
+            STATE["more"] = limit is not None and len(rows) > limit
+            cols = [d[0] for d in cur.description]
+            return pd.DataFrame(rows[:limit] if limit is not None else rows, columns=cols)
+        finally:
+            cur.close()
+
+
+def _commit(raw: Any) -> None:
+    if hasattr(raw, "commit") and not getattr(raw, "autocommit", False):
+        raw.commit()
+
 
 def render(query: Any, raw: Any, params: Any = None) -> str:
     """The SQL text the server will receive."""
@@ -93,51 +119,55 @@ class Checker:
 
     def __init__(self, guard: Guard, raw: Any, driver: str) -> None:
         self.guard, self.raw, self.driver = guard, raw, driver
-        self.dialect = DRIVERS.get(driver, "")
-        self.conn = DbapiConn(raw, f"{driver} connection", self.dialect or "postgres")
+        self.kind = for_driver(driver) or GenericKind()
+        self.dialect = self.kind.dialect
+        self.conn = DbapiConn(raw, f"{driver} connection", self.dialect)
 
     def __call__(self, query: Any, params: Any, call: Any, *, many: bool = False) -> Any:
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
-            g = self.guard
-            try:
-                text, effect, j = self._judge(query, params, many)
-            except GuardBlocked:
-                raise
-            except Exception as e:  # the guard itself failed: refuse, the statement never runs
-                first = (str(e).strip().splitlines() or [""])[0][:200]
-                raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
-                                   f"({type(e).__name__}: {first}); nothing ran",
-                                   approval_hint=False) from None
-            if j.verdict.refuses:
-                self._refuse(text, j, j.verdict)
+            text, effect, j = self.decide(query, params, many)
             if effect:
-                from jupyter_guard.connections import pg_effect
-
-                result = pg_effect.run(self.raw, call, source=text, policy=g.policy,
-                                       ctx=g.context(self.conn, files=False),
-                                       ours=g.session_tables,
-                                       on_refuse=lambda v: self._refused(text, j, v))
-                g.note_success(j.intents)
+                result = self.kind.run_effect(self.raw, call, **self.effect_args(text, j))
+                self.guard.note_success(j.intents)
                 return result
         result = call()
-        g.note_success(j.intents)
+        self.guard.note_success(j.intents)
         return result
+
+    def decide(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+        """(the text judged, whether the effect check applies, the judgement); raises
+        ``GuardBlocked`` when the policy refuses or the guard itself fails (fail closed)."""
+        try:
+            text, effect, j = self._judge(query, params, many)
+        except GuardBlocked:
+            raise
+        except Exception as e:  # the guard itself failed: refuse, the statement never runs
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
+                               f"({type(e).__name__}: {first}); nothing ran",
+                               approval_hint=False) from None
+        if j.verdict.refuses:
+            self._refuse(text, j, j.verdict)
+        return text, effect, j
+
+    def effect_args(self, text: str, j: Any) -> dict[str, Any]:
+        g = self.guard
+        return {"source": text, "policy": g.policy, "ctx": g.context(self.conn, files=False),
+                "ours": g.session_tables, "on_refuse": lambda v: self._refused(text, j, v)}
 
     def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
         """(the text the server gets, whether the effect check applies, the judgement)."""
         verify()
         g = self.guard
         text = render(query, self.raw, None if many else params)
-        bound = params if self.dialect != "postgres" and not many else None
-        effect = self.dialect == "postgres" and needs_effect(text)
+        kind = self.kind   # measured kinds get the text the driver bound (``render``)
+        bound = params if not kind.measures_effect and not many else None
+        effect = kind.measures_effect and kind.needs_effect(text)
         analysis = g.sql_analysis(text, self.dialect, params=bound)
         if effect:
-            from jupyter_guard.connections.pg_judge import for_effect, runtime_sql_on_server
-
-            analysis = runtime_sql_on_server(
-                for_effect(analysis, g.policy.max_affected_rows), self.conn)
+            analysis = kind.for_effect(analysis, self.conn, g.policy)
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
 
     def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:
@@ -152,20 +182,13 @@ class Checker:
         raise self._refused(text, j, verdict)
 
 
-def needs_effect(text: str) -> bool:
-    from jupyter_guard.connections.pg_effect import needs_transaction_free
-    from jupyter_guard.connections.pg_judge import pure_read
-
-    return not pure_read(text) and not needs_transaction_free(text)
-
-
 def install(shell: Any, guard: Guard) -> None:
+    """Every registered kind's drivers guarded at ``connect()``; connections and cursors already
+    in the namespace swapped for guarded ones."""
     from jupyter_guard.connections import dbapi_proxy
     from jupyter_guard.enforce import lazy
-    # imported now, not mid-cell: self-protection seals the guard's modules after loading
-    from jupyter_guard.connections import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
 
-    for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
+    for name in drivers():
         lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))
     for name, value in list(shell.user_ns.items()):
         if not name.startswith("_"):

@@ -10,9 +10,9 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from jupyter_guard.connections.base import kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
 from jupyter_guard.enforce.guard import Guard
-
 
 # (module or class, attribute) -> the guard's replacement; self-protection puts them back
 PATCHED: dict[tuple[Any, str], Any] = {}
@@ -58,12 +58,13 @@ class GuardedCursor(_Proxy):
         rows = list(seq)
         raw = self._jg_con
         check = self._jg_check
-        for p in rows[:1000]:   # each bound statement judged (first 1000); the effect check sums
-            if check.dialect != "postgres":
+        measured = check.kind.measures_effect   # the effect check sums all rows at once
+        for p in rows[:1000]:   # else each bound statement is judged (the first 1000)
+            if not measured:
                 check(query, p, lambda: None)
         first = rows[0] if rows else None
         return self._same(check(query, first, lambda: raw.executemany(query, rows, *args, **kw),
-                                many=check.dialect == "postgres"))
+                                many=measured))
 
     def executescript(self, script: Any) -> Any:   # sqlite3
         raw = self._jg_con
@@ -128,6 +129,10 @@ class GuardedDbapi(_Proxy):
 def guard_connection(raw: Any, guard: Guard) -> Any:
     if isinstance(raw, _Proxy) or not driver_of(raw) or hasattr(raw, "_jg_check"):
         return raw
+    if _async(raw):
+        from jupyter_guard.connections import dbapi_async
+
+        return dbapi_async.guard_async(raw, guard)
     return GuardedDbapi(raw, Checker(guard, raw, driver_of(raw)))
 
 
@@ -138,12 +143,23 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
             return value
     except Exception:  # an object whose type cannot be inspected is not a driver's: left alone
         return value
+    if _async(value):
+        from jupyter_guard.connections import dbapi_async
+
+        return dbapi_async.wrap_existing(value, guard)
     if hasattr(value, "cursor") and not hasattr(value, "fetchone"):
         return guard_connection(value, guard)
     owner = getattr(value, "connection", None)
     if owner is not None and hasattr(value, "fetchone"):
         return GuardedCursor(value, Checker(guard, owner, driver_of(owner)))
     return value
+
+
+def _async(obj: Any) -> bool:
+    """A psycopg asyncio connection or cursor (``dbapi_async``)."""
+    import inspect
+
+    return inspect.iscoroutinefunction(getattr(type(obj), "execute", None))
 
 
 def _guarded_pg2(obj: Any) -> bool:
@@ -170,7 +186,7 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
     obj = ns.get(root)
     if isinstance(obj, _Proxy) or _guarded_pg2(obj):
         return True
-    if root in ("psycopg", "psycopg2", "sqlite3") and (obj is None or isinstance(obj, ModuleType)):
+    if root in _dialect_drivers() and (obj is None or isinstance(obj, ModuleType)):
         return obj is None or getattr(obj, "__name__", "") == root
     if sa_hooked and isinstance(obj, ModuleType) and obj.__name__ == "sqlalchemy":
         return i.action == "sql.unparsed" or i.where in ("param", "unknown")
@@ -186,7 +202,14 @@ def _jupysql_guarded() -> bool:
         dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
     except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
         return False
-    return dialect in ("postgresql", "sqlite") and driver in ("psycopg", "psycopg2", "pysqlite")
+    from jupyter_guard.connections.sqlalchemy import guarded_driver
+
+    return guarded_driver(dialect, driver)
+
+
+def _dialect_drivers() -> tuple[str, ...]:
+    """Driver modules of kinds with a known dialect (statements judged in that dialect)."""
+    return tuple(d for k in kinds() if k.dialect for d in k.drivers)
 
 
 def patch(module: ModuleType, name: str, guard: Guard) -> None:
@@ -217,4 +240,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         module.connect = cls.connect  # type: ignore[attr-defined]
         PATCHED[(cls, "connect")] = cls.__dict__["connect"]
         PATCHED[(module, "connect")] = module.connect
+        from jupyter_guard.connections import dbapi_async
+
+        dbapi_async.patch(module, guard, PATCHED)
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

@@ -11,7 +11,8 @@ Temporary tables (``pg_temp_*`` schemas) are the session's own and are not count
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,41 +130,97 @@ def judge(intents: tuple[Intent, ...], policy: Any, ctx: Context) -> Verdict | N
     return v if v.refuses else None
 
 
-def run(raw: Any, call: Callable[[], Any], *, source: str, policy: Any, ctx: Context,
-        on_refuse: Callable[[Verdict], BaseException], ours: set[str] | None = None) -> Any:
+class Check:
+    """One statement's effect check on ``raw``, in steps: ``begin`` (BEGIN or SAVEPOINT, and the
+    snapshot), the user's statement, then ``end`` (measure, keep or undo) or ``abort``."""
+
+    def __init__(self, raw: Any, *, source: str, policy: Any, ctx: Context,
+                 on_refuse: Callable[[Verdict], BaseException],
+                 ours: set[str] | None = None) -> None:
+        self.raw, self.source, self.policy, self.ctx = raw, source, policy, ctx
+        self.on_refuse, self.ours = on_refuse, ours
+        self.autocommit = bool(getattr(raw, "autocommit", False))
+        self.cur: Any = None
+        self.before: Snapshot | None = None
+
+    def begin(self) -> bool:
+        """False when the transaction already failed (the statement will fail the same way)."""
+        status = int(getattr(getattr(self.raw, "info", None), "transaction_status", 0) or 0)
+        if status == 3:
+            return False
+        self.cur = self.raw.cursor()
+        self.cur.execute("BEGIN" if self.autocommit else "SAVEPOINT jg_effect")
+        self.before = take(self.cur)
+        return True
+
+    def abort(self) -> None:
+        _undo(self.cur, self.autocommit)
+
+    def end(self) -> None:
+        """Measure; keep the statement's effect, or undo it and raise the refusal."""
+        assert self.before is not None
+        try:
+            after = take(self.cur)
+            verdict = judge(session_tables_ok(measured(self.before, after, self.source),
+                                              self.ours or set()), self.policy, self.ctx)
+        except BaseException:  # the measurement failed: nothing of the statement is kept
+            self.abort()
+            raise
+        if verdict is not None:
+            self.abort()
+            raise self.on_refuse(verdict)
+        self.cur.execute("COMMIT" if self.autocommit else "RELEASE SAVEPOINT jg_effect")
+        if self.ours is not None:   # tables this statement created belong to the session
+            self.ours.update(r.name.lower() for oid, r in after[0].items()
+                             if oid not in self.before[0])
+
+    def close(self) -> None:
+        try:
+            if self.cur is not None:
+                self.cur.close()
+        except Exception:  # closing our own cursor cannot change what was kept or undone
+            pass
+
+
+def run(raw: Any, call: Callable[[], Any], **kw: Any) -> Any:
     """Run ``call`` (the user's statement on ``raw``) under the check; keep it only if allowed."""
-    autocommit = bool(getattr(raw, "autocommit", False))
-    status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
-    if status == 3:   # the transaction already failed: the statement will fail the same way
-        return call()
-    cur = raw.cursor()
+    check = Check(raw, **kw)
     try:
-        cur.execute("BEGIN" if autocommit else "SAVEPOINT jg_effect")
-        before = take(cur)
+        if not check.begin():
+            return call()
         try:
             result = call()
         except BaseException:
-            _undo(cur, autocommit)
+            check.abort()
             raise
-        try:
-            after = take(cur)
-            verdict = judge(session_tables_ok(measured(before, after, source), ours or set()),
-                            policy, ctx)
-        except BaseException:  # the measurement failed: nothing of the statement is kept
-            _undo(cur, autocommit)
-            raise
-        if verdict is not None:
-            _undo(cur, autocommit)
-            raise on_refuse(verdict)
-        cur.execute("COMMIT" if autocommit else "RELEASE SAVEPOINT jg_effect")
-        if ours is not None:   # tables this statement created belong to the session
-            ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
+        check.end()
         return result
     finally:
+        check.close()
+
+
+async def arun(raw: Any, acall: Callable[[], Awaitable[Any]],
+               own: Callable[[], AbstractContextManager[Any]], **kw: Any) -> Any:
+    """``run`` for an asyncio connection: ``raw`` is a synchronous connection on the same
+    session (``dbapi_async.twin``); ``own()`` marks the guard's own steps, never held across
+    the ``await`` (other tasks keep being checked meanwhile)."""
+    check = Check(raw, **kw)
+    try:
+        with own():
+            began = check.begin()
+        if not began:
+            return await acall()
         try:
-            cur.close()
-        except Exception:  # closing our own cursor cannot change what was kept or undone
-            pass
+            result = await acall()
+        except BaseException:
+            with own():
+                check.abort()
+            raise
+        with own():
+            check.end()
+        return result
+    finally:
+        check.close()
 
 
 def _undo(cur: Any, autocommit: bool) -> None:

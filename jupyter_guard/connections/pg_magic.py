@@ -4,9 +4,14 @@ The cell runs as the user wrote it, statement by statement (split on sqlglot's t
 regenerated), in ONE transaction the guard opens and ends: committed when the static decision
 and the measured effect both allow it, rolled back otherwise. No transaction stays open after
 the cell, so nothing judged in one cell is committed by another.
+
+Parameters (``:name``/``$name`` in the cell, ``%(name)s`` by the time they get here) are sent to
+the driver with each statement, never pasted into the SQL; the guard judges the statement as the
+driver binds it (``dbapi.render``). ``--limit N`` fetches at most N rows of the last result.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +19,11 @@ from typing import Any
 
 from jupyter_guard.analyze.sql_postgres import split
 from jupyter_guard.connections import pg_effect
-from jupyter_guard.connections import Conn, unwrap
-from jupyter_guard.connections.dbapi import DbapiConn
+from jupyter_guard.connections.conn import Conn, unwrap
+from jupyter_guard.connections.dbapi import DbapiConn, render
+from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.enforce.guard import Guard
 from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.enforce.runtime import Busy, verify
 
 
@@ -51,7 +56,8 @@ def dbapi_of(conn: Conn) -> Iterator[Any]:
 
 def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
-            execution_count: int | None = None) -> Any:
+            execution_count: int | None = None, params: dict[str, Any] | None = None,
+            limit: int | None = None) -> Any:
     verify()
     with dbapi_of(conn) as raw:
         own = raw.info.transaction_status == 0   # else: the user's transaction (a SA Connection)
@@ -61,19 +67,44 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         try:
             return _cell(g, DbapiConn(raw, conn.name, "postgres"), raw, text, own, output=output,
                          dry_run=dry_run, user_ns=user_ns, actor=actor,
-                         where={"cell_id": cell_id, "execution_count": execution_count})
+                         where={"cell_id": cell_id, "execution_count": execution_count},
+                         run=Run(raw, text, params, limit))
         finally:
             if own:
                 raw.autocommit = was
 
 
+_PLACEHOLDER = re.compile(r"%\(([A-Za-z_][A-Za-z0-9_]*)\)s")
+
+
+class Run:
+    """The cell's statements as they run (with their parameters) and as the guard judges them."""
+
+    def __init__(self, raw: Any, text: str, params: dict[str, Any] | None,
+                 limit: int | None) -> None:
+        self.limit = limit
+        params = params or None   # no parameter in the cell: every statement runs as typed
+        self.statements: list[tuple[str, dict[str, Any] | None]] = []
+        judged = []
+        for stmt in split(text):
+            used = None if params is None else {
+                k: params[k] for k in _PLACEHOLDER.findall(stmt) if k in params}
+            self.statements.append((stmt, used))
+            judged.append(stmt if used is None else render(stmt, raw, used))
+        self.judged = judged if params is not None else [text]
+
+    @property
+    def text(self) -> str:
+        return ";\n".join(self.judged)
+
+
 def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str | None,
-          dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any]
-          ) -> Any:
+          dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any],
+          run: Run) -> Any:
     from jupyter_guard.enforce.magic import SqlError, dry_run_frame
 
     analysis = runtime_sql_on_server(
-        for_effect(g.sql_analysis(text, "postgres"), g.policy.max_affected_rows), conn)
+        for_effect(g.sql_analysis(run.text, "postgres"), g.policy.max_affected_rows), conn)
     with Busy():
         judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
     if dry_run:
@@ -84,7 +115,6 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
         raise blocked_error(judgement.verdict)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, **where)
     start = time.perf_counter()
-    statements = split(text)
     refused: list[Any] = []
 
     def on_refuse(v: Any) -> BaseException:
@@ -94,7 +124,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     source = label(raw)
     with Busy():
         try:
-            frame, rows = _run(g, conn, raw, statements, text, on_refuse, own)
+            frame, rows = _run(g, conn, raw, run, text, on_refuse, own)
         except BaseException as e:
             g.finish(event_id, status="blocked" if refused else "error",
                      duration_ms=(time.perf_counter() - start) * 1000,
@@ -114,22 +144,27 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     return frame
 
 
-def _run(g: Guard, conn: Conn, raw: Any, statements: list[str], text: str, on_refuse: Any,
+def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
          own: bool) -> tuple[Any, int | None]:
     """All statements in one transaction of the guard's; (last result as a DataFrame, rows)."""
+    from jupyter_guard.enforce.sql_params import STATE
+
     out: dict[str, Any] = {"frame": None, "rows": None}
+    statements = [s for s, _ in run.statements]
+    STATE["more"] = False
 
     def call() -> None:
         cur = raw.cursor()
         try:
-            for n, stmt in enumerate(statements):
-                cur.execute(stmt)
+            for n, (stmt, params) in enumerate(run.statements):
+                cur.execute(stmt) if params is None else cur.execute(stmt, params)
                 if n == len(statements) - 1:
-                    out["frame"], out["rows"] = _frame(cur)
+                    out["frame"], out["rows"] = _frame(cur, run.limit)
         finally:
             cur.close()
 
-    if own and all(pure_read(s) for s in statements):
+    judged = run.judged if len(run.judged) == len(statements) else statements
+    if own and all(pure_read(s) for s in judged):
         call()   # autocommit: a read leaves no transaction open
     else:
         _effect(g, conn, raw, call, text, on_refuse, statements)
@@ -145,10 +180,16 @@ def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any
                   ctx=g.context(conn, files=False), ours=g.session_tables)
 
 
-def _frame(cur: Any) -> tuple[Any, int | None]:
+def _frame(cur: Any, limit: int | None = None) -> tuple[Any, int | None]:
     if cur.description is None:
         return None, (cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else None)
     import pandas as pd
 
     cols = [d[0] for d in cur.description]
-    return pd.DataFrame(cur.fetchall(), columns=cols), None
+    if limit is None:
+        return pd.DataFrame(cur.fetchall(), columns=cols), None
+    from jupyter_guard.enforce.sql_params import STATE
+
+    rows = cur.fetchmany(limit + 1)
+    STATE["more"] = len(rows) > limit
+    return pd.DataFrame(rows[:limit], columns=cols), None

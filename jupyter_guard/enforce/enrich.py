@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.enforce import sql_exports
-from jupyter_guard.connections import Conn
+from jupyter_guard.connections.conn import Conn
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -28,15 +28,8 @@ class Catalog:
     def columns(self) -> dict[str, tuple[str, ...]]:
         if self._cols is None:
             self._cols = {}
-            if self.conn.dialect == "duckdb":
-                sql = ("SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() "
-                       "WHERE NOT internal ORDER BY database_name, schema_name, table_name, column_index")
-            else:
-                sql = ("SELECT table_catalog, table_schema, table_name, column_name FROM "
-                       "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
-                       "'pg_catalog') ORDER BY 1, 2, 3, ordinal_position")
             try:
-                rows = self.conn.rows(sql)
+                rows = self.conn.rows(self.conn.kind.columns_sql)
             except Exception:
                 rows = []
             for db, schema, table, col in rows:
@@ -49,11 +42,11 @@ class Catalog:
     def temporary(self) -> set[str]:
         if self._temp is None:
             self._temp = set()
-            if self.conn.dialect == "duckdb":
+            sql = self.conn.kind.temporary_sql
+            if sql is not None:
                 try:
-                    self._temp = {str(r[0]).lower() for r in self.conn.rows(
-                        "SELECT table_name FROM duckdb_tables() WHERE temporary")}
-                except Exception:
+                    self._temp = {str(r[0]).lower() for r in self.conn.rows(sql)}
+                except Exception:  # no temporary tables known: none is treated as temporary
                     pass
         return self._temp
 
@@ -61,14 +54,10 @@ class Catalog:
         """Attached databases other than the current one: name -> path."""
         if self._dbs is None:
             self._dbs = {}
-            if self.conn.dialect == "duckdb":
-                try:
-                    cur = self.conn.scalar("SELECT current_database()")
-                    self._dbs = {str(n).lower(): str(p or "") for n, p in self.conn.rows(
-                        "SELECT database_name, path FROM duckdb_databases() WHERE NOT internal")
-                        if str(n) != cur}
-                except Exception:
-                    pass
+            try:
+                self._dbs = self.conn.kind.databases(self.conn)
+            except Exception:  # no attached databases known: writes are judged as local ones
+                pass
         return self._dbs
 
     def exists(self, table: str) -> bool:

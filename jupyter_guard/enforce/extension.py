@@ -24,7 +24,7 @@ log = logging.getLogger("jupyter_guard")
 PARTS: tuple[tuple[str, str], ...] = (
     ("SQL sinks", "jupyter_guard.enforce.sinks"),
     ("structured refusals", "jupyter_guard.enforce.refusals"),   # before masking's Session.send
-    ("DB-API drivers", "jupyter_guard.connections.dbapi"),
+    ("database kinds", "jupyter_guard.connections"),   # entry points, DB-API drivers
     ("masking", "jupyter_guard.enforce.wire_mask"),
     ("run-time layer", "jupyter_guard.enforce.runtime"),
     ("jupysql templates", "jupyter_guard.enforce.jupysql"),

@@ -18,12 +18,11 @@ from typing import Any
 from jupyter_guard.analyze.children import Reader
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
-from jupyter_guard.analyze.sql import analyze_sql
-from jupyter_guard.analyze.sql_infer import with_predicates
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.store_reads import store_paths, strings_of
 from jupyter_guard.enforce.child import read_text, walk_files
-from jupyter_guard.connections import Conn, duckdb_classify
+from jupyter_guard.connections.base import for_dialect
+from jupyter_guard.connections.conn import Conn
 from jupyter_guard.enforce.enrich import enrich
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.load import load_or_refuse
@@ -137,16 +136,8 @@ class Guard:
 
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
-        if dialect == "postgres":   # PostgreSQL's own forms (DO, COPY TO PROGRAM, roles, ...)
-            from jupyter_guard.analyze.sql_postgres import analyze_postgres
-
-            return analyze_postgres(text, params)
-        classify = duckdb_classify if dialect == "duckdb" else None
-        a = analyze_sql(text, dialect, classify=classify, params=params)
-        if a.errors or "select" not in text.lower():
-            return with_predicates(a, text, dialect, ())
-        pieces = [q for _, q in duckdb_classify(text)] if classify else None   # cached by text
-        return with_predicates(a, text, dialect, pieces)
+        """Static analysis in the database kind's own way (``connections.base``)."""
+        return for_dialect(dialect).analyse(text, params)  # type: ignore[no-any-return]
 
     def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
@@ -168,10 +159,10 @@ class Guard:
         """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can tell."""
         from jupyter_guard import connections
 
-        if via == "duckdb":
-            import duckdb
-
-            return connections.Conn(duckdb.default_connection(), "duckdb")
+        for kind in connections.base.kinds():   # a module used as a connection (``duckdb``)
+            module_conn = kind.module_connection(via)
+            if module_conn is not None:
+                return module_conn  # type: ignore[no-any-return]
         obj = self.namespace().get(via) if via.isidentifier() else None
         if obj is None:
             return None

@@ -46,7 +46,8 @@ class GuardMagics(Magics):  # type: ignore[misc]
         if args.alias:
             sql_params.ALIASES[args.alias] = conn
         p = sql_params.prepare(cell, self.shell.user_ns, conn.dialect,
-                               catalog=lambda: sql_params.catalog(conn))
+                               catalog=lambda: sql_params.catalog(conn),
+                               paramstyle=conn.kind.paramstyle)
         cell_info = self._cell()
         result = run_sql(self.guard, conn, p.text, output=args.output, dry_run=args.dry_run,
                          user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
@@ -100,11 +101,11 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
             execution_count: int | None = None, params: dict[str, Any] | None = None,
             limit: int | None = None) -> Any:
-    if conn.dialect == "postgres":   # the user's text, one transaction, the effect check
-        from jupyter_guard.connections import pg_magic
-
-        return pg_magic.run_sql(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
-                                actor=actor, cell_id=cell_id, execution_count=execution_count)
+    kind = conn.kind
+    if kind.runs_cells:   # a kind with its own way to run a cell (PostgreSQL: one transaction)
+        return kind.run_cell(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
+                             actor=actor, cell_id=cell_id, execution_count=execution_count,
+                             params=params, limit=limit)
     verify()
     analysis = g.sql_analysis(text, conn.dialect, params=params or None)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
@@ -127,7 +128,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
                        execution_count=execution_count)
     start = time.perf_counter()
-    statements = [q for _, q in conn.classify(text)] if conn.classify else _split(text, conn.dialect)
+    statements = kind.split(text)
     result = None
     wrap = conn.native_duckdb and len(statements) > 1 and not any(
         i.action == "sql.transaction" for i in judgement.intents)
@@ -217,12 +218,6 @@ def _note_if_audit(g: Guard, verdicts: tuple[Verdict, ...]) -> None:
     from jupyter_guard.enforce import refusals
 
     refusals.note_if_audit(g, verdicts)
-
-
-def _split(text: str, dialect: str) -> list[str]:
-    import sqlglot
-
-    return [t.sql(dialect=dialect) for t in sqlglot.parse(text, read=dialect) if t is not None]
 
 
 def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:

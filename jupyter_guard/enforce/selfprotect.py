@@ -41,7 +41,10 @@ CRITICAL = ("model", "errors", "duck", "enforce.kernel", "enforce.guard", "enfor
             "connections.conn", "connections", "enforce.extension", "enforce.magic", "policy.rules",
             "policy.decide", "policy.model", "analyze.python", "analyze.pysinks", "analyze.shell",
             "analyze.sql", "analyze.sql_postgres", "connections.dbapi", "connections.dbapi_proxy",
-            "connections.dbapi_pg2", "connections.pg_effect", "connections.pg_judge", "connections.pg_magic",
+            "connections.dbapi_pg2", "connections.pg_effect", "connections.pg_judge",
+            "connections.pg_magic", "connections.base", "connections.duckdb",
+            "connections.sqlalchemy", "connections.postgres", "connections.sqlite",
+            "connections.odbc", "connections.dbapi_async",
             "identity", "authority", "enforce.stamped")
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")

@@ -330,9 +330,11 @@ def _sqlalchemy(guard: Guard) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    from jupyter_guard.connections.sqlalchemy import dialect_of
+
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
-        dialect = {"postgresql": "postgres"}.get(conn.dialect.name, conn.dialect.name)
+        dialect = dialect_of(conn.dialect.name)
         check_sql(guard, Conn(conn, "sqlalchemy", dialect), statement, parameters)
 
     event.listen(Engine, "before_cursor_execute", before)

@@ -57,10 +57,10 @@ def _plain(tree: exp.Expression) -> bool:
 def _views(cat: Any) -> dict[str, str]:
     if getattr(cat, "_jg_views", None) is None:
         cat._jg_views = {}
-        if cat.conn.dialect == "duckdb":
+        sql = cat.conn.kind.views_sql
+        if sql is not None:
             try:
-                cat._jg_views = {str(n).lower(): str(s) for n, s in cat.conn.rows(
-                    "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")}
+                cat._jg_views = {str(n).lower(): str(s) for n, s in cat.conn.rows(sql)}
             except Exception:  # no view catalog: views are then followed only if remembered
                 cat._jg_views = {}
     return cat._jg_views  # type: ignore[no-any-return]

@@ -17,7 +17,7 @@ from typing import Any
 from traitlets import Integer
 from traitlets.config import Configurable
 
-from jupyter_guard.connections import Conn
+from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardConfigError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
@@ -52,8 +52,10 @@ def _tokens(text: str, dialect: str) -> list[Any]:
 
 
 def prepare(text: str, ns: dict[str, Any], dialect: str,
-            catalog: Any = None) -> Prepared:
-    """Find ``:name``/``$name`` parameters and ``{{name}}`` identifiers in ``text``.
+            catalog: Any = None, paramstyle: str = "dollar") -> Prepared:
+    """Find ``:name``/``$name`` parameters and ``{{name}}`` identifiers in ``text``. Parameters
+    become ``$name`` (``paramstyle="dollar"``) or ``%(name)s`` with every other ``%`` doubled
+    (``"pyformat"``: psycopg's placeholders).
 
     >>> sql = "SELECT * FROM t WHERE city = :city AND n > $n"
     >>> p = prepare(sql, {"city": "x'y", "n": 2}, "duckdb")
@@ -77,17 +79,25 @@ def prepare(text: str, ns: dict[str, Any], dialect: str,
             T.NUMBER, T.VAR, T.R_PAREN, T.R_BRACKET, T.STRING)   # a slice like a[1:n]
         if t.token_type == T.PARAMETER or (t.token_type == T.COLON and not value_before):
             params[nxt.text] = _value(ns, nxt.text, t.text)
-            edits.append((t.start, nxt.end, f"${nxt.text}"))
+            edits.append((t.start, nxt.end, f"%({nxt.text})s" if paramstyle == "pyformat"
+                          else f"${nxt.text}"))
     for n in range(len(toks) - 4):
         a, b, name, c, d = toks[n:n + 5]
         if (a.token_type, b.token_type, c.token_type, d.token_type) == (
                 T.L_BRACE, T.L_BRACE, T.R_BRACE, T.R_BRACE) and _WORD.match(name.text):
             edits.append((a.start, d.end, identifier(ns, name.text, dialect, catalog)))
             templates.append(name.text)
-    out = text
-    for start, end, new in sorted(edits, reverse=True):
-        out = out[:start] + new + out[end + 1:]
-    return Prepared(out, params, tuple(templates))
+    out, pos = [], 0
+    escape = paramstyle == "pyformat" and bool(params)   # psycopg reads every % as a marker
+    for start, end, new in sorted(edits):
+        out += [_percent(text[pos:start], escape), new]
+        pos = end + 1
+    out.append(_percent(text[pos:], escape))
+    return Prepared("".join(out), params, tuple(templates))
+
+
+def _percent(part: str, escape: bool) -> str:
+    return part.replace("%", "%%") if escape else part
 
 
 def _value(ns: dict[str, Any], name: str, sigil: str) -> Any:
@@ -117,19 +127,7 @@ def identifier(ns: dict[str, Any], name: str, dialect: str, catalog: Any = None)
 
 def catalog(conn: Conn) -> set[str]:
     """Lower-case names of the connection's schemas, tables, views and columns."""
-    if conn.native_duckdb:
-        rows = conn.rows("SELECT schema_name FROM information_schema.schemata UNION "
-                         "SELECT table_name FROM information_schema.tables UNION "
-                         "SELECT column_name FROM information_schema.columns")
-        return {str(r[0]).lower() for r in rows}
-    import sqlalchemy
-
-    insp = sqlalchemy.inspect(conn.raw)
-    names = set()
-    for table in insp.get_table_names() + insp.get_view_names():
-        names.add(table.lower())
-        names.update(str(c["name"]).lower() for c in insp.get_columns(table))
-    return names
+    return conn.kind.catalog_names(conn)
 
 
 def used(sql: str, params: dict[str, Any], dialect: str) -> dict[str, Any]:
@@ -155,6 +153,11 @@ def run(conn: Conn, sql: str, params: dict[str, Any], *, want_frame: bool,
         rows = cur.fetchmany(limit + 1)
         names = [d[0] for d in cur.description]
         return pd.DataFrame(rows[:limit], columns=names), len(rows) > limit
+    if not hasattr(conn.raw, "dialect"):   # a DB-API connection (``connections.dbapi``)
+        if params:
+            raise GuardConfigError(f"{conn.name}: :name parameters need a SQLAlchemy engine or "
+                                   "URL for this database; pass the engine instead")
+        return conn.run(sql, want_frame=want_frame, limit=limit), STATE["more"]
     import sqlalchemy
 
     res = conn._sa_conn().execute(sqlalchemy.text(re.sub(r"\$([A-Za-z_]\w*)", r":\1", sql)),
@@ -185,7 +188,8 @@ def shown(result: Any, limit: int, more: bool, fetch_limit: int | None) -> Any:
 
 def describe(conn: Conn | None, ns: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """``%guard connections``: (name, kind, dialect, current) for aliases and variables."""
-    from jupyter_guard.connections import is_duckdb, is_sqlalchemy, unwrap
+    from jupyter_guard.connections.base import for_object
+    from jupyter_guard.connections.conn import is_duckdb, is_sqlalchemy, unwrap
 
     out: dict[str, tuple[str, str, str, bool]] = {}
     for alias, c in ALIASES.items():
@@ -196,7 +200,7 @@ def describe(conn: Conn | None, ns: dict[str, Any]) -> list[tuple[str, str, str,
         raw = unwrap(obj)
         if is_duckdb(raw) or is_sqlalchemy(raw):
             kind = "duckdb connection" if is_duckdb(raw) else f"sqlalchemy {type(raw).__name__}"
-            dialect = "duckdb" if is_duckdb(raw) else str(raw.dialect.name)
+            dialect = getattr(for_object(raw), "dialect", "?")
             out.setdefault(name, (name, kind, dialect, conn is not None and conn.raw is raw))
     if conn is not None and not any(row[3] for row in out.values()):
         out[conn.name or "(memory)"] = (conn.name or "(memory)", "url", conn.dialect, True)

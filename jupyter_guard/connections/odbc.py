@@ -1,0 +1,12 @@
+"""pyodbc, when it is installed: guarded at ``connect()``, judged statically in sqlglot's
+generic dialect (the database behind an ODBC data source is not known)."""
+from __future__ import annotations
+
+from jupyter_guard.connections.base import ConnectionKind, register
+
+
+class ODBC(ConnectionKind):
+    drivers = ("pyodbc",)
+
+
+register(ODBC)   # the generic dialect "": what an ODBC connection's SQL is read as

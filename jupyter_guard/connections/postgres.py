@@ -1,0 +1,60 @@
+"""PostgreSQL: through SQLAlchemy, psycopg (3) or psycopg2. Its own statement forms are read by
+``analyze.sql_postgres``; statements that can change rows or schema pass the effect check
+(``pg_effect``: measured inside a transaction the guard controls); ``%%guarded_sql`` runs the
+user's text verbatim in one transaction (``pg_magic``)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_guard.connections.base import ConnectionKind
+
+
+class PostgreSQL(ConnectionKind):
+    dialect = "postgres"
+    sqlalchemy_names = ("postgresql",)
+    sqlalchemy_drivers = ("psycopg", "psycopg2")
+    drivers = ("psycopg", "psycopg2")
+    measures_effect = True
+    runs_cells = True
+    paramstyle = "pyformat"   # %%guarded_sql runs the cell on psycopg / psycopg2
+
+    def analyse(self, text: str, params: Any = None) -> Any:
+        from jupyter_guard.analyze.sql_postgres import analyze_postgres
+
+        return analyze_postgres(text, params)
+
+    def split(self, text: str) -> list[str]:
+        from jupyter_guard.analyze.sql_postgres import split
+
+        return split(text)   # verbatim slices: the text that runs is the text judged
+
+    def needs_effect(self, text: str) -> bool:
+        from jupyter_guard.connections.pg_effect import needs_transaction_free
+        from jupyter_guard.connections.pg_judge import pure_read
+
+        return not pure_read(text) and not needs_transaction_free(text)
+
+    def for_effect(self, analysis: Any, conn: Any, policy: Any) -> Any:
+        from jupyter_guard.connections.pg_judge import for_effect, runtime_sql_on_server
+
+        return runtime_sql_on_server(for_effect(analysis, policy.max_affected_rows), conn)
+
+    def run_effect(self, raw: Any, call: Callable[[], Any], **kw: Any) -> Any:
+        from jupyter_guard.connections import pg_effect
+
+        return pg_effect.run(raw, call, **kw)
+
+    async def run_effect_async(self, raw: Any, acall: Callable[[], Any], **kw: Any) -> Any:
+        from jupyter_guard.connections import pg_effect
+
+        return await pg_effect.arun(raw, acall, **kw)
+
+    def run_cell(self, guard: Any, conn: Any, text: str, **kw: Any) -> Any:
+        from jupyter_guard.connections import pg_magic
+
+        return pg_magic.run_sql(guard, conn, text, **kw)
+
+    def install(self, shell: Any, guard: Any) -> None:
+        # imported now, not mid-cell: self-protection seals the guard's modules after loading
+        from jupyter_guard.connections import dbapi_async, dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
