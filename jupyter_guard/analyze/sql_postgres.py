@@ -40,13 +40,18 @@ def split(text: str) -> list[str]:
     >>> split("DO $$ BEGIN RAISE NOTICE 'a;b'; END $$; SELECT 1")
     ["DO $$ BEGIN RAISE NOTICE 'a;b'; END $$", 'SELECT 1']
     """
+    return list(_split(text))
+
+
+@lru_cache(maxsize=1024)
+def _split(text: str) -> tuple[str, ...]:   # cached: the magic and the analysis split the same text
     out, start = [], 0
     for tok in sqlglot.tokenize(text, read="postgres"):
         if tok.token_type.name == "SEMICOLON":
             out.append(text[start:tok.start].strip())
             start = tok.end + 1
     out.append(text[start:].strip())
-    return [s for s in out if s]
+    return tuple(s for s in out if s)
 
 
 def analyze_postgres(text: str, params: Any = None) -> Analysis:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from jupyter_guard.model import Decision
@@ -38,8 +39,16 @@ def glob_match(name: str, patterns: tuple[str, ...]) -> bool:
     >>> glob_match("Customer_EMAIL", ("*email*",))
     True
     """
-    low = name.lower()
-    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
+    rx = _globs(tuple(patterns))
+    return rx is not None and rx.match(name.lower()) is not None
+
+
+@lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled alternation for a tuple of globs (checked for every column of every result)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
 
 
 @dataclass(frozen=True)
