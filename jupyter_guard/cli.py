@@ -67,6 +67,13 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_schema(args: argparse.Namespace) -> int:
+    from jupyter_guard.policy.schema import policy_schema
+
+    print(json.dumps(policy_schema(), indent=2))
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from jupyter_guard.explain import explain_text
     from jupyter_guard.policy.rules import Context
@@ -235,6 +242,8 @@ def parser() -> argparse.ArgumentParser:
     check = pc.add_parser("check", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=cmd_policy_check)
+    pc.add_parser("schema", help="print the JSON Schema of policy files (for editors)"
+                  ).set_defaults(func=cmd_policy_schema)
     ex = sub.add_parser("explain", help="the decision for CODE or SQL, without running it")
     ex.add_argument("code")
     ex.add_argument("--policy")
@@ -291,6 +300,8 @@ def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
 
     own = ("report", "requests", "replay")   # they print their own JSON document
     if getattr(args, "format", None) != "json" or args.command in own:
+        return None
+    if getattr(args, "policy_cmd", None) == "schema":   # a JSON document already
         return None
     if args.command == "policy":
         return j.json_policy_check(args)
