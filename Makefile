@@ -27,10 +27,15 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "postgresql missing: sudo apt-get install postgresql (the PostgreSQL tests will fail)"; fi; }
 
+# The DuckDB demo (demo.ipynb) always; postgres.ipynb gets a throwaway PostgreSQL server when
+# PostgreSQL is installed (notebooks/pg_demo.py starts it, and stops it when JupyterLab exits).
 demo: setup
-	cd notebooks && JUPYTER_GUARD_AUDIT=$(CURDIR)/notebooks/.guard/audit.duckdb \
-	  $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
-	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) demo.ipynb
+	cd notebooks && \
+	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then PG="$(CURDIR)/$(PY) pg_demo.py"; \
+	else echo "PostgreSQL is not installed: postgres.ipynb is skipped (apt-get install postgresql)"; PG=""; fi; \
+	JUPYTER_GUARD_AUDIT=$(CURDIR)/notebooks/.guard/audit.duckdb \
+	  $$PG $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) demo.ipynb $${PG:+postgres.ipynb}
 
 # The sidebar's TypeScript: lint and unit tests with the extension template's tools (needs Node.js).
 labext-test: setup
