@@ -82,7 +82,7 @@ class Conn:
 
 
 def unwrap(obj: Any) -> Any:
-    """The real connection behind a guarded proxy (``enforce.sinks.GuardedConnection``)."""
+    """The real connection behind a guarded proxy (``hooks.sinks.GuardedConnection``)."""
     try:
         return object.__getattribute__(obj, "_jg_con")
     except AttributeError:

@@ -15,10 +15,10 @@ from typing import Any
 
 from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import Busy, busy, verify
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.state import Busy, busy, verify
+from jupyter_guard.kernel.cellhook import blocked_error
 
 
 def driver_of(obj: Any) -> str:
@@ -77,7 +77,7 @@ class DbapiConn(Conn):
                 return None
             import pandas as pd
 
-            from jupyter_guard.enforce.sql_params import STATE
+            from jupyter_guard.kernel.sql_params import STATE
 
             rows = cur.fetchall() if limit is None else cur.fetchmany(limit + 1)
             STATE["more"] = limit is not None and len(rows) > limit
@@ -186,7 +186,7 @@ def install(shell: Any, guard: Guard) -> None:
     """Every registered kind's drivers guarded at ``connect()``; connections and cursors already
     in the namespace swapped for guarded ones."""
     from jupyter_guard.connections import dbapi_proxy
-    from jupyter_guard.enforce import lazy
+    from jupyter_guard.hooks import lazy
 
     for name in drivers():
         lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))

@@ -13,8 +13,8 @@ from typing import Any
 
 from jupyter_guard.connections.dbapi import Checker
 from jupyter_guard.connections.dbapi_proxy import _Proxy
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.runtime import Busy, busy
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.state import Busy, busy
 
 
 def twin(aconn: Any) -> Any:

@@ -22,9 +22,9 @@ from jupyter_guard.connections import pg_effect
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import Busy, verify
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.kernel.cellhook import blocked_error
+from jupyter_guard.hooks.state import Busy, verify
 
 
 def label(raw: Any) -> str:
@@ -101,7 +101,7 @@ class Run:
 def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str | None,
           dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any],
           run: Run) -> Any:
-    from jupyter_guard.enforce.magic import SqlError, dry_run_frame
+    from jupyter_guard.kernel.magics import SqlError, dry_run_frame
 
     analysis = runtime_sql_on_server(
         for_effect(g.sql_analysis(run.text, "postgres"), g.policy.max_affected_rows), conn)
@@ -147,7 +147,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
 def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
          own: bool) -> tuple[Any, int | None]:
     """All statements in one transaction of the guard's; (last result as a DataFrame, rows)."""
-    from jupyter_guard.enforce.sql_params import STATE
+    from jupyter_guard.kernel.sql_params import STATE
 
     out: dict[str, Any] = {"frame": None, "rows": None}
     statements = [s for s, _ in run.statements]
@@ -188,7 +188,7 @@ def _frame(cur: Any, limit: int | None = None) -> tuple[Any, int | None]:
     cols = [d[0] for d in cur.description]
     if limit is None:
         return pd.DataFrame(cur.fetchall(), columns=cols), None
-    from jupyter_guard.enforce.sql_params import STATE
+    from jupyter_guard.kernel.sql_params import STATE
 
     rows = cur.fetchmany(limit + 1)
     STATE["more"] = len(rows) > limit

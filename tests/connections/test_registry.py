@@ -93,7 +93,7 @@ def test_catalog_of_sqlite(tmp_path: Path) -> None:
     import sqlite3
 
     from jupyter_guard.connections import from_object
-    from jupyter_guard.enforce.enrich import Catalog
+    from jupyter_guard.guard.enrich import Catalog
 
     raw = sqlite3.connect(str(tmp_path / "c.db"))
     raw.execute("CREATE TABLE people (id INT, email TEXT)")

@@ -198,7 +198,7 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
     import psycopg
 
     from jupyter_guard.connections.dbapi_proxy import wrap_existing
-    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.guard.service import Guard
 
     from jupyter_guard.connections import unwrap
 
