@@ -51,7 +51,7 @@ class ConnectionKind:
     columns_sql: ClassVar[str] = INFORMATION_SCHEMA   # (db, schema, table, column) rows
     temporary_sql: ClassVar[str | None] = None   # names of temporary tables
     views_sql: ClassVar[str | None] = None       # (view name, its SQL) rows
-    classifier: ClassVar[Callable[[str], list[tuple[str, str]]] | None] = None  # own splitter
+    classifier: Callable[[str], list[tuple[str, str]]] | None = None  # the database's splitter
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)

@@ -15,6 +15,9 @@ from jupyter_guard.connections.duckdb import duckdb_classify, is_duckdb  # noqa:
 from jupyter_guard.connections.sqlalchemy import is_sqlalchemy  # noqa: F401 (re-exported)
 from jupyter_guard.errors import GuardConfigError
 
+__all__ = ["Conn", "duckdb_classify", "from_object", "from_url", "is_duckdb", "is_sqlalchemy",
+           "memory", "unwrap"]
+
 
 @dataclass
 class Conn:

@@ -21,7 +21,7 @@ PATCHED: dict[tuple[Any, str], Any] = {}
 class _Proxy:
     __slots__ = ("_jg_con", "_jg_check")
 
-    def __init__(self, raw: Any, check: Checker) -> None:
+    def __init__(self, raw: Any, check: Any) -> None:   # a Checker (dbapi_async: AsyncChecker)
         object.__setattr__(self, "_jg_con", raw)
         object.__setattr__(self, "_jg_check", check)
 

@@ -4,7 +4,7 @@ the module functions) is the kernel part "SQL sinks"."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 
 from jupyter_guard.connections.base import ConnectionKind
 
@@ -34,7 +34,7 @@ class DuckDB(ConnectionKind):
                    "ORDER BY database_name, schema_name, table_name, column_index")
     temporary_sql = "SELECT table_name FROM duckdb_tables() WHERE temporary"
     views_sql = "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal"
-    classifier: ClassVar[Any] = staticmethod(duckdb_classify)
+    classifier = staticmethod(duckdb_classify)
 
     def recognises(self, obj: Any) -> bool:
         return is_duckdb(obj)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from dataclasses import replace
 from typing import Any
 
@@ -43,7 +44,7 @@ class GuardMagics(Magics):  # type: ignore[misc]
     def guarded_sql(self, line: str, cell: str) -> Any:
         """Run SQL through the guard: every statement is analysed before any runs.
         ``:name``/``$name`` bind Python variables as parameters; ``{{name}}`` is an identifier."""
-        args = parse_argstring(self.guarded_sql, line)
+        args = _arguments(line)
         conn = self._connection(args.connection)
         if args.alias:
             sql_params.ALIASES[args.alias] = conn
@@ -99,13 +100,20 @@ class GuardMagics(Magics):  # type: ignore[misc]
         return commands.run(self.shell, self.guard, line)
 
 
+@lru_cache(maxsize=256)
+def _arguments(line: str) -> Any:
+    """``%%guarded_sql``'s options, parsed once per distinct line (argparse costs ~0.3 ms, paid
+    by every cell otherwise); the namespace is only read."""
+    return parse_argstring(GuardMagics.guarded_sql, line)
+
+
 def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
             user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
             execution_count: int | None = None, params: dict[str, Any] | None = None,
             limit: int | None = None) -> Any:
-    kind = conn.kind
-    if kind.runs_cells:   # a kind with its own way to run a cell (PostgreSQL: one transaction)
-        return kind.run_cell(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
+    db = conn.kind
+    if db.runs_cells:   # a kind with its own way to run a cell (PostgreSQL: one transaction)
+        return db.run_cell(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
                              actor=actor, cell_id=cell_id, execution_count=execution_count,
                              params=params, limit=limit)
     verify()
@@ -130,7 +138,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
                        execution_count=execution_count)
     start = time.perf_counter()
-    statements = kind.split(text)
+    statements = db.split(text)
     result = None
     wrap = conn.native_duckdb and len(statements) > 1 and not any(
         i.action == "sql.transaction" for i in judgement.intents)

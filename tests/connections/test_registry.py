@@ -105,3 +105,12 @@ def test_catalog_of_sqlite(tmp_path: Path) -> None:
     assert for_dialect("sqlite").catalog_names(from_object(raw, "con")) >= {"people", "email"}
 
 
+
+
+@pytest.mark.parametrize("module", ["sqlalchemy", "pg_effect", "pg_judge", "dbapi_proxy"])
+def test_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"jupyter_guard.connections.{module}"))
+    assert result.attempted > 0 and result.failed == 0
