@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import AuditError
-from .ingest import _ingest
+from .ingest import _ingest, _stamp, approved_now, read_hint, write_hint
 from .schema import utcnow
 from .store import connect_readonly, rewrite, store_lock
 
@@ -48,6 +50,22 @@ def decide_approval(path: str | os.PathLike[str], request_id: str, *, decided_by
             con.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, "
                         "expires_at = ? WHERE request_id = ?",
                         [verdict, decided_by, now, now + lifetime, request_id])
+            approved = approved_now(con)
+        write_hint(Path(os.fspath(path)), read_hint(path), approved)
+
+
+def maybe_approved(path: str | os.PathLike[str], *, user: str, code_sha256: str) -> bool:
+    """False only when the published store surely holds no approved, unexpired request of
+    ``user`` for this code: read from the ingest hint (no DuckDB, no ingest), so a refused cell
+    never waits on the store. A hint that is missing or older than the store says True."""
+    hint = read_hint(path)
+    approved = hint.get("__approved__")
+    if hint.get("__published__") != _stamp(Path(os.fspath(path))) or not isinstance(approved,
+                                                                                     list):
+        return True
+    now = time.time()
+    return any(isinstance(a, list) and len(a) == 3 and a[0] == user and a[1] == code_sha256
+               and isinstance(a[2], (int, float)) and a[2] > now for a in approved)
 
 
 def find_approval(path: str | os.PathLike[str], *, user: str, code_sha256: str

@@ -42,6 +42,7 @@ CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_
 
 
 _PUBLISHED = "__published__"
+_APPROVED = "__approved__"
 
 
 def _stamp(path: Path) -> list[int]:
@@ -72,10 +73,7 @@ def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
 
 
 def _up_to_date(path: Path, journals: list[Path]) -> bool:
-    try:
-        hint = json.loads(hint_path(path).read_text())
-    except (OSError, ValueError):
-        return False
+    hint = read_hint(path)
     if hint.get(_PUBLISHED) != _stamp(path):
         return False   # the published file changed since (replaced, truncated, deleted)
     for journal in journals:
@@ -162,13 +160,27 @@ def _ingest_once(published: Path) -> int:
                 ended.append(journal)
         heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()
         events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        approved = approved_now(con)
     write_heads(published, heads, events)
     done = ingested_dir(published)
     for journal in ended:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
         hint.pop(journal.name)
-    hint[_PUBLISHED] = _stamp(published)
+    write_hint(published, hint, approved)
+    return count
+
+
+def approved_now(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
+    """``[user, code_sha256, expires (epoch s)]`` of every approved request in the store."""
+    return [list(r) for r in con.execute("SELECT requested_by, code_sha256, epoch(expires_at) "
+                                         "FROM approvals WHERE status = 'approved'").fetchall()]
+
+
+def write_hint(published: Path, hint: dict[str, Any], approved: list[list[Any]]) -> None:
+    """Publish the hint: journal offsets, the store's stamp, and the approved requests (so a
+    refused cell learns without opening DuckDB that no approval can let it run)."""
+    hint = {**hint, _PUBLISHED: _stamp(published), _APPROVED: approved}
     tmp = hint_path(published).with_suffix(".tmp")
     try:
         tmp.write_text(json.dumps(hint))
@@ -176,7 +188,14 @@ def _ingest_once(published: Path) -> int:
     except OSError:   # only a hint: the next ingest checks the journals itself
         with contextlib.suppress(OSError):
             tmp.unlink()
-    return count
+
+
+def read_hint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        hint = json.loads(hint_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return hint if isinstance(hint, dict) else {}
 
 
 def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int, dict[str, Any]]:
