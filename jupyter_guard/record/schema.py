@@ -104,9 +104,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # what replay needs (intents and decision context) and the server gate's event of a cell
     2: ("ALTER TABLE events ADD COLUMN facts JSON",
         "ALTER TABLE events ADD COLUMN server_event_id VARCHAR"),
+    # sealed segments: recent events stay in the file, the rest in immutable Parquet files that
+    # the views ``events`` and ``lineage`` add (see segments.py)
+    3: ("ALTER TABLE events RENAME TO events_live", "ALTER TABLE lineage RENAME TO lineage_live",
+        """CREATE TABLE segments (name VARCHAR NOT NULL, events BIGINT NOT NULL,
+            first_ts TIMESTAMP, last_ts TIMESTAMP, sealed_at DOUBLE NOT NULL)""",
+        "CREATE TABLE retired (name VARCHAR NOT NULL, retired_at DOUBLE NOT NULL)",
+        "CREATE VIEW events AS SELECT * FROM events_live",
+        "CREATE VIEW lineage AS SELECT * FROM lineage_live"),
 }
 SCHEMA_VERSION: Final = max(MIGRATIONS)
-TABLES: Final = ("events", "lineage", "approvals", "sessions", "chain_anchors")
+TABLES: Final = ("events_live", "lineage_live", "approvals", "sessions", "chain_anchors",
+                  "segments", "retired")
 
 
 def utcnow() -> dt.datetime:

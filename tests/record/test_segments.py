@@ -1,0 +1,171 @@
+"""Sealed segments: the published file stays small, the views see every event, verify checks
+the segments, journals go once sealed, a lost catalog is rebuilt from segments and journals."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from jupyter_guard.record import AuditLog, connect_readonly, ingest, verify
+from jupyter_guard.record import segments
+from jupyter_guard.record.chainsql import flagged_sessions
+from jupyter_guard.record.journal import ingested_dir
+
+from record_helpers import cell
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_GUARD_AUDIT_SEGMENT", "4")
+
+
+def rows(audit: Path, sql: str) -> list[tuple]:
+    con = connect_readonly(audit)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def sessions(audit: Path, n: int, cells: int, **kw: object) -> list[str]:
+    ids = []
+    for _ in range(n):
+        log = AuditLog(audit, background=False)
+        ids += [cell(log, i, **kw) for i in range(1, cells + 1)]
+        log.close()
+    return ids
+
+
+def seg_files(audit: Path) -> list[Path]:
+    return sorted(segments.segment_dir(audit).glob("seg-*.events.parquet"))
+
+
+def test_final_events_are_sealed_and_every_view_sees_them(audit: Path) -> None:
+    ids = sessions(audit, 3, 5)
+    assert seg_files(audit)
+    assert rows(audit, "SELECT count(*) FROM events_live") < [(len(ids),)]
+    assert rows(audit, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(15, 15)]
+    assert rows(audit, "SELECT count(*) FROM lineage") == [(45,)]
+    assert rows(audit, "SELECT count(*) FROM sensitive_access") == [(15,)]
+    assert rows(audit, "SELECT sum(allowed) FROM blocked_by_user_day") == [(15,)]
+    assert verify(audit).ok
+    sealed = {s for (s,) in rows(audit, "SELECT DISTINCT session_id FROM events_live")}
+    left = {j.stem for j in ingested_dir(audit).glob("*.jsonl")}
+    assert left <= sealed      # a closed session's journal goes once all its events are sealed
+
+
+def test_a_reader_sees_a_consistent_store_while_it_grows(audit: Path) -> None:
+    sessions(audit, 2, 5)
+    reader = duckdb.connect(str(audit), read_only=True)
+    try:
+        before = reader.execute("SELECT count(*) FROM events").fetchall()
+        sessions(audit, 2, 5)
+        assert reader.execute("SELECT count(*) FROM events").fetchall() == before
+    finally:
+        reader.close()
+    assert rows(audit, "SELECT count(*) FROM events") == [(20,)]
+
+
+def test_sql_chain_check_agrees_with_python_on_awkward_values(audit: Path) -> None:
+    sessions(audit, 1, 6, code="SELECT 'é\\u2028 中 \"q\" \\\\ /' -- \x01 tab\t", groups=["b", "a"])
+    con = connect_readonly(audit)
+    try:
+        con.execute("CREATE TEMP TABLE _a (session_id VARCHAR, seq BIGINT, hash VARCHAR)")
+        flagged, checked = flagged_sessions(con, "events", "lineage", "_a")
+    finally:
+        con.close()
+    assert checked == 6 and len(flagged) <= 1   # \x01 differs in case only: checked again
+    assert verify(audit).ok
+    plain = audit.with_name("plain.duckdb")
+    sessions(plain, 1, 6)
+    con = connect_readonly(plain)
+    try:
+        con.execute("CREATE TEMP TABLE _a (session_id VARCHAR, seq BIGINT, hash VARCHAR)")
+        assert flagged_sessions(con, "events", "lineage", "_a") == (set(), 6)
+    finally:
+        con.close()
+
+
+def _rewrite_segment(audit: Path, sql: str) -> None:
+    """Edit the first segment in place, as a subject with write access to the folder could."""
+    target = seg_files(audit)[0]
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{target}')")
+    con.execute(sql)
+    con.execute(f"COPY t TO '{target}' (FORMAT parquet)")
+    con.close()
+
+
+@pytest.mark.parametrize("sql, what", [
+    pytest.param("UPDATE t SET decision = 'block' WHERE seq = 2", "edited", id="edited"),
+    pytest.param("DELETE FROM t WHERE seq = 2", "deleted", id="row-deleted"),
+    pytest.param("UPDATE t SET seq = CASE seq WHEN 2 THEN 3 ELSE 2 END WHERE seq IN (2, 3)",
+                 "reordered", id="reordered"),
+])
+def test_tampering_with_a_sealed_segment_fails_verify(audit: Path, sql: str, what: str) -> None:
+    sessions(audit, 2, 5)
+    assert verify(audit).ok
+    _rewrite_segment(audit, sql)
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == what, result.problems
+
+
+def test_a_deleted_segment_is_named_by_verify(audit: Path) -> None:
+    sessions(audit, 2, 5)
+    gone = seg_files(audit)[0]
+    gone.unlink()
+    result = verify(audit)
+    assert not result.ok
+    assert any(p.what == "deleted" and gone.name.split(".")[0] in p.detail
+               for p in result.problems), result.problems
+
+
+def test_a_deleted_catalog_is_rebuilt_from_segments_and_journals(audit: Path) -> None:
+    ids = sessions(audit, 3, 5)
+    running = AuditLog(audit, background=False)
+    cell(running, 1)
+    ingest(audit)
+    os.unlink(audit)
+    assert ingest(audit) >= 0
+    got = {r[0] for r in rows(audit, "SELECT event_id FROM events")}
+    assert set(ids) <= got and len(got) == 16
+    assert rows(audit, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(16, 16)]
+    result = verify(audit)
+    assert result.ok, result.problems
+    running.close()
+
+
+def test_merged_segments_keep_every_event_and_readers_of_the_old_catalog(audit: Path,
+                                                                         monkeypatch) -> None:
+    monkeypatch.setattr(segments, "FANOUT", 3)
+    reader = None
+    for _ in range(4):
+        sessions(audit, 1, 5)
+        if reader is None:
+            reader = duckdb.connect(str(audit), read_only=True)
+    assert reader is not None
+    try:
+        assert reader.execute("SELECT count(*) FROM events").fetchall() == [(5,)]
+    finally:
+        reader.close()
+    (count,), = rows(audit, "SELECT count(*) FROM segments")
+    (largest,), = rows(audit, "SELECT max(events) FROM segments")
+    assert largest > segments.seal_at()                  # a merge happened
+    assert count < 5
+    assert rows(audit, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(20, 20)]
+    assert verify(audit).ok
+
+
+def test_incremental_verify_skips_unchanged_segments_and_sees_an_edit(audit: Path) -> None:
+    sessions(audit, 2, 5)
+    full = verify(audit, incremental=True)
+    assert full.ok and not any("incremental" in n for n in full.notes)
+    sessions(audit, 1, 5)
+    again = verify(audit, incremental=True)
+    assert again.ok and any("incremental" in n for n in again.notes), again
+    assert again.checked == 15
+    _rewrite_segment(audit, "UPDATE t SET user_name = 'mallory' WHERE seq = 1")
+    edited = verify(audit, incremental=True)
+    assert not edited.ok and edited.problems[0].what == "edited"
