@@ -169,3 +169,49 @@ def test_incremental_verify_skips_unchanged_segments_and_sees_an_edit(audit: Pat
     _rewrite_segment(audit, "UPDATE t SET user_name = 'mallory' WHERE seq = 1")
     edited = verify(audit, incremental=True)
     assert not edited.ok and edited.problems[0].what == "edited"
+
+
+def test_sigkill_of_a_writer_while_it_seals_and_merges_loses_nothing(audit: Path,
+                                                                     tmp_path: Path) -> None:
+    """A writer ingesting as it goes (sealing every 2 events, merging every 2 segments) is
+    killed at three different moments; the next ingest brings every event in, once."""
+    import signal
+    import time as clock
+
+    from record_helpers import python
+
+    script = f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from jupyter_guard.record import AuditLog, ingest, segments
+        from record_helpers import cell
+        segments.FANOUT = 2
+        log = AuditLog({str(audit)!r}, background=False)
+        i = 0
+        while True:
+            i += 1
+            cell(log, i)
+            print(i, flush=True)
+            ingest({str(audit)!r})
+    """
+    env = {**os.environ, "JUPYTER_GUARD_AUDIT_SEGMENT": "2"}
+    written = 0
+    for wait in (0.5, 1.5, 3.0):
+        proc = python(script, env=env)
+        start = clock.monotonic()
+        assert proc.stdout is not None
+        last = 0
+        while clock.monotonic() - start < wait or last < 3:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            last = int(line)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        written += last
+    ingest(audit)
+    (total, distinct), = rows(audit, "SELECT count(*), count(DISTINCT event_id) FROM events")
+    assert total == distinct >= written
+    assert rows(audit, "SELECT count(*) FROM events WHERE status = 'running'") == [(0,)]
+    result = verify(audit)
+    assert result.ok, result.problems
