@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import AuditError
-from .ingest import _ingest, _stamp, approved_now, read_hint, write_hint
+from .ingest import _ingest, approved_now, read_hint, write_hint
 from .schema import utcnow
 from .store import connect_readonly, rewrite, store_lock
 
@@ -55,13 +55,13 @@ def decide_approval(path: str | os.PathLike[str], request_id: str, *, decided_by
 
 
 def maybe_approved(path: str | os.PathLike[str], *, user: str, code_sha256: str) -> bool:
-    """False only when the published store surely holds no approved, unexpired request of
-    ``user`` for this code: read from the ingest hint (no DuckDB, no ingest), so a refused cell
-    never waits on the store. A hint that is missing or older than the store says True."""
+    """False only when the ingest hint lists no approved, unexpired request of ``user`` for
+    this code: no DuckDB, no ingest, so a refused cell never waits on the store. Every publish
+    rewrites the hint (a decision at once), so a "no" is at most one ingest old, and a "no" only
+    keeps a refusal; a "yes" is checked in the store. No hint at all says yes."""
     hint = read_hint(path)
     approved = hint.get("__approved__")
-    if hint.get("__published__") != _stamp(Path(os.fspath(path))) or not isinstance(approved,
-                                                                                     list):
+    if not isinstance(approved, list):
         return True
     now = time.time()
     return any(isinstance(a, list) and len(a) == 3 and a[0] == user and a[1] == code_sha256
