@@ -99,7 +99,8 @@ def test_kernels_seal_and_merge_while_a_reader_polls_and_one_is_killed(work_root
     assert rows == [(f"user{n}", 40, 40, 4) for n in range(2)]
     assert segs >= 1 and live < 40     # most events left the published file
     assert biggest > 5 or segs >= 2
-    out = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "--audit", str(audit),
-                          "verify"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "verify"],
+                         env={**os.environ, "JUPYTER_GUARD_AUDIT": str(audit)},
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert verify(audit).ok
