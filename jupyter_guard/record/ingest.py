@@ -149,7 +149,7 @@ def _adopt_fallbacks(published: Path) -> None:
 
 def _ingest_once(published: Path) -> int:
     from . import segments
-    from .health import write_heads
+    from .health import note_heads_moved, write_heads
 
     _adopt_fallbacks(published)
     folder = journal_dir(published)
@@ -178,6 +178,8 @@ def _ingest_once(published: Path) -> int:
         sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s WHERE NOT EXISTS
             (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""").fetchall()}
         merge = segments.merge_candidates(con)
+    if not fresh:   # a rebuild has its own record (note_rebuild)
+        note_heads_moved(published, heads)
     write_heads(published, heads, events)
     done = ingested_dir(published)
     for journal in ended:

@@ -145,8 +145,11 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> Ve
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
     problems += _against_journals(con, path, anchors, notes)
-    from .health import rebuilds
+    from .health import heads_moved, rebuilds
 
+    for sid, seq, detail in heads_moved(path):
+        what: What = "edited" if "hash" in detail else "deleted"
+        problems.append(Problem(sid, seq, "", what, detail))
     lost, rebuilt = rebuilds(path, last)
     problems += [Problem("", 0, "", "lost", x) for x in lost]
     notes += rebuilt
