@@ -28,6 +28,7 @@ import duckdb
 FANOUT = 8                 # segments of one tier merged into one of the next
 MERGE_MAX = 2_000_000      # events: larger merges are left to `jupyter guard compact`
 GRACE_S = 600.0            # seconds a replaced segment stays for readers of older catalogs
+HOLD_S = 3600.0            # seconds a server gate's event waits in the file for its kernel's
 
 
 def seal_at() -> int:
@@ -87,6 +88,13 @@ def _remove(folder: Path, name: str) -> None:
             (folder / f"{name}.{kind}.parquet").unlink()
 
 
+def _rollup(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None:
+    """The report's counts of the segment's cells (``report.py`` adds them up)."""
+    from .report import rollup_sql
+
+    con.execute(f"INSERT INTO report_rollup SELECT ?, * FROM ({rollup_sql(table)})", [name])
+
+
 def _register(con: duckdb.DuckDBPyConnection, name: str, table: str) -> None:
     con.execute(f"""INSERT INTO segments SELECT ?, count(*), min(ts), max(ts), ?
         FROM {table}""", [name, time.time()])
@@ -99,13 +107,26 @@ def seal(con: duckdb.DuckDBPyConnection, published: Path, *, force: bool = False
                             ).fetchall()
     if not final or (final < seal_at() and not force):
         return 0
+    from .views import CELL_KEY
+
     folder = segment_dir(published)
     _drop_orphans(con, folder)
-    con.execute("""CREATE OR REPLACE TEMP TABLE _seal AS SELECT * FROM events_live
-        WHERE status <> 'running'""")
+    # whole cells only: none with an event still running, and a server gate's event waits up to
+    # HOLD_S for its kernel's (so the report's per-segment counts never split a cell)
+    held = time.time() - HOLD_S
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _seal AS SELECT * FROM events_live e
+        WHERE status <> 'running'
+        AND {CELL_KEY} NOT IN (SELECT {CELL_KEY} FROM events_live WHERE status = 'running')
+        AND NOT (kind = 'server' AND epoch(ts) > ? AND event_id NOT IN (
+            SELECT server_event_id FROM events_live WHERE server_event_id IS NOT NULL))""",
+                [held])
+    (final,), = con.execute("SELECT count(*) FROM _seal").fetchall()
+    if not final:
+        return 0
     name = _write(con, folder, "SELECT * FROM _seal ORDER BY session_id, seq",
                   "SELECT * FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     _register(con, name, "_seal")
+    _rollup(con, name, "_seal")
     con.execute("DELETE FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DELETE FROM events_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DROP TABLE _seal")
@@ -170,6 +191,10 @@ def merge(published: Path, names: list[str]) -> str:
             _remove(folder, name)
             return ""
         _register(cat, name, f"read_parquet({_q(folder / f'{name}.events.parquet')})")
+        cat.execute("""INSERT INTO report_rollup SELECT ?, day, user_name, rule_id, sum(blocked),
+            sum(allowed), sum(would_block), sum(events) FROM report_rollup
+            WHERE list_contains(?, segment) GROUP BY ALL""", [name, names])
+        cat.execute("DELETE FROM report_rollup WHERE list_contains(?, segment)", [names])
         cat.execute("DELETE FROM segments WHERE list_contains(?, name)", [names])
         cat.executemany("INSERT INTO retired VALUES (?, ?)", [[n, time.time()] for n in names])
         create_views(cat, published)
@@ -201,6 +226,7 @@ def adopt(con: duckdb.DuckDBPyConnection, published: Path) -> int:
         keep.append(name)
     for name in keep:
         _register(con, name, f"read_parquet({_q(folder / f'{name}.events.parquet')})")
+        _rollup(con, name, f"read_parquet({_q(folder / f'{name}.events.parquet')})")
     con.execute("DROP TABLE _found")
     create_views(con, published)
     return sum(sizes[n] for n in keep)
@@ -239,7 +265,11 @@ def prune(con: duckdb.DuckDBPyConnection, published: Path, gone: str) -> None:
         new = _write(con, folder, f"SELECT * FROM read_parquet({ev}) {keep}",
                      f"SELECT * FROM read_parquet({li}) {keep}")
         _register(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
+        _rollup(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
+        con.execute("DELETE FROM report_rollup WHERE segment = ?", [name])
         con.execute("DELETE FROM segments WHERE name = ?", [name])
         con.execute("INSERT INTO retired VALUES (?, ?)", [name, time.time()])
+    con.execute("DELETE FROM report_rollup WHERE segment IN (SELECT name FROM segments "
+                "WHERE events = 0)")
     con.execute("DELETE FROM segments WHERE events = 0")
     create_views(con, published)

@@ -215,3 +215,43 @@ def test_sigkill_of_a_writer_while_it_seals_and_merges_loses_nothing(audit: Path
     assert rows(audit, "SELECT count(*) FROM events WHERE status = 'running'") == [(0,)]
     result = verify(audit)
     assert result.ok, result.problems
+
+
+def test_report_from_rollups_equals_the_report_over_every_cell(audit: Path) -> None:
+    from jupyter_guard.record.report import report
+
+    sessions(audit, 3, 5)
+    log = AuditLog(audit, background=False)
+    cell(log, 1, decision="block", rule_id="destructive-ddl", reason="drop", status="blocked")
+    cell(log, 2, decision="warn", rule_id="bulk-changes", reason="would block: no WHERE")
+    log.close()
+    ingest(audit)
+    assert rows(audit, "SELECT count(*) FROM report_rollup") != [(0,)]
+    fast = report(audit)
+    exact = report(audit, since="2000-01-01T00:00:01")    # not a whole day: the exact query
+    assert fast == exact and sum(r["events"] for r in fast) == 17
+    assert report(audit, user="nobody") == []
+
+
+def test_a_cell_is_sealed_whole(audit: Path) -> None:
+    """A run-time refusal inside a running cell waits in the file with its cell's row."""
+    log = AuditLog(audit, background=False)
+    for i in range(1, 5):
+        cell(log, i)
+    running = log.begin(user="ada", actor="human", notebook="n", cell_id="c9",
+                        execution_count=9, kind="python", code="work()", decision="allow",
+                        rule_id="", reason="")
+    inside = log.begin(user="ada", actor="human", notebook="n", cell_id="c9",
+                       execution_count=9, kind="runtime", code="os.remove('x.duckdb')",
+                       decision="block", rule_id="destructive-files", reason="x",
+                       status="blocked")
+    ingest(audit)
+    live = {r[0] for r in rows(audit, "SELECT event_id FROM events_live")}
+    assert {running, inside} <= live and seg_files(audit)
+    log.finish(running, status="ok", duration_ms=1.0)
+    for i in range(10, 14):
+        cell(log, i)
+    ingest(audit)
+    assert not {running, inside} & {r[0] for r in rows(audit, "SELECT event_id FROM events_live")}
+    log.close()
+    assert verify(audit).ok
