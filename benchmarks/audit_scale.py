@@ -113,6 +113,11 @@ def load(gen: Path, path: Path) -> str:
         FROM {ev} GROUP BY 1""")
     con.execute("CHECKPOINT")
     con.close()
+    if layout == "segments":   # a steady-state file: the loaded rows' freed blocks given back
+        from jupyter_guard.record.store import rewrite, store_lock
+
+        with store_lock(path, wait=None), rewrite(path, shrink=True):
+            pass
     ingest(path)
     return layout
 

@@ -86,6 +86,19 @@ def _up_to_date(path: Path, journals: list[Path]) -> bool:
     return path.exists()
 
 
+def _unchanged(known: Any, journal: Path) -> bool:
+    """The hint's state of a journal still holds: no new bytes, and not a running session whose
+    writer is gone (its running events are then completed as ``interrupted``)."""
+    if not isinstance(known, dict) or known.get("ended"):
+        return False
+    try:
+        if known.get("offset") != journal.stat().st_size:
+            return False
+    except OSError:
+        return False
+    return not (known.get("running") and not writer_alive(known.get("head") or {}))
+
+
 def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
             ) -> int | None:
     """``locked``: the caller already holds ``store_lock`` (flock would deadlock on itself)."""
@@ -158,10 +171,16 @@ def _ingest_once(published: Path) -> int:
         return 0
     count, hint, ended = 0, {}, []
     fresh = not published.exists()
+    known = read_hint(published)
+    if known.get(_PUBLISHED) != _stamp(published):
+        known = {}   # the file changed since the hint: every journal is looked at again
     with rewrite(published) as con:
         if fresh:   # a new or rebuilt store takes back the segments left on disk
             segments.adopt(con, published)
         for journal in journals:
+            if _unchanged(known.get(journal.name), journal):
+                hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
+                continue
             n, state = _ingest_journal(con, journal)
             count += n
             hint[journal.name] = state
