@@ -35,28 +35,47 @@ def limit_memory(con: duckdb.DuckDBPyConnection, memory: str = "300MB") -> None:
     con.execute("SET temp_directory = ?", [spill])
 
 
-def flagged_sessions(con: duckdb.DuckDBPyConnection, events: str, lineage: str,
-                     anchors: str) -> tuple[set[str], int]:
-    """Sessions with a row whose hash, link or ``seq`` does not check out in SQL, and the number
-    of rows checked. ``anchors`` is a relation of (session_id, seq, hash) to start chains from."""
-    (checked, ), = con.execute(f"SELECT count(*) FROM {events} WHERE seq IS NOT NULL").fetchall()
-    rows = con.execute(f"""
-        WITH lin AS (
-            SELECT event_id, '[' || string_agg(json_array(direction, object_kind, name,
-                   is_sensitive)::VARCHAR, ',' ORDER BY direction, object_kind, name,
-                   is_sensitive) || ']' AS l
-            FROM {lineage} GROUP BY event_id),
-        h AS (
-            SELECT e.session_id, e.seq, e.hash, coalesce(e.prev_hash, '') AS prev_hash,
-                   sha256(coalesce(e.prev_hash, '') || {CANONICAL}) = e.hash AS same
-            FROM {events} e LEFT JOIN lin USING (event_id) WHERE e.seq IS NOT NULL),
-        w AS (
-            SELECT h.*, lag(h.seq) OVER s AS pseq, lag(h.hash) OVER s AS phash,
-                   a.seq AS aseq, a.hash AS ahash
-            FROM h LEFT JOIN {anchors} a USING (session_id)
-            WINDOW s AS (PARTITION BY h.session_id ORDER BY h.seq))
-        SELECT DISTINCT session_id FROM w
-        WHERE NOT coalesce(same, false)
-           OR seq <> coalesce(pseq, aseq, 0) + 1
-           OR prev_hash <> coalesce(phash, ahash, '')""").fetchall()
-    return {str(s) for (s,) in rows}, int(checked)
+BATCH = 250_000   # events hashed at a time: their lineage text is what takes memory
+
+
+def _lineage_text(lineage: str, where: str) -> str:
+    return f"""SELECT event_id, '[' || string_agg(json_array(direction, object_kind, name,
+        is_sensitive)::VARCHAR, ',' ORDER BY direction, object_kind, name, is_sensitive) || ']'
+        AS l FROM {lineage} WHERE {where} GROUP BY event_id"""
+
+
+def hash_rows(con: duckdb.DuckDBPyConnection, parts: list[tuple[str, str, int]]) -> int:
+    """Fill ``_chk`` with one narrow row per chained event: 64-bit fingerprints of the session,
+    the hash and the previous hash, and whether the row's content hashes to its ``hash``.
+    ``parts`` are (events, lineage, about how many events): an event's lineage is in its own
+    part (a segment holds both), and a part is hashed in batches of ``BATCH`` events."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _chk (sid UBIGINT, seq BIGINT, h UBIGINT,
+        ph UBIGINT, same BOOLEAN)""")
+    for events, lineage, n in parts:
+        k = max(1, -(-n // BATCH))
+        for i in range(k):
+            where = f"hash(event_id) % {k} = {i}" if k > 1 else "true"
+            con.execute(f"""INSERT INTO _chk SELECT hash(e.session_id), e.seq, hash(e.hash),
+                hash(coalesce(e.prev_hash, '')),
+                sha256(coalesce(e.prev_hash, '') || {CANONICAL}) = e.hash
+                FROM (SELECT x.* FROM {events} x LEFT JOIN _cut c USING (session_id)
+                      WHERE {where} AND x.seq IS NOT NULL AND x.seq > coalesce(c.seq, 0)) e
+                LEFT JOIN ({_lineage_text(lineage, where)}) lin USING (event_id)""")
+    (checked,), = con.execute("SELECT count(*) FROM _chk").fetchall()
+    return int(checked)
+
+
+def flagged_sessions(con: duckdb.DuckDBPyConnection, parts: list[tuple[str, str, int]]
+                     ) -> tuple[set[int], int]:
+    """Fingerprints of the sessions with a row whose hash, link or ``seq`` does not check out
+    in SQL, and the number of rows checked. Chains start after ``_anchor`` (session_id, seq,
+    hash); rows up to ``_cut`` are not checked (their archive is gone)."""
+    checked = hash_rows(con, parts)
+    rows = con.execute("""SELECT DISTINCT sid FROM (
+            SELECT c.*, lag(c.seq) OVER s AS pseq, lag(c.h) OVER s AS prev,
+                   a.seq AS aseq, CASE WHEN a.hash IS NOT NULL THEN hash(a.hash) END AS ah
+            FROM _chk c LEFT JOIN (SELECT hash(session_id) AS sid, seq, hash FROM _anchor) a
+            USING (sid) WINDOW s AS (PARTITION BY c.sid ORDER BY c.seq))
+        WHERE NOT coalesce(same, false) OR seq <> coalesce(pseq, aseq, 0) + 1
+           OR ph <> coalesce(prev, ah, hash(''::VARCHAR))""").fetchall()
+    return {int(s) for (s,) in rows}, checked

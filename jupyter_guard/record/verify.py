@@ -67,32 +67,35 @@ def _q(p: str) -> str:
 
 
 def _sources(con: duckdb.DuckDBPyConnection, path: Path, skip: set[str], notes: list[str],
-             problems: list[Problem]) -> tuple[str, str, list[str]]:
-    """The relations of events and lineage to check: live rows, the segments on disk (a missing
-    one is a problem), the archives on disk. Returns (events, lineage, segments read)."""
+             problems: list[Problem]) -> tuple[str, list[tuple[str, str, int]], list[str]]:
+    """What to check: live rows, the segments on disk (a missing one is a problem), the
+    archives on disk. Returns (all events as one relation, the parts one by one (events,
+    lineage, size), the segments read)."""
     from .segments import segment_dir
 
     folder = segment_dir(path).resolve()
     read: list[str] = []
+    parts: list[tuple[str, str, int]] = []
+    (live,), = con.execute("SELECT count(*) FROM events_live").fetchall()
+    parts.append(("events_live", "lineage_live", int(live)))
     for name, events in con.execute("SELECT name, events FROM segments ORDER BY name").fetchall():
         if not all((folder / f"{name}.{k}.parquet").exists() for k in ("events", "lineage")):
             problems.append(Problem("", 0, "", "deleted", f"segment {name} ({events} events) "
                                     f"is missing from {folder}"))
         elif name not in skip:
             read.append(name)
-    stems = [os.fspath(folder / n) for n in read]
+            parts.append((*(f"read_parquet({_q(os.fspath(folder / f'{name}.{k}.parquet'))})"
+                            for k in ("events", "lineage")), int(events)))
     archives = con.execute("SELECT DISTINCT archive FROM chain_anchors ORDER BY 1").fetchall()
     present = [a for (a,) in archives if os.path.exists(f"{a}.events.parquet")]
     if len(present) < len(archives):
         notes.append("some archives are gone: their chains are checked from the anchor on")
-    stems += present
-    parts = {"events": ["SELECT * FROM events_live"], "lineage": ["SELECT * FROM lineage_live"]}
-    for kind in parts:
-        if stems:
-            files = ", ".join(_q(f"{s}.{kind}.parquet") for s in stems)
-            parts[kind].append(f"SELECT * FROM read_parquet([{files}], union_by_name = true)")
-    return (*("(" + " UNION ALL BY NAME ".join(parts[k]) + ")" for k in ("events", "lineage")),
-            read)
+    for stem in present:
+        ev = f"read_parquet({_q(f'{stem}.events.parquet')})"
+        (n,), = con.execute(f"SELECT count(*) FROM {ev}").fetchall()
+        parts.append((ev, f"read_parquet({_q(f'{stem}.lineage.parquet')})", int(n)))
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {e}" for e, _, _ in parts)
+    return f"({union})", parts, read
 
 
 def _anchors(con: duckdb.DuckDBPyConnection, notes: list[str],
@@ -114,7 +117,7 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> Ve
     notes: list[str] = []
     point = load_checkpoint(con, path) if incremental else None
     skip = set(point.segments) if point else set()
-    events, lineage, read = _sources(con, path, skip, notes, problems)
+    events, parts, read = _sources(con, path, skip, notes, problems)
     cut = _anchors(con, notes, {})   # rows up to an archive that is gone are not checked
     anchors = dict(cut)
     for sid, head in (point.heads if point else {}).items():
@@ -128,15 +131,20 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> Ve
     con.execute(f"""CREATE OR REPLACE TEMP VIEW _ev AS SELECT e.* FROM {events} e
         LEFT JOIN _cut a USING (session_id) WHERE e.seq > coalesce(a.seq, 0)
         OR e.seq IS NULL""")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _li AS SELECT * FROM {lineage}")
-    flagged, checked = flagged_sessions(con, "_ev", "_li", "_anchor")
+    lineage = " UNION ALL BY NAME ".join(f"SELECT * FROM {li}" for _, li, _ in parts)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _li AS {lineage}")
+    marks, checked = flagged_sessions(con, parts)
+    flagged = {str(s) for (s,) in con.execute(
+        "SELECT DISTINCT session_id FROM _ev WHERE hash(session_id) IN (SELECT unnest(?))",
+        [sorted(marks)]).fetchall()} if marks else set()
     by_session: dict[str, list[dict[str, Any]]] = {}
     for sid in sorted(flagged):   # checked again, exactly, row by row
         rows = load_rows(con, "session_id = ? ORDER BY seq", [sid], table="_ev",
                          lineage_table="_li")
         by_session[sid] = rows
         problems += _chain(sid, rows, anchors.get(sid, (0, "")))
-    tops = dict(con.execute("SELECT session_id, max(seq) FROM _ev GROUP BY 1").fetchall())
+    tops = dict(con.execute("""SELECT s.session_id, t.top FROM sessions s JOIN (SELECT sid,
+        max(seq) AS top FROM _chk GROUP BY sid) t ON t.sid = hash(s.session_id)""").fetchall())
     last = {str(sid): int(q or 0) for sid, q in
             con.execute("SELECT session_id, last_seq FROM sessions").fetchall()}
     for sid, last_seq in sorted(last.items()):
