@@ -18,7 +18,8 @@ from .chain import CHAIN_FIELDS
 
 
 _VALUES = {"groups": "list_sort(coalesce(groups, []::VARCHAR[]))",
-           "lineage": "json(coalesce(lin.l, '[]'))", "ts_us": "epoch_us(ts)", "duration_ms": "duration_ms::DOUBLE"}
+           "lineage": "json(coalesce(lin.l, '[]'))", "ts_us": "epoch_us(ts)",
+           "duration_ms": "duration_ms::DOUBLE"}
 
 # json_object writes compact JSON in the order given (the keys sorted, as Python's sort_keys);
 # ~3x faster than concatenating to_json of each field.

@@ -7,7 +7,6 @@ before that leaves the published file as it was; the lines are ingested by the n
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,12 @@ import duckdb
 from .chain import chain_hash
 from .errors import AuditError
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
+from .hint import (_APPROVED, _PUBLISHED, _stamp, _unchanged, _up_to_date, approved_now,
+                   hint_path, read_hint, write_hint)
 from .store import rewrite, store_lock
+
+__all__ = ["ingest", "try_ingest", "load_rows", "hint_path", "read_hint", "write_hint",
+           "approved_now", "_stamp", "_APPROVED", "_PUBLISHED"]
 
 # Every key any journal line may carry, with its type: DuckDB parses the lines (~1 µs each).
 LINE_COLUMNS = {
@@ -41,22 +45,7 @@ CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_
     policy_revision, decision_id, status, duration_ms, rows_affected, prev_hash, hash FROM events"""
 
 
-_PUBLISHED = "__published__"
-_APPROVED = "__approved__"
 _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
-
-
-def _stamp(path: Path) -> list[int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return []
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def hint_path(path: str | os.PathLike[str]) -> Path:
-    """A small JSON of ingested offsets, read without opening DuckDB to skip no-op ingests."""
-    return Path(f"{os.fspath(path)}.ingested.json")
 
 
 def ingest(path: str | os.PathLike[str]) -> int:
@@ -71,32 +60,6 @@ def ingest(path: str | os.PathLike[str]) -> int:
 def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
     """Like ``ingest`` but gives up (returning None) if another process holds the lock."""
     return _ingest(path, wait=wait)
-
-
-def _up_to_date(path: Path, journals: list[Path]) -> bool:
-    hint = read_hint(path)
-    if hint.get(_PUBLISHED) != _stamp(path):
-        return False   # the published file changed since (replaced, truncated, deleted)
-    for journal in journals:
-        known = hint.get(journal.name)
-        if not known or known["offset"] != journal.stat().st_size:
-            return False
-        if known["running"] and not writer_alive(known["head"]):
-            return False
-    return path.exists()
-
-
-def _unchanged(known: Any, journal: Path) -> bool:
-    """The hint's state of a journal still holds: no new bytes, and not a running session whose
-    writer is gone (its running events are then completed as ``interrupted``)."""
-    if not isinstance(known, dict) or known.get("ended"):
-        return False
-    try:
-        if known.get("offset") != journal.stat().st_size:
-            return False
-    except OSError:
-        return False
-    return not (known.get("running") and not writer_alive(known.get("head") or {}))
 
 
 def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
@@ -238,33 +201,6 @@ def _sessions_from_segments(con: duckdb.DuckDBPyConnection) -> None:
         SELECT session_id, session_id || '.jsonl', max(seq), arg_max(hash, seq), true
         FROM events WHERE seq IS NOT NULL
         AND session_id NOT IN (SELECT session_id FROM sessions) GROUP BY session_id""")
-
-
-def approved_now(con: duckdb.DuckDBPyConnection) -> list[list[Any]]:
-    """``[user, code_sha256, expires (epoch s)]`` of every approved request in the store."""
-    return [list(r) for r in con.execute("SELECT requested_by, code_sha256, epoch(expires_at) "
-                                         "FROM approvals WHERE status = 'approved'").fetchall()]
-
-
-def write_hint(published: Path, hint: dict[str, Any], approved: list[list[Any]]) -> None:
-    """Publish the hint: journal offsets, the store's stamp, and the approved requests (so a
-    refused cell learns without opening DuckDB that no approval can let it run)."""
-    hint = {**hint, _PUBLISHED: _stamp(published), _APPROVED: approved}
-    tmp = hint_path(published).with_suffix(".tmp")
-    try:
-        tmp.write_text(json.dumps(hint))
-        os.replace(tmp, hint_path(published))
-    except OSError:   # only a hint: the next ingest checks the journals itself
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def read_hint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        hint = json.loads(hint_path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return hint if isinstance(hint, dict) else {}
 
 
 def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int, dict[str, Any]]:

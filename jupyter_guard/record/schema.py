@@ -114,7 +114,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE VIEW lineage AS SELECT * FROM lineage_live"),
     # the report's counts of each sealed segment's cells (a cell is sealed whole, see segments.py)
     4: ("""CREATE TABLE report_rollup (segment VARCHAR NOT NULL, day VARCHAR, user_name VARCHAR,
-            rule_id VARCHAR, blocked BIGINT, allowed BIGINT, would_block BIGINT, events BIGINT)""",),
+            rule_id VARCHAR, blocked BIGINT, allowed BIGINT, would_block BIGINT,
+            events BIGINT)""",),
 }
 SCHEMA_VERSION: Final = max(MIGRATIONS)
 TABLES: Final = ("events_live", "lineage_live", "approvals", "sessions", "chain_anchors",

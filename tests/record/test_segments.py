@@ -69,7 +69,8 @@ def test_a_reader_sees_a_consistent_store_while_it_grows(audit: Path) -> None:
 
 
 def test_sql_chain_check_agrees_with_python_on_awkward_values(audit: Path) -> None:
-    sessions(audit, 1, 6, code="SELECT 'é\\u2028 中 \"q\" \\\\ /' -- \x01 tab\t", groups=["b", "a"])
+    sessions(audit, 1, 6, code="SELECT 'é\\u2028 中 \"q\" \\\\ /' -- \x01 tab\t",
+             groups=["b", "a"])
     con = connect_readonly(audit)
     try:
         flagged, checked = _flag(con)
