@@ -15,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,7 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """(seconds, peak MB, exit code, first output line) of a fresh process."""
     t = time.perf_counter()
     p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True)
+                         text=True, cwd=tempfile.gettempdir())   # not a checkout: -m imports it
     out = p.stdout.read() if p.stdout else ""
     _, status, usage = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
