@@ -121,7 +121,8 @@ def seal(con: duckdb.DuckDBPyConnection, published: Path, *, force: bool = False
             SELECT server_event_id FROM events_live WHERE server_event_id IS NOT NULL))""",
                 [held])
     (final,), = con.execute("SELECT count(*) FROM _seal").fetchall()
-    if not final:
+    if not final or (final < seal_at() and not force):   # held events alone make no segment
+        con.execute("DROP TABLE _seal")
         return 0
     name = _write(con, folder, "SELECT * FROM _seal ORDER BY session_id, seq",
                   "SELECT * FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
