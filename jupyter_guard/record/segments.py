@@ -140,6 +140,17 @@ def _drop_orphans(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     replaced ones past their grace."""
     if not folder.is_dir():
         return
+    import fcntl
+
+    with open(f"{os.fspath(folder)[:-len('.segments')]}.merge.lock", "a+b") as lock:
+        try:   # a merge writes its segment before it is listed: never delete during one
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        _drop_unlisted(con, folder)
+
+
+def _drop_unlisted(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     keep = {n for (n,) in con.execute("SELECT name FROM segments").fetchall()}
     now = time.time()
     for n, at in con.execute("SELECT name, retired_at FROM retired").fetchall():
