@@ -14,10 +14,18 @@ returned as it is.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+try:  # long texts are searched for tokens by RE2 first (see ``scan``)
+    import re2 as _re2
+except ImportError:  # pragma: no cover - depends on the environment
+    _re2 = None
 
 _ZERO_WIDTH = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -29,6 +37,7 @@ _CHANGING = re.compile(
     r"|%[0-9A-Fa-f]{2}"
     f"|[{_ZERO_WIDTH}]+"
 )
+_SPLIT = re.compile(f"({_CHANGING.pattern})")
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
 
@@ -45,34 +54,51 @@ def _decode(token: str) -> str:
 
 @dataclass(frozen=True)
 class Normalized:
-    """``text`` for the detectors; ``span`` maps a span of it back onto the original."""
+    """``text`` for the detectors; ``span`` maps a span of it back onto the original.
+
+    The text is cut into pieces alternating between kept text and tokens (even and odd
+    indices); ``norm_at``/``orig_at`` are where each piece starts in ``text`` and in the
+    original. A token whose decoding has another length was changed."""
 
     text: str
-    # one entry per changed token: start and end in ``text``, start and end in the original
-    norm_start: list[int] = field(default_factory=list)
-    norm_end: list[int] = field(default_factory=list)
-    orig_start: list[int] = field(default_factory=list)
-    orig_end: list[int] = field(default_factory=list)
+    norm_at: list[int] = field(default_factory=list)
+    orig_at: list[int] = field(default_factory=list)
+
+    def _piece(self, i: int) -> tuple[int, int, int, int, bool]:
+        """Start and end of piece ``i`` in ``text``, then in the original, and if changed."""
+        ns, os_ = self.norm_at[i], self.orig_at[i]
+        last = i + 1 == len(self.norm_at)
+        ne = len(self.text) if last else self.norm_at[i + 1]
+        oe = os_ + (ne - ns) if last else self.orig_at[i + 1]
+        return ns, ne, os_, oe, oe - os_ != ne - ns
 
     def start(self, x: int) -> int:
-        i = bisect_right(self.norm_start, x) - 1
-        if i < 0:
-            return x
-        if x < self.norm_end[i]:
-            return self.orig_start[i]  # inside a decoded token: from its start
-        return self.orig_end[i] + (x - self.norm_end[i])
+        ns, ne, os_, oe, changed = self._piece(max(bisect_right(self.norm_at, x) - 1, 0))
+        if not changed:
+            return os_ + (x - ns)
+        return os_ if x < ne else oe + (x - ne)  # inside a decoded token: from its start
 
     def end(self, y: int) -> int:
-        i = bisect_left(self.norm_start, y) - 1
-        if i < 0:
-            return y
-        if y <= self.norm_end[i]:
-            return self.orig_end[i]  # ends inside a decoded token: to its end
-        return self.orig_end[i] + (y - self.norm_end[i])
+        ns, ne, os_, oe, changed = self._piece(max(bisect_left(self.norm_at, y) - 1, 0))
+        if not changed:
+            return os_ + (y - ns)
+        return oe if y <= ne else oe + (y - ne)  # ends inside a decoded token: to its end
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """The original span of the normalised span ``(a, b)``."""
-        return (self.start(a), self.end(b)) if self.norm_start else (a, b)
+        return (self.start(a), self.end(b)) if self.norm_at else (a, b)
+
+
+def _found(text: str) -> bool:
+    """Whether ``text`` may hold a token to decode (RE2 reads long texts many times faster)."""
+    if _re2 is not None and len(text) >= 2048:
+        return _changing_re2().search(text) is not None
+    return _CHANGING.search(text) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _changing_re2() -> Any:
+    return _re2.compile(_CHANGING.pattern)
 
 
 def normalize(text: str) -> Normalized:
@@ -85,31 +111,16 @@ def normalize(text: str) -> Normalized:
         text_f = text.translate(_FOLD)
     else:
         text_f = text
-    tokens = [(m.start(), m.end(), m.group()) for m in _CHANGING.finditer(text_f)]
-    if not tokens:
+    if not _found(text_f):
         return Normalized(text_f)
-    out: list[str] = []
-    norm = Normalized("")
-    ns, ne, os_, oe = norm.norm_start, norm.norm_end, norm.orig_start, norm.orig_end
-    cache: dict[str, str] = {}
-    pos = npos = 0
-    for a, b, token in tokens:
-        dec = cache.get(token)
-        if dec is None:
-            dec = cache[token] = _decode(token)
-        if dec == token:
-            continue
-        out.append(text_f[pos:a])
-        npos += a - pos
-        ns.append(npos)
-        os_.append(a)
-        out.append(dec)
-        npos += len(dec)
-        ne.append(npos)
-        oe.append(b)
-        pos = b
-    if not ns:
+    pieces = _SPLIT.split(text_f)  # kept text and tokens alternate: every step in C
+    tokens = pieces[1::2]
+    decoded = {t: _decode(t) for t in set(tokens)}
+    if all(d == t for t, d in decoded.items()):
         return Normalized(text_f)
-    out.append(text_f[pos:])
-    object.__setattr__(norm, "text", "".join(out))
-    return norm
+    orig_at = list(accumulate(map(len, pieces), initial=0))
+    orig_at.pop()
+    pieces[1::2] = map(decoded.__getitem__, tokens)
+    norm_at = list(accumulate(map(len, pieces), initial=0))
+    norm_at.pop()
+    return Normalized("".join(pieces), norm_at, orig_at)

@@ -68,17 +68,17 @@ def _which(candidates: tuple[str, ...]) -> Any:
     return found.Match
 
 
-def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span]:
+def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span] | None:
     """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
-    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again)."""
+    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again),
+    or None when the chunk has so many candidates that one precise pass over it is cheaper."""
     n, ends = len(text), []
     for m in _compiled(det.candidate).finditer(window):
         if lo + m.start() >= hi:
             break
         ends.append((lo + m.start(), lo + m.end()))
-        if len(ends) > FEW:  # many candidates: one precise pass over the chunk is cheaper
-            return [(a, b, det.name) for a, b in det.find_in(text, lo, min(n, hi + MAX_VALUE))
-                    if a < hi]
+        if len(ends) > FEW:
+            return None
     out: list[Span] = []
     for a, b in ends:
         if b - a > LONG:  # a long run: a value can start only where the run does
@@ -96,19 +96,44 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     return out
 
 
+def _dense(text: str, det: Detector, ranges: list[tuple[int, int]]) -> list[Span]:
+    """One precise pass per run of adjacent dense chunks (values starting in the run)."""
+    n, out, name = len(text), [], det.name
+    runs: list[list[int]] = []
+    for lo, hi in ranges:
+        if runs and runs[-1][1] == lo:
+            runs[-1][1] = hi
+        else:
+            runs.append([lo, hi])
+    for lo, hi in runs:
+        spans = det.spans_in(text, lo, min(n, hi + MAX_VALUE))
+        while spans and spans[-1][0] >= hi:  # starts past the run: its own chunk finds it
+            spans.pop()
+        out += [(a, b, name) for a, b in spans]
+    return out
+
+
 def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     """Chunk by chunk: one RE2 set pass tells which detectors have candidates there; their
-    candidates are confirmed one by one on short windows (or, when there are many, by one
-    precise pass over the chunk). Each chunk is read a bounded number of times: linear.
+    candidates are confirmed one by one on short windows. A detector with many candidates in
+    a chunk (text dense with values) instead gets one precise pass over each run of such
+    chunks. Each chunk is read a bounded number of times: linear.
     """
     n, out = len(text), []
     which = _which(tuple(d.candidate for d in detectors))
     data: Any = text.encode("ascii") if text.isascii() else text
+    dense: dict[int, list[tuple[int, int]]] = {}
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
         window = data[lo:min(n, hi + MAX_VALUE)]
         for i in which(window) or ():
-            out += _confirm(text, detectors[i], window, lo, hi)
+            found = _confirm(text, detectors[i], window, lo, hi)
+            if found is None:
+                dense.setdefault(i, []).append((lo, hi))
+            else:
+                out += found
+    for i, ranges in dense.items():
+        out += _dense(text, detectors[i], ranges)
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
 
