@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .detect import Detector
@@ -19,6 +19,8 @@ from .patterns import MAX_VALUE
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
+
+    _UNANCHORED = _re2._re2.RE2.Anchor.UNANCHORED
 except ImportError:  # pragma: no cover - depends on the environment
     _re2 = None
 
@@ -44,6 +46,24 @@ _REACH = 64
 @functools.lru_cache(maxsize=64)
 def _compiled(candidate: str) -> Any:
     return _re2.compile(candidate)
+
+
+def _candidates(candidate: str, window: Any) -> Iterator[tuple[int, int]]:
+    """Spans of ``candidate`` in ``window``, left to right. ASCII text comes as bytes, where
+    offsets need no decoding: RE2 is called directly, without the wrapper's match objects."""
+    regex = _compiled(candidate)
+    if not isinstance(window, bytes):
+        yield from (m.span() for m in regex.finditer(window))
+        return
+    match, anchor, pos, end = regex._regexp.Match, _UNANCHORED, 0, len(window)
+    while True:
+        a, b = match(anchor, window, pos, end)[0]
+        if a < 0:
+            return
+        yield a, b
+        pos = b if b > pos else pos + 1  # (candidates are never empty; this guards progress)
+        if pos > end:
+            return
 
 
 def engine() -> str:
@@ -73,10 +93,10 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again),
     or None when the chunk has so many candidates that one precise pass over it is cheaper."""
     n, ends = len(text), []
-    for m in _compiled(det.candidate).finditer(window):
-        if lo + m.start() >= hi:
+    for a, b in _candidates(det.candidate, window):
+        if lo + a >= hi:
             break
-        ends.append((lo + m.start(), lo + m.end()))
+        ends.append((lo + a, lo + b))
         if len(ends) > FEW:
             return None
     out: list[Span] = []
@@ -142,3 +162,26 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
     if _re2 is not None and len(text) >= RE2_MIN and detectors:
         return scan_re2(text, detectors)
     return scan_precise(text, detectors)
+
+
+def first(text: str, detectors: Sequence[Detector]) -> str:
+    """The name of a detector with a value in ``text`` ('' if none): ``scan`` that stops at the
+    first chunk holding a value (an exit refuses on one value; it need not find them all)."""
+    if _re2 is None or len(text) < RE2_MIN or not detectors:
+        for d in detectors:
+            if next(iter(d.find(text)), None) is not None:
+                return d.name
+        return ""
+    n = len(text)
+    which = _which(tuple(d.candidate for d in detectors))
+    data: Any = text.encode("ascii") if text.isascii() else text
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        window = data[lo:min(n, hi + MAX_VALUE)]
+        for i in which(window) or ():
+            found = _confirm(text, detectors[i], window, lo, hi)
+            if found is None:
+                found = _dense(text, detectors[i], [(lo, hi)])
+            if found:
+                return detectors[i].name
+    return ""
