@@ -38,6 +38,7 @@ _CHANGING = re.compile(
     f"|[{_ZERO_WIDTH}]+"
 )
 _SPLIT = re.compile(f"({_CHANGING.pattern})")
+_ZERO_WIDTH_RUNS = re.compile(f"[{_ZERO_WIDTH}]+")
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
 
@@ -56,37 +57,50 @@ def _decode(token: str) -> str:
 class Normalized:
     """``text`` for the detectors; ``span`` maps a span of it back onto the original.
 
-    The text is cut into pieces alternating between kept text and tokens (even and odd
-    indices); ``norm_at``/``orig_at`` are where each piece starts in ``text`` and in the
-    original. A token whose decoding has another length was changed."""
+    ``source`` is the text the tokens were decoded from ('' when ``text`` is the original,
+    one character for one). The map is built only when a span is mapped (most texts have no
+    value in them): ``source`` cut into pieces alternating between kept text and tokens (even
+    and odd indices), where each piece starts in ``text`` and in ``source``. A token whose
+    decoding has another length was changed."""
 
     text: str
-    norm_at: list[int] = field(default_factory=list)
-    orig_at: list[int] = field(default_factory=list)
+    source: str = ""
+
+    @functools.cached_property
+    def _map(self) -> tuple[list[int], list[int]]:
+        pieces = _SPLIT.split(self.source)
+        tokens = pieces[1::2]
+        decoded = {t: _decode(t) for t in set(tokens)}
+        orig_at = list(accumulate(map(len, pieces), initial=0))
+        pieces[1::2] = map(decoded.__getitem__, tokens)
+        norm_at = list(accumulate(map(len, pieces), initial=0))
+        return norm_at[:-1], orig_at[:-1]
 
     def _piece(self, i: int) -> tuple[int, int, int, int, bool]:
         """Start and end of piece ``i`` in ``text``, then in the original, and if changed."""
-        ns, os_ = self.norm_at[i], self.orig_at[i]
-        last = i + 1 == len(self.norm_at)
-        ne = len(self.text) if last else self.norm_at[i + 1]
-        oe = os_ + (ne - ns) if last else self.orig_at[i + 1]
+        norm_at, orig_at = self._map
+        ns, os_ = norm_at[i], orig_at[i]
+        last = i + 1 == len(norm_at)
+        ne = len(self.text) if last else norm_at[i + 1]
+        oe = os_ + (ne - ns) if last else orig_at[i + 1]
         return ns, ne, os_, oe, oe - os_ != ne - ns
 
     def start(self, x: int) -> int:
-        ns, ne, os_, oe, changed = self._piece(max(bisect_right(self.norm_at, x) - 1, 0))
+        i = max(bisect_right(self._map[0], x) - 1, 0)
+        ns, ne, os_, oe, changed = self._piece(i)
         if not changed:
             return os_ + (x - ns)
         return os_ if x < ne else oe + (x - ne)  # inside a decoded token: from its start
 
     def end(self, y: int) -> int:
-        ns, ne, os_, oe, changed = self._piece(max(bisect_left(self.norm_at, y) - 1, 0))
+        ns, ne, os_, oe, changed = self._piece(max(bisect_left(self._map[0], y) - 1, 0))
         if not changed:
             return os_ + (y - ns)
         return oe if y <= ne else oe + (y - ne)  # ends inside a decoded token: to its end
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """The original span of the normalised span ``(a, b)``."""
-        return (self.start(a), self.end(b)) if self.norm_at else (a, b)
+        return (self.start(a), self.end(b)) if self.source else (a, b)
 
 
 def _found(text: str) -> bool:
@@ -113,14 +127,12 @@ def normalize(text: str) -> Normalized:
         text_f = text
     if not _found(text_f):
         return Normalized(text_f)
-    pieces = _SPLIT.split(text_f)  # kept text and tokens alternate: every step in C
+    if "&" not in text_f and "%" not in text_f:  # zero-width characters only: drop them in C
+        return Normalized(_ZERO_WIDTH_RUNS.sub("", text_f), text_f)
+    pieces = _SPLIT.split(text_f)  # kept text and tokens alternate
     tokens = pieces[1::2]
     decoded = {t: _decode(t) for t in set(tokens)}
     if all(d == t for t, d in decoded.items()):
         return Normalized(text_f)
-    orig_at = list(accumulate(map(len, pieces), initial=0))
-    orig_at.pop()
     pieces[1::2] = map(decoded.__getitem__, tokens)
-    norm_at = list(accumulate(map(len, pieces), initial=0))
-    norm_at.pop()
-    return Normalized("".join(pieces), norm_at, orig_at)
+    return Normalized("".join(pieces), text_f)

@@ -36,6 +36,12 @@ IBAN_LENGTHS = dict(
 so runs of other capitals and digits cost no validation: ``AB12 AB12 …``)."""
 _IBAN_CC = "(?:" + "|".join(IBAN_LENGTHS) + ")"
 
+CARD_START = (r"(?:4\d{3}|5[1-5]\d\d|2(?:2[2-9]|[3-6]\d|7[01])\d|2720|3[47]\d\d|3(?:0[0-5]|[68]\d)\d"
+              r"|6(?:011|5\d\d|4[4-9]\d|2\d\d)|35(?:2[89]|[3-8]\d))")
+"""The first four digits of a card number of a known network (the card validator's prefixes,
+written out to four digits: a test checks all 10,000): ordinary numbers side by side
+(``123456 789012 …``) are then no card candidates."""
+
 _EMAIL_B = r"(?<![\w@.+%-])"  # not inside a word, address or number
 _E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
 _SSN_WORDS = r"(?i:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)"
@@ -69,7 +75,7 @@ PRECISE: dict[str, str] = {
 CANDIDATE: dict[str, str] = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "ssn": r"\d{3}[- ]\d{2}[- ]\d{4}|" + _SSN_WORDS + r"[^\w\n]{0,4}(?:is[^\w\n]{1,3})?\d{9}",
-    "card": r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5}",
+    "card": CARD_START + r"(?:[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|[ -]\d{6}[ -]\d{4,5})",
     "phone": r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
     r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}",
     "iban": _IBAN_CC + r"\d{2}(?: ?[A-Z0-9]{4}){2,7}",

@@ -80,3 +80,26 @@ def test_the_corpus_has_values_to_find() -> None:
     """The comparison is not vacuous: the reference finds values of every kind in the corpus."""
     kinds = {name for text in TEXTS for _, _, name in reference.find_spans(text, ALL)}
     assert kinds == set(DETECTORS), kinds
+
+
+def test_card_candidates_start_with_the_validators_prefixes() -> None:
+    """The card candidate admits exactly the four-digit starts the card validator accepts, so
+    no card the validator would pass is left without a candidate."""
+    import re
+
+    from jupyter_guard.mask.detect import _CARD_PREFIX
+    from jupyter_guard.mask.patterns import CARD_START
+
+    start = re.compile(CARD_START)
+    for i in range(10_000):
+        digits = f"{i:04d}"
+        assert bool(start.fullmatch(digits)) == bool(_CARD_PREFIX.match(digits)), digits
+
+
+def test_iban_candidates_start_with_a_country() -> None:
+    from jupyter_guard.mask.detect import DETECTORS, _iban_ok
+
+    iban = DETECTORS["iban"]
+    for text in ("AB12 3456 7890 1234 56", "XX89 3704 0044 0532 0130 00"):
+        assert list(iban.find(text)) == [] and not _iban_ok(text.replace(" ", ""))
+    assert list(iban.find("DE89 3704 0044 0532 0130 00")) == [(0, 27)]
