@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .detect import Detector
-from .patterns import MAX_VALUE
+from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
@@ -140,7 +140,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     chunks. Each chunk is read a bounded number of times: linear.
     """
     n, out = len(text), []
-    which = _which(tuple(d.candidate for d in detectors))
+    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
     data: Any = text.encode("ascii") if text.isascii() else text
     dense: dict[int, list[tuple[int, int]]] = {}
     for lo in range(0, n, CHUNK):
@@ -173,7 +173,7 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
                 return d.name
         return ""
     n = len(text)
-    which = _which(tuple(d.candidate for d in detectors))
+    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
     data: Any = text.encode("ascii") if text.isascii() else text
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
