@@ -59,7 +59,11 @@ def _iban_ok(text: str) -> bool:
     if _IBAN_LENGTHS.get(iban[:2]) != len(iban):
         return False
     moved = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    return int(moved.translate(_IBAN_DIGITS)) % 97 == 1
+
+
+_IBAN_DIGITS = {ord(c): str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+"""Letters as the numbers mod-97 reads them (A = 10 … Z = 35); digits stay."""
 
 
 def _phone_ok(text: str) -> bool:

@@ -76,31 +76,48 @@ class Normalized:
         norm_at = list(accumulate(map(len, pieces), initial=0))
         return norm_at[:-1], orig_at[:-1]
 
-    def _piece(self, i: int) -> tuple[int, int, int, int, bool]:
-        """Start and end of piece ``i`` in ``text``, then in the original, and if changed."""
+    def _piece(self, i: int) -> tuple[int, int, int, int]:
+        """Start and end of piece ``i`` in ``text``, then in the original."""
         norm_at, orig_at = self._map
         ns, os_ = norm_at[i], orig_at[i]
-        last = i + 1 == len(norm_at)
-        ne = len(self.text) if last else norm_at[i + 1]
-        oe = os_ + (ne - ns) if last else orig_at[i + 1]
-        return ns, ne, os_, oe, oe - os_ != ne - ns
+        if i + 1 == len(norm_at):
+            return ns, len(self.text), os_, os_ + (len(self.text) - ns)
+        return ns, norm_at[i + 1], os_, orig_at[i + 1]
 
-    def start(self, x: int) -> int:
-        i = max(bisect_right(self._map[0], x) - 1, 0)
-        ns, ne, os_, oe, changed = self._piece(i)
-        if not changed:
-            return os_ + (x - ns)
-        return os_ if x < ne else oe + (x - ne)  # inside a decoded token: from its start
+    def _start(self, x: int, lo: int = 0) -> tuple[int, int]:
+        """The original position of ``x`` as a start, and the piece it is in."""
+        i = max(bisect_right(self._map[0], x, lo) - 1, 0)
+        ns, ne, os_, oe = self._piece(i)
+        if oe - os_ == ne - ns:  # kept text, or a token left as it was
+            return os_ + (x - ns), i
+        return (os_ if x < ne else oe + (x - ne)), i  # inside a decoded token: from its start
 
-    def end(self, y: int) -> int:
-        ns, ne, os_, oe, changed = self._piece(max(bisect_left(self._map[0], y) - 1, 0))
-        if not changed:
+    def _end(self, y: int, lo: int = 0) -> int:
+        ns, ne, os_, oe = self._piece(max(bisect_left(self._map[0], y, lo) - 1, 0))
+        if oe - os_ == ne - ns:
             return os_ + (y - ns)
         return oe if y <= ne else oe + (y - ne)  # ends inside a decoded token: to its end
+
+    def start(self, x: int) -> int:
+        return self._start(x)[0]
+
+    def end(self, y: int) -> int:
+        return self._end(y)
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """The original span of the normalised span ``(a, b)``."""
         return (self.start(a), self.end(b)) if self.source else (a, b)
+
+    def spans(self, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """``span`` of each of ``spans`` (ordered by start; the name is kept), each search
+        starting where the previous one ended."""
+        if not self.source:
+            return spans
+        out, lo = [], 0
+        for a, b, name in spans:
+            x, lo = self._start(a, lo)
+            out.append((x, self._end(b, lo), name))
+        return out
 
 
 def _found(text: str) -> bool:

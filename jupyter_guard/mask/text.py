@@ -18,7 +18,7 @@ from types import MappingProxyType
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, mask_value, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
@@ -122,9 +122,7 @@ def find_spans(text: str, settings: MaskSettings) -> list[Span]:
     dropped, dashes folded); spans are given in ``text`` itself.
     """
     norm, spans = _norm_spans(text, settings)
-    if norm.text is text:
-        return spans
-    return [(*norm.span(a, b), name) for a, b, name in spans]
+    return spans if norm.text is text else norm.spans(spans)
 
 
 _URL_PASSWORD = re.compile(r"(?<=://)([^\s/:@]{1,256}+):[^\s/@]{1,1024}+@")
@@ -150,14 +148,12 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if norm.text is text:
         return mask_spans(text, spans, settings)
     out, pos = [], 0
-    for a, b, name in spans:
-        value = norm.text[a:b]
-        a, b = norm.span(a, b)
-        if a < pos:  # two values in one decoded token: the first one's mask covers it
+    hows = {n: masker(settings.strategy_for(detector=n), settings.salt) for _, _, n in spans}
+    for (a, b, name), (x, y, _) in zip(spans, norm.spans(spans)):
+        if x < pos:  # two values in one decoded token: the first one's mask covers it
             continue
-        out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name),
-                                        settings.salt)]
-        pos = b
+        out += [text[pos:x], hows[name](norm.text[a:b])]
+        pos = y
     out.append(text[pos:])
     return "".join(out)
 
