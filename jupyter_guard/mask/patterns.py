@@ -93,7 +93,8 @@ CANDIDATE: dict[str, str] = {
 so a short window past a candidate's end lets the precise pattern confirm it."""
 
 PREFILTER: dict[str, str] = {
-    "card": r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d|\d{4}[ -]\d{6}[ -]\d{4}",
+    # a card starts a number (the precise pattern's left boundary) with 2-6 (every network's)
+    "card": r"(?:^|[^\w.,-])[2-6]\d{3}(?:[ -]?\d{4}[ -]?\d{4}[ -]?\d|[ -]\d{6}[ -]\d{4})",
     "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",
 }
 """Looser shapes for the one-pass set that picks the chunks to confirm (each matches wherever
