@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from jupyter_guard.enforce import exits
+from jupyter_guard.hooks import exits
 from jupyter_guard.mask.text import MaskSettings
 
 S = MaskSettings()
