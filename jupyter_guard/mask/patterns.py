@@ -36,8 +36,8 @@ IBAN_LENGTHS = dict(
 so runs of other capitals and digits cost no validation: ``AB12 AB12 …``)."""
 _IBAN_CC = "(?:" + "|".join(IBAN_LENGTHS) + ")"
 
-CARD_START = (r"(?:4\d{3}|5[1-5]\d\d|2(?:2[2-9]|[3-6]\d|7[01])\d|2720|3[47]\d\d|3(?:0[0-5]|[68]\d)\d"
-              r"|6(?:011|5\d\d|4[4-9]\d|2\d\d)|35(?:2[89]|[3-8]\d))")
+CARD_START = (r"(?:4\d{3}|5[1-5]\d\d|2(?:2[2-9]|[3-6]\d|7[01])\d|2720|3[47]\d\d"
+              r"|3(?:0[0-5]|[68]\d)\d|6(?:011|5\d\d|4[4-9]\d|2\d\d)|35(?:2[89]|[3-8]\d))")
 """The first four digits of a card number of a known network (the card validator's prefixes,
 written out to four digits: a test checks all 10,000): ordinary numbers side by side
 (``123456 789012 …``) are then no card candidates."""
@@ -96,6 +96,9 @@ PREFILTER: dict[str, str] = {
     # a card starts a number (the precise pattern's left boundary) with 2-6 (every network's)
     "card": r"(?:^|[^\w.,-])[2-6]\d{3}(?:[ -]?\d{4}[ -]?\d{4}[ -]?\d|[ -]\d{6}[ -]\d{4})",
     "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",
+    # an address its validator accepts has '::' or eight groups (the pattern's right boundary
+    # leaves out embedded IPv4): clock times ('10:30:00') are no candidates
+    "ipv6": r"::|(?:[0-9A-Fa-f]{0,4}:){7}",
 }
 """Looser shapes for the one-pass set that picks the chunks to confirm (each matches wherever
 its ``CANDIDATE`` does): the prefix alternations make the combined automaton slower."""

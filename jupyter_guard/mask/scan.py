@@ -139,7 +139,8 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     a chunk (text dense with values) instead gets one precise pass over each run of such
     chunks. Each chunk is read a bounded number of times: linear.
     """
-    n, out = len(text), []
+    n = len(text)
+    found: list[list[Span]] = [[] for _ in detectors]  # by detector: ties resolve as precise
     which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
     data: Any = text.encode("ascii") if text.isascii() else text
     dense: dict[int, list[tuple[int, int]]] = {}
@@ -147,13 +148,14 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
         hi = min(n, lo + CHUNK)
         window = data[lo:min(n, hi + MAX_VALUE)]
         for i in which(window) or ():
-            found = _confirm(text, detectors[i], window, lo, hi)
-            if found is None:
+            spans = _confirm(text, detectors[i], window, lo, hi)
+            if spans is None:
                 dense.setdefault(i, []).append((lo, hi))
             else:
-                out += found
+                found[i] += spans
     for i, ranges in dense.items():
-        out += _dense(text, detectors[i], ranges)
+        found[i] += _dense(text, detectors[i], ranges)
+    out = [span for spans in found for span in spans]
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
 
