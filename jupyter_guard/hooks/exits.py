@@ -4,9 +4,9 @@ the masking detectors and for values known to come from sensitive columns.
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
   iteration: ``enforce.df_lineage`` registers them), so a 9-digit SSN joined into a string by hand
   is recognised even though no detector matches it.
-- ``scan`` finds the first sensitive value in a text: e-mails wherever an ``@`` occurs, the other
-  detectors on the first ``FULL`` characters and on a window of every ``STEP`` after (a cost
-  bound for large files; see ``docs/threat-model.md``), known values token by token.
+- ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
+  prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
+  values token by token.
 - ``refuse`` decides through the policy (rule ``exfiltration``) and raises ``GuardBlocked``.
 Masked output passes: masked values match no detector and are no known value.
 """
@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import re
 import sys
+from itertools import repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
+from jupyter_guard.mask.normalize import normalize
+from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
 
-FULL, STEP, WINDOW = 16_384, 65_536, 2_048
 MAX_KNOWN = 2_000_000
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
-_EMAIL_HINT = "@"
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00", " "))
 known: set[str] = set()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
@@ -55,7 +57,9 @@ def _text(data: Any) -> str:
 
 
 def scan(data: Any, settings: Any) -> str:
-    """The kind of the first sensitive value in ``data`` ('' if none)."""
+    """The kind of a sensitive value in ``data`` ('' if none): every detector over the whole
+    text (normalised as for masking: entities, escapes, zero-width characters), then known
+    values token by token."""
     text = _text(data)
     if not text:
         return ""
@@ -64,18 +68,7 @@ def scan(data: Any, settings: Any) -> str:
     found = _known(text)
     if found:
         return found
-    enabled = settings.enabled
-    if _EMAIL_HINT in text:
-        for d in enabled:
-            if d.name == "email" and next(iter(d.find(text)), None) is not None:
-                return "email"
-    parts = [text] if len(text) <= FULL + WINDOW else [text[:FULL]] + [
-        text[i:i + WINDOW] for i in range(FULL, len(text), STEP)]
-    for part in parts:
-        for d in enabled:
-            if d.name != "email" and next(iter(d.find(part)), None) is not None:
-                return d.name
-    return ""
+    return first(normalize(text).text, settings.enabled)
 
 
 def _known(text: str) -> str:
@@ -89,9 +82,11 @@ def _known(text: str) -> str:
     if len(text) < 200:
         if text.strip().strip("\"'") in known:
             return "values read from a sensitive column"
-    for tok in _TOKEN.findall(text):
-        if tok in known or tok.strip(".-+@") in known:
-            return "values read from a sensitive column"
+    # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
+    tokens = text.translate(_CUT).split()
+    if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
+                                                                 repeat(".-+@"))):
+        return "values read from a sensitive column"
     return ""
 
 

@@ -166,7 +166,7 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> Ve
         sid == p.session_id and first <= p.seq for sid, first, _ in outage))]
     unique: dict[tuple[str, int, str], Problem] = {}
     for p in problems:  # the chain's finding wins; the journal only names what the store lost
-        key = (p.session_id, p.seq, p.what)
+        key = (p.session_id, p.seq, p.what if p.session_id else p.what + p.detail)
         if key not in unique or not unique[key].event_id:
             unique[key] = p
     ordered = tuple(sorted(unique.values(), key=lambda p: (p.session_id, p.seq)))
