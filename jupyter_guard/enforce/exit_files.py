@@ -146,6 +146,10 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
         return FX
     fx = FX = FileExits(rt)
     orig = _OPEN
+    from jupyter_guard.mask import text as mask_text
+
+    if exits.known_spans not in mask_text.KNOWN:   # printed values from sensitive columns
+        mask_text.KNOWN.append(exits.known_spans)
 
     def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001
         f = orig(file, mode, *args, **kw)
@@ -170,7 +174,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
 def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:
     """DuckDB relation writers, which open their files in native code."""
     rel = duckdb.DuckDBPyRelation
-    for name in ("df", "fetchdf", "to_df"):   # results keep the SQL taint of their columns
+    from jupyter_guard.enforce.result_taint import FETCHES
+
+    for name in sorted(FETCHES):   # results keep the SQL taint of their columns
         orig = getattr(rel, name, None)
         if orig is not None and not getattr(orig, "_jg", False):
             fn = _relation_fetch(orig, name, fx)
@@ -212,9 +218,17 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
     def fetch(self: Any, *args: Any, **kw: Any) -> Any:
         out = orig(self, *args, **kw)
         if not busy():
-            from jupyter_guard.enforce import sql_exports
+            from jupyter_guard.enforce import result_taint
+            from jupyter_guard.enforce.runtime import Busy
 
-            sql_exports.mark_relation(out, self, fx.rt.guard)
+            guard = fx.rt.guard
+            try:
+                with Busy():
+                    sql, names = self.sql_query(), [str(c) for c in self.columns]
+            except Exception:  # no SQL behind it (a frame or a file read): names and detectors
+                return out
+            result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
+                                 names, guard)
         return out
     fetch._jg = True  # type: ignore[attr-defined]
     fetch.__name__, fetch.__doc__ = how, orig.__doc__

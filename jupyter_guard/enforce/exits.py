@@ -95,6 +95,33 @@ def _known(text: str) -> str:
     return ""
 
 
+def known_columns(frame: Any, rows: int = 64) -> set[str]:
+    """Columns of a pandas frame whose first ``rows`` values hold a value read from a sensitive
+    column (a renamed copy that lost its lineage, an Arrow table converted back)."""
+    if not known:
+        return set()
+    head = frame.head(rows)
+    return {str(c) for i, c in enumerate(head.columns)
+            if any(str(v) in known for v in head.iloc[:, i].tolist() if isinstance(v, (str, int)))}
+
+
+def known_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where values read from sensitive columns occur in ``text`` (for masking printed text)."""
+    if not known:
+        return []
+    out = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok in known:
+            out.append((m.start(), m.end(), "known"))
+            continue
+        bare = tok.strip(".-+@")
+        if bare in known:
+            a = m.start() + tok.index(bare)
+            out.append((a, a + len(bare), "known"))
+    return out
+
+
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
            data: Any = None) -> None:
     """Decide (rule ``exfiltration``) on sensitive data leaving to ``dest``; raise if refused.
