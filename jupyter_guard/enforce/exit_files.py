@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import os
 import sys
 import threading
 from typing import Any
@@ -71,6 +72,18 @@ class CheckedFile:
         return repr(self._jg_file)
 
 
+def _data_fd(fd: int) -> bool:
+    """A descriptor whose bytes leave: a file (``tempfile.TemporaryFile``, ``os.open``) or a
+    pipe (a child's stdin); terminals and sockets have their own exits."""
+    import stat
+
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
+
+
 class FileExits:
     def __init__(self, rt: Any) -> None:
         self.rt = rt
@@ -96,7 +109,7 @@ class FileExits:
         if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
                                              or "+" in mode):
             return f   # reading: nothing leaves (checked first: every open passes here)
-        if _tl.judged or isinstance(file, int) or busy():
+        if _tl.judged or busy() or (isinstance(file, int) and not _data_fd(file)):
             return f
         caller = sys._getframe(2)
         if not self.rt.user_stack(caller):
@@ -163,6 +176,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     if shell_mod is not None and hasattr(shell_mod, "io_open"):
         shell_mod.io_open = open
         module_patched[(shell_mod, "io_open")] = open
+    from jupyter_guard.enforce import exit_streams
+
+    exit_streams.install(fx, module_patched, patched)
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):

@@ -54,8 +54,43 @@ def _text(data: Any) -> str:
     return ""
 
 
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
+          (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
+          (b"\x78\xda", "zlib"))
+INFLATE_MAX = 1 << 20
+
+
+def _inflated(data: Any) -> bytes:
+    """A whole compressed stream written at once (``gzip.compress(...)``): its first
+    ``INFLATE_MAX`` bytes, uncompressed ('' when it is not one)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return b""
+    head = bytes(data[:6])
+    kind = next((k for m, k in _MAGIC if head.startswith(m)), "")
+    if not kind:
+        return b""
+    import bz2
+    import lzma
+    import zlib
+
+    try:
+        if kind == "bz2":
+            return bz2.BZ2Decompressor().decompress(bytes(data), INFLATE_MAX)
+        if kind == "xz":
+            return lzma.LZMADecompressor().decompress(bytes(data), INFLATE_MAX)
+        return zlib.decompressobj(47 if kind == "gzip" else 15).decompress(bytes(data),
+                                                                          INFLATE_MAX)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
+
+
 def scan(data: Any, settings: Any) -> str:
     """The kind of the first sensitive value in ``data`` ('' if none)."""
+    inner = _inflated(data)
+    if inner:
+        found = scan(inner, settings)
+        if found:
+            return found
     text = _text(data)
     if not text:
         return ""
