@@ -232,6 +232,12 @@ class GuardedConnection:
         return self._jg_con.__exit__(*exc)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "create_function":   # Python functions as SQL: their results are checked
+            from jupyter_guard.enforce.udf_taint import wrap_create
+
+            kept = _PENDING.get(id(self._jg_con))   # a pending DML count is put back first
+            return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
+                               else self._jg_con.create_function)
         if _PENDING:
             kept = _PENDING.get(id(self._jg_con))
             if kept is not None:

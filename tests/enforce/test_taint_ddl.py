@@ -104,3 +104,33 @@ def test_moved_plain_values_export(k, path):
     assert city in text and len(text.splitlines()) >= 2, text
     r = k.ok(f"%%guarded_sql con\n{query}")
     assert city in r.text()
+
+
+def test_python_function_returning_sensitive_values_is_refused(k):
+    """``create_function`` with a function that looks raw values up by a plain id: any query
+    through it is refused (export, fetch, display); the audit row says exfiltration."""
+    k.ok("from duckdb.sqltypes import BIGINT, VARCHAR\n"
+         "vals = dict(con.execute('SELECT id, email FROM customers').fetchall())\n"
+         "con.create_function('leak_udf', lambda i: vals[i], [BIGINT], VARCHAR)")
+    r = k.blocked("%%guarded_sql con\nCOPY (SELECT id, leak_udf(id) AS x FROM customers "
+                  f"{W}) TO 'udf_leak.csv'", "exfiltration")
+    _clean(r)
+    text = (k.workdir / "udf_leak.csv").read_text() if (k.workdir / "udf_leak.csv").exists() else ""
+    assert not any(v in text for v in RAW)
+    r = k.blocked(f"con.execute('SELECT id, leak_udf(id) FROM customers {W}').df()",
+                  "exfiltration")
+    _clean(r)
+    r = k.blocked(f"%%guarded_sql con\nSELECT leak_udf(id) FROM customers {W}", "exfiltration")
+    _clean(r)
+
+
+def test_python_functions_over_their_arguments_work(k):
+    k.ok("from duckdb.sqltypes import VARCHAR\n"
+         "con.create_function('up_udf', lambda s: s.upper(), [VARCHAR], VARCHAR)\n"
+         "con.create_function('same_udf', lambda e: e, [VARCHAR], VARCHAR)")
+    r = k.ok(f"print(con.execute('SELECT id, up_udf(city) FROM customers {W} "
+             "ORDER BY id').fetchall())")
+    assert "[(1000, 'LYON'), (1001, 'NICE'), (1002, 'PARIS'), (1003, 'LYON')]" in r.text()
+    r = k.ok(f"%%guarded_sql con\nSELECT id, same_udf(email) AS e FROM customers {W}")
+    assert "1000" in r.text()
+    _clean(r)   # the argument's taint masks the result
