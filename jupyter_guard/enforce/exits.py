@@ -140,21 +140,17 @@ def known_columns(frame: Any, rows: int = 64) -> set[str]:
             if any(str(v) in known for v in head.iloc[:, i].tolist() if isinstance(v, (str, int)))}
 
 
+_SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
+# a printed token: 4+ characters between separators, not starting or ending with . - + @
+_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")   # linear: tests/enforce/test_known_values.py
+
+
 def known_spans(text: str) -> list[tuple[int, int, str]]:
-    """Where values read from sensitive columns occur in ``text`` (for masking printed text)."""
-    if not known:
+    """Where values read from sensitive columns occur in ``text`` (for masking printed text).
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
+    if not known or known.isdisjoint(_PRINTED.findall(text)):
         return []
-    out = []
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        if tok in known:
-            out.append((m.start(), m.end(), "known"))
-            continue
-        bare = tok.strip(".-+@")
-        if bare in known:
-            a = m.start() + tok.index(bare)
-            out.append((a, a + len(bare), "known"))
-    return out
+    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
