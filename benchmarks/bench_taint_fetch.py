@@ -37,7 +37,7 @@ def main() -> None:
     a = ap.parse_args()
     import duckdb
 
-    from jupyter_guard.enforce import exit_streams, exits, result_taint
+    from jupyter_guard.hooks import exit_streams, exits, result_taint
     from jupyter_guard.mask import text as mask_text
     from jupyter_guard.mask.text import MaskSettings
     from jupyter_guard.policy.load import default_path, load

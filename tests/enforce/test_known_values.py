@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from jupyter_guard.enforce import exits
+from jupyter_guard.hooks import exits
 from jupyter_guard.mask import text as mask_text
 
 

@@ -1,0 +1,200 @@
+"""One data-aware check at the file and network exits: bytes leaving the kernel are scanned with
+the masking detectors and for values known to come from sensitive columns.
+
+- ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
+  iteration: ``enforce.df_lineage`` registers them), so a 9-digit SSN joined into a string by hand
+  is recognised even though no detector matches it.
+- ``scan`` finds the first sensitive value in a text: e-mails wherever an ``@`` occurs, the other
+  detectors on the first ``FULL`` characters and on a window of every ``STEP`` after (a cost
+  bound for large files; see ``docs/threat-model.md``), known values token by token.
+- ``refuse`` decides through the policy (rule ``exfiltration``) and raises ``GuardBlocked``.
+Masked output passes: masked values match no detector and are no known value.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+from urllib.parse import unquote_plus
+
+from jupyter_guard.model import Intent
+
+FULL, STEP, WINDOW = 16_384, 65_536, 2_048
+MAX_KNOWN = 2_000_000
+_TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
+_EMAIL_HINT = "@"
+known: set[str] = set()
+_DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
+DENSE_MAX = 65_536
+
+
+lengths: set[int] = set()
+
+
+def remember(values: Any) -> None:
+    """Values read out of a sensitive column (strings of 4+ characters, bounded)."""
+    if len(known) >= MAX_KNOWN:
+        return
+    try:
+        new = {s for s in map(str, values) if len(s) >= 4 and s not in ("None", "nan")}
+    except Exception:  # values that cannot be listed: the detectors still look at the bytes
+        return
+    known.update(new)
+    lengths.update(len(s) for s in new)
+
+
+def _text(data: Any) -> str:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        if raw.count(0) > len(raw) // 4:   # UTF-16/32 text (numpy '<U' arrays): drop the NULs
+            return _DENSE + raw.replace(b"\x00", b"").decode("latin-1")
+        return raw.decode("latin-1")
+    return ""
+
+
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
+          (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
+          (b"\x78\xda", "zlib"))
+INFLATE_MAX = 1 << 20
+
+
+def _inflated(data: Any) -> bytes:
+    """A whole compressed stream written at once (``gzip.compress(...)``): its first
+    ``INFLATE_MAX`` bytes, uncompressed ('' when it is not one)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return b""
+    head = bytes(data[:6])
+    kind = next((k for m, k in _MAGIC if head.startswith(m)), "")
+    if not kind:
+        return b""
+    import bz2
+    import lzma
+    import zlib
+
+    try:
+        if kind == "bz2":
+            return bz2.BZ2Decompressor().decompress(bytes(data), INFLATE_MAX)
+        if kind == "xz":
+            return lzma.LZMADecompressor().decompress(bytes(data), INFLATE_MAX)
+        return zlib.decompressobj(47 if kind == "gzip" else 15).decompress(bytes(data),
+                                                                          INFLATE_MAX)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
+
+
+def scan(data: Any, settings: Any) -> str:
+    """The kind of the first sensitive value in ``data`` ('' if none)."""
+    inner = _inflated(data)
+    if inner:
+        found = scan(inner, settings)
+        if found:
+            return found
+    text = _text(data)
+    if not text:
+        return ""
+    if "%" in text or "+" in text:
+        text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
+    found = _known(text)
+    if found:
+        return found
+    enabled = settings.enabled
+    if _EMAIL_HINT in text:
+        for d in enabled:
+            if d.name == "email" and next(iter(d.find(text)), None) is not None:
+                return "email"
+    parts = [text] if len(text) <= FULL + WINDOW else [text[:FULL]] + [
+        text[i:i + WINDOW] for i in range(FULL, len(text), STEP)]
+    for part in parts:
+        for d in enabled:
+            if d.name != "email" and next(iter(d.find(part)), None) is not None:
+                return d.name
+    return ""
+
+
+def _known(text: str) -> str:
+    if not known:
+        return ""
+    if text.startswith(_DENSE):   # fixed-width values with no separator between them
+        body = text[len(_DENSE):DENSE_MAX]
+        for n in lengths:
+            if any(body[i:i + n] in known for i in range(0, max(len(body) - n + 1, 0))):
+                return "values read from a sensitive column"
+    if len(text) < 200:
+        if text.strip().strip("\"'") in known:
+            return "values read from a sensitive column"
+    for tok in _TOKEN.findall(text):
+        if tok in known or tok.strip(".-+@") in known:
+            return "values read from a sensitive column"
+    return ""
+
+
+def known_columns(frame: Any, rows: int = 64) -> set[str]:
+    """Columns of a pandas frame whose first ``rows`` values hold a value read from a sensitive
+    column (a renamed copy that lost its lineage, an Arrow table converted back)."""
+    if not known:
+        return set()
+    head = frame.head(rows)
+    return {str(c) for i, c in enumerate(head.columns)
+            if any(str(v) in known for v in head.iloc[:, i].tolist() if isinstance(v, (str, int)))}
+
+
+_SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
+# a printed token: 4+ characters between separators, not starting or ending with . - + @
+_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")   # linear: tests/enforce/test_known_values.py
+
+
+def known_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where values read from sensitive columns occur in ``text`` (for masking printed text).
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
+    if not known or known.isdisjoint(_PRINTED.findall(text)):
+        return []
+    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
+
+
+def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
+           data: Any = None) -> None:
+    """Decide (rule ``exfiltration``) on sensitive data leaving to ``dest``; raise if refused.
+    Data the policy lets out (an approval, a rule, audit mode) is counted against the budget."""
+    from dataclasses import replace
+
+    from jupyter_guard.hooks.state import Busy
+    from jupyter_guard.kernel.cellhook import blocked_error
+    from jupyter_guard.model import combine
+    from jupyter_guard.policy.decide import decide
+
+    label = kind if " " in kind else f"{kind} values"
+    if host is not None:
+        intent = Intent("net.upload", "host", host, remote=True, detail=dest,
+                        source=f"{how}: sends {label} to {dest[:120]}")
+    else:
+        intent = Intent("df.export", "file", dest, columns=(label,), detail=how,
+                        source=f"{how}({dest!r})")
+    err = None
+    with Busy():
+        if rt is not None and rt.protect is not None:
+            rt.protect.restore_guard()
+        ctx = replace(guard.context(), sensitive_columns=frozenset({label}))
+        v = combine(decide((intent,), guard.policy, ctx))
+        code = f"{how}({dest[:200]!r}) holds {label}"
+        if v.refuses and guard.approvals is not None:
+            from jupyter_guard.guard.service import sha256
+
+            approver = guard.approvals.consume(guard.user, sha256(code))
+            v = replace(v, decision="allow", reason=f"approved by {approver}") if approver else v
+        if v.refuses:
+            from jupyter_guard.guard.service import Judgement
+            from jupyter_guard.model import Analysis
+
+            if host is not None:
+                v = replace(v, reason=f"sends {label} to {host}, which is not in "
+                            "network.allow_hosts")
+            j = Judgement(v, (v,), Analysis((intent,)), (intent,))
+            guard.begin(kind="runtime", code=code, judgement=j, status="blocked")
+            guard.last_blocked = {"code": code, "verdict": v, "event_id": ""}
+            err = blocked_error(v)
+    if err is not None:
+        raise err
+    if data is not None:   # loaded with the guard (a class made from user code is tampering)
+        sys.modules["jupyter_guard.hooks.exit_budget"].spend(guard, rt, data, how)
