@@ -56,6 +56,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["governance"] = bench("bench_governance.py", "--replay", "20000" if quick else "100000",
                               "--openlineage", "100000" if quick else "1000000")
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
+    res["taint_fetch"] = bench("bench_taint_fetch.py", "--repeat", "3" if quick else "7")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     return res

@@ -56,10 +56,45 @@ def _text(data: Any) -> str:
     return ""
 
 
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
+          (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
+          (b"\x78\xda", "zlib"))
+INFLATE_MAX = 1 << 20
+
+
+def _inflated(data: Any) -> bytes:
+    """A whole compressed stream written at once (``gzip.compress(...)``): its first
+    ``INFLATE_MAX`` bytes, uncompressed ('' when it is not one)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return b""
+    head = bytes(data[:6])
+    kind = next((k for m, k in _MAGIC if head.startswith(m)), "")
+    if not kind:
+        return b""
+    import bz2
+    import lzma
+    import zlib
+
+    try:
+        if kind == "bz2":
+            return bz2.BZ2Decompressor().decompress(bytes(data), INFLATE_MAX)
+        if kind == "xz":
+            return lzma.LZMADecompressor().decompress(bytes(data), INFLATE_MAX)
+        return zlib.decompressobj(47 if kind == "gzip" else 15).decompress(bytes(data),
+                                                                          INFLATE_MAX)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
+
+
 def scan(data: Any, settings: Any) -> str:
     """The kind of a sensitive value in ``data`` ('' if none): every detector over the whole
     text (normalised as for masking: entities, escapes, zero-width characters), then known
     values token by token."""
+    inner = _inflated(data)
+    if inner:
+        found = scan(inner, settings)
+        if found:
+            return found
     text = _text(data)
     if not text:
         return ""
@@ -88,6 +123,29 @@ def _known(text: str) -> str:
                                                                  repeat(".-+@"))):
         return "values read from a sensitive column"
     return ""
+
+
+def known_columns(frame: Any, rows: int = 64) -> set[str]:
+    """Columns of a pandas frame whose first ``rows`` values hold a value read from a sensitive
+    column (a renamed copy that lost its lineage, an Arrow table converted back)."""
+    if not known:
+        return set()
+    head = frame.head(rows)
+    return {str(c) for i, c in enumerate(head.columns)
+            if any(str(v) in known for v in head.iloc[:, i].tolist() if isinstance(v, (str, int)))}
+
+
+_SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
+# a printed token: 4+ characters between separators, not starting or ending with . - + @
+_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")   # linear: tests/enforce/test_known_values.py
+
+
+def known_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where values read from sensitive columns occur in ``text`` (for masking printed text).
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
+    if not known or known.isdisjoint(_PRINTED.findall(text)):
+        return []
+    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
