@@ -153,7 +153,7 @@ def unmask(guard: Guard, args: list[str]) -> None:
     ``guard.unmasked``. Both ways are logged."""
     on = (args[0].lower() if args else "on") in ("on", "1", "true", "yes")
     user = guard.who()[0]
-    if on and not guard.policy.may("may_unmask", user, guard.groups):
+    if on and not guard.policy.may("may_unmask", user, guard.groups_now()):
         raise GuardBlocked("sensitive-data", f"{user} has no role that may unmask",
                            approval_hint=False)
     guard.unmasked = on

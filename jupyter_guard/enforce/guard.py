@@ -73,6 +73,8 @@ class Guard:
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
     cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
+    # the running cell's groups from its verified stamp (None: the kernel's own groups)
+    cell_groups: Callable[[], tuple[str, ...] | None] | None = None
     # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
     # runs (run-time refusals) belong to it
     cell_position: Callable[[], tuple[str, int | None, str]] | None = None
@@ -194,13 +196,22 @@ class Guard:
                 pass
         return self.user, self.actor
 
+    def groups_now(self) -> tuple[str, ...]:
+        """The running cell's groups: the server-signed ones when its stamp verified, else the
+        kernel's own."""
+        if self.cell_groups is not None:
+            groups = self.cell_groups()
+            if groups is not None:
+                return groups
+        return self.groups
+
     # -- deciding ---------------------------------------------------------------------------
     def context(self, conn: Conn | None = None, actor: str | None = None, *, files: bool = True
                 ) -> Context:
         """``files``: the working directory and the guard's own files, which only file intents
         look at (``os.getcwd`` alone is a system call)."""
         user, cell_actor = self.who()
-        return Context(user=user, groups=self.groups, actor=actor or cell_actor,
+        return Context(user=user, groups=self.groups_now(), actor=actor or cell_actor,
                        connection=conn.name if conn else "", cwd=os.getcwd() if files else "",
                        guard_files=self._guard_files() if files else (),
                        session_tables=frozenset(self.session_tables),
@@ -315,7 +326,7 @@ class Guard:
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
-                    lineage=lineage, groups=self.groups,
+                    lineage=lineage, groups=self.groups_now(),
                     facts=self._facts(judgement), server_event_id=server_event)
             except Exception as e:  # the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)

@@ -31,18 +31,20 @@ def request_msg_id(shell: Any) -> str:
 
 
 def cell_identity(shell: Any, guard: Any, meta: Any, code: str) -> dict[str, Any]:
-    """The ``user``, ``actor``, ``identity`` status and trusted ``meta`` of one cell."""
+    """The ``user``, ``groups`` (None: the kernel's), ``actor``, ``identity`` status and trusted
+    ``meta`` of one cell."""
     checked = cell_check(meta, request_msg_id(shell), code)
     part = guard_meta(meta)
     if checked.status == "verified":
         stamp = part.get("stamp") or {}
         actor = cell_actor(meta, checked.actor or "human")
         trusted = {k: stamp[k] for k in TRUSTED_KEYS if k in stamp}
-        return {"user": checked.user, "actor": actor, "identity": "verified", "meta": trusted}
+        return {"user": checked.user, "actor": actor, "identity": "verified", "meta": trusted,
+                "groups": tuple(checked.groups)}
     actor = cell_actor(meta, guard.actor)
     if checked.status == "unverified":
         _record(guard, actor, code, checked.claimed, checked.reason)
-    return {"user": "", "actor": actor, "identity": checked.status, "meta": {}}
+    return {"user": "", "actor": actor, "identity": checked.status, "meta": {}, "groups": None}
 
 
 def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> None:
