@@ -227,9 +227,9 @@ class Guard:
         through ``open``, ``duckdb.connect``, ``ATTACH`` or ``sqlite3``, is tampering: the store
         is the guard's own, and even a read-only handle could hold it (see README)."""
         audit = self.settings.get("audit") or ""
+        out = list(opens_authority(intents))
         if not audit:
-            return ()
-        out = []
+            return tuple(out)
         queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
         for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
             for path in store_paths(strings_of(q), audit):
@@ -459,6 +459,36 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
             folders[head] = os.path.realpath(head)
         out.append(os.path.join(folders[head], name))
     return tuple(out)
+
+
+def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """Intents that open the jupyter server's key or approval store (``authority_files``)."""
+    from jupyter_guard.authority_files import is_authority_file, named_in
+
+    out = []
+    for i in intents:
+        if i.action.startswith("sql.") and i.source:
+            found = named_in(strings_of(i.source))
+        elif i.action.startswith("shell.") and i.source:   # `cat KEY`, `cp KEY x`: any word
+            found = named_in(_words(i.source))
+        else:
+            path = i.detail if i.action == "sql.attach" else i.target
+            found = [path] if (i.action.startswith(("file.", "sql.attach")) and path
+                               and UNKNOWN not in path and is_authority_file(path)) else []
+        out += [Intent("guard.tamper", "guard", f"opens the jupyter server's authority file "
+                       f"{p} (its signing key or approvals); no cell may", source=i.source)
+                for p in found]
+    return tuple(out)
+
+
+def _words(command: str) -> list[str]:
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:   # unbalanced quotes: the plain words, quotes stripped
+        words = [w.strip("'\"") for w in command.split()]
+    return [w.split("=", 1)[-1] for w in words]   # --in=KEY, if=KEY
 
 
 def _new_file(i: Intent) -> Intent:
