@@ -42,8 +42,8 @@ ATTEMPTS = {
     "pathlib": "import pathlib\nprint(pathlib.Path(KEY).read_bytes())",
     "duckdb-read_text": "import duckdb\nprint(duckdb.connect().execute("
                         "f\"SELECT content FROM read_text('{KEY}')\").fetchall())",
-    "duckdb-glob": "import duckdb, os\nprint(duckdb.connect().execute("
-                   "f\"SELECT content FROM read_text('{os.path.dirname(KEY)}/*.key')\").fetchall())",
+    "duckdb-glob": "import duckdb, os\nprint(duckdb.connect().execute(f\"SELECT content "
+                   "FROM read_text('{os.path.dirname(KEY)}/*.key')\").fetchall())",
     "duckdb-connect": "import duckdb\nduckdb.connect(KEY)",
     "shell": "!cat {KEY}",
     "store": "print(open(STORE).read())",
