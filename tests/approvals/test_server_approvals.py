@@ -5,6 +5,7 @@ authenticated identity (an environment variable, ``--as-user``, alice's own toke
 nothing; events and webhooks tell approvers."""
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -166,6 +167,18 @@ async def test_alice_requests_gina_approves_through_the_api_and_the_cell_runs_on
 GATE_DROP = "con.execute('DROP TABLE customers')"   # the server's gate refuses it by its text
 
 
+async def api_h(jp_fetch: Any, parts: tuple[str, ...], headers: dict[str, str],
+                body: Any) -> tuple[int, Any]:
+    from tornado.httpclient import HTTPClientError
+
+    try:
+        r = await jp_fetch("jupyter-guard", "api", *parts, headers=headers, method="POST",
+                           body=json.dumps(body))
+    except HTTPClientError as e:
+        return e.code, None
+    return r.code, json.loads(r.body)
+
+
 def store_of(jp_serverapp: Any) -> Any:
     cls = jp_serverapp.web_app.settings["kernel_websocket_connection_class"]
     return cls._jg_gate.approvals_service.store
@@ -224,6 +237,34 @@ async def test_forged_approvals_fail_and_gate_denied_and_expired_approvals_hold(
         f"{{get_ipython().get_parent()['header']['msg_id']: {grant!r}}}\n"
         "con.execute(' '.join(['DROP', 'TABLE', t]))")
     assert refused(replay) and await exists(client, "orders")
+    # ... and sent straight to the kernel's socket with the grant as (unsigned) metadata
+    from tests.identity.test_stamp_groups import unstamped
+
+    straight = unstamped(jp_serverapp.kernel_manager.get_kernel(kid).connection_file, DROP,
+                         {"jupyter_guard": {"user": "alice", "approval": grant}})
+    assert straight["status"] == "error" and straight["ename"] == "GuardBlocked", straight
+    assert await exists(client, "orders")
+
+    # the kernel's token (a cell can read it from its environment): it names the kernel only
+    service = jp_serverapp.web_app.settings["kernel_websocket_connection_class"]._jg_gate \
+        .approvals_service
+    tok = next(t for t, k in service.tokens.items() if k == kid)
+    assert (await client.execute("import os\nassert os.environ['JUPYTER_GUARD_KERNEL_TOKEN'] == "
+                                 f"{tok!r}"))["reply"]["content"]["status"] == "ok"
+    last = stdout(await client.execute(
+        "print(get_ipython().get_parent()['header']['msg_id'])")).strip()
+    as_kernel = {"X-Jupyter-Guard-Kernel": tok, "Authorization": "token not-a-user"}
+    pending = await request(client, "steal")   # a fresh pending request of alice's
+    assert (await api_h(jp_fetch, ("approvals", pending), as_kernel,
+                        {"decision": "approve"}))[0] == 403
+    assert (await api_h(jp_fetch, ("kernel", "approvals"), as_kernel,
+                        {"msg_id": last, "code": GATE_DROP}))[0] == 403   # not a request cell
+    assert (await api_h(jp_fetch, ("kernel", "approvals"),
+                        {**as_kernel, "X-Jupyter-Guard-Kernel": "guess"},
+                        {"msg_id": last, "code": GATE_DROP}))[0] == 403
+    assert (await api_h(jp_fetch, ("kernel", "approvals", "spend"), as_kernel,
+                        {"msg_id": "never-forwarded", "code_sha256": "0" * 64}))[0] == 404
+    assert store_of(jp_serverapp).get(pending)["status"] == "pending"
 
     # denied: refused, and no second decision
     ledger = "con.execute('DROP TABLE ledger')"
@@ -251,11 +292,14 @@ async def test_forged_approvals_fail_and_gate_denied_and_expired_approvals_hold(
     await wait_for(lambda: ("approval-expired", rid_old) in
                    [(n, d["request_id"]) for n, d in events], f"expired event: {events}")
 
-    # the audit names alice for every attempt; only the honest approval ran, "approved by gina"
+    # the audit names alice for her attempts and the kernel's owner (mallory) for the unsigned
+    # message, never gina; only the honest approval ran, "approved by gina"
     await jp_fetch("api", "kernels", kid, method="DELETE")
     rows = await wait_for(lambda: audit_rows(
         env["audit"], "kind IN ('python', 'server') AND code LIKE '%DROP%'") or None, "audit")
-    assert {r[0] for r in rows} == {"alice"}
+    assert {r[0] for r in rows} == {"alice", "mallory"}, rows
+    owner = sorted((r[4], r[3]) for r in rows if r[0] == "mallory")   # the attempt is logged
+    assert owner == [("destructive-ddl", "blocked"), ("identity.unverified", "ok")], owner
     ran_rows = [r for r in rows if r[3] == "ok" and r[2] == "allow"]
     assert ran_rows and all(r[5].startswith("approved by gina") for r in ran_rows), ran_rows
     blocked = [r for r in rows if r[3] == "blocked"]

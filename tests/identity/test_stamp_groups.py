@@ -30,14 +30,15 @@ rules:
 INSERT = "con.execute(f'INSERT INTO {t} VALUES (1)')"   # the table name only the kernel resolves
 
 
-def unstamped(connection_file: str, code: str) -> dict[str, Any]:
+def unstamped(connection_file: str, code: str,
+              metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """Straight to the kernel's shell socket (blocking: an unstamped cell never calls the
     server, so the server's event loop may wait)."""
     kc = BlockingKernelClient()
     kc.load_connection_file(connection_file)
     kc.start_channels()
     try:
-        return direct(kc, code, {})
+        return direct(kc, code, metadata or {})
     finally:
         kc.stop_channels()
 
