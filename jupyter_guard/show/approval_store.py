@@ -83,7 +83,8 @@ class ApprovalStore:
                    for r in self.requests.values()):
                 raise Conflict("a request was already filed by this cell")
             fresh = re.fullmatch(r"[0-9a-f]{12}", request_id) and request_id not in self.requests
-            req = {"id": request_id if fresh else uuid.uuid4().hex[:12], "requester": requester, "kernel_id": kernel_id,
+            req = {"id": request_id if fresh else uuid.uuid4().hex[:12], "requester": requester,
+                   "kernel_id": kernel_id,
                    "msg_id": msg_id, "code": code,
                    "code_sha256": hashlib.sha256(code.encode("utf-8", "replace")).hexdigest(),
                    "rule": rule, "reason": reason,

@@ -117,7 +117,8 @@ async def test_alice_requests_gina_approves_through_the_api_and_the_cell_runs_on
 
     # claims that are not the server's identity decide nothing
     url = jp_serverapp.connection_url
-    as_env = await cli("approve", rid, "--url", url, "--token", jp_serverapp.identity_provider.token,
+    alices = jp_serverapp.identity_provider.token
+    as_env = await cli("approve", rid, "--url", url, "--token", alices,
                        env={"JUPYTER_GUARD_USER": "gina"})
     assert as_env[0] == 1 and "own request" in as_env[2], as_env
     flag = await cli("approve", rid, "--url", url, "--as-user", "gina",
