@@ -1,5 +1,5 @@
 """The jupyter server's authority files, which no cell may open: its private key and its approval
-store (``jupyter_guard.authority``, ``jupyter_guard.show.approval_store``).
+store (``jupyter_guard.authority``, ``jupyter_guard.server.approval_store``).
 
 With one OS account (a plain ``jupyter lab``) the kernel could read the key file and sign stamps
 and approvals for anyone. The guard refuses every way a cell opens them that it sees: Python's

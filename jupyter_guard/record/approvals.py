@@ -1,5 +1,5 @@
 """Copies of approval requests in the audit file, for reports and ``jupyter guard requests``
-without a server. The jupyter server's approval store (``jupyter_guard.show.approval_store``)
+without a server. The jupyter server's approval store (``jupyter_guard.server.approval_store``)
 decides; nothing here makes a cell approved (anyone who can write the audit file could write a
 row).
 """

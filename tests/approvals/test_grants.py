@@ -16,9 +16,9 @@ from jupyter_events import EventLogger
 
 from jupyter_guard import grants
 from jupyter_guard.authority import Signer, Verifier, load_or_create_key
-from jupyter_guard.show.approval_notify import event_data, message
-from jupyter_guard.show.approval_store import ApprovalStore, Conflict, public
-from jupyter_guard.show.events import register, schema_id
+from jupyter_guard.server.approval_notify import event_data, message
+from jupyter_guard.server.approval_store import ApprovalStore, Conflict, public
+from jupyter_guard.server.events import register, schema_id
 
 CODE = "con.execute('DROP TABLE orders')"
 SHA = hashlib.sha256(CODE.encode()).hexdigest()

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from jupyter_guard.show.events import SCHEMAS, schema_id
+from jupyter_guard.server.events import SCHEMAS, schema_id
 from tests.approvals.server_fixture import BOB, GINA, ByToken, Hook, api, cli, make_env, wait_for
 from tests.server.test_gate import open_kernel, stdout
 

@@ -253,7 +253,7 @@ def test_panel_has_no_approve_button_and_an_audit_row_approves_nothing(work_root
         log.close()
         ingest(d / "audit.duckdb")
         assert gina.run("%load_ext jupyter_guard\nimport jupyter_guard\n"
-                        "from jupyter_guard.show.panel import Panel\n"
+                        "from jupyter_guard.kernel.panel import Panel\n"
                         "P = Panel(jupyter_guard._kernel_guard.guard)").status == "ok"
         rows = gina.run("print(len(P.pending.children), "
                         "[type(c).__name__ for c in P.pending.children])")
