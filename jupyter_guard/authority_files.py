@@ -40,9 +40,15 @@ def _forms() -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=1)
 def names() -> tuple[str, ...]:
     """Base names for a cheap first test (a substring of the opened path)."""
     return tuple(dict.fromkeys(os.path.basename(p) for p in _forms()))
+
+
+def files() -> tuple[str, ...]:
+    """Every name of the key and the store (absolute and resolved), for the guard's own files."""
+    return _forms()
 
 
 def is_authority_file(path: object) -> bool:
@@ -54,8 +60,8 @@ def is_authority_file(path: object) -> bool:
     """
     if isinstance(path, bytes):
         path = os.fsdecode(path)
-    if not isinstance(path, str) or not path:
-        return False
+    if not isinstance(path, str) or not path or not any(n in path for n in names()):
+        return False   # a name without the file's base name (a link to it: see ``files``)
     p = path[len("file://"):] if path.startswith("file://") else path
     try:
         full = os.path.abspath(os.path.expanduser(p))
@@ -70,7 +76,7 @@ def named_in(strings: Iterable[str]) -> list[str]:
     match one (``*`` may cross ``/`` here: stricter than DuckDB, never looser)."""
     out = []
     for s in strings:
-        if any(n in s for n in names()) and is_authority_file(s):
+        if is_authority_file(s):
             out.append(s)
         elif any(c in s for c in "*?[") and _glob_hits(s):
             out.append(s)

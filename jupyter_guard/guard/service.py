@@ -219,7 +219,9 @@ class Guard:
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
-        files = (*store_files(audit), *self._policy_files())
+        from jupyter_guard.authority_files import files as authority_files
+
+        files = (*store_files(audit), *self._policy_files(), *authority_files())
         return _resolved(tuple(p for p in files if p))
 
     def opens_store(self, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
@@ -462,14 +464,20 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
 
 
 def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-    """Intents that open the jupyter server's key or approval store (``authority_files``)."""
-    from jupyter_guard.authority_files import is_authority_file, named_in
+    """Intents that open the jupyter server's key or approval store (``authority_files``): a
+    path, a SQL literal, or a shell command word naming one."""
+    from jupyter_guard.authority_files import is_authority_file, named_in, names
 
-    out = []
+    out, seen = [], set()
     for i in intents:
+        if i.source and i.action.startswith(("sql.", "shell.")) and (i.source in seen or not (
+                any(n in i.source for n in names()) or any(c in i.source for c in "*?["))):
+            continue   # seen, or no name of the files and no glob in the text
         if i.action.startswith("sql.") and i.source:
+            seen.add(i.source)
             found = named_in(strings_of(i.source))
         elif i.action.startswith("shell.") and i.source:   # `cat KEY`, `cp KEY x`: any word
+            seen.add(i.source)
             found = named_in(_words(i.source))
         else:
             path = i.detail if i.action == "sql.attach" else i.target

@@ -46,6 +46,11 @@ ATTEMPTS = {
                    "FROM read_text('{os.path.dirname(KEY)}/*.key')\").fetchall())",
     "duckdb-connect": "import duckdb\nduckdb.connect(KEY)",
     "shell": "!cat {KEY}",
+    "shell-copy": "!cp {KEY} copied.pem && cat copied.pem",
+    "built-path": "k = KEY[:-3] + 'key'\nprint(open(k).read())",
+    "symlink": "import os\nos.symlink(KEY, 'lnk')\nprint(open('lnk').read())",
+    "copy": "import shutil\nshutil.copy(KEY, 'k.pem')\nprint(open('k.pem').read())",
+    "os-open": "import os\nfd = os.open(KEY, os.O_RDONLY)\nprint(os.read(fd, 4096))",
     "store": "print(open(STORE).read())",
     "child-argv": "import subprocess, sys\nr = subprocess.run([sys.executable, '-c', "
                   "'import sys; print(open(sys.argv[1]).read())', KEY], capture_output=True, "
