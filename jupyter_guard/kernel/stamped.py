@@ -64,11 +64,15 @@ def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> Non
 
 
 def identity_mode(owner: str) -> str:
-    """One line for ``%guard status``: who a cell can run as in this kernel."""
+    """One line for ``%guard status``: who a cell can run as in this kernel, and whether an
+    approval can exist here."""
     from jupyter_guard import identity
+    from jupyter_guard.kernel.approval_link import link
 
     if identity._VERIFIER is not None:
+        approvals = ("approvals through the server" if link() is not None
+                     else "no approvals (no link to the server)")
         return (f"signed: cells run as the user the jupyter server signs for; anything else "
-                f"runs as {owner}")
+                f"runs as {owner}; {approvals}")
     return (f"local: no server authority key, every cell runs as {owner} (per-cell user "
-            f"claims are recorded as unverified)")
+            f"claims are recorded as unverified); no approvals in local mode")

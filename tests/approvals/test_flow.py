@@ -142,6 +142,7 @@ def test_in_local_mode_no_approval_exists_and_every_way_to_claim_one_fails(
     assert refused(r, "destructive-ddl") and "%guard request" not in r.error["evalue"]
     asked = k.run("%guard request cleaning up the old orders")
     assert asked.status == "error" and "local mode" in asked.text, asked.text
+    assert "no approvals in local mode" in k.run("%guard status").text
     no_server = {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
     for who, extra in (("gina", []), ("ada", ["--as-user", "gina"])):
         out = cli({**env, **no_server}, who, "approve", "0123456789ab", *extra)

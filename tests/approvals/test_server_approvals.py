@@ -95,6 +95,7 @@ async def test_alice_requests_gina_approves_through_the_api_and_the_cell_runs_on
         hook: Hook) -> None:
     events = listening(jp_serverapp.event_logger)
     kid, client = await guarded(jp_fetch, jp_ws_fetch, env["wh"])
+    assert "approvals through the server" in stdout(await client.execute("%guard status"))
     assert refused(await client.execute(DROP))
     rid = await request(client, "nightly rebuild")
 
