@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -45,6 +46,7 @@ class ApprovalService:
     def __init__(self, gate: Any, store: ApprovalStore, notify: Any) -> None:
         self.gate, self.store, self.notify = gate, store, notify
         self.tokens: dict[str, str] = {}                  # token -> kernel id
+        self._copies = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyter-guard-copy")
 
     def kernel_token(self, kernel_id: str) -> str:
         token = secrets.token_urlsafe(32)
@@ -113,6 +115,7 @@ class ApprovalService:
         except Conflict as e:
             raise web.HTTPError(409, str(e)) from e
         self.notify("approval-decided", req)
+        self._mirror("decision", req)
         return req
 
     def _mirror(self, what: str, req: dict[str, Any]) -> None:
@@ -124,10 +127,31 @@ class ApprovalService:
                                        code=req["code"], reason=req["reason"],
                                        expires_in_s=req["expires_at"] - req["created_at"],
                                        request_id=req["id"])
-            else:
-                audit.use_approval(req["id"])
+            elif what == "use":   # after the decision's copy (one worker, in order)
+                self._copies.submit(self._copy_use, req)
+            else:   # under the store's lock, which may be held a while: not on the event loop
+                self._copies.submit(self._copy_decision, req)
         except Exception as e:   # the store decides; a missing copy in the audit only lags
             self.gate.log_error(f"approval {req['id']} not copied to the audit: {e}")
+
+    def _copy_use(self, req: dict[str, Any]) -> None:
+        try:
+            self.gate.audit.use_approval(req["id"])
+        except Exception as e:   # the copy is for reports only; the store holds the use
+            self.gate.log_error(f"use of {req['id']} not copied to the audit: {e}")
+
+    def _copy_decision(self, req: dict[str, Any]) -> None:
+        import datetime as dt
+
+        from jupyter_guard.record.approvals import decide_approval
+
+        try:
+            decide_approval(self.gate.settings["audit"], req["id"], decided_by=req["decided_by"],
+                            verdict="approved" if req["status"] == "approved" else "denied",
+                            lifetime=dt.timedelta(seconds=max(0.0, req["expires_at"]
+                                                              - req["decided_at"])))
+        except Exception as e:   # the copy is for reports only; the store holds the decision
+            self.gate.log_error(f"decision on {req['id']} not copied to the audit: {e}")
 
 
 class _Base(APIHandler):

@@ -149,6 +149,17 @@ async def test_alice_requests_gina_approves_through_the_api_and_the_cell_runs_on
     code, after = await api(jp_fetch, "approvals", token=GINA, params={"status": "all"})
     assert [r["status"] for r in after["requests"] if r["id"] == rid] == ["used"]
 
+    # the audit file holds a copy (for reports): requested, decided by gina, used
+    def copied() -> list[tuple[str, str]]:
+        from jupyter_guard.record import ingest
+        from jupyter_guard.record.approvals import requests as audit_requests
+
+        ingest(env["audit"])
+        return [(r["status"], r["decided_by"]) for r in audit_requests(env["audit"], status=None)
+                if r["request_id"] == rid]
+
+    await wait_for(lambda: copied() == [("used", "gina")], f"audit copy: {copied()}")
+
     # approvers were told: jupyter_events and the webhook
     await wait_for(lambda: len(events) >= 3, f"approval events: {events}")
     assert [n for n, _ in events][:3] == ["approval-requested", "approval-decided",
