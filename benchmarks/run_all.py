@@ -4,8 +4,8 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``; each also runs alone
-with ``--json``).
+``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``;
+each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 ``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
 checkout too, side by side (``bench_audit.py --scale``).
@@ -59,6 +59,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["taint_fetch"] = bench("bench_taint_fetch.py", "--repeat", "3" if quick else "7")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
+    res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
     return res
 
 
@@ -172,6 +173,16 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                         f"{ident[cell]['sign_us']:.0f} µs)",
                         f"raw Ed25519 verify {raw.get('verify_us', 0):.0f} µs; target 100 µs",
                         f"×{ident[cell]['verify_us'] / 100:.2f} of target"))
+    appr = r.get("approvals") or {}
+    for cell, m in appr.items():
+        if "check_us" in m:
+            out.append(("approvals", f"key/store self-protection check, {cell} (CPU)",
+                        f"{m['check_us']:.1f} µs", "-", "-"))
+    used = appr.get("approval used")
+    if used:
+        out.append(("approvals", "using an approval: kernel checks the signed grant (CPU)",
+                    f"{used['kernel_check_us']:.0f} µs", "only cells that use an approval",
+                    "-"))
     return out
 
 

@@ -146,6 +146,10 @@ class Verifier:
         return Checked("verified", user=str(stamp["user"]), groups=tuple(stamp["groups"]),
                        actor=str(stamp["actor"]), claimed=claimed)
 
+    def verify_record(self, record: Mapping[str, Any], sig: object) -> bool:
+        """Whether ``sig`` is the authority's signature of ``record`` (an approval, a receipt)."""
+        return isinstance(sig, str) and not self._signature_problem(record, sig)
+
     def _signature_problem(self, stamp: Mapping[str, Any], sig: str) -> str:
         from cryptography.exceptions import InvalidSignature
 

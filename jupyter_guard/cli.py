@@ -192,11 +192,17 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_approvals(args: argparse.Namespace) -> int:
-    try:
-        from jupyter_guard.record import approvals
-    except ImportError:
-        print("approvals are not available in this build", file=sys.stderr)
-        return 2
+    """approve / deny go to the jupyter server's API; ``requests`` too when a server is known,
+    else it lists the copies of requests in the audit file."""
+    from jupyter_guard import approval_cli
+
+    if args.command in ("approve", "deny"):
+        return approval_cli.decide(args)
+    listed = approval_cli.listing(args)
+    if listed is not None:
+        return listed
+    from jupyter_guard.record import approvals
+
     return int(approvals.cli(args, _audit_path(args), _policy(args)))
 
 
@@ -274,12 +280,20 @@ def parser() -> argparse.ArgumentParser:
     req = sub.add_parser("requests", help="pending approval requests")
     req.add_argument("--format", choices=("table", "json"), default="table")
     req.add_argument("--all", action="store_true")
+    req.add_argument("--url", help="the jupyter server (default: the running one)")
+    req.add_argument("--token", help="your token for that server")
     req.set_defaults(func=cmd_approvals)
     for name in ("approve", "deny"):
-        a = sub.add_parser(name, help=f"{name} an approval request (not your own)")
+        a = sub.add_parser(name, help=f"{name} an approval request (not your own), through "
+                           "the jupyter server")
         a.add_argument("request_id")
-        a.add_argument("--as-user", dest="as_user", help="override the approver (tests, admin)")
-        a.add_argument("--policy")
+        a.add_argument("--url", help="the jupyter server (default: the running one, like "
+                       "`jupyter server list`)")
+        a.add_argument("--token", help="your token for that server (default: the running "
+                       "server's)")
+        a.add_argument("--reason", help="why (kept with the decision)")
+        a.add_argument("--as-user", dest="as_user", help="refused: the server decides who you are")
+        a.add_argument("--policy", help="ignored: the server's policy decides")
         a.set_defaults(func=cmd_approvals)
     rp = sub.add_parser("replay", help="what another policy would have decided on recorded cells")
     rp.add_argument("--policy", required=True, help="the policy file to replay under")

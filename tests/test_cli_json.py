@@ -122,19 +122,21 @@ def test_compact(audit: Path, tmp_path: Path) -> None:
     assert guard("compact", "--older-than", "soon", audit=audit).returncode == 2
 
 
-def test_requests(audit: Path) -> None:
-    r = guard("requests", "--format", "json", audit=audit)
+def test_requests(audit: Path, tmp_path: Path) -> None:
+    """Without a running server: the copies in the audit file (none here)."""
+    r = guard("requests", "--format", "json", audit=audit,
+              env={"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")})
     assert r.returncode == 0 and as_json(r) == []
 
 
 @pytest.mark.parametrize("command", ["approve", "deny"])
-def test_approve_and_deny(audit: Path, command: str) -> None:
+def test_approve_and_deny(audit: Path, command: str, tmp_path: Path) -> None:
     r = guard(command, "nosuchid", "--format", "json", audit=audit,
-              env={"JUPYTER_GUARD_USER": "nobody"})
+              env={"JUPYTER_GUARD_USER": "nobody", "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")})
     assert r.returncode == 1
     out = as_json(r)
     assert out["ok"] is False and out["request_id"] == "nosuchid"
-    assert "may not decide" in out["message"]
+    assert "no running jupyter server found" in out["message"]
 
 
 @pytest.mark.parametrize("command", ["enable", "disable"])

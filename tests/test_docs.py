@@ -16,7 +16,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 @pytest.mark.parametrize("key", [*validate.KEYS, *validate.SENSITIVE_KEYS, *validate.ROLE_KEYS,
                                  *validate.RULE_KEYS, *validate.MATCH_KEYS, *validate.SQL_KEYS,
-                                 *validate.CHILDREN_KEYS, "allow_hosts", "lifetime_minutes"])
+                                 *validate.CHILDREN_KEYS, *validate.APPROVALS_KEYS, "allow_hosts"])
 def test_policy_keys(key):
     assert re.search(rf"`{re.escape(key)}`", README), key
 

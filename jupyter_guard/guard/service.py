@@ -72,6 +72,8 @@ class Guard:
     ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
     runtime_sql: bool = False                          # SQL sinks are checked at run time too
     cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
+    # the running cell's groups from its verified stamp (None: the kernel's own groups)
+    cell_groups: Callable[[], tuple[str, ...] | None] | None = None
     # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
     # runs (run-time refusals) belong to it
     cell_position: Callable[[], tuple[str, int | None, str]] | None = None
@@ -185,13 +187,22 @@ class Guard:
                 pass
         return self.user, self.actor
 
+    def groups_now(self) -> tuple[str, ...]:
+        """The running cell's groups: the server-signed ones when its stamp verified, else the
+        kernel's own."""
+        if self.cell_groups is not None:
+            groups = self.cell_groups()
+            if groups is not None:
+                return groups
+        return self.groups
+
     # -- deciding ---------------------------------------------------------------------------
     def context(self, conn: Conn | None = None, actor: str | None = None, *, files: bool = True
                 ) -> Context:
         """``files``: the working directory and the guard's own files, which only file intents
         look at (``os.getcwd`` alone is a system call)."""
         user, cell_actor = self.who()
-        return Context(user=user, groups=self.groups, actor=actor or cell_actor,
+        return Context(user=user, groups=self.groups_now(), actor=actor or cell_actor,
                        connection=conn.name if conn else "", cwd=os.getcwd() if files else "",
                        guard_files=self._guard_files() if files else (),
                        session_tables=frozenset(self.session_tables),
@@ -199,7 +210,9 @@ class Guard:
 
     def _guard_files(self) -> tuple[str, ...]:
         audit = self.settings.get("audit") or ""
-        files = (*store_files(audit), *self._policy_files())
+        from jupyter_guard.authority_files import files as authority_files
+
+        files = (*store_files(audit), *self._policy_files(), *authority_files())
         return _resolved(tuple(p for p in files if p))
 
     def opens_store(self, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
@@ -207,9 +220,9 @@ class Guard:
         through ``open``, ``duckdb.connect``, ``ATTACH`` or ``sqlite3``, is tampering: the store
         is the guard's own, and even a read-only handle could hold it (see README)."""
         audit = self.settings.get("audit") or ""
+        out = list(opens_authority(intents))
         if not audit:
-            return ()
-        out = []
+            return tuple(out)
         queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
         for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
             for path in store_paths(strings_of(q), audit):
@@ -311,7 +324,7 @@ class Guard:
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
-                    lineage=lineage, groups=self.groups,
+                    lineage=lineage, groups=self.groups_now(),
                     facts=self._facts(judgement), server_event_id=server_event)
             except Exception as e:  # the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
@@ -444,6 +457,42 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
             folders[head] = os.path.realpath(head)
         out.append(os.path.join(folders[head], name))
     return tuple(out)
+
+
+def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """Intents that open the jupyter server's key or approval store (``authority_files``): a
+    path, a SQL literal, or a shell command word naming one."""
+    from jupyter_guard.authority_files import is_authority_file, named_in, names
+
+    out, seen = [], set()
+    for i in intents:
+        if i.source and i.action.startswith(("sql.", "shell.")) and (i.source in seen or not (
+                any(n in i.source for n in names()) or any(c in i.source for c in "*?["))):
+            continue   # seen, or no name of the files and no glob in the text
+        if i.action.startswith("sql.") and i.source:
+            seen.add(i.source)
+            found = named_in(strings_of(i.source))
+        elif i.action.startswith("shell.") and i.source:   # `cat KEY`, `cp KEY x`: any word
+            seen.add(i.source)
+            found = named_in(_words(i.source))
+        else:
+            path = i.detail if i.action == "sql.attach" else i.target
+            found = [path] if (i.action.startswith(("file.", "sql.attach")) and path
+                               and UNKNOWN not in path and is_authority_file(path)) else []
+        out += [Intent("guard.tamper", "guard", f"opens the jupyter server's authority file "
+                       f"{p} (its signing key or approvals); no cell may", source=i.source)
+                for p in found]
+    return tuple(out)
+
+
+def _words(command: str) -> list[str]:
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:   # unbalanced quotes: the plain words, quotes stripped
+        words = [w.strip("'\"") for w in command.split()]
+    return [w.split("=", 1)[-1] for w in words]   # --in=KEY, if=KEY
 
 
 def _new_file(i: Intent) -> Intent:

@@ -216,6 +216,10 @@ def start(env: Mapping[str, str] | None = None) -> None:
     env = dict(os.environ) if env is None else dict(env)
     table: dict[str, Any] = {}
     events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe
+    # the server's authority files (key, approvals): reads of them are judged too
+    authority = tuple(os.path.basename(env.get(k, "") or d) for k, d in (
+        ("JUPYTER_GUARD_AUTHORITY_KEY_FILE", "authority.key"),
+        ("JUPYTER_GUARD_APPROVALS_FILE", "approvals.json")))
 
     def handlers() -> dict[str, Any]:
         if not table:
@@ -235,7 +239,10 @@ def start(env: Mapping[str, str] | None = None) -> None:
         if event not in events or getattr(tl, "busy", False):
             return
         if event == "open" and not (args[2] or 0) & write:
-            return
+            path = args[0]
+            if not (isinstance(path, str) and any(n in path for n in authority)):
+                return
+            event = "authority.read"
         if own_work(getframe(1)):
             return
         handlers()[event](args)

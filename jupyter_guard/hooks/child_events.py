@@ -64,6 +64,15 @@ def handlers(g: Any) -> dict[str, Handler]:
         else:
             g.decide(path_intents("file.write", p), f"open({p!r}, {mode!r})")
 
+    def on_authority_read(args: tuple[Any, ...]) -> None:
+        from jupyter_guard.authority_files import is_authority_file
+
+        p = _path(args[0])
+        if p is not None and is_authority_file(p):
+            g.decide([Intent("guard.tamper", "guard", f"opens the jupyter server's authority "
+                             f"file {p} (its signing key or approvals); no cell may",
+                             source=p)], f"open({p!r})")
+
     def on_remove(args: tuple[Any, ...]) -> None:
         p = _path(args[0], args[1] if len(args) > 1 else None)
         g.decide(path_intents("file.delete", p), f"delete {p!r}")
@@ -117,7 +126,7 @@ def handlers(g: Any) -> dict[str, Handler]:
                      f"os.environ[{key!r}]")
 
     table: dict[str, Handler] = {
-        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "open": on_open, "authority.read": on_authority_read, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link, "os.system": on_system, "os.exec": on_exec,
         "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,

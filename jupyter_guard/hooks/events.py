@@ -79,11 +79,15 @@ def handlers(rt: Any) -> dict[str, Handler]:
         return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
 
     store_name = os.path.basename(g.settings.get("audit") or "") or "\0"
+    from jupyter_guard.authority_files import names as authority_names
+
+    watched = (store_name, *authority_names())
 
     def opens_store(args: tuple[Any, ...], f: FrameType, what: str) -> None:
-        """A read of the audit store (its name in the path: one substring test per open)."""
+        """A read of the audit store or the server's authority files (their names in the path:
+        a substring test per name per open)."""
         p = _path(args[0]) if args else None
-        if p is not None and store_name in p and rt.user_stack(f):
+        if p is not None and any(n in p for n in watched) and rt.user_stack(f):
             rt.decide(path_intents("file.read", p), f"{what}({p!r})")
 
     def on_open(args: tuple[Any, ...], f: FrameType) -> None:

@@ -1,13 +1,15 @@
 """Four eyes in the kernel: ``%guard request [reason]`` and ``guard.approvals.consume``.
 
-A request is journaled by the kernel's ``AuditLog`` (an ``approvals`` row, status ``pending``); an
-approver decides with ``jupyter guard approve|deny ID`` (another process, see
-``jupyter_guard.record.approvals``). When the same user runs the same code (same sha256) again, the
-guard's ``judge`` asks ``consume``: the audit file is brought up to date first, an approved and
-unexpired request is looked up, its use is journaled (status ``used``) and the cell runs once.
+Approvals live only in the jupyter server that started this kernel
+(``jupyter_guard.server.approval_api``). ``%guard request`` files the last refused cell there;
+an approver decides through the server's API (the Guard sidebar, ``jupyter guard approve``).
+When the same user runs the same code (same sha256) again, ``judge`` asks ``consume``: the kernel
+asks the server to spend an approval for the running execute_request and honours it only when
+the signed decision and spend receipt verify (``jupyter_guard.grants``). A gate that spent an
+approval itself puts the grant in the cell's signed stamp; it is checked the same way.
 
-When the jupyter-server gate let the cell through on an approval, it spent the approval itself and
-stamped its id on the cell (``metadata.jupyter_guard.approval``); the kernel honours that id once.
+Nothing in kernel memory decides: a held grant is verified again, for the running request, each
+time a statement asks. In local mode (no server key or link) nothing can be approved.
 """
 from __future__ import annotations
 
@@ -15,82 +17,64 @@ import logging
 import time
 from typing import Any
 
+from jupyter_guard import grants
 from jupyter_guard.errors import GuardBlocked, GuardConfigError
 from jupyter_guard.guard.service import Guard
+from jupyter_guard.kernel import approval_link
+from jupyter_guard.kernel.stamped import request_msg_id
 
 log = logging.getLogger("jupyter_guard")
-PENDING_HOURS = 24.0          # a request nobody decided on expires after a day
 
 
 class KernelApprovals:
-    """``guard.approvals``: reads approvals from the audit file, spends them once."""
+    """``guard.approvals``: approvals from the server, verified each time they are used."""
 
     def __init__(self, guard: Guard, shell: Any = None) -> None:
         self.guard, self.shell = guard, shell
-        self._spent: set[str] = set()     # request ids used by this kernel (ingest may lag)
-
-    @property
-    def path(self) -> str:
-        return str(self.guard.settings["audit"])
-
-    def _refresh(self, wait: float = 2.0) -> None:
-        from jupyter_guard.record.ingest import try_ingest
-
-        try:
-            try_ingest(self.path, wait=wait)
-        except Exception as e:  # a stale store only means "not approved yet"
-            log.warning("jupyter_guard: could not bring the audit file up to date: %s", e)
+        self._held: dict[str, dict[str, Any]] = {}   # msg_id -> grant (verified on every use)
+        self.last_problem = ""
 
     def _cell(self) -> dict[str, Any]:
-        """The running cell's facts in the kernel hook ({} outside a cell)."""
         kg = getattr(self.shell, "_jupyter_guard_kernel", None)
         cell = getattr(kg, "_cell", None)
         return cell if isinstance(cell, dict) else {}
 
     def _cell_meta(self) -> dict[str, Any]:
-        meta = self._cell().get("meta") or {}
+        """The running cell's trusted (stamp-verified) metadata ({} outside a cell)."""
+        meta = self._cell().get("meta")
         return meta if isinstance(meta, dict) else {}
 
     def consume(self, user: str, code_sha256: str) -> str:
-        """The approver's name if an approval lets this code run now (and spend it), else ''."""
-        if self.guard.audit is None:
-            return ""   # an approval that cannot be recorded as used is not honoured
-        cell = self._cell()
-        if cell.get("approved_by"):   # the approved cell's own statements, checked as they run
-            return str(cell["approved_by"])
-        approver = self._consume(user, code_sha256)
-        if approver and cell:
-            cell["approved_by"] = approver
-        return approver
+        """The approver's name if a signed approval lets this code run now, else ''."""
+        from jupyter_guard import identity
 
-    def _consume(self, user: str, code_sha256: str) -> str:
-        assert self.guard.audit is not None
-        from jupyter_guard.record.approvals import find_approval, maybe_approved, requests
-
+        verifier, link = identity._VERIFIER, approval_link.link()
+        if verifier is None or link is None or self.guard.audit is None:
+            return ""   # local mode, or an approval that cannot be recorded as used
+        msg_id = request_msg_id(self.shell)
+        if not msg_id:
+            return ""
+        # a grant spent for the running request approves the statements of this cell
+        for grant in (self._held.get(msg_id), self._cell_meta().get("approval")):
+            if grant is not None and not grants.problem(verifier, grant, user=user,
+                                                        code_sha256=None, msg_id=msg_id):
+                self._held = {msg_id: grant}
+                return str(grant["decision"]["approver"])
+        if self._cell().get("identity") != "verified":
+            return ""   # not a cell the server forwarded: it would find no approval for it
         try:
-            if not self._cell_meta().get("approval") and not maybe_approved(
-                    self.path, user=user, code_sha256=code_sha256):
-                return ""   # no approval can let it run: the refusal does not wait on the store
-            stamped = self._cell_meta().get("approval")
-            if isinstance(stamped, str) and stamped and stamped not in self._spent:
-                self._refresh()
-                for row in requests(self.path, status=None):
-                    if (row["request_id"] == stamped and row["requested_by"] == user
-                            and row["code_sha256"] == code_sha256
-                            and row["status"] in ("approved", "used")):
-                        self._spent.add(stamped)
-                        return str(row["decided_by"] or "")
-            self._refresh()
-            row = find_approval(self.path, user=user, code_sha256=code_sha256)
-        except Exception as e:
-            log.warning("jupyter_guard: could not read approvals: %s", e)
+            grant = link.post("approvals/spend", {"msg_id": msg_id, "code_sha256": code_sha256})
+        except approval_link.LinkError as e:
+            self.last_problem = str(e)
             return ""
-        if row is None or row["request_id"] in self._spent:
+        bad = grants.problem(verifier, grant.get("grant"), user=user, code_sha256=code_sha256,
+                             msg_id=msg_id)
+        if bad:
+            self.last_problem = bad
+            log.error("jupyter_guard: the server's approval was not honoured: %s", bad)
             return ""
-        self._spent.add(row["request_id"])
-        self.guard.audit.use_approval(row["request_id"])
-        self._refresh(wait=1.0)   # let other kernels see it used at once
-        return str(row["decided_by"] or "")
+        self._held = {msg_id: grant["grant"]}
+        return str(grant["grant"]["decision"]["approver"])
 
 
 def install(shell: Any, guard: Guard) -> None:
@@ -124,25 +108,44 @@ def _last_refused(shell: Any, guard: Guard) -> dict[str, Any] | None:
 
 
 def request(shell: Any, guard: Guard, reason: str) -> str:
-    """Journal an approval request for the last refused cell; print and return its id."""
+    """File an approval request for the last refused cell with the server; print its id."""
     last = _last_refused(shell, guard)
     if last is None:
         raise GuardConfigError("nothing to request: no cell was blocked in this kernel yet")
-    if guard.audit is None:
-        raise GuardConfigError("approvals need the audit file, which this kernel cannot write: "
-                               "set JUPYTER_GUARD_AUDIT to a writable path")
-    request_id = str(guard.audit.request_approval(
-        last["event_id"], requested_by=guard.who()[0], code=last["code"],
-        reason=reason or f"please approve ({last['rule_id'] or 'blocked'})",
-        expires_in_s=PENDING_HOURS * 3600, request_id=last.get("request_id", "")))
+    link = approval_link.link()
+    if link is None:
+        raise GuardConfigError(approval_link.LOCAL)
+    rule = last["rule_id"] or "blocked"
+    try:
+        made = link.post("approvals", {
+            "msg_id": request_msg_id(shell), "code": last["code"], "rule": last["rule_id"],
+            "reason": reason or f"please approve ({rule})", "event_id": last["event_id"],
+            "effect": _effect(guard, last), "request_id": last.get("request_id", "")})
+    except approval_link.LinkError as e:
+        raise GuardConfigError(f"the approval request was not filed: {e}") from e
+    request_id = str(made.get("id") or "")
     minutes = guard.policy.approval_minutes
     print(f"Approval requested: {request_id} (rule {last['rule_id'] or '-'}). Someone else whose "
-          f"role may approve runs `jupyter guard approve {request_id}`; then run the same cell "
-          f"again: it runs once, within {minutes} minutes of the approval.")
+          f"role may approve approves it in the Guard sidebar or with `jupyter guard approve "
+          f"{request_id}`; then run the same cell again: it runs once, within {minutes} minutes "
+          f"of the approval.")
     guard.counts["request"] += 1
     if isinstance(guard.last_blocked, dict):
         guard.last_blocked.pop("request_id", None)   # a second request gets an id of its own
     return request_id
+
+
+def _effect(guard: Guard, last: dict[str, Any]) -> dict[str, Any] | None:
+    """The measured effect of the refused statement (the structured refusal's), when known."""
+    verdict = (guard.last_blocked or {}).get("verdict") if last.get("by") == "kernel" else None
+    if verdict is None:
+        return None
+    try:
+        from jupyter_guard.policy.refusal import refusal
+
+        return dict(refusal(verdict, guard.policy)["effect"])
+    except Exception:   # the request goes without its effect; the approver still sees the code
+        return None
 
 
 def unmask(guard: Guard, args: list[str]) -> None:
@@ -150,7 +153,7 @@ def unmask(guard: Guard, args: list[str]) -> None:
     ``guard.unmasked``. Both ways are logged."""
     on = (args[0].lower() if args else "on") in ("on", "1", "true", "yes")
     user = guard.who()[0]
-    if on and not guard.policy.may("may_unmask", user, guard.groups):
+    if on and not guard.policy.may("may_unmask", user, guard.groups_now()):
         raise GuardBlocked("sensitive-data", f"{user} has no role that may unmask",
                            approval_hint=False)
     guard.unmasked = on

@@ -73,6 +73,7 @@ class KernelGuard:
         self.guard.lookup = self._lookup
         self.guard.ns = shell.user_ns
         self.guard.cell_identity = self._identity
+        self.guard.cell_groups = self._groups
         # a kernel started by jupyter-server for a notebook knows the notebook's path
         self.guard.notebook = self.guard.notebook or os.environ.get("JPY_SESSION_NAME", "")
         self.guard.cell_position = self._position
@@ -142,6 +143,10 @@ class KernelGuard:
     def _identity(self) -> tuple[str, str]:
         cell = self._cell or {}
         return cell.get("user") or "", cell.get("actor") or ""
+
+    def _groups(self) -> tuple[str, ...] | None:
+        groups = (self._cell or {}).get("groups")
+        return tuple(groups) if isinstance(groups, tuple) else None
 
     def _position(self) -> tuple[str, int | None, str]:
         cell = self._cell or {}

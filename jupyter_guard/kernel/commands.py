@@ -18,7 +18,8 @@ HELP = {
     "connections": "%guard connections\n  %%guarded_sql's connections: --alias names and "
                    "connection variables; * marks the current one",
     "request": "%guard request [REASON]\n  ask for approval of the last refused cell (someone "
-               "else whose role may_approve runs `jupyter guard approve ID`)",
+               "else whose role may_approve approves it through the jupyter server: the Guard "
+               "sidebar or `jupyter guard approve ID`; none in local mode)",
     "panel": "%guard panel\n  a live summary widget of what the guard did in this kernel",
     "unmask": "%guard unmask on|off\n  show sensitive values unmasked (roles with may_unmask; "
               "logged)",

@@ -61,7 +61,7 @@ class Panel:
             self.summary.value = f"<i>panel could not refresh: {html.escape(str(e))}</i>"
 
     def refresh_pending(self) -> None:
-        """Pending approval requests, with approve/deny buttons for users whose role may approve."""
+        """Pending approval requests (copies in the audit file); deciding is the server's."""
         import ipywidgets as w
 
         g = self.guard
@@ -77,33 +77,16 @@ class Panel:
         except Exception as e:
             pending = []
             rows_error = f"<i>pending approvals unavailable: {html.escape(str(e))}</i>"
-        approver = g.policy.may("may_approve", g.user, g.groups)
-        rows: list[Any] = [w.HTML(f"<b>pending approvals:</b> {len(pending)}")] if pending else []
+        rows: list[Any] = [w.HTML(f"<b>pending approvals:</b> {len(pending)} (decide in the "
+                                  "Guard sidebar or with <code>jupyter guard approve ID</code>: "
+                                  "the jupyter server checks who you are)")] if pending else []
         if rows_error:
             rows.append(w.HTML(rows_error))
         for req in pending[:10]:
-            label = w.HTML(f"<code>{html.escape(str(req['request_id']))}</code> by "
-                           f"{html.escape(str(req['requested_by']))}: {html.escape(str(req.get('reason') or ''))}")
-            if approver and req["requested_by"] != g.user:
-                ok, no = w.Button(description="approve", button_style="success"), w.Button(description="deny")
-                ok.on_click(lambda _b, rid=req["request_id"]: self._decide(rid, "approved"))
-                no.on_click(lambda _b, rid=req["request_id"]: self._decide(rid, "denied"))
-                rows.append(w.HBox([label, ok, no]))
-            else:
-                rows.append(label)
+            rows.append(w.HTML(f"<code>{html.escape(str(req['request_id']))}</code> by "
+                               f"{html.escape(str(req['requested_by']))}: "
+                               f"{html.escape(str(req.get('reason') or ''))}"))
         self.pending.children = tuple(rows)
-
-    def _decide(self, request_id: str, verdict: str) -> None:
-        import datetime as dt
-
-        from jupyter_guard.hooks.state import Busy
-        from jupyter_guard.record.approvals import decide_approval
-
-        with Busy():  # the guard's own store work, though a button click runs in a user cell
-            decide_approval(self.guard.settings["audit"], request_id, decided_by=self.guard.user,
-                            verdict=verdict,  # type: ignore[arg-type]
-                            lifetime=dt.timedelta(minutes=self.guard.policy.approval_minutes))
-        self.refresh_pending()
 
 
 def panel(guard: Guard | None = None) -> Any:

@@ -46,8 +46,12 @@ def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
     try:
         g = _guard()
         policy = g.policy if g is not None else None
-        rid = uuid.uuid4().hex[:12] if approvable(v.rule_id or "policy", policy) else ""
-        details = refusal(v, policy, request_id=rid, dialect=dialect)
+        from jupyter_guard.kernel.approval_link import unavailable
+
+        local = unavailable()
+        rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
+            uuid.uuid4().hex[:12]
+        details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)
         if g is not None and rid and isinstance(g.last_blocked, dict) and \
                 g.last_blocked.get("verdict") is v:
             g.last_blocked["request_id"] = rid

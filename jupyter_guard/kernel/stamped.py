@@ -31,18 +31,20 @@ def request_msg_id(shell: Any) -> str:
 
 
 def cell_identity(shell: Any, guard: Any, meta: Any, code: str) -> dict[str, Any]:
-    """The ``user``, ``actor``, ``identity`` status and trusted ``meta`` of one cell."""
+    """The ``user``, ``groups`` (None: the kernel's), ``actor``, ``identity`` status and trusted
+    ``meta`` of one cell."""
     checked = cell_check(meta, request_msg_id(shell), code)
     part = guard_meta(meta)
     if checked.status == "verified":
         stamp = part.get("stamp") or {}
         actor = cell_actor(meta, checked.actor or "human")
         trusted = {k: stamp[k] for k in TRUSTED_KEYS if k in stamp}
-        return {"user": checked.user, "actor": actor, "identity": "verified", "meta": trusted}
+        return {"user": checked.user, "actor": actor, "identity": "verified", "meta": trusted,
+                "groups": tuple(checked.groups)}
     actor = cell_actor(meta, guard.actor)
     if checked.status == "unverified":
         _record(guard, actor, code, checked.claimed, checked.reason)
-    return {"user": "", "actor": actor, "identity": checked.status, "meta": {}}
+    return {"user": "", "actor": actor, "identity": checked.status, "meta": {}, "groups": None}
 
 
 def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> None:
@@ -62,11 +64,15 @@ def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> Non
 
 
 def identity_mode(owner: str) -> str:
-    """One line for ``%guard status``: who a cell can run as in this kernel."""
+    """One line for ``%guard status``: who a cell can run as in this kernel, and whether an
+    approval can exist here."""
     from jupyter_guard import identity
+    from jupyter_guard.kernel.approval_link import link
 
     if identity._VERIFIER is not None:
+        approvals = ("approvals through the server" if link() is not None
+                     else "no approvals (no link to the server)")
         return (f"signed: cells run as the user the jupyter server signs for; anything else "
-                f"runs as {owner}")
+                f"runs as {owner}; {approvals}")
     return (f"local: no server authority key, every cell runs as {owner} (per-cell user "
-            f"claims are recorded as unverified)")
+            f"claims are recorded as unverified); no approvals in local mode")

@@ -169,6 +169,7 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
         allow_hosts=tuple(str(h).lower() for h in net.get("allow_hosts") or ()),
         protected_paths=tuple(data.get("protected_paths") or ()), roles=roles, rules=rules,
         approval_minutes=int((data.get("approvals") or {}).get("lifetime_minutes", 60)),
+        approval_notify=tuple(str(u) for u in (data.get("approvals") or {}).get("notify") or ()),
         audit_on_failure=str((data.get("audit") or {}).get("on_failure", "refuse")),
         allow_unread=tuple(str(x) for x in (data.get("children") or {}).get("allow_unread") or ()),
         openlineage_transport=json.dumps((data.get("openlineage") or {}).get("transport"),

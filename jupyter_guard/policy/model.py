@@ -103,6 +103,7 @@ class Policy:
     roles: tuple[Role, ...] = ()
     rules: tuple[Rule, ...] = ()
     approval_minutes: int = 60
+    approval_notify: tuple[str, ...] = ()   # approvals.notify: webhook URLs told of each change
     audit_on_failure: str = "refuse"   # refuse | warn: when the audit cannot be written
     allow_unread: tuple[str, ...] = ()  # children.allow_unread: programs run without reading them
     openlineage_transport: str = ""    # JSON of openlineage-python's transport config, or ""

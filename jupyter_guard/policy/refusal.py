@@ -84,8 +84,9 @@ def allowed(sql: str, policy: Policy, dialect: str = "duckdb", *,
 
 
 def refusal(v: Verdict, policy: Policy | None, *, request_id: str = "",
-            dialect: str = "duckdb") -> dict[str, Any]:
-    """The structured refusal for a verdict (see the schema for every field).
+            dialect: str = "duckdb", no_authority: str = "") -> dict[str, Any]:
+    """The structured refusal for a verdict (see the schema for every field). ``no_authority``:
+    why no approval can exist where this refusal happens (a kernel in local mode).
 
     >>> from jupyter_guard.model import Verdict
     >>> r = refusal(Verdict("block", "destructive-ddl", "drops t"), Policy())
@@ -99,6 +100,8 @@ def refusal(v: Verdict, policy: Policy | None, *, request_id: str = "",
     why_not = None if possible else (
         f"rule {rule_id} cannot be approved" if rule_id in NOT_APPROVABLE
         else f"no role in policy {p.name} may approve")
+    if possible and no_authority:
+        possible, why_not = False, no_authority
     rw = safer(i, rule_id, p, dialect)
     columns = [c for c in (i.columns if i else ()) if not c.endswith("*")]
     tables = list(dict.fromkeys(

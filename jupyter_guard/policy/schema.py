@@ -86,7 +86,9 @@ def policy_schema() -> dict[str, Any]:
         "roles": {"type": "object", "additionalProperties": role},
         "rules": {"type": "array", "items": rule},
         "approvals": {"type": "object", "properties": {
-            "lifetime_minutes": {**_COUNT, "description": "how long an approval stays usable"}}},
+            "lifetime_minutes": {**_COUNT, "description": "how long an approval stays usable"},
+            "notify": {"type": "array", "items": {"type": "string", "pattern": "^https?://"},
+                       "description": "webhook URLs told of every approval request change"}}},
         "audit": _section(("on_failure",), {"on_failure": _enum(
             ON_FAILURE, "a cell whose event cannot be written: refused or warned")},
             "the audit store"),

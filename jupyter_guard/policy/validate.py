@@ -17,6 +17,7 @@ SQL_KEYS = ("allow_extensions",)
 CHILDREN_KEYS = ("allow_unread",)
 OPENLINEAGE_KEYS = ("transport",)
 SENSITIVE_KEYS = ("columns", "detectors", "strategy", "per_column", *exfil_keys.SENSITIVE_KEYS)
+APPROVALS_KEYS = ("lifetime_minutes", "notify")
 ROLE_KEYS = ("users", "groups", "may_unmask", "may_approve", "may_see_all")
 RULE_KEYS = ("id", "match", "action", "message")
 MATCH_KEYS = tuple(Match.__dataclass_fields__)
@@ -107,6 +108,10 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
     minutes = appr.get("lifetime_minutes", 60) if isinstance(appr, dict) else None
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
         bad("approvals", "'approvals.lifetime_minutes' must be a whole number of minutes >= 0")
+    notify = appr.get("notify", []) if isinstance(appr, dict) else []
+    if not isinstance(notify, list) or not all(
+            isinstance(u, str) and u.startswith(("http://", "https://")) for u in notify):
+        bad("approvals", "'approvals.notify' must be a list of http(s) webhook URLs")
     roles = data.get("roles") or {}
     if not isinstance(roles, dict):
         bad("roles", "'roles' must map role names to {users, groups, may_unmask, may_approve}")

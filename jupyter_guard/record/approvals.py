@@ -1,5 +1,7 @@
-"""Approval requests in the store: kernels journal them (``AuditLog.request_approval``); a reviewer's
-decision is written here. Who may decide is the policy's business, not the store's.
+"""Copies of approval requests in the audit file, for reports and ``jupyter guard requests``
+without a server. The jupyter server's approval store (``jupyter_guard.server.approval_store``)
+decides; nothing here makes a cell approved (anyone who can write the audit file could write a
+row).
 """
 from __future__ import annotations
 
@@ -78,61 +80,23 @@ def find_approval(path: str | os.PathLike[str], *, user: str, code_sha256: str
     return None
 
 
-# -- `jupyter guard requests | approve ID | deny ID` (four eyes) ---------------------------------
-_LIST_COLUMNS = ("request_id", "requested_by", "status", "requested_at", "reason", "code")
-
-
+# -- `jupyter guard requests` without a server: the copies in the audit file ---------------------
 def cli(args: Any, path: str | os.PathLike[str], policy: Any) -> int:
-    """The CLI side of approvals; the caller is ``--as-user``, ``JUPYTER_GUARD_USER`` or the login.
-
-    Only users whose role has ``may_approve`` decide, and never on their own request. An approval
-    lasts the policy's ``approvals.lifetime_minutes``.
-    """
+    """List the requests copied into the audit file (``requests``). Deciding is the jupyter
+    server's (``jupyter_guard.approval_cli``): nothing here approves anything."""
     import json
-    import sys
-
-    from jupyter_guard.identity import cli_groups, cli_user
 
     from .ingest import ingest
 
-    ingest(path)                                       # every subcommand works on fresh data
-    if args.command == "requests":
-        rows = requests(path, status=None if getattr(args, "all", False) else "pending")
-        if args.format == "json":
-            print(json.dumps(rows, default=str, indent=2))
-        elif not rows:
-            print("(no pending approval requests)")
-        else:
-            for r in rows:
-                code = " ".join(str(r["code"] or "").split())[:70]
-                print(f"{r['request_id']}  {r['status']:<8} {r['requested_by']:<12} "
-                      f"{str(r['requested_at'])[:19]}  {r['reason'] or ''}\n    {code}")
-        return 0
-    me = getattr(args, "as_user", None) or cli_user()
-    groups = cli_groups()
-    verdict: Verdict = "approved" if args.command == "approve" else "denied"
-    if not policy.may("may_approve", me, groups):
-        print(f"jupyter guard {args.command}: {me} may not decide on approvals (no role with "
-              f"may_approve in policy {policy.name}); ask a governance user", file=sys.stderr)
-        return 1
-    found = [r for r in requests(path, status=None) if r["request_id"] == args.request_id]
-    if not found:
-        print(f"jupyter guard {args.command}: no approval request {args.request_id}: list them "
-              "with `jupyter guard requests`", file=sys.stderr)
-        return 1
-    if found[0]["requested_by"] == me:
-        print(f"jupyter guard {args.command}: {me} requested {args.request_id} and may not decide "
-              "on it: someone else must (four eyes)", file=sys.stderr)
-        return 1
-    if found[0]["status"] != "pending":
-        print(f"jupyter guard {args.command}: request {args.request_id} is {found[0]['status']}",
-              file=sys.stderr)
-        return 1
-    lifetime = dt.timedelta(minutes=int(getattr(policy, "approval_minutes", 60) or 60))
-    decide_approval(path, args.request_id, decided_by=me, verdict=verdict, lifetime=lifetime)
-    if verdict == "approved":
-        print(f"approved {args.request_id} for {found[0]['requested_by']}: the same code may run "
-              f"once within {int(lifetime.total_seconds() // 60)} minutes")
+    ingest(path)
+    rows = requests(path, status=None if getattr(args, "all", False) else "pending")
+    if args.format == "json":
+        print(json.dumps(rows, default=str, indent=2))
+    elif not rows:
+        print("(no pending approval requests)")
     else:
-        print(f"denied {args.request_id} of {found[0]['requested_by']}")
+        for r in rows:
+            code = " ".join(str(r["code"] or "").split())[:70]
+            print(f"{r['request_id']}  {r['status']:<8} {r['requested_by']:<12} "
+                  f"{str(r['requested_at'])[:19]}  {r['reason'] or ''}\n    {code}")
     return 0

@@ -6,7 +6,9 @@ already use.
 Schemas (``$id`` ``https://events.jupyter.org/jupyter_guard/<name>/v1``, version ``"1"``):
 
 - ``cell-decided``: every final audit event (a cell, a SQL statement, a run-time refusal).
-- ``approval-requested``, ``approval-decided`` (approved or denied), ``approval-used``.
+- ``approval-requested``, ``approval-decided`` (approved or denied), ``approval-used``,
+  ``approval-expired``: emitted by the server's approval store as requests change
+  (``jupyter_guard.server.approval_notify``), never read back from the user-writable audit file.
 - ``guard-tamper``: a refused attempt to switch the guard off or write its files
   (rule ``self-protection``).
 
@@ -62,6 +64,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                 "(by decided_by).", _APPROVAL, ["request_id", "status"]),
     "approval-used": _schema("approval-used", "An approved request was spent: the code ran "
                              "once.", _APPROVAL, ["request_id"]),
+    "approval-expired": _schema("approval-expired", "A pending or approved request passed its "
+                                "expiry unused.", _APPROVAL, ["request_id", "status"]),
     "guard-tamper": _schema("guard-tamper", "A refused attempt to switch the guard off, patch "
                             "it, or write its audit or policy file.", _CELL,
                             ["event_id", "user", "status"]),
@@ -80,14 +84,14 @@ def _iso(value: Any) -> str | None:
 
 
 class Relay:
-    """Emits the audit's new decisions and approval changes on an event logger."""
+    """Emits the audit's new decisions on an event logger (approval events come from the
+    server's approval store, not from the audit file, where anyone may write a row)."""
 
     def __init__(self, audit_path: str, event_logger: Any,
                  policy: Callable[[], Any] | None = None) -> None:
         self.path, self.logger, self.policy = audit_path, event_logger, policy
         self.lineage = LiveLineage(audit_path)
         self.seqs: dict[str, int] = {}
-        self.approvals: dict[str, str] = {}
         self.stamp: tuple[float, int] | None = None
         self.primed = False
 
@@ -119,9 +123,6 @@ class Relay:
                 ORDER BY e.ts, e.session_id, e.seq""", [list(self.seqs), list(self.seqs.values())])
             names = [d[0] for d in cur.description]
             events = [dict(zip(names, r)) for r in cur.fetchall()]
-            cur = con.execute("SELECT * FROM approvals ORDER BY requested_at, request_id")
-            names = [d[0] for d in cur.description]
-            approvals = [dict(zip(names, r)) for r in cur.fetchall()]
         finally:
             con.close()
         emitted = 0
@@ -131,11 +132,6 @@ class Relay:
                 emitted += self._cell(e)
         if self.primed and events and self.policy is not None:
             self.lineage.send(self.policy(), [self._key(e) for e in events])
-        for a in approvals:
-            before = self.approvals.get(a["request_id"])
-            self.approvals[a["request_id"]] = a["status"]
-            if self.primed and before != a["status"]:
-                emitted += self._approval(a, before)
         self.primed, self.stamp = True, stamp
         return emitted
 
@@ -164,22 +160,6 @@ class Relay:
             self.logger.emit(schema_id=schema_id("guard-tamper"), data=data)
             return 2
         return 1
-
-    def _approval(self, a: dict[str, Any], before: str | None) -> int:
-        data = {k: a.get(k) for k in ("request_id", "event_id", "requested_by", "status",
-                                      "decided_by", "reason", "code_sha256")}
-        data["expires_at"] = _iso(a.get("expires_at"))
-        names = []
-        if before is None:
-            names.append("approval-requested")
-        if a["status"] in ("approved", "denied") or (a["status"] == "used" and before in (
-                None, "pending")):
-            names.append("approval-decided")
-        if a["status"] == "used":
-            names.append("approval-used")
-        for name in names:
-            self.logger.emit(schema_id=schema_id(name), data=data)
-        return len(names)
 
 
 class LiveLineage:

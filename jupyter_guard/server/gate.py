@@ -23,6 +23,8 @@ import json
 import logging
 import os
 import time
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +45,13 @@ class KernelState:
 
     session_tables: set[str] = field(default_factory=set)
     last_refused: dict[str, dict[str, Any]] = field(default_factory=dict)   # by user
+    # execute_requests forwarded to the kernel: msg_id -> (user, code), the newest 1000
+    forwarded: OrderedDict[str, tuple[str, str]] = field(default_factory=OrderedDict)
+
+    def forward(self, msg_id: str, user: str, code: str) -> None:
+        self.forwarded[msg_id] = (user, code)
+        if len(self.forwarded) > 1000:
+            self.forwarded.popitem(last=False)
 
 
 class Gate:
@@ -56,6 +65,7 @@ class Gate:
         self._audit: Any = None
         self._spent: set[str] = set()
         self.signer: Any = None          # the authority's key (jupyter_guard.server.stamping)
+        self.approvals_service: Any = None   # jupyter_guard.server.approval_api
 
     # -- policy and audit ------------------------------------------------------------------
     @property
@@ -124,23 +134,22 @@ class Gate:
             facts["unverified_creates"] = True
         return recorded(verdicts), intents, facts
 
-    def approval(self, user: str, code: str) -> dict[str, Any] | None:
-        """An approved, unexpired, unspent request of ``user`` for this exact code."""
-        from jupyter_guard.record.approvals import find_approval, maybe_approved
-
-        sha = hashlib.sha256(code.encode()).hexdigest()
+    def approval(self, user: str, code: str, msg_id: str, kernel_id: str
+                 ) -> dict[str, Any] | None:
+        """A signed approval of ``user`` for this exact code from the server's store, spent for
+        this cell (``jupyter_guard.server.approval_api``); None when there is none."""
+        service = self.approvals_service
+        if service is None:
+            return None
         try:
-            if not maybe_approved(self.settings["audit"], user=user, code_sha256=sha):
-                return None   # the ingest hint says no approval exists: no DuckDB on this path
-            row = find_approval(self.settings["audit"], user=user, code_sha256=sha)
-        except Exception as e:   # no store yet, or unreadable: not approved
-            log.debug("jupyter_guard gate: no approvals readable: %s", e)
+            return service.spend(kernel_id, msg_id,   # type: ignore[no-any-return]
+                                 hashlib.sha256(code.encode("utf-8", "replace")).hexdigest())
+        except Exception as e:   # an unreadable store approves nothing: the refusal stands
+            log.error("jupyter_guard gate: approvals unavailable: %s", e)
             return None
-        if row is None or row["request_id"] in self._spent:
-            return None
-        self._spent.add(row["request_id"])
-        self.audit.use_approval(row["request_id"])
-        return row
+
+    def log_error(self, text: str) -> None:
+        log.error("jupyter_guard: %s", text)
 
     def note_reply(self, kernel_id: str, intents: tuple[Intent, ...], ok: bool) -> None:
         from jupyter_guard.policy.rules import bare_table
@@ -295,9 +304,11 @@ class GateMixin:
         verdict, intents, facts = gate.judge(code, user, groups, actor, kernel_id)
         stamp: dict[str, Any] = {"user": user, "actor": actor}   # replaces what the client claimed
         approved_by = ""
+        msg_id = str(msg["header"].get("msg_id") or "")
+        state.forward(msg_id, user, code)
         if verdict.refuses:
-            row = gate.approval(user, code)
-            if row is None:
+            grant = gate.approval(user, code, msg_id, kernel_id)
+            if grant is None:
                 event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked", facts)
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
@@ -314,8 +325,8 @@ class GateMixin:
                                        stamp))
                 msg["metadata"] = {**meta, "jupyter_guard": stamp}
                 return self._jg_encode(channel, msg, parts, ws_msg)
-            approved_by = str(row["decided_by"] or "")
-            stamp["approval"] = row["request_id"]
+            approved_by = str(grant["decision"]["approver"])
+            stamp["approval"] = grant
             verdict = replace(verdict, decision="allow",
                               reason=f"approved by {approved_by}: {verdict.reason}")
         if code.lstrip().startswith("%guard") and user in state.last_refused:
@@ -438,17 +449,21 @@ def setup_gate(serverapp: Any) -> Gate:
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated
     gate.signer = load_signer(serverapp)
-    _pass_identity(serverapp, gate.signer)
+    from jupyter_guard.server.approval_api import setup_approvals
+
+    setup_approvals(serverapp, gate)
+    _pass_identity(serverapp, gate.signer, gate)
     serverapp.log.info("jupyter_guard: server-side gate on kernel websockets (%s), policy %s, "
                        "audit %s", base.__name__, gate.policy.name, gate.settings["audit"])
     return gate
 
 
-def _pass_identity(serverapp: Any, signer: Any = None) -> None:
+def _pass_identity(serverapp: Any, signer: Any = None, gate: Any = None) -> None:
     """Kernels this server starts get ``JUPYTER_GUARD_GATED=1`` (so they trust the user stamped on
     each cell) and ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
     only knows "someone holds the token" (every login is the owner). With an identity provider that
     names each user, who starts a kernel is not known here: every cell carries its user instead."""
+    from jupyter_guard.server.approval_api import TOKEN_ENV, URL_ENV
     from jupyter_guard.server.extension import _SHARED_TOKEN_PROVIDERS, owner_name
 
     shared = type(getattr(serverapp, "identity_provider", None)) in _SHARED_TOKEN_PROVIDERS
@@ -464,6 +479,13 @@ def _pass_identity(serverapp: Any, signer: Any = None) -> None:
         env.pop(PUBKEY_ENV, None)           # only this server's key, never a client's choice
         if signer is not None:
             env[PUBKEY_ENV] = signer.public
+        for var in (URL_ENV, TOKEN_ENV):
+            env.pop(var, None)
+        service = getattr(gate, "approvals_service", None)
+        if service is not None:   # the kernel's way to the approval store, as this kernel only
+            kwargs["kernel_id"] = kwargs.get("kernel_id") or str(uuid.uuid4())
+            env[URL_ENV] = serverapp.connection_url
+            env[TOKEN_ENV] = service.kernel_token(kwargs["kernel_id"])
         kwargs["env"] = env
         return await start(*args, **kwargs)
 

@@ -191,26 +191,21 @@ roles:
 """
 
 
-def test_approval_possible_reserves_the_request_id(work_root: Path) -> None:
+def test_in_local_mode_the_refusal_says_no_approval_is_possible(work_root: Path) -> None:
+    """Approvers exist in the policy, but a kernel no jupyter server started has no authority
+    to get an approval from: the refusal says so instead of suggesting `%guard request`.
+    (With a server: tests/approvals/test_server_approvals.py.)"""
     d = work_root / "agent-approvers"
     (d / "data").mkdir(parents=True)
     make_warehouse(d / "wh.duckdb", rows=50)
     k = start(d, APPROVERS)
     try:
         r = refusal(k.run("%%guarded_sql con\nDROP TABLE orders"))
-        assert r["approval"]["possible"] and r["approval"]["command"] == "%guard request <why>"
-        rid = r["approval"]["request_id"]
-        assert rid
-        assert "Ask for approval" in k.run("con.execute('DROP TABLE orders')").error["evalue"]
-        r2 = refusal(k.run("%%guarded_sql con\nDROP TABLE orders"))
-        out = k.run("%guard request cleaning up").text
-        assert r2["approval"]["request_id"] in out
-        from jupyter_guard.record.approvals import requests
-        from jupyter_guard.record.ingest import try_ingest
-
-        try_ingest(str(d / "audit.duckdb"), wait=30)
-        ids = {row["request_id"] for row in requests(str(d / "audit.duckdb"), status=None)}
-        assert r2["approval"]["request_id"] in ids and rid not in ids
+        assert r["approval"]["possible"] is False and r["approval"]["request_id"] is None
+        assert "local mode" in r["approval"]["why_not"]
+        assert "Ask for approval" not in k.run("con.execute('DROP TABLE orders')").error["evalue"]
+        out = k.run("%guard request cleaning up")
+        assert out.status == "error" and "local mode" in out.text
     finally:
         k.stop()
 

@@ -56,6 +56,7 @@ VALID = [
     "    action: approval\n    message: ask first\n",
     "audit: {on_failure: warn}\nchildren: {allow_unread: [make, git]}\n",
     "openlineage: {transport: {type: console}}\nexfiltration: {max_sensitive_values_per_cell: 5}\n",
+    "approvals: {lifetime_minutes: 30, notify: ['https://hooks.example.com/T0/B0']}\n",
     "network: {allow_hosts: [api.example.com]}\nprotected_paths: ['data/**']\nsql: {allow_extensions: [json]}\n",
 ]
 
@@ -79,6 +80,8 @@ INVALID = [
     "sensitive:\n  hashed_ids: maybe\n",
     "openlineage: {transport: console}\n",
     "version: 2\n",
+    "approvals: {notify: ['ftp://hooks.example.com/x']}\n",
+    "approvals: {notify: https://hooks.example.com/x}\n",
 ]
 
 

@@ -1,6 +1,7 @@
 """The guard's jupyter_events: schemas valid for jupyter_events, a relay that emits each recorded
-decision and approval change once (real audit files), and a real jupyter server that emits them
-for cells sent over its kernel websocket, observed with jupyter_events' own listener API."""
+decision once (real audit files; approval events come from the server's approval store), and a
+real jupyter server that emits them for cells sent over its kernel websocket, observed with
+jupyter_events' own listener API."""
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,8 @@ def cell(log: AuditLog, code: str, decision: str = "allow", rule: str = "", coun
     return eid
 
 
-async def test_the_relay_emits_each_decision_and_approval_change_once(tmp_path: Path) -> None:
+async def test_the_relay_emits_each_decision_once_and_no_approval_from_the_audit_file(
+        tmp_path: Path) -> None:
     audit = tmp_path / "audit.duckdb"
     logger = EventLogger()
     register(logger)
@@ -54,19 +56,20 @@ async def test_the_relay_emits_each_decision_and_approval_change_once(tmp_path: 
     request = log.request_approval(blocked, requested_by="ada", code="%unload_ext jupyter_guard",
                                    reason="please")
     ingest(audit)
-    assert relay.poll() == 4
+    assert relay.poll() == 3
     await asyncio.sleep(0.05)
-    assert sorted(n for n, _ in got) == ["approval-requested", "cell-decided", "cell-decided",
-                                         "guard-tamper"]
+    assert sorted(n for n, _ in got) == ["cell-decided", "cell-decided", "guard-tamper"]
     decided = [d for n, d in got if n == "cell-decided"]
     assert {(d["decision"], d["status"], d["layer"], d["user"]) for d in decided} == {
         ("allow", "ok", "kernel", "ada"), ("block", "blocked", "kernel", "ada")}
     assert all("code" not in d for d in decided)        # no code, no values
-    assert relay.poll() == 0 and len(got) == 4          # nothing twice
+    assert relay.poll() == 0 and len(got) == 3          # nothing twice
+    # a decision written into the (user-writable) audit file is no approval: no event either;
+    # approval events come from the server's store (tests/approvals/test_server_approvals.py)
     decide_approval(audit, request, decided_by="gina", verdict="approved")
-    assert relay.poll() == 1
+    assert relay.poll() == 0
     await asyncio.sleep(0.05)
-    assert got[-1][0] == "approval-decided" and got[-1][1]["decided_by"] == "gina"
+    assert len(got) == 3
     log.close()
 
 

@@ -188,40 +188,6 @@ async def test_the_server_user_is_stamped_on_every_cell_and_wins_in_the_kernel(
     await jp_fetch("api", "kernels", kid, method="DELETE")
 
 
-async def test_a_cell_the_server_refused_can_be_approved_and_then_runs_once(
-        jp_fetch: Any, jp_ws_fetch: Any, guard_env: dict[str, Path], workdir: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    policy = workdir / "policy.yaml"
-    policy.write_text("version: 1\nextends: default\nroles:\n"
-                      "  governance: {users: [gina], may_approve: true}\n")
-    kid, client = await open_kernel(jp_fetch, jp_ws_fetch, v1=True)
-    assert (await client.execute("%load_ext jupyter_guard"))["reply"]["content"]["status"] == "ok"
-    wh = guard_env["wh"]
-    code = f"import duckdb\nduckdb.connect({str(wh)!r}).execute('DROP TABLE customers')"
-    first = await client.execute(code)
-    assert first["reply"]["content"]["ename"] == "GuardBlocked"
-    asked = await client.execute("%guard request tidy up")     # the kernel never saw the DROP
-    assert asked["reply"]["content"]["status"] == "ok", asked
-    rid = stdout(asked).split("Approval requested: ")[1].split()[0]
-    env = {**os.environ, "JUPYTER_GUARD_USER": "gina", "JUPYTER_GUARD_POLICY": str(policy)}
-    decided = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "approve", rid],
-                             env=env, capture_output=True, text=True, timeout=120)
-    assert decided.returncode == 0, decided.stderr
-    ran = await client.execute(code)                            # passes the server, runs once
-    assert ran["reply"]["content"]["status"] == "ok", ran
-    again = await client.execute(code)
-    assert again["reply"]["content"]["ename"] == "GuardBlocked"
-    rows = json.loads(subprocess.run(
-        [sys.executable, "-m", "jupyter_guard.cli", "requests", "--all", "--format", "json"],
-        env=env, capture_output=True, text=True, timeout=120).stdout)
-    assert [(r["requested_by"], r["status"]) for r in rows if r["request_id"] == rid] == [
-        ("alice", "used")]
-    await jp_fetch("api", "kernels", kid, method="DELETE")
-
-
 @pytest.fixture
 def broken_policy(guard_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     """Set before the server starts (the gate reads its settings once)."""
