@@ -1,0 +1,127 @@
+/**
+ * The structured refusals behind the sidebar's events: where each comes from, which event it
+ * belongs to, and the part of the event's code it refused. No DOM, so jest tests them as is.
+ *
+ * A refused cell's kernel sends its refusal (schema `jupyter_guard.refusal`, version 1) under the
+ * key `jupyter_guard` of the iopub `error` message. The sidebar keeps the latest ones it saw in
+ * this browser and matches them to the audit events the server lists; an event that carries its
+ * own `refusal` uses that.
+ */
+import { IGuardEvent, IRefusal } from './format';
+
+export const SCHEMA = 'jupyter_guard.refusal';
+export const KEEP = 50;
+
+/** The refusal an iopub message carries, or null. */
+export function refusalOf(msg: {
+  header?: { msg_type?: string };
+  content?: unknown;
+}): IRefusal | null {
+  if (
+    msg.header?.msg_type !== 'error' ||
+    !msg.content ||
+    typeof msg.content !== 'object'
+  ) {
+    return null;
+  }
+  const details = (msg.content as Record<string, unknown>).jupyter_guard;
+  if (!details || typeof details !== 'object') {
+    return null;
+  }
+  const d = details as Record<string, unknown>;
+  if (d.schema !== SCHEMA || typeof d.rule_id !== 'string') {
+    return null;
+  }
+  return {
+    rule_id: d.rule_id,
+    decision: String(d.decision ?? ''),
+    reason: String(d.reason ?? ''),
+    statement:
+      typeof d.statement === 'string' && d.statement ? d.statement : null,
+    effect:
+      d.effect && typeof d.effect === 'object'
+        ? (d.effect as IRefusal['effect'])
+        : null,
+    rewrite:
+      d.rewrite && typeof d.rewrite === 'object'
+        ? (d.rewrite as IRefusal['rewrite'])
+        : null
+  };
+}
+
+/** The latest refusals seen, newest first, at most `KEEP`. */
+export class RefusalLog {
+  private _items: IRefusal[] = [];
+
+  add(r: IRefusal): void {
+    this._items = [r, ...this._items].slice(0, KEEP);
+  }
+
+  get items(): readonly IRefusal[] {
+    return this._items;
+  }
+
+  /** The refusal of an event: its own, else the newest seen with its rule whose statement is in
+   * the event's code (or, with no statement, whose reason is the event's). */
+  forEvent(e: IGuardEvent): IRefusal | null {
+    if (e.refusal) {
+      return e.refusal;
+    }
+    if (!e.rule_id) {
+      return null;
+    }
+    return (
+      this._items.find(
+        r =>
+          r.rule_id === e.rule_id &&
+          (r.statement
+            ? find(e.code ?? '', r.statement) !== null
+            : r.reason === e.reason)
+      ) ?? null
+    );
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Where `statement` is in `code` ([start, end)), any run of white space matching any other and
+ * letters in any case; null when it is not there. */
+export function find(code: string, statement: string): [number, number] | null {
+  const words = statement.trim().split(/\s+/).filter(Boolean);
+  if (!words.length || !code) {
+    return null;
+  }
+  const m = new RegExp(words.map(escape).join('\\s+'), 'i').exec(code);
+  return m ? [m.index, m.index + m[0].length] : null;
+}
+
+export interface ISegment {
+  text: string;
+  /** The refused part. */
+  mark: boolean;
+}
+
+/** The code in pieces, the refused statement marked; one unmarked piece when it is not found. */
+export function highlight(code: string, statement: string | null): ISegment[] {
+  const at = statement ? find(code, statement) : null;
+  if (!at) {
+    return code ? [{ text: code, mark: false }] : [];
+  }
+  const [a, b] = at;
+  return [
+    { text: code.slice(0, a), mark: false },
+    { text: code.slice(a, b), mark: true },
+    { text: code.slice(b), mark: false }
+  ].filter(s => s.text);
+}
+
+/** Whether the sidebar shows an event's code and refusal: refused or held for approval. */
+export function refused(e: IGuardEvent): boolean {
+  return (
+    e.decision === 'block' ||
+    e.decision === 'approval' ||
+    e.status === 'blocked'
+  );
+}
