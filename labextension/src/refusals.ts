@@ -117,11 +117,9 @@ export function highlight(code: string, statement: string | null): ISegment[] {
   ].filter(s => s.text);
 }
 
-/** Whether the sidebar shows an event's code and refusal: refused or held for approval. */
+/** Whether the sidebar shows an event's code and refusal: refused or held for approval. (A row
+ * that is only marked blocked, such as the kernel's row of a cell the server gate refused, has a
+ * refused row of its own.) */
 export function refused(e: IGuardEvent): boolean {
-  return (
-    e.decision === 'block' ||
-    e.decision === 'approval' ||
-    e.status === 'blocked'
-  );
+  return e.decision === 'block' || e.decision === 'approval';
 }

@@ -136,5 +136,6 @@ describe('RefusalLog', () => {
     expect(refused(ev({}))).toBe(true);
     expect(refused(ev({ decision: 'approval', status: 'running' }))).toBe(true);
     expect(refused(ev({ decision: 'allow', status: 'ok' }))).toBe(false);
+    expect(refused(ev({ decision: 'allow', status: 'blocked' }))).toBe(false);
   });
 });
