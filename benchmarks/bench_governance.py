@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_audit import synthetic  # noqa: E402
 
-from jupyter_guard.enforce.audit_lineage import intent_doc  # noqa: E402
+from jupyter_guard.guard.lineage import intent_doc  # noqa: E402
 from jupyter_guard.model import Intent  # noqa: E402
 from jupyter_guard.policy.load import build  # noqa: E402
 from jupyter_guard.record.export import export_openlineage  # noqa: E402
