@@ -99,22 +99,81 @@ export function find(code: string, statement: string): [number, number] | null {
 
 export interface ISegment {
   text: string;
-  /** The refused part. */
+  /** In the refused statement. */
   mark: boolean;
+  /** The part of the statement the refusal is about (a sensitive column, the dropped table, the
+   * WHERE of a bulk change), as the kernel's message underlines it. */
+  focus?: boolean;
 }
 
-/** The code in pieces, the refused statement marked; one unmarked piece when it is not found. */
-export function highlight(code: string, statement: string | null): ISegment[] {
+/** The names a refusal is about: its sensitive columns, else the target of a drop or schema
+ * change (unqualified, as they are written in the statement). */
+export function focusNames(r: IRefusal | null): string[] {
+  const last = (n: string) => n.split('.').pop() ?? n;
+  const sensitive = (r?.effect?.sensitive_columns ?? [])
+    .map(last)
+    .filter(Boolean);
+  if (sensitive.length) {
+    return sensitive;
+  }
+  const target = r?.effect?.target;
+  return target &&
+    ['destructive-ddl', 'schema-change'].includes(r?.rule_id ?? '')
+    ? [last(target)]
+    : [];
+}
+
+/** Where in `text` the refusal points: each whole-word `names` match (any case), else for a bulk
+ * change its WHERE to the end; sorted, not overlapping. */
+export function focusSpans(
+  text: string,
+  names: string[],
+  ruleId = ''
+): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const name of names) {
+    const re = new RegExp(`(?<![\\w$])${escape(name)}(?![\\w$])`, 'gi');
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      spans.push([m.index, m.index + m[0].length]);
+    }
+  }
+  if (!spans.length && ruleId === 'bulk-change') {
+    const where = /\bwhere\b[\s\S]*/i.exec(text);
+    if (where) {
+      spans.push([where.index, where.index + where[0].length]);
+    }
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  return spans.filter((s, i) => i === 0 || s[0] >= spans[i - 1][1]);
+}
+
+/** The code in pieces: the refused statement marked, and in it the parts the refusal is about;
+ * one unmarked piece when the statement is not found. */
+export function highlight(
+  code: string,
+  statement: string | null,
+  names: string[] = [],
+  ruleId = ''
+): ISegment[] {
   const at = statement ? find(code, statement) : null;
   if (!at) {
     return code ? [{ text: code, mark: false }] : [];
   }
   const [a, b] = at;
+  const stmt = code.slice(a, b);
+  const inner: ISegment[] = [];
+  let pos = 0;
+  for (const [x, y] of focusSpans(stmt, names, ruleId)) {
+    inner.push({ text: stmt.slice(pos, x), mark: true });
+    inner.push({ text: stmt.slice(x, y), mark: true, focus: true });
+    pos = y;
+  }
+  inner.push({ text: stmt.slice(pos), mark: true });
   return [
     { text: code.slice(0, a), mark: false },
-    { text: code.slice(a, b), mark: true },
+    ...inner,
     { text: code.slice(b), mark: false }
-  ].filter(s => s.text);
+  ].filter(seg => seg.text);
 }
 
 /** Whether the sidebar shows an event's code and refusal: refused or held for approval. (A row

@@ -16,7 +16,7 @@ import {
   IRefusal,
   IRewrite
 } from './format';
-import { highlight, refused } from './refusals';
+import { focusNames, highlight, refused } from './refusals';
 
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -33,11 +33,28 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** A block of code with the refused statement in a `<mark>`. */
-function codeBlock(code: string, statement: string | null): HTMLElement {
+/** A block of code with the refused statement in a `<mark>` and, inside it, the parts the
+ * refusal is about in a `<strong>`. */
+function codeBlock(code: string, refusal: IRefusal | null): HTMLElement {
   const pre = el('pre', 'jp-GuardPanel-code');
-  for (const s of highlight(code, statement)) {
-    pre.append(s.mark ? el('mark', 'jp-GuardPanel-offending', s.text) : s.text);
+  const names = focusNames(refusal);
+  let mark: HTMLElement | null = null;
+  for (const s of highlight(
+    code,
+    refusal?.statement ?? null,
+    names,
+    refusal?.rule_id
+  )) {
+    if (!s.mark) {
+      mark = null;
+      pre.append(s.text);
+      continue;
+    }
+    if (!mark) {
+      mark = el('mark', 'jp-GuardPanel-offending');
+      pre.append(mark);
+    }
+    mark.append(s.focus ? el('strong', 'jp-GuardPanel-focus', s.text) : s.text);
   }
   return pre;
 }
@@ -78,7 +95,7 @@ export function eventRow(
     return item;
   }
   if (e.code) {
-    item.append(codeBlock(e.code, refusal?.statement ?? null));
+    item.append(codeBlock(e.code, refusal));
   }
   const effect = describeEffect(
     refusal?.effect as Record<string, unknown> | null

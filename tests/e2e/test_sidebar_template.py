@@ -134,6 +134,10 @@ def test_palette_opens_the_sidebar_which_highlights_the_refused_statement(
             expect(event.locator(".jp-GuardPanel-rule")).to_have_text("exfiltration")
             # the whole cell is shown, only the refused statement is marked
             expect(event.locator(".jp-GuardPanel-code")).to_contain_text("SELECT 1 AS one;")
+            # inside it, what the refusal is about: the sensitive column, as the message
+            # underlines it
+            expect(event.locator(".jp-GuardPanel-offending .jp-GuardPanel-focus")).to_have_text(
+                "ssn")
             expect(event.locator(".jp-GuardPanel-rewriteSql")).to_have_text(SAFER)
             expect(event.locator(".jp-GuardPanel-rewriteHint")).to_contain_text(
                 "without the sensitive columns")

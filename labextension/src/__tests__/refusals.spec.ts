@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { IGuardEvent } from '../format';
-import { find, highlight, RefusalLog, refusalOf, refused } from '../refusals';
+import {
+  find,
+  focusNames,
+  focusSpans,
+  highlight,
+  RefusalLog,
+  refusalOf,
+  refused
+} from '../refusals';
 
 const DETAILS = {
   schema: 'jupyter_guard.refusal',
@@ -93,6 +101,52 @@ describe('highlight', () => {
       { text: 'DROP TABLE u', mark: false }
     ]);
     expect(highlight('', 'x')).toEqual([]);
+  });
+});
+
+describe('focus', () => {
+  const r = refusalOf(errorMsg({ jupyter_guard: DETAILS }))!;
+  it('points at the sensitive columns inside the statement, as whole words', () => {
+    expect(focusNames(r)).toEqual(['ssn']);
+    const code =
+      "SELECT 1;\nCOPY (SELECT id, ssn, ssn_note FROM c) TO 'out.csv'";
+    const parts = highlight(
+      code,
+      "COPY (SELECT id, ssn, ssn_note FROM c) TO 'out.csv'",
+      ['ssn']
+    );
+    expect(parts.filter(p => p.focus).map(p => p.text)).toEqual(['ssn']);
+    expect(
+      parts
+        .filter(p => p.mark)
+        .map(p => p.text)
+        .join('')
+    ).toBe("COPY (SELECT id, ssn, ssn_note FROM c) TO 'out.csv'");
+    expect(parts.map(p => p.text).join('')).toBe(code);
+  });
+  it('points at the dropped table, or the WHERE of a bulk change', () => {
+    const drop = {
+      ...r,
+      rule_id: 'destructive-ddl',
+      effect: { target: 'main.t' }
+    };
+    expect(focusNames(drop)).toEqual(['t']);
+    expect(focusSpans('DROP TABLE t', ['t'])).toEqual([[11, 12]]);
+    expect(focusSpans('DELETE FROM t WHERE 1 = 1', [], 'bulk-change')).toEqual([
+      [14, 25]
+    ]);
+    expect(focusSpans('DELETE FROM t', [], 'bulk-change')).toEqual([]);
+    expect(
+      focusNames({ ...r, rule_id: 'exfiltration', effect: { target: 'x.csv' } })
+    ).toEqual([]);
+    expect(focusNames(null)).toEqual([]);
+  });
+  it('never marks outside the statement', () => {
+    const parts = highlight('SELECT ssn;\nDROP TABLE t', 'DROP TABLE t', [
+      'ssn'
+    ]);
+    expect(parts.filter(p => p.focus)).toEqual([]);
+    expect(parts[0]).toEqual({ text: 'SELECT ssn;\n', mark: false });
   });
 });
 
