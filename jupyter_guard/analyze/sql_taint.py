@@ -115,7 +115,10 @@ def _renamed(outs: tuple[Output, ...], node: exp.Expression) -> tuple[Output, ..
 
 def _table(t: exp.Table, c: Ctx, ctes: dict[str, tuple[Output, ...]]) -> tuple[Output, ...]:
     if not isinstance(t.this, exp.Identifier):
-        raise Unknown(t.sql())   # a table function (read_csv, range, ...)
+        macro = _macro(t.this, c)
+        if macro is None:
+            raise Unknown(t.sql())   # a table function (read_csv, range, ...)
+        return _renamed(macro, t)
     name = ".".join(p.name for p in t.parts).lower()
     if name in ctes:
         return _renamed(ctes[name], t)
@@ -132,6 +135,14 @@ def _table(t: exp.Table, c: Ctx, ctes: dict[str, tuple[Output, ...]]) -> tuple[O
     bare = t.name.lower()
     return _renamed(tuple(Output(col, frozenset({f"{bare}.{col}"}) if c.sensitive(col) else _NONE)
                           for col in cols), t)
+
+
+def _macro(f: exp.Expression, c: Ctx) -> tuple[Output, ...] | None:
+    """What a macro made in this session reveals (``lookup`` knows it as ``name()``)."""
+    if not isinstance(f, exp.Anonymous) or c.lookup is None:
+        return None
+    found = c.lookup(f"{str(f.this).lower()}()")
+    return found if isinstance(found, tuple) else None
 
 
 def _scope(q: exp.Select, c: Ctx, ctes: dict[str, tuple[Output, ...]]) -> Scope:
@@ -189,6 +200,10 @@ def _expr(e: exp.Expression, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output,
         o, g = _expr(child, scope, c, ctes)
         origins |= o
         grouped |= g
+    macro = _macro(e, c) if isinstance(e, exp.Anonymous) else None
+    for o in macro or ():
+        origins |= o.origins
+        grouped |= o.grouped
     if isinstance(e, _GROUPED):
         return _NONE, frozenset(origins | grouped)
     if c.hashed_ok and (isinstance(e, _HASHES) or (

@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.enforce.connections import Conn
-from jupyter_guard.hooks import sql_exports
+from jupyter_guard.hooks import sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -109,6 +109,8 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
 
 def _one(i: Intent, cat: Catalog) -> Intent:
     a = i.action
+    if a in ("sql.rename", "sql.insert", "sql.update", "sql.other") and cat.policy is not None:
+        taint_ddl.follow(i, cat, cat.policy)   # later reads see where the values went
     if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
             i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))

@@ -24,7 +24,7 @@ from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.enforce.connections import Conn, duckdb_classify
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.lineage import facts_of, lineage_of
-from jupyter_guard.guard.store_reads import store_paths, strings_of
+from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
@@ -225,6 +225,11 @@ class Guard:
                 out.append(Intent("guard.tamper", "guard", f"reads the guard's audit store {path} "
                                   "through SQL; read it outside the kernel (`jupyter guard "
                                   "report`)", source=q))
+        for i in intents:   # a child reading it (`!cat`, `!duckdb`, `python -c`): by its words
+            if i.action in ("shell.exec", "code.dynamic") and not _guard_cli(i.source):
+                out += [Intent("guard.tamper", "guard", f"a child process reads the guard's audit "
+                               f"store {path}; read it with `jupyter guard report`",
+                               source=i.source) for path in store_paths(words_of(i.source), audit)]
         for i in intents:
             path = i.detail if i.action == "sql.attach" else i.target
             if (i.action.startswith("file.") or i.action == "sql.attach") and path and \
@@ -488,3 +493,11 @@ def needs_database(i: Intent) -> bool:
     return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
         i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
                                       and any(c.endswith("*") for c in i.columns))
+
+
+def _guard_cli(command: str) -> bool:
+    """``jupyter guard …``: the guard's own commands, which refuse what changes the store."""
+    words = [w.rpartition("/")[2] for w in command.split()[:3]]
+    return words[:2] == ["jupyter", "guard"] or words[:1] == ["jupyter-guard"] or (
+        words[1:3] in (["-m", "jupyter_guard.cli"], ["-m", "jupyter_guard"])
+        and words[0].startswith("python"))

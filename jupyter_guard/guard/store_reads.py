@@ -34,6 +34,19 @@ def strings_of(query: str, params: Any = None) -> list[str]:
     return [s for s in found if _pathlike(s)]
 
 
+_WORDS = re.compile(r"'([^']*)'|\"([^\"]*)\"|([^\s'\"=<>|;&()`,]+)")
+
+
+def words_of(command: str) -> list[str]:
+    """Path-like words of a shell command or of code run by a child (``python -c``): quoted
+    strings, and words cut at spaces, quotes, ``=``, redirections and separators.
+
+    >>> words_of("cat ./a/audit.duckdb --db=x.db 2>/dev/null; ls")
+    ['./a/audit.duckdb', 'x.db', '/dev/null']
+    """
+    return [w for w in (a or b or c for a, b, c in _WORDS.findall(command)) if _pathlike(w)]
+
+
 def _pathlike(s: str) -> bool:
     return bool(s) and len(s) < 4096 and ("/" in s or "." in s or _GLOB.search(s) is not None)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import os
 import sys
 import threading
 from typing import Any
@@ -72,6 +73,18 @@ class CheckedFile:
         return repr(self._jg_file)
 
 
+def _data_fd(fd: int) -> bool:
+    """A descriptor whose bytes leave: a file (``tempfile.TemporaryFile``, ``os.open``) or a
+    pipe (a child's stdin); terminals and sockets have their own exits."""
+    import stat
+
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
+
+
 class FileExits:
     def __init__(self, rt: Any) -> None:
         self.rt = rt
@@ -97,7 +110,7 @@ class FileExits:
         if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
                                              or "+" in mode):
             return f   # reading: nothing leaves (checked first: every open passes here)
-        if _tl.judged or isinstance(file, int) or busy():
+        if _tl.judged or busy() or (isinstance(file, int) and not _data_fd(file)):
             return f
         caller = sys._getframe(2)
         if not self.rt.user_stack(caller):
@@ -147,6 +160,10 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
         return FX
     fx = FX = FileExits(rt)
     orig = _OPEN
+    from jupyter_guard.mask import text as mask_text
+
+    if exits.known_spans not in mask_text.KNOWN:   # printed values from sensitive columns
+        mask_text.KNOWN.append(exits.known_spans)
 
     def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001
         f = orig(file, mode, *args, **kw)
@@ -160,6 +177,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     if shell_mod is not None and hasattr(shell_mod, "io_open"):
         shell_mod.io_open = open
         module_patched[(shell_mod, "io_open")] = open
+    from jupyter_guard.hooks import exit_streams
+
+    exit_streams.install(fx, module_patched, patched)
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
@@ -171,7 +191,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
 def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:
     """DuckDB relation writers, which open their files in native code."""
     rel = duckdb.DuckDBPyRelation
-    for name in ("df", "fetchdf", "to_df"):   # results keep the SQL taint of their columns
+    from jupyter_guard.hooks.result_taint import FETCHES
+
+    for name in sorted(FETCHES):   # results keep the SQL taint of their columns
         orig = getattr(rel, name, None)
         if orig is not None and not getattr(orig, "_jg", False):
             fn = _relation_fetch(orig, name, fx)
@@ -213,9 +235,17 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
     def fetch(self: Any, *args: Any, **kw: Any) -> Any:
         out = orig(self, *args, **kw)
         if not busy():
-            from jupyter_guard.hooks import sql_exports
+            from jupyter_guard.hooks import result_taint
+            from jupyter_guard.hooks.state import Busy
 
-            sql_exports.mark_relation(out, self, fx.rt.guard)
+            guard = fx.rt.guard
+            try:
+                with Busy():
+                    sql, names = self.sql_query(), [str(c) for c in self.columns]
+            except Exception:  # no SQL behind it (a frame or a file read): names and detectors
+                return out
+            result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
+                                 names, guard)
         return out
     fetch._jg = True  # type: ignore[attr-defined]
     fetch.__name__, fetch.__doc__ = how, orig.__doc__

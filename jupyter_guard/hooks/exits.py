@@ -4,9 +4,9 @@ the masking detectors and for values known to come from sensitive columns.
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
   iteration: ``enforce.df_lineage`` registers them), so a 9-digit SSN joined into a string by hand
   is recognised even though no detector matches it.
-- ``scan`` finds the first sensitive value in a text: e-mails wherever an ``@`` occurs, the other
-  detectors on the first ``FULL`` characters and on a window of every ``STEP`` after (a cost
-  bound for large files; see ``docs/threat-model.md``), known values token by token.
+- ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
+  prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
+  values token by token.
 - ``refuse`` decides through the policy (rule ``exfiltration``) and raises ``GuardBlocked``.
 Masked output passes: masked values match no detector and are no known value.
 """
@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import re
 import sys
+from itertools import repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
+from jupyter_guard.mask.normalize import normalize
+from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
 
-FULL, STEP, WINDOW = 16_384, 65_536, 2_048
 MAX_KNOWN = 2_000_000
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
-_EMAIL_HINT = "@"
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00", " "))
 known: set[str] = set()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
@@ -54,8 +56,45 @@ def _text(data: Any) -> str:
     return ""
 
 
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
+          (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
+          (b"\x78\xda", "zlib"))
+INFLATE_MAX = 1 << 20
+
+
+def _inflated(data: Any) -> bytes:
+    """A whole compressed stream written at once (``gzip.compress(...)``): its first
+    ``INFLATE_MAX`` bytes, uncompressed ('' when it is not one)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return b""
+    head = bytes(data[:6])
+    kind = next((k for m, k in _MAGIC if head.startswith(m)), "")
+    if not kind:
+        return b""
+    import bz2
+    import lzma
+    import zlib
+
+    try:
+        if kind == "bz2":
+            return bz2.BZ2Decompressor().decompress(bytes(data), INFLATE_MAX)
+        if kind == "xz":
+            return lzma.LZMADecompressor().decompress(bytes(data), INFLATE_MAX)
+        return zlib.decompressobj(47 if kind == "gzip" else 15).decompress(bytes(data),
+                                                                          INFLATE_MAX)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
+
+
 def scan(data: Any, settings: Any) -> str:
-    """The kind of the first sensitive value in ``data`` ('' if none)."""
+    """The kind of a sensitive value in ``data`` ('' if none): every detector over the whole
+    text (normalised as for masking: entities, escapes, zero-width characters), then known
+    values token by token."""
+    inner = _inflated(data)
+    if inner:
+        found = scan(inner, settings)
+        if found:
+            return found
     text = _text(data)
     if not text:
         return ""
@@ -64,18 +103,7 @@ def scan(data: Any, settings: Any) -> str:
     found = _known(text)
     if found:
         return found
-    enabled = settings.enabled
-    if _EMAIL_HINT in text:
-        for d in enabled:
-            if d.name == "email" and next(iter(d.find(text)), None) is not None:
-                return "email"
-    parts = [text] if len(text) <= FULL + WINDOW else [text[:FULL]] + [
-        text[i:i + WINDOW] for i in range(FULL, len(text), STEP)]
-    for part in parts:
-        for d in enabled:
-            if d.name != "email" and next(iter(d.find(part)), None) is not None:
-                return d.name
-    return ""
+    return first(normalize(text).text, settings.enabled)
 
 
 def _known(text: str) -> str:
@@ -89,10 +117,35 @@ def _known(text: str) -> str:
     if len(text) < 200:
         if text.strip().strip("\"'") in known:
             return "values read from a sensitive column"
-    for tok in _TOKEN.findall(text):
-        if tok in known or tok.strip(".-+@") in known:
-            return "values read from a sensitive column"
+    # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
+    tokens = text.translate(_CUT).split()
+    if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
+                                                                 repeat(".-+@"))):
+        return "values read from a sensitive column"
     return ""
+
+
+def known_columns(frame: Any, rows: int = 64) -> set[str]:
+    """Columns of a pandas frame whose first ``rows`` values hold a value read from a sensitive
+    column (a renamed copy that lost its lineage, an Arrow table converted back)."""
+    if not known:
+        return set()
+    head = frame.head(rows)
+    return {str(c) for i, c in enumerate(head.columns)
+            if any(str(v) in known for v in head.iloc[:, i].tolist() if isinstance(v, (str, int)))}
+
+
+_SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
+# a printed token: 4+ characters between separators, not starting or ending with . - + @
+_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")   # linear: tests/enforce/test_known_values.py
+
+
+def known_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where values read from sensitive columns occur in ``text`` (for masking printed text).
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
+    if not known or known.isdisjoint(_PRINTED.findall(text)):
+        return []
+    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks import result_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.kernel.cellhook import blocked_error
 from jupyter_guard.kernel.refusals import note_if_audit
@@ -159,6 +160,7 @@ class GuardedConnection:
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
         self._check(query, parameters)
+        result_taint.note(self._jg_con, query)
         if not args and not kw and _measured(self._jg_guard, query):
             out = _run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
             if isinstance(out, int):   # a DML count: answered from Python until used otherwise
@@ -174,6 +176,7 @@ class GuardedConnection:
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
         sets = list(parameters or [])
+        result_taint.note(self._jg_con, None)
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
         if not args and not kw and _measured(self._jg_guard, query):
@@ -229,10 +232,19 @@ class GuardedConnection:
         return self._jg_con.__exit__(*exc)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "create_function":   # Python functions as SQL: their results are checked
+            from jupyter_guard.hooks.udf_taint import wrap_create
+
+            kept = _PENDING.get(id(self._jg_con))   # a pending DML count is put back first
+            return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
+                               else self._jg_con.create_function)
         if _PENDING:
             kept = _PENDING.get(id(self._jg_con))
             if kept is not None:
                 return _kept(self._jg_con, kept, name)
+        if name in result_taint.FETCHES and result_taint.pending(self._jg_con):
+            return result_taint.wrap_fetch(getattr(self._jg_con, name), name, self._jg_con,
+                                           self._jg_guard)
         return getattr(self._jg_con, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -311,7 +323,11 @@ def _module_func(orig: Any, guard: Guard) -> Any:
     def f(query: Any, *args: Any, **kw: Any) -> Any:
         con = unwrap(kw.pop("connection", None)) or _default()
         check_sql(guard, Conn(con, "duckdb", "duckdb"), query, kw.get("params") or (args[0] if args else None))
-        return orig(query, *args, connection=con, **kw)
+        out = orig(query, *args, connection=con, **kw)
+        if out is con and type(con).__name__ == "DuckDBPyConnection":   # execute: fetched later
+            result_taint.note(con, query if f.__name__ == "execute" else None)
+            return GuardedConnection(con, guard)
+        return out
     f.__name__ = getattr(orig, "__name__", "sql")
     f.__doc__ = getattr(orig, "__doc__", None)
     return f

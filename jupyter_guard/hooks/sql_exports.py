@@ -143,48 +143,6 @@ def remember(i: Intent, cat: Any, policy: Policy) -> None:
         REMEMBERED[bare_table(i.target)] = got[0]
 
 
-def mark_relation(frame: Any, rel: Any, guard: Any) -> None:
-    """A DuckDB relation fetched as a frame (``con.sql(q).df()``): mark it like a ``%%guarded_sql``
-    result, resolving tables through the DuckDB connections in the user's namespace."""
-    from jupyter_guard.enforce.connections import is_duckdb, unwrap
-    from jupyter_guard.hooks.state import Busy
-
-    try:
-        with Busy():
-            sql = rel.sql_query()
-            cons = [c for c in (unwrap(v) for v in list(guard.namespace().values()))
-                    if is_duckdb(c)]
-    except Exception:  # no SQL behind it (a frame or a file read): names and detectors decide
-        return
-
-    class _Any:
-        native_duckdb = True
-        raw = None
-
-        @staticmethod
-        def scalar(q: str) -> Any:
-            for c in cons:
-                try:
-                    return c.execute(q).fetchone()[0]
-                except Exception:  # another connection may know the tables
-                    continue
-            raise LookupError("no connection knows these tables")
-
-    class _Tables:
-        def table(self, name: str) -> Any:
-            for c in cons:
-                try:
-                    return c.table(name)
-                except Exception:  # not this connection's table
-                    continue
-            raise LookupError(name)
-
-    conn = _Any()
-    conn.raw = _Tables()
-    with Busy():
-        mark_result(frame, sql, conn, guard.policy)
-
-
 def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> None:
     """Mark a displayed result's columns with the sensitive columns they reveal (by position)."""
     if frame is None or not getattr(conn, "native_duckdb", False) or "select" not in sql.lower():

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.hooks import df_lineage, df_values
+from jupyter_guard.hooks import df_lineage, df_values, exits
 from jupyter_guard.hooks.df_lineage import (
     _EMPTY,
     _PROPAGATE,
@@ -92,6 +92,7 @@ class Exports:
             sens = {c for c, o in lineage.items() if any(g.policy.is_sensitive_column(x) for x in o)}
             try:
                 sens |= sensitive_columns(frame, self.settings())
+                sens |= exits.known_columns(frame)
             except Exception as e:   # never fail open: a frame we cannot inspect is refused
                 log.error("jupyter_guard could not inspect the exported data: %s", e)
                 cols = ("?",)

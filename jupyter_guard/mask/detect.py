@@ -24,6 +24,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .patterns import CANDIDATE, PRECISE, VALUE_GROUP, compile_precise
+from .patterns import IBAN_LENGTHS as _IBAN_LENGTHS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,14 +52,6 @@ def _card_ok(text: str) -> bool:
     return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn_ok(digits)
 
 
-_IBAN_LENGTHS = dict(
-    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, BY=28, CH=21, CR=22,
-    CY=28, CZ=24, DE=22, DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22,
-    GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30,
-    KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20, LV=21, MC=27, MD=24, ME=22, MK=19, MR=27, MT=31,
-    MU=30, NL=18, NO=15, PK=24, PL=28, PS=29, PT=25, QA=29, RO=24, RS=22, SA=24, SC=31, SE=24,
-    SI=19, SK=24, SM=27, ST=25, SV=28, TL=23, TN=24, TR=26, UA=29, VA=22, VG=24, XK=20,
-)
 
 
 def _iban_ok(text: str) -> bool:
@@ -66,7 +59,11 @@ def _iban_ok(text: str) -> bool:
     if _IBAN_LENGTHS.get(iban[:2]) != len(iban):
         return False
     moved = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    return int(moved.translate(_IBAN_DIGITS)) % 97 == 1
+
+
+_IBAN_DIGITS = {ord(c): str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+"""Letters as the numbers mod-97 reads them (A = 10 … Z = 35); digits stay."""
 
 
 def _phone_ok(text: str) -> bool:
@@ -155,6 +152,25 @@ class Detector:
                 m = search(text, m.start() + 1, endpos)
                 continue
             m = search(text, max(m.end(), m.start() + 1), endpos)
+
+    def spans_in(self, text: str, pos: int, endpos: int) -> list[tuple[int, int]]:
+        """``find_in`` as a list, for text dense with values: one ``finditer`` pass in C while
+        every match is accepted; from the first rejected one on, ``matches_in`` goes on (it
+        searches again one character later, as ``find_in`` does), so the spans are the same."""
+        it = self.pattern.finditer(text, pos, endpos)
+        if self.validate is None and self.group is None:
+            return [m.span() for m in it]
+        out: list[tuple[int, int]] = []
+        add, group, ok = out.append, self.group, self.validate
+        for m in it:
+            if group and m.group(group) is not None:
+                add(m.span(group))
+            elif ok is None or ok(m.group()):
+                add(m.span())
+            else:
+                out += [(a, b) for _, a, b in self.matches_in(text, m.start() + 1, endpos)]
+                break
+        return out
 
     def matches(self, value: str) -> bool:
         """Whether the whole value (surrounding spaces aside) is one detected value."""

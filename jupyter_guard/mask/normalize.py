@@ -14,10 +14,18 @@ returned as it is.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Any
+
+try:  # long texts are searched for tokens by RE2 first (see ``scan``)
+    import re2 as _re2
+except ImportError:  # pragma: no cover - depends on the environment
+    _re2 = None
 
 _ZERO_WIDTH = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -29,6 +37,8 @@ _CHANGING = re.compile(
     r"|%[0-9A-Fa-f]{2}"
     f"|[{_ZERO_WIDTH}]+"
 )
+_SPLIT = re.compile(f"({_CHANGING.pattern})")
+_ZERO_WIDTH_RUNS = re.compile(f"[{_ZERO_WIDTH}]+")
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
 
@@ -45,34 +55,81 @@ def _decode(token: str) -> str:
 
 @dataclass(frozen=True)
 class Normalized:
-    """``text`` for the detectors; ``span`` maps a span of it back onto the original."""
+    """``text`` for the detectors; ``span`` maps a span of it back onto the original.
+
+    ``source`` is the text the tokens were decoded from ('' when ``text`` is the original,
+    one character for one). The map is built only when a span is mapped (most texts have no
+    value in them): ``source`` cut into pieces alternating between kept text and tokens (even
+    and odd indices), where each piece starts in ``text`` and in ``source``. A token whose
+    decoding has another length was changed."""
 
     text: str
-    # one entry per changed token: start and end in ``text``, start and end in the original
-    norm_start: list[int] = field(default_factory=list)
-    norm_end: list[int] = field(default_factory=list)
-    orig_start: list[int] = field(default_factory=list)
-    orig_end: list[int] = field(default_factory=list)
+    source: str = ""
+
+    @functools.cached_property
+    def _map(self) -> tuple[list[int], list[int]]:
+        pieces = _SPLIT.split(self.source)
+        tokens = pieces[1::2]
+        decoded = {t: _decode(t) for t in set(tokens)}
+        orig_at = list(accumulate(map(len, pieces), initial=0))
+        pieces[1::2] = map(decoded.__getitem__, tokens)
+        norm_at = list(accumulate(map(len, pieces), initial=0))
+        return norm_at[:-1], orig_at[:-1]
+
+    def _piece(self, i: int) -> tuple[int, int, int, int]:
+        """Start and end of piece ``i`` in ``text``, then in the original."""
+        norm_at, orig_at = self._map
+        ns, os_ = norm_at[i], orig_at[i]
+        if i + 1 == len(norm_at):
+            return ns, len(self.text), os_, os_ + (len(self.text) - ns)
+        return ns, norm_at[i + 1], os_, orig_at[i + 1]
+
+    def _start(self, x: int, lo: int = 0) -> tuple[int, int]:
+        """The original position of ``x`` as a start, and the piece it is in."""
+        i = max(bisect_right(self._map[0], x, lo) - 1, 0)
+        ns, ne, os_, oe = self._piece(i)
+        if oe - os_ == ne - ns:  # kept text, or a token left as it was
+            return os_ + (x - ns), i
+        return (os_ if x < ne else oe + (x - ne)), i  # inside a decoded token: from its start
+
+    def _end(self, y: int, lo: int = 0) -> int:
+        ns, ne, os_, oe = self._piece(max(bisect_left(self._map[0], y, lo) - 1, 0))
+        if oe - os_ == ne - ns:
+            return os_ + (y - ns)
+        return oe if y <= ne else oe + (y - ne)  # ends inside a decoded token: to its end
 
     def start(self, x: int) -> int:
-        i = bisect_right(self.norm_start, x) - 1
-        if i < 0:
-            return x
-        if x < self.norm_end[i]:
-            return self.orig_start[i]  # inside a decoded token: from its start
-        return self.orig_end[i] + (x - self.norm_end[i])
+        return self._start(x)[0]
 
     def end(self, y: int) -> int:
-        i = bisect_left(self.norm_start, y) - 1
-        if i < 0:
-            return y
-        if y <= self.norm_end[i]:
-            return self.orig_end[i]  # ends inside a decoded token: to its end
-        return self.orig_end[i] + (y - self.norm_end[i])
+        return self._end(y)
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """The original span of the normalised span ``(a, b)``."""
-        return (self.start(a), self.end(b)) if self.norm_start else (a, b)
+        return (self.start(a), self.end(b)) if self.source else (a, b)
+
+    def spans(self, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """``span`` of each of ``spans`` (ordered by start; the name is kept), each search
+        starting where the previous one ended."""
+        if not self.source:
+            return spans
+        out, lo = [], 0
+        for a, b, name in spans:
+            x, lo = self._start(a, lo)
+            out.append((x, self._end(b, lo), name))
+        return out
+
+
+def _found(text: str) -> bool:
+    """Whether ``text`` may hold a token to decode (RE2 reads long texts many times faster)."""
+    if _re2 is not None and len(text) >= 2048:
+        return _changing_re2().search(text) is not None
+    return _CHANGING.search(text) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _changing_re2() -> Any:
+    return _re2.compile(_CHANGING.pattern)
 
 
 def normalize(text: str) -> Normalized:
@@ -85,31 +142,14 @@ def normalize(text: str) -> Normalized:
         text_f = text.translate(_FOLD)
     else:
         text_f = text
-    tokens = [(m.start(), m.end(), m.group()) for m in _CHANGING.finditer(text_f)]
-    if not tokens:
+    if not _found(text_f):
         return Normalized(text_f)
-    out: list[str] = []
-    norm = Normalized("")
-    ns, ne, os_, oe = norm.norm_start, norm.norm_end, norm.orig_start, norm.orig_end
-    cache: dict[str, str] = {}
-    pos = npos = 0
-    for a, b, token in tokens:
-        dec = cache.get(token)
-        if dec is None:
-            dec = cache[token] = _decode(token)
-        if dec == token:
-            continue
-        out.append(text_f[pos:a])
-        npos += a - pos
-        ns.append(npos)
-        os_.append(a)
-        out.append(dec)
-        npos += len(dec)
-        ne.append(npos)
-        oe.append(b)
-        pos = b
-    if not ns:
+    if "&" not in text_f and "%" not in text_f:  # zero-width characters only: drop them in C
+        return Normalized(_ZERO_WIDTH_RUNS.sub("", text_f), text_f)
+    pieces = _SPLIT.split(text_f)  # kept text and tokens alternate
+    tokens = pieces[1::2]
+    decoded = {t: _decode(t) for t in set(tokens)}
+    if all(d == t for t, d in decoded.items()):
         return Normalized(text_f)
-    out.append(text_f[pos:])
-    object.__setattr__(norm, "text", "".join(out))
-    return norm
+    pieces[1::2] = map(decoded.__getitem__, tokens)
+    return Normalized("".join(pieces), text_f)

@@ -24,6 +24,24 @@ _DROP_POSSESSIVE = re.compile(r"(?<=[+*}?])\+")
 # Values are ASCII (digits, letters): ``\d`` and ``\w`` mean ASCII here, as they do in RE2.
 FLAGS = re.ASCII
 
+IBAN_LENGTHS = dict(
+    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, BY=28, CH=21, CR=22,
+    CY=28, CZ=24, DE=22, DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22,
+    GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30,
+    KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20, LV=21, MC=27, MD=24, ME=22, MK=19, MR=27, MT=31,
+    MU=30, NL=18, NO=15, PK=24, PL=28, PS=29, PT=25, QA=29, RO=24, RS=22, SA=24, SC=31, SE=24,
+    SI=19, SK=24, SM=27, ST=25, SV=28, TL=23, TN=24, TR=26, UA=29, VA=22, VG=24, XK=20,
+)
+"""Length of an IBAN by country; an IBAN starts with one of these codes (the pattern says so,
+so runs of other capitals and digits cost no validation: ``AB12 AB12 …``)."""
+_IBAN_CC = "(?:" + "|".join(IBAN_LENGTHS) + ")"
+
+CARD_START = (r"(?:4\d{3}|5[1-5]\d\d|2(?:2[2-9]|[3-6]\d|7[01])\d|2720|3[47]\d\d"
+              r"|3(?:0[0-5]|[68]\d)\d|6(?:011|5\d\d|4[4-9]\d|2\d\d)|35(?:2[89]|[3-8]\d))")
+"""The first four digits of a card number of a known network (the card validator's prefixes,
+written out to four digits: a test checks all 10,000): ordinary numbers side by side
+(``123456 789012 …``) are then no card candidates."""
+
 _EMAIL_B = r"(?<![\w@.+%-])"  # not inside a word, address or number
 _E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
 _SSN_WORDS = r"(?i:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)"
@@ -38,7 +56,8 @@ PRECISE: dict[str, str] = {
     r"|\d{4}(?P<s2>[ -])\d{6}(?P=s2)\d{4,5})(?![\w-]|[.,]\d)",
     "phone": r"(?<![\w.+/:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
     r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w/:-]|[.,]\d)",
-    "iban": r"(?<![\w-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w-])",
+    "iban": r"(?<![\w-])(?=" + _IBAN_CC + r")[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}"
+    r"(?: ?[A-Z0-9]{1,3})?(?![\w-])",
     "ipv4": r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
     r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)",
     "ipv6": r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])",
@@ -56,10 +75,10 @@ PRECISE: dict[str, str] = {
 CANDIDATE: dict[str, str] = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "ssn": r"\d{3}[- ]\d{2}[- ]\d{4}|" + _SSN_WORDS + r"[^\w\n]{0,4}(?:is[^\w\n]{1,3})?\d{9}",
-    "card": r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5}",
+    "card": CARD_START + r"(?:[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}|[ -]\d{6}[ -]\d{4,5})",
     "phone": r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
     r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}",
-    "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}",
+    "iban": _IBAN_CC + r"\d{2}(?: ?[A-Z0-9]{4}){2,7}",
     "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
     "ipv6": r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}",
     "secret": r"(?i:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
@@ -72,6 +91,17 @@ CANDIDATE: dict[str, str] = {
 }
 """Each matches wherever ``PRECISE`` does, at the same start and (greedy like it) to the same end,
 so a short window past a candidate's end lets the precise pattern confirm it."""
+
+PREFILTER: dict[str, str] = {
+    # a card starts a number (the precise pattern's left boundary) with 2-6 (every network's)
+    "card": r"(?:^|[^\w.,-])[2-6]\d{3}(?:[ -]?\d{4}[ -]?\d{4}[ -]?\d|[ -]\d{6}[ -]\d{4})",
+    "iban": r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2}",
+    # an address its validator accepts has '::' or eight groups (the pattern's right boundary
+    # leaves out embedded IPv4): clock times ('10:30:00') are no candidates
+    "ipv6": r"::|(?:[0-9A-Fa-f]{0,4}:){7}",
+}
+"""Looser shapes for the one-pass set that picks the chunks to confirm (each matches wherever
+its ``CANDIDATE`` does): the prefix alternations make the combined automaton slower."""
 
 VALUE_GROUP: dict[str, str] = {"ssn": "v", "secret": "v"}
 """Detectors whose match names a value group: a key word (``ssn:``, ``password=``) tells the

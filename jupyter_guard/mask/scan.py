@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .detect import Detector
-from .patterns import MAX_VALUE
+from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
+
+    _UNANCHORED = _re2._re2.RE2.Anchor.UNANCHORED
 except ImportError:  # pragma: no cover - depends on the environment
     _re2 = None
 
@@ -46,6 +48,24 @@ def _compiled(candidate: str) -> Any:
     return _re2.compile(candidate)
 
 
+def _candidates(candidate: str, window: Any) -> Iterator[tuple[int, int]]:
+    """Spans of ``candidate`` in ``window``, left to right. ASCII text comes as bytes, where
+    offsets need no decoding: RE2 is called directly, without the wrapper's match objects."""
+    regex = _compiled(candidate)
+    if not isinstance(window, bytes):
+        yield from (m.span() for m in regex.finditer(window))
+        return
+    match, anchor, pos, end = regex._regexp.Match, _UNANCHORED, 0, len(window)
+    while True:
+        a, b = match(anchor, window, pos, end)[0]
+        if a < 0:
+            return
+        yield a, b
+        pos = b if b > pos else pos + 1  # (candidates are never empty; this guards progress)
+        if pos > end:
+            return
+
+
 def engine() -> str:
     """``"re2"`` or ``"re"``: what scans long texts."""
     return "re2" if _re2 is not None else "re"
@@ -68,17 +88,17 @@ def _which(candidates: tuple[str, ...]) -> Any:
     return found.Match
 
 
-def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span]:
+def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span] | None:
     """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
-    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again)."""
+    as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again),
+    or None when the chunk has so many candidates that one precise pass over it is cheaper."""
     n, ends = len(text), []
-    for m in _compiled(det.candidate).finditer(window):
-        if lo + m.start() >= hi:
+    for a, b in _candidates(det.candidate, window):
+        if lo + a >= hi:
             break
-        ends.append((lo + m.start(), lo + m.end()))
-        if len(ends) > FEW:  # many candidates: one precise pass over the chunk is cheaper
-            return [(a, b, det.name) for a, b in det.find_in(text, lo, min(n, hi + MAX_VALUE))
-                    if a < hi]
+        ends.append((lo + a, lo + b))
+        if len(ends) > FEW:
+            return None
     out: list[Span] = []
     for a, b in ends:
         if b - a > LONG:  # a long run: a value can start only where the run does
@@ -96,19 +116,46 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     return out
 
 
+def _dense(text: str, det: Detector, ranges: list[tuple[int, int]]) -> list[Span]:
+    """One precise pass per run of adjacent dense chunks (values starting in the run)."""
+    n, out, name = len(text), [], det.name
+    runs: list[list[int]] = []
+    for lo, hi in ranges:
+        if runs and runs[-1][1] == lo:
+            runs[-1][1] = hi
+        else:
+            runs.append([lo, hi])
+    for lo, hi in runs:
+        spans = det.spans_in(text, lo, min(n, hi + MAX_VALUE))
+        while spans and spans[-1][0] >= hi:  # starts past the run: its own chunk finds it
+            spans.pop()
+        out += [(a, b, name) for a, b in spans]
+    return out
+
+
 def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     """Chunk by chunk: one RE2 set pass tells which detectors have candidates there; their
-    candidates are confirmed one by one on short windows (or, when there are many, by one
-    precise pass over the chunk). Each chunk is read a bounded number of times: linear.
+    candidates are confirmed one by one on short windows. A detector with many candidates in
+    a chunk (text dense with values) instead gets one precise pass over each run of such
+    chunks. Each chunk is read a bounded number of times: linear.
     """
-    n, out = len(text), []
-    which = _which(tuple(d.candidate for d in detectors))
+    n = len(text)
+    found: list[list[Span]] = [[] for _ in detectors]  # by detector: ties resolve as precise
+    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
     data: Any = text.encode("ascii") if text.isascii() else text
+    dense: dict[int, list[tuple[int, int]]] = {}
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
         window = data[lo:min(n, hi + MAX_VALUE)]
         for i in which(window) or ():
-            out += _confirm(text, detectors[i], window, lo, hi)
+            spans = _confirm(text, detectors[i], window, lo, hi)
+            if spans is None:
+                dense.setdefault(i, []).append((lo, hi))
+            else:
+                found[i] += spans
+    for i, ranges in dense.items():
+        found[i] += _dense(text, detectors[i], ranges)
+    out = [span for spans in found for span in spans]
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
 
@@ -117,3 +164,26 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
     if _re2 is not None and len(text) >= RE2_MIN and detectors:
         return scan_re2(text, detectors)
     return scan_precise(text, detectors)
+
+
+def first(text: str, detectors: Sequence[Detector]) -> str:
+    """The name of a detector with a value in ``text`` ('' if none): ``scan`` that stops at the
+    first chunk holding a value (an exit refuses on one value; it need not find them all)."""
+    if _re2 is None or len(text) < RE2_MIN or not detectors:
+        for d in detectors:
+            if next(iter(d.find(text)), None) is not None:
+                return d.name
+        return ""
+    n = len(text)
+    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
+    data: Any = text.encode("ascii") if text.isascii() else text
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        window = data[lo:min(n, hi + MAX_VALUE)]
+        for i in which(window) or ():
+            found = _confirm(text, detectors[i], window, lo, hi)
+            if found is None:
+                found = _dense(text, detectors[i], [(lo, hi)])
+            if found:
+                return detectors[i].name
+    return ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
@@ -62,6 +63,17 @@ def mask_value(value: str, strategy: str, salt: str = "") -> str:
     if strategy == "null":
         return ""
     return BLOCK
+
+
+def masker(strategy: str, salt: str = "") -> Callable[[str], str]:
+    """``mask_value`` with the strategy chosen once (for many values of one kind)."""
+    if strategy == "partial":
+        return partial_value
+    if strategy == "hash":
+        return lambda v: hash_value(v, salt)
+    if strategy == "null":
+        return lambda v: ""
+    return lambda v: BLOCK
 
 
 def is_null(v: object) -> bool:

@@ -10,14 +10,15 @@ masking cost nothing at ``%load_ext``. The frame and Series maskers are in ``set
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from types import MappingProxyType
 
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
-from .strategy import check_strategy, mask_value
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
@@ -44,6 +45,9 @@ _HINT_REST = re.compile(
     r"::|sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|BEGIN"
     r"|(?i:pass|pwd|secret|token|api|key|auth)"
 )
+
+
+_START, _END = itemgetter(0), itemgetter(1)
 
 
 def hinted(text: str) -> bool:
@@ -89,18 +93,32 @@ class MaskSettings:
         return self.strategy
 
 
+KNOWN: list[Callable[[str], list[Span]]] = []
+"""Finders of values known to be sensitive whatever their shape (the kernel registers one that
+looks for values read out of sensitive columns); empty: detectors only."""
+
+
 def _norm_spans(text: str, settings: MaskSettings) -> tuple[Normalized, list[Span]]:
     """Spans in the normalised text, non-overlapping, earliest and longest first."""
     norm = normalize(text)
-    if len(norm.text) < RE2_MIN and not hinted(norm.text):
+    known = [s for find in KNOWN for s in find(norm.text)]
+    if not known and len(norm.text) < RE2_MIN and not hinted(norm.text):
         return norm, []
-    spans = scan(norm.text, settings.enabled)
-    spans.sort(key=lambda s: (s[0], s[0] - s[1]))
+    return norm, resolve(scan(norm.text, settings.enabled) + known)
+
+
+def resolve(spans: list[Span]) -> list[Span]:
+    """Spans ordered by start, the longest first where two start together, and those that
+    overlap an earlier kept one dropped."""
+    spans.sort(key=_END, reverse=True)  # two stable sorts in C: start up, then end down
+    spans.sort(key=_START)
     kept: list[Span] = []
+    add, end = kept.append, -1
     for span in spans:
-        if not kept or span[0] >= kept[-1][1]:
-            kept.append(span)
-    return norm, kept
+        if span[0] >= end:
+            add(span)
+            end = span[1]
+    return kept
 
 
 def find_spans(text: str, settings: MaskSettings) -> list[Span]:
@@ -110,9 +128,7 @@ def find_spans(text: str, settings: MaskSettings) -> list[Span]:
     dropped, dashes folded); spans are given in ``text`` itself.
     """
     norm, spans = _norm_spans(text, settings)
-    if norm.text is text:
-        return spans
-    return [(*norm.span(a, b), name) for a, b, name in spans]
+    return spans if norm.text is text else norm.spans(spans)
 
 
 _URL_PASSWORD = re.compile(r"(?<=://)([^\s/:@]{1,256}+):[^\s/@]{1,1024}+@")
@@ -138,14 +154,12 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if norm.text is text:
         return mask_spans(text, spans, settings)
     out, pos = [], 0
-    for a, b, name in spans:
-        value = norm.text[a:b]
-        a, b = norm.span(a, b)
-        if a < pos:  # two values in one decoded token: the first one's mask covers it
+    hows = {n: masker(settings.strategy_for(detector=n), settings.salt) for _, _, n in spans}
+    for (a, b, name), (x, y, _) in zip(spans, norm.spans(spans)):
+        if x < pos:  # two values in one decoded token: the first one's mask covers it
             continue
-        out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name),
-                                        settings.salt)]
-        pos = b
+        out += [text[pos:x], hows[name](norm.text[a:b])]
+        pos = y
     out.append(text[pos:])
     return "".join(out)
 
@@ -154,14 +168,33 @@ def mask_spans(text: str, spans: list[Span], settings: MaskSettings, end: int | 
     """``text[:end]`` with the values at ``spans`` (from ``find_spans``; those ending by
     ``end``) masked."""
     end = len(text) if end is None else end
-    out, pos = [], 0
-    strategies: dict[str, str] = {}
-    for a, b, name in spans:
-        if b > end:
-            break
-        strat = strategies.get(name) or strategies.setdefault(name, settings.strategy_for(
-            detector=name))
-        out += [text[pos:a], mask_value(text[a:b], strat, settings.salt)]
-        pos = b
-    out.append(text[pos:end])
-    return "".join(out)
+    if spans and spans[-1][1] > end:
+        spans = [s for s in spans if s[1] <= end]
+    if not spans:
+        return text[:end]
+    starts = [a for a, _, _ in spans]
+    ends = [b for _, b, _ in spans]
+    pieces: list[str] = [""] * (2 * len(spans) + 1)
+    pieces[0:-1:2] = [text[p:a] for p, a in zip([0, *ends], starts)]  # the text between
+    pieces[-1] = text[ends[-1]:end]
+    pieces[1::2] = _masked(text, spans, settings)
+    return "".join(pieces)
+
+
+# Values these detectors find never hold an '@' nor surrounding spaces and are at least
+# MIN_PARTIAL long, so ``partial_value`` of them is the mask and their last four characters.
+_LAST4 = frozenset({"ssn", "phone", "card", "iban"})
+
+
+def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
+    """The masked form of each value (``mask_value``, with the strategy chosen once per kind)."""
+    names = {name for _, _, name in spans}
+    strategies = {n: settings.strategy_for(detector=n) for n in names}
+    if set(strategies.values()) == {"partial"} and names <= _LAST4 | {"email"}:
+        return [EMAIL_BLOCK + text[text.rfind("@", a, b):b] if name == "email"
+                else BLOCK + text[b - KEEP:b] for a, b, name in spans]
+    hows = {n: masker(s, settings.salt) for n, s in strategies.items()}
+    if len(hows) == 1:
+        how = next(iter(hows.values()))
+        return [how(text[a:b]) for a, b, _ in spans]
+    return [hows[name](text[a:b]) for a, b, name in spans]

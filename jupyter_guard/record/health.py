@@ -4,7 +4,7 @@
   long, an ingest failing): ``report``, ``verify`` and the sidebar say so instead of showing old
   data as if it were complete.
 - ``<audit>.heads.json``: after every publish, each session's last ``seq`` and hash and the event
-  count. A store that was deleted, truncated or replaced by an older copy is told apart from an
+  count (a copy in the user's state folder survives the deletion of the whole audit folder). A store that was deleted, truncated or replaced by an older copy is told apart from an
   empty one by it, rebuilt from the journals, and ``verify`` fails loudly for what the journals
   cannot give back.
 """
@@ -22,6 +22,15 @@ from .journal import journal_dir
 
 def heads_path(path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(path)}.heads.json")
+
+
+def heads_copy(path: str | os.PathLike[str]) -> Path:
+    """A second copy of the heads outside the audit folder (the user's state folder, beside the
+    fallback journals), so a deleted audit folder is told apart from a new store."""
+    from .journal import fallback_dir
+
+    spare = fallback_dir(path)
+    return spare.parent.parent / "heads" / f"{spare.name}.json"
 
 
 def staleness(path: str | os.PathLike[str]) -> str:
@@ -64,22 +73,28 @@ def write_heads(path: str | os.PathLike[str], sessions: list[tuple[Any, ...]], e
     the old heads stay, which only makes the next check stricter)."""
     data = {"events": int(events), "sessions": {str(s): [int(q or 0), str(h or "")]
                                                 for s, q, h in sessions}}
-    target = heads_path(path)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    text = json.dumps(data)
+    for target in (heads_path(path), heads_copy(path)):
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text)
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def read_heads(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        data = json.loads(heads_path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The heads kept beside the store, else (the audit folder is gone) the copy kept outside."""
+    for source in (heads_path(path), heads_copy(path)):
+        try:
+            data = json.loads(source.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return {}
 
 
 def note_rebuild(path: str | os.PathLike[str], why: str, aside: str, heads: dict[str, Any]) -> None:
@@ -87,6 +102,7 @@ def note_rebuild(path: str | os.PathLike[str], why: str, aside: str, heads: dict
     stamp = time.strftime("%Y%m%dT%H%M%S")
     note = Path(f"{os.fspath(path)}.rebuilt-{stamp}-{os.getpid()}.json")
     with contextlib.suppress(OSError):
+        note.parent.mkdir(parents=True, exist_ok=True)   # the whole audit folder may be gone
         note.write_text(json.dumps({"why": why, "aside": aside, "heads": heads,
                                     "at": time.time()}))
 
@@ -119,3 +135,43 @@ def rebuilds(path: str | os.PathLike[str], sessions: dict[str, int]) -> tuple[li
         else:
             notes.append(f"{what} and rebuilt from the journals with every event ({note.name})")
     return problems, notes
+
+
+def note_heads_moved(path: str | os.PathLike[str], heads: list[tuple[Any, ...]]) -> None:
+    """Before the heads are overwritten: a session whose head went back, changed its hash at
+    the same ``seq``, or vanished from the store was edited outside the guard (a deleted
+    session, a truncated tail, a recomputed chain); keep that for ``verify``."""
+    old = read_heads(path).get("sessions") or {}
+    now = {str(s): (int(q or 0), str(h or "")) for s, q, h in heads}
+    moved = {}
+    for sid, head in old.items():
+        if not (isinstance(head, list) and len(head) == 2):
+            continue
+        seq, h = int(head[0] or 0), str(head[1] or "")
+        new = now.get(sid)
+        if new is None or new[0] < seq or (new[0] == seq and new[1] != h):
+            moved[sid] = {"was": [seq, h], "now": list(new) if new else None}
+    if moved:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        note = Path(f"{os.fspath(path)}.tampered-{stamp}-{os.getpid()}.json")
+        with contextlib.suppress(OSError):
+            note.write_text(json.dumps({"at": time.time(), "sessions": moved}))
+
+
+def heads_moved(path: str | os.PathLike[str]) -> list[tuple[str, int, str]]:
+    """(session, seq, what) for every session a ``note_heads_moved`` record names."""
+    found: list[tuple[str, int, str]] = []
+    p = Path(os.fspath(path))
+    for note in sorted(p.parent.glob(f"{p.name}.tampered-*.json")):
+        try:
+            sessions = json.loads(note.read_text())["sessions"]
+        except (OSError, ValueError, KeyError, TypeError):
+            found.append(("", 0, f"{note}: unreadable record of a changed chain head"))
+            continue
+        for sid, d in sorted(sessions.items()):
+            was, now = d.get("was") or [0, ""], d.get("now")
+            what = ("the session is gone from the store" if now is None else
+                    f"its head went from seq {was[0]} back to {now[0]}" if now[0] < was[0] else
+                    f"seq {was[0]} has another hash than before (a recomputed chain)")
+            found.append((sid, int(was[0]), f"{what} ({note.name})"))
+    return found

@@ -156,3 +156,33 @@ def test_a_reader_cannot_freeze_the_writers_and_report_says_when_stale(kernel):
     out = subprocess.run([sys.executable, "-m", "jupyter_guard.cli", "--audit", str(audit),
                           "report"], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0 and "STALE" not in out.stderr
+
+
+def test_child_processes_cannot_read_the_audit_store(kernel):
+    """`!cat <audit>` and other children that name the store's files (relative, by glob, in a
+    `python -c` program, through subprocess and os.system) are refused before they start."""
+    k, audit, tmp = kernel
+    rel = os.path.relpath(audit, tmp)
+    cells = [
+        f"!cat {audit}",
+        f"!cat {rel} > {tmp}/leak.bin",
+        f"!head -c 100 {audit.parent}/audit.duckdb.journal/*.jsonl > {tmp}/leak.bin",
+        f"!duckdb {audit} -c 'SELECT count(*) FROM events'",
+        f"!sqlite3 {audit} 'SELECT 1'",
+        f"!python -c \"print(open('{audit}', 'rb').read(10))\"",
+        f"!cp {audit} {tmp}/leak.bin",
+        f"import subprocess\nsubprocess.run(['cat', {str(audit)!r}], capture_output=True)",
+        f"import os\nos.system('dd if=' + {str(audit)!r} + ' of={tmp}/leak.bin')",
+    ]
+    for code in cells:
+        r = k.run(code)
+        assert r.status == "error" and "self-protection" in r.text, (code, r.text)
+        assert "DUCK" not in r.text and not (tmp / "leak.bin").exists(), code
+    # benign twins: children reading other files, and the guard's own read-only commands
+    (tmp / "notes.txt").write_text("plain notes\n")
+    ok = k.run(f"!cat {tmp}/notes.txt")
+    assert ok.status == "ok" and "plain notes" in ok.text
+    rep = k.run(f"!{sys.executable} -m jupyter_guard.cli report --format csv")  # env: the store
+    assert rep.status == "ok" and "Blocked by" not in rep.text and "user" in rep.text, rep.text
+    ingest(audit)
+    assert verify(audit).ok

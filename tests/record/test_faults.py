@@ -100,3 +100,33 @@ def test_a_dead_writers_fallback_journal_comes_home(audit: Path, tmp_path: Path,
     assert not (spare / "gone.jsonl").exists() and health.staleness(audit) == ""
     res = verify(audit)
     assert res.ok and res.checked == 4, res
+
+
+def test_a_deleted_audit_folder_is_detected_by_the_heads_kept_outside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from jupyter_guard.record.health import heads_copy
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    audit = tmp_path / "guard" / "audit.duckdb"
+    for n in range(2):
+        log = AuditLog(audit, background=False, session_id=f"s{n}")
+        for i in range(3):
+            cell(log, i)
+        log.close()
+    ingest(audit)
+    assert verify(audit).ok and heads_copy(audit).is_file()
+    assert not str(heads_copy(audit)).startswith(str(audit.parent))
+    shutil.rmtree(audit.parent)          # the store, its heads, journals and ingested journals
+    ingest(audit)                        # a new, empty store
+    res = verify(audit)
+    found = " ".join(map(str, res.problems))
+    assert not res.ok and "session s0" in found and "session s1" in found, res
+    # twin: a store that never existed before starts clean
+    fresh = tmp_path / "other" / "audit.duckdb"
+    log = AuditLog(fresh, background=False, session_id="t0")
+    cell(log, 0)
+    log.close()
+    ingest(fresh)
+    assert verify(fresh).ok

@@ -16,9 +16,11 @@ def test_sensitive_access_by_table_and_column_returns_the_reads(session_audit: P
     got = rows(session_audit, """SELECT execution_count, decision, qualified_name
         FROM sensitive_access WHERE name = 'customers.ssn' AND user_name = 'ada'
         ORDER BY execution_count""")
-    # the %%guarded_sql SELECT (In [3]) and the Python cell's SQL string (In [4]); nothing else
-    # read ssn by table; both ran, recorded `mask` (they read sensitive columns, shown masked)
-    assert [(c, d) for c, d, _ in got] == [(3, "mask"), (4, "mask")]
+    # the %%guarded_sql SELECT (In [3]) and the Python cell's SQL string (In [4]) ran, recorded
+    # `mask` (they read sensitive columns, shown masked); the refused exports of the frame In [4]
+    # fetched (In [7] to_csv, In [8] to_sql) name customers.ssn too: fetched results carry
+    # their SQL lineage, through the rename
+    assert [(c, d) for c, d, _ in got] == [(3, "mask"), (4, "mask"), (7, "block"), (8, "block")]
     assert {q for *_, q in got} == {"customers.ssn"}
     # a join names each column's own table, through the aliases
     joined = rows(session_audit, """SELECT name FROM cell_lineage WHERE object_kind = 'column'

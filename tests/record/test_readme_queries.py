@@ -22,9 +22,11 @@ def readme_queries() -> list[str]:
 
 def check_ssn(got: list[tuple[Any, ...]]) -> None:
     # the %%guarded_sql SELECT and the SQL string in a Python cell, by ada: both ran, and both
-    # are recorded `mask` (they read ssn while masking was on)
+    # are recorded `mask` (they read ssn while masking was on); the two refused exports of the
+    # frame that cell fetched carry its SQL lineage (customers.ssn) and are recorded `block`
     assert [(u, a, d, r) for _, u, a, d, r, _ in got] == [
-        ("ada", "human", "mask", "sensitive-data")] * 2
+        ("ada", "human", "mask", "sensitive-data")] * 2 + [
+        ("ada", "human", "block", "exfiltration")] * 2
 
 
 def check_day(got: list[tuple[Any, ...]]) -> None:
@@ -39,7 +41,8 @@ def check_exports(got: list[tuple[Any, ...]]) -> None:
     by_cell: dict[int, set[str]] = {}
     for _, count, column, _ in got:
         by_cell.setdefault(count, set()).add(column)
-    assert by_cell[7] == by_cell[8] == {"contact", "email", "ssn", "tax_id"}
+    assert by_cell[7] == by_cell[8] == {"contact", "email", "ssn", "tax_id",
+                                        "customers.email", "customers.ssn"}   # fetched lineage
     assert len(by_cell[9]) == 100                     # the pivot: bounded, every column sensitive
     assert set(by_cell) == {7, 8, 9}
 

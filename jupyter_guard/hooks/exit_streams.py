@@ -1,0 +1,144 @@
+"""File exits below and beside ``open``: the same data check (``exits.scan``) on
+
+- ``os.write``/``os.pwrite``/``os.writev`` by user code (any file descriptor: files, pipes to
+  children, sockets, ``os.open`` descriptors);
+- writes into an ``mmap`` (``write``, slice assignment): ``mmap.mmap`` becomes a subclass that
+  checks first;
+- compressed streams, before compression: ``gzip.GzipFile``/``gzip.open``, ``bz2.BZ2File``,
+  ``lzma.LZMAFile``, ``zipfile.ZipFile.writestr`` and members opened with ``ZipFile.open(name,
+  'w')``. A whole compressed stream written at once (``gzip.compress`` output) is inflated by
+  ``exits.scan`` itself.
+Each check costs nothing unless such a write happens; the frame walk runs only then.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from jupyter_guard.hooks.state import busy
+
+_MIN = 4   # shorter writes cannot hold a value worth finding
+
+
+def _fd_name(fd: Any) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{int(fd)}")
+    except (OSError, TypeError, ValueError):
+        return f"file descriptor {fd}"
+
+
+def _checker(fx: Any) -> Any:
+    def check(data: Any, dest: Any, how: str, depth: int = 2) -> None:
+        if busy():
+            return
+        try:
+            n = len(data)
+        except TypeError:
+            return   # not a buffer: the write itself raises
+        if n >= _MIN and fx.rt.user_stack(sys._getframe(depth)):
+            fx.check(data, str(dest), how)
+    return check
+
+
+def install(fx: Any, module_patched: dict[tuple[Any, str], Any],
+            patched: dict[tuple[Any, str], Any]) -> None:
+    from jupyter_guard.hooks import lazy
+
+    check = _checker(fx)
+    _os_writes(check, module_patched)
+    lazy.when_imported("mmap", lambda m: _mmap(check, m, module_patched))
+    for mod, cls in (("gzip", "GzipFile"), ("bz2", "BZ2File"), ("lzma", "LZMAFile")):
+        lazy.when_imported(mod, lambda m, cls=cls: _stream_class(check, getattr(m, cls), patched))
+    lazy.when_imported("zipfile", lambda m: _zip(check, m, patched))
+
+
+def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+    if getattr(os.write, "_jg", False):
+        return
+    o_write, o_pwrite, o_writev = os.write, os.pwrite, os.writev
+
+    def write(fd: int, data: Any) -> int:
+        check(data, _fd_name(fd), "os.write")
+        return o_write(fd, data)
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        check(data, _fd_name(fd), "os.pwrite")
+        return o_pwrite(fd, data, offset)
+
+    def writev(fd: int, buffers: Any) -> int:
+        buffers = list(buffers)
+        check(b"".join(bytes(b) for b in buffers), _fd_name(fd), "os.writev")
+        return o_writev(fd, buffers)
+
+    for name, fn, orig in (("write", write, o_write), ("pwrite", pwrite, o_pwrite),
+                           ("writev", writev, o_writev)):
+        fn._jg = True  # type: ignore[attr-defined]
+        fn.__name__, fn.__doc__ = name, orig.__doc__
+        setattr(os, name, fn)
+        module_patched[(os, name)] = fn
+
+
+def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+    base = mod.mmap
+    if getattr(base, "_jg", False):
+        return
+
+    class mmap(base):  # type: ignore[misc, valid-type]  # noqa: N801 (the name users call)
+        _jg = True
+        __doc__ = base.__doc__
+        __module__ = base.__module__
+        __qualname__ = "mmap"
+
+        def write(self, data: Any) -> int:
+            check(data, "a memory-mapped file", "mmap.write")
+            return super().write(data)
+
+        def __setitem__(self, key: Any, value: Any) -> None:
+            if isinstance(key, slice):
+                check(value, "a memory-mapped file", "mmap[...] =")
+            super().__setitem__(key, value)
+
+    mod.mmap = mmap
+    module_patched[(mod, "mmap")] = mmap
+
+
+def _stream_class(check: Any, cls: type, patched: dict[tuple[Any, str], Any]) -> None:
+    orig = cls.write   # type: ignore[attr-defined]
+    if getattr(orig, "_jg", False):
+        return
+
+    def write(self: Any, data: Any) -> Any:
+        check(data, getattr(self, "name", None) or getattr(self, "_fp", "a stream"),
+              f"{cls.__name__}.write")
+        return orig(self, data)
+    write._jg = True  # type: ignore[attr-defined]
+    write.__name__, write.__doc__ = "write", orig.__doc__
+    type.__setattr__(cls, "write", write)
+    patched[(cls, "write")] = write
+
+
+def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    zf, member = mod.ZipFile, getattr(mod, "_ZipWriteFile", None)
+    orig = zf.writestr
+    if getattr(orig, "_jg", False):
+        return
+
+    def writestr(self: Any, zinfo_or_arcname: Any, data: Any, *args: Any, **kw: Any) -> Any:
+        check(data.encode("utf-8") if isinstance(data, str) else data,
+              getattr(self, "filename", None) or "a zip file", "ZipFile.writestr")
+        return orig(self, zinfo_or_arcname, data, *args, **kw)
+    writestr._jg = True  # type: ignore[attr-defined]
+    writestr.__doc__ = orig.__doc__
+    type.__setattr__(zf, "writestr", writestr)
+    patched[(zf, "writestr")] = writestr
+    if member is not None:
+        m_write = member.write
+
+        def write(self: Any, data: Any) -> Any:
+            check(data, getattr(self._zipfile, "filename", None) or "a zip file",
+                  "ZipFile.open(..., 'w').write")
+            return m_write(self, data)
+        write._jg = True  # type: ignore[attr-defined]
+        type.__setattr__(member, "write", write)
+        patched[(member, "write")] = write

@@ -1,0 +1,165 @@
+"""Results fetched from DuckDB in Python keep the SQL taint of their columns.
+
+``con.execute(q).df()``/``fetchdf()``/``fetch_df()``, ``duckdb.execute(q).df()`` and relation
+results (``con.sql(q).df()``, ``duckdb.sql(q).df()``) are marked like ``%%guarded_sql`` results
+(``df_lineage`` marks by position: ``replace(ssn, '-', '') AS k`` is masked when shown and refused
+by the writers, and renames or copies keep the mark). Every fetch (``fetchall``, ``fetchone``,
+``fetchmany``, ``fetchnumpy``, ``arrow``/``fetch_arrow_table``, ``pl``, frames) also registers the
+values of its sensitive columns as known values (``exits.remember``), so plain Python objects
+built from them are recognised at the file and network exits and masked when printed.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from itertools import islice
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import Busy, busy
+
+log = logging.getLogger("jupyter_guard")
+FRAMES = frozenset({"df", "fetchdf", "fetch_df", "to_df"})
+FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy", "arrow",
+                              "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk"})
+PER_FETCH = 200_000   # values remembered per column and fetch (a cost bound)
+# id(raw connection) -> [the last query user code ran on it, its column taint once computed]
+_LAST: dict[int, list[Any]] = {}
+
+
+def note(con: Any, query: Any) -> None:
+    """``con`` ran ``query`` for user code: its fetches are judged on that query."""
+    if isinstance(query, str) and "select" in query.lower():
+        _LAST[id(con)] = [query, None]
+    else:
+        _LAST.pop(id(con), None)
+
+
+def pending(con: Any) -> bool:
+    return id(con) in _LAST
+
+
+class _Probe:
+    """The small connection interface ``sql_exports`` needs, over raw DuckDB connections."""
+
+    native_duckdb = True
+
+    def __init__(self, cons: list[Any]) -> None:
+        self.cons, self.raw = cons, self
+
+    def table(self, name: str) -> Any:
+        for c in self.cons:
+            try:
+                return c.table(name)
+            except Exception:  # not this connection's table: another may know it
+                continue
+        raise LookupError(name)
+
+    def scalar(self, q: str) -> Any:
+        for c in self.cons:
+            try:
+                return c.execute(q).fetchall()[0][0]
+            except Exception:  # another connection may know the tables
+                continue
+        raise LookupError("no connection knows these tables")
+
+
+def column_taint(sql: str, cons: list[Any], policy: Any) -> list[frozenset[str]] | None:
+    """Per output column of ``sql``: the sensitive source columns it reveals (None: unknown)."""
+    from jupyter_guard.hooks import sql_exports
+
+    probe = _Probe(cons)
+
+    def columns(name: str) -> tuple[str, ...] | None:
+        try:
+            return tuple(str(c).lower() for c in probe.table(name).columns)
+        except Exception:  # not a table these connections know: the taint cannot be told
+            return None
+
+    got = sql_exports.outputs(sql, columns, policy)
+    if got is None:
+        return None
+    return sql_exports.revealed(got[0], got[1], probe, policy)
+
+
+def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list[str],
+            guard: Any, cache: list[Any] | None = None) -> None:
+    """Mark a fetched result (``how`` names the fetch) and remember its sensitive values;
+    ``cache`` (``[sql, taint]``) keeps the taint for repeated fetches of one query."""
+    if busy() or sql is None or guard is None or "select" not in sql.lower():
+        return
+    try:
+        with Busy():
+            if cache is None or cache[1] is None:
+                taint = _taint(sql, cons, names, guard.policy)
+                if cache is not None:
+                    cache[1] = taint
+            else:
+                taint = cache[1]
+            _fetched(result, how, taint, names)
+    except Exception as e:  # an unusual result shape: names, lineage and detectors still decide
+        log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
+
+
+def _taint(sql: str, cons: list[Any], names: list[str], policy: Any) -> list[frozenset[str]]:
+    taint = column_taint(sql, cons, policy)
+    if taint is None or len(taint) != len(names):
+        taint = [frozenset({n}) if policy.is_sensitive_column(n) else frozenset() for n in names]
+    return taint
+
+
+def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str]) -> None:
+    hot = [i for i, t in enumerate(taint) if t]
+    if not hot:
+        return
+    if how in FRAMES and hasattr(result, "iloc"):
+        from jupyter_guard.hooks.df_lineage import _mark
+
+        cols = result.columns.tolist()
+        if len(cols) == len(taint):
+            _mark(result, {str(cols[i]): taint[i] for i in hot})
+    for i in hot:
+        exits.remember(islice(_column(result, i, names[i]), PER_FETCH))
+
+
+def _column(result: Any, i: int, name: str) -> Any:
+    """The values of column ``i`` of any fetch result."""
+    if result is None:
+        return ()
+    if hasattr(result, "iloc"):                        # pandas
+        return result.iloc[:, i].tolist()
+    if hasattr(result, "column") and hasattr(result, "num_columns"):   # pyarrow Table
+        return result.column(i).to_pylist()
+    if hasattr(result, "to_series"):                   # polars
+        return result.to_series(i).to_list()
+    if isinstance(result, dict):                       # fetchnumpy
+        return list(result.get(name, ()))
+    if isinstance(result, tuple):                      # fetchone
+        return (result[i],) if i < len(result) else ()
+    if isinstance(result, list):                       # fetchall / fetchmany
+        return (row[i] for row in result if isinstance(row, tuple) and i < len(row))
+    return ()
+
+
+def namespace_connections(guard: Any) -> list[Any]:
+    """The raw DuckDB connections in the user's namespace (they resolve a relation's tables)."""
+    from jupyter_guard.enforce.connections import is_duckdb, unwrap
+
+    with Busy():
+        return [c for c in (unwrap(v) for v in list(guard.namespace().values())) if is_duckdb(c)]
+
+
+def wrap_fetch(fetch: Callable[..., Any], how: str, con: Any, guard: Any) -> Callable[..., Any]:
+    """A connection's fetch method that judges its result on the query the connection ran."""
+    def call(*args: Any, **kw: Any) -> Any:
+        out = fetch(*args, **kw)
+        cache = _LAST.get(id(con))
+        if cache is not None and not busy():
+            try:
+                names = [d[0] for d in con.description or ()]
+            except Exception:  # no description (nothing pending): names stay unknown
+                names = []
+            fetched(out, how, cache[0], [con], names, guard, cache)
+        return out
+    call.__name__, call.__doc__ = how, getattr(fetch, "__doc__", None)
+    return call
