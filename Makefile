@@ -37,11 +37,13 @@ demo: setup
 	  $$PG $(CURDIR)/$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root) demo.ipynb $${PG:+postgres.ipynb}
 
-# The sidebar's TypeScript: lint and unit tests with the extension template's tools (needs Node.js).
+# The sidebar's TypeScript: lint (stylelint, prettier, eslint), unit tests, and a rebuild that must
+# give the committed jupyter_guard/labextension byte for byte (needs Node.js).
 labext-test: setup
 	@if command -v node >/dev/null 2>&1; then \
-	  cd labextension && $(CURDIR)/$(VENV)/bin/jlpm install --immutable >/dev/null && \
-	  $(CURDIR)/$(VENV)/bin/jlpm lint && $(CURDIR)/$(VENV)/bin/jlpm test --silent; \
+	  cd labextension && export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" && \
+	  jlpm install --immutable >/dev/null && \
+	  jlpm lint && jlpm test --silent && jlpm check:build; \
 	else echo "node missing: skipping the labextension's lint and unit tests"; fi
 
 test: setup browser postgres labext-test

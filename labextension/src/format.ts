@@ -4,7 +4,13 @@
 
 export type Decision = 'allow' | 'mask' | 'warn' | 'approval' | 'block';
 
-export const DECISIONS: Decision[] = ['allow', 'mask', 'warn', 'approval', 'block'];
+export const DECISIONS: Decision[] = [
+  'allow',
+  'mask',
+  'warn',
+  'approval',
+  'block'
+];
 
 /** The counter labels shown on top of the panel, in order. */
 export const COUNTERS: { decision: Decision; label: string }[] = [
@@ -14,7 +20,34 @@ export const COUNTERS: { decision: Decision; label: string }[] = [
   { decision: 'block', label: 'blocked' }
 ];
 
-/** One audit event as the server API returns it (CONTRACT §5 columns, hashes left out). */
+/** The measured effect of a refused statement (a refusal's `effect`, version 1). */
+export interface IEffect {
+  rows?: number | null;
+  tables?: string[];
+  columns?: string[];
+  sensitive_columns?: string[];
+  target?: string | null;
+}
+
+/** A safer statement the guard suggests for a refusal (a refusal's `rewrite`, version 1). */
+export interface IRewrite {
+  kind: string;
+  sql: string | null;
+  hint: string;
+  count_sql: string | null;
+}
+
+/** The structured refusal the kernel sends with its error (schema jupyter_guard.refusal v1). */
+export interface IRefusal {
+  rule_id: string;
+  decision: string;
+  reason: string;
+  statement: string | null;
+  effect: IEffect | null;
+  rewrite: IRewrite | null;
+}
+
+/** One audit event as the server API returns it (its columns, hashes left out). */
 export interface IGuardEvent {
   event_id: string;
   ts: string | null;
@@ -28,6 +61,8 @@ export interface IGuardEvent {
   rule_id: string | null;
   reason: string | null;
   status: string | null;
+  /** The structured refusal, when the server sends it with the event. */
+  refusal?: IRefusal | null;
 }
 
 export interface ISummary {
@@ -47,7 +82,10 @@ export interface IFilter {
 }
 
 /** The events that pass the filter, in the order given. */
-export function filterEvents(events: IGuardEvent[], filter: IFilter): IGuardEvent[] {
+export function filterEvents(
+  events: IGuardEvent[],
+  filter: IFilter
+): IGuardEvent[] {
   const text = filter.text.trim().toLowerCase();
   return events.filter(e => {
     if (filter.decision && e.decision !== filter.decision) {

@@ -109,9 +109,16 @@ def seed_events() -> bool:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, seed_events: bool) -> Iterator[dict[str, Any]]:
-    """A running ``jupyter lab`` with demo.ipynb, a DuckDB file holding table t, an audit file."""
+def lab(tmp_path: Path, seed_events: bool, request: pytest.FixtureRequest
+        ) -> Iterator[dict[str, Any]]:
+    """A running ``jupyter lab`` with demo.ipynb, a DuckDB file holding table t, an audit file.
+
+    ``@pytest.mark.lab_server(server={...}, env={...})`` adds ServerApp settings and environment.
+    """
     import duckdb
+
+    marker = request.node.get_closest_marker("lab_server")
+    extra: dict[str, Any] = dict(marker.kwargs) if marker else {}
 
     root = tmp_path / "root"
     root.mkdir()
@@ -131,7 +138,8 @@ def lab(tmp_path: Path, seed_events: bool) -> Iterator[dict[str, Any]]:
     config = tmp_path / "config"
     config.mkdir()
     (config / "jupyter_server_config.json").write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {"jupyter_guard": True}},
+        "ServerApp": {"jpserver_extensions": {"jupyter_guard": True},
+                      **extra.get("server", {})},
         "LabApp": {"extra_labextensions_path": [str(labext)], "news_url": None,
                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
                    "workspaces_dir": str(tmp_path / "workspaces")},
@@ -148,6 +156,7 @@ def lab(tmp_path: Path, seed_events: bool) -> Iterator[dict[str, Any]]:
             "JUPYTER_GUARD_USER": USER, "JUPYTER_PLATFORM_DIRS": "1",
             "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    env |= extra.get("env", {})
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
     log_path = tmp_path / "lab.log"
     with open(log_path, "wb") as log:
