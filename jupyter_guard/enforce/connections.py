@@ -109,6 +109,7 @@ def from_object(obj: Any, name: str) -> Conn:
     if is_sqlalchemy(obj):
         d = obj.dialect.name
         return Conn(obj, name, {"postgresql": "postgres", "mssql": "tsql"}.get(d, d))
+    # late: dbapi imports Conn from this module
     from jupyter_guard.enforce.dbapi import DRIVERS, DbapiConn, driver_of
 
     if driver_of(obj) in ("psycopg", "psycopg2"):   # DB-API drivers (enforce.dbapi)

@@ -11,13 +11,15 @@ already in the namespace when the guard loads are swapped for proxies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.service import Guard
+from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.hooks.state import Busy, busy, verify
-from jupyter_guard.kernel.cellhook import blocked_error
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
 
 DRIVERS = {"psycopg": "postgres", "psycopg2": "postgres", "sqlite3": "sqlite", "pyodbc": ""}
 
@@ -160,10 +162,11 @@ def needs_effect(text: str) -> bool:
 
 
 def install(shell: Any, guard: Guard) -> None:
-    from jupyter_guard.enforce import dbapi_proxy
+    # late: dbapi_proxy and dbapi_pg2 import Checker from this module; all imported now, not
+    # mid-cell: self-protection seals the guard's modules after loading
+    from jupyter_guard.enforce import (  # noqa: F401
+        dbapi_pg2, dbapi_proxy, pg_effect, pg_judge, pg_magic)
     from jupyter_guard.hooks import lazy
-    # imported now, not mid-cell: self-protection seals the guard's modules after loading
-    from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
 
     for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
         lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))

@@ -70,9 +70,9 @@ def spend(guard: Any, rt: Any, data: Any, how: str) -> None:
 
 
 def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
+    from jupyter_guard.guard.refusal import blocked_error
     from jupyter_guard.guard.service import Judgement
     from jupyter_guard.hooks.state import Busy
-    from jupyter_guard.kernel.cellhook import blocked_error
     from jupyter_guard.model import Analysis, Intent, Verdict
 
     p = guard.policy

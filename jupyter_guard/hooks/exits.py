@@ -101,8 +101,8 @@ def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | N
     Data the policy lets out (an approval, a rule, audit mode) is counted against the budget."""
     from dataclasses import replace
 
+    from jupyter_guard.guard.refusal import blocked_error
     from jupyter_guard.hooks.state import Busy
-    from jupyter_guard.kernel.cellhook import blocked_error
     from jupyter_guard.model import combine
     from jupyter_guard.policy.decide import decide
 

@@ -22,8 +22,7 @@ log = logging.getLogger("jupyter_guard")
 
 def check(guard: Guard, template: str, render: Any) -> None:
     """Raise the refusal when a value changes the template's structure."""
-    from jupyter_guard.kernel.cellhook import blocked_error
-    from jupyter_guard.kernel.refusals import note_if_audit
+    from jupyter_guard.guard.refusal import blocked_error, note_if_audit
 
     why = structure_change(template, render)
     if not why:

@@ -91,7 +91,7 @@ class Runtime:
         """Judge the intents of one event; record and raise ``GuardBlocked`` if refused."""
         if not intents:
             return
-        from jupyter_guard.kernel.cellhook import blocked_error
+        from jupyter_guard.guard.refusal import blocked_error
 
         g = self.guard
         err = None

@@ -15,10 +15,9 @@ import sys
 from typing import Any
 
 from jupyter_guard.enforce.connections import Conn, is_duckdb, unwrap
+from jupyter_guard.guard.refusal import blocked_error, note_if_audit
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.state import Busy, busy, verify
-from jupyter_guard.kernel.cellhook import blocked_error
-from jupyter_guard.kernel.refusals import note_if_audit
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
@@ -279,7 +278,7 @@ def install(shell: Any, guard: Guard) -> None:
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
     guard.runtime_sql = True
-    from jupyter_guard.hooks import relations
+    from jupyter_guard.hooks import relations  # late: relations calls check_sql from here
 
     relations.install(guard)
     _sqlalchemy(guard)

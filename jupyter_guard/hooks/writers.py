@@ -78,7 +78,7 @@ class Exports:
         """Refuse (GuardBlocked) an export of ``frame`` to ``dest``; in-memory buffers pass."""
         if busy() or isinstance(dest, (io.StringIO, io.BytesIO)):
             return
-        from jupyter_guard.kernel.cellhook import blocked_error
+        from jupyter_guard.guard.refusal import blocked_error
         from jupyter_guard.mask.settings import sensitive_columns
         from jupyter_guard.policy.decide import decide
 

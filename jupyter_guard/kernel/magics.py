@@ -1,4 +1,4 @@
-"""``%%guarded_sql`` and ``%guard``: the magics of CONTRACT sections 2 and 4."""
+"""``%%guarded_sql`` and ``%guard``: the guard's magics."""
 from __future__ import annotations
 
 import time
@@ -10,18 +10,15 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from jupyter_guard.enforce import connections
 from jupyter_guard.enforce.connections import Conn
-from jupyter_guard.errors import GuardConfigError, GuardError
+from jupyter_guard.errors import GuardConfigError, SqlError
 from jupyter_guard.guard import effect_run
+from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import sql_exports
 from jupyter_guard.hooks.state import Busy, verify
 from jupyter_guard.kernel import sql_params
-from jupyter_guard.kernel.cellhook import blocked_error
-from jupyter_guard.model import Intent, Verdict
-
-
-class SqlError(GuardError):
-    """The database (or its parser) refused a statement; nothing after it ran."""
+from jupyter_guard.kernel.sql_params import dry_run_frame
+from jupyter_guard.model import Verdict
 
 
 @magics_class
@@ -225,14 +222,3 @@ def _split(text: str, dialect: str) -> list[str]:
     import sqlglot
 
     return [t.sql(dialect=dialect) for t in sqlglot.parse(text, read=dialect) if t is not None]
-
-
-def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:
-    import pandas as pd
-
-    rows = [{"statement": (i.source or "")[:80], "action": i.action, "target": i.target,
-             "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
-             "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
-            for i, v in zip(intents, verdicts)]
-    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
-                                       "estimated_rows"])

@@ -16,8 +16,9 @@ import duckdb
 
 from .chain import chain_hash
 from .errors import AuditError
+from .health import hint_path
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
-from .store import rewrite, store_lock
+from .store import readable, restore_journals, rewrite, set_aside, store_lock
 
 # Every key any journal line may carry, with its type: DuckDB parses the lines (~1 µs each).
 LINE_COLUMNS = {
@@ -50,11 +51,6 @@ def _stamp(path: Path) -> list[int]:
     except OSError:
         return []
     return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def hint_path(path: str | os.PathLike[str]) -> Path:
-    """A small JSON of ingested offsets, read without opening DuckDB to skip no-op ingests."""
-    return Path(f"{os.fspath(path)}.ingested.json")
 
 
 def ingest(path: str | os.PathLike[str]) -> int:
@@ -100,7 +96,6 @@ def _ingest_locked(published: Path) -> int:
     """Ingest; a deleted store (its heads say it held events) or an unreadable one (truncated)
     is rebuilt from every journal, the unreadable file kept aside as ``<file>.corrupt-<ts>``."""
     from .health import note_rebuild, read_heads
-    from .store import restore_journals, set_aside
 
     heads = read_heads(published)
     if not published.exists() and heads.get("events"):
@@ -110,7 +105,6 @@ def _ingest_locked(published: Path) -> int:
         return _ingest_once(published)
     except (AuditError, duckdb.Error) as exc:
         from .journal import ingested_dir
-        from .store import readable
 
         if not isinstance(exc, AuditError) and readable(published):
             raise   # the store is fine: not a damage this can repair
@@ -306,3 +300,17 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
         AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
     con.execute("DROP TABLE _j")
     return int(begun), int(bad), facts
+
+
+def repair(path: str | os.PathLike[str]) -> Path | None:
+    """Move an unreadable store aside and rebuild it from all journals; a deleted store is
+    rebuilt too. Returns where the old file went (None if nothing was moved)."""
+    published = Path(os.fspath(path))
+    aside: Path | None = None
+    with store_lock(published, wait=None):
+        if published.exists() and not readable(published):
+            aside = set_aside(published)
+        if aside is not None or not published.exists():
+            restore_journals(published)
+        _ingest(published, None, locked=True)
+    return aside
