@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.refusal import blocked_error
+from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 if TYPE_CHECKING:
@@ -143,12 +143,7 @@ class Checker:
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
 
     def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:
-        from dataclasses import replace
-
-        self.guard.begin(kind="runtime", code=text, judgement=replace(j, verdict=verdict),
-                         status="blocked")
-        self.guard.last_blocked = {"code": text, "verdict": verdict, "event_id": ""}
-        return blocked_error(verdict)
+        return refuse(self.guard, j, kind="runtime", code=text, verdict=verdict)
 
     def _refuse(self, text: str, j: Any, verdict: Any) -> None:
         raise self._refused(text, j, verdict)

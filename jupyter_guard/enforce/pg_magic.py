@@ -17,6 +17,7 @@ from jupyter_guard.enforce import pg_effect
 from jupyter_guard.enforce.connections import Conn, unwrap
 from jupyter_guard.enforce.dbapi import DbapiConn
 from jupyter_guard.enforce.pg_judge import for_effect, pure_read, runtime_sql_on_server
+from jupyter_guard.guard.judge import refuse
 from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.hooks.state import Busy, verify
 
@@ -82,9 +83,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if judgement.verdict.refuses:
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", **where)
-        g.last_blocked = {"code": text, "verdict": judgement.verdict, "event_id": ""}
-        raise blocked_error(judgement.verdict)
+        raise refuse(g, judgement, kind="sql", code=text, **where)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, **where)
     start = time.perf_counter()
     statements = split(text)

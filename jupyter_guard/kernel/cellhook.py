@@ -17,7 +17,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.refusal import audit_note, blocked_error
+from jupyter_guard.guard import judge
+from jupyter_guard.guard.refusal import audit_note, blocked_error  # noqa: F401 - callers
 from jupyter_guard.guard.service import Guard, Judgement, sha256
 from jupyter_guard.identity import guard_meta
 from jupyter_guard.kernel.stamped import cell_identity
@@ -199,12 +200,11 @@ class KernelGuard:
             cell["event_id"] = g.begin(kind=_kind(raw), code=raw, judgement=j, cell_id=cell["cell_id"],
                                        execution_count=cell["count"], status=status)
             cell["final"] = v.refuses
-        elif v.refuses:
-            g.begin(kind="runtime", code=source, judgement=j, status="blocked")
-        if v.refuses:
-            g.last_blocked = {"code": raw if top else source, "verdict": v,
-                              "event_id": (cell or {}).get("event_id", "")}
-            raise blocked_error(v)
+        if v.refuses:   # a top cell was recorded above; a nested parse is recorded here
+            recorded = top and cell is not None
+            raise judge.refuse(g, j, kind="runtime", code=source, record=not recorded,
+                               shown=raw if top else source,
+                               event_id=(cell or {}).get("event_id", ""))
         return tree
 
     def _record_failure(self, source: str, err: GuardBlocked) -> None:

@@ -12,7 +12,8 @@ from jupyter_guard.enforce import connections
 from jupyter_guard.enforce.connections import Conn
 from jupyter_guard.errors import GuardConfigError, SqlError
 from jupyter_guard.guard import effect_run
-from jupyter_guard.guard.refusal import blocked_error
+from jupyter_guard.guard.judge import refuse, refuse_verdict
+from jupyter_guard.guard.refusal import note_if_audit
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import sql_exports
 from jupyter_guard.hooks.state import Busy, verify
@@ -107,7 +108,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     verify()
     analysis = g.sql_analysis(text, conn.dialect, params=params or None)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
-    _note_if_audit(g, judgement.verdicts)
+    note_if_audit(g, judgement.verdicts)
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
@@ -119,10 +120,8 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
     v = judgement.verdict
     if v.refuses:
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
-                execution_count=execution_count)
-        g.last_blocked = {"code": text, "verdict": v, "event_id": ""}
-        raise blocked_error(v)
+        raise refuse(g, judgement, kind="sql", code=text, cell_id=cell_id,
+                     execution_count=execution_count)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
                        execution_count=execution_count)
     start = time.perf_counter()
@@ -159,10 +158,9 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     except effect_run.EffectRefused as e:
         _restore(g, st, owned)
         g.finish(event_id, status="blocked", duration_ms=(time.perf_counter() - start) * 1000)
-        g.last_blocked = {"code": text, "verdict": e.verdict, "event_id": event_id}
-        g.begin(kind="sql", code=e.statement, judgement=_judged(e.verdict), status="blocked",
-                cell_id=cell_id, execution_count=execution_count)
-        raise blocked_error(e.verdict) from None
+        raise refuse_verdict(g, e.verdict, kind="sql", code=e.statement, shown=text,
+                             event_id=event_id, cell_id=cell_id,
+                             execution_count=execution_count) from None
     except Exception as e:
         if wrap:
             _restore(g, st, owned)   # what the rolled-back statements created is gone again
@@ -205,17 +203,6 @@ def _frame(out: Any) -> Any:
     return out.to_pandas()
 
 
-def _judged(v: Verdict) -> Any:
-    from jupyter_guard.guard.service import Judgement
-    from jupyter_guard.model import Analysis
-
-    return Judgement(v, (v,), Analysis(), ())
-
-
-def _note_if_audit(g: Guard, verdicts: tuple[Verdict, ...]) -> None:
-    from jupyter_guard.kernel import refusals
-
-    refusals.note_if_audit(g, verdicts)
 
 
 def _split(text: str, dialect: str) -> list[str]:
