@@ -359,6 +359,6 @@ def main(argv: Sequence[str] | None = None, settings: Any = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    from jupyter_guard.cli_app import launch  # late: only when run as a script; cli_app imports cli
+    from jupyter_guard.cli_app import launch
 
     launch()

@@ -4,7 +4,7 @@ The graph holds every import (read from the source, nothing is imported), at mod
 inside functions. An import inside a function may close a loop only when a comment on its line,
 or on the line just above, says why it is late (a heavy library, a module that must load after
 the guard is sealed, ...); such an import is left out of the graph. ``if TYPE_CHECKING:`` imports
-never run and are left out too.
+and ``if __name__ == "__main__":`` never run on import and are left out too.
 """
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def _edges(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
 
     def visit(body: list[ast.stmt], top: bool) -> None:
         for node in body:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
+            if isinstance(node, ast.If) and ("TYPE_CHECKING" in ast.unparse(node.test)
+                                             or "__main__" in ast.unparse(node.test)):
+                continue   # never runs on import
             if isinstance(node, (ast.Import, ast.ImportFrom)) and (top or not _explained(
                     lines, node.lineno)):
                 if isinstance(node, ast.Import):
