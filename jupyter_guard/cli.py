@@ -1,5 +1,6 @@
-"""``jupyter guard ...`` (and ``jupyter-guard ...``): the governance and setup commands of CONTRACT
-section 6. Every subcommand that reads the audit file first brings it up to date."""
+"""``jupyter guard ...`` (and ``jupyter-guard ...``): the governance and setup commands (report,
+verify, export, replay, approvals, policy checks, enable/disable). Every subcommand that reads
+the audit file first brings it up to date."""
 from __future__ import annotations
 
 import argparse
@@ -75,10 +76,8 @@ def cmd_policy_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from jupyter_guard.explain import explain_text
+    from jupyter_guard.explain import explain, explain_text
     from jupyter_guard.policy.rules import Context
-
-    from jupyter_guard.explain import explain
 
     ctx = Context(user=args.user or "", actor=args.actor)
     policy = _policy(args)

@@ -1,9 +1,14 @@
-"""Errors a user sees: one line, the rule, the reason, and how to go on."""
+"""Errors a user sees: one line, the rule, the reason, and how to go on.
+
+One root, ``GuardError``; under it ``GuardBlocked`` (a refusal), ``GuardConfigError`` (bad
+configuration), ``PolicyError`` (a policy file that cannot be used), ``SqlError`` (the database
+refused a statement) and ``AuditError`` (the audit store cannot be used). Each keeps the built-in
+base its callers catch (``PermissionError``, ``ValueError``, ``RuntimeError``). No IPython here:
+the server, the CLI and guarded children import this module too.
+"""
 from __future__ import annotations
 
 from typing import Any
-
-from IPython.core.error import InputRejected
 
 
 class GuardError(Exception):
@@ -32,15 +37,21 @@ class GuardBlocked(GuardError, PermissionError):
         return [f"\x1b[0;31m{self}\x1b[0m", *where] + ([f"  {safer}"] if safer else [])
 
 
-class CellRejected(InputRejected, GuardError):
-    """A whole cell refused before anything of it ran (raised from the AST stage)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31m{self}\x1b[0m"]
-
-
 class GuardConfigError(GuardError):
     """Bad configuration: a policy file, an audit path, an unknown connection."""
+
+
+class PolicyError(GuardError, ValueError):
+    """A policy file problem; ``problems`` lists ``file:line: what`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class SqlError(GuardError):
+    """The database (or its parser) refused a statement; nothing after it ran."""
+
+
+class AuditError(GuardError, RuntimeError):
+    """The audit file or its journals cannot be used; the message is one line and names the fix."""

@@ -161,7 +161,8 @@ def demo(command: str) -> list[tuple[str, str]]:
     >>> demo("rm -rf data")
     [('file.delete', 'data')]
     """
-    from jupyter_guard.analyze.shell import analyze_shell  # late: shell imports the rules
+    # late, and only for the docstring examples: shell imports this module's rules
+    from jupyter_guard.analyze.shell import analyze_shell
 
     return [(i.action, i.target) for i in analyze_shell(command).intents
             if i.action != "shell.exec"]

@@ -16,6 +16,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from jupyter_guard.analyze.sql_kinds import KINDS
+# re-exported: the analysers' callers import these from here
+from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name  # noqa: F401
 from jupyter_guard.analyze.where import classify_where, count_sql_for
 from jupyter_guard.model import SQL_WRITES, Action, Analysis, Intent
 
@@ -37,26 +40,6 @@ _DUCKDB_TYPES: dict[str, Action] = {
     "LOGICAL_PLAN": "sql.other", "ANALYZE": "sql.other", "VACUUM": "sql.other",
     "COPY_DATABASE": "sql.export", "UPDATE_EXTENSIONS": "sql.other",
 }
-
-_REMOTE_PREFIXES = ("s3://", "s3a://", "gs://", "gcs://", "az://", "azure://", "abfss://",
-                    "http://", "https://", "hf://", "r2://", "md:", "motherduck:")
-
-
-def is_remote(location: str) -> bool:
-    """
-    >>> is_remote("s3://bucket/x.parquet"), is_remote("out/x.csv")
-    (True, False)
-    """
-    return location.strip().lower().startswith(_REMOTE_PREFIXES)
-
-
-def table_name(t: exp.Expression) -> str:
-    """Qualified, lower-case name of a table node (``catalog.db.name`` as written)."""
-    if isinstance(t, exp.Table):
-        parts = [p.name for p in t.parts]
-        return ".".join(parts).lower()
-    return t.sql().lower()
-
 
 def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | None = None,
                 params: Sequence[Any] | Mapping[str, Any] | None = None) -> Analysis:
@@ -247,39 +230,7 @@ def _first_string(query: str) -> str:
     return ""
 
 
-def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(tables read, columns read) of a query tree; CTE names are not tables."""
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    tables: list[str] = []
-    aliases: dict[str, str] = {}
-    for t in tree.find_all(exp.Table):
-        name = table_name(t)
-        if not name or name in ctes:
-            continue
-        if name not in tables:
-            tables.append(name)
-        if t.alias:
-            aliases[t.alias.lower()] = name
-    columns: list[str] = []
-    for c in tree.find_all(exp.Column):
-        qual = c.table.lower() if c.table else ""
-        owner = aliases.get(qual, qual)
-        col = f"{owner}.{c.name.lower()}" if owner else c.name.lower()
-        if col not in columns:
-            columns.append(col)
-    for s in tree.find_all(exp.Star):
-        parent = s.parent
-        owner = ""
-        if isinstance(parent, exp.Column) and parent.table:
-            owner = aliases.get(parent.table.lower(), parent.table.lower())
-        marks = [f"{owner}.*"] if owner else [f"{t}.*" for t in tables]
-        columns.extend(m for m in marks if m not in columns)
-    return tuple(tables), tuple(columns)
-
-
 def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None) -> tuple[Intent, ...]:
-    from jupyter_guard.analyze.sql_kinds import KINDS  # the table of statement handlers
-
     src = tree.sql(dialect=dialect) if dialect else tree.sql()
     for kind, handler in KINDS:
         if isinstance(tree, kind):

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from jupyter_guard.analyze.sql import is_remote, reads_of, table_name
+from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import bind, classify_where, count_sql_for
 from jupyter_guard.model import Intent
 

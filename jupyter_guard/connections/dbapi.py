@@ -11,14 +11,16 @@ already in the namespace when the guard loads are swapped for proxies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.service import Guard
+from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks.state import Busy, busy, verify
-from jupyter_guard.kernel.cellhook import blocked_error
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
 
 
 def driver_of(obj: Any) -> str:
@@ -171,12 +173,7 @@ class Checker:
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
 
     def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:
-        from dataclasses import replace
-
-        self.guard.begin(kind="runtime", code=text, judgement=replace(j, verdict=verdict),
-                         status="blocked")
-        self.guard.last_blocked = {"code": text, "verdict": verdict, "event_id": ""}
-        return blocked_error(verdict)
+        return refuse(self.guard, j, kind="runtime", code=text, verdict=verdict)
 
     def _refuse(self, text: str, j: Any, verdict: Any) -> None:
         raise self._refused(text, j, verdict)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections.dbapi import Checker
-from jupyter_guard.guard.service import Guard
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
 
 
 class GuardedCursorMixin:
@@ -99,7 +101,7 @@ def patch(module: ModuleType, guard: Guard) -> None:
 
     connect.__doc__ = orig.__doc__
     module.connect = connect  # type: ignore[attr-defined]
-    from jupyter_guard.connections.dbapi_proxy import PATCHED
+    from jupyter_guard.connections.dbapi_proxy import PATCHED  # late: it imports this module
 
     PATCHED[(module, "connect")] = connect
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]

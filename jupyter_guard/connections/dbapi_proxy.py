@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections.base import kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
-from jupyter_guard.guard.service import Guard
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
 
 # (module or class, attribute) -> the guard's replacement; self-protection puts them back
 PATCHED: dict[tuple[Any, str], Any] = {}
@@ -217,7 +219,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     if getattr(module, "_jupyter_guard_dbapi", False):
         return
     if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies
-        from jupyter_guard.connections import dbapi_pg2
+        from jupyter_guard.connections import dbapi_pg2  # late: it imports PATCHED from here
 
         dbapi_pg2.patch(module, guard)
         return

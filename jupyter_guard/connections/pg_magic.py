@@ -15,16 +15,19 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.analyze.sql_postgres import split
 from jupyter_guard.connections import pg_effect
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
-from jupyter_guard.guard.service import Guard
-from jupyter_guard.kernel.cellhook import blocked_error
+from jupyter_guard.guard.judge import refuse
+from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.hooks.state import Busy, verify
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
 
 
 def label(raw: Any) -> str:
@@ -101,7 +104,8 @@ class Run:
 def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str | None,
           dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any],
           run: Run) -> Any:
-    from jupyter_guard.kernel.magics import SqlError, dry_run_frame
+    from jupyter_guard.errors import SqlError
+    from jupyter_guard.kernel.sql_params import dry_run_frame
 
     analysis = runtime_sql_on_server(
         for_effect(g.sql_analysis(run.text, "postgres"), g.policy.max_affected_rows), conn)
@@ -110,9 +114,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if judgement.verdict.refuses:
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", **where)
-        g.last_blocked = {"code": text, "verdict": judgement.verdict, "event_id": ""}
-        raise blocked_error(judgement.verdict)
+        raise refuse(g, judgement, kind="sql", code=text, **where)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, **where)
     start = time.perf_counter()
     refused: list[Any] = []

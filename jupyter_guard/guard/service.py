@@ -3,7 +3,6 @@
 runtime layer all use. Knows nothing of IPython (see ``kernel``)."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -11,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +21,7 @@ from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard.enrich import enrich
+from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
 from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
@@ -33,21 +33,6 @@ from jupyter_guard.policy.rules import Context, bare_table
 
 log = logging.getLogger("jupyter_guard")
 Lineage = tuple[str, str, str, bool]
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
-
-
-@dataclass
-class Judgement:
-    verdict: Verdict
-    verdicts: tuple[Verdict, ...]
-    analysis: Analysis
-    intents: tuple[Intent, ...]
-    approved_by: str = ""
-    ctx: Context | None = None          # the context it was decided in (recorded for replay)
-    lineage: list[Lineage] | None = None   # rows to record instead of ``lineage_of``'s
 
 
 @dataclass
@@ -273,11 +258,7 @@ class Guard:
         _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)
         j = Judgement(overall, tuple(verdicts), analysis, intents, ctx=ctx)
-        if overall.refuses and self.approvals is not None and code:
-            approver = self.approvals.consume(self.who()[0], sha256(code))
-            if approver:
-                j.verdict = replace(overall, decision="allow", reason=f"approved by {approver}: {overall.reason}")
-                j.approved_by = approver
+        j.verdict, j.approved_by = approve(self, overall, code)
         return j
 
     def note_success(self, intents: Iterable[Intent]) -> None:

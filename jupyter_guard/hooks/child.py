@@ -225,6 +225,8 @@ def start(env: Mapping[str, str] | None = None) -> None:
         if not table:
             tl.busy = True
             try:
+                # late: a child loads its event handlers only when it first does something
+                # judged (its start-up stays cheap); child_events imports this module
                 from jupyter_guard.hooks.child_events import handlers as make
 
                 table.update(make(ChildGuard(env)))

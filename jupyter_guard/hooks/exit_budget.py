@@ -70,9 +70,8 @@ def spend(guard: Any, rt: Any, data: Any, how: str) -> None:
 
 
 def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
-    from jupyter_guard.guard.service import Judgement
+    from jupyter_guard.guard.judge import Judgement, refuse
     from jupyter_guard.hooks.state import Busy
-    from jupyter_guard.kernel.cellhook import blocked_error
     from jupyter_guard.model import Analysis, Intent, Verdict
 
     p = guard.policy
@@ -84,11 +83,10 @@ def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
     v = Verdict(decision, "exfiltration", reason, intent, p.revision)
     with Busy():
         j = Judgement(v, (v,), Analysis((intent,)), (intent,))
-        guard.begin(kind="runtime", code=CODE, judgement=j,
-                    status="blocked" if v.refuses else "running")
-        if v.refuses:
-            guard.last_blocked = {"code": CODE, "verdict": v, "event_id": ""}
-    if v.refuses:
+        err = refuse(guard, j, kind="runtime", code=CODE) if v.refuses else None
+        if err is None:
+            guard.begin(kind="runtime", code=CODE, judgement=j, status="running")
+    if err is not None:
         BUDGET.locked = True
-        raise blocked_error(v)
+        raise err
     BUDGET.locked = False

@@ -94,7 +94,7 @@ class FileExits:
     def exports(self) -> Any:
         """The data-aware export decision (``writers.Exports``) of the current guard."""
         if self._exports is None or self._exports.guard is not self.rt.guard:
-            from jupyter_guard.hooks.writers import Exports
+            from jupyter_guard.hooks.writers import Exports  # late: writers imports CheckedFile
 
             self._exports = Exports(self.rt.guard, self.rt)
         return self._exports

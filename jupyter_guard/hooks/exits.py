@@ -154,10 +154,8 @@ def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | N
     Data the policy lets out (an approval, a rule, audit mode) is counted against the budget."""
     from dataclasses import replace
 
+    from jupyter_guard.guard.judge import refuse_verdict, verdict
     from jupyter_guard.hooks.state import Busy
-    from jupyter_guard.kernel.cellhook import blocked_error
-    from jupyter_guard.model import combine
-    from jupyter_guard.policy.decide import decide
 
     label = kind if " " in kind else f"{kind} values"
     if host is not None:
@@ -171,24 +169,13 @@ def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | N
         if rt is not None and rt.protect is not None:
             rt.protect.restore_guard()
         ctx = replace(guard.context(), sensitive_columns=frozenset({label}))
-        v = combine(decide((intent,), guard.policy, ctx))
         code = f"{how}({dest[:200]!r}) holds {label}"
-        if v.refuses and guard.approvals is not None:
-            from jupyter_guard.guard.service import sha256
-
-            approver = guard.approvals.consume(guard.user, sha256(code))
-            v = replace(v, decision="allow", reason=f"approved by {approver}") if approver else v
+        v = verdict(guard, intent, ctx, code)
         if v.refuses:
-            from jupyter_guard.guard.service import Judgement
-            from jupyter_guard.model import Analysis
-
             if host is not None:
                 v = replace(v, reason=f"sends {label} to {host}, which is not in "
                             "network.allow_hosts")
-            j = Judgement(v, (v,), Analysis((intent,)), (intent,))
-            guard.begin(kind="runtime", code=code, judgement=j, status="blocked")
-            guard.last_blocked = {"code": code, "verdict": v, "event_id": ""}
-            err = blocked_error(v)
+            err = refuse_verdict(guard, v, kind="runtime", code=code, intents=(intent,))
     if err is not None:
         raise err
     if data is not None:   # loaded with the guard (a class made from user code is tampering)

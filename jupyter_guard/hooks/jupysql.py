@@ -14,16 +14,16 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_guard.analyze.template import is_template, structure_change
-from jupyter_guard.guard.service import Guard, Judgement
-from jupyter_guard.model import Analysis, Intent, Verdict
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.model import Intent, Verdict
 
 log = logging.getLogger("jupyter_guard")
 
 
 def check(guard: Guard, template: str, render: Any) -> None:
     """Raise the refusal when a value changes the template's structure."""
-    from jupyter_guard.kernel.cellhook import blocked_error
-    from jupyter_guard.kernel.refusals import note_if_audit
+    from jupyter_guard.guard.judge import refuse_verdict
+    from jupyter_guard.guard.refusal import note_if_audit
 
     why = structure_change(template, render)
     if not why:
@@ -38,10 +38,7 @@ def check(guard: Guard, template: str, render: Any) -> None:
         note_if_audit(guard, (v,))
         guard.note("runtime", template, "warn", v.rule_id, v.reason)
         return
-    guard.begin(kind="runtime", code=template, judgement=Judgement(v, (v,), Analysis(), (intent,)),
-                status="blocked")
-    guard.last_blocked = {"code": template, "verdict": v, "event_id": ""}
-    raise blocked_error(v)
+    raise refuse_verdict(guard, v, kind="runtime", code=template, intents=(intent,))
 
 
 def patch(guard: Guard, module: ModuleType) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import events, integrity, lazy, state, threads, writers
 from jupyter_guard.hooks.state import Busy, _tl, busy_wrap
@@ -91,24 +92,14 @@ class Runtime:
         """Judge the intents of one event; record and raise ``GuardBlocked`` if refused."""
         if not intents:
             return
-        from jupyter_guard.kernel.cellhook import blocked_error
-
-        g = self.guard
-        err = None
         prev = getattr(_tl, "busy", False)
         _tl.busy = True
         try:
             if self.protect is not None:
                 self.protect.restore_guard()
-            j = g.judge(Analysis(tuple(intents)), code=desc)
-            if j.verdict.refuses:
-                g.begin(kind="runtime", code=desc, judgement=j, status="blocked")
-                g.last_blocked = {"code": desc, "verdict": j.verdict, "event_id": ""}
-                err = blocked_error(j.verdict)
+            judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
         finally:
             _tl.busy = prev
-        if err is not None:
-            raise err
 
     def adopt_policy(self, old: Any, new: Any) -> None:
         """``guard.reload_policy`` swapped the policy: protect the new one and its file."""

@@ -15,11 +15,10 @@ import sys
 from typing import Any
 
 from jupyter_guard.connections import Conn, is_duckdb, unwrap
+from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import result_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
-from jupyter_guard.kernel.cellhook import blocked_error
-from jupyter_guard.kernel.refusals import note_if_audit
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
@@ -38,13 +37,7 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
             from jupyter_guard.guard.effect_run import forget
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
-        j = guard.judge(analysis, conn=conn, code=query)
-        if guard.policy.mode == "audit":
-            note_if_audit(guard, j.verdicts)
-        if j.verdict.refuses:
-            guard.begin(kind="runtime", code=query, judgement=j, status="blocked")
-            guard.last_blocked = {"code": query, "verdict": j.verdict, "event_id": ""}
-            raise blocked_error(j.verdict)
+        judge_or_refuse(guard, analysis, kind="runtime", code=query, conn=conn, note=True)
 
 
 def _with_param_paths(guard: Guard, analysis: Any, params: Any) -> Any:
@@ -123,13 +116,7 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 def refused(guard: Guard, code: str, verdict: Any) -> Exception:
     """Record a refusal of the measured effect and the error the user sees (the caller raises)."""
-    from jupyter_guard.guard.service import Judgement
-    from jupyter_guard.model import Analysis
-
-    j = Judgement(verdict, (verdict,), Analysis(), ())
-    guard.begin(kind="runtime", code=code, judgement=j, status="blocked")
-    guard.last_blocked = {"code": code, "verdict": verdict, "event_id": ""}
-    return blocked_error(verdict)
+    return refuse_verdict(guard, verdict, kind="runtime", code=code)
 
 
 def _first_params(params: Any) -> Any:
@@ -291,7 +278,7 @@ def install(shell: Any, guard: Guard) -> None:
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
     guard.runtime_sql = True
-    from jupyter_guard.hooks import relations
+    from jupyter_guard.hooks import relations  # late: relations calls check_sql from here
 
     relations.install(guard)
     _sqlalchemy(guard)

@@ -28,7 +28,7 @@ from jupyter_guard.hooks.df_lineage import (
 )
 from jupyter_guard.hooks.exit_files import CheckedFile, Judged
 from jupyter_guard.hooks.state import Busy, busy
-from jupyter_guard.model import Intent, combine
+from jupyter_guard.model import Intent
 
 log = logging.getLogger("jupyter_guard")
 # writer -> (position, keyword) of its destination argument
@@ -78,9 +78,8 @@ class Exports:
         """Refuse (GuardBlocked) an export of ``frame`` to ``dest``; in-memory buffers pass."""
         if busy() or isinstance(dest, (io.StringIO, io.BytesIO)):
             return
-        from jupyter_guard.kernel.cellhook import blocked_error
+        from jupyter_guard.guard.judge import Judgement, refuse, verdict
         from jupyter_guard.mask.settings import sensitive_columns
-        from jupyter_guard.policy.decide import decide
 
         g = self.guard
         target = _dest(dest)
@@ -101,23 +100,15 @@ class Exports:
             intent = Intent("df.export", "file", target, columns=cols, remote=remote, detail=how,
                             source=f"{how}({target!r})")
             ctx = replace(g.context(), sensitive_columns=frozenset(c.lower() for c in sens))
-            v = combine(decide((intent,), g.policy, ctx))
             code = f"{how}({target!r}) columns={list(cols)[:20]}"
-            if v.refuses and g.approvals is not None:
-                from jupyter_guard.guard.service import sha256
-
-                approver = g.approvals.consume(g.user, sha256(code))
-                v = replace(v, decision="allow", reason=f"approved by {approver}") if approver else v
+            v = verdict(g, intent, ctx, code)
             if v.refuses:
                 from jupyter_guard.guard.lineage import export_lineage
-                from jupyter_guard.guard.service import Judgement
                 from jupyter_guard.model import Analysis
 
                 j = Judgement(v, (v,), Analysis((intent,)), (intent,), ctx=ctx,
                               lineage=export_lineage(intent, sens, lineage))
-                g.begin(kind="runtime", code=code, judgement=j, status="blocked")
-                g.last_blocked = {"code": code, "verdict": v, "event_id": ""}
-                err = blocked_error(v)
+                err = refuse(g, j, kind="runtime", code=code)
         if err is not None:
             raise err
 

@@ -17,6 +17,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard import judge
+from jupyter_guard.guard.refusal import audit_note, blocked_error  # noqa: F401 - callers
 from jupyter_guard.guard.service import Guard, Judgement, sha256
 from jupyter_guard.identity import guard_meta
 from jupyter_guard.kernel.stamped import cell_identity
@@ -37,17 +39,6 @@ def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
     tree = ast.parse("__import__('jupyter_guard.kernel.cellhook', fromlist=['refuse'])"
                      f".refuse({token!r})", filename=filename)
     return tree
-
-
-def blocked_error(v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
-    """The exception for a refusal, carrying its structured form; it suggests asking for an
-    approval only when someone may give one under the active policy."""
-    refusals = sys.modules.get("jupyter_guard.kernel.refusals")   # imported at load
-    describe = getattr(refusals, "refusal_for", None)
-    details = describe(v, dialect) if describe is not None else None
-    approval = bool(details["approval"]["possible"]) if details else v.rule_id != "guard-error"
-    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
-                        approval_hint=approval, details=details)
 
 
 class KernelGuard:
@@ -202,8 +193,8 @@ class KernelGuard:
             raise err
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
-        if g.policy.mode == "audit" and "jupyter_guard.kernel.refusals" in sys.modules:
-            sys.modules["jupyter_guard.kernel.refusals"].audit_note(j.verdicts)
+        if g.policy.mode == "audit":
+            audit_note(j.verdicts)
         if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
             cell["parsed"] = True   # the magic analyses and records its SQL itself
             return tree
@@ -214,12 +205,11 @@ class KernelGuard:
             cell["event_id"] = g.begin(kind=_kind(raw), code=raw, judgement=j, cell_id=cell["cell_id"],
                                        execution_count=cell["count"], status=status)
             cell["final"] = v.refuses
-        elif v.refuses:
-            g.begin(kind="runtime", code=source, judgement=j, status="blocked")
-        if v.refuses:
-            g.last_blocked = {"code": raw if top else source, "verdict": v,
-                              "event_id": (cell or {}).get("event_id", "")}
-            raise blocked_error(v)
+        if v.refuses:   # a top cell was recorded above; a nested parse is recorded here
+            recorded = top and cell is not None
+            raise judge.refuse(g, j, kind="runtime", code=source, record=not recorded,
+                               shown=raw if top else source,
+                               event_id=(cell or {}).get("event_id", ""))
         return tree
 
     def _record_failure(self, source: str, err: GuardBlocked) -> None:

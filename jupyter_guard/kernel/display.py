@@ -190,6 +190,7 @@ class Masker:
         self.shell.events.register("post_run_cell", self._drain)
         session = getattr(getattr(self.shell, "kernel", None), "session", None)
         if session is not None:
+            # late: replies imports mask_bundle from this module
             from jupyter_guard.kernel import replies as mask_replies
 
             self._wire = mask_replies.install(session, self.settings)

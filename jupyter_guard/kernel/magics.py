@@ -1,4 +1,4 @@
-"""``%%guarded_sql`` and ``%guard``: the magics of CONTRACT sections 2 and 4."""
+"""``%%guarded_sql`` and ``%guard``: the guard's magics."""
 from __future__ import annotations
 
 import time
@@ -11,18 +11,16 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from jupyter_guard import connections
 from jupyter_guard.connections import Conn
-from jupyter_guard.errors import GuardConfigError, GuardError
+from jupyter_guard.errors import GuardConfigError, GuardError, SqlError
 from jupyter_guard.guard import effect_run
+from jupyter_guard.guard.judge import refuse, refuse_verdict
+from jupyter_guard.guard.refusal import note_if_audit
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import sql_exports
 from jupyter_guard.hooks.state import Busy, verify
 from jupyter_guard.kernel import sql_params
-from jupyter_guard.kernel.cellhook import blocked_error
-from jupyter_guard.model import Intent, Verdict
-
-
-class SqlError(GuardError):
-    """The database (or its parser) refused a statement; nothing after it ran."""
+from jupyter_guard.kernel.sql_params import dry_run_frame
+from jupyter_guard.model import Verdict
 
 
 @magics_class
@@ -119,7 +117,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     verify()
     analysis = g.sql_analysis(text, conn.dialect, params=params or None)
     judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
-    _note_if_audit(g, judgement.verdicts)
+    note_if_audit(g, judgement.verdicts)
     if dry_run:
         return dry_run_frame(judgement.intents, judgement.verdicts)
     if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
@@ -131,10 +129,8 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
     v = judgement.verdict
     if v.refuses:
-        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
-                execution_count=execution_count)
-        g.last_blocked = {"code": text, "verdict": v, "event_id": ""}
-        raise blocked_error(v)
+        raise refuse(g, judgement, kind="sql", code=text, cell_id=cell_id,
+                     execution_count=execution_count)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
                        execution_count=execution_count)
     start = time.perf_counter()
@@ -171,10 +167,9 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     except effect_run.EffectRefused as e:
         _restore(g, st, owned)
         g.finish(event_id, status="blocked", duration_ms=(time.perf_counter() - start) * 1000)
-        g.last_blocked = {"code": text, "verdict": e.verdict, "event_id": event_id}
-        g.begin(kind="sql", code=e.statement, judgement=_judged(e.verdict), status="blocked",
-                cell_id=cell_id, execution_count=execution_count)
-        raise blocked_error(e.verdict) from None
+        raise refuse_verdict(g, e.verdict, kind="sql", code=e.statement, shown=text,
+                             event_id=event_id, cell_id=cell_id,
+                             execution_count=execution_count) from None
     except Exception as e:
         if wrap:
             _restore(g, st, owned)   # what the rolled-back statements created is gone again
@@ -215,27 +210,3 @@ def _frame(out: Any) -> Any:
     if out is None or out.column_names in (["Success"], []):
         return None
     return out.to_pandas()
-
-
-def _judged(v: Verdict) -> Any:
-    from jupyter_guard.guard.service import Judgement
-    from jupyter_guard.model import Analysis
-
-    return Judgement(v, (v,), Analysis(), ())
-
-
-def _note_if_audit(g: Guard, verdicts: tuple[Verdict, ...]) -> None:
-    from jupyter_guard.kernel import refusals
-
-    refusals.note_if_audit(g, verdicts)
-
-
-def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:
-    import pandas as pd
-
-    rows = [{"statement": (i.source or "")[:80], "action": i.action, "target": i.target,
-             "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
-             "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
-            for i, v in zip(intents, verdicts)]
-    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
-                                       "estimated_rows"])

@@ -11,83 +11,13 @@ from __future__ import annotations
 
 import logging
 import sys
-import uuid
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.mask.text import mask_text
-from jupyter_guard.model import Verdict
-from jupyter_guard.policy.refusal import approvable, refusal
+# re-exported: where the kernel's callers look for them
+from jupyter_guard.guard.refusal import audit_note, masked, note_if_audit, refusal_for  # noqa: F401
 
 log = logging.getLogger("jupyter_guard")
-
-
-def _guard() -> Any:
-    from jupyter_guard.kernel.cellhook import current
-
-    kg = current()
-    return kg.guard if kg is not None else None
-
-
-def masked(value: Any, settings: Any) -> Any:
-    if isinstance(value, str):
-        return mask_text(value, settings)
-    if isinstance(value, list):
-        return [masked(v, settings) for v in value]
-    if isinstance(value, dict):
-        return {k: masked(v, settings) for k, v in value.items()}
-    return value
-
-
-def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
-    """The structured refusal of ``v`` under the running guard's policy, masked for display.
-    When an approval is possible, a request id is reserved: ``%guard request`` files the
-    refusal under it."""
-    try:
-        g = _guard()
-        policy = g.policy if g is not None else None
-        from jupyter_guard.kernel.approval_link import unavailable
-
-        local = unavailable()
-        rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
-            uuid.uuid4().hex[:12]
-        details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)
-        if g is not None and rid and isinstance(g.last_blocked, dict) and \
-                g.last_blocked.get("verdict") is v:
-            g.last_blocked["request_id"] = rid
-        settings = g.mask_settings() if g is not None and g.mask_settings else None
-        return masked(details, settings) if settings is not None else details
-    except Exception:  # the refusal stands without its structured form; the log says why
-        log.exception("jupyter_guard could not describe a refusal")
-        return None
-
-
-_NOTED: dict[str, Any] = {"cell": None, "seen": set()}
-
-
-def audit_note(verdicts: Any, out: Any = None) -> None:
-    """One line for a cell that audit mode let through but enforce would have refused (once per
-    cell and reason, though the cell hook, ``%%guarded_sql`` and the SQL sinks all judge)."""
-    would = [v for v in verdicts if v.decision == "warn" and v.reason.startswith("would ")]
-    if not would:
-        return
-    from jupyter_guard.kernel.cellhook import current
-
-    cell = getattr(current(), "_cell", None)
-    if _NOTED["cell"] is not cell or cell is None:
-        _NOTED["cell"], _NOTED["seen"] = cell, set()
-    v = would[0]
-    key = (v.rule_id, v.reason)
-    if key in _NOTED["seen"]:
-        return
-    _NOTED["seen"].add(key)
-    print(f"jupyter_guard (audit mode): in enforce mode this would be refused "
-          f"[{v.rule_id}]: {v.reason.split(': ', 1)[-1]}", file=out or sys.stderr)
-
-
-def note_if_audit(guard: Any, verdicts: Any) -> None:
-    if guard.policy.mode == "audit":
-        audit_note(verdicts)
 
 
 def _refusal(err: Any) -> bool:

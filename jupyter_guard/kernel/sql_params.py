@@ -19,6 +19,7 @@ from traitlets.config import Configurable
 
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardConfigError
+from jupyter_guard.model import Intent, Verdict
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")   # a Python name (keywords like `table` too)
@@ -214,3 +215,14 @@ def connections_text(conn: Conn | None, ns: dict[str, Any]) -> str:
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{'*' if cur else ' '} {name:<{width}}  {dialect:<10} {kind}"
                      for name, kind, dialect, cur in rows)
+
+
+def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:
+    import pandas as pd
+
+    rows = [{"statement": (i.source or "")[:80], "action": i.action, "target": i.target,
+             "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
+             "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
+            for i, v in zip(intents, verdicts)]
+    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
+                                       "estimated_rows"])

@@ -14,18 +14,18 @@ from typing import Any
 
 import yaml
 
+from jupyter_guard.errors import PolicyError
 from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
-    DETECTORS, MODES, RULE_ACTIONS, STRATEGIES, Match, Policy, Role, Rule,
+    DETECTORS,
+    MODES,
+    RULE_ACTIONS,
+    STRATEGIES,
+    Match,
+    Policy,
+    Role,
+    Rule,
 )
-
-
-class PolicyError(ValueError):
-    """A policy file problem; ``problems`` lists ``file:line: what`` lines."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 def default_path() -> Path:

@@ -1,4 +1,5 @@
-"""The built-in rules of CONTRACT section 3: one small pure function each, in ``RULES`` order.
+"""The built-in rules (README, "The default policy"): one small pure function each, in ``RULES``
+order.
 
 A rule sees one intent, the policy and the context, and returns a Verdict or None (no opinion).
 """

@@ -5,8 +5,8 @@ try:
     from .approvals import decide_approval, find_approval, requests
     from .audit import AuditLog
     from .errors import AuditError
-    from .ingest import ingest, try_ingest
-    from .store import connect_readonly, repair
+    from .ingest import ingest, repair, try_ingest
+    from .store import connect_readonly
     from .verify import VerifyResult, verify
 except ModuleNotFoundError as e:   # a guarded child's Python without DuckDB: journals only
     if e.name != "duckdb":

@@ -1,6 +1,6 @@
-"""The one error the audit store raises at its callers."""
+"""The one error the audit store raises at its callers (``jupyter_guard.errors.AuditError``)."""
 from __future__ import annotations
 
+from jupyter_guard.errors import AuditError
 
-class AuditError(RuntimeError):
-    """The audit file or its journals cannot be used; the message is one line and names the fix."""
+__all__ = ["AuditError"]

@@ -20,6 +20,11 @@ from typing import Any
 from .journal import journal_dir
 
 
+def hint_path(path: str | os.PathLike[str]) -> Path:
+    """A small JSON of ingested offsets, read without opening DuckDB to skip no-op ingests."""
+    return Path(f"{os.fspath(path)}.ingested.json")
+
+
 def heads_path(path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(path)}.heads.json")
 
@@ -35,8 +40,6 @@ def heads_copy(path: str | os.PathLike[str]) -> Path:
 
 def staleness(path: str | os.PathLike[str]) -> str:
     """"" when the published file holds every complete journal line, else what is missing."""
-    from .ingest import hint_path
-
     folder = journal_dir(path)
     journals = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
     try:

@@ -15,10 +15,11 @@ import duckdb
 
 from .chain import chain_hash
 from .errors import AuditError
+from .health import hint_path
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
 from .hint import (_APPROVED, _PUBLISHED, _stamp, _unchanged, _up_to_date, approved_now,
                    hint_path, read_hint, write_hint)
-from .store import rewrite, store_lock
+from .store import readable, restore_journals, rewrite, set_aside, store_lock
 
 __all__ = ["ingest", "try_ingest", "load_rows", "hint_path", "read_hint", "write_hint",
            "approved_now", "_stamp", "_APPROVED", "_PUBLISHED"]
@@ -79,7 +80,6 @@ def _ingest_locked(published: Path) -> int:
     """Ingest; a deleted store (its heads say it held events) or an unreadable one (truncated)
     is rebuilt from every journal, the unreadable file kept aside as ``<file>.corrupt-<ts>``."""
     from .health import note_rebuild, read_heads
-    from .store import restore_journals, set_aside
 
     heads = read_heads(published)
     if not published.exists() and heads.get("events"):
@@ -89,7 +89,6 @@ def _ingest_locked(published: Path) -> int:
         return _ingest_once(published)
     except (AuditError, duckdb.Error) as exc:
         from .journal import ingested_dir
-        from .store import readable
 
         if not isinstance(exc, AuditError) and readable(published):
             raise   # the store is fine: not a damage this can repair
@@ -331,3 +330,17 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
         AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
     con.execute("DROP TABLE _j")
     return int(begun), int(bad), facts
+
+
+def repair(path: str | os.PathLike[str]) -> Path | None:
+    """Move an unreadable store aside and rebuild it from all journals; a deleted store is
+    rebuilt too. Returns where the old file went (None if nothing was moved)."""
+    published = Path(os.fspath(path))
+    aside: Path | None = None
+    with store_lock(published, wait=None):
+        if published.exists() and not readable(published):
+            aside = set_aside(published)
+        if aside is not None or not published.exists():
+            restore_journals(published)
+        _ingest(published, None, locked=True)
+    return aside

@@ -204,19 +204,3 @@ def restore_journals(published: Path) -> None:
     done = ingested_dir(published)
     for journal in sorted(done.glob("*.jsonl")) if done.exists() else ():
         os.replace(journal, journal_dir(published) / journal.name)
-
-
-def repair(path: str | os.PathLike[str]) -> Path | None:
-    """Move an unreadable store aside and rebuild it from all journals; a deleted store is
-    rebuilt too. Returns where the old file went (None if nothing was moved)."""
-    from .ingest import _ingest
-
-    published = Path(os.fspath(path))
-    aside: Path | None = None
-    with store_lock(published, wait=None):
-        if published.exists() and not readable(published):
-            aside = set_aside(published)
-        if aside is not None or not published.exists():
-            restore_journals(published)
-        _ingest(published, None, locked=True)
-    return aside

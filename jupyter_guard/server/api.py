@@ -9,18 +9,18 @@ read-only, reads, and closes it again, so no reader ever holds the file between 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 DECISIONS: tuple[str, ...] = ("allow", "mask", "warn", "approval", "block")
-# Columns the API returns, in order (CONTRACT §5). Hashes stay in the file; `verify` reads them.
+# Columns the API returns, in order: the audit event's public fields. Hashes stay in the file;
+# `verify` reads them.
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "ts", "user_name", "actor", "session_id", "notebook", "cell_id",
     "execution_count", "kind", "code", "code_sha256", "decision", "rule_id", "reason", "status",
@@ -179,32 +179,17 @@ def parse_limit(value: int | str | None) -> int:
 def _ingest(path: str) -> None:
     """Let the audit store bring journals in first, when it can. Never fails the read.
 
-    Uses the store's non-waiting ``try_ingest`` (a busy writer's lock is waited for at most
-    ``INGEST_WAIT`` s: the next poll catches up), else a plain ``ingest(path)``.
+    Uses the store's non-waiting ``try_ingest``: a busy writer's lock is waited for at most
+    ``INGEST_WAIT`` s, and the next poll catches up.
     """
     if not os.path.exists(path) and not os.path.exists(f"{path}.journal"):
         return  # nothing to bring in: do not create an empty store from a read
-    ingest = _store_ingest()
-    if ingest is None:
-        return
+    from jupyter_guard.record import try_ingest
+
     try:
-        ingest(path)
+        try_ingest(path, wait=INGEST_WAIT)
     except Exception as exc:  # noqa: BLE001 - an observer never breaks on the store's behalf
         log.warning("jupyter_guard: could not bring journals into %s: %s", path, exc)
-
-
-def _store_ingest() -> Callable[[str], Any] | None:
-    try:
-        from jupyter_guard.record import try_ingest
-    except (ImportError, AttributeError):
-        pass
-    else:
-        return functools.partial(try_ingest, wait=INGEST_WAIT)
-    try:
-        from jupyter_guard.record.audit import ingest  # type: ignore[attr-defined]
-    except (ImportError, AttributeError):
-        return None
-    return ingest  # type: ignore[no-any-return]
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The jupyter-server extension: the sidebar's JSON API over the audit file (CONTRACT §7).
+"""The jupyter-server extension: the sidebar's JSON API over the audit file.
 
     GET /jupyter-guard/api/summary                              counts, top rules, latest events
     GET /jupyter-guard/api/events?since=&decision=&limit=       latest events, newest first
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import getpass
-import importlib
-import importlib.util
 import os
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -31,27 +27,15 @@ from traitlets import List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from jupyter_guard.server import api
+from jupyter_guard.server.auth import requesting_user
+from jupyter_guard.server.events import setup_events
+from jupyter_guard.server.gate import setup_gate
 
 AUTH_RESOURCE = "jupyter_guard"
 API_PREFIX = "jupyter-guard/api"
 
-# Identity providers that only know "someone holds the token": everyone they let in is the
-# server's owner, so their random anonymous usernames are replaced by the owner's name.
-_SHARED_TOKEN_PROVIDERS: tuple[type[IdentityProvider], ...] = (
-    IdentityProvider, PasswordIdentityProvider,
-)
-
-# Handlers other modules add to the same server (url pattern relative to base_url, handler class,
-# init kwargs). The server-side execute_request gate lives in ``jupyter_guard.server.gate``: when
-# that module exists, its ``setup_gate(serverapp)`` is called from the loader below.
-EXTRA_HANDLERS: list[tuple[str, type[web.RequestHandler], dict[str, Any]]] = []
-
-
 class GuardServer(LoggingConfigurable):
-    """Server-side settings (``c.GuardServer.*``); environment variables win over config files.
-
-    TODO(config): fold into the shared ``jupyter_guard.config`` Configurable once it exists.
-    """
+    """Server-side settings (``c.GuardServer.*``); environment variables win over config files."""
 
     audit = Unicode("", help="Path of the DuckDB audit file. Env: JUPYTER_GUARD_AUDIT. "
                     "Default: <jupyter data dir>/guard/audit.duckdb").tag(config=True)
@@ -67,30 +51,11 @@ class GuardServer(LoggingConfigurable):
         return os.path.join(jupyter_data_dir(), "guard", "audit.duckdb")
 
     def may_see_all(self, username: str) -> bool:
-        """Whether ``username`` may read every user's events.
-
-        TODO(policy): ask the policy's roles (a role with ``may_see_all``/governance) once
-        ``jupyter_guard.policy`` exposes them; until then the admins list decides.
-        """
+        """Whether ``username`` may read every user's events: the admins list decides
+        (``JUPYTER_GUARD_ADMINS``, else ``c.GuardServer.admins``), not the policy's roles."""
         env = os.environ.get("JUPYTER_GUARD_ADMINS")
         admins = [a.strip() for a in env.split(",")] if env is not None else list(self.admins)
         return username in {a for a in admins if a}
-
-
-def owner_name() -> str:
-    """Who owns a single-user server (CONTRACT §1): JupyterHub user, JUPYTER_GUARD_USER, login."""
-    for var in ("JUPYTERHUB_USER", "JUPYTER_GUARD_USER"):
-        value = os.environ.get(var, "").strip()
-        if value:
-            return value
-    return getpass.getuser()
-
-
-def requesting_user(handler: Any) -> str:
-    """The user name a request speaks for: the owner on shared-token servers, else its login."""
-    if type(handler.identity_provider) in _SHARED_TOKEN_PROVIDERS:
-        return owner_name()
-    return str(handler.current_user.username)
 
 
 class _GuardAPIHandler(APIHandler):
@@ -146,27 +111,17 @@ class EventsHandler(_GuardAPIHandler):
         self.finish({"events": await self.read(fn), "scope": "user" if user else "all"})
 
 
-def _setup_gate(serverapp: Any) -> Any:
-    """Call ``jupyter_guard.server.gate.setup_gate(serverapp)`` when that module exists."""
-    if importlib.util.find_spec("jupyter_guard.server.gate") is None:
-        return None
-    gate = importlib.import_module("jupyter_guard.server.gate")
-    return gate.setup_gate(serverapp)
-
-
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     guard = GuardServer(parent=serverapp)
     base = serverapp.web_app.settings["base_url"]
     handlers: list[tuple[str, type[web.RequestHandler], dict[str, Any]]] = [
         (f"{API_PREFIX}/summary", SummaryHandler, {"guard": guard}),
         (f"{API_PREFIX}/events", EventsHandler, {"guard": guard}),
-        *EXTRA_HANDLERS,
     ]
     serverapp.web_app.add_handlers(
         ".*$", [(url_path_join(base, pattern), cls, kw) for pattern, cls, kw in handlers]
     )
-    gate = _setup_gate(serverapp)
-    from jupyter_guard.server.events import setup_events
+    gate = setup_gate(serverapp)
 
     setup_events(serverapp, guard.audit_path(),
                  policy=(lambda: gate.policy) if gate is not None else None)

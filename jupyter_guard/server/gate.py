@@ -1,6 +1,6 @@
 """The server-side guard: every ``execute_request`` relayed by the server's kernel websocket is
 stamped with the authenticated user, analysed, and refused before it reaches the kernel when the
-policy blocks it (CONTRACT §4, issue 6). It holds even when the kernel never loaded the extension.
+policy blocks it. It holds even when the kernel never loaded the extension.
 
 Extension point: jupyter_server 2.x reads the class that bridges a kernel websocket and its ZMQ
 channels from ``web_app.settings["kernel_websocket_connection_class"]`` (the configurable
@@ -191,7 +191,7 @@ def analyse_cell(code: str) -> tuple[Analysis, str]:
 def refusal(v: Verdict, policy: Any = None) -> GuardBlocked:
     """The gate's refusal, with its structured form; it suggests asking for an approval only when
     someone may give one under the policy."""
-    from jupyter_guard.kernel.refusals import masked
+    from jupyter_guard.guard.refusal import masked
     from jupyter_guard.mask.text import MaskSettings
     from jupyter_guard.policy import refusal as structured
 
@@ -206,10 +206,10 @@ def refusal(v: Verdict, policy: Any = None) -> GuardBlocked:
 
 def server_user(handler: Any) -> tuple[str, tuple[str, ...]]:
     """The authenticated user of a request (the owner for shared-token logins) and groups."""
-    from jupyter_guard.server.extension import _SHARED_TOKEN_PROVIDERS, owner_name
+    from jupyter_guard.server.auth import owner_name, shared_token
 
     user = handler.current_user
-    if type(handler.identity_provider) in _SHARED_TOKEN_PROVIDERS:
+    if shared_token(handler.identity_provider):
         name = owner_name()
     else:
         name = str(getattr(user, "username", "") or user)
@@ -464,9 +464,9 @@ def _pass_identity(serverapp: Any, signer: Any = None, gate: Any = None) -> None
     only knows "someone holds the token" (every login is the owner). With an identity provider that
     names each user, who starts a kernel is not known here: every cell carries its user instead."""
     from jupyter_guard.server.approval_api import TOKEN_ENV, URL_ENV
-    from jupyter_guard.server.extension import _SHARED_TOKEN_PROVIDERS, owner_name
+    from jupyter_guard.server.auth import owner_name, shared_token
 
-    shared = type(getattr(serverapp, "identity_provider", None)) in _SHARED_TOKEN_PROVIDERS
+    shared = shared_token(getattr(serverapp, "identity_provider", None))
     km = serverapp.kernel_manager
     start = km.start_kernel
     if getattr(start, "_jg_identity", False):

@@ -1,4 +1,4 @@
-"""Through a real ipykernel: the user-facing behaviour of CONTRACT sections 1, 2, 4 and 5."""
+"""Through a real ipykernel: the user-facing behaviour (identity, magics, refusals, the audit)."""
 from __future__ import annotations
 
 import time

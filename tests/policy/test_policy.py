@@ -1,4 +1,4 @@
-"""Policy files: the default of CONTRACT section 3, extends/merge, validation with file:line, rules."""
+"""Policy files: the packaged default, extends/merge, validation with file:line, rules."""
 from __future__ import annotations
 
 import doctest

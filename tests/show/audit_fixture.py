@@ -1,4 +1,4 @@
-"""Build a small audit file (CONTRACT §5 columns, the store's schema when present) for tests.
+"""Build a small audit file (the public event columns, the store's schema when present) for tests.
 
 Times are naive UTC, the store's convention.
 """
@@ -47,7 +47,7 @@ def write_audit(path: Path, events: list[dict[str, Any]],
     con = duckdb.connect(str(path))
     try:
         table = "events_live"   # the real store's live events (``events`` is a view over them)
-        try:  # the real store's schema when it is there, else the CONTRACT's columns
+        try:  # the real store's schema when it is there, else the public columns
             from jupyter_guard.record.schema import ensure_schema
         except ImportError:
             con.execute(EVENTS_DDL)

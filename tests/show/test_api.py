@@ -1,4 +1,4 @@
-"""The sidebar's server API (CONTRACT §7) through a real jupyter_server, with pytest-jupyter."""
+"""The sidebar's server API through a real jupyter_server, with pytest-jupyter."""
 from __future__ import annotations
 
 import json

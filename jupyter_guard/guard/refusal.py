@@ -1,0 +1,91 @@
+"""A refusal, as the user gets it: the ``GuardBlocked`` to raise (with its structured refusal,
+masked), and the one line audit mode prints for what it would have refused. Every layer that
+refuses (the cell hook, ``%%guarded_sql``, the SQL sinks, DB-API drivers, run-time events, the
+writers and exits) builds its error here."""
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from typing import Any
+
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.mask.text import mask_text
+from jupyter_guard.model import Verdict
+from jupyter_guard.policy.refusal import approvable, refusal
+
+log = logging.getLogger("jupyter_guard")
+
+
+def blocked_error(v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
+    """The exception for a refusal, carrying its structured form; it suggests asking for an
+    approval only when someone may give one under the active policy."""
+    details = refusal_for(v, dialect) if running_guard() is not None else None
+    approval = bool(details["approval"]["possible"]) if details else v.rule_id != "guard-error"
+    return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
+                        approval_hint=approval, details=details)
+
+
+def running_guard() -> Any:
+    """The guard of this kernel, once ``%load_ext`` has installed it (else None)."""
+    kg = _kernel_guard()
+    return kg.guard if kg is not None else None
+
+
+def _kernel_guard() -> Any:
+    return getattr(sys.modules.get("jupyter_guard"), "_kernel_guard", None)
+
+
+def masked(value: Any, settings: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value, settings)
+    if isinstance(value, list):
+        return [masked(v, settings) for v in value]
+    if isinstance(value, dict):
+        return {k: masked(v, settings) for k, v in value.items()}
+    return value
+
+
+def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
+    """The structured refusal of ``v`` under the running guard's policy, masked for display.
+    When an approval is possible, a request id is reserved: ``%guard request`` files the
+    refusal under it."""
+    try:
+        g = running_guard()
+        policy = g.policy if g is not None else None
+        rid = uuid.uuid4().hex[:12] if approvable(v.rule_id or "policy", policy) else ""
+        details = refusal(v, policy, request_id=rid, dialect=dialect)
+        if g is not None and rid and isinstance(g.last_blocked, dict) and \
+                g.last_blocked.get("verdict") is v:
+            g.last_blocked["request_id"] = rid
+        settings = g.mask_settings() if g is not None and g.mask_settings else None
+        return masked(details, settings) if settings is not None else details
+    except Exception:  # the refusal stands without its structured form; the log says why
+        log.exception("jupyter_guard could not describe a refusal")
+        return None
+
+
+_NOTED: dict[str, Any] = {"cell": None, "seen": set()}
+
+
+def audit_note(verdicts: Any, out: Any = None) -> None:
+    """One line for a cell that audit mode let through but enforce would have refused (once per
+    cell and reason, though the cell hook, ``%%guarded_sql`` and the SQL sinks all judge)."""
+    would = [v for v in verdicts if v.decision == "warn" and v.reason.startswith("would ")]
+    if not would:
+        return
+    cell = getattr(_kernel_guard(), "_cell", None)
+    if _NOTED["cell"] is not cell or cell is None:
+        _NOTED["cell"], _NOTED["seen"] = cell, set()
+    v = would[0]
+    key = (v.rule_id, v.reason)
+    if key in _NOTED["seen"]:
+        return
+    _NOTED["seen"].add(key)
+    print(f"jupyter_guard (audit mode): in enforce mode this would be refused "
+          f"[{v.rule_id}]: {v.reason.split(': ', 1)[-1]}", file=out or sys.stderr)
+
+
+def note_if_audit(guard: Any, verdicts: Any) -> None:
+    if guard.policy.mode == "audit":
+        audit_note(verdicts)
