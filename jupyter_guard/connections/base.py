@@ -68,7 +68,9 @@ class ConnectionKind:
 
     def connect(self, obj: Any, name: str) -> Any:
         """The guard's ``Conn`` for a connection object of this kind."""
+        # late: conn imports this module at load
         from jupyter_guard.connections.conn import Conn, is_sqlalchemy
+        # late: dbapi imports this module at load
         from jupyter_guard.connections.dbapi import DbapiConn, driver_of
 
         if is_sqlalchemy(obj):
@@ -190,13 +192,15 @@ def for_dialect(dialect: str) -> ConnectionKind:
 
 def for_object(obj: Any) -> ConnectionKind | None:
     """The kind of a connection object: native, SQLAlchemy, or a guarded DB-API driver's."""
+    # late: conn imports this module at load
     from jupyter_guard.connections.conn import is_sqlalchemy
-    from jupyter_guard.connections.dbapi import driver_of
+    from jupyter_guard.connections.dbapi import driver_of  # late: dbapi imports this module at load
 
     for kind in kinds():
         if kind.recognises(obj):
             return kind
     if is_sqlalchemy(obj):
+        # late: sqlalchemy imports this module at load
         from jupyter_guard.connections.sqlalchemy import dialect_of
 
         return for_dialect(dialect_of(str(obj.dialect.name)))
@@ -238,7 +242,7 @@ def load_entry_points() -> tuple[str, ...]:
 
 def install(shell: Any, guard: Any) -> None:
     """The kernel part "database kinds": entry points, every driver's ``connect``, each kind."""
-    from jupyter_guard.connections import dbapi
+    from jupyter_guard.connections import dbapi  # late: dbapi imports this module at load
 
     load_entry_points()
     dbapi.install(shell, guard)

@@ -107,12 +107,12 @@ def from_url(url: str) -> Conn:
         conn = kind.open(url)
         if conn is not None:
             return conn  # type: ignore[no-any-return]
-    from jupyter_guard.connections.sqlalchemy import open_url
+    from jupyter_guard.connections.sqlalchemy import open_url  # late: only when a URL is opened
 
     return open_url(url)  # type: ignore[no-any-return]
 
 
 def memory() -> Conn:
-    from jupyter_guard.connections.duckdb import memory
+    from jupyter_guard.connections.duckdb import memory  # late: only for an in-memory DuckDB
 
     return memory()  # type: ignore[no-any-return]

@@ -79,6 +79,7 @@ class DbapiConn(Conn):
                 return None
             import pandas as pd
 
+            # late: sql_params imports connections at load
             from jupyter_guard.kernel.sql_params import STATE
 
             rows = cur.fetchall() if limit is None else cur.fetchmany(limit + 1)
@@ -182,6 +183,7 @@ class Checker:
 def install(shell: Any, guard: Guard) -> None:
     """Every registered kind's drivers guarded at ``connect()``; connections and cursors already
     in the namespace swapped for guarded ones."""
+    # late: dbapi_proxy imports this module at load
     from jupyter_guard.connections import dbapi_proxy
     from jupyter_guard.hooks import lazy
 

@@ -132,6 +132,7 @@ def guard_connection(raw: Any, guard: Guard) -> Any:
     if isinstance(raw, _Proxy) or not driver_of(raw) or hasattr(raw, "_jg_check"):
         return raw
     if _async(raw):
+        # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
 
         return dbapi_async.guard_async(raw, guard)
@@ -146,6 +147,7 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
     except Exception:  # an object whose type cannot be inspected is not a driver's: left alone
         return value
     if _async(value):
+        # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
 
         return dbapi_async.wrap_existing(value, guard)
@@ -204,6 +206,7 @@ def _jupysql_guarded() -> bool:
         dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
     except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
         return False
+    # late: only when a SQLAlchemy engine is met
     from jupyter_guard.connections.sqlalchemy import guarded_driver
 
     return guarded_driver(dialect, driver)
@@ -242,6 +245,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         module.connect = cls.connect  # type: ignore[attr-defined]
         PATCHED[(cls, "connect")] = cls.__dict__["connect"]
         PATCHED[(module, "connect")] = module.connect
+        # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)

@@ -40,7 +40,7 @@ class DuckDB(ConnectionKind):
         return is_duckdb(obj)
 
     def connect(self, obj: Any, name: str) -> Any:
-        from jupyter_guard.connections.conn import Conn
+        from jupyter_guard.connections.conn import Conn  # late: conn imports this module at load
 
         return Conn(obj, name, "duckdb")
 
@@ -49,7 +49,7 @@ class DuckDB(ConnectionKind):
             return None
         import duckdb
 
-        from jupyter_guard.connections.conn import Conn
+        from jupyter_guard.connections.conn import Conn  # late: conn imports this module at load
 
         path = url[len("duckdb:///"):] or ":memory:"
         return Conn(duckdb.connect(path), url, "duckdb", owned=True)
@@ -59,7 +59,7 @@ class DuckDB(ConnectionKind):
             return None
         import duckdb
 
-        from jupyter_guard.connections.conn import Conn
+        from jupyter_guard.connections.conn import Conn  # late: conn imports this module at load
 
         return Conn(duckdb.default_connection(), "duckdb")
 
@@ -74,6 +74,6 @@ def memory() -> Any:
     """The in-memory DuckDB ``%%guarded_sql`` uses until a connection is named."""
     import duckdb
 
-    from jupyter_guard.connections.conn import Conn
+    from jupyter_guard.connections.conn import Conn  # late: conn imports this module at load
 
     return Conn(duckdb.connect(":memory:"), "duckdb:///:memory:", "duckdb", owned=True)

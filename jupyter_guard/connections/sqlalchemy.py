@@ -46,6 +46,6 @@ def open_url(url: str) -> Any:
         engine = sqlalchemy.create_engine(url)
     except Exception as e:  # any driver or URL error: one line naming the URL, nothing opened
         raise GuardConfigError(f"cannot open {url}: {str(e).splitlines()[0]}") from None
-    from jupyter_guard.connections.conn import from_object
+    from jupyter_guard.connections.conn import from_object  # late: conn imports this module at load
 
     return from_object(engine, url)

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.kernel.approval_link import unavailable
 from jupyter_guard.mask.text import mask_text
 from jupyter_guard.model import Verdict
 from jupyter_guard.policy.refusal import approvable, refusal
@@ -53,8 +54,10 @@ def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
     try:
         g = running_guard()
         policy = g.policy if g is not None else None
-        rid = uuid.uuid4().hex[:12] if approvable(v.rule_id or "policy", policy) else ""
-        details = refusal(v, policy, request_id=rid, dialect=dialect)
+        local = unavailable()   # no server to file a request with: no approval is possible
+        rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
+            uuid.uuid4().hex[:12]
+        details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)
         if g is not None and rid and isinstance(g.last_blocked, dict) and \
                 g.last_blocked.get("verdict") is v:
             g.last_blocked["request_id"] = rid

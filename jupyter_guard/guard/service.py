@@ -144,6 +144,7 @@ class Guard:
 
     def resolve_conn(self, via: str) -> Conn | None:
         """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can tell."""
+        # late: connections.dbapi_async imports this module at load
         from jupyter_guard import connections
 
         for kind in connections.base.kinds():   # a module used as a connection (``duckdb``)

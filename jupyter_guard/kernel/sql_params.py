@@ -189,7 +189,9 @@ def shown(result: Any, limit: int, more: bool, fetch_limit: int | None) -> Any:
 
 def describe(conn: Conn | None, ns: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """``%guard connections``: (name, kind, dialect, current) for aliases and variables."""
+    # late: only for a connection given by name
     from jupyter_guard.connections.base import for_object
+    # late: only for a connection given by name
     from jupyter_guard.connections.conn import is_duckdb, is_sqlalchemy, unwrap
 
     out: dict[str, tuple[str, str, str, bool]] = {}

@@ -173,6 +173,7 @@ class ApprovalsHandler(_Base):
 
     @web.authenticated
     async def get(self) -> None:
+        # late: the gate imports this module when it sets up approvals
         from jupyter_guard.server.gate import server_user
 
         status = self.get_argument("status", "pending")
@@ -195,6 +196,7 @@ class ApprovalHandler(_Base):
 
     @web.authenticated
     async def post(self, request_id: str) -> None:
+        # late: the gate imports this module when it sets up approvals
         from jupyter_guard.server.gate import server_user
 
         data = self.body()

@@ -449,6 +449,7 @@ def setup_gate(serverapp: Any) -> Gate:
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated
     gate.signer = load_signer(serverapp)
+    # late: only when the server sets up approvals
     from jupyter_guard.server.approval_api import setup_approvals
 
     setup_approvals(serverapp, gate)
@@ -463,6 +464,7 @@ def _pass_identity(serverapp: Any, signer: Any = None, gate: Any = None) -> None
     each cell) and ``JUPYTER_GUARD_SERVER_USER``: the owner, when the server
     only knows "someone holds the token" (every login is the owner). With an identity provider that
     names each user, who starts a kernel is not known here: every cell carries its user instead."""
+    # late: only when the server sets up approvals
     from jupyter_guard.server.approval_api import TOKEN_ENV, URL_ENV
     from jupyter_guard.server.auth import owner_name, shared_token
 
