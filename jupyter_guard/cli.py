@@ -68,10 +68,8 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from jupyter_guard.explain import explain_text
+    from jupyter_guard.explain import explain, explain_text
     from jupyter_guard.policy.rules import Context
-
-    from jupyter_guard.explain import explain
 
     ctx = Context(user=args.user or "", actor=args.actor)
     policy = _policy(args)
@@ -146,8 +144,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from jupyter_guard.record import export
 
-    if args.parquet and _into_store(args, args.parquet) or args.openlineage and _into_store(
-            args, args.openlineage):
+    if (args.parquet and _into_store(args, args.parquet)) or (args.openlineage and _into_store(
+            args, args.openlineage)):
         _outside_kernel(args, "export")
     path = _audit_path(args)
     if args.parquet:
@@ -228,10 +226,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jupyter guard", description="jupyter_guard governance and setup")
-    p.add_argument("--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)")
+    p = argparse.ArgumentParser(
+        prog="jupyter guard", description="jupyter_guard governance and setup"
+    )
+    p.add_argument(
+        "--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    pc = sub.add_parser("policy", help="policy tools").add_subparsers(dest="policy_cmd", required=True)
+    pc = sub.add_parser("policy", help="policy tools").add_subparsers(
+        dest="policy_cmd", required=True
+    )
     check = pc.add_parser("check", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=cmd_policy_check)

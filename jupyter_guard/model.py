@@ -1,4 +1,6 @@
-"""The vocabulary every layer shares: what a cell would do (Intent) and what the guard says (Verdict).
+"""The vocabulary every layer shares.
+
+What a cell would do (Intent) and what the guard says (Verdict).
 
 Stdlib only, frozen values. Analysers turn text into ``tuple[Intent, ...]``; the policy engine turns
 intents into verdicts; enforcement and recording only read them.
@@ -25,7 +27,9 @@ Action = Literal[
 TargetKind = Literal["table", "view", "schema", "database", "column", "file", "path", "host",
                      "command", "guard", "variable", "none"]
 Decision = Literal["allow", "mask", "warn", "block", "approval"]
-WhereKind = Literal["", "none", "always", "filtered", "param", "unknown"]  # param: needs bound values
+WhereKind = Literal[
+    "", "none", "always", "filtered", "param", "unknown"
+]  # param: needs bound values
 
 # Stands for a part of a string or path that cannot be known before the code runs.
 UNKNOWN = "__jg_unknown__"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_guard.model import UNKNOWN
+
 Lookup = Callable[[str], Any]
 
 
@@ -41,7 +42,10 @@ class Ref:
 
 
 def dotted(node: ast.AST, scope: Scope) -> str:
-    """Dotted name a callee resolves to: ``d.connect`` with ``import duckdb as d`` -> ``duckdb.connect``."""
+    """Dotted name a callee resolves to.
+
+    ``d.connect`` with ``import duckdb as d`` -> ``duckdb.connect``.
+    """
     if isinstance(node, ast.Name):
         if node.id in scope.aliases:
             return scope.aliases[node.id]
@@ -104,7 +108,9 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
             left, right = string_of(node.left, scope), string_of(node.right, scope)
             if left is None and right is None:
                 return None
-            return (left if left is not None else UNKNOWN) + (right if right is not None else UNKNOWN)
+            return (left if left is not None else UNKNOWN) + (
+                right if right is not None else UNKNOWN
+            )
         if isinstance(node.op, ast.Mod):
             fmt = string_of(node.left, scope)
             if fmt is None:
@@ -133,9 +139,16 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
         if base is not None and UNKNOWN not in base:
             try:  # constant indexes and slices: 'x ELBAT PORD'[::-1], s[2:]
                 sl = node.slice
-                key = slice(*(ast.literal_eval(p) if p is not None else None
-                              for p in (sl.lower, sl.upper, sl.step))) if isinstance(sl, ast.Slice) \
+                key = (
+                    slice(
+                        *(
+                            ast.literal_eval(p) if p is not None else None
+                            for p in (sl.lower, sl.upper, sl.step)
+                        )
+                    )
+                    if isinstance(sl, ast.Slice)
                     else ast.literal_eval(sl)
+                )
                 return base[key]
             except (ValueError, TypeError, IndexError, SyntaxError):
                 pass
@@ -190,8 +203,18 @@ def _call_string(node: ast.Call, scope: Scope) -> str | None:
                 return str(codecs.decode(arg0, string_of(node.args[1], scope) or "utf-8"))
         except (ValueError, binascii.Error, LookupError, TypeError):
             return UNKNOWN
-    if name in ("str", "os.path.join", "os.fspath", "posixpath.join", "os.path.abspath",
-                "os.path.expanduser", "os.path.normpath", "pathlib.Path", "Path", "pathlib.PurePath"):
+    if name in (
+        "str",
+        "os.path.join",
+        "os.fspath",
+        "posixpath.join",
+        "os.path.abspath",
+        "os.path.expanduser",
+        "os.path.normpath",
+        "pathlib.Path",
+        "Path",
+        "pathlib.PurePath",
+    ):
         parts = [string_of(a, scope) for a in node.args]
         if parts and all(p is not None for p in parts):
             return "/".join(p for p in parts if p is not None) if len(parts) > 1 else parts[0]

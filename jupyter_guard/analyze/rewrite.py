@@ -33,7 +33,7 @@ def _ident(name: str, dialect: str) -> str:
 def _parse(sql: str, dialect: str) -> exp.Expression | None:
     try:
         return sqlglot.parse_one(sql, read=dialect)
-    except Exception:  # sqlglot raises many error types; no parse only means no suggestion
+    except Exception:  # noqa: BLE001 - sqlglot raises many error types; no parse only means no suggestion
         return None
 
 

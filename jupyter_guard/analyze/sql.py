@@ -85,7 +85,7 @@ def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) 
     if classify is not None:
         try:
             pieces = list(classify(text))
-        except Exception as e:  # DuckDB's parser refused it: the database would too
+        except Exception as e:  # noqa: BLE001 - DuckDB's parser refused it: the database would too
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             return Analysis((Intent("sql.unparsed", source=text),), (msg,))
         result = Analysis()
@@ -190,7 +190,7 @@ def _typed(query: str, dialect: str, duck_kind: str, params: Any, classify: Clas
     if inner is not None and depth < 4:   # EXPLAIN ANALYZE runs it; PREPARE is classed by it
         try:
             pieces = list(classify(inner))
-        except Exception:  # DuckDB's parser refused the inner statement: not allowed blind
+        except Exception:  # noqa: BLE001 - DuckDB's parser refused the inner statement: not allowed blind
             pieces = []
         if len(pieces) != 1:
             return Analysis((Intent("sql.unknown", source=query, detail=kind.name),))
@@ -277,7 +277,9 @@ def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(tables), tuple(columns)
 
 
-def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None) -> tuple[Intent, ...]:
+def intents_of(
+    tree: exp.Expression, dialect: str = "duckdb", params: Any = None
+) -> tuple[Intent, ...]:
     from jupyter_guard.analyze.sql_kinds import KINDS  # the table of statement handlers
 
     src = tree.sql(dialect=dialect) if dialect else tree.sql()
@@ -308,5 +310,12 @@ _OTHER_TREES: dict[str, str] = {
     "Grant": "sql.alter", "Revoke": "sql.alter", "Kill": "sql.outside"}
 
 
-__all__ = ["analyze_sql", "intents_of", "reads_of", "is_remote", "table_name", "classify_where",
-           "count_sql_for"]
+__all__ = [
+    "analyze_sql",
+    "classify_where",
+    "count_sql_for",
+    "intents_of",
+    "is_remote",
+    "reads_of",
+    "table_name",
+]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-import sqlglot
+import sqlglot  # noqa: F401 - the docstring examples use it
 from sqlglot import exp
 
 from jupyter_guard.model import Analysis, Intent
@@ -75,11 +75,11 @@ def predicate_intents(tree: exp.Expression) -> tuple[Intent, ...]:
 
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
-    from jupyter_guard.analyze.sql import _parse   # the analysis' own cache: no second parse
+    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
     try:
         trees = _parse(text, dialect)
-    except Exception:  # a statement sqlglot cannot read: the SQL analysis already decides it
+    except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it
         return ()
     found: list[Intent] = []
     for tree in trees:

@@ -1,4 +1,8 @@
-"""One small handler per statement kind: sqlglot tree -> intents. ``KINDS`` is the dispatch table."""
+"""One small handler per statement kind: sqlglot tree -> intents.
+
+``KINDS`` is the dispatch table.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -97,7 +101,9 @@ def _merge(tree: exp.Merge, src: str, dialect: str, params: Any) -> tuple[Intent
 
 
 def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-    files = [f.name if isinstance(f, exp.Literal) else f.sql() for f in tree.args.get("files") or []]
+    files = [
+        f.name if isinstance(f, exp.Literal) else f.sql() for f in tree.args.get("files") or []
+    ]
     dest = files[0] if files else "?"
     if tree.args.get("kind"):  # COPY t FROM 'file': loads data into t
         return (Intent("sql.load", "table", table_name(tree.this), source=src, detail=dest),)

@@ -122,7 +122,7 @@ def _rename(stmt: str, up: list[str]) -> tuple[Intent, ...]:
         name = table_name(tree.this) if isinstance(tree, exp.Alter) else "?"
     except (ParseError, TokenError):
         name = "?"
-    if "COLUMN" in up or up.count("RENAME") and up[up.index("RENAME") + 1:][:1] not in (["TO"],):
+    if "COLUMN" in up or (up.count("RENAME") and up[up.index("RENAME") + 1:][:1] not in (["TO"],)):
         return (Intent("sql.drop_column", "table", name, ("?",), source=stmt,
                        detail="RENAME COLUMN"),)
     return (Intent("sql.drop", "table", name, source=stmt, detail="RENAME TO"),)

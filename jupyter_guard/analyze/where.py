@@ -17,7 +17,10 @@ _UNKNOWN = object()
 
 
 def bind(tree: exp.Expression, params: Sequence[Any] | Mapping[str, Any] | None) -> exp.Expression:
-    """A copy of ``tree`` with placeholders (``?``, ``$1``, ``:name``, ``$name``) replaced by values."""
+    """A copy of ``tree`` with its placeholders replaced by values.
+
+    Placeholders: ``?``, ``$1``, ``:name``, ``$name``.
+    """
     if params is None:
         return tree
     counter = iter(range(10_000))
@@ -103,9 +106,17 @@ def _truth(e: exp.Expression) -> Any:
         vals = e.expressions
         if any(_same(e.this, v) for v in vals):
             return True
-    if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null) and _const(e.this) is not _UNKNOWN:
+    if (
+        isinstance(e, exp.Is)
+        and isinstance(e.expression, exp.Null)
+        and _const(e.this) is not _UNKNOWN
+    ):
         return _const(e.this) is None
-    if isinstance(e, exp.Like) and isinstance(e.expression, exp.Literal) and e.expression.this == "%":
+    if (
+        isinstance(e, exp.Like)
+        and isinstance(e.expression, exp.Literal)
+        and e.expression.this == "%"
+    ):
         return _UNKNOWN  # true except for NULLs: the row count decides
     return _UNKNOWN
 
@@ -145,7 +156,11 @@ def _null_pair(a: exp.Expression, b: exp.Expression) -> bool:
     def parts(e: exp.Expression) -> tuple[exp.Expression, bool] | None:
         if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null):
             return e.this, True
-        if isinstance(e, exp.Not) and isinstance(e.this, exp.Is) and isinstance(e.this.expression, exp.Null):
+        if (
+            isinstance(e, exp.Not)
+            and isinstance(e.this, exp.Is)
+            and isinstance(e.this.expression, exp.Null)
+        ):
             return e.this.this, False
         return None
     pa, pb = parts(a), parts(b)

@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any
 
 from .patterns import CANDIDATE, PRECISE, VALUE_GROUP, compile_precise
@@ -43,7 +43,9 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])")
+_CARD_PREFIX = re.compile(
+    r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])"
+)
 
 
 def _card_ok(text: str) -> bool:
@@ -51,7 +53,7 @@ def _card_ok(text: str) -> bool:
     return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn_ok(digits)
 
 
-_IBAN_LENGTHS = dict(
+_IBAN_LENGTHS = dict(  # noqa: C408 - keyword form keeps the country table compact
     AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BR=29, BY=28, CH=21, CR=22,
     CY=28, CZ=24, DE=22, DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FO=18, FR=27, GB=22, GE=22,
     GI=23, GL=18, GR=27, GT=28, HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30,
@@ -102,7 +104,7 @@ def _secret_ok(text: str) -> bool:
     if min(*counts, digits) < 2:
         return False
     kinds = [c.islower() - c.isupper() for c in text]  # 1 lower, -1 upper, 0 other
-    switches = sum(a != b for a, b in zip(kinds, kinds[1:]))
+    switches = sum(a != b for a, b in pairwise(kinds))
     if switches < 0.4 * len(text) or len(re.findall(r"\d+", text)) < 3:
         return False  # CamelCase words switch case rarely and keep digits together
     return entropy(text) >= (4.5 if "/" in text else 4.2)
@@ -120,7 +122,7 @@ class Detector:
     full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        full = re.compile(r"\s*(?:%s)\s*" % self.pattern.pattern, self.pattern.flags)
+        full = re.compile(rf"\s*(?:{self.pattern.pattern})\s*", self.pattern.flags)
         object.__setattr__(self, "full", full)
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:

@@ -150,7 +150,7 @@ def styler_html(styler: Any, settings: MaskSettings, lineage: Set[str] = _EMPTY)
         copy.data, copy.index, copy.columns = masked, masked.index, masked.columns
         copy.hidden_rows = [r for r in copy.hidden_rows if r <= rows]
         return str(copy.to_html(max_rows=rows, max_columns=cols))
-    except Exception:  # user style functions may choke on masked text: show it unstyled
+    except Exception:  # noqa: BLE001 - user style functions may choke on masked text: show it unstyled
         view = data.iloc[:pd.get_option("display.max_rows") or 60]
         return frame_html(mask_frame(view, settings, lineage, classified=classify(data, settings)),
                           settings)

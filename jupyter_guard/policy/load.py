@@ -1,4 +1,6 @@
-"""YAML -> frozen Policy: ``extends``, merging (lists replace, maps merge), and errors with file:line.
+"""YAML -> frozen Policy.
+
+``extends``, merging (lists replace, maps merge), and errors with file:line.
 
 A broken policy never leaves a kernel unguarded or less guarded: ``load_or_refuse`` returns a
 policy whose ``errors`` name every problem, and ``decide`` refuses every action under it
@@ -16,7 +18,14 @@ import yaml
 
 from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
-    DETECTORS, MODES, RULE_ACTIONS, STRATEGIES, Match, Policy, Role, Rule,
+    DETECTORS,
+    MODES,
+    RULE_ACTIONS,
+    STRATEGIES,
+    Match,
+    Policy,
+    Role,
+    Rule,
 )
 
 
@@ -33,7 +42,9 @@ def default_path() -> Path:
     for p in (here / "policies" / "default.yaml", here.parent / "policies" / "default.yaml"):
         if p.exists():
             return p
-    raise FileNotFoundError("the packaged policies/default.yaml is missing: reinstall jupyter_guard")
+    raise FileNotFoundError(
+        "the packaged policies/default.yaml is missing: reinstall jupyter_guard"
+    )
 
 
 def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
@@ -149,10 +160,20 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
                        bool(r.get("may_unmask")), bool(r.get("may_approve")),
                        bool(r.get("may_see_all", r.get("may_approve"))))
                   for rname, r in (data.get("roles") or {}).items())
-    rules = tuple(Rule(str(r["id"]), Match(**{k: tuple(str(x).lower() if k in ("sql", "actors") else str(x)
-                                                        for x in v) for k, v in (r.get("match") or {}).items()}),
-                       r.get("action", "block"), str(r.get("message") or ""))
-                  for r in data.get("rules") or [])
+    rules = tuple(
+        Rule(
+            str(r["id"]),
+            Match(
+                **{
+                    k: tuple(str(x).lower() if k in ("sql", "actors") else str(x) for x in v)
+                    for k, v in (r.get("match") or {}).items()
+                }
+            ),
+            r.get("action", "block"),
+            str(r.get("message") or ""),
+        )
+        for r in data.get("rules") or []
+    )
     canonical = json.dumps(data, sort_keys=True, default=str)
     return Policy(
         name=str(data.get("name") or Path(name).stem), source=name,
@@ -186,7 +207,7 @@ def load_or_refuse(path: str | Path | None) -> Policy:
         return load(path)
     except PolicyError as e:
         problems = tuple(e.problems)
-    except Exception as e:  # a file the validator did not foresee: refused below, never allowed
+    except Exception as e:  # noqa: BLE001 - a file the validator did not foresee: refused below, never allowed
         problems = (f"{path}:1: cannot be understood ({type(e).__name__}: {e})",)
     return broken(path, problems)
 
@@ -202,5 +223,14 @@ def broken(path: str | Path, problems: tuple[str, ...]) -> Policy:
                        f"`jupyter guard policy check {path}`, fix it, then `%guard reload`",))
 
 
-__all__ = ["PolicyError", "load", "load_or_refuse", "broken", "default_path", "DETECTORS", "MODES",
-           "RULE_ACTIONS", "STRATEGIES"]
+__all__ = [
+    "DETECTORS",
+    "MODES",
+    "RULE_ACTIONS",
+    "STRATEGIES",
+    "PolicyError",
+    "broken",
+    "default_path",
+    "load",
+    "load_or_refuse",
+]

@@ -15,9 +15,23 @@ STRATEGIES: tuple[str, ...] = ("redact", "partial", "hash", "null")
 DETECTORS: tuple[str, ...] = ("email", "ssn", "card", "phone", "iban", "secret", "ipv4", "ipv6")
 RULE_ACTIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "block", "approval")
 ON_FAILURE: tuple[str, ...] = ("refuse", "warn")
-SQL_WORDS: tuple[str, ...] = ("select", "insert", "update", "delete", "merge", "create", "replace",
-                              "alter", "drop", "drop_column", "truncate", "export", "attach", "load",
-                              "copy")
+SQL_WORDS: tuple[str, ...] = (
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "create",
+    "replace",
+    "alter",
+    "drop",
+    "drop_column",
+    "truncate",
+    "export",
+    "attach",
+    "load",
+    "copy",
+)
 
 
 _GUARD_COMMAND = re.compile(r"\s*%guard(\s+(status|reload))?\s*")

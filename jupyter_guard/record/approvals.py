@@ -1,5 +1,7 @@
-"""Approval requests in the store: kernels journal them (``AuditLog.request_approval``); a reviewer's
-decision is written here. Who may decide is the policy's business, not the store's.
+"""Approval requests in the store.
+
+Kernels journal them (``AuditLog.request_approval``); a reviewer's decision is written here.
+Who may decide is the policy's business, not the store's.
 """
 from __future__ import annotations
 

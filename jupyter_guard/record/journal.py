@@ -285,7 +285,10 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def append_lines(path: Path, lines: list[dict[str, Any]], *, fix_tail: bool) -> None:
-    """Append lines written on behalf of a dead writer (``fix_tail`` ends a torn last line first)."""
+    """Append lines written on behalf of a dead writer.
+
+    ``fix_tail`` ends a torn last line first.
+    """
     with open(path, "ab") as f:
         if fix_tail:
             f.write(b"\n")

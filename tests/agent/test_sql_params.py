@@ -107,7 +107,7 @@ def test_limit_and_display_limit(k: Kernel) -> None:
     assert k.run("%config GuardedSql.displaylimit = 3").status == "ok"
     shown = k.run("%%guarded_sql con -o every\nSELECT id FROM customers ORDER BY id")
     assert "showing 3 of 5000 rows (GuardedSql.displaylimit = 3)" in shown.text
-    result = [m for m in shown.messages if m["msg_type"] == "execute_result"][0]
+    result = next(m for m in shown.messages if m["msg_type"] == "execute_result")
     assert "<td>2</td>" in result["content"]["data"]["text/html"]
     assert "<td>3</td>" not in result["content"]["data"]["text/html"]
     assert value(k, "len(every)") == "5000"

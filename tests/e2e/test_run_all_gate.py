@@ -34,7 +34,7 @@ def notebook(db: Path) -> dict[str, Any]:
         "nbformat": 4, "nbformat_minor": 5}
 
 
-def test_run_all_stops_at_a_gate_refusal(lab: dict[str, Any]) -> None:
+def test_run_all_stops_at_a_gate_refusal(lab: dict[str, Any]) -> None:  # noqa: F811 - fixture
     from playwright.sync_api import expect, sync_playwright
 
     (lab["root"] / "runall.ipynb").write_text(json.dumps(notebook(lab["db"])))

@@ -96,7 +96,7 @@ def test_million_rows_display(customers: Kernel) -> None:
             "big")
     result = customers.ok(code)
     assert_masked(result.text())
-    assert "1000000 rows × 2 columns" in result.mimes()["text/html"]
+    assert "1000000 rows × 2 columns" in result.mimes()["text/html"]  # noqa: RUF001 - pandas prints a multiplication sign
     assert "999999" in result.mimes()["text/html"]
 
 

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from governance_session import rows
+
 from jupyter_guard.record.report import report
 
 pytestmark = pytest.mark.kernel
