@@ -33,7 +33,7 @@ def _audit_path(args: argparse.Namespace) -> str:
 
 def _stale_exit(args: argparse.Namespace, code: int) -> int:
     """Exit 3 when the data shown is older than the journals (0 would look complete)."""
-    return 3 if code == 0 and getattr(args, "_stale", "") else code
+    return 3 if code == 0 and getattr(args, "_stale", False) else code
 
 
 def _outside_kernel(args: argparse.Namespace, command: str) -> None:

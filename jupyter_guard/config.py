@@ -22,7 +22,7 @@ def default_audit_path() -> str:
     return str(Path(jupyter_data_dir()) / "guard" / "audit.duckdb")
 
 
-class JupyterGuard(Configurable):  # type: ignore[misc]
+class JupyterGuard(Configurable):
     """Settings of jupyter_guard (see README, "Configuration")."""
 
     policy = Unicode(

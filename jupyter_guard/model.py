@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -122,7 +123,7 @@ class Verdict:
 ALLOW = Verdict("allow", "", "no rule matched")
 
 
-def combine(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Verdict:
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
     """The cell's verdict: the most severe one (first of equals).
 
     >>> combine([Verdict("allow", "", "ok"), Verdict("block", "r", "no")]).rule_id

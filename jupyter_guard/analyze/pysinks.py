@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.analyze.pyvalues import UNKNOWN, Scope, dotted, is_path_expr, path_of, string_of
+from jupyter_guard.analyze.pyvalues import Scope, dotted, is_path_expr, path_of, string_of
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.model import UNKNOWN, Analysis, Intent
 
 GUARD_ENV_PREFIX = "JUPYTER_GUARD"
 
@@ -28,7 +28,7 @@ class Ctx:
 Handler = Callable[[ast.Call, Scope, Ctx], Analysis]
 
 
-def arg(call: ast.Call, pos: int, *names: str) -> ast.AST | None:
+def arg(call: ast.Call, pos: int, *names: str) -> ast.expr | None:
     if len(call.args) > pos and not isinstance(call.args[pos], ast.Starred):
         return call.args[pos]
     for k in call.keywords:

@@ -13,7 +13,6 @@ from typing import Any
 from jupyter_guard.analyze import magics, pysinks
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, Ctx
 from jupyter_guard.analyze.pyvalues import (
-    UNKNOWN,
     PathValue,
     Ref,
     Scope,
@@ -22,7 +21,7 @@ from jupyter_guard.analyze.pyvalues import (
     path_of,
     string_of,
 )
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.model import UNKNOWN, Analysis, Intent
 
 SqlFn = Callable[[str, str], Analysis]
 ShellFn = Callable[[str], Analysis]
@@ -93,10 +92,11 @@ def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
     [('shell.exec', 'ls')]
     """
     if isinstance(tree, str):
+        text = tree
         try:
-            tree = ast.parse(tree)
+            tree = ast.parse(text)
         except SyntaxError as e:
-            return Analysis((Intent("code.dynamic", source=tree[:200], detail="unparsable code"),),
+            return Analysis((Intent("code.dynamic", source=text[:200], detail="unparsable code"),),
                             (f"Python could not be parsed: {e.msg} (line {e.lineno})",))
     walker = _Walker(sql, shell, lookup, depth, scope)
     walker.walk(tree)
@@ -207,12 +207,10 @@ class _Walker:
         if UNKNOWN in name and isinstance(node.func, ast.Call):
             self.add(Analysis((Intent("code.dynamic", source=ast.unparse(node)[:200],
                                       detail="callee computed at run time"),)), node)
-        if name in self.scope.functions or (
-            isinstance(node.func, ast.Name) and node.func.id in self.scope.functions
-        ):
-            self._call_function(
-                self.scope.functions[name if name in self.scope.functions else node.func.id], node
-            )
+        local = name if name in self.scope.functions else (
+            node.func.id if isinstance(node.func, ast.Name) else None)
+        if local is not None and local in self.scope.functions:
+            self._call_function(self.scope.functions[local], node)
             return
         if name in _THREAD_STARTERS or (attr in _SUBMITTERS and node.args):
             self._thread(name, attr, node)
@@ -243,7 +241,7 @@ class _Walker:
                 self._bind_value(inner, k.arg, k.value)
         for p in params:
             inner.values.setdefault(p, UNKNOWN)
-        body = fn.body if isinstance(fn.body, list) else [ast.Expr(fn.body)]
+        body: list[ast.stmt] = fn.body if isinstance(fn.body, list) else [ast.Expr(fn.body)]
         self.add(
             analyze_python(
                 ast.Module(body=body, type_ignores=[]),
@@ -348,7 +346,10 @@ class _Walker:
             owner = dotted(
                 target.value if isinstance(target, ast.Attribute) else target, self.scope
             )
-            name = attr if attr is not None else target.attr  # type: ignore[union-attr]
+            if attr is not None:
+                name = attr
+            else:
+                name = target.attr if isinstance(target, ast.Attribute) else ""
             if "jupyter_guard" in owner or owner.startswith("jupyter_guard"):
                 why = "changes the guard's own code"
             elif name in _GUARD_ATTRS or (name or "").startswith("__jg"):

@@ -96,11 +96,11 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
         return None if node.value is None else str(node.value)
     if isinstance(node, ast.JoinedStr):
         parts = []
-        for v in node.values:
-            if isinstance(v, ast.Constant):
-                parts.append(str(v.value))
-            elif isinstance(v, ast.FormattedValue):
-                s = string_of(v.value, scope)
+        for piece in node.values:
+            if isinstance(piece, ast.Constant):
+                parts.append(str(piece.value))
+            elif isinstance(piece, ast.FormattedValue):
+                s = string_of(piece.value, scope)
                 parts.append(s if s is not None else UNKNOWN)
         return "".join(parts)
     if isinstance(node, ast.BinOp):
@@ -200,7 +200,10 @@ def _call_string(node: ast.Call, scope: Scope) -> str | None:
             if name in ("bytes.fromhex", "binascii.unhexlify", "binascii.a2b_hex"):
                 return binascii.unhexlify(arg0).decode("utf-8", "replace")
             if name == "codecs.decode" and len(node.args) > 1:
-                return str(codecs.decode(arg0, string_of(node.args[1], scope) or "utf-8"))
+                encoding = string_of(node.args[1], scope) or "utf-8"
+                # text codecs (rot13, unicode_escape) take a str; typeshed's overloads name
+                # only literal encodings, and this one is the cell's: a wrong pair raises below
+                return str(codecs.decode(arg0, encoding))  # type: ignore[call-overload]
         except (ValueError, binascii.Error, LookupError, TypeError):
             return UNKNOWN
     if name in (

@@ -50,7 +50,7 @@ def is_remote(location: str) -> bool:
     return location.strip().lower().startswith(_REMOTE_PREFIXES)
 
 
-def table_name(t: exp.Expression) -> str:
+def table_name(t: exp.Expr) -> str:
     """Qualified, lower-case name of a table node (``catalog.db.name`` as written)."""
     if isinstance(t, exp.Table):
         parts = [p.name for p in t.parts]
@@ -231,7 +231,7 @@ def _consistent(action: str, duck_kind: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str, dialect: str) -> tuple[exp.Expression | None, ...]:
+def _parse(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
     return tuple(sqlglot.parse(text, read=dialect or None))
 
 
@@ -247,7 +247,7 @@ def _first_string(query: str) -> str:
     return ""
 
 
-def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def reads_of(tree: exp.Expr) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(tables read, columns read) of a query tree; CTE names are not tables."""
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     tables: list[str] = []
@@ -278,7 +278,7 @@ def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def intents_of(
-    tree: exp.Expression, dialect: str = "duckdb", params: Any = None
+    tree: exp.Expr, dialect: str = "duckdb", params: Any = None
 ) -> tuple[Intent, ...]:
     from jupyter_guard.analyze.sql_kinds import KINDS  # the table of statement handlers
 
@@ -287,8 +287,9 @@ def intents_of(
         if isinstance(tree, kind):
             return handler(tree, src, dialect, params)
     if isinstance(tree, exp.Query):
+        root: exp.Expr = tree
         dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge)
-               if n is not tree]
+               if n is not root]
         if dml:  # a writable CTE: classed by the changes inside it
             return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
         tables, columns = reads_of(tree)

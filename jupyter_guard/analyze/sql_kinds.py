@@ -12,15 +12,18 @@ from sqlglot import exp
 
 from jupyter_guard.analyze.sql import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import bind, classify_where, count_sql_for
-from jupyter_guard.model import Intent
+from jupyter_guard.model import Intent, TargetKind
 
 Handler = Callable[[Any, str, str, Any], tuple[Intent, ...]]
 
 
+_DROP_TARGETS: dict[str, TargetKind] = {"table": "table", "view": "view", "schema": "schema",
+                                        "database": "database"}
+
+
 def _drop(tree: exp.Drop, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
     kind = str(tree.args.get("kind") or "TABLE").lower()
-    target_kind = {"table": "table", "view": "view", "schema": "schema",
-                   "database": "database"}.get(kind, "table")
+    target_kind = _DROP_TARGETS.get(kind, "table")
     if kind in ("index", "macro", "function", "sequence", "type", "secret"):
         return (Intent("sql.other", source=src, detail=f"drop {kind}"),)
     tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
@@ -114,7 +117,9 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
         # COPY t (a, b) TO ...: those columns of t
         tables = (table_name(tree.this.this),)
         columns = tuple(f"{tables[0]}.{c.name}" for c in tree.this.expressions) or ("?",)
-    out = (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
+    out: tuple[Intent, ...] = (
+        Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),
+    )
     if not is_remote(dest):  # the database writes the file: the file rules apply to it too
         out += (Intent("file.truncate", "file", dest, source=src, detail="COPY ... TO"),)
     return out
@@ -124,8 +129,10 @@ def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Inte
     node = tree.this.this if isinstance(tree.this, exp.Alias) else tree.this
     loc = node.name if isinstance(node, exp.Literal) else node.sql() if node is not None else "?"
     alias = tree.this.alias if isinstance(tree.this, exp.Alias) else ""
-    out = (Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
-                  remote=is_remote(loc)),)
+    out: tuple[Intent, ...] = (
+        Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
+               remote=is_remote(loc)),
+    )
     read_only = "READ_ONLY" in src.upper().replace(" ", "_")
     if loc not in ("?", ":memory:") and not is_remote(loc) and not read_only:
         # a writable attach writes that file: the guard's own files are refused by the file rules

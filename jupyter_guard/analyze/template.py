@@ -61,7 +61,7 @@ def _tokens(sql: str, dialect: str) -> list[Any] | None:
 
 def _slot(tokens: Sequence[Any]) -> bool:
     """Do these tokens (one value, alone) make a single literal or name?"""
-    from sqlglot.tokens import TokenType as T
+    from sqlglot import TokenType as T
 
     kinds = [t.token_type for t in tokens]
     if any(t.comments for t in tokens):

@@ -144,7 +144,8 @@ def _raw(path: Path, seen: tuple[str, ...], sources: list[str]) -> dict[str, Any
     if parent:
         target = _parent(path, parent, f"{path}:{lines.get('extends', 1)}", seen)
         base = _raw(target, seen + (str(path),), sources)
-        data = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+        merged: dict[str, Any] = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+        return merged
     return data
 
 

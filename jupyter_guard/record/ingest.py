@@ -152,7 +152,8 @@ def _ingest_once(published: Path) -> int:
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):
         return 0
-    count, hint, ended = 0, {}, []
+    count, ended = 0, []
+    hint: dict[str, Any] = {}
     with rewrite(published) as con:
         for journal in journals:
             n, state = _ingest_journal(con, journal)

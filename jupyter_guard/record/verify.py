@@ -62,7 +62,8 @@ def _archive_rows(con: duckdb.DuckDBPyConnection, stems: list[str]) -> list[dict
     rows: list[dict[str, Any]] = []
     for stem in stems:
         ev, li = f"{stem}.events.parquet", f"{stem}.lineage.parquet"
-        q = lambda p: "read_parquet('" + p.replace("'", "''") + "')"  # noqa: E731
+        def q(p: str) -> str:
+            return "read_parquet('" + p.replace("'", "''") + "')"
         rows += load_rows(con, "seq IS NOT NULL", [], table=q(ev), lineage_table=q(li))
     return rows
 
