@@ -17,7 +17,7 @@ def _audit_path(args: argparse.Namespace) -> str:
     lock stays busy, the command goes on with the published file and says it is stale."""
     from jupyter_guard.config import resolve
 
-    path = args.audit or resolve()["audit"]
+    path = args.audit or resolve(args.settings)["audit"]
     if not getattr(args, "_ingested", False):
         from jupyter_guard.record import try_ingest
         from jupyter_guard.record.health import staleness
@@ -41,7 +41,7 @@ def _outside_kernel(args: argparse.Namespace, command: str) -> None:
     from jupyter_guard.errors import GuardConfigError
     from jupyter_guard.record.owner import refuse_inside_kernel
 
-    why = refuse_inside_kernel(command, str(args.audit or resolve()["audit"]))
+    why = refuse_inside_kernel(command, str(args.audit or resolve(args.settings)["audit"]))
     if why:
         raise GuardConfigError(why)
 
@@ -50,7 +50,7 @@ def _policy(args: argparse.Namespace) -> Any:
     from jupyter_guard.config import resolve
     from jupyter_guard.policy.load import load_or_refuse
 
-    return load_or_refuse(getattr(args, "policy", None) or resolve()["policy"] or None)
+    return load_or_refuse(getattr(args, "policy", None) or resolve(args.settings)["policy"] or None)
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -64,6 +64,13 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.file}: OK (policy {p.name}, mode {p.mode}, revision {p.revision}, "
           f"{len(p.rules)} extra rule(s))")
+    return 0
+
+
+def cmd_policy_schema(args: argparse.Namespace) -> int:
+    from jupyter_guard.policy.schema import policy_schema
+
+    print(json.dumps(policy_schema(), indent=2))
     return 0
 
 
@@ -134,7 +141,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     _outside_kernel(args, "repair")
     from jupyter_guard.config import resolve
 
-    path = str(args.audit or resolve()["audit"])
+    path = str(args.audit or resolve(args.settings)["audit"])
     aside = repair(path)
     where = f"; the unreadable file was moved to {aside}" if aside else ""
     print(f"{path}: rebuilt from the journals{where}. Run `jupyter guard verify` next.")
@@ -163,7 +170,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _into_store(args: argparse.Namespace, target: str) -> bool:
     from jupyter_guard.config import in_store, resolve
 
-    audit = str(args.audit or resolve()["audit"])
+    audit = str(args.audit or resolve(args.settings)["audit"])
     folder = os.path.realpath(os.path.dirname(os.path.abspath(audit)))
     real = os.path.realpath(target)
     return in_store(target, audit) or real == folder or real.startswith(folder + os.sep)
@@ -239,6 +246,8 @@ def parser() -> argparse.ArgumentParser:
     check = pc.add_parser("check", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=cmd_policy_check)
+    pc.add_parser("schema", help="print the JSON Schema of policy files (for editors)"
+                  ).set_defaults(func=cmd_policy_schema)
     ex = sub.add_parser("explain", help="the decision for CODE or SQL, without running it")
     ex.add_argument("code")
     ex.add_argument("--policy")
@@ -296,6 +305,8 @@ def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
     own = ("report", "requests", "replay")   # they print their own JSON document
     if getattr(args, "format", None) != "json" or args.command in own:
         return None
+    if getattr(args, "policy_cmd", None) == "schema":   # a JSON document already
+        return None
     if args.command == "policy":
         return j.json_policy_check(args)
     if args.command == "explain":
@@ -318,8 +329,17 @@ def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
                 "ok": rc == 0, "message": (out.getvalue() or err.getvalue()).strip()}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def subcommand_help() -> dict[str, str]:
+    """Each subcommand's name and one-line help (the ``JupyterApp`` lists them)."""
+    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {c.dest: str(c.help or "") for c in sub._choices_actions}
+
+
+def main(argv: Sequence[str] | None = None, settings: Any = None) -> int:
+    """Run one subcommand; ``settings`` is the ``JupyterGuard`` configurable of the calling
+    ``JupyterApp`` (Jupyter config files), else the defaults (environment variables win)."""
     args = parser().parse_args(argv)   # usage errors exit 2 (argparse)
+    args.settings = settings
     try:
         as_json = _json(args)
         if as_json is not None:
@@ -344,4 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    from jupyter_guard.cli_app import launch
+
+    launch()

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.optimizer.simplify import simplify
 
 from jupyter_guard.model import WhereKind
 
@@ -58,11 +59,13 @@ def classify_where(where: exp.Expr | None) -> WhereKind:
     ('none', 'always', 'always')
     >>> w("DELETE FROM t WHERE id = 3")
     'filtered'
+    >>> w("DELETE FROM t WHERE 1 + 1 = 2"), w("DELETE FROM t WHERE id = 3 OR 'a' || 'b' = 'ab'")
+    ('always', 'always')
     """
     if where is None:
         return "none"
     cond = where.this if isinstance(where, exp.Where) else where
-    if _truth(cond) is True:
+    if _truth(cond) is True or _folds_true(cond):
         return "always"
     if cond.find(exp.Placeholder) is not None or cond.find(exp.Parameter) is not None:
         return "param"
@@ -119,6 +122,29 @@ def _truth(e: exp.Expr) -> Any:
     ):
         return _UNKNOWN  # true except for NULLs: the row count decides
     return _UNKNOWN
+
+
+_FOLD_LIMIT = 200   # nodes; a longer branch is left to the measured effect (simplify is not free)
+
+
+def _folds_true(cond: exp.Expr) -> bool:
+    """sqlglot's own constant folding (arithmetic, ``||``, ``BETWEEN``, casts of literals) proves
+    one ``OR`` branch without columns true. A second opinion after ``_truth``, which knows
+    ``x = x`` and ``IS NULL OR IS NOT NULL`` (sqlglot does not, because of NULLs). Only branches
+    without columns are folded, so an ordinary filter such as ``id = 3`` costs nothing here."""
+    branches = list(cond.flatten()) if isinstance(cond, exp.Or) else [cond]
+    for branch in branches:
+        if branch.find(exp.Column, exp.Placeholder, exp.Parameter) is not None:
+            continue
+        if sum(1 for _ in branch.walk()) > _FOLD_LIMIT:
+            continue
+        try:
+            folded = simplify(branch.unnest().copy())
+        except Exception:  # noqa: BLE001 — sqlglot could not fold it: no proof for this branch;
+            continue       # the effect check still measures the rows the statement touches
+        if isinstance(folded, exp.Boolean) and folded.this:
+            return True
+    return False
 
 
 def _same(a: exp.Expr, b: exp.Expr) -> bool:

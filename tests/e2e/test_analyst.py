@@ -1,0 +1,128 @@
+"""An analyst's notebook in a real JupyterLab (headless Chromium): connect by URL, bind
+parameters, limit the rows shown, a typo with DuckDB's own hint, a `{{name}}` identifier, a
+masked read, and refusals that say what to do instead (the count and a narrower WHERE, the same
+export without the sensitive column). Nothing refused has any effect on the warehouse."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_sidebar import CHROMIUM, CHROMIUM_ARGS, _api, lab, seed_events  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium"),
+]
+
+CELLS = [
+    ("load", "%load_ext jupyter_guard"),
+    ("connect", "%%guarded_sql duckdb:///{db}\nSELECT count(*) AS n_orders FROM orders"),
+    ("params", "city = 'c3'\nlow = 10"),
+    ("limit", "%%guarded_sql --limit 5\n"
+              "SELECT id, amount FROM orders WHERE city = :city AND id > $low ORDER BY id"),
+    ("ident", "tbl = 'orders'"),
+    ("template", "%%guarded_sql\nSELECT count(*) AS n_tpl FROM {{{{tbl}}}}"),
+    ("masked", "%%guarded_sql\nSELECT email FROM customers ORDER BY id LIMIT 3"),
+    # run one by one below: each ends in an error, which would stop Run All
+    ("typo", "%%guarded_sql\nSELECT * FROM ordrs"),
+    ("bulk", "%%guarded_sql\nDELETE FROM orders WHERE amount > 1"),
+    ("export", "%%guarded_sql\nCOPY (SELECT id, email FROM customers) TO '{out}'"),
+]
+FIRST_ERROR = [c for c, _ in CELLS].index("typo")
+
+
+def _warehouse(db: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE orders AS SELECT range AS id, 'c' || (range % 7) AS city, "
+                "range * 1.5 AS amount FROM range(2000)")
+    con.execute("CREATE TABLE customers AS SELECT range AS id, "
+                "'user' || range || '@example.com' AS email FROM range(50)")
+    con.close()
+
+
+def _notebook(db: Path, out: Path) -> dict[str, Any]:
+    return {"cells": [{"cell_type": "code", "id": cid, "metadata": {}, "execution_count": None,
+                       "outputs": [], "source": src.format(db=db, out=out)}
+                      for cid, src in CELLS],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_an_analysts_notebook(lab: dict[str, Any]) -> None:  # noqa: F811 - fixture
+    from playwright.sync_api import expect, sync_playwright
+
+    db, out = lab["root"] / "shop.duckdb", lab["root"] / "emails.csv"
+    _warehouse(db)
+    (lab["root"] / "analyst.ipynb").write_text(json.dumps(_notebook(db, out)))
+    idle = re.compile(r"Python 3 \(ipykernel\) \| Idle")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{lab['base']}/lab/tree/analyst.ipynb?token={lab['token']}")
+            nb = page.locator(".jp-NotebookPanel")
+            expect(nb).to_be_visible(timeout=60_000)
+            status = page.locator(".jp-StatusBar-TextItem", has_text=idle)
+            expect(status).to_have_count(1, timeout=60_000)
+            cells = nb.locator(".jp-CodeCell")
+
+            def output(name: str) -> Any:
+                return cells.nth([c for c, _ in CELLS].index(name)).locator(".jp-OutputArea")
+
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            # Run All stops at the typo, the first error: everything before it ran, in order
+            expect(output("typo")).to_contain_text('Did you mean "orders"?', timeout=90_000)
+            expect(output("typo")).to_contain_text("LINE 1: SELECT * FROM ordrs")
+            expect(output("connect")).to_contain_text("2000")
+            expect(output("limit")).to_contain_text("showing 5 of more than 5 rows (--limit 5)")
+            shown = output("limit").inner_text()
+            for order_id in ("17", "24", "31", "38", "45"):   # city c3, id > 10, first five
+                assert re.search(rf"\b{order_id}\b", shown), shown
+            assert not re.search(r"\b52\b", shown), shown
+            expect(output("template")).to_contain_text("2000")
+            expect(output("masked")).to_contain_text("@example.com")
+            assert "user0@example.com" not in output("masked").inner_text()
+            expect(output("bulk").locator(".jp-OutputArea-output")).to_have_count(0)
+            expect(status).to_have_count(1, timeout=30_000)
+
+            for name in ("bulk", "export"):   # run the refused cells one at a time
+                cells.nth([c for c, _ in CELLS].index(name)).locator(".jp-InputArea").click()
+                page.keyboard.press("Control+Enter")
+                expect(output(name)).to_contain_text("Blocked by jupyter_guard", timeout=60_000)
+                expect(status).to_have_count(1, timeout=30_000)
+            bulk = output("bulk")
+            expect(bulk).to_contain_text("[bulk-change]")
+            expect(bulk).to_contain_text("deletes 1999 rows of orders")
+            expect(bulk).to_contain_text("SELECT COUNT(*) FROM orders WHERE amount > 1")
+            export = output("export")
+            expect(export).to_contain_text("[exfiltration]")
+            expect(export).to_contain_text(
+                f"Safer: export the same rows without the sensitive columns: "
+                f"COPY (SELECT id FROM customers) TO '{out}'")
+        except Exception:
+            failure = lab["root"].parent / "failure.png"
+            page.screenshot(path=str(failure))
+            print(f"screenshot of the failure: {failure}\nlab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+
+    for kernel in _api(lab, "GET", "/api/kernels"):   # the kernel holds the file's lock
+        _api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
+    import duckdb
+
+    assert not out.exists()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        con.close()

@@ -1,0 +1,81 @@
+"""``jupyter guard`` as a JupyterApp: --version, --help-all, and Jupyter config files that set
+the guard's settings (environment variables still win)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_guard import __version__
+
+
+def guard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "jupyter_guard.cli_app", *args],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_GUARD_")}
+    env.update(JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
+               JUPYTER_GUARD_AUDIT=str(tmp_path / "audit.duckdb"), **extra)
+    return env
+
+
+STRICT = """extends: default
+rules:
+  - id: no-selects-here
+    match: {sql: [select]}
+    action: block
+    message: this team reads through views only
+"""
+
+
+def test_version_help_all_and_usage(tmp_path):
+    r = guard("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"jupyter guard {__version__}"
+    r = guard("--help-all")
+    assert r.returncode == 0
+    assert "--JupyterGuard.policy" in r.stdout and "--JupyterGuard.audit" in r.stdout
+    for cmd in ("report", "verify", "explain", "approve", "replay", "compact"):
+        assert f"\n{cmd}\n" in r.stdout, cmd
+    r = guard("bogus")
+    assert r.returncode == 2 and "unknown command 'bogus'" in r.stderr
+    r = guard()
+    assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_subcommand_options_are_unchanged(tmp_path):
+    env = _env(tmp_path)
+    r = guard("report", "--since", "7d", "--format", "json", env=env)   # reached the command
+    assert r.returncode == 1 and "does not exist yet" in r.stderr, r.stderr
+    r = guard("report", "--since", "last week", env=_env(tmp_path))
+    assert r.returncode == 2
+
+
+def test_config_file_sets_the_policy_and_env_wins(tmp_path):
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(STRICT)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_guard_config.py").write_text(
+        f"c.JupyterGuard.policy = {str(strict)!r}\n")
+    r = guard("explain", "SELECT 1", env=_env(tmp_path))
+    assert r.returncode == 1 and "no-selects-here" in r.stdout, (r.stdout, r.stderr)
+    default = Path(__file__).resolve().parents[1] / "policies" / "default.yaml"
+    r = guard("explain", "SELECT 1", env=_env(tmp_path, JUPYTER_GUARD_POLICY=str(default)))
+    assert r.returncode == 0 and "no-selects-here" not in r.stdout
+
+
+def test_json_config_file_sets_the_audit_file(tmp_path):
+    (tmp_path / "config").mkdir()
+    audit = tmp_path / "team" / "audit.duckdb"
+    (tmp_path / "config" / "jupyter_guard_config.json").write_text(
+        json.dumps({"JupyterGuard": {"audit": str(audit)}}))
+    env = _env(tmp_path)
+    del env["JUPYTER_GUARD_AUDIT"]
+    r = guard("report", env=env)
+    assert r.returncode == 1 and f"audit file {audit} does not exist yet" in r.stderr, r.stderr
+    env["JUPYTER_GUARD_AUDIT"] = str(tmp_path / "other.duckdb")
+    r = guard("report", env=env)
+    assert r.returncode == 1 and str(tmp_path / "other.duckdb") in r.stderr, r.stderr
