@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_warehouse
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -16,12 +15,8 @@ pytestmark = pytest.mark.kernel
 def k(work_root: Path) -> Iterator[Kernel]:
     d = work_root / "sql-params"
     (d / "data").mkdir(parents=True)
-    make_warehouse(d / "wh.duckdb", rows=5000)
-    kernel = Kernel(d, env={"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    for code in ("%load_ext jupyter_guard", "import duckdb\ncon = duckdb.connect('wh.duckdb')"):
-        assert kernel.run(code).status == "ok"
-    yield kernel
-    kernel.stop()
+    with guarded_kernel(d, warehouse=5000, connect=True) as kernel:
+        yield kernel
 
 
 def value(k: Kernel, expr: str) -> str:
