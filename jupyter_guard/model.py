@@ -12,7 +12,7 @@ import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # What a cell would do. Each analyser emits only these words.
 Action = Literal[
@@ -67,8 +67,8 @@ class Intent:
     span: tuple[int, int] | None = None    # (line, col) in the cell, 1-based line
     via: str = ""                          # the Python object SQL was handed to (``con``)
 
-    def with_(self, **changes: object) -> Intent:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Intent:
+        return dataclasses.replace(self, **changes)
 
 
 class _Ids:

@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_guard.analyze.pyvalues import Scope, dotted, is_path_expr, path_of, string_of
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.model import UNKNOWN, Analysis, Intent
+from jupyter_guard.model import UNKNOWN, Action, Analysis, Intent
 
 GUARD_ENV_PREFIX = "JUPYTER_GUARD"
 
@@ -47,9 +47,9 @@ def _one(*intents: Intent) -> Analysis:
     return Analysis(intents)
 
 
-def file_op(action: str, recursive: bool = False, pos: int = 0, *names: str) -> Handler:
+def file_op(action: Action, recursive: bool = False, pos: int = 0, *names: str) -> Handler:
     def h(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
-        return _one(Intent(action, "path", _p(call, scope, pos, *names), recursive=recursive,  # type: ignore[arg-type]
+        return _one(Intent(action, "path", _p(call, scope, pos, *names), recursive=recursive,
                            source=ast.unparse(call)))
     return h
 
@@ -250,9 +250,9 @@ def path_method(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
         return _one(Intent("file.truncate", "path", base, source=src))
     if m == "open":
         mode = string_of(arg(call, 0, "mode"), scope) or "r"
-        act = "file.truncate" if ("w" in mode or "x" in mode) else "file.write" if (
+        act: Action = "file.truncate" if ("w" in mode or "x" in mode) else "file.write" if (
             "a" in mode or "+" in mode) else "file.read"
-        return _one(Intent(act, "path", base, source=src))  # type: ignore[arg-type]
+        return _one(Intent(act, "path", base, source=src))
     if m in ("read_text", "read_bytes"):
         return _one(Intent("file.read", "path", base, source=src))
     if m in ("chmod", "touch", "symlink_to", "hardlink_to"):

@@ -147,7 +147,7 @@ class _Walker:
             self._import(node)
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.scope.functions[node.name] = node  # type: ignore[assignment]
+            self.scope.functions[node.name] = node
             self.written.append(node.name)
             for d in node.decorator_list:
                 self.expression(d)
@@ -156,7 +156,7 @@ class _Walker:
             self.written.append(node.name)
             for stmt in node.body:  # methods run later: analyse their bodies conservatively
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    self.scope.functions[f"{node.name}.{stmt.name}"] = stmt  # type: ignore[assignment]
+                    self.scope.functions[f"{node.name}.{stmt.name}"] = stmt
                 else:
                     self.statement(stmt)
             return
@@ -229,7 +229,8 @@ class _Walker:
         return self._nested(s[0]) if args and args[0] is not None else Analysis(
             (Intent("code.dynamic", source=ast.unparse(node)[:200]),))
 
-    def _call_function(self, fn: ast.FunctionDef | ast.Lambda, call: ast.Call) -> None:
+    def _call_function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+                       call: ast.Call) -> None:
         if self.depth > 6:
             return
         inner = self.scope.child()

@@ -23,7 +23,8 @@ Lookup = Callable[[str], Any]
 class Scope:
     aliases: dict[str, str] = field(default_factory=dict)       # local name -> dotted module path
     values: dict[str, Any] = field(default_factory=dict)        # name -> str | PathValue | Ref
-    functions: dict[str, ast.FunctionDef | ast.Lambda] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = field(
+        default_factory=dict)
     lookup: Lookup | None = None
 
     def child(self) -> Scope:
@@ -238,8 +239,9 @@ def path_of(node: ast.AST | None, scope: Scope) -> str | None:
         if left is None and right is None:
             return None
         return f"{left or UNKNOWN}/{right or UNKNOWN}"
-    if isinstance(node, ast.Name) and isinstance(scope.values.get(node.id), PathValue):
-        return scope.values[node.id].path  # type: ignore[no-any-return]
+    bound = scope.values.get(node.id) if isinstance(node, ast.Name) else None
+    if isinstance(bound, PathValue):
+        return bound.path
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
             "joinpath", "with_name", "with_suffix", "resolve", "absolute", "expanduser"):
         base = path_of(node.func.value, scope)

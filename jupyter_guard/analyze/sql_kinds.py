@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from jupyter_guard.analyze.sql import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import bind, classify_where, count_sql_for
-from jupyter_guard.model import Intent, TargetKind
+from jupyter_guard.model import Action, Intent, TargetKind
 
 Handler = Callable[[Any, str, str, Any], tuple[Intent, ...]]
 
@@ -38,9 +38,13 @@ def _truncate(tree: exp.TruncateTable, src: str, dialect: str, params: Any) -> t
                  for t in tree.expressions) or (Intent("sql.truncate", "table", "?", source=src),)
 
 
+_CREATE_TARGETS: dict[str, TargetKind] = {"table": "table", "view": "view", "schema": "schema",
+                                          "database": "database"}
+
+
 def _create(tree: exp.Create, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
     kind = str(tree.args.get("kind") or "").lower()
-    if kind not in ("table", "view", "schema", "database"):
+    if kind not in _CREATE_TARGETS:
         return (Intent("sql.other", source=src, detail=f"create {kind}"),)
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     name = table_name(target) if target is not None else "?"
@@ -48,8 +52,8 @@ def _create(tree: exp.Create, src: str, dialect: str, params: Any) -> tuple[Inte
     temp = bool(props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions))
     body = tree.args.get("expression")
     tables, columns = reads_of(body) if body is not None else ((), ())
-    action = "sql.replace" if tree.args.get("replace") else "sql.create"
-    return (Intent(action, "view" if kind == "view" else kind if kind != "table" else "table",  # type: ignore[arg-type]
+    action: Action = "sql.replace" if tree.args.get("replace") else "sql.create"
+    return (Intent(action, _CREATE_TARGETS[kind],
                    name, columns, tables, src, temporary=temp),)
 
 
@@ -74,12 +78,12 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
     return tuple(out) or (Intent("sql.alter", "table", name, source=src),)
 
 
-def _filtered(action: str) -> Handler:
+def _filtered(action: Action) -> Handler:
     """DELETE and UPDATE: the WHERE kind and the count(*) that estimates the rows they touch."""
     def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
         bound = bind(tree, params)
         tables, columns = reads_of(bound)
-        return (Intent(action, "table", table_name(tree.this), columns, tables, src,  # type: ignore[arg-type]
+        return (Intent(action, "table", table_name(tree.this), columns, tables, src,
                        where=classify_where(bound.args.get("where")),
                        detail=count_sql_for(bound, dialect)),)
     return handler
@@ -140,9 +144,9 @@ def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Inte
     return out
 
 
-def _simple(action: str) -> Handler:
+def _simple(action: Action) -> Handler:
     def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-        return (Intent(action, source=src),)  # type: ignore[arg-type]
+        return (Intent(action, source=src),)
     return handler
 
 

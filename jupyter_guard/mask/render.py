@@ -137,7 +137,8 @@ def styler_html(styler: Any, settings: MaskSettings, lineage: Set[str] = _EMPTY)
     Style functions then run on the masked head rows (colour scales see those rows only).
     """
     if not settings.active:
-        return styler._repr_html_()  # type: ignore[no-any-return]
+        html: str | None = styler._repr_html_()
+        return html
     if pd.get_option("styler.render.repr") != "html":
         return None
     data: pd.DataFrame = styler.data

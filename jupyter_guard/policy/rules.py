@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jupyter_guard.analyze.children import NOT_YET
-from jupyter_guard.model import SQL_WRITES, UNKNOWN, Intent, Verdict
+from jupyter_guard.model import SQL_WRITES, UNKNOWN, Decision, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
 
@@ -40,8 +40,8 @@ class RuleFn(Protocol):
     def __call__(self, i: Intent, p: Policy, c: Context) -> Verdict | None: ...
 
 
-def _v(decision: str, rule: str, reason: str, i: Intent) -> Verdict:
-    return Verdict(decision, rule, reason, i)  # type: ignore[arg-type]
+def _v(decision: Decision, rule: str, reason: str, i: Intent) -> Verdict:
+    return Verdict(decision, rule, reason, i)
 
 
 def bare_table(name: str) -> str:
