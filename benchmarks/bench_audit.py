@@ -59,7 +59,7 @@ def ingest_rate(folder: Path, n: int) -> dict[str, Any]:
 
 def policy_check(folder: Path, n: int = 100_000) -> dict[str, Any]:
     """Before each cell the kernel stats its policy files (a changed one is reloaded)."""
-    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.guard.service import Guard
 
     pol = folder / "policy.yaml"
     pol.write_text("extends: default\n")

@@ -47,7 +47,7 @@ def main() -> None:
         (Path(d) / "data" / "keep.csv").write_text("x\n")
         plain = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_GUARD_")}
         plain["PYTHONPATH"] = str(ROOT)
-        from jupyter_guard.enforce.child import POLICY_JSON, policy_json
+        from jupyter_guard.hooks.child import POLICY_JSON, policy_json
         from jupyter_guard.policy.load import default_path, load
 
         guarded = {**plain, "PYTHONPATH": os.pathsep.join([CHILD_DIR, str(ROOT)]),

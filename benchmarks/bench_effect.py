@@ -13,9 +13,9 @@ import time
 
 import duckdb
 
-from jupyter_guard.enforce.effect import state
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.sinks import GuardedConnection
+from jupyter_guard.guard.effect import state
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.sinks import GuardedConnection
 
 SETUP = ("CREATE TABLE orders AS SELECT range AS id, range % 97 AS g, range * 1.5 AS total "
          "FROM range(50000)")

@@ -55,7 +55,7 @@ def child(guarded: bool) -> None:
     ip.user_ns["P"] = os.path.join(d, "out")
     assert ip.run_cell(SETUP).success
     if guarded:   # the displayed frame carries lineage marks, as a %%guarded_sql result does
-        from jupyter_guard.enforce.df_lineage import _mark
+        from jupyter_guard.hooks.df_lineage import _mark
 
         _mark(ip.user_ns["shown"], {"x": frozenset({"customers.ssn"})})
     out = {}

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_audit import synthetic
 
-from jupyter_guard.enforce.audit_lineage import intent_doc
+from jupyter_guard.guard.lineage import intent_doc
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.load import build
 from jupyter_guard.record.export import export_openlineage

@@ -58,14 +58,15 @@ def install_guard(hooked: bool = True) -> None:
     objects without adding the hook, so both sides import and allocate alike."""
     from types import SimpleNamespace
 
-    from jupyter_guard.enforce import runtime, runtime_events
-    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.guard.service import Guard
+    from jupyter_guard.hooks import events as runtime_events
+    from jupyter_guard.hooks import runtime, state
 
     guard = Guard.create(env={"JUPYTER_GUARD_AUDIT": os.path.join(tempfile.gettempdir(), "bench.duckdb")})
     shell = SimpleNamespace(compile=SimpleNamespace(_filename_map={__file__: 1}, ast_parse=None),
                             events=None, user_ns={})
     rt = runtime.Runtime(shell, guard)
-    hook = runtime._make_hook(runtime_events.handlers(rt), runtime._tl)
+    hook = runtime._make_hook(runtime_events.handlers(rt), state._tl)
     if hooked:
         sys.addaudithook(hook)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import timeit
 import types
 
-from jupyter_guard.enforce.refusals import Wire
-from jupyter_guard.enforce.sql_params import prepare
+from jupyter_guard.kernel.refusals import Wire
+from jupyter_guard.kernel.sql_params import prepare
 
 
 def best(fn: object, n: int) -> float:

@@ -28,27 +28,27 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from jupyter_guard.enforce.extension import load
+    from jupyter_guard.kernel.extension import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from jupyter_guard.enforce.extension import unload
+    from jupyter_guard.kernel.extension import unload
 
     unload(ipython)
 
 
 def panel() -> Any:
     """The live summary widget (same as ``%guard panel``)."""
-    from jupyter_guard.show.panel import panel as make
+    from jupyter_guard.kernel.panel import panel as make
 
     return make()
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The jupyter-server extension (the sidebar's API); imported only when the server loads it."""
-    return [{"module": "jupyter_guard.show.server"}]
+    return [{"module": "jupyter_guard.server.extension"}]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

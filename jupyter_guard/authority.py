@@ -1,7 +1,7 @@
 """The authority outside the kernel: the jupyter server's Ed25519 key and the stamps it signs.
 
-The server (``jupyter_guard.show``) loads or creates the private key (mode 0600, in its data dir or
-at ``JUPYTER_GUARD_AUTHORITY_KEY_FILE``) and gives the kernels it starts only the public key, in
+The server (``jupyter_guard.server``) loads or creates the private key (mode 0600, in its data dir
+or at ``JUPYTER_GUARD_AUTHORITY_KEY_FILE``) and gives the kernels it starts only the public key, in
 ``JUPYTER_GUARD_AUTHORITY_PUBKEY`` (base64 of the 32 raw bytes). For every ``execute_request`` it
 forwards it signs a stamp ``{user, groups, actor, cell_id, msg_id, code_sha256, issued_at}``, put in
 ``metadata.jupyter_guard.stamp`` with ``metadata.jupyter_guard.signature``.

@@ -1,5 +1,5 @@
 """Put on ``PYTHONPATH`` by a guarded kernel: every Python child starts with the guard inside
-(``jupyter_guard.enforce.child``). A child that cannot start the guard does not run."""
+(``jupyter_guard.hooks.child``). A child that cannot start the guard does not run."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,10 @@ import sys
 def _start() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        from jupyter_guard.enforce.child import start
+        from jupyter_guard.hooks.child import start
     except ImportError:                      # not installed where this Python looks: use ours
         sys.path.append(os.path.dirname(os.path.dirname(here)))
-        from jupyter_guard.enforce.child import start
+        from jupyter_guard.hooks.child import start
     start()
     # Then whatever sitecustomize this Python would have run without us.
     import importlib.machinery

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_guard.enforce.connections import Conn
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.kernel import blocked_error
-from jupyter_guard.enforce.runtime import Busy, busy, verify
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.state import Busy, busy, verify
+from jupyter_guard.kernel.cellhook import blocked_error
 
 DRIVERS = {"psycopg": "postgres", "psycopg2": "postgres", "sqlite3": "sqlite", "pyodbc": ""}
 
@@ -160,7 +160,8 @@ def needs_effect(text: str) -> bool:
 
 
 def install(shell: Any, guard: Guard) -> None:
-    from jupyter_guard.enforce import dbapi_proxy, lazy
+    from jupyter_guard.enforce import dbapi_proxy
+    from jupyter_guard.hooks import lazy
     # imported now, not mid-cell: self-protection seals the guard's modules after loading
     from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
 

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_guard.enforce.dbapi import Checker
-from jupyter_guard.enforce.guard import Guard
+from jupyter_guard.guard.service import Guard
 
 
 class GuardedCursorMixin:

@@ -11,8 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from jupyter_guard.enforce.dbapi import Checker, driver_of
-from jupyter_guard.enforce.guard import Guard
-
+from jupyter_guard.guard.service import Guard
 
 # (module or class, attribute) -> the guard's replacement; self-protection puts them back
 PATCHED: dict[tuple[Any, str], Any] = {}

@@ -16,10 +16,10 @@ from jupyter_guard.analyze.sql_postgres import split
 from jupyter_guard.enforce import pg_effect
 from jupyter_guard.enforce.connections import Conn, unwrap
 from jupyter_guard.enforce.dbapi import DbapiConn
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.kernel import blocked_error
 from jupyter_guard.enforce.pg_judge import for_effect, pure_read, runtime_sql_on_server
-from jupyter_guard.enforce.runtime import Busy, verify
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.state import Busy, verify
+from jupyter_guard.kernel.cellhook import blocked_error
 
 
 def label(raw: Any) -> str:
@@ -70,7 +70,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
 def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str | None,
           dry_run: bool, user_ns: dict[str, Any] | None, actor: str | None, where: dict[str, Any]
           ) -> Any:
-    from jupyter_guard.enforce.magic import SqlError, dry_run_frame
+    from jupyter_guard.kernel.magics import SqlError, dry_run_frame
 
     analysis = runtime_sql_on_server(
         for_effect(g.sql_analysis(text, "postgres"), g.policy.max_affected_rows), conn)

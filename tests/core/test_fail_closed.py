@@ -30,7 +30,7 @@ def test_a_failing_row_count_blocks_rather_than_guessing(s):
 
 
 def test_broken_policy_file_refuses_and_says_so(tmp_path, s):
-    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.guard.service import Guard
     from jupyter_guard.model import Analysis
 
     bad = tmp_path / "policy.yaml"

@@ -148,7 +148,7 @@ TAMPER_FORMS = [
     pytest.param("get_ipython().compile.ast_parse = compile", id="replace-ast-parse"),
     pytest.param("get_ipython().events.callbacks['pre_run_cell'].clear()", id="clear-callbacks"),
     pytest.param("get_ipython().ast_transformers.clear()", id="clear-transformers"),
-    pytest.param("import jupyter_guard.enforce.kernel as k\nk.refuse = print", id="monkeypatch"),
+    pytest.param("import jupyter_guard.kernel.cellhook as k\nk.refuse = print", id="monkeypatch"),
     pytest.param("import os\nos.remove(os.environ['JUPYTER_GUARD_AUDIT'])", id="delete-audit"),
     pytest.param("import os\nA = os.environ['JUPYTER_GUARD_AUDIT']\n"
                  "os.symlink(os.path.dirname(A), 'adir')\n"

@@ -247,7 +247,7 @@ def test_panel_approve_button_lets_the_same_cell_run_once(work_root: Path):
         asked = alice.run("%guard request nightly rebuild")
         assert asked.status == "ok"
         assert gina.run("%load_ext jupyter_guard\nimport jupyter_guard\n"
-                        "from jupyter_guard.show.panel import Panel\n"
+                        "from jupyter_guard.kernel.panel import Panel\n"
                         "P = Panel(jupyter_guard._kernel_guard.guard)").status == "ok"
         rows = gina.run("print(len(P.pending.children))")
         assert rows.text.strip() == "2"  # the heading and one request, with buttons for gina

@@ -232,10 +232,10 @@ def test_session_limit_counts_the_resolved_table(tmp_path):
 
     import duckdb
 
-    from jupyter_guard.enforce.effect import state
-    from jupyter_guard.enforce.guard import Guard
-    from jupyter_guard.enforce.sinks import GuardedConnection
     from jupyter_guard.errors import GuardBlocked
+    from jupyter_guard.guard.effect import state
+    from jupyter_guard.guard.service import Guard
+    from jupyter_guard.hooks.sinks import GuardedConnection
 
     raw = duckdb.connect(str(tmp_path / "w.duckdb"))
     raw.execute("CREATE TABLE t AS SELECT range AS id FROM range(5000); CREATE SCHEMA s1")

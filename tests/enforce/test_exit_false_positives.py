@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 
-from jupyter_guard.enforce import exits
+from jupyter_guard.hooks import exits
 from jupyter_guard.mask.text import MaskSettings
 
 STREETS = ["Rue de la Paix", "Main Street", "Hauptstraße", "Calle Mayor", "Via Roma"]

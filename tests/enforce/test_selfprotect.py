@@ -18,7 +18,7 @@ TAMPER = [
                  id="clear-callbacks"),
     pytest.param("import sys\ngetattr(sys.modules, 'po'+'p')('jupyter_' + 'guard')", id="pop-module"),
     pytest.param("import os\ne = os.environ\ne.__setitem__('JUPYTER_GUARD_' + 'AUDIT', '/tmp/x')", id="environ"),
-    pytest.param("m = __import__('jupyter_guard.enforce.kernel', fromlist=['x'])\n"
+    pytest.param("m = __import__('jupyter_guard.kernel.cellhook', fromlist=['x'])\n"
                  "setattr(m.KernelGuard, '_ch' + 'eck', lambda self, t, s, f: t)", id="patch-class"),
     pytest.param("m = __import__('jupyter_guard.policy.rules', fromlist=['x'])\n"
                  "vars(m)['destructive_' + 'files'] = lambda *a: None\n"

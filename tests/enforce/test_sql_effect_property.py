@@ -6,9 +6,9 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.sinks import GuardedConnection
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.sinks import GuardedConnection
 
 SETUP = ("CREATE TABLE t (id BIGINT PRIMARY KEY, g BIGINT, v VARCHAR); "
          "INSERT INTO t SELECT range, range % 7, 'v' || range FROM range(3000)")

@@ -6,10 +6,10 @@ from dataclasses import replace
 import duckdb
 import pytest
 
-from jupyter_guard.enforce.effect import state
-from jupyter_guard.enforce.guard import Guard
-from jupyter_guard.enforce.sinks import GuardedConnection
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.effect import state
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.sinks import GuardedConnection
 from jupyter_guard.policy.load import build
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from jupyter_guard.enforce.extension import PARTS
+from jupyter_guard.kernel.extension import PARTS
 from tests.conftest import make_warehouse
 from tests.kernelutil import Kernel
 
 CRASH = """
-import jupyter_guard.enforce.{mod} as _m
+import jupyter_guard.{mod} as _m
 _orig, _calls = _m.install, []
 def _crash(*a, **k):
     _calls.append(1)
@@ -50,9 +50,11 @@ def _tables(d: Path) -> set[str]:
         con.close()
 
 
-@pytest.mark.parametrize("mod,part", [("wire_mask", "masking"), ("runtime", "run-time layer"),
-                                      ("sinks", "SQL sinks"), ("approvals", "approvals"),
-                                      ("children", "children")])
+@pytest.mark.parametrize("mod,part", [("kernel.wire_mask", "masking"),
+                                      ("hooks.runtime", "run-time layer"),
+                                      ("hooks.sinks", "SQL sinks"),
+                                      ("kernel.approvals", "approvals"),
+                                      ("kernel.children", "children")])
 def test_a_part_that_fails_twice_refuses_every_cell(folder: Path, mod: str, part: str):
     k = _kernel(folder)
     try:
@@ -78,7 +80,7 @@ def test_a_part_that_fails_twice_refuses_every_cell(folder: Path, mod: str, part
 def test_a_part_that_fails_once_is_retried_and_the_kernel_is_fully_guarded(folder: Path):
     k = _kernel(folder)
     try:
-        assert k.run(CRASH.format(mod="runtime", times=1)).status == "ok"
+        assert k.run(CRASH.format(mod="hooks.runtime", times=1)).status == "ok"
         assert k.run("%load_ext jupyter_guard").status == "ok"
         assert k.run("_calls").text.strip() == "[1, 1]"
         status = k.run("%guard status").text

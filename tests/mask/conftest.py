@@ -11,7 +11,7 @@ from tests.kernelutil import Kernel
 ROOT = Path(__file__).resolve().parents[2]
 
 SETUP = """
-from jupyter_guard.enforce import mask as _mask
+from jupyter_guard.kernel import display as _mask
 from jupyter_guard.mask.settings import MaskSettings as _MS
 _mask_settings = {"s": _MS(columns=("*email*", "*ssn*", "*card*", "*phone*"),
                            detectors=("email", "ssn", "card", "phone", "iban", "secret"),

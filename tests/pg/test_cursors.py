@@ -199,7 +199,7 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
 
     from jupyter_guard.enforce.connections import unwrap
     from jupyter_guard.enforce.dbapi_proxy import wrap_existing
-    from jupyter_guard.enforce.guard import Guard
+    from jupyter_guard.guard.service import Guard
 
     raw = unwrap(psycopg.connect(db.dsn, autocommit=True))
     guarded = wrap_existing(raw, Guard.create(env={}))

@@ -46,7 +46,7 @@ def test_to_sql_is_a_table_write_and_to_csv_a_file_write(session_audit: Path) ->
 
 def test_the_pivot_export_stores_a_bounded_lineage_with_the_count_kept(
         session_audit: Path) -> None:
-    from jupyter_guard.enforce.audit_lineage import LIMIT
+    from jupyter_guard.guard.lineage import LIMIT
 
     got = rows(session_audit, """SELECT l.name FROM lineage l JOIN events e USING (event_id)
         WHERE e.kind = 'runtime' AND e.execution_count = 9""")

@@ -13,7 +13,7 @@ import pytest
 from jupyter_events import EventLogger
 
 from jupyter_guard.record import AuditLog, decide_approval, ingest
-from jupyter_guard.show.events import SCHEMAS, Relay, register, schema_id
+from jupyter_guard.server.events import SCHEMAS, Relay, register, schema_id
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from jupyter_guard.record.report import report
-from jupyter_guard.show.api import summary
+from jupyter_guard.server.api import summary
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.kernel

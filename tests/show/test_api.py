@@ -11,7 +11,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import HTTPClientError
 
 from jupyter_guard import _jupyter_server_extension_points
-from jupyter_guard.show import api
+from jupyter_guard.server import api
 
 from .audit_fixture import event, write_audit
 
@@ -86,7 +86,7 @@ async def refused(jp_fetch: Any, what: str, token: str, **params: Any) -> tuple[
 
 
 def test_extension_point() -> None:
-    assert _jupyter_server_extension_points() == [{"module": "jupyter_guard.show.server"}]
+    assert _jupyter_server_extension_points() == [{"module": "jupyter_guard.server.extension"}]
 
 
 async def test_summary_counts_only_the_requesters_events(jp_fetch: Any, audit: Path) -> None:

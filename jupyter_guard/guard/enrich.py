@@ -1,0 +1,156 @@
+"""Fill in what only the database knows, before deciding: affected-row counts for DELETE/UPDATE,
+the columns behind ``*``, whether a table exists or is temporary, and attached databases.
+
+Every query here is the guard's own, read-only, against the same connection the user's SQL uses.
+A count that fails leaves ``estimated_rows=None``, which the bulk-change rule refuses (fail closed).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_guard.analyze.sql import is_remote
+from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.hooks import sql_exports
+from jupyter_guard.model import UNKNOWN, Intent
+from jupyter_guard.policy.rules import bare_table
+
+
+class Catalog:
+    """Cached views of one connection's catalog for the duration of one decision."""
+
+    def __init__(self, conn: Conn, policy: Any = None) -> None:
+        self.conn, self.policy = conn, policy
+        self._cols: dict[str, tuple[str, ...]] | None = None
+        self._temp: set[str] | None = None
+        self._dbs: dict[str, str] | None = None
+
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        if self._cols is None:
+            self._cols = {}
+            if self.conn.dialect == "duckdb":
+                sql = ("SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() "
+                       "WHERE NOT internal ORDER BY database_name, schema_name, table_name, column_index")
+            else:
+                sql = ("SELECT table_catalog, table_schema, table_name, column_name FROM "
+                       "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
+                       "'pg_catalog') ORDER BY 1, 2, 3, ordinal_position")
+            try:
+                rows = self.conn.rows(sql)
+            except Exception:
+                rows = []
+            for db, schema, table, col in rows:
+                for key in {str(table).lower(), f"{schema}.{table}".lower(), f"{db}.{schema}.{table}".lower(),
+                            bare_table(f"{db}.{schema}.{table}")}:
+                    self._cols.setdefault(key, ())
+                    self._cols[key] += (str(col).lower(),)
+        return self._cols
+
+    def temporary(self) -> set[str]:
+        if self._temp is None:
+            self._temp = set()
+            if self.conn.dialect == "duckdb":
+                try:
+                    self._temp = {str(r[0]).lower() for r in self.conn.rows(
+                        "SELECT table_name FROM duckdb_tables() WHERE temporary")}
+                except Exception:
+                    pass
+        return self._temp
+
+    def databases(self) -> dict[str, str]:
+        """Attached databases other than the current one: name -> path."""
+        if self._dbs is None:
+            self._dbs = {}
+            if self.conn.dialect == "duckdb":
+                try:
+                    cur = self.conn.scalar("SELECT current_database()")
+                    self._dbs = {str(n).lower(): str(p or "") for n, p in self.conn.rows(
+                        "SELECT database_name, path FROM duckdb_databases() WHERE NOT internal")
+                        if str(n) != cur}
+                except Exception:
+                    pass
+        return self._dbs
+
+    def exists(self, table: str) -> bool:
+        cols = self.columns()
+        return table.lower() in cols or bare_table(table) in cols
+
+
+def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
+    out: list[str] = []
+    for c in columns:
+        if c.endswith(".*") or c == "*":
+            table = c[:-2] if c.endswith(".*") else ""
+            cols = cat.columns().get(table.lower()) or cat.columns().get(bare_table(table))
+            if cols is None:
+                out.append(c)  # unknown table: keep the star; the rule treats it as unknown
+            else:
+                out.extend(f"{bare_table(table)}.{x}" for x in cols)
+        else:
+            out.append(c)
+    return tuple(dict.fromkeys(out))
+
+
+def enrich(intents: tuple[Intent, ...], conn: Conn | None,
+           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None
+           ) -> tuple[Intent, ...]:
+    """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names."""
+    cats: dict[int, Catalog] = {}
+    out = []
+    for i in intents:
+        c = resolve(i.via) if (i.via and resolve is not None) else conn
+        if c is None or not i.action.startswith("sql."):
+            out.append(i)
+            continue
+        cat = cats.setdefault(id(c.raw), Catalog(c, policy))
+        out.append(_one(i, cat))
+    return tuple(out)
+
+
+def _one(i: Intent, cat: Catalog) -> Intent:
+    a = i.action
+    if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
+            i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
+        return i.with_(estimated_rows=_count(cat.conn, i.detail))
+    if a in ("sql.drop", "sql.truncate", "sql.drop_column") and bare_table(i.target) in cat.temporary():
+        return i.with_(temporary=True)
+    if a == "sql.replace":
+        if bare_table(i.target) in cat.temporary():
+            return i.with_(temporary=True)
+        if not cat.exists(i.target):
+            return i.with_(estimated_rows=-1, columns=expand(i.columns, cat))
+    if a == "sql.export":
+        if i.target_kind == "database":
+            every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
+            return i.with_(columns=every or ("?",))
+        tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
+        return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
+    if a == "sql.create" and i.target_kind in ("table", "view") and \
+            not cat.exists(i.target) and bare_table(i.target) not in cat.temporary():
+        i = i.with_(estimated_rows=-1)   # does not exist now (a temp twin counts as existing)
+    if a in ("sql.insert", "sql.create", "sql.replace"):
+        if cat.policy is not None:
+            sql_exports.remember(i, cat, cat.policy)
+        parts = i.target.split(".")
+        dbs = cat.databases()
+        if len(parts) >= 2 and parts[0] in dbs:
+            path = dbs[parts[0]]
+            tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
+            cols = tainted if tainted is not None else expand(i.columns, cat)
+            return i.with_(columns=cols, detail=f"attached database {parts[0]}",
+                           remote=i.remote or is_remote(path))
+        return i.with_(columns=expand(i.columns, cat))
+    return i
+
+
+def _count(conn: Conn, sql: str) -> int | None:
+    if UNKNOWN in sql:
+        return None
+    try:
+        value: Any = conn.scalar(sql)
+        return int(value)
+    except Exception as e:  # a missing table: the statement itself will fail, nothing to protect
+        name = type(e).__name__
+        if "Catalog" in name or "does not exist" in str(e) or "no such table" in str(e):
+            return 0
+        return None

@@ -1,0 +1,252 @@
+"""The guard inside a Python child of a guarded kernel (``!python ...``, ``subprocess``, ...).
+
+A guarded kernel puts ``jupyter_guard/_child`` first on ``PYTHONPATH`` and its policy, audit
+file, user, actor and session in ``JUPYTER_GUARD_*`` (``children.install``); every Python child
+inherits them, and the ``sitecustomize`` there calls ``start``: one PEP 578 audit hook that
+judges file deletes, moves, truncating writes and further children with the same rules
+(``policy.decide``) and records refusals in an audit session of its own naming the kernel's.
+The whole child is user code, except the guard's own frames. Kept light: no IPython, DuckDB or
+sqlglot unless a refusal is recorded or a grandchild's Python code is analysed.
+"""
+from __future__ import annotations
+
+import _thread
+import os
+import sys
+
+TYPE_CHECKING = False   # not ``typing``'s: a child that only prints must not import typing
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from types import FrameType
+    from typing import Any
+
+    from jupyter_guard.model import Intent
+
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+CHILD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_child")
+PARENT = "JUPYTER_GUARD_PARENT_SESSION"
+_tl = _thread._local()   # the builtin one: importing threading costs a child start
+
+
+class ChildBlocked(PermissionError):
+    """A refusal inside a child (the kernel's ``GuardBlocked``, without IPython)."""
+
+    def __init__(self, rule_id: str, reason: str) -> None:
+        self.rule_id, self.reason = rule_id, reason.rstrip(".")
+        super().__init__(f"Blocked by jupyter_guard [{rule_id}]: {self.reason}.")
+
+
+def read_text(path: str, limit: int = 200_000) -> str | None:
+    """A script a child will run, as text; None when it cannot be read."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as fh:
+            return fh.read(limit)
+    except (OSError, ValueError):
+        return None
+
+
+def walk_files(folder: str, limit: int = 20_000) -> Iterator[str]:
+    """What a folder holds (files and folders, absolute), for judging a delete or move of the
+    folder by its content; past ``limit`` entries, ``UNKNOWN`` (the rules then refuse)."""
+    from jupyter_guard.model import UNKNOWN
+
+    folder = os.path.expanduser(folder)
+    if "://" in folder or not os.path.isdir(folder) or os.path.islink(folder):
+        return
+    n = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            n += 1
+            if n > limit:
+                yield UNKNOWN
+                return
+            yield os.path.join(root, name)
+
+
+def env_drops_guard(env: Mapping[Any, Any] | None) -> str:
+    """Why a child given ``env`` would run without the guard ('' when it keeps it)."""
+    if env is None:
+        return ""
+
+    def get(k: str) -> str:
+        v = env.get(k) or env.get(k.encode())
+        return os.fsdecode(v) if isinstance(v, (str, bytes)) else ""
+
+    if CHILD_DIR not in get("PYTHONPATH").split(os.pathsep):
+        return "its environment has no PYTHONPATH entry for the guard"
+    for k, v in list(os.environ.items()):
+        if k.startswith("JUPYTER_GUARD_") and get(k) != v:
+            return f"its environment changes {k}"
+    return ""
+
+
+def guard_files(audit: str, policy: str) -> tuple[str, ...]:
+    names = [p for p in (audit, audit + ".journal", audit + ".lock", policy) if p]
+    return tuple(dict.fromkeys([os.path.realpath(p) for p in names] +
+                               [os.path.abspath(p) for p in names]))
+
+
+POLICY_JSON = "JUPYTER_GUARD_CHILD_POLICY"   # the kernel's loaded policy, for its children
+
+
+def policy_json(policy: Any) -> str:
+    """The kernel's policy as JSON: a child builds it in well under a millisecond, where loading
+    the YAML file again (parse, ``extends``, validation) cost it 30-300 ms."""
+    import dataclasses
+    import json
+
+    d = dataclasses.asdict(policy)
+    d.pop("warnings", None)
+    return json.dumps(d, separators=(",", ":"))
+
+
+def policy_from_json(text: str) -> Any:
+    import json
+
+    from jupyter_guard.policy.model import Match, Policy, Role, Rule
+
+    d = json.loads(text)
+    tup = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+           for k, v in d.items() if isinstance(v, list) and k not in ("roles", "rules")}
+    roles = tuple(Role(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
+                  for r in d.get("roles", ()))
+    rules = tuple(Rule(r["id"], Match(**{k: tuple(v) for k, v in r["match"].items()}),
+                       r["action"], r.get("message", "")) for r in d.get("rules", ()))
+    return Policy(**{**d, **tup, "roles": roles, "rules": rules})
+
+
+class ChildGuard:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        if env.get(POLICY_JSON):
+            self.policy = policy_from_json(env[POLICY_JSON])
+        else:   # a child started with the variables but not by a kernel: the file itself
+            from jupyter_guard.policy.load import load_or_refuse
+
+            self.policy = load_or_refuse(env.get("JUPYTER_GUARD_POLICY") or None)
+        self.user = env.get("JUPYTER_GUARD_USER", "")
+        self.actor = env.get("JUPYTER_GUARD_ACTOR", "human")
+        self.audit = env.get("JUPYTER_GUARD_AUDIT", "")
+        self.parent = env.get(PARENT, "")
+        self.files = guard_files(self.audit, env.get("JUPYTER_GUARD_POLICY", ""))
+        self.log: Any = None
+
+    def decide(self, intents: list[Intent], desc: str) -> None:
+        if not intents:
+            return
+        from jupyter_guard.model import combine
+        from jupyter_guard.policy.decide import decide
+        from jupyter_guard.policy.rules import Context
+
+        _tl.busy = True
+        try:
+            ctx = Context(user=self.user, actor=self.actor, cwd=os.getcwd(), guard_files=self.files,
+                          runtime_checks=True, walk=walk_files)
+            v = combine(decide(intents, self.policy, ctx))
+            if v.refuses:
+                self.record(v.decision, v.rule_id, v.reason, desc)
+        finally:
+            _tl.busy = False
+        if v.refuses:
+            raise ChildBlocked(v.rule_id, v.reason)
+
+    def record(self, decision: str, rule: str, reason: str, desc: str) -> None:
+        try:
+            if self.log is None:
+                import uuid
+
+                from jupyter_guard.record.audit import AuditLog
+                from jupyter_guard.record.journal import JournalWriter
+
+                sid = uuid.uuid4().hex
+                JournalWriter(self.audit, sid, parent=self.parent).close()  # head names the kernel
+                self.log = AuditLog(self.audit, session_id=sid, background=False)
+            self.log.begin(user=self.user, actor=self.actor, notebook="", cell_id="",
+                           execution_count=None, kind="runtime", code=desc[:300], decision=decision,
+                           rule_id=rule, reason=reason, status="blocked",
+                           policy_revision=self.policy.revision)
+        except Exception as e:  # recording is best effort here: the action is refused anyway
+            print(f"jupyter_guard: could not record a refusal ({e})", file=sys.stderr)
+
+    def shell(self, command: str) -> list[Intent]:
+        from jupyter_guard.analyze.children import Reader
+        from jupyter_guard.analyze.shell import analyze_shell
+
+        def python(code: str) -> Any:
+            import ast
+
+            from jupyter_guard.analyze.python import analyze_python
+            return analyze_python(ast.parse(code), sql=self._sql, shell=lambda c: self._shell(c))
+
+        reader = Reader(read=read_text, python=python, starting=True, exists=os.path.lexists)
+        return list(analyze_shell(command, sql=lambda s, d: self._sql(s, d).intents,
+                                  children=reader).intents)
+
+    def _shell(self, command: str) -> Any:
+        from jupyter_guard.model import Analysis
+        return Analysis(tuple(self.shell(command)))
+
+    @staticmethod
+    def _sql(text: str, dialect: str = "duckdb", params: Any = None) -> Any:
+        from jupyter_guard.analyze.sql import analyze_sql
+        return analyze_sql(text, dialect, params=params)
+
+
+def own_work(frame: FrameType | None) -> bool:
+    """The guard's own code is acting (recording, a kernel guard loaded in this child)."""
+    if getattr(_tl, "busy", False):
+        return True
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(PACKAGE_DIR):
+            return True
+        frame = frame.f_back
+    return False
+
+
+# Events the child judges; everything else returns at once (reads, imports, ...).
+EVENTS = frozenset({"open", "os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree",
+                    "shutil.move", "os.link", "os.symlink", "os.system", "os.exec",
+                    "os.posix_spawn", "os.spawn", "subprocess.Popen", "os.putenv", "os.unsetenv"})
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def start(env: Mapping[str, str] | None = None) -> None:
+    """Install the child's audit hook (called by the injected ``sitecustomize``). Nothing heavy
+    is imported until the child first does something the guard judges: a child that only
+    reads and prints pays for the hook alone."""
+    env = dict(os.environ) if env is None else dict(env)
+    table: dict[str, Any] = {}
+    events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe
+
+    def handlers() -> dict[str, Any]:
+        if not table:
+            tl.busy = True
+            try:
+                from jupyter_guard.hooks.child_events import handlers as make
+
+                table.update(make(ChildGuard(env)))
+            except Exception as e:  # no guard, no action: every judged action is refused
+                raise ChildBlocked("guard-error", f"the guard could not start in this child "
+                                   f"({type(e).__name__}: {e})") from None
+            finally:
+                tl.busy = False
+        return table
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event not in events or getattr(tl, "busy", False):
+            return
+        if event == "open" and not (args[2] or 0) & write:
+            return
+        if own_work(getframe(1)):
+            return
+        handlers()[event](args)
+
+    sys.addaudithook(hook)
+    previous = sys.excepthook
+
+    def excepthook(kind: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, ChildBlocked):
+            print(str(value), file=sys.stderr)   # one line, like the kernel's refusals
+        else:
+            previous(kind, value, tb)
+
+    sys.excepthook = excepthook

@@ -1,0 +1,138 @@
+"""Audit events -> Intents inside a guarded Python child (see ``child``): the same words as the
+kernel's run-time layer, so the same rules decide. Paths are judged as given and as resolved."""
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_guard.analyze.children import GUARD_PREFIX, may_run_python, strips
+from jupyter_guard.hooks.child import CHILD_DIR, ChildBlocked, env_drops_guard
+from jupyter_guard.hooks.event_paths import event_path as _path
+from jupyter_guard.model import UNKNOWN, Intent
+
+_WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+Handler = Callable[[tuple[Any, ...]], None]
+
+
+def _argv(a: Any) -> list[str] | None:
+    if isinstance(a, (list, tuple)):
+        try:
+            return [os.fsdecode(x) for x in a]
+        except TypeError:
+            return None
+    return None
+
+
+def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
+    if path is None:
+        return []
+    out = [Intent(action, "path", path, recursive=recursive,  # type: ignore[arg-type]
+                  source=f"{action} {path}")]
+    real = os.path.realpath(path) if UNKNOWN not in path else path
+    if real != os.path.abspath(path):
+        out.append(out[0].with_(target=real))
+    return out
+
+
+def overwrite(path: str | None) -> list[Intent]:
+    if path is None:
+        return []
+    return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
+
+
+def handlers(g: Any) -> dict[str, Handler]:
+    def child(argv: list[str] | None, command: str, env: Any) -> None:
+        words = argv or command.split()
+        prog = words[0] if words else ""
+        why = env_drops_guard(env)
+        if why and may_run_python(prog):
+            g.decide([Intent("guard.tamper", "guard", f"starts {prog} without the guard ({why})",
+                             source=command)], command)
+        g.decide(g.shell(command), command[:300])
+
+    def on_open(args: tuple[Any, ...]) -> None:
+        path, mode, flags = (args + (None, None, 0))[:3]
+        if not (flags or 0) & _WRITE:
+            return
+        p = _path(path)
+        if p is None:
+            return
+        if flags & os.O_TRUNC:
+            g.decide(overwrite(p), f"open({p!r}, {mode!r})")
+        else:
+            g.decide(path_intents("file.write", p), f"open({p!r}, {mode!r})")
+
+    def on_remove(args: tuple[Any, ...]) -> None:
+        p = _path(args[0], args[1] if len(args) > 1 else None)
+        g.decide(path_intents("file.delete", p), f"delete {p!r}")
+
+    def on_rename(args: tuple[Any, ...]) -> None:
+        src = _path(args[0], args[2] if len(args) > 2 else None)
+        dst = _path(args[1], args[3] if len(args) > 3 else None)
+        g.decide(path_intents("file.move", src) + overwrite(dst), f"rename {src!r} -> {dst!r}")
+
+    def on_truncate(args: tuple[Any, ...]) -> None:
+        p = os.readlink(f"/proc/self/fd/{args[0]}") if isinstance(args[0], int) else _path(args[0])
+        g.decide(path_intents("file.truncate", p), f"truncate {p!r}")
+
+    def on_rmtree(args: tuple[Any, ...]) -> None:
+        p = _path(args[0], args[1] if len(args) > 1 else None)
+        g.decide(path_intents("file.delete", p, recursive=True), f"shutil.rmtree({p!r})")
+
+    def on_move(args: tuple[Any, ...]) -> None:
+        src, dst = _path(args[0]), _path(args[1])
+        if dst is not None and src is not None and os.path.isdir(dst):
+            dst = os.path.join(dst, os.path.basename(src.rstrip("/")))
+        g.decide(path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})")
+
+    def on_link(args: tuple[Any, ...]) -> None:
+        g.decide(overwrite(_path(args[1])), f"link {args[0]!r} -> {args[1]!r}")
+
+    def on_system(args: tuple[Any, ...]) -> None:
+        child(None, os.fsdecode(args[0]), None)
+
+    def on_exec(args: tuple[Any, ...]) -> None:   # os.exec*(path, args, env), posix_spawn
+        argv = _argv(args[1])
+        child(argv, shlex.join(argv) if argv else UNKNOWN, args[2] if len(args) > 2 else None)
+
+    def on_spawn(args: tuple[Any, ...]) -> None:  # os.spawn*(mode, path, args, env)
+        argv = _argv(args[2])
+        child(argv, shlex.join(argv) if argv else UNKNOWN, args[3] if len(args) > 3 else None)
+
+    def on_popen(args: tuple[Any, ...]) -> None:  # subprocess.Popen(exe, args, cwd, env)
+        a = args[1]
+        argv = _argv(a)
+        command = os.fsdecode(a) if isinstance(a, (str, bytes)) else shlex.join(argv or [UNKNOWN])
+        child(argv, command, args[3] if len(args) > 3 else None)
+
+    def on_putenv(args: tuple[Any, ...]) -> None:
+        key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
+        raw = args[1] if len(args) > 1 else None
+        value = os.fsdecode(raw) if isinstance(raw, (str, bytes)) else None
+        if key.upper().startswith(GUARD_PREFIX) or (
+                strips(key, value) and CHILD_DIR not in (value or "").split(os.pathsep)):
+            g.decide([Intent("guard.tamper", "guard", f"changes {key} in the environment")],
+                     f"os.environ[{key!r}]")
+
+    table: dict[str, Handler] = {
+        "open": on_open, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
+        "os.link": on_link, "os.symlink": on_link, "os.system": on_system, "os.exec": on_exec,
+        "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,
+        "os.putenv": on_putenv, "os.unsetenv": on_putenv,
+    }
+    return {k: _fail_closed(k, h) for k, h in table.items()}
+
+
+def _fail_closed(event: str, h: Handler) -> Handler:
+    def run(args: tuple[Any, ...]) -> None:
+        try:
+            h(args)
+        except ChildBlocked:
+            raise
+        except Exception as e:  # a bug in a check refuses the action, never lets it through
+            raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
+                               f"({type(e).__name__}: {e}); the action was refused") from None
+    return run

@@ -1,0 +1,72 @@
+"""Values that leave pandas from a sensitive column are remembered (``exits.known``), so the file
+and network exits recognise them in plain Python objects: ``df.ssn.tolist()``, ``to_dict()``,
+``values``/``to_numpy()``, iteration, ``items()``, ``itertuples()``/``iterrows()``,
+``to_records()``. A column is sensitive by its name or by lineage (``df_lineage``). Values a user
+loop then transforms (``e[::-1]``) are not known values; the detectors still scan the bytes.
+"""
+from __future__ import annotations
+
+import sys
+from functools import wraps
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.df_lineage import Origins, Sensitive
+from jupyter_guard.hooks.state import busy
+
+_SERIES = ("tolist", "to_list", "to_dict", "to_numpy", "__iter__", "items", "__array__")
+_FRAME = ("to_dict", "to_numpy", "to_records", "itertuples", "iterrows", "items")
+
+
+_LIBRARIES = ("pandas", "numpy", "pyarrow", "jupyter_guard", "IPython")
+
+
+def _library(frame: Any) -> bool:
+    """pandas' own use of its values (sorting, formatting) is not values leaving pandas."""
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_LIBRARIES)
+
+
+def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
+    o = Origins(pd, sensitive)
+    getframe = sys._getframe
+    DataFrame, Series = pd.DataFrame, pd.Series
+    s_values, f_values = Series.values, DataFrame.values
+    s_raw = Series.to_numpy
+    f_getitem = DataFrame.__getitem__
+
+    def note_series(s: Any) -> None:
+        if o.series(s) and not busy():   # names first: busy() costs more than a lookup
+            exits.remember(s_raw(s))
+
+    def note_frame(df: Any) -> None:
+        for c in df.columns.tolist():
+            if o.column(df, c) and not busy():
+                col = f_getitem(df, c)
+                if isinstance(col, Series):
+                    exits.remember(s_raw(col))
+
+    def on(orig: Any, note: Any) -> Any:
+        @wraps(orig)
+        def extract(self: Any, *args: Any, **kw: Any) -> Any:
+            if not _library(getframe(1)):
+                note(self)
+            return orig(self, *args, **kw)
+        return extract
+
+    def prop(fget: Any, note: Any) -> property:
+        def get(self: Any) -> Any:
+            if not _library(getframe(1)):
+                note(self)
+            return fget(self)
+        return property(get, doc=getattr(fget, "__doc__", None))
+
+    table: dict[tuple[Any, str], Any] = {}
+    for name in _SERIES:
+        if hasattr(Series, name):
+            table[(Series, name)] = on(getattr(Series, name), note_series)
+    for name in _FRAME:
+        if hasattr(DataFrame, name):
+            table[(DataFrame, name)] = on(getattr(DataFrame, name), note_frame)
+    table[(Series, "values")] = prop(s_values.fget, note_series)
+    table[(DataFrame, "values")] = prop(f_values.fget, note_frame)
+    return table

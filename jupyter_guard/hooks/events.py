@@ -1,0 +1,307 @@
+"""Audit events -> Intents: one small handler per PEP 578 event the runtime layer decides on.
+
+A handler gets the event's arguments and the frame that raised it, returns early unless user code
+is acting, and hands the Intents to ``Runtime.decide`` (same words as the static analysers, so
+the same rules decide). Paths are decided as given *and* as resolved (symlinks, ``dir_fd``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from jupyter_guard.analyze.children import may_run_python
+from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
+from jupyter_guard.hooks import exit_files, exit_net, lazy
+from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
+from jupyter_guard.hooks.event_paths import event_path as _path
+from jupyter_guard.hooks.state import Busy
+from jupyter_guard.model import UNKNOWN, Intent
+
+log = logging.getLogger("jupyter_guard")
+Handler = Callable[[tuple[Any, ...], FrameType], None]
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+_NET_SKIP = (os.path.join(_STDLIB, "socket.py"), os.path.join(_STDLIB, "asyncio") + os.sep,
+             os.path.join(_STDLIB, "selectors.py"), os.path.join(_STDLIB, "ssl.py"))
+_CTYPES_SKIP = (os.path.join(_STDLIB, "ctypes") + os.sep,)
+_UPLOAD_METHODS = (b"POST ", b"PUT ", b"PATCH ")
+
+
+def _fd_path(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _command(args: Any) -> str:
+    if isinstance(args, (str, bytes)):
+        return os.fsdecode(args)
+    try:
+        return shlex.join(os.fsdecode(a) for a in args)
+    except TypeError:
+        return UNKNOWN
+
+
+def handlers(rt: Any) -> dict[str, Handler]:
+    """The table the hook looks events up in (everything else returns at once)."""
+    g = rt.guard
+    from jupyter_guard.hooks.df_lineage import MODULE_PATCHED, PATCHED
+
+    exit_files.install(rt, MODULE_PATCHED, PATCHED)
+    lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
+        rt, m, PATCHED, MODULE_PATCHED))
+
+    def guard_file(real: str) -> bool:
+        return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
+
+    def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
+        if path is None:
+            return []
+        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+        real = os.path.realpath(path) if UNKNOWN not in path else path
+        if real != os.path.abspath(path):
+            out.append(out[0].with_(target=real))
+        if action != "file.read" and UNKNOWN not in path and guard_file(real):
+            out.append(Intent("guard.tamper", "guard", f"changes the guard's own file {real}", source=path))
+        return out
+
+    def overwrite(path: str | None) -> list[Intent]:
+        """Writing a path: truncating if it exists (destroys it), creating if not."""
+        if path is None:
+            return []
+        return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
+
+    store_name = os.path.basename(g.settings.get("audit") or "") or "\0"
+
+    def opens_store(args: tuple[Any, ...], f: FrameType, what: str) -> None:
+        """A read of the audit store (its name in the path: one substring test per open)."""
+        p = _path(args[0]) if args else None
+        if p is not None and store_name in p and rt.user_stack(f):
+            rt.decide(path_intents("file.read", p), f"{what}({p!r})")
+
+    def on_open(args: tuple[Any, ...], f: FrameType) -> None:
+        path, mode, flags = (args + (None, None, 0))[:3]
+        if not (flags or 0) & _WRITE_FLAGS:
+            if not isinstance(path, int):
+                opens_store(args, f, "open")
+            return
+        if isinstance(path, int) or not rt.user_stack(f):
+            return
+        p = _path(path)
+        if p is None:
+            return
+        if flags & os.O_TRUNC or (flags & os.O_CREAT and not flags & os.O_APPEND and not os.path.lexists(p)):
+            intents = overwrite(p) if flags & os.O_TRUNC else path_intents("file.write", p)
+        else:
+            intents = path_intents("file.write", p)
+        rt.decide(intents, f"open({p!r}, {mode or oct(flags)!r})")
+
+    def on_remove(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _path(args[0], args[1] if len(args) > 1 else None)
+            rt.decide(path_intents("file.delete", p), f"delete {p!r}")
+
+    def on_rename(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            src = _path(args[0], args[2] if len(args) > 2 else None)
+            dst = _path(args[1], args[3] if len(args) > 3 else None)
+            rt.decide(path_intents("file.move", src) + overwrite(dst), f"rename {src!r} -> {dst!r}")
+
+    def on_truncate(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _fd_path(args[0]) if isinstance(args[0], int) else _path(args[0])
+            rt.decide(path_intents("file.truncate", p), f"truncate {p!r}")
+
+    def on_rmtree(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            p = _path(args[0], args[1] if len(args) > 1 else None)
+            rt.decide(path_intents("file.delete", p, recursive=True), f"shutil.rmtree({p!r})")
+
+    def on_move(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            src, dst = _path(args[0]), _path(args[1])
+            if dst is not None and src is not None and os.path.isdir(dst):
+                dst = os.path.join(dst, os.path.basename(src.rstrip("/")))
+            rt.decide(path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})")
+
+    def on_link(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            dst = _path(args[1])
+            rt.decide(overwrite(dst) + path_intents("file.read", _path(args[0])),
+                      f"link {args[0]!r} -> {dst!r}")
+
+    def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
+        exit_net.check_command(rt, cmd)
+        with Busy():
+            intents = list(g.shell_analysis(cmd, starting=True).intents)
+            words = argv or cmd.split()
+            why = env_drops_guard(env) if words and may_run_python(words[0]) else ""
+            if why:   # a Python child given an environment without the guard
+                intents.append(Intent("guard.tamper", "guard", f"starts {words[0]} without the "
+                                      f"guard ({why})", source=cmd[:200]))
+        rt.decide(intents, cmd[:300])
+
+    def on_system(args: tuple[Any, ...], f: FrameType) -> None:
+        if rt.user_stack(f):
+            shell(_command(args[0]), None, f)
+
+    def on_exec(args: tuple[Any, ...], f: FrameType) -> None:   # os.exec*, os.posix_spawn
+        if rt.user_stack(f):
+            argv = [os.fsdecode(a) for a in args[1]] if isinstance(args[1], (list, tuple)) else None
+            shell(_command(args[1]), argv, f, args[2] if len(args) > 2 else None)
+
+    def on_spawn(args: tuple[Any, ...], f: FrameType) -> None:  # os.spawn*(mode, path, args, env)
+        if rt.user_stack(f):
+            shell(_command(args[2]), [os.fsdecode(a) for a in args[2]], f,
+                  args[3] if len(args) > 3 else None)
+
+    def on_popen(args: tuple[Any, ...], f: FrameType) -> None:  # subprocess.Popen(exe, args, cwd, env)
+        if rt.user_stack(f):
+            a = args[1]
+            argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
+            shell(_command(a), argv, f, args[3] if len(args) > 3 else None)
+
+    def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
+        key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
+        value = os.fsdecode(args[1]) if len(args) > 1 and isinstance(args[1], (str, bytes)) else ""
+        drops = key == "PYTHONPATH" and CHILD_DIR not in value.split(os.pathsep)
+        if (key.upper().startswith(GUARD_ENV_PREFIX) or drops) and rt.user_stack(f):
+            rt.tamper(f"changes {key} in the environment (children would run without the "
+                      "guard)" if drops else f"changes {key} in the environment",
+                      f"os.environ[{key!r}]")
+
+    def upload(host: str, url: str, how: str) -> None:
+        rt.decide([Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)], how)
+
+    def on_request(args: tuple[Any, ...], f: FrameType) -> None:  # urllib.Request(url, data, headers, method)
+        url, data, headers, method = (args + (None,) * 4)[:4]
+        if (data is not None or (method or "").upper() in ("POST", "PUT", "PATCH")) and rt.user_stack(f):
+            upload(host_of(str(url)), str(url), f"urllib {(method or 'POST').upper()} {url}")
+        elif rt.user_stack(f):   # a GET: its URL and headers may carry the data
+            exit_net.check_out(rt, host_of(str(url)), f"{url}\n{headers or ''}", str(url)[:200],
+                               f"urllib {(method or 'GET').upper()}")
+
+    def on_http_send(args: tuple[Any, ...], f: FrameType) -> None:  # http.client.send(conn, data)
+        conn, data = args[0], args[1]
+        if isinstance(data, str):
+            data = data.encode("latin-1", "replace")
+        if not isinstance(data, (bytes, bytearray)):
+            if getattr(conn, "_jg_upload", False) or not rt.user_stack(f):
+                return
+            data = b"POST "   # a body streamed from a file object: decided as an upload
+        head = bytes(data[:8]).upper()
+        if head.startswith((b"GET ", b"HEAD ", b"OPTIONS ")) and b"\r\n\r\n" in data[:65536]:
+            clen = _content_length(bytes(data[:65536]))
+            if not clen:
+                if rt.user_stack(f):   # request line and headers: values in a query string
+                    host = str(getattr(conn, "host", "") or "").lower()
+                    exit_net.check_out(rt, host, bytes(data[:65536]), f"http://{host}",
+                                       "HTTP request")
+                return
+        elif not head.startswith(_UPLOAD_METHODS) and not getattr(conn, "_jg_upload", False):
+            return   # body bytes of a request already decided
+        if not rt.user_stack(f):
+            return
+        host = str(getattr(conn, "host", "") or "")
+        try:
+            conn._jg_upload = True
+        except Exception:
+            pass
+        upload(host.lower(), f"http://{host}", f"HTTP upload to {host}")
+
+    def on_connect(args: tuple[Any, ...], f: FrameType) -> None:  # socket.connect(sock, address)
+        sock, addr = args[0], args[1]
+        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6) or not isinstance(addr, tuple):
+            return
+        if rt.user_caller(f, _NET_SKIP):
+            host = str(addr[0]).lower()
+            if host not in g.policy.allow_hosts:
+                rt.decide([Intent("net.upload", "host", host, remote=True, detail=f"raw socket {addr!r}",
+                                  source=f"socket.connect({addr!r})")], f"socket.connect({addr!r})")
+
+    def on_sendto(args: tuple[Any, ...], f: FrameType) -> None:
+        addr = args[1] if len(args) > 1 else None
+        if isinstance(addr, tuple) and rt.user_caller(f, _NET_SKIP):
+            rt.decide([Intent("net.upload", "host", str(addr[0]).lower(), remote=True,
+                              detail="raw datagram")], f"socket.sendto({addr!r})")
+
+    def native(what: str) -> Handler:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f, _CTYPES_SKIP):
+                rt.tamper(f"{what} (native code can bypass the guard)", f"{what} {str(args)[:100]}")
+        return h
+
+    def caller_tamper(why: str) -> Handler:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f):
+                rt.tamper(why, why)
+        return h
+
+    def on_import(args: tuple[Any, ...], f: FrameType) -> None:
+        if lazy_waiting and args[0] in lazy_waiting:   # keep the after-import finder in front
+            lazy.ensure()
+
+    lazy_waiting = lazy._WAITING
+    table: dict[str, Handler] = {
+        "import": on_import,
+        "open": on_open, "sqlite3.connect": lambda a, f: opens_store(a, f, "sqlite3.connect"),
+        "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
+        "os.link": on_link, "os.symlink": on_link,
+        "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,
+        "subprocess.Popen": on_popen, "os.putenv": on_putenv, "os.unsetenv": on_putenv,
+        "urllib.Request": on_request, "http.client.send": on_http_send,
+        "socket.connect": on_connect, "socket.sendto": on_sendto, "socket.sendmsg": on_sendto,
+        "ctypes.dlopen": native("loads a native library"), "ctypes.dlsym": native("looks up a native symbol"),
+        "ctypes.call_function": native("calls native code"),
+        "sys.addaudithook": caller_tamper("adds an audit hook"),
+        "sys.settrace": caller_tamper("installs a tracer"), "sys.setprofile": caller_tamper("installs a profiler"),
+        "gc.get_objects": caller_tamper("walks every object (gc.get_objects)"),
+        "gc.get_referrers": caller_tamper("walks object references (gc.get_referrers)"),
+    }
+    if rt.protect is not None:
+        table.update(rt.protect.handlers())
+    return {k: _fail_closed(rt, k, h) for k, h in table.items()}
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"transfer-encoding":
+            return 1
+        if k.strip().lower() == b"content-length":
+            try:
+                return int(v.strip())
+            except ValueError:
+                return 1
+    return 0
+
+
+def _fail_closed(rt: Any, event: str, h: Handler) -> Handler:
+    """A bug in a handler refuses the user's action (never lets it through) and never breaks the
+    kernel's own work."""
+    from jupyter_guard.errors import GuardBlocked
+
+    def run(args: tuple[Any, ...], f: FrameType) -> None:
+        try:
+            h(args, f)
+        except GuardBlocked:
+            raise
+        except Exception as e:
+            try:
+                user = rt.user_stack(f)
+            except Exception:
+                user = True
+            log.error("jupyter_guard runtime check of %s failed: %s", event, e)
+            if user:
+                raise GuardBlocked("guard-error", f"the guard failed while checking {event} "
+                                   f"({type(e).__name__}: {e}); the action was refused",
+                                   approval_hint=False) from None
+    return run

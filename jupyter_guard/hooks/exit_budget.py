@@ -1,0 +1,94 @@
+"""The exfiltration budget: distinct sensitive values that leave the kernel unmasked (to a host in
+``network.allow_hosts``, or through an exit the policy let through), for every role.
+
+``exfiltration.max_sensitive_values_per_cell`` and ``..._per_session`` (0: no limit). Over either,
+the action is refused (rule ``exfiltration``) and so is every later exit carrying sensitive
+values, until someone approves the request (``%guard request``; an approval resets the count).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_guard.hooks import exits
+
+CODE = "exfiltration budget exhausted: sensitive values leaving this session"
+
+
+@dataclass
+class Budget:
+    cell: Any = None
+    in_cell: set[str] = field(default_factory=set)
+    in_session: set[str] = field(default_factory=set)
+    locked: bool = False
+
+
+BUDGET = Budget()
+
+
+def values_in(data: Any, settings: Any) -> set[str]:
+    """Distinct sensitive values in ``data``: known values and every detector match."""
+    from jupyter_guard.mask.text import find_spans
+
+    text = exits._text(data)
+    found = {t for t in exits._TOKEN.findall(text) if t in exits.known}
+    found |= {text[a:b] for a, b, _ in find_spans(text, settings)}
+    return found
+
+
+def _cell(rt: Any) -> Any:
+    kg = getattr(rt, "kg", None)
+    cell = getattr(kg, "_cell", None) or {}
+    return cell.get("count"), cell.get("cell_id")
+
+
+def spend(guard: Any, rt: Any, data: Any, how: str) -> None:
+    p = guard.policy
+    if not (p.max_values_per_cell or p.max_values_per_session):
+        return
+    from jupyter_guard.hooks.exit_files import FX
+
+    settings = FX.exports.settings() if FX is not None else None
+    values = values_in(data, settings) if settings is not None else set()
+    if not values:   # plain data flows even when the budget is spent
+        return
+    key = _cell(rt)
+    if key != BUDGET.cell:
+        BUDGET.cell, BUDGET.in_cell = key, set()
+    cell, session = BUDGET.in_cell | values, BUDGET.in_session | values
+    over = (p.max_values_per_cell and len(cell) > p.max_values_per_cell) or (
+        p.max_values_per_session and len(session) > p.max_values_per_session)
+    if over or BUDGET.locked:
+        from jupyter_guard.guard.service import sha256
+
+        if guard.approvals is None or not guard.approvals.consume(guard.user, sha256(CODE)):
+            BUDGET.locked = True
+            _refuse(guard, rt, how, len(cell), len(session))
+            return
+        BUDGET.locked, cell, session = False, set(values), set(values)   # approved: a new count
+    BUDGET.in_cell, BUDGET.in_session = cell, session
+
+
+def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
+    from jupyter_guard.guard.service import Judgement
+    from jupyter_guard.hooks.state import Busy
+    from jupyter_guard.kernel.cellhook import blocked_error
+    from jupyter_guard.model import Analysis, Intent, Verdict
+
+    p = guard.policy
+    intent = Intent("df.export", "file", "exfiltration budget", detail=how, source=CODE)
+    reason = (f"{how} would let sensitive values out beyond the exfiltration budget ({cell} this "
+              f"cell, max {p.max_values_per_cell or '-'}; {session} this session, max "
+              f"{p.max_values_per_session or '-'}); later exits are refused until an approval")
+    decision = "warn" if p.mode == "audit" else "block"
+    v = Verdict(decision, "exfiltration", reason, intent, p.revision)
+    with Busy():
+        j = Judgement(v, (v,), Analysis((intent,)), (intent,))
+        guard.begin(kind="runtime", code=CODE, judgement=j,
+                    status="blocked" if v.refuses else "running")
+        if v.refuses:
+            guard.last_blocked = {"code": CODE, "verdict": v, "event_id": ""}
+    if v.refuses:
+        BUDGET.locked = True
+        raise blocked_error(v)
+    BUDGET.locked = False

@@ -1,0 +1,251 @@
+"""Files opened for writing by user code, whatever the library: ``open``/``io.open`` (and so
+``json.dump``, ``pickle.dump``, ``np.save``, ``Path.write_text``, pandas' own writers however
+called, ``Styler.to_html``) return a ``CheckedFile`` whose writes are scanned before they reach
+the file (``exits.scan``); pandas frames being written are judged like the patched writers;
+writers that open files in native code (DuckDB relation ``write_csv``/``write_parquet``/
+``to_csv``/``to_parquet``, pyarrow's ``write_table``/``write_csv``/``write_feather``) are
+patched and judged on the data they would write.
+"""
+from __future__ import annotations
+
+import builtins
+import io
+import sys
+import threading
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import busy
+
+
+class _Local(threading.local):
+    judged = False           # a patched writer already decided this write (class default: a
+                             # missing thread-local attribute costs an exception per open)
+
+
+_tl = _Local()
+_OPEN = io.open
+
+
+class Judged:
+    """``with Judged():`` a writer that decided on its frame: its own file needs no byte scan."""
+
+    def __enter__(self) -> None:
+        self.prev = _tl.judged
+        _tl.judged = True
+
+    def __exit__(self, *exc: object) -> None:
+        _tl.judged = self.prev
+
+
+class CheckedFile:
+    """A file opened for writing by user code: every write is scanned first."""
+
+    __slots__ = ("_jg_file", "_jg_path", "_jg_ex")
+
+    def __init__(self, f: Any, path: str, ex: Any) -> None:
+        self._jg_file, self._jg_path, self._jg_ex = f, path, ex
+
+    def write(self, data: Any) -> Any:
+        self._jg_ex.check(data, self._jg_path, "write")
+        return self._jg_file.write(data)
+
+    def writelines(self, lines: Any) -> Any:
+        lines = list(lines)
+        self._jg_ex.check("".join(map(exits._text, lines)), self._jg_path, "writelines")
+        return self._jg_file.writelines(lines)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jg_file, name)
+
+    def __enter__(self) -> CheckedFile:
+        self._jg_file.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._jg_file.__exit__(*exc)
+
+    def __iter__(self) -> Any:
+        return iter(self._jg_file)
+
+    def __repr__(self) -> str:
+        return repr(self._jg_file)
+
+
+class FileExits:
+    def __init__(self, rt: Any) -> None:
+        self.rt = rt
+        self._exports: Any = None
+
+    @property
+    def exports(self) -> Any:
+        """The data-aware export decision (``writers.Exports``) of the current guard."""
+        if self._exports is None or self._exports.guard is not self.rt.guard:
+            from jupyter_guard.hooks.writers import Exports
+
+            self._exports = Exports(self.rt.guard, self.rt)
+        return self._exports
+
+    def check(self, data: Any, dest: str, how: str) -> None:
+        if busy():
+            return
+        kind = exits.scan(data, self.exports.settings())
+        if kind:
+            exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
+
+    def opened(self, f: Any, file: Any, mode: Any) -> Any:
+        if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
+                                             or "+" in mode):
+            return f   # reading: nothing leaves (checked first: every open passes here)
+        if _tl.judged or isinstance(file, int) or busy():
+            return f
+        caller = sys._getframe(2)
+        if not self.rt.user_stack(caller):
+            return f
+        path = str(getattr(f, "name", file))
+        self._pandas_frame(caller, path)
+        return CheckedFile(f, path, self)
+
+    def _pandas_frame(self, frame: Any, path: str) -> None:
+        """pandas opening a file for user code (``NDFrame.to_csv(df, ...)``, ``Styler.to_html``):
+        judge the frame it writes like the patched writers do."""
+        import pandas as pd
+
+        from jupyter_guard.hooks.df_lineage import origins
+
+        data = None
+        while frame is not None:
+            if str(frame.f_globals.get("__name__", "")).startswith("pandas."):
+                obj = frame.f_locals.get("self")
+                obj = getattr(obj, "data", obj) if type(obj).__name__ == "Styler" else obj
+                obj = getattr(obj, "obj", obj) if not isinstance(obj, pd.core.generic.NDFrame) \
+                    else obj
+                if isinstance(obj, (pd.DataFrame, pd.Series)):
+                    data = obj
+            frame = frame.f_back
+        if data is None:
+            return
+        if isinstance(data, pd.Series):
+            lineage = {str(data.name): origins(data).get("", frozenset())}
+            data = data.to_frame(name=str(data.name))
+        else:
+            lineage = origins(data)
+        self.exports.check(data, path, "pandas writer", lineage)
+
+
+FX: FileExits | None = None
+
+
+def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
+            patched: dict[tuple[Any, str], Any]) -> FileExits:
+    """Patch ``open`` now; DuckDB's and pyarrow's writers when user code imports them."""
+    global FX
+    from jupyter_guard.hooks import lazy
+
+    if FX is not None:
+        FX.rt = rt
+        return FX
+    fx = FX = FileExits(rt)
+    orig = _OPEN
+
+    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001
+        f = orig(file, mode, *args, **kw)
+        return fx.opened(f, file, mode)
+
+    open.__doc__, open.__name__ = orig.__doc__, "open"
+    for mod in (builtins, io):
+        setattr(mod, "open", open)
+        module_patched[(mod, "open")] = open
+    shell_mod = sys.modules.get("IPython.core.interactiveshell")   # the ``open`` cells see
+    if shell_mod is not None and hasattr(shell_mod, "io_open"):
+        shell_mod.io_open = open
+        module_patched[(shell_mod, "io_open")] = open
+    lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
+    for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
+                        ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
+        lazy.when_imported(name, lambda m, funcs=funcs: _arrow_writers(fx, m, funcs,
+                                                                       module_patched))
+    return fx
+
+
+def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """DuckDB relation writers, which open their files in native code."""
+    rel = duckdb.DuckDBPyRelation
+    for name in ("df", "fetchdf", "to_df"):   # results keep the SQL taint of their columns
+        orig = getattr(rel, name, None)
+        if orig is not None and not getattr(orig, "_jg", False):
+            fn = _relation_fetch(orig, name, fx)
+            type.__setattr__(rel, name, fn)
+            patched[(rel, name)] = fn
+    for name in ("write_csv", "write_parquet", "to_csv", "to_parquet"):
+        orig = getattr(rel, name, None)
+        if orig is not None and not getattr(orig, "_jg", False):
+            fn = _relation_writer(orig, name, fx)
+            type.__setattr__(rel, name, fn)
+            patched[(rel, name)] = fn
+
+
+def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
+                   module_patched: dict[tuple[Any, str], Any]) -> None:
+    for name in funcs:
+        orig = getattr(mod, name, None)
+        if orig is None or getattr(orig, "_jg", False):
+            continue
+
+        def write(table: Any, where: Any, *args: Any, _orig: Any = orig, _how: str = name,
+                  **kw: Any) -> Any:
+            if not busy() and fx.rt.user_stack(sys._getframe(1)):
+                from jupyter_guard.hooks.state import Busy
+
+                with Busy():
+                    sample = table.slice(0, 200).to_pandas()
+                fx.exports.check(sample, str(getattr(where, "path", where)),
+                                 f"pyarrow.{_how}", {})
+            with Judged():
+                return _orig(table, where, *args, **kw)
+        write._jg = True  # type: ignore[attr-defined]
+        write.__name__, write.__doc__ = name, orig.__doc__
+        setattr(mod, name, write)
+        module_patched[(mod, name)] = write
+
+
+def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
+    def fetch(self: Any, *args: Any, **kw: Any) -> Any:
+        out = orig(self, *args, **kw)
+        if not busy():
+            from jupyter_guard.hooks import sql_exports
+
+            sql_exports.mark_relation(out, self, fx.rt.guard)
+        return out
+    fetch._jg = True  # type: ignore[attr-defined]
+    fetch.__name__, fetch.__doc__ = how, orig.__doc__
+    return fetch
+
+
+def _relation_writer(orig: Any, how: str, fx: FileExits) -> Any:
+    def write(self: Any, file_name: Any, *args: Any, **kw: Any) -> Any:
+        if not busy() and fx.rt.user_stack(sys._getframe(1)):
+            from jupyter_guard.hooks.state import Busy
+
+            with Busy():
+                sample = self.limit(200).df()
+            fx.exports.check(sample, str(file_name), f"relation.{how}", _sql_lineage(self, fx))
+        return orig(self, file_name, *args, **kw)
+    write._jg = True  # type: ignore[attr-defined]
+    write.__name__, write.__doc__ = how, orig.__doc__
+    return write
+
+
+def _sql_lineage(rel: Any, fx: FileExits) -> dict[str, frozenset[str]]:
+    """Columns of a relation that its SQL computes from sensitive columns (names as read)."""
+    try:
+        from jupyter_guard.hooks.state import Busy
+
+        with Busy():
+            query, cols = rel.sql_query(), [str(c) for c in rel.columns]
+        a = fx.rt.guard.sql_analysis(query)
+        policy = fx.rt.guard.policy
+        read = [c for i in a.intents for c in i.columns if policy.is_sensitive_column(c)]
+    except Exception:  # no SQL to read: the sample's names and values decide
+        return {}
+    return {c: frozenset(read) for c in cols} if read else {}

@@ -1,0 +1,98 @@
+"""Network and child-process exits: sensitive values in what user code sends, with or without a
+body. URLs and query strings (``urlopen(url + '?d=...')``, ``requests.get(params=...)``,
+``pd.read_csv(url)``), headers (every request line and header block ``http.client`` sends),
+``multiprocessing.connection.Client`` messages, and the arguments of child processes
+(``!curl "https://x/?d=..."``). Hosts in ``network.allow_hosts`` may receive them; masked values
+pass everywhere (they match no detector and are no known value).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+from jupyter_guard.hooks import exit_budget, exits
+from jupyter_guard.hooks.state import busy
+
+# command words that send data somewhere: their arguments are scanned with the detectors too
+_SENDERS = re.compile(r"(?:^|[\s;&|(`/])(?:curl|wget|nc|ncat|netcat|ssh|scp|sftp|rsync|ftp|"
+                      r"telnet|mail|sendmail|mutt|http|https|aws|gsutil|az|rclone)\b|://")
+
+
+def _settings(rt: Any) -> Any:
+    from jupyter_guard.hooks.exit_files import FX
+
+    return FX.exports.settings() if FX is not None else _default()
+
+
+def _default() -> Any:
+    from jupyter_guard.mask.text import MaskSettings
+
+    return MaskSettings()
+
+
+def allowed(rt: Any, host: str) -> bool:
+    return bool(host) and host.lower() in rt.guard.policy.allow_hosts
+
+
+def check_out(rt: Any, host: str, data: Any, dest: str, how: str) -> None:
+    """Refuse (``exfiltration``) sensitive values sent to a host not allowed."""
+    if busy():
+        return
+    if allowed(rt, host):   # an allowed host may receive them, within the budget
+        exit_budget.spend(rt.guard, rt, data, how)
+        return
+    kind = exits.scan(data, _settings(rt))
+    if kind:   # the reason names the host only: the URL holds the values
+        exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host",
+                     data=data)
+
+
+def check_command(rt: Any, cmd: str) -> None:
+    """A child's command line: known sensitive values always; detected ones when the command
+    sends data (``curl``, ``wget``, ``nc``, a URL, ...)."""
+    if busy() or not cmd:
+        return
+    if _SENDERS.search(cmd):
+        kind = exits.scan(cmd, _settings(rt))
+    else:
+        kind = exits._known(cmd)
+    if kind:   # the reason names the program only: the arguments hold the values
+        word = cmd.split()[0] if cmd.split() else "?"
+        exits.refuse(rt.guard, rt, kind, f"child process {word[:60]}", "child process")
+
+
+def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any],
+                            module_patched: dict[tuple[Any, str], Any]) -> None:
+    """``multiprocessing.connection.Client`` to a TCP address: what it sends is scanned."""
+    client, base = mod.Client, mod._ConnectionBase
+    if getattr(client, "_jg", False):
+        return
+
+    def Client(address: Any, *args: Any, **kw: Any) -> Any:  # noqa: N802
+        c = client(address, *args, **kw)
+        if isinstance(address, tuple) and rt.user_stack(sys._getframe(1)):
+            try:
+                c._jg_peer = str(address[0]).lower()
+            except AttributeError:   # a connection type without attributes: decided as sent
+                pass
+        return c
+    Client._jg = True  # type: ignore[attr-defined]
+    Client.__doc__ = client.__doc__
+    setattr(mod, "Client", Client)
+    module_patched[(mod, "Client")] = Client
+
+    for name in ("send", "send_bytes"):
+        orig = getattr(base, name)
+
+        def send(self: Any, obj: Any, *args: Any, _orig: Any = orig, _name: str = name,
+                 **kw: Any) -> Any:
+            peer = getattr(self, "_jg_peer", None)
+            if peer is not None:
+                data = obj if _name == "send_bytes" else mod._ForkingPickler.dumps(obj)
+                check_out(rt, peer, data, f"{peer} (multiprocessing)",
+                          f"multiprocessing.connection.{_name}")
+            return _orig(self, obj, *args, **kw)
+        send.__name__, send.__doc__ = name, orig.__doc__
+        type.__setattr__(base, name, send)
+        patched[(base, name)] = send

@@ -1,0 +1,414 @@
+"""Self-protection: once loaded, the guard stays on, whatever user code does to it.
+
+Two mechanisms, neither depending on IPython callbacks that user code could clear:
+- **refuse**: the audit hook refuses, from user code, patching the guard's classes and functions
+  (``object.__setattr__`` events: ``KernelGuard._check = ...``, ``f.__code__ = ...``), restoring
+  the pandas/threading methods the guard wraps, ``JUPYTER_GUARD_*`` environment writes
+  (``runtime_events``), and writes to the audit, policy and package files (policy rules).
+- **re-arm**: when a cell is parsed (the ``compile`` event inside the guard's own parse hook), and
+  whenever user code compiles source text, the guard compares what it depends on with a snapshot
+  taken at load and puts back whatever changed: ``shell.compile.ast_parse``,
+  ``shell.compile``/``shell.events``, its ``pre/post_run_cell`` callbacks, ``sys.modules``
+  entries, the globals of its own modules, the guard's settings, policy and methods. Every
+  statement's ``compile``/``exec`` checks that the cell parser is still the guard's (two identity
+  tests); if it was switched off, the cell that got through the switched-off parse is refused
+  before it runs. Every decision user code can reach in the middle of a statement (runtime
+  events, SQL sinks, ``%%guarded_sql``, pandas writers) first puts the guard object back
+  (``verify_guard``). Every repair is logged as ``guard.tamper``.
+The guard's settings are resolved once at load; environment changes afterwards change nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import operator
+import os
+import sys
+import threading
+from collections.abc import Callable
+from itertools import chain
+from types import FrameType, FunctionType, MethodType
+from typing import Any
+
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks.state import Busy
+from jupyter_guard.model import UNKNOWN
+
+log = logging.getLogger("jupyter_guard")
+
+# Every module of the package is protected by its name, not by a list: the modules themselves
+# (``sys.modules``) and their globals, snapshotted when loading ends (``seal``), so a module added
+# or moved anywhere under ``jupyter_guard`` is covered without a list to keep up to date.
+PACKAGE = "jupyter_guard"
+
+
+def protected(name: str) -> bool:
+    """Whether module ``name`` belongs to the guard (and so is snapshotted and put back)."""
+    return name == PACKAGE or name.startswith(PACKAGE + ".")
+
+
+GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
+               "begin", "finish", "judge")
+LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one
+SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
+                 "transform_ast", "should_run_async", "system", "getoutput")
+
+
+class Integrity:
+    def __init__(self, shell: Any, guard: Any, rt: Any) -> None:
+        self.shell, self.guard, self.rt = shell, guard, rt
+        self.kg = rt.kg
+        self.pending = ""                      # why the next cell must be refused
+        self.shell_thread = threading.get_ident()   # the thread that loads the guard runs the cells
+        self.compiler = shell.compile
+        self.events = shell.events
+        self.parse = shell.compile.ast_parse
+        self.kg_attrs = {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
+        self._snapshot_modules()
+        self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
+        self.settings = dict(guard.settings)
+        self.policy_fields = _fields(guard.policy)
+        # the same snapshots read in one C call each (``verify_guard`` runs before every decision)
+        self._policy = guard.policy
+        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_vals = tuple(v for _, v in self.policy_fields)
+        self._attrs_get = _attrgetter(tuple(self.attrs))
+        self._attrs_vals = tuple(self.attrs.values())
+        self.late: dict[str, Any] | None = None
+        self.callbacks: dict[str, list[Any]] | None = None
+        self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
+
+    def _snapshot_modules(self) -> None:
+        """The guard's modules and their globals, as they are now."""
+        self._seen = len(sys.modules)
+        self.globals: dict[str, dict[str, Any]] = {}
+        self._snapshot({n: m for n, m in list(sys.modules.items())   # copied: threads import
+                        if protected(n)})
+
+    def _snapshot(self, modules: dict[str, Any]) -> None:
+        """Protect ``modules``; a module already snapshotted keeps its snapshot."""
+        self.modules = modules
+        self.globals = {n: self.globals.get(n) or _own_globals(m) for n, m in modules.items()}
+        # the same snapshots as flat tuples, compared by identity in C (``_changed``)
+        self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
+        self._dicts = tuple(vars(self.modules[n]) for n in self.globals)
+        self._getters = tuple(_getter(tuple(snap)) for snap in self.globals.values())
+        self._values = tuple(v for snap in self.globals.values() for v in snap.values())
+
+    def _adopt_new_modules(self) -> None:
+        """The guard's modules imported since the last check (set-up that waited for pandas, the
+        audit's own thread): protected from now on, as they were when their import finished.
+        Only when ``sys.modules`` grew (one length compare per check otherwise)."""
+        if len(sys.modules) == self._seen:
+            return
+        self._seen = len(sys.modules)
+        from jupyter_guard.hooks import lazy
+
+        modules = dict(self.modules)
+        for name, mod in list(lazy._OWN.items()):   # imported by the guard itself: the real ones
+            if modules.get(name) is not mod:
+                modules[name] = mod
+                self.globals.pop(name, None)
+        for name, mod in list(sys.modules.items()):
+            if protected(name) and name not in modules and self._adoptable(mod):
+                modules[name] = mod
+        if len(modules) != len(self.modules) or any(n not in self.globals for n in modules):
+            self._snapshot(modules)
+
+    def _adoptable(self, mod: Any) -> bool:
+        """Loaded from the package's own files, and its import has finished (its globals are
+        final)."""
+        spec = getattr(mod, "__spec__", None)
+        origin = getattr(spec, "origin", None) or ""
+        return (isinstance(origin, str) and not getattr(spec, "_initializing", False)
+                and os.path.realpath(origin).startswith(self.rt.package_dir))
+
+    def seal(self) -> None:
+        """Snapshot what modules installed after this one set up (called once loading is done)."""
+        self._snapshot_modules()   # again: the parts installed after this one set globals
+        self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
+        names = tuple(self.attrs) + tuple(self.late)
+        self._attrs_get = _attrgetter(names)
+        self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
+        self.callbacks = {ev: [cb for cb in cbs if _ours(cb)]
+                          for ev, cbs in list(self.events.callbacks.items())}
+
+    def adopt_policy(self, policy: Any) -> None:
+        """A policy the guard reloaded from its own file becomes the one to keep."""
+        self.attrs["policy"] = policy
+        self.policy_fields = _fields(policy)
+        self._policy = policy
+        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_vals = tuple(v for _, v in self.policy_fields)
+        self._attrs_vals = tuple(self.attrs.values()) + tuple((self.late or {}).values())
+
+    # -- checks -----------------------------------------------------------------------------
+    def verify_guard(self) -> list[str]:
+        """The guard object: cheap enough to run before every decision (~1 us when nothing
+        changed: the snapshots are compared by identity in C)."""
+        g = self.guard
+        try:
+            same = (not _changed(g, self._attrs_get, self._attrs_vals)
+                    and g.settings == self.settings and g.policy is self._policy
+                    and not _changed(g.policy, self._policy_get, self._policy_vals))
+        except Exception:
+            same = False
+        return [] if same else self._repair_guard()
+
+    def restore_guard(self) -> None:
+        """``verify_guard`` before a decision; what it had to put back is logged as tampering."""
+        fixed = self.verify_guard()
+        if fixed:
+            self.rt.tamper("the guard was changed and has been restored: " + ", ".join(fixed[:6]),
+                           "restore " + ", ".join(fixed[:6]), refuse=False)
+
+    def _repair_guard(self) -> list[str]:
+        g, fixed = self.guard, []
+        for k, v in self.attrs.items():
+            if getattr(g, k, None) is not v:
+                setattr(g, k, v)
+                fixed.append(f"guard.{k}")
+        if g.settings != self.settings:
+            g.settings.clear()
+            g.settings.update(self.settings)
+            fixed.append("guard.settings")
+        changed = [(name, v) for name, v in self.policy_fields
+                   if getattr(g.policy, name, UNKNOWN) is not v]
+        for name, v in changed:
+            object.__setattr__(g.policy, name, v)
+        if changed:
+            fixed.append("guard.policy")
+        if self.late is not None:
+            for k, v in self.late.items():
+                if getattr(g, k, None) is not v:
+                    setattr(g, k, v)
+                    fixed.append(f"guard.{k}")
+        return fixed
+
+    def check(self) -> list[str]:
+        """Everything else: the shell's hooks, modules, globals. Returns what was put back."""
+        shell, kg, fixed = self.shell, self.kg, self.verify_guard()
+        if shell.compile is not self.compiler:
+            shell.compile = self.compiler
+            fixed.append("shell.compile")
+        if vars(self.compiler).get("ast_parse") is not self.parse:
+            self.compiler.ast_parse = self.parse
+            fixed.append("shell.compile.ast_parse")
+        if shell.events is not self.events:
+            shell.events = self.events
+            fixed.append("shell.events")
+        for ev, cbs in (self.callbacks or {}).items():
+            have = self.events.callbacks.setdefault(ev, [])
+            for cb in cbs:
+                if cb not in have:
+                    have.append(cb)
+                    fixed.append(f"{ev} callback")
+        for k in SHELL_METHODS:
+            if k in vars(shell) and k not in self.shell_own:
+                delattr(shell, k)
+                fixed.append(f"shell.{k}")
+        if kg is not None:
+            for k, v in self.kg_attrs.items():
+                if getattr(kg, k) is not v:
+                    setattr(kg, k, v)
+                    fixed.append(f"kernel guard {k}")
+            if not kg.installed:
+                kg.installed = True
+                fixed.append("kernel guard switched off")
+            if getattr(shell, "_jupyter_guard_kernel", None) is not kg:
+                shell._jupyter_guard_kernel = kg
+                fixed.append("shell._jupyter_guard_kernel")
+        self._adopt_new_modules()
+        if _changed(sys.modules, _getter(self._module_keys), self._module_vals):
+            for name, mod in self.modules.items():
+                if sys.modules.get(name) is not mod:
+                    sys.modules[name] = mod
+                    fixed.append(f"sys.modules[{name!r}]")
+        if kg is not None and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg:
+            self.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+        if _globals_changed(self._dicts, self._getters, self._values):
+            for name, snap in self.globals.items():
+                d = vars(self.modules[name])
+                for k, v in snap.items():
+                    if d.get(k, UNKNOWN) is not v:
+                        d[k] = v
+                        fixed.append(f"{name}.{k}")
+        for (cls, attr), fn in list(_patched().items()):
+            if cls.__dict__.get(attr) is not fn:
+                type.__setattr__(cls, attr, fn)
+                fixed.append(f"{cls.__name__}.{attr}")
+        from jupyter_guard.hooks import lazy
+        from jupyter_guard.hooks.writers import MODULE_PATCHED
+
+        lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
+        for name, mod in list(lazy._OWN.items()):   # the guard's modules imported after load
+            if sys.modules.get(name) is not mod:
+                sys.modules[name] = mod
+                fixed.append(f"sys.modules[{name!r}]")
+
+        for (mod, attr), fn in list(MODULE_PATCHED.items()):
+            if getattr(mod, attr, None) is not fn:
+                setattr(mod, attr, fn)
+                fixed.append(f"{mod.__name__}.{attr}")
+        from jupyter_guard.enforce.dbapi_proxy import PATCHED as DRIVERS  # DB-API connect()s
+
+        for (owner, attr), fn in DRIVERS.items():
+            now = owner.__dict__.get(attr) if isinstance(owner, type) else \
+                getattr(owner, attr, None)
+            if now is not fn:
+                setattr(owner, attr, fn)
+                fixed.append(f"{owner.__name__}.{attr}")
+        return fixed
+
+    def parser_intact(self) -> bool:
+        """The cell parser is still the guard's (checked at every statement: ~0.2 us)."""
+        return (self.shell.compile is self.compiler
+                and vars(self.compiler).get("ast_parse") is self.parse)
+
+    def rearm(self) -> None:
+        with Busy():
+            fixed = self.check()
+        if fixed:
+            if any(k.startswith(("shell.compile", "shell.run", "shell.transform", "kernel guard",
+                                 "shell.should")) for k in fixed):
+                self.pending = ", ".join(fixed[:4])
+            self.rt.tamper("the guard was changed and has been re-armed: " + ", ".join(fixed[:6]),
+                           "re-arm " + ", ".join(fixed[:6]), refuse=False)
+
+    # -- audit events -----------------------------------------------------------------------
+    def handlers(self) -> dict[str, Any]:
+        rt = self.rt
+
+        parse_code = type(self.kg).ast_parse.__code__ if self.kg is not None else None
+
+        def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
+            source, filename = args[0], args[1]
+            kg = self.kg
+            if not isinstance(source, (str, bytes)):
+                # IPython compiles a cell statement by statement (ASTs): the parser check only
+                if not self.parser_intact():
+                    self.rearm()
+                if kg is not None and kg._depth and threading.get_ident() == self.shell_thread:
+                    kg._depth = 0   # a statement compiled while the parse hook never finished
+                    self.pending = "the cell hook was switched off"
+                if self.pending and rt.is_cell(str(filename)):
+                    self.refuse_pending()
+                return
+            # Source text: the guard's parse of a cell (re-armed before the cell is judged), or
+            # text that user code compiles (re-armed, then decided like a cell). Text compiled by
+            # IPython and libraries on their own (imports, ``should_run_async``) decides nothing.
+            parsing = kg is not None and _inside(f, parse_code, 3)
+            user = not parsing and not rt.is_cell(str(filename)) and rt.user_caller(f)
+            if parsing or user or not self.parser_intact():
+                self.rearm()
+            if user:
+                self.dynamic(source, str(filename))
+
+        def on_exec(args: tuple[Any, ...], f: FrameType) -> None:
+            code = args[0]
+            if not self.parser_intact():
+                self.rearm()
+            if self.pending and rt.is_cell(getattr(code, "co_filename", "")):
+                self.refuse_pending()
+
+        def on_setattr(args: tuple[Any, ...], f: FrameType) -> None:
+            obj, name = args[0], str(args[1])
+            if isinstance(obj, type):
+                hit = str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard") or (obj, name) in _patched()
+            elif isinstance(obj, (FunctionType, MethodType)):
+                hit = (getattr(obj, "__module__", "") or "").startswith("jupyter_guard") or obj in _patched().values()
+            else:
+                hit = False
+            if hit and rt.user_stack(f):
+                rt.tamper(f"changes the guard's code ({getattr(obj, '__qualname__', obj)}.{name})",
+                          f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
+
+        return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr}
+
+    def refuse_pending(self) -> None:
+        why, self.pending = self.pending, ""
+        raise GuardBlocked("self-protection", f"the guard was switched off in an earlier cell ({why}); "
+                           "it is back on and this cell did not run. Run it again", approval_hint=False)
+
+    def dynamic(self, source: str | bytes, filename: str) -> None:
+        """Source text user code compiles (``exec(base64...)``): decided like a cell. Intents whose
+        target is only known at run time are left to the events they raise."""
+        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        with Busy():
+            a = self.guard.python_analysis(text)
+        keep = [i for i in a.intents if i.action != "code.dynamic" and not (
+            UNKNOWN in i.target and i.action.startswith(("file.", "shell.", "net.", "df.")))]
+        self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
+
+
+# What the import system writes into every module: changing these changes nothing the guard runs
+# (functions keep their own ``__builtins__``), and leaving them out keeps the check per cell cheap.
+IMPORT_METADATA = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__",
+                             "__file__", "__cached__", "__builtins__", "__path__", "annotations"})
+
+
+def _own_globals(module: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(module).items() if k not in IMPORT_METADATA}
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``d -> tuple(d[k] for k in keys)`` in one C call (raises ``KeyError`` for a missing key)."""
+    if len(keys) == 1:
+        one = operator.itemgetter(keys[0])
+        return lambda d: (one(d),)
+    return operator.itemgetter(*keys) if keys else (lambda d: ())  # type: ignore[return-value]
+
+
+def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
+    """Whether any snapshot key of ``d`` is gone or no longer holds (by identity) its value."""
+    try:
+        return any(map(operator.is_not, get(d), values))
+    except KeyError:
+        return True
+
+
+def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tuple[Any, ...]], ...],
+                     values: tuple[Any, ...]) -> bool:
+    """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
+    try:
+        now = chain.from_iterable(map(operator.call, getters, dicts))
+        return any(map(operator.is_not, now, values))
+    except KeyError:
+        return True
+
+
+def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
+    """Whether ``code`` runs in ``frame`` or one of its ``depth`` nearest callers."""
+    while frame is not None and depth >= 0:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+        depth -= 1
+    return False
+
+
+def _attrgetter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``obj -> tuple(getattr(obj, n) for n in names)`` in one C call."""
+    if len(names) == 1:
+        one = operator.attrgetter(names[0])
+        return lambda o: (one(o),)
+    return operator.attrgetter(*names) if names else (lambda o: ())  # type: ignore[return-value]
+
+
+def _ours(cb: Any) -> bool:
+    return (getattr(cb, "__module__", "") or "").startswith("jupyter_guard")
+
+
+def _fields(p: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((f.name, getattr(p, f.name)) for f in dataclasses.fields(p))
+
+
+def _patched() -> dict[tuple[type, str], Any]:
+    from jupyter_guard.hooks import threads as runtime_threads
+    from jupyter_guard.hooks import writers
+
+    return {**runtime_threads.PATCHED, **writers.PATCHED}
+
+
+def install(shell: Any, guard: Any, rt: Any) -> Integrity:
+    return Integrity(shell, guard, rt)

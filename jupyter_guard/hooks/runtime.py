@@ -1,0 +1,177 @@
+"""The runtime layer: one PEP 578 audit hook that decides, at the moment of action, what static
+analysis of a cell cannot see (names built from strings, ``getattr``, ``exec`` of decoded text,
+threads started earlier, libraries acting for the user).
+
+- ``sys.addaudithook`` cannot be removed. The hook returns at once for events not in ``EVENTS``
+  (one dict lookup), and for the guard's own work (a thread-local ``busy`` flag).
+- It acts only for *user code*: a frame compiled from a cell is on the stack, or the thread or
+  executor work item was started by user code (the mark travels through ``Thread.start``,
+  ``ThreadPoolExecutor.submit`` and so ``asyncio.to_thread``/``run_in_executor``). ipykernel's and
+  IPython's own work (history, comms, the guard's audit journal) never has a cell frame.
+- Each event maps to the same Intents the static analysers emit (``runtime_events``) and goes
+  through ``guard.judge``; a refusal is recorded (``kind="runtime"``, ``status="blocked"``) and
+  raises ``GuardBlocked`` at the call site.
+- ``compile``/``exec`` events also re-arm the guard (``selfprotect``) and re-analyse source text that
+  user code compiles (``exec(base64...)``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks import events, integrity, lazy, state, threads, writers
+from jupyter_guard.hooks.state import Busy, _tl, busy_wrap
+from jupyter_guard.model import Analysis, Intent
+
+log = logging.getLogger("jupyter_guard")
+
+
+class Runtime:
+    """What the hook needs: the guard, the shell, and how to tell a cell's frames."""
+
+    def __init__(self, shell: Any, guard: Guard) -> None:
+        self.shell, self.guard = shell, guard
+        from jupyter_guard.kernel.cellhook import KernelGuard
+
+        owner = getattr(shell.compile.ast_parse, "__self__", None)   # set before optional modules load
+        self.kg = owner if isinstance(owner, KernelGuard) else getattr(shell, "_jupyter_guard_kernel", None)
+        self.fmap: dict[str, Any] = getattr(shell.compile, "_filename_map", {})
+        prefixes = ["<ipython-input-"]
+        try:
+            from ipykernel.compiler import get_tmp_directory
+
+            prefixes.append(get_tmp_directory() + os.sep)
+        except Exception:
+            pass
+        self.prefixes = tuple(prefixes)
+        self.package_dir = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+        self.policy_file = os.path.realpath(guard.policy.source) if guard.policy.source else ""
+        self.tmp = os.path.realpath(tempfile.gettempdir())
+        self.protect: Any = None   # selfprotect.Integrity, set by install
+
+    # -- who is acting ----------------------------------------------------------------------
+    def is_cell(self, filename: str) -> bool:
+        return filename in self.fmap or filename.startswith(self.prefixes)
+
+    def user_stack(self, frame: FrameType | None) -> bool:
+        """User code is acting: the thread is marked, or a cell's frame is on the stack."""
+        if getattr(_tl, "user", False):
+            return True
+        is_cell = self.is_cell
+        while frame is not None:
+            if is_cell(frame.f_code.co_filename):
+                return True
+            frame = frame.f_back
+        return False
+
+    def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = ()) -> bool:
+        """The nearest frame outside ``skip`` (paths or module names) is user code itself, not a
+        library it called (for raw sockets, ctypes, tracers: the library's own use is fine)."""
+        while frame is not None:
+            fn = frame.f_code.co_filename
+            if skip and (fn.startswith(skip) or frame.f_globals.get("__name__", "").startswith(skip)):
+                frame = frame.f_back
+                continue
+            if self.is_cell(fn):
+                return True
+            if fn.startswith("<") and not fn.startswith("<frozen"):   # exec'd text: who exec'd it
+                return self.user_stack(frame.f_back)
+            return False
+        return False
+
+    # -- deciding ---------------------------------------------------------------------------
+    def decide(self, intents: list[Intent] | tuple[Intent, ...], desc: str) -> None:
+        """Judge the intents of one event; record and raise ``GuardBlocked`` if refused."""
+        if not intents:
+            return
+        from jupyter_guard.kernel.cellhook import blocked_error
+
+        g = self.guard
+        err = None
+        prev = getattr(_tl, "busy", False)
+        _tl.busy = True
+        try:
+            if self.protect is not None:
+                self.protect.restore_guard()
+            j = g.judge(Analysis(tuple(intents)), code=desc)
+            if j.verdict.refuses:
+                g.begin(kind="runtime", code=desc, judgement=j, status="blocked")
+                g.last_blocked = {"code": desc, "verdict": j.verdict, "event_id": ""}
+                err = blocked_error(j.verdict)
+        finally:
+            _tl.busy = prev
+        if err is not None:
+            raise err
+
+    def adopt_policy(self, old: Any, new: Any) -> None:
+        """``guard.reload_policy`` swapped the policy: protect the new one and its file."""
+        self.policy_file = os.path.realpath(new.source) if new.source else ""
+        if self.protect is not None:
+            self.protect.adopt_policy(new)
+
+    def tamper(self, why: str, desc: str, *, refuse: bool = True) -> None:
+        """Log a ``guard.tamper`` attempt; raise unless the attempt was only undone (re-armed)."""
+        intent = Intent("guard.tamper", "guard", why, source=desc[:200])
+        try:
+            self.decide([intent], desc)
+        except Exception:
+            if refuse:
+                raise
+
+
+def install(shell: Any, guard: Guard) -> None:
+    """Called by ``extension.install_parts`` once the kernel guard is in place. The hook is
+    added once per process; a second guard in the same process (test shells) takes it over."""
+    with Busy():
+        # Once self-protection is set up, never again from user code; a first attempt that failed
+        # before that point may be retried by ``extension.install_parts``.
+        old = state.current()
+        if old is not None and old.protect is not None and old.user_stack(sys._getframe()):
+            raise PermissionError("the runtime layer cannot be re-installed from user code")
+        rt = old if old is not None else Runtime(shell, guard)
+        if rt.guard is not guard:
+            rt.__init__(shell, guard)  # type: ignore[misc]
+        state.set_current(rt)
+        for name in ("begin", "finish", "judge"):
+            fn = getattr(guard, name)
+            if not hasattr(fn, "__wrapped__"):   # a retried install wraps once
+                setattr(guard, name, busy_wrap(fn))
+        threads.install(rt)
+        # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
+        lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
+        rt.protect = integrity.install(shell, guard, rt)
+        guard.policy_listeners.append(rt.adopt_policy)
+        if not getattr(sys, "_jupyter_guard_hooked", False):
+            sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]
+            sys.addaudithook(_make_hook(events.handlers(rt), _tl))
+
+
+def _as_guard(fn: Callable[..., Any], *args: Any) -> None:
+    """Run set-up work as the guard's own (its patches are not user code changing the guard)."""
+    with Busy():
+        fn(*args)
+
+
+def _make_hook(handlers: dict[str, Any], tl: threading.local) -> Callable[[str, tuple[Any, ...]], None]:
+    """The hook: everything it needs is in its closure, nothing a module attribute could swap."""
+    get = handlers.get
+    getframe = sys._getframe
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        h = get(event)
+        if h is None or getattr(tl, "busy", False):
+            return
+        h(args, getframe(1))
+
+    return hook
+
+
+def current() -> Runtime | None:
+    return state.current()  # type: ignore[no-any-return]

@@ -1,0 +1,210 @@
+"""SQL taint at the exits: what an export or a displayed result reveals, by lineage.
+
+``export_columns`` gives the sensitive source columns an exporting statement (``COPY ... TO``,
+``CREATE TABLE attached.t AS``, ``INSERT INTO attached.t SELECT``) writes out, through any
+expression (``analyze.sql_taint``), views and tables created in this session with ``CREATE ...
+AS`` (their lineage is remembered here), and ``COPY FROM DATABASE``. ``mark_result`` marks the
+columns of a ``%%guarded_sql`` result with the same lineage, so the display masks
+``replace(ssn, '-', '')`` and the data-aware writers refuse it. Aggregates such as ``sum`` over
+sensitive values count as clean only when every group holds ``sensitive.min_group_size`` rows,
+which a ``count(*)`` run first by the guard shows.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+from jupyter_guard.analyze.sql import _parse
+from jupyter_guard.analyze.sql_taint import Output, Unknown, taint
+from jupyter_guard.model import Intent
+from jupyter_guard.policy.model import Policy
+from jupyter_guard.policy.rules import bare_table
+
+log = logging.getLogger("jupyter_guard")
+# bare table or view name -> the lineage of its columns (CTAS and views made in this process)
+REMEMBERED: dict[str, tuple[Output, ...]] = {}
+_COPY_DATABASE = re.compile(r"^\s*COPY\s+FROM\s+DATABASE\b", re.I)
+
+
+def _tree(sql: str) -> exp.Expression | None:
+    try:
+        trees = _parse(sql, "duckdb")   # cached: the analysis parsed the same text
+    except Exception:  # sqlglot cannot read it: the caller keeps the statement-level analysis
+        return None
+    return trees[0] if len(trees) == 1 else None
+
+
+def _plain(tree: exp.Expression) -> bool:
+    """A query whose outputs are bare columns or ``*`` of tables (not views or tables made in
+    this session): names alone tell what it shows, so the display needs no taint."""
+    if not isinstance(tree, exp.Select) or tree.args.get("with_") is not None:
+        return False
+    sources = [tree.args["from_"].this] if tree.args.get("from_") is not None else []
+    sources += [j.this for j in tree.args.get("joins") or []]
+    names = set()
+    for s in sources:
+        if not isinstance(s, exp.Table) or bare_table(s.name) in REMEMBERED:
+            return False
+        names |= {s.name.lower(), (s.alias or "").lower()}
+    return all(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and (
+        isinstance(e.this, exp.Star) or e.name.lower() not in names)) for e in tree.expressions)
+
+
+def _views(cat: Any) -> dict[str, str]:
+    if getattr(cat, "_jg_views", None) is None:
+        cat._jg_views = {}
+        if cat.conn.dialect == "duckdb":
+            try:
+                cat._jg_views = {str(n).lower(): str(s) for n, s in cat.conn.rows(
+                    "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")}
+            except Exception:  # no view catalog: views are then followed only if remembered
+                cat._jg_views = {}
+    return cat._jg_views  # type: ignore[no-any-return]
+
+
+def outputs(sql: str | exp.Expression, columns: Callable[[str], tuple[str, ...] | None],
+            policy: Policy, views: Callable[[str], str | None] | None = None
+            ) -> tuple[tuple[Output, ...], exp.Expression] | None:
+    """The outputs of a statement and its tree; None when the taint cannot be told."""
+    tree = _tree(sql) if isinstance(sql, str) else sql
+    if tree is None:
+        return None
+
+    def lookup(name: str) -> tuple[Output, ...] | str | None:
+        got = REMEMBERED.get(bare_table(name))
+        if got is None and views is not None:
+            return views(bare_table(name))
+        return got
+
+    try:
+        return taint(tree, columns, policy.is_sensitive_column,
+                     hashed_ok=policy.hashed_ids == "allow", lookup=lookup), tree
+    except Unknown:
+        return None
+    except Exception as e:  # an unexpected tree: the caller falls back to every column read
+        log.debug("jupyter_guard: no SQL taint for %s: %s", str(sql)[:80], e)
+        return None
+
+
+def _groups_ok(tree: exp.Expression, conn: Any, policy: Policy) -> bool:
+    """Every group the query aggregates over holds at least ``min_group_size`` rows."""
+    if policy.min_group_size <= 1:
+        return True
+    q = tree
+    while isinstance(q, (exp.Copy, exp.Create, exp.Insert, exp.Subquery)):
+        q = q.this if isinstance(q, (exp.Copy, exp.Subquery)) else q.args.get("expression")
+    if not isinstance(q, exp.Select) or conn is None:
+        return False
+    probe = q.copy()
+    probe.set("expressions", [exp.alias_(exp.Count(this=exp.Star()), "n")])
+    for k in ("order", "limit", "offset", "distinct", "qualify"):
+        probe.set(k, None)
+    try:
+        smallest = conn.scalar(f"SELECT min(n) FROM ({probe.sql(dialect='duckdb')}) AS _jg_groups")
+    except Exception:  # the probe failed: the aggregate is treated as revealing single values
+        return False
+    return smallest is None or int(smallest) >= policy.min_group_size
+
+
+def revealed(outs: tuple[Output, ...], tree: exp.Expression, conn: Any, policy: Policy
+             ) -> list[frozenset[str]]:
+    """Per output: the sensitive columns it reveals (grouped ones only if groups are small)."""
+    grouped = any(o.grouped and not o.origins for o in outs)
+    ok = _groups_ok(tree, conn, policy) if grouped else True
+    return [o.origins | (frozenset() if ok else o.grouped) for o in outs]
+
+
+def export_columns(i: Intent, cat: Any, policy: Policy) -> tuple[str, ...] | None:
+    """The sensitive columns an exporting intent writes out; None: keep the columns read."""
+    if _COPY_DATABASE.match(i.source or ""):
+        every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
+        return every or ("?",)
+    cols = cat.columns()
+    got = outputs(i.source, lambda t: cols.get(t) or cols.get(bare_table(t)), policy,
+                  _views(cat).get)
+    if got is None:
+        return None
+    outs, tree = got
+    return tuple(sorted(frozenset().union(*revealed(outs, tree, cat.conn, policy))))
+
+
+def remember(i: Intent, cat: Any, policy: Policy) -> None:
+    """``CREATE TABLE/VIEW t AS SELECT ...``: t's columns keep the lineage of the query."""
+    if i.action not in ("sql.create", "sql.replace") or not i.source:
+        return
+    cols = cat.columns()
+    got = outputs(i.source, lambda t: cols.get(t) or cols.get(bare_table(t)), policy,
+                  _views(cat).get)
+    if got is not None and any(o.tainted for o in got[0]):
+        REMEMBERED[bare_table(i.target)] = got[0]
+
+
+def mark_relation(frame: Any, rel: Any, guard: Any) -> None:
+    """A DuckDB relation fetched as a frame (``con.sql(q).df()``): mark it like a ``%%guarded_sql``
+    result, resolving tables through the DuckDB connections in the user's namespace."""
+    from jupyter_guard.enforce.connections import is_duckdb, unwrap
+    from jupyter_guard.hooks.state import Busy
+
+    try:
+        with Busy():
+            sql = rel.sql_query()
+            cons = [c for c in (unwrap(v) for v in list(guard.namespace().values()))
+                    if is_duckdb(c)]
+    except Exception:  # no SQL behind it (a frame or a file read): names and detectors decide
+        return
+
+    class _Any:
+        native_duckdb = True
+        raw = None
+
+        @staticmethod
+        def scalar(q: str) -> Any:
+            for c in cons:
+                try:
+                    return c.execute(q).fetchone()[0]
+                except Exception:  # another connection may know the tables
+                    continue
+            raise LookupError("no connection knows these tables")
+
+    class _Tables:
+        def table(self, name: str) -> Any:
+            for c in cons:
+                try:
+                    return c.table(name)
+                except Exception:  # not this connection's table
+                    continue
+            raise LookupError(name)
+
+    conn = _Any()
+    conn.raw = _Tables()
+    with Busy():
+        mark_result(frame, sql, conn, guard.policy)
+
+
+def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> None:
+    """Mark a displayed result's columns with the sensitive columns they reveal (by position)."""
+    if frame is None or not getattr(conn, "native_duckdb", False) or "select" not in sql.lower():
+        return
+    from jupyter_guard.hooks.df_lineage import _mark
+
+    def columns(name: str) -> tuple[str, ...] | None:
+        try:
+            return tuple(str(c).lower() for c in conn.raw.table(name).columns)
+        except Exception:  # not a table this connection knows: the taint cannot be told
+            return None
+
+    tree = _tree(sql)
+    if tree is None or _plain(tree):
+        return
+    got = outputs(tree, columns, policy)
+    if got is None or len(got[0]) != len(frame.columns):
+        return
+    outs, tree = got
+    if not any(o.tainted for o in outs):
+        return
+    marks = revealed(outs, tree, conn, policy)
+    _mark(frame, {str(c): m for c, m in zip(frame.columns.tolist(), marks) if m})

@@ -1,0 +1,272 @@
+"""Display-only masking in a live IPython kernel: the one masking module touching IPython.
+
+``install(shell, get_settings)`` registers display formatters for pandas objects (only the
+rendered rows are masked), masks plain text reprs, wraps the kernel's stdout/stderr with a
+line-buffering masker, masks tracebacks, and puts a last net on every published bundle.
+Variables are never changed. ``Masker.uninstall()`` restores every previous printer/method.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Set
+from types import SimpleNamespace
+from typing import Any
+
+from IPython.lib import pretty
+
+from jupyter_guard.hooks import lazy
+from jupyter_guard.kernel.streams import MaskedStream, SwappedStream
+from jupyter_guard.mask.scope import one_display
+from jupyter_guard.mask.text import MaskSettings, mask_text
+
+LATE_MODULES = ("jupyter_guard.mask.settings", "jupyter_guard.mask.render")  # need pandas
+STYLER = ("pandas.io.formats.style", "Styler")  # registered by name: importing it costs ~60 ms
+PANDAS_MIMES = frozenset({"text/plain", "text/html"})  # what our pandas printers produce
+PLAIN_TYPES = (str, list, dict, tuple)
+def _styler(obj: Any) -> bool:
+    style = sys.modules.get(STYLER[0])
+    return style is not None and isinstance(obj, style.Styler)
+
+
+BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
+
+
+def mask_bundle(data: Any, settings: MaskSettings) -> Any:
+    """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
+    if isinstance(data, str):
+        return mask_text(data, settings)
+    if isinstance(data, dict):
+        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(mask_bundle(v, settings) for v in data)
+    return data
+
+
+class Masker:
+    """Masking installed on one shell; every hook asks ``get_settings()`` at call time."""
+
+    def __init__(self, shell: Any, get_settings: Callable[[], MaskSettings],
+                 lineage: Callable[[Any], Set[str]] | None = None,
+                 on_unmasked: Callable[[str], None] | None = None) -> None:
+        self.shell, self.get_settings = shell, get_settings
+        self.lineage, self.on_unmasked = lineage, on_unmasked
+        self._printers: list[tuple[Any, type, Any]] = []
+        self._methods: list[tuple[Any, str, Any]] = []
+        self._streams: list[MaskedStream | SwappedStream] = []
+        self._masked: deque[Any] = deque(maxlen=16)
+        self._local = threading.local()  # bundles already masked (by identity)
+        self._installed = False
+        self._wire: Any = None  # the kernel's Session.send, wrapped (mask_replies.WireNet)
+        self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
+        self._render: Any = None                   # the renderers, bound at the same moment
+
+    def settings(self) -> MaskSettings:
+        try:
+            return self.get_settings()
+        except Exception:  # never fail open: a broken settings source means default masking
+            return MaskSettings()
+
+    def _lineage_of(self, obj: Any) -> Set[str]:
+        try:
+            return self.lineage(obj) if self.lineage else frozenset()
+        except Exception:
+            return frozenset()
+
+    def _current(self, kind: str) -> MaskSettings:
+        settings = self.settings()
+        if not settings.active and self.on_unmasked is not None:
+            try:
+                self.on_unmasked(kind)
+            except Exception:
+                pass
+        return settings
+
+    # -- printers ---------------------------------------------------------------------------
+    def is_pandas(self, obj: Any) -> bool:
+        """A DataFrame, Series or Styler (the classes pandas had when the printers were set up)."""
+        return bool(self._pd) and (isinstance(obj, self._pd) or _styler(obj))
+
+    def _html(self, obj: Any) -> str | None:
+        r = self._render
+        settings = self._current(type(obj).__name__)
+        if _styler(obj):
+            return r.styler_html(obj, settings, self._lineage_of(obj.data))  # type: ignore[no-any-return]
+        if isinstance(obj, self._pd[1]):
+            return None
+        return r.frame_html(obj, settings, self._lineage_of(obj))  # type: ignore[no-any-return]
+
+    def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
+        r = self._render
+        settings = self._current(type(obj).__name__)
+        if isinstance(obj, self._pd[0]):
+            p.text(r.frame_text(obj, settings, self._lineage_of(obj)))
+        elif isinstance(obj, self._pd[1]):
+            p.text(r.series_text(obj, settings, self._lineage_of(obj)))
+        else:
+            p.text(mask_text(repr(obj), settings))
+
+    def _plain_builtin(self, obj: Any, p: Any, cycle: bool) -> None:
+        text = pretty.pretty(obj, max_width=p.max_width, max_seq_length=p.max_seq_length)
+        p.text(mask_text(text, self.settings()))
+
+    # -- method wrappers --------------------------------------------------------------------
+    def _wrap(self, owner: Any, name: str, make: Callable[[Any], Any]) -> None:
+        previous = owner.__dict__.get(name)
+        setattr(owner, name, make(getattr(owner, name)))
+        self._methods.append((owner, name, previous))
+
+    def _format(self, original: Any) -> Any:
+        def format(obj: Any, include: Any = None, exclude: Any = None) -> Any:
+            if lazy.waiting("pandas"):
+                lazy.catch_up()
+            with one_display():  # text/plain and text/html share one classification
+                data, md = original(obj, include=include, exclude=exclude)
+            settings = self.settings()
+            if settings.active:
+                if self.is_pandas(obj):  # other pandas mimes (table schema): dropped
+                    data = {k: v for k, v in data.items() if k in PANDAS_MIMES}
+                else:
+                    data = mask_bundle(data, settings)
+                self._masked.append(data)
+            return data, md
+        return format
+
+    def _publish(self, original: Any) -> Any:
+        def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
+            if not any(data is seen for seen in self._masked):
+                data = mask_bundle(data, self.settings())
+            return original(data, *args, **kwargs)
+        return publish
+
+    def _showtraceback(self, original: Any) -> Any:
+        def show(etype: Any, evalue: Any, stb: Any) -> Any:
+            settings = self.settings()
+            text = str(evalue)
+            masked = mask_text(text, settings)
+            return original(etype, evalue if masked == text else masked,
+                            [mask_text(line, settings) for line in stb])
+        return show
+
+    def _patch_repr(self, cls: type, text: Callable[..., str]) -> None:
+        """``print(df)``/``str(df)`` show the masked repr (name globs apply, not only detectors)."""
+        original = cls.__dict__["__repr__"]
+
+        def __repr__(obj: Any) -> str:
+            settings = self.settings()
+            if not settings.active:
+                return str(original(obj))
+            if getattr(self._local, "in_repr", False):  # pandas formatting an error about obj
+                return f"<{type(obj).__name__} {getattr(obj, 'shape', '')} (masked)>"
+            self._local.in_repr = True
+            try:
+                return text(obj, settings, self._lineage_of(obj))
+            finally:
+                self._local.in_repr = False
+
+        __repr__.__wrapped__ = original  # type: ignore[attr-defined]
+        cls.__repr__ = __repr__  # type: ignore[method-assign]
+        self._methods.append((cls, "__repr__", original))
+
+    def install(self) -> Masker:
+        formatters = self.shell.display_formatter.formatters
+        for typ in PLAIN_TYPES:
+            self._printers.append((formatters["text/plain"], typ,
+                                   formatters["text/plain"].for_type(typ, self._plain_builtin)))
+        self._wrap(self.shell.display_formatter, "format", self._format)
+        for owner, name in ((self.shell.display_pub, "publish"),
+                            (self.shell.displayhook, "write_format_data")):
+            if hasattr(owner, name):
+                self._wrap(owner, name, self._publish)
+        if hasattr(self.shell, "_showtraceback"):
+            self._wrap(self.shell, "_showtraceback", self._showtraceback)
+        for name in dict.fromkeys(("stdout", "stderr")):
+            try:
+                self._streams.append(MaskedStream(getattr(sys, name), self))
+            except (TypeError, AttributeError):  # a C-level stream (terminal IPython): swap it
+                self._streams.append(SwappedStream(name, self))
+        self.shell.events.register("post_run_cell", self._drain)
+        session = getattr(getattr(self.shell, "kernel", None), "session", None)
+        if session is not None:
+            from jupyter_guard.kernel import replies as mask_replies
+
+            self._wire = mask_replies.install(session, self.settings)
+        self._installed = True
+        lazy.trust_loaded(LATE_MODULES)
+        lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
+        return self
+
+    def _install_pandas(self, pd: Any) -> None:
+        """Printers and reprs for pandas objects (masking only the rendered rows)."""
+        if not self._installed:
+            return
+        lazy.import_own("jupyter_guard.mask.settings")
+        render = lazy.import_own("jupyter_guard.mask.render")
+        frame_text, series_text = render.frame_text, render.series_text
+        # bound now, like module-level imports: nothing later put in sys.modules changes them
+        self._render = SimpleNamespace(frame_html=render.frame_html, frame_text=frame_text,
+                                       series_text=series_text, styler_html=render.styler_html)
+        self._pd = (pd.DataFrame, pd.Series)
+
+        formatters = self.shell.display_formatter.formatters
+        for mime, fn, types in (("text/html", self._html, (pd.DataFrame,)),
+                                ("text/plain", self._plain, (pd.DataFrame, pd.Series))):
+            for typ in types:
+                self._printers.append((formatters[mime], typ, formatters[mime].for_type(typ, fn)))
+        html = formatters["text/html"]
+        self._printers.append((html, STYLER, html.for_type_by_name(*STYLER, self._html)))
+        for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
+            self._patch_repr(cls, text)
+
+    def _drain(self, *_: Any) -> None:
+        """After a cell: emit the partial lines held back (nothing more of them is coming), and
+        wrap ``Session.send`` again if the cell unwrapped it."""
+        if self._wire is not None:
+            self._wire.ensure()
+        for stream in self._streams:
+            try:
+                stream.drain()
+            except Exception:  # a closed stream: what it held is dropped, never shown raw
+                pass
+
+    def uninstall(self) -> None:
+        """Restore the previous printers, methods and stream methods, newest first."""
+        try:
+            self.shell.events.unregister("post_run_cell", self._drain)
+        except ValueError:  # not registered (a failed install): nothing to undo
+            pass
+        if self._wire is not None:
+            self._wire.restore()
+            self._wire = None
+        for stream in reversed(self._streams):
+            stream.restore()
+        for owner, name, previous in reversed(self._methods):
+            if isinstance(owner, type):
+                setattr(owner, name, previous)
+                continue
+            owner.__dict__.pop(name, None)
+            if previous is not None:
+                setattr(owner, name, previous)
+        for formatter, typ, previous in reversed(self._printers):
+            if isinstance(typ, tuple):  # registered by name; resolved to the class once used
+                formatter.deferred_printers.pop(typ, None)
+                named = [c for c in formatter.type_printers if (c.__module__, c.__name__) == typ]
+                for cls in named:
+                    formatter.type_printers.pop(cls)
+                if previous is not None:
+                    formatter.for_type_by_name(*typ, previous)
+                continue
+            formatter.type_printers.pop(typ, None)
+            if previous is not None:
+                formatter.for_type(typ, previous)
+        self._streams, self._methods, self._printers = [], [], []
+        self._installed = False
+
+
+def install(shell: Any, get_settings: Callable[[], MaskSettings], *,
+            lineage: Callable[[Any], Set[str]] | None = None,
+            on_unmasked: Callable[[str], None] | None = None) -> Masker:
+    """Mask every display, print and traceback of ``shell``; returns the ``Masker``."""
+    return Masker(shell, get_settings, lineage, on_unmasked).install()

@@ -1,0 +1,238 @@
+"""``%%guarded_sql`` and ``%guard``: the magics of CONTRACT sections 2 and 4."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from jupyter_guard.enforce import connections
+from jupyter_guard.enforce.connections import Conn
+from jupyter_guard.errors import GuardConfigError, GuardError
+from jupyter_guard.guard import effect_run
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks import sql_exports
+from jupyter_guard.hooks.state import Busy, verify
+from jupyter_guard.kernel import sql_params
+from jupyter_guard.kernel.cellhook import blocked_error
+from jupyter_guard.model import Intent, Verdict
+
+
+class SqlError(GuardError):
+    """The database (or its parser) refused a statement; nothing after it ran."""
+
+
+@magics_class
+class GuardMagics(Magics):  # type: ignore[misc]
+    def __init__(self, shell: Any, guard: Guard) -> None:
+        super().__init__(shell)
+        self.guard = guard
+
+    # -- %%guarded_sql ----------------------------------------------------------------------
+    @magic_arguments()
+    @argument("connection", nargs="?", default=None,
+              help="a variable holding a DuckDB connection or SQLAlchemy engine/connection, or a URL")
+    @argument("-o", "--output", dest="output", default=None, help="store the unmasked DataFrame here")
+    @argument("--dry-run", dest="dry_run", action="store_true",
+              help="show the decision for each statement and run nothing")
+    @argument("--limit", type=int, default=None, help="fetch at most N rows of the result")
+    @argument("--alias", default=None, help="name this connection for later cells")
+    @cell_magic
+    def guarded_sql(self, line: str, cell: str) -> Any:
+        """Run SQL through the guard: every statement is analysed before any runs.
+        ``:name``/``$name`` bind Python variables as parameters; ``{{name}}`` is an identifier."""
+        args = parse_argstring(self.guarded_sql, line)
+        conn = self._connection(args.connection)
+        if args.alias:
+            sql_params.ALIASES[args.alias] = conn
+        p = sql_params.prepare(cell, self.shell.user_ns, conn.dialect,
+                               catalog=lambda: sql_params.catalog(conn))
+        cell_info = self._cell()
+        result = run_sql(self.guard, conn, p.text, output=args.output, dry_run=args.dry_run,
+                         user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
+                         cell_id=cell_info.get("cell_id", ""),
+                         execution_count=cell_info.get("count"), params=p.params, limit=args.limit)
+        if args.dry_run:
+            return result
+        return sql_params.shown(result, self.sql_config.displaylimit, sql_params.STATE["more"],
+                                args.limit)
+
+    @property
+    def sql_config(self) -> Any:
+        if getattr(self, "_sql_config", None) is None:
+            self._sql_config = sql_params.GuardedSql(parent=self.shell)
+            self.shell.configurables.append(self._sql_config)
+        return self._sql_config
+
+    def _cell(self) -> dict[str, Any]:
+        kg = getattr(self.shell, "_jupyter_guard_kernel", None)
+        return dict(getattr(kg, "_cell", None) or {})
+
+    def _connection(self, spec: str | None) -> Conn:
+        g = self.guard
+        if spec:
+            if "://" in spec:
+                if g.conn is None or g.conn.name != spec:
+                    g.conn = connections.from_url(spec)
+            elif spec in sql_params.ALIASES and spec not in self.shell.user_ns:
+                g.conn = sql_params.ALIASES[spec]
+            elif spec in self.shell.user_ns:
+                obj = self.shell.user_ns[spec]
+                if g.conn is None or g.conn.raw is not obj:
+                    g.conn = connections.from_object(obj, spec)
+            else:
+                raise GuardConfigError(f"no variable or URL named {spec!r}: pass a connection variable "
+                                       "or a URL like duckdb:///warehouse.duckdb")
+        if g.conn is None:
+            g.conn = connections.memory()
+        return g.conn
+
+    # -- %guard -----------------------------------------------------------------------------
+    @line_magic
+    def guard(self, line: str) -> Any:
+        """%guard status | request [reason] | panel | unmask on|off | explain CODE"""
+        from jupyter_guard.kernel import commands
+
+        return commands.run(self.shell, self.guard, line)
+
+
+def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
+            user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
+            execution_count: int | None = None, params: dict[str, Any] | None = None,
+            limit: int | None = None) -> Any:
+    if conn.dialect == "postgres":   # the user's text, one transaction, the effect check
+        from jupyter_guard.enforce import pg_magic
+
+        return pg_magic.run_sql(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,
+                                actor=actor, cell_id=cell_id, execution_count=execution_count)
+    verify()
+    analysis = g.sql_analysis(text, conn.dialect, params=params or None)
+    judgement = g.judge(analysis, conn=conn, code=text, actor=actor)
+    _note_if_audit(g, judgement.verdicts)
+    if dry_run:
+        return dry_run_frame(judgement.intents, judgement.verdicts)
+    if analysis.errors and any(i.action == "sql.unparsed" for i in analysis.intents):
+        # a typo: nothing could run, so it is an error of the cell, not a refusal by the policy
+        typo = Verdict("allow", "sql-parse-error", f"the SQL does not parse: {analysis.errors[0]}",
+                       None, g.policy.revision)
+        g.begin(kind="sql", code=text, judgement=replace(judgement, verdict=typo, verdicts=(typo,)),
+                status="error", cell_id=cell_id, execution_count=execution_count)
+        raise SqlError(f"{analysis.errors[0]}. Nothing ran: fix the SQL and run the cell again.")
+    v = judgement.verdict
+    if v.refuses:
+        g.begin(kind="sql", code=text, judgement=judgement, status="blocked", cell_id=cell_id,
+                execution_count=execution_count)
+        g.last_blocked = {"code": text, "verdict": v, "event_id": ""}
+        raise blocked_error(v)
+    event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
+                       execution_count=execution_count)
+    start = time.perf_counter()
+    statements = [q for _, q in conn.classify(text)] if conn.classify else _split(text, conn.dialect)
+    result = None
+    wrap = conn.native_duckdb and len(statements) > 1 and not any(
+        i.action == "sql.transaction" for i in judgement.intents)
+    types = [t for t, _ in conn.classify(text)] if conn.classify else ["?"] * len(statements)
+    if conn.native_duckdb:   # the cell's own BEGIN, or a statement that may open or close one
+        effect_run.forget(g, conn.raw)
+    st = effect_run.state(g)
+    cell = st.cell   # rows per table this cell (cleared when the next cell starts)
+    owned = (set(st.tables), set(st.schemas), set(st.databases), set(g.session_tables))
+    try:
+        if wrap:
+            conn.raw.execute("BEGIN TRANSACTION")
+        sql_params.STATE["more"] = False
+        for n, (kind, stmt) in enumerate(zip(types, statements)):
+            last = n == len(statements) - 1
+            bound = sql_params.used(stmt, params or {}, conn.dialect)
+            found = g.sql_analysis(stmt, conn.dialect, params=bound or None).intents
+            if conn.native_duckdb and effect_run.measured(kind, stmt, found):
+                with Busy():  # the guard's own snapshot queries
+                    out = effect_run.run_one(g, conn.raw, kind, stmt, found, bound or None,
+                                             cell=cell, code=text)
+                result = _frame(out) if last else None
+            elif params or limit is not None:   # bound values and row limits: see sql_params
+                result, sql_params.STATE["more"] = sql_params.run(
+                    conn, stmt, bound, want_frame=last, limit=limit)
+            else:
+                result = conn.run(stmt, want_frame=last)
+        if wrap:
+            conn.raw.execute("COMMIT")
+    except effect_run.EffectRefused as e:
+        _restore(g, st, owned)
+        g.finish(event_id, status="blocked", duration_ms=(time.perf_counter() - start) * 1000)
+        g.last_blocked = {"code": text, "verdict": e.verdict, "event_id": event_id}
+        g.begin(kind="sql", code=e.statement, judgement=_judged(e.verdict), status="blocked",
+                cell_id=cell_id, execution_count=execution_count)
+        raise blocked_error(e.verdict) from None
+    except Exception as e:
+        if wrap:
+            _restore(g, st, owned)   # what the rolled-back statements created is gone again
+            try:
+                conn.raw.execute("ROLLBACK")
+            except Exception:  # the failed statement already ended the transaction
+                pass
+        g.finish(event_id, status="error", duration_ms=(time.perf_counter() - start) * 1000)
+        # the whole message: DuckDB's "Did you mean", candidate bindings and the position
+        # marker are the help; the traceback is masked on the way out like any other
+        full = str(e).strip() or type(e).__name__
+        undone = "\n(all statements of this cell were rolled back)" if wrap else ""
+        raise SqlError(f"{type(e).__name__}: {full}{undone}") from None
+    g.note_success(judgement.intents)
+    est = [i.estimated_rows for i in judgement.intents if i.estimated_rows and i.estimated_rows > 0]
+    rows = sum(est) if est else None
+    g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,
+             lineage=[("write", "variable", output, False)] if output else ())
+    if statements:   # its columns keep the lineage of what they reveal (display, writers)
+        sql_exports.mark_result(result, statements[-1], conn, g.policy)
+    if output and user_ns is not None:
+        user_ns[output] = result
+    return result
+
+
+def _restore(g: Guard, st: Any, owned: tuple[set[Any], ...]) -> None:
+    """Ownership earned inside a cell transaction that was rolled back is taken back."""
+    st.tables, st.schemas, st.databases = owned[0], owned[1], owned[2]
+    g.session_tables.intersection_update(owned[3])
+
+
+def _frame(out: Any) -> Any:
+    """A measured statement's kept result as the cell's DataFrame (None for DDL)."""
+    if isinstance(out, int):
+        import pandas as pd
+
+        return pd.DataFrame({"Count": [out]})
+    if out is None or out.column_names in (["Success"], []):
+        return None
+    return out.to_pandas()
+
+
+def _judged(v: Verdict) -> Any:
+    from jupyter_guard.guard.service import Judgement
+    from jupyter_guard.model import Analysis
+
+    return Judgement(v, (v,), Analysis(), ())
+
+
+def _note_if_audit(g: Guard, verdicts: tuple[Verdict, ...]) -> None:
+    from jupyter_guard.kernel import refusals
+
+    refusals.note_if_audit(g, verdicts)
+
+
+def _split(text: str, dialect: str) -> list[str]:
+    import sqlglot
+
+    return [t.sql(dialect=dialect) for t in sqlglot.parse(text, read=dialect) if t is not None]
+
+
+def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) -> Any:
+    import pandas as pd
+
+    rows = [{"statement": (i.source or "")[:80], "action": i.action, "target": i.target,
+             "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
+             "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
+            for i, v in zip(intents, verdicts)]
+    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
+                                       "estimated_rows"])

@@ -1,0 +1,93 @@
+"""The last net on the wire: messages the kernel sends that no display hook sees, masked.
+
+IPython's display and stream hooks mask what is printed and displayed. Other messages carry
+values too: the ``execute_reply`` of a failed cell (``ename``/``evalue``/``traceback``) and its
+payloads (``%page``, ``set_next_input``), Shift+Tab inspection (``inspect_reply``), completion
+(``complete_reply``), ``input()`` prompts (``input_request``), widget state (``comm_open``,
+``comm_msg``), and the metadata of displays. ``install`` wraps the kernel's ``Session.send``
+so that every string in those messages goes through the same detectors. Streams and display
+data are masked before they get here and are not scanned twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_guard.mask.text import MaskSettings
+
+SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
+                     "comm_open", "comm_msg", "error", "history_reply"})
+"""Message types whose whole content is masked here."""
+DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
+"""Display messages: their data was masked when published; metadata is masked here."""
+
+
+def _mask(value: Any, settings: MaskSettings) -> Any:
+    from jupyter_guard.kernel.display import mask_bundle
+
+    return mask_bundle(value, settings)
+
+
+def mask_message(msg_type: str, content: Any, metadata: Any,
+                 settings: MaskSettings) -> tuple[Any, Any]:
+    """``(content, metadata)`` of one outgoing message, masked as its type needs."""
+    if not settings.active:
+        return content, metadata
+    if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
+        return _mask(content, settings), metadata
+    if msg_type in DISPLAYS:
+        if isinstance(content, dict) and content.get("metadata"):
+            content = {**content, "metadata": _mask(content["metadata"], settings)}
+        return content, _mask(metadata, settings)
+    return content, metadata
+
+
+class WireNet:
+    """``Session.send`` of one kernel, wrapped; ``ensure`` wraps it again if user code put the
+    original back (checked after every cell: one attribute lookup)."""
+
+    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings]) -> None:
+        self.session, self.get_settings = session, get_settings
+        self.original = session.send
+        self.send = self._make()
+        session.send = self.send
+
+    def settings(self) -> MaskSettings:
+        try:
+            return self.get_settings()
+        except Exception:  # a broken settings source must not send raw values: default masking
+            return MaskSettings()
+
+    def _make(self) -> Callable[..., Any]:
+        original, settings = self.original, self.settings
+
+        def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any,
+                 **kwargs: Any) -> Any:
+            if isinstance(msg_or_type, dict):
+                kind = msg_or_type.get("header", {}).get("msg_type", "")
+                if kind in SCANNED or kind in DISPLAYS:
+                    body, meta = mask_message(kind, msg_or_type.get("content"),
+                                              msg_or_type.get("metadata"), settings())
+                    msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
+            elif msg_or_type in SCANNED or msg_or_type in DISPLAYS:
+                content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
+                                             settings())
+                if kwargs.get("metadata") is not None:
+                    kwargs["metadata"] = meta
+            return original(stream, msg_or_type, content, *args, **kwargs)
+
+        send.__wrapped__ = original  # type: ignore[attr-defined]
+        return send
+
+    def ensure(self) -> None:
+        if self.session.__dict__.get("send") is not self.send:
+            self.session.send = self.send
+
+    def restore(self) -> None:
+        if self.session.__dict__.get("send") is self.send:
+            del self.session.send
+
+
+def install(session: Any, get_settings: Callable[[], MaskSettings]) -> WireNet:
+    """Wrap ``session.send`` so that every message listed above leaves masked."""
+    return WireNet(session, get_settings)

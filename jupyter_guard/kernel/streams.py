@@ -1,0 +1,197 @@
+"""Masked ``sys.stdout``/``sys.stderr``: whole lines are masked as they are written, a partial line
+is held back in a bounded window (a value may go on in the next write).
+
+The window keeps the cost linear whatever the writes look like (1 MB in 1 KB pieces without a
+newline, one character at a time with ``flush=True``): a partial line longer than ``WINDOW``
+goes out up to ``HOLD`` characters from its end, cut outside any value detected there; a
+``flush`` emits all but the last ``HOLD`` characters; the end of a cell emits everything.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from jupyter_guard.mask.text import MaskSettings, find_spans, mask_spans, mask_text
+
+if TYPE_CHECKING:
+    from jupyter_guard.kernel.display import Masker
+
+HOLD = 256
+"""Characters of a partial line held back (a value may go on in the next write)."""
+WINDOW = 4096
+"""A partial line longer than this is emitted (masked) up to ``HOLD`` characters from its end,
+cut outside any value detected there: the stream masker holds at most this much, so every
+character is scanned a bounded number of times whatever the writes look like."""
+
+
+class _StreamState:
+    """Per-stream masking state: the held partial line and any wrapper assigned over us."""
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker, self.pending, self.inner = masker, "", None
+        self.lock = threading.RLock()
+
+
+_CLASSES: dict[type, type] = {}
+
+
+def _masked_class(base: type) -> type:
+    """A subclass of the stream's class whose ``write`` masks, line-buffered.
+
+    ``write`` is a property: IPython's history tee assigns ``stream.write`` around each cell and
+    puts back what it found; assigning the unmasked method back is caught and ignored, so
+    masking survives (``isinstance`` checks on the stream's class still hold).
+    """
+    if base in _CLASSES:
+        return _CLASSES[base]
+    base_write, base_flush = base.write, base.flush  # type: ignore[attr-defined]
+
+    def masked_write(self: Any, s: Any) -> Any:
+        st: _StreamState | None = self.__dict__.get("_jg_mask")
+        if st is None or not isinstance(s, str):
+            return base_write(self, s)
+        with st.lock:
+            settings = st.masker.settings()
+            text = st.pending + s
+            if not settings.active:
+                st.pending = ""
+                base_write(self, text)
+                return len(s)
+            out, st.pending = _split(text, settings, WINDOW)
+            if out:
+                base_write(self, out)
+        return len(s)
+
+    def get_write(self: Any) -> Any:
+        st = self.__dict__.get("_jg_mask")
+        return st.inner if st is not None and st.inner is not None else masked_write.__get__(self)
+
+    def set_write(self: Any, fn: Any) -> None:
+        st = self.__dict__.get("_jg_mask")
+        func = getattr(fn, "__func__", None)
+        if st is None:
+            self.__dict__["write"] = fn
+        elif getattr(fn, "__self__", None) is self and func in (base_write, masked_write):
+            st.inner = None  # someone restoring the plain method: keep masking
+        else:
+            st.inner = fn  # a wrapper (e.g. the history tee) that calls what it found: us
+
+    def flush(self: Any) -> Any:
+        """Emit what cannot be part of a value still being written (``print(c, flush=True)``
+        one character at a time shows with a delay of ``HOLD`` characters, masked whole)."""
+        st: _StreamState | None = self.__dict__.get("_jg_mask")
+        if st is not None and len(st.pending) > HOLD:
+            with st.lock:
+                out, st.pending = _split(st.pending, st.masker.settings(), HOLD)
+                if out:
+                    base_write(self, out)
+        return base_flush(self)
+
+    def drain(self: Any) -> None:
+        """Emit everything held (the cell is over: nothing more of a value is coming). The
+        kernel flushes its streams after every cell; nothing to do when nothing is held."""
+        st: _StreamState | None = self.__dict__.get("_jg_mask")
+        if st is not None and st.pending:
+            with st.lock:
+                text, st.pending = st.pending, ""
+                base_write(self, mask_text(text, st.masker.settings()))
+            base_flush(self)
+
+    cls = type(base.__name__, (base,), {"write": property(get_write, set_write), "flush": flush,
+                                         "_jg_drain": drain, "__module__": base.__module__})
+    _CLASSES[base] = cls
+    return cls
+
+
+class MaskedStream:
+    """Switches one stream object to its masked class; ``restore`` switches it back."""
+
+    def __init__(self, stream: Any, masker: Masker) -> None:
+        self.stream, self.base = stream, type(stream)
+        stream.__dict__.pop("write", None)  # a tee of the running cell: it restores over us
+        stream.__dict__["_jg_mask"] = _StreamState(masker)
+        stream.__class__ = _masked_class(self.base)
+
+    def drain(self) -> None:
+        self.stream._jg_drain()
+
+    def restore(self) -> None:
+        self.drain()
+        self.stream.__class__ = self.base
+        self.stream.__dict__.pop("_jg_mask", None)
+        self.stream.__dict__.pop("write", None)
+
+
+class _MaskingProxy:
+    """Stands in for a stream whose class cannot be switched: masks like the masked class,
+    forwards the rest."""
+
+    def __init__(self, inner: Any, masker: Masker) -> None:
+        self._inner, self._masker, self._pending = inner, masker, ""
+
+    def write(self, s: Any) -> int:
+        if not isinstance(s, str):
+            return int(self._inner.write(s))
+        settings = self._masker.settings()
+        text = self._pending + s
+        if settings.active:
+            out, self._pending = _split(text, settings, WINDOW)
+        else:
+            out, self._pending = text, ""
+        if out:
+            self._inner.write(out)
+        return len(s)
+
+    def flush(self) -> None:
+        if len(self._pending) > HOLD:
+            out, self._pending = _split(self._pending, self._masker.settings(), HOLD)
+            if out:
+                self._inner.write(out)
+        self._inner.flush()
+
+    def drain(self) -> None:
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._inner.write(mask_text(text, self._masker.settings()))
+            self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class SwappedStream:
+    def __init__(self, name: str, masker: Masker) -> None:
+        self.name, self.orig = name, getattr(sys, name)
+        setattr(sys, name, _MaskingProxy(self.orig, masker))
+
+    def drain(self) -> None:
+        current = getattr(sys, self.name)
+        if isinstance(current, _MaskingProxy):
+            current.drain()
+
+    def restore(self) -> None:
+        current = getattr(sys, self.name)
+        if isinstance(current, _MaskingProxy):
+            current.drain()
+            setattr(sys, self.name, self.orig)
+
+
+def _split(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
+    """``(masked text to emit, raw text to hold)``: whole lines go out; of a partial line longer
+    than ``limit``, all but the last ``HOLD`` characters, cut outside any detected value.
+
+    What goes out is scanned once, with what is held (so a value crossing the cut is seen
+    whole); the held part is at most ``limit`` long, so each character is scanned a bounded
+    number of times over all writes.
+    """
+    cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+    if len(text) - cut <= limit:
+        return (mask_text(text[:cut], settings) if cut else ""), text[cut:]
+    spans = find_spans(text, settings)
+    cut = len(text) - HOLD
+    for a, b, _ in spans:
+        if a < cut < b:  # never split a value: hold it whole (unless it is huge)
+            cut = a if cut - a <= limit - HOLD else cut
+            break
+    return mask_spans(text, spans, settings, cut), text[cut:]

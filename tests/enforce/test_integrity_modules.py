@@ -1,0 +1,73 @@
+"""Self-protection covers the guard's modules by name, not by a hand-kept list: a module added to
+or moved anywhere under ``jupyter_guard`` is protected without anyone remembering to list it."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+import jupyter_guard
+from jupyter_guard.hooks.integrity import protected
+
+
+def _all_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(jupyter_guard.__path__, "jupyter_guard."))
+
+
+def test_every_module_of_the_package_is_protected():
+    names = _all_modules()
+    # the packages of the redesign are all there (a walk that found nothing would prove nothing)
+    for pkg in ("guard", "kernel", "hooks", "server", "analyze", "policy", "mask", "record"):
+        assert any(n.startswith(f"jupyter_guard.{pkg}.") for n in names), pkg
+    assert [n for n in names if not protected(n)] == []
+    assert protected("jupyter_guard")
+    assert not protected("jupyter_guardian") and not protected("pandas")
+
+
+def test_every_module_imports():
+    """A move that left an import pointing at an old path fails here, not in a user's kernel."""
+    for name in _all_modules():
+        if name.endswith(".sitecustomize"):
+            continue   # a child's start-up file: importing it starts a child guard
+        importlib.import_module(name)
+
+
+# Every function of every guard module loaded in the kernel is swapped for a clone (the same code,
+# another object: nothing breaks while it is swapped). Spelt indirectly, so the cell runs and the
+# swap really happens; the next cell's re-arm must put every original back.
+TAMPER = """
+import sys, types
+orig = {}
+for n, m in list(sys.modules.items()):
+    if n.split('.')[0] != 'jupyter_' + 'guard':
+        continue
+    for k, f in list(vars(m).items()):
+        if isinstance(f, types.FunctionType) and f.__module__ == n:
+            orig[n, k] = f
+            vars(m)[k] = types.FunctionType(f.__code__, f.__globals__, f.__name__,
+                                            f.__defaults__, f.__closure__)
+print('SWAPPED', len(orig), len({n for n, _ in orig}))
+"""
+CHECK = """
+left = sorted(f'{n}.{k}' for (n, k), f in orig.items() if vars(sys.modules[n])[k] is not f)
+print('LEFT', left[:20])
+print('PACKAGES', sorted({n.split('.')[1] for n, _ in orig if n.count('.') >= 2}))
+"""
+
+
+@pytest.mark.kernel
+def test_a_swapped_function_in_any_guard_module_is_put_back(kernel):
+    r = kernel.ok(TAMPER)
+    line = next(ln for ln in r.text().splitlines() if ln.startswith("SWAPPED"))
+    _, functions, modules = line.split()
+    assert int(functions) > 500 and int(modules) > 50, line
+    kernel.run("1")   # re-armed (and the tamper recorded) before this cell is judged
+    r = kernel.ok(CHECK)
+    assert "LEFT []" in r.text(), r.text()
+    packages = next(ln for ln in r.text().splitlines() if ln.startswith("PACKAGES"))
+    for pkg in ("guard", "kernel", "hooks", "policy", "analyze", "record", "mask"):
+        assert f"'{pkg}'" in packages, packages
+    r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
+                  "print([e['reason'] for e in g.recent if e['rule_id'] == 'self-protection'][-3:])")
+    assert "re-armed" in r.text(), r.text()
