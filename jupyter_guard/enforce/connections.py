@@ -86,10 +86,13 @@ class Conn:
         res = self._sa_conn().exec_driver_sql(sql)
         if want_frame and res.returns_rows:
             return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-        if hasattr(self._sa, "commit") and not getattr(self._sa, "in_nested_transaction", lambda: False)():
+        if (
+            hasattr(self._sa, "commit")
+            and not getattr(self._sa, "in_nested_transaction", lambda: False)()
+        ):
             try:
                 self._sa.commit()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the driver could not commit: the statement ran and was judged; its outcome is the database's
                 pass
         return None
 
@@ -113,8 +116,10 @@ def from_object(obj: Any, name: str) -> Conn:
 
     if driver_of(obj) in ("psycopg", "psycopg2"):   # DB-API drivers (enforce.dbapi)
         return DbapiConn(obj, name, DRIVERS[driver_of(obj)])
-    raise GuardConfigError(f"{name} is a {type(obj).__name__}, not a DuckDB connection or SQLAlchemy "
-                           "engine: pass a connection variable or a URL like duckdb:///file.duckdb")
+    raise GuardConfigError(
+        f"{name} is a {type(obj).__name__}, not a DuckDB connection or SQLAlchemy "
+        "engine: pass a connection variable or a URL like duckdb:///file.duckdb"
+    )
 
 
 def from_url(url: str) -> Conn:
@@ -129,7 +134,7 @@ def from_url(url: str) -> Conn:
         raise GuardConfigError(f"{url} needs SQLAlchemy: pip install sqlalchemy") from None
     try:
         engine = sqlalchemy.create_engine(url)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - any driver error becomes a one-line GuardConfigError: nothing is opened
         raise GuardConfigError(f"cannot open {url}: {str(e).splitlines()[0]}") from None
     return from_object(engine, url)
 

@@ -25,7 +25,7 @@ DRIVERS = {"psycopg": "postgres", "psycopg2": "postgres", "sqlite3": "sqlite", "
 def driver_of(obj: Any) -> str:
     """``psycopg``, ``psycopg2``, ``sqlite3``, ``pyodbc`` or ``""`` for a connection or cursor."""
     mod = type(obj).__module__.split(".")[0].lstrip("_")
-    if mod in DRIVERS and hasattr(obj, "execute") or mod in DRIVERS and hasattr(obj, "cursor"):
+    if (mod in DRIVERS and hasattr(obj, "execute")) or (mod in DRIVERS and hasattr(obj, "cursor")):
         return mod
     return ""
 
@@ -84,7 +84,7 @@ def render(query: Any, raw: Any, params: Any = None) -> str:
             return str(psycopg.ClientCursor(raw).mogrify(query, params))
         out = raw.cursor().mogrify(query, params)
         return out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
-    except Exception:  # bad parameters: the driver raises the same error when the statement runs
+    except Exception:  # noqa: BLE001 - bad parameters: the driver raises the same error when the statement runs
         return query
 
 
@@ -105,7 +105,7 @@ class Checker:
                 text, effect, j = self._judge(query, params, many)
             except GuardBlocked:
                 raise
-            except Exception as e:  # the guard itself failed: refuse, the statement never runs
+            except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
                 first = (str(e).strip().splitlines() or [""])[0][:200]
                 raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
                                    f"({type(e).__name__}: {first}); nothing ran",
@@ -160,13 +160,14 @@ def needs_effect(text: str) -> bool:
 
 
 def install(shell: Any, guard: Guard) -> None:
-    from jupyter_guard.enforce import dbapi_proxy
-    from jupyter_guard.hooks import lazy
     # imported now, not mid-cell: self-protection seals the guard's modules after loading
-    from jupyter_guard.enforce import dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
+    from jupyter_guard.enforce import dbapi_pg2, dbapi_proxy, pg_effect, pg_judge, pg_magic  # noqa: F401
+    from jupyter_guard.hooks import lazy
 
     for name in ("psycopg", "psycopg2", "sqlite3", "pyodbc"):
-        lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))
+        def patch(mod: Any, n: str = name) -> None:
+            dbapi_proxy.patch(mod, n, guard)
+        lazy.when_imported(name, patch)
     for name, value in list(shell.user_ns.items()):
         if not name.startswith("_"):
             wrapped = dbapi_proxy.wrap_existing(value, guard)
@@ -174,4 +175,4 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "DbapiConn", "driver_of", "render", "install"]
+__all__ = ["Checker", "DbapiConn", "driver_of", "install", "render"]

@@ -18,7 +18,7 @@ PATCHED: dict[tuple[Any, str], Any] = {}
 
 
 class _Proxy:
-    __slots__ = ("_jg_con", "_jg_check")
+    __slots__ = ("_jg_check", "_jg_con")
 
     def __init__(self, raw: Any, check: Checker) -> None:
         object.__setattr__(self, "_jg_con", raw)
@@ -135,7 +135,7 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
     try:
         if isinstance(value, _Proxy) or not driver_of(value) or _guarded_pg2(value):
             return value
-    except Exception:  # an object whose type cannot be inspected is not a driver's: left alone
+    except Exception:  # noqa: BLE001 - an object whose type cannot be inspected is not a driver's: left alone
         return value
     if hasattr(value, "cursor") and not hasattr(value, "fetchone"):
         return guard_connection(value, guard)
@@ -163,8 +163,10 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
     >>> runtime_judged(Intent("sql.drop", via="psycopg2.connect(dsn).cursor()"), {})
     True
     """
-    if i.via == "%sql":   # jupysql: through its current connection's driver
-        return _jupysql_guarded() and (i.action == "sql.unparsed" or i.where in ("param", "unknown"))
+    if i.via == "%sql":  # jupysql: through its current connection's driver
+        return _jupysql_guarded() and (
+            i.action == "sql.unparsed" or i.where in ("param", "unknown")
+        )
     root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
     obj = ns.get(root)
     if isinstance(obj, _Proxy) or _guarded_pg2(obj):
@@ -183,7 +185,7 @@ def _jupysql_guarded() -> bool:
     current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
     try:
         dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
-    except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
+    except Exception:  # noqa: BLE001 - no connection, or not one jupysql describes: judged by the cell's text
         return False
     return dialect in ("postgresql", "sqlite") and driver in ("psycopg", "psycopg2", "pysqlite")
 
@@ -206,7 +208,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     module.connect = connect  # type: ignore[attr-defined]
     PATCHED[(module, "connect")] = connect
     if name == "psycopg":
-        cls = module.Connection  # type: ignore[attr-defined]
+        cls = module.Connection
         orig_cls = cls.__dict__["connect"].__func__
 
         def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:

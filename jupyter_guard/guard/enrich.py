@@ -29,19 +29,28 @@ class Catalog:
         if self._cols is None:
             self._cols = {}
             if self.conn.dialect == "duckdb":
-                sql = ("SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() "
-                       "WHERE NOT internal ORDER BY database_name, schema_name, table_name, column_index")
+                sql = (
+                    "SELECT database_name, schema_name, table_name, column_name "
+                    "FROM duckdb_columns() WHERE NOT internal "
+                    "ORDER BY database_name, schema_name, table_name, column_index"
+                )
             else:
-                sql = ("SELECT table_catalog, table_schema, table_name, column_name FROM "
-                       "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
-                       "'pg_catalog') ORDER BY 1, 2, 3, ordinal_position")
+                sql = (
+                    "SELECT table_catalog, table_schema, table_name, column_name FROM "
+                    "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
+                    "'pg_catalog') ORDER BY 1, 2, 3, ordinal_position"
+                )
             try:
                 rows = self.conn.rows(sql)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the catalog cannot be read: no table's columns are known here
                 rows = []
             for db, schema, table, col in rows:
-                for key in {str(table).lower(), f"{schema}.{table}".lower(), f"{db}.{schema}.{table}".lower(),
-                            bare_table(f"{db}.{schema}.{table}")}:
+                for key in {
+                    str(table).lower(),
+                    f"{schema}.{table}".lower(),
+                    f"{db}.{schema}.{table}".lower(),
+                    bare_table(f"{db}.{schema}.{table}"),
+                }:
                     self._cols.setdefault(key, ())
                     self._cols[key] += (str(col).lower(),)
         return self._cols
@@ -53,7 +62,7 @@ class Catalog:
                 try:
                     self._temp = {str(r[0]).lower() for r in self.conn.rows(
                         "SELECT table_name FROM duckdb_tables() WHERE temporary")}
-                except Exception:
+                except Exception:  # noqa: BLE001 - no temp-table list: no table counts as temporary
                     pass
         return self._temp
 
@@ -67,7 +76,7 @@ class Catalog:
                     self._dbs = {str(n).lower(): str(p or "") for n, p in self.conn.rows(
                         "SELECT database_name, path FROM duckdb_databases() WHERE NOT internal")
                         if str(n) != cur}
-                except Exception:
+                except Exception:  # noqa: BLE001 - no database list: no attached file is known by name
                     pass
         return self._dbs
 
@@ -112,7 +121,10 @@ def _one(i: Intent, cat: Catalog) -> Intent:
     if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
             i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))
-    if a in ("sql.drop", "sql.truncate", "sql.drop_column") and bare_table(i.target) in cat.temporary():
+    if (
+        a in ("sql.drop", "sql.truncate", "sql.drop_column")
+        and bare_table(i.target) in cat.temporary()
+    ):
         return i.with_(temporary=True)
     if a == "sql.replace":
         if bare_table(i.target) in cat.temporary():
@@ -121,7 +133,9 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             return i.with_(estimated_rows=-1, columns=expand(i.columns, cat))
     if a == "sql.export":
         if i.target_kind == "database":
-            every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
+            every = tuple(
+                f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols
+            )
             return i.with_(columns=every or ("?",))
         tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
         return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
@@ -149,7 +163,7 @@ def _count(conn: Conn, sql: str) -> int | None:
     try:
         value: Any = conn.scalar(sql)
         return int(value)
-    except Exception as e:  # a missing table: the statement itself will fail, nothing to protect
+    except Exception as e:  # noqa: BLE001 - a missing table: the statement itself will fail, nothing to protect
         name = type(e).__name__
         if "Catalog" in name or "does not exist" in str(e) or "no such table" in str(e):
             return 0

@@ -132,7 +132,7 @@ def _fail_closed(event: str, h: Handler) -> Handler:
             h(args)
         except ChildBlocked:
             raise
-        except Exception as e:  # a bug in a check refuses the action, never lets it through
+        except Exception as e:  # noqa: BLE001 - a bug in a check refuses the action, never lets it through
             raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
                                f"({type(e).__name__}: {e}); the action was refused") from None
     return run

@@ -73,14 +73,14 @@ def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
     from jupyter_guard.guard.service import Judgement
     from jupyter_guard.hooks.state import Busy
     from jupyter_guard.kernel.cellhook import blocked_error
-    from jupyter_guard.model import Analysis, Intent, Verdict
+    from jupyter_guard.model import Analysis, Decision, Intent, Verdict
 
     p = guard.policy
     intent = Intent("df.export", "file", "exfiltration budget", detail=how, source=CODE)
     reason = (f"{how} would let sensitive values out beyond the exfiltration budget ({cell} this "
               f"cell, max {p.max_values_per_cell or '-'}; {session} this session, max "
               f"{p.max_values_per_session or '-'}); later exits are refused until an approval")
-    decision = "warn" if p.mode == "audit" else "block"
+    decision: Decision = "warn" if p.mode == "audit" else "block"
     v = Verdict(decision, "exfiltration", reason, intent, p.revision)
     with Busy():
         j = Judgement(v, (v,), Analysis((intent,)), (intent,))

@@ -37,7 +37,7 @@ def remember(values: Any) -> None:
         return
     try:
         new = {s for s in map(str, values) if len(s) >= 4 and s not in ("None", "nan")}
-    except Exception:  # values that cannot be listed: the detectors still look at the bytes
+    except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
     lengths.update(len(s) for s in new)
@@ -84,11 +84,10 @@ def _known(text: str) -> str:
     if text.startswith(_DENSE):   # fixed-width values with no separator between them
         body = text[len(_DENSE):DENSE_MAX]
         for n in lengths:
-            if any(body[i:i + n] in known for i in range(0, max(len(body) - n + 1, 0))):
+            if any(body[i:i + n] in known for i in range(max(len(body) - n + 1, 0))):
                 return "values read from a sensitive column"
-    if len(text) < 200:
-        if text.strip().strip("\"'") in known:
-            return "values read from a sensitive column"
+    if len(text) < 200 and text.strip().strip("\"'") in known:
+        return "values read from a sensitive column"
     for tok in _TOKEN.findall(text):
         if tok in known or tok.strip(".-+@") in known:
             return "values read from a sensitive column"

@@ -38,7 +38,7 @@ class KernelApprovals:
 
         try:
             try_ingest(self.path, wait=wait)
-        except Exception as e:  # a stale store only means "not approved yet"
+        except Exception as e:  # noqa: BLE001 - a stale store only means "not approved yet"
             log.warning("jupyter_guard: could not bring the audit file up to date: %s", e)
 
     def _cell(self) -> dict[str, Any]:
@@ -71,15 +71,15 @@ class KernelApprovals:
             stamped = self._cell_meta().get("approval")
             if isinstance(stamped, str) and stamped and stamped not in self._spent:
                 self._refresh()
-                for row in requests(self.path, status=None):
-                    if (row["request_id"] == stamped and row["requested_by"] == user
-                            and row["code_sha256"] == code_sha256
-                            and row["status"] in ("approved", "used")):
+                for req in requests(self.path, status=None):
+                    if (req["request_id"] == stamped and req["requested_by"] == user
+                            and req["code_sha256"] == code_sha256
+                            and req["status"] in ("approved", "used")):
                         self._spent.add(stamped)
-                        return str(row["decided_by"] or "")
+                        return str(req["decided_by"] or "")
             self._refresh()
             row = find_approval(self.path, user=user, code_sha256=code_sha256)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - an unreadable store means no approval: the cell stays refused
             log.warning("jupyter_guard: could not read approvals: %s", e)
             return ""
         if row is None or row["request_id"] in self._spent:

@@ -25,7 +25,7 @@ _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")   # a Python name (keywords like
 ALIASES: dict[str, Conn] = {}
 
 
-class GuardedSql(Configurable):  # type: ignore[misc]
+class GuardedSql(Configurable):
     """``c.GuardedSql.displaylimit = 50`` (or ``%config GuardedSql.displaylimit = 50``)."""
 
     displaylimit = Integer(0, config=True,
@@ -46,7 +46,7 @@ def _tokens(text: str, dialect: str) -> list[Any]:
 
     try:
         return list(Dialect.get_or_raise(dialect).tokenize(text))
-    except Exception as e:  # sqlglot's tokenizer errors vary; the user gets one line and a fix
+    except Exception as e:  # noqa: BLE001 - sqlglot's tokenizer errors vary; the user gets one line and a fix
         raise GuardConfigError(f"cannot read the SQL's parameters ({str(e).splitlines()[0]}); "
                                "check quotes and brackets") from None
 
@@ -62,7 +62,7 @@ def prepare(text: str, ns: dict[str, Any], dialect: str,
     """
     if ":" not in text and "$" not in text and "{" not in text:
         return Prepared(text)   # nothing to bind: no tokenizing on a plain query's path
-    from sqlglot.tokens import TokenType as T
+    from sqlglot import TokenType as T
 
     toks = _tokens(text, dialect)
     edits: list[tuple[int, int, str]] = []
@@ -136,7 +136,7 @@ def used(sql: str, params: dict[str, Any], dialect: str) -> dict[str, Any]:
     """The parameters one statement of the cell uses (DuckDB refuses extra ones)."""
     if not params:
         return {}
-    names = {n for n in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql)}
+    names = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
     return {k: v for k, v in params.items() if k in names}
 
 

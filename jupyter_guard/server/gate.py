@@ -29,7 +29,7 @@ from typing import Any
 from jupyter_guard.authority import PUBKEY_ENV
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.identity import GATED_ENV, SERVER_USER_ENV, cell_actor
-from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict
 from jupyter_guard.server.stamping import load_signer, sign_cell
 
 log = logging.getLogger("jupyter_guard.gate")
@@ -67,7 +67,7 @@ class Gate:
             st = os.stat(path) if path else None
             mtime = (st.st_mtime_ns, st.st_size, st.st_ino) if st else 0.0
         except OSError as e:
-            mtime = float(-e.errno)   # a file that vanished is noticed, then refused
+            mtime = float(-(e.errno or 1))   # a file that vanished is noticed, then refused
         if self._policy is None or self._policy_stamp != (path, mtime):
             self._policy = load_or_refuse(path or None)
             self._policy_stamp = (path, mtime)
@@ -91,7 +91,7 @@ class Gate:
         if audit is not None:
             try:
                 audit.close()
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - at exit: the journal stays on disk and is ingested by the next reader
                 log.warning("jupyter_guard gate: the audit log did not close cleanly: %s", e)
 
     def kernel(self, kernel_id: str) -> KernelState:
@@ -131,7 +131,7 @@ class Gate:
         try:
             row = find_approval(self.settings["audit"], user=user,
                                 code_sha256=hashlib.sha256(code.encode()).hexdigest())
-        except Exception as e:   # no store yet, or unreadable: not approved
+        except Exception as e:  # noqa: BLE001 - no store yet, or unreadable: not approved
             log.debug("jupyter_guard gate: no approvals readable: %s", e)
             return None
         if row is None or row["request_id"] in self._spent:
@@ -345,14 +345,14 @@ class GateMixin:
                 kind="server", code=code, decision=v.decision, rule_id=v.rule_id, reason=v.reason,
                 status=status, policy_revision=v.policy_revision, decision_id=v.decision_id,
                 groups=groups, facts=facts))
-        except Exception as e:   # recording never decides; the refusal still stands
+        except Exception as e:  # noqa: BLE001 - recording never decides; the refusal still stands
             log.error("jupyter_guard gate could not write the audit event: %s", e)
             return ""
 
     def _jg_fail(self, ws_msg: Any, err: Exception) -> Any:
         try:
             channel, msg, _ = self._jg_decode(ws_msg)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not a message the gate can read, so not an execute_request either
             return ws_msg    # not a message the gate can read, so not an execute_request either
         if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
             return ws_msg
@@ -431,7 +431,7 @@ def setup_gate(serverapp: Any) -> Gate:
         base = import_item(base)
     existing = getattr(base, "_jg_gate", None)
     if existing is not None:
-        return existing  # type: ignore[no-any-return]
+        return existing
     gate = Gate(resolve(JupyterGuard(parent=serverapp)))
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated
