@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None, settings: Any = None) -> int:
             print(json.dumps(as_json[1], default=str, indent=2))
             return as_json[0]
         return int(args.func(args))
-    except Exception as e:
+    except Exception as e:  # a one-line message and exit code for known errors; others re-raised
         from jupyter_guard.errors import GuardError
 
         known = isinstance(e, (GuardError, OSError, ValueError)) or type(e).__name__ == "AuditError"

@@ -45,7 +45,7 @@ class DbapiConn(Conn):
             try:
                 cur.execute(sql, tuple(params)) if params else cur.execute(sql)
                 rows = list(cur.fetchall())
-            except Exception:
+            except Exception:  # undo the guard's own read, then re-raised below
                 if own:
                     cur.execute("ROLLBACK TO SAVEPOINT jg_read")
                     cur.execute("RELEASE SAVEPOINT jg_read")

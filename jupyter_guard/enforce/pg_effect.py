@@ -151,7 +151,7 @@ def run(raw: Any, call: Callable[[], Any], *, source: str, policy: Any, ctx: Con
         before = take(cur)
         try:
             result = call()
-        except BaseException:
+        except BaseException:  # whatever stopped it, the statement's changes are undone first
             _undo(cur, autocommit)
             raise
         try:

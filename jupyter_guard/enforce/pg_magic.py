@@ -95,7 +95,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     with Busy():
         try:
             frame, rows = _run(g, conn, raw, statements, text, on_refuse, own)
-        except BaseException as e:
+        except BaseException as e:  # recorded, then re-raised (refusals) or as a one-line SqlError
             g.finish(event_id, status="blocked" if refused else "error",
                      duration_ms=(time.perf_counter() - start) * 1000,
                      lineage=[("read", "url", source, False)])

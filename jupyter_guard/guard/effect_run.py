@@ -130,7 +130,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
         for key in (*eff.created, *eff.schemas_created):
             guard.session_tables.update(_names(key, current))
         return out
-    except BaseException:
+    except BaseException:  # the transaction is rolled back and forgotten, then re-raised
         forget(guard, raw)
         if own_tx:
             try:

@@ -129,7 +129,7 @@ class Runtime:
         intent = Intent("guard.tamper", "guard", why, source=desc[:200])
         try:
             self.decide([intent], desc)
-        except Exception:
+        except Exception:  # the refusal itself: raised, unless the tampering was already undone
             if refuse:
                 raise
 

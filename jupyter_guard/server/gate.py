@@ -235,7 +235,7 @@ class GateMixin:
         if pending:
             try:
                 self._jg_outgoing(stream, outgoing_msg, pending)
-            except Exception:
+            except Exception:  # the reply still reaches the client; only the gate's note is lost
                 log.exception("jupyter_guard gate could not read a kernel reply")
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
 
