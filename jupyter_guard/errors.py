@@ -29,10 +29,11 @@ class GuardBlocked(GuardError, PermissionError):
         super().__init__(f"{head} [{rule_id}]: {self.reason}.{hint}")
 
     def _render_traceback_(self) -> list[str]:
-        from jupyter_guard.policy.refusal import one_line
+        from jupyter_guard.policy.refusal import one_line, pointed
 
         safer = one_line(self.details) if self.details else ""
-        return [f"\x1b[0;31m{self}\x1b[0m"] + ([f"  {safer}"] if safer else [])
+        where = pointed(self.details) if self.details else []
+        return [f"\x1b[0;31m{self}\x1b[0m", *where] + ([f"  {safer}"] if safer else [])
 
 
 class CellRejected(InputRejected, GuardError):

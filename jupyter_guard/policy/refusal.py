@@ -8,6 +8,7 @@ rewrite where one exists. Pure: no IPython, no database.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -145,3 +146,55 @@ def one_line(r: dict[str, Any]) -> str:
         return f"Safer: {rw['hint']}: {rw['sql']}"
     count = rw.get("count_sql")
     return f"Safer: {rw['hint']}" + (f" (count them: {count})" if count else "")
+
+
+_SHOW_LINES, _SHOW_CHARS = 8, 2000   # a longer statement is not repeated under the refusal
+
+
+def _marks(line: str, names: list[str], rule_id: str) -> list[tuple[int, int]]:
+    """Where on ``line`` the refused part is: the named columns or target, the WHERE of a bulk
+    change, else the whole statement."""
+    spans = [m.span() for n in names if n
+             for m in re.finditer(rf"(?<![\w$]){re.escape(n)}(?![\w$])", line, re.IGNORECASE)]
+    if not spans and rule_id == "bulk-change":
+        where = re.search(r"(?i)\bwhere\b.*", line)
+        spans = [where.span()] if where else []
+    return spans
+
+
+def pointed(r: dict[str, Any]) -> list[str]:
+    """The refused statement, with the part the refusal is about underlined: the lines a person
+    reads under the refusal ([] when there is no statement or it is long).
+
+    >>> for line in pointed({"rule_id": "exfiltration", "statement": "COPY (SELECT id, email "
+    ...         "FROM customers) TO 'x.csv'", "effect": {"sensitive_columns": ["customers.email"],
+    ...         "target": "x.csv"}}):
+    ...     print(line)
+      > COPY (SELECT id, email FROM customers) TO 'x.csv'
+                         ^^^^^
+    >>> pointed({"rule_id": "bulk-change", "statement": "DELETE FROM t WHERE a > 1",
+    ...          "effect": {"sensitive_columns": [], "target": "t"}})[1].strip()
+    '^^^^^^^^^^^'
+    """
+    stmt = str(r.get("statement") or "").strip("\n")
+    lines = stmt.splitlines()
+    if not stmt or len(stmt) > _SHOW_CHARS or len(lines) > _SHOW_LINES:
+        return []
+    effect = r.get("effect") or {}
+    rule_id = str(r.get("rule_id") or "")
+    names = [str(c).rsplit(".", 1)[-1] for c in effect.get("sensitive_columns") or []]
+    if not names and rule_id in ("destructive-ddl", "schema-change") and effect.get("target"):
+        names = [str(effect["target"]).rsplit(".", 1)[-1]]
+    found = {i: _marks(line, names, rule_id) for i, line in enumerate(lines)}
+    if not any(found.values()):   # nothing to point at: the statement itself is the refused part
+        found = {i: [(len(line) - len(line.lstrip()), len(line.rstrip()))]
+                 for i, line in enumerate(lines)}
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out.append(f"  > {line.rstrip()}")
+        if found[i]:
+            under = [" "] * max(b for _, b in found[i])
+            for a, b in found[i]:
+                under[a:b] = "^" * (b - a)
+            out.append("    " + "".join(under).rstrip())
+    return out

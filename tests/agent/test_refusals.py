@@ -109,6 +109,32 @@ def test_bulk_change_reports_the_measured_count(kernel: tuple[Kernel, Path]) -> 
     assert count(k, "customers") == 5000
 
 
+def _shown(r: Any) -> list[str]:
+    import re
+
+    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in r.error["traceback"]]
+
+
+def test_the_refused_statement_is_shown_with_its_part_underlined(
+        kernel: tuple[Kernel, Path]) -> None:
+    """In a cell of several statements, the person sees which one was refused and where."""
+    k, d = kernel
+    lines = _shown(k.run("%%guarded_sql con\nSELECT count(*) FROM orders;\n"
+                         "COPY (SELECT id, city, email FROM customers) TO 'pointed.csv'"))
+    stmt = next(i for i, line in enumerate(lines) if line.startswith("  > COPY"))
+    under = lines[stmt + 1]
+    start = lines[stmt].index("email")
+    assert under[start:start + 5] == "^^^^^" and set(under[:start]) <= {" "}, lines
+    assert not (d / "pointed.csv").exists()
+    lines = _shown(k.run("%%guarded_sql con\nDELETE FROM customers\nWHERE id >= 100"))
+    stmt = lines.index("  > DELETE FROM customers WHERE id >= 100")
+    start = lines[stmt].index("WHERE")
+    assert lines[stmt + 1] == " " * start + "^" * len("WHERE id >= 100"), lines
+    lines = _shown(k.run("con.execute('DROP TABLE orders')"))
+    assert any(line.startswith("  > ") for line in lines), lines
+    assert count(k, "customers") == 5000 and "orders" in tables(k)
+
+
 def test_runtime_sql_carries_the_refusal_too(kernel: tuple[Kernel, Path]) -> None:
     k, _ = kernel
     r = refusal(k.run("parts = ['TRUNCATE', 'customers']\n"

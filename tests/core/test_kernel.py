@@ -47,7 +47,8 @@ def test_blocked_cell_is_short_error_and_nothing_runs(k):
     tb = "\n".join(r.error["traceback"])
     assert "Blocked by jupyter_guard [destructive-ddl]" in tb
     assert "%guard request" not in tb          # nobody may approve under the default policy
-    assert len(r.error["traceback"]) <= 2
+    # the message, then the refused statement with its target underlined; no Python traceback
+    assert r.error["traceback"][1:] == ["  > DROP TABLE customers", "               ^^^^^^^^^"]
     assert "Traceback" not in tb
     check = kernel.run("print('marker' in dir(), con.execute('SELECT count(*) FROM customers').fetchone()[0])")
     assert check.text.strip() == "False 5000"
