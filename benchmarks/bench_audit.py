@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/bench_audit.py            # markdown table
     .venv/bin/python benchmarks/bench_audit.py --json     # machine-readable
     .venv/bin/python benchmarks/bench_audit.py --sizes 1000000   # skip the 10M store
+    .venv/bin/python benchmarks/bench_audit.py --scale 100000,1000000 --baseline /path/to/main
+        # the issue's table: ingest, blocked cell, report, verify, sizes at each audit size, for
+        # this checkout and (--baseline) another one, on the same generated events
+        # (add 10000000 to --scale for 10M: generating it takes several minutes)
 """
 from __future__ import annotations
 
@@ -129,13 +133,83 @@ def governance(folder: Path, n: int) -> dict[str, Any]:
     return out
 
 
+def scale(sizes: list[int], baseline: str, kernel_runs: int, verify_max: int,
+          as_json: bool) -> None:
+    """The issue's table, side by side: each checkout measured in a fresh process."""
+    import subprocess
+    import sys
+
+    import audit_scale
+
+    here = str(Path(__file__).resolve().parents[1])
+    checkouts = [("this", here)] + ([("baseline", baseline)] if baseline else [])
+    base = Path(os.environ.get("BENCH_DIR") or tempfile.gettempdir()) / "jg-audit-scale"
+    results: dict[str, dict[str, Any]] = {}
+    for n in sizes:
+        gen = base / f"gen-{n}"
+        results[str(n)] = {"generate_s": audit_scale.generate(gen, n)}
+        for name, root in checkouts:
+            with tempfile.TemporaryDirectory(dir=base) as work:
+                arg = json.dumps({"gen": str(gen), "work": work, "kernel_runs": kernel_runs,
+                                  "verify": name == "this" or n <= verify_max})
+                env = {**os.environ, "PYTHONPATH": root}
+                out = subprocess.run([sys.executable, str(Path(__file__).with_name(
+                    "audit_scale.py")), arg], env=env, capture_output=True, text=True)
+                lines = out.stdout.strip().splitlines()
+                try:
+                    results[str(n)][name] = json.loads(lines[-1])
+                except (IndexError, ValueError):
+                    results[str(n)][name] = {"error": (out.stderr or out.stdout)[-400:]}
+    if as_json:
+        print(json.dumps(results, indent=2))
+        return
+    print("| figure | size | " + " | ".join(n for n, _ in checkouts) + " |")
+    print("|---|---|" + "---|" * len(checkouts))
+    fmt = {
+        "published file / segments / journals kept": lambda r: (
+            f"{r['file_mb']:.0f} MB / {r['segments_mb']:.0f} MB / {r['journals_mb']:.0f} MB"),
+        "ingest of 100 new events (median of 5)": lambda r: f"{r['ingest_100_s'] * 1e3:.0f} ms",
+        "allowed cell, round trip (p50)": lambda r: f"{r['allowed_ms']:.0f} ms",
+        "blocked cell, round trip (p50)": lambda r: f"{r['blocked_ms']:.0f} ms",
+        "report (function, median of 3)": lambda r: f"{r['report_fn_s']:.2f} s",
+        "`jupyter guard report` (fresh process)": lambda r: f"{r['report_cli_s']:.2f} s",
+        "`jupyter guard verify` time / peak memory": lambda r: (
+            f"{r['verify_s']:.1f} s / {r['verify_mb']:.0f} MB (exit {r['verify_rc']})"),
+        "`verify --incremental` after a full one": lambda r: (
+            f"{r['verify_incr_s']:.1f} s / {r['verify_incr_mb']:.0f} MB"),
+    }
+    for n in results:
+        print(f"| generate {int(n):,} events (SQL) | {int(n):,} | "
+              f"{results[n]['generate_s']:.0f} s (0 = reused) |" + " |" * (len(checkouts) - 1))
+        for label, f in fmt.items():
+            cells = []
+            for name, _ in checkouts:
+                r = results[n].get(name, {})
+                try:
+                    cells.append(f(r))
+                except (KeyError, TypeError):
+                    cells.append(r.get("error", "–")[-80:].replace("\n", " ") if "error" in r
+                                 else "–")
+            print(f"| {label} | {int(n):,} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="", help="audit sizes for the issue's table, e.g. "
+                    "100000,1000000 (add 10000000 for 10M)")
+    ap.add_argument("--baseline", default="", help="another checkout to measure side by side")
+    ap.add_argument("--kernel-runs", type=int, default=15)
+    ap.add_argument("--baseline-verify-max", type=int, default=100_000,
+                    help="largest size at which the baseline's verify is run (it is slow)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--cells", type=int, default=5000)
     ap.add_argument("--ingest", type=int, default=100_000)
     ap.add_argument("--sizes", default="1000000,10000000")
     args = ap.parse_args()
+    if args.scale:
+        scale([int(x) for x in args.scale.split(",") if x], args.baseline, args.kernel_runs,
+              args.baseline_verify_max, args.json)
+        return
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         folder = Path(tmp)
         res: dict[str, Any] = {

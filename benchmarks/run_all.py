@@ -7,6 +7,8 @@ Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and w
 ``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``; each also runs alone
 with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
+``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
+checkout too, side by side (``bench_audit.py --scale``).
 """
 from __future__ import annotations
 
@@ -45,6 +47,10 @@ def collect(quick: bool) -> dict[str, Any]:
                           "--print-mb", "10" if quick else "50")
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
                                              if quick else []))
+    baseline = os.environ.get("BENCH_BASELINE", "")   # another checkout, e.g. today's main
+    res["audit_scale"] = bench("bench_audit.py", "--scale", "100000" if quick else
+                               "100000,1000000", "--kernel-runs", "10",
+                               *(["--baseline", baseline] if baseline else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
     res["governance"] = bench("bench_governance.py", "--replay", "20000" if quick else "100000",
@@ -110,6 +116,16 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             if isinstance(v, dict):
                 out.append(("audit", f"{int(n_ev):,} events: {q}", f"{v['ms']:.1f} ms", "", ""))
         out.append(("audit", f"{int(n_ev):,} events: ingest one cell", f"{g['ingest_one_cell_s'] * 1e3:.0f} ms", "", ""))
+    for n_ev, g in r.get("audit_scale", {}).items():   # this checkout; the baseline beside it
+        this, base = g.get("this", {}), g.get("baseline", {})
+        for key, label, unit in (("ingest_100_s", "ingest of 100 events", 1e3),
+                                 ("blocked_ms", "blocked cell round trip", 1),
+                                 ("allowed_ms", "allowed cell round trip", 1),
+                                 ("report_fn_s", "report", 1e3), ("verify_s", "verify", 1e3)):
+            if key in this:
+                out.append(("audit scale", f"{int(n_ev):,} events: {label}",
+                            f"{this[key] * unit:.0f} ms",
+                            f"baseline {base[key] * unit:.0f} ms" if key in base else "", ""))
     for k, h in r["hooks"].items():
         out.append(("runtime hook", {"open_100k": "100k open()+close()", "open_w_20k": "20k open(w)+close()",
                                      "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),

@@ -124,7 +124,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     from jupyter_guard.record import verify
 
-    res = verify(_audit_path(args))
+    res = verify(_audit_path(args), incremental=bool(getattr(args, "incremental", False)))
     for note in res.notes:
         print(f"note: {note}", file=sys.stderr)
     if res.ok:
@@ -260,7 +260,10 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--user")
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.set_defaults(func=cmd_report)
-    sub.add_parser("verify", help="check every hash chain").set_defaults(func=cmd_verify)
+    v = sub.add_parser("verify", help="check every hash chain")
+    v.add_argument("--incremental", action="store_true",
+                   help="skip sealed segments a previous verify checked, if unchanged")
+    v.set_defaults(func=cmd_verify)
     sub.add_parser("repair", help="move an unreadable audit file aside and rebuild it from the "
                    "journals").set_defaults(func=cmd_repair)
     exp = sub.add_parser("export", help="export to Parquet or OpenLineage")

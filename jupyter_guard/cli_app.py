@@ -30,6 +30,7 @@ class _Subcommand(JupyterApp):
     classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
     command = ""
     argv_rest: list[str] = []  # noqa: RUF012 - set per instance by parse_command_line
+    before: list[str] = []  # noqa: RUF012 - argparse options given before the command (``--audit PATH``)
 
     def parse_command_line(self, argv: Any = None) -> None:
         self.argv_rest = list(argv or [])
@@ -38,7 +39,15 @@ class _Subcommand(JupyterApp):
         from jupyter_guard import cli
 
         settings = JupyterGuard(parent=self)
-        self.exit(cli.main([self.command, *self.argv_rest], settings=settings))
+        self.exit(cli.main([*self.before, self.command, *self.argv_rest], settings=settings))
+
+
+def _traitlet(arg: str) -> bool:
+    """``--Class.trait=value`` and Jupyter's own flags go to the JupyterApp."""
+    name = arg.split("=", 1)[0]
+    return name.startswith("--") and ("." in name or name in (
+        "--debug", "--show-config", "--show-config-json", "--generate-config", "--help-all",
+        "--config", "--log-level", "-y", "--y"))
 
 
 def _subcommands() -> dict[str, tuple[Any, str]]:
@@ -67,6 +76,10 @@ class GuardApp(JupyterApp):
         if argv and argv[0] == "--version":   # the form the contract and README show
             print(f"jupyter guard {__version__}")
             self.exit(0)
+        at = next((i for i, a in enumerate(argv) if a in self.subcommands), 0)
+        if at:   # ``jupyter guard --audit PATH verify``: options of cli.py's own parser
+            _Subcommand.before = [a for a in argv[:at] if not _traitlet(a)]
+            argv = [a for a in argv[:at] if _traitlet(a)] + argv[at:]
         super().initialize(argv)
 
     def start(self) -> None:

@@ -52,6 +52,9 @@ def test_subcommand_options_are_unchanged(tmp_path):
     assert r.returncode == 1 and "does not exist yet" in r.stderr, r.stderr
     r = guard("report", "--since", "last week", env=_env(tmp_path))
     assert r.returncode == 2
+    other = tmp_path / "given.duckdb"   # cli.py's own option before the command
+    r = guard("--audit", str(other), "report", env=env)
+    assert r.returncode == 1 and f"audit file {other} does not exist yet" in r.stderr, r.stderr
 
 
 def test_config_file_sets_the_policy_and_env_wins(tmp_path):

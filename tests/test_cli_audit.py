@@ -58,7 +58,7 @@ def test_verify_names_an_edited_row(tmp_path: Path):
     session(path)
     assert guard(path, "verify").returncode == 0
     con = duckdb.connect(str(path))
-    con.execute("UPDATE events SET decision = 'allow' WHERE rule_id = 'destructive-ddl'")
+    con.execute("UPDATE events_live SET decision = 'allow' WHERE rule_id = 'destructive-ddl'")
     con.close()
     bad = guard(path, "verify")
     assert bad.returncode == 1

@@ -84,7 +84,7 @@ def test_report(audit: Path, since: str) -> None:
 
 def test_report_since_excludes_older_events(audit: Path) -> None:
     con = duckdb.connect(str(audit))
-    con.execute("UPDATE events SET ts = ts - INTERVAL 10 DAY WHERE rule_id = 'destructive-ddl'")
+    con.execute("UPDATE events_live SET ts = ts - INTERVAL 10 DAY WHERE rule_id = 'destructive-ddl'")
     con.close()   # (the hash chain breaks; report does not verify)
     rows = as_json(guard("report", "--since", "7d", "--format", "json", audit=audit))
     assert sum(x["blocked"] for x in rows) == 0 and sum(x["allowed"] for x in rows) == 2
@@ -99,7 +99,7 @@ def test_verify(audit: Path) -> None:
     ok = guard("verify", "--format", "json", audit=audit)
     assert ok.returncode == 0 and as_json(ok) == {"audit": str(audit), "ok": True, "problems": []}
     con = duckdb.connect(str(audit))
-    con.execute("UPDATE events SET decision = 'allow' WHERE rule_id = 'destructive-ddl'")
+    con.execute("UPDATE events_live SET decision = 'allow' WHERE rule_id = 'destructive-ddl'")
     con.close()
     bad = guard("verify", "--format", "json", audit=audit)
     assert bad.returncode == 1 and as_json(bad)["ok"] is False

@@ -65,9 +65,12 @@ class KernelApprovals:
 
     def _consume(self, user: str, code_sha256: str) -> str:
         assert self.guard.audit is not None
-        from jupyter_guard.record.approvals import find_approval, requests
+        from jupyter_guard.record.approvals import find_approval, maybe_approved, requests
 
         try:
+            if not self._cell_meta().get("approval") and not maybe_approved(
+                    self.path, user=user, code_sha256=code_sha256):
+                return ""   # no approval can let it run: the refusal does not wait on the store
             stamped = self._cell_meta().get("approval")
             if isinstance(stamped, str) and stamped and stamped not in self._spent:
                 self._refresh()

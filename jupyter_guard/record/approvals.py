@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
+from pathlib import Path
 from typing import Any, Literal
 
 from .errors import AuditError
-from .ingest import _ingest
+from .ingest import _ingest, approved_now, read_hint, write_hint
 from .schema import utcnow
 from .store import connect_readonly, rewrite, store_lock
 
@@ -50,6 +52,22 @@ def decide_approval(path: str | os.PathLike[str], request_id: str, *, decided_by
             con.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, "
                         "expires_at = ? WHERE request_id = ?",
                         [verdict, decided_by, now, now + lifetime, request_id])
+            approved = approved_now(con)
+        write_hint(Path(os.fspath(path)), read_hint(path), approved)
+
+
+def maybe_approved(path: str | os.PathLike[str], *, user: str, code_sha256: str) -> bool:
+    """False only when the ingest hint lists no approved, unexpired request of ``user`` for
+    this code: no DuckDB, no ingest, so a refused cell never waits on the store. Every publish
+    rewrites the hint (a decision at once), so a "no" is at most one ingest old, and a "no" only
+    keeps a refusal; a "yes" is checked in the store. No hint at all says yes."""
+    hint = read_hint(path)
+    approved = hint.get("__approved__")
+    if not isinstance(approved, list):
+        return True
+    now = time.time()
+    return any(isinstance(a, list) and len(a) == 3 and a[0] == user and a[1] == code_sha256
+               and isinstance(a[2], (int, float)) and a[2] > now for a in approved)
 
 
 def find_approval(path: str | os.PathLike[str], *, user: str, code_sha256: str

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import segments
 from .journal import HOST, ingested_dir
 from .schema import utcnow
 from .store import connect_readonly, rewrite, store_lock
@@ -155,8 +156,9 @@ def compact(path: str | os.PathLike[str], older_than_days: float,
             TO {_sql_str(f'{stem}.lineage.parquet')} (FORMAT parquet)""")
         con.execute("""INSERT INTO chain_anchors SELECT session_id, max(seq), arg_max(hash, seq),
             ?, ? FROM _arch GROUP BY session_id""", [os.fspath(stem), utcnow()])
-        con.execute("DELETE FROM lineage WHERE event_id IN (SELECT event_id FROM _arch)")
-        con.execute("DELETE FROM events WHERE event_id IN (SELECT event_id FROM _arch)")
+        con.execute("DELETE FROM lineage_live WHERE event_id IN (SELECT event_id FROM _arch)")
+        con.execute("DELETE FROM events_live WHERE event_id IN (SELECT event_id FROM _arch)")
+        segments.prune(con, Path(os.fspath(path)), "_arch")
         gone = {sid for (sid,) in con.execute(
             "SELECT session_id FROM sessions s WHERE closed AND NOT EXISTS "
             "(SELECT 1 FROM events e WHERE e.session_id = s.session_id)").fetchall()}

@@ -119,3 +119,43 @@ def rebuilds(path: str | os.PathLike[str], sessions: dict[str, int]) -> tuple[li
         else:
             notes.append(f"{what} and rebuilt from the journals with every event ({note.name})")
     return problems, notes
+
+
+def note_heads_moved(path: str | os.PathLike[str], heads: list[tuple[Any, ...]]) -> None:
+    """Before the heads are overwritten: a session whose head went back, changed its hash at
+    the same ``seq``, or vanished from the store was edited outside the guard (a deleted
+    session, a truncated tail, a recomputed chain); keep that for ``verify``."""
+    old = read_heads(path).get("sessions") or {}
+    now = {str(s): (int(q or 0), str(h or "")) for s, q, h in heads}
+    moved = {}
+    for sid, head in old.items():
+        if not (isinstance(head, list) and len(head) == 2):
+            continue
+        seq, h = int(head[0] or 0), str(head[1] or "")
+        new = now.get(sid)
+        if new is None or new[0] < seq or (new[0] == seq and new[1] != h):
+            moved[sid] = {"was": [seq, h], "now": list(new) if new else None}
+    if moved:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        note = Path(f"{os.fspath(path)}.tampered-{stamp}-{os.getpid()}.json")
+        with contextlib.suppress(OSError):
+            note.write_text(json.dumps({"at": time.time(), "sessions": moved}))
+
+
+def heads_moved(path: str | os.PathLike[str]) -> list[tuple[str, int, str]]:
+    """(session, seq, what) for every session a ``note_heads_moved`` record names."""
+    found: list[tuple[str, int, str]] = []
+    p = Path(os.fspath(path))
+    for note in sorted(p.parent.glob(f"{p.name}.tampered-*.json")):
+        try:
+            sessions = json.loads(note.read_text())["sessions"]
+        except (OSError, ValueError, KeyError, TypeError):
+            found.append(("", 0, f"{note}: unreadable record of a changed chain head"))
+            continue
+        for sid, d in sorted(sessions.items()):
+            was, now = d.get("was") or [0, ""], d.get("now")
+            what = ("the session is gone from the store" if now is None else
+                    f"its head went from seq {was[0]} back to {now[0]}" if now[0] < was[0] else
+                    f"seq {was[0]} has another hash than before (a recomputed chain)")
+            found.append((sid, int(was[0]), f"{what} ({note.name})"))
+    return found

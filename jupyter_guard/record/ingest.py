@@ -7,7 +7,6 @@ before that leaves the published file as it was; the lines are ingested by the n
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,32 @@ import duckdb
 
 from .chain import chain_hash
 from .errors import AuditError
+from .hint import (
+    _APPROVED,
+    _PUBLISHED,
+    _stamp,
+    _unchanged,
+    _up_to_date,
+    approved_now,
+    hint_path,
+    read_hint,
+    write_hint,
+)
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
 from .store import rewrite, store_lock
+
+__all__ = [
+    "_APPROVED",
+    "_PUBLISHED",
+    "_stamp",
+    "approved_now",
+    "hint_path",
+    "ingest",
+    "load_rows",
+    "read_hint",
+    "try_ingest",
+    "write_hint",
+]
 
 # Every key any journal line may carry, with its type: DuckDB parses the lines (~1 µs each).
 LINE_COLUMNS = {
@@ -41,20 +64,7 @@ CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_
     policy_revision, decision_id, status, duration_ms, rows_affected, prev_hash, hash FROM events"""
 
 
-_PUBLISHED = "__published__"
-
-
-def _stamp(path: Path) -> list[int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return []
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def hint_path(path: str | os.PathLike[str]) -> Path:
-    """A small JSON of ingested offsets, read without opening DuckDB to skip no-op ingests."""
-    return Path(f"{os.fspath(path)}.ingested.json")
+_MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
 
 
 def ingest(path: str | os.PathLike[str]) -> int:
@@ -71,29 +81,17 @@ def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
     return _ingest(path, wait=wait)
 
 
-def _up_to_date(path: Path, journals: list[Path]) -> bool:
-    try:
-        hint = json.loads(hint_path(path).read_text())
-    except (OSError, ValueError):
-        return False
-    if hint.get(_PUBLISHED) != _stamp(path):
-        return False   # the published file changed since (replaced, truncated, deleted)
-    for journal in journals:
-        known = hint.get(journal.name)
-        if not known or known["offset"] != journal.stat().st_size:
-            return False
-        if known["running"] and not writer_alive(known["head"]):
-            return False
-    return path.exists()
-
-
 def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
             ) -> int | None:
     """``locked``: the caller already holds ``store_lock`` (flock would deadlock on itself)."""
     if locked:
         return _ingest_locked(Path(os.fspath(path)))
     with store_lock(path, wait=wait) as got:
-        return _ingest_locked(Path(os.fspath(path))) if got else None
+        count = _ingest_locked(Path(os.fspath(path))) if got else None
+    merge = _MERGES.pop(os.fspath(path), None)
+    if merge:
+        _merge(Path(os.fspath(path)), merge)
+    return count
 
 
 def _ingest_locked(published: Path) -> int:
@@ -145,7 +143,8 @@ def _adopt_fallbacks(published: Path) -> None:
 
 
 def _ingest_once(published: Path) -> int:
-    from .health import write_heads
+    from . import segments
+    from .health import note_heads_moved, write_heads
 
     _adopt_fallbacks(published)
     folder = journal_dir(published)
@@ -154,30 +153,74 @@ def _ingest_once(published: Path) -> int:
         return 0
     count, ended = 0, []
     hint: dict[str, Any] = {}
+    fresh = not published.exists()
+    known = read_hint(published)
+    if known.get(_PUBLISHED) != _stamp(published):
+        known = {}   # the file changed since the hint: every journal is looked at again
     with rewrite(published) as con:
+        if fresh:   # a new or rebuilt store takes back the segments left on disk
+            segments.adopt(con, published)
         for journal in journals:
+            if _unchanged(known.get(journal.name), journal):
+                hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
+                continue
             n, state = _ingest_journal(con, journal)
             count += n
             hint[journal.name] = state
             if state["ended"] and not state["running"]:
                 ended.append(journal)
+        if fresh:
+            segments.dedupe(con, published)
+            _sessions_from_segments(con)
+        segments.seal(con, published)
         heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()
-        events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        (events,), = con.execute("SELECT (SELECT count(*) FROM events_live) + "
+                                 "(SELECT coalesce(sum(events), 0) FROM segments)").fetchall()
+        approved = approved_now(con)
+        sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s WHERE NOT EXISTS
+            (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""").fetchall()}
+        merge = segments.merge_candidates(con)
+    if not fresh:   # a rebuild has its own record (note_rebuild)
+        note_heads_moved(published, heads)
     write_heads(published, heads, events)
     done = ingested_dir(published)
     for journal in ended:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
         hint.pop(journal.name)
-    hint[_PUBLISHED] = _stamp(published)
-    tmp = hint_path(published).with_suffix(".tmp")
-    try:
-        tmp.write_text(json.dumps(hint))
-        os.replace(tmp, hint_path(published))
-    except OSError:   # only a hint: the next ingest checks the journals itself
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    for journal in sorted(done.glob("*.jsonl")) if done.is_dir() else ():
+        if journal.name in sealed:   # every event of this ended session is in a segment
+            with contextlib.suppress(OSError):
+                journal.unlink()
+    write_hint(published, hint, approved)
+    if merge:
+        _MERGES[os.fspath(published)] = merge   # done by ``_ingest`` once the lock is released
     return count
+
+
+def _merge(published: Path, names: list[str]) -> None:
+    """Merge segments without the writers' lock; one merge at a time per store."""
+    import fcntl
+
+    from . import segments
+
+    with open(f"{published}.merge.lock", "a+b") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return   # another process merges
+        try:
+            segments.merge(published, names)
+        except (duckdb.Error, OSError):   # the segments stay as they are; the next ingest retries
+            pass
+
+
+def _sessions_from_segments(con: duckdb.DuckDBPyConnection) -> None:
+    """Sessions whose journals were deleted once sealed: their heads come from the segments."""
+    con.execute("""INSERT INTO sessions (session_id, journal, last_seq, last_hash, closed)
+        SELECT session_id, session_id || '.jsonl', max(seq), arg_max(hash, seq), true
+        FROM events WHERE seq IS NOT NULL
+        AND session_id NOT IN (SELECT session_id FROM sessions) GROUP BY session_id""")
 
 
 def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int, dict[str, Any]]:
@@ -198,7 +241,8 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
         last_seq, last_hash = facts["last_seq"], facts["last_hash"]
     end = chunk.end
     ended = closed or not writer_alive(head)
-    running = con.execute("SELECT count(*) FROM events WHERE session_id = ? AND status = 'running'",
+    running = con.execute("SELECT count(*) FROM events_live WHERE session_id = ? "
+                          "AND status = 'running'",
                           [journal.stem]).fetchall()[0][0]
     if ended and running:
         lines = _interrupt(con, journal.stem, last_seq, last_hash)
@@ -219,7 +263,7 @@ def _interrupt(con: duckdb.DuckDBPyConnection, session_id: str, last_seq: int,
                last_hash: str) -> list[dict[str, Any]]:
     """End lines, chained after ``last_hash``, for a dead session's events still ``running``."""
     rows = load_rows(con, "session_id = ? AND status = 'running' ORDER BY ts, event_id",
-                     [session_id])
+                     [session_id], table="events_live", lineage_table="lineage_live")
     lines = []
     for row in rows:
         last_seq += 1
@@ -283,20 +327,20 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
     facts.update(closed=bool(closed), last_seq=last_seq, last_hash=last_hash or "")
     plain = ", ".join(f"b.{c}" for c in _EVENT_COLUMNS)
     final = ", ".join(f"coalesce(e.{c}, b.{c}) AS {c}" for c in _FINAL)
-    con.execute(f"""INSERT INTO events BY NAME SELECT {plain}, {final},
+    con.execute(f"""INSERT INTO events_live BY NAME SELECT {plain}, {final},
         make_timestamp(b.ts_us) AS ts, CASE WHEN e.event_id IS NOT NULL
         THEN make_timestamp(e.finished_us) WHEN b.status <> 'running' THEN make_timestamp(b.ts_us)
         END AS finished_at
         FROM _j b LEFT JOIN (SELECT * FROM _j WHERE t = 'end') e USING (event_id)
         WHERE b.t = 'begin'""")
-    con.execute("""UPDATE events SET status = e.status, duration_ms = e.duration_ms,
+    con.execute("""UPDATE events_live SET status = e.status, duration_ms = e.duration_ms,
         rows_affected = e.rows_affected, seq = e.seq, prev_hash = e.prev_hash, hash = e.hash,
         finished_at = make_timestamp(e.finished_us)
         FROM (SELECT * FROM _j WHERE t = 'end' AND event_id NOT IN
               (SELECT event_id FROM _j WHERE t = 'begin')) e
-        WHERE events.event_id = e.event_id AND events.status = 'running'
-        AND events.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
-    con.execute("""INSERT INTO lineage SELECT event_id, l->>0, l->>1, l->>2, (l->3)::BOOLEAN
+        WHERE events_live.event_id = e.event_id AND events_live.status = 'running'
+        AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
+    con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2, (l->3)::BOOLEAN
         FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l FROM _j
               WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
     con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,

@@ -101,9 +101,22 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # what replay needs (intents and decision context) and the server gate's event of a cell
     2: ("ALTER TABLE events ADD COLUMN facts JSON",
         "ALTER TABLE events ADD COLUMN server_event_id VARCHAR"),
+    # sealed segments: recent events stay in the file, the rest in immutable Parquet files that
+    # the views ``events`` and ``lineage`` add (see segments.py)
+    3: ("ALTER TABLE events RENAME TO events_live", "ALTER TABLE lineage RENAME TO lineage_live",
+        """CREATE TABLE segments (name VARCHAR NOT NULL, events BIGINT NOT NULL,
+            first_ts TIMESTAMP, last_ts TIMESTAMP, sealed_at DOUBLE NOT NULL)""",
+        "CREATE TABLE retired (name VARCHAR NOT NULL, retired_at DOUBLE NOT NULL)",
+        "CREATE VIEW events AS SELECT * FROM events_live",
+        "CREATE VIEW lineage AS SELECT * FROM lineage_live"),
+    # the report's counts of each sealed segment's cells (a cell is sealed whole, see segments.py)
+    4: ("""CREATE TABLE report_rollup (segment VARCHAR NOT NULL, day VARCHAR, user_name VARCHAR,
+            rule_id VARCHAR, blocked BIGINT, allowed BIGINT, would_block BIGINT,
+            events BIGINT)""",),
 }
 SCHEMA_VERSION: Final = max(MIGRATIONS)
-TABLES: Final = ("events", "lineage", "approvals", "sessions", "chain_anchors")
+TABLES: Final = ("events_live", "lineage_live", "approvals", "sessions", "chain_anchors",
+                  "segments", "retired", "report_rollup")
 
 
 def utcnow() -> dt.datetime:

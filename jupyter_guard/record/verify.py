@@ -14,6 +14,7 @@ from typing import Any, Literal
 import duckdb
 
 from .chain import chain_hash
+from .chainsql import flagged_sessions, limit_memory
 from .ingest import load_rows
 from .journal import ingested_dir, journal_dir, parse_lines
 from .store import connect_readonly
@@ -49,70 +50,115 @@ class VerifyResult:
         return f"FAILED: {self.problems[0]} ({len(self.problems)} problem(s))"
 
 
-def verify(path: str | os.PathLike[str]) -> VerifyResult:
-    """Recompute every chain (store + archives) and compare it with the journals on disk."""
+def verify(path: str | os.PathLike[str], *, incremental: bool = False) -> VerifyResult:
+    """Recompute every chain (store, segments, archives) and compare it with the journals on
+    disk. ``incremental``: segments unchanged since the last verify that passed are not read
+    again (see ``checkpoint.py``)."""
     con = connect_readonly(path)
     try:
-        return _verify(con, Path(os.fspath(path)))
+        limit_memory(con)
+        return _verify(con, Path(os.fspath(path)), incremental)
     finally:
         con.close()
 
 
-def _archive_rows(con: duckdb.DuckDBPyConnection, stems: list[str]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for stem in stems:
-        ev, li = f"{stem}.events.parquet", f"{stem}.lineage.parquet"
-        def q(p: str) -> str:
-            return "read_parquet('" + p.replace("'", "''") + "')"
-        rows += load_rows(con, "seq IS NOT NULL", [], table=q(ev), lineage_table=q(li))
-    return rows
+def _q(p: str) -> str:
+    return "'" + p.replace("'", "''") + "'"
 
 
-def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
-    problems: list[Problem] = []
-    notes: list[str] = []
-    by_session: dict[str, list[dict[str, Any]]] = {}
-    anchors: dict[str, tuple[int, str]] = {}
+def _sources(con: duckdb.DuckDBPyConnection, path: Path, skip: set[str], notes: list[str],
+             problems: list[Problem]) -> tuple[str, list[tuple[str, str, int]], list[str]]:
+    """What to check: live rows, the segments on disk (a missing one is a problem), the
+    archives on disk. Returns (all events as one relation, the parts one by one (events,
+    lineage, size), the segments read)."""
+    from .segments import segment_dir
+
+    folder = segment_dir(path).resolve()
+    read: list[str] = []
+    parts: list[tuple[str, str, int]] = []
+    (live,), = con.execute("SELECT count(*) FROM events_live").fetchall()
+    parts.append(("events_live", "lineage_live", int(live)))
+    for name, events in con.execute("SELECT name, events FROM segments ORDER BY name").fetchall():
+        if not all((folder / f"{name}.{k}.parquet").exists() for k in ("events", "lineage")):
+            problems.append(Problem("", 0, "", "deleted", f"segment {name} ({events} events) "
+                                    f"is missing from {folder}"))
+        elif name not in skip:
+            read.append(name)
+            ev, li = (f"read_parquet({_q(os.fspath(folder / f'{name}.{k}.parquet'))})"
+                      for k in ("events", "lineage"))
+            parts.append((ev, li, int(events)))
     archives = con.execute("SELECT DISTINCT archive FROM chain_anchors ORDER BY 1").fetchall()
     present = [a for (a,) in archives if os.path.exists(f"{a}.events.parquet")]
     if len(present) < len(archives):
         notes.append("some archives are gone: their chains are checked from the anchor on")
+    for stem in present:
+        ev = f"read_parquet({_q(f'{stem}.events.parquet')})"
+        (n,), = con.execute(f"SELECT count(*) FROM {ev}").fetchall()
+        parts.append((ev, f"read_parquet({_q(f'{stem}.lineage.parquet')})", int(n)))
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {e}" for e, _, _ in parts)
+    return f"({union})", parts, read
+
+
+def _anchors(con: duckdb.DuckDBPyConnection, notes: list[str],
+             start: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
+    """Where each chain starts: after archives that are gone, or after a verified checkpoint."""
+    anchors = dict(start)
+    if any("archives are gone" in n for n in notes):
         for sid, seq, h in con.execute("SELECT session_id, max(seq), arg_max(hash, seq) "
                                        "FROM chain_anchors GROUP BY 1").fetchall():
-            anchors[sid] = (int(seq), h)
-    for row in _archive_rows(con, present) + load_rows(con, "seq IS NOT NULL ORDER BY seq", []):
-        by_session.setdefault(row["session_id"], []).append(row)
-    checked = 0
-    for sid, rows in sorted(by_session.items()):
-        rows.sort(key=lambda r: r["seq"])
-        start_seq, prev = anchors.get(sid, (0, ""))
-        rows = [r for r in rows if r["seq"] > start_seq]
-        hashes = {r["hash"] for r in rows}
-        for row in rows:
-            checked += 1
-            seq, eid = int(row["seq"]), str(row["event_id"])
-            if seq > start_seq + 1:
-                problems.append(Problem(sid, start_seq + 1, "", "deleted",
-                                        f"seq {start_seq + 1}..{seq - 1} missing before {eid}"))
-            elif seq <= start_seq:
-                problems.append(Problem(sid, seq, eid, "reordered", "seq appears twice"))
-            elif row["prev_hash"] != prev and row["prev_hash"] in hashes:
-                problems.append(Problem(sid, seq, eid, "reordered",
-                                        "links to another row of its session"))
-            elif row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
-                problems.append(Problem(sid, seq, eid, "edited", "hash does not match content"))
-            start_seq, prev = max(seq, start_seq), row["hash"]
-    for sid, last_seq in con.execute("SELECT session_id, last_seq FROM sessions").fetchall():
-        seen = by_session.get(sid, [])
-        top = max([int(r["seq"]) for r in seen] + [anchors.get(sid, (0, ""))[0]])
+            if int(seq) > anchors.get(sid, (0, ""))[0]:
+                anchors[sid] = (int(seq), h)
+    return anchors
+
+
+def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> VerifyResult:
+    from .checkpoint import load_checkpoint, save_checkpoint
+
+    problems: list[Problem] = []
+    notes: list[str] = []
+    point = load_checkpoint(con, path) if incremental else None
+    skip = set(point.segments) if point else set()
+    events, parts, read = _sources(con, path, skip, notes, problems)
+    cut = _anchors(con, notes, {})   # rows up to an archive that is gone are not checked
+    anchors = dict(cut)
+    for sid, head in (point.heads if point else {}).items():
+        anchors[sid] = max(anchors.get(sid, (0, "")), head)
+    for table, values in (("_cut", cut), ("_anchor", anchors)):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (session_id VARCHAR, seq BIGINT, "
+                    "hash VARCHAR)")
+        if values:
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)",
+                            [[s, q, h] for s, (q, h) in values.items()])
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _ev AS SELECT e.* FROM {events} e
+        LEFT JOIN _cut a USING (session_id) WHERE e.seq > coalesce(a.seq, 0)
+        OR e.seq IS NULL""")
+    lineage = " UNION ALL BY NAME ".join(f"SELECT * FROM {li}" for _, li, _ in parts)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _li AS {lineage}")
+    marks, checked = flagged_sessions(con, parts)
+    flagged = {str(s) for (s,) in con.execute(
+        "SELECT DISTINCT session_id FROM _ev WHERE hash(session_id) IN (SELECT unnest(?))",
+        [sorted(marks)]).fetchall()} if marks else set()
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for sid in sorted(flagged):   # checked again, exactly, row by row
+        rows = load_rows(con, "session_id = ? ORDER BY seq", [sid], table="_ev",
+                         lineage_table="_li")
+        by_session[sid] = rows
+        problems += _chain(sid, rows, anchors.get(sid, (0, "")))
+    tops = dict(con.execute("""SELECT s.session_id, t.top FROM sessions s JOIN (SELECT sid,
+        max(seq) AS top FROM _chk GROUP BY sid) t ON t.sid = hash(s.session_id)""").fetchall())
+    last = {str(sid): int(q or 0) for sid, q in
+            con.execute("SELECT session_id, last_seq FROM sessions").fetchall()}
+    for sid, last_seq in sorted(last.items()):
+        top = max(int(tops.get(sid) or 0), anchors.get(sid, (0, ""))[0])
         if last_seq > top:
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
-    problems += _against_journals(con, path, by_session, anchors, notes)
-    from .health import rebuilds
+    problems += _against_journals(con, path, anchors, notes)
+    from .health import heads_moved, rebuilds
 
-    last = {str(sid): int(q or 0) for sid, q in
-            con.execute("SELECT session_id, last_seq FROM sessions").fetchall()}
+    for sid, seq, detail in heads_moved(path):
+        what: What = "edited" if "hash" in detail else "deleted"
+        problems.append(Problem(sid, seq, "", what, detail))
     lost, rebuilt = rebuilds(path, last)
     problems += [Problem("", 0, "", "lost", x) for x in lost]
     notes += rebuilt
@@ -125,11 +171,37 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path) -> VerifyResult:
         if key not in unique or not unique[key].event_id:
             unique[key] = p
     ordered = tuple(sorted(unique.values(), key=lambda p: (p.session_id, p.seq)))
-    return VerifyResult(not ordered, ordered, checked, tuple(notes))
+    if not ordered:
+        save_checkpoint(con, path, read, point)
+    if point:
+        notes.append(f"incremental: {len(point.segments)} segment(s) verified before were "
+                     "not read again")
+    return VerifyResult(not ordered, ordered, checked + (point.events if point else 0),
+                        tuple(notes))
+
+
+def _chain(sid: str, rows: list[dict[str, Any]], anchor: tuple[int, str]) -> list[Problem]:
+    """One session's rows (ordered by seq) against its chain, starting after ``anchor``."""
+    problems: list[Problem] = []
+    start_seq, prev = anchor
+    hashes = {r["hash"] for r in rows}
+    for row in rows:
+        seq, eid = int(row["seq"]), str(row["event_id"])
+        if seq > start_seq + 1:
+            problems.append(Problem(sid, start_seq + 1, "", "deleted",
+                                    f"seq {start_seq + 1}..{seq - 1} missing before {eid}"))
+        elif seq <= start_seq:
+            problems.append(Problem(sid, seq, eid, "reordered", "seq appears twice"))
+        elif row["prev_hash"] != prev and row["prev_hash"] in hashes:
+            problems.append(Problem(sid, seq, eid, "reordered",
+                                    "links to another row of its session"))
+        elif row["prev_hash"] != prev or chain_hash(prev, row) != row["hash"]:
+            problems.append(Problem(sid, seq, eid, "edited", "hash does not match content"))
+        start_seq, prev = max(seq, start_seq), row["hash"]
+    return problems
 
 
 def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
-                      by_session: dict[str, list[dict[str, Any]]],
                       anchors: dict[str, tuple[int, str]], notes: list[str]) -> list[Problem]:
     """Each final line of a journal that the store says it ingested must be in the store as is.
     Lines that are not what the writer writes are reported, never a crash; ``lost`` lines
@@ -137,11 +209,17 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
     problems: list[Problem] = []
     ingested = dict(con.execute("SELECT journal, last_seq FROM sessions").fetchall())
     files = [d.glob("*.jsonl") for d in (journal_dir(path), ingested_dir(path)) if d.exists()]
-    for journal in (f for group in files for f in group):
-        if journal.name not in ingested:
-            continue
+    journals = [f for group in files for f in group if f.name in ingested]
+    con.execute("CREATE OR REPLACE TEMP TABLE _jsid AS SELECT unnest(?::VARCHAR[]) AS session_id",
+                [[j.stem for j in journals]])
+    by_session: dict[str, dict[int, dict[str, Any]]] = {}
+    for sid, seq, eid, h in con.execute("SELECT session_id, seq, event_id, hash FROM _ev "
+                                        "WHERE session_id IN (SELECT session_id FROM _jsid) "
+                                        "AND seq IS NOT NULL").fetchall():
+        by_session.setdefault(sid, {})[int(seq)] = {"event_id": eid, "hash": h}
+    for journal in journals:
         sid = journal.stem
-        stored = {int(r["seq"]): r for r in by_session.get(sid, [])}
+        stored = by_session.get(sid, {})
         floor = anchors.get(sid, (0, ""))[0]
         try:
             data = journal.read_bytes()

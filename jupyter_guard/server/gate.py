@@ -126,11 +126,13 @@ class Gate:
 
     def approval(self, user: str, code: str) -> dict[str, Any] | None:
         """An approved, unexpired, unspent request of ``user`` for this exact code."""
-        from jupyter_guard.record.approvals import find_approval
+        from jupyter_guard.record.approvals import find_approval, maybe_approved
 
+        sha = hashlib.sha256(code.encode()).hexdigest()
         try:
-            row = find_approval(self.settings["audit"], user=user,
-                                code_sha256=hashlib.sha256(code.encode()).hexdigest())
+            if not maybe_approved(self.settings["audit"], user=user, code_sha256=sha):
+                return None   # the ingest hint says no approval exists: no DuckDB on this path
+            row = find_approval(self.settings["audit"], user=user, code_sha256=sha)
         except Exception as e:  # noqa: BLE001 - no store yet, or unreadable: not approved
             log.debug("jupyter_guard gate: no approvals readable: %s", e)
             return None

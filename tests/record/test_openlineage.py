@@ -127,10 +127,10 @@ def test_the_export_never_crashes_on_any_audit_file(session_audit: Path, tmp_pat
     con = duckdb.connect(str(audit))
     (victim,), = con.execute("SELECT event_id FROM events ORDER BY random() LIMIT 1").fetchall()
     for d, k, n, s in rows:
-        con.execute("INSERT INTO lineage VALUES (?, ?, ?, ?, ?)", [victim, d, k, n, s])
+        con.execute("INSERT INTO lineage_live VALUES (?, ?, ?, ?, ?)", [victim, d, k, n, s])
     for column in nulls:
-        con.execute(f"UPDATE events SET {column} = NULL WHERE event_id = ?", [victim])
-    con.execute("UPDATE events SET status = ? WHERE event_id = ?", [status, victim])
+        con.execute(f"UPDATE events_live SET {column} = NULL WHERE event_id = ?", [victim])
+    con.execute("UPDATE events_live SET status = ? WHERE event_id = ?", [status, victim])
     con.close()
     for event in openlineage_events(audit):
         validate_event(event)

@@ -96,12 +96,12 @@ def five(audit: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("sql, what, seq", [
-    pytest.param("UPDATE events SET decision = 'block' WHERE seq = 3", "edited", 3, id="edited"),
-    pytest.param("UPDATE lineage SET is_sensitive = false WHERE event_id = "
+    pytest.param("UPDATE events_live SET decision = 'block' WHERE seq = 3", "edited", 3, id="edited"),
+    pytest.param("UPDATE lineage_live SET is_sensitive = false WHERE event_id = "
                  "(SELECT event_id FROM events WHERE seq = 2)", "edited", 2, id="lineage-edited"),
-    pytest.param("DELETE FROM events WHERE seq = 3", "deleted", 3, id="deleted"),
-    pytest.param("DELETE FROM events WHERE seq = 5", "deleted", 5, id="deleted-last"),
-    pytest.param("UPDATE events SET seq = CASE seq WHEN 2 THEN 3 ELSE 2 END "
+    pytest.param("DELETE FROM events_live WHERE seq = 3", "deleted", 3, id="deleted"),
+    pytest.param("DELETE FROM events_live WHERE seq = 5", "deleted", 5, id="deleted-last"),
+    pytest.param("UPDATE events_live SET seq = CASE seq WHEN 2 THEN 3 ELSE 2 END "
                  "WHERE seq IN (2, 3)", "reordered", 2, id="reordered"),
 ])
 def test_verify_names_the_first_tampered_row(audit: Path, five: list[str], sql: str, what: str,
@@ -121,14 +121,14 @@ def test_verify_catches_a_recomputed_chain_through_the_journal(audit: Path,
     from jupyter_guard.record.ingest import load_rows
 
     con = duckdb.connect(str(audit))
-    con.execute("UPDATE events SET user_name = 'mallory' WHERE seq = 4")
+    con.execute("UPDATE events_live SET user_name = 'mallory' WHERE seq = 4")
     prev = ""
     for row in load_rows(con, "true ORDER BY seq", []):
         prev = chain_hash(prev, row)
-        con.execute("UPDATE events SET prev_hash = ?, hash = ? WHERE event_id = ?",
+        con.execute("UPDATE events_live SET prev_hash = ?, hash = ? WHERE event_id = ?",
                     [row["prev_hash"] if row["seq"] == 1 else None, prev, row["event_id"]])
-    con.execute("UPDATE events SET prev_hash = coalesce(prev_hash, '')")
-    con.execute("UPDATE events e SET prev_hash = p.hash FROM events p "
+    con.execute("UPDATE events_live SET prev_hash = coalesce(prev_hash, '')")
+    con.execute("UPDATE events_live e SET prev_hash = p.hash FROM events_live p "
                 "WHERE p.session_id = e.session_id AND p.seq = e.seq - 1")
     con.close()
     first = verify(audit).problems[0]

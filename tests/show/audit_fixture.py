@@ -46,15 +46,17 @@ def write_audit(path: Path, events: list[dict[str, Any]],
 
     con = duckdb.connect(str(path))
     try:
+        table = "events_live"   # the real store's live events (``events`` is a view over them)
         try:  # the real store's schema when it is there, else the CONTRACT's columns
             from jupyter_guard.record.schema import ensure_schema
         except ImportError:
             con.execute(EVENTS_DDL)
             con.execute(APPROVALS_DDL)
+            table = "events"
         else:
             ensure_schema(con)
         for e in events:
-            con.execute(f"INSERT INTO events ({', '.join(e)}) VALUES "
+            con.execute(f"INSERT INTO {table} ({', '.join(e)}) VALUES "
                         f"({', '.join('?' for _ in e)})", list(e.values()))
         for who in pending_by:
             con.execute("INSERT INTO approvals (request_id, requested_by, status) "
