@@ -4,14 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser postgres labext-test bench clean
+.PHONY: setup demo lint test browser postgres labext-test bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,lint]'
 	touch $(STAMP)
 
 # Headless Chromium for the sidebar's browser test (Debian's package; test tools cannot download browsers here).
@@ -46,8 +46,15 @@ labext-test: setup
 	  jlpm lint && jlpm test --silent && jlpm check:build; \
 	else echo "node missing: skipping the labextension's lint and unit tests"; fi
 
-test: setup browser postgres labext-test
-	$(PY) -m pytest -q
+# Static checks and the docstring examples, before any kernel starts (mypy keeps a cache in
+# .mypy_cache, so a second run takes seconds). `make lint VENV=path/to/venv` runs them alone.
+lint:
+	$(PY) -m ruff check jupyter_guard tests benchmarks
+	$(PY) -m mypy
+	$(PY) -m pytest -q tests/test_doctests.py
+
+test: setup lint browser postgres labext-test
+	$(PY) -m pytest -q --ignore=tests/test_doctests.py
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -136,7 +136,7 @@ def ingest_100(path: Path, runs: int = 5) -> list[float]:
     from jupyter_guard.record import AuditLog, ingest
 
     took = []
-    for r in range(runs):
+    for _ in range(runs):
         log = AuditLog(path, background=False)
         for i in range(100):
             e = log.begin(user="ada", actor="human", notebook="n", cell_id=f"c{i}",

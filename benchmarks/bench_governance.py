@@ -26,14 +26,14 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_audit import synthetic  # noqa: E402
+from bench_audit import synthetic
 
-from jupyter_guard.guard.lineage import intent_doc  # noqa: E402
-from jupyter_guard.model import Intent  # noqa: E402
-from jupyter_guard.policy.load import build  # noqa: E402
-from jupyter_guard.record.export import export_openlineage  # noqa: E402
-from jupyter_guard.record.replay import replay  # noqa: E402
-from jupyter_guard.record.schema import ensure_schema  # noqa: E402
+from jupyter_guard.guard.lineage import intent_doc
+from jupyter_guard.model import Intent
+from jupyter_guard.policy.load import build
+from jupyter_guard.record.export import export_openlineage
+from jupyter_guard.record.replay import replay
+from jupyter_guard.record.schema import ensure_schema
 
 TEMPLATES = [
     [Intent("sql.select", "table", "customers", ("customers.ssn", "customers.id"),

@@ -127,7 +127,7 @@ class Kernel:
         return (idle - t) * 1000, status, out
 
     def ok(self, code: str) -> list[dict[str, Any]]:
-        ms, status, out = self.run(code)
+        _, status, out = self.run(code)
         if status != "ok":
             errs = [m["content"] for m in out if m["msg_type"] == "error"]
             raise RuntimeError(f"cell failed: {code[:80]!r}: {errs}"[:3000])

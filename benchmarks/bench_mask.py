@@ -52,25 +52,26 @@ def paired_ms(plain: Any, masked: Any, repeat: int) -> tuple[float, float]:
 
 def run(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     settings = MaskSettings()
-    rows = []
-    for n in sizes:
-        df = customers(n)
-        assert "user0@example.com" not in (frame_html(df, settings) or "")
-        plain, masked = paired_ms(df._repr_html_, lambda: frame_html(df, settings), repeat)
-        plain_t, masked_t = paired_ms(lambda: repr(df), lambda: frame_text(df, settings), repeat)
+    return [_row(n, settings, repeat) for n in sizes]
 
-        def display() -> None:  # what a notebook display renders: text/plain and text/html
-            with one_display():
-                frame_text(df, settings)
-                frame_html(df, settings)
-        plain_d, masked_d = paired_ms(lambda: (repr(df), df._repr_html_()), display, repeat)
-        rows.append({"rows": n, "html_plain_ms": round(plain, 3), "html_masked_ms": round(masked, 3),
-                     "html_ratio": round(masked / plain, 3), "text_plain_ms": round(plain_t, 3),
-                     "text_masked_ms": round(masked_t, 3), "text_ratio": round(masked_t / plain_t, 3),
-                     "display_plain_ms": round(plain_d, 3), "display_masked_ms": round(masked_d, 3),
-                     "display_ratio": round(masked_d / plain_d, 3)})
-        del df
-    return rows
+
+def _row(n: int, settings: MaskSettings, repeat: int) -> dict[str, Any]:
+    """One size's figures; the frame is freed when this returns, before the next size is built."""
+    df = customers(n)
+    assert "user0@example.com" not in (frame_html(df, settings) or "")
+    plain, masked = paired_ms(df._repr_html_, lambda: frame_html(df, settings), repeat)
+    plain_t, masked_t = paired_ms(lambda: repr(df), lambda: frame_text(df, settings), repeat)
+
+    def display() -> None:  # what a notebook display renders: text/plain and text/html
+        with one_display():
+            frame_text(df, settings)
+            frame_html(df, settings)
+    plain_d, masked_d = paired_ms(lambda: (repr(df), df._repr_html_()), display, repeat)
+    return {"rows": n, "html_plain_ms": round(plain, 3), "html_masked_ms": round(masked, 3),
+            "html_ratio": round(masked / plain, 3), "text_plain_ms": round(plain_t, 3),
+            "text_masked_ms": round(masked_t, 3), "text_ratio": round(masked_t / plain_t, 3),
+            "display_plain_ms": round(plain_d, 3), "display_masked_ms": round(masked_d, 3),
+            "display_ratio": round(masked_d / plain_d, 3)}
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:

@@ -74,7 +74,7 @@ def main() -> None:
     res["fetch_100k_derived_hooked_ms"] = best(lambda: hooked(derived), a.repeat)
 
     class FX:
-        class rt:  # noqa: N801
+        class rt:
             @staticmethod
             def user_stack(frame: Any) -> bool:
                 while frame is not None:

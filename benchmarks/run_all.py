@@ -159,7 +159,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for k, e in r.get("exits", {}).items():
         out.append(("exit checks", labels.get(k, k), f"{e['guarded_ms']:.2f} ms",
                     f"no guard {e['plain_ms']:.2f} ms", f"×{e['ratio']:.2f}"))
-    from bench_pg import rows as pg_rows   # PostgreSQL (a throwaway cluster), same run
+    from bench_pg import rows as pg_rows  # PostgreSQL (a throwaway cluster), same run
 
     for q, tool, base, ms, base_ms in pg_rows(r.get("pg", {})):
         out.append(("PostgreSQL", f"{q}: {tool}", f"{ms:.2f} ms ({ms - base_ms:+.2f} ms)",

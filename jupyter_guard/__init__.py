@@ -10,7 +10,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["GuardBlocked", "load_ipython_extension", "unload_ipython_extension", "panel", "__version__"]
+__all__ = [
+    "GuardBlocked",
+    "__version__",
+    "load_ipython_extension",
+    "panel",
+    "unload_ipython_extension",
+]
 
 
 def __getattr__(name: str) -> Any:

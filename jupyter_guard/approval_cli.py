@@ -34,7 +34,7 @@ def server(args: Any) -> tuple[str, str]:
         from jupyter_server.serverapp import list_running_servers
 
         found = sorted(list_running_servers(), key=lambda s: s.get("pid", 0))
-    except Exception:   # no jupyter_server or an unreadable runtime dir: no server to ask
+    except Exception:   # noqa: BLE001 - no jupyter_server or an unreadable runtime dir: no server to ask
         found = []
     if not found:
         raise ApiError(0, NO_SERVER)

@@ -125,7 +125,8 @@ class Verifier:
     def check(self, part: Mapping[str, Any], msg_id: str, code: str,
               now: float | None = None) -> Checked:
         """Verify ``metadata.jupyter_guard`` of the request ``msg_id`` running ``code``."""
-        claimed = part.get("user") if isinstance(part.get("user"), str) else ""
+        user = part.get("user")
+        claimed = user if isinstance(user, str) else ""
         stamp, sig = part.get("stamp"), part.get("signature")
         if stamp is None and sig is None:
             return Checked("unverified" if claimed else "none", claimed=claimed,

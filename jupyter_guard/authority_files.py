@@ -76,9 +76,7 @@ def named_in(strings: Iterable[str]) -> list[str]:
     match one (``*`` may cross ``/`` here: stricter than DuckDB, never looser)."""
     out = []
     for s in strings:
-        if is_authority_file(s):
-            out.append(s)
-        elif any(c in s for c in "*?[") and _glob_hits(s):
+        if is_authority_file(s) or (any(c in s for c in "*?[") and _glob_hits(s)):
             out.append(s)
     return out
 

@@ -34,7 +34,7 @@ def _audit_path(args: argparse.Namespace) -> str:
 
 def _stale_exit(args: argparse.Namespace, code: int) -> int:
     """Exit 3 when the data shown is older than the journals (0 would look complete)."""
-    return 3 if code == 0 and getattr(args, "_stale", "") else code
+    return 3 if code == 0 and getattr(args, "_stale", False) else code
 
 
 def _outside_kernel(args: argparse.Namespace, command: str) -> None:
@@ -152,8 +152,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from jupyter_guard.record import export
 
-    if args.parquet and _into_store(args, args.parquet) or args.openlineage and _into_store(
-            args, args.openlineage):
+    if (args.parquet and _into_store(args, args.parquet)) or (args.openlineage and _into_store(
+            args, args.openlineage)):
         _outside_kernel(args, "export")
     path = _audit_path(args)
     if args.parquet:
@@ -240,10 +240,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jupyter guard", description="jupyter_guard governance and setup")
-    p.add_argument("--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)")
+    p = argparse.ArgumentParser(
+        prog="jupyter guard", description="jupyter_guard governance and setup"
+    )
+    p.add_argument(
+        "--audit", help="audit file (default: JUPYTER_GUARD_AUDIT or the Jupyter data dir)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    pc = sub.add_parser("policy", help="policy tools").add_subparsers(dest="policy_cmd", required=True)
+    pc = sub.add_parser("policy", help="policy tools").add_subparsers(
+        dest="policy_cmd", required=True
+    )
     check = pc.add_parser("check", help="validate a policy file")
     check.add_argument("file")
     check.set_defaults(func=cmd_policy_check)
@@ -358,7 +364,7 @@ def main(argv: Sequence[str] | None = None, settings: Any = None) -> int:
             print(json.dumps(as_json[1], default=str, indent=2))
             return as_json[0]
         return int(args.func(args))
-    except Exception as e:
+    except Exception as e:  # a one-line message and exit code for known errors; others re-raised
         from jupyter_guard.errors import GuardError
 
         known = isinstance(e, (GuardError, OSError, ValueError)) or type(e).__name__ == "AuditError"

@@ -21,16 +21,16 @@ from jupyter_guard.config import JupyterGuard
 NAME = "jupyter-guard"
 
 
-class _Subcommand(JupyterApp):  # type: ignore[misc]
+class _Subcommand(JupyterApp):
     """One ``cli.py`` subcommand: Jupyter's config files are loaded, the rest of the command line
     goes to the subcommand's own argparse options."""
 
     name = NAME
     version = __version__
-    classes = [JupyterGuard]
+    classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
     command = ""
-    argv_rest: list[str] = []
-    before: list[str] = []   # argparse options given before the command (``--audit PATH``)
+    argv_rest: list[str] = []  # noqa: RUF012 - set per instance by parse_command_line
+    before: list[str] = []  # noqa: RUF012 - argparse options given before the command (``--audit PATH``)
 
     def parse_command_line(self, argv: Any = None) -> None:
         self.argv_rest = list(argv or [])
@@ -60,7 +60,7 @@ def _subcommands() -> dict[str, tuple[Any, str]]:
     return out
 
 
-class GuardApp(JupyterApp):  # type: ignore[misc]
+class GuardApp(JupyterApp):
     """The governance and setup commands of jupyter_guard."""
 
     name = NAME
@@ -68,7 +68,7 @@ class GuardApp(JupyterApp):  # type: ignore[misc]
                    "approvals, export, compact, replay, enable. `jupyter guard COMMAND --help` "
                    "describes one command.")
     version = __version__
-    classes = [JupyterGuard]
+    classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
     subcommands = _subcommands()
 
     def initialize(self, argv: Any = None) -> None:

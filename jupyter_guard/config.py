@@ -22,11 +22,14 @@ def default_audit_path() -> str:
     return str(Path(jupyter_data_dir()) / "guard" / "audit.duckdb")
 
 
-class JupyterGuard(Configurable):  # type: ignore[misc]
+class JupyterGuard(Configurable):
     """Settings of jupyter_guard (see README, "Configuration")."""
 
-    policy = Unicode("", help="Path of the policy YAML file (default: the packaged default policy). "
-                     "Env: JUPYTER_GUARD_POLICY.").tag(config=True)
+    policy = Unicode(
+        "",
+        help="Path of the policy YAML file (default: the packaged default policy). "
+        "Env: JUPYTER_GUARD_POLICY.",
+    ).tag(config=True)
     audit = Unicode("", help="Path of the DuckDB audit file (default: <jupyter data dir>/guard/"
                     "audit.duckdb). Env: JUPYTER_GUARD_AUDIT.").tag(config=True)
     user = Unicode("", help="Who runs the kernel when no server or JupyterHub identity is known. "
@@ -46,7 +49,9 @@ def resolve(cfg: JupyterGuard | None = None, env: dict[str, str] | None = None) 
     return out
 
 
-def resolve_user(configured: str = "", env: dict[str, str] | None = None) -> tuple[str, tuple[str, ...]]:
+def resolve_user(
+    configured: str = "", env: dict[str, str] | None = None
+) -> tuple[str, tuple[str, ...]]:
     """(user, groups): the server's identity > JupyterHub > JUPYTER_GUARD_USER > the OS login."""
     env = dict(os.environ) if env is None else env
     groups = tuple(g for g in env.get("JUPYTERHUB_GROUPS", "").split(",") if g)
@@ -81,6 +86,6 @@ def in_store(path: str, audit: str) -> bool:
         head, base = os.path.split(a)
         for n in names:
             hidden = os.path.join(head, "." + base + ".")
-            if n == a or n.startswith(a + ".") or n.startswith(hidden):
+            if n == a or n.startswith((a + ".", hidden)):
                 return True
     return False

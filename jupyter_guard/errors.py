@@ -26,7 +26,11 @@ class GuardBlocked(GuardError, PermissionError):
         self.rule_id, self.reason, self.decision = rule_id, reason.rstrip("."), decision
         self.details = details   # the structured refusal (jupyter_guard.policy.refusal)
         hint = " Ask for approval with `%guard request <why>`." if approval_hint else ""
-        head = "Held for approval by jupyter_guard" if decision == "approval" else "Blocked by jupyter_guard"
+        head = (
+            "Held for approval by jupyter_guard"
+            if decision == "approval"
+            else "Blocked by jupyter_guard"
+        )
         super().__init__(f"{head} [{rule_id}]: {self.reason}.{hint}")
 
     def _render_traceback_(self) -> list[str]:

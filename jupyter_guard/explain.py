@@ -1,7 +1,6 @@
 """The decision for a piece of code or SQL without running it (``jupyter guard explain``)."""
 from __future__ import annotations
 
-
 from jupyter_guard.analyze.pysinks import looks_like_sql
 from jupyter_guard.model import Analysis, Verdict, combine
 from jupyter_guard.policy.decide import decide
@@ -28,7 +27,9 @@ def analyse(code: str, dialect: str = "duckdb") -> Analysis:
     return analyze_python(TransformerManager().transform_cell(code), sql=sql, shell=shell)
 
 
-def explain(code: str, policy: Policy, context: Context | None = None) -> tuple[Verdict, tuple[Verdict, ...]]:
+def explain(
+    code: str, policy: Policy, context: Context | None = None
+) -> tuple[Verdict, tuple[Verdict, ...]]:
     a = analyse(code)
     verdicts = decide(a.intents, policy, context or Context())
     if a.errors and not verdicts:
@@ -46,5 +47,7 @@ def explain_text(code: str, policy: Policy, context: Context | None = None) -> s
             lines.append(f"  - {i.action} {i.target or ''}".rstrip() + f": {v.decision}"
                          + (f" [{v.rule_id}] {v.reason}" if v.rule_id else ""))
     if overall.refuses:
-        lines.append("note:     row-count estimates need a database; `explain` decides on the text alone")
+        lines.append(
+            "note:     row-count estimates need a database; `explain` decides on the text alone"
+        )
     return "\n".join(lines)

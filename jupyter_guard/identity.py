@@ -34,7 +34,7 @@ GATED_ENV = "JUPYTER_GUARD_GATED"        # set by the server gate on the kernels
 def _load_verifier() -> Verifier | None:
     try:
         return kernel_verifier()
-    except Exception:   # a bad key or no cryptography: no claim verifies, cells run as the owner
+    except Exception:  # noqa: BLE001 - a bad key or no cryptography: no claim verifies, cells run as the owner
         return None
 
 

@@ -1,4 +1,6 @@
-"""The vocabulary every layer shares: what a cell would do (Intent) and what the guard says (Verdict).
+"""The vocabulary every layer shares.
+
+What a cell would do (Intent) and what the guard says (Verdict).
 
 Stdlib only, frozen values. Analysers turn text into ``tuple[Intent, ...]``; the policy engine turns
 intents into verdicts; enforcement and recording only read them.
@@ -8,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # What a cell would do. Each analyser emits only these words.
 Action = Literal[
@@ -25,7 +28,9 @@ Action = Literal[
 TargetKind = Literal["table", "view", "schema", "database", "column", "file", "path", "host",
                      "command", "guard", "variable", "none"]
 Decision = Literal["allow", "mask", "warn", "block", "approval"]
-WhereKind = Literal["", "none", "always", "filtered", "param", "unknown"]  # param: needs bound values
+WhereKind = Literal[
+    "", "none", "always", "filtered", "param", "unknown"
+]  # param: needs bound values
 
 # Stands for a part of a string or path that cannot be known before the code runs.
 UNKNOWN = "__jg_unknown__"
@@ -62,8 +67,8 @@ class Intent:
     span: tuple[int, int] | None = None    # (line, col) in the cell, 1-based line
     via: str = ""                          # the Python object SQL was handed to (``con``)
 
-    def with_(self, **changes: object) -> Intent:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Intent:
+        return dataclasses.replace(self, **changes)
 
 
 class _Ids:
@@ -118,7 +123,7 @@ class Verdict:
 ALLOW = Verdict("allow", "", "no rule matched")
 
 
-def combine(verdicts: tuple[Verdict, ...] | list[Verdict]) -> Verdict:
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
     """The cell's verdict: the most severe one (first of equals).
 
     >>> combine([Verdict("allow", "", "ok"), Verdict("block", "r", "no")]).rule_id

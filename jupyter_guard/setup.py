@@ -1,4 +1,8 @@
-"""``jupyter guard enable/disable``: load the guard in every kernel through IPython's startup config."""
+"""``jupyter guard enable/disable``.
+
+Load the guard in every kernel through IPython's startup config.
+"""
+
 from __future__ import annotations
 
 import sys

@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,13 +31,38 @@ def work_root() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def new_workspace(root: Path, *, data: bool = True) -> Path:
+    """A fresh folder under ``root`` (outside the temp dir); with ``data``, a protected
+    ``data/keep.csv`` inside."""
+    d = root / uuid.uuid4().hex[:8]
+    d.mkdir(parents=True)
+    if data:
+        (d / "data").mkdir()
+        (d / "data" / "keep.csv").write_text("id,city\n1,Paris\n")
+    return d
+
+
 @pytest.fixture()
 def workdir(work_root: Path) -> Path:
     """A fresh folder outside the temp dir, with a protected ``data/`` folder inside."""
-    d = work_root / uuid.uuid4().hex[:8]
-    (d / "data").mkdir(parents=True)
-    (d / "data" / "keep.csv").write_text("id,city\n1,Paris\n")
-    return d
+    return new_workspace(work_root)
+
+
+@pytest.fixture(scope="session")
+def ip(work_root: Path) -> Iterator[Any]:
+    """A real in-process IPython shell with ``%load_ext jupyter_guard`` (history off); it
+    guards this process from then on, so the tests that use it run last (see below)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    os.environ["JUPYTER_GUARD_AUDIT"] = str(work_root / "audit.duckdb")
+    os.environ.pop("JUPYTER_GUARD_POLICY", None)
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    res = shell.run_cell("%load_ext jupyter_guard", store_history=True)
+    assert res.success, res.error_in_exec
+    yield shell
 
 
 def make_warehouse(path: Path, rows: int = 5000) -> Path:

@@ -1,21 +1,38 @@
-"""A real ipykernel driven through jupyter_client, with every iopub message of each cell kept."""
+"""The one kernel driver of the tests: a real ipykernel driven through jupyter_client, with every
+iopub message of each cell kept, and ``guarded_kernel`` for the usual set-up around it (a
+warehouse, a policy file, the guard loaded, a connection)."""
 from __future__ import annotations
 
 import os
 import queue
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+OUTPUT_KINDS = frozenset({"execute_result", "display_data", "update_display_data", "stream",
+                          "error"})
+
 
 @dataclass
 class Reply:
+    """One execution: the reply's status and content, and every iopub message it caused."""
+
     status: str
     messages: list[dict[str, Any]] = field(default_factory=list)
     reply: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["msg_type"] in OUTPUT_KINDS]
 
     @property
     def text(self) -> str:
@@ -31,6 +48,32 @@ class Reply:
                 parts.append("\n".join(c["traceback"]))
         return "\n".join(parts)
 
+    def everything(self) -> str:
+        """Every string of every output message: all mime types, metadata, stream text, error
+        names, values and tracebacks (what a leak check must search)."""
+        parts: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str):
+                parts.append(value)
+            elif isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, (list, tuple)):
+                for v in value:
+                    walk(v)
+
+        for m in self.outputs:
+            walk(m["content"])
+        return "\n".join(parts)
+
+    def mimes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for m in self.outputs:
+            for mime, value in m["content"].get("data", {}).items():
+                out[mime] = out.get(mime, "") + str(value)
+        return out
+
     @property
     def error(self) -> dict[str, Any]:
         for m in self.messages:
@@ -40,17 +83,23 @@ class Reply:
 
 
 class Kernel:
-    def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
+    """A fresh ipykernel in ``cwd`` with this process's environment and ``env`` over it (a value
+    of None removes that variable)."""
+
+    def __init__(self, cwd: Path, env: dict[str, str | None] | None = None) -> None:
+        self.workdir = Path(cwd)
         self.km = KernelManager(kernel_name="python3")
-        full = {**os.environ, **(env or {})}
-        full.pop("PYTEST_CURRENT_TEST", None)
+        merged = {**os.environ, **(env or {}), "PYTEST_CURRENT_TEST": None}
+        full = {k: v for k, v in merged.items() if v is not None}
         self.km.kernel_spec.argv[0] = sys.executable  # the venv's Python, not whatever is on PATH
-        self.km.start_kernel(cwd=str(cwd), env=full, extra_arguments=["--HistoryManager.enabled=False"])
+        self.km.start_kernel(cwd=str(cwd), env=full,
+                             extra_arguments=["--HistoryManager.enabled=False"])
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        self.kc.wait_for_ready(timeout=90)
 
-    def run(self, code: str, *, metadata: dict[str, Any] | None = None, timeout: float = 60) -> Reply:
+    def run(self, code: str, *, metadata: dict[str, Any] | None = None,
+            timeout: float = 60) -> Reply:
         content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                    "allow_stdin": False, "stop_on_error": False}
         msg = self.kc.session.msg("execute_request", content, metadata=metadata or {})
@@ -64,10 +113,9 @@ class Kernel:
                 raise TimeoutError(f"no idle status for: {code[:60]}") from None
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
+            out.messages.append(m)
             if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                 break
-            if m["msg_type"] not in ("status", "execute_input"):
-                out.messages.append(m)
         while True:
             r = self.kc.get_shell_msg(timeout=timeout)
             if r["parent_header"].get("msg_id") == msg_id:
@@ -75,8 +123,46 @@ class Kernel:
                 out.status = r["content"]["status"]
                 return out
 
+    def ok(self, code: str, **kw: Any) -> Reply:
+        r = self.run(code, **kw)
+        assert r.ok, r.everything()
+        return r
+
+    def blocked(self, code: str, rule: str) -> Reply:
+        r = self.run(code)
+        assert r.status == "error", f"not refused: {code!r}\n{r.everything()}"
+        assert f"[{rule}]" in r.everything(), r.everything()
+        return r
+
     def stop(self) -> None:
         try:
             self.kc.stop_channels()
         finally:
             self.km.shutdown_kernel(now=False)
+
+
+@contextmanager
+def guarded_kernel(cwd: Path, env: dict[str, str | None] | None = None, *,
+                   policy: str | None = None, warehouse: int = 0,
+                   connect: bool = False) -> Iterator[Kernel]:
+    """A kernel in ``cwd`` with ``%load_ext jupyter_guard`` done, its audit in
+    ``cwd/audit.duckdb`` (unless ``env`` names one) and no inherited policy; ``policy`` is YAML
+    written to ``cwd/policy.yaml`` and used; ``warehouse`` makes ``cwd/wh.duckdb`` with that many customers first, and
+    ``connect`` opens it as ``con`` (with ``import duckdb``)."""
+    from tests.conftest import make_warehouse
+
+    full: dict[str, str | None] = {"JUPYTER_GUARD_AUDIT": str(cwd / "audit.duckdb"),
+                                   "JUPYTER_GUARD_POLICY": None, **(env or {})}
+    if policy is not None:
+        (cwd / "policy.yaml").write_text(policy)
+        full["JUPYTER_GUARD_POLICY"] = str(cwd / "policy.yaml")
+    if warehouse:
+        make_warehouse(cwd / "wh.duckdb", rows=warehouse)
+    k = Kernel(cwd, full)
+    try:
+        k.ok("%load_ext jupyter_guard")
+        if connect:
+            k.ok("import duckdb\ncon = duckdb.connect('wh.duckdb')")
+        yield k
+    finally:
+        k.stop()

@@ -28,7 +28,9 @@ def _start() -> None:
 try:
     _start()
 except BaseException as e:  # noqa: BLE001 - a child without its guard must not run at all
-    sys.stderr.write("jupyter_guard: this Python child cannot start the guard "
-                     f"({type(e).__name__}: {e}), so it was stopped; run it from a kernel whose Python has "
-                     "jupyter_guard installed.\n")
+    sys.stderr.write(
+        "jupyter_guard: this Python child cannot start the guard "
+        f"({type(e).__name__}: {e}), so it was stopped; run it from a kernel whose Python has "
+        "jupyter_guard installed.\n"
+    )
     os._exit(126)

@@ -12,7 +12,9 @@ from jupyter_guard.analyze.template import is_template, skeleton
 from jupyter_guard.model import Analysis, Intent
 
 SHELL_CELL_MAGICS = frozenset({"bash", "sh", "zsh", "system", "sx"})
-SCRIPT_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
+SCRIPT_SHELLS = frozenset(
+    {"bash", "sh", "zsh", "dash", "ksh", "/bin/bash", "/bin/sh", "/usr/bin/env"}
+)
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "prun", "capture", "debug", "python", "python3",
                                 "pypy", "markdown"})
 SHELL_ALIASES = frozenset({"rm", "mv", "cp", "rmdir", "mkdir", "ln", "cat", "ls", "ll", "lf", "lk",

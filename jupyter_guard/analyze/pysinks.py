@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.analyze.pyvalues import UNKNOWN, Scope, dotted, is_path_expr, path_of, string_of
+from jupyter_guard.analyze.pyvalues import Scope, dotted, is_path_expr, path_of, string_of
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.model import UNKNOWN, Action, Analysis, Intent
 
 GUARD_ENV_PREFIX = "JUPYTER_GUARD"
 
@@ -28,7 +28,7 @@ class Ctx:
 Handler = Callable[[ast.Call, Scope, Ctx], Analysis]
 
 
-def arg(call: ast.Call, pos: int, *names: str) -> ast.AST | None:
+def arg(call: ast.Call, pos: int, *names: str) -> ast.expr | None:
     if len(call.args) > pos and not isinstance(call.args[pos], ast.Starred):
         return call.args[pos]
     for k in call.keywords:
@@ -47,9 +47,9 @@ def _one(*intents: Intent) -> Analysis:
     return Analysis(intents)
 
 
-def file_op(action: str, recursive: bool = False, pos: int = 0, *names: str) -> Handler:
+def file_op(action: Action, recursive: bool = False, pos: int = 0, *names: str) -> Handler:
     def h(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
-        return _one(Intent(action, "path", _p(call, scope, pos, *names), recursive=recursive,  # type: ignore[arg-type]
+        return _one(Intent(action, "path", _p(call, scope, pos, *names), recursive=recursive,
                            source=ast.unparse(call)))
     return h
 
@@ -110,7 +110,9 @@ def _exec_family(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
     for a in args[1:]:
         parts.append(_command_text(a, scope) if isinstance(a, (ast.List, ast.Tuple))
                      else shlex.quote(string_of(a, scope) or UNKNOWN))
-    return ctx.shell(" ".join(parts) if parts else (string_of(args[0], scope) if args else None) or UNKNOWN)
+    return ctx.shell(
+        " ".join(parts) if parts else (string_of(args[0], scope) if args else None) or UNKNOWN
+    )
 
 
 def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
@@ -120,7 +122,9 @@ def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
         if text is None or not looks_like_sql(text):
             return Analysis()
         found = ctx.sql(text, dialect)
-        if UNKNOWN in text and (found.errors or any(i.action == "sql.unparsed" for i in found.intents)):
+        if UNKNOWN in text and (
+            found.errors or any(i.action == "sql.unparsed" for i in found.intents)
+        ):
             return Analysis()  # only its run-time value can be judged: the SQL sinks do that
         via = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else ""
         via = "duckdb" if dotted(call.func, scope).startswith("duckdb.") else via
@@ -226,7 +230,9 @@ def _dynamic(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
     text = string_of(node, scope)
     if text is not None and UNKNOWN not in text:
         return ctx.python(text)
-    return _one(Intent("code.dynamic", source=ast.unparse(call)[:200], detail="code built at run time"))
+    return _one(
+        Intent("code.dynamic", source=ast.unparse(call)[:200], detail="code built at run time")
+    )
 
 
 def path_method(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
@@ -244,9 +250,9 @@ def path_method(call: ast.Call, scope: Scope, ctx: Ctx) -> Analysis:
         return _one(Intent("file.truncate", "path", base, source=src))
     if m == "open":
         mode = string_of(arg(call, 0, "mode"), scope) or "r"
-        act = "file.truncate" if ("w" in mode or "x" in mode) else "file.write" if (
+        act: Action = "file.truncate" if ("w" in mode or "x" in mode) else "file.write" if (
             "a" in mode or "+" in mode) else "file.read"
-        return _one(Intent(act, "path", base, source=src))  # type: ignore[arg-type]
+        return _one(Intent(act, "path", base, source=src))
     if m in ("read_text", "read_bytes"):
         return _one(Intent("file.read", "path", base, source=src))
     if m in ("chmod", "touch", "symlink_to", "hardlink_to"):
@@ -258,42 +264,101 @@ PATH_METHODS = frozenset({"unlink", "rmdir", "rename", "replace", "write_text", 
                           "open", "read_text", "read_bytes", "chmod", "touch", "symlink_to",
                           "hardlink_to"})
 
-_SHELL_FUNCS = ("os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
-                "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput",
-                "subprocess.getstatusoutput", "commands.getoutput", "pty.spawn", "asyncio.create_subprocess_shell",
-                "sh.Command", "plumbum.local")
-_EXEC_FUNCS = tuple(f"os.{n}" for n in ("execv", "execve", "execl", "execle", "execlp", "execlpe",
-                                        "execvp", "execvpe", "spawnv", "spawnve", "spawnl", "spawnle",
-                                        "spawnlp", "spawnvp", "posix_spawn", "posix_spawnp")) + (
-    "asyncio.create_subprocess_exec",)
+_SHELL_FUNCS = (
+    "os.system",
+    "os.popen",
+    "subprocess.run",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.Popen",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+    "commands.getoutput",
+    "pty.spawn",
+    "asyncio.create_subprocess_shell",
+    "sh.Command",
+    "plumbum.local",
+)
+_EXEC_FUNCS = tuple(
+    f"os.{n}"
+    for n in (
+        "execv",
+        "execve",
+        "execl",
+        "execle",
+        "execlp",
+        "execlpe",
+        "execvp",
+        "execvpe",
+        "spawnv",
+        "spawnve",
+        "spawnl",
+        "spawnle",
+        "spawnlp",
+        "spawnvp",
+        "posix_spawn",
+        "posix_spawnp",
+    )
+) + ("asyncio.create_subprocess_exec",)
 
 FUNCTIONS: dict[str, Handler] = {
-    **{n: file_op("file.delete", False, 0, "path") for n in (
-        "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "pathlib.Path.unlink")},
+    **{
+        n: file_op("file.delete", False, 0, "path")
+        for n in ("os.remove", "os.unlink", "os.rmdir", "os.removedirs", "pathlib.Path.unlink")
+    },
     "shutil.rmtree": file_op("file.delete", True, 0, "path"),
     "os.truncate": file_op("file.truncate", False, 0, "path"),
-    "os.rename": _move, "os.replace": _move, "os.renames": _move, "shutil.move": _move,
-    "shutil.copy": _copy, "shutil.copy2": _copy, "shutil.copyfile": _copy, "shutil.copytree": _copy,
-    "open": _open, "io.open": _open, "builtins.open": _open, "codecs.open": _open, "os.open": _os_open,
+    "os.rename": _move,
+    "os.replace": _move,
+    "os.renames": _move,
+    "shutil.move": _move,
+    "shutil.copy": _copy,
+    "shutil.copy2": _copy,
+    "shutil.copyfile": _copy,
+    "shutil.copytree": _copy,
+    "open": _open,
+    "io.open": _open,
+    "builtins.open": _open,
+    "codecs.open": _open,
+    "os.open": _os_open,
     **{n: shell_call(0, "args", "cmd", "command") for n in _SHELL_FUNCS},
-    **{n: _exec_family for n in _EXEC_FUNCS},
-    **{f"{lib}.{verb}": _upload(verb) for lib in ("requests", "httpx") for verb in (
-        "post", "put", "patch", "get", "delete", "head")},
-    "requests.request": _upload(), "httpx.request": _upload(),
-    "urllib.request.urlopen": _urlopen, "urllib2.urlopen": _urlopen,
-    "duckdb.sql": sql_call(0, "query"), "duckdb.execute": sql_call(0, "query"),
-    "duckdb.query": sql_call(0, "query"), "duckdb.executemany": sql_call(0, "query"),
-    "pandas.read_sql": sql_call(0, "sql"), "pandas.read_sql_query": sql_call(0, "sql"),
-    "sqlalchemy.text": sql_call(0, "text"), "sqlalchemy.sql.text": sql_call(0, "text"),
-    "os.putenv": _environ_call, "os.unsetenv": _environ_call,
-    "os.environ.pop": _environ_call, "os.environ.__setitem__": _environ_call,
-    "os.environ.__delitem__": _environ_call, "os.environ.setdefault": _environ_call,
+    **dict.fromkeys(_EXEC_FUNCS, _exec_family),
+    **{
+        f"{lib}.{verb}": _upload(verb)
+        for lib in ("requests", "httpx")
+        for verb in ("post", "put", "patch", "get", "delete", "head")
+    },
+    "requests.request": _upload(),
+    "httpx.request": _upload(),
+    "urllib.request.urlopen": _urlopen,
+    "urllib2.urlopen": _urlopen,
+    "duckdb.sql": sql_call(0, "query"),
+    "duckdb.execute": sql_call(0, "query"),
+    "duckdb.query": sql_call(0, "query"),
+    "duckdb.executemany": sql_call(0, "query"),
+    "pandas.read_sql": sql_call(0, "sql"),
+    "pandas.read_sql_query": sql_call(0, "sql"),
+    "sqlalchemy.text": sql_call(0, "text"),
+    "sqlalchemy.sql.text": sql_call(0, "text"),
+    "os.putenv": _environ_call,
+    "os.unsetenv": _environ_call,
+    "os.environ.pop": _environ_call,
+    "os.environ.__setitem__": _environ_call,
+    "os.environ.__delitem__": _environ_call,
+    "os.environ.setdefault": _environ_call,
     "os.environ.update": _tamper("rewrites the environment"),
     "os.environ.clear": _tamper("clears the environment"),
-    "sys.modules.pop": _tamper("removes modules"), "sys.modules.clear": _tamper("clears modules"),
-    "sys.addaudithook": _tamper("adds an audit hook"), "sys.settrace": _tamper("installs a tracer"),
-    "exec": _dynamic, "eval": _dynamic, "compile": _dynamic, "builtins.exec": _dynamic,
-    "builtins.eval": _dynamic, "builtins.compile": _dynamic,
+    "sys.modules.pop": _tamper("removes modules"),
+    "sys.modules.clear": _tamper("clears modules"),
+    "sys.addaudithook": _tamper("adds an audit hook"),
+    "sys.settrace": _tamper("installs a tracer"),
+    "exec": _dynamic,
+    "eval": _dynamic,
+    "compile": _dynamic,
+    "builtins.exec": _dynamic,
+    "builtins.eval": _dynamic,
+    "builtins.compile": _dynamic,
 }
 
 METHODS: dict[str, Handler] = {

@@ -11,24 +11,73 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jupyter_guard.analyze import magics, pysinks
-from jupyter_guard.analyze.pysinks import Ctx, GUARD_ENV_PREFIX
-from jupyter_guard.analyze.pyvalues import UNKNOWN, PathValue, Ref, Scope, dotted, is_path_expr, path_of, string_of
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, Ctx
+from jupyter_guard.analyze.pyvalues import (
+    PathValue,
+    Ref,
+    Scope,
+    dotted,
+    is_path_expr,
+    path_of,
+    string_of,
+)
+from jupyter_guard.model import UNKNOWN, Analysis, Intent
 
 SqlFn = Callable[[str, str], Analysis]
 ShellFn = Callable[[str], Analysis]
 
-_THREAD_STARTERS = {"threading.Thread": ("target", "args"), "multiprocessing.Process": ("target", "args"),
-                    "threading.Timer": ("function", "args")}
-_SUBMITTERS = frozenset({"submit", "run_in_executor", "to_thread", "apply_async", "map", "start_new_thread",
-                         "call_soon", "call_later", "create_task"})
-_GUARD_ATTRS = frozenset({"ast_transformers", "input_transformers_post", "input_transformers_cleanup",
-                          "events", "compile", "ast_parse", "run_cell", "run_cell_async", "should_run_async",
-                          "transform_cell", "transform_ast", "display_formatter", "displayhook",
-                          "system", "system_piped", "system_raw", "getoutput", "run_cell_magic",
-                          "run_line_magic", "extension_manager", "magics_manager", "custom_exceptions",
-                          "showtraceback", "CustomTB", "set_custom_exc", "kernel", "builtin_trap",
-                          "user_global_ns", "_showtraceback", "InteractiveTB"})
+_THREAD_STARTERS = {
+    "threading.Thread": ("target", "args"),
+    "multiprocessing.Process": ("target", "args"),
+    "threading.Timer": ("function", "args"),
+}
+_SUBMITTERS = frozenset(
+    {
+        "submit",
+        "run_in_executor",
+        "to_thread",
+        "apply_async",
+        "map",
+        "start_new_thread",
+        "call_soon",
+        "call_later",
+        "create_task",
+    }
+)
+_GUARD_ATTRS = frozenset(
+    {
+        "ast_transformers",
+        "input_transformers_post",
+        "input_transformers_cleanup",
+        "events",
+        "compile",
+        "ast_parse",
+        "run_cell",
+        "run_cell_async",
+        "should_run_async",
+        "transform_cell",
+        "transform_ast",
+        "display_formatter",
+        "displayhook",
+        "system",
+        "system_piped",
+        "system_raw",
+        "getoutput",
+        "run_cell_magic",
+        "run_line_magic",
+        "extension_manager",
+        "magics_manager",
+        "custom_exceptions",
+        "showtraceback",
+        "CustomTB",
+        "set_custom_exc",
+        "kernel",
+        "builtin_trap",
+        "user_global_ns",
+        "_showtraceback",
+        "InteractiveTB",
+    }
+)
 
 
 def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
@@ -43,10 +92,11 @@ def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
     [('shell.exec', 'ls')]
     """
     if isinstance(tree, str):
+        text = tree
         try:
-            tree = ast.parse(tree)
+            tree = ast.parse(text)
         except SyntaxError as e:
-            return Analysis((Intent("code.dynamic", source=tree[:200], detail="unparsable code"),),
+            return Analysis((Intent("code.dynamic", source=text[:200], detail="unparsable code"),),
                             (f"Python could not be parsed: {e.msg} (line {e.lineno})",))
     walker = _Walker(sql, shell, lookup, depth, scope)
     walker.walk(tree)
@@ -80,7 +130,11 @@ class _Walker:
             return
         line = getattr(node, "lineno", None)
         for i in a.intents:
-            self.intents.append(i if i.span or line is None else i.with_(span=(line, getattr(node, "col_offset", 0))))
+            self.intents.append(
+                i
+                if i.span or line is None
+                else i.with_(span=(line, getattr(node, "col_offset", 0)))
+            )
         self.errors.extend(a.errors)
 
     # -- the walk ---------------------------------------------------------------------------
@@ -93,7 +147,7 @@ class _Walker:
             self._import(node)
             return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.scope.functions[node.name] = node  # type: ignore[assignment]
+            self.scope.functions[node.name] = node
             self.written.append(node.name)
             for d in node.decorator_list:
                 self.expression(d)
@@ -102,7 +156,7 @@ class _Walker:
             self.written.append(node.name)
             for stmt in node.body:  # methods run later: analyse their bodies conservatively
                 if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    self.scope.functions[f"{node.name}.{stmt.name}"] = stmt  # type: ignore[assignment]
+                    self.scope.functions[f"{node.name}.{stmt.name}"] = stmt
                 else:
                     self.statement(stmt)
             return
@@ -124,7 +178,9 @@ class _Walker:
                 self.statement(child)
             elif isinstance(child, ast.expr):
                 self.expression(child)
-            elif isinstance(child, (ast.withitem, ast.excepthandler, ast.comprehension, ast.match_case)):
+            elif isinstance(
+                child, (ast.withitem, ast.excepthandler, ast.comprehension, ast.match_case)
+            ):
                 for sub in ast.iter_child_nodes(child):
                     self.statement(sub) if isinstance(sub, ast.stmt) else self.expression(sub)
 
@@ -151,8 +207,10 @@ class _Walker:
         if UNKNOWN in name and isinstance(node.func, ast.Call):
             self.add(Analysis((Intent("code.dynamic", source=ast.unparse(node)[:200],
                                       detail="callee computed at run time"),)), node)
-        if name in self.scope.functions or (isinstance(node.func, ast.Name) and node.func.id in self.scope.functions):
-            self._call_function(self.scope.functions[name if name in self.scope.functions else node.func.id], node)
+        local = name if name in self.scope.functions else (
+            node.func.id if isinstance(node.func, ast.Name) else None)
+        if local is not None and local in self.scope.functions:
+            self._call_function(self.scope.functions[local], node)
             return
         if name in _THREAD_STARTERS or (attr in _SUBMITTERS and node.args):
             self._thread(name, attr, node)
@@ -171,7 +229,8 @@ class _Walker:
         return self._nested(s[0]) if args and args[0] is not None else Analysis(
             (Intent("code.dynamic", source=ast.unparse(node)[:200]),))
 
-    def _call_function(self, fn: ast.FunctionDef | ast.Lambda, call: ast.Call) -> None:
+    def _call_function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+                       call: ast.Call) -> None:
         if self.depth > 6:
             return
         inner = self.scope.child()
@@ -183,9 +242,17 @@ class _Walker:
                 self._bind_value(inner, k.arg, k.value)
         for p in params:
             inner.values.setdefault(p, UNKNOWN)
-        body = fn.body if isinstance(fn.body, list) else [ast.Expr(fn.body)]
-        self.add(analyze_python(ast.Module(body=body, type_ignores=[]), sql=self.sql, shell=self.shell,
-                                depth=self.depth + 1, scope=inner), call)
+        body: list[ast.stmt] = fn.body if isinstance(fn.body, list) else [ast.Expr(fn.body)]
+        self.add(
+            analyze_python(
+                ast.Module(body=body, type_ignores=[]),
+                sql=self.sql,
+                shell=self.shell,
+                depth=self.depth + 1,
+                scope=inner,
+            ),
+            call,
+        )
 
     def _bind_value(self, scope: Scope, name: str, value: ast.AST) -> None:
         if is_path_expr(value, self.scope):
@@ -197,7 +264,7 @@ class _Walker:
     def _thread(self, name: str, attr: str, node: ast.Call) -> None:
         if name in _THREAD_STARTERS:
             tkw, akw = _THREAD_STARTERS[name]
-            target = pysinks.arg(node, 1 if name != "threading.Timer" else 1, tkw)
+            target = pysinks.arg(node, 1, tkw)
             args = pysinks.arg(node, 3 if name != "threading.Timer" else 2, akw)
         else:
             first = 1 if attr in ("run_in_executor", "call_later") else 0
@@ -206,7 +273,11 @@ class _Walker:
             args = ast.Tuple(elts=list(rest), ctx=ast.Load()) if rest else None
             if attr == "map" and rest:
                 seq = rest[0]
-                args = ast.Tuple(elts=[seq.elts[0]], ctx=ast.Load()) if isinstance(seq, (ast.List, ast.Tuple)) and seq.elts else None
+                args = (
+                    ast.Tuple(elts=[seq.elts[0]], ctx=ast.Load())
+                    if isinstance(seq, (ast.List, ast.Tuple)) and seq.elts
+                    else None
+                )
         if target is None or isinstance(target, ast.Call):
             return
         elts = list(args.elts) if isinstance(args, (ast.Tuple, ast.List)) else []
@@ -217,38 +288,78 @@ class _Walker:
     # -- the guard's own body -----------------------------------------------------------------
     def _check_tamper_call(self, name: str, node: ast.Call) -> None:
         low = name.lower()
-        if "jupyter_guard" in low and any(w in low for w in ("unload", "uninstall", "disable", "setattr", "remove")):
-            self.add(Analysis((Intent("guard.tamper", "guard", "calls into the guard to switch it off",
-                                      source=ast.unparse(node)[:200]),)), node)
+        if "jupyter_guard" in low and any(
+            w in low for w in ("unload", "uninstall", "disable", "setattr", "remove")
+        ):
+            self.add(
+                Analysis(
+                    (
+                        Intent(
+                            "guard.tamper",
+                            "guard",
+                            "calls into the guard to switch it off",
+                            source=ast.unparse(node)[:200],
+                        ),
+                    )
+                ),
+                node,
+            )
         if name in ("setattr", "delattr", "object.__setattr__", "builtins.setattr") and node.args:
-            self._check_target(node.args[0], deleting=name == "delattr",
-                               attr=string_of(node.args[1], self.scope) if len(node.args) > 1 else None)
+            self._check_target(
+                node.args[0],
+                deleting=name == "delattr",
+                attr=string_of(node.args[1], self.scope) if len(node.args) > 1 else None,
+            )
         text = ast.unparse(node.func)
         method = text.rsplit(".", 1)[-1]
         if text.endswith("events.unregister") or (
-                method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
-                and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))):
-            self.add(Analysis((Intent("guard.tamper", "guard", "removes IPython hooks the guard uses",
-                                      source=ast.unparse(node)[:200]),)), node)
+            method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
+            and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))
+        ):
+            self.add(
+                Analysis(
+                    (
+                        Intent(
+                            "guard.tamper",
+                            "guard",
+                            "removes IPython hooks the guard uses",
+                            source=ast.unparse(node)[:200],
+                        ),
+                    )
+                ),
+                node,
+            )
 
-    def _check_target(self, target: ast.AST, *, deleting: bool = False, attr: str | None = None) -> None:
+    def _check_target(
+        self, target: ast.AST, *, deleting: bool = False, attr: str | None = None
+    ) -> None:
         why = ""
         if isinstance(target, ast.Subscript):
             base = dotted(target.value, self.scope)
             key = string_of(target.slice, self.scope) or ""
-            if base == "os.environ" and (key.upper().startswith(GUARD_ENV_PREFIX) or UNKNOWN in key):
+            if base == "os.environ" and (
+                key.upper().startswith(GUARD_ENV_PREFIX) or UNKNOWN in key
+            ):
                 why = f"changes {key} in the environment"
             elif base == "sys.modules" and ("jupyter_guard" in key or UNKNOWN in key):
                 why = "removes the guard's module"
         elif isinstance(target, ast.Attribute) or attr is not None:
-            owner = dotted(target.value if isinstance(target, ast.Attribute) else target, self.scope)
-            name = attr if attr is not None else target.attr  # type: ignore[union-attr]
+            owner = dotted(
+                target.value if isinstance(target, ast.Attribute) else target, self.scope
+            )
+            if attr is not None:
+                name = attr
+            else:
+                name = target.attr if isinstance(target, ast.Attribute) else ""
             if "jupyter_guard" in owner or owner.startswith("jupyter_guard"):
                 why = "changes the guard's own code"
             elif name in _GUARD_ATTRS or (name or "").startswith("__jg"):
                 why = f"replaces IPython's {name}"
         if why:
-            self.add(Analysis((Intent("guard.tamper", "guard", why, source=ast.unparse(target)[:200]),)), target)
+            self.add(
+                Analysis((Intent("guard.tamper", "guard", why, source=ast.unparse(target)[:200]),)),
+                target,
+            )
 
     # -- bindings ---------------------------------------------------------------------------
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -274,13 +385,19 @@ class _Walker:
                 self.scope.values[target.id] = PathValue(path_of(value, self.scope) or UNKNOWN)
             elif (s := string_of(value, self.scope)) is not None:
                 self.scope.values[target.id] = s
-            elif isinstance(value, (ast.Attribute, ast.Name, ast.Call)) and (d := dotted(value, self.scope)):
+            elif isinstance(value, (ast.Attribute, ast.Name, ast.Call)) and (
+                d := dotted(value, self.scope)
+            ):
                 if isinstance(value, ast.Name) and value.id in self.scope.functions:
                     self.scope.functions[target.id] = self.scope.functions[value.id]
                 elif not d.endswith(")") and "." in d:
                     self.scope.values[target.id] = Ref(d)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            vals = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [None] * len(target.elts)
+            vals = (
+                value.elts
+                if isinstance(value, (ast.Tuple, ast.List))
+                else [None] * len(target.elts)
+            )
             for t, v in zip(target.elts, vals):
                 self._bind(t, v)
         else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_guard.model import UNKNOWN
+
 Lookup = Callable[[str], Any]
 
 
@@ -22,7 +23,8 @@ Lookup = Callable[[str], Any]
 class Scope:
     aliases: dict[str, str] = field(default_factory=dict)       # local name -> dotted module path
     values: dict[str, Any] = field(default_factory=dict)        # name -> str | PathValue | Ref
-    functions: dict[str, ast.FunctionDef | ast.Lambda] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = field(
+        default_factory=dict)
     lookup: Lookup | None = None
 
     def child(self) -> Scope:
@@ -41,7 +43,10 @@ class Ref:
 
 
 def dotted(node: ast.AST, scope: Scope) -> str:
-    """Dotted name a callee resolves to: ``d.connect`` with ``import duckdb as d`` -> ``duckdb.connect``."""
+    """Dotted name a callee resolves to.
+
+    ``d.connect`` with ``import duckdb as d`` -> ``duckdb.connect``.
+    """
     if isinstance(node, ast.Name):
         if node.id in scope.aliases:
             return scope.aliases[node.id]
@@ -92,11 +97,11 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
         return None if node.value is None else str(node.value)
     if isinstance(node, ast.JoinedStr):
         parts = []
-        for v in node.values:
-            if isinstance(v, ast.Constant):
-                parts.append(str(v.value))
-            elif isinstance(v, ast.FormattedValue):
-                s = string_of(v.value, scope)
+        for piece in node.values:
+            if isinstance(piece, ast.Constant):
+                parts.append(str(piece.value))
+            elif isinstance(piece, ast.FormattedValue):
+                s = string_of(piece.value, scope)
                 parts.append(s if s is not None else UNKNOWN)
         return "".join(parts)
     if isinstance(node, ast.BinOp):
@@ -104,7 +109,9 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
             left, right = string_of(node.left, scope), string_of(node.right, scope)
             if left is None and right is None:
                 return None
-            return (left if left is not None else UNKNOWN) + (right if right is not None else UNKNOWN)
+            return (left if left is not None else UNKNOWN) + (
+                right if right is not None else UNKNOWN
+            )
         if isinstance(node.op, ast.Mod):
             fmt = string_of(node.left, scope)
             if fmt is None:
@@ -133,9 +140,16 @@ def string_of(node: ast.AST | None, scope: Scope) -> str | None:
         if base is not None and UNKNOWN not in base:
             try:  # constant indexes and slices: 'x ELBAT PORD'[::-1], s[2:]
                 sl = node.slice
-                key = slice(*(ast.literal_eval(p) if p is not None else None
-                              for p in (sl.lower, sl.upper, sl.step))) if isinstance(sl, ast.Slice) \
+                key = (
+                    slice(
+                        *(
+                            ast.literal_eval(p) if p is not None else None
+                            for p in (sl.lower, sl.upper, sl.step)
+                        )
+                    )
+                    if isinstance(sl, ast.Slice)
                     else ast.literal_eval(sl)
+                )
                 return base[key]
             except (ValueError, TypeError, IndexError, SyntaxError):
                 pass
@@ -187,11 +201,24 @@ def _call_string(node: ast.Call, scope: Scope) -> str | None:
             if name in ("bytes.fromhex", "binascii.unhexlify", "binascii.a2b_hex"):
                 return binascii.unhexlify(arg0).decode("utf-8", "replace")
             if name == "codecs.decode" and len(node.args) > 1:
-                return str(codecs.decode(arg0, string_of(node.args[1], scope) or "utf-8"))
+                encoding = string_of(node.args[1], scope) or "utf-8"
+                # text codecs (rot13, unicode_escape) take a str; typeshed's overloads name
+                # only literal encodings, and this one is the cell's: a wrong pair raises below
+                return str(codecs.decode(arg0, encoding))  # type: ignore[call-overload]
         except (ValueError, binascii.Error, LookupError, TypeError):
             return UNKNOWN
-    if name in ("str", "os.path.join", "os.fspath", "posixpath.join", "os.path.abspath",
-                "os.path.expanduser", "os.path.normpath", "pathlib.Path", "Path", "pathlib.PurePath"):
+    if name in (
+        "str",
+        "os.path.join",
+        "os.fspath",
+        "posixpath.join",
+        "os.path.abspath",
+        "os.path.expanduser",
+        "os.path.normpath",
+        "pathlib.Path",
+        "Path",
+        "pathlib.PurePath",
+    ):
         parts = [string_of(a, scope) for a in node.args]
         if parts and all(p is not None for p in parts):
             return "/".join(p for p in parts if p is not None) if len(parts) > 1 else parts[0]
@@ -212,8 +239,9 @@ def path_of(node: ast.AST | None, scope: Scope) -> str | None:
         if left is None and right is None:
             return None
         return f"{left or UNKNOWN}/{right or UNKNOWN}"
-    if isinstance(node, ast.Name) and isinstance(scope.values.get(node.id), PathValue):
-        return scope.values[node.id].path  # type: ignore[no-any-return]
+    bound = scope.values.get(node.id) if isinstance(node, ast.Name) else None
+    if isinstance(bound, PathValue):
+        return bound.path
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
             "joinpath", "with_name", "with_suffix", "resolve", "absolute", "expanduser"):
         base = path_of(node.func.value, scope)

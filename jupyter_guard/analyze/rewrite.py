@@ -30,10 +30,10 @@ def _ident(name: str, dialect: str) -> str:
     return ".".join(exp.to_identifier(p).sql(dialect=dialect) for p in name.split("."))
 
 
-def _parse(sql: str, dialect: str) -> exp.Expression | None:
+def _parse(sql: str, dialect: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(sql, read=dialect)
-    except Exception:  # sqlglot raises many error types; no parse only means no suggestion
+    except Exception:  # noqa: BLE001 - sqlglot raises many error types; no parse only means no suggestion
         return None
 
 
@@ -55,7 +55,7 @@ def without_sensitive(sql: str, columns: tuple[str, ...], sensitive: Sensitive,
     inner = src.this if isinstance(src, exp.Subquery) else src
     known = [c.rsplit(".", 1)[-1] for c in columns if not c.endswith("*")]
 
-    def rest() -> list[exp.Expression]:
+    def rest() -> list[exp.Expr]:
         """The columns of ``*`` to keep: the known plain ones, or (DuckDB, when only the
         sensitive ones are known) ``* EXCLUDE (the sensitive ones)``."""
         plain = [exp.column(c) for c in dict.fromkeys(known) if not sensitive(c)]
@@ -71,7 +71,7 @@ def without_sensitive(sql: str, columns: tuple[str, ...], sensitive: Sensitive,
         inner = exp.select(*keep).from_(inner.copy())
     elif isinstance(inner, exp.Select):
         inner = inner.copy()
-        kept: list[exp.Expression] = []
+        kept: list[exp.Expr] = []
         for proj in inner.expressions:
             if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column)
                                                and isinstance(proj.this, exp.Star)):

@@ -11,12 +11,19 @@ from dataclasses import replace
 
 from jupyter_guard.analyze.children import Reader, is_python, strips, tamper
 from jupyter_guard.analyze.shell_cmds import RULES
-from jupyter_guard.analyze.shell_lex import (Heredoc, LexError, Simple, Word, fallback_tokens,
-                                             parse, tokenize)
+from jupyter_guard.analyze.shell_lex import (
+    Heredoc,
+    LexError,
+    Simple,
+    Word,
+    fallback_tokens,
+    parse,
+    tokenize,
+)
 from jupyter_guard.analyze.shell_opts import Ctx, SqlAnalyzer
 from jupyter_guard.model import Action, Analysis, Intent
 
-__all__ = ["SqlAnalyzer", "analyze_shell", "MAX_DEPTH"]
+__all__ = ["MAX_DEPTH", "SqlAnalyzer", "analyze_shell"]
 
 MAX_DEPTH = 8
 DATA_COMMANDS = frozenset({"echo", "printf"})     # their arguments are data, never commands

@@ -5,13 +5,27 @@ in ``shell_files`` and ``shell_net``.
 """
 from __future__ import annotations
 
-from jupyter_guard.analyze.children import (RUNNERS, interpreter_child, is_python,
-                                            may_run_python, python_child, strips, tamper, unread,
-                                            unread_script)
+from jupyter_guard.analyze.children import (
+    RUNNERS,
+    interpreter_child,
+    is_python,
+    may_run_python,
+    python_child,
+    strips,
+    tamper,
+    unread,
+    unread_script,
+)
 from jupyter_guard.analyze.shell_files import FILE_RULES
 from jupyter_guard.analyze.shell_net import NET_RULES
-from jupyter_guard.analyze.shell_opts import Ctx, Rule, parse_opts, sql_intents, stdin_sql
-from jupyter_guard.analyze.shell_opts import demo  # noqa: F401 - used by docstring examples
+from jupyter_guard.analyze.shell_opts import (
+    Ctx,
+    Rule,
+    demo,  # noqa: F401 - used by docstring examples
+    parse_opts,
+    sql_intents,
+    stdin_sql,
+)
 from jupyter_guard.model import Analysis, Intent
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"})
@@ -289,13 +303,44 @@ def jupyter(ctx: Ctx, argv: list[str]) -> Analysis:
 
 RULES: dict[str, Rule] = {
     **FILE_RULES,
-    **{s: shell for s in SHELLS}, "eval": eval_, "su": su, "runuser": su,
-    **{p: python for p in ("python", "python3", "python2", "ipython", "pypy3", "pypy", "perl",
-                           "ruby", "node", "nodejs", "Rscript", "php", "deno", "bun")},
-    **{r: runner for r in RUNNERS}, "unset": unset, "source": source, ".": source,
-    "alias": alias, "busybox": busybox,
-    **{w: wrapper for w in WRAPPERS}, "xargs": xargs, "watch": watch,
-    "jupyter": jupyter, "jupyter-guard": jupyter,
-    "psql": psql, "duckdb": sql_cli, "sqlite3": sql_cli, "sqlite": sql_cli, "mysql": mysql,
+    **dict.fromkeys(SHELLS, shell),
+    "eval": eval_,
+    "su": su,
+    "runuser": su,
+    **dict.fromkeys(
+        (
+            "python",
+            "python3",
+            "python2",
+            "ipython",
+            "pypy3",
+            "pypy",
+            "perl",
+            "ruby",
+            "node",
+            "nodejs",
+            "Rscript",
+            "php",
+            "deno",
+            "bun",
+        ),
+        python,
+    ),
+    **dict.fromkeys(RUNNERS, runner),
+    "unset": unset,
+    "source": source,
+    ".": source,
+    "alias": alias,
+    "busybox": busybox,
+    **dict.fromkeys(WRAPPERS, wrapper),
+    "xargs": xargs,
+    "watch": watch,
+    "jupyter": jupyter,
+    "jupyter-guard": jupyter,
+    "psql": psql,
+    "duckdb": sql_cli,
+    "sqlite3": sql_cli,
+    "sqlite": sql_cli,
+    "mysql": mysql,
     **NET_RULES,
 }

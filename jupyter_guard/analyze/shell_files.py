@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import re
 
-from jupyter_guard.analyze.shell_opts import Ctx, files, parse_opts
-from jupyter_guard.analyze.shell_opts import demo  # noqa: F401 - used by docstring examples
+from jupyter_guard.analyze.shell_opts import (
+    Ctx,
+    demo,  # noqa: F401 - used by docstring examples
+    files,
+    parse_opts,
+)
 from jupyter_guard.model import Action, Analysis, Intent
 
 DELETERS = frozenset({"rm", "unlink", "shred", "rmdir"})

@@ -154,7 +154,7 @@ def _dquote(s: str, i: int, out: list[str], subs: list[str]) -> tuple[int, bool]
     raise LexError('unbalanced "')
 
 
-def tokenize(s: str) -> list[Token]:  # noqa: C901 - one state machine reads best in one place
+def tokenize(s: str) -> list[Token]:
     """Split a script into words, operators and heredoc bodies (replacing their delimiter)."""
     toks: list[Token] = []
     pending: list[tuple[int, str, bool, bool]] = []   # (token index, delim, quoted, strip tabs)

@@ -5,9 +5,16 @@ host is the bucket.
 """
 from __future__ import annotations
 
-from jupyter_guard.analyze.shell_opts import (Ctx, download, files, host_of, is_remote,
-                                              parse_opts, upload)
-from jupyter_guard.analyze.shell_opts import demo  # noqa: F401 - used by docstring examples
+from jupyter_guard.analyze.shell_opts import (
+    Ctx,
+    demo,  # noqa: F401 - used by docstring examples
+    download,
+    files,
+    host_of,
+    is_remote,
+    parse_opts,
+    upload,
+)
 from jupyter_guard.model import Analysis, Intent
 
 _CURL_ARG = "AbcCdDeEFHKmoPQrTtuUwxXyYz"
@@ -68,7 +75,7 @@ def copy_remote(ctx: Ctx, argv: list[str]) -> Analysis:
     if is_remote(dst):
         out += (upload(ctx, host_of(dst), argv[0]),)
     else:
-        deletes = any(f.startswith("--delete") or f.startswith("--remove") for f in o.flags)
+        deletes = any(f.startswith(("--delete", "--remove")) for f in o.flags)
         out += files(ctx, "file.write", [dst]) + (files(ctx, "file.delete", [dst], True)
                                                   if deletes else ())
     return Analysis(out)
@@ -139,5 +146,5 @@ def netcat(ctx: Ctx, argv: list[str]) -> Analysis:
 NET_RULES = {
     "curl": curl, "wget": wget, "scp": copy_remote, "rsync": copy_remote,
     "aws": cloud, "gsutil": cloud, "gcloud": cloud, "rclone": cloud, "azcopy": cloud,
-    **{n: netcat for n in ("nc", "ncat", "netcat", "socat", "ssh", "sftp", "ftp", "telnet")},
+    **dict.fromkeys(("nc", "ncat", "netcat", "socat", "ssh", "sftp", "ftp", "telnet"), netcat),
 }

@@ -17,8 +17,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql_kinds import KINDS
+
 # re-exported: the analysers' callers import these from here
-from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name  # noqa: F401
+from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import classify_where, count_sql_for
 from jupyter_guard.model import SQL_WRITES, Action, Analysis, Intent
 
@@ -68,7 +69,7 @@ def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) 
     if classify is not None:
         try:
             pieces = list(classify(text))
-        except Exception as e:  # DuckDB's parser refused it: the database would too
+        except Exception as e:  # noqa: BLE001 - DuckDB's parser refused it: the database would too
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             return Analysis((Intent("sql.unparsed", source=text),), (msg,))
         result = Analysis()
@@ -173,7 +174,7 @@ def _typed(query: str, dialect: str, duck_kind: str, params: Any, classify: Clas
     if inner is not None and depth < 4:   # EXPLAIN ANALYZE runs it; PREPARE is classed by it
         try:
             pieces = list(classify(inner))
-        except Exception:  # DuckDB's parser refused the inner statement: not allowed blind
+        except Exception:  # noqa: BLE001 - DuckDB's parser refused the inner statement: not allowed blind
             pieces = []
         if len(pieces) != 1:
             return Analysis((Intent("sql.unknown", source=query, detail=kind.name),))
@@ -214,7 +215,7 @@ def _consistent(action: str, duck_kind: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str, dialect: str) -> tuple[exp.Expression | None, ...]:
+def _parse(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
     return tuple(sqlglot.parse(text, read=dialect or None))
 
 
@@ -230,14 +231,16 @@ def _first_string(query: str) -> str:
     return ""
 
 
-def intents_of(tree: exp.Expression, dialect: str = "duckdb", params: Any = None) -> tuple[Intent, ...]:
+def intents_of(tree: exp.Expr, dialect: str = "duckdb",
+               params: Any = None) -> tuple[Intent, ...]:
     src = tree.sql(dialect=dialect) if dialect else tree.sql()
     for kind, handler in KINDS:
         if isinstance(tree, kind):
             return handler(tree, src, dialect, params)
     if isinstance(tree, exp.Query):
+        root: exp.Expr = tree
         dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge)
-               if n is not tree]
+               if n is not root]
         if dml:  # a writable CTE: classed by the changes inside it
             return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
         tables, columns = reads_of(tree)
@@ -259,5 +262,12 @@ _OTHER_TREES: dict[str, str] = {
     "Grant": "sql.alter", "Revoke": "sql.alter", "Kill": "sql.outside"}
 
 
-__all__ = ["analyze_sql", "intents_of", "reads_of", "is_remote", "table_name", "classify_where",
-           "count_sql_for"]
+__all__ = [
+    "analyze_sql",
+    "classify_where",
+    "count_sql_for",
+    "intents_of",
+    "is_remote",
+    "reads_of",
+    "table_name",
+]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-import sqlglot
+import sqlglot  # noqa: F401 - the docstring examples use it
 from sqlglot import exp
 
 from jupyter_guard.model import Analysis, Intent
@@ -27,20 +27,20 @@ _BOOL_NAMES = frozenset({"regexp_matches", "regexp_full_match", "prefix", "suffi
                          "list_contains", "array_contains", "list_has", "array_has"})
 
 
-def _is_predicate(node: exp.Expression) -> bool:
+def _is_predicate(node: exp.Expr) -> bool:
     if isinstance(node, exp.Predicate):
         return not isinstance(node, _SKIP)
     return isinstance(node, _BOOL_FUNCS) or (
         isinstance(node, exp.Anonymous) and str(node.this).lower() in _BOOL_NAMES)
 
 
-def _constant(node: exp.Expression) -> bool:
+def _constant(node: exp.Expr) -> bool:
     """No column and no query reading a table: ``'x'``, ``?``, ``(SELECT 'x')``."""
     return not any(isinstance(n, (exp.Column, exp.Star)) or (
         isinstance(n, exp.Select) and n.args.get("from_") is not None) for n in node.walk())
 
 
-def _aliases(tree: exp.Expression) -> dict[str, str]:
+def _aliases(tree: exp.Expr) -> dict[str, str]:
     out: dict[str, str] = {}
     for t in tree.find_all(exp.Table):
         if t.alias:
@@ -48,7 +48,7 @@ def _aliases(tree: exp.Expression) -> dict[str, str]:
     return out
 
 
-def predicate_intents(tree: exp.Expression) -> tuple[Intent, ...]:
+def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared with a constant in a query."""
     aliases = _aliases(tree)
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
@@ -75,11 +75,11 @@ def predicate_intents(tree: exp.Expression) -> tuple[Intent, ...]:
 
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
-    from jupyter_guard.analyze.sql import _parse   # the analysis' own cache: no second parse
+    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
     try:
         trees = _parse(text, dialect)
-    except Exception:  # a statement sqlglot cannot read: the SQL analysis already decides it
+    except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it
         return ()
     found: list[Intent] = []
     for tree in trees:

@@ -1,4 +1,8 @@
-"""One small handler per statement kind: sqlglot tree -> intents. ``KINDS`` is the dispatch table."""
+"""One small handler per statement kind: sqlglot tree -> intents.
+
+``KINDS`` is the dispatch table.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,15 +12,18 @@ from sqlglot import exp
 
 from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import bind, classify_where, count_sql_for
-from jupyter_guard.model import Intent
+from jupyter_guard.model import Action, Intent, TargetKind
 
 Handler = Callable[[Any, str, str, Any], tuple[Intent, ...]]
 
 
+_DROP_TARGETS: dict[str, TargetKind] = {"table": "table", "view": "view", "schema": "schema",
+                                        "database": "database"}
+
+
 def _drop(tree: exp.Drop, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
     kind = str(tree.args.get("kind") or "TABLE").lower()
-    target_kind = {"table": "table", "view": "view", "schema": "schema",
-                   "database": "database"}.get(kind, "table")
+    target_kind = _DROP_TARGETS.get(kind, "table")
     if kind in ("index", "macro", "function", "sequence", "type", "secret"):
         return (Intent("sql.other", source=src, detail=f"drop {kind}"),)
     tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
@@ -31,9 +38,13 @@ def _truncate(tree: exp.TruncateTable, src: str, dialect: str, params: Any) -> t
                  for t in tree.expressions) or (Intent("sql.truncate", "table", "?", source=src),)
 
 
+_CREATE_TARGETS: dict[str, TargetKind] = {"table": "table", "view": "view", "schema": "schema",
+                                          "database": "database"}
+
+
 def _create(tree: exp.Create, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
     kind = str(tree.args.get("kind") or "").lower()
-    if kind not in ("table", "view", "schema", "database"):
+    if kind not in _CREATE_TARGETS:
         return (Intent("sql.other", source=src, detail=f"create {kind}"),)
     target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
     name = table_name(target) if target is not None else "?"
@@ -41,8 +52,8 @@ def _create(tree: exp.Create, src: str, dialect: str, params: Any) -> tuple[Inte
     temp = bool(props and any(isinstance(p, exp.TemporaryProperty) for p in props.expressions))
     body = tree.args.get("expression")
     tables, columns = reads_of(body) if body is not None else ((), ())
-    action = "sql.replace" if tree.args.get("replace") else "sql.create"
-    return (Intent(action, "view" if kind == "view" else kind if kind != "table" else "table",  # type: ignore[arg-type]
+    action: Action = "sql.replace" if tree.args.get("replace") else "sql.create"
+    return (Intent(action, _CREATE_TARGETS[kind],
                    name, columns, tables, src, temporary=temp),)
 
 
@@ -67,12 +78,12 @@ def _alter(tree: exp.Alter, src: str, dialect: str, params: Any) -> tuple[Intent
     return tuple(out) or (Intent("sql.alter", "table", name, source=src),)
 
 
-def _filtered(action: str) -> Handler:
+def _filtered(action: Action) -> Handler:
     """DELETE and UPDATE: the WHERE kind and the count(*) that estimates the rows they touch."""
     def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
         bound = bind(tree, params)
         tables, columns = reads_of(bound)
-        return (Intent(action, "table", table_name(tree.this), columns, tables, src,  # type: ignore[arg-type]
+        return (Intent(action, "table", table_name(tree.this), columns, tables, src,
                        where=classify_where(bound.args.get("where")),
                        detail=count_sql_for(bound, dialect)),)
     return handler
@@ -97,7 +108,9 @@ def _merge(tree: exp.Merge, src: str, dialect: str, params: Any) -> tuple[Intent
 
 
 def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-    files = [f.name if isinstance(f, exp.Literal) else f.sql() for f in tree.args.get("files") or []]
+    files = [
+        f.name if isinstance(f, exp.Literal) else f.sql() for f in tree.args.get("files") or []
+    ]
     dest = files[0] if files else "?"
     if tree.args.get("kind"):  # COPY t FROM 'file': loads data into t
         return (Intent("sql.load", "table", table_name(tree.this), source=src, detail=dest),)
@@ -108,7 +121,9 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
         # COPY t (a, b) TO ...: those columns of t
         tables = (table_name(tree.this.this),)
         columns = tuple(f"{tables[0]}.{c.name}" for c in tree.this.expressions) or ("?",)
-    out = (Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),)
+    out: tuple[Intent, ...] = (
+        Intent("sql.export", "file", dest, columns, tables, src, remote=is_remote(dest)),
+    )
     if not is_remote(dest):  # the database writes the file: the file rules apply to it too
         out += (Intent("file.truncate", "file", dest, source=src, detail="COPY ... TO"),)
     return out
@@ -118,8 +133,10 @@ def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Inte
     node = tree.this.this if isinstance(tree.this, exp.Alias) else tree.this
     loc = node.name if isinstance(node, exp.Literal) else node.sql() if node is not None else "?"
     alias = tree.this.alias if isinstance(tree.this, exp.Alias) else ""
-    out = (Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
-                  remote=is_remote(loc)),)
+    out: tuple[Intent, ...] = (
+        Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
+               remote=is_remote(loc)),
+    )
     read_only = "READ_ONLY" in src.upper().replace(" ", "_")
     if loc not in ("?", ":memory:") and not is_remote(loc) and not read_only:
         # a writable attach writes that file: the guard's own files are refused by the file rules
@@ -127,9 +144,9 @@ def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Inte
     return out
 
 
-def _simple(action: str) -> Handler:
+def _simple(action: Action) -> Handler:
     def handler(tree: Any, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
-        return (Intent(action, source=src),)  # type: ignore[arg-type]
+        return (Intent(action, source=src),)
     return handler
 
 

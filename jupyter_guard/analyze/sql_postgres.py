@@ -4,8 +4,8 @@ database's own protections. Everything else goes to ``analyze.sql`` in the ``pos
 
 Pure. Statements are split on sqlglot's tokens (a dollar-quoted body is one token), so each piece
 is a slice of the text as written. Data and schema changes inside ``DO`` blocks and functions are
-measured by the effect check (``connections.pg_effect``); what this module must catch before anything
-runs is what no measurement of tables sees: server files, programs, roles, triggers.
+measured by the effect check (``connections.pg_effect``); what this module must catch before
+anything runs is what no measurement of tables sees: server files, programs, roles, triggers.
 """
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def _rename(stmt: str, up: list[str]) -> tuple[Intent, ...]:
         name = table_name(tree.this) if isinstance(tree, exp.Alter) else "?"
     except (ParseError, TokenError):
         name = "?"
-    if "COLUMN" in up or up.count("RENAME") and up[up.index("RENAME") + 1:][:1] not in (["TO"],):
+    if "COLUMN" in up or (up.count("RENAME") and up[up.index("RENAME") + 1:][:1] not in (["TO"],)):
         return (Intent("sql.drop_column", "table", name, ("?",), source=stmt,
                        detail="RENAME COLUMN"),)
     return (Intent("sql.drop", "table", name, source=stmt, detail="RENAME TO"),)

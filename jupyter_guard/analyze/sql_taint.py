@@ -65,14 +65,14 @@ class Ctx:
 Scope = dict[str, tuple[Output, ...]]       # source alias -> its columns
 
 
-def taint(tree: exp.Expression, columns: Columns, sensitive: Callable[[str], bool], *,
+def taint(tree: exp.Expr, columns: Columns, sensitive: Callable[[str], bool], *,
           hashed_ok: bool = False, lookup: Lookup | None = None) -> tuple[Output, ...]:
     """The outputs of a query (or ``COPY``/``CREATE ... AS``/``INSERT ... SELECT`` body);
     raises ``Unknown`` when a source cannot be resolved."""
     return _query(tree, Ctx(columns, sensitive, hashed_ok, lookup), {})
 
 
-def _query(q: exp.Expression, c: Ctx, ctes: dict[str, tuple[Output, ...]],
+def _query(q: exp.Expr, c: Ctx, ctes: dict[str, tuple[Output, ...]],
            outer: Scope | None = None) -> tuple[Output, ...]:
     if c.depth > 40:
         raise Unknown("nesting too deep")
@@ -106,7 +106,7 @@ def _query(q: exp.Expression, c: Ctx, ctes: dict[str, tuple[Output, ...]],
     return tuple(out)
 
 
-def _renamed(outs: tuple[Output, ...], node: exp.Expression) -> tuple[Output, ...]:
+def _renamed(outs: tuple[Output, ...], node: exp.Expr) -> tuple[Output, ...]:
     alias = node.args.get("alias")
     names = [i.name for i in alias.columns] if isinstance(alias, exp.TableAlias) else []
     return tuple(Output(names[n] if n < len(names) else o.name, o.origins, o.grouped)
@@ -161,7 +161,7 @@ def _scope(q: exp.Select, c: Ctx, ctes: dict[str, tuple[Output, ...]]) -> Scope:
     return scope
 
 
-def _projection(e: exp.Expression, scope: Scope, c: Ctx,
+def _projection(e: exp.Expr, scope: Scope, c: Ctx,
                 ctes: dict[str, tuple[Output, ...]]) -> list[Output]:
     star = e if isinstance(e, exp.Star) else e.this if (
         isinstance(e, exp.Column) and isinstance(e.this, exp.Star)) else None
@@ -179,7 +179,7 @@ def _projection(e: exp.Expression, scope: Scope, c: Ctx,
     return [Output(e.alias_or_name, origins, grouped)]
 
 
-def _expr(e: exp.Expression, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output, ...]]
+def _expr(e: exp.Expr, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output, ...]]
           ) -> tuple[frozenset[str], frozenset[str]]:
     """(origins, grouped) of one expression."""
     if isinstance(e, exp.Column):
@@ -201,9 +201,9 @@ def _expr(e: exp.Expression, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output,
         origins |= o
         grouped |= g
     macro = _macro(e, c) if isinstance(e, exp.Anonymous) else None
-    for o in macro or ():
-        origins |= o.origins
-        grouped |= o.grouped
+    for out in macro or ():
+        origins |= out.origins
+        grouped |= out.grouped
     if isinstance(e, _GROUPED):
         return _NONE, frozenset(origins | grouped)
     if c.hashed_ok and (isinstance(e, _HASHES) or (

@@ -24,7 +24,7 @@ def table_name(t: exp.Expression) -> str:
     return t.sql().lower()
 
 
-def reads_of(tree: exp.Expression) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def reads_of(tree: exp.Expr) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(tables read, columns read) of a query tree; CTE names are not tables."""
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     tables: list[str] = []

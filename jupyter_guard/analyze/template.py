@@ -43,7 +43,7 @@ def skeleton(template: str) -> str:
     >>> skeleton("DELETE FROM t WHERE id = {{ oid }} AND c = '{{c}}'")
     "DELETE FROM t WHERE id = __jg_tpl_0__ AND c = '__jg_tpl_1__'"
     """
-    literals, exprs = parts(template)
+    literals, _exprs = parts(template)
     out = [literals[0]]
     for n, lit in enumerate(literals[1:]):
         out += [PLACEHOLDER.format(n), lit]
@@ -55,13 +55,13 @@ def _tokens(sql: str, dialect: str) -> list[Any] | None:
 
     try:
         return list(Dialect.get_or_raise(dialect).tokenize(sql))
-    except Exception:  # an untokenizable rendering cannot be shown to keep the structure
+    except Exception:  # noqa: BLE001 - an untokenizable rendering cannot be shown to keep the structure
         return None
 
 
 def _slot(tokens: Sequence[Any]) -> bool:
     """Do these tokens (one value, alone) make a single literal or name?"""
-    from sqlglot.tokens import TokenType as T
+    from sqlglot import TokenType as T
 
     kinds = [t.token_type for t in tokens]
     if any(t.comments for t in tokens):

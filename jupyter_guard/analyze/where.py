@@ -17,13 +17,16 @@ from jupyter_guard.model import WhereKind
 _UNKNOWN = object()
 
 
-def bind(tree: exp.Expression, params: Sequence[Any] | Mapping[str, Any] | None) -> exp.Expression:
-    """A copy of ``tree`` with placeholders (``?``, ``$1``, ``:name``, ``$name``) replaced by values."""
+def bind(tree: exp.Expr, params: Sequence[Any] | Mapping[str, Any] | None) -> exp.Expr:
+    """A copy of ``tree`` with its placeholders replaced by values.
+
+    Placeholders: ``?``, ``$1``, ``:name``, ``$name``.
+    """
     if params is None:
         return tree
     counter = iter(range(10_000))
 
-    def value(node: exp.Expression) -> exp.Expression:
+    def value(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder):
             key = node.name
             try:
@@ -48,7 +51,7 @@ def bind(tree: exp.Expression, params: Sequence[Any] | Mapping[str, Any] | None)
     return tree.copy().transform(value)
 
 
-def classify_where(where: exp.Expression | None) -> WhereKind:
+def classify_where(where: exp.Expr | None) -> WhereKind:
     """
     >>> import sqlglot
     >>> w = lambda s: classify_where(sqlglot.parse_one(s).args.get("where"))
@@ -69,7 +72,7 @@ def classify_where(where: exp.Expression | None) -> WhereKind:
     return "filtered"
 
 
-def _truth(e: exp.Expression) -> Any:
+def _truth(e: exp.Expr) -> Any:
     """True/False when provable for every row; _UNKNOWN otherwise."""
     if isinstance(e, exp.Paren):
         return _truth(e.this)
@@ -106,9 +109,17 @@ def _truth(e: exp.Expression) -> Any:
         vals = e.expressions
         if any(_same(e.this, v) for v in vals):
             return True
-    if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null) and _const(e.this) is not _UNKNOWN:
+    if (
+        isinstance(e, exp.Is)
+        and isinstance(e.expression, exp.Null)
+        and _const(e.this) is not _UNKNOWN
+    ):
         return _const(e.this) is None
-    if isinstance(e, exp.Like) and isinstance(e.expression, exp.Literal) and e.expression.this == "%":
+    if (
+        isinstance(e, exp.Like)
+        and isinstance(e.expression, exp.Literal)
+        and e.expression.this == "%"
+    ):
         return _UNKNOWN  # true except for NULLs: the row count decides
     return _UNKNOWN
 
@@ -116,7 +127,7 @@ def _truth(e: exp.Expression) -> Any:
 _FOLD_LIMIT = 200   # nodes; a longer branch is left to the measured effect (simplify is not free)
 
 
-def _folds_true(cond: exp.Expression) -> bool:
+def _folds_true(cond: exp.Expr) -> bool:
     """sqlglot's own constant folding (arithmetic, ``||``, ``BETWEEN``, casts of literals) proves
     one ``OR`` branch without columns true. A second opinion after ``_truth``, which knows
     ``x = x`` and ``IS NULL OR IS NOT NULL`` (sqlglot does not, because of NULLs). Only branches
@@ -136,11 +147,11 @@ def _folds_true(cond: exp.Expression) -> bool:
     return False
 
 
-def _same(a: exp.Expression, b: exp.Expression) -> bool:
+def _same(a: exp.Expr, b: exp.Expr) -> bool:
     return a == b and not isinstance(a, (exp.Placeholder, exp.Parameter))
 
 
-def _const(e: exp.Expression) -> Any:
+def _const(e: exp.Expr) -> Any:
     if isinstance(e, exp.Paren):
         return _const(e.this)
     if isinstance(e, exp.Literal):
@@ -157,28 +168,33 @@ def _const(e: exp.Expression) -> Any:
     return _UNKNOWN
 
 
-def _compare(e: exp.Expression) -> Any:
+def _compare(e: exp.Binary) -> Any:
     a, b = _const(e.left), _const(e.right)
     if a is _UNKNOWN or b is _UNKNOWN or a is None or b is None or type(a) is not type(b):
         return _UNKNOWN
-    ops = {exp.EQ: a == b, exp.NullSafeEQ: a == b, exp.NEQ: a != b, exp.GT: a > b,
-           exp.LT: a < b, exp.GTE: a >= b, exp.LTE: a <= b}
+    ops: dict[type[exp.Binary], Any] = {
+        exp.EQ: a == b, exp.NullSafeEQ: a == b, exp.NEQ: a != b, exp.GT: a > b,
+        exp.LT: a < b, exp.GTE: a >= b, exp.LTE: a <= b}
     return ops.get(type(e), _UNKNOWN)
 
 
-def _null_pair(a: exp.Expression, b: exp.Expression) -> bool:
+def _null_pair(a: exp.Expr, b: exp.Expr) -> bool:
     """``x IS NULL OR x IS NOT NULL``."""
-    def parts(e: exp.Expression) -> tuple[exp.Expression, bool] | None:
+    def parts(e: exp.Expr) -> tuple[exp.Expr, bool] | None:
         if isinstance(e, exp.Is) and isinstance(e.expression, exp.Null):
             return e.this, True
-        if isinstance(e, exp.Not) and isinstance(e.this, exp.Is) and isinstance(e.this.expression, exp.Null):
+        if (
+            isinstance(e, exp.Not)
+            and isinstance(e.this, exp.Is)
+            and isinstance(e.this.expression, exp.Null)
+        ):
             return e.this.this, False
         return None
     pa, pb = parts(a), parts(b)
     return bool(pa and pb and pa[0] == pb[0] and pa[1] != pb[1])
 
 
-def count_sql_for(tree: exp.Expression, dialect: str) -> str:
+def count_sql_for(tree: exp.Expr, dialect: str) -> str:
     """``SELECT count(*)`` over the rows a DELETE/UPDATE would touch (same FROM/USING/WHERE).
 
     >>> import sqlglot

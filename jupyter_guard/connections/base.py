@@ -70,6 +70,7 @@ class ConnectionKind:
         """The guard's ``Conn`` for a connection object of this kind."""
         # late: conn imports this module at load
         from jupyter_guard.connections.conn import Conn, is_sqlalchemy
+
         # late: dbapi imports this module at load
         from jupyter_guard.connections.dbapi import DbapiConn, driver_of
 
@@ -230,7 +231,7 @@ def load_entry_points() -> tuple[str, ...]:
             if isinstance(obj, type) and issubclass(obj, ConnectionKind) and obj.dialect and \
                     type(_KINDS.get(obj.dialect)) is not obj:
                 register(obj)   # a class defined elsewhere without a dialect of its own
-        except Exception as e:  # any failure of a third-party kind: refuse, naming it
+        except Exception as e:  # noqa: BLE001 - any failure of a third-party kind: refuse, naming it
             first = (str(e).strip().splitlines() or [""])[0][:160]
             raise GuardConfigError(
                 f"database kind {ep.name!r} ({ep.value}) failed to load ({type(e).__name__}: "

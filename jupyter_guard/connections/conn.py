@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_guard.connections.base import ConnectionKind, for_dialect, for_object, kinds
-from jupyter_guard.connections.duckdb import duckdb_classify, is_duckdb  # noqa: F401 (re-exported)
-from jupyter_guard.connections.sqlalchemy import is_sqlalchemy  # noqa: F401 (re-exported)
+from jupyter_guard.connections.duckdb import duckdb_classify, is_duckdb
+from jupyter_guard.connections.sqlalchemy import is_sqlalchemy
 from jupyter_guard.errors import GuardConfigError
 
 __all__ = ["Conn", "duckdb_classify", "from_object", "from_url", "is_duckdb", "is_sqlalchemy",
@@ -76,10 +76,13 @@ class Conn:
         res = self._sa_conn().exec_driver_sql(sql)
         if want_frame and res.returns_rows:
             return pd.DataFrame(res.fetchall(), columns=list(res.keys()))
-        if hasattr(self._sa, "commit") and not getattr(self._sa, "in_nested_transaction", lambda: False)():
+        if (
+            hasattr(self._sa, "commit")
+            and not getattr(self._sa, "in_nested_transaction", lambda: False)()
+        ):
             try:
                 self._sa.commit()
-            except Exception:  # the statement ran; a failed commit leaves it as the driver left it
+            except Exception:  # noqa: BLE001 - the statement ran; a failed commit leaves it as the driver left it
                 pass
         return None
 

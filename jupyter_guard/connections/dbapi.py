@@ -47,7 +47,7 @@ class DbapiConn(Conn):
             try:
                 cur.execute(sql, tuple(params)) if params else cur.execute(sql)
                 rows = list(cur.fetchall())
-            except Exception:
+            except Exception:  # undo the guard's own read, then re-raised below
                 if own:
                     cur.execute("ROLLBACK TO SAVEPOINT jg_read")
                     cur.execute("RELEASE SAVEPOINT jg_read")
@@ -113,7 +113,7 @@ def render(query: Any, raw: Any, params: Any = None) -> str:
             return str(psycopg.ClientCursor(raw).mogrify(query, params))
         out = raw.cursor().mogrify(query, params)
         return out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
-    except Exception:  # bad parameters: the driver raises the same error when the statement runs
+    except Exception:  # noqa: BLE001 - bad parameters: the driver raises the same error when the statement runs
         return query
 
 
@@ -146,7 +146,7 @@ class Checker:
             text, effect, j = self._judge(query, params, many)
         except GuardBlocked:
             raise
-        except Exception as e:  # the guard itself failed: refuse, the statement never runs
+        except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
             first = (str(e).strip().splitlines() or [""])[0][:200]
             raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
                                f"({type(e).__name__}: {first}); nothing ran",
@@ -188,7 +188,10 @@ def install(shell: Any, guard: Guard) -> None:
     from jupyter_guard.hooks import lazy
 
     for name in drivers():
-        lazy.when_imported(name, lambda mod, n=name: dbapi_proxy.patch(mod, n, guard))
+        def patch(mod: Any, n: str = name) -> None:
+            dbapi_proxy.patch(mod, n, guard)
+
+        lazy.when_imported(name, patch)
     for name, value in list(shell.user_ns.items()):
         if not name.startswith("_"):
             wrapped = dbapi_proxy.wrap_existing(value, guard)
@@ -196,4 +199,4 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "DbapiConn", "driver_of", "render", "install"]
+__all__ = ["Checker", "DbapiConn", "driver_of", "install", "render"]

@@ -23,38 +23,39 @@ class GuardedCursorMixin:
     """Statements of a psycopg2 cursor pass ``connection._jg_check`` first."""
 
     def _jg(self) -> Checker:
-        return self.connection._jg_check  # type: ignore[attr-defined,no-any-return]
+        check: Checker = self.connection._jg_check  # type: ignore[attr-defined]  # set at connect
+        return check
 
     def execute(self, query: Any, vars: Any = None) -> Any:
-        sup = super(GuardedCursorMixin, self)
-        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[misc]
+        sup = super()
+        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]
 
     def executemany(self, query: Any, vars_list: Any) -> Any:
         rows = list(vars_list)
-        sup = super(GuardedCursorMixin, self)
+        sup = super()
         return self._jg()(query, rows[0] if rows else None,
-                          lambda: sup.executemany(query, rows), many=True)  # type: ignore[misc]
+                          lambda: sup.executemany(query, rows), many=True)  # type: ignore[attr-defined]
 
     def callproc(self, procname: str, parameters: Any = None) -> Any:
-        sup = super(GuardedCursorMixin, self)
+        sup = super()
         text = f"SELECT * FROM {procname}({', '.join(['NULL'] * len(parameters or ()))})"
         return self._jg()(text, None,
-                          lambda: sup.callproc(procname, parameters))  # type: ignore[misc]
+                          lambda: sup.callproc(procname, parameters))  # type: ignore[attr-defined]
 
     def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
         self._jg()(sql, None, lambda: None)
-        return super(GuardedCursorMixin, self).copy_expert(sql, file, size)  # type: ignore[misc]
+        return super().copy_expert(sql, file, size)  # type: ignore[misc]
 
     def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
                 columns: Any = None) -> Any:
         cols = f" ({', '.join(columns)})" if columns else ""
         self._jg()(f"COPY {table}{cols} TO STDOUT", None, lambda: None)
-        sup: Any = super(GuardedCursorMixin, self)
+        sup: Any = super()
         return sup.copy_to(file, table, sep, null, columns)
 
     def copy_from(self, file: Any, table: str, *args: Any, **kw: Any) -> Any:
         self._jg()(f"COPY {table} FROM STDIN", None, lambda: None)
-        sup: Any = super(GuardedCursorMixin, self)
+        sup: Any = super()
         return sup.copy_from(file, table, *args, **kw)
 
 
@@ -74,7 +75,7 @@ class GuardedConnectionMixin:
 
         factory = kw.get("cursor_factory") or getattr(self, "cursor_factory", None) or ext.cursor
         kw["cursor_factory"] = cursor_class(factory)
-        return super(GuardedConnectionMixin, self).cursor(*args, **kw)  # type: ignore[misc]
+        return super().cursor(*args, **kw)  # type: ignore[misc]
 
 
 @lru_cache(maxsize=64)

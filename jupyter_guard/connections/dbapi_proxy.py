@@ -21,7 +21,7 @@ PATCHED: dict[tuple[Any, str], Any] = {}
 
 
 class _Proxy:
-    __slots__ = ("_jg_con", "_jg_check")
+    __slots__ = ("_jg_check", "_jg_con")
 
     def __init__(self, raw: Any, check: Any) -> None:   # a Checker (dbapi_async: AsyncChecker)
         object.__setattr__(self, "_jg_con", raw)
@@ -144,7 +144,7 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
     try:
         if isinstance(value, _Proxy) or not driver_of(value) or _guarded_pg2(value):
             return value
-    except Exception:  # an object whose type cannot be inspected is not a driver's: left alone
+    except Exception:  # noqa: BLE001 - an object whose type cannot be inspected is not a driver's: left alone
         return value
     if _async(value):
         # late: dbapi_async imports this module at load
@@ -184,8 +184,10 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
     >>> runtime_judged(Intent("sql.drop", via="psycopg2.connect(dsn).cursor()"), {})
     True
     """
-    if i.via == "%sql":   # jupysql: through its current connection's driver
-        return _jupysql_guarded() and (i.action == "sql.unparsed" or i.where in ("param", "unknown"))
+    if i.via == "%sql":  # jupysql: through its current connection's driver
+        return _jupysql_guarded() and (
+            i.action == "sql.unparsed" or i.where in ("param", "unknown")
+        )
     root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
     obj = ns.get(root)
     if isinstance(obj, _Proxy) or _guarded_pg2(obj):
@@ -204,7 +206,7 @@ def _jupysql_guarded() -> bool:
     current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
     try:
         dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
-    except Exception:  # no connection, or not one jupysql describes: judged by the cell's text
+    except Exception:  # noqa: BLE001 - no connection, or not one jupysql describes: judged by the cell's text
         return False
     # late: only when a SQLAlchemy engine is met
     from jupyter_guard.connections.sqlalchemy import guarded_driver
@@ -235,7 +237,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     module.connect = connect  # type: ignore[attr-defined]
     PATCHED[(module, "connect")] = connect
     if name == "psycopg":
-        cls = module.Connection  # type: ignore[attr-defined]
+        cls = module.Connection
         orig_cls = cls.__dict__["connect"].__func__
 
         def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:

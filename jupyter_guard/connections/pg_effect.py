@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.model import Intent, Verdict, combine
+from jupyter_guard.model import Action, Intent, TargetKind, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context, bare_table
 
@@ -84,7 +84,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         if r.schema.startswith("pg_temp"):   # the session's temporary tables are its own
             continue
         name = f"{r.schema}.{r.name}"
-        kind = "view" if r.kind == "v" else "table"
+        kind: TargetKind = "view" if r.kind == "v" else "table"
         n = new.get(oid)
         if n is None:
             out.append(Intent("sql.drop", kind, name, source=source, detail="measured"))
@@ -108,10 +108,19 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
         names = ", ".join(sorted({i.target for i in changed}))
-        verb = "sql.update" if all(i.action == "sql.update" for i in changed) else "sql.delete"
-        out.append(Intent(verb, "table", names, source=source,  # type: ignore[arg-type]
-                          where="filtered", estimated_rows=sum(i.estimated_rows or 0 for i in changed),
-                          detail="measured, all tables"))
+        updates = all(i.action == "sql.update" for i in changed)
+        verb: Action = "sql.update" if updates else "sql.delete"
+        out.append(
+            Intent(
+                verb,
+                "table",
+                names,
+                source=source,
+                where="filtered",
+                estimated_rows=sum(i.estimated_rows or 0 for i in changed),
+                detail="measured, all tables",
+            )
+        )
     if s1[0] != s0[0] and s1[0] != "origin":
         out.append(Intent("guard.tamper", "guard", f"session_replication_role = {s1[0]} (turns off "
                           "triggers and foreign keys)", source=source))
@@ -178,7 +187,7 @@ class Check:
         try:
             if self.cur is not None:
                 self.cur.close()
-        except Exception:  # closing our own cursor cannot change what was kept or undone
+        except Exception:  # noqa: BLE001 - closing our own cursor cannot change what was kept or undone
             pass
 
 

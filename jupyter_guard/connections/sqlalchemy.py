@@ -44,7 +44,7 @@ def open_url(url: str) -> Any:
         raise GuardConfigError(f"{url} needs SQLAlchemy: pip install sqlalchemy") from None
     try:
         engine = sqlalchemy.create_engine(url)
-    except Exception as e:  # any driver or URL error: one line naming the URL, nothing opened
+    except Exception as e:  # noqa: BLE001 - any driver or URL error: one line naming the URL, nothing opened
         raise GuardConfigError(f"cannot open {url}: {str(e).splitlines()[0]}") from None
     from jupyter_guard.connections.conn import from_object  # late: conn imports this module at load
 

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyter_guard.policy.effects import Effect, Key, Owned, judge_effect
+from jupyter_guard.policy.effects import Effect, Key, Owned
 
 _TABLES = ("SELECT database_name, schema_name, table_name, temporary, table_oid, false "
            "FROM duckdb_tables() UNION ALL "

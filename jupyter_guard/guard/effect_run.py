@@ -127,15 +127,15 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             raw.execute("COMMIT")
             own_tx = False
         _keep(st, eff, cell)
-        for k in (*eff.created, *eff.schemas_created):
-            guard.session_tables.update(_names(k, current))
+        for key in (*eff.created, *eff.schemas_created):
+            guard.session_tables.update(_names(key, current))
         return out
-    except BaseException:
+    except BaseException:  # the transaction is rolled back and forgotten, then re-raised
         forget(guard, raw)
         if own_tx:
             try:
                 raw.execute("ROLLBACK")
-            except Exception:  # the transaction is already gone (a failed statement): nothing
+            except Exception:  # noqa: BLE001 - the transaction is already gone (a failed statement): nothing
                 pass           # of it was kept, which is what the rollback wanted
         raise
 
@@ -145,7 +145,7 @@ def _snap(raw: Any, watch: list[Key], catalog: bool, prints: list[Key], tables: 
     """A snapshot, or a refusal naming why the guard could not take one (the caller rolls back)."""
     try:
         return snapshot(raw, watch, catalog=catalog, prints=prints, tables=tables)
-    except Exception as e:  # a catalog or count query failed: the effect cannot be measured,
+    except Exception as e:  # noqa: BLE001 - a catalog or count query failed: the effect cannot be measured,
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EffectRefused(Verdict("block", "guard-error",   # so it is not kept
                                     f"the guard could not measure what this statement does "
@@ -187,11 +187,11 @@ def _approved(guard: Any, code: str, v: Verdict) -> bool:
     """A person approved this code (``%guard request``): the effect is kept, and said so."""
     if getattr(guard, "approvals", None) is None:
         return False
-    from jupyter_guard.guard.service import sha256
+    from jupyter_guard.guard.judge import sha256
 
     try:
         approver = guard.approvals.consume(guard.who()[0], sha256(code))
-    except Exception:  # an approval that cannot be read is no approval: the effect is refused
+    except Exception:  # noqa: BLE001 - an approval that cannot be read is no approval: the effect is refused
         return False
     if approver:
         guard.note("sql", code, "allow", v.rule_id, f"approved by {approver}: {v.reason}")
@@ -269,7 +269,7 @@ def reexpose(raw: Any, out: Any) -> Any:
         return raw
     if isinstance(out, int):
         return raw.execute("SELECT ?::BIGINT AS \"Count\"", [out])
-    _jg_result = out  # noqa: F841 -- found by DuckDB's replacement scan of this frame
+    _jg_result = out
     return raw.execute("SELECT * FROM _jg_result")
 
 

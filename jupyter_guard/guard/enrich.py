@@ -30,11 +30,15 @@ class Catalog:
             self._cols = {}
             try:
                 rows = self.conn.rows(self.conn.kind.columns_sql)
-            except Exception:
+            except Exception:  # noqa: BLE001 - no catalog columns known: `*` expands by what the statement names
                 rows = []
             for db, schema, table, col in rows:
-                for key in {str(table).lower(), f"{schema}.{table}".lower(), f"{db}.{schema}.{table}".lower(),
-                            bare_table(f"{db}.{schema}.{table}")}:
+                for key in {
+                    str(table).lower(),
+                    f"{schema}.{table}".lower(),
+                    f"{db}.{schema}.{table}".lower(),
+                    bare_table(f"{db}.{schema}.{table}"),
+                }:
                     self._cols.setdefault(key, ())
                     self._cols[key] += (str(col).lower(),)
         return self._cols
@@ -46,7 +50,7 @@ class Catalog:
             if sql is not None:
                 try:
                     self._temp = {str(r[0]).lower() for r in self.conn.rows(sql)}
-                except Exception:  # no temporary tables known: none is treated as temporary
+                except Exception:  # noqa: BLE001 - no temporary tables known: none is treated as temporary
                     pass
         return self._temp
 
@@ -56,7 +60,7 @@ class Catalog:
             self._dbs = {}
             try:
                 self._dbs = self.conn.kind.databases(self.conn)
-            except Exception:  # no attached databases known: writes are judged as local ones
+            except Exception:  # noqa: BLE001 - no attached databases known: writes are judged as local ones
                 pass
         return self._dbs
 
@@ -103,7 +107,10 @@ def _one(i: Intent, cat: Catalog) -> Intent:
     if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
             i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))
-    if a in ("sql.drop", "sql.truncate", "sql.drop_column") and bare_table(i.target) in cat.temporary():
+    if (
+        a in ("sql.drop", "sql.truncate", "sql.drop_column")
+        and bare_table(i.target) in cat.temporary()
+    ):
         return i.with_(temporary=True)
     if a == "sql.replace":
         if bare_table(i.target) in cat.temporary():
@@ -112,7 +119,9 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             return i.with_(estimated_rows=-1, columns=expand(i.columns, cat))
     if a == "sql.export":
         if i.target_kind == "database":
-            every = tuple(f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols)
+            every = tuple(
+                f"{t}.{c}" for t, cols in cat.columns().items() if "." not in t for c in cols
+            )
             return i.with_(columns=every or ("?",))
         tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
         return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
@@ -140,7 +149,7 @@ def _count(conn: Conn, sql: str) -> int | None:
     try:
         value: Any = conn.scalar(sql)
         return int(value)
-    except Exception as e:  # a missing table: the statement itself will fail, nothing to protect
+    except Exception as e:  # noqa: BLE001 - a missing table: the statement itself will fail, nothing to protect
         name = type(e).__name__
         if "Catalog" in name or "does not exist" in str(e) or "no such table" in str(e):
             return 0

@@ -39,7 +39,7 @@ def qualify(column: str, reads: Sequence[str]) -> str:
     return f"{reads[0]}.{column}"
 
 
-def write_of(i: Intent) -> tuple[str, str] | None:
+def write_of(i: Intent) -> tuple[str, str]:
     """(object_kind, name) an export writes.
 
     >>> write_of(Intent("df.export", "file", "table leak", detail="to_sql"))

@@ -29,7 +29,7 @@ from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
 from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.model import Policy, guard_command
-from jupyter_guard.policy.rules import Context, bare_table
+from jupyter_guard.policy.rules import Context
 
 log = logging.getLogger("jupyter_guard")
 Lineage = tuple[str, str, str, bool]
@@ -62,8 +62,8 @@ class Guard:
     # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
     # runs (run-time refusals) belong to it
     cell_position: Callable[[], tuple[str, int | None, str]] | None = None
-    runtime_files: bool = False                        # file/shell/network calls are checked at run time
-    unmasked: bool = False                             # %guard unmask on (only for may_unmask roles)
+    runtime_files: bool = False  # file/shell/network calls are checked at run time
+    unmasked: bool = False  # %guard unmask on (only for may_unmask roles)
     mask_settings: Callable[[], Any] | None = None
     masker: Any = None
     policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
@@ -140,10 +140,13 @@ class Guard:
         return self.python_analysis(ast.parse(code))
 
     def python_analysis(self, tree: Any) -> Analysis:
-        return analyze_python(tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup)
+        return analyze_python(
+            tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup
+        )
 
     def resolve_conn(self, via: str) -> Conn | None:
-        """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can tell."""
+        """The connection a Python expression like ``con`` or ``duckdb`` denotes, if the guard can
+        tell."""
         # late: connections.dbapi_async imports this module at load
         from jupyter_guard import connections
 
@@ -156,7 +159,7 @@ class Guard:
             return None
         try:
             return connections.from_object(obj, via)
-        except Exception:
+        except Exception:  # noqa: BLE001 - an object that is not a known connection: the SQL is judged by its text alone
             return None
 
     def namespace(self) -> dict[str, Any]:
@@ -169,7 +172,7 @@ class Guard:
             try:
                 user, actor = self.cell_identity()
                 return user or self.user, actor or self.actor
-            except Exception:
+            except Exception:  # noqa: BLE001 - a broken stamp: the cell runs as the kernel's own user, never as the claimed one
                 pass
         return self.user, self.actor
 
@@ -295,20 +298,29 @@ class Guard:
                     cell_id, execution_count = at_id, at_count
             except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
                 pass
-        event = {"ts": time.time(), "kind": kind, "decision": decision, "rule_id": v.rule_id,
-                 "reason": self.redact(v.reason), "code": self.redact(code)[:300], "cell_id": cell_id,
-                 "execution_count": execution_count, "status": status}
+        event = {
+            "ts": time.time(),
+            "kind": kind,
+            "decision": decision,
+            "rule_id": v.rule_id,
+            "reason": self.redact(v.reason),
+            "code": self.redact(code)[:300],
+            "cell_id": cell_id,
+            "execution_count": execution_count,
+            "status": status,
+        }
         event_id = ""
         if self.audit is not None:
             try:
                 event_id = self.audit.begin(
-                    user=self.who()[0], actor=self.who()[1], notebook=self.notebook, cell_id=cell_id,
+                    user=self.who()[0], actor=self.who()[1], notebook=self.notebook,
+                    cell_id=cell_id,
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
                     lineage=lineage, groups=self.groups_now(),
                     facts=self._facts(judgement), server_event_id=server_event)
-            except Exception as e:  # the event is not recorded: handled as an audit failure
+            except Exception as e:  # noqa: BLE001 - the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"
             refusal = refusal or self._audit_refusal(status, code)
@@ -320,7 +332,7 @@ class Guard:
         for fn in list(self.listeners):
             try:
                 fn(event)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a panel listener's error must not undo a decision already made and recorded
                 pass
         if refusal and (status == "running" or v.rule_id == "guard-error"):
             from jupyter_guard.errors import GuardBlocked
@@ -390,9 +402,14 @@ class Guard:
                lineage: Iterable[Lineage] = ()) -> None:
         if self.audit is not None and event_id:
             try:
-                self.audit.finish(event_id, status=status, duration_ms=duration_ms, rows_affected=rows,
-                                  lineage=lineage)
-            except Exception as e:
+                self.audit.finish(
+                    event_id,
+                    status=status,
+                    duration_ms=duration_ms,
+                    rows_affected=rows,
+                    lineage=lineage,
+                )
+            except Exception as e:  # noqa: BLE001 - the decision was made and begun in the audit; a failed finish is logged, never raised into the cell
                 log.error("jupyter_guard could not complete the audit event: %s", e)
 
 

@@ -79,7 +79,7 @@ def _is_store(path: str, audit: str) -> bool:
     for n in (os.path.abspath(path), os.path.realpath(path)):
         for a in _forms(audit):
             head, base = os.path.split(a)
-            if n == a or n.startswith(a + ".") or n.startswith(os.path.join(head, "." + base + ".")):
+            if n == a or n.startswith((a + ".", os.path.join(head, "." + base + "."))):
                 return True
     return False
 
@@ -106,7 +106,7 @@ def _store_listing(audit: str) -> list[str]:
         except OSError:
             continue
         for n in names:
-            if n.startswith(base) or n.startswith("." + base):
+            if n.startswith((base, "." + base)):
                 p = os.path.join(folder, n)
                 out.append(p)
                 if os.path.isdir(p):

@@ -100,16 +100,22 @@ def policy_json(policy: Any) -> str:
     return json.dumps(d, separators=(",", ":"))
 
 
+def _role(r: dict[str, Any]) -> Any:
+    from jupyter_guard.policy.model import Role
+
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in r.items()}
+    return Role(**fields)
+
+
 def policy_from_json(text: str) -> Any:
     import json
 
-    from jupyter_guard.policy.model import Match, Policy, Role, Rule
+    from jupyter_guard.policy.model import Match, Policy, Rule
 
     d = json.loads(text)
     tup = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
            for k, v in d.items() if isinstance(v, list) and k not in ("roles", "rules")}
-    roles = tuple(Role(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()})
-                  for r in d.get("roles", ()))
+    roles = tuple(_role(r) for r in d.get("roles", ()))
     rules = tuple(Rule(r["id"], Match(**{k: tuple(v) for k, v in r["match"].items()}),
                        r["action"], r.get("message", "")) for r in d.get("rules", ()))
     return Policy(**{**d, **tup, "roles": roles, "rules": rules})
@@ -164,7 +170,7 @@ class ChildGuard:
                            execution_count=None, kind="runtime", code=desc[:300], decision=decision,
                            rule_id=rule, reason=reason, status="blocked",
                            policy_revision=self.policy.revision)
-        except Exception as e:  # recording is best effort here: the action is refused anyway
+        except Exception as e:  # noqa: BLE001 - recording is best effort here: the action is refused anyway
             print(f"jupyter_guard: could not record a refusal ({e})", file=sys.stderr)
 
     def shell(self, command: str) -> list[Intent]:
@@ -230,7 +236,7 @@ def start(env: Mapping[str, str] | None = None) -> None:
                 from jupyter_guard.hooks.child_events import handlers as make
 
                 table.update(make(ChildGuard(env)))
-            except Exception as e:  # no guard, no action: every judged action is refused
+            except Exception as e:  # noqa: BLE001 - no guard, no action: every judged action is refused
                 raise ChildBlocked("guard-error", f"the guard could not start in this child "
                                    f"({type(e).__name__}: {e})") from None
             finally:

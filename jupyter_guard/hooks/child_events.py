@@ -126,7 +126,8 @@ def handlers(g: Any) -> dict[str, Handler]:
                      f"os.environ[{key!r}]")
 
     table: dict[str, Handler] = {
-        "open": on_open, "authority.read": on_authority_read, "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
+        "open": on_open, "authority.read": on_authority_read, "os.remove": on_remove,
+        "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link, "os.system": on_system, "os.exec": on_exec,
         "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,
@@ -141,7 +142,7 @@ def _fail_closed(event: str, h: Handler) -> Handler:
             h(args)
         except ChildBlocked:
             raise
-        except Exception as e:  # a bug in a check refuses the action, never lets it through
+        except Exception as e:  # noqa: BLE001 - a bug in a check refuses the action, never lets it through
             raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
                                f"({type(e).__name__}: {e}); the action was refused") from None
     return run

@@ -69,7 +69,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
         if real != os.path.abspath(path):
             out.append(out[0].with_(target=real))
         if action != "file.read" and UNKNOWN not in path and guard_file(real):
-            out.append(Intent("guard.tamper", "guard", f"changes the guard's own file {real}", source=path))
+            out.append(
+                Intent("guard.tamper", "guard", f"changes the guard's own file {real}", source=path)
+            )
         return out
 
     def overwrite(path: str | None) -> list[Intent]:
@@ -101,7 +103,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
         p = _path(path)
         if p is None:
             return
-        if flags & os.O_TRUNC or (flags & os.O_CREAT and not flags & os.O_APPEND and not os.path.lexists(p)):
+        if flags & os.O_TRUNC or (
+            flags & os.O_CREAT and not flags & os.O_APPEND and not os.path.lexists(p)
+        ):
             intents = overwrite(p) if flags & os.O_TRUNC else path_intents("file.write", p)
         else:
             intents = path_intents("file.write", p)
@@ -133,7 +137,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
             src, dst = _path(args[0]), _path(args[1])
             if dst is not None and src is not None and os.path.isdir(dst):
                 dst = os.path.join(dst, os.path.basename(src.rstrip("/")))
-            rt.decide(path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})")
+            rt.decide(
+                path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})"
+            )
 
     def on_link(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
@@ -166,7 +172,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
             shell(_command(args[2]), [os.fsdecode(a) for a in args[2]], f,
                   args[3] if len(args) > 3 else None)
 
-    def on_popen(args: tuple[Any, ...], f: FrameType) -> None:  # subprocess.Popen(exe, args, cwd, env)
+    def on_popen(
+        args: tuple[Any, ...], f: FrameType
+    ) -> None:  # subprocess.Popen(exe, args, cwd, env)
         if rt.user_stack(f):
             a = args[1]
             argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
@@ -182,11 +190,18 @@ def handlers(rt: Any) -> dict[str, Handler]:
                       f"os.environ[{key!r}]")
 
     def upload(host: str, url: str, how: str) -> None:
-        rt.decide([Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)], how)
+        rt.decide(
+            [Intent("net.upload", "host", host or UNKNOWN, remote=True, detail=url, source=how)],
+            how,
+        )
 
-    def on_request(args: tuple[Any, ...], f: FrameType) -> None:  # urllib.Request(url, data, headers, method)
+    def on_request(
+        args: tuple[Any, ...], f: FrameType
+    ) -> None:  # urllib.Request(url, data, headers, method)
         url, data, headers, method = (args + (None,) * 4)[:4]
-        if (data is not None or (method or "").upper() in ("POST", "PUT", "PATCH")) and rt.user_stack(f):
+        if (
+            data is not None or (method or "").upper() in ("POST", "PUT", "PATCH")
+        ) and rt.user_stack(f):
             upload(host_of(str(url)), str(url), f"urllib {(method or 'POST').upper()} {url}")
         elif rt.user_stack(f):   # a GET: its URL and headers may carry the data
             exit_net.check_out(rt, host_of(str(url)), f"{url}\n{headers or ''}", str(url)[:200],
@@ -216,19 +231,32 @@ def handlers(rt: Any) -> dict[str, Handler]:
         host = str(getattr(conn, "host", "") or "")
         try:
             conn._jg_upload = True
-        except Exception:
+        except Exception:  # noqa: BLE001 - a connection that takes no attributes: each send is judged on its own
             pass
         upload(host.lower(), f"http://{host}", f"HTTP upload to {host}")
 
     def on_connect(args: tuple[Any, ...], f: FrameType) -> None:  # socket.connect(sock, address)
         sock, addr = args[0], args[1]
-        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6) or not isinstance(addr, tuple):
+        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6) or not isinstance(
+            addr, tuple
+        ):
             return
         if rt.user_caller(f, _NET_SKIP):
             host = str(addr[0]).lower()
             if host not in g.policy.allow_hosts:
-                rt.decide([Intent("net.upload", "host", host, remote=True, detail=f"raw socket {addr!r}",
-                                  source=f"socket.connect({addr!r})")], f"socket.connect({addr!r})")
+                rt.decide(
+                    [
+                        Intent(
+                            "net.upload",
+                            "host",
+                            host,
+                            remote=True,
+                            detail=f"raw socket {addr!r}",
+                            source=f"socket.connect({addr!r})",
+                        )
+                    ],
+                    f"socket.connect({addr!r})",
+                )
 
     def on_sendto(args: tuple[Any, ...], f: FrameType) -> None:
         addr = args[1] if len(args) > 1 else None
@@ -255,18 +283,34 @@ def handlers(rt: Any) -> dict[str, Handler]:
     lazy_waiting = lazy._WAITING
     table: dict[str, Handler] = {
         "import": on_import,
-        "open": on_open, "sqlite3.connect": lambda a, f: opens_store(a, f, "sqlite3.connect"),
-        "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
-        "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
-        "os.link": on_link, "os.symlink": on_link,
-        "os.system": on_system, "os.exec": on_exec, "os.posix_spawn": on_exec, "os.spawn": on_spawn,
-        "subprocess.Popen": on_popen, "os.putenv": on_putenv, "os.unsetenv": on_putenv,
-        "urllib.Request": on_request, "http.client.send": on_http_send,
-        "socket.connect": on_connect, "socket.sendto": on_sendto, "socket.sendmsg": on_sendto,
-        "ctypes.dlopen": native("loads a native library"), "ctypes.dlsym": native("looks up a native symbol"),
+        "open": on_open,
+        "sqlite3.connect": lambda a, f: opens_store(a, f, "sqlite3.connect"),
+        "os.remove": on_remove,
+        "os.rmdir": on_remove,
+        "os.rename": on_rename,
+        "os.truncate": on_truncate,
+        "shutil.rmtree": on_rmtree,
+        "shutil.move": on_move,
+        "os.link": on_link,
+        "os.symlink": on_link,
+        "os.system": on_system,
+        "os.exec": on_exec,
+        "os.posix_spawn": on_exec,
+        "os.spawn": on_spawn,
+        "subprocess.Popen": on_popen,
+        "os.putenv": on_putenv,
+        "os.unsetenv": on_putenv,
+        "urllib.Request": on_request,
+        "http.client.send": on_http_send,
+        "socket.connect": on_connect,
+        "socket.sendto": on_sendto,
+        "socket.sendmsg": on_sendto,
+        "ctypes.dlopen": native("loads a native library"),
+        "ctypes.dlsym": native("looks up a native symbol"),
         "ctypes.call_function": native("calls native code"),
         "sys.addaudithook": caller_tamper("adds an audit hook"),
-        "sys.settrace": caller_tamper("installs a tracer"), "sys.setprofile": caller_tamper("installs a profiler"),
+        "sys.settrace": caller_tamper("installs a tracer"),
+        "sys.setprofile": caller_tamper("installs a profiler"),
         "gc.get_objects": caller_tamper("walks every object (gc.get_objects)"),
         "gc.get_referrers": caller_tamper("walks object references (gc.get_referrers)"),
     }
@@ -298,10 +342,10 @@ def _fail_closed(rt: Any, event: str, h: Handler) -> Handler:
             h(args, f)
         except GuardBlocked:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - handled below: the guard's failure refuses the user's action (fail closed)
             try:
                 user = rt.user_stack(f)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the stack cannot be read: counted as the user's, so refused
                 user = True
             log.error("jupyter_guard runtime check of %s failed: %s", event, e)
             if user:

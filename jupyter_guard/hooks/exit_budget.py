@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_guard.hooks import exits
+from jupyter_guard.model import Decision
 
 CODE = "exfiltration budget exhausted: sensitive values leaving this session"
 
@@ -59,7 +60,7 @@ def spend(guard: Any, rt: Any, data: Any, how: str) -> None:
     over = (p.max_values_per_cell and len(cell) > p.max_values_per_cell) or (
         p.max_values_per_session and len(session) > p.max_values_per_session)
     if over or BUDGET.locked:
-        from jupyter_guard.guard.service import sha256
+        from jupyter_guard.guard.judge import sha256
 
         if guard.approvals is None or not guard.approvals.consume(guard.user, sha256(CODE)):
             BUDGET.locked = True
@@ -79,7 +80,7 @@ def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
     reason = (f"{how} would let sensitive values out beyond the exfiltration budget ({cell} this "
               f"cell, max {p.max_values_per_cell or '-'}; {session} this session, max "
               f"{p.max_values_per_session or '-'}); later exits are refused until an approval")
-    decision = "warn" if p.mode == "audit" else "block"
+    decision: Decision = "warn" if p.mode == "audit" else "block"
     v = Verdict(decision, "exfiltration", reason, intent, p.revision)
     with Busy():
         j = Judgement(v, (v,), Analysis((intent,)), (intent,))

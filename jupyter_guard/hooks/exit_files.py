@@ -42,7 +42,7 @@ class Judged:
 class CheckedFile:
     """A file opened for writing by user code: every write is scanned first."""
 
-    __slots__ = ("_jg_file", "_jg_path", "_jg_ex")
+    __slots__ = ("_jg_ex", "_jg_file", "_jg_path")
 
     def __init__(self, f: Any, path: str, ex: Any) -> None:
         self._jg_file, self._jg_path, self._jg_ex = f, path, ex
@@ -165,17 +165,17 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     if exits.known_spans not in mask_text.KNOWN:   # printed values from sensitive columns
         mask_text.KNOWN.append(exits.known_spans)
 
-    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001
+    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         f = orig(file, mode, *args, **kw)
         return fx.opened(f, file, mode)
 
     open.__doc__, open.__name__ = orig.__doc__, "open"
     for mod in (builtins, io):
-        setattr(mod, "open", open)
+        mod.open = open  # type: ignore[attr-defined]  # builtins.open and io.open, replaced
         module_patched[(mod, "open")] = open
     shell_mod = sys.modules.get("IPython.core.interactiveshell")   # the ``open`` cells see
     if shell_mod is not None and hasattr(shell_mod, "io_open"):
-        shell_mod.io_open = open
+        shell_mod.io_open = open  # type: ignore[attr-defined]  # IPython's alias of io.open
         module_patched[(shell_mod, "io_open")] = open
     from jupyter_guard.hooks import exit_streams
 
@@ -183,8 +183,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
-        lazy.when_imported(name, lambda m, funcs=funcs: _arrow_writers(fx, m, funcs,
-                                                                       module_patched))
+        def wrap(m: Any, funcs: tuple[str, ...] = funcs) -> None:
+            _arrow_writers(fx, m, funcs, module_patched)
+        lazy.when_imported(name, wrap)
     return fx
 
 
@@ -242,7 +243,7 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
             try:
                 with Busy():
                     sql, names = self.sql_query(), [str(c) for c in self.columns]
-            except Exception:  # no SQL behind it (a frame or a file read): names and detectors
+            except Exception:  # noqa: BLE001 - no SQL behind it (a frame or a file read): names and detectors
                 return out
             result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
                                  names, guard)
@@ -276,6 +277,6 @@ def _sql_lineage(rel: Any, fx: FileExits) -> dict[str, frozenset[str]]:
         a = fx.rt.guard.sql_analysis(query)
         policy = fx.rt.guard.policy
         read = [c for i in a.intents for c in i.columns if policy.is_sensitive_column(c)]
-    except Exception:  # no SQL to read: the sample's names and values decide
+    except Exception:  # noqa: BLE001 - no SQL to read: the sample's names and values decide
         return {}
     return {c: frozenset(read) for c in cols} if read else {}

@@ -69,7 +69,7 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
     if getattr(client, "_jg", False):
         return
 
-    def Client(address: Any, *args: Any, **kw: Any) -> Any:  # noqa: N802
+    def Client(address: Any, *args: Any, **kw: Any) -> Any:
         c = client(address, *args, **kw)
         if isinstance(address, tuple) and rt.user_stack(sys._getframe(1)):
             try:
@@ -79,7 +79,7 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
         return c
     Client._jg = True  # type: ignore[attr-defined]
     Client.__doc__ = client.__doc__
-    setattr(mod, "Client", Client)
+    mod.Client = Client
     module_patched[(mod, "Client")] = Client
 
     for name in ("send", "send_bytes"):

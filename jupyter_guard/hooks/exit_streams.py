@@ -47,9 +47,15 @@ def install(fx: Any, module_patched: dict[tuple[Any, str], Any],
 
     check = _checker(fx)
     _os_writes(check, module_patched)
-    lazy.when_imported("mmap", lambda m: _mmap(check, m, module_patched))
+    def on_mmap(m: Any) -> None:
+        _mmap(check, m, module_patched)
+
+    lazy.when_imported("mmap", on_mmap)
     for mod, cls in (("gzip", "GzipFile"), ("bz2", "BZ2File"), ("lzma", "LZMAFile")):
-        lazy.when_imported(mod, lambda m, cls=cls: _stream_class(check, getattr(m, cls), patched))
+        def on_stream(m: Any, cls: str = cls) -> None:
+            _stream_class(check, getattr(m, cls), patched)
+
+        lazy.when_imported(mod, on_stream)
     lazy.when_imported("zipfile", lambda m: _zip(check, m, patched))
 
 
@@ -73,7 +79,7 @@ def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
 
     for name, fn, orig in (("write", write, o_write), ("pwrite", pwrite, o_pwrite),
                            ("writev", writev, o_writev)):
-        fn._jg = True  # type: ignore[attr-defined]
+        fn._jg = True  # type: ignore[union-attr]  # a marker on our own functions
         fn.__name__, fn.__doc__ = name, orig.__doc__
         setattr(os, name, fn)
         module_patched[(os, name)] = fn
@@ -84,7 +90,7 @@ def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> N
     if getattr(base, "_jg", False):
         return
 
-    class mmap(base):  # type: ignore[misc, valid-type]  # noqa: N801 (the name users call)
+    class mmap(base):  # type: ignore[misc, valid-type]
         _jg = True
         __doc__ = base.__doc__
         __module__ = base.__module__

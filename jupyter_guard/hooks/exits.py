@@ -39,7 +39,7 @@ def remember(values: Any) -> None:
         return
     try:
         new = {s for s in map(str, values) if len(s) >= 4 and s not in ("None", "nan")}
-    except Exception:  # values that cannot be listed: the detectors still look at the bytes
+    except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
     lengths.update(len(s) for s in new)
@@ -112,9 +112,9 @@ def _known(text: str) -> str:
     if text.startswith(_DENSE):   # fixed-width values with no separator between them
         body = text[len(_DENSE):DENSE_MAX]
         for n in lengths:
-            if any(body[i:i + n] in known for i in range(0, max(len(body) - n + 1, 0))):
+            if any(body[i:i + n] in known for i in range(max(len(body) - n + 1, 0))):
                 return "values read from a sensitive column"
-    if len(text) < 200:
+    if len(text) < 200:  # noqa: SIM102 - the short-text case, kept apart from the token scan
         if text.strip().strip("\"'") in known:
             return "values read from a sensitive column"
     # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
@@ -137,7 +137,8 @@ def known_columns(frame: Any, rows: int = 64) -> set[str]:
 
 _SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
 # a printed token: 4+ characters between separators, not starting or ending with . - + @
-_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")   # linear: tests/enforce/test_known_values.py
+# linear (tests/enforce/test_known_values.py)
+_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")
 
 
 def known_spans(text: str) -> list[tuple[int, int, str]]:

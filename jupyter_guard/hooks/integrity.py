@@ -49,7 +49,13 @@ def protected(name: str) -> bool:
 
 GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
                "begin", "finish", "judge")
-LATE_ATTRS = ("approvals", "audit", "redact", "runtime_files", "mask_settings")  # set after this one
+LATE_ATTRS = (
+    "approvals",
+    "audit",
+    "redact",
+    "runtime_files",
+    "mask_settings",
+)  # set after this one
 SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                  "transform_ast", "should_run_async", "system", "getoutput")
 
@@ -63,7 +69,9 @@ class Integrity:
         self.compiler = shell.compile
         self.events = shell.events
         self.parse = shell.compile.ast_parse
-        self.kg_attrs = {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
+        self.kg_attrs = (
+            {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
+        )
         self._snapshot_modules()
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
         self.settings = dict(guard.settings)
@@ -151,7 +159,7 @@ class Integrity:
             same = (not _changed(g, self._attrs_get, self._attrs_vals)
                     and g.settings == self.settings and g.policy is self._policy
                     and not _changed(g.policy, self._policy_get, self._policy_vals))
-        except Exception:
+        except Exception:  # noqa: BLE001 - a comparison that fails counts as changed: the guard is repaired
             same = False
         return [] if same else self._repair_guard()
 
@@ -224,8 +232,11 @@ class Integrity:
                 if sys.modules.get(name) is not mod:
                     sys.modules[name] = mod
                     fixed.append(f"sys.modules[{name!r}]")
-        if kg is not None and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg:
-            self.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+        if (
+            kg is not None
+            and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg
+        ):
+            self.modules["jupyter_guard"]._kernel_guard = kg
         if _globals_changed(self._dicts, self._getters, self._values):
             for name, snap in self.globals.items():
                 d = vars(self.modules[name])
@@ -238,7 +249,7 @@ class Integrity:
                 type.__setattr__(cls, attr, fn)
                 fixed.append(f"{cls.__name__}.{attr}")
         from jupyter_guard.hooks import lazy
-        from jupyter_guard.hooks.writers import MODULE_PATCHED
+        from jupyter_guard.hooks.df_lineage import MODULE_PATCHED
 
         lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
         for name, mod in list(lazy._OWN.items()):   # the guard's modules imported after load
@@ -314,9 +325,14 @@ class Integrity:
         def on_setattr(args: tuple[Any, ...], f: FrameType) -> None:
             obj, name = args[0], str(args[1])
             if isinstance(obj, type):
-                hit = str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard") or (obj, name) in _patched()
+                hit = (
+                    str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard")
+                    or (obj, name) in _patched()
+                )
             elif isinstance(obj, (FunctionType, MethodType)):
-                hit = (getattr(obj, "__module__", "") or "").startswith("jupyter_guard") or obj in _patched().values()
+                hit = (getattr(obj, "__module__", "") or "").startswith(
+                    "jupyter_guard"
+                ) or obj in _patched().values()
             else:
                 hit = False
             if hit and rt.user_stack(f):
@@ -327,8 +343,12 @@ class Integrity:
 
     def refuse_pending(self) -> None:
         why, self.pending = self.pending, ""
-        raise GuardBlocked("self-protection", f"the guard was switched off in an earlier cell ({why}); "
-                           "it is back on and this cell did not run. Run it again", approval_hint=False)
+        raise GuardBlocked(
+            "self-protection",
+            f"the guard was switched off in an earlier cell ({why}); "
+            "it is back on and this cell did not run. Run it again",
+            approval_hint=False,
+        )
 
     def dynamic(self, source: str | bytes, filename: str) -> None:
         """Source text user code compiles (``exec(base64...)``): decided like a cell. Intents whose
@@ -356,7 +376,7 @@ def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if len(keys) == 1:
         one = operator.itemgetter(keys[0])
         return lambda d: (one(d),)
-    return operator.itemgetter(*keys) if keys else (lambda d: ())  # type: ignore[return-value]
+    return operator.itemgetter(*keys) if keys else (lambda d: ())
 
 
 def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
@@ -371,7 +391,8 @@ def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tupl
                      values: tuple[Any, ...]) -> bool:
     """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
     try:
-        now = chain.from_iterable(map(operator.call, getters, dicts))
+        # operator.call is Python 3.11+ (on 3.10 this raises AttributeError: reported, not fixed)
+        now = chain.from_iterable(map(operator.call, getters, dicts))  # type: ignore[attr-defined]
         return any(map(operator.is_not, now, values))
     except KeyError:
         return True
@@ -392,7 +413,7 @@ def _attrgetter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if len(names) == 1:
         one = operator.attrgetter(names[0])
         return lambda o: (one(o),)
-    return operator.attrgetter(*names) if names else (lambda o: ())  # type: ignore[return-value]
+    return operator.attrgetter(*names) if names else (lambda o: ())
 
 
 def _ours(cb: Any) -> bool:
@@ -404,10 +425,10 @@ def _fields(p: Any) -> tuple[tuple[str, Any], ...]:
 
 
 def _patched() -> dict[tuple[type, str], Any]:
+    from jupyter_guard.hooks import df_lineage, writers  # noqa: F401 - writers fills PATCHED
     from jupyter_guard.hooks import threads as runtime_threads
-    from jupyter_guard.hooks import writers
 
-    return {**runtime_threads.PATCHED, **writers.PATCHED}
+    return {**runtime_threads.PATCHED, **df_lineage.PATCHED}
 
 
 def install(shell: Any, guard: Any, rt: Any) -> Integrity:

@@ -75,7 +75,7 @@ def _fire(name: str, module: ModuleType) -> None:
 def _call(cb: Callback, module: ModuleType) -> None:
     try:
         cb(module)
-    except Exception as e:  # the guard never breaks the user's import; say what is missing
+    except Exception as e:  # noqa: BLE001 - the guard never breaks the user's import; say what is missing
         log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
         print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
 

@@ -31,7 +31,7 @@ def install(guard: Any) -> None:
         return
     cls = _relation.DuckDBPyRelation
     if getattr(_seam, "_jupyter_guard", None) is not None:
-        _seam._jupyter_guard["guard"] = guard
+        _seam._jupyter_guard["guard"] = guard  # type: ignore[attr-defined]  # set below, once
         return
     box: dict[str, Any] = {"guard": guard, "submit": _seam.submit}
     _seam._jupyter_guard = box  # type: ignore[attr-defined]
@@ -43,7 +43,7 @@ def install(guard: Any) -> None:
         if hasattr(cls, name):
             setattr(cls, name, _view(getattr(cls, name), box))
     if hasattr(cls, "query"):
-        cls.query = _query(cls.query, box)
+        cls.query = _query(cls.query, box)  # type: ignore[method-assign]  # DuckDB's class, wrapped
 
 
 def _marked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,7 +75,7 @@ def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:
 
 def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, Any], Any]) -> Any:
     from jupyter_guard.connections import duckdb_classify
-    from jupyter_guard.guard import effect_run
+    from jupyter_guard.guard import effect, effect_run
     from jupyter_guard.hooks.sinks import check_sql, refused
     from jupyter_guard.hooks.state import Busy
 
@@ -90,7 +90,7 @@ def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, A
     with Busy():
         try:
             effect_run.run_one(guard, con, kind, query, intents, values, code=sql, submit=send,
-                               cell=effect_run.state(guard).cell)
+                               cell=effect.state(guard).cell)
         except effect_run.EffectRefused as e:
             raise refused(guard, sql, e.verdict) from None
     return _Done()
@@ -115,7 +115,7 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
     effect check (the relation's own call sends it, inside the guard's transaction)."""
     def wrapper(self: Any, virtual_table_name: str, sql_query: str) -> Any:
         from jupyter_guard.connections import duckdb_classify
-        from jupyter_guard.guard import effect_run
+        from jupyter_guard.guard import effect, effect_run
         from jupyter_guard.hooks.sinks import check_sql, refused
         from jupyter_guard.hooks.state import Busy, busy
 
@@ -125,7 +125,7 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
         check_sql(guard, Conn(self._con, "duckdb", "duckdb"), sql_query)
         try:
             pieces = duckdb_classify(sql_query)
-        except Exception:  # DuckDB's parser refuses it: the call itself raises the same error
+        except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: the call itself raises the same error
             return method(self, virtual_table_name, sql_query)
         intents = guard.sql_analysis(sql_query).intents
         if len(pieces) != 1 or not effect_run.measured(pieces[0][0], pieces[0][1], intents):
@@ -138,7 +138,7 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
         with Busy():
             try:
                 effect_run.run_one(guard, self._con, pieces[0][0], pieces[0][1], intents,
-                                   code=sql_query, submit=send, cell=effect_run.state(guard).cell)
+                                   code=sql_query, submit=send, cell=effect.state(guard).cell)
             except effect_run.EffectRefused as e:
                 raise refused(guard, sql_query, e.verdict) from None
         return kept[-1] if kept else None
@@ -156,7 +156,7 @@ def _view(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any]
         if not busy():
             try:
                 body = self.sql_query()
-            except Exception:  # a relation DuckDB cannot print as SQL: the view's reads are
+            except Exception:  # noqa: BLE001 - a relation DuckDB cannot print as SQL: the view's reads are
                 body = "SELECT 1"   # unknown, but a view copies no data; the name still decides
             verb = "CREATE OR REPLACE VIEW" if replace else "CREATE VIEW"
             check_sql(box["guard"], Conn(self._con, "duckdb", "duckdb"), f"{verb} {name} AS {body}")

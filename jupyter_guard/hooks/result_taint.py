@@ -51,7 +51,7 @@ class _Probe:
         for c in self.cons:
             try:
                 return c.table(name)
-            except Exception:  # not this connection's table: another may know it
+            except Exception:  # noqa: BLE001 - not this connection's table: another may know it
                 continue
         raise LookupError(name)
 
@@ -59,7 +59,7 @@ class _Probe:
         for c in self.cons:
             try:
                 return c.execute(q).fetchall()[0][0]
-            except Exception:  # another connection may know the tables
+            except Exception:  # noqa: BLE001 - another connection may know the tables
                 continue
         raise LookupError("no connection knows these tables")
 
@@ -73,7 +73,7 @@ def column_taint(sql: str, cons: list[Any], policy: Any) -> list[frozenset[str]]
     def columns(name: str) -> tuple[str, ...] | None:
         try:
             return tuple(str(c).lower() for c in probe.table(name).columns)
-        except Exception:  # not a table these connections know: the taint cannot be told
+        except Exception:  # noqa: BLE001 - not a table these connections know: the taint cannot be told
             return None
 
     got = sql_exports.outputs(sql, columns, policy)
@@ -97,7 +97,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
             else:
                 taint = cache[1]
             _fetched(result, how, taint, names)
-    except Exception as e:  # an unusual result shape: names, lineage and detectors still decide
+    except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
 
 
@@ -157,7 +157,7 @@ def wrap_fetch(fetch: Callable[..., Any], how: str, con: Any, guard: Any) -> Cal
         if cache is not None and not busy():
             try:
                 names = [d[0] for d in con.description or ()]
-            except Exception:  # no description (nothing pending): names stay unknown
+            except Exception:  # noqa: BLE001 - no description (nothing pending): names stay unknown
                 names = []
             fetched(out, how, cache[0], [con], names, guard, cache)
         return out

@@ -11,8 +11,8 @@ threads started earlier, libraries acting for the user).
 - Each event maps to the same Intents the static analysers emit (``runtime_events``) and goes
   through ``guard.judge``; a refusal is recorded (``kind="runtime"``, ``status="blocked"``) and
   raises ``GuardBlocked`` at the call site.
-- ``compile``/``exec`` events also re-arm the guard (``selfprotect``) and re-analyse source text that
-  user code compiles (``exec(base64...)``).
+- ``compile``/``exec`` events also re-arm the guard (``selfprotect``) and re-analyse source text
+  that user code compiles (``exec(base64...)``).
 """
 from __future__ import annotations
 
@@ -41,15 +41,21 @@ class Runtime:
         self.shell, self.guard = shell, guard
         from jupyter_guard.kernel.cellhook import KernelGuard
 
-        owner = getattr(shell.compile.ast_parse, "__self__", None)   # set before optional modules load
-        self.kg = owner if isinstance(owner, KernelGuard) else getattr(shell, "_jupyter_guard_kernel", None)
+        owner = getattr(
+            shell.compile.ast_parse, "__self__", None
+        )  # set before optional modules load
+        self.kg = (
+            owner
+            if isinstance(owner, KernelGuard)
+            else getattr(shell, "_jupyter_guard_kernel", None)
+        )
         self.fmap: dict[str, Any] = getattr(shell.compile, "_filename_map", {})
         prefixes = ["<ipython-input-"]
         try:
             from ipykernel.compiler import get_tmp_directory
 
             prefixes.append(get_tmp_directory() + os.sep)
-        except Exception:
+        except Exception:  # noqa: BLE001 - an older ipykernel: cells are recognised by the <ipython-input- prefix alone
             pass
         self.prefixes = tuple(prefixes)
         self.package_dir = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
@@ -77,7 +83,9 @@ class Runtime:
         library it called (for raw sockets, ctypes, tracers: the library's own use is fine)."""
         while frame is not None:
             fn = frame.f_code.co_filename
-            if skip and (fn.startswith(skip) or frame.f_globals.get("__name__", "").startswith(skip)):
+            if skip and (
+                fn.startswith(skip) or frame.f_globals.get("__name__", "").startswith(skip)
+            ):
                 frame = frame.f_back
                 continue
             if self.is_cell(fn):
@@ -112,7 +120,7 @@ class Runtime:
         intent = Intent("guard.tamper", "guard", why, source=desc[:200])
         try:
             self.decide([intent], desc)
-        except Exception:
+        except Exception:  # the refusal itself: raised, unless the tampering was already undone
             if refuse:
                 raise
 
@@ -150,7 +158,9 @@ def _as_guard(fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
 
 
-def _make_hook(handlers: dict[str, Any], tl: threading.local) -> Callable[[str, tuple[Any, ...]], None]:
+def _make_hook(
+    handlers: dict[str, Any], tl: threading.local
+) -> Callable[[str, tuple[Any, ...]], None]:
     """The hook: everything it needs is in its closure, nothing a module attribute could swap."""
     get = handlers.get
     getframe = sys._getframe
@@ -165,4 +175,4 @@ def _make_hook(handlers: dict[str, Any], tl: threading.local) -> Callable[[str, 
 
 
 def current() -> Runtime | None:
-    return state.current()  # type: ignore[no-any-return]
+    return state.current()

@@ -25,7 +25,9 @@ _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_que
 
 
 def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
-    """Raise GuardBlocked if the policy refuses ``query`` on ``conn``; the guard's own queries pass."""
+    """Raise GuardBlocked if the policy refuses ``query`` on ``conn``.
+
+    The guard's own queries pass."""
     if busy() or not isinstance(query, str):
         return
     with Busy():  # the guard's own queries (row counts, catalog) pass unchecked
@@ -67,7 +69,7 @@ def _measured(guard: Guard, query: Any) -> bool:
 
     try:
         pieces = duckdb_classify(query)
-    except Exception:  # DuckDB's parser refuses it: DuckDB itself will raise the same error
+    except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: DuckDB itself will raise the same error
         return False
     return any(measured(t, q, guard.sql_analysis(q).intents) for t, q in pieces)
 
@@ -77,13 +79,13 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
     """Run ``query`` through the effect check; the connection with the result put back (or the
     kept result itself with ``keep``). A refused effect was rolled back and is recorded."""
     from jupyter_guard.connections import duckdb_classify
-    from jupyter_guard.guard import effect_run
+    from jupyter_guard.guard import effect, effect_run
 
     with Busy():
         try:
             out = effect_run.run_all(guard, con, duckdb_classify(query),
                                      lambda q: guard.sql_analysis(q).intents, params, many=many,
-                                     cell=effect_run.state(guard).cell, code=query)
+                                     cell=effect.state(guard).cell, code=query)
         except effect_run.EffectRefused as e:
             raise refused(guard, query, e.verdict) from None
         return out if keep else effect_run.reexpose(con, out)
@@ -309,7 +311,8 @@ def _opens_store(guard: Guard, database: Any) -> None:
 def _module_func(orig: Any, guard: Guard) -> Any:
     def f(query: Any, *args: Any, **kw: Any) -> Any:
         con = unwrap(kw.pop("connection", None)) or _default()
-        check_sql(guard, Conn(con, "duckdb", "duckdb"), query, kw.get("params") or (args[0] if args else None))
+        check_sql(guard, Conn(con, "duckdb", "duckdb"), query,
+                  kw.get("params") or (args[0] if args else None))
         out = orig(query, *args, connection=con, **kw)
         if out is con and type(con).__name__ == "DuckDBPyConnection":   # execute: fetched later
             result_taint.note(con, query if f.__name__ == "execute" else None)

@@ -30,15 +30,15 @@ REMEMBERED: dict[str, tuple[Output, ...]] = {}
 _COPY_DATABASE = re.compile(r"^\s*COPY\s+FROM\s+DATABASE\b", re.I)
 
 
-def _tree(sql: str) -> exp.Expression | None:
+def _tree(sql: str) -> exp.Expr | None:
     try:
         trees = _parse(sql, "duckdb")   # cached: the analysis parsed the same text
-    except Exception:  # sqlglot cannot read it: the caller keeps the statement-level analysis
+    except Exception:  # noqa: BLE001 - sqlglot cannot read it: the caller keeps the statement-level analysis
         return None
     return trees[0] if len(trees) == 1 else None
 
 
-def _plain(tree: exp.Expression) -> bool:
+def _plain(tree: exp.Expr) -> bool:
     """A query whose outputs are bare columns or ``*`` of tables (not views or tables made in
     this session): names alone tell what it shows, so the display needs no taint."""
     if not isinstance(tree, exp.Select) or tree.args.get("with_") is not None:
@@ -61,14 +61,14 @@ def _views(cat: Any) -> dict[str, str]:
         if sql is not None:
             try:
                 cat._jg_views = {str(n).lower(): str(s) for n, s in cat.conn.rows(sql)}
-            except Exception:  # no view catalog: views are then followed only if remembered
+            except Exception:  # noqa: BLE001 - no view catalog: views are then followed only if remembered
                 cat._jg_views = {}
-    return cat._jg_views  # type: ignore[no-any-return]
+    return cat._jg_views
 
 
-def outputs(sql: str | exp.Expression, columns: Callable[[str], tuple[str, ...] | None],
+def outputs(sql: str | exp.Expr, columns: Callable[[str], tuple[str, ...] | None],
             policy: Policy, views: Callable[[str], str | None] | None = None
-            ) -> tuple[tuple[Output, ...], exp.Expression] | None:
+            ) -> tuple[tuple[Output, ...], exp.Expr] | None:
     """The outputs of a statement and its tree; None when the taint cannot be told."""
     tree = _tree(sql) if isinstance(sql, str) else sql
     if tree is None:
@@ -85,16 +85,16 @@ def outputs(sql: str | exp.Expression, columns: Callable[[str], tuple[str, ...] 
                      hashed_ok=policy.hashed_ids == "allow", lookup=lookup), tree
     except Unknown:
         return None
-    except Exception as e:  # an unexpected tree: the caller falls back to every column read
+    except Exception as e:  # noqa: BLE001 - an unexpected tree: the caller falls back to every column read
         log.debug("jupyter_guard: no SQL taint for %s: %s", str(sql)[:80], e)
         return None
 
 
-def _groups_ok(tree: exp.Expression, conn: Any, policy: Policy) -> bool:
+def _groups_ok(tree: exp.Expr, conn: Any, policy: Policy) -> bool:
     """Every group the query aggregates over holds at least ``min_group_size`` rows."""
     if policy.min_group_size <= 1:
         return True
-    q = tree
+    q: exp.Expr | None = tree
     while isinstance(q, (exp.Copy, exp.Create, exp.Insert, exp.Subquery)):
         q = q.this if isinstance(q, (exp.Copy, exp.Subquery)) else q.args.get("expression")
     if not isinstance(q, exp.Select) or conn is None:
@@ -105,12 +105,12 @@ def _groups_ok(tree: exp.Expression, conn: Any, policy: Policy) -> bool:
         probe.set(k, None)
     try:
         smallest = conn.scalar(f"SELECT min(n) FROM ({probe.sql(dialect='duckdb')}) AS _jg_groups")
-    except Exception:  # the probe failed: the aggregate is treated as revealing single values
+    except Exception:  # noqa: BLE001 - the probe failed: the aggregate is treated as revealing single values
         return False
     return smallest is None or int(smallest) >= policy.min_group_size
 
 
-def revealed(outs: tuple[Output, ...], tree: exp.Expression, conn: Any, policy: Policy
+def revealed(outs: tuple[Output, ...], tree: exp.Expr, conn: Any, policy: Policy
              ) -> list[frozenset[str]]:
     """Per output: the sensitive columns it reveals (grouped ones only if groups are small)."""
     grouped = any(o.grouped and not o.origins for o in outs)
@@ -152,7 +152,7 @@ def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> None:
     def columns(name: str) -> tuple[str, ...] | None:
         try:
             return tuple(str(c).lower() for c in conn.raw.table(name).columns)
-        except Exception:  # not a table this connection knows: the taint cannot be told
+        except Exception:  # noqa: BLE001 - not a table this connection knows: the taint cannot be told
             return None
 
     tree = _tree(sql)

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_tl = threading.local()        # .busy: the guard is working; .user: a thread/work item user code started
+_tl = threading.local()  # .busy: the guard is working; .user: a thread/work item user code started
 _RT: Any = None                # the installed ``runtime.Runtime``; the hook keeps its own reference
 
 

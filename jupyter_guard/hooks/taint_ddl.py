@@ -44,7 +44,7 @@ def follow(i: Intent, cat: Any, policy: Policy) -> None:
             _insert(tree, cat, policy)
         elif isinstance(tree, exp.Update):
             _update(tree, cat, policy)
-    except Exception as e:  # an unexpected tree: lineage stays as it was; exports of tables whose
+    except Exception as e:  # noqa: BLE001 - an unexpected tree: lineage stays as it was; exports of tables whose
         log.debug("jupyter_guard: lineage not followed for %s: %s", i.source, e)  # columns are
         # unknown are refused, and names and value checks still decide at the exits
 
@@ -94,7 +94,7 @@ def _merged(outs: tuple[Output, ...], new: dict[str, Output]) -> tuple[Output, .
                  for o in outs)
 
 
-def _inserted(tree: exp.Expression, cat: Any, policy: Policy) -> tuple[Output, ...] | None:
+def _inserted(tree: exp.Expr, cat: Any, policy: Policy) -> tuple[Output, ...] | None:
     cols = cat.columns()
     got = sql_exports.outputs(tree, lambda t: cols.get(t) or cols.get(bare_table(t)), policy,
                               sql_exports._views(cat).get)
@@ -117,7 +117,7 @@ def _insert(tree: exp.Insert, cat: Any, policy: Policy) -> None:
                            for n, v in enumerate(values)))
         return
     names = listed or [o.name.lower() for o in outs]
-    _store(name, _merged(outs, {n: v for n, v in zip(names, values)}))
+    _store(name, _merged(outs, dict(zip(names, values))))
 
 
 def _update(tree: exp.Update, cat: Any, policy: Policy) -> None:

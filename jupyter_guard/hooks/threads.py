@@ -57,7 +57,7 @@ def install(rt: Any) -> None:
     for cls, name, fn in ((threading.Thread, "start", start),
                           (threading.Thread, "_bootstrap_inner", _bootstrap_inner),
                           (concurrent.futures.ThreadPoolExecutor, "submit", submit)):
-        fn._jg = True  # type: ignore[attr-defined]
+        fn._jg = True  # type: ignore[union-attr]
         fn.__doc__ = getattr(getattr(cls, name), "__doc__", None)
         setattr(cls, name, fn)
         PATCHED[(cls, name)] = fn

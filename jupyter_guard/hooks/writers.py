@@ -70,7 +70,7 @@ class Exports:
                 self._settings = MaskSettings(columns=p.sensitive_columns or MaskSettings().columns,
                                               detectors=p.detectors or MaskSettings().detectors,
                                               strategy=p.strategy)
-            except Exception:
+            except Exception:  # noqa: BLE001 - settings that cannot be built mean the default masking, never none
                 self._settings = MaskSettings()
         return self._settings
 
@@ -88,11 +88,13 @@ class Exports:
             if self.rt is not None and self.rt.protect is not None:
                 self.rt.protect.restore_guard()
             cols = tuple(str(c) for c in frame.columns)
-            sens = {c for c, o in lineage.items() if any(g.policy.is_sensitive_column(x) for x in o)}
+            sens = {
+                c for c, o in lineage.items() if any(g.policy.is_sensitive_column(x) for x in o)
+            }
             try:
                 sens |= sensitive_columns(frame, self.settings())
                 sens |= exits.known_columns(frame)
-            except Exception as e:   # never fail open: a frame we cannot inspect is refused
+            except Exception as e:   # noqa: BLE001 - never fail open: a frame we cannot inspect is refused
                 log.error("jupyter_guard could not inspect the exported data: %s", e)
                 cols = ("?",)
             remote = isinstance(target, str) and (is_remote(target) or (
@@ -118,7 +120,10 @@ def _dest(dest: Any) -> str:
         return "clipboard"
     if isinstance(dest, (str, bytes, os.PathLike)):
         return os.fsdecode(dest)
-    name = getattr(dest, "name", None) or getattr(getattr(dest, "path", None), "__str__", lambda: None)()
+    name = (
+        getattr(dest, "name", None)
+        or getattr(getattr(dest, "path", None), "__str__", lambda: None)()
+    )
     return str(name) if name else f"<{type(dest).__name__}>"
 
 
@@ -164,11 +169,15 @@ def _records_frame(obj: Any) -> Any:
     try:
         if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj[:50]):
             return pd.DataFrame(obj[:200])
-        if isinstance(obj, dict) and obj and all(isinstance(v, (list, tuple)) for v in obj.values()):
+        if (
+            isinstance(obj, dict)
+            and obj
+            and all(isinstance(v, (list, tuple)) for v in obj.values())
+        ):
             return pd.DataFrame({str(k): list(v)[:200] for k, v in obj.items()})
         if isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):
             return pd.DataFrame([obj])
-    except Exception:
+    except Exception:  # noqa: BLE001 - an object pandas cannot frame: an unknown column, which the writer rules refuse
         return pd.DataFrame({"?": []})
     return None
 

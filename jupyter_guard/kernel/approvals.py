@@ -144,7 +144,7 @@ def _effect(guard: Guard, last: dict[str, Any]) -> dict[str, Any] | None:
         from jupyter_guard.policy.refusal import refusal
 
         return dict(refusal(verdict, guard.policy)["effect"])
-    except Exception:   # the request goes without its effect; the approver still sees the code
+    except Exception:   # noqa: BLE001 - the request goes without its effect; the approver still sees the code
         return None
 
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard import judge
+from jupyter_guard.guard.judge import Judgement, sha256
 from jupyter_guard.guard.refusal import audit_note, blocked_error  # noqa: F401 - callers
-from jupyter_guard.guard.service import Guard, Judgement, sha256
+from jupyter_guard.guard.service import Guard
 from jupyter_guard.identity import guard_meta
 from jupyter_guard.kernel.stamped import cell_identity
 from jupyter_guard.model import Analysis, Verdict
@@ -76,7 +77,10 @@ class KernelGuard:
     def uninstall(self) -> None:
         shell = self.shell
         shell.compile.ast_parse = self._orig_parse
-        for name, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+        for name, fn in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
             try:
                 shell.events.unregister(name, fn)
             except ValueError:
@@ -148,7 +152,9 @@ class KernelGuard:
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
         err = result.error_before_exec or result.error_in_exec
-        refused = isinstance(err, GuardBlocked) or type(err).__name__ == "GuardBlocked"  # or the gate
+        refused = (
+            isinstance(err, GuardBlocked) or type(err).__name__ == "GuardBlocked"
+        )  # or the gate
         status = "ok" if err is None else ("blocked" if refused else "error")
         if cell is not None and not getattr(result.info, "silent", False):
             self.outcomes[status] += 1   # one per cell, as the notebook showed it
@@ -202,8 +208,14 @@ class KernelGuard:
             cell["parsed"] = True
             cell["judgement"] = j
             status = "blocked" if v.refuses else "running"
-            cell["event_id"] = g.begin(kind=_kind(raw), code=raw, judgement=j, cell_id=cell["cell_id"],
-                                       execution_count=cell["count"], status=status)
+            cell["event_id"] = g.begin(
+                kind=_kind(raw),
+                code=raw,
+                judgement=j,
+                cell_id=cell["cell_id"],
+                execution_count=cell["count"],
+                status=status,
+            )
             cell["final"] = v.refuses
         if v.refuses:   # a top cell was recorded above; a nested parse is recorded here
             recorded = top and cell is not None
@@ -222,7 +234,7 @@ class KernelGuard:
                                    execution_count=(cell or {}).get("count"))
             if cell is not None:
                 cell.update(parsed=True, event_id=eid, final=True)
-        except Exception:  # recording is best effort: the cell is refused either way
+        except Exception:  # noqa: BLE001 - recording is best effort: the cell is refused either way
             pass
 
 

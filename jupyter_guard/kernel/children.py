@@ -14,7 +14,7 @@ from typing import Any
 
 from jupyter_guard.hooks.child import CHILD_DIR, PARENT, POLICY_JSON, env_drops_guard, policy_json
 
-__all__ = ["install", "child_env", "env_drops_guard", "CHILD_DIR"]
+__all__ = ["CHILD_DIR", "child_env", "env_drops_guard", "install"]
 
 
 def child_env(guard: Any, environ: Any = None) -> dict[str, str]:

@@ -69,7 +69,9 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
             from jupyter_guard.kernel import approvals
         except ImportError:
             raise GuardConfigError(f"%guard {sub} is not available in this build") from None
-        return approvals.command(shell, guard, sub, shlex.split(rest) if sub == "unmask" else [rest])
+        return approvals.command(
+            shell, guard, sub, shlex.split(rest) if sub == "unmask" else [rest]
+        )
     raise GuardConfigError(f"unknown %guard subcommand {sub!r}. {USAGE}")
 
 
@@ -77,7 +79,9 @@ def status_text(g: Guard) -> str:
     from jupyter_guard.kernel.stamped import identity_mode
 
     p = g.policy
-    counts = ", ".join(f"{k} {g.counts.get(k, 0)}" for k in ("allow", "mask", "warn", "approval", "block"))
+    counts = ", ".join(
+        f"{k} {g.counts.get(k, 0)}" for k in ("allow", "mask", "warn", "approval", "block")
+    )
     broken = [f"BROKEN   every cell is refused: {e}" for e in p.errors]
     return "\n".join(broken + [
         f"policy   {p.name} ({p.source or 'packaged default'}), revision {p.revision}",

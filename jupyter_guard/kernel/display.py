@@ -53,7 +53,7 @@ class Masker:
                  on_unmasked: Callable[[str], None] | None = None) -> None:
         self.shell, self.get_settings = shell, get_settings
         self.lineage, self.on_unmasked = lineage, on_unmasked
-        self._printers: list[tuple[Any, type, Any]] = []
+        self._printers: list[tuple[Any, type | tuple[str, str], Any]] = []
         self._methods: list[tuple[Any, str, Any]] = []
         self._streams: list[MaskedStream | SwappedStream] = []
         self._masked: deque[Any] = deque(maxlen=16)
@@ -66,13 +66,13 @@ class Masker:
     def settings(self) -> MaskSettings:
         try:
             return self.get_settings()
-        except Exception:  # never fail open: a broken settings source means default masking
+        except Exception:  # noqa: BLE001 - never fail open: a broken settings source means default masking
             return MaskSettings()
 
     def _lineage_of(self, obj: Any) -> Set[str]:
         try:
             return self.lineage(obj) if self.lineage else frozenset()
-        except Exception:
+        except Exception:  # noqa: BLE001 - no lineage: the detectors still mask by value
             return frozenset()
 
     def _current(self, kind: str) -> MaskSettings:
@@ -80,7 +80,7 @@ class Masker:
         if not settings.active and self.on_unmasked is not None:
             try:
                 self.on_unmasked(kind)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the unmasked-display notice is an observer; the settings decided already
                 pass
         return settings
 
@@ -93,10 +93,10 @@ class Masker:
         r = self._render
         settings = self._current(type(obj).__name__)
         if _styler(obj):
-            return r.styler_html(obj, settings, self._lineage_of(obj.data))  # type: ignore[no-any-return]
+            return r.styler_html(obj, settings, self._lineage_of(obj.data))
         if isinstance(obj, self._pd[1]):
             return None
-        return r.frame_html(obj, settings, self._lineage_of(obj))  # type: ignore[no-any-return]
+        return r.frame_html(obj, settings, self._lineage_of(obj))
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
         r = self._render
@@ -167,7 +167,7 @@ class Masker:
                 self._local.in_repr = False
 
         __repr__.__wrapped__ = original  # type: ignore[attr-defined]
-        cls.__repr__ = __repr__  # type: ignore[method-assign]
+        cls.__repr__ = __repr__  # type: ignore[assignment]  # pandas' own repr, wrapped
         self._methods.append((cls, "__repr__", original))
 
     def install(self) -> Masker:
@@ -229,7 +229,7 @@ class Masker:
         for stream in self._streams:
             try:
                 stream.drain()
-            except Exception:  # a closed stream: what it held is dropped, never shown raw
+            except Exception:  # noqa: BLE001 - a closed stream: what it held is dropped, never shown raw
                 pass
 
     def uninstall(self) -> None:

@@ -40,7 +40,7 @@ def load(shell: Any) -> KernelGuard:
     existing = getattr(shell, "_jupyter_guard_kernel", None)
     if existing is not None and existing.installed:
         print(banner(existing.guard))
-        return existing  # type: ignore[no-any-return]
+        return existing
     from jupyter_guard.config import JupyterGuard
 
     cfg = JupyterGuard(parent=shell)
@@ -99,7 +99,7 @@ def _install_one(modname: str, shell: Any, guard: Guard) -> str:
         if modname.endswith(".runtime"):
             guard.runtime_files = True
         return ""
-    except Exception as e:  # any failure is reported and refuses every cell (fail closed)
+    except Exception as e:  # noqa: BLE001 - any failure is reported and refuses every cell (fail closed)
         return f"{type(e).__name__}: {e}"
 
 
@@ -119,7 +119,7 @@ def _open_audit(guard: Guard) -> None:
         guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s),
                                background=False)
         atexit.register(guard.audit.close)  # stop the ingest thread before the interpreter goes
-    except Exception as e:  # no audit: audit.on_failure decides (refuse by default), and says so
+    except Exception as e:  # noqa: BLE001 - no audit: audit.on_failure decides (refuse by default), and says so
         from jupyter_guard.record.audit import BrokenAudit
 
         guard.audit = BrokenAudit(path, f"{type(e).__name__}: {e}")

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -11,8 +11,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from jupyter_guard import connections
 from jupyter_guard.connections import Conn
-from jupyter_guard.errors import GuardConfigError, GuardError, SqlError
-from jupyter_guard.guard import effect_run
+from jupyter_guard.errors import GuardConfigError, SqlError
+from jupyter_guard.guard import effect, effect_run
 from jupyter_guard.guard.judge import refuse, refuse_verdict
 from jupyter_guard.guard.refusal import note_if_audit
 from jupyter_guard.guard.service import Guard
@@ -24,16 +24,23 @@ from jupyter_guard.model import Verdict
 
 
 @magics_class
-class GuardMagics(Magics):  # type: ignore[misc]
+class GuardMagics(Magics):
     def __init__(self, shell: Any, guard: Guard) -> None:
         super().__init__(shell)
-        self.guard = guard
+        self._guard = guard   # not ``self.guard``: that name is the ``%guard`` magic
+        self._shell: Any = shell   # Magics.shell is Optional; this one is always set
 
     # -- %%guarded_sql ----------------------------------------------------------------------
     @magic_arguments()
-    @argument("connection", nargs="?", default=None,
-              help="a variable holding a DuckDB connection or SQLAlchemy engine/connection, or a URL")
-    @argument("-o", "--output", dest="output", default=None, help="store the unmasked DataFrame here")
+    @argument(
+        "connection",
+        nargs="?",
+        default=None,
+        help="a variable holding a DuckDB connection or SQLAlchemy engine/connection, or a URL",
+    )
+    @argument(
+        "-o", "--output", dest="output", default=None, help="store the unmasked DataFrame here"
+    )
     @argument("--dry-run", dest="dry_run", action="store_true",
               help="show the decision for each statement and run nothing")
     @argument("--limit", type=int, default=None, help="fetch at most N rows of the result")
@@ -46,12 +53,12 @@ class GuardMagics(Magics):  # type: ignore[misc]
         conn = self._connection(args.connection)
         if args.alias:
             sql_params.ALIASES[args.alias] = conn
-        p = sql_params.prepare(cell, self.shell.user_ns, conn.dialect,
+        p = sql_params.prepare(cell, self._shell.user_ns, conn.dialect,
                                catalog=lambda: sql_params.catalog(conn),
                                paramstyle=conn.kind.paramstyle)
         cell_info = self._cell()
-        result = run_sql(self.guard, conn, p.text, output=args.output, dry_run=args.dry_run,
-                         user_ns=self.shell.user_ns, actor=cell_info.get("actor") or None,
+        result = run_sql(self._guard, conn, p.text, output=args.output, dry_run=args.dry_run,
+                         user_ns=self._shell.user_ns, actor=cell_info.get("actor") or None,
                          cell_id=cell_info.get("cell_id", ""),
                          execution_count=cell_info.get("count"), params=p.params, limit=args.limit)
         if args.dry_run:
@@ -63,7 +70,7 @@ class GuardMagics(Magics):  # type: ignore[misc]
     def sql_config(self) -> Any:
         if getattr(self, "_sql_config", None) is None:
             self._sql_config = sql_params.GuardedSql(parent=self.shell)
-            self.shell.configurables.append(self._sql_config)
+            self._shell.configurables.append(self._sql_config)
         return self._sql_config
 
     def _cell(self) -> dict[str, Any]:
@@ -71,20 +78,22 @@ class GuardMagics(Magics):  # type: ignore[misc]
         return dict(getattr(kg, "_cell", None) or {})
 
     def _connection(self, spec: str | None) -> Conn:
-        g = self.guard
+        g = self._guard
         if spec:
             if "://" in spec:
                 if g.conn is None or g.conn.name != spec:
                     g.conn = connections.from_url(spec)
-            elif spec in sql_params.ALIASES and spec not in self.shell.user_ns:
+            elif spec in sql_params.ALIASES and spec not in self._shell.user_ns:
                 g.conn = sql_params.ALIASES[spec]
-            elif spec in self.shell.user_ns:
-                obj = self.shell.user_ns[spec]
+            elif spec in self._shell.user_ns:
+                obj = self._shell.user_ns[spec]
                 if g.conn is None or g.conn.raw is not obj:
                     g.conn = connections.from_object(obj, spec)
             else:
-                raise GuardConfigError(f"no variable or URL named {spec!r}: pass a connection variable "
-                                       "or a URL like duckdb:///warehouse.duckdb")
+                raise GuardConfigError(
+                    f"no variable or URL named {spec!r}: pass a connection variable "
+                    "or a URL like duckdb:///warehouse.duckdb"
+                )
         if g.conn is None:
             g.conn = connections.memory()
         return g.conn
@@ -95,7 +104,7 @@ class GuardMagics(Magics):  # type: ignore[misc]
         """%guard status | request [reason] | panel | unmask on|off | explain CODE"""
         from jupyter_guard.kernel import commands
 
-        return commands.run(self.shell, self.guard, line)
+        return commands.run(self.shell, self._guard, line)
 
 
 @lru_cache(maxsize=256)
@@ -141,7 +150,7 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     types = [t for t, _ in conn.classify(text)] if conn.classify else ["?"] * len(statements)
     if conn.native_duckdb:   # the cell's own BEGIN, or a statement that may open or close one
         effect_run.forget(g, conn.raw)
-    st = effect_run.state(g)
+    st = effect.state(g)
     cell = st.cell   # rows per table this cell (cleared when the next cell starts)
     owned = (set(st.tables), set(st.schemas), set(st.databases), set(g.session_tables))
     try:
@@ -170,12 +179,12 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
         raise refuse_verdict(g, e.verdict, kind="sql", code=e.statement, shown=text,
                              event_id=event_id, cell_id=cell_id,
                              execution_count=execution_count) from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the database's error: rolled back, recorded, re-raised as SqlError
         if wrap:
             _restore(g, st, owned)   # what the rolled-back statements created is gone again
             try:
                 conn.raw.execute("ROLLBACK")
-            except Exception:  # the failed statement already ended the transaction
+            except Exception:  # noqa: BLE001 - the failed statement already ended the transaction
                 pass
         g.finish(event_id, status="error", duration_ms=(time.perf_counter() - start) * 1000)
         # the whole message: DuckDB's "Did you mean", candidate bindings and the position

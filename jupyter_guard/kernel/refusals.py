@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+
 # re-exported: where the kernel's callers look for them
 from jupyter_guard.guard.refusal import audit_note, masked, note_if_audit, refusal_for  # noqa: F401
 

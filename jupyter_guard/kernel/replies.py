@@ -55,7 +55,7 @@ class WireNet:
     def settings(self) -> MaskSettings:
         try:
             return self.get_settings()
-        except Exception:  # a broken settings source must not send raw values: default masking
+        except Exception:  # noqa: BLE001 - a broken settings source must not send raw values: default masking
             return MaskSettings()
 
     def _make(self) -> Callable[..., Any]:

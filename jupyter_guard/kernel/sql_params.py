@@ -26,7 +26,7 @@ _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")   # a Python name (keywords like
 ALIASES: dict[str, Conn] = {}
 
 
-class GuardedSql(Configurable):  # type: ignore[misc]
+class GuardedSql(Configurable):
     """``c.GuardedSql.displaylimit = 50`` (or ``%config GuardedSql.displaylimit = 50``)."""
 
     displaylimit = Integer(0, config=True,
@@ -47,7 +47,7 @@ def _tokens(text: str, dialect: str) -> list[Any]:
 
     try:
         return list(Dialect.get_or_raise(dialect).tokenize(text))
-    except Exception as e:  # sqlglot's tokenizer errors vary; the user gets one line and a fix
+    except Exception as e:  # noqa: BLE001 - sqlglot's tokenizer errors vary; the user gets one line and a fix
         raise GuardConfigError(f"cannot read the SQL's parameters ({str(e).splitlines()[0]}); "
                                "check quotes and brackets") from None
 
@@ -65,7 +65,7 @@ def prepare(text: str, ns: dict[str, Any], dialect: str,
     """
     if ":" not in text and "$" not in text and "{" not in text:
         return Prepared(text)   # nothing to bind: no tokenizing on a plain query's path
-    from sqlglot.tokens import TokenType as T
+    from sqlglot import TokenType as T
 
     toks = _tokens(text, dialect)
     edits: list[tuple[int, int, str]] = []
@@ -135,7 +135,7 @@ def used(sql: str, params: dict[str, Any], dialect: str) -> dict[str, Any]:
     """The parameters one statement of the cell uses (DuckDB refuses extra ones)."""
     if not params:
         return {}
-    names = {n for n in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql)}
+    names = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
     return {k: v for k, v in params.items() if k in names}
 
 
@@ -158,7 +158,8 @@ def run(conn: Conn, sql: str, params: dict[str, Any], *, want_frame: bool,
         if params:
             raise GuardConfigError(f"{conn.name}: :name parameters need a SQLAlchemy engine or "
                                    "URL for this database; pass the engine instead")
-        return conn.run(sql, want_frame=want_frame, limit=limit), STATE["more"]
+        run: Any = conn.run   # a DbapiConn's run, which takes the row limit
+        return run(sql, want_frame=want_frame, limit=limit), STATE["more"]
     import sqlalchemy
 
     res = conn._sa_conn().execute(sqlalchemy.text(re.sub(r"\$([A-Za-z_]\w*)", r":\1", sql)),
@@ -191,6 +192,7 @@ def describe(conn: Conn | None, ns: dict[str, Any]) -> list[tuple[str, str, str,
     """``%guard connections``: (name, kind, dialect, current) for aliases and variables."""
     # late: only for a connection given by name
     from jupyter_guard.connections.base import for_object
+
     # late: only for a connection given by name
     from jupyter_guard.connections.conn import is_duckdb, is_sqlalchemy, unwrap
 
@@ -226,5 +228,7 @@ def dry_run_frame(intents: tuple[Intent, ...], verdicts: tuple[Verdict, ...]) ->
              "decision": v.decision, "rule": v.rule_id, "reason": v.reason,
              "estimated_rows": i.estimated_rows if i.estimated_rows not in (None, -1) else None}
             for i, v in zip(intents, verdicts)]
-    return pd.DataFrame(rows, columns=["statement", "action", "target", "decision", "rule", "reason",
-                                       "estimated_rows"])
+    return pd.DataFrame(
+        rows,
+        columns=["statement", "action", "target", "decision", "rule", "reason", "estimated_rows"],
+    )

@@ -24,7 +24,7 @@ def request_msg_id(shell: Any) -> str:
     """The ``msg_id`` of the execute_request being run ('' outside a kernel)."""
     try:
         parent = shell.get_parent() if hasattr(shell, "get_parent") else shell.parent_header
-    except Exception:   # no kernel around this shell (a plain IPython): no message to bind to
+    except Exception:  # noqa: BLE001 - no kernel around this shell (a plain IPython): no message to bind to
         return ""
     header = parent.get("header", parent) if isinstance(parent, dict) else {}
     return str(header.get("msg_id") or "") if isinstance(header, dict) else ""
@@ -59,7 +59,7 @@ def _record(guard: Any, actor: str, code: str, claimed: str, reason: str) -> Non
                     decision="warn", rule_id=RULE_UNVERIFIED,
                     reason=f"unverified: the cell claimed {who} ({reason}); it runs as "
                            f"{guard.user}", status="ok", groups=getattr(guard, "groups", ()))
-    except Exception as e:   # recording never decides: the cell still runs as the owner
+    except Exception as e:  # noqa: BLE001 - recording never decides: the cell still runs as the owner
         log.error("jupyter_guard could not record an unverified identity claim: %s", e)
 
 

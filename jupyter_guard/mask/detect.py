@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any
 
 from .patterns import CANDIDATE, PRECISE, VALUE_GROUP, compile_precise
@@ -44,7 +44,9 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])")
+_CARD_PREFIX = re.compile(
+    r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8])"
+)
 
 
 def _card_ok(text: str) -> bool:
@@ -99,7 +101,7 @@ def _secret_ok(text: str) -> bool:
     if min(*counts, digits) < 2:
         return False
     kinds = [c.islower() - c.isupper() for c in text]  # 1 lower, -1 upper, 0 other
-    switches = sum(a != b for a, b in zip(kinds, kinds[1:]))
+    switches = sum(a != b for a, b in pairwise(kinds))
     if switches < 0.4 * len(text) or len(re.findall(r"\d+", text)) < 3:
         return False  # CamelCase words switch case rarely and keep digits together
     return entropy(text) >= (4.5 if "/" in text else 4.2)
@@ -117,7 +119,7 @@ class Detector:
     full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        full = re.compile(r"\s*(?:%s)\s*" % self.pattern.pattern, self.pattern.flags)
+        full = re.compile(rf"\s*(?:{self.pattern.pattern})\s*", self.pattern.flags)
         object.__setattr__(self, "full", full)
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:

@@ -18,7 +18,7 @@ import functools
 import html
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 _ZERO_WIDTH = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-# full-width ASCII (U+FF01..U+FF5E: ＠, ．, digits, letters) maps one to one onto ASCII
+# full-width ASCII (U+FF01..U+FF5E: ＠, ．, digits, letters) maps one to one onto ASCII  # noqa: RUF003
 _FOLD = {**{ord(c): "-" for c in _DASHES}, **{0xFF01 + i: chr(0x21 + i) for i in range(94)}}
 _FOLDED = re.compile(f"[{_DASHES}\uff01-\uff5e]")
 _CHANGING = re.compile(

@@ -10,7 +10,7 @@ look slightly different, but nothing raw is shown (a guard failure never fails o
 """
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,8 @@ def _text_formatter(df: pd.DataFrame, params: dict[str, Any]) -> Any:
 def _plain_repr(obj: Any) -> str:
     """pandas' own repr, even when the guard has wrapped ``__repr__``."""
     method = type(obj).__repr__
-    return str(getattr(method, "__wrapped__", method)(obj))
+    plain: Callable[..., object] = getattr(method, "__wrapped__", method)
+    return str(plain(obj))
 
 
 def _head_tail(df: Any, rows: int) -> Any:
@@ -63,12 +64,14 @@ def _masked_rows(tr: pd.DataFrame, df: pd.DataFrame, settings: MaskSettings,
         found = classify(df, settings)
         return mask_frame(tr, settings, lineage, classified=found, for_display=True)
     key = (id(df), id(settings), frozenset(lineage))
+    entry: tuple[Any, MaskSettings, dict[str, str], list[tuple[Any, Any]]] | None
     entry = memo.get(key)
     if entry is None:  # keeps df and settings alive, so their ids stay theirs for the display
-        entry = memo[key] = (df, settings, classify(df, settings), [])
+        entry = (df, settings, classify(df, settings), [])
+        memo[key] = entry
     for shown, masked in entry[3]:
         if shown.index.equals(tr.index) and shown.columns.equals(tr.columns):
-            return masked  # type: ignore[no-any-return]
+            return masked
     masked = mask_frame(tr, settings, lineage, classified=entry[2], for_display=True)
     entry[3].append((tr, masked))
     return masked
@@ -83,7 +86,8 @@ def _masked_tr_frame(formatter: Any, df: pd.DataFrame, settings: MaskSettings,
 def frame_html(df: pd.DataFrame, settings: MaskSettings, lineage: Set[str] = _EMPTY) -> str | None:
     """``df._repr_html_()`` with the rendered rows masked."""
     if not settings.active or df._info_repr():  # info() shows names and dtypes only
-        return df._repr_html_()
+        html: str | None = df._repr_html_()
+        return html
     if not pd.get_option("display.notebook_repr_html"):
         return None
     try:
@@ -92,7 +96,8 @@ def frame_html(df: pd.DataFrame, settings: MaskSettings, lineage: Set[str] = _EM
         return str(fmt.DataFrameRenderer(formatter).to_html(notebook=True))
     except (AttributeError, TypeError):  # pandas internals moved: render a masked copy
         view = _head_tail(df, pd.get_option("display.min_rows") or 10)
-        return mask_frame(view, settings, lineage, classified=classify(df, settings))._repr_html_()
+        html = mask_frame(view, settings, lineage, classified=classify(df, settings))._repr_html_()
+        return html
 
 
 def frame_text(df: pd.DataFrame, settings: MaskSettings, lineage: Set[str] = _EMPTY) -> str:
@@ -132,7 +137,8 @@ def styler_html(styler: Any, settings: MaskSettings, lineage: Set[str] = _EMPTY)
     Style functions then run on the masked head rows (colour scales see those rows only).
     """
     if not settings.active:
-        return styler._repr_html_()  # type: ignore[no-any-return]
+        html: str | None = styler._repr_html_()
+        return html
     if pd.get_option("styler.render.repr") != "html":
         return None
     data: pd.DataFrame = styler.data
@@ -150,7 +156,7 @@ def styler_html(styler: Any, settings: MaskSettings, lineage: Set[str] = _EMPTY)
         copy.data, copy.index, copy.columns = masked, masked.index, masked.columns
         copy.hidden_rows = [r for r in copy.hidden_rows if r <= rows]
         return str(copy.to_html(max_rows=rows, max_columns=cols))
-    except Exception:  # user style functions may choke on masked text: show it unstyled
+    except Exception:  # noqa: BLE001 - user style functions may choke on masked text: show it unstyled
         view = data.iloc[:pd.get_option("display.max_rows") or 60]
         return frame_html(mask_frame(view, settings, lineage, classified=classify(data, settings)),
                           settings)

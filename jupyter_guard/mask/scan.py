@@ -185,5 +185,5 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
             if found is None:
                 found = _dense(text, detectors[i], [(lo, hi)])
             if found:
-                return detectors[i].name
+                return str(detectors[i].name)
     return ""

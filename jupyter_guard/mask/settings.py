@@ -19,8 +19,15 @@ import pandas as pd
 
 from .detect import name_matches, sample_strings
 from .strategy import apply_strategy, strategy_list
-from .text import (COLUMN_THRESHOLD, DEFAULT_COLUMNS, PROBE_SIZE, MaskSettings, find_spans, hinted,
-                   mask_text)
+from .text import (
+    COLUMN_THRESHOLD,
+    DEFAULT_COLUMNS,
+    PROBE_SIZE,
+    MaskSettings,
+    find_spans,
+    hinted,
+    mask_text,
+)
 
 __all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", "classify",
            "detect_column", "find_spans", "mask_frame", "mask_series", "mask_text",

@@ -6,7 +6,8 @@
 '████1111'
 >>> mask_value("123-45-6789", "redact")
 '████'
->>> mask_value("jane@example.com", "hash", salt="s") == mask_value("jane@example.com", "hash", salt="s")
+>>> h = mask_value("jane@example.com", "hash", salt="s")
+>>> h == mask_value("jane@example.com", "hash", salt="s")
 True
 """
 from __future__ import annotations

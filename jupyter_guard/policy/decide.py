@@ -21,7 +21,9 @@ def _matches(rule: Rule, i: Intent, p: Policy, c: Context) -> bool:
             return False
     if m.actions and not any(fnmatch.fnmatchcase(i.action, a) for a in m.actions):
         return False
-    if m.tables and not (i.target_kind in ("table", "view") and glob_match(bare_table(i.target), m.tables)):
+    if m.tables and not (
+        i.target_kind in ("table", "view") and glob_match(bare_table(i.target), m.tables)
+    ):
         return False
     if m.paths and not (i.target_kind in ("path", "file") and glob_match(i.target, m.paths)):
         return False
@@ -35,7 +37,7 @@ def _matches(rule: Rule, i: Intent, p: Policy, c: Context) -> bool:
         return False
     if m.roles and not {r.name for r in p.roles_of(c.user, c.groups)} & set(m.roles):
         return False
-    if m.actors and not glob_match(c.actor, m.actors):
+    if m.actors and not glob_match(c.actor, m.actors):  # noqa: SIM103 - one clause per field
         return False
     return True
 
@@ -51,7 +53,9 @@ def decide_one(i: Intent, p: Policy, c: Context) -> Verdict:
     return replace(combine(found), policy_revision=p.revision)
 
 
-def decide(intents: tuple[Intent, ...] | list[Intent], p: Policy, c: Context) -> tuple[Verdict, ...]:
+def decide(
+    intents: tuple[Intent, ...] | list[Intent], p: Policy, c: Context
+) -> tuple[Verdict, ...]:
     """One verdict per intent; in audit mode refusals become ``warn`` with ``would-block`` reasons.
 
     >>> from jupyter_guard.policy.model import Policy

@@ -21,7 +21,8 @@ def _count(v: Any) -> bool:
 
 
 def validate(data: dict[str, Any], bad: Callable[[str, str], None]) -> None:
-    sens = data.get("sensitive") if isinstance(data.get("sensitive"), dict) else {}
+    found = data.get("sensitive")
+    sens: dict[str, Any] = found if isinstance(found, dict) else {}
     if "min_group_size" in sens and not _count(sens["min_group_size"]):
         bad("sensitive.min_group_size", "'sensitive.min_group_size' must be a whole number >= 0")
     if sens.get("hashed_ids", "sensitive") not in HASHED_IDS:

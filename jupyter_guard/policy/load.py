@@ -1,4 +1,6 @@
-"""YAML -> frozen Policy: ``extends``, merging (lists replace, maps merge), and errors with file:line.
+"""YAML -> frozen Policy.
+
+``extends``, merging (lists replace, maps merge), and errors with file:line.
 
 A broken policy never leaves a kernel unguarded or less guarded: ``load_or_refuse`` returns a
 policy whose ``errors`` name every problem, and ``decide`` refuses every action under it
@@ -33,7 +35,9 @@ def default_path() -> Path:
     for p in (here / "policies" / "default.yaml", here.parent / "policies" / "default.yaml"):
         if p.exists():
             return p
-    raise FileNotFoundError("the packaged policies/default.yaml is missing: reinstall jupyter_guard")
+    raise FileNotFoundError(
+        "the packaged policies/default.yaml is missing: reinstall jupyter_guard"
+    )
 
 
 def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
@@ -133,7 +137,8 @@ def _raw(path: Path, seen: tuple[str, ...], sources: list[str]) -> dict[str, Any
     if parent:
         target = _parent(path, parent, f"{path}:{lines.get('extends', 1)}", seen)
         base = _raw(target, seen + (str(path),), sources)
-        data = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+        merged: dict[str, Any] = _merge(base, {k: v for k, v in data.items() if k != "extends"})
+        return merged
     return data
 
 
@@ -149,10 +154,20 @@ def build(data: dict[str, Any], lines: dict[str, int], name: str) -> Policy:
                        bool(r.get("may_unmask")), bool(r.get("may_approve")),
                        bool(r.get("may_see_all", r.get("may_approve"))))
                   for rname, r in (data.get("roles") or {}).items())
-    rules = tuple(Rule(str(r["id"]), Match(**{k: tuple(str(x).lower() if k in ("sql", "actors") else str(x)
-                                                        for x in v) for k, v in (r.get("match") or {}).items()}),
-                       r.get("action", "block"), str(r.get("message") or ""))
-                  for r in data.get("rules") or [])
+    rules = tuple(
+        Rule(
+            str(r["id"]),
+            Match(
+                **{
+                    k: tuple(str(x).lower() if k in ("sql", "actors") else str(x) for x in v)
+                    for k, v in (r.get("match") or {}).items()
+                }
+            ),
+            r.get("action", "block"),
+            str(r.get("message") or ""),
+        )
+        for r in data.get("rules") or []
+    )
     canonical = json.dumps(data, sort_keys=True, default=str)
     return Policy(
         name=str(data.get("name") or Path(name).stem), source=name,
@@ -187,7 +202,7 @@ def load_or_refuse(path: str | Path | None) -> Policy:
         return load(path)
     except PolicyError as e:
         problems = tuple(e.problems)
-    except Exception as e:  # a file the validator did not foresee: refused below, never allowed
+    except Exception as e:  # noqa: BLE001 - a file the validator did not foresee: refused below, never allowed
         problems = (f"{path}:1: cannot be understood ({type(e).__name__}: {e})",)
     return broken(path, problems)
 
@@ -203,5 +218,14 @@ def broken(path: str | Path, problems: tuple[str, ...]) -> Policy:
                        f"`jupyter guard policy check {path}`, fix it, then `%guard reload`",))
 
 
-__all__ = ["PolicyError", "load", "load_or_refuse", "broken", "default_path", "DETECTORS", "MODES",
-           "RULE_ACTIONS", "STRATEGIES"]
+__all__ = [
+    "DETECTORS",
+    "MODES",
+    "RULE_ACTIONS",
+    "STRATEGIES",
+    "PolicyError",
+    "broken",
+    "default_path",
+    "load",
+    "load_or_refuse",
+]

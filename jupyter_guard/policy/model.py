@@ -16,9 +16,23 @@ STRATEGIES: tuple[str, ...] = ("redact", "partial", "hash", "null")
 DETECTORS: tuple[str, ...] = ("email", "ssn", "card", "phone", "iban", "secret", "ipv4", "ipv6")
 RULE_ACTIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "block", "approval")
 ON_FAILURE: tuple[str, ...] = ("refuse", "warn")
-SQL_WORDS: tuple[str, ...] = ("select", "insert", "update", "delete", "merge", "create", "replace",
-                              "alter", "drop", "drop_column", "truncate", "export", "attach", "load",
-                              "copy")
+SQL_WORDS: tuple[str, ...] = (
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "create",
+    "replace",
+    "alter",
+    "drop",
+    "drop_column",
+    "truncate",
+    "export",
+    "attach",
+    "load",
+    "copy",
+)
 
 
 _GUARD_COMMAND = re.compile(r"\s*%guard(\s+(status|reload))?\s*")
@@ -109,7 +123,7 @@ class Policy:
     openlineage_transport: str = ""    # JSON of openlineage-python's transport config, or ""
     min_group_size: int = 5            # sum/avg of sensitive values only over groups this big
     hashed_ids: str = "sensitive"      # sensitive | allow: may md5(email) and the like leave?
-    inference: str = "block"           # the inference rule's action (roles without may_unmask)
+    inference: Decision = "block"      # the inference rule's action (roles without may_unmask)
     max_values_per_cell: int = 0       # exfiltration budget: distinct raw values (0: no limit)
     max_values_per_session: int = 0
     warnings: tuple[str, ...] = field(default=(), compare=False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def safer(i: Intent | None, rule_id: str, policy: Policy, dialect: str = "duckdb
         if rule_id == "bulk-change" and i.action in ("sql.delete", "sql.update"):
             count = i.detail if i.detail.upper().startswith("SELECT") else ""
             return narrower(count, i.estimated_rows, policy.max_affected_rows, i.where)
-    except Exception:  # a suggestion is optional: the refusal stands without one
+    except Exception:  # noqa: BLE001 - a suggestion is optional: the refusal stands without one
         return None
     return None
 

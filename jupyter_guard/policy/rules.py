@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jupyter_guard.analyze.children import NOT_YET
-from jupyter_guard.model import SQL_WRITES, UNKNOWN, Intent, Verdict
+from jupyter_guard.model import SQL_WRITES, UNKNOWN, Decision, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
 
@@ -27,10 +27,10 @@ class Context:
     actor: str = "human"
     connection: str = ""
     cwd: str = field(default_factory=os.getcwd)
-    guard_files: tuple[str, ...] = ()                 # audit file, policy file, journal dir
-    session_tables: frozenset[str] = frozenset()      # created by this kernel session (or temporary)
-    sensitive_columns: frozenset[str] = frozenset()   # known sensitive by lineage/value detection
-    runtime_checks: bool = False                      # file/shell actions are checked again at run time
+    guard_files: tuple[str, ...] = ()  # audit file, policy file, journal dir
+    session_tables: frozenset[str] = frozenset()  # created by this kernel session (or temporary)
+    sensitive_columns: frozenset[str] = frozenset()  # known sensitive by lineage/value detection
+    runtime_checks: bool = False  # file/shell actions are checked again at run time
     # The files under a folder (absolute paths; ``UNKNOWN`` when there are too many to list), so
     # that deleting or moving a folder that holds a protected file is judged like deleting the
     # file. ``None``: the caller cannot look (text alone), and folders are judged by name.
@@ -41,8 +41,8 @@ class RuleFn(Protocol):
     def __call__(self, i: Intent, p: Policy, c: Context) -> Verdict | None: ...
 
 
-def _v(decision: str, rule: str, reason: str, i: Intent) -> Verdict:
-    return Verdict(decision, rule, reason, i)  # type: ignore[arg-type]
+def _v(decision: Decision, rule: str, reason: str, i: Intent) -> Verdict:
+    return Verdict(decision, rule, reason, i)
 
 
 def bare_table(name: str) -> str:
@@ -51,7 +51,11 @@ def bare_table(name: str) -> str:
     ('customers', 's.t')
     """
     parts = [x.strip('"').lower() for x in name.split(".") if x]
-    while len(parts) > 1 and parts[0] in ("memory", "main", "temp", "system") and parts[0] != parts[-1]:
+    while (
+        len(parts) > 1
+        and parts[0] in ("memory", "main", "temp", "system")
+        and parts[0] != parts[-1]
+    ):
         parts = parts[1:]
     return ".".join(parts)
 
@@ -69,11 +73,13 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return None
     if i.action == "sql.replace" and i.estimated_rows == -1:   # enricher: table does not exist yet
         return None
-    what = {"sql.drop": f"drops {i.target_kind} {i.target}", "sql.truncate": f"empties table {i.target}",
-            "sql.drop_column": f"drops column(s) {', '.join(i.columns)} of {i.target}",
-            "sql.replace": f"replaces existing table {i.target}",
-            "sql.rename": f"renames a {i.detail.split()[-1] if i.detail else 'table'} of {i.target}"
-            }[i.action]
+    what = {
+        "sql.drop": f"drops {i.target_kind} {i.target}",
+        "sql.truncate": f"empties table {i.target}",
+        "sql.drop_column": f"drops column(s) {', '.join(i.columns)} of {i.target}",
+        "sql.replace": f"replaces existing table {i.target}",
+        "sql.rename": f"renames a {i.detail.split()[-1] if i.detail else 'table'} of {i.target}",
+    }[i.action]
     if i.detail.startswith("RENAME") and i.action != "sql.rename":   # PostgreSQL renames (measured)
         what = f"renames {i.target_kind} {i.target} ({i.detail})"
     return _v("block", "destructive-ddl", f"this {what}, which this session did not create", i)
@@ -93,10 +99,20 @@ def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return _v("block", "bulk-change", f"{verb} every row of {i.target} (the WHERE clause is "
                   f"always true{rows})", i)
     if i.where in ("unknown", "param") or i.estimated_rows is None:
-        return _v("block", "bulk-change", f"{verb} rows of {i.target} and the guard could not count them", i)
+        return _v(
+            "block",
+            "bulk-change",
+            f"{verb} rows of {i.target} and the guard could not count them",
+            i,
+        )
     if i.estimated_rows > p.max_affected_rows:
-        return _v("block", "bulk-change", f"{verb} {i.estimated_rows} rows of {i.target}, more than "
-                  f"max_affected_rows={p.max_affected_rows}", i)
+        return _v(
+            "block",
+            "bulk-change",
+            f"{verb} {i.estimated_rows} rows of {i.target}, more than "
+            f"max_affected_rows={p.max_affected_rows}",
+            i,
+        )
     return None
 
 
@@ -110,10 +126,16 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "net.upload":
         if i.target.lower() in p.allow_hosts and UNKNOWN not in i.target:
             return None
-        return _v("block", "exfiltration", f"uploads data to {i.target or 'an unknown host'}, which is "
-                  "not in network.allow_hosts", i)
+        return _v(
+            "block",
+            "exfiltration",
+            f"uploads data to {i.target or 'an unknown host'}, which is not in network.allow_hosts",
+            i,
+        )
     exporting = i.action in ("sql.export", "df.export") or (
-        i.action in ("sql.insert", "sql.create", "sql.replace") and (i.remote or i.detail.startswith("attached")))
+        i.action in ("sql.insert", "sql.create", "sql.replace")
+        and (i.remote or i.detail.startswith("attached"))
+    )
     if not exporting:
         return None
     where = f"to {i.target}" if i.target not in ("", "*") else "out of the database"
@@ -123,9 +145,19 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return _v("block", "exfiltration", f"exports data {where}, a remote destination", i)
     sens = [col for col in i.columns if is_sensitive(col, p, c)]
     if sens:
-        return _v("block", "exfiltration", f"exports sensitive column(s) {', '.join(sorted(set(sens))[:5])} {where}", i)
+        return _v(
+            "block",
+            "exfiltration",
+            f"exports sensitive column(s) {', '.join(sorted(set(sens))[:5])} {where}",
+            i,
+        )
     if i.columns == ("?",) or any(col.endswith("*") for col in i.columns):
-        return _v("block", "exfiltration", f"exports data {where} whose columns the guard could not tell", i)
+        return _v(
+            "block",
+            "exfiltration",
+            f"exports data {where} whose columns the guard could not tell",
+            i,
+        )
     return None
 
 
@@ -246,7 +278,12 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
     >>> destructive_files(scratch, pol, Context(cwd="/w"))
     """
     if i.action == "shell.exec" and (i.detail in ("dynamic command", "nesting too deep")):
-        return _v("block", "destructive-files", f"runs a shell command the guard cannot read ({i.detail})", i)
+        return _v(
+            "block",
+            "destructive-files",
+            f"runs a shell command the guard cannot read ({i.detail})",
+            i,
+        )
     if i.action not in _VERBS:
         return None
     if UNKNOWN in i.target and c.runtime_checks:
@@ -270,28 +307,45 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
 
 def self_protection(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "guard.tamper":
-        return _v("block", "self-protection", f"this cell tries to switch off or bypass the guard: {i.target}", i)
+        return _v(
+            "block",
+            "self-protection",
+            f"this cell tries to switch off or bypass the guard: {i.target}",
+            i,
+        )
     return None
 
 
 def unparsed(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "sql.unparsed":
-        return _v("block", "sql-parse-error", "the SQL could not be parsed, so nothing of it was run", i)
+        return _v(
+            "block", "sql-parse-error", "the SQL could not be parsed, so nothing of it was run", i
+        )
     return None
 
 
 def agent_approval(i: Intent, p: Policy, c: Context) -> Verdict | None:
     """Agents need approval for any statement that changes data or schema."""
     if c.actor.startswith("agent:") and i.action in SQL_WRITES | {"sql.attach"}:
-        return _v("approval", "agent-approval", f"{c.actor} wants to run {i.action.split('.')[1].upper()} "
-                  f"on {i.target or 'the database'}; changes by agents need a person's approval", i)
+        return _v(
+            "approval",
+            "agent-approval",
+            f"{c.actor} wants to run {i.action.split('.')[1].upper()} "
+            f"on {i.target or 'the database'}; changes by agents need a person's approval",
+            i,
+        )
     return None
 
 
 def dynamic_code(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "code.dynamic":
-        return _v("warn", "dynamic-code", f"runs code the guard cannot read before it runs ({i.detail or 'dynamic'}); "
-                  "the runtime layer checks what it does", i)
+        return _v(
+            "warn",
+            "dynamic-code",
+            f"runs code the guard cannot read before it runs ({i.detail or 'dynamic'}); "
+            "the runtime layer checks what it does",
+            i,
+        )
     return None
 
 

@@ -16,7 +16,12 @@ from typing import Any
 
 from jupyter_guard.policy import exfil_keys, validate
 from jupyter_guard.policy.model import (
-    DETECTORS, MODES, ON_FAILURE, RULE_ACTIONS, SQL_WORDS, STRATEGIES,
+    DETECTORS,
+    MODES,
+    ON_FAILURE,
+    RULE_ACTIONS,
+    SQL_WORDS,
+    STRATEGIES,
 )
 
 SCHEMA_ID = "https://jupyter-guard.dev/schemas/policy.v1.json"

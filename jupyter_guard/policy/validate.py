@@ -7,12 +7,35 @@ from typing import Any
 
 from jupyter_guard.policy import exfil_keys
 from jupyter_guard.policy.model import (
-    DETECTORS, MODES, ON_FAILURE, RULE_ACTIONS, SQL_WORDS, STRATEGIES, Match,
+    DETECTORS,
+    MODES,
+    ON_FAILURE,
+    RULE_ACTIONS,
+    SQL_WORDS,
+    STRATEGIES,
+    Match,
 )
 
-KEYS = ("version", "name", "extends", "mode", "max_affected_rows", "max_affected_rows_per_session",
-        "session_window_minutes", "sql", "sensitive", "network", "protected_paths", "roles", "rules",
-        "approvals", "audit", "children", "openlineage", "exfiltration")
+KEYS = (
+    "version",
+    "name",
+    "extends",
+    "mode",
+    "max_affected_rows",
+    "max_affected_rows_per_session",
+    "session_window_minutes",
+    "sql",
+    "sensitive",
+    "network",
+    "protected_paths",
+    "roles",
+    "rules",
+    "approvals",
+    "audit",
+    "children",
+    "openlineage",
+    "exfiltration",
+)
 SQL_KEYS = ("allow_extensions",)
 CHILDREN_KEYS = ("allow_unread",)
 OPENLINEAGE_KEYS = ("transport",)
@@ -94,7 +117,10 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
         per_column = {}
     for col, strat in per_column.items():
         if strat not in STRATEGIES:
-            bad(f"sensitive.per_column.{col}", f"strategy '{strat}' is not valid.{_hint(str(strat), STRATEGIES)}")
+            bad(
+                f"sensitive.per_column.{col}",
+                f"strategy '{strat}' is not valid.{_hint(str(strat), STRATEGIES)}",
+            )
     exfil_keys.validate(data, bad)
     net = data.get("network") or {}
     if not isinstance(net, dict):
@@ -122,7 +148,10 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
             continue
         for k in r:
             if k not in ROLE_KEYS:
-                bad(f"roles.{rname}.{k}", f"unknown key '{k}' in role '{rname}'.{_hint(k, ROLE_KEYS)}")
+                bad(
+                    f"roles.{rname}.{k}",
+                    f"unknown key '{k}' in role '{rname}'.{_hint(k, ROLE_KEYS)}",
+                )
     rules = data.get("rules") or []
     if not isinstance(rules, list):
         bad("rules", "'rules' must be a list of {id, match, action, message}")
@@ -142,10 +171,17 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
             bad(f"{p}.id", f"rule id '{r['id']}' is used twice")
         seen.add(str(r.get("id")))
         if r.get("action", "block") not in RULE_ACTIONS:
-            bad(f"{p}.action", f"action '{r.get('action')}' is not valid.{_hint(str(r.get('action')), RULE_ACTIONS)}")
+            bad(
+                f"{p}.action",
+                f"action '{r.get('action')}' is not valid."
+                f"{_hint(str(r.get('action')), RULE_ACTIONS)}",
+            )
         match = r.get("match") or {}
         if not isinstance(match, dict) or not match:
-            bad(f"{p}.match", "a rule needs a 'match' mapping (sql, actions, tables, connections, ...)")
+            bad(
+                f"{p}.match",
+                "a rule needs a 'match' mapping (sql, actions, tables, connections, ...)",
+            )
             continue
         for k, v in match.items():
             if k not in MATCH_KEYS:
@@ -155,7 +191,10 @@ def validate(data: dict[str, Any], lines: dict[str, int], name: str) -> list[str
             elif k == "sql":
                 for w in v:
                     if str(w).lower() not in SQL_WORDS:
-                        bad(f"{p}.match.sql", f"unknown statement '{w}'.{_hint(str(w).lower(), SQL_WORDS)}")
+                        bad(
+                            f"{p}.match.sql",
+                            f"unknown statement '{w}'.{_hint(str(w).lower(), SQL_WORDS)}",
+                        )
     return out
 
 

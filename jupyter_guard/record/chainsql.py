@@ -16,7 +16,6 @@ import duckdb
 
 from .chain import CHAIN_FIELDS
 
-
 _VALUES = {"groups": "list_sort(coalesce(groups, []::VARCHAR[]))",
            "lineage": "json(coalesce(lin.l, '[]'))", "ts_us": "epoch_us(ts)",
            "duration_ms": "duration_ms::DOUBLE"}

@@ -13,16 +13,15 @@ import os
 import re
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Collection, Iterator
+from pathlib import Path
 from typing import Any
 
+from . import segments
 from .journal import HOST, ingested_dir
 from .schema import utcnow
-from .views import CELL_KEY
-from . import segments
 from .store import connect_readonly, rewrite, store_lock
-
+from .views import CELL_KEY
 
 
 def _sql_str(value: str | os.PathLike[str]) -> str:
@@ -30,7 +29,9 @@ def _sql_str(value: str | os.PathLike[str]) -> str:
 
 
 def export_parquet(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> int:
-    """Write ``events/`` and ``lineage/`` under ``out_dir``, partitioned ``day=YYYY-MM-DD/user=NAME``.
+    """Write ``events/`` and ``lineage/`` under ``out_dir``.
+
+    Partitioned ``day=YYYY-MM-DD/user=NAME``.
 
     File names carry this host's name, so several nodes can export into one shared directory;
     re-exporting replaces this node's files. Returns the number of events exported.

@@ -4,8 +4,9 @@
   long, an ingest failing): ``report``, ``verify`` and the sidebar say so instead of showing old
   data as if it were complete.
 - ``<audit>.heads.json``: after every publish, each session's last ``seq`` and hash and the event
-  count (a copy in the user's state folder survives the deletion of the whole audit folder). A store that was deleted, truncated or replaced by an older copy is told apart from an
-  empty one by it, rebuilt from the journals, and ``verify`` fails loudly for what the journals
+  count (a copy in the user's state folder survives the deletion of the whole audit folder). A
+  store that was deleted, truncated or replaced by an older copy is told apart from an empty one
+  by it, rebuilt from the journals, and ``verify`` fails loudly for what the journals
   cannot give back.
 """
 from __future__ import annotations

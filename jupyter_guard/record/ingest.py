@@ -15,14 +15,32 @@ import duckdb
 
 from .chain import chain_hash
 from .errors import AuditError
-from .health import hint_path
+from .hint import (
+    _APPROVED,
+    _PUBLISHED,
+    _stamp,
+    _unchanged,
+    _up_to_date,
+    approved_now,
+    hint_path,
+    read_hint,
+    write_hint,
+)
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
-from .hint import (_APPROVED, _PUBLISHED, _stamp, _unchanged, _up_to_date, approved_now,
-                   hint_path, read_hint, write_hint)
 from .store import readable, restore_journals, rewrite, set_aside, store_lock
 
-__all__ = ["ingest", "try_ingest", "load_rows", "hint_path", "read_hint", "write_hint",
-           "approved_now", "_stamp", "_APPROVED", "_PUBLISHED"]
+__all__ = [
+    "_APPROVED",
+    "_PUBLISHED",
+    "_stamp",
+    "approved_now",
+    "hint_path",
+    "ingest",
+    "load_rows",
+    "read_hint",
+    "try_ingest",
+    "write_hint",
+]
 
 # Every key any journal line may carry, with its type: DuckDB parses the lines (~1 µs each).
 LINE_COLUMNS = {
@@ -131,7 +149,8 @@ def _ingest_once(published: Path) -> int:
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):
         return 0
-    count, hint, ended = 0, {}, []
+    count, ended = 0, []
+    hint: dict[str, Any] = {}
     fresh = not published.exists()
     known = read_hint(published)
     if known.get(_PUBLISHED) != _stamp(published):

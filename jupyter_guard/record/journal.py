@@ -150,8 +150,10 @@ class JournalWriter:
         try:
             if self._fd is None or self.path is not self.primary or self._unlinked():
                 self._reopen()
+            fd = self._fd
+            assert fd is not None  # _reopen opened it or raised OSError
             while self._buf:
-                n = os.write(self._fd, self._buf)   # type: ignore[arg-type]
+                n = os.write(fd, self._buf)
                 del self._buf[:n]
             if self._lost:
                 count, first, last = self._lost
@@ -172,7 +174,7 @@ class JournalWriter:
         if now < self._next_look:
             return False
         self._next_look = now + 0.2
-        return os.fstat(self._fd).st_nlink == 0   # type: ignore[arg-type]
+        return self._fd is not None and os.fstat(self._fd).st_nlink == 0
 
     def _reopen(self) -> None:
         """Open the journal at its place; carry over what a deleted one held; fall back."""
@@ -285,7 +287,10 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def append_lines(path: Path, lines: list[dict[str, Any]], *, fix_tail: bool) -> None:
-    """Append lines written on behalf of a dead writer (``fix_tail`` ends a torn last line first)."""
+    """Append lines written on behalf of a dead writer.
+
+    ``fix_tail`` ends a torn last line first.
+    """
     with open(path, "ab") as f:
         if fix_tail:
             f.write(b"\n")

@@ -98,7 +98,7 @@ def same_decision(old: tuple[str, str], new: tuple[str, str]) -> bool:
 
 def intent_from(doc: dict[str, Any]) -> Intent:
     """An intent from its recorded JSON (unknown keys, from a newer guard, are ignored)."""
-    kw = {k: (tuple(v) if k in _TUPLES and v is not None else v)
+    kw: dict[str, Any] = {k: (tuple(v) if k in _TUPLES and v is not None else v)
           for k, v in doc.items() if k in _FIELDS}
     return Intent(**kw)
 

@@ -5,11 +5,8 @@ All timestamps are UTC (``TIMESTAMP`` without zone).
 """
 from __future__ import annotations
 
-from typing import Final
-
 import datetime as dt
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:   # annotations only: a guarded child without DuckDB still records refusals
     import duckdb

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import duckdb
 
 from .chain import chain_hash
+from .chainsql import flagged_sessions, limit_memory
 from .ingest import load_rows
 from .journal import ingested_dir, journal_dir, parse_lines
-from .chainsql import flagged_sessions, limit_memory
 from .store import connect_readonly
 
 What = Literal["edited", "deleted", "reordered", "lost", "malformed"]
@@ -84,8 +84,9 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path, skip: set[str], notes: 
                                     f"is missing from {folder}"))
         elif name not in skip:
             read.append(name)
-            parts.append((*(f"read_parquet({_q(os.fspath(folder / f'{name}.{k}.parquet'))})"
-                            for k in ("events", "lineage")), int(events)))
+            ev, li = (f"read_parquet({_q(os.fspath(folder / f'{name}.{k}.parquet'))})"
+                      for k in ("events", "lineage"))
+            parts.append((ev, li, int(events)))
     archives = con.execute("SELECT DISTINCT archive FROM chain_anchors ORDER BY 1").fetchall()
     present = [a for (a,) in archives if os.path.exists(f"{a}.events.parquet")]
     if len(present) < len(archives):

@@ -62,7 +62,7 @@ def summary(path: str | os.PathLike[str], user: str | None = None) -> dict[str, 
     """
     result: dict[str, Any] = {
         "audit_file": os.fspath(path), "user": user,
-        "counts": {d: 0 for d in DECISIONS}, "total": 0, "top_rules": [],
+        "counts": dict.fromkeys(DECISIONS, 0), "total": 0, "top_rules": [],
         "latest_blocked": [], "latest_allowed": [], "pending_approvals": 0,
         "stale": _stale(path),   # "" or why events in the journals are not in these figures
     }

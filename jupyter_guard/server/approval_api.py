@@ -131,13 +131,13 @@ class ApprovalService:
                 self._copies.submit(self._copy_use, req)
             else:   # under the store's lock, which may be held a while: not on the event loop
                 self._copies.submit(self._copy_decision, req)
-        except Exception as e:   # the store decides; a missing copy in the audit only lags
+        except Exception as e:   # noqa: BLE001 - the store decides; a missing copy in the audit only lags
             self.gate.log_error(f"approval {req['id']} not copied to the audit: {e}")
 
     def _copy_use(self, req: dict[str, Any]) -> None:
         try:
             self.gate.audit.use_approval(req["id"])
-        except Exception as e:   # the copy is for reports only; the store holds the use
+        except Exception as e:   # noqa: BLE001 - the copy is for reports only; the store holds the use
             self.gate.log_error(f"use of {req['id']} not copied to the audit: {e}")
 
     def _copy_decision(self, req: dict[str, Any]) -> None:
@@ -150,7 +150,7 @@ class ApprovalService:
                             verdict="approved" if req["status"] == "approved" else "denied",
                             lifetime=dt.timedelta(seconds=max(0.0, req["expires_at"]
                                                               - req["decided_at"])))
-        except Exception as e:   # the copy is for reports only; the store holds the decision
+        except Exception as e:   # noqa: BLE001 - the copy is for reports only; the store holds the decision
             self.gate.log_error(f"decision on {req['id']} not copied to the audit: {e}")
 
 
@@ -257,7 +257,9 @@ def setup_approvals(serverapp: Any, gate: Any) -> ApprovalService:
     from jupyter_guard.server.approval_notify import Notifier
 
     store = ApprovalStore(default_path(), gate.signer)
-    urls = lambda: getattr(gate.policy, "approval_notify", ())
+    def urls() -> Any:
+        return getattr(gate.policy, "approval_notify", ())
+
     service = ApprovalService(gate, store, Notifier(getattr(serverapp, "event_logger", None),
                                                     urls))
     gate.approvals_service = service

@@ -66,11 +66,11 @@ class Notifier:
         if self.logger is not None:
             try:
                 self.logger.emit(schema_id=schema_id(name), data=event_data(req))
-            except Exception as e:   # an event that cannot be emitted is logged; nothing else
+            except Exception as e:   # noqa: BLE001 - an event that cannot be emitted is logged; nothing else
                 log.error("jupyter_guard could not emit %s: %s", name, e)
         try:
             urls = [u for u in self.urls() if isinstance(u, str) and u]
-        except Exception as e:   # a broken policy sends no webhook; the event above went out
+        except Exception as e:   # noqa: BLE001 - a broken policy sends no webhook; the event above went out
             log.error("jupyter_guard: approvals.notify unreadable: %s", e)
             return
         if urls:
@@ -83,5 +83,5 @@ class Notifier:
         for url in urls:
             try:
                 post(url, body)
-            except Exception as e:   # a dead webhook is logged; approvals go on without it
+            except Exception as e:   # noqa: BLE001 - a dead webhook is logged; approvals go on without it
                 log.warning("jupyter_guard: approvals.notify %s failed: %s", url, e)

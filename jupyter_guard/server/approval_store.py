@@ -92,7 +92,7 @@ class ApprovalStore:
                    "event_id": event_id, "status": "pending", "created_at": now,
                    "expires_at": now + pending_s, "decided_by": None, "decided_at": None,
                    "decision_reason": None, "grant": None, "used_at": None}
-            self.requests[req["id"]] = req
+            self.requests[str(req["id"])] = req
             self._save()
             return dict(req)
 

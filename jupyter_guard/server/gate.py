@@ -31,7 +31,7 @@ from typing import Any
 from jupyter_guard.authority import PUBKEY_ENV
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.identity import GATED_ENV, SERVER_USER_ENV, cell_actor
-from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict
 from jupyter_guard.server.stamping import load_signer, sign_cell
 
 log = logging.getLogger("jupyter_guard.gate")
@@ -77,7 +77,7 @@ class Gate:
             st = os.stat(path) if path else None
             mtime = (st.st_mtime_ns, st.st_size, st.st_ino) if st else 0.0
         except OSError as e:
-            mtime = float(-e.errno)   # a file that vanished is noticed, then refused
+            mtime = float(-(e.errno or 1))   # a file that vanished is noticed, then refused
         if self._policy is None or self._policy_stamp != (path, mtime):
             self._policy = load_or_refuse(path or None)
             self._policy_stamp = (path, mtime)
@@ -101,7 +101,7 @@ class Gate:
         if audit is not None:
             try:
                 audit.close()
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - at exit: the journal stays on disk and is ingested by the next reader
                 log.warning("jupyter_guard gate: the audit log did not close cleanly: %s", e)
 
     def kernel(self, kernel_id: str) -> KernelState:
@@ -142,9 +142,9 @@ class Gate:
         if service is None:
             return None
         try:
-            return service.spend(kernel_id, msg_id,   # type: ignore[no-any-return]
+            return service.spend(kernel_id, msg_id,
                                  hashlib.sha256(code.encode("utf-8", "replace")).hexdigest())
-        except Exception as e:   # an unreadable store approves nothing: the refusal stands
+        except Exception as e:   # noqa: BLE001 - an unreadable store approves nothing: the refusal stands
             log.error("jupyter_guard gate: approvals unavailable: %s", e)
             return None
 
@@ -246,7 +246,7 @@ class GateMixin:
         if pending:
             try:
                 self._jg_outgoing(stream, outgoing_msg, pending)
-            except Exception:
+            except Exception:  # the reply still reaches the client; only the gate's note is lost
                 log.exception("jupyter_guard gate could not read a kernel reply")
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
 
@@ -358,14 +358,14 @@ class GateMixin:
                 kind="server", code=code, decision=v.decision, rule_id=v.rule_id, reason=v.reason,
                 status=status, policy_revision=v.policy_revision, decision_id=v.decision_id,
                 groups=groups, facts=facts))
-        except Exception as e:   # recording never decides; the refusal still stands
+        except Exception as e:  # noqa: BLE001 - recording never decides; the refusal still stands
             log.error("jupyter_guard gate could not write the audit event: %s", e)
             return ""
 
     def _jg_fail(self, ws_msg: Any, err: Exception) -> Any:
         try:
             channel, msg, _ = self._jg_decode(ws_msg)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not a message the gate can read, so not an execute_request either
             return ws_msg    # not a message the gate can read, so not an execute_request either
         if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
             return ws_msg
@@ -444,7 +444,7 @@ def setup_gate(serverapp: Any) -> Gate:
         base = import_item(base)
     existing = getattr(base, "_jg_gate", None)
     if existing is not None:
-        return existing  # type: ignore[no-any-return]
+        return existing
     gate = Gate(resolve(JupyterGuard(parent=serverapp)))
     gated = type(f"Guarded{base.__name__}", (GateMixin, base), {"_jg_gate": gate})
     settings["kernel_websocket_connection_class"] = gated

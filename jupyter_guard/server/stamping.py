@@ -17,7 +17,7 @@ log = logging.getLogger("jupyter_guard.gate")
 def load_signer(serverapp: Any) -> Signer | None:
     try:
         signer = server_signer()
-    except Exception as e:   # bad key file or no cryptography: kernels get no key (see above)
+    except Exception as e:  # noqa: BLE001 - bad key file or no cryptography: kernels get no key (see above)
         serverapp.log.error("jupyter_guard: no authority key, per-cell identity is unverified "
                             "in this server's kernels: %s", e)
         return None
@@ -37,6 +37,6 @@ def sign_cell(gate: Any, msg: dict[str, Any], code: str, user: str, groups: tupl
         return dict(signer.stamp(user=user, groups=groups, actor=actor, cell_id=cell_id,
                                  msg_id=str(msg["header"].get("msg_id") or ""), code=code,
                                  extra=part))
-    except Exception as e:   # an unsigned cell runs as the kernel's owner, never as `user`
+    except Exception as e:  # noqa: BLE001 - an unsigned cell runs as the kernel's owner, never as `user`
         log.error("jupyter_guard could not sign the cell's stamp: %s", e)
         return {}

@@ -10,8 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import make_warehouse
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -34,12 +33,8 @@ def events(audit: Path) -> list[dict[str, Any]]:
 def session(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
     d = work_root / "counts"
     (d / "data").mkdir(parents=True)
-    make_warehouse(d / "wh.duckdb", rows=50)
-    k = Kernel(d, env={"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                       "JPY_SESSION_NAME": str(d / "analysis.ipynb")})
-    assert k.run("%load_ext jupyter_guard").status == "ok"
-    yield k, d
-    k.stop()
+    with guarded_kernel(d, {"JPY_SESSION_NAME": str(d / "analysis.ipynb")}, warehouse=50) as k:
+        yield k, d
 
 
 CELLS = [  # (code, what the notebook shows)

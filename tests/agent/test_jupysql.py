@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_warehouse
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -18,16 +17,10 @@ pytestmark = pytest.mark.kernel
 def k(work_root: Path) -> Iterator[Kernel]:
     d = work_root / "jupysql"
     (d / "data").mkdir(parents=True)
-    make_warehouse(d / "wh.duckdb", rows=50)
-    kernel = Kernel(d, env={"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    for code in ("%load_ext jupyter_guard", "%load_ext sql", "%config SqlMagic.displaycon = False",
-                 "import duckdb\ncon = duckdb.connect('wh.duckdb')"):
-        r = kernel.run(code)
-        assert r.status == "ok", r.text
-    connected = kernel.run("%sql con")
-    assert connected.status == "ok", connected.text
-    yield kernel
-    kernel.stop()
+    with guarded_kernel(d, warehouse=50, connect=True) as kernel:
+        for code in ("%load_ext sql", "%config SqlMagic.displaycon = False", "%sql con"):
+            kernel.ok(code)
+        yield kernel
 
 
 def scalar(k: Kernel, sql: str) -> str:

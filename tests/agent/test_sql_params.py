@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_warehouse
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -16,12 +15,8 @@ pytestmark = pytest.mark.kernel
 def k(work_root: Path) -> Iterator[Kernel]:
     d = work_root / "sql-params"
     (d / "data").mkdir(parents=True)
-    make_warehouse(d / "wh.duckdb", rows=5000)
-    kernel = Kernel(d, env={"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    for code in ("%load_ext jupyter_guard", "import duckdb\ncon = duckdb.connect('wh.duckdb')"):
-        assert kernel.run(code).status == "ok"
-    yield kernel
-    kernel.stop()
+    with guarded_kernel(d, warehouse=5000, connect=True) as kernel:
+        yield kernel
 
 
 def value(k: Kernel, expr: str) -> str:
@@ -107,7 +102,7 @@ def test_limit_and_display_limit(k: Kernel) -> None:
     assert k.run("%config GuardedSql.displaylimit = 3").status == "ok"
     shown = k.run("%%guarded_sql con -o every\nSELECT id FROM customers ORDER BY id")
     assert "showing 3 of 5000 rows (GuardedSql.displaylimit = 3)" in shown.text
-    result = [m for m in shown.messages if m["msg_type"] == "execute_result"][0]
+    result = next(m for m in shown.messages if m["msg_type"] == "execute_result")
     assert "<td>2</td>" in result["content"]["data"]["text/html"]
     assert "<td>3</td>" not in result["content"]["data"]["text/html"]
     assert value(k, "len(every)") == "5000"

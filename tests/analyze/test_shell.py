@@ -6,8 +6,7 @@ import shlex
 
 import pytest
 
-from jupyter_guard.analyze import (shell, shell_cmds, shell_files, shell_lex, shell_net,
-                                   shell_opts)
+from jupyter_guard.analyze import shell, shell_cmds, shell_files, shell_lex, shell_net, shell_opts
 from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.model import Intent
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.model import Policy
 from jupyter_guard.policy.load import load_or_refuse
+from jupyter_guard.policy.model import Policy
 from jupyter_guard.policy.rules import Context
 
 

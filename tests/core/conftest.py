@@ -1,7 +1,7 @@
-"""A real in-process IPython shell with ``%load_ext jupyter_guard`` (history off, errors kept)."""
+"""A session over the in-process shell ``ip`` (tests/conftest.py): a warehouse connected as ``con``
+in a fresh work folder, and unguarded looks at it."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,21 +10,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_warehouse
-
-
-@pytest.fixture(scope="session")
-def ip(work_root: Path) -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    os.environ["JUPYTER_GUARD_AUDIT"] = str(work_root / "audit.duckdb")
-    os.environ.pop("JUPYTER_GUARD_POLICY", None)
-    cfg = Config()
-    cfg.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=cfg)
-    res = shell.run_cell("%load_ext jupyter_guard", store_history=True)
-    assert res.success, res.error_in_exec
-    yield shell
 
 
 @dataclass

@@ -71,11 +71,10 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 def fill(mnt: Path) -> Path:
     filler = mnt / "filler"
-    with open(filler, "wb") as f:
-        with contextlib.suppress(OSError):
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
+    with open(filler, "wb") as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 65536)
+            f.flush()
     return filler
 
 

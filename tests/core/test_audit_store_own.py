@@ -96,7 +96,7 @@ def test_compaction_and_repair_from_a_cell_are_refused(kernel):
     assert verify(audit).ok
     # read-only subcommands still work from a cell
     rep = k.run(f"!{cli} --audit {audit} report --format csv")
-    assert rep.status == "ok" and "user_name" in rep.text or "allowed" in rep.text
+    assert (rep.status == "ok" and "user_name" in rep.text) or "allowed" in rep.text
 
 
 def test_deleting_the_compaction_archive_is_refused(tmp_path: Path):
@@ -125,7 +125,7 @@ def test_deleting_the_compaction_archive_is_refused(tmp_path: Path):
 
 
 def test_a_reader_cannot_freeze_the_writers_and_report_says_when_stale(kernel):
-    k, audit, tmp = kernel
+    k, audit, _ = kernel
     lock = Path(f"{audit}.lock")
     assert lock.stat().st_mode & 0o007 == 0          # no access for other accounts
     # a governance reader in its own process, holding a read-only connection open

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from tests.conftest import make_warehouse
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +21,10 @@ def kern(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
     con.execute("CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner VARCHAR)")
     con.execute("INSERT INTO accounts SELECT range, 'o' || range FROM range(5000)")
     con.close()
-    policy = d / "policy.yaml"   # rows are checked by value here (ssn = 'x'): the inference
-    policy.write_text("version: 1\nextends: default\nsensitive:\n  inference: allow\n")  # rule
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),          # is tested apart
-                        "JUPYTER_GUARD_POLICY": str(policy)})
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        assert kernel.run("import duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"
+    # rows are checked by value here (ssn = 'x'): the inference rule is tested apart
+    policy = "version: 1\nextends: default\nsensitive:\n  inference: allow\n"
+    with guarded_kernel(d, policy=policy, connect=True) as kernel:
         yield kernel, d
-    finally:
-        kernel.stop()
 
 
 def count(kernel: Kernel, where: str = "TRUE") -> str:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_sidebar import (  # noqa: F401
-    CHROMIUM, CHROMIUM_ARGS, REPO, _api, lab, seed_events)
+from tests.e2e.test_sidebar import CHROMIUM, CHROMIUM_ARGS, REPO, _api, lab, seed_events  # noqa: F401
 from tests.e2e.test_sidebar_template import IDLE, _failure_shot, _open_sidebar
 from tests.e2e.two_users import GINA_TOKEN
+
 
 def _has_approvals() -> bool:
     for package in ("jupyter_guard.server", "jupyter_guard.show"):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import make_warehouse
+from tests.kernelutil import guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -161,7 +162,7 @@ NET = [
 def test_network_exits_refuse_raw_values(k, rec, code):
     k.ok(f"PORT = {rec.port}\nURL = 'http://127.0.0.1:{rec.port}/'")
     r = k.run(code)
-    assert "[exfiltration]" in r.text(), r.text()
+    assert "[exfiltration]" in r.everything(), r.everything()
     time.sleep(0.3)   # a request that got through would be recorded by now
     _no_raw(bytes(rec.received))
     _no_raw(json.dumps([m["content"] for m in r.messages]) + json.dumps(r.reply))
@@ -171,27 +172,18 @@ def test_download_without_sensitive_data_works(k, rec):
     r = k.ok(f"import urllib.request as u\nURL = 'http://127.0.0.1:{rec.port}/'\n"
              "print(u.urlopen(URL + 'x.csv?city=Paris').read())\n"
              "print(pd.read_csv(URL + 'x.csv').columns.tolist())")
-    assert "city,n" in r.text() and "['city', 'n']" in r.text()
+    assert "city,n" in r.everything() and "['city', 'n']" in r.everything()
     assert b"city=Paris" in rec.received
 
 
 def test_exfiltration_budget(tmp_path, rec):
     """An allowed host gets sensitive values only within the budget; over it the cell is refused
     and so is every later exit with sensitive values, while plain data still flows."""
-    import os
-
-    from tests.kernelutil import Kernel
-
-    make_warehouse(tmp_path / "wh.duckdb")
-    policy = tmp_path / "budget.yaml"
-    policy.write_text("version: 1\nextends: default\nnetwork:\n  allow_hosts: ['127.0.0.1']\n"
-                      "exfiltration:\n  max_sensitive_values_per_cell: 10\n"
-                      "  max_sensitive_values_per_session: 30\n")
-    kern = Kernel(tmp_path, {"JUPYTER_GUARD_POLICY": str(policy), "JUPYTER_GUARD_USER": "ann",
-                             "JUPYTER_GUARD_AUDIT": str(tmp_path / "audit.duckdb"),
-                             "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
-    try:
-        assert kern.run("%load_ext jupyter_guard").status == "ok"
+    policy = ("version: 1\nextends: default\nnetwork:\n  allow_hosts: ['127.0.0.1']\n"
+              "exfiltration:\n  max_sensitive_values_per_cell: 10\n"
+              "  max_sensitive_values_per_session: 30\n")
+    with guarded_kernel(tmp_path, {"JUPYTER_GUARD_USER": "ann"}, policy=policy,
+                        warehouse=5000) as kern:
         assert kern.run("import duckdb, urllib.request as u\ncon = duckdb.connect('wh.duckdb')\n"
                         "df = con.sql('SELECT * FROM customers').df()\n"
                         f"URL = 'http://127.0.0.1:{rec.port}/'").status == "ok"
@@ -208,8 +200,6 @@ def test_exfiltration_budget(tmp_path, rec):
         time.sleep(0.3)
         got = bytes(rec.received).decode("latin-1").replace("%40", "@")
         assert "user100@example.com" not in got and "user200@example.com" not in got
-    finally:
-        kern.stop()
 
 
 def wait_for(cond, timeout: float = 10.0) -> bool:

@@ -59,15 +59,15 @@ print('PACKAGES', sorted({n.split('.')[1] for n, _ in orig if n.count('.') >= 2}
 @pytest.mark.kernel
 def test_a_swapped_function_in_any_guard_module_is_put_back(kernel):
     r = kernel.ok(TAMPER)
-    line = next(ln for ln in r.text().splitlines() if ln.startswith("SWAPPED"))
+    line = next(ln for ln in r.everything().splitlines() if ln.startswith("SWAPPED"))
     _, functions, modules = line.split()
     assert int(functions) > 500 and int(modules) > 50, line
     kernel.run("1")   # re-armed (and the tamper recorded) before this cell is judged
     r = kernel.ok(CHECK)
-    assert "LEFT []" in r.text(), r.text()
-    packages = next(ln for ln in r.text().splitlines() if ln.startswith("PACKAGES"))
+    assert "LEFT []" in r.everything(), r.everything()
+    packages = next(ln for ln in r.everything().splitlines() if ln.startswith("PACKAGES"))
     for pkg in ("guard", "kernel", "hooks", "policy", "analyze", "record", "mask"):
         assert f"'{pkg}'" in packages, packages
     r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
                   "print([e['reason'] for e in g.recent if e['rule_id'] == 'self-protection'][-3:])")
-    assert "re-armed" in r.text(), r.text()
+    assert "re-armed" in r.everything(), r.everything()

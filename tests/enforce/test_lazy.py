@@ -10,7 +10,7 @@ pytestmark = pytest.mark.kernel
 def test_load_does_not_import_pandas(kernel):
     out = kernel.ok("import sys\n"
                     "print('pandas' in sys.modules, 'pandas.io.formats.style' in sys.modules)")
-    assert "False False" in out.text()
+    assert "False False" in out.everything()
 
 
 def test_pandas_imported_after_finder_removed_is_still_guarded(kernel):
@@ -19,7 +19,7 @@ def test_pandas_imported_after_finder_removed_is_still_guarded(kernel):
     out = kernel.ok("import pandas as pd\n"
                     "df = pd.DataFrame({'email': ['ann@example.com'], 'note': ['x']})\n"
                     "print(repr(df))\ndf")
-    assert "ann@example.com" not in out.text() and "@example.com" in out.text()
+    assert "ann@example.com" not in out.everything() and "@example.com" in out.everything()
     kernel.blocked("df.to_csv('lazy_out.csv')", "exfiltration")
     out_file = kernel.workdir / "lazy_out.csv"
     assert not out_file.exists() or out_file.stat().st_size == 0
@@ -28,5 +28,5 @@ def test_pandas_imported_after_finder_removed_is_still_guarded(kernel):
 def test_styler_is_masked_without_importing_it_at_load(kernel):
     out = kernel.ok("import pandas as pd\n"
                     "pd.DataFrame({'contact_email': ['bob@example.org']}).style")
-    assert "bob@example.org" not in out.text() and "@example.org" in out.text()
+    assert "bob@example.org" not in out.everything() and "@example.org" in out.everything()
 

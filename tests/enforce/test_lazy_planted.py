@@ -12,4 +12,4 @@ def test_a_module_planted_before_pandas_is_imported_is_not_used(kernel):
               "sys.modules.update({'jupyter_guard.mask.' + 'render': types.ModuleType('fake')})")
     out = kernel.ok("import pandas as pd\n"
                     "pd.DataFrame({'salary': [123456], 'note': ['carl@example.net']})")
-    assert "123456" not in out.text() and "carl@example.net" not in out.text()
+    assert "123456" not in out.everything() and "carl@example.net" not in out.everything()

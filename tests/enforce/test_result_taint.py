@@ -114,8 +114,8 @@ def test_benign_fetches_work(k):
              "rows = con.execute('SELECT id, amount FROM customers ORDER BY id').fetchall()\n"
              "print(rows[1000], con.execute(Q).df().city.tolist())\n"
              "print(con.execute('SELECT id FROM customers ORDER BY id').df().id.tolist()[1003])")
-    assert "(1000, Decimal('1500.0'))" in r.text() and "['Lyon', 'Nice', 'Paris', 'Lyon']" in r.text()
-    assert "\n1003" in r.text()
+    assert "(1000, Decimal('1500.0'))" in r.everything() and "['Lyon', 'Nice', 'Paris', 'Lyon']" in r.everything()
+    assert "\n1003" in r.everything()
     assert (k.workdir / "benign_counts.csv").read_text().splitlines() == [
         "city,n", "Lyon,1667", "Nice,1666", "Paris,1667"]
     k.ok("import pyarrow.parquet as pq\n"

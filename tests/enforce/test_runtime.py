@@ -54,7 +54,7 @@ def _refused(kernel, body, rule, case):
     """A refusal in a plain thread ends that thread (its traceback names the rule), not the cell."""
     if case.startswith("thread"):
         r = kernel.run(body)
-        assert f"[{rule}]" in r.text(), r.text()
+        assert f"[{rule}]" in r.everything(), r.everything()
     else:
         kernel.blocked(body, rule)
 
@@ -89,10 +89,10 @@ def test_runtime_refusal_is_recorded_and_raised_at_call_site(kernel):
     kernel.ok("P = ['data/r.duckdb', 'remove']")
     r = kernel.run("import os\ntry:\n    getattr(os, P[1])(P[0])\nexcept PermissionError as e:\n"
                    "    print('caught', type(e).__name__, e.rule_id)")
-    assert r.ok and "caught GuardBlocked destructive-files" in r.text()
+    assert r.ok and "caught GuardBlocked destructive-files" in r.everything()
     r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
                   "print([e['kind'] + ':' + e['status'] for e in g.recent][-3:])")
-    assert "runtime:blocked" in r.text()
+    assert "runtime:blocked" in r.everything()
 
 
 BENIGN = [
@@ -122,4 +122,4 @@ def test_kernel_internals_are_not_refused(kernel):
     """History, comms and the audit journal keep working after refusals (no fail-open either)."""
     kernel.blocked("import os\ngetattr(os, 'remove')('data/read.duckdb')", "destructive-files")
     r = kernel.ok("print(len(list(get_ipython().history_manager.get_range_by_str('1-2'))) >= 0)")
-    assert "True" in r.text()
+    assert "True" in r.everything()

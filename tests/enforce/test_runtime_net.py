@@ -27,7 +27,7 @@ def test_upload_never_arrives(kernel, listener, code, request):
     kernel.ok(f"PORT = {listener.port}\nURL = 'http://127.0.0.1:{listener.port}/up'")
     inner = base64.b64encode(b"import urllib.request as u\nu.urlopen(URL, data=b'secret')").decode()
     r = kernel.run(code.replace("{b}", inner))
-    assert "[exfiltration]" in r.text(), r.text()
+    assert "[exfiltration]" in r.everything(), r.everything()
     if not request.node.callspec.id.startswith("thread"):
         assert r.reply["status"] == "error"
     time.sleep(0.5)
@@ -36,4 +36,4 @@ def test_upload_never_arrives(kernel, listener, code, request):
 
 def test_http_get_to_listener_passes(kernel, listener):
     r = kernel.ok(f"import urllib.request as u\nprint(u.urlopen('http://127.0.0.1:{listener.port}/x').read())")
-    assert "b'ok'" in r.text()
+    assert "b'ok'" in r.everything()

@@ -49,14 +49,14 @@ def test_still_guarded_after(kernel, code):
     if first.reply["status"] == "ok":
         kernel.run("1")
     r = kernel.run(PROBE)
-    assert r.reply["status"] == "error" and "[destructive-files]" in r.text(), (first.text(), r.text())
+    assert r.reply["status"] == "error" and "[destructive-files]" in r.everything(), (first.everything(), r.everything())
     assert probe.exists()
     deadline = time.monotonic() + 60   # the store appears with the next ingest (the journal has
     while not audit.exists():          # the rows already); nothing may have moved it away
         assert time.monotonic() < deadline, "the audit store never appeared"
         time.sleep(0.1)
     r = kernel.run("import os\nprint(os.environ.get('JUPYTER_GUARD_AUDIT'))")
-    assert "/tmp/x" not in r.text()
+    assert "/tmp/x" not in r.everything()
 
 
 def test_tamper_is_logged(kernel):
@@ -64,7 +64,7 @@ def test_tamper_is_logged(kernel):
     kernel.run("1")
     r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
                   "print([e['rule_id'] for e in g.recent if e['status'] == 'blocked'][-5:])")
-    assert "self-protection" in r.text()
+    assert "self-protection" in r.everything()
 
 
 # Tampering and acting in the same cell, even in the same statement: every decision point puts
@@ -95,11 +95,11 @@ def test_tamper_and_act_in_one_cell(kernel, code):
     kernel.ok(G + f"import duckdb\ncon = duckdb.connect({str(db)!r})\nQ = ['DROP TABLE keep']")
     r = kernel.run(code)
     try:
-        assert r.reply["status"] == "error" and "[destructive-ddl]" in r.text(), r.text()
+        assert r.reply["status"] == "error" and "[destructive-ddl]" in r.everything(), r.everything()
         kernel.ok("assert g.policy.mode == 'enforce', g.policy.mode\ncon.close()")
         r = kernel.ok("print([e['reason'] for e in g.recent "
                       "if e['rule_id'] == 'self-protection'][-3:])")
-        assert "has been restored: guard." in r.text() or "re-armed: guard." in r.text(), r.text()
+        assert "has been restored: guard." in r.everything() or "re-armed: guard." in r.everything(), r.everything()
         with duckdb.connect(str(db)) as c:
             assert c.execute("SELECT count(*) FROM keep").fetchone() == (1,)
     finally:
@@ -114,6 +114,6 @@ def test_tamper_in_pre_run_cell_callback(kernel):
     try:
         kernel.run("1")
         r = kernel.run("!rm -rf data")
-        assert r.reply["status"] == "error" and "[destructive-files]" in r.text(), r.text()
+        assert r.reply["status"] == "error" and "[destructive-files]" in r.everything(), r.everything()
     finally:
         kernel.run("get_ipython().events.unregister('pre_run_cell', cb)")

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.conftest import make_warehouse
+from tests.kernelutil import guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -185,19 +186,10 @@ def test_hashed_identifiers_allowed_by_policy(tmp_path):
     """``sensitive.hashed_ids: allow``: hashed columns are exported and shown as they are,
     everywhere alike; the raw values they hash still are not."""
     import hashlib
-    import os
 
-    from tests.kernelutil import Kernel
-
-    make_warehouse(tmp_path / "wh.duckdb")
-    policy = tmp_path / "hashed.yaml"
-    policy.write_text("version: 1\nextends: default\nsensitive:\n  hashed_ids: allow\n")
-    kern = Kernel(tmp_path, {"JUPYTER_GUARD_POLICY": str(policy), "JUPYTER_GUARD_USER": "ann",
-                             "JUPYTER_GUARD_AUDIT": str(tmp_path / "audit.duckdb"),
-                             "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
-    try:
-        assert kern.run("%load_ext jupyter_guard").status == "ok"
-        assert kern.run("import duckdb\ncon = duckdb.connect('wh.duckdb')").status == "ok"
+    policy = "version: 1\nextends: default\nsensitive:\n  hashed_ids: allow\n"
+    with guarded_kernel(tmp_path, {"JUPYTER_GUARD_USER": "ann"}, policy=policy,
+                        warehouse=5000, connect=True) as kern:
         r = kern.run("%%guarded_sql con\nCOPY (SELECT id, md5(email) AS h FROM customers) "
                      "TO 'hashed.csv'")
         assert r.status == "ok", r.text
@@ -209,8 +201,6 @@ def test_hashed_identifiers_allowed_by_policy(tmp_path):
         r = kern.run("%%guarded_sql con\nCOPY (SELECT id, md5(email) || email AS h FROM customers)"
                      " TO 'mixed.csv'")
         assert r.status == "error" and "[exfiltration]" in r.text
-    finally:
-        kern.stop()
 
 
 def test_relation_results_keep_their_taint(k):

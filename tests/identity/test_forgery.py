@@ -76,7 +76,9 @@ def rows(audit: Path, where: str, n: int, timeout: float = 90.0) -> list[tuple[A
 def customers(wh: Path) -> int:
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        return int(con.execute("SELECT count(*) FROM customers").fetchone()[0])  # type: ignore
+        row = con.execute("SELECT count(*) FROM customers").fetchone()
+        assert row is not None
+        return int(row[0])
     finally:
         con.close()
 

@@ -67,7 +67,7 @@ async def test_cells_cannot_read_the_servers_key_or_store(
         jp_fetch: Any, jp_ws_fetch: Any, env: dict[str, Path]) -> None:
     from jupyter_guard.authority_files import paths
 
-    key, store = paths()
+    key, _store = paths()
     assert Path(key).exists() and Path(key).stat().st_mode & 0o077 == 0
     pem = Path(key).read_text()
     kid, client = await open_kernel(jp_fetch, jp_ws_fetch, v1=True)

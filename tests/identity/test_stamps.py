@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_guard.authority import (PUBKEY_ENV, Signer, Verifier, kernel_verifier,
-                                     load_or_create_key, server_signer)
+from jupyter_guard.authority import (
+    PUBKEY_ENV,
+    Signer,
+    Verifier,
+    kernel_verifier,
+    load_or_create_key,
+    server_signer,
+)
 
 CODE = "%%guarded_sql con\nDROP TABLE customers"
 
@@ -46,7 +52,7 @@ def test_the_right_stamp_verifies_once(signer: Signer) -> None:
     ok = v.check(part, "m1", CODE)
     assert (ok.status, ok.user, ok.groups, ok.actor) == ("verified", "gina", ("gov",), "human")
     again = v.check(part, "m1", CODE)
-    assert (again.status, again.user, again.reason) == ("unverified", "", 
+    assert (again.status, again.user, again.reason) == ("unverified", "",
                                                         "stamp reused (message id seen before)")
 
 

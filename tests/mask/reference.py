@@ -11,6 +11,7 @@ from jupyter_guard.mask.scan import scan_precise
 from jupyter_guard.mask.strategy import mask_value
 from jupyter_guard.mask.text import MaskSettings, hinted
 
+
 @dataclass(frozen=True)
 class Normalized:
     """``text`` for the detectors; ``span`` maps a span of it back onto the original."""

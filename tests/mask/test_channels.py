@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Kernel, Result
+from tests.kernelutil import Kernel, Reply
 
 pytestmark = pytest.mark.kernel
 
@@ -19,7 +19,7 @@ BENIGN = ("order 100000245", "amount 1,234.56", "at 2024-01-15 10:30:00",
 BENIGN_TEXT = ", ".join(BENIGN)
 
 
-def wire(result: Result) -> str:
+def wire(result: Reply) -> str:
     """Every message the kernel sent for one execution (content and metadata), and its reply.
 
     ``execute_input`` is left out: it echoes the code the user sent (which may spell a value).
@@ -97,38 +97,38 @@ def test_benign_error_reply_unchanged(k: Kernel) -> None:
 
 
 def _shell_reply(k: Kernel, msg_id: str) -> dict[str, Any]:
-    reply = k.client.get_shell_msg(timeout=60)
+    reply = k.kc.get_shell_msg(timeout=60)
     while reply["parent_header"].get("msg_id") != msg_id:
-        reply = k.client.get_shell_msg(timeout=60)
+        reply = k.kc.get_shell_msg(timeout=60)
     return reply
 
 
 def test_inspection_is_masked(k: Kernel) -> None:
     k.ok(f"contact = {EMAIL!r}\nplain = {BENIGN_TEXT!r}")
-    reply = _shell_reply(k, k.client.inspect("contact", 7, detail_level=0))["content"]
+    reply = _shell_reply(k, k.kc.inspect("contact", 7, detail_level=0))["content"]
     text = json.dumps(reply, ensure_ascii=False)
     assert_no_raw(text)
     assert "█████@example.com" in text
-    twin = json.dumps(_shell_reply(k, k.client.inspect("plain", 5))["content"])
+    twin = json.dumps(_shell_reply(k, k.kc.inspect("plain", 5))["content"])
     assert_benign(twin)
 
 
 def test_completion_is_masked(k: Kernel) -> None:
     k.ok(f"d = {{{EMAIL!r}: 1, 'order 100000245': 2}}")
-    content = _shell_reply(k, k.client.complete("d['", 3))["content"]
+    content = _shell_reply(k, k.kc.complete("d['", 3))["content"]
     assert_no_raw(json.dumps(content))
     assert any("100000245" in m for m in content["matches"]), content["matches"]
 
 
 def test_input_prompt_is_masked(k: Kernel) -> None:
-    msg_id = k.client.execute(f"answer = input('send to ' + EMAIL + ' ({BENIGN_TEXT})? ')",
+    msg_id = k.kc.execute(f"answer = input('send to ' + EMAIL + ' ({BENIGN_TEXT})? ')",
                               allow_stdin=True)
     try:
-        request = k.client.get_stdin_msg(timeout=60)
+        request = k.kc.get_stdin_msg(timeout=60)
     except queue.Empty:  # pragma: no cover - the kernel never asked
         raise AssertionError("no input_request") from None
     prompt = request["content"]["prompt"]
-    k.client.input("yes")
+    k.kc.input("yes")
     _shell_reply(k, msg_id)
     assert_no_raw(prompt)
     assert BENIGN_TEXT in prompt
@@ -142,7 +142,7 @@ def test_unwrapped_send_is_wrapped_again_after_the_cell(k: Kernel) -> None:
     assert_no_raw(wire(result))
 
 
-def stream_text(result: Result, name: str = "stdout") -> str:
+def stream_text(result: Reply, name: str = "stdout") -> str:
     return "".join(m["content"]["text"] for m in result.messages
                    if m["msg_type"] == "stream" and m["content"]["name"] == name)
 

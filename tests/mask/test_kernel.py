@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Kernel
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -64,20 +64,20 @@ def test_no_raw_value_in_any_output(customers: Kernel, code: str, mimes: tuple[s
                                     plain_shown: tuple[str, ...]) -> None:
     result = customers.run(code)
     assert result.outputs, f"no output for {code}"
-    assert_masked(result.text())
+    assert_masked(result.everything())
     shown = result.mimes()
     for mime in mimes:
         assert mime in shown, f"{mime} missing for {code}: {sorted(shown)}"
     for value in plain_shown:  # plain columns appear unchanged
-        assert value in result.text(), f"{value} missing for {code}"
+        assert value in result.everything(), f"{value} missing for {code}"
     if "a@b.com" in code:
-        assert "█████@b.com" in result.text()
+        assert "█████@b.com" in result.everything()
 
 
 def test_split_print_is_masked(customers: Kernel) -> None:
     code = ("import sys\nsys.stdout.write('mail jane.do')\nsys.stdout.write('e@example.com x')\n"
             "sys.stdout.flush()\nprint(' end')")
-    text = customers.ok(code).text()
+    text = customers.ok(code).everything()
     assert_masked(text)
     assert "mail █████@example.com x" in text and " end" in text
 
@@ -95,18 +95,18 @@ def test_million_rows_display(customers: Kernel) -> None:
             "                    'n': np.arange(1_000_000)})\n"
             "big")
     result = customers.ok(code)
-    assert_masked(result.text())
-    assert "1000000 rows × 2 columns" in result.mimes()["text/html"]
+    assert_masked(result.everything())
+    assert "1000000 rows × 2 columns" in result.mimes()["text/html"]  # noqa: RUF001 - pandas prints a multiplication sign
     assert "999999" in result.mimes()["text/html"]
 
 
 def test_unmask_for_allowed_user_and_uninstall(kernel: Kernel) -> None:
     kernel.ok(BUILD)
     on = "_mask_settings['s'] = _MS(may_unmask=True, unmasked=True)"
-    assert RAW["email"][0] in kernel.ok(on + "\ndf").text()
+    assert RAW["email"][0] in kernel.ok(on + "\ndf").everything()
     kernel.ok("_mask_settings['s'] = _MS()")
-    assert RAW["email"][0] not in kernel.ok("df").text()
-    text = kernel.ok("_masker.uninstall()\nprint(df.email.iloc[0])\ndf").text()
+    assert RAW["email"][0] not in kernel.ok("df").everything()
+    text = kernel.ok("_masker.uninstall()\nprint(df.email.iloc[0])\ndf").everything()
     assert RAW["email"][0] in text
     kernel.ok("_masker = _mask.install(get_ipython(), lambda: _mask_settings['s'])")
-    assert_masked(kernel.ok("print(df); df").text())
+    assert_masked(kernel.ok("print(df); df").everything())

@@ -1,10 +1,8 @@
-"""A throwaway PostgreSQL cluster (session) and a fresh database per test; an in-process IPython
-shell with the guard loaded. A cluster that cannot start fails the tests that need it."""
+"""A throwaway PostgreSQL cluster (session) and a fresh database per test (the in-process shell
+``ip`` is in tests/conftest.py). A cluster that cannot start fails the tests that need it."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,23 +49,6 @@ def db(pg: PgServer) -> Iterator[Db]:
     name = pg.fresh()
     yield Db(pg, name)
     pg.drop(name)
-
-
-@pytest.fixture(scope="session")
-def ip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    from tests.conftest import WORK
-
-    WORK.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("JUPYTER_GUARD_AUDIT", str(Path(WORK) / f"pg-{os.getpid()}.duckdb"))
-    cfg = Config()
-    cfg.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=cfg)
-    res = shell.run_cell("%load_ext jupyter_guard", store_history=True)
-    assert res.success, res.error_in_exec
-    yield shell
 
 
 def run(ip: Any, code: str) -> Any:

@@ -197,10 +197,9 @@ def test_connection_opened_before_the_guard_is_wrapped(db: Db) -> None:
     """A connection in the namespace at %load_ext is swapped for a guarded one."""
     import psycopg
 
+    from jupyter_guard.connections import unwrap
     from jupyter_guard.connections.dbapi_proxy import wrap_existing
     from jupyter_guard.guard.service import Guard
-
-    from jupyter_guard.connections import unwrap
 
     raw = unwrap(psycopg.connect(db.dsn, autocommit=True))
     guarded = wrap_existing(raw, Guard.create(env={}))

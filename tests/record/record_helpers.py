@@ -11,7 +11,7 @@ from jupyter_guard.record import AuditLog
 
 def cell(log: AuditLog, i: int, **over: object) -> str:
     """One allowed SQL cell that reads a sensitive column, begun and finished."""
-    kw: dict = dict(user="ada", actor="human", notebook="n.ipynb", cell_id=f"c{i}",
+    kw: dict = dict(user="ada", actor="human", notebook="n.ipynb", cell_id=f"c{i}",  # noqa: C408
                     execution_count=i, kind="sql", code=f"SELECT ssn FROM customers -- {i}",
                     decision="allow", rule_id="", reason="no rule matched",
                     lineage=[("read", "table", "customers", False),

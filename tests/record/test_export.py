@@ -6,12 +6,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from ol_schema import validate_event
+from record_helpers import cell
 
 from jupyter_guard.record import AuditLog, connect_readonly, ingest, verify
 from jupyter_guard.record.export import compact, export_openlineage, export_parquet
 from jupyter_guard.record.report import report
-from ol_schema import validate_event
-from record_helpers import cell
+
 
 @pytest.fixture
 def store(audit: Path) -> Path:

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ol_schema import validate_event
 
 from jupyter_guard.record.export import export_openlineage, openlineage_events, send_openlineage
-from ol_schema import validate_event
 
 pytestmark = pytest.mark.kernel
 

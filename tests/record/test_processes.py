@@ -5,8 +5,9 @@ import json
 import signal
 from pathlib import Path
 
-from jupyter_guard.record import AuditLog, connect_readonly, ingest, verify
 from record_helpers import python
+
+from jupyter_guard.record import AuditLog, connect_readonly, ingest, verify
 
 WRITER = """
 import sys, time

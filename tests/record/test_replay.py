@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from governance_session import rows
+
 from jupyter_guard.cli import main
 from jupyter_guard.policy.load import default_path, load
 from jupyter_guard.record.replay import replay

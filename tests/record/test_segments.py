@@ -7,13 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_helpers import cell
 
-from jupyter_guard.record import AuditLog, connect_readonly, ingest, verify
-from jupyter_guard.record import segments
+from jupyter_guard.record import AuditLog, connect_readonly, ingest, segments, verify
 from jupyter_guard.record.chainsql import flagged_sessions
 from jupyter_guard.record.journal import ingested_dir
-
-from record_helpers import cell
 
 
 @pytest.fixture(autouse=True)

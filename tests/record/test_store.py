@@ -5,11 +5,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_helpers import cell
 
 from jupyter_guard.record import AuditError, AuditLog, connect_readonly, ingest, repair, verify
 from jupyter_guard.record.schema import SCHEMA_VERSION
-
-from record_helpers import cell
 
 
 def rows(audit: Path, sql: str) -> list[tuple]:

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from record_helpers import cell
 
 from jupyter_guard.record import AuditLog, ingest, verify
 from jupyter_guard.record.chain import chain_hash
 from jupyter_guard.record.ingest import load_rows
 from jupyter_guard.record.journal import ingested_dir
-
-from record_helpers import cell
 
 
 @pytest.fixture

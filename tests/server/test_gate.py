@@ -16,7 +16,9 @@ from jupyter_client.session import Session
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.services.kernels.connection.base import (
-    deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1)
+    deserialize_msg_from_ws_v1,
+    serialize_msg_to_ws_v1,
+)
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.kernel

@@ -58,7 +58,8 @@ async def run_all(client: Any, cells: list[str], idle: tuple[int, ...] = ()
 
 @pytest.mark.parametrize("v1", [False, True], ids=["legacy-json", "v1-binary"])
 async def test_run_all_stops_at_a_gate_refusal(jp_fetch: Any, jp_ws_fetch: Any,
-                                               guard_env: dict[str, Path], v1: bool) -> None:
+                                               guard_env: dict[str, Path],  # noqa: F811 - fixture
+                                               v1: bool) -> None:
     _, client = await open_kernel(jp_fetch, jp_ws_fetch, v1)
     wh = guard_env["wh"]
     cells = [f"import duckdb, time\ncon = duckdb.connect({str(wh)!r})\ntime.sleep(1)\nprint('a')",
