@@ -387,12 +387,15 @@ def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, .
         return True
 
 
+# operator.call (Python 3.11+) keeps the pipeline in C; Python 3.10 calls through a lambda
+_CALL: Callable[..., Any] = getattr(operator, "call", lambda f, *args: f(*args))
+
+
 def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tuple[Any, ...]], ...],
                      values: tuple[Any, ...]) -> bool:
     """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
     try:
-        # operator.call is Python 3.11+ (on 3.10 this raises AttributeError: reported, not fixed)
-        now = chain.from_iterable(map(operator.call, getters, dicts))  # type: ignore[attr-defined]
+        now = chain.from_iterable(map(_CALL, getters, dicts))
         return any(map(operator.is_not, now, values))
     except KeyError:
         return True
