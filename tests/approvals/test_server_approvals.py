@@ -317,3 +317,30 @@ async def test_forged_approvals_fail_and_gate_denied_and_expired_approvals_hold(
     assert ran_rows and all(r[5].startswith("approved by gina") for r in ran_rows), ran_rows
     blocked = [r for r in rows if r[3] == "blocked"]
     assert len(blocked) >= 10, rows
+
+
+async def test_a_writer_spends_the_approval_of_the_cells_user(
+        jp_fetch: Any, jp_ws_fetch: Any, env: dict[str, Path]) -> None:
+    """alice's export of a sensitive frame is refused by the pandas writers; gina approves
+    alice's request; alice's rerun writes the file once. The kernel belongs to mallory, so the
+    writer must look for the approval under the cell's signed user, not the kernel's owner."""
+    kid, client = await guarded(jp_fetch, jp_ws_fetch, env["wh"])
+    out = env["wh"].parent / "approved_export.csv"
+    made = await client.execute("import pandas as pd\n"
+                                "df = pd.DataFrame({'email': ['ann@example.com'], 'n': [1]})")
+    assert made["reply"]["content"]["status"] == "ok"
+    export = f"df.to_csv({str(out)!r})"
+    first = await client.execute(export)
+    assert refused(first) and "[exfiltration]" in first["reply"]["content"]["evalue"]
+    assert not out.exists()
+    rid = await request(client, "the monthly export")
+    code, decided = await api(jp_fetch, "approvals", rid, token=GINA,
+                              body={"decision": "approve"})
+    assert code == 200 and decided["status"] == "approved", decided
+    ran = await client.execute(export)
+    assert ran["reply"]["content"]["status"] == "ok", ran["reply"]["content"].get("evalue")
+    assert "ann@example.com" in out.read_text()
+    out.unlink()
+    again = await client.execute(export)                          # spent: refused again
+    assert refused(again) and not out.exists()
+    await jp_fetch("api", "kernels", kid, method="DELETE")

@@ -10,11 +10,8 @@ Real kernels; the cells carry stamps signed with a key the test holds, as the se
 """
 from __future__ import annotations
 
-import os
 import queue
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +44,7 @@ class Signed:
                     "JUPYTER_GUARD_POLICY": str(d / "policy.yaml")}
         self.k = Kernel(d, {**self.env, "JUPYTER_GUARD_USER": "mallory",
                             PUBKEY_ENV: self.signer.public})
+        self.last = Reply("")
 
     def run(self, code: str, user: str = "alice", timeout: float = 90) -> Reply:
         kc = self.k.kc
@@ -142,49 +140,17 @@ DELETE = [
 def test_every_caller_refuses_the_same_way(signed: Signed, cases: list[Any]) -> None:
     seen = []
     for caller, code, recorded in cases:
-        rule, reason = _refusal(signed.run(code))
+        signed.last = signed.run(code)
+        rule, reason = _refusal(signed.last)
         seen.append((rule, reason))
         # one blocked row, the signed user's, with the rule the user was shown
         row = signed.blocked_rows(recorded or code)[-1]
         assert row == ("alice", "block", rule, "blocked"), (caller, row)
-        # the refusal is the one `%guard request` files
-        asked = signed.run("%guard request checking the one refuse path")
-        assert asked.status == "ok" and "Approval requested" in asked.text, (caller, asked.text)
+        # the same structured refusal travels with every caller's error
+        details = signed.last.reply.get("jupyter_guard") or {}
+        assert (details.get("rule_id"), details.get("decision")) == (rule, "block"), details
     assert len(set(seen)) == 1, seen   # the same rule and the same reason
     assert {rule for rule, _ in seen} <= {"destructive-ddl", "destructive-files"}, seen
     assert signed.run("print(con.execute('SELECT count(*) FROM orders').fetchone()[0])"
                       ).status == "ok"
     assert (signed.dir / "data" / "keep.csv").exists()
-
-
-def _cli(env: dict[str, str], user: str, *args: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **env, "JUPYTER_GUARD_USER": user}
-    full.pop("JUPYTERHUB_USER", None)
-    return subprocess.run([sys.executable, "-m", "jupyter_guard.cli", *args], env=full,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_a_writer_spends_the_approval_of_the_cells_signed_user(signed: Signed) -> None:
-    """alice's export is refused, gina approves alice's request, and alice's rerun writes the
-    file: the writer looks for the approval under alice (the cell's user), not mallory (the
-    kernel's owner)."""
-    signed.ok("df = pd.DataFrame({'email': ['ann@example.com'], 'amount': [1]})")
-    export = "df.to_csv('out.csv')"
-    rule, _ = _refusal(signed.run(export))
-    assert rule == "exfiltration"
-    assert not (signed.dir / "out.csv").exists()
-    asked = signed.run("%guard request the monthly export")
-    found = re.search(r"Approval requested: (\w+)", asked.text)
-    assert asked.status == "ok" and found, asked.text
-    approved = _cli(signed.env, "gina", "approve", found.group(1))
-    assert approved.returncode == 0, approved.stderr
-    deadline = time.monotonic() + 60
-    while True:   # the kernel sees the approval within its poll interval
-        r = signed.run(export)
-        if r.status == "ok" or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    assert r.status == "ok", r.text
-    assert "ann@example.com" in (signed.dir / "out.csv").read_text()
-    # spent: the next export is refused again
-    assert _refusal(signed.run(export))[0] == "exfiltration"
