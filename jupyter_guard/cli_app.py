@@ -30,7 +30,6 @@ class _Subcommand(JupyterApp):
     classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
     command = ""
     argv_rest: list[str] = []  # noqa: RUF012 - set per instance by parse_command_line
-    before: list[str] = []  # noqa: RUF012 - argparse options given before the command (``--audit PATH``)
 
     def parse_command_line(self, argv: Any = None) -> None:
         self.argv_rest = list(argv or [])
@@ -39,7 +38,8 @@ class _Subcommand(JupyterApp):
         from jupyter_guard import cli
 
         settings = JupyterGuard(parent=self)
-        self.exit(cli.main([*self.before, self.command, *self.argv_rest], settings=settings))
+        before = getattr(self.parent, "before", [])   # ``--audit PATH`` given before the command
+        self.exit(cli.main([*before, self.command, *self.argv_rest], settings=settings))
 
 
 def _traitlet(arg: str) -> bool:
@@ -78,7 +78,7 @@ class GuardApp(JupyterApp):
             self.exit(0)
         at = next((i for i, a in enumerate(argv) if a in self.subcommands), 0)
         if at:   # ``jupyter guard --audit PATH verify``: options of cli.py's own parser
-            _Subcommand.before = [a for a in argv[:at] if not _traitlet(a)]
+            self.before = [a for a in argv[:at] if not _traitlet(a)]
             argv = [a for a in argv[:at] if _traitlet(a)] + argv[at:]
         super().initialize(argv)
 
