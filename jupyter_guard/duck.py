@@ -7,10 +7,18 @@ threads that do not exist: the child dies with SIGSEGV or SIGABRT. So each in-me
 the guard keeps (``Scratch``) is shared by the process under a lock, and a child starts its own
 and keeps one reference to the parent's forever. DuckDB's module-level default connection has
 the same trait, which is why the guard parses with an instance of its own (``PARSER``).
+
+User code leaves such instances behind too: a connection in a reference cycle (a traceback that
+holds the frame of a refused ``con.execute``, an object that points at itself) waits for the
+cyclic garbage collector. A forked child (the pty child of ``!cmd`` runs the guard's check before
+its ``exec``) would collect it on its first collection and die silently before the command ran.
+So a forked child freezes the objects it inherits (``gc.freeze``): the collector never frees them
+there, and whatever the child makes itself is collected as usual.
 """
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
 from collections.abc import Iterator
@@ -59,4 +67,5 @@ def _never_free(obj: object) -> None:
     ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
+os.register_at_fork(after_in_child=gc.freeze)
 PARSER = Scratch()   # ``extract_statements``: DuckDB's own split and statement types

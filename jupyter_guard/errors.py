@@ -8,6 +8,7 @@ the server, the CLI and guarded children import this module too.
 """
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -32,6 +33,7 @@ class GuardBlocked(GuardError, PermissionError):
             else "Blocked by jupyter_guard"
         )
         super().__init__(f"{head} [{rule_id}]: {self.reason}.{hint}")
+        self.errno = errno.EPERM   # a pty child refused at exec: ptyprocess passes it on as one
 
     def _render_traceback_(self) -> list[str]:
         from jupyter_guard.policy.refusal import one_line, pointed

@@ -34,6 +34,7 @@ class ChildBlocked(PermissionError):
     def __init__(self, rule_id: str, reason: str) -> None:
         self.rule_id, self.reason = rule_id, reason.rstrip(".")
         super().__init__(f"Blocked by jupyter_guard [{rule_id}]: {self.reason}.")
+        self.errno = 1   # EPERM: a pty child refused at exec, passed on by ptyprocess as one
 
 
 def read_text(path: str, limit: int = 200_000) -> str | None:

@@ -160,6 +160,31 @@ def test_a_refusal_inside_a_child_is_audited_in_a_session_naming_the_kernel(kd: 
     assert {(u, st) for _, u, st in rows} == {("alice", "blocked")}
 
 
+# A DuckDB connection left in a reference cycle, already old (a full collection is the one that
+# frees it): the forked pty child of `!cmd` collects on its own schedule; here, at once.
+CYCLE = ("import duckdb, gc, os\nclass Holder: pass\nh = Holder(); h.me = h\n"
+         "h.con = duckdb.connect(); h.con.execute('SELECT 1').fetchall()\ngc.collect(); del h\n"
+         "os.register_at_fork(after_in_child=gc.collect)")
+
+
+def test_a_shell_child_with_a_dead_duckdb_connection_in_the_kernel_still_says_why(work_root: Path):
+    """The pty child checks `!cmd` before its exec. A collection there that frees an inherited
+    DuckDB instance killed it silently: the cell ended 'ok', with no output and no refusal."""
+    d = _folder(work_root)
+    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    try:
+        assert k.run("%load_ext jupyter_guard").status == "ok"
+        assert k.run(CYCLE).status == "ok"
+        r = k.run("target = 'data'\n!rm -rf {target}")
+        assert r.status == "error" and "Blocked by jupyter_guard [destructive-files]" in r.text, \
+            r.text
+        assert _intact(d)
+        assert k.run("!echo shell-still-runs").text.strip() == "shell-still-runs"
+    finally:
+        k.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 BENIGN = [
     pytest.param('!python -c "print(40 + 2)"', "42", id="bang-python-print"),
     pytest.param("!python reader.py", "1,Paris", id="python-script-that-reads"),
