@@ -61,13 +61,13 @@ def _masked_rows(tr: pd.DataFrame, df: pd.DataFrame, settings: MaskSettings,
                  lineage: Set[str]) -> pd.DataFrame:
     memo = display_memo()
     if memo is None:
-        found = classify(df, settings)
+        found = classify(df, settings, lineage)
         return mask_frame(tr, settings, lineage, classified=found, for_display=True)
     key = (id(df), id(settings), frozenset(lineage))
     entry: tuple[Any, MaskSettings, dict[str, str], list[tuple[Any, Any]]] | None
     entry = memo.get(key)
     if entry is None:  # keeps df and settings alive, so their ids stay theirs for the display
-        entry = (df, settings, classify(df, settings), [])
+        entry = (df, settings, classify(df, settings, lineage), [])
         memo[key] = entry
     for shown, masked in entry[3]:
         if shown.index.equals(tr.index) and shown.columns.equals(tr.columns):

@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .detect import name_matches, sample_strings
+from .detect import SAMPLE_SIZE, name_matches, sample_strings
 from .strategy import apply_strategy, strategy_list
 from .text import (
     COLUMN_THRESHOLD,
     DEFAULT_COLUMNS,
     PROBE_SIZE,
     MaskSettings,
+    hinted_count,
+    hinted_values,
     find_spans,
     hinted,
     mask_text,
@@ -34,14 +36,28 @@ __all__ = ["COLUMN_THRESHOLD", "DEFAULT_COLUMNS", "PROBE_SIZE", "MaskSettings", 
            "sensitive_columns"]
 
 
+CARD_MIN = 10 ** 12
+"""An integer below this has at most 12 digits: no detector matches it whole (only a card is
+made of digits alone, and a card has 13 to 19); ``tests/mask/test_fast_paths.py`` checks it."""
+
+
+def _no_long_ints(values: Any, size: int) -> bool:
+    """A numpy integer column whose first ``size`` values all have at most 12 digits (a negative
+    number starts with '-', which no detector's whole value does)."""
+    return (isinstance(values, np.ndarray) and values.dtype.kind in "iu"
+            and not bool((values[:size] >= CARD_MIN).any()))
+
+
 def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None:
     """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first
     (``series`` may be a column's array)."""
+    if _no_long_ints(getattr(series, "_values", series), SAMPLE_SIZE):
+        return None
     probe = sample_strings(series, PROBE_SIZE)
-    if len(list(filter(hinted, probe))) < COLUMN_THRESHOLD * len(probe) / 2:
+    if hinted_count(probe) < COLUMN_THRESHOLD * len(probe) / 2:
         return None  # quick reject; shown cells are still scanned one by one
     sample = sample_strings(series)
-    candidates = list(filter(hinted, sample))
+    candidates = hinted_values(sample)
     if not sample or len(candidates) < COLUMN_THRESHOLD * len(sample):
         return None
     best, score = None, 0.0
@@ -65,15 +81,22 @@ _NO_TEXT = "fcbmMT"
 """dtype kinds whose values ``sample_strings`` never samples (floats, bools, datetimes)."""
 
 
-def classify(df: pd.DataFrame, settings: MaskSettings) -> dict[str, str]:
-    """Sensitive columns of ``df``: name -> ``"name"`` (glob) or the detector that matched."""
+def classify(df: pd.DataFrame, settings: MaskSettings,
+             masked: Set[str] = frozenset()) -> dict[str, str]:
+    """Sensitive columns of ``df``: name -> ``"name"`` (glob) or the detector that matched.
+
+    ``masked``: columns the caller masks whole anyway (their SQL lineage reaches a sensitive
+    column). Without detector-specific strategies (``per_column``) the detector found in them
+    would change nothing, so they are not sampled; they are reported as ``"name"``.
+    """
     found: dict[str, str] = {}
     arrays = _column_arrays(df)
+    skip = masked if masked and not settings.per_column else frozenset()
     for i, col in enumerate(df.columns):
         key = str(col)
         if key in found:
             continue
-        if name_matches(col, settings.columns):
+        if name_matches(col, settings.columns) or key in skip:
             found[key] = "name"
         elif arrays[i].dtype.kind in _NO_TEXT:
             continue  # detect_column would sample nothing and find nothing

@@ -1,0 +1,128 @@
+"""Fast paths of column classification and of the chunked scan, each with the sensitive value it
+must still catch (the hostile twin) and the plain data it must let through (the benign twin):
+
+- an integer column is sampled only when some value has 13 digits or more;
+- hint counting runs in C and counts what ``hinted`` counts;
+- a column masked whole by its SQL lineage is not sampled (unless a detector-specific strategy
+  needs to know what it holds);
+- long texts are read by the RE2 set in groups of chunks, skipped whole when they hold nothing.
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_guard.mask import scan
+from jupyter_guard.mask.detect import DETECTORS
+from jupyter_guard.mask.render import frame_html, frame_text
+from jupyter_guard.mask.settings import CARD_MIN, classify, detect_column
+from jupyter_guard.mask.text import MaskSettings, find_spans, hinted, hinted_count, hinted_values
+
+ALL = MaskSettings(detectors=tuple(DETECTORS))
+CARDS = [4111111111111111, 5500000000000004, 340000000000009, 4012888888881881]
+SSNS = [f"123-45-{6000 + i}" for i in range(60)]
+
+
+def test_no_detector_matches_an_integer_of_twelve_digits_or_fewer() -> None:
+    """What the integer shortcut relies on: every detector, every length up to 12 digits, signed
+    or not, runs of one digit and random digits."""
+    rng = random.Random(5)
+    numbers = [int(d * n) for n in range(1, 13) for d in "123456789"]
+    numbers += [rng.randrange(10 ** (n - 1), 10 ** n) for n in range(1, 13) for _ in range(300)]
+    numbers += [CARD_MIN - 1, 0]
+    for det in DETECTORS.values():
+        hits = [v for v in numbers for s in (str(v), str(-v)) if det.matches(s)]
+        assert hits == [], (det.name, hits[:5])
+
+
+def test_integer_column_of_card_numbers_is_still_detected() -> None:
+    """Hostile twin: 16-digit cards stored as int64 are classified as cards and masked."""
+    df = pd.DataFrame({"n": np.array(CARDS * 50, dtype=np.int64), "id": np.arange(200)})
+    assert detect_column(df["n"], ALL) == "card"
+    assert classify(df, ALL) == {"n": "card"}
+    shown = frame_text(df, ALL)
+    assert "4111111111111111" not in shown and "████1111" in shown
+    assert "4111111111111111" not in (frame_html(df, ALL) or "")
+
+
+def test_integer_column_with_a_few_long_values_is_sampled() -> None:
+    """One long value makes the column go through the full sample (no shortcut)."""
+    values = np.array([12, 4111111111111111] * 100, dtype=np.int64)
+    assert detect_column(pd.Series(values), ALL) == "card"   # half the sample: at the threshold
+    assert detect_column(pd.Series(np.arange(200, dtype=np.uint64)), ALL) is None
+
+
+def test_integer_ids_are_not_sensitive() -> None:
+    """Benign twin: ids, amounts in cents, epoch seconds stay plain."""
+    df = pd.DataFrame({"id": np.arange(10_000), "cents": np.arange(10_000) * 199,
+                       "epoch": 1_700_000_000 + np.arange(10_000), "neg": -np.arange(10_000)})
+    assert classify(df, ALL) == {}
+    assert frame_text(df, ALL) == repr(df)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hint_counting_counts_what_hinted_counts(seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = ["a", "B", "1", "@", " ", "-", "pass", "key", "::", "AKIA", "eyJ", "x", "."]
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 6)))
+              for _ in range(300)]
+    assert hinted_count(values) == sum(map(hinted, values))
+    assert sorted(hinted_values(values)) == sorted(filter(hinted, values))
+
+
+def _ssn_frame() -> pd.DataFrame:
+    return pd.DataFrame({"x": SSNS, "city": ["Paris", "Lyon", "Nice"] * 20})
+
+
+def test_lineage_column_is_masked_without_being_sampled() -> None:
+    """Hostile twin: a renamed SSN column (``x``) known from SQL lineage is masked whole; the
+    classification reports it without sampling it."""
+    df = _ssn_frame()
+    assert classify(df, ALL, {"x"}) == {"x": "name"}
+    for shown in (frame_text(df, ALL, {"x"}), frame_html(df, ALL, {"x"}) or ""):
+        assert not any(v in shown for v in SSNS)
+        assert "Paris" in shown
+
+
+def test_lineage_column_is_still_sampled_for_a_strategy_by_kind() -> None:
+    """With ``per_column`` naming a detector, what the column holds decides the strategy: the
+    column is sampled as before and the SSN strategy applies."""
+    s = MaskSettings(detectors=tuple(DETECTORS), per_column={"ssn": "redact"})
+    df = _ssn_frame()
+    assert classify(df, s, {"x"}) == {"x": "ssn"}
+    shown = frame_text(df, s, {"x"})
+    assert not any(v in shown for v in SSNS) and "6000" not in shown and "████" in shown
+
+
+def test_lineage_of_a_plain_column_masks_only_that_column() -> None:
+    """Benign twin: the other columns are still classified by their values (plain cities stay)."""
+    df = pd.DataFrame({"x": ["a", "b"] * 30, "city": ["Paris", "Lyon"] * 30, "mail": [
+        f"user{i}@example.com" for i in range(60)]})
+    assert classify(df, ALL, {"x"}) == {"x": "name", "mail": "email"}
+    shown = frame_text(df, ALL, {"x"})
+    assert "Paris" in shown and "user1@example.com" not in shown
+
+
+@pytest.mark.parametrize("at", [0, 10, scan.CHUNK - 5, scan.SPAN - 11, scan.SPAN - 1, scan.SPAN,
+                                scan.SPAN + 3, 3 * scan.SPAN - 7, 4 * scan.SPAN - 30])
+def test_a_lone_value_at_a_group_edge_is_found(at: int) -> None:
+    """Hostile twin of the group skip: one value anywhere in a megabyte of plain text, including
+    across the edges of chunks and of groups of chunks, is found by ``scan`` and ``first``."""
+    value = "jane.doe@example.com"
+    text = ("the order was shipped " * 20_000)[:4 * scan.SPAN]
+    text = text[:at] + " " + value + " " + text[at + len(value) + 2:]
+    assert scan.first(text, ALL.enabled) == "email"
+    spans = find_spans(text, ALL)
+    assert [(text[a:b], n) for a, b, n in spans] == [(value, "email")]
+
+
+def test_plain_megabyte_has_no_value() -> None:
+    """Benign twin: a megabyte of prose with numbers and dates holds nothing."""
+    rng = random.Random(1)
+    words = ["order", "shipped", "2026-01-02", "total", "42", "north"]
+    text = " ".join(rng.choice(words) for _ in range(200_000))
+    assert scan.first(text, ALL.enabled) == ""
+    assert find_spans(text, MaskSettings()) == []
