@@ -92,6 +92,31 @@ def _which(candidates: tuple[str, ...]) -> Any:
     return found.Match
 
 
+_SETS: dict[int, tuple[Sequence[Detector], Any]] = {}
+
+
+def _which_for(detectors: Sequence[Detector]) -> Any:
+    """``_which`` of the detectors' prefilters, looked up by the identity of the sequence (a
+    settings object keeps its tuple of detectors; the entry keeps it alive, so ids stay
+    theirs)."""
+    entry = _SETS.get(id(detectors))
+    if entry is None or entry[0] is not detectors:
+        if len(_SETS) > 64:
+            _SETS.clear()
+        entry = (detectors, _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors)))
+        _SETS[id(detectors)] = entry
+    return entry[1]
+
+
+def _present(text: str, detectors: Sequence[Detector]) -> Sequence[Detector]:
+    """The detectors with a candidate in a short ``text``: one RE2 set call (~1 µs) instead of
+    every precise pattern (~1.5 µs each); a prefilter matches wherever its detector does."""
+    hits = _which_for(detectors)(text)
+    if not hits:
+        return ()
+    return [detectors[i] for i in sorted(hits)]   # detector order: ties resolve as before
+
+
 def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span] | None:
     """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
     as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again),
@@ -160,7 +185,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     chunks. Each chunk is read a bounded number of times: linear.
     """
     found: list[list[Span]] = [[] for _ in detectors]  # by detector: ties resolve as precise
-    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
+    which = _which_for(detectors)
     data: Any = text.encode("ascii") if text.isascii() else text
     dense: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, window, hits in _chunks(data, which):
@@ -178,20 +203,22 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
 
 def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
     """``(start, end, detector)`` of every detected value (may overlap; callers resolve)."""
-    if _re2 is not None and len(text) >= RE2_MIN and detectors:
+    if _re2 is None or not detectors:
+        return scan_precise(text, detectors)
+    if len(text) >= RE2_MIN:
         return scan_re2(text, detectors)
-    return scan_precise(text, detectors)
+    return scan_precise(text, _present(text, detectors))
 
 
 def first(text: str, detectors: Sequence[Detector]) -> str:
     """The name of a detector with a value in ``text`` ('' if none): ``scan`` that stops at the
     first chunk holding a value (an exit refuses on one value; it need not find them all)."""
     if _re2 is None or len(text) < RE2_MIN or not detectors:
-        for d in detectors:
+        for d in (detectors if _re2 is None or not detectors else _present(text, detectors)):
             if next(iter(d.find(text)), None) is not None:
                 return d.name
         return ""
-    which = _which(tuple(PREFILTER.get(d.name, d.candidate) for d in detectors))
+    which = _which_for(detectors)
     data: Any = text.encode("ascii") if text.isascii() else text
     for lo, hi, window, hits in _chunks(data, which):
         for i in hits:

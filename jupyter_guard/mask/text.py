@@ -85,6 +85,7 @@ class MaskSettings:
     salt: str = ""
     may_unmask: bool = False
     unmasked: bool = False
+    _enabled: tuple[Detector, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_strategy(self.strategy)
@@ -93,7 +94,8 @@ class MaskSettings:
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "detectors", tuple(self.detectors))
         object.__setattr__(self, "per_column", MappingProxyType(dict(self.per_column)))
-        get_detectors(self.detectors)  # unknown names fail here, not at display time
+        # unknown names fail here, not at display time; kept: every masked text asks for them
+        object.__setattr__(self, "_enabled", get_detectors(self.detectors))
 
     @property
     def active(self) -> bool:
@@ -102,7 +104,7 @@ class MaskSettings:
 
     @property
     def enabled(self) -> tuple[Detector, ...]:
-        return get_detectors(self.detectors)
+        return self._enabled
 
     def strategy_for(self, column: object = None, detector: str | None = None) -> str:
         """``per_column`` keys are column globs or detector names; else the default strategy."""

@@ -126,3 +126,23 @@ def test_plain_megabyte_has_no_value() -> None:
     text = " ".join(rng.choice(words) for _ in range(200_000))
     assert scan.first(text, ALL.enabled) == ""
     assert find_spans(text, MaskSettings()) == []
+
+
+def test_short_texts_scan_only_detectors_with_a_candidate() -> None:
+    """Short texts (cells, printed lines) ask the RE2 set which detectors have a candidate and
+    run only those: the same spans as every precise pattern, on every short corpus text, alone
+    and between words (hostile twins), and nothing on plain ones (benign twins)."""
+    from .test_fast_paths import CORPUS
+
+    texts = [t for v in CORPUS for t in (v, f"see {v}.", f"{v},{v}", f"id={v}")]
+    texts += ["PRD-000123", "2026-01-01 00:00:00", "order 42 shipped"]
+    found = 0
+    for text in texts:
+        assert len(text) < scan.RE2_MIN
+        want = scan.scan_precise(text, ALL.enabled)
+        assert scan.scan(text, ALL.enabled) == want, text
+        assert scan.first(text, ALL.enabled) == (want[0][2] if want else ""), text
+        found += bool(want)
+    assert found >= 100
+    for plain in ("PRD-000123", "2026-01-01 00:00:00", "order 42 shipped"):
+        assert scan.scan(plain, ALL.enabled) == []
