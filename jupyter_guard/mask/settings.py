@@ -11,13 +11,14 @@ re-exported here.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .detect import SAMPLE_SIZE, name_matches, sample_strings
+from . import scan
+from .detect import SAMPLE_SIZE, Detector, name_matches, sample_strings
 from .strategy import apply_strategy, strategy_list
 from .text import (
     COLUMN_THRESHOLD,
@@ -61,11 +62,24 @@ def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None
     if not sample or len(candidates) < COLUMN_THRESHOLD * len(sample):
         return None
     best, score = None, 0.0
-    for det in settings.enabled:
+    for det in _with_candidates(candidates, settings):
         hits = det.count_matches(candidates) / len(sample)
         if hits > score:
             best, score = det.name, hits
     return best if score >= COLUMN_THRESHOLD else None
+
+
+JOIN_MAX = 1 << 20
+"""A sample up to this many characters is first read whole by the RE2 set."""
+
+
+def _with_candidates(values: list[str], settings: MaskSettings) -> Sequence[Detector]:
+    """The detectors that may match one of ``values`` whole: one RE2 set pass over the values
+    joined by newlines tells which have a candidate anywhere (a value a detector matches holds
+    that detector's candidate), so the others are not tried value by value."""
+    if sum(map(len, values)) > JOIN_MAX:
+        return settings.enabled
+    return scan.present("\n".join(values), settings.enabled)
 
 
 def _column_arrays(df: pd.DataFrame) -> list[Any]:

@@ -146,3 +146,27 @@ def test_short_texts_scan_only_detectors_with_a_candidate() -> None:
     assert found >= 100
     for plain in ("PRD-000123", "2026-01-01 00:00:00", "order 42 shipped"):
         assert scan.scan(plain, ALL.enabled) == []
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    ([f"user{i}@example.com" for i in range(100)], "email"),
+    ([f"123-45-{6000 + i}" for i in range(100)], "ssn"),
+    (["4111 1111 1111 1111", "5500-0000-0000-0004"] * 50, "card"),
+    ([f"(555) 123-{4000 + i}" for i in range(100)], "phone"),
+    (["DE89 3704 0044 0532 0130 00"] * 100, "iban"),
+    (["sk-" + "a1B2" * 6, "ghp_" + "A1b2" * 8] * 50, "secret"),
+])
+def test_columns_of_each_kind_are_still_detected(values: list[str], kind: str) -> None:
+    """Hostile twins of the set pass over a joined sample: every kind is found whole."""
+    assert detect_column(pd.Series(values), ALL) == kind
+    masked = frame_text(pd.DataFrame({"c": values}), ALL)
+    assert values[0] not in masked
+
+
+def test_columns_of_plain_codes_and_times_stay_plain() -> None:
+    """Benign twins: product codes, timestamps, amounts as text."""
+    df = pd.DataFrame({"code": [f"PRD-{i:06d}" for i in range(300)],
+                       "ts": [f"2026-01-01 10:{i % 60:02d}:00" for i in range(300)],
+                       "amount": [f"{i * 1.25:.2f}" for i in range(300)]})
+    assert classify(df, ALL) == {}
+    assert frame_text(df, ALL) == repr(df)
