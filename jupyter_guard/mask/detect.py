@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any
 
-from .patterns import CANDIDATE, PRECISE, VALUE_GROUP, compile_precise
+from .patterns import CANDIDATE, LEAN, PRECISE, VALUE_GROUP, compile_precise
 from .patterns import IBAN_LENGTHS as _IBAN_LENGTHS
 
 if TYPE_CHECKING:
@@ -33,15 +33,18 @@ SAMPLE_SIZE = 200
 """How many non-null values of a column ``column_matches`` looks at."""
 
 
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+"""Each digit as Luhn counts it in a doubled place (2d, less 9 when that has two digits)."""
+
+
 def luhn_ok(digits: str) -> bool:
-    """Luhn checksum of a digit string. ``luhn_ok("4111111111111111")`` is True."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    """Luhn checksum of an ASCII digit string. ``luhn_ok("4111111111111111")`` is True.
+
+    Every second digit from the right is doubled (through a table); the digits are summed as
+    bytes, in C (text dense with card numbers validates one per value).
+    """
+    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_DOUBLED)
+    return (sum(kept.encode()) + sum(doubled.encode()) - 48 * len(digits)) % 10 == 0
 
 
 _CARD_PREFIX = re.compile(
@@ -50,8 +53,8 @@ _CARD_PREFIX = re.compile(
 
 
 def _card_ok(text: str) -> bool:
-    digits = re.sub(r"[ -]", "", text)
-    return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn_ok(digits)
+    digits = text.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) is not None and luhn_ok(digits)
 
 
 
@@ -69,8 +72,9 @@ _IBAN_DIGITS = {ord(c): str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
 def _phone_ok(text: str) -> bool:
-    n = sum(map(str.isdigit, text))
-    return 8 <= n <= 15 if text.startswith("+") else n == 10
+    if not text.startswith("+"):   # the US form: three, three and four digits, always ten
+        return True
+    return 8 <= sum(map(str.isdigit, text)) <= 15
 
 
 def _ipv6_ok(text: str) -> bool:
@@ -116,6 +120,8 @@ class Detector:
     validate: Callable[[str], bool] | None = None
     group: str | None = None  # the group holding the value when a key word names the kind
     candidate: str = ""  # the same shape for a linear-time engine (see ``patterns``)
+    lean: re.Pattern[str] | None = None  # without its key-word alternative (see ``LEAN``)
+    words: tuple[str, ...] = ()  # what that alternative needs, lower case
     full: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -158,8 +164,14 @@ class Detector:
     def spans_in(self, text: str, pos: int, endpos: int) -> list[tuple[int, int]]:
         """``find_in`` as a list, for text dense with values: one ``finditer`` pass in C while
         every match is accepted; from the first rejected one on, ``matches_in`` goes on (it
-        searches again one character later, as ``find_in`` does), so the spans are the same."""
-        it = self.pattern.finditer(text, pos, endpos)
+        searches again one character later, as ``find_in`` does), so the spans are the same.
+        Where none of its key words occur, the lean pattern makes that pass."""
+        pattern = self.pattern
+        if self.lean is not None:
+            lower = text[max(pos - 1, 0):endpos].lower()
+            if not any(w in lower for w in self.words):
+                pattern = self.lean
+        it = pattern.finditer(text, pos, endpos)
         if self.validate is None and self.group is None:
             return [m.span() for m in it]
         out: list[tuple[int, int]] = []
@@ -220,8 +232,9 @@ def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str
 
 
 def _detector(name: str, validate: Callable[[str], bool] | None = None) -> Detector:
+    lean, words = LEAN.get(name, (None, ()))
     return Detector(name, compile_precise(PRECISE[name]), validate, VALUE_GROUP.get(name),
-                    CANDIDATE[name])
+                    CANDIDATE[name], None if lean is None else compile_precise(lean), words)
 
 
 DETECTORS: dict[str, Detector] = {

@@ -45,13 +45,13 @@ written out to four digits: a test checks all 10,000): ordinary numbers side by 
 _EMAIL_B = r"(?<![\w@.+%-])"  # not inside a word, address or number
 _E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
 _SSN_WORDS = r"(?i:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)"
+_SSN_SHAPE = r"(?<![\w-])(?!000)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\w-])"
 
 PRECISE: dict[str, str] = {
     "email": _EMAIL_B + r"[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+"
     + _E,
     # area 666 and 9xx (ITINs) are not issued as SSNs but are still somebody's number
-    "ssn": r"(?<![\w-])(?!000)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\w-])"
-    r"|(?<![A-Za-z])" + _SSN_WORDS + r"[^\w\n]{0,4}+(?:is[^\w\n]{1,3}+)?(?P<v>\d{9})(?!\w)",
+    "ssn": _SSN_SHAPE + r"|(?<![A-Za-z])" + _SSN_WORDS + r"[^\w\n]{0,4}+(?:is[^\w\n]{1,3}+)?(?P<v>\d{9})(?!\w)",
     "card": r"(?<![\w.,-])(?:\d{4}(?P<s1>[ -]?)\d{4}(?P=s1)\d{4}(?P=s1)\d{1,7}"
     r"|\d{4}(?P<s2>[ -])\d{6}(?P=s2)\d{4,5})(?![\w-]|[.,]\d)",
     "phone": r"(?<![\w.+/:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"
@@ -102,6 +102,15 @@ PREFILTER: dict[str, str] = {
 }
 """Looser shapes for the one-pass set that picks the chunks to confirm (each matches wherever
 its ``CANDIDATE`` does): the prefix alternations make the combined automaton slower."""
+
+LEAN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ssn": (_SSN_SHAPE + r"|(?P<v>(?!))", ("ssn", "social")),
+}
+"""Detectors whose precise pattern has an alternative that starts with a key word: the same
+pattern without it (the value group kept, never matching), and the words, in lower case, that
+alternative needs. Text whose lower-cased form holds none of the words is scanned by the lean
+pattern: the same matches, and the costly case-insensitive alternative is not tried at every
+position (a third of the time on text dense with SSNs)."""
 
 VALUE_GROUP: dict[str, str] = {"ssn": "v", "secret": "v"}
 """Detectors whose match names a value group: a key word (``ssn:``, ``password=``) tells the

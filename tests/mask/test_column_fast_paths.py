@@ -170,3 +170,60 @@ def test_columns_of_plain_codes_and_times_stay_plain() -> None:
                        "amount": [f"{i * 1.25:.2f}" for i in range(300)]})
     assert classify(df, ALL) == {}
     assert frame_text(df, ALL) == repr(df)
+
+
+def _luhn_by_the_book(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 else d
+    return total % 10 == 0
+
+
+def test_luhn_table_agrees_with_the_textbook_checksum() -> None:
+    from jupyter_guard.mask.detect import luhn_ok
+
+    rng = random.Random(3)
+    for _ in range(50_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 20)))
+        assert luhn_ok(digits) == _luhn_by_the_book(digits), digits
+
+
+def test_phone_without_a_plus_always_has_ten_digits() -> None:
+    """What lets the phone validator accept the US form unread: every match of the pattern that
+    does not start with '+' holds exactly ten digits."""
+    rng = random.Random(4)
+    phone = DETECTORS["phone"].pattern
+    seen = 0
+    for _ in range(20_000):
+        def digits() -> str:
+            n = rng.choice((3, 3, 3, 4, 4, 2, 5))
+            return "".join(rng.choice("0123456789") for _ in range(n))
+
+        seps = [" ", "-", ".", ") ", "-", " ", "", ")", "(", "+", "/"]
+        text = rng.choice(["", "(", "+1 ", " "]) + "".join(
+            digits() + rng.choice(seps) for _ in range(rng.randrange(2, 6)))
+        for m in phone.finditer(text):
+            if not m.group().startswith("+"):
+                assert sum(c.isdigit() for c in m.group()) == 10, m.group()
+                seen += 1
+    assert seen > 50
+
+
+@pytest.mark.parametrize("word", ["", "SSN ", "ssn: ", "Social Security No. ", "sOcIaL-security "])
+def test_dense_ssns_with_and_without_key_words(word: str) -> None:
+    """Hostile twins of the lean SSN pass: dense shaped SSNs are found with the lean pattern, and
+    a key word anywhere sends the run through the full one (9-digit SSNs after the word found);
+    benign twin: 9-digit numbers without a key word stay plain."""
+    rows = [f"{word}{123456000 + i} 123-45-{6000 + i % 4000:04d} id {900000000 + i}\n"
+            for i in range(30_000)]
+    text = "".join(rows)
+    spans = find_spans(text, ALL)
+    ssn = [text[a:b] for a, b, n in spans if n == "ssn"]
+    assert ssn.count("123-45-6000") >= 7 and "123-45-6001" in ssn
+    assert ("123456000" in ssn) == bool(word)
+    assert "900000000" not in ssn
+    from . import reference
+
+    part = text[:150_000]
+    assert find_spans(part, ALL) == reference.find_spans(part, ALL)
