@@ -175,17 +175,20 @@ def _dense(text: str, det: Detector, ranges: list[tuple[int, int]]) -> list[Span
 
 def _chunks(data: Any, which: Any) -> Iterator[tuple[int, int, Any, Any]]:
     """``(lo, hi, window, detectors with candidates)`` of each chunk that has any candidate:
-    ``window`` is ``data[lo:hi + MAX_VALUE]``. Each group of chunks is read once by the set
-    first, and its chunks only when it holds a candidate."""
-    n = len(data)
+    ``window`` is ``data[lo:hi + MAX_VALUE]``. A group of chunks is read once by the set first,
+    and its chunks only when it holds a candidate; after a group with candidates the next one
+    goes straight to its chunks (text full of candidates is not read twice)."""
+    n, busy = len(data), False
     for top in range(0, n, SPAN):
-        if not which(data[top:min(n, top + SPAN + MAX_VALUE)]):
+        if not busy and not which(data[top:min(n, top + SPAN + MAX_VALUE)]):
             continue
+        busy = False
         for lo in range(top, min(n, top + SPAN), CHUNK):
             hi = min(n, lo + CHUNK)
             window = data[lo:min(n, hi + MAX_VALUE)]
             found = which(window)
             if found:
+                busy = True
                 yield lo, hi, window, found
 
 
