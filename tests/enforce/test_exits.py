@@ -103,6 +103,10 @@ FILES = [
                  id="pathlib-write-text"),
     pytest.param("r = df.rename(columns={'ssn': 'k'})\nopen(F, 'w').write(repr(list(r.k.values)))",
                  id="renamed-values"),
+    pytest.param("import io\nio.FileIO(F, 'w').write(','.join(df.email[:50]).encode())",
+                 id="fileio-direct"),
+    pytest.param("import _io\nwith _io.FileIO(F, 'a') as f:\n    f.write(' '.join(df.ssn[:9]).encode())",
+                 id="c-fileio-append"),
 ]
 
 
@@ -126,6 +130,10 @@ BENIGN_FILES = [
     pytest.param("with open(F, 'w') as fh:\n    fh.write(df.email.str.len().to_string())", "17",
                  id="derived-lengths-by-hand"),
     pytest.param("open(F, 'w').write(repr(df.head(3)))", "████", id="masked-text-passes"),
+    pytest.param("import io\nio.FileIO(F, 'w').write(b'1,2,3')\n"
+                 "assert isinstance(open(F, 'rb', buffering=0), io.FileIO)\n"
+                 "assert issubclass(type(open(F, 'rb', buffering=0)), io.FileIO)", "1,2,3",
+                 id="fileio-plain"),
 ]
 
 
