@@ -108,6 +108,9 @@ def _file_io(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         __doc__ = base.__doc__
         __module__ = base.__module__
 
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)   # opened here, by the guard: its writes are checked
+
         def write(self, data: Any) -> int | None:
             if "r" not in self.mode or "+" in self.mode:
                 check(data, getattr(self, "name", "a file"), "io.FileIO.write")
