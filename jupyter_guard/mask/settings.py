@@ -25,10 +25,10 @@ from .text import (
     DEFAULT_COLUMNS,
     PROBE_SIZE,
     MaskSettings,
-    hinted_count,
-    hinted_values,
     find_spans,
     hinted,
+    hinted_count,
+    hinted_values,
     mask_text,
 )
 
