@@ -123,7 +123,10 @@ class Normalized:
 def _found(text: str) -> bool:
     """Whether ``text`` may hold a token to decode (RE2 reads long texts many times faster)."""
     if _re2 is not None and len(text) >= 2048:
-        return _changing_re2().search(text) is not None
+        try:
+            return _changing_re2().search(text) is not None
+        except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only; ``re`` reads any str
+            pass
     return _CHANGING.search(text) is not None
 
 

@@ -220,7 +220,10 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
     if _re2 is None or not detectors:
         return scan_precise(text, detectors)
     if len(text) >= RE2_MIN:
-        return scan_re2(text, detectors)
+        try:
+            return scan_re2(text, detectors)
+        except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only, the precise
+            return scan_precise(text, detectors)  # patterns read any str (slower, still linear)
     return scan_precise(text, _present(text, detectors))
 
 
@@ -232,6 +235,13 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
             if next(iter(d.find(text)), None) is not None:
                 return d.name
         return ""
+    try:
+        return _first_re2(text, detectors)
+    except UnicodeEncodeError:  # a lone surrogate (see ``scan``): every precise pattern instead
+        return next((d.name for d in detectors if next(iter(d.find(text)), None) is not None), "")
+
+
+def _first_re2(text: str, detectors: Sequence[Detector]) -> str:
     which = _which_for(detectors)
     data: Any = text.encode("ascii") if text.isascii() else text
     for lo, hi, window, hits in _chunks(data, which):

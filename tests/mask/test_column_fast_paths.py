@@ -227,3 +227,18 @@ def test_dense_ssns_with_and_without_key_words(word: str) -> None:
 
     part = text[:150_000]
     assert find_spans(part, ALL) == reference.find_spans(part, ALL)
+
+
+@pytest.mark.parametrize("size", [10, scan.RE2_MIN + 10, 3 * scan.SPAN])
+def test_lone_surrogates_in_long_text_do_not_stop_masking(size: int) -> None:
+    """A lone surrogate (text decoded with ``surrogateescape``) cannot be encoded for RE2: long
+    texts holding one made ``mask_text`` raise. The precise patterns take over: the value after
+    it is masked (hostile twin) and plain text comes back unchanged (benign twin)."""
+    from jupyter_guard.mask.text import mask_text
+
+    pad = ("\udc80 order 50% " * size)[:size]
+    text = pad + " jane.doe@example.com and 123-45-6789"
+    out = mask_text(text, ALL)
+    assert "jane.doe" not in out and "123-45-6789" not in out and out.startswith(pad)
+    assert scan.first(text, ALL.enabled) == "email"
+    assert mask_text(pad, ALL) == pad and scan.first(pad, ALL.enabled) == ""
