@@ -99,8 +99,8 @@ def _ingest_locked(published: Path) -> int:
     is rebuilt from every journal, the unreadable file kept aside as ``<file>.corrupt-<ts>``."""
     from .health import note_rebuild, read_heads
 
-    heads = read_heads(published)
-    if not published.exists() and heads.get("events"):
+    heads = read_heads(published) if not published.exists() else {}
+    if heads.get("events"):
         note_rebuild(published, "deleted", "", heads)
         restore_journals(published)
     try:
@@ -113,6 +113,7 @@ def _ingest_locked(published: Path) -> int:
 
         journals = [d for d in (journal_dir(published), ingested_dir(published)) if d.is_dir()
                     and any(d.glob("*.jsonl"))]
+        heads = heads or read_heads(published)
         if not published.exists() or not (heads or journals):
             raise   # nothing to rebuild from: `jupyter guard repair` after a look at the file
         note_rebuild(published, "unreadable", str(set_aside(published)), heads)
@@ -142,14 +143,14 @@ def _adopt_fallbacks(published: Path) -> None:
 
 def _ingest_once(published: Path) -> int:
     from . import segments
-    from .health import note_heads_moved, write_heads
+    from .health import heads_kept, note_heads_moved, write_heads
 
     _adopt_fallbacks(published)
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):
         return 0
-    count, ended = 0, []
+    count, ended, looked = 0, [], []
     hint: dict[str, Any] = {}
     fresh = not published.exists()
     known = read_hint(published)
@@ -163,6 +164,8 @@ def _ingest_once(published: Path) -> int:
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
                 continue
             n, state = _ingest_journal(con, journal)
+            if state.pop("moved"):
+                looked.append(journal.name)
             count += n
             hint[journal.name] = state
             if state["ended"] and not state["running"]:
@@ -171,17 +174,26 @@ def _ingest_once(published: Path) -> int:
             segments.dedupe(con, published)
             _sessions_from_segments(con)
         segments.seal(con, published)
-        heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()
+        # every head after a rebuild or when a heads file is missing; else only those the
+        # journals moved (``verify`` compares every head kept with the store's)
+        full = fresh or not heads_kept(published)
+        heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions"
+                            + ("" if full else " WHERE list_contains(?, journal)"),
+                            [] if full else [looked]).fetchall()
         (events,), = con.execute("SELECT (SELECT count(*) FROM events_live) + "
                                  "(SELECT coalesce(sum(events), 0) FROM segments)").fetchall()
         approved = approved_now(con)
-        sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s WHERE NOT EXISTS
-            (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""").fetchall()}
+        done = ingested_dir(published)
+        waiting = [j.name for j in ended] + (
+            [j.name for j in done.glob("*.jsonl")] if done.is_dir() else [])
+        sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s
+            WHERE list_contains(?, journal) AND NOT EXISTS
+            (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""",
+                                            [waiting]).fetchall()} if waiting else set()
         merge = segments.merge_candidates(con)
-    if not fresh:   # a rebuild has its own record (note_rebuild)
+    if full and not fresh:   # a rebuild has its own record (note_rebuild)
         note_heads_moved(published, heads)
-    write_heads(published, heads, events)
-    done = ingested_dir(published)
+    write_heads(published, heads, events, full=full)
     for journal in ended:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
@@ -235,7 +247,8 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
     if facts["head"]:
         head = facts["head"]
     closed = bool(closed or facts["closed"])
-    if facts["last_seq"] is not None:
+    moved = facts["last_seq"] is not None
+    if moved:
         last_seq, last_hash = facts["last_seq"], facts["last_hash"]
     end = chunk.end
     ended = closed or not writer_alive(head)
@@ -249,12 +262,13 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
         more = read_from(journal, end + chunk.tail + (1 if chunk.tail else 0))
         _apply(con, more, journal)
         last_seq, last_hash = int(lines[-1]["seq"]), str(lines[-1]["hash"])
-        end, running = more.end, 0
+        end, running, moved = more.end, 0, True
     con.execute("UPDATE sessions SET byte_offset = ?, last_seq = ?, last_hash = ?, closed = ?, "
                 "pid = ?, host = ?, pid_start = ?, bad_lines = bad_lines + ? WHERE journal = ?",
                 [end, last_seq, last_hash, closed, head["pid"], head["host"], head["pid_start"],
                  bad, journal.name])
-    return count, {"offset": end, "running": running, "head": head, "ended": ended}
+    return count, {"offset": end, "running": running, "head": head, "ended": ended,
+                   "moved": moved}
 
 
 def _interrupt(con: duckdb.DuckDBPyConnection, session_id: str, last_seq: int,
