@@ -83,7 +83,8 @@ def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
 
 def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
             ) -> int | None:
-    """``locked``: the caller already holds ``store_lock`` (flock would deadlock on itself)."""
+    """``locked``: the caller already holds ``store_lock`` (a second flock of it in the same
+    process would wait for itself)."""
     if locked:
         return _ingest_locked(Path(os.fspath(path)))
     with store_lock(path, wait=wait) as got:
@@ -210,14 +211,11 @@ def _ingest_once(published: Path) -> int:
 
 def _merge(published: Path, names: list[str]) -> None:
     """Merge segments without the writers' lock; one merge at a time per store."""
-    import fcntl
-
     from . import segments
+    from .store import hold
 
-    with open(f"{published}.merge.lock", "a+b") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with hold(Path(f"{published}.merge.lock"), wait=0) as got:
+        if not got:
             return   # another process merges
         try:
             segments.merge(published, names)
