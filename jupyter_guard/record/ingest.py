@@ -328,37 +328,47 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
                     [os.fspath(lines_file)])
     finally:
         lines_file.unlink()
-    begun, bad, closed, last_seq, last_hash = con.execute("""SELECT
-        count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL), bool_or(t = 'close'),
-        max(seq), arg_max(hash, seq) FROM _j""").fetchall()[0]
-    for pid, host, start in con.execute("SELECT pid, host, pid_start FROM _j WHERE t = 'head' "
-                                        "LIMIT 1").fetchall():
+    # one pass for the chunk's facts; statements with nothing to do are skipped
+    (begun, bad, closed, last_seq, last_hash, pid, host, start, heads, lone_ends, asked,
+     used), = con.execute("""SELECT count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL),
+        bool_or(t = 'close'), max(seq), arg_max(hash, seq), first(pid) FILTER (t = 'head'),
+        first(host) FILTER (t = 'head'), first(pid_start) FILTER (t = 'head'),
+        count(*) FILTER (t = 'head'), count(*) FILTER (t = 'end' AND event_id NOT IN
+            (SELECT event_id FROM _j WHERE t = 'begin' AND event_id IS NOT NULL)),
+        count(*) FILTER (t = 'approval'), count(*) FILTER (t = 'approval_use') FROM _j"""
+                                        ).fetchall()
+    if heads:
         facts["head"] = {"pid": pid, "host": host, "pid_start": start}
     facts.update(closed=bool(closed), last_seq=last_seq, last_hash=last_hash or "")
     plain = ", ".join(f"b.{c}" for c in _EVENT_COLUMNS)
     final = ", ".join(f"coalesce(e.{c}, b.{c}) AS {c}" for c in _FINAL)
-    con.execute(f"""INSERT INTO events_live BY NAME SELECT {plain}, {final},
-        make_timestamp(b.ts_us) AS ts, CASE WHEN e.event_id IS NOT NULL
-        THEN make_timestamp(e.finished_us) WHEN b.status <> 'running' THEN make_timestamp(b.ts_us)
-        END AS finished_at
-        FROM _j b LEFT JOIN (SELECT * FROM _j WHERE t = 'end') e USING (event_id)
-        WHERE b.t = 'begin'""")
-    con.execute("""UPDATE events_live SET status = e.status, duration_ms = e.duration_ms,
-        rows_affected = e.rows_affected, seq = e.seq, prev_hash = e.prev_hash, hash = e.hash,
-        finished_at = make_timestamp(e.finished_us)
-        FROM (SELECT * FROM _j WHERE t = 'end' AND event_id NOT IN
-              (SELECT event_id FROM _j WHERE t = 'begin')) e
-        WHERE events_live.event_id = e.event_id AND events_live.status = 'running'
-        AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
-    con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2, (l->3)::BOOLEAN
-        FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l FROM _j
-              WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
-    con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
-        code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,
-        'pending' AS status, make_timestamp(expires_us) AS expires_at
-        FROM _j WHERE t = 'approval'""")
-    con.execute("""UPDATE approvals SET status = 'used' WHERE status = 'approved'
-        AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
+    if begun:
+        con.execute(f"""INSERT INTO events_live BY NAME SELECT {plain}, {final},
+            make_timestamp(b.ts_us) AS ts, CASE WHEN e.event_id IS NOT NULL
+            THEN make_timestamp(e.finished_us) WHEN b.status <> 'running'
+            THEN make_timestamp(b.ts_us) END AS finished_at
+            FROM _j b LEFT JOIN (SELECT * FROM _j WHERE t = 'end') e USING (event_id)
+            WHERE b.t = 'begin'""")
+    if lone_ends:   # ends of events begun in an earlier chunk
+        con.execute("""UPDATE events_live SET status = e.status, duration_ms = e.duration_ms,
+            rows_affected = e.rows_affected, seq = e.seq, prev_hash = e.prev_hash,
+            hash = e.hash, finished_at = make_timestamp(e.finished_us)
+            FROM (SELECT * FROM _j WHERE t = 'end' AND event_id NOT IN
+                  (SELECT event_id FROM _j WHERE t = 'begin')) e
+            WHERE events_live.event_id = e.event_id AND events_live.status = 'running'
+            AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
+    if begun or lone_ends:
+        con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2,
+            (l->3)::BOOLEAN FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l
+            FROM _j WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
+    if asked:
+        con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
+            code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,
+            'pending' AS status, make_timestamp(expires_us) AS expires_at
+            FROM _j WHERE t = 'approval'""")
+    if used:
+        con.execute("""UPDATE approvals SET status = 'used' WHERE status = 'approved'
+            AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
     con.execute("DROP TABLE _j")
     return int(begun), int(bad), facts
 
