@@ -101,18 +101,25 @@ def load(gen: Path, path: Path) -> str:
         con.execute(f"INSERT INTO events BY NAME SELECT {cols} FROM {ev}")
         con.execute(f"INSERT INTO lineage BY NAME SELECT * FROM {li}")
     else:
-        from jupyter_guard.record import segments
+        from jupyter_guard.record import segments as sg
 
+        # segments written straight from the generated events, 1M at a time, as a seal would
+        # write them (nothing passes through the file's live tables)
         (n,), = con.execute(f"SELECT count(*) FROM {ev}").fetchall()
         step = 1_000_000
         for lo in range(0, n, step):
-            con.execute(f"""INSERT INTO events_live BY NAME SELECT {cols} FROM {ev}
+            con.execute("CREATE OR REPLACE TEMP TABLE _chunk AS SELECT * FROM events_live LIMIT 0")
+            con.execute(f"""INSERT INTO _chunk BY NAME SELECT {cols} FROM {ev}
                 WHERE session_id >= 's' || lpad(({lo} // {PER_SESSION})::VARCHAR, 8, '0')
                 AND session_id < 's' || lpad((({lo} + {step}) // {PER_SESSION})::VARCHAR, 8, '0')
                 """)
-            con.execute(f"""INSERT INTO lineage_live BY NAME SELECT * FROM {li}
-                WHERE event_id IN (SELECT event_id FROM events_live)""")
-            segments.seal(con, path, force=True)
+            name = sg._write(con, sg.segment_dir(path), "SELECT * FROM _chunk ORDER BY "
+                             "session_id, seq", f"SELECT l.* FROM {li} l SEMI JOIN _chunk c "
+                             "USING (event_id)")
+            sg._register(con, name, "_chunk")
+            sg._rollup(con, name, "_chunk")
+        con.execute("DROP TABLE _chunk")
+        sg.create_views(con, path)
     con.execute(f"""INSERT INTO sessions (session_id, journal, last_seq, last_hash, closed)
         SELECT session_id, session_id || '.jsonl', max(seq), arg_max(hash, seq), true
         FROM {ev} GROUP BY 1""")
