@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.kernel.approval_link import unavailable
+from jupyter_guard.guard.ports import approval_unavailable
 from jupyter_guard.mask.text import mask_text
 from jupyter_guard.model import Verdict
 from jupyter_guard.policy.refusal import approvable, refusal
@@ -54,7 +54,7 @@ def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
     try:
         g = running_guard()
         policy = g.policy if g is not None else None
-        local = unavailable()   # no server to file a request with: no approval is possible
+        local = approval_unavailable()   # no server to file a request with: no approval is possible
         rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
             uuid.uuid4().hex[:12]
         details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)

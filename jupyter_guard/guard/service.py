@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -23,8 +23,10 @@ from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
+from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
 from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
+from jupyter_guard.hooks.state import busy_wrap
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
 from jupyter_guard.policy.load import load_or_refuse
@@ -37,51 +39,79 @@ Lineage = tuple[str, str, str, bool]
 
 @dataclass
 class Guard:
+    """One kernel's decision service. Its collaborators come in explicitly: the audit log and
+    the running cell (``guard.ports.Cell``) at construction, what the kernel's parts add later
+    through ``plug`` (``guard.ports.Plugs``), and two observer lists (``listeners`` get every
+    recorded event, ``policy_listeners`` every reloaded policy). Nothing else is set from
+    outside: self-protection puts back any attribute added to the object or swapped."""
+
     settings: dict[str, str]
     policy: Policy
     user: str
     groups: tuple[str, ...]
     actor: str
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    notebook: str = ""
+    audit: Any = None                    # record.audit.AuditLog (or BrokenAudit), None: no audit
+    cell: Cell = field(default_factory=NoCell)
+    plugs: Plugs = field(default_factory=Plugs)
+    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
+    # what the guard itself keeps for the session
     session_tables: set[str] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
-    audit: Any = None
-    conn: Conn | None = None
-    lookup: Callable[[str], Any] | None = None
-    redact: Callable[[str], str] = field(default=lambda s: s)
-    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
-    last_blocked: dict[str, Any] | None = None
+    last_blocked: dict[str, Any] | None = None   # the last refusal, for ``%guard request``
     recent: list[dict[str, Any]] = field(default_factory=list)
-    approvals: Any = None
-    ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
-    runtime_sql: bool = False                          # SQL sinks are checked at run time too
-    cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
-    # the running cell's groups from its verified stamp (None: the kernel's own groups)
-    cell_groups: Callable[[], tuple[str, ...] | None] | None = None
-    # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
-    # runs (run-time refusals) belong to it
-    cell_position: Callable[[], tuple[str, int | None, str]] | None = None
-    runtime_files: bool = False  # file/shell/network calls are checked at run time
     unmasked: bool = False  # %guard unmask on (only for may_unmask roles)
-    mask_settings: Callable[[], Any] | None = None
-    masker: Any = None
-    policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
     policy_stamp: tuple[Any, ...] = ()                 # (path, stat) of every policy file read
     audit_told: str = ""                               # the audit failure the user was told of
     audit_trouble: str = ""                            # an exception from the last audit write
+    effect_state: Any = None                           # guard.effect.State, made when first used
 
     @classmethod
-    def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
+    def create(cls, cfg: Any = None, env: dict[str, str] | None = None, *,
+               cell: Cell | None = None,
+               open_audit: Callable[[Guard], Any] | None = None) -> Guard:
+        """The guard for ``cfg``/``env``; ``open_audit(guard)`` opens its audit log (it needs
+        the session id and the guard's ``redact``)."""
         settings = resolve(cfg, env)
         policy = load_or_refuse(settings["policy"] or None)
         user, groups = resolve_user(settings["user"], env)
         from jupyter_guard.identity import valid_actor  # a malformed actor counts as an agent
 
         actor = settings["actor"] if valid_actor(settings["actor"]) else "agent:unknown"
-        g = cls(settings, policy, user, groups, actor)
+        g = cls(settings, policy, user, groups, actor, cell=cell or NoCell())
         g.policy_stamp = _stamp(g._policy_files())
+        if open_audit is not None:
+            g.audit = open_audit(g)
         return g
+
+    def plug(self, **parts: Any) -> None:
+        """Register collaborators of the kernel's parts (the fields of ``Plugs``)."""
+        self.plugs = replace(self.plugs, **parts)
+
+    # the plugged collaborators, read where the guard's callers have always read them
+    @property
+    def approvals(self) -> Approvals | None:
+        return self.plugs.approvals
+
+    @property
+    def runtime_sql(self) -> bool:
+        return self.plugs.runtime_sql
+
+    @property
+    def runtime_files(self) -> bool:
+        return self.plugs.runtime_files
+
+    @property
+    def mask_settings(self) -> Callable[[], Any] | None:
+        return self.plugs.mask_settings
+
+    def redact(self, text: str) -> str:
+        return self.plugs.redact(text)
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.cell.namespace
 
     # -- the policy file --------------------------------------------------------------------
     def _policy_files(self) -> tuple[str, ...]:
@@ -141,7 +171,7 @@ class Guard:
 
     def python_analysis(self, tree: Any) -> Analysis:
         return analyze_python(
-            tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup
+            tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.cell.lookup
         )
 
     def resolve_conn(self, via: str) -> Conn | None:
@@ -163,27 +193,22 @@ class Guard:
             return None
 
     def namespace(self) -> dict[str, Any]:
-        return self.ns
+        return self.cell.namespace
 
     def who(self) -> tuple[str, str]:
         """(user, actor) of the running cell: the server-stamped user and the cell's actor mark
         (see ``jupyter_guard.identity``), else the kernel's own."""
-        if self.cell_identity is not None:
-            try:
-                user, actor = self.cell_identity()
-                return user or self.user, actor or self.actor
-            except Exception:  # noqa: BLE001 - a broken stamp: the cell runs as the kernel's own user, never as the claimed one
-                pass
-        return self.user, self.actor
+        try:
+            user, actor = self.cell.identity()
+            return user or self.user, actor or self.actor
+        except Exception:  # noqa: BLE001 - a broken stamp: the cell runs as the kernel's own user, never as the claimed one
+            return self.user, self.actor
 
     def groups_now(self) -> tuple[str, ...]:
         """The running cell's groups: the server-signed ones when its stamp verified, else the
         kernel's own."""
-        if self.cell_groups is not None:
-            groups = self.cell_groups()
-            if groups is not None:
-                return groups
-        return self.groups
+        groups = self.cell.groups()
+        return self.groups if groups is None else groups
 
     # -- deciding ---------------------------------------------------------------------------
     def context(self, conn: Conn | None = None, actor: str | None = None, *, files: bool = True
@@ -232,6 +257,7 @@ class Guard:
                                   "read-only)", source=i.source))
         return tuple(out)
 
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
         if self.policy.errors:   # a broken policy: only `%guard status|reload` runs
@@ -255,9 +281,9 @@ class Guard:
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged
 
-            sa = bool(getattr(self, "_sa_hooked", False))
+            sa, ns = self.plugs.sqlalchemy, self.cell.namespace
             intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")
-                                                       and runtime_judged(i, self.ns, sa)))
+                                                       and runtime_judged(i, ns, sa)))
         ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
         _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)
@@ -272,6 +298,7 @@ class Guard:
         # some statements twice), and a table we dropped may be re-created by this session.
 
     # -- recording --------------------------------------------------------------------------
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",
               execution_count: int | None = None, status: str = "running") -> str:
         v = judgement.verdict if judgement else Verdict("allow", "", "no rule matched")
@@ -291,13 +318,12 @@ class Guard:
             decision, status = "block", "blocked"
         self.counts[decision] += 1
         server_event = ""
-        if self.cell_position is not None:
-            try:
-                at_id, at_count, server_event = self.cell_position()
-                if not cell_id and execution_count is None:
-                    cell_id, execution_count = at_id, at_count
-            except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
-                pass
+        try:
+            at_id, at_count, server_event = self.cell.position()
+            if not cell_id and execution_count is None:
+                cell_id, execution_count = at_id, at_count
+        except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
+            pass
         event = {
             "ts": time.time(),
             "kind": kind,
@@ -313,7 +339,7 @@ class Guard:
         if self.audit is not None:
             try:
                 event_id = self.audit.begin(
-                    user=self.who()[0], actor=self.who()[1], notebook=self.notebook,
+                    user=self.who()[0], actor=self.who()[1], notebook=self.cell.notebook,
                     cell_id=cell_id,
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
@@ -398,6 +424,7 @@ class Guard:
         return self.begin(kind=kind, code=code, judgement=Judgement(v, (v,), Analysis(), ()),
                           status=status)
 
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def finish(self, event_id: str, *, status: str, duration_ms: float, rows: int | None = None,
                lineage: Iterable[Lineage] = ()) -> None:
         if self.audit is not None and event_id:

@@ -279,7 +279,7 @@ def install(shell: Any, guard: Guard) -> None:
             shell.user_ns[name] = GuardedConnection(value, guard)
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True)
     from jupyter_guard.hooks import relations  # late: relations calls check_sql from here
 
     relations.install(guard)
@@ -331,7 +331,7 @@ def _default() -> Any:
 
 def _sqlalchemy(guard: Guard) -> None:
     """Hook SQLAlchemy once it is imported (importing it ourselves would cost ~100 ms)."""
-    if "sqlalchemy" not in sys.modules or getattr(guard, "_sa_hooked", False):
+    if "sqlalchemy" not in sys.modules or guard.plugs.sqlalchemy:
         return
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -344,4 +344,4 @@ def _sqlalchemy(guard: Guard) -> None:
         check_sql(guard, Conn(conn, "sqlalchemy", dialect), statement, parameters)
 
     event.listen(Engine, "before_cursor_execute", before)
-    guard._sa_hooked = True  # type: ignore[attr-defined]
+    guard.plug(sqlalchemy=True)
