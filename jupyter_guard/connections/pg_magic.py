@@ -23,7 +23,6 @@ from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.guard.judge import refuse
-from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.hooks.state import Busy, verify
 
 if TYPE_CHECKING:
@@ -119,9 +118,10 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     start = time.perf_counter()
     refused: list[Any] = []
 
-    def on_refuse(v: Any) -> BaseException:
+    def on_refuse(v: Any) -> BaseException:   # a measured effect refused: the one refuse path
         refused.append(v)
-        return blocked_error(v)
+        return refuse(g, judgement, kind="sql", code=text, verdict=v, event_id=event_id,
+                      dialect="postgres", **where)
 
     source = label(raw)
     with Busy():
@@ -132,7 +132,6 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
                      duration_ms=(time.perf_counter() - start) * 1000,
                      lineage=[("read", "url", source, False)])
             if refused:
-                g.last_blocked = {"code": text, "verdict": refused[0], "event_id": event_id}
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None

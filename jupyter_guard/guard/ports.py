@@ -67,6 +67,10 @@ def _same(text: str) -> str:
     return text
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Plugs:
     """The collaborators the kernel's parts add once installed (``Guard.plug``): the hook list,
@@ -76,7 +80,7 @@ class Plugs:
     redact: Callable[[str], str] = _same      # kernel/wire_mask.py: literals masked in audit text
     mask_settings: Callable[[], Any] | None = None   # kernel/wire_mask.py: display masking
     runtime_sql: bool = False       # hooks/sinks.py: SQL is decided again when it runs
-    sqlalchemy: bool = False        # hooks/sinks.py: SQLAlchemy engines are hooked
+    sqlalchemy: Callable[[], bool] = _never   # hooks/sinks.py: SQLAlchemy engines are hooked
     runtime_files: bool = False     # hooks/runtime.py: files, shell, network decided when they act
 
 

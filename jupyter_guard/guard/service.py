@@ -20,10 +20,12 @@ from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.config import in_store, resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
 from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
+from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
 from jupyter_guard.hooks.state import busy_wrap
@@ -281,7 +283,7 @@ class Guard:
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged
 
-            sa, ns = self.plugs.sqlalchemy, self.cell.namespace
+            sa, ns = self.plugs.sqlalchemy(), self.cell.namespace
             intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")
                                                        and runtime_judged(i, ns, sa)))
         ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
@@ -361,10 +363,12 @@ class Guard:
             except Exception:  # noqa: BLE001 - a panel listener's error must not undo a decision already made and recorded
                 pass
         if refusal and (status == "running" or v.rule_id == "guard-error"):
-            from jupyter_guard.errors import GuardBlocked
-
             raise GuardBlocked("guard-error", refusal, approval_hint=False)
         return event_id
+
+    def refusal_error(self, v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
+        """The error a refusal of ``v`` raises (``guard.judge.refuse``)."""
+        return blocked_error(v, dialect)
 
     def _audit_refusal(self, status: str, code: str) -> str:
         """Tell the user once when the audit cannot be written (and once when it can again).

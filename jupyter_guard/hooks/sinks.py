@@ -95,6 +95,7 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
 # guard's own queries replaced on the connection. fetchone/fetchall answer from it; anything
 # else (df, description, arrow, ...) first puts it back on the connection as a query result.
 _PENDING: dict[int, list[Any]] = {}
+_SA_HOOKED: set[int] = set()   # guards whose SQLAlchemy listener is on (it comes when imported)
 
 
 def _kept(con: Any, kept: list[Any], name: str) -> Any:
@@ -279,7 +280,7 @@ def install(shell: Any, guard: Guard) -> None:
             shell.user_ns[name] = GuardedConnection(value, guard)
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
-    guard.plug(runtime_sql=True)
+    guard.plug(runtime_sql=True, sqlalchemy=lambda: id(guard) in _SA_HOOKED)
     from jupyter_guard.hooks import relations  # late: relations calls check_sql from here
 
     relations.install(guard)
@@ -331,7 +332,7 @@ def _default() -> Any:
 
 def _sqlalchemy(guard: Guard) -> None:
     """Hook SQLAlchemy once it is imported (importing it ourselves would cost ~100 ms)."""
-    if "sqlalchemy" not in sys.modules or guard.plugs.sqlalchemy:
+    if "sqlalchemy" not in sys.modules or id(guard) in _SA_HOOKED:
         return
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -344,4 +345,4 @@ def _sqlalchemy(guard: Guard) -> None:
         check_sql(guard, Conn(conn, "sqlalchemy", dialect), statement, parameters)
 
     event.listen(Engine, "before_cursor_execute", before)
-    guard.plug(sqlalchemy=True)
+    _SA_HOOKED.add(id(guard))

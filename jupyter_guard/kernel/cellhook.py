@@ -157,9 +157,8 @@ class KernelGuard:
             return _refusal_tree(e, filename)
         except Exception as e:  # a bug in the guard refuses the cell, never lets it through
             log.exception("jupyter_guard failed while analysing a cell")
-            err = GuardBlocked("guard-error", f"the guard failed while analysing this cell "
-                               f"({type(e).__name__}: {e}); nothing ran", approval_hint=False)
-            self._record_failure(source, err)
+            err = self._refuse_failure(source, f"the guard failed while analysing this cell "
+                                       f"({type(e).__name__}: {e}); nothing ran")
             return _refusal_tree(err, filename)
         finally:
             self._depth -= 1
@@ -171,10 +170,10 @@ class KernelGuard:
         actor = (cell or {}).get("actor") or None
         raw = (cell or {}).get("raw") or source
         if self.broken and not (top and raw.strip() == "%guard status"):
-            err = GuardBlocked("guard-error", f"jupyter_guard {self.broken}", approval_hint=False)
+            reason = f"jupyter_guard {self.broken}"
             if top:
-                self._record_failure(raw, err)
-            raise err
+                raise self._refuse_failure(raw, reason)
+            raise GuardBlocked("guard-error", reason, approval_hint=False)
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
         if g.policy.mode == "audit":
@@ -202,18 +201,23 @@ class KernelGuard:
                                event_id=(cell or {}).get("event_id", ""))
         return tree
 
-    def _record_failure(self, source: str, err: GuardBlocked) -> None:
+    def _refuse_failure(self, source: str, reason: str) -> GuardBlocked:
+        """A guard failure refuses the cell on the one refuse path (``guard.judge.refuse``):
+        a ``guard-error`` row, the structured refusal; if even that fails, the plain error."""
         cell = self._cell
+        if cell is not None and not cell["parsed"]:   # the cell as the user wrote it
+            source = cell.get("raw") or source
         try:
-            v = Verdict("block", err.rule_id, err.reason, None, self.guard.policy.revision)
-            j = Judgement(v, (v,), Analysis(), ())
-            eid = self.guard.begin(kind="python", code=source, judgement=j, status="blocked",
-                                   cell_id=(cell or {}).get("cell_id", ""),
-                                   execution_count=(cell or {}).get("count"))
+            v = Verdict("block", "guard-error", reason, None, self.guard.policy.revision)
+            err = judge.refuse_verdict(self.guard, v, kind="python", code=source,
+                                       cell_id=(cell or {}).get("cell_id", ""),
+                                       execution_count=(cell or {}).get("count"))
             if cell is not None:
-                cell.update(parsed=True, event_id=eid, final=True)
+                cell.update(parsed=True, final=True,
+                            event_id=(self.guard.last_blocked or {}).get("recorded", ""))
+            return err
         except Exception:  # noqa: BLE001 - recording is best effort: the cell is refused either way
-            pass
+            return GuardBlocked("guard-error", reason, approval_hint=False)
 
 
 def _same(now: Any, then: Any) -> bool:

@@ -309,13 +309,18 @@ class GateMixin:
         if verdict.refuses:
             grant = gate.approval(user, code, msg_id, kernel_id)
             if grant is None:
-                event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked", facts)
+                from jupyter_guard.guard.judge import Judgement, refuse
+                from jupyter_guard.server.gate_refusal import GateRefusals, refusal_code
+
+                sink = GateRefusals(lambda v, status: self._jg_log(
+                    code, user, groups, actor, v, msg, status, facts),
+                    lambda v: refusal(v, gate.policy))
+                # the kernel raises the refusal in its turn, as any other error (Run All stops)
+                err = refuse(sink, Judgement(verdict, (verdict,), Analysis(intents), intents),
+                             kind="server", code=code)
+                event_id = str((sink.last_blocked or {}).get("recorded") or "")
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
-                from jupyter_guard.server.gate_refusal import refusal_code
-
-                # the kernel raises the refusal in its turn, as any other error (Run All stops)
-                err = refusal(verdict, gate.policy)
                 msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
                 self._jg_refused = getattr(self, "_jg_refused", None) or {}
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
