@@ -27,7 +27,7 @@ class _Proxy:
         object.__setattr__(self, "_jg_con", raw)
         object.__setattr__(self, "_jg_check", check)
 
-    @property  # type: ignore[misc]
+    @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:   # isinstance(con, psycopg.Connection) keeps working
         return type(object.__getattribute__(self, "_jg_con"))
 
@@ -205,7 +205,7 @@ def _jupysql_guarded() -> bool:
     mod = sys.modules.get("sql.connection")
     current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
     try:
-        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
+        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]  # checked to be SQLAlchemy's above
     except Exception:  # noqa: BLE001 - no connection, or not one jupysql describes: judged by the cell's text
         return False
     # late: only when a SQLAlchemy engine is met
@@ -234,7 +234,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         return guard_connection(orig(*args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
-    module.connect = connect  # type: ignore[attr-defined]
+    module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     PATCHED[(module, "connect")] = connect
     if name == "psycopg":
         cls = module.Connection
@@ -244,11 +244,11 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
             return guard_connection(orig_cls(klass, *args, **kw), guard)
 
         cls.connect = classmethod(cls_connect)
-        module.connect = cls.connect  # type: ignore[attr-defined]
+        module.connect = cls.connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         PATCHED[(cls, "connect")] = cls.__dict__["connect"]
         PATCHED[(module, "connect")] = module.connect
         # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)
-    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]
+    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module

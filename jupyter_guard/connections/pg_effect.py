@@ -103,7 +103,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         for action, d in (("sql.delete", n.deleted - r.deleted),
                           ("sql.update", n.updated - r.updated)):
             if d > 0:
-                out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]
+                out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]  # the action name comes from a table of valid names
                                   where="filtered", estimated_rows=d, detail="measured"))
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)

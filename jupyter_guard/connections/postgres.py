@@ -5,11 +5,12 @@ user's text verbatim in one transaction (``pg_magic``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
 
+@final   # sealed: a subclass would register over it (the registry keys on the dialect)
 class PostgreSQL(ConnectionKind):
     dialect = "postgres"
     sqlalchemy_names = ("postgresql",)

@@ -29,7 +29,7 @@ from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
 from jupyter_guard.hooks.state import busy_wrap
-from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.model import UNKNOWN, Analysis, Decision, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
 from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.model import Policy, guard_command
@@ -156,7 +156,8 @@ class Guard:
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
         """Static analysis in the database kind's own way (``connections.base``)."""
-        return for_dialect(dialect).analyse(text, params)  # type: ignore[no-any-return]
+        analysis: Analysis = for_dialect(dialect).analyse(text, params)
+        return analysis
 
     def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
@@ -183,9 +184,9 @@ class Guard:
         from jupyter_guard import connections
 
         for kind in connections.base.kinds():   # a module used as a connection (``duckdb``)
-            module_conn = kind.module_connection(via)
+            module_conn: Conn | None = kind.module_connection(via)
             if module_conn is not None:
-                return module_conn  # type: ignore[no-any-return]
+                return module_conn
         obj = self.namespace().get(via) if via.isidentifier() else None
         if obj is None:
             return None
@@ -421,10 +422,10 @@ class Guard:
                 facts["approved_by"] = j.approved_by
         return facts
 
-    def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,
+    def note(self, kind: str, code: str, decision: Decision, rule_id: str, reason: str,
              status: str = "ok") -> str:
         """Record an event that is not a cell (an unmasked display, an approval use)."""
-        v = Verdict(decision, rule_id, reason, None, self.policy.revision)  # type: ignore[arg-type]
+        v = Verdict(decision, rule_id, reason, None, self.policy.revision)
         return self.begin(kind=kind, code=code, judgement=Judgement(v, (v,), Analysis(), ()),
                           status=status)
 

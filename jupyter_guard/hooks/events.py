@@ -64,7 +64,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
         if path is None:
             return []
-        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]  # the action name comes from a table of valid names
         real = os.path.realpath(path) if UNKNOWN not in path else path
         if real != os.path.abspath(path):
             out.append(out[0].with_(target=real))

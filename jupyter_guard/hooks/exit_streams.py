@@ -90,7 +90,7 @@ def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> N
     if getattr(base, "_jg", False):
         return
 
-    class mmap(base):  # type: ignore[misc, valid-type]
+    class mmap(base):  # type: ignore[misc, valid-type]  # subclassing the run-time class
         _jg = True
         __doc__ = base.__doc__
         __module__ = base.__module__
@@ -110,7 +110,7 @@ def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> N
 
 
 def _stream_class(check: Any, cls: type, patched: dict[tuple[Any, str], Any]) -> None:
-    orig = cls.write   # type: ignore[attr-defined]
+    orig = cls.write   # type: ignore[attr-defined]  # every class in the table has write
     if getattr(orig, "_jg", False):
         return
 
@@ -118,7 +118,7 @@ def _stream_class(check: Any, cls: type, patched: dict[tuple[Any, str], Any]) ->
         check(data, getattr(self, "name", None) or getattr(self, "_fp", "a stream"),
               f"{cls.__name__}.write")
         return orig(self, data)
-    write._jg = True  # type: ignore[attr-defined]
+    write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     write.__name__, write.__doc__ = "write", orig.__doc__
     type.__setattr__(cls, "write", write)
     patched[(cls, "write")] = write
@@ -134,7 +134,7 @@ def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
         check(data.encode("utf-8") if isinstance(data, str) else data,
               getattr(self, "filename", None) or "a zip file", "ZipFile.writestr")
         return orig(self, zinfo_or_arcname, data, *args, **kw)
-    writestr._jg = True  # type: ignore[attr-defined]
+    writestr._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     writestr.__doc__ = orig.__doc__
     type.__setattr__(zf, "writestr", writestr)
     patched[(zf, "writestr")] = writestr
@@ -145,6 +145,6 @@ def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
             check(data, getattr(self._zipfile, "filename", None) or "a zip file",
                   "ZipFile.open(..., 'w').write")
             return m_write(self, data)
-        write._jg = True  # type: ignore[attr-defined]
+        write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         type.__setattr__(member, "write", write)
         patched[(member, "write")] = write

@@ -136,7 +136,7 @@ def install(shell: Any, guard: Guard) -> None:
             raise PermissionError("the runtime layer cannot be re-installed from user code")
         rt = old if old is not None else Runtime(shell, guard)
         if rt.guard is not guard:
-            rt.__init__(shell, guard)  # type: ignore[misc]
+            rt.__init__(shell, guard)  # type: ignore[misc]  # the hook keeps this object: re-initialised in place
         state.set_current(rt)
         threads.install(rt)
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
@@ -146,7 +146,7 @@ def install(shell: Any, guard: Guard) -> None:
             guard.policy_listeners.append(rt.adopt_policy)
         guard.plug(runtime_files=True)
         if not getattr(sys, "_jupyter_guard_hooked", False):
-            sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]
+            sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
             sys.addaudithook(_make_hook(events.handlers(rt), _tl))
 
 

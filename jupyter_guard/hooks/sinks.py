@@ -137,7 +137,7 @@ class GuardedConnection:
         object.__setattr__(self, "_jg_con", con)
         object.__setattr__(self, "_jg_guard", guard)
 
-    @property  # type: ignore[misc]
+    @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
         return type(object.__getattribute__(self, "_jg_con"))
 
@@ -271,8 +271,8 @@ def install(shell: Any, guard: Guard) -> None:
                 if orig is not None:
                     originals[id(orig)] = fn
                     setattr(module, name, fn)
-        duckdb._jupyter_guard_sinks = originals  # type: ignore[attr-defined]
-    originals = duckdb._jupyter_guard_sinks  # type: ignore[attr-defined]
+        duckdb._jupyter_guard_sinks = originals  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+    originals = duckdb._jupyter_guard_sinks  # type: ignore[attr-defined]  # set by the guard on the module above
     for name, value in list(shell.user_ns.items()):
         if name.startswith("_"):
             continue

@@ -54,7 +54,7 @@ def load(shell: Any) -> KernelGuard:
     # Bound before the runtime layer installs: self-protection snapshots these and would take
     # a later assignment for tampering.
     shell._jupyter_guard_kernel = kg
-    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     from jupyter_guard.kernel.magics import GuardMagics
 
     shell.register_magics(GuardMagics(shell, guard))

@@ -274,6 +274,6 @@ def setup_approvals(serverapp: Any, gate: Any) -> ApprovalService:
     ])
     from tornado.ioloop import PeriodicCallback
 
-    service.timer = PeriodicCallback(service.sweep, SWEEP_MS)  # type: ignore[attr-defined]
-    service.timer.start()  # type: ignore[attr-defined]
+    service.timer = PeriodicCallback(service.sweep, SWEEP_MS)  # type: ignore[attr-defined]  # the tornado timer is kept on the object
+    service.timer.start()  # type: ignore[attr-defined]  # the tornado timer is kept on the object
     return service

@@ -212,6 +212,6 @@ def setup_events(serverapp: Any, audit_path: str, interval_ms: int = 1000,
     from tornado.ioloop import PeriodicCallback
 
     # poll's count is for the tests; tornado ignores what a callback returns
-    relay.timer = PeriodicCallback(relay.poll, interval_ms)  # type: ignore[attr-defined, arg-type]
-    relay.timer.start()  # type: ignore[attr-defined]
+    relay.timer = PeriodicCallback(relay.poll, interval_ms)  # type: ignore[attr-defined, arg-type]  # the tornado timer is kept on the object
+    relay.timer.start()  # type: ignore[attr-defined]  # the tornado timer is kept on the object
     return relay

@@ -230,7 +230,7 @@ class GateMixin:
             log.exception("jupyter_guard gate failed")
             forward = self._jg_fail(incoming_msg, e)
         if forward is not None:
-            super().handle_incoming_message(forward)   # type: ignore[misc]
+            super().handle_incoming_message(forward)   # type: ignore[misc]  # a mixin: its base is the connection class
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
         refused = getattr(self, "_jg_refused", None)
@@ -238,7 +238,7 @@ class GateMixin:
             try:
                 from jupyter_guard.server.gate_refusal import annotate
 
-                session: Any = self.session  # type: ignore[attr-defined]
+                session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
                 outgoing_msg = annotate(session, outgoing_msg, refused)
             except Exception:   # the error reaches the client without its fields, never lost
                 log.exception("jupyter_guard gate could not annotate a refusal")
@@ -248,7 +248,7 @@ class GateMixin:
                 self._jg_outgoing(stream, outgoing_msg, pending)
             except Exception:  # the reply still reaches the client; only the gate's note is lost
                 log.exception("jupyter_guard gate could not read a kernel reply")
-        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]  # a mixin: its base is the connection class
 
     # -- parsing ---------------------------------------------------------------------------
     def _jg_decode(self, ws_msg: Any) -> tuple[str, dict[str, Any], Any]:
@@ -258,7 +258,7 @@ class GateMixin:
             deserialize_msg_from_ws_v1,
         )
 
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(self, "subprotocol", None) == V1:
             channel, parts = deserialize_msg_from_ws_v1(ws_msg)
             header = session.unpack(parts[0])
@@ -280,8 +280,8 @@ class GateMixin:
 
         if parts is not None:
             parts = list(parts)
-            parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]
-            parts[3] = self.session.pack(msg["content"])  # type: ignore[attr-defined]
+            parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]  # a mixin: the connection class has it
+            parts[3] = self.session.pack(msg["content"])  # type: ignore[attr-defined]  # a mixin: the connection class has it
             return serialize_msg_to_ws_v1(parts, channel)
         msg = {**msg, "channel": channel}
         if isinstance(ws_msg, bytes):
@@ -351,7 +351,7 @@ class GateMixin:
 
     def _jg_user(self) -> tuple[str, tuple[str, ...]]:
         if not hasattr(self, "_jg_identity"):
-            self._jg_identity = server_user(self.websocket_handler)  # type: ignore[attr-defined]
+            self._jg_identity = server_user(self.websocket_handler)  # type: ignore[attr-defined]  # a mixin: the connection class has it
         return self._jg_identity
 
     def _jg_log(self, code: str, user: str, groups: tuple[str, ...], actor: str, v: Verdict,
@@ -383,7 +383,7 @@ class GateMixin:
         """Answer an execute_request as a kernel would, without the kernel."""
         parent = request["header"]
         code = str((request.get("content") or {}).get("code") or "")
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         details = getattr(message, "details", None)
         tb = message._render_traceback_() if isinstance(message, GuardBlocked) else [
             f"\x1b[0;31m{message}\x1b[0m"]
@@ -402,8 +402,8 @@ class GateMixin:
         from jupyter_client.jsonutil import json_default
         from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
 
-        write = self.websocket_handler.write_message  # type: ignore[attr-defined]
-        pack = self.session.pack  # type: ignore[attr-defined]
+        write = self.websocket_handler.write_message  # type: ignore[attr-defined]  # a mixin: the connection class has it
+        pack = self.session.pack  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(self, "subprotocol", None) == V1:
             write(serialize_msg_to_ws_v1(msg, channel, pack), binary=True)
         else:
@@ -411,10 +411,10 @@ class GateMixin:
 
     def _jg_outgoing(self, stream: Any, msg_list: list[Any], pending: dict[str, Any]) -> None:
         if isinstance(stream, str):
-            stream = self.channels.get(stream)  # type: ignore[attr-defined]
+            stream = self.channels.get(stream)  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(stream, "channel", None) != "shell":
             return
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         _, parts = session.feed_identities(msg_list)
         raw = [p.bytes if hasattr(p, "bytes") else p for p in parts[1:5]]
         header, parent = session.unpack(raw[0]), session.unpack(raw[1])
@@ -496,5 +496,5 @@ def _pass_identity(serverapp: Any, signer: Any = None, gate: Any = None) -> None
         kwargs["env"] = env
         return await start(*args, **kwargs)
 
-    start_kernel._jg_identity = True  # type: ignore[attr-defined]
+    start_kernel._jg_identity = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     km.start_kernel = start_kernel
