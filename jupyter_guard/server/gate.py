@@ -166,7 +166,7 @@ class Gate:
 
 def decidable(i: Intent) -> bool:
     """Whether the text alone settles this intent (else the kernel's guard decides it)."""
-    from jupyter_guard.guard.service import needs_database
+    from jupyter_guard.guard.own_intents import needs_database
 
     return not (needs_database(i) or UNKNOWN in i.target or i.action == "sql.unparsed"
                 or i.where == "unknown" or i.columns == ("?",))
