@@ -374,10 +374,27 @@ class GateMixin:
             return ws_msg    # not a message the gate can read, so not an execute_request either
         if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
             return ws_msg
-        self._jg_refuse(msg, str(GuardBlocked(
-            "guard-error", f"the server's guard failed on this cell ({type(err).__name__}: {err}); "
-            "nothing ran", approval_hint=False)))
+        self._jg_refuse(msg, self._jg_failed(msg, f"the server's guard failed on this cell "
+                                             f"({type(err).__name__}: {err}); nothing ran"))
         return None
+
+    def _jg_failed(self, msg: dict[str, Any], reason: str) -> GuardBlocked:
+        """A failure of the gate refuses the cell on the one refuse path (a ``guard-error`` row,
+        the structured refusal); if even that fails, the plain error."""
+        try:
+            from jupyter_guard.guard.judge import refuse_verdict
+            from jupyter_guard.server.gate_refusal import GateRefusals
+
+            code = str((msg.get("content") or {}).get("code") or "")
+            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            user, groups = self._jg_user()
+            actor = cell_actor(meta, "human")
+            sink = GateRefusals(lambda v, status: self._jg_log(
+                code, user, groups, actor, v, msg, status), lambda v: refusal(v))
+            return refuse_verdict(sink, Verdict("block", "guard-error", reason), kind="server",
+                                  code=code)
+        except Exception:  # noqa: BLE001 - the cell is refused either way; the plain error says why
+            return GuardBlocked("guard-error", reason, approval_hint=False)
 
     def _jg_refuse(self, request: dict[str, Any], message: str | GuardBlocked) -> None:
         """Answer an execute_request as a kernel would, without the kernel."""

@@ -80,3 +80,34 @@ async def test_the_gate_and_the_kernel_refuse_the_same_way(
     con = duckdb.connect(str(wh), read_only=True)
     assert con.execute("SELECT count(*) FROM customers").fetchone() == (10,)
     con.close()
+
+
+async def test_a_failure_of_the_gate_refuses_on_the_same_path(
+        jp_fetch: Any, jp_ws_fetch: Any, guard_env: dict[str, Path],  # noqa: F811 - fixture
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_guard.server import gate as gate_module
+    from tests.server.test_gate import stdout
+
+    kid, client = await open_kernel(jp_fetch, jp_ws_fetch, v1=False)
+
+    def crash(self: Any, *args: Any, **kw: Any) -> Any:  # a crash: the one thing a test may fake
+        raise RuntimeError("gate exploded")
+
+    monkeypatch.setattr(gate_module.Gate, "judge", crash)
+    res = await client.execute("print('ran')")
+    monkeypatch.undo()
+    reply = res["reply"]["content"]
+    assert reply["status"] == "error" and reply["ename"] == "GuardBlocked", reply
+    rule, reason = _rule_reason(reply["evalue"])
+    assert rule == "guard-error" and "gate exploded" in reason and "nothing ran" in reason
+    assert "\n" not in reply["evalue"]
+    details = reply["jupyter_guard"]   # the structured refusal, as every refusal has it
+    assert (details["rule_id"], details["decision"]) == ("guard-error", "block")
+    assert details["approval"]["possible"] is False
+    assert "ran" not in stdout(res)
+    rows = server_events(guard_env["audit"], 1)
+    assert [(r["user_name"], r["decision"], r["rule_id"], r["status"]) for r in rows] == [
+        ("alice", "block", "guard-error", "blocked")]
+    ok = await client.execute("print(6 * 7)")   # the gate works again once it is fixed
+    assert ok["reply"]["content"]["status"] == "ok" and stdout(ok).strip() == "42"
+    await jp_fetch("api", "kernels", kid, method="DELETE")
