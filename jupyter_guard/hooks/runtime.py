@@ -144,10 +144,10 @@ def install(shell: Any, guard: Guard) -> None:
         rt.protect = integrity.install(shell, guard, rt)
         if rt.adopt_policy not in guard.policy_listeners:   # a retried install adds it once
             guard.policy_listeners.append(rt.adopt_policy)
-        guard.plug(runtime_files=True)
         if not getattr(sys, "_jupyter_guard_hooked", False):
             sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
             sys.addaudithook(_make_hook(events.handlers(rt), _tl))
+        guard.plug(runtime_files=True)   # files, shell and network are decided when they act
 
 
 def _as_guard(fn: Callable[..., Any], *args: Any) -> None:
