@@ -3,6 +3,7 @@ path (``guard.judge.refuse``), as a static refusal does: a ``blocked`` audit row
 the structured refusal on the error, and the refusal kept for ``%guard request``."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -21,12 +22,13 @@ def test_a_measured_refusal_ends_on_the_one_refuse_path(ip: Any, db: Db, route: 
     where = target(ip, db, route, "analyst")
     assert run(ip, f"%%guarded_sql {where}\n{CREATE}").error is None
     g = ip._jupyter_guard_kernel.guard
-    before = len(g.recent)
+    t0 = time.time()   # the guard keeps its last 200 events: pick this cell's by time
     r = run(ip, f"%%guarded_sql {where}\n{TEXT}")
     err = r.error
     assert isinstance(err, PermissionError) and err.rule_id not in ("", "guard-error"), repr(err)
-    assert not [e for e in g.recent[before:] if e["rule_id"] == "self-protection"]
-    events = [e for e in g.recent[before:] if e["code"].strip() == TEXT]
+    new = [e for e in g.recent if e["ts"] >= t0]
+    assert not [e for e in new if e["rule_id"] == "self-protection"], new
+    events = [e for e in new if e["code"].strip() == TEXT]
     # decided by its effect: the static decision let it start (a running event), then refused
     assert [e["status"] for e in events] == ["running", "blocked"], events
     assert (events[1]["decision"], events[1]["rule_id"]) == ("block", err.rule_id)
