@@ -219,6 +219,12 @@ def _parse(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
     return tuple(sqlglot.parse(text, read=dialect or None))
 
 
+def parsed(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
+    """sqlglot's trees of ``text``, parsed once per text and dialect for every reader of the
+    same statement (shared: callers must not change them). Raises sqlglot's parse errors."""
+    return _parse(text, dialect)
+
+
 def _short(e: Exception) -> str:
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return f"SQL could not be parsed: {first}"
@@ -268,6 +274,7 @@ __all__ = [
     "count_sql_for",
     "intents_of",
     "is_remote",
+    "parsed",
     "reads_of",
     "table_name",
 ]

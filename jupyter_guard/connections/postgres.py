@@ -35,6 +35,16 @@ class PostgreSQL(ConnectionKind):
 
         return not pure_read(text) and not needs_transaction_free(text)
 
+    def pure_read(self, text: str) -> bool:
+        from jupyter_guard.connections.pg_judge import pure_read
+
+        return pure_read(text)
+
+    def read_shape(self, text: str) -> tuple[Any, ...] | None:
+        from jupyter_guard.connections.pg_judge import shape
+
+        return shape(text)
+
     def for_effect(self, analysis: Any, conn: Any, policy: Any) -> Any:
         from jupyter_guard.connections.pg_judge import for_effect, runtime_sql_on_server
 
