@@ -80,9 +80,10 @@ class GuardMagics(Magics):
     def _connection(self, spec: str | None) -> Conn:
         g = self._guard
         if spec:
-            if "://" in spec:
-                if g.conn is None or g.conn.name != spec:
+            if "://" in spec:   # the Conn's name has no password: the URL typed is kept here
+                if g.conn is None or getattr(self, "_url", None) != (spec, g.conn):
                     g.conn = connections.from_url(spec)
+                    self._url = (spec, g.conn)
             elif spec in sql_params.ALIASES and spec not in self._shell.user_ns:
                 g.conn = sql_params.ALIASES[spec]
             elif spec in self._shell.user_ns:
