@@ -167,9 +167,10 @@ def _attach_server(server: str, name: str, loc: str, src: str, read_only: bool
     """DuckDB's ``postgres``/``mysql`` extension: loading it is loading native code (refused
     unless ``sql.allow_extensions`` names it); a writable attach is refused outright, because
     what DuckDB then writes in that server is neither judged in its dialect nor measured."""
-    out = (Intent("sql.attach", "database", name, source=src, detail=loc, remote=True),
-           Intent("sql.extension", "none", server, source=src, detail=f"ATTACH (TYPE {server}) "
-                  "loads the extension"))
+    out: tuple[Intent, ...] = (
+        Intent("sql.attach", "database", name, source=src, detail=loc, remote=True),
+        Intent("sql.extension", "none", server, source=src,
+               detail=f"ATTACH (TYPE {server}) loads the extension"))
     if not read_only:
         fix = ", or connect with psycopg or %%guarded_sql postgresql://..." \
             if server == "postgres" else ""

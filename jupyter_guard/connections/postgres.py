@@ -14,7 +14,7 @@ class PostgreSQL(ConnectionKind):
     dialect = "postgres"
     sqlalchemy_names = ("postgresql",)
     sqlalchemy_drivers = ("psycopg", "psycopg2")
-    drivers = ("psycopg", "psycopg2")
+    drivers = ("psycopg", "psycopg2", "asyncpg")
     measures_effect = True
     runs_cells = True
     paramstyle = "pyformat"   # %%guarded_sql runs the cell on psycopg / psycopg2
@@ -67,4 +67,11 @@ class PostgreSQL(ConnectionKind):
 
     def install(self, shell: Any, guard: Any) -> None:
         # imported now, not mid-cell: self-protection seals the guard's modules after loading
-        from jupyter_guard.connections import dbapi_async, dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
+        from jupyter_guard.connections import (  # noqa: F401
+            dbapi_async,
+            dbapi_asyncpg,
+            dbapi_pg2,
+            pg_effect,
+            pg_judge,
+            pg_magic,
+        )
