@@ -143,3 +143,20 @@ def test_connection_opened_before_the_guard_is_wrapped(k: Kernel) -> None:
     assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
     r = k.run("print('left', await early.fetchval('SELECT count(*) FROM orders'))")
     assert "left 50000" in r.text, r.text
+
+
+def test_asyncpg_function_that_writes_is_measured(k: Kernel, db: Db) -> None:
+    """``SELECT f()`` where f deletes rows: a read by its text, measured by its effect."""
+    db.query("CREATE FUNCTION del_orders(n int) RETURNS int LANGUAGE sql AS "
+             "'DELETE FROM orders WHERE id <= n RETURNING 1'")
+    _connect(k, db, False)
+    for cell in ("await conn.fetchval('SELECT del_orders($1)', 30000)",
+                 "await conn.fetch('SELECT name FROM customers WHERE id = $1 "
+                 "AND del_orders(30000) > 0', 1)"):
+        r = k.run(cell)
+        assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+        assert "orders" in r.text and "guard-error" not in r.text, r.text
+    r = k.run("print('one', await conn.fetchval('SELECT del_orders($1)', 1))")
+    assert r.status == "ok" and "one 1" in r.text, r.text
+    k.run("await conn.close()")
+    assert db.count("orders") == 49_999
