@@ -10,7 +10,7 @@ on the engine). The coordinator alternates batches between them (which goes firs
 burst of load on the shared machine hits both sides; figures are medians over all cells.
 Point query: one row by primary key; big: a 100,000-row result. Every figure builds a DataFrame
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
-"Point, bound id": the same query with ``%s`` and a new id every time (psycopg cursors only).
+"Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
 an older commit: ``git archive <rev> jupyter_guard policies | tar -x -C DIR``), alternating with
 the others: before/after figures from one run.
@@ -32,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
-           "point, bound id": "SELECT id, name, city FROM customers WHERE id = %s",
+           "bound point": "SELECT id, name, city FROM customers WHERE id = %s",
            "100k rows": "SELECT id, v FROM big"}
 FETCH = "\ndf = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])"
 CELLS = {
@@ -52,13 +52,15 @@ LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlch
 
 def cell_for(name: str, cell: str) -> str | None:
     """The cell's code for a query, or None when that route does not run it."""
-    if name == "point, bound id":
+    if name == "bound point":
         return CELLS["psycopg-bound"] if cell == "psycopg" else None
     return CELLS[cell]
 
 
 def worker(side: str, dsn: str, url: str) -> None:
-    """Reads ``<query> <cell> <n>`` lines; answers with the ms of each of n runs (JSON)."""
+    """Reads ``<query> <cell> <n>`` lines; answers with the wall and CPU ms of each of n runs
+    (JSON). CPU time (the worker process's, the guard's threads included) is what the guard
+    adds itself; wall time adds the server's round trips and whatever else loads the machine."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -77,9 +79,9 @@ def worker(side: str, dsn: str, url: str) -> None:
         code = str(cell_for(name, cell)).format(q=QUERIES[name])
         out = []
         for _ in range(int(n)):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = shell.run_cell(code, silent=True)
-            out.append((time.perf_counter() - t) * 1000)
+            out.append(((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000))
             if not r.success:
                 raise SystemExit(f"{side} {cell} failed: {r.error_in_exec or r.error_before_exec}")
             shell.run_cell("df = None", silent=True)   # the last result is freed outside the timing
@@ -87,8 +89,8 @@ def worker(side: str, dsn: str, url: str) -> None:
         print(json.dumps(out), flush=True)
 
 
-def measure(rounds: int, batch: int, big_batch: int, before: str = ""
-            ) -> dict[str, dict[str, float]]:
+def measure(rounds: int, batch: int, big_batch: int, before: str = "",
+            queries: tuple[str, ...] = tuple(QUERIES)) -> dict[str, dict[str, float]]:
     sys.path.insert(0, str(ROOT))
     from tests.pg.pgserver import start
 
@@ -107,9 +109,9 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = ""
             while procs[side].stdout.readline().strip() != "ready":
                 if procs[side].poll() is not None:
                     raise SystemExit(f"the {side} worker did not start")
-        times: dict[tuple[str, str, str], list[float]] = {}
+        times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
-            for name in QUERIES:
+            for name in queries:
                 n = big_batch if name == "100k rows" else batch
                 order = sides[r % len(sides):] + sides[:r % len(sides)]   # who goes first rotates
                 for side in order:
@@ -129,7 +131,9 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = ""
         server.stop()
     res: dict[str, dict[str, float]] = {}
     for (name, side, cell), ts in times.items():
-        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(ts)
+        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(w for w, _ in ts)
+        res.setdefault(f"{name} (CPU)", {})[LABELS[(side, cell)]] = statistics.median(
+            c for _, c in ts)
     return res
 
 
@@ -157,13 +161,16 @@ def main() -> None:
     ap.add_argument("--big-batch", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--before", default="", help="a folder holding an older jupyter_guard")
+    ap.add_argument("--queries", default=",".join(QUERIES),
+                    help=f"comma-separated, of: {', '.join(QUERIES)}")
     a = ap.parse_args()
-    res = measure(a.rounds, a.batch, a.big_batch, a.before)
+    res = measure(a.rounds, a.batch, a.big_batch, a.before,
+                  tuple(q.strip() for q in a.queries.split(",")))
     if a.json:
         print(json.dumps(res))
         return
     for name, tool, base, ms, base_ms in rows(res):
-        print(f"{name:15} {tool:32} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
+        print(f"{name:21} {tool:32} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
               f"{ms - base_ms:+.2f} ms  x{ms / base_ms:.2f}")
 
 
