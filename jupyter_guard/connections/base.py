@@ -133,6 +133,15 @@ class ConnectionKind:
     def needs_effect(self, text: str) -> bool:
         return False
 
+    def pure_read(self, text: str) -> bool:
+        """Whether ``text`` can change nothing (its analysis is then reused for the same
+        statement with other values: ``read_shape``)."""
+        return False
+
+    def read_shape(self, text: str) -> tuple[Any, ...] | None:
+        """``text`` with the values of its literals left out; None when it cannot be read."""
+        return None
+
     def for_effect(self, analysis: Any, conn: Any, policy: Any) -> Any:
         """The static analysis adjusted for what the effect check will measure."""
         return analysis

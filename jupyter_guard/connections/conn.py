@@ -109,13 +109,19 @@ def from_object(obj: Any, name: str) -> Conn:
 
 
 def from_url(url: str) -> Conn:
+    """A ``Conn`` for ``url``, named without its password (the name reaches messages, the
+    decision's context and the audit)."""
+    from jupyter_guard.mask.text import strip_url_passwords  # late: only when a URL is opened
+
     for kind in kinds():
         conn: Conn | None = kind.open(url)
         if conn is not None:
+            conn.name = strip_url_passwords(conn.name)
             return conn
     from jupyter_guard.connections.sqlalchemy import open_url  # late: only when a URL is opened
 
     opened: Conn = open_url(url)
+    opened.name = strip_url_passwords(opened.name)
     return opened
 
 

@@ -146,6 +146,11 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
             return value
     except Exception:  # noqa: BLE001 - an object whose type cannot be inspected is not a driver's: left alone
         return value
+    if driver_of(value) == "asyncpg":
+        # late: dbapi_asyncpg imports this module at load
+        from jupyter_guard.connections import dbapi_asyncpg
+
+        return dbapi_asyncpg.wrap_existing(value, guard)
     if _async(value):
         # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
@@ -222,6 +227,12 @@ def _dialect_drivers() -> tuple[str, ...]:
 def patch(module: ModuleType, name: str, guard: Guard) -> None:
     """``module.connect`` (and psycopg's ``Connection.connect``) return guarded connections."""
     if getattr(module, "_jupyter_guard_dbapi", False):
+        return
+    if name == "asyncpg":   # asyncio only, and no libpq: its own module
+        from jupyter_guard.connections import dbapi_asyncpg  # late: it imports this module
+
+        dbapi_asyncpg.patch(module, guard, PATCHED)
+        module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         return
     if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies
         from jupyter_guard.connections import dbapi_pg2  # late: it imports PATCHED from here

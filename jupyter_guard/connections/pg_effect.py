@@ -59,9 +59,14 @@ Snapshot = tuple[dict[int, Rel], tuple[str, str, str]]
 
 def take(cursor: Any) -> Snapshot:
     cursor.execute(SNAPSHOT)
+    return parse(cursor.fetchall())
+
+
+def parse(rows: Any) -> Snapshot:
+    """The rows of ``SNAPSHOT`` (a DB-API cursor's tuples or asyncpg's records)."""
     rels: dict[int, Rel] = {}
     settings = ("", "", "")
-    for oid, schema, name, node, ncols, upd, dele, dis, kind in cursor.fetchall():
+    for oid, schema, name, node, ncols, upd, dele, dis, kind in rows:
         if oid == -1:
             settings = (str(schema), str(name), str(kind))
         else:

@@ -44,7 +44,17 @@ def dbapi_of(conn: Conn) -> Iterator[Any]:
     SQLAlchemy connection, or a DB-API connection."""
     raw = conn.raw
     if hasattr(raw, "raw_connection"):                 # an Engine
-        pooled = raw.raw_connection()
+        try:
+            pooled = raw.raw_connection()
+        except Exception as e:  # noqa: BLE001 - no connection, nothing ran: one line naming it
+            from jupyter_guard.errors import SqlError
+            from jupyter_guard.mask.text import strip_url_passwords
+
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first.split(") ", 1)[-1] if first.startswith("(") else first
+            raise SqlError(f"cannot connect to {strip_url_passwords(conn.name)}: "
+                           f"{strip_url_passwords(first)[:300]}. Nothing ran: check the "
+                           "URL, the server and the credentials") from None
         try:
             yield unwrap(pooled.dbapi_connection)
         finally:

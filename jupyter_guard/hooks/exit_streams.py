@@ -37,7 +37,9 @@ def _checker(fx: Any) -> Any:
         except TypeError:
             return   # not a buffer: the write itself raises
         if n >= _MIN and fx.rt.user_stack(sys._getframe(depth)):
-            fx.check(data, str(dest), how)
+            # a descriptor is named only now: the guard's own writes (its audit journal, every
+            # cell) skip the readlink
+            fx.check(data, _fd_name(dest) if isinstance(dest, int) else str(dest), how)
     return check
 
 
@@ -66,16 +68,16 @@ def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
     o_write, o_pwrite, o_writev = os.write, os.pwrite, os.writev
 
     def write(fd: int, data: Any) -> int:
-        check(data, _fd_name(fd), "os.write")
+        check(data, fd, "os.write")
         return o_write(fd, data)
 
     def pwrite(fd: int, data: Any, offset: int) -> int:
-        check(data, _fd_name(fd), "os.pwrite")
+        check(data, fd, "os.pwrite")
         return o_pwrite(fd, data, offset)
 
     def writev(fd: int, buffers: Any) -> int:
         buffers = list(buffers)
-        check(b"".join(bytes(b) for b in buffers), _fd_name(fd), "os.writev")
+        check(b"".join(bytes(b) for b in buffers), fd, "os.writev")
         return o_writev(fd, buffers)
 
     for name, fn, orig in (("write", write, o_write), ("pwrite", pwrite, o_pwrite),

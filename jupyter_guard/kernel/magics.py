@@ -80,9 +80,10 @@ class GuardMagics(Magics):
     def _connection(self, spec: str | None) -> Conn:
         cur = sql_params.CURRENT
         if spec:
-            if "://" in spec:
-                if cur[0] is None or cur[0].name != spec:
+            if "://" in spec:   # the Conn's name has no password: the URL typed is kept here
+                if cur[0] is None or getattr(self, "_url", None) != (spec, cur[0]):
                     cur[0] = connections.from_url(spec)
+                    self._url = (spec, cur[0])
             elif spec in sql_params.ALIASES and spec not in self._shell.user_ns:
                 cur[0] = sql_params.ALIASES[spec]
             elif spec in self._shell.user_ns:
