@@ -100,6 +100,10 @@ class Guard:
     def runtime_sql(self) -> bool:
         return self.plugs.runtime_sql
 
+    @runtime_sql.setter
+    def runtime_sql(self, on: bool) -> None:   # tests and benchmarks on a bare guard: ``plug``
+        self.plug(runtime_sql=on)
+
     @property
     def runtime_files(self) -> bool:
         return self.plugs.runtime_files
