@@ -105,6 +105,12 @@ def test_an_analysts_notebook(lab: dict[str, Any]) -> None:
             expect(bulk).to_contain_text("SELECT COUNT(*) FROM orders WHERE amount > 1")
             export = output("export")
             expect(export).to_contain_text("[exfiltration]")
+            # the refused statement, its sensitive column underlined
+            shown = export.inner_text().splitlines()
+            stmt = next(i for i, line in enumerate(shown) if "> COPY (SELECT id, email" in line)
+            col = shown[stmt].index("email")
+            assert shown[stmt + 1][col:col + 5] == "^^^^^", shown
+            assert set(shown[stmt + 1][:col]) <= {" "}, shown
             expect(export).to_contain_text(
                 f"Safer: export the same rows without the sensitive columns: "
                 f"COPY (SELECT id FROM customers) TO '{out}'")
