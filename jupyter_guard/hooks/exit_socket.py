@@ -51,8 +51,33 @@ def _host(sock: Any) -> str | None:
     return host[7:] if host.startswith("::ffff:") else host
 
 
+_ADDRESSES: dict[str, frozenset[str]] = {}
+
+
+def _addresses(name: str) -> frozenset[str]:
+    """The addresses ``name`` resolves to (once per name and process; none if it does not)."""
+    found = _ADDRESSES.get(name)
+    if found is None:
+        from jupyter_guard.hooks.state import Busy
+
+        try:
+            with Busy():
+                found = frozenset(str(a[4][0]).lower() for a in socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            found = frozenset()
+        _ADDRESSES[name] = found
+    return found
+
+
 def allow(sock: Any, host: str) -> None:
-    """The HTTP layer sends through ``sock`` to ``host``, a host the policy allows."""
+    """The HTTP layer sends through ``sock`` to ``host``, a host the policy allows: its sends
+    pass when the socket's peer is one of the host's addresses (a connection's ``sock``
+    swapped for another is judged by its own peer)."""
+    if _seen.get(sock, ("",))[0] == host.lower():
+        return
+    peer = _host(sock)
+    if not peer or (peer != host.lower() and peer not in _addresses(host.lower())):
+        return
     try:
         _seen[sock] = [host.lower(), b"", 0]
     except TypeError:   # not weak-referenceable: its sends are judged by address
@@ -61,7 +86,10 @@ def allow(sock: Any, host: str) -> None:
 
 def judged(sock: Any, n: int) -> None:
     """The HTTP layer judged the next ``n`` bytes ``sock`` sends (its request line, headers and
-    body bytes): they are not scanned a second time here."""
+    body bytes): they are not scanned a second time here. (No credit while nothing is looked
+    for: ``check`` would not spend it, and it must not cover later sends.)"""
+    if not exits.known:
+        return
     entry = _seen.get(sock)
     if entry is None:
         host = _host(sock)
@@ -77,8 +105,8 @@ def judged(sock: Any, n: int) -> None:
 
 def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None) -> None:
     """Refuse (``exfiltration``) a send that carries a sensitive value to a host not allowed."""
-    if busy():
-        return
+    if not exits.known or busy():
+        return   # no value read from a sensitive column yet: nothing to look for
     entry = _seen.get(sock)
     if entry is None:
         host = _host(sock) if addr is None else ""

