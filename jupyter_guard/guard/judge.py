@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.refusal import audit_note, blocked_error
+from jupyter_guard.guard.refusal import audit_note, blocked_error, refusal_for
 from jupyter_guard.model import Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context
@@ -66,6 +66,7 @@ def refuse(guard: Guard, judgement: Judgement, *, kind: str, code: str,
     ``verdict`` replaces the judgement's (a measured effect refused); ``shown`` is the code the
     user ran when the refused statement is part of it."""
     v = judgement.verdict if verdict is None else verdict
+    refusal_for(v, dialect)   # described in the caller's dialect before it is recorded
     if record:
         judged = judgement if v is judgement.verdict else replace(judgement, verdict=v)
         guard.begin(kind=kind, code=code, judgement=judged, status="blocked", **where)

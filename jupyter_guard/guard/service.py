@@ -23,6 +23,7 @@ from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
+from jupyter_guard.guard.refusal import recorded_refusal
 from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
 from jupyter_guard.hooks.child import read_text, walk_files
 from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
@@ -319,7 +320,7 @@ class Guard:
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
                     lineage=lineage, groups=self.groups_now(),
-                    facts=self._facts(judgement), server_event_id=server_event)
+                    facts=self._facts(judgement, v, status), server_event_id=server_event)
             except Exception as e:  # noqa: BLE001 - the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"
@@ -380,15 +381,20 @@ class Guard:
         return lineage_of(j.intents, j.analysis.vars_written, j.analysis.vars_read,
                           self.policy.is_sensitive_column, marked)
 
-    def _facts(self, j: Judgement | None) -> dict[str, Any] | None:
-        if j is None or j.ctx is None:
-            return None
-        facts = facts_of(j.intents, j.ctx)
-        if facts is not None:
-            if j.analysis.errors:
-                facts["errors"] = list(j.analysis.errors)
-            if j.approved_by:
-                facts["approved_by"] = j.approved_by
+    def _facts(self, j: Judgement | None, v: Verdict, status: str) -> dict[str, Any] | None:
+        """What ``replay`` needs, and the structured refusal (``refusal``) of a refused event
+        or of one audit mode let through, as the user and the events API see it."""
+        facts = None
+        if j is not None and j.ctx is not None:
+            facts = facts_of(j.intents, j.ctx)
+            if facts is not None:
+                if j.analysis.errors:
+                    facts["errors"] = list(j.analysis.errors)
+                if j.approved_by:
+                    facts["approved_by"] = j.approved_by
+        refusal = recorded_refusal(self, v, status) if j is not None else None
+        if refusal is not None:
+            facts = {**(facts or {}), "refusal": refusal}
         return facts
 
     def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,

@@ -309,13 +309,15 @@ class GateMixin:
         if verdict.refuses:
             grant = gate.approval(user, code, msg_id, kernel_id)
             if grant is None:
+                err = refusal(verdict, gate.policy)
+                if err.details:   # the audit event carries what the user and agents are shown
+                    facts = {**(facts or {}), "refusal": err.details}
                 event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked", facts)
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
                 from jupyter_guard.server.gate_refusal import refusal_code
 
                 # the kernel raises the refusal in its turn, as any other error (Run All stops)
-                err = refusal(verdict, gate.policy)
                 msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
                 self._jg_refused = getattr(self, "_jg_refused", None) or {}
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
@@ -335,6 +337,10 @@ class GateMixin:
         msg["metadata"] = meta
         if approved_by and facts is not None:
             facts["approved_by"] = approved_by
+        if verdict.decision == "warn" and verdict.reason.startswith(("would block",
+                                                                     "would approval")):
+            # audit mode: the event says what enforce mode would have refused, as a refusal
+            facts = {**(facts or {}), "refusal": refusal(verdict, gate.policy).details}
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
