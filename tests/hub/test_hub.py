@@ -7,6 +7,7 @@ again; the table's state proves each step."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import pwd
@@ -84,6 +85,25 @@ class KernelWs:
 
     def close(self) -> None:
         self.ws.close()
+
+
+def server_token(root: Path, user: str) -> str:
+    """The hub token in the environment of ``user``'s single-user server (read as root here, as
+    anything under that user's account could)."""
+    uid = pwd.getpwnam(user).pw_uid
+    for pid in marked(str(root)):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"jupyterhub.singleuser" not in fh.read():
+                    continue
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = dict(v.split(b"=", 1) for v in fh.read().split(b"\0") if b"=" in v)
+        except OSError:
+            continue
+        return env[b"JUPYTERHUB_API_TOKEN"].decode()
+    raise AssertionError(f"no single-user server of {user}")
 
 
 def refused(reply: dict[str, Any]) -> bool:
@@ -195,11 +215,24 @@ def test_the_key_is_the_services_and_gina_approves_alices_drop_through_the_hub(h
         assert cli.returncode == 1 and "alice has no role that may approve" in cli.stderr, cli
         assert refused(k.run(DROP)[0]) and k.run(count)[1].strip() == "1"
 
+        # alice's server token (her server's environment, which her kernels can read) speaks
+        # for alice only: no stamp for gina, no decision on her own request
+        server_t = server_token(hub.root, "alice")
+        assert call(hub.service("server/stamp"), server_t, {
+            "user": "gina", "actor": "human", "msg_id": "m", "code_sha256": "0" * 64})[0] == 403
+        assert call(hub.service(f"server/requests/{rid}/decide"), server_t,
+                    {"decision": "approve"})[0] == 403
+        assert call(hub.service(f"approvals/{rid}"), server_t, {"decision": "approve"})[0] == 403
+
         # gina approves through the hub with her own token: the cell runs once
         code, decided = call(hub.service(f"approvals/{rid}"), gina_t,
                              {"decision": "approve", "reason": "ok for tonight"})
         assert code == 200 and (decided["status"], decided["decided_by"]) == \
             ("approved", "gina"), decided
+        # gina cannot spend alice's approval for herself
+        assert call(hub.service("server/spend"), gina_t, {
+            "code_sha256": hashlib.sha256(DROP.encode()).hexdigest(), "msg_id": "x",
+            "kernel_id": k.kernel_id})[0] == 404
         ran = k.run(DROP)[0]
         assert ran["status"] == "ok", ran
         assert k.run(count)[1].strip() == "0"
