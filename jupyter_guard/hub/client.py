@@ -10,11 +10,12 @@ unsigned (it runs as the kernel's owner) and approves nothing.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,26 +47,58 @@ def hub_mode() -> bool:
 
 
 class HubLink:
+    """One kept-alive HTTP connection to the service (a cell's stamp is one round trip)."""
+
     def __init__(self, url: str, token: str) -> None:
         self.url, self._token = url, token
+        parts = urllib.parse.urlsplit(url)
+        self._https, self._host = parts.scheme == "https", parts.netloc
+        self._path = parts.path.rstrip("/") + "/" + API
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
 
     def call(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        req = urllib.request.Request(
-            self.url + API + path, data=None if body is None else json.dumps(body).encode(),
-            method="GET" if body is None else "POST",
-            headers={"Content-Type": "application/json", "Authorization": f"token {self._token}"})
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"token {self._token}"}
+        with self._lock:
+            for attempt in (0, 1):
+                reused = self._conn is not None
+                try:
+                    conn = self._connection()
+                    conn.request("GET" if data is None else "POST", self._path + path, data,
+                                 headers)
+                    resp = conn.getresponse()
+                    raw = resp.read()
+                    break
+                except (http.client.RemoteDisconnected, ConnectionResetError,
+                        BrokenPipeError) as e:
+                    self._drop()
+                    if not reused or attempt:   # a kept connection the service closed: once more
+                        raise HubError(0, f"the guard's hub service at {self.url} could not "
+                                       f"be reached ({e})") from e
+                except (OSError, http.client.HTTPException) as e:
+                    self._drop()
+                    raise HubError(0, f"the guard's hub service at {self.url} could not be "
+                                   f"reached ({e})") from e
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            try:
-                message = json.loads(e.read() or b"{}").get("message") or e.reason
-            except (OSError, ValueError, AttributeError):
-                message = e.reason
-            raise HubError(e.code, f"the guard's hub service: {message}") from e
-        except (OSError, ValueError) as e:
-            raise HubError(0, f"the guard's hub service at {self.url} could not be reached "
-                           f"({e})") from e
+            got = json.loads(raw or b"null")
+        except ValueError as e:
+            raise HubError(resp.status, f"the guard's hub service sent no JSON ({e})") from e
+        if resp.status >= 400:
+            message = got.get("message") if isinstance(got, dict) else None
+            raise HubError(resp.status, f"the guard's hub service: {message or resp.reason}")
+        return got
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._conn = cls(self._host, timeout=TIMEOUT_S)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def link(env: Mapping[str, str] | None = None) -> HubLink:

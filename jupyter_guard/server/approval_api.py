@@ -259,9 +259,11 @@ def setup_approvals(serverapp: Any, gate: Any) -> ApprovalService:
     from jupyter_guard.server.approval_notify import Notifier
 
     # hub mode: the store is the hub service's (this server keeps none)
-    store: Any = hub_store() if hub_mode() else ApprovalStore(default_path(), gate.signer)
-    def urls() -> Any:
-        return getattr(gate.policy, "approval_notify", ())
+    hub = hub_mode()
+    store: Any = hub_store() if hub else ApprovalStore(default_path(), gate.signer)
+
+    def urls() -> Any:   # in hub mode the service posts the webhooks (once, for everyone)
+        return () if hub else getattr(gate.policy, "approval_notify", ())
 
     service = ApprovalService(gate, store, Notifier(getattr(serverapp, "event_logger", None),
                                                     urls))
