@@ -169,6 +169,7 @@ def test_the_key_is_the_services_and_gina_approves_alices_drop_through_the_hub(h
         status = k.run("%guard status")[1]
         assert "signed: cells run as the user the jupyter server signs" in status, status
         assert "approvals through the server" in status, status
+        assert "JupyterHub: the key is the guard's hub service's" in status, status
 
         # alice's kernel cannot read the key: the OS refuses (another account's 0600 file)
         reply, out = k.run(
@@ -214,6 +215,18 @@ def test_the_key_is_the_services_and_gina_approves_alices_drop_through_the_hub(h
             capture_output=True, text=True, timeout=300)
         assert cli.returncode == 1 and "alice has no role that may approve" in cli.stderr, cli
         assert refused(k.run(DROP)[0]) and k.run(count)[1].strip() == "1"
+
+        # gina's own server (hub mode) lists it for her sidebar, from the service's store
+        hub.spawn("gina")
+        code, listed = call(f"{hub.url}/user/gina/jupyter-guard/api/approvals?status=pending",
+                            gina_t)
+        assert code == 200 and listed["may_approve"] is True, listed
+        assert [(r["requester"], r["may_decide"]) for r in listed["requests"]
+                if r["id"] == rid] == [("alice", True)], listed
+        code, mine = call(f"{hub.url}/user/alice/jupyter-guard/api/approvals?status=mine",
+                          alice_t)
+        assert code == 200 and [(r["status"], r["may_decide"]) for r in mine["requests"]
+                                if r["id"] == rid] == [("pending", False)], mine
 
         # alice's server token (her server's environment, which her kernels can read) speaks
         # for alice only: no stamp for gina, no decision on her own request
