@@ -166,7 +166,7 @@ class HubStore:
         except HubError as e:
             if e.status == 404:
                 return None
-            raise
+            raise _unavailable(e) from e
 
     def decide(self, request_id: str, *, approver: str, verdict: str, reason: str = "",
                lifetime_s: float = 3600.0) -> dict[str, Any]:
@@ -187,14 +187,17 @@ class HubStore:
         except HubError as e:
             if e.status == 404:
                 return None
-            raise
+            raise _unavailable(e) from e
         return dict(got["request"]), dict(got["grant"])
 
     def sweep(self) -> list[dict[str, Any]]:
         return []     # the service sweeps its store and tells approvers itself
 
     def listing(self) -> list[dict[str, Any]]:
-        rows = self.hub.call("server/requests")["requests"]
+        try:
+            rows = self.hub.call("server/requests")["requests"]
+        except HubError as e:
+            raise _unavailable(e) from e
         return sorted((dict(r) for r in rows), key=lambda r: r["created_at"], reverse=True)
 
     @staticmethod
@@ -208,12 +211,20 @@ class HubStore:
             if e.status == 409:
                 raise conflict(str(e)) from e
             if e.status in (400, 403, 404):
-                raise web.HTTPError(e.status, str(e)) from e
-            raise web.HTTPError(503, str(e)) from e
+                raise web.HTTPError(e.status, str(e).replace("%", "%%")) from e
+            raise _unavailable(e) from e
         if got.get("requester") != user and got.get("decided_by") != user:
             raise web.HTTPError(403, f"the guard's hub service acted for {got.get('requester')},"
                                 f" not {user}")
         return got
+
+
+def _unavailable(e: HubError) -> Exception:
+    """The server's API answers 503 with the reason (approvals wait for the service)."""
+    from tornado import web
+
+    return web.HTTPError(503 if e.status in (0, 500, 502, 503) else e.status,
+                         str(e).replace("%", "%%"))
 
 
 def _safe(request_id: str) -> str:
@@ -223,7 +234,7 @@ def _safe(request_id: str) -> str:
 
 
 def hub_signer() -> HubSigner:
-    return HubSigner(link())
+    return HubSigner(link(), START_WAIT_S)
 
 
 def hub_store() -> HubStore:
