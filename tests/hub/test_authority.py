@@ -108,3 +108,22 @@ def test_a_broken_policy_lets_nobody_approve(tmp_path: Path, authority: Authorit
     with pytest.raises(Refused) as e:
         authority.decide(GINA, req["id"], "approve", "")
     assert e.value.status == 403
+
+
+def test_expired_requests_and_approvals_are_refused_and_shown(authority: Authority) -> None:
+    sent: list[str] = []
+    authority.notify = lambda name, req: sent.append(name)
+    now = [1_000_000.0]
+    authority.store.clock = lambda: now[0]
+    pending = authority.create(ALICE, {"code": DROP, "msg_id": "m1"})
+    approved = authority.create(ALICE, {"code": DROP + " -- again", "msg_id": "m2"})
+    authority.decide(GINA, approved["id"], "approve", "")
+    now[0] += 2 * 24 * 3600.0          # past the request's day and the approval's hour
+    shown = {r["id"]: r["status"] for r in authority.listing(GINA, "all")["requests"]}
+    assert shown == {pending["id"]: "expired", approved["id"]: "expired"}
+    assert sent.count("approval-expired") == 2
+    with pytest.raises(Refused) as e:
+        authority.decide(GINA, pending["id"], "approve", "")
+    assert e.value.status == 409
+    assert authority.spend(ALICE, {"code_sha256": approved["code_sha256"], "msg_id": "run",
+                                   "kernel_id": "k"}) is None
