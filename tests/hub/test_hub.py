@@ -261,6 +261,20 @@ def test_the_key_is_the_services_and_gina_approves_alices_drop_through_the_hub(h
         code, after = call(hub.service("approvals?status=all"), gina_t)
         assert [r["status"] for r in after["requests"] if r["id"] == rid] == ["used"]
 
+        # asked again, gina denies from her own server (the sidebar's button): the service holds
+        # the decision, and the DROP stays refused
+        reply, out = k.run("%guard request once more")
+        found = re.search(r"Approval requested: (\w+)", out)
+        assert reply["status"] == "ok" and found, (reply, out)
+        second = found.group(1)
+        code, denied = call(f"{hub.url}/user/gina/jupyter-guard/api/approvals/{second}", gina_t,
+                            {"decision": "deny", "reason": "not twice"})
+        assert code == 200 and (denied["status"], denied["decided_by"]) == ("denied", "gina"), \
+            denied
+        code, held = call(hub.service("approvals?status=all"), gina_t)
+        assert [r["status"] for r in held["requests"] if r["id"] == second] == ["denied"]
+        assert refused(k.run(DROP)[0]) and k.run(count)[1].strip() == "1"
+
         # nothing of the key reached any message alice's server sent
         for text in k.seen:
             assert secret not in text and raw.hex() not in text
