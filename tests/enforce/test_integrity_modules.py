@@ -50,7 +50,7 @@ for n, m in list(sys.modules.items()):
 print('SWAPPED', len(orig), len({n for n, _ in orig}))
 """
 CHECK = """
-left = sorted(f'{n}.{k}' for (n, k), f in orig.items() if vars(sys.modules[n])[k] is not f)
+left = sorted(f'{n}.{k}' for (n, k), f in orig.items() if f.__globals__[k] is not f)
 print('LEFT', left[:20])
 print('PACKAGES', sorted({n.split('.')[1] for n, _ in orig if n.count('.') >= 2}))
 """
