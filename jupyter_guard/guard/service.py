@@ -26,7 +26,7 @@ from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 -
 from jupyter_guard.guard.lineage import facts_of, lineage_of
 from jupyter_guard.guard.own_intents import _new_file, _real_twins, needs_database, opens_store
 from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
-from jupyter_guard.guard.refusal import blocked_error
+from jupyter_guard.guard.refusal import blocked_error, recorded_refusal
 from jupyter_guard.hooks.child import read_text, walk_files
 from jupyter_guard.hooks.state import busy_wrap
 from jupyter_guard.model import Analysis, Decision, Intent, Verdict, combine
@@ -327,7 +327,7 @@ class Guard:
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
                     lineage=lineage, groups=self.groups_now(),
-                    facts=self._facts(judgement), server_event_id=server_event)
+                    facts=self._facts(judgement, v, status), server_event_id=server_event)
             except Exception as e:  # noqa: BLE001 - the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"
@@ -390,15 +390,20 @@ class Guard:
         return lineage_of(j.intents, j.analysis.vars_written, j.analysis.vars_read,
                           self.policy.is_sensitive_column, marked)
 
-    def _facts(self, j: Judgement | None) -> dict[str, Any] | None:
-        if j is None or j.ctx is None:
-            return None
-        facts = facts_of(j.intents, j.ctx)
-        if facts is not None:
-            if j.analysis.errors:
-                facts["errors"] = list(j.analysis.errors)
-            if j.approved_by:
-                facts["approved_by"] = j.approved_by
+    def _facts(self, j: Judgement | None, v: Verdict, status: str) -> dict[str, Any] | None:
+        """What ``replay`` needs, and the structured refusal (``refusal``) of a refused event
+        or of one audit mode let through, as the user and the events API see it."""
+        facts = None
+        if j is not None and j.ctx is not None:
+            facts = facts_of(j.intents, j.ctx)
+            if facts is not None:
+                if j.analysis.errors:
+                    facts["errors"] = list(j.analysis.errors)
+                if j.approved_by:
+                    facts["approved_by"] = j.approved_by
+        refusal = recorded_refusal(self, v, status) if j is not None else None
+        if refusal is not None:
+            facts = {**(facts or {}), "refusal": refusal}
         return facts
 
     def note(self, kind: str, code: str, decision: Decision, rule_id: str, reason: str,

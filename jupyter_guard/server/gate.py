@@ -312,9 +312,12 @@ class GateMixin:
                 from jupyter_guard.guard.judge import Judgement, refuse
                 from jupyter_guard.server.gate_refusal import GateRefusals, refusal_code
 
-                sink = GateRefusals(lambda v, status: self._jg_log(
-                    code, user, groups, actor, v, msg, status, facts),
-                    lambda v: refusal(v, gate.policy))
+                def log(v: Verdict, status: str) -> str:
+                    shown = refusal(v, gate.policy).details   # what the user and agents see
+                    kept = {**(facts or {}), "refusal": shown} if shown else facts
+                    return self._jg_log(code, user, groups, actor, v, msg, status, kept)
+
+                sink = GateRefusals(log, lambda v: refusal(v, gate.policy))
                 # the kernel raises the refusal in its turn, as any other error (Run All stops)
                 err = refuse(sink, Judgement(verdict, (verdict,), Analysis(intents), intents),
                              kind="server", code=code)
@@ -340,6 +343,10 @@ class GateMixin:
         msg["metadata"] = meta
         if approved_by and facts is not None:
             facts["approved_by"] = approved_by
+        if verdict.decision == "warn" and verdict.reason.startswith(("would block",
+                                                                     "would approval")):
+            # audit mode: the event says what enforce mode would have refused, as a refusal
+            facts = {**(facts or {}), "refusal": refusal(verdict, gate.policy).details}
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
