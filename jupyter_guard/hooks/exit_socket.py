@@ -193,7 +193,7 @@ def install(rt: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
     for name, fn, orig in (("send", send, o_send), ("sendall", sendall, o_sendall),
                            ("sendto", sendto, o_sendto), ("sendmsg", sendmsg, o_sendmsg)):
-        fn._jg = True  # type: ignore[union-attr]  # a mark on the guard's own wrapper
+        fn._jg = True  # type: ignore[union-attr]  # a marker on our own functions
         fn.__name__, fn.__doc__ = name, orig.__doc__
         type.__setattr__(cls, name, fn)
         patched[(cls, name)] = fn
