@@ -4,7 +4,8 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``;
+``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``,
+``bench_hub`` (a real JupyterHub; as root only);
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 ``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
@@ -63,6 +64,8 @@ def collect(quick: bool) -> dict[str, Any]:
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
+    # a real JupyterHub (root only; otherwise the reason it was skipped)
+    res["hub"] = bench("bench_hub.py", "--repeat", "100" if quick else "300")
     return res
 
 
@@ -191,6 +194,17 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("approvals", "using an approval: kernel checks the signed grant (CPU)",
                     f"{used['kernel_check_us']:.0f} µs", "only cells that use an approval",
                     "-"))
+    hub = r.get("hub") or {}
+    if "hub service stamp" in hub:
+        trip, local = hub["round trip (pubkey)"], hub["local server stamp"]
+        out.append(("hub mode", "per cell: the hub service signs the stamp (wall, loopback)",
+                    f"{hub['hub service stamp']['median_ms']:.2f} ms "
+                    f"(p95 {hub['hub service stamp']['p95_ms']:.1f})",
+                    f"bare round trip {trip['median_ms']:.2f} ms; local key "
+                    f"{local['median_ms']:.2f} ms", "-"))
+    elif hub.get("skipped"):
+        out.append(("hub mode", "per cell: the hub service signs the stamp", "skipped",
+                    str(hub["skipped"])[:80], "-"))
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
-from jupyter_guard.hooks import exit_files, exit_net, lazy
+from jupyter_guard.hooks import exit_files, exit_net, exit_socket, lazy
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy
@@ -105,6 +105,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
     exit_files.install(rt, MODULE_PATCHED, PATCHED)
     lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
         rt, m, PATCHED, MODULE_PATCHED))
+    exit_socket.install(rt, PATCHED)
+    lazy.when_imported("ssl", lambda m: exit_socket.install_ssl(rt, m, PATCHED))
+    lazy.when_imported("multiprocessing.connection", lambda m: exit_socket.install_listener(
+        rt, m, PATCHED))
 
     def guard_file(real: str) -> bool:
         return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
@@ -112,7 +116,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
         if path is None:
             return []
-        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]  # the action name comes from a table of valid names
         real = os.path.realpath(path) if UNKNOWN not in path else path
         if real != os.path.abspath(path):
             out.append(out[0].with_(target=real))
@@ -270,6 +274,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
 
     def on_http_send(args: tuple[Any, ...], f: FrameType) -> None:  # http.client.send(conn, data)
         conn, data = args[0], args[1]
+        sock = getattr(conn, "sock", None)
+        if sock is not None and exit_net.allowed(rt, str(getattr(conn, "host", "") or "")):
+            exit_socket.allow(sock, str(conn.host))   # its address alone would not say so
         if isinstance(data, str):
             data = data.encode("latin-1", "replace")
         if not isinstance(data, (bytes, bytearray)):
@@ -284,6 +291,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
                     host = str(getattr(conn, "host", "") or "").lower()
                     exit_net.check_out(rt, host, bytes(data[:65536]), f"http://{host}",
                                        "HTTP request")
+                    if len(data) <= 65536 and sock is not None:
+                        exit_socket.judged(sock, len(data))   # scanned here: not again
                 return
         elif not head.startswith(_UPLOAD_METHODS) and not getattr(conn, "_jg_upload", False):
             return   # body bytes of a request already decided
