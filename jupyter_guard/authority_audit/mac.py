@@ -60,7 +60,8 @@ def load_or_create_key(folder: str) -> bytes:
             key = bytes.fromhex(fh.read().decode().strip())
         if len(key) < 32:
             raise ValueError(f"jupyter_guard: the audit MAC key {path} is too short; "
-                             "move it away to create a new one (old events no longer verify)")
+                             "move it away to create a new one (old events no longer verify)"
+                             ) from None
         return key
     key = secrets.token_bytes(32)
     with os.fdopen(fd, "wb") as fh:

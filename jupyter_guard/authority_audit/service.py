@@ -66,7 +66,8 @@ class AuditAuthority:
     def open(cls, folder: str, *, dsn: str = "", signer: Any = None) -> AuditAuthority:
         """The authority over ``folder`` (key files) and its ledger: SQLite in ``folder``, or
         PostgreSQL at ``dsn`` (hub mode). ``signer`` defaults to the Ed25519 key in ``folder``."""
-        from jupyter_guard.authority import Signer, load_or_create_key as ed25519_key
+        from jupyter_guard.authority import Signer
+        from jupyter_guard.authority import load_or_create_key as ed25519_key
 
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if signer is None:

@@ -102,7 +102,7 @@ def verify(ledger: Ledger, key: bytes, public: str,
     if res.checkpoint_gseq and expected - 1 < res.checkpoint_gseq:
         res.add("truncated", f"the ledger ends at event {expected - 1}, the signed checkpoint "
                 f"says {res.checkpoint_gseq}")
-    for sid, (head_gseq, events, _m) in signed.items():
+    for sid, (_head_gseq, events, _m) in signed.items():
         have = counts.get(sid, [0, 0])[0]
         if have == 0:
             res.add("deleted", f"deleted session {sid}: none of its {events} signed events left")
