@@ -1,0 +1,67 @@
+"""The jupyter server as the audit authority: mounts ``jupyter_guard.authority_audit`` on the
+server, with the server's own Ed25519 key, its folder, and who each kernel token stands for.
+
+A kernel token names the kernel the server started; the events it sends are recorded as the
+users whose cells the gate forwarded to that kernel (an event claiming anyone else is recorded
+as the kernel's user: the owner on a shared-token server, else the last user the gate forwarded
+a cell for). Settings (environment): ``JUPYTER_GUARD_AUDIT_DSN`` (PostgreSQL: hub mode),
+``JUPYTER_GUARD_AUDIT_COPY`` (the governance DuckDB copy; default
+``<authority folder>/audit-authority.duckdb``; ``0`` for none).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_guard.authority_audit.service import AuditAuthority, Principal
+
+DSN_ENV, COPY_ENV = "JUPYTER_GUARD_AUDIT_DSN", "JUPYTER_GUARD_AUDIT_COPY"
+COPY_NAME = "audit-authority.duckdb"
+
+
+def resolver(serverapp: Any, gate: Any) -> Any:
+    from jupyter_guard.server.auth import owner_name, shared_token
+
+    shared = shared_token(getattr(serverapp, "identity_provider", None))
+
+    def resolve(token: str) -> Principal | None:
+        service = getattr(gate, "approvals_service", None)
+        kernel_id = service.tokens.get(token) if service is not None and token else None
+        if kernel_id is None:
+            return None
+        if shared:
+            owner = owner_name()
+            return Principal(kernel_id, owner, frozenset({owner}))
+        forwarded = list(gate.kernel(kernel_id).forwarded.values())
+        users = frozenset(u for u, _ in forwarded)
+        return Principal(kernel_id, forwarded[-1][0] if forwarded else "unknown", users)
+
+    return resolve
+
+
+def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
+    """Mount the authority's handlers and start the mover; None when it cannot start (said in
+    the log: kernels then keep their record local, as without a server)."""
+    from jupyter_guard.authority_audit.handlers import mount
+    from jupyter_guard.authority_files import paths
+
+    folder = os.path.dirname(paths()[0])
+    try:
+        authority = AuditAuthority.open(folder, dsn=os.environ.get(DSN_ENV, "").strip(),
+                                        signer=gate.signer)
+    except Exception as e:  # noqa: BLE001 - no authority audit: kernels get 404 and keep their local record
+        serverapp.log.error("jupyter_guard: the audit authority cannot start: %s", e)
+        return None
+    mount(serverapp.web_app, serverapp.web_app.settings["base_url"], authority,
+          resolver(serverapp, gate))
+    copy = os.environ.get(COPY_ENV, "").strip() or os.path.join(folder, COPY_NAME)
+    if copy != "0":
+        from jupyter_guard.authority_audit.mover import Mover, MoverThread
+
+        thread = MoverThread(Mover(authority.ledger, copy))
+        thread.start()
+        gate.audit_mover = thread
+    gate.audit_authority = authority
+    serverapp.log.info("jupyter_guard: audit authority (%s), governance copy %s",
+                       "PostgreSQL" if os.environ.get(DSN_ENV) else "local ledger", copy)
+    return authority
