@@ -56,7 +56,7 @@ class EventsHandler(_Json):
             acked = await loop.run_in_executor(_POOL, self.authority.receive, principal, events)
         except BadBatch as e:
             raise web.HTTPError(400, str(e)) from e
-        except Exception as e:  # noqa: BLE001 - nothing is acknowledged: the kernel keeps its journal and resends
+        except Exception as e:  # any ledger failure: nothing is acknowledged, the kernel resends
             raise web.HTTPError(503, f"the audit ledger cannot be written: {e}") from e
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"acked": acked}))
