@@ -58,3 +58,15 @@ class AuthorityProc:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def write_batches(dsn: str, folder: str, who: int, batches: int) -> None:
+    """One authority process writing ``batches`` batches of 20 events (spawned by tests)."""
+    from jupyter_guard.authority_audit.service import AuditAuthority
+    from tests.authority_audit.conftest import ALICE, BOB, event
+
+    auth = AuditAuthority.open(folder, dsn=dsn)
+    principal = ALICE if who % 2 else BOB
+    for b in range(batches):
+        auth.receive(principal, [event(f"s-{who}", principal.default_user, n=b * 20 + i)
+                                 for i in range(20)])
