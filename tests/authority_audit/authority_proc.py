@@ -70,3 +70,14 @@ def write_batches(dsn: str, folder: str, who: int, batches: int) -> None:
     for b in range(batches):
         auth.receive(principal, [event(f"s-{who}", principal.default_user, n=b * 20 + i)
                                  for i in range(20)])
+
+
+def writer_dsn(db: object, role: str = "guard_writer") -> str:
+    """An INSERT-only role on the ledger of the test database ``db`` (tests/pg's ``Db``)."""
+    from jupyter_guard.authority_audit import pg as pgledger
+
+    server = db.server   # type: ignore[attr-defined]
+    server.query(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object "
+                 "THEN NULL; END $$", db="postgres")
+    pgledger.setup(db.dsn, role)   # type: ignore[attr-defined]
+    return str(server.dsn(db.name, role))   # type: ignore[attr-defined]
