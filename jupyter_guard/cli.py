@@ -126,7 +126,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if getattr(args, "authority", None):
         from jupyter_guard.authority_audit.cli import verify_authority
 
-        return verify_authority(args.authority, dsn=args.dsn or "", checkpoint=args.checkpoint or "",
+        return verify_authority(args.authority, dsn=args.dsn or "",
+                                checkpoint=args.checkpoint or "",
                                 as_json=getattr(args, "format", None) == "json")
     from jupyter_guard.record import verify
 
