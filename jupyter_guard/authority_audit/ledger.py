@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +129,7 @@ class Ledger:
                                  f"({', '.join('?' * len(COLUMNS))})"), rows)
 
     # -- reading ------------------------------------------------------------------------------
-    def rows(self, after: int = 0, batch: int = 5000) -> Iterator[Row]:
+    def rows(self, after: int = 0, batch: int = 5000) -> Generator[Row, None, None]:
         """Every event with ``gseq > after``, in order, read in batches (bounded memory)."""
         con = self._connect()
         try:

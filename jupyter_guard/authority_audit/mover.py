@@ -113,9 +113,9 @@ class Mover:
             first, last = events[0]["gseq"], events[-1]["gseq"]
             con = duckdb.connect(":memory:")
             try:
-                for name, rows, cols in (("li", lineage, LINEAGE_COLUMNS),
+                for name, data, cols in (("li", lineage, LINEAGE_COLUMNS),
                                          ("ev", events, EVENT_COLUMNS)):   # events last: listed
-                    con.register("_t", pa.Table.from_pylist(rows) if rows else
+                    con.register("_t", pa.Table.from_pylist(data) if data else
                                  pa.table({c: [] for c, _ in cols}))
                     select = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in cols)
                     target = self.parts / f"{name}-{first:012d}-{last:012d}.parquet"

@@ -26,7 +26,7 @@ def setup(admin_dsn: str, writer: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS guard_audit")
         for statement in SCHEMA:
-            con.execute(statement.format(p="guard_audit.", i=""))  # type: ignore[arg-type]
+            con.execute(statement.format(p="guard_audit.", i=""))
         role = sql.Identifier(writer)
         con.execute(sql.SQL("GRANT USAGE ON SCHEMA guard_audit TO {}").format(role))
         con.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA guard_audit FROM {}").format(role))

@@ -45,8 +45,8 @@ class Events:
             else:
                 self.running[str(row["event_id"])] = row
         elif kind == "end":
-            row = self.running.pop(str(line.get("event_id")), None)
-            if row is None:
+            row = self.running.pop(str(line.get("event_id")), {})
+            if not row:
                 return
             row.update({k: line.get(k) for k in ("status", "duration_ms", "rows_affected",
                                                  "finished_us", "seq", "prev_hash", "hash")})
