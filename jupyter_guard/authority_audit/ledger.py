@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -56,6 +57,21 @@ class Ledger:
 
     def __init__(self, key: bytes, signer: Any) -> None:
         self._key, self._signer = key, signer
+        self._local = threading.local()   # one writing connection per thread, kept open
+
+    def _writer(self) -> Any:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._connect()
+        return con
+
+    def _drop_writer(self) -> None:
+        con, self._local.con = getattr(self._local, "con", None), None
+        if con is not None:
+            try:
+                con.close()
+            except Exception:  # noqa: BLE001 - a broken connection is dropped either way; the next batch opens a new one
+                pass
 
     # -- backend ------------------------------------------------------------------------------
     def _connect(self) -> Any:
@@ -189,20 +205,24 @@ class SqliteLedger(Ledger):
         os.chmod(self.path, 0o600)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                              check_same_thread=False)
+        # WAL with NORMAL: a commit survives the process being killed (not a power loss)
+        con.execute("PRAGMA synchronous=NORMAL")
+        return con
 
     @contextmanager
     def _locked(self) -> Iterator[Any]:
-        con = self._connect()
+        con = self._writer()
         try:
-            con.execute("PRAGMA synchronous=NORMAL")
             con.execute("BEGIN IMMEDIATE")
-            cur = con.cursor()
-            try:
-                yield cur
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+        except sqlite3.Error:
+            self._drop_writer()
+            raise
+        cur = con.cursor()
+        try:
+            yield cur
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")

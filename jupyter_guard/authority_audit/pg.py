@@ -51,9 +51,14 @@ class PgLedger(Ledger):
     def _locked(self) -> Iterator[Any]:
         import psycopg
 
-        with psycopg.connect(self.dsn) as con, con.transaction(), con.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
-            yield cur
+        con = self._writer()
+        try:
+            with con.transaction(), con.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
+                yield cur
+        except psycopg.OperationalError:
+            self._drop_writer()   # the server went away: the next batch reconnects
+            raise
 
     def _insert(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
         from .ledger import COLUMNS
