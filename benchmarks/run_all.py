@@ -4,7 +4,8 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``;
+``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``,
+``bench_authority``;
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 ``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
@@ -60,6 +61,8 @@ def collect(quick: bool) -> dict[str, Any]:
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
+    res["authority"] = bench("bench_authority.py", "--events", "16000" if quick else "80000",
+                             "--cells", "2000" if quick else "5000", "--pg")
     return res
 
 
@@ -183,6 +186,18 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("approvals", "using an approval: kernel checks the signed grant (CPU)",
                     f"{used['kernel_check_us']:.0f} µs", "only cells that use an approval",
                     "-"))
+    auth = r.get("authority") or {}
+    pc = auth.get("per_cell")
+    if pc:
+        j, s = pc["journal only"], pc["shipping to the authority"]
+        out.append(("authority audit", "begin+finish per cell while shipping to the authority",
+                    f"p50 {s['p50_us']:.0f} µs, p99 {s['p99_us']:.0f} µs",
+                    f"journal only p50 {j['p50_us']:.0f} µs, p99 {j['p99_us']:.0f} µs",
+                    f"×{s['p50_us'] / j['p50_us']:.2f}"))
+    for mode, v in (auth.get("ingest") or {}).items():
+        out.append(("authority audit", f"ingest, {v['senders']} senders, {mode}",
+                    f"{v['events_per_s']:,.0f} events/s (lost {v['lost']}, dup {v['duplicates']})",
+                    "target 5,000 events/s", f"×{v['events_per_s'] / 5000:.2f} of target"))
     return out
 
 
