@@ -53,3 +53,19 @@ def test_parts_merge_without_duplicates(authority: AuditAuthority, tmp_path: Pat
     assert (1, 8) in listed and len(listed) == 3, listed   # eight one-event parts merged
     assert q(copy, "SELECT count(*), count(DISTINCT event_id) FROM events") == [(10, 10)]
     assert [r[0] for r in q(copy, "SELECT gseq FROM events ORDER BY gseq")] == list(range(1, 11))
+
+
+def test_readme_governance_query_runs_on_the_copy(authority: AuditAuthority,
+                                                   tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    part = readme.split("### Audit kept by the authority", 1)[1].split("\n### ", 1)[0]
+    (query,) = re.findall(r"```sql\n(.*?)```", part, re.S)
+    authority.receive(ALICE, [event("s-a", n=1, lineage=[["read", "column",
+                                                          "main.customers.ssn", True]])])
+    authority.receive(BOB, [event("s-b", "bob", n=1)])
+    copy = tmp_path / "gov.duckdb"
+    Mover(authority.ledger, str(copy)).run_once()
+    rows = q(copy, query)
+    assert [(r[1], r[2]) for r in rows] == [("alice", "k-alice")]
