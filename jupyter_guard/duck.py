@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import duckdb
@@ -36,6 +38,37 @@ def own_connection(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
         return raw
     except AttributeError:
         return con
+
+
+# Frames DuckDB's replacement scans would not look in without the guard: the guard's own, DuckDB's
+# (it skips its own), and IPython's around a cell magic (``%%guarded_sql ... FROM df``).
+_NOT_THE_CALLER = ("jupyter_guard.", "jupyter_guard", "duckdb", "IPython.", "ipykernel.")
+_CALL = compile("_jg_out = _jg_fn(*_jg_args, **_jg_kw)", __file__, "exec")
+
+
+def _caller() -> FrameType | None:
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and str(frame.f_globals.get("__name__") or "").startswith(
+            _NOT_THE_CALLER):
+        frame = frame.f_back
+    return frame
+
+
+def as_caller(fn: Any, *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)`` (a DuckDB call that runs user SQL) made as if from the user's frame.
+
+    DuckDB reads Python variables named in a statement (``SELECT * FROM df``, a replacement
+    scan) from the first frame outside its own package. Called from the guard, that frame is the
+    guard's, and every such statement failed with "Table with name df does not exist". The call
+    runs here in a frame with the user's globals and a copy of the user's locals (plus its own
+    four names), so DuckDB sees what it would see without the guard."""
+    frame = _caller()
+    if frame is None:
+        return fn(*args, **kw)
+    local = {} if frame.f_locals is frame.f_globals else dict(frame.f_locals)
+    local.update(_jg_fn=fn, _jg_args=args, _jg_kw=kw)
+    exec(_CALL, frame.f_globals, local)   # the guard's own one-line code object
+    return local["_jg_out"]
 
 
 class Scratch:

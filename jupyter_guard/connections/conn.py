@@ -65,7 +65,9 @@ class Conn:
     def run(self, sql: str, *, want_frame: bool) -> Any:
         """Run one user statement; a DataFrame when it returns rows and ``want_frame``."""
         if self.native_duckdb:
-            cur = self.raw.execute(sql)
+            from jupyter_guard.duck import as_caller  # late: duck is imported with duckdb
+
+            cur = as_caller(self.raw.execute, sql)   # `FROM df`: the cell's variables
             if want_frame and cur.description is not None:
                 if [d[0] for d in cur.description] == ["Success"]:
                     return None  # DDL: nothing to show

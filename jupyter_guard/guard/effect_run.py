@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jupyter_guard.analyze.sql_types import kind_of
+from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.effect import affected, fetch, measure, resolve, snapshot, state
 from jupyter_guard.model import SQL_WRITES, Intent, Verdict
 from jupyter_guard.policy.effects import Effect, Key, judge_effect
@@ -215,10 +216,11 @@ def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str,
     if many:   # every parameter set, one by one, so each one's rows are counted
         total = 0
         for p in params or []:
-            n = affected(duck_type, fetch(raw.execute(query, p)))
+            n = affected(duck_type, fetch(as_caller(raw.execute, query, p)))
             total += n or 0
         return None, total
-    res = raw.execute(query) if params is None else raw.execute(query, params)
+    res = as_caller(raw.execute, query) if params is None else \
+        as_caller(raw.execute, query, params)
     out = fetch(res)
     return out, affected(duck_type, out)
 
@@ -288,8 +290,9 @@ def run_all(guard: Any, raw: Any, pieces: Sequence[tuple[str, str]],
             out = run_one(guard, raw, duck_type, query, intents, p, many=many and is_last,
                           cell=cell, code=code)
         elif many and is_last:
-            raw.executemany(query, p)
+            as_caller(raw.executemany, query, p)
             out = None
         else:
-            out = fetch(raw.execute(query) if p is None else raw.execute(query, p))
+            out = fetch(as_caller(raw.execute, query) if p is None else
+                        as_caller(raw.execute, query, p))
     return out

@@ -110,6 +110,12 @@ def handlers(rt: Any) -> dict[str, Handler]:
         else:
             intents = path_intents("file.write", p)
         rt.decide(intents, f"open({p!r}, {mode or oct(flags)!r})")
+        if isinstance(mode, str) and rt.user_caller(f):
+            # A file object opened for writing by the cell itself in C (``_io.open``, the class
+            # ``type(open(..., buffering=0))``): the checked ``open`` was passed by, and C
+            # writes raise no event. ``os.open`` (mode None) keeps its ``os.write`` check.
+            rt.tamper(f"opens {p!r} for writing past the guard's checked open (a raw "
+                      "``_io.open`` or ``FileIO``); use open()", f"open({p!r}, {mode!r})")
 
     def on_remove(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):

@@ -47,6 +47,7 @@ def install(fx: Any, module_patched: dict[tuple[Any, str], Any],
 
     check = _checker(fx)
     _os_writes(check, module_patched)
+    _file_io(check, module_patched)
     def on_mmap(m: Any) -> None:
         _mmap(check, m, module_patched)
 
@@ -83,6 +84,41 @@ def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         fn.__name__, fn.__doc__ = name, orig.__doc__
         setattr(os, name, fn)
         module_patched[(os, name)] = fn
+
+
+def _file_io(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+    """``io.FileIO(path, 'w')`` built directly is a raw file ``open`` never returned. Its
+    replacement checks writes; ``isinstance`` still holds both ways for files ``open`` made."""
+    import _io
+    import io
+
+    base = _io.FileIO
+    if getattr(io.FileIO, "_jg", False):
+        return
+
+    class _Same(type):
+        def __instancecheck__(cls, obj: Any) -> bool:
+            return isinstance(obj, base)
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, base)
+
+    class FileIO(base, metaclass=_Same):  # type: ignore[misc, valid-type]  # a C base class
+        _jg = True
+        __doc__ = base.__doc__
+        __module__ = base.__module__
+
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)   # opened here, by the guard: its writes are checked
+
+        def write(self, data: Any) -> int | None:
+            if "r" not in self.mode or "+" in self.mode:
+                check(data, getattr(self, "name", "a file"), "io.FileIO.write")
+            return super().write(data)
+
+    for mod in (io, _io):
+        setattr(mod, "FileIO", FileIO)   # the module attribute user code reaches  # noqa: B010
+        module_patched[(mod, "FileIO")] = FileIO
 
 
 def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> None:

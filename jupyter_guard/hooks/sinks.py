@@ -10,15 +10,19 @@ The check is the one ``%%guarded_sql`` uses (same analysis, same row-count estim
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
 
 from jupyter_guard.connections import Conn, is_duckdb, unwrap
+from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import result_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
+
+log = logging.getLogger("jupyter_guard")
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
@@ -149,6 +153,8 @@ class GuardedConnection:
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
         self._check(query, parameters)
+        if parameters:
+            _bound(self._jg_con, query, [parameters])
         result_taint.note(self._jg_con, query)
         if not args and not kw and _measured(self._jg_guard, query):
             out = _run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
@@ -159,8 +165,8 @@ class GuardedConnection:
 
             return self._wrap(reexpose(self._jg_con, out))
         if parameters is None:
-            return self._wrap(self._jg_con.execute(query, *args, **kw))
-        return self._wrap(self._jg_con.execute(query, parameters, *args, **kw))
+            return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
+        return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
@@ -168,10 +174,11 @@ class GuardedConnection:
         result_taint.note(self._jg_con, None)
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
+        _bound(self._jg_con, query, sets)
         if not args and not kw and _measured(self._jg_guard, query):
             _run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
             return self
-        return self._wrap(self._jg_con.executemany(query, parameters, *args, **kw))
+        return self._wrap(as_caller(self._jg_con.executemany, query, parameters, *args, **kw))
 
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
@@ -181,13 +188,13 @@ class GuardedConnection:
             if isinstance(out, int):
                 return self._jg_con.sql(f'SELECT {out}::BIGINT AS "Count"')
             return None if out is None else self._jg_con.from_arrow(out)
-        return self._jg_con.sql(query, *args, **kw)
+        return as_caller(self._jg_con.sql, query, *args, **kw)
 
     query = sql
 
     def from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
         self._check(query)
-        return self._jg_con.from_query(query, *args, **kw)
+        return as_caller(self._jg_con.from_query, query, *args, **kw)
 
     def begin(self) -> Any:
         from jupyter_guard.guard.effect_run import forget
@@ -311,9 +318,11 @@ def _opens_store(guard: Guard, database: Any) -> None:
 def _module_func(orig: Any, guard: Guard) -> Any:
     def f(query: Any, *args: Any, **kw: Any) -> Any:
         con = unwrap(kw.pop("connection", None)) or _default()
-        check_sql(guard, Conn(con, "duckdb", "duckdb"), query,
-                  kw.get("params") or (args[0] if args else None))
-        out = orig(query, *args, connection=con, **kw)
+        params = kw.get("params") or kw.get("parameters") or (args[0] if args else None)
+        check_sql(guard, Conn(con, "duckdb", "duckdb"), query, params)
+        if params:
+            _bound(con, query, list(params) if f.__name__ == "executemany" else [params])
+        out = as_caller(orig, query, *args, connection=con, **kw)
         if out is con and type(con).__name__ == "DuckDBPyConnection":   # execute: fetched later
             result_taint.note(con, query if f.__name__ == "execute" else None)
             return GuardedConnection(con, guard)
@@ -323,10 +332,34 @@ def _module_func(orig: Any, guard: Guard) -> Any:
     return f
 
 
+def _bound(raw: Any, query: Any, sets: list[Any]) -> None:
+    """Values bound to an INSERT or UPDATE that hold sensitive ones taint the columns they go
+    into (``bound_taint``)."""
+    from jupyter_guard.hooks import bound_taint, exit_files  # late: exit_files imports writers
+
+    if not sets or exit_files.FX is None or busy():
+        return
+
+    def columns_of(table: str) -> list[str]:
+        with Busy():
+            rows = raw.execute("SELECT database_name, schema_name, column_name FROM "
+                               "duckdb_columns() WHERE lower(table_name) = lower(?) ORDER BY "
+                               "database_name, schema_name, column_index", [table]).fetchall()
+        return [c for d, sch, c in rows if (d, sch) == rows[0][:2]] if rows else []
+
+    try:
+        bound_taint.note(query, sets, exit_files.FX.exports.settings(), columns_of)
+    except Exception as e:  # noqa: BLE001 - a statement sqlglot or the catalog cannot read: the
+        # bytes of every later file and network exit are still scanned, and the statement runs
+        log.debug("jupyter_guard: bound values not followed for %r: %s", query, e)
+
+
 def _default() -> Any:
+    """The raw default connection (``duckdb.default_connection`` returns a guarded proxy, which
+    DuckDB's C functions refuse as their ``connection``)."""
     import duckdb
 
-    return duckdb.default_connection()
+    return unwrap(duckdb.default_connection())
 
 
 def _sqlalchemy(guard: Guard) -> None:

@@ -145,7 +145,10 @@ def run(conn: Conn, sql: str, params: dict[str, Any], *, want_frame: bool,
     import pandas as pd
 
     if conn.native_duckdb:
-        cur = conn.raw.execute(sql, params) if params else conn.raw.execute(sql)
+        from jupyter_guard.duck import as_caller  # late: duck is imported with duckdb
+
+        cur = as_caller(conn.raw.execute, sql, params) if params else \
+            as_caller(conn.raw.execute, sql)
         if not want_frame or cur.description is None or \
                 [d[0] for d in cur.description] == ["Success"]:
             return None, False

@@ -116,9 +116,14 @@ def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
+# An origin named ``held:<table>.<column>``: a column the guard saw receive sensitive values
+# (values bound as parameters of an INSERT or UPDATE), whatever its name.
+HELD = "held:"
+
+
 def is_sensitive(col: str, p: Policy, c: Context) -> bool:
     return p.is_sensitive_column(col) or col.lower() in c.sensitive_columns or \
-        col.rsplit(".", 1)[-1].lower() in c.sensitive_columns
+        col.rsplit(".", 1)[-1].lower() in c.sensitive_columns or col.startswith(HELD)
 
 
 def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:

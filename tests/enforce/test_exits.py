@@ -103,6 +103,10 @@ FILES = [
                  id="pathlib-write-text"),
     pytest.param("r = df.rename(columns={'ssn': 'k'})\nopen(F, 'w').write(repr(list(r.k.values)))",
                  id="renamed-values"),
+    pytest.param("import io\nio.FileIO(F, 'w').write(','.join(df.email[:50]).encode())",
+                 id="fileio-direct"),
+    pytest.param("import _io\nwith _io.FileIO(F, 'a') as f:\n    f.write(' '.join(df.ssn[:9]).encode())",
+                 id="c-fileio-append"),
 ]
 
 
@@ -113,6 +117,31 @@ def test_file_exits_refuse_raw_values(k, code, request):
     _no_raw(json.dumps([m["content"] for m in r.messages]))
     for p in k.workdir.glob(f + "*"):
         _no_raw(p.read_bytes())
+
+
+# The raw C file classes, reached past the checked ``open``: refused when the cell itself opens a
+# file for writing with them (their writes raise no event); reading with them is fine.
+RAW_OPENS = [
+    pytest.param("import io, _io\nio.open = _io.open\n"
+                 "io.open(F, 'w').write(','.join(df.email[:50]))", id="io-open-restored"),
+    pytest.param("import _io\n_io.open(F, 'w').write(','.join(df.email[:50]))", id="c-open"),
+    pytest.param("B = type(open('wh.duckdb', 'rb', buffering=0))\n"
+                 "B(F, 'w').write(','.join(df.email[:50]).encode())", id="type-of-raw-file"),
+    pytest.param("import io\nB = io.FileIO.__mro__[1]\n"
+                 "B(F, 'w').write(','.join(df.email[:50]).encode())", id="fileio-base-class"),
+    pytest.param("B = type(open('wh.duckdb', 'rb', buffering=0))\nclass Mine(B):\n    pass\n"
+                 "Mine(F, 'w').write(','.join(df.email[:50]).encode())", id="subclass-in-cell"),
+]
+
+
+@pytest.mark.parametrize("code", RAW_OPENS)
+def test_raw_file_classes_cannot_open_for_writing_from_a_cell(k, code, request):
+    f = f"raw_{request.node.callspec.id}.out"
+    k.blocked(f"F = {f!r}\n{code}", "self-protection")
+    for p in k.workdir.glob(f + "*"):
+        _no_raw(p.read_bytes())
+    r = k.ok("B = type(open('wh.duckdb', 'rb', buffering=0))\nprint(len(B('wh.duckdb').read(4)))")
+    assert r.text.strip() == "4"
 
 
 BENIGN_FILES = [
@@ -126,6 +155,10 @@ BENIGN_FILES = [
     pytest.param("with open(F, 'w') as fh:\n    fh.write(df.email.str.len().to_string())", "17",
                  id="derived-lengths-by-hand"),
     pytest.param("open(F, 'w').write(repr(df.head(3)))", "████", id="masked-text-passes"),
+    pytest.param("import io\nio.FileIO(F, 'w').write(b'1,2,3')\n"
+                 "assert isinstance(open(F, 'rb', buffering=0), io.FileIO)\n"
+                 "assert issubclass(type(open(F, 'rb', buffering=0)), io.FileIO)", "1,2,3",
+                 id="fileio-plain"),
 ]
 
 
