@@ -6,7 +6,9 @@ session's journal from where it stopped, turns its lines into final events (a ``
 final status, or a ``begin`` completed by its ``end``) and POSTs them in batches. The authority
 acknowledges by event id; what is not acknowledged is sent again (the authority stores an event
 id once), so nothing is lost while the authority is down: the journal on disk still holds it.
-No cell waits on any of this: a cell only appends its journal line, as before.
+The journals of the session's children (forked workers, guarded Python children, whose header
+names this session as the parent) are sent the same way. No cell waits on any of this: a cell
+only appends its journal line, as before.
 """
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from jupyter_guard.record.chain import norm_lineage
+from jupyter_guard.record.journal import read_header
 from jupyter_guard.record.schema import FINAL_STATUSES
 
 URL_ENV, TOKEN_ENV = "JUPYTER_GUARD_SERVER_URL", "JUPYTER_GUARD_KERNEL_TOKEN"
@@ -71,15 +75,47 @@ class Shipper(threading.Thread):
         self.last_error = ""
         self._backoff = 0.0
         self._lock = threading.Lock()
+        # journals of this session's children (forked workers, guarded Python children): their
+        # header names this session (or one of them) as the parent; name -> bytes read
+        self.children: dict[str, int] = {}
+        self._sessions = {Path(journal.primary).stem}
+        self._next_scan = 0.0
 
     def _read(self) -> None:
-        path = self.journal.path
+        self.offset = self._read_file(self.journal.path, self.offset)
+        self._scan()
+        folder = Path(self.journal.primary).parent
+        for name, offset in list(self.children.items()):
+            path = folder / name
+            if not path.exists():   # ended, and moved aside by the local ingest
+                path = folder / "ingested" / name
+            self.children[name] = self._read_file(path, offset)
+
+    def _scan(self) -> None:
+        """Look for new child journals, at most every 2 s."""
+        now = time.monotonic()
+        if now < self._next_scan:
+            return
+        self._next_scan = now + 2.0
+        folder = Path(self.journal.primary).parent
+        for path in sorted(folder.glob("*.jsonl")):
+            if path.name in self.children or path.stem in self._sessions:
+                continue
+            try:
+                head = read_header(path)
+            except OSError:   # moved aside meanwhile: it was not ours to miss (no parent yet)
+                continue
+            if head.get("parent_session") in self._sessions:
+                self.children[path.name] = 0
+                self._sessions.add(path.stem)
+
+    def _read_file(self, path: Any, offset: int) -> int:
         try:
             with open(path, "rb") as f:
-                f.seek(self.offset)
+                f.seek(offset)
                 data = f.read()
         except OSError:
-            return
+            return offset
         cut = data.rfind(b"\n") + 1
         for raw in data[:cut].splitlines():
             try:
@@ -88,7 +124,7 @@ class Shipper(threading.Thread):
                 continue
             if isinstance(line, dict):
                 self.events.feed(line)
-        self.offset += cut
+        return offset + cut
 
     def _send(self) -> bool:
         """Send what is ready; True when nothing is left."""
