@@ -164,11 +164,14 @@ class Ledger:
         finally:
             con.close()
 
-    def checkpoints(self) -> list[tuple[int, str, str]]:
+    def checkpoints(self, last: bool = False) -> list[tuple[int, str, str]]:
+        """Every checkpoint in ``gseq`` order, or only the newest (``last``)."""
         con = self._connect()
         try:
             cur = con.cursor()
-            cur.execute(self.sql("SELECT gseq, body, signature FROM {p}checkpoints ORDER BY gseq"))
+            order = "DESC LIMIT 1" if last else ""
+            cur.execute(self.sql("SELECT gseq, body, signature FROM {p}checkpoints "
+                                 f"ORDER BY gseq {order}"))
             return [(int(g), str(b), str(s)) for g, b, s in cur.fetchall()]
         finally:
             con.close()

@@ -94,7 +94,7 @@ class AuditAuthority:
         return acked
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        cps = self.ledger.checkpoints()
+        cps = self.ledger.checkpoints(last=True)
         if not cps:
             return None
         gseq, body, sig = cps[-1]
