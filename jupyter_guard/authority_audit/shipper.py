@@ -130,13 +130,8 @@ class Shipper(threading.Thread):
         """Send what is ready; True when nothing is left."""
         while self.events.ready:
             batch = list(self.events.ready.values())[:BATCH]
-            req = urllib.request.Request(
-                self.url, data=json.dumps({"events": batch}).encode(), method="POST",
-                headers={"Content-Type": "application/json", "X-Jupyter-Guard-Kernel":
-                         self._token})
             try:
-                with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-                    acked = json.loads(resp.read() or b"{}").get("acked") or []
+                acked = self._post(batch)
             except (OSError, ValueError) as e:   # down, refused, or a broken reply: resend later
                 self.last_error = _why(e)
                 return False
@@ -148,6 +143,15 @@ class Shipper(threading.Thread):
                 return False
             self.last_error = ""
         return True
+
+    def _post(self, batch: list[dict[str, Any]]) -> list[Any]:
+        """The event ids the authority acknowledged for ``batch``."""
+        req = urllib.request.Request(
+            self.url, data=json.dumps({"events": batch}).encode(), method="POST",
+            headers={"Content-Type": "application/json", "X-Jupyter-Guard-Kernel": self._token})
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+            acked = json.loads(resp.read() or b"{}").get("acked") or []
+        return list(acked) if isinstance(acked, list) else []
 
     def step(self) -> bool:
         from jupyter_guard.hooks.state import Busy

@@ -11,6 +11,8 @@ a cell for). Settings (environment): ``JUPYTER_GUARD_AUDIT_DSN`` (PostgreSQL: hu
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import Any
 
 from jupyter_guard.authority_audit.service import AuditAuthority, Principal
@@ -62,6 +64,29 @@ def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
         thread.start()
         gate.audit_mover = thread
     gate.audit_authority = authority
+    _GateSender(gate, authority).start()
     serverapp.log.info("jupyter_guard: audit authority (%s), governance copy %s",
                        "PostgreSQL" if os.environ.get(DSN_ENV) else "local ledger", copy)
     return authority
+
+
+class _GateSender(threading.Thread):
+    """The server gate's own events (cells it refused before any kernel saw them) go into the
+    ledger in process, once the gate has opened its audit log."""
+
+    def __init__(self, gate: Any, authority: AuditAuthority) -> None:
+        super().__init__(name="jupyter-guard-gate-audit", daemon=True)
+        self.gate, self.authority = gate, authority
+
+    def run(self) -> None:
+        from jupyter_guard.authority_audit.shipper import Shipper
+
+        while getattr(self.gate, "_audit", None) is None:
+            time.sleep(1.0)
+        authority, principal = self.authority, Principal("server", "", trusted=True)
+
+        class InProcess(Shipper):
+            def _post(self, batch: list[dict[str, Any]]) -> list[Any]:
+                return authority.receive(principal, batch)
+
+        InProcess(self.gate._audit._journal, "", "").run()
