@@ -196,7 +196,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"×{s['p50_us'] / j['p50_us']:.2f}"))
     for mode, v in (auth.get("ingest") or {}).items():
         out.append(("authority audit", f"ingest, {v['senders']} senders, {mode}",
-                    f"{v['events_per_s']:,.0f} events/s (lost {v['lost']}, dup {v['duplicates']})",
+                    f"{v['events_per_s']:,.0f} events/s, {v['events_per_cpu_s']:,.0f} per "
+                    f"authority CPU-s (lost {v['lost']}, dup {v['duplicates']})",
                     "target 5,000 events/s", f"×{v['events_per_s'] / 5000:.2f} of target"))
     return out
 

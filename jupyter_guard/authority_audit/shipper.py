@@ -29,7 +29,7 @@ from jupyter_guard.record.schema import FINAL_STATUSES
 URL_ENV, TOKEN_ENV = "JUPYTER_GUARD_SERVER_URL", "JUPYTER_GUARD_KERNEL_TOKEN"
 OFF_ENV = "JUPYTER_GUARD_AUDIT_AUTHORITY"          # "0": keep the record local only
 PATH = "jupyter-guard/api/kernel/audit/events"
-BATCH = 500
+BATCH = 100          # events per request: a short hold of the GIL per send
 TIMEOUT_S = 10.0
 
 
@@ -117,7 +117,9 @@ class Shipper(threading.Thread):
         except OSError:
             return offset
         cut = data.rfind(b"\n") + 1
-        for raw in data[:cut].splitlines():
+        for i, raw in enumerate(data[:cut].splitlines()):
+            if i % 100 == 99:
+                time.sleep(0)   # let a cell's thread run between chunks
             try:
                 line = json.loads(raw)
             except ValueError:
