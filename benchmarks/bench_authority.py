@@ -189,15 +189,48 @@ def per_cell(cells: int) -> dict[str, Any]:
     return out
 
 
+def kernel_cells(cells: int) -> dict[str, Any]:
+    """Round trip of ``x = 1`` in a real guarded kernel, without and with an authority to ship
+    to (one kernel after the other, ``cells`` cells each after 20 warm-up cells)."""
+    from tests.kernelutil import guarded_kernel
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        proc = Proc(Path(d) / "authority", {"t": {"kernel": "k", "user": "u"}})
+        proc.start()
+        envs = {"journal only": {"JUPYTER_GUARD_USER": "u"},
+                "shipping to the authority": {"JUPYTER_GUARD_USER": "u",
+                                              "JUPYTER_GUARD_SERVER_URL": f"http://127.0.0.1:"
+                                              f"{proc.port}/",
+                                              "JUPYTER_GUARD_KERNEL_TOKEN": "t"}}
+        times: dict[str, list[float]] = {k: [] for k in envs}
+        for name, env in envs.items():
+            (Path(d) / name[:4]).mkdir()
+            with guarded_kernel(Path(d) / name[:4], env) as k:   # type: ignore[arg-type]
+                for _ in range(20):
+                    k.run("x = 1")
+                for _ in range(cells):
+                    t = time.perf_counter()
+                    k.run("x = 1")
+                    times[name].append((time.perf_counter() - t) * 1e3)
+        proc.stop()
+    for name, ts in times.items():
+        ts.sort()
+        out[name] = {"p50_ms": statistics.median(ts), "p99_ms": ts[int(len(ts) * 0.99)]}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=80_000)
     ap.add_argument("--senders", type=int, default=16)
     ap.add_argument("--cells", type=int, default=5000)
+    ap.add_argument("--kernel-cells", type=int, default=300)
     ap.add_argument("--pg", action="store_true", help="also hub mode on a throwaway PostgreSQL")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    res: dict[str, Any] = {"per_cell": per_cell(a.cells), "ingest": {}}
+    res: dict[str, Any] = {"per_cell": per_cell(a.cells), "ingest": {},
+                           "kernel": kernel_cells(a.kernel_cells) if a.kernel_cells else {}}
     res["ingest"]["local (SQLite)"] = ingest(a.events, a.senders, "", False)
     res["ingest"]["local (SQLite), restart at 40%"] = ingest(a.events, a.senders, "", True)
     if a.pg:
@@ -222,6 +255,9 @@ def main() -> None:
     pc = res["per_cell"]
     for k in ("journal only", "shipping to the authority"):
         print(f"per cell, {k}: p50 {pc[k]['p50_us']:.0f} µs, p99 {pc[k]['p99_us']:.0f} µs")
+    for k, v in res["kernel"].items():
+        print(f"kernel round trip of `x = 1`, {k}: p50 {v['p50_ms']:.2f} ms, "
+              f"p99 {v['p99_ms']:.2f} ms")
     for k, v in res["ingest"].items():
         print(f"ingest {k}: {v['events']:,} events from {v['senders']} senders in "
               f"{v['wall_s']:.1f} s = {v['events_per_s']:,.0f} events/s "

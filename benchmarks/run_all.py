@@ -194,6 +194,12 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"p50 {s['p50_us']:.0f} µs, p99 {s['p99_us']:.0f} µs",
                     f"journal only p50 {j['p50_us']:.0f} µs, p99 {j['p99_us']:.0f} µs",
                     f"×{s['p50_us'] / j['p50_us']:.2f}"))
+    kc = auth.get("kernel") or {}
+    if kc:
+        j, s = kc["journal only"], kc["shipping to the authority"]
+        out.append(("authority audit", "kernel round trip of `x = 1` while shipping",
+                    f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms",
+                    f"journal only p50 {j['p50_ms']:.2f} ms", f"×{s['p50_ms'] / j['p50_ms']:.2f}"))
     for mode, v in (auth.get("ingest") or {}).items():
         out.append(("authority audit", f"ingest, {v['senders']} senders, {mode}",
                     f"{v['events_per_s']:,.0f} events/s, {v['events_per_cpu_s']:,.0f} per "
