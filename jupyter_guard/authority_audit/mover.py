@@ -7,7 +7,8 @@ twin), and publishes a new catalog file: a small DuckDB file whose views ``event
 ``kernel_id``, ``claimed_user``) and the governance views of ``jupyter_guard.record.views``. The
 catalog is written beside the copy and renamed over it, so a reader opens it read-only at any
 moment. A pass costs the new events, not the ledger's size. Eight parts of one size tier are
-merged into one; replaced parts are deleted after ``GRACE_S``.
+merged into one; replaced parts are deleted after ``GRACE_S``. One mover writes a copy at a time
+(an ``flock`` on ``<copy>.lock``): several authority processes may each be given ``--copy``.
 
 No DuckDB extension is needed: rows come through the ledger's own driver (sqlite3, psycopg).
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from .ledger import Ledger, Row
 
-BATCH = 200_000
+BATCH = 50_000       # events per pass (a catch-up runs passes back to back)
 FANOUT = 8
 GRACE_S = 600.0
 EVENT_COLUMNS = (
@@ -95,7 +96,18 @@ class Mover:
         return listed[-1][1] if listed else 0
 
     def run_once(self) -> int:
-        """One pass; the number of events moved."""
+        """One pass; the number of events moved (0 when another mover holds the copy)."""
+        import fcntl
+
+        self.copy.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.copy}.lock", "a+b") as lock:
+            try:   # one mover per copy (several authority processes may each run one)
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
+            return self._pass()
+
+    def _pass(self) -> int:
         import duckdb
         import pyarrow as pa
 
@@ -222,7 +234,8 @@ class MoverThread(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                self.mover.run_once()
+                while self.mover.run_once() >= BATCH and not self._stop_event.is_set():
+                    pass   # catching up: the next pass at once
                 self.last_error = ""
             except Exception as e:  # noqa: BLE001 - the ledger holds every event; the copy only lags, and says why
                 self.last_error = f"{type(e).__name__}: {e}"

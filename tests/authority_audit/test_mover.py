@@ -69,3 +69,15 @@ def test_readme_governance_query_runs_on_the_copy(authority: AuditAuthority,
     Mover(authority.ledger, str(copy)).run_once()
     rows = q(copy, query)
     assert [(r[1], r[2]) for r in rows] == [("alice", "k-alice")]
+
+
+def test_one_mover_per_copy(authority: AuditAuthority, tmp_path: Path) -> None:
+    import fcntl
+
+    authority.receive(ALICE, [event("s-a", n=1)])
+    copy = tmp_path / "gov.duckdb"
+    mover = Mover(authority.ledger, str(copy))
+    with open(f"{copy}.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert mover.run_once() == 0 and not copy.exists()   # another mover holds it
+    assert mover.run_once() == 1 and q(copy, "SELECT count(*) FROM events") == [(1,)]
