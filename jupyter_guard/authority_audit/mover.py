@@ -20,6 +20,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -221,9 +222,10 @@ class Mover:
 class MoverThread(threading.Thread):
     """Runs the mover about every ``interval`` seconds (the copy lags the ledger by about that)."""
 
-    def __init__(self, mover: Mover, interval: float = 2.0) -> None:
+    def __init__(self, mover: Mover, interval: float = 2.0,
+                 alive: Callable[[], bool] = lambda: True) -> None:
         super().__init__(name="jupyter-guard-audit-mover", daemon=True)
-        self.mover, self.interval = mover, interval
+        self.mover, self.interval, self.alive = mover, interval, alive
         self._stop_event = threading.Event()
         self.last_error = ""
 
@@ -232,7 +234,7 @@ class MoverThread(threading.Thread):
         self.join(timeout=30)
 
     def run(self) -> None:
-        while not self._stop_event.is_set():
+        while not self._stop_event.is_set() and self.alive():
             try:
                 while self.mover.run_once() >= BATCH and not self._stop_event.is_set():
                     pass   # catching up: the next pass at once

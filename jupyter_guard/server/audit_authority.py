@@ -60,11 +60,12 @@ def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
     if copy != "0":
         from jupyter_guard.authority_audit.mover import Mover, MoverThread
 
-        thread = MoverThread(Mover(authority.ledger, copy))
+        thread = MoverThread(Mover(authority.ledger, copy),
+                             alive=lambda: os.path.isdir(folder))
         thread.start()
         gate.audit_mover = thread
     gate.audit_authority = authority
-    _GateSender(gate, authority).start()
+    _GateSender(gate, authority, folder).start()
     serverapp.log.info("jupyter_guard: audit authority (%s), governance copy %s",
                        "PostgreSQL" if os.environ.get(DSN_ENV) else "local ledger", copy)
     return authority
@@ -74,14 +75,16 @@ class _GateSender(threading.Thread):
     """The server gate's own events (cells it refused before any kernel saw them) go into the
     ledger in process, once the gate has opened its audit log."""
 
-    def __init__(self, gate: Any, authority: AuditAuthority) -> None:
+    def __init__(self, gate: Any, authority: AuditAuthority, folder: str) -> None:
         super().__init__(name="jupyter-guard-gate-audit", daemon=True)
-        self.gate, self.authority = gate, authority
+        self.gate, self.authority, self.folder = gate, authority, folder
 
     def run(self) -> None:
         from jupyter_guard.authority_audit.shipper import Shipper
 
         while getattr(self.gate, "_audit", None) is None:
+            if not os.path.isdir(self.folder):   # the server's data went away (a test's)
+                return
             time.sleep(1.0)
         authority, principal = self.authority, Principal("server", "", trusted=True)
 
@@ -89,4 +92,8 @@ class _GateSender(threading.Thread):
             def _post(self, batch: list[dict[str, Any]]) -> list[Any]:
                 return authority.receive(principal, batch)
 
-        InProcess(self.gate._audit._journal, "", "").run()
+        sender = InProcess(self.gate._audit._journal, "", "")
+        sender.start()
+        while os.path.isdir(self.folder):
+            time.sleep(5.0)
+        sender.stop(flush_s=0.0)
