@@ -112,6 +112,8 @@ class Shipper(threading.Thread):
     def _read_file(self, path: Any, offset: int) -> int:
         try:
             with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size < offset:
+                    offset = 0   # truncated under us: read it again (each event is stored once)
                 f.seek(offset)
                 data = f.read()
         except OSError:

@@ -65,3 +65,44 @@ def test_forked_child_refusals_are_sent(tmp_path: Path) -> None:
     child = [r for r in rows if r.session_id != log.session_id]
     assert len(child) == 1 and child[0].user_name == "alice" and '"x = 99"' in child[0].body
     assert '"status":"ok"' in by_id[running].body
+
+
+def test_journal_deleted_or_truncated_after_sending_changes_nothing(tmp_path: Path) -> None:
+    """The subject deletes a journal, or truncates one through a hard link: what the authority
+    acknowledged stays in its ledger, and the ledger still verifies."""
+    from jupyter_guard.authority_audit.mac import load_or_create_key
+    from jupyter_guard.authority_audit.verify import verify
+
+    folder = tmp_path / "authority"
+    proc = AuthorityProc(folder, {"tok": {"kernel": "k1", "user": "alice"}})
+    proc.start()
+    logs = [AuditLog(tmp_path / "audit.duckdb", background=False) for _ in range(2)]
+    shippers = [Shipper(log._journal, proc.url, "tok", interval=0.05) for log in logs]
+    try:
+        for s in shippers:
+            s.start()
+        for log in logs:
+            for i in range(10):
+                run(log, i)
+        deadline = time.monotonic() + 60
+        while sum(s.acked for s in shippers) < 20:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.unlink(logs[0].journal_path)                       # a deleted journal
+        link = tmp_path / "link.jsonl"
+        os.link(logs[1].journal_path, link)
+        with open(link, "r+b") as f:                          # truncated through a hard link
+            f.truncate(0)
+        later = run(logs[1], 11)                              # and written on: still sent
+        while shippers[1].acked < 11:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        for s in shippers:
+            s.stop(flush_s=2)
+        proc.stop()
+    auth = AuditAuthority.open(str(folder))
+    rows = list(auth.ledger.rows())
+    assert later in {r.event_id for r in rows}
+    assert len(rows) == 21 and {r.session_id for r in rows} == {lg.session_id for lg in logs}
+    assert verify(auth.ledger, load_or_create_key(str(folder)), auth.public_key).ok
