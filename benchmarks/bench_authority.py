@@ -101,7 +101,8 @@ def send(url: str, token: str, batch: list[dict[str, Any]]) -> None:
             time.sleep(0.2)
 
 
-def ingest(events: int, senders: int, dsn: str, restart: bool) -> dict[str, Any]:
+def ingest(events: int, senders: int, dsn: str, restart: bool, authorities: int = 1
+           ) -> dict[str, Any]:
     from jupyter_guard.authority_audit.mac import load_or_create_key
     from jupyter_guard.authority_audit.service import AuditAuthority
     from jupyter_guard.authority_audit.verify import verify
@@ -109,8 +110,17 @@ def ingest(events: int, senders: int, dsn: str, restart: bool) -> dict[str, Any]
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "authority"
         tokens = {f"t{i}": {"kernel": f"k{i}", "user": f"user{i}"} for i in range(senders)}
-        proc = Proc(folder, tokens, dsn)
-        proc.start()
+        procs = []
+        for n in range(authorities):   # several processes share one PostgreSQL ledger
+            (Path(d) / f"t{n}").mkdir()
+            procs.append(Proc(folder if n == 0 else Path(d) / f"t{n}" / "authority", tokens,
+                              dsn))
+            if n:   # the same keys: one authority, several processes
+                import shutil
+
+                shutil.copytree(folder, procs[-1].folder)
+            procs[-1].start()
+        proc = procs[0]
         per = events // senders
         batches = [[[event(f"s{i}", b * BATCH + j) for j in range(BATCH)]
                     for b in range(per // BATCH)] for i in range(senders)]
@@ -120,7 +130,7 @@ def ingest(events: int, senders: int, dsn: str, restart: bool) -> dict[str, Any]
 
         def run(i: int) -> None:
             for b in batches[i]:
-                send(proc.url, f"t{i}", b)
+                send(procs[i % len(procs)].url, f"t{i}", b)
                 with lock:
                     done[0] += len(b)
 
@@ -139,14 +149,16 @@ def ingest(events: int, senders: int, dsn: str, restart: bool) -> dict[str, Any]
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
-        proc.stop()
+        for p in procs:
+            p.stop()
         auth = AuditAuthority.open(str(folder), dsn=dsn)
         rows = [(r.gseq, r.event_id) for r in auth.ledger.rows()]
         res = verify(auth.ledger, load_or_create_key(str(folder)), auth.public_key)
         sent = {e["event_id"] for s in batches for b in s for e in b}
         return {"events": total, "senders": senders, "wall_s": wall,
-                "events_per_s": total / wall, "restart_s": down, "authority_cpu_s": proc.cpu_s,
-                "events_per_cpu_s": total / max(proc.cpu_s, 1e-9),
+                "events_per_s": total / wall, "restart_s": down, "authorities": len(procs),
+                "authority_cpu_s": sum(p.cpu_s for p in procs),
+                "events_per_cpu_s": total / max(sum(p.cpu_s for p in procs), 1e-9),
                 "lost": len(sent - {e for _, e in rows}), "duplicates": len(rows) - len(
                     {e for _, e in rows}), "gapless": [g for g, _ in rows] == list(
                     range(1, len(rows) + 1)), "verifies": res.ok}
@@ -247,6 +259,9 @@ def main() -> None:
             server.query("TRUNCATE guard_audit.events, guard_audit.checkpoints", db="ledger")
             res["ingest"]["hub (PostgreSQL), restart at 40%"] = ingest(a.events, a.senders,
                                                                         dsn, True)
+            server.query("TRUNCATE guard_audit.events, guard_audit.checkpoints", db="ledger")
+            res["ingest"]["hub (PostgreSQL), 2 authority processes"] = ingest(
+                a.events, a.senders, dsn, False, authorities=2)
         finally:
             server.stop()
     if a.json:
