@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo lint test browser postgres labext-test bench clean
+.PHONY: setup demo lint test browser postgres hubproxy labext-test bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,14 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "postgresql missing: sudo apt-get install postgresql (the PostgreSQL tests will fail)"; fi; }
+
+# configurable-http-proxy (npm) for the test that runs a real JupyterHub (tests/hub; it also needs
+# root, to start each user's server under their own OS account, and is skipped with the reason).
+hubproxy:
+	@command -v configurable-http-proxy >/dev/null 2>&1 || { \
+	  if command -v npm >/dev/null 2>&1; then npm install -g --silent configurable-http-proxy >/dev/null \
+	    || echo "npm install -g configurable-http-proxy failed (the JupyterHub test will be skipped)"; \
+	  else echo "npm missing: install Node.js, then npm i -g configurable-http-proxy (the JupyterHub test will be skipped)"; fi; }
 
 # The DuckDB demo (demo.ipynb) always; postgres.ipynb gets a throwaway PostgreSQL server when
 # PostgreSQL is installed (notebooks/pg_demo.py starts it, and stops it when JupyterLab exits).
@@ -53,7 +61,7 @@ lint:
 	$(PY) -m mypy
 	$(PY) -m pytest -q tests/test_doctests.py
 
-test: setup lint browser postgres labext-test
+test: setup lint browser postgres hubproxy labext-test
 	$(PY) -m pytest -q --ignore=tests/test_doctests.py
 
 bench: setup

@@ -23,7 +23,7 @@ from jupyter_guard import grants
 from jupyter_guard.analyze.sql import analyze_sql
 from jupyter_guard.authority import Signer, Verifier, load_or_create_key
 from jupyter_guard.explain import analyse
-from jupyter_guard.guard.service import opens_authority
+from jupyter_guard.guard.own_intents import opens_authority
 from jupyter_guard.server.approval_store import ApprovalStore
 
 CELLS = {

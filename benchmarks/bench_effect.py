@@ -43,7 +43,7 @@ def main() -> None:
     raw.execute(SETUP)
     base.execute(SETUP)
     guard = Guard.create()
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True)
     guarded = GuardedConnection(raw, guard)
     out = {}
     for name, (sql, undo) in CASES.items():

@@ -1,6 +1,7 @@
 """PostgreSQL through the guard vs raw drivers, in one run.
 
     .venv/bin/python benchmarks/bench_pg.py [--rounds 20] [--batch 10] [--big-batch 1] [--json]
+        [--before DIR]
 
 A throwaway PostgreSQL cluster (the tests' ``tests/pg/pgserver.py``) on 127.0.0.1. Two worker
 processes, each with an in-process IPython shell: one without the guard (raw psycopg 3, raw
@@ -9,6 +10,10 @@ on the engine). The coordinator alternates batches between them (which goes firs
 burst of load on the shared machine hits both sides; figures are medians over all cells.
 Point query: one row by primary key; big: a 100,000-row result. Every figure builds a DataFrame
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
+"Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
+``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
+an older commit: ``git archive <rev> jupyter_guard policies | tar -x -C DIR``), alternating with
+the others: before/after figures from one run.
 Targets: guarded <= raw + 1.5 ms on the point query, <= x1.1 on 100k rows.
 """
 from __future__ import annotations
@@ -27,41 +32,56 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
+           "bound point": "SELECT id, name, city FROM customers WHERE id = %s",
            "100k rows": "SELECT id, v FROM big"}
+FETCH = "\ndf = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])"
 CELLS = {
-    "psycopg": "cur.execute({q!r})\n"
-               "df = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])",
+    "psycopg": "cur.execute({q!r})" + FETCH,
+    "psycopg-bound": "cur.execute({q!r}, (next(ids),))" + FETCH,
     "sqlalchemy": "with engine.connect() as c:\n    df = pd.read_sql(sqlalchemy.text({q!r}), c)",
     "magic": "%%guarded_sql engine -o df\n{q}",
 }
-SIDES = {"raw": ("psycopg", "sqlalchemy"), "guarded": ("psycopg", "magic")}
+SIDES = {"raw": ("psycopg", "sqlalchemy"), "guarded": ("psycopg", "magic"),
+         "before": ("psycopg", "magic")}
 LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlchemy",
           ("guarded", "psycopg"): "guarded psycopg cursor",
-          ("guarded", "magic"): "%%guarded_sql (engine)"}
+          ("guarded", "magic"): "%%guarded_sql (engine)",
+          ("before", "psycopg"): "guarded psycopg cursor, before",
+          ("before", "magic"): "%%guarded_sql (engine), before"}
+
+
+def cell_for(name: str, cell: str) -> str | None:
+    """The cell's code for a query, or None when that route does not run it."""
+    if name == "bound point":
+        return CELLS["psycopg-bound"] if cell == "psycopg" else None
+    return CELLS[cell]
 
 
 def worker(side: str, dsn: str, url: str) -> None:
-    """Reads ``<query> <cell> <n>`` lines; answers with the ms of each of n runs (JSON)."""
+    """Reads ``<query> <cell> <n>`` lines; answers with the wall and CPU ms of each of n runs
+    (JSON). CPU time (the worker process's, the guard's threads included) is what the guard
+    adds itself; wall time adds the server's round trips and whatever else loads the machine."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     cfg = Config()
     cfg.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=cfg)
-    if side == "guarded":
+    if side != "raw":
         assert shell.run_cell("%load_ext jupyter_guard", silent=True).success
-    assert shell.run_cell(f"import pandas as pd, psycopg, sqlalchemy\n"
+    assert shell.run_cell(f"import itertools, pandas as pd, psycopg, sqlalchemy\n"
+                          f"ids = itertools.cycle(range(1, 10001))\n"
                           f"con = psycopg.connect({dsn!r}, autocommit=True)\ncur = con.cursor()\n"
                           f"engine = sqlalchemy.create_engine({url!r})", silent=True).success
     print("ready", flush=True)
     for line in sys.stdin:
         name, cell, n = line.rsplit(" ", 2)
-        code = CELLS[cell].format(q=QUERIES[name])
+        code = str(cell_for(name, cell)).format(q=QUERIES[name])
         out = []
         for _ in range(int(n)):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = shell.run_cell(code, silent=True)
-            out.append((time.perf_counter() - t) * 1000)
+            out.append(((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000))
             if not r.success:
                 raise SystemExit(f"{side} {cell} failed: {r.error_in_exec or r.error_before_exec}")
             shell.run_cell("df = None", silent=True)   # the last result is freed outside the timing
@@ -69,7 +89,8 @@ def worker(side: str, dsn: str, url: str) -> None:
         print(json.dumps(out), flush=True)
 
 
-def measure(rounds: int, batch: int, big_batch: int) -> dict[str, dict[str, float]]:
+def measure(rounds: int, batch: int, big_batch: int, before: str = "",
+            queries: tuple[str, ...] = tuple(QUERIES)) -> dict[str, dict[str, float]]:
     sys.path.insert(0, str(ROOT))
     from tests.pg.pgserver import start
 
@@ -77,21 +98,26 @@ def measure(rounds: int, batch: int, big_batch: int) -> dict[str, dict[str, floa
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "JUPYTER_GUARD_AUDIT": str(Path(tempfile.mkdtemp()) / "audit.duckdb")}
     procs: dict[str, Any] = {}
+    sides = [s for s in SIDES if s != "before" or before]
     try:
-        for side in SIDES:
+        for side in sides:
+            path = f"{Path(before).resolve()}{os.pathsep}{ROOT}" if side == "before" else str(ROOT)
             procs[side] = subprocess.Popen(
                 [sys.executable, __file__, "--worker", side, server.dsn(), server.url()],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                env={**env, "PYTHONPATH": path}, cwd=ROOT)
             while procs[side].stdout.readline().strip() != "ready":
                 if procs[side].poll() is not None:
                     raise SystemExit(f"the {side} worker did not start")
-        times: dict[tuple[str, str, str], list[float]] = {}
+        times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
-            for name in QUERIES:
-                n = batch if name == "point" else big_batch
-                order = list(SIDES) if r % 2 else list(SIDES)[::-1]
+            for name in queries:
+                n = big_batch if name == "100k rows" else batch
+                order = sides[r % len(sides):] + sides[:r % len(sides)]   # who goes first rotates
                 for side in order:
                     for cell in SIDES[side]:
+                        if cell_for(name, cell) is None:
+                            continue
                         p = procs[side]
                         p.stdin.write(f"{name} {cell} {n}\n")
                         p.stdin.flush()
@@ -105,7 +131,9 @@ def measure(rounds: int, batch: int, big_batch: int) -> dict[str, dict[str, floa
         server.stop()
     res: dict[str, dict[str, float]] = {}
     for (name, side, cell), ts in times.items():
-        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(ts)
+        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(w for w, _ in ts)
+        res.setdefault(f"{name} (CPU)", {})[LABELS[(side, cell)]] = statistics.median(
+            c for _, c in ts)
     return res
 
 
@@ -114,9 +142,12 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
     out = []
     for name, m in res.items():
         for tool, base in (("guarded psycopg cursor", "raw psycopg"),
+                           ("guarded psycopg cursor, before", "raw psycopg"),
                            ("%%guarded_sql (engine)", "raw psycopg"),
+                           ("%%guarded_sql (engine), before", "raw psycopg"),
                            ("%%guarded_sql (engine)", "raw SQLAlchemy")):
-            out.append((name, tool, base, m[tool], m[base]))
+            if tool in m and base in m:
+                out.append((name, tool, base, m[tool], m[base]))
     return out
 
 
@@ -129,13 +160,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--big-batch", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--before", default="", help="a folder holding an older jupyter_guard")
+    ap.add_argument("--queries", default=",".join(QUERIES),
+                    help=f"comma-separated, of: {', '.join(QUERIES)}")
     a = ap.parse_args()
-    res = measure(a.rounds, a.batch, a.big_batch)
+    res = measure(a.rounds, a.batch, a.big_batch, a.before,
+                  tuple(q.strip() for q in a.queries.split(",")))
     if a.json:
         print(json.dumps(res))
         return
     for name, tool, base, ms, base_ms in rows(res):
-        print(f"{name:10} {tool:24} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
+        print(f"{name:21} {tool:32} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
               f"{ms - base_ms:+.2f} ms  x{ms / base_ms:.2f}")
 
 

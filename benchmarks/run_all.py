@@ -5,11 +5,12 @@
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
 ``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``,
-``bench_authority``;
+``bench_authority``, ``bench_hub`` (a real JupyterHub; as root only);
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 ``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
-checkout too, side by side (``bench_audit.py --scale``).
+checkout too, side by side (``bench_audit.py --scale``). ``BENCH_AUDIT_10M=1`` adds a store of
+10M events (generated once into ``$BENCH_DIR/jg-audit-scale``, then reused).
 """
 from __future__ import annotations
 
@@ -49,8 +50,10 @@ def collect(quick: bool) -> dict[str, Any]:
     res["audit"] = bench("bench_audit.py", *(["--sizes", "1000000", "--cells", "1000", "--ingest", "20000"]
                                              if quick else []))
     baseline = os.environ.get("BENCH_BASELINE", "")   # another checkout, e.g. today's main
-    res["audit_scale"] = bench("bench_audit.py", "--scale", "100000" if quick else
-                               "100000,1000000", "--kernel-runs", "10",
+    scale = "100000" if quick else "100000,1000000"
+    if os.environ.get("BENCH_AUDIT_10M"):   # adds the 10M store (generating it takes minutes)
+        scale += ",10000000"
+    res["audit_scale"] = bench("bench_audit.py", "--scale", scale, "--kernel-runs", "10",
                                *(["--baseline", baseline] if baseline else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
@@ -63,6 +66,8 @@ def collect(quick: bool) -> dict[str, Any]:
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
     res["authority"] = bench("bench_authority.py", "--events", "16000" if quick else "80000",
                              "--cells", "2000" if quick else "5000", "--pg")
+    # a real JupyterHub (root only; otherwise the reason it was skipped)
+    res["hub"] = bench("bench_hub.py", "--repeat", "100" if quick else "300")
     return res
 
 
@@ -126,11 +131,16 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         for key, label, unit in (("ingest_100_s", "ingest of 100 events", 1e3),
                                  ("blocked_ms", "blocked cell round trip", 1),
                                  ("allowed_ms", "allowed cell round trip", 1),
-                                 ("report_fn_s", "report", 1e3), ("verify_s", "verify", 1e3)):
+                                 ("report_fn_s", "report", 1e3), ("report_cli_s",
+                                 "`jupyter guard report`, fresh process", 1e3),
+                                 ("verify_s", "verify", 1e3), ("verify_mb", "verify peak memory",
+                                                               -1)):
             if key in this:
+                fmt = "{:.0f} MB" if unit < 0 else "{:.0f} ms"
                 out.append(("audit scale", f"{int(n_ev):,} events: {label}",
-                            f"{this[key] * unit:.0f} ms",
-                            f"baseline {base[key] * unit:.0f} ms" if key in base else "", ""))
+                            fmt.format(this[key] * abs(unit)),
+                            "baseline " + fmt.format(base[key] * abs(unit)) if key in base
+                            else "", ""))
     for k, h in r["hooks"].items():
         out.append(("runtime hook", {"open_100k": "100k open()+close()", "open_w_20k": "20k open(w)+close()",
                                      "compute_2M": "pure-Python loop, 2M iterations"}.get(k, k),
@@ -205,6 +215,17 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"{v['events_per_s']:,.0f} events/s, {v['events_per_cpu_s']:,.0f} per "
                     f"authority CPU-s (lost {v['lost']}, dup {v['duplicates']})",
                     "target 5,000 events/s", f"×{v['events_per_s'] / 5000:.2f} of target"))
+    hub = r.get("hub") or {}
+    if "hub service stamp" in hub:
+        trip, local = hub["round trip (pubkey)"], hub["local server stamp"]
+        out.append(("hub mode", "per cell: the hub service signs the stamp (wall, loopback)",
+                    f"{hub['hub service stamp']['median_ms']:.2f} ms "
+                    f"(p95 {hub['hub service stamp']['p95_ms']:.1f})",
+                    f"bare round trip {trip['median_ms']:.2f} ms; local key "
+                    f"{local['median_ms']:.2f} ms", "-"))
+    elif hub.get("skipped"):
+        out.append(("hub mode", "per cell: the hub service signs the stamp", "skipped",
+                    str(hub["skipped"])[:80], "-"))
     return out
 
 

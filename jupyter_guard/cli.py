@@ -236,8 +236,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         policy = load(args.policy)
     except PolicyError as e:
-        print(f"jupyter guard replay: {e.problems[0]} (check it with `jupyter guard policy "
-              f"check {args.policy}`)", file=sys.stderr)
+        why = f"{e.problems[0]} (check it with `jupyter guard policy check {args.policy}`)"
+        if args.format == "json":
+            print(json.dumps({"command": "replay", "ok": False, "error": why}))
+        print(f"jupyter guard replay: {why}", file=sys.stderr)
         return 2
     result = replay(_audit_path(args), policy, since=args.since, user=args.user)
     if args.format == "json":

@@ -129,6 +129,32 @@ def test_requests(audit: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and as_json(r) == []
 
 
+def test_repair(audit: Path) -> None:
+    r = guard("repair", "--format", "json", audit=audit)
+    assert r.returncode == 0, r.stderr
+    out = as_json(r)
+    assert (out["command"], out["ok"]) == ("repair", True)
+    assert "rebuilt from the journals" in out["message"]
+    assert as_json(guard("verify", "--format", "json", audit=audit))["ok"] is True
+
+
+def test_replay(audit: Path, tmp_path: Path) -> None:
+    stricter = tmp_path / "strict.yaml"
+    stricter.write_text("version: 1\nextends: default\nmode: enforce\n")
+    r = guard("replay", "--policy", str(stricter), "--format", "json", audit=audit)
+    assert r.returncode == 0, r.stderr
+    assert set(as_json(r)) >= {"policy", "replayed", "changes"}
+    bad = guard("replay", "--policy", str(tmp_path / "missing.yaml"), "--format", "json",
+                audit=audit)
+    assert bad.returncode == 2 and as_json(bad)["ok"] is False
+    assert "missing.yaml" in as_json(bad)["error"]
+
+
+def test_policy_schema() -> None:
+    r = guard("policy", "schema", "--format", "json")
+    assert r.returncode == 0 and as_json(r)["$id"].endswith("policy.v1.json")
+
+
 @pytest.mark.parametrize("command", ["approve", "deny"])
 def test_approve_and_deny(audit: Path, command: str, tmp_path: Path) -> None:
     r = guard(command, "nosuchid", "--format", "json", audit=audit,

@@ -52,6 +52,13 @@ def test_quickstart_runs_as_written(work_root: Path) -> None:
         first, top, drop = outputs
         assert first.status == "ok" and top.status == "ok" and drop.status == "error"
         assert "@example.com" in top.text and "user1@example.com" not in top.text
+        # "Refusals for people and agents": the refusal shown there, for the COPY it names
+        (shown_refusal,) = [text for lang, text in blocks("## Refusals for people and agents",
+                                                          "The same refusal travels") if not lang]
+        stmt = shown_refusal.splitlines()[1].strip().removeprefix("> ")
+        copy = k.run(f"%%guarded_sql con\n{stmt}")
+        assert copy.status == "error" and not (d / "out.csv").exists()
+        assert ANSI.sub("", "\n".join(copy.error["traceback"])).strip() == shown_refusal
         raw = k.run("print(top.email.iloc[1] == 'user1@example.com')")
         assert raw.text.strip() == "True"   # `top` keeps raw values (print masks them)
         assert k.run("print(con.execute('SELECT count(*) FROM customers').fetchone()[0])"
@@ -70,7 +77,7 @@ def test_quickstart_runs_as_written(work_root: Path) -> None:
             con.execute(statement).fetchall()
         blocked = con.execute("SELECT sum(blocked) FROM blocked_by_user_day "
                               "WHERE user_name = 'alice'").fetchone()
-        assert blocked == (1,)
+        assert blocked == (2,)   # the quickstart's DROP and the refusals section's COPY
     finally:
         con.close()
 

@@ -103,6 +103,12 @@ def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
     return walker.result
 
 
+# Methods that change a container in place: called on anything of the guard's (its known values,
+# its patch ledgers, its policy's lists), they change what the guard decides.
+_MUTATORS = frozenset({"clear", "pop", "popitem", "update", "add", "discard", "remove", "append",
+                       "extend", "insert", "setdefault", "__setitem__", "__delitem__",
+                       "difference_update", "intersection_update", "sort", "reverse"})
+
 class _Walker:
     def __init__(self, sql: SqlFn, shell: ShellFn, lookup: Callable[[str], Any] | None,
                  depth: int, scope: Scope | None) -> None:
@@ -190,6 +196,9 @@ class _Walker:
                 self.read.append(sub.id)
             elif isinstance(sub, ast.Call):
                 self.call(sub)
+            elif isinstance(sub, (ast.Subscript, ast.Attribute)) and \
+                    isinstance(sub.ctx, ast.Load):
+                self._check_reach(sub)
             elif isinstance(sub, ast.NamedExpr):
                 self._bind(sub.target, sub.value)
             elif isinstance(sub, ast.Lambda):
@@ -312,6 +321,14 @@ class _Walker:
             )
         text = ast.unparse(node.func)
         method = text.rsplit(".", 1)[-1]
+        if name.startswith("jupyter_guard.") and method in _MUTATORS:
+            self.add(Analysis((Intent("guard.tamper", "guard", "changes the guard's own state",
+                                      source=ast.unparse(node)[:200]),)), node)
+        if name == "sys.modules.get" and node.args and \
+                "jupyter_guard" in (string_of(node.args[0], self.scope) or ""):
+            self.add(Analysis((Intent("guard.tamper", "guard", "reaches the guard's module "
+                                      "through sys.modules", source=ast.unparse(node)[:200]),)),
+                     node)
         if text.endswith("events.unregister") or (
             method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
             and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))
@@ -330,6 +347,21 @@ class _Walker:
                 node,
             )
 
+    def _check_reach(self, node: ast.Subscript | ast.Attribute) -> None:
+        """A handle on the guard's modules that attribute checks cannot follow: a module out of
+        ``sys.modules`` by name, or a guard module's ``__dict__``."""
+        why = ""
+        if isinstance(node, ast.Subscript) and dotted(node.value, self.scope) == "sys.modules":
+            key = string_of(node.slice, self.scope) or ""
+            if "jupyter_guard" in key:
+                why = "reaches the guard's module through sys.modules"
+        elif isinstance(node, ast.Attribute) and node.attr == "__dict__" and \
+                dotted(node.value, self.scope).startswith("jupyter_guard"):
+            why = "reaches the guard's own variables"
+        if why:
+            self.add(Analysis((Intent("guard.tamper", "guard", why,
+                                      source=ast.unparse(node)[:200]),)), node)
+
     def _check_target(
         self, target: ast.AST, *, deleting: bool = False, attr: str | None = None
     ) -> None:
@@ -343,6 +375,8 @@ class _Walker:
                 why = f"changes {key} in the environment"
             elif base == "sys.modules" and ("jupyter_guard" in key or UNKNOWN in key):
                 why = "removes the guard's module"
+            elif base.startswith("jupyter_guard"):   # e.__dict__[...] =, known_map[...] =
+                why = "changes the guard's own state"
         elif isinstance(target, ast.Attribute) or attr is not None:
             owner = dotted(
                 target.value if isinstance(target, ast.Attribute) else target, self.scope

@@ -204,7 +204,7 @@ def _call_string(node: ast.Call, scope: Scope) -> str | None:
                 encoding = string_of(node.args[1], scope) or "utf-8"
                 # text codecs (rot13, unicode_escape) take a str; typeshed's overloads name
                 # only literal encodings, and this one is the cell's: a wrong pair raises below
-                return str(codecs.decode(arg0, encoding))  # type: ignore[call-overload]
+                return str(codecs.decode(arg0, encoding))  # type: ignore[call-overload]  # the encoding is known only at run time
         except (ValueError, binascii.Error, LookupError, TypeError):
             return UNKNOWN
     if name in (

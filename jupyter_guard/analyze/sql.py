@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import sqlglot
@@ -42,6 +43,55 @@ _DUCKDB_TYPES: dict[str, Action] = {
     "COPY_DATABASE": "sql.export", "UPDATE_EXTENSIONS": "sql.other",
 }
 
+# DuckDB's postgres and mysql extensions run SQL text in another database (never read by the
+# guard in that database's dialect, never measured) or read its tables through the extension.
+REMOTE_SQL = frozenset({"postgres_execute", "postgres_query", "mysql_execute", "mysql_query"})
+REMOTE_READS = {"postgres_scan": "postgres", "postgres_scan_pushdown": "postgres",
+                "postgres_attach": "postgres", "mysql_scan": "mysql", "mysql_attach": "mysql"}
+
+
+def remote_calls(text: str) -> tuple[Intent, ...]:
+    """Calls of the extensions' functions, found on the tokens (any statement form, ``CALL``
+    included).
+
+    >>> [(i.action, i.target) for i in remote_calls("CALL postgres_execute('pg', 'DROP TABLE t')")]
+    [('sql.outside', 'postgres_execute'), ('sql.extension', 'postgres')]
+    """
+    if "_" not in text:
+        return ()
+    low = text.lower()
+    if not any(name in low for name in (*REMOTE_SQL, *REMOTE_READS)):
+        return ()
+    out: list[Intent] = []
+    for name in _called(text):
+        if name in REMOTE_SQL:
+            out.append(Intent("sql.outside", "database", name, source=text, detail=(
+                f"{name}() runs SQL in another database that the guard neither reads nor "
+                "measures; connect with that database's own driver (psycopg, %%guarded_sql "
+                "postgresql://...)")))
+        if name in REMOTE_SQL or name in REMOTE_READS:
+            server = REMOTE_READS.get(name) or name.split("_", 1)[0]
+            out.append(Intent("sql.extension", "none", server, source=text,
+                              detail=f"{name}() loads the extension"))
+    return tuple(out)
+
+
+def _called(text: str, depth: int = 0) -> list[str]:
+    """Names followed by ``(`` (lower case); the text of a command sqlglot keeps whole (``CALL
+    f(...)``) is read the same way."""
+    try:
+        tokens = sqlglot.tokenize(text, read="duckdb")
+    except TokenError:
+        return []
+    out: list[str] = []
+    for tok, nxt in pairwise(tokens):
+        if tok.token_type.name == "COMMAND" and depth < 2:
+            out += _called(nxt.text, depth + 1)
+        elif nxt.token_type.name == "L_PAREN":
+            out.append(tok.text.lower())
+    return out
+
+
 def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | None = None,
                 params: Sequence[Any] | Mapping[str, Any] | None = None) -> Analysis:
     """Every statement of ``text`` as intents; parse problems in ``errors``.
@@ -66,6 +116,12 @@ def _analyze_cached(text: str, dialect: str, classify: Classifier | None) -> Ana
 
 
 def _analyze(text: str, dialect: str, classify: Classifier | None, params: Any) -> Analysis:
+    found = _analyze_text(text, dialect, classify, params)
+    remote = remote_calls(text) if dialect == "duckdb" else ()
+    return Analysis(found.intents + remote, found.errors) if remote else found
+
+
+def _analyze_text(text: str, dialect: str, classify: Classifier | None, params: Any) -> Analysis:
     if classify is not None:
         try:
             pieces = list(classify(text))
@@ -219,6 +275,12 @@ def _parse(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
     return tuple(sqlglot.parse(text, read=dialect or None))
 
 
+def parsed(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
+    """sqlglot's trees of ``text``, parsed once per text and dialect for every reader of the
+    same statement (shared: callers must not change them). Raises sqlglot's parse errors."""
+    return _parse(text, dialect)
+
+
 def _short(e: Exception) -> str:
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return f"SQL could not be parsed: {first}"
@@ -268,6 +330,7 @@ __all__ = [
     "count_sql_for",
     "intents_of",
     "is_remote",
+    "parsed",
     "reads_of",
     "table_name",
 ]

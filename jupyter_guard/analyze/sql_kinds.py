@@ -129,18 +129,54 @@ def _copy(tree: exp.Copy, src: str, dialect: str, params: Any) -> tuple[Intent, 
     return out
 
 
+# Database servers DuckDB attaches through an extension (``TYPE postgres``, ``'postgres:...'``)
+_SERVERS = {"postgres": "postgres", "postgresql": "postgres", "postgres_scanner": "postgres",
+            "mysql": "mysql", "mysql_scanner": "mysql"}
+
+
 def _attach(tree: exp.Attach, src: str, dialect: str, params: Any) -> tuple[Intent, ...]:
     node = tree.this.this if isinstance(tree.this, exp.Alias) else tree.this
     loc = node.name if isinstance(node, exp.Literal) else node.sql() if node is not None else "?"
     alias = tree.this.alias if isinstance(tree.this, exp.Alias) else ""
+    read_only = "READ_ONLY" in src.upper().replace(" ", "_")
+    server = _server(tree, loc)
+    if server:
+        return _attach_server(server, alias or loc, loc, src, read_only)
     out: tuple[Intent, ...] = (
         Intent("sql.attach", "database", alias or loc, source=src, detail=loc,
                remote=is_remote(loc)),
     )
-    read_only = "READ_ONLY" in src.upper().replace(" ", "_")
     if loc not in ("?", ":memory:") and not is_remote(loc) and not read_only:
         # a writable attach writes that file: the guard's own files are refused by the file rules
         out += (Intent("file.write", "file", loc, source=src, detail="ATTACH"),)
+    return out
+
+
+def _server(tree: exp.Attach, loc: str) -> str:
+    """``postgres``/``mysql`` when the ATTACH opens a database server, else ``""``."""
+    for opt in tree.expressions or []:
+        if isinstance(opt, exp.AttachOption) and opt.this is not None and \
+                opt.this.name.upper() == "TYPE" and opt.expression is not None:
+            return _SERVERS.get(opt.expression.name.lower(), "")
+    head = loc.split(":", 1)[0].lower() if ":" in loc else ""
+    return _SERVERS.get(head, "")
+
+
+def _attach_server(server: str, name: str, loc: str, src: str, read_only: bool
+                   ) -> tuple[Intent, ...]:
+    """DuckDB's ``postgres``/``mysql`` extension: loading it is loading native code (refused
+    unless ``sql.allow_extensions`` names it); a writable attach is refused outright, because
+    what DuckDB then writes in that server is neither judged in its dialect nor measured."""
+    out: tuple[Intent, ...] = (
+        Intent("sql.attach", "database", name, source=src, detail=loc, remote=True),
+        Intent("sql.extension", "none", server, source=src,
+               detail=f"ATTACH (TYPE {server}) loads the extension"))
+    if not read_only:
+        fix = ", or connect with psycopg or %%guarded_sql postgresql://..." \
+            if server == "postgres" else ""
+        out += (Intent("sql.outside", "database", name, source=src, detail=(
+            f"ATTACH (TYPE {server}) without READ_ONLY: the guard does not measure what DuckDB "
+            f"changes in that database; attach it READ_ONLY{fix}")),)
     return out
 
 

@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from jupyter_guard.analyze.sql import analyze_sql, intents_of, table_name
+from jupyter_guard.analyze.sql import analyze_sql, intents_of, parsed, table_name
 from jupyter_guard.model import Analysis, Intent
 
 # Functions that read or write files on the database host, run SQL elsewhere, or stop sessions.
@@ -160,7 +160,7 @@ def _copy(stmt: str, up: list[str], params: Any) -> tuple[Intent, ...]:
 def _inner(stmt: str) -> tuple[Intent, ...]:
     """Writes nested in a query (writable CTEs) and server-side functions it calls."""
     try:
-        trees = sqlglot.parse(stmt, read="postgres")
+        trees = parsed(stmt, "postgres")   # the tree analyze_sql read: one parse per statement
     except (ParseError, TokenError):
         return ()
     out: list[Intent] = []

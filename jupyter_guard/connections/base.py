@@ -53,9 +53,9 @@ class ConnectionKind:
     views_sql: ClassVar[str | None] = None       # (view name, its SQL) rows
     classifier: Callable[[str], list[tuple[str, str]]] | None = None  # the database's splitter
 
-    def __init_subclass__(cls, **kw: Any) -> None:
+    def __init_subclass__(cls, register_kind: bool = True, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        if cls.__dict__.get("dialect"):
+        if register_kind and cls.__dict__.get("dialect"):
             register(cls)
 
     def __repr__(self) -> str:
@@ -133,6 +133,15 @@ class ConnectionKind:
     def needs_effect(self, text: str) -> bool:
         return False
 
+    def pure_read(self, text: str) -> bool:
+        """Whether ``text`` can change nothing (its analysis is then reused for the same
+        statement with other values: ``read_shape``)."""
+        return False
+
+    def read_shape(self, text: str) -> tuple[Any, ...] | None:
+        """``text`` with the values of its literals left out; None when it cannot be read."""
+        return None
+
     def for_effect(self, analysis: Any, conn: Any, policy: Any) -> Any:
         """The static analysis adjusted for what the effect check will measure."""
         return analysis
@@ -153,10 +162,16 @@ class ConnectionKind:
 
 
 class GenericKind(ConnectionKind):
-    """A dialect no module describes: SQLAlchemy's access, the default catalog and analysis."""
+    """A dialect no module describes: SQLAlchemy's access, the default catalog and analysis.
+    ``generic(dialect)`` makes one per dialect (never registered)."""
 
-    def __init__(self, dialect: str = "") -> None:
-        self.dialect = dialect   # type: ignore[misc]
+
+def generic(dialect: str) -> ConnectionKind:
+    """The generic kind of ``dialect``: a class of its own, so ``dialect`` stays a class
+    attribute as for every kind, and not registered (a module describing it wins)."""
+    cls: type[ConnectionKind] = type(f"GenericKind_{dialect or 'any'}", (GenericKind,),
+                                     {"dialect": dialect}, register_kind=False)
+    return cls()
 
 
 def register(cls: type[ConnectionKind]) -> type[ConnectionKind]:
@@ -187,7 +202,7 @@ def for_dialect(dialect: str) -> ConnectionKind:
     if kind is None:
         kind = _GENERIC.get(dialect)
         if kind is None:
-            kind = _GENERIC[dialect] = GenericKind(dialect)
+            kind = _GENERIC[dialect] = generic(dialect)
     return kind
 
 

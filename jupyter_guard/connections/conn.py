@@ -104,20 +104,29 @@ def from_object(obj: Any, name: str) -> Conn:
         raise GuardConfigError(f"{name} is a {type(obj).__name__}, not a DuckDB connection or "
                                "SQLAlchemy engine: pass a connection variable or a URL like "
                                "duckdb:///file.duckdb")
-    return kind.connect(obj, name)  # type: ignore[no-any-return]
+    conn: Conn = kind.connect(obj, name)   # the kinds' methods return Any (base cannot import Conn)
+    return conn
 
 
 def from_url(url: str) -> Conn:
+    """A ``Conn`` for ``url``, named without its password (the name reaches messages, the
+    decision's context and the audit)."""
+    from jupyter_guard.mask.text import strip_url_passwords  # late: only when a URL is opened
+
     for kind in kinds():
-        conn = kind.open(url)
+        conn: Conn | None = kind.open(url)
         if conn is not None:
-            return conn  # type: ignore[no-any-return]
+            conn.name = strip_url_passwords(conn.name)
+            return conn
     from jupyter_guard.connections.sqlalchemy import open_url  # late: only when a URL is opened
 
-    return open_url(url)  # type: ignore[no-any-return]
+    opened: Conn = open_url(url)
+    opened.name = strip_url_passwords(opened.name)
+    return opened
 
 
 def memory() -> Conn:
     from jupyter_guard.connections.duckdb import memory  # late: only for an in-memory DuckDB
 
-    return memory()  # type: ignore[no-any-return]
+    conn: Conn = memory()
+    return conn

@@ -28,23 +28,23 @@ class GuardedCursorMixin:
 
     def execute(self, query: Any, vars: Any = None) -> Any:
         sup = super()
-        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]
+        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
 
     def executemany(self, query: Any, vars_list: Any) -> Any:
         rows = list(vars_list)
         sup = super()
         return self._jg()(query, rows[0] if rows else None,
-                          lambda: sup.executemany(query, rows), many=True)  # type: ignore[attr-defined]
+                          lambda: sup.executemany(query, rows), many=True)  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
 
     def callproc(self, procname: str, parameters: Any = None) -> Any:
         sup = super()
         text = f"SELECT * FROM {procname}({', '.join(['NULL'] * len(parameters or ()))})"
         return self._jg()(text, None,
-                          lambda: sup.callproc(procname, parameters))  # type: ignore[attr-defined]
+                          lambda: sup.callproc(procname, parameters))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
 
     def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
         self._jg()(sql, None, lambda: None)
-        return super().copy_expert(sql, file, size)  # type: ignore[misc]
+        return super().copy_expert(sql, file, size)  # type: ignore[misc]  # a mixin over psycopg2's C classes
 
     def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
                 columns: Any = None) -> Any:
@@ -75,7 +75,7 @@ class GuardedConnectionMixin:
 
         factory = kw.get("cursor_factory") or getattr(self, "cursor_factory", None) or ext.cursor
         kw["cursor_factory"] = cursor_class(factory)
-        return super().cursor(*args, **kw)  # type: ignore[misc]
+        return super().cursor(*args, **kw)  # type: ignore[misc]  # a mixin over psycopg2's C classes
 
 
 @lru_cache(maxsize=64)
@@ -101,8 +101,8 @@ def patch(module: ModuleType, guard: Guard) -> None:
         return con
 
     connect.__doc__ = orig.__doc__
-    module.connect = connect  # type: ignore[attr-defined]
+    module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     from jupyter_guard.connections.dbapi_proxy import PATCHED  # late: it imports this module
 
     PATCHED[(module, "connect")] = connect
-    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]
+    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module

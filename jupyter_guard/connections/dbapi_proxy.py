@@ -27,7 +27,7 @@ class _Proxy:
         object.__setattr__(self, "_jg_con", raw)
         object.__setattr__(self, "_jg_check", check)
 
-    @property  # type: ignore[misc]
+    @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:   # isinstance(con, psycopg.Connection) keeps working
         return type(object.__getattribute__(self, "_jg_con"))
 
@@ -146,6 +146,11 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
             return value
     except Exception:  # noqa: BLE001 - an object whose type cannot be inspected is not a driver's: left alone
         return value
+    if driver_of(value) == "asyncpg":
+        # late: dbapi_asyncpg imports this module at load
+        from jupyter_guard.connections import dbapi_asyncpg
+
+        return dbapi_asyncpg.wrap_existing(value, guard)
     if _async(value):
         # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
@@ -205,7 +210,7 @@ def _jupysql_guarded() -> bool:
     mod = sys.modules.get("sql.connection")
     current = getattr(getattr(mod, "ConnectionManager", None), "current", None)
     try:
-        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]
+        dialect, driver = str(current.dialect), str(current.driver)  # type: ignore[union-attr]  # checked to be SQLAlchemy's above
     except Exception:  # noqa: BLE001 - no connection, or not one jupysql describes: judged by the cell's text
         return False
     # late: only when a SQLAlchemy engine is met
@@ -223,6 +228,12 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     """``module.connect`` (and psycopg's ``Connection.connect``) return guarded connections."""
     if getattr(module, "_jupyter_guard_dbapi", False):
         return
+    if name == "asyncpg":   # asyncio only, and no libpq: its own module
+        from jupyter_guard.connections import dbapi_asyncpg  # late: it imports this module
+
+        dbapi_asyncpg.patch(module, guard, PATCHED)
+        module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+        return
     if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies
         from jupyter_guard.connections import dbapi_pg2  # late: it imports PATCHED from here
 
@@ -234,7 +245,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         return guard_connection(orig(*args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
-    module.connect = connect  # type: ignore[attr-defined]
+    module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     PATCHED[(module, "connect")] = connect
     if name == "psycopg":
         cls = module.Connection
@@ -244,11 +255,11 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
             return guard_connection(orig_cls(klass, *args, **kw), guard)
 
         cls.connect = classmethod(cls_connect)
-        module.connect = cls.connect  # type: ignore[attr-defined]
+        module.connect = cls.connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         PATCHED[(cls, "connect")] = cls.__dict__["connect"]
         PATCHED[(module, "connect")] = module.connect
         # late: dbapi_async imports this module at load
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)
-    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]
+    module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module

@@ -4,7 +4,7 @@ the module functions) is the kernel part "SQL sinks"."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
@@ -26,6 +26,7 @@ def _classify(text: str) -> tuple[tuple[str, str], ...]:
         return tuple((s.type.name, s.query) for s in con.extract_statements(text))
 
 
+@final   # sealed: a subclass would register over it (the registry keys on the dialect)
 class DuckDB(ConnectionKind):
     dialect = "duckdb"
     sqlalchemy_names = ("duckdb",)

@@ -59,9 +59,14 @@ Snapshot = tuple[dict[int, Rel], tuple[str, str, str]]
 
 def take(cursor: Any) -> Snapshot:
     cursor.execute(SNAPSHOT)
+    return parse(cursor.fetchall())
+
+
+def parse(rows: Any) -> Snapshot:
+    """The rows of ``SNAPSHOT`` (a DB-API cursor's tuples or asyncpg's records)."""
     rels: dict[int, Rel] = {}
     settings = ("", "", "")
-    for oid, schema, name, node, ncols, upd, dele, dis, kind in cursor.fetchall():
+    for oid, schema, name, node, ncols, upd, dele, dis, kind in rows:
         if oid == -1:
             settings = (str(schema), str(name), str(kind))
         else:
@@ -103,7 +108,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         for action, d in (("sql.delete", n.deleted - r.deleted),
                           ("sql.update", n.updated - r.updated)):
             if d > 0:
-                out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]
+                out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]  # the action name comes from a table of valid names
                                   where="filtered", estimated_rows=d, detail="measured"))
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)

@@ -17,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from jupyter_guard.analyze.sql import parsed
 from jupyter_guard.model import Analysis, Intent
 
 _READS = (exp.Query, exp.Show, exp.Describe)
@@ -31,7 +32,7 @@ def pure_read(text: str) -> bool:
     (True, False)
     """
     try:
-        trees = sqlglot.parse(text, read="postgres")
+        trees = parsed(text, "postgres")   # shared with the analysis: the text is parsed once
     except (ParseError, TokenError):
         return False
     for tree in trees:
@@ -42,6 +43,29 @@ def pure_read(text: str) -> bool:
         if isinstance(tree, exp.Select) and tree.args.get("into") is not None:
             return False  # SELECT ... INTO new_table
     return True
+
+
+_LITERALS = frozenset({"STRING", "NUMBER", "NATIONAL_STRING", "BIT_STRING", "HEX_STRING",
+                       "BYTE_STRING", "RAW_STRING"})
+
+
+def shape(text: str) -> tuple[tuple[str, str], ...] | None:
+    """The statement's tokens with the values of its literals left out: two texts of one shape
+    are the same statement with other values (a bound parameter, a number pasted into an
+    f-string). Anything a value could turn into SQL (a driver's adapter rendering text) gives
+    another shape. None when the text cannot be tokenized.
+
+    >>> shape("SELECT * FROM t WHERE id = 1") == shape("SELECT * FROM t WHERE id = 42")
+    True
+    >>> shape("SELECT * FROM t WHERE id = 1") == shape("SELECT * FROM t WHERE id = 1; DROP TABLE t")
+    False
+    """
+    try:
+        tokens = sqlglot.tokenize(text, read="postgres")
+    except TokenError:
+        return None
+    return tuple((t.token_type.name, "" if t.token_type.name in _LITERALS else t.text)
+                 for t in tokens)
 
 
 def bounded(count_sql: str, limit: int) -> str:

@@ -23,7 +23,6 @@ from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
 from jupyter_guard.guard.judge import refuse
-from jupyter_guard.guard.refusal import blocked_error
 from jupyter_guard.hooks.state import Busy, verify
 
 if TYPE_CHECKING:
@@ -45,7 +44,17 @@ def dbapi_of(conn: Conn) -> Iterator[Any]:
     SQLAlchemy connection, or a DB-API connection."""
     raw = conn.raw
     if hasattr(raw, "raw_connection"):                 # an Engine
-        pooled = raw.raw_connection()
+        try:
+            pooled = raw.raw_connection()
+        except Exception as e:  # noqa: BLE001 - no connection, nothing ran: one line naming it
+            from jupyter_guard.errors import SqlError
+            from jupyter_guard.mask.text import strip_url_passwords
+
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            first = first.split(") ", 1)[-1] if first.startswith("(") else first
+            raise SqlError(f"cannot connect to {strip_url_passwords(conn.name)}: "
+                           f"{strip_url_passwords(first)[:300]}. Nothing ran: check the "
+                           "URL, the server and the credentials") from None
         try:
             yield unwrap(pooled.dbapi_connection)
         finally:
@@ -119,9 +128,10 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     start = time.perf_counter()
     refused: list[Any] = []
 
-    def on_refuse(v: Any) -> BaseException:
+    def on_refuse(v: Any) -> BaseException:   # a measured effect refused: the one refuse path
         refused.append(v)
-        return blocked_error(v)
+        return refuse(g, judgement, kind="sql", code=text, verdict=v, event_id=event_id,
+                      dialect="postgres", **where)
 
     source = label(raw)
     with Busy():
@@ -132,7 +142,6 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
                      duration_ms=(time.perf_counter() - start) * 1000,
                      lineage=[("read", "url", source, False)])
             if refused:
-                g.last_blocked = {"code": text, "verdict": refused[0], "event_id": event_id}
                 raise
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None

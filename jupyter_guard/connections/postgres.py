@@ -5,16 +5,17 @@ user's text verbatim in one transaction (``pg_magic``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
 
+@final   # sealed: a subclass would register over it (the registry keys on the dialect)
 class PostgreSQL(ConnectionKind):
     dialect = "postgres"
     sqlalchemy_names = ("postgresql",)
     sqlalchemy_drivers = ("psycopg", "psycopg2")
-    drivers = ("psycopg", "psycopg2")
+    drivers = ("psycopg", "psycopg2", "asyncpg")
     measures_effect = True
     runs_cells = True
     paramstyle = "pyformat"   # %%guarded_sql runs the cell on psycopg / psycopg2
@@ -34,6 +35,16 @@ class PostgreSQL(ConnectionKind):
         from jupyter_guard.connections.pg_judge import pure_read
 
         return not pure_read(text) and not needs_transaction_free(text)
+
+    def pure_read(self, text: str) -> bool:
+        from jupyter_guard.connections.pg_judge import pure_read
+
+        return pure_read(text)
+
+    def read_shape(self, text: str) -> tuple[Any, ...] | None:
+        from jupyter_guard.connections.pg_judge import shape
+
+        return shape(text)
 
     def for_effect(self, analysis: Any, conn: Any, policy: Any) -> Any:
         from jupyter_guard.connections.pg_judge import for_effect, runtime_sql_on_server
@@ -57,4 +68,11 @@ class PostgreSQL(ConnectionKind):
 
     def install(self, shell: Any, guard: Any) -> None:
         # imported now, not mid-cell: self-protection seals the guard's modules after loading
-        from jupyter_guard.connections import dbapi_async, dbapi_pg2, pg_effect, pg_judge, pg_magic  # noqa: F401
+        from jupyter_guard.connections import (  # noqa: F401
+            dbapi_async,
+            dbapi_asyncpg,
+            dbapi_pg2,
+            pg_effect,
+            pg_judge,
+            pg_magic,
+        )

@@ -38,14 +38,18 @@ def guarded_driver(dialect: str, driver: str) -> bool:
 
 def open_url(url: str) -> Any:
     """A ``Conn`` for any URL SQLAlchemy opens."""
+    from jupyter_guard.mask.text import strip_url_passwords  # late: only when a URL is opened
+
+    shown = strip_url_passwords(url)
     try:
         import sqlalchemy
     except ImportError:
-        raise GuardConfigError(f"{url} needs SQLAlchemy: pip install sqlalchemy") from None
+        raise GuardConfigError(f"{shown} needs SQLAlchemy: pip install sqlalchemy") from None
     try:
         engine = sqlalchemy.create_engine(url)
     except Exception as e:  # noqa: BLE001 - any driver or URL error: one line naming the URL, nothing opened
-        raise GuardConfigError(f"cannot open {url}: {str(e).splitlines()[0]}") from None
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise GuardConfigError(f"cannot open {shown}: {strip_url_passwords(first)}") from None
     from jupyter_guard.connections.conn import from_object  # late: conn imports this module at load
 
     return from_object(engine, url)

@@ -3,11 +3,12 @@ the static decision; SQLite has no effect check). Its catalog comes from ``pragm
 (SQLite has no ``information_schema``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
 
+@final   # sealed: a subclass would register over it (the registry keys on the dialect)
 class SQLite(ConnectionKind):
     dialect = "sqlite"
     sqlalchemy_names = ("sqlite",)

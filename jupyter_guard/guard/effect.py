@@ -59,10 +59,9 @@ class State:
 
 
 def state(guard: Any) -> State:
-    st = getattr(guard, "_effect_state", None)
+    st: State | None = guard.effect_state
     if st is None:
-        st = State()
-        guard._effect_state = st
+        st = guard.effect_state = State()
     return st
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.refusal import audit_note, blocked_error
+from jupyter_guard.guard.refusal import audit_note, refusal_for
 from jupyter_guard.model import Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context
@@ -58,7 +58,19 @@ def verdict(guard: Guard, intent: Intent, ctx: Context, code: str) -> Verdict:
     return approve(guard, combine(decide((intent,), guard.policy, ctx)), code)[0]
 
 
-def refuse(guard: Guard, judgement: Judgement, *, kind: str, code: str,
+class Refuser(Protocol):
+    """Where a refusal is recorded and kept: the kernel's ``Guard``, the server gate's
+    ``server.gate.GateRefusals``."""
+
+    last_blocked: dict[str, Any] | None
+
+    def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = ...,
+              execution_count: int | None = ..., status: str = ...) -> str: ...
+
+    def refusal_error(self, v: Verdict, dialect: str) -> GuardBlocked: ...
+
+
+def refuse(guard: Refuser, judgement: Judgement, *, kind: str, code: str,
            verdict: Verdict | None = None, shown: str | None = None, event_id: str = "",
            record: bool = True, dialect: str = "duckdb", **where: Any) -> GuardBlocked:
     """Record the refusal (a ``blocked`` event; ``record=False`` when the caller has recorded
@@ -66,15 +78,17 @@ def refuse(guard: Guard, judgement: Judgement, *, kind: str, code: str,
     ``verdict`` replaces the judgement's (a measured effect refused); ``shown`` is the code the
     user ran when the refused statement is part of it."""
     v = judgement.verdict if verdict is None else verdict
+    recorded = ""
+    refusal_for(v, dialect)   # described in the caller's dialect before it is recorded
     if record:
         judged = judgement if v is judgement.verdict else replace(judgement, verdict=v)
-        guard.begin(kind=kind, code=code, judgement=judged, status="blocked", **where)
+        recorded = guard.begin(kind=kind, code=code, judgement=judged, status="blocked", **where)
     guard.last_blocked = {"code": code if shown is None else shown, "verdict": v,
-                          "event_id": event_id}
-    return blocked_error(v, dialect)
+                          "event_id": event_id, "recorded": recorded}
+    return guard.refusal_error(v, dialect)
 
 
-def refuse_verdict(guard: Guard, v: Verdict, *, kind: str, code: str,
+def refuse_verdict(guard: Refuser, v: Verdict, *, kind: str, code: str,
                    intents: tuple[Intent, ...] = (), **kw: Any) -> GuardBlocked:
     """``refuse`` for a verdict reached without an analysis (a measured effect, a template)."""
     return refuse(guard, Judgement(v, (v,), Analysis(intents), intents), kind=kind, code=code,

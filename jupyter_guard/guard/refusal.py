@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.kernel.approval_link import unavailable
+from jupyter_guard.guard.ports import approval_unavailable
 from jupyter_guard.mask.text import mask_text
 from jupyter_guard.model import Verdict
 from jupyter_guard.policy.refusal import approvable, refusal
@@ -21,7 +21,7 @@ log = logging.getLogger("jupyter_guard")
 def blocked_error(v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
     """The exception for a refusal, carrying its structured form; it suggests asking for an
     approval only when someone may give one under the active policy."""
-    details = refusal_for(v, dialect) if running_guard() is not None else None
+    details = refusal_for(v, dialect, consume=True) if running_guard() is not None else None
     approval = bool(details["approval"]["possible"]) if details else v.rule_id != "guard-error"
     return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
                         approval_hint=approval, details=details)
@@ -47,25 +47,49 @@ def masked(value: Any, settings: Any) -> Any:
     return value
 
 
-def refusal_for(v: Verdict, dialect: str = "duckdb") -> dict[str, Any] | None:
-    """The structured refusal of ``v`` under the running guard's policy, masked for display.
-    When an approval is possible, a request id is reserved: ``%guard request`` files the
-    refusal under it."""
+# The refusal last described, until the error raised for it takes it (``consume``): the audit
+# event and the error of one refusal carry the same structured refusal and request id, whichever
+# asks first (its dialect is the first asker's: ``judge.refuse`` asks before it records).
+_LAST: dict[str, Any] = {"verdict": None, "guard": None, "cell": None, "details": None, "rid": ""}
+
+
+def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Any = None, *,
+                consume: bool = False) -> dict[str, Any] | None:
+    """The structured refusal of ``v`` under the policy of ``guard`` (default: the running
+    guard), masked for display. When an approval is possible, a request id is reserved:
+    ``%guard request`` files the refusal under it."""
     try:
-        g = running_guard()
-        policy = g.policy if g is not None else None
-        local = unavailable()   # no server to file a request with: no approval is possible
-        rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
-            uuid.uuid4().hex[:12]
-        details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)
+        g = guard if guard is not None else running_guard()
+        cell = getattr(_kernel_guard(), "_cell", None)
+        if _LAST["verdict"] is v and _LAST["guard"] is g and _LAST["cell"] is cell:
+            details, rid = _LAST["details"], _LAST["rid"]
+        else:
+            policy = g.policy if g is not None else None
+            local = approval_unavailable()   # no server to file a request with: none possible
+            rid = "" if local or not approvable(v.rule_id or "policy", policy) else \
+                uuid.uuid4().hex[:12]
+            details = refusal(v, policy, request_id=rid, dialect=dialect, no_authority=local)
+            settings = g.mask_settings() if g is not None and g.mask_settings else None
+            details = masked(details, settings) if settings is not None else details
+            _LAST.update(verdict=v, guard=g, cell=cell, details=details, rid=rid)
+        if consume:
+            _LAST.update(verdict=None, guard=None, cell=None, details=None, rid="")
         if g is not None and rid and isinstance(g.last_blocked, dict) and \
                 g.last_blocked.get("verdict") is v:
             g.last_blocked["request_id"] = rid
-        settings = g.mask_settings() if g is not None and g.mask_settings else None
-        return masked(details, settings) if settings is not None else details
+        return dict(details)
     except Exception:  # the refusal stands without its structured form; the log says why
         log.exception("jupyter_guard could not describe a refusal")
         return None
+
+
+def recorded_refusal(guard: Any, v: Verdict, status: str) -> dict[str, Any] | None:
+    """The structured refusal an audit event records (``facts["refusal"]``): for a refused
+    verdict, and for what audit mode let through but enforce would have refused."""
+    if (status == "blocked" and v.refuses) or (
+            v.decision == "warn" and v.reason.startswith(("would block", "would approval"))):
+        return refusal_for(v, guard=guard)
+    return None
 
 
 _NOTED: dict[str, Any] = {"cell": None, "seen": set()}

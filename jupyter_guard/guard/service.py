@@ -10,22 +10,26 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 from jupyter_guard.analyze.children import Reader
 from jupyter_guard.analyze.python import analyze_python
 from jupyter_guard.analyze.shell import analyze_shell
-from jupyter_guard.config import in_store, resolve, resolve_user, store_files
+from jupyter_guard.config import resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
-from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
+from jupyter_guard.guard.own_intents import _new_file, _real_twins, needs_database, opens_store
+from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
+from jupyter_guard.guard.refusal import blocked_error, recorded_refusal
 from jupyter_guard.hooks.child import read_text, walk_files
-from jupyter_guard.model import UNKNOWN, Analysis, Intent, Verdict, combine
+from jupyter_guard.hooks.state import busy_wrap
+from jupyter_guard.model import Analysis, Decision, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
 from jupyter_guard.policy.load import load_or_refuse
 from jupyter_guard.policy.model import Policy, guard_command
@@ -37,51 +41,83 @@ Lineage = tuple[str, str, str, bool]
 
 @dataclass
 class Guard:
+    """One kernel's decision service. Its collaborators come in explicitly: the audit log and
+    the running cell (``guard.ports.Cell``) at construction, what the kernel's parts add later
+    through ``plug`` (``guard.ports.Plugs``), and two observer lists (``listeners`` get every
+    recorded event, ``policy_listeners`` every reloaded policy). Nothing else is set from
+    outside: self-protection puts back any attribute added to the object or swapped."""
+
     settings: dict[str, str]
     policy: Policy
     user: str
     groups: tuple[str, ...]
     actor: str
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    notebook: str = ""
+    audit: Any = None                    # record.audit.AuditLog (or BrokenAudit), None: no audit
+    cell: Cell = field(default_factory=NoCell)
+    plugs: Plugs = field(default_factory=Plugs)
+    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
+    # what the guard itself keeps for the session
     session_tables: set[str] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
-    audit: Any = None
-    conn: Conn | None = None
-    lookup: Callable[[str], Any] | None = None
-    redact: Callable[[str], str] = field(default=lambda s: s)
-    listeners: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
-    last_blocked: dict[str, Any] | None = None
+    last_blocked: dict[str, Any] | None = None   # the last refusal, for ``%guard request``
     recent: list[dict[str, Any]] = field(default_factory=list)
-    approvals: Any = None
-    ns: dict[str, Any] = field(default_factory=dict)   # the kernel's user namespace
-    runtime_sql: bool = False                          # SQL sinks are checked at run time too
-    cell_identity: Callable[[], tuple[str, str]] | None = None   # (user, actor) of the running cell
-    # the running cell's groups from its verified stamp (None: the kernel's own groups)
-    cell_groups: Callable[[], tuple[str, ...] | None] | None = None
-    # (cell_id, execution_count, server event id) of the running cell: events begun while a cell
-    # runs (run-time refusals) belong to it
-    cell_position: Callable[[], tuple[str, int | None, str]] | None = None
-    runtime_files: bool = False  # file/shell/network calls are checked at run time
     unmasked: bool = False  # %guard unmask on (only for may_unmask roles)
-    mask_settings: Callable[[], Any] | None = None
-    masker: Any = None
-    policy_listeners: list[Callable[[Policy, Policy], None]] = field(default_factory=list)
     policy_stamp: tuple[Any, ...] = ()                 # (path, stat) of every policy file read
     audit_told: str = ""                               # the audit failure the user was told of
     audit_trouble: str = ""                            # an exception from the last audit write
+    effect_state: Any = None                           # guard.effect.State, made when first used
 
     @classmethod
-    def create(cls, cfg: Any = None, env: dict[str, str] | None = None) -> Guard:
+    def create(cls, cfg: Any = None, env: dict[str, str] | None = None, *,
+               cell: Cell | None = None,
+               open_audit: Callable[[Guard], Any] | None = None) -> Guard:
+        """The guard for ``cfg``/``env``; ``open_audit(guard)`` opens its audit log (it needs
+        the session id and the guard's ``redact``)."""
         settings = resolve(cfg, env)
         policy = load_or_refuse(settings["policy"] or None)
         user, groups = resolve_user(settings["user"], env)
         from jupyter_guard.identity import valid_actor  # a malformed actor counts as an agent
 
         actor = settings["actor"] if valid_actor(settings["actor"]) else "agent:unknown"
-        g = cls(settings, policy, user, groups, actor)
+        g = cls(settings, policy, user, groups, actor, cell=cell or NoCell())
         g.policy_stamp = _stamp(g._policy_files())
+        if open_audit is not None:
+            g.audit = open_audit(g)
         return g
+
+    def plug(self, **parts: Any) -> None:
+        """Register collaborators of the kernel's parts (the fields of ``Plugs``)."""
+        self.plugs = replace(self.plugs, **parts)
+
+    # the plugged collaborators, read where the guard's callers have always read them
+    @property
+    def approvals(self) -> Approvals | None:
+        return self.plugs.approvals
+
+    @property
+    def runtime_sql(self) -> bool:
+        return self.plugs.runtime_sql
+
+    @runtime_sql.setter
+    def runtime_sql(self, on: bool) -> None:   # tests and benchmarks on a bare guard: ``plug``
+        self.plug(runtime_sql=on)
+
+    @property
+    def runtime_files(self) -> bool:
+        return self.plugs.runtime_files
+
+    @property
+    def mask_settings(self) -> Callable[[], Any] | None:
+        return self.plugs.mask_settings
+
+    def redact(self, text: str) -> str:
+        return self.plugs.redact(text)
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.cell.namespace
 
     # -- the policy file --------------------------------------------------------------------
     def _policy_files(self) -> tuple[str, ...]:
@@ -124,7 +160,8 @@ class Guard:
     # -- analysis ---------------------------------------------------------------------------
     def sql_analysis(self, text: str, dialect: str = "duckdb", params: Any = None) -> Analysis:
         """Static analysis in the database kind's own way (``connections.base``)."""
-        return for_dialect(dialect).analyse(text, params)  # type: ignore[no-any-return]
+        analysis: Analysis = for_dialect(dialect).analyse(text, params)
+        return analysis
 
     def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
@@ -141,7 +178,7 @@ class Guard:
 
     def python_analysis(self, tree: Any) -> Analysis:
         return analyze_python(
-            tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.lookup
+            tree, sql=self.sql_analysis, shell=self.shell_analysis, lookup=self.cell.lookup
         )
 
     def resolve_conn(self, via: str) -> Conn | None:
@@ -151,9 +188,9 @@ class Guard:
         from jupyter_guard import connections
 
         for kind in connections.base.kinds():   # a module used as a connection (``duckdb``)
-            module_conn = kind.module_connection(via)
+            module_conn: Conn | None = kind.module_connection(via)
             if module_conn is not None:
-                return module_conn  # type: ignore[no-any-return]
+                return module_conn
         obj = self.namespace().get(via) if via.isidentifier() else None
         if obj is None:
             return None
@@ -163,27 +200,22 @@ class Guard:
             return None
 
     def namespace(self) -> dict[str, Any]:
-        return self.ns
+        return self.cell.namespace
 
     def who(self) -> tuple[str, str]:
         """(user, actor) of the running cell: the server-stamped user and the cell's actor mark
         (see ``jupyter_guard.identity``), else the kernel's own."""
-        if self.cell_identity is not None:
-            try:
-                user, actor = self.cell_identity()
-                return user or self.user, actor or self.actor
-            except Exception:  # noqa: BLE001 - a broken stamp: the cell runs as the kernel's own user, never as the claimed one
-                pass
-        return self.user, self.actor
+        try:
+            user, actor = self.cell.identity()
+            return user or self.user, actor or self.actor
+        except Exception:  # noqa: BLE001 - a broken stamp: the cell runs as the kernel's own user, never as the claimed one
+            return self.user, self.actor
 
     def groups_now(self) -> tuple[str, ...]:
         """The running cell's groups: the server-signed ones when its stamp verified, else the
         kernel's own."""
-        if self.cell_groups is not None:
-            groups = self.cell_groups()
-            if groups is not None:
-                return groups
-        return self.groups
+        groups = self.cell.groups()
+        return self.groups if groups is None else groups
 
     # -- deciding ---------------------------------------------------------------------------
     def context(self, conn: Conn | None = None, actor: str | None = None, *, files: bool = True
@@ -205,33 +237,9 @@ class Guard:
         return _resolved(tuple(p for p in files if p))
 
     def opens_store(self, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-        """Any intent that names the audit store (file, journals, lock, archive, copies) by path,
-        through ``open``, ``duckdb.connect``, ``ATTACH`` or ``sqlite3``, is tampering: the store
-        is the guard's own, and even a read-only handle could hold it (see README)."""
-        audit = self.settings.get("audit") or ""
-        out = list(opens_authority(intents))
-        if not audit:
-            return tuple(out)
-        queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
-        for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
-            for path in store_paths(strings_of(q), audit):
-                out.append(Intent("guard.tamper", "guard", f"reads the guard's audit store {path} "
-                                  "through SQL; read it outside the kernel (`jupyter guard "
-                                  "report`)", source=q))
-        for i in intents:   # a child reading it (`!cat`, `!duckdb`, `python -c`): by its words
-            if i.action in ("shell.exec", "code.dynamic") and not _guard_cli(i.source):
-                out += [Intent("guard.tamper", "guard", f"a child process reads the guard's audit "
-                               f"store {path}; read it with `jupyter guard report`",
-                               source=i.source) for path in store_paths(words_of(i.source), audit)]
-        for i in intents:
-            path = i.detail if i.action == "sql.attach" else i.target
-            if (i.action.startswith("file.") or i.action == "sql.attach") and path and \
-                    UNKNOWN not in path and in_store(path, audit):
-                out.append(Intent("guard.tamper", "guard", f"opens the guard's audit store {path}; "
-                                  "read it outside the kernel (`jupyter guard report`, DuckDB "
-                                  "read-only)", source=i.source))
-        return tuple(out)
+        return opens_store(intents, self.settings.get("audit") or "")
 
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def judge(self, analysis: Analysis, *, conn: Conn | None = None, code: str = "",
               actor: str | None = None) -> Judgement:
         if self.policy.errors:   # a broken policy: only `%guard status|reload` runs
@@ -255,9 +263,9 @@ class Guard:
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged
 
-            sa = bool(getattr(self, "_sa_hooked", False))
+            sa, ns = self.plugs.sqlalchemy(), self.cell.namespace
             intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")
-                                                       and runtime_judged(i, self.ns, sa)))
+                                                       and runtime_judged(i, ns, sa)))
         ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
         _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)
@@ -272,6 +280,7 @@ class Guard:
         # some statements twice), and a table we dropped may be re-created by this session.
 
     # -- recording --------------------------------------------------------------------------
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",
               execution_count: int | None = None, status: str = "running") -> str:
         v = judgement.verdict if judgement else Verdict("allow", "", "no rule matched")
@@ -291,13 +300,12 @@ class Guard:
             decision, status = "block", "blocked"
         self.counts[decision] += 1
         server_event = ""
-        if self.cell_position is not None:
-            try:
-                at_id, at_count, server_event = self.cell_position()
-                if not cell_id and execution_count is None:
-                    cell_id, execution_count = at_id, at_count
-            except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
-                pass
+        try:
+            at_id, at_count, server_event = self.cell.position()
+            if not cell_id and execution_count is None:
+                cell_id, execution_count = at_id, at_count
+        except Exception:   # noqa: BLE001 - only the event's position is lost, never a decision
+            pass
         event = {
             "ts": time.time(),
             "kind": kind,
@@ -313,13 +321,13 @@ class Guard:
         if self.audit is not None:
             try:
                 event_id = self.audit.begin(
-                    user=self.who()[0], actor=self.who()[1], notebook=self.notebook,
+                    user=self.who()[0], actor=self.who()[1], notebook=self.cell.notebook,
                     cell_id=cell_id,
                     execution_count=execution_count, kind=kind, code=code, decision=decision,
                     rule_id=v.rule_id, reason=v.reason, status=status,
                     policy_revision=self.policy.revision, decision_id=v.decision_id,
                     lineage=lineage, groups=self.groups_now(),
-                    facts=self._facts(judgement), server_event_id=server_event)
+                    facts=self._facts(judgement, v, status), server_event_id=server_event)
             except Exception as e:  # noqa: BLE001 - the event is not recorded: handled as an audit failure
                 log.error("jupyter_guard could not write the audit event: %s", e)
                 self.audit_trouble = f"{type(e).__name__}: {e}"
@@ -335,10 +343,12 @@ class Guard:
             except Exception:  # noqa: BLE001 - a panel listener's error must not undo a decision already made and recorded
                 pass
         if refusal and (status == "running" or v.rule_id == "guard-error"):
-            from jupyter_guard.errors import GuardBlocked
-
             raise GuardBlocked("guard-error", refusal, approval_hint=False)
         return event_id
+
+    def refusal_error(self, v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
+        """The error a refusal of ``v`` raises (``guard.judge.refuse``)."""
+        return blocked_error(v, dialect)
 
     def _audit_refusal(self, status: str, code: str) -> str:
         """Tell the user once when the audit cannot be written (and once when it can again).
@@ -380,24 +390,30 @@ class Guard:
         return lineage_of(j.intents, j.analysis.vars_written, j.analysis.vars_read,
                           self.policy.is_sensitive_column, marked)
 
-    def _facts(self, j: Judgement | None) -> dict[str, Any] | None:
-        if j is None or j.ctx is None:
-            return None
-        facts = facts_of(j.intents, j.ctx)
-        if facts is not None:
-            if j.analysis.errors:
-                facts["errors"] = list(j.analysis.errors)
-            if j.approved_by:
-                facts["approved_by"] = j.approved_by
+    def _facts(self, j: Judgement | None, v: Verdict, status: str) -> dict[str, Any] | None:
+        """What ``replay`` needs, and the structured refusal (``refusal``) of a refused event
+        or of one audit mode let through, as the user and the events API see it."""
+        facts = None
+        if j is not None and j.ctx is not None:
+            facts = facts_of(j.intents, j.ctx)
+            if facts is not None:
+                if j.analysis.errors:
+                    facts["errors"] = list(j.analysis.errors)
+                if j.approved_by:
+                    facts["approved_by"] = j.approved_by
+        refusal = recorded_refusal(self, v, status) if j is not None else None
+        if refusal is not None:
+            facts = {**(facts or {}), "refusal": refusal}
         return facts
 
-    def note(self, kind: str, code: str, decision: str, rule_id: str, reason: str,
+    def note(self, kind: str, code: str, decision: Decision, rule_id: str, reason: str,
              status: str = "ok") -> str:
         """Record an event that is not a cell (an unmasked display, an approval use)."""
-        v = Verdict(decision, rule_id, reason, None, self.policy.revision)  # type: ignore[arg-type]
+        v = Verdict(decision, rule_id, reason, None, self.policy.revision)
         return self.begin(kind=kind, code=code, judgement=Judgement(v, (v,), Analysis(), ()),
                           status=status)
 
+    @busy_wrap   # the guard's own work: the run-time hook stays out of it
     def finish(self, event_id: str, *, status: str, duration_ms: float, rows: int | None = None,
                lineage: Iterable[Lineage] = ()) -> None:
         if self.audit is not None and event_id:
@@ -456,87 +472,3 @@ def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
             folders[head] = os.path.realpath(head)
         out.append(os.path.join(folders[head], name))
     return tuple(out)
-
-
-def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-    """Intents that open the jupyter server's key or approval store (``authority_files``): a
-    path, a SQL literal, or a shell command word naming one."""
-    from jupyter_guard.authority_files import is_authority_file, named_in, names
-
-    out, seen = [], set()
-    for i in intents:
-        if i.source and i.action.startswith(("sql.", "shell.")) and (i.source in seen or not (
-                any(n in i.source for n in names()) or any(c in i.source for c in "*?["))):
-            continue   # seen, or no name of the files and no glob in the text
-        if i.action.startswith("sql.") and i.source:
-            seen.add(i.source)
-            found = named_in(strings_of(i.source))
-        elif i.action.startswith("shell.") and i.source:   # `cat KEY`, `cp KEY x`: any word
-            seen.add(i.source)
-            found = named_in(_words(i.source))
-        else:
-            path = i.detail if i.action == "sql.attach" else i.target
-            found = [path] if (i.action.startswith(("file.", "sql.attach")) and path
-                               and UNKNOWN not in path and is_authority_file(path)) else []
-        out += [Intent("guard.tamper", "guard", f"opens the jupyter server's authority file "
-                       f"{p} (its signing key or approvals); no cell may", source=i.source)
-                for p in found]
-    return tuple(out)
-
-
-def _words(command: str) -> list[str]:
-    import shlex
-
-    try:
-        words = shlex.split(command)
-    except ValueError:   # unbalanced quotes: the plain words, quotes stripped
-        words = [w.strip("'\"") for w in command.split()]
-    return [w.split("=", 1)[-1] for w in words]   # --in=KEY, if=KEY
-
-
-def _new_file(i: Intent) -> Intent:
-    """Overwriting a file that does not exist yet only creates it: a write, not a truncation
-    (so does copying into a folder)."""
-    if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
-        try:
-            path = os.path.expanduser(i.target)
-            if not os.path.lexists(path) or os.path.isdir(path):   # cp x dir/ writes into it
-                return i.with_(action="file.write")
-        except (OSError, ValueError):
-            pass
-    return i
-
-
-def _real_twins(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
-    """A file a statement names through a symlink (``COPY ... TO 'lnk/keep.csv'`` with
-    ``lnk -> data``) is judged by its resolved name too, relative to the kernel's working folder,
-    as the Python file rules judge ``open``. Only intents that name a local file pay for it."""
-    out = []
-    for i in intents:
-        if not i.action.startswith("file.") or not i.target or UNKNOWN in i.target or \
-                "://" in i.target or i.target in ("?", "*") or \
-                not (i.source or "").lstrip().upper().startswith(("COPY", "EXPORT")):
-            continue   # only files written by SQL: Python's own file rules resolve their paths
-        try:
-            full = os.path.abspath(os.path.expanduser(i.target))
-            real = os.path.realpath(full)
-        except (OSError, ValueError):
-            continue   # an unresolvable name stays judged as written
-        if real != full:
-            out.append(i.with_(target=real))
-    return tuple(out)
-
-
-def needs_database(i: Intent) -> bool:
-    """Decisions that only the database can settle (row counts, existence, columns behind ``*``)."""
-    return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
-        i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
-                                      and any(c.endswith("*") for c in i.columns))
-
-
-def _guard_cli(command: str) -> bool:
-    """``jupyter guard …``: the guard's own commands, which refuse what changes the store."""
-    words = [w.rpartition("/")[2] for w in command.split()[:3]]
-    return words[:2] == ["jupyter", "guard"] or words[:1] == ["jupyter-guard"] or (
-        words[1:3] in (["-m", "jupyter_guard.cli"], ["-m", "jupyter_guard"])
-        and words[0].startswith("python"))

@@ -28,7 +28,7 @@ def _argv(a: Any) -> list[str] | None:
 def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
     if path is None:
         return []
-    out = [Intent(action, "path", path, recursive=recursive,  # type: ignore[arg-type]
+    out = [Intent(action, "path", path, recursive=recursive,  # type: ignore[arg-type]  # the action name comes from a table of valid names
                   source=f"{action} {path}")]
     real = os.path.realpath(path) if UNKNOWN not in path else path
     if real != os.path.abspath(path):

@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
-from jupyter_guard.hooks import exit_files, exit_net, lazy
+from jupyter_guard.hooks import exit_files, exit_net, exit_socket, lazy
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy
@@ -49,6 +49,54 @@ def _command(args: Any) -> str:
         return UNKNOWN
 
 
+# (pid, argv) of a pty child this process judged just before forking it (``!cmd``: pexpect's
+# ``PtyProcess.spawn``). The forked child then execs without running the guard's decision again:
+# between fork and exec it holds copies of other threads' locks and of DuckDB instances it must
+# not touch, and a refusal raised there reached the cell as ptyprocess's garbled OSError.
+_PTY: list[tuple[int, tuple[str, ...]]] = []
+
+
+def _judged_by_parent(argv: Any) -> bool:
+    if not _PTY or _PTY[-1][0] == os.getpid() or not isinstance(argv, (list, tuple)):
+        return False
+    try:
+        return tuple(os.fsdecode(a) for a in argv) == _PTY[-1][1]
+    except TypeError:
+        return False
+
+
+def _pty_spawn(mod: Any, rt: Any, judge: Callable[[Any, Any, FrameType], None]) -> None:
+    """Judge ``PtyProcess.spawn``'s command in the parent, before the fork."""
+    import sys
+
+    from jupyter_guard.hooks.df_lineage import PATCHED
+    from jupyter_guard.hooks.state import busy
+
+    cls: Any = getattr(mod, "PtyProcess", None)
+    orig = cls.__dict__.get("spawn") if cls is not None else None
+    if not isinstance(orig, classmethod) or getattr(orig.__func__, "_jg", False):
+        return
+    fn = orig.__func__
+
+    def spawn(klass: Any, argv: Any, *args: Any, **kw: Any) -> Any:
+        f = sys._getframe(1)
+        if busy() or not isinstance(argv, (list, tuple)) or not rt.user_stack(f):
+            return fn(klass, argv, *args, **kw)
+        judge(argv, kw.get("env", args[1] if len(args) > 1 else None), f)   # raises if refused
+        token = (os.getpid(), tuple(os.fsdecode(a) for a in argv))
+        _PTY.append(token)
+        try:
+            return fn(klass, argv, *args, **kw)
+        finally:
+            _PTY.remove(token)
+
+    spawn._jg = True  # type: ignore[attr-defined]  # a marker on our own function
+    spawn.__doc__ = fn.__doc__
+    replacement = classmethod(spawn)
+    type.__setattr__(cls, "spawn", replacement)
+    PATCHED[(cls, "spawn")] = replacement
+
+
 def handlers(rt: Any) -> dict[str, Handler]:
     """The table the hook looks events up in (everything else returns at once)."""
     g = rt.guard
@@ -57,6 +105,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
     exit_files.install(rt, MODULE_PATCHED, PATCHED)
     lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
         rt, m, PATCHED, MODULE_PATCHED))
+    exit_socket.install(rt, PATCHED)
+    lazy.when_imported("ssl", lambda m: exit_socket.install_ssl(rt, m, PATCHED))
+    lazy.when_imported("multiprocessing.connection", lambda m: exit_socket.install_listener(
+        rt, m, PATCHED))
 
     def guard_file(real: str) -> bool:
         return real.startswith(rt.package_dir) or (bool(rt.policy_file) and real == rt.policy_file)
@@ -64,7 +116,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def path_intents(action: str, path: str | None, *, recursive: bool = False) -> list[Intent]:
         if path is None:
             return []
-        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]
+        out = [Intent(action, "path", path, recursive=recursive, source=f"{action} {path}")]  # type: ignore[arg-type]  # the action name comes from a table of valid names
         real = os.path.realpath(path) if UNKNOWN not in path else path
         if real != os.path.abspath(path):
             out.append(out[0].with_(target=real))
@@ -164,11 +216,18 @@ def handlers(rt: Any) -> dict[str, Handler]:
                                       f"guard ({why})", source=cmd[:200]))
         rt.decide(intents, cmd[:300])
 
+    def judge_pty(argv: Any, env: Any, f: FrameType) -> None:
+        shell(_command(argv), [os.fsdecode(a) for a in argv], f, env)
+
+    lazy.when_imported("ptyprocess.ptyprocess", lambda m: _pty_spawn(m, rt, judge_pty))
+
     def on_system(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
             shell(_command(args[0]), None, f)
 
     def on_exec(args: tuple[Any, ...], f: FrameType) -> None:   # os.exec*, os.posix_spawn
+        if _judged_by_parent(args[1]):
+            return
         if rt.user_stack(f):
             argv = [os.fsdecode(a) for a in args[1]] if isinstance(args[1], (list, tuple)) else None
             shell(_command(args[1]), argv, f, args[2] if len(args) > 2 else None)
@@ -215,6 +274,9 @@ def handlers(rt: Any) -> dict[str, Handler]:
 
     def on_http_send(args: tuple[Any, ...], f: FrameType) -> None:  # http.client.send(conn, data)
         conn, data = args[0], args[1]
+        sock = getattr(conn, "sock", None)
+        if sock is not None and exit_net.allowed(rt, str(getattr(conn, "host", "") or "")):
+            exit_socket.allow(sock, str(conn.host))   # its address alone would not say so
         if isinstance(data, str):
             data = data.encode("latin-1", "replace")
         if not isinstance(data, (bytes, bytearray)):
@@ -229,6 +291,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
                     host = str(getattr(conn, "host", "") or "").lower()
                     exit_net.check_out(rt, host, bytes(data[:65536]), f"http://{host}",
                                        "HTTP request")
+                    if len(data) <= 65536 and sock is not None:
+                        exit_socket.judged(sock, len(data))   # scanned here: not again
                 return
         elif not head.startswith(_UPLOAD_METHODS) and not getattr(conn, "_jg_upload", False):
             return   # body bytes of a request already decided

@@ -226,7 +226,7 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
                                  f"pyarrow.{_how}", {})
             with Judged():
                 return _orig(table, where, *args, **kw)
-        write._jg = True  # type: ignore[attr-defined]
+        write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         write.__name__, write.__doc__ = name, orig.__doc__
         setattr(mod, name, write)
         module_patched[(mod, name)] = write
@@ -248,7 +248,7 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
             result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
                                  names, guard)
         return out
-    fetch._jg = True  # type: ignore[attr-defined]
+    fetch._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     fetch.__name__, fetch.__doc__ = how, orig.__doc__
     return fetch
 
@@ -262,7 +262,7 @@ def _relation_writer(orig: Any, how: str, fx: FileExits) -> Any:
                 sample = self.limit(200).df()
             fx.exports.check(sample, str(file_name), f"relation.{how}", _sql_lineage(self, fx))
         return orig(self, file_name, *args, **kw)
-    write._jg = True  # type: ignore[attr-defined]
+    write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     write.__name__, write.__doc__ = how, orig.__doc__
     return write
 

@@ -77,7 +77,7 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
             except AttributeError:   # a connection type without attributes: decided as sent
                 pass
         return c
-    Client._jg = True  # type: ignore[attr-defined]
+    Client._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     Client.__doc__ = client.__doc__
     mod.Client = Client
     module_patched[(mod, "Client")] = Client

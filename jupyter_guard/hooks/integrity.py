@@ -47,15 +47,12 @@ def protected(name: str) -> bool:
     return name == PACKAGE or name.startswith(PACKAGE + ".")
 
 
-GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "runtime_sql", "lookup", "ns",
-               "begin", "finish", "judge")
-LATE_ATTRS = (
-    "approvals",
-    "audit",
-    "redact",
-    "runtime_files",
-    "mask_settings",
-)  # set after this one
+# The guard's collaborators and identity; ``plugs`` is replaced by parts installed after this one.
+# Its methods live on the class (patching a class is refused); any attribute added to the object
+# (a method shadowed by ``guard.judge = ...``) is removed again (``verify_guard``).
+GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "audit", "cell", "listeners",
+               "policy_listeners")
+LATE_ATTRS = ("plugs",)  # set after this one
 SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                  "transform_ast", "should_run_async", "system", "getoutput")
 
@@ -74,6 +71,7 @@ class Integrity:
         )
         self._snapshot_modules()
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
+        self.fields = len(vars(guard))   # the declared fields: nothing else is set on it
         self.settings = dict(guard.settings)
         self.policy_fields = _fields(guard.policy)
         # the same snapshots read in one C call each (``verify_guard`` runs before every decision)
@@ -156,7 +154,8 @@ class Integrity:
         changed: the snapshots are compared by identity in C)."""
         g = self.guard
         try:
-            same = (not _changed(g, self._attrs_get, self._attrs_vals)
+            same = (len(g.__dict__) == self.fields
+                    and not _changed(g, self._attrs_get, self._attrs_vals)
                     and g.settings == self.settings and g.policy is self._policy
                     and not _changed(g.policy, self._policy_get, self._policy_vals))
         except Exception:  # noqa: BLE001 - a comparison that fails counts as changed: the guard is repaired
@@ -172,6 +171,10 @@ class Integrity:
 
     def _repair_guard(self) -> list[str]:
         g, fixed = self.guard, []
+        declared = {f.name for f in dataclasses.fields(g)}
+        for k in [k for k in vars(g) if k not in declared]:   # added: shadows a method
+            delattr(g, k)
+            fixed.append(f"guard.{k}")
         for k, v in self.attrs.items():
             if getattr(g, k, None) is not v:
                 setattr(g, k, v)

@@ -53,9 +53,9 @@ def patch(guard: Guard, module: ModuleType) -> None:
             check(guard, sql, lambda text: original(self, text, user_ns))
         return rendered
 
-    _var_expand._jupyter_guard = True  # type: ignore[attr-defined]
-    _var_expand.__wrapped__ = original  # type: ignore[attr-defined]
-    cls._var_expand = _var_expand  # type: ignore[union-attr]
+    _var_expand._jupyter_guard = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    _var_expand.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    cls._var_expand = _var_expand  # type: ignore[union-attr]  # jupysql's class, imported only when present
 
 
 def install(shell: Any, guard: Guard) -> None:

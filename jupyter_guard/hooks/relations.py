@@ -34,7 +34,7 @@ def install(guard: Any) -> None:
         _seam._jupyter_guard["guard"] = guard  # type: ignore[attr-defined]  # set below, once
         return
     box: dict[str, Any] = {"guard": guard, "submit": _seam.submit}
-    _seam._jupyter_guard = box  # type: ignore[attr-defined]
+    _seam._jupyter_guard = box  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     _seam.submit = _guarded_submit(box)
     for name in _WRITERS:
         if hasattr(cls, name):
@@ -56,7 +56,7 @@ def _marked(method: Callable[..., Any]) -> Callable[..., Any]:
             _local.depth = depth
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
-    wrapper.__wrapped__ = method  # type: ignore[attr-defined]
+    wrapper.__wrapped__ = method  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     return wrapper
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import events, integrity, lazy, state, threads, writers
-from jupyter_guard.hooks.state import Busy, _tl, busy_wrap
+from jupyter_guard.hooks.state import Busy, _tl
 from jupyter_guard.model import Analysis, Intent
 
 log = logging.getLogger("jupyter_guard")
@@ -136,20 +136,18 @@ def install(shell: Any, guard: Guard) -> None:
             raise PermissionError("the runtime layer cannot be re-installed from user code")
         rt = old if old is not None else Runtime(shell, guard)
         if rt.guard is not guard:
-            rt.__init__(shell, guard)  # type: ignore[misc]
+            rt.__init__(shell, guard)  # type: ignore[misc]  # the hook keeps this object: re-initialised in place
         state.set_current(rt)
-        for name in ("begin", "finish", "judge"):
-            fn = getattr(guard, name)
-            if not hasattr(fn, "__wrapped__"):   # a retried install wraps once
-                setattr(guard, name, busy_wrap(fn))
         threads.install(rt)
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
         lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
         rt.protect = integrity.install(shell, guard, rt)
-        guard.policy_listeners.append(rt.adopt_policy)
+        if rt.adopt_policy not in guard.policy_listeners:   # a retried install adds it once
+            guard.policy_listeners.append(rt.adopt_policy)
         if not getattr(sys, "_jupyter_guard_hooked", False):
-            sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]
+            sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
             sys.addaudithook(_make_hook(events.handlers(rt), _tl))
+        guard.plug(runtime_files=True)   # files, shell and network are decided when they act
 
 
 def _as_guard(fn: Callable[..., Any], *args: Any) -> None:

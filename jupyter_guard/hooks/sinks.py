@@ -99,6 +99,7 @@ def _run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool
 # guard's own queries replaced on the connection. fetchone/fetchall answer from it; anything
 # else (df, description, arrow, ...) first puts it back on the connection as a query result.
 _PENDING: dict[int, list[Any]] = {}
+_SA_HOOKED: set[int] = set()   # guards whose SQLAlchemy listener is on (it comes when imported)
 
 
 def _kept(con: Any, kept: list[Any], name: str) -> Any:
@@ -140,7 +141,7 @@ class GuardedConnection:
         object.__setattr__(self, "_jg_con", con)
         object.__setattr__(self, "_jg_guard", guard)
 
-    @property  # type: ignore[misc]
+    @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
         return type(object.__getattribute__(self, "_jg_con"))
 
@@ -277,8 +278,8 @@ def install(shell: Any, guard: Guard) -> None:
                 if orig is not None:
                     originals[id(orig)] = fn
                     setattr(module, name, fn)
-        duckdb._jupyter_guard_sinks = originals  # type: ignore[attr-defined]
-    originals = duckdb._jupyter_guard_sinks  # type: ignore[attr-defined]
+        duckdb._jupyter_guard_sinks = originals  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+    originals = duckdb._jupyter_guard_sinks  # type: ignore[attr-defined]  # set by the guard on the module above
     for name, value in list(shell.user_ns.items()):
         if name.startswith("_"):
             continue
@@ -286,7 +287,7 @@ def install(shell: Any, guard: Guard) -> None:
             shell.user_ns[name] = GuardedConnection(value, guard)
         elif id(value) in originals:  # `from duckdb import connect` before %load_ext
             shell.user_ns[name] = originals[id(value)]
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True, sqlalchemy=lambda: id(guard) in _SA_HOOKED)
     from jupyter_guard.hooks import relations  # late: relations calls check_sql from here
 
     relations.install(guard)
@@ -364,7 +365,7 @@ def _default() -> Any:
 
 def _sqlalchemy(guard: Guard) -> None:
     """Hook SQLAlchemy once it is imported (importing it ourselves would cost ~100 ms)."""
-    if "sqlalchemy" not in sys.modules or getattr(guard, "_sa_hooked", False):
+    if "sqlalchemy" not in sys.modules or id(guard) in _SA_HOOKED:
         return
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -377,4 +378,4 @@ def _sqlalchemy(guard: Guard) -> None:
         check_sql(guard, Conn(conn, "sqlalchemy", dialect), statement, parameters)
 
     event.listen(Engine, "before_cursor_execute", before)
-    guard._sa_hooked = True  # type: ignore[attr-defined]
+    _SA_HOOKED.add(id(guard))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _tl = threading.local()  # .busy: the guard is working; .user: a thread/work item user code started
 _RT: Any = None                # the installed ``runtime.Runtime``; the hook keeps its own reference
@@ -36,15 +39,16 @@ class Busy:
         _tl.busy = self.prev
 
 
-def busy_wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapped(*args: Any, **kw: Any) -> Any:
+def busy_wrap(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` run as the guard's own work (the hook stays out of it)."""
+    def wrapped(*args: P.args, **kw: P.kwargs) -> R:
         prev = getattr(_tl, "busy", False)
         _tl.busy = True
         try:
             return fn(*args, **kw)
         finally:
             _tl.busy = prev
-    wrapped.__wrapped__ = fn  # type: ignore[attr-defined]
+    wrapped.__wrapped__ = fn  # type: ignore[attr-defined]  # functools.wraps would copy more
     wrapped.__name__ = getattr(fn, "__name__", "wrapped")
     return wrapped
 

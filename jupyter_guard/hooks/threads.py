@@ -34,14 +34,14 @@ def install(rt: Any) -> None:
     if getattr(threading.Thread.start, "_jg", False):
         return
     orig_start = threading.Thread.start
-    orig_boot = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+    orig_boot = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]  # CPython's private method, not in typeshed
     orig_submit = concurrent.futures.ThreadPoolExecutor.submit
 
     def start(self: threading.Thread) -> None:
         caller = sys._getframe(1)   # executor workers are marked per work item, not per thread
         if caller.f_code.co_name != "_adjust_thread_count" and not getattr(_tl, "busy", False) \
                 and rt.user_stack(caller):
-            self._jg_user = True  # type: ignore[attr-defined]
+            self._jg_user = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         orig_start(self)
 
     def _bootstrap_inner(self: threading.Thread) -> None:
@@ -57,7 +57,7 @@ def install(rt: Any) -> None:
     for cls, name, fn in ((threading.Thread, "start", start),
                           (threading.Thread, "_bootstrap_inner", _bootstrap_inner),
                           (concurrent.futures.ThreadPoolExecutor, "submit", submit)):
-        fn._jg = True  # type: ignore[union-attr]
+        fn._jg = True  # type: ignore[union-attr]  # a mark on the guard's own wrapper
         fn.__doc__ = getattr(getattr(cls, name), "__doc__", None)
         setattr(cls, name, fn)
         PATCHED[(cls, name)] = fn

@@ -198,7 +198,7 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
         for how, (pos, kw_name) in WRITERS.items():
             orig = getattr(cls, how, None)
             if orig is not None:
-                table[(cls, how)] = _writer(orig, how, pos, kw_name, _Proxy(holder), series)  # type: ignore[arg-type]
+                table[(cls, how)] = _writer(orig, how, pos, kw_name, _Proxy(holder), series)  # type: ignore[arg-type]  # the proxy stands in for the writer's module
     for (owner, name), fn in table.items():
         target = _function(fn)
         target._jg, target._jg_exports = True, holder
@@ -207,7 +207,7 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
             continue
         setattr(owner, name, fn)
         (PATCHED if isinstance(owner, type) else MODULE_PATCHED)[(owner, name)] = fn
-    dump = _json_dump(json.dump, _Proxy(holder))  # type: ignore[arg-type]
+    dump = _json_dump(json.dump, _Proxy(holder))  # type: ignore[arg-type]  # the proxy stands in for the writer's module
     dump._jg, dump._jg_exports = True, holder
     json.dump = dump
     MODULE_PATCHED[(json, "dump")] = dump

@@ -78,7 +78,7 @@ class KernelApprovals:
 
 
 def install(shell: Any, guard: Guard) -> None:
-    guard.approvals = KernelApprovals(guard, shell)
+    guard.plug(approvals=KernelApprovals(guard, shell))
 
 
 def command(shell: Any, guard: Guard, sub: str, args: list[str]) -> Any:

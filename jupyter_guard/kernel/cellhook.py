@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import os
 import sys
 import time
 from collections import Counter, OrderedDict
@@ -22,6 +21,7 @@ from jupyter_guard.guard.judge import Judgement, sha256
 from jupyter_guard.guard.refusal import audit_note, blocked_error  # noqa: F401 - callers
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.identity import guard_meta
+from jupyter_guard.kernel.running import RunningCell
 from jupyter_guard.kernel.stamped import cell_identity
 from jupyter_guard.model import Analysis, Verdict
 
@@ -47,8 +47,10 @@ class KernelGuard:
 
     def __init__(self, shell: Any, guard: Guard) -> None:
         self.shell, self.guard = shell, guard
+        if not isinstance(guard.cell, RunningCell):
+            raise TypeError("the kernel guard needs a Guard built with its RunningCell")
+        self.running: RunningCell = guard.cell
         self._orig_parse = shell.compile.ast_parse
-        self._cell: dict[str, Any] | None = None
         self._depth = 0
         self.installed = False
         self.parts: dict[str, str] = {}   # part name -> "on" or why it is not (``extension``)
@@ -56,19 +58,20 @@ class KernelGuard:
         # cell text -> (analysis, the namespace lookups it made); see ``_python_analysis``
         self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]]
         self._analyses = OrderedDict()
-        self._seen: list[tuple[str, Any]] | None = None
         self.outcomes: Counter[str] = Counter()   # cells by how they ended: ok, error, blocked
+
+    @property
+    def _cell(self) -> dict[str, Any] | None:
+        """The running cell's facts (shared with the guard through ``running``)."""
+        return self.running.cell
+
+    @_cell.setter
+    def _cell(self, cell: dict[str, Any] | None) -> None:
+        self.running.cell = cell
 
     # -- install ----------------------------------------------------------------------------
     def install(self) -> None:
         shell = self.shell
-        self.guard.lookup = self._lookup
-        self.guard.ns = shell.user_ns
-        self.guard.cell_identity = self._identity
-        self.guard.cell_groups = self._groups
-        # a kernel started by jupyter-server for a notebook knows the notebook's path
-        self.guard.notebook = self.guard.notebook or os.environ.get("JPY_SESSION_NAME", "")
-        self.guard.cell_position = self._position
         shell.compile.ast_parse = self.ast_parse
         shell.events.register("pre_run_cell", self.pre_run_cell)
         shell.events.register("post_run_cell", self.post_run_cell)
@@ -87,35 +90,24 @@ class KernelGuard:
                 pass
         self.installed = False
 
-    def _lookup(self, name: str) -> Any:
-        v = self.shell.user_ns.get(name)
-        v = v if isinstance(v, (str, bytes)) or type(v).__name__.endswith("Path") else None
-        if self._seen is not None:
-            self._seen.append((name, v))
-        return v
-
     def _python_analysis(self, tree: ast.Module, source: str) -> Analysis:
         """The cell's analysis, reused when the same text comes again and every namespace value
         it looked up (plain ``str``/``bytes`` or nothing) is still the same."""
         hit = self._analyses.get(source)
-        if hit is not None and all(_same(self._peek(name), v) for name, v in hit[1]):
+        if hit is not None and all(_same(self.running.peek(name), v) for name, v in hit[1]):
             self._analyses.move_to_end(source)
             return hit[0]
-        self._seen = []
+        self.running.seen = []
         try:
             analysis = self.guard.python_analysis(tree)
-            seen = tuple(self._seen)
+            seen = tuple(self.running.seen)
         finally:
-            self._seen = None
+            self.running.seen = None
         if all(v is None or type(v) in (str, bytes) for _, v in seen):
             self._analyses[source] = (analysis, seen)
             if len(self._analyses) > 256:
                 self._analyses.popitem(last=False)
         return analysis
-
-    def _peek(self, name: str) -> Any:
-        v = self.shell.user_ns.get(name)
-        return v if isinstance(v, (str, bytes)) or type(v).__name__.endswith("Path") else None
 
     # -- hooks ------------------------------------------------------------------------------
     def pre_run_cell(self, info: Any) -> None:
@@ -133,21 +125,7 @@ class KernelGuard:
         self._cell.update(cell_identity(self.shell, self.guard, meta, self._cell["raw"]))
         notebook = guard_meta(meta).get("notebook")
         if isinstance(notebook, str) and notebook:   # a client that knows the path says it
-            self.guard.notebook = notebook[:1000]
-
-    def _identity(self) -> tuple[str, str]:
-        cell = self._cell or {}
-        return cell.get("user") or "", cell.get("actor") or ""
-
-    def _groups(self) -> tuple[str, ...] | None:
-        groups = (self._cell or {}).get("groups")
-        return tuple(groups) if isinstance(groups, tuple) else None
-
-    def _position(self) -> tuple[str, int | None, str]:
-        cell = self._cell or {}
-        server = (cell.get("meta") or {}).get("server_event") or ""
-        server = server if isinstance(server, str) else ""
-        return cell.get("cell_id") or "", cell.get("count"), server
+            self.running.notebook = notebook[:1000]
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
@@ -179,9 +157,8 @@ class KernelGuard:
             return _refusal_tree(e, filename)
         except Exception as e:  # a bug in the guard refuses the cell, never lets it through
             log.exception("jupyter_guard failed while analysing a cell")
-            err = GuardBlocked("guard-error", f"the guard failed while analysing this cell "
-                               f"({type(e).__name__}: {e}); nothing ran", approval_hint=False)
-            self._record_failure(source, err)
+            err = self._refuse_failure(source, f"the guard failed while analysing this cell "
+                                       f"({type(e).__name__}: {e}); nothing ran")
             return _refusal_tree(err, filename)
         finally:
             self._depth -= 1
@@ -193,10 +170,10 @@ class KernelGuard:
         actor = (cell or {}).get("actor") or None
         raw = (cell or {}).get("raw") or source
         if self.broken and not (top and raw.strip() == "%guard status"):
-            err = GuardBlocked("guard-error", f"jupyter_guard {self.broken}", approval_hint=False)
+            reason = f"jupyter_guard {self.broken}"
             if top:
-                self._record_failure(raw, err)
-            raise err
+                raise self._refuse_failure(raw, reason)
+            raise GuardBlocked("guard-error", reason, approval_hint=False)
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
         if g.policy.mode == "audit":
@@ -224,18 +201,23 @@ class KernelGuard:
                                event_id=(cell or {}).get("event_id", ""))
         return tree
 
-    def _record_failure(self, source: str, err: GuardBlocked) -> None:
+    def _refuse_failure(self, source: str, reason: str) -> GuardBlocked:
+        """A guard failure refuses the cell on the one refuse path (``guard.judge.refuse``):
+        a ``guard-error`` row, the structured refusal; if even that fails, the plain error."""
         cell = self._cell
+        if cell is not None and not cell["parsed"]:   # the cell as the user wrote it
+            source = cell.get("raw") or source
         try:
-            v = Verdict("block", err.rule_id, err.reason, None, self.guard.policy.revision)
-            j = Judgement(v, (v,), Analysis(), ())
-            eid = self.guard.begin(kind="python", code=source, judgement=j, status="blocked",
-                                   cell_id=(cell or {}).get("cell_id", ""),
-                                   execution_count=(cell or {}).get("count"))
+            v = Verdict("block", "guard-error", reason, None, self.guard.policy.revision)
+            err = judge.refuse_verdict(self.guard, v, kind="python", code=source,
+                                       cell_id=(cell or {}).get("cell_id", ""),
+                                       execution_count=(cell or {}).get("count"))
             if cell is not None:
-                cell.update(parsed=True, event_id=eid, final=True)
+                cell.update(parsed=True, final=True,
+                            event_id=(self.guard.last_blocked or {}).get("recorded", ""))
+            return err
         except Exception:  # noqa: BLE001 - recording is best effort: the cell is refused either way
-            pass
+            return GuardBlocked("guard-error", reason, approval_hint=False)
 
 
 def _same(now: Any, then: Any) -> bool:

@@ -58,7 +58,7 @@ def run(shell: Any, guard: Guard, line: str) -> Any:
     if sub == "connections":
         from jupyter_guard.kernel import sql_params
 
-        print(sql_params.connections_text(guard.conn, shell.user_ns))
+        print(sql_params.connections_text(sql_params.CURRENT[0], shell.user_ns))
         return None
     if sub == "panel":
         from jupyter_guard.kernel.panel import panel

@@ -166,7 +166,7 @@ class Masker:
             finally:
                 self._local.in_repr = False
 
-        __repr__.__wrapped__ = original  # type: ignore[attr-defined]
+        __repr__.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         cls.__repr__ = __repr__  # type: ignore[assignment]  # pandas' own repr, wrapped
         self._methods.append((cls, "__repr__", original))
 

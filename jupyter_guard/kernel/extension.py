@@ -15,8 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.ports import set_approval_status
 from jupyter_guard.guard.service import Guard
+from jupyter_guard.kernel import approval_link
 from jupyter_guard.kernel.cellhook import KernelGuard, banner
+from jupyter_guard.kernel.running import RunningCell
 
 log = logging.getLogger("jupyter_guard")
 
@@ -44,14 +47,14 @@ def load(shell: Any) -> KernelGuard:
     from jupyter_guard.config import JupyterGuard
 
     cfg = JupyterGuard(parent=shell)
-    guard = Guard.create(cfg)
-    _open_audit(guard)
+    guard = Guard.create(cfg, cell=RunningCell(shell), open_audit=_open_audit)
+    set_approval_status(approval_link.unavailable)   # refusals say whether one is possible
     kg = KernelGuard(shell, guard)
     kg.install()
     # Bound before the runtime layer installs: self-protection snapshots these and would take
     # a later assignment for tampering.
     shell._jupyter_guard_kernel = kg
-    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]
+    sys.modules["jupyter_guard"]._kernel_guard = kg  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     from jupyter_guard.kernel.magics import GuardMagics
 
     shell.register_magics(GuardMagics(shell, guard))
@@ -102,14 +105,13 @@ def _install_one(modname: str, shell: Any, guard: Guard) -> str:
         mod = importlib.import_module(modname)
         fn: Callable[[Any, Guard], None] = mod.install
         fn(shell, guard)
-        if modname.endswith(".runtime"):
-            guard.runtime_files = True
         return ""
     except Exception as e:  # noqa: BLE001 - any failure is reported and refuses every cell (fail closed)
         return f"{type(e).__name__}: {e}"
 
 
-def _open_audit(guard: Guard) -> None:
+def _open_audit(guard: Guard) -> Any:
+    """The guard's audit log (``Guard.create`` calls this with the new guard)."""
     from jupyter_guard.record.audit import AuditLog
 
     path = guard.settings["audit"]
@@ -122,16 +124,17 @@ def _open_audit(guard: Guard) -> None:
         # An ingest costs ~20 ms of CPU: once a second keeps readers within the 2 s promise
         # without taking a noticeable share of a busy kernel's time. The thread starts once
         # loading is done (``load``).
-        guard.audit = AuditLog(path, session_id=guard.session_id, redact=lambda s: guard.redact(s),
-                               background=False)
-        atexit.register(guard.audit.close)  # stop the ingest thread before the interpreter goes
+        audit = AuditLog(path, session_id=guard.session_id, redact=guard.redact,
+                         background=False)
+        atexit.register(audit.close)  # stop the ingest thread before the interpreter goes
+        return audit
     except Exception as e:  # noqa: BLE001 - no audit: audit.on_failure decides (refuse by default), and says so
         from jupyter_guard.record.audit import BrokenAudit
 
-        guard.audit = BrokenAudit(path, f"{type(e).__name__}: {e}")
         print(f"jupyter_guard: cannot write the audit file {path} ({e}); audit.on_failure "
               f"({guard.policy.audit_on_failure}) applies. Set JUPYTER_GUARD_AUDIT to a writable "
               "path.", file=sys.stderr)
+        return BrokenAudit(path, f"{type(e).__name__}: {e}")
 
 
 def install(shell: Any, guard: Guard) -> None:

@@ -78,25 +78,27 @@ class GuardMagics(Magics):
         return dict(getattr(kg, "_cell", None) or {})
 
     def _connection(self, spec: str | None) -> Conn:
-        g = self._guard
+        cur = sql_params.CURRENT
         if spec:
-            if "://" in spec:
-                if g.conn is None or g.conn.name != spec:
-                    g.conn = connections.from_url(spec)
+            if "://" in spec:   # the Conn's name has no password: the URL typed is kept here
+                if cur[0] is None or getattr(self, "_url", None) != (spec, cur[0]):
+                    cur[0] = connections.from_url(spec)
+                    self._url = (spec, cur[0])
             elif spec in sql_params.ALIASES and spec not in self._shell.user_ns:
-                g.conn = sql_params.ALIASES[spec]
+                cur[0] = sql_params.ALIASES[spec]
             elif spec in self._shell.user_ns:
                 obj = self._shell.user_ns[spec]
-                if g.conn is None or g.conn.raw is not obj:
-                    g.conn = connections.from_object(obj, spec)
+                if cur[0] is None or cur[0].raw is not obj:
+                    cur[0] = connections.from_object(obj, spec)
             else:
                 raise GuardConfigError(
                     f"no variable or URL named {spec!r}: pass a connection variable "
                     "or a URL like duckdb:///warehouse.duckdb"
                 )
-        if g.conn is None:
-            g.conn = connections.memory()
-        return g.conn
+        conn = cur[0]
+        if conn is None:
+            conn = cur[0] = connections.memory()
+        return conn
 
     # -- %guard -----------------------------------------------------------------------------
     @line_magic

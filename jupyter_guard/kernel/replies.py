@@ -76,7 +76,7 @@ class WireNet:
                     kwargs["metadata"] = meta
             return original(stream, msg_or_type, content, *args, **kwargs)
 
-        send.__wrapped__ = original  # type: ignore[attr-defined]
+        send.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         return send
 
     def ensure(self) -> None:

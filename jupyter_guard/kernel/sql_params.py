@@ -24,6 +24,7 @@ from jupyter_guard.model import Intent, Verdict
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")   # a Python name (keywords like `table` too)
 ALIASES: dict[str, Conn] = {}
+CURRENT: list[Conn | None] = [None]   # the connection of the last %%guarded_sql
 
 
 class GuardedSql(Configurable):

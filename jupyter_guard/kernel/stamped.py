@@ -10,6 +10,7 @@ metadata; only a verified stamp can make it less strict than the kernel's defaul
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from jupyter_guard.identity import cell_actor, cell_check, guard_meta
@@ -72,7 +73,10 @@ def identity_mode(owner: str) -> str:
     if identity._VERIFIER is not None:
         approvals = ("approvals through the server" if link() is not None
                      else "no approvals (no link to the server)")
-        return (f"signed: cells run as the user the jupyter server signs for; anything else "
-                f"runs as {owner}; {approvals}")
+        # what the server was told (a hint for people: the key the kernel holds is what counts)
+        hub = (" (JupyterHub: the key is the guard's hub service's)"
+               if os.environ.get("JUPYTER_GUARD_HUB_SERVICE_URL") else "")
+        return (f"signed: cells run as the user the jupyter server signs for{hub}; anything "
+                f"else runs as {owner}; {approvals}")
     return (f"local: no server authority key, every cell runs as {owner} (per-cell user "
             f"claims are recorded as unverified); no approvals in local mode")

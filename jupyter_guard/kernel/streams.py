@@ -45,7 +45,7 @@ def _masked_class(base: type) -> type:
     """
     if base in _CLASSES:
         return _CLASSES[base]
-    base_write, base_flush = base.write, base.flush  # type: ignore[attr-defined]
+    base_write, base_flush = base.write, base.flush  # type: ignore[attr-defined]  # any text stream class
 
     def masked_write(self: Any, s: Any) -> Any:
         st: _StreamState | None = self.__dict__.get("_jg_mask")

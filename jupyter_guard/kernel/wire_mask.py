@@ -41,14 +41,14 @@ def install(shell: Any, guard: Guard) -> None:
     def redact(text: str) -> str:  # the audit file never holds a raw sensitive literal
         return strip_url_passwords(mask_text(text, audit_settings)) if text else text
 
-    guard.redact = redact
-    guard.mask_settings = current
+    guard.plug(redact=redact, mask_settings=current)
 
     def unmasked(what: str) -> None:
         guard.note("runtime", f"unmasked display: {what}", "allow", "unmask",
                    f"{guard.user} saw unmasked values (role may_unmask)")
 
-    guard.masker = mask.install(shell, current, lineage=marked_columns, on_unmasked=unmasked)
+    # the masker stays alive through the display hooks it wraps
+    mask.install(shell, current, lineage=marked_columns, on_unmasked=unmasked)
 
 
 def marked_columns(obj: Any) -> frozenset[str]:

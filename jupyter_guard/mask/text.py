@@ -132,16 +132,26 @@ def find_spans(text: str, settings: MaskSettings) -> list[Span]:
 
 
 _URL_PASSWORD = re.compile(r"(?<=://)([^\s/:@]{1,256}+):[^\s/@]{1,1024}+@")
+# ``?password=`` in a URL, ``password=`` in a libpq DSN (a quoted value may hold spaces)
+_KEY_PASSWORD = re.compile(r"(?i)(?<![\w])(password\s{0,8}=\s{0,8})('(?:[^'\\]|\\.){0,1024}'"
+                           r"|\"(?:[^\"\\]|\\.){0,1024}\"|[^\s&'\",;)]{1,1024})")
 
 
 def strip_url_passwords(text: str) -> str:
-    """Credentials in URLs lose their password (``postgresql://bob:pw@db`` becomes
-    ``postgresql://bob:****@db``): the audit records connection strings users type.
+    """Credentials in URLs and DSNs lose their password (``postgresql://bob:pw@db`` becomes
+    ``postgresql://bob:****@db``, ``password=pw`` becomes ``password=****``): the audit records
+    connection strings users type, and messages name the connection.
 
     >>> strip_url_passwords("%%guarded_sql postgresql://bob:s3cr3t@db:5432/sales")
     '%%guarded_sql postgresql://bob:****@db:5432/sales'
+    >>> strip_url_passwords("host=db password='a b' dbname=x; pg://db/x?password=s3&ssl=1")
+    'host=db password=**** dbname=x; pg://db/x?password=****&ssl=1'
     """
-    return _URL_PASSWORD.sub(r"\1:****@", text) if "://" in text else text
+    if "://" in text:
+        text = _URL_PASSWORD.sub(r"\1:****@", text)
+    if "assword" in text or "ASSWORD" in text:
+        text = _KEY_PASSWORD.sub(r"\1****", text)
+    return text
 
 
 def mask_text(text: str, settings: MaskSettings) -> str:

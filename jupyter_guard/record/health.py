@@ -3,11 +3,11 @@
 - ``staleness``: journals that hold lines the published file does not (the writers' lock held too
   long, an ingest failing): ``report``, ``verify`` and the sidebar say so instead of showing old
   data as if it were complete.
-- ``<audit>.heads.json``: after every publish, each session's last ``seq`` and hash and the event
-  count (a copy in the user's state folder survives the deletion of the whole audit folder). A
-  store that was deleted, truncated or replaced by an older copy is told apart from an empty one
-  by it, rebuilt from the journals, and ``verify`` fails loudly for what the journals
-  cannot give back.
+- ``<audit>.heads.json``: each session's last ``seq`` and hash and the event count, as a log (a
+  snapshot, then per publish a line with the heads it moved; a copy in the user's state folder
+  survives the deletion of the whole audit folder). A store that was deleted, truncated or
+  replaced by an older copy is told apart from an empty one by it, rebuilt from the journals,
+  and ``verify`` fails loudly for what the journals cannot give back or the store contradicts.
 """
 from __future__ import annotations
 
@@ -72,31 +72,98 @@ def staleness(path: str | os.PathLike[str]) -> str:
             "failing: this data may be incomplete")
 
 
-def write_heads(path: str | os.PathLike[str], sessions: list[tuple[Any, ...]], events: int) -> None:
-    """Record each session's head beside the store (atomic replace; best effort on a full disk:
-    the old heads stay, which only makes the next check stricter)."""
-    data = {"events": int(events), "sessions": {str(s): [int(q or 0), str(h or "")]
-                                                for s, q, h in sessions}}
-    text = json.dumps(data)
+FOLD_MIN = 2**20   # bytes a heads log may grow past four times its snapshot before a fold
+_HEADER = '{"heads": 2, "snapshot_bytes": "%012d"}\n'   # fixed width: read with one pread
+
+
+def write_heads(path: str | os.PathLike[str], sessions: list[tuple[Any, ...]], events: int,
+                *, full: bool = False) -> None:
+    """Record session heads beside the store and in the copy outside it (best effort on a full
+    disk: the old heads stay, which only makes the next check stricter).
+
+    The file is a log: a snapshot, then one appended line per ingest with the heads that moved
+    (so an ingest costs what it changed, not the number of sessions). ``full``: ``sessions`` is
+    every session (a new or rebuilt store) and replaces the file. A log grown past four times
+    its snapshot is folded into a new snapshot.
+    """
+    heads = {str(s): [int(q or 0), str(h or "")] for s, q, h in sessions}
+    line = json.dumps({"events": int(events), "sessions": heads}) + "\n"
     for target in (heads_path(path), heads_copy(path)):
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
+        with contextlib.suppress(OSError):
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text)
-            os.replace(tmp, target)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            snapshot = _snapshot_bytes(target)
+            if full or not target.exists():
+                _replace(target, line)
+            elif snapshot >= 0 and target.stat().st_size > 4 * snapshot + FOLD_MIN:
+                folded = _fold(target)
+                folded["sessions"].update(heads)
+                _replace(target, json.dumps({"events": int(events),
+                                             "sessions": folded["sessions"]}) + "\n")
+            else:
+                _append(target, line)
+
+
+def heads_kept(path: str | os.PathLike[str]) -> bool:
+    """Whether both copies of the heads are logs an ingest may append to (else it writes them
+    whole, after comparing them with the store)."""
+    return all(_snapshot_bytes(t) >= 0 for t in (heads_path(path), heads_copy(path)))
+
+
+def _snapshot_bytes(target: Path) -> int:
+    """The snapshot's size from the log's header; -1 if there is no log (or an old file)."""
+    try:
+        with open(target, "rb") as f:
+            head = json.loads(f.read(len(_HEADER % 0)))
+        return int(head["snapshot_bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def _replace(target: Path, snapshot: str) -> None:
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(_HEADER % len(snapshot.encode()) + snapshot)
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _append(target: Path, line: str) -> None:
+    """One write in append mode; after a torn last line (a crash mid-write) a newline first."""
+    fd = os.open(target, os.O_RDWR | os.O_APPEND)
+    try:
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        os.write(fd, (("\n" if torn else "") + line).encode())
+    finally:
+        os.close(fd)
+
+
+def _fold(source: Path) -> dict[str, Any]:
+    """The heads a log holds: its lines applied in order (unparseable lines are skipped)."""
+    out: dict[str, Any] = {"events": 0, "sessions": {}}
+    with open(source, "rb") as f:
+        for raw in f:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get("sessions"), dict):
+                out["events"] = int(data.get("events") or 0)
+                out["sessions"].update(data["sessions"])
+    return out
 
 
 def read_heads(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The heads kept beside the store, else (the audit folder is gone) the copy kept outside."""
     for source in (heads_path(path), heads_copy(path)):
         try:
-            data = json.loads(source.read_text())
-        except (OSError, ValueError):
+            data = _fold(source)
+        except OSError:
             continue
-        if isinstance(data, dict):
+        if data["sessions"] or data["events"]:
             return data
     return {}
 
@@ -141,12 +208,9 @@ def rebuilds(path: str | os.PathLike[str], sessions: dict[str, int]) -> tuple[li
     return problems, notes
 
 
-def note_heads_moved(path: str | os.PathLike[str], heads: list[tuple[Any, ...]]) -> None:
-    """Before the heads are overwritten: a session whose head went back, changed its hash at
-    the same ``seq``, or vanished from the store was edited outside the guard (a deleted
-    session, a truncated tail, a recomputed chain); keep that for ``verify``."""
-    old = read_heads(path).get("sessions") or {}
-    now = {str(s): (int(q or 0), str(h or "")) for s, q, h in heads}
+def _moved(old: dict[str, Any], now: dict[str, tuple[int, str]]) -> dict[str, dict[str, Any]]:
+    """Sessions whose kept head (``old``) went back, changed its hash at the same ``seq``, or
+    is gone from ``now``."""
     moved = {}
     for sid, head in old.items():
         if not (isinstance(head, list) and len(head) == 2):
@@ -155,11 +219,35 @@ def note_heads_moved(path: str | os.PathLike[str], heads: list[tuple[Any, ...]])
         new = now.get(sid)
         if new is None or new[0] < seq or (new[0] == seq and new[1] != h):
             moved[sid] = {"was": [seq, h], "now": list(new) if new else None}
+    return moved
+
+
+def _what(was: list[Any], now: list[Any] | None) -> str:
+    return ("the session is gone from the store" if now is None else
+            f"its head went from seq {was[0]} back to {now[0]}" if now[0] < was[0] else
+            f"seq {was[0]} has another hash than before (a recomputed chain)")
+
+
+def note_heads_moved(path: str | os.PathLike[str], heads: list[tuple[Any, ...]]) -> None:
+    """Before the heads are rewritten whole: a session whose head went back, changed its hash
+    at the same ``seq``, or vanished from the store was edited outside the guard (a deleted
+    session, a truncated tail, a recomputed chain); keep that for ``verify``."""
+    now = {str(s): (int(q or 0), str(h or "")) for s, q, h in heads}
+    moved = _moved(read_heads(path).get("sessions") or {}, now)
     if moved:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         note = Path(f"{os.fspath(path)}.tampered-{stamp}-{os.getpid()}.json")
         with contextlib.suppress(OSError):
             note.write_text(json.dumps({"at": time.time(), "sessions": moved}))
+
+
+def heads_differ(kept: dict[str, Any], now: dict[str, tuple[int, str]]
+                 ) -> list[tuple[str, int, str]]:
+    """(session, seq, what) for every head kept beside the store (read before the store was
+    opened, so never newer than it) that the store's own heads contradict."""
+    moved = _moved(kept.get("sessions") or {}, now)
+    return [(sid, int(d["was"][0]), f"{_what(d['was'], d['now'])} (heads kept beside the store)")
+            for sid, d in sorted(moved.items())]
 
 
 def heads_moved(path: str | os.PathLike[str]) -> list[tuple[str, int, str]]:
@@ -174,8 +262,5 @@ def heads_moved(path: str | os.PathLike[str]) -> list[tuple[str, int, str]]:
             continue
         for sid, d in sorted(sessions.items()):
             was, now = d.get("was") or [0, ""], d.get("now")
-            what = ("the session is gone from the store" if now is None else
-                    f"its head went from seq {was[0]} back to {now[0]}" if now[0] < was[0] else
-                    f"seq {was[0]} has another hash than before (a recomputed chain)")
-            found.append((sid, int(was[0]), f"{what} ({note.name})"))
+            found.append((sid, int(was[0]), f"{_what(was, now)} ({note.name})"))
     return found

@@ -83,7 +83,8 @@ def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
 
 def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = False
             ) -> int | None:
-    """``locked``: the caller already holds ``store_lock`` (flock would deadlock on itself)."""
+    """``locked``: the caller already holds ``store_lock`` (a second flock of it in the same
+    process would wait for itself)."""
     if locked:
         return _ingest_locked(Path(os.fspath(path)))
     with store_lock(path, wait=wait) as got:
@@ -99,8 +100,8 @@ def _ingest_locked(published: Path) -> int:
     is rebuilt from every journal, the unreadable file kept aside as ``<file>.corrupt-<ts>``."""
     from .health import note_rebuild, read_heads
 
-    heads = read_heads(published)
-    if not published.exists() and heads.get("events"):
+    heads = read_heads(published) if not published.exists() else {}
+    if heads.get("events"):
         note_rebuild(published, "deleted", "", heads)
         restore_journals(published)
     try:
@@ -113,6 +114,7 @@ def _ingest_locked(published: Path) -> int:
 
         journals = [d for d in (journal_dir(published), ingested_dir(published)) if d.is_dir()
                     and any(d.glob("*.jsonl"))]
+        heads = heads or read_heads(published)
         if not published.exists() or not (heads or journals):
             raise   # nothing to rebuild from: `jupyter guard repair` after a look at the file
         note_rebuild(published, "unreadable", str(set_aside(published)), heads)
@@ -142,14 +144,14 @@ def _adopt_fallbacks(published: Path) -> None:
 
 def _ingest_once(published: Path) -> int:
     from . import segments
-    from .health import note_heads_moved, write_heads
+    from .health import heads_kept, note_heads_moved, write_heads
 
     _adopt_fallbacks(published)
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
     if _up_to_date(published, journals):
         return 0
-    count, ended = 0, []
+    count, ended, looked = 0, [], []
     hint: dict[str, Any] = {}
     fresh = not published.exists()
     known = read_hint(published)
@@ -163,6 +165,8 @@ def _ingest_once(published: Path) -> int:
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
                 continue
             n, state = _ingest_journal(con, journal)
+            if state.pop("moved"):
+                looked.append(journal.name)
             count += n
             hint[journal.name] = state
             if state["ended"] and not state["running"]:
@@ -171,17 +175,26 @@ def _ingest_once(published: Path) -> int:
             segments.dedupe(con, published)
             _sessions_from_segments(con)
         segments.seal(con, published)
-        heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()
+        # every head after a rebuild or when a heads file is missing; else only those the
+        # journals moved (``verify`` compares every head kept with the store's)
+        full = fresh or not heads_kept(published)
+        heads = con.execute("SELECT session_id, last_seq, last_hash FROM sessions"
+                            + ("" if full else " WHERE list_contains(?, journal)"),
+                            [] if full else [looked]).fetchall()
         (events,), = con.execute("SELECT (SELECT count(*) FROM events_live) + "
                                  "(SELECT coalesce(sum(events), 0) FROM segments)").fetchall()
         approved = approved_now(con)
-        sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s WHERE NOT EXISTS
-            (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""").fetchall()}
+        done = ingested_dir(published)
+        waiting = [j.name for j in ended] + (
+            [j.name for j in done.glob("*.jsonl")] if done.is_dir() else [])
+        sealed = {j for (j,) in con.execute("""SELECT journal FROM sessions s
+            WHERE list_contains(?, journal) AND NOT EXISTS
+            (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""",
+                                            [waiting]).fetchall()} if waiting else set()
         merge = segments.merge_candidates(con)
-    if not fresh:   # a rebuild has its own record (note_rebuild)
+    if full and not fresh:   # a rebuild has its own record (note_rebuild)
         note_heads_moved(published, heads)
-    write_heads(published, heads, events)
-    done = ingested_dir(published)
+    write_heads(published, heads, events, full=full)
     for journal in ended:
         done.mkdir(exist_ok=True)
         os.replace(journal, done / journal.name)
@@ -198,14 +211,11 @@ def _ingest_once(published: Path) -> int:
 
 def _merge(published: Path, names: list[str]) -> None:
     """Merge segments without the writers' lock; one merge at a time per store."""
-    import fcntl
-
     from . import segments
+    from .store import hold
 
-    with open(f"{published}.merge.lock", "a+b") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with hold(Path(f"{published}.merge.lock"), wait=0) as got:
+        if not got:
             return   # another process merges
         try:
             segments.merge(published, names)
@@ -235,7 +245,8 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
     if facts["head"]:
         head = facts["head"]
     closed = bool(closed or facts["closed"])
-    if facts["last_seq"] is not None:
+    moved = facts["last_seq"] is not None
+    if moved:
         last_seq, last_hash = facts["last_seq"], facts["last_hash"]
     end = chunk.end
     ended = closed or not writer_alive(head)
@@ -249,12 +260,13 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
         more = read_from(journal, end + chunk.tail + (1 if chunk.tail else 0))
         _apply(con, more, journal)
         last_seq, last_hash = int(lines[-1]["seq"]), str(lines[-1]["hash"])
-        end, running = more.end, 0
+        end, running, moved = more.end, 0, True
     con.execute("UPDATE sessions SET byte_offset = ?, last_seq = ?, last_hash = ?, closed = ?, "
                 "pid = ?, host = ?, pid_start = ?, bad_lines = bad_lines + ? WHERE journal = ?",
                 [end, last_seq, last_hash, closed, head["pid"], head["host"], head["pid_start"],
                  bad, journal.name])
-    return count, {"offset": end, "running": running, "head": head, "ended": ended}
+    return count, {"offset": end, "running": running, "head": head, "ended": ended,
+                   "moved": moved}
 
 
 def _interrupt(con: duckdb.DuckDBPyConnection, session_id: str, last_seq: int,
@@ -316,37 +328,47 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
                     [os.fspath(lines_file)])
     finally:
         lines_file.unlink()
-    begun, bad, closed, last_seq, last_hash = con.execute("""SELECT
-        count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL), bool_or(t = 'close'),
-        max(seq), arg_max(hash, seq) FROM _j""").fetchall()[0]
-    for pid, host, start in con.execute("SELECT pid, host, pid_start FROM _j WHERE t = 'head' "
-                                        "LIMIT 1").fetchall():
+    # one pass for the chunk's facts; statements with nothing to do are skipped
+    (begun, bad, closed, last_seq, last_hash, pid, host, start, heads, lone_ends, asked,
+     used), = con.execute("""SELECT count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL),
+        bool_or(t = 'close'), max(seq), arg_max(hash, seq), first(pid) FILTER (t = 'head'),
+        first(host) FILTER (t = 'head'), first(pid_start) FILTER (t = 'head'),
+        count(*) FILTER (t = 'head'), count(*) FILTER (t = 'end' AND event_id NOT IN
+            (SELECT event_id FROM _j WHERE t = 'begin' AND event_id IS NOT NULL)),
+        count(*) FILTER (t = 'approval'), count(*) FILTER (t = 'approval_use') FROM _j"""
+                                        ).fetchall()
+    if heads:
         facts["head"] = {"pid": pid, "host": host, "pid_start": start}
     facts.update(closed=bool(closed), last_seq=last_seq, last_hash=last_hash or "")
     plain = ", ".join(f"b.{c}" for c in _EVENT_COLUMNS)
     final = ", ".join(f"coalesce(e.{c}, b.{c}) AS {c}" for c in _FINAL)
-    con.execute(f"""INSERT INTO events_live BY NAME SELECT {plain}, {final},
-        make_timestamp(b.ts_us) AS ts, CASE WHEN e.event_id IS NOT NULL
-        THEN make_timestamp(e.finished_us) WHEN b.status <> 'running' THEN make_timestamp(b.ts_us)
-        END AS finished_at
-        FROM _j b LEFT JOIN (SELECT * FROM _j WHERE t = 'end') e USING (event_id)
-        WHERE b.t = 'begin'""")
-    con.execute("""UPDATE events_live SET status = e.status, duration_ms = e.duration_ms,
-        rows_affected = e.rows_affected, seq = e.seq, prev_hash = e.prev_hash, hash = e.hash,
-        finished_at = make_timestamp(e.finished_us)
-        FROM (SELECT * FROM _j WHERE t = 'end' AND event_id NOT IN
-              (SELECT event_id FROM _j WHERE t = 'begin')) e
-        WHERE events_live.event_id = e.event_id AND events_live.status = 'running'
-        AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
-    con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2, (l->3)::BOOLEAN
-        FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l FROM _j
-              WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
-    con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
-        code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,
-        'pending' AS status, make_timestamp(expires_us) AS expires_at
-        FROM _j WHERE t = 'approval'""")
-    con.execute("""UPDATE approvals SET status = 'used' WHERE status = 'approved'
-        AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
+    if begun:
+        con.execute(f"""INSERT INTO events_live BY NAME SELECT {plain}, {final},
+            make_timestamp(b.ts_us) AS ts, CASE WHEN e.event_id IS NOT NULL
+            THEN make_timestamp(e.finished_us) WHEN b.status <> 'running'
+            THEN make_timestamp(b.ts_us) END AS finished_at
+            FROM _j b LEFT JOIN (SELECT * FROM _j WHERE t = 'end') e USING (event_id)
+            WHERE b.t = 'begin'""")
+    if lone_ends:   # ends of events begun in an earlier chunk
+        con.execute("""UPDATE events_live SET status = e.status, duration_ms = e.duration_ms,
+            rows_affected = e.rows_affected, seq = e.seq, prev_hash = e.prev_hash,
+            hash = e.hash, finished_at = make_timestamp(e.finished_us)
+            FROM (SELECT * FROM _j WHERE t = 'end' AND event_id NOT IN
+                  (SELECT event_id FROM _j WHERE t = 'begin')) e
+            WHERE events_live.event_id = e.event_id AND events_live.status = 'running'
+            AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
+    if begun or lone_ends:
+        con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2,
+            (l->3)::BOOLEAN FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l
+            FROM _j WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
+    if asked:
+        con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
+            code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,
+            'pending' AS status, make_timestamp(expires_us) AS expires_at
+            FROM _j WHERE t = 'approval'""")
+    if used:
+        con.execute("""UPDATE approvals SET status = 'used' WHERE status = 'approved'
+            AND request_id IN (SELECT request_id FROM _j WHERE t = 'approval_use')""")
     con.execute("DROP TABLE _j")
     return int(begun), int(bad), facts
 

@@ -141,7 +141,10 @@ def replay(path: str | os.PathLike[str], policy: Policy, *, since: Any = None,
     con = connect_readonly(path)
     try:
         rows = con.execute(f"""SELECT event_id, {CELL_KEY} AS cell_key, ts, user_name, actor,
-            groups, code, decision, coalesce(rule_id, ''), CAST(facts AS VARCHAR)
+            groups, code, decision, coalesce(rule_id, ''),
+            -- the refusal the user was shown is no fact to decide on (and differs per event)
+            CASE WHEN facts IS NOT NULL THEN nullif(CAST(json_merge_patch(facts,
+                '{{"refusal": null}}') AS VARCHAR), '{{}}') END
             FROM events WHERE {' AND '.join(where)} ORDER BY ts, event_id""", params).fetchall()
     finally:
         con.close()

@@ -140,14 +140,12 @@ def _drop_orphans(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     replaced ones past their grace."""
     if not folder.is_dir():
         return
-    import fcntl
+    from .store import hold
 
-    with open(f"{os.fspath(folder)[:-len('.segments')]}.merge.lock", "a+b") as lock:
-        try:   # a merge writes its segment before it is listed: never delete during one
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return
-        _drop_unlisted(con, folder)
+    # a merge writes its segment before it is listed: never delete during one
+    with hold(Path(f"{os.fspath(folder)[:-len('.segments')]}.merge.lock"), wait=0) as got:
+        if got:
+            _drop_unlisted(con, folder)
 
 
 def _drop_unlisted(con: duckdb.DuckDBPyConnection, folder: Path) -> None:

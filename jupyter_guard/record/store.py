@@ -1,6 +1,6 @@
 """The published DuckDB file: never opened for writing in place.
 
-Writers (ingest, compact, approvals) take ``<audit>.lock`` (``fcntl.flock``), copy the published
+Writers (ingest, compact, approvals) take ``<audit>.lock`` (a ``flock``), copy the published
 file to a temp file in the same directory, change the copy, close it and ``os.replace`` it over the
 published name. A reader that opened the file keeps its inode; a reader that opens it later sees the
 new one. So a governance reader can open the file read-only at any moment, with no lock errors.
@@ -8,7 +8,6 @@ new one. So a governance reader can open the file read-only at any moment, with 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from jupyter_guard.duck import Scratch, own_connection
 
@@ -36,30 +36,35 @@ def store_lock(path: str | os.PathLike[str], *, wait: float | None) -> Iterator[
     ``wait=None`` waits as long as it takes; ``wait=0`` never waits.
     """
     Path(os.fspath(path)).parent.mkdir(parents=True, exist_ok=True)
-    # Only writers open the lock, read-write and owner/group only: a reader of another account
-    # cannot open it at all, so it cannot hold it and freeze ingestion (readers need no lock).
-    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o660)
+    with hold(lock_path(path), wait=wait) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def hold(path: Path, *, wait: float | None) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path`` (through ``filelock``), or False after ``wait`` s.
+
+    Only writers open such a lock, read-write and owner/group only: a reader of another account
+    cannot open it at all, so it cannot hold it and freeze ingestion (readers need no lock).
+    The file is kept (``preserve_lock_file``): that also rules out filelock's marker-file
+    fallback, whose marker a SIGKILLed holder would leave behind for good.
+    """
     with contextlib.suppress(OSError):
-        if os.fstat(fd).st_mode & 0o007:
-            os.fchmod(fd, 0o660)
-    with os.fdopen(fd, "r+b") as f:
-        if wait is None:
-            fcntl.flock(f, fcntl.LOCK_EX)
-        else:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        yield False
-                        return
-                    time.sleep(0.02)
-        try:
-            yield True
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+        st = os.lstat(path)
+        if st.st_mode & 0o007 and not os.path.islink(path):
+            os.chmod(path, 0o660)   # made by an older version with 0644
+    lock = FileLock(path, mode=0o660, preserve_lock_file=True, thread_local=False)
+    try:
+        lock.acquire(timeout=-1 if wait is None else wait, poll_interval=0.02)
+    except Timeout:
+        got = False
+    else:
+        got = True
+    try:
+        yield got
+    finally:
+        if got:
+            lock.release()
 
 
 def _unreadable(path: str, exc: Exception) -> AuditError:

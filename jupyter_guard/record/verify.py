@@ -54,10 +54,13 @@ def verify(path: str | os.PathLike[str], *, incremental: bool = False) -> Verify
     """Recompute every chain (store, segments, archives) and compare it with the journals on
     disk. ``incremental``: segments unchanged since the last verify that passed are not read
     again (see ``checkpoint.py``)."""
+    from .health import read_heads
+
+    kept = read_heads(path)   # before the store is opened: never newer than what it reads
     con = connect_readonly(path)
     try:
         limit_memory(con)
-        return _verify(con, Path(os.fspath(path)), incremental)
+        return _verify(con, Path(os.fspath(path)), incremental, kept)
     finally:
         con.close()
 
@@ -111,7 +114,8 @@ def _anchors(con: duckdb.DuckDBPyConnection, notes: list[str],
     return anchors
 
 
-def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> VerifyResult:
+def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool,
+            kept: dict[str, Any]) -> VerifyResult:
     from .checkpoint import load_checkpoint, save_checkpoint
 
     problems: list[Problem] = []
@@ -146,17 +150,18 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool) -> Ve
         problems += _chain(sid, rows, anchors.get(sid, (0, "")))
     tops = dict(con.execute("""SELECT s.session_id, t.top FROM sessions s JOIN (SELECT sid,
         max(seq) AS top FROM _chk GROUP BY sid) t ON t.sid = hash(s.session_id)""").fetchall())
-    last = {str(sid): int(q or 0) for sid, q in
-            con.execute("SELECT session_id, last_seq FROM sessions").fetchall()}
+    now = {str(sid): (int(q or 0), str(h or "")) for sid, q, h in
+           con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()}
+    last = {sid: q for sid, (q, _) in now.items()}
     for sid, last_seq in sorted(last.items()):
         top = max(int(tops.get(sid) or 0), anchors.get(sid, (0, ""))[0])
         if last_seq > top:
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
     problems += _against_journals(con, path, anchors, notes)
-    from .health import heads_moved, rebuilds
+    from .health import heads_differ, heads_moved, rebuilds
 
-    for sid, seq, detail in heads_moved(path):
+    for sid, seq, detail in heads_moved(path) + heads_differ(kept, now):
         what: What = "edited" if "hash" in detail else "deleted"
         problems.append(Problem(sid, seq, "", what, detail))
     lost, rebuilt = rebuilds(path, last)

@@ -9,6 +9,7 @@ read-only, reads, and closes it again, so no reader ever holds the file between 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -250,6 +251,10 @@ def _select(con: Any, cols: set[str], *, user: str | None, decisions: Sequence[s
             since: dt.datetime | None = None, limit: int) -> list[dict[str, Any]]:
     where, params = _where(cols, user=user, decisions=decisions, since=since)
     fields = ", ".join(f'"{c}"' if c in cols else f'NULL AS "{c}"' for c in EVENT_COLUMNS)
+    # the structured refusal the user was shown (schema refusal.v1), for a refused event and for
+    # what audit mode let through; null for every other event
+    fields += (", CAST(json_extract(facts, '$.refusal') AS VARCHAR) AS refusal" if "facts" in cols
+               else ", NULL AS refusal")
     order = "ts DESC NULLS LAST" if "ts" in cols else "rowid DESC"
     rows = con.execute(
         f"SELECT {fields} FROM events {where} ORDER BY {order} LIMIT {int(limit)}", params
@@ -267,7 +272,19 @@ def _event(row: Sequence[Any]) -> dict[str, Any]:
     code = out.get("code")
     if isinstance(code, str) and len(code) > CODE_CHARS:
         out["code"] = code[:CODE_CHARS] + "…"
+    out["refusal"] = _refusal(row[len(EVENT_COLUMNS)] if len(row) > len(EVENT_COLUMNS) else None)
     return out
+
+
+def _refusal(text: str | None) -> dict[str, Any] | None:
+    """The recorded refusal, or None (none recorded, or a row not written by the guard)."""
+    if not text or text == "null":
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _iso(value: dt.datetime) -> str:

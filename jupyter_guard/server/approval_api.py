@@ -254,11 +254,16 @@ class KernelSpendHandler(_KernelBase):
 
 def setup_approvals(serverapp: Any, gate: Any) -> ApprovalService:
     """The store beside the key, the handlers, the expiry sweep, and the gate's link to them."""
+    # late: the hub client is needed only on JupyterHub
+    from jupyter_guard.hub.client import hub_mode, hub_store
     from jupyter_guard.server.approval_notify import Notifier
 
-    store = ApprovalStore(default_path(), gate.signer)
-    def urls() -> Any:
-        return getattr(gate.policy, "approval_notify", ())
+    # hub mode: the store is the hub service's (this server keeps none)
+    hub = hub_mode()
+    store: Any = hub_store() if hub else ApprovalStore(default_path(), gate.signer)
+
+    def urls() -> Any:   # in hub mode the service posts the webhooks (once, for everyone)
+        return () if hub else getattr(gate.policy, "approval_notify", ())
 
     service = ApprovalService(gate, store, Notifier(getattr(serverapp, "event_logger", None),
                                                     urls))
@@ -274,6 +279,6 @@ def setup_approvals(serverapp: Any, gate: Any) -> ApprovalService:
     ])
     from tornado.ioloop import PeriodicCallback
 
-    service.timer = PeriodicCallback(service.sweep, SWEEP_MS)  # type: ignore[attr-defined]
-    service.timer.start()  # type: ignore[attr-defined]
+    service.timer = PeriodicCallback(service.sweep, SWEEP_MS)  # type: ignore[attr-defined]  # the tornado timer is kept on the object
+    service.timer.start()  # type: ignore[attr-defined]  # the tornado timer is kept on the object
     return service

@@ -12,7 +12,10 @@ Schemas (``$id`` ``https://events.jupyter.org/jupyter_guard/<name>/v1``, version
 - ``guard-tamper``: a refused attempt to switch the guard off or write its files
   (rule ``self-protection``).
 
-No code and no values: the payloads carry ids, who, the decision and the (masked) reason. The
+No code and no values: the payloads carry ids, who, the decision and the (masked) reason; a
+refused cell's ``refusal`` (also for what audit mode let through) is the structured refusal its
+user was shown (``schemas/refusal.v1.json``: rule, reason, the refused statement masked, effect,
+approvability, rewrite), so agents and operators read refusals as data. The
 relay polls the audit file (``poll``; the extension calls it every second): events become
 final in each session's chain order, so a per-session ``seq`` watermark emits each exactly once.
 """
@@ -35,7 +38,7 @@ def schema_id(name: str) -> str:
 def _schema(name: str, description: str, props: dict[str, str], required: list[str]
             ) -> dict[str, Any]:
     types = {"string": ["string", "null"], "integer": ["integer", "null"], "array": "array",
-             "boolean": "boolean"}
+             "boolean": "boolean", "object": ["object", "null"]}
     properties: dict[str, Any] = {}
     for key, kind in props.items():
         properties[key] = {"title": key, "type": types[kind]}
@@ -50,7 +53,8 @@ _CELL = {"event_id": "string", "ts": "string", "user": "string", "actor": "strin
          "groups": "array", "layer": "string", "kind": "string", "decision": "string",
          "rule_id": "string", "reason": "string", "status": "string", "session_id": "string",
          "notebook": "string", "cell_id": "string", "execution_count": "integer",
-         "code_sha256": "string", "policy_revision": "string", "decision_id": "string"}
+         "code_sha256": "string", "policy_revision": "string", "decision_id": "string",
+         "refusal": "object"}
 _APPROVAL = {"request_id": "string", "event_id": "string", "requested_by": "string",
              "status": "string", "decided_by": "string", "reason": "string",
              "code_sha256": "string", "expires_at": "string"}
@@ -154,12 +158,24 @@ class Relay:
                 "status": e["status"], "session_id": e["session_id"], "notebook": e["notebook"],
                 "cell_id": e["cell_id"], "execution_count": e["execution_count"],
                 "code_sha256": e["code_sha256"], "policy_revision": e["policy_revision"],
-                "decision_id": e["decision_id"]}
+                "decision_id": e["decision_id"], "refusal": recorded_refusal(e.get("facts"))}
         self.logger.emit(schema_id=schema_id("cell-decided"), data=data)
         if e["rule_id"] == "self-protection":
             self.logger.emit(schema_id=schema_id("guard-tamper"), data=data)
             return 2
         return 1
+
+
+def recorded_refusal(facts: Any) -> dict[str, Any] | None:
+    """The structured refusal an audit event's ``facts`` (JSON text) recorded, else None."""
+    if not facts:
+        return None
+    try:
+        value = json.loads(facts) if isinstance(facts, str) else facts
+    except ValueError:
+        return None
+    refusal = value.get("refusal") if isinstance(value, dict) else None
+    return refusal if isinstance(refusal, dict) else None
 
 
 class LiveLineage:
@@ -212,6 +228,6 @@ def setup_events(serverapp: Any, audit_path: str, interval_ms: int = 1000,
     from tornado.ioloop import PeriodicCallback
 
     # poll's count is for the tests; tornado ignores what a callback returns
-    relay.timer = PeriodicCallback(relay.poll, interval_ms)  # type: ignore[attr-defined, arg-type]
-    relay.timer.start()  # type: ignore[attr-defined]
+    relay.timer = PeriodicCallback(relay.poll, interval_ms)  # type: ignore[attr-defined, arg-type]  # the tornado timer is kept on the object
+    relay.timer.start()  # type: ignore[attr-defined]  # the tornado timer is kept on the object
     return relay

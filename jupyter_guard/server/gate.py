@@ -166,7 +166,7 @@ class Gate:
 
 def decidable(i: Intent) -> bool:
     """Whether the text alone settles this intent (else the kernel's guard decides it)."""
-    from jupyter_guard.guard.service import needs_database
+    from jupyter_guard.guard.own_intents import needs_database
 
     return not (needs_database(i) or UNKNOWN in i.target or i.action == "sql.unparsed"
                 or i.where == "unknown" or i.columns == ("?",))
@@ -230,7 +230,7 @@ class GateMixin:
             log.exception("jupyter_guard gate failed")
             forward = self._jg_fail(incoming_msg, e)
         if forward is not None:
-            super().handle_incoming_message(forward)   # type: ignore[misc]
+            super().handle_incoming_message(forward)   # type: ignore[misc]  # a mixin: its base is the connection class
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
         refused = getattr(self, "_jg_refused", None)
@@ -238,7 +238,7 @@ class GateMixin:
             try:
                 from jupyter_guard.server.gate_refusal import annotate
 
-                session: Any = self.session  # type: ignore[attr-defined]
+                session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
                 outgoing_msg = annotate(session, outgoing_msg, refused)
             except Exception:   # the error reaches the client without its fields, never lost
                 log.exception("jupyter_guard gate could not annotate a refusal")
@@ -248,7 +248,7 @@ class GateMixin:
                 self._jg_outgoing(stream, outgoing_msg, pending)
             except Exception:  # the reply still reaches the client; only the gate's note is lost
                 log.exception("jupyter_guard gate could not read a kernel reply")
-        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]  # a mixin: its base is the connection class
 
     # -- parsing ---------------------------------------------------------------------------
     def _jg_decode(self, ws_msg: Any) -> tuple[str, dict[str, Any], Any]:
@@ -258,7 +258,7 @@ class GateMixin:
             deserialize_msg_from_ws_v1,
         )
 
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(self, "subprotocol", None) == V1:
             channel, parts = deserialize_msg_from_ws_v1(ws_msg)
             header = session.unpack(parts[0])
@@ -280,8 +280,8 @@ class GateMixin:
 
         if parts is not None:
             parts = list(parts)
-            parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]
-            parts[3] = self.session.pack(msg["content"])  # type: ignore[attr-defined]
+            parts[2] = self.session.pack(msg["metadata"])  # type: ignore[attr-defined]  # a mixin: the connection class has it
+            parts[3] = self.session.pack(msg["content"])  # type: ignore[attr-defined]  # a mixin: the connection class has it
             return serialize_msg_to_ws_v1(parts, channel)
         msg = {**msg, "channel": channel}
         if isinstance(ws_msg, bytes):
@@ -309,13 +309,21 @@ class GateMixin:
         if verdict.refuses:
             grant = gate.approval(user, code, msg_id, kernel_id)
             if grant is None:
-                event_id = self._jg_log(code, user, groups, actor, verdict, msg, "blocked", facts)
+                from jupyter_guard.guard.judge import Judgement, refuse
+                from jupyter_guard.server.gate_refusal import GateRefusals, refusal_code
+
+                def log(v: Verdict, status: str) -> str:
+                    shown = refusal(v, gate.policy).details   # what the user and agents see
+                    kept = {**(facts or {}), "refusal": shown} if shown else facts
+                    return self._jg_log(code, user, groups, actor, v, msg, status, kept)
+
+                sink = GateRefusals(log, lambda v: refusal(v, gate.policy))
+                # the kernel raises the refusal in its turn, as any other error (Run All stops)
+                err = refuse(sink, Judgement(verdict, (verdict,), Analysis(intents), intents),
+                             kind="server", code=code)
+                event_id = str((sink.last_blocked or {}).get("recorded") or "")
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
-                from jupyter_guard.server.gate_refusal import refusal_code
-
-                # the kernel raises the refusal in its turn, as any other error (Run All stops)
-                err = refusal(verdict, gate.policy)
                 msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
                 self._jg_refused = getattr(self, "_jg_refused", None) or {}
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
@@ -335,6 +343,10 @@ class GateMixin:
         msg["metadata"] = meta
         if approved_by and facts is not None:
             facts["approved_by"] = approved_by
+        if verdict.decision == "warn" and verdict.reason.startswith(("would block",
+                                                                     "would approval")):
+            # audit mode: the event says what enforce mode would have refused, as a refusal
+            facts = {**(facts or {}), "refusal": refusal(verdict, gate.policy).details}
         event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
@@ -346,7 +358,7 @@ class GateMixin:
 
     def _jg_user(self) -> tuple[str, tuple[str, ...]]:
         if not hasattr(self, "_jg_identity"):
-            self._jg_identity = server_user(self.websocket_handler)  # type: ignore[attr-defined]
+            self._jg_identity = server_user(self.websocket_handler)  # type: ignore[attr-defined]  # a mixin: the connection class has it
         return self._jg_identity
 
     def _jg_log(self, code: str, user: str, groups: tuple[str, ...], actor: str, v: Verdict,
@@ -369,16 +381,33 @@ class GateMixin:
             return ws_msg    # not a message the gate can read, so not an execute_request either
         if channel != "shell" or msg["header"].get("msg_type") != "execute_request":
             return ws_msg
-        self._jg_refuse(msg, str(GuardBlocked(
-            "guard-error", f"the server's guard failed on this cell ({type(err).__name__}: {err}); "
-            "nothing ran", approval_hint=False)))
+        self._jg_refuse(msg, self._jg_failed(msg, f"the server's guard failed on this cell "
+                                             f"({type(err).__name__}: {err}); nothing ran"))
         return None
+
+    def _jg_failed(self, msg: dict[str, Any], reason: str) -> GuardBlocked:
+        """A failure of the gate refuses the cell on the one refuse path (a ``guard-error`` row,
+        the structured refusal); if even that fails, the plain error."""
+        try:
+            from jupyter_guard.guard.judge import refuse_verdict
+            from jupyter_guard.server.gate_refusal import GateRefusals
+
+            code = str((msg.get("content") or {}).get("code") or "")
+            meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+            user, groups = self._jg_user()
+            actor = cell_actor(meta, "human")
+            sink = GateRefusals(lambda v, status: self._jg_log(
+                code, user, groups, actor, v, msg, status), lambda v: refusal(v))
+            return refuse_verdict(sink, Verdict("block", "guard-error", reason), kind="server",
+                                  code=code)
+        except Exception:  # noqa: BLE001 - the cell is refused either way; the plain error says why
+            return GuardBlocked("guard-error", reason, approval_hint=False)
 
     def _jg_refuse(self, request: dict[str, Any], message: str | GuardBlocked) -> None:
         """Answer an execute_request as a kernel would, without the kernel."""
         parent = request["header"]
         code = str((request.get("content") or {}).get("code") or "")
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         details = getattr(message, "details", None)
         tb = message._render_traceback_() if isinstance(message, GuardBlocked) else [
             f"\x1b[0;31m{message}\x1b[0m"]
@@ -397,8 +426,8 @@ class GateMixin:
         from jupyter_client.jsonutil import json_default
         from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
 
-        write = self.websocket_handler.write_message  # type: ignore[attr-defined]
-        pack = self.session.pack  # type: ignore[attr-defined]
+        write = self.websocket_handler.write_message  # type: ignore[attr-defined]  # a mixin: the connection class has it
+        pack = self.session.pack  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(self, "subprotocol", None) == V1:
             write(serialize_msg_to_ws_v1(msg, channel, pack), binary=True)
         else:
@@ -406,10 +435,10 @@ class GateMixin:
 
     def _jg_outgoing(self, stream: Any, msg_list: list[Any], pending: dict[str, Any]) -> None:
         if isinstance(stream, str):
-            stream = self.channels.get(stream)  # type: ignore[attr-defined]
+            stream = self.channels.get(stream)  # type: ignore[attr-defined]  # a mixin: the connection class has it
         if getattr(stream, "channel", None) != "shell":
             return
-        session: Any = self.session  # type: ignore[attr-defined]
+        session: Any = self.session  # type: ignore[attr-defined]  # a mixin: the connection class has it
         _, parts = session.feed_identities(msg_list)
         raw = [p.bytes if hasattr(p, "bytes") else p for p in parts[1:5]]
         header, parent = session.unpack(raw[0]), session.unpack(raw[1])
@@ -495,5 +524,5 @@ def _pass_identity(serverapp: Any, signer: Any = None, gate: Any = None) -> None
         kwargs["env"] = env
         return await start(*args, **kwargs)
 
-    start_kernel._jg_identity = True  # type: ignore[attr-defined]
+    start_kernel._jg_identity = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     km.start_kernel = start_kernel

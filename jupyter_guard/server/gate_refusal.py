@@ -8,7 +8,32 @@ aborts the cells queued after it (``stop_on_error``), so Run All stops there.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.judge import Judgement
+from jupyter_guard.model import Verdict
+
+
+@dataclass
+class GateRefusals:
+    """The gate as a ``guard.judge.Refuser``: a refused cell ends on the kernel's one refuse path
+    (``guard.judge.refuse``), recorded by the gate's own audit writer and raised with the gate's
+    structured refusal (its policy; no kernel guard runs in the server)."""
+
+    log: Callable[[Verdict, str], str]       # (verdict, status) -> the audit row's id
+    error: Callable[[Verdict], GuardBlocked]
+    last_blocked: dict[str, Any] | None = None
+
+    def begin(self, *, kind: str, code: str, judgement: Judgement | None, cell_id: str = "",
+              execution_count: int | None = None, status: str = "running") -> str:
+        v = judgement.verdict if judgement is not None else Verdict("block", "", "")
+        return self.log(v, status)
+
+    def refusal_error(self, v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
+        return self.error(v)
 
 
 def refusal_code(err: Any) -> str:

@@ -14,14 +14,20 @@ from jupyter_guard.authority import Signer, server_signer
 log = logging.getLogger("jupyter_guard.gate")
 
 
-def load_signer(serverapp: Any) -> Signer | None:
+def load_signer(serverapp: Any) -> Any:
+    """The server's own key, or in hub mode (``JUPYTER_GUARD_HUB_SERVICE_URL``) the hub
+    service's public key with stamps signed by the service; None without either."""
+    # late: the hub client is needed only on JupyterHub
+    from jupyter_guard.hub.client import hub_mode, hub_signer
+
     try:
-        signer = server_signer()
+        signer: Signer | Any = hub_signer() if hub_mode() else server_signer()
     except Exception as e:  # noqa: BLE001 - bad key file or no cryptography: kernels get no key (see above)
         serverapp.log.error("jupyter_guard: no authority key, per-cell identity is unverified "
                             "in this server's kernels: %s", e)
         return None
-    serverapp.log.info("jupyter_guard: authority key loaded; kernels verify signed stamps")
+    serverapp.log.info("jupyter_guard: authority key loaded%s; kernels verify signed stamps",
+                       " from the hub service" if hub_mode() else "")
     return signer
 
 

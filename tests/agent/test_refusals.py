@@ -230,5 +230,70 @@ def test_audit_mode_notes_what_would_be_blocked(work_root: Path) -> None:
                               "[bulk-change]") == 1
         quiet = k.run("x = 1")
         assert "audit mode" not in quiet.text
+        # the events API says what enforce mode would have refused, as data
+        would = _recorded(d / "audit.duckdb", "destructive-ddl")
+        assert would and would[0]["decision"] == "warn", would
+        jsonschema.validate(would[0]["refusal"], SCHEMA)
+        assert would[0]["refusal"]["would_block"] is True
+        assert would[0]["refusal"]["effect"]["target"] == "orders"
+    finally:
+        k.stop()
+
+
+def _recorded(audit: Path, rule: str, deadline: float = 60.0) -> list[dict[str, Any]]:
+    """The events API's refused events of ``rule`` (``server.api.events``, what
+    ``GET /jupyter-guard/api/events`` serves), once the kernel's journal is in the store."""
+    import time
+
+    from jupyter_guard.server.api import events
+
+    end = time.monotonic() + deadline
+    while True:
+        got = [e for e in events(audit, decision="block,warn", limit=1000)
+               if e["rule_id"] == rule]
+        if got or time.monotonic() > end:
+            return got
+        time.sleep(0.2)
+
+
+def test_the_events_api_and_jupyter_events_carry_the_refusal_the_agent_got(
+        work_root: Path) -> None:
+    """An agent's DROP is refused on the wire with the structured refusal; the audit event, the
+    events API and the `cell-decided` jupyter_event carry the very same one (same request id
+    and decision id), valid under the shipped schema."""
+    from jupyter_events import EventLogger
+
+    from jupyter_guard.server.events import SCHEMAS, Relay, register, schema_id
+
+    d = work_root / "agent-events"
+    (d / "data").mkdir(parents=True)
+    make_warehouse(d / "wh.duckdb", rows=50)
+    k = start(d)
+    logger = EventLogger()
+    register(logger)
+    emitted: list[dict[str, Any]] = []
+    logger.emit = lambda schema_id, data: emitted.append(  # type: ignore[method-assign]
+        (jsonschema.validate(data, SCHEMAS[schema_id.split("/")[-2]]), data)[1])
+    relay = Relay(str(d / "audit.duckdb"), logger)
+    relay.poll()
+    try:
+        r = refusal(k.run("con.execute('DROP TABLE orders')", metadata=AGENT))
+        assert (r["rule_id"], r["effect"]["target"]) == ("destructive-ddl", "orders")
+        assert "orders" in tables(k)
+        got = _recorded(d / "audit.duckdb", "destructive-ddl")
+        assert got, "the refused DROP is not in the events API"
+        api = got[0]["refusal"]
+        jsonschema.validate(api, SCHEMA)
+        assert api == r
+        relay.stamp = None
+        relay.poll()
+        cells = [e for e in emitted if e.get("rule_id") == "destructive-ddl"]
+        assert cells and cells[-1]["refusal"] == r
+        assert schema_id("cell-decided").endswith("/cell-decided/v1")
+        # allowed events carry none
+        k.run("y = 2")
+        from jupyter_guard.server.api import events
+
+        assert all(e["refusal"] is None for e in events(d / "audit.duckdb", decision="allow"))
     finally:
         k.stop()

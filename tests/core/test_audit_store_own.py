@@ -62,7 +62,9 @@ def test_user_code_cannot_open_the_audit_store_through_any_driver(kernel):
         r = k.run(code)
         assert r.status == "error" and "self-protection" in r.text, (code, r.text)
     assert not (tmp / "alias.duckdb").exists() and not (tmp / "copy.duckdb").exists()
-    assert not list(audit.parent.glob("*.wal"))
+    # no stray log file of a connection to the store (a writer's own temp copy, ``.audit.duckdb.
+    # tmp-<pid>``, has a WAL while the kernel's background ingest runs: that one is not stray)
+    assert not [w for w in audit.parent.glob("*.wal") if not w.name.startswith(".audit.duckdb.tmp-")]
     # benign twins: other DuckDB files, other files, run with correct results
     ok = k.run("import duckdb\nc = duckdb.connect('mine.duckdb')\nc.execute('CREATE TABLE t AS "
                "SELECT 42 AS x')\nprint(c.execute('SELECT x FROM t').fetchone()[0])\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -130,7 +131,10 @@ def test_panel_updates_after_every_cell(k):
     assert check.text.strip() == "True True"
 
 
-def _audit_rows(path: Path, sql: str, want: int, timeout: float = 10) -> list[tuple]:
+def _audit_rows(path: Path, sql: str, want: int, timeout: float = 60,
+                until: Any = None) -> list[tuple]:
+    """The rows of ``sql`` once there are ``want`` of them (and ``until(rows)`` holds), waiting
+    for the ingest (about once a second, slower on a loaded machine)."""
     deadline = time.time() + timeout
     rows: list[tuple] = []
     while time.time() < deadline:
@@ -140,7 +144,7 @@ def _audit_rows(path: Path, sql: str, want: int, timeout: float = 10) -> list[tu
             con.close()
         except duckdb.Error:
             rows = []
-        if len(rows) >= want:
+        if len(rows) >= want and (until is None or until(rows)):
             return rows
         time.sleep(0.3)
     return rows
@@ -153,7 +157,8 @@ def test_lineage_of_a_join_dataframe_groupby_chain(k):
     assert kernel.run("summary = joined.groupby('city').total.sum()",
                       metadata={"cellId": "cell-sum"}).status == "ok"
     rows = _audit_rows(d / "audit.duckdb", "SELECT cell_id, direction, object_kind, name FROM cell_lineage "
-                       "WHERE cell_id IN ('cell-join', 'cell-sum') AND status = 'ok'", 7)
+                       "WHERE cell_id IN ('cell-join', 'cell-sum') AND status = 'ok'", 7,
+                       until=lambda rows: any(r[0] == "cell-sum" for r in rows))
     got = set(rows)
     assert {("cell-join", "read", "table", "customers"), ("cell-join", "read", "table", "orders"),
             ("cell-join", "write", "variable", "joined"), ("cell-sum", "read", "variable", "joined"),

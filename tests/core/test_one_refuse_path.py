@@ -154,3 +154,40 @@ def test_every_caller_refuses_the_same_way(signed: Signed, cases: list[Any]) -> 
     assert signed.run("print(con.execute('SELECT count(*) FROM orders').fetchone()[0])"
                       ).status == "ok"
     assert (signed.dir / "data" / "keep.csv").exists()
+
+
+# A part of the guard that fails (here the analyser, made to crash on one name before the guard
+# loads: a crash is the one thing a test may fake) refuses the cell on the same path.
+CRASH = """
+import ast, jupyter_guard.guard.service as _s
+_orig = _s.Guard.python_analysis
+def _crash(self, tree):
+    if any(isinstance(n, ast.Name) and n.id == 'EXPLODE' for n in ast.walk(tree)):
+        raise RuntimeError('analyser exploded')
+    return _orig(self, tree)
+_s.Guard.python_analysis = _crash
+"""
+
+
+def test_a_guard_failure_refuses_on_the_same_path(work_root: Path) -> None:
+    d = work_root / "one-refuse-path-failure"
+    d.mkdir(parents=True)
+    (d / "policy.yaml").write_text(POLICY)
+    s = Signed(d)
+    try:
+        assert s.run(CRASH).status == "ok"
+        assert s.run("%load_ext jupyter_guard").status == "ok"
+        r = s.run("EXPLODE = 1")
+        rule, reason = _refusal(r)
+        assert rule == "guard-error" and "analyser exploded" in reason and "nothing ran" in reason
+        assert len(r.error["traceback"]) == 1
+        # the structured refusal, as every other refusal has it, and not approvable
+        details = r.reply.get("jupyter_guard") or {}
+        assert (details.get("rule_id"), details.get("decision")) == ("guard-error", "block")
+        assert details["approval"]["possible"] is False
+        # one blocked row for the cell's signed user
+        assert s.blocked_rows("EXPLODE = 1") == [("alice", "block", "guard-error", "blocked")]
+        assert s.run("print(EXPLODE)").status == "error"   # nothing of it ran
+        assert s.ok("y = 2").status == "ok"                # and the guard is still on
+    finally:
+        s.k.stop()

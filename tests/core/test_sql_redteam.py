@@ -240,7 +240,7 @@ def test_session_limit_counts_the_resolved_table(tmp_path):
     raw = duckdb.connect(str(tmp_path / "w.duckdb"))
     raw.execute("CREATE TABLE t AS SELECT range AS id FROM range(5000); CREATE SCHEMA s1")
     guard = Guard.create()
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True)
     guard.policy = replace(guard.policy, max_affected_rows_per_session=1000,
                            session_window_minutes=5)
     con = GuardedConnection(raw, guard)

@@ -105,6 +105,12 @@ def test_an_analysts_notebook(lab: dict[str, Any]) -> None:
             expect(bulk).to_contain_text("SELECT COUNT(*) FROM orders WHERE amount > 1")
             export = output("export")
             expect(export).to_contain_text("[exfiltration]")
+            # the refused statement, its sensitive column underlined
+            shown = export.inner_text().splitlines()
+            stmt = next(i for i, line in enumerate(shown) if "> COPY (SELECT id, email" in line)
+            col = shown[stmt].index("email")
+            assert shown[stmt + 1][col:col + 5] == "^^^^^", shown
+            assert set(shown[stmt + 1][:col]) <= {" "}, shown
             expect(export).to_contain_text(
                 f"Safer: export the same rows without the sensitive columns: "
                 f"COPY (SELECT id FROM customers) TO '{out}'")
@@ -124,5 +130,73 @@ def test_an_analysts_notebook(lab: dict[str, Any]) -> None:
     con = duckdb.connect(str(db), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        con.close()
+
+
+AUDIT_CELLS = [
+    ("load", "%load_ext jupyter_guard"),
+    ("bulk", "%%guarded_sql duckdb:///{db}\nDELETE FROM orders WHERE amount > 1"),
+    ("left", "%%guarded_sql\nSELECT count(*) AS n_left FROM orders"),
+    ("plain", "%%guarded_sql\nSELECT 40 + 2 AS answer"),
+]
+NOTE = "jupyter_guard (audit mode): in enforce mode this would be refused [bulk-change]"
+
+
+@pytest.mark.lab_server(env={"JUPYTER_GUARD_POLICY": str(Path(__file__).with_name(
+    "audit_mode.yaml"))})
+def test_audit_mode_shows_the_analyst_what_would_have_been_blocked(lab: dict[str, Any]) -> None:
+    """Under `mode: audit` a bulk DELETE runs (Run All goes on past it), and its cell says in
+    one line what enforce mode would have refused; a plain cell gets no note."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = lab["root"] / "shop.duckdb"
+    _warehouse(db)
+    nb_json = _notebook(db, lab["root"] / "unused.csv")
+    nb_json["cells"] = [{"cell_type": "code", "id": cid, "metadata": {}, "execution_count": None,
+                         "outputs": [], "source": src.format(db=db)} for cid, src in AUDIT_CELLS]
+    (lab["root"] / "audit.ipynb").write_text(json.dumps(nb_json))
+    idle = re.compile(r"Python 3 \(ipykernel\) \| Idle")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{lab['base']}/lab/tree/audit.ipynb?token={lab['token']}")
+            nb = page.locator(".jp-NotebookPanel")
+            expect(nb).to_be_visible(timeout=60_000)
+            status = page.locator(".jp-StatusBar-TextItem", has_text=idle)
+            expect(status).to_have_count(1, timeout=60_000)
+            cells = nb.locator(".jp-CodeCell")
+
+            def output(name: str) -> Any:
+                return cells.nth([c for c, _ in AUDIT_CELLS].index(name)).locator(
+                    ".jp-OutputArea")
+
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            expect(output("plain")).to_contain_text("42", timeout=90_000)
+            expect(output("bulk")).to_contain_text(NOTE)
+            assert output("bulk").inner_text().count("jupyter_guard (audit mode)") == 1
+            expect(output("bulk")).to_contain_text("1999")        # it ran: rows deleted
+            expect(output("left")).to_contain_text("n_left")
+            assert "audit mode" not in output("left").inner_text()
+            assert "audit mode" not in output("plain").inner_text()
+            assert "Blocked by jupyter_guard" not in nb.inner_text()
+            expect(status).to_have_count(1, timeout=30_000)
+        except Exception:
+            failure = lab["root"].parent / "failure.png"
+            page.screenshot(path=str(failure))
+            print(f"screenshot of the failure: {failure}\nlab log: {lab['log']}")
+            raise
+        finally:
+            browser.close()
+
+    for kernel in _api(lab, "GET", "/api/kernels"):   # the kernel holds the file's lock
+        _api(lab, "DELETE", f"/api/kernels/{kernel['id']}")
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:   # audit mode refused nothing: the DELETE ran
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (1,)
     finally:
         con.close()

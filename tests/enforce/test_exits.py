@@ -242,3 +242,27 @@ def wait_for(cond, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+# The guard's own state reached from a cell: its known values (the only check that sees a
+# 9-digit SSN without dashes) cannot be emptied, however the module is reached.
+FORGET = [
+    pytest.param("import jupyter_guard.hooks.exits as e\ne.known.clear()", id="module-alias"),
+    pytest.param("from jupyter_guard.hooks.exits import known\nknown.difference_update(known)",
+                 id="imported-name"),
+    pytest.param("import sys\nm = sys.modules['jupyter_guard.hooks.exits']\nm.known.clear()",
+                 id="sys-modules"),
+    pytest.param("import sys\nsys.modules.get('jupyter_guard.hooks.exits').known.clear()",
+                 id="sys-modules-get"),
+    pytest.param("import jupyter_guard.hooks.exits as e\ne.__dict__['MAX_KNOWN'] = 0",
+                 id="module-dict"),
+]
+
+
+@pytest.mark.parametrize("code", FORGET)
+def test_known_values_cannot_be_forgotten_from_a_cell(k, code, request):
+    k.blocked(code, "self-protection")
+    f = f"forget_{request.node.callspec.id}.out"
+    k.blocked(f"open({f!r}, 'w').write(','.join(df.ssn.tolist()[:200]))", "exfiltration")
+    for p in k.workdir.glob(f + "*"):
+        _no_raw(p.read_bytes())

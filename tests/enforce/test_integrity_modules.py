@@ -38,10 +38,11 @@ def test_every_module_imports():
 # swap really happens; the next cell's re-arm must put every original back.
 TAMPER = """
 import sys, types
-orig = {}
+orig, dicts = {}, {}
 for n, m in list(sys.modules.items()):
     if n.split('.')[0] != 'jupyter_' + 'guard':
         continue
+    dicts[n] = vars(m)
     for k, f in list(vars(m).items()):
         if isinstance(f, types.FunctionType) and f.__module__ == n:
             orig[n, k] = f
@@ -50,7 +51,7 @@ for n, m in list(sys.modules.items()):
 print('SWAPPED', len(orig), len({n for n, _ in orig}))
 """
 CHECK = """
-left = sorted(f'{n}.{k}' for (n, k), f in orig.items() if vars(sys.modules[n])[k] is not f)
+left = sorted(f'{n}.{k}' for (n, k), f in orig.items() if dicts[n][k] is not f)
 print('LEFT', left[:20])
 print('PACKAGES', sorted({n.split('.')[1] for n, _ in orig if n.count('.') >= 2}))
 """

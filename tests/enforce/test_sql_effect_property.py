@@ -55,7 +55,7 @@ def test_decision_agrees_with_measured_effect(sql):
     raw = duckdb.connect()
     raw.execute(SETUP)
     guard = Guard.create()
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True)
     con = GuardedConnection(raw, guard)
     refused = False
     try:

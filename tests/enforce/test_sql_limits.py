@@ -18,7 +18,7 @@ def guarded():
     raw = duckdb.connect()
     raw.execute("CREATE TABLE t AS SELECT range AS id FROM range(5000)")
     guard = Guard.create()
-    guard.runtime_sql = True
+    guard.plug(runtime_sql=True)
     guard.policy = replace(guard.policy, max_affected_rows_per_session=1000,
                            session_window_minutes=1)
     return GuardedConnection(raw, guard), raw, guard

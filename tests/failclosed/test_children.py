@@ -178,6 +178,9 @@ def test_a_shell_child_with_a_dead_duckdb_connection_in_the_kernel_still_says_wh
         r = k.run("target = 'data'\n!rm -rf {target}")
         assert r.status == "error" and "Blocked by jupyter_guard [destructive-files]" in r.text, \
             r.text
+        # judged in the kernel before the fork: the guard's own one-line refusal, not
+        # ptyprocess's OSError about a child that failed to start
+        assert r.reply["ename"] == "GuardBlocked" and "ptyprocess" not in r.text, r.text
         assert _intact(d)
         assert k.run("!echo shell-still-runs").text.strip() == "shell-still-runs"
     finally:

@@ -290,3 +290,32 @@ def test_unreadable_query_fails_closed_and_bytes_are_read(ip: Any, db: Db) -> No
     assert r.error is None and ip.user_ns["n"] == 50_000
     run(ip, "con.close()")
     db.intact()
+
+
+@pytest.mark.parametrize("driver", list(CONNECT))
+def test_a_read_analysed_once_never_lets_another_statement_through(ip: Any, db: Db,
+                                                                    driver: str) -> None:
+    """A parameterised read is analysed once for all its values (the same statement with other
+    literals); what a value could turn into another statement, or a function call that writes,
+    is judged on its own and refused with the data intact."""
+    db.query("CREATE FUNCTION del_orders(n int) RETURNS int LANGUAGE sql AS "
+             "'DELETE FROM orders WHERE id <= n RETURNING 1'")
+    db.query("GRANT EXECUTE ON FUNCTION del_orders(int) TO PUBLIC")
+    connect(ip, db, driver, True)
+    q = "SELECT name FROM customers WHERE id = %s"
+    r = run(ip, f"names = []\nfor i in range(1, 21):\n    cur.execute({q!r}, (i,))\n"
+                "    names.append(cur.fetchone()[0])")
+    assert r.error is None, r.error
+    expected = [n for (n,) in db.query("SELECT name FROM customers WHERE id <= 20 ORDER BY id")]
+    assert ip.user_ns["names"] == expected
+    attacks = ["cur.execute('SELECT del_orders(%s)', (30000,))",
+               f"cur.execute({q.replace('%s', '%s OR del_orders(30000) > 0')!r}, (1,))"]
+    if driver == "psycopg2":   # an adapter that pastes SQL into the text the server gets
+        attacks.append(f"from psycopg2.extensions import AsIs\n"
+                       f"cur.execute({q!r}, (AsIs('1; DELETE FROM orders WHERE id > 0'),))")
+    for attack in attacks:
+        r = run(ip, attack)
+        assert isinstance(r.error, PermissionError), (attack, r.error)
+        assert r.error.rule_id != "guard-error", r.error
+    run(ip, "con.close()")
+    db.intact()

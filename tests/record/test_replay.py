@@ -101,3 +101,20 @@ def test_a_broken_policy_is_refused_with_one_line(session_audit: Path, tmp_path:
     assert main(["--audit", str(session_audit), "replay", "--policy", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "new.yaml" in err and "policy check" in err
+
+
+def test_a_recorded_refusal_alone_is_no_fact_to_replay(tmp_path: Path) -> None:
+    """Refused events carry the structured refusal the user was shown (``facts.refusal``); it is
+    not what a decision is replayed from: a refusal with no intents is not replayable, never
+    an allow."""
+    from jupyter_guard.record import AuditLog, ingest
+
+    audit = tmp_path / "audit.duckdb"
+    log = AuditLog(audit, background=False)
+    log.begin(user="ada", actor="human", notebook="", cell_id="", execution_count=1,
+              kind="python", code="x", decision="block", rule_id="guard-error", reason="broken",
+              status="blocked", facts={"refusal": {"rule_id": "guard-error"}})
+    log.close()
+    ingest(audit)
+    result = replay(audit, load(default_path()))
+    assert (result.replayed, result.not_replayable, result.changes) == (0, 1, ())

@@ -183,3 +183,43 @@ def test_the_policy_key_openlineage_transport_sends_each_cell_live(tmp_path: Pat
     with pytest.raises(PolicyError) as err:
         load(bad)
     assert "bad.yaml:3" in err.value.problems[0] and "transport" in err.value.problems[0]
+
+
+@pytest.mark.kernel
+async def test_a_gate_refusal_reaches_the_agent_the_events_api_and_jupyter_events(
+        jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, guard_audit: Path) -> None:
+    """A client speaking the kernel protocol through the server (no browser) sends a DROP; the
+    server gate refuses it. The reply carries the structured refusal, and so do
+    `GET /jupyter-guard/api/events` and the `cell-decided` event: the same one."""
+    import jsonschema
+
+    from jupyter_guard.policy.refusal import schema
+    from tests.server.test_gate import open_kernel
+
+    got = listening(jp_serverapp.event_logger)
+    kid, client = await open_kernel(jp_fetch, jp_ws_fetch, v1=False)
+    assert (await client.execute("%load_ext jupyter_guard"))["reply"]["content"]["status"] == "ok"
+    assert (await client.execute("%%guarded_sql\nCREATE TABLE keep AS SELECT 1 AS x"))[
+        "reply"]["content"]["status"] == "ok"
+    res = await client.execute("%%guarded_sql\nDROP TABLE keep_old")
+    reply = res["reply"]["content"]
+    assert reply["status"] == "error" and reply["ename"] == "GuardBlocked"
+    shown = reply["jupyter_guard"]
+    jsonschema.validate(shown, schema())
+    assert (shown["rule_id"], shown["action"], shown["effect"]["target"]) == (
+        "destructive-ddl", "sql.drop", "keep_old")
+    deadline = time.monotonic() + 30
+    api: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        r = await jp_fetch("jupyter-guard", "api", "events", params={"decision": "block"})
+        api = [e for e in json.loads(r.body)["events"] if e["rule_id"] == "destructive-ddl"]
+        relayed = [d for n, d in got if n == "cell-decided" and d["rule_id"] == "destructive-ddl"]
+        if api and relayed:
+            break
+        await asyncio.sleep(0.3)
+    assert api and api[0]["refusal"] == shown, api
+    assert relayed and relayed[0]["refusal"] == shown and relayed[0]["layer"] == "server"
+    r = await jp_fetch("jupyter-guard", "api", "events", params={"decision": "allow"})
+    allowed = json.loads(r.body)["events"]
+    assert allowed and all(e["refusal"] is None for e in allowed)
+    await jp_fetch("api", "kernels", kid, method="DELETE")

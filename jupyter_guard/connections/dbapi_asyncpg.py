@@ -1,0 +1,263 @@
+"""asyncpg connections, guarded like psycopg's: every ``execute``, ``executemany``, ``fetch``,
+``fetchrow``, ``fetchval``, ``fetchmany``, prepared statement and ``copy_*`` is judged with the
+``dbapi.Checker`` decision in PostgreSQL's dialect, and whatever can change rows or schema runs
+under the effect check.
+
+asyncpg speaks PostgreSQL's protocol itself (no libpq, so no synchronous twin as for psycopg's
+asyncio connections): the effect check's own statements (BEGIN or SAVEPOINT, the snapshots,
+COMMIT or ROLLBACK) are awaited on the user's connection around the user's statement. The
+decision runs no query: a DELETE/UPDATE is counted by its measured effect, the catalog is not
+read (``SELECT *`` exports are judged by what the statement names), and whether the role may
+write server files is read once, when the connection opens. ``$1`` parameters are bound by the
+server: values never become SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_guard.connections import pg_effect
+from jupyter_guard.connections.conn import Conn
+from jupyter_guard.connections.dbapi import Checker, render
+from jupyter_guard.connections.dbapi_proxy import _Proxy
+from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks.state import Busy, busy, verify
+from jupyter_guard.model import Analysis
+
+
+@dataclass
+class AsyncpgConn(Conn):
+    """The decision's view of an asyncpg connection: no query can be awaited while deciding."""
+
+    privileged: bool = True
+
+    def scalar(self, sql: str) -> Any:
+        if sql == PRIVILEGED:
+            return self.privileged
+        raise LookupError("asyncpg: the guard runs no query while deciding")
+
+    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        raise LookupError("asyncpg: the guard runs no query while deciding")
+
+
+def measured_only(analysis: Analysis) -> Analysis:
+    """DELETE/UPDATE with a WHERE clause are counted by the effect check alone (no count query
+    can run inside the decision); those without one stay refused as they are."""
+    return Analysis(tuple(i.with_(estimated_rows=0, detail="") if i.action in (
+        "sql.delete", "sql.update") and i.where == "filtered" else i for i in analysis.intents),
+        analysis.errors)
+
+
+class _Judge(Checker):
+    def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+        verify()
+        g, kind = self.guard, self.kind
+        text = render(query, self.raw)          # $n parameters stay: the server binds them
+        effect = kind.needs_effect(text)
+        analysis = g.sql_analysis(text, "postgres")
+        if effect:
+            analysis = measured_only(kind.for_effect(analysis, self.conn, g.policy))
+        return text, effect, g.judge(analysis, conn=self.conn, code=text)
+
+
+class AsyncpgChecker:
+    def __init__(self, guard: Any, raw: Any, privileged: bool) -> None:
+        self.sync = _Judge(guard, raw, "asyncpg")
+        self.sync.conn = AsyncpgConn(  # type: ignore[assignment] # the decision only reads it
+            raw, "asyncpg connection", "postgres", privileged=privileged)
+        self.kind = self.sync.kind
+
+    def check_now(self, query: Any, *, read_only: bool = False) -> None:
+        """The static decision alone (copies, cursors); ``read_only``: refused unless the
+        statement cannot change anything (a cursor's rows arrive after the call returns)."""
+        if busy():
+            return
+        with Busy():
+            text, _, _ = self.sync.decide(query, None, False)
+        if read_only and not pure_read(text):
+            raise GuardBlocked("sql-parse-error", "a cursor over a statement that can change "
+                               "data cannot be measured: run it with execute() or fetch()",
+                               approval_hint=False)
+
+    async def __call__(self, query: Any, params: Any, acall: Any, *, many: bool = False) -> Any:
+        if busy():
+            return await acall()
+        with Busy():   # never held across an await: other tasks' statements are still checked
+            text, effect, j = self.sync.decide(query, params, many)
+        if effect and not pg_effect.needs_transaction_free(text):
+            result = await run_measured(self.sync.raw, acall, **self.sync.effect_args(text, j))
+        else:
+            result = await acall()
+        self.sync.guard.note_success(j.intents)
+        return result
+
+
+async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: Any,
+                       on_refuse: Any, ours: set[str] | None = None) -> Any:
+    """``pg_effect.run`` awaited on an asyncpg connection."""
+    own = not raw.is_in_transaction()
+    await raw.execute("BEGIN" if own else "SAVEPOINT jg_effect")
+    try:
+        before = pg_effect.parse(await raw.fetch(pg_effect.SNAPSHOT))
+        result = await acall()
+        after = pg_effect.parse(await raw.fetch(pg_effect.SNAPSHOT))
+        found = pg_effect.measured(before, after, source)
+        verdict = pg_effect.judge(pg_effect.session_tables_ok(found, ours or set()), policy, ctx)
+    except BaseException:   # the statement or the measurement failed: nothing of it is kept
+        await _undo(raw, own)
+        raise
+    if verdict is not None:
+        await _undo(raw, own)
+        raise on_refuse(verdict)
+    await raw.execute("COMMIT" if own else "RELEASE SAVEPOINT jg_effect")
+    if ours is not None:   # tables this statement created belong to the session
+        ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
+    return result
+
+
+async def _undo(raw: Any, own: bool) -> None:
+    if own:
+        await raw.execute("ROLLBACK")
+    else:
+        await raw.execute("ROLLBACK TO SAVEPOINT jg_effect; RELEASE SAVEPOINT jg_effect")
+
+
+def _copy_text(table: str, columns: Any, schema: str | None, direction: str) -> str:
+    cols = f" ({', '.join(columns)})" if columns else ""
+    return f"COPY {schema + '.' if schema else ''}{table}{cols} {direction}"
+
+
+class GuardedPrepared(_Proxy):
+    """A prepared statement: each execution is judged with the statement's text."""
+
+    __slots__ = ()
+
+    def _run(self, method: str, args: Any, kw: Any) -> Any:
+        raw = self._jg_con
+        return self._jg_check(raw.get_query(), args or None,
+                              lambda: getattr(raw, method)(*args, **kw))
+
+    async def fetch(self, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetch", args, kw)
+
+    async def fetchrow(self, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetchrow", args, kw)
+
+    async def fetchval(self, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetchval", args, kw)
+
+    async def fetchmany(self, args: Any, **kw: Any) -> Any:
+        rows = list(args)
+        raw = self._jg_con
+        return await self._jg_check(raw.get_query(), rows[0] if rows else None,
+                                    lambda: raw.fetchmany(rows, **kw), many=True)
+
+    async def executemany(self, args: Any, **kw: Any) -> Any:
+        rows = list(args)
+        raw = self._jg_con
+        return await self._jg_check(raw.get_query(), rows[0] if rows else None,
+                                    lambda: raw.executemany(rows, **kw), many=True)
+
+    async def explain(self, *args: Any, analyze: bool = False) -> Any:
+        return await self._run("explain", args, {"analyze": analyze})
+
+    def cursor(self, *args: Any, **kw: Any) -> Any:
+        self._jg_check.check_now(self._jg_con.get_query(), read_only=True)
+        return self._jg_con.cursor(*args, **kw)
+
+
+class GuardedAsyncpg(_Proxy):
+    __slots__ = ()
+
+    def _run(self, method: str, query: Any, args: Any, kw: Any) -> Any:
+        raw = self._jg_con
+        return self._jg_check(query, args or None,
+                              lambda: getattr(raw, method)(query, *args, **kw))
+
+    async def execute(self, query: Any, *args: Any, **kw: Any) -> Any:
+        return await self._run("execute", query, args, kw)
+
+    async def fetch(self, query: Any, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetch", query, args, kw)
+
+    async def fetchrow(self, query: Any, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetchrow", query, args, kw)
+
+    async def fetchval(self, query: Any, *args: Any, **kw: Any) -> Any:
+        return await self._run("fetchval", query, args, kw)
+
+    async def executemany(self, command: Any, args: Any, **kw: Any) -> Any:
+        rows = list(args)
+        raw = self._jg_con
+        return await self._jg_check(command, rows[0] if rows else None,
+                                    lambda: raw.executemany(command, rows, **kw), many=True)
+
+    async def fetchmany(self, query: Any, args: Any, **kw: Any) -> Any:
+        rows = list(args)
+        raw = self._jg_con
+        return await self._jg_check(query, rows[0] if rows else None,
+                                    lambda: raw.fetchmany(query, rows, **kw), many=True)
+
+    async def prepare(self, query: Any, **kw: Any) -> Any:
+        return GuardedPrepared(await self._jg_con.prepare(query, **kw), self._jg_check)
+
+    def cursor(self, query: Any, *args: Any, **kw: Any) -> Any:
+        self._jg_check.check_now(query, read_only=True)
+        return self._jg_con.cursor(query, *args, **kw)
+
+    async def copy_from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
+        self._jg_check.check_now(f"COPY ({query}) TO STDOUT")
+        return await self._jg_con.copy_from_query(query, *args, **kw)
+
+    async def copy_from_table(self, table_name: str, **kw: Any) -> Any:
+        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
+                                            kw.get("schema_name"), "TO STDOUT"))
+        return await self._jg_con.copy_from_table(table_name, **kw)
+
+    async def copy_to_table(self, table_name: str, **kw: Any) -> Any:
+        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
+                                            kw.get("schema_name"), "FROM STDIN"))
+        return await self._jg_con.copy_to_table(table_name, **kw)
+
+    async def copy_records_to_table(self, table_name: str, **kw: Any) -> Any:
+        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
+                                            kw.get("schema_name"), "FROM STDIN"))
+        return await self._jg_con.copy_records_to_table(table_name, **kw)
+
+    async def __aenter__(self) -> GuardedAsyncpg:
+        await self._jg_con.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._jg_con.__aexit__(*exc)
+
+
+async def guard_connection(raw: Any, guard: Any) -> Any:
+    if isinstance(raw, _Proxy):
+        return raw
+    try:
+        privileged = bool(await raw.fetchval(PRIVILEGED))
+    except Exception:  # noqa: BLE001 - the role cannot be checked: treated as privileged (refuses more)
+        privileged = True
+    return GuardedAsyncpg(raw, AsyncpgChecker(guard, raw, privileged))
+
+
+def wrap_existing(value: Any, guard: Any) -> Any:
+    """A connection opened before the guard loaded: the role's server-file rights cannot be
+    awaited here, so it is treated as privileged (plpgsql EXECUTE of run-time text refused)."""
+    if isinstance(value, _Proxy) or not hasattr(value, "is_in_transaction"):
+        return value
+    return GuardedAsyncpg(value, AsyncpgChecker(guard, value, True))
+
+
+def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """``asyncpg.connect`` returns guarded connections (pools are not wrapped)."""
+    orig = module.connect
+
+    async def connect(*args: Any, **kw: Any) -> Any:
+        return await guard_connection(await orig(*args, **kw), guard)
+
+    connect.__doc__ = getattr(orig, "__doc__", None)
+    module.connect = connect
+    patched[(module, "connect")] = connect

@@ -1,0 +1,123 @@
+"""Intents the guard adds to, or adjusts in, what analysis found, before the policy decides: its
+own files opened (the audit store, the server's authority files) by any route, files a statement
+writes through a symlink, an overwrite of a file that does not exist yet, and which decisions only
+the database can settle."""
+from __future__ import annotations
+
+import os
+
+from jupyter_guard.config import in_store
+from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
+from jupyter_guard.model import UNKNOWN, Intent
+
+
+def opens_store(intents: tuple[Intent, ...], audit: str) -> tuple[Intent, ...]:
+    """Any intent that names the audit store (file, journals, lock, archive, copies) by path,
+    through ``open``, ``duckdb.connect``, ``ATTACH`` or ``sqlite3``, is tampering: the store
+    is the guard's own, and even a read-only handle could hold it (see README)."""
+    out = list(opens_authority(intents))
+    if not audit:
+        return tuple(out)
+    queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
+    for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
+        for path in store_paths(strings_of(q), audit):
+            out.append(Intent("guard.tamper", "guard", f"reads the guard's audit store {path} "
+                              "through SQL; read it outside the kernel (`jupyter guard "
+                              "report`)", source=q))
+    for i in intents:   # a child reading it (`!cat`, `!duckdb`, `python -c`): by its words
+        if i.action in ("shell.exec", "code.dynamic") and not _guard_cli(i.source):
+            out += [Intent("guard.tamper", "guard", f"a child process reads the guard's audit "
+                           f"store {path}; read it with `jupyter guard report`",
+                           source=i.source) for path in store_paths(words_of(i.source), audit)]
+    for i in intents:
+        path = i.detail if i.action == "sql.attach" else i.target
+        if (i.action.startswith("file.") or i.action == "sql.attach") and path and \
+                UNKNOWN not in path and in_store(path, audit):
+            out.append(Intent("guard.tamper", "guard", f"opens the guard's audit store {path}; "
+                              "read it outside the kernel (`jupyter guard report`, DuckDB "
+                              "read-only)", source=i.source))
+    return tuple(out)
+
+
+def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """Intents that open the jupyter server's key or approval store (``authority_files``): a
+    path, a SQL literal, or a shell command word naming one."""
+    from jupyter_guard.authority_files import is_authority_file, named_in, names
+
+    out, seen = [], set()
+    for i in intents:
+        if i.source and i.action.startswith(("sql.", "shell.")) and (i.source in seen or not (
+                any(n in i.source for n in names()) or any(c in i.source for c in "*?["))):
+            continue   # seen, or no name of the files and no glob in the text
+        if i.action.startswith("sql.") and i.source:
+            seen.add(i.source)
+            found = named_in(strings_of(i.source))
+        elif i.action.startswith("shell.") and i.source:   # `cat KEY`, `cp KEY x`: any word
+            seen.add(i.source)
+            found = named_in(_words(i.source))
+        else:
+            path = i.detail if i.action == "sql.attach" else i.target
+            found = [path] if (i.action.startswith(("file.", "sql.attach")) and path
+                               and UNKNOWN not in path and is_authority_file(path)) else []
+        out += [Intent("guard.tamper", "guard", f"opens the jupyter server's authority file "
+                       f"{p} (its signing key or approvals); no cell may", source=i.source)
+                for p in found]
+    return tuple(out)
+
+
+def _words(command: str) -> list[str]:
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:   # unbalanced quotes: the plain words, quotes stripped
+        words = [w.strip("'\"") for w in command.split()]
+    return [w.split("=", 1)[-1] for w in words]   # --in=KEY, if=KEY
+
+
+def _new_file(i: Intent) -> Intent:
+    """Overwriting a file that does not exist yet only creates it: a write, not a truncation
+    (so does copying into a folder)."""
+    if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
+        try:
+            path = os.path.expanduser(i.target)
+            if not os.path.lexists(path) or os.path.isdir(path):   # cp x dir/ writes into it
+                return i.with_(action="file.write")
+        except (OSError, ValueError):
+            pass
+    return i
+
+
+def _real_twins(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """A file a statement names through a symlink (``COPY ... TO 'lnk/keep.csv'`` with
+    ``lnk -> data``) is judged by its resolved name too, relative to the kernel's working folder,
+    as the Python file rules judge ``open``. Only intents that name a local file pay for it."""
+    out = []
+    for i in intents:
+        if not i.action.startswith("file.") or not i.target or UNKNOWN in i.target or \
+                "://" in i.target or i.target in ("?", "*") or \
+                not (i.source or "").lstrip().upper().startswith(("COPY", "EXPORT")):
+            continue   # only files written by SQL: Python's own file rules resolve their paths
+        try:
+            full = os.path.abspath(os.path.expanduser(i.target))
+            real = os.path.realpath(full)
+        except (OSError, ValueError):
+            continue   # an unresolvable name stays judged as written
+        if real != full:
+            out.append(i.with_(target=real))
+    return tuple(out)
+
+
+def needs_database(i: Intent) -> bool:
+    """Decisions that only the database can settle (row counts, existence, columns behind ``*``)."""
+    return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
+        i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
+                                      and any(c.endswith("*") for c in i.columns))
+
+
+def _guard_cli(command: str) -> bool:
+    """``jupyter guard …``: the guard's own commands, which refuse what changes the store."""
+    words = [w.rpartition("/")[2] for w in command.split()[:3]]
+    return words[:2] == ["jupyter", "guard"] or words[:1] == ["jupyter-guard"] or (
+        words[1:3] in (["-m", "jupyter_guard.cli"], ["-m", "jupyter_guard"])
+        and words[0].startswith("python"))

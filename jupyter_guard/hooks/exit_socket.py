@@ -1,0 +1,241 @@
+"""Socket exits: what leaves by ``socket.send``/``sendall``/``sendto``/``sendmsg`` (and
+``ssl.SSLSocket.send``, before encryption), whoever connected the socket.
+
+A socket user code connects itself to a host not in ``network.allow_hosts`` is refused at
+``connect`` already (``hooks/events.py``). These checks cover the sockets that never pass there:
+connections a library opened (``http.client``'s ``conn.sock``, asyncio streams), connections
+accepted by a server in the kernel, inherited descriptors. Each send to a peer not in
+``network.allow_hosts`` is checked for values known to come from sensitive columns (read out of
+guarded results: ``exits.known``; as sent, URL-decoded, or in a compressed stream); a send that
+carries one is refused (``exfiltration``) before any byte of it leaves. Ordinary payloads pass
+untouched. The detectors are not run here: a socket also carries a database driver's SQL, whose
+literals the SQL rules judge (an e-mail typed into a query to a remote server is no leak of a
+guarded table); sends by HTTP clients are scanned with the detectors by the HTTP layer.
+
+``send`` passes on at most ``PIECE`` bytes per call (it may always send less than it is given),
+so a caller's retry loop has each byte scanned once. Per socket, the peer and the last ``TAIL``
+bytes sent are remembered (a weak map), so a value
+sent a few characters at a time is found when its last piece is sent. The HTTP layer names the
+sockets it sends through to an allowed host (``allow``), whose address alone would not say so,
+and the bytes it judged itself (``judged``: request lines, headers, bodies), which are not
+scanned twice.
+``multiprocessing.connection`` writes with ``os.write``: its accepted connections
+(``Listener.accept``) are checked like its clients (``exit_net``).
+"""
+from __future__ import annotations
+
+import socket
+import weakref
+from typing import Any
+from urllib.parse import unquote_plus
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import busy
+
+TAIL = 256
+PIECE = 1 << 16
+_IP = (socket.AF_INET, socket.AF_INET6)
+# socket -> [peer host ('' for sockets that are not TCP/UDP over IP), bytes last sent,
+#            bytes the HTTP layer judged that it has not sent yet]
+_seen: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def _host(sock: Any) -> str | None:
+    """The peer's address ('' when the socket is not IP; None while it has no peer)."""
+    try:
+        if sock.family not in _IP:
+            return ""
+        host = str(sock.getpeername()[0]).lower()
+    except (OSError, AttributeError, IndexError, TypeError):
+        return None
+    return host[7:] if host.startswith("::ffff:") else host
+
+
+_ADDRESSES: dict[str, frozenset[str]] = {}
+
+
+def _addresses(name: str) -> frozenset[str]:
+    """The addresses ``name`` resolves to (once per name and process; none if it does not)."""
+    found = _ADDRESSES.get(name)
+    if found is None:
+        from jupyter_guard.hooks.state import Busy
+
+        try:
+            with Busy():
+                found = frozenset(str(a[4][0]).lower() for a in socket.getaddrinfo(name, None))
+        except (OSError, UnicodeError):
+            found = frozenset()
+        _ADDRESSES[name] = found
+    return found
+
+
+def allow(sock: Any, host: str) -> None:
+    """The HTTP layer sends through ``sock`` to ``host``, a host the policy allows: its sends
+    pass when the socket's peer is one of the host's addresses (a connection's ``sock``
+    swapped for another is judged by its own peer)."""
+    if _seen.get(sock, ("",))[0] == host.lower():
+        return
+    peer = _host(sock)
+    if not peer or (peer != host.lower() and peer not in _addresses(host.lower())):
+        return
+    try:
+        _seen[sock] = [host.lower(), b"", 0]
+    except TypeError:   # not weak-referenceable: its sends are judged by address
+        pass
+
+
+def judged(sock: Any, n: int) -> None:
+    """The HTTP layer judged the next ``n`` bytes ``sock`` sends (its request line, headers and
+    body bytes): they are not scanned a second time here. (No credit while nothing is looked
+    for: ``check`` would not spend it, and it must not cover later sends.)"""
+    if not exits.known:
+        return
+    entry = _seen.get(sock)
+    if entry is None:
+        host = _host(sock)
+        if host is None:
+            return
+        entry = [host, b"", 0]
+        try:
+            _seen[sock] = entry
+        except TypeError:   # not weak-referenceable: scanned here as well
+            return
+    entry[2] += n
+
+
+def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None) -> None:
+    """Refuse (``exfiltration``) a send that carries a sensitive value to a host not allowed."""
+    if not exits.known or busy():
+        return   # no value read from a sensitive column yet: nothing to look for
+    entry = _seen.get(sock)
+    if entry is None:
+        host = _host(sock) if addr is None else ""
+        entry = [host or "", b"", 0]
+        if host is not None and addr is None:
+            try:
+                _seen[sock] = entry
+            except TypeError:   # not weak-referenceable: decided on this send alone
+                pass
+    host = entry[0]
+    if isinstance(addr, tuple) and addr:
+        host = str(addr[0]).lower()
+    if not host or host in rt.guard.policy.allow_hosts:
+        return
+    try:
+        n = len(data)
+    except TypeError:
+        return   # not a buffer: the send itself raises
+    if entry[2]:   # what the HTTP layer judged already
+        if entry[2] >= n:
+            entry[2] -= n
+            return
+        entry[2] = 0
+    try:
+        chunk = bytes(data)
+    except (TypeError, ValueError):
+        return   # not a buffer: the send itself raises
+    text = entry[1] + chunk if entry[1] else chunk
+    entry[1] = text[-TAIL:]
+    kind = carries_known(text)
+    if kind:
+        entry[1] = b""   # refused: nothing of it left, the next send starts afresh
+        exits.refuse(rt.guard, rt, kind, host, how, host=host, data=chunk)
+
+
+def _piece(data: Any) -> Any:
+    """At most ``PIECE`` bytes of what ``send`` was given: ``send`` may send less than it is
+    given (its callers loop), and each byte is then scanned once, not once per retry."""
+    try:
+        return memoryview(data)[:PIECE] if len(data) > PIECE else data
+    except TypeError:
+        return data   # not a buffer: the send itself raises
+
+
+def carries_known(data: bytes) -> str:
+    """Why ``data`` holds a value read from a sensitive column ('' if it does not): as sent,
+    URL-decoded, or inside a whole compressed stream. Nothing to look for, no cost."""
+    if not exits.known:
+        return ""
+    inner = exits._inflated(data)
+    if inner and carries_known(inner):
+        return "values read from a sensitive column"
+    text = exits._text(data)
+    if "%" in text or "+" in text:
+        text = text + "\n" + unquote_plus(text)
+    return exits._known(text)
+
+
+def install(rt: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """Wrap the sending methods of ``socket.socket`` (every Python socket)."""
+    cls = socket.socket
+    if getattr(cls.send, "_jg", False):
+        return
+    o_send, o_sendall, o_sendto, o_sendmsg = cls.send, cls.sendall, cls.sendto, cls.sendmsg
+
+    def send(self: Any, data: Any, *args: Any) -> int:
+        data = _piece(data)
+        check(rt, self, data, "socket.send")
+        return int(o_send(self, data, *args))
+
+    def sendall(self: Any, data: Any, *args: Any) -> None:
+        check(rt, self, data, "socket.sendall")
+        o_sendall(self, data, *args)
+
+    def sendto(self: Any, data: Any, *args: Any) -> int:
+        check(rt, self, data, "socket.sendto", args[-1] if args else None)
+        return int(o_sendto(self, data, *args))
+
+    def sendmsg(self: Any, buffers: Any, *args: Any) -> int:
+        buffers = list(buffers)
+        addr = args[2] if len(args) > 2 else None
+        check(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
+        return int(o_sendmsg(self, buffers, *args))
+
+    for name, fn, orig in (("send", send, o_send), ("sendall", sendall, o_sendall),
+                           ("sendto", sendto, o_sendto), ("sendmsg", sendmsg, o_sendmsg)):
+        fn._jg = True  # type: ignore[union-attr]  # a marker on our own functions
+        fn.__name__, fn.__doc__ = name, orig.__doc__
+        type.__setattr__(cls, name, fn)
+        patched[(cls, name)] = fn
+
+
+def install_ssl(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """``SSLSocket.send`` (``sendall`` and ``write`` go through it): the plain text, before it
+    is encrypted; a socket not (yet) wrapped sends through ``socket.socket.send``."""
+    cls = mod.SSLSocket
+    orig = cls.send
+    if getattr(orig, "_jg", False):
+        return
+
+    def send(self: Any, data: Any, flags: int = 0) -> int:
+        if getattr(self, "_sslobj", None) is not None:
+            data = _piece(data)
+            check(rt, self, data, "ssl send")
+        return int(orig(self, data, flags))
+    send._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    send.__name__, send.__doc__ = "send", orig.__doc__
+    type.__setattr__(cls, "send", send)
+    patched[(cls, "send")] = send
+
+
+def install_listener(rt: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+    """``multiprocessing.connection.Listener.accept``: an accepted TCP connection's sends are
+    checked as a client's are (its peer is the address it was accepted from)."""
+    cls = mod.Listener
+    orig = cls.accept
+    if getattr(orig, "_jg", False):
+        return
+
+    def accept(self: Any) -> Any:
+        c = orig(self)
+        peer = getattr(self, "last_accepted", None)
+        if isinstance(peer, tuple) and peer:
+            try:
+                c._jg_peer = str(peer[0]).lower()
+            except AttributeError:   # a connection type without attributes: sent unchecked
+                pass
+        return c
+    accept._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    accept.__doc__ = orig.__doc__
+    type.__setattr__(cls, "accept", accept)
+    module_patched[(cls, "accept")] = accept
