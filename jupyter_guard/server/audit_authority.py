@@ -46,7 +46,14 @@ def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
     the log: kernels then keep their record local, as without a server)."""
     from jupyter_guard.authority_audit.handlers import mount
     from jupyter_guard.authority_files import paths
+    from jupyter_guard.hub.client import hub_mode
 
+    if hub_mode() or not callable(getattr(gate.signer, "sign", None)):
+        # a single-user server on JupyterHub runs as its user: the authority's record belongs in
+        # the hub service (under its own account), which mounts the same component
+        serverapp.log.info("jupyter_guard: no audit authority in this server (hub mode or no "
+                           "signing key); kernels keep their record local")
+        return None
     folder = os.path.dirname(paths()[0])
     try:
         authority = AuditAuthority.open(folder, dsn=os.environ.get(DSN_ENV, "").strip(),
