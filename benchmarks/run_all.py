@@ -5,7 +5,7 @@
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
 ``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``,
-``bench_hub`` (a real JupyterHub; as root only);
+``bench_authority``, ``bench_hub`` (a real JupyterHub; as root only);
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
 ``BENCH_BASELINE=/path/to/other/checkout``: the audit at 100k and 1M events is measured in that
@@ -64,6 +64,8 @@ def collect(quick: bool) -> dict[str, Any]:
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
+    res["authority"] = bench("bench_authority.py", "--events", "16000" if quick else "80000",
+                             "--cells", "2000" if quick else "5000", "--pg")
     # a real JupyterHub (root only; otherwise the reason it was skipped)
     res["hub"] = bench("bench_hub.py", "--repeat", "100" if quick else "300")
     return res
@@ -194,6 +196,25 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(("approvals", "using an approval: kernel checks the signed grant (CPU)",
                     f"{used['kernel_check_us']:.0f} µs", "only cells that use an approval",
                     "-"))
+    auth = r.get("authority") or {}
+    pc = auth.get("per_cell")
+    if pc:
+        j, s = pc["journal only"], pc["shipping to the authority"]
+        out.append(("authority audit", "begin+finish per cell while shipping to the authority",
+                    f"p50 {s['p50_us']:.0f} µs, p99 {s['p99_us']:.0f} µs",
+                    f"journal only p50 {j['p50_us']:.0f} µs, p99 {j['p99_us']:.0f} µs",
+                    f"×{s['p50_us'] / j['p50_us']:.2f}"))
+    kc = auth.get("kernel") or {}
+    if kc:
+        j, s = kc["journal only"], kc["shipping to the authority"]
+        out.append(("authority audit", "kernel round trip of `x = 1` while shipping",
+                    f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms",
+                    f"journal only p50 {j['p50_ms']:.2f} ms", f"×{s['p50_ms'] / j['p50_ms']:.2f}"))
+    for mode, v in (auth.get("ingest") or {}).items():
+        out.append(("authority audit", f"ingest, {v['senders']} senders, {mode}",
+                    f"{v['events_per_s']:,.0f} events/s, {v['events_per_cpu_s']:,.0f} per "
+                    f"authority CPU-s (lost {v['lost']}, dup {v['duplicates']})",
+                    "target 5,000 events/s", f"×{v['events_per_s'] / 5000:.2f} of target"))
     hub = r.get("hub") or {}
     if "hub service stamp" in hub:
         trip, local = hub["round trip (pubkey)"], hub["local server stamp"]

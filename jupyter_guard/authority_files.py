@@ -1,5 +1,6 @@
-"""The jupyter server's authority files, which no cell may open: its private key and its approval
-store (``jupyter_guard.authority``, ``jupyter_guard.server.approval_store``).
+"""The jupyter server's authority files, which no cell may open: its private key, its approval
+store (``jupyter_guard.authority``, ``jupyter_guard.server.approval_store``) and the audit
+authority's MAC key and ledger (``jupyter_guard.authority_audit``).
 
 With one OS account (a plain ``jupyter lab``) the kernel could read the key file and sign stamps
 and approvals for anyone. The guard refuses every way a cell opens them that it sees: Python's
@@ -35,7 +36,13 @@ def paths(env: Mapping[str, str] | None = None) -> tuple[str, str]:
 @lru_cache(maxsize=1)
 def _forms() -> tuple[str, ...]:
     out: list[str] = []
-    for p in paths():
+    key = paths()[0]
+    folder = os.path.dirname(key)
+    # the audit authority's MAC key and ledger live beside the signing key
+    audit = [os.path.join(folder, n) for n in ("audit.mac.key", "audit-ledger.sqlite3",
+                                                  "audit-ledger.sqlite3-wal",
+                                                  "audit-ledger.sqlite3-shm")]
+    for p in (*paths(), *audit):
         out += [os.path.abspath(p), os.path.realpath(p)]
     return tuple(dict.fromkeys(out))
 

@@ -123,6 +123,12 @@ def _table(rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if getattr(args, "authority", None):
+        from jupyter_guard.authority_audit.cli import verify_authority
+
+        return verify_authority(args.authority, dsn=args.dsn or "",
+                                checkpoint=args.checkpoint or "",
+                                as_json=getattr(args, "format", None) == "json")
     from jupyter_guard.record import verify
 
     res = verify(_audit_path(args), incremental=bool(getattr(args, "incremental", False)))
@@ -134,6 +140,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for p in res.problems:
         print(p, file=sys.stderr)
     return 1
+
+
+def cmd_authority(args: argparse.Namespace) -> int:
+    from jupyter_guard.authority_audit.app import main as run
+
+    argv = ["--folder", args.folder, "--port", str(args.port), "--base-url", args.base_url]
+    for flag, value in (("--dsn", args.dsn), ("--tokens", args.tokens), ("--copy", args.copy)):
+        if value:
+            argv += [flag, value]
+    return run(argv)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -272,7 +288,23 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check every hash chain")
     v.add_argument("--incremental", action="store_true",
                    help="skip sealed segments a previous verify checked, if unchanged")
+    v.add_argument("--authority", help="the audit authority's folder: verify its keyed chain "
+                   "against its signed checkpoints instead of the local file")
+    v.add_argument("--dsn", default=os.environ.get("JUPYTER_GUARD_AUDIT_DSN", ""),
+                   help="with --authority: its PostgreSQL ledger (hub mode)")
+    v.add_argument("--checkpoint", help="with --authority: a signed checkpoint saved earlier "
+                   "(a ledger rolled back with its own checkpoints is still caught)")
     v.set_defaults(func=cmd_verify)
+    au = sub.add_parser("authority", help="run the audit authority as a process of its own "
+                        "(a JupyterHub service)")
+    au.add_argument("--folder", required=True, help="its 0700 folder (keys, local ledger)")
+    au.add_argument("--port", type=int, required=True)
+    au.add_argument("--dsn", default=os.environ.get("JUPYTER_GUARD_AUDIT_DSN", ""),
+                    help="PostgreSQL (hub mode), else the SQLite ledger in --folder")
+    au.add_argument("--tokens", default="", help="JSON file {token: {kernel, user, users}}")
+    au.add_argument("--copy", default="", help="the governance DuckDB copy the mover keeps")
+    au.add_argument("--base-url", default="/")
+    au.set_defaults(func=cmd_authority)
     sub.add_parser("repair", help="move an unreadable audit file aside and rebuild it from the "
                    "journals").set_defaults(func=cmd_repair)
     exp = sub.add_parser("export", help="export to Parquet or OpenLineage")
@@ -331,8 +363,8 @@ def _json(args: argparse.Namespace) -> tuple[int, Any] | None:
         return j.json_policy_check(args)
     if args.command == "explain":
         return j.json_explain(args, _policy(args))
-    if args.command == "verify":
-        return j.json_verify(_audit_path(args))
+    if args.command == "verify":   # with --authority, the command prints its own JSON
+        return None if getattr(args, "authority", None) else j.json_verify(_audit_path(args))
     if args.command == "export":
         return j.json_export(args, _audit_path(args))
     if args.command == "compact":

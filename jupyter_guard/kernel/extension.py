@@ -58,12 +58,18 @@ def load(shell: Any) -> KernelGuard:
     from jupyter_guard.kernel.magics import GuardMagics
 
     shell.register_magics(GuardMagics(shell, guard))
+    # imported before self-protection seals the guard's modules; started once it has
+    from jupyter_guard.authority_audit import shipper
+
     install_parts(shell, guard, kg)
     if guard.audit is not None:
         from jupyter_guard.hooks.state import Busy
 
         with Busy():   # the guard's own thread, not one user code started
             guard.audit.start_ingest(interval=1.0)
+            sent = shipper.start(guard.audit)   # to the authority, when the server is one
+        if sent is not None:   # registered after the audit's close, so it runs before it
+            atexit.register(sent.stop)
     if not cfg.quiet:
         print(banner(guard))
     if kg.broken:

@@ -482,6 +482,10 @@ def setup_gate(serverapp: Any) -> Gate:
     from jupyter_guard.server.approval_api import setup_approvals
 
     setup_approvals(serverapp, gate)
+    # late, like approvals: the audit authority mounts only on a server that runs the gate
+    from jupyter_guard.server.audit_authority import setup_audit_authority
+
+    setup_audit_authority(serverapp, gate)
     _pass_identity(serverapp, gate.signer, gate)
     serverapp.log.info("jupyter_guard: server-side gate on kernel websockets (%s), policy %s, "
                        "audit %s", base.__name__, gate.policy.name, gate.settings["audit"])
