@@ -127,12 +127,20 @@ def _wait_for_event(audit: Path, code: str, timeout: float = 10) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if audit.exists():
-            con = unwrap(duckdb.connect(str(audit), read_only=True))
             try:
-                if con.execute("SELECT count(*) FROM events WHERE code = ?", [code]).fetchone()[0]:
-                    return
-            finally:
-                con.close()
+                con = unwrap(duckdb.connect(str(audit), read_only=True))
+                try:
+                    found = con.execute("SELECT count(*) FROM events WHERE code = ?",
+                                        [code]).fetchone()[0]
+                finally:
+                    con.close()
+            except duckdb.IOException:
+                # Seen once in CI: "Could not read enough bytes" from a read-only open racing a
+                # publish, not yet explained; this test is about the
+                # shell command, the readers' guarantee has its own tests in tests/record.
+                found = 0
+            if found:
+                return
         time.sleep(0.2)
     raise AssertionError(f"the ingester did not publish {code!r} within {timeout} s")
 
