@@ -49,19 +49,6 @@ class Sink(Recorder):
     """A loopback listener that keeps every byte of every connection until the peer closes it
     (no idle timeout: a loaded machine may be slow to send)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        import threading
-
-        self.sock = socket.socket()
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.received = bytearray()
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
     def _serve(self) -> None:
         import threading
 

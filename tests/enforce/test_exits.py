@@ -22,9 +22,9 @@ EMAILS = [f"user{n}@example.com" for n in range(5000)]
 class Recorder:
     """A loopback listener (127.0.0.1, free port) that keeps every byte, GETs included."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
