@@ -300,19 +300,7 @@ class _Walker:
         if "jupyter_guard" in low and any(
             w in low for w in ("unload", "uninstall", "disable", "setattr", "remove")
         ):
-            self.add(
-                Analysis(
-                    (
-                        Intent(
-                            "guard.tamper",
-                            "guard",
-                            "calls into the guard to switch it off",
-                            source=ast.unparse(node)[:200],
-                        ),
-                    )
-                ),
-                node,
-            )
+            self._tamper("calls into the guard to switch it off", node)
         if name in ("setattr", "delattr", "object.__setattr__", "builtins.setattr") and node.args:
             self._check_target(
                 node.args[0],
@@ -322,30 +310,20 @@ class _Walker:
         text = ast.unparse(node.func)
         method = text.rsplit(".", 1)[-1]
         if name.startswith("jupyter_guard.") and method in _MUTATORS:
-            self.add(Analysis((Intent("guard.tamper", "guard", "changes the guard's own state",
-                                      source=ast.unparse(node)[:200]),)), node)
+            self._tamper("changes the guard's own state", node)
         if name == "sys.modules.get" and node.args and \
                 "jupyter_guard" in (string_of(node.args[0], self.scope) or ""):
-            self.add(Analysis((Intent("guard.tamper", "guard", "reaches the guard's module "
-                                      "through sys.modules", source=ast.unparse(node)[:200]),)),
-                     node)
+            self._tamper("reaches the guard's module through sys.modules", node)
         if text.endswith("events.unregister") or (
             method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
             and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))
         ):
-            self.add(
-                Analysis(
-                    (
-                        Intent(
-                            "guard.tamper",
-                            "guard",
-                            "removes IPython hooks the guard uses",
-                            source=ast.unparse(node)[:200],
-                        ),
-                    )
-                ),
-                node,
-            )
+            self._tamper("removes IPython hooks the guard uses", node)
+
+    def _tamper(self, why: str, node: ast.AST) -> None:
+        """A ``guard.tamper`` intent for ``node``, which the self-protection rule refuses."""
+        self.add(Analysis((Intent("guard.tamper", "guard", why,
+                                  source=ast.unparse(node)[:200]),)), node)
 
     def _check_reach(self, node: ast.Subscript | ast.Attribute) -> None:
         """A handle on the guard's modules that attribute checks cannot follow: a module out of
@@ -359,8 +337,7 @@ class _Walker:
                 dotted(node.value, self.scope).startswith("jupyter_guard"):
             why = "reaches the guard's own variables"
         if why:
-            self.add(Analysis((Intent("guard.tamper", "guard", why,
-                                      source=ast.unparse(node)[:200]),)), node)
+            self._tamper(why, node)
 
     def _check_target(
         self, target: ast.AST, *, deleting: bool = False, attr: str | None = None
@@ -390,10 +367,7 @@ class _Walker:
             elif name in _GUARD_ATTRS or (name or "").startswith("__jg"):
                 why = f"replaces IPython's {name}"
         if why:
-            self.add(
-                Analysis((Intent("guard.tamper", "guard", why, source=ast.unparse(target)[:200]),)),
-                target,
-            )
+            self._tamper(why, target)
 
     # -- bindings ---------------------------------------------------------------------------
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
