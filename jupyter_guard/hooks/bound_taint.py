@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_taint import Output
-from jupyter_guard.hooks import exits, sql_exports
+from jupyter_guard.hooks import exits, sql_exports, taint_ddl
 from jupyter_guard.policy.rules import HELD, bare_table
 
 LIMIT = 1 << 20
@@ -93,10 +93,11 @@ def _text(values: Iterable[Any]) -> str:
 
 
 def _remember(name: str, columns: list[str], hit: set[str]) -> None:
+    """Merge the ``held:`` origins into what is remembered of the table (``taint_ddl``), with a
+    plain entry for each of its columns not remembered yet."""
     key = bare_table(name)
-    have = {o.name.lower(): o for o in sql_exports.REMEMBERED.get(key, ())}
-    for c in columns:
-        have.setdefault(c, Output(c))
-    sql_exports.REMEMBERED[key] = tuple(
-        Output(o.name, o.origins | {f"{HELD}{key}.{o.name.lower()}"}, o.grouped)
-        if o.name.lower() in hit else o for o in have.values())
+    outs = sql_exports.REMEMBERED.get(key, ())
+    known = {o.name.lower() for o in outs}
+    outs += tuple(Output(c) for c in columns if c not in known)
+    taint_ddl._store(name, taint_ddl._merged(
+        outs, {c: Output(c, frozenset({f"{HELD}{key}.{c}"})) for c in hit}))
