@@ -42,7 +42,7 @@ def own_connection(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
 
 # Frames DuckDB's replacement scans would not look in without the guard: the guard's own, DuckDB's
 # (it skips its own), and IPython's around a cell magic (``%%guarded_sql ... FROM df``).
-_NOT_THE_CALLER = ("jupyter_guard.", "jupyter_guard", "duckdb", "IPython.", "ipykernel.")
+_NOT_THE_CALLER = ("jupyter_guard", "duckdb", "IPython.", "ipykernel.")
 _CALL = compile("_jg_out = _jg_fn(*_jg_args, **_jg_kw)", __file__, "exec")
 
 

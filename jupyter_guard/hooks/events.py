@@ -10,6 +10,7 @@ import logging
 import os
 import shlex
 import socket
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -19,7 +20,7 @@ from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
 from jupyter_guard.hooks import exit_files, exit_net, exit_socket, lazy
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.hooks.event_paths import event_path as _path
-from jupyter_guard.hooks.state import Busy
+from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import UNKNOWN, Intent
 
 log = logging.getLogger("jupyter_guard")
@@ -65,13 +66,9 @@ def _judged_by_parent(argv: Any) -> bool:
         return False
 
 
-def _pty_spawn(mod: Any, rt: Any, judge: Callable[[Any, Any, FrameType], None]) -> None:
+def _pty_spawn(mod: Any, rt: Any, judge: Callable[[Any, Any, FrameType], None],
+               patched: dict[tuple[Any, str], Any]) -> None:
     """Judge ``PtyProcess.spawn``'s command in the parent, before the fork."""
-    import sys
-
-    from jupyter_guard.hooks.df_lineage import PATCHED
-    from jupyter_guard.hooks.state import busy
-
     cls: Any = getattr(mod, "PtyProcess", None)
     orig = cls.__dict__.get("spawn") if cls is not None else None
     if not isinstance(orig, classmethod) or getattr(orig.__func__, "_jg", False):
@@ -94,7 +91,7 @@ def _pty_spawn(mod: Any, rt: Any, judge: Callable[[Any, Any, FrameType], None]) 
     spawn.__doc__ = fn.__doc__
     replacement = classmethod(spawn)
     type.__setattr__(cls, "spawn", replacement)
-    PATCHED[(cls, "spawn")] = replacement
+    patched[(cls, "spawn")] = replacement
 
 
 def handlers(rt: Any) -> dict[str, Handler]:
@@ -219,7 +216,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def judge_pty(argv: Any, env: Any, f: FrameType) -> None:
         shell(_command(argv), [os.fsdecode(a) for a in argv], f, env)
 
-    lazy.when_imported("ptyprocess.ptyprocess", lambda m: _pty_spawn(m, rt, judge_pty))
+    lazy.when_imported("ptyprocess.ptyprocess", lambda m: _pty_spawn(m, rt, judge_pty, PATCHED))
 
     def on_system(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
