@@ -31,6 +31,7 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks.lazy import IMPORT_METADATA
 from jupyter_guard.hooks.state import Busy
 from jupyter_guard.model import UNKNOWN
 
@@ -118,6 +119,9 @@ class Integrity:
         for name, mod in list(sys.modules.items()):
             if protected(name) and name not in modules and self._adoptable(mod):
                 modules[name] = mod
+        for name in modules:   # the globals its import left, not what a cell made of them since
+            if name not in self.globals and name in lazy.IMPORTED:
+                self.globals[name] = lazy.IMPORTED[name]
         if len(modules) != len(self.modules) or any(n not in self.globals for n in modules):
             self._snapshot(modules)
 
@@ -364,12 +368,6 @@ class Integrity:
         self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
 
 
-# What the import system writes into every module: changing these changes nothing the guard runs
-# (functions keep their own ``__builtins__``), and leaving them out keeps the check per cell cheap.
-IMPORT_METADATA = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__",
-                             "__file__", "__cached__", "__builtins__", "__path__", "annotations"})
-
-
 def _own_globals(module: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(module).items() if k not in IMPORT_METADATA}
 
@@ -438,4 +436,7 @@ def _patched() -> dict[tuple[type, str], Any]:
 
 
 def install(shell: Any, guard: Any, rt: Any) -> Integrity:
+    from jupyter_guard.hooks import lazy
+
+    lazy.watch_own()   # a guard module imported from now on is snapshotted as its import left it
     return Integrity(shell, guard, rt)

@@ -22,6 +22,12 @@ Callback = Callable[[ModuleType], None]
 
 _WAITING: dict[str, list[Callback]] = {}
 _LOCK = threading.RLock()
+OWN_PREFIX = "jupyter_guard."
+_WATCH_OWN = False
+IMPORTED: dict[str, dict[str, Any]] = {}
+"""The globals of each guard module imported after ``watch_own()``, as its import left them: the
+re-arm protects those, not whatever the module holds when the re-arm first sees it (a module
+imported by a background thread could be changed by a cell in between)."""
 
 
 class _Loader:
@@ -38,6 +44,8 @@ class _Loader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._loader.exec_module(module)
+        if self._name.startswith(OWN_PREFIX):
+            _own_imported(self._name, module)
         _fire(self._name, module)
 
     def __getattr__(self, name: str) -> Any:
@@ -48,7 +56,7 @@ class AfterImport(importlib.abc.MetaPathFinder):
     """Finds nothing itself: wraps the loader the other finders find for a waited-for module."""
 
     def find_spec(self, name: str, path: Sequence[str] | None = None, target: Any = None) -> Any:
-        if name not in _WAITING:
+        if name not in _WAITING and not (_WATCH_OWN and name.startswith(OWN_PREFIX)):
             return None
         for finder in list(sys.meta_path):
             find = getattr(finder, "find_spec", None)
@@ -100,9 +108,30 @@ def waiting(name: str) -> bool:
     return name in _WAITING
 
 
+def watch_own() -> None:
+    """From now on, every guard module's globals are recorded the moment its import finishes
+    (``IMPORTED``), and the module is one of the guard's own (``_OWN``)."""
+    global _WATCH_OWN
+    _WATCH_OWN = True
+    ensure()
+
+
+def _own_imported(name: str, module: ModuleType) -> None:
+    with _LOCK:
+        IMPORTED.setdefault(name, {k: v for k, v in vars(module).items()
+                                   if k not in IMPORT_METADATA})
+        _OWN.setdefault(name, module)
+
+
+IMPORT_METADATA = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__",
+                             "__file__", "__cached__", "__builtins__", "__path__",
+                             "annotations"})
+"""Set by the import system, not by the module's code: never protected."""
+
+
 def ensure() -> None:
     """Put the finder back in front of ``sys.meta_path`` if anything took it out or moved it."""
-    if _WAITING and (not sys.meta_path or sys.meta_path[0] is not FINDER):
+    if (_WAITING or _WATCH_OWN) and (not sys.meta_path or sys.meta_path[0] is not FINDER):
         with _LOCK:
             while FINDER in sys.meta_path:
                 sys.meta_path.remove(FINDER)

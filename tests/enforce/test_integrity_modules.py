@@ -72,3 +72,43 @@ def test_a_swapped_function_in_any_guard_module_is_put_back(kernel):
     r = kernel.ok("g = get_ipython()._jupyter_guard_kernel.guard\n"
                   "print([e['reason'] for e in g.recent if e['rule_id'] == 'self-protection'][-3:])")
     assert "re-armed" in r.everything(), r.everything()
+
+
+# A guard module that is first imported after load (the audit's background thread imports some on
+# first use) is protected as its import left it: a cell that changes it before the next re-arm
+# first sees it does not get its change adopted as the original.
+LATE_TAMPER = """
+import importlib, pkgutil, sys, types
+pkg = importlib.import_module('jupyter_' + 'guard')
+late = [m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.')
+        if m.name not in sys.modules and not m.ispkg
+        and not m.name.endswith(('sitecustomize', '__main__'))]
+swapped, late_dicts = {}, {}
+for name in late[:8]:
+    try:
+        mod = importlib.import_module(name)
+    except Exception:
+        continue
+    late_dicts[name] = vars(mod)
+    for k, f in list(vars(mod).items()):
+        if isinstance(f, types.FunctionType) and f.__module__ == name:
+            swapped[name, k] = f
+            vars(mod)[k] = types.FunctionType(f.__code__, f.__globals__, f.__name__,
+                                              f.__defaults__, f.__closure__)
+print('LATE', len(swapped), len({n for n, _ in swapped}))
+"""
+LATE_CHECK = """
+left = sorted(f'{n}.{k}' for (n, k), f in swapped.items() if late_dicts[n][k] is not f)
+print('LEFT', left[:20])
+"""
+
+
+@pytest.mark.kernel
+def test_a_guard_module_imported_after_load_is_protected_as_its_import_left_it(kernel):
+    r = kernel.ok(LATE_TAMPER)
+    line = next(ln for ln in r.everything().splitlines() if ln.startswith("LATE"))
+    _, functions, modules = line.split()
+    assert int(functions) > 10 and int(modules) >= 2, line
+    kernel.run("1")
+    r = kernel.ok(LATE_CHECK)
+    assert "LEFT []" in r.everything(), r.everything()
