@@ -95,8 +95,9 @@ def _commit(raw: Any) -> None:
         raw.commit()
 
 
-def render(query: Any, raw: Any, params: Any = None) -> str:
+def render(query: Any, raw: Any, params: Any = None, driver: str = "") -> str:
     """The SQL text the server will receive."""
+    driver = driver or driver_of(raw)
     if hasattr(query, "as_string"):            # psycopg.sql / psycopg2.sql compositions
         query = query.as_string(raw)
     if isinstance(query, (bytes, bytearray, memoryview)):
@@ -104,10 +105,10 @@ def render(query: Any, raw: Any, params: Any = None) -> str:
     if not isinstance(query, str):
         raise GuardBlocked("sql-parse-error", f"the guard cannot read a query of type "
                            f"{type(query).__name__}: pass the SQL as a string", approval_hint=False)
-    if params is None or driver_of(raw) not in ("psycopg", "psycopg2"):
+    if params is None or driver not in ("psycopg", "psycopg2"):
         return query
     try:
-        if driver_of(raw) == "psycopg":
+        if driver == "psycopg":
             import psycopg
 
             return str(psycopg.ClientCursor(raw).mogrify(query, params))
@@ -129,11 +130,14 @@ class Checker:
         # -> its analysis
         self._reads: dict[tuple[Any, ...], Any] = {}
 
-    def __call__(self, query: Any, params: Any, call: Any, *, many: bool = False) -> Any:
+    def __call__(self, query: Any, params: Any, call: Any, *, many: bool = False,
+                 server_binds: bool = False) -> Any:
+        """``server_binds``: the cursor sends ``params`` apart from the SQL (psycopg 3's
+        ``Cursor``), so no value can become SQL."""
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
-            text, effect, j = self.decide(query, params, many)
+            text, effect, j = self.decide(query, params, many, server_binds)
             if effect:
                 result = self.kind.run_effect(self.raw, call, **self.effect_args(text, j))
                 self.guard.note_success(j.intents)
@@ -142,11 +146,14 @@ class Checker:
         self.guard.note_success(j.intents)
         return result
 
-    def decide(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+    def decide(self, query: Any, params: Any, many: bool,
+               server_binds: bool = False) -> tuple[str, bool, Any]:
         """(the text judged, whether the effect check applies, the judgement); raises
         ``GuardBlocked`` when the policy refuses or the guard itself fails (fail closed)."""
         try:
-            text, effect, j = self._judge(query, params, many)
+            j = self._bound_read(query, params, many) if server_binds else None
+            text, effect, j = (query, False, j) if j is not None else self._judge(
+                query, params, many, server_binds)
         except GuardBlocked:
             raise
         except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
@@ -163,11 +170,24 @@ class Checker:
         return {"source": text, "policy": g.policy, "ctx": g.context(self.conn, files=False),
                 "ours": g.session_tables, "on_refuse": lambda v: self._refused(text, j, v)}
 
-    def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+    def _bound_read(self, query: Any, params: Any, many: bool) -> Any:
+        """The allowed judgement of a read-only query already judged with other values, when
+        the server binds them (a value cannot change what the statement does); else None."""
+        if many or params is None or type(query) is not str:
+            return None
+        read = self._reads.get((query, "server-bound"))
+        if read is None:
+            return None
+        verify()
+        j = self.guard.judge(read, conn=self.conn, code=query)
+        return None if j.verdict.refuses else j   # a refusal names the statement as bound
+
+    def _judge(self, query: Any, params: Any, many: bool,
+               server_binds: bool = False) -> tuple[str, bool, Any]:
         """(the text the server gets, whether the effect check applies, the judgement)."""
         verify()
         g = self.guard
-        text = render(query, self.raw, None if many else params)
+        text = render(query, self.raw, None if many else params, self.driver)
         kind = self.kind   # measured kinds get the text the driver bound (``render``)
         key: tuple[Any, ...] | None = None
         read = self._reads.get((text,)) if kind.measures_effect and not many else None
@@ -187,6 +207,8 @@ class Checker:
             if len(self._reads) >= 512:
                 self._reads.clear()
             self._reads[key] = self._reads[(text,)] = analysis
+            if server_binds and params is not None and type(query) is str:
+                self._reads[(query, "server-bound")] = analysis
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
 
     def _refused(self, text: str, j: Any, verdict: Any) -> BaseException:

@@ -54,7 +54,7 @@ class GuardedCursor(_Proxy):
         raw = self._jg_con
         call = (lambda: raw.execute(query, *args, **kw)) if params is None else (
             lambda: raw.execute(query, params, *args, **kw))
-        return self._same(self._jg_check(query, params, call))
+        return self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
 
     def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
         rows = list(seq)
@@ -103,6 +103,13 @@ class GuardedCursor(_Proxy):
 
     def __exit__(self, *exc: Any) -> Any:
         return self._jg_con.__exit__(*exc)
+
+
+def _binds(raw: Any, kw: dict[str, Any]) -> bool:
+    """psycopg 3's own ``Cursor`` (not ``ClientCursor``, nor a subclass) sends parameters apart
+    from the SQL text, unless told to prepare nothing of them."""
+    mod = sys.modules.get("psycopg")
+    return mod is not None and type(raw) is getattr(mod, "Cursor", None) and not kw
 
 
 class GuardedDbapi(_Proxy):

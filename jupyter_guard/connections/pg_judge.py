@@ -90,6 +90,10 @@ def bounded(count_sql: str, limit: int) -> str:
 
 
 def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
+    """The analysis as the effect check leaves it to be decided (the same object when nothing
+    changes: a read keeps the analysis its decision is kept under, ``guard.decisions``)."""
+    if all(i.action in ("sql.select", "sql.set") for i in analysis.intents):
+        return analysis
     out: list[Intent] = []
     for i in analysis.intents:
         if i.action in ("sql.delete", "sql.update"):

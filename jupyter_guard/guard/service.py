@@ -21,6 +21,7 @@ from jupyter_guard.config import resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard.decisions import Decisions
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.lineage import facts_of, lineage_of
@@ -68,6 +69,7 @@ class Guard:
     audit_told: str = ""                               # the audit failure the user was told of
     audit_trouble: str = ""                            # an exception from the last audit write
     effect_state: Any = None                           # guard.effect.State, made when first used
+    decisions: Decisions = field(default_factory=Decisions)   # read-only statements' allows
 
     @classmethod
     def create(cls, cfg: Any = None, env: dict[str, str] | None = None, *,
@@ -246,6 +248,9 @@ class Guard:
             v = Verdict("allow" if guard_command(code) else "block", "guard-error",
                         self.policy.broken_reason, None, self.policy.revision)
             return Judgement(v, (v,), analysis, ())
+        key = self.decisions.key(self, analysis, conn, actor)
+        if key is not None and (hit := self.decisions.get(key, analysis, self.policy)):
+            return hit
         conns: dict[str, Conn | None] = {}  # each `via` resolved once per decision
 
         def resolve(via: str) -> Conn | None:
@@ -271,6 +276,8 @@ class Guard:
         overall = combine(verdicts)
         j = Judgement(overall, tuple(verdicts), analysis, intents, ctx=ctx)
         j.verdict, j.approved_by = approve(self, overall, code)
+        if key is not None:
+            self.decisions.put(key, analysis, self.policy, j)
         return j
 
     def note_success(self, intents: Iterable[Intent]) -> None:

@@ -1,0 +1,83 @@
+"""Decisions on read-only statements, reused while nothing that decided them has changed.
+
+A statement that only reads tables (every intent a ``sql.select`` of a table, handed to no
+Python object, with no analysis error) is decided from its intents, the policy and who runs it
+alone: enrichment reads no catalog for it and no file, namespace or approval takes part. Its
+allowed judgement is kept under the analysis it was made from (the same object: the database
+kinds keep one analysis per statement shape) and everything else it depends on:
+
+- the connection's kind and name;
+- the user, groups and actor of the running cell (an identity change is a new key);
+- the policy object and its revision (a reload is a new key; the old entries are dropped);
+- the session's own tables, and whether files and SQL are checked again at run time.
+
+Only allowed judgements that no approval lifted are kept: a refusal is decided again every time
+(an approval granted since may lift it), and an approval is spent once. A reused judgement gets
+a new decision id, so each audit row records a decision of its own.
+"""
+from __future__ import annotations
+
+from copy import copy
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jupyter_guard.model import Analysis, new_id
+
+if TYPE_CHECKING:
+    from jupyter_guard.connections.conn import Conn
+    from jupyter_guard.guard.judge import Judgement
+    from jupyter_guard.guard.service import Guard
+
+_SIZE = 256
+
+
+def cacheable(analysis: Analysis) -> bool:
+    """
+    >>> from jupyter_guard.model import Intent
+    >>> cacheable(Analysis((Intent("sql.select", "table", "customers"),)))
+    True
+    >>> cacheable(Analysis((Intent("sql.select", "table", "t", via="con"),)))
+    False
+    >>> cacheable(Analysis((Intent("sql.delete", "table", "t"),)))
+    False
+    """
+    if analysis.errors or not analysis.intents:
+        return False
+    return all(i.action == "sql.select" and i.target_kind == "table" and not i.via
+               for i in analysis.intents)
+
+
+@dataclass
+class Decisions:
+    """Allowed judgements of read-only statements (``cacheable``), at most ``_SIZE``."""
+
+    entries: dict[tuple[Any, ...], tuple[Analysis, Any, Judgement]] = field(default_factory=dict)
+
+    def key(self, g: Guard, analysis: Analysis, conn: Conn | None,
+            actor: str | None) -> tuple[Any, ...] | None:
+        if conn is None or g.policy.errors or not cacheable(analysis):
+            return None
+        user, cell_actor = g.who()
+        return (id(analysis), conn.dialect, conn.name, user, g.groups_now(), actor or cell_actor,
+                id(g.policy), g.policy.revision, frozenset(g.session_tables), g.runtime_files,
+                g.runtime_sql)
+
+    def get(self, key: tuple[Any, ...], analysis: Analysis, policy: Any) -> Judgement | None:
+        hit = self.entries.get(key)
+        if hit is None or hit[0] is not analysis or hit[1] is not policy:
+            return None
+        j = hit[2]
+        fresh = copy(j.verdict)   # one decision id per audit row (``replace`` costs 10x more)
+        object.__setattr__(fresh, "decision_id", new_id())
+        out = copy(j)
+        out.verdict, out.verdicts = fresh, tuple(fresh if v is j.verdict else v
+                                                 for v in j.verdicts)
+        return out
+
+    def put(self, key: tuple[Any, ...], analysis: Analysis, policy: Any, j: Judgement) -> None:
+        if j.verdict.refuses or j.approved_by:
+            return
+        if len(self.entries) >= _SIZE or any(p is not policy for _, p, _ in
+                                             list(self.entries.values())[:1]):
+            self.entries.clear()   # full, or decided under a policy no longer in force
+        self.entries[key] = (analysis, policy, j)
