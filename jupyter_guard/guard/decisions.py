@@ -11,6 +11,8 @@ kinds keep one analysis per statement shape) and everything else it depends on:
 - the policy object and its revision (a reload is a new key; the old entries are dropped);
 - the session's own tables, and whether files and SQL are checked again at run time.
 
+Only the static decision is kept: a statement the database kind runs under the effect check
+(``SELECT f()``, ``SELECT ... INTO``) is still measured every time it runs.
 Only allowed judgements that no approval lifted are kept: a refusal is decided again every time
 (an approval granted since may lift it), and an approval is spent once. A reused judgement gets
 a new decision id, so each audit row records a decision of its own.
@@ -52,9 +54,13 @@ class Decisions:
     """Allowed judgements of read-only statements (``cacheable``), at most ``_SIZE``."""
 
     entries: dict[tuple[Any, ...], tuple[Analysis, Any, Judgement]] = field(default_factory=dict)
+    policy: Any = None   # the policy the entries were decided under
 
     def key(self, g: Guard, analysis: Analysis, conn: Conn | None,
             actor: str | None) -> tuple[Any, ...] | None:
+        if g.policy is not self.policy:   # reloaded: nothing the old policy allowed is kept
+            self.entries.clear()
+            self.policy = g.policy
         if conn is None or g.policy.errors or not cacheable(analysis):
             return None
         user, cell_actor = g.who()
@@ -77,7 +83,6 @@ class Decisions:
     def put(self, key: tuple[Any, ...], analysis: Analysis, policy: Any, j: Judgement) -> None:
         if j.verdict.refuses or j.approved_by:
             return
-        if len(self.entries) >= _SIZE or any(p is not policy for _, p, _ in
-                                             list(self.entries.values())[:1]):
-            self.entries.clear()   # full, or decided under a policy no longer in force
+        if len(self.entries) >= _SIZE:
+            self.entries.clear()
         self.entries[key] = (analysis, policy, j)
