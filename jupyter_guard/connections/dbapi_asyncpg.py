@@ -50,7 +50,8 @@ def measured_only(analysis: Analysis) -> Analysis:
 
 
 class _Judge(Checker):
-    def _judge(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+    def _judge(self, query: Any, params: Any, many: bool,
+               server_binds: bool = False) -> tuple[str, bool, Any]:
         verify()
         g, kind = self.guard, self.kind
         text = render(query, self.raw)          # $n parameters stay: the server binds them
@@ -252,12 +253,24 @@ def wrap_existing(value: Any, guard: Any) -> Any:
 
 
 def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
-    """``asyncpg.connect`` returns guarded connections (pools are not wrapped)."""
-    orig = module.connect
+    """``asyncpg.connect`` and ``asyncpg.connection.connect`` (what pools open with) return
+    guarded connections; pooled ones are used through them (``dbapi_asyncpg_pool``)."""
+    from jupyter_guard.connections import dbapi_asyncpg_pool  # late: only with asyncpg
+
+    connect = guarded_connect(module.connect, guard)
+    module.connect = connect
+    patched[(module, "connect")] = connect
+    dbapi_asyncpg_pool.patch(guard, patched)
+
+
+def guarded_connect(orig: Any, guard: Any) -> Any:
+    if getattr(orig, "_jg_connect", False):
+        return orig
 
     async def connect(*args: Any, **kw: Any) -> Any:
         return await guard_connection(await orig(*args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
-    module.connect = connect
-    patched[(module, "connect")] = connect
+    connect._jg_connect = True  # type: ignore[attr-defined]  # marks the guard's own connect
+    connect.__wrapped__ = orig  # type: ignore[attr-defined]  # as functools.wraps
+    return connect

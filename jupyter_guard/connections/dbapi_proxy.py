@@ -136,7 +136,8 @@ class GuardedDbapi(_Proxy):
 
 
 def guard_connection(raw: Any, guard: Guard) -> Any:
-    if isinstance(raw, _Proxy) or not driver_of(raw) or hasattr(raw, "_jg_check"):
+    if isinstance(raw, _Proxy) or not driver_of(raw) or hasattr(raw, "_jg_check") or \
+            _guarded_pg2(raw):
         return raw
     if _async(raw):
         # late: dbapi_async imports this module at load
@@ -179,7 +180,16 @@ def _async(obj: Any) -> bool:
 
 
 def _guarded_pg2(obj: Any) -> bool:
-    """A psycopg2 connection or cursor built by ``dbapi_pg2`` (guarded by its class)."""
+    """A psycopg2 connection or cursor built by ``dbapi_pg2``, a pg8000 one, or an asyncpg pool or
+    pooled connection (each guarded by its class)."""
+    if type(obj).__module__.startswith("pg8000."):
+        from jupyter_guard.connections.dbapi_pg8000 import guarded  # late: only for pg8000
+
+        return guarded(obj)
+    if type(obj).__module__ == "asyncpg.pool":
+        from jupyter_guard.connections.dbapi_asyncpg_pool import covers  # late: only for asyncpg
+
+        return covers(obj)
     if driver_of(obj) != "psycopg2":
         return False
     return hasattr(obj, "_jg_check") or hasattr(getattr(obj, "connection", None), "_jg_check")
@@ -239,6 +249,12 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_asyncpg  # late: it imports this module
 
         dbapi_asyncpg.patch(module, guard, PATCHED)
+        module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+        return
+    if name == "pg8000":   # pure Python, three APIs over one core: the core class is patched
+        from jupyter_guard.connections import dbapi_pg8000  # late: it imports dbapi
+
+        dbapi_pg8000.patch(module, guard, PATCHED)
         module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         return
     if name == "psycopg2":   # C functions take only real connections: subclasses, not proxies

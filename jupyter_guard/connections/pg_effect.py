@@ -11,6 +11,7 @@ Temporary tables (``pg_temp_*`` schemas) are the session's own and are not count
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -153,7 +154,9 @@ class Check:
                  ours: set[str] | None = None) -> None:
         self.raw, self.source, self.policy, self.ctx = raw, source, policy, ctx
         self.on_refuse, self.ours = on_refuse, ours
-        self.autocommit = bool(getattr(raw, "autocommit", False))
+        status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
+        # a transaction the user opened in autocommit mode (BEGIN) is nested, never ended
+        self.autocommit = bool(getattr(raw, "autocommit", False)) and status != 2
         self.cur: Any = None
         self.before: Snapshot | None = None
 
@@ -249,6 +252,24 @@ def session_tables_ok(intents: tuple[Intent, ...], ours: set[str]) -> tuple[Inte
     """Measured drops of tables this session created are the session's own business."""
     return tuple(i.with_(temporary=True) if bare_table(i.target.split(".", 1)[-1]) in ours
                  or bare_table(i.target) in ours else i for i in intents)
+
+
+_CONTROL = re.compile(
+    r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT\s+\w+|"
+    r"RELEASE(\s+SAVEPOINT)?\s+\w+|ROLLBACK\s+TO(\s+SAVEPOINT)?\s+\w+)"
+    r"(\s+(TRANSACTION|WORK))?(\s+ISOLATION\s+LEVEL(\s+[A-Z]+){1,2}|\s+READ\s+(ONLY|WRITE))*"
+    r"\s*;?\s*", re.IGNORECASE)
+
+
+def transaction_control(text: str) -> bool:
+    """One statement that only opens, ends or marks a transaction: it changes nothing itself
+    (each statement inside was measured), so it runs without the effect check, which would
+    otherwise end or nest the user's transaction.
+
+    >>> transaction_control("begin transaction"), transaction_control("COMMIT; DROP TABLE t")
+    (True, False)
+    """
+    return _CONTROL.fullmatch(text) is not None
 
 
 def needs_transaction_free(text: str) -> bool:

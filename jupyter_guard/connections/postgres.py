@@ -15,7 +15,7 @@ class PostgreSQL(ConnectionKind):
     dialect = "postgres"
     sqlalchemy_names = ("postgresql",)
     sqlalchemy_drivers = ("psycopg", "psycopg2")
-    drivers = ("psycopg", "psycopg2", "asyncpg")
+    drivers = ("psycopg", "psycopg2", "asyncpg", "pg8000")
     measures_effect = True
     runs_cells = True
     paramstyle = "pyformat"   # %%guarded_sql runs the cell on psycopg / psycopg2
@@ -34,7 +34,10 @@ class PostgreSQL(ConnectionKind):
         from jupyter_guard.connections.pg_effect import needs_transaction_free
         from jupyter_guard.connections.pg_judge import pure_read
 
-        return not pure_read(text) and not needs_transaction_free(text)
+        from jupyter_guard.connections.pg_effect import transaction_control
+
+        return not pure_read(text) and not needs_transaction_free(text) and \
+            not transaction_control(text)
 
     def pure_read(self, text: str) -> bool:
         from jupyter_guard.connections.pg_judge import pure_read
@@ -71,7 +74,9 @@ class PostgreSQL(ConnectionKind):
         from jupyter_guard.connections import (  # noqa: F401
             dbapi_async,
             dbapi_asyncpg,
+            dbapi_asyncpg_pool,
             dbapi_pg2,
+            dbapi_pg8000,
             pg_effect,
             pg_judge,
             pg_magic,

@@ -1,0 +1,102 @@
+"""asyncpg pools (``asyncpg.create_pool``): every pooled connection is used through the guard.
+
+asyncpg insists that a pool's connections are its own ``Connection`` class (it checks the
+type's MRO, so the guard's proxy cannot stand in), and ``pool.acquire()`` hands out a
+``PoolConnectionProxy`` whose methods call the class's functions on the pooled connection
+directly. So the proxy's methods are patched on the class: each goes through a guarded view of
+the pooled connection (``dbapi_asyncpg.GuardedAsyncpg``), made when the pool opens it (whether
+its role may write server files is read then). ``pool.execute``/``fetch``/``fetchrow``/
+``fetchval``/``executemany``/``copy_*`` acquire such a proxy, so they are judged too. A pool
+made before the guard loaded is covered the same way: its connections are judged as ones whose
+role may write server files (plpgsql ``EXECUTE`` of run-time text is refused on them).
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+_PATCHED: dict[str, Any] = {}   # "new": the guard's ``Pool._get_new_connection``
+# a pooled asyncpg connection -> the guarded view its pool proxy's calls go through
+_GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _guarded(con: Any, guard: Any, privileged: bool = True) -> Any:
+    view = _GUARDED.get(con)
+    if view is None:
+        from jupyter_guard.connections.dbapi_asyncpg import AsyncpgChecker, GuardedAsyncpg
+
+        view = _GUARDED[con] = GuardedAsyncpg(con, AsyncpgChecker(guard, con, privileged))
+    return view
+
+
+def _through_guard(name: str, orig: Callable[..., Any], guard: Any) -> Callable[..., Any]:
+    def call_con_method(self: Any, *args: Any, **kw: Any) -> Any:
+        con = self._con
+        if con is None:
+            return orig(self, *args, **kw)   # released to the pool: asyncpg's own error
+        return getattr(_guarded(con, guard), name)(*args, **kw)
+
+    call_con_method.__name__ = name
+    call_con_method.__doc__ = orig.__doc__
+    call_con_method.__wrapped__ = orig  # type: ignore[attr-defined]  # as functools.wraps
+    return call_con_method
+
+
+def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """``PoolConnectionProxy``'s methods go through the guard; ``Pool`` reads each new
+    connection's role rights once, and opens its connections unwrapped (asyncpg's type check)
+    even when it was given the guard's ``asyncpg.connect``."""
+    from asyncpg import connection, pool
+
+    cls = pool.PoolConnectionProxy
+    for name, fn in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(fn) or not hasattr(
+                connection.Connection, name):
+            continue
+        wrapped = _through_guard(name, fn, guard)
+        setattr(cls, name, wrapped)
+        patched[(cls, name)] = wrapped
+    orig_new = pool.Pool.__dict__["_get_new_connection"]
+
+    async def register(con: Any) -> Any:
+        from jupyter_guard.connections.pg_judge import PRIVILEGED
+
+        if con not in _GUARDED:
+            try:   # the connection is not yet guarded: this query is the guard's own
+                privileged = bool(await con.fetchval(PRIVILEGED))
+            except Exception:  # noqa: BLE001 - the role cannot be checked: treated as privileged (refuses more)
+                privileged = True
+            _guarded(con, guard, privileged)
+        return _GUARDED[con]
+
+    async def _get_new_connection(self: Any) -> Any:
+        given, init = self._connect, self._init
+        if getattr(given, "_jg_connect", False):   # the guard's connect: the driver's own
+            self._connect = given.__wrapped__
+        if init is not None:   # the pool's ``init`` callback gets the guarded connection
+            async def guarded_init(con: Any) -> Any:
+                return await init(await register(con))
+
+            self._init = guarded_init
+        try:
+            con = await orig_new(self)
+        finally:
+            self._connect, self._init = given, init
+        await register(con)
+        return con
+
+    pool.Pool._get_new_connection = _get_new_connection
+    _PATCHED["new"] = _get_new_connection
+    patched[(pool.Pool, "_get_new_connection")] = _get_new_connection
+
+
+def covers(obj: Any) -> bool:
+    """An asyncpg pool or pooled-connection proxy, once the pool classes are patched (SQL handed
+    to it is judged when it runs, in PostgreSQL's dialect)."""
+    if type(obj).__module__ != "asyncpg.pool":
+        return False
+    from asyncpg import pool
+
+    return pool.Pool.__dict__.get("_get_new_connection") is _PATCHED.get("new")

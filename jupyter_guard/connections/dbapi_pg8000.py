@@ -1,0 +1,162 @@
+"""pg8000 (pure-Python PostgreSQL driver), guarded where every one of its APIs sends SQL.
+
+``pg8000.connect`` (legacy), ``pg8000.dbapi.connect`` and ``pg8000.native.Connection`` all
+run their statements through three methods of ``pg8000.core.CoreConnection``:
+``execute_simple`` (text), ``execute_unnamed`` (text with ``$n`` parameters, what the DB-API
+cursors send after converting ``%s``/``:name``) and ``execute_named`` (a prepared statement,
+which carries its text). Those three are patched on the class, so connections opened before
+the guard loaded, cursors, ``native.Connection.run``, prepared statements and calls to the core
+methods themselves are all judged by the same ``dbapi.Checker`` as psycopg, in PostgreSQL's
+dialect, with the effect check (``pg_effect``) on what can change rows or schema. Parameters
+are bound by the server, so the text judged is the text that runs.
+"""
+from __future__ import annotations
+
+import sys
+import weakref
+from typing import Any
+
+from jupyter_guard.connections.dbapi import Checker
+from jupyter_guard.hooks.state import busy
+
+_STATUS = {b"I": 0, b"T": 2, b"E": 3}   # as psycopg's TransactionStatus: idle, in, failed
+_CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+
+class _Info:
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    @property
+    def transaction_status(self) -> int:
+        return _STATUS.get(getattr(self.con, "_transaction_status", b"I"), 0)
+
+
+class _Cursor:
+    """The guard's own queries on a pg8000 connection, through the unpatched core methods."""
+
+    def __init__(self, raw: Raw) -> None:
+        self.raw, self.rows, self.description = raw, [], None
+        self.rowcount = -1
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        con, orig = self.raw.con, self.raw.orig
+        if params:
+            from pg8000.dbapi import convert_paramstyle
+
+            statement, vals = convert_paramstyle("format", sql, params)
+            ctx = orig["execute_unnamed"](con, statement, vals=vals)
+        else:
+            ctx = orig["execute_simple"](con, sql)
+        self.rows = list(ctx.rows or [])
+        self.description = [(c["name"],) for c in ctx.columns] if ctx.columns else None
+        self.rowcount = ctx.row_count if ctx.row_count is not None else -1
+
+    def fetchall(self) -> list[Any]:
+        rows, self.rows = self.rows, []
+        return rows
+
+    def fetchone(self) -> Any:
+        return self.rows.pop(0) if self.rows else None
+
+    def close(self) -> None:
+        self.rows = []
+
+
+class Raw:
+    """A pg8000 connection as the guard's own queries and the effect check use one: a cursor,
+    the transaction status, and "autocommit" when no transaction is open (each statement then
+    commits on its own, as in psycopg's autocommit mode)."""
+
+    def __init__(self, con: Any, orig: dict[str, Any]) -> None:
+        self.con, self.orig = con, orig
+        self.info = _Info(con)
+
+    @property
+    def autocommit(self) -> bool:
+        return self.info.transaction_status == 0
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self)
+
+    def rollback(self) -> None:
+        if self.info.transaction_status:
+            self.orig["execute_simple"](self.con, "ROLLBACK")
+
+
+def checker(con: Any, guard: Any, orig: dict[str, Any]) -> Checker:
+    check = _CHECKERS.get(con)
+    if check is None:
+        check = _CHECKERS[con] = Checker(guard, Raw(con, orig), "pg8000")
+    return check
+
+
+def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """The three core methods of ``pg8000.core.CoreConnection`` judge what they send."""
+    from pg8000 import core
+
+    cls = core.CoreConnection
+    if getattr(cls, "_jupyter_guard_pg8000", False):
+        return
+    orig = {name: cls.__dict__[name] for name in ("execute_simple", "execute_unnamed",
+                                                   "execute_named")}
+
+    def execute_simple(self: Any, statement: str) -> Any:
+        if busy():
+            return orig["execute_simple"](self, statement)
+        return checker(self, guard, orig)(
+            statement, None, lambda: orig["execute_simple"](self, statement))
+
+    def execute_unnamed(self: Any, statement: str, vals: Any = (), oids: Any = (),
+                        stream: Any = None) -> Any:
+        call = (lambda: orig["execute_unnamed"](self, statement, vals, oids, stream))
+        if busy():
+            return call()
+        return checker(self, guard, orig)(statement, None, call)
+
+    def execute_named(self: Any, statement_name_bin: Any, params: Any, columns: Any,
+                      input_funcs: Any, statement: str) -> Any:
+        call = (lambda: orig["execute_named"](self, statement_name_bin, params, columns,
+                                              input_funcs, statement))
+        if busy():
+            return call()
+        return checker(self, guard, orig)(statement, None, call)
+
+    for fn in (execute_simple, execute_unnamed, execute_named):
+        fn.__doc__ = orig[fn.__name__].__doc__
+        setattr(cls, fn.__name__, fn)
+        patched[(cls, fn.__name__)] = fn
+    from pg8000 import dbapi, legacy
+
+    for cur_cls in (dbapi.Cursor, legacy.Cursor):
+        _patch_executemany(cur_cls, guard, orig, patched)
+    cls._jupyter_guard_pg8000 = True  # type: ignore[attr-defined]  # set by the guard on the class
+
+
+def _patch_executemany(cur_cls: Any, guard: Any, orig: dict[str, Any],
+                       patched: dict[tuple[Any, str], Any]) -> None:
+    """A cursor's ``executemany`` runs one statement per row: judged and measured as a whole
+    (the rows it changes are summed), as psycopg's is, not row by row."""
+    orig_many = cur_cls.__dict__["executemany"]
+
+    def executemany(self: Any, operation: str, param_sets: Any) -> Any:
+        con = self._c
+        if busy() or con is None:
+            return orig_many(self, operation, param_sets)
+        rows = list(param_sets)
+        if not con.autocommit and not con._in_transaction:   # as pg8000 itself begins one
+            orig["execute_simple"](con, "begin transaction")
+        first = rows[0] if rows else None
+        return checker(con, guard, orig)(operation, first,
+                                         lambda: orig_many(self, operation, rows), many=True)
+
+    executemany.__doc__ = orig_many.__doc__
+    cur_cls.executemany = executemany
+    patched[(cur_cls, "executemany")] = executemany
+
+
+def guarded(obj: Any) -> bool:
+    """A pg8000 connection or cursor (its statements are judged by the patched class)."""
+    core = sys.modules.get("pg8000.core")
+    return type(obj).__module__.startswith("pg8000.") and bool(
+        getattr(getattr(core, "CoreConnection", None), "_jupyter_guard_pg8000", False))
