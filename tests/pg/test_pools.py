@@ -83,6 +83,13 @@ POOL_ATTACKS = [
     pytest.param("async with pool.acquire() as c:\n"
                  "    await c.execute(\"DO $$ BEGIN EXECUTE 'DROP TABLE orders'; END $$\")",
                  id="acquire-do"),
+    pytest.param("q = 'DELETE FROM orders WHERE id < ' + str(30000)\n"
+                 "async with pool.acquire() as c:\n    await c.execute(q)", id="acquire-runtime"),
+    pytest.param("q = 'DELETE FROM orders WHERE id < ' + str(30000)\nc = await pool.acquire()\n"
+                 "async with c.transaction():\n    await c.fetch(q + ' RETURNING id')",
+                 id="acquire-transaction-runtime"),
+    pytest.param("q = 'DELETE FROM orders WHERE id < ' + str(30000)\nawait pool.fetch(q)",
+                 id="pool-runtime"),
     pytest.param("async def init(c):\n    await c.execute('DELETE FROM orders WHERE id > ' + "
                  "str(0))\np2 = await asyncpg.create_pool(URL, min_size=1, max_size=1, "
                  "init=init)", id="init-callback"),
@@ -103,7 +110,7 @@ def test_asyncpg_pool_methods_attack_refused(k: Kernel, db: Db, cell: str) -> No
     r = k.run(cell)
     assert r.status == "error", r.text
     assert "Blocked by jupyter_guard" in r.text and "guard-error" not in r.text, r.text
-    r = k.run("await pool.close()\nif 'p2' in globals():\n    await p2.close()\n    del p2")
+    r = k.run("pool.terminate()\nif 'p2' in globals():\n    p2.terminate()\n    del p2")
     assert r.status == "ok", r.text
     _unchanged(db)
 
