@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,13 +30,26 @@ if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
 
 
+_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def label(raw: Any) -> str:
     """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
-    password (the audit records it as the URL the cell read from)."""
+    password (the audit records it as the URL the cell read from). Read once per connection
+    (libpq is asked for each part)."""
+    try:
+        return _LABELS[raw]
+    except (KeyError, TypeError):
+        pass
     info = getattr(raw, "info", None)
     if info is None:
         return "postgresql"
-    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    try:
+        _LABELS[raw] = text
+    except TypeError:   # a connection that cannot be weakly referenced: read every time
+        pass
+    return text
 
 
 @contextmanager

@@ -276,7 +276,8 @@ class Guard:
         overall = combine(verdicts)
         j = Judgement(overall, tuple(verdicts), analysis, intents, ctx=ctx)
         j.verdict, j.approved_by = approve(self, overall, code)
-        if key is not None:
+        if key is not None and not j.verdict.refuses and not j.approved_by:
+            j.lineage = self._lineage(j)   # what the audit records of it: the same every time
             self.decisions.put(key, analysis, self.policy, j)
         return j
 
