@@ -19,7 +19,7 @@ from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import result_taint
+from jupyter_guard.hooks import result_taint, udf_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 log = logging.getLogger("jupyter_guard")
@@ -44,6 +44,8 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         judge_or_refuse(guard, analysis, kind="runtime", code=query, conn=conn, note=True)
+        if conn.native_duckdb and udf_taint.SENSITIVE_ARGS:
+            udf_taint.prepare(query, conn.raw, guard.policy)
 
 
 def _with_param_paths(guard: Guard, analysis: Any, params: Any) -> Any:
