@@ -272,6 +272,8 @@ def install(shell: Any, guard: Guard) -> None:
         replaced = {"connect": connect, "default_connection": default_connection}
         if hasattr(duckdb, "set_default_connection"):
             replaced["set_default_connection"] = _set_default(duckdb.set_default_connection)
+        if hasattr(duckdb, "create_function"):   # module-level: the same guarded function
+            replaced["create_function"] = _module_create(duckdb.create_function)
         for name in _MODULE_FUNCS:
             orig = getattr(duckdb, name, None)
             if orig is not None:
@@ -334,6 +336,16 @@ def _module_func(orig: Any, guard: Guard) -> Any:
     f.__name__ = name
     f.__doc__ = getattr(orig, "__doc__", None)
     return f
+
+
+def _module_create(orig: Any) -> Any:
+    from jupyter_guard.hooks.udf_taint import wrap_create
+
+    def create(*args: Any, **kw: Any) -> Any:
+        if "connection" in kw:
+            kw["connection"] = unwrap(kw["connection"])
+        return orig(*args, **kw)
+    return wrap_create(create)
 
 
 def _set_default(orig: Any) -> Any:

@@ -45,6 +45,10 @@ LEAKS = [
                  "con.create_function('keep', keep, [VARCHAR], VARCHAR, type='arrow')\n"
                  "con.execute('SELECT count(keep(s)) FROM (SELECT ssn AS s FROM customers)')"
                  ".fetchall()", id="arrow-renamed-subquery"),
+    pytest.param("def keep(x):\n    open(F, 'a').write(x + ',')\n    return x\n"
+                 "duckdb.create_function('keep', keep, [VARCHAR], VARCHAR, connection=con)\n"
+                 "con.execute('SELECT count(keep(ssn)) FROM customers').fetchall()",
+                 id="module-level-create"),
     pytest.param("def keep(a, x):\n    open(F, 'a').write(str(x) + ',')\n    return a\n"
                  "con.create_function('keep', keep, [BIGINT, VARCHAR], BIGINT)\n"
                  "con.execute('UPDATE orders SET total = total WHERE order_id = 1 AND "
