@@ -2,8 +2,8 @@
 the masking detectors and for values known to come from sensitive columns.
 
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
-  iteration: ``enforce.df_lineage`` registers them), so a 9-digit SSN joined into a string by hand
-  is recognised even though no detector matches it.
+  iteration: ``enforce.df_lineage`` registers them), and each spelt backwards, so a 9-digit SSN
+  joined into a string by hand is recognised even though no detector matches it.
 - ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
   prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
   values token by token.
@@ -44,6 +44,9 @@ def remember(values: Any) -> None:
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
+    # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
+    # a token up finds a reversed value at no extra cost
+    known.update({s[::-1] for s in new})
     lengths.update(len(s) for s in new)
 
 
