@@ -36,7 +36,9 @@ class _Cursor:
     """The guard's own queries on a pg8000 connection, through the unpatched core methods."""
 
     def __init__(self, raw: Raw) -> None:
-        self.raw, self.rows, self.description = raw, [], None
+        self.raw = raw
+        self.rows: list[Any] = []
+        self.description: list[tuple[str]] | None = None
         self.rowcount = -1
 
     def execute(self, sql: str, params: Any = ()) -> None:
@@ -109,15 +111,19 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
     def execute_unnamed(self: Any, statement: str, vals: Any = (), oids: Any = (),
                         stream: Any = None) -> Any:
-        call = (lambda: orig["execute_unnamed"](self, statement, vals, oids, stream))
+        def call() -> Any:
+            return orig["execute_unnamed"](self, statement, vals, oids, stream)
+
         if busy():
             return call()
         return checker(self, guard, orig)(statement, None, call)
 
     def execute_named(self: Any, statement_name_bin: Any, params: Any, columns: Any,
                       input_funcs: Any, statement: str) -> Any:
-        call = (lambda: orig["execute_named"](self, statement_name_bin, params, columns,
-                                              input_funcs, statement))
+        def call() -> Any:
+            return orig["execute_named"](self, statement_name_bin, params, columns,
+                                         input_funcs, statement)
+
         if busy():
             return call()
         return checker(self, guard, orig)(statement, None, call)
@@ -130,7 +136,7 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
     for cur_cls in (dbapi.Cursor, legacy.Cursor):
         _patch_executemany(cur_cls, guard, orig, patched)
-    cls._jupyter_guard_pg8000 = True  # type: ignore[attr-defined]  # set by the guard on the class
+    cls._jupyter_guard_pg8000 = True
 
 
 def _patch_executemany(cur_cls: Any, guard: Any, orig: dict[str, Any],

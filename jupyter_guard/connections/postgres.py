@@ -31,10 +31,8 @@ class PostgreSQL(ConnectionKind):
         return split(text)   # verbatim slices: the text that runs is the text judged
 
     def needs_effect(self, text: str) -> bool:
-        from jupyter_guard.connections.pg_effect import needs_transaction_free
+        from jupyter_guard.connections.pg_effect import needs_transaction_free, transaction_control
         from jupyter_guard.connections.pg_judge import pure_read
-
-        from jupyter_guard.connections.pg_effect import transaction_control
 
         return not pure_read(text) and not needs_transaction_free(text) and \
             not transaction_control(text)

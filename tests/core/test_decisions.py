@@ -8,8 +8,8 @@ from pathlib import Path
 
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.guard.service import Guard
 from jupyter_guard.guard.ports import NoCell
+from jupyter_guard.guard.service import Guard
 
 POLICY = """name: reads
 rules:
