@@ -250,3 +250,19 @@ def test_pg8000_everyday_statements_run(k: Kernel, db: Db) -> None:
     assert db.count("orders") == 50_000 - 1                        # 2 was rolled back
     assert db.query("SELECT city FROM customers WHERE id = 2") == [("Oslo",)]
     assert idle_in_transaction(db) == 0
+
+
+def test_a_pooled_connection_kept_across_cells_is_judged_and_released(k: Kernel, db: Db) -> None:
+    """The namespace sweep leaves asyncpg's pool proxy as it is (asyncpg's ``release`` takes
+    only its own), and the proxy is still judged in later cells."""
+    r = k.run(f"pool = await asyncpg.create_pool({_url(db.server, db.name)!r}, min_size=1, "
+              "max_size=1)\nheld = await pool.acquire()")
+    assert r.status == "ok", r.text
+    r = k.run("print(type(held).__name__)\nq = 'DELETE FROM orders WHERE id > ' + str(0)\n"
+              "await held.execute(q)")
+    assert "PoolConnectionProxy" in r.text and "Blocked by jupyter_guard" in r.text, r.text
+    r = k.run("print('one', await held.execute('DELETE FROM orders WHERE id = 1'))\n"
+              "await pool.release(held)\nawait pool.close()")
+    assert r.status == "ok" and "one DELETE 1" in r.text, r.text
+    assert db.count("orders") == 50_000 - 1
+    assert idle_in_transaction(db) == 0
