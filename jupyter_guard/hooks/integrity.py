@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import operator
 import os
 import sys
 import threading
-from collections.abc import Callable
 from itertools import chain
 from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks.lazy import IMPORT_METADATA
+from jupyter_guard.hooks.snapshots import Versions, attrgetter, changed, getter, globals_changed
 from jupyter_guard.hooks.state import Busy
 from jupyter_guard.model import UNKNOWN
 
@@ -77,9 +76,9 @@ class Integrity:
         self.policy_fields = _fields(guard.policy)
         # the same snapshots read in one C call each (``verify_guard`` runs before every decision)
         self._policy = guard.policy
-        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_get = attrgetter(tuple(n for n, _ in self.policy_fields))
         self._policy_vals = tuple(v for _, v in self.policy_fields)
-        self._attrs_get = _attrgetter(tuple(self.attrs))
+        self._attrs_get = attrgetter(tuple(self.attrs))
         self._attrs_vals = tuple(self.attrs.values())
         self.late: dict[str, Any] | None = None
         self.callbacks: dict[str, list[Any]] | None = None
@@ -96,11 +95,16 @@ class Integrity:
         """Protect ``modules``; a module already snapshotted keeps its snapshot."""
         self.modules = modules
         self.globals = {n: self.globals.get(n) or _own_globals(m) for n, m in modules.items()}
-        # the same snapshots as flat tuples, compared by identity in C (``_changed``)
+        # the same snapshots as tuples, compared by identity in C (``snapshots.changed``)
         self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
-        self._dicts = tuple(vars(self.modules[n]) for n in self.globals)
-        self._getters = tuple(_getter(tuple(snap)) for snap in self.globals.values())
-        self._values = tuple(v for snap in self.globals.values() for v in snap.values())
+        self._names = tuple(self.globals)
+        self._dicts = tuple(vars(self.modules[n]) for n in self._names)
+        self._getters = tuple(getter(tuple(snap)) for snap in self.globals.values())
+        self._snap_vals = tuple(tuple(snap.values()) for snap in self.globals.values())
+        self._values = tuple(chain.from_iterable(self._snap_vals))
+        # a module's globals are compared only when its dict changed since it last compared clean
+        self._versions = Versions.make(self._dicts)
+        self._clean = [-1] * len(self._dicts)   # the dict's version when it last compared clean
 
     def _adopt_new_modules(self) -> None:
         """The guard's modules imported since the last check (set-up that waited for pandas, the
@@ -138,7 +142,7 @@ class Integrity:
         self._snapshot_modules()   # again: the parts installed after this one set globals
         self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
         names = tuple(self.attrs) + tuple(self.late)
-        self._attrs_get = _attrgetter(names)
+        self._attrs_get = attrgetter(names)
         self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
         self.callbacks = {ev: [cb for cb in cbs if _ours(cb)]
                           for ev, cbs in list(self.events.callbacks.items())}
@@ -148,7 +152,7 @@ class Integrity:
         self.attrs["policy"] = policy
         self.policy_fields = _fields(policy)
         self._policy = policy
-        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_get = attrgetter(tuple(n for n, _ in self.policy_fields))
         self._policy_vals = tuple(v for _, v in self.policy_fields)
         self._attrs_vals = tuple(self.attrs.values()) + tuple((self.late or {}).values())
 
@@ -159,9 +163,9 @@ class Integrity:
         g = self.guard
         try:
             same = (len(g.__dict__) == self.fields
-                    and not _changed(g, self._attrs_get, self._attrs_vals)
+                    and not changed(g, self._attrs_get, self._attrs_vals)
                     and g.settings == self.settings and g.policy is self._policy
-                    and not _changed(g.policy, self._policy_get, self._policy_vals))
+                    and not changed(g.policy, self._policy_get, self._policy_vals))
         except Exception:  # noqa: BLE001 - a comparison that fails counts as changed: the guard is repaired
             same = False
         return [] if same else self._repair_guard()
@@ -187,11 +191,11 @@ class Integrity:
             g.settings.clear()
             g.settings.update(self.settings)
             fixed.append("guard.settings")
-        changed = [(name, v) for name, v in self.policy_fields
-                   if getattr(g.policy, name, UNKNOWN) is not v]
-        for name, v in changed:
+        moved = [(name, v) for name, v in self.policy_fields
+                 if getattr(g.policy, name, UNKNOWN) is not v]
+        for name, v in moved:
             object.__setattr__(g.policy, name, v)
-        if changed:
+        if moved:
             fixed.append("guard.policy")
         if self.late is not None:
             for k, v in self.late.items():
@@ -234,7 +238,7 @@ class Integrity:
                 shell._jupyter_guard_kernel = kg
                 fixed.append("shell._jupyter_guard_kernel")
         self._adopt_new_modules()
-        if _changed(sys.modules, _getter(self._module_keys), self._module_vals):
+        if changed(sys.modules, getter(self._module_keys), self._module_vals):
             for name, mod in self.modules.items():
                 if sys.modules.get(name) is not mod:
                     sys.modules[name] = mod
@@ -244,13 +248,12 @@ class Integrity:
             and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg
         ):
             self.modules["jupyter_guard"]._kernel_guard = kg
-        if _globals_changed(self._dicts, self._getters, self._values):
-            for name, snap in self.globals.items():
-                d = vars(self.modules[name])
-                for k, v in snap.items():
-                    if d.get(k, UNKNOWN) is not v:
-                        d[k] = v
-                        fixed.append(f"{name}.{k}")
+        for name in self._globals_changed():
+            d, snap = vars(self.modules[name]), self.globals[name]
+            for k, v in snap.items():
+                if d.get(k, UNKNOWN) is not v:
+                    d[k] = v
+                    fixed.append(f"{name}.{k}")
         for (cls, attr), fn in list(_patched().items()):
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
@@ -277,6 +280,25 @@ class Integrity:
                 setattr(owner, attr, fn)
                 fixed.append(f"{owner.__name__}.{attr}")
         return fixed
+
+    def _globals_changed(self) -> list[str]:
+        """The modules whose snapshotted globals are not all there, by identity. Only dicts whose
+        version moved are compared (``snapshots.Versions``); without versions, all of them."""
+        if self._versions is None:
+            if globals_changed(self._dicts, self._getters, self._values):
+                return list(self._names)
+            return []
+        now = self._versions.read()
+        if now == self._clean:
+            return []
+        out = []
+        for i, (tag, clean) in enumerate(zip(now, self._clean)):
+            if tag != clean:
+                if changed(self._dicts[i], self._getters[i], self._snap_vals[i]):
+                    out.append(self._names[i])   # repaired now, compared again next time
+                else:
+                    self._clean[i] = tag   # read before the compare: a later change moves it
+        return out
 
     def parser_intact(self) -> bool:
         """The cell parser is still the guard's (checked at every statement: ~0.2 us)."""
@@ -372,36 +394,6 @@ def _own_globals(module: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(module).items() if k not in IMPORT_METADATA}
 
 
-def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """``d -> tuple(d[k] for k in keys)`` in one C call (raises ``KeyError`` for a missing key)."""
-    if len(keys) == 1:
-        one = operator.itemgetter(keys[0])
-        return lambda d: (one(d),)
-    return operator.itemgetter(*keys) if keys else (lambda d: ())
-
-
-def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
-    """Whether any snapshot key of ``d`` is gone or no longer holds (by identity) its value."""
-    try:
-        return any(map(operator.is_not, get(d), values))
-    except KeyError:
-        return True
-
-
-# operator.call (Python 3.11+) keeps the pipeline in C; Python 3.10 calls through a lambda
-_CALL: Callable[..., Any] = getattr(operator, "call", lambda f, *args: f(*args))
-
-
-def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tuple[Any, ...]], ...],
-                     values: tuple[Any, ...]) -> bool:
-    """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
-    try:
-        now = chain.from_iterable(map(_CALL, getters, dicts))
-        return any(map(operator.is_not, now, values))
-    except KeyError:
-        return True
-
-
 def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
     """Whether ``code`` runs in ``frame`` or one of its ``depth`` nearest callers."""
     while frame is not None and depth >= 0:
@@ -410,14 +402,6 @@ def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
         frame = frame.f_back
         depth -= 1
     return False
-
-
-def _attrgetter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """``obj -> tuple(getattr(obj, n) for n in names)`` in one C call."""
-    if len(names) == 1:
-        one = operator.attrgetter(names[0])
-        return lambda o: (one(o),)
-    return operator.attrgetter(*names) if names else (lambda o: ())
 
 
 def _ours(cb: Any) -> bool:
