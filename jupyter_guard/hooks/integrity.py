@@ -50,8 +50,8 @@ def protected(name: str) -> bool:
 # The guard's collaborators and identity; ``plugs`` is replaced by parts installed after this one.
 # Its methods live on the class (patching a class is refused); any attribute added to the object
 # (a method shadowed by ``guard.judge = ...``) is removed again (``verify_guard``).
-GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "audit", "cell", "listeners",
-               "policy_listeners")
+GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "audit", "cell", "_listeners",
+               "_policy_listeners")
 LATE_ATTRS = ("plugs",)  # set after this one
 SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                  "transform_ast", "should_run_async", "system", "getoutput")
