@@ -1,6 +1,7 @@
 """The per-kernel guard: settings, policy, identity, session facts, and the one decision path
 (analyse -> enrich -> decide -> approvals -> record) that the cell hook, the SQL magic and the
-runtime layer all use. Knows nothing of IPython (see ``kernel``)."""
+runtime layer all use. Knows nothing of IPython (see ``kernel``). Recording what it decides is
+``guard/recording.py``; watching the policy files, ``guard/policy_files.py``."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from jupyter_guard.analyze.children import Reader
@@ -17,9 +17,16 @@ from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.config import resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
+from jupyter_guard.guard import policy_files
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
-from jupyter_guard.guard.own_intents import _new_file, _real_twins, needs_database, opens_store
+from jupyter_guard.guard.own_intents import (
+    _new_file,
+    _real_twins,
+    needs_database,
+    opens_store,
+    resolved_own,
+)
 from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
 from jupyter_guard.guard.recording import Listener, Recording
 from jupyter_guard.hooks.child import read_text, walk_files
@@ -78,7 +85,7 @@ class Guard(Recording):
 
         actor = settings["actor"] if valid_actor(settings["actor"]) else "agent:unknown"
         g = cls(settings, policy, user, groups, actor, cell=cell or NoCell())
-        g.policy_stamp = _stamp(g._policy_files())
+        g.policy_stamp = policy_files.stamp(g._policy_files())
         if open_audit is not None:
             g.audit = open_audit(g)
         return g
@@ -126,37 +133,25 @@ class Guard(Recording):
 
     # -- the policy file --------------------------------------------------------------------
     def _policy_files(self) -> tuple[str, ...]:
-        if not self.settings.get("policy"):
-            return ()
-        packaged = _packaged()   # changes only with a reinstall: not watched per cell
-        return tuple(dict.fromkeys(f for f in (self.settings["policy"],) + self.policy.sources
-                                   if f != packaged))
+        return policy_files.watched(self.settings.get("policy") or "", self.policy.sources)
 
     def policy_changed(self) -> bool:
-        """Whether a policy file changed on disk: one ``stat`` per watched file (the packaged
-        default is not watched), compared with what was loaded."""
-        for entry in self.policy_stamp:
-            try:
-                st = os.stat(entry[0])
-            except OSError as e:
-                if entry[1:] != (e.errno,):
-                    return True
-                continue
-            if entry[1:] != (st.st_mtime_ns, st.st_size, st.st_ino):
-                return True
-        return False
+        """Whether a policy file changed on disk since it was read (``guard/policy_files.py``)."""
+        return policy_files.changed(self.policy_stamp)
 
     def reload_policy(self) -> str:
         """Read the policy file again (``%guard reload``, or a change noticed before a cell).
         A broken file refuses every cell; it never falls back to an older or default policy."""
-        before = _stamp(self._policy_files())   # a change during the read is noticed next time
+        # stamped first: a change during the read is noticed next time
+        before = policy_files.stamp(self._policy_files())
         new = load_or_refuse(self.settings["policy"] or None)
         if new.revision != self.policy.revision or new.errors != self.policy.errors:
             old, self.policy = self.policy, new
             for fn in list(self._policy_listeners):
                 fn(old, new)
         files = self._policy_files()   # the new policy may extend other files
-        self.policy_stamp = before if tuple(x[0] for x in before) == files else _stamp(files)
+        same = tuple(x[0] for x in before) == files
+        self.policy_stamp = before if same else policy_files.stamp(files)
         if new.errors:
             return f"jupyter_guard: {new.broken_reason}"
         return f"jupyter_guard: policy {new.name} ({new.source or 'packaged default'}), " \
@@ -239,7 +234,7 @@ class Guard(Recording):
         from jupyter_guard.authority_files import files as authority_files
 
         files = (*store_files(audit), *self._policy_files(), *authority_files())
-        return _resolved(tuple(p for p in files if p))
+        return resolved_own(tuple(p for p in files if p))
 
     def opens_store(self, intents: tuple[Intent, ...]) -> tuple[Intent, ...]:
         return opens_store(intents, self.settings.get("audit") or "")
@@ -283,48 +278,3 @@ class Guard(Recording):
         session's own only when the effect check saw it created (``enforce.effect_run``)."""
         # A dropped table stays "ours": the same statement may be checked twice (jupysql runs
         # some statements twice), and a table we dropped may be re-created by this session.
-
-
-@lru_cache(maxsize=1)
-def _packaged() -> str:
-    from jupyter_guard.policy.load import default_path
-
-    try:
-        return str(default_path())
-    except FileNotFoundError:
-        return ""
-
-
-def _stamp(files: tuple[str, ...]) -> tuple[Any, ...]:
-    out: list[Any] = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            out.append((f, st.st_mtime_ns, st.st_size, st.st_ino))
-        except OSError as e:
-            out.append((f, e.errno))
-    return tuple(out)
-
-
-@lru_cache(maxsize=16)
-def _resolved(names: tuple[str, ...]) -> tuple[str, ...]:
-    """The guard's own files, resolved once per set of names (as the runtime layer resolves the
-    package and policy file once): a judged file write cost ~30 us more when they were resolved
-    per decision. Both the resolved and the absolute names are kept."""
-    return tuple(dict.fromkeys(_realpaths(names) + tuple(os.path.abspath(p) for p in names)))
-
-
-def _realpaths(paths: Iterable[str]) -> tuple[str, ...]:
-    """``os.path.realpath`` of each path; files in one folder resolve the folder once (a final
-    component that is not a symlink resolves to itself, so this is the same answer)."""
-    folders: dict[str, str] = {}
-    out = []
-    for p in paths:
-        head, name = os.path.split(p)
-        if not name or name in (".", "..") or os.path.islink(p):
-            out.append(os.path.realpath(p))
-            continue
-        if head not in folders:
-            folders[head] = os.path.realpath(head)
-        out.append(os.path.join(folders[head], name))
-    return tuple(out)
