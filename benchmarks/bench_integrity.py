@@ -5,7 +5,7 @@ comparing the globals of every guard module with their snapshot. Timed in one ke
 ways interleaved round by round (same process, same heap, same machine noise):
 
 * ``full``: every snapshotted global compared by identity every time (the way before the gate);
-* ``gated``: only modules whose dict version moved are compared (``hooks/snapshots.py``).
+* ``gated``: only modules whose dict version moved are compared (``hooks/snapshots.py``, ``hooks/guard_modules.py``).
 
     .venv/bin/python benchmarks/bench_integrity.py [--rounds 30] [--json]
 
@@ -27,22 +27,23 @@ INNER = """
 import json as _j, statistics as _st, sys as _s, time as _t
 from jupyter_guard.hooks import runtime as _rt, snapshots as _sn
 _p = _rt.current().protect
-assert _p.check() == [] and _p._versions is not None, "no version gate in this kernel"
-_gate = _p._versions
+_o = _p.own
+assert _p.check() == [] and _o._versions is not None, "no version gate in this kernel"
+_gate = _o._versions
 
 def _full():
-    _p._versions = None
+    _o._versions = None
     try:
-        return _p._globals_changed()
+        return _o.changed()
     finally:
-        _p._versions = _gate
+        _o._versions = _gate
 
 def _full_check():
-    _p._versions = None
+    _o._versions = None
     try:
         return _p.check()
     finally:
-        _p._versions = _gate
+        _o._versions = _gate
 
 def _time(f, n=50):
     t = _t.thread_time_ns()
@@ -52,12 +53,12 @@ def _time(f, n=50):
 
 _runs = {k: [] for k in ("globals full", "globals gated", "check full", "check gated")}
 for _i in range(ROUNDS):
-    for _name, _f in sorted({"globals full": _full, "globals gated": _p._globals_changed,
+    for _name, _f in sorted({"globals full": _full, "globals gated": _o.changed,
                              "check full": _full_check, "check gated": _p.check}.items(),
                             key=lambda kv: (hash(kv[0]) + _i) % 7):
         _runs[_name].append(_time(_f))
 print("RESULT", _j.dumps({
-    "modules": len(_p.globals), "globals": sum(map(len, _p.globals.values())),
+    "modules": len(_o.globals), "globals": sum(map(len, _o.globals.values())),
     **{k: {"median_us": _st.median(v), "min_us": min(v)} for k, v in _runs.items()}}))
 """
 

@@ -21,31 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 import threading
-from itertools import chain
 from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks.lazy import IMPORT_METADATA
-from jupyter_guard.hooks.snapshots import Versions, attrgetter, changed, getter, globals_changed
+from jupyter_guard.hooks.guard_modules import PACKAGE, GuardModules, protected  # noqa: F401 - protected: callers
+from jupyter_guard.hooks.snapshots import attrgetter, changed
 from jupyter_guard.hooks.state import Busy
 from jupyter_guard.model import UNKNOWN
 
 log = logging.getLogger("jupyter_guard")
-
-# Every module of the package is protected by its name, not by a list: the modules themselves
-# (``sys.modules``) and their globals, snapshotted when loading ends (``seal``), so a module added
-# or moved anywhere under ``jupyter_guard`` is covered without a list to keep up to date.
-PACKAGE = "jupyter_guard"
-
-
-def protected(name: str) -> bool:
-    """Whether module ``name`` belongs to the guard (and so is snapshotted and put back)."""
-    return name == PACKAGE or name.startswith(PACKAGE + ".")
-
 
 # The guard's collaborators and identity; ``plugs`` is replaced by parts installed after this one.
 # Its methods live on the class (patching a class is refused); any attribute added to the object
@@ -69,7 +56,7 @@ class Integrity:
         self.kg_attrs = (
             {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
         )
-        self._snapshot_modules()
+        self.own = GuardModules(rt.package_dir)   # its modules and their globals
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
         self.fields = len(vars(guard))   # the declared fields: nothing else is set on it
         self.settings = dict(guard.settings)
@@ -84,62 +71,9 @@ class Integrity:
         self.callbacks: dict[str, list[Any]] | None = None
         self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
 
-    def _snapshot_modules(self) -> None:
-        """The guard's modules and their globals, as they are now."""
-        self._seen = len(sys.modules)
-        self.globals: dict[str, dict[str, Any]] = {}
-        self._snapshot({n: m for n, m in list(sys.modules.items())   # copied: threads import
-                        if protected(n)})
-
-    def _snapshot(self, modules: dict[str, Any]) -> None:
-        """Protect ``modules``; a module already snapshotted keeps its snapshot."""
-        self.modules = modules
-        self.globals = {n: self.globals.get(n) or _own_globals(m) for n, m in modules.items()}
-        # the same snapshots as tuples, compared by identity in C (``snapshots.changed``)
-        self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
-        self._names = tuple(self.globals)
-        self._dicts = tuple(vars(self.modules[n]) for n in self._names)
-        self._getters = tuple(getter(tuple(snap)) for snap in self.globals.values())
-        self._snap_vals = tuple(tuple(snap.values()) for snap in self.globals.values())
-        self._values = tuple(chain.from_iterable(self._snap_vals))
-        # a module's globals are compared only when its dict changed since it last compared clean
-        self._versions = Versions.make(self._dicts)
-        self._clean = [-1] * len(self._dicts)   # the dict's version when it last compared clean
-
-    def _adopt_new_modules(self) -> None:
-        """The guard's modules imported since the last check (set-up that waited for pandas, the
-        audit's own thread): protected from now on, as they were when their import finished.
-        Only when ``sys.modules`` grew (one length compare per check otherwise)."""
-        if len(sys.modules) == self._seen:
-            return
-        self._seen = len(sys.modules)
-        from jupyter_guard.hooks import lazy
-
-        modules = dict(self.modules)
-        for name, mod in list(lazy._OWN.items()):   # imported by the guard itself: the real ones
-            if modules.get(name) is not mod:
-                modules[name] = mod
-                self.globals.pop(name, None)
-        for name, mod in list(sys.modules.items()):
-            if protected(name) and name not in modules and self._adoptable(mod):
-                modules[name] = mod
-        for name in modules:   # the globals its import left, not what a cell made of them since
-            if name not in self.globals and name in lazy.IMPORTED:
-                self.globals[name] = lazy.IMPORTED[name]
-        if len(modules) != len(self.modules) or any(n not in self.globals for n in modules):
-            self._snapshot(modules)
-
-    def _adoptable(self, mod: Any) -> bool:
-        """Loaded from the package's own files, and its import has finished (its globals are
-        final)."""
-        spec = getattr(mod, "__spec__", None)
-        origin = getattr(spec, "origin", None) or ""
-        return (isinstance(origin, str) and not getattr(spec, "_initializing", False)
-                and os.path.realpath(origin).startswith(self.rt.package_dir))
-
     def seal(self) -> None:
         """Snapshot what modules installed after this one set up (called once loading is done)."""
-        self._snapshot_modules()   # again: the parts installed after this one set globals
+        self.own.take()   # again: the parts installed after this one set globals
         self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
         names = tuple(self.attrs) + tuple(self.late)
         self._attrs_get = attrgetter(names)
@@ -237,23 +171,12 @@ class Integrity:
             if getattr(shell, "_jupyter_guard_kernel", None) is not kg:
                 shell._jupyter_guard_kernel = kg
                 fixed.append("shell._jupyter_guard_kernel")
-        self._adopt_new_modules()
-        if changed(sys.modules, getter(self._module_keys), self._module_vals):
-            for name, mod in self.modules.items():
-                if sys.modules.get(name) is not mod:
-                    sys.modules[name] = mod
-                    fixed.append(f"sys.modules[{name!r}]")
-        if (
-            kg is not None
-            and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg
-        ):
-            self.modules["jupyter_guard"]._kernel_guard = kg
-        for name in self._globals_changed():
-            d, snap = vars(self.modules[name]), self.globals[name]
-            for k, v in snap.items():
-                if d.get(k, UNKNOWN) is not v:
-                    d[k] = v
-                    fixed.append(f"{name}.{k}")
+        own = self.own
+        own.adopt_new()
+        fixed += own.restore_modules()
+        if kg is not None and getattr(own.modules.get(PACKAGE), "_kernel_guard", None) is not kg:
+            own.modules[PACKAGE]._kernel_guard = kg
+        fixed += own.restore_globals()
         for (cls, attr), fn in list(_patched().items()):
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
@@ -280,25 +203,6 @@ class Integrity:
                 setattr(owner, attr, fn)
                 fixed.append(f"{owner.__name__}.{attr}")
         return fixed
-
-    def _globals_changed(self) -> list[str]:
-        """The modules whose snapshotted globals are not all there, by identity. Only dicts whose
-        version moved are compared (``snapshots.Versions``); without versions, all of them."""
-        if self._versions is None:
-            if globals_changed(self._dicts, self._getters, self._values):
-                return list(self._names)
-            return []
-        now = self._versions.read()
-        if now == self._clean:
-            return []
-        out = []
-        for i, (tag, clean) in enumerate(zip(now, self._clean)):
-            if tag != clean:
-                if changed(self._dicts[i], self._getters[i], self._snap_vals[i]):
-                    out.append(self._names[i])   # repaired now, compared again next time
-                else:
-                    self._clean[i] = tag   # read before the compare: a later change moves it
-        return out
 
     def parser_intact(self) -> bool:
         """The cell parser is still the guard's (checked at every statement: ~0.2 us)."""
@@ -388,10 +292,6 @@ class Integrity:
         keep = [i for i in a.intents if i.action != "code.dynamic" and not (
             UNKNOWN in i.target and i.action.startswith(("file.", "shell.", "net.", "df.")))]
         self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
-
-
-def _own_globals(module: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(module).items() if k not in IMPORT_METADATA}
 
 
 def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
