@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.ports import approval_unavailable
@@ -15,10 +15,13 @@ from jupyter_guard.mask.text import mask_text
 from jupyter_guard.model import Verdict
 from jupyter_guard.policy.refusal import approvable, refusal
 
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
+
 log = logging.getLogger("jupyter_guard")
 
 
-def blocked_error(v: Verdict, dialect: str = "duckdb", guard: Any = None) -> GuardBlocked:
+def blocked_error(v: Verdict, dialect: str = "duckdb", guard: object = None) -> GuardBlocked:
     """The exception for a refusal by ``guard``, carrying its structured form when ``guard``
     runs a kernel's cells; it suggests asking for an approval only when someone may give one
     under the active policy."""
@@ -29,14 +32,14 @@ def blocked_error(v: Verdict, dialect: str = "duckdb", guard: Any = None) -> Gua
                         approval_hint=approval, details=details)
 
 
-def in_kernel(guard: Any) -> Any:
+def in_kernel(guard: object) -> Guard | None:
     """``guard`` when it decides a kernel's cells (its ``Cell`` port is a kernel's), else None:
     a guard in a test, ``explain``, a child process or the server gate."""
     cell = getattr(guard, "cell", None)
-    return guard if cell is not None and cell.in_kernel else None
+    return cast("Guard", guard) if cell is not None and cell.in_kernel else None
 
 
-def _running_cell(guard: Any) -> object | None:
+def _running_cell(guard: Guard | None) -> object | None:
     return guard.cell.current() if guard is not None else None
 
 
@@ -56,7 +59,7 @@ def masked(value: Any, settings: Any) -> Any:
 _LAST: dict[str, Any] = {"verdict": None, "guard": None, "cell": None, "details": None, "rid": ""}
 
 
-def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Any = None, *,
+def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Guard | None = None, *,
                 consume: bool = False) -> dict[str, Any] | None:
     """The structured refusal of ``v`` under the policy of ``guard`` (None: no policy), masked
     for display. When an approval is possible, a request id is reserved: ``%guard request``
@@ -86,19 +89,19 @@ def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Any = None, *,
         return None
 
 
-def recorded_refusal(guard: Any, v: Verdict, status: str) -> dict[str, Any] | None:
+def recorded_refusal(guard: object, v: Verdict, status: str) -> dict[str, Any] | None:
     """The structured refusal an audit event records (``facts["refusal"]``): for a refused
     verdict, and for what audit mode let through but enforce would have refused."""
     if (status == "blocked" and v.refuses) or (
             v.decision == "warn" and v.reason.startswith(("would block", "would approval"))):
-        return refusal_for(v, guard=guard)
+        return refusal_for(v, guard=cast("Guard", guard))   # the guard recording the event
     return None
 
 
 _NOTED: dict[str, Any] = {"cell": None, "seen": set()}
 
 
-def audit_note(verdicts: Any, out: Any = None, *, guard: Any = None) -> None:
+def audit_note(verdicts: Any, out: Any = None, *, guard: object = None) -> None:
     """One line for a cell that audit mode let through but enforce would have refused (once per
     cell of ``guard`` and reason, though the cell hook, ``%%guarded_sql`` and the SQL sinks all
     judge)."""
