@@ -3,7 +3,7 @@ the package of a git revision (``--before``, extracted with ``git archive``) and
 each in a guarded kernel, plus a plain kernel; the same cells (``x = 1`` and the 30-line pandas
 cell of ``bench_kernel.py``) run in all three, interleaved in a rotating order.
 
-    .venv/bin/python benchmarks/bench_kernel_ab.py --before 8a7fa28 [--rounds 15] [--batch 20] [--json]
+    .venv/bin/python benchmarks/bench_kernel_ab.py --before 8a7fa28 [--rounds 15] [--batch 20] [--only trivial|pandas] [--json]
 
 Reported per cell and kernel: the median wall time of the round trip and the median CPU time the
 kernel process spent on it (user + system, all its threads), both per cell of a batch. On a loaded machine the wall time
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_kernel import PANDAS_CELL, PANDAS_SETUP, ROOT, Kernel  # the folder is not a package
 
 CELLS = {"trivial cell (x = 1)": "x = 1", "30-line pandas cell": PANDAS_CELL}
+ONLY = {"trivial": "trivial cell (x = 1)", "pandas": "30-line pandas cell"}
 
 
 def extract(rev: str, into: Path) -> Path:
@@ -56,7 +57,8 @@ def cpu_ms(proc: psutil.Process) -> float:
     return (t.user + t.system) * 1000
 
 
-def measure(kernels: dict[str, Kernel], rounds: int, batch: int) -> dict[str, Any]:
+def measure(kernels: dict[str, Kernel], rounds: int, batch: int, cells: dict[str, str]
+            ) -> dict[str, Any]:
     """Per round, each kernel runs the cell ``batch`` times in a row (the kernels in a rotating
     order); its CPU time is read before and after the batch (the kernel's clock ticks are 10 ms:
     a batch makes the per-cell figure finer). Medians over the rounds, after one warm-up round."""
@@ -64,7 +66,7 @@ def measure(kernels: dict[str, Kernel], rounds: int, batch: int) -> dict[str, An
              for n, k in kernels.items()}
     res: dict[str, Any] = {}
     names = list(kernels)
-    for cell, code in CELLS.items():
+    for cell, code in cells.items():
         wall: dict[str, list[float]] = {n: [] for n in names}
         cpu: dict[str, list[float]] = {n: [] for n in names}
         for i in range(rounds + 1):
@@ -89,6 +91,7 @@ def main() -> None:
     ap.add_argument("--after", default="", help="git revision to compare (default: this checkout)")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--batch", type=int, default=20, help="cells per kernel per round")
+    ap.add_argument("--only", choices=sorted(ONLY), default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,7 +105,8 @@ def main() -> None:
             kernels["plain"] = kernel(None, dirs["plain"])
             kernels["before"] = kernel(base, dirs["before"])
             kernels["after"] = kernel(new, dirs["after"])
-            res = measure(kernels, args.rounds, args.batch)
+            cells = {ONLY[args.only]: CELLS[ONLY[args.only]]} if args.only else CELLS
+            res = measure(kernels, args.rounds, args.batch, cells)
         finally:
             for k in kernels.values():
                 k.stop()
