@@ -45,8 +45,9 @@ def remember(values: Any) -> None:
         return
     known.update(new)
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
-    # a token up finds a reversed value at no extra cost
-    known.update({s[::-1] for s in new})
+    # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
+    # 9-digit number is as likely to be some other honest number as a hidden SSN
+    known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
 
 
