@@ -53,7 +53,7 @@ def _text(data: Any) -> str:
         return data
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
-        if raw.count(0) > len(raw) // 4:   # UTF-16/32 text (numpy '<U' arrays): drop the NULs
+        if b"\x00" in raw and raw.count(0) > len(raw) // 4:   # UTF-16/32 ('<U' arrays): no NULs
             return _DENSE + raw.replace(b"\x00", b"").decode("latin-1")
         return raw.decode("latin-1")
     return ""

@@ -98,3 +98,20 @@ def test_linear_on_text_that_matches_everywhere(known, adv):
     t = time.process_time()
     exits._known(adv)
     assert time.process_time() - t < 5.0   # ~0.2-0.5 s; a quadratic pass would take hours
+
+
+def test_anchors_pass_text_without_them_and_never_hide_a_value():
+    v = Values()
+    m = Matcher(v)
+    v.update(f"user{n}@example.com" for n in range(2000))
+    text = _plain(3000, 5)
+    assert m.find(text) is False and m.anchors == {"@"}
+    assert m.find(text + " user1999@example.com") is True
+    assert m.find(text + " user1999@example.co") is False
+    v.update(["Zq8Xv2Lm", "100000042", "jdoe_private", "ab-cd", "Jane Q", "x#y#z"])
+    assert m.find(text + " ") is False and "@" in m.anchors
+    for value in ["Zq8Xv2Lm", "100000042", "jdoe_private", "ab-cd", "Jane Q", "x#y#z"]:
+        assert m.find(text + "\n" + value + "\n") is True, value
+    v.update(f"k{n}{chr(0x41 + n % 26)}{n}" for n in range(200))    # more anchors than checked
+    assert m.find(text) is False and len(m.anchors) > 6    # every text is then scanned
+    assert m.find(text + " k5F5 ") is True
