@@ -49,17 +49,19 @@ def _release_all() -> None:
 class CheckedFile:
     """A file opened for writing by user code: every write is scanned before it is sent."""
 
-    __slots__ = ("__weakref__", "_jg_ex", "_jg_file", "_jg_held", "_jg_hold", "_jg_path",
-                 "_jg_seen", "_jg_size", "_jg_text")
+    __slots__ = ("__weakref__", "_jg_ex", "_jg_fast", "_jg_file", "_jg_held", "_jg_kind",
+                 "_jg_path", "_jg_seen", "_jg_size", "_jg_text")
 
     def __init__(self, f: Any, path: str, ex: Any, file: Any = None) -> None:
         global _at_exit
         self._jg_file, self._jg_path, self._jg_ex = f, path, ex
         self._jg_held: list[Any] = []
         self._jg_size, self._jg_seen = 0, False
+        self._jg_fast: Any = None   # the held type once the first write was judged alone
         self._jg_text = isinstance(f, io.TextIOBase)
-        self._jg_hold = _holds(f, file)
-        if self._jg_hold:
+        # what is held (str or bytes); None: each write is scanned alone and sent
+        self._jg_kind: Any = (str if self._jg_text else bytes) if _holds(f, file) else None
+        if self._jg_kind is not None:
             _held.add(self)
             if not _at_exit:   # registered after the audit's own handler, so it runs first
                 _at_exit = True
@@ -80,19 +82,30 @@ class CheckedFile:
         return memoryview(data).tobytes()   # a copy: the caller may reuse its buffer
 
     def write(self, data: Any) -> Any:
-        if not self._jg_hold:
+        if type(data) is self._jg_fast:   # the common case: one more piece of a batch
+            n = len(data)
+            self._jg_held.append(data)
+            self._jg_size = size = self._jg_size + n
+            if size >= BATCH:
+                self._jg_release("write")
+            return n
+        return self._jg_write(data)
+
+    def _jg_write(self, data: Any) -> Any:
+        if self._jg_kind is None:
             self._jg_ex.check(data, self._jg_path, "write")
             return self._jg_file.write(data)
         piece = self._jg_piece(data)
         n = len(piece)
         if n >= BATCH and not self._jg_held:   # a large write alone: scanned once, sent
-            self._jg_seen = True
+            self._jg_seen, self._jg_fast = True, self._jg_kind
             self._jg_ex.check(piece, self._jg_path, "write")
             self._jg_file.write(piece)
-            return len(data) if self._jg_text else n
+            return n
         if not self._jg_seen:
             self._jg_seen = True
             self._jg_ex.check(piece, self._jg_path, "write")
+            self._jg_fast = self._jg_kind
         self._jg_held.append(piece)
         self._jg_size += n
         if self._jg_size >= BATCH:
@@ -101,7 +114,7 @@ class CheckedFile:
 
     def writelines(self, lines: Any) -> Any:
         lines = list(lines)
-        if not self._jg_hold:
+        if self._jg_kind is None:
             from jupyter_guard.hooks.exits import _text
 
             self._jg_ex.check("".join(map(_text, lines)), self._jg_path, "writelines")
@@ -136,6 +149,7 @@ class CheckedFile:
         return self._jg_file.flush()
 
     def close(self) -> Any:
+        self._jg_kind = self._jg_fast = None   # later writes: the slow path raises if closed
         try:
             if not self._jg_file.closed:
                 self._jg_release("close")
@@ -149,6 +163,8 @@ class CheckedFile:
     def __getattr__(self, name: str) -> Any:
         if name not in _PURE and self._jg_held:
             self._jg_release(name)
+        if name == "detach":
+            self._jg_kind = self._jg_fast = None
         return getattr(self._jg_file, name)
 
     def __enter__(self) -> CheckedFile:
@@ -156,6 +172,7 @@ class CheckedFile:
         return self
 
     def __exit__(self, *exc: Any) -> Any:
+        self._jg_kind = self._jg_fast = None
         try:
             if not self._jg_file.closed:
                 self._jg_release("close")

@@ -137,9 +137,10 @@ def test_plain_files_behave_as_plain_python_files(k):
              "    b.writelines([b'1', bytearray(b'2'), memoryview(b'3')])\n"
              "try:\n    open('plain_t.out', 'w').write(b'bytes')\nexcept TypeError as e:\n"
              "    err = 'TypeError'\n"
+             "try:\n    fh.write('after close')\nexcept ValueError:\n    err += ',ValueError'\n"
              "print(n, m, pos, repr(back), once, open('plain_b.out', 'rb').read(), err,"
              " repr(open('plain_p.out').read()))")
-    assert r.text.strip() == ("3 4 7 'abcdef\\n' hello b'xxxxxxxxxx123' TypeError 'a 1\\n'")
+    assert r.text.strip() == ("3 4 7 'abcdef\\n' hello b'xxxxxxxxxx123' TypeError,ValueError 'a 1\\n'")
 
 
 def test_print_to_a_kept_file_shows_up_after_flush(k):
