@@ -6,6 +6,8 @@ bytes): scanning each line of a log alone costs more than writing it. Nothing he
 file object, let alone the OS, before it is scanned: a refused batch is dropped whole, so the
 file never holds any of it; a killed kernel drops what was held, like any unflushed buffer.
 
+- A batch is scanned with the last ``TAIL`` characters of the one before it, so a value cut by a
+  batch boundary is seen whole.
 - A batch is scanned and sent when it fills, and before anything that shows or moves the file:
   ``flush``, ``close``, ``fileno``, ``seek``, ``tell``, ``truncate``, reads, leaving ``with``,
   the file being collected, and the interpreter's exit.
@@ -26,6 +28,7 @@ import weakref
 from typing import Any
 
 BATCH = 64 * 1024
+TAIL = 256   # the end of the batch sent last, scanned again with the next one
 # attributes that neither show the file's content nor move its position: no release
 _PURE = frozenset({"name", "mode", "closed", "encoding", "errors", "newlines", "readable",
                    "writable", "seekable", "isatty", "line_buffering", "write_through"})
@@ -50,7 +53,7 @@ class CheckedFile:
     """A file opened for writing by user code: every write is scanned before it is sent."""
 
     __slots__ = ("__weakref__", "_jg_ex", "_jg_fast", "_jg_file", "_jg_held", "_jg_kind",
-                 "_jg_path", "_jg_seen", "_jg_size", "_jg_text")
+                 "_jg_path", "_jg_seen", "_jg_size", "_jg_tail", "_jg_text")
 
     def __init__(self, f: Any, path: str, ex: Any, file: Any = None) -> None:
         global _at_exit
@@ -58,6 +61,7 @@ class CheckedFile:
         self._jg_held: list[Any] = []
         self._jg_size, self._jg_seen = 0, False
         self._jg_fast: Any = None   # the held type once the first write was judged alone
+        self._jg_tail: Any = None
         self._jg_text = isinstance(f, io.TextIOBase)
         # what is held (str or bytes); None: each write is scanned alone and sent
         self._jg_kind: Any = (str if self._jg_text else bytes) if _holds(f, file) else None
@@ -99,8 +103,7 @@ class CheckedFile:
         n = len(piece)
         if n >= BATCH and not self._jg_held:   # a large write alone: scanned once, sent
             self._jg_seen, self._jg_fast = True, self._jg_kind
-            self._jg_ex.check(piece, self._jg_path, "write")
-            self._jg_file.write(piece)
+            self._jg_send(piece, "write")
             return n
         if not self._jg_seen:
             self._jg_seen = True
@@ -128,8 +131,14 @@ class CheckedFile:
         if not self._jg_held:
             return
         held, self._jg_held, self._jg_size = self._jg_held, [], 0
-        data = held[0] if len(held) == 1 else ("" if self._jg_text else b"").join(held)
-        self._jg_ex.check(data, self._jg_path, how)
+        self._jg_send(held[0] if len(held) == 1 else ("" if self._jg_text else b"").join(held), how)
+
+    def _jg_send(self, data: Any, how: str) -> None:
+        """Scan ``data`` with the end of what was sent before it (a value cut by the batch
+        boundary is seen whole), then send it."""
+        tail = self._jg_tail
+        self._jg_ex.check(tail + data if tail else data, self._jg_path, how)
+        self._jg_tail = data[-TAIL:]
         self._jg_file.write(data)
 
     def _jg_quiet(self, how: str) -> None:

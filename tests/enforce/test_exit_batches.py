@@ -104,6 +104,16 @@ def test_a_refusal_at_a_full_batch_keeps_only_the_batches_sent_before(k):
     assert len(text) < len("".join(lines[:15001]))      # and not the batch with the value
 
 
+def test_a_value_cut_by_a_batch_boundary_is_seen_whole(k):
+    name = "batch_boundary.out"
+    k.ok(f"F = {name!r}\nfrom jupyter_guard.hooks.file_batch import BATCH\n"
+         "fh = open(F, 'w')\nfh.write('row\\n')\nfh.write('x' * (BATCH - 8) + ' ' + ssn[18][:3])")
+    assert (k.workdir / name).stat().st_size > 60_000      # the first batch was sent
+    k.blocked("fh.write(ssn[18][3:] + '\\n')\nfh.close()", "exfiltration")
+    text = _no_raw(k.workdir / name).decode()
+    assert text.endswith(" " + SSNS[18][:3])             # the batch sent before, and nothing after
+
+
 def test_a_file_dropped_unclosed_refuses_at_collection_and_the_audit_names_file_and_rule(k):
     name = "batch_dropped.out"
     r = k.ok(f"F = {name!r}\nfh = open(F, 'w')\nfh.write('MARK ')\nfh.write(email[16])\ndel fh")
