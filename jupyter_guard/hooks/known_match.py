@@ -24,7 +24,8 @@ try:
 except ImportError:  # pragma: no cover - a platform without the wheel: the token check runs
     ahocorasick = None
 
-_EDGE = frozenset(",;|\"'<>()[]{}=&?/\\:\x00.+@-")
+_EDGE = frozenset(",;|\"'<>()[]{}=&?/\\:\x00.+@-\x7f" + "".join(map(chr, range(0x80, 0xa0))))
+# (the last: control bytes of a binary format, latin-1 decoded, as ``exits._CUT`` cuts them)
 _COMMON = frozenset(",.-:/ \t\n\r0123456789")
 ANCHORS = 6
 
