@@ -32,6 +32,7 @@ TAIL = 256   # the end of the batch sent last, scanned again with the next one
 # attributes that neither show the file's content nor move its position: no release
 _PURE = frozenset({"name", "mode", "closed", "encoding", "errors", "newlines", "readable",
                    "writable", "seekable", "isatty", "line_buffering", "write_through"})
+_LAYERS = frozenset({"buffer", "raw"})   # ``f.buffer.write(...)`` would skip the text layer
 _held: weakref.WeakSet[CheckedFile] = weakref.WeakSet()
 _at_exit = False
 
@@ -55,7 +56,7 @@ class CheckedFile:
     __slots__ = ("__weakref__", "_jg_ex", "_jg_fast", "_jg_file", "_jg_held", "_jg_kind",
                  "_jg_path", "_jg_seen", "_jg_size", "_jg_tail", "_jg_text")
 
-    def __init__(self, f: Any, path: str, ex: Any, file: Any = None) -> None:
+    def __init__(self, f: Any, path: str, ex: Any, file: Any = None, hold: bool = True) -> None:
         global _at_exit
         self._jg_file, self._jg_path, self._jg_ex = f, path, ex
         self._jg_held: list[Any] = []
@@ -64,7 +65,8 @@ class CheckedFile:
         self._jg_tail: Any = None
         self._jg_text = isinstance(f, io.TextIOBase)
         # what is held (str or bytes); None: each write is scanned alone and sent
-        self._jg_kind: Any = (str if self._jg_text else bytes) if _holds(f, file) else None
+        self._jg_kind: Any = ((str if self._jg_text else bytes) if hold and _holds(f, file)
+                              else None)
         if self._jg_kind is not None:
             _held.add(self)
             if not _at_exit:   # registered after the audit's own handler, so it runs first
@@ -174,6 +176,9 @@ class CheckedFile:
             self._jg_release(name)
         if name == "detach":
             self._jg_kind = self._jg_fast = None
+        if name in _LAYERS:   # the layer below writes too: checked write by write, not held
+            return CheckedFile(getattr(self._jg_file, name), self._jg_path, self._jg_ex,
+                               hold=False)
         return getattr(self._jg_file, name)
 
     def __enter__(self) -> CheckedFile:

@@ -72,6 +72,10 @@ SPLIT = [
                  "os.write(fh.fileno(), b'tail')", id="os-write-after-buffered-write"),
     pytest.param("", "with open(F, 'wb') as fh:\n    fh.write(b'MARK ')\n"
                  "    fh.write(bytearray(ssn[12].encode()))", id="binary-bytearray"),
+    pytest.param("import csv\nfh = open(F, 'w', newline='')\nw = csv.writer(fh)\n"
+                 "w.writerow(['MARK'])\nw.writerow([ssn[19]])", "fh.close()", id="csv-writer"),
+    pytest.param("", "fh = open(F, 'w')\nfh.buffer.write(ssn[20].encode())", id="text-buffer"),
+    pytest.param("", "fh = open(F, 'wb')\nfh.raw.write(email[20].encode())", id="binary-raw"),
     pytest.param("fh = open(F, 'w+')\nfh.write('MARK ')\n"
                  "fh.write(ssn[13])", "fh.seek(0)\nfh.read()", id="read-back-after-write"),
     pytest.param("fh = open(F, 'w')\nfh.write('MARK ')\nfh.write(ssn[14])", "fh.tell()",
