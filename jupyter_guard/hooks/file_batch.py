@@ -177,8 +177,7 @@ class CheckedFile:
         if name == "detach":
             self._jg_kind = self._jg_fast = None
         if name in _LAYERS:   # the layer below writes too: checked write by write, not held
-            return CheckedFile(getattr(self._jg_file, name), self._jg_path, self._jg_ex,
-                               hold=False)
+            return _Layer(getattr(self._jg_file, name), self._jg_path, self._jg_ex, hold=False)
         return getattr(self._jg_file, name)
 
     def __enter__(self) -> CheckedFile:
@@ -199,3 +198,16 @@ class CheckedFile:
 
     def __repr__(self) -> str:
         return repr(self._jg_file)
+
+
+class _Layer(CheckedFile):
+    """``f.buffer``/``f.raw`` of a checked file: writes checked one by one; attributes set on it
+    reach the layer itself (``tempfile`` names the raw file this way)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_jg_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._jg_file, name, value)
