@@ -73,7 +73,7 @@ class EventsHandler(_Json):
         except Exception as e:  # any ledger failure: nothing is acknowledged, the kernel resends
             raise web.HTTPError(503, f"the audit ledger cannot be written: {e}") from e
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"acked": acked}))
+        self.finish(orjson.dumps({"acked": acked}))
 
 
 class CheckpointHandler(_Json):

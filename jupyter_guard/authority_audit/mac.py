@@ -49,7 +49,7 @@ def _message(gseq: int, prev_mac: str, body: str) -> bytes:
 
 def mac(key: bytes, gseq: int, prev_mac: str, body: str) -> str:
     """The keyed link of event ``gseq``."""
-    return hmac.new(key, _message(gseq, prev_mac, body), hashlib.sha256).hexdigest()
+    return hmac.digest(key, _message(gseq, prev_mac, body), "sha256").hex()
 
 
 def unkeyed(gseq: int, prev_mac: str, body: str) -> str:
