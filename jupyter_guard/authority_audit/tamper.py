@@ -16,8 +16,6 @@ import json
 import time
 from typing import Any
 
-import orjson
-
 KIND = "journal-tamper"
 FORMS = ("malformed", "oversized", "collision", "truncated", "rewritten", "replaced", "missing",
          "junk", "rejected")
@@ -50,7 +48,9 @@ def report(form: str, session_id: str, detail: str, *, key: tuple[object, ...] =
 
 def same_event(stored_body: str, fresh: dict[str, Any]) -> bool:
     """Whether ``fresh`` (a cleaned event) is a resend of the stored one, not another event
-    that reuses its id."""
+    that reuses its id (the authority's side: ``orjson`` is not loaded in kernels)."""
+    import orjson
+
     try:
         stored = orjson.loads(stored_body)
     except orjson.JSONDecodeError:
