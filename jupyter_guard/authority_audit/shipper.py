@@ -75,7 +75,7 @@ class Shipper(threading.Thread):
                 continue
             path = folder / name
             if not path.exists():   # ended, and moved aside by the local ingest
-                path = folder / "ingested" / name
+                path, tail.ended = folder / "ingested" / name, True
             read(tail, path, self.session, self.events, self._tell)
 
     @property

@@ -95,6 +95,8 @@ class Tail:
     mark: bytes = b""
     skip_from: int = -1        # an oversized line starts there; ``offset`` is where its end is
     missing: bool = False      # sought from ``offset`` (a position inside that line)
+    size: int = 0              # the file's size when last read
+    ended: bool = False        # its writer is gone (moved aside by the local ingest)
 
     def restart(self) -> None:
         self.offset, self.mark, self.skip_from = 0, b"", -1
@@ -107,6 +109,8 @@ def read(tail: Tail, path: Any, session: str, events: Events, tell: Tell) -> Non
     except OSError:
         if tail.ino and not tail.missing:
             tail.missing = True
+            if tail.ended and tail.offset >= tail.size:
+                return   # an ended journal read to its end, then removed by the local ingest
             tell(report("missing", session, f"the journal {tail.name} is gone (deleted or "
                         "moved by its owner); events it held that were not yet read are lost",
                         key=(tail.name, tail.ino)))
@@ -117,7 +121,7 @@ def read(tail: Tail, path: Any, session: str, events: Events, tell: Tell) -> Non
             tell(report("replaced", session, f"the journal {tail.name} was deleted or replaced "
                         "by another file; read again from its start", key=(tail.name,
                                                                             tail.ino, st.st_ino)))
-        tail.ino, tail.missing = st.st_ino, False
+        tail.ino, tail.missing, tail.size = st.st_ino, False, st.st_size
         if st.st_size < tail.offset:
             tell(report("truncated", session, f"the journal {tail.name} was cut from "
                         f"{tail.offset} to {st.st_size} bytes; lines written after the last "

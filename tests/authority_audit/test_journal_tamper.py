@@ -198,3 +198,23 @@ def test_a_journal_folder_filled_with_junk_does_not_stop_sending(rig: Rig) -> No
     for path in folder.glob("junk-*.jsonl"):   # the local store's own close is not tested here
         path.unlink()
     named(rig, "junk")
+
+
+def test_an_ended_child_journal_removed_after_it_was_read_is_no_tamper(rig: Rig) -> None:
+    """The benign twin of ``missing``: the local ingest moves an ended child's journal aside and
+    deletes it once stored; read to its end before, that is no loss and nothing is reported."""
+    folder = rig.journal.parent
+    head = {"t": "head", "v": 1, "session_id": "child", "parent_session": rig.log.session_id}
+    line = {"t": "begin", "event_id": "child-1", "session_id": "child", "user_name": "alice",
+            "kind": "python", "code": "x = 99", "decision": "block", "status": "blocked"}
+    (folder / "child.jsonl").write_text(json.dumps(head) + "\n" + json.dumps(line) + "\n")
+    mine = set(rig.cells(0, 2))
+    rig.ship(mine | {"child-1"}, "")
+    (folder / "ingested").mkdir(exist_ok=True)
+    os.rename(folder / "child.jsonl", folder / "ingested" / "child.jsonl")
+    rig.shipper.step()
+    (folder / "ingested" / "child.jsonl").unlink()
+    later = set(rig.cells(2, 2))
+    rows = rig.ship(mine | later | {"child-1"}, "")
+    assert not forms(rows), forms(rows)
+    assert rig.verified().ok
