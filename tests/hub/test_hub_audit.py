@@ -3,7 +3,8 @@ LocalProcessSpawner, alice and gina as OS users), the guard's service under ``jg
 real PostgreSQL ledger with an INSERT-only role. Both users' kernels ship their journals to the
 service with their server's hub token; one governance query, on PostgreSQL and on the DuckDB
 copy, sees both users' events, each as the user the hub names, whatever a cell claims; the
-single-user server's own token cannot write an event as anyone else."""
+single-user server's own token cannot write an event as anyone else, and each server's gate
+sends the cells it saw, as its owner."""
 from __future__ import annotations
 
 import os
@@ -139,8 +140,16 @@ def test_both_users_kernels_recorded_by_the_hub_service_as_the_hub_names_them(
         assert forged_rows["posted with alice's server token"][:2] == ("alice", "gina")
         if own["status"] == "ok":   # the guard's own AuditLog, called from alice's cell
             assert forged_rows["alice says she is gina"][:2] == ("alice", "gina")
-        kernels = ledger.query("SELECT DISTINCT user_name, kernel_id FROM guard_audit.events",
-                               db="ledger")
+        # each single-user server's gate sends the cells it saw too, as its owner
+        def gates() -> set[tuple[Any, ...]]:
+            got = ledger.query("SELECT DISTINCT user_name, kernel_id FROM guard_audit.events "
+                               "WHERE kernel_id LIKE '%/server'", db="ledger")
+            return set(got) if len(got) >= 2 else set()
+
+        assert wait(gates, "the gates' events") == {("alice", "alice/server"),
+                                                    ("gina", "gina/server")}
+        kernels = ledger.query("SELECT DISTINCT user_name, kernel_id FROM guard_audit.events "
+                               "WHERE kernel_id NOT LIKE '%/server'", db="ledger")
         assert all(k.startswith(f"{u}/") for u, k in kernels), kernels
         assert {a.kernel_id, g.kernel_id} <= {k.split("/", 1)[1] for _, k in kernels}, kernels
 
