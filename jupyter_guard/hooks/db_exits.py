@@ -1,0 +1,203 @@
+"""Database files as exits: sensitive values written through a connection into a DuckDB file
+that holds no sensitive column.
+
+``duckdb.connect('mine.duckdb')`` and then ``CREATE TABLE t AS SELECT * FROM df`` (a frame read
+from a guarded result, by replacement scan or ``register``), ``INSERT … VALUES (?, ?)`` or
+``executemany`` with fetched values, or ``append('t', df)``, copy the values into a file
+DuckDB writes from native code: no byte of it passes the file exits. So a statement that puts
+rows into a table is checked first when its connection's database is *foreign*: a file
+(not ``:memory:``) in which, when this process first opened it, no column was sensitive by the
+policy's names. A database that already held sensitive columns (the warehouse itself, through a
+second connection) may receive them back: the same policy governs it.
+
+What is checked is the data, by effect: the values bound to the statement, its literal text,
+and the rows its source query yields (run once by the guard, first ``SCAN_ROWS`` rows), with
+the same check as a file write (known values read from sensitive columns, then the detectors);
+and the frames it reads by name, whose columns lineage marks sensitive (``df_lineage``). A hit
+is refused as ``exfiltration`` before the statement runs. Aggregates and plain columns pass.
+"""
+from __future__ import annotations
+
+import os
+import re
+import weakref
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import Busy, busy
+
+SCAN_ROWS = 100_000
+_WRITES = re.compile(r"\b(?:insert|create|update|merge|replace)\b", re.I)
+_ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
+# raw connection -> the path of its database if foreign, else ''
+_DEST: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+# real path -> foreign? (decided when this process first opened the file)
+_FIRST: dict[str, bool] = {}
+
+
+def destination(guard: Any, raw: Any) -> str:
+    """The file ``raw``'s statements write into when it is foreign ('' when it is not)."""
+    try:
+        return _DEST[raw]
+    except (KeyError, TypeError):
+        pass
+    with Busy():
+        cur = raw.cursor()   # the user's pending result on ``raw`` stays as it was
+        try:
+            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                               "current_database()").fetchone()[0] or ""
+            real = os.path.realpath(path) if path and path != ":memory:" else ""
+            if real and real not in _FIRST:
+                cols = cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
+                                   "database_name = current_database() AND NOT internal").fetchall()
+                _FIRST[real] = not any(guard.policy.is_sensitive_column(f"{t}.{c}")
+                                       for t, c in cols)
+        finally:
+            cur.close()
+    dest = real if real and _FIRST[real] else ""
+    try:
+        _DEST[raw] = dest
+    except TypeError:   # not weak-referenceable: looked up again next time
+        pass
+    return dest
+
+
+def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None = None) -> None:
+    """Refuse (``exfiltration``) a statement that writes sensitive values into a foreign file."""
+    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+        return
+    from jupyter_guard.connections import duckdb_classify
+
+    try:
+        pieces = [q for t, q in duckdb_classify(query) if t in _ROW_TYPES]
+    except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: DuckDB raises the same error when it runs
+        return
+    if not pieces:
+        return
+    dest = destination(guard, raw)
+    if not dest:
+        return
+    settings = _settings()
+    if param_sets:
+        from jupyter_guard.hooks.bound_taint import _text
+
+        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
+                                                p if isinstance(p, (list, tuple)) else [p]))
+        _refuse_if(guard, exits.scan(_text(flat), settings), dest, "bound values")
+    for q in pieces:
+        _refuse_if(guard, exits.scan(q, settings), dest, "the statement's values")
+        _check_source(guard, raw, q, dest, settings)
+
+
+def guarded_append(guard: Any, raw: Any, proxy: Any) -> Any:
+    """``con.append('t', df)``: the frame's rows go into ``t`` of ``raw``'s database (the
+    guarded ``proxy`` is returned where DuckDB returns the connection)."""
+    orig = raw.append
+
+    def append(table_name: Any, df: Any, *args: Any, **kw: Any) -> Any:
+        dest = "" if busy() else destination(guard, raw)
+        if dest:
+            _check_frame(guard, df, None, dest)
+            _refuse_if(guard, _scan_frame(df), dest, "the appended frame")
+        out = orig(table_name, df, *args, **kw)
+        return proxy if out is raw else out
+    append.__doc__ = orig.__doc__
+    return append
+
+
+def _settings() -> Any:
+    from jupyter_guard.hooks.exit_files import FX
+
+    if FX is not None:
+        return FX.exports.settings()
+    from jupyter_guard.mask.text import MaskSettings
+
+    return MaskSettings()
+
+
+def _refuse_if(guard: Any, kind: str, dest: str, what: str) -> None:
+    if kind:
+        from jupyter_guard.hooks.exit_files import FX
+
+        exits.refuse(guard, FX.rt if FX is not None else None, kind,
+                     f"database file {dest}", f"a write of {what} into")
+
+
+def _check_source(guard: Any, raw: Any, q: str, dest: str, settings: Any) -> None:
+    """The rows the source query of ``CREATE … AS`` / ``INSERT … SELECT`` yields, and the
+    frames it reads by name."""
+    from sqlglot import exp
+
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(q)
+    if tree is None:
+        return   # unparsed: its literal text was scanned; rows from frames are judged below
+    source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else None
+    if source is None or isinstance(source, exp.Values):
+        return
+    from jupyter_guard.duck import _caller
+
+    frame = _caller()
+    names = {t.name for t in source.find_all(exp.Table)}
+    cols, star = _shown(source)
+    scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    for n in names:
+        obj = scope.get(n)
+        if obj is not None and hasattr(obj, "columns"):
+            _check_frame(guard, obj, None if star else cols, dest)
+    with Busy():
+        from jupyter_guard.duck import as_caller
+
+        try:
+            rows = as_caller(raw.sql, source.sql(dialect="duckdb")).limit(SCAN_ROWS).fetchall()
+        except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: the
+            # frames it names were judged above, and DuckDB reports the user's own statement
+            return
+    text = "\n".join("\t".join(map(str, r)) for r in rows)
+    _refuse_if(guard, exits.scan(text, settings), dest, "rows")
+
+
+def _shown(source: Any) -> tuple[set[str], bool]:
+    """The columns the projections of ``source`` carry out as values (not those only counted or
+    summed by an aggregate), and whether one of them is a ``*``."""
+    from sqlglot import exp
+
+    cols: set[str] = set()
+    star = False
+    for sel in source.find_all(exp.Select):
+        for e in sel.expressions:
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and
+                                           isinstance(e.this, exp.Star)):
+                star = True
+                continue
+            for c in e.find_all(exp.Column):
+                if c.find_ancestor(exp.AggFunc) is None:
+                    cols.add(c.name.lower())
+    return cols, star
+
+
+def _check_frame(guard: Any, frame: Any, cols: set[str] | None, dest: str) -> None:
+    """A frame whose columns lineage marks sensitive (renamed or derived from one)."""
+    from jupyter_guard.hooks.df_lineage import origins
+
+    try:
+        present = {str(c) for c in frame.columns}
+    except TypeError:   # columns that do not list: every mark counts
+        present = None
+    marked = {str(c) for c, o in origins(frame).items()
+              if o and (present is None or str(c) in present)}
+    hit = sorted(c for c in marked if cols is None or c.lower() in cols)
+    if hit:
+        _refuse_if(guard, f"{', '.join(hit[:5])} (from sensitive columns)",
+                   dest, "a frame")
+
+
+def _scan_frame(frame: Any) -> str:
+    with Busy():   # the guard's own to_csv is no export
+        try:
+            head = frame.head(SCAN_ROWS)
+            text = head.to_csv(index=False) if hasattr(head, "to_csv") else str(head)
+        except Exception:  # noqa: BLE001 - not a frame DuckDB reads: DuckDB raises when it runs
+            return ""
+        return exits.scan(text, _settings())
