@@ -58,7 +58,7 @@ class _Meta(type):
         return issubclass(sub, cls._jg_real)
 
 
-def _checked_type(rt: Any, real: type) -> type:
+def _checked_type(rt: Any, real: Any) -> type:
     o_send, o_sendall, o_sendto, o_sendmsg = real.send, real.sendall, real.sendto, real.sendmsg
     check = exit_socket.check
 
@@ -81,14 +81,14 @@ def _checked_type(rt: Any, real: type) -> type:
         check(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
         return int(o_sendmsg(self, buffers, *args))
 
-    body = {"__slots__": (), "__module__": "_socket", "__doc__": real.__doc__, "_jg": True,
-            "_jg_real": real, "send": send, "sendall": sendall, "sendto": sendto,
-            "sendmsg": sendmsg}
+    methods: dict[str, Any] = {"send": send, "sendall": sendall, "sendto": sendto,
+                               "sendmsg": sendmsg}
     for name, orig in (("send", o_send), ("sendall", o_sendall), ("sendto", o_sendto),
                        ("sendmsg", o_sendmsg)):
-        body[name].__name__, body[name].__doc__ = name, orig.__doc__
-        body[name]._jg = True
-    return _Meta("socket", (real,), body)
+        methods[name].__name__, methods[name].__doc__ = name, orig.__doc__
+        methods[name]._jg = True
+    return _Meta("socket", (real,), {"__slots__": (), "__module__": "_socket", "_jg": True,
+                                     "__doc__": real.__doc__, "_jg_real": real, **methods})
 
 
 def _sendfile(rt: Any, orig: Any) -> Any:
