@@ -27,7 +27,7 @@ from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.state import Busy, busy
 
 SCAN_ROWS = 100_000
-_WRITES = re.compile(r"\b(?:insert|create|update|merge|replace)\b", re.I)
+_WRITES = re.compile(r"\b(?:insert|create|update|merge|replace|copy)\b", re.I)
 _ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
 # raw connection -> the path of its database if foreign, else ''
 _DEST: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -69,9 +69,13 @@ def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None =
     from jupyter_guard.connections import duckdb_classify
 
     try:
-        pieces = [q for t, q in duckdb_classify(query) if t in _ROW_TYPES]
+        typed = duckdb_classify(query)
     except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: DuckDB raises the same error when it runs
         return
+    for t, q in typed:
+        if t == "COPY":
+            _check_copy(guard, raw, q)
+    pieces = [q for t, q in typed if t in _ROW_TYPES]
     if not pieces:
         return
     dest = destination(guard, raw)
@@ -123,6 +127,43 @@ def _refuse_if(guard: Any, kind: str, dest: str, what: str) -> None:
                      f"database file {dest}", f"a write of {what} into")
 
 
+def _check_copy(guard: Any, raw: Any, q: str) -> None:
+    """``COPY … TO``: the rows it writes, when lineage found nothing sensitive in them (a
+    table another process made with a renamed sensitive column has no lineage here)."""
+    from sqlglot import exp
+
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(q)
+    if not isinstance(tree, exp.Copy) or tree.args.get("kind") or tree.this is None:
+        return   # COPY … FROM reads a file into the database
+    files = tree.args.get("files") or []
+    dest = files[0].name if files and isinstance(files[0], exp.Expr) else "a file"
+    src = tree.this
+    source = f"SELECT * FROM {src.sql(dialect='duckdb')}" if isinstance(src, exp.Table) \
+        else src.unnest().sql(dialect="duckdb")
+    _scan_rows(guard, raw, source, dest, "COPY")
+
+
+def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str) -> None:
+    """Run ``source`` as the user would (replacement scans see the caller's frames), scan its
+    first ``SCAN_ROWS`` rows and refuse (``exfiltration``) sensitive values going to ``dest``."""
+    from jupyter_guard.duck import as_caller
+
+    with Busy():
+        try:
+            rows = as_caller(raw.sql, source).limit(SCAN_ROWS).fetchall()
+        except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
+            # reports the user's own statement, and the lineage rules already judged it
+            return
+        text = "\n".join("\t".join(map(str, r)) for r in rows)
+        kind = exits.scan(text, _settings())
+    if kind:
+        from jupyter_guard.hooks.exit_files import FX
+
+        exits.refuse(guard, FX.rt if FX is not None else None, kind, dest, how)
+
+
 def _check_source(guard: Any, raw: Any, q: str, dest: str, settings: Any) -> None:
     """The rows the source query of ``CREATE … AS`` / ``INSERT … SELECT`` yields, and the
     frames it reads by name."""
@@ -146,16 +187,8 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str, settings: Any) -> Non
         obj = scope.get(n)
         if obj is not None and hasattr(obj, "columns"):
             _check_frame(guard, obj, None if star else cols, dest)
-    with Busy():
-        from jupyter_guard.duck import as_caller
-
-        try:
-            rows = as_caller(raw.sql, source.sql(dialect="duckdb")).limit(SCAN_ROWS).fetchall()
-        except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: the
-            # frames it names were judged above, and DuckDB reports the user's own statement
-            return
-    text = "\n".join("\t".join(map(str, r)) for r in rows)
-    _refuse_if(guard, exits.scan(text, settings), dest, "rows")
+    _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
+               "a write of rows into")
 
 
 def _shown(source: Any) -> tuple[set[str], bool]:

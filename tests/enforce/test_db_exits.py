@@ -127,3 +127,41 @@ def test_a_new_file_stays_foreign_after_it_was_given_a_sensitive_looking_column(
               "exfiltration")
     k.ok("o.close()")
     _no_raw(_tables(k.workdir / name))
+
+
+@pytest.fixture(scope="module")
+def ext(k: Kernel) -> Kernel:
+    """A second warehouse in which another process made a renamed copy of the sensitive
+    columns (no lineage of it in the kernel), opened by the kernel as ``w3``."""
+    import duckdb
+
+    from jupyter_guard.connections import unwrap
+
+    path = make_warehouse(k.workdir / "wh3.duckdb")
+    con = unwrap(duckdb.connect(str(path)))
+    con.execute("CREATE TABLE ext AS SELECT id, ssn AS k, email AS contact FROM customers")
+    con.close()
+    k.ok("w3 = duckdb.connect('wh3.duckdb')")
+    return k
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("w3.execute(\"COPY ext TO 'F'\")", id="copy-table"),
+    pytest.param("w3.sql(\"COPY (SELECT contact FROM ext) TO 'F' (HEADER false)\")",
+                 id="copy-renamed-email"),
+    pytest.param("w3.execute(\"COPY (SELECT k FROM ext) TO 'F'\")",
+                 id="copy-renamed-ssn-known-value"),
+    pytest.param("%%guarded_sql w3\nCOPY ext TO 'F'", id="guarded-sql-magic"),
+])
+def test_copy_of_a_table_another_process_made_is_judged_by_its_data(ext: Kernel,
+                                                                    code: str) -> None:
+    name = f"ext_{uuid.uuid4().hex[:8]}.csv"
+    ext.blocked(code.replace("'F'", repr(name)), "exfiltration")
+    f = ext.workdir / name
+    assert not f.exists() or not [v for v in SSNS[:300] + EMAILS[:300] if v in f.read_text()]
+
+
+def test_copy_of_plain_columns_of_that_table_works(ext: Kernel) -> None:
+    name = f"ids_{uuid.uuid4().hex[:8]}.csv"
+    ext.ok(f"w3.execute(\"COPY (SELECT id FROM ext ORDER BY id) TO '{name}'\")")
+    assert (ext.workdir / name).read_text().split()[:3] == ["id", "0", "1"]
