@@ -4,9 +4,9 @@
 - The C type: ``_socket.socket.sendall(s, data)`` (and ``send``/``sendto``/``sendmsg``) skips
   the Python subclass's wrapped methods. ``_socket.socket`` and ``_socket.SocketType`` become a
   checking subclass of the C type (``isinstance`` against it still holds for every socket).
-- ``os.sendfile`` (which ``socket.sendfile`` uses): the bytes it would send are read from the
-  file first (at most ``PIECE`` per call; ``sendfile`` may send less than asked, and its callers
-  loop) and checked as a send to the socket's peer, or as a file write when the target is a file.
+- ``os.sendfile`` to a socket (``socket.sendfile`` uses it): the bytes it would send are read
+  from the file first (at most ``PIECE`` per call; ``sendfile`` may send less than asked, and its
+  callers loop) and checked as a send to the socket's peer. Copies between files pass.
 - The ``posix`` names of the checked ``os`` writes (``posix.write`` is ``os.write`` unchecked).
 Unix-domain sockets (a path, an abstract name, ``socketpair``) are peers no policy allows:
 ``exit_socket._host`` names them ``unix:<path>``.
@@ -93,7 +93,7 @@ def _checked_type(rt: Any, real: Any) -> type:
 
 def _sendfile(rt: Any, orig: Any) -> Any:
     def sendfile(out_fd: int, in_fd: int, offset: Any, count: int, *args: Any, **kw: Any) -> int:
-        if busy() or not rt.user_stack(sys._getframe(1)):
+        if busy() or not exit_socket.exits.known or not rt.user_stack(sys._getframe(1)):
             return int(orig(out_fd, in_fd, offset, count, *args, **kw))
         count = min(int(count), PIECE) if count else PIECE
         _judge(rt, out_fd, _read(in_fd, offset, count))
@@ -114,21 +114,17 @@ def _read(in_fd: int, offset: Any, count: int) -> bytes:
 
 
 def _judge(rt: Any, out_fd: int, data: bytes) -> None:
+    """A send to a socket's peer. (A copy between files, ``shutil.copyfile``'s fast path, moves
+    bytes already on disk: the destination's path was judged when it was opened.)"""
     if not data:
         return
     try:
-        is_sock = stat.S_ISSOCK(os.fstat(out_fd).st_mode)
+        if not stat.S_ISSOCK(os.fstat(out_fd).st_mode):
+            return
     except (OSError, TypeError, ValueError):
         return   # not a descriptor: sendfile itself raises
-    if is_sock:
-        s = socket.socket(fileno=os.dup(out_fd))
-        try:
-            exit_socket.check(rt, s, data, "os.sendfile")
-        finally:
-            s.close()
-        return
-    from jupyter_guard.hooks.exit_files import FX
-    from jupyter_guard.hooks.exit_streams import _fd_name
-
-    if FX is not None:
-        FX.check(data, _fd_name(out_fd), "os.sendfile")
+    s = socket.socket(fileno=os.dup(out_fd))
+    try:
+        exit_socket.check(rt, s, data, "os.sendfile")
+    finally:
+        s.close()
