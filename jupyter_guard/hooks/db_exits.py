@@ -11,7 +11,8 @@ policy's names. A database that already held sensitive columns (the warehouse it
 second connection) may receive them back: the same policy governs it.
 
 What is checked is the data, by effect: the values bound to the statement, its literal text,
-and the rows its source query yields (run once by the guard, first ``SCAN_ROWS`` rows), with
+and the rows its source query yields (run once more by the guard: its first ``HEAD_ROWS``
+rows and ``SAMPLE_ROWS`` drawn at random), with
 the same check as a file write (known values read from sensitive columns, then the detectors);
 and the frames it reads by name, whose columns lineage marks sensitive (``df_lineage``). A hit
 is refused as ``exfiltration`` before the statement runs. Aggregates and plain columns pass.
@@ -26,7 +27,8 @@ from typing import Any
 from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.state import Busy, busy
 
-SCAN_ROWS = 100_000
+HEAD_ROWS = 1_000      # rows scanned from the start of a source query, and as many again
+SAMPLE_ROWS = 1_000    # drawn at random from all of it (values hidden after plain rows)
 _WRITES = re.compile(r"\b(?:insert|create|update|merge|replace|copy)\b", re.I)
 _ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
 # raw connection -> the path of its database if foreign, else ''
@@ -88,9 +90,9 @@ def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None =
         flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
                                                 p if isinstance(p, (list, tuple)) else [p]))
         _refuse_if(guard, exits.scan(_text(flat), settings), dest, "bound values")
-    for q in pieces:
-        _refuse_if(guard, exits.scan(q, settings), dest, "the statement's values")
-        _check_source(guard, raw, q, dest, settings)
+    for q in pieces:   # literals typed into the SQL are no guarded data: known values only
+        _refuse_if(guard, exits._known(q), dest, "the statement's values")
+        _check_source(guard, raw, q, dest)
 
 
 def guarded_append(guard: Any, raw: Any, proxy: Any) -> Any:
@@ -145,28 +147,36 @@ def _check_copy(guard: Any, raw: Any, q: str) -> None:
     _scan_rows(guard, raw, source, dest, "COPY")
 
 
-def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str) -> None:
+def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
+               detectors: bool = True) -> None:
     """Run ``source`` as the user would (replacement scans see the caller's frames), scan its
-    first ``SCAN_ROWS`` rows and refuse (``exfiltration``) sensitive values going to ``dest``."""
+    first ``HEAD_ROWS`` rows and ``SAMPLE_ROWS`` drawn at random from all of them (known values,
+    and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
+    to ``dest``."""
     from jupyter_guard.duck import as_caller
 
     with Busy():
         try:
-            rows = as_caller(raw.sql, source).limit(SCAN_ROWS).fetchall()
+            rows = as_caller(raw.sql, source).limit(HEAD_ROWS).fetchall()
+            if len(rows) == HEAD_ROWS:   # more than the head: a random draw from all of them
+                rows += as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
+                                  f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
         except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
             # reports the user's own statement, and the lineage rules already judged it
             return
         text = "\n".join("\t".join(map(str, r)) for r in rows)
-        kind = exits.scan(text, _settings())
+        kind = exits.scan(text, _settings()) if detectors else exits._known(text)
     if kind:
         from jupyter_guard.hooks.exit_files import FX
 
         exits.refuse(guard, FX.rt if FX is not None else None, kind, dest, how)
 
 
-def _check_source(guard: Any, raw: Any, q: str, dest: str, settings: Any) -> None:
+def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
     """The rows the source query of ``CREATE … AS`` / ``INSERT … SELECT`` yields, and the
-    frames it reads by name."""
+    frames it reads by name. Rows made inside the database (its own tables and views, table
+    functions such as ``range`` or ``read_csv`` of a file already on disk) are checked for known
+    values only; rows from Python objects (frames, registered views) with the detectors too."""
     from sqlglot import exp
 
     from jupyter_guard.hooks import sql_exports
@@ -188,7 +198,25 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str, settings: Any) -> Non
         if obj is not None and hasattr(obj, "columns"):
             _check_frame(guard, obj, None if star else cols, dest)
     _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
-               "a write of rows into")
+               "a write of rows into", detectors=not _inside(raw, names))
+
+
+def _inside(raw: Any, names: set[str]) -> bool:
+    """Every named source is a table or view stored in the database (not a temporary view such
+    as a registered frame, not a Python object found by replacement scan)."""
+    named = {n.lower() for n in names if n}
+    if not named:
+        return True
+    with Busy():
+        cur = raw.cursor()
+        try:
+            stored = {str(r[0]).lower() for r in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary UNION ALL "
+                "SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal"
+            ).fetchall()}
+        finally:
+            cur.close()
+    return named <= stored
 
 
 def _shown(source: Any) -> tuple[set[str], bool]:
@@ -229,8 +257,11 @@ def _check_frame(guard: Any, frame: Any, cols: set[str] | None, dest: str) -> No
 def _scan_frame(frame: Any) -> str:
     with Busy():   # the guard's own to_csv is no export
         try:
-            head = frame.head(SCAN_ROWS)
-            text = head.to_csv(index=False) if hasattr(head, "to_csv") else str(head)
+            parts = [frame.head(HEAD_ROWS)]
+            if len(frame) > HEAD_ROWS:   # and a random draw from all of it
+                parts.append(frame.sample(n=SAMPLE_ROWS) if len(frame) > SAMPLE_ROWS else frame)
+            text = "\n".join(p.to_csv(index=False) if hasattr(p, "to_csv") else str(p)
+                              for p in parts)
         except Exception:  # noqa: BLE001 - not a frame DuckDB reads: DuckDB raises when it runs
             return ""
         return exits.scan(text, _settings())

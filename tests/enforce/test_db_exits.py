@@ -165,3 +165,28 @@ def test_copy_of_plain_columns_of_that_table_works(ext: Kernel) -> None:
     name = f"ids_{uuid.uuid4().hex[:8]}.csv"
     ext.ok(f"w3.execute(\"COPY (SELECT id FROM ext ORDER BY id) TO '{name}'\")")
     assert (ext.workdir / name).read_text().split()[:3] == ["id", "0", "1"]
+
+
+def test_data_made_inside_a_new_file_is_no_exit(k: Kernel) -> None:
+    """Rows a new database makes itself (``range``, typed literals) hold no guarded value, even
+    when they look like e-mails: a demo warehouse can be built in a guarded kernel."""
+    name = f"demo_{uuid.uuid4().hex[:8]}.duckdb"
+    k.ok(f"o = duckdb.connect({name!r})\n"
+         "o.execute(\"CREATE TABLE people AS SELECT range AS id, 'person' || range || "
+         "'@example.org' AS email FROM range(100)\")\n"
+         "o.execute(\"INSERT INTO people VALUES (100, 'someone.new@example.org')\")\n"
+         "o.execute('CREATE TABLE copy AS SELECT * FROM people')\no.close()")
+    tables = _tables(k.workdir / name)
+    assert len(tables["people"]) == 101 and len(tables["copy"]) == 101
+    assert (100, "someone.new@example.org") in tables["people"]
+
+
+def test_values_hidden_after_plain_rows_are_found(k: Kernel) -> None:
+    """A frame whose first rows are plain and whose e-mails come after them (no lineage: built
+    from lists) is refused: rows are also drawn at random from the whole source."""
+    name = f"hidden_{uuid.uuid4().hex[:8]}.duckdb"
+    k.blocked(f"o = duckdb.connect({name!r})\n"
+              "x = pd.DataFrame({'v': ['Paris'] * 3000 + df.email.tolist()})\n"
+              "o.execute('CREATE TABLE t AS SELECT v FROM x')", "exfiltration")
+    k.ok("o.close()")
+    _no_raw(_tables(k.workdir / name))
