@@ -7,7 +7,7 @@ it. The guarded side first knows 10,000 values of a sensitive column, so every s
   sensitive columns (not foreign: only the statement's classification is added);
 - ``ctas_scratch_10k``: ``CREATE TABLE … AS SELECT id, city FROM frame`` (10,000 rows) into a
   new file (its source query is run once more and scanned);
-- ``executemany_scratch_1k``: 1,000 bound rows into that file (the values are scanned);
+- ``executemany_scratch_100``: 100 bound rows into that file (the values are scanned);
 - ``copy_100k``: ``COPY (SELECT id, city …) TO 'x.csv'`` of 100,000 rows (scanned once more).
 
 Each round starts two fresh processes, one with and one without the guard, alternating; the
@@ -24,25 +24,30 @@ import tempfile
 
 from alternate import medians
 
-SETUP = """
-import duckdb, time, pandas as pd
+WAREHOUSE = """
+import duckdb
 w = duckdb.connect('wh.duckdb')
 w.execute("CREATE TABLE customers AS SELECT range AS id, 'user' || range || '@example.com' AS "
           "email, 'Paris' AS city FROM range(100000)")
 w.execute("CREATE TABLE t (id BIGINT, city VARCHAR)")
+w.close()
+"""
+SETUP = """
+import duckdb, time, pandas as pd
+w = duckdb.connect('wh.duckdb')
 o = duckdb.connect('scratch.duckdb')
 o.execute("CREATE TABLE m (id BIGINT, city VARCHAR)")
 frame = pd.DataFrame({'id': range(10_000), 'city': ['Paris', 'Lyon'] * 5_000})
-rows = [[i, 'Nice'] for i in range(1_000)]
+rows = [[i, 'Nice'] for i in range(100)]
 """
 
 WORKLOADS = {
     "insert_warehouse": "w.execute('INSERT INTO t VALUES (?, ?)', [1, 'Paris'])",
     "ctas_scratch_10k": "o.execute(f'CREATE TABLE c{_} AS SELECT id, city FROM frame')",
-    "executemany_scratch_1k": "o.executemany('INSERT INTO m VALUES (?, ?)', rows)",
+    "executemany_scratch_100": "o.executemany('INSERT INTO m VALUES (?, ?)', rows)",
     "copy_100k": "w.execute(\"COPY (SELECT id, city FROM customers) TO 'x.csv'\")",
 }
-LOOPS = 12
+LOOPS = 8
 
 
 def child(guarded: bool) -> None:
@@ -55,9 +60,10 @@ def child(guarded: bool) -> None:
     cfg = Config()
     cfg.HistoryManager.enabled = False
     ip = InteractiveShell.instance(config=cfg)
+    assert ip.run_cell(WAREHOUSE).success   # made before the guard, as a warehouse is
     if guarded:
         assert ip.run_cell("%load_ext jupyter_guard").success
-    res = ip.run_cell(SETUP)   # the warehouse is made before any value is known
+    res = ip.run_cell(SETUP)
     assert res.success, res.error_in_exec
     if guarded:
         from jupyter_guard.hooks import exits

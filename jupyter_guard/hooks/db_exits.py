@@ -11,8 +11,8 @@ policy's names. A database that already held sensitive columns (the warehouse it
 second connection) may receive them back: the same policy governs it.
 
 What is checked is the data, by effect: the values bound to the statement, its literal text,
-and the rows its source query yields (run once more by the guard: its first ``HEAD_ROWS``
-rows and ``SAMPLE_ROWS`` drawn at random), with
+and the rows its source query yields (run once more by the guard: ``SAMPLE_ROWS`` of them
+drawn at random), with
 the same check as a file write (known values read from sensitive columns, then the detectors);
 and the frames it reads by name, whose columns lineage marks sensitive (``df_lineage``). A hit
 is refused as ``exfiltration`` before the statement runs. Aggregates and plain columns pass.
@@ -27,8 +27,7 @@ from typing import Any
 from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.state import Busy, busy
 
-HEAD_ROWS = 1_000      # rows scanned from the start of a source query, and as many again
-SAMPLE_ROWS = 1_000    # drawn at random from all of it (values hidden after plain rows)
+SAMPLE_ROWS = 2_000    # rows of a source query scanned: all of them, or as many drawn at random
 _WRITES = re.compile(r"\b(?:insert|create|update|merge|replace|copy)\b", re.I)
 _ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
 # raw connection -> the path of its database if foreign, else ''
@@ -149,18 +148,16 @@ def _check_copy(guard: Any, raw: Any, q: str) -> None:
 
 def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
                detectors: bool = True) -> None:
-    """Run ``source`` as the user would (replacement scans see the caller's frames), scan its
-    first ``HEAD_ROWS`` rows and ``SAMPLE_ROWS`` drawn at random from all of them (known values,
+    """Run ``source`` as the user would (replacement scans see the caller's frames), scan
+    ``SAMPLE_ROWS`` of its rows drawn at random (all of them when there are fewer; known values,
     and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
-    to ``dest``."""
+    to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB."""
     from jupyter_guard.duck import as_caller
 
     with Busy():
         try:
-            rows = as_caller(raw.sql, source).limit(HEAD_ROWS).fetchall()
-            if len(rows) == HEAD_ROWS:   # more than the head: a random draw from all of them
-                rows += as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
-                                  f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
+            rows = as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
+                             f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
         except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
             # reports the user's own statement, and the lineage rules already judged it
             return
@@ -193,12 +190,14 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
     names = {t.name for t in source.find_all(exp.Table)}
     cols, star = _shown(source)
     scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    python = False   # a name DuckDB may read from a Python object (a replacement scan)
     for n in names:
         obj = scope.get(n)
         if obj is not None and hasattr(obj, "columns"):
+            python = True
             _check_frame(guard, obj, None if star else cols, dest)
     _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
-               "a write of rows into", detectors=not _inside(raw, names))
+               "a write of rows into", detectors=python or not _inside(raw, names))
 
 
 def _inside(raw: Any, names: set[str]) -> bool:
@@ -257,11 +256,8 @@ def _check_frame(guard: Any, frame: Any, cols: set[str] | None, dest: str) -> No
 def _scan_frame(frame: Any) -> str:
     with Busy():   # the guard's own to_csv is no export
         try:
-            parts = [frame.head(HEAD_ROWS)]
-            if len(frame) > HEAD_ROWS:   # and a random draw from all of it
-                parts.append(frame.sample(n=SAMPLE_ROWS) if len(frame) > SAMPLE_ROWS else frame)
-            text = "\n".join(p.to_csv(index=False) if hasattr(p, "to_csv") else str(p)
-                              for p in parts)
+            part = frame.sample(n=SAMPLE_ROWS) if len(frame) > SAMPLE_ROWS else frame
+            text = part.to_csv(index=False) if hasattr(part, "to_csv") else str(part)
         except Exception:  # noqa: BLE001 - not a frame DuckDB reads: DuckDB raises when it runs
             return ""
         return exits.scan(text, _settings())
