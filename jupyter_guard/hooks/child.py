@@ -210,9 +210,10 @@ def own_work(frame: FrameType | None) -> bool:
 
 
 # Events the child judges; everything else returns at once (reads, imports, ...).
-EVENTS = frozenset({"open", "os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree",
-                    "shutil.move", "os.link", "os.symlink", "os.system", "os.exec",
-                    "os.posix_spawn", "os.spawn", "subprocess.Popen", "os.putenv", "os.unsetenv"})
+EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
+                    "os.truncate", "shutil.rmtree", "shutil.move", "os.link", "os.symlink",
+                    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
+                    "os.putenv", "os.unsetenv"})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -252,7 +253,7 @@ def start(env: Mapping[str, str] | None = None) -> None:
             if not (isinstance(path, str) and any(n in path for n in authority)):
                 return
             event = "authority.read"
-        if own_work(getframe(1)):
+        if event != "cpython.run_stdin" and own_work(getframe(1)):   # (no Python frame then)
             return
         handlers()[event](args)
 

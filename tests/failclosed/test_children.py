@@ -262,3 +262,61 @@ def test_children_get_the_policy_reloaded_after_load(work_root: Path):
     finally:
         k.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+# A Python program read from standard input is not on the command line the kernel judges: the
+# child reads it first, judges it as ``python -c`` would be, and hands the same bytes to Python.
+DROP = "import duckdb; duckdb.connect('stdin_wh.duckdb').execute('DROP TABLE orders')"
+STDIN_REFUSED = [
+    pytest.param(f"import subprocess, sys\nr = subprocess.run([sys.executable, '-'], input={DROP!r},"
+                 " capture_output=True, text=True)\nprint(r.returncode, r.stderr)", id="dash"),
+    pytest.param(f"import subprocess, sys\nr = subprocess.run([sys.executable], input={DROP!r}, "
+                 "capture_output=True, text=True)\nprint(r.returncode, r.stderr)", id="no-args"),
+    pytest.param(f'!echo "{DROP}" | python', id="piped"),
+    pytest.param(f"open('drop_prog.txt', 'w').write({DROP!r})\n!python - < drop_prog.txt",
+                 id="redirected"),
+]
+STDIN_BENIGN = [
+    pytest.param("import subprocess, sys\nprint(subprocess.run([sys.executable, '-'], "
+                 "input='print(6 * 7)', capture_output=True, text=True).stdout)", "42", id="dash"),
+    pytest.param('!echo "print(5 * 5)" | python', "25", id="piped"),
+    pytest.param("import subprocess, sys\nprint(subprocess.run([sys.executable, '-'], input="
+                 "\"import duckdb; print(duckdb.connect('stdin_wh.duckdb', read_only=True)"
+                 ".execute('SELECT count(*) FROM orders').fetchone()[0])\", capture_output=True, "
+                 "text=True).stdout)", "3", id="reads-the-table"),
+]
+
+
+def _stdin_wh(d: Path) -> Path:
+    db = d / "stdin_wh.duckdb"
+    if not db.exists():
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE orders AS SELECT range AS id FROM range(3)")
+        con.close()
+    return db
+
+
+def _orders(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM orders").fetchone()[0])
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("code", STDIN_REFUSED)
+def test_a_program_on_standard_input_is_judged_before_it_runs(kd: tuple[Kernel, Path], code: str):
+    k, d = kd
+    db = _stdin_wh(d)
+    r = k.run(code)
+    assert _orders(db) == 3, r.text
+    assert "Blocked by jupyter_guard [destructive-ddl]" in r.text, r.text
+
+
+@pytest.mark.parametrize("code,expected", STDIN_BENIGN)
+def test_a_plain_program_on_standard_input_runs(kd: tuple[Kernel, Path], code: str, expected: str):
+    k, d = kd
+    _stdin_wh(d)
+    r = k.run(code)
+    assert r.status == "ok" and expected in r.text, r.text
+    assert "Blocked" not in r.text
