@@ -188,14 +188,13 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
 
     frame = _caller()
     names = {t.name for t in source.find_all(exp.Table)}
-    cols, star = _shown(source)
     scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
-    python = False   # a name DuckDB may read from a Python object (a replacement scan)
-    for n in names:
-        obj = scope.get(n)
-        if obj is not None and hasattr(obj, "columns"):
-            python = True
-            _check_frame(guard, obj, None if star else cols, dest)
+    # names DuckDB may read from a Python object (a replacement scan)
+    found = {n: scope[n] for n in names if hasattr(scope.get(n), "columns")}
+    cols, star = _shown(source, set(found))
+    for obj in found.values():
+        _check_frame(guard, obj, None if star else cols, dest)
+    python = bool(found)
     _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
                "a write of rows into", detectors=python or not _inside(raw, names))
 
@@ -218,18 +217,24 @@ def _inside(raw: Any, names: set[str]) -> bool:
     return named <= stored
 
 
-def _shown(source: Any) -> tuple[set[str], bool]:
+def _shown(source: Any, frames: set[str]) -> tuple[set[str], bool]:
     """The columns the projections of ``source`` carry out as values (not those only counted or
-    summed by an aggregate), and whether one of them is a ``*``."""
+    summed by an aggregate), and whether one of them is a ``*`` over one of the ``frames``."""
     from sqlglot import exp
 
     cols: set[str] = set()
     star = False
     for sel in source.find_all(exp.Select):
+        frm = sel.args.get("from_")
+        tables = [frm.this] if frm is not None else []
+        tables += [j.this for j in sel.args.get("joins") or []]
         for e in sel.expressions:
             if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and
                                            isinstance(e.this, exp.Star)):
-                star = True
+                # every column of a frame read here (a subquery's or a CTE's ``*`` is its
+                # own projections, counted where they are)
+                star = star or any(isinstance(t, exp.Table) and t.name in frames
+                                   for t in tables)
                 continue
             for c in e.find_all(exp.Column):
                 if c.find_ancestor(exp.AggFunc) is None:

@@ -75,6 +75,12 @@ ATTACKS = [
                  id="insert-select-union"),
     pytest.param("duckdb.execute('CREATE TABLE t AS SELECT email FROM df', connection=o)",
                  id="module-function-connection"),
+    pytest.param("o.from_df(df).create('t')", id="relation-from_df-create"),
+    pytest.param("o.execute('CREATE TABLE t (a VARCHAR)')\n"
+                 "o.sql('SELECT email FROM df').insert_into('t')", id="relation-insert_into"),
+    pytest.param("o.sql('SELECT ssn FROM df').to_table('t')", id="relation-to_table"),
+    pytest.param("o.execute('CREATE TABLE t (a VARCHAR)')\no.table('t').insert([df.email[0]])",
+                 id="relation-insert-row"),
 ]
 
 
@@ -96,11 +102,12 @@ def test_aggregates_and_plain_columns_go_into_a_scratch_file(k: Kernel) -> None:
          "o.execute('CREATE TABLE ids AS SELECT id, city FROM df')\n"
          "o.executemany('INSERT INTO ids VALUES (?, ?)', [[90001, 'Paris'], [90002, 'Nice']])\n"
          "o.append('ids', df[['id', 'city']].head(3))\n"
+         "o.sql('SELECT id, city FROM df WHERE id < 10').insert_into('ids')\n"
          "o.close()")
     tables = _tables(k.workdir / name)
     assert sum(n for _, n, _ in tables["per_city"]) == 5000
     assert sum(p for _, _, p in tables["per_city"]) == 5000
-    assert len(tables["ids"]) == 5000 + 2 + 3
+    assert len(tables["ids"]) == 5000 + 2 + 3 + 10
     assert (90002, "Nice") in tables["ids"]
 
 
