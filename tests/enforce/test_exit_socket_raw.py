@@ -147,3 +147,25 @@ def test_a_socketpair_carries_no_sensitive_value_and_plain_data_intact(k: Kernel
                "got = b''\nwhile len(got) < min(len(P), 60000):\n    got += b.recv(65536)\n"
                "print(got == P[:60000])\na.close()\nb.close()")
     assert out.text.strip() == "True"
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param(LIB + "super(socket.socket, c.sock).sendall(D.encode())", id="super-two-args"),
+    pytest.param(LIB + "socket.socket.__mro__[1].sendall(c.sock, D.encode())", id="mro"),
+    pytest.param("from socket import socket as S\n" + LIB + "S.__base__.sendall(c.sock, D.encode())",
+                 id="base-of-an-alias"),
+])
+def test_the_raw_type_named_through_the_class_hierarchy_is_refused(k: Kernel, rec: Recorder,
+                                                                  code: str) -> None:
+    k.blocked(f"P = {rec.port}\nD = '\\n'.join(df.email.tolist())\n{code}", "self-protection")
+    _no_raw(_settled(rec))
+    k.ok("try:\n    c.close()\nexcept NameError:\n    pass")
+
+
+def test_a_socket_subclass_with_plain_super_still_sends(k: Kernel, rec: Recorder) -> None:
+    k.ok(f"class Mine(socket.socket):\n    def sendall(self, data):\n"
+         f"        return super().sendall(data)\n"
+         f"c = http.client.HTTPConnection('127.0.0.1', {rec.port})\nc.connect()\n"
+         "m = Mine(fileno=os.dup(c.sock.fileno()))\nm.sendall(b'plain city data\\n')\n"
+         "m.close()\nc.close()")
+    assert _settled(rec, 16) == b"plain city data\n"
