@@ -146,8 +146,9 @@ SAMPLES = 8
 
 def dense(data: Any, det: Detector) -> bool:
     """Whether ``det`` has more than ``FEW`` candidates in each of ``SAMPLES`` chunks spread over
-    a long text (``data``: the text, or its bytes if ASCII; then one precise pass over all of it costs less than confirming candidates
-    one by one; where they are few, RE2 skips the text between them)."""
+    a long text (``data``: the text, or its bytes if ASCII). Then one precise pass over all of
+    it costs less than confirming candidates one by one; where they are few, RE2 skips the
+    text between them."""
     n = len(data)
     step = max(CHUNK, n // SAMPLES)
     for lo in range(0, max(n - CHUNK, 0) + 1, step):

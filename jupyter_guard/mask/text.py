@@ -16,9 +16,9 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
+from . import bulk
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .normalize import Normalized, normalize
-from . import bulk
 from .scan import RE2_MIN, Span, alone, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
 
