@@ -10,7 +10,8 @@ import random
 import pytest
 
 from jupyter_guard.mask import bulk, scan
-from jupyter_guard.mask.detect import DETECTORS, _card_ok, _iban_ok, _phone_ok
+from jupyter_guard.mask.detect import _IBAN_DIGITS as _LETTERS
+from jupyter_guard.mask.detect import DETECTORS, _card_ok, _phone_ok
 from jupyter_guard.mask.patterns import IBAN_LENGTHS
 from jupyter_guard.mask.text import ALONE_MIN, MaskSettings, mask_text
 
@@ -35,7 +36,7 @@ def _iban(rng: random.Random) -> str:
     cc = rng.choice([*IBAN_LENGTHS, "XX"])
     n = IBAN_LENGTHS.get(cc, 20) + rng.choice([0, 0, 0, 1, -1])
     body = "".join(rng.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n - 4))
-    check = 98 - int((body + cc + "00").translate(bulk._IBAN_DIGITS)) % 97
+    check = 98 - int((body + cc + "00").translate(_LETTERS)) % 97
     v = cc + f"{check if rng.random() < 0.5 else rng.randrange(100):02d}" + body
     return " ".join(v[i:i + 4] for i in range(0, len(v), 4)) if rng.random() < 0.5 else v
 
@@ -52,9 +53,6 @@ def test_bulk_validators_agree_with_the_validators() -> None:
     cards += [f"{i:04d} 1111 1111 1111" for i in range(10_000)]  # every network prefix
     assert bulk.cards_ok(cards) == [_card_ok(v) for v in cards]
     assert any(bulk.cards_ok(cards)) and not all(bulk.cards_ok(cards))
-    ibans = [_iban(rng) for _ in range(20_000)]
-    assert bulk.ibans_ok(ibans) == [_iban_ok(v) for v in ibans]
-    assert any(bulk.ibans_ok(ibans)) and not all(bulk.ibans_ok(ibans))
     phones = [_phone(rng) for _ in range(20_000)]
     assert bulk.phones_ok(phones) == [_phone_ok(v) for v in phones]
 
