@@ -19,7 +19,7 @@ import stat
 import sys
 from typing import Any
 
-from jupyter_guard.hooks import exit_socket
+from jupyter_guard.hooks import exit_socket, exits
 from jupyter_guard.hooks.state import busy
 
 PIECE = 1 << 20
@@ -93,7 +93,7 @@ def _checked_type(rt: Any, real: Any) -> type:
 
 def _sendfile(rt: Any, orig: Any) -> Any:
     def sendfile(out_fd: int, in_fd: int, offset: Any, count: int, *args: Any, **kw: Any) -> int:
-        if busy() or not exit_socket.exits.known or not rt.user_stack(sys._getframe(1)):
+        if busy() or not exits.known or not rt.user_stack(sys._getframe(1)):
             return int(orig(out_fd, in_fd, offset, count, *args, **kw))
         count = min(int(count), PIECE) if count else PIECE
         _judge(rt, out_fd, _read(in_fd, offset, count))
