@@ -44,6 +44,10 @@ _SUBMITTERS = frozenset(
         "create_task",
     }
 )
+# the socket classes whose sends the guard checks: their C base reached past them sends unchecked
+_SOCKET_TYPES = frozenset({"socket.socket", "socket.SocketType", "_socket.socket",
+                           "_socket.SocketType", "ssl.SSLSocket"})
+_HIERARCHY = frozenset({"__base__", "__bases__", "__mro__", "mro"})
 _GUARD_ATTRS = frozenset(
     {
         "ast_transformers",
@@ -307,6 +311,9 @@ class _Walker:
                 deleting=name == "delattr",
                 attr=string_of(node.args[1], self.scope) if len(node.args) > 1 else None,
             )
+        if name in ("super", "builtins.super") and len(node.args) == 2 and \
+                dotted(node.args[0], self.scope) in _SOCKET_TYPES:
+            self._tamper("reaches the raw socket type past the guard's checked sends", node)
         text = ast.unparse(node.func)
         method = text.rsplit(".", 1)[-1]
         if name.startswith("jupyter_guard.") and method in _MUTATORS:
@@ -336,6 +343,9 @@ class _Walker:
         elif isinstance(node, ast.Attribute) and node.attr == "__dict__" and \
                 dotted(node.value, self.scope).startswith("jupyter_guard"):
             why = "reaches the guard's own variables"
+        elif isinstance(node, ast.Attribute) and node.attr in _HIERARCHY and \
+                dotted(node.value, self.scope) in _SOCKET_TYPES:
+            why = "reaches the raw socket type past the guard's checked sends"
         if why:
             self._tamper(why, node)
 

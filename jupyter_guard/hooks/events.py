@@ -17,7 +17,14 @@ from typing import Any
 
 from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
-from jupyter_guard.hooks import exit_files, exit_net, exit_socket, lazy
+from jupyter_guard.hooks import (
+    exit_files,
+    exit_net,
+    exit_polars,
+    exit_socket,
+    exit_socket_raw,
+    lazy,
+)
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy, busy
@@ -103,6 +110,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
     lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
         rt, m, PATCHED, MODULE_PATCHED))
     exit_socket.install(rt, PATCHED)
+    exit_socket_raw.install(rt, MODULE_PATCHED)
+    lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
     lazy.when_imported("ssl", lambda m: exit_socket.install_ssl(rt, m, PATCHED))
     lazy.when_imported("multiprocessing.connection", lambda m: exit_socket.install_listener(
         rt, m, PATCHED))

@@ -24,6 +24,7 @@ scanned twice.
 """
 from __future__ import annotations
 
+import os
 import socket
 import weakref
 from typing import Any
@@ -35,14 +36,19 @@ from jupyter_guard.hooks.state import busy
 TAIL = 256
 PIECE = 1 << 16
 _IP = (socket.AF_INET, socket.AF_INET6)
+_UNIX = getattr(socket, "AF_UNIX", None)
 # socket -> [peer host ('' for sockets that are not TCP/UDP over IP), bytes last sent,
 #            bytes the HTTP layer judged that it has not sent yet]
 _seen: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 
 
 def _host(sock: Any) -> str | None:
-    """The peer's address ('' when the socket is not IP; None while it has no peer)."""
+    """The peer's address (``unix:<path>`` for a Unix-domain socket, '' when the socket is
+    neither; None while it has no peer)."""
     try:
+        if sock.family == _UNIX:   # a local process: no policy allows it by address
+            peer = sock.getpeername()
+            return f"unix:{os.fsdecode(peer) if peer else 'socketpair'}"
         if sock.family not in _IP:
             return ""
         host = str(sock.getpeername()[0]).lower()

@@ -76,10 +76,12 @@ def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:
 def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, Any], Any]) -> Any:
     from jupyter_guard.connections import duckdb_classify
     from jupyter_guard.guard import effect, effect_run
+    from jupyter_guard.hooks import db_exits
     from jupyter_guard.hooks.sinks import check_sql, refused
     from jupyter_guard.hooks.state import Busy
 
     check_sql(guard, Conn(con, "duckdb", "duckdb"), sql, values)
+    db_exits.check_write(guard, con, sql, [values] if values else None)   # into another file
     pieces = duckdb_classify(sql)
     if len(pieces) != 1:
         return send(sql, values)

@@ -19,7 +19,7 @@ from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import result_taint, udf_taint
+from jupyter_guard.hooks import db_exits, result_taint, udf_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 log = logging.getLogger("jupyter_guard")
@@ -156,6 +156,8 @@ class GuardedConnection:
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
         self._check(query, parameters)
+        db_exits.check_write(self._jg_guard, self._jg_con, query,
+                             [parameters] if parameters else None)
         if parameters:
             _bound(self._jg_con, query, [parameters])
         result_taint.note(self._jg_con, query)
@@ -177,6 +179,7 @@ class GuardedConnection:
         result_taint.note(self._jg_con, None)
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
+        db_exits.check_write(self._jg_guard, self._jg_con, query, sets)
         _bound(self._jg_con, query, sets)
         if not args and not kw and _measured(self._jg_guard, query):
             _run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
@@ -186,6 +189,8 @@ class GuardedConnection:
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)
         self._check(query, kw.get("params"))
+        params = kw.get("params")
+        db_exits.check_write(self._jg_guard, self._jg_con, query, [params] if params else None)
         if not args and set(kw) <= {"params"} and _measured(self._jg_guard, query):
             out = _run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
             if isinstance(out, int):
@@ -237,6 +242,8 @@ class GuardedConnection:
             kept = _PENDING.get(id(self._jg_con))   # a pending DML count is put back first
             return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
                                else self._jg_con.create_function)
+        if name == "append":   # a frame's rows into a table: judged like an INSERT of them
+            return db_exits.guarded_append(self._jg_guard, self._jg_con, self)
         if _PENDING:
             kept = _PENDING.get(id(self._jg_con))
             if kept is not None:

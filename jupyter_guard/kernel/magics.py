@@ -142,6 +142,10 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
     if v.refuses:
         raise refuse(g, judgement, kind="sql", code=text, cell_id=cell_id,
                      execution_count=execution_count)
+    if conn.native_duckdb:   # rows written into another database file or by COPY: their data
+        from jupyter_guard.hooks import db_exits
+
+        db_exits.check_write(g, conn.raw, text, [params] if params else None)
     event_id = g.begin(kind="sql", code=text, judgement=judgement, cell_id=cell_id,
                        execution_count=execution_count)
     start = time.perf_counter()

@@ -16,9 +16,10 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
+from . import bulk
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .normalize import Normalized, normalize
-from .scan import RE2_MIN, Span, scan
+from .scan import RE2_MIN, Span, alone, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
 
 COLUMN_THRESHOLD = 0.5
@@ -119,9 +120,11 @@ KNOWN: list[Callable[[str], list[Span]]] = []
 looks for values read out of sensitive columns); empty: detectors only."""
 
 
-def _norm_spans(text: str, settings: MaskSettings) -> tuple[Normalized, list[Span]]:
-    """Spans in the normalised text, non-overlapping, earliest and longest first."""
-    norm = normalize(text)
+def _norm_spans(text: str, settings: MaskSettings,
+                norm: Normalized | None = None) -> tuple[Normalized, list[Span]]:
+    """Spans in the normalised text (``norm``, if given), non-overlapping, earliest and longest
+    first."""
+    norm = normalize(text) if norm is None else norm
     known = [s for find in KNOWN for s in find(norm.text)]
     if not known and len(norm.text) < RE2_MIN and not hinted(norm.text):
         return norm, []
@@ -179,7 +182,13 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     """Mask every detected value in free text (all enabled detectors)."""
     if not settings.active or not text:
         return text
-    norm, spans = _norm_spans(text, settings)
+    norm = normalize(text)
+    if len(text) >= ALONE_MIN and norm.text is text and not KNOWN:
+        det = alone(text, settings.enabled)
+        masked = None if det is None else bulk.mask_alone(det, text, settings)
+        if masked is not None:
+            return masked
+    norm, spans = _norm_spans(text, settings, norm)
     if not spans:
         return text
     if norm.text is text:
@@ -193,6 +202,12 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         pos = y
     out.append(text[pos:])
     return "".join(out)
+
+
+ALONE_MIN = 1 << 16
+"""Texts at least this long (and needing no normalising) are first asked whether one kind of
+value is alone and dense in them (a column printed whole): then its values are masked from one
+``split`` pass (no spans to resolve, no offsets)."""
 
 
 def mask_spans(text: str, spans: list[Span], settings: MaskSettings, end: int | None = None) -> str:

@@ -1,0 +1,268 @@
+"""Database files as exits: sensitive values written through a connection into a DuckDB file
+that holds no sensitive column.
+
+``duckdb.connect('mine.duckdb')`` and then ``CREATE TABLE t AS SELECT * FROM df`` (a frame read
+from a guarded result, by replacement scan or ``register``), ``INSERT … VALUES (?, ?)`` or
+``executemany`` with fetched values, or ``append('t', df)``, copy the values into a file
+DuckDB writes from native code: no byte of it passes the file exits. So a statement that puts
+rows into a table is checked first when its connection's database is *foreign*: a file
+(not ``:memory:``) in which, when this process first opened it, no column was sensitive by the
+policy's names. A database that already held sensitive columns (the warehouse itself, through a
+second connection) may receive them back: the same policy governs it.
+
+What is checked is the data, by effect: the values bound to the statement, its literal text,
+and the rows its source query yields (run once more by the guard: ``SAMPLE_ROWS`` of them
+drawn at random), with
+the same check as a file write (known values read from sensitive columns, then the detectors);
+and the frames it reads by name, whose columns lineage marks sensitive (``df_lineage``). A hit
+is refused as ``exfiltration`` before the statement runs. Aggregates and plain columns pass.
+"""
+from __future__ import annotations
+
+import os
+import re
+import weakref
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import Busy, busy
+
+SAMPLE_ROWS = 2_000    # rows of a source query scanned: all of them, or as many drawn at random
+_WRITES = re.compile(r"\b(?:insert|create|update|merge|replace|copy)\b", re.I)
+_ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
+# raw connection -> the path of its database if foreign, else ''
+_DEST: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+# real path -> foreign? (decided when this process first opened the file)
+_FIRST: dict[str, bool] = {}
+
+
+def destination(guard: Any, raw: Any) -> str:
+    """The file ``raw``'s statements write into when it is foreign ('' when it is not)."""
+    try:
+        return _DEST[raw]
+    except (KeyError, TypeError):
+        pass
+    with Busy():
+        cur = raw.cursor()   # the user's pending result on ``raw`` stays as it was
+        try:
+            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                               "current_database()").fetchone()[0] or ""
+            real = os.path.realpath(path) if path and path != ":memory:" else ""
+            if real and real not in _FIRST:
+                cols = cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
+                                   "database_name = current_database() AND NOT internal").fetchall()
+                _FIRST[real] = not any(guard.policy.is_sensitive_column(f"{t}.{c}")
+                                       for t, c in cols)
+        finally:
+            cur.close()
+    dest = real if real and _FIRST[real] else ""
+    try:
+        _DEST[raw] = dest
+    except TypeError:   # not weak-referenceable: looked up again next time
+        pass
+    return dest
+
+
+def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None = None) -> None:
+    """Refuse (``exfiltration``) a statement that writes sensitive values into a foreign file."""
+    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+        return
+    from jupyter_guard.connections import duckdb_classify
+
+    try:
+        typed = duckdb_classify(query)
+    except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: DuckDB raises the same error when it runs
+        return
+    for t, q in typed:
+        if t == "COPY":
+            _check_copy(guard, raw, q)
+    pieces = [q for t, q in typed if t in _ROW_TYPES]
+    if not pieces:
+        return
+    dest = destination(guard, raw)
+    if not dest:
+        return
+    settings = _settings()
+    if param_sets:
+        from jupyter_guard.hooks.bound_taint import _text
+
+        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
+                                                p if isinstance(p, (list, tuple)) else [p]))
+        _refuse_if(guard, exits.scan(_text(flat), settings), dest, "bound values")
+    for q in pieces:   # literals typed into the SQL are no guarded data: known values only
+        _refuse_if(guard, exits._known(q), dest, "the statement's values")
+        _check_source(guard, raw, q, dest)
+
+
+def guarded_append(guard: Any, raw: Any, proxy: Any) -> Any:
+    """``con.append('t', df)``: the frame's rows go into ``t`` of ``raw``'s database (the
+    guarded ``proxy`` is returned where DuckDB returns the connection)."""
+    orig = raw.append
+
+    def append(table_name: Any, df: Any, *args: Any, **kw: Any) -> Any:
+        dest = "" if busy() else destination(guard, raw)
+        if dest:
+            _check_frame(guard, df, None, dest)
+            _refuse_if(guard, _scan_frame(df), dest, "the appended frame")
+        out = orig(table_name, df, *args, **kw)
+        return proxy if out is raw else out
+    append.__doc__ = orig.__doc__
+    return append
+
+
+def _settings() -> Any:
+    from jupyter_guard.hooks.exit_files import FX
+
+    if FX is not None:
+        return FX.exports.settings()
+    from jupyter_guard.mask.text import MaskSettings
+
+    return MaskSettings()
+
+
+def _refuse_if(guard: Any, kind: str, dest: str, what: str) -> None:
+    if kind:
+        from jupyter_guard.hooks.exit_files import FX
+
+        exits.refuse(guard, FX.rt if FX is not None else None, kind,
+                     f"database file {dest}", f"a write of {what} into")
+
+
+def _check_copy(guard: Any, raw: Any, q: str) -> None:
+    """``COPY … TO``: the rows it writes, when lineage found nothing sensitive in them (a
+    table another process made with a renamed sensitive column has no lineage here)."""
+    from sqlglot import exp
+
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(q)
+    if not isinstance(tree, exp.Copy) or tree.args.get("kind") or tree.this is None:
+        return   # COPY … FROM reads a file into the database
+    files = tree.args.get("files") or []
+    dest = files[0].name if files and isinstance(files[0], exp.Expr) else "a file"
+    src = tree.this
+    source = f"SELECT * FROM {src.sql(dialect='duckdb')}" if isinstance(src, exp.Table) \
+        else src.unnest().sql(dialect="duckdb")
+    _scan_rows(guard, raw, source, dest, "COPY")
+
+
+def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
+               detectors: bool = True) -> None:
+    """Run ``source`` as the user would (replacement scans see the caller's frames), scan
+    ``SAMPLE_ROWS`` of its rows drawn at random (all of them when there are fewer; known values,
+    and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
+    to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB."""
+    from jupyter_guard.duck import as_caller
+
+    with Busy():
+        try:
+            rows = as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
+                             f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
+        except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
+            # reports the user's own statement, and the lineage rules already judged it
+            return
+        text = "\n".join("\t".join(map(str, r)) for r in rows)
+        kind = exits.scan(text, _settings()) if detectors else exits._known(text)
+    if kind:
+        from jupyter_guard.hooks.exit_files import FX
+
+        exits.refuse(guard, FX.rt if FX is not None else None, kind, dest, how)
+
+
+def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
+    """The rows the source query of ``CREATE … AS`` / ``INSERT … SELECT`` yields, and the
+    frames it reads by name. Rows made inside the database (its own tables and views, table
+    functions such as ``range`` or ``read_csv`` of a file already on disk) are checked for known
+    values only; rows from Python objects (frames, registered views) with the detectors too."""
+    from sqlglot import exp
+
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(q)
+    if tree is None:
+        return   # unparsed: its literal text was scanned; rows from frames are judged below
+    source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else None
+    if source is None or isinstance(source, exp.Values):
+        return
+    from jupyter_guard.duck import _caller
+
+    frame = _caller()
+    names = {t.name for t in source.find_all(exp.Table)}
+    scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    # names DuckDB may read from a Python object (a replacement scan)
+    found = {n: scope[n] for n in names if hasattr(scope.get(n), "columns")}
+    cols, star = _shown(source, set(found))
+    for obj in found.values():
+        _check_frame(guard, obj, None if star else cols, dest)
+    python = bool(found)
+    _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
+               "a write of rows into", detectors=python or not _inside(raw, names))
+
+
+def _inside(raw: Any, names: set[str]) -> bool:
+    """Every named source is a table or view stored in the database (not a temporary view such
+    as a registered frame, not a Python object found by replacement scan)."""
+    named = {n.lower() for n in names if n}
+    if not named:
+        return True
+    with Busy():
+        cur = raw.cursor()
+        try:
+            stored = {str(r[0]).lower() for r in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary UNION ALL "
+                "SELECT view_name FROM duckdb_views() WHERE NOT temporary AND NOT internal"
+            ).fetchall()}
+        finally:
+            cur.close()
+    return named <= stored
+
+
+def _shown(source: Any, frames: set[str]) -> tuple[set[str], bool]:
+    """The columns the projections of ``source`` carry out as values (not those only counted or
+    summed by an aggregate), and whether one of them is a ``*`` over one of the ``frames``."""
+    from sqlglot import exp
+
+    cols: set[str] = set()
+    star = False
+    for sel in source.find_all(exp.Select):
+        frm = sel.args.get("from_")
+        tables = [frm.this] if frm is not None else []
+        tables += [j.this for j in sel.args.get("joins") or []]
+        for e in sel.expressions:
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and
+                                           isinstance(e.this, exp.Star)):
+                # every column of a frame read here (a subquery's or a CTE's ``*`` is its
+                # own projections, counted where they are)
+                star = star or any(isinstance(t, exp.Table) and t.name in frames
+                                   for t in tables)
+                continue
+            for c in e.find_all(exp.Column):
+                if c.find_ancestor(exp.AggFunc) is None:
+                    cols.add(c.name.lower())
+    return cols, star
+
+
+def _check_frame(guard: Any, frame: Any, cols: set[str] | None, dest: str) -> None:
+    """A frame whose columns lineage marks sensitive (renamed or derived from one)."""
+    from jupyter_guard.hooks.df_lineage import origins
+
+    try:
+        present = {str(c) for c in frame.columns}
+    except TypeError:   # columns that do not list: every mark counts
+        present = None
+    marked = {str(c) for c, o in origins(frame).items()
+              if o and (present is None or str(c) in present)}
+    hit = sorted(c for c in marked if cols is None or c.lower() in cols)
+    if hit:
+        _refuse_if(guard, f"{', '.join(hit[:5])} (from sensitive columns)",
+                   dest, "a frame")
+
+
+def _scan_frame(frame: Any) -> str:
+    with Busy():   # the guard's own to_csv is no export
+        try:
+            part = frame.sample(n=SAMPLE_ROWS) if len(frame) > SAMPLE_ROWS else frame
+            text = part.to_csv(index=False) if hasattr(part, "to_csv") else str(part)
+        except Exception:  # noqa: BLE001 - not a frame DuckDB reads: DuckDB raises when it runs
+            return ""
+        return exits.scan(text, _settings())

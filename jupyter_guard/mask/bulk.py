@@ -1,0 +1,184 @@
+"""Dense runs of values in bulk: one C-level ``split`` finds every match of a detector, its
+validator runs over all of them at once (numpy for the checksums), and offsets come from the
+pieces' lengths, so no Python code runs per match. The result equals ``Detector.spans_in``
+(a test compares them); where it could differ (a key word names the value, a rejected match
+may hide a value inside it, a match at the run's first character) that path is used instead.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable
+from itertools import accumulate, compress
+from typing import Any
+
+from .detect import _CARD_PREFIX, Detector, _card_ok, _phone_ok
+from .patterns import FLAGS, compile_precise
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
+
+Spans = list[tuple[int, int]]
+Pieces = tuple[int, list[str], list[str], list[bool] | None]
+
+LAST4 = frozenset({"ssn", "phone", "card", "iban"})
+"""Values these detectors find never hold an '@' nor surrounding spaces and are at least
+MIN_PARTIAL long, so ``partial_value`` of them is the mask and their last four characters."""
+
+
+@functools.lru_cache(maxsize=32)
+def _splitter(pattern: str) -> re.Pattern[str]:
+    """The pattern with the whole match as group 1 (``split`` then returns every match)."""
+    return compile_precise("(" + pattern + ")")
+
+
+def _numpy() -> Any:
+    import numpy as np  # a pandas dependency; loaded only for text dense with values
+
+    return np
+
+
+@functools.lru_cache(maxsize=1)
+def _card_prefixes() -> Any:
+    """Whether each four-digit start (0000-9999) is a card network's: ``_card_ok``'s prefixes
+    are at most four digits long."""
+    return _numpy().array([_CARD_PREFIX.match(f"{i:04d}") is not None for i in range(10000)])
+
+
+def _digit_rows(strings: list[str]) -> tuple[Any, Any, Any, Any] | None:
+    """ASCII digit strings (not empty) as one array of their digits, each digit's place from
+    the right of its string, each string's first index and length; None if any holds another
+    character."""
+    joined = "".join(strings)
+    if not (joined.isascii() and joined.isdigit()):
+        return None
+    np = _numpy()
+    flat = np.frombuffer(joined.encode("ascii"), dtype=np.uint8) - 48
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    place = np.repeat(ends - 1, lengths) - np.arange(len(flat))
+    return flat, place, starts, lengths
+
+
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def cards_ok(values: list[str]) -> list[bool]:
+    """``_card_ok`` of each value: length 13-19, a network's prefix, the Luhn checksum."""
+    digits = "\n".join(values).replace(" ", "").replace("-", "").split("\n")
+    rows = _digit_rows(digits)
+    if rows is None:
+        return list(map(_card_ok, values))
+    np = _numpy()
+    flat, place, starts, lengths = rows
+    if not (lengths >= 4).all():
+        return list(map(_card_ok, values))
+    summed = np.where(place % 2 == 1, np.asarray(_DOUBLED, dtype=np.uint8)[flat], flat)
+    luhn = np.add.reduceat(summed.astype(np.int64), starts) % 10 == 0
+    first4 = flat[starts[:, None] + np.arange(4)].astype(np.int64) @ np.array([1000, 100, 10, 1])
+    ok = luhn & (lengths >= 13) & (lengths <= 19) & _card_prefixes()[first4]
+    return list(ok.tolist())
+
+
+def phones_ok(values: list[str]) -> list[bool]:
+    """``_phone_ok`` of each value: the US form always; ``+`` forms are counted one by one."""
+    return [v[0] != "+" or _phone_ok(v) for v in values]
+
+
+BULK: dict[Callable[[str], bool], Callable[[list[str]], list[bool]]] = {
+    _card_ok: cards_ok, _phone_ok: phones_ok,
+}
+"""Validators over many values at once, by the validator they stand for (an IBAN's mod 97
+in numpy measured slower than ``int() % 97`` one by one: the others are mapped in C)."""
+
+_INNER: dict[str, re.Pattern[str]] = {
+    # a second value may start inside a rejected match only where its left boundary holds
+    # and its first character follows (the precise pattern's start, read inside the match)
+    "card": re.compile(r"[^\w.,-]\d", FLAGS),
+    "phone": re.compile(r"[^\w.+/:-][+(\d]", FLAGS),
+    "iban": re.compile(r"[^\w-][A-Z]", FLAGS),
+}
+"""Per detector: a pattern found in a rejected match wherever a value could start inside it
+(after its first character). Without one, a rejected match ends the bulk pass."""
+
+
+def pieces(det: Detector, text: str, pos: int, endpos: int) -> Pieces | None:
+    """``det``'s matches in ``text[pos:endpos]`` from one ``split`` pass: the offset of the
+    first piece, the text between matches, the matches and which of them are values (all
+    such that ``spans_in`` would keep exactly these). None where ``spans_in`` must decide."""
+    pattern = det.pattern
+    if det.lean is not None:  # as spans_in: the lean pattern where no key word occurs
+        lower = text[max(pos - 1, 0):endpos].lower()
+        if any(w in lower for w in det.words):
+            return None
+        pattern = det.lean
+    inner = _INNER.get(det.name)
+    if det.validate is not None:  # a first match rejected, a value maybe inside: no bulk pass
+        m = pattern.search(text, pos, endpos)
+        if m is not None and not det.validate(m.group()) and (
+                inner is None or inner.search(m.group()) is not None):
+            return None
+    # one character before pos: the look-behinds (one character wide) see it, as in spans_in
+    base = max(pos - 1, 0)
+    splitter = _splitter(pattern.pattern)
+    found = splitter.split(text[base:endpos])
+    stride = splitter.groups + 1
+    if base < pos and found[0] == "" and len(found) > 1:  # a match at base: spans_in starts
+        return None  # one character later
+    if det.group is not None and any(found[pattern.groupindex[det.group] + 1::stride]):
+        return None  # a key word names a value: spans_in's way
+    values = found[1::stride]
+    if det.validate is None or not values:
+        return base, found[0::stride], values, None
+    checker = BULK.get(det.validate)
+    ok = checker(values) if checker is not None else list(map(det.validate, values))
+    if all(ok):
+        return base, found[0::stride], values, None
+    if inner is None or any(map(inner.search, compress(values, map(operator.not_, ok)))):
+        return None  # a value may start inside a rejected match: spans_in searches again
+    return base, found[0::stride], values, ok
+
+
+def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
+    """``det.spans_in(text, pos, endpos)``, in bulk where that gives the same spans."""
+    got = None if det.validate is None else pieces(det, text, pos, endpos)
+    if got is None:  # (without a validator spans_in is one finditer pass in C already)
+        return det.spans_in(text, pos, endpos)
+    base, between, values, ok = got
+    if not values:
+        return []
+    lengths = [0] * (2 * len(values))
+    lengths[0::2] = map(len, between[:-1])
+    lengths[1::2] = map(len, values)
+    offsets = list(accumulate(lengths, initial=base))
+    found = zip(offsets[1::2], offsets[2::2])
+    return list(found if ok is None else compress(found, ok))
+
+
+def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
+    """The masked form of each value of one kind (``text._masked``'s rules)."""
+    strategy = settings.strategy_for(detector=name)
+    if strategy == "partial" and name in LAST4:
+        return [BLOCK + v[-KEEP:] for v in values]
+    if strategy == "partial" and name == "email":
+        return [EMAIL_BLOCK + v[v.rfind("@"):] for v in values]
+    return list(map(masker(strategy, settings.salt), values))
+
+
+def mask_alone(det: Detector, text: str, settings: Any) -> str | None:
+    """``text`` with every value of ``det`` masked, when it is the only detector with values
+    (then no other kind's spans compete: the values are its matches in order); None where
+    ``spans_in`` must decide."""
+    got = pieces(det, text, 0, len(text))
+    if got is None:
+        return None
+    _, between, values, ok = got
+    if not values:
+        return text
+    shown = masked_values(values, det.name, settings)
+    if ok is not None:  # rejected matches stay as they are
+        shown = [m if keep else v for m, v, keep in zip(shown, values, ok)]
+    out = [""] * (2 * len(values) + 1)
+    out[0::2] = between
+    out[1::2] = shown
+    return "".join(out)

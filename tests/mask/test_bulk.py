@@ -1,0 +1,131 @@
+"""Bulk masking of dense values gives what the value-by-value path gives: the bulk validators
+agree with the validators, ``bulk.spans`` with ``Detector.spans_in`` and ``mask_text`` (whose
+texts with one dense kind of value take the one-``split`` path) with the reference, on dense
+mixtures with tricky edges (values touching letters and digits, Unicode digits, lone
+surrogates, long digit runs, rejected look-alikes), and plain values stay plain."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from jupyter_guard.mask import bulk, scan
+from jupyter_guard.mask.detect import _IBAN_DIGITS as _LETTERS
+from jupyter_guard.mask.detect import DETECTORS, _card_ok, _phone_ok
+from jupyter_guard.mask.patterns import IBAN_LENGTHS
+from jupyter_guard.mask.text import ALONE_MIN, MaskSettings, mask_text
+
+from . import reference
+from .test_fast_paths import CORPUS, SETTINGS
+
+EDGES = ["", " ", "a", "Z", "1", "-", ".", ",", "\n", "_", "@", "+", "/", ":", "\ud800",
+         "\u0663\u0664", "\uff11", "9" * 40, "1" * 300]
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _card(rng: random.Random) -> str:
+    d = f"{rng.randrange(10_000):04d}" + _digits(rng, rng.randint(0, 17))
+    sep = rng.choice(["", " ", "-"])
+    return sep.join(d[i:i + 4] for i in range(0, len(d), 4))
+
+
+def _iban(rng: random.Random) -> str:
+    cc = rng.choice([*IBAN_LENGTHS, "XX"])
+    n = IBAN_LENGTHS.get(cc, 20) + rng.choice([0, 0, 0, 1, -1])
+    body = "".join(rng.choice("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n - 4))
+    check = 98 - int((body + cc + "00").translate(_LETTERS)) % 97
+    v = cc + f"{check if rng.random() < 0.5 else rng.randrange(100):02d}" + body
+    return " ".join(v[i:i + 4] for i in range(0, len(v), 4)) if rng.random() < 0.5 else v
+
+
+def _phone(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return f"({_digits(rng, 3)}) {_digits(rng, 3)}-{_digits(rng, 4)}"
+    return "+" + " ".join(_digits(rng, rng.randint(1, 5)) for _ in range(rng.randint(1, 6)))
+
+
+def test_bulk_validators_agree_with_the_validators() -> None:
+    rng = random.Random(5)
+    cards = [_card(rng) for _ in range(30_000)]
+    cards += [f"{i:04d} 1111 1111 1111" for i in range(10_000)]  # every network prefix
+    assert bulk.cards_ok(cards) == [_card_ok(v) for v in cards]
+    assert any(bulk.cards_ok(cards)) and not all(bulk.cards_ok(cards))
+    phones = [_phone(rng) for _ in range(20_000)]
+    assert bulk.phones_ok(phones) == [_phone_ok(v) for v in phones]
+
+
+def _mixed(rng: random.Random, n: int, make: list | None = None) -> str:
+    kinds = make or [lambda r: r.choice(CORPUS), _card, _iban, _phone]
+    return "".join(rng.choice(kinds)(rng) + rng.choice(EDGES) for _ in range(n))
+
+
+MIXED = [_mixed(random.Random(seed), n) for seed, n in enumerate((40, 400, 4000, 20_000))]
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_bulk_spans_equal_spans_in(name: str) -> None:
+    det = DETECTORS[name]
+    for text in MIXED:
+        for pos in (0, 1, 5, len(text) // 3):
+            for end in (len(text), max(pos, len(text) - 7)):
+                assert bulk.spans(det, text, pos, end) == det.spans_in(text, pos, end)
+
+
+def _dense(unit, n: int = 3 * ALONE_MIN // 2, seed: int = 1) -> str:
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < n:
+        out.append(unit(rng))
+        size += len(out[-1])
+    return "".join(out)
+
+
+DENSE = {
+    "valid cards": _dense(lambda r: "4111 1111 1111 1111 "),
+    "cards, some invalid": _dense(lambda r: r.choice(["4111 1111 1111 1111", "4111 1111 1111 1112",
+                                                      "5500 0000 0000 0004"]) + r.choice(" ,;\n")),
+    "cards touching letters and digits": _dense(lambda r: _card(r) + r.choice(["a", "1", " ", "-"])),
+    "cards with long digit runs": _dense(lambda r: r.choice(["4111 1111 1111 1111 ", "9" * 300])),
+    "us phones": _dense(lambda r: f"({_digits(r, 3)}) {_digits(r, 3)}-{_digits(r, 4)} "),
+    "plus phones": _dense(lambda r: _phone(r) + r.choice([" ", "x", "\n"])),
+    "ibans": _dense(lambda r: "DE89 3704 0044 0532 0130 00 "),
+    "random ibans": _dense(lambda r: _iban(r) + r.choice([" ", "a", "\n"])),
+    "emails": _dense(lambda r: f"u{r.randrange(10**6)}@example.com" + r.choice([" ", ".", "a"])),
+    "ssns": _dense(lambda r: f"{_digits(r, 3)}-{_digits(r, 2)}-{_digits(r, 4)}" + r.choice(" 1a")),
+    "ssns with a key word": _dense(lambda r: "123-45-6789 ") + "ssn: 123456789",
+    "cards and a lone surrogate": _dense(lambda r: "4111 1111 1111 1111 ") + "\ud800",
+    "cards and unicode digits": _dense(lambda r: r.choice(["4111 1111 1111 1111 ", "\u0663" * 16])),
+    "cards then an email": _dense(lambda r: "4111 1111 1111 1111 ") + "jane@example.com",
+    "cards with hidden digits": _dense(lambda r: "4111&#32;1111 1111 1111 "),
+}
+
+
+@pytest.mark.parametrize("masking", SETTINGS)
+@pytest.mark.parametrize("name", DENSE)
+def test_dense_texts_mask_as_the_reference(name: str, masking: MaskSettings) -> None:
+    text = DENSE[name]
+    assert mask_text(text, masking) == reference.mask_text(text, masking)
+
+
+def test_the_alone_path_is_taken_where_one_kind_is_dense() -> None:
+    """The comparison above covers the bulk path: texts with one dense kind take it, others
+    (two kinds, sparse values, a lone surrogate) do not."""
+    enabled = MaskSettings().enabled
+    assert scan.alone(DENSE["valid cards"], enabled) is DETECTORS["card"]
+    assert scan.alone(DENSE["us phones"], enabled) is DETECTORS["phone"]
+    assert scan.alone(DENSE["cards then an email"], enabled) is None
+    assert scan.alone(DENSE["cards and a lone surrogate"], enabled) is None
+    assert scan.alone("a" * ALONE_MIN + "4111 1111 1111 1111", enabled) is None
+
+
+def test_plain_values_stay_plain_in_dense_text() -> None:
+    """Look-alikes side by side (ids, cents, dates, times, versions, invalid cards) in texts
+    long enough for the bulk path: nothing is masked."""
+    plain = ["4111 1111 1111 1112", "1234 5678 9012 3456", "2026-11-30", "10:30:00", "v1.2.3",
+             "order 123456", "12.50", "000-12-3456", "123-00-4567", "+1 2", "AB12 3456 7890"]
+    for unit in plain:
+        text = (unit + " ") * (ALONE_MIN // len(unit) + 10)
+        assert mask_text(text, MaskSettings()) == text, unit
