@@ -65,15 +65,34 @@ CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_
 
 
 _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
+_FOLD: dict[str, bool] = {}           # stores whose next ingest must fold (``ingest(fold=True)``)
 
 
-def ingest(path: str | os.PathLike[str]) -> int:
+def ingest(path: str | os.PathLike[str], *, fold: bool = False) -> int:
     """Bring the published file up to date from all journals (waits for the lock).
 
     Returns the number of events ingested. Events still ``running`` in a session whose writer is
-    gone (or that was closed) are completed as ``interrupted``.
+    gone (or that was closed) are completed as ``interrupted``. ``fold``: every event lands in
+    the catalog's own tables (no delta file is left), as before an archive.
     """
-    return _ingest(path, wait=None) or 0
+    key = os.fspath(path)
+    if fold:
+        _FOLD[key] = True
+    try:
+        return _ingest(path, wait=None) or 0
+    finally:
+        _FOLD.pop(key, None)
+
+
+def fold_locked(path: str | os.PathLike[str]) -> None:
+    """Ingest with every event in the catalog's own tables (the caller holds ``store_lock``):
+    what rewrites those tables (an archive) runs after it."""
+    key = os.fspath(path)
+    _FOLD[key] = True
+    try:
+        _ingest(path, None, locked=True)
+    finally:
+        _FOLD.pop(key, None)
 
 
 def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
@@ -122,12 +141,13 @@ def _ingest_locked(published: Path) -> int:
         return _ingest_once(published)
 
 
-def _adopt_fallbacks(published: Path) -> None:
+def _adopt_fallbacks(published: Path) -> bool:
     """Journals left in the fallback folder by writers that are gone come home (a live writer
-    moves its own back as soon as it can)."""
+    moves its own back as soon as it can). Returns whether one did."""
     from .journal import fallback_dir, read_header
 
     spare = fallback_dir(published)
+    adopted = False
     for journal in sorted(spare.glob("*.jsonl")) if spare.is_dir() else ():
         home = journal_dir(published) / journal.name
         try:
@@ -138,18 +158,21 @@ def _adopt_fallbacks(published: Path) -> None:
             tmp.write_bytes(journal.read_bytes())
             os.replace(tmp, home)
             journal.unlink()
+            adopted = True
         except OSError:   # still not writable: it waits in the fallback for the next ingest
             continue
+    return adopted
 
 
 def _ingest_once(published: Path) -> int:
     from . import segments
     from .health import heads_kept, note_heads_moved, write_heads
 
-    _adopt_fallbacks(published)
+    adopted = _adopt_fallbacks(published)
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
-    if _up_to_date(published, journals):
+    if _up_to_date(published, journals) and not (
+            _FOLD.get(os.fspath(published)) and _deltas_left(published)):
         return 0
     count, ended, looked = 0, [], []
     hint: dict[str, Any] = {}
@@ -157,9 +180,19 @@ def _ingest_once(published: Path) -> int:
     known = read_hint(published)
     if known.get(_PUBLISHED) != _stamp(published):
         known = {}   # the file changed since the hint: every journal is looked at again
+    elif not (fresh or adopted or _FOLD.get(os.fspath(published))):
+        from .append import append
+
+        got = append(published, journals, known)
+        if got is not None:
+            return got   # one delta file: the catalog is not touched
+    from . import delta
+
     with rewrite(published) as con:
         if fresh:   # a new or rebuilt store takes back the segments left on disk
             segments.adopt(con, published)
+        gen = delta.fold(con, published)   # the deltas first: the journals' offsets are there
+        segments.create_views(con, published)
         for journal in journals:
             if _unchanged(known.get(journal.name), journal):
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
@@ -192,6 +225,10 @@ def _ingest_once(published: Path) -> int:
             (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""",
                                             [waiting]).fetchall()} if waiting else set()
         merge = segments.merge_candidates(con)
+        going = {j.name for j in ended}
+        live = con.execute("SELECT journal, session_id, byte_offset, last_seq, last_hash, pid, "
+                           "host, pid_start FROM sessions WHERE list_contains(?, journal)",
+                           [[j.name for j in journals if j.name not in going]]).fetchall()
     if full and not fresh:   # a rebuild has its own record (note_rebuild)
         note_heads_moved(published, heads)
     write_heads(published, heads, events, full=full)
@@ -204,9 +241,19 @@ def _ingest_once(published: Path) -> int:
             with contextlib.suppress(OSError):
                 journal.unlink()
     write_hint(published, hint, approved)
+    from .append import reset
+
+    reset(published, gen, live, events)
+    delta.retire_old(published, gen)
     if merge:
         _MERGES[os.fspath(published)] = merge   # done by ``_ingest`` once the lock is released
     return count
+
+
+def _deltas_left(published: Path) -> bool:
+    from .delta import read_state
+
+    return bool(read_state(published).get("last"))
 
 
 def _merge(published: Path, names: list[str]) -> None:
