@@ -29,31 +29,30 @@ class Refuse(Exception):
     """The copy-on-write ingest must take this one."""
 
 
-def _int(v: Any) -> bool:
-    return v is None or (isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**62)
+_TYPES: dict[str, tuple[type, ...]] = {**{k: (str,) for k in _STR}, **{k: (int,) for k in _INT},
+                                        "duration_ms": (int, float)}
 
 
 def _check(line: dict[str, Any]) -> None:
-    if any(not (line.get(k) is None or isinstance(line[k], str)) for k in _STR):
-        raise Refuse
-    if not all(_int(line.get(k)) for k in _INT):
-        raise Refuse
-    ms = line.get("duration_ms")
-    if not (ms is None or (isinstance(ms, (int, float)) and not isinstance(ms, bool))):
-        raise Refuse
-    groups = line.get("groups")
-    if groups is not None and not (isinstance(groups, list)
-                                   and all(isinstance(g, str) for g in groups)):
-        raise Refuse
-    for item in line.get("lineage") or ():
-        if not (isinstance(item, list) and len(item) == 4 and all(
-                isinstance(x, str) for x in item[:3]) and isinstance(item[3], bool)):
+    """Every field the store keeps has the type the writer writes (a bool is not an int)."""
+    for k, v in line.items():
+        if v is None:
+            continue
+        want = _TYPES.get(k)
+        if want is not None:
+            if type(v) not in want or (type(v) is int and not -2**62 < v < 2**62):
+                raise Refuse
+        elif k == "groups":
+            if type(v) is not list or any(type(g) is not str for g in v):
+                raise Refuse
+        elif k == "lineage":
+            if type(v) is not list or any(
+                    type(x) is not list or len(x) != 4 or type(x[0]) is not str
+                    or type(x[1]) is not str or type(x[2]) is not str or type(x[3]) is not bool
+                    for x in v):
+                raise Refuse
+        elif k == "facts" and type(v) is not dict:
             raise Refuse
-    if not isinstance(line.get("lineage") or [], list):
-        raise Refuse
-    facts = line.get("facts")
-    if facts is not None and not isinstance(facts, dict):
-        raise Refuse
 
 
 def _lineage(items: list[list[Any]] | None) -> list[dict[str, Any]]:
@@ -148,7 +147,7 @@ def append(published: Path, journals: list[Path], hint: dict[str, Any]) -> int |
     from .health import heads_kept, write_heads
     from .hint import write_hint
 
-    state = delta.read_state(published)
+    state = hint.get(delta.DELTA) or {}
     gen = state.get("gen")
     if not gen or state.get("stamp") != _stamp(published) or hint.get(_PUBLISHED) != state[
             "stamp"] or not heads_kept(published):
@@ -190,20 +189,20 @@ def append(published: Path, journals: list[Path], hint: dict[str, Any]) -> int |
                  if s["last_seq"] != sessions.get(j, {}).get("last_seq")]
         sessions.update(moved)
         state.update(last=n, rows=state["rows"] + len(rows), events=state["events"] + count)
-        delta.write_state(published, state)
         write_heads(published, heads, state["events"])
     for name, s in after_all.items():
         new_hint[name] = {
             "offset": s["offset"], "ended": False,
             "head": {"pid": s["pid"], "host": s["host"], "pid_start": s["pid_start"]},
             "running": sum(1 for r in running.values() if r["session_id"] == s["session_id"])}
+    new_hint[delta.DELTA] = state
     write_hint(published, new_hint, hint.get(_APPROVED) or [])
     return count
 
 
-def reset(published: Path, gen: str, sessions: list[tuple[Any, ...]], events: int) -> None:
+def reset(published: Path, gen: str, sessions: list[tuple[Any, ...]], events: int
+          ) -> dict[str, Any]:
     """The cache after a copy-on-write ingest published generation ``gen``."""
     keys = ("session_id", "offset", "last_seq", "last_hash", "pid", "host", "pid_start")
-    delta.write_state(published, {
-        "gen": gen, "stamp": _stamp(published), "last": 0, "rows": 0, "events": int(events),
-        "running": {}, "sessions": {j: dict(zip(keys, rest)) for j, *rest in sessions}})
+    return {"gen": gen, "stamp": _stamp(published), "last": 0, "rows": 0, "events": int(events),
+            "running": {}, "sessions": {j: dict(zip(keys, rest)) for j, *rest in sessions}}

@@ -12,8 +12,8 @@ glob, so a file is visible the moment it is renamed into place. The delta is the
   ``lineage_live``, the journals' states to ``sessions``, and a new generation starts (its first
   file is empty, so the glob always matches). An old generation is deleted ``GRACE_S`` after it
   was replaced (a reader of the previous catalog may still read it).
-- ``state.json`` caches the current generation, the catalog's stamp, the journals and the
-  running rows. A file it does not know (a crash between rename and cache) makes the next ingest
+- The ingest hint (``<audit>.ingested.json``) caches the current generation, the catalog's
+  stamp, the journals and the running rows. A file it does not know (a crash between rename and cache) makes the next ingest
   fold, which reads every file's own metadata.
 """
 from __future__ import annotations
@@ -38,10 +38,6 @@ BASE = "00000000.parquet"
 
 def delta_dir(published: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(published)}.delta")
-
-
-def state_path(published: str | os.PathLike[str]) -> Path:
-    return delta_dir(published) / "state.json"
 
 
 def _q(path: Path | str) -> str:
@@ -74,7 +70,7 @@ def write(folder: Path, n: int, rows: list[dict[str, Any]], sessions: dict[str, 
     final = folder / f"{n:08d}.parquet"
     tmp = folder / f".{n:08d}.tmp-{os.getpid()}"
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="none")
         os.rename(tmp, final)
     finally:
         with contextlib.suppress(OSError):
@@ -188,20 +184,11 @@ def retire_old(published: Path, keep: str) -> None:
             continue
 
 
+DELTA = "__delta__"   # the cache's key in the ingest hint (``hint.py``): one file to replace
+
+
 def read_state(published: Path) -> dict[str, Any]:
-    try:
-        state = json.loads(state_path(published).read_text())
-    except (OSError, ValueError):
-        return {}
+    from .hint import read_hint
+
+    state = read_hint(published).get(DELTA)
     return state if isinstance(state, dict) else {}
-
-
-def write_state(published: Path, state: dict[str, Any]) -> None:
-    path = state_path(published)
-    tmp = path.with_name(f".state.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, path)
-    except OSError:   # only a cache: without it the next ingest folds
-        with contextlib.suppress(OSError):
-            tmp.unlink()

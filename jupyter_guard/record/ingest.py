@@ -240,10 +240,10 @@ def _ingest_once(published: Path) -> int:
         if journal.name in sealed:   # every event of this ended session is in a segment
             with contextlib.suppress(OSError):
                 journal.unlink()
-    write_hint(published, hint, approved)
     from .append import reset
 
-    reset(published, gen, live, events)
+    hint[delta.DELTA] = reset(published, gen, live, events)
+    write_hint(published, hint, approved)
     delta.retire_old(published, gen)
     if merge:
         _MERGES[os.fspath(published)] = merge   # done by ``_ingest`` once the lock is released
