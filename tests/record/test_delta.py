@@ -151,6 +151,36 @@ def test_an_odd_line_is_still_ingested_by_the_copy_on_write_way(audit: Path) -> 
     log.close()
 
 
+def test_a_deleted_or_edited_delta_file_fails_verify(audit: Path) -> None:
+    import pyarrow.parquet as pq
+
+    log = AuditLog(audit, background=False)
+    cell(log, 1)
+    ingest(audit)
+    for i in range(2, 5):
+        cell(log, i)
+    ingest(audit)
+    edited = _deltas(audit)[-1]
+    table = pq.read_table(edited)
+    codes = table.column("code").to_pylist()
+    codes[0] = "SELECT 1"
+    meta = table.schema.metadata
+    table = table.set_column(table.schema.get_field_index("code"), "code",
+                             __import__("pyarrow").array(codes)).replace_schema_metadata(meta)
+    pq.write_table(table, edited)
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    for i in range(5, 8):
+        cell(log, i)
+    ingest(audit)
+    _deltas(audit)[-1].unlink()                    # the subject deletes the newest delta
+    cell(log, 8)
+    ingest(audit)
+    result = verify(audit)
+    assert not result.ok and any(p.what == "deleted" for p in result.problems), result
+    log.close()
+
+
 READER = """
 import sys, duckdb
 path, stop = sys.argv[1], sys.argv[2]
