@@ -122,14 +122,34 @@ def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
         if text is None or not looks_like_sql(text):
             return Analysis()
         found = ctx.sql(text, dialect)
-        if UNKNOWN in text and (
-            found.errors or any(i.action == "sql.unparsed" for i in found.intents)
-        ):
-            return Analysis()  # only its run-time value can be judged: the SQL sinks do that
+        unparsed = found.errors or any(i.action == "sql.unparsed" for i in found.intents)
+        if unparsed and (UNKNOWN in text or _other_dialect(text, dialect)):
+            # only its run-time value, or its connection's own dialect (SQLite's untyped
+            # columns), can judge it: the SQL sinks do that, and refuse what they cannot read
+            return Analysis()
         via = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else ""
         via = "duckdb" if dotted(call.func, scope).startswith("duckdb.") else via
         return Analysis(tuple(i.with_(via=via) for i in found.intents), found.errors)
     return h
+
+
+def _other_dialect(text: str, dialect: str) -> bool:
+    """``text`` reads as SQL in the dialect of another database the guard wraps at run time.
+
+    >>> _other_dialect("create table t(e, s)", "duckdb"), _other_dialect("DROP TABLE (", "duckdb")
+    (True, False)
+    """
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    for other in ("sqlite", "postgres"):
+        if other != dialect:
+            try:
+                if all(t is not None for t in sqlglot.parse(text, read=other)):
+                    return True
+            except (ParseError, TokenError):
+                continue
+    return False
 
 
 SQL_KEYWORDS = frozenset({"select", "with", "insert", "update", "delete", "drop", "create", "alter",

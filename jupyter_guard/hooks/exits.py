@@ -24,7 +24,9 @@ from jupyter_guard.model import Intent
 
 MAX_KNOWN = 2_000_000
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
-_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00", " "))
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
+                                   # control bytes of a binary format (latin-1 decoded)
+                                   + "".join(map(chr, range(0x80, 0xa0))), " "))
 known: set[str] = set()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
@@ -86,13 +88,36 @@ def _inflated(data: Any) -> bytes:
         return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
 
 
+def _pickled(data: Any) -> bytes:
+    """The strings inside a pickle written at once (``pickle.dumps(...)`` then ``write``,
+    ``shelve``), one per line: a pickle glues each string to the opcode after it, so its values
+    are no token of their own. Read with ``pickletools`` (nothing is unpickled); b'' when
+    ``data`` is no pickle."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 4:
+        return b""
+    head, tail = bytes(data[:2]), bytes(data[-1:])
+    if not ((head[:1] == b"\x80" and 2 <= head[1] <= 5) or (head[:1] in b"(]}" and tail == b".")):
+        return b""
+    import pickletools
+
+    found: list[bytes] = []
+    try:
+        for _op, arg, _pos in pickletools.genops(bytes(data[:INFLATE_MAX])):
+            if isinstance(arg, str):
+                found.append(arg.encode("utf-8", "surrogatepass"))
+            elif isinstance(arg, (bytes, bytearray)):
+                found.append(bytes(arg))
+    except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read so far is scanned, and the bytes as they are
+        pass
+    return b"\n".join(found)
+
+
 def scan(data: Any, settings: Any) -> str:
     """The kind of a sensitive value in ``data`` ('' if none): every detector over the whole
     text (normalised as for masking: entities, escapes, zero-width characters), then known
     values token by token."""
-    inner = _inflated(data)
-    if inner:
-        found = scan(inner, settings)
+    for inner in (_inflated(data), _pickled(data)):
+        found = scan(inner, settings) if inner else ""
         if found:
             return found
     text = _text(data)

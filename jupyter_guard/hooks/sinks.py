@@ -268,6 +268,8 @@ def install(shell: Any, guard: Guard) -> None:
 
         connect.__doc__ = orig_connect.__doc__
         replaced = {"connect": connect, "default_connection": default_connection}
+        if hasattr(duckdb, "set_default_connection"):
+            replaced["set_default_connection"] = _set_default(duckdb.set_default_connection)
         for name in _MODULE_FUNCS:
             orig = getattr(duckdb, name, None)
             if orig is not None:
@@ -317,20 +319,28 @@ def _opens_store(guard: Guard, database: Any) -> None:
 
 
 def _module_func(orig: Any, guard: Guard) -> Any:
-    def f(query: Any, *args: Any, **kw: Any) -> Any:
+    name = getattr(orig, "__name__", "sql")
+    method = name in ("execute", "executemany", "sql", "query", "from_query")
+
+    def f(*args: Any, **kw: Any) -> Any:
         con = unwrap(kw.pop("connection", None)) or _default()
-        params = kw.get("params") or kw.get("parameters") or (args[0] if args else None)
-        check_sql(guard, Conn(con, "duckdb", "duckdb"), query, params)
-        if params:
-            _bound(con, query, list(params) if f.__name__ == "executemany" else [params])
-        out = as_caller(orig, query, *args, connection=con, **kw)
-        if out is con and type(con).__name__ == "DuckDBPyConnection":   # execute: fetched later
-            result_taint.note(con, query if f.__name__ == "execute" else None)
-            return GuardedConnection(con, guard)
-        return out
-    f.__name__ = getattr(orig, "__name__", "sql")
+        if method:   # the connection's own method: the measured effect of every parameter
+            # set, bound values, result taint, on the connection named or the default one
+            return getattr(GuardedConnection(con, guard), name)(*args, **kw)
+        # query_df: DuckDB runs it as ``from_df(df).query(name, sql)``, a guarded relation
+        return as_caller(orig, *args, connection=con, **kw)
+    f.__name__ = name
     f.__doc__ = getattr(orig, "__doc__", None)
     return f
+
+
+def _set_default(orig: Any) -> Any:
+    def set_default_connection(connection: Any) -> None:
+        """DuckDB's own, given the raw connection behind a guarded one (module-level calls on
+        the default connection are guarded by the module's functions)."""
+        orig(unwrap(connection))
+    set_default_connection.__doc__ = getattr(orig, "__doc__", None)
+    return set_default_connection
 
 
 def _bound(raw: Any, query: Any, sets: list[Any]) -> None:

@@ -60,3 +60,23 @@ def test_guarded_sql_on_a_sqlite3_connection(lite: tuple[Kernel, Path]) -> None:
     r = k.run("%%guarded_sql con\nDELETE FROM orders WHERE id = :n")   # not countable: refused
     assert r.status == "error" and "bulk-change" in r.text, r.text
     assert _count(db) == 2997
+
+
+def test_sqlite_only_syntax_through_execute_runs_and_is_still_judged(lite: tuple[Kernel, Path]
+                                                                      ) -> None:
+    """SQLite's untyped columns do not read as DuckDB SQL: the cell is not refused as unreadable
+    before it runs; the sqlite3 connection's own sink judges it in SQLite's dialect. The same text
+    on a DuckDB connection is still refused (DuckDB cannot read it), and a DROP spelt the same
+    way on the sqlite3 connection is still refused by its effect."""
+    k, db = lite
+    r = k.run("con.execute('CREATE TABLE notes(k, v)')\n"
+              "con.execute('INSERT INTO notes VALUES (1, 2)')\ncon.commit()\n"
+              "print(con.execute('SELECT k + v FROM notes').fetchall())")
+    assert r.status == "ok" and "[(3,)]" in r.text, r.text
+    r = k.run("import duckdb\nd = duckdb.connect()\nd.execute('CREATE TABLE notes(k, v)')\n"
+              "print('RAN AFTER')")
+    assert r.status == "error" and "sql-parse-error" in r.text, r.text
+    assert "RAN AFTER" not in r.text
+    r = k.run("con.execute('DROP TABLE orders')")
+    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+    assert _count(db) >= 2997

@@ -331,3 +331,38 @@ def test_separate_cells_and_the_attack_twin(s):
         cell = s.run(code)
         assert not cell.ok and cell.rule == "destructive-ddl", (code, cell.error)
     assert s.sql("SELECT count(*) FROM fin.t")[0][0] == 1
+
+
+# DuckDB's module-level functions on a named or default connection take the connection's own
+# path: every parameter set of an executemany is measured, not only the first.
+MODULE_LEVEL = [
+    "duckdb.executemany('DELETE FROM customers WHERE id = ?', [[i] for i in range(5000)], "
+    "connection=con)",
+    "duckdb.executemany('UPDATE customers SET ssn = NULL WHERE id = ?', "
+    "parameters=[[i] for i in range(5000)], connection=con)",
+    "duckdb.set_default_connection(con)\n"
+    "duckdb.executemany('DELETE FROM customers WHERE id = ?', [[i] for i in range(5000)])",
+    "duckdb.set_default_connection(con)\nduckdb.execute('DELETE FROM customers WHERE id >= 0')",
+    "import pandas as pd\nduckdb.query_df(pd.DataFrame({'a': [1]}), 't', "
+    "'DELETE FROM customers WHERE id >= 0', connection=con)",
+]
+
+
+@pytest.mark.parametrize("code", MODULE_LEVEL, ids=range(len(MODULE_LEVEL)))
+def test_module_level_functions_are_measured_like_the_connection(s, code):
+    cell = s.run(code)
+    assert not cell.ok and cell.rule == "bulk-change", (code, cell.error)
+    assert s.count() == 5000
+    assert s.sql("SELECT count(*) FROM customers WHERE ssn IS NULL")[0][0] == 0
+
+
+def test_module_level_benign_twins(s):
+    assert s.run("duckdb.executemany('DELETE FROM customers WHERE id = ?', [[1], [2]], "
+                 "connection=con)").ok
+    assert s.count() == 4998
+    assert s.run("duckdb.set_default_connection(con)\n"
+                 "n = duckdb.sql('SELECT count(*) FROM customers').fetchall()").ok
+    assert s.ip.user_ns["n"] == [(4998,)]
+    assert s.run("import pandas as pd\nq = duckdb.query_df(pd.DataFrame({'a': [1, 2]}), 't', "
+                 "'SELECT sum(a) FROM t', connection=con).fetchall()").ok
+    assert s.ip.user_ns["q"] == [(3,)]
