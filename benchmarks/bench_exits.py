@@ -1,5 +1,6 @@
 """Cost of the data-aware exit checks: a 1 MB ``to_csv``, a 10,000-row ``json.dump`` through
-``open()`` (every byte scanned), a 1 MB ``open().write`` of plain text, and a display of a
+``open()`` (every byte scanned), a 1 MB ``open().write`` of plain text, 10,000 lines written
+one ``write`` (or ``print(..., file=fh)``) at a time, and a display of a
 1,000-row frame whose columns carry SQL taint marks, each run as cell code in a real IPython
 shell with the guard loaded, against the same code in a shell without it.
 
@@ -31,6 +32,7 @@ big = pd.DataFrame({'id': np.arange(n), 'amount': np.arange(n) * 1.25,
                     'ts': pd.date_range('2026-01-01', periods=n, freq='min').astype(str)})
 records = big.head(10_000).to_dict('records')
 text = big.to_csv()
+lines = text.splitlines(True)[:10_000]
 shown = big.head(1000).rename(columns={'code': 'x'})
 plain = big.head(1000).rename(columns={'code': 'x'})
 """
@@ -39,6 +41,8 @@ WORKLOADS = {
     "to_csv_1mb": "big.to_csv(P + '.csv')",
     "json_dump_10k": "json.dump(records, open(P + '.json', 'w'))",
     "open_write_1mb": "with open(P + '.txt', 'w') as fh:\n    fh.write(text)",
+    "write_lines_10k": "with open(P + '.log', 'w') as fh:\n    for line in lines:\n        fh.write(line)",
+    "print_lines_10k": "with open(P + '.log', 'w') as fh:\n    for line in lines:\n        print(line, end='', file=fh)",
     "display_marked_1k": "get_ipython().display_formatter.format(shown)",
     "display_unmarked_1k": "get_ipython().display_formatter.format(plain)",
 }

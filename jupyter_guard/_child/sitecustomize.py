@@ -13,7 +13,9 @@ def _start() -> None:
     except ImportError:                      # not installed where this Python looks: use ours
         sys.path.append(os.path.dirname(os.path.dirname(here)))
         from jupyter_guard.hooks.child import start
-    start()
+    from jupyter_guard.hooks.child_sql import arm
+
+    start(on_duckdb=arm)
     # Then whatever sitecustomize this Python would have run without us.
     import importlib.machinery
     import importlib.util

@@ -16,7 +16,7 @@ import sys
 
 TYPE_CHECKING = False   # not ``typing``'s: a child that only prints must not import typing
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from types import FrameType
     from typing import Any
 
@@ -210,16 +210,19 @@ def own_work(frame: FrameType | None) -> bool:
 
 
 # Events the child judges; everything else returns at once (reads, imports, ...).
-EVENTS = frozenset({"open", "os.remove", "os.rmdir", "os.rename", "os.truncate", "shutil.rmtree",
-                    "shutil.move", "os.link", "os.symlink", "os.system", "os.exec",
-                    "os.posix_spawn", "os.spawn", "subprocess.Popen", "os.putenv", "os.unsetenv"})
+EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
+                    "os.truncate", "shutil.rmtree", "shutil.move", "os.link", "os.symlink",
+                    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
+                    "os.putenv", "os.unsetenv"})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def start(env: Mapping[str, str] | None = None) -> None:
+def start(env: Mapping[str, str] | None = None,
+          on_duckdb: Callable[[Mapping[str, str]], None] | None = None) -> None:
     """Install the child's audit hook (called by the injected ``sitecustomize``). Nothing heavy
     is imported until the child first does something the guard judges: a child that only
-    reads and prints pays for the hook alone."""
+    reads and prints pays for the hook alone. ``on_duckdb(env)`` runs at the child's first
+    ``import duckdb`` (``child_sql.arm``: DuckDB guarded as in the kernel)."""
     env = dict(os.environ) if env is None else dict(env)
     table: dict[str, Any] = {}
     events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe
@@ -244,7 +247,17 @@ def start(env: Mapping[str, str] | None = None) -> None:
                 tl.busy = False
         return table
 
+    armed: list[bool] = []
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "import" and args[0] == "duckdb" and on_duckdb is not None and not armed:
+            armed.append(True)   # DuckDB is judged in the child as in the kernel
+            tl.busy = True
+            try:
+                on_duckdb(env)
+            finally:
+                tl.busy = False
+            return
         if event not in events or getattr(tl, "busy", False):
             return
         if event == "open" and not (args[2] or 0) & write:
@@ -252,7 +265,7 @@ def start(env: Mapping[str, str] | None = None) -> None:
             if not (isinstance(path, str) and any(n in path for n in authority)):
                 return
             event = "authority.read"
-        if own_work(getframe(1)):
+        if event != "cpython.run_stdin" and own_work(getframe(1)):   # (no Python frame then)
             return
         handlers()[event](args)
 
@@ -260,7 +273,7 @@ def start(env: Mapping[str, str] | None = None) -> None:
     previous = sys.excepthook
 
     def excepthook(kind: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, ChildBlocked):
+        if isinstance(value, ChildBlocked) or kind.__name__ == "GuardBlocked":
             print(str(value), file=sys.stderr)   # one line, like the kernel's refusals
         else:
             previous(kind, value, tb)

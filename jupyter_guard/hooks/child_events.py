@@ -125,15 +125,73 @@ def handlers(g: Any) -> dict[str, Handler]:
             g.decide([Intent("guard.tamper", "guard", f"changes {key} in the environment")],
                      f"os.environ[{key!r}]")
 
+    def on_run_stdin(args: tuple[Any, ...]) -> None:   # ``python -``, ``python < f``, a pipe
+        if os.isatty(0):
+            return   # typed line by line at a terminal: each line is the person's own
+        code = restdin(STDIN_MAX)
+        if code is None:
+            g.decide([Intent("guard.tamper", "guard", "runs a Python program from standard input "
+                             f"larger than {STDIN_MAX // 1024} KB, which the guard cannot read "
+                             "first; save it to a file and run the file")], "python -")
+            return
+        try:
+            intents = g.shell(shlex.join(["python", "-c", code]))
+        except ImportError:
+            # this Python lacks what the analysis needs (another interpreter on PATH); its file
+            # and process actions are still judged as they happen, and without a database
+            # driver it has no SQL to judge
+            if not any(_importable(m) for m in SQL_DRIVERS):
+                return
+            raise
+        g.decide(intents, "python - (program from stdin)")
+
     table: dict[str, Handler] = {
-        "open": on_open, "authority.read": on_authority_read, "os.remove": on_remove,
-        "os.rmdir": on_remove, "os.rename": on_rename,
+        "cpython.run_stdin": on_run_stdin, "open": on_open, "authority.read": on_authority_read,
+        "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
         "os.link": on_link, "os.symlink": on_link, "os.system": on_system, "os.exec": on_exec,
         "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,
         "os.putenv": on_putenv, "os.unsetenv": on_putenv,
     }
     return {k: _fail_closed(k, h) for k, h in table.items()}
+
+
+STDIN_MAX = 1 << 20
+SQL_DRIVERS = ("duckdb", "sqlalchemy", "psycopg", "psycopg2", "asyncpg", "pg8000", "pyodbc")
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def restdin(limit: int) -> str | None:
+    """The program on standard input, read to its end and put back as the same bytes (a file
+    opened onto descriptor 0, which Python's own reader then reads); None when it is longer than
+    ``limit`` bytes (what was read is put back all the same)."""
+    import tempfile
+
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    with tempfile.TemporaryFile() as tmp:
+        tmp.write(data)
+        if size > limit:   # the rest stays in the pipe: copy it after what was read
+            while chunk := os.read(0, 65536):
+                tmp.write(chunk)
+        tmp.flush()
+        tmp.seek(0)
+        os.dup2(tmp.fileno(), 0)
+    return None if size > limit else data.decode("utf-8", "replace")
 
 
 def _fail_closed(event: str, h: Handler) -> Handler:

@@ -1,10 +1,10 @@
 """Files opened for writing by user code, whatever the library: ``open``/``io.open`` (and so
 ``json.dump``, ``pickle.dump``, ``np.save``, ``Path.write_text``, pandas' own writers however
-called, ``Styler.to_html``) return a ``CheckedFile`` whose writes are scanned before they reach
-the file (``exits.scan``); pandas frames being written are judged like the patched writers;
-writers that open files in native code (DuckDB relation ``write_csv``/``write_parquet``/
-``to_csv``/``to_parquet``, pyarrow's ``write_table``/``write_csv``/``write_feather``) are
-patched and judged on the data they would write.
+called, ``Styler.to_html``) return a ``CheckedFile`` (``file_batch``) whose writes are scanned,
+in batches, before they reach the file (``exits.scan``); pandas frames being written are judged
+like the patched writers; writers that open files in native code (DuckDB relation
+``write_csv``/``write_parquet``/``to_csv``/``to_parquet``, pyarrow's ``write_table``/
+``write_csv``/``write_feather``) are patched and judged on the data they would write.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.state import busy
 
 
@@ -37,40 +38,6 @@ class Judged:
 
     def __exit__(self, *exc: object) -> None:
         _tl.judged = self.prev
-
-
-class CheckedFile:
-    """A file opened for writing by user code: every write is scanned first."""
-
-    __slots__ = ("_jg_ex", "_jg_file", "_jg_path")
-
-    def __init__(self, f: Any, path: str, ex: Any) -> None:
-        self._jg_file, self._jg_path, self._jg_ex = f, path, ex
-
-    def write(self, data: Any) -> Any:
-        self._jg_ex.check(data, self._jg_path, "write")
-        return self._jg_file.write(data)
-
-    def writelines(self, lines: Any) -> Any:
-        lines = list(lines)
-        self._jg_ex.check("".join(map(exits._text, lines)), self._jg_path, "writelines")
-        return self._jg_file.writelines(lines)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._jg_file, name)
-
-    def __enter__(self) -> CheckedFile:
-        self._jg_file.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self._jg_file.__exit__(*exc)
-
-    def __iter__(self) -> Any:
-        return iter(self._jg_file)
-
-    def __repr__(self) -> str:
-        return repr(self._jg_file)
 
 
 def _data_fd(fd: int) -> bool:
@@ -117,7 +84,7 @@ class FileExits:
             return f
         path = str(getattr(f, "name", file))
         self._pandas_frame(caller, path)
-        return CheckedFile(f, path, self)
+        return CheckedFile(f, path, self, file)
 
     def _pandas_frame(self, frame: Any, path: str) -> None:
         """pandas opening a file for user code (``NDFrame.to_csv(df, ...)``, ``Styler.to_html``):

@@ -2,11 +2,12 @@
 the masking detectors and for values known to come from sensitive columns.
 
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
-  iteration: ``enforce.df_lineage`` registers them), so a 9-digit SSN joined into a string by hand
-  is recognised even though no detector matches it.
+  iteration: ``enforce.df_lineage`` registers them), and each spelt backwards, so a 9-digit SSN
+  joined into a string by hand is recognised even though no detector matches it.
 - ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
   prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
-  values token by token.
+  values token by token in short texts and with one automaton pass (``known_match``) in long
+  ones.
 - ``refuse`` decides through the policy (rule ``exfiltration``) and raises ``GuardBlocked``.
 Masked output passes: masked values match no detector and are no known value.
 """
@@ -18,6 +19,7 @@ from itertools import repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
+from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
@@ -27,7 +29,8 @@ _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
                                    # control bytes of a binary format (latin-1 decoded)
                                    + "".join(map(chr, range(0x80, 0xa0))), " "))
-known: set[str] = set()
+known = Values()
+_MATCH = Matcher(known)
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
 
@@ -44,6 +47,10 @@ def remember(values: Any) -> None:
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
+    # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
+    # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
+    # 9-digit number is as likely to be some other honest number as a hidden SSN
+    known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
 
 
@@ -52,7 +59,7 @@ def _text(data: Any) -> str:
         return data
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
-        if raw.count(0) > len(raw) // 4:   # UTF-16/32 text (numpy '<U' arrays): drop the NULs
+        if b"\x00" in raw and raw.count(0) > len(raw) // 4:   # UTF-16/32 ('<U' arrays): no NULs
             return _DENSE + raw.replace(b"\x00", b"").decode("latin-1")
         return raw.decode("latin-1")
     return ""
@@ -139,9 +146,13 @@ def _known(text: str) -> str:
         for n in lengths:
             if any(body[i:i + n] in known for i in range(max(len(body) - n + 1, 0))):
                 return "values read from a sensitive column"
-    if len(text) < 200:  # noqa: SIM102 - the short-text case, kept apart from the token scan
+    if len(text) < 200:   # short: the whole text may be one value
         if text.strip().strip("\"'") in known:
             return "values read from a sensitive column"
+    else:   # one C pass over a long text (Aho-Corasick); the token check where there is none
+        hit = _MATCH.find(text)
+        if hit is not None:
+            return "values read from a sensitive column" if hit else ""
     # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
     tokens = text.translate(_CUT).split()
     if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,

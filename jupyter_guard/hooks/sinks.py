@@ -19,7 +19,7 @@ from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import result_taint
+from jupyter_guard.hooks import result_taint, udf_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 log = logging.getLogger("jupyter_guard")
@@ -44,6 +44,8 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         judge_or_refuse(guard, analysis, kind="runtime", code=query, conn=conn, note=True)
+        if conn.native_duckdb and udf_taint.SENSITIVE_ARGS:
+            udf_taint.prepare(query, conn.raw, guard.policy)
 
 
 def _with_param_paths(guard: Guard, analysis: Any, params: Any) -> Any:
@@ -270,6 +272,8 @@ def install(shell: Any, guard: Guard) -> None:
         replaced = {"connect": connect, "default_connection": default_connection}
         if hasattr(duckdb, "set_default_connection"):
             replaced["set_default_connection"] = _set_default(duckdb.set_default_connection)
+        if hasattr(duckdb, "create_function"):   # module-level: the same guarded function
+            replaced["create_function"] = _module_create(duckdb.create_function)
         for name in _MODULE_FUNCS:
             orig = getattr(duckdb, name, None)
             if orig is not None:
@@ -332,6 +336,16 @@ def _module_func(orig: Any, guard: Guard) -> Any:
     f.__name__ = name
     f.__doc__ = getattr(orig, "__doc__", None)
     return f
+
+
+def _module_create(orig: Any) -> Any:
+    from jupyter_guard.hooks.udf_taint import wrap_create
+
+    def create(*args: Any, **kw: Any) -> Any:
+        if "connection" in kw:
+            kw["connection"] = unwrap(kw["connection"])
+        return orig(*args, **kw)
+    return wrap_create(create)
 
 
 def _set_default(orig: Any) -> Any:

@@ -39,6 +39,19 @@ class Busy:
         _tl.busy = self.prev
 
 
+class UserCode:
+    """``with UserCode():`` user code called back from inside the guard's own work (a Python
+    function DuckDB runs in the middle of a statement the guard measures): the hook judges it
+    like any other user code, then the guard's work goes on."""
+
+    def __enter__(self) -> None:
+        self.prev = getattr(_tl, "busy", False)
+        _tl.busy = False
+
+    def __exit__(self, *exc: object) -> None:
+        _tl.busy = self.prev
+
+
 def busy_wrap(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn`` run as the guard's own work (the hook stays out of it)."""
     def wrapped(*args: P.args, **kw: P.kwargs) -> R:

@@ -26,7 +26,8 @@ from jupyter_guard.hooks.df_lineage import (
     PROPAGATING,
     origins,
 )
-from jupyter_guard.hooks.exit_files import CheckedFile, Judged
+from jupyter_guard.hooks.exit_files import Judged
+from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import Intent
 

@@ -219,16 +219,28 @@ def sample_strings(series: pd.Series | Any, size: int = SAMPLE_SIZE) -> list[str
     if kind in "iu" and isinstance(values_, np.ndarray):  # numpy integers: nothing missing to skip
         values = list(map(str, values_[:size].tolist()))
     else:
-        head = values_[: size * 2].tolist()  # ``series.iloc[:n].tolist()``, less overhead
+        head: list[Any] = values_[: size * 2].tolist()  # ``series.iloc[:n].tolist()``, faster
+        if set(map(type, head)) == _STR_ONLY:   # only str (no missing value): taken as they are
+            return head[:size]   # (fewer than ``size`` only when the column is that short)
         na = pd.NA
         kept = (v if isinstance(v, str) else str(v) for v in head
                 if not (v is None or v is na or (isinstance(v, float) and v != v)))
         values = list(islice(kept, size))
     if len(values) < size and len(series) > size * 2:  # sparse column: look further
-        rest = (series.iloc[size * 2:] if isinstance(series, pd.Series)
-                else pd.Series(values_[size * 2:]))
-        values += sample_strings(rest.dropna(), size - len(values))
+        values += sample_strings(_rest(series, values_, size).dropna(), size - len(values))
     return values
+
+
+_STR_ONLY = {str}
+
+
+def _rest(series: Any, values_: Any, size: int) -> Any:
+    """The values after the first ``2 * size`` (a sparse column is sampled further)."""
+    import pandas as pd
+
+    if isinstance(series, pd.Series):
+        return series.iloc[size * 2:]
+    return pd.Series(values_[size * 2:])
 
 
 def _detector(name: str, validate: Callable[[str], bool] | None = None) -> Detector:

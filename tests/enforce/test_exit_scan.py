@@ -83,15 +83,15 @@ def test_differential_corpus_finds_everything_the_sampled_scan_found() -> None:
 @pytest.fixture
 def known_values():
     saved = set(exits.known)
-    exits.remember(["987654321", "Zq8Xv2Lm", "jdoe.private"])
+    exits.remember(["987654320", "Zq8Xv2Lm", "jdoe.private"])
     yield
     exits.known.clear()
     exits.known.update(saved)
 
 
-@pytest.mark.parametrize("spelling", ["x 987654321 y", "a,987654321;b", "(987654321)",
-                                      "k=987654321&q", "path/987654321/x", "-987654321.",
-                                      "@Zq8Xv2Lm", "+jdoe.private+", "\x00987654321\x00",
+@pytest.mark.parametrize("spelling", ["x 987654320 y", "a,987654320;b", "(987654320)",
+                                      "k=987654320&q", "path/987654320/x", "-987654320.",
+                                      "@Zq8Xv2Lm", "+jdoe.private+", "\x00987654320\x00",
                                       "'jdoe.private'", "[Zq8Xv2Lm]"])
 def test_known_values_are_found_as_tokens(known_values: None, spelling: str) -> None:
     text = _plain(200_000, 3) + " " + spelling + " " + _plain(1_000, 4)
@@ -99,8 +99,8 @@ def test_known_values_are_found_as_tokens(known_values: None, spelling: str) -> 
     assert sampled(text)
 
 
-@pytest.mark.parametrize("twin", ["9876543210", "x987654321", "Zq8Xv2Lmn", "jdoe.privat",
-                                  "987654321x"])
+@pytest.mark.parametrize("twin", ["9876543200", "x987654320", "Zq8Xv2Lmn", "jdoe.privat",
+                                  "987654320x"])
 def test_near_known_values_pass(known_values: None, twin: str) -> None:
     text = _plain(50_000, 5) + " " + twin + " "
     assert exits.scan(text, S) == ""

@@ -32,6 +32,8 @@ def known():
     ("ab-cd", ["ab-cd"]),
     ("1100001000 1000010001 user1000@example.community", []),   # no partial match
     ("order 4999 shipped to Lyon", []),
+    ("['000100001', 'moc.elpmaxe@0001resu']", ["moc.elpmaxe@0001resu"]),  # reversed, not digits
+    ("dc-ba and 0001 resu", ["dc-ba"]),
 ])
 def test_known_spans(known, text, found):
     assert [text[a:b] for a, b, _ in exits.known_spans(text)] == found

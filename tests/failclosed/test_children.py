@@ -262,3 +262,126 @@ def test_children_get_the_policy_reloaded_after_load(work_root: Path):
     finally:
         k.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+# A Python program read from standard input is not on the command line the kernel judges: the
+# child reads it first, judges it as ``python -c`` would be, and hands the same bytes to Python.
+DROP = "import duckdb; duckdb.connect('stdin_wh.duckdb').execute('DROP TABLE orders')"
+STDIN_REFUSED = [
+    pytest.param(f"import subprocess, sys\nr = subprocess.run([sys.executable, '-'], input={DROP!r},"
+                 " capture_output=True, text=True)\nprint(r.returncode, r.stderr)", id="dash"),
+    pytest.param(f"import subprocess, sys\nr = subprocess.run([sys.executable], input={DROP!r}, "
+                 "capture_output=True, text=True)\nprint(r.returncode, r.stderr)", id="no-args"),
+    pytest.param(f'!echo "{DROP}" | python', id="piped"),
+    pytest.param(f"open('drop_prog.txt', 'w').write({DROP!r})\n!python - < drop_prog.txt",
+                 id="redirected"),
+]
+STDIN_BENIGN = [
+    pytest.param("import subprocess, sys\nprint(subprocess.run([sys.executable, '-'], "
+                 "input='print(6 * 7)', capture_output=True, text=True).stdout)", "42", id="dash"),
+    pytest.param('!echo "print(5 * 5)" | python', "25", id="piped"),
+    pytest.param("import subprocess, sys\nprint(subprocess.run([sys.executable, '-'], input="
+                 "\"import duckdb; print(duckdb.connect('stdin_wh.duckdb', read_only=True)"
+                 ".execute('SELECT count(*) FROM orders').fetchone()[0])\", capture_output=True, "
+                 "text=True).stdout)", "3", id="reads-the-table"),
+]
+
+
+def _stdin_wh(d: Path) -> Path:
+    db = d / "stdin_wh.duckdb"
+    if not db.exists():
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE orders AS SELECT range AS id FROM range(3)")
+        con.close()
+    return db
+
+
+def _orders(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.execute("SELECT count(*) FROM orders").fetchone()[0])
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("code", STDIN_REFUSED)
+def test_a_program_on_standard_input_is_judged_before_it_runs(kd: tuple[Kernel, Path], code: str):
+    k, d = kd
+    db = _stdin_wh(d)
+    r = k.run(code)
+    assert _orders(db) == 3, r.text
+    assert "Blocked by jupyter_guard [destructive-ddl]" in r.text, r.text
+
+
+@pytest.mark.parametrize("code,expected", STDIN_BENIGN)
+def test_a_plain_program_on_standard_input_runs(kd: tuple[Kernel, Path], code: str, expected: str):
+    k, d = kd
+    _stdin_wh(d)
+    r = k.run(code)
+    assert r.status == "ok" and expected in r.text, r.text
+    assert "Blocked" not in r.text
+
+
+# SQL in code the kernel cannot read before the child starts (a module it imports, a file it
+# execs): the child guards DuckDB itself, as the kernel does, by the statement's effect.
+CHILD_MODULES = {
+    "sql_drop.py": "import duckdb\nduckdb.connect('child_wh.duckdb').execute('DROP TABLE orders')\n",
+    "sql_bulk.py": "import duckdb\ncon = duckdb.connect('child_wh.duckdb')\n"
+                   "q = 'DELETE FROM orders WHERE id ' + '>= 0'\ncon.execute(q)\n",
+    "sql_loop.py": "import duckdb\ncon = duckdb.connect('child_wh.duckdb')\n"
+                   "for i in range(3000):\n    con.execute('DELETE FROM orders WHERE id = ?', [i])\n",
+    "sql_read.py": "import duckdb\nprint('rows', duckdb.connect('child_wh.duckdb')"
+                   ".execute('SELECT count(*) FROM orders').fetchone()[0])\n",
+    "sql_own.py": "import duckdb\ncon = duckdb.connect('child_wh.duckdb')\n"
+                  "con.execute('CREATE TABLE scratch AS SELECT range AS x FROM range(5000)')\n"
+                  "con.execute('DELETE FROM scratch WHERE x < 10')\ncon.execute('DROP TABLE scratch')\n"
+                  "con.execute('DELETE FROM orders WHERE id = 2999')\nprint('own-ok')\n",
+}
+CHILD_SQL_REFUSED = [
+    pytest.param("import sys\n!{sys.executable} -c 'import sql_drop'", id="import-a-module"),
+    pytest.param("import sys\n!{sys.executable} -m sql_drop", id="python-m"),
+    pytest.param("import subprocess, sys\nr = subprocess.run([sys.executable, '-c', "
+                 "\"exec(open('sql_bulk.py').read())\"], capture_output=True, text=True)\n"
+                 "print(r.stderr)", id="exec-a-file"),
+    pytest.param("import sys\n!{sys.executable} -m sql_loop", id="a-loop-of-single-deletes"),
+]
+
+
+def _child_wh(d: Path) -> Path:
+    for name, text in CHILD_MODULES.items():
+        (d / name).write_text(text)
+    db = d / "child_wh.duckdb"
+    if not db.exists():
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE orders AS SELECT range AS id FROM range(3000)")
+        con.close()
+    return db
+
+
+@pytest.mark.parametrize("code", CHILD_SQL_REFUSED)
+def test_sql_in_code_read_only_by_the_child_is_judged_by_its_effect(kd: tuple[Kernel, Path],
+                                                                    code: str):
+    k, d = kd
+    db = _child_wh(d)
+    before = _orders(db)
+    r = k.run(code)
+    assert "Blocked by jupyter_guard [" in r.text, r.text
+    after = _orders(db)
+    assert after >= before - 1000 and after > 0, (before, after, r.text)   # at most the limit
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'"
+                           ).fetchone()[0] == 1
+    finally:
+        con.close()
+
+
+def test_sql_in_a_child_that_only_reads_or_works_on_its_own_tables_runs(kd: tuple[Kernel, Path]):
+    k, d = kd
+    db = _child_wh(d)
+    before = _orders(db)
+    r = k.run("import sys\n!{sys.executable} -m sql_read")
+    assert r.status == "ok" and f"rows {before}" in r.text and "Blocked" not in r.text, r.text
+    r = k.run("import sys\n!{sys.executable} -m sql_own")
+    assert "own-ok" in r.text and "Blocked" not in r.text, r.text
+    assert _orders(db) == before - 1

@@ -242,3 +242,24 @@ def test_lone_surrogates_in_long_text_do_not_stop_masking(size: int) -> None:
     assert "jane.doe" not in out and "123-45-6789" not in out and out.startswith(pad)
     assert scan.first(text, ALL.enabled) == "email"
     assert mask_text(pad, ALL) == pad and scan.first(pad, ALL.enabled) == ""
+
+
+def _reference_sample(values: list, size: int = 200) -> list[str]:
+    kept = [v if isinstance(v, str) else str(v) for v in values
+            if not (v is None or v is pd.NA or (isinstance(v, float) and v != v))]
+    return kept[:size]
+
+
+@pytest.mark.parametrize("values", [
+    [f"user{i}@example.com" for i in range(500)],
+    ["a", "b"],
+    ["x", None, "y", float("nan"), "z"] * 100,
+    [1, "a", 2.5, "b"] * 100,
+    [None] * 300 + ["late@example.com"] * 300,
+])
+def test_the_str_only_sample_is_the_sample(values):
+    from jupyter_guard.mask.detect import sample_strings
+
+    s = pd.Series(np.array(values, dtype=object))
+    assert sample_strings(s) == _reference_sample(values)
+    assert sample_strings(s.array) == _reference_sample(values)

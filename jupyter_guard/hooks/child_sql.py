@@ -1,0 +1,73 @@
+"""DuckDB inside a Python child of a guarded kernel, guarded as in the kernel.
+
+The kernel reads ``python -c`` code and scripts before a child starts, but SQL that exists only
+when the child runs (a module the child imports, a file it ``exec``s, text it builds) cannot be
+read then. So when a child first imports DuckDB, it builds the kernel's decision service from the
+environment the kernel gave it (policy, user, actor, audit file) and installs the same SQL sinks:
+every statement is judged, and one that can change rows runs under the effect check. A child runs
+no cells: its whole run is one cell (``max_affected_rows`` counts across it), and its statements
+are recorded in an audit session of its own whose journal names the kernel's.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False   # not ``typing``'s: this module is imported at every child's start
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+
+class _Events:
+    def register(self, *args: Any) -> None:
+        """A child has no cells, so no cell boundary to hear of."""
+
+
+class _NoCells:
+    """The shell the SQL sinks would re-wrap connections in: a child has no namespace yet when
+    DuckDB is first imported, and no cells."""
+
+    def __init__(self) -> None:
+        self.user_ns: dict[str, Any] = {}
+        self.events = _Events()
+
+
+def install(env: Mapping[str, str]) -> None:
+    """Guard DuckDB in this child (called once, right after ``import duckdb`` finishes)."""
+    from jupyter_guard.guard.service import Guard
+    from jupyter_guard.hooks import sinks
+    from jupyter_guard.hooks.child import ChildGuard
+
+    child = ChildGuard(env)
+
+    def open_audit(g: Guard) -> Any:
+        if not child.audit:
+            return None
+        from jupyter_guard.record.audit import AuditLog
+        from jupyter_guard.record.journal import JournalWriter
+
+        JournalWriter(child.audit, g.session_id, parent=child.parent).close()  # names the kernel
+        return AuditLog(child.audit, session_id=g.session_id, background=False)
+
+    guard = Guard.create(env=dict(env), open_audit=open_audit)
+    guard.policy = child.policy   # the kernel's policy as it holds it now, not the file again
+    sinks.install(_NoCells(), guard)
+
+
+def arm(env: Mapping[str, str]) -> None:
+    """Install the DuckDB guard once ``duckdb`` has been imported (at the first ``import`` of
+    it; the import itself runs unchanged). A failure stops the child: DuckDB unguarded is not
+    an option."""
+    from jupyter_guard.hooks import lazy
+
+    def ready(_module: Any) -> None:
+        try:
+            install(env)
+        except Exception as e:  # noqa: BLE001 - no guard, no DuckDB: the child stops with the reason
+            sys.stderr.write("jupyter_guard: DuckDB cannot be guarded in this child "
+                             f"({type(e).__name__}: {e}), so it was stopped.\n")
+            sys.stderr.flush()
+            os._exit(126)
+
+    lazy.when_imported("duckdb", ready)
