@@ -29,7 +29,7 @@ class Refuse(Exception):
     """The copy-on-write ingest must take this one."""
 
 
-_TYPES: dict[str, tuple[type, ...]] = {**{k: (str,) for k in _STR}, **{k: (int,) for k in _INT},
+_TYPES: dict[str, tuple[type, ...]] = {**dict.fromkeys(_STR, (str,)), **dict.fromkeys(_INT, (int,)),
                                         "duration_ms": (int, float)}
 
 
@@ -112,6 +112,8 @@ def _journal(journal: Path, sess: dict[str, Any], running: dict[str, dict[str, A
             raise Refuse   # close, approval, lost or anything else
         _check(line)
         eid = line.get("event_id")
+        if not isinstance(eid, str):
+            raise Refuse
         if t == "begin":
             if eid in rows or eid in running:
                 raise Refuse

@@ -13,8 +13,8 @@ glob, so a file is visible the moment it is renamed into place. The delta is the
   file is empty, so the glob always matches). An old generation is deleted ``GRACE_S`` after it
   was replaced (a reader of the previous catalog may still read it).
 - The ingest hint (``<audit>.ingested.json``) caches the current generation, the catalog's
-  stamp, the journals and the running rows. A file it does not know (a crash between rename and cache) makes the next ingest
-  fold, which reads every file's own metadata.
+  stamp, the journals and the running rows. A file it does not know (a crash between rename
+  and cache) makes the next ingest fold, which reads every file's own metadata.
 """
 from __future__ import annotations
 
