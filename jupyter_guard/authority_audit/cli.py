@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
 
 
 def verify_authority(folder: str, *, dsn: str = "", checkpoint: str = "",
                      as_json: bool = False) -> int:
     """Exit 0 when the keyed chain verifies against every signed checkpoint, 1 with each
     problem named (``edited``, ``deleted``, ...), 2 when the authority's files are missing."""
+    from . import cplog
     from .mac import KEY_NAME, load_or_create_key
     from .service import AuditAuthority
     from .verify import verify
@@ -21,15 +21,19 @@ def verify_authority(folder: str, *, dsn: str = "", checkpoint: str = "",
               "(--authority), as the account that runs the authority", file=sys.stderr)
         return 2
     extra: list[tuple[str, str]] = []
-    if checkpoint:
+    logs = [p for p in dict.fromkeys([cplog.log_path(folder), checkpoint]) if p]
+    for path in logs:   # the checkpoint log(s), read by themselves; --checkpoint adds one
         try:
-            with open(checkpoint) as fh:
-                saved: Any = json.load(fh)
-            extra.append((str(saved["body"]), str(saved["signature"])))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            print(f"jupyter guard verify: cannot read the checkpoint {checkpoint}: {e}",
+            extra += cplog.read(path)
+        except OSError as e:
+            if path != checkpoint and not os.path.exists(path):
+                continue   # no log kept (yet): the ledger's own checkpoints only
+            print(f"jupyter guard verify: cannot read the checkpoint {path}: {e}",
                   file=sys.stderr)
             return 2
+    if checkpoint and not extra:
+        print(f"jupyter guard verify: no signed checkpoint in {checkpoint}", file=sys.stderr)
+        return 2
     auth = AuditAuthority.open(folder, dsn=dsn)
     res = verify(auth.ledger, load_or_create_key(folder), auth.public_key, extra)
     if as_json:

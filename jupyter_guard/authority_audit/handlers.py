@@ -16,14 +16,24 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
 from tornado import web
 
-from .service import AuditAuthority, BadBatch, Resolver
+from .service import AuditAuthority, BadBatch, Principal, Resolver
 
 TOKEN_HEADER = "X-Jupyter-Guard-Kernel"
 EVENTS_PATH = "jupyter-guard/api/kernel/audit/events"
 CHECKPOINT_PATH = "jupyter-guard/api/audit/checkpoint"
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="jupyter-guard-audit")
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="jupyter-guard-audit")
+
+
+def _loads(raw: bytes) -> Any:
+    """JSON with ``orjson`` (twice as fast), or ``json`` for what orjson refuses (NaN, an
+    integer past 64 bits), so both parse what a kernel's ``json.dumps`` wrote."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 class _Json(web.RequestHandler):
@@ -42,12 +52,16 @@ class _Json(web.RequestHandler):
 
 
 class EventsHandler(_Json):
+    def principal(self) -> Principal | None:
+        """Who sent this batch (a mount that authenticates otherwise overrides this)."""
+        return self.resolve(self.request.headers.get(TOKEN_HEADER, ""))
+
     async def post(self) -> None:
-        principal = self.resolve(self.request.headers.get(TOKEN_HEADER, ""))
+        principal = self.principal()
         if principal is None:
             raise web.HTTPError(403, "not a kernel this authority knows")
         try:
-            data = json.loads(self.request.body or b"{}")
+            data = _loads(self.request.body or b"{}")
         except ValueError as e:
             raise web.HTTPError(400, f"the body is not JSON: {e}") from e
         events = data.get("events") if isinstance(data, dict) else None
@@ -59,7 +73,7 @@ class EventsHandler(_Json):
         except Exception as e:  # any ledger failure: nothing is acknowledged, the kernel resends
             raise web.HTTPError(503, f"the audit ledger cannot be written: {e}") from e
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"acked": acked}))
+        self.finish(orjson.dumps({"acked": acked}))
 
 
 class CheckpointHandler(_Json):

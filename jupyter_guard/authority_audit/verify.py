@@ -10,7 +10,9 @@ per-session state is a count and the last ``gseq``). Each problem names its tamp
 - ``reordered``: an event linked to one that is not its predecessor;
 - ``forged``: an event with a bad MAC past the last signed checkpoint, a second event with one
   sequence number, or a checkpoint whose signature is not the authority's;
-- ``recomputed``: MACs that are plain SHA-256 (a chain recomputed without the authority's key).
+- ``recomputed``: MACs that are plain SHA-256 (a chain recomputed without the authority's key);
+- ``journal``: a tamper event the record holds (a user damaged their kernel's journal: malformed,
+  oversized or colliding lines, a truncated, rewritten or replaced file, junk in its folder).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any
 
 from .ledger import Ledger
 from .mac import mac, signature_ok, unkeyed
+from .tamper import described
 
 MAX_PROBLEMS = 50
 
@@ -96,6 +99,9 @@ def verify(ledger: Ledger, key: bytes, public: str,
                     f"not event {row.gseq - 1}")
         elif not _columns_match(row):
             res.add("edited", f"event {row.gseq}: its columns differ from its MAC'd content")
+        told = described(row.body)
+        if told is not None:
+            res.add("journal", told)
         c = counts.setdefault(row.session_id, [0, 0])
         c[0], c[1] = c[0] + 1, row.gseq
         expected, prev = row.gseq + 1, row.mac

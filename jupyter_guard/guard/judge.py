@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard.refusal import audit_note, refusal_for
+from jupyter_guard.guard.refusal import audit_note, in_kernel, refusal_for
 from jupyter_guard.model import Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context
@@ -79,7 +79,7 @@ def refuse(guard: Refuser, judgement: Judgement, *, kind: str, code: str,
     user ran when the refused statement is part of it."""
     v = judgement.verdict if verdict is None else verdict
     recorded = ""
-    refusal_for(v, dialect)   # described in the caller's dialect before it is recorded
+    refusal_for(v, dialect, in_kernel(guard))   # in the caller's dialect, before it is recorded
     if record:
         judged = judgement if v is judgement.verdict else replace(judgement, verdict=v)
         recorded = guard.begin(kind=kind, code=code, judgement=judged, status="blocked", **where)
@@ -101,7 +101,7 @@ def judge_or_refuse(guard: Guard, analysis: Analysis, *, kind: str, code: str, c
     enforce mode would have refused."""
     j = guard.judge(analysis, conn=conn, code=code, actor=actor)
     if note and guard.policy.mode == "audit":
-        audit_note(j.verdicts)
+        audit_note(j.verdicts, guard=guard)
     if j.verdict.refuses:
         raise refuse(guard, j, kind=kind, code=code, **where)
     return j

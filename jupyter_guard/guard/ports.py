@@ -3,9 +3,10 @@
 ``Guard`` takes its collaborators explicitly: the audit log and the running cell (``Cell``) at
 construction, and the parts the kernel installs later through ``Guard.plug`` (one frozen
 ``Plugs`` value, replaced whole, never mutated). A guard with none of them (tests, ``explain``,
-``replay``) decides the same way, minus what they add. The kernel registers how a refusal learns
-whether an approval is possible here (``set_approval_status``): the decision service never
-imports the kernel.
+``replay``) decides the same way, minus what they add. A refusal learns whether it happens in a
+kernel, and which cell it belongs to, from its guard's ``Cell``, never by looking the kernel up.
+The kernel registers how a refusal learns whether an approval is possible here
+(``set_approval_status``): the decision service never imports the kernel.
 """
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ class Cell(Protocol):
     def lookup(self, name: str) -> Any:
         """A namespace value static analysis may read (str, bytes, paths), else None."""
 
+    @property
+    def in_kernel(self) -> bool:
+        """Whether this is a kernel's running cell: its refusals carry their structured form
+        and may be approved."""
+
+    def current(self) -> object | None:
+        """The running cell (one object per cell run, None between cells): what is said once
+        per cell is said once per this object."""
+
 
 @dataclass
 class NoCell:
@@ -55,6 +65,13 @@ class NoCell:
         return "", None, ""
 
     def lookup(self, name: str) -> Any:
+        return None
+
+    @property
+    def in_kernel(self) -> bool:
+        return False
+
+    def current(self) -> object | None:
         return None
 
 

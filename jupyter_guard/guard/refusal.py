@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.ports import approval_unavailable
@@ -15,26 +15,32 @@ from jupyter_guard.mask.text import mask_text
 from jupyter_guard.model import Verdict
 from jupyter_guard.policy.refusal import approvable, refusal
 
+if TYPE_CHECKING:
+    from jupyter_guard.guard.service import Guard
+
 log = logging.getLogger("jupyter_guard")
 
 
-def blocked_error(v: Verdict, dialect: str = "duckdb") -> GuardBlocked:
-    """The exception for a refusal, carrying its structured form; it suggests asking for an
-    approval only when someone may give one under the active policy."""
-    details = refusal_for(v, dialect, consume=True) if running_guard() is not None else None
+def blocked_error(v: Verdict, dialect: str = "duckdb", guard: object = None) -> GuardBlocked:
+    """The exception for a refusal by ``guard``, carrying its structured form when ``guard``
+    runs a kernel's cells; it suggests asking for an approval only when someone may give one
+    under the active policy."""
+    g = in_kernel(guard)
+    details = refusal_for(v, dialect, g, consume=True) if g is not None else None
     approval = bool(details["approval"]["possible"]) if details else v.rule_id != "guard-error"
     return GuardBlocked(v.rule_id or "policy", v.reason, decision=v.decision,
                         approval_hint=approval, details=details)
 
 
-def running_guard() -> Any:
-    """The guard of this kernel, once ``%load_ext`` has installed it (else None)."""
-    kg = _kernel_guard()
-    return kg.guard if kg is not None else None
+def in_kernel(guard: object) -> Guard | None:
+    """``guard`` when it decides a kernel's cells (its ``Cell`` port is a kernel's), else None:
+    a guard in a test, ``explain``, a child process or the server gate."""
+    cell = getattr(guard, "cell", None)
+    return cast("Guard", guard) if cell is not None and cell.in_kernel else None
 
 
-def _kernel_guard() -> Any:
-    return getattr(sys.modules.get("jupyter_guard"), "_kernel_guard", None)
+def _running_cell(guard: Guard | None) -> object | None:
+    return guard.cell.current() if guard is not None else None
 
 
 def masked(value: Any, settings: Any) -> Any:
@@ -53,14 +59,14 @@ def masked(value: Any, settings: Any) -> Any:
 _LAST: dict[str, Any] = {"verdict": None, "guard": None, "cell": None, "details": None, "rid": ""}
 
 
-def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Any = None, *,
+def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Guard | None = None, *,
                 consume: bool = False) -> dict[str, Any] | None:
-    """The structured refusal of ``v`` under the policy of ``guard`` (default: the running
-    guard), masked for display. When an approval is possible, a request id is reserved:
-    ``%guard request`` files the refusal under it."""
+    """The structured refusal of ``v`` under the policy of ``guard`` (None: no policy), masked
+    for display. When an approval is possible, a request id is reserved: ``%guard request``
+    files the refusal under it."""
     try:
-        g = guard if guard is not None else running_guard()
-        cell = getattr(_kernel_guard(), "_cell", None)
+        g = guard
+        cell = _running_cell(g)
         if _LAST["verdict"] is v and _LAST["guard"] is g and _LAST["cell"] is cell:
             details, rid = _LAST["details"], _LAST["rid"]
         else:
@@ -83,25 +89,26 @@ def refusal_for(v: Verdict, dialect: str = "duckdb", guard: Any = None, *,
         return None
 
 
-def recorded_refusal(guard: Any, v: Verdict, status: str) -> dict[str, Any] | None:
+def recorded_refusal(guard: object, v: Verdict, status: str) -> dict[str, Any] | None:
     """The structured refusal an audit event records (``facts["refusal"]``): for a refused
     verdict, and for what audit mode let through but enforce would have refused."""
     if (status == "blocked" and v.refuses) or (
             v.decision == "warn" and v.reason.startswith(("would block", "would approval"))):
-        return refusal_for(v, guard=guard)
+        return refusal_for(v, guard=cast("Guard", guard))   # the guard recording the event
     return None
 
 
 _NOTED: dict[str, Any] = {"cell": None, "seen": set()}
 
 
-def audit_note(verdicts: Any, out: Any = None) -> None:
+def audit_note(verdicts: Any, out: Any = None, *, guard: object = None) -> None:
     """One line for a cell that audit mode let through but enforce would have refused (once per
-    cell and reason, though the cell hook, ``%%guarded_sql`` and the SQL sinks all judge)."""
+    cell of ``guard`` and reason, though the cell hook, ``%%guarded_sql`` and the SQL sinks all
+    judge)."""
     would = [v for v in verdicts if v.decision == "warn" and v.reason.startswith("would ")]
     if not would:
         return
-    cell = getattr(_kernel_guard(), "_cell", None)
+    cell = _running_cell(in_kernel(guard))
     if _NOTED["cell"] is not cell or cell is None:
         _NOTED["cell"], _NOTED["seen"] = cell, set()
     v = would[0]
@@ -115,4 +122,4 @@ def audit_note(verdicts: Any, out: Any = None) -> None:
 
 def note_if_audit(guard: Any, verdicts: Any) -> None:
     if guard.policy.mode == "audit":
-        audit_note(verdicts)
+        audit_note(verdicts, guard=guard)

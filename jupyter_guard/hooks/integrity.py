@@ -21,38 +21,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import operator
-import os
 import sys
 import threading
-from collections.abc import Callable
-from itertools import chain
 from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks.lazy import IMPORT_METADATA
+from jupyter_guard.hooks.guard_modules import PACKAGE, GuardModules, protected  # noqa: F401 - protected: callers
+from jupyter_guard.hooks.snapshots import attrgetter, changed
 from jupyter_guard.hooks.state import Busy
 from jupyter_guard.model import UNKNOWN
 
 log = logging.getLogger("jupyter_guard")
 
-# Every module of the package is protected by its name, not by a list: the modules themselves
-# (``sys.modules``) and their globals, snapshotted when loading ends (``seal``), so a module added
-# or moved anywhere under ``jupyter_guard`` is covered without a list to keep up to date.
-PACKAGE = "jupyter_guard"
-
-
-def protected(name: str) -> bool:
-    """Whether module ``name`` belongs to the guard (and so is snapshotted and put back)."""
-    return name == PACKAGE or name.startswith(PACKAGE + ".")
-
-
 # The guard's collaborators and identity; ``plugs`` is replaced by parts installed after this one.
 # Its methods live on the class (patching a class is refused); any attribute added to the object
 # (a method shadowed by ``guard.judge = ...``) is removed again (``verify_guard``).
-GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "audit", "cell", "listeners",
-               "policy_listeners")
+GUARD_ATTRS = ("policy", "user", "groups", "actor", "session_id", "audit", "cell", "_listeners",
+               "_policy_listeners")
 LATE_ATTRS = ("plugs",)  # set after this one
 SHELL_METHODS = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
                  "transform_ast", "should_run_async", "system", "getoutput")
@@ -70,75 +56,27 @@ class Integrity:
         self.kg_attrs = (
             {k: getattr(self.kg, k) for k in ("_orig_parse", "guard", "shell")} if self.kg else {}
         )
-        self._snapshot_modules()
+        self.own = GuardModules(rt.package_dir)   # its modules and their globals
         self.attrs = {k: getattr(guard, k) for k in GUARD_ATTRS}
         self.fields = len(vars(guard))   # the declared fields: nothing else is set on it
         self.settings = dict(guard.settings)
         self.policy_fields = _fields(guard.policy)
         # the same snapshots read in one C call each (``verify_guard`` runs before every decision)
         self._policy = guard.policy
-        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_get = attrgetter(tuple(n for n, _ in self.policy_fields))
         self._policy_vals = tuple(v for _, v in self.policy_fields)
-        self._attrs_get = _attrgetter(tuple(self.attrs))
+        self._attrs_get = attrgetter(tuple(self.attrs))
         self._attrs_vals = tuple(self.attrs.values())
         self.late: dict[str, Any] | None = None
         self.callbacks: dict[str, list[Any]] | None = None
         self.shell_own = {k for k in SHELL_METHODS if k in vars(shell)}
 
-    def _snapshot_modules(self) -> None:
-        """The guard's modules and their globals, as they are now."""
-        self._seen = len(sys.modules)
-        self.globals: dict[str, dict[str, Any]] = {}
-        self._snapshot({n: m for n, m in list(sys.modules.items())   # copied: threads import
-                        if protected(n)})
-
-    def _snapshot(self, modules: dict[str, Any]) -> None:
-        """Protect ``modules``; a module already snapshotted keeps its snapshot."""
-        self.modules = modules
-        self.globals = {n: self.globals.get(n) or _own_globals(m) for n, m in modules.items()}
-        # the same snapshots as flat tuples, compared by identity in C (``_changed``)
-        self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
-        self._dicts = tuple(vars(self.modules[n]) for n in self.globals)
-        self._getters = tuple(_getter(tuple(snap)) for snap in self.globals.values())
-        self._values = tuple(v for snap in self.globals.values() for v in snap.values())
-
-    def _adopt_new_modules(self) -> None:
-        """The guard's modules imported since the last check (set-up that waited for pandas, the
-        audit's own thread): protected from now on, as they were when their import finished.
-        Only when ``sys.modules`` grew (one length compare per check otherwise)."""
-        if len(sys.modules) == self._seen:
-            return
-        self._seen = len(sys.modules)
-        from jupyter_guard.hooks import lazy
-
-        modules = dict(self.modules)
-        for name, mod in list(lazy._OWN.items()):   # imported by the guard itself: the real ones
-            if modules.get(name) is not mod:
-                modules[name] = mod
-                self.globals.pop(name, None)
-        for name, mod in list(sys.modules.items()):
-            if protected(name) and name not in modules and self._adoptable(mod):
-                modules[name] = mod
-        for name in modules:   # the globals its import left, not what a cell made of them since
-            if name not in self.globals and name in lazy.IMPORTED:
-                self.globals[name] = lazy.IMPORTED[name]
-        if len(modules) != len(self.modules) or any(n not in self.globals for n in modules):
-            self._snapshot(modules)
-
-    def _adoptable(self, mod: Any) -> bool:
-        """Loaded from the package's own files, and its import has finished (its globals are
-        final)."""
-        spec = getattr(mod, "__spec__", None)
-        origin = getattr(spec, "origin", None) or ""
-        return (isinstance(origin, str) and not getattr(spec, "_initializing", False)
-                and os.path.realpath(origin).startswith(self.rt.package_dir))
-
     def seal(self) -> None:
         """Snapshot what modules installed after this one set up (called once loading is done)."""
-        self._snapshot_modules()   # again: the parts installed after this one set globals
+        self.own.take()   # again: the parts installed after this one set globals
         self.late = {k: getattr(self.guard, k, None) for k in LATE_ATTRS}
         names = tuple(self.attrs) + tuple(self.late)
-        self._attrs_get = _attrgetter(names)
+        self._attrs_get = attrgetter(names)
         self._attrs_vals = tuple(self.attrs.values()) + tuple(self.late.values())
         self.callbacks = {ev: [cb for cb in cbs if _ours(cb)]
                           for ev, cbs in list(self.events.callbacks.items())}
@@ -148,7 +86,7 @@ class Integrity:
         self.attrs["policy"] = policy
         self.policy_fields = _fields(policy)
         self._policy = policy
-        self._policy_get = _attrgetter(tuple(n for n, _ in self.policy_fields))
+        self._policy_get = attrgetter(tuple(n for n, _ in self.policy_fields))
         self._policy_vals = tuple(v for _, v in self.policy_fields)
         self._attrs_vals = tuple(self.attrs.values()) + tuple((self.late or {}).values())
 
@@ -159,9 +97,9 @@ class Integrity:
         g = self.guard
         try:
             same = (len(g.__dict__) == self.fields
-                    and not _changed(g, self._attrs_get, self._attrs_vals)
+                    and not changed(g, self._attrs_get, self._attrs_vals)
                     and g.settings == self.settings and g.policy is self._policy
-                    and not _changed(g.policy, self._policy_get, self._policy_vals))
+                    and not changed(g.policy, self._policy_get, self._policy_vals))
         except Exception:  # noqa: BLE001 - a comparison that fails counts as changed: the guard is repaired
             same = False
         return [] if same else self._repair_guard()
@@ -187,11 +125,11 @@ class Integrity:
             g.settings.clear()
             g.settings.update(self.settings)
             fixed.append("guard.settings")
-        changed = [(name, v) for name, v in self.policy_fields
-                   if getattr(g.policy, name, UNKNOWN) is not v]
-        for name, v in changed:
+        moved = [(name, v) for name, v in self.policy_fields
+                 if getattr(g.policy, name, UNKNOWN) is not v]
+        for name, v in moved:
             object.__setattr__(g.policy, name, v)
-        if changed:
+        if moved:
             fixed.append("guard.policy")
         if self.late is not None:
             for k, v in self.late.items():
@@ -233,24 +171,12 @@ class Integrity:
             if getattr(shell, "_jupyter_guard_kernel", None) is not kg:
                 shell._jupyter_guard_kernel = kg
                 fixed.append("shell._jupyter_guard_kernel")
-        self._adopt_new_modules()
-        if _changed(sys.modules, _getter(self._module_keys), self._module_vals):
-            for name, mod in self.modules.items():
-                if sys.modules.get(name) is not mod:
-                    sys.modules[name] = mod
-                    fixed.append(f"sys.modules[{name!r}]")
-        if (
-            kg is not None
-            and getattr(self.modules.get("jupyter_guard"), "_kernel_guard", None) is not kg
-        ):
-            self.modules["jupyter_guard"]._kernel_guard = kg
-        if _globals_changed(self._dicts, self._getters, self._values):
-            for name, snap in self.globals.items():
-                d = vars(self.modules[name])
-                for k, v in snap.items():
-                    if d.get(k, UNKNOWN) is not v:
-                        d[k] = v
-                        fixed.append(f"{name}.{k}")
+        own = self.own
+        own.adopt_new()
+        fixed += own.restore_modules()
+        if kg is not None and getattr(own.modules.get(PACKAGE), "_kernel_guard", None) is not kg:
+            own.modules[PACKAGE]._kernel_guard = kg
+        fixed += own.restore_globals()
         for (cls, attr), fn in list(_patched().items()):
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
@@ -368,40 +294,6 @@ class Integrity:
         self.rt.decide(keep, f"dynamic code ({filename}): {text[:200]}")
 
 
-def _own_globals(module: Any) -> dict[str, Any]:
-    return {k: v for k, v in vars(module).items() if k not in IMPORT_METADATA}
-
-
-def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """``d -> tuple(d[k] for k in keys)`` in one C call (raises ``KeyError`` for a missing key)."""
-    if len(keys) == 1:
-        one = operator.itemgetter(keys[0])
-        return lambda d: (one(d),)
-    return operator.itemgetter(*keys) if keys else (lambda d: ())
-
-
-def _changed(d: Any, get: Callable[[Any], tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
-    """Whether any snapshot key of ``d`` is gone or no longer holds (by identity) its value."""
-    try:
-        return any(map(operator.is_not, get(d), values))
-    except KeyError:
-        return True
-
-
-# operator.call (Python 3.11+) keeps the pipeline in C; Python 3.10 calls through a lambda
-_CALL: Callable[..., Any] = getattr(operator, "call", lambda f, *args: f(*args))
-
-
-def _globals_changed(dicts: tuple[Any, ...], getters: tuple[Callable[[Any], tuple[Any, ...]], ...],
-                     values: tuple[Any, ...]) -> bool:
-    """``_changed`` over every snapshotted module at once (one C pipeline, no Python loop)."""
-    try:
-        now = chain.from_iterable(map(_CALL, getters, dicts))
-        return any(map(operator.is_not, now, values))
-    except KeyError:
-        return True
-
-
 def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
     """Whether ``code`` runs in ``frame`` or one of its ``depth`` nearest callers."""
     while frame is not None and depth >= 0:
@@ -410,14 +302,6 @@ def _inside(frame: FrameType | None, code: Any, depth: int = 1 << 30) -> bool:
         frame = frame.f_back
         depth -= 1
     return False
-
-
-def _attrgetter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """``obj -> tuple(getattr(obj, n) for n in names)`` in one C call."""
-    if len(names) == 1:
-        one = operator.attrgetter(names[0])
-        return lambda o: (one(o),)
-    return operator.attrgetter(*names) if names else (lambda o: ())
 
 
 def _ours(cb: Any) -> bool:

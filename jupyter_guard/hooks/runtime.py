@@ -142,8 +142,7 @@ def install(shell: Any, guard: Guard) -> None:
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
         lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
         rt.protect = integrity.install(shell, guard, rt)
-        if rt.adopt_policy not in guard.policy_listeners:   # a retried install adds it once
-            guard.policy_listeners.append(rt.adopt_policy)
+        guard.on_policy(rt.adopt_policy)   # added once: a retried install does not add it again
         if not getattr(sys, "_jupyter_guard_hooked", False):
             sys._jupyter_guard_hooked = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
             sys.addaudithook(_make_hook(events.handlers(rt), _tl))

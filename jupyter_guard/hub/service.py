@@ -11,6 +11,8 @@ Under the service's prefix (``JUPYTERHUB_SERVICE_PREFIX``, e.g. ``/services/jupy
     POST jupyter-guard/api/server/requests              file a request of its owner
     POST jupyter-guard/api/server/requests/{id}/decide  decide as its owner
     POST jupyter-guard/api/server/spend                 spend its owner's approval for one cell
+    POST jupyter-guard/api/kernel/audit/events          a kernel's journal events (``hub.audit``)
+    GET  jupyter-guard/api/audit/checkpoint             the audit ledger's latest signed checkpoint
 
 Every call except ``pubkey`` is authenticated by the hub (``HubOAuthenticated``: a token in the
 ``Authorization`` header, or the hub's OAuth cookie in a browser); the caller is the hub user the
@@ -146,7 +148,8 @@ class SpendHandler(_Handler):
         self.answer(lambda: got)
 
 
-def make_app(authority: Authority, prefix: str) -> web.Application:
+def make_app(authority: Authority, prefix: str, audit: Any = None) -> web.Application:
+    """The service's routes; ``audit`` (a ``hub.audit.AuditHolder``) mounts the audit record."""
     kw = {"authority": authority}
     routes: list[tuple[str, type[web.RequestHandler], dict[str, Any]]] = [
         ("pubkey", PubkeyHandler, kw),
@@ -160,6 +163,10 @@ def make_app(authority: Authority, prefix: str) -> web.Application:
     ]
     handlers: list[Any] = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
     handlers += [(url_path_join(prefix, API, p), cls, k) for p, cls, k in routes]
+    if audit is not None:
+        from jupyter_guard.hub.audit import routes as audit_routes
+
+        handlers += audit_routes(prefix, audit)
     # cookie logins are checked for XSRF by HubOAuth itself (token logins need no check)
     return web.Application(handlers, cookie_secret=os.urandom(32))
 
@@ -177,7 +184,11 @@ def main() -> None:
     authority.notify = notifier
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/jupyter-guard/")
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-    app = make_app(authority, prefix)
+    from jupyter_guard.hub.audit import AuditHolder
+
+    audit = AuditHolder(authority.folder, authority.signer)
+    audit.get()   # opened now when it can be (else on the first batch a kernel sends)
+    app = make_app(authority, prefix, audit)
     app.listen(url.port or 80, url.hostname or "127.0.0.1")
     logging.info("authority in %s (uid %d), listening on %s%s", authority.folder, os.getuid(),
                  url.geturl(), prefix)

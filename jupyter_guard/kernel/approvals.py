@@ -129,7 +129,7 @@ def request(shell: Any, guard: Guard, reason: str) -> str:
           f"role may approve approves it in the Guard sidebar or with `jupyter guard approve "
           f"{request_id}`; then run the same cell again: it runs once, within {minutes} minutes "
           f"of the approval.")
-    guard.counts["request"] += 1
+    guard.count("request")
     if isinstance(guard.last_blocked, dict):
         guard.last_blocked.pop("request_id", None)   # a second request gets an id of its own
     return request_id
@@ -156,7 +156,7 @@ def unmask(guard: Guard, args: list[str]) -> None:
     if on and not guard.policy.may("may_unmask", user, guard.groups_now()):
         raise GuardBlocked("sensitive-data", f"{user} has no role that may unmask",
                            approval_hint=False)
-    guard.unmasked = on
+    guard.set_unmasked(on)
     guard.note("magic", f"%guard unmask {'on' if on else 'off'}", "warn" if on else "allow",
                "sensitive-data", f"{user} turned unmasking {'on' if on else 'off'}")
     print(f"unmasking {'on' if on else 'off'} for {user} at {time.strftime('%H:%M:%S')}")

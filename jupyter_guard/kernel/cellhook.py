@@ -177,7 +177,7 @@ class KernelGuard:
         j = g.judge(self._python_analysis(tree, source), code=raw if top else source, actor=actor)
         v = j.verdict
         if g.policy.mode == "audit":
-            audit_note(j.verdicts)
+            audit_note(j.verdicts, guard=g)
         if top and cell is not None and raw.lstrip().startswith("%%guarded_sql") and not v.refuses:
             cell["parsed"] = True   # the magic analyses and records its SQL itself
             return tree

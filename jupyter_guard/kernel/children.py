@@ -44,4 +44,4 @@ def install(shell: Any, guard: Any) -> None:
         with Busy():
             os.environ[POLICY_JSON] = policy_json(new)
 
-    guard.policy_listeners.append(adopt)
+    guard.on_policy(adopt)

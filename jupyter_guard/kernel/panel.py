@@ -69,7 +69,7 @@ class Panel:
         self.summary = w.HTML(summary_html(guard))
         self.pending = w.VBox([])
         self.widget = w.VBox([self.summary, self.pending])
-        guard.listeners.append(self._on_event)
+        guard.listen(self._on_event)
         self.refresh_pending()
 
     def _on_event(self, event: dict[str, Any]) -> None:

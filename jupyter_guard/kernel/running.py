@@ -24,6 +24,13 @@ class RunningCell:
     def namespace(self) -> dict[str, Any]:
         return self.shell.user_ns
 
+    @property
+    def in_kernel(self) -> bool:
+        return True
+
+    def current(self) -> object | None:
+        return self.cell
+
     def identity(self) -> tuple[str, str]:
         cell = self.cell or {}
         return cell.get("user") or "", cell.get("actor") or ""

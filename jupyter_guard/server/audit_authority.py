@@ -48,11 +48,22 @@ def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
     from jupyter_guard.authority_files import paths
     from jupyter_guard.hub.client import hub_mode
 
-    if hub_mode() or not callable(getattr(gate.signer, "sign", None)):
-        # a single-user server on JupyterHub runs as its user: the authority's record belongs in
-        # the hub service (under its own account), which mounts the same component
-        serverapp.log.info("jupyter_guard: no audit authority in this server (hub mode or no "
-                           "signing key); kernels keep their record local")
+    if hub_mode():
+        # a single-user server on JupyterHub runs as its user: the record is the hub service's
+        # (under its own account); the kernels and this server's gate send their events there
+        from jupyter_guard.authority_audit.shipper import KERNEL_ID_HEADER, destination
+
+        where, audit = destination(), str(gate.settings.get("audit") or "")
+        if where is not None and audit:
+            where[1][KERNEL_ID_HEADER] = "server"
+            folder = os.path.dirname(os.path.abspath(audit))
+            os.makedirs(folder, exist_ok=True)   # the gate's audit log's own folder
+            _GateSender(gate, None, folder, where).start()
+        serverapp.log.info("jupyter_guard: hub mode: the audit record is the hub service's")
+        return None
+    if not callable(getattr(gate.signer, "sign", None)):
+        serverapp.log.info("jupyter_guard: no audit authority in this server (no signing key); "
+                           "kernels keep their record local")
         return None
     folder = os.path.dirname(paths()[0])
     try:
@@ -80,11 +91,13 @@ def setup_audit_authority(serverapp: Any, gate: Any) -> AuditAuthority | None:
 
 class _GateSender(threading.Thread):
     """The server gate's own events (cells it refused before any kernel saw them) go into the
-    ledger in process, once the gate has opened its audit log."""
+    ledger in process, once the gate has opened its audit log; in hub mode (``where``: the
+    service's URL and headers) to the hub service, with the server's hub token."""
 
-    def __init__(self, gate: Any, authority: AuditAuthority, folder: str) -> None:
+    def __init__(self, gate: Any, authority: AuditAuthority | None, folder: str,
+                 where: tuple[str, dict[str, str]] | None = None) -> None:
         super().__init__(name="jupyter-guard-gate-audit", daemon=True)
-        self.gate, self.authority, self.folder = gate, authority, folder
+        self.gate, self.authority, self.folder, self.where = gate, authority, folder, where
 
     def run(self) -> None:
         from jupyter_guard.authority_audit.shipper import Shipper
@@ -97,9 +110,12 @@ class _GateSender(threading.Thread):
 
         class InProcess(Shipper):
             def _post(self, batch: list[dict[str, Any]]) -> list[Any]:
+                assert authority is not None   # in process only when this server is one
                 return authority.receive(principal, batch)
 
-        sender = InProcess(self.gate._audit._journal, "", "")
+        journal = self.gate._audit._journal
+        sender = InProcess(journal, "", "") if self.where is None else \
+            Shipper(journal, self.where[0], "", headers=self.where[1])
         sender.start()
         while os.path.isdir(self.folder):
             time.sleep(5.0)

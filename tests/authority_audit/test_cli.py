@@ -1,5 +1,6 @@
 """``jupyter guard verify --authority DIR``: OK on the honest ledger, exit 1 naming the tamper
-form otherwise, a saved checkpoint catching a rollback; exit 2 without the authority's key."""
+form otherwise, the checkpoint log or a saved checkpoint catching a rollback; exit 2 without the
+authority's key."""
 from __future__ import annotations
 
 import json
@@ -29,7 +30,16 @@ def test_verify_authority_cli(authority: AuditAuthority, tmp_path: Path) -> None
     con.execute("DELETE FROM checkpoints WHERE gseq > 9")
     con.commit()
     con.close()
-    assert guard("verify", "--authority", folder).returncode == 0   # its own checkpoints agree
+    # the ledger's own checkpoints agree, but the checkpoint log kept beside it does not
+    r = guard("verify", "--authority", folder, "--format", "json")
+    assert r.returncode == 1, r.stderr
+    assert {p["form"] for p in json.loads(r.stdout)["problems"]} == {"truncated", "deleted"}
+    # the log rolled back too (its owner may rewrite it here): only a checkpoint kept
+    # elsewhere catches it (or a log the owner may only append to: test_rollback.py)
+    log = Path(folder) / "audit-checkpoints.jsonl"
+    log.write_text("".join(line + "\n" for line in log.read_text().splitlines()
+                           if json.loads(json.loads(line)["body"])["gseq"] <= 9))
+    assert guard("verify", "--authority", folder).returncode == 0
     r = guard("verify", "--authority", folder, "--checkpoint", str(saved), "--format", "json")
     assert r.returncode == 1, r.stderr
     assert {p["form"] for p in json.loads(r.stdout)["problems"]} == {"truncated", "deleted"}

@@ -3,6 +3,7 @@ lineage), a forked child's refusals reach the authority too, and a session's eve
 once each in the order of the journal."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -15,16 +16,23 @@ from tests.authority_audit.authority_proc import AuthorityProc
 
 def test_events_from_begin_and_end() -> None:
     ev = Events()
-    ev.feed({"t": "begin", "event_id": "a", "status": "running", "lineage": [
-        ["read", "table", "t", False]]})
-    ev.feed({"t": "begin", "event_id": "b", "status": "blocked", "lineage": []})
+    assert ev.feed({"t": "begin", "event_id": "a", "session_id": "s", "status": "running",
+                    "lineage": [["read", "table", "t", False]]}) == ""
+    ev.feed({"t": "begin", "event_id": "b", "session_id": "s", "status": "blocked",
+             "lineage": []})
     assert list(ev.ready) == ["b"]
     ev.feed({"t": "end", "event_id": "a", "status": "ok", "duration_ms": 2.0, "seq": 2,
              "lineage": [["write", "variable", "x", False]]})
     assert ev.ready["a"]["status"] == "ok" and len(ev.ready["a"]["lineage"]) == 2
-    ev.feed({"t": "begin", "event_id": "c", "status": "running"})
+    ev.feed({"t": "begin", "event_id": "c", "session_id": "s", "status": "running"})
+    # the same line read again is taken; another event with a waiting event's id is not
+    assert ev.feed({"t": "begin", "event_id": "c", "session_id": "s", "status": "running"}) == ""
+    assert ev.feed({"t": "begin", "event_id": "c", "session_id": "s", "status": "running",
+                    "code": "other"}) == "collision"
+    assert ev.feed({"t": "begin", "event_id": 7, "session_id": "s"}) == "malformed"
+    assert ev.feed({"t": "begin", "event_id": "x" * 65, "session_id": "s"}) == "malformed"
     ev.interrupt_running()
-    assert ev.ready["c"]["status"] == "interrupted"
+    assert ev.ready["c"]["status"] == "interrupted" and "code" not in ev.ready["c"]
 
 
 def run(log: AuditLog, n: int, status: str = "blocked") -> str:
@@ -69,7 +77,8 @@ def test_forked_child_refusals_are_sent(tmp_path: Path) -> None:
 
 def test_journal_deleted_or_truncated_after_sending_changes_nothing(tmp_path: Path) -> None:
     """The subject deletes a journal, or truncates one through a hard link: what the authority
-    acknowledged stays in its ledger, and the ledger still verifies."""
+    acknowledged stays in its ledger, the chain verifies, and verify names both acts (the
+    shippers reported them)."""
     from jupyter_guard.authority_audit.mac import load_or_create_key
     from jupyter_guard.authority_audit.verify import verify
 
@@ -104,5 +113,10 @@ def test_journal_deleted_or_truncated_after_sending_changes_nothing(tmp_path: Pa
     auth = AuditAuthority.open(str(folder))
     rows = list(auth.ledger.rows())
     assert later in {r.event_id for r in rows}
-    assert len(rows) == 21 and {r.session_id for r in rows} == {lg.session_id for lg in logs}
-    assert verify(auth.ledger, load_or_create_key(str(folder)), auth.public_key).ok
+    cells = [r for r in rows if not r.event_id.startswith("tamper-")]
+    assert len(cells) == 21 and {r.session_id for r in rows} == {lg.session_id for lg in logs}
+    told = {(r.session_id, json.loads(r.body)["facts"]["tamper"]) for r in rows
+            if r.event_id.startswith("tamper-")}
+    assert told == {(logs[0].session_id, "missing"), (logs[1].session_id, "truncated")}, told
+    res = verify(auth.ledger, load_or_create_key(str(folder)), auth.public_key)
+    assert res.forms() == {"journal"}, res.problems

@@ -6,6 +6,7 @@ the proxy, the service, the single-user servers and their kernels), so ``stop`` 
 processes this hub started, and nothing of anyone else's."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -14,9 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +127,9 @@ def call(url: str, token: str = "", body: Any = None, method: str = "") -> tuple
         return 0, str(e)
 
 
-def wait(cond: Any, what: str, timeout: float = 300.0, hub: Hub | None = None) -> Any:
+def wait(cond: Any, what: str, timeout: float = 300.0, hub: Hub | None = None,
+         seen: Any = None) -> Any:
+    """``cond()`` once it is true; on timeout the error shows ``seen`` (what was last seen)."""
     deadline = time.monotonic() + timeout
     while True:
         got = cond()
@@ -133,13 +139,18 @@ def wait(cond: Any, what: str, timeout: float = 300.0, hub: Hub | None = None) -
             raise AssertionError(f"the hub exited while waiting for {what}:\n{hub.log_tail()}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}"
+                                 + (f" (last seen: {seen!r})" if seen is not None else "")
                                  + (f":\n{hub.log_tail()}" if hub else ""))
         time.sleep(0.3)
 
 
 class Hub:
-    def __init__(self, root: Path, policy: Path, python: str) -> None:
+    def __init__(self, root: Path, policy: Path, python: str,
+                 service_env: dict[str, str] | None = None) -> None:
         self.root, self.policy, self.python = root, policy, python
+        # "{root}" in a value is this hub's folder
+        self.service_env = {k: v.replace("{root}", str(root))
+                            for k, v in (service_env or {}).items()}
         self.port, self.hub_port, self.proxy_api, self.svc_port = (free_port() for _ in range(4))
         self.url = f"http://127.0.0.1:{self.port}"
         self.service_dir = root / "authority"
@@ -148,7 +159,8 @@ class Hub:
     def config(self) -> str:
         common = {"PYTHONPATH": str(REPO), MARKER: str(self.root),
                   "JUPYTER_GUARD_POLICY": str(self.policy)}
-        svc_env = {**common, "JUPYTER_GUARD_HUB_DIR": str(self.service_dir)}
+        svc_env = {**common, "JUPYTER_GUARD_HUB_DIR": str(self.service_dir),
+                   "JUPYTER_GUARD_AUDIT_COPY": "0", **self.service_env}
         user_env = {**common, "JUPYTER_GUARD_HUB_SERVICE_URL":
                     f"http://127.0.0.1:{self.svc_port}/services/{SERVICE}/",
                     # this venv's server config (it enables the guard's extension) and kernels
@@ -266,3 +278,119 @@ def marked(root: str) -> list[int]:
         except OSError:
             continue
     return out
+
+
+class KernelWs:
+    """alice's kernel through the hub's proxy: the websocket of her single-user server."""
+
+    def __init__(self, hub: Hub, user: str, token: str) -> None:
+        import websocket
+
+        base = f"{hub.url}/user/{user}/api/kernels"
+        code, got = call(base, token, {"name": "python3"})
+        assert code == 201, (code, got)
+        self.kernel_id = got["id"]
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{self.kernel_id}/channels"
+            f"?session_id={uuid.uuid4().hex}", header=[f"Authorization: token {token}"],
+            timeout=300)
+        self.seen: list[str] = []        # every raw frame the kernel's server sent us
+
+    def run(self, code: str) -> tuple[dict[str, Any], str]:
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "alice",
+                       "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": True,
+                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+        reply: dict[str, Any] | None = None
+        idle, out = False, []
+        deadline = time.monotonic() + 300
+        while not (reply and idle):
+            assert time.monotonic() < deadline, f"no reply to {code!r}"
+            raw = self.ws.recv()
+            self.seen.append(raw if isinstance(raw, str) else raw.decode("latin-1"))
+            got = json.loads(raw)
+            if got.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = got["header"]["msg_type"]
+            if got["channel"] == "shell":
+                reply = got["content"]
+            elif kind == "stream":
+                out.append(got["content"]["text"])
+            elif kind == "status" and got["content"]["execution_state"] == "idle":
+                idle = True
+        assert reply is not None
+        return reply, "".join(out)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def server_token(root: Path, user: str) -> str:
+    """The hub token in the environment of ``user``'s single-user server (read as root here, as
+    anything under that user's account could)."""
+    uid = pwd.getpwnam(user).pw_uid
+    for pid in marked(str(root)):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"jupyterhub.singleuser" not in fh.read():
+                    continue
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = dict(v.split(b"=", 1) for v in fh.read().split(b"\0") if b"=" in v)
+        except OSError:
+            continue
+        return env[b"JUPYTERHUB_API_TOKEN"].decode()
+    raise AssertionError(f"no single-user server of {user}")
+
+
+def alices_warehouse(root: Path) -> None:
+    """``root/alice/wh.duckdb`` (a ``customers`` table of 10 rows), alice's own, made outside
+    any kernel."""
+    import duckdb
+
+    data = root / "alice"
+    data.mkdir(mode=0o700)
+    con = duckdb.connect(str(data / "wh.duckdb"))
+    con.execute("CREATE TABLE customers AS SELECT range AS id FROM range(10)")
+    con.close()
+    alice = pwd.getpwnam("alice")
+    for p in (data, data / "wh.duckdb"):
+        os.chown(p, alice.pw_uid, alice.pw_gid)
+
+
+@contextlib.contextmanager
+def running_hub(policy: str, prepare: Any = None,
+                service_env: dict[str, str] | None = None) -> Iterator[Hub]:
+    """A started hub in a fresh folder (``prepare(root)`` runs before it starts); every process
+    it started is gone afterwards (asserted). Skips the test when a real hub cannot run here."""
+    import pytest
+
+    reason = why_not()
+    if reason:
+        pytest.skip(reason)
+    ensure_users()
+    root = Path(tempfile.mkdtemp(prefix="jg-hub-"))
+    root.chmod(0o755)
+    python, blocked = python_for("alice", root)
+    if blocked:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"the spawned users cannot run this checkout: {blocked}")
+    (root / "policy.yaml").write_text(policy)
+    (root / "policy.yaml").chmod(0o644)
+    if prepare is not None:
+        prepare(root)
+    h = Hub(root, root / "policy.yaml", python, service_env)
+    try:
+        h.start()
+        yield h
+    finally:
+        h.stop()
+        left = marked(str(root))
+        if (root / "hub.log").exists():   # for a failed run: the hub's, servers' and service's log
+            shutil.copy(root / "hub.log", Path(tempfile.gettempdir()) / "jupyter-guard-hub-last.log")
+        shutil.rmtree(root, ignore_errors=True)
+        assert not left, f"processes left behind: {left}"

@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import pwd
 import re
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
-import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.hub.hubutil import REPO, Hub, call, ensure_users, marked, python_for, why_not
+from tests.hub.hubutil import (
+    REPO,
+    Hub,
+    KernelWs,
+    alices_warehouse,
+    call,
+    running_hub,
+    server_token,
+)
 
 pytestmark = [pytest.mark.kernel, pytest.mark.timeout(1800)]
 
@@ -39,110 +41,14 @@ roles:
 DROP = "%%guarded_sql con\nDROP TABLE customers"
 
 
-class KernelWs:
-    """alice's kernel through the hub's proxy: the websocket of her single-user server."""
-
-    def __init__(self, hub: Hub, user: str, token: str) -> None:
-        import websocket
-
-        base = f"{hub.url}/user/{user}/api/kernels"
-        code, got = call(base, token, {"name": "python3"})
-        assert code == 201, (code, got)
-        self.kernel_id = got["id"]
-        self.ws = websocket.create_connection(
-            f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{self.kernel_id}/channels"
-            f"?session_id={uuid.uuid4().hex}", header=[f"Authorization: token {token}"],
-            timeout=300)
-        self.seen: list[str] = []        # every raw frame the kernel's server sent us
-
-    def run(self, code: str) -> tuple[dict[str, Any], str]:
-        msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "alice",
-                       "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
-            "parent_header": {}, "metadata": {}, "channel": "shell",
-            "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
-        reply: dict[str, Any] | None = None
-        idle, out = False, []
-        deadline = time.monotonic() + 300
-        while not (reply and idle):
-            assert time.monotonic() < deadline, f"no reply to {code!r}"
-            raw = self.ws.recv()
-            self.seen.append(raw if isinstance(raw, str) else raw.decode("latin-1"))
-            got = json.loads(raw)
-            if got.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind = got["header"]["msg_type"]
-            if got["channel"] == "shell":
-                reply = got["content"]
-            elif kind == "stream":
-                out.append(got["content"]["text"])
-            elif kind == "status" and got["content"]["execution_state"] == "idle":
-                idle = True
-        assert reply is not None
-        return reply, "".join(out)
-
-    def close(self) -> None:
-        self.ws.close()
-
-
-def server_token(root: Path, user: str) -> str:
-    """The hub token in the environment of ``user``'s single-user server (read as root here, as
-    anything under that user's account could)."""
-    uid = pwd.getpwnam(user).pw_uid
-    for pid in marked(str(root)):
-        try:
-            if os.stat(f"/proc/{pid}").st_uid != uid:
-                continue
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if b"jupyterhub.singleuser" not in fh.read():
-                    continue
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                env = dict(v.split(b"=", 1) for v in fh.read().split(b"\0") if b"=" in v)
-        except OSError:
-            continue
-        return env[b"JUPYTERHUB_API_TOKEN"].decode()
-    raise AssertionError(f"no single-user server of {user}")
-
-
 def refused(reply: dict[str, Any]) -> bool:
     return reply["status"] == "error" and reply.get("ename") == "GuardBlocked"
 
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[Hub]:
-    reason = why_not()
-    if reason:
-        pytest.skip(reason)
-    ensure_users()
-    root = Path(tempfile.mkdtemp(prefix="jg-hub-"))
-    root.chmod(0o755)
-    python, blocked = python_for("alice", root)
-    if blocked:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"the spawned users cannot run this checkout: {blocked}")
-    (root / "policy.yaml").write_text(POLICY)
-    (root / "policy.yaml").chmod(0o644)
-    data = root / "alice"
-    data.mkdir(mode=0o700)
-    con = duckdb.connect(str(data / "wh.duckdb"))
-    con.execute("CREATE TABLE customers AS SELECT range AS id FROM range(10)")
-    con.close()
-    alice = pwd.getpwnam("alice")
-    for p in (data, data / "wh.duckdb"):
-        os.chown(p, alice.pw_uid, alice.pw_gid)
-    h = Hub(root, root / "policy.yaml", python)
-    try:
-        h.start()
+    with running_hub(POLICY, alices_warehouse) as h:
         yield h
-    finally:
-        h.stop()
-        left = marked(str(root))
-        if (root / "hub.log").exists():   # for a failed run: the hub's, servers' and service's log
-            shutil.copy(root / "hub.log", Path(tempfile.gettempdir()) / "jupyter-guard-hub-last.log")
-        shutil.rmtree(root, ignore_errors=True)
-        assert not left, f"processes left behind: {left}"
 
 
 def test_the_key_is_the_services_and_gina_approves_alices_drop_through_the_hub(hub: Hub) -> None:
