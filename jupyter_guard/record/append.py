@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import delta
 from .hint import _APPROVED, _PUBLISHED, _stamp, _unchanged
 from .journal import read_from, writer_alive
@@ -98,7 +100,7 @@ def _journal(journal: Path, sess: dict[str, Any], running: dict[str, dict[str, A
     begun, top, head = 0, None, sess
     for raw in chunk.data.splitlines():
         try:
-            line = json.loads(raw)
+            line = orjson.loads(raw)   # ~4x json's speed; its errors are ValueErrors
         except ValueError:
             raise Refuse from None
         if not isinstance(line, dict):
