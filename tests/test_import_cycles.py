@@ -130,7 +130,7 @@ def test_the_walk_sees_imports_and_cycles():
     graph = _graph()
     assert "jupyter_guard.model" in graph["jupyter_guard.policy.decide"]
     assert "jupyter_guard.hooks.state" in graph["jupyter_guard.hooks.runtime"]
-    assert "jupyter_guard.record.chain" in graph["jupyter_guard.record.ingest"]   # ``from .chain``
+    assert "jupyter_guard.record.chain" in graph["jupyter_guard.record.rows"]   # ``from .chain``
     graph["jupyter_guard.model"] = graph["jupyter_guard.model"] | {"jupyter_guard.policy.decide"}
     assert any({"jupyter_guard.model", "jupyter_guard.policy.decide"} <= set(c)
                for c in _cycles(graph))

@@ -140,7 +140,15 @@ def compact(path: str | os.PathLike[str], older_than_days: float,
     archive = Path(os.fspath(archive_dir)).resolve()
     archive.mkdir(parents=True, exist_ok=True)
     stem = archive / f"audit-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    with store_lock(path, wait=None), rewrite(path, shrink=True) as con:
+    from .ingest import fold_locked
+
+    with store_lock(path, wait=None):
+        fold_locked(path)   # the delta files' events into the tables archived from
+        return _compact(path, cutoff, stem)
+
+
+def _compact(path: str | os.PathLike[str], cutoff: dt.datetime, stem: Path) -> int:
+    with rewrite(path, shrink=True) as con:
         con.execute("""CREATE TEMP TABLE _arch AS
             WITH cut AS (SELECT session_id, coalesce(min(seq) FILTER (WHERE ts >= ?) - 1,
                                                      max(seq)) AS upto

@@ -13,7 +13,6 @@ from typing import Any
 
 import duckdb
 
-from .chain import chain_hash
 from .errors import AuditError
 from .hint import (
     _APPROVED,
@@ -27,6 +26,7 @@ from .hint import (
     write_hint,
 )
 from .journal import Chunk, append_lines, ingested_dir, journal_dir, read_from, writer_alive
+from .rows import _interrupt, load_rows
 from .store import readable, restore_journals, rewrite, set_aside, store_lock
 
 __all__ = [
@@ -59,21 +59,35 @@ _EVENT_COLUMNS = ("event_id", "user_name", "actor", "groups", "session_id", "not
                   "reason", "policy_revision", "decision_id", "host", "facts", "server_event_id")
 _FINAL = ("status", "duration_ms", "rows_affected", "seq", "prev_hash", "hash")
 
-CHAIN_SELECT = """SELECT event_id, session_id, seq, epoch_us(ts) AS ts_us, user_name, actor, groups,
-    notebook, cell_id, execution_count, kind, code, code_sha256, decision, rule_id, reason,
-    policy_revision, decision_id, status, duration_ms, rows_affected, prev_hash, hash FROM events"""
-
-
 _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
+_FOLD: dict[str, bool] = {}           # stores whose next ingest must fold (``ingest(fold=True)``)
 
 
-def ingest(path: str | os.PathLike[str]) -> int:
+def ingest(path: str | os.PathLike[str], *, fold: bool = False) -> int:
     """Bring the published file up to date from all journals (waits for the lock).
 
     Returns the number of events ingested. Events still ``running`` in a session whose writer is
-    gone (or that was closed) are completed as ``interrupted``.
+    gone (or that was closed) are completed as ``interrupted``. ``fold``: every event lands in
+    the catalog's own tables (no delta file is left), as before an archive.
     """
-    return _ingest(path, wait=None) or 0
+    key = os.fspath(path)
+    if fold:
+        _FOLD[key] = True
+    try:
+        return _ingest(path, wait=None) or 0
+    finally:
+        _FOLD.pop(key, None)
+
+
+def fold_locked(path: str | os.PathLike[str]) -> None:
+    """Ingest with every event in the catalog's own tables (the caller holds ``store_lock``):
+    what rewrites those tables (an archive) runs after it."""
+    key = os.fspath(path)
+    _FOLD[key] = True
+    try:
+        _ingest(path, None, locked=True)
+    finally:
+        _FOLD.pop(key, None)
 
 
 def try_ingest(path: str | os.PathLike[str], wait: float = 0.0) -> int | None:
@@ -122,12 +136,13 @@ def _ingest_locked(published: Path) -> int:
         return _ingest_once(published)
 
 
-def _adopt_fallbacks(published: Path) -> None:
+def _adopt_fallbacks(published: Path) -> bool:
     """Journals left in the fallback folder by writers that are gone come home (a live writer
-    moves its own back as soon as it can)."""
+    moves its own back as soon as it can). Returns whether one did."""
     from .journal import fallback_dir, read_header
 
     spare = fallback_dir(published)
+    adopted = False
     for journal in sorted(spare.glob("*.jsonl")) if spare.is_dir() else ():
         home = journal_dir(published) / journal.name
         try:
@@ -138,18 +153,21 @@ def _adopt_fallbacks(published: Path) -> None:
             tmp.write_bytes(journal.read_bytes())
             os.replace(tmp, home)
             journal.unlink()
+            adopted = True
         except OSError:   # still not writable: it waits in the fallback for the next ingest
             continue
+    return adopted
 
 
 def _ingest_once(published: Path) -> int:
     from . import segments
     from .health import heads_kept, note_heads_moved, write_heads
 
-    _adopt_fallbacks(published)
+    adopted = _adopt_fallbacks(published)
     folder = journal_dir(published)
     journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
-    if _up_to_date(published, journals):
+    if _up_to_date(published, journals) and not (
+            _FOLD.get(os.fspath(published)) and _deltas_left(published)):
         return 0
     count, ended, looked = 0, [], []
     hint: dict[str, Any] = {}
@@ -157,9 +175,19 @@ def _ingest_once(published: Path) -> int:
     known = read_hint(published)
     if known.get(_PUBLISHED) != _stamp(published):
         known = {}   # the file changed since the hint: every journal is looked at again
+    elif not (fresh or adopted or _FOLD.get(os.fspath(published))):
+        from .append import append
+
+        got = append(published, journals, known)
+        if got is not None:
+            return got   # one delta file: the catalog is not touched
+    from . import delta
+
     with rewrite(published) as con:
         if fresh:   # a new or rebuilt store takes back the segments left on disk
             segments.adopt(con, published)
+        gen = delta.fold(con, published)   # the deltas first: the journals' offsets are there
+        segments.create_views(con, published)
         for journal in journals:
             if _unchanged(known.get(journal.name), journal):
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
@@ -192,6 +220,10 @@ def _ingest_once(published: Path) -> int:
             (SELECT 1 FROM events_live e WHERE e.session_id = s.session_id)""",
                                             [waiting]).fetchall()} if waiting else set()
         merge = segments.merge_candidates(con)
+        going = {j.name for j in ended}
+        live = con.execute("SELECT journal, session_id, byte_offset, last_seq, last_hash, pid, "
+                           "host, pid_start FROM sessions WHERE list_contains(?, journal)",
+                           [[j.name for j in journals if j.name not in going]]).fetchall()
     if full and not fresh:   # a rebuild has its own record (note_rebuild)
         note_heads_moved(published, heads)
     write_heads(published, heads, events, full=full)
@@ -203,10 +235,20 @@ def _ingest_once(published: Path) -> int:
         if journal.name in sealed:   # every event of this ended session is in a segment
             with contextlib.suppress(OSError):
                 journal.unlink()
+    from .append import reset
+
+    hint[delta.DELTA] = reset(published, gen, live, events)
     write_hint(published, hint, approved)
+    delta.retire_old(published, gen)
     if merge:
         _MERGES[os.fspath(published)] = merge   # done by ``_ingest`` once the lock is released
     return count
+
+
+def _deltas_left(published: Path) -> bool:
+    from .delta import read_state
+
+    return bool(read_state(published).get("last"))
 
 
 def _merge(published: Path, names: list[str]) -> None:
@@ -267,45 +309,6 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
                  bad, journal.name])
     return count, {"offset": end, "running": running, "head": head, "ended": ended,
                    "moved": moved}
-
-
-def _interrupt(con: duckdb.DuckDBPyConnection, session_id: str, last_seq: int,
-               last_hash: str) -> list[dict[str, Any]]:
-    """End lines, chained after ``last_hash``, for a dead session's events still ``running``."""
-    rows = load_rows(con, "session_id = ? AND status = 'running' ORDER BY ts, event_id",
-                     [session_id], table="events_live", lineage_table="lineage_live")
-    lines = []
-    for row in rows:
-        last_seq += 1
-        row.update(status="interrupted", duration_ms=None, rows_affected=None, seq=last_seq,
-                   prev_hash=last_hash)
-        last_hash = chain_hash(last_hash, row)
-        lines.append({"t": "end", "event_id": row["event_id"], "ts_us": row["ts_us"],
-                      "status": "interrupted", "duration_ms": None, "rows_affected": None,
-                      "lineage": [], "finished_us": None, "seq": last_seq,
-                      "prev_hash": row["prev_hash"], "hash": last_hash, "by": "ingest"})
-    return lines
-
-
-def load_rows(con: duckdb.DuckDBPyConnection, where: str, params: list[Any],
-              table: str = "events", lineage_table: str = "lineage") -> list[dict[str, Any]]:
-    """Events as the chain sees them (``chain.CHAIN_FIELDS`` plus prev_hash/hash)."""
-    cur = con.execute(f"{CHAIN_SELECT.replace('FROM events', f'FROM {table}')} WHERE {where}",
-                      params)
-    names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    if not rows:
-        return rows
-    ids = [r["event_id"] for r in rows]
-    found: dict[str, list[list[Any]]] = {}
-    for event_id, d, k, n, s in con.execute(
-            f"SELECT event_id, direction, object_kind, name, is_sensitive FROM {lineage_table} "
-            "WHERE event_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
-        found.setdefault(event_id, []).append([d, k, n, s])
-    for r in rows:
-        r["lineage"] = found.get(r["event_id"], [])
-        r["groups"] = list(r["groups"] or [])
-    return rows
 
 
 def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path

@@ -113,10 +113,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     4: ("""CREATE TABLE report_rollup (segment VARCHAR NOT NULL, day VARCHAR, user_name VARCHAR,
             rule_id VARCHAR, blocked BIGINT, allowed BIGINT, would_block BIGINT,
             events BIGINT)""",),
+    # deltas: the usual ingest's Parquet files, read by glob from the generation named here
+    # (see delta.py); the views ``events_delta``/``lineage_delta`` are made by each fold
+    5: ("CREATE TABLE delta_gen (gen VARCHAR NOT NULL)",
+        "CREATE VIEW events_delta AS SELECT * FROM events_live WHERE false",
+        "CREATE VIEW lineage_delta AS SELECT * FROM lineage_live WHERE false"),
 }
 SCHEMA_VERSION: Final = max(MIGRATIONS)
 TABLES: Final = ("events_live", "lineage_live", "approvals", "sessions", "chain_anchors",
-                  "segments", "retired", "report_rollup")
+                  "segments", "retired", "report_rollup", "delta_gen")
 
 
 def utcnow() -> dt.datetime:

@@ -55,11 +55,16 @@ def _files(con: duckdb.DuckDBPyConnection, folder: Path, kind: str) -> list[str]
 
 def create_views(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     """``events`` and ``lineage``: the live tables plus every listed segment."""
+    from .delta import view_sql
+
     folder = segment_dir(published).resolve()
+    for view, sql in zip(("events_delta", "lineage_delta"), view_sql(con, published)):
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
     for view, live, kind in (("events", "events_live", "events"),
                              ("lineage", "lineage_live", "lineage")):
         files = _files(con, folder, kind)
-        sql = f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {live}"
+        sql = (f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {live} "
+               f"UNION ALL BY NAME SELECT * FROM {view}_delta")
         if files:
             listed = ", ".join(_q(f) for f in files)
             sql += (f" UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], "

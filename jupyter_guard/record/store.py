@@ -144,12 +144,24 @@ def _rewrite_attached(published: Path, temp: Path) -> Iterator[duckdb.DuckDBPyCo
                 con.execute("CHECKPOINT _store")
             finally:
                 _detach(con)
+            _closed(con, published)
             os.replace(temp, published)
         finally:
             _detach(con)  # also after a failed ATTACH/USE: the next rewrite must find it clean
             for leftover in (temp, Path(f"{temp}.wal")):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
+
+
+def _closed(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    """The copy must be closed before it is published: a copy DuckDB still holds (a DETACH that
+    failed, its error suppressed) could still be written while readers open it, and a reader
+    would read a torn file."""
+    (held,), = con.execute("SELECT count(*) FROM duckdb_databases() "
+                           "WHERE database_name = '_store'").fetchall()
+    if held:
+        raise AuditError(f"the new copy of {published} could not be closed, so it was not "
+                         "published; the next ingest tries again")
 
 
 def _detach(con: duckdb.DuckDBPyConnection) -> None:

@@ -81,6 +81,9 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path, skip: set[str], notes: 
     parts: list[tuple[str, str, int]] = []
     (live,), = con.execute("SELECT count(*) FROM events_live").fetchall()
     parts.append(("events_live", "lineage_live", int(live)))
+    if _has(con, "events_delta"):
+        (recent,), = con.execute("SELECT count(*) FROM events_delta").fetchall()
+        parts.append(("events_delta", "lineage_delta", int(recent)))
     for name, events in con.execute("SELECT name, events FROM segments ORDER BY name").fetchall():
         if not all((folder / f"{name}.{k}.parquet").exists() for k in ("events", "lineage")):
             problems.append(Problem("", 0, "", "deleted", f"segment {name} ({events} events) "
@@ -121,6 +124,7 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool,
     problems: list[Problem] = []
     notes: list[str] = []
     point = load_checkpoint(con, path) if incremental else None
+    recent = _delta_sessions(con, path)   # before the rows: never newer than what is read
     skip = set(point.segments) if point else set()
     events, parts, read = _sources(con, path, skip, notes, problems)
     cut = _anchors(con, notes, {})   # rows up to an archive that is gone are not checked
@@ -148,17 +152,20 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, incremental: bool,
                          lineage_table="_li")
         by_session[sid] = rows
         problems += _chain(sid, rows, anchors.get(sid, (0, "")))
-    tops = dict(con.execute("""SELECT s.session_id, t.top FROM sessions s JOIN (SELECT sid,
-        max(seq) AS top FROM _chk GROUP BY sid) t ON t.sid = hash(s.session_id)""").fetchall())
     now = {str(sid): (int(q or 0), str(h or "")) for sid, q, h in
            con.execute("SELECT session_id, last_seq, last_hash FROM sessions").fetchall()}
+    for s in recent.values():   # the deltas' heads are newer
+        now[str(s["session_id"])] = (int(s["last_seq"] or 0), str(s["last_hash"] or ""))
+    tops = dict(con.execute("""SELECT s.session_id, t.top FROM (SELECT unnest(?::VARCHAR[])
+        AS session_id) s JOIN (SELECT sid, max(seq) AS top FROM _chk GROUP BY sid) t
+        ON t.sid = hash(s.session_id)""", [sorted(now)]).fetchall())
     last = {sid: q for sid, (q, _) in now.items()}
     for sid, last_seq in sorted(last.items()):
         top = max(int(tops.get(sid) or 0), anchors.get(sid, (0, ""))[0])
         if last_seq > top:
             problems.append(Problem(sid, top + 1, "", "deleted",
                                     f"store ends at seq {top}, session reached {last_seq}"))
-    problems += _against_journals(con, path, anchors, notes)
+    problems += _against_journals(con, path, anchors, notes, recent)
     from .health import heads_differ, heads_moved, rebuilds
 
     for sid, seq, detail in heads_moved(path) + heads_differ(kept, now):
@@ -207,12 +214,14 @@ def _chain(sid: str, rows: list[dict[str, Any]], anchor: tuple[int, str]) -> lis
 
 
 def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
-                      anchors: dict[str, tuple[int, str]], notes: list[str]) -> list[Problem]:
+                      anchors: dict[str, tuple[int, str]], notes: list[str],
+                      recent: dict[str, dict[str, Any]]) -> list[Problem]:
     """Each final line of a journal that the store says it ingested must be in the store as is.
     Lines that are not what the writer writes are reported, never a crash; ``lost`` lines
     (written by the guard after an outage) name the events it could not keep."""
     problems: list[Problem] = []
     ingested = dict(con.execute("SELECT journal, last_seq FROM sessions").fetchall())
+    ingested.update({j: s["last_seq"] for j, s in recent.items()})
     files = [d.glob("*.jsonl") for d in (journal_dir(path), ingested_dir(path)) if d.exists()]
     journals = [f for group in files for f in group if f.name in ingested]
     con.execute("CREATE OR REPLACE TEMP TABLE _jsid AS SELECT unnest(?::VARCHAR[]) AS session_id",
@@ -258,6 +267,19 @@ def _against_journals(con: duckdb.DuckDBPyConnection, path: Path,
                 problems.append(Problem(sid, seq, row["event_id"], what,
                                         "store row differs from the journal"))
     return problems
+
+
+def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND "
+                            "database_name = current_database()", [name]).fetchall()[0][0])
+
+
+def _delta_sessions(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, dict[str, Any]]:
+    """Each journal's state after the delta files of the catalog's generation."""
+    from .delta import current_gen, delta_dir, files, sessions_in
+
+    gen = current_gen(con)
+    return sessions_in(files(delta_dir(path) / gen)) if gen else {}
 
 
 def _int(v: Any) -> int:
