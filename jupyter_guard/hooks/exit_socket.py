@@ -171,12 +171,11 @@ def carries_known(data: bytes) -> str:
     return exits._known(text)
 
 
-def install(rt: Any, patched: dict[tuple[Any, str], Any]) -> None:
-    """Wrap the sending methods of ``socket.socket`` (every Python socket)."""
-    cls = socket.socket
-    if getattr(cls.send, "_jg", False):
-        return
-    o_send, o_sendall, o_sendto, o_sendmsg = cls.send, cls.sendall, cls.sendto, cls.sendmsg
+def checked_methods(rt: Any, owner: Any) -> dict[str, Any]:
+    """``send``, ``sendall``, ``sendto`` and ``sendmsg`` of ``owner`` (``socket.socket`` or the C
+    type), each checking its bytes first; named and documented as the originals, marked ours."""
+    o_send, o_sendall, o_sendto, o_sendmsg = (owner.send, owner.sendall, owner.sendto,
+                                              owner.sendmsg)
 
     def send(self: Any, data: Any, *args: Any) -> int:
         data = _piece(data)
@@ -197,10 +196,20 @@ def install(rt: Any, patched: dict[tuple[Any, str], Any]) -> None:
         check(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
         return int(o_sendmsg(self, buffers, *args))
 
-    for name, fn, orig in (("send", send, o_send), ("sendall", sendall, o_sendall),
-                           ("sendto", sendto, o_sendto), ("sendmsg", sendmsg, o_sendmsg)):
-        fn._jg = True  # type: ignore[union-attr]  # a marker on our own functions
-        fn.__name__, fn.__doc__ = name, orig.__doc__
+    methods: dict[str, Any] = {"send": send, "sendall": sendall, "sendto": sendto,
+                               "sendmsg": sendmsg}
+    for name, fn in methods.items():
+        fn._jg = True   # a marker on our own functions
+        fn.__name__, fn.__doc__ = name, getattr(owner, name).__doc__
+    return methods
+
+
+def install(rt: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """Wrap the sending methods of ``socket.socket`` (every Python socket)."""
+    cls = socket.socket
+    if getattr(cls.send, "_jg", False):
+        return
+    for name, fn in checked_methods(rt, cls).items():
         type.__setattr__(cls, name, fn)
         patched[(cls, name)] = fn
 

@@ -59,34 +59,7 @@ class _Meta(type):
 
 
 def _checked_type(rt: Any, real: Any) -> type:
-    o_send, o_sendall, o_sendto, o_sendmsg = real.send, real.sendall, real.sendto, real.sendmsg
-    check = exit_socket.check
-
-    def send(self: Any, data: Any, *args: Any) -> int:
-        data = exit_socket._piece(data)
-        check(rt, self, data, "socket.send")
-        return int(o_send(self, data, *args))
-
-    def sendall(self: Any, data: Any, *args: Any) -> None:
-        check(rt, self, data, "socket.sendall")
-        o_sendall(self, data, *args)
-
-    def sendto(self: Any, data: Any, *args: Any) -> int:
-        check(rt, self, data, "socket.sendto", args[-1] if args else None)
-        return int(o_sendto(self, data, *args))
-
-    def sendmsg(self: Any, buffers: Any, *args: Any) -> int:
-        buffers = list(buffers)
-        addr = args[2] if len(args) > 2 else None
-        check(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
-        return int(o_sendmsg(self, buffers, *args))
-
-    methods: dict[str, Any] = {"send": send, "sendall": sendall, "sendto": sendto,
-                               "sendmsg": sendmsg}
-    for name, orig in (("send", o_send), ("sendall", o_sendall), ("sendto", o_sendto),
-                       ("sendmsg", o_sendmsg)):
-        methods[name].__name__, methods[name].__doc__ = name, orig.__doc__
-        methods[name]._jg = True
+    methods = exit_socket.checked_methods(rt, real)
     return _Meta("socket", (real,), {"__slots__": (), "__module__": "_socket", "_jg": True,
                                      "__doc__": real.__doc__, "_jg_real": real, **methods})
 
