@@ -22,7 +22,7 @@ def opens_store(intents: tuple[Intent, ...], audit: str) -> tuple[Intent, ...]:
         return tuple(out)
     queries = {i.source for i in intents if i.action.startswith("sql.") and i.source}
     for q in queries:   # DuckDB table functions and FROM 'file' read files the hooks miss
-        for path in store_paths(strings_of(q), audit):
+        for path in _file_positions(q, store_paths(strings_of(q), audit)):
             out.append(Intent("guard.tamper", "guard", f"reads the guard's audit store {path} "
                               "through SQL; read it outside the kernel (`jupyter guard "
                               "report`)", source=q))
@@ -39,6 +39,44 @@ def opens_store(intents: tuple[Intent, ...], audit: str) -> tuple[Intent, ...]:
                               "read it outside the kernel (`jupyter guard report`, DuckDB "
                               "read-only)", source=i.source))
     return tuple(out)
+
+
+def _file_positions(query: str, found: list[str]) -> list[str]:
+    """``found`` less the bare globs (no ``/`` or ``.``: ``'***'``) that stand in the statement
+    only as values (``SELECT '***' AS email``, ``WHERE x = '?'``), never where DuckDB reads a file
+    (``FROM``, a table function, ``COPY``, ``ATTACH``). Unparsed text keeps them all.
+
+    >>> _file_positions("SELECT id, '***' AS email FROM t", ["***"])
+    []
+    >>> _file_positions("SELECT * FROM '***'", ["***"]), _file_positions("COPY t TO '*'", ["*"])
+    (['***'], ['*'])
+    """
+    bare = [p for p in found if "/" not in p and "." not in p]
+    if not bare:
+        return found
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = sqlglot.parse(query, read="duckdb")
+    except Exception:  # noqa: BLE001 - text sqlglot cannot read: every string counts as a path
+        return found
+    as_file: set[str] = set()
+    for tree in trees:
+        for lit in (tree.find_all(exp.Literal) if tree is not None else ()):
+            if not lit.is_string or lit.this not in bare:
+                continue
+            node: exp.Expr | None = lit.parent
+            while node is not None and not isinstance(node, exp.Select):
+                if not isinstance(node, (exp.Alias, exp.Binary, exp.Predicate, exp.Paren,
+                                         exp.Case, exp.If, exp.Cast, exp.Where, exp.Having,
+                                         exp.Func)) or isinstance(node, exp.Anonymous):
+                    break   # a table, a table function, COPY/ATTACH, or a node not known here
+                node = node.parent
+            if node is None or not isinstance(node, exp.Select):
+                as_file.add(lit.this)
+    return [p for p in found if p not in bare or p in as_file or p not in
+            {lit.this for t in trees if t is not None for lit in t.find_all(exp.Literal)}]
 
 
 def opens_authority(intents: tuple[Intent, ...]) -> tuple[Intent, ...]:

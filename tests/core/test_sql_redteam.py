@@ -261,7 +261,7 @@ STORE_READS = [
     "con.execute(f\"SELECT filename, octet_length(content) FROM read_blob('{GD}/audit.duck*')\")"
     ".fetchall()",
     "con.execute(f\"SELECT content FROM read_text('{AUDIT}.heads.json')\").fetchall()",
-    "con.execute(f\"SELECT content FROM read_text('{GD}/*.json')\").fetchall()",
+    "con.execute(f\"SELECT content FROM read_text('{GD}/*.duck*')\").fetchall()",
     "con.execute(f\"SELECT * FROM read_blob('{GD}/audit.duckdb.jour*/*')\").fetchall()",
     "con.execute(f\"SELECT * FROM read_blob('{GD}/*')\").fetchall()",
     "con.execute(f\"SELECT * FROM glob('{GD}/*')\").fetchall()",
@@ -366,3 +366,23 @@ def test_module_level_benign_twins(s):
     assert s.run("import pandas as pd\nq = duckdb.query_df(pd.DataFrame({'a': [1, 2]}), 't', "
                  "'SELECT sum(a) FROM t', connection=con).fetchall()").ok
     assert s.ip.user_ns["q"] == [(3,)]
+
+
+def test_a_mask_literal_is_a_value_not_a_glob_of_the_store(s, monkeypatch):
+    """In the audit store's own folder, ``'***'`` as a selected value is a value (a masked
+    export runs and writes it), while the same text where DuckDB reads files is still refused."""
+    import os
+
+    audit = os.environ["JUPYTER_GUARD_AUDIT"]
+    monkeypatch.chdir(os.path.dirname(audit))
+    assert s.run("x = 1").ok   # the store has its files by now
+    out = os.path.join(os.path.dirname(audit), "masked.csv")
+    cell = s.run(f"con.execute(\"COPY (SELECT id, '***' AS email FROM customers WHERE id < 3) "
+                 f"TO '{out}'\")")
+    assert cell.ok, cell.error
+    with open(out) as fh:
+        assert fh.read().splitlines() == ["id,email", "0,***", "1,***", "2,***"]
+    for code in ("out = con.execute(\"SELECT * FROM read_blob('***')\").fetchall()",
+                 "out = con.execute(\"SELECT '***' AS a, * FROM read_blob('*')\").fetchall()"):
+        cell = s.run(code)
+        assert not cell.ok and cell.rule == "self-protection", (code, cell.error)
