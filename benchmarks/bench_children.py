@@ -1,10 +1,11 @@
 """Starting a Python child: plain vs guarded (the injected ``sitecustomize`` a guarded kernel puts
 on ``PYTHONPATH``), alternating in the same run; medians of wall time from ``Popen`` to exit.
 
-Three children: ``-c pass`` (the hook alone: nothing judged), ``-c`` that writes and removes a
-scratch file (the first judged action loads the policy and the rules), and ``-c`` that is refused
+Four children: ``-c pass`` (the hook alone: nothing judged), ``-c`` that writes and removes a
+scratch file (the first judged action loads the policy and the rules), ``-c`` that is refused
 (``shutil.rmtree('data')``: the refusal is also recorded in the audit journal; the plain
-child really deletes a fresh copy).
+child really deletes a fresh copy), and ``-c`` that imports DuckDB and runs one query (the child
+guards DuckDB as the kernel does: the SQL analysis and decision service are imported too).
 
     .venv/bin/python benchmarks/bench_children.py [--json] [--repeat 31]
 """
@@ -26,6 +27,7 @@ CODES = {
     "pass": "pass",
     "scratch": "open('scratch.txt', 'w').write('x'); import os; os.remove('scratch.txt')",
     "refused": "import shutil\ntry:\n    shutil.rmtree('data')\nexcept PermissionError:\n    pass",
+    "duckdb": "import duckdb\nduckdb.connect('w.duckdb').execute('SELECT count(*) FROM t').fetchall()",
 }
 
 
@@ -45,6 +47,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=base) as d:
         (Path(d) / "data").mkdir()
         (Path(d) / "data" / "keep.csv").write_text("x\n")
+        import duckdb
+
+        con = duckdb.connect(str(Path(d) / "w.duckdb"))
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(10)")
+        con.close()
         plain = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_GUARD_")}
         plain["PYTHONPATH"] = str(ROOT)
         from jupyter_guard.hooks.child import POLICY_JSON, policy_json
