@@ -185,6 +185,7 @@ class Integrity:
         from jupyter_guard.hooks.df_lineage import MODULE_PATCHED
 
         lazy.ensure()  # set-up waiting for pandas/duckdb imports stays in front of sys.meta_path
+        lazy.catch_up()  # set-up deferred by an import another thread held (``lazy._call``)
         for name, mod in list(lazy._OWN.items()):   # the guard's modules imported after load
             if sys.modules.get(name) is not mod:
                 sys.modules[name] = mod

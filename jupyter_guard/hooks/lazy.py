@@ -84,6 +84,13 @@ def _call(cb: Callback, module: ModuleType) -> None:
     try:
         cb(module)
     except Exception as e:  # noqa: BLE001 - the guard never breaks the user's import; say what is missing
+        if "deadlock detected" in str(e):
+            # another thread holds a module the set-up imports, and waits for this import: run
+            # the set-up again once both are done (``catch_up``, before the next cell)
+            with _LOCK:
+                _WAITING.setdefault(module.__name__, []).append(cb)
+            log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
+            return
         log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
         print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
 
@@ -99,7 +106,7 @@ def when_imported(name: str, callback: Callback) -> None:
     ensure()
 
 
-def _initializing(module: ModuleType) -> bool:
+def _initializing(module: ModuleType | None) -> bool:
     spec = getattr(module, "__spec__", None)
     return bool(getattr(spec, "_initializing", False))
 
@@ -160,13 +167,26 @@ def trust_loaded(names: Sequence[str]) -> None:
             _OWN.setdefault(name, sys.modules[name])
 
 
+def _genuine(module: Any) -> bool:
+    """A module loaded from this package's own files (when another thread is still importing
+    it, taking it out of ``sys.modules`` would break that import)."""
+    import os
+
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+    return isinstance(origin, str) and os.path.realpath(origin).startswith(here)
+
+
 def import_own(name: str) -> ModuleType:
     """Import one of the guard's own modules for set-up after load. An entry that user code put
     in ``sys.modules`` under that name before the guard imported it is discarded, not used."""
     mod = _OWN.get(name)
     if mod is None:
-        sys.modules.pop(name, None)
-        mod = importlib.import_module(name)
-        _OWN[name] = mod
+        pending = sys.modules.get(name)
+        if not (_genuine(pending) and _initializing(pending)):   # not mid-import elsewhere
+            sys.modules.pop(name, None)
+        mod = importlib.import_module(name)   # waits for another thread's import of it
+        _OWN.setdefault(name, mod)
+        mod = _OWN[name]
     sys.modules[name] = mod
     return mod

@@ -27,6 +27,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_guard.record.hint import hint_path
+
 log = logging.getLogger("jupyter_guard.events")
 BASE = "https://events.jupyter.org/jupyter_guard"
 
@@ -96,7 +98,7 @@ class Relay:
         self.path, self.logger, self.policy = audit_path, event_logger, policy
         self.lineage = LiveLineage(audit_path)
         self.seqs: dict[str, int] = {}
-        self.stamp: tuple[float, int] | None = None
+        self.stamp: tuple[Any, ...] | None = None
         self.primed = False
 
     def poll(self) -> int:
@@ -107,7 +109,11 @@ class Relay:
         except OSError:
             self.primed = True      # no audit yet: everything that comes is new
             return 0
-        stamp = (st.st_mtime, st.st_ino)
+        try:   # an ingest that only added a delta file replaces the hint, not the catalog
+            hint = os.stat(hint_path(self.path))
+            stamp: tuple[Any, ...] = (st.st_mtime, st.st_ino, hint.st_mtime_ns, hint.st_ino)
+        except OSError:
+            stamp = (st.st_mtime, st.st_ino)
         if stamp == self.stamp:
             return 0
         try:
@@ -116,7 +122,7 @@ class Relay:
             log.warning("jupyter_guard events: audit not readable yet: %s", e)
             return 0
 
-    def _poll(self, stamp: tuple[float, int]) -> int:
+    def _poll(self, stamp: tuple[Any, ...]) -> int:
         from jupyter_guard.record.store import connect_readonly
 
         con = connect_readonly(self.path)

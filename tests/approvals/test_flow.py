@@ -63,9 +63,10 @@ def start(d: Path, env: dict[str, str]) -> Kernel:
     k = Kernel(d, env)
     loaded = k.run("%load_ext jupyter_guard")
     assert loaded.status == "ok", loaded.text
-    assert k.run("import duckdb\ncon = duckdb.connect('wh.duckdb')\n"
-                 "prod_con = duckdb.connect('prod.duckdb')\n"
-                 "prod_con.execute('CREATE TABLE IF NOT EXISTS t (id INTEGER)')").status == "ok"
+    r = k.run("import duckdb\ncon = duckdb.connect('wh.duckdb')\n"
+              "prod_con = duckdb.connect('prod.duckdb')\n"
+              "prod_con.execute('CREATE TABLE IF NOT EXISTS t (id INTEGER)')")
+    assert r.status == "ok", r.text
     return k
 
 
