@@ -86,13 +86,32 @@ def _call(cb: Callback, module: ModuleType) -> None:
     except Exception as e:  # noqa: BLE001 - the guard never breaks the user's import; say what is missing
         if "deadlock detected" in str(e):
             # another thread holds a module the set-up imports, and waits for this import: run
-            # the set-up again once both are done (``catch_up``, before the next cell)
+            # the set-up again as soon as both imports are done (and ``catch_up`` before the
+            # next cell, whichever comes first; ``_fire`` runs it once)
             with _LOCK:
                 _WAITING.setdefault(module.__name__, []).append(cb)
+            threading.Thread(target=_retry, args=(module,), name="jupyter_guard-setup",
+                             daemon=True).start()
             log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
             return
         log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
         print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
+
+
+def _retry(module: ModuleType, limit: float = 30.0) -> None:
+    """Run the set-up deferred for ``module`` once no import of it or of the guard's own modules
+    is still in progress (at most ``limit`` seconds; ``catch_up`` before the next cell is the
+    backstop)."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        busy = [m for n, m in list(sys.modules.items())
+                if (n == module.__name__ or n.startswith(OWN_PREFIX)) and _initializing(m)]
+        if not busy:
+            break
+        time.sleep(0.01)
+    catch_up()
 
 
 def when_imported(name: str, callback: Callback) -> None:
