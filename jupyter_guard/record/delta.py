@@ -86,15 +86,42 @@ def files(folder: Path) -> list[Path]:
 
 
 def sessions_in(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """Each journal's state after the last of ``paths`` that names it."""
-    import pyarrow.parquet as pq
-
+    """Each journal's state after the last of ``paths`` that names it (read by DuckDB: a fold
+    runs in the ingest thread, which must not be the first to import pyarrow, see
+    ``arrow_ready``)."""
     out: dict[str, dict[str, Any]] = {}
-    for p in paths:
-        meta = pq.read_schema(p).metadata or {}
-        if META_KEY in meta:
-            out.update(json.loads(meta[META_KEY])["sessions"])
+    if not paths:
+        return out
+    from jupyter_guard.duck import own_connection
+
+    con = own_connection(":memory:")
+    try:
+        for p in paths:
+            for key, value in con.execute("SELECT key, value FROM parquet_kv_metadata(?)",
+                                          [os.fspath(p)]).fetchall():
+                if bytes(key) == META_KEY:
+                    out.update(json.loads(bytes(value))["sessions"])
+    finally:
+        con.close()
     return out
+
+
+def arrow_ready() -> bool:
+    """Whether this thread may use pyarrow now: it is the kernel's main thread, or pyarrow and
+    pandas (which pyarrow imports on its first array) are already imported. A first import of
+    pandas from the background ingest while the kernel's own thread imports it too breaks one of
+    the two (``cannot import name ... from partially initialized module``), so until then the
+    ingest takes the copy-on-write way."""
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        return True
+    for name in ("pyarrow", "pandas"):
+        spec = getattr(sys.modules.get(name), "__spec__", None)
+        if spec is None or getattr(spec, "_initializing", False):
+            return False
+    return True
 
 
 def current_gen(con: duckdb.DuckDBPyConnection) -> str:
