@@ -38,7 +38,6 @@ _CHANGING = re.compile(
     f"|[{_ZERO_WIDTH}]+"
 )
 _SPLIT = re.compile(f"({_CHANGING.pattern})")
-_ZERO_WIDTH_RUNS = re.compile(f"[{_ZERO_WIDTH}]+")
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
 
@@ -147,8 +146,9 @@ def normalize(text: str) -> Normalized:
         text_f = text
     if not _found(text_f):
         return Normalized(text_f)
-    if "&" not in text_f and "%" not in text_f:  # zero-width characters only: drop them in C
-        return Normalized(_ZERO_WIDTH_RUNS.sub("", text_f), text_f)
+    fast = _uniform(text_f)
+    if fast is not None:
+        return fast
     pieces = _SPLIT.split(text_f)  # kept text and tokens alternate
     tokens = pieces[1::2]
     decoded = {t: _decode(t) for t in set(tokens)}
@@ -156,3 +156,43 @@ def normalize(text: str) -> Normalized:
         return Normalized(text_f)
     pieces[1::2] = map(decoded.__getitem__, tokens)
     return Normalized("".join(pieces), text_f)
+
+
+def _one_token(text: str, lead: str) -> str | None:
+    """The token every ``lead`` character of ``text`` starts ('' when there is none), or None
+    when they start different tokens (or some start none)."""
+    at = text.find(lead)
+    if at < 0:
+        return ""
+    m = _CHANGING.match(text, at)
+    if m is None:
+        return None
+    token = m.group()
+    # a token holds one lead character, so as many copies as leads means each lead starts one
+    return token if text.count(token) == text.count(lead) else None
+
+
+def _uniform(text: str) -> Normalized | None:
+    """``normalize``'s result from a few ``str`` passes in C, when every ``%`` starts the same
+    URL escape and every ``&`` the same entity (zero-width characters may be anywhere): text
+    dense with one spelling. None otherwise (then token by token).
+
+    The tokens are then exactly those copies and the zero-width runs (no token holds another's
+    first character), so they are dropped and replaced in place. Each pass finds only tokens of
+    the original: zero-width characters go first (so no decoded one is dropped), and the entity
+    before the escape unless it decodes to ``%`` (that would make an escape no token was)."""
+    pct, amp = _one_token(text, "%"), _one_token(text, "&")
+    if pct is None or amp is None:
+        return None
+    out = text
+    for ch in _ZERO_WIDTH:
+        if ch in out:
+            out = out.replace(ch, "")
+    swaps = [(t, _decode(t)) for t in (amp, pct) if t]
+    if len(swaps) == 2 and swaps[0][1] == "%":
+        if swaps[1][1] == "&":
+            return None  # each would make a token of the other kind: token by token
+        swaps.reverse()
+    for token, decoded in swaps:
+        out = out.replace(token, decoded)
+    return Normalized(text) if out == text else Normalized(out, text)

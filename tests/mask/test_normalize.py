@@ -106,3 +106,43 @@ def test_no_detection_in_65000_plain_values() -> None:
     for sep in (", ", "\n", " | "):  # and none across neighbours in one long text
         text = sep.join(corpus)
         assert find_spans(text, S) == [], find_spans(text, S)[:5]
+
+
+UNIFORM_ALPHABET = ["%41", "%25", "%26", "%0a", "&amp;", "&#37;", "&#38;", "&#8203;", "&foo;",
+                    "\u200b", "\u200d\ufeff", "a", "4", "1", "%", "&", ";", "#", "-", " ", "@"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_uniform_spelling_decodes_as_token_by_token(seed: int) -> None:
+    """Text dense with one escape and one entity (and zero-width characters) is decoded by a
+    few str passes: the result, and every span mapped back, equal the token-by-token way."""
+    from tests.mask import reference
+
+    rng = random.Random(seed)
+    checked = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(UNIFORM_ALPHABET[:rng.randrange(3, 21)])
+                       for _ in range(rng.randrange(1, 40)))
+        if rng.random() < 0.5:  # one form per kind: the fast path's case
+            text = text.replace("%25", "%41").replace("&#37;", "&amp;")
+        got, want = normalize(text), reference.normalize(text)
+        assert got.text == want.text, text
+        for a in range(0, len(want.text) + 1, 3):
+            for b in range(a, len(want.text) + 1, 4):
+                assert got.span(a, b) == want.span(a, b), (text, a, b)
+        checked += 1
+    assert checked == 3000
+
+
+@pytest.mark.parametrize("text", ["%26amp;" + "&amp;" * 3, "&#37;41" + "%41" * 3,
+                                  "&#37;26" + "%26" * 2 + "&#37;" * 2, "%4\u200b1%41",
+                                  "&am\u200bp;&amp;", "&#8203;\u200b%41", "%0a&foo;"])
+def test_uniform_spelling_traps(text: str) -> None:
+    """Decoded characters that would form another token, tokens split by zero-width ones, and
+    tokens that decode to themselves: the same as token by token."""
+    from tests.mask import reference
+
+    got, want = normalize(text), reference.normalize(text)
+    assert got.text == want.text
+    assert [got.span(a, len(want.text)) for a in range(len(want.text))] == \
+        [want.span(a, len(want.text)) for a in range(len(want.text))]
