@@ -13,8 +13,8 @@ from collections.abc import Callable
 from itertools import accumulate, compress
 from typing import Any
 
-from .detect import _CARD_PREFIX, Detector, _card_ok, _phone_ok
-from .patterns import FLAGS, compile_precise
+from .detect import _CARD_PREFIX, Detector, _card_ok, _iban_ok, _phone_ok
+from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
 
 Spans = list[tuple[int, int]]
@@ -85,11 +85,55 @@ def phones_ok(values: list[str]) -> list[bool]:
     return [v[0] != "+" or _phone_ok(v) for v in values]
 
 
+@functools.lru_cache(maxsize=1)
+def _iban_lengths() -> Any:
+    """An IBAN's length by its country code's two letters (as ``(a - 65) * 26 + b - 65``);
+    0 for a code that is none."""
+    table = _numpy().zeros(26 * 26, dtype=_numpy().int64)
+    for cc, n in IBAN_LENGTHS.items():
+        table[(ord(cc[0]) - 65) * 26 + ord(cc[1]) - 65] = n
+    return table
+
+
+def ibans_ok(values: list[str]) -> list[bool]:
+    """``_iban_ok`` of each value: its country's length, then mod 97 of the number its moved
+    characters spell (first four last; a letter is two digits, A = 10), for all values at
+    once: each character's part is its code times a power of ten mod 97."""
+    rows = "\n".join(values).replace(" ", "").upper().split("\n")
+    flat_text = "".join(rows)
+    if not flat_text.isascii() or not flat_text.isalnum():
+        return list(map(_iban_ok, values))
+    np = _numpy()
+    flat = np.frombuffer(flat_text.encode("ascii"), dtype=np.uint8).astype(np.int32)
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max(initial=0))
+    if width > 64 or not (lengths >= 4).all():
+        return list(map(_iban_ok, values))
+    starts = np.cumsum(lengths) - lengths
+    cols = np.arange(width)
+    live = cols < lengths[:, None]
+    moved = flat[starts[:, None] + (cols + 4) % lengths[:, None]]  # first four last
+    letter = moved >= 65
+    code = np.where(letter, moved - 55, moved - 48)
+    places = (letter + 1) * live
+    after = places.sum(axis=1)[:, None] - places.cumsum(axis=1)  # digits to its right
+    rest = (code * live * _pow10()[after]).sum(axis=1) % 97
+    first, second = flat[starts], flat[starts + 1]
+    letters = (first >= 65) & (second >= 65)
+    want = _iban_lengths()[np.where(letters, (first - 65) * 26 + second - 65, 0)]
+    return list((letters & (want == lengths) & (rest == 1)).tolist())
+
+
+@functools.lru_cache(maxsize=1)
+def _pow10() -> Any:
+    """``10 ** k % 97`` for every place a value of at most 64 characters has."""
+    return _numpy().array([pow(10, k, 97) for k in range(2 * 64)], dtype=_numpy().int32)
+
+
 BULK: dict[Callable[[str], bool], Callable[[list[str]], list[bool]]] = {
-    _card_ok: cards_ok, _phone_ok: phones_ok,
+    _card_ok: cards_ok, _phone_ok: phones_ok, _iban_ok: ibans_ok,
 }
-"""Validators over many values at once, by the validator they stand for (an IBAN's mod 97
-in numpy measured slower than ``int() % 97`` one by one: the others are mapped in C)."""
+"""Validators over many values at once, by the validator they stand for."""
 
 _INNER: dict[str, re.Pattern[str]] = {
     # a second value may start inside a rejected match only where its left boundary holds
@@ -102,10 +146,13 @@ _INNER: dict[str, re.Pattern[str]] = {
 (after its first character). Without one, a rejected match ends the bulk pass."""
 
 
-def pieces(det: Detector, text: str, pos: int, endpos: int) -> Pieces | None:
+def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
+           ) -> Pieces | None:
     """``det``'s matches in ``text[pos:endpos]`` from one ``split`` pass: the offset of the
     first piece, the text between matches, the matches and which of them are values (all
-    such that ``spans_in`` would keep exactly these). None where ``spans_in`` must decide."""
+    such that ``spans_in`` would keep exactly these). None where ``spans_in`` must decide.
+    ``hidden``: also where a value may start inside a rejected match (the caller then shows
+    that no such value could be kept)."""
     pattern = det.pattern
     if det.lean is not None:  # as spans_in: the lean pattern where no key word occurs
         lower = text[max(pos - 1, 0):endpos].lower()
@@ -113,7 +160,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int) -> Pieces | None:
             return None
         pattern = det.lean
     inner = _INNER.get(det.name)
-    if det.validate is not None:  # a first match rejected, a value maybe inside: no bulk pass
+    if det.validate is not None and not hidden:  # a first match rejected, a value inside?
         m = pattern.search(text, pos, endpos)
         if m is not None and not det.validate(m.group()) and (
                 inner is None or inner.search(m.group()) is not None):
@@ -134,6 +181,8 @@ def pieces(det: Detector, text: str, pos: int, endpos: int) -> Pieces | None:
     ok = checker(values) if checker is not None else list(map(det.validate, values))
     if all(ok):
         return base, found[0::stride], values, None
+    if hidden:
+        return base, found[0::stride], values, ok
     if inner is None or any(map(inner.search, compress(values, map(operator.not_, ok)))):
         return None  # a value may start inside a rejected match: spans_in searches again
     return base, found[0::stride], values, ok
@@ -144,6 +193,11 @@ def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
     got = None if det.validate is None else pieces(det, text, pos, endpos)
     if got is None:  # (without a validator spans_in is one finditer pass in C already)
         return det.spans_in(text, pos, endpos)
+    return _offsets(got)
+
+
+def _offsets(got: Pieces) -> Spans:
+    """The spans of the values of ``pieces``' result."""
     base, between, values, ok = got
     if not values:
         return []

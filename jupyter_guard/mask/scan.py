@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import bulk
+from .cover import dense_all
 from .detect import Detector
 from .patterns import MAX_VALUE, PREFILTER
 
@@ -123,41 +124,6 @@ def _present(text: str, detectors: Sequence[Detector]) -> Sequence[Detector]:
     return [detectors[i] for i in sorted(hits)]   # detector order: ties resolve as before
 
 
-def alone(text: str, detectors: Sequence[Detector]) -> Detector | None:
-    """The one detector with candidates in a long text, where they are ``dense`` and no other
-    detector has any (its first chunk, then one RE2 set pass over it all, ~2 ms per MB); None
-    otherwise, or where RE2 cannot read the text (not installed, a lone surrogate)."""
-    if _re2 is None or not detectors:
-        return None
-    which = _which_for(detectors)
-    try:
-        data: Any = text.encode("ascii") if text.isascii() else text
-        first = which(data[:CHUNK]) or []
-        if len(first) != 1 or not dense(data, detectors[first[0]]):
-            return None
-        return detectors[first[0]] if which(data) == first else None
-    except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only
-        return None
-
-
-SAMPLES = 8
-"""How many chunks ``dense`` looks at."""
-
-
-def dense(data: Any, det: Detector) -> bool:
-    """Whether ``det`` has more than ``FEW`` candidates in each of ``SAMPLES`` chunks spread over
-    a long text (``data``: the text, or its bytes if ASCII). Then one precise pass over all of
-    it costs less than confirming candidates one by one; where they are few, RE2 skips the
-    text between them."""
-    n = len(data)
-    step = max(CHUNK, n // SAMPLES)
-    for lo in range(0, max(n - CHUNK, 0) + 1, step):
-        found = _candidates(det.candidate, data[lo:lo + CHUNK])
-        if sum(1 for _ in zip(found, range(FEW + 1))) <= FEW:
-            return False
-    return True
-
-
 def present(text: str, detectors: Sequence[Detector]) -> Sequence[Detector]:
     """The detectors that may have a value in ``text`` (in their order): those with a
     candidate, or all of them when RE2 is not installed."""
@@ -192,7 +158,8 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     return out
 
 
-def _dense(text: str, det: Detector, ranges: list[tuple[int, int]]) -> list[Span]:
+def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
+           spans_of: Callable[..., list[tuple[int, int]]] = bulk.spans) -> list[Span]:
     """One precise pass per run of adjacent dense chunks (values starting in the run)."""
     n, out, name = len(text), [], det.name
     runs: list[list[int]] = []
@@ -202,7 +169,7 @@ def _dense(text: str, det: Detector, ranges: list[tuple[int, int]]) -> list[Span
         else:
             runs.append([lo, hi])
     for lo, hi in runs:
-        spans = bulk.spans(det, text, lo, min(n, hi + MAX_VALUE))
+        spans = spans_of(det, text, lo, min(n, hi + MAX_VALUE))
         while spans and spans[-1][0] >= hi:  # starts past the run: its own chunk finds it
             spans.pop()
         out += [(a, b, name) for a, b in spans]
@@ -245,8 +212,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
                 dense.setdefault(i, []).append((lo, hi))
             else:
                 found[i] += spans
-    for i, ranges in dense.items():
-        found[i] += _dense(text, detectors[i], ranges)
+    dense_all(text, detectors, dense, found, _dense)
     out = [span for spans in found for span in spans]
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 

@@ -17,9 +17,10 @@ from operator import itemgetter
 from types import MappingProxyType
 
 from . import bulk
+from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .normalize import Normalized, normalize
-from .scan import RE2_MIN, Span, alone, scan
+from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
 
 COLUMN_THRESHOLD = 0.5

@@ -9,9 +9,10 @@ import random
 
 import pytest
 
-from jupyter_guard.mask import bulk, scan
+from jupyter_guard.mask import alone, bulk
+from jupyter_guard.mask import cover as cover_
 from jupyter_guard.mask.detect import _IBAN_DIGITS as _LETTERS
-from jupyter_guard.mask.detect import DETECTORS, _card_ok, _phone_ok
+from jupyter_guard.mask.detect import DETECTORS, _card_ok, _iban_ok, _phone_ok
 from jupyter_guard.mask.patterns import IBAN_LENGTHS
 from jupyter_guard.mask.text import ALONE_MIN, MaskSettings, mask_text
 
@@ -55,6 +56,11 @@ def test_bulk_validators_agree_with_the_validators() -> None:
     assert any(bulk.cards_ok(cards)) and not all(bulk.cards_ok(cards))
     phones = [_phone(rng) for _ in range(20_000)]
     assert bulk.phones_ok(phones) == [_phone_ok(v) for v in phones]
+    ibans = [_iban(rng) for _ in range(20_000)] + [
+        "DE89 3704 0044 0532 0130 00", "DE89", "XX12 3456 7890 1234", "1E89 3704 0044 0532 01",
+        "GB82 WEST 1234 5698 7654 32", "de89 3704 0044 0532 0130 00", "DE\u0663\u0664 3704"]
+    assert bulk.ibans_ok(ibans) == [_iban_ok(v) for v in ibans]
+    assert any(bulk.ibans_ok(ibans)) and not all(bulk.ibans_ok(ibans))
 
 
 def _mixed(rng: random.Random, n: int, make: list | None = None) -> str:
@@ -72,6 +78,18 @@ def test_bulk_spans_equal_spans_in(name: str) -> None:
         for pos in (0, 1, 5, len(text) // 3):
             for end in (len(text), max(pos, len(text) - 7)):
                 assert bulk.spans(det, text, pos, end) == det.spans_in(text, pos, end)
+
+
+def _with_check(cc: str, body: str) -> str:
+    """An IBAN of ``body`` with its check digits, in groups of four."""
+    check = 98 - int((body + cc + "00").translate(_LETTERS)) % 97
+    v = f"{cc}{check:02d}{body}"
+    return " ".join(v[i:i + 4] for i in range(0, len(v), 4))
+
+
+_GB_CARD = _with_check("GB", "411111111111111111")  # a valid card in a valid IBAN
+# a valid IBAN whose card look-alike ('1234 4111 …', rejected) hides a valid card ('4111 …')
+_HIDING = _with_check("GB", "123441111111111106")
 
 
 def _dense(unit, n: int = 3 * ALONE_MIN // 2, seed: int = 1) -> str:
@@ -100,6 +118,18 @@ DENSE = {
     "cards and unicode digits": _dense(lambda r: r.choice(["4111 1111 1111 1111 ", "\u0663" * 16])),
     "cards then an email": _dense(lambda r: "4111 1111 1111 1111 ") + "jane@example.com",
     "cards with hidden digits": _dense(lambda r: "4111&#32;1111 1111 1111 "),
+    # cards inside IBANs: the IBANs cover them, unless a card could reach past one or a span
+    # of another kind starts first and overlaps it
+    "ibans then digits": _dense(lambda r: "DE89 3704 0044 0532 0130 00 "
+                                + r.choice(["", "", "1234 ", "4111 1111 1111 1111 ", "x "])),
+    "ibans and cards": _dense(lambda r: r.choice(["DE89 3704 0044 0532 0130 00", _iban(r),
+                                                  "4111 1111 1111 1111", _card(r)]) + " "),
+    "ibans after key words": _dense(lambda r: r.choice(["", "", "token=x.", "ssn "])
+                                    + "DE89 3704 0044 0532 0130 00 "),
+    "ibans holding a card": _dense(lambda r: r.choice(["DE89 3704 0044 0532 0130 00",
+                                                       _GB_CARD]) + r.choice([" ", "\n"])),
+    "an iban hiding a card after a key word": _dense(
+        lambda r: r.choice(["DE89 3704 0044 0532 0130 00 "] * 50 + ["token=x." + _HIDING + " "])),
 }
 
 
@@ -114,11 +144,11 @@ def test_the_alone_path_is_taken_where_one_kind_is_dense() -> None:
     """The comparison above covers the bulk path: texts with one dense kind take it, others
     (two kinds, sparse values, a lone surrogate) do not."""
     enabled = MaskSettings().enabled
-    assert scan.alone(DENSE["valid cards"], enabled) is DETECTORS["card"]
-    assert scan.alone(DENSE["us phones"], enabled) is DETECTORS["phone"]
-    assert scan.alone(DENSE["cards then an email"], enabled) is None
-    assert scan.alone(DENSE["cards and a lone surrogate"], enabled) is None
-    assert scan.alone("a" * ALONE_MIN + "4111 1111 1111 1111", enabled) is None
+    assert alone.alone(DENSE["valid cards"], enabled) is DETECTORS["card"]
+    assert alone.alone(DENSE["us phones"], enabled) is DETECTORS["phone"]
+    assert alone.alone(DENSE["cards then an email"], enabled) is None
+    assert alone.alone(DENSE["cards and a lone surrogate"], enabled) is None
+    assert alone.alone("a" * ALONE_MIN + "4111 1111 1111 1111", enabled) is None
 
 
 def test_plain_values_stay_plain_in_dense_text() -> None:
@@ -129,3 +159,20 @@ def test_plain_values_stay_plain_in_dense_text() -> None:
     for unit in plain:
         text = (unit + " ") * (ALONE_MIN // len(unit) + 10)
         assert mask_text(text, MaskSettings()) == text, unit
+
+
+def test_ibans_cover_the_cards_inside_them() -> None:
+    """In text dense with IBANs, each card look-alike inside one (Luhn rejects it) is covered
+    by the IBAN: the card pass stays one ``split``, and every IBAN is relied on."""
+    np = bulk._numpy()
+    text = DENSE["ibans"]
+    ibans = bulk.spans(DETECTORS["iban"], text, 0, len(text))
+    cover = (np.array([a for a, _ in ibans]), np.array([b for _, b in ibans]))
+    got = cover_.covered(DETECTORS["card"], text, 0, len(text), cover)
+    assert got is not None and got[0] == []
+    assert set(got[1].tolist()) == set(range(len(ibans)))
+    # a card reaching past an IBAN's end: no cover
+    reach = "DE89 3704 0044 0532 0130 00 4111 1111 1111 1111 " * 40
+    ibans = bulk.spans(DETECTORS["iban"], reach, 0, len(reach))
+    cover = (np.array([a for a, _ in ibans]), np.array([b for _, b in ibans]))
+    assert ibans and cover_.covered(DETECTORS["card"], reach, 0, len(reach), cover) is None

@@ -1,0 +1,45 @@
+"""Long texts where one kind of value is alone and dense (a column printed whole): found by a
+few RE2 set passes, so the caller can mask its values from one ``split`` pass.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .detect import Detector
+from .scan import CHUNK, FEW, _candidates, _re2, _which_for
+
+
+def alone(text: str, detectors: Sequence[Detector]) -> Detector | None:
+    """The one detector with candidates in a long text, where they are ``dense`` and no other
+    detector has any (its first chunk, then one RE2 set pass over it all, ~2 ms per MB); None
+    otherwise, or where RE2 cannot read the text (not installed, a lone surrogate)."""
+    if _re2 is None or not detectors:
+        return None
+    which = _which_for(detectors)
+    try:
+        data: Any = text.encode("ascii") if text.isascii() else text
+        first = which(data[:CHUNK]) or []
+        if len(first) != 1 or not dense(data, detectors[first[0]]):
+            return None
+        return detectors[first[0]] if which(data) == first else None
+    except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only
+        return None
+
+
+SAMPLES = 8
+"""How many chunks ``dense`` looks at."""
+
+
+def dense(data: Any, det: Detector) -> bool:
+    """Whether ``det`` has more than ``FEW`` candidates in each of ``SAMPLES`` chunks spread over
+    a long text (``data``: the text, or its bytes if ASCII). Then one precise pass over all of
+    it costs less than confirming candidates one by one; where they are few, RE2 skips the
+    text between them."""
+    n = len(data)
+    step = max(CHUNK, n // SAMPLES)
+    for lo in range(0, max(n - CHUNK, 0) + 1, step):
+        found = _candidates(det.candidate, data[lo:lo + CHUNK])
+        if sum(1 for _ in zip(found, range(FEW + 1))) <= FEW:
+            return False
+    return True
