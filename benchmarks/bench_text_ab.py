@@ -3,7 +3,10 @@ a git revision is extracted into a temporary folder and imported under another n
 versions mask the same 1 MB texts, calls alternating (same load for both), median CPU time.
 The outputs must be equal: a speed-up that changes what is masked fails here.
 
-    .venv/bin/python benchmarks/bench_text_ab.py [--before f94d76e] [--repeat 7] [--json]
+    .venv/bin/python benchmarks/bench_text_ab.py [--before f94d76e] [--repeat 7] [--json] [--pandas]
+
+``--pandas`` imports pandas first, as a notebook that shows frames has: the masker then also
+uses pyarrow's RE2 kernels (pandas loads them), which it never imports itself.
 """
 from __future__ import annotations
 
@@ -60,7 +63,10 @@ def main() -> None:
     ap.add_argument("--before", default="f94d76e", help="git revision to compare with")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pandas", action="store_true", help="import pandas first (and pyarrow)")
     a = ap.parse_args()
+    if a.pandas:
+        import pandas  # noqa: F401
     from jupyter_guard.mask.text import MaskSettings, mask_text
 
     with tempfile.TemporaryDirectory() as tmp:

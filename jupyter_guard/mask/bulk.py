@@ -13,6 +13,7 @@ from collections.abc import Callable
 from itertools import accumulate, compress
 from typing import Any
 
+from . import native
 from .detect import _CARD_PREFIX, Detector, _card_ok, _iban_ok, _phone_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
@@ -188,8 +189,16 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     return base, found[0::stride], values, ok
 
 
+NATIVE = frozenset({"email", "ssn", "phone"})
+"""Detectors whose dense runs RE2 reads first (``native``); for cards the ``re`` split and
+numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
+
+
 def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
     """``det.spans_in(text, pos, endpos)``, in bulk where that gives the same spans."""
+    found = native.spans(det.name, det.words, text, pos, endpos) if det.name in NATIVE else None
+    if found is not None:
+        return found
     got = None if det.validate is None else pieces(det, text, pos, endpos)
     if got is None:  # (without a validator spans_in is one finditer pass in C already)
         return det.spans_in(text, pos, endpos)

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from . import bulk
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
+from .mixed import mask_mixed
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
@@ -187,6 +188,8 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if len(text) >= ALONE_MIN and norm.text is text and not KNOWN:
         det = alone(text, settings.enabled)
         masked = None if det is None else bulk.mask_alone(det, text, settings)
+        if masked is None:
+            masked = mask_mixed(text, settings)
         if masked is not None:
             return masked
     norm, spans = _norm_spans(text, settings, norm)
