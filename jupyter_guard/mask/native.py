@@ -77,21 +77,23 @@ def available() -> bool:
 
 
 def matches(pattern: str, text: str) -> tuple[Any, Any] | None:
-    """Starts and ends of RE2's leftmost-first matches of ``pattern`` in ``text`` (numpy
-    arrays), from one replace pass that puts a NUL on each side of each match; None where the
+    """Starts and ends of RE2's leftmost-first matches of ``pattern`` in an ASCII ``text``
+    (numpy arrays), from one replace pass that puts a NUL on each side of each match: the
+    k-th NUL of the result stands k characters after its place in ``text``. None where the
     text holds a NUL."""
     if "\0" in text:
         return None
     pa, pc = sys.modules["pyarrow"], sys.modules["pyarrow.compute"]
     try:
-        marked = pc.replace_substring_regex(pa.array([text]), pattern, "\0\\0\0")[0].as_py()
+        marked = pc.replace_substring_regex(pa.array([text], pa.string()), pattern, "\0\\0\0")
+        _, offsets_buf, data_buf = marked.buffers()  # a string array: 32-bit offsets
+        lo, hi = _np().frombuffer(offsets_buf, dtype=_np().int32)[marked.offset:][:2]
+        data = _np().frombuffer(data_buf, dtype=_np().uint8)[lo:hi]
     except Exception:  # noqa: BLE001 - any pyarrow failure (a 2 GB text, a changed API): the
         return None  # caller's re path, which reads every text, masks it instead
-    pieces = marked.split("\0")
     np = _np()
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    offsets = np.cumsum(lengths) - lengths
-    return offsets[1::2], offsets[2::2]
+    at = np.flatnonzero(data == 0) - np.arange(np.count_nonzero(data == 0))
+    return at[0::2], at[1::2]
 
 
 def _ssn_ok(data: Any, a: Any, b: Any) -> Any:
