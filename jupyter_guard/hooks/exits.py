@@ -158,6 +158,8 @@ def _known(text: str) -> str:
     if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
                                                                  repeat(".-+@"))):
         return "values read from a sensitive column"
+    if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
+        return "values read from a sensitive column"
     return ""
 
 
@@ -177,12 +179,23 @@ _SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
 _PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")
 
 
+_GLUED = re.compile(rf"[^{_SEP}]{{12,}}")   # a token long enough to be two values or more
+
+
 def known_spans(text: str) -> list[tuple[int, int, str]]:
     """Where values read from sensitive columns occur in ``text`` (for masking printed text).
-    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
-    if not known or known.isdisjoint(_PRINTED.findall(text)):
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit. An
+    '@' the tokens did not account for, or a long token that is no value, may be values glued
+    to each other or to other text (``Matcher.glued``)."""
+    if not known:
         return []
-    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
+    spans = ([] if known.isdisjoint(_PRINTED.findall(text)) else
+             [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
+              if m.group() in known])
+    glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
+    if glued or not known.issuperset(_GLUED.findall(text)):   # a long token, not one value
+        spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
+    return spans
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,
