@@ -193,7 +193,7 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
              [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
               if m.group() in known])
     glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
-    if glued or not known.issuperset(_GLUED.findall(text)):   # a long token, not one value
+    if glued or _MATCH.has_spaced() or not known.issuperset(_GLUED.findall(text)):
         spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
     return spans
 

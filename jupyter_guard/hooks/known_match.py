@@ -160,6 +160,7 @@ class Matcher:
         self.small: Any = None
         self.small_vals: list[str] = []
         self.anchors: set[str] = set()
+        self.spaced = False
 
     def _sync(self) -> None:
         v = self.values
@@ -170,6 +171,7 @@ class Matcher:
             self.big, self.big_n = _automaton(whole), len(whole)
             self.small, self.small_vals = None, []
             self.anchors = {_anchor(x) for x in whole if isinstance(x, str) and x}
+            self.spaced = any(isinstance(x, str) and " " in x for x in whole)
             return
         if not v.added:
             return
@@ -181,6 +183,15 @@ class Matcher:
             return
         self.small, self.small_vals = _automaton(vals), vals
         self.anchors.update(_anchor(x) for x in added if isinstance(x, str) and x)
+        self.spaced = self.spaced or any(isinstance(x, str) and " " in x for x in added)
+
+    def has_spaced(self) -> bool:
+        """Whether a known value holds a space (``'user0 at example.com'``, a full name): no
+        token is such a value, so printed text needs the automaton."""
+        if ahocorasick is None:
+            return False
+        self._sync()
+        return self.spaced
 
     def _hits(self, text: str) -> Any:
         """``(start, end, value)`` of every known value in ``text``, in order of their ends."""
@@ -193,7 +204,8 @@ class Matcher:
                     yield end - n + 1, end + 1, value
 
     def glued(self, text: str) -> list[tuple[int, int]]:
-        """Spans of known values in ``text`` that do not stand alone but leak all the same:
+        """Spans of known values in ``text`` that no token is: a value holding a space where
+        it stands alone; and values that do not stand alone but leak all the same:
         an e-mail anywhere (an '@' value cannot occur by chance inside other text:
         ``'x' + email``), and chains of two or more values of ``TILE_MIN``+ characters written
         end to end (``''.join(df.ssn)``) whose ends meet a separator or another kind of
@@ -205,8 +217,8 @@ class Matcher:
         out: list[tuple[int, int]] = []
         pieces: list[tuple[int, int]] = []
         for a, b, value in self._hits(text):
-            if "@" in value:
-                if not _alone(text, a, b):
+            if "@" in value or " " in value:
+                if _alone(text, a, b) == (" " in value):   # no token found it
                     out.append((a, b))
             elif b - a >= TILE_MIN:
                 pieces.append((b, a))

@@ -38,6 +38,8 @@ def known():
     # values glued with nothing between: the whole token is values, so it is found
     ("ssns 100001000100001000,", ["100001000100001000"]),
     ("91100001000100001000 100001000100001", []),   # not values end to end
+    ("name: Jane Q, ok", ["Jane Q"]),   # a value holding a space is no token
+    ("Jane Quinn", []),
     ("order 4999 shipped to Lyon", []),
     ("['000100001', 'moc.elpmaxe@0001resu']", ["moc.elpmaxe@0001resu"]),  # reversed, not digits
     ("dc-ba and 0001 resu", ["dc-ba"]),

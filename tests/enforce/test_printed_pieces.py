@@ -59,6 +59,16 @@ def test_glued_emails_are_masked(k: Kernel, code: str) -> None:
     assert "@example.com" in r.everything()   # masked in place, the domain kept
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT replace(email, '@', ' at ') FROM customers LIMIT 5",
+    "SELECT regexp_replace(email, '@', ' at ') FROM customers LIMIT 5",
+    "SELECT concat(split_part(email, '@', 1), ' (at) ', 'example.com') FROM customers LIMIT 5",
+])
+def test_derived_values_holding_spaces_are_masked_when_printed(k: Kernel, sql: str) -> None:
+    r = k.ok(f"print(con.sql({sql!r}).fetchall())")
+    assert not re.findall(r"user\d+ \(?at\)? example\.com", r.everything()), r.everything()
+
+
 def test_benign_twins_print_unchanged(k: Kernel) -> None:
     r = k.ok("print(''.join(df.city.tolist()[:4]))\n"
              "print(''.join(['ops@', 'acme.test', 'x']))\n"
