@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -43,7 +43,7 @@ def remember(values: Any) -> None:
     if len(known) >= MAX_KNOWN:
         return
     try:
-        new = {s for s in map(str, values) if len(s) >= 4 and s not in ("None", "nan")}
+        new = {s for s in map(str, _flat(values, 3)) if len(s) >= 4 and s not in ("None", "nan")}
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
@@ -52,6 +52,20 @@ def remember(values: Any) -> None:
     # 9-digit number is as likely to be some other honest number as a hidden SSN
     known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
+
+
+def _flat(values: Any, depth: int) -> Any:
+    """Each value; of a list, tuple, set or dict value (a struct, ``row(email, ssn)``, a map, a
+    list) its members instead, ``depth`` levels down; bytes (a BLOB) also as text."""
+    for v in values:
+        if isinstance(v, (list, tuple, set, frozenset, dict)):
+            if depth:   # the members, not the container's own text (it would mask a stretch)
+                yield from _flat(islice(v.values() if isinstance(v, dict) else v, 1000),
+                                 depth - 1)
+            continue
+        yield v
+        if isinstance(v, (bytes, bytearray)):
+            yield bytes(v[:4096]).decode("latin-1")
 
 
 def _text(data: Any) -> str:

@@ -69,6 +69,19 @@ def test_derived_values_holding_spaces_are_masked_when_printed(k: Kernel, sql: s
     assert not re.findall(r"user\d+ \(?at\)? example\.com", r.everything()), r.everything()
 
 
+@pytest.mark.parametrize("sql", [
+    "SELECT row(email, ssn) FROM customers LIMIT 5",
+    "SELECT {'who': {'ssn': ssn}} FROM customers LIMIT 5",
+    "SELECT [[ssn]] FROM customers LIMIT 5",
+    "SELECT map([id], [ssn]) FROM customers LIMIT 5",
+    "SELECT CAST(ssn AS BLOB) FROM customers LIMIT 5",
+])
+def test_values_inside_nested_results_are_masked_when_printed(k: Kernel, sql: str) -> None:
+    r = k.ok(f"print(con.sql({sql!r}).fetchall())")
+    assert not RAW_SSN.findall(r.everything()), r.everything()
+    assert "████" in r.everything()
+
+
 def test_benign_twins_print_unchanged(k: Kernel) -> None:
     r = k.ok("print(''.join(df.city.tolist()[:4]))\n"
              "print(''.join(['ops@', 'acme.test', 'x']))\n"
