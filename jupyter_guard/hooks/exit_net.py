@@ -43,7 +43,7 @@ def check_out(rt: Any, host: str, data: Any, dest: str, how: str) -> None:
     if allowed(rt, host):   # an allowed host may receive them, within the budget
         exit_budget.spend(rt.guard, rt, data, how)
         return
-    kind = exits.scan(data, _settings(rt))
+    kind = exits.scan(data, _settings(rt), decode=True)
     if kind:   # the reason names the host only: the URL holds the values
         exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host",
                      data=data)
@@ -61,7 +61,7 @@ def check_command(rt: Any, cmd: str, env: Any = None) -> None:
     if busy() or not cmd:
         return
     if _SENDERS.search(cmd):
-        kind = exits.scan(cmd, _settings(rt))
+        kind = exits.scan(cmd, _settings(rt), decode=True)
     else:
         kind = exits._known(cmd)
     if not kind and exits.known:
@@ -85,7 +85,7 @@ def lookup_handler(rt: Any) -> Any:
         domain = ".".join(labels[-2:])
         if allowed(rt, name.lower()) or allowed(rt, domain):
             return
-        kind = exits.scan("\n".join([name, *labels]), _settings(rt))
+        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True)
         if kind:
             exits.refuse(rt.guard, rt, kind, domain, "DNS lookup", host=domain)
     return on_lookup
