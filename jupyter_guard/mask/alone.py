@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import scan
 from .detect import Detector
-from .scan import CHUNK, FEW, _candidates, _re2, _which_for
+from .scan import CHUNK, FEW, _candidates, _which_for
 
 
 def alone(text: str, detectors: Sequence[Detector]) -> Detector | None:
     """The one detector with candidates in a long text, where they are ``dense`` and no other
     detector has any (its first chunk, then one RE2 set pass over it all, ~2 ms per MB); None
     otherwise, or where RE2 cannot read the text (not installed, a lone surrogate)."""
-    if _re2 is None or not detectors:
+    if scan.engine() != "re2" or not detectors:
         return None
     which = _which_for(detectors)
     try:

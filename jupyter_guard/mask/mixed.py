@@ -3,7 +3,7 @@ whole), masked in bulk: one RE2 set pass says which kinds have candidates; where
 has a ``native`` pass, their values come as arrays, are merged in numpy and, where no two
 overlap (then resolving keeps them all), cut out of the text with one ``join``. Only for the
 partial strategy, whose masks keep a value's tail: the text from that tail on to the next value
-is one slice.
+is one range, and the result one numpy gather of the text's bytes and the masks'.
 """
 from __future__ import annotations
 
@@ -24,19 +24,22 @@ def mask_mixed(text: str, settings: Any) -> str | None:
     detectors = settings.enabled
     if not detectors or not native.available() or not text.isascii():
         return None
-    which, data = _which_for(detectors), text.encode("ascii")
-    first = which(data[:CHUNK])  # text dense with values has some in its first chunk
+    which, raw = _which_for(detectors), text.encode("ascii")
+    first = which(raw[:CHUNK])  # text dense with values has some in its first chunk
     if not first or any(detectors[i].name not in native.SHAPE for i in first):
         return None
-    hits = which(data)
+    hits = which(raw)
     present = [detectors[i] for i in sorted(hits)]  # detector order: ties resolve as before
     if any(d.name not in native.SHAPE or settings.strategy_for(detector=d.name) != "partial"
            for d in present):
         return None
     np = native._np()
-    found = [native.arrays(d.name, d.words, text, 0, len(text)) for d in present]
-    if any(f is None for f in found):
-        return None
+    found = []
+    for d in present:
+        got = native.arrays(d.name, d.words, text, 0, len(text))
+        if got is None:
+            return None
+        found.append(got)
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
     kinds = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
@@ -47,14 +50,31 @@ def mask_mixed(text: str, settings: Any) -> str | None:
     if (starts[1:] < ends[:-1]).any():
         return None  # values overlap: resolving decides which one is kept
     email = np.array([d.name == "email" for d in present])[kinds]
+    data = np.frombuffer(raw + _BLOCKS, dtype=np.uint8)
+    n = len(text)
     tails = ends - KEEP  # partial: the mask, then the value's last four characters
     if email.any():  # an e-mail keeps its domain: from its '@' (it holds exactly one)
-        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        ats = np.flatnonzero(data == 64)
+        ats = np.flatnonzero(data[:n] == 64)
         tails[email] = ats[np.searchsorted(ats, starts[email])]
-    cut_from = [0, *tails.tolist()]
-    cut_to = [*starts.tolist(), len(text)]
-    pieces: list[str] = [""] * (2 * len(starts) + 1)
-    pieces[0::2] = map(text.__getitem__, map(slice, cut_from, cut_to))
-    pieces[1::2] = map((BLOCK, EMAIL_BLOCK).__getitem__, email.tolist())
-    return "".join(pieces)
+    return _gather(data, n, starts, tails, email)
+
+
+_BLOCKS = (BLOCK + EMAIL_BLOCK).encode("utf-8")
+
+
+def _gather(data: Any, n: int, starts: Any, tails: Any, email: Any) -> str:
+    """The text cut at the values: from 0 to the first value, each value's mask, from its tail
+    to the next value, ..., to the end. ``data`` is the text's bytes followed by the two masks'
+    (UTF-8), so every piece is one range of it and the result one numpy gather."""
+    np = native._np()
+    block, email_block = len(BLOCK.encode("utf-8")), len(EMAIL_BLOCK.encode("utf-8"))
+    m = len(starts)
+    first = np.empty(2 * m + 1, dtype=np.int32)  # (texts here are under 2 GB: pyarrow's
+    size = np.empty(2 * m + 1, dtype=np.int32)  # string arrays hold at most that)
+    first[0::2] = np.concatenate(([0], tails))
+    size[0::2] = np.concatenate((starts, [n])) - first[0::2]
+    first[1::2] = np.where(email, n + block, n)
+    size[1::2] = np.where(email, email_block, block)
+    at = np.cumsum(size) - size  # where each piece starts in the result
+    index = np.repeat(first - at, size) + np.arange(int(size.sum()), dtype=np.int32)
+    return str(data[index].tobytes().decode("utf-8"))
