@@ -14,7 +14,7 @@ from itertools import accumulate, compress
 from typing import Any
 
 from . import native
-from .detect import _CARD_PREFIX, Detector, _card_ok, _iban_ok, _phone_ok
+from .detect import Detector, _card_ok, _iban_ok, _phone_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
 
@@ -36,13 +36,6 @@ def _numpy() -> Any:
     import numpy as np  # a pandas dependency; loaded only for text dense with values
 
     return np
-
-
-@functools.lru_cache(maxsize=1)
-def _card_prefixes() -> Any:
-    """Whether each four-digit start (0000-9999) is a card network's: ``_card_ok``'s prefixes
-    are at most four digits long."""
-    return _numpy().array([_CARD_PREFIX.match(f"{i:04d}") is not None for i in range(10000)])
 
 
 def _digit_rows(strings: list[str]) -> tuple[Any, Any, Any, Any] | None:
@@ -77,7 +70,7 @@ def cards_ok(values: list[str]) -> list[bool]:
     summed = np.where(place % 2 == 1, np.asarray(_DOUBLED, dtype=np.uint8)[flat], flat)
     luhn = np.add.reduceat(summed.astype(np.int64), starts) % 10 == 0
     first4 = flat[starts[:, None] + np.arange(4)].astype(np.int64) @ np.array([1000, 100, 10, 1])
-    ok = luhn & (lengths >= 13) & (lengths <= 19) & _card_prefixes()[first4]
+    ok = luhn & (lengths >= 13) & (lengths <= 19) & native.card_prefixes()[first4]
     return list(ok.tolist())
 
 

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .detect import _CARD_PREFIX
 from .patterns import CANDIDATE
 
 Spans = list[tuple[int, int]]
@@ -121,10 +122,15 @@ def _phone_ok(data: Any, a: Any, b: Any) -> Any:
     return ok
 
 
+@functools.lru_cache(maxsize=1)
+def card_prefixes() -> Any:
+    """Whether each four-digit start (0000-9999) is a card network's: ``detect._card_ok``'s
+    prefixes are at most four digits long."""
+    return _np().array([_CARD_PREFIX.match(f"{i:04d}") is not None for i in range(10000)])
+
+
 def _card_ok(data: Any, a: Any, b: Any) -> Any:
     """13-19 digits, a network's first four, the Luhn checksum (``detect._card_ok``)."""
-    from .bulk import _card_prefixes
-
     np = _np()
     width = int((b - a).max())
     cols = np.arange(width)
@@ -136,7 +142,7 @@ def _card_ok(data: Any, a: Any, b: Any) -> Any:
     doubled = np.asarray((0, 2, 4, 6, 8, 1, 3, 5, 7, 9))[value]
     luhn = np.where(right % 2 == 1, doubled, value).sum(axis=1) % 10 == 0
     first4 = (rows[:, :4] - 48) @ np.array([1000, 100, 10, 1])
-    return luhn & (count >= 13) & (count <= 19) & _card_prefixes()[first4]
+    return luhn & (count >= 13) & (count <= 19) & card_prefixes()[first4]
 
 
 _US_PAREN = re.compile(r"\(\d{3}\) ?\d{3}[-. ]\d{4}", re.ASCII)
