@@ -147,6 +147,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import exit_streams
 
     exit_streams.install(fx, module_patched, patched)
+    from jupyter_guard.hooks import file_layers
+
+    file_layers.install()   # the file objects behind a checked file check their own writes
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
