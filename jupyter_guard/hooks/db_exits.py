@@ -153,8 +153,10 @@ def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
     and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
     to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB."""
     from jupyter_guard.duck import as_caller
+    from jupyter_guard.hooks.warehouse_values import preload
 
     with Busy():
+        preload([raw], guard.policy)   # copies of the file's sensitive values are known values
         try:
             rows = as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
                              f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()

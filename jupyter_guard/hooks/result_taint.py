@@ -90,6 +90,9 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
         return
     try:
         with Busy():
+            from jupyter_guard.hooks.warehouse_values import preload
+
+            preload(cons, guard.policy)   # once per file: copies under other names are known
             if cache is None or cache[1] is None:
                 taint = _taint(sql, cons, names, guard.policy)
                 if cache is not None:
