@@ -4,8 +4,9 @@ Known values (``exits.known``) are how the exits and the masking of printed text
 copy of a sensitive column whose lineage this session never saw: a table another process made
 with ``ssn AS k`` holds bare 9-digit numbers no detector matches, and the session may read
 ``k`` without ever reading ``ssn``. So the first time a result is fetched from a DuckDB file,
-the distinct values of each column the policy names sensitive in that file (up to
-``PER_COLUMN`` per column) are read once and remembered. From then on a copy of them, under any
+the values of each column the policy names sensitive in that file (its first ``PER_COLUMN``
+rows: a scan that stops there, not a ``DISTINCT`` over a large table) are read once and
+remembered. From then on a copy of them, under any
 name, in any table of that file or another, is masked when shown and refused at the exits.
 
 Not covered: a copy whose source column is in no database this process fetched from, values
@@ -23,7 +24,7 @@ from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.state import Busy
 
 log = logging.getLogger("jupyter_guard")
-PER_COLUMN = 200_000
+PER_COLUMN = 20_000
 _SEEN: set[str] = set()       # real paths of the files already read
 # connections already looked at (the common case: one look-up)
 _CONS: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -63,7 +64,7 @@ def preload(cons: list[Any], policy: Any) -> None:
                     if not policy.is_sensitive_column(f"{table}.{col}"):
                         continue
                     rows = cur.execute(
-                        f"SELECT DISTINCT CAST({_quoted(col)} AS VARCHAR) FROM "
+                        f"SELECT CAST({_quoted(col)} AS VARCHAR) FROM "
                         f"{_quoted(schema)}.{_quoted(table)} LIMIT {PER_COLUMN}").fetchall()
                     exits.remember(r[0] for r in rows if r[0] is not None)
             except Exception as e:  # noqa: BLE001 - a catalog the guard cannot read (an old file, a view over a missing file): copies are then left to the detectors and lineage, as before
