@@ -59,7 +59,8 @@ def patch(cls: type, name: str, fn: Any) -> bool:
 
 def original(cls: type, name: str) -> Any:
     """``cls.<name>`` as the type defines it now (before ``patch``: the C method)."""
-    return _dict_of(cls).get(name) if _dict_of(cls) is not None else getattr(cls, name)
+    d = _dict_of(cls)
+    return d.get(name) if d is not None else getattr(cls, name, None)
 
 
 def rearm() -> list[str]:

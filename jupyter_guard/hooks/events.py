@@ -112,8 +112,12 @@ def handlers(rt: Any) -> dict[str, Handler]:
     if not exit_socket_raw.install(rt, MODULE_PATCHED):   # the C type checks: every socket does
         exit_socket.install(rt, PATCHED)
     lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
-    lazy.when_imported("ssl", lambda m: exit_socket_raw.install_tls(rt)
-                       or exit_socket.install_ssl(rt, m, PATCHED))
+
+    def on_ssl(m: Any) -> None:
+        if not exit_socket_raw.install_tls(rt):   # not CPython: the Python TLS socket's send
+            exit_socket.install_ssl(rt, m, PATCHED)
+
+    lazy.when_imported("ssl", on_ssl)
     lazy.when_imported("multiprocessing.connection", lambda m: exit_socket.install_listener(
         rt, m, PATCHED))
 

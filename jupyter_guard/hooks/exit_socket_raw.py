@@ -68,7 +68,7 @@ def install_tls(rt: Any) -> bool:
     (``tls:memory`` when none: no policy allows it)."""
     import _ssl
 
-    cls = _ssl._SSLSocket
+    cls = _ssl._SSLSocket  # type: ignore[attr-defined]  # the C type behind every TLS object
     orig = c_types.original(cls, "write")
     if getattr(orig, "_jg", False):
         return True

@@ -65,7 +65,7 @@ def install() -> None:
     """Patch the C file types' ``write`` (once per process)."""
     import _io
 
-    raw = _io.FileIO
+    raw: Any = _io.FileIO
     while getattr(raw, "_jg", False):   # the guard's own subclass (``exit_streams``): its C base
         raw = raw.__base__
     for cls in (_io.TextIOWrapper, _io.BufferedWriter, _io.BufferedRandom, raw):
