@@ -73,6 +73,7 @@ class PostgreSQL(ConnectionKind):
             dbapi_async,
             dbapi_asyncpg,
             dbapi_asyncpg_pool,
+            dbapi_asyncpg_stray,
             dbapi_pg2,
             dbapi_pg8000,
             pg_effect,
