@@ -217,14 +217,16 @@ class GuardedAsyncpg(_Proxy):
         return await self._jg_con.copy_from_table(table_name, **kw)
 
     async def copy_to_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "FROM STDIN"))
-        return await self._jg_con.copy_to_table(table_name, **kw)
+        raw = self._jg_con   # rows copied in run inside the effect check (triggers included)
+        return await self._jg_check(_copy_text(table_name, kw.get("columns"),
+                                               kw.get("schema_name"), "FROM STDIN"), None,
+                                    lambda: raw.copy_to_table(table_name, **kw))
 
     async def copy_records_to_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "FROM STDIN"))
-        return await self._jg_con.copy_records_to_table(table_name, **kw)
+        raw = self._jg_con
+        return await self._jg_check(_copy_text(table_name, kw.get("columns"),
+                                               kw.get("schema_name"), "FROM STDIN"), None,
+                                    lambda: raw.copy_records_to_table(table_name, **kw))
 
     async def __aenter__(self) -> GuardedAsyncpg:
         await self._jg_con.__aenter__()

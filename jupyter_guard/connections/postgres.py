@@ -57,6 +57,11 @@ class PostgreSQL(ConnectionKind):
 
         return pg_effect.run(raw, call, **kw)
 
+    def effect_check(self, raw: Any, **kw: Any) -> Any:
+        from jupyter_guard.connections import pg_effect
+
+        return pg_effect.Check(raw, **kw)
+
     async def run_effect_async(self, raw: Any, acall: Callable[[], Any], **kw: Any) -> Any:
         from jupyter_guard.connections import pg_effect
 
