@@ -26,8 +26,10 @@ def _trusted_dirs() -> tuple[str, ...]:
 
     import jupyter_guard
 
-    return tuple(os.path.dirname(os.path.realpath(m.__file__ or "")) + os.sep
-                 for m in (asyncpg, jupyter_guard))
+    dirs = [os.path.dirname(m.__file__ or "") for m in (asyncpg, jupyter_guard)]
+    # as the modules were imported (their code's file names) and with links resolved
+    return tuple({os.path.join(f(d), "") for d in dirs if d
+                  for f in (os.path.abspath, os.path.realpath)})
 
 
 def _routed(name: str, orig: Callable[..., Any], guard: Any,

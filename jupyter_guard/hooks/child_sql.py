@@ -73,7 +73,7 @@ def install_dbapi(env: Mapping[str, str]) -> None:
     imported): each is wrapped at ``connect()`` as in the kernel, effect check included."""
     from jupyter_guard.connections import dbapi
 
-    dbapi.install(_NoCells(), _guard(env))   # type: ignore[arg-type]  # a shell without cells
+    dbapi.install(_NoCells(), _guard(env))
 
 
 def _stop_unguarded(what: str, e: BaseException) -> None:
