@@ -27,7 +27,8 @@ def verify(path: str | os.PathLike[str], *, full: bool = False,
            incremental: bool = False) -> VerifyResult:
     """Recompute every chain (store, segments, archives) and compare it with the journals on
     disk. Segments a previous passing run sealed, unchanged since, are linked but not re-hashed,
-    unless ``full``; a run that passes seals what it re-hashed. ``incremental`` is the old name of the default, kept for callers."""
+    unless ``full``; a run that passes seals what it re-hashed. ``incremental`` is the old
+    name of the default, kept for callers."""
     from .health import read_heads
 
     del incremental
