@@ -58,6 +58,8 @@ _EVENT_COLUMNS = ("event_id", "user_name", "actor", "groups", "session_id", "not
                   "execution_count", "kind", "code", "code_sha256", "decision", "rule_id",
                   "reason", "policy_revision", "decision_id", "host", "facts", "server_event_id")
 _FINAL = ("status", "duration_ms", "rows_affected", "seq", "prev_hash", "hash")
+_BEGIN_OK = " AND ".join(f"{c} IS NOT NULL" for c in (   # the events table's NOT NULL columns
+    "event_id", "ts_us", "user_name", "actor", "session_id", "kind", "decision", "status"))
 
 _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
 _FOLD: dict[str, bool] = {}           # stores whose next ingest must fold (``ingest(fold=True)``)
@@ -337,6 +339,9 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
                     [os.fspath(lines_file)])
     finally:
         lines_file.unlink()
+    # a line without a field the tables require is bad (skipped, counted), not a failed insert
+    con.execute(f"UPDATE _j SET t = NULL WHERE (t = 'begin' AND NOT ({_BEGIN_OK})) OR (t = 'end' "
+                "AND (event_id IS NULL OR status IS NULL))")
     # one pass for the chunk's facts; statements with nothing to do are skipped
     (begun, bad, closed, last_seq, last_hash, pid, host, start, heads, lone_ends, asked,
      used), = con.execute("""SELECT count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL),
@@ -368,8 +373,10 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
             AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
     if begun or lone_ends:
         con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2,
-            (l->3)::BOOLEAN FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l
-            FROM _j WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
+            coalesce(TRY_CAST(l->3 AS BOOLEAN), false) FROM (SELECT event_id,
+            unnest(TRY_CAST(lineage AS JSON[])) AS l FROM _j
+            WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)
+            WHERE l->>0 IS NOT NULL AND l->>1 IS NOT NULL AND l->>2 IS NOT NULL""")
     if asked:
         con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
             code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,

@@ -7,6 +7,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from record_helpers import cell
@@ -130,3 +131,44 @@ def test_a_deleted_audit_folder_is_detected_by_the_heads_kept_outside(
     log.close()
     ingest(fresh)
     assert verify(fresh).ok
+
+
+@pytest.mark.parametrize("forge", [
+    pytest.param(lambda b: b.pop("ts_us"), id="no-ts_us"),
+    pytest.param(lambda b: b.pop("user_name"), id="no-user_name"),
+    pytest.param(lambda b: b.update(status=None), id="null-status"),
+    pytest.param(lambda b: b.update(lineage=[["read", None, "t", True], "x"]), id="bad-lineage"),
+    pytest.param(lambda b: b.update(lineage={"read": "t"}), id="lineage-not-a-list"),
+])
+def test_a_begin_line_missing_what_the_store_needs_is_a_bad_line_not_a_blocker(
+        audit: Path, forge: Any) -> None:
+    """Such a line once made every copy-on-write ingest of its journal fail, for good."""
+    from jupyter_guard.record import connect_readonly
+
+    def stored() -> tuple[int, int]:
+        con = connect_readonly(audit)
+        try:
+            (n,), = con.execute("SELECT count(*) FROM events").fetchall()
+            (bad,), = con.execute("SELECT coalesce(sum(bad_lines), 0) FROM sessions").fetchall()
+            return int(n), int(bad)
+        finally:
+            con.close()
+
+    log = AuditLog(audit, background=False)
+    cell(log, 1)
+    ingest(audit)
+    path = Path(log.journal_path)
+    begin = json.loads(next(raw for raw in path.read_bytes().splitlines()
+                            if json.loads(raw).get("t") == "begin"))
+    begin["event_id"] = "f" * 32
+    forge(begin)
+    with open(path, "ab") as f:
+        f.write(json.dumps(begin).encode() + b"\n")
+    cell(log, 2)
+    ingest(audit)
+    n, bad = stored()
+    assert n in (2, 3) and (bad == 1 or n == 3), (n, bad)   # kept, or taken without its junk
+    cell(log, 3)
+    ingest(audit)
+    assert stored()[0] == n + 1   # the journal's next events still come in
+    log.close()
