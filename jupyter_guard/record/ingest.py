@@ -189,14 +189,15 @@ def _ingest_once(published: Path) -> int:
         got = append(published, journals, known)
         if got is not None:
             return got   # one delta file: the catalog is not touched
-    from . import delta
+    from . import delta, junk
 
     with rewrite(published) as con:
         if fresh:   # a new or rebuilt store takes back the segments left on disk
             segments.adopt(con, published)
         gen = delta.fold(con, published)   # the deltas first: the journals' offsets are there
         segments.create_views(con, published)
-        for journal in journals:
+        one_by_one, hint = junk.book(con, journals, known)
+        for journal in one_by_one:
             if _unchanged(known.get(journal.name), journal):
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
                 continue
