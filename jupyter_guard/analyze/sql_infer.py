@@ -21,17 +21,32 @@ from sqlglot import exp
 from jupyter_guard.model import Analysis, Intent
 
 _SKIP = (exp.Is, exp.SubqueryPredicate)
-_BOOL_FUNCS = (exp.StartsWith, exp.EndsWith, exp.Contains)
+# functions whose result says how a value relates to another: equal or not (``nullif``), how far
+# (``levenshtein(email, 'a@b.com') = 0``), where (``instr``), which is larger (``greatest``)
+_BOOL_FUNCS = (exp.StartsWith, exp.EndsWith, exp.Contains, exp.Levenshtein,
+               exp.JarowinklerSimilarity, exp.StrPosition, exp.ArrayPosition, exp.Nullif,
+               exp.Greatest, exp.Least)
 _BOOL_NAMES = frozenset({"regexp_matches", "regexp_full_match", "prefix", "suffix", "contains",
                          "starts_with", "ends_with", "like_escape", "ilike_escape", "glob",
-                         "list_contains", "array_contains", "list_has", "array_has"})
+                         "list_contains", "array_contains", "list_has", "array_has",
+                         "damerau_levenshtein", "hamming", "mismatches", "jaccard",
+                         "jaro_similarity", "list_position", "list_indexof", "array_indexof",
+                         "strcmp"})
 
 
 def _is_predicate(node: exp.Expr) -> bool:
     if isinstance(node, exp.Predicate):
         return not isinstance(node, _SKIP)
+    if isinstance(node, exp.Case):   # ``CASE ssn WHEN '123' THEN ...`` compares ssn with '123'
+        return node.args.get("this") is not None
     return isinstance(node, _BOOL_FUNCS) or (
         isinstance(node, exp.Anonymous) and str(node.this).lower() in _BOOL_NAMES)
+
+
+def _operands(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Case):
+        return [node.this, *(i.this for i in node.args.get("ifs") or ())]
+    return list(node.iter_expressions())
 
 
 def _constant(node: exp.Expr) -> bool:
@@ -56,7 +71,7 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     for node in tree.walk():
         if not _is_predicate(node) or node.find_ancestor(exp.Select) is None:
             continue
-        operands = list(node.iter_expressions())
+        operands = _operands(node)
         if not any(_constant(o) for o in operands):
             continue
         for operand in operands:

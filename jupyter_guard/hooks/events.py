@@ -212,7 +212,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
                       f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
-        exit_net.check_command(rt, cmd)
+        exit_net.check_command(rt, cmd, env)
         with Busy():
             intents = list(g.shell_analysis(cmd, starting=True).intents)
             words = argv or cmd.split()
@@ -381,6 +381,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "socket.connect": on_connect,
         "socket.sendto": on_sendto,
         "socket.sendmsg": on_sendto,
+        "socket.getaddrinfo": exit_net.lookup_handler(rt),
+        "socket.gethostbyname": exit_net.lookup_handler(rt),
         "ctypes.dlopen": native("loads a native library"),
         "ctypes.dlsym": native("looks up a native symbol"),
         "ctypes.call_function": native("calls native code"),

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import sys
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
+from jupyter_guard.hooks import encoded
 from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -43,7 +44,7 @@ def remember(values: Any) -> None:
     if len(known) >= MAX_KNOWN:
         return
     try:
-        new = {s for s in map(str, values) if len(s) >= 4 and s not in ("None", "nan")}
+        new = {s for s in map(str, _flat(values, 3)) if len(s) >= 4 and s not in ("None", "nan")}
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)
@@ -52,6 +53,20 @@ def remember(values: Any) -> None:
     # 9-digit number is as likely to be some other honest number as a hidden SSN
     known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
+
+
+def _flat(values: Any, depth: int) -> Any:
+    """Each value; of a list, tuple, set or dict value (a struct, ``row(email, ssn)``, a map, a
+    list) its members instead, ``depth`` levels down; bytes (a BLOB) also as text."""
+    for v in values:
+        if isinstance(v, (list, tuple, set, frozenset, dict)):
+            if depth:   # the members, not the container's own text (it would mask a stretch)
+                yield from _flat(islice(v.values() if isinstance(v, dict) else v, 1000),
+                                 depth - 1)
+            continue
+        yield v
+        if isinstance(v, (bytes, bytearray)):
+            yield bytes(v[:4096]).decode("latin-1")
 
 
 def _text(data: Any) -> str:
@@ -119,12 +134,13 @@ def _pickled(data: Any) -> bytes:
     return b"\n".join(found)
 
 
-def scan(data: Any, settings: Any) -> str:
+def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
     """The kind of a sensitive value in ``data`` ('' if none): every detector over the whole
     text (normalised as for masking: entities, escapes, zero-width characters), then known
-    values token by token."""
+    values token by token. ``decode``: base64 and hex runs too (``encoded``: for what goes to
+    the network or a child, where a URL or a header carries them; ~0.3 µs a character)."""
     for inner in (_inflated(data), _pickled(data)):
-        found = scan(inner, settings) if inner else ""
+        found = scan(inner, settings, decode=decode) if inner else ""
         if found:
             return found
     text = _text(data)
@@ -132,10 +148,11 @@ def scan(data: Any, settings: Any) -> str:
         return ""
     if "%" in text or "+" in text:
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
-    found = _known(text)
-    if found:
+    found = _known(text) or first(normalize(text).text, settings.enabled)
+    if found or not decode or len(text) > encoded.MAX:
         return found
-    return first(normalize(text).text, settings.enabled)
+    hidden = encoded.decoded(text)   # base64 or hex runs (``b64encode(vals)`` in a URL)
+    return (_known(hidden) or first(normalize(hidden).text, settings.enabled)) if hidden else ""
 
 
 def _known(text: str) -> str:
@@ -158,6 +175,8 @@ def _known(text: str) -> str:
     if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
                                                                  repeat(".-+@"))):
         return "values read from a sensitive column"
+    if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
+        return "values read from a sensitive column"
     return ""
 
 
@@ -177,12 +196,23 @@ _SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
 _PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")
 
 
+_GLUED = re.compile(rf"[^{_SEP}]{{12,}}")   # a token long enough to be two values or more
+
+
 def known_spans(text: str) -> list[tuple[int, int, str]]:
     """Where values read from sensitive columns occur in ``text`` (for masking printed text).
-    One C-level pass finds the tokens and one set operation decides; spans only on a hit."""
-    if not known or known.isdisjoint(_PRINTED.findall(text)):
+    One C-level pass finds the tokens and one set operation decides; spans only on a hit. An
+    '@' the tokens did not account for, or a long token that is no value, may be values glued
+    to each other or to other text (``Matcher.glued``)."""
+    if not known:
         return []
-    return [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text) if m.group() in known]
+    spans = ([] if known.isdisjoint(_PRINTED.findall(text)) else
+             [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
+              if m.group() in known])
+    glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
+    if glued or _MATCH.has_spaced() or not known.issuperset(_GLUED.findall(text)):
+        spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
+    return spans
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,

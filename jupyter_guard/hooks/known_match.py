@@ -28,6 +28,8 @@ _EDGE = frozenset(",;|\"'<>()[]{}=&?/\\:\x00.+@-\x7f" + "".join(map(chr, range(0
 # (the last: control bytes of a binary format, latin-1 decoded, as ``exits._CUT`` cuts them)
 _COMMON = frozenset(",.-:/ \t\n\r0123456789")
 ANCHORS = 6
+TILE_MIN = 6
+"""The shortest value that counts as a piece of a token made of values glued together."""
 
 
 def _rarity(c: str) -> int:
@@ -126,15 +128,25 @@ def _automaton(values: Any) -> Any:
 
 def _alone(text: str, start: int, end: int) -> bool:
     """``text[start:end]`` stands between separators (or the text's edges)."""
-    if start > 0:
-        c = text[start - 1]
-        if c not in _EDGE and not c.isspace():
-            return False
-    if end < len(text):
-        c = text[end]
-        if c not in _EDGE and not c.isspace():
-            return False
-    return True
+    return _edge_before(text, start) and _edge_after(text, end)
+
+
+def _edge_before(text: str, i: int) -> bool:
+    return i == 0 or text[i - 1] in _EDGE or text[i - 1].isspace()
+
+
+def _edge_after(text: str, i: int) -> bool:
+    return i >= len(text) or text[i] in _EDGE or text[i].isspace()
+
+
+def _boundary(text: str, i: int) -> bool:
+    """Position ``i`` is the text's edge, a separator's, or where digits meet letters."""
+    if i <= 0 or i >= len(text):
+        return True
+    x, y = text[i - 1], text[i]
+    if x in _EDGE or y in _EDGE or x.isspace() or y.isspace():
+        return True
+    return not ((x.isdigit() and y.isdigit()) or (x.isalpha() and y.isalpha()))
 
 
 class Matcher:
@@ -148,6 +160,7 @@ class Matcher:
         self.small: Any = None
         self.small_vals: list[str] = []
         self.anchors: set[str] = set()
+        self.spaced = False
 
     def _sync(self) -> None:
         v = self.values
@@ -158,6 +171,7 @@ class Matcher:
             self.big, self.big_n = _automaton(whole), len(whole)
             self.small, self.small_vals = None, []
             self.anchors = {_anchor(x) for x in whole if isinstance(x, str) and x}
+            self.spaced = any(isinstance(x, str) and " " in x for x in whole)
             return
         if not v.added:
             return
@@ -169,19 +183,66 @@ class Matcher:
             return
         self.small, self.small_vals = _automaton(vals), vals
         self.anchors.update(_anchor(x) for x in added if isinstance(x, str) and x)
+        self.spaced = self.spaced or any(isinstance(x, str) and " " in x for x in added)
+
+    def has_spaced(self) -> bool:
+        """Whether a known value holds a space (``'user0 at example.com'``, a full name): no
+        token is such a value, so printed text needs the automaton."""
+        if ahocorasick is None:
+            return False
+        self._sync()
+        return self.spaced
+
+    def _hits(self, text: str) -> Any:
+        """``(start, end, value)`` of every known value in ``text``, in order of their ends."""
+        for a in (self.big, self.small):
+            if a is None or not len(a) or a.kind != ahocorasick.AHOCORASICK:
+                continue
+            for end, n in a.iter(text):
+                value = text[end - n + 1:end + 1]
+                if value in self.values:
+                    yield end - n + 1, end + 1, value
+
+    def glued(self, text: str) -> list[tuple[int, int]]:
+        """Spans of known values in ``text`` that no token is: a value holding a space where
+        it stands alone; and values that do not stand alone but leak all the same:
+        an e-mail anywhere (an '@' value cannot occur by chance inside other text:
+        ``'x' + email``), and chains of two or more values of ``TILE_MIN``+ characters written
+        end to end (``''.join(df.ssn)``) whose ends meet a separator or another kind of
+        character (``'id' + ''.join(ssns)``). One value glued to other digits or letters
+        (``'9' + ssn``) is not one: that is how honest numbers and words look."""
+        if ahocorasick is None:
+            return []
+        self._sync()
+        out: list[tuple[int, int]] = []
+        pieces: list[tuple[int, int]] = []
+        for a, b, value in self._hits(text):
+            if "@" in value or " " in value:
+                if _alone(text, a, b) == (" " in value):   # no token found it
+                    out.append((a, b))
+            elif b - a >= TILE_MIN:
+                pieces.append((b, a))
+        pieces.sort()
+        chains: dict[int, tuple[int, int]] = {}   # end -> (chain start, pieces)
+        for b, a in pieces:
+            head = chains.get(a)
+            if head is None and not _boundary(text, a):
+                continue
+            first, n = head if head is not None else (a, 0)
+            chains[b] = (first, n + 1)
+            if n + 1 >= 2 and _boundary(text, b):
+                out.append((first, b))
+        return out
 
     def find(self, text: str) -> bool | None:
-        """Whether ``text`` holds a known value standing alone (None: no automaton here)."""
+        """Whether ``text`` holds a known value standing alone, or one that leaks glued to other
+        text (``glued``) (None: no automaton here)."""
         if ahocorasick is None:
             return None
         self._sync()
         anchors = self.anchors
         if len(anchors) <= ANCHORS and not any(c in text for c in anchors):
             return False   # no value's rarest character in the text (one C search each)
-        for a in (self.big, self.small):
-            if a is None or not len(a) or a.kind != ahocorasick.AHOCORASICK:
-                continue
-            for end, n in a.iter(text):
-                if _alone(text, end - n + 1, end + 1) and text[end - n + 1:end + 1] in self.values:
-                    return True
-        return False
+        if any(_alone(text, a, b) for a, b, _ in self._hits(text)):
+            return True
+        return bool(self.glued(text))

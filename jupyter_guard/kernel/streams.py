@@ -191,7 +191,7 @@ def _split(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
     spans = find_spans(text, settings)
     cut = len(text) - HOLD
     for a, b, _ in spans:
-        if a < cut < b:  # never split a value: hold it whole (unless it is huge)
-            cut = a if cut - a <= limit - HOLD else cut
+        if a < cut < b:  # never split a value: hold it whole, or (held too long) emit it whole
+            cut = a if cut - a <= limit - HOLD else b
             break
     return mask_spans(text, spans, settings, cut), text[cut:]

@@ -10,6 +10,7 @@ journal opened at its first event: two processes appending to one chain would br
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -244,6 +245,18 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _stop_ingesters() -> None:
+    """At exit, before finalization: stop and join every ingest thread still running (a log
+    nobody closed). A daemon thread stopped by finalization while inside DuckDB's C++ code
+    aborts the whole process (``FATAL: exception not rethrown``)."""
+    for thread in threading.enumerate():
+        if isinstance(thread, Ingester):
+            thread.stop()
+
+
+atexit.register(_stop_ingesters)
 
 
 class Ingester(threading.Thread):

@@ -81,6 +81,50 @@ def write(folder: Path, n: int, rows: list[dict[str, Any]], sessions: dict[str, 
     return final
 
 
+_COLUMNS = (   # ``schema()`` in DuckDB's types, for a file written without pyarrow
+    "event_id VARCHAR, ts TIMESTAMP, user_name VARCHAR, actor VARCHAR, groups VARCHAR[], "
+    "session_id VARCHAR, seq BIGINT, notebook VARCHAR, cell_id VARCHAR, execution_count INTEGER, "
+    "kind VARCHAR, code VARCHAR, code_sha256 VARCHAR, decision VARCHAR, rule_id VARCHAR, "
+    "reason VARCHAR, policy_revision VARCHAR, decision_id VARCHAR, status VARCHAR, "
+    "duration_ms DOUBLE, rows_affected BIGINT, finished_at TIMESTAMP, host VARCHAR, "
+    "prev_hash VARCHAR, hash VARCHAR, facts VARCHAR, server_event_id VARCHAR, "
+    "lineage STRUCT(direction VARCHAR, object_kind VARCHAR, name VARCHAR, is_sensitive BOOLEAN)[], "
+    "_v BIGINT")
+
+
+def write_empty(folder: Path) -> Path:
+    """Delta 0 of a new generation: no rows, no journal states. Written by DuckDB, because a fold
+    runs in the ingest thread, which must not be the first to import pyarrow (``arrow_ready``)."""
+    from jupyter_guard.duck import own_connection
+
+    final = folder / BASE
+    tmp = folder / f".{BASE}.tmp-{os.getpid()}"
+    nulls = ", ".join(f"NULL::{c.split(' ', 1)[1]} AS {c.split(' ', 1)[0]}"
+                      for c in _split(_COLUMNS))
+    con = own_connection(":memory:")
+    try:
+        con.execute(f"COPY (SELECT {nulls} WHERE false) TO {_q(tmp)} (FORMAT parquet, "
+                    f"KV_METADATA {{{META_KEY.decode()}: '{json.dumps({'sessions': {}})}'}})")
+        os.rename(tmp, final)
+    finally:
+        con.close()
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return final
+
+
+def _split(columns: str) -> list[str]:
+    """``_COLUMNS`` cut at its top-level commas (the struct's own commas stay)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(columns):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            out.append(columns[start:i].strip())
+            start = i + 1
+    out.append(columns[start:].strip())
+    return out
+
+
 def files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.parquet"))
 
@@ -168,7 +212,7 @@ def fold(con: duckdb.DuckDBPyConnection, published: Path) -> str:
             con.execute("DROP TABLE _fold")
     new = f"g{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     (folder / new).mkdir(parents=True, exist_ok=True)
-    write(folder / new, 0, [], {})
+    write_empty(folder / new)
     con.execute("CREATE TABLE IF NOT EXISTS delta_gen (gen VARCHAR NOT NULL)")
     con.execute("DELETE FROM delta_gen")
     con.execute("INSERT INTO delta_gen VALUES (?)", [new])

@@ -86,6 +86,21 @@ PREDICATES = [
     ("SELECT id FROM customers WHERE email IN (SELECT email FROM customers)", []),
     ("SELECT id FROM customers WHERE email IS NULL", []),
     ("UPDATE customers SET email = 'x' WHERE id = 1", []),
+    # the same comparison through functions that measure or locate instead of a predicate
+    ("SELECT levenshtein(email, 'user10@example.com') FROM customers", ["customers.email"]),
+    ("SELECT jaro_similarity(ssn, '100000010') FROM customers", ["customers.ssn"]),
+    ("SELECT jaro_winkler_similarity(ssn, '1') FROM customers", ["customers.ssn"]),
+    ("SELECT damerau_levenshtein(email, 'x'), hamming(ssn, '1') FROM customers",
+     ["customers.email", "customers.ssn"]),
+    ("SELECT instr(email, 'user1') FROM customers", ["customers.email"]),
+    ("SELECT list_position([ssn], '1') FROM customers", ["customers.ssn"]),
+    ("SELECT nullif(ssn, '100000010') FROM customers", ["customers.ssn"]),
+    ("SELECT greatest(ssn, '5') FROM customers", ["customers.ssn"]),
+    ("SELECT CASE ssn WHEN '100000010' THEN 1 ELSE 0 END FROM customers", ["customers.ssn"]),
+    # benign twins: the same functions between columns, and CASE on a condition of a plain one
+    ("SELECT levenshtein(a.email, b.email) FROM customers a, customers b", []),
+    ("SELECT greatest(a.ssn, b.ssn) FROM customers a, customers b", []),
+    ("SELECT CASE WHEN city = 'Lyon' THEN email END FROM customers", []),
 ]
 
 

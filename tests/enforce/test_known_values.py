@@ -30,7 +30,16 @@ def known():
     ("-100001000-", ["100001000"]),
     ("v=user1000@example.com,", ["user1000@example.com"]),
     ("ab-cd", ["ab-cd"]),
-    ("1100001000 1000010001 user1000@example.community", []),   # no partial match
+    ("1100001000 1000010001 ab-cde", []),   # no partial match
+    # an e-mail cannot occur by chance inside other text: found wherever it is, glued or not
+    ("user1000@example.community", ["user1000@example.com"]),
+    ("a@b.couser1000@example.comuser2@x.io", ["user1000@example.com"]),
+    ("1100001000user1000@example.com", ["user1000@example.com"]),
+    # values glued with nothing between: the whole token is values, so it is found
+    ("ssns 100001000100001000,", ["100001000100001000"]),
+    ("91100001000100001000 100001000100001", []),   # not values end to end
+    ("name: Jane Q, ok", ["Jane Q"]),   # a value holding a space is no token
+    ("Jane Quinn", []),
     ("order 4999 shipped to Lyon", []),
     ("['000100001', 'moc.elpmaxe@0001resu']", ["moc.elpmaxe@0001resu"]),  # reversed, not digits
     ("dc-ba and 0001 resu", ["dc-ba"]),
@@ -48,7 +57,8 @@ def test_printed_known_values_are_masked(known):
 
 
 @pytest.mark.parametrize("adv", ["a" + "." * 1_000_000, "ab.@" * 250_000, "a." * 500_000,
-                                 "1" * 1_000_000, "a-" * 500_000, ("x" + "." * 999 + " ") * 1000])
+                                 "1" * 1_000_000, "a-" * 500_000,
+                                 "100001000" * 110_000, "10000100" * 125_000, ("x" + "." * 999 + " ") * 1000])
 def test_known_spans_linear(known, adv):
     t = time.process_time()
     exits.known_spans(adv)

@@ -155,6 +155,14 @@ INFERENCE = [
                  id="case-in-aggregate"),
     pytest.param("SELECT city, count(*) FROM customers GROUP BY city HAVING max(email) > 'u'",
                  id="having"),
+    pytest.param("SELECT id, levenshtein(email, 'user5@example.com') AS d FROM customers",
+                 id="distance"),
+    pytest.param("SELECT id, jaro_similarity(ssn, '100000005') AS d FROM customers",
+                 id="similarity"),
+    pytest.param("SELECT id, instr(email, 'user5@') AS d FROM customers", id="position"),
+    pytest.param("SELECT id, nullif(ssn, '100000005') IS NULL AS d FROM customers", id="nullif"),
+    pytest.param("SELECT id, CASE ssn WHEN '100000005' THEN 1 END AS d FROM customers",
+                 id="simple-case"),
 ]
 
 

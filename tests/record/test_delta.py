@@ -225,3 +225,21 @@ def test_a_plain_reader_in_a_loop_never_fails_while_ingests_publish(audit: Path,
     assert int(out.split()[-1]) > 0
     assert _count(audit) == (121, 121)
     log.close()
+
+
+def test_the_empty_first_delta_written_without_pyarrow_has_the_arrow_schema(tmp_path: Path
+                                                                            ) -> None:
+    """A fold starts each generation with a file DuckDB writes (the ingest thread must not be
+    the first to import pyarrow); its columns, types and journal states match an arrow delta's."""
+    from jupyter_guard.record import delta
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    by_duckdb = delta.write_empty(tmp_path / "a")
+    by_arrow = delta.write(tmp_path / "b", 0, [], {})
+    con = duckdb.connect()
+    described = [con.execute(f"DESCRIBE SELECT * FROM read_parquet('{p}')").fetchall()
+                 for p in (by_duckdb, by_arrow)]
+    assert described[0] == described[1]
+    assert delta.sessions_in([by_duckdb]) == delta.sessions_in([by_arrow]) == {}
+    assert not [p for p in (tmp_path / "a").iterdir() if p.name != delta.BASE]
