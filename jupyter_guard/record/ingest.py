@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from . import junk
 from .errors import AuditError
 from .hint import (
     _APPROVED,
@@ -58,8 +59,6 @@ _EVENT_COLUMNS = ("event_id", "user_name", "actor", "groups", "session_id", "not
                   "execution_count", "kind", "code", "code_sha256", "decision", "rule_id",
                   "reason", "policy_revision", "decision_id", "host", "facts", "server_event_id")
 _FINAL = ("status", "duration_ms", "rows_affected", "seq", "prev_hash", "hash")
-_BEGIN_OK = " AND ".join(f"{c} IS NOT NULL" for c in (   # the events table's NOT NULL columns
-    "event_id", "ts_us", "user_name", "actor", "session_id", "kind", "decision", "status"))
 
 _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is released
 _FOLD: dict[str, bool] = {}           # stores whose next ingest must fold (``ingest(fold=True)``)
@@ -189,7 +188,7 @@ def _ingest_once(published: Path) -> int:
         got = append(published, journals, known)
         if got is not None:
             return got   # one delta file: the catalog is not touched
-    from . import delta, junk
+    from . import delta
 
     with rewrite(published) as con:
         if fresh:   # a new or rebuilt store takes back the segments left on disk
@@ -340,9 +339,7 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
                     [os.fspath(lines_file)])
     finally:
         lines_file.unlink()
-    # a line without a field the tables require is bad (skipped, counted), not a failed insert
-    con.execute(f"UPDATE _j SET t = NULL WHERE (t = 'begin' AND NOT ({_BEGIN_OK})) OR (t = 'end' "
-                "AND (event_id IS NULL OR status IS NULL))")
+    junk.mark_incomplete(con)
     # one pass for the chunk's facts; statements with nothing to do are skipped
     (begun, bad, closed, last_seq, last_hash, pid, host, start, heads, lone_ends, asked,
      used), = con.execute("""SELECT count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL),

@@ -1,4 +1,5 @@
-"""Files in a journal folder that hold no journal line, booked together instead of one by one.
+"""Journal input the store cannot take: files that hold no journal line, booked together instead
+of one by one, and lines without a field the tables require.
 
 Every line the guard writes is a JSON object with a ``"t"`` key. A new file in the journal folder
 with no ``"t"`` anywhere (nor a ``\\u`` escape that could spell it) holds nothing an ingest could
@@ -18,6 +19,15 @@ import duckdb
 from .hint import _unchanged
 
 LIMIT = 1 << 20
+_BEGIN_OK = " AND ".join(f"{c} IS NOT NULL" for c in (   # the events table's NOT NULL columns
+    "event_id", "ts_us", "user_name", "actor", "session_id", "kind", "decision", "status"))
+
+
+def mark_incomplete(con: duckdb.DuckDBPyConnection) -> None:
+    """In the chunk's lines (``_j``), a begin or end without a field the tables require becomes
+    a bad line (skipped and counted), never an insert that fails and stops the journal for good."""
+    con.execute(f"UPDATE _j SET t = NULL WHERE (t = 'begin' AND NOT ({_BEGIN_OK})) OR (t = 'end' "
+                "AND (event_id IS NULL OR status IS NULL))")
 
 
 def _holds_lines(journal: Path) -> tuple[bool, int, int]:
