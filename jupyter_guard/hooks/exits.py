@@ -193,7 +193,10 @@ def known_columns(frame: Any, rows: int = 64) -> set[str]:
 _SEP = r"\s,;|\"'<>()\[\]{}=&?/\\:\x00"
 # a printed token: 4+ characters between separators, not starting or ending with . - + @
 # linear (tests/enforce/test_known_values.py)
-_PRINTED = re.compile(rf"[^{_SEP}.+@-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@-])")
+_PRINTED = re.compile(rf"[^{_SEP}.+@$#%*!~^`-][^{_SEP}]{{2,}}(?<=[^{_SEP}.+@$#%*!~^`-])")
+# after an escape a repr writes (``'a\\n100000011'``): the token starts past it
+_ESCAPED = re.compile(rf"(?<=\\[ntrfv0])[^{_SEP}.+@$#%*!~^`-][^{_SEP}]{{2,}}"
+                      rf"(?<=[^{_SEP}.+@$#%*!~^`-])")
 
 
 _GLUED = re.compile(rf"[^{_SEP}]{{12,}}")   # a token long enough to be two values or more
@@ -209,6 +212,9 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
     spans = ([] if known.isdisjoint(_PRINTED.findall(text)) else
              [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
               if m.group() in known])
+    if "\\" in text:
+        spans += [(m.start(), m.end(), "known") for m in _ESCAPED.finditer(text)
+                  if m.group() in known]
     glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
     if glued or _MATCH.has_spaced() or not known.issuperset(_GLUED.findall(text)):
         spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
