@@ -179,8 +179,9 @@ def test_thousands_of_junk_files_in_the_journal_folder_are_booked_at_once(
     """3,000 files that hold no journal line once took the closing ingest minutes (one
     ingest each); they are booked together, and a real journal beside them, one whose key is
     spelled with an escape included, is still ingested line by line."""
-    from jupyter_guard.record import connect_readonly
     import importlib
+
+    from jupyter_guard.record import connect_readonly
 
     ingest_module = importlib.import_module("jupyter_guard.record.ingest")
     from jupyter_guard.record.journal import journal_dir
