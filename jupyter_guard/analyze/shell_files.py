@@ -12,7 +12,7 @@ from jupyter_guard.analyze.shell_opts import (
     files,
     parse_opts,
 )
-from jupyter_guard.model import Action, Analysis, Intent
+from jupyter_guard.model import Analysis, Intent
 
 DELETERS = frozenset({"rm", "unlink", "shred", "rmdir"})
 
@@ -108,7 +108,8 @@ def truncate(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def dd(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``dd if=a of=b`` -> file.read ``a``, file.truncate ``b`` (file.write with notrunc).
+    """``dd if=a of=b`` -> file.read ``a``, file.truncate ``b`` (with ``conv=notrunc`` too: it
+    writes over ``b``'s bytes in place, which destroys it as surely as truncating it).
 
     >>> demo('dd if=a of=b.db')
     [('file.read', 'a'), ('file.truncate', 'b.db')]
@@ -118,8 +119,7 @@ def dd(ctx: Ctx, argv: list[str]) -> Analysis:
     if "if" in kv:
         out += files(ctx, "file.read", [kv["if"]])
     if "of" in kv:
-        act: Action = "file.write" if "notrunc" in kv.get("conv", "") else "file.truncate"
-        out += files(ctx, act, [kv["of"]])
+        out += files(ctx, "file.truncate", [kv["of"]])
     return Analysis(out)
 
 
@@ -147,17 +147,40 @@ def ln(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def chmod(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``chmod -R 000 data`` / ``chown``/``chgrp`` -> file.write of the paths.
+    """``chmod``/``chown``/``chgrp`` -> file.write of the paths; a mode that takes the owner's
+    read or write away (``000``, ``a-r``, ``u=x``) -> file.truncate (detail ``chmod``): the file
+    is as lost to its users as if it were emptied.
 
-    >>> demo('chmod -R 000 data')
-    [('file.write', 'data')]
+    >>> demo('chmod -R 644 data'), demo('chmod 000 wh.db'), demo('chmod a-w,g+r wh.db')
+    ([('file.write', 'data')], [('file.truncate', 'wh.db')], [('file.truncate', 'wh.db')])
     """
     args = argv[1:]
     mode = argv[0].endswith("chmod")
     rec = any(a == "--recursive" or (a[:1] == "-" and a[1:2] != "-" and "R" in a) for a in args)
     pos = [a for a in args if a[:1] != "-" or (mode and re.fullmatch(r"-[rwxXst]+", a))]
     paths = pos if any(a.startswith("--reference") for a in args) else pos[1:]
+    if mode and pos and paths is not pos and locks_owner_out(pos[0]):
+        return Analysis(tuple(i.with_(detail="chmod") for i in
+                              files(ctx, "file.truncate", paths, recursive=rec)))
     return Analysis(files(ctx, "file.write", paths, recursive=rec))
+
+
+def locks_owner_out(mode: str) -> bool:
+    """Whether a ``chmod`` mode takes the owner's read or write permission away.
+
+    >>> [locks_owner_out(m) for m in ("000", "0644", "400", "u-w", "go-rwx", "a=r", "+x")]
+    [True, False, True, True, False, True, False]
+    """
+    if re.fullmatch(r"[0-7]{3,4}", mode):
+        return int(mode[-3]) & 6 != 6
+    for part in mode.split(","):
+        m = re.fullmatch(r"([ugoa]*)([-+=])([rwxXst]*)", part)
+        if m is None or (m.group(1) and not set(m.group(1)) & {"u", "a"}):
+            continue
+        if (m.group(2) == "-" and set(m.group(3)) & {"r", "w"}) or (
+                m.group(2) == "=" and not {"r", "w"} <= set(m.group(3))):
+            return True
+    return False
 
 
 def touch(ctx: Ctx, argv: list[str]) -> Analysis:

@@ -13,6 +13,7 @@ SAVEPOINT); a refused statement rolls back the user's whole transaction, and the
 """
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections import deque
@@ -44,6 +45,9 @@ class State:
     sums: dict[Key, int] = field(default_factory=dict)                 # rows per table in log
     cell: dict[Key, int] = field(default_factory=dict)                # rows changed this cell
     autocommit: dict[int, Any] = field(default_factory=dict)  # id(raw) -> (db, schema): no open tx
+    # held from judging an effect to counting it: threads of one cell each deleting a few rows
+    # are judged one after the other against the rows the others already committed
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add(self, key: Key, n: int, now: float) -> None:
         self.log.append((now, key, n))

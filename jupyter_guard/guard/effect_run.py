@@ -115,19 +115,20 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             eff = measure(verb, before, after, count, dml, duck_type)
         st = state(guard)
         pol = guard.policy
-        v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
-        if v is not None and (_audit_only(guard, code or query, v) or
-                              _approved(guard, code or query, v)):
-            v = None
-        if v is not None:
-            raw.execute("ROLLBACK")
-            own_tx = False
-            raise EffectRefused(v.__class__(v.decision, v.rule_id, v.reason, None,
-                                            pol.revision), query)
-        if own_tx:
-            raw.execute("COMMIT")
-            own_tx = False
-        _keep(st, eff, cell)
+        with st.lock:
+            v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
+            if v is not None and (_audit_only(guard, code or query, v) or
+                                  _approved(guard, code or query, v)):
+                v = None
+            if v is not None:
+                raw.execute("ROLLBACK")
+                own_tx = False
+                raise EffectRefused(v.__class__(v.decision, v.rule_id, v.reason, None,
+                                                pol.revision), query)
+            if own_tx:
+                raw.execute("COMMIT")
+                own_tx = False
+            _keep(st, eff, cell)
         for key in (*eff.created, *eff.schemas_created):
             guard.session_tables.update(_names(key, current))
         return out

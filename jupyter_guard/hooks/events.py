@@ -170,6 +170,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
             flags & os.O_CREAT and not flags & os.O_APPEND and not os.path.lexists(p)
         ):
             intents = overwrite(p) if flags & os.O_TRUNC else path_intents("file.write", p)
+        elif not flags & os.O_APPEND:   # ``r+``: writes over an existing file's bytes in place
+            intents = overwrite(p)
         else:
             intents = path_intents("file.write", p)
         rt.decide(intents, f"open({p!r}, {mode or oct(flags)!r})")
@@ -190,6 +192,14 @@ def handlers(rt: Any) -> dict[str, Handler]:
             src = _path(args[0], args[2] if len(args) > 2 else None)
             dst = _path(args[1], args[3] if len(args) > 3 else None)
             rt.decide(path_intents("file.move", src) + overwrite(dst), f"rename {src!r} -> {dst!r}")
+
+    def on_chmod(args: tuple[Any, ...], f: FrameType) -> None:   # os.chmod(path, mode, dir_fd)
+        if isinstance(args[1], int) and args[1] & 0o600 != 0o600 and rt.user_stack(f):
+            p = _fd_path(args[0]) if isinstance(args[0], int) else _path(
+                args[0], args[2] if len(args) > 2 else None)
+            if p is not None and os.path.lexists(p):   # the owner loses read or write
+                rt.decide([i.with_(detail="chmod") for i in path_intents("file.truncate", p)],
+                          f"chmod {p!r} {oct(args[1])}")
 
     def on_truncate(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
@@ -217,7 +227,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
                       f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
-        exit_net.check_command(rt, cmd)
+        exit_net.check_command(rt, cmd, env)
         with Busy():
             intents = list(g.shell_analysis(cmd, starting=True).intents)
             words = argv or cmd.split()
@@ -370,6 +380,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "os.rmdir": on_remove,
         "os.rename": on_rename,
         "os.truncate": on_truncate,
+        "os.chmod": on_chmod,
         "shutil.rmtree": on_rmtree,
         "shutil.move": on_move,
         "os.link": on_link,
@@ -386,6 +397,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "socket.connect": on_connect,
         "socket.sendto": on_sendto,
         "socket.sendmsg": on_sendto,
+        "socket.getaddrinfo": exit_net.lookup_handler(rt),
+        "socket.gethostbyname": exit_net.lookup_handler(rt),
         "ctypes.dlopen": native("loads a native library"),
         "ctypes.dlsym": native("looks up a native symbol"),
         "ctypes.call_function": native("calls native code"),

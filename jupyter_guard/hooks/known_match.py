@@ -24,7 +24,8 @@ try:
 except ImportError:  # pragma: no cover - a platform without the wheel: the token check runs
     ahocorasick = None
 
-_EDGE = frozenset(",;|\"'<>()[]{}=&?/\\:\x00.+@-\x7f" + "".join(map(chr, range(0x80, 0xa0))))
+_EDGE = frozenset(",;|\"'<>()[]{}=&?/\\:\x00.+@-\x7f$#%*!~^`" +
+                  "".join(map(chr, range(0x80, 0xa0))))
 # (the last: control bytes of a binary format, latin-1 decoded, as ``exits._CUT`` cuts them)
 _COMMON = frozenset(",.-:/ \t\n\r0123456789")
 ANCHORS = 6
@@ -132,7 +133,9 @@ def _alone(text: str, start: int, end: int) -> bool:
 
 
 def _edge_before(text: str, i: int) -> bool:
-    return i == 0 or text[i - 1] in _EDGE or text[i - 1].isspace()
+    if i == 0 or text[i - 1] in _EDGE or text[i - 1].isspace():
+        return True
+    return i > 1 and text[i - 2] == "\\" and text[i - 1] in "ntrfv0"   # a repr's ``\\n``
 
 
 def _edge_after(text: str, i: int) -> bool:

@@ -19,6 +19,7 @@ from pandas.io.formats import format as fmt
 
 from .scope import display_memo, one_display
 from .settings import MaskSettings, classify, mask_frame, mask_series
+from .text import mask_text
 
 __all__ = ["frame_html", "frame_text", "one_display", "series_text", "styler_html"]
 
@@ -155,7 +156,9 @@ def styler_html(styler: Any, settings: MaskSettings, lineage: Set[str] = _EMPTY)
         copy = styler._copy(deepcopy=True)
         copy.data, copy.index, copy.columns = masked, masked.index, masked.columns
         copy.hidden_rows = [r for r in copy.hidden_rows if r <= rows]
-        return str(copy.to_html(max_rows=rows, max_columns=cols))
+        # text the styler adds around the cells (a caption, tooltips, ``format`` functions,
+        # table attributes) is free text: the detectors and known values look at it too
+        return mask_text(str(copy.to_html(max_rows=rows, max_columns=cols)), settings)
     except Exception:  # noqa: BLE001 - user style functions may choke on masked text: show it unstyled
         view = data.iloc[:pd.get_option("display.max_rows") or 60]
         return frame_html(mask_frame(view, settings, lineage, classified=classify(data, settings)),

@@ -293,7 +293,7 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return None
     if UNKNOWN in i.target and c.runtime_checks:
         return None  # a path known only at run time: the runtime layer decides on the real one
-    verb = _VERBS[i.action]
+    verb = "takes access away from" if i.detail == "chmod" else _VERBS[i.action]
     if UNKNOWN not in i.target and guard_file_of(i.target, c):
         return _v("block", "self-protection", f"{verb} protected path {i.target}", i)
     if i.action == "file.write":

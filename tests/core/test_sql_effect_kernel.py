@@ -73,3 +73,23 @@ def test_benign_twins_in_a_kernel(kern):
     r = kernel.run('print(con.execute("EXPLAIN DELETE FROM customers").fetchall()[0][0])')
     assert r.status == "ok" and "physical_plan" in r.text
     assert count(kernel) == "5000"
+
+
+def test_threads_of_one_cell_share_its_row_limit(kern):
+    """40 threads each deleting 50 rows of ``accounts`` (2,000 in all) through their own
+    cursors: each effect is judged against what the others already committed, so no more than
+    ``max_affected_rows`` (1,000) go, whatever the interleaving."""
+    kernel, _ = kern
+    r = kernel.run("import threading\n"
+                   "def part(j):\n"
+                   "    try:\n"
+                   "        con.cursor().execute(f'DELETE FROM accounts WHERE id < 2000 AND "
+                   "id % 40 = {j}')\n"
+                   "    except Exception:\n"
+                   "        pass\n"
+                   "ts = [threading.Thread(target=part, args=(j,)) for j in range(40)]\n"
+                   "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                   "print(con.execute('SELECT count(*) FROM accounts WHERE id < 2000')"
+                   ".fetchone()[0])")
+    left = int(r.text.strip().splitlines()[-1])
+    assert 1000 <= left < 2000, r.text   # at most 1,000 deleted, and honest parts did run

@@ -2,6 +2,7 @@
 never reach a file, a loopback listener or a child; benign twins (plain data, downloads) work."""
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -266,3 +267,30 @@ def test_known_values_cannot_be_forgotten_from_a_cell(k, code, request):
     k.blocked(f"open({f!r}, 'w').write(','.join(df.ssn.tolist()[:200]))", "exfiltration")
     for p in k.workdir.glob(f + "*"):
         _no_raw(p.read_bytes())
+
+
+ENCODED = [
+    pytest.param("base64.b64encode(','.join(df.ssn[:20]).encode()).decode()", id="base64"),
+    pytest.param("base64.urlsafe_b64encode(','.join(df.email[:5]).encode()).decode()",
+                 id="base64-urlsafe"),
+    pytest.param("','.join(df.ssn[:20]).encode().hex()", id="hex"),
+    pytest.param("binascii.hexlify(df.email[3].encode()).decode()", id="hexlify-one"),
+]
+
+
+@pytest.mark.parametrize("expr", ENCODED)
+def test_encoded_values_do_not_leave_in_a_url(k, rec, expr):
+    k.ok(f"import base64, binascii\nURL = 'http://127.0.0.1:{rec.port}/'\nenc = {expr}")
+    r = k.run("import urllib.request as u\nu.urlopen(URL + '?q=' + enc).read()")
+    assert "[exfiltration]" in r.everything(), r.everything()
+    sent = k.ok("print(enc[:24])").text.strip()
+    time.sleep(0.3)   # a request that got through would be recorded by now
+    assert sent.encode() not in bytes(rec.received)
+
+
+def test_encoded_plain_text_goes_out(k, rec):
+    k.ok(f"import base64, urllib.request as u\nURL = 'http://127.0.0.1:{rec.port}/'\n"
+         "u.urlopen(URL + '?q=' + base64.b64encode(b'city=Paris&n=3 rows').decode()).read()\n"
+         "u.urlopen(URL + '?x=' + 'Lyon,Nice,Paris'.encode().hex()).read()")
+    assert base64.b64encode(b"city=Paris&n=3 rows") in bytes(rec.received)
+    assert b"4c796f6e2c4e6963652c5061726973" in bytes(rec.received)

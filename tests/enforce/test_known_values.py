@@ -39,6 +39,9 @@ def known():
     ("ssns 100001000100001000,", ["100001000100001000"]),
     ("91100001000100001000 100001000100001", []),   # not values end to end
     ("name: Jane Q, ok", ["Jane Q"]),   # a value holding a space is no token
+    ("$100001000$ and #100001000!", ["100001000", "100001000"]),   # glued to punctuation
+    ("Textarea(value='a\\n100001000\\t')", ["100001000"]),   # after a repr's escape
+    ("x100001000 and \\q100001000", []),
     ("Jane Quinn", []),
     ("order 4999 shipped to Lyon", []),
     ("['000100001', 'moc.elpmaxe@0001resu']", ["moc.elpmaxe@0001resu"]),  # reversed, not digits

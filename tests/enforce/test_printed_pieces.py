@@ -82,6 +82,22 @@ def test_values_inside_nested_results_are_masked_when_printed(k: Kernel, sql: st
     assert "████" in r.everything()
 
 
+@pytest.mark.parametrize("code", [
+    "from IPython.display import Latex\nLatex('$' + ' '.join(df.ssn[:10]) + '$')",
+    "import ipywidgets as w\nw.Textarea(value='\\n'.join(df.ssn[:10]))",
+    "print(repr('\\n'.join(df.ssn[:10])))",
+    "df[['city']].head(3).style.set_caption(','.join(df.email[:5]))",
+    "df[['city']].head(3).style.format(lambda c: df.email[3])",
+])
+def test_values_beside_punctuation_escapes_and_styler_text_are_masked(k: Kernel, code: str
+                                                                       ) -> None:
+    import json
+
+    r = k.ok(code)
+    sent = json.dumps([m["content"] for m in r.messages]) + json.dumps(r.reply)
+    assert not RAW_SSN.findall(sent) and not RAW_EMAIL.findall(sent), r.everything()[:400]
+
+
 def test_benign_twins_print_unchanged(k: Kernel) -> None:
     r = k.ok("print(''.join(df.city.tolist()[:4]))\n"
              "print(''.join(['ops@', 'acme.test', 'x']))\n"
