@@ -85,8 +85,11 @@ def digest(folder: Path, name: str) -> tuple[str, str]:
     """SHA-256 of a segment's two files (raises OSError if one is unreadable)."""
     out = []
     for kind in KINDS:
+        h = hashlib.sha256()   # (``hashlib.file_digest`` is 3.11+; the package supports 3.10)
         with open(folder / f"{name}.{kind}.parquet", "rb") as f:
-            out.append(hashlib.file_digest(f, "sha256").hexdigest())
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out.append(h.hexdigest())
     return out[0], out[1]
 
 
