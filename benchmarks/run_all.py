@@ -133,8 +133,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                                  ("allowed_ms", "allowed cell round trip", 1),
                                  ("report_fn_s", "report", 1e3), ("report_cli_s",
                                  "`jupyter guard report`, fresh process", 1e3),
-                                 ("verify_s", "verify", 1e3), ("verify_mb", "verify peak memory",
-                                                               -1)):
+                                 ("verify_s", "verify --full (every row re-hashed)", 1e3),
+                                 ("verify_mb", "verify --full peak memory", -1),
+                                 ("verify_sealed_s", "verify (sealed segments linked)", 1e3),
+                                 ("verify_sealed_mb", "verify peak memory", -1)):
             if key in this:
                 fmt = "{:.0f} MB" if unit < 0 else "{:.0f} ms"
                 out.append(("audit scale", f"{int(n_ev):,} events: {label}",

@@ -1,6 +1,7 @@
 """The jupyter server's authority files, which no cell may open: its private key, its approval
 store (``jupyter_guard.authority``, ``jupyter_guard.server.approval_store``) and the audit
-authority's MAC key and ledger (``jupyter_guard.authority_audit``).
+authority's MAC key and ledger (``jupyter_guard.authority_audit``), and the seal key of
+``verify`` (``jupyter_guard.record.seal``).
 
 With one OS account (a plain ``jupyter lab``) the kernel could read the key file and sign stamps
 and approvals for anyone. The guard refuses every way a cell opens them that it sees: Python's
@@ -39,10 +40,13 @@ def _forms() -> tuple[str, ...]:
     key = paths()[0]
     folder = os.path.dirname(key)
     # the audit authority's MAC key and ledger live beside the signing key
-    audit = [os.path.join(folder, n) for n in ("audit.mac.key", "audit-ledger.sqlite3",
+    # and the local audit's seal key (``record/seal.py``)
+    audit = [os.path.join(folder, n) for n in ("audit.mac.key", "audit.seal.key",
+                                                  "audit-ledger.sqlite3",
                                                   "audit-ledger.sqlite3-wal",
                                                   "audit-ledger.sqlite3-shm")]
-    for p in (*paths(), *audit):
+    seal = os.environ.get("JUPYTER_GUARD_SEAL_KEY_FILE", "").strip()
+    for p in (*paths(), *audit, *([os.path.expanduser(seal)] if seal else [])):
         out += [os.path.abspath(p), os.path.realpath(p)]
     return tuple(dict.fromkeys(out))
 

@@ -131,7 +131,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                 as_json=getattr(args, "format", None) == "json")
     from jupyter_guard.record import verify
 
-    res = verify(_audit_path(args), incremental=bool(getattr(args, "incremental", False)))
+    res = verify(_audit_path(args), full=bool(getattr(args, "full", False)))
     for note in res.notes:
         print(f"note: {note}", file=sys.stderr)
     if res.ok:
@@ -286,8 +286,10 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=("table", "json", "csv"), default="table")
     rep.set_defaults(func=cmd_report)
     v = sub.add_parser("verify", help="check every hash chain")
+    v.add_argument("--full", action="store_true",
+                   help="re-hash every segment, also those sealed by an earlier verify")
     v.add_argument("--incremental", action="store_true",
-                   help="skip sealed segments a previous verify checked, if unchanged")
+                   help="the default now (sealed segments are not re-hashed); kept for scripts")
     v.add_argument("--authority", help="the audit authority's folder: verify its keyed chain "
                    "against its signed checkpoints instead of the local file")
     v.add_argument("--dsn", default=os.environ.get("JUPYTER_GUARD_AUDIT_DSN", ""),

@@ -1,104 +1,63 @@
-"""``jupyter guard`` as a ``jupyter_core`` ``JupyterApp``: Jupyter's config files and conventions
-around the subcommands of ``cli.py``.
+"""The ``jupyter-guard`` program (``jupyter guard`` finds it on PATH): a light launcher.
 
-``jupyter guard --help-all`` lists the settings; ``jupyter_guard_config.py`` (or ``.json``) in any
-Jupyter config folder sets them, for example ``c.JupyterGuard.audit = "/srv/guard/audit.duckdb"``
-(environment variables still win, as in the kernel). Each subcommand keeps its own options,
-parsed by ``cli.py``'s argparse parser, so ``jupyter guard report --since 7d --format json`` is
-unchanged.
+A plain subcommand (``jupyter guard report``) with no Jupyter option on its command line and no
+``jupyter_guard_config.py``/``.json`` in any folder Jupyter reads config from goes straight to
+``cli.py``: the ``JupyterApp`` of ``cli_jupyter.py`` (``jupyter_core.application``, traitlets'
+``Application``, asyncio) would load nothing, and importing it is most of a short command's
+start-up. Everything else (a config file, ``--Class.trait=value``, ``--help-all``, no command)
+goes through the ``JupyterApp``, so Jupyter's config conventions hold.
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-from jupyter_core.application import JupyterApp
-from traitlets.config import Application
-
-from jupyter_guard import __version__
-from jupyter_guard.config import JupyterGuard
-
-NAME = "jupyter-guard"
+CONFIG_NAME = "jupyter_guard_config"
 
 
-class _Subcommand(JupyterApp):
-    """One ``cli.py`` subcommand: Jupyter's config files are loaded, the rest of the command line
-    goes to the subcommand's own argparse options."""
+def _config_files() -> bool:
+    """Whether a ``jupyter_guard_config`` file exists where ``JupyterApp`` would load it."""
+    from jupyter_core.paths import jupyter_config_dir, jupyter_config_path
 
-    name = NAME
-    version = __version__
-    classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
-    command = ""
-    argv_rest: list[str] = []  # noqa: RUF012 - set per instance by parse_command_line
-
-    def parse_command_line(self, argv: Any = None) -> None:
-        self.argv_rest = list(argv or [])
-
-    def start(self) -> None:
-        from jupyter_guard import cli
-
-        settings = JupyterGuard(parent=self)
-        before = getattr(self.parent, "before", [])   # ``--audit PATH`` given before the command
-        self.exit(cli.main([*before, self.command, *self.argv_rest], settings=settings))
+    folders = [jupyter_config_dir(), *jupyter_config_path()]
+    return any(os.path.exists(os.path.join(d, f"{CONFIG_NAME}.{x}"))
+               for d in folders for x in ("py", "json"))
 
 
-def _traitlet(arg: str) -> bool:
-    """``--Class.trait=value`` and Jupyter's own flags go to the JupyterApp."""
-    name = arg.split("=", 1)[0]
-    return name.startswith("--") and ("." in name or name in (
-        "--debug", "--show-config", "--show-config-json", "--generate-config", "--help-all",
-        "--config", "--log-level", "-y", "--y"))
+def plain(argv: list[str]) -> bool:
+    """Whether ``cli.py`` alone runs this command line exactly as the ``JupyterApp`` would."""
+    from jupyter_guard.cli import subcommand_help
+    from jupyter_guard.cli_json import jupyter_option
 
-
-def _subcommands() -> dict[str, tuple[Any, str]]:
-    from jupyter_guard import cli
-
-    out: dict[str, tuple[Any, str]] = {}
-    for name, help_text in cli.subcommand_help().items():
-        app = type(f"Guard_{name}", (_Subcommand,), {"command": name, "description": help_text})
-        out[name] = (app, help_text)
-    return out
-
-
-class GuardApp(JupyterApp):
-    """The governance and setup commands of jupyter_guard."""
-
-    name = NAME
-    description = ("Governance and setup commands of jupyter_guard: report, verify, explain, "
-                   "approvals, export, compact, replay, enable. `jupyter guard COMMAND --help` "
-                   "describes one command.")
-    version = __version__
-    classes = [JupyterGuard]  # noqa: RUF012 - a traitlets default, as in Jupyter's own apps
-    subcommands = _subcommands()
-
-    def initialize(self, argv: Any = None) -> None:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        if argv and argv[0] == "--version":   # the form the contract and README show
-            print(f"jupyter guard {__version__}")
-            self.exit(0)
-        at = next((i for i, a in enumerate(argv) if a in self.subcommands), 0)
-        if at:   # ``jupyter guard --audit PATH verify``: options of cli.py's own parser
-            self.before = [a for a in argv[:at] if not _traitlet(a)]
-            argv = [a for a in argv[:at] if _traitlet(a)] + argv[at:]
-        super().initialize(argv)
-
-    def start(self) -> None:
-        if self.subapp is None:   # no command: usage, as argparse would say it
-            if self.extra_args:
-                print(f"jupyter guard: unknown command '{self.extra_args[0]}'", file=sys.stderr)
-            print("usage: jupyter guard COMMAND [options] (jupyter guard --help lists them)",
-                  file=sys.stderr)
-            self.exit(2)
-        super().start()
-
-    def _find_subcommand(self, name: str) -> str:
-        return ""   # no external jupyter-guard-NAME programs: every command is built in
+    commands = subcommand_help()
+    at = next((i for i, a in enumerate(argv) if a in commands), -1)
+    if at < 0 or any(jupyter_option(a) for a in argv[:at]):
+        return False
+    return not _config_files()
 
 
 def launch(argv: list[str] | None = None) -> None:
-    """The ``jupyter-guard`` program (``jupyter guard`` finds it on PATH)."""
+    """Run ``jupyter guard`` with ``argv`` (default: the process's arguments)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if plain(args):
+        from jupyter_guard import cli
+
+        sys.exit(cli.main(args))
+    from traitlets.config import Application
+
+    from jupyter_guard.cli_jupyter import GuardApp
+
     Application.clear_instance()
-    GuardApp.launch_instance(argv)
+    GuardApp.launch_instance(args)
+
+
+def __getattr__(name: str) -> Any:   # the app's classes, where they were before the launcher
+    if name in ("GuardApp", "NAME"):
+        from jupyter_guard import cli_jupyter
+
+        return getattr(cli_jupyter, name)
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":  # pragma: no cover

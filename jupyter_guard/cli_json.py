@@ -153,3 +153,11 @@ def json_enable(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
 
     path = (enable if args.command == "enable" else disable)(sys_prefix=args.sys_prefix)
     return EXIT_OK, {"command": args.command, "config": str(path)}
+
+
+def jupyter_option(arg: str) -> bool:
+    """``--Class.trait=value`` and Jupyter's own flags go to the JupyterApp."""
+    name = arg.split("=", 1)[0]
+    return name.startswith("--") and ("." in name or name in (
+        "--debug", "--show-config", "--show-config-json", "--generate-config", "--help-all",
+        "--config", "--log-level", "-y", "--y"))

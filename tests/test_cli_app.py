@@ -82,3 +82,37 @@ def test_json_config_file_sets_the_audit_file(tmp_path):
     env["JUPYTER_GUARD_AUDIT"] = str(tmp_path / "other.duckdb")
     r = guard("report", env=env)
     assert r.returncode == 1 and str(tmp_path / "other.duckdb") in r.stderr, r.stderr
+
+
+LOADED = """
+import sys
+from jupyter_guard.cli_app import launch
+try:
+    launch(sys.argv[1:])
+except SystemExit as e:
+    print("EXIT", e.code, "APP", "jupyter_core.application" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_plain_command_skips_the_jupyter_app_and_a_config_file_brings_it_back(tmp_path):
+    """Start-up: without a config file or a Jupyter option, ``report`` runs without importing
+    ``jupyter_core.application``; a config file anywhere Jupyter looks is still honoured."""
+    env = _env(tmp_path)
+
+    def run(*args: str, env: dict[str, str] = env) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    r = run("report")
+    assert "EXIT 1 APP False" in r.stderr and "does not exist yet" in r.stderr, r.stderr
+    r = run("--JupyterGuard.quiet=True", "report")
+    assert "APP True" in r.stderr, r.stderr
+    extra = tmp_path / "extra-config"   # a folder of JUPYTER_CONFIG_PATH, not the user's own
+    extra.mkdir()
+    audit = tmp_path / "team" / "audit.duckdb"
+    (extra / "jupyter_guard_config.json").write_text(
+        json.dumps({"JupyterGuard": {"audit": str(audit)}}))
+    env2 = {**env, "JUPYTER_CONFIG_PATH": str(extra)}
+    del env2["JUPYTER_GUARD_AUDIT"]
+    r = run("report", env=env2)
+    assert "APP True" in r.stderr and str(audit) in r.stderr, r.stderr

@@ -152,6 +152,11 @@ class ConnectionKind:
     async def run_effect_async(self, raw: Any, acall: Callable[[], Any], **kw: Any) -> Any:
         return await acall()
 
+    def effect_check(self, raw: Any, **kw: Any) -> Any:
+        """``run_effect`` in steps (``begin``, ``end`` or ``abort``, ``close``), for a statement
+        that runs across user code (psycopg's ``copy()``); None: nothing is measured."""
+        return None
+
     # -- %%guarded_sql and the kernel ----------------------------------------------------------
     def run_cell(self, guard: Any, conn: Any, text: str, **kw: Any) -> Any:
         raise NotImplementedError(f"{self!r} has no cell runner of its own")

@@ -10,6 +10,8 @@ already in the namespace when the guard loads are swapped for proxies.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +147,36 @@ class Checker:
         result = call()
         self.guard.note_success(j.intents)
         return result
+
+    @contextmanager
+    def copy(self, query: Any, params: Any, open_copy: Any) -> Iterator[Any]:
+        """psycopg 3's ``cursor.copy()``: the rows are sent inside the user's ``with``, so the
+        effect check begins before the copy opens and measures once it has ended."""
+        if busy():
+            with open_copy() as cp:
+                yield cp
+            return
+        with Busy():
+            text, effect, j = self.decide(query, params, False)
+            check = self.kind.effect_check(self.raw, **self.effect_args(text, j)) \
+                if effect else None
+            began = check is not None and check.begin()
+        try:
+            try:
+                with open_copy() as cp:
+                    yield cp
+            except BaseException:
+                if began:
+                    with Busy():
+                        check.abort()   # type: ignore[union-attr]  # began: a check
+                raise
+            if began:
+                with Busy():
+                    check.end()   # type: ignore[union-attr]  # began: a check
+        finally:
+            if check is not None:
+                check.close()
+        self.guard.note_success(j.intents)
 
     def decide(self, query: Any, params: Any, many: bool,
                server_binds: bool = False) -> tuple[str, bool, Any]:

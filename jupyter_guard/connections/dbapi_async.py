@@ -9,6 +9,8 @@ the same transaction, used only while the user's connection is between statement
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from jupyter_guard.connections.dbapi import Checker
@@ -56,12 +58,36 @@ class AsyncChecker:
         self.sync.guard.note_success(j.intents)
         return result
 
-    def check_now(self, query: Any, params: Any) -> None:
-        """The static decision alone (``copy``: its rows stream after the call returns)."""
+    @asynccontextmanager
+    async def copy(self, query: Any, params: Any, open_copy: Any) -> AsyncIterator[Any]:
+        """``cursor.copy()``: its rows stream inside the user's ``async with``; the effect check
+        (on the twin) begins before the copy opens and measures once it has ended."""
         self.twin._autocommit = bool(self.aconn.autocommit)
-        if not busy():
-            with Busy():
-                self.sync.decide(query, params, False)
+        if busy():
+            async with open_copy() as cp:
+                yield cp
+            return
+        with Busy():
+            text, effect, j = self.sync.decide(query, params, False)
+            check = self.kind.effect_check(self.twin, **self.sync.effect_args(text, j)) \
+                if effect else None
+            began = check is not None and check.begin()
+        try:
+            try:
+                async with open_copy() as cp:
+                    yield cp
+            except BaseException:
+                if began:
+                    with Busy():
+                        check.abort()   # type: ignore[union-attr]  # began: a check
+                raise
+            if began:
+                with Busy():
+                    check.end()   # type: ignore[union-attr]  # began: a check
+        finally:
+            if check is not None:
+                check.close()
+        self.sync.guard.note_success(j.intents)
 
 
 class GuardedAsyncCursor(_Proxy):
@@ -80,8 +106,8 @@ class GuardedAsyncCursor(_Proxy):
                                     lambda: raw.executemany(query, rows, *args, **kw), many=True)
 
     def copy(self, statement: Any, params: Any = None, **kw: Any) -> Any:
-        self._jg_check.check_now(statement, params)
-        return self._jg_con.copy(statement, params, **kw)
+        raw = self._jg_con
+        return self._jg_check.copy(statement, params, lambda: raw.copy(statement, params, **kw))
 
     async def __aenter__(self) -> GuardedAsyncCursor:
         await self._jg_con.__aenter__()

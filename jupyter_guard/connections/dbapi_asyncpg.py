@@ -217,14 +217,16 @@ class GuardedAsyncpg(_Proxy):
         return await self._jg_con.copy_from_table(table_name, **kw)
 
     async def copy_to_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "FROM STDIN"))
-        return await self._jg_con.copy_to_table(table_name, **kw)
+        raw = self._jg_con   # rows copied in run inside the effect check (triggers included)
+        return await self._jg_check(_copy_text(table_name, kw.get("columns"),
+                                               kw.get("schema_name"), "FROM STDIN"), None,
+                                    lambda: raw.copy_to_table(table_name, **kw))
 
     async def copy_records_to_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "FROM STDIN"))
-        return await self._jg_con.copy_records_to_table(table_name, **kw)
+        raw = self._jg_con
+        return await self._jg_check(_copy_text(table_name, kw.get("columns"),
+                                               kw.get("schema_name"), "FROM STDIN"), None,
+                                    lambda: raw.copy_records_to_table(table_name, **kw))
 
     async def __aenter__(self) -> GuardedAsyncpg:
         await self._jg_con.__aenter__()
@@ -255,12 +257,14 @@ def wrap_existing(value: Any, guard: Any) -> Any:
 def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
     """``asyncpg.connect`` and ``asyncpg.connection.connect`` (what pools open with) return
     guarded connections; pooled ones are used through them (``dbapi_asyncpg_pool``)."""
-    from jupyter_guard.connections import dbapi_asyncpg_pool  # late: only with asyncpg
+    # late: only with asyncpg
+    from jupyter_guard.connections import dbapi_asyncpg_pool, dbapi_asyncpg_stray
 
     connect = guarded_connect(module.connect, guard)
     module.connect = connect
     patched[(module, "connect")] = connect
     dbapi_asyncpg_pool.patch(guard, patched)
+    dbapi_asyncpg_stray.patch(guard, patched)
 
 
 def guarded_connect(orig: Any, guard: Any) -> Any:

@@ -43,20 +43,20 @@ class GuardedCursorMixin:
                           lambda: sup.callproc(procname, parameters))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
 
     def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
-        self._jg()(sql, None, lambda: None)
-        return super().copy_expert(sql, file, size)  # type: ignore[misc]  # a mixin over psycopg2's C classes
+        sup: Any = super()   # the copy runs inside the effect check
+        return self._jg()(sql, None, lambda: sup.copy_expert(sql, file, size))
 
     def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
                 columns: Any = None) -> Any:
         cols = f" ({', '.join(columns)})" if columns else ""
-        self._jg()(f"COPY {table}{cols} TO STDOUT", None, lambda: None)
         sup: Any = super()
-        return sup.copy_to(file, table, sep, null, columns)
+        return self._jg()(f"COPY {table}{cols} TO STDOUT", None,
+                          lambda: sup.copy_to(file, table, sep, null, columns))
 
     def copy_from(self, file: Any, table: str, *args: Any, **kw: Any) -> Any:
-        self._jg()(f"COPY {table} FROM STDIN", None, lambda: None)
         sup: Any = super()
-        return sup.copy_from(file, table, *args, **kw)
+        return self._jg()(f"COPY {table} FROM STDIN", None,
+                          lambda: sup.copy_from(file, table, *args, **kw))
 
 
 @lru_cache(maxsize=64)

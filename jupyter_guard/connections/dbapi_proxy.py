@@ -73,23 +73,24 @@ class GuardedCursor(_Proxy):
         return self._same(self._jg_check(script, None, lambda: raw.executescript(script)))
 
     def copy(self, statement: Any, params: Any = None, **kw: Any) -> Any:   # psycopg 3
-        raw = self._jg_con
-        self._jg_check(statement, params, lambda: None)
-        return raw.copy(statement, params, **kw)
+        raw = self._jg_con   # the rows are written inside the ``with``: measured at its end
+        return self._jg_check.copy(statement, params, lambda: raw.copy(statement, params, **kw))
 
     def copy_expert(self, sql: Any, file: Any, *args: Any) -> Any:   # psycopg2
-        self._jg_check(sql, None, lambda: None)
-        return self._jg_con.copy_expert(sql, file, *args)
+        raw = self._jg_con
+        return self._jg_check(sql, None, lambda: raw.copy_expert(sql, file, *args))
 
     def copy_to(self, file: Any, table: str, sep: str = "\t", null: str = "\\N",
                 columns: Any = None) -> Any:
         cols = f" ({', '.join(columns)})" if columns else ""
-        self._jg_check(f"COPY {table}{cols} TO STDOUT", None, lambda: None)
-        return self._jg_con.copy_to(file, table, sep, null, columns)
+        raw = self._jg_con
+        return self._jg_check(f"COPY {table}{cols} TO STDOUT", None,
+                              lambda: raw.copy_to(file, table, sep, null, columns))
 
     def copy_from(self, file: Any, table: str, *args: Any, **kw: Any) -> Any:
-        self._jg_check(f"COPY {table} FROM STDIN", None, lambda: None)
-        return self._jg_con.copy_from(file, table, *args, **kw)
+        raw = self._jg_con
+        return self._jg_check(f"COPY {table} FROM STDIN", None,
+                              lambda: raw.copy_from(file, table, *args, **kw))
 
     def callproc(self, name: str, params: Any = None, *args: Any) -> Any:
         raw = self._jg_con

@@ -57,6 +57,11 @@ class PostgreSQL(ConnectionKind):
 
         return pg_effect.run(raw, call, **kw)
 
+    def effect_check(self, raw: Any, **kw: Any) -> Any:
+        from jupyter_guard.connections import pg_effect
+
+        return pg_effect.Check(raw, **kw)
+
     async def run_effect_async(self, raw: Any, acall: Callable[[], Any], **kw: Any) -> Any:
         from jupyter_guard.connections import pg_effect
 
@@ -73,6 +78,7 @@ class PostgreSQL(ConnectionKind):
             dbapi_async,
             dbapi_asyncpg,
             dbapi_asyncpg_pool,
+            dbapi_asyncpg_stray,
             dbapi_pg2,
             dbapi_pg8000,
             pg_effect,

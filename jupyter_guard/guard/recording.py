@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("jupyter_guard")
 Lineage = tuple[str, str, str, bool]
 Listener = Callable[[dict[str, Any]], None]
+# (intents, context, errors, approver) -> (the replay facts,): the guard object itself takes no
+# new attribute (self-protection counts its fields)
+_FACTS: dict[Any, tuple[dict[str, Any] | None]] = {}
 
 
 class Recording:
@@ -193,15 +196,33 @@ class Recording:
         or of one audit mode let through, as the user and the events API see it."""
         facts = None
         if j is not None and j.ctx is not None:
-            facts = facts_of(j.intents, j.ctx)
-            if facts is not None:
-                if j.analysis.errors:
-                    facts["errors"] = list(j.analysis.errors)
-                if j.approved_by:
-                    facts["approved_by"] = j.approved_by
+            facts = self._replay_facts(j)
         refusal = recorded_refusal(self, v, status) if j is not None else None
         if refusal is not None:
             facts = {**(facts or {}), "refusal": refusal}
+        return facts
+
+    def _replay_facts(self, j: Judgement) -> dict[str, Any] | None:
+        """``facts_of`` the judgement, the same (never changed) dict for the same intents and
+        context: a cell run again, or a kept read, is recorded without building them again (and
+        the audit log redacts one dict once)."""
+        try:
+            key: Any = (j.intents, j.ctx, j.analysis.errors, j.approved_by)
+            hit = _FACTS.get(key)
+        except TypeError:   # an unhashable value in an intent: built every time
+            key, hit = None, None
+        if hit is not None:
+            return hit[0]
+        facts = facts_of(j.intents, j.ctx)
+        if facts is not None:
+            if j.analysis.errors:
+                facts["errors"] = list(j.analysis.errors)
+            if j.approved_by:
+                facts["approved_by"] = j.approved_by
+        if key is not None:
+            if len(_FACTS) >= 128:
+                _FACTS.clear()
+            _FACTS[key] = (facts,)
         return facts
 
     def note(self, kind: str, code: str, decision: Decision, rule_id: str, reason: str,

@@ -210,6 +210,9 @@ def own_work(frame: FrameType | None) -> bool:
 
 
 # Events the child judges; everything else returns at once (reads, imports, ...).
+# the modules whose first import arms the child's SQL guard (``child_sql.arm``): DuckDB and the
+# PostgreSQL drivers (SQLAlchemy, pandas and jupysql reach PostgreSQL through them)
+ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg"})
 EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
                     "os.truncate", "shutil.rmtree", "shutil.move", "os.link", "os.symlink",
                     "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
@@ -222,7 +225,8 @@ def start(env: Mapping[str, str] | None = None,
     """Install the child's audit hook (called by the injected ``sitecustomize``). Nothing heavy
     is imported until the child first does something the guard judges: a child that only
     reads and prints pays for the hook alone. ``on_duckdb(env)`` runs at the child's first
-    ``import duckdb`` (``child_sql.arm``: DuckDB guarded as in the kernel)."""
+    ``import`` of DuckDB or a PostgreSQL driver (``ARM_ON``; ``child_sql.arm``: guarded as in
+    the kernel)."""
     env = dict(os.environ) if env is None else dict(env)
     table: dict[str, Any] = {}
     events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe
@@ -248,9 +252,10 @@ def start(env: Mapping[str, str] | None = None,
         return table
 
     armed: list[bool] = []
+    arm_on = ARM_ON
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == "import" and args[0] == "duckdb" and on_duckdb is not None and not armed:
+        if event == "import" and args[0] in arm_on and on_duckdb is not None and not armed:
             armed.append(True)   # DuckDB is judged in the child as in the kernel
             tl.busy = True
             try:

@@ -1,10 +1,12 @@
-"""DuckDB inside a Python child of a guarded kernel, guarded as in the kernel.
+"""DuckDB and the PostgreSQL drivers inside a Python child of a guarded kernel, guarded as in
+the kernel.
 
 The kernel reads ``python -c`` code and scripts before a child starts, but SQL that exists only
 when the child runs (a module the child imports, a file it ``exec``s, text it builds) cannot be
-read then. So when a child first imports DuckDB, it builds the kernel's decision service from the
-environment the kernel gave it (policy, user, actor, audit file) and installs the same SQL sinks:
-every statement is judged, and one that can change rows runs under the effect check. A child runs
+read then. So when a child first imports DuckDB (or psycopg, psycopg2, pg8000, asyncpg), it
+builds the kernel's decision service from the environment the kernel gave it (policy, user,
+actor, audit file) and installs the same SQL sinks and driver wrappers: every statement is
+judged, and one that can change rows runs under the effect check. A child runs
 no cells: its whole run is one cell (``max_affected_rows`` counts across it), and its statements
 are recorded in an audit session of its own whose journal names the kernel's.
 """
@@ -33,10 +35,13 @@ class _NoCells:
         self.events = _Events()
 
 
-def install(env: Mapping[str, str]) -> None:
-    """Guard DuckDB in this child (called once, right after ``import duckdb`` finishes)."""
+_GUARD: list[Any] = []   # the child's one decision service, made at the first driver import
+
+
+def _guard(env: Mapping[str, str]) -> Any:
+    if _GUARD:
+        return _GUARD[0]
     from jupyter_guard.guard.service import Guard
-    from jupyter_guard.hooks import sinks
     from jupyter_guard.hooks.child import ChildGuard
 
     child = ChildGuard(env)
@@ -52,22 +57,57 @@ def install(env: Mapping[str, str]) -> None:
 
     guard = Guard.create(env=dict(env), open_audit=open_audit)
     guard.policy = child.policy   # the kernel's policy as it holds it now, not the file again
-    sinks.install(_NoCells(), guard)
+    _GUARD.append(guard)
+    return guard
+
+
+def install(env: Mapping[str, str]) -> None:
+    """Guard DuckDB in this child (called once, right after ``import duckdb`` finishes)."""
+    from jupyter_guard.hooks import sinks
+
+    sinks.install(_NoCells(), _guard(env))
+
+
+def install_dbapi(env: Mapping[str, str]) -> None:
+    """Guard the DB-API drivers in this child (called once, right after the first of them is
+    imported): each is wrapped at ``connect()`` as in the kernel, effect check included."""
+    from jupyter_guard.connections import dbapi
+
+    dbapi.install(_NoCells(), _guard(env))
+
+
+def _stop_unguarded(what: str, e: BaseException) -> None:
+    sys.stderr.write(f"jupyter_guard: {what} cannot be guarded in this child "
+                     f"({type(e).__name__}: {e}), so it was stopped.\n")
+    sys.stderr.flush()
+    os._exit(126)
 
 
 def arm(env: Mapping[str, str]) -> None:
-    """Install the DuckDB guard once ``duckdb`` has been imported (at the first ``import`` of
-    it; the import itself runs unchanged). A failure stops the child: DuckDB unguarded is not
-    an option."""
+    """Install the SQL guard once DuckDB or a PostgreSQL driver has been imported (at the first
+    ``import`` of it; the import itself runs unchanged). A failure stops the child: a database
+    driver unguarded is not an option."""
     from jupyter_guard.hooks import lazy
 
     def ready(_module: Any) -> None:
         try:
             install(env)
         except Exception as e:  # noqa: BLE001 - no guard, no DuckDB: the child stops with the reason
-            sys.stderr.write("jupyter_guard: DuckDB cannot be guarded in this child "
-                             f"({type(e).__name__}: {e}), so it was stopped.\n")
-            sys.stderr.flush()
-            os._exit(126)
+            _stop_unguarded("DuckDB", e)
+
+    done: list[bool] = []
+
+    def ready_dbapi(module: Any) -> None:
+        if done:
+            return
+        done.append(True)
+        try:
+            install_dbapi(env)
+        except Exception as e:  # noqa: BLE001 - no guard, no driver: the child stops with the reason
+            _stop_unguarded(getattr(module, "__name__", "a database driver"), e)
+
+    from jupyter_guard.hooks.child import ARM_ON
 
     lazy.when_imported("duckdb", ready)
+    for name in sorted(ARM_ON - {"duckdb"}):
+        lazy.when_imported(name, ready_dbapi)

@@ -153,8 +153,10 @@ def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
     and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
     to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB."""
     from jupyter_guard.duck import as_caller
+    from jupyter_guard.hooks.warehouse_values import preload
 
     with Busy():
+        preload([raw], guard.policy)   # copies of the file's sensitive values are known values
         try:
             rows = as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
                              f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
@@ -181,7 +183,8 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
     tree = sql_exports._tree(q)
     if tree is None:
         return   # unparsed: its literal text was scanned; rows from frames are judged below
-    source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else None
+    source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else \
+        _update_rows(tree) if isinstance(tree, exp.Update) else None
     if source is None or isinstance(source, exp.Values):
         return
     from jupyter_guard.duck import _caller
@@ -197,6 +200,22 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
     python = bool(found)
     _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
                "a write of rows into", detectors=python or not _inside(raw, names))
+
+
+def _update_rows(tree: Any) -> Any:
+    """The values an ``UPDATE`` writes, as a query: its ``SET`` expressions (subqueries
+    included) over the rows it changes (its table, its ``FROM``, its ``WHERE``)."""
+    from sqlglot import exp
+
+    values = [e.expression.copy() for e in tree.expressions if isinstance(e, exp.EQ)]
+    if not values or not isinstance(tree.this, exp.Table):
+        return None
+    sel = exp.Select(expressions=values).from_(tree.this.copy())
+    frm = tree.args.get("from_")
+    if frm is not None and frm.this is not None:
+        sel = sel.join(frm.this.copy(), join_type="cross")
+    where = tree.args.get("where")
+    return sel.where(where.this.copy()) if where is not None else sel
 
 
 def _inside(raw: Any, names: set[str]) -> bool:

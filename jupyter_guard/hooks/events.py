@@ -109,10 +109,15 @@ def handlers(rt: Any) -> dict[str, Handler]:
     exit_files.install(rt, MODULE_PATCHED, PATCHED)
     lazy.when_imported("multiprocessing.connection", lambda m: exit_net.install_multiprocessing(
         rt, m, PATCHED, MODULE_PATCHED))
-    exit_socket.install(rt, PATCHED)
-    exit_socket_raw.install(rt, MODULE_PATCHED)
+    if not exit_socket_raw.install(rt, MODULE_PATCHED):   # the C type checks: every socket does
+        exit_socket.install(rt, PATCHED)
     lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
-    lazy.when_imported("ssl", lambda m: exit_socket.install_ssl(rt, m, PATCHED))
+
+    def on_ssl(m: Any) -> None:
+        if not exit_socket_raw.install_tls(rt):   # not CPython: the Python TLS socket's send
+            exit_socket.install_ssl(rt, m, PATCHED)
+
+    lazy.when_imported("ssl", on_ssl)
     lazy.when_imported("multiprocessing.connection", lambda m: exit_socket.install_listener(
         rt, m, PATCHED))
 

@@ -147,6 +147,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import exit_streams
 
     exit_streams.install(fx, module_patched, patched)
+    from jupyter_guard.hooks import file_layers
+
+    file_layers.install()   # the file objects behind a checked file check their own writes
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
@@ -188,6 +191,8 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
                 from jupyter_guard.hooks.state import Busy
 
                 with Busy():
+                    if not hasattr(table, "slice") and hasattr(table, "read_all"):
+                        table = table.read_all()   # a stream: read once, checked, written
                     sample = table.slice(0, 200).to_pandas()
                 fx.exports.check(sample, str(getattr(where, "path", where)),
                                  f"pyarrow.{_how}", {})
@@ -212,8 +217,8 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
                     sql, names = self.sql_query(), [str(c) for c in self.columns]
             except Exception:  # noqa: BLE001 - no SQL behind it (a frame or a file read): names and detectors
                 return out
-            result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
-                                 names, guard)
+            out = result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
+                                       names, guard)
         return out
     fetch._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     fetch.__name__, fetch.__doc__ = how, orig.__doc__

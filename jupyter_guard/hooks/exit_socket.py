@@ -109,13 +109,15 @@ def judged(sock: Any, n: int) -> None:
     entry[2] += n
 
 
-def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None) -> None:
-    """Refuse (``exfiltration``) a send that carries a sensitive value to a host not allowed."""
+def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
+          peer: str | None = None) -> None:
+    """Refuse (``exfiltration``) a send that carries a sensitive value to a host not allowed
+    (``peer``: the host, for a sender that is not a socket, such as a TLS object in memory)."""
     if not exits.known or busy():
         return   # no value read from a sensitive column yet: nothing to look for
     entry = _seen.get(sock)
     if entry is None:
-        host = _host(sock) if addr is None else ""
+        host = peer if peer is not None else _host(sock) if addr is None else ""
         entry = [host or "", b"", 0]
         if host is not None and addr is None:
             try:

@@ -1,12 +1,17 @@
 """Socket routes below ``socket.socket``'s Python methods, checked like its sends
 (``exit_socket.check``: values read from a sensitive column, to a peer not allowed).
 
-- The C type: ``_socket.socket.sendall(s, data)`` (and ``send``/``sendto``/``sendmsg``) skips
-  the Python subclass's wrapped methods. ``_socket.socket`` and ``_socket.SocketType`` become a
-  checking subclass of the C type (``isinstance`` against it still holds for every socket).
-- ``os.sendfile`` to a socket (``socket.sendfile`` uses it): the bytes it would send are read
-  from the file first (at most ``PIECE`` per call; ``sendfile`` may send less than asked, and its
-  callers loop) and checked as a send to the socket's peer. Copies between files pass.
+- The C type's own ``send``/``sendall``/``sendto``/``sendmsg`` check (``c_types.patch``), so
+  every socket does, however the method is reached (``type(s).__mro__[-2].sendall(s, data)``,
+  ``super(type(s), s).send``, ``_socket.socket.send`` fetched through ``vars``). Where that is
+  not possible (not CPython) ``_socket.socket`` and ``_socket.SocketType`` become a checking
+  subclass of the C type instead (``isinstance`` against it still holds for every socket).
+- TLS: ``_ssl._SSLSocket.write`` (``install_tls``), below ``SSLSocket.send`` and
+  ``ssl.SSLObject``: the plain text before encryption.
+- ``os.sendfile`` and ``os.splice`` out of a file into a socket or a pipe (``socket.sendfile``
+  uses ``sendfile``): the bytes they would move are read from the file first (at most ``PIECE``
+  per call; both may move less than asked, and their callers loop) and checked as a send to the
+  socket's peer or a write into the pipe. Copies between files pass.
 - The ``posix`` names of the checked ``os`` writes (``posix.write`` is ``os.write`` unchecked).
 Unix-domain sockets (a path, an abstract name, ``socketpair``) are peers no policy allows:
 ``exit_socket._host`` names them ``unix:<path>``.
@@ -19,31 +24,68 @@ import stat
 import sys
 from typing import Any
 
-from jupyter_guard.hooks import exit_socket, exits
+from jupyter_guard.hooks import c_types, exit_socket, exits
 from jupyter_guard.hooks.state import busy
 
 PIECE = 1 << 20
 
 
-def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> bool:
+    """The C type's sends, ``os.sendfile``/``os.splice`` and the ``posix`` writes. True when the
+    C type's own methods check (``socket.socket`` then needs no wrappers of its own)."""
     import _socket
     import posix
 
     real = _socket.socket
-    if not getattr(real, "_jg", False):
+    done = getattr(c_types.original(real, "sendall"), "_jg", False)
+    if not done:
+        methods = exit_socket.checked_methods(rt, real)
+        done = all(c_types.patch(real, name, fn) for name, fn in methods.items())
+    if not done and not getattr(real, "_jg", False):   # not CPython: the module's names only
         checked = _checked_type(rt, real)
         for name in ("socket", "SocketType"):
             setattr(_socket, name, checked)
             module_patched[(_socket, name)] = checked
-    if not getattr(os.sendfile, "_jg", False):
-        fn = _sendfile(rt, os.sendfile)
-        os.sendfile = fn
-        module_patched[(os, "sendfile")] = fn
-    for name in ("write", "pwrite", "writev", "sendfile"):
-        fn = getattr(os, name)
+    for name, wrap in (("sendfile", _sendfile), ("splice", _splice)):
+        orig = getattr(os, name, None)
+        if orig is not None and not getattr(orig, "_jg", False):
+            fn = wrap(rt, orig)
+            setattr(os, name, fn)
+            module_patched[(os, name)] = fn
+    for name in ("write", "pwrite", "writev", "sendfile", "splice"):
+        fn = getattr(os, name, None)
         if getattr(fn, "_jg", False) and getattr(posix, name, fn) is not fn:
             setattr(posix, name, fn)
             module_patched[(posix, name)] = fn
+    return bool(done)
+
+
+def install_tls(rt: Any) -> bool:
+    """``_ssl._SSLSocket.write``, the C method every TLS write ends in: ``SSLSocket.send``,
+    ``s._sslobj.write`` and ``ssl.SSLObject.write`` (TLS in memory, ``MemoryBIO``). The plain
+    text is checked before it is encrypted, as a send to the socket's peer, or, for a TLS
+    object in memory (whose encrypted bytes may go anywhere), to the server name it was given
+    (``tls:memory`` when none: no policy allows it)."""
+    import _ssl
+
+    cls = _ssl._SSLSocket  # type: ignore[attr-defined]  # the C type behind every TLS object
+    orig = c_types.original(cls, "write")
+    if getattr(orig, "_jg", False):
+        return True
+
+    def write(self: Any, data: Any) -> int:
+        if exits.known and not busy():
+            owner = self.owner
+            if isinstance(owner, socket.socket):
+                exit_socket.check(rt, owner, data, "TLS write")
+            else:
+                exit_socket.check(rt, owner if owner is not None else self, data, "TLS write",
+                                  peer=str(self.server_hostname or "tls:memory").lower())
+        return int(orig(self, data))
+
+    write._jg = True  # type: ignore[attr-defined]  # a marker on our own function
+    write.__name__, write.__doc__ = "write", orig.__doc__
+    return c_types.patch(cls, "write", write)
 
 
 class _Meta(type):
@@ -66,10 +108,11 @@ def _checked_type(rt: Any, real: Any) -> type:
 
 def _sendfile(rt: Any, orig: Any) -> Any:
     def sendfile(out_fd: int, in_fd: int, offset: Any, count: int, *args: Any, **kw: Any) -> int:
-        if busy() or not exits.known or not rt.user_stack(sys._getframe(1)):
+        kind = _exit_kind(out_fd)
+        if not kind or busy() or not rt.user_stack(sys._getframe(1)) or not _regular(in_fd):
             return int(orig(out_fd, in_fd, offset, count, *args, **kw))
         count = min(int(count), PIECE) if count else PIECE
-        _judge(rt, out_fd, _read(in_fd, offset, count))
+        _judge(rt, out_fd, kind, _read(in_fd, offset, count), "os.sendfile")
         return int(orig(out_fd, in_fd, offset, count, *args, **kw))
 
     sendfile._jg = True  # type: ignore[attr-defined]  # a marker on our own function
@@ -86,18 +129,58 @@ def _read(in_fd: int, offset: Any, count: int) -> bytes:
         return b""   # not a readable file: sendfile itself raises
 
 
-def _judge(rt: Any, out_fd: int, data: bytes) -> None:
-    """A send to a socket's peer. (A copy between files, ``shutil.copyfile``'s fast path, moves
-    bytes already on disk: the destination's path was judged when it was opened.)"""
+def _splice(rt: Any, orig: Any) -> Any:
+    """``os.splice`` out of a file into a socket or a pipe: the bytes it would move are read
+    from the file first and checked like ``sendfile``'s. (Out of a pipe nothing can be read
+    without taking it; what went into the pipe was checked on its way in.)"""
+    def splice(src: int, dst: int, count: int, offset_src: Any = None, *args: Any,
+               **kw: Any) -> int:
+        kind = _exit_kind(dst)
+        if not kind or busy() or not rt.user_stack(sys._getframe(1)) or not _regular(src):
+            return int(orig(src, dst, count, offset_src, *args, **kw))
+        count = min(int(count), PIECE)
+        _judge(rt, dst, kind, _read(src, offset_src, count), "os.splice")
+        return int(orig(src, dst, count, offset_src, *args, **kw))
+
+    splice._jg = True  # type: ignore[attr-defined]  # a marker on our own function
+    splice.__name__, splice.__doc__ = "splice", orig.__doc__
+    return splice
+
+
+def _regular(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, TypeError, ValueError):
+        return False   # not a descriptor: the call itself raises
+
+
+def _exit_kind(fd: int) -> str:
+    """'socket' or 'pipe' for a descriptor whose bytes leave the process by a route checked
+    here ('' otherwise: a copy between files moves bytes already on disk, whose destination
+    was judged when it was opened; a socket while nothing sensitive is known)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except (OSError, TypeError, ValueError):
+        return ""   # not a descriptor: the call itself raises
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    return "socket" if stat.S_ISSOCK(mode) and exits.known else ""
+
+
+def _judge(rt: Any, out_fd: int, kind: str, data: bytes, how: str) -> None:
+    """A send to a socket's peer, or a write into a pipe (a child's stdin, or a ``splice`` on
+    to a socket), judged as ``os.write`` into it is."""
     if not data:
         return
-    try:
-        if not stat.S_ISSOCK(os.fstat(out_fd).st_mode):
-            return
-    except (OSError, TypeError, ValueError):
-        return   # not a descriptor: sendfile itself raises
+    if kind == "pipe":
+        from jupyter_guard.hooks import exit_files
+        from jupyter_guard.hooks.exit_streams import _fd_name
+
+        if exit_files.FX is not None:
+            exit_files.FX.check(data, _fd_name(out_fd), how)
+        return
     s = socket.socket(fileno=os.dup(out_fd))
     try:
-        exit_socket.check(rt, s, data, "os.sendfile")
+        exit_socket.check(rt, s, data, how)
     finally:
         s.close()

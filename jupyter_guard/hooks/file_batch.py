@@ -27,6 +27,9 @@ import sys
 import weakref
 from typing import Any
 
+from jupyter_guard.hooks import file_layers
+from jupyter_guard.hooks.state import Busy
+
 BATCH = 64 * 1024
 TAIL = 256   # the end of the batch sent last, scanned again with the next one
 # attributes that neither show the file's content nor move its position: no release
@@ -64,6 +67,8 @@ class CheckedFile:
         self._jg_fast: Any = None   # the held type once the first write was judged alone
         self._jg_tail: Any = None
         self._jg_text = isinstance(f, io.TextIOBase)
+        if hold:   # the file itself (a layer below was registered with it)
+            file_layers.register(f, path, ex)
         # what is held (str or bytes); None: each write is scanned alone and sent
         self._jg_kind: Any = ((str if self._jg_text else bytes) if hold and _holds(f, file)
                               else None)
@@ -100,7 +105,8 @@ class CheckedFile:
     def _jg_write(self, data: Any) -> Any:
         if self._jg_kind is None:
             self._jg_ex.check(data, self._jg_path, "write")
-            return self._jg_file.write(data)
+            with Busy():   # scanned: the file object below does not scan it again
+                return self._jg_file.write(data)
         piece = self._jg_piece(data)
         n = len(piece)
         if n >= BATCH and not self._jg_held:   # a large write alone: scanned once, sent
@@ -123,7 +129,8 @@ class CheckedFile:
             from jupyter_guard.hooks.exits import _text
 
             self._jg_ex.check("".join(map(_text, lines)), self._jg_path, "writelines")
-            return self._jg_file.writelines(lines)
+            with Busy():
+                return self._jg_file.writelines(lines)
         pieces = [self._jg_piece(x) for x in lines]
         self.write(("" if self._jg_text else b"").join(pieces))
         return None
@@ -141,7 +148,8 @@ class CheckedFile:
         tail = self._jg_tail
         self._jg_ex.check(tail + data if tail else data, self._jg_path, how)
         self._jg_tail = data[-TAIL:]
-        self._jg_file.write(data)
+        with Busy():
+            self._jg_file.write(data)
 
     def _jg_quiet(self, how: str) -> None:
         """Release where no caller can see a refusal: recorded, and one line on stderr."""
@@ -157,7 +165,8 @@ class CheckedFile:
 
     def flush(self) -> Any:
         self._jg_release("flush")
-        return self._jg_file.flush()
+        with Busy():   # what the layers below hold was scanned on its way in
+            return self._jg_file.flush()
 
     def close(self) -> Any:
         self._jg_kind = self._jg_fast = None   # later writes: the slow path raises if closed
@@ -165,7 +174,8 @@ class CheckedFile:
             if not self._jg_file.closed:
                 self._jg_release("close")
         finally:
-            self._jg_file.close()
+            with Busy():
+                self._jg_file.close()
 
     def __del__(self) -> None:
         if self._jg_held:
@@ -190,7 +200,8 @@ class CheckedFile:
             if not self._jg_file.closed:
                 self._jg_release("close")
         finally:
-            self._jg_file.__exit__(*exc)
+            with Busy():
+                self._jg_file.__exit__(*exc)
 
     def __iter__(self) -> Any:
         self._jg_release("read")

@@ -181,6 +181,9 @@ class Integrity:
             if cls.__dict__.get(attr) is not fn:
                 type.__setattr__(cls, attr, fn)
                 fixed.append(f"{cls.__name__}.{attr}")
+        from jupyter_guard.hooks import c_types
+
+        fixed += c_types.rearm()
         from jupyter_guard.hooks import lazy
         from jupyter_guard.hooks.df_lineage import MODULE_PATCHED
 

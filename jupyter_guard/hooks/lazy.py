@@ -47,6 +47,9 @@ class _Loader:
         if self._name.startswith(OWN_PREFIX):
             _own_imported(self._name, module)
         _fire(self._name, module)
+        if _CIRCULAR and self._name.startswith(OWN_PREFIX) and not _own_initializing():
+            _CIRCULAR.clear()   # the guard module a set-up needed is whole now: run it
+            catch_up()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
@@ -94,6 +97,14 @@ def _call(cb: Callback, module: ModuleType) -> None:
                              daemon=True).start()
             log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
             return
+        if isinstance(e, ImportError) and "partially initialized module 'jupyter_guard." in str(e):
+            # the library was imported by a guard module's own import (``mask.settings`` imports
+            # pandas): the set-up runs the moment that guard module's import finishes
+            with _LOCK:
+                _WAITING.setdefault(module.__name__, []).append(cb)
+                _CIRCULAR.add(module.__name__)
+            log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
+            return
         log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
         print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
 
@@ -123,6 +134,14 @@ def when_imported(name: str, callback: Callback) -> None:
     with _LOCK:
         _WAITING.setdefault(name, []).append(callback)
     ensure()
+
+
+_CIRCULAR: set[str] = set()
+"""Libraries whose set-up waits for a guard module that was mid-import when they were imported."""
+
+
+def _own_initializing() -> bool:
+    return any(n.startswith(OWN_PREFIX) and _initializing(m) for n, m in list(sys.modules.items()))
 
 
 def _initializing(module: ModuleType | None) -> bool:

@@ -21,7 +21,8 @@ from jupyter_guard.hooks.state import Busy, busy
 log = logging.getLogger("jupyter_guard")
 FRAMES = frozenset({"df", "fetchdf", "fetch_df", "to_df"})
 FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy", "arrow",
-                              "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk"})
+                              "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk",
+                              "to_arrow_reader", "fetch_arrow_reader", "fetch_record_batch"})
 PER_FETCH = 200_000   # values remembered per column and fetch (a cost bound)
 # id(raw connection) -> [the last query user code ran on it, its column taint once computed]
 _LAST: dict[int, list[Any]] = {}
@@ -83,22 +84,51 @@ def column_taint(sql: str, cons: list[Any], policy: Any) -> list[frozenset[str]]
 
 
 def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list[str],
-            guard: Any, cache: list[Any] | None = None) -> None:
+            guard: Any, cache: list[Any] | None = None) -> Any:
     """Mark a fetched result (``how`` names the fetch) and remember its sensitive values;
-    ``cache`` (``[sql, taint]``) keeps the taint for repeated fetches of one query."""
+    ``cache`` (``[sql, taint]``) keeps the taint for repeated fetches of one query. Returns the
+    result, or for an Arrow stream (DuckDB's ``arrow()``) one that remembers as it is read."""
     if busy() or sql is None or guard is None or "select" not in sql.lower():
-        return
+        return result
     try:
         with Busy():
+            from jupyter_guard.hooks.warehouse_values import preload
+
+            preload(cons, guard.policy)   # once per file: copies under other names are known
             if cache is None or cache[1] is None:
                 taint = _taint(sql, cons, names, guard.policy)
                 if cache is not None:
                     cache[1] = taint
             else:
                 taint = cache[1]
+            if _is_stream(result):
+                hot = [i for i, t in enumerate(taint) if t]
+                return _remembering(result, hot) if hot else result
             _fetched(result, how, taint, names)
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
+    return result
+
+
+def _is_stream(result: Any) -> bool:
+    return hasattr(result, "read_next_batch") and hasattr(result, "schema")
+
+
+def _remembering(reader: Any, hot: list[int]) -> Any:
+    """The same Arrow stream, whose tainted columns' values become known as each batch is read
+    (reading it up front would hold the whole result in memory)."""
+    import pyarrow as pa
+
+    def batches() -> Any:
+        left = PER_FETCH
+        for batch in reader:
+            if left > 0:
+                with Busy():
+                    for i in hot:
+                        exits.remember(batch.column(i).slice(0, left).to_pylist())
+                left -= batch.num_rows
+            yield batch
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def _taint(sql: str, cons: list[Any], names: list[str], policy: Any) -> list[frozenset[str]]:
@@ -159,7 +189,7 @@ def wrap_fetch(fetch: Callable[..., Any], how: str, con: Any, guard: Any) -> Cal
                 names = [d[0] for d in con.description or ()]
             except Exception:  # noqa: BLE001 - no description (nothing pending): names stay unknown
                 names = []
-            fetched(out, how, cache[0], [con], names, guard, cache)
+            out = fetched(out, how, cache[0], [con], names, guard, cache)
         return out
     call.__name__, call.__doc__ = how, getattr(fetch, "__doc__", None)
     return call

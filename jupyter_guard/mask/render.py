@@ -18,7 +18,8 @@ import pandas as pd
 from pandas.io.formats import format as fmt
 
 from .scope import display_memo, one_display
-from .settings import MaskSettings, classify, mask_frame, mask_series, mask_text
+from .settings import MaskSettings, classify, mask_frame, mask_series
+from .text import mask_text
 
 __all__ = ["frame_html", "frame_text", "one_display", "series_text", "styler_html"]
 

@@ -78,6 +78,8 @@ class AuditLog:
         self._closed = False
         self.last_error = ""
         self._ingester: Ingester | None = None
+        # the last facts redacted (held, so its id is not reused) and their redacted copy
+        self._facts_memo: tuple[dict[str, Any], Any] | None = None
         if background:
             self.start_ingest(interval)
         _LOGS.add(self)
@@ -157,7 +159,10 @@ class AuditLog:
         }
         extra: dict[str, Any] = {}
         if facts:
-            extra["facts"] = _redacted(facts, self.redact)
+            memo = self._facts_memo   # the caller passes the same dict for the same facts
+            if memo is None or memo[0] is not facts:
+                memo = self._facts_memo = (facts, _redacted(facts, self.redact))
+            extra["facts"] = memo[1]
         if server_event_id:
             extra["server_event_id"] = server_event_id
         with self._lock:

@@ -27,8 +27,8 @@ def norm_lineage(items: Iterable[Iterable[Any]]) -> list[list[Any]]:
     >>> norm_lineage([("write", "table", "t", 0), ("read", "column", "c.ssn", True)])
     [['read', 'column', 'c.ssn', True], ['write', 'table', 't', False]]
     """
-    rows = [[str(d), str(k), str(n), bool(s)] for d, k, n, s in items]
-    return sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3]))
+    # lists of four compare item by item: the order of (direction, kind, name, sensitive)
+    return sorted([[str(d), str(k), str(n), bool(s)] for d, k, n, s in items])
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:

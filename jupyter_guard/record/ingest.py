@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from . import junk
 from .errors import AuditError
 from .hint import (
     _APPROVED,
@@ -194,7 +195,8 @@ def _ingest_once(published: Path) -> int:
             segments.adopt(con, published)
         gen = delta.fold(con, published)   # the deltas first: the journals' offsets are there
         segments.create_views(con, published)
-        for journal in journals:
+        one_by_one, hint = junk.book(con, journals, known)
+        for journal in one_by_one:
             if _unchanged(known.get(journal.name), journal):
                 hint[journal.name] = known[journal.name]   # nothing new: no SQL for it
                 continue
@@ -337,6 +339,7 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
                     [os.fspath(lines_file)])
     finally:
         lines_file.unlink()
+    junk.mark_incomplete(con)
     # one pass for the chunk's facts; statements with nothing to do are skipped
     (begun, bad, closed, last_seq, last_hash, pid, host, start, heads, lone_ends, asked,
      used), = con.execute("""SELECT count(*) FILTER (t = 'begin'), count(*) FILTER (t IS NULL),
@@ -368,8 +371,10 @@ def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
             AND events_live.ts >= (SELECT make_timestamp(min(ts_us)) FROM _j WHERE t = 'end')""")
     if begun or lone_ends:
         con.execute("""INSERT INTO lineage_live SELECT event_id, l->>0, l->>1, l->>2,
-            (l->3)::BOOLEAN FROM (SELECT event_id, unnest(from_json(lineage, '["json"]')) AS l
-            FROM _j WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)""")
+            coalesce(TRY_CAST(l->3 AS BOOLEAN), false) FROM (SELECT event_id,
+            unnest(TRY_CAST(lineage AS JSON[])) AS l FROM _j
+            WHERE t IN ('begin', 'end') AND lineage IS NOT NULL)
+            WHERE l->>0 IS NOT NULL AND l->>1 IS NOT NULL AND l->>2 IS NOT NULL""")
     if asked:
         con.execute("""INSERT INTO approvals BY NAME SELECT request_id, event_id, requested_by,
             code_sha256, code, reason, make_timestamp(requested_us) AS requested_at,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 HOST = socket.gethostname()
 
 
@@ -81,7 +83,16 @@ def _zombie(pid: int) -> bool:
 
 
 def dumps(line: dict[str, Any]) -> bytes:
-    return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    """One journal line. orjson writes it ~8x faster than ``json`` (two lines per cell); what
+    orjson refuses (a lone surrogate, an integer past 64 bits) goes ``json``'s way, as before.
+
+    >>> dumps({"t": "end", "n": 1, "s": "é"}) == '{"t":"end","n":1,"s":"é"}\\n'.encode()
+    True
+    """
+    try:
+        return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:   # orjson's JSONEncodeError: json's own rules (and its error) decide
+        return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
 LIMIT = 8 << 20   # bytes of journal lines kept in memory while the journal cannot be written

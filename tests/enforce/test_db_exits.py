@@ -49,6 +49,8 @@ def _no_raw(tables: dict[str, list[tuple[object, ...]]]) -> None:
     assert not hits, hits[:3]
 
 
+_UPD = ("o.execute('CREATE TABLE t (id BIGINT, a VARCHAR)')\n"
+        "o.execute('INSERT INTO t SELECT id, NULL FROM df')\n")
 ATTACKS = [
     pytest.param("o.execute('CREATE TABLE t AS SELECT * FROM df')", id="ctas-star-from-frame"),
     pytest.param("o.sql('CREATE TABLE t AS SELECT id, email FROM df')", id="ctas-sql-email"),
@@ -81,6 +83,14 @@ ATTACKS = [
     pytest.param("o.sql('SELECT ssn FROM df').to_table('t')", id="relation-to_table"),
     pytest.param("o.execute('CREATE TABLE t (a VARCHAR)')\no.table('t').insert([df.email[0]])",
                  id="relation-insert-row"),
+    # UPDATE: the values its SET writes (subqueries, FROM a frame, an aggregate of one value)
+    pytest.param(_UPD + "o.execute('UPDATE t SET a = (SELECT email FROM df WHERE df.id = t.id) "
+                 "WHERE id < 500')",
+                 id="update-set-correlated-subquery"),
+    pytest.param(_UPD + "o.sql('UPDATE t SET a = (SELECT upper(s.email) FROM df AS s "
+                 "WHERE s.id = t.id) WHERE id < 300')", id="update-aliased-derived"),
+    pytest.param(_UPD + "o.execute('UPDATE t SET a = (SELECT max(ssn) FROM df) WHERE id = 7')",
+                 id="update-one-value-aggregate"),
 ]
 
 
@@ -88,7 +98,10 @@ ATTACKS = [
 def test_sensitive_values_are_not_written_into_another_database_file(k: Kernel,
                                                                      code: str) -> None:
     name = f"other_{uuid.uuid4().hex[:8]}.duckdb"
-    r = k.blocked(f"o = duckdb.connect({name!r})\n{code}", "exfiltration")
+    # connected in a cell of its own: an UPDATE's rows are counted on the connection its name
+    # was bound to before the cell ran
+    k.ok(f"o = duckdb.connect({name!r})")
+    r = k.blocked(code, "exfiltration")
     assert name in r.error["evalue"]
     k.ok("o.close()")
     _no_raw(_tables(k.workdir / name))
@@ -109,6 +122,21 @@ def test_aggregates_and_plain_columns_go_into_a_scratch_file(k: Kernel) -> None:
     assert sum(p for _, _, p in tables["per_city"]) == 5000
     assert len(tables["ids"]) == 5000 + 2 + 3 + 10
     assert (90002, "Nice") in tables["ids"]
+
+
+def test_updates_with_plain_values_from_a_frame_work(k: Kernel) -> None:
+    name = f"upd_{uuid.uuid4().hex[:8]}.duckdb"
+    k.ok(f"o = duckdb.connect({name!r})")
+    k.ok(f"{_UPD}"
+         "o.execute('UPDATE t SET a = (SELECT city FROM df WHERE df.id = t.id) WHERE id < 500')\n"
+         "o.execute('UPDATE t SET a = (SELECT upper(s.city) FROM df AS s WHERE s.id = t.id) "
+         "WHERE id < 10')\n"
+         "o.execute('UPDATE t SET a = (SELECT count(DISTINCT email) FROM df) WHERE id = 4999')\n"
+         "o.close()")
+    rows = dict(_tables(k.workdir / name)["t"])
+    cities = eval(k.ok("print(dict(zip(df.id.tolist(), df.city.tolist())))").text)
+    assert len(rows) == 5000 and rows[4999] == "5000" and rows[600] is None
+    assert rows[3] == cities[3].upper() and rows[20] == cities[20]
 
 
 def test_the_warehouse_may_take_its_own_values_back(k: Kernel) -> None:

@@ -29,6 +29,20 @@ ROUTES = [
                  "    os.sendfile(c.sock.fileno(), f.fileno(), 0, 1 << 20)", id="os-sendfile"),
     pytest.param(LIB + "import posix\nposix.write(c.sock.fileno(), D.encode())",
                  id="posix-write"),
+    # the C type reached through no name the text gives it
+    pytest.param(LIB + "type(c.sock).__mro__[-2].sendall(c.sock, D.encode())", id="mro-of-type"),
+    pytest.param(LIB + "super(type(c.sock), c.sock).sendall(D.encode())", id="super-of-type"),
+    pytest.param(LIB + "T = type(c.sock).__mro__[-2]\nvars(T)['send' + 'all'](c.sock, D.encode())",
+                 id="vars-of-the-c-type"),
+    pytest.param(LIB + "getattr(type(c.sock).__bases__[0], 'sendall')(c.sock, D.encode())",
+                 id="bases-getattr"),
+    pytest.param(LIB + "object.__getattribute__(c.sock, 'sendall')(D.encode())",
+                 id="object-getattribute"),
+    # a file moved into a pipe, then on into the socket
+    pytest.param(LIB + "with open(F, 'rb') as f:\n    r, w = os.pipe()\n"
+                 "    while (n := os.splice(f.fileno(), w, 1 << 16)):\n"
+                 "        while n > 0:\n            n -= os.splice(r, c.sock.fileno(), n)",
+                 id="os-splice"),
 ]
 
 
@@ -169,3 +183,17 @@ def test_a_socket_subclass_with_plain_super_still_sends(k: Kernel, rec: Recorder
          "m = Mine(fileno=os.dup(c.sock.fileno()))\nm.sendall(b'plain city data\\n')\n"
          "m.close()\nc.close()")
     assert _settled(rec, 16) == b"plain city data\n"
+
+
+def test_the_c_types_checked_send_is_put_back_before_the_next_cell(k: Kernel, rec: Recorder) -> None:
+    """The C method put back into the type's dictionary by one cell (taken out of the checked
+    function's closure) is checked again in the next cell."""
+    k.ok("import gc\nz = socket.socket()\nT = type(z).__mro__[-2]\nz.close()\n"
+         "raw = [x.cell_contents for x in T.sendall.__closure__\n"
+         "       if type(x.cell_contents).__name__ == 'method_descriptor'][0]\n"
+         "gc.get_referents(T.__dict__)[0]['sendall'] = raw")
+    assert k.ok("print(vars(T)['sendall'] is raw)").text.strip() == "False"
+    k.blocked(f"P = {rec.port}\nD = '\\n'.join(df.email.tolist())\n{LIB}"
+              "T.sendall(c.sock, D.encode())", "exfiltration")
+    _no_raw(_settled(rec))
+    k.ok("c.close()")

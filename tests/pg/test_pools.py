@@ -29,7 +29,7 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Kernel]:
     kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
     name = pg.fresh()   # a pool made before the guard loads is guarded when it loads
     r = kernel.run(f"import asyncpg\nearly = await asyncpg.create_pool({_url(pg, name)!r}, "
-                   "min_size=1, max_size=1)")
+                   "min_size=1, max_size=1)\nsaved_connect = asyncpg.connect")
     assert r.status == "ok", r.text
     r = kernel.run("%load_ext jupyter_guard")
     assert r.status == "ok", r.text
@@ -144,6 +144,63 @@ def test_a_pool_made_before_the_guard_is_guarded(k: Kernel) -> None:
     assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
     r = k.run("print('left', await early.fetchval('SELECT count(*) FROM orders'))")
     assert "left 50000" in r.text, r.text
+
+
+SAVED_ROUTES = {
+    "connection": "conn = await saved_connect(URL)",
+    "pool": "pool = await asyncpg.create_pool(URL, connect=saved_connect, min_size=1, "
+            "max_size=1)\nconn = await pool.acquire()",
+    "pool-raw-connection": "pool = await asyncpg.create_pool(URL, connect=saved_connect, "
+                           "min_size=1, max_size=1)\nconn = (await pool.acquire())._con",
+    "wrapped-connect": "async def mine(*a, **kw):\n    return await saved_connect(*a, **kw)\n"
+                       "pool = await asyncpg.create_pool(URL, connect=mine, min_size=1, "
+                       "max_size=1)\nconn = await pool.acquire()",
+}
+_CLOSE = ("if 'pool' in globals():\n    pool.terminate()\n    del pool\n"
+          "elif 'conn' in globals():\n    conn.terminate()\nif 'conn' in globals():\n"
+          "    del conn")
+
+
+_SAMPLE = ("delete", "runtime-sql", "do-execute", "truncate", "rename", "cursor-write")
+SAVED_CASES = [pytest.param(p.values[0], route, id=f"{p.id}-{route}")
+               for route in SAVED_ROUTES for p in ASYNCPG_ATTACKS
+               if route == "connection" or p.id in _SAMPLE]   # every attack on the plain one
+
+
+@pytest.mark.parametrize(("cell", "route"), SAVED_CASES)
+def test_a_connect_saved_before_the_guard_makes_guarded_connections(
+        k: Kernel, db: Db, cell: str, route: str) -> None:
+    """``saved_connect`` is the driver's own ``asyncpg.connect``, taken before ``%load_ext``:
+    a connection it opens, or a pool given it as ``connect=``, is judged all the same."""
+    r = k.run(f"URL = {_url(db.server, db.name)!r}\n{SAVED_ROUTES[route]}\n"
+              "print(type(conn).__name__)")
+    assert r.status == "ok", r.text
+    r = k.run(cell)
+    assert r.status == "error", r.text
+    assert "Blocked by jupyter_guard" in r.text and "guard-error" not in r.text, r.text
+    assert k.run(_CLOSE).status == "ok"
+    _unchanged(db)
+
+
+@pytest.mark.parametrize("route", list(SAVED_ROUTES))
+def test_a_connect_saved_before_the_guard_still_runs_everyday_statements(
+        k: Kernel, db: Db, route: str) -> None:
+    r = k.run(f"URL = {_url(db.server, db.name)!r}\n{SAVED_ROUTES[route]}\n"
+              "print('n =', await conn.fetchval('SELECT count(*) FROM customers WHERE id <= $1',"
+              " 10))\n"
+              "await conn.execute('DELETE FROM orders WHERE id = $1', 1)\n"
+              "async with conn.transaction():\n"
+              "    await conn.execute('UPDATE customers SET city = $1 WHERE id = 2', 'Oslo')\n"
+              "print('rows', [r[0] for r in await conn.fetch('SELECT id FROM orders "
+              "ORDER BY id LIMIT 2')])\n"
+              "st = await conn.prepare('SELECT name FROM customers WHERE id = $1')\n"
+              "print('name', await st.fetchval(3))")
+    assert r.status == "ok", r.text
+    assert "n = 10" in r.text and "rows [2, 3]" in r.text and "name " in r.text, r.text
+    assert k.run(_CLOSE).status == "ok"
+    assert db.count("orders") == 50_000 - 1
+    assert db.query("SELECT city FROM customers WHERE id = 2") == [("Oslo",)]
+    assert idle_in_transaction(db) == 0
 
 
 PSYCOPG_POOL_ATTACKS = [

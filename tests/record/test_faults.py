@@ -7,6 +7,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from record_helpers import cell
@@ -130,3 +131,93 @@ def test_a_deleted_audit_folder_is_detected_by_the_heads_kept_outside(
     log.close()
     ingest(fresh)
     assert verify(fresh).ok
+
+
+@pytest.mark.parametrize("forge", [
+    pytest.param(lambda b: b.pop("ts_us"), id="no-ts_us"),
+    pytest.param(lambda b: b.pop("user_name"), id="no-user_name"),
+    pytest.param(lambda b: b.update(status=None), id="null-status"),
+    pytest.param(lambda b: b.update(lineage=[["read", None, "t", True], "x"]), id="bad-lineage"),
+    pytest.param(lambda b: b.update(lineage={"read": "t"}), id="lineage-not-a-list"),
+])
+def test_a_begin_line_missing_what_the_store_needs_is_a_bad_line_not_a_blocker(
+        audit: Path, forge: Any) -> None:
+    """Such a line once made every copy-on-write ingest of its journal fail, for good."""
+    from jupyter_guard.record import connect_readonly
+
+    def stored() -> tuple[int, int]:
+        con = connect_readonly(audit)
+        try:
+            (n,), = con.execute("SELECT count(*) FROM events").fetchall()
+            (bad,), = con.execute("SELECT coalesce(sum(bad_lines), 0) FROM sessions").fetchall()
+            return int(n), int(bad)
+        finally:
+            con.close()
+
+    log = AuditLog(audit, background=False)
+    cell(log, 1)
+    ingest(audit)
+    path = Path(log.journal_path)
+    begin = json.loads(next(raw for raw in path.read_bytes().splitlines()
+                            if json.loads(raw).get("t") == "begin"))
+    begin["event_id"] = "f" * 32
+    forge(begin)
+    with open(path, "ab") as f:
+        f.write(json.dumps(begin).encode() + b"\n")
+    cell(log, 2)
+    ingest(audit)
+    n, bad = stored()
+    assert n in (2, 3) and (bad == 1 or n == 3), (n, bad)   # kept, or taken without its junk
+    cell(log, 3)
+    ingest(audit)
+    assert stored()[0] == n + 1   # the journal's next events still come in
+    log.close()
+
+
+def test_thousands_of_junk_files_in_the_journal_folder_are_booked_at_once(
+        audit: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """3,000 files that hold no journal line once took the closing ingest minutes (one
+    ingest each); they are booked together, and a real journal beside them, one whose key is
+    spelled with an escape included, is still ingested line by line."""
+    import importlib
+
+    from jupyter_guard.record import connect_readonly
+
+    ingest_module = importlib.import_module("jupyter_guard.record.ingest")
+    from jupyter_guard.record.journal import journal_dir
+
+    log = AuditLog(audit, background=False)
+    cell(log, 1)
+    ingest(audit)
+    folder = journal_dir(audit)
+    for i in range(3000):
+        body = [b"", b"not json\n", b"x\ny\nz", b"[1, 2]\n{\"a\": 1}\n"][i % 4]
+        (folder / f"junk{i:04}.jsonl").write_bytes(body)
+    raw = Path(log.journal_path).read_bytes().splitlines()
+    begin = json.loads(next(x for x in raw if json.loads(x).get("t") == "begin"))
+    begin.update(event_id="e" * 32, session_id="escaped", seq=None, status="running")
+    escaped = json.dumps(begin).replace('"t"', '"\\u0074"', 1)
+    (folder / "escaped.jsonl").write_text(escaped + "\n")
+    cell(log, 2)
+    calls: list[str] = []
+    real = ingest_module._ingest_journal
+    monkeypatch.setattr(ingest_module, "_ingest_journal",
+                        lambda con, j: calls.append(j.name) or real(con, j))
+    log.close()   # the closing ingest
+    assert sorted(calls) == sorted([Path(log.journal_path).name, "escaped.jsonl"]), calls[:5]
+    con = connect_readonly(audit)
+    try:
+        ids = {r[0] for r in con.execute("SELECT event_id FROM events").fetchall()}
+        booked = dict(con.execute("SELECT journal, bad_lines FROM sessions WHERE journal "
+                                  "LIKE 'junk%'").fetchall())
+        offsets = dict(con.execute("SELECT journal, byte_offset FROM sessions WHERE journal "
+                                   "LIKE 'junk%'").fetchall())
+    finally:
+        con.close()
+    assert "e" * 32 in ids and len(ids) == 3   # both cells and the escaped line's event
+    assert len(booked) == 3000
+    assert [booked[f"junk{i:04}.jsonl"] for i in range(4)] == [0, 1, 2, 2]
+    assert [offsets[f"junk{i:04}.jsonl"] for i in range(4)] == [0, 9, 4, 16]
+    calls.clear()
+    ingest(audit)   # nothing new: none of them is looked at again
+    assert calls == []

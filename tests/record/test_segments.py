@@ -2,6 +2,7 @@
 the segments, journals go once sealed, a lost catalog is rebuilt from segments and journals."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -91,9 +92,9 @@ def _flag(con: duckdb.DuckDBPyConnection) -> tuple[set[int], int]:
         con.execute(f"CREATE TEMP TABLE {table} (session_id VARCHAR, seq BIGINT, hash VARCHAR)")
     folder = segments.segment_dir(Path(con.execute("SELECT path FROM duckdb_databases() "
                                                    "WHERE NOT internal").fetchall()[0][0]))
-    parts = [("events_live", "lineage_live", 10)] + [
+    parts = [("events_live", "lineage_live", 10, False)] + [
         (f"read_parquet('{folder / n}.events.parquet')",
-         f"read_parquet('{folder / n}.lineage.parquet')", 3)
+         f"read_parquet('{folder / n}.lineage.parquet')", 3, False)
         for (n,) in con.execute("SELECT name FROM segments").fetchall()]
     return flagged_sessions(con, parts)
 
@@ -168,17 +169,61 @@ def test_merged_segments_keep_every_event_and_readers_of_the_old_catalog(audit: 
     assert verify(audit).ok
 
 
-def test_incremental_verify_skips_unchanged_segments_and_sees_an_edit(audit: Path) -> None:
+def test_sealed_segments_are_not_rehashed_and_an_edit_is_still_seen(audit: Path) -> None:
     sessions(audit, 2, 5)
-    full = verify(audit, incremental=True)
-    assert full.ok and not any("incremental" in n for n in full.notes)
+    first = verify(audit)
+    assert first.ok and not any("sealed segment" in n for n in first.notes), first
     sessions(audit, 1, 5)
-    again = verify(audit, incremental=True)
-    assert again.ok and any("incremental" in n for n in again.notes), again
-    assert again.checked == 15
+    again = verify(audit)
+    assert again.ok and again.checked == 15, again
+    assert any(n.startswith("2 sealed segment(s), 10 events") for n in again.notes), again
     _rewrite_segment(audit, "UPDATE t SET user_name = 'mallory' WHERE seq = 1")
-    edited = verify(audit, incremental=True)
+    edited = verify(audit)
     assert not edited.ok and edited.problems[0].what == "edited"
+    assert any("since verify sealed it" in p.detail for p in edited.problems), edited
+
+
+def test_a_sealed_segment_rewritten_with_a_recomputed_chain_is_named(audit: Path) -> None:
+    """The unkeyed chain alone cannot see a consistent rewrite; the keyed seal can."""
+    from jupyter_guard.record.chain import chain_hash
+    from jupyter_guard.record.ingest import load_rows
+
+    sessions(audit, 2, 5)
+    assert verify(audit).ok
+    target = seg_files(audit)[0]
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{target}')")
+    con.execute(f"CREATE TABLE l AS SELECT * FROM read_parquet('"
+                f"{str(target).replace('.events.', '.lineage.')}')")
+    rows = load_rows(con, "true ORDER BY session_id, seq", [], table="t", lineage_table="l")
+    prev: dict[str, str] = {}
+    for r in rows:   # the subject's rewrite: another user's name, the chain recomputed
+        r["user_name"] = "mallory"
+        p = prev.get(r["session_id"], r["prev_hash"])
+        h = chain_hash(p, r)
+        con.execute("UPDATE t SET user_name = 'mallory', prev_hash = ?, hash = ? "
+                    "WHERE event_id = ?", [p, h, r["event_id"]])
+        prev[r["session_id"]] = h
+    con.execute(f"COPY t TO '{target}' (FORMAT parquet)")
+    con.close()
+    for result in (verify(audit), verify(audit, full=True), verify(audit)):
+        assert not result.ok   # --full does not seal the rewrite either
+        assert any(p.what == "edited" and target.name.split(".")[0] in p.detail
+                   and "since verify sealed it" in p.detail for p in result.problems), result
+
+
+def test_a_seal_not_made_with_the_key_is_ignored(audit: Path) -> None:
+    from jupyter_guard.record import seal
+
+    sessions(audit, 2, 5)
+    assert verify(audit).ok
+    log = seal.log_path(audit)
+    forged = [json.loads(x) | {"mac": "0" * 64} for x in log.read_text().splitlines()]
+    log.write_text("".join(json.dumps(x) + "\n" for x in forged))
+    _rewrite_segment(audit, "UPDATE t SET decision = 'block' WHERE seq = 2")
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    assert any("do not check under this key" in n for n in result.notes), result
 
 
 def test_sigkill_of_a_writer_while_it_seals_and_merges_loses_nothing(audit: Path,
