@@ -35,9 +35,17 @@ def test_every_module_imports():
 
 # Every function of every guard module loaded in the kernel is swapped for a clone (the same code,
 # another object: nothing breaks while it is swapped). Spelt indirectly, so the cell runs and the
-# swap really happens; the next cell's re-arm must put every original back.
+# swap really happens; the next cell's re-arm must put every original back. The swap waits for
+# the imports the audit's thread may have in progress: a module swapped while its import is still
+# running is recorded as its import leaves it (the case the late-import test below covers).
 TAMPER = """
-import sys, types
+import sys, time, types
+def _importing():   # a guard module the audit's thread is importing right now
+    return [n for n, m in list(sys.modules.items()) if n.startswith('jupyter_' + 'guard')
+            and getattr(getattr(m, '__spec__', None), '_initializing', False)]
+end = time.monotonic() + 60
+while _importing() and time.monotonic() < end:
+    time.sleep(0.01)
 orig, dicts = {}, {}
 for n, m in list(sys.modules.items()):
     if n.split('.')[0] != 'jupyter_' + 'guard':
