@@ -199,9 +199,6 @@ _ESCAPED = re.compile(rf"(?<=\\[ntrfv0])[^{_SEP}.+@$#%*!~^`-][^{_SEP}]{{2,}}"
                       rf"(?<=[^{_SEP}.+@$#%*!~^`-])")
 
 
-_GLUED = re.compile(rf"[^{_SEP}]{{12,}}")   # a token long enough to be two values or more
-
-
 def known_spans(text: str) -> list[tuple[int, int, str]]:
     """Where values read from sensitive columns occur in ``text`` (for masking printed text).
     One C-level pass finds the tokens and one set operation decides; spans only on a hit. An
@@ -209,14 +206,15 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
     to each other or to other text (``Matcher.glued``)."""
     if not known:
         return []
-    spans = ([] if known.isdisjoint(_PRINTED.findall(text)) else
+    tokens = _PRINTED.findall(text)
+    spans = ([] if known.isdisjoint(tokens) else
              [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
               if m.group() in known])
     if "\\" in text:
         spans += [(m.start(), m.end(), "known") for m in _ESCAPED.finditer(text)
                   if m.group() in known]
     glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
-    if glued or _MATCH.has_spaced() or not known.issuperset(_GLUED.findall(text)):
+    if glued or _MATCH.has_spaced() or not known.issuperset(t for t in tokens if len(t) >= 12):
         spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
     return spans
 
