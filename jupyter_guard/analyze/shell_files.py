@@ -87,14 +87,21 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
     """``cp a b`` (also ``install``) -> file.read of ``a`` and file.truncate of ``b`` (its old
     content is gone; a ``b`` that does not exist, or is a folder, is only written).
 
-    >>> demo('cp a b.db')
-    [('file.read', 'a'), ('file.truncate', 'b.db')]
+    >>> demo('cp a b.db'), demo('cp wh.duckdb /tmp/x')[-1]
+    ([('file.read', 'a'), ('file.truncate', 'b.db')], ('df.export', '/tmp/x'))
     """
     o = parse_opts(argv[1:], "tSmgo", ("--target-directory", "--suffix", "--mode", "--owner",
                                        "--group"))
     dest = o.get("-t", "--target-directory")
     srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
-    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst))
+    copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,
+                          detail=f"copies database file {s}")
+                   for s in srcs if s.lower().endswith(DATABASE_SUFFIXES) for d in dst)
+    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + copies)
+
+
+DATABASE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3")
+"""A copy of such a file is an export of every table in it (``cp wh.duckdb /tmp/x``)."""
 
 
 def truncate(ctx: Ctx, argv: list[str]) -> Analysis:

@@ -23,3 +23,16 @@ def event_path(p: Any, dir_fd: Any = None) -> str | None:
         except OSError:
             s = UNKNOWN + "/" + s
     return s
+
+
+_MAGIC = ((8, b"DUCK"), (0, b"SQLite format 3\x00"))
+
+
+def database_file(path: str) -> bool:
+    """A DuckDB or SQLite database, by its header (whatever its name)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:   # not a readable file: nothing to copy from it
+        return False
+    return any(head[at:at + len(magic)] == magic for at, magic in _MAGIC)

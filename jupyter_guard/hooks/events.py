@@ -26,6 +26,7 @@ from jupyter_guard.hooks import (
     lazy,
 )
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
+from jupyter_guard.hooks.event_paths import database_file
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import UNKNOWN, Intent
@@ -220,6 +221,13 @@ def handlers(rt: Any) -> dict[str, Handler]:
                 path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})"
             )
 
+    def on_copyfile(args: tuple[Any, ...], f: FrameType) -> None:   # shutil.copy*, copytree
+        src, dst = _path(args[0]), _path(args[1])
+        if src is not None and dst is not None and rt.user_stack(f) and database_file(src):
+            rt.decide([Intent("df.export", "file", dst, ("?",), source=f"copy {src!r}",
+                              detail=f"copies database file {src}")],
+                      f"shutil.copyfile({src!r}, {dst!r})")
+
     def on_link(args: tuple[Any, ...], f: FrameType) -> None:
         if rt.user_stack(f):
             dst = _path(args[1])
@@ -383,6 +391,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "os.chmod": on_chmod,
         "shutil.rmtree": on_rmtree,
         "shutil.move": on_move,
+        "shutil.copyfile": on_copyfile,
         "os.link": on_link,
         "os.symlink": on_link,
         "os.system": on_system,

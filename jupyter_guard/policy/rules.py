@@ -148,6 +148,8 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
         where = f"into {i.detail}"
     if i.remote:
         return _v("block", "exfiltration", f"exports data {where}, a remote destination", i)
+    if i.detail.startswith("copies database file"):   # every table of it, whatever they hold
+        return _v("block", "exfiltration", f"{i.detail} {where}", i)
     sens = [col for col in i.columns if is_sensitive(col, p, c)]
     if sens:
         return _v(
