@@ -149,6 +149,9 @@ def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.remote:
         return _v("block", "exfiltration", f"exports data {where}, a remote destination", i)
     if i.detail.startswith("copies database file"):   # every table of it, whatever they hold
+        src = i.detail[len("copies database file "):]
+        if guard_file_of(src, c):
+            return None   # the guard's own file: ``self_protection`` names what it is
         return _v("block", "exfiltration", f"{i.detail} {where}", i)
     sens = [col for col in i.columns if is_sensitive(col, p, c)]
     if sens:
