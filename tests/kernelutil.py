@@ -35,6 +35,12 @@ class Reply:
         return [m for m in self.messages if m["msg_type"] in OUTPUT_KINDS]
 
     @property
+    def stream(self) -> str:
+        """The stream text as a frontend shows it: every piece in order, nothing between (one
+        printed line may come in several messages)."""
+        return "".join(m["content"]["text"] for m in self.messages if m["msg_type"] == "stream")
+
+    @property
     def text(self) -> str:
         """Everything the user would see: streams, results, displays and errors."""
         parts: list[str] = []

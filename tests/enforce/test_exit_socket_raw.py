@@ -78,7 +78,7 @@ def test_routes_below_the_socket_methods_send_no_sensitive_value(k: Kernel, rec:
 @pytest.mark.parametrize("code", ROUTES)
 def test_routes_below_the_socket_methods_send_plain_data_intact(k: Kernel, rec: Recorder,
                                                                 code: str) -> None:
-    expected = eval(k.run(f"print(repr({PLAIN}))").text.strip())   # the repr the kernel printed
+    expected = eval(k.run(f"print(repr({PLAIN}))").stream.strip())   # the repr the kernel printed
     f = k.workdir / "plain.txt"
     f.write_text(expected)
     k.ok(f"P = {rec.port}\nF = {str(f)!r}\nD = {PLAIN}\n{code}\nc.close()")
@@ -144,7 +144,7 @@ def test_a_unix_domain_socket(k: Kernel, payload: str, raw: bool) -> None:
             _no_raw(_settled(sink))   # type: ignore[arg-type]  # has .received like Recorder
         else:
             k.ok(code)
-            expected = eval(k.run(f"print(repr({payload}))").text.strip())
+            expected = eval(k.run(f"print(repr({payload}))").stream.strip())
             assert _settled(sink, len(expected)).decode() == expected  # type: ignore[arg-type]
     finally:
         sink.close()

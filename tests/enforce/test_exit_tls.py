@@ -117,7 +117,7 @@ def test_tls_below_the_socket_methods_sends_no_sensitive_value(k: Kernel, rec: T
 @pytest.mark.parametrize("code", ROUTES)
 def test_tls_below_the_socket_methods_sends_plain_data_intact(k: Kernel, rec: TlsSink,
                                                               code: str) -> None:
-    expected = eval(k.run(f"print(repr({PLAIN}))").text.strip())   # the repr the kernel printed
+    expected = eval(k.run(f"print(repr({PLAIN}))").stream.strip())   # the repr the kernel printed
     k.ok(f"P = {rec.port}\nD = {PLAIN}\n{code}")
     assert _settled(rec, len(expected)).decode() == expected
 
