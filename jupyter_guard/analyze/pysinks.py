@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.analyze.pyvalues import Scope, dotted, is_path_expr, path_of, string_of
+from jupyter_guard.analyze.pyvalues import (
+    Scope,
+    dotted,
+    is_path_expr,
+    path_of,
+    receiver,
+    string_of,
+)
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.model import UNKNOWN, Action, Analysis, Intent
 
@@ -127,7 +134,7 @@ def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
             # only its run-time value, or its connection's own dialect (SQLite's untyped
             # columns), can judge it: the SQL sinks do that, and refuse what they cannot read
             return Analysis()
-        via = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else ""
+        via = receiver(call.func.value, scope) if isinstance(call.func, ast.Attribute) else ""
         via = "duckdb" if dotted(call.func, scope).startswith("duckdb.") else via
         return Analysis(tuple(i.with_(via=via) for i in found.intents), found.errors)
     return h

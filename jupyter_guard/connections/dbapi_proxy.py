@@ -10,7 +10,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.connections.base import kinds
+from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
 
 if TYPE_CHECKING:
@@ -213,9 +213,11 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
         )
     root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
     obj = ns.get(root)
-    if isinstance(obj, _Proxy) or _guarded_pg2(obj):
-        return True
-    if root in _dialect_drivers() and (obj is None or isinstance(obj, ModuleType)):
+    if isinstance(obj, _Proxy) or _guarded_pg2(obj) or (
+            type(obj).__module__.startswith("psycopg_pool.") and "psycopg" in drivers()):
+        return True   # psycopg_pool opens its connections with psycopg's guarded connect
+    driver = "psycopg" if root == "psycopg_pool" else root
+    if driver in _dialect_drivers() and (obj is None or isinstance(obj, ModuleType)):
         return obj is None or getattr(obj, "__name__", "") == root
     if sa_hooked and isinstance(obj, ModuleType) and obj.__name__ == "sqlalchemy":
         return i.action == "sql.unparsed" or i.where in ("param", "unknown")
