@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from jupyter_guard.connections.dbapi import Checker
-from jupyter_guard.connections.dbapi_proxy import _Proxy
+from jupyter_guard.connections.dbapi_proxy import _Proxy, opened
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -159,7 +159,7 @@ def patch(module: Any, guard: Guard, patched: dict[tuple[Any, str], Any]) -> Non
     orig = cls.__dict__["connect"].__func__
 
     async def connect(klass: Any, *args: Any, **kw: Any) -> Any:
-        return guard_async(await orig(klass, *args, **kw), guard)
+        return guard_async(opened(await orig(klass, *args, **kw)), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
     cls.connect = classmethod(connect)
