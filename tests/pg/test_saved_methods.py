@@ -120,3 +120,22 @@ def test_methods_taken_from_the_class_still_run_everyday_statements(k: Kernel, d
     assert r.status == "ok", r.text
     assert db.count("orders") == 50_000 - 4
     assert idle_in_transaction(db) == 0
+
+
+@pytest.mark.parametrize("swap", [
+    pytest.param("asyncpg.Connection.execute.__code__ = (lambda self, *a, **k: None).__code__",
+                 id="code"),
+    pytest.param("import types\nsetattr(a_execute, '__code__', types.FunctionType("
+                 "(lambda: 0).__code__, {}).__code__)", id="setattr-code"),
+])
+def test_the_routed_code_is_put_back(k: Kernel, db: Db, swap: str) -> None:
+    """Whether or not the cell that swaps the code runs, the next cell's saved method is
+    judged again."""
+    k.run(swap)
+    r = k.run(_open(db.server, db.name))
+    assert r.status == "ok", r.text
+    r = k.run("await a_execute(ac, 'DELETE FROM orders')")
+    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+    r = k.run(_CLOSE)
+    assert r.status == "ok", r.text
+    db.intact()
