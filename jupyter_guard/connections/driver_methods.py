@@ -12,7 +12,9 @@ reference to it, however old, reaches the guard.
 statement it judged, asyncpg's pool resetting a connection) to the driver's body, and any
 other call to the guarded object: the proxy the method was applied to, or a guarded view of a
 driver object the guard did not open. Anything else is refused: the guard cannot tell which
-connection it would run on. Generators and context managers (psycopg's ``stream``, ``copy``)
+connection it would run on. Setting a routed function's code is refused as tampering, and a
+routed method replaced on its class is put back before the next cell (``hooks.integrity``).
+Generators and context managers (psycopg's ``stream``, ``copy``)
 keep their own code; psycopg2's methods are C code and cannot be reached this way.
 """
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Routed:
 
 
 _ROUTED: dict[str, Routed] = {}
+# self-protection refuses setting the code (or anything else) of these (``hooks.integrity``)
+FUNCTIONS: set[Any] = set()
 BODY = object()   # a target's answer: run the driver's own body (an object the guard opened)
 
 
@@ -81,7 +85,8 @@ def trusted_dirs(*modules: Any) -> tuple[str, ...]:
 def reroute(cls: type, names: tuple[str, ...], target: Callable[[Any], Any],
             trusted: tuple[str, ...], patched: dict[tuple[Any, str], Any]) -> None:
     """Route ``cls``'s own functions ``names`` through the guard (once: a second load finds
-    them routed, and only the target is renewed)."""
+    them routed, and only the target is renewed). ``patched`` gets each routed method and the
+    global ``route`` of each driver module (self-protection puts them back)."""
     for name in names:
         fn = cls.__dict__.get(name)
         key = f"{cls.__module__}.{cls.__qualname__}.{name}"
@@ -105,8 +110,8 @@ def reroute(cls: type, names: tuple[str, ...], target: Callable[[Any], Any],
                 code = code.replace(co_qualname=fn.__qualname__)
             _ROUTED[key] = Routed(name, body, target, trusted)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
-            fn._jg_code = code  # type: ignore[attr-defined]  # self-protection puts it back
+            FUNCTIONS.add(fn)
         else:
             _ROUTED[key] = Routed(name, _ROUTED[key].body, target, trusted)
-        patched[(cls, name)] = fn
+        patched[(cls, name)] = fn   # a class attribute set anew is put back before each cell
 

@@ -128,14 +128,29 @@ def test_methods_taken_from_the_class_still_run_everyday_statements(k: Kernel, d
     pytest.param("import types\nsetattr(a_execute, '__code__', types.FunctionType("
                  "(lambda: 0).__code__, {}).__code__)", id="setattr-code"),
 ])
-def test_the_routed_code_is_put_back(k: Kernel, db: Db, swap: str) -> None:
-    """Whether or not the cell that swaps the code runs, the next cell's saved method is
-    judged again."""
-    k.run(swap)
+def test_the_routed_code_cannot_be_swapped(k: Kernel, db: Db, swap: str) -> None:
+    """The cell that swaps a routed method's code is refused as tampering, and the saved method
+    is still judged in the next cell."""
+    r = k.run(swap)
+    assert r.status == "error" and "self-protection" in r.text, r.text
     r = k.run(_open(db.server, db.name))
     assert r.status == "ok", r.text
     r = k.run("await a_execute(ac, 'DELETE FROM orders')")
     assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+    r = k.run(_CLOSE)
+    assert r.status == "ok", r.text
+    db.intact()
+
+
+def test_a_routed_method_replaced_on_its_class_is_put_back(k: Kernel, db: Db) -> None:
+    """Setting a class attribute raises no audit event: the routed method is put back before
+    the next cell, which is judged."""
+    r = k.run("import asyncpg.connection as m\nkept = m.Connection.fetch\n"
+              "m.Connection.fetch = lambda self, *a, **k: None")
+    r = k.run(_open(db.server, db.name) + "\nprint(m.Connection.fetch is kept)\n"
+              "await m.Connection.fetch(ac, 'DELETE FROM orders WHERE id > 0 RETURNING id')")
+    assert r.status == "error" and "True" in r.text and "Blocked by jupyter_guard" in r.text, \
+        r.text
     r = k.run(_CLOSE)
     assert r.status == "ok", r.text
     db.intact()
