@@ -402,10 +402,20 @@ METHODS: dict[str, Handler] = {
 }
 
 
+# psycopg2's statement methods are C code: taken from the class (``psycopg2.extensions.cursor
+# .execute(cur, sql)``) and applied to a guarded cursor, they run without the guard
+_PG2_METHODS = frozenset({"execute", "executemany", "callproc", "copy_expert", "copy_from",
+                          "copy_to", "cursor"})
+
+
 def handler_for(call: ast.Call, scope: Scope) -> Handler | None:
     name = dotted(call.func, scope)
     if name in FUNCTIONS:
         return FUNCTIONS[name]
+    if name.startswith("psycopg2.") and "(" not in name and \
+            name.rsplit(".", 1)[-1] in _PG2_METHODS and name.count(".") >= 2:
+        return _tamper(f"calls {name} taken from its class, which runs psycopg2's C code "
+                       "around the guard: call the method on the cursor or connection itself")
     if isinstance(call.func, ast.Attribute):
         m = call.func.attr
         if m in PATH_METHODS and is_path_expr(call.func.value, scope):

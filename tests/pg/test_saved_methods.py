@@ -154,3 +154,31 @@ def test_a_routed_method_replaced_on_its_class_is_put_back(k: Kernel, db: Db) ->
     r = k.run(_CLOSE)
     assert r.status == "ok", r.text
     db.intact()
+
+
+PG2_SPELLINGS = [
+    pytest.param("psycopg2.extensions.cursor.execute(k2, 'DELETE FROM orders WHERE id > 20000')",
+                 id="extensions-cursor"),
+    pytest.param("from psycopg2.extensions import cursor as C\nC.execute(k2, 'DELETE FROM orders')",
+                 id="imported-class"),
+    pytest.param("f = psycopg2.extras.DictCursor.execute\nf(k2, 'DELETE FROM orders WHERE id > 0')",
+                 id="extras-saved-in-cell"),
+    pytest.param("psycopg2.extensions.connection.cursor(c2, cursor_factory=psycopg2.extensions"
+                 ".cursor).execute('DELETE FROM orders')", id="plain-cursor-from-class"),
+]
+
+
+@pytest.mark.parametrize("cell", PG2_SPELLINGS)
+def test_psycopg2_methods_taken_from_the_class_are_refused(k: Kernel, db: Db, cell: str) -> None:
+    """psycopg2's methods are C code the guard cannot route: spelled from the class in the cell,
+    the cell is refused before it runs; the bound method on the cursor still runs."""
+    r = k.run(f"import psycopg2, psycopg2.extensions, psycopg2.extras\n"
+              f"c2 = psycopg2.connect({db.server.dsn(db.name)!r})\nk2 = c2.cursor()")
+    assert r.status == "ok", r.text
+    r = k.run(cell + "\nc2.commit()")
+    assert r.status == "error" and "Blocked by jupyter_guard [self-protection]" in r.text, r.text
+    r = k.run("k2.execute('DELETE FROM orders WHERE id = %s', (1,))\nc2.commit()\n"
+              "print('one', k2.rowcount)\nc2.close()")
+    assert r.status == "ok" and "one 1" in r.text, r.text
+    assert db.count("orders") == 50_000 - 1
+    assert idle_in_transaction(db) == 0
