@@ -86,8 +86,21 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
 
 
 def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows."""
+    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows,
+    unless the table is temporary or the session's own (what ``TRUNCATE`` of it may do too; on
+    databases whose changes are measured, the measured effect decides again what is whose).
+
+    >>> bulk_change(Intent("sql.delete", "table", "orders", where="none"), Policy(),
+    ...             Context()).rule_id
+    'bulk-change'
+    >>> bulk_change(Intent("sql.delete", "table", "main.scratch", where="none"), Policy(),
+    ...             Context(session_tables=frozenset({"scratch"}))) is None
+    True
+    """
     if i.action not in ("sql.delete", "sql.update"):
+        return None
+    name = bare_table(i.target)
+    if i.temporary or (name in c.session_tables and UNKNOWN not in name):
         return None
     verb = "deletes" if i.action == "sql.delete" else "updates"
     rows = f", {i.estimated_rows} rows" if i.estimated_rows is not None and i.estimated_rows >= 0 \
