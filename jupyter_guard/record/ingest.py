@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from . import junk
+from . import junk, seal_write
 from .errors import AuditError
 from .hint import (
     _APPROVED,
@@ -110,6 +110,7 @@ def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = 
         return _ingest_locked(Path(os.fspath(path)))
     with store_lock(path, wait=wait) as got:
         count = _ingest_locked(Path(os.fspath(path))) if got else None
+    seal_write.flush(Path(os.fspath(path)))   # the segments it wrote, checked and sealed
     merge = _MERGES.pop(os.fspath(path), None)
     if merge:
         _merge(Path(os.fspath(path)), merge)
@@ -268,9 +269,11 @@ def _merge(published: Path, names: list[str]) -> None:
         if not got:
             return   # another process merges
         try:
-            segments.merge(published, names)
+            name = segments.merge(published, names)
         except (duckdb.Error, OSError):   # the segments stay as they are; the next ingest retries
-            pass
+            return
+        if name:   # its inputs' seals checked and linked, the merge sealed
+            seal_write.seal_segment(published, name, names)
 
 
 def _sessions_from_segments(con: duckdb.DuckDBPyConnection) -> None:

@@ -31,6 +31,14 @@ GRACE_S = 600.0            # seconds a replaced segment stays for readers of old
 HOLD_S = 3600.0            # seconds a server gate's event waits in the file for its kernel's
 
 
+_WRITTEN: dict[str, list[str]] = {}   # segments written under the lock, for ``seal_write``
+
+
+def written(published: Path) -> list[str]:
+    """The segments this process wrote for ``published`` since the last call (to be sealed)."""
+    return _WRITTEN.pop(os.fspath(published), [])
+
+
 def seal_at() -> int:
     """Final live events that make a segment (``JUPYTER_GUARD_AUDIT_SEGMENT``, default 20,000)."""
     try:
@@ -133,6 +141,7 @@ def seal(con: duckdb.DuckDBPyConnection, published: Path, *, force: bool = False
                   "SELECT * FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     _register(con, name, "_seal")
     _rollup(con, name, "_seal")
+    _WRITTEN.setdefault(os.fspath(published), []).append(name)
     con.execute("DELETE FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DELETE FROM events_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DROP TABLE _seal")
@@ -281,6 +290,7 @@ def prune(con: duckdb.DuckDBPyConnection, published: Path, gone: str) -> None:
                      f"SELECT * FROM read_parquet({li}) {keep}")
         _register(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
         _rollup(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
+        _WRITTEN.setdefault(os.fspath(published), []).append(new)
         con.execute("DELETE FROM report_rollup WHERE segment = ?", [name])
         con.execute("DELETE FROM segments WHERE name = ?", [name])
         con.execute("INSERT INTO retired VALUES (?, ?)", [name, time.time()])
