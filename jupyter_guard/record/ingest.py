@@ -108,6 +108,8 @@ def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = 
     process would wait for itself)."""
     if locked:
         return _ingest_locked(Path(os.fspath(path)))
+    if _nothing_new(Path(os.fspath(path))):
+        return 0   # no lock taken: a reader's command and an idle kernel's tick cost a few stats
     with store_lock(path, wait=wait) as got:
         count = _ingest_locked(Path(os.fspath(path))) if got else None
     seal_write.flush(Path(os.fspath(path)))   # the segments it wrote, checked and sealed
@@ -115,6 +117,25 @@ def _ingest(path: str | os.PathLike[str], wait: float | None, *, locked: bool = 
     if merge:
         _merge(Path(os.fspath(path)), merge)
     return count
+
+
+def _nothing_new(published: Path) -> bool:
+    """Every journal is where the hint says the published file has it, and nothing waits in
+    the fallback folder or for a fold: the ingest would do nothing (it checks again under the
+    lock). The hint is replaced only after its file is published, so it never runs ahead."""
+    from .journal import fallback_dir
+
+    if _FOLD.get(os.fspath(published)):
+        return False
+    try:
+        spare = fallback_dir(published)
+        if spare.is_dir() and any(spare.glob("*.jsonl")):
+            return False
+        folder = journal_dir(published)
+        journals = sorted(folder.glob("*.jsonl")) if folder.exists() else []
+        return _up_to_date(published, journals)
+    except OSError:   # a journal gone between the listing and its stat: the locked path decides
+        return False
 
 
 def _ingest_locked(published: Path) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+
 def flush(published: Path) -> None:
     """Seal the segments this process wrote for ``published`` under the lock since the last
     flush (``segments.seal`` and ``segments.prune`` list them)."""
