@@ -39,8 +39,12 @@ BATCH = 250_000   # events hashed at a time: their lineage text is what takes me
 
 
 def _lineage_text(lineage: str, where: str) -> str:
-    return f"""SELECT event_id, '[' || string_agg(json_array(direction, object_kind, name,
-        is_sensitive)::VARCHAR, ',' ORDER BY direction, object_kind, name, is_sensitive) || ']'
+    """Each event's lineage as canonical text: its items' JSON sorted as text (``list_sort``,
+    about 2x faster than an ordered ``string_agg``). Text order is the items' order unless a
+    name holds a character that sorts below ``"`` or is escaped; such an event only looks wrong
+    here and its session is checked again in Python."""
+    return f"""SELECT event_id, '[' || array_to_string(list_sort(list(json_array(direction,
+        object_kind, name, is_sensitive)::VARCHAR)), ',') || ']'
         AS l FROM {lineage} WHERE {where} GROUP BY event_id"""
 
 

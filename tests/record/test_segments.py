@@ -86,6 +86,29 @@ def test_sql_chain_check_agrees_with_python_on_awkward_values(audit: Path) -> No
         con.close()
 
 
+@pytest.mark.parametrize("names, flagged", [
+    pytest.param(("t", "t2", "t.a"), 0, id="text-order-is-item-order"),
+    pytest.param(("t b", "t"), 1, id="space-sorts-below-quote"),
+    pytest.param(('a"', "a#"), 1, id="escaped-quote"),
+])
+def test_lineage_sorted_as_text_is_checked_again_in_python_where_orders_differ(
+        audit: Path, names: tuple[str, ...], flagged: int) -> None:
+    """The SQL sorts lineage items as JSON text; where that is not the items' order the session
+    only looks wrong there, and Python's exact check passes it. An edit is still found."""
+    lineage = [("read", "table", n, False) for n in names]
+    sessions(audit, 1, 5, lineage=lineage)
+    con = connect_readonly(audit)
+    try:
+        marks, checked = _flag(con)
+    finally:
+        con.close()
+    assert checked == 5 and len(marks) == flagged
+    assert verify(audit, full=True).ok
+    _rewrite_segment(audit, "UPDATE t SET code = code || ' ' WHERE seq = 2")
+    result = verify(audit, full=True)
+    assert not result.ok and result.problems[0].what == "edited" and result.problems[0].seq == 2
+
+
 def _flag(con: duckdb.DuckDBPyConnection) -> tuple[set[int], int]:
     """The SQL check alone, over the live rows and every segment."""
     for table in ("_cut", "_anchor"):
