@@ -204,7 +204,7 @@ def main() -> None:
     ap.add_argument("--scale", default="", help="audit sizes for the issue's table, e.g. "
                     "100000,1000000 (add 10000000 for 10M)")
     ap.add_argument("--baseline", default="", help="another checkout to measure side by side")
-    ap.add_argument("--kernel-runs", type=int, default=40)
+    ap.add_argument("--kernel-runs", type=int, default=100)
     ap.add_argument("--baseline-verify-max", type=int, default=100_000,
                     help="largest size at which the baseline's verify is run (it is slow)")
     ap.add_argument("--json", action="store_true")

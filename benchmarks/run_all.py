@@ -53,7 +53,7 @@ def collect(quick: bool) -> dict[str, Any]:
     scale = "100000" if quick else "100000,1000000"
     if os.environ.get("BENCH_AUDIT_10M"):   # adds the 10M store (generating it takes minutes)
         scale += ",10000000"
-    res["audit_scale"] = bench("bench_audit.py", "--scale", scale, "--kernel-runs", "40",
+    res["audit_scale"] = bench("bench_audit.py", "--scale", scale, "--kernel-runs", "100",
                                *(["--baseline", baseline] if baseline else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")

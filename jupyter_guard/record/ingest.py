@@ -322,7 +322,7 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
     moved = facts["last_seq"] is not None
     if moved:
         last_seq, last_hash = facts["last_seq"], facts["last_hash"]
-    end = chunk.end
+    end, seen = chunk.end, chunk.end + chunk.tail
     ended = closed or not writer_alive(head)
     running = con.execute("SELECT count(*) FROM events_live WHERE session_id = ? "
                           "AND status = 'running'",
@@ -334,13 +334,13 @@ def _ingest_journal(con: duckdb.DuckDBPyConnection, journal: Path) -> tuple[int,
         more = read_from(journal, end + chunk.tail + (1 if chunk.tail else 0))
         _apply(con, more, journal)
         last_seq, last_hash = int(lines[-1]["seq"]), str(lines[-1]["hash"])
-        end, running, moved = more.end, 0, True
+        end, seen, running, moved = more.end, more.end + more.tail, 0, True
     con.execute("UPDATE sessions SET byte_offset = ?, last_seq = ?, last_hash = ?, closed = ?, "
                 "pid = ?, host = ?, pid_start = ?, bad_lines = bad_lines + ? WHERE journal = ?",
                 [end, last_seq, last_hash, closed, head["pid"], head["host"], head["pid_start"],
                  bad, journal.name])
-    return count, {"offset": end, "running": running, "head": head, "ended": ended,
-                   "moved": moved}
+    return count, {"offset": end, "seen": seen, "running": running, "head": head,
+                   "ended": ended, "moved": moved}
 
 
 def _apply(con: duckdb.DuckDBPyConnection, chunk: Chunk, journal: Path
