@@ -235,9 +235,18 @@ def test_a_segment_whose_rows_do_not_check_is_not_sealed_by_its_writer(audit: Pa
 
 def test_a_merge_seals_its_output_and_a_tampered_input_is_not_sealed(audit: Path,
                                                                     monkeypatch) -> None:
+    """A merge links its inputs' seals instead of re-hashing them (an input whose files
+    changed is re-hashed, and its edit keeps the merge unsealed)."""
+    from jupyter_guard.record import chainsql
 
+    checked: list[list[bool]] = []
+    real = chainsql.unlinked_within
+    monkeypatch.setattr(chainsql, "unlinked_within",
+                        lambda con, parts: checked.append([p[3] for p in parts]) or
+                        real(con, parts))
     monkeypatch.setattr(segments, "FANOUT", 3)
     sessions(audit, 3, 5)
+    assert [False] in checked and [True, True, True] in checked, checked   # new; the merge
     (count, largest, sealed), = rows(audit, "SELECT count(*), max(events), sum(events) "
                                             "FROM segments")
     assert largest > segments.seal_at()   # a merge happened
@@ -248,7 +257,9 @@ def test_a_merge_seals_its_output_and_a_tampered_input_is_not_sealed(audit: Path
     sessions(audit, 2, 5)
     (small,), = rows(audit, "SELECT name FROM segments WHERE events = 5 LIMIT 1")
     _rewrite_segment(audit, "UPDATE t SET decision = 'block' WHERE seq = 3", small)
+    checked.clear()
     sessions(audit, 1, 5)
+    assert sorted(checked[-1]) == [False, True, True], checked   # the edited input re-hashed
     (merged,), = rows(audit, "SELECT count(*) FROM segments WHERE events > 5")
     assert merged == 2, "the three new segments were merged"
     result = verify(audit)
