@@ -277,4 +277,5 @@ def repair(path: str | os.PathLike[str]) -> Path | None:
         if aside is not None or not published.exists():
             restore_journals(published)
         _ingest(published, None, locked=True)
+    seal_write.flush(published)
     return aside
