@@ -251,11 +251,11 @@ def _merge(published: Path, names: list[str]) -> None:
         if not got:
             return   # another process merges
         try:
-            name = segments.merge(published, names)
+            name, files = segments.merge(published, names)
         except (duckdb.Error, OSError):   # the segments stay as they are; the next ingest retries
             return
         if name:   # its inputs' seals checked and linked, the merge sealed
-            seal_write.seal_segment(published, name, names)
+            seal_write.seal_segment(published, name, names, files)
 
 
 def _sessions_from_segments(con: duckdb.DuckDBPyConnection) -> None:

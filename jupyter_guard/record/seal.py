@@ -21,7 +21,6 @@ someone who cannot read the key.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import json
 import os
@@ -29,8 +28,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .segments import digest as digest
+
 KEY_NAME = "audit.seal.key"
-KINDS = ("events", "lineage")
 
 
 @dataclass(frozen=True)
@@ -80,18 +80,6 @@ def log_path(audit: str | os.PathLike[str]) -> Path:
 def _mac(key: bytes, s: Seal) -> str:
     return hmac.digest(key, f"{s.name}\n{s.events}\n{s.files[0]}\n{s.files[1]}".encode(),
                        "sha256").hex()
-
-
-def digest(folder: Path, name: str) -> tuple[str, str]:
-    """SHA-256 of a segment's two files (raises OSError if one is unreadable)."""
-    out = []
-    for kind in KINDS:
-        h = hashlib.sha256()   # (``hashlib.file_digest`` is 3.11+; the package supports 3.10)
-        with open(folder / f"{name}.{kind}.parquet", "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        out.append(h.hexdigest())
-    return out[0], out[1]
 
 
 def read(audit: str | os.PathLike[str], key: bytes) -> tuple[dict[str, Seal], int]:

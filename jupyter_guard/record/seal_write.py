@@ -11,7 +11,8 @@ Every writer of a segment seals what it wrote, after checking it:
 - a merge (``segments.merge``): each input's seal is checked (the MAC under the key, the files
   unchanged) and the inputs' per-session spans are linked across them; an input without a valid
   seal is re-hashed row by row. The output is the writer's own copy of the inputs: its event
-  count must equal theirs.
+  count must equal theirs, and its files must still have the digests the merge took as it wrote
+  them (an edit made meanwhile leaves it unsealed).
 
 What does not check is left unsealed: ``verify`` re-hashes it and names what is wrong. Sealing
 runs after the writers' lock is released (``flush``); a crash before it leaves an unsealed
@@ -38,9 +39,11 @@ def _q(path: Path) -> str:
     return "read_parquet('" + os.fspath(path).replace("'", "''") + "')"
 
 
-def seal_segment(published: Path, name: str, inputs: list[str] | None = None) -> bool:
+def seal_segment(published: Path, name: str, inputs: list[str] | None = None,
+                 files: tuple[str, str] | None = None) -> bool:
     """Check the segment ``name`` (or, for a merge, its ``inputs``) and seal it. Returns whether
-    it was sealed; a segment that does not check, or that cannot be read, is left unsealed."""
+    it was sealed; a segment that does not check, or that cannot be read, is left unsealed.
+    ``files``: a merge's digests, taken when it wrote the segment (its rows are not re-read)."""
     from jupyter_guard.duck import own_connection
 
     from . import seal
@@ -53,7 +56,10 @@ def seal_segment(published: Path, name: str, inputs: list[str] | None = None) ->
     folder = segment_dir(published)
     con = own_connection(":memory:")
     try:
-        files = seal.digest(folder, name)   # before the rows are read: what is sealed is read
+        now = seal.digest(folder, name)   # before the rows are read: what is sealed is read
+        if files is not None and now != files:
+            return False   # a merge's output changed since it was written
+        files = now
         limit_memory(con)
         con.execute("CREATE TEMP TABLE _cut (session_id VARCHAR, seq BIGINT, hash VARCHAR)")
         (events,), = con.execute(

@@ -17,6 +17,7 @@ listed in the ``segments`` table). An ingest copies only the catalog, whose size
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 import uuid
@@ -93,6 +94,18 @@ def _write(con: duckdb.DuckDBPyConnection, folder: Path, events_sql: str, lineag
         _remove(folder, name)
         raise
     return name
+
+
+def digest(folder: Path, name: str) -> tuple[str, str]:
+    """SHA-256 of a segment's two files (raises OSError if one is unreadable)."""
+    out = []
+    for kind in ("events", "lineage"):
+        h = hashlib.sha256()   # (``hashlib.file_digest`` is 3.11+; the package supports 3.10)
+        with open(folder / f"{name}.{kind}.parquet", "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out.append(h.hexdigest())
+    return out[0], out[1]
 
 
 def _remove(folder: Path, name: str) -> None:
@@ -192,9 +205,10 @@ def merge_candidates(con: duckdb.DuckDBPyConnection) -> list[str]:
     return []
 
 
-def merge(published: Path, names: list[str]) -> str:
+def merge(published: Path, names: list[str]) -> tuple[str, tuple[str, str]]:
     """Write the merge of ``names`` (no lock: segments never change), then swap it in under the
-    writers' lock. Returns the new segment's name ("" if the catalog changed meanwhile)."""
+    writers' lock. Returns the new segment's name ("" if the catalog changed meanwhile) and its
+    files' digests, taken as soon as they were written (what ``seal_write`` seals)."""
     from jupyter_guard.duck import own_connection
 
     from .store import rewrite, store_lock
@@ -209,11 +223,12 @@ def merge(published: Path, names: list[str]) -> str:
                       f"SELECT * FROM read_parquet([{li}], union_by_name = true)")
     finally:
         con.close()
+    files = digest(folder, name)
     with store_lock(published, wait=None), rewrite(published) as cat:
         listed = {n for (n,) in cat.execute("SELECT name FROM segments").fetchall()}
         if not set(names) <= listed:
             _remove(folder, name)
-            return ""
+            return "", files
         _register(cat, name, f"read_parquet({_q(folder / f'{name}.events.parquet')})")
         cat.execute("""INSERT INTO report_rollup SELECT ?, day, user_name, rule_id, sum(blocked),
             sum(allowed), sum(would_block), sum(events) FROM report_rollup
@@ -222,7 +237,7 @@ def merge(published: Path, names: list[str]) -> str:
         cat.execute("DELETE FROM segments WHERE list_contains(?, name)", [names])
         cat.executemany("INSERT INTO retired VALUES (?, ?)", [[n, time.time()] for n in names])
         create_views(cat, published)
-    return name
+    return name, files
 
 
 def adopt(con: duckdb.DuckDBPyConnection, published: Path) -> int:

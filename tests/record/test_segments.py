@@ -109,6 +109,30 @@ def test_lineage_sorted_as_text_is_checked_again_in_python_where_orders_differ(
     assert not result.ok and result.problems[0].what == "edited" and result.problems[0].seq == 2
 
 
+def test_a_merge_output_changed_before_it_is_sealed_is_not_sealed(audit: Path,
+                                                                   monkeypatch) -> None:
+    """The merge's digests are taken as it writes the output; an edit between that and the
+    seal (the swap under the lock) leaves it unsealed, and verify names the edited event."""
+    from jupyter_guard.record import seal_write
+
+    real = seal_write.seal_segment
+    edited: list[str] = []
+
+    def edit_then_seal(published, name, inputs=None, files=None):  # type: ignore[no-untyped-def]
+        if inputs:   # a merge: its output edited before the seal
+            _rewrite_segment(audit, "UPDATE t SET decision = 'block' WHERE seq = 3", name)
+            edited.append(name)
+        return real(published, name, inputs, files)
+
+    monkeypatch.setattr(seal_write, "seal_segment", edit_then_seal)
+    monkeypatch.setattr(segments, "FANOUT", 3)
+    sessions(audit, 3, 5)
+    assert len(edited) == 1
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    assert not any(n.startswith("1 sealed segment(s), 15 events") for n in result.notes), result
+
+
 def _flag(con: duckdb.DuckDBPyConnection) -> tuple[set[int], int]:
     """The SQL check alone, over the live rows and every segment."""
     for table in ("_cut", "_anchor"):
