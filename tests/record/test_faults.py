@@ -231,6 +231,7 @@ def test_a_file_whose_last_line_has_no_newline_does_not_keep_every_ingest_busy(
     import importlib
 
     from jupyter_guard.record import connect_readonly
+    from jupyter_guard.record.health import staleness
     from jupyter_guard.record.journal import journal_dir
 
     ingest_module = importlib.import_module("jupyter_guard.record.ingest")
@@ -252,9 +253,11 @@ def test_a_file_whose_last_line_has_no_newline_does_not_keep_every_ingest_busy(
     monkeypatch.setattr(ingest_module, "store_lock",
                         lambda *a, **k: locks.append(a) or real(*a, **k))
     assert ingest(audit) == 0 and locks == []   # up to date: no lock, no journal read
+    assert staleness(audit) == ""   # every complete line is in: `report` does not say STALE
     with open(folder / "torn.jsonl", "ab") as f:   # the writer finishes its line
         f.write(text[40:] + b"\n")
     assert not ingest_module._nothing_new(audit)
+    assert "1 journal(s) hold events not yet in" in staleness(audit)
     ingest(audit)
     assert locks, "the completed line was ingested under the lock"
     con = connect_readonly(audit)
