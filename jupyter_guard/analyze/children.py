@@ -41,6 +41,7 @@ class Reader:
     python: Callable[[str], Analysis]        # Python source -> intents
     starting: bool = False                   # the child starts now: a missing file is unread
     exists: Callable[[str], bool] | None = None  # the path is there (missing: decided later)
+    environ: Callable[[str], str | None] | None = None  # a variable the command inherits
 
 
 def is_python(prog: str) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jupyter_guard.analyze.children import NOT_YET
-from jupyter_guard.model import SQL_WRITES, UNKNOWN, Decision, Intent, Verdict
+from jupyter_guard.model import SQL_WRITES, UNKNOWN, UNSEEN_LATER, Decision, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
 
@@ -296,9 +296,12 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
         )
     if i.action not in _VERBS:
         return None
-    if UNKNOWN in i.target and c.runtime_checks:
+    if UNKNOWN in i.target and c.runtime_checks and i.detail != UNSEEN_LATER:
         return None  # a path known only at run time: the runtime layer decides on the real one
     verb = "takes access away from" if i.detail == "chmod" else _VERBS[i.action]
+    if i.detail == UNSEEN_LATER:
+        return _v("block", "destructive-files", f"{verb} {i.detail} ($(...), `...` or a variable "
+                  "that is not set); write the file's name in the command", i)
     if UNKNOWN not in i.target and guard_file_of(i.target, c):
         return _v("block", "self-protection", f"{verb} protected path {i.target}", i)
     if i.action == "file.write":
