@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import native
+from . import finders as _finders  # noqa: F401 - registers the numpy finders in shapes
+from . import native, shapes
 from .scan import CHUNK, _which_for
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP
 
@@ -17,29 +18,35 @@ MIN_VALUES = 64
 """Fewer values than this are left to the span path (its per-value cost is small then)."""
 
 
-def mask_mixed(text: str, settings: Any) -> str | None:
+def mask_mixed(text: str, settings: Any, engine: str = "") -> str | None:
     """``text`` with every detected value masked (as ``mask_text`` masks it), or None where
-    this path cannot tell: a kind without a native pass has a candidate, a strategy other
-    than partial applies, two values overlap, or any check of ``native`` declines."""
+    this path cannot tell: a kind without a finder has a candidate, a strategy other than
+    partial applies, two values overlap, or a finder declines. ``engine``: ``"shapes"``
+    (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the first
+    that answers."""
     detectors = settings.enabled
-    if not detectors or not native.available() or not text.isascii():
+    if not detectors or not text.isascii():
         return None
+    engines = [engine] if engine else ["shapes", "native"]
+    if not native.available() and "native" in engines:
+        engines.remove("native")
     which, raw = _which_for(detectors), text.encode("ascii")
     first = which(raw[:CHUNK])  # text dense with values has some in its first chunk
-    if not first or any(detectors[i].name not in native.SHAPE for i in first):
+    kinds = frozenset().union(*(_KINDS[e] for e in engines))
+    if not first or any(detectors[i].name not in kinds for i in first):
         return None
     hits = which(raw)
     present = [detectors[i] for i in sorted(hits)]  # detector order: ties resolve as before
-    if any(d.name not in native.SHAPE or settings.strategy_for(detector=d.name) != "partial"
-           for d in present):
+    if any(settings.strategy_for(detector=d.name) != "partial" for d in present):
+        return None
+    found = None
+    for name in engines:
+        found = _found(name, present, text, raw)
+        if found is not None:
+            break
+    if found is None:
         return None
     np = native._np()
-    found = []
-    for d in present:
-        got = native.arrays(d.name, d.words, text, 0, len(text))
-        if got is None:
-            return None
-        found.append(got)
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
     kinds = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
@@ -47,8 +54,9 @@ def mask_mixed(text: str, settings: Any) -> str | None:
         return None
     order = np.lexsort((kinds, -ends, starts))  # by start, the longest first, then by kind
     starts, ends, kinds = starts[order], ends[order], kinds[order]
-    if (starts[1:] < ends[:-1]).any():
-        return None  # values overlap: resolving decides which one is kept
+    keep = shapes.unnested(starts, ends)  # values overlap: the earlier (longer) one is kept
+    if keep is not None:
+        starts, ends, kinds = starts[keep], ends[keep], kinds[keep]
     email = np.array([d.name == "email" for d in present])[kinds]
     data = np.frombuffer(raw + _BLOCKS, dtype=np.uint8)
     n = len(text)
@@ -60,6 +68,23 @@ def mask_mixed(text: str, settings: Any) -> str | None:
 
 
 _BLOCKS = (BLOCK + EMAIL_BLOCK).encode("utf-8")
+_KINDS = {"shapes": frozenset(shapes.FINDERS), "native": frozenset(native.SHAPE)}
+
+
+def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] | None:
+    """Each present detector's value starts and ends, by ``engine``; None where a detector
+    has no pass there or its pass declines."""
+    if any(d.name not in _KINDS[engine] for d in present):
+        return None
+    found = []
+    t = shapes.Text(raw) if engine == "shapes" else None
+    for d in present:
+        got = (shapes.values(d.name, t) if t is not None
+               else native.arrays(d.name, d.words, text, 0, len(text)))
+        if got is None:
+            return None
+        found.append(got)
+    return found
 
 
 def _gather(data: Any, n: int, starts: Any, tails: Any, email: Any) -> str:
