@@ -75,6 +75,8 @@ TEXTS = {
     "adversarial '1-'*n": lambda: "1-" * (MB // 2),
     "adversarial 'A-'*n": lambda: "A-" * (MB // 2),
     "one character class 'a'*n": lambda: "a" * MB,
+    "valid cards side by side": lambda: "4111 1111 1111 1111 " * (MB // 20),
+    "valid IBANs side by side": lambda: "DE89 3704 0044 0532 0130 00 " * (MB // 28),
 }
 
 
@@ -115,6 +117,9 @@ def ordinary(n, seed=1):
     return " ".join(out)[:n]
 ONE = ordinary({MB})
 ADV = "1 " + "a/" * ({MB} // 2 - 2) + "-"
+PII = "".join(f"user{{i}}@example.com,123-45-{{1000 + i % 9000}},+44 20 7946 {{1000 + i % 9000}}\\n"
+              for i in range({MB} // 50))[:{MB}]
+IBANS = "DE89 3704 0044 0532 0130 00 " * ({MB} // 28)
 """
 
 
@@ -152,6 +157,8 @@ def kernels(repeat: int, print_mb: int) -> dict[str, Any]:
         "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
                                       "    sys.stdout.write(ONE[i:i + 1024])\nsys.stdout.flush()",
         "print of 1 MB adversarial text": "print(ADV)",
+        "print of 1 MB of PII rows (e-mail, SSN, phone)": "print(PII)",
+        "print of 1 MB of valid IBANs": "print(IBANS)",
     }
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:

@@ -24,41 +24,52 @@ _LOCAL = LETTER + DIGIT + b"._%+-"
 _DOMAIN = LETTER + DIGIT + b"-"
 
 
+LONGEST = 256
+"""How far the local part and the domain of an e-mail are followed (longer: decline)."""
+
+
 @finder("email")
 def email(t: Text) -> Found:
     """One candidate per '@': the run of address characters just before it is the local part
     (the look-behind refuses every other start in the run, and the run is possessive)."""
     np, d = _np(), t.data
     at = t.where(b"@")
-    stops = t.where_not(_LOCAL)  # holds every '@' itself: the one before is the last stop
-    k = np.searchsorted(stops, at) - 1
-    q = np.where(k >= 0, stops[np.maximum(k, 0)], -1)
-    start = q + 1
-    live = (start < at) & (d[q] != 64) & t.is_(_DOMAIN, at + 1)  # (d[-1] is padding)
-    at, start = at[live], start[live]
-    # the domain: labels of domain characters joined by single dots, as far as they go
-    ends = _chain_ends(t)
-    end = ends[np.searchsorted(ends, at + 1)]
-    dots = np.concatenate(([-1], t.where(b".")))
-    dot = dots[np.searchsorted(dots, end) - 1]
-    dotted = dot > at
+    at = at[t.is_(_DOMAIN, at + 1)]
+    local = t.run_back(_LOCAL, at - 1, LONGEST)
+    start = at - local
+    live = (local > 0) & (d.take(start - 1) != 64)  # (d[-1] is padding)
+    at, start, long_local = at[live], start[live], local[live] == LONGEST
+    end, dot, cut = _domain(t, at + 1)
+    dotted = (dot > at) | cut
+    at, start, end, dot = at[dotted], start[dotted], end[dotted], dot[dotted]
+    unsure = long_local[dotted] | cut[dotted]
     # The greedy path takes every label, then needs '.' and letters: none follow. Giving back
     # the last label, that label is the top-level one: all letters, two or more, and the
     # look-ahead holds after it. If it does not, re gives back more labels: decline there.
-    letters = t.where_not(LETTER)
-    last_other = letters[np.searchsorted(letters, end) - 1]
-    top = (last_other == dot) & (end - dot > 2) & ahead_ok(t, end, WORD + b"@-", b".", WORD)
-    start, end, dotted, top = start[dotted], end[dotted], dotted[dotted], top[dotted]
-    return _found(start, end, top, top)
+    top = ((t.run_back(LETTER, end - 1, LONGEST) == end - dot - 1) & (end - dot > 2)
+           & ahead_ok(t, end, WORD + b"@-", b".", WORD))
+    return _found(start, end, top, top & ~unsure)
 
 
-def _chain_ends(t: Text) -> Any:
-    """Positions where a run of domain labels stops: not a domain character, and not a dot
-    followed by one (then ``n``)."""
-    np, n = _np(), t.n
-    dom = t.mask(_DOMAIN)
-    stop = ~dom[:n] & ~(t.mask(b".")[:n] & dom[1:n + 1])
-    return np.append(np.flatnonzero(stop), n)
+def _domain(t: Text, at: Any) -> tuple[Any, Any, Any]:
+    """Where the labels of domain characters joined by single dots that start at each index
+    of ``at`` stop, the last dot between (-1: none), and whether they went on past
+    ``LONGEST`` (then the first two are not known)."""
+    np, d = _np(), t.data
+    end, dot = at.copy(), np.full(len(at), -1, dtype=np.int64)
+    live = np.arange(len(at))
+    for _ in range(LONGEST):
+        pos = end.take(live)
+        dom = t.is_(_DOMAIN, pos)
+        joined = (d.take(pos) == 46) & t.is_(_DOMAIN, pos + 1)
+        dot[live[joined]] = pos[joined]
+        live = live[dom | joined]
+        if not len(live):
+            break
+        end[live] += 1
+    cut = np.zeros(len(at), dtype=bool)
+    cut[live] = True
+    return end, dot, cut
 
 
 _SSN_EDGE = WORD + b"-"
@@ -72,13 +83,11 @@ def ssn(t: Text) -> Found | None:
         return None
     np, d = _np(), t.data
     i = t.where(b"- ") - 3
-    i = i[i >= 0]
-    ok = (t.all_in(DIGIT, i, (0, 1, 2, 4, 5, 7, 8, 9, 10)) & (d[i + 6] == d[i + 3])
-          & ~t.is_(_SSN_EDGE, i - 1) & ~t.is_(_SSN_EDGE, i + 11))
-    i = i[ok]
-    zero = d[i[:, None] + np.arange(11)] == 48
-    ok = ~zero[:, 0:3].all(axis=1) & ~zero[:, 4:6].all(axis=1) & ~zero[:, 7:11].all(axis=1)
-    i = i[ok]
+    i = i[(i >= 0) & (d.take(i + 6) == d.take(i + 3))]
+    i = t.narrow(i, DIGIT, (2, 4, 5, 7, 1, 0, 8, 9, 10))
+    i = i[~t.is_(_SSN_EDGE, i - 1) & ~t.is_(_SSN_EDGE, i + 11)]
+    zero = t.columns(i, 11) == 48
+    i = i[~zero[0:3].all(axis=0) & ~zero[4:6].all(axis=0) & ~zero[7:11].all(axis=0)]
     return _found(i, i + 11)
 
 
@@ -96,10 +105,9 @@ def phone(t: Text) -> Found:
     """US forms (fixed width: no second path) and ``+`` forms (greedy; see ``_plus``)."""
     np, d = _np(), t.data
     i = t.where(_SEP) - 3
-    i = i[i >= 0]
-    ok = (t.all_in(DIGIT, i, (0, 1, 2, 4, 5, 6, 8, 9, 10, 11)) & t.is_(_SEP, i + 7)
-          & ~t.is_(_PHONE_LEFT, i - 1) & _phone_ahead(t, i + 12))
-    us = i[ok]
+    i = t.narrow(i[i >= 0], _SEP, (7,))
+    i = t.narrow(i, DIGIT, (2, 4, 6, 8, 0, 1, 5, 9, 10, 11))
+    us = i[~t.is_(_PHONE_LEFT, i - 1) & _phone_ahead(t, i + 12)]
     p = t.where(b"(")
     b = p + 5 + (d[p + 5] == 32)  # ' ?' takes a space; without it a digit would be needed
     ok = ((d[p + 4] == 41) & t.all_in(DIGIT, p, (1, 2, 3)) & t.all_in(DIGIT, b, (0, 1, 2, 4, 5, 6, 7))
@@ -163,11 +171,13 @@ def _card_ahead(t: Text, at: Any) -> Any:
 
 @finder("card")
 def card(t: Text) -> Found:
-    """Four digits at the start of a digit run (the look-behind refuses any other place),
-    then one of the pattern's two forms; each is fixed but for its last group, whose run
-    ends before a non-digit (a longer run fails the look-ahead however it is cut)."""
+    """Four digits of a network's at the start of a digit run (the look-behind refuses any
+    other place; another start fails the validator, as if nothing matched there), then one
+    of the pattern's two forms; each is fixed but for its last group, whose run ends before
+    a non-digit (a longer run fails the look-ahead however it is cut)."""
     np, d = _np(), t.data
     i = starts(t, (DIGIT,) * 4, _CARD_LEFT)
+    i = i[card_prefixes().take(_first4(d, i))]
     sep = t.is_(b" -", i + 4)
     j, i = i[sep], i[~sep]  # with separators: the first form, else the second; without: bare
     s = d[j + 4]
@@ -182,37 +192,35 @@ def card(t: Text) -> Found:
     hit = one | two
     i = np.concatenate((j[hit], i[bare]))
     end = np.concatenate((np.where(one, last, tail)[hit], run[bare]))
-    return _found(i, end, _card_ok(t, i, end))
+    return _found(i, end, _luhn(t, i, end) if len(i) else np.zeros(0, dtype=bool))
 
 
-def _card_ok(t: Text, a: Any, b: Any) -> Any:
-    """A network's first four digits, then the Luhn checksum (the shapes above hold 13-19
-    digits): on the values with such a start only."""
-    np, d = _np(), t.data
-    first4 = (d.take(a[:, None] + np.arange(4)).astype(np.int64) - 48) @ np.array([1000, 100, 10, 1])
-    ok = card_prefixes().take(first4)
-    some = np.flatnonzero(ok)
-    if len(some):
-        ok[some] = _luhn(t, a[some], b[some])
-    return ok
-
-
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+def _first4(d: Any, i: Any) -> Any:
+    """The number the four digits from each index of ``i`` spell."""
+    np = _np()
+    n = d.take(i).astype(np.int32)
+    for k in (1, 2, 3):
+        n = n * 10 + d.take(i + k)
+    return n - 48 * 1111
 
 
 def _luhn(t: Text, a: Any, b: Any) -> Any:
     """Every second digit from the right doubled (less 9 past 9), the sum a multiple of 10:
-    one row of small integers per value."""
+    one column of small integers per character place, all values at once (the shapes above
+    hold 13-19 digits, the length ``detect._card_ok`` also asks for)."""
     np = _np()
-    width = int((b - a).max())
-    cols = np.arange(width)
-    rows = t.data.take(a[:, None] + cols) - np.uint8(48)  # (other characters wrap past 9)
-    digit = (rows < 10) & (cols < (b - a)[:, None])
-    right = digit.sum(axis=1, dtype=np.int16)[:, None] - digit.cumsum(axis=1, dtype=np.int16)
-    value = np.where(digit, rows, np.uint8(0))
-    doubled = np.asarray(_DOUBLED, dtype=np.uint8).take(value)
-    total = np.where(right & 1, doubled, value).sum(axis=1, dtype=np.int32)
-    return total % 10 == 0
+    cols = t.columns(a, int((b - a).max())) - np.uint8(48)  # (other characters wrap past 9)
+    digit = (cols < 10) & (np.arange(len(cols))[:, None] < (b - a))
+    seen = np.cumsum(digit, axis=0, dtype=np.int8)  # digits up to each place
+    doubled = (seen[-1] - seen) & 1  # an odd number of digits to its right
+    # by digit and doubled (one index): what it adds; other characters add nothing
+    total = _luhn_table().take(np.where(digit, cols + 10 * doubled.astype(np.uint8), 20))
+    return total.sum(axis=0, dtype=np.int32) % 10 == 0
+
+
+@functools.lru_cache(maxsize=1)
+def _luhn_table() -> Any:
+    return _np().array([*range(10), 0, 2, 4, 6, 8, 1, 3, 5, 7, 9, 0], dtype=_np().uint8)
 
 
 _IBAN_EDGE = WORD + b"-"
@@ -263,9 +271,8 @@ def _iban_ok(t: Text, a: Any, b: Any) -> Any:
     digits, A = 10), spaces skipped: Horner's rule down the columns of all values at once."""
     np = _np()
     width = int((b - a).max())
-    cols = np.arange(width)[:, None]
-    chars = t.data.take(a + cols)  # one row per column of the values
-    chars[cols >= (b - a)] = 32  # past a value's end: a space, skipped like the others
+    chars = t.columns(a, width)
+    chars[np.arange(width)[:, None] >= (b - a)] = 32  # past a value's end: a space, skipped
     values, mults = _iban_tables()
     value, mult = values.take(chars), mults.take(chars)
     rest = np.zeros(len(a), dtype=np.int64)
@@ -282,7 +289,7 @@ def _iban_tables() -> tuple[Any, Any]:
     """By byte: the number mod 97 reads (a digit's, A = 10 ...) and what the number so far is
     multiplied by first (10, 100 for a letter, 1 for a space: skipped)."""
     np = _np()
-    value, mult = np.zeros(256, dtype=np.int64), np.ones(256, dtype=np.int64)
+    value, mult = np.zeros(256, dtype=np.uint8), np.ones(256, dtype=np.uint8)
     for c in range(48, 58):
         value[c], mult[c] = c - 48, 10
     for c in range(65, 91):

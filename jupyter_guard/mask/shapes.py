@@ -94,13 +94,36 @@ class Text:
     def run(self, chars: bytes, at: Any, cap: int) -> Any:
         """How many characters of ``chars`` follow each index of ``at`` (from it on), counted
         up to ``cap`` (a run longer than that counts ``cap``)."""
+        return self._run(chars, at, cap, 1)
+
+    def run_back(self, chars: bytes, at: Any, cap: int) -> Any:
+        """``run`` backwards: how many characters of ``chars`` end at each index of ``at``."""
+        return self._run(chars, at, cap, -1)
+
+    def _run(self, chars: bytes, at: Any, cap: int, step: int) -> Any:
         np = _np()
         count = np.zeros(len(at), dtype=np.int64)
-        live = np.ones(len(at), dtype=bool)
-        for k in range(cap):
-            live &= self.is_(chars, at + k)
-            count += live
+        live = np.arange(len(at))
+        for k in range(cap):  # (runs end soon: only the live ones are read on)
+            live = live[self.is_(chars, at.take(live) + step * k)]
+            if not len(live):
+                break
+            count[live] += 1
         return count
+
+    def narrow(self, at: Any, chars: bytes, offsets: Sequence[int]) -> Any:
+        """The indices of ``at`` where ``at + k`` holds one of ``chars`` for each ``k`` of
+        ``offsets`` (each test on the survivors of the ones before)."""
+        for k in offsets:
+            at = at[self.is_(chars, at + k)]
+        return at
+
+    def columns(self, at: Any, width: int) -> Any:
+        """The ``width`` characters from each index of ``at`` on, one row per place (a new
+        array: rows of a sliding window, transposed, so each place is one contiguous row)."""
+        np = _np()
+        window = np.lib.stride_tricks.sliding_window_view(self.data, width)
+        return np.ascontiguousarray(window[at].T)
 
     def all_in(self, chars: bytes, at: Any, offsets: Sequence[int]) -> Any:
         """Whether ``at + k`` holds one of ``chars`` for every ``k`` of ``offsets``."""

@@ -186,10 +186,10 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         return text
     norm = normalize(text)
     if len(text) >= ALONE_MIN and norm.text is text and not KNOWN:
-        det = alone(text, settings.enabled)
-        masked = None if det is None else bulk.mask_alone(det, text, settings)
+        masked = mask_mixed(text, settings)  # values of several kinds, or one, in numpy
         if masked is None:
-            masked = mask_mixed(text, settings)
+            det = alone(text, settings.enabled)
+            masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
             return masked
     norm, spans = _norm_spans(text, settings, norm)
