@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import finders as _finders  # noqa: F401 - registers the numpy finders in shapes
+from . import bank as _bank  # noqa: F401 - registers the numpy finders in shapes
+from . import finders as _finders  # noqa: F401 - (the same)
 from . import native, shapes
 from .scan import CHUNK, _which_for
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP

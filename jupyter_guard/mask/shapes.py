@@ -18,8 +18,6 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .patterns import IBAN_LENGTHS
-
 PAD = 64
 """Zero bytes after the text: gathers past its end read a character no class holds (as the
 look-arounds read the end of the text), and ``data[-1]`` is one of them (before position 0)."""
@@ -201,4 +199,19 @@ def values(name: str, t: Text) -> tuple[Any, Any] | None:
     return walk(starts, ends, ok) if sure.all() else None
 
 
-IBAN_CODES = frozenset(IBAN_LENGTHS)
+
+def found(starts: Any, ends: Any, ok: Any = None, sure: Any = None) -> Found:
+    """Anchored matches all sure (and all values unless ``ok`` says otherwise)."""
+    np = _np()
+    every = np.ones(len(starts), dtype=bool)
+    return starts, ends, every if ok is None else ok, every if sure is None else sure
+
+
+def starts(t: Text, shape: tuple[bytes, ...], refused: bytes) -> Any:
+    """Positions where ``shape`` (one class of characters per character) starts after a
+    character not in ``refused``: whole-text masks (text full of digits has many starts)."""
+    np, n = _np(), t.n
+    ok = np.concatenate(([True], ~t.mask(refused)[:n - 1])) if n else np.zeros(0, dtype=bool)
+    for k, chars in enumerate(shape):
+        ok &= t.mask(chars)[k:n + k]
+    return np.flatnonzero(ok)

@@ -122,12 +122,13 @@ KNOWN: list[Callable[[str], list[Span]]] = []
 looks for values read out of sensitive columns); empty: detectors only."""
 
 
-def _norm_spans(text: str, settings: MaskSettings,
-                norm: Normalized | None = None) -> tuple[Normalized, list[Span]]:
+def _norm_spans(text: str, settings: MaskSettings, norm: Normalized | None = None,
+                known: list[Span] | None = None) -> tuple[Normalized, list[Span]]:
     """Spans in the normalised text (``norm``, if given), non-overlapping, earliest and longest
-    first."""
+    first (``known``: the ``KNOWN`` finders' spans in it, if already found)."""
     norm = normalize(text) if norm is None else norm
-    known = [s for find in KNOWN for s in find(norm.text)]
+    if known is None:
+        known = [s for find in KNOWN for s in find(norm.text)]
     if not known and len(norm.text) < RE2_MIN and not hinted(norm.text):
         return norm, []
     return norm, resolve(scan(norm.text, settings.enabled) + known)
@@ -185,14 +186,17 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if not settings.active or not text:
         return text
     norm = normalize(text)
-    if len(text) >= ALONE_MIN and norm.text is text and not KNOWN:
+    # known values found in the text (the kernel's finder finds none until a cell has read
+    # sensitive columns): only without any do the detectors' spans alone decide
+    known = [s for find in KNOWN for s in find(norm.text)] if KNOWN else []
+    if len(text) >= ALONE_MIN and norm.text is text and not known:
         masked = mask_mixed(text, settings)  # values of several kinds, or one, in numpy
         if masked is None:
             det = alone(text, settings.enabled)
             masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
             return masked
-    norm, spans = _norm_spans(text, settings, norm)
+    norm, spans = _norm_spans(text, settings, norm, known)
     if not spans:
         return text
     if norm.text is text:

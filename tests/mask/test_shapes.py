@@ -128,3 +128,51 @@ def test_mixed_texts_mask_as_the_reference() -> None:
             want = reference.mask_text(text, masking)
             assert got is None or got == want
             assert mask_text(text, masking) == want
+
+
+def test_known_value_finders_keep_the_fast_path_only_while_they_find_nothing(monkeypatch) -> None:
+    """The kernel always registers a finder of values read from sensitive columns; while it
+    finds none the numpy path masks (same bytes), and a known value it finds is masked too."""
+    from jupyter_guard.mask import text as text_mod
+    from jupyter_guard.mask.strategy import mask_value
+
+    calls: list[int] = []
+
+    def spy(text: str, settings: MaskSettings) -> str | None:
+        calls.append(1)
+        return mask_mixed(text, settings)
+
+    monkeypatch.setattr(text_mod, "mask_mixed", spy)
+    rows = DENSE["pii rows"]
+    monkeypatch.setattr(text_mod, "KNOWN", [lambda t: []])
+    assert mask_text(rows, MaskSettings()) == reference.mask_text(rows, MaskSettings())
+    assert calls
+    with_known = rows + "token zzsecretzz here\n" + rows
+    monkeypatch.setattr(text_mod, "KNOWN", [lambda t: [
+        (i, i + 10, "known") for i in range(len(t)) if t.startswith("zzsecretzz", i)]])
+    got = mask_text(with_known, MaskSettings())
+    assert "zzsecretzz" not in got
+    assert got == reference.mask_text(with_known, MaskSettings()).replace(
+        "zzsecretzz", mask_value("zzsecretzz", "partial"))
+
+
+ODD = [
+    "a" * 300 + "@example.com", "x@" + "a." * 300 + "com", "x@" + "a" * 300 + ".com",
+    "x@example." + "c" * 300, "\0a@b.com\0", "\0123-45-6789\0", "+1 (555) 123-4567",
+    "+44 20 7946 1234x", "+1 2 3 4 5 6 7 8 9", "+12345678901234567", "(555) 123-45678",
+    "4111 1111 1111 1111 1111", "4111 1111 1111 1111 4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00 ssn", "DE89 3704 0044 0532 0130 00 AB", "a@b.com.a_",
+    "GB82 WEST 1234 5698 7654 3241 1111 1111 1111 1111", "@@@", "+++", "((((",
+    "DE89 3704 0044 0532 0130 00a", "1234-56-7890", "social 123-45-6789",
+]
+
+
+@pytest.mark.parametrize("odd", range(len(ODD)))
+def test_odd_values_inside_dense_text_mask_as_the_reference(odd: int) -> None:
+    """Long runs, NULs, backtracking phones, card look-alikes, key words: inside 100 KB of
+    dense values, at its start and at its end."""
+    rows = pii_rows(1000)
+    for text in (rows + ODD[odd] + "\n" + rows, ODD[odd] + rows, rows + ODD[odd]):
+        assert mask_text(text, MaskSettings()) == reference.mask_text(text, MaskSettings())
+        for name in NAMES:
+            _answers(name, text)
