@@ -16,10 +16,10 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk
+from . import bulk, mixed
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
-from .mixed import mask_mixed
+from .mixed import Values, mask_mixed
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
@@ -210,6 +210,18 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         pos = y
     out.append(text[pos:])
     return "".join(out)
+
+
+def dense_values(text: str, settings: MaskSettings) -> Values | None:
+    """The values ``mask_text`` masks in a long text dense with them, as arrays (``mixed``),
+    or None where ``find_spans`` must find them (a short text, one to normalise, a known value
+    in it, a kind or strategy the arrays do not cover)."""
+    if not settings.active or len(text) < ALONE_MIN:
+        return None
+    found = mixed.dense_values(text, settings)  # (None soon for text without dense values)
+    if found is None or normalize(text).text is not text or any(find(text) for find in KNOWN):
+        return None
+    return found
 
 
 ALONE_MIN = 1 << 16

@@ -176,3 +176,36 @@ def test_odd_values_inside_dense_text_mask_as_the_reference(odd: int) -> None:
         assert mask_text(text, MaskSettings()) == reference.mask_text(text, MaskSettings())
         for name in NAMES:
             _answers(name, text)
+
+
+def _split_by_spans(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
+    """The stream masker's cut of a long partial line from ``find_spans`` (the span path)."""
+    from jupyter_guard.kernel.streams import HOLD
+    from jupyter_guard.mask.text import find_spans, mask_spans
+
+    spans = find_spans(text, settings)
+    cut = len(text) - HOLD
+    for a, b, _ in spans:
+        if a < cut < b:
+            cut = a if cut - a <= limit - HOLD else b
+            break
+    return mask_spans(text, spans, settings, cut), text[cut:]
+
+
+@pytest.mark.parametrize("limit", ["window", "hold"])
+def test_a_long_line_dense_with_values_is_cut_as_by_spans(limit: str) -> None:
+    """One line of 100 KB of IBANs, cards or PII (no newline: the stream masker holds its end):
+    emitted and held parts equal the span path's, whichever character the cut falls on."""
+    from jupyter_guard.kernel import streams
+
+    lim = streams.WINDOW if limit == "window" else streams.HOLD
+    lines = [DENSE["ibans"], DENSE["pii rows"].replace("\n", " "), DENSE["ibans, cards, phones"]
+             .replace("\n", " ")]
+    answered = 0
+    for line in lines:
+        for drop in range(0, 40, 3):  # the cut moves across values and the text between
+            text = line[:len(line) - drop]
+            answered += streams.dense_values(text, MaskSettings()) is not None
+            assert streams._split(text, MaskSettings(), lim) == _split_by_spans(
+                text, MaskSettings(), lim)
+    assert answered >= 30
