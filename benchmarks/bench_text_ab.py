@@ -38,6 +38,7 @@ MORE = {
     "&amp; every 5 chars": lambda: fill("&amp;"),
     "%41 every 3 chars": lambda: fill("%41"),
     "zero-width between digits": lambda: fill("1\u200b"),
+    "non-breaking hyphens between digits": lambda: fill("1\u2011"),
     "IBAN-like 'AB12 '": lambda: fill("AB12 "),
 }
 
