@@ -1,6 +1,7 @@
 """Masking throughput on ordinary and adversarial text, in process and through real kernels:
 
-* ``mask_text`` on 1 MB of each kind of text (target: <= 50 ms for any text);
+* ``mask_text`` on 1 MB of each kind of text (target: <= 50 ms for any text), beside a plain
+  ``print`` of it to a text stream;
 * a guarded kernel (``%load_ext jupyter_guard``) against a plain one, cells interleaved:
   ``print`` of 50 MB, 1 MB written in 1 KB pieces without a newline, and 1 MB of adversarial
   text printed (targets: <= x2 plain).
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
@@ -75,6 +77,8 @@ TEXTS = {
     "adversarial '1-'*n": lambda: "1-" * (MB // 2),
     "adversarial 'A-'*n": lambda: "A-" * (MB // 2),
     "one character class 'a'*n": lambda: "a" * MB,
+    "valid cards side by side": lambda: "4111 1111 1111 1111 " * (MB // 20),
+    "valid IBANs side by side": lambda: "DE89 3704 0044 0532 0130 00 " * (MB // 28),
 }
 
 
@@ -88,14 +92,18 @@ def in_process(repeat: int) -> dict[str, Any]:
     res: dict[str, Any] = {"engine": scan.engine(), "texts": {}}
     for name, make in TEXTS.items():
         text = make()
-        cpu, wall = [], []
+        cpu, wall, plain = [], [], []
         for _ in range(repeat):
             c, t = time.process_time(), time.perf_counter()
             mask_text(text, settings)
             cpu.append((time.process_time() - c) * 1000)
             wall.append((time.perf_counter() - t) * 1000)
+            c = time.process_time()  # the same text printed to a text stream, unmasked
+            print(text, file=io.StringIO())
+            plain.append((time.process_time() - c) * 1000)
         ms = statistics.median(cpu)
         res["texts"][name] = {"cpu_ms": ms, "wall_ms": statistics.median(wall),
+                              "plain_print_cpu_ms": statistics.median(plain),
                               "mb_per_s": len(text) / MB / (max(ms, 0.01) / 1000)}
     return res
 
@@ -115,6 +123,9 @@ def ordinary(n, seed=1):
     return " ".join(out)[:n]
 ONE = ordinary({MB})
 ADV = "1 " + "a/" * ({MB} // 2 - 2) + "-"
+PII = "".join(f"user{{i}}@example.com,123-45-{{1000 + i % 9000}},+44 20 7946 {{1000 + i % 9000}}\\n"
+              for i in range({MB} // 50))[:{MB}]
+IBANS = "DE89 3704 0044 0532 0130 00 " * ({MB} // 28)
 """
 
 
@@ -152,6 +163,8 @@ def kernels(repeat: int, print_mb: int) -> dict[str, Any]:
         "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
                                       "    sys.stdout.write(ONE[i:i + 1024])\nsys.stdout.flush()",
         "print of 1 MB adversarial text": "print(ADV)",
+        "print of 1 MB of PII rows (e-mail, SSN, phone)": "print(PII)",
+        "print of 1 MB of valid IBANs": "print(IBANS)",
     }
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:

@@ -34,12 +34,11 @@ def fill(unit: str) -> str:
 
 
 MORE = {
-    "dense cards": lambda: fill("4111 1111 1111 1111 "),
     "dense US phones": lambda: fill("(555) 123-4567 "),
-    "dense valid IBANs": lambda: fill("DE89 3704 0044 0532 0130 00 "),
     "&amp; every 5 chars": lambda: fill("&amp;"),
     "%41 every 3 chars": lambda: fill("%41"),
     "zero-width between digits": lambda: fill("1\u200b"),
+    "non-breaking hyphens between digits": lambda: fill("1\u2011"),
     "IBAN-like 'AB12 '": lambda: fill("AB12 "),
 }
 

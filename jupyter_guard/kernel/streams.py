@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.hooks import exit_streams
 from jupyter_guard.kernel.replies import call_trusted
-from jupyter_guard.mask.text import MaskSettings, find_spans, mask_spans, mask_text
+from jupyter_guard.mask.mixed import Values, mask_upto
+from jupyter_guard.mask.text import MaskSettings, dense_values, find_spans, mask_spans, mask_text
 
 if TYPE_CHECKING:
     from jupyter_guard.kernel.display import Masker
@@ -212,6 +213,9 @@ def _split(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
     cut = max(text.rfind("\n"), text.rfind("\r")) + 1
     if len(text) - cut <= limit:
         return (mask_text(text[:cut], settings) if cut else ""), text[cut:]
+    found = dense_values(text, settings)  # a long line dense with values: arrays, in numpy
+    if found is not None:
+        return _split_dense(text, found, limit)
     spans = find_spans(text, settings)
     cut = len(text) - HOLD
     for a, b, _ in spans:
@@ -219,3 +223,14 @@ def _split(text: str, settings: MaskSettings, limit: int) -> tuple[str, str]:
             cut = a if cut - a <= limit - HOLD else b
             break
     return mask_spans(text, spans, settings, cut), text[cut:]
+
+
+def _split_dense(text: str, found: Values, limit: int) -> tuple[str, str]:
+    """``_split`` of a long partial line from the arrays of its values (the same cut)."""
+    starts, ends, _ = found
+    cut = len(text) - HOLD
+    k = int(ends.searchsorted(cut, side="right"))  # the first value that ends past the cut
+    if k < len(starts) and starts[k] < cut:  # it holds the cut: never split a value
+        a, b = int(starts[k]), int(ends[k])
+        cut = a if cut - a <= limit - HOLD else b
+    return mask_upto(text, found, cut), text[cut:]

@@ -16,10 +16,10 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk
+from . import bulk, mixed
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
-from .mixed import mask_mixed
+from .mixed import Values, mask_mixed
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
@@ -122,12 +122,13 @@ KNOWN: list[Callable[[str], list[Span]]] = []
 looks for values read out of sensitive columns); empty: detectors only."""
 
 
-def _norm_spans(text: str, settings: MaskSettings,
-                norm: Normalized | None = None) -> tuple[Normalized, list[Span]]:
+def _norm_spans(text: str, settings: MaskSettings, norm: Normalized | None = None,
+                known: list[Span] | None = None) -> tuple[Normalized, list[Span]]:
     """Spans in the normalised text (``norm``, if given), non-overlapping, earliest and longest
-    first."""
+    first (``known``: the ``KNOWN`` finders' spans in it, if already found)."""
     norm = normalize(text) if norm is None else norm
-    known = [s for find in KNOWN for s in find(norm.text)]
+    if known is None:
+        known = [s for find in KNOWN for s in find(norm.text)]
     if not known and len(norm.text) < RE2_MIN and not hinted(norm.text):
         return norm, []
     return norm, resolve(scan(norm.text, settings.enabled) + known)
@@ -185,14 +186,17 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if not settings.active or not text:
         return text
     norm = normalize(text)
-    if len(text) >= ALONE_MIN and norm.text is text and not KNOWN:
-        det = alone(text, settings.enabled)
-        masked = None if det is None else bulk.mask_alone(det, text, settings)
+    # known values found in the text (the kernel's finder finds none until a cell has read
+    # sensitive columns): only without any do the detectors' spans alone decide
+    known = [s for find in KNOWN for s in find(norm.text)] if KNOWN else []
+    if len(text) >= ALONE_MIN and norm.text is text and not known:
+        masked = mask_mixed(text, settings)  # values of several kinds, or one, in numpy
         if masked is None:
-            masked = mask_mixed(text, settings)
+            det = alone(text, settings.enabled)
+            masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
             return masked
-    norm, spans = _norm_spans(text, settings, norm)
+    norm, spans = _norm_spans(text, settings, norm, known)
     if not spans:
         return text
     if norm.text is text:
@@ -206,6 +210,18 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         pos = y
     out.append(text[pos:])
     return "".join(out)
+
+
+def dense_values(text: str, settings: MaskSettings) -> Values | None:
+    """The values ``mask_text`` masks in a long text dense with them, as arrays (``mixed``),
+    or None where ``find_spans`` must find them (a short text, one to normalise, a known value
+    in it, a kind or strategy the arrays do not cover)."""
+    if not settings.active or len(text) < ALONE_MIN:
+        return None
+    found = mixed.dense_values(text, settings)  # (None soon for text without dense values)
+    if found is None or normalize(text).text is not text or any(find(text) for find in KNOWN):
+        return None
+    return found
 
 
 ALONE_MIN = 1 << 16

@@ -146,3 +146,21 @@ def test_uniform_spelling_traps(text: str) -> None:
     assert got.text == want.text
     assert [got.span(a, len(want.text)) for a in range(len(want.text))] == \
         [want.span(a, len(want.text)) for a in range(len(want.text))]
+
+
+def test_long_texts_fold_as_translate_does() -> None:
+    """The table fold of long texts equals ``str.translate``: dashes and full-width forms among
+    ASCII, other BMP characters, characters past U+FFFF and lone surrogates (which decoding
+    could have paired: those texts go by ``translate``)."""
+    from jupyter_guard.mask.normalize import _FOLD, FOLD_BULK, fold
+
+    rng = random.Random(21)
+    alphabet = ["a", "1", "-", " ", "\u2011", "\u2013", "\u2212", "\uff10", "\uff20", "\uff5e",
+                "\uff5f", "\uff00", "é", "中", "\u200b"]
+    rare = ["\U0001F600", "\ud83d", "\ude00", "\ud800"]
+    for n in (FOLD_BULK - 1, FOLD_BULK, 3 * FOLD_BULK):
+        for extra in ([], rare[:1], rare[1:3], rare[3:]):
+            text = "".join(rng.choice(alphabet + extra) for _ in range(n))
+            assert fold(text) == text.translate(_FOLD)
+    text = "\ud83d" + "1\u2011" * FOLD_BULK + "\ude00"  # two lone surrogates, far apart
+    assert fold(text) == text.translate(_FOLD)

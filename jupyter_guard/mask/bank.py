@@ -1,0 +1,145 @@
+"""``shapes`` finders for cards and IBANs, and their validators over all values at once (the
+Luhn checksum, the IBAN's length by country and mod 97), in numpy.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .native import card_prefixes
+from .patterns import IBAN_LENGTHS
+from .shapes import DIGIT, UPPER, WORD, Found, Text, _np, ahead_ok, finder, found, starts
+
+_CARD_LEFT = WORD + b".,-"
+
+
+def _card_ahead(t: Text, at: Any) -> Any:
+    return ahead_ok(t, at, WORD + b"-", b".,", DIGIT)
+
+
+@finder("card")
+def card(t: Text) -> Found:
+    """Four digits of a network's at the start of a digit run (the look-behind refuses any
+    other place; another start fails the validator, as if nothing matched there), then one
+    of the pattern's two forms; each is fixed but for its last group, whose run ends before
+    a non-digit (a longer run fails the look-ahead however it is cut)."""
+    np, d = _np(), t.data
+    i = starts(t, (DIGIT,) * 4, _CARD_LEFT)
+    i = i[card_prefixes().take(_first4(d, i))]
+    sep = t.is_(b" -", i + 4)
+    j, i = i[sep], i[~sep]  # with separators: the first form, else the second; without: bare
+    s = d[j + 4]
+    last = j + 15 + t.run(DIGIT, j + 15, 8)
+    one = (t.all_in(DIGIT, j, (5, 6, 7, 8, 10, 11, 12, 13)) & (d[j + 9] == s) & (d[j + 14] == s)
+           & (last - j >= 16) & (last - j <= 22) & _card_ahead(t, last))
+    tail = j + 12 + t.run(DIGIT, j + 12, 6)
+    two = (~one & t.all_in(DIGIT, j, (5, 6, 7, 8, 9, 10)) & (d[j + 11] == s)
+           & (tail - j >= 16) & (tail - j <= 17) & _card_ahead(t, tail))
+    run = i + t.run(DIGIT, i, 20)  # (a run of 20 fails the look-ahead however it is cut)
+    bare = (run - i >= 13) & (run - i <= 19) & _card_ahead(t, run)
+    hit = one | two
+    i = np.concatenate((j[hit], i[bare]))
+    end = np.concatenate((np.where(one, last, tail)[hit], run[bare]))
+    return found(i, end, _luhn(t, i, end) if len(i) else np.zeros(0, dtype=bool))
+
+
+def _first4(d: Any, i: Any) -> Any:
+    """The number the four digits from each index of ``i`` spell."""
+    np = _np()
+    n = d.take(i).astype(np.int32)
+    for k in (1, 2, 3):
+        n = n * 10 + d.take(i + k)
+    return n - 48 * 1111
+
+
+def _luhn(t: Text, a: Any, b: Any) -> Any:
+    """Every second digit from the right doubled (less 9 past 9), the sum a multiple of 10:
+    one column of small integers per character place, all values at once (the shapes above
+    hold 13-19 digits, the length ``detect._card_ok`` also asks for)."""
+    np = _np()
+    cols = t.columns(a, int((b - a).max())) - np.uint8(48)  # (other characters wrap past 9)
+    digit = (cols < 10) & (np.arange(len(cols))[:, None] < (b - a))
+    seen = np.cumsum(digit, axis=0, dtype=np.int8)  # digits up to each place
+    doubled = (seen[-1] - seen) & 1  # an odd number of digits to its right
+    # by digit and doubled (one index): what it adds; other characters add nothing
+    total = _luhn_table().take(np.where(digit, cols + 10 * doubled.astype(np.uint8), 20))
+    return total.sum(axis=0, dtype=np.int32) % 10 == 0
+
+
+@functools.lru_cache(maxsize=1)
+def _luhn_table() -> Any:
+    return _np().array([*range(10), 0, 2, 4, 6, 8, 1, 3, 5, 7, 9, 0], dtype=_np().uint8)
+
+
+_IBAN_EDGE = WORD + b"-"
+_ALNUM = UPPER + DIGIT
+
+
+@finder("iban")
+def iban(t: Text) -> Found:
+    """A country's code and two digits after a boundary, then up to seven groups of four (a
+    space before one is taken: without it the group cannot start), then up to three more.
+    Fewer than two groups: no other path has more. A failing look-ahead: unsure."""
+    np, d = _np(), t.data
+    i = starts(t, (UPPER, UPPER, DIGIT, DIGIT), _IBAN_EDGE)
+    i = i[_lengths()[_code(d, i)] > 0]
+    pos, groups = i + 4, np.zeros(len(i), dtype=np.int64)
+    for _ in range(7):
+        at = pos + (d[pos] == 32)
+        go = t.all_in(_ALNUM, at, (0, 1, 2, 3))
+        pos = np.where(go, at + 4, pos)
+        groups += go
+    at = pos + (d[pos] == 32)
+    rest = t.run(_ALNUM, at, 3)
+    pos = np.where(rest > 0, at + rest, pos)
+    matched = (groups >= 2) & ~t.is_(_IBAN_EDGE, pos)
+    sure = matched | (groups < 2)
+    ok = matched.copy()
+    if matched.any():
+        ok[matched] = _iban_ok(t, i[matched], pos[matched])
+    return i, pos, ok, sure
+
+
+def _code(d: Any, i: Any) -> Any:
+    """A country code's two capitals as one index, ``(a - 65) * 26 + b - 65``."""
+    return (d[i].astype(_np().int64) - 65) * 26 + d[i + 1] - 65
+
+
+@functools.lru_cache(maxsize=1)
+def _lengths() -> Any:
+    """An IBAN's length by its country code (as ``_code`` reads it); 0 for no country's."""
+    table = _np().zeros(26 * 26, dtype=_np().int64)
+    for cc, n in IBAN_LENGTHS.items():
+        table[(ord(cc[0]) - 65) * 26 + ord(cc[1]) - 65] = n
+    return table
+
+
+def _iban_ok(t: Text, a: Any, b: Any) -> Any:
+    """Length by country and mod 97 of the moved characters (first four last, a letter as two
+    digits, A = 10), spaces skipped: Horner's rule down the columns of all values at once."""
+    np = _np()
+    width = int((b - a).max())
+    chars = t.columns(a, width)
+    chars[np.arange(width)[:, None] >= (b - a)] = 32  # past a value's end: a space, skipped
+    values, mults = _iban_tables()
+    value, mult = values.take(chars), mults.take(chars)
+    rest = np.zeros(len(a), dtype=np.int64)
+    for k, c in enumerate([*range(4, width), 0, 1, 2, 3]):
+        rest = rest * mult[c] + value[c]
+        if k % 7 == 6:  # below 97 * 100**7 + ...: no overflow between reductions
+            rest %= 97
+    length = width - (chars == 32).sum(axis=0)
+    return (rest % 97 == 1) & (length == _lengths().take(_code(t.data, a)))
+
+
+@functools.lru_cache(maxsize=1)
+def _iban_tables() -> tuple[Any, Any]:
+    """By byte: the number mod 97 reads (a digit's, A = 10 ...) and what the number so far is
+    multiplied by first (10, 100 for a letter, 1 for a space: skipped)."""
+    np = _np()
+    value, mult = np.zeros(256, dtype=np.uint8), np.ones(256, dtype=np.uint8)
+    for c in range(48, 58):
+        value[c], mult[c] = c - 48, 10
+    for c in range(65, 91):
+        value[c], mult[c] = c - 55, 100
+    return value, mult

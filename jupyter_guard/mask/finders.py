@@ -1,0 +1,143 @@
+"""``shapes`` finders for the e-mail, SSN and phone detectors (``bank`` has cards and IBANs):
+for each place its precise pattern could start, what the pattern anchored there matches, in
+numpy (see ``shapes`` for what each answer means).
+
+Each finder reads its pattern in ``patterns.PRECISE`` left to right; the comments say where
+``re`` would have a second path to try and why the first one decides.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .shapes import DIGIT, LETTER, WORD, Found, Text, _np, ahead_ok, finder, found
+
+_LOCAL = LETTER + DIGIT + b"._%+-"
+_DOMAIN = LETTER + DIGIT + b"-"
+
+LONGEST = 256
+"""How far the local part and the domain of an e-mail are followed (longer: decline)."""
+
+
+@finder("email")
+def email(t: Text) -> Found:
+    """One candidate per '@': the run of address characters just before it is the local part
+    (the look-behind refuses every other start in the run, and the run is possessive)."""
+    d = t.data
+    at = t.where(b"@")
+    at = at[t.is_(_DOMAIN, at + 1)]
+    local = t.run_back(_LOCAL, at - 1, LONGEST)
+    start = at - local
+    live = (local > 0) & (d.take(start - 1) != 64)  # (d[-1] is padding)
+    at, start, long_local = at[live], start[live], local[live] == LONGEST
+    end, dot, cut = _domain(t, at + 1)
+    dotted = (dot > at) | cut
+    at, start, end, dot = at[dotted], start[dotted], end[dotted], dot[dotted]
+    unsure = long_local[dotted] | cut[dotted]
+    # The greedy path takes every label, then needs '.' and letters: none follow. Giving back
+    # the last label, that label is the top-level one: all letters, two or more, and the
+    # look-ahead holds after it. If it does not, re gives back more labels: decline there.
+    top = ((t.run_back(LETTER, end - 1, LONGEST) == end - dot - 1) & (end - dot > 2)
+           & ahead_ok(t, end, WORD + b"@-", b".", WORD))
+    return found(start, end, top, top & ~unsure)
+
+
+def _domain(t: Text, at: Any) -> tuple[Any, Any, Any]:
+    """Where the labels of domain characters joined by single dots that start at each index
+    of ``at`` stop, the last dot between (-1: none), and whether they went on past
+    ``LONGEST`` (then the first two are not known)."""
+    np, d = _np(), t.data
+    end, dot = at.copy(), np.full(len(at), -1, dtype=np.int64)
+    live = np.arange(len(at))
+    for _ in range(LONGEST):
+        pos = end.take(live)
+        dom = t.is_(_DOMAIN, pos)
+        joined = (d.take(pos) == 46) & t.is_(_DOMAIN, pos + 1)
+        dot[live[joined]] = pos[joined]
+        live = live[dom | joined]
+        if not len(live):
+            break
+        end[live] += 1
+    cut = np.zeros(len(at), dtype=bool)
+    cut[live] = True
+    return end, dot, cut
+
+
+_SSN_EDGE = WORD + b"-"
+
+
+@finder("ssn")
+def ssn(t: Text) -> Found | None:
+    """The lean pattern (fixed width: no second path), where no key word names a value."""
+    low = t.raw.lower()
+    if b"ssn" in low or b"social" in low:
+        return None
+    d = t.data
+    i = t.where(b"- ") - 3
+    i = i[(i >= 0) & (d.take(i + 6) == d.take(i + 3))]
+    i = t.narrow(i, DIGIT, (2, 4, 5, 7, 1, 0, 8, 9, 10))
+    i = i[~t.is_(_SSN_EDGE, i - 1) & ~t.is_(_SSN_EDGE, i + 11)]
+    zero = t.columns(i, 11) == 48
+    i = i[~zero[0:3].all(axis=0) & ~zero[4:6].all(axis=0) & ~zero[7:11].all(axis=0)]
+    return found(i, i + 11)
+
+
+_PHONE_LEFT = WORD + b".+/:-"
+_PHONE_RIGHT = WORD + b"/:-"
+_SEP = b"-. "
+
+
+def _phone_ahead(t: Text, at: Any) -> Any:
+    return ahead_ok(t, at, _PHONE_RIGHT, b".,", DIGIT)
+
+
+@finder("phone")
+def phone(t: Text) -> Found:
+    """US forms (fixed width: no second path) and ``+`` forms (greedy; see ``_plus``)."""
+    np, d = _np(), t.data
+    i = t.where(_SEP) - 3
+    i = t.narrow(i[i >= 0], _SEP, (7,))
+    i = t.narrow(i, DIGIT, (2, 4, 6, 8, 0, 1, 5, 9, 10, 11))
+    us = i[~t.is_(_PHONE_LEFT, i - 1) & _phone_ahead(t, i + 12)]
+    p = t.where(b"(")
+    b = p + 5 + (d[p + 5] == 32)  # ' ?' takes a space; without it a digit would be needed
+    ok = ((d[p + 4] == 41) & t.all_in(DIGIT, p, (1, 2, 3))
+          & t.all_in(DIGIT, b, (0, 1, 2, 4, 5, 6, 7)) & t.is_(_SEP, b + 3)
+          & ~t.is_(_PHONE_LEFT, p - 1) & _phone_ahead(t, b + 8))
+    paren, paren_end = p[ok], b[ok] + 8
+    plus, plus_end, valid, sure = _plus(t)
+    starts = np.concatenate((us, paren, plus))
+    ends = np.concatenate((us + 12, paren_end, plus_end))
+    every = np.ones(len(us) + len(paren), dtype=bool)
+    return starts, ends, np.concatenate((every, valid)), np.concatenate((every, sure))
+
+
+def _plus(t: Text) -> Found:
+    """``+`` forms along the greedy path: up to three digits, a bracketed group, up to five
+    groups of up to five digits each after an optional separator. Where that path fails,
+    ``re`` backtracks to shorter ones: unsure, unless too few digits are there for any
+    match to be valid (8-15 digits)."""
+    np, d = _np(), t.data
+    s = t.where(b"+")
+    s = s[~t.is_(_PHONE_LEFT, s - 1) & t.is_(DIGIT, s + 1)]
+    digits = t.run(DIGIT, s + 1, 3)
+    pos = s + 1 + digits
+    opened = np.where(t.is_(b" .-", pos) & (d[pos + 1] == 40), pos + 2,
+                      np.where(d[pos] == 40, pos + 1, pos))
+    inner = t.run(DIGIT, opened, 5)
+    group = (opened > pos) & (inner >= 1) & (inner <= 4) & (d[opened + inner] == 41)
+    pos = np.where(group, opened + inner + 1, pos)
+    digits = digits + np.where(group, inner, 0)
+    count = np.zeros(len(s), dtype=np.int64)
+    for _ in range(5):
+        sep = t.is_(b" .-", pos) & t.is_(DIGIT, pos + 1)
+        go = sep | t.is_(DIGIT, pos)
+        at = pos + sep
+        taken = t.run(DIGIT, at, 5)
+        pos = np.where(go, at + taken, pos)
+        digits = digits + np.where(go, taken, 0)
+        count += go
+    matched = (count >= 1) & _phone_ahead(t, pos)
+    # Every other path takes no more digits (each step here took all it could): with fewer
+    # than eight, whatever re matches there the validator rejects, as if nothing matched.
+    sure = matched | (digits < 8)
+    return s, pos, matched & (digits >= 8) & (digits <= 15), sure
