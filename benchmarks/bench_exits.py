@@ -1,7 +1,8 @@
 """Cost of the data-aware exit checks: a 1 MB ``to_csv``, a 10,000-row ``json.dump`` through
 ``open()`` (every byte scanned), a 1 MB ``open().write`` of plain text, 10,000 lines written
 one ``write`` (or ``print(..., file=fh)``) at a time, and a display of a
-1,000-row frame whose columns carry SQL taint marks, each run as cell code in a real IPython
+1,000-row frame whose columns carry SQL taint marks (the same frame again, and each time a frame
+not shown before), each run as cell code in a real IPython
 shell with the guard loaded, against the same code in a shell without it.
 
 The guard cannot be unloaded, so each round starts two fresh processes, one with and one without
@@ -36,6 +37,7 @@ text = big.to_csv()
 lines = text.splitlines(True)[:10_000]
 shown = big.head(1000).rename(columns={'code': 'x'})
 plain = big.head(1000).rename(columns={'code': 'x'})
+fresh = [big.iloc[i * 40:i * 40 + 1000].rename(columns={'code': 'x'}) for i in range(400)]
 """
 
 WORKLOADS = {
@@ -46,6 +48,8 @@ WORKLOADS = {
     "print_lines_10k": "with open(P + '.log', 'w') as fh:\n    for line in lines:\n        print(line, end='', file=fh)",
     "display_marked_1k": "get_ipython().display_formatter.format(shown)",
     "display_unmarked_1k": "get_ipython().display_formatter.format(plain)",
+    # each run shows a frame not shown before (nothing of an earlier display can be reused)
+    "display_new_marked_1k": "get_ipython().display_formatter.format(fresh.pop())",
 }
 
 
@@ -65,7 +69,8 @@ def child(guarded: bool) -> None:
     if guarded:   # the displayed frame carries lineage marks, as a %%guarded_sql result does
         from jupyter_guard.hooks.df_lineage import _mark
 
-        _mark(ip.user_ns["shown"], {"x": frozenset({"customers.ssn"})})
+        for frame in [ip.user_ns["shown"], *ip.user_ns["fresh"]]:
+            _mark(frame, {"x": frozenset({"customers.ssn"})})
     out = {}
     for name, code in WORKLOADS.items():
         clock = os.environ.get("JG_BENCH_CLOCK", "perf_counter")
