@@ -92,14 +92,17 @@ class Kernel:
     """A fresh ipykernel in ``cwd`` with this process's environment and ``env`` over it (a value
     of None removes that variable)."""
 
-    def __init__(self, cwd: Path, env: dict[str, str | None] | None = None) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str | None] | None = None, *,
+                 stdout: Any = None) -> None:
         self.workdir = Path(cwd)
         self.km = KernelManager(kernel_name="python3")
         merged = {**os.environ, **(env or {}), "PYTEST_CURRENT_TEST": None}
         full = {k: v for k, v in merged.items() if v is not None}
         self.km.kernel_spec.argv[0] = sys.executable  # the venv's Python, not whatever is on PATH
+        # ``stdout``: a file for the kernel process's own output (the server's log in real use)
+        extra = {} if stdout is None else {"stdout": stdout}
         self.km.start_kernel(cwd=str(cwd), env=full,
-                             extra_arguments=["--HistoryManager.enabled=False"])
+                             extra_arguments=["--HistoryManager.enabled=False"], **extra)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=90)

@@ -20,6 +20,11 @@ from jupyter_guard.hooks.state import busy
 
 _MIN = 4   # shorter writes cannot hold a value worth finding
 
+ECHOES: dict[int, Any] = {}
+"""Descriptors the kernel copies captured output to (ipykernel echoes what child processes and C
+code print into its own stdout, the server's log), each with the function that masks bytes
+written there. Registered by the stream masking."""
+
 
 def _fd_name(fd: Any) -> str:
     try:
@@ -69,6 +74,8 @@ def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
 
     def write(fd: int, data: Any) -> int:
         check(data, fd, "os.write")
+        if ECHOES and type(fd) is int and fd in ECHOES:
+            data = ECHOES[fd](data)
         return o_write(fd, data)
 
     def pwrite(fd: int, data: Any, offset: int) -> int:

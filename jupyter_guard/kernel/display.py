@@ -17,6 +17,8 @@ from typing import Any
 from IPython.lib import pretty
 
 from jupyter_guard.hooks import lazy
+from jupyter_guard.kernel import replies as mask_replies
+from jupyter_guard.kernel.replies import call_trusted, mask_bundle
 from jupyter_guard.kernel.streams import MaskedStream, SwappedStream
 from jupyter_guard.mask.scope import one_display
 from jupyter_guard.mask.text import MaskSettings, mask_text
@@ -28,21 +30,6 @@ PLAIN_TYPES = (str, list, dict, tuple)
 def _styler(obj: Any) -> bool:
     style = sys.modules.get(STYLER[0])
     return style is not None and isinstance(obj, style.Styler)
-
-
-BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
-"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
-
-
-def mask_bundle(data: Any, settings: MaskSettings) -> Any:
-    """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
-    if isinstance(data, str):
-        return mask_text(data, settings)
-    if isinstance(data, dict):
-        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return type(data)(mask_bundle(v, settings) for v in data)
-    return data
 
 
 class Masker:
@@ -138,8 +125,15 @@ class Masker:
         def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
             if not any(data is seen for seen in self._masked):
                 data = mask_bundle(data, self.settings())
-            return original(data, *args, **kwargs)
+            return call_trusted(original, data, *args, **kwargs)
         return publish
+
+    @staticmethod
+    def _sends_masked(original: Any) -> Any:
+        """The displayhook's send of the result ``write_format_data`` masked."""
+        def finish(*args: Any, **kwargs: Any) -> Any:
+            return call_trusted(original, *args, **kwargs)
+        return finish
 
     def _showtraceback(self, original: Any) -> Any:
         def show(etype: Any, evalue: Any, stb: Any) -> Any:
@@ -180,6 +174,8 @@ class Masker:
                             (self.shell.displayhook, "write_format_data")):
             if hasattr(owner, name):
                 self._wrap(owner, name, self._publish)
+        if hasattr(self.shell.displayhook, "finish_displayhook"):
+            self._wrap(self.shell.displayhook, "finish_displayhook", self._sends_masked)
         if hasattr(self.shell, "_showtraceback"):
             self._wrap(self.shell, "_showtraceback", self._showtraceback)
         for name in dict.fromkeys(("stdout", "stderr")):
@@ -190,9 +186,6 @@ class Masker:
         self.shell.events.register("post_run_cell", self._drain)
         session = getattr(getattr(self.shell, "kernel", None), "session", None)
         if session is not None:
-            # late: replies imports mask_bundle from this module
-            from jupyter_guard.kernel import replies as mask_replies
-
             self._wire = mask_replies.install(session, self.settings)
         self._installed = True
         lazy.trust_loaded(LATE_MODULES)

@@ -10,21 +10,52 @@ data are masked before they get here and are not scanned twice.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_guard.mask.text import MaskSettings
+from jupyter_guard.mask.text import MaskSettings, mask_text
 
 SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
                      "comm_open", "comm_msg", "error", "history_reply"})
 """Message types whose whole content is masked here."""
 DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 """Display messages: their data was masked when published; metadata is masked here."""
+STREAMS = frozenset({"stream"})
+"""Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
+
+_TRUST = threading.local()
+
+
+def call_trusted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` as one of the paths that mask before sending (the stream's flush, the display
+    publisher, the displayhook): displays and streams it sends are not scanned twice. A stream
+    or display message sent any other way (``kernel.session.send(iopub, 'stream', ...)`` from a
+    cell) is masked whole here."""
+    before = getattr(_TRUST, "on", False)
+    _TRUST.on = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _TRUST.on = before
+
+
+BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
+
+
+def mask_bundle(data: Any, settings: MaskSettings) -> Any:
+    """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
+    if isinstance(data, str):
+        return mask_text(data, settings)
+    if isinstance(data, dict):
+        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(mask_bundle(v, settings) for v in data)
+    return data
 
 
 def _mask(value: Any, settings: MaskSettings) -> Any:
-    from jupyter_guard.kernel.display import mask_bundle
-
     return mask_bundle(value, settings)
 
 
@@ -35,6 +66,11 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
         return content, metadata
     if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
         return _mask(content, settings), metadata
+    if msg_type in STREAMS or msg_type in DISPLAYS:
+        if not getattr(_TRUST, "on", False):  # not from a path that masked it: all of it
+            return _mask(content, settings), _mask(metadata, settings)
+        if msg_type in STREAMS:
+            return content, metadata
     if msg_type in DISPLAYS:
         if isinstance(content, dict) and content.get("metadata"):
             content = {**content, "metadata": _mask(content["metadata"], settings)}
@@ -65,11 +101,11 @@ class WireNet:
                  **kwargs: Any) -> Any:
             if isinstance(msg_or_type, dict):
                 kind = msg_or_type.get("header", {}).get("msg_type", "")
-                if kind in SCANNED or kind in DISPLAYS:
+                if kind in SCANNED or kind in DISPLAYS or kind in STREAMS:
                     body, meta = mask_message(kind, msg_or_type.get("content"),
                                               msg_or_type.get("metadata"), settings())
                     msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-            elif msg_or_type in SCANNED or msg_or_type in DISPLAYS:
+            elif msg_or_type in SCANNED or msg_or_type in DISPLAYS or msg_or_type in STREAMS:
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
                                              settings())
                 if kwargs.get("metadata") is not None:

@@ -12,6 +12,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from jupyter_guard.hooks import exit_streams
+from jupyter_guard.kernel.replies import call_trusted
 from jupyter_guard.mask.text import MaskSettings, find_spans, mask_spans, mask_text
 
 if TYPE_CHECKING:
@@ -98,8 +100,14 @@ def _masked_class(base: type) -> type:
                 base_write(self, mask_text(text, st.masker.settings()))
             base_flush(self)
 
-    cls = type(base.__name__, (base,), {"write": property(get_write, set_write), "flush": flush,
-                                         "_jg_drain": drain, "__module__": base.__module__})
+    members = {"write": property(get_write, set_write), "flush": flush, "_jg_drain": drain,
+               "__module__": base.__module__}
+    base_send = getattr(base, "_flush", None)
+    if callable(base_send):  # ipykernel's OutStream sends what ``write`` masked from here
+        def _flush(self: Any) -> Any:
+            return call_trusted(base_send, self)
+        members["_flush"] = _flush
+    cls = type(base.__name__, (base,), members)
     _CLASSES[base] = cls
     return cls
 
@@ -112,15 +120,31 @@ class MaskedStream:
         stream.__dict__.pop("write", None)  # a tee of the running cell: it restores over us
         stream.__dict__["_jg_mask"] = _StreamState(masker)
         stream.__class__ = _masked_class(self.base)
+        self.echo = stream.__dict__.get("_original_stdstream_copy")
+        if type(self.echo) is int:  # ipykernel copies captured output there raw: mask it too
+            exit_streams.ECHOES[self.echo] = _echo_masker(masker)
 
     def drain(self) -> None:
         self.stream._jg_drain()
 
     def restore(self) -> None:
         self.drain()
+        if type(self.echo) is int:
+            exit_streams.ECHOES.pop(self.echo, None)
         self.stream.__class__ = self.base
         self.stream.__dict__.pop("_jg_mask", None)
         self.stream.__dict__.pop("write", None)
+
+
+def _echo_masker(masker: Masker) -> Any:
+    def mask(data: Any) -> Any:
+        try:
+            text = bytes(data).decode("utf-8", "replace")
+        except TypeError:  # not a buffer: os.write raises on it
+            return data
+        masked = mask_text(text, masker.settings())
+        return data if masked == text else masked.encode("utf-8")
+    return mask
 
 
 class _MaskingProxy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,6 +80,16 @@ FORMS = [
     pytest.param("import ipywidgets as w\nw.Text(value=EMAIL, description='{b}')",
                  id="widget-state"),
     pytest.param("print('x' * 5000 + EMAIL + 'y' * 70000, '{b}')", id="long-line"),
+    pytest.param("_k = get_ipython().kernel\n"
+                 "_k.session.send(_k.iopub_socket, 'stream', {{'name': 'stdout', "
+                 "'text': EMAIL + ' {b}'}}, parent=_k.get_parent())", id="session-send-stream"),
+    pytest.param("_k = get_ipython().kernel\n"
+                 "_k.session.send(_k.iopub_socket, 'display_data', {{'data': {{'text/plain': "
+                 "SSN + ' {b}'}}, 'metadata': {{}}}}, parent=_k.get_parent())",
+                 id="session-send-display"),
+    pytest.param("_k = get_ipython().kernel\n"
+                 "_k.session.send(_k.iopub_socket, _k.session.msg('stream', {{'name': 'stderr', "
+                 "'text': EMAIL + ' {b}'}}, parent=_k.get_parent()))", id="session-send-message"),
 ]
 
 
@@ -166,3 +177,23 @@ def test_flushed_pieces_arrive_in_order_and_whole(k: Kernel) -> None:
             "print(EMAIL, end='', flush=True)")
     got = stream_text(k.ok(code))
     assert got == "".join(f"row {i} " for i in range(300)) + "█████@example.com"
+
+
+def test_output_of_children_copied_to_the_kernels_own_stdout_is_masked(tmp_path: Path) -> None:
+    """ipykernel copies what child processes print (captured from file descriptor 1) to the
+    kernel process's own stdout, which is the Jupyter server's log: it is masked there too."""
+    log = tmp_path / "kernel-stdout.log"
+    with log.open("wb") as out:
+        k = Kernel(tmp_path, {"JUPYTER_GUARD_AUDIT": str(tmp_path / "audit.duckdb"),
+                              "JUPYTER_GUARD_POLICY": None}, stdout=out)
+        try:
+            k.ok("%load_ext jupyter_guard")
+            result = k.ok("import subprocess\n"
+                          f"subprocess.run(['sh', '-c', 'echo {EMAIL} {BENIGN_TEXT}; sleep 0.2'])")
+            assert_no_raw(wire(result))
+        finally:
+            k.stop()
+    text = log.read_text(errors="replace")
+    assert "@example.com" in text, text[-2000:]  # the child's line reached the log, masked
+    assert_no_raw(text)
+    assert_benign(text)
