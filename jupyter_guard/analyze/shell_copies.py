@@ -10,7 +10,7 @@ Pure: the caller hands in how to tell a database file (``Reader.database``).
 """
 from __future__ import annotations
 
-from jupyter_guard.analyze.children import Reader
+from jupyter_guard.analyze.children import Reader, is_python
 from jupyter_guard.model import Intent
 
 COPIERS = frozenset({
@@ -28,17 +28,29 @@ COPIERS = frozenset({
 """Programs whose output is the bytes of the files they are given."""
 
 
-def copier(prog: str) -> bool:
+PY_COPIERS = frozenset({"zipfile", "tarfile", "gzip", "bz2", "lzma", "base64", "uu", "shutil"})
+"""Modules whose ``python -m`` command line archives, compresses or encodes the files named."""
+
+
+def copier(prog: str, argv: list[str] | None = None) -> bool:
     """
     >>> copier("/usr/bin/tar"), copier("duckdb"), copier("sqlite3")
     (True, False, False)
+    >>> copier("python3", ["python3", "-m", "zipfile", "-c", "x.zip", "wh.duckdb"])
+    True
     """
-    return prog.rpartition("/")[2] in COPIERS
+    name = prog.rpartition("/")[2]
+    if name in COPIERS:
+        return True
+    if argv and is_python(name) and "-m" in argv[1:-1]:
+        return argv[argv.index("-m") + 1] in PY_COPIERS
+    return False
 
 
 DEST_LAST = frozenset({"cp", "install", "rsync", "scp", "rclone", "ln", "link"})
 """Their last path is where the copy goes, not something copied."""
-WALK_ALWAYS = frozenset({"tar", "bsdtar", "7z", "7za", "7zr", "jar", "rar", "pax", "rclone"})
+WALK_ALWAYS = frozenset({"tar", "bsdtar", "7z", "7za", "7zr", "jar", "rar", "pax", "rclone",
+                         "tarfile", "zipfile"})
 WALK_FLAGS = frozenset({"-r", "-R", "-a", "--recursive", "--archive", "--recurse-paths"})
 
 
@@ -66,6 +78,8 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
     ((['d', 'wh.db'], True), (['a'], False))
     """
     prog, args = argv[0].rpartition("/")[2], argv[1:]
+    if is_python(prog) and "-m" in args[:-1]:   # ``python -m tarfile -c x.tar d``
+        prog, args = args[args.index("-m") + 1], args[args.index("-m") + 2:]
     flags = {a for a in args if a.startswith("--")} | {
         "-" + ch for a in args if a.startswith("-") and not a.startswith("--") for ch in a[1:]}
     walk = prog in WALK_ALWAYS or bool(flags & WALK_FLAGS)
@@ -80,7 +94,7 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
 
 def database_copies(reader: Reader | None, argv: list[str], source: str) -> tuple[Intent, ...]:
     """``tar czf x.tgz wh.duckdb`` (``wh.duckdb`` a DuckDB file) -> an export of every table."""
-    if reader is None or reader.database is None or not argv or not copier(argv[0]):
+    if reader is None or reader.database is None or not argv or not copier(argv[0], argv):
         return ()
     prog = argv[0].rpartition("/")[2]
     words, walk = sources(argv)

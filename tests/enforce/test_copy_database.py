@@ -84,6 +84,8 @@ def test_a_database_file_is_not_copied(k: Kernel, code: str, out: str) -> None:
     ("!python -c \"import shutil; shutil.copy('wh.data', 'p1.bin')\"", "p1.bin"),
     ("!python -c \"import os; os.link('wh.duckdb', 'p2.db')\"", "p2.db"),
     ("!python -c \"import os; os.system('cat wh.data > p3.bin')\"", "p3.bin"),
+    ("import sys\n!{sys.executable} -m zipfile -c p4.zip wh.data", "p4.zip"),
+    ("import sys\n!{sys.executable} -m tarfile -c p5.tar bk", "p5.tar"),
 ])
 def test_a_guarded_child_does_not_copy_a_database_file(k: Kernel, code: str, out: str) -> None:
     r = k.run(code)
