@@ -58,11 +58,13 @@ def paths_of(args: list[str]) -> list[str]:
     """The words of a command line that may name files: plain words, and the value of
     ``name=value`` words (``dd if=wh.duckdb``, ``--files-from=x``).
 
-    >>> paths_of(["czf", "x.tgz", "-C", "d", "wh.duckdb", "if=a.db", "--file=b", "-v"])
+    >>> paths_of(["czf", "x.tgz", "-C", "d", "wh.duckdb", "if=a.db", "of=c", "--file=b", "-v"])
     ['czf', 'x.tgz', 'd', 'wh.duckdb', 'a.db', 'b']
     """
     out = []
     for a in args:
+        if a.startswith("of="):   # ``dd of=x``: where the bytes go, not what is copied
+            continue
         if "=" in a:
             out.append(a.partition("=")[2])
         elif not a.startswith("-"):
