@@ -40,6 +40,15 @@ def database_file(path: str) -> bool:
             head = f.read(24)
     except OSError:   # not a readable file: nothing to copy from it
         return False
+    return database_header(head)
+
+
+def database_header(head: bytes) -> bool:
+    """The first bytes of a DuckDB or SQLite database file.
+
+    >>> database_header(b"SQLite format 3\\x00..."), database_header(b"PK\\x03\\x04")
+    (True, False)
+    """
     return any(head[at:at + len(magic)] == magic for at, magic in _MAGIC)
 
 
