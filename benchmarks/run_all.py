@@ -53,7 +53,7 @@ def collect(quick: bool) -> dict[str, Any]:
     scale = "100000" if quick else "100000,1000000"
     if os.environ.get("BENCH_AUDIT_10M"):   # adds the 10M store (generating it takes minutes)
         scale += ",10000000"
-    res["audit_scale"] = bench("bench_audit.py", "--scale", scale, "--kernel-runs", "10",
+    res["audit_scale"] = bench("bench_audit.py", "--scale", scale, "--kernel-runs", "100",
                                *(["--baseline", baseline] if baseline else []))
     res["hooks"] = bench("bench_hooks.py", "--repeat", "3" if quick else "7")
     res["children"] = bench("bench_children.py", "--repeat", "11" if quick else "31")
@@ -137,10 +137,12 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                                  ("allowed_ms", "allowed cell round trip", 1),
                                  ("report_fn_s", "report", 1e3), ("report_cli_s",
                                  "`jupyter guard report`, fresh process", 1e3),
-                                 ("verify_s", "verify --full (every row re-hashed)", 1e3),
-                                 ("verify_mb", "verify --full peak memory", -1),
-                                 ("verify_sealed_s", "verify (sealed segments linked)", 1e3),
-                                 ("verify_sealed_mb", "verify peak memory", -1)):
+                                 ("blocked_minus_allowed_ms",
+                                  "blocked minus allowed cell, same pair (p50)", 1),
+                                 ("verify_s", "first verify (segments sealed at write)", 1e3),
+                                 ("verify_mb", "first verify peak memory", -1),
+                                 ("verify_full_s", "verify --full (every row re-hashed)", 1e3),
+                                 ("verify_full_mb", "verify --full peak memory", -1)):
             if key in this:
                 fmt = "{:.0f} MB" if unit < 0 else "{:.0f} ms"
                 out.append(("audit scale", f"{int(n_ev):,} events: {label}",

@@ -1,4 +1,5 @@
-"""One traitlets Configurable shared by kernel, magic, server and CLI. Environment variables win.
+"""The guard's settings: environment variables over the ``JupyterGuard`` configurable (traitlets,
+in ``config_traits``, shared by kernel, magic, server and CLI) over defaults.
 
 ``c.JupyterGuard.policy = "/etc/guard/policy.yaml"`` in a Jupyter/IPython config file, or
 ``%config JupyterGuard.audit = "..."`` before ``%load_ext jupyter_guard``.
@@ -8,12 +9,24 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from traitlets import Bool, Unicode
-from traitlets.config import Configurable
+if TYPE_CHECKING:
+    from jupyter_guard.config_traits import JupyterGuard as JupyterGuard
 
 ENV = {"policy": "JUPYTER_GUARD_POLICY", "audit": "JUPYTER_GUARD_AUDIT",
        "user": "JUPYTER_GUARD_USER", "actor": "JUPYTER_GUARD_ACTOR"}
+DEFAULTS = {"policy": "", "audit": "", "user": "", "actor": "human"}   # JupyterGuard's own
+
+
+def __getattr__(name: str) -> Any:
+    """``JupyterGuard`` is defined with traitlets, imported only by who configures it (a
+    command that reads no config file resolves its settings without it)."""
+    if name == "JupyterGuard":
+        from jupyter_guard.config_traits import JupyterGuard
+
+        return JupyterGuard
+    raise AttributeError(name)
 
 
 def default_audit_path() -> str:
@@ -22,28 +35,11 @@ def default_audit_path() -> str:
     return str(Path(jupyter_data_dir()) / "guard" / "audit.duckdb")
 
 
-class JupyterGuard(Configurable):
-    """Settings of jupyter_guard (see README, "Configuration")."""
-
-    policy = Unicode(
-        "",
-        help="Path of the policy YAML file (default: the packaged default policy). "
-        "Env: JUPYTER_GUARD_POLICY.",
-    ).tag(config=True)
-    audit = Unicode("", help="Path of the DuckDB audit file (default: <jupyter data dir>/guard/"
-                    "audit.duckdb). Env: JUPYTER_GUARD_AUDIT.").tag(config=True)
-    user = Unicode("", help="Who runs the kernel when no server or JupyterHub identity is known. "
-                   "Env: JUPYTER_GUARD_USER.").tag(config=True)
-    actor = Unicode("human", help="'human' or 'agent:<name>' for kernels driven by an AI agent. "
-                    "Env: JUPYTER_GUARD_ACTOR.").tag(config=True)
-    quiet = Bool(False, help="Do not print the one-line banner on load.").tag(config=True)
-
-
 def resolve(cfg: JupyterGuard | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
     """The effective settings: environment over config over defaults."""
     env = dict(os.environ) if env is None else env
-    cfg = cfg or JupyterGuard()
-    out = {k: env.get(v) or str(getattr(cfg, k) or "") for k, v in ENV.items()}
+    out = {k: env.get(v) or str((getattr(cfg, k) if cfg is not None else DEFAULTS[k]) or "")
+           for k, v in ENV.items()}
     out["audit"] = out["audit"] or default_audit_path()
     out["actor"] = out["actor"] or "human"
     return out

@@ -34,6 +34,9 @@ WhereKind = Literal[
 
 # Stands for a part of a string or path that cannot be known before the code runs.
 UNKNOWN = "__jg_unknown__"
+# The detail of a change to a file a program (not Python) names only when it runs
+# (``rm $(...)``): no later layer sees that name, so it is decided as unknown now.
+UNSEEN_LATER = "a file the command names only when it runs"
 
 DECISIONS: tuple[Decision, ...] = ("allow", "mask", "warn", "approval", "block")
 # The order in which decisions win when a cell has several intents.

@@ -116,3 +116,33 @@ def test_a_plain_command_skips_the_jupyter_app_and_a_config_file_brings_it_back(
     del env2["JUPYTER_GUARD_AUDIT"]
     r = run("report", env=env2)
     assert "APP True" in r.stderr and str(audit) in r.stderr, r.stderr
+
+
+def test_report_on_an_up_to_date_store_loads_neither_traitlets_nor_the_lock(tmp_path):
+    """A plain ``report`` on a store with nothing new to ingest: no writers' lock is taken, and
+    neither traitlets nor filelock is imported; a new journal line is still ingested first."""
+    from jupyter_guard.config import DEFAULTS, JupyterGuard, resolve
+    from jupyter_guard.record import AuditLog, ingest
+
+    assert resolve(None, env={}) == resolve(JupyterGuard(), env={})
+    assert {k: str(getattr(JupyterGuard(), k)) for k in DEFAULTS} == DEFAULTS
+    env = _env(tmp_path)
+    audit = Path(env["JUPYTER_GUARD_AUDIT"])
+    log = AuditLog(audit, background=False)
+    log.begin(user="ada", actor="human", notebook="n", cell_id="c1", execution_count=1,
+              kind="python", code="x = 1", decision="allow", rule_id="", reason="", status="ok")
+    ingest(audit)
+    probe = LOADED.replace('file=sys.stderr)', 'file=sys.stderr)\n    print("MODS", '
+                           '"traitlets" in sys.modules, "filelock" in sys.modules, '
+                           'file=sys.stderr)')
+    r = subprocess.run([sys.executable, "-c", probe, "report", "--format", "json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert "EXIT 0" in r.stderr, r.stderr
+    assert "MODS False False" in r.stderr, r.stderr
+    assert sum(row["events"] for row in json.loads(r.stdout)) == 1, r.stdout
+    log.begin(user="ada", actor="human", notebook="n", cell_id="c2", execution_count=2,
+              kind="python", code="x = 2", decision="allow", rule_id="", reason="", status="ok")
+    r = subprocess.run([sys.executable, "-c", probe, "report", "--format", "json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert sum(row["events"] for row in json.loads(r.stdout)) == 2, r   # the new line, ingested
+    log.close()

@@ -43,6 +43,7 @@ class Reader:
     exists: Callable[[str], bool] | None = None  # the path is there (missing: decided later)
     # the database file a path names (and, when True, one in the folder it names), by header
     database: Callable[[str, bool], tuple[str, ...]] | None = None
+    environ: Callable[[str], str | None] | None = None  # a variable the command inherits
 
 
 def is_python(prog: str) -> bool:

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jupyter_guard.analyze.pyvalues import Scope, dotted, is_path_expr, path_of, string_of
+from jupyter_guard.analyze.pyvalues import (
+    Scope,
+    dotted,
+    is_path_expr,
+    path_of,
+    receiver,
+    string_of,
+)
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.model import UNKNOWN, Action, Analysis, Intent
 
@@ -127,7 +134,7 @@ def sql_call(pos: int = 0, *names: str, dialect: str = "duckdb") -> Handler:
             # only its run-time value, or its connection's own dialect (SQLite's untyped
             # columns), can judge it: the SQL sinks do that, and refuse what they cannot read
             return Analysis()
-        via = ast.unparse(call.func.value) if isinstance(call.func, ast.Attribute) else ""
+        via = receiver(call.func.value, scope) if isinstance(call.func, ast.Attribute) else ""
         via = "duckdb" if dotted(call.func, scope).startswith("duckdb.") else via
         return Analysis(tuple(i.with_(via=via) for i in found.intents), found.errors)
     return h
@@ -395,10 +402,20 @@ METHODS: dict[str, Handler] = {
 }
 
 
+# psycopg2's statement methods are C code: taken from the class (``psycopg2.extensions.cursor
+# .execute(cur, sql)``) and applied to a guarded cursor, they run without the guard
+_PG2_METHODS = frozenset({"execute", "executemany", "callproc", "copy_expert", "copy_from",
+                          "copy_to", "cursor"})
+
+
 def handler_for(call: ast.Call, scope: Scope) -> Handler | None:
     name = dotted(call.func, scope)
     if name in FUNCTIONS:
         return FUNCTIONS[name]
+    if name.startswith("psycopg2.") and "(" not in name and \
+            name.rsplit(".", 1)[-1] in _PG2_METHODS and name.count(".") >= 2:
+        return _tamper(f"calls {name} taken from its class, which runs psycopg2's C code "
+                       "around the guard: call the method on the cursor or connection itself")
     if isinstance(call.func, ast.Attribute):
         m = call.func.attr
         if m in PATH_METHODS and is_path_expr(call.func.value, scope):

@@ -18,6 +18,7 @@ from jupyter_guard.analyze.pyvalues import (
     Scope,
     dotted,
     is_path_expr,
+    made_of,
     path_of,
     string_of,
 )
@@ -193,6 +194,13 @@ class _Walker:
             ):
                 for sub in ast.iter_child_nodes(child):
                     self.statement(sub) if isinstance(sub, ast.stmt) else self.expression(sub)
+                if isinstance(child, ast.withitem) and isinstance(child.optional_vars, ast.Name):
+                    self.scope.made[child.optional_vars.id] = made_of(child.context_expr,
+                                                                      self.scope)
+            if isinstance(node, (ast.For, ast.AsyncFor)) and child is node.target:
+                for n in ast.walk(child):   # a loop variable: what it holds is not known
+                    if isinstance(n, ast.Name):
+                        self.scope.made[n.id] = "?"
 
     def expression(self, node: ast.AST) -> None:
         for sub in _walk_expr(node):
@@ -255,6 +263,9 @@ class _Walker:
                 self._bind_value(inner, k.arg, k.value)
         for p in params:
             inner.values.setdefault(p, UNKNOWN)
+        given = {**dict(zip(params, call.args)), **{k.arg: k.value for k in call.keywords if k.arg}}
+        for p in params:
+            inner.made[p] = made_of(given.get(p), self.scope)
         body: list[ast.stmt] = fn.body if isinstance(fn.body, list) else [ast.Expr(fn.body)]
         self.add(
             analyze_python(
@@ -389,9 +400,11 @@ class _Walker:
                 mod = node.module or ""
                 self.scope.aliases[a.asname or a.name] = f"{mod}.{a.name}" if mod else a.name
             self.written.append(a.asname or a.name.split(".")[0])
+            self.scope.made.pop(a.asname or a.name.split(".")[0], None)
 
     def _bind(self, target: ast.AST, value: ast.AST | None) -> None:
         if isinstance(target, ast.Name):
+            self.scope.made[target.id] = made_of(value, self.scope)
             self.written.append(target.id)
             self.scope.values.pop(target.id, None)
             self.scope.aliases.pop(target.id, None)

@@ -26,9 +26,13 @@ class Scope:
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = field(
         default_factory=dict)
     lookup: Lookup | None = None
+    # names bound in this cell -> the call chain that made their object (``made_of``), so SQL
+    # handed to them is never tied to what the name held before the cell
+    made: dict[str, str] = field(default_factory=dict)
 
     def child(self) -> Scope:
-        return Scope(dict(self.aliases), dict(self.values), dict(self.functions), self.lookup)
+        return Scope(dict(self.aliases), dict(self.values), dict(self.functions), self.lookup,
+                     dict(self.made))
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,44 @@ def dotted(node: ast.AST, scope: Scope) -> str:
         if fn == "vars" and node.value.args and key:
             return f"{dotted(node.value.args[0], scope)}.{key}"
     return ""
+
+
+def made_of(value: ast.AST | None, scope: Scope) -> str:
+    """What a name bound in the cell holds, as the call chain that made it, with import aliases
+    and names bound earlier in the cell expanded; ``"?"`` when the guard cannot tell.
+
+    >>> s = Scope(aliases={"pg": "pg8000.dbapi"})
+    >>> s.made["pc"] = made_of(ast.parse("pg.connect(user='a')", mode="eval").body, s)
+    >>> made_of(ast.parse("pc.cursor()", mode="eval").body, s), made_of(None, s)
+    ('pg8000.dbapi.connect().cursor()', '?')
+    """
+    if isinstance(value, ast.Await):   # ``con = await asyncpg.connect(...)``
+        value = value.value
+    if not isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+        return "?"
+    d = dotted(value, scope)
+    head = d.split(".", 1)[0].split("(", 1)[0]
+    if not head.isidentifier() or UNKNOWN in d:
+        return "?"
+    if head in scope.made and not (isinstance(value, ast.Name) and value.id in scope.aliases):
+        return "?" if scope.made[head] == "?" else scope.made[head] + d[len(head):]
+    return d
+
+
+def receiver(node: ast.AST, scope: Scope) -> str:
+    """The object a method is called on, as an intent's ``via`` names it: its text, or, when
+    its root name was bound in this cell, what made that object (``made_of``).
+
+    >>> s = Scope(made={"cu": "psycopg.connect().cursor()"})
+    >>> receiver(ast.parse("cu", mode="eval").body, s), receiver(ast.Name("con"), s)
+    ('psycopg.connect().cursor()', 'con')
+    """
+    root = node
+    while isinstance(root, (ast.Attribute, ast.Call, ast.Subscript)):
+        root = root.func if isinstance(root, ast.Call) else root.value
+    if isinstance(root, ast.Name) and root.id in scope.made:
+        return made_of(node, scope)
+    return ast.unparse(node)
 
 
 def string_of(node: ast.AST | None, scope: Scope) -> str | None:

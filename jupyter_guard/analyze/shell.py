@@ -22,7 +22,7 @@ from jupyter_guard.analyze.shell_lex import (
     tokenize,
 )
 from jupyter_guard.analyze.shell_opts import Ctx, SqlAnalyzer
-from jupyter_guard.model import Action, Analysis, Intent
+from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Action, Analysis, Intent
 
 __all__ = ["MAX_DEPTH", "SqlAnalyzer", "analyze_shell"]
 
@@ -105,11 +105,18 @@ class _Walker:
 
         def sub(m: re.Match[str]) -> str:
             nonlocal known
-            val = self.env.get(m.group(1) or m.group(2))
+            name = m.group(1) or m.group(2)
+            val = self.env[name] if name in self.env else self.inherited(name)
             known = known and val is not None
             return m.group(0) if val is None else val
         text = _VAR.sub(sub, w.text)
         return text, known and "$" not in text
+
+    def inherited(self, name: str) -> str | None:
+        """A variable the command gets from the process that starts it (``os.environ['T']`` set
+        in a cell names the file ``rm $T`` deletes); None when the caller did not say."""
+        env = self.children.environ if self.children is not None else None
+        return env(name) if env is not None else None
 
     def simple(self, cmd: Simple) -> Analysis:
         out = Analysis()
@@ -135,11 +142,13 @@ class _Walker:
         if not known or (words[0].expands and "IFS" in self.env):
             return out + Analysis((Intent("shell.exec", "command", words[0].raw, source=source,
                                           detail="dynamic command"),)) + red
+        args = [self.expand(w) for w in words[1:]]
         argv = (shlex.split(head) if words[0].expands and head.strip() else [head]) + \
-            [self.expand(w)[0] for w in words[1:]]
+            [t for t, _ in args]
         if cmd.pipe_in is not None and stdin is None and not fed:
             stdin, fed = self._piped(cmd.pipe_in), True
-        done = self.command(argv, self.depth, source, stdin, fed)
+        done = _unknown_targets(self.command(argv, self.depth, source, stdin, fed),
+                                [t for t, k in args if not k and _WHOLLY_DYNAMIC.fullmatch(t)])
         self._remember(argv, stdin, done, red)
         return out + done + red
 
@@ -226,7 +235,9 @@ class _Walker:
                 continue
             if t is None:
                 continue
-            path = self.expand(t)[0]
+            path, known = self.expand(t)
+            # ``> $(...)``: named only when it runs (``> out_$(date).csv`` keeps a name of its own)
+            unseen = not known and op in _TRUNCATE and bool(_WHOLLY_DYNAMIC.fullmatch(path))
             if op == "<<<":
                 stdin, fed = path, True
             elif op in ("<", "<&"):
@@ -241,6 +252,9 @@ class _Walker:
             elif path.startswith(("/dev/tcp/", "/dev/udp/")):
                 out.append(Intent("net.upload", "host", path.split("/")[3], remote=True,
                                   source=source, detail="/dev/tcp redirection"))
+            elif unseen:
+                out.append(Intent("file.truncate", "path", UNKNOWN, source=source,
+                                  detail=UNSEEN_LATER))
             elif op in _TRUNCATE or op in _APPEND:
                 act: Action = "file.truncate" if op in _TRUNCATE else "file.write"
                 out.append(Intent(act, "path", path, source=source))
@@ -262,6 +276,24 @@ class _Walker:
         if name == "cat" and len(words) == 2 and self.children is not None:
             return self.read(words[1][0])          # cat s.sh | bash
         return None
+
+
+_CHANGES = frozenset({"file.delete", "file.truncate", "file.move"})
+_WHOLLY_DYNAMIC = re.compile(
+    r"""["']?(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|\$\(.*\)|`.*`)["']?""", re.S)
+"""An argument that is nothing but one expansion: the program gets whatever name it yields
+(an argument with text of its own, ``copy_$(date).csv``, names a new file)."""
+
+
+def _unknown_targets(found: Analysis, unknown: list[str]) -> Analysis:
+    """Changes to a file named by an argument the guard cannot know before the command runs
+    (``rm $(echo wh.duckdb)``, a variable nobody set) are changes to an unknown path."""
+    if not unknown:
+        return found
+    return Analysis(tuple(
+        i.with_(target=UNKNOWN, detail=UNSEEN_LATER)
+        if i.action in _CHANGES and any(u and u in i.target for u in unknown) else i
+        for i in found.intents), found.errors)
 
 
 def _shebang(text: str | None) -> list[str]:

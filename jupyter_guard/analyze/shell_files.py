@@ -144,15 +144,17 @@ def tee(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def ln(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``ln -sf a b`` -> file.write of the link name ``b``.
+    """``ln -s a b`` -> file.write of the link name ``b``; with ``-f`` (``--force``) an existing
+    ``b`` is removed first, so it is overwritten (``ln -sf /dev/null wh.db`` empties it).
 
-    >>> demo('ln -sf x a.db')
-    [('file.write', 'a.db')]
+    >>> demo('ln -s x a.db'), demo('ln -sf x a.db')
+    ([('file.write', 'a.db')], [('file.truncate', 'a.db')])
     """
     o = parse_opts(argv[1:], "tS", ("--target-directory", "--suffix"))
     dest = o.get("-t", "--target-directory")
     names = dest or (o.args[-1:] if len(o.args) > 1 else [a.rpartition("/")[2] for a in o.args])
-    return Analysis(files(ctx, "file.write", names))
+    force = o.has("-f", "--force")   # the old file is removed first
+    return Analysis(files(ctx, "file.truncate" if force else "file.write", names))
 
 
 def chmod(ctx: Ctx, argv: list[str]) -> Analysis:

@@ -156,27 +156,14 @@ class Checker:
             with open_copy() as cp:
                 yield cp
             return
-        with Busy():
-            text, effect, j = self.decide(query, params, False)
-            check = self.kind.effect_check(self.raw, **self.effect_args(text, j)) \
-                if effect else None
-            began = check is not None and check.begin()
+        run = CopyRun(self, self.raw, query, params)
         try:
-            try:
-                with open_copy() as cp:
-                    yield cp
-            except BaseException:
-                if began:
-                    with Busy():
-                        check.abort()   # type: ignore[union-attr]  # began: a check
-                raise
-            if began:
-                with Busy():
-                    check.end()   # type: ignore[union-attr]  # began: a check
-        finally:
-            if check is not None:
-                check.close()
-        self.guard.note_success(j.intents)
+            with open_copy() as cp:
+                yield cp
+        except BaseException:
+            run.failed()
+            raise
+        run.ended()
 
     def decide(self, query: Any, params: Any, many: bool,
                server_binds: bool = False) -> tuple[str, bool, Any]:
@@ -250,6 +237,42 @@ class Checker:
         raise self._refused(text, j, verdict)
 
 
+class CopyRun:
+    """A copy whose rows the user sends (``Checker.copy`` and its asyncio twin): decided, and
+    the effect check begun on ``raw``, before the copy opens; ``ended``/``failed`` after."""
+
+    def __init__(self, checker: Checker, raw: Any, query: Any, params: Any) -> None:
+        self.guard = checker.guard
+        with Busy():
+            text, effect, self.j = checker.decide(query, params, False)
+            self.check = checker.kind.effect_check(raw, **checker.effect_args(text, self.j)) \
+                if effect else None
+            self.began = self.check is not None and self.check.begin()
+
+    def failed(self) -> None:
+        """The copy raised: the check is undone."""
+        try:
+            if self.began:
+                with Busy():
+                    self.check.abort()   # type: ignore[union-attr]  # began: a check
+        finally:
+            self._close()
+
+    def ended(self) -> None:
+        """The copy ended: measured (refused and rolled back when the policy forbids it)."""
+        try:
+            if self.began:
+                with Busy():
+                    self.check.end()   # type: ignore[union-attr]  # began: a check
+        finally:
+            self._close()
+        self.guard.note_success(self.j.intents)
+
+    def _close(self) -> None:
+        if self.check is not None:
+            self.check.close()
+
+
 def install(shell: Any, guard: Guard) -> None:
     """Every registered kind's drivers guarded at ``connect()``; connections and cursors already
     in the namespace swapped for guarded ones."""
@@ -269,4 +292,4 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "DbapiConn", "driver_of", "install", "render"]
+__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "render"]

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from jupyter_guard.connections.dbapi import Checker
-from jupyter_guard.connections.dbapi_proxy import _Proxy
+from jupyter_guard.connections.dbapi import Checker, CopyRun
+from jupyter_guard.connections.dbapi_proxy import _Proxy, opened
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -67,27 +67,14 @@ class AsyncChecker:
             async with open_copy() as cp:
                 yield cp
             return
-        with Busy():
-            text, effect, j = self.sync.decide(query, params, False)
-            check = self.kind.effect_check(self.twin, **self.sync.effect_args(text, j)) \
-                if effect else None
-            began = check is not None and check.begin()
+        run = CopyRun(self.sync, self.twin, query, params)
         try:
-            try:
-                async with open_copy() as cp:
-                    yield cp
-            except BaseException:
-                if began:
-                    with Busy():
-                        check.abort()   # type: ignore[union-attr]  # began: a check
-                raise
-            if began:
-                with Busy():
-                    check.end()   # type: ignore[union-attr]  # began: a check
-        finally:
-            if check is not None:
-                check.close()
-        self.sync.guard.note_success(j.intents)
+            async with open_copy() as cp:
+                yield cp
+        except BaseException:
+            run.failed()
+            raise
+        run.ended()
 
 
 class GuardedAsyncCursor(_Proxy):
@@ -159,7 +146,7 @@ def patch(module: Any, guard: Guard, patched: dict[tuple[Any, str], Any]) -> Non
     orig = cls.__dict__["connect"].__func__
 
     async def connect(klass: Any, *args: Any, **kw: Any) -> Any:
-        return guard_async(await orig(klass, *args, **kw), guard)
+        return guard_async(opened(await orig(klass, *args, **kw)), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
     cls.connect = classmethod(connect)

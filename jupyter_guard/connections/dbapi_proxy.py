@@ -7,10 +7,12 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 from __future__ import annotations
 
 import sys
+import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.connections.base import kinds
+from jupyter_guard.connections import driver_methods
+from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
 
 if TYPE_CHECKING:
@@ -18,6 +20,17 @@ if TYPE_CHECKING:
 
 # (module or class, attribute) -> the guard's replacement; self-protection puts them back
 PATCHED: dict[tuple[Any, str], Any] = {}
+# driver connections the guard's own ``connect`` opened: the real objects inside its proxies,
+# which ``unwrap`` hands to the guard's own queries (and the tests' unguarded looks at the data)
+OPENED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def opened(raw: Any) -> Any:
+    try:
+        OPENED.add(raw)
+    except TypeError:   # not weakly referable: it stays a connection the guard did not open
+        pass
+    return raw
 
 
 class _Proxy:
@@ -232,9 +245,11 @@ def runtime_judged(i: Any, ns: dict[str, Any], sa_hooked: bool = False) -> bool:
         )
     root = i.via.split(".", 1)[0].split("(", 1)[0].split("[", 1)[0]
     obj = ns.get(root)
-    if isinstance(obj, _Proxy) or _guarded_pg2(obj):
-        return True
-    if root in _dialect_drivers() and (obj is None or isinstance(obj, ModuleType)):
+    if isinstance(obj, _Proxy) or _guarded_pg2(obj) or (
+            type(obj).__module__.startswith("psycopg_pool.") and "psycopg" in drivers()):
+        return True   # psycopg_pool opens its connections with psycopg's guarded connect
+    driver = "psycopg" if root == "psycopg_pool" else root
+    if driver in _dialect_drivers() and (obj is None or isinstance(obj, ModuleType)):
         return obj is None or getattr(obj, "__name__", "") == root
     if sa_hooked and isinstance(obj, ModuleType) and obj.__name__ == "sqlalchemy":
         return i.action == "sql.unparsed" or i.where in ("param", "unknown")
@@ -285,7 +300,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     orig = module.connect
 
     def connect(*args: Any, **kw: Any) -> Any:
-        return guard_connection(orig(*args, **kw), guard)
+        return guard_connection(opened(orig(*args, **kw)), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
     module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
@@ -295,7 +310,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         orig_cls = cls.__dict__["connect"].__func__
 
         def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:
-            return guard_connection(orig_cls(klass, *args, **kw), guard)
+            return guard_connection(opened(orig_cls(klass, *args, **kw)), guard)
 
         cls.connect = classmethod(cls_connect)
         module.connect = cls.connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
@@ -305,4 +320,26 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)
+        _reroute_psycopg(module, guard)
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+
+
+def _reroute_psycopg(module: ModuleType, guard: Guard) -> None:
+    """psycopg's statement methods taken from their class (``psycopg.Cursor.execute(cur, sql)``,
+    or saved before the guard loaded) judged like the proxy's own (``driver_methods``)."""
+    def target(obj: Any) -> Any:
+        if isinstance(obj, _Proxy):
+            return obj
+        real = type(obj).__module__.split(".")[0] == "psycopg"   # not an object forwarding
+        if real and (obj in OPENED or getattr(obj, "connection", None) in OPENED):
+            return driver_methods.BODY   # taken out of the guard's own proxy (``unwrap``)
+        wrapped = wrap_existing(obj, guard)   # a driver object the guard did not open
+        return wrapped if isinstance(wrapped, _Proxy) else None
+
+    trusted = driver_methods.trusted_dirs(module)
+    for cls, names in ((module.Cursor, ("execute", "executemany")),
+                       (module.AsyncCursor, ("execute", "executemany")),
+                       (module.ServerCursor, ("execute", "executemany")),
+                       (module.AsyncServerCursor, ("execute", "executemany")),
+                       (module.Connection, ("execute",)), (module.AsyncConnection, ("execute",))):
+        driver_methods.reroute(cls, names, target, trusted, PATCHED)

@@ -85,8 +85,9 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
     fast = not wrapper and verb in ("UPDATE", "DELETE") and len(names) == 1
     own_tx, current = _begin(raw, state(guard))
     try:
-        if fast and not _plain(names[0], current):
-            fast = False   # USE / search_path / a two-part name: resolve it against the catalog
+        if fast and (not _plain(names[0], current) or _temp_twin(state(guard), names[0])):
+            fast = False   # USE / search_path / a two-part name / a temporary table of that name
+            # (DuckDB reads a bare name as the temporary table first): resolve it in the catalog
         if fast:
             # The affected-row count is the whole effect of a plain UPDATE/DELETE (DuckDB has
             # no triggers or cascades): no snapshots, three round trips besides it.
@@ -162,6 +163,11 @@ def _plain(name: str, current: Any) -> bool:
     if n >= 3:
         return True
     return n == 1 and str(current[1]).lower() == "main" and not (len(current) > 3 and current[3])
+
+
+def _temp_twin(st: Any, name: str) -> bool:
+    """The session made a temporary table of this bare name (it hides the one in ``main``)."""
+    return ("temp", "main", name.strip('"').lower()) in st.tables
 
 
 def _key_of(name: str, current: Any) -> Key:

@@ -166,11 +166,15 @@ class Guard(Recording):
         analysis: Analysis = for_dialect(dialect).analyse(text, params)
         return analysis
 
-    def shell_analysis(self, command: str, *, starting: bool = False) -> Analysis:
+    def shell_analysis(self, command: str, *, starting: bool = False,
+                       environ: Any = None) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
-        there cannot be read, rather than being left to be judged when it starts."""
+        there cannot be read, rather than being left to be judged when it starts. Its
+        ``$VARIABLES`` are read from ``environ`` (the environment the child is given; the
+        kernel's own, which children inherit, when None)."""
         reader = Reader(read=read_text, python=self._python_text, starting=starting,
-                        exists=os.path.lexists, database=database_in)
+                        exists=os.path.lexists, database=database_in,
+                        environ=_variables(environ))
         return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents,
                              children=reader)
 
@@ -289,3 +293,19 @@ class Guard(Recording):
         session's own only when the effect check saw it created (``enforce.effect_run``)."""
         # A dropped table stays "ours": the same statement may be checked twice (jupysql runs
         # some statements twice), and a table we dropped may be re-created by this session.
+
+
+def _variables(environ: Any) -> Any:
+    """``name -> value`` of the environment a child gets (``os.environ`` when None; a mapping of
+    str or of bytes, as ``subprocess`` and ``os.exec*`` take them)."""
+    env: Any = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        try:
+            val = env.get(name)
+            if val is None:
+                val = env.get(name.encode())
+        except (AttributeError, TypeError):   # not a mapping: the child's variables are unknown
+            return None
+        return os.fsdecode(val) if isinstance(val, bytes) else val
+    return get

@@ -236,7 +236,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
         exit_net.check_command(rt, cmd, env)
         with Busy():
-            intents = list(g.shell_analysis(cmd, starting=True).intents)
+            intents = list(g.shell_analysis(cmd, starting=True, environ=env).intents)
             words = argv or cmd.split()
             why = env_drops_guard(env) if words and may_run_python(words[0]) else ""
             if why:   # a Python child given an environment without the guard

@@ -269,7 +269,7 @@ class Integrity:
             elif isinstance(obj, (FunctionType, MethodType)):
                 hit = (getattr(obj, "__module__", "") or "").startswith(
                     "jupyter_guard"
-                ) or obj in _patched().values()
+                ) or obj in _patched().values() or obj in _routed()
             else:
                 hit = False
             if hit and rt.user_stack(f):
@@ -321,6 +321,14 @@ def _patched() -> dict[tuple[type, str], Any]:
     from jupyter_guard.hooks import threads as runtime_threads
 
     return {**runtime_threads.PATCHED, **df_lineage.PATCHED}
+
+
+def _routed() -> Any:
+    """Driver functions routed to the guard in place (``connections.driver_methods``): their
+    code is not to be set (a read of ``__code__`` is an audit event too, so it is not compared
+    before every cell)."""
+    mod = sys.modules.get("jupyter_guard.connections.driver_methods")
+    return mod.FUNCTIONS if mod is not None else ()
 
 
 def install(shell: Any, guard: Any, rt: Any) -> Integrity:

@@ -244,7 +244,10 @@ class GuardedConnection:
                                else self._jg_con.create_function)
         if name == "append":   # a frame's rows into a table: judged like an INSERT of them
             return db_exits.guarded_append(self._jg_guard, self._jg_con, self)
-        if _PENDING:
+        if _PENDING and not name.startswith("_"):
+            # IPython's display probes (``_repr_html_``, ``_ipython_display_``...) are not a use of
+            # the count: answering them by a query would leave a result open on the connection
+            # (DuckDB then refuses the next statement)
             kept = _PENDING.get(id(self._jg_con))
             if kept is not None:
                 return _kept(self._jg_con, kept, name)

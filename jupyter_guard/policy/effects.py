@@ -101,7 +101,7 @@ def judge_effect(e: Effect, p: Policy, own: Owned) -> Verdict | None:
             return _block("bulk-change", f"this {e.verb} changes rows of {show(key)} and the guard "
                           "could not measure how many; nothing was changed")
     for key, n in e.touched().items():
-        if key in mine:
+        if key in mine or key[0] == "temp":   # DuckDB's temporary tables are the session's alone
             continue
         verb = "delete" if key in e.deleted and key not in e.changed else \
             "update" if key not in e.deleted else "delete or update"

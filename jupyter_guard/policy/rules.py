@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jupyter_guard.analyze.children import NOT_YET
-from jupyter_guard.model import SQL_WRITES, UNKNOWN, Decision, Intent, Verdict
+from jupyter_guard.model import SQL_WRITES, UNKNOWN, UNSEEN_LATER, Decision, Intent, Verdict
 from jupyter_guard.policy.model import Policy
 
 
@@ -86,8 +86,21 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
 
 
 def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows."""
+    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows,
+    unless the table is temporary or the session's own (what ``TRUNCATE`` of it may do too; on
+    databases whose changes are measured, the measured effect decides again what is whose).
+
+    >>> bulk_change(Intent("sql.delete", "table", "orders", where="none"), Policy(),
+    ...             Context()).rule_id
+    'bulk-change'
+    >>> bulk_change(Intent("sql.delete", "table", "main.scratch", where="none"), Policy(),
+    ...             Context(session_tables=frozenset({"scratch"}))) is None
+    True
+    """
     if i.action not in ("sql.delete", "sql.update"):
+        return None
+    name = bare_table(i.target)
+    if i.temporary or (name in c.session_tables and UNKNOWN not in name):
         return None
     verb = "deletes" if i.action == "sql.delete" else "updates"
     rows = f", {i.estimated_rows} rows" if i.estimated_rows is not None and i.estimated_rows >= 0 \
@@ -296,9 +309,12 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
         )
     if i.action not in _VERBS:
         return None
-    if UNKNOWN in i.target and c.runtime_checks:
+    if UNKNOWN in i.target and c.runtime_checks and i.detail != UNSEEN_LATER:
         return None  # a path known only at run time: the runtime layer decides on the real one
     verb = "takes access away from" if i.detail == "chmod" else _VERBS[i.action]
+    if i.detail == UNSEEN_LATER:
+        return _v("block", "destructive-files", f"{verb} {i.detail} ($(...), `...` or a variable "
+                  "that is not set); write the file's name in the command", i)
     if UNKNOWN not in i.target and guard_file_of(i.target, c):
         return _v("block", "self-protection", f"{verb} protected path {i.target}", i)
     if i.action == "file.write":

@@ -131,7 +131,7 @@ def _journal(journal: Path, sess: dict[str, Any], running: dict[str, dict[str, A
     if not writer_alive(head):
         raise Refuse   # its running events are to be completed as interrupted
     after = {**sess, "offset": chunk.end, "pid": head.get("pid"), "host": head.get("host"),
-             "pid_start": head.get("pid_start")}
+             "pid_start": head.get("pid_start"), "seen": chunk.end + chunk.tail}
     if top is not None:
         after.update(last_seq=top[0], last_hash=top[1])
     return list(rows.values()), begun, after
@@ -163,6 +163,7 @@ def append(published: Path, journals: list[Path], hint: dict[str, Any]) -> int |
         return None
     sessions, running = state["sessions"], state["running"]
     rows, count, moved, after_all, new_hint = [], 0, {}, {}, {}
+    seen: dict[str, int] = {}
     try:
         for journal in journals:
             sess = sessions.get(journal.name) or _new(journal)
@@ -170,6 +171,7 @@ def append(published: Path, journals: list[Path], hint: dict[str, Any]) -> int |
                 new_hint[journal.name] = hint[journal.name]
                 continue
             got, begun, after = _journal(journal, sess, running)
+            seen[journal.name] = after.pop("seen")
             rows += got
             count += begun
             after_all[journal.name] = after
@@ -196,7 +198,7 @@ def append(published: Path, journals: list[Path], hint: dict[str, Any]) -> int |
         write_heads(published, heads, state["events"])
     for name, s in after_all.items():
         new_hint[name] = {
-            "offset": s["offset"], "ended": False,
+            "offset": s["offset"], "seen": seen[name], "ended": False,
             "head": {"pid": s["pid"], "host": s["host"], "pid_start": s["pid_start"]},
             "running": sum(1 for r in running.values() if r["session_id"] == s["session_id"])}
     new_hint[delta.DELTA] = state

@@ -54,6 +54,9 @@ def decide_approval(path: str | os.PathLike[str], request_id: str, *, decided_by
                         [verdict, decided_by, now, now + lifetime, request_id])
             approved = approved_now(con)
         write_hint(Path(os.fspath(path)), read_hint(path), approved)
+    from .seal_write import flush
+
+    flush(Path(os.fspath(path)))   # a segment its ingest wrote, sealed once the lock is free
 
 
 def maybe_approved(path: str | os.PathLike[str], *, user: str, code_sha256: str) -> bool:

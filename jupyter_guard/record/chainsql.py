@@ -39,8 +39,12 @@ BATCH = 250_000   # events hashed at a time: their lineage text is what takes me
 
 
 def _lineage_text(lineage: str, where: str) -> str:
-    return f"""SELECT event_id, '[' || string_agg(json_array(direction, object_kind, name,
-        is_sensitive)::VARCHAR, ',' ORDER BY direction, object_kind, name, is_sensitive) || ']'
+    """Each event's lineage as canonical text: its items' JSON sorted as text (``list_sort``,
+    about 2x faster than an ordered ``string_agg``). Text order is the items' order unless a
+    name holds a character that sorts below ``"`` or is escaped; such an event only looks wrong
+    here and its session is checked again in Python."""
+    return f"""SELECT event_id, '[' || array_to_string(list_sort(list(json_array(direction,
+        object_kind, name, is_sensitive)::VARCHAR)), ',') || ']'
         AS l FROM {lineage} WHERE {where} GROUP BY event_id"""
 
 
@@ -95,3 +99,17 @@ def flagged_sessions(con: duckdb.DuckDBPyConnection, parts: list[Part]
         WHERE NOT coalesce(same, false) OR lo <> coalesce(pseq, aseq, 0) + 1
            OR ph <> coalesce(prev, ah, hash(''::VARCHAR))""").fetchall()
     return {int(s) for (s,) in rows}, checked
+
+
+def unlinked_within(con: duckdb.DuckDBPyConnection, parts: list[Part]) -> int:
+    """Sessions of ``parts`` (a segment being sealed, or a merge's inputs) with a row or span
+    that does not check, or that does not link to the one before it *within* ``parts``; each
+    session's first row is left to ``verify``, which links it to what came before. Needs the
+    temp table ``_cut`` (empty: nothing is cut)."""
+    hash_rows(con, parts)
+    (bad,), = con.execute("""SELECT count(DISTINCT sid) FROM (
+            SELECT c.*, lag(c.seq) OVER s AS pseq, lag(c.h) OVER s AS prev FROM _chk c
+            WINDOW s AS (PARTITION BY c.sid ORDER BY c.seq, c.lo))
+        WHERE NOT coalesce(same, false)
+           OR (pseq IS NOT NULL AND (lo <> pseq + 1 OR ph <> prev))""").fetchall()
+    return int(bad)

@@ -140,11 +140,14 @@ def compact(path: str | os.PathLike[str], older_than_days: float,
     archive = Path(os.fspath(archive_dir)).resolve()
     archive.mkdir(parents=True, exist_ok=True)
     stem = archive / f"audit-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    from . import seal_write
     from .ingest import fold_locked
 
     with store_lock(path, wait=None):
         fold_locked(path)   # the delta files' events into the tables archived from
-        return _compact(path, cutoff, stem)
+        count = _compact(path, cutoff, stem)
+    seal_write.flush(Path(os.fspath(path)))   # the segments it rewrote, checked and sealed
+    return count
 
 
 def _compact(path: str | os.PathLike[str], cutoff: dt.datetime, stem: Path) -> int:

@@ -53,7 +53,8 @@ def staleness(path: str | os.PathLike[str]) -> str:
             st = journal.stat()
         except OSError:
             continue
-        done = (hint.get(journal.name) or {}).get("offset", 0)
+        known = hint.get(journal.name) or {}
+        done = known.get("seen", known.get("offset", 0))   # past it: a partial last line
         if st.st_size > done:
             behind += 1
             newest = max(newest, st.st_mtime)

@@ -37,11 +37,17 @@ def _up_to_date(path: Path, journals: list[Path]) -> bool:
         return False   # the published file changed since (replaced, truncated, deleted)
     for journal in journals:
         known = hint.get(journal.name)
-        if not known or known["offset"] != journal.stat().st_size:
+        if not known or _seen(known) != journal.stat().st_size:
             return False
         if known["running"] and not writer_alive(known["head"]):
             return False
     return path.exists()
+
+
+def _seen(known: dict[str, Any]) -> Any:
+    """The journal's size when it was last read: past ``offset`` by a last line with no newline
+    (a line being written, or a junk file's tail), which new bytes would change."""
+    return known.get("seen", known.get("offset"))
 
 
 def _unchanged(known: Any, journal: Path) -> bool:
@@ -50,7 +56,7 @@ def _unchanged(known: Any, journal: Path) -> bool:
     if not isinstance(known, dict) or known.get("ended"):
         return False
     try:
-        if known.get("offset") != journal.stat().st_size:
+        if _seen(known) != journal.stat().st_size:
             return False
     except OSError:
         return False

@@ -30,18 +30,19 @@ def mark_incomplete(con: duckdb.DuckDBPyConnection) -> None:
                 "AND (event_id IS NULL OR status IS NULL))")
 
 
-def _holds_lines(journal: Path) -> tuple[bool, int, int]:
-    """(may hold a journal line, offset after its complete lines, how many complete lines)."""
+def _holds_lines(journal: Path) -> tuple[bool, int, int, int]:
+    """(may hold a journal line, offset after its complete lines, how many complete lines, its
+    size as read)."""
     try:
         if journal.stat().st_size > LIMIT:
-            return True, 0, 0
+            return True, 0, 0, 0
         data = journal.read_bytes()
     except OSError:
-        return True, 0, 0   # the one-by-one way reports what it can
+        return True, 0, 0, 0   # the one-by-one way reports what it can
     if b'"t"' in data or b"\\u" in data:
-        return True, 0, 0
+        return True, 0, 0, 0
     cut = data.rfind(b"\n") + 1
-    return False, cut, data[:cut].count(b"\n")
+    return False, cut, data[:cut].count(b"\n"), len(data)
 
 
 def book(con: duckdb.DuckDBPyConnection, journals: list[Path], known: dict[str, Any]
@@ -53,12 +54,14 @@ def book(con: duckdb.DuckDBPyConnection, journals: list[Path], known: dict[str, 
     have = {n for (n,) in con.execute("SELECT journal FROM sessions WHERE list_contains(?, "
                                       "journal)", [[j.name for j in new]]).fetchall()}
     junk: dict[str, tuple[str, int, int]] = {}
+    sizes: dict[str, int] = {}
     for j in new:
         if j.name in have:
             continue
-        lines, offset, count = _holds_lines(j)
+        lines, offset, count, size = _holds_lines(j)
         if not lines:
             junk[j.name] = (j.stem, offset, count)
+            sizes[j.name] = size
     if not junk:
         return journals, {}
     rows = list(junk.items())
@@ -67,6 +70,7 @@ def book(con: duckdb.DuckDBPyConnection, journals: list[Path], known: dict[str, 
         unnest(?::INTEGER[])""", [[s for _, (s, _, _) in rows], [n for n, _ in rows],
                                   [o for _, (_, o, _) in rows], [c for _, (_, _, c) in rows]])
     head = {"pid": None, "host": None, "pid_start": None}
-    states = {n: {"offset": o, "running": 0, "head": head, "ended": False}
+    # "seen": the size as read, past the offset by a last line with no newline (hint._seen)
+    states = {n: {"offset": o, "seen": sizes[n], "running": 0, "head": head, "ended": False}
               for n, (_, o, _) in rows}
     return [j for j in journals if j.name not in junk], states

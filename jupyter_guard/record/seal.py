@@ -1,10 +1,11 @@
-"""Seals: a segment ``verify`` re-hashed once is not re-hashed again while its files are unchanged.
+"""Seals: a segment checked once is not re-hashed again while its files are unchanged.
 
-After a ``verify`` that passed, every segment it re-hashed gets a seal in ``<audit>.seals.jsonl``:
-its name, its event count, the SHA-256 of its two files (taken *before* its rows were read) and
-an HMAC-SHA256 of those under ``audit.seal.key`` (32 random bytes, 0600, beside the authority's
-key in the Jupyter data folder: a file the guard refuses to open from a cell). The next
-``verify`` hashes each sealed segment's files (sequential reads, SHA-NI):
+A seal in ``<audit>.seals.jsonl`` holds a segment's name, its event count, the SHA-256 of its two
+files (taken *before* its rows were read) and an HMAC-SHA256 of those under ``audit.seal.key``
+(32 random bytes, 0600, beside the authority's key in the Jupyter data folder: a file the guard
+refuses to open from a cell). The writer of a segment seals it once its rows check
+(``seal_write.py``), and a ``verify`` that passed seals what it re-hashed. ``verify`` hashes each
+sealed segment's files (sequential reads, SHA-NI):
 
 - unchanged: its rows are not re-hashed; each session's first and last event in it are linked to
   the parts around it (``chainsql.hash_rows``);
@@ -20,7 +21,6 @@ someone who cannot read the key.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import json
 import os
@@ -28,8 +28,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .segments import digest as digest
+
 KEY_NAME = "audit.seal.key"
-KINDS = ("events", "lineage")
 
 
 @dataclass(frozen=True)
@@ -81,18 +82,6 @@ def _mac(key: bytes, s: Seal) -> str:
                        "sha256").hex()
 
 
-def digest(folder: Path, name: str) -> tuple[str, str]:
-    """SHA-256 of a segment's two files (raises OSError if one is unreadable)."""
-    out = []
-    for kind in KINDS:
-        h = hashlib.sha256()   # (``hashlib.file_digest`` is 3.11+; the package supports 3.10)
-        with open(folder / f"{name}.{kind}.parquet", "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        out.append(h.hexdigest())
-    return out[0], out[1]
-
-
 def read(audit: str | os.PathLike[str], key: bytes) -> tuple[dict[str, Seal], int]:
     """Valid seals by segment name, and how many lines were not valid seals."""
     try:
@@ -133,22 +122,34 @@ def check(folder: Path, listed: dict[str, int], seals: dict[str, Seal]
         else:
             what = "its files changed" if now != s.files else (
                 f"the catalog lists {events} events, {s.events} were sealed")
-            changed.append(f"segment {name}: {what} since verify sealed it")
+            changed.append(f"segment {name}: {what} since it was sealed")
     return good, changed
 
 
-def save(audit: str | os.PathLike[str], key: bytes, kept: dict[str, Seal],
-         new: list[Seal]) -> None:
-    """Rewrite the log with the seals of listed segments and the new ones (atomic replace)."""
-    lines = []
-    for s in [*kept.values(), *new]:
-        lines.append(json.dumps({"name": s.name, "events": s.events, "files": list(s.files),
-                                 "mac": _mac(key, s)}))
-    target = log_path(audit)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text("".join(x + "\n" for x in lines))
-        os.replace(tmp, target)
-    except OSError:   # only saves time next run: verify re-hashes what it could not seal
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+def add(audit: str | os.PathLike[str], key: bytes, new: list[Seal]) -> None:
+    """Add seals to the log (a writer's new segment, or what a passing ``verify`` re-hashed).
+
+    Under ``<audit>.seals.lock``, the log is read again and rewritten (atomic replace) with its
+    valid seals whose segment files are still on disk and the new ones: writers and ``verify``
+    may add seals at the same time without losing one."""
+    from .segments import segment_dir
+    from .store import hold
+
+    folder = segment_dir(audit)
+    with hold(Path(f"{os.fspath(audit)}.seals.lock"), wait=30.0) as got:
+        if not got:
+            return   # only saves time: what is not sealed is re-hashed by the next verify
+        kept, _ = read(audit, key)
+        for s in new:
+            kept[s.name] = s
+        lines = [json.dumps({"name": s.name, "events": s.events, "files": list(s.files),
+                             "mac": _mac(key, s)}) for s in kept.values()
+                 if (folder / f"{s.name}.events.parquet").exists()]
+        target = log_path(audit)
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        try:
+            tmp.write_text("".join(x + "\n" for x in lines))
+            os.replace(tmp, target)
+        except OSError:   # only saves time: verify re-hashes what it could not seal
+            with contextlib.suppress(OSError):
+                tmp.unlink()

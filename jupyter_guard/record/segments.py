@@ -17,6 +17,7 @@ listed in the ``segments`` table). An ingest copies only the catalog, whose size
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
 import uuid
@@ -29,6 +30,14 @@ FANOUT = 8                 # segments of one tier merged into one of the next
 MERGE_MAX = 2_000_000      # events: larger merges are left to `jupyter guard compact`
 GRACE_S = 600.0            # seconds a replaced segment stays for readers of older catalogs
 HOLD_S = 3600.0            # seconds a server gate's event waits in the file for its kernel's
+
+
+_WRITTEN: dict[str, list[str]] = {}   # segments written under the lock, for ``seal_write``
+
+
+def written(published: Path) -> list[str]:
+    """The segments this process wrote for ``published`` since the last call (to be sealed)."""
+    return _WRITTEN.pop(os.fspath(published), [])
 
 
 def seal_at() -> int:
@@ -87,6 +96,18 @@ def _write(con: duckdb.DuckDBPyConnection, folder: Path, events_sql: str, lineag
     return name
 
 
+def digest(folder: Path, name: str) -> tuple[str, str]:
+    """SHA-256 of a segment's two files (raises OSError if one is unreadable)."""
+    out = []
+    for kind in ("events", "lineage"):
+        h = hashlib.sha256()   # (``hashlib.file_digest`` is 3.11+; the package supports 3.10)
+        with open(folder / f"{name}.{kind}.parquet", "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out.append(h.hexdigest())
+    return out[0], out[1]
+
+
 def _remove(folder: Path, name: str) -> None:
     for kind in ("events", "lineage"):
         with contextlib.suppress(OSError):
@@ -133,6 +154,7 @@ def seal(con: duckdb.DuckDBPyConnection, published: Path, *, force: bool = False
                   "SELECT * FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     _register(con, name, "_seal")
     _rollup(con, name, "_seal")
+    _WRITTEN.setdefault(os.fspath(published), []).append(name)
     con.execute("DELETE FROM lineage_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DELETE FROM events_live WHERE event_id IN (SELECT event_id FROM _seal)")
     con.execute("DROP TABLE _seal")
@@ -183,9 +205,10 @@ def merge_candidates(con: duckdb.DuckDBPyConnection) -> list[str]:
     return []
 
 
-def merge(published: Path, names: list[str]) -> str:
+def merge(published: Path, names: list[str]) -> tuple[str, tuple[str, str]]:
     """Write the merge of ``names`` (no lock: segments never change), then swap it in under the
-    writers' lock. Returns the new segment's name ("" if the catalog changed meanwhile)."""
+    writers' lock. Returns the new segment's name ("" if the catalog changed meanwhile) and its
+    files' digests, taken as soon as they were written (what ``seal_write`` seals)."""
     from jupyter_guard.duck import own_connection
 
     from .store import rewrite, store_lock
@@ -200,11 +223,12 @@ def merge(published: Path, names: list[str]) -> str:
                       f"SELECT * FROM read_parquet([{li}], union_by_name = true)")
     finally:
         con.close()
+    files = digest(folder, name)
     with store_lock(published, wait=None), rewrite(published) as cat:
         listed = {n for (n,) in cat.execute("SELECT name FROM segments").fetchall()}
         if not set(names) <= listed:
             _remove(folder, name)
-            return ""
+            return "", files
         _register(cat, name, f"read_parquet({_q(folder / f'{name}.events.parquet')})")
         cat.execute("""INSERT INTO report_rollup SELECT ?, day, user_name, rule_id, sum(blocked),
             sum(allowed), sum(would_block), sum(events) FROM report_rollup
@@ -213,7 +237,7 @@ def merge(published: Path, names: list[str]) -> str:
         cat.execute("DELETE FROM segments WHERE list_contains(?, name)", [names])
         cat.executemany("INSERT INTO retired VALUES (?, ?)", [[n, time.time()] for n in names])
         create_views(cat, published)
-    return name
+    return name, files
 
 
 def adopt(con: duckdb.DuckDBPyConnection, published: Path) -> int:
@@ -281,6 +305,7 @@ def prune(con: duckdb.DuckDBPyConnection, published: Path, gone: str) -> None:
                      f"SELECT * FROM read_parquet({li}) {keep}")
         _register(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
         _rollup(con, new, f"read_parquet({_q(folder / f'{new}.events.parquet')})")
+        _WRITTEN.setdefault(os.fspath(published), []).append(new)
         con.execute("DELETE FROM report_rollup WHERE segment = ?", [name])
         con.execute("DELETE FROM segments WHERE name = ?", [name])
         con.execute("INSERT INTO retired VALUES (?, ?)", [name, time.time()])

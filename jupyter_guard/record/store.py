@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-from filelock import FileLock, Timeout
 
 from jupyter_guard.duck import Scratch, own_connection
 
@@ -49,6 +48,8 @@ def hold(path: Path, *, wait: float | None) -> Iterator[bool]:
     The file is kept (``preserve_lock_file``): that also rules out filelock's marker-file
     fallback, whose marker a SIGKILLed holder would leave behind for good.
     """
+    from filelock import FileLock, Timeout  # here: a reader that takes no lock never loads it
+
     with contextlib.suppress(OSError):
         st = os.lstat(path)
         if st.st_mode & 0o007 and not os.path.islink(path):

@@ -83,14 +83,11 @@ class _Seals:
             except OSError:
                 pass   # unreadable now: re-hashed again next run
 
-    def save(self, con: duckdb.DuckDBPyConnection) -> None:
+    def save(self) -> None:
         from . import seal
 
-        if self.key is None:
-            return
-        listed = {n for (n,) in con.execute("SELECT name FROM segments").fetchall()}
-        kept = {n: s for n, s in self.valid.items() if n in self.good and n in listed}
-        seal.save(self.path, self.key, kept, self.new)
+        if self.key is not None and self.new:
+            seal.add(self.path, self.key, self.new)
 
 
 def _sources(con: duckdb.DuckDBPyConnection, path: Path, seals: _Seals, notes: list[str],
@@ -122,8 +119,8 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path, seals: _Seals, notes: l
                   for k in ("events", "lineage"))
         parts.append((ev, li, int(events), skip))
     if sealed:
-        notes.append(f"{len(seals.good)} sealed segment(s), {sealed} events, unchanged since a "
-                     "verify re-hashed them: linked, not re-hashed (--full re-hashes them)")
+        notes.append(f"{len(seals.good)} sealed segment(s), {sealed} events, unchanged since "
+                     "they were checked and sealed: linked, not re-hashed (--full re-hashes them)")
     archives = con.execute("SELECT DISTINCT archive FROM chain_anchors ORDER BY 1").fetchall()
     present = [a for (a,) in archives if os.path.exists(f"{a}.events.parquet")]
     if len(present) < len(archives):
@@ -208,7 +205,7 @@ def _verify(con: duckdb.DuckDBPyConnection, path: Path, full: bool,
     # recomputed chain is named by this alone
     ordered += tuple(Problem("", 0, "", "edited", x) for x in seals.changed)
     if not ordered:
-        seals.save(con)
+        seals.save()
     return VerifyResult(not ordered, ordered, checked, tuple(notes))
 
 

@@ -59,6 +59,11 @@ def test_kernels_seal_and_merge_while_a_reader_polls_and_one_is_killed(work_root
             w.start()
         for w in workers:
             w.join()
+        seals = Path(f"{audit}.seals.jsonl")   # the kernels' own ingests seal what they write
+        deadline = time.monotonic() + 60
+        while not (seals.exists() and seals.read_text().strip()):
+            assert time.monotonic() < deadline, "no kernel sealed a segment"
+            time.sleep(0.1)
         msg = killed.kc.session.msg("execute_request", {
             "code": "import time\ntime.sleep(60)", "silent": False, "store_history": True,
             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
@@ -103,4 +108,6 @@ def test_kernels_seal_and_merge_while_a_reader_polls_and_one_is_killed(work_root
                          env={**os.environ, "JUPYTER_GUARD_AUDIT": str(audit)},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+    # the store's first verify links the sealed segments
+    assert "sealed segment(s)" in out.stdout + out.stderr, out
     assert verify(audit).ok

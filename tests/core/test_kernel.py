@@ -76,11 +76,16 @@ def test_parse_error_is_shown(k):
 
 def test_jupysql_is_covered(k):
     kernel, d = k
+    pre = duckdb.connect(str(d / "jupysql.duckdb"))   # a table the session did not make
+    pre.execute("CREATE TABLE ext AS SELECT range AS i FROM range(3000)")
+    pre.close()
     assert kernel.run("%load_ext sql").status == "ok"
     assert kernel.run(f"%sql duckdb:///{d}/jupysql.duckdb").status == "ok"
-    assert kernel.run("%sql CREATE TABLE t AS SELECT range AS i FROM range(3000)").status == "ok"
-    r = kernel.run("%%sql\nDELETE FROM t")
+    r = kernel.run("%%sql\nDELETE FROM ext")
     assert r.status == "error" and "bulk-change" in r.text
+    assert kernel.run("%sql CREATE TABLE t AS SELECT range AS i FROM range(3000)").status == "ok"
+    r = kernel.run("%%sql\nDELETE FROM t")   # its own table: emptying it is allowed
+    assert r.status == "ok", r.text
     r = kernel.run("%sql DROP TABLE t")
     assert r.status == "ok"  # created by this session
     r = kernel.run("%sql SELECT 1 AS one")

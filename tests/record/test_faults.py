@@ -221,3 +221,49 @@ def test_thousands_of_junk_files_in_the_journal_folder_are_booked_at_once(
     calls.clear()
     ingest(audit)   # nothing new: none of them is looked at again
     assert calls == []
+
+
+def test_a_file_whose_last_line_has_no_newline_does_not_keep_every_ingest_busy(
+        audit: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A junk file ending in a partial line (and a journal whose writer is mid-line) leaves the
+    store up to date: the next ingest takes no lock and reads nothing. Bytes added to either
+    are read at the next ingest: the completed line's event is stored."""
+    import importlib
+
+    from jupyter_guard.record import connect_readonly
+    from jupyter_guard.record.health import staleness
+    from jupyter_guard.record.journal import journal_dir
+
+    ingest_module = importlib.import_module("jupyter_guard.record.ingest")
+    log = AuditLog(audit, background=False)
+    cell(log, 1)
+    ingest(audit)
+    folder = journal_dir(audit)
+    (folder / "junk.jsonl").write_bytes(b"hello\nno newline at the end")
+    line = json.loads(next(x for x in Path(log.journal_path).read_bytes().splitlines()
+                           if json.loads(x).get("t") == "begin"))
+    line.update(event_id="f" * 32, session_id="torn", seq=None, status="running")
+    text = json.dumps(line).encode()
+    (folder / "torn.jsonl").write_bytes(text[:40])   # a writer mid-line
+    ingest(audit)
+    ingest(audit)
+    assert ingest_module._nothing_new(audit)
+    locks: list[object] = []
+    real = ingest_module.store_lock
+    monkeypatch.setattr(ingest_module, "store_lock",
+                        lambda *a, **k: locks.append(a) or real(*a, **k))
+    assert ingest(audit) == 0 and locks == []   # up to date: no lock, no journal read
+    assert staleness(audit) == ""   # every complete line is in: `report` does not say STALE
+    with open(folder / "torn.jsonl", "ab") as f:   # the writer finishes its line
+        f.write(text[40:] + b"\n")
+    assert not ingest_module._nothing_new(audit)
+    assert "1 journal(s) hold events not yet in" in staleness(audit)
+    ingest(audit)
+    assert locks, "the completed line was ingested under the lock"
+    con = connect_readonly(audit)
+    try:
+        ids = {r[0] for r in con.execute("SELECT event_id FROM events").fetchall()}
+    finally:
+        con.close()
+    assert "f" * 32 in ids and len(ids) == 2
+    log.close()

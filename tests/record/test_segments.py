@@ -86,6 +86,53 @@ def test_sql_chain_check_agrees_with_python_on_awkward_values(audit: Path) -> No
         con.close()
 
 
+@pytest.mark.parametrize("names, flagged", [
+    pytest.param(("t", "t2", "t.a"), 0, id="text-order-is-item-order"),
+    pytest.param(("t b", "t"), 1, id="space-sorts-below-quote"),
+    pytest.param(('a"', "a#"), 1, id="escaped-quote"),
+])
+def test_lineage_sorted_as_text_is_checked_again_in_python_where_orders_differ(
+        audit: Path, names: tuple[str, ...], flagged: int) -> None:
+    """The SQL sorts lineage items as JSON text; where that is not the items' order the session
+    only looks wrong there, and Python's exact check passes it. An edit is still found."""
+    lineage = [("read", "table", n, False) for n in names]
+    sessions(audit, 1, 5, lineage=lineage)
+    con = connect_readonly(audit)
+    try:
+        marks, checked = _flag(con)
+    finally:
+        con.close()
+    assert checked == 5 and len(marks) == flagged
+    assert verify(audit, full=True).ok
+    _rewrite_segment(audit, "UPDATE t SET code = code || ' ' WHERE seq = 2")
+    result = verify(audit, full=True)
+    assert not result.ok and result.problems[0].what == "edited" and result.problems[0].seq == 2
+
+
+def test_a_merge_output_changed_before_it_is_sealed_is_not_sealed(audit: Path,
+                                                                   monkeypatch) -> None:
+    """The merge's digests are taken as it writes the output; an edit between that and the
+    seal (the swap under the lock) leaves it unsealed, and verify names the edited event."""
+    from jupyter_guard.record import seal_write
+
+    real = seal_write.seal_segment
+    edited: list[str] = []
+
+    def edit_then_seal(published, name, inputs=None, files=None):  # type: ignore[no-untyped-def]
+        if inputs:   # a merge: its output edited before the seal
+            _rewrite_segment(audit, "UPDATE t SET decision = 'block' WHERE seq = 3", name)
+            edited.append(name)
+        return real(published, name, inputs, files)
+
+    monkeypatch.setattr(seal_write, "seal_segment", edit_then_seal)
+    monkeypatch.setattr(segments, "FANOUT", 3)
+    sessions(audit, 3, 5)
+    assert len(edited) == 1
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    assert not any(n.startswith("1 sealed segment(s), 15 events") for n in result.notes), result
+
+
 def _flag(con: duckdb.DuckDBPyConnection) -> tuple[set[int], int]:
     """The SQL check alone, over the live rows and every segment."""
     for table in ("_cut", "_anchor"):
@@ -99,9 +146,11 @@ def _flag(con: duckdb.DuckDBPyConnection) -> tuple[set[int], int]:
     return flagged_sessions(con, parts)
 
 
-def _rewrite_segment(audit: Path, sql: str) -> None:
-    """Edit the first segment in place, as a subject with write access to the folder could."""
-    target = seg_files(audit)[0]
+def _rewrite_segment(audit: Path, sql: str, name: str = "") -> None:
+    """Edit a segment (the first, or ``name``) in place, as a subject with write access to the
+    folder could."""
+    target = (segments.segment_dir(audit) / f"{name}.events.parquet") if name else (
+        seg_files(audit)[0])
     con = duckdb.connect()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet('{target}')")
     con.execute(sql)
@@ -169,18 +218,78 @@ def test_merged_segments_keep_every_event_and_readers_of_the_old_catalog(audit: 
     assert verify(audit).ok
 
 
-def test_sealed_segments_are_not_rehashed_and_an_edit_is_still_seen(audit: Path) -> None:
+def test_segments_are_sealed_as_written_so_no_verify_is_cold_and_an_edit_is_seen(
+        audit: Path) -> None:
     sessions(audit, 2, 5)
-    first = verify(audit)
-    assert first.ok and not any("sealed segment" in n for n in first.notes), first
+    first = verify(audit)   # the first run: the writer sealed each segment it wrote
+    assert first.ok and first.checked == 10, first
+    assert any(n.startswith("2 sealed segment(s), 10 events") for n in first.notes), first
     sessions(audit, 1, 5)
     again = verify(audit)
     assert again.ok and again.checked == 15, again
-    assert any(n.startswith("2 sealed segment(s), 10 events") for n in again.notes), again
+    assert any(n.startswith("3 sealed segment(s), 15 events") for n in again.notes), again
     _rewrite_segment(audit, "UPDATE t SET user_name = 'mallory' WHERE seq = 1")
     edited = verify(audit)
     assert not edited.ok and edited.problems[0].what == "edited"
-    assert any("since verify sealed it" in p.detail for p in edited.problems), edited
+    assert any("since it was sealed" in p.detail for p in edited.problems), edited
+
+
+def test_a_segment_whose_rows_do_not_check_is_not_sealed_by_its_writer(audit: Path) -> None:
+    """A journal line edited before its ingest: the segment written from it stays unsealed,
+    and verify re-hashes it and names the event."""
+    from jupyter_guard.record import seal
+    from jupyter_guard.record.journal import journal_dir
+
+    log = AuditLog(audit, background=False)
+    ids = [cell(log, i) for i in range(1, 6)]
+    journal = next(journal_dir(audit).glob("*.jsonl"))
+    text = journal.read_text()
+    assert text.count("-- 2\"") == 1
+    journal.write_text(text.replace("-- 2\"", "-- 2 OR true\""))
+    log.close()
+    assert rows(audit, "SELECT count(*) FROM segments") == [(1,)]
+    assert not seal.log_path(audit).exists() or not seal.log_path(audit).read_text().strip()
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    assert result.problems[0].event_id == ids[1]
+    assert not any("sealed segment" in n for n in result.notes), result
+    sessions(audit, 1, 5)   # a twin: the next session's segment checks and is sealed
+    assert len(seal.log_path(audit).read_text().splitlines()) == 1
+
+
+def test_a_merge_seals_its_output_and_a_tampered_input_is_not_sealed(audit: Path,
+                                                                    monkeypatch) -> None:
+    """A merge links its inputs' seals instead of re-hashing them (an input whose files
+    changed is re-hashed, and its edit keeps the merge unsealed)."""
+    from jupyter_guard.record import chainsql
+
+    checked: list[list[bool]] = []
+    real = chainsql.unlinked_within
+    monkeypatch.setattr(chainsql, "unlinked_within",
+                        lambda con, parts: checked.append([p[3] for p in parts]) or
+                        real(con, parts))
+    monkeypatch.setattr(segments, "FANOUT", 3)
+    sessions(audit, 3, 5)
+    assert [False] in checked and [True, True, True] in checked, checked   # new; the merge
+    (count, largest, sealed), = rows(audit, "SELECT count(*), max(events), sum(events) "
+                                            "FROM segments")
+    assert largest > segments.seal_at()   # a merge happened
+    result = verify(audit)
+    assert result.ok and any(n.startswith(f"{count} sealed segment(s), {sealed} events")
+                             for n in result.notes), result
+    # the merge's input edited after its writer sealed it: the merge is not sealed
+    sessions(audit, 2, 5)
+    (small,), = rows(audit, "SELECT name FROM segments WHERE events = 5 LIMIT 1")
+    _rewrite_segment(audit, "UPDATE t SET decision = 'block' WHERE seq = 3", small)
+    checked.clear()
+    sessions(audit, 1, 5)
+    assert sorted(checked[-1]) == [False, True, True], checked   # the edited input re-hashed
+    (merged,), = rows(audit, "SELECT count(*) FROM segments WHERE events > 5")
+    assert merged == 2, "the three new segments were merged"
+    result = verify(audit)
+    assert not result.ok and result.problems[0].what == "edited", result
+    assert result.problems[0].seq == 3
+    assert sum(n.startswith("1 sealed segment(s), 15 events") for n in result.notes) == 1
 
 
 def test_a_sealed_segment_rewritten_with_a_recomputed_chain_is_named(audit: Path) -> None:
@@ -209,7 +318,7 @@ def test_a_sealed_segment_rewritten_with_a_recomputed_chain_is_named(audit: Path
     for result in (verify(audit), verify(audit, full=True), verify(audit)):
         assert not result.ok   # --full does not seal the rewrite either
         assert any(p.what == "edited" and target.name.split(".")[0] in p.detail
-                   and "since verify sealed it" in p.detail for p in result.problems), result
+                   and "since it was sealed" in p.detail for p in result.problems), result
 
 
 def test_a_seal_not_made_with_the_key_is_ignored(audit: Path) -> None:
