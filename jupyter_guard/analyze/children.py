@@ -41,6 +41,8 @@ class Reader:
     python: Callable[[str], Analysis]        # Python source -> intents
     starting: bool = False                   # the child starts now: a missing file is unread
     exists: Callable[[str], bool] | None = None  # the path is there (missing: decided later)
+    # the database file a path names (and, when True, one in the folder it names), by header
+    database: Callable[[str, bool], tuple[str, ...]] | None = None
     environ: Callable[[str], str | None] | None = None  # a variable the command inherits
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from jupyter_guard.analyze.children import Reader, is_python, strips, tamper
 from jupyter_guard.analyze.shell_cmds import RULES
+from jupyter_guard.analyze.shell_copies import database_copies, database_input
 from jupyter_guard.analyze.shell_lex import (
     Heredoc,
     LexError,
@@ -190,7 +191,8 @@ class _Walker:
         if "*" in argv[0]:                        # xargs' unknown input used as the command
             return Analysis((Intent("shell.exec", "command", argv[0], source=source,
                                     detail="dynamic command"),))
-        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
+        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),
+                        *database_copies(self.children, argv, source)))
         rule = RULES.get(argv[0].rpartition("/")[2])
         if rule is None and is_python(argv[0]):
             rule = RULES["python"]
@@ -242,6 +244,7 @@ class _Walker:
                 fed = fed or op == "<"
                 if op == "<":
                     out.append(Intent("file.read", "path", path, source=source))
+                    out.extend(database_input(self.children, path, source))
                     if self.children is not None:   # bash < s.sh: the script is visible
                         stdin = self.read(path)
             elif (op == ">&" and (path.isdigit() or path == "-")) or path in _NOT_FILES:

@@ -94,14 +94,16 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
                                        "--group"))
     dest = o.get("-t", "--target-directory")
     srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
-    copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,
+    by_name = ctx.children is None or ctx.children.database is None   # else: by header, for
+    copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,   # every copier
                           detail=f"copies database file {s}")
-                   for s in srcs if s.lower().endswith(DATABASE_SUFFIXES) for d in dst)
+                   for s in srcs if by_name and s.lower().endswith(DATABASE_SUFFIXES) for d in dst)
     return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + copies)
 
 
 DATABASE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3")
-"""A copy of such a file is an export of every table in it (``cp wh.duckdb /tmp/x``)."""
+"""With no way to read a file's header (a pure analysis), a copy of a file so named is an export
+of every table in it (``cp wh.duckdb /tmp/x``); the guard itself judges by the header."""
 
 
 def truncate(ctx: Ctx, argv: list[str]) -> Analysis:

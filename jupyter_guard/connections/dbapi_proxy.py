@@ -67,12 +67,14 @@ class GuardedCursor(_Proxy):
         raw = self._jg_con
         call = (lambda: raw.execute(query, *args, **kw)) if params is None else (
             lambda: raw.execute(query, params, *args, **kw))
+        _sqlite_file(self._jg_check, raw, query, None if params is None else [params])
         return self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
 
     def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
         rows = list(seq)
         raw = self._jg_con
         check = self._jg_check
+        _sqlite_file(check, raw, query, rows)
         measured = check.kind.measures_effect   # the effect check sums all rows at once
         for p in rows[:1000]:   # else each bound statement is judged (the first 1000)
             if not measured:
@@ -83,6 +85,7 @@ class GuardedCursor(_Proxy):
 
     def executescript(self, script: Any) -> Any:   # sqlite3
         raw = self._jg_con
+        _sqlite_file(self._jg_check, raw, script, None)
         return self._same(self._jg_check(script, None, lambda: raw.executescript(script)))
 
     def copy(self, statement: Any, params: Any = None, **kw: Any) -> Any:   # psycopg 3
@@ -119,6 +122,14 @@ class GuardedCursor(_Proxy):
         return self._jg_con.__exit__(*exc)
 
 
+def _sqlite_file(check: Any, raw: Any, query: Any, params: list[Any] | None) -> None:
+    """sqlite3 writes into a database file: the values they write (``hooks.sqlite_exits``)."""
+    if getattr(check, "driver", "") == "sqlite3":
+        from jupyter_guard.hooks import sqlite_exits
+
+        sqlite_exits.check(check.guard, raw, query, params)
+
+
 def _binds(raw: Any, kw: dict[str, Any]) -> bool:
     """psycopg 3's own ``Cursor`` (not ``ClientCursor``, nor a subclass) sends parameters apart
     from the SQL text, unless told to prepare nothing of them."""
@@ -140,6 +151,14 @@ class GuardedDbapi(_Proxy):
 
     def executescript(self, script: Any) -> Any:
         return self.cursor().executescript(script)
+
+    def backup(self, target: Any, *args: Any, **kw: Any) -> Any:   # sqlite3
+        real = object.__getattribute__(target, "_jg_con") if isinstance(target, _Proxy) else target
+        if getattr(self._jg_check, "driver", "") == "sqlite3":
+            from jupyter_guard.hooks import sqlite_exits
+
+            sqlite_exits.check_backup(self._jg_check.guard, self._jg_con, real)
+        return self._jg_con.backup(real, *args, **kw)
 
     def __enter__(self) -> GuardedDbapi:
         self._jg_con.__enter__()

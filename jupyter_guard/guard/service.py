@@ -31,6 +31,7 @@ from jupyter_guard.guard.own_intents import (
 from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
 from jupyter_guard.guard.recording import Listener, Recording
 from jupyter_guard.hooks.child import read_text, walk_files
+from jupyter_guard.hooks.event_paths import database_in
 from jupyter_guard.hooks.state import busy_wrap
 from jupyter_guard.model import Analysis, Intent, Verdict, combine
 from jupyter_guard.policy.cell import decide_cell
@@ -172,7 +173,7 @@ class Guard(Recording):
         ``$VARIABLES`` are read from ``environ`` (the environment the child is given; the
         kernel's own, which children inherit, when None)."""
         reader = Reader(read=read_text, python=self._python_text, starting=starting,
-                        exists=os.path.lexists,
+                        exists=os.path.lexists, database=database_in,
                         environ=_variables(environ))
         return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents,
                              children=reader)
@@ -275,7 +276,9 @@ class Guard(Recording):
             sa, ns = self.plugs.sqlalchemy(), self.cell.namespace
             intents = tuple(i for i in intents if not (i.via and i.action.startswith("sql.")
                                                        and runtime_judged(i, ns, sa)))
-        ctx = self.context(conn, actor, files=any(i.action.startswith("file.") for i in intents))
+        ctx = self.context(conn, actor, files=any(    # a database file copied: is it the guard's?
+            i.action.startswith("file.") or i.detail.startswith("copies database file")
+            for i in intents))
         _, verdicts = decide_cell(intents, self.policy, ctx, analysis.errors)
         overall = combine(verdicts)
         j = Judgement(overall, tuple(verdicts), analysis, intents, ctx=ctx)

@@ -177,6 +177,7 @@ class ChildGuard:
     def shell(self, command: str) -> list[Intent]:
         from jupyter_guard.analyze.children import Reader
         from jupyter_guard.analyze.shell import analyze_shell
+        from jupyter_guard.hooks.event_paths import database_in
 
         def python(code: str) -> Any:
             import ast
@@ -184,7 +185,8 @@ class ChildGuard:
             from jupyter_guard.analyze.python import analyze_python
             return analyze_python(ast.parse(code), sql=self._sql, shell=lambda c: self._shell(c))
 
-        reader = Reader(read=read_text, python=python, starting=True, exists=os.path.lexists)
+        reader = Reader(read=read_text, python=python, starting=True, exists=os.path.lexists,
+                        database=database_in)
         return list(analyze_shell(command, sql=lambda s, d: self._sql(s, d).intents,
                                   children=reader).intents)
 
@@ -214,9 +216,9 @@ def own_work(frame: FrameType | None) -> bool:
 # PostgreSQL drivers (SQLAlchemy, pandas and jupysql reach PostgreSQL through them)
 ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg"})
 EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
-                    "os.truncate", "shutil.rmtree", "shutil.move", "os.link", "os.symlink",
-                    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
-                    "os.putenv", "os.unsetenv"})
+                    "os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.link",
+                    "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                    "subprocess.Popen", "os.putenv", "os.unsetenv"})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 

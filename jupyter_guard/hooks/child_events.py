@@ -9,6 +9,7 @@ from typing import Any
 
 from jupyter_guard.analyze.children import GUARD_PREFIX, may_run_python, strips
 from jupyter_guard.hooks.child import CHILD_DIR, ChildBlocked, env_drops_guard
+from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.model import UNKNOWN, Intent
 
@@ -96,8 +97,15 @@ def handlers(g: Any) -> dict[str, Handler]:
             dst = os.path.join(dst, os.path.basename(src.rstrip("/")))
         g.decide(path_intents("file.move", src) + overwrite(dst), f"shutil.move({src!r}, {dst!r})")
 
-    def on_link(args: tuple[Any, ...]) -> None:
-        g.decide(overwrite(_path(args[1])), f"link {args[0]!r} -> {args[1]!r}")
+    def on_link(args: tuple[Any, ...]) -> None:   # os.link, os.symlink
+        src, dst = _path(args[0]), _path(args[1])
+        g.decide(overwrite(dst) + database_copy(src, dst, "link"), f"link {src!r} -> {dst!r}")
+
+    def on_copyfile(args: tuple[Any, ...]) -> None:   # shutil.copy*, copytree
+        src, dst = _path(args[0]), _path(args[1])
+        copies = database_copy(src, dst, "copy")
+        if copies:
+            g.decide(copies, f"shutil.copyfile({src!r}, {dst!r})")
 
     def on_system(args: tuple[Any, ...]) -> None:
         child(None, os.fsdecode(args[0]), None)
@@ -149,7 +157,8 @@ def handlers(g: Any) -> dict[str, Handler]:
         "cpython.run_stdin": on_run_stdin, "open": on_open, "authority.read": on_authority_read,
         "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
         "os.truncate": on_truncate, "shutil.rmtree": on_rmtree, "shutil.move": on_move,
-        "os.link": on_link, "os.symlink": on_link, "os.system": on_system, "os.exec": on_exec,
+        "shutil.copyfile": on_copyfile, "os.link": on_link, "os.symlink": on_link,
+        "os.system": on_system, "os.exec": on_exec,
         "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,
         "os.putenv": on_putenv, "os.unsetenv": on_putenv,
     }

@@ -2,10 +2,12 @@
 run-time layer and the guard inside children alike."""
 from __future__ import annotations
 
+import glob
 import os
+import stat
 from typing import Any
 
-from jupyter_guard.model import UNKNOWN
+from jupyter_guard.model import UNKNOWN, Intent
 
 
 def event_path(p: Any, dir_fd: Any = None) -> str | None:
@@ -29,10 +31,60 @@ _MAGIC = ((8, b"DUCK"), (0, b"SQLite format 3\x00"))
 
 
 def database_file(path: str) -> bool:
-    """A DuckDB or SQLite database, by its header (whatever its name)."""
+    """A DuckDB or SQLite database, by its header (whatever its name). Only a regular file is
+    opened (a named pipe would block the read)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, "rb") as f:
             head = f.read(24)
     except OSError:   # not a readable file: nothing to copy from it
         return False
+    return database_header(head)
+
+
+def database_header(head: bytes) -> bool:
+    """The first bytes of a DuckDB or SQLite database file.
+
+    >>> database_header(b"SQLite format 3\\x00..."), database_header(b"PK\\x03\\x04")
+    (True, False)
+    """
     return any(head[at:at + len(magic)] == magic for at, magic in _MAGIC)
+
+
+def database_copy(src: str | None, dst: str | None, how: str) -> list[Intent]:
+    """A copy or link of a database file (``shutil.copy``, ``os.link``): an export of every
+    table in it, whatever they hold; nothing for other files."""
+    if src is None or dst is None or not database_file(src):
+        return []
+    return [Intent("df.export", "file", dst, ("?",), source=f"{how} {src!r}",
+                   detail=f"copies database file {src}")]
+
+
+FOLDER_LIMIT = 20_000
+
+
+def database_in(arg: str, walk: bool = True, limit: int = FOLDER_LIMIT) -> tuple[str, ...]:
+    """The database files a command argument names or holds: the file itself, a glob's matches,
+    or (``walk``) the files inside the folder it names (an archive or a recursive copy takes them
+    along). A folder of more than ``limit`` entries cannot be checked: it is named as such, so
+    the rule refuses.
+
+    >>> database_in("/nonexistent/x.db")
+    ()
+    """
+    if not arg or "://" in arg or UNKNOWN in arg:
+        return ()
+    arg = os.path.expanduser(arg)
+    found: list[str] = []
+    for p in sorted(glob.glob(arg))[:limit] if glob.has_magic(arg) else [arg]:
+        if database_file(p):
+            found.append(p)
+        elif walk and os.path.isdir(p) and not os.path.islink(p):
+            n = 0
+            for root, dirs, names in os.walk(p):
+                n += len(names) + len(dirs)
+                if n > limit:
+                    return (*found, f"(unchecked: {p} holds more than {limit} files)")
+                found += [q for q in (os.path.join(root, m) for m in names) if database_file(q)]
+    return tuple(found)

@@ -26,7 +26,7 @@ from jupyter_guard.hooks import (
     lazy,
 )
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
-from jupyter_guard.hooks.event_paths import database_file
+from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import UNKNOWN, Intent
@@ -223,16 +223,15 @@ def handlers(rt: Any) -> dict[str, Handler]:
 
     def on_copyfile(args: tuple[Any, ...], f: FrameType) -> None:   # shutil.copy*, copytree
         src, dst = _path(args[0]), _path(args[1])
-        if src is not None and dst is not None and rt.user_stack(f) and database_file(src):
-            rt.decide([Intent("df.export", "file", dst, ("?",), source=f"copy {src!r}",
-                              detail=f"copies database file {src}")],
-                      f"shutil.copyfile({src!r}, {dst!r})")
+        copies = database_copy(src, dst, "copy")
+        if copies and rt.user_stack(f):
+            rt.decide(copies, f"shutil.copyfile({src!r}, {dst!r})")
 
-    def on_link(args: tuple[Any, ...], f: FrameType) -> None:
+    def on_link(args: tuple[Any, ...], f: FrameType) -> None:   # os.link, os.symlink
         if rt.user_stack(f):
-            dst = _path(args[1])
-            rt.decide(overwrite(dst) + path_intents("file.read", _path(args[0])),
-                      f"link {args[0]!r} -> {dst!r}")
+            src, dst = _path(args[0]), _path(args[1])
+            rt.decide(overwrite(dst) + path_intents("file.read", src)
+                      + database_copy(src, dst, "link"), f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
         exit_net.check_command(rt, cmd, env)

@@ -19,6 +19,18 @@ from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.state import busy
 
+DATABASE_PAGES = "the pages of a database file (every table in it)"
+
+
+def database_pages(data: Any) -> bool:
+    """Bytes that begin as a DuckDB or SQLite file does: a copy of a database made by reading
+    and writing its bytes (``open(x, 'wb').write(open('wh.duckdb', 'rb').read())``)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return False
+    from jupyter_guard.hooks.event_paths import database_header
+
+    return database_header(bytes(data[:24]))
+
 
 class _Local(threading.local):
     judged = False           # a patched writer already decided this write (class default: a
@@ -69,7 +81,8 @@ class FileExits:
     def check(self, data: Any, dest: str, how: str) -> None:
         if busy():
             return
-        kind = exits.scan(data, self.exports.settings())
+        kind = DATABASE_PAGES if database_pages(data) else exits.scan(
+            data, self.exports.settings())
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 

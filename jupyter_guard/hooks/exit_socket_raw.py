@@ -11,7 +11,9 @@
 - ``os.sendfile`` and ``os.splice`` out of a file into a socket or a pipe (``socket.sendfile``
   uses ``sendfile``): the bytes they would move are read from the file first (at most ``PIECE``
   per call; both may move less than asked, and their callers loop) and checked as a send to the
-  socket's peer or a write into the pipe. Copies between files pass.
+  socket's peer or a write into the pipe. Copies between files pass. ``os.splice`` out of a
+  pipe (a child's output) is made here: the bytes are taken, judged as a write to the
+  destination, and written by the guard.
 - The ``posix`` names of the checked ``os`` writes (``posix.write`` is ``os.write`` unchecked).
 Unix-domain sockets (a path, an abstract name, ``socketpair``) are peers no policy allows:
 ``exit_socket._host`` names them ``unix:<path>``.
@@ -25,7 +27,7 @@ import sys
 from typing import Any
 
 from jupyter_guard.hooks import c_types, exit_socket, exits
-from jupyter_guard.hooks.state import busy
+from jupyter_guard.hooks.state import Busy, busy
 
 PIECE = 1 << 20
 
@@ -131,10 +133,13 @@ def _read(in_fd: int, offset: Any, count: int) -> bytes:
 
 def _splice(rt: Any, orig: Any) -> Any:
     """``os.splice`` out of a file into a socket or a pipe: the bytes it would move are read
-    from the file first and checked like ``sendfile``'s. (Out of a pipe nothing can be read
-    without taking it; what went into the pipe was checked on its way in.)"""
+    from the file first and checked like ``sendfile``'s. Out of a pipe (what a child printed)
+    nothing can be read without taking it, so the move is made here: read, checked as a write
+    to the destination (a file, a pipe or a socket), then written (``_from_pipe``)."""
     def splice(src: int, dst: int, count: int, offset_src: Any = None, *args: Any,
                **kw: Any) -> int:
+        if _fifo(src) and not busy() and rt.user_stack(sys._getframe(1)):
+            return _from_pipe(rt, src, dst, count, offset_src, *args, **kw)
         kind = _exit_kind(dst)
         if not kind or busy() or not rt.user_stack(sys._getframe(1)) or not _regular(src):
             return int(orig(src, dst, count, offset_src, *args, **kw))
@@ -145,6 +150,39 @@ def _splice(rt: Any, orig: Any) -> Any:
     splice._jg = True  # type: ignore[attr-defined]  # a marker on our own function
     splice.__name__, splice.__doc__ = "splice", orig.__doc__
     return splice
+
+
+def _from_pipe(rt: Any, src: int, dst: int, count: int, offset_src: Any = None,
+               offset_dst: Any = None, flags: int = 0) -> int:
+    """``os.splice`` out of a pipe, made as a read and a write: at most ``PIECE`` bytes are taken
+    from the pipe, judged as a write into ``dst`` (a file or a pipe by the detectors and known
+    values, a socket as a send to its peer), and written whole. Refused: they are dropped."""
+    if offset_src is not None:
+        raise OSError(29, "Illegal seek")   # what splice says of an offset into a pipe
+    data = os.read(src, max(0, min(int(count), PIECE)))
+    if not data:
+        return 0
+    try:
+        mode = os.fstat(dst).st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISSOCK(mode):
+        _judge(rt, dst, "socket", data, "os.splice")
+    else:
+        _judge(rt, dst, "pipe", data, "os.splice")   # a file: the same check as a write
+    view, done = memoryview(data), 0
+    with Busy():   # judged above: the guard's own write
+        while done < len(data):
+            at = None if offset_dst is None else int(offset_dst) + done
+            done += os.write(dst, view[done:]) if at is None else os.pwrite(dst, view[done:], at)
+    return done
+
+
+def _fifo(fd: int) -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (OSError, TypeError, ValueError):
+        return False   # not a descriptor: the call itself raises
 
 
 def _regular(fd: int) -> bool:

@@ -11,6 +11,7 @@ re-exported here.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
@@ -52,21 +53,58 @@ def _no_long_ints(values: Any, size: int) -> bool:
 def detect_column(series: pd.Series | Any, settings: MaskSettings) -> str | None:
     """The detector matching at least ``COLUMN_THRESHOLD`` of the sample, best first
     (``series`` may be a column's array)."""
-    if _no_long_ints(getattr(series, "_values", series), SAMPLE_SIZE):
+    values = getattr(series, "_values", series)
+    if _no_long_ints(values, SAMPLE_SIZE):
         return None
+    arrow = getattr(values, "_pa_array", None)   # immutable: pandas swaps it on every edit
+    if arrow is None:
+        return _detect(series, settings)
+    key = (settings.detectors, id(arrow))
+    seen = _BY_ARRAY.get(key)
+    if seen is not None and seen[0]() is arrow:   # this very array was classified before
+        return seen[1]
+    found = _detect(series, settings)
+    if len(_BY_ARRAY) >= DETECTED_MAX:
+        _BY_ARRAY.clear()
+    try:
+        _BY_ARRAY[key] = (weakref.ref(arrow), found)
+    except TypeError:   # an array type without weak references: not remembered
+        pass
+    return found
+
+
+_BY_ARRAY: dict[tuple[tuple[str, ...], int], tuple[Any, str | None]] = {}
+"""Arrow-backed columns already classified, by the identity of their (immutable) Arrow array,
+held weakly: an edit of the column gives it a new array, so a result never outlives the values
+it was found in. A frame displayed again is not sampled again."""
+
+
+def _detect(series: pd.Series | Any, settings: MaskSettings) -> str | None:
     probe = sample_strings(series, PROBE_SIZE)
     if hinted_count(probe) < COLUMN_THRESHOLD * len(probe) / 2:
         return None  # quick reject; shown cells are still scanned one by one
     sample = sample_strings(series)
+    key = (settings.detectors, tuple(sample))
+    if key in _DETECTED:   # the same sample seen before (a frame displayed again)
+        return _DETECTED[key]
     candidates = hinted_values(sample)
-    if not sample or len(candidates) < COLUMN_THRESHOLD * len(sample):
-        return None
     best, score = None, 0.0
-    for det in _with_candidates(candidates, settings):
-        hits = det.count_matches(candidates) / len(sample)
-        if hits > score:
-            best, score = det.name, hits
-    return best if score >= COLUMN_THRESHOLD else None
+    if sample and len(candidates) >= COLUMN_THRESHOLD * len(sample):
+        for det in _with_candidates(candidates, settings):
+            hits = det.count_matches(candidates) / len(sample)
+            if hits > score:
+                best, score = det.name, hits
+    if len(_DETECTED) >= DETECTED_MAX:
+        _DETECTED.clear()
+    _DETECTED[key] = found = best if score >= COLUMN_THRESHOLD else None
+    return found
+
+
+DETECTED_MAX = 256
+_DETECTED: dict[tuple[tuple[str, ...], tuple[str, ...]], str | None] = {}
+"""The detector found in a column sample, by the sample's values and the enabled detectors:
+a pure function of both, so a frame shown again (or another frame holding the same first values)
+is not read by the detectors again; nothing can go stale."""
 
 
 JOIN_MAX = 1 << 20
@@ -124,6 +162,15 @@ def sensitive_columns(df: pd.DataFrame, settings: MaskSettings) -> set[str]:
     return set(classify(df, settings))
 
 
+def _cell_text(v: Any) -> str:
+    """The text ``_mask_cell`` would read in ``v`` ('' when it reads none)."""
+    if isinstance(v, str):
+        return v if not v.isascii() or "&" in v or "%" in v or hinted(v) else ""
+    if isinstance(v, (list, tuple, dict, set)):
+        return str(v)
+    return ""
+
+
 def _mask_cell(v: Any, settings: MaskSettings) -> Any:
     if isinstance(v, str):
         hidden = not v.isascii() or "&" in v or "%" in v  # may hide a hint (``&commat;``)
@@ -136,6 +183,14 @@ def _mask_cell(v: Any, settings: MaskSettings) -> Any:
 
 
 def _mask_cell_list(items: list[Any], settings: MaskSettings) -> list[Any] | None:
+    """Each item masked (None: none changed). The cells a detector could read are first read
+    together, one per line (one pass for the column, not one per cell): a span in any cell is a
+    span of the joined text too, so a joined text without one means no cell changes."""
+    texts = [_cell_text(v) for v in items]
+    if not any(texts):
+        return None
+    if len(items) > 1 and not find_spans("\n".join(t for t in texts if t), settings):
+        return None
     out = [_mask_cell(v, settings) for v in items]
     if all(a is b for a, b in zip(out, items)):
         return None
@@ -208,7 +263,7 @@ _COUNT_ROWS = ("count", "unique", "freq")
 
 def _count_rows(df: pd.DataFrame) -> Any:
     """In a ``describe()`` result, the rows that only count values (shown unmasked)."""
-    if len(df) > 20 or "count" not in df.index or df.index.dtype.kind != "O":
+    if len(df) > 20 or df.index.dtype.kind != "O" or "count" not in df.index:
         return None
     return df.index.isin(_COUNT_ROWS)
 
@@ -273,6 +328,7 @@ def mask_frame(
     out = _replace_columns(df, arrays, whole, for_display)
     for i, hit in cells.items():
         out.isetitem(i, pd.Series(hit, index=df.index, name=df.columns[i], dtype=object))
-    if any(isinstance(c, str) and find_spans(c, settings) for c in df.columns):
+    names = [c for c in df.columns if isinstance(c, str)]   # read together, one per line
+    if names and find_spans("\n".join(names), settings):
         out.columns = [mask_text(c, settings) if isinstance(c, str) else c for c in df.columns]
     return _mask_index(out, settings, lineage_sensitive) if _index else out

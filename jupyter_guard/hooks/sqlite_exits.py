@@ -1,0 +1,107 @@
+"""Values written through Python's ``sqlite3`` into a database file, checked like a file write.
+
+A SQLite file is a file: ``sqlite3.connect('x.db').executemany('INSERT INTO t VALUES (?)',
+emails)`` put every e-mail in it, below the file writes the exits scan (SQLite writes its pages
+in C). A statement that writes rows (``INSERT``, ``REPLACE``, ``UPDATE``, ``CREATE … AS``) on a
+connection whose databases include a file is judged before it runs:
+
+- its bound values, by the detectors and known values (``exits.scan``);
+- values typed into its text, by known values only (a literal typed by hand is no guarded data);
+- the rows its ``SELECT`` reads (``INSERT … SELECT`` out of an in-memory database attached
+  beside the file), the first ``SAMPLE`` of them, by the detectors and known values.
+
+``Connection.backup(target)`` into a file is judged by the rows of every table it copies.
+A connection held only in memory writes nothing out and is not checked.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import Busy, busy
+
+_WRITES = re.compile(r"\b(?:insert|replace|update|create)\b", re.I)
+_SELECT = re.compile(r"\bselect\b", re.I)
+SAMPLE = 2000
+
+
+def files(con: Any) -> list[str]:
+    """The files of a connection's databases (``''`` for memory and temp databases: left out)."""
+    with Busy():
+        rows = con.execute("PRAGMA database_list").fetchall()
+    return [str(r[2]) for r in rows if r[2]]
+
+
+def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> None:
+    """Refuse (``exfiltration``) a statement of a ``sqlite3`` cursor or connection ``raw`` that
+    writes sensitive values into a database file."""
+    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+        return
+    con = getattr(raw, "connection", raw)
+    dest = files(con)
+    if not dest:
+        return
+    from jupyter_guard.hooks.db_exits import _settings
+
+    settings = _settings()
+    if param_sets:
+        from jupyter_guard.hooks.bound_taint import _text
+
+        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
+                                                p if isinstance(p, (list, tuple)) else [p]))
+        _refuse_if(guard, exits.scan(_text(flat), settings), dest[0], "bound values")
+    _refuse_if(guard, exits._known(query), dest[0], "the statement's values")
+    if _SELECT.search(query):
+        _refuse_if(guard, _scan_rows(con, _source(query), settings), dest[0], "the rows it reads")
+
+
+def check_backup(guard: Any, raw: Any, target: Any) -> None:
+    """``src.backup(target)``: every table of ``src`` is copied into ``target``'s file."""
+    if busy():
+        return
+    dest = files(target)
+    if not dest:
+        return
+    from jupyter_guard.hooks.db_exits import _settings
+
+    settings = _settings()
+    with Busy():
+        tables = [r[0] for r in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+    for t in tables:
+        q = 'SELECT * FROM "' + t.replace('"', '""') + '"'
+        _refuse_if(guard, _scan_rows(raw, q, settings), dest[0], f"table {t}")
+
+
+def _source(query: str) -> str | None:
+    """The ``SELECT`` an ``INSERT``/``CREATE … AS`` reads its rows from (None: none found)."""
+    try:
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(query, read="sqlite")
+    except Exception:  # noqa: BLE001 - SQLite's parser decides: it raises the same error when it runs
+        return None
+    if isinstance(tree, (exp.Insert, exp.Create)) and isinstance(tree.expression, exp.Query):
+        return str(tree.expression.sql(dialect="sqlite"))
+    return None
+
+
+def _scan_rows(con: Any, select: str | None, settings: Any) -> str:
+    if not select:
+        return ""
+    try:
+        with Busy():
+            rows = con.execute(f"SELECT * FROM ({select}) LIMIT {SAMPLE}").fetchall()
+    except Exception:  # noqa: BLE001 - a source the guard cannot read alone (it names the target); the statement's own values were scanned
+        return ""
+    return exits.scan("\n".join("\t".join(map(str, r)) for r in rows), settings)
+
+
+def _refuse_if(guard: Any, kind: str, dest: str, what: str) -> None:
+    if kind:
+        from jupyter_guard.hooks.exit_files import FX
+
+        exits.refuse(guard, FX.rt if FX is not None else None, kind,
+                     f"database file {dest}", f"a write of {what} into")
