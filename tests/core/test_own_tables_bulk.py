@@ -1,7 +1,6 @@
-"""A table the session made itself (in an earlier cell or the same one, temporary or in a
-database it attached empty) may be emptied or rewritten whole: `bulk-change` guards the data
-others own. Ownership is earned by effect: a table that was already there stays guarded, also
-when the cell claims to create it or hides it behind a temporary table of the same name."""
+"""Changes measured on DuckDB: a table that was already there stays guarded, also when the cell
+claims to create it or hides it behind a temporary table of the same name; a displayed
+connection stays usable after a change."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -25,32 +24,6 @@ def k(work_root: Path) -> Iterator[Kernel]:
 def _count(k: Kernel, table: str, con: str = "con") -> int:
     r = k.ok(f"print({con}.sql('SELECT count(*) FROM {table}').fetchall()[0][0])")
     return int(r.stream.strip())
-
-
-@pytest.mark.parametrize("cells, table, con", [
-    (["con.execute('CREATE TABLE own_a AS SELECT * FROM range(5000)')",
-      "con.execute('DELETE FROM own_a')"], "own_a", "con"),
-    (["con.execute('CREATE TABLE own_b AS SELECT * FROM range(5000)')\n"
-      "con.execute('DELETE FROM own_b')"], "own_b", "con"),
-    (["con.execute('CREATE TEMP TABLE own_t AS SELECT * FROM range(3000)')\n"
-      "con.execute('DELETE FROM own_t')"], "own_t", "con"),
-    (["import duckdb\nmem = duckdb.connect()\n"
-      "mem.execute('CREATE TABLE t AS SELECT * FROM range(2000)')",
-      "mem.execute('DELETE FROM t')"], "t", "mem"),
-    (["%%guarded_sql con\nCREATE TABLE own_c AS SELECT * FROM range(3000);\nDELETE FROM own_c"],
-     "own_c", "con"),
-])
-def test_the_sessions_own_tables_may_be_emptied(k: Kernel, cells: list[str], table: str,
-                                                con: str) -> None:
-    for code in cells:
-        k.ok(code)
-    assert _count(k, table, con) == 0
-
-
-def test_updating_every_row_of_an_own_table_runs(k: Kernel) -> None:
-    k.ok("con.execute('CREATE TABLE own_u AS SELECT range AS v FROM range(4000)')")
-    k.ok("con.execute('UPDATE own_u SET v = 0')")
-    assert k.ok("print(con.sql('SELECT sum(v) FROM own_u').fetchall()[0][0])").stream.strip() == "0"
 
 
 @pytest.mark.parametrize("code", [
