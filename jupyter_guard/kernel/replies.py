@@ -23,6 +23,8 @@ DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 """Display messages: their data was masked when published; metadata is masked here."""
 STREAMS = frozenset({"stream"})
 """Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
+WIRED = SCANNED | DISPLAYS | STREAMS
+"""Every message type ``WireNet`` looks at."""
 
 _TRUST = threading.local()
 
@@ -55,26 +57,22 @@ def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     return data
 
 
-def _mask(value: Any, settings: MaskSettings) -> Any:
-    return mask_bundle(value, settings)
-
-
 def mask_message(msg_type: str, content: Any, metadata: Any,
                  settings: MaskSettings) -> tuple[Any, Any]:
     """``(content, metadata)`` of one outgoing message, masked as its type needs."""
     if not settings.active:
         return content, metadata
     if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
-        return _mask(content, settings), metadata
+        return mask_bundle(content, settings), metadata
     if msg_type in STREAMS or msg_type in DISPLAYS:
         if not getattr(_TRUST, "on", False):  # not from a path that masked it: all of it
-            return _mask(content, settings), _mask(metadata, settings)
+            return mask_bundle(content, settings), mask_bundle(metadata, settings)
         if msg_type in STREAMS:
             return content, metadata
     if msg_type in DISPLAYS:
         if isinstance(content, dict) and content.get("metadata"):
-            content = {**content, "metadata": _mask(content["metadata"], settings)}
-        return content, _mask(metadata, settings)
+            content = {**content, "metadata": mask_bundle(content["metadata"], settings)}
+        return content, mask_bundle(metadata, settings)
     return content, metadata
 
 
@@ -101,11 +99,11 @@ class WireNet:
                  **kwargs: Any) -> Any:
             if isinstance(msg_or_type, dict):
                 kind = msg_or_type.get("header", {}).get("msg_type", "")
-                if kind in SCANNED or kind in DISPLAYS or kind in STREAMS:
+                if kind in WIRED:
                     body, meta = mask_message(kind, msg_or_type.get("content"),
                                               msg_or_type.get("metadata"), settings())
                     msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-            elif msg_or_type in SCANNED or msg_or_type in DISPLAYS or msg_or_type in STREAMS:
+            elif msg_or_type in WIRED:
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
                                              settings())
                 if kwargs.get("metadata") is not None:
