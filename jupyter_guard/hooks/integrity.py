@@ -331,8 +331,19 @@ def _routed() -> Any:
     return mod.FUNCTIONS if mod is not None else ()
 
 
+# The guard's modules the audit's background thread would first import on its first ingest:
+# imported here, before the first cell (about 10 ms), so no cell runs while one is half imported
+# (a function swapped in a module still being imported would be snapshotted as the original).
+AUDIT_THREAD_MODULES = ("jupyter_guard.record.append", "jupyter_guard.record.health",
+                        "jupyter_guard.record.segments")
+
+
 def install(shell: Any, guard: Any, rt: Any) -> Integrity:
+    import importlib
+
     from jupyter_guard.hooks import lazy
 
+    for name in AUDIT_THREAD_MODULES:
+        importlib.import_module(name)
     lazy.watch_own()   # a guard module imported from now on is snapshotted as its import left it
     return Integrity(shell, guard, rt)

@@ -120,3 +120,33 @@ def test_a_guard_module_imported_after_load_is_protected_as_its_import_left_it(k
     kernel.run("1")
     r = kernel.ok(LATE_CHECK)
     assert "LEFT []" in r.everything(), r.everything()
+
+
+@pytest.mark.kernel
+def test_the_audits_own_thread_imports_no_guard_module_after_load(tmp_path):
+    """Every guard module the audit's background thread uses is imported at load: a cell never
+    runs while the thread is half-way through importing one (a function swapped in that window
+    would be taken for the original)."""
+    import time
+
+    import duckdb
+
+    from tests.kernelutil import guarded_kernel
+
+    with guarded_kernel(tmp_path) as k:
+        k.ok("import sys\nAT_LOAD = {n for n in sys.modules if n.startswith('jupyter_' + 'guard')}")
+        for i in range(3):
+            k.ok(f"x = {i}")
+        audit, end, seen = tmp_path / "audit.duckdb", time.monotonic() + 120, 0
+        while seen < 3 and time.monotonic() < end:   # the kernel's own ingest has run
+            try:
+                con = duckdb.connect(str(audit), read_only=True)
+                seen = con.execute("SELECT count(*) FROM events").fetchone()[0]
+                con.close()
+            except duckdb.Error:
+                pass
+            time.sleep(0.2)
+        assert seen >= 3, seen
+        r = k.ok("print('LATE', sorted({n for n in sys.modules "
+                 "if n.startswith('jupyter_' + 'guard')} - AT_LOAD))")
+        assert "LATE []" in r.everything(), r.everything()
