@@ -13,6 +13,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker
 
 if TYPE_CHECKING:
@@ -28,7 +29,23 @@ class GuardedCursorMixin:
 
     def execute(self, query: Any, vars: Any = None) -> Any:
         sup = super()
-        return self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
+        out = self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
+        pg_results.note(self, query, self.connection)   # its fetches keep the query's taint
+        return out
+
+    def fetchone(self) -> Any:
+        return pg_results.fetched(self, "fetchone", super().fetchone(), self._jg().guard)  # type: ignore[misc]  # a mixin over psycopg2's C classes
+
+    def fetchmany(self, *args: Any, **kw: Any) -> Any:
+        return pg_results.fetched(self, "fetchmany", super().fetchmany(*args, **kw),  # type: ignore[misc]  # a mixin over psycopg2's C classes
+                                  self._jg().guard)
+
+    def fetchall(self) -> Any:
+        return pg_results.fetched(self, "fetchall", super().fetchall(), self._jg().guard)  # type: ignore[misc]  # a mixin over psycopg2's C classes
+
+    def __iter__(self) -> Any:
+        nxt = super().__next__  # type: ignore[misc]  # a mixin over psycopg2's C classes
+        return pg_results.rows(self, iter(nxt, object()), self._jg().guard)
 
     def executemany(self, query: Any, vars_list: Any) -> Any:
         rows = list(vars_list)

@@ -11,7 +11,7 @@ import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.connections import driver_methods
+from jupyter_guard.connections import driver_methods, pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
 
@@ -68,7 +68,25 @@ class GuardedCursor(_Proxy):
         call = (lambda: raw.execute(query, *args, **kw)) if params is None else (
             lambda: raw.execute(query, params, *args, **kw))
         _sqlite_file(self._jg_check, raw, query, None if params is None else [params])
-        return self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
+        out = self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
+        if self._jg_check.dialect == "postgres":   # its fetches keep the query's taint
+            pg_results.note(raw, query, self._jg_check.raw)
+        return out
+
+    def fetchone(self) -> Any:
+        return pg_results.fetched(self._jg_con, "fetchone", self._jg_con.fetchone(),
+                                  self._jg_check.guard)
+
+    def fetchmany(self, *args: Any, **kw: Any) -> Any:
+        return pg_results.fetched(self._jg_con, "fetchmany", self._jg_con.fetchmany(*args, **kw),
+                                  self._jg_check.guard)
+
+    def fetchall(self) -> Any:
+        return pg_results.fetched(self._jg_con, "fetchall", self._jg_con.fetchall(),
+                                  self._jg_check.guard)
+
+    def __iter__(self) -> Any:
+        return pg_results.rows(self._jg_con, iter(self._jg_con), self._jg_check.guard)
 
     def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
         rows = list(seq)

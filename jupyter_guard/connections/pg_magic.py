@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.analyze.sql_postgres import split
-from jupyter_guard.connections import pg_effect
+from jupyter_guard.connections import pg_effect, pg_results
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
@@ -160,6 +160,8 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None
     g.note_success(judgement.intents)
+    last = run.judged[-1] if len(run.judged) == len(run.statements) else run.statements[-1][0]
+    pg_results.frame(g, raw, last, frame)   # marked, known, short pieces refused
     lineage = [("read", "url", source, False)] + (
         [("write", "variable", output, False)] if output else [])
     g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,

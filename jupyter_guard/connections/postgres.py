@@ -21,9 +21,17 @@ class PostgreSQL(ConnectionKind):
     paramstyle = "pyformat"   # %%guarded_sql runs the cell on psycopg / psycopg2
 
     def analyse(self, text: str, params: Any = None) -> Any:
-        from jupyter_guard.analyze.sql_postgres import analyze_postgres
+        from jupyter_guard.analyze.sql_infer import with_predicates
+        from jupyter_guard.analyze.sql_postgres import analyze_postgres, split
 
-        return analyze_postgres(text, params)
+        a = analyze_postgres(text, params)   # plus comparisons of columns with constants
+        if "select" not in text.lower():
+            return with_predicates(a, text, self.dialect, ())
+        try:
+            pieces = split(text)
+        except Exception:  # noqa: BLE001 - a text the splitter cannot read is refused by the analysis already
+            return a
+        return with_predicates(a, text, self.dialect, pieces)
 
     def split(self, text: str) -> list[str]:
         from jupyter_guard.analyze.sql_postgres import split

@@ -30,9 +30,9 @@ REMEMBERED: dict[str, tuple[Output, ...]] = {}
 _COPY_DATABASE = re.compile(r"^\s*COPY\s+FROM\s+DATABASE\b", re.I)
 
 
-def _tree(sql: str) -> exp.Expr | None:
+def _tree(sql: str, dialect: str = "duckdb") -> exp.Expr | None:
     try:
-        trees = _parse(sql, "duckdb")   # cached: the analysis parsed the same text
+        trees = _parse(sql, dialect)   # cached: the analysis parsed the same text
     except Exception:  # noqa: BLE001 - sqlglot cannot read it: the caller keeps the statement-level analysis
         return None
     return trees[0] if len(trees) == 1 else None
@@ -104,7 +104,8 @@ def _groups_ok(tree: exp.Expr, conn: Any, policy: Policy) -> bool:
     for k in ("order", "limit", "offset", "distinct", "qualify"):
         probe.set(k, None)
     try:
-        smallest = conn.scalar(f"SELECT min(n) FROM ({probe.sql(dialect='duckdb')}) AS _jg_groups")
+        inner = probe.sql(dialect=getattr(conn, "dialect", None) or "duckdb")
+        smallest = conn.scalar(f"SELECT min(n) FROM ({inner}) AS _jg_groups")
     except Exception:  # noqa: BLE001 - the probe failed: the aggregate is treated as revealing single values
         return False
     return smallest is None or int(smallest) >= policy.min_group_size
@@ -143,13 +144,25 @@ def remember(i: Intent, cat: Any, policy: Policy) -> None:
         REMEMBERED[bare_table(i.target)] = got[0]
 
 
-def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> list[frozenset[str]]:
+def mark_result(frame: Any, sql: str, conn: Any, policy: Policy,
+                marks: list[frozenset[str]] | None = None) -> list[frozenset[str]]:
     """Mark a displayed result's columns with the sensitive columns they reveal (by position);
-    returns those marks, one per column ([] when none is tainted or the taint is unknown)."""
-    if frame is None or not getattr(conn, "native_duckdb", False) or "select" not in sql.lower():
+    returns those marks, one per column ([] when none is tainted or the taint is unknown).
+    ``marks``: the taint already computed in the connection's own dialect (PostgreSQL:
+    ``connections.pg_results``); else DuckDB's, from ``conn``'s catalog."""
+    if frame is None or "select" not in sql.lower():
         return []
     from jupyter_guard.hooks.df_lineage import _mark
 
+    if marks is None:
+        marks = _duck_marks(sql, conn, policy) if getattr(conn, "native_duckdb", False) else []
+    if len(marks) != len(frame.columns) or not any(marks):
+        return []
+    _mark(frame, {str(c): m for c, m in zip(frame.columns.tolist(), marks) if m})
+    return list(marks)
+
+
+def _duck_marks(sql: str, conn: Any, policy: Policy) -> list[frozenset[str]]:
     def columns(name: str) -> tuple[str, ...] | None:
         try:
             return tuple(str(c).lower() for c in conn.raw.table(name).columns)
@@ -160,11 +173,6 @@ def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> list[frozens
     if tree is None or _plain(tree):
         return []
     got = outputs(tree, columns, policy)
-    if got is None or len(got[0]) != len(frame.columns):
+    if got is None or not any(o.tainted for o in got[0]):
         return []
-    outs, tree = got
-    if not any(o.tainted for o in outs):
-        return []
-    marks = revealed(outs, tree, conn, policy)
-    _mark(frame, {str(c): m for c, m in zip(frame.columns.tolist(), marks) if m})
-    return list(marks)
+    return revealed(got[0], got[1], conn, policy)

@@ -1,0 +1,215 @@
+"""PostgreSQL results keep the SQL taint of their columns, as DuckDB's do (``hooks.result_taint``).
+
+A guarded cursor (psycopg 3, psycopg2, pg8000) notes the statement it ran; each fetch
+(``fetchone``, ``fetchmany``, ``fetchall``, iteration) then registers the values of the columns
+whose lineage reaches a sensitive column (``analyze.sql_taint`` in PostgreSQL's dialect, table
+columns read from the PostgreSQL catalog) as known values (``exits.remember``): they are masked
+when printed, however they were reshaped (``reverse(email)``, ``replace(ssn, '-', '')``,
+``encode(email::bytea, 'hex')``), and refused at the file and network exits. A fetch whose
+tainted column holds pieces too short to be known values (``substr(ssn, 3, 1)``) is refused by
+the ``inference`` rule, decided on the values actually fetched. ``%%guarded_sql`` results on
+PostgreSQL are marked by column (``sql_exports.mark_result``) the same way.
+
+The catalog is asked once per table and connection, the taint computed once per statement text,
+both as the guard's own work (``Busy``); DDL run through a guarded cursor forgets both.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.result_taint import PER_FETCH, _short, refuse_piece
+from jupyter_guard.hooks.state import Busy, busy
+
+log = logging.getLogger("jupyter_guard")
+Taint = list[frozenset[str]]
+# id(cursor) -> [the statement it ran, its connection, the column taint once computed]
+_LAST: dict[int, list[Any]] = {}
+_COLUMNS: dict[tuple[Any, str], tuple[tuple[str, ...], str | None] | None] = {}
+_TAINT: dict[tuple[Any, str], Taint | None] = {}
+_DDL = re.compile(r"^\s*(create|alter|drop|comment)\b", re.I)
+_CATALOG = ("SELECT c.relkind::text, a.attname::text, CASE WHEN c.relkind IN ('v', 'm') THEN "
+            "pg_catalog.pg_get_viewdef(c.oid) END FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+            "WHERE c.oid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum")
+
+
+def note(cur: Any, query: Any, raw: Any) -> None:
+    """``cur`` ran ``query`` (already judged) on the driver connection ``raw``."""
+    if busy():
+        return
+    if len(_LAST) > 4096:
+        _LAST.clear()
+    _LAST[id(cur)] = [query, raw, None]
+    if isinstance(query, str) and _DDL.match(query):
+        _COLUMNS.clear()   # a table's columns, or a view, may have changed
+        _TAINT.clear()
+
+
+def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
+    """A fetch of ``cur`` (``how``: ``fetchone`` gives one row, the others a list of rows)."""
+    if busy() or result is None or guard is None:
+        return result
+    got = _LAST.get(id(cur))
+    if got is None:
+        return result
+    rows = [result] if how == "fetchone" else result
+    piece = None
+    try:
+        with Busy():
+            taint = got[2] if got[2] is not None else _pending_taint(cur, got, guard.policy)
+            for i, t in enumerate(taint):
+                if t:
+                    values = list(islice(_column(rows, i), PER_FETCH))
+                    exits.remember(values)
+                    piece = piece or _short(values, t, _name(cur, i), [_Shorts(got[1])])
+    except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
+        log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
+        return result
+    if piece is not None:
+        refuse_piece(guard, _text(got[0], got[1]), *piece)
+    return result
+
+
+def rows(cur: Any, it: Iterator[Any], guard: Any) -> Iterator[Any]:
+    """Iteration over ``cur``: judged 1000 rows at a time (the result is never read up front)."""
+    while True:
+        chunk = list(islice(it, 1000))
+        if not chunk:
+            return
+        yield from fetched(cur, "fetchmany", chunk, guard)
+
+
+def frame(guard: Any, raw: Any, sql: str, result: Any) -> None:
+    """A ``%%guarded_sql`` result on PostgreSQL: columns marked by lineage, their values known,
+    pieces too short to mask refused (rule ``inference``)."""
+    if result is None or not hasattr(result, "iloc") or busy():
+        return
+    from jupyter_guard.hooks import sql_exports
+
+    with Busy():
+        names = [str(c) for c in result.columns.tolist()]
+        marks = taint_of(sql, raw, names, guard.policy)
+        sql_exports.mark_result(result, sql, None, guard.policy, marks=marks)
+        piece = None
+        for i, t in enumerate(marks):
+            if t:
+                values = result.iloc[:PER_FETCH, i].tolist()
+                exits.remember(values)
+                piece = piece or _short(values, t, names[i], [_Shorts(raw)])
+    if piece is not None:
+        refuse_piece(guard, sql, *piece)
+
+
+def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
+    """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
+    lineage cannot be told (a table function, a statement sqlglot cannot read)."""
+    key = (_db(raw), sql)
+    taint = _TAINT.get(key)
+    if taint is None or len(taint) != len(names):
+        taint = _lineage(sql, raw, policy)
+        if taint is None or len(taint) != len(names):
+            taint = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
+                     for n in names]
+        if len(_TAINT) > 1024:
+            _TAINT.clear()
+        _TAINT[key] = taint
+    return taint
+
+
+def _pending_taint(cur: Any, got: list[Any], policy: Any) -> Taint:
+    names = [_name(cur, i) for i in range(len(getattr(cur, "description", None) or ()))]
+    got[2] = taint_of(_text(got[0], got[1]), got[1], names, policy)
+    return got[2]
+
+
+def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
+    from jupyter_guard.connections.dbapi import DbapiConn
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(sql, "postgres")
+    if tree is None:
+        return None
+    conn = DbapiConn(raw, "postgresql", "postgres")
+    got = sql_exports.outputs(tree, lambda t: _table(conn, t, 0), policy,
+                              lambda t: _table(conn, t, 1))
+    if got is None:
+        return None
+    return sql_exports.revealed(got[0], got[1], conn, policy)
+
+
+def _table(conn: Any, name: str, part: int) -> Any:
+    """A table's columns (``part`` 0) or a view's definition (1), from the catalog, cached."""
+    key = (_db(conn.raw), name)
+    if key not in _COLUMNS:
+        ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
+        try:
+            found = conn.rows(_CATALOG.format(name=ident.replace("'", "''")))
+        except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
+            found = []
+        _COLUMNS[key] = (tuple(str(r[1]).lower() for r in found),
+                         str(found[0][2]) if found and found[0][2] else None) if found else None
+    got = _COLUMNS[key]
+    return None if got is None else got[part]
+
+
+def _db(raw: Any) -> Any:
+    try:
+        from jupyter_guard.connections.pg_magic import label
+
+        text = label(raw)
+        return text if text != "postgresql" else id(raw)
+    except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
+        return id(raw)
+
+
+def _text(query: Any, raw: Any) -> str:
+    if hasattr(query, "as_string"):   # psycopg.sql compositions
+        query = query.as_string(raw)
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        query = bytes(query).decode("utf-8", "replace")
+    return str(query)
+
+
+def _name(cur: Any, i: int) -> str:
+    d = (getattr(cur, "description", None) or ())
+    return str(d[i][0]) if i < len(d) else f"#{i}"
+
+
+def _column(rows: Any, i: int) -> Iterator[Any]:
+    """Column ``i`` of rows that are tuples, lists (pg8000) or dicts (``dict_row``)."""
+    for row in rows:
+        if isinstance(row, dict):
+            row = list(row.values())
+        elif not isinstance(row, (tuple, list)):
+            try:
+                row = tuple(row)
+            except TypeError:
+                continue
+        if i < len(row):
+            yield row[i]
+
+
+class _Shorts:
+    """A connection as ``result_taint._short`` asks it whether a column holds short values."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.rows_: list[Any] = []
+
+    def cursor(self) -> _Shorts:
+        return self
+
+    def execute(self, q: str) -> _Shorts:
+        from jupyter_guard.connections.dbapi import DbapiConn
+
+        self.rows_ = DbapiConn(self.raw, "postgresql", "postgres").rows(q)
+        return self
+
+    def fetchall(self) -> list[Any]:
+        return self.rows_
