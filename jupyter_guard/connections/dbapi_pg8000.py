@@ -16,6 +16,7 @@ import sys
 import weakref
 from typing import Any
 
+from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker
 from jupyter_guard.hooks.state import busy
 
@@ -106,8 +107,9 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
     def execute_simple(self: Any, statement: str) -> Any:
         if busy():
             return orig["execute_simple"](self, statement)
-        return checker(self, guard, orig)(
-            statement, None, lambda: orig["execute_simple"](self, statement))
+        check = checker(self, guard, orig)
+        ctx = check(statement, None, lambda: orig["execute_simple"](self, statement))
+        return pg_results.executed(ctx, check.raw, guard)   # its rows keep their taint
 
     def execute_unnamed(self: Any, statement: str, vals: Any = (), oids: Any = (),
                         stream: Any = None) -> Any:
@@ -116,7 +118,8 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
         if busy():
             return call()
-        return checker(self, guard, orig)(statement, None, call)
+        check = checker(self, guard, orig)
+        return pg_results.executed(check(statement, None, call), check.raw, guard)
 
     def execute_named(self: Any, statement_name_bin: Any, params: Any, columns: Any,
                       input_funcs: Any, statement: str) -> Any:
@@ -126,7 +129,8 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
         if busy():
             return call()
-        return checker(self, guard, orig)(statement, None, call)
+        check = checker(self, guard, orig)
+        return pg_results.executed(check(statement, None, call), check.raw, guard)
 
     for fn in (execute_simple, execute_unnamed, execute_named):
         fn.__doc__ = orig[fn.__name__].__doc__

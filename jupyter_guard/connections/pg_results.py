@@ -59,21 +59,47 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
     if got is None:
         return result
     rows = [result] if how == "fetchone" else result
-    piece = None
     try:
         with Busy():
             taint = got[2] if got[2] is not None else _pending_taint(cur, got, guard.policy)
-            for i, t in enumerate(taint):
-                if t:
-                    values = list(islice(_column(rows, i), PER_FETCH))
-                    exits.remember(values)
-                    piece = piece or _short(values, t, _name(cur, i), [_Shorts(got[1])])
+            names = [_name(cur, i) for i in range(len(taint))]
+            piece = _judge(rows, taint, names, got[1])
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
         return result
     if piece is not None:
         refuse_piece(guard, _text(got[0], got[1]), *piece)
     return result
+
+
+def executed(ctx: Any, raw: Any, guard: Any) -> Any:
+    """pg8000's result of one statement (its driver holds every row once it has run): judged
+    whole, whichever API reads it (cursor, ``native.Connection.run``)."""
+    rows, cols = getattr(ctx, "rows", None), getattr(ctx, "columns", None)
+    if busy() or not rows or not cols or guard is None:
+        return ctx
+    try:
+        with Busy():
+            names = [str(c.get("name", "")) for c in cols]
+            text = str(getattr(ctx, "statement", "") or "")
+            piece = _judge(rows, taint_of(text, raw, names, guard.policy), names, raw)
+    except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
+        log.debug("jupyter_guard: no taint for a pg8000 result: %s", e)
+        return ctx
+    if piece is not None:
+        refuse_piece(guard, text, *piece)
+    return ctx
+
+
+def _judge(rows: Any, taint: Taint, names: list[str], raw: Any) -> tuple[str, str, str] | None:
+    """Remember the values of the tainted columns; a short piece of one, if any."""
+    piece = None
+    for i, t in enumerate(taint):
+        if t:
+            values = list(islice(_column(rows, i), PER_FETCH))
+            exits.remember(values)
+            piece = piece or _short(values, t, names[i], [_Shorts(raw)])
+    return piece
 
 
 def rows(cur: Any, it: Iterator[Any], guard: Any) -> Iterator[Any]:

@@ -17,7 +17,7 @@ from tests.kernelutil import Kernel, Reply
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
-CONNS = ["pg", "pg2"]   # psycopg 3 and psycopg2 connections, opened in the kernel
+CONNS = ["pg", "pg2", "p8"]   # psycopg 3, psycopg2 and pg8000 connections, opened in the kernel
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,10 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
         r = kernel.run(f"import psycopg, psycopg2, pandas as pd\n"
                        f"pg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)\n"
                        f"pg2 = psycopg2.connect({pg.dsn(name)!r})\npg2.autocommit = True\n"
+                       f"import pg8000.dbapi, pg8000.native\nkw = dict(user='postgres', "
+                       f"host='127.0.0.1', port={pg.port}, database={name!r})\n"
+                       f"p8 = pg8000.dbapi.connect(**kw)\np8.autocommit = True\n"
+                       f"pn = pg8000.native.Connection(**kw)\n"
                        f"URL = {pg.url(name)!r}")
         assert r.status == "ok", r.text
         rows = pg.query("SELECT email, ssn FROM customers ORDER BY id LIMIT 60", db=name)
@@ -84,6 +88,16 @@ def test_fetched_values_masked(k: Any, conn: str, sql: str, fetch: str) -> None:
     assert not leaked(k, r), leaked(k, r)
 
 
+def test_pg8000_native_run_masked_and_pieces_refused(k: Any) -> None:
+    r = k.run("pn.run(\"SELECT reverse(email), ssn FROM customers ORDER BY id LIMIT 5\")")
+    assert r.status == "ok" and "█" in r.text, r.text
+    assert not leaked(k, r), leaked(k, r)
+    r = k.run("pn.run('SELECT substr(ssn, 3, 1) FROM customers ORDER BY id LIMIT 3')")
+    assert r.status == "error" and "inference" in r.text, r.text
+    r = k.run("pn.run('SELECT id, city FROM customers ORDER BY id LIMIT 2')")
+    assert r.status == "ok" and "Lyon" in r.text and "Nice" in r.text, r.text
+
+
 def test_read_sql_and_tolist_masked(k: Any) -> None:
     r = k.run("d = pd.read_sql(\"SELECT reverse(email) AS r, ssn FROM customers ORDER BY id "
               "LIMIT 5\", pg)\nprint(d.r.tolist(), d.ssn.tolist())\nd")
@@ -101,7 +115,7 @@ def test_fetched_values_refused_at_file_exit(k: Any, conn: str) -> None:
     r = k.run(cur(conn, "SELECT id, city FROM customers ORDER BY id LIMIT 50",
                   "rows = c.fetchall()") + f"\nopen({str(target)!r}, 'w').write(str(rows))")
     assert r.status == "ok", r.text   # the benign twin: non-sensitive values are written
-    assert "(1, 'Lyon')" in target.read_text()
+    assert "1, 'Lyon'" in target.read_text() and "2, 'Nice'" in target.read_text()
 
 
 def test_guarded_sql_derived_columns_masked(k: Any) -> None:
