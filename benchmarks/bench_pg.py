@@ -8,7 +8,8 @@ processes, each with an in-process IPython shell: one without the guard (raw psy
 SQLAlchemy), one with ``%load_ext jupyter_guard`` (a guarded psycopg cursor, ``%%guarded_sql``
 on the engine). The coordinator alternates batches between them (which goes first rotates), so a
 burst of load on the shared machine hits both sides; figures are medians over all cells.
-Point query: one row by primary key; big: a 100,000-row result. Every figure builds a DataFrame
+Point query: one row by primary key; big: a 100,000-row result; the same two shapes over the
+sensitive ``email`` and ``ssn`` columns (10,000 rows), whose values each fetch remembers. Every figure builds a DataFrame
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
 "Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
@@ -33,7 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
            "bound point": "SELECT id, name, city FROM customers WHERE id = %s",
-           "100k rows": "SELECT id, v FROM big"}
+           "100k rows": "SELECT id, v FROM big",
+           # sensitive columns: each fetch remembers their values (``connections.pg_results``)
+           "sensitive point": "SELECT id, email, ssn FROM customers WHERE id = 4242",
+           "10k sensitive rows": "SELECT id, email, ssn FROM customers"}
 FETCH = "\ndf = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])"
 CELLS = {
     "psycopg": "cur.execute({q!r})" + FETCH,
@@ -112,7 +116,7 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
         times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
             for name in queries:
-                n = big_batch if name == "100k rows" else batch
+                n = big_batch if name in ("100k rows", "10k sensitive rows") else batch
                 order = sides[r % len(sides):] + sides[:r % len(sides)]   # who goes first rotates
                 for side in order:
                     for cell in SIDES[side]:

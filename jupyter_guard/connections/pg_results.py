@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
@@ -27,7 +28,8 @@ from jupyter_guard.hooks.state import Busy, busy
 
 log = logging.getLogger("jupyter_guard")
 Taint = list[frozenset[str]]
-# id(cursor) -> [the statement it ran, its connection, the column taint once computed]
+# id(cursor) -> [the statement it ran, its connection, the column taint once computed, a weak
+# reference to the cursor]
 _LAST: dict[int, list[Any]] = {}
 _COLUMNS: dict[tuple[Any, str], tuple[tuple[str, ...], str | None] | None] = {}
 _TAINT: dict[tuple[Any, str], Taint | None] = {}
@@ -45,7 +47,11 @@ def note(cur: Any, query: Any, raw: Any) -> None:
         return
     if len(_LAST) > 4096:
         _LAST.clear()
-    _LAST[id(cur)] = [query, raw, None]
+    try:
+        ref: Any = weakref.ref(cur)
+    except TypeError:   # not weakly referable: its id alone keys it
+        ref = None
+    _LAST[id(cur)] = [query, raw, None, ref]
     if isinstance(query, str) and _DDL.match(query):
         _COLUMNS.clear()   # a table's columns, or a view, may have changed
         _TAINT.clear()
@@ -56,8 +62,8 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
     if busy() or result is None or guard is None:
         return result
     got = _LAST.get(id(cur))
-    if got is None:
-        return result
+    if got is None or (got[3] is not None and got[3]() is not cur):
+        return result   # nothing noted, or noted for a cursor since freed (its id reused)
     rows = [result] if how == "fetchone" else result
     try:
         with Busy():

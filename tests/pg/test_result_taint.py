@@ -35,7 +35,8 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
                        f"import pg8000.dbapi, pg8000.native\nkw = dict(user='postgres', "
                        f"host='127.0.0.1', port={pg.port}, database={name!r})\n"
                        f"p8 = pg8000.dbapi.connect(**kw)\np8.autocommit = True\n"
-                       f"pn = pg8000.native.Connection(**kw)\n"
+                       f"pn = pg8000.native.Connection(**kw)\nimport sqlalchemy\n"
+                       f"engine = sqlalchemy.create_engine({pg.url(name)!r})\n"
                        f"URL = {pg.url(name)!r}")
         assert r.status == "ok", r.text
         rows = pg.query("SELECT email, ssn FROM customers ORDER BY id LIMIT 60", db=name)
@@ -98,11 +99,15 @@ def test_pg8000_native_run_masked_and_pieces_refused(k: Any) -> None:
     assert r.status == "ok" and "Lyon" in r.text and "Nice" in r.text, r.text
 
 
-def test_read_sql_and_tolist_masked(k: Any) -> None:
-    r = k.run("d = pd.read_sql(\"SELECT reverse(email) AS r, ssn FROM customers ORDER BY id "
-              "LIMIT 5\", pg)\nprint(d.r.tolist(), d.ssn.tolist())\nd")
+@pytest.mark.parametrize("con", ["pg", "engine"])
+def test_read_sql_and_tolist_masked(k: Any, con: str) -> None:
+    q = "SELECT reverse(email) AS r, ssn FROM customers ORDER BY id LIMIT 5"
+    q = f"sqlalchemy.text({q!r})" if con == "engine" else repr(q)
+    r = k.run(f"d = pd.read_sql({q}, {con})\nprint(d.r.tolist(), d.ssn.tolist())\nd")
     assert r.status == "ok", r.text
     assert not leaked(k, r), leaked(k, r)
+    r = k.run(f"pd.read_sql({q.replace('reverse(email)', 'city')}, {con}).r.tolist()")
+    assert r.status == "ok" and "['Lyon', 'Nice', 'Paris', 'Lyon', 'Nice']" in r.text, r.text
 
 
 @pytest.mark.parametrize("conn", CONNS)
@@ -161,7 +166,8 @@ INFERENCE = [
 
 @pytest.mark.parametrize("sql", INFERENCE)
 def test_inference_refused_on_every_route(k: Any, sql: str) -> None:
-    for code in (cur("pg", sql), cur("pg2", sql), f"pd.read_sql({sql!r}, pg)",
+    for code in (cur("pg", sql), cur("pg2", sql), cur("p8", sql), f"pd.read_sql({sql!r}, pg)",
+                 f"pd.read_sql(sqlalchemy.text({sql!r}), engine)",
                  f"%%guarded_sql {{URL}}\n{sql}"):
         r = k.run(code)
         assert r.status == "error" and "inference" in r.text, (code, r.text)
