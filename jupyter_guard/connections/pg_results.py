@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.result_taint import PER_FETCH, _short, refuse_piece
+from jupyter_guard.hooks.result_taint import PER_FETCH, SHORT, _short, refuse_piece
 from jupyter_guard.hooks.state import Busy, busy
 
 log = logging.getLogger("jupyter_guard")
@@ -100,12 +100,34 @@ def executed(ctx: Any, raw: Any, guard: Any) -> Any:
 def _judge(rows: Any, taint: Taint, names: list[str], raw: Any) -> tuple[str, str, str] | None:
     """Remember the values of the tainted columns; a short piece of one, if any."""
     piece = None
-    for i, t in enumerate(taint):
-        if t:
-            values = list(islice(_column(rows, i), PER_FETCH))
-            exits.remember(values)
-            piece = piece or _short(values, t, names[i], [_Shorts(raw)])
+    hot = [i for i, t in enumerate(taint) if t]
+    if not hot:
+        return None
+    rows = rows[:PER_FETCH] if isinstance(rows, list) else list(islice(rows, PER_FETCH))
+    cols = list(zip(*rows)) if rows and isinstance(rows[0], (tuple, list)) else None
+    for i in hot:
+        values = list(cols[i]) if cols is not None and i < len(cols) else list(_column(rows, i))
+        exits.remember(_fresh(values))
+        if _maybe_short(values):
+            piece = piece or _short(values, taint[i], names[i], [_Shorts(raw)])
     return piece
+
+
+def _fresh(values: list[Any]) -> Any:
+    """The values not known yet (a result fetched again costs a set difference, not a scan)."""
+    try:
+        new = set(values)
+    except TypeError:   # unhashable members (arrays, JSON objects): all of them
+        return values
+    return new - exits.known   # in C, over the smaller of the two sets
+
+
+def _maybe_short(values: list[Any]) -> bool:
+    """Whether a value may print shorter than ``SHORT`` characters (False, in C, for texts)."""
+    try:
+        return min(map(len, values), default=SHORT) < SHORT
+    except TypeError:   # numbers, dates, nulls: looked at one by one
+        return True
 
 
 def rows(cur: Any, it: Iterator[Any], guard: Any) -> Iterator[Any]:
