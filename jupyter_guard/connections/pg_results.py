@@ -154,8 +154,9 @@ def frame(guard: Any, raw: Any, sql: str, result: Any) -> None:
         for i, t in enumerate(marks):
             if t:
                 values = result.iloc[:PER_FETCH, i].tolist()
-                exits.remember(values)
-                piece = piece or _short(values, t, names[i], [_Shorts(raw)])
+                exits.remember(_fresh(values))
+                if _maybe_short(values):
+                    piece = piece or _short(values, t, names[i], [_Shorts(raw)])
     if piece is not None:
         refuse_piece(guard, sql, *piece)
 
