@@ -30,7 +30,7 @@ class GuardedCursorMixin:
     def execute(self, query: Any, vars: Any = None) -> Any:
         sup = super()
         out = self._jg()(query, vars, lambda: sup.execute(query, vars))  # type: ignore[attr-defined]  # a mixin over psycopg2's C classes
-        pg_results.note(self, query, self.connection)   # its fetches keep the query's taint
+        pg_results.note(self, query, self._jg().raw)   # its fetches keep the query's taint
         return out
 
     def fetchone(self) -> Any:

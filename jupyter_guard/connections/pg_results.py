@@ -179,8 +179,9 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
 
 def _pending_taint(cur: Any, got: list[Any], policy: Any) -> Taint:
     names = [_name(cur, i) for i in range(len(getattr(cur, "description", None) or ()))]
-    got[2] = taint_of(_text(got[0], got[1]), got[1], names, policy)
-    return got[2]
+    taint = taint_of(_text(got[0], got[1]), got[1], names, policy)
+    got[2] = taint
+    return taint
 
 
 def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
