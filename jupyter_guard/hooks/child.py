@@ -214,12 +214,44 @@ def own_work(frame: FrameType | None) -> bool:
 # Events the child judges; everything else returns at once (reads, imports, ...).
 # the modules whose first import arms the child's SQL guard (``child_sql.arm``): DuckDB and the
 # PostgreSQL drivers (SQLAlchemy, pandas and jupysql reach PostgreSQL through them)
-ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg"})
+ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg", "sqlite3"})
+# the modules whose first import also installs the kernel's data-aware exits
+# (``child_exits``: values read from sensitive columns are then checked wherever they go)
+EXITS_ON = ARM_ON | {"pandas", "pyarrow", "polars"}
 EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
                     "os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.link",
                     "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
                     "subprocess.Popen", "os.putenv", "os.unsetenv"})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _writes(mode: str) -> bool:
+    return "w" in mode or "a" in mode or "x" in mode or "+" in mode
+
+
+def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[..., Any]:
+    """``open`` for a child whose exits are not installed yet: its first open for writing by
+    user code installs them (``child_exits``) and hands back the kernel's checked file; reads,
+    and the guard's own files, get the plain ``open``. A few lines, nothing imported: a child
+    that writes no file pays nothing for it."""
+
+    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001 - it stands in for open
+        f = orig(file, mode, *args, **kw)
+        if not isinstance(mode, str) or not _writes(mode) or own_work(sys._getframe(1)):
+            return f
+        try:
+            from jupyter_guard.hooks.child_exits import install
+
+            fx = install(env)
+        except BaseException as e:  # noqa: BLE001 - no check, no writing: the file is closed and the write refused
+            f.close()
+            raise ChildBlocked("guard-error", f"the guard could not check what this child writes "
+                               f"({type(e).__name__}: {e}), so {file!r} was not written") from None
+        return fx.opened(f, file, mode)
+
+    open.__doc__, open.__name__ = orig.__doc__, "open"
+    open._jg_orig = orig  # type: ignore[attr-defined]  # what ``child_exits`` puts back first
+    return open
 
 
 def start(env: Mapping[str, str] | None = None,
@@ -254,10 +286,11 @@ def start(env: Mapping[str, str] | None = None,
         return table
 
     armed: list[bool] = []
-    arm_on = ARM_ON
+    arm_on = EXITS_ON
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == "import" and args[0] in arm_on and on_duckdb is not None and not armed:
+        if (event == "import" and on_duckdb is not None and not armed
+                and str(args[0]).partition(".")[0] in arm_on):
             armed.append(True)   # DuckDB is judged in the child as in the kernel
             tl.busy = True
             try:
@@ -277,6 +310,11 @@ def start(env: Mapping[str, str] | None = None,
         handlers()[event](args)
 
     sys.addaudithook(hook)
+    if on_duckdb is not None:   # the guarded start (not a test's bare hook): files checked too
+        import builtins
+        import io
+
+        builtins.open = io.open = early_open(env, io.open)
     previous = sys.excepthook
 
     def excepthook(kind: Any, value: Any, tb: Any) -> None:

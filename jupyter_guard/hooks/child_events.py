@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,12 @@ def handlers(g: Any) -> dict[str, Handler]:
         if why and may_run_python(prog):
             g.decide([Intent("guard.tamper", "guard", f"starts {prog} without the guard ({why})",
                              source=command)], command)
+        exits = sys.modules.get("jupyter_guard.hooks.child_exits")   # loaded: maybe installed
+        rt = exits.installed() if exits is not None else None
+        if rt is not None:   # values this child read from sensitive columns, on a command line
+            from jupyter_guard.hooks.exit_net import check_command
+
+            check_command(rt, command, env)
         g.decide(g.shell(command), command[:300])
 
     def on_open(args: tuple[Any, ...]) -> None:
@@ -210,6 +217,8 @@ def _fail_closed(event: str, h: Handler) -> Handler:
         except ChildBlocked:
             raise
         except Exception as e:  # noqa: BLE001 - a bug in a check refuses the action, never lets it through
+            if type(e).__name__ == "GuardBlocked":   # the kernel's exits refused it (``child_exits``)
+                raise
             raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
                                f"({type(e).__name__}: {e}); the action was refused") from None
     return run
