@@ -1,11 +1,13 @@
 """Starting a Python child: plain vs guarded (the injected ``sitecustomize`` a guarded kernel puts
 on ``PYTHONPATH``), alternating in the same run; medians of wall time from ``Popen`` to exit.
 
-Four children: ``-c pass`` (the hook alone: nothing judged), ``-c`` that writes and removes a
+Six children: ``-c pass`` (the hook alone: nothing judged), ``-c`` that writes and removes a
 scratch file (the first judged action loads the policy and the rules), ``-c`` that is refused
 (``shutil.rmtree('data')``: the refusal is also recorded in the audit journal; the plain
 child really deletes a fresh copy), and ``-c`` that imports DuckDB and runs one query (the child
-guards DuckDB as the kernel does: the SQL analysis and decision service are imported too).
+guards DuckDB as the kernel does: the SQL analysis and decision service are imported too), one
+that writes 10,000 rows read from DuckDB with ``json.dump`` and one that makes 20,000 small
+writes to a file (the kernel's exits are installed in the child and scan what it writes).
 
     .venv/bin/python benchmarks/bench_children.py [--json] [--repeat 31]
 """
@@ -28,6 +30,14 @@ CODES = {
     "scratch": "open('scratch.txt', 'w').write('x'); import os; os.remove('scratch.txt')",
     "refused": "import shutil\ntry:\n    shutil.rmtree('data')\nexcept PermissionError:\n    pass",
     "duckdb": "import duckdb\nduckdb.connect('w.duckdb').execute('SELECT count(*) FROM t').fetchall()",
+    # the kernel's data-aware exits in the child (``child_exits``): installed at the DuckDB
+    # import, then a 10,000-row ``json.dump`` scanned on its way to the file
+    "dump": "import duckdb, json\njson.dump(duckdb.connect('w.duckdb').execute("
+            "'SELECT x, x / 3, \\'Paris\\' FROM range(10000) t(x)').fetchall(), "
+            "open('o.json', 'w'))",
+    # 20,000 small writes of plain rows to one file (minus ``scratch``: the cost per write)
+    "writes": "f = open('o.txt', 'w')\nfor i in range(20000):\n    f.write('%d,Paris,12.5\\n' % i)\n"
+              "f.close()",
 }
 
 

@@ -243,6 +243,19 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
             from jupyter_guard.hooks.child_exits import install
 
             fx = install(env)
+        except ImportError:
+            # another interpreter without the guard's analysis libraries: with no data library
+            # loaded it has read no sensitive column, so its files are judged as actions only
+            if not any(m in sys.modules for m in EXITS_ON):
+                import builtins
+                import io
+
+                builtins.open = io.open = orig
+                return f
+            f.close()
+            raise ChildBlocked("guard-error", "this Python cannot check what it writes (the "
+                               "guard's libraries are missing here) after reading a database, "
+                               f"so {file!r} was not written") from None
         except BaseException as e:  # noqa: BLE001 - no check, no writing: the file is closed and the write refused
             f.close()
             raise ChildBlocked("guard-error", f"the guard could not check what this child writes "

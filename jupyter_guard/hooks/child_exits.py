@@ -41,6 +41,49 @@ _LIBS = tuple(dict.fromkeys(os.path.realpath(p) + os.sep for p in (
 _RT: list[Any] = []   # the child's one runtime, once installed
 
 
+class LazyGuard:
+    """The child's decision service (``child_sql._guard``), built when first needed: scanning
+    what leaves needs only the policy (the kernel's, from the environment); a refusal, or SQL,
+    needs the service (sqlglot, the audit), which a child that writes plain data never loads."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        object.__setattr__(self, "_env", env)
+        object.__setattr__(self, "_policy", None)
+
+    def _real(self) -> Any:
+        from jupyter_guard.hooks.child_sql import _guard
+
+        return _guard(self._env)
+
+    @property
+    def policy(self) -> Any:
+        from jupyter_guard.hooks.child_sql import _GUARD
+
+        if _GUARD:
+            return _GUARD[0].policy
+        if self._policy is None:
+            from jupyter_guard.hooks.child import ChildGuard
+
+            object.__setattr__(self, "_policy", ChildGuard(self._env).policy)
+        return self._policy
+
+    @property
+    def settings(self) -> Any:
+        """The guard's settings the exits read before anything is refused (the audit file)."""
+        from jupyter_guard.hooks.child_sql import _GUARD
+
+        if _GUARD:
+            return _GUARD[0].settings
+        return {"audit": self._env.get("JUPYTER_GUARD_AUDIT", ""),
+                "policy": self._env.get("JUPYTER_GUARD_POLICY", "")}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._real(), name, value)
+
+
 class ChildRuntime:
     """What the kernel's exit modules need of the run-time layer, in a child: its decision
     service (the one ``child_sql`` builds), and who is acting (anything but the guard)."""
@@ -52,9 +95,8 @@ class ChildRuntime:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         from jupyter_guard.hooks.child import PACKAGE_DIR
-        from jupyter_guard.hooks.child_sql import _guard
 
-        self.guard = _guard(env)
+        self.guard = LazyGuard(env)
         self.package_dir = PACKAGE_DIR
         self.tmp = os.path.realpath(__import__("tempfile").gettempdir())
 
@@ -111,19 +153,80 @@ def install(env: Mapping[str, str]) -> Any:
     if _RT:
         return exit_files.FX
     _plain_open()   # the kernel's file exit wraps the real ``open``, not ``child.early_open``
-    from jupyter_guard.hooks import events, lazy, state, writers
+    from jupyter_guard.hooks import df_lineage, lazy, state
     from jupyter_guard.hooks.state import Busy
 
     with Busy():
         rt = ChildRuntime(env)
         state.set_current(rt)
-        table = events.handlers(rt)   # installs the file, stream and socket exits as in the kernel
-        net = {k: table[k] for k in NET_EVENTS}
-        lazy.when_imported("pandas", lambda pd: _busy(writers.install, None, rt.guard, rt))
+        fx = exit_files.install(rt, df_lineage.MODULE_PATCHED, df_lineage.PATCHED)
+        fx._exports = LightExports(rt)
+        _pandas_only_when_loaded(fx)
+        # the network exits once the child can reach the network: the kernel's event handlers
+        # (their analysis imports sqlglot, which a child writing a file does not need)
+        lazy.when_imported("socket", lambda _m: _busy(_network, rt))
+        lazy.when_imported("pandas", lambda _pd: _busy(_writers, rt))
         _mask_streams(rt)
         _RT.append(rt)
-    sys.addaudithook(_hook(net))
-    return exit_files.FX
+    return fx
+
+
+class LightExports:
+    """The file exit's export decision (``writers.Exports``) for a child: its mask settings
+    built from the policy alone (``writers`` and ``mask.settings`` import sqlglot, numpy and
+    pandas, seconds on a loaded machine, for a child that only writes text); the rest (a frame
+    being written, views, lineage) from the kernel's ``Exports``, made when first asked for."""
+
+    def __init__(self, rt: ChildRuntime) -> None:
+        self.guard, self.rt = rt.guard, rt
+        self._rev: Any = None
+        self._settings: Any = None
+        self._full: Any = None
+
+    def settings(self) -> Any:
+        p = self.guard.policy
+        if self._settings is None or self._rev != p.revision:
+            from jupyter_guard.mask.text import MaskSettings
+
+            self._rev = p.revision
+            try:   # as ``writers.Exports.settings``
+                self._settings = MaskSettings(columns=p.sensitive_columns or MaskSettings().columns,
+                                              detectors=p.detectors or MaskSettings().detectors,
+                                              strategy=p.strategy)
+            except Exception:  # noqa: BLE001 - settings that cannot be built mean the default masking, never none
+                self._settings = MaskSettings()
+        return self._settings
+
+    def __getattr__(self, name: str) -> Any:
+        if self._full is None:
+            from jupyter_guard.hooks.writers import Exports
+
+            self._full = Exports(self.guard, self.rt)
+        return getattr(self._full, name)
+
+
+def _writers(rt: ChildRuntime) -> None:
+    from jupyter_guard.hooks import writers
+
+    writers.install(None, rt.guard, rt)
+
+
+def _network(rt: ChildRuntime) -> None:
+    from jupyter_guard.hooks import events
+
+    table = events.handlers(rt)   # also the socket exits, as in the kernel
+    sys.addaudithook(_hook({k: table[k] for k in NET_EVENTS}))
+
+
+def _pandas_only_when_loaded(fx: Any) -> None:
+    """A frame pandas is writing exists only once pandas is imported: a child that writes a
+    file without it does not import pandas (~0.4-5 s) to look for one."""
+    judge = fx._pandas_frame
+
+    def pandas_frame(frame: Any, path: str) -> None:
+        if "pandas" in sys.modules:
+            judge(frame, path)
+    fx._pandas_frame = pandas_frame
 
 
 def _plain_open() -> None:
@@ -156,16 +259,27 @@ def _hook(table: dict[str, Any]) -> Any:
 
 
 class _Masker:
-    """The kernel's mask settings for this child's user (``kernel.wire_mask``)."""
+    """The kernel's mask settings for printed text (as ``kernel.wire_mask.settings_for``, from
+    the policy and the environment alone: the decision service is not loaded for it). A child
+    has no ``%guard unmask``: its output is masked for every role."""
 
-    def __init__(self, guard: Any) -> None:
-        self.guard, self._rev, self._settings = guard, None, None
+    def __init__(self, rt: ChildRuntime) -> None:
+        self.rt, self._rev, self._settings = rt, None, None
 
     def settings(self) -> Any:
-        if self._rev != self.guard.policy.revision:
-            from jupyter_guard.kernel.wire_mask import settings_for
+        p = self.rt.guard.policy
+        if self._settings is None or self._rev != p.revision:
+            import hashlib
 
-            self._rev, self._settings = self.guard.policy.revision, settings_for(self.guard)
+            from jupyter_guard.mask.text import MaskSettings
+
+            audit = os.environ.get("JUPYTER_GUARD_AUDIT", "")
+            salt = os.environ.get("JUPYTER_GUARD_SALT") or hashlib.sha256(
+                f"jupyter_guard:{audit}".encode()).hexdigest()[:16]
+            self._rev = p.revision
+            self._settings = MaskSettings(columns=p.sensitive_columns, detectors=p.detectors,
+                                          strategy=p.strategy, per_column=dict(p.per_column),
+                                          salt=salt)
         return self._settings
 
 
@@ -176,7 +290,7 @@ def _mask_streams(rt: ChildRuntime) -> None:
 
     from jupyter_guard.kernel.streams import SwappedStream
 
-    masker = _Masker(rt.guard)
+    masker = _Masker(rt)
     streams = [SwappedStream(name, masker) for name in ("stdout", "stderr")
                if getattr(sys, name, None) is not None]
     atexit.register(lambda: [s.drain() for s in streams])

