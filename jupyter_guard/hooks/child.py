@@ -235,7 +235,7 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
     and the guard's own files, get the plain ``open``. A few lines, nothing imported: a child
     that writes no file pays nothing for it."""
 
-    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:  # noqa: A001 - it stands in for open
+    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         f = orig(file, mode, *args, **kw)
         if not isinstance(mode, str) or not _writes(mode) or own_work(sys._getframe(1)):
             return f

@@ -216,8 +216,8 @@ def _fail_closed(event: str, h: Handler) -> Handler:
             h(args)
         except ChildBlocked:
             raise
-        except Exception as e:  # noqa: BLE001 - a bug in a check refuses the action, never lets it through
-            if type(e).__name__ == "GuardBlocked":   # the kernel's exits refused it (``child_exits``)
+        except Exception as e:
+            if type(e).__name__ == "GuardBlocked":   # the kernel's exits refused (``child_exits``)
                 raise
             raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
                                f"({type(e).__name__}: {e}); the action was refused") from None

@@ -5,8 +5,8 @@ them to a file, a socket or its standard output, would put them there raw: the c
 judges file *actions*, not their contents. So a child installs the kernel's own exits, the same
 modules with the same policy, once it may hold such data:
 
-- at the first import of a data library (``child.EXITS_ON``: DuckDB, the PostgreSQL drivers, ``sqlite3``,
-  pandas, pyarrow, polars), before the importing code gets the module back;
+- at the first import of a data library (``child.EXITS_ON``: DuckDB, the PostgreSQL drivers,
+  ``sqlite3``, pandas, pyarrow, polars), before the importing code gets the module back;
 - at its first ``open`` for writing (``child.early_open``, put in place at start: a few
   lines, no imports), so a file of detected values read from plain files is judged too.
 
@@ -129,7 +129,8 @@ class ChildRuntime:
         from jupyter_guard.model import Analysis
 
         with Busy():
-            judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
+            judge_or_refuse(self.guard._real(), Analysis(tuple(intents)), kind="runtime",
+                            code=desc)
 
     def tamper(self, why: str, desc: str, *, refuse: bool = True) -> None:
         from jupyter_guard.model import Intent
@@ -236,7 +237,7 @@ def _plain_open() -> None:
     for mod in (builtins, io):
         orig = getattr(mod.open, "_jg_orig", None)
         if orig is not None:
-            mod.open = orig
+            mod.open = orig  # type: ignore[attr-defined]  # builtins.open and io.open, put back
 
 
 def _busy(fn: Any, *args: Any) -> None:
@@ -264,7 +265,9 @@ class _Masker:
     has no ``%guard unmask``: its output is masked for every role."""
 
     def __init__(self, rt: ChildRuntime) -> None:
-        self.rt, self._rev, self._settings = rt, None, None
+        self.rt = rt
+        self._rev: Any = None
+        self._settings: Any = None
 
     def settings(self) -> Any:
         p = self.rt.guard.policy
@@ -290,7 +293,11 @@ def _mask_streams(rt: ChildRuntime) -> None:
 
     from jupyter_guard.kernel.streams import SwappedStream
 
-    masker = _Masker(rt)
+    masker: Any = _Masker(rt)   # what ``kernel.display.Masker`` offers the streams: settings()
     streams = [SwappedStream(name, masker) for name in ("stdout", "stderr")
                if getattr(sys, name, None) is not None]
-    atexit.register(lambda: [s.drain() for s in streams])
+
+    def drain() -> None:
+        for s in streams:
+            s.drain()
+    atexit.register(drain)
