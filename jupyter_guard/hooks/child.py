@@ -240,6 +240,7 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
         if not isinstance(mode, str) or not _writes(mode) or own_work(sys._getframe(1)):
             return f
         try:
+            # late: the exits (and what they import) load only when a child first writes a file
             from jupyter_guard.hooks.child_exits import install
 
             fx = install(env)

@@ -213,6 +213,7 @@ def _writers(rt: ChildRuntime) -> None:
 
 
 def _network(rt: ChildRuntime) -> None:
+    # late: the kernel's event handlers import sqlglot, for a child that reaches the network
     from jupyter_guard.hooks import events
 
     table = events.handlers(rt)   # also the socket exits, as in the kernel

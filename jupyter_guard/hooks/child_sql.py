@@ -97,6 +97,7 @@ def arm(env: Mapping[str, str]) -> None:
             return
         exits.append(True)
         try:
+            # late: the exits load once the child imports a data library
             from jupyter_guard.hooks.child_exits import install as install_exits
 
             install_exits(env)
