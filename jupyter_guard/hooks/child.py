@@ -130,6 +130,7 @@ class ChildGuard:
             from jupyter_guard.policy.load import load_or_refuse
 
             self.policy = load_or_refuse(env.get("JUPYTER_GUARD_POLICY") or None)
+        self.env = env
         self.user = env.get("JUPYTER_GUARD_USER", "")
         self.actor = env.get("JUPYTER_GUARD_ACTOR", "human")
         self.audit = env.get("JUPYTER_GUARD_AUDIT", "")

@@ -71,6 +71,8 @@ def handlers(g: Any) -> dict[str, Handler]:
             g.decide(overwrite(p), f"open({p!r}, {mode!r})")
         else:
             g.decide(path_intents("file.write", p), f"open({p!r}, {mode!r})")
+        if mode is None:   # ``os.open``: its ``os.write``s are checked once the exits are in
+            exits_for_descriptors(g.env)
 
     def on_authority_read(args: tuple[Any, ...]) -> None:
         from jupyter_guard.authority_files import is_authority_file
@@ -170,6 +172,22 @@ def handlers(g: Any) -> dict[str, Handler]:
         "os.putenv": on_putenv, "os.unsetenv": on_putenv,
     }
     return {k: _fail_closed(k, h) for k, h in table.items()}
+
+
+def exits_for_descriptors(env: Any) -> None:
+    """Install the child's exits (``child_exits``) before the first ``os.write`` to a
+    descriptor user code opened with ``os.open``; in an interpreter without the guard's
+    libraries that has loaded no data library, its descriptors stay unchecked."""
+    from jupyter_guard.hooks.child import EXITS_ON
+
+    try:
+        # late: the exits load only when a child first writes
+        from jupyter_guard.hooks.child_exits import install
+
+        install(env)
+    except ImportError:
+        if any(m in sys.modules for m in EXITS_ON):
+            raise
 
 
 STDIN_MAX = 1 << 20

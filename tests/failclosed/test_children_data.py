@@ -43,6 +43,9 @@ SCRIPTS = {
     "to_sqlite.py": "import duckdb, sqlite3\nrows = " + READ.format(cols="email") + "\n"
                     "con = sqlite3.connect('out.json')\ncon.execute('CREATE TABLE t (e TEXT)')\n"
                     "con.executemany('INSERT INTO t VALUES (?)', rows)\ncon.commit()\n",
+    "copy_plain.py": "open('out.json', 'w').write(open('emails.txt').read())\n",
+    "os_write.py": "import os\nfd = os.open('out.json', os.O_WRONLY | os.O_CREAT, 0o644)\n"
+                   "os.write(fd, open('emails.txt', 'rb').read())\nos.close(fd)\n",
     "print_salary.py": "import duckdb\nfor r in duckdb.connect('staff.duckdb', read_only=True)"
                        ".sql('SELECT salary FROM staff').fetchall()[:5]:\n"
                        "    print('salary', r[0])\n",
@@ -78,6 +81,7 @@ def kd(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
     with guarded_kernel(d, warehouse=300) as k:
         _sqlite_copy(d)
         _staff(d)
+        (d / "emails.txt").write_text("".join(f"user{i}@example.com\n" for i in range(50)))
         yield k, d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -141,6 +145,9 @@ REFUSED = [
     pytest.param(EXE + "!{sys.executable} dump_sqlite.py", id="sqlite3"),
     pytest.param(EXE + "!{sys.executable} to_sqlite.py", id="into-a-sqlite-file"),
     pytest.param(EXE + "!{sys.executable} grandchild.py", id="the-childs-own-child"),
+    # no data library: the values come from a plain file, seen by the detectors as in the kernel
+    pytest.param(EXE + "!{sys.executable} copy_plain.py", id="plain-file-copied-by-open"),
+    pytest.param(EXE + "!{sys.executable} os_write.py", id="plain-file-copied-by-os-write"),
 ]
 
 
