@@ -167,6 +167,7 @@ def install(env: Mapping[str, str]) -> Any:
         # (their analysis imports sqlglot, which a child writing a file does not need)
         lazy.when_imported("socket", lambda _m: _busy(_network, rt))
         lazy.when_imported("pandas", lambda _pd: _busy(_writers, rt))
+        lazy.when_imported("polars", lambda m: _busy(_polars, rt, m))
         _mask_streams(rt)
         _RT.append(rt)
     return fx
@@ -204,6 +205,12 @@ class LightExports:
 
             self._full = Exports(self.guard, self.rt)
         return getattr(self._full, name)
+
+
+def _polars(rt: ChildRuntime, mod: Any) -> None:
+    from jupyter_guard.hooks import df_lineage, exit_polars
+
+    exit_polars.install(rt, mod, df_lineage.PATCHED)   # also from the network part: marked once
 
 
 def _writers(rt: ChildRuntime) -> None:

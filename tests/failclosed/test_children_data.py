@@ -33,6 +33,8 @@ SCRIPTS = {
     "dump_text.py": "import duckdb\nrows = " + READ.format(cols="ssn") + "\n"
                     "with open('out.json', 'w') as f:\n"
                     "    f.write('\\n'.join(r[0] for r in rows))\n",
+    "dump_polars.py": "import duckdb\nduckdb.connect('wh.duckdb', read_only=True)"
+                      ".sql('SELECT email, ssn FROM customers').pl().write_csv('out.json')\n",
     "dump_np.py": "import duckdb, numpy as np\nnp.save('out.json', np.array([r[0] for r in "
                   + READ.format(cols="email") + "]))\n",
     "dump_pickle.py": "import duckdb, pickle\npickle.dump(" + READ.format(cols="ssn")
@@ -141,6 +143,7 @@ REFUSED = [
     pytest.param(EXE + "!{sys.executable} dump_pd.py", id="pandas-to-csv"),
     pytest.param(EXE + "!{sys.executable} dump_text.py", id="joined-text-write"),
     pytest.param(EXE + "!{sys.executable} dump_np.py", id="numpy-save"),
+    pytest.param(EXE + "!{sys.executable} dump_polars.py", id="polars-write-csv"),
     pytest.param(EXE + "!{sys.executable} dump_pickle.py", id="pickle-dump"),
     pytest.param(EXE + "!{sys.executable} dump_sqlite.py", id="sqlite3"),
     pytest.param(EXE + "!{sys.executable} to_sqlite.py", id="into-a-sqlite-file"),
