@@ -216,13 +216,18 @@ def own_work(frame: FrameType | None) -> bool:
 # the modules whose first import arms the child's SQL guard (``child_sql.arm``): DuckDB and the
 # PostgreSQL drivers (SQLAlchemy, pandas and jupysql reach PostgreSQL through them)
 ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg", "sqlite3"})
-# the modules whose first import also installs the kernel's data-aware exits
+# the data libraries: their first import also installs the kernel's data-aware exits
 # (``child_exits``: values read from sensitive columns are then checked wherever they go)
-EXITS_ON = ARM_ON | {"pandas", "pyarrow", "polars"}
+DATA_LIBS = ARM_ON | {"pandas", "pyarrow", "polars"}
+EXITS_ON = DATA_LIBS
+# the network events: the first installs the exits and the kernel's network handlers
+# (``child_exits.network``), which judge it and every later one
+NET_EVENTS = ("urllib.Request", "http.client.send", "socket.connect", "socket.sendto",
+              "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname")
 EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
                     "os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.link",
                     "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                    "subprocess.Popen", "os.putenv", "os.unsetenv"})
+                    "subprocess.Popen", "os.putenv", "os.unsetenv", *NET_EVENTS})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -248,7 +253,7 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
         except ImportError:
             # another interpreter without the guard's analysis libraries: with no data library
             # loaded it has read no sensitive column, so its files are judged as actions only
-            if not any(m in sys.modules for m in EXITS_ON):
+            if not any(m in sys.modules for m in DATA_LIBS):
                 import builtins
                 import io
 

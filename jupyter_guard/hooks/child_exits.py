@@ -5,8 +5,9 @@ them to a file, a socket or its standard output, would put them there raw: the c
 judges file *actions*, not their contents. So a child installs the kernel's own exits, the same
 modules with the same policy, once it may hold such data:
 
-- at the first import of a data library (``child.EXITS_ON``: DuckDB, the PostgreSQL drivers,
+- at the first import of a data library (``child.DATA_LIBS``: DuckDB, the PostgreSQL drivers,
   ``sqlite3``, pandas, pyarrow, polars), before the importing code gets the module back;
+- at its first network event (``network``: a connect, a request, a name looked up);
 - at its first ``open`` for writing (``child.early_open``, put in place at start: a few
   lines, no imports), so a file of detected values read from plain files is judged too.
 
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-# the kernel's network handlers the child runs too (its file and child handlers are its own)
-NET_EVENTS = ("urllib.Request", "http.client.send", "socket.connect", "socket.sendto",
-              "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname")
 _LIBS = tuple(dict.fromkeys(os.path.realpath(p) + os.sep for p in (
     sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib"))
     if p))
@@ -165,9 +163,8 @@ def install(env: Mapping[str, str]) -> Any:
         _pandas_only_when_loaded(fx)
         # the network exits once the child can reach the network: the kernel's event handlers
         # (their analysis imports sqlglot, which a child writing a file does not need)
-        lazy.when_imported("socket", lambda _m: _busy(_network, rt))
-        lazy.when_imported("pandas", lambda _pd: _busy(_writers, rt))
-        lazy.when_imported("polars", lambda m: _busy(_polars, rt, m))
+        lazy.when_imported("pandas", lambda _pd: _or_stop("pandas", _writers, rt))
+        lazy.when_imported("polars", lambda m: _or_stop("polars", _polars, rt, m))
         _mask_streams(rt)
         _RT.append(rt)
     return fx
@@ -219,12 +216,29 @@ def _writers(rt: ChildRuntime) -> None:
     writers.install(None, rt.guard, rt)
 
 
-def _network(rt: ChildRuntime) -> None:
+_NET: list[Any] = []
+
+
+def network(env: Mapping[str, str]) -> Any:
+    """The kernel's network handlers for this child (``events.handlers``: request lines,
+    headers, uploads, connects, DNS names, and the socket exits), installed at the child's first
+    network event, on an audit hook of their own that judges every later one; the table, the
+    first time only (the caller judges that first event with it), else None."""
+    if _NET:
+        return None
+    install(env)
+    rt = _RT[0]
     # late: the kernel's event handlers import sqlglot, for a child that reaches the network
     from jupyter_guard.hooks import events
+    from jupyter_guard.hooks.child import NET_EVENTS
+    from jupyter_guard.hooks.state import Busy
 
-    table = events.handlers(rt)   # also the socket exits, as in the kernel
-    sys.addaudithook(_hook({k: table[k] for k in NET_EVENTS}))
+    with Busy():
+        table = events.handlers(rt)   # also the socket exits, as in the kernel
+    net = {k: table[k] for k in NET_EVENTS}
+    _NET.append(net)
+    sys.addaudithook(_hook(net))
+    return net
 
 
 def _pandas_only_when_loaded(fx: Any) -> None:
@@ -246,6 +260,25 @@ def _plain_open() -> None:
         orig = getattr(mod.open, "_jg_orig", None)
         if orig is not None:
             mod.open = orig  # type: ignore[attr-defined]  # builtins.open and io.open, put back
+
+
+def _or_stop(what: str, fn: Any, *args: Any) -> None:
+    """A part installed when a library is imported: if it fails, the child stops (an exit left
+    unchecked is not an option), except where ``lazy`` retries it, or in another interpreter
+    without the guard's libraries that has read no database."""
+    from jupyter_guard.hooks.child import DATA_LIBS
+
+    try:
+        _busy(fn, *args)
+    except Exception as e:  # any failure: the child stops (below), or lazy retries it
+        text = str(e)
+        if "deadlock detected" in text or "partially initialized module 'jupyter_guard." in text:
+            raise   # ``lazy`` runs it again once the imports in progress are done
+        if isinstance(e, ImportError) and not any(m in sys.modules for m in DATA_LIBS):
+            return
+        from jupyter_guard.hooks.child_sql import _stop_unguarded
+
+        _stop_unguarded(what, e)
 
 
 def _busy(fn: Any, *args: Any) -> None:

