@@ -38,6 +38,8 @@ CODES = {
             "open('warm.txt', 'w').write('warm\\n')\n"   # the first check loads the detectors
             "t = time.perf_counter()\nwith open('o.json', 'w') as f:\n    json.dump(rows, f)\n"
             "print('T=%r' % (time.perf_counter() - t))",
+    # a first network event (a name looked up) loads the exits and the kernel's network handlers
+    "lookup": "import socket\nsocket.getaddrinfo('localhost', 80)",
     # 20,000 small writes of plain rows to one file (``T=``: the writes alone, inside the child,
     # after a first write and flush, which load the detectors)
     "writes": "import time\nf = open('o.txt', 'w')\nf.write('id,city,amount\\n')\nf.flush()\n"
