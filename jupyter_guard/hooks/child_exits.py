@@ -26,7 +26,7 @@ import os
 import sys
 import sysconfig
 
-TYPE_CHECKING = False   # not ``typing``'s: imported by the light child start
+TYPE_CHECKING = False   # not ``typing``'s: a child that writes plain text does not import it
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import FrameType
@@ -161,8 +161,8 @@ def install(env: Mapping[str, str]) -> Any:
         fx = exit_files.install(rt, df_lineage.MODULE_PATCHED, df_lineage.PATCHED)
         fx._exports = LightExports(rt)
         _pandas_only_when_loaded(fx)
-        # the network exits once the child can reach the network: the kernel's event handlers
-        # (their analysis imports sqlglot, which a child writing a file does not need)
+        # pandas' and polars' writers when the child imports them; the network part at its first
+        # network event (``network``: the kernel's handlers import sqlglot)
         lazy.when_imported("pandas", lambda _pd: _or_stop("pandas", _writers, rt))
         lazy.when_imported("polars", lambda m: _or_stop("polars", _polars, rt, m))
         _mask_streams(rt)
