@@ -11,6 +11,7 @@ from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the numpy finders in shapes
 from . import finders as _finders  # noqa: F401 - (the same)
+from . import known as _known
 from . import native, shapes
 from .scan import CHUNK, FEW, _which_for
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP
@@ -21,23 +22,25 @@ LONGEST = (1 << 31) - 1024
 """Longer texts are left to the span path (offsets here are 32-bit)."""
 
 
-def mask_mixed(text: str, settings: Any, engine: str = "") -> str | None:
-    """``text`` with every detected value masked (as ``mask_text`` masks it), or None where
-    ``dense_values`` cannot tell."""
-    found = dense_values(text, settings, engine)
+def mask_mixed(text: str, settings: Any, engine: str = "",
+               known: list[Any] | None = None) -> str | None:
+    """``text`` with every detected value (and each of ``known``, the ``KNOWN`` finders'
+    spans) masked as ``mask_text`` masks them, or None where ``dense_values`` cannot tell."""
+    found = dense_values(text, settings, engine, known)
     return None if found is None else mask_upto(text, found, len(text))
 
 
-Values = tuple[Any, Any, Any]
-"""Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and which
-are e-mails."""
+Values = tuple[Any, Any, tuple[Any, Any]]
+"""Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and their
+masks: whether each is the e-mail block, and where the text it keeps starts (to its end)."""
 
 
-def dense_values(text: str, settings: Any, engine: str = "") -> Values | None:
-    """The values in ``text`` as ``mask_text`` finds them, or None where this path cannot tell:
-    a kind without a finder has a candidate, a strategy other than partial applies, or a
-    finder declines. ``engine``: ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow,
-    only if loaded); by default the first that answers."""
+def dense_values(text: str, settings: Any, engine: str = "",
+                 known: list[Any] | None = None) -> Values | None:
+    """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans), or None
+    where this path cannot tell: a kind without a finder has a candidate, a strategy other than
+    partial applies, or a finder declines. ``engine``: ``"shapes"`` (numpy) or ``"native"``
+    (RE2 through pyarrow, only if loaded); by default the first that answers."""
     detectors, head = settings.enabled, text[:CHUNK]
     if not detectors or len(text) > LONGEST or not head.isascii():
         return None
@@ -54,7 +57,8 @@ def dense_values(text: str, settings: Any, engine: str = "") -> Values | None:
     raw = text.encode("ascii")
     hits = which(raw)
     present = [detectors[i] for i in sorted(hits)]  # detector order: ties resolve as before
-    if any(settings.strategy_for(detector=d.name) != "partial" for d in present):
+    names = [d.name for d in present] + (["known"] if known else [])
+    if any(settings.strategy_for(detector=n) != "partial" for n in names):
         return None
     found = None
     for name in engines:
@@ -63,18 +67,32 @@ def dense_values(text: str, settings: Any, engine: str = "") -> Values | None:
             break
     if found is None:
         return None
+    if known:
+        got = _known.arrays(known, len(text))
+        if got is None:
+            return None
+        found.append(got)
     np = native._np()
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
     kinds = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
     if len(starts) < MIN_VALUES:
         return None
-    order = np.lexsort((kinds, -ends, starts))  # by start, the longest first, then by kind
-    starts, ends, kinds = starts[order], ends[order], kinds[order]
-    keep = shapes.unnested(starts, ends)  # values overlap: the earlier (longer) one is kept
-    if keep is not None:
-        starts, ends, kinds = starts[keep], ends[keep], kinds[keep]
-    return starts, ends, np.array([d.name == "email" for d in present])[kinds]
+    keep = _known.resolve(starts, ends, kinds)  # as ``text.resolve``: the earlier one is kept
+    starts, ends, kinds = starts[keep], ends[keep], kinds[keep]
+    data = np.frombuffer(raw, dtype=np.uint8)
+    email = np.array([n == "email" for n in names] + [False])[kinds]
+    tails = ends - KEEP  # partial: the mask, then the value's last four characters
+    if email.any():  # an e-mail keeps its domain: from its '@' (it holds exactly one)
+        ats = np.flatnonzero(data == 64)
+        tails[email] = ats[np.searchsorted(ats, starts[email])]
+    if known:
+        mine = kinds == len(present)
+        got = _known.tails(data, starts[mine], ends[mine])
+        if got is None:
+            return None
+        email[mine], tails[mine] = got
+    return starts, ends, (email, tails)
 
 
 def _dense_start(head: str, present: list[Any]) -> bool:
@@ -92,15 +110,11 @@ def _dense_start(head: str, present: list[Any]) -> bool:
 def mask_upto(text: str, found: Values, end: int) -> str:
     """``text[:end]`` with the values of ``found`` that end by ``end`` masked (partial)."""
     np = native._np()
-    starts, ends, email = found
+    starts, ends, (email, tails) = found
     if len(ends) and ends[-1] > end:
         keep = ends <= end
-        starts, ends, email = starts[keep], ends[keep], email[keep]
+        starts, ends, email, tails = starts[keep], ends[keep], email[keep], tails[keep]
     data = np.frombuffer(text[:end].encode("ascii") + _BLOCKS, dtype=np.uint8)
-    tails = ends - KEEP  # partial: the mask, then the value's last four characters
-    if email.any():  # an e-mail keeps its domain: from its '@' (it holds exactly one)
-        ats = np.flatnonzero(data[:end] == 64)
-        tails[email] = ats[np.searchsorted(ats, starts[email])]
     return _gather(data, end, starts, tails, email)
 
 

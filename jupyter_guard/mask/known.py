@@ -1,0 +1,91 @@
+"""Known values (found by the ``KNOWN`` finders: values read out of sensitive columns) merged
+into the arrays of detected values, as ``text.resolve`` merges their spans, and masked as
+``strategy.partial_value`` masks them.
+
+Every partial mask is a block followed by a range of the text: an e-mail-like value keeps its
+domain (from its last ``@``), a long one its last ``KEEP`` characters, a short one nothing
+(the range is empty). So a known value is one more ``(start, end, email, tail)`` row, and the
+text is still cut in one gather (``mixed.mask_upto``). A long value that ends in whitespace
+(``partial_value`` strips it, then keeps the four characters before it) is left to the span
+path: None.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .shapes import _np
+from .strategy import KEEP, MIN_PARTIAL
+
+Span = tuple[int, int, str]
+_SPACE = bytes([9, 10, 11, 12, 13, 28, 29, 30, 31, 32])
+"""The ASCII characters ``str.strip`` removes (``str.isspace``)."""
+
+
+def arrays(known: list[Span], n: int) -> tuple[Any, Any] | None:
+    """Starts and ends of the known spans (in a text ``n`` long), or None for an empty or
+    out-of-range one (no finder gives those; the span path copes with anything)."""
+    np = _np()
+    flat = np.fromiter((x for a, b, _ in known for x in (a, b)), dtype=np.int64,
+                       count=2 * len(known))
+    starts, ends = flat[0::2], flat[1::2]
+    if len(starts) and ((ends <= starts).any() or starts.min() < 0 or ends.max() > n):
+        return None
+    return starts, ends
+
+
+def resolve(starts: Any, ends: Any, kinds: Any) -> Any:
+    """The indices ``text.resolve`` keeps of spans listed as the detectors' (by kind, each
+    kind's in text order) then the known ones (``kinds``: the list position of each span's
+    kind): by start, the longest first, the earlier kind first; an exact copy of a span is
+    dropped as its twin keeps it out; overlaps one by one (``shapes.unnested``)."""
+    from .shapes import unnested
+
+    np = _np()
+    order = np.lexsort((kinds, -ends, starts))
+    s, e = starts[order], ends[order]
+    if len(s) > 1:
+        twin = np.concatenate(([False], (s[1:] == s[:-1]) & (e[1:] == e[:-1])))
+        order, s, e = order[~twin], s[~twin], e[~twin]
+    keep = unnested(s, e)
+    return order if keep is None else order[keep]
+
+
+def tails(data: Any, starts: Any, ends: Any) -> tuple[Any, Any] | None:
+    """For known values at ``starts``/``ends`` of the text's bytes ``data``: whether each mask
+    is the e-mail block, and where the kept range of the text starts (it ends at the value's
+    end); None if a long value ends in whitespace (``partial_value`` keeps the four characters
+    before it: not one range)."""
+    np = _np()
+    if not len(starts):
+        return np.zeros(0, dtype=bool), starts
+    ats = np.flatnonzero(data == 64)  # '@': the last one in the value (``rfind``)
+    at = _before(ats, ends, starts)
+    dots = np.flatnonzero(data == 46)  # a '.' from that '@' on
+    j = np.searchsorted(dots, at)
+    dot = np.where(j < len(dots), dots[np.minimum(j, len(dots) - 1)] if len(dots) else ends,
+                   ends)
+    email = (at > starts) & (dot < ends)
+    solid = np.flatnonzero(~_space().take(data))  # what ``str.strip`` keeps is between the
+    first = solid[np.minimum(np.searchsorted(solid, starts), max(len(solid) - 1, 0))] \
+        if len(solid) else ends  # first and the last of these in the value
+    last = _before(solid, ends, starts - 1)
+    size = np.where((first < ends) & (last >= starts), last + 1 - first, 0)
+    long = size >= MIN_PARTIAL
+    if (~email & long & (last < ends - 1)).any():
+        return None
+    return email, np.where(email, at, np.where(long, ends - KEEP, ends))
+
+
+def _before(where: Any, ends: Any, none: Any) -> Any:
+    """For each end, the last of the ascending positions ``where`` before it (``none`` where
+    there is none)."""
+    np = _np()
+    i = np.searchsorted(where, ends) - 1
+    return np.where(i >= 0, where[np.maximum(i, 0)], none) if len(where) else none
+
+
+@functools.lru_cache(maxsize=1)
+def _space() -> Any:
+    np = _np()
+    return np.frombuffer(bytes(1 if c in _SPACE else 0 for c in range(256)), dtype=bool)

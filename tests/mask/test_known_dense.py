@@ -1,0 +1,166 @@
+"""Known values (the ``KNOWN`` finders' spans: values read out of sensitive columns) in text
+dense with detected values are merged into the numpy arrays and masked there: the bytes equal
+the reference masker's (the span path before the fast paths) whatever the known spans are:
+the detectors' own values, prefixes of each other, spans crossing values, covering them,
+random spans in random order, and non-ASCII text around them."""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from jupyter_guard.mask import text as text_mod
+from jupyter_guard.mask.mixed import mask_mixed
+from jupyter_guard.mask.text import MaskSettings, mask_text
+
+from . import reference
+from .test_shapes import DENSE, MIXED, _split_by_spans, pii_rows
+
+ROWS = pii_rows(2000)
+
+
+def _spans(pattern: str, text: str, group: int = 0) -> list[tuple[int, int, str]]:
+    return [(m.start(group), m.end(group), "known") for m in re.finditer(pattern, text)]
+
+
+def _random_spans(text: str, n: int, seed: int, longest: int = 60) -> list[tuple[int, int, str]]:
+    """Spans anywhere, of any length, in no order, some of them twice; none ends in
+    whitespace (``partial`` strips a value: the numpy path leaves those to spans)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randint(1, longest))
+        while b > a + 1 and text[b - 1].isspace():
+            b -= 1
+        out.append((a, b, "known"))
+    return out + rng.sample(out, n // 10)
+
+
+CASES = {
+    "every e-mail": lambda t: _spans(r"user\d+@example\.com", t),
+    "the e-mails' local parts": lambda t: _spans(r"user\d+", t),
+    "prefixes of each other": lambda t: [
+        (m.start(), m.start() + k, "known") for m in re.finditer(r"user\d+@", t)
+        for k in (4, 5, 6, 9, 12, 20, 24)],
+    "inside values": lambda t: _spans(r"com,12|5-\d|20 79", t),
+    "crossing into a value, short": lambda t: _spans(r"(,\+44 2)0", t, 1),
+    "from a comma to a comma": lambda t: _spans(r",123-45-\d{4},", t),
+    "e-mail-like, crossing three": lambda t: _spans(r",\+44 20 7946 \d{4}\nuser\d+@example\.c", t),
+    "a whole row": lambda t: _spans(r"user[^\n]+", t),
+    "rows in pairs, overlapping": lambda t: _spans(r"(?=(user[^\n]+\nuser[^\n]+))", t, 1),
+    "'@' but no dot after it": lambda t: _spans(r"(\nuser\d+@example)\.", t, 1),
+    "touching": lambda t: _spans(r",", t) + _spans(r"\+44 20", t),
+    "whitespace first, or short": lambda t: _spans(r"\nuser\d+", t) + _spans(r",\d{3}-", t),
+    "random spans": lambda t: _random_spans(t, 3000, 1),
+    "random long spans": lambda t: _random_spans(t, 400, 2, longest=400),
+}
+SAME = {"every e-mail", "the e-mails' local parts", "inside values"}
+"""Cases where the known values change nothing: the detectors' values take them in."""
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_known_values_in_dense_text_are_masked_in_numpy_as_the_reference(
+        case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    find = CASES[case]
+    settings = MaskSettings()
+    want = reference.mask_text(ROWS, settings, [find])
+    assert (want == reference.mask_text(ROWS, settings)) == (case in SAME)
+    got = mask_mixed(ROWS, settings, engine="shapes", known=find(ROWS))
+    assert got == want  # answered by the numpy path, the same bytes
+    monkeypatch.setattr(text_mod, "KNOWN", [find])
+    assert mask_text(ROWS, settings) == want
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_random_known_spans_on_other_dense_texts(name: str, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    text = DENSE[name]
+    find = lambda t: _random_spans(t, 2000, len(t))  # noqa: E731
+    for settings in (MaskSettings(), MaskSettings(detectors=("card", "iban", "phone"))):
+        want = reference.mask_text(text, settings, [find])
+        got = mask_mixed(text, settings, engine="shapes", known=find(text))
+        assert got == want
+        monkeypatch.setattr(text_mod, "KNOWN", [find])
+        assert mask_text(text, settings) == want
+
+
+def test_known_spans_on_random_mixes_and_non_ascii(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random values and glue (answered or declined: the same bytes), and the same with
+    non-ASCII characters, entities and Unicode dashes around the known values (declined:
+    normalised text goes by spans)."""
+    for seed, text in enumerate(MIXED):
+        rng = random.Random(seed)
+        odd = "".join(c + rng.choice(["", "", "é", "\u2011", "&amp;", "ü@", "\u00a0"])
+                      for c in text[:40000])
+        for t in (text, odd, "é" + text, text + "€"):
+            find = lambda s: _random_spans(s, 500, len(s) + seed)  # noqa: E731
+            settings = MaskSettings()
+            want = reference.mask_text(t, settings, [find])
+            got = mask_mixed(t, settings, engine="shapes", known=find(t))
+            assert got is None or got == want
+            monkeypatch.setattr(text_mod, "KNOWN", [find])
+            assert mask_text(t, settings) == want
+
+
+@pytest.mark.parametrize("settings", [
+    MaskSettings(strategy="hash", salt="s"), MaskSettings(per_column={"known": "redact"}),
+    MaskSettings(per_column={"email": "null"})], ids=["hash", "known-redact", "email-null"])
+def test_other_strategies_with_known_values_decline_to_the_span_path(
+        settings: MaskSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    find = CASES["prefixes of each other"]
+    assert mask_mixed(ROWS, settings, engine="shapes", known=find(ROWS)) is None
+    monkeypatch.setattr(text_mod, "KNOWN", [find])
+    assert mask_text(ROWS, settings) == reference.mask_text(ROWS, settings, [find])
+
+
+def test_long_known_values_ending_in_whitespace_decline(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """``partial`` strips a value, then keeps its last four characters: a long one ending in
+    whitespace (a newline, ``\\x1c``, which ``str.strip`` also removes) is masked by the span
+    path (the same bytes)."""
+    text = ROWS.replace("\n", "\n\x1c", 3)
+    for pattern in (r"\+44 20 7946 \d{4}\n", r",\+44 20 7946 \d{4}\n\x1c"):
+        find = lambda t, p=pattern: _spans(p, t)  # noqa: E731
+        assert find(text)
+        assert mask_mixed(text, MaskSettings(), engine="shapes", known=find(text)) is None
+        monkeypatch.setattr(text_mod, "KNOWN", [find])
+        assert mask_text(text, MaskSettings()) == reference.mask_text(text, MaskSettings(),
+                                                                       [find])
+
+
+@pytest.mark.parametrize("case", ["every e-mail", "random spans", "a whole row"])
+def test_a_long_line_with_known_values_is_cut_as_by_spans(
+        case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stream masker's cut of a long partial line, known values in it: the arrays answer
+    and the emitted and held parts equal the span path's."""
+    from jupyter_guard.kernel import streams
+
+    monkeypatch.setattr(text_mod, "KNOWN", [CASES[case]])
+    line = ROWS.replace("\n", " ")
+    answered = 0
+    for drop in range(0, 60, 7):
+        text = line[:len(line) - drop]
+        answered += streams.dense_values(text, MaskSettings()) is not None
+        for limit in (streams.WINDOW, streams.HOLD):
+            assert streams._split(text, MaskSettings(), limit) == _split_by_spans(
+                text, MaskSettings(), limit)
+    assert answered >= 8
+
+
+def test_a_megabyte_of_nested_known_values_is_masked_whole(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """1 MB of PII rows where every value is known at seven nested lengths and by random
+    spans (overlaps resolved one by one): it finishes, answered by the numpy path and equal to
+    the span path (``find_spans`` and ``mask_spans``)."""
+    text = pii_rows(20000)
+    nested, rand = CASES["prefixes of each other"], lambda t: _random_spans(t, 20000, 5)
+    spans = nested(text) + rand(text) + CASES["every e-mail"](text)
+    monkeypatch.setattr(text_mod, "KNOWN", [lambda t: spans if t is text else []])
+    settings = MaskSettings()
+    got = mask_text(text, settings)
+    assert mask_mixed(text, settings, known=spans) == got
+    norm, found = text_mod._norm_spans(text, settings)
+    assert got == text_mod.mask_spans(text, found, settings)
+    assert len(found) > 30000 and got != text
