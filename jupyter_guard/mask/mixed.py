@@ -1,9 +1,10 @@
 """Long text dense with values of several kinds (a table of e-mails, SSNs and phones printed
-whole), masked in bulk: one RE2 set pass says which kinds have candidates; where each of them
-has a ``native`` pass, their values come as arrays, are merged in numpy and, where no two
-overlap (then resolving keeps them all), cut out of the text with one ``join``. Only for the
-partial strategy, whose masks keep a value's tail: the text from that tail on to the next value
-is one range, and the result one numpy gather of the text's bytes and the masks'.
+whole), masked in bulk: one RE2 set pass says which kinds have candidates; the numpy finders
+(``shapes``, or ``native`` passes) give their values as arrays, the span scanner those of the
+kinds without a finder (few, in text like this) and the ``KNOWN`` finders theirs; ``merge``
+resolves them all as spans are resolved and gives each value's mask: a block, then one range
+of the text (under ``partial``, ``redact`` or ``null``). The result is one numpy gather of the
+text's bytes and the blocks'.
 """
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the numpy finders in shapes
 from . import finders as _finders  # noqa: F401 - (the same)
-from . import known as _known
-from . import native, shapes
+from . import merge, native, scan, shapes
 from .scan import CHUNK, FEW, _which_for
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP
 
 MIN_VALUES = 64
 """Fewer values than this are left to the span path (its per-value cost is small then)."""
@@ -32,15 +31,17 @@ def mask_mixed(text: str, settings: Any, engine: str = "",
 
 Values = tuple[Any, Any, tuple[Any, Any]]
 """Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and their
-masks: whether each is the e-mail block, and where the text it keeps starts (to its end)."""
+masks (``merge.Masks``: each one's block, and where the text it keeps starts)."""
 
 
 def dense_values(text: str, settings: Any, engine: str = "",
                  known: list[Any] | None = None) -> Values | None:
     """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans), or None
-    where this path cannot tell: a kind without a finder has a candidate, a strategy other than
-    partial applies, or a finder declines. ``engine``: ``"shapes"`` (numpy) or ``"native"``
-    (RE2 through pyarrow, only if loaded); by default the first that answers."""
+    where this path cannot tell: a finder declines, a value's mask is not a block and one
+    range of the text (``merge``), or the first chunk holds few values. ``engine``:
+    ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
+    first that answers. Kinds without a finder there (``secret``, IPs) come from the span
+    scanner."""
     detectors, head = settings.enabled, text[:CHUNK]
     if not detectors or len(text) > LONGEST or not head.isascii():
         return None
@@ -50,49 +51,47 @@ def dense_values(text: str, settings: Any, engine: str = "",
     which = _which_for(detectors)
     first = which(head.encode("ascii"))  # text dense with values has some in its first chunk
     kinds = frozenset().union(*(_KINDS[e] for e in engines))
-    if not first or any(detectors[i].name not in kinds for i in first) or not text.isascii():
-        return None
-    if not _dense_start(head, [detectors[i] for i in first]):
+    firsts = [detectors[i] for i in sorted(first or ()) if detectors[i].name in kinds]
+    if not firsts or not text.isascii() or not _dense_start(head, firsts):
         return None  # a value or two at the start of long text: the span path is cheaper
     raw = text.encode("ascii")
-    hits = which(raw)
-    present = [detectors[i] for i in sorted(hits)]  # detector order: ties resolve as before
+    present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before
     names = [d.name for d in present] + (["known"] if known else [])
-    if any(settings.strategy_for(detector=n) != "partial" for n in names):
+    plan = [_plan(n, settings.strategy_for(detector=n), kinds) for n in names]
+    if "hash" in plan:
         return None
     found = None
     for name in engines:
         found = _found(name, present, text, raw)
         if found is not None:
             break
-    if found is None:
+    if found is None or (known and not _add(found, known, len(text))):
         return None
-    if known:
-        got = _known.arrays(known, len(text))
-        if got is None:
-            return None
-        found.append(got)
     np = native._np()
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
-    kinds = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
+    kinds_ = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
     if len(starts) < MIN_VALUES:
         return None
-    keep = _known.resolve(starts, ends, kinds)  # as ``text.resolve``: the earlier one is kept
-    starts, ends, kinds = starts[keep], ends[keep], kinds[keep]
-    data = np.frombuffer(raw, dtype=np.uint8)
-    email = np.array([n == "email" for n in names] + [False])[kinds]
-    tails = ends - KEEP  # partial: the mask, then the value's last four characters
-    if email.any():  # an e-mail keeps its domain: from its '@' (it holds exactly one)
-        ats = np.flatnonzero(data == 64)
-        tails[email] = ats[np.searchsorted(ats, starts[email])]
-    if known:
-        mine = kinds == len(present)
-        got = _known.tails(data, starts[mine], ends[mine])
-        if got is None:
-            return None
-        email[mine], tails[mine] = got
-    return starts, ends, (email, tails)
+    keep = merge.resolve(starts, ends, kinds_)  # as ``text.resolve``: the earlier one is kept
+    starts, ends, kinds_ = starts[keep], ends[keep], kinds_[keep]
+    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds_, plan)
+    return None if masks is None else (starts, ends, masks)
+
+
+def _plan(name: str, strategy: str, finders: frozenset[str]) -> str:
+    """How ``merge.masks`` masks a kind's values (``hash``: it cannot)."""
+    if strategy == "partial" and name in finders:
+        return "email" if name == "email" else "last4"
+    return strategy
+
+
+def _add(found: list[Any], spans: list[Any], n: int) -> bool:
+    """``spans`` as one more kind of ``found`` (False: they cannot be)."""
+    got = merge.arrays(spans, n)
+    if got is not None:
+        found.append(got)
+    return got is not None
 
 
 def _dense_start(head: str, present: list[Any]) -> bool:
@@ -108,49 +107,51 @@ def _dense_start(head: str, present: list[Any]) -> bool:
 
 
 def mask_upto(text: str, found: Values, end: int) -> str:
-    """``text[:end]`` with the values of ``found`` that end by ``end`` masked (partial)."""
+    """``text[:end]`` with the values of ``found`` that end by ``end`` masked."""
     np = native._np()
-    starts, ends, (email, tails) = found
+    starts, ends, (block, tails) = found
     if len(ends) and ends[-1] > end:
         keep = ends <= end
-        starts, ends, email, tails = starts[keep], ends[keep], email[keep], tails[keep]
+        starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
     data = np.frombuffer(text[:end].encode("ascii") + _BLOCKS, dtype=np.uint8)
-    return _gather(data, end, starts, tails, email)
+    return _gather(data, end, starts, tails, block)
 
 
-_BLOCKS = (BLOCK + EMAIL_BLOCK).encode("utf-8")
+_BLOCKS = "".join(merge.BLOCKS).encode("utf-8")
 _KINDS = {"shapes": frozenset(shapes.FINDERS), "native": frozenset(native.SHAPE)}
 
 
 def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] | None:
-    """Each present detector's value starts and ends, by ``engine``; None where a detector
-    has no pass there or its pass declines."""
-    if any(d.name not in _KINDS[engine] for d in present):
-        return None
+    """Each present detector's value starts and ends, by ``engine`` (those without a pass
+    there: by the span scanner); None where a pass declines."""
     found = []
     t = shapes.Text(raw) if engine == "shapes" else None
     for d in present:
-        got = (shapes.values(d.name, t) if t is not None
-               else native.arrays(d.name, d.words, text, 0, len(text)))
+        if d.name not in _KINDS[engine]:
+            got = merge.arrays(scan.scan(text, (d,)), len(text))
+        elif t is not None:
+            got = shapes.values(d.name, t)
+        else:
+            got = native.arrays(d.name, d.words, text, 0, len(text))
         if got is None:
             return None
         found.append(got)
     return found
 
 
-def _gather(data: Any, n: int, starts: Any, tails: Any, email: Any) -> str:
+def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any) -> str:
     """The text cut at the values: from 0 to the first value, each value's mask, from its tail
-    to the next value, ..., to the end. ``data`` is the text's bytes followed by the two masks'
+    to the next value, ..., to the end. ``data`` is the text's bytes followed by the blocks'
     (UTF-8), so every piece is one range of it and the result one numpy gather."""
     np = native._np()
-    block, email_block = len(BLOCK.encode("utf-8")), len(EMAIL_BLOCK.encode("utf-8"))
+    sizes = np.array([len(b.encode("utf-8")) for b in merge.BLOCKS], dtype=np.int32)
     m = len(starts)
     first = np.empty(2 * m + 1, dtype=np.int32)  # (texts here are under 2 GB: ``LONGEST``)
     size = np.empty(2 * m + 1, dtype=np.int32)
     first[0::2] = np.concatenate(([0], tails))
     size[0::2] = np.concatenate((starts, [n])) - first[0::2]
-    first[1::2] = np.where(email, n + block, n)
-    size[1::2] = np.where(email, email_block, block)
+    first[1::2] = n + (np.cumsum(sizes) - sizes)[block]
+    size[1::2] = sizes[block]
     at = np.cumsum(size) - size  # where each piece starts in the result
     index = np.repeat(first - at, size) + np.arange(int(size.sum()), dtype=np.int32)
     return str(data[index].tobytes().decode("utf-8"))

@@ -1,13 +1,14 @@
-"""Known values (found by the ``KNOWN`` finders: values read out of sensitive columns) merged
-into the arrays of detected values, as ``text.resolve`` merges their spans, and masked as
-``strategy.partial_value`` masks them.
+"""Spans of kinds without a numpy finder (known values from the ``KNOWN`` finders, ``secret``
+and IP values from the span scanner) merged into the finders' arrays, as ``text.resolve``
+merges spans, and the mask of every value as the span path's masker makes it.
 
-Every partial mask is a block followed by a range of the text: an e-mail-like value keeps its
-domain (from its last ``@``), a long one its last ``KEEP`` characters, a short one nothing
-(the range is empty). So a known value is one more ``(start, end, email, tail)`` row, and the
-text is still cut in one gather (``mixed.mask_upto``). A long value that ends in whitespace
-(``partial_value`` strips it, then keeps the four characters before it) is left to the span
-path: None.
+Each mask is a block (``████``, ``█████`` or nothing) followed by a range of the text that
+ends at the value's end: ``partial`` keeps an e-mail-like value's domain (from its last
+``@``), a long value's last ``KEEP`` characters, a short one's nothing; ``redact`` and
+``null`` keep nothing. So every value is one ``(start, end, block, tail)`` row and the text is
+cut in one gather (``mixed.mask_upto``). ``hash`` (a digest per value) and a long value that
+ends in whitespace (``partial_value`` strips it, then keeps the four characters before it: not
+one range) are left to the span path: None.
 """
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ import functools
 from typing import Any
 
 from .shapes import _np
-from .strategy import KEEP, MIN_PARTIAL
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL
 
 Span = tuple[int, int, str]
+BLOCKS = (BLOCK, EMAIL_BLOCK, "")
+"""The blocks a mask starts with, by the number in a mask's ``block``."""
 _SPACE = bytes([9, 10, 11, 12, 13, 28, 29, 30, 31, 32])
 """The ASCII characters ``str.strip`` removes (``str.isspace``)."""
 
 
 def arrays(known: list[Span], n: int) -> tuple[Any, Any] | None:
-    """Starts and ends of the known spans (in a text ``n`` long), or None for an empty or
+    """Starts and ends of ``known`` spans (in a text ``n`` long), or None for an empty or
     out-of-range one (no finder gives those; the span path copes with anything)."""
     np = _np()
     flat = np.fromiter((x for a, b, _ in known for x in (a, b)), dtype=np.int64,
@@ -51,14 +54,41 @@ def resolve(starts: Any, ends: Any, kinds: Any) -> Any:
     return order if keep is None else order[keep]
 
 
-def tails(data: Any, starts: Any, ends: Any) -> tuple[Any, Any] | None:
-    """For known values at ``starts``/``ends`` of the text's bytes ``data``: whether each mask
-    is the e-mail block, and where the kept range of the text starts (it ends at the value's
-    end); None if a long value ends in whitespace (``partial_value`` keeps the four characters
-    before it: not one range)."""
+def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str]) -> Masks | None:
+    """The mask of each value (``block``, ``tail``): ``plan`` says for each kind ``email`` or
+    ``last4`` (a finder's values under ``partial``: e-mails hold one '@'), ``partial``,
+    ``redact`` or ``null``; None where a mask is no block and one range (see above)."""
+    np = _np()
+    block = np.zeros(len(starts), dtype=np.int8)
+    tail = ends - KEEP
+    for k, how in enumerate(plan):
+        mine = kinds == k
+        if not mine.any() or how == "last4":
+            continue
+        if how == "email":  # from its '@'
+            ats = np.flatnonzero(data == 64)
+            block[mine], tail[mine] = 1, ats[np.searchsorted(ats, starts[mine])]
+        elif how == "partial":
+            got = partial(data, starts[mine], ends[mine])
+            if got is None:
+                return None
+            block[mine], tail[mine] = got
+        else:
+            block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
+    return block, tail
+
+
+Masks = tuple[Any, Any]
+"""Each value's block (a number: ``BLOCKS``) and where the range of the text kept after it
+starts (it ends at the value's end)."""
+
+
+def partial(data: Any, starts: Any, ends: Any) -> Masks | None:
+    """``strategy.partial_value`` of the values at ``starts``/``ends`` of the text's bytes
+    ``data``, as masks; None if a long value ends in whitespace."""
     np = _np()
     if not len(starts):
-        return np.zeros(0, dtype=bool), starts
+        return np.zeros(0, dtype=np.int8), starts
     ats = np.flatnonzero(data == 64)  # '@': the last one in the value (``rfind``)
     at = _before(ats, ends, starts)
     dots = np.flatnonzero(data == 46)  # a '.' from that '@' on
@@ -74,7 +104,7 @@ def tails(data: Any, starts: Any, ends: Any) -> tuple[Any, Any] | None:
     long = size >= MIN_PARTIAL
     if (~email & long & (last < ends - 1)).any():
         return None
-    return email, np.where(email, at, np.where(long, ends - KEEP, ends))
+    return email.astype(np.int8), np.where(email, at, np.where(long, ends - KEEP, ends))
 
 
 def _before(where: Any, ends: Any, none: Any) -> Any:
