@@ -42,19 +42,24 @@ def dense_values(text: str, settings: Any, engine: str = "",
     ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
     first that answers. Kinds without a finder there (``secret``, IPs) come from the span
     scanner."""
-    detectors, head = settings.enabled, text[:CHUNK]
-    if not detectors or len(text) > LONGEST or not head.isascii():
+    detectors = settings.enabled
+    head = stand_in(text[:CHUNK]) if detectors and len(text) <= LONGEST else None
+    if head is None:
         return None
     engines = [engine] if engine else ["shapes", "native"]
     if not native.available() and "native" in engines:
         engines.remove("native")
     which = _which_for(detectors)
-    first = which(head.encode("ascii"))  # text dense with values has some in its first chunk
+    first = which(head)  # text dense with values has some in its first chunk
     kinds = frozenset().union(*(_KINDS[e] for e in engines))
     firsts = [detectors[i] for i in sorted(first or ()) if detectors[i].name in kinds]
-    if not firsts or not text.isascii() or not _dense_start(head, firsts):
+    if not firsts or not _dense_start(head, firsts):
         return None  # a value or two at the start of long text: the span path is cheaper
-    raw = text.encode("ascii")
+    raw = stand_in(text)
+    if raw is None:
+        return None
+    if not text.isascii():  # the finders and the span scanner read the stand-in
+        text = raw.decode("ascii")
     present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before
     names = [d.name for d in present] + (["known"] if known else [])
     plan = [_plan(n, settings.strategy_for(detector=n), kinds) for n in names]
@@ -94,10 +99,10 @@ def _add(found: list[Any], spans: list[Any], n: int) -> bool:
     return got is not None
 
 
-def _dense_start(head: str, present: list[Any]) -> bool:
+def _dense_start(head: bytes, present: list[Any]) -> bool:
     """Whether the first chunk holds more than ``FEW`` places where a value of the kinds
     present there matches (then the whole text is read in numpy)."""
-    t, count = shapes.Text(head.encode("ascii")), 0
+    t, count = shapes.Text(head), 0
     for d in present:
         got = shapes.FINDERS[d.name](t)
         if got is None:  # (the finder cannot tell: the whole text decides)
@@ -113,11 +118,32 @@ def mask_upto(text: str, found: Values, end: int) -> str:
     if len(ends) and ends[-1] > end:
         keep = ends <= end
         starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
-    data = np.frombuffer(text[:end].encode("ascii") + _BLOCKS, dtype=np.uint8)
-    return _gather(data, end, starts, tails, block)
+    code = "utf-8" if text.isascii() else "utf-32-le"  # one unit per character
+    data = np.frombuffer(text[:end].encode(code) + "".join(merge.BLOCKS).encode(code),
+                         dtype=np.uint8 if code == "utf-8" else np.uint32)
+    return _gather(data, end, starts, tails, block, code)
 
 
-_BLOCKS = "".join(merge.BLOCKS).encode("utf-8")
+def stand_in(text: str) -> bytes | None:
+    """``text`` as ASCII bytes, one per character, that every detector reads as it reads
+    ``text``: the patterns are ASCII-only (``re.ASCII``), so a character past ASCII is in none
+    of their classes but the negated ones, as ``\\x01`` is; one that ``str.strip`` removes
+    (``partial`` strips values) becomes ``\\x1c``, which it removes too and ``\\s`` does not
+    match. None for lone surrogates (no code point to read)."""
+    if text.isascii():
+        return text.encode("ascii")
+    np = native._np()
+    try:
+        wide = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        return None
+    out = wide.astype(np.uint8)
+    far = np.flatnonzero(wide >= 128)
+    out[far] = np.where(np.isin(wide[far], _SPACES), 0x1C, 0x01)
+    return bytes(out.tobytes())
+
+
+_SPACES = [c for c in range(128, 0x3001) if chr(c).isspace()]
 _KINDS = {"shapes": frozenset(shapes.FINDERS), "native": frozenset(native.SHAPE)}
 
 
@@ -139,12 +165,14 @@ def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] 
     return found
 
 
-def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any) -> str:
+def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any, code: str) -> str:
     """The text cut at the values: from 0 to the first value, each value's mask, from its tail
-    to the next value, ..., to the end. ``data`` is the text's bytes followed by the blocks'
-    (UTF-8), so every piece is one range of it and the result one numpy gather."""
+    to the next value, ..., to the end. ``data`` is the text's units followed by the blocks'
+    (``code``: UTF-8 for ASCII text, else UTF-32), so every piece is one range of it and the
+    result one numpy gather."""
     np = native._np()
-    sizes = np.array([len(b.encode("utf-8")) for b in merge.BLOCKS], dtype=np.int32)
+    unit = 1 if code == "utf-8" else 4
+    sizes = np.array([len(b.encode(code)) // unit for b in merge.BLOCKS], dtype=np.int32)
     m = len(starts)
     first = np.empty(2 * m + 1, dtype=np.int32)  # (texts here are under 2 GB: ``LONGEST``)
     size = np.empty(2 * m + 1, dtype=np.int32)
@@ -154,4 +182,4 @@ def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any) -> str:
     size[1::2] = sizes[block]
     at = np.cumsum(size) - size  # where each piece starts in the result
     index = np.repeat(first - at, size) + np.arange(int(size.sum()), dtype=np.int32)
-    return str(data[index].tobytes().decode("utf-8"))
+    return str(data[index].tobytes().decode(code))

@@ -239,3 +239,80 @@ def test_a_megabyte_of_each_new_path_is_masked_whole(name: str) -> None:
     assert mask_mixed(text, ALL, engine="shapes") == got  # the numpy path answers
     _, spans = text_mod._norm_spans(text, ALL)
     assert got == text_mod.mask_spans(text, spans, ALL) != text
+
+
+FAR = ["é", "José ", "Müller,", "\u00a0", "\u2003", "\u3000", "\u0085", "😀", "日本", "\u017f", "\u212a",
+       "١٢٣", "\u0660", "é@", "@é", "password=héllo\u00a0wörld ", "ssn:\u00a0123456789 ",
+       "+44\u00a020 7946 1234 ", "token=\u3000abcdé "]
+"""Characters past ASCII: letters and digits of other scripts (no ASCII class holds them:
+the patterns are ``re.ASCII``), whitespace ``str.strip`` removes, astral characters, the long
+s and the Kelvin sign (case-fold to ASCII letters without ``re.ASCII``)."""
+
+
+def _far(seed: int) -> str:
+    rng = random.Random(seed)
+    text = ROWS
+    for _ in range(80):
+        at = rng.randrange(len(text))
+        text = text[:at] + rng.choice(FAR) + text[at:]
+    return text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_non_ascii_text_is_read_through_an_ascii_stand_in_as_the_reference(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Non-ASCII characters anywhere (inside values too): the numpy path reads a stand-in and
+    cuts the text itself (UTF-32), with known values (random, some ending in non-ASCII
+    whitespace) and under redact."""
+    text = _far(seed)
+    assert normalize(text).text is text
+    spaced = lambda t: _spans(r"[^\n]{9}\u00a0|\u3000[^\n]{7}|\u2003[^\n]{8}", t)  # noqa: E731
+    answered = 0
+    for settings in (ALL, MaskSettings(), MaskSettings(strategy="redact")):
+        for finders in ([], [lambda t: _random_spans(t, 500, seed)], [spaced]):
+            want = reference.mask_text(text, settings, finders)
+            known = [s for f in finders for s in f(text)]
+            got = mask_mixed(text, settings, engine="shapes", known=known)
+            assert got is None or got == want
+            answered += got is not None
+            monkeypatch.setattr(text_mod, "KNOWN", finders)
+            assert mask_text(text, settings) == want
+    assert answered >= 6
+
+
+def test_lone_surrogates_decline(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = ROWS[:5000] + "\ud800" + ROWS[5000:]
+    assert mask_mixed(text, MaskSettings(), engine="shapes") is None
+    assert mask_text(text, MaskSettings()) == reference.mask_text(text, MaskSettings())
+
+
+def test_a_long_non_ascii_line_is_cut_as_by_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_guard.kernel import streams
+
+    monkeypatch.setattr(text_mod, "KNOWN", [CASES["random spans"]])
+    line = _far(9).replace("\n", " ")
+    answered = 0
+    for drop in range(0, 60, 7):
+        text = line[:len(line) - drop]
+        answered += streams.dense_values(text, ALL) is not None
+        for limit in (streams.WINDOW, streams.HOLD):
+            assert streams._split(text, ALL, limit) == _split_by_spans(text, ALL, limit)
+    assert answered >= 8
+
+
+@pytest.mark.parametrize(("edge", "declines"), [
+    ("\u3000abcdefg", False), ("\u2003\u00a0abcdefgh", False), ("abcdefghij\u00a0", True),
+    ("abcdefg\u0085", False), ("abcdefgh\u2028", True)])
+def test_known_values_with_non_ascii_whitespace_at_an_edge(
+        edge: str, declines: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``str.strip`` removes non-ASCII whitespace too: a known value of seven characters after
+    an ideographic space is short (the block alone), one of eight is long (its last four), and
+    a long one ending in one declines (the span path masks it)."""
+    cut = ROWS.index("\n", 20000) + 1
+    text = ROWS[:cut] + edge + "\n" + ROWS[cut:]
+    find = lambda t: [(t.index(edge), t.index(edge) + len(edge), "known")]  # noqa: E731
+    want = reference.mask_text(text, MaskSettings(), [find])
+    got = mask_mixed(text, MaskSettings(), engine="shapes", known=find(text))
+    assert got is None if declines else got == want
+    monkeypatch.setattr(text_mod, "KNOWN", [find])
+    assert mask_text(text, MaskSettings()) == want
