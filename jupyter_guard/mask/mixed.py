@@ -8,6 +8,7 @@ text's bytes and the blocks'.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the numpy finders in shapes
@@ -35,8 +36,9 @@ masks (``merge.Masks``: each one's block, and where the text it keeps starts).""
 
 
 def dense_values(text: str, settings: Any, engine: str = "",
-                 known: list[Any] | None = None) -> Values | None:
-    """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans), or None
+                 known: list[Any] | Callable[[], list[Any]] | None = None) -> Values | None:
+    """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans, or those
+    ``known()`` gives, asked only once the text is found dense), or None
     where this path cannot tell: a finder declines, a value's mask is not a block and one
     range of the text (``merge``), or the first chunk holds few values. ``engine``:
     ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
@@ -58,6 +60,8 @@ def dense_values(text: str, settings: Any, engine: str = "",
     raw = stand_in(text)
     if raw is None:
         return None
+    if callable(known):
+        known = known()
     if not text.isascii():  # the finders and the span scanner read the stand-in
         text = raw.decode("ascii")
     present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before

@@ -220,8 +220,8 @@ def dense_values(text: str, settings: MaskSettings) -> Values | None:
         return None
     if normalize(text).text is not text:
         return None
-    known = [s for find in KNOWN for s in find(text)] if KNOWN else []
-    return mixed.dense_values(text, settings, known=known)  # (None soon for sparse text)
+    # (None soon for sparse text: the known values are looked for only in dense text)
+    return mixed.dense_values(text, settings, known=lambda: [s for f in KNOWN for s in f(text)])
 
 
 ALONE_MIN = 1 << 16
