@@ -36,9 +36,10 @@ masks (``merge.Masks``: each one's block, and where the text it keeps starts).""
 
 
 def dense_values(text: str, settings: Any, engine: str = "",
-                 known: list[Any] | Callable[[], list[Any]] | None = None) -> Values | None:
+                 known: list[Any] | Callable[[], list[Any] | None] | None = None
+                 ) -> Values | None:
     """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans, or those
-    ``known()`` gives, asked only once the text is found dense), or None
+    ``known()`` gives, asked only once the text is found dense; None from it: decline), or None
     where this path cannot tell: a finder declines, a value's mask is not a block and one
     range of the text (``merge``), or the first chunk holds few values. ``engine``:
     ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
@@ -62,6 +63,8 @@ def dense_values(text: str, settings: Any, engine: str = "",
         return None
     if callable(known):
         known = known()
+        if known is None:  # (the caller cannot tell: text to normalise)
+            return None
     if not text.isascii():  # the finders and the span scanner read the stand-in
         text = raw.decode("ascii")
     present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before

@@ -218,10 +218,12 @@ def dense_values(text: str, settings: MaskSettings) -> Values | None:
     normalise, a kind or strategy the arrays do not cover)."""
     if not settings.active or len(text) < ALONE_MIN:
         return None
-    if normalize(text).text is not text:
-        return None
-    # (None soon for sparse text: the known values are looked for only in dense text)
-    return mixed.dense_values(text, settings, known=lambda: [s for f in KNOWN for s in f(text)])
+    def known() -> list[Span] | None:  # asked once the text is found dense (None soon if not)
+        if normalize(text).text is not text:
+            return None
+        return [s for find in KNOWN for s in find(text)]
+
+    return mixed.dense_values(text, settings, known=known)
 
 
 ALONE_MIN = 1 << 16
