@@ -7,7 +7,6 @@ Each finder reads its pattern in ``patterns.PRECISE`` left to right; the comment
 """
 from __future__ import annotations
 
-import re
 from itertools import repeat
 from typing import Any
 
@@ -81,14 +80,23 @@ def ssn(t: Text) -> Found | None:
     if b"ssn" not in low and b"social" not in low:
         return shape
     pattern, text = DETECTORS["ssn"].pattern, t.text
-    keys = [m for m in map(pattern.match, repeat(text), (k.start() for k in _SSN_KEY.finditer(low)))
+    keys = [m for m in map(pattern.match, repeat(text), _places(low, (b"ssn", b"social")))
             if m is not None and m.group("v") is not None]
     starts = np.concatenate((shape[0], np.array([m.start() for m in keys], dtype=np.int64)))
     ends = np.concatenate((shape[1], np.array([m.end() for m in keys], dtype=np.int64)))
     return found(starts, ends)
 
 
-_SSN_KEY = re.compile(rb"(?=ssn|social)")
+def _places(data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    """Every place where one of ``words`` starts in ``data``, ascending (``bytes.find`` in C:
+    a pattern tried at every position cost ~15 ms per MB)."""
+    out: list[int] = []
+    for w in words:
+        at = data.find(w)
+        while at >= 0:
+            out.append(at)
+            at = data.find(w, at + 1)
+    return sorted(out)
 
 
 def _ssn_shape(t: Text) -> Found:

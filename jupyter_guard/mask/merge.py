@@ -29,9 +29,10 @@ def arrays(known: list[Span], n: int) -> tuple[Any, Any] | None:
     """Starts and ends of ``known`` spans (in a text ``n`` long), or None for an empty or
     out-of-range one (no finder gives those; the span path copes with anything)."""
     np = _np()
-    flat = np.fromiter((x for a, b, _ in known for x in (a, b)), dtype=np.int64,
-                       count=2 * len(known))
-    starts, ends = flat[0::2], flat[1::2]
+    if not known:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first, last = list(zip(*known))[:2]  # (two tuples, built in C)
+    starts, ends = np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
     if len(starts) and ((ends <= starts).any() or starts.min() < 0 or ends.max() > n):
         return None
     return starts, ends
