@@ -97,11 +97,15 @@ def partial(data: Any, starts: Any, ends: Any) -> Masks | None:
     dot = np.where(j < len(dots), dots[np.minimum(j, len(dots) - 1)] if len(dots) else ends,
                    ends)
     email = (at > starts) & (dot < ends)
-    solid = np.flatnonzero(~_space().take(data))  # what ``str.strip`` keeps is between the
-    first = solid[np.minimum(np.searchsorted(solid, starts), max(len(solid) - 1, 0))] \
-        if len(solid) else ends  # first and the last of these in the value
-    last = _before(solid, ends, starts - 1)
-    size = np.where((first < ends) & (last >= starts), last + 1 - first, 0)
+    space = _space()
+    if not (space.take(data.take(starts)) | space.take(data.take(ends - 1))).any():
+        last, size = ends - 1, ends - starts  # no whitespace at an edge: nothing to strip
+    else:
+        solid = np.flatnonzero(~space.take(data))  # what ``str.strip`` keeps is between the
+        first = solid[np.minimum(np.searchsorted(solid, starts), max(len(solid) - 1, 0))] \
+            if len(solid) else ends  # first and the last of these in the value
+        last = _before(solid, ends, starts - 1)
+        size = np.where((first < ends) & (last >= starts), last + 1 - first, 0)
     long = size >= MIN_PARTIAL
     if (~email & long & (last < ends - 1)).any():
         return None
