@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from jupyter_guard.connections.dbapi import Checker
+from jupyter_guard.connections.dbapi import Checker, judged_on
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.state import Busy, busy
@@ -50,11 +50,12 @@ class AsyncChecker:
             return await acall()
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
-        if effect:
-            result = await self.kind.run_effect_async(self.twin, acall, own=Busy,
-                                                      **self.sync.effect_args(text, j))
-        else:
-            result = await acall()
+        with judged_on(self.aconn):   # this task's statement: the class-level patch lets it pass
+            if effect:
+                result = await self.kind.run_effect_async(
+                    self.twin, acall, own=Busy, **self.sync.effect_args(text, j, cell=True))
+            else:
+                result = await acall()
         self.sync.guard.note_success(j.intents)
         return result
 
@@ -69,13 +70,14 @@ class AsyncChecker:
             return
         with Busy():
             text, effect, j = self.sync.decide(query, params, False)
-            check = self.kind.effect_check(self.twin, **self.sync.effect_args(text, j)) \
-                if effect else None
+            args = self.sync.effect_args(text, j, cell=True)
+            check = self.kind.effect_check(self.twin, **args) if effect else None
             began = check is not None and check.begin()
         try:
             try:
-                async with open_copy() as cp:
-                    yield cp
+                with judged_on(self.aconn):
+                    async with open_copy() as cp:
+                        yield cp
             except BaseException:
                 if began:
                     with Busy():

@@ -286,4 +286,9 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)
+        # every cursor class judges its own statements; libpq below them sends only those
+        from jupyter_guard.connections import dbapi_psycopg, pg_libpq
+
+        dbapi_psycopg.patch(module, guard, PATCHED)
+        pg_libpq.patch(module.pq, PATCHED)
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
