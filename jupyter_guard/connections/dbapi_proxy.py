@@ -290,5 +290,5 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_psycopg, pg_libpq
 
         dbapi_psycopg.patch(module, guard, PATCHED)
-        pg_libpq.patch(module.pq, PATCHED)
+        pg_libpq.patch(module, PATCHED)
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module

@@ -9,18 +9,19 @@ through only:
 - a statement a cursor method is running after the guard judged it (``dbapi.judged_on``), and
   the guard's own queries (``Busy``);
 - psycopg's own bookkeeping, which changes no data: transaction control (``BEGIN``, ``COMMIT``,
-  ``ROLLBACK``, savepoints, what ``con.commit()`` sends), server-side cursors' ``FETCH``,
-  ``MOVE`` and ``CLOSE``, and ``DEALLOCATE``;
-- commands psycopg's pipeline queued while a judged statement ran (sent later from its queue).
+  ``ROLLBACK``, savepoints, two-phase commit, what ``con.commit()`` sends), server-side
+  cursors' ``FETCH``, ``MOVE`` and ``CLOSE``, and ``DEALLOCATE``: one statement each;
+- commands psycopg's pipeline queued while a judged statement ran (sent later from its queue,
+  which the guard's ``_Queue`` marks as judged when they were queued).
 Anything else is refused (``self-protection``) with a message naming ``cursor.execute``.
 """
 from __future__ import annotations
 
 import re
-import sys
+from collections import deque
 from typing import Any
 
-from jupyter_guard.connections.dbapi import is_judged
+from jupyter_guard.connections.dbapi import is_judged, judged_on
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks.state import busy
 
@@ -30,14 +31,18 @@ SENDS_NAME = ("exec_prepared", "send_query_prepared")   # a prepared statement's
 
 _BOOKKEEPING = re.compile(
     rb"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|"
-    rb"FETCH|MOVE|CLOSE|DEALLOCATE)\b[^;]*;?\s*", re.IGNORECASE)
+    rb"PREPARE\s+TRANSACTION|FETCH|MOVE|CLOSE|DEALLOCATE)\b[^;]*;?\s*", re.IGNORECASE)
 
 
 def bookkeeping(command: Any) -> bool:
     """One statement of psycopg's own that changes no data.
 
-    >>> bookkeeping(b"COMMIT"), bookkeeping(b'FETCH FORWARD 1 FROM "c"'), bookkeeping(b"DELETE FROM t")
-    (True, True, False)
+    >>> bookkeeping(b"COMMIT"), bookkeeping(b'FETCH FORWARD 1 FROM "c"')
+    (True, True)
+    >>> bookkeeping(b"DELETE FROM t"), bookkeeping(b"CLOSE x; DROP TABLE t")
+    (False, False)
+    >>> bookkeeping(b"COMMIT PREPARED 'x'"), bookkeeping(b"PREPARE d AS DELETE FROM t")
+    (True, False)
     >>> bookkeeping(b"COMMIT; DELETE FROM t"), bookkeeping(b"ROLLBACK TO SAVEPOINT s")
     (False, True)
     """
@@ -45,22 +50,41 @@ def bookkeeping(command: Any) -> bool:
         command = command.encode()
     if not isinstance(command, (bytes, bytearray, memoryview)):
         return False
-    data = bytes(command)
-    # a quoted name may hold a ';': only psycopg's own plain forms are let through
-    return b"'" not in data and b"$" not in data and _BOOKKEEPING.fullmatch(data) is not None
+    # one statement (no ';' anywhere, quoted or not) that begins with one of these words
+    return _BOOKKEEPING.fullmatch(bytes(command)) is not None
 
 
-def _queued() -> bool:
-    """Called from psycopg's pipeline, sending what a judged statement queued earlier (its
-    C generator makes no frame: the pipeline's Python frame is a few levels up)."""
-    f = sys._getframe(2)
-    for _ in range(6):
-        if f is None:
-            return False
-        if str(f.f_globals.get("__name__", "")).startswith("psycopg._pipeline"):
-            return True
-        f = f.f_back
-    return False
+class _Queue(deque):  # type: ignore[type-arg]  # psycopg's queue of pipeline commands
+    """A pipeline's command queue: a command queued while a judged statement runs (psycopg
+    sends it later, from the queue) is sent as judged; anything else queued is checked when
+    it is sent, like a direct call."""
+
+    def __init__(self, pgconn: Any) -> None:
+        super().__init__()
+        self.pgconn = pgconn
+
+    def append(self, cmd: Any) -> None:
+        if not (busy() or is_judged(self.pgconn)):
+            return super().append(cmd)
+        pgconn = self.pgconn
+
+        def judged_cmd() -> Any:
+            with judged_on(pgconn):
+                return cmd()
+
+        return super().append(judged_cmd)
+
+
+def _patch_pipeline(base: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    orig = base.__dict__["__init__"]
+
+    def __init__(self: Any, conn: Any) -> None:
+        orig(self, conn)
+        self.command_queue = _Queue(self.pgconn)
+
+    __init__.__doc__ = orig.__doc__
+    base.__init__ = __init__
+    patched[(base, "__init__")] = __init__
 
 
 def _refused(name: str) -> GuardBlocked:
@@ -73,7 +97,7 @@ def _wrap(name: str, orig: Any) -> Any:
     text = name in SENDS_TEXT
 
     def sends(self: Any, command: Any, *args: Any, **kw: Any) -> Any:
-        if busy() or is_judged(self) or (text and bookkeeping(command)) or _queued():
+        if busy() or is_judged(self) or (text and bookkeeping(command)):
             return orig(self, command, *args, **kw)
         raise _refused(name)
 
@@ -82,11 +106,16 @@ def _wrap(name: str, orig: Any) -> Any:
     return sends
 
 
-def patch(pq: Any, patched: dict[tuple[Any, str], Any]) -> None:
-    """Every ``PGconn`` method that sends SQL checked (see the module's docstring)."""
+def patch(module: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """Every ``PGconn`` method of psycopg's libpq wrapper that sends SQL checked, and its
+    pipelines' queues marked (see the module's docstring)."""
+    from psycopg import _pipeline_base
+
     from jupyter_guard.hooks import c_types
 
-    cls = pq.PGconn
+    if _pipeline_base.BasePipeline.__init__.__module__ != __name__:
+        _patch_pipeline(_pipeline_base.BasePipeline, patched)
+    cls = module.pq.PGconn
     if getattr(cls, "_jupyter_guard_libpq", False) or "_jupyter_guard_libpq" in \
             (c_types._dict_of(cls) or {}):
         return

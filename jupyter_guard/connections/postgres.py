@@ -84,7 +84,7 @@ class PostgreSQL(ConnectionKind):
             dbapi_psycopg,
             pg_cell,
             pg_effect,
-            pg_libpq,
             pg_judge,
+            pg_libpq,
             pg_magic,
         )

@@ -43,6 +43,11 @@ ATTACKS = [
                                     "con.wait(g.execute(con.pgconn))"),
     ("pg3-auto", "self-protection", "r = cur.connection\nr.wait(r.cursor()._execute_gen("
                                     "'DELETE FROM orders'))"),
+    ("pg3", "self-protection", "from functools import partial\nwith con.pipeline() as p:\n"
+     "    con._pipeline.command_queue.append(partial(con.pgconn.send_query_params, "
+     "b'DELETE FROM orders', None))\n    p.sync()"),
+    ("pg3", "self-protection", "con.pgconn.prepare(b'd', b'DELETE FROM orders')\n"
+                               "con.pgconn.exec_prepared(b'd', [])"),
     ("pg3-auto", "bulk-change", "import asyncio\nasync def f():\n"
      "    a = await psycopg.AsyncConnection.connect(DSN, autocommit=True)\n"
      "    async for r in a.cursor().stream('WITH d AS (DELETE FROM orders RETURNING 1) "
@@ -128,6 +133,12 @@ print('pandas', len(pd.read_sql('SELECT id FROM orders LIMIT 5', cur.connection)
 with con.cursor().copy('COPY (SELECT id FROM orders WHERE id < 1000) TO STDOUT') as cp:
     print('copy', sum(1 for _ in cp.rows()))
 print('status', con.pgconn.transaction_status, con.pgconn.exec_(b'COMMIT').status)
+with con.pipeline():
+    cur.execute('DELETE FROM orders WHERE id = %s', (995,))
+    cur.execute('SELECT count(*) FROM orders')
+print('pipeline', cur.fetchone()[0])
+cur.executemany('DELETE FROM orders WHERE id = %s', [(996,), (997,)])
+con.commit()
 """
 
 CONNECT2 = "import psycopg2, psycopg2.extras as x\nc2 = psycopg2.connect(DSN)\nk = c2.cursor()"
@@ -145,8 +156,8 @@ def test_everyday_twins_run(kernel: Kernel, db: Db) -> None:
     assert r.status == "ok", text[-800:]
     assert "one 1" in text and "select 49101" in text, text
     assert "stream 1100" in text and "server 900" in text and "pandas 5" in text, text
-    assert "copy 100" in text, text
+    assert "copy 100" in text and "pipeline 49100" in text, text
     assert kernel.run(CONNECT2).status == "ok"
     r = kernel.run(BENIGN2, timeout=180)
     assert r.status == "ok", _plain(r.everything())[-800:]
-    assert db.count("orders") == 50_000 - 899 - 49, db.count("orders")
+    assert db.count("orders") == 50_000 - 899 - 3 - 49, db.count("orders")
