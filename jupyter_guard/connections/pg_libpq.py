@@ -107,17 +107,23 @@ def _wrap(name: str, orig: Any) -> Any:
 
 
 def patch(module: Any, patched: dict[tuple[Any, str], Any]) -> None:
-    """Every ``PGconn`` method of psycopg's libpq wrapper that sends SQL checked, and its
-    pipelines' queues marked (see the module's docstring)."""
+    """Every ``PGconn`` method of psycopg's libpq wrappers that sends SQL checked (the one
+    psycopg uses, and its pure-Python ``pq_ctypes`` when that is imported), and its pipelines'
+    queues marked (see the module's docstring)."""
     from psycopg import _pipeline_base
 
-    from jupyter_guard.hooks import c_types
+    from jupyter_guard.hooks import lazy
 
     if _pipeline_base.BasePipeline.__init__.__module__ != __name__:
         _patch_pipeline(_pipeline_base.BasePipeline, patched)
-    cls = module.pq.PGconn
-    if getattr(cls, "_jupyter_guard_libpq", False) or "_jupyter_guard_libpq" in \
-            (c_types._dict_of(cls) or {}):
+    _patch_pgconn(module.pq.PGconn, patched)
+    lazy.when_imported("psycopg.pq.pq_ctypes", lambda m: _patch_pgconn(m.PGconn, patched))
+
+
+def _patch_pgconn(cls: type, patched: dict[tuple[Any, str], Any]) -> None:
+    from jupyter_guard.hooks import c_types
+
+    if "_jupyter_guard_libpq" in (c_types._dict_of(cls) or {}):
         return
     for name in SENDS_TEXT + SENDS_NAME:
         orig = c_types.original(cls, name)
@@ -125,7 +131,7 @@ def patch(module: Any, patched: dict[tuple[Any, str], Any]) -> None:
             continue
         fn = _wrap(name, orig)
         if not c_types.patch(cls, name, fn):   # c_types re-arms what it replaced
-            setattr(cls, name, fn)   # the pure-Python libpq wrapper: an ordinary class
+            setattr(cls, name, fn)   # off CPython: the class attribute, re-armed as a driver's
             patched[(cls, name)] = fn
     d = c_types._dict_of(cls)
     if d is not None:

@@ -46,6 +46,8 @@ ATTACKS = [
     ("pg3", "self-protection", "from functools import partial\nwith con.pipeline() as p:\n"
      "    con._pipeline.command_queue.append(partial(con.pgconn.send_query_params, "
      "b'DELETE FROM orders', None))\n    p.sync()"),
+    ("pg3", "self-protection", "import psycopg.pq.pq_ctypes as pc\n"
+                               "pc.PGconn.connect(DSN.encode()).exec_(b'DELETE FROM orders')"),
     ("pg3", "self-protection", "con.pgconn.prepare(b'd', b'DELETE FROM orders')\n"
                                "con.pgconn.exec_prepared(b'd', [])"),
     ("pg3-auto", "bulk-change", "import asyncio\nasync def f():\n"
