@@ -62,9 +62,11 @@ def run(repeat: int) -> dict[str, Any]:
     from sqlglot.tokens import SQLGLOTC_INSTALLED
 
     from jupyter_guard.analyze import sql as asql
+    from jupyter_guard.analyze import sql_infer
     from jupyter_guard.connections import duckdb_classify
 
     def clear() -> None:
+        sql_infer._of_text.cache_clear()
         for fn in (getattr(asql, n, None) for n in dir(asql)):
             if hasattr(fn, "cache_clear"):
                 fn.cache_clear()
@@ -79,9 +81,18 @@ def run(repeat: int) -> dict[str, Any]:
             "cold_us": median_us(analyse, repeat, setup=clear),
             "hot_us": median_us(analyse, repeat),
         }
+    growth = {}
+    for n in (1000, 4000, 16000):   # the guard's analysis grows like the parse (linear), not faster
+        text = "SELECT count(*) FROM customers WHERE " + " OR ".join(f"id = {i}" for i in range(n))
+
+        def whole() -> Any:
+            a = asql.analyze_sql(text, "duckdb", classify=duckdb_classify)
+            return sql_infer.with_predicates(a, text)
+        growth[n] = {"parse_ms": median_us(lambda: sqlglot.parse(text, read="duckdb"), 3) / 1e3,
+                     "analysis_ms": median_us(whole, 3, setup=clear) / 1e3}
     summary = {k: statistics.median(r[k] for r in rows.values()) for k in ("parse_us", "cold_us", "hot_us")}
     summary.update({f"total_{k}": sum(r[k] for r in rows.values()) for k in ("parse_us", "cold_us", "hot_us")})
-    return {"sqlglotc": SQLGLOTC_INSTALLED, "queries": rows, "median": summary}
+    return {"sqlglotc": SQLGLOTC_INSTALLED, "queries": rows, "median": summary, "growth": growth}
 
 
 def main() -> None:
@@ -105,6 +116,8 @@ def main() -> None:
         print(f"| {q} | {r['parse_us']:.0f} | {r['cold_us']:.0f} | {r['hot_us']:.1f} |")
     m = res["median"]
     print(f"| median | {m['parse_us']:.0f} | {m['cold_us']:.0f} | {m['hot_us']:.1f} |")
+    for n, g in res["growth"].items():
+        print(f"| {n:,} OR terms | {g['parse_ms']:.0f} ms | {g['analysis_ms']:.0f} ms | |")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                     f"×{c[key] / p[key]:.2f}"))
     out.append(("SQL analysis", "hot vs cold (sqlglotc)", f"{c['hot_us']:.1f} µs", f"{c['cold_us']:.0f} µs",
                 f"×{c['hot_us'] / c['cold_us']:.3f}"))
+    for n, g in r["sql_c"].get("growth", {}).items():
+        out.append(("SQL analysis", f"a WHERE of {int(n):,} `OR` terms, guard analysis (cold, "
+                    "inference included) / sqlglot.parse", f"{g['analysis_ms']:.0f} ms",
+                    f"{g['parse_ms']:.0f} ms", f"×{g['analysis_ms'] / g['parse_ms']:.1f}"))
     for m in r["mask"]:
         out.append(("display", f"{m['rows']:,} rows, one display (text/plain + text/html) masked",
                     f"{m['display_masked_ms']:.2f} ms", f"plain {m['display_plain_ms']:.2f} ms",

@@ -185,6 +185,10 @@ def _command(tree: exp.Command, dialect: str = "") -> tuple[Intent, ...]:
                    detail=f"{word} statement sqlglot cannot read"),)
 
 
+_WRITE_OUT_MAX = 4096
+"""Statements longer than this keep their own text as the intents' source."""
+
+
 def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
     try:
         trees = _parse(query, dialect)
@@ -192,7 +196,10 @@ def _one(query: str, dialect: str, duck_kind: str, params: Any) -> Analysis:
         trees = ()
     tree = trees[0] if len(trees) == 1 else None
     if tree is not None and not isinstance(tree, exp.Command):
-        found = intents_of(tree, dialect, params)
+        # a long statement keeps its own text: writing the tree out again copies all of it
+        # first (seconds for a WHERE of thousands of terms); a short one is shown normalised
+        own = query.strip().rstrip(";").strip() if len(query) > _WRITE_OUT_MAX else None
+        found = intents_of(tree, dialect, params, own)
         if found and (_consistent(found[0].action, duck_kind) or (   # a writable CTE
                 duck_kind == "SELECT" and found[0].action in SQL_WRITES)):
             return Analysis(found)
@@ -294,8 +301,11 @@ def _first_string(query: str) -> str:
 
 
 def intents_of(tree: exp.Expr, dialect: str = "duckdb",
-               params: Any = None) -> tuple[Intent, ...]:
-    src = tree.sql(dialect=dialect) if dialect else tree.sql()
+               params: Any = None, src: str | None = None) -> tuple[Intent, ...]:
+    """``src``: the statement's own text when the caller has it (written out from the tree
+    otherwise, which copies the whole tree first)."""
+    if src is None:
+        src = tree.sql(dialect=dialect) if dialect else tree.sql()
     for kind, handler in KINDS:
         if isinstance(tree, kind):
             return handler(tree, src, dialect, params)
@@ -304,7 +314,8 @@ def intents_of(tree: exp.Expr, dialect: str = "duckdb",
         dml = [n for n in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge)
                if n is not root]
         if dml:  # a writable CTE: classed by the changes inside it
-            return tuple(i.with_(source=src) for n in dml for i in intents_of(n, dialect, params))
+            return tuple(i.with_(source=src) for n in dml
+                         for i in intents_of(n, dialect, params, src))
         tables, columns = reads_of(tree)
         return (Intent("sql.select", "table", ",".join(tables), columns, tables, src),)
     name = type(tree).__name__

@@ -63,13 +63,25 @@ def _aliases(tree: exp.Expr) -> dict[str, str]:
     return out
 
 
+def _scoped(root: exp.Expr, select: exp.Expr | None) -> list[tuple[exp.Expr, exp.Expr | None]]:
+    """Every node under ``root`` with the SELECT it belongs to (the nearest one above it; a
+    SELECT belongs to itself), in one pass: asking each node for its ancestor walks up the tree
+    every time, which is quadratic on a chain of thousands of ``OR`` terms."""
+    out: list[tuple[exp.Expr, exp.Expr | None]] = [
+        (root, root if isinstance(root, exp.Select) else select)]
+    for node, sel in out:   # breadth first, like ``walk``: appended while read
+        for child in node.iter_expressions():
+            out.append((child, child if isinstance(child, exp.Select) else sel))
+    return out
+
+
 def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared with a constant in a query."""
     aliases = _aliases(tree)
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
     out: dict[str, Intent] = {}
-    for node in tree.walk():
-        if not _is_predicate(node) or node.find_ancestor(exp.Select) is None:
+    for node, sel in _scoped(tree, None):
+        if sel is None or sel is node or not _is_predicate(node):
             continue
         operands = _operands(node)
         if not any(_constant(o) for o in operands):
@@ -77,14 +89,15 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         for operand in operands:
             if _constant(operand):
                 continue
-            for col in operand.find_all(exp.Column):
-                if col.find_ancestor(exp.Select) is not node.find_ancestor(exp.Select):
+            for col, owner_sel in _scoped(operand, sel):
+                if not isinstance(col, exp.Column) or owner_sel is not sel:
                     continue   # a subquery: not compared with the constant here
                 owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
                     tables[0] if len(set(tables)) == 1 else "")
                 name = f"{owner}.{col.name.lower()}" if owner else col.name.lower()
-                out.setdefault(name, Intent("sql.predicate", "column", name, (name,),
-                                            source=node.sql(dialect="duckdb")[:200]))
+                if name not in out:
+                    out[name] = Intent("sql.predicate", "column", name, (name,),
+                                       source=node.sql(dialect="duckdb")[:200])
     return tuple(out.values())
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,14 @@ def default_path() -> Path:
     )
 
 
+MAX_BYTES = 1 << 20
+"""A policy file larger than this is refused unread (a policy is a few KB)."""
+MAX_VALUES = 20_000
+"""Values a policy may expand to, aliases (``*name``) included: nine nested lists of nine
+aliases each would expand to 387 million (the "billion laughs"), and no honest policy nears
+this."""
+
+
 def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
     """Parse YAML keeping the line of every key path (``sensitive.strategy`` -> 7)."""
     try:
@@ -49,8 +59,15 @@ def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
         line = mark.line + 1 if mark else 1
         raise PolicyError([f"{name}:{line}: not valid YAML: {getattr(e, 'problem', e)}"]) from None
     lines: dict[str, int] = {}
+    count = [0]
 
     def build(n: Any, path: str) -> Any:
+        count[0] += 1
+        if count[0] > MAX_VALUES:
+            raise PolicyError([f"{name}:{n.start_mark.line + 1}: the policy expands to more "
+                               f"than {MAX_VALUES:,} values (YAML aliases such as *name "
+                               "repeat what they name); write the lists out, or use fewer "
+                               "aliases"])
         lines.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             out = {}
@@ -61,15 +78,11 @@ def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
             return out
         if isinstance(n, yaml.SequenceNode):
             return [build(v, f"{path}[{i}]") for i, v in enumerate(n.value)]
-        return _scalar(n)
-
-    return (build(node, "") if node is not None else {}), lines
-
-
-def _scalar(n: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
         return loader.construct_object(n, deep=True)
+
+    loader = yaml.SafeLoader("")   # one constructor for every scalar of this file
+    try:
+        return (build(node, "") if node is not None else {}), lines
     finally:
         loader.dispose()
 
@@ -87,10 +100,30 @@ def _read(p: Path) -> str:
     """The file's text; unreadable or non-UTF-8 files are policy problems with their line."""
     name = str(p)
     try:
-        raw = p.read_bytes()
+        # O_NONBLOCK: a FIFO named as the policy must not block the kernel's start
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise PolicyError([f"{name}:1: not a regular file; point JUPYTER_GUARD_POLICY "
+                                   "at a policy YAML file"])
+            if st.st_size > MAX_BYTES:
+                raise PolicyError([f"{name}:1: {st.st_size:,} bytes, more than a policy may be "
+                                   f"({MAX_BYTES:,}); check that this is the policy file"])
+            raw = os.read(fd, MAX_BYTES + 1)
+            while len(raw) <= MAX_BYTES:   # os.read may return less than asked
+                more = os.read(fd, MAX_BYTES + 1 - len(raw))
+                if not more:
+                    break
+                raw += more
+        finally:
+            os.close(fd)
     except OSError as e:
         raise PolicyError([f"{name}:1: cannot read the policy file ({e.strerror or e}); "
                            "check the path (JUPYTER_GUARD_POLICY) and its permissions"]) from None
+    if len(raw) > MAX_BYTES:   # grew while read
+        raise PolicyError([f"{name}:1: more than {MAX_BYTES:,} bytes, more than a policy may "
+                           "be; check that this is the policy file"])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

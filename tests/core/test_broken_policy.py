@@ -23,6 +23,11 @@ BROKEN = {
     "not-a-mapping": (b"- just\n- a list\n", ":1:", "mapping"),
     "bad-parent": (b"extends: nowhere.yaml\n", ":1:", "cannot read"),
     "wrong-type": (b"extends: default\nsensitive: {per_column: [a, b]}\n", ":2:", "per_column"),
+    # nine lists of nine aliases: 387 million values once expanded ("billion laughs")
+    "alias-bomb": (b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+        f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n".encode()
+        for a, b in zip("abcdefgh", "bcdefghi")), ":", "aliases"),
+    "too-large": (b"extends: default\n" + b"# padding\n" * 120_000, ":1:", "more than a policy"),
 }
 ATTACKS = ("con.execute('DROP TABLE customers')", "!rm -rf data",
            "import shutil; shutil.rmtree('data')")

@@ -134,3 +134,23 @@ def test_analysis_and_policy_import_neither_ipython_nor_duckdb():
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                 assert not any(n.split(".")[0] in ("IPython", "duckdb") for n in names), (f, names)
+
+
+def test_a_policy_path_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path):
+    """A FIFO would block the kernel's start and /dev/zero would never end: neither is read."""
+    import os
+
+    fifo = tmp_path / "policy.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        p = load_or_refuse(path)
+        assert p.errors and "not a regular file" in p.errors[0], p.errors
+        (v,) = decide([Intent("sql.select", "table", "t")], p, Context())
+        assert v.rule_id == "guard-error"
+
+
+def test_aliases_may_share_a_list_within_bounds(tmp_path):
+    p = load(write(tmp_path, "extends: default\nnetwork:\n  allow_hosts: &team [ana, bo]\n"
+                             "roles:\n  stewards:\n    users: *team\n    may_unmask: true\n"))
+    assert p.allow_hosts == ("ana", "bo")
+    assert [r.users for r in p.roles if r.name == "stewards"] == [("ana", "bo")]
