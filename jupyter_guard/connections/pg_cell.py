@@ -19,9 +19,11 @@ Key = tuple[str, str, str]
 
 
 def database(raw: Any) -> str:
-    """The cell's key prefix for ``raw``'s database (``postgres:<name>``)."""
+    """The cell's key prefix for ``raw``'s database (``postgres:<name>``; psycopg and psycopg2
+    name it in ``info``, asyncpg in its connection parameters)."""
     try:
-        name = getattr(getattr(raw, "info", None), "dbname", "") or ""
+        name = getattr(getattr(raw, "info", None), "dbname", "") or \
+            getattr(getattr(raw, "_params", None), "database", "") or ""
     except Exception:  # noqa: BLE001 - a closed or foreign connection: one shared prefix (counts more, never less)
         name = ""
     return f"postgres:{name}"

@@ -75,7 +75,8 @@ ATTACKS = [
                  "TO STDOUT') as cp:\n    n = sum(1 for _ in cp.rows())\ncon.commit()",
                  id="psycopg-saved-copy-raw"),
     # a copy of psycopg's own code made before load: libpq below it refuses the SQL
-    pytest.param("body_copy(cur.connection.cursor(), 'DELETE FROM orders')\ncon.commit()",
+    pytest.param("body_copy(cur.connection.cursor(), 'DELETE FROM orders', None, prepare=None, "
+                 "binary=None)\ncon.commit()",
                  id="psycopg-code-copied-before-load"),
     pytest.param("async for r in acur_stream(acur, 'DELETE FROM orders WHERE id > 20000 "
                  "RETURNING id'):\n    pass", id="psycopg-saved-async-stream"),
