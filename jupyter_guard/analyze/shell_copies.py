@@ -10,12 +10,15 @@ Pure: the caller hands in how to tell a database file (``Reader.database``).
 """
 from __future__ import annotations
 
+import os
+import re
+
 from jupyter_guard.analyze.children import Reader, is_python
 from jupyter_guard.model import Intent
 
 COPIERS = frozenset({
-    # copy, link, sync
-    "cp", "install", "rsync", "scp", "sftp", "rclone", "ln", "link", "dd", "pv", "sponge",
+    # copy, move, link, sync
+    "cp", "mv", "install", "rsync", "scp", "sftp", "rclone", "ln", "link", "dd", "pv", "sponge",
     # archive
     "tar", "bsdtar", "zip", "7z", "7za", "7zr", "jar", "ar", "cpio", "pax", "rar",
     # compress
@@ -47,7 +50,7 @@ def copier(prog: str, argv: list[str] | None = None) -> bool:
     return False
 
 
-DEST_LAST = frozenset({"cp", "install", "rsync", "scp", "rclone", "ln", "link"})
+DEST_LAST = frozenset({"cp", "mv", "install", "rsync", "scp", "rclone", "ln", "link"})
 """Their last path is where the copy goes, not something copied."""
 WALK_ALWAYS = frozenset({"tar", "bsdtar", "7z", "7za", "7zr", "jar", "rar", "pax", "rclone",
                          "tarfile", "zipfile"})
@@ -94,24 +97,123 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
     return paths_of(args)[:-1], walk
 
 
-def database_copies(reader: Reader | None, argv: list[str], source: str) -> tuple[Intent, ...]:
-    """``tar czf x.tgz wh.duckdb`` (``wh.duckdb`` a DuckDB file) -> an export of every table."""
+def database_copies(reader: Reader | None, argv: list[str], source: str,
+                    cwd: str = "") -> tuple[Intent, ...]:
+    """``tar czf x.tgz wh.duckdb`` (``wh.duckdb`` a DuckDB file) -> an export of every table.
+    ``cwd`` is the folder an earlier ``cd`` of the same command line moved into: a relative
+    word is looked up both there and where the command line started (a ``cd`` inside a
+    subshell may or may not still hold)."""
     if reader is None or reader.database is None or not argv or not copier(argv[0], argv):
         return ()
     prog = argv[0].rpartition("/")[2]
+    if peeks(argv) is not None:
+        return ()
     words, walk = sources(argv)
     found: list[str] = []
-    for p in words:
+    for p in words + [os.path.join(d, w) for d in (cwd, *_dirs(argv)) if d for w in words]:
         found += [src for src in reader.database(p, walk) if src not in found]
     return tuple(export(src, prog, source) for src in found)
 
 
-def database_input(reader: Reader | None, path: str, source: str) -> tuple[Intent, ...]:
+HEADER_BYTES = 100
+"""Bytes at the start of a database file that hold no table (SQLite's file header is 100 bytes;
+DuckDB's first 4 KB are its headers): reading no more than this only looks at the file."""
+
+_PEEK = {"head": ("-c", "--bytes"), "xxd": ("-l", "-len"), "od": ("-N", "--read-bytes"),
+         "hexdump": ("-n", "--length")}
+
+
+def peeks(argv: list[str]) -> int | None:
+    """How many bytes a command that reads the start of a file takes, when that is at most
+    ``HEADER_BYTES`` (``head -c 16``, ``xxd -l 32``, ``od -N 16``, ``dd bs=16 count=1``):
+    it looks at the header, copies no table. None otherwise.
+
+    >>> peeks(["head", "-c", "16", "wh.duckdb"]), peeks(["head", "-c16", "x"])
+    (16, 16)
+    >>> peeks(["head", "-c", "100000", "x"]), peeks(["dd", "if=x", "bs=16", "count=1"])
+    (None, 16)
+    >>> peeks(["head", "-c", "16", "-c", "9999", "x"]), peeks(["cat", "x"])
+    (None, None)
+    """
+    prog, args = argv[0].rpartition("/")[2], argv[1:]
+    if prog == "dd":
+        kv = dict(a.partition("=")[::2] for a in args if "=" in a)
+        size = kv.get("ibs", kv.get("bs", "512"))
+        n = _int(size) * _int(kv["count"]) if "count" in kv and _int(size) >= 0 else -1
+        if "skip" in kv or "iseek" in kv:
+            return None
+        return n if 0 <= n <= HEADER_BYTES else None
+    opts = _PEEK.get(prog)
+    if opts is None:
+        return None
+    found: list[int] = []
+    for i, a in enumerate(args):
+        for o in opts:
+            if a == o and i + 1 < len(args):
+                found.append(_int(args[i + 1]))
+            elif a.startswith(o + "=") or (len(o) == 2 and a.startswith(o) and a != o):
+                found.append(_int(a[len(o) + (a[len(o):len(o) + 1] == "="):]))
+        if a.startswith(("-s", "--skip", "--seek", "-j")):   # not the start of the file
+            return None
+    return found[0] if len(found) == 1 and 0 <= found[0] <= HEADER_BYTES else None
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else -1
+
+
+def _dirs(argv: list[str]) -> list[str]:
+    """Folders a program changes into before reading what follows (``tar -C d``)."""
+    out = []
+    for i, a in enumerate(argv[1:-1], 1):
+        if a in ("-C", "--directory"):
+            out.append(argv[i + 1])
+        elif a.startswith("--directory="):
+            out.append(a.partition("=")[2])
+    return out
+
+
+DB_CLIS = frozenset({"sqlite3", "sqlite", "duckdb", "litecli", "sqlite-utils", "sqlitebrowser",
+                     "datasette", "harlequin", "usql"})
+"""Programs that open a database file and print or write its tables."""
+_WRITES_FILES = re.compile(
+    r"(?ims)^\s*\.(output|once|excel|save|backup|dump|clone|import|shell|system|log)\b|"
+    r"(^|;)\s*(copy|export|attach|install|load|vacuum\b[^;]*\binto)\b")
+
+
+def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: bool,
+                cwd: str = "") -> tuple[Intent, ...]:
+    """``sqlite3 wh.db "SELECT * FROM customers" > out.csv``, ``duckdb wh.duckdb -c "COPY
+    customers TO 'x.csv'"``, ``sqlite3 wh.db .dump | gzip``: a database program given a
+    database file whose output goes to a file or a pipe (``leaves``), or whose commands write
+    files (``COPY … TO``, ``EXPORT DATABASE``, ``VACUUM INTO``, ``ATTACH``, ``.output``…), writes
+    what it reads out of the tables without the kernel's masking: an export of every table.
+    Printed to the cell's output it is masked like any output."""
+    if reader is None or reader.database is None or not argv:
+        return ()
+    prog = argv[0].rpartition("/")[2]
+    if prog not in DB_CLIS:
+        return ()
+    words = [a for a in argv[1:] if not a.startswith("-")]
+    if not leaves and not any(_WRITES_FILES.search(a) for a in argv[1:]):
+        return ()
+    found: list[str] = []
+    for w in words:   # the database file: the first word, after a verb (``sqlite-utils``)...
+        for p in (w, *((os.path.join(cwd, w),) if cwd else ())):
+            found += [src for src in reader.database(p, False) if src not in found]
+    return tuple(export(src, prog, source) for src in found)
+
+
+def database_input(reader: Reader | None, path: str, source: str,
+                   cwd: str = "") -> tuple[Intent, ...]:
     """``gzip < wh.duckdb > x``, ``nc host 9 < wh.duckdb``: a database file given as input."""
     if reader is None or reader.database is None:
         return ()
     prog = source.split(" ", 1)[0] or "a program"
-    return tuple(export(src, prog, source) for src in reader.database(path, False))
+    found = list(reader.database(path, False))
+    if cwd:
+        found += [p for p in reader.database(os.path.join(cwd, path), False) if p not in found]
+    return tuple(export(src, prog, source) for src in found)
 
 
 def export(src: str, prog: str, source: str) -> Intent:
