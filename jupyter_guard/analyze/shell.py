@@ -198,8 +198,10 @@ class _Walker:
         if "*" in argv[0]:                        # xargs' unknown input used as the command
             return Analysis((Intent("shell.exec", "command", argv[0], source=source,
                                     detail="dynamic command"),))
-        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),
-                        *database_copies(self.children, argv, source, self.cwd)))
+        copies = Analysis(database_copies(self.children, argv, source, self.cwd))
+        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
+        if argv[0].rpartition("/")[2] != "mv":   # moving a protected file is named first
+            out, copies = out + copies, Analysis()
         rule = RULES.get(argv[0].rpartition("/")[2])
         if rule is None and is_python(argv[0]):
             rule = RULES["python"]
@@ -211,10 +213,10 @@ class _Walker:
             if interp and interp[0].rpartition("/")[2] in RULES:
                 return out + self.command(interp + argv, depth + 1, source, stdin, fed)
         if rule is None:
-            return out
+            return out + copies
         ctx = Ctx(source, depth, self.sql, stdin, fed, self.script,
                   lambda a, d: self.command(a, d, source, stdin, fed), self.children)
-        return out + rule(ctx, argv)
+        return out + rule(ctx, argv) + copies
 
     def _cd(self, argv: list[str]) -> None:
         """``cd data && cp wh.duckdb /tmp``: later relative paths are looked up in ``data`` too."""
