@@ -4,9 +4,9 @@ A DuckDB or SQLite file holds every table in it: its bytes written elsewhere are
 of them, even without its header (``open(x, 'wb').write(data[16:])``, a chunked copy after a
 ``seek``, ``mmap`` slices). So the guard remembers the database files user code opened for
 reading (``open``, ``os.open``: by header, looked at once per file version), and a write whose
-bytes are found in one of them (a few spread windows of ``WINDOW`` bytes, all of them found)
-is refused as the pages of a database file. While no database file was opened that way, a
-write costs one emptiness test.
+bytes are found in one of them (windows of ``WINDOW`` bytes in two of a few stretches of the
+write, wherever it began) is refused as the pages of a database file. While no database file was
+opened that way, a write costs one emptiness test.
 
 ``os.sendfile``, ``os.splice`` and ``os.copy_file_range`` out of a database file are refused
 the same way (``from_database``): the copy is made by the kernel, below any write the exits see.
@@ -17,8 +17,6 @@ keep the header check, which sees a copy that starts at the header).
 """
 from __future__ import annotations
 
-import io
-import mmap
 import os
 import stat
 import sys
@@ -28,8 +26,7 @@ from jupyter_guard.hooks.event_paths import SMALLEST, database_file, database_he
 from jupyter_guard.hooks.state import busy
 
 WINDOW = 32
-"""Bytes per probe: long enough that a match is a copy, short enough for a small write."""
-PROBES = 3
+"""Bytes per window: long enough that a match is a copy."""
 SOURCES: dict[str, None] = {}
 """Database files user code opened for reading (real paths, in the order they were opened)."""
 _seen: dict[tuple[int, int, int], bool] = {}   # (device, inode, mtime) -> is a database
@@ -64,45 +61,111 @@ def from_database(fd: Any) -> bool:
 
 
 def copied(data: Any) -> str | None:
-    """The database file whose bytes ``data`` is (a slice of), or None."""
+    """The database file whose bytes ``data`` is (a slice of, at any offset), or None."""
     if not SOURCES:
         return None
-    probes = _probes(data)
-    if not probes:
+    view = _view(data)
+    if view is None or len(view) < WINDOW + 8:
         return None
     for src in list(SOURCES):
-        try:
-            with io.FileIO(src, "r") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                if all(m.find(p) >= 0 for p in probes):
-                    return src
-        except (OSError, ValueError):   # gone or empty now: nothing of it is left to copy
-            continue
+        index = _index(src)
+        if index is not None and _found(view, index):
+            return src
     return None
 
 
-def _probes(data: Any) -> list[bytes]:
-    """Up to ``PROBES`` windows spread over ``data``, each with enough different bytes that
-    finding it in a file is no chance (runs of zeros or spaces are skipped)."""
+def _view(data: Any) -> memoryview | None:
     if isinstance(data, str):
         try:
             data = data.encode("latin-1")
         except UnicodeEncodeError:
             data = data.encode("utf-8", "surrogateescape")
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        return []
-    view = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+        return None
+    view = memoryview(data)
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+# A window's hash is a mix of its four 8-byte words. The file is indexed at every ``step``-th
+# byte (aligned: numpy reads its words in place); the written bytes are hashed at every byte of
+# a few stretches of ``step`` bytes, so one of them lines up with an indexed window, wherever the
+# slice began.
+_K = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+MAX_ENTRIES = 4_000_000
+STRETCHES = 8
+LOOKS = 256   # places looked at for a telling stretch (most of a database file is zeros)
+_indexes: dict[str, tuple[tuple[int, int], int, Any]] = {}
+
+
+def _mix(w: Any) -> Any:
+    import numpy as np
+
+    k1, k2, k3 = (np.uint64(k) for k in _K)
+    with np.errstate(over="ignore"):
+        return w[..., 0] ^ (w[..., 1] * k1) ^ (w[..., 2] * k2) ^ (w[..., 3] * k3)
+
+
+def _index(src: str) -> tuple[int, Any] | None:
+    """(step, sorted hashes of the file's windows at every ``step``-th byte), built once per
+    file version; windows found more than 4 times (runs of zeros, padding) are left out."""
+    import numpy as np
+
+    try:
+        st = os.stat(src)
+    except OSError:
+        return None   # gone: nothing of it is left to copy
+    key = (st.st_size, st.st_mtime_ns)
+    hit = _indexes.get(src)
+    if hit is not None and hit[0] == key:
+        return hit[1], hit[2]
+    step = 64
+    while st.st_size // step > MAX_ENTRIES:
+        step *= 2
+    try:
+        words = np.memmap(src, dtype="<u8", mode="r", shape=(st.st_size // 8,))
+    except (OSError, ValueError):
+        return None   # unreadable or empty now
+    n = (len(words) - WINDOW // 8) * 8 // step
+    parts = []
+    for at in range(0, max(n, 0), 1 << 20):   # a million windows at a time
+        rows = np.arange(at, min(n, at + (1 << 20))) * (step // 8)
+        parts.append(_mix(np.stack([words[rows + j] for j in range(4)], axis=-1)))
+    del words
+    if not parts:
+        return None
+    hashes, counts = np.unique(np.concatenate(parts), return_counts=True)
+    index = hashes[counts <= 4]
+    _indexes[src] = (key, step, index)
+    return step, index
+
+
+def _found(view: memoryview, index: tuple[int, Any]) -> bool:
+    """Windows of the file in two of ``STRETCHES`` telling stretches spread over ``view`` (in
+    one, when the write is too short for more), each stretch ``step`` bytes long, so that one
+    of its windows starts where an indexed one does if the bytes are the file's."""
+    import numpy as np
+
+    step, hashes = index
+    if not len(hashes):
+        return False
     n = len(view)
-    if n < WINDOW:
-        return []
-    out: list[bytes] = []
-    step = max(WINDOW, (n - WINDOW) // 4096)   # at most ~4,096 looks, spread over the data
-    for start in (0, n // 3, (2 * n) // 3):   # the first telling window from each third on
-        for at in range(start, n - WINDOW + 1, step):
-            w = bytes(view[at:at + WINDOW])
-            if len(set(w)) >= 8:
-                out.append(w)
-                break
-    return out
+    span = min(step, n - WINDOW + 1)
+    starts = sorted({min(n - WINDOW - span + 1, k * n // LOOKS) for k in range(LOOKS)})
+    need = 2 if len(starts) > 2 else 1
+    tried = 0
+    for at in starts:
+        piece = bytes(view[at:at + span + WINDOW - 1])
+        if len(set(piece)) < 8:
+            continue   # zeros or one repeated byte: tells nothing
+        tried += 1
+        if tried > STRETCHES:
+            return False
+        probe = _mix(np.ndarray((span, 4), dtype="<u8", buffer=piece, strides=(1, 8)))
+        where = np.minimum(np.searchsorted(hashes, probe), len(hashes) - 1)
+        need -= bool((hashes[where] == probe).any())
+        if need <= 0:
+            return True
+    return False
 
 
 def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
@@ -120,7 +183,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         open._jg = True  # type: ignore[attr-defined]  # a marker on our own function
         open.__name__, open.__doc__ = "open", orig_open.__doc__
         for mod in (os, posix):
-            setattr(mod, "open", open)
+            mod.open = open  # type: ignore[attr-defined]  # os.open and posix.open, replaced
             module_patched[(mod, "open")] = open
     orig_cfr = getattr(os, "copy_file_range", None)
     if orig_cfr is not None and not getattr(orig_cfr, "_jg", False):
@@ -130,7 +193,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         copy_file_range._jg = True  # type: ignore[attr-defined]  # a marker on our own function
         copy_file_range.__name__, copy_file_range.__doc__ = "copy_file_range", orig_cfr.__doc__
         for mod in (os, posix):
-            setattr(mod, "copy_file_range", copy_file_range)
+            mod.copy_file_range = copy_file_range  # type: ignore[attr-defined]  # replaced
             module_patched[(mod, "copy_file_range")] = copy_file_range
 
 

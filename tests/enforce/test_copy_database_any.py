@@ -44,6 +44,8 @@ def k(work_root: Path) -> Iterator[Kernel]:
     with guarded_kernel(d, warehouse=20) as kernel:
         (d / "data").mkdir()
         shutil.copyfile(d / "wh.duckdb", d / "data" / "inner.duckdb")   # only in data/
+        (d / "stash").mkdir()   # a database under a plain name: moving it destroys nothing protected
+        shutil.copyfile(d / "wh.duckdb", d / "stash" / "old.bin")
         yield kernel
 
 
@@ -54,18 +56,19 @@ def _digest(p: Path) -> str:
 @pytest.fixture()
 def intact(k: Kernel) -> Iterator[None]:
     """The sources are there afterwards, byte for byte."""
-    before = {p: _digest(k.workdir / p) for p in ("data/inner.duckdb", "x.sqlite")}
+    before = {p: _digest(k.workdir / p) for p in ("data/inner.duckdb", "stash/old.bin",
+                                                  "x.sqlite")}
     yield
     for p, digest in before.items():
         assert _digest(k.workdir / p) == digest, p
 
 
 @pytest.mark.parametrize(("code", "out"), [
-    ("!mv data/inner.duckdb m1.bin", "m1.bin"),
+    ("!mv stash/old.bin m1.bin", "m1.bin"),
     ("!cd data && cp inner.duckdb ../m2.bin", "m2.bin"),
     ("!cd data; tar cf ../m3.tar inner.duckdb", "m3.tar"),
     ("!cd data && gzip < inner.duckdb > ../m5.gz", "m5.gz"),
-    ("!pushd data > /dev/null; mv inner.duckdb ../m6.bin", "m6.bin"),
+    ("!pushd stash > /dev/null; mv old.bin ../m6.bin", "m6.bin"),
     ("import subprocess\nsubprocess.run('cd data && cp inner.duckdb ../m7.bin', shell=True)",
      "m7.bin"),
 ])
