@@ -168,6 +168,19 @@ def _found(view: memoryview, index: tuple[int, Any]) -> bool:
     return False
 
 
+def downloading(frame: Any) -> bool:
+    """The write is ``urllib.request.urlretrieve`` saving what a server sent: a database file
+    downloaded, not one of this machine's (``!curl -o`` is not refused either). Bytes of a
+    database file read here are still found by ``copied``."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "urlretrieve" and code.co_filename.endswith(
+                os.path.join("urllib", "request.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
     """``os.open`` notes the database files it opens for reading; ``os.copy_file_range`` out
     of a database file is refused."""

@@ -81,8 +81,9 @@ class FileExits:
     def check(self, data: Any, dest: str, how: str) -> None:
         if busy():
             return
-        kind = DATABASE_PAGES if database_pages(data) or exit_dbcopy.copied(data) else \
-            exits.scan(data, self.exports.settings())
+        pages = (database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))) or \
+            exit_dbcopy.copied(data)
+        kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings())
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 

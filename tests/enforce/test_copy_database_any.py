@@ -190,3 +190,27 @@ def test_plain_writes_work_after_a_database_file_was_read(k: Kernel) -> None:
     for name in ("w1.txt", "w3.txt", "w4.txt"):
         assert (k.workdir / name).read_text() == "plain notes\n" * 500
     assert (k.workdir / "w2.gz").stat().st_size > 0
+
+
+def test_a_downloaded_database_file_is_saved(k: Kernel, tmp_path: Path) -> None:
+    """A database file a server sends is no copy of this machine's tables (``!curl -o`` works
+    too); one that urllib reads from here (``file://``) is."""
+    import functools
+    import http.server
+    import threading
+
+    shutil.copyfile(k.workdir / "x.sqlite", tmp_path / "remote.bin")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.bin"
+        k.ok(f"import urllib.request\nurllib.request.urlretrieve({url!r}, 'dl.bin')")
+    finally:
+        server.shutdown()
+    assert (k.workdir / "dl.bin").read_bytes() == (tmp_path / "remote.bin").read_bytes()
+    local = (k.workdir / "stash" / "old.bin").as_uri()
+    k.blocked(f"import urllib.request\nurllib.request.urlretrieve({local!r}, 'dl2.bin')",
+              "exfiltration")
+    dest = k.workdir / "dl2.bin"
+    assert not dest.exists() or dest.stat().st_size == 0
