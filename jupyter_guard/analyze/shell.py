@@ -154,7 +154,7 @@ class _Walker:
         done = _unknown_targets(self.command(argv, self.depth, source, stdin, fed),
                                 [t for t, k in args if not k and _WHOLLY_DYNAMIC.fullmatch(t)])
         done += Analysis(cli_exports(self.children, argv, source, id(cmd) in self.piped or any(
-            i.action in ("file.write", "file.truncate") for i in red.intents), self.cwd))
+            i.action in ("file.write", "file.truncate") for i in red.intents), self.cwd, stdin))
         self._cd(argv)
         self._remember(argv, stdin, done, red)
         return out + done + red
@@ -198,7 +198,7 @@ class _Walker:
         if "*" in argv[0]:                        # xargs' unknown input used as the command
             return Analysis((Intent("shell.exec", "command", argv[0], source=source,
                                     detail="dynamic command"),))
-        copies = Analysis(database_copies(self.children, argv, source, self.cwd))
+        copies = Analysis(database_copies(self.children, argv, source, self.cwd, stdin))
         out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
         if argv[0].rpartition("/")[2] != "mv":   # moving a protected file is named first
             out, copies = out + copies, Analysis()

@@ -27,6 +27,10 @@ COPIERS = frozenset({
     # print, encode, split: the bytes go wherever the output goes (a file, a pipe)
     "cat", "tac", "head", "tail", "tee", "split", "csplit", "base64", "base32", "basenc", "xxd",
     "od", "hexdump", "strings", "uuencode", "openssl", "gpg", "age", "nc", "ncat", "socat",
+    # text filters: they print the bytes of the files they read, reordered or not
+    "sed", "awk", "gawk", "mawk", "nawk", "grep", "egrep", "fgrep", "rg", "sort", "uniq", "rev",
+    "tr", "cut", "paste", "fold", "fmt", "nl", "pr", "iconv", "expand", "unexpand", "dos2unix",
+    "unix2dos", "column", "shuf", "look",
 })
 """Programs whose output is the bytes of the files they are given."""
 
@@ -97,22 +101,55 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
     return paths_of(args)[:-1], walk
 
 
-def database_copies(reader: Reader | None, argv: list[str], source: str,
-                    cwd: str = "") -> tuple[Intent, ...]:
+def database_copies(reader: Reader | None, argv: list[str], source: str, cwd: str = "",
+                    stdin: str | None = None) -> tuple[Intent, ...]:
     """``tar czf x.tgz wh.duckdb`` (``wh.duckdb`` a DuckDB file) -> an export of every table.
     ``cwd`` is the folder an earlier ``cd`` of the same command line moved into: a relative
     word is looked up both there and where the command line started (a ``cd`` inside a
-    subshell may or may not still hold)."""
+    subshell may or may not still hold). Names read from a list (``tar -T list``, ``cpio -o``
+    and ``zip -@`` from their input) are looked up too; from an input the guard cannot see
+    (``find . | cpio -o``), the whole folder is."""
     if reader is None or reader.database is None or not argv or not copier(argv[0], argv):
         return ()
     prog = argv[0].rpartition("/")[2]
     if peeks(argv) is not None:
         return ()
     words, walk = sources(argv)
+    listed = _listed(reader, argv, stdin)
+    words, walk = words + listed, walk or bool(listed)
     found: list[str] = []
     for p in words + [os.path.join(d, w) for d in (cwd, *_dirs(argv)) if d for w in words]:
         found += [src for src in reader.database(p, walk) if src not in found]
     return tuple(export(src, prog, source) for src in found)
+
+
+def _listed(reader: Reader, argv: list[str], stdin: str | None) -> list[str]:
+    """Names a copier reads from a list file (``tar -T list``) or from its input (``tar -T -``,
+    ``cpio -o``, ``zip -@``); ``.`` (the whole folder) for a list the guard cannot read.
+
+    >>> from jupyter_guard.model import Analysis
+    >>> r = Reader(read=lambda p: None, python=lambda s: Analysis())
+    >>> _listed(r, ["cpio", "-ov"], "a.db\\nb"), _listed(r, ["tar", "cf", "x", "-T", "l"], None)
+    (['a.db', 'b'], ['.'])
+    """
+    prog, args = argv[0].rpartition("/")[2], argv[1:]
+    names: list[str] = []
+    from_input = False
+    for i, a in enumerate(args):
+        name = args[i + 1] if a in ("-T", "--files-from") and i + 1 < len(args) else (
+            a.partition("=")[2] if a.startswith("--files-from=") else "")
+        if name == "-":
+            from_input = True
+        elif name:
+            text = reader.read(name)
+            names += text.split() if text is not None else ["."]
+    short = {ch for a in args if a.startswith("-") and not a.startswith("--") for ch in a[1:]}
+    cpio_out = bool(short & {"o", "p"} or {"--create", "--pass-through"} & set(args))
+    if (prog == "cpio" and cpio_out) or (prog == "zip" and "-@" in args):
+        from_input = True
+    if from_input:
+        names += stdin.split() if stdin is not None else ["."]
+    return names
 
 
 HEADER_BYTES = 100
@@ -182,11 +219,12 @@ _WRITES_FILES = re.compile(
 
 
 def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: bool,
-                cwd: str = "") -> tuple[Intent, ...]:
+                cwd: str = "", stdin: str | None = None) -> tuple[Intent, ...]:
     """``sqlite3 wh.db "SELECT * FROM customers" > out.csv``, ``duckdb wh.duckdb -c "COPY
     customers TO 'x.csv'"``, ``sqlite3 wh.db .dump | gzip``: a database program given a
     database file whose output goes to a file or a pipe (``leaves``), or whose commands write
-    files (``COPY … TO``, ``EXPORT DATABASE``, ``VACUUM INTO``, ``ATTACH``, ``.output``…), writes
+    files (``COPY … TO``, ``EXPORT DATABASE``, ``VACUUM INTO``, ``ATTACH``, ``.output``…, in
+    its arguments, its visible input or its ``-init`` file), writes
     what it reads out of the tables without the kernel's masking: an export of every table.
     Printed to the cell's output it is masked like any output."""
     if reader is None or reader.database is None or not argv:
@@ -195,7 +233,9 @@ def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: boo
     if prog not in DB_CLIS:
         return ()
     words = [a for a in argv[1:] if not a.startswith("-")]
-    if not leaves and not any(_WRITES_FILES.search(a) for a in argv[1:]):
+    texts = [*argv[1:], stdin or ""] + [
+        reader.read(argv[i + 1]) or "" for i, a in enumerate(argv[:-1]) if a == "-init"]
+    if not leaves and not any(_WRITES_FILES.search(t) for t in texts):
         return ()
     found: list[str] = []
     for w in words:   # the database file: the first word, after a verb (``sqlite-utils``)...

@@ -93,7 +93,8 @@ def _view(data: Any) -> memoryview | None:
 _K = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
 MAX_ENTRIES = 4_000_000
 STRETCHES = 8
-LOOKS = 256   # places looked at for a telling stretch (most of a database file is zeros)
+TELLING = 12   # different bytes in a window of 32 that holds data
+LOOKS = 512   # non-zero bytes a telling stretch is looked for around (a database is mostly zeros)
 _indexes: dict[str, tuple[tuple[int, int], int, Any]] = {}
 
 
@@ -129,7 +130,8 @@ def _index(src: str) -> tuple[int, Any] | None:
     parts = []
     for at in range(0, max(n, 0), 1 << 20):   # a million windows at a time
         rows = np.arange(at, min(n, at + (1 << 20))) * (step // 8)
-        parts.append(_mix(np.stack([words[rows + j] for j in range(4)], axis=-1)))
+        w = np.stack([words[rows + j] for j in range(4)], axis=-1)
+        parts.append(_mix(w)[_telling(w.view(np.uint8))])
     del words
     if not parts:
         return None
@@ -139,10 +141,19 @@ def _index(src: str) -> tuple[int, Any] | None:
     return step, index
 
 
+def _telling(w8: Any) -> Any:
+    """Windows (rows of 32 bytes) with at least ``TELLING`` different bytes: data, not the zeros
+    and small numbers every database file's headers and page headers share."""
+    import numpy as np
+
+    s = np.sort(w8, axis=1)
+    return (s[:, 1:] != s[:, :-1]).sum(axis=1) + 1 >= TELLING
+
+
 def _found(view: memoryview, index: tuple[int, Any]) -> bool:
-    """Windows of the file in two of ``STRETCHES`` telling stretches spread over ``view`` (in
-    one, when the write is too short for more), each stretch ``step`` bytes long, so that one
-    of its windows starts where an indexed one does if the bytes are the file's."""
+    """Windows of the file in most of up to ``STRETCHES`` stretches of ``view`` that hold data
+    (and in two at least, when there are more than two), each stretch ``step`` bytes long, so
+    that one of its windows starts where an indexed one does if the bytes are the file's."""
     import numpy as np
 
     step, hashes = index
@@ -150,22 +161,27 @@ def _found(view: memoryview, index: tuple[int, Any]) -> bool:
         return False
     n = len(view)
     span = min(step, n - WINDOW + 1)
-    starts = sorted({min(n - WINDOW - span + 1, k * n // LOOKS) for k in range(LOOKS)})
-    need = 2 if len(starts) > 2 else 1
-    tried = 0
+    filled = np.flatnonzero(np.frombuffer(view, np.uint8))   # look where the bytes are
+    if not len(filled):
+        return False
+    picks = filled[np.linspace(0, len(filled) - 1, min(LOOKS, len(filled))).astype(np.int64)]
+    starts = sorted({max(0, min(n - WINDOW - span + 1, int(q) - span // 2)) for q in picks})
+    tried = matched = 0
     for at in starts:
         piece = bytes(view[at:at + span + WINDOW - 1])
-        if len(set(piece)) < 8:
-            continue   # zeros or one repeated byte: tells nothing
-        tried += 1
-        if tried > STRETCHES:
-            return False
+        if len(set(piece)) < TELLING:
+            continue   # zeros or a few repeated bytes: tells nothing
+        w8 = np.lib.stride_tricks.as_strided(np.frombuffer(piece, np.uint8), (span, WINDOW),
+                                             (1, 1))
+        if not _telling(w8).all():
+            continue   # the window that lines up with the index may tell nothing: look on
         probe = _mix(np.ndarray((span, 4), dtype="<u8", buffer=piece, strides=(1, 8)))
         where = np.minimum(np.searchsorted(hashes, probe), len(hashes) - 1)
-        need -= bool((hashes[where] == probe).any())
-        if need <= 0:
-            return True
-    return False
+        tried += 1
+        matched += bool((hashes[where] == probe).any())
+        if tried == STRETCHES:
+            break
+    return matched >= min(2, tried) and matched > 0 and 2 * matched >= tried
 
 
 def downloading(frame: Any) -> bool:

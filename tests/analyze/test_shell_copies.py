@@ -16,6 +16,8 @@ DATABASES = {"wh.duckdb", "data/inner.duckdb", "x.sqlite", "d/wh.db"}
 
 
 def _database(path: str, walk: bool) -> tuple[str, ...]:
+    if walk and os.path.normpath(path) == ".":   # the folder holds them all
+        return tuple(sorted(DATABASES))
     return (path,) if os.path.normpath(path) in DATABASES else ()
 
 
@@ -54,6 +56,12 @@ def copies(cmd: str) -> set[str]:
     "dd if=wh.duckdb bs=16 count=1 skip=40 of=x",
     "dd if=wh.duckdb bs=4096 count=10 of=x",
     "xxd -s 100 -l 64 wh.duckdb",
+    "sed '' wh.duckdb > x", "grep -a '' x.sqlite > x", "awk 1 wh.duckdb", "sort x.sqlite",
+    "ls wh.duckdb | cpio -o > x.cpio",            # names from an input the guard cannot see
+    "cpio -o > x.cpio <<EOF\nx.sqlite\nEOF",
+    "echo x.sqlite | zip -q x.zip -@",
+    "tar cf x.tar -T -",
+    "sqlite3 x.sqlite <<EOF\n.output x.csv\nSELECT * FROM customers;\nEOF",
 ])
 def test_copies_are_found(cmd: str) -> None:
     assert copies(cmd), cmd
@@ -73,6 +81,10 @@ def test_copies_are_found(cmd: str) -> None:
     "cd data && cp notes.txt /tmp/",
     "mv notes.txt other.txt",
     "cp notes.txt data/",                                              # into a folder
+    "sed -n 1p notes.txt > x", "sort -u notes.txt",
+    "cpio -o > x.cpio <<EOF\nnotes.txt\nEOF",
+    "echo notes.txt | zip -q x.zip -@",
+    "cpio -idv < x.cpio",                                              # extracting
 ])
 def test_other_commands_are_not_copies(cmd: str) -> None:
     assert not copies(cmd), cmd

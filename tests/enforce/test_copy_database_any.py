@@ -71,6 +71,13 @@ def intact(k: Kernel) -> Iterator[None]:
     ("!pushd stash > /dev/null; mv old.bin ../m6.bin", "m6.bin"),
     ("import subprocess\nsubprocess.run('cd data && cp inner.duckdb ../m7.bin', shell=True)",
      "m7.bin"),
+    # programs that print what they read, and names read from a list or from the input
+    ("!sed '' stash/old.bin > m8.bin", "m8.bin"),
+    ("!grep -a '' x.sqlite > m9.bin", "m9.bin"),
+    ("!awk 1 stash/old.bin > m10.bin", "m10.bin"),
+    ("!sort x.sqlite > m11.bin", "m11.bin"),
+    ("!echo stash/old.bin > m13.lst && tar cf m13.tar -T m13.lst", "m13.tar"),
+    ("!echo x.sqlite | zip -q m14.zip -@", "m14.zip"),
 ])
 def test_a_database_file_is_not_moved_or_copied_from_a_folder(k: Kernel, intact: None,
                                                               code: str, out: str) -> None:
@@ -89,6 +96,8 @@ def test_a_database_file_is_not_moved_or_copied_from_a_folder(k: Kernel, intact:
     ("import subprocess\n"
      "subprocess.run('sqlite3 x.sqlite \"SELECT * FROM customers\" > c7.csv', shell=True)",
      "c7.csv"),
+    ("open('c9.sql', 'w').write('.output c9.csv\\nSELECT * FROM customers;\\n')\n"
+     "!sqlite3 -init c9.sql x.sqlite 'SELECT 1'", "c9.csv"),
     ("import os\nos.system('cd src && sqlite3 ../x.sqlite \"SELECT * FROM customers\" > x.csv')",
      "src/x.csv"),
 ])
@@ -157,7 +166,13 @@ def test_a_database_program_prints_to_the_cell(k: Kernel) -> None:
 
 def test_moves_and_copies_from_a_folder_of_other_files_work(k: Kernel) -> None:
     k.ok("!cp notes.txt moved_notes.txt && mv moved_notes.txt notes2.txt\n"
-         "!cd src && cp a.py ../b.py\n!tar cf src.tar -C src a.py")
+         "!cd src && cp a.py ../b.py\n!tar cf src.tar -C src a.py\n"
+         "!sed -n 1p notes.txt > first.txt\n!sort -u notes.txt > sorted.txt\n"
+         "!echo src/a.py > l.lst && tar cf l.tar -T l.lst")
+    assert (k.workdir / "first.txt").read_text() == "plain notes\n"
+    assert (k.workdir / "sorted.txt").read_text() == "plain notes\n"
+    with tarfile.open(k.workdir / "l.tar") as t:
+        assert t.getnames() == ["src/a.py"]
     assert (k.workdir / "notes2.txt").read_text() == "plain notes\n" * 500
     assert (k.workdir / "b.py").read_text() == "print('a')\n"
     with tarfile.open(k.workdir / "src.tar") as t:
@@ -199,7 +214,11 @@ def test_a_downloaded_database_file_is_saved(k: Kernel, tmp_path: Path) -> None:
     import http.server
     import threading
 
-    shutil.copyfile(k.workdir / "x.sqlite", tmp_path / "remote.bin")
+    with sqlite3.connect(tmp_path / "remote.bin") as db:   # another machine's database
+        db.execute("CREATE TABLE products (code TEXT, price REAL)")
+        db.executemany("INSERT INTO products VALUES (?, ?)",
+                       [(f"PRD-{i:05d}", i * 1.5) for i in range(2000)])
+    db.close()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
