@@ -83,7 +83,7 @@ class FileExits:
             return
         pages = (database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))) or \
             exit_dbcopy.copied(data)
-        kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings())
+        kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings(), decode=True)
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
