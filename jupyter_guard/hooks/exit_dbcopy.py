@@ -32,8 +32,10 @@ SOURCES: dict[str, None] = {}
 _seen: dict[tuple[int, int, int], bool] = {}   # (device, inode, mtime) -> is a database
 
 
-def note(path: Any) -> None:
-    """A file opened for reading: remembered when it is a database file."""
+def note(path: Any, rt: Any = None, frame: Any = None) -> None:
+    """A file opened for reading: remembered when it is a database file that user code opened
+    (``rt.user_stack(frame)``: the guard's own reads of its audit store, from its threads, are
+    not copies)."""
     if busy() or isinstance(path, int) or path is None:
         return
     try:
@@ -48,7 +50,7 @@ def note(path: Any) -> None:
         if len(_seen) > 4096:
             _seen.clear()
         db = _seen[key] = database_file(os.fsdecode(path))
-    if db:
+    if db and (rt is None or rt.user_stack(frame)):
         SOURCES[os.path.realpath(os.fsdecode(path))] = None
 
 
@@ -207,7 +209,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         def open(path: Any, flags: int, *args: Any, **kw: Any) -> int:
             fd = int(orig_open(path, flags, *args, **kw))
             if not flags & (os.O_WRONLY | os.O_RDWR):
-                note(path)
+                note(path, rt, sys._getframe(1))
             return fd
         open._jg = True  # type: ignore[attr-defined]  # a marker on our own function
         open.__name__, open.__doc__ = "open", orig_open.__doc__

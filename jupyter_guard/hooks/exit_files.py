@@ -90,8 +90,8 @@ class FileExits:
     def opened(self, f: Any, file: Any, mode: Any) -> Any:
         if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
                                              or "+" in mode):
-            exit_dbcopy.note(file)   # reading: nothing leaves, but a database file's bytes are
-            return f                 # looked for in later writes
+            exit_dbcopy.note(file, self.rt, sys._getframe(2))   # reading: nothing leaves, but
+            return f   # a database file's bytes user code read are looked for in later writes
         if _tl.judged or busy() or (isinstance(file, int) and not _data_fd(file)):
             return f
         caller = sys._getframe(2)
