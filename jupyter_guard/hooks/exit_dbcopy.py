@@ -25,6 +25,7 @@ from typing import Any
 from jupyter_guard.hooks.event_paths import SMALLEST, database_file, database_header
 from jupyter_guard.hooks.state import busy
 
+DATABASE_PAGES = "the pages of a database file (every table in it)"
 WINDOW = 32
 """Bytes per window: long enough that a match is a copy."""
 SOURCES: dict[str, None] = {}
@@ -234,7 +235,6 @@ def refuse_copy(rt: Any, src: Any, dst: Any, how: str, frame: Any) -> None:
     if busy() or not from_database(src) or not rt.user_stack(frame):
         return
     from jupyter_guard.hooks import exits
-    from jupyter_guard.hooks.exit_files import DATABASE_PAGES
     from jupyter_guard.hooks.exit_streams import _fd_name
 
     exits.refuse(rt.guard, rt, DATABASE_PAGES, _fd_name(dst), how)

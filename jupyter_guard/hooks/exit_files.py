@@ -19,7 +19,7 @@ from jupyter_guard.hooks import exit_dbcopy, exits
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.state import busy
 
-DATABASE_PAGES = "the pages of a database file (every table in it)"
+DATABASE_PAGES = exit_dbcopy.DATABASE_PAGES
 
 
 def database_pages(data: Any) -> bool:
