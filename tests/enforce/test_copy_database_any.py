@@ -55,7 +55,10 @@ def _digest(p: Path) -> str:
 
 @pytest.fixture()
 def intact(k: Kernel) -> Iterator[None]:
-    """The sources are there afterwards, byte for byte."""
+    """The sources are there afterwards, byte for byte (an earlier move that got through is
+    undone first, so one leak does not fail the tests after it)."""
+    if not (k.workdir / "stash" / "old.bin").exists():
+        shutil.copyfile(k.workdir / "wh.duckdb", k.workdir / "stash" / "old.bin")
     before = {p: _digest(k.workdir / p) for p in ("data/inner.duckdb", "stash/old.bin",
                                                   "x.sqlite")}
     yield
