@@ -261,10 +261,12 @@ class _Shorts:
     def cursor(self) -> _Shorts:
         return self
 
-    def execute(self, q: str) -> _Shorts:
+    def execute(self, q: str, params: Any = ()) -> _Shorts:
+        """DuckDB's spelling of the question in PostgreSQL's (a ``?`` array, ``contains``)."""
         from jupyter_guard.connections.dbapi import DbapiConn
 
-        self.rows_ = DbapiConn(self.raw, "postgresql", "postgres").rows(q)
+        q = q.replace("?::VARCHAR[]", "%s::varchar[]").replace("contains(", "0 < strpos(")
+        self.rows_ = DbapiConn(self.raw, "postgresql", "postgres").rows(q, params)
         return self
 
     def fetchall(self) -> list[Any]:

@@ -181,30 +181,42 @@ def short_piece(frame: Any, taint: list[frozenset[str]], con: Any
 
 def _short(values: Any, taint: frozenset[str], name: str, cons: list[Any]
            ) -> tuple[str, str, str] | None:
-    """A short value of a tainted column, unless the sensitive column it comes from holds such
-    short values itself (a short value may then be a whole one, like any other)."""
-    short = next((s for s in map(_shown, values) if 0 < len(s) < SHORT), None)
-    if short is None:
+    """A short value of a tainted column that is a piece of the sensitive column it comes
+    from: a value of that column holds it, and the column holds no short values itself (a
+    short value may then be a whole one, like any other). Pieces are at least half of the
+    column's values: a constant beside its long values (``UNION ALL SELECT 'x'``) is none."""
+    shown = [s for s in map(_shown, values) if s]
+    short = [s for s in shown if len(s) < SHORT]
+    if not short or 2 * len(short) < len(shown):
         return None
+    shorts = list(dict.fromkeys(islice(short, PIECES * 4)))[:PIECES]
     source = sorted(taint)[0]
-    return None if _holds_short(source, cons) else (source, name, short)
+    piece = _piece_of(source, shorts, cons)
+    return None if piece is None else (source, name, piece)
 
 
-def _holds_short(source: str, cons: list[Any]) -> bool:
-    """The sensitive column ``table.column`` holds a value shorter than ``SHORT`` (False when
-    no connection can tell: the piece is then refused)."""
+PIECES = 200   # distinct short values looked for in the source column per fetched column
+
+
+def _piece_of(source: str, shorts: list[str], cons: list[Any]) -> str | None:
+    """The first of ``shorts`` that a value of the sensitive column ``table.column`` holds,
+    None if none does or the column holds short values itself. When no connection can tell,
+    the first of ``shorts`` (the piece is then refused)."""
     table, _, column = source.rpartition(".")
     if not table:
-        return False
-    q = (f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}" WHERE '
-         f'length(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)) < {SHORT}')
+        return shorts[0]
+    t, c = (f'"{x.replace(chr(34), chr(34) * 2)}"' for x in (table, column))
+    q = (f"SELECT (SELECT count(*) FROM {t} WHERE length(CAST({c} AS VARCHAR)) < {SHORT}), "
+         f"(SELECT min(s) FROM unnest(?::VARCHAR[]) AS u(s) WHERE EXISTS "
+         f"(SELECT 1 FROM {t} WHERE contains(CAST({c} AS VARCHAR), s)))")
     with Busy():   # the guard's own query, on a cursor (the user's pending result stays)
-        for c in cons:
+        for con in cons:
             try:
-                return bool(c.cursor().execute(q).fetchall()[0][0])
+                whole, found = con.cursor().execute(q, [shorts]).fetchall()[0]
             except Exception:  # noqa: BLE001 - not this connection's table: another may know it
                 continue
-    return False
+            return None if whole else found
+    return shorts[0]
 
 
 def _shown(v: Any) -> str:
