@@ -43,6 +43,9 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
         kernel.workdir_ = d
         kernel.raw = [e for e, _ in rows] + [s for _, s in rows]
         kernel.raw += [e[::-1] for e, _ in rows] + [e.encode().hex() for e, _ in rows]
+        # values no other test fetches (the file exit must not depend on what is known already)
+        kernel.tail = [r[0] for r in pg.query(
+            "SELECT ssn FROM customers ORDER BY id DESC LIMIT 150", db=name)]
         yield kernel
     finally:
         kernel.stop()
@@ -113,10 +116,14 @@ def test_read_sql_and_tolist_masked(k: Any, con: str) -> None:
 @pytest.mark.parametrize("conn", CONNS)
 def test_fetched_values_refused_at_file_exit(k: Any, conn: str) -> None:
     target = k.workdir_ / f"x-{conn}.txt"
-    r = k.run(cur(conn, "SELECT replace(ssn, '-', '') FROM customers ORDER BY id LIMIT 50",
-                  "rows = c.fetchall()") + f"\nopen({str(target)!r}, 'w').write(str(rows))")
-    assert r.status == "error", r.text
-    assert not target.exists() or not [v for v in k.raw if v in target.read_text()]
+    own = 50 * CONNS.index(conn)   # each driver its own 50 rows: none known beforehand
+    r = k.run(cur(conn, "SELECT replace(ssn, '-', '') FROM customers ORDER BY id DESC "
+                  f"LIMIT 50 OFFSET {own}", "rows = c.fetchall()")
+              + f"\nopen({str(target)!r}, 'w').write(str(rows))")
+    assert r.status == "error" and "exfiltration" in r.text, r.text
+    assert "budget" not in r.text, r.text   # refused for these values, not a spent budget
+    tail = k.tail[own:own + 50]
+    assert not target.exists() or not [v for v in tail if v in target.read_text()]
     r = k.run(cur(conn, "SELECT id, city FROM customers ORDER BY id LIMIT 50",
                   "rows = c.fetchall()") + f"\nopen({str(target)!r}, 'w').write(str(rows))")
     assert r.status == "ok", r.text   # the benign twin: non-sensitive values are written
