@@ -113,7 +113,7 @@ async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: A
         raise on_refuse(verdict)
     await raw.execute("COMMIT" if own else "RELEASE SAVEPOINT jg_effect")
     if ours is not None:   # tables this statement created belong to the session
-        ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
+        pg_effect.pg_keep(ours, before, after)
     return result
 
 

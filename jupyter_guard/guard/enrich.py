@@ -11,6 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
+from jupyter_guard.guard import owned
 from jupyter_guard.hooks import sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
@@ -24,6 +25,7 @@ class Catalog:
         self._cols: dict[str, tuple[str, ...]] | None = None
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
+        self._targets: Any = None
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         if self._cols is None:
@@ -64,6 +66,20 @@ class Catalog:
                 pass
         return self._dbs
 
+    def key(self, i: Intent) -> str:
+        """Where the target lives (``guard.owned``), or '' when the guard cannot place it."""
+        try:
+            if self._targets is None:
+                raw = owned.duck_raw(self.conn)
+                self._targets = owned.DuckTargets(raw) if raw is not None else False
+            if self._targets:
+                return str(self._targets.key(i))
+            if self.conn.kind.dialect == "postgres":
+                return owned.pg_target(self.conn, i)
+        except Exception:  # noqa: BLE001 - a catalog query failed: no place, so nobody's own table
+            pass
+        return ""
+
     def exists(self, table: str) -> bool:
         cols = self.columns()
         return table.lower() in cols or bare_table(table) in cols
@@ -85,19 +101,32 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
 
 
 def enrich(intents: tuple[Intent, ...], conn: Conn | None,
-           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None
-           ) -> tuple[Intent, ...]:
-    """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names."""
+           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None,
+           owns: bool = True) -> tuple[Intent, ...]:
+    """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names.
+    ``owns``: the session has tables of its own (else targets are placed only when the cell
+    creates one, which a later statement may use)."""
     cats: dict[int, Catalog] = {}
     out = []
+    place = owns or any(i.action in ("sql.create", "sql.replace") for i in intents)
     for i in intents:
         c = resolve(i.via) if (i.via and resolve is not None) else conn
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
         cat = cats.setdefault(id(c.raw), Catalog(c, policy))
+        if place and i.action in owned.PLACED and not i.key:
+            i = i.with_(key=cat.key(i))
         out.append(_one(i, cat))
     return tuple(out)
+
+
+def _temporary(i: Intent, cat: Catalog) -> bool:
+    """The target is a temporary table: by its place when the guard has one, else a bare name
+    that a temporary table of the connection holds (a bare name finds it first)."""
+    if i.key:
+        return i.key.startswith("duckdb(temp#") or ":pg_temp" in i.key
+    return "." not in i.target and bare_table(i.target) in cat.temporary()
 
 
 def _one(i: Intent, cat: Catalog) -> Intent:
@@ -107,13 +136,10 @@ def _one(i: Intent, cat: Catalog) -> Intent:
     if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
             i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))
-    if (
-        a in ("sql.drop", "sql.truncate", "sql.drop_column")
-        and bare_table(i.target) in cat.temporary()
-    ):
+    if a in ("sql.drop", "sql.truncate", "sql.drop_column") and _temporary(i, cat):
         return i.with_(temporary=True)
     if a == "sql.replace":
-        if bare_table(i.target) in cat.temporary():
+        if _temporary(i, cat):
             return i.with_(temporary=True)
         if not cat.exists(i.target):
             return i.with_(estimated_rows=-1, columns=expand(i.columns, cat))
