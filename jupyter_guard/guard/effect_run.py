@@ -85,11 +85,10 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
                                        if i.action in _DML)
     fast = not wrapper and verb in ("UPDATE", "DELETE") and len(names) == 1
     own_tx, current = _begin(raw, state(guard))
-    places: dict[str, str] = {}
+    places: dict[str, str] | None = None   # database name -> place (``guard.owned``)
     try:
         st = state(guard)
-        if st.tables or st.schemas or st.databases or st.attached or verb in _CATALOG or \
-                duck_type in _CATALOG:   # where the session's own tables are, on this connection
+        if verb in _CATALOG or duck_type in _CATALOG:   # it may make, drop or detach databases
             places = owned.duck_places(raw)
         if fast and (not _plain(names[0], current) or _temp_twin(state(guard), names[0])):
             fast = False   # USE / search_path / a two-part name / a temporary table of that name
@@ -121,6 +120,8 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
             dml = watch[0] if len(watch) == 1 and not wrapper else None
             eff = measure(verb, before, after, count, dml, duck_type)
         pol = guard.policy
+        if places is None:   # a change of rows: where the tables are matters on a name collision
+            places = owned.duck_places(raw) if owned.touches(st, eff) else {}
         after = owned.duck_places(raw) if eff.databases_new or eff.databases_attached else places
         with st.lock:
             v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60,

@@ -80,6 +80,13 @@ class Catalog:
             pass
         return ""
 
+    def new_schema(self, i: Intent) -> bool:
+        """A ``CREATE SCHEMA`` of a schema not there yet (DuckDB; elsewhere: unknown, False)."""
+        try:
+            return bool(self._targets) and not self._targets.schema_exists(i)
+        except Exception:  # noqa: BLE001 - the catalog could not be read: not known to be new, so not the cell's own
+            return False
+
     def exists(self, table: str) -> bool:
         cols = self.columns()
         return table.lower() in cols or bare_table(table) in cols
@@ -102,20 +109,20 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
 
 def enrich(intents: tuple[Intent, ...], conn: Conn | None,
            resolve: Callable[[str], Conn | None] | None = None, policy: Any = None,
-           owns: bool = True) -> tuple[Intent, ...]:
+           mine: frozenset[str] | None = None) -> tuple[Intent, ...]:
     """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names.
-    ``owns``: the session has tables of its own (else targets are placed only when the cell
-    creates one, which a later statement may use)."""
+    ``mine``: the names of the session's own tables and of those the cell makes
+    (``owned.names``); only a target of such a name is placed (None: every target)."""
     cats: dict[int, Catalog] = {}
     out = []
-    place = owns or any(i.action in ("sql.create", "sql.replace") for i in intents)
     for i in intents:
         c = resolve(i.via) if (i.via and resolve is not None) else conn
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
         cat = cats.setdefault(id(c.raw), Catalog(c, policy))
-        if place and i.action in owned.PLACED and not i.key:
+        if i.action in owned.PLACED and not i.key and (
+                mine is None or i.target.rsplit(".", 1)[-1] in mine):
             i = i.with_(key=cat.key(i))
         out.append(_one(i, cat))
     return tuple(out)
@@ -151,6 +158,8 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             return i.with_(columns=every or ("?",))
         tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
         return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
+    if a == "sql.create" and i.target_kind == "schema" and i.key and cat.new_schema(i):
+        return i.with_(estimated_rows=-1)   # does not exist now: the cell's own when made
     if a == "sql.create" and i.target_kind in ("table", "view") and \
             not cat.exists(i.target) and bare_table(i.target) not in cat.temporary():
         i = i.with_(estimated_rows=-1)   # does not exist now (a temp twin counts as existing)

@@ -40,15 +40,18 @@ _next = itertools.count(1)
 
 
 def names(ours: Iterable[str], intents: Iterable[Intent]) -> frozenset[str]:
-    """The table names of the session's own places and of the tables a cell creates.
+    """The table names of the session's own places and of the tables a cell creates (or
+    renames to).
 
     >>> sorted(names({"duckdb(/w/a.duckdb):main.t", "pg(h:1/d@2):public.u#5"},
     ...              [Intent("sql.create", "table", "s.v")]))
     ['t', 'u', 'v']
     """
     out = {k.rsplit(":", 1)[-1].split("#", 1)[0].rsplit(".", 1)[-1] for k in ours}
-    out.update(i.target.rsplit(".", 1)[-1] for i in intents
-               if i.action in ("sql.create", "sql.replace"))
+    for i in intents:
+        if i.action in ("sql.create", "sql.replace") or (i.action == "sql.rename" and i.columns):
+            new = i.columns[0] if i.action == "sql.rename" else i.target
+            out.add(new.rsplit(".", 1)[-1].strip('"').lower())
     return frozenset(out)
 
 
@@ -154,18 +157,38 @@ def keep(st: Any, eff: Any, before: dict[str, str], after: dict[str, str],
     st.attached.update(after[db] for db in eff.databases_attached if db in after)
 
 
-def _current(raw: Any) -> tuple[Any, ...]:
-    return tuple(raw.execute("SELECT current_database(), current_schema(), 0, "
-                             "current_setting('search_path')").fetchall()[0])
+def touches(st: Any, eff: Any) -> bool:
+    """Whether judging a measured DuckDB effect needs to know where the session's own tables
+    are: it drops, changes or rewrites a table that has the name of one of them, or drops a
+    schema or database (the places are read only then)."""
+    if not (st.tables or st.schemas or st.databases or st.attached):
+        return False
+    if eff.schemas_dropped or eff.databases_gone:
+        return True
+    mine = {t for _, _, t in st.tables}
+    keys = (*eff.touched(), *eff.unmeasured, *eff.dropped, *(k for k, _ in eff.columns_dropped),
+            *(k for k, _, _ in eff.columns_rewritten))
+    return any(k[2] in mine for k in keys)
 
 
 class DuckTargets:
     """Resolves targets on one DuckDB connection (the catalog read once per decision)."""
 
     def __init__(self, raw: Any) -> None:
-        self.current = _current(raw)
+        self.current = tuple(raw.execute("SELECT current_database(), current_schema(), 0, "
+                                         "current_setting('search_path')").fetchall()[0])
         self.tables = list_tables(raw)
         self.places = duck_places(raw)
+        self.raw = raw
+
+    def schema_exists(self, i: Intent) -> bool:
+        """Whether the schema a ``CREATE SCHEMA`` names is there already (True when unsure)."""
+        k = self.key(i)
+        if not k:
+            return True
+        return any(text(p) == k for p in (place(self.places, (str(d).lower(), str(s).lower(), ""))
+                   for d, s in self.raw.execute("SELECT database_name, schema_name FROM "
+                                                "duckdb_schemas()").fetchall()) if p)
 
     def key(self, i: Intent) -> str:
         parts = [p.strip('"').lower() for p in i.target.split(".") if p]

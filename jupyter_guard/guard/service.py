@@ -263,12 +263,12 @@ class Guard(Recording):
                 conns[via] = self.resolve_conn(via)
             return conns[via]
 
+        mine = owned.names(self.session_tables, analysis.intents)   # placed: only these
         intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
-                                                      self.policy, bool(self.session_tables)))
+                                                      self.policy, mine))
         intents += _real_twins(intents)
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
-            mine = owned.names(self.session_tables, intents)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)) and not (
                 i.via and owned.undecided(i, mine) and resolve(i.via) is None))
