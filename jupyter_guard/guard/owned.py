@@ -68,6 +68,21 @@ def undecided(i: Intent, mine: frozenset[str]) -> bool:
     return i.action in OWN_USE and not i.key and i.target.rsplit(".", 1)[-1] in mine
 
 
+def left_to_effect(intents: tuple[Intent, ...], ours: Iterable[str]) -> tuple[Intent, ...]:
+    """For a statement that runs under PostgreSQL's effect check when the guard cannot ask the
+    database while deciding (asyncpg): a change to a table named like one of the session's own
+    is not refused by name; the effect check measures what it did to which table (by object
+    id) and refuses it there unless that table is the session's own.
+
+    >>> drops = (Intent("sql.drop", "table", "t"), Intent("sql.drop", "table", "u"))
+    >>> [i.temporary for i in left_to_effect(drops, {"pg(h):public.t#5"})]
+    [True, False]
+    """
+    mine = names(ours, intents)
+    return tuple(i.with_(temporary=True) if i.action in OWN_USE and i.action != "sql.replace"
+                 and not i.key and i.target.rsplit(".", 1)[-1] in mine else i for i in intents)
+
+
 def serial(raw: Any) -> int:
     """A number for one DuckDB connection object, never reused while it lives (``id`` is)."""
     n = _serials.get(raw)

@@ -55,6 +55,24 @@ def test_an_in_memory_duckdb_table_exempts_nothing_on_postgres(k: Kernel, db: Db
     db.intact()
 
 
+@pytest.mark.parametrize("act", ["DROP TABLE orders CASCADE", "TRUNCATE orders CASCADE",
+                                 "DELETE FROM orders"])
+def test_asyncpg_measures_whose_table_it_is(k: Kernel, db: Db, pg: PgServer, act: str) -> None:
+    """asyncpg runs no query while deciding: a name like one of the session's own is left to
+    the effect check, which knows the table by object id."""
+    url = f"postgresql://postgres@127.0.0.1:{pg.port}/{db.name}"
+    k.ok("mem = duckdb.connect()\nmem.execute('CREATE TABLE orders AS SELECT 1 AS id')")
+    k.ok(f"import asyncpg\nac = await asyncpg.connect({url!r})")
+    r = k.run(f"await ac.execute({act!r})", timeout=120)
+    assert r.status == "error" and "Blocked by jupyter_guard" in r.everything(), r.everything()
+    db.intact()
+    k.ok("await ac.execute('CREATE TEMP TABLE orders AS SELECT g AS id "
+         "FROM generate_series(1, 3000) g')\n"
+         "await ac.execute('DELETE FROM orders')\nawait ac.execute('DROP TABLE orders')\n"
+         "await ac.close()")   # its own temporary twin: emptied and dropped
+    db.intact()
+
+
 def test_a_table_made_in_another_database_exempts_nothing(k: Kernel, db: Db,
                                                            pg: PgServer) -> None:
     other = pg.fresh()
