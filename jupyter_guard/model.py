@@ -23,7 +23,7 @@ Action = Literal[
     "file.read", "file.write", "file.delete", "file.move", "file.truncate",
     "shell.exec", "net.upload", "net.download", "df.export", "code.dynamic", "guard.tamper",
     "child.unread",
-    "sql.predicate",
+    "sql.predicate", "sql.fragment",
 ]
 TargetKind = Literal["table", "view", "schema", "database", "column", "file", "path", "host",
                      "command", "guard", "variable", "none"]

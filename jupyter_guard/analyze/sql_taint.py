@@ -6,10 +6,11 @@ computed from is sensitive, whatever the function (``substr``, ``replace``, ``re
 concatenation, ``to_json``, structs), unless the value passes through an aggregate that reveals
 no single value: ``count`` always, ``sum``/``avg``/statistics only over groups of at least
 ``sensitive.min_group_size`` rows (``Output.grouped``: the caller checks the group sizes).
-Hashes (``md5``, ``sha256``, ``hash``) keep the taint unless the policy lets hashed identifiers
-out. A whole-row reference (``SELECT c FROM customers c``, ``to_json(c)``), ``*`` and
-``COLUMNS(...)`` reach every column of their source. Views and CTAS tables are followed through
-``lookup`` (remembered lineage or a view's definition).
+Properties of a value that are not its content (``length`` and its spellings, ``typeof``,
+``IS NULL``) carry no taint. Hashes (``md5``, ``sha256``, ``hash``) keep the taint unless the
+policy lets hashed identifiers out. A whole-row reference (``SELECT c FROM customers c``,
+``to_json(c)``), ``*`` and ``COLUMNS(...)`` reach every column of their source. Views and CTAS
+tables are followed through ``lookup`` (remembered lineage or a view's definition).
 
 >>> cols = {"customers": ("id", "email")}.get
 >>> [o.origins for o in taint(sqlglot.parse_one("SELECT id, reverse(email) AS x FROM customers"),
@@ -34,6 +35,9 @@ _COUNTS = (exp.Count, exp.ApproxDistinct, exp.Hll, exp.RegrCount)
 _GROUPED = (exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance,
             exp.Corr, exp.CovarPop, exp.CovarSamp, exp.Kurtosis, exp.Skewness)
 _HASHES = (exp.MD5, exp.SHA, exp.SHA2, exp.MD5Digest)
+# a value's properties, not its content
+_PROPERTIES = (exp.Length, exp.BitLength, exp.Typeof)
+_PROPERTY_NAMES = frozenset({"strlen", "octet_length", "length_grapheme"})
 _HASH_NAMES = frozenset({"hash", "md5_number", "md5_number_lower", "md5_number_upper", "sha1",
                          "sha256", "sha512", "xxhash", "murmur3", "farm_fingerprint"})
 
@@ -194,6 +198,8 @@ def _expr(e: exp.Expr, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output, ...]]
         return _NONE, _NONE
     if isinstance(e, exp.Window) and isinstance(e.this, _COUNTS):
         return _NONE, _NONE
+    if _property(e):
+        return _NONE, _NONE
     origins: set[str] = set()
     grouped: set[str] = set()
     for child in e.iter_expressions():
@@ -210,6 +216,15 @@ def _expr(e: exp.Expr, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output, ...]]
             isinstance(e, exp.Anonymous) and str(e.this).lower() in _HASH_NAMES)):
         return _NONE, _NONE
     return frozenset(origins), frozenset(grouped)
+
+
+def _property(e: exp.Expr) -> bool:
+    """A value's length, type or nullness: reveals nothing of what it holds."""
+    if isinstance(e, _PROPERTIES):
+        return True
+    if isinstance(e, exp.Anonymous):
+        return str(e.this).lower() in _PROPERTY_NAMES
+    return isinstance(e, exp.Is) and isinstance(e.expression, exp.Null)
 
 
 def _column(col: exp.Column, scope: Scope) -> frozenset[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from jupyter_guard.config import in_store
-from jupyter_guard.guard.store_reads import store_paths, strings_of, words_of
+from jupyter_guard.guard.store_reads import code_words, store_paths, strings_of, words_of
 from jupyter_guard.model import UNKNOWN, Intent
 
 
@@ -28,9 +28,10 @@ def opens_store(intents: tuple[Intent, ...], audit: str) -> tuple[Intent, ...]:
                               "report`)", source=q))
     for i in intents:   # a child reading it (`!cat`, `!duckdb`, `python -c`): by its words
         if i.action in ("shell.exec", "code.dynamic") and not _guard_cli(i.source):
+            words = words_of(i.source) if i.action == "shell.exec" else code_words(i.source)
             out += [Intent("guard.tamper", "guard", f"a child process reads the guard's audit "
                            f"store {path}; read it with `jupyter guard report`",
-                           source=i.source) for path in store_paths(words_of(i.source), audit)]
+                           source=i.source) for path in store_paths(words, audit)]
     for i in intents:
         path = i.detail if i.action == "sql.attach" else i.target
         if (i.action.startswith("file.") or i.action == "sql.attach") and path and \

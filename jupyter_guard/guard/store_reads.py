@@ -47,6 +47,23 @@ def words_of(command: str) -> list[str]:
     return [w for w in (a or b or c for a, b, c in _WORDS.findall(command)) if _pathlike(w)]
 
 
+def code_words(source: str) -> list[str]:
+    """Path-like words of Python code run at run time (``exec(...)``): the words inside its
+    string literals, not its operators (the ``*`` of ``'x = 1;' * 10`` is no glob).
+
+    >>> code_words("exec('x = 1;' * 10)"), code_words("exec('print(1)', {'f': 'a/audit.duckdb'})")
+    ([], ['a/audit.duckdb'])
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):   # not Python as written: every word counts
+        return words_of(source)
+    return [w for node in ast.walk(tree) if isinstance(node, ast.Constant)
+            and isinstance(node.value, str) for w in words_of(node.value)]
+
+
 def _pathlike(s: str) -> bool:
     return bool(s) and len(s) < 4096 and ("/" in s or "." in s or _GLOB.search(s) is not None)
 

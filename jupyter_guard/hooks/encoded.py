@@ -1,9 +1,10 @@
 """Values hidden in base64 or hex on their way out (``urlopen(url + '?q=' + b64encode(vals))``).
 
-The exits' scan decodes every run that reads as base64 or hex in a text of at most ``MAX``
-characters (a URL, a header, a command line, a small file) and scans what comes out as well.
-Only runs of 16+ characters that decode to mostly printable text count, so hashes, ids and
-binary blobs add nothing to scan.
+The exits' scan decodes every run that reads as base64 or hex (a URL, a header, a command
+line, a file's write) and scans what comes out as well. Only runs of 16+ characters that decode
+to mostly printable text count, so hashes, ids and binary blobs add nothing to scan. The runs are
+found in C first (``_runs``: encode, translate, split), so text with none costs ~2 ms a MB;
+runs of more than ``MAX`` characters in all are not decoded.
 
 >>> decoded("q=dXNlcjFAZXhhbXBsZS5jb20sdXNlcjJAZXhhbXBsZS5jb20=&x=1")
 'user1@example.com,user2@example.com'
@@ -18,8 +19,12 @@ import base64
 import binascii
 import re
 
-MAX = 1 << 16
-"""Texts longer than this are not decoded (a large file: the detectors and known values only)."""
+MAX = 1 << 22
+"""Runs longer than this in all are not decoded (the detectors and known values only)."""
+_RUN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_TO_SPACE = bytes(c if c in _RUN else 32 for c in range(256))
+# the ASCII characters neither printable nor white space (``str.isprintable``/``isspace``)
+_CONTROL = bytes(range(9)) + bytes(range(14, 28)) + b"\x7f"
 # each run is tried from its first character only (the look-behind), so a scan is linear
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
@@ -27,24 +32,38 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 
 def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
-    one per line ('' when none, or when ``text`` is longer than ``MAX``)."""
-    if len(text) > MAX:
+    one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
+    runs = _runs(text)
+    if not runs or sum(map(len, runs)) > MAX:
         return ""
     out: list[str] = []
-    for m in _HEX.finditer(text):
-        _keep(out, bytes.fromhex(m.group()))
-    for m in _B64.finditer(text):
-        run = m.group().rstrip("=")
+    for run in runs:
+        for m in _HEX.finditer(run):
+            _keep(out, bytes.fromhex(m.group()))
         if run.isdigit() or run.isalpha():   # a number or a word, not an encoding
             continue
-        run += "=" * (-len(run) % 4)
+        url = "-" in run or "_" in run
+        if url and ("+" in run or "/" in run):   # both alphabets: neither decodes it (a path)
+            continue
         try:
-            raw = base64.b64decode(run, altchars=b"-_" if ("-" in run or "_" in run) else None,
-                                   validate=True)
+            raw = base64.b64decode(run + "=" * (-len(run) % 4),
+                                   altchars=b"-_" if url else None, validate=True)
         except (binascii.Error, ValueError):
             continue
         _keep(out, raw)
     return "\n".join(out)
+
+
+def _runs(text: str) -> list[str]:
+    """The distinct runs of 16+ base64 characters in ``text``, in order: everything either
+    pattern can match lies whole inside one run."""
+    import numpy as np
+
+    raw = text.encode("utf-8", "replace").translate(_TO_SPACE)
+    edges = np.diff(np.frombuffer(raw, np.uint8) != 32, prepend=False, append=False)
+    bounds = np.flatnonzero(edges).reshape(-1, 2)   # [start, end) of every run
+    bounds = bounds[bounds[:, 1] - bounds[:, 0] >= 16]
+    return [r.decode("ascii") for r in dict.fromkeys(raw[a:b] for a, b in bounds.tolist())]
 
 
 def _keep(out: list[str], raw: bytes) -> None:
@@ -52,5 +71,14 @@ def _keep(out: list[str], raw: bytes) -> None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:   # random bytes (a hash, a blob): nothing readable to scan
         return
-    if text and sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text):
+    if text and _readable(text):
         out.append(text)
+
+
+def _readable(text: str) -> bool:
+    """At least 90% of ``text`` is printable or white space."""
+    if text.isprintable():
+        return True
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _CONTROL)) >= 0.9 * len(text)
+    return sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text)

@@ -82,7 +82,7 @@ class FileExits:
         if busy():
             return
         kind = DATABASE_PAGES if database_pages(data) else exits.scan(
-            data, self.exports.settings())
+            data, self.exports.settings(), decode=True)
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 

@@ -6,7 +6,10 @@ results (``con.sql(q).df()``, ``duckdb.sql(q).df()``) are marked like ``%%guarde
 by the writers, and renames or copies keep the mark). Every fetch (``fetchall``, ``fetchone``,
 ``fetchmany``, ``fetchnumpy``, ``arrow``/``fetch_arrow_table``, ``pl``, frames) also registers the
 values of its sensitive columns as known values (``exits.remember``), so plain Python objects
-built from them are recognised at the file and network exits and masked when printed.
+built from them are recognised at the file and network exits and masked when printed. A fetch
+whose sensitive column holds pieces too short to be known values (``substr(ssn, 3, 1)``,
+``ascii(ssn[1])``, ``ssn::BIGINT % 100``: fewer than ``SHORT`` characters) is refused by the
+``inference`` rule instead: printed, such pieces could not be told from any other short text.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy",
                               "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk",
                               "to_arrow_reader", "fetch_arrow_reader", "fetch_record_batch"})
 PER_FETCH = 200_000   # values remembered per column and fetch (a cost bound)
+SHORT = 4             # ``exits.remember`` keeps values of at least this many characters
 # id(raw connection) -> [the last query user code ran on it, its column taint once computed]
 _LAST: dict[int, list[Any]] = {}
 
@@ -104,9 +108,12 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
             if _is_stream(result):
                 hot = [i for i, t in enumerate(taint) if t]
                 return _remembering(result, hot) if hot else result
-            _fetched(result, how, taint, names)
+            piece = _fetched(result, how, taint, names, cons)
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
+        return result
+    if piece is not None:
+        refuse_piece(guard, sql, *piece)
     return result
 
 
@@ -138,18 +145,90 @@ def _taint(sql: str, cons: list[Any], names: list[str], policy: Any) -> list[fro
     return taint
 
 
-def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str]) -> None:
+def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str],
+             cons: list[Any]) -> tuple[str, str, str] | None:
+    """Mark and remember; (source column, output column, a short value) when a sensitive
+    column holds pieces too short to remember, else None."""
     hot = [i for i, t in enumerate(taint) if t]
     if not hot:
-        return
+        return None
     if how in FRAMES and hasattr(result, "iloc"):
         from jupyter_guard.hooks.df_lineage import _mark
 
         cols = result.columns.tolist()
         if len(cols) == len(taint):
             _mark(result, {str(cols[i]): taint[i] for i in hot})
+    piece = None
     for i in hot:
-        exits.remember(islice(_column(result, i, names[i]), PER_FETCH))
+        values = list(islice(_column(result, i, names[i]), PER_FETCH))
+        exits.remember(values)
+        piece = piece or _short(values, taint[i], names[i] if i < len(names) else f"#{i}", cons)
+    return piece
+
+
+def short_piece(frame: Any, taint: list[frozenset[str]], con: Any
+                ) -> tuple[str, str, str] | None:
+    """(source column, output column, a value) when a tainted column of a result frame holds
+    values too short to remember, else None (``%%guarded_sql`` results on ``con``)."""
+    names = [str(c) for c in frame.columns.tolist()]
+    for i, t in enumerate(taint):
+        found = _short(islice(_column(frame, i, names[i]), PER_FETCH), t, names[i],
+                       [con]) if t else None
+        if found:
+            return found
+    return None
+
+
+def _short(values: Any, taint: frozenset[str], name: str, cons: list[Any]
+           ) -> tuple[str, str, str] | None:
+    """A short value of a tainted column, unless the sensitive column it comes from holds such
+    short values itself (a short value may then be a whole one, like any other)."""
+    short = next((s for s in map(_shown, values) if 0 < len(s) < SHORT), None)
+    if short is None:
+        return None
+    source = sorted(taint)[0]
+    return None if _holds_short(source, cons) else (source, name, short)
+
+
+def _holds_short(source: str, cons: list[Any]) -> bool:
+    """The sensitive column ``table.column`` holds a value shorter than ``SHORT`` (False when
+    no connection can tell: the piece is then refused)."""
+    table, _, column = source.rpartition(".")
+    if not table:
+        return False
+    q = (f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}" WHERE '
+         f'length(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)) < {SHORT}')
+    with Busy():   # the guard's own query, on a cursor (the user's pending result stays)
+        for c in cons:
+            try:
+                return bool(c.cursor().execute(q).fetchall()[0][0])
+            except Exception:  # noqa: BLE001 - not this connection's table: another may know it
+                continue
+    return False
+
+
+def _shown(v: Any) -> str:
+    """How a fetched value prints ('' for a null, a boolean or NaN, which reveal no piece)."""
+    if v is None or isinstance(v, bool) or (isinstance(v, float) and v != v):
+        return ""
+    return v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
+
+
+def refuse_piece(guard: Any, sql: str, source: str, column: str, value: str) -> None:
+    """Refuse (rule ``inference``) a fetch whose ``column`` holds short pieces of ``source``."""
+    from jupyter_guard.guard.judge import refuse_verdict, verdict
+    from jupyter_guard.model import Intent
+
+    intent = Intent("sql.fragment", "column", source, (source,),
+                    detail=f"column {column!r} holds {len(value)}-character values",
+                    source=sql[:200])
+    err = None
+    with Busy():
+        v = verdict(guard, intent, guard.context(), sql[:200])
+        if v.refuses:
+            err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
+    if err is not None:
+        raise err
 
 
 def _column(result: Any, i: int, name: str) -> Any:

@@ -143,10 +143,11 @@ def remember(i: Intent, cat: Any, policy: Policy) -> None:
         REMEMBERED[bare_table(i.target)] = got[0]
 
 
-def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> None:
-    """Mark a displayed result's columns with the sensitive columns they reveal (by position)."""
+def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> list[frozenset[str]]:
+    """Mark a displayed result's columns with the sensitive columns they reveal (by position);
+    returns those marks, one per column ([] when none is tainted or the taint is unknown)."""
     if frame is None or not getattr(conn, "native_duckdb", False) or "select" not in sql.lower():
-        return
+        return []
     from jupyter_guard.hooks.df_lineage import _mark
 
     def columns(name: str) -> tuple[str, ...] | None:
@@ -157,12 +158,13 @@ def mark_result(frame: Any, sql: str, conn: Any, policy: Policy) -> None:
 
     tree = _tree(sql)
     if tree is None or _plain(tree):
-        return
+        return []
     got = outputs(tree, columns, policy)
     if got is None or len(got[0]) != len(frame.columns):
-        return
+        return []
     outs, tree = got
     if not any(o.tainted for o in outs):
-        return
+        return []
     marks = revealed(outs, tree, conn, policy)
     _mark(frame, {str(c): m for c, m in zip(frame.columns.tolist(), marks) if m})
+    return list(marks)

@@ -219,10 +219,14 @@ def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
     ...           Policy(sensitive_columns=("*ssn*",)), Context()).rule_id
     'inference'
     """
-    if i.action != "sql.predicate" or not is_sensitive(i.target, p, c) or p.inference == "allow":
+    if i.action not in ("sql.predicate", "sql.fragment") or p.inference == "allow":
         return None
-    if p.may("may_unmask", c.user, c.groups):
+    if not is_sensitive(i.target, p, c) or p.may("may_unmask", c.user, c.groups):
         return None
+    if i.action == "sql.fragment":
+        return _v(p.inference, "inference", f"fetches pieces of sensitive column {i.target} too "
+                  f"short to mask ({i.detail}), which reveal single values piece by piece; "
+                  "aggregate them, or ask someone whose role may unmask", i)
     return _v(p.inference, "inference", f"compares sensitive column {i.target} with a constant "
               f"({i.source[:60]}), which reveals single values; compare or join it with another "
               "column, or ask someone whose role may unmask", i)

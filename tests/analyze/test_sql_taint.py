@@ -50,9 +50,17 @@ def test_output_taint(sql, expected):
 
 
 def test_sum_and_avg_are_grouped_not_direct():
-    tree = sqlglot.parse_one("SELECT city, avg(length(ssn)) FROM customers GROUP BY city")
+    tree = sqlglot.parse_one("SELECT city, avg(CAST(ssn AS BIGINT)) FROM customers GROUP BY city")
     o = taint(tree, COLS.get, Policy(sensitive_columns=SENS).is_sensitive_column)
     assert o[1].origins == NONE and o[1].grouped == S
+
+
+def test_a_values_length_type_and_nullness_are_not_its_content():
+    assert outs("SELECT length(email), strlen(ssn), octet_length(ssn), bit_length(email), "
+                "typeof(ssn), email IS NULL, ssn IS NOT NULL FROM customers") == [NONE] * 7
+    # the pieces and the comparisons stay tainted
+    assert outs("SELECT substr(ssn, 1, 1), ascii(ssn), email IS NOT DISTINCT FROM 'x', "
+                "length(email) || ssn FROM customers") == [S, S, E, S]
 
 
 def test_hashed_ids_allowed_by_policy():

@@ -184,6 +184,11 @@ def test_child_processes_cannot_read_the_audit_store(kernel):
     (tmp / "notes.txt").write_text("plain notes\n")
     ok = k.run(f"!cat {tmp}/notes.txt")
     assert ok.status == "ok" and "plain notes" in ok.text
+    # code built at run time: its operators are no glob (``*`` repeats a string)
+    ok = k.run("exec('n_run = 1;' * 3)\nprint(eval('2 * 3'), n_run)")
+    assert ok.status == "ok" and "6 1" in ok.text, ok.text
+    bad = k.run(f"exec('print(open(' + repr({str(audit)!r}) + ', \"rb\").read(10))')")
+    assert bad.status == "error" and "self-protection" in bad.text and "DUCK" not in bad.text
     rep = k.run(f"!{sys.executable} -m jupyter_guard.cli report --format csv")  # env: the store
     assert rep.status == "ok" and "Blocked by" not in rep.text and "user" in rep.text, rep.text
     ingest(audit)

@@ -3,6 +3,7 @@ never reach a file, a loopback listener or a child; benign twins (plain data, do
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import socket
 import threading
@@ -294,3 +295,58 @@ def test_encoded_plain_text_goes_out(k, rec):
          "u.urlopen(URL + '?x=' + 'Lyon,Nice,Paris'.encode().hex()).read()")
     assert base64.b64encode(b"city=Paris&n=3 rows") in bytes(rec.received)
     assert b"4c796f6e2c4e6963652c5061726973" in bytes(rec.received)
+
+
+def _decodings(data: bytes) -> list[bytes]:
+    """``data`` as written, and every way a reader would decode it: whole or line by line, as
+    base64 (either alphabet) or hex."""
+    out = [data]
+    for piece in [data.strip(), *data.split()]:
+        for dec in (base64.b64decode, base64.urlsafe_b64decode, binascii.unhexlify):
+            try:
+                out.append(dec(piece + b"=" * (-len(piece) % 4) if dec is not binascii.unhexlify
+                               else piece))
+            except (binascii.Error, ValueError):
+                pass
+    return out
+
+
+# Values read from a sensitive column, encoded on their way to a file (issue: the same export,
+# spelt as base64 or hex), whatever the size: the whole column of 5,000 values is over 64 KB.
+ENCODED_FILES = [
+    pytest.param("open(F, 'w').write(base64.b64encode(str(df.email.tolist()).encode()).decode())",
+                 id="b64-whole-column"),
+    pytest.param("open(F, 'wb').write(base64.b64encode(','.join(df.ssn).encode()))",
+                 id="b64-bytes"),
+    pytest.param("open(F, 'wb').write(base64.encodebytes(','.join(df.ssn).encode()))",
+                 id="b64-76-char-lines"),
+    pytest.param("open(F, 'w').write(','.join(df.ssn).encode().hex())", id="hex-whole"),
+    pytest.param("open(F, 'w').write('\\n'.join(base64.urlsafe_b64encode(e.encode()).decode() "
+                 "for e in df.email))", id="b64-one-per-line"),
+    pytest.param("json.dump([binascii.hexlify(e.encode()).decode() for e in df.email[:100]], "
+                 "open(F, 'w'))", id="json-of-hex"),
+]
+
+
+@pytest.mark.parametrize("code", ENCODED_FILES)
+def test_encoded_values_do_not_leave_in_a_file(k, code, request):
+    f = f"enc_{request.node.callspec.id}.out"
+    k.blocked(f"import base64, binascii\nF = {f!r}\n{code}", "exfiltration")
+    for p in k.workdir.glob(f + "*"):
+        for text in _decodings(p.read_bytes()):
+            _no_raw(text)
+
+
+def test_encoded_plain_data_and_long_tokens_are_written(k):
+    """Base64 of plain data, and text full of long tokens that are no encoding (paths, UUIDs,
+    digests), are written whole."""
+    k.ok("import base64, hashlib, uuid\n"
+         "open('enc_ok.b64', 'w').write(base64.b64encode(df.city.str.cat(sep=',').encode())"
+         ".decode())\n"
+         "open('enc_ok.txt', 'w').write('\\n'.join(f'/srv/data/{c}/part-{i:05d}.parquet '"
+         "f'{uuid.UUID(int=i)} {hashlib.sha256(str(i).encode()).hexdigest()}' "
+         "for i, c in enumerate(df.city)))")
+    b64 = (k.workdir / "enc_ok.b64").read_bytes()
+    assert base64.b64decode(b64).decode().count("Paris") > 100
+    lines = (k.workdir / "enc_ok.txt").read_text().splitlines()
+    assert len(lines) == 5000 and lines[7].startswith("/srv/data/")

@@ -6,6 +6,7 @@ columns are masked by value. Benign twins give correct results. Every message is
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -122,3 +123,66 @@ def test_benign_fetches_work(k):
          "pq.write_table(con.sql('SELECT id, city FROM customers').to_arrow_table(), "
          "'benign.parquet')\n"
          "assert pq.read_table('benign.parquet').num_rows == 5000")
+
+
+# Pieces of a sensitive value too short to be recognised when printed: one SSN digit per query
+# would rebuild every SSN. Refused whatever the fetch; the piece is never shown.
+PIECES = [
+    pytest.param("con.sql(\"SELECT id, substr(ssn, 3, 1) AS d FROM customers\").fetchall()",
+                 id="substr-fetchall"),
+    pytest.param("con.cursor().execute(\"SELECT ssn[4] FROM customers WHERE id = 1001\").fetchone()",
+                 id="index-fetchone"),
+    pytest.param("con.sql(\"SELECT left(ssn, 2) AS p FROM customers\").df()", id="left-df"),
+    pytest.param("con.sql(\"SELECT ascii(substr(ssn, 5, 1)) AS a FROM customers\").fetchnumpy()",
+                 id="ascii-numpy"),
+    pytest.param("con.sql(\"SELECT CAST(ssn AS BIGINT) % 100 AS m FROM customers\").fetchall()",
+                 id="cast-modulo"),
+    pytest.param("con.cursor().execute(\"SELECT substr(email, 1, 3) AS p FROM customers\")"
+                 ".fetchmany(5)",
+                 id="email-prefix"),
+]
+
+
+@pytest.mark.parametrize("code", PIECES)
+def test_pieces_too_short_to_mask_are_refused(k, code):
+    r = k.blocked(f"x = {code}\nprint(x)", "inference")
+    assert "too short to mask" in r.everything()
+    k.ok("print('x' in dir())")   # the cell stopped before anything was bound or printed
+    text = json.dumps([m["content"] for m in r.messages])
+    assert "stdout" not in [m["content"].get("name") for m in r.messages]
+    assert "Blocked" in text
+
+
+def test_lengths_nullness_and_long_pieces_of_sensitive_columns_work(k):
+    r = k.ok("print(con.sql(\"SELECT length(email) AS n, email IS NULL AS z, typeof(ssn) AS t "
+             "FROM customers WHERE id = 1002\").fetchall())")
+    assert "(20, False, 'VARCHAR')" in r.text, r.text   # user1002@example.com
+    r = k.ok("print(con.sql(\"SELECT substr(ssn, 1, 6) AS p FROM customers WHERE id = 1002\")"
+             ".fetchall())")
+    assert "100001" not in r.text and "████" in r.text, r.text
+    r = k.ok("print(con.sql(\"SELECT count(*) AS n FROM customers GROUP BY length(email) "
+             "ORDER BY n DESC LIMIT 1\").fetchall())")
+    assert re.search(r"\[\(\d+,\)\]", r.text), r.text
+
+
+def test_guarded_sql_pieces_too_short_to_mask_are_refused(k):
+    r = k.blocked("%%guarded_sql con\nSELECT id, substr(ssn, 6, 1) AS d FROM customers "
+                  "WHERE id BETWEEN 1000 AND 1003", "inference")
+    assert "too short to mask" in r.everything()
+    r = k.ok("print(type(_).__name__, getattr(_, 'columns', None) is not None and 'd' in _.columns)")
+    assert "True" not in r.text, r.text
+    r = k.ok("%%guarded_sql con\nSELECT length(email) AS n, count(*) AS c FROM customers "
+             "GROUP BY 1 ORDER BY 1")
+    assert "17" in r.everything() or "18" in r.everything(), r.everything()
+
+
+def test_a_short_value_of_a_column_that_holds_short_values_is_fetched(k):
+    """Not a piece: a sensitive column whose own values are short (a card's expiry month)."""
+    k.ok("con.execute(\"CREATE TABLE IF NOT EXISTS staff AS SELECT range AS id, "
+         "CAST(range % 12 + 1 AS VARCHAR) AS card_month, 'x' || range || '@corp.example' "
+         "AS email FROM range(50)\")")
+    r = k.ok("print(con.sql('SELECT id, card_month, trim(card_month) AS p FROM staff "
+             "ORDER BY id LIMIT 3').fetchall())")
+    assert "(0, '1', '1')" in r.text, r.text
+    k.blocked("print(con.sql('SELECT substr(email, 1, 2) AS p FROM staff').fetchall())",
+              "inference")
