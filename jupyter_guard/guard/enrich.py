@@ -115,14 +115,16 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
     (``owned.names``); only a target of such a name is placed (None: every target)."""
     cats: dict[int, Catalog] = {}
     out = []
+    used = {i.target.rsplit(".", 1)[-1] for i in intents if i.action in owned.OWN_USE}
     for i in intents:
         c = resolve(i.via) if (i.via and resolve is not None) else conn
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
         cat = cats.setdefault(id(c.raw), Catalog(c, policy))
-        if i.action in owned.PLACED and not i.key and (
-                mine is None or i.target.rsplit(".", 1)[-1] in mine):
+        tail = i.target.rsplit(".", 1)[-1]
+        if i.action in owned.PLACED and not i.key and (mine is None or tail in mine) and (
+                i.action != "sql.create" or tail in used):   # a create: when the cell uses it
             i = i.with_(key=cat.key(i))
         out.append(_one(i, cat))
     return tuple(out)
