@@ -57,8 +57,10 @@ def names(ours: Iterable[str], intents: Iterable[Intent]) -> frozenset[str]:
 
 def undecided(i: Intent, mine: frozenset[str]) -> bool:
     """A statement whose exemption depends on a place the guard has not got (no connection to
-    ask): its table has the name of one of the session's own. Where the SQL is handed on to a
-    guarded driver, the decision is left to it, which places the table on its connection.
+    ask): its table has the name of one of the session's own. Where the SQL is handed on to
+    something that judges it again at run time (jupysql's ``%sql``, whose SQL reaches
+    SQLAlchemy and the drivers), the decision is left there, which places the table on its
+    connection.
 
     >>> undecided(Intent("sql.drop", "table", "main.t"), frozenset({"t"}))
     True

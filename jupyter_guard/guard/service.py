@@ -271,7 +271,7 @@ class Guard(Recording):
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
                 i.where == "param" or resolve(i.via) is None)) and not (
-                i.via and owned.undecided(i, mine) and resolve(i.via) is None))
+                i.via == "%sql" and owned.undecided(i, mine)))   # jupysql: SQLAlchemy judges it
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged
 
