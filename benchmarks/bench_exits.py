@@ -2,7 +2,8 @@
 ``open()`` (every byte scanned), a 1 MB ``open().write`` of plain text, 10,000 lines written
 one ``write`` (or ``print(..., file=fh)``) at a time, and a display of a
 1,000-row frame whose columns carry SQL taint marks (the same frame again, and each time a frame
-not shown before), each run as cell code in a real IPython
+not shown before), 200 small files opened for reading, and the 1 MB write again once a
+database file's bytes were read (every write is then looked up in it), each run as cell code in a real IPython
 shell with the guard loaded, against the same code in a shell without it.
 
 The guard cannot be unloaded, so each round starts two fresh processes, one with and one without
@@ -38,6 +39,16 @@ lines = text.splitlines(True)[:10_000]
 shown = big.head(1000).rename(columns={'code': 'x'})
 plain = big.head(1000).rename(columns={'code': 'x'})
 fresh = [big.iloc[i * 40:i * 40 + 1000].rename(columns={'code': 'x'}) for i in range(400)]
+small = [P + f'_in{i}.csv' for i in range(200)]
+for f in small:
+    with open(f, 'w') as fh:
+        fh.write('a,b\\n1,2\\n')
+import sqlite3
+_db = sqlite3.connect(P + '_src.sqlite')
+_db.execute('CREATE TABLE t (code TEXT, amount REAL)')
+_db.executemany('INSERT INTO t VALUES (?, ?)', [(f'PRD-{i:06d}', i * 1.25) for i in range(100_000)])
+_db.commit()
+_db.close()
 """
 
 WORKLOADS = {
@@ -50,7 +61,12 @@ WORKLOADS = {
     "display_unmarked_1k": "get_ipython().display_formatter.format(plain)",
     # each run shows a frame not shown before (nothing of an earlier display can be reused)
     "display_new_marked_1k": "get_ipython().display_formatter.format(fresh.pop())",
+    # every file opened for reading is looked at (is it a database file?): 200 small files
+    "open_read_200": "for f in small:\n    with open(f, 'rb') as fh:\n        fh.read()",
+    # last: a database file's bytes were read in this session, so every write is looked up
+    "open_write_1mb_after_db_read": "with open(P + '.txt2', 'w') as fh:\n    fh.write(text)",
 }
+BEFORE = {"open_write_1mb_after_db_read": "_ = open(P + '_src.sqlite', 'rb').read(100)"}
 
 
 def child(guarded: bool) -> None:
@@ -73,6 +89,8 @@ def child(guarded: bool) -> None:
             _mark(frame, {"x": frozenset({"customers.ssn"})})
     out = {}
     for name, code in WORKLOADS.items():
+        if name in BEFORE:
+            assert ip.run_cell(BEFORE[name]).success
         clock = os.environ.get("JG_BENCH_CLOCK", "perf_counter")
         # at least 6 runs and 0.3 s of them (a 4 ms display runs ~75 times): the best of a few
         # runs of a short workload is mostly the neighbours' noise on a loaded machine

@@ -19,7 +19,6 @@ from jupyter_guard.analyze.pyvalues import (
     receiver,
     string_of,
 )
-from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.model import UNKNOWN, Action, Analysis, Intent
 
 GUARD_ENV_PREFIX = "JUPYTER_GUARD"
@@ -229,6 +228,8 @@ def df_writer(pos: int = 0, *names: str) -> Handler:
         node = arg(call, pos, *names)
         if node is None:
             return Analysis()  # to_json() / to_string() returning a string: nothing leaves
+        from jupyter_guard.analyze.sql_tree import is_remote  # sqlglot: children need it late
+
         dest = path_of(node, scope) or UNKNOWN
         attr = call.func.attr if isinstance(call.func, ast.Attribute) else ""
         out = [Intent("df.export", "file", dest, remote=is_remote(dest), source=ast.unparse(call),

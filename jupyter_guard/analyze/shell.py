@@ -5,13 +5,14 @@ Pure and stdlib only. Lexing lives in ``shell_lex``, per-command rules in ``shel
 """
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import replace
 
 from jupyter_guard.analyze.children import Reader, is_python, strips, tamper
 from jupyter_guard.analyze.shell_cmds import RULES
-from jupyter_guard.analyze.shell_copies import database_copies, database_input
+from jupyter_guard.analyze.shell_copies import cli_exports, database_copies, database_input
 from jupyter_guard.analyze.shell_lex import (
     Heredoc,
     LexError,
@@ -60,6 +61,7 @@ def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 
         errors = (f"shell: {exc}; analysed by splitting on whitespace",)
         cmds = parse(command, fallback_tokens(command))
     walker = _Walker(sql, depth, children)
+    walker.piped = {id(c.pipe_in) for c in cmds if c.pipe_in is not None}
     out = Analysis(errors=errors)
     for cmd in cmds:
         out += walker.simple(cmd)
@@ -73,6 +75,8 @@ class _Walker:
         self.sql, self.depth = sql, depth
         self.env: dict[str, str | None] = {}
         self.written: dict[str, str | None] = {}   # files this script wrote: text, None if unseen
+        self.cwd = ""                # the folder ``cd`` moved into, relative to the start
+        self.piped: set[int] = set()   # commands whose output is piped on (by ``id``)
         self.children = children if children is None else replace(
             children, read=self.read, exists=self.exists)
         self._base = children
@@ -149,6 +153,9 @@ class _Walker:
             stdin, fed = self._piped(cmd.pipe_in), True
         done = _unknown_targets(self.command(argv, self.depth, source, stdin, fed),
                                 [t for t, k in args if not k and _WHOLLY_DYNAMIC.fullmatch(t)])
+        done += Analysis(cli_exports(self.children, argv, source, id(cmd) in self.piped or any(
+            i.action in ("file.write", "file.truncate") for i in red.intents), self.cwd, stdin))
+        self._cd(argv)
         self._remember(argv, stdin, done, red)
         return out + done + red
 
@@ -191,8 +198,10 @@ class _Walker:
         if "*" in argv[0]:                        # xargs' unknown input used as the command
             return Analysis((Intent("shell.exec", "command", argv[0], source=source,
                                     detail="dynamic command"),))
-        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),
-                        *database_copies(self.children, argv, source)))
+        copies = Analysis(database_copies(self.children, argv, source, self.cwd, stdin))
+        out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
+        if argv[0].rpartition("/")[2] != "mv":   # moving a protected file is named first
+            out, copies = out + copies, Analysis()
         rule = RULES.get(argv[0].rpartition("/")[2])
         if rule is None and is_python(argv[0]):
             rule = RULES["python"]
@@ -204,10 +213,17 @@ class _Walker:
             if interp and interp[0].rpartition("/")[2] in RULES:
                 return out + self.command(interp + argv, depth + 1, source, stdin, fed)
         if rule is None:
-            return out
+            return out + copies
         ctx = Ctx(source, depth, self.sql, stdin, fed, self.script,
                   lambda a, d: self.command(a, d, source, stdin, fed), self.children)
-        return out + rule(ctx, argv)
+        return out + rule(ctx, argv) + copies
+
+    def _cd(self, argv: list[str]) -> None:
+        """``cd data && cp wh.duckdb /tmp``: later relative paths are looked up in ``data`` too."""
+        if argv[0] in ("cd", "pushd") and len(argv) > 1 and not argv[-1].startswith("-"):
+            self.cwd = os.path.join(self.cwd, os.path.expanduser(argv[-1]))
+        elif argv[0] in ("cd", "pushd"):
+            self.cwd = os.path.expanduser("~")
 
     def _strip_keywords(self, words: list[Word]) -> list[Word]:
         words = list(words)
@@ -244,7 +260,7 @@ class _Walker:
                 fed = fed or op == "<"
                 if op == "<":
                     out.append(Intent("file.read", "path", path, source=source))
-                    out.extend(database_input(self.children, path, source))
+                    out.extend(database_input(self.children, path, source, self.cwd))
                     if self.children is not None:   # bash < s.sh: the script is visible
                         stdin = self.read(path)
             elif (op == ">&" and (path.isdigit() or path == "-")) or path in _NOT_FILES:

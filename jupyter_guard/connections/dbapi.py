@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,26 @@ def driver_of(obj: Any) -> str:
     if (hasattr(obj, "execute") or hasattr(obj, "cursor")) and mod in drivers():
         return mod
     return ""
+
+
+# ids of the libpq connections (psycopg's ``pgconn``) whose statement this task or thread is
+# running after the guard judged it: the class-level patches (``dbapi_psycopg``) and the libpq
+# check (``pg_libpq``) let it pass instead of judging it twice or refusing it
+_JUDGED: ContextVar[frozenset[int]] = ContextVar("jupyter_guard_judged", default=frozenset())
+
+
+@contextmanager
+def judged_on(raw: Any) -> Iterator[None]:
+    """The statement run inside was judged for ``raw`` (a driver connection)."""
+    token = _JUDGED.set(_JUDGED.get() | {id(getattr(raw, "pgconn", raw))})
+    try:
+        yield
+    finally:
+        _JUDGED.reset(token)
+
+
+def is_judged(pgconn: Any) -> bool:
+    return id(pgconn) in _JUDGED.get()
 
 
 @dataclass
@@ -141,10 +162,12 @@ class Checker:
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
             text, effect, j = self.decide(query, params, many, server_binds)
             if effect:
-                result = self.kind.run_effect(self.raw, call, **self.effect_args(text, j))
+                result = self.kind.run_effect(self.raw, call,
+                                             **self.effect_args(text, j, cell=True))
                 self.guard.note_success(j.intents)
                 return result
-        result = call()
+        with judged_on(self.raw):
+            result = call()
         self.guard.note_success(j.intents)
         return result
 
@@ -158,7 +181,7 @@ class Checker:
             return
         run = CopyRun(self, self.raw, query, params)
         try:
-            with open_copy() as cp:
+            with judged_on(self.raw), open_copy() as cp:
                 yield cp
         except BaseException:
             run.failed()
@@ -184,10 +207,16 @@ class Checker:
             self._refuse(text, j, j.verdict)
         return text, effect, j
 
-    def effect_args(self, text: str, j: Any) -> dict[str, Any]:
+    def effect_args(self, text: str, j: Any, cell: bool = False) -> dict[str, Any]:
+        """``cell``: the rows are added to the cell's count per table (``pg_cell``)."""
         g = self.guard
-        return {"source": text, "policy": g.policy, "ctx": g.context(self.conn, files=False),
+        args = {"source": text, "policy": g.policy, "ctx": g.context(self.conn, files=False),
                 "ours": g.session_tables, "on_refuse": lambda v: self._refused(text, j, v)}
+        if cell:
+            from jupyter_guard.guard.effect import state  # late: only for measured statements
+
+            args["cell"] = state(g)
+        return args
 
     def _bound_read(self, query: Any, params: Any, many: bool) -> Any:
         """The allowed judgement of a read-only query already judged with other values, when
@@ -292,4 +321,5 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "render"]
+__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "judged_on",
+           "render"]

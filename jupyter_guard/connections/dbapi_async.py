@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from jupyter_guard.connections.dbapi import Checker, CopyRun
-from jupyter_guard.connections.dbapi_proxy import _Proxy, opened
+from jupyter_guard.connections.dbapi import Checker, CopyRun, judged_on
+from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -50,11 +50,12 @@ class AsyncChecker:
             return await acall()
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
-        if effect:
-            result = await self.kind.run_effect_async(self.twin, acall, own=Busy,
-                                                      **self.sync.effect_args(text, j))
-        else:
-            result = await acall()
+        with judged_on(self.aconn):   # this task's statement: the class-level patch lets it pass
+            if effect:
+                result = await self.kind.run_effect_async(
+                    self.twin, acall, own=Busy, **self.sync.effect_args(text, j, cell=True))
+            else:
+                result = await acall()
         self.sync.guard.note_success(j.intents)
         return result
 
@@ -69,8 +70,9 @@ class AsyncChecker:
             return
         run = CopyRun(self.sync, self.twin, query, params)
         try:
-            async with open_copy() as cp:
-                yield cp
+            with judged_on(self.aconn):   # the class-level methods let this copy pass
+                async with open_copy() as cp:
+                    yield cp
         except BaseException:
             run.failed()
             raise
@@ -146,7 +148,7 @@ def patch(module: Any, guard: Guard, patched: dict[tuple[Any, str], Any]) -> Non
     orig = cls.__dict__["connect"].__func__
 
     async def connect(klass: Any, *args: Any, **kw: Any) -> Any:
-        return guard_async(opened(await orig(klass, *args, **kw)), guard)
+        return guard_async(await orig(klass, *args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
     cls.connect = classmethod(connect)

@@ -90,7 +90,8 @@ class AsyncpgChecker:
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
         if effect and not pg_effect.needs_transaction_free(text):
-            result = await run_measured(self.sync.raw, acall, **self.sync.effect_args(text, j))
+            result = await run_measured(self.sync.raw, acall,
+                                        **self.sync.effect_args(text, j, cell=True))
         else:
             result = await acall()
         self.sync.guard.note_success(j.intents)
@@ -98,8 +99,9 @@ class AsyncpgChecker:
 
 
 async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: Any,
-                       on_refuse: Any, ours: set[str] | None = None) -> Any:
-    """``pg_effect.run`` awaited on an asyncpg connection."""
+                       on_refuse: Any, ours: set[str] | None = None, cell: Any = None) -> Any:
+    """``pg_effect.run`` awaited on an asyncpg connection. ``cell``: the session's effect state,
+    whose per-cell row counts the statement's rows are added to (``pg_cell``)."""
     own = not raw.is_in_transaction()
     await raw.execute("BEGIN" if own else "SAVEPOINT jg_effect")
     try:
@@ -108,16 +110,47 @@ async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: A
         after = pg_effect.parse(await raw.fetch(pg_effect.SNAPSHOT))
         found = pg_effect.measured(before, after, source)
         verdict = pg_effect.judge(pg_effect.session_tables_ok(found, ours or set()), policy, ctx)
+        if verdict is None:   # rows of the session's own tables count too (never fewer)
+            verdict, changed = _count(found, raw, cell, policy)
     except BaseException:   # the statement or the measurement failed: nothing of it is kept
         await _undo(raw, own)
         raise
     if verdict is not None:
         await _undo(raw, own)
         raise on_refuse(verdict)
-    await raw.execute("COMMIT" if own else "RELEASE SAVEPOINT jg_effect")
+    try:
+        await raw.execute("COMMIT" if own else "RELEASE SAVEPOINT jg_effect")
+    except BaseException:   # not kept after all: its rows leave the cell's count
+        _uncount(changed, cell)
+        raise
     if ours is not None:   # tables this statement created belong to the session
         pg_effect.pg_keep(ours, before, after)
     return result
+
+
+def _count(found: Any, raw: Any, cell: Any, policy: Any) -> tuple[Any, dict[Any, int]]:
+    """(the refusal when a table would pass ``max_affected_rows`` in the cell, or None; the
+    rows this statement changed per table, then added to the cell's count: ``pg_cell``).
+    Added before the ``COMMIT`` is awaited, under the lock with no await inside it, so another
+    task or thread sees them at once."""
+    if cell is None:
+        return None, {}
+    from jupyter_guard.connections import pg_cell  # late: only with a session's state
+
+    changed = pg_cell.rows(found, pg_cell.database(raw))
+    with cell.lock:
+        verdict = pg_cell.over(changed, cell.cell, policy.max_affected_rows)
+        if verdict is None:
+            pg_cell.add(changed, cell.cell)
+    return verdict, ({} if verdict is not None else changed)
+
+
+def _uncount(changed: dict[Any, int], cell: Any) -> None:
+    if changed:
+        from jupyter_guard.connections import pg_cell  # late: only with a session's state
+
+        with cell.lock:
+            pg_cell.add({k: -n for k, n in changed.items()}, cell.cell)
 
 
 async def _undo(raw: Any, own: bool) -> None:

@@ -39,5 +39,5 @@ def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
             return _guarded(obj, guard)
         return None
 
-    driver_methods.reroute(connection.Connection, METHODS, target,
+    driver_methods.reroute(connection.Connection, METHODS, driver_methods.by_target(target),
                            driver_methods.trusted_dirs(asyncpg), patched)

@@ -6,6 +6,11 @@ stand in for them. ``psycopg2.connect`` therefore builds the connection from a s
 requested factory, whose cursors are subclasses of the requested cursor factory that judge
 every statement with ``dbapi.Checker``. A connection opened before the guard loaded is still
 wrapped in a proxy (``dbapi_proxy``).
+
+The C base class's own methods (``psycopg2.extensions.cursor.execute(cur, ...)``, which skips
+the subclass, and cursors of connections built from the C class directly) are replaced in the
+C type's dictionary (``hooks.c_types``): each judges its statement unless the subclass or a
+proxy already did (``dbapi.judged_on``) or the guard runs its own query (``Busy``).
 """
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.connections.dbapi import Checker
+from jupyter_guard.connections.dbapi import Checker, is_judged
+from jupyter_guard.hooks.state import busy
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
@@ -86,10 +92,73 @@ def connection_class(factory: type) -> type:
         "__module__": factory.__module__, "__doc__": factory.__doc__})
 
 
+def _c_check(cur: Any, guard: Guard) -> Checker | None:
+    """The judge of a C cursor's statement, or None when it passes (already judged, ours)."""
+    con = cur.connection
+    if busy() or is_judged(con):
+        return None
+    check: Checker | None = getattr(con, "_jg_check", None)
+    return check if check is not None else Checker(guard, con, "psycopg2")
+
+
+def _patch_c_cursor(ext: Any, guard: Guard) -> None:
+    from jupyter_guard.hooks import c_types
+
+    cls = ext.cursor
+    o = {n: c_types.original(cls, n) for n in ("execute", "executemany", "callproc",
+                                               "copy_expert", "copy_to", "copy_from")}
+    if any(getattr(f, "__module__", None) == __name__ for f in o.values()):
+        return
+
+    def execute(self: Any, query: Any, vars: Any = None) -> Any:
+        c = _c_check(self, guard)
+        return o["execute"](self, query, vars) if c is None else \
+            c(query, vars, lambda: o["execute"](self, query, vars))
+
+    def executemany(self: Any, query: Any, vars_list: Any) -> Any:
+        c = _c_check(self, guard)
+        if c is None:
+            return o["executemany"](self, query, vars_list)
+        rows = list(vars_list)
+        return c(query, rows[0] if rows else None, lambda: o["executemany"](self, query, rows),
+                 many=True)
+
+    def callproc(self: Any, procname: str, parameters: Any = None) -> Any:
+        c = _c_check(self, guard)
+        if c is None:
+            return o["callproc"](self, procname, parameters)
+        text = f"SELECT * FROM {procname}({', '.join(['NULL'] * len(parameters or ()))})"
+        return c(text, None, lambda: o["callproc"](self, procname, parameters))
+
+    def copy_expert(self: Any, sql: Any, file: Any, size: int = 8192) -> Any:
+        c = _c_check(self, guard)
+        return o["copy_expert"](self, sql, file, size) if c is None else \
+            c(sql, None, lambda: o["copy_expert"](self, sql, file, size))
+
+    def copy_to(self: Any, file: Any, table: str, *args: Any, **kw: Any) -> Any:
+        c = _c_check(self, guard)
+        cols = kw.get("columns") or (args[2] if len(args) > 2 else None)
+        text = f"COPY {table}{f' ({chr(44).join(cols)})' if cols else ''} TO STDOUT"
+        return o["copy_to"](self, file, table, *args, **kw) if c is None else \
+            c(text, None, lambda: o["copy_to"](self, file, table, *args, **kw))
+
+    def copy_from(self: Any, file: Any, table: str, *args: Any, **kw: Any) -> Any:
+        c = _c_check(self, guard)
+        return o["copy_from"](self, file, table, *args, **kw) if c is None else \
+            c(f"COPY {table} FROM STDIN", None,
+              lambda: o["copy_from"](self, file, table, *args, **kw))
+
+    for fn in (execute, executemany, callproc, copy_expert, copy_to, copy_from):
+        fn.__doc__ = getattr(o[fn.__name__], "__doc__", None)
+        c_types.patch(cls, fn.__name__, fn)   # False off CPython: the subclasses still judge
+
+
 def patch(module: ModuleType, guard: Guard) -> None:
     if getattr(module, "_jupyter_guard_dbapi", False):
         return
     import psycopg2.extensions as ext
+
+    _patch_c_cursor(ext, guard)
 
     orig = module.connect
 

@@ -7,11 +7,9 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 from __future__ import annotations
 
 import sys
-import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.connections import driver_methods
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of
 
@@ -20,17 +18,6 @@ if TYPE_CHECKING:
 
 # (module or class, attribute) -> the guard's replacement; self-protection puts them back
 PATCHED: dict[tuple[Any, str], Any] = {}
-# driver connections the guard's own ``connect`` opened: the real objects inside its proxies,
-# which ``unwrap`` hands to the guard's own queries (and the tests' unguarded looks at the data)
-OPENED: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def opened(raw: Any) -> Any:
-    try:
-        OPENED.add(raw)
-    except TypeError:   # not weakly referable: it stays a connection the guard did not open
-        pass
-    return raw
 
 
 class _Proxy:
@@ -300,7 +287,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     orig = module.connect
 
     def connect(*args: Any, **kw: Any) -> Any:
-        return guard_connection(opened(orig(*args, **kw)), guard)
+        return guard_connection(orig(*args, **kw), guard)
 
     connect.__doc__ = getattr(orig, "__doc__", None)
     module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
@@ -310,7 +297,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         orig_cls = cls.__dict__["connect"].__func__
 
         def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:
-            return guard_connection(opened(orig_cls(klass, *args, **kw)), guard)
+            return guard_connection(orig_cls(klass, *args, **kw), guard)
 
         cls.connect = classmethod(cls_connect)
         module.connect = cls.connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
@@ -320,26 +307,10 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_async
 
         dbapi_async.patch(module, guard, PATCHED)
-        _reroute_psycopg(module, guard)
+        # psycopg's statement methods judge their own statements however they are
+        # reached (``driver_methods``); libpq below them sends only what was judged
+        from jupyter_guard.connections import dbapi_psycopg, pg_libpq
+
+        dbapi_psycopg.patch(module, guard, PATCHED)
+        pg_libpq.patch(module, PATCHED)
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
-
-
-def _reroute_psycopg(module: ModuleType, guard: Guard) -> None:
-    """psycopg's statement methods taken from their class (``psycopg.Cursor.execute(cur, sql)``,
-    or saved before the guard loaded) judged like the proxy's own (``driver_methods``)."""
-    def target(obj: Any) -> Any:
-        if isinstance(obj, _Proxy):
-            return obj
-        real = type(obj).__module__.split(".")[0] == "psycopg"   # not an object forwarding
-        if real and (obj in OPENED or getattr(obj, "connection", None) in OPENED):
-            return driver_methods.BODY   # taken out of the guard's own proxy (``unwrap``)
-        wrapped = wrap_existing(obj, guard)   # a driver object the guard did not open
-        return wrapped if isinstance(wrapped, _Proxy) else None
-
-    trusted = driver_methods.trusted_dirs(module)
-    for cls, names in ((module.Cursor, ("execute", "executemany")),
-                       (module.AsyncCursor, ("execute", "executemany")),
-                       (module.ServerCursor, ("execute", "executemany")),
-                       (module.AsyncServerCursor, ("execute", "executemany")),
-                       (module.Connection, ("execute",)), (module.AsyncConnection, ("execute",))):
-        driver_methods.reroute(cls, names, target, trusted, PATCHED)

@@ -6,16 +6,19 @@ the method up after the guard loaded. Neither covers a method taken from the cla
 to a guarded cursor, whose attributes the proxy forwards): that function object runs the
 driver's own body. So the guard changes the function object itself: its code becomes a short
 body that hands the call to ``route`` (the driver's body is kept in a copy), and every
-reference to it, however old, reaches the guard.
+reference to it, however old, reaches the guard. This is the one mechanism for a pure-Python
+driver's class-level statement methods: each driver gives the runner that decides a call
+(asyncpg: ``dbapi_asyncpg_stray``; psycopg 3: ``dbapi_psycopg``).
 
-``route`` sends a call from the driver's own modules or the guard's (a proxy running the
-statement it judged, asyncpg's pool resetting a connection) to the driver's body, and any
-other call to the guarded object: the proxy the method was applied to, or a guarded view of a
-driver object the guard did not open. Anything else is refused: the guard cannot tell which
-connection it would run on. Setting a routed function's code is refused as tampering, and a
-routed method replaced on its class is put back before the next cell (``hooks.integrity``).
-Generators and context managers (psycopg's ``stream``, ``copy``)
-keep their own code; psycopg2's methods are C code and cannot be reached this way.
+``route`` sends a call from a driver's trusted folders (asyncpg's own modules and the guard's:
+a pool resetting a connection) to the driver's body, and any other call to the driver's runner:
+``by_target`` calls the method on the guarded object (the proxy it was applied to, or a guarded
+view of a driver object the guard did not open) and refuses anything else (the guard cannot
+tell which connection it would run on). Generator functions (psycopg's ``stream``) and the
+generator inside a ``contextlib`` context manager (psycopg's ``copy``) are routed too. Setting
+a routed function's code is refused as tampering, and a routed method replaced on its class is
+put back before the next cell (``hooks.integrity``). psycopg2's methods are C code and cannot
+be reached this way (``dbapi_pg2`` patches its C type's dictionary).
 """
 from __future__ import annotations
 
@@ -36,30 +39,45 @@ ROUTE = "__jupyter_guard_route__"   # the global the routed bodies call, in the 
 class Routed:
     name: str
     body: Callable[..., Any]                    # a copy of the driver's own function
-    target: Callable[[Any], Any]                # the object -> its guarded stand-in, BODY, None
+    run: Runner                                 # runs a call that is not trusted (see ``route``)
     trusted: tuple[str, ...]                    # folders whose calls run the driver's body
+
+
+# (the routed method, the object it was applied to, args, kwargs) -> what the call returns
+Runner = Callable[["Routed", Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 _ROUTED: dict[str, Routed] = {}
 # self-protection refuses setting the code (or anything else) of these (``hooks.integrity``)
 FUNCTIONS: set[Any] = set()
-BODY = object()   # a target's answer: run the driver's own body (an object the guard opened)
 
 
 def route(key: str, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
     """The body of every routed method (``_sync``/``_async`` call it)."""
     r = _ROUTED[key]
-    if sys._getframe(2).f_code.co_filename.startswith(r.trusted):
+    if r.trusted and sys._getframe(2).f_code.co_filename.startswith(r.trusted):
         return r.body(self, *args, **kw)
-    guarded = r.target(self)
-    if guarded is BODY:
-        return r.body(self, *args, **kw)
-    if guarded is None:
-        raise GuardBlocked("sql-parse-error", f"{r.name}() was called on "
-                           f"{type(self).__name__}, which is not a connection the guard knows: "
-                           "call the method on the connection or cursor itself",
-                           approval_hint=False)
-    return getattr(guarded, r.name)(*args, **kw)
+    return r.run(r, self, args, kw)
+
+
+def unknown(r: Routed, obj: Any) -> GuardBlocked:
+    """The refusal of a routed method applied to an object that is no connection or cursor
+    the guard can judge for (an object forwarding to one)."""
+    return GuardBlocked("sql-parse-error", f"{r.name}() was called on {type(obj).__name__}, "
+                        "which is not a connection the guard knows: call the method on the "
+                        "connection or cursor itself", approval_hint=False)
+
+
+def by_target(target: Callable[[Any], Any]) -> Runner:
+    """A runner that calls the method on ``target(obj)``, the object's guarded stand-in (None:
+    refused)."""
+    def run(r: Routed, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        guarded = target(self)
+        if guarded is None:
+            raise unknown(r, self)
+        return getattr(guarded, r.name)(*args, **kw)
+
+    return run
 
 
 globals()[ROUTE] = route
@@ -82,16 +100,19 @@ def trusted_dirs(*modules: Any) -> tuple[str, ...]:
                   for f in (os.path.abspath, os.path.realpath)})
 
 
-def reroute(cls: type, names: tuple[str, ...], target: Callable[[Any], Any],
+def reroute(cls: type, names: tuple[str, ...], run: Runner,
             trusted: tuple[str, ...], patched: dict[tuple[Any, str], Any]) -> None:
     """Route ``cls``'s own functions ``names`` through the guard (once: a second load finds
-    them routed, and only the target is renewed). ``patched`` gets each routed method and the
-    global ``route`` of each driver module (self-protection puts them back)."""
+    them routed, and only the runner is renewed). A generator function's body becomes a plain
+    function that returns what ``run`` returns (an iterator); for a context manager made by
+    ``contextlib`` the generator it wraps is routed. ``trusted``: folders whose calls run the
+    driver's body (empty: none). ``patched`` gets each routed method and the global ``route``
+    of each driver module (self-protection puts them back)."""
     for name in names:
-        fn = cls.__dict__.get(name)
+        attr = cls.__dict__.get(name)
+        fn = getattr(attr, "__wrapped__", attr) if getattr(attr, "__closure__", None) else attr
         key = f"{cls.__module__}.{cls.__qualname__}.{name}"
-        if not isinstance(fn, types.FunctionType) or fn.__closure__ or \
-                inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        if not isinstance(fn, types.FunctionType) or fn.__closure__:
             continue
         module = sys.modules.get(str(fn.__globals__.get("__name__")))
         if module is None or vars(module) is not fn.__globals__:
@@ -102,16 +123,16 @@ def reroute(cls: type, names: tuple[str, ...], target: Callable[[Any], Any],
             body = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
             body.__kwdefaults__ = fn.__kwdefaults__
             body.__qualname__ = fn.__qualname__
-            template = _async if inspect.iscoroutinefunction(fn) else _sync
+            template = _async if inspect.iscoroutinefunction(fn) else _sync   # generators too
             code = template.__code__
             code = code.replace(co_consts=tuple(key if c == "KEY" else c for c in code.co_consts),
                                 co_name=fn.__name__)
             if sys.version_info >= (3, 11):   # tracebacks name the driver's method
                 code = code.replace(co_qualname=fn.__qualname__)
-            _ROUTED[key] = Routed(name, body, target, trusted)
+            _ROUTED[key] = Routed(name, body, run, trusted)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
             FUNCTIONS.add(fn)
         else:
-            _ROUTED[key] = Routed(name, _ROUTED[key].body, target, trusted)
-        patched[(cls, name)] = fn   # a class attribute set anew is put back before each cell
+            _ROUTED[key] = Routed(name, _ROUTED[key].body, run, trusted)
+        patched[(cls, name)] = attr   # a class attribute set anew is put back before each cell
 

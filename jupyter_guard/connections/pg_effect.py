@@ -162,9 +162,11 @@ class Check:
 
     def __init__(self, raw: Any, *, source: str, policy: Any, ctx: Context,
                  on_refuse: Callable[[Verdict], BaseException],
-                 ours: set[str] | None = None) -> None:
+                 ours: set[str] | None = None, cell: Any = None) -> None:
+        """``cell``: the session's effect state (``guard.effect.State``), whose per-cell row
+        counts the statement's rows are added to (``pg_cell``); None: judged alone."""
         self.raw, self.source, self.policy, self.ctx = raw, source, policy, ctx
-        self.on_refuse, self.ours = on_refuse, ours
+        self.on_refuse, self.ours, self.cell = on_refuse, ours, cell
         status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
         # a transaction the user opened in autocommit mode (BEGIN) is nested, never ended
         self.autocommit = bool(getattr(raw, "autocommit", False)) and status != 2
@@ -189,17 +191,36 @@ class Check:
         assert self.before is not None
         try:
             after = take(self.cur)
-            verdict = judge(session_tables_ok(measured(self.before, after, self.source),
-                                              self.ours or set()), self.policy, self.ctx)
+            intents = session_tables_ok(measured(self.before, after, self.source),
+                                        self.ours or set())
+            verdict = judge(intents, self.policy, self.ctx)
+            if verdict is None:
+                verdict = self._keep(intents)
         except BaseException:  # the measurement failed: nothing of the statement is kept
             self.abort()
             raise
         if verdict is not None:
             self.abort()
             raise self.on_refuse(verdict)
-        self.cur.execute("COMMIT" if self.autocommit else "RELEASE SAVEPOINT jg_effect")
         if self.ours is not None:   # tables this statement created belong to the session
             pg_keep(self.ours, self.before, after)
+
+    def _keep(self, intents: tuple[Intent, ...]) -> Verdict | None:
+        """Keep the statement unless the rows it changed, added to those the cell already
+        changed per table, pass ``max_affected_rows`` (then the refusal, nothing kept)."""
+        end = "COMMIT" if self.autocommit else "RELEASE SAVEPOINT jg_effect"
+        if self.cell is None:
+            self.cur.execute(end)
+            return None
+        from jupyter_guard.connections import pg_cell  # late: only with a session's state
+
+        changed = pg_cell.rows(intents, pg_cell.database(self.raw))
+        with self.cell.lock:   # judged, kept and counted before another thread's statement
+            verdict = pg_cell.over(changed, self.cell.cell, self.policy.max_affected_rows)
+            if verdict is None:
+                self.cur.execute(end)
+                pg_cell.add(changed, self.cell.cell)
+        return verdict
 
     def close(self) -> None:
         try:

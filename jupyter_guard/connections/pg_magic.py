@@ -201,7 +201,10 @@ def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any
     if any(pg_effect.needs_transaction_free(s) for s in statements):
         call()     # VACUUM and the like: judged by the static decision alone
         return
-    pg_effect.run(raw, call, source=text, policy=g.policy, on_refuse=on_refuse,
+    from jupyter_guard.guard.effect import state  # late: only for measured cells
+
+    # the rows it changes count toward the cell's budget per table, with every other route's
+    pg_effect.run(raw, call, source=text, policy=g.policy, on_refuse=on_refuse, cell=state(g),
                   ctx=g.context(conn, files=False), ours=g.session_tables)
 
 

@@ -81,7 +81,10 @@ class PostgreSQL(ConnectionKind):
             dbapi_asyncpg_stray,
             dbapi_pg2,
             dbapi_pg8000,
+            dbapi_psycopg,
+            pg_cell,
             pg_effect,
             pg_judge,
+            pg_libpq,
             pg_magic,
         )

@@ -130,6 +130,7 @@ class ChildGuard:
             from jupyter_guard.policy.load import load_or_refuse
 
             self.policy = load_or_refuse(env.get("JUPYTER_GUARD_POLICY") or None)
+        self.env = env
         self.user = env.get("JUPYTER_GUARD_USER", "")
         self.actor = env.get("JUPYTER_GUARD_ACTOR", "human")
         self.audit = env.get("JUPYTER_GUARD_AUDIT", "")
@@ -214,12 +215,63 @@ def own_work(frame: FrameType | None) -> bool:
 # Events the child judges; everything else returns at once (reads, imports, ...).
 # the modules whose first import arms the child's SQL guard (``child_sql.arm``): DuckDB and the
 # PostgreSQL drivers (SQLAlchemy, pandas and jupysql reach PostgreSQL through them)
-ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg"})
+ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg", "sqlite3"})
+# the data libraries: their first import also installs the kernel's data-aware exits
+# (``child_exits``: values read from sensitive columns are then checked wherever they go)
+DATA_LIBS = ARM_ON | {"pandas", "pyarrow", "polars"}
+EXITS_ON = DATA_LIBS
+# the network events: the first installs the exits and the kernel's network handlers
+# (``child_exits.network``), which judge it and every later one
+NET_EVENTS = ("urllib.Request", "http.client.send", "socket.connect", "socket.sendto",
+              "socket.sendmsg", "socket.getaddrinfo", "socket.gethostbyname")
 EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.rename",
                     "os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.link",
                     "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                    "subprocess.Popen", "os.putenv", "os.unsetenv"})
+                    "subprocess.Popen", "os.putenv", "os.unsetenv", *NET_EVENTS})
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _writes(mode: str) -> bool:
+    return "w" in mode or "a" in mode or "x" in mode or "+" in mode
+
+
+def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[..., Any]:
+    """``open`` for a child whose exits are not installed yet: its first open for writing by
+    user code installs them (``child_exits``) and hands back the kernel's checked file; reads,
+    and the guard's own files, get the plain ``open``. A few lines, nothing imported: a child
+    that writes no file pays nothing for it."""
+
+    def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        f = orig(file, mode, *args, **kw)
+        if not isinstance(mode, str) or not _writes(mode) or own_work(sys._getframe(1)):
+            return f
+        try:
+            # late: the exits (and what they import) load only when a child first writes a file
+            from jupyter_guard.hooks.child_exits import install
+
+            fx = install(env)
+        except ImportError:
+            # another interpreter without the guard's analysis libraries: with no data library
+            # loaded it has read no sensitive column, so its files are judged as actions only
+            if not any(m in sys.modules for m in DATA_LIBS):
+                import builtins
+                import io
+
+                builtins.open = io.open = orig
+                return f
+            f.close()
+            raise ChildBlocked("guard-error", "this Python cannot check what it writes (the "
+                               "guard's libraries are missing here) after reading a database, "
+                               f"so {file!r} was not written") from None
+        except BaseException as e:  # noqa: BLE001 - no check, no writing: the file is closed and the write refused
+            f.close()
+            raise ChildBlocked("guard-error", f"the guard could not check what this child writes "
+                               f"({type(e).__name__}: {e}), so {file!r} was not written") from None
+        return fx.opened(f, file, mode)
+
+    open.__doc__, open.__name__ = orig.__doc__, "open"
+    open._jg_orig = orig  # type: ignore[attr-defined]  # what ``child_exits`` puts back first
+    return open
 
 
 def start(env: Mapping[str, str] | None = None,
@@ -254,10 +306,11 @@ def start(env: Mapping[str, str] | None = None,
         return table
 
     armed: list[bool] = []
-    arm_on = ARM_ON
+    arm_on = EXITS_ON
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == "import" and args[0] in arm_on and on_duckdb is not None and not armed:
+        if (event == "import" and on_duckdb is not None and not armed
+                and str(args[0]).partition(".")[0] in arm_on):
             armed.append(True)   # DuckDB is judged in the child as in the kernel
             tl.busy = True
             try:
@@ -277,6 +330,11 @@ def start(env: Mapping[str, str] | None = None,
         handlers()[event](args)
 
     sys.addaudithook(hook)
+    if on_duckdb is not None:   # the guarded start (not a test's bare hook): files checked too
+        import builtins
+        import io
+
+        builtins.open = io.open = early_open(env, io.open)
     previous = sys.excepthook
 
     def excepthook(kind: Any, value: Any, tb: Any) -> None:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.analyze.children import GUARD_PREFIX, may_run_python, strips
-from jupyter_guard.hooks.child import CHILD_DIR, ChildBlocked, env_drops_guard
+from jupyter_guard.hooks.child import (
+    CHILD_DIR,
+    DATA_LIBS,
+    NET_EVENTS,
+    PACKAGE_DIR,
+    ChildBlocked,
+    env_drops_guard,
+)
 from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.model import UNKNOWN, Intent
@@ -51,6 +59,12 @@ def handlers(g: Any) -> dict[str, Handler]:
         if why and may_run_python(prog):
             g.decide([Intent("guard.tamper", "guard", f"starts {prog} without the guard ({why})",
                              source=command)], command)
+        exits = sys.modules.get("jupyter_guard.hooks.child_exits")   # loaded: maybe installed
+        rt = exits.installed() if exits is not None else None
+        if rt is not None:   # values this child read from sensitive columns, on a command line
+            from jupyter_guard.hooks.exit_net import check_command
+
+            check_command(rt, command, env)
         g.decide(g.shell(command), command[:300])
 
     def on_open(args: tuple[Any, ...]) -> None:
@@ -64,6 +78,8 @@ def handlers(g: Any) -> dict[str, Handler]:
             g.decide(overwrite(p), f"open({p!r}, {mode!r})")
         else:
             g.decide(path_intents("file.write", p), f"open({p!r}, {mode!r})")
+        if mode is None:   # ``os.open``: its ``os.write``s are checked once the exits are in
+            exits_for_descriptors(g.env)
 
     def on_authority_read(args: tuple[Any, ...]) -> None:
         from jupyter_guard.authority_files import is_authority_file
@@ -153,6 +169,23 @@ def handlers(g: Any) -> dict[str, Handler]:
             raise
         g.decide(intents, "python - (program from stdin)")
 
+    def on_net(event: str) -> Handler:
+        def h(args: tuple[Any, ...]) -> None:
+            try:
+                # late: the exits and the kernel's network handlers load at the first network event
+                from jupyter_guard.hooks.child_exits import network
+
+                net = network(g.env)
+            except ImportError:
+                # another interpreter without the guard's libraries: with no data library
+                # loaded it has read no database, so its network use is not judged (as before)
+                if any(m in sys.modules for m in DATA_LIBS):
+                    raise
+                return
+            if net is not None:   # the first event: later ones reach the handlers' own hook
+                net[event](args, _user_frame())
+        return h
+
     table: dict[str, Handler] = {
         "cpython.run_stdin": on_run_stdin, "open": on_open, "authority.read": on_authority_read,
         "os.remove": on_remove, "os.rmdir": on_remove, "os.rename": on_rename,
@@ -161,8 +194,31 @@ def handlers(g: Any) -> dict[str, Handler]:
         "os.system": on_system, "os.exec": on_exec,
         "os.posix_spawn": on_exec, "os.spawn": on_spawn, "subprocess.Popen": on_popen,
         "os.putenv": on_putenv, "os.unsetenv": on_putenv,
+        **{e: on_net(e) for e in NET_EVENTS},
     }
     return {k: _fail_closed(k, h) for k, h in table.items()}
+
+
+def _user_frame() -> Any:
+    """The frame that raised the event being handled (the first one outside the guard)."""
+    f: Any = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(PACKAGE_DIR):
+        f = f.f_back
+    return f
+
+
+def exits_for_descriptors(env: Any) -> None:
+    """Install the child's exits (``child_exits``) before the first ``os.write`` to a
+    descriptor user code opened with ``os.open``; in an interpreter without the guard's
+    libraries that has loaded no data library, its descriptors stay unchecked."""
+    try:
+        # late: the exits load only when a child first writes
+        from jupyter_guard.hooks.child_exits import install
+
+        install(env)
+    except ImportError:
+        if any(m in sys.modules for m in DATA_LIBS):
+            raise
 
 
 STDIN_MAX = 1 << 20
@@ -209,7 +265,9 @@ def _fail_closed(event: str, h: Handler) -> Handler:
             h(args)
         except ChildBlocked:
             raise
-        except Exception as e:  # noqa: BLE001 - a bug in a check refuses the action, never lets it through
+        except Exception as e:
+            if type(e).__name__ == "GuardBlocked":   # the kernel's exits refused (``child_exits``)
+                raise
             raise ChildBlocked("guard-error", f"the guard failed while checking {event} "
                                f"({type(e).__name__}: {e}); the action was refused") from None
     return run

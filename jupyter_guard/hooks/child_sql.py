@@ -84,16 +84,32 @@ def _stop_unguarded(what: str, e: BaseException) -> None:
 
 
 def arm(env: Mapping[str, str]) -> None:
-    """Install the SQL guard once DuckDB or a PostgreSQL driver has been imported (at the first
-    ``import`` of it; the import itself runs unchanged). A failure stops the child: a database
-    driver unguarded is not an option."""
+    """Install the SQL guard once DuckDB, ``sqlite3`` or a PostgreSQL driver has been imported
+    (at the first ``import`` of it; the import itself runs unchanged), and the kernel's exits
+    (``child_exits``) once one of them or pandas, pyarrow or polars has. A failure stops the
+    child: a database driver unguarded is not an option."""
     from jupyter_guard.hooks import lazy
 
-    def ready(_module: Any) -> None:
+    exits: list[bool] = []
+
+    def ready_exits(module: Any) -> None:
+        if exits:
+            return
+        exits.append(True)
+        try:
+            # late: the exits load once the child imports a data library
+            from jupyter_guard.hooks.child_exits import install as install_exits
+
+            install_exits(env)
+        except Exception as e:  # noqa: BLE001 - no exits, no data library: the child stops with the reason
+            _stop_unguarded(getattr(module, "__name__", "a data library"), e)
+
+    def ready(module: Any) -> None:
         try:
             install(env)
         except Exception as e:  # noqa: BLE001 - no guard, no DuckDB: the child stops with the reason
             _stop_unguarded("DuckDB", e)
+        ready_exits(module)
 
     done: list[bool] = []
 
@@ -105,9 +121,12 @@ def arm(env: Mapping[str, str]) -> None:
             install_dbapi(env)
         except Exception as e:  # noqa: BLE001 - no guard, no driver: the child stops with the reason
             _stop_unguarded(getattr(module, "__name__", "a database driver"), e)
+        ready_exits(module)
 
-    from jupyter_guard.hooks.child import ARM_ON
+    from jupyter_guard.hooks.child import ARM_ON, EXITS_ON
 
     lazy.when_imported("duckdb", ready)
     for name in sorted(ARM_ON - {"duckdb"}):
         lazy.when_imported(name, ready_dbapi)
+    for name in sorted(EXITS_ON - ARM_ON):
+        lazy.when_imported(name, ready_exits)

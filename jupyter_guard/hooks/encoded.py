@@ -60,7 +60,13 @@ def _runs(text: str) -> list[str]:
     import numpy as np
 
     raw = text.encode("utf-8", "replace").translate(_TO_SPACE)
-    edges = np.diff(np.frombuffer(raw, np.uint8) != 32, prepend=False, append=False)
+    inside = np.frombuffer(raw, np.uint8) != 32
+    long = inside
+    for step in (1, 2, 4, 8):   # long[i]: the 2 * step characters from i are all inside a run
+        long = long[:-step] & long[step:]
+    if not long.any():   # the common case, in a few vectorised passes
+        return []
+    edges = np.diff(inside, prepend=False, append=False)
     bounds = np.flatnonzero(edges).reshape(-1, 2)   # [start, end) of every run
     bounds = bounds[bounds[:, 1] - bounds[:, 0] >= 16]
     return [r.decode("ascii") for r in dict.fromkeys(raw[a:b] for a, b in bounds.tolist())]

@@ -15,11 +15,11 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exit_dbcopy, exits
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.state import busy
 
-DATABASE_PAGES = "the pages of a database file (every table in it)"
+DATABASE_PAGES = exit_dbcopy.DATABASE_PAGES
 
 
 def database_pages(data: Any) -> bool:
@@ -81,15 +81,17 @@ class FileExits:
     def check(self, data: Any, dest: str, how: str) -> None:
         if busy():
             return
-        kind = DATABASE_PAGES if database_pages(data) else exits.scan(
-            data, self.exports.settings(), decode=True)
+        pages = (database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))) or \
+            exit_dbcopy.copied(data)
+        kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings(), decode=True)
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
     def opened(self, f: Any, file: Any, mode: Any) -> Any:
         if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
                                              or "+" in mode):
-            return f   # reading: nothing leaves (checked first: every open passes here)
+            exit_dbcopy.note(file, self.rt, sys._getframe(2))   # reading: nothing leaves, but
+            return f   # a database file's bytes user code read are looked for in later writes
         if _tl.judged or busy() or (isinstance(file, int) and not _data_fd(file)):
             return f
         caller = sys._getframe(2)
@@ -163,6 +165,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import file_layers
 
     file_layers.install()   # the file objects behind a checked file check their own writes
+    exit_dbcopy.install(rt, module_patched)   # ``os.open`` of a database, ``copy_file_range``
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):

@@ -26,7 +26,7 @@ import stat
 import sys
 from typing import Any
 
-from jupyter_guard.hooks import c_types, exit_socket, exits
+from jupyter_guard.hooks import c_types, exit_dbcopy, exit_socket, exits
 from jupyter_guard.hooks.state import Busy, busy
 
 PIECE = 1 << 20
@@ -110,6 +110,7 @@ def _checked_type(rt: Any, real: Any) -> type:
 
 def _sendfile(rt: Any, orig: Any) -> Any:
     def sendfile(out_fd: int, in_fd: int, offset: Any, count: int, *args: Any, **kw: Any) -> int:
+        exit_dbcopy.refuse_copy(rt, in_fd, out_fd, "os.sendfile", sys._getframe(1))
         kind = _exit_kind(out_fd)
         if not kind or busy() or not rt.user_stack(sys._getframe(1)) or not _regular(in_fd):
             return int(orig(out_fd, in_fd, offset, count, *args, **kw))
@@ -138,6 +139,7 @@ def _splice(rt: Any, orig: Any) -> Any:
     to the destination (a file, a pipe or a socket), then written (``_from_pipe``)."""
     def splice(src: int, dst: int, count: int, offset_src: Any = None, *args: Any,
                **kw: Any) -> int:
+        exit_dbcopy.refuse_copy(rt, src, dst, "os.splice", sys._getframe(1))
         if _fifo(src) and not busy() and rt.user_stack(sys._getframe(1)):
             return _from_pipe(rt, src, dst, count, offset_src, *args, **kw)
         kind = _exit_kind(dst)

@@ -8,7 +8,8 @@ connection whose databases include a file is judged before it runs:
 - its bound values, by the detectors and known values (``exits.scan``);
 - values typed into its text, by known values only (a literal typed by hand is no guarded data);
 - the rows its ``SELECT`` reads (``INSERT … SELECT`` out of an in-memory database attached
-  beside the file), the first ``SAMPLE`` of them, by the detectors and known values.
+  beside the file, ``UPDATE … SET v = s.x FROM src s`` or ``SET v = (SELECT …)``), every one of
+  them up to ``LIMIT`` (more: refused as unchecked), by the detectors and known values.
 
 ``Connection.backup(target)`` into a file is judged by the rows of every table it copies.
 A connection held only in memory writes nothing out and is not checked.
@@ -23,7 +24,11 @@ from jupyter_guard.hooks.state import Busy, busy
 
 _WRITES = re.compile(r"\b(?:insert|replace|update|create)\b", re.I)
 _SELECT = re.compile(r"\bselect\b", re.I)
-SAMPLE = 2000
+_UPDATE_FROM = re.compile(r"\bupdate\b.*\bfrom\b", re.I | re.S)
+BATCH = 5000
+LIMIT = 200_000
+"""Rows read to judge a write: every row up to this; a source with more is refused as unchecked
+(fail closed: a sample would let values past it through)."""
 
 
 def files(con: Any) -> list[str]:
@@ -52,7 +57,7 @@ def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> Non
                                                 p if isinstance(p, (list, tuple)) else [p]))
         _refuse_if(guard, exits.scan(_text(flat), settings), dest[0], "bound values")
     _refuse_if(guard, exits._known(query), dest[0], "the statement's values")
-    if _SELECT.search(query):
+    if _SELECT.search(query) or _UPDATE_FROM.search(query):
         _refuse_if(guard, _scan_rows(con, _source(query), settings), dest[0], "the rows it reads")
 
 
@@ -85,18 +90,44 @@ def _source(query: str) -> str | None:
         return None
     if isinstance(tree, (exp.Insert, exp.Create)) and isinstance(tree.expression, exp.Query):
         return str(tree.expression.sql(dialect="sqlite"))
+    if isinstance(tree, exp.Update) and tree.expressions:
+        return _update_source(tree)
     return None
 
 
+def _update_source(tree: Any) -> str:
+    """``UPDATE t SET v = s.email FROM src s WHERE …`` (or ``SET v = (SELECT …)``) -> the
+    ``SELECT`` of the values it sets, over the same rows."""
+    cols = ", ".join(e.expression.sql(dialect="sqlite") for e in tree.expressions)
+    src = tree.this.sql(dialect="sqlite")
+    frm = tree.args.get("from_") or tree.args.get("from")
+    if frm is not None:
+        src += ", " + frm.this.sql(dialect="sqlite")
+        src += "".join(" " + j.sql(dialect="sqlite") for j in frm.args.get("joins") or ())
+    src += "".join(" " + j.sql(dialect="sqlite") for j in tree.args.get("joins") or ())
+    where = tree.args.get("where")
+    return f"SELECT {cols} FROM {src}" + (f" {where.sql(dialect='sqlite')}" if where else "")
+
+
 def _scan_rows(con: Any, select: str | None, settings: Any) -> str:
+    """The kind of sensitive value among the rows ``select`` reads (every one of them, in
+    batches; ``unchecked`` past ``LIMIT``)."""
     if not select:
         return ""
     try:
         with Busy():
-            rows = con.execute(f"SELECT * FROM ({select}) LIMIT {SAMPLE}").fetchall()
+            cur = con.execute(f"SELECT * FROM ({select}) LIMIT {LIMIT + 1}")
+            seen = 0
+            while rows := cur.fetchmany(BATCH):
+                seen += len(rows)
+                if seen > LIMIT:
+                    return f"more than {LIMIT} rows (unchecked)"
+                kind = exits.scan("\n".join("\t".join(map(str, r)) for r in rows), settings)
+                if kind:
+                    return kind
     except Exception:  # noqa: BLE001 - a source the guard cannot read alone (it names the target); the statement's own values were scanned
         return ""
-    return exits.scan("\n".join("\t".join(map(str, r)) for r in rows), settings)
+    return ""
 
 
 def _refuse_if(guard: Any, kind: str, dest: str, what: str) -> None:

@@ -1,19 +1,20 @@
 """Long text dense with values of several kinds (a table of e-mails, SSNs and phones printed
-whole), masked in bulk: one RE2 set pass says which kinds have candidates; where each of them
-has a ``native`` pass, their values come as arrays, are merged in numpy and, where no two
-overlap (then resolving keeps them all), cut out of the text with one ``join``. Only for the
-partial strategy, whose masks keep a value's tail: the text from that tail on to the next value
-is one range, and the result one numpy gather of the text's bytes and the masks'.
+whole), masked in bulk: one RE2 set pass says which kinds have candidates; the numpy finders
+(``shapes``, or ``native`` passes) give their values as arrays, the span scanner those of the
+kinds without a finder (few, in text like this) and the ``KNOWN`` finders theirs; ``merge``
+resolves them all as spans are resolved and gives each value's mask: a block, then one range
+of the text (under ``partial``, ``redact`` or ``null``). The result is one numpy gather of the
+text's bytes and the blocks'.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the numpy finders in shapes
 from . import finders as _finders  # noqa: F401 - (the same)
-from . import native, shapes
+from . import merge, native, scan, shapes
 from .scan import CHUNK, FEW, _which_for
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP
 
 MIN_VALUES = 64
 """Fewer values than this are left to the span path (its per-value cost is small then)."""
@@ -21,66 +22,94 @@ LONGEST = (1 << 31) - 1024
 """Longer texts are left to the span path (offsets here are 32-bit)."""
 
 
-def mask_mixed(text: str, settings: Any, engine: str = "") -> str | None:
-    """``text`` with every detected value masked (as ``mask_text`` masks it), or None where
-    ``dense_values`` cannot tell."""
-    found = dense_values(text, settings, engine)
+def mask_mixed(text: str, settings: Any, engine: str = "",
+               known: list[Any] | None = None) -> str | None:
+    """``text`` with every detected value (and each of ``known``, the ``KNOWN`` finders'
+    spans) masked as ``mask_text`` masks them, or None where ``dense_values`` cannot tell."""
+    found = dense_values(text, settings, engine, known)
     return None if found is None else mask_upto(text, found, len(text))
 
 
-Values = tuple[Any, Any, Any]
-"""Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and which
-are e-mails."""
+Values = tuple[Any, Any, tuple[Any, Any]]
+"""Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and their
+masks (``merge.Masks``: each one's block, and where the text it keeps starts)."""
 
 
-def dense_values(text: str, settings: Any, engine: str = "") -> Values | None:
-    """The values in ``text`` as ``mask_text`` finds them, or None where this path cannot tell:
-    a kind without a finder has a candidate, a strategy other than partial applies, or a
-    finder declines. ``engine``: ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow,
-    only if loaded); by default the first that answers."""
-    detectors, head = settings.enabled, text[:CHUNK]
-    if not detectors or len(text) > LONGEST or not head.isascii():
+def dense_values(text: str, settings: Any, engine: str = "",
+                 known: list[Any] | Callable[[], list[Any] | None] | None = None
+                 ) -> Values | None:
+    """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans, or those
+    ``known()`` gives, asked only once the text is found dense; None from it: decline), or None
+    where this path cannot tell: a finder declines, a value's mask is not a block and one
+    range of the text (``merge``), or the first chunk holds few values. ``engine``:
+    ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
+    first that answers. Kinds without a finder there (``secret``, IPs) come from the span
+    scanner."""
+    detectors = settings.enabled
+    head = stand_in(text[:CHUNK]) if detectors and len(text) <= LONGEST else None
+    if head is None:
         return None
     engines = [engine] if engine else ["shapes", "native"]
     if not native.available() and "native" in engines:
         engines.remove("native")
     which = _which_for(detectors)
-    first = which(head.encode("ascii"))  # text dense with values has some in its first chunk
+    first = which(head)  # text dense with values has some in its first chunk
     kinds = frozenset().union(*(_KINDS[e] for e in engines))
-    if not first or any(detectors[i].name not in kinds for i in first) or not text.isascii():
-        return None
-    if not _dense_start(head, [detectors[i] for i in first]):
+    firsts = [detectors[i] for i in sorted(first or ()) if detectors[i].name in kinds]
+    if not firsts or not _dense_start(head, firsts):
         return None  # a value or two at the start of long text: the span path is cheaper
-    raw = text.encode("ascii")
-    hits = which(raw)
-    present = [detectors[i] for i in sorted(hits)]  # detector order: ties resolve as before
-    if any(settings.strategy_for(detector=d.name) != "partial" for d in present):
+    raw = stand_in(text)
+    if raw is None:
+        return None
+    if callable(known):
+        known = known()
+        if known is None:  # (the caller cannot tell: text to normalise)
+            return None
+    if not text.isascii():  # the finders and the span scanner read the stand-in
+        text = raw.decode("ascii")
+    present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before
+    names = [d.name for d in present] + (["known"] if known else [])
+    plan = [_plan(n, settings.strategy_for(detector=n), kinds) for n in names]
+    if "hash" in plan:
         return None
     found = None
     for name in engines:
         found = _found(name, present, text, raw)
         if found is not None:
             break
-    if found is None:
+    if found is None or (known and not _add(found, known, len(text))):
         return None
     np = native._np()
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
-    kinds = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
+    kinds_ = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
     if len(starts) < MIN_VALUES:
         return None
-    order = np.lexsort((kinds, -ends, starts))  # by start, the longest first, then by kind
-    starts, ends, kinds = starts[order], ends[order], kinds[order]
-    keep = shapes.unnested(starts, ends)  # values overlap: the earlier (longer) one is kept
-    if keep is not None:
-        starts, ends, kinds = starts[keep], ends[keep], kinds[keep]
-    return starts, ends, np.array([d.name == "email" for d in present])[kinds]
+    keep = merge.resolve(starts, ends, kinds_)  # as ``text.resolve``: the earlier one is kept
+    starts, ends, kinds_ = starts[keep], ends[keep], kinds_[keep]
+    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds_, plan)
+    return None if masks is None else (starts, ends, masks)
 
 
-def _dense_start(head: str, present: list[Any]) -> bool:
+def _plan(name: str, strategy: str, finders: frozenset[str]) -> str:
+    """How ``merge.masks`` masks a kind's values (``hash``: it cannot)."""
+    if strategy == "partial" and name in finders:
+        return "email" if name == "email" else "last4"
+    return strategy
+
+
+def _add(found: list[Any], spans: list[Any], n: int) -> bool:
+    """``spans`` as one more kind of ``found`` (False: they cannot be)."""
+    got = merge.arrays(spans, n)
+    if got is not None:
+        found.append(got)
+    return got is not None
+
+
+def _dense_start(head: bytes, present: list[Any]) -> bool:
     """Whether the first chunk holds more than ``FEW`` places where a value of the kinds
     present there matches (then the whole text is read in numpy)."""
-    t, count = shapes.Text(head.encode("ascii")), 0
+    t, count = shapes.Text(head), 0
     for d in present:
         got = shapes.FINDERS[d.name](t)
         if got is None:  # (the finder cannot tell: the whole text decides)
@@ -90,53 +119,74 @@ def _dense_start(head: str, present: list[Any]) -> bool:
 
 
 def mask_upto(text: str, found: Values, end: int) -> str:
-    """``text[:end]`` with the values of ``found`` that end by ``end`` masked (partial)."""
+    """``text[:end]`` with the values of ``found`` that end by ``end`` masked."""
     np = native._np()
-    starts, ends, email = found
+    starts, ends, (block, tails) = found
     if len(ends) and ends[-1] > end:
         keep = ends <= end
-        starts, ends, email = starts[keep], ends[keep], email[keep]
-    data = np.frombuffer(text[:end].encode("ascii") + _BLOCKS, dtype=np.uint8)
-    tails = ends - KEEP  # partial: the mask, then the value's last four characters
-    if email.any():  # an e-mail keeps its domain: from its '@' (it holds exactly one)
-        ats = np.flatnonzero(data[:end] == 64)
-        tails[email] = ats[np.searchsorted(ats, starts[email])]
-    return _gather(data, end, starts, tails, email)
+        starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
+    code = "utf-8" if text.isascii() else "utf-32-le"  # one unit per character
+    data = np.frombuffer(text[:end].encode(code) + "".join(merge.BLOCKS).encode(code),
+                         dtype=np.uint8 if code == "utf-8" else np.uint32)
+    return _gather(data, end, starts, tails, block, code)
 
 
-_BLOCKS = (BLOCK + EMAIL_BLOCK).encode("utf-8")
+def stand_in(text: str) -> bytes | None:
+    """``text`` as ASCII bytes, one per character, that every detector reads as it reads
+    ``text``: the patterns are ASCII-only (``re.ASCII``), so a character past ASCII is in none
+    of their classes but the negated ones, as ``\\x01`` is; one that ``str.strip`` removes
+    (``partial`` strips values) becomes ``\\x1c``, which it removes too and ``\\s`` does not
+    match. None for lone surrogates (no code point to read)."""
+    if text.isascii():
+        return text.encode("ascii")
+    np = native._np()
+    try:
+        wide = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        return None
+    out = wide.astype(np.uint8)
+    far = np.flatnonzero(wide >= 128)
+    out[far] = np.where(np.isin(wide[far], _SPACES), 0x1C, 0x01)
+    return bytes(out.tobytes())
+
+
+_SPACES = [c for c in range(128, 0x3001) if chr(c).isspace()]
 _KINDS = {"shapes": frozenset(shapes.FINDERS), "native": frozenset(native.SHAPE)}
 
 
 def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] | None:
-    """Each present detector's value starts and ends, by ``engine``; None where a detector
-    has no pass there or its pass declines."""
-    if any(d.name not in _KINDS[engine] for d in present):
-        return None
+    """Each present detector's value starts and ends, by ``engine`` (those without a pass
+    there: by the span scanner); None where a pass declines."""
     found = []
     t = shapes.Text(raw) if engine == "shapes" else None
     for d in present:
-        got = (shapes.values(d.name, t) if t is not None
-               else native.arrays(d.name, d.words, text, 0, len(text)))
+        if d.name not in _KINDS[engine]:
+            got = merge.arrays(scan.scan(text, (d,)), len(text))
+        elif t is not None:
+            got = shapes.values(d.name, t)
+        else:
+            got = native.arrays(d.name, d.words, text, 0, len(text))
         if got is None:
             return None
         found.append(got)
     return found
 
 
-def _gather(data: Any, n: int, starts: Any, tails: Any, email: Any) -> str:
+def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any, code: str) -> str:
     """The text cut at the values: from 0 to the first value, each value's mask, from its tail
-    to the next value, ..., to the end. ``data`` is the text's bytes followed by the two masks'
-    (UTF-8), so every piece is one range of it and the result one numpy gather."""
+    to the next value, ..., to the end. ``data`` is the text's units followed by the blocks'
+    (``code``: UTF-8 for ASCII text, else UTF-32), so every piece is one range of it and the
+    result one numpy gather."""
     np = native._np()
-    block, email_block = len(BLOCK.encode("utf-8")), len(EMAIL_BLOCK.encode("utf-8"))
+    unit = 1 if code == "utf-8" else 4
+    sizes = np.array([len(b.encode(code)) // unit for b in merge.BLOCKS], dtype=np.int32)
     m = len(starts)
     first = np.empty(2 * m + 1, dtype=np.int32)  # (texts here are under 2 GB: ``LONGEST``)
     size = np.empty(2 * m + 1, dtype=np.int32)
     first[0::2] = np.concatenate(([0], tails))
     size[0::2] = np.concatenate((starts, [n])) - first[0::2]
-    first[1::2] = np.where(email, n + block, n)
-    size[1::2] = np.where(email, email_block, block)
+    first[1::2] = n + (np.cumsum(sizes) - sizes)[block]
+    size[1::2] = sizes[block]
     at = np.cumsum(size) - size  # where each piece starts in the result
     index = np.repeat(first - at, size) + np.arange(int(size.sum()), dtype=np.int32)
-    return str(data[index].tobytes().decode("utf-8"))
+    return str(data[index].tobytes().decode(code))

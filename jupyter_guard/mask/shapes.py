@@ -47,6 +47,11 @@ class Text:
         self.data = np.frombuffer(self.padded, dtype=np.uint8)
         self._memo: dict[bytes, Any] = {}
 
+    @functools.cached_property
+    def text(self) -> str:
+        """The text as ``str`` (for ``re`` where a finder is unsure)."""
+        return self.raw.decode("ascii")
+
     def mask(self, chars: bytes) -> Any:
         """Whether each character (padding included) is one of ``chars``."""
         got = self._memo.get(chars)
@@ -196,7 +201,37 @@ def values(name: str, t: Text) -> tuple[Any, Any] | None:
     if got is None:
         return None
     starts, ends, ok, sure = got
-    return walk(starts, ends, ok) if sure.all() else None
+    if not sure.all():
+        settled = _settle(name, t, starts, ends, ok, sure)
+        if settled is None:
+            return None
+        ends, ok = settled
+    starts, ends = walk(starts, ends, ok)
+    if name == "ssn" and len(starts) and t.is_(LETTER, starts).any():
+        # a match from a key word: its value is the nine digits it ends with
+        starts = _np().where(t.is_(LETTER, starts), ends - 9, starts)
+    return starts, ends
+
+
+def _settle(name: str, t: Text, starts: Any, ends: Any, ok: Any, sure: Any
+            ) -> tuple[Any, Any] | None:
+    """Ends and verdicts with each unsure anchored match replaced by what the precise pattern
+    anchored there matches and its validator says (``re``, one match per place, each over its
+    own run: linear). Finders mark a place unsure only where ``re`` may backtrack to another
+    match from the same start (every other start is listed); None for a detector whose value
+    is a group of its match (a key word before it: the match and the value start apart)."""
+    from .detect import DETECTORS
+
+    det = DETECTORS.get(name)
+    if det is None or det.group is not None:
+        return None
+    ends, ok, text = ends.copy(), ok.copy(), t.text
+    for i in _np().flatnonzero(~sure).tolist():
+        got = next(iter(det.find_at(text, int(starts[i]), t.n)), None)
+        ok[i] = got is not None
+        if got is not None:
+            ends[i] = got[1]
+    return ends, ok
 
 
 

@@ -189,9 +189,9 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     # known values found in the text (the kernel's finder finds none until a cell has read
     # sensitive columns): only without any do the detectors' spans alone decide
     known = [s for find in KNOWN for s in find(norm.text)] if KNOWN else []
-    if len(text) >= ALONE_MIN and norm.text is text and not known:
-        masked = mask_mixed(text, settings)  # values of several kinds, or one, in numpy
-        if masked is None:
+    if len(text) >= ALONE_MIN and norm.text is text:
+        masked = mask_mixed(text, settings, known=known)  # values of several kinds, in numpy
+        if masked is None and not known:
             det = alone(text, settings.enabled)
             masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
@@ -213,15 +213,17 @@ def mask_text(text: str, settings: MaskSettings) -> str:
 
 
 def dense_values(text: str, settings: MaskSettings) -> Values | None:
-    """The values ``mask_text`` masks in a long text dense with them, as arrays (``mixed``),
-    or None where ``find_spans`` must find them (a short text, one to normalise, a known value
-    in it, a kind or strategy the arrays do not cover)."""
+    """The values ``mask_text`` masks in a long text dense with them (known values too), as
+    arrays (``mixed``), or None where ``find_spans`` must find them (a short text, one to
+    normalise, a kind or strategy the arrays do not cover)."""
     if not settings.active or len(text) < ALONE_MIN:
         return None
-    found = mixed.dense_values(text, settings)  # (None soon for text without dense values)
-    if found is None or normalize(text).text is not text or any(find(text) for find in KNOWN):
-        return None
-    return found
+    def known() -> list[Span] | None:  # asked once the text is found dense (None soon if not)
+        if normalize(text).text is not text:
+            return None
+        return [s for find in KNOWN for s in find(text)]
+
+    return mixed.dense_values(text, settings, known=known)
 
 
 ALONE_MIN = 1 << 16

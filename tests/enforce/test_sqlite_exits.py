@@ -15,6 +15,9 @@ pytestmark = pytest.mark.kernel
 
 MEM = ("m = sqlite3.connect(':memory:')\nm.execute('CREATE TABLE t (v TEXT)')\n"
        "m.executemany('INSERT INTO t VALUES (?)', [(v,) for v in df.{col}])\nm.commit()\n")
+ATTACHED = ("m.execute('ATTACH ' + repr(OUT) + ' AS o')\n"
+            "m.execute('CREATE TABLE o.x (v TEXT)')\n"
+            "m.executemany('INSERT INTO o.x VALUES (?)', [('plain',)] * 200)\nm.commit()\n")
 ATTACKS = [
     pytest.param("s = sqlite3.connect(OUT)\ns.execute('CREATE TABLE t (v TEXT)')\n"
                  "s.executemany('INSERT INTO t VALUES (?)', [(v,) for v in df.{col}])\n"
@@ -37,6 +40,17 @@ ATTACKS = [
                  "m.execute('CREATE TABLE o.x (v TEXT)')\n"
                  "m.execute('INSERT INTO o.x SELECT upper(v) FROM main.t')\nm.commit()",
                  id="attach-insert-select"),
+    # values set by an UPDATE out of another table, and rows far past the first thousands
+    pytest.param(MEM + ATTACHED + "m.execute('UPDATE o.x SET v = s.v FROM main.t AS s "
+                 "WHERE o.x.rowid = s.rowid')\nm.commit()", id="attach-update-from"),
+    pytest.param(MEM + ATTACHED + "m.execute('UPDATE o.x SET v = (SELECT s.v FROM main.t AS s "
+                 "WHERE s.rowid = o.x.rowid)')\nm.commit()", id="attach-update-subselect"),
+    pytest.param("m = sqlite3.connect(':memory:')\nm.execute('CREATE TABLE t (v TEXT)')\n"
+                 "m.executemany('INSERT INTO t VALUES (?)', [('plain',)] * 30000)\n"
+                 "m.executemany('INSERT INTO t VALUES (?)', [(v,) for v in df.{col}])\n"
+                 "m.commit()\nm.execute('ATTACH ' + repr(OUT) + ' AS o')\n"
+                 "m.execute('CREATE TABLE o.x AS SELECT * FROM main.t')\nm.commit()",
+                 id="rows-past-30000"),
 ]
 
 
@@ -88,3 +102,18 @@ def test_plain_rows_and_rows_in_memory_are_written(k: Kernel) -> None:
         assert db.execute("SELECT count(*) FROM f").fetchone() == (200,)
     with sqlite3.connect(copy) as db:
         assert db.execute("SELECT count(*) FROM t").fetchone() == (200,)
+
+
+def test_plain_updates_and_large_plain_copies_are_written(k: Kernel) -> None:
+    out = k.workdir / "plain_large.sqlite"
+    k.ok("m = sqlite3.connect(':memory:')\nm.execute('CREATE TABLE t (v TEXT)')\n"
+         "m.executemany('INSERT INTO t VALUES (?)', [(c,) for c in df.city] * 150)\n"
+         f"m.execute('ATTACH ' + repr({str(out)!r}) + ' AS o')\n"
+         "m.execute('CREATE TABLE o.x AS SELECT * FROM main.t')\n"
+         "m.execute('UPDATE o.x SET v = upper(s.v) FROM main.t AS s "
+         "WHERE o.x.rowid = s.rowid AND s.rowid <= 500')\n"
+         "m.commit()\nm.close()")
+    with sqlite3.connect(out) as db:
+        assert db.execute("SELECT count(*) FROM x").fetchone() == (30000,)
+        first = db.execute("SELECT v FROM x WHERE rowid = 1").fetchone()[0]
+    assert first and first == first.upper()

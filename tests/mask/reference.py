@@ -4,12 +4,15 @@ differential tests compare the fast paths with, span for span and byte for byte.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from jupyter_guard.mask.normalize import _CHANGING, _FIRST, _FOLD, _FOLDED, _decode
 from jupyter_guard.mask.scan import scan_precise
 from jupyter_guard.mask.strategy import mask_value
 from jupyter_guard.mask.text import MaskSettings, hinted
+
+Finders = Sequence[Callable[[str], list[tuple[int, int, str]]]]
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,13 @@ def normalize(text: str) -> Normalized:  # the previous single-loop form
     return norm
 
 
-def norm_spans(text: str, settings: MaskSettings) -> tuple[Normalized, list[tuple[int, int, str]]]:
+def norm_spans(text: str, settings: MaskSettings, known: Finders = ()
+               ) -> tuple[Normalized, list[tuple[int, int, str]]]:
     norm = normalize(text)
-    if len(norm.text) < 2048 and not hinted(norm.text):
+    found = [s for find in known for s in find(norm.text)]
+    if not found and len(norm.text) < 2048 and not hinted(norm.text):
         return norm, []
-    spans = scan_precise(norm.text, settings.enabled)
+    spans = scan_precise(norm.text, settings.enabled) + found
     spans.sort(key=lambda s: (s[0], s[0] - s[1]))
     kept: list[tuple[int, int, str]] = []
     for span in spans:
@@ -97,15 +102,17 @@ def norm_spans(text: str, settings: MaskSettings) -> tuple[Normalized, list[tupl
     return norm, kept
 
 
-def find_spans(text: str, settings: MaskSettings) -> list[tuple[int, int, str]]:
-    norm, spans = norm_spans(text, settings)
+def find_spans(text: str, settings: MaskSettings, known: Finders = ()
+               ) -> list[tuple[int, int, str]]:
+    norm, spans = norm_spans(text, settings, known)
     return spans if norm.text is text else [(*norm.span(a, b), n) for a, b, n in spans]
 
 
-def mask_text(text: str, settings: MaskSettings) -> str:
+def mask_text(text: str, settings: MaskSettings, known: Finders = ()) -> str:
+    """``known``: finders of known values, as ``text.KNOWN`` holds them."""
     if not settings.active or not text:
         return text
-    norm, spans = norm_spans(text, settings)
+    norm, spans = norm_spans(text, settings, known)
     out, pos = [], 0
     for a, b, name in spans:
         value = norm.text[a:b]

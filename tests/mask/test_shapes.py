@@ -11,6 +11,7 @@ import pytest
 from jupyter_guard.mask import shapes
 from jupyter_guard.mask.detect import DETECTORS
 from jupyter_guard.mask.mixed import mask_mixed
+from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
 from . import reference
@@ -38,6 +39,14 @@ def _value(rng: random.Random) -> str:
         f"{d(3)}-{d(3)}-{d(4)}", "+1 2", "+12", "+1", "+44 20 7946 1234", "+1 (555) 123-4567",
         "+1(555)1234567", "+49.(30).1234", "+123456789012345678", "+1 (12345) 678",
         "(555) 123-4567", "((555) 123-4567", f"+{d(rng.randint(1, 4))}-{d(rng.randint(1, 6))}",
+        # '+' phones whose greedy path fails its look-ahead (re backtracks to a shorter one)
+        "+44 20 7946 1234,1", "+44 20 7946 1234 1x", "+44 20.7946 1234x", "+1 2 3 4 5 6a",
+        "+44 (20) 7946 1234-5", "+12 345 678 90a", "+4420 79461234/", "+1 23456 78901 2.3",
+        f"+{d(2)} {d(rng.randint(1, 5))} {d(rng.randint(1, 5))}.{d(rng.randint(1, 5))}"
+        f"{rng.choice(['x', ',1', '-', '.1', ':', '/', ' '])}",
+        # SSNs after key words (re's second alternative; the value is a group of the match)
+        "ssn: 123456789", "SSN 123-45-6789 ssn 987654321", "Social Security No 123456789",
+        "social_security_number is 123456789", "xssn 123456789", "ssn123456789012",
         # cards
         _card(rng), "4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111",
         "4111 1111-1111 1111", "3782 822463 10005", "3782-822463-10005", "4111 1111 1111 1112",
@@ -121,12 +130,13 @@ def test_dense_texts_are_answered_and_masked_as_the_reference(name: str) -> None
 
 
 def test_mixed_texts_mask_as_the_reference() -> None:
-    """Where the path answers on random mixes (or declines to ``re``), the same bytes."""
+    """Where the path answers on random mixes (or declines to ``re``), the same bytes (it is
+    asked only about text that needs no normalising: '%41' there is an 'A')."""
     for text in MIXED:
         for masking in (MaskSettings(), MaskSettings(detectors=("card", "iban", "phone"))):
             got = mask_mixed(text, masking, engine="shapes")
             want = reference.mask_text(text, masking)
-            assert got is None or got == want
+            assert got is None or got == want or normalize(text).text is not text
             assert mask_text(text, masking) == want
 
 
@@ -138,9 +148,9 @@ def test_known_value_finders_keep_the_fast_path_only_while_they_find_nothing(mon
 
     calls: list[int] = []
 
-    def spy(text: str, settings: MaskSettings) -> str | None:
+    def spy(text: str, settings: MaskSettings, **kw: object) -> str | None:
         calls.append(1)
-        return mask_mixed(text, settings)
+        return mask_mixed(text, settings, **kw)
 
     monkeypatch.setattr(text_mod, "mask_mixed", spy)
     rows = DENSE["pii rows"]

@@ -1,0 +1,126 @@
+"""Spans of kinds without a numpy finder (known values from the ``KNOWN`` finders, ``secret``
+and IP values from the span scanner) merged into the finders' arrays, as ``text.resolve``
+merges spans, and the mask of every value as the span path's masker makes it.
+
+Each mask is a block (``████``, ``█████`` or nothing) followed by a range of the text that
+ends at the value's end: ``partial`` keeps an e-mail-like value's domain (from its last
+``@``), a long value's last ``KEEP`` characters, a short one's nothing; ``redact`` and
+``null`` keep nothing. So every value is one ``(start, end, block, tail)`` row and the text is
+cut in one gather (``mixed.mask_upto``). ``hash`` (a digest per value) and a long value that
+ends in whitespace (``partial_value`` strips it, then keeps the four characters before it: not
+one range) are left to the span path: None.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .shapes import _np
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL
+
+Span = tuple[int, int, str]
+BLOCKS = (BLOCK, EMAIL_BLOCK, "")
+"""The blocks a mask starts with, by the number in a mask's ``block``."""
+_SPACE = bytes([9, 10, 11, 12, 13, 28, 29, 30, 31, 32])
+"""The ASCII characters ``str.strip`` removes (``str.isspace``)."""
+
+
+def arrays(known: list[Span], n: int) -> tuple[Any, Any] | None:
+    """Starts and ends of ``known`` spans (in a text ``n`` long), or None for an empty or
+    out-of-range one (no finder gives those; the span path copes with anything)."""
+    np = _np()
+    if not known:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first, last = list(zip(*known))[:2]  # (two tuples, built in C)
+    starts, ends = np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+    if len(starts) and ((ends <= starts).any() or starts.min() < 0 or ends.max() > n):
+        return None
+    return starts, ends
+
+
+def resolve(starts: Any, ends: Any, kinds: Any) -> Any:
+    """The indices ``text.resolve`` keeps of spans listed as the detectors' (by kind, each
+    kind's in text order) then the known ones (``kinds``: the list position of each span's
+    kind): by start, the longest first, the earlier kind first; an exact copy of a span is
+    dropped as its twin keeps it out; overlaps one by one (``shapes.unnested``)."""
+    from .shapes import unnested
+
+    np = _np()
+    order = np.lexsort((kinds, -ends, starts))
+    s, e = starts[order], ends[order]
+    if len(s) > 1:
+        twin = np.concatenate(([False], (s[1:] == s[:-1]) & (e[1:] == e[:-1])))
+        order, s, e = order[~twin], s[~twin], e[~twin]
+    keep = unnested(s, e)
+    return order if keep is None else order[keep]
+
+
+def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str]) -> Masks | None:
+    """The mask of each value (``block``, ``tail``): ``plan`` says for each kind ``email`` or
+    ``last4`` (a finder's values under ``partial``: e-mails hold one '@'), ``partial``,
+    ``redact`` or ``null``; None where a mask is no block and one range (see above)."""
+    np = _np()
+    block = np.zeros(len(starts), dtype=np.int8)
+    tail = ends - KEEP
+    for k, how in enumerate(plan):
+        mine = kinds == k
+        if not mine.any() or how == "last4":
+            continue
+        if how == "email":  # from its '@'
+            ats = np.flatnonzero(data == 64)
+            block[mine], tail[mine] = 1, ats[np.searchsorted(ats, starts[mine])]
+        elif how == "partial":
+            got = partial(data, starts[mine], ends[mine])
+            if got is None:
+                return None
+            block[mine], tail[mine] = got
+        else:
+            block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
+    return block, tail
+
+
+Masks = tuple[Any, Any]
+"""Each value's block (a number: ``BLOCKS``) and where the range of the text kept after it
+starts (it ends at the value's end)."""
+
+
+def partial(data: Any, starts: Any, ends: Any) -> Masks | None:
+    """``strategy.partial_value`` of the values at ``starts``/``ends`` of the text's bytes
+    ``data``, as masks; None if a long value ends in whitespace."""
+    np = _np()
+    if not len(starts):
+        return np.zeros(0, dtype=np.int8), starts
+    ats = np.flatnonzero(data == 64)  # '@': the last one in the value (``rfind``)
+    at = _before(ats, ends, starts)
+    dots = np.flatnonzero(data == 46)  # a '.' from that '@' on
+    j = np.searchsorted(dots, at)
+    dot = np.where(j < len(dots), dots[np.minimum(j, len(dots) - 1)] if len(dots) else ends,
+                   ends)
+    email = (at > starts) & (dot < ends)
+    space = _space()
+    if not (space.take(data.take(starts)) | space.take(data.take(ends - 1))).any():
+        last, size = ends - 1, ends - starts  # no whitespace at an edge: nothing to strip
+    else:
+        solid = np.flatnonzero(~space.take(data))  # what ``str.strip`` keeps is between the
+        first = solid[np.minimum(np.searchsorted(solid, starts), max(len(solid) - 1, 0))] \
+            if len(solid) else ends  # first and the last of these in the value
+        last = _before(solid, ends, starts - 1)
+        size = np.where((first < ends) & (last >= starts), last + 1 - first, 0)
+    long = size >= MIN_PARTIAL
+    if (~email & long & (last < ends - 1)).any():
+        return None
+    return email.astype(np.int8), np.where(email, at, np.where(long, ends - KEEP, ends))
+
+
+def _before(where: Any, ends: Any, none: Any) -> Any:
+    """For each end, the last of the ascending positions ``where`` before it (``none`` where
+    there is none)."""
+    np = _np()
+    i = np.searchsorted(where, ends) - 1
+    return np.where(i >= 0, where[np.maximum(i, 0)], none) if len(where) else none
+
+
+@functools.lru_cache(maxsize=1)
+def _space() -> Any:
+    np = _np()
+    return np.frombuffer(bytes(1 if c in _SPACE else 0 for c in range(256)), dtype=bool)
