@@ -22,6 +22,7 @@ from jupyter_guard.connections.dbapi import Checker, render
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard import owned
 from jupyter_guard.guard.owned import left_to_effect
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
@@ -124,7 +125,7 @@ async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: A
         _uncount(changed, cell)
         raise
     if ours is not None:   # tables this statement created belong to the session
-        pg_effect.pg_keep(ours, before, after)
+        owned.pg_keep(ours, before, after)
     return result
 
 
