@@ -1,8 +1,11 @@
 """Guarded DuckDB statements against raw DuckDB in the same run: a point SELECT, a 5-row UPDATE
 and a 1,000-row DELETE through the guarded connection (static check + effect check), each
-interleaved with the same statement on an unguarded connection. Medians in ms.
+interleaved with the same statement on an unguarded connection. Medians in ms. ``--owned``: the
+session owns a table first, so every judged target is placed (``guard/owned.py``: the
+connection's current schema, tables and databases are read) and the effect check reads where the
+connection's databases live.
 
-    python benchmarks/bench_effect.py [--repeat N] [--json]
+    python benchmarks/bench_effect.py [--repeat N] [--json] [--owned]
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=200)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--owned", action="store_true")
     a = ap.parse_args()
     raw, base = duckdb.connect(), duckdb.connect()
     raw.execute(SETUP)
@@ -45,6 +49,9 @@ def main() -> None:
     guard = Guard.create()
     guard.plug(runtime_sql=True)
     guarded = GuardedConnection(raw, guard)
+    if a.owned:
+        guarded.execute("CREATE TABLE scratch AS SELECT 1 AS x")
+        assert guard.session_tables, "the session owns the table it made"
     out = {}
     for name, (sql, undo) in CASES.items():
         g, r = [], []

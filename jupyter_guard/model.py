@@ -69,6 +69,7 @@ class Intent:
     detail: str = ""                       # free text for the reason (e.g. the sink)
     span: tuple[int, int] | None = None    # (line, col) in the cell, 1-based line
     via: str = ""                          # the Python object SQL was handed to (``con``)
+    key: str = ""                          # where the target table lives (``guard.owned``)
 
     def with_(self, **changes: Any) -> Intent:
         return dataclasses.replace(self, **changes)

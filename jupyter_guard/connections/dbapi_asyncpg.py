@@ -22,6 +22,8 @@ from jupyter_guard.connections.dbapi import Checker, render
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard import owned
+from jupyter_guard.guard.owned import left_to_effect
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
 
@@ -59,6 +61,8 @@ class _Judge(Checker):
         analysis = g.sql_analysis(text, "postgres")
         if effect:
             analysis = measured_only(kind.for_effect(analysis, self.conn, g.policy))
+            analysis = Analysis(left_to_effect(analysis.intents, g.session_tables),
+                                analysis.errors)
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
 
 
@@ -121,7 +125,7 @@ async def run_measured(raw: Any, acall: Any, *, source: str, policy: Any, ctx: A
         _uncount(changed, cell)
         raise
     if ours is not None:   # tables this statement created belong to the session
-        ours.update(r.name.lower() for oid, r in after[0].items() if oid not in before[0])
+        owned.pg_keep(ours, before, after)
     return result
 
 

@@ -17,9 +17,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_guard.guard.owned import PG_WHERE, pg_keep, pg_key
 from jupyter_guard.model import Action, Intent, TargetKind, Verdict, combine
 from jupyter_guard.policy.decide import decide
-from jupyter_guard.policy.rules import Context, bare_table
+from jupyter_guard.policy.rules import Context
 
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
@@ -32,7 +33,8 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
-  0, 0, 0, 0, 0, session_user::text"""
+  0, 0, 0, 0, 0, session_user::text
+UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, ''"""
 
 # Statements PostgreSQL refuses inside a transaction block: they run without the check, and the
 # static analysis alone decides them.
@@ -55,7 +57,7 @@ class Rel:
     kind: str
 
 
-Snapshot = tuple[dict[int, Rel], tuple[str, str, str]]
+Snapshot = tuple[dict[int, Rel], tuple[str, ...]]   # settings, then the database's place
 
 
 def take(cursor: Any) -> Snapshot:
@@ -67,22 +69,26 @@ def parse(rows: Any) -> Snapshot:
     """The rows of ``SNAPSHOT`` (a DB-API cursor's tuples or asyncpg's records)."""
     rels: dict[int, Rel] = {}
     settings = ("", "", "")
+    where = ""   # the database's place (``guard.owned``): the keys of the session's own tables
     for oid, schema, name, node, ncols, upd, dele, dis, kind in rows:
-        if oid == -1:
+        if oid == -2:
+            where = str(schema)
+        elif oid == -1:
             settings = (str(schema), str(name), str(kind))
         else:
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind)
-    return rels, settings
+    return rels, (*settings, where)
 
 
 def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ...]:
     """What the statement did, as intents the policy's rules judge like any other.
 
     >>> r = Rel("public", "orders", 1, 3, 0, 0, 0, "r")
-    >>> [(i.action, i.estimated_rows) for i in measured(({7: r}, ("origin", "u", "u")),
-    ...     ({7: Rel("public", "orders", 1, 3, 0, 30000, 0, "r")}, ("origin", "u", "u")), "x")]
-    [('sql.delete', 30000)]
+    >>> s = ("origin", "u", "u", "pg(h)")   # settings, then the database's place
+    >>> [(i.action, i.estimated_rows, i.key) for i in measured(({7: r}, s),
+    ...     ({7: Rel("public", "orders", 1, 3, 0, 30000, 0, "r")}, s), "x")]
+    [('sql.delete', 30000, 'pg(h):public.orders#7')]
     """
     out: list[Intent] = []
     (old, s0), (new, s1) = before, after
@@ -90,10 +96,12 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         if r.schema.startswith("pg_temp"):   # the session's temporary tables are its own
             continue
         name = f"{r.schema}.{r.name}"
+        at = len(out)
         kind: TargetKind = "view" if r.kind == "v" else "table"
         n = new.get(oid)
         if n is None:
-            out.append(Intent("sql.drop", kind, name, source=source, detail="measured"))
+            out.append(Intent("sql.drop", kind, name, source=source, detail="measured",
+                              key=pg_key(s0[3], r.schema, r.name, oid) if s0[3:] else ""))
             continue
         if (n.schema, n.name) != (r.schema, r.name):
             out.append(Intent("sql.drop", kind, name, source=source,
@@ -111,6 +119,9 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
             if d > 0:
                 out.append(Intent(action, "table", name, source=source,  # type: ignore[arg-type]  # the action name comes from a table of valid names
                                   where="filtered", estimated_rows=d, detail="measured"))
+        if s0[3:]:   # where the table lives: the session's own tables are known by it
+            out[at:] = [i.with_(key=pg_key(s0[3], r.schema, r.name, oid)) if i.target == name
+                        else i for i in out[at:]]
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
         names = ", ".join(sorted({i.target for i in changed}))
@@ -130,7 +141,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     if s1[0] != s0[0] and s1[0] != "origin":
         out.append(Intent("guard.tamper", "guard", f"session_replication_role = {s1[0]} (turns off "
                           "triggers and foreign keys)", source=source))
-    if s1[1:] != s0[1:]:
+    if s1[1:3] != s0[1:3]:
         out.append(Intent("guard.tamper", "guard", f"changes the session's role to {s1[1]}",
                           source=source))
     return tuple(out)
@@ -192,8 +203,7 @@ class Check:
             self.abort()
             raise self.on_refuse(verdict)
         if self.ours is not None:   # tables this statement created belong to the session
-            self.ours.update(r.name.lower() for oid, r in after[0].items()
-                             if oid not in self.before[0])
+            pg_keep(self.ours, self.before, after)
 
     def _keep(self, intents: tuple[Intent, ...]) -> Verdict | None:
         """Keep the statement unless the rows it changed, added to those the cell already
@@ -270,9 +280,9 @@ def _undo(cur: Any, autocommit: bool) -> None:
 
 
 def session_tables_ok(intents: tuple[Intent, ...], ours: set[str]) -> tuple[Intent, ...]:
-    """Measured drops of tables this session created are the session's own business."""
-    return tuple(i.with_(temporary=True) if bare_table(i.target.split(".", 1)[-1]) in ours
-                 or bare_table(i.target) in ours else i for i in intents)
+    """Measured changes of tables this session created (by place, ``guard.owned``) are the
+    session's own business."""
+    return tuple(i.with_(temporary=True) if i.key and i.key in ours else i for i in intents)
 
 
 _CONTROL = re.compile(

@@ -37,6 +37,8 @@ _COLUMNS = ("SELECT database_name, schema_name, table_name, column_name FROM duc
 class State:
     """Per-session facts the effect check keeps (owned objects, rows changed over time)."""
 
+    # what the session created, by place (``guard.owned``: the database as its file or its
+    # connection, never as the name it is attached under)
     tables: set[Key] = field(default_factory=set)
     schemas: set[Key] = field(default_factory=set)
     databases: set[str] = field(default_factory=set)
@@ -53,13 +55,23 @@ class State:
         self.log.append((now, key, n))
         self.sums[key] = self.sums.get(key, 0) + n
 
-    def owned(self, cell: dict[Key, int], window_s: float) -> Owned:
+    def owned(self, cell: dict[Key, int], window_s: float, places: dict[str, str]) -> Owned:
+        """What the session owns, as the catalog of the connection whose ``places`` these are
+        (database name -> place, ``guard.owned.duck_places``) names it."""
         cutoff = time.time() - window_s
         while self.log and self.log[0][0] < cutoff:   # each entry leaves once: O(1) amortised
             _, k, n = self.log.popleft()
             self.sums[k] -= n
-        return Owned(frozenset(self.tables), frozenset(self.schemas), frozenset(self.databases),
-                     cell, self.sums, frozenset(self.attached))
+        names: dict[str, list[str]] = {}
+        for db, where in places.items():
+            names.setdefault(where, []).append(db)
+
+        def local(keys: set[Key]) -> frozenset[Key]:
+            return frozenset((db, s, t) for w, s, t in keys for db in names.get(w, ()))
+
+        return Owned(local(self.tables), local(self.schemas),
+                     frozenset(db for w in self.databases for db in names.get(w, ())), cell,
+                     self.sums, frozenset(db for w in self.attached for db in names.get(w, ())))
 
 
 def state(guard: Any) -> State:

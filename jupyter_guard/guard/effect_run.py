@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql_types import kind_of
 from jupyter_guard.duck import as_caller
+from jupyter_guard.guard import owned
 from jupyter_guard.guard.effect import affected, fetch, measure, resolve, snapshot, state
 from jupyter_guard.model import SQL_WRITES, Intent, Verdict
 from jupyter_guard.policy.effects import Effect, Key, judge_effect
@@ -84,7 +85,11 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
                                        if i.action in _DML)
     fast = not wrapper and verb in ("UPDATE", "DELETE") and len(names) == 1
     own_tx, current = _begin(raw, state(guard))
+    places: dict[str, str] | None = None   # database name -> place (``guard.owned``)
     try:
+        st = state(guard)
+        if verb in _CATALOG or duck_type in _CATALOG:   # it may make, drop or detach databases
+            places = owned.duck_places(raw)
         if fast and (not _plain(names[0], current) or _temp_twin(state(guard), names[0])):
             fast = False   # USE / search_path / a two-part name / a temporary table of that name
             # (DuckDB reads a bare name as the temporary table first): resolve it in the catalog
@@ -114,10 +119,13 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
                           None if catalog or wrapper else tables, query)
             dml = watch[0] if len(watch) == 1 and not wrapper else None
             eff = measure(verb, before, after, count, dml, duck_type)
-        st = state(guard)
         pol = guard.policy
+        if places is None:   # a change of rows: where the tables are matters on a name collision
+            places = owned.duck_places(raw) if owned.touches(st, eff) else {}
+        after = owned.duck_places(raw) if eff.databases_new or eff.databases_attached else places
         with st.lock:
-            v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60))
+            v = judge_effect(eff, pol, st.owned(cell or {}, pol.session_window_minutes * 60,
+                                                places))
             if v is not None and (_audit_only(guard, code or query, v) or
                                   _approved(guard, code or query, v)):
                 v = None
@@ -130,8 +138,7 @@ def run_one(guard: Any, raw: Any, duck_type: str, query: str, intents: Sequence[
                 raw.execute("COMMIT")
                 own_tx = False
             _keep(st, eff, cell)
-        for key in (*eff.created, *eff.schemas_created):
-            guard.session_tables.update(_names(key, current))
+            owned.keep(st, eff, places, after, guard.session_tables)
         return out
     except BaseException:  # the transaction is rolled back and forgotten, then re-raised
         forget(guard, raw)
@@ -167,7 +174,8 @@ def _plain(name: str, current: Any) -> bool:
 
 def _temp_twin(st: Any, name: str) -> bool:
     """The session made a temporary table of this bare name (it hides the one in ``main``)."""
-    return ("temp", "main", name.strip('"').lower()) in st.tables
+    name = name.strip('"').lower()
+    return any(w.startswith("duckdb(temp#") and (sc, t) == ("main", name) for w, sc, t in st.tables)
 
 
 def _key_of(name: str, current: Any) -> Key:
@@ -233,42 +241,12 @@ def _execute(raw: Any, query: str, params: Any, many: bool, duck_type: str,
 
 
 def _keep(st: Any, eff: Effect, cell: dict[Key, int] | None) -> None:
-    """After the commit: what the session really created is its own, until it is dropped (a
-    table of that name made later by someone else is not); rows count over time. A detached
-    database takes its ownership with it: another file may be attached under its name."""
-    st.tables.difference_update(eff.dropped)
-    st.tables.update(eff.created)
-    st.schemas.update(eff.schemas_created)
-    for db in eff.databases_gone:
-        st.databases.discard(db)
-        st.attached.discard(db)
-        st.tables.difference_update({k for k in st.tables if k[0] == db})
-        st.schemas.difference_update({k for k in st.schemas if k[0] == db})
-    st.databases.update(eff.databases_new)
-    st.attached.update(eff.databases_attached)
+    """After the commit: rows count over time (what the session owns: ``owned.keep``)."""
     now = time.time()
     for key, n in eff.touched().items():
         st.add(key, n, now)
         if cell is not None:
             cell[key] = cell.get(key, 0) + n
-
-
-def _names(k: Key, current: Any) -> set[str]:
-    """The names a later statement may use for a created table or schema (``(db, schema, '')``),
-    as the static rules compare them (``bare_table``): ``t`` in the current schema, ``s2.t`` in
-    the current database, ``db.s2.t`` anywhere."""
-    from jupyter_guard.policy.rules import bare_table
-
-    cur = (str(current[0]).lower(), str(current[1]).lower()) if current else ("", "")
-    parts = [p.lower() for p in k if p]
-    out = {bare_table(".".join(parts))}
-    if k[0] == "temp" or (k[2] and k[:2] == cur):
-        out.add(parts[-1])
-    if k[0] == cur[0]:
-        out.add(bare_table(".".join(parts[1:])))
-    if k[1] == "main" and k[2]:
-        out.add(f"{parts[0]}.{parts[-1]}")
-    return out
 
 
 def reexpose(raw: Any, out: Any) -> Any:

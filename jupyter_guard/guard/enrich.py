@@ -11,6 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
+from jupyter_guard.guard import owned
 from jupyter_guard.hooks import sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
@@ -24,6 +25,7 @@ class Catalog:
         self._cols: dict[str, tuple[str, ...]] | None = None
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
+        self._targets: Any = None
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         if self._cols is None:
@@ -64,6 +66,27 @@ class Catalog:
                 pass
         return self._dbs
 
+    def key(self, i: Intent) -> str:
+        """Where the target lives (``guard.owned``), or '' when the guard cannot place it."""
+        try:
+            if self._targets is None:
+                raw = owned.duck_raw(self.conn)
+                self._targets = owned.DuckTargets(raw) if raw is not None else False
+            if self._targets:
+                return str(self._targets.key(i))
+            if self.conn.kind.dialect == "postgres":
+                return owned.pg_target(self.conn, i)
+        except Exception:  # noqa: BLE001 - a catalog query failed: no place, so nobody's own table
+            pass
+        return ""
+
+    def new_schema(self, i: Intent) -> bool:
+        """A ``CREATE SCHEMA`` of a schema not there yet (DuckDB; elsewhere: unknown, False)."""
+        try:
+            return bool(self._targets) and not self._targets.schema_exists(i)
+        except Exception:  # noqa: BLE001 - the catalog could not be read: not known to be new, so not the cell's own
+            return False
+
     def exists(self, table: str) -> bool:
         cols = self.columns()
         return table.lower() in cols or bare_table(table) in cols
@@ -85,19 +108,34 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
 
 
 def enrich(intents: tuple[Intent, ...], conn: Conn | None,
-           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None
-           ) -> tuple[Intent, ...]:
-    """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names."""
+           resolve: Callable[[str], Conn | None] | None = None, policy: Any = None,
+           mine: frozenset[str] | None = None) -> tuple[Intent, ...]:
+    """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names.
+    ``mine``: the names of the session's own tables and of those the cell makes
+    (``owned.names``); only a target of such a name is placed (None: every target)."""
     cats: dict[int, Catalog] = {}
     out = []
+    used = {i.target.rsplit(".", 1)[-1] for i in intents if i.action in owned.OWN_USE}
     for i in intents:
         c = resolve(i.via) if (i.via and resolve is not None) else conn
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
         cat = cats.setdefault(id(c.raw), Catalog(c, policy))
+        tail = i.target.rsplit(".", 1)[-1]
+        if i.action in owned.PLACED and not i.key and (mine is None or tail in mine) and (
+                i.action != "sql.create" or tail in used):   # a create: when the cell uses it
+            i = i.with_(key=cat.key(i))
         out.append(_one(i, cat))
     return tuple(out)
+
+
+def _temporary(i: Intent, cat: Catalog) -> bool:
+    """The target is a temporary table: by its place when the guard has one, else a bare name
+    that a temporary table of the connection holds (a bare name finds it first)."""
+    if i.key:
+        return i.key.startswith("duckdb(temp#") or ":pg_temp" in i.key
+    return "." not in i.target and bare_table(i.target) in cat.temporary()
 
 
 def _one(i: Intent, cat: Catalog) -> Intent:
@@ -107,13 +145,10 @@ def _one(i: Intent, cat: Catalog) -> Intent:
     if a in ("sql.delete", "sql.update") and i.where in ("filtered", "none", "always") and \
             i.detail.startswith("SELECT"):   # none/always: the refusal says how many rows
         return i.with_(estimated_rows=_count(cat.conn, i.detail))
-    if (
-        a in ("sql.drop", "sql.truncate", "sql.drop_column")
-        and bare_table(i.target) in cat.temporary()
-    ):
+    if a in ("sql.drop", "sql.truncate", "sql.drop_column") and _temporary(i, cat):
         return i.with_(temporary=True)
     if a == "sql.replace":
-        if bare_table(i.target) in cat.temporary():
+        if _temporary(i, cat):
             return i.with_(temporary=True)
         if not cat.exists(i.target):
             return i.with_(estimated_rows=-1, columns=expand(i.columns, cat))
@@ -125,6 +160,8 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             return i.with_(columns=every or ("?",))
         tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
         return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
+    if a == "sql.create" and i.target_kind == "schema" and i.key and cat.new_schema(i):
+        return i.with_(estimated_rows=-1)   # does not exist now: the cell's own when made
     if a == "sql.create" and i.target_kind in ("table", "view") and \
             not cat.exists(i.target) and bare_table(i.target) not in cat.temporary():
         i = i.with_(estimated_rows=-1)   # does not exist now (a temp twin counts as existing)

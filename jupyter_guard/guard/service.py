@@ -17,7 +17,7 @@ from jupyter_guard.analyze.shell import analyze_shell
 from jupyter_guard.config import resolve, resolve_user, store_files
 from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.guard import policy_files
+from jupyter_guard.guard import owned, policy_files
 from jupyter_guard.guard.decisions import Decisions
 from jupyter_guard.guard.enrich import enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
@@ -64,7 +64,7 @@ class Guard(Recording):
     _listeners: list[Listener] = field(default_factory=list, init=False, repr=False)
     _policy_listeners: list[PolicyListener] = field(default_factory=list, init=False, repr=False)
     # what the guard itself keeps for the session
-    session_tables: set[str] = field(default_factory=set)
+    session_tables: set[str] = field(default_factory=set)   # places (``guard.owned``)
     _counts: Counter[str] = field(default_factory=Counter, init=False)   # read: ``counts``
     last_blocked: dict[str, Any] | None = None   # the last refusal, for ``%guard request``
     recent: list[dict[str, Any]] = field(default_factory=list)
@@ -263,13 +263,15 @@ class Guard(Recording):
                 conns[via] = self.resolve_conn(via)
             return conns[via]
 
+        mine = owned.names(self.session_tables, analysis.intents)   # placed: only these
         intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
-                                                      self.policy))
+                                                      self.policy, mine))
         intents += _real_twins(intents)
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
-                i.where == "param" or resolve(i.via) is None)))
+                i.where == "param" or resolve(i.via) is None)) and not (
+                i.via == "%sql" and owned.undecided(i, mine)))   # jupysql: SQLAlchemy judges it
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged
 

@@ -235,6 +235,13 @@ def _writes(mode: str) -> bool:
     return "w" in mode or "a" in mode or "x" in mode or "+" in mode
 
 
+READ: list[Any] = []
+"""Files the child opened for reading before its exits were installed (at most ``READ_MAX``):
+``child_exits`` tells the database files among them to ``exit_dbcopy``, so bytes read from one
+before the first write are still known when they are written (``data[16:]``)."""
+READ_MAX = 256
+
+
 def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[..., Any]:
     """``open`` for a child whose exits are not installed yet: its first open for writing by
     user code installs them (``child_exits``) and hands back the kernel's checked file; reads,
@@ -243,7 +250,11 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
 
     def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         f = orig(file, mode, *args, **kw)
-        if not isinstance(mode, str) or not _writes(mode) or own_work(sys._getframe(1)):
+        if not isinstance(mode, str) or not _writes(mode):
+            if len(READ) < READ_MAX and not isinstance(file, int):
+                READ.append(file)
+            return f
+        if own_work(sys._getframe(1)):
             return f
         try:
             # late: the exits (and what they import) load only when a child first writes a file

@@ -167,6 +167,7 @@ def install(env: Mapping[str, str]) -> Any:
         lazy.when_imported("polars", lambda m: _or_stop("polars", _polars, rt, m))
         _mask_streams(rt)
         _RT.append(rt)
+    _read_before(rt)   # not busy: ``note`` skips the guard's own reads
     return fx
 
 
@@ -239,6 +240,15 @@ def network(env: Mapping[str, str]) -> Any:
     _NET.append(net)
     sys.addaudithook(_hook(net))
     return net
+
+
+def _read_before(rt: Any) -> None:
+    """Database files the child read before its exits were installed are copy sources too."""
+    from jupyter_guard.hooks import child, exit_dbcopy
+
+    for path in child.READ:
+        exit_dbcopy.note(path)
+    child.READ.clear()
 
 
 def _pandas_only_when_loaded(fx: Any) -> None:

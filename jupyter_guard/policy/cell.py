@@ -12,7 +12,10 @@ from dataclasses import replace
 from jupyter_guard.model import UNKNOWN, Intent, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.model import Policy
-from jupyter_guard.policy.rules import Context, bare_table
+from jupyter_guard.policy.rules import Context
+
+_OWN_USE = ("sql.drop", "sql.truncate", "sql.drop_column", "sql.replace", "sql.rename",
+            "sql.delete", "sql.update")
 
 
 def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
@@ -25,8 +28,9 @@ def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
     asks no database, passes ``unverified_creates`` (the kernel checks the effect again).
 
     >>> from jupyter_guard.policy.model import Policy
-    >>> new = Intent("sql.create", "table", "t", estimated_rows=-1)   # t does not exist yet
-    >>> _, vs = decide_cell([new, Intent("sql.drop", "table", "t")],
+    >>> k = "duckdb(/w/a.duckdb):main.t"   # where t would be made (``guard.owned``)
+    >>> new = Intent("sql.create", "table", "t", estimated_rows=-1, key=k)   # not there yet
+    >>> _, vs = decide_cell([new, Intent("sql.drop", "table", "t", key=k)],
     ...                     Policy(), Context())
     >>> [v.decision for v in vs]
     ['allow', 'allow']
@@ -34,10 +38,13 @@ def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
     verdicts: list[Verdict] = []
     decided: list[Intent] = []
     created: set[str] = set()
+    temps: set[str] = set()   # bare names of temporary tables made earlier in the cell
     attached: dict[str, bool] = {}
     for i in intents:
         if created:
             ctx = replace(ctx, session_tables=ctx.session_tables | created)
+        if temps and "." not in i.target and i.target in temps and i.action in _OWN_USE:
+            i = i.with_(temporary=True)   # a bare name finds the temporary table first
         head = i.target.split(".")[0]
         if i.action in ("sql.insert", "sql.create", "sql.replace") and "." in i.target \
                 and head in attached:
@@ -51,13 +58,27 @@ def decide_cell(intents: Sequence[Intent], policy: Policy, ctx: Context,
                 UNKNOWN not in i.target and (i.estimated_rows == -1 or unverified_creates):
             # provisional, for later statements of this cell: the table does not exist now;
             # the kernel's effect check confirms that the statement really made it
-            created.add(bare_table(i.target))
-        if i.action == "sql.rename" and not v.refuses and i.columns:
-            created.add(bare_table(i.columns[0]))   # renamed from a table the cell may drop
+            if i.key:
+                created.add(i.key)
+            if i.temporary and "." not in i.target:
+                temps.add(i.target)
+        if i.action == "sql.rename" and not v.refuses and i.columns and i.key:
+            created.add(renamed(i.key, i.columns[0]))   # renamed from a table the cell may drop
     if errors and not any(v.refuses for v in verdicts) and any(
             i.action == "sql.unparsed" for i in decided):
         verdicts.append(Verdict("block", "sql-parse-error", errors[0], None, policy.revision))
     return tuple(decided), tuple(verdicts)
+
+
+def renamed(key: str, name: str) -> str:
+    """The place of a table renamed to ``name`` (same database and schema; a new table, so no
+    object id).
+
+    >>> renamed("pg(h:1/db@2):public.t#77", "u"), renamed("duckdb(/w/a.duckdb):main.t", "s.u")
+    ('pg(h:1/db@2):public.u', 'duckdb(/w/a.duckdb):main.u')
+    """
+    base = key.split("#", 1)[0] if "#" in key.rsplit(":", 1)[-1] else key
+    return f"{base.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[-1].strip(chr(34)).lower()}"
 
 
 def recorded(verdicts: Sequence[Verdict]) -> Verdict:

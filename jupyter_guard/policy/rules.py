@@ -28,7 +28,7 @@ class Context:
     connection: str = ""
     cwd: str = field(default_factory=os.getcwd)
     guard_files: tuple[str, ...] = ()  # audit file, policy file, journal dir
-    session_tables: frozenset[str] = frozenset()  # created by this kernel session (or temporary)
+    session_tables: frozenset[str] = frozenset()  # places of tables this session created
     sensitive_columns: frozenset[str] = frozenset()  # known sensitive by lineage/value detection
     runtime_checks: bool = False  # file/shell actions are checked again at run time
     # The files under a folder (absolute paths; ``UNKNOWN`` when there are too many to list), so
@@ -60,6 +60,22 @@ def bare_table(name: str) -> str:
     return ".".join(parts)
 
 
+def own_table(i: Intent, c: Context) -> bool:
+    """A temporary table, or one whose place (``Intent.key``: engine and database, schema,
+    table, as ``guard.owned`` resolves the name on its connection) the session created. A
+    target the guard could not place has no key and is nobody's own.
+
+    >>> own = Context(session_tables=frozenset({"duckdb(/w/a.duckdb):main.orders"}))
+    >>> own_table(Intent("sql.drop", "table", "orders", key="duckdb(/w/a.duckdb):main.orders"), own)
+    True
+    >>> own_table(Intent("sql.drop", "table", "orders", key="duckdb(/w/b.duckdb):main.orders"), own)
+    False
+    >>> own_table(Intent("sql.drop", "table", "orders"), own)   # a bare name is no place
+    False
+    """
+    return i.temporary or (bool(i.key) and UNKNOWN not in i.target and i.key in c.session_tables)
+
+
 def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
     """DROP/TRUNCATE/DROP COLUMN/CREATE OR REPLACE of an existing table, unless temp or ours.
 
@@ -68,8 +84,7 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
     """
     if i.action not in ("sql.drop", "sql.truncate", "sql.drop_column", "sql.replace", "sql.rename"):
         return None
-    name = bare_table(i.target)
-    if i.temporary or (name in c.session_tables and UNKNOWN not in name):
+    if own_table(i, c):
         return None
     if i.action == "sql.replace" and i.estimated_rows == -1:   # enricher: table does not exist yet
         return None
@@ -86,13 +101,22 @@ def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
 
 
 def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows.
+    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows,
+    unless the table is temporary or the session's own by its place (``own_table``): emptying
+    it is what ``TRUNCATE`` of it may do too.
 
-    The session's own tables are not exempt here: ``session_tables`` holds bare names, and a
-    table the session made in one database must not exempt a table of that name in another
-    (an in-memory DuckDB ``orders`` against PostgreSQL's). DuckDB's measured effect exempts
-    temporary tables by their full key."""
-    if i.action not in ("sql.delete", "sql.update"):
+    >>> bulk_change(Intent("sql.delete", "table", "orders", where="none"), Policy(),
+    ...             Context()).rule_id
+    'bulk-change'
+    >>> mine = Context(session_tables=frozenset({"pg(h:5432/db@1):public.scratch#7"}))
+    >>> bulk_change(Intent("sql.delete", "table", "scratch", where="none",
+    ...                    key="pg(h:5432/db@1):public.scratch#7"), Policy(), mine) is None
+    True
+    >>> bulk_change(Intent("sql.delete", "table", "scratch", where="none",
+    ...                    key="pg(h:5432/other@1):public.scratch#7"), Policy(), mine).rule_id
+    'bulk-change'
+    """
+    if i.action not in ("sql.delete", "sql.update") or own_table(i, c):
         return None
     verb = "deletes" if i.action == "sql.delete" else "updates"
     rows = f", {i.estimated_rows} rows" if i.estimated_rows is not None and i.estimated_rows >= 0 \

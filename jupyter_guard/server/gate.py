@@ -121,7 +121,7 @@ class Gate:
             refused = Verdict("block", "guard-error", policy.broken_reason, None, policy.revision)
             return refused, (), None
         analysis, connection = analyse_cell(code)
-        intents = tuple(i for i in analysis.intents if decidable(i))
+        intents = tuple(placed(i, connection) for i in analysis.intents if decidable(i))
         audit = self.settings["audit"]
         own_policy = policy.source if self.settings.get("policy") else ""
         files = [audit, audit + ".journal", audit + ".lock", own_policy]
@@ -152,16 +152,31 @@ class Gate:
         log.error("jupyter_guard: %s", text)
 
     def note_reply(self, kernel_id: str, intents: tuple[Intent, ...], ok: bool) -> None:
-        from jupyter_guard.policy.rules import bare_table
-
         if not ok:
             return
         tables = self.kernel(kernel_id).session_tables
         for i in intents:
-            if i.action in ("sql.create", "sql.replace"):
-                tables.add(bare_table(i.target))
-            elif i.action == "sql.drop":
-                tables.discard(bare_table(i.target))
+            if i.action in ("sql.create", "sql.replace") and i.key:
+                tables.add(i.key)
+            elif i.action == "sql.drop" and i.key:
+                tables.discard(i.key)
+
+
+def placed(i: Intent, connection: str) -> Intent:
+    """The gate asks no database: a table is placed by the connection as the cell names it
+    (the variable handed the SQL, or ``%%guarded_sql``'s connection) and its name, so a table
+    made through one connection exempts nothing reached through another. The kernel places it
+    again in its database and decides again.
+
+    >>> placed(Intent("sql.drop", "table", "main.t", via="pg"), "").key
+    'gate(pg):t'
+    """
+    from jupyter_guard.guard.owned import PLACED
+    from jupyter_guard.policy.rules import bare_table
+
+    if i.action not in PLACED or i.key:
+        return i
+    return i.with_(key=f"gate({i.via or connection}):{bare_table(i.target)}")
 
 
 def decidable(i: Intent) -> bool:

@@ -236,3 +236,22 @@ def test_a_downloaded_database_file_is_saved(k: Kernel, tmp_path: Path) -> None:
               "exfiltration")
     dest = k.workdir / "dl2.bin"
     assert not dest.exists() or dest.stat().st_size == 0
+
+
+def test_a_guarded_child_that_reads_before_it_writes_does_not_copy(k: Kernel, intact: None
+                                                                   ) -> None:
+    """The child's exits install at its first write: bytes it read from a database file before
+    that are still known (the read was remembered) when they are written from any offset."""
+    (k.workdir / "c_copy.py").write_text(
+        "d = open('data/inner.duckdb', 'rb').read()\n"
+        "open('c1.bin', 'wb').write(d[16:])\n")
+    r = k.run("import subprocess, sys\n"
+              "p = subprocess.run([sys.executable, 'c_copy.py'], capture_output=True, text=True)\n"
+              "print(p.returncode, p.stderr[-400:])")
+    assert "exfiltration" in r.everything() and "database file" in r.everything(), r.everything()
+    dest = k.workdir / "c1.bin"
+    assert not dest.exists() or dest.stat().st_size == 0
+    (k.workdir / "c_plain.py").write_text(
+        "d = open('c_copy.py', 'rb').read()\nopen('c2.bin', 'wb').write(d[3:])\n")
+    k.ok("import subprocess, sys\nsubprocess.run([sys.executable, 'c_plain.py'], check=True)")
+    assert (k.workdir / "c2.bin").read_bytes() == (k.workdir / "c_copy.py").read_bytes()[3:]
