@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,33 +22,12 @@ from jupyter_guard.connections import pg_effect, pg_results
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
 from jupyter_guard.connections.pg_judge import for_effect, pure_read, runtime_sql_on_server
+from jupyter_guard.connections.pg_results import label
 from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks.state import Busy, verify
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
-
-
-_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def label(raw: Any) -> str:
-    """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
-    password (the audit records it as the URL the cell read from). Read once per connection
-    (libpq is asked for each part)."""
-    try:
-        return _LABELS[raw]
-    except (KeyError, TypeError):
-        pass
-    info = getattr(raw, "info", None)
-    if info is None:
-        return "postgresql"
-    text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
-    try:
-        _LABELS[raw] = text
-    except TypeError:   # a connection that cannot be weakly referenced: read every time
-        pass
-    return text
 
 
 @contextmanager

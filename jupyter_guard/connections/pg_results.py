@@ -214,10 +214,30 @@ def _table(conn: Any, name: str, part: int) -> Any:
     return None if got is None else got[part]
 
 
+_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def label(raw: Any) -> str:
+    """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
+    password (the audit records it as the URL the cell read from). Read once per connection
+    (libpq is asked for each part)."""
+    try:
+        return _LABELS[raw]
+    except (KeyError, TypeError):
+        pass
+    info = getattr(raw, "info", None)
+    if info is None:
+        return "postgresql"
+    text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    try:
+        _LABELS[raw] = text
+    except TypeError:   # a connection that cannot be weakly referenced: read every time
+        pass
+    return text
+
+
 def _db(raw: Any) -> Any:
     try:
-        from jupyter_guard.connections.pg_magic import label
-
         text = label(raw)
         return text if text != "postgresql" else id(raw)
     except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
