@@ -42,10 +42,14 @@ def cacheable(analysis: Analysis) -> bool:
     False
     >>> cacheable(Analysis((Intent("sql.delete", "table", "t"),)))
     False
+
+    A query's comparisons with constants (``sql.predicate``, judged by ``inference``) are
+    reads too: an allowed one is kept like its ``SELECT`` (a refused one never is).
     """
     if analysis.errors or not analysis.intents:
         return False
-    return all(i.action == "sql.select" and i.target_kind == "table" and not i.via
+    return all(not i.via and ((i.action == "sql.select" and i.target_kind == "table") or
+                              (i.action == "sql.predicate" and i.target_kind == "column"))
                for i in analysis.intents)
 
 
