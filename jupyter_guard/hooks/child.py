@@ -206,10 +206,15 @@ def own_work(frame: FrameType | None) -> bool:
     if getattr(_tl, "busy", False):
         return True
     while frame is not None:
-        if frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        if frame.f_code.co_filename.startswith(PACKAGE_DIR) and frame.f_code not in PASSING:
             return True
         frame = frame.f_back
     return False
+
+
+PASSING: set[Any] = set()
+"""The guard's code that user code calls through (``early_open``'s ``open``): its frame makes
+no call the guard's own (a read of the server's key through it is still the user's)."""
 
 
 # Events the child judges; everything else returns at once (reads, imports, ...).
@@ -282,6 +287,7 @@ def early_open(env: Mapping[str, str], orig: Callable[..., Any]) -> Callable[...
 
     open.__doc__, open.__name__ = orig.__doc__, "open"
     open._jg_orig = orig  # type: ignore[attr-defined]  # what ``child_exits`` puts back first
+    PASSING.add(open.__code__)
     return open
 
 
