@@ -26,6 +26,7 @@ from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
 
 MAX_KNOWN = 2_000_000
+SHORTEST = 4   # the shortest value remembered (shorter ones are too common to find by value)
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
                                    # control bytes of a binary format (latin-1 decoded)
@@ -44,7 +45,8 @@ def remember(values: Any) -> None:
     if len(known) >= MAX_KNOWN:
         return
     try:
-        new = {s for s in map(str, _flat(values, 3)) if len(s) >= 4 and s not in ("None", "nan")}
+        new = {s for s in map(str, _flat(values, 3))
+               if len(s) >= SHORTEST and s not in ("None", "nan")}
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     known.update(new)

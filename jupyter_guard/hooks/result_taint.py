@@ -27,7 +27,7 @@ FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy",
                               "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk",
                               "to_arrow_reader", "fetch_arrow_reader", "fetch_record_batch"})
 PER_FETCH = 200_000   # values remembered per column and fetch (a cost bound)
-SHORT = 4             # ``exits.remember`` keeps values of at least this many characters
+SHORT = exits.SHORTEST   # ``exits.remember`` keeps values of at least this many characters
 # id(raw connection) -> [the last query user code ran on it, its column taint once computed]
 _LAST: dict[int, list[Any]] = {}
 
