@@ -12,7 +12,8 @@ from dataclasses import replace
 
 from jupyter_guard.analyze.children import Reader, is_python, strips, tamper
 from jupyter_guard.analyze.shell_cmds import RULES
-from jupyter_guard.analyze.shell_copies import cli_exports, database_copies, database_input
+from jupyter_guard.analyze.shell_copies import database_copies, database_input, find_listing
+from jupyter_guard.analyze.shell_dbcli import cli_exports
 from jupyter_guard.analyze.shell_lex import (
     Heredoc,
     LexError,
@@ -23,6 +24,7 @@ from jupyter_guard.analyze.shell_lex import (
     tokenize,
 )
 from jupyter_guard.analyze.shell_opts import Ctx, SqlAnalyzer
+from jupyter_guard.analyze.shell_serve import serving
 from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Action, Analysis, Intent
 
 __all__ = ["MAX_DEPTH", "SqlAnalyzer", "analyze_shell"]
@@ -38,11 +40,13 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _TRUNCATE = frozenset({">", ">|", "&>", ">&"})
 _APPEND = frozenset({">>", "&>>", "<>"})
 _NOT_FILES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
+STDERR = "another descriptor than the output"
 
 
 def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 0,
-                  children: Reader | None = None) -> Analysis:
-    """Intents of every command a shell would run for ``command``.
+                  children: Reader | None = None, leaves: bool = False) -> Analysis:
+    """Intents of every command a shell would run for ``command``; ``leaves``: its output goes
+    to a file, a socket or another program (``subprocess.run(argv, stdout=f)``), not the cell.
 
     >>> [(i.action, i.target, i.recursive) for i in analyze_shell("rm -rf data").intents]
     [('shell.exec', 'rm', False), ('file.delete', 'data', True)]
@@ -61,6 +65,7 @@ def analyze_shell(command: str, *, sql: SqlAnalyzer | None = None, depth: int = 
         errors = (f"shell: {exc}; analysed by splitting on whitespace",)
         cmds = parse(command, fallback_tokens(command))
     walker = _Walker(sql, depth, children)
+    walker.leaves = leaves
     walker.piped = {id(c.pipe_in) for c in cmds if c.pipe_in is not None}
     out = Analysis(errors=errors)
     for cmd in cmds:
@@ -77,12 +82,15 @@ class _Walker:
         self.written: dict[str, str | None] = {}   # files this script wrote: text, None if unseen
         self.cwd = ""                # the folder ``cd`` moved into, relative to the start
         self.piped: set[int] = set()   # commands whose output is piped on (by ``id``)
+        self.listing: tuple[tuple[str, ...], tuple[str, ...]] | None = None   # ``find … |``
+        self.leaves = False   # the script's own output goes to a file or another program
         self.children = children if children is None else replace(
             children, read=self.read, exists=self.exists)
         self._base = children
 
     def script(self, text: str, depth: int) -> Analysis:
-        return analyze_shell(text, sql=self.sql, depth=depth, children=self._nested())
+        return analyze_shell(text, sql=self.sql, depth=depth, children=self._nested(),
+                             leaves=self.leaves)
 
     def _nested(self) -> Reader | None:
         """A nested script sees what this one wrote so far."""
@@ -149,13 +157,19 @@ class _Walker:
         args = [self.expand(w) for w in words[1:]]
         argv = (shlex.split(head) if words[0].expands and head.strip() else [head]) + \
             [t for t, _ in args]
+        self.listing = None
         if cmd.pipe_in is not None and stdin is None and not fed:
             stdin, fed = self._piped(cmd.pipe_in), True
+            prev = [self.expand(w) for w in cmd.pipe_in.words]
+            self.listing = find_listing([t for t, _ in prev]) if all(k for _, k in prev) else None
         done = _unknown_targets(self.command(argv, self.depth, source, stdin, fed),
                                 [t for t, k in args if not k and _WHOLLY_DYNAMIC.fullmatch(t)])
-        done += Analysis(cli_exports(self.children, argv, source, id(cmd) in self.piped or any(
-            i.action in ("file.write", "file.truncate") for i in red.intents), self.cwd, stdin))
-        self._cd(argv)
+        done += Analysis(cli_exports(self.children, argv, source, self.leaves or id(cmd) in
+                                     self.piped or any(i.action in ("file.write", "file.truncate")
+                                                       and i.detail != STDERR
+                                                       for i in red.intents),
+                                     self.cwd, stdin, fed))
+        self._cd(argv, all(k for _, k in args))
         self._remember(argv, stdin, done, red)
         return out + done + red
 
@@ -198,7 +212,9 @@ class _Walker:
         if "*" in argv[0]:                        # xargs' unknown input used as the command
             return Analysis((Intent("shell.exec", "command", argv[0], source=source,
                                     detail="dynamic command"),))
-        copies = Analysis(database_copies(self.children, argv, source, self.cwd, stdin))
+        copies = Analysis(database_copies(self.children, argv, source, self.cwd, stdin,
+                                          self.listing) + serving(self.children, argv, source,
+                                                                  self.cwd))
         out = Analysis((Intent("shell.exec", "command", argv[0], source=source),))
         if argv[0].rpartition("/")[2] != "mv":   # moving a protected file is named first
             out, copies = out + copies, Analysis()
@@ -218,9 +234,12 @@ class _Walker:
                   lambda a, d: self.command(a, d, source, stdin, fed), self.children)
         return out + rule(ctx, argv) + copies
 
-    def _cd(self, argv: list[str]) -> None:
-        """``cd data && cp wh.duckdb /tmp``: later relative paths are looked up in ``data`` too."""
-        if argv[0] in ("cd", "pushd") and len(argv) > 1 and not argv[-1].startswith("-"):
+    def _cd(self, argv: list[str], known: bool = True) -> None:
+        """``cd data && cp wh.duckdb /tmp``: later relative paths are looked up in ``data`` too;
+        after ``cd $(…)`` (a folder known only when it runs), anywhere below the start."""
+        if argv[0] in ("cd", "pushd") and not known:
+            self.cwd = UNKNOWN
+        elif argv[0] in ("cd", "pushd") and len(argv) > 1 and not argv[-1].startswith("-"):
             self.cwd = os.path.join(self.cwd, os.path.expanduser(argv[-1]))
         elif argv[0] in ("cd", "pushd"):
             self.cwd = os.path.expanduser("~")
@@ -246,6 +265,8 @@ class _Walker:
         fed = False
         out: list[Intent] = []
         for op, t in cmd.redirs:
+            side = op[0].isdigit()   # ``2> err.txt``: another descriptor than the output
+            op = op.lstrip("0123456789")
             if isinstance(t, Heredoc):
                 stdin, fed = t.body, True
                 continue
@@ -273,7 +294,8 @@ class _Walker:
                                   detail=UNSEEN_LATER))
             elif op in _TRUNCATE or op in _APPEND:
                 act: Action = "file.truncate" if op in _TRUNCATE else "file.write"
-                out.append(Intent(act, "path", path, source=source))
+                out.append(Intent(act, "path", path, source=source,
+                                  detail=STDERR if side else ""))
         return stdin, fed, Analysis(tuple(out))
 
     def _piped(self, prev: Simple) -> str | None:

@@ -5,6 +5,8 @@ in ``shell_files`` and ``shell_net``.
 """
 from __future__ import annotations
 
+import shlex
+
 from jupyter_guard.analyze.children import (
     RUNNERS,
     interpreter_child,
@@ -191,6 +193,10 @@ def wrapper(ctx: Ctx, argv: list[str]) -> Analysis:
                 out += Analysis((tamper(rest[0], "env -i", ctx.source),))
     if name == "command" and o.has("-v", "-V"):
         return out
+    moved = o.get("-C", "--chdir") if name == "env" else o.get("-D", "--chdir") \
+        if name == "sudo" else []
+    if moved and rest:   # ``env -C data cp wh.duckdb ..``: its paths are relative to ``data``
+        return out + ctx.nested_script(f"cd {shlex.quote(moved[-1])} && {shlex.join(rest)}")
     return out + ctx.nested(rest)
 
 

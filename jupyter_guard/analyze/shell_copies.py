@@ -10,11 +10,11 @@ Pure: the caller hands in how to tell a database file (``Reader.database``).
 """
 from __future__ import annotations
 
+import fnmatch
 import os
-import re
 
 from jupyter_guard.analyze.children import Reader, is_python
-from jupyter_guard.model import Intent
+from jupyter_guard.model import UNKNOWN, Intent
 
 COPIERS = frozenset({
     # copy, move, link, sync
@@ -92,6 +92,8 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
     flags = {a for a in args if a.startswith("--")} | {
         "-" + ch for a in args if a.startswith("-") and not a.startswith("--") for ch in a[1:]}
     walk = prog in WALK_ALWAYS or bool(flags & WALK_FLAGS)
+    if prog == "socat":   # addresses: ``FILE:wh.duckdb``, ``OPEN:x,rdonly``
+        return [a.partition(":")[2].partition(",")[0] for a in args if ":" in a], walk
     if prog not in DEST_LAST:
         return paths_of(args), walk
     if "-t" in args or any(a.startswith("--target-directory") for a in args):
@@ -102,25 +104,99 @@ def sources(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def database_copies(reader: Reader | None, argv: list[str], source: str, cwd: str = "",
-                    stdin: str | None = None) -> tuple[Intent, ...]:
+                    stdin: str | None = None,
+                    listing: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+                    ) -> tuple[Intent, ...]:
     """``tar czf x.tgz wh.duckdb`` (``wh.duckdb`` a DuckDB file) -> an export of every table.
     ``cwd`` is the folder an earlier ``cd`` of the same command line moved into: a relative
     word is looked up both there and where the command line started (a ``cd`` inside a
     subshell may or may not still hold). Names read from a list (``tar -T list``, ``cpio -o``
-    and ``zip -@`` from their input) are looked up too; from an input the guard cannot see
-    (``find . | cpio -o``), the whole folder is."""
+    and ``zip -@`` from their input) are looked up too; from an input the guard cannot see,
+    the whole folder is, unless ``listing`` says what makes it (``find src -name '*.py' |
+    cpio -o``: the folders ``find`` walks and the names it keeps)."""
     if reader is None or reader.database is None or not argv or not copier(argv[0], argv):
         return ()
     prog = argv[0].rpartition("/")[2]
     if peeks(argv) is not None:
         return ()
     words, walk = sources(argv)
-    listed = _listed(reader, argv, stdin)
-    words, walk = words + listed, walk or bool(listed)
+    listed = _listed(reader, argv, "\n".join(listing[0]) if stdin is None and listing else stdin)
+    keep = listing[1] if listing and stdin is None else None
     found: list[str] = []
-    for p in words + [os.path.join(d, w) for d in (cwd, *_dirs(argv)) if d for w in words]:
-        found += [src for src in reader.database(p, walk) if src not in found]
+    for w in words + listed:
+        for p in (w, *(os.path.join(d, w) for d in _dirs(argv))):
+            found += [src for src in looked_up(reader, p, cwd, walk or w in listed)
+                      if src not in found and (w not in listed or _kept(src, keep))]
     return tuple(export(src, prog, source) for src in found)
+
+
+def looked_up(reader: Reader, word: str, cwd: str, walk: bool) -> list[str]:
+    """The database files a word names (or, ``walk``, holds), where the command line started and
+    in the folder a ``cd`` moved into; when that folder is unknown (``cd $(…)``), any database
+    file below the starting folder whose path ends as the word does."""
+    assert reader.database is not None
+    found = list(reader.database(word, walk))
+    if not cwd or os.path.isabs(word):
+        return found
+    if UNKNOWN not in cwd:
+        return found + [p for p in reader.database(os.path.join(cwd, word), walk)
+                        if p not in found]
+    tail = os.path.normpath(word)
+    for p in reader.database(".", True):
+        q = os.path.normpath(p)
+        if p not in found and (p.startswith("(unchecked") or tail in (".", "*") or
+                               q == tail or q.endswith("/" + tail) or
+                               (walk and "/" + tail + "/" in "/" + q)):
+            found.append(p)
+    return found
+
+
+def _kept(src: str, patterns: tuple[str, ...] | None) -> bool:
+    """A file ``find -name`` keeps (no patterns: every file; a folder not walked: kept).
+
+    >>> _kept("src/wh.duckdb", ("*.py",)), _kept("src/a.db", ("*.db", "*.py")), _kept("x", None)
+    (False, True, True)
+    """
+    if not patterns or src.startswith("(unchecked"):
+        return True
+    name = os.path.basename(src).lower()   # ``-iname`` too: more kept is more refused
+    return any(fnmatch.fnmatch(name, p.lower()) for p in patterns)
+
+
+_FIND_KEEPS = frozenset({"-type", "-name", "-iname", "-print", "-o", "-or", "(", ")", "-a",
+                         "-and", "-maxdepth", "-mindepth", "-xtype", "-print0"})
+
+
+def find_listing(argv: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """What ``find ROOTS [-type f] [-name P]…`` prints, as (roots, name patterns): a list of
+    the files under the roots whose names match; None for other programs and other tests
+    (``-newer``, ``-exec``: the guard cannot tell what they keep).
+
+    >>> find_listing(["find", "src", "-name", "*.py"]), find_listing(["find"])
+    ((('src',), ('*.py',)), (('.',), ()))
+    >>> find_listing(["find", ".", "-newer", "x"]) is None, find_listing(["ls"]) is None
+    (True, True)
+    """
+    if not argv or argv[0].rpartition("/")[2] != "find":
+        return None
+    args = argv[1:]
+    roots = []
+    while args and not args[0].startswith(("-", "(", "!")):
+        roots.append(args.pop(0))
+    patterns: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a not in _FIND_KEEPS:
+            return None
+        if a in ("-name", "-iname", "-type", "-xtype", "-maxdepth", "-mindepth"):
+            if i + 1 >= len(args):
+                return None
+            if a in ("-name", "-iname"):
+                patterns.append(args[i + 1])
+            i += 1
+        i += 1
+    return tuple(roots) or (".",), tuple(patterns)
 
 
 def _listed(reader: Reader, argv: list[str], stdin: str | None) -> list[str]:
@@ -210,50 +286,13 @@ def _dirs(argv: list[str]) -> list[str]:
     return out
 
 
-DB_CLIS = frozenset({"sqlite3", "sqlite", "duckdb", "litecli", "sqlite-utils", "sqlitebrowser",
-                     "datasette", "harlequin", "usql"})
-"""Programs that open a database file and print or write its tables."""
-_WRITES_FILES = re.compile(
-    r"(?ims)^\s*\.(output|once|excel|save|backup|dump|clone|import|shell|system|log)\b|"
-    r"(^|;)\s*(copy|export|attach|install|load|vacuum\b[^;]*\binto)\b")
-
-
-def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: bool,
-                cwd: str = "", stdin: str | None = None) -> tuple[Intent, ...]:
-    """``sqlite3 wh.db "SELECT * FROM customers" > out.csv``, ``duckdb wh.duckdb -c "COPY
-    customers TO 'x.csv'"``, ``sqlite3 wh.db .dump | gzip``: a database program given a
-    database file whose output goes to a file or a pipe (``leaves``), or whose commands write
-    files (``COPY … TO``, ``EXPORT DATABASE``, ``VACUUM INTO``, ``ATTACH``, ``.output``…, in
-    its arguments, its visible input or its ``-init`` file), writes
-    what it reads out of the tables without the kernel's masking: an export of every table.
-    Printed to the cell's output it is masked like any output."""
-    if reader is None or reader.database is None or not argv:
-        return ()
-    prog = argv[0].rpartition("/")[2]
-    if prog not in DB_CLIS:
-        return ()
-    words = [a for a in argv[1:] if not a.startswith("-")]
-    texts = [*argv[1:], stdin or ""] + [
-        reader.read(argv[i + 1]) or "" for i, a in enumerate(argv[:-1]) if a == "-init"]
-    if not leaves and not any(_WRITES_FILES.search(t) for t in texts):
-        return ()
-    found: list[str] = []
-    for w in words:   # the database file: the first word, after a verb (``sqlite-utils``)...
-        for p in (w, *((os.path.join(cwd, w),) if cwd else ())):
-            found += [src for src in reader.database(p, False) if src not in found]
-    return tuple(export(src, prog, source) for src in found)
-
-
 def database_input(reader: Reader | None, path: str, source: str,
                    cwd: str = "") -> tuple[Intent, ...]:
     """``gzip < wh.duckdb > x``, ``nc host 9 < wh.duckdb``: a database file given as input."""
     if reader is None or reader.database is None:
         return ()
     prog = source.split(" ", 1)[0] or "a program"
-    found = list(reader.database(path, False))
-    if cwd:
-        found += [p for p in reader.database(os.path.join(cwd, path), False) if p not in found]
-    return tuple(export(src, prog, source) for src in found)
+    return tuple(export(src, prog, source) for src in looked_up(reader, path, cwd, False))
 
 
 def export(src: str, prog: str, source: str) -> Intent:

@@ -15,6 +15,7 @@ OPS = sorted(["&&", "||", ";;", "|&", "&>>", ">>", "<<<", "<<-", "<<", "<>", ">|
               "&>", "|", "&", ";", "<", ">", "(", ")", "\n"], key=len, reverse=True)
 REDIRS = frozenset({">>", "<<<", "<<-", "<<", "<>", ">|", ">&", "<&", "&>", "&>>", "<", ">"})
 _OP_START = set("|&;<>()\n")
+_FD_OUT = frozenset({">", ">>", ">|"})
 
 
 class LexError(ValueError):
@@ -193,11 +194,14 @@ def tokenize(s: str) -> list[Token]:
             started = expands = True
             i = end
         elif c in _OP_START:
+            fd = ""
             if started and c in "<>" and not quoted and "".join(buf).isdigit():
-                buf, started = [], False          # file descriptor number: 2>, 1>>
+                fd = "".join(buf)                 # file descriptor number: 2>, 1>>
+                buf, started = [], False
             flush(i)
             op = next(o for o in OPS if s.startswith(o, i))
-            toks.append(Op(op))
+            # ``2> f``: named apart (another output than the program's own); ``1>``, ``0<`` not
+            toks.append(Op(fd + op if fd not in ("", "0", "1") and op in _FD_OUT else op))
             i += len(op)
             if op in ("<<", "<<-"):
                 want = op == "<<-"
@@ -287,7 +291,7 @@ def parse(s: str, toks: list[Token] | None = None) -> list[Simple]:
                 cur.words.append(t)
             continue
         v = t.value
-        if v in REDIRS:
+        if v in REDIRS or v.lstrip("0123456789") in REDIRS:
             nxt = toks[j] if j < len(toks) else None
             cur.redirs.append((v, None if isinstance(nxt, Op) else nxt))
             j += 0 if isinstance(nxt, Op) else 1

@@ -167,16 +167,17 @@ class Guard(Recording):
         return analysis
 
     def shell_analysis(self, command: str, *, starting: bool = False,
-                       environ: Any = None) -> Analysis:
+                       environ: Any = None, leaves: bool = False) -> Analysis:
         """``starting``: the command starts now (the run-time layer), so a script that is not
         there cannot be read, rather than being left to be judged when it starts. Its
         ``$VARIABLES`` are read from ``environ`` (the environment the child is given; the
-        kernel's own, which children inherit, when None)."""
+        kernel's own, which children inherit, when None). ``leaves``: its output goes to a
+        file, a socket or another program, not back to the kernel."""
         reader = Reader(read=read_text, python=self._python_text, starting=starting,
                         exists=os.path.lexists, database=database_in,
                         environ=_variables(environ))
         return analyze_shell(command, sql=lambda s, d: self.sql_analysis(s, d).intents,
-                             children=reader)
+                             children=reader, leaves=leaves)
 
     def _python_text(self, code: str) -> Analysis:
         import ast

@@ -21,6 +21,7 @@ from jupyter_guard.hooks import (
     exit_files,
     exit_net,
     exit_polars,
+    exit_popen,
     exit_socket,
     exit_socket_raw,
     lazy,
@@ -233,10 +234,12 @@ def handlers(rt: Any) -> dict[str, Handler]:
             rt.decide(overwrite(dst) + path_intents("file.read", src)
                       + database_copy(src, dst, "link"), f"link {args[0]!r} -> {dst!r}")
 
-    def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None) -> None:
+    def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None,
+              leaves: bool = False) -> None:
         exit_net.check_command(rt, cmd, env)
         with Busy():
-            intents = list(g.shell_analysis(cmd, starting=True, environ=env).intents)
+            intents = list(g.shell_analysis(cmd, starting=True, environ=env,
+                                            leaves=leaves).intents)
             words = argv or cmd.split()
             why = env_drops_guard(env) if words and may_run_python(words[0]) else ""
             if why:   # a Python child given an environment without the guard
@@ -271,7 +274,11 @@ def handlers(rt: Any) -> dict[str, Handler]:
         if rt.user_stack(f):
             a = args[1]
             argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
-            shell(_command(a), argv, f, args[3] if len(args) > 3 else None)
+            fed = exit_popen.fed_by(f)   # another child's output pipe as this one's input
+            if fed is not None:
+                shell(fed, None, f, None, leaves=True)
+            shell(_command(a), argv, f, args[3] if len(args) > 3 else None, exit_popen.leaves(f))
+            exit_popen.remember(f, _command(a))
 
     def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""

@@ -1,0 +1,163 @@
+"""Copies of a database file that the command line alone did not show, decided by their effect:
+a database program whose output Python sends to a file or hands to another program
+(``subprocess.run([...], stdout=f)``, ``stdin=p1.stdout``), paths relative to a folder known
+only when the command runs (``cd $(…)``, ``env -C``), and servers given a folder that holds a
+database file (``python -m http.server``). Each is refused and the destination holds no row; the
+sources stay intact. Their twins work: a count written to a file, a plain folder served and
+fetched, a list of plain files archived from ``find``, plain files copied after ``env -C``."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernelutil import Kernel, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+EMAIL = "@example.com"
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[Kernel]:
+    d = work_root / "copy_database_more"
+    d.mkdir()
+    with sqlite3.connect(d / "x.sqlite") as db:
+        db.execute("CREATE TABLE customers (id INTEGER, email TEXT, ssn TEXT)")
+        db.executemany("INSERT INTO customers VALUES (?, ?, ?)",
+                       [(i, f"user{i}{EMAIL}", f"219-09-{1000 + i}") for i in range(50)])
+    db.close()
+    (d / "site").mkdir()
+    (d / "site" / "index.html").write_text("<h1>plain page</h1>\n")
+    with guarded_kernel(d, warehouse=20) as kernel:
+        (d / "data").mkdir()
+        (d / "data" / "inner.duckdb").write_bytes((d / "wh.duckdb").read_bytes())
+        yield kernel
+
+
+def _digest(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.fixture()
+def intact(k: Kernel) -> Iterator[None]:
+    before = {p: _digest(k.workdir / p) for p in ("data/inner.duckdb", "x.sqlite", "wh.duckdb")}
+    yield
+    for p, digest in before.items():
+        assert _digest(k.workdir / p) == digest, p
+
+
+def _holds_no_copy(dest: Path, k: Kernel) -> None:
+    """Absent, or (opened before the refusal) holding no row and none of the source's bytes."""
+    if not dest.exists():
+        return
+    data = dest.read_bytes()
+    assert EMAIL.encode() not in data and b"219-09-" not in data
+    assert data[:64] not in (k.workdir / "x.sqlite").read_bytes()[:64] or not data
+
+
+@pytest.mark.parametrize(("code", "out"), [
+    pytest.param("import subprocess\nsubprocess.run(['sqlite3', 'x.sqlite', "
+                 "'SELECT * FROM customers'], stdout=open('o1.csv', 'w'))", "o1.csv",
+                 id="run-stdout-file"),
+    pytest.param("import subprocess\nwith open('o2.csv', 'w') as f:\n"
+                 "    subprocess.Popen(['sqlite3', '-csv', 'x.sqlite', "
+                 "'SELECT email, ssn FROM customers'], stdout=f).wait()", "o2.csv",
+                 id="popen-stdout-file"),
+    pytest.param("import subprocess\nsubprocess.run('sqlite3 x.sqlite \"SELECT * FROM "
+                 "customers\"', shell=True, stdout=open('o3.csv', 'w'))", "o3.csv",
+                 id="shell-true-stdout-file"),
+    pytest.param("import subprocess\np1 = subprocess.Popen(['sqlite3', 'x.sqlite', "
+                 "'SELECT * FROM customers'], stdout=subprocess.PIPE)\n"
+                 "subprocess.run(['gzip'], stdin=p1.stdout, stdout=open('o4.gz', 'wb'))",
+                 "o4.gz", id="pipe-handed-to-gzip"),
+    pytest.param("import os, subprocess\nfd = os.open('o5.sql', os.O_WRONLY | os.O_CREAT)\n"
+                 "subprocess.run(['sqlite3', 'x.sqlite', '.dump'], stdout=fd)", "o5.sql",
+                 id="dump-to-descriptor"),
+])
+def test_a_database_programs_output_sent_to_a_file_from_python_is_refused(
+        k: Kernel, intact: None, code: str, out: str) -> None:
+    r = k.run(code)
+    assert r.status == "error", r.everything()
+    assert "[exfiltration]" in r.everything() or "[sql-parse-error]" in r.everything()
+    _holds_no_copy(k.workdir / out, k)
+
+
+@pytest.mark.parametrize(("code", "out"), [
+    pytest.param("!cd $(echo data) && cp inner.duckdb ../d1.bin", "d1.bin", id="cd-substitution"),
+    pytest.param("!cd `dirname data/inner.duckdb` && tar cf ../d2.tar inner.duckdb", "d2.tar",
+                 id="cd-backticks"),
+    pytest.param("!env -C data cp inner.duckdb ../d3.bin", "d3.bin", id="env-C"),
+    pytest.param("import subprocess\nsubprocess.run(['env', '--chdir=data', 'cp', "
+                 "'inner.duckdb', '../d4.bin'])", "d4.bin", id="env-chdir-argv"),
+])
+def test_a_copy_from_a_folder_known_only_when_it_runs_is_refused(
+        k: Kernel, intact: None, code: str, out: str) -> None:
+    r = k.blocked(code, "exfiltration")
+    assert "database file" in r.everything()
+    assert not (k.workdir / out).exists()
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param("'-m', 'http.server', '0', '--bind', '127.0.0.1'", id="the-working-folder"),
+    pytest.param("'-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', 'data'",
+                 id="a-folder-with-a-database"),
+    pytest.param("'-m', 'http.server', '0', '--bind', '127.0.0.1', '-d', '.'", id="dot"),
+])
+def test_serving_a_folder_that_holds_a_database_is_refused(k: Kernel, intact: None,
+                                                           args: str) -> None:
+    r = k.blocked("import subprocess, sys\n"
+                  f"p = subprocess.Popen([sys.executable, {args}], stdout=subprocess.DEVNULL,"
+                  " stderr=subprocess.DEVNULL)\np.kill(); p.wait()", "exfiltration")
+    assert "database file" in r.everything() and "whoever connects" in r.everything()
+
+
+def test_a_served_folder_of_html_is_fetched(k: Kernel) -> None:
+    r = k.ok("import subprocess, sys, time, urllib.request, re\n"
+             "p = subprocess.Popen([sys.executable, '-u', '-m', 'http.server', '0', '--bind',"
+             " '127.0.0.1', '--directory', 'site'], stdout=subprocess.PIPE, text=True)\n"
+             "line = p.stdout.readline()\n"
+             "port = re.search(r'port (\\d+)', line).group(1)\n"
+             "try:\n"
+             "    print(urllib.request.urlopen(f'http://127.0.0.1:{port}/index.html',"
+             " timeout=60).read().decode())\n"
+             "finally:\n    p.kill(); p.wait()", timeout=120)
+    assert "<h1>plain page</h1>" in r.stream
+
+
+def test_counts_and_plain_output_go_to_files(k: Kernel) -> None:
+    k.ok("!sqlite3 x.sqlite \"SELECT count(*) FROM customers\" > n1.txt\n"
+         "!sqlite3 x.sqlite \"SELECT count(DISTINCT email) AS n FROM customers\" 2> e1.txt"
+         " >> n1.txt\n"
+         "import subprocess\n"
+         "subprocess.run(['sqlite3', 'x.sqlite', 'SELECT count(*) FROM customers'],"
+         " stdout=open('n2.txt', 'w'), check=True)\n"
+         "subprocess.run(['ls', 'site'], stdout=open('ls.txt', 'w'), check=True)\n"
+         "p = subprocess.run(['sqlite3', 'x.sqlite', 'SELECT count(*) FROM customers'],"
+         " capture_output=True, text=True, check=True)\n"
+         "open('n3.txt', 'w').write(p.stdout)")
+    assert (k.workdir / "n1.txt").read_text() == "50\n50\n"
+    assert (k.workdir / "n2.txt").read_text() == "50\n"
+    assert (k.workdir / "n3.txt").read_text() == "50\n"
+    assert (k.workdir / "ls.txt").read_text() == "index.html\n"
+
+
+def test_plain_files_listed_and_copied_from_a_folder_work(k: Kernel) -> None:
+    k.ok("!find site | tar cf l1.tar -T -\n!find . -name '*.html' | tar cf l2.tar -T -\n"
+         "!env -C site cp index.html ../copied.html\n!cd $(echo site) && cp index.html ../c2.html")
+    with tarfile.open(k.workdir / "l1.tar") as t:
+        assert "site/index.html" in t.getnames()
+    with tarfile.open(k.workdir / "l2.tar") as t:
+        assert t.getnames() == ["./site/index.html"]
+    for name in ("copied.html", "c2.html"):
+        assert (k.workdir / name).read_text() == "<h1>plain page</h1>\n"
+
+
+def test_a_database_listed_by_find_is_refused(k: Kernel, intact: None) -> None:
+    r = k.blocked("!find data -type f | tar cf l3.tar -T -", "exfiltration")
+    assert "inner.duckdb" in r.everything()
+    assert not (k.workdir / "l3.tar").exists()
