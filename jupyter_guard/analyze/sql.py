@@ -170,6 +170,10 @@ def _command(tree: exp.Command, dialect: str = "") -> tuple[Intent, ...]:
     if words.startswith(("CREATE EXTENSION", "LOAD")):
         return (Intent("sql.extension", "none", st.extension_name(src), source=src,
                        detail="LOAD" if word == "LOAD" else "CREATE EXTENSION"),)
+    into = _vacuum_into(src) if word == "VACUUM" else None
+    if into is not None:   # SQLite's ``VACUUM [schema] INTO 'file'``: the whole database, copied
+        return (Intent("sql.export", "file", into, ("?",), source=src,
+                       detail="copies a whole database"),)
     kind = st.COMMANDS.get(word)
     if kind is None:
         return (Intent("sql.unknown", source=src, detail=f"{word or 'empty'} statement"),)
@@ -254,10 +258,30 @@ def _typed(query: str, dialect: str, duck_kind: str, params: Any, classify: Clas
     if kind.name == "COPY FROM DATABASE":
         return Analysis((Intent("sql.export", "database", "*", ("?",), source=query,
                                 detail="copies a whole database"),))
+    into = _vacuum_into(query) if kind.name == "VACUUM" else None
+    if into is not None:   # SQLite's ``VACUUM [schema] INTO 'file'``: the whole database, copied
+        return Analysis((Intent("sql.export", "file", into, ("?",), source=query,
+                                detail="copies a whole database"),))
     if kind.name in ("CHECKPOINT", "CREATE MACRO", "CREATE TEMP MACRO", "CREATE TEMPORARY MACRO",
                      "CREATE FUNCTION", "DETACH", "VACUUM", "ANALYZE", "EXECUTE"):
         return Analysis((Intent("sql.other", source=query, detail=kind.name),))
     return _one(query, dialect, duck_kind, params)
+
+
+def _vacuum_into(query: str) -> str | None:
+    """The file ``VACUUM [schema] INTO 'file'`` writes (``?`` when it is a parameter).
+
+    >>> _vacuum_into("VACUUM main INTO 'b.db'"), _vacuum_into("vacuum into ?")
+    ('b.db', '?')
+    >>> _vacuum_into("VACUUM") is None
+    True
+    """
+    import re
+
+    m = re.match(r"(?is)\s*VACUUM\b[^;]*?\bINTO\s+(?:'((?:[^']|'')*)'|\"([^\"]*)\"|(\S+))", query)
+    if m is None:
+        return None
+    return (m.group(1) or "").replace("''", "'") or m.group(2) or m.group(3) or "?"
 
 
 def _prepared(query: str) -> str | None:

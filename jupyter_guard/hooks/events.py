@@ -18,6 +18,7 @@ from typing import Any
 from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, host_of
 from jupyter_guard.hooks import (
+    exit_dbcopy,
     exit_files,
     exit_net,
     exit_polars,
@@ -156,6 +157,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
         p = _path(args[0]) if args else None
         if p is not None and any(n in p for n in watched) and rt.user_stack(f):
             rt.decide(path_intents("file.read", p), f"{what}({p!r})")
+
+    def on_sqlite_connect(args: tuple[Any, ...], f: FrameType) -> None:
+        opens_store(args, f, "sqlite3.connect")
+        exit_dbcopy.note(args[0] if args else None, rt, f)   # ``serialize()``: its pages
 
     def on_open(args: tuple[Any, ...], f: FrameType) -> None:
         path, mode, flags = (args + (None, None, 0))[:3]
@@ -389,7 +394,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     table: dict[str, Handler] = {
         "import": on_import,
         "open": on_open,
-        "sqlite3.connect": lambda a, f: opens_store(a, f, "sqlite3.connect"),
+        "sqlite3.connect": on_sqlite_connect,
         "os.remove": on_remove,
         "os.rmdir": on_remove,
         "os.rename": on_rename,

@@ -30,7 +30,8 @@ import weakref
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exit_dbcopy, exits
+from jupyter_guard.hooks.event_paths import database_header
 from jupyter_guard.hooks.state import busy
 
 TAIL = 256
@@ -113,7 +114,10 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
           peer: str | None = None) -> None:
     """Refuse (``exfiltration``) a send that carries a sensitive value to a host not allowed
     (``peer``: the host, for a sender that is not a socket, such as a TLS object in memory)."""
-    if not exits.known or busy():
+    if busy():
+        return
+    pages = _database_head(data)   # a database file served or sent whole (``http.server``)
+    if not exits.known and not pages:
         return   # no value read from a sensitive column yet: nothing to look for
     entry = _seen.get(sock)
     if entry is None:
@@ -129,6 +133,8 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
         host = str(addr[0]).lower()
     if not host or host in rt.guard.policy.allow_hosts:
         return
+    if pages:
+        exits.refuse(rt.guard, rt, exit_dbcopy.DATABASE_PAGES, host, how, host=host)
     try:
         n = len(data)
     except TypeError:
@@ -148,6 +154,17 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
     if kind:
         entry[1] = b""   # refused: nothing of it left, the next send starts afresh
         exits.refuse(rt.guard, rt, kind, host, how, host=host, data=chunk)
+
+
+def _database_head(data: Any) -> bool:
+    """The bytes begin as a DuckDB or SQLite file does: the file itself is being sent (a server
+    in the kernel serving its folder). Bytes from further in are looked for by file writes only
+    (looking them up costs milliseconds, too much for every send)."""
+    try:
+        head = bytes(memoryview(data)[:24])
+    except (TypeError, ValueError):
+        return False   # not a buffer: the send itself raises
+    return database_header(head)
 
 
 def _piece(data: Any) -> Any:

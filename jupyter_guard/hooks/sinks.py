@@ -20,6 +20,7 @@ from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import db_exits, result_taint, udf_taint
+from jupyter_guard.hooks.dbcopy_sql import with_database_reads
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 log = logging.getLogger("jupyter_guard")
@@ -39,6 +40,7 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
         analysis = guard.sql_analysis(query, conn.dialect, params=_first_params(params))
         if params is not None:   # a store path passed as a parameter: read_text(?)
             analysis = _with_param_paths(guard, analysis, params)
+        analysis = with_database_reads(analysis, query)   # read_blob('wh.duckdb')
         if conn.native_duckdb and any(i.action in _TX for i in analysis.intents):
             from jupyter_guard.guard.effect_run import forget
 

@@ -161,3 +161,65 @@ def test_a_database_listed_by_find_is_refused(k: Kernel, intact: None) -> None:
     r = k.blocked("!find data -type f | tar cf l3.tar -T -", "exfiltration")
     assert "inner.duckdb" in r.everything()
     assert not (k.workdir / "l3.tar").exists()
+
+
+@pytest.mark.parametrize(("code", "out"), [
+    pytest.param("import duckdb\nb = duckdb.connect().sql(\"SELECT content FROM "
+                 "read_blob('data/inner.duckdb')\").fetchall()[0][0]\n"
+                 "open('b1.bin', 'wb').write(b[16:])", "b1.bin", id="read-blob-duckdb"),
+    pytest.param("import duckdb\nb = duckdb.connect().sql(\"SELECT content FROM "
+                 "read_blob('x.*')\").fetchall()[0][0]\nopen('b2.bin', 'wb').write(b[100:])",
+                 "b2.bin", id="read-blob-glob-sqlite"),
+    pytest.param("import duckdb\nduckdb.connect().execute(\"COPY (SELECT content FROM "
+                 "read_blob('x.sqlite')) TO 'b3.csv' (FORMAT csv)\")", "b3.csv",
+                 id="copy-of-read-blob"),
+    pytest.param("import sqlite3\ns = sqlite3.connect('x.sqlite').serialize()\n"
+                 "open('b4.bin', 'wb').write(s[100:])", "b4.bin", id="serialize-headless"),
+    pytest.param("import sqlite3\nsqlite3.connect('x.sqlite').execute(\"VACUUM INTO 'b5.db'\")",
+                 "b5.db", id="vacuum-into"),
+    pytest.param("import sqlite3\nc = sqlite3.connect(':memory:')\n"
+                 "c.execute(\"ATTACH 'x.sqlite' AS s\")\nc.execute(\"VACUUM s INTO 'b6.db'\")",
+                 "b6.db", id="vacuum-attached-into"),
+])
+def test_database_bytes_read_without_open_are_not_written(k: Kernel, intact: None, code: str,
+                                                          out: str) -> None:
+    r = k.blocked(code, "exfiltration")
+    assert "database" in r.everything() or f"to {out} whose columns" in r.everything()
+    dest = k.workdir / out
+    assert not dest.exists() or dest.stat().st_size == 0
+
+
+_SERVE = ("import functools, http.server, threading, urllib.request\n"
+          "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='.')\n"
+          "srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n"
+          "threading.Thread(target=srv.serve_forever, daemon=True).start()\n"
+          "try:\n"
+          "    got = urllib.request.urlopen(f'http://127.0.0.1:{{srv.server_address[1]}}/{name}',"
+          " timeout=60).read()\n"
+          "except Exception as e:\n    got = repr(e).encode()\n"
+          "finally:\n    srv.shutdown(); srv.server_close()\n"
+          "print(len(got), got[:20])")
+
+
+def test_a_server_in_the_kernel_does_not_send_a_database_file(k: Kernel, intact: None) -> None:
+    r = k.run(_SERVE.format(name="x.sqlite"), timeout=120)
+    assert "SQLite format" not in r.everything() and "8192" not in r.stream, r.everything()
+    r = k.ok(_SERVE.format(name="site/index.html"), timeout=120)
+    assert "<h1>plain page" in r.stream
+
+
+def test_database_reads_that_copy_nothing_work(k: Kernel) -> None:
+    r = k.ok("import duckdb, sqlite3\n"
+             "print(duckdb.connect().sql(\"SELECT size FROM read_blob('site/*')\").fetchall())\n"
+             "c = sqlite3.connect('x.sqlite')\n"
+             "print(c.execute('SELECT count(*) FROM customers').fetchall())\n"
+             "c.execute('VACUUM')\n"
+             "open('after.csv', 'w').write('\\n'.join(f'{i},{i * 2}' for i in range(10000)))\n"
+             "plain = sqlite3.connect('plain.db')\n"
+             "plain.execute('CREATE TABLE t (code TEXT)')\n"
+             "plain.executemany('INSERT INTO t VALUES (?)', [(f'P{i}',) for i in range(500)])\n"
+             "plain.commit()\nplain.backup(sqlite3.connect('plain_copy.db'))")
+    assert "[(20,)]" in r.stream and "[(50,)]" in r.stream
+    assert (k.workdir / "after.csv").read_text().splitlines()[-1] == "9999,19998"
+    with sqlite3.connect(k.workdir / "plain_copy.db") as c:
+        assert c.execute("SELECT count(*) FROM t").fetchone() == (500,)
