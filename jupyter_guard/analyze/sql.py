@@ -173,7 +173,7 @@ def _command(tree: exp.Command, dialect: str = "") -> tuple[Intent, ...]:
     into = _vacuum_into(src) if word == "VACUUM" else None
     if into is not None:   # SQLite's ``VACUUM [schema] INTO 'file'``: the whole database, copied
         return (Intent("sql.export", "file", into, ("?",), source=src,
-                       detail="copies a whole database"),)
+                       detail="copies database file behind this connection"),)
     kind = st.COMMANDS.get(word)
     if kind is None:
         return (Intent("sql.unknown", source=src, detail=f"{word or 'empty'} statement"),)
@@ -261,7 +261,7 @@ def _typed(query: str, dialect: str, duck_kind: str, params: Any, classify: Clas
     into = _vacuum_into(query) if kind.name == "VACUUM" else None
     if into is not None:   # SQLite's ``VACUUM [schema] INTO 'file'``: the whole database, copied
         return Analysis((Intent("sql.export", "file", into, ("?",), source=query,
-                                detail="copies a whole database"),))
+                                detail="copies database file behind this connection"),))
     if kind.name in ("CHECKPOINT", "CREATE MACRO", "CREATE TEMP MACRO", "CREATE TEMPORARY MACRO",
                      "CREATE FUNCTION", "DETACH", "VACUUM", "ANALYZE", "EXECUTE"):
         return Analysis((Intent("sql.other", source=query, detail=kind.name),))
