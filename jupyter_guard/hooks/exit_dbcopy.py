@@ -17,6 +17,7 @@ keep the header check, which sees a copy that starts at the header).
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 import sys
@@ -180,11 +181,74 @@ def _found(view: memoryview, index: tuple[int, Any]) -> bool:
             continue   # the window that lines up with the index may tell nothing: look on
         probe = _mix(np.ndarray((span, 4), dtype="<u8", buffer=piece, strides=(1, 8)))
         where = np.minimum(np.searchsorted(hashes, probe), len(hashes) - 1)
+        hits = np.flatnonzero(hashes[where] == probe)
+        if len(hits) and not _structure(piece, hits):
+            continue   # text that is also in the file (a value, a schema): not its pages
         tried += 1
-        matched += bool((hashes[where] == probe).any())
+        matched += bool(len(hits))
         if tried == STRETCHES:
             break
     return matched >= min(2, tried) and matched > 0 and 2 * matched >= tried
+
+
+def _structure(piece: bytes, hits: Any) -> bool:
+    """A matched window holds a byte no text holds (a control byte other than tab and line
+    ends: record headers, lengths, page headers): the write carries the file's pages, not only
+    a value stored in them. Values themselves are judged by the data exits (detectors, known
+    values), so a CSV of a table's long text fields is no copy of the file."""
+    import numpy as np
+
+    b = np.frombuffer(piece, np.uint8)
+    odd = ((b < 0x20) & (b != 9) & (b != 10) & (b != 13)) | (b == 0x7F)
+    run = np.concatenate(([0], np.cumsum(odd)))
+    return bool((run[hits + WINDOW] - run[hits] > 0).any())
+
+
+def local_copy(data: Any, dest: Any = None) -> str | None:
+    """Bytes that begin as a database file does (``data``), and are the start of a database file
+    under the working folder (other than ``dest``): a copy of it, made by a route no index saw.
+    A database downloaded or built in memory matches none and is written (its values still go
+    through the data exits). ``None`` when no file matches; under ``SMALLEST`` bytes tell
+    nothing (the header alone)."""
+    view = _view(data)
+    if view is None or len(view) < SMALLEST:
+        return None
+    from jupyter_guard.hooks.event_paths import database_in
+
+    try:
+        skip = os.path.realpath(os.fsdecode(dest)) if isinstance(dest, (str, bytes)) else ""
+    except (TypeError, ValueError):
+        skip = ""
+    head = bytes(view[:PREFIX])
+    for p in database_in(".", True, WALK_SECONDS):
+        if p.startswith("(unchecked"):
+            return p   # a folder too large to look through in time: refused, it may be there
+        real = os.path.realpath(p)
+        if real == skip:
+            continue
+        try:
+            with io.FileIO(p, "r") as f:   # not ``open``: the guard's own read, not noted
+                start = f.read(len(head))
+        except OSError:
+            continue   # gone or unreadable: not what was written
+        saved = _DOWNLOADED.get(real)
+        if start == head and not (saved and start[:len(saved)] == saved[:len(start)]):
+            return p
+    if skip:   # written as a download: a later copy of it is no copy of this machine's data
+        if len(_DOWNLOADED) > 256:
+            _DOWNLOADED.clear()
+        _DOWNLOADED[skip] = head
+    return None
+
+
+_DOWNLOADED: dict[str, bytes] = {}
+"""Files written from bytes that began as a database file of no local one (real path -> their
+first bytes): while they still begin so (unchanged since), they are no local database's copy."""
+
+
+PREFIX = 1 << 16
+"""Bytes of a write that begins with a database header compared with each local database file."""
+WALK_SECONDS = 10.0
 
 
 def downloading(frame: Any) -> bool:

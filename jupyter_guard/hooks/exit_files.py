@@ -81,8 +81,9 @@ class FileExits:
     def check(self, data: Any, dest: str, how: str) -> None:
         if busy():
             return
-        pages = (database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))) or \
-            exit_dbcopy.copied(data)
+        pages = exit_dbcopy.copied(data) or (
+            database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))
+            and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
         kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings(), decode=True)
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)

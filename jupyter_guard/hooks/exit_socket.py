@@ -116,7 +116,7 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
     (``peer``: the host, for a sender that is not a socket, such as a TLS object in memory)."""
     if busy():
         return
-    pages = _database_head(data)   # a database file served or sent whole (``http.server``)
+    pages = _database_head(data) and exit_dbcopy.local_copy(data) is not None   # served whole
     if not exits.known and not pages:
         return   # no value read from a sensitive column yet: nothing to look for
     entry = _seen.get(sock)

@@ -223,3 +223,70 @@ def test_database_reads_that_copy_nothing_work(k: Kernel) -> None:
     assert (k.workdir / "after.csv").read_text().splitlines()[-1] == "9999,19998"
     with sqlite3.connect(k.workdir / "plain_copy.db") as c:
         assert c.execute("SELECT count(*) FROM t").fetchone() == (500,)
+
+
+def _products(path: Path) -> list[str]:
+    """A database of long plain texts (product descriptions, no sensitive column)."""
+    texts = [f"Stainless steel kettle model {i:05d}, 1.7 litres, cordless base" for i in range(300)]
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE products (id INTEGER PRIMARY KEY, description TEXT)")
+        db.executemany("INSERT INTO products (description) VALUES (?)", [(t,) for t in texts])
+    db.close()
+    return texts
+
+
+def test_a_downloaded_database_is_saved_with_any_client(k: Kernel, tmp_path: Path) -> None:
+    """A database file a server sends is not this machine's: ``requests``' ``content`` and
+    ``iter_content`` chunks are written, whole and byte for byte; a copy of a local database
+    under another name still is not."""
+    import functools
+    import http.server
+    import threading
+
+    _products(tmp_path / "remote.sqlite")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.sqlite"
+        k.ok(f"import requests\nr = requests.get({url!r}, timeout=60)\n"
+             "open('dl1.sqlite', 'wb').write(r.content)\n"
+             f"with requests.get({url!r}, stream=True, timeout=60) as r, "
+             "open('dl2.sqlite', 'wb') as f:\n"
+             "    for chunk in r.iter_content(4096):\n        f.write(chunk)\n"
+             "from pathlib import Path\n"
+             f"Path('dl3.sqlite').write_bytes(requests.get({url!r}, timeout=60).content)")
+    finally:
+        server.shutdown()
+        server.server_close()
+    for name in ("dl1.sqlite", "dl2.sqlite", "dl3.sqlite"):
+        assert (k.workdir / name).read_bytes() == (tmp_path / "remote.sqlite").read_bytes()
+
+
+def test_a_local_database_under_another_name_is_still_a_copy(k: Kernel, intact: None) -> None:
+    """Bytes that begin as a database file and are the start of one here (read by a route no
+    index saw: a child's output) are refused."""
+    r = k.blocked("import subprocess\n"
+                  "p = subprocess.run(['tail', '-c', '+1', 'x.sqlite'], capture_output=True)\n"
+                  "open('h1.bin', 'wb').write(p.stdout)", "exfiltration")
+    assert "database file" in r.everything()
+    dest = k.workdir / "h1.bin"
+    assert not dest.exists() or dest.stat().st_size == 0
+
+
+def test_text_values_found_in_a_database_read_as_bytes_are_no_copy(k: Kernel) -> None:
+    """After a database file was read as bytes, a CSV of its long plain texts is written: the
+    texts are values (judged by the data exits), not the file's pages; the pages themselves
+    are still refused."""
+    texts = _products(k.workdir / "products.sqlite")
+    k.ok("import hashlib, sqlite3\n"
+         "print(hashlib.sha256(open('products.sqlite', 'rb').read()).hexdigest()[:8])\n"
+         "rows = sqlite3.connect('products.sqlite').execute("
+         "'SELECT id, description FROM products').fetchall()\n"
+         "open('products.csv', 'w').write(''.join(f'{i},\"{d}\"\\n' for i, d in rows))\n"
+         "open('one.txt', 'w').write(rows[5][1] + '\\n' + rows[6][1] + '\\n')")
+    lines = (k.workdir / "products.csv").read_text().splitlines()
+    assert len(lines) == 300 and texts[299] in lines[-1]
+    assert (k.workdir / "one.txt").read_text() == f"{texts[5]}\n{texts[6]}\n"
+    k.blocked("d = open('products.sqlite', 'rb').read()\n"
+              "open('pages.bin', 'wb').write(d[4096:])", "exfiltration")
