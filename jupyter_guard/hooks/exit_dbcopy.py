@@ -32,6 +32,9 @@ WINDOW = 32
 SOURCES: dict[str, None] = {}
 """Database files user code opened for reading (real paths, in the order they were opened)."""
 _seen: dict[tuple[int, int, int], bool] = {}   # (device, inode, mtime) -> is a database
+TAIL = 4096
+"""Writes shorter than this are looked at with the end of the ones before them (per file)."""
+_tails: dict[Any, bytes] = {}   # destination -> the last ``TAIL`` bytes written there
 
 
 def note(path: Any, rt: Any = None, frame: Any = None) -> None:
@@ -64,11 +67,21 @@ def from_database(fd: Any) -> bool:
         return False   # not a readable file: the copy itself raises
 
 
-def copied(data: Any) -> str | None:
-    """The database file whose bytes ``data`` is (a slice of, at any offset), or None."""
+def copied(data: Any, dest: Any = None) -> str | None:
+    """The database file whose bytes ``data`` is (a slice of, at any offset), or None. A short
+    write to ``dest`` is looked at with the end of what was written there before it, so a
+    copy in pieces shorter than the index's step (unbuffered writes of a large file) is
+    found within a few pieces."""
     if not SOURCES:
         return None
     view = _view(data)
+    if view is not None and isinstance(dest, (str, int)) and len(view) < TAIL:
+        before = _tails.pop(dest, b"")
+        joined = before + bytes(view)
+        _tails[dest] = joined[-TAIL:]
+        if len(_tails) > 64:
+            del _tails[next(iter(_tails))]
+        view = memoryview(joined)
     if view is None or len(view) < WINDOW + 8:
         return None
     for src in list(SOURCES):

@@ -81,7 +81,7 @@ class FileExits:
     def check(self, data: Any, dest: str, how: str) -> None:
         if busy():
             return
-        pages = exit_dbcopy.copied(data) or (
+        pages = exit_dbcopy.copied(data, dest) or (
             database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
         kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings(), decode=True)

@@ -290,3 +290,25 @@ def test_text_values_found_in_a_database_read_as_bytes_are_no_copy(k: Kernel) ->
     assert (k.workdir / "one.txt").read_text() == f"{texts[5]}\n{texts[6]}\n"
     k.blocked("d = open('products.sqlite', 'rb').read()\n"
               "open('pages.bin', 'wb').write(d[4096:])", "exfiltration")
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("import os\nd = open('x.sqlite', 'rb').read()\n"
+                 "fd = os.open('s1.bin', os.O_WRONLY | os.O_CREAT)\n"
+                 "for at in range(13, len(d), 24):\n    os.write(fd, d[at:at + 24])", id="os-write-24"),
+    pytest.param("d = open('x.sqlite', 'rb').read()\n"
+                 "with open('s1.bin', 'wb', buffering=0) as f:\n"
+                 "    for at in range(101, len(d), 64):\n        f.write(d[at:at + 64])",
+                 id="unbuffered-64"),
+])
+def test_a_copy_in_pieces_shorter_than_a_window_is_refused(k: Kernel, intact: None,
+                                                           code: str) -> None:
+    """Unbuffered writes are judged one by one: pieces shorter than the index's windows are
+    looked at with the end of what the file got before them, so the copy stops within a few
+    pieces (a file over 256 MB is indexed at a wider step: the same holds, a few steps in)."""
+    dest = k.workdir / "s1.bin"
+    if dest.exists():
+        dest.unlink()
+    k.blocked(code, "exfiltration")
+    data = dest.read_bytes()   # at most the first page (the schema) and a piece of the next
+    assert len(data) < 4096 + 2048 and EMAIL.encode() not in data, len(data)
