@@ -3,7 +3,8 @@
 one ``write`` (or ``print(..., file=fh)``) at a time, and a display of a
 1,000-row frame whose columns carry SQL taint marks (the same frame again, and each time a frame
 not shown before), 200 small files opened for reading, and the 1 MB write again once a
-database file's bytes were read (every write is then looked up in it), each run as cell code in a real IPython
+database file's bytes were read (every write is then looked up in it), 2,000 unbuffered
+``os.write`` calls of 100 bytes after that, each run as cell code in a real IPython
 shell with the guard loaded, against the same code in a shell without it.
 
 The guard cannot be unloaded, so each round starts two fresh processes, one with and one without
@@ -40,6 +41,8 @@ shown = big.head(1000).rename(columns={'code': 'x'})
 plain = big.head(1000).rename(columns={'code': 'x'})
 fresh = [big.iloc[i * 40:i * 40 + 1000].rename(columns={'code': 'x'}) for i in range(400)]
 small = [P + f'_in{i}.csv' for i in range(200)]
+import os
+pieces = [text[i * 100:(i + 1) * 100].encode() for i in range(2000)]
 for f in small:
     with open(f, 'w') as fh:
         fh.write('a,b\\n1,2\\n')
@@ -65,6 +68,11 @@ WORKLOADS = {
     "open_read_200": "for f in small:\n    with open(f, 'rb') as fh:\n        fh.read()",
     # last: a database file's bytes were read in this session, so every write is looked up
     "open_write_1mb_after_db_read": "with open(P + '.txt2', 'w') as fh:\n    fh.write(text)",
+    # unbuffered small writes once a database file was read: each is looked up with the end of
+    # the ones before it (pieces shorter than the index's step)
+    "os_write_2000x100_after_db_read": "_fd = os.open(P + '.raw', os.O_WRONLY | os.O_CREAT | "
+                                       "os.O_TRUNC)\nfor _p in pieces:\n    os.write(_fd, _p)\n"
+                                       "os.close(_fd)",
 }
 BEFORE = {"open_write_1mb_after_db_read": "_ = open(P + '_src.sqlite', 'rb').read(100)"}
 
