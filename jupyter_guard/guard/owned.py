@@ -283,3 +283,37 @@ def pg_keep(ours: set[str], before: Any, after: Any) -> None:
         if n is None or (n.schema, n.name) != (r.schema, r.name):
             ours.discard(pg_key(where, r.schema, r.name, oid))
     ours.update(pg_key(where, r.schema, r.name, oid) for oid, r in new.items() if oid not in old)
+
+
+def sqlite_where(raw: Any, target: str, temporary: bool = False) -> tuple[str, str, str]:
+    """(database, schema, table) of a SQLite target as SQLite resolves it: a ``temp.`` name,
+    or a bare name a temporary table holds (``temporary``: one being made), lives in
+    ``temp#N`` (the connection's own); others in their file's absolute path, or ``memory#N``
+    for an in-memory database. ``raw`` is a ``sqlite3.Connection``; it cannot be weakly
+    referenced, so ``N`` is its ``id``: only the session can have made the tables of an
+    in-memory or temporary database, so a reused id names the session's own too."""
+    schema, _, name = target.lower().rpartition(".")
+    schema, name = schema.strip('"') or "main", name.strip('"')
+    if schema == "temp" or ("." not in target and (temporary or raw.execute(
+            "SELECT 1 FROM temp.sqlite_master WHERE lower(name) = ?", (name,)).fetchone())):
+        return f"temp#{id(raw)}", "temp", name
+    files = {str(r[1]).lower(): str(r[2]) for r in raw.execute("PRAGMA database_list")}
+    file = files.get(schema, "")
+    return (os.path.abspath(file), "main", name) if file else \
+        (f"memory#{id(raw)}:{schema}", "main", name)
+
+
+def sqlite_key(where: tuple[str, str, str]) -> str:
+    """The place string of a SQLite table.
+
+    >>> sqlite_key(("/w/a.db", "main", "t"))
+    'sqlite(/w/a.db):main.t'
+    """
+    return f"sqlite({where[0]}):{where[1]}.{where[2]}"
+
+
+def sqlite_target(conn: Any, i: Intent) -> str:
+    """The place of a SQLite statement's target (``Catalog.key``)."""
+    if UNKNOWN in i.target or not i.target or "?" in i.target:
+        return ""
+    return sqlite_key(sqlite_where(conn.raw, i.target, i.temporary and i.action == "sql.create"))
