@@ -13,7 +13,7 @@ its schema and its name, as one readable string (``Intent.key``, ``Guard.session
 
 A statement's target is resolved on its own connection the way the database resolves it
 (temporary tables first, ``USE``/``search_path``, quoting); a target that cannot be resolved
-gets no key and is nobody's own (``policy.rules.own_table``).
+gets no key and is nobody's own (``policy.sql_rules.own_table``).
 """
 from __future__ import annotations
 
