@@ -37,6 +37,8 @@ PLACED = (*OWN_USE, "sql.create")
 
 _serials: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 _next = itertools.count(1)
+# a DuckDB connection -> the serial of the connection that opened its database instance
+_instances: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def names(ours: Iterable[str], intents: Iterable[Intent]) -> frozenset[str]:
@@ -93,6 +95,23 @@ def serial(raw: Any) -> int:
     return n
 
 
+def same_database(child: Any, parent: Any) -> None:
+    """``child`` (``cursor()``/``duplicate()`` of ``parent``) opens the same DuckDB database
+    instance: its in-memory databases are ``parent``'s (its temporary tables are its own)."""
+    try:
+        _instances[child] = instance(parent)
+    except TypeError:   # not weakly referable: a foreign object, never placed as in-memory
+        pass
+
+
+def instance(raw: Any) -> int:
+    """The number of the DuckDB database instance ``raw`` opened (in-memory places)."""
+    n = _instances.get(raw)
+    if n is None:
+        n = _instances[raw] = serial(raw)
+    return n
+
+
 def duck_raw(conn: Any) -> Any:
     """The DuckDB connection of a ``Conn``: its own, or the one behind a SQLAlchemy connection
     (duckdb_engine wraps it); None for other databases."""
@@ -118,7 +137,7 @@ def duck_places(raw: Any) -> dict[str, str]:
         elif path and str(path) != ":memory:":
             out[n] = f"duckdb({os.path.realpath(str(path))})"
         else:
-            out[n] = f"duckdb(memory#{serial(raw)}:{n})"
+            out[n] = f"duckdb(memory#{instance(raw)}:{n})"
     return out
 
 
