@@ -299,8 +299,8 @@ def _type_words_quoted(text: str, dialect: str) -> str | None:
     >>> print(_type_words_quoted("DELETE FROM t WHERE range < 5 AND 'map <' = m", "duckdb"))
     DELETE FROM t WHERE "range" < 5 AND 'map <' = m
     """
-    from sqlglot.dialects.dialect import Dialect
     from sqlglot import TokenType
+    from sqlglot.dialects.dialect import Dialect
 
     tokens = Dialect.get_or_raise(dialect or None).tokenize(text)
     out, last = [], 0

@@ -292,7 +292,8 @@ def pg_target(conn: Any, i: Intent) -> str:
 
 def pg_keep(ours: set[str], before: Any, after: Any) -> None:
     """After a kept PostgreSQL statement (snapshots of ``connections.pg_effect``): the tables
-    it created are the session's own; those it dropped or renamed are not any more."""
+    and schemas it created are the session's own, and its own tables it renamed stay its own;
+    those it dropped are not any more."""
     where = after[1][3] if len(after[1]) > 3 else ""
     if not where:
         return
@@ -300,8 +301,15 @@ def pg_keep(ours: set[str], before: Any, after: Any) -> None:
     for oid, r in old.items():
         n = new.get(oid)
         if n is None or (n.schema, n.name) != (r.schema, r.name):
-            ours.discard(pg_key(where, r.schema, r.name, oid))
+            was = pg_key(where, r.schema, r.name, oid)
+            if was in ours and n is not None:   # renamed: the same table, still the session's
+                ours.add(pg_key(where, n.schema, n.name, oid))
+            ours.discard(was)
     ours.update(pg_key(where, r.schema, r.name, oid) for oid, r in new.items() if oid not in old)
+    if len(before[1]) > 4 or len(after[1]) > 4:   # schemas made, and dropped (``pg_target``)
+        made, gone = set(after[1][4:]) - set(before[1][4:]), set(before[1][4:]) - set(after[1][4:])
+        ours.update(f"{where}:{n}" for n in made)
+        ours.difference_update(f"{where}:{n}" for n in gone)
 
 
 def sqlite_where(raw: Any, target: str, temporary: bool = False) -> tuple[str, str, str]:
