@@ -18,8 +18,10 @@ statement whose first word is ``INSERT``, ``UPDATE``, ``DELETE`` or ``REPLACE``:
 undoes this statement only. Any other statement (inside the user's transaction, in autocommit
 mode, or one the driver would commit at once, like ``WITH … DELETE``) runs inside a
 ``SAVEPOINT``; an outermost one commits when released, as the statement would have.
-``executescript`` commits first and runs its script in autocommit mode, so its
-changes are counted, and refuse the cell's next statements, but are not undone.
+``executescript`` commits what was pending and runs its script in autocommit mode: the script
+is run behind a ``SAVEPOINT`` of its own, unless it controls transactions itself (``BEGIN``,
+``COMMIT``, …): then its changes are counted, and refuse the cell's next statements, but are not
+undone.
 
 The count lives beside PostgreSQL's (``pg_cell``), in the session's effect state, and is read,
 judged and added under its lock, so the statements of one cell's threads are kept one after the
@@ -36,6 +38,8 @@ from jupyter_guard.guard import owned
 from jupyter_guard.model import Verdict
 
 _CHANGES = ("sql.delete", "sql.update")
+_TXN_CONTROL = re.compile(r"(?is)(?:\A|;)(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"
+                          r"(?:begin|commit|end|rollback|release|savepoint)\b")
 _SCHEMA_TABLES = ("sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema")
 _WRITABLE_SCHEMA = re.compile(r"(?is)\bpragma\b[^;]*\bwritable_schema\b")
 # the driver's own test for "begin a transaction first": the first word, after comments
@@ -73,9 +77,10 @@ def _schema_write(text: str, j: Any) -> Verdict | None:
     return None
 
 
-def run(check: Any, text: str, j: Any, call: Callable[[], Any], script: bool = False) -> Any:
-    """Run ``call`` (one judged sqlite3 statement, or a script) and keep it only within the
-    cell's budget; ``check`` is the connection's ``dbapi.Checker``."""
+def run(check: Any, text: str, j: Any, call: Callable[..., Any], script: bool = False) -> Any:
+    """Run ``call`` (one judged sqlite3 statement, or a script: then ``call(prefix)`` runs
+    ``prefix`` before it) and keep it only within the cell's budget; ``check`` is the
+    connection's ``dbapi.Checker``."""
     raw = check.raw
     if raw.__class__.__module__ != "sqlite3":
         return call()
@@ -106,10 +111,13 @@ def run(check: Any, text: str, j: Any, call: Callable[[], Any], script: bool = F
     point = not script and not mine
     if point:
         raw.execute("SAVEPOINT jg_cell")
+    # a script commits what was pending and runs in autocommit mode: it begins with the
+    # savepoint itself, unless it controls transactions (then it is counted, not undone)
+    point = point or (script and not _TXN_CONTROL.search(text))
     rows = {w: _rows(raw, w) for w in upserted}
     before = raw.total_changes
     try:
-        result = call()
+        result = call("SAVEPOINT jg_cell;\n") if script and point else call()
     except BaseException:
         if point:
             _undo(raw)

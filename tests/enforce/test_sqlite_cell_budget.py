@@ -185,3 +185,15 @@ def test_upserts_that_add_rows_or_replace_a_few_run(kernel: Kernel, db: Path) ->
     assert _count(db, "WHERE v IN ('one', 'two')") == 2
     with sqlite3.connect(db) as s:
         assert s.execute("SELECT count(*) FROM mine WHERE v = 'b'").fetchone() == (ROWS + 2000,)
+
+
+def test_a_script_is_counted_as_a_whole_and_undone(kernel: Kernel, db: Path) -> None:
+    three = "; ".join(f"DELETE FROM t WHERE id >= {a} AND id < {a + 900}" for a in (0, 900, 1800))
+    r = kernel.run(f"s = sqlite3.connect(DB)\ns.executescript({three!r})")
+    text = r.everything()
+    assert r.status == "error" and "max_affected_rows" in text, text
+    assert _count(db) == ROWS   # every statement of the script undone
+    # a script within the limit runs, whole, and is kept
+    kernel.ok("s.executescript('DELETE FROM t WHERE id < 400; "
+              "UPDATE t SET v = \\'y\\' WHERE id >= 400 AND id < 800;')\ns.close()")
+    assert _count(db) == ROWS - 400 and _count(db, "WHERE v = 'y'") == 400
