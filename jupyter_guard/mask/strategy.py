@@ -44,6 +44,26 @@ def hash_value(value: str, salt: str = "") -> str:
     return f"h:{digest[:HASH_CHARS]}"
 
 
+HASHED_MAX = 1 << 17
+"""Digests remembered between calls (a printed table is often printed again); past this many
+the memory is emptied and starts over."""
+_hashed: dict[str, dict[str, str]] = {}
+
+
+def hash_values(values: list[str], salt: str = "") -> list[str]:
+    """``hash_value`` of each of ``values``, remembered (bounded) for the next call."""
+    known = _hashed.setdefault(salt, {})
+    out = list(map(known.get, values))
+    if None in out:
+        if sum(map(len, _hashed.values())) > HASHED_MAX:
+            _hashed.clear()
+            known = _hashed.setdefault(salt, {})
+        for i, v in enumerate(values):
+            if out[i] is None:
+                out[i] = known[v] = hash_value(v, salt)
+    return out  # type: ignore[return-value]  # (every None was replaced)
+
+
 def partial_value(value: str) -> str:
     """Keep an email's domain, or the last ``KEEP`` characters of a long enough value."""
     at = value.rfind("@")
