@@ -5,8 +5,8 @@ merges spans, and the mask of every value as the span path's masker makes it.
 Each mask is a block (``████``, ``█████`` or nothing) followed by a range of the text that
 ends at the value's end: ``partial`` keeps an e-mail-like value's domain (from its last
 ``@``), a long value's last ``KEEP`` characters, a short one's nothing; ``redact`` and
-``null`` keep nothing; ``hash`` is a mask of its own per distinct value (its digest, listed
-after the blocks), keeping nothing. So every value is one ``(start, end, block, tail)`` row and
+``null`` keep nothing; ``hash`` is a mask of its own per value (its digest, listed after the
+blocks), keeping nothing. So every value is one ``(start, end, block, tail)`` row and
 the text is cut in one gather (``mixed.mask_upto``). A long value that ends in whitespace
 (``partial_value`` strips it, then keeps the four characters before it: not one range) is left
 to the span path: None.
@@ -80,9 +80,11 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
                 return None
             block[mine], tail[mine] = got
         elif how == "hash":
-            ids, digests = hashed(text, starts[mine], ends[mine], salt)
-            block[mine], tail[mine] = ids + (len(BLOCKS) + len(extra)), ends[mine]
-            extra += digests
+            values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
+                                                    ends[mine].tolist())))
+            block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
+            tail[mine] = ends[mine]
+            extra += hash_values(values, salt)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
     return block, tail, tuple(extra)
@@ -92,15 +94,6 @@ Masks = tuple[Any, Any, tuple[str, ...]]
 """Each value's block (a number: ``BLOCKS``, then the strings listed third) and where the range
 of the text kept after it starts (it ends at the value's end)."""
 
-
-def hashed(text: str, starts: Any, ends: Any, salt: str) -> tuple[Any, list[str]]:
-    """Each value's number among the distinct values, and their digests (``hash_value``): one
-    digest per distinct value (values repeat in printed tables)."""
-    np = _np()
-    values = list(map(text.__getitem__, map(slice, starts.tolist(), ends.tolist())))
-    number = {v: i for i, v in enumerate(dict.fromkeys(values))}
-    ids = np.fromiter(map(number.__getitem__, values), dtype=np.int32, count=len(values))
-    return ids, hash_values(list(number), salt)
 
 
 def partial(data: Any, starts: Any, ends: Any) -> tuple[Any, Any] | None:

@@ -160,3 +160,29 @@ def test_a_megabyte_of_each_new_path_is_masked_whole(name: str, answered: list[b
         assert mask_mixed(text, settings, engine="shapes") == got
     else:
         assert answered == [True]
+
+
+def test_hash_values_equal_hash_value_and_take_lone_surrogates(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk digests (salt hashed once, remembered) equal ``hash_value`` one by one, for
+    any string; a known value holding a lone surrogate is hashed, not a crash."""
+    from jupyter_guard.mask import strategy
+
+    rng = random.Random(4)
+    values = ["".join(rng.choice("ab@1é\ud800\U0001f600 ") for _ in range(rng.randint(0, 9)))
+              for _ in range(3000)]
+    for salt in ("", "s", "\ud800"):
+        strategy._hashed.clear()
+        assert strategy.hash_values(values, salt) == [hash_value(v, salt) for v in values]
+        assert strategy.hash_values(values, salt) == [hash_value(v, salt) for v in values]
+    text = ROWS.replace("\n", "\ud800\n")
+
+    def find(t: str) -> list[tuple[int, int, str]]:
+        return [(m.start(), m.end(), "known") for m in __import__("re").finditer(
+            r"\d{4}\ud800", t)]
+
+    monkeypatch.setattr(text_mod, "KNOWN", [find])
+    settings = MaskSettings(strategy="hash")
+    got = mask_text(text, settings)
+    assert got == reference.mask_text(text, settings, [find]) != text
+    assert mask_mixed(text, settings, engine="shapes", known=find(text)) == got
