@@ -102,3 +102,34 @@ def test_a_megabyte_of_each_shape_gives_the_regex_spans(known: object, name: str
     if name != "no separator at all":
         assert len(got) > 10_000
     assert all(re.fullmatch(r"[\w@.\- ]+", text[a:b]) for a, b, _ in got[:100])
+
+
+def test_has_spaced_follows_the_set_without_building_the_automaton() -> None:
+    """``Matcher.has_spaced`` (asked on every long print once values are known) answers as
+    the whole set does, through additions, removals and builds, and builds nothing itself."""
+    from jupyter_guard.hooks.known_match import Matcher, Values, ahocorasick
+
+    if ahocorasick is None:
+        pytest.skip("no pyahocorasick wheel here: has_spaced is always False")
+    v = Values()
+    m = Matcher(v)
+    v.update({"abcd1234"})
+    assert m.find("x abcd1234 y") and m.big is not None and not m.has_spaced()
+    v.add("jane doe")  # added after the build: not in the automaton yet
+    assert m.has_spaced()
+    v.discard("jane doe")
+    assert not m.has_spaced()
+    rng = random.Random(3)
+    for step in range(300):
+        op = rng.random()
+        if op < 0.5:
+            v.update({f"v{rng.randrange(50)}" + rng.choice(["", " x"]) for _ in range(3)})
+        elif op < 0.6:
+            v.add(rng.choice(["jane doe", "janedoe1"]))
+        elif op < 0.75 and v:
+            v.discard(rng.choice(sorted(v)))
+        elif op < 0.85:
+            m.find("some text v1 x")  # builds (or grows) the automaton
+        built = m.big
+        assert m.has_spaced() == any(" " in x for x in v), step
+        assert m.big is built  # has_spaced built nothing
