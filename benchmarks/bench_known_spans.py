@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jupyter_guard.hooks import exits  # noqa: E402
+from jupyter_guard.hooks import exits
 
 MB = 1 << 20
 
