@@ -2,7 +2,7 @@
 
 ``print(b64encode(str(rows).encode()))``, ``.hex()`` of an e-mail column, ``display(HTML(...))``
 of either, an error message holding one: the masker sees letters and digits, not the values.
-``shown(text, settings)`` is this and then ``mask_text``: the runs of 16+ base64 characters of
+``shown(text, settings)`` is this and then ``mask_text``: the runs of 12+ base64 characters of
 a text (``encoded.runs``: a few vectorised passes, so text with none costs little) are decoded
 (hex, base64 and its URL-safe form, each alignment: a run may be glued to other characters or
 cut by the stream masker), and when what is readable among them holds a value masking would
@@ -33,8 +33,11 @@ MARKER = "[encoded sensitive values masked]"
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-="
 KEEP = 4096
 """Characters of a run cut by the stream masker kept to be judged with its continuation."""
-_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
-_ANY = re.compile(r"[A-Za-z0-9+/_-]{16}")
+SHORTEST = 12
+"""Runs of fewer characters are not decoded (base64 of a 9-digit SSN is 12 long; the exits,
+which refuse rather than mask, start at 16)."""
+_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_ANY = re.compile(r"[A-Za-z0-9+/_-]{12}")
 _URL = bytes.maketrans(b"-_", b"+/")
 SHORT_TEXT = 2048
 """Below this length a text is searched for a run with one regex (numpy costs more there)."""
@@ -55,9 +58,9 @@ def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
             return text, frozenset()
         runs = list(dict.fromkeys(m.group().rstrip("=") for m in _RUN.finditer(text)))
     else:
-        runs = encoded.runs(text)
+        runs = encoded.runs(text, SHORTEST)
     readable = {}
-    for run in encoded.plausible(runs) if len(runs) > 8 else runs:
+    for run in encoded.plausible(runs, 6) if len(runs) > 8 else runs:
         got = _readable(run)
         if got:
             readable[run] = got
@@ -85,7 +88,7 @@ def _readable(run: str) -> str:
         for part in run.split("-"):
             for a in (0, 1):
                 n = (len(part) - a) // 2 * 2
-                if n >= 16:
+                if n >= SHORTEST:
                     got = _text(bytes.fromhex(part[a:a + n]))
                     if got:
                         out.append(got)
@@ -98,7 +101,7 @@ def _readable(run: str) -> str:
         raw = raw.translate(_URL)
     for a in range(4):
         body = raw[a:]
-        if len(body) < 16:
+        if len(body) < SHORTEST:
             break
         if len(body) > 96 and not _text(_b64(body[:96])):   # a sample first (whole quanta)
             continue

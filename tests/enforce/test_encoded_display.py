@@ -85,6 +85,10 @@ ENCODED = [
     pytest.param("print(','.join(ssns).encode().hex())", id="ssn-hex-known-only"),
     pytest.param("print(base64.b64encode(','.join(ssns[:3]).encode()).decode())",
                  id="ssn-b64-short"),
+    pytest.param("print([base64.b64encode(s.encode()).decode() for s in ssns[:40]])",
+                 id="ssn-b64-each-12-characters"),
+    pytest.param("for s in ssns[:5]: print(base64.b64encode(s.encode()).decode())",
+                 id="ssn-b64-one-per-line"),
     pytest.param("sys.stdout.write(b64)", id="stdout-write-no-newline"),
     pytest.param("sys.stderr.write(str(rows).encode().hex())", id="stderr-hex"),
     pytest.param("for i in range(0, len(b64), 700):\n"
