@@ -3,16 +3,16 @@
 ``df.ssn.str[0].tolist()``, ``list(df.email.str[:3])``, ``df.ssn.map(lambda s: s[4])``: each
 value is too short to be a known value, and printed it cannot be told from any other short text
 (one cell per position rebuilds every SSN). pandas keeps the column's name (or lineage) on what
-its string methods, ``map`` and ``apply`` return, so the result is still a sensitive Series. When
-values leave such a Series as plain Python objects (``tolist``, ``to_dict``, ``values``,
-``to_numpy``, iteration, ``items``, ``__array__``: ``df_values``) and they are short texts, at
-least half of them, the ``inference`` rule decides (action ``sql.fragment``, the same as pieces
-fetched with SQL: ``pieces``), whatever method cut them. Decided by the values, not the method.
+its string methods, ``map`` and ``apply`` return, so the result is still a sensitive Series.
+When values leave such a Series as plain Python objects (``tolist``, ``to_dict``, ``values``,
+``to_numpy``, iteration, ``items``, ``__array__``, ``str.cat``: ``df_values``) and at least half
+of them are short texts, the ``inference`` rule decides (action ``sql.fragment``, the same as
+pieces fetched with SQL: ``pieces``), whatever method cut them: decided by the values.
 
 Not looked at: numbers (``ssn.astype(int) % 100``, ``[ord(c) for c in ssn]``), single values
-taken out one at a time (``s.iloc[3]``), and reductions that glue pieces into one text
-(``s.str.cat()``, ``s.sum()``). Shown as a Series or frame, pieces are masked by column like any
-sensitive column.
+taken out one at a time (``s.iloc[3]``), and reductions that glue pieces into one text inside
+pandas (``s.sum()``, ``s.agg(''.join)``). Shown as a Series or frame, pieces are masked by
+column like any sensitive column.
 """
 from __future__ import annotations
 

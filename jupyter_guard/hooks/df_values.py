@@ -78,4 +78,14 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
             table[(DataFrame, name)] = on(getattr(DataFrame, name), note_frame)
     table[(Series, "values")] = prop(s_values.fget, note_series)
     table[(DataFrame, "values")] = prop(f_values.fget, note_frame)
+    strings = pd.core.strings.accessor.StringMethods
+    s_cat = strings.cat
+
+    @wraps(s_cat)
+    def cat(self: Any, *args: Any, **kw: Any) -> Any:   # ``s.str.cat()``: the values glued
+        if not _library(getframe(1)):
+            note_series(self._orig, "str.cat")
+        return s_cat(self, *args, **kw)
+
+    table[(strings, "cat")] = cat
     return table

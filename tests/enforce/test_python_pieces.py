@@ -48,6 +48,7 @@ PIECES = [
     pytest.param("print(pd.DataFrame({'p': df.ssn.str[3]}).to_dict())", id="frame-to-dict"),
     pytest.param("print(d.k.str[5].tolist())", id="sql-lineage"),
     pytest.param("print(dict(df.email.str[0].items()))", id="items"),
+    pytest.param("print(df.ssn.str[6].str.cat(sep=','))", id="str-cat"),
 ]
 
 
