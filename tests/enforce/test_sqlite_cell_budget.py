@@ -136,3 +136,64 @@ def test_the_sessions_own_sqlite_tables_take_whole_table_changes(kernel: Kernel)
     kernel.ok("f.execute('DELETE FROM s5')\nf.execute('DROP TABLE s5')\nf.commit()\nf.close()")
     with sqlite3.connect(f) as s:
         assert s.execute("SELECT count(*) FROM sqlite_master WHERE name = 's5'").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param("s.execute(\"INSERT OR REPLACE INTO t SELECT id, 'y' FROM t\")", id="or-replace"),
+    pytest.param("s.execute(\"INSERT INTO t SELECT id, 'y' FROM t WHERE true "
+                 "ON CONFLICT(id) DO UPDATE SET v = 'y'\")", id="on-conflict-do-update"),
+    # the driver begins no transaction before a statement starting with WITH: it commits at once
+    pytest.param("s.execute('WITH x AS (SELECT id FROM t WHERE id > 600) "
+                 "DELETE FROM t WHERE id IN (SELECT id FROM x)')", id="with-delete-autocommits"),
+    pytest.param("s.execute(\"/* tidy */ WITH x AS (SELECT 1) UPDATE t SET v = 'y'"
+                 " WHERE id >= 0\")", id="with-update-after-a-comment"),
+])
+def test_statements_that_change_rows_by_other_names_are_counted_and_undone(
+        kernel: Kernel, db: Path, code: str) -> None:
+    r = kernel.run(f"s = sqlite3.connect(DB)\ntry:\n    {code}\nfinally:\n    s.commit()")
+    text = r.everything()
+    assert r.status == "error" and "max_affected_rows" in text, text
+    kernel.run("s.close()")
+    assert _count(db) == ROWS and _count(db, "WHERE v = 'y'") == 0
+
+
+@pytest.mark.parametrize("code", [
+    "s.execute('PRAGMA writable_schema = ON')",
+    "s.execute(\"DELETE FROM sqlite_master WHERE name = 't'\")",
+    "s.execute(\"UPDATE sqlite_schema SET sql = 'CREATE TABLE t (id INT)' WHERE name = 't'\")",
+])
+def test_sqlites_schema_table_is_not_written(kernel: Kernel, db: Path, code: str) -> None:
+    r = kernel.run(f"s = sqlite3.connect(DB)\ntry:\n    {code}\nfinally:\n    s.commit()")
+    text = r.everything()
+    assert r.status == "error" and "destructive-ddl" in text and "schema table" in text, text
+    kernel.run("s.close()")
+    assert _count(db) == ROWS
+
+
+def test_upserts_that_add_rows_or_replace_a_few_run(kernel: Kernel, db: Path) -> None:
+    kernel.ok("s = sqlite3.connect(DB)\n"
+              "s.execute(\"INSERT OR REPLACE INTO t SELECT id + 100000, 'n' FROM t "
+              "WHERE id < 2000\")\n"
+              "s.execute(\"INSERT OR REPLACE INTO t VALUES (1, 'one')\")\n"
+              "s.execute(\"INSERT INTO t VALUES (2, 'two') ON CONFLICT(id) DO UPDATE "
+              "SET v = excluded.v\")\n"
+              "s.execute('CREATE TABLE mine (id INTEGER PRIMARY KEY, v TEXT)')\n"
+              "s.execute(\"INSERT OR REPLACE INTO mine SELECT id, 'a' FROM t\")\n"
+              "s.execute(\"INSERT OR REPLACE INTO mine SELECT id, 'b' FROM t\")\n"
+              "s.commit()\ns.close()")
+    assert _count(db) == ROWS + 2000
+    assert _count(db, "WHERE v IN ('one', 'two')") == 2
+    with sqlite3.connect(db) as s:
+        assert s.execute("SELECT count(*) FROM mine WHERE v = 'b'").fetchone() == (ROWS + 2000,)
+
+
+def test_a_script_is_counted_as_a_whole_and_undone(kernel: Kernel, db: Path) -> None:
+    three = "; ".join(f"DELETE FROM t WHERE id >= {a} AND id < {a + 900}" for a in (0, 900, 1800))
+    r = kernel.run(f"s = sqlite3.connect(DB)\ns.executescript({three!r})")
+    text = r.everything()
+    assert r.status == "error" and "max_affected_rows" in text, text
+    assert _count(db) == ROWS   # every statement of the script undone
+    # a script within the limit runs, whole, and is kept
+    kernel.ok("s.executescript('DELETE FROM t WHERE id < 400; "
+              "UPDATE t SET v = \\'y\\' WHERE id >= 400 AND id < 800;')\ns.close()")
+    assert _count(db) == ROWS - 400 and _count(db, "WHERE v = 'y'") == 400
