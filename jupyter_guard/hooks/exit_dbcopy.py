@@ -32,9 +32,7 @@ WINDOW = 32
 SOURCES: dict[str, None] = {}
 """Database files user code opened for reading (real paths, in the order they were opened)."""
 _seen: dict[tuple[int, int, int], bool] = {}   # (device, inode, mtime) -> is a database
-TAIL = 4096
-"""Writes shorter than this are looked at with the end of the ones before them (per file)."""
-_tails: dict[Any, bytes] = {}   # destination -> the last ``TAIL`` bytes written there
+_tails: dict[Any, bytes] = {}   # destination -> the end of what was written there last
 
 
 def note(path: Any, rt: Any = None, frame: Any = None) -> None:
@@ -68,17 +66,18 @@ def from_database(fd: Any) -> bool:
 
 
 def copied(data: Any, dest: Any = None) -> str | None:
-    """The database file whose bytes ``data`` is (a slice of, at any offset), or None. A short
-    write to ``dest`` is looked at with the end of what was written there before it, so a
-    copy in pieces shorter than the index's step (unbuffered writes of a large file) is
-    found within a few pieces."""
+    """The database file whose bytes ``data`` is (a slice of, at any offset), or None. A write
+    to ``dest`` too short to hold an indexed window wherever it begins (under the index's step
+    plus a window) is looked at with the end of what was written there before it, so a copy
+    in such pieces (unbuffered writes; a large file's wider step) is found within a few."""
     if not SOURCES:
         return None
     view = _view(data)
-    if view is not None and isinstance(dest, (str, int)) and len(view) < TAIL:
+    tail = max((hit[1] for hit in _indexes.values()), default=64) + WINDOW
+    if view is not None and isinstance(dest, (str, int)) and len(view) < tail:
         before = _tails.pop(dest, b"")
         joined = before + bytes(view)
-        _tails[dest] = joined[-TAIL:]
+        _tails[dest] = joined[-tail:]
         if len(_tails) > 64:
             del _tails[next(iter(_tails))]
         view = memoryview(joined)
