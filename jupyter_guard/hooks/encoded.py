@@ -1,6 +1,7 @@
-"""Values hidden in base64 or hex on their way out (``urlopen(url + '?q=' + b64encode(vals))``).
+"""Values hidden in base64, base32 or hex on their way out
+(``urlopen(url + '?q=' + b64encode(vals))``).
 
-The exits' scan decodes every run that reads as base64 or hex (a URL, a header, a command
+The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
 line, a file's write) and scans what comes out as well. Only runs of 16+ characters that decode
 to mostly printable text count, so hashes, ids and binary blobs add nothing to scan. The runs are
 found in a few vectorised passes first (``runs``: translate, then numpy), so text with none
@@ -39,6 +40,8 @@ def decoded(text: str) -> str:
         return ""
     out: list[str] = []
     for run in found:
+        if not run.strip(B32_CHARS):   # upper-case letters and 2-7: base32 first
+            _keep(out, base32(run))
         for m in _HEX.finditer(run):
             _keep(out, bytes.fromhex(m.group()))
         if run.isdigit() or run.isalpha():   # a number or a word, not an encoding
@@ -89,6 +92,25 @@ def readable(text: str) -> bool:
     if text.isascii():
         return len(text.encode("ascii").translate(None, _CONTROL)) >= 0.9 * len(text)
     return sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text)
+
+
+B32_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+"""A run of only these may be base32 (``b32encode``)."""
+
+
+def base32(run: str) -> bytes:
+    """``run`` decoded as base32 from its first character: its padding restored, or a cut
+    last quantum dropped (b'' when it does not decode).
+
+    >>> base32("KRUGS4ZANFZSAYJAORSXG5A"), base32("GEYDAMBQGAYDAMI")
+    (b'This is a test', b'100000001')
+    """
+    body = run + "=" * (-len(run) % 8) if len(run) % 8 in (0, 2, 4, 5, 7) else \
+        run[:len(run) // 8 * 8]
+    try:
+        return base64.b32decode(body)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 HEX_CHARS = "0123456789abcdefABCDEF-"
