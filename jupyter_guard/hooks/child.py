@@ -224,7 +224,6 @@ ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg", "sqlit
 # the data libraries: their first import also installs the kernel's data-aware exits
 # (``child_exits``: values read from sensitive columns are then checked wherever they go)
 DATA_LIBS = ARM_ON | {"pandas", "pyarrow", "polars"}
-EXITS_ON = DATA_LIBS
 # the network events: the first installs the exits and the kernel's network handlers
 # (``child_exits.network``), which judge it and every later one
 NET_EVENTS = ("urllib.Request", "http.client.send", "socket.connect", "socket.sendto",
@@ -323,7 +322,7 @@ def start(env: Mapping[str, str] | None = None,
         return table
 
     armed: list[bool] = []
-    arm_on = EXITS_ON
+    arm_on = DATA_LIBS
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if (event == "import" and on_duckdb is not None and not armed
