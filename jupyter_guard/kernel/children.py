@@ -13,7 +13,8 @@ import os
 from typing import Any
 
 from jupyter_guard.authority_files import KEY_ENV, STORE_ENV, paths
-from jupyter_guard.hooks.child import CHILD_DIR, PARENT, POLICY_JSON, env_drops_guard, policy_json
+from jupyter_guard.hooks.child import CHILD_DIR, PARENT, env_drops_guard
+from jupyter_guard.hooks.child_policy import POLICY_JSON, policy_json
 
 __all__ = ["CHILD_DIR", "child_env", "env_drops_guard", "install"]
 
