@@ -33,7 +33,7 @@ def _child(tmp_path: Path, code: str) -> dict[str, Any]:
     probe = ("\nimport sys\nprint('LOADED', sorted(m for m in ("
              "'jupyter_guard.analyze.children', 'importlib.abc', 'logging', 'tempfile', "
              "'jupyter_core.paths', 'sqlglot', 'pandas', 'jupyter_guard.hooks.exit_files', "
-             "'jupyter_guard.hooks.events') if m in sys.modules))")
+             "'jupyter_guard.hooks.events', 'numpy') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code + probe], env=env, cwd=tmp_path, text=True,
                        capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -47,7 +47,7 @@ def test_a_childs_first_write_is_checked_without_the_child_analysis(tmp_path: Pa
     assert (tmp_path / "out.csv").read_text() == "id,city\n1,Paris\n"
     assert "jupyter_guard.hooks.exit_files" in r["loaded"]   # the write went through the exits
     assert not r["loaded"] & {"jupyter_guard.analyze.children", "importlib.abc", "logging",
-                              "tempfile", "sqlglot", "pandas"}, r["loaded"]
+                              "tempfile", "sqlglot", "pandas", "numpy"}, r["loaded"]
 
 
 @pytest.mark.timeout(600)
