@@ -40,5 +40,11 @@ def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
             return _guarded(obj, guard)
         return None
 
-    driver_methods.reroute(connection.Connection, METHODS, driver_methods.by_target(target),
-                           driver_methods.trusted_code(asyncpg), patched)
+    own = driver_methods.trusted_code(asyncpg)
+    driver_methods.reroute(connection.Connection, METHODS, driver_methods.by_target(target), own,
+                           patched)
+    from asyncpg.protocol import protocol
+
+    from jupyter_guard.connections import asyncpg_protocol
+
+    asyncpg_protocol.patch(protocol.BaseProtocol, own)   # what reaches the body past the route

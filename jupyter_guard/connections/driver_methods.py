@@ -51,6 +51,8 @@ Runner = Callable[["Routed", Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 _ROUTED: dict[str, Routed] = {}
+TEMPLATES: set[Any] = set()   # the routed methods' code (a frame of one: the route was called)
+BODIES: set[Any] = set()      # the code of the driver's own bodies of the routed methods
 # self-protection refuses setting the code (or anything else) of these (``hooks.integrity``)
 FUNCTIONS: set[Any] = set()
 
@@ -67,8 +69,13 @@ _GUARD_CODE: set[Any] = set()   # the code objects of the guard's loaded modules
 
 
 def _trusted(frame: Any, driver: Collection[Any]) -> bool:
+    return frame.f_code in driver or is_guard_code(frame)
+
+
+def is_guard_code(frame: Any) -> bool:
+    """``frame`` runs a function of the guard's own modules (by code identity)."""
     code = frame.f_code
-    if code in driver or code in _GUARD_CODE:
+    if code in _GUARD_CODE:
         return True
     name = str(frame.f_globals.get("__name__", ""))
     module = sys.modules.get(name)
@@ -179,6 +186,8 @@ def reroute(cls: type, names: tuple[str, ...], run: Runner,
             if sys.version_info >= (3, 11):   # tracebacks name the driver's method
                 code = code.replace(co_qualname=fn.__qualname__)
             _ROUTED[key] = Routed(name, body, run, trusted)
+            TEMPLATES.add(code)
+            BODIES.add(body.__code__)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
             FUNCTIONS.add(fn)
         else:

@@ -18,7 +18,15 @@ from tests.pg.test_magic import idle_in_transaction
 
 pytestmark = pytest.mark.kernel
 
-SAVED = "import asyncpg, types\nsaved_connect = asyncpg.connect"
+SAVED = ("import asyncpg, types\nsaved_connect = asyncpg.connect\n"
+         "body_copy = types.FunctionType(asyncpg.Connection.execute.__code__, "
+         "asyncpg.Connection.execute.__globals__)\n"
+         "fetch_copy = types.FunctionType(asyncpg.Connection.fetch.__code__, "
+         "asyncpg.Connection.fetch.__globals__)")
+# a name built at run time, so the static analysis cannot see which attribute is read
+G = "''.join(reversed('__slabolg__'))"
+KEPT = (f"getattr(getattr(asyncpg.Connection.execute, {G})['__jupyter_guard_route__'], {G})"
+        "['_ROUTED']['asyncpg.connection.Connection.{}'].body")
 SRC = "async def f(c):\n    return await c.execute('DELETE FROM orders WHERE id <= 30000')\n"
 GUARD_FILE = guard_module.__file__
 
@@ -54,6 +62,23 @@ ATTACKS = [
                  "co_filename=asyncpg.connection.__file__, co_name='reset', "
                  "co_qualname='Connection.reset'), vars(asyncpg.connection))\nawait g(raw)",
                  id="code-replaced-name-and-globals"),
+    # asyncpg's own body reached without the route: its protocol refuses the SQL
+    pytest.param("await body_copy(raw, 'DELETE FROM orders WHERE id <= 30000', timeout=None)",
+                 id="code-copied-before-load"),
+    pytest.param("await body_copy(raw, 'DELETE FROM orders WHERE id <= $1', 30000, "
+                 "timeout=None)", id="code-copied-before-load-bound"),
+    pytest.param("await fetch_copy(raw, 'DELETE FROM orders WHERE id <= 30000 RETURNING id', "
+                 "timeout=None, record_class=None)", id="fetch-code-copied-before-load"),
+    pytest.param(f"b = {KEPT.format('execute')}\n"
+                 "await b(raw, 'DELETE FROM orders WHERE id <= 30000')", id="kept-body"),
+    pytest.param(f"b = {KEPT.format('copy_from_query')}\n"
+                 "await b(raw, 'DELETE FROM orders RETURNING id', output='/dev/null')",
+                 id="kept-copy-body"),
+    pytest.param("await raw._protocol.query('DELETE FROM orders', None)", id="protocol-direct"),
+    pytest.param("import asyncpg.cursor as ac\nasync with raw.transaction():\n"
+                 "    f = ac.CursorFactory(raw, 'DELETE FROM orders WHERE id <= 30000 RETURNING id',"
+                 " None, [], None, None, None)\n    print(len([r async for r in f]))",
+                 id="raw-cursor-factory"),
 ]
 
 
