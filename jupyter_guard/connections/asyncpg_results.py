@@ -19,20 +19,35 @@ from typing import Any
 from jupyter_guard.connections import pg_results
 from jupyter_guard.hooks.state import Busy
 
+_TABLES: dict[str, frozenset[str]] = {}   # statement text -> the tables it names
+
+
+def tables(sql: str) -> frozenset[str]:
+    """The tables ``sql`` names, as the lineage asks for them (``schema.table``, lower case).
+
+    >>> sorted(tables("SELECT a FROM s.T JOIN u ON true"))
+    ['s.t', 'u']
+    """
+    got = _TABLES.get(sql)
+    if got is None:
+        from sqlglot import exp
+
+        from jupyter_guard.hooks import sql_exports
+
+        with Busy():
+            tree = sql_exports._tree(sql, "postgres")
+        got = frozenset() if tree is None else frozenset(
+            ".".join(p.name for p in t.parts).lower() for t in tree.find_all(exp.Table)
+            if isinstance(t.this, exp.Identifier))
+        if len(_TABLES) > 1024:
+            _TABLES.clear()
+        _TABLES[sql] = got
+    return got
+
 
 async def prime(raw: Any, sql: Any) -> None:
     """Ask ``raw`` for the columns of the tables ``sql`` reads that are not known yet."""
-    from sqlglot import exp
-
-    from jupyter_guard.hooks import sql_exports
-
-    with Busy():
-        tree = sql_exports._tree(str(sql), "postgres")
-    if tree is None:
-        return
-    names = {".".join(p.name for p in t.parts).lower() for t in tree.find_all(exp.Table)
-             if isinstance(t.this, exp.Identifier)}
-    for name in sorted(n for n in names if not pg_results.catalog_known(raw, n)):
+    for name in sorted(n for n in tables(str(sql)) if not pg_results.catalog_known(raw, n)):
         try:
             found = await raw.fetch(pg_results.catalog_sql(name))
         except Exception:  # noqa: BLE001 - no such relation, or a failed transaction: names decide
