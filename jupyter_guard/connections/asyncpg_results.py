@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from jupyter_guard.connections import pg_results
+from jupyter_guard.hooks.result_taint import PER_FETCH
 from jupyter_guard.hooks.state import Busy
 
 _TABLES: dict[str, frozenset[str]] = {}   # statement text -> the tables it names
@@ -58,10 +59,18 @@ async def prime(raw: Any, sql: Any) -> None:
 def judged(sql: Any, raw: Any, guard: Any, records: Any) -> Any:
     """``records`` (a list of asyncpg ``Record``s, or one, or None) judged for ``sql``."""
     many = records if isinstance(records, list) else [records] if records is not None else []
-    if many and hasattr(many[0], "keys"):
-        cols = [{"name": str(k)} for k in many[0].keys()]  # noqa: SIM118 - a Record iterates its values
-        pg_results.executed(SimpleNamespace(rows=many, columns=cols, statement=str(sql)), raw,
-                            guard)
+    if not many or not hasattr(many[0], "keys") or guard is None:
+        return records
+    names = [str(k) for k in many[0].keys()]  # noqa: SIM118 - a Record iterates its values
+    try:
+        with Busy():
+            hot = any(pg_results.taint_of(str(sql), raw, names, guard.policy))
+    except Exception:  # noqa: BLE001 - no lineage: pg_results decides by the columns' names
+        hot = True
+    if hot:   # the columns are read as tuples (a Record is none): one pass, only when needed
+        rows = [tuple(r) for r in many[:PER_FETCH]]
+        pg_results.executed(SimpleNamespace(rows=rows, columns=[{"name": n} for n in names],
+                                            statement=str(sql)), raw, guard)
     return records
 
 
