@@ -2,11 +2,12 @@
 
 Each side is a worker process with an in-process IPython shell (the guard loaded with
 ``%load_ext``, or not) on its own copy of a 5,000-row SQLite file. A cell runs 300 statements of
-one shape in a loop; the figure is the median CPU time per statement over ``--repeat`` cells.
+one shape in a loop; the figure is the median CPU time per statement over ``--repeat`` cells
+in each of ``--rounds`` workers per side, the sides alternating.
 Shapes: a one-row ``UPDATE`` with bound values (counted toward the cell's ``max_affected_rows``),
 a one-row ``INSERT``, and a point ``SELECT`` fetched.
 
-    .venv/bin/python benchmarks/bench_sqlite.py [--repeat 7] [--before DIR] [--json]
+    .venv/bin/python benchmarks/bench_sqlite.py [--repeat 5] [--rounds 3] [--before DIR] [--json]
 
 ``--before DIR``: a folder holding an older ``jupyter_guard`` (``git archive <rev> jupyter_guard
 policies | tar -x -C DIR``).
@@ -74,14 +75,20 @@ def run(root: str, repeat: int) -> dict[str, list[float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--before", default="")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     sides = {"raw": "raw", "guarded": str(ROOT)}
     if a.before:
         sides["before"] = str(Path(a.before).resolve())
-    res = {side: run(root, a.repeat) for side, root in sides.items()}
+    res: dict[str, dict[str, list[float]]] = {side: {s: [] for s in SHAPES} for side in sides}
+    for n in range(a.rounds):   # sides alternate, the first one rotating: load hits them all
+        order = list(sides.items())
+        for side, root in order[n % len(order):] + order[:n % len(order)]:
+            for shape, times in run(root, a.repeat).items():
+                res[side][shape] += times
     table = {shape: {side: statistics.median(res[side][shape]) for side in sides}
              for shape in SHAPES}
     if a.json:

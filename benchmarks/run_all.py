@@ -62,7 +62,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     res["taint_fetch"] = bench("bench_taint_fetch.py", "--repeat", "3" if quick else "7")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
-    res["sqlite"] = bench("bench_sqlite.py", "--repeat", "3" if quick else "7")
+    res["sqlite"] = bench("bench_sqlite.py", "--rounds", "2" if quick else "3")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
     res["authority"] = bench("bench_authority.py", "--events", "16000" if quick else "80000",
