@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from jupyter_guard.connections import pg_results
-from jupyter_guard.hooks.result_taint import PER_FETCH
+from jupyter_guard.hooks.pieces import ROWS as PER_FETCH
 from jupyter_guard.hooks.state import Busy
 
 _TABLES: dict[str, frozenset[str]] = {}   # statement text -> the tables it names
