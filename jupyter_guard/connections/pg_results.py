@@ -51,10 +51,25 @@ def note(cur: Any, query: Any, raw: Any) -> None:
         ref: Any = weakref.ref(cur)
     except TypeError:   # not weakly referable: its id alone keys it
         ref = None
-    _LAST[id(cur)] = [query, raw, None, ref]
+    _LAST[id(cur)] = [query, raw, None, ref, 0]   # ..., the result index the taint is for
     if isinstance(query, str) and _DDL.match(query):
         _COLUMNS.clear()   # a table's columns, or a view, may have changed
         _TAINT.clear()
+
+
+def warm(query: Any, raw: Any, guard: Any) -> None:
+    """Read the catalog ``query``'s taint needs now, while ``raw`` is idle: a stream's rows are
+    judged while the connection is still busy sending them (no query of the guard's can run)."""
+    if busy() or guard is None:
+        return
+    try:
+        with Busy():
+            sql = _text(query, raw)
+            taint = _lineage(sql, raw, guard.policy)
+            if taint is not None:
+                _TAINT[(_db(raw), sql)] = taint
+    except Exception as e:  # noqa: BLE001 - no lineage now: the stream's column names decide, and a piece check that cannot ask refuses
+        log.debug("jupyter_guard: no taint before a PostgreSQL stream: %s", e)
 
 
 def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
@@ -64,11 +79,16 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
     got = _LAST.get(id(cur))
     if got is None or (got[3] is not None and got[3]() is not cur):
         return result   # nothing noted, or noted for a cursor since freed (its id reused)
+    at = getattr(cur, "_iresult", 0)   # psycopg: which result of a multi-statement text
+    if got[2] is not None and got[4] == at and not any(got[2]):
+        return result   # nothing sensitive in this result: no work per fetch
     rows = [result] if how == "fetchone" else result
     try:
         with Busy():
-            taint = got[2] if got[2] is not None else _pending_taint(cur, got, guard.policy)
-            names = [_name(cur, i) for i in range(len(taint))]
+            taint = got[2] if got[2] is not None and got[4] == at else \
+                _pending_taint(cur, got, guard.policy, at)
+            desc = getattr(cur, "description", None) or ()   # built anew on each read
+            names = [str(desc[i][0]) if i < len(desc) else f"#{i}" for i in range(len(taint))]
             piece = _judge(rows, taint, names, got[1])
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
@@ -106,7 +126,8 @@ def _judge(rows: Any, taint: Taint, names: list[str], raw: Any) -> tuple[str, st
     rows = rows[:PER_FETCH] if isinstance(rows, list) else list(islice(rows, PER_FETCH))
     cols = list(zip(*rows)) if rows and isinstance(rows[0], (tuple, list)) else None
     for i in hot:
-        values = list(cols[i]) if cols is not None and i < len(cols) else list(_column(rows, i))
+        values = list(cols[i]) if cols is not None and i < len(cols) else \
+            list(_column(rows, i, names[i]))
         exits.remember(_fresh(values))
         if _maybe_short(values):
             piece = piece or _short(values, taint[i], names[i], [_Shorts(raw)])
@@ -177,11 +198,25 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
     return taint
 
 
-def _pending_taint(cur: Any, got: list[Any], policy: Any) -> Taint:
-    names = [_name(cur, i) for i in range(len(getattr(cur, "description", None) or ()))]
-    taint = taint_of(_text(got[0], got[1]), got[1], names, policy)
-    got[2] = taint
+def _pending_taint(cur: Any, got: list[Any], policy: Any, at: int = 0) -> Taint:
+    names = [str(d[0]) for d in (getattr(cur, "description", None) or ())]
+    taint = taint_of(_statement(_text(got[0], got[1]), at), got[1], names, policy)
+    got[2], got[4] = taint, at
     return taint
+
+
+def _statement(sql: str, at: int) -> str:
+    """The statement of a multi-statement text whose result is the ``at``-th (the whole text when
+    it holds one statement: ``executemany(returning=True)`` gives one result per row)."""
+    if ";" not in sql:
+        return sql
+    from jupyter_guard.analyze.sql import _parse
+
+    try:
+        trees = [t for t in _parse(sql, "postgres") if t is not None]
+    except Exception:  # noqa: BLE001 - sqlglot cannot read it: the whole text, whose lineage falls back to names
+        return sql
+    return trees[at].sql(dialect="postgres") if len(trees) > 1 and at < len(trees) else sql
 
 
 def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
@@ -252,20 +287,23 @@ def _text(query: Any, raw: Any) -> str:
     return str(query)
 
 
-def _name(cur: Any, i: int) -> str:
-    d = (getattr(cur, "description", None) or ())
-    return str(d[i][0]) if i < len(d) else f"#{i}"
-
-
-def _column(rows: Any, i: int) -> Iterator[Any]:
-    """Column ``i`` of rows that are tuples, lists (pg8000) or dicts (``dict_row``)."""
+def _column(rows: Any, i: int, name: str | None = None) -> Iterator[Any]:
+    """Column ``i`` of rows that are tuples, lists (pg8000), dicts (``dict_row``), objects
+    (``class_row``: the attribute named like the column, or all of its attributes when none is)
+    or the value itself (a row factory of one column)."""
     for row in rows:
         if isinstance(row, dict):
             row = list(row.values())
+        elif isinstance(row, (str, bytes, int, float)):
+            row = (row,)
         elif not isinstance(row, (tuple, list)):
+            if name is not None and hasattr(row, name):
+                yield getattr(row, name)
+                continue
             try:
                 row = tuple(row)
             except TypeError:
+                yield from vars(row).values() if hasattr(row, "__dict__") else ()
                 continue
         if i < len(row):
             yield row[i]
