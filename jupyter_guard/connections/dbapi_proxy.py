@@ -59,6 +59,7 @@ class GuardedCursor(_Proxy):
         out = self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
         if self._jg_check.dialect == "postgres":   # its fetches (``pg_fetch``) keep its taint;
             pg_results.note(raw, query, self._jg_check.raw)   # (a measured one ran as Busy)
+            pg_results.held(raw, self._jg_check.guard)
         return out
 
     def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:

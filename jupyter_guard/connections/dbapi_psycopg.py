@@ -209,8 +209,9 @@ def runner(guard: Any, base: type, judges: dict[str, Any], copy_in: Any) -> driv
         if judges and r.name in _NOTED:   # its fetches keep the statement's taint
             query = args[0] if args else kw.get("query")
             if inspect.isawaitable(out):   # the guard's queries run on the twin
-                return _noted(out, obj, query, achecker(obj._conn, guard).twin)
+                return _noted(out, obj, query, achecker(obj._conn, guard).twin, guard)
             pg_results.note(obj, query, _raw(obj._conn))
+            pg_results.held(obj, guard)
         return out
 
     return run
@@ -219,9 +220,10 @@ def runner(guard: Any, base: type, judges: dict[str, Any], copy_in: Any) -> driv
 _NOTED = frozenset({"execute", "executemany"})
 
 
-async def _noted(pending: Any, cur: Any, query: Any, raw: Any) -> Any:
+async def _noted(pending: Any, cur: Any, query: Any, raw: Any, guard: Any) -> Any:
     out = await pending
     pg_results.note(cur, query, raw)
+    pg_results.held(cur, guard)
     return out
 
 

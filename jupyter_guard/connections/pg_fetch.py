@@ -7,14 +7,18 @@ Each fetch method of psycopg's cursor classes (``fetchone``, ``fetchmany``, ``fe
 class (``psycopg.Cursor(con)``, ``ClientCursor``, ``RawCursor``, a named cursor), a method saved
 before ``%load_ext`` (``f = psycopg.Cursor.fetchall``) and the guarded proxy's forwarded calls all
 meet the same check. The routed ``execute`` notes each statement it lets run
-(``pg_results.note``); every fetch then hands its rows to ``pg_results.fetched``, which remembers
-the values of tainted columns and refuses pieces too short to mask. ``stream`` yields its rows
+(``pg_results.note``) and judges the rows a client-side cursor then holds whole
+(``pg_results.held``: its libpq result can be read without a fetch, ``cur.pgresult``), and so do
+``nextset``/``set_result`` for the result they move to; every fetch hands its rows to
+``pg_results.fetched``, which remembers the values of tainted columns and refuses pieces too
+short to mask (nothing left to do for a result already judged whole). ``stream`` yields its rows
 through ``rows``/``arows`` (judged 1000 at a time). A fetch applied to an object that only
 forwards to a cursor is refused: its rows could not be told apart from another cursor's.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from jupyter_guard.connections import driver_methods, pg_results
@@ -26,13 +30,13 @@ ONE = frozenset({"fetchone", "__next__", "__anext__"})   # methods that give one
 
 def _cursor(r: driver_methods.Routed, obj: Any, base: type) -> Any:
     """The driver cursor whose rows a call of ``r`` on ``obj`` reads (a proxy's own cursor)."""
+    if issubclass(type(obj), base):   # not ``isinstance``: a proxy or forwarding object may lie
+        return obj
     from jupyter_guard.connections.dbapi_proxy import _Proxy  # late: it imports dbapi_psycopg
 
     if isinstance(obj, _Proxy):
         return object.__getattribute__(obj, "_jg_con")
-    if not issubclass(type(obj), base):   # not ``isinstance``: a forwarding object may lie
-        raise driver_methods.unknown(r, obj)
-    return obj
+    raise driver_methods.unknown(r, obj)
 
 
 def runner(guard: Any, base: type) -> driver_methods.Runner:
@@ -43,6 +47,51 @@ def runner(guard: Any, base: type) -> driver_methods.Runner:
         return pg_results.fetched(cur, "fetchone" if r.name in ONE else "fetchmany", out, guard)
 
     return run
+
+
+def iterate(guard: Any, base: type) -> driver_methods.Runner:
+    """``iter(cur)``: psycopg's ``__next__`` body row by row, with no check per row while the
+    result is one judged whole (``pg_results.held``); the routed ``__next__`` judges ``next(cur)``
+    called by hand."""
+    def run(r: driver_methods.Routed, obj: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        cur = _cursor(r, obj, base)
+        nxt = driver_methods.body_of(type(cur), "__next__")
+        return obj if nxt is None else _rows(cur, nxt, guard)
+
+    return run
+
+
+def _rows(cur: Any, nxt: Any, guard: Any) -> Iterator[Any]:
+    whole = None   # the libpq result judged whole
+    while True:
+        try:
+            row = nxt(cur)
+        except StopIteration:
+            return
+        if cur.pgresult is not whole:   # a new result, or a new page of a named cursor
+            whole = cur.pgresult if pg_results.held(cur, guard) else None
+            if whole is None:
+                row = pg_results.fetched(cur, "fetchone", row, guard)
+        yield row
+
+
+def mover(guard: Any, base: type) -> driver_methods.Runner:
+    """``nextset``/``set_result``: the result moved to is judged whole (``pg_results.held``)."""
+    def run(r: driver_methods.Routed, obj: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        cur = _cursor(r, obj, base)
+        out = r.body(obj, *args, **kw)
+        if inspect.isawaitable(out):
+            return _held(out, cur, guard)
+        pg_results.held(cur, guard)
+        return out
+
+    return run
+
+
+async def _held(pending: Any, cur: Any, guard: Any) -> Any:
+    out = await pending
+    pg_results.held(cur, guard)
+    return out
 
 
 def arunner(guard: Any, base: type) -> driver_methods.Runner:
@@ -79,3 +128,8 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
                              (module.AsyncServerCursor, ASYNC, arunner)):
         base = module.Cursor if names is SYNC else module.AsyncCursor
         driver_methods.reroute(cls, names, make(guard, base), (), patched)
+    for cls in (module.Cursor, module.ServerCursor):   # after ``__next__``: its body is read
+        driver_methods.reroute(cls, ("__iter__",), iterate(guard, module.Cursor), (), patched)
+    common = next(c for c in module.Cursor.__mro__ if c.__name__ == "BaseCursor")
+    for cls in (common, module.Cursor, module.AsyncCursor):
+        driver_methods.reroute(cls, ("nextset", "set_result"), mover(guard, common), (), patched)

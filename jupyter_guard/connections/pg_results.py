@@ -45,16 +45,50 @@ def note(cur: Any, query: Any, raw: Any) -> None:
     """``cur`` ran ``query`` (already judged) on the driver connection ``raw``."""
     if busy():
         return
+    if isinstance(query, str) and _DDL.match(query):
+        _COLUMNS.clear()   # a table's columns, or a view, may have changed
+        _TAINT.clear()
+    old = _LAST.get(id(cur))
+    if old is not None and old[0] is query and old[1] is raw and old[3] is not None and \
+            old[3]() is cur:
+        return   # noted already (a proxy's call, and the routed method it made)
     if len(_LAST) > 4096:
         _LAST.clear()
     try:
         ref: Any = weakref.ref(cur)
     except TypeError:   # not weakly referable: its id alone keys it
         ref = None
-    _LAST[id(cur)] = [query, raw, None, ref, 0]   # ..., the result index the taint is for
-    if isinstance(query, str) and _DDL.match(query):
-        _COLUMNS.clear()   # a table's columns, or a view, may have changed
-        _TAINT.clear()
+    # ..., the result index the taint is for, the libpq result judged whole (``held``)
+    _LAST[id(cur)] = [query, raw, None, ref, 0, None]
+
+
+def held(cur: Any, guard: Any) -> bool:
+    """psycopg 3: the rows of the result ``cur`` holds now, judged whole at once (its libpq result
+    can be read without a fetch: ``cur.pgresult.get_value``). Its fetches then cost nothing.
+    Whether the result is covered whole (judged, or nothing sensitive in it)."""
+    got = _LAST.get(id(cur))
+    res, tx = getattr(cur, "pgresult", None), getattr(cur, "_tx", None)
+    if got is not None and got[5] is res and res is not None:
+        return True
+    if busy() or guard is None or got is None or res is None or tx is None or \
+            res.status != _TUPLES_OK or res.ntuples > PER_FETCH:
+        return False   # no rows yet (pipeline), or too many to read twice: each fetch is judged
+    at = getattr(cur, "_iresult", 0)
+    try:
+        with Busy():
+            taint = got[2] if got[2] is not None and got[4] == at else \
+                _pending_taint(cur, got, guard.policy, at)
+            rows = tx.load_rows(0, res.ntuples, tuple) if any(taint) else None
+    except Exception as e:  # noqa: BLE001 - psycopg's private reader changed: each fetch is judged instead
+        log.debug("jupyter_guard: a PostgreSQL result not judged whole: %s", e)
+        return False
+    if rows:
+        fetched(cur, "fetchmany", rows, guard)   # raises when it holds pieces
+    got[5] = res
+    return True
+
+
+_TUPLES_OK = 2   # libpq's PGRES_TUPLES_OK: a result that holds rows
 
 
 def warm(query: Any, raw: Any, guard: Any) -> None:
@@ -80,8 +114,9 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
     if got is None or (got[3] is not None and got[3]() is not cur):
         return result   # nothing noted, or noted for a cursor since freed (its id reused)
     at = getattr(cur, "_iresult", 0)   # psycopg: which result of a multi-statement text
-    if got[2] is not None and got[4] == at and not any(got[2]):
-        return result   # nothing sensitive in this result: no work per fetch
+    if (got[5] is not None and got[5] is getattr(cur, "pgresult", None)) or (
+            got[2] is not None and got[4] == at and not any(got[2])):
+        return result   # judged whole, or nothing sensitive in this result: no work per fetch
     rows = [result] if how == "fetchone" else result
     try:
         with Busy():

@@ -60,6 +60,14 @@ ROUTES = {
     "raw-scroll": RAW + "c.fetchone()\nc.scroll(0, mode='absolute')\nprint(c.fetchall())",
     "saved-fetchall": RAW + "print(F_ALL(c))",
     "saved-next": RAW + "print(F_NEXT(c), next(c, None))",
+    "pgresult": RAW + "res = c.pgresult\n"
+                "print([res.get_value(i, j) for i in range(res.ntuples) for j in range(res.nfields)])",
+    "pgresult-proxy": "c = pg.cursor()\nc.execute({q!r})\nres = c.pgresult\n"
+                      "print([res.get_value(i, j) for i in range(res.ntuples) "
+                      "for j in range(res.nfields)])",
+    "pgresult-nextset": RAW.replace("c.execute({q!r})", "c.execute('SELECT 1 AS one; ' + {q!r})")
+                        + "c.nextset()\nres = c.pgresult\nprint([res.get_value(i, j) for i in "
+                        "range(res.ntuples) for j in range(res.nfields)])",
     "cursor-connection-execute": "print(pg.cursor().connection.execute({q!r}).fetchall())",
     "connection-execute": "print(pg.execute({q!r}).fetchall())",
     "named": "c = pg.cursor(name='n1', withhold=True)\nc.execute({q!r})\nprint(c.fetchall())\n"
