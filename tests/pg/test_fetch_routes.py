@@ -72,8 +72,8 @@ ROUTES = {
     "connection-execute": "print(pg.execute({q!r}).fetchall())",
     "named": "c = pg.cursor(name='n1', withhold=True)\nc.execute({q!r})\nprint(c.fetchall())\n"
              "c.close()",
-    "named-iteration": "c = pg.cursor(name='n2', withhold=True)\nc.execute({q!r})\n"
-                       "print(list(c))\nc.close()",
+    "named-iteration": "c = pg.cursor(name='n2', withhold=True)\nc.itersize = 2\n"
+                       "c.execute({q!r})\nprint(list(c))\nc.close()",
     "server-raw": "c = psycopg.ServerCursor(pg.cursor().connection, 'n3', withhold=True)\n"
                   "c.execute({q!r})\nprint([c.fetchone(), c.fetchmany(2), F_ONE(c)])\nc.close()",
     "nextset": "c = pg.cursor()\nc.execute('SELECT 1 AS one; ' + {q!r})\nc.nextset()\n"
@@ -92,6 +92,11 @@ ROUTES = {
                  "c.execute({q!r})\nprint(c.fetchall())",
     "pipeline": "with pg.pipeline():\n    c = pg.cursor()\n    c.execute({q!r})\n"
                 "print(c.fetchall())",
+    "pipeline-iteration": "with pg.pipeline():\n    c = psycopg.Cursor(pg.cursor().connection)\n"
+                          "    c.execute({q!r})\nprint(list(c))",
+    "executemany-returning": "c = psycopg.Cursor(pg.cursor().connection)\nc.executemany("
+                             "{q!r}.replace('WHERE', 'WHERE id > %s AND'), [(0,), (1,)], "
+                             "returning=True)\nprint([x.fetchall() for x in c.results()])",
     "binary": "c = pg.cursor(binary=True)\nc.execute({q!r})\nprint(c.fetchall())",
     "binary-raw": "c = psycopg.Cursor(pg.cursor().connection)\nc.execute({q!r}, binary=True)\n"
                   "print(c.fetchall())",
@@ -104,6 +109,8 @@ ROUTES = {
     "async-raw": RAWA + "print(await c.fetchall())",
     "async-fetchone": RAWA + "print([await c.fetchone(), await c.fetchmany(2)])",
     "async-iteration": RAWA + "print([r async for r in c])",
+    "async-pgresult": RAWA + "res = c.pgresult\nprint([res.get_value(i, j) for i in "
+                      "range(res.ntuples) for j in range(res.nfields)])",
     "async-stream": "print([r async for r in aconn.cursor().stream({q!r})])",
     "async-named": "c = aconn.cursor(name='a1', withhold=True)\nawait c.execute({q!r})\n"
                    "print(await c.fetchall())\nawait c.close()",
