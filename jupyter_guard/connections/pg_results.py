@@ -163,10 +163,36 @@ def _judge(rows: Any, taint: Taint, names: list[str], raw: Any) -> tuple[str, st
     for i in hot:
         values = list(cols[i]) if cols is not None and i < len(cols) else \
             list(_column(rows, i, names[i]))
-        exits.remember(_fresh(values))
+        _remember(_fresh(values))
         if _maybe_short(values):
             piece = piece or _short(values, taint[i], names[i], [_Shorts(raw)])
     return piece
+
+
+_CUT = re.compile(r"[\s,;|()\[\]{}\"']+")
+_CUT_ANY = re.compile(r"[\s,;|()\[\]{}\"']")
+
+
+def _remember(values: Any) -> None:
+    """Remember the values; of one that glues several identifiers together (a record: ``SELECT c
+    FROM customers c`` prints ``(1,x,user1@example.com,100000001,Lyon)``;
+    ``string_agg(ssn, ',')``), the identifiers instead: an inner token that holds 6 digits or an
+    ``@`` (an SSN, a card, a phone, an e-mail), not a word such as a city, which would then be
+    masked everywhere. (Known as a whole, such a value would be masked as a whole by its own
+    detectors, which do not see a bare 9-digit SSN.)"""
+    texts = [v for v in values if isinstance(v, str)]
+    if not texts or not _CUT_ANY.search("\x00".join(texts)):
+        exits.remember(values)   # values of one piece each (a column of SSNs): one C scan
+        return
+    plain, inner = [], []
+    for v in values:
+        found = [t for t in _CUT.split(v) if len(t) >= 6 and (
+            "@" in t or sum(c.isdigit() for c in t) >= 6)] if isinstance(v, str) else None
+        inner.extend(found or ())
+        if not found:
+            plain.append(v)
+    exits.remember(plain)
+    exits.remember(inner)
 
 
 def _fresh(values: list[Any]) -> Any:
@@ -210,7 +236,7 @@ def frame(guard: Any, raw: Any, sql: str, result: Any) -> None:
         for i, t in enumerate(marks):
             if t:
                 values = result.iloc[:PER_FETCH, i].tolist()
-                exits.remember(_fresh(values))
+                _remember(_fresh(values))
                 if _maybe_short(values):
                     piece = piece or _short(values, t, names[i], [_Shorts(raw)])
     if piece is not None:
@@ -264,9 +290,35 @@ def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
     conn = DbapiConn(raw, "postgresql", "postgres")
     got = sql_exports.outputs(tree, lambda t: _table(conn, t, 0), policy,
                               lambda t: _table(conn, t, 1))
-    if got is None:
-        return None
-    return sql_exports.revealed(got[0], got[1], conn, policy)
+    if got is None:   # names decide; a whole row still reveals its table's sensitive columns
+        names = [e.alias_or_name for e in getattr(tree, "selects", None) or []]
+        base = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
+                for n in names]
+        rows = _whole_rows(tree, base, conn, policy)
+        return rows if rows != base else None
+    taint = sql_exports.revealed(got[0], got[1], conn, policy)
+    return _whole_rows(tree, taint, conn, policy)
+
+
+def _whole_rows(tree: Any, taint: Taint, conn: Any, policy: Any) -> Taint:
+    """An output that names a table's whole row (``SELECT c FROM customers c``,
+    ``row_to_json(c)``, ``c::text``) reveals the table's sensitive columns."""
+    from sqlglot import exp
+
+    selects = getattr(tree, "selects", None) or []
+    if not isinstance(tree, exp.Select) or len(selects) != len(taint) or \
+            any(isinstance(e, exp.Star) for e in selects):
+        return taint
+    tables = {t.alias_or_name: ".".join(p for p in (t.db, t.name) if p)
+              for t in tree.find_all(exp.Table)}
+    out = list(taint)
+    for i, e in enumerate(selects):
+        for col in e.find_all(exp.Column):
+            table = tables.get(col.name) if not col.table else None
+            cols = _table(conn, table, 0) if table else None
+            if cols and col.name.lower() not in cols:
+                out[i] = out[i] | {f"{table}.{c}" for c in cols if policy.is_sensitive_column(c)}
+    return out
 
 
 def _table(conn: Any, name: str, part: int) -> Any:

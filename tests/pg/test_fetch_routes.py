@@ -122,6 +122,13 @@ ROUTES = {
                            "print(c.fetchall())",
 }
 NAMES = list(ROUTES)
+GLUED = {   # one value holding several: each identifier inside it is known
+    "record": "SELECT x FROM customers x WHERE id BETWEEN {a} AND {b} ORDER BY id",
+    "string_agg": "SELECT string_agg(ssn, ',') FROM customers WHERE id BETWEEN {a} AND {b}",
+    "string_agg-space": "SELECT string_agg(ssn || ' ' || email, '; ') FROM customers "
+                        "WHERE id BETWEEN {a} AND {b}",
+    "row": "SELECT ROW(id, ssn) FROM customers WHERE id BETWEEN {a} AND {b} ORDER BY id",
+}
 
 
 def leaked(r: Reply, raw: list[str]) -> list[str]:
@@ -194,3 +201,17 @@ def test_async_raw_execute_judged(k: Any, code: str) -> None:
     assert r.status == "ok" and "1" in r.text, r.text   # the benign twin: one row, counted
     assert k.pg_.query("SELECT count(*) FROM orders", db=k.db_)[0][0] == 49_999
     k.pg_.query("INSERT INTO orders VALUES (1, 2, 1.5)", db=k.db_)
+
+
+@pytest.mark.parametrize("sql", list(GLUED.values()), ids=list(GLUED))
+@pytest.mark.parametrize("route", ["raw-fetchall", "async-raw"])
+def test_glued_values_never_shown(k: Any, route: str, sql: str) -> None:
+    first = 5000 + 10 * list(GLUED.values()).index(sql) + 100 * (route == "async-raw")
+    raw = [str(100_000_000 + i) for i in range(first, first + 5)]
+    r = k.run(ROUTES[route].format(q=sql.format(a=first, b=first + 4)))
+    assert r.status == "ok", r.text
+    assert "█" in r.text, r.text
+    assert not leaked(r, raw), (leaked(r, raw), r.text)
+    r = k.run(ROUTES[route].format(q="SELECT string_agg(city, ',' ORDER BY id), count(*) "
+                                   "FROM customers WHERE id BETWEEN 1 AND 3"))
+    assert r.status == "ok" and "'Lyon,Nice,Paris', 3" in r.text, r.text   # the benign twin
