@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jupyter_guard.connections import sqlite_cell
 from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
@@ -154,9 +155,9 @@ class Checker:
         self._reads: dict[tuple[Any, ...], Any] = {}
 
     def __call__(self, query: Any, params: Any, call: Any, *, many: bool = False,
-                 server_binds: bool = False) -> Any:
+                 server_binds: bool = False, script: bool = False) -> Any:
         """``server_binds``: the cursor sends ``params`` apart from the SQL (psycopg 3's
-        ``Cursor``), so no value can become SQL."""
+        ``Cursor``), so no value can become SQL. ``script``: sqlite3's ``executescript``."""
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
@@ -167,7 +168,8 @@ class Checker:
                 self.guard.note_success(j.intents)
                 return result
         with judged_on(self.raw):
-            result = call()
+            result = sqlite_cell.run(self, text, j, call, script) \
+                if self.driver == "sqlite3" else call()
         self.guard.note_success(j.intents)
         return result
 

@@ -78,7 +78,9 @@ class GuardedCursor(_Proxy):
     def executescript(self, script: Any) -> Any:   # sqlite3
         raw = self._jg_con
         _sqlite_file(self._jg_check, raw, script, None)
-        return self._same(self._jg_check(script, None, lambda: raw.executescript(script)))
+        return self._same(self._jg_check(script, None,
+                                          lambda pre="": raw.executescript(pre + script),
+                                          script=True))
 
     def copy(self, statement: Any, params: Any = None, **kw: Any) -> Any:   # psycopg 3
         raw = self._jg_con   # the rows are written inside the ``with``: measured at its end

@@ -58,7 +58,8 @@ def over(changed: dict[Key, int], cell: dict[Key, int], limit: int) -> Verdict |
         total = cell.get(key, 0) + n
         if total > limit:
             return Verdict("block", "bulk-change",
-                           f"this statement would change {n} rows of {key[1]}.{key[2]}, {total} "
+                           f"this statement would change {n} row{'' if n == 1 else 's'} of "
+                           f"{key[1]}.{key[2]}, {total} "
                            f"in this cell, more than max_affected_rows={limit}; nothing of this "
                            "statement was kept")
     return None

@@ -34,7 +34,9 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
   0, 0, 0, 0, 0, session_user::text
-UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, ''"""
+UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, ''
+UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '' FROM pg_namespace
+WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"""
 
 # Statements PostgreSQL refuses inside a transaction block: they run without the check, and the
 # static analysis alone decides them.
@@ -57,7 +59,8 @@ class Rel:
     kind: str
 
 
-Snapshot = tuple[dict[int, Rel], tuple[str, ...]]   # settings, then the database's place
+# settings, then the database's place, then its schemas (the session's own are known by them)
+Snapshot = tuple[dict[int, Rel], tuple[str, ...]]
 
 
 def take(cursor: Any) -> Snapshot:
@@ -70,15 +73,18 @@ def parse(rows: Any) -> Snapshot:
     rels: dict[int, Rel] = {}
     settings = ("", "", "")
     where = ""   # the database's place (``guard.owned``): the keys of the session's own tables
+    schemas: list[str] = []
     for oid, schema, name, node, ncols, upd, dele, dis, kind in rows:
-        if oid == -2:
+        if oid == -3:
+            schemas.append(str(schema))
+        elif oid == -2:
             where = str(schema)
         elif oid == -1:
             settings = (str(schema), str(name), str(kind))
         else:
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind)
-    return rels, (*settings, where)
+    return rels, (*settings, where, *sorted(schemas))
 
 
 def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ...]:

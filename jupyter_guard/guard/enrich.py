@@ -76,6 +76,8 @@ class Catalog:
                 return str(self._targets.key(i))
             if self.conn.kind.dialect == "postgres":
                 return owned.pg_target(self.conn, i)
+            if self.conn.kind.dialect == "sqlite" and type(self.conn.raw).__module__ == "sqlite3":
+                return owned.sqlite_target(self.conn, i)
         except Exception:  # noqa: BLE001 - a catalog query failed: no place, so nobody's own table
             pass
         return ""
@@ -134,7 +136,7 @@ def _temporary(i: Intent, cat: Catalog) -> bool:
     """The target is a temporary table: by its place when the guard has one, else a bare name
     that a temporary table of the connection holds (a bare name finds it first)."""
     if i.key:
-        return i.key.startswith("duckdb(temp#") or ":pg_temp" in i.key
+        return i.key.startswith(("duckdb(temp#", "sqlite(temp#")) or ":pg_temp" in i.key
     return "." not in i.target and bare_table(i.target) in cat.temporary()
 
 

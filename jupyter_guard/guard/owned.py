@@ -13,7 +13,7 @@ its schema and its name, as one readable string (``Intent.key``, ``Guard.session
 
 A statement's target is resolved on its own connection the way the database resolves it
 (temporary tables first, ``USE``/``search_path``, quoting); a target that cannot be resolved
-gets no key and is nobody's own (``policy.rules.own_table``).
+gets no key and is nobody's own (``policy.sql_rules.own_table``).
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ PLACED = (*OWN_USE, "sql.create")
 
 _serials: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 _next = itertools.count(1)
+# a DuckDB connection -> the serial of the connection that opened its database instance
+_instances: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def names(ours: Iterable[str], intents: Iterable[Intent]) -> frozenset[str]:
@@ -93,6 +95,23 @@ def serial(raw: Any) -> int:
     return n
 
 
+def same_database(child: Any, parent: Any) -> None:
+    """``child`` (``cursor()``/``duplicate()`` of ``parent``) opens the same DuckDB database
+    instance: its in-memory databases are ``parent``'s (its temporary tables are its own)."""
+    try:
+        _instances[child] = instance(parent)
+    except TypeError:   # not weakly referable: a foreign object, never placed as in-memory
+        pass
+
+
+def instance(raw: Any) -> int:
+    """The number of the DuckDB database instance ``raw`` opened (in-memory places)."""
+    n = _instances.get(raw)
+    if n is None:
+        n = _instances[raw] = serial(raw)
+    return n
+
+
 def duck_raw(conn: Any) -> Any:
     """The DuckDB connection of a ``Conn``: its own, or the one behind a SQLAlchemy connection
     (duckdb_engine wraps it); None for other databases."""
@@ -118,7 +137,7 @@ def duck_places(raw: Any) -> dict[str, str]:
         elif path and str(path) != ":memory:":
             out[n] = f"duckdb({os.path.realpath(str(path))})"
         else:
-            out[n] = f"duckdb(memory#{serial(raw)}:{n})"
+            out[n] = f"duckdb(memory#{instance(raw)}:{n})"
     return out
 
 
@@ -273,7 +292,8 @@ def pg_target(conn: Any, i: Intent) -> str:
 
 def pg_keep(ours: set[str], before: Any, after: Any) -> None:
     """After a kept PostgreSQL statement (snapshots of ``connections.pg_effect``): the tables
-    it created are the session's own; those it dropped or renamed are not any more."""
+    and schemas it created are the session's own, and its own tables it renamed stay its own;
+    those it dropped are not any more."""
     where = after[1][3] if len(after[1]) > 3 else ""
     if not where:
         return
@@ -281,5 +301,46 @@ def pg_keep(ours: set[str], before: Any, after: Any) -> None:
     for oid, r in old.items():
         n = new.get(oid)
         if n is None or (n.schema, n.name) != (r.schema, r.name):
-            ours.discard(pg_key(where, r.schema, r.name, oid))
+            was = pg_key(where, r.schema, r.name, oid)
+            if was in ours and n is not None:   # renamed: the same table, still the session's
+                ours.add(pg_key(where, n.schema, n.name, oid))
+            ours.discard(was)
     ours.update(pg_key(where, r.schema, r.name, oid) for oid, r in new.items() if oid not in old)
+    if len(before[1]) > 4 or len(after[1]) > 4:   # schemas made, and dropped (``pg_target``)
+        made, gone = set(after[1][4:]) - set(before[1][4:]), set(before[1][4:]) - set(after[1][4:])
+        ours.update(f"{where}:{n}" for n in made)
+        ours.difference_update(f"{where}:{n}" for n in gone)
+
+
+def sqlite_where(raw: Any, target: str, temporary: bool = False) -> tuple[str, str, str]:
+    """(database, schema, table) of a SQLite target as SQLite resolves it: a ``temp.`` name,
+    or a bare name a temporary table holds (``temporary``: one being made), lives in
+    ``temp#N`` (the connection's own); others in their file's absolute path, or ``memory#N``
+    for an in-memory database. ``raw`` is a ``sqlite3.Connection``; it cannot be weakly
+    referenced, so ``N`` is its ``id``: only the session can have made the tables of an
+    in-memory or temporary database, so a reused id names the session's own too."""
+    schema, _, name = target.lower().rpartition(".")
+    schema, name = schema.strip('"') or "main", name.strip('"')
+    if schema == "temp" or ("." not in target and (temporary or raw.execute(
+            "SELECT 1 FROM temp.sqlite_master WHERE lower(name) = ?", (name,)).fetchone())):
+        return f"temp#{id(raw)}", "temp", name
+    files = {str(r[1]).lower(): str(r[2]) for r in raw.execute("PRAGMA database_list")}
+    file = files.get(schema, "")
+    return (os.path.abspath(file), "main", name) if file else \
+        (f"memory#{id(raw)}:{schema}", "main", name)
+
+
+def sqlite_key(where: tuple[str, str, str]) -> str:
+    """The place string of a SQLite table.
+
+    >>> sqlite_key(("/w/a.db", "main", "t"))
+    'sqlite(/w/a.db):main.t'
+    """
+    return f"sqlite({where[0]}):{where[1]}.{where[2]}"
+
+
+def sqlite_target(conn: Any, i: Intent) -> str:
+    """The place of a SQLite statement's target (``Catalog.key``)."""
+    if UNKNOWN in i.target or not i.target or "?" in i.target:
+        return ""
+    return sqlite_key(sqlite_where(conn.raw, i.target, i.temporary and i.action == "sql.create"))

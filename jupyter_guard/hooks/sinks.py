@@ -18,6 +18,7 @@ from typing import Any
 from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
+from jupyter_guard.guard.owned import same_database
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import db_exits, result_taint, udf_taint
 from jupyter_guard.hooks.state import Busy, busy, verify
@@ -223,10 +224,16 @@ class GuardedConnection:
         return self._wrap(self._jg_con.rollback())
 
     def cursor(self) -> GuardedConnection:
-        return GuardedConnection(self._jg_con.cursor(), self._jg_guard)
+        return self._same_database(self._jg_con.cursor())
 
     def duplicate(self) -> GuardedConnection:
-        return GuardedConnection(self._jg_con.duplicate(), self._jg_guard)
+        return self._same_database(self._jg_con.duplicate())
+
+    def _same_database(self, child: Any) -> GuardedConnection:
+        """A cursor shares its parent's in-memory databases, so their tables stay the
+        session's own through it (``guard.owned``)."""
+        same_database(child, self._jg_con)
+        return GuardedConnection(child, self._jg_guard)
 
     def __enter__(self) -> GuardedConnection:
         self._jg_con.__enter__()

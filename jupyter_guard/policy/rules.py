@@ -1,158 +1,39 @@
 """The built-in rules (README, "The default policy"): one small pure function each, in ``RULES``
-order.
+order. The rules about SQL statements are in ``sql_rules``; this module holds the rules about
+exports, files, the guard itself, children and dynamic code, and the order of them all.
 
 A rule sees one intent, the policy and the context, and returns a Verdict or None (no opinion).
 """
 from __future__ import annotations
 
 import fnmatch
-import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable
 
 from jupyter_guard.analyze.children import NOT_YET
-from jupyter_guard.model import SQL_WRITES, UNKNOWN, UNSEEN_LATER, Decision, Intent, Verdict
+from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Intent, Verdict
+from jupyter_guard.policy.context import HELD, Context, RuleFn, bare_table, is_sensitive
+from jupyter_guard.policy.context import verdict as _v
 from jupyter_guard.policy.model import Policy
+from jupyter_guard.policy.sql_rules import (
+    agent_approval,
+    bulk_change,
+    destructive_ddl,
+    inference,
+    own_table,
+    sql_outside,
+    sql_unknown,
+    unparsed,
+)
 
-
-@dataclass(frozen=True)
-class Context:
-    """Who runs the cell and what the session knows (filled by enforcement)."""
-
-    user: str = ""
-    groups: tuple[str, ...] = ()
-    actor: str = "human"
-    connection: str = ""
-    cwd: str = field(default_factory=os.getcwd)
-    guard_files: tuple[str, ...] = ()  # audit file, policy file, journal dir
-    session_tables: frozenset[str] = frozenset()  # places of tables this session created
-    sensitive_columns: frozenset[str] = frozenset()  # known sensitive by lineage/value detection
-    runtime_checks: bool = False  # file/shell actions are checked again at run time
-    # The files under a folder (absolute paths; ``UNKNOWN`` when there are too many to list), so
-    # that deleting or moving a folder that holds a protected file is judged like deleting the
-    # file. ``None``: the caller cannot look (text alone), and folders are judged by name.
-    walk: Callable[[str], Iterable[str]] | None = field(default=None, compare=False)
-
-
-class RuleFn(Protocol):
-    def __call__(self, i: Intent, p: Policy, c: Context) -> Verdict | None: ...
-
-
-def _v(decision: Decision, rule: str, reason: str, i: Intent) -> Verdict:
-    return Verdict(decision, rule, reason, i)
-
-
-def bare_table(name: str) -> str:
-    """
-    >>> bare_table("memory.main.Customers"), bare_table('"s"."t"')
-    ('customers', 's.t')
-    """
-    parts = [x.strip('"').lower() for x in name.split(".") if x]
-    while (
-        len(parts) > 1
-        and parts[0] in ("memory", "main", "temp", "system")
-        and parts[0] != parts[-1]
-    ):
-        parts = parts[1:]
-    return ".".join(parts)
-
-
-def own_table(i: Intent, c: Context) -> bool:
-    """A temporary table, or one whose place (``Intent.key``: engine and database, schema,
-    table, as ``guard.owned`` resolves the name on its connection) the session created. A
-    target the guard could not place has no key and is nobody's own.
-
-    >>> own = Context(session_tables=frozenset({"duckdb(/w/a.duckdb):main.orders"}))
-    >>> own_table(Intent("sql.drop", "table", "orders", key="duckdb(/w/a.duckdb):main.orders"), own)
-    True
-    >>> own_table(Intent("sql.drop", "table", "orders", key="duckdb(/w/b.duckdb):main.orders"), own)
-    False
-    >>> own_table(Intent("sql.drop", "table", "orders"), own)   # a bare name is no place
-    False
-    """
-    return i.temporary or (bool(i.key) and UNKNOWN not in i.target and i.key in c.session_tables)
-
-
-def destructive_ddl(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """DROP/TRUNCATE/DROP COLUMN/CREATE OR REPLACE of an existing table, unless temp or ours.
-
-    >>> destructive_ddl(Intent("sql.drop", "table", "customers"), Policy(), Context()).rule_id
-    'destructive-ddl'
-    """
-    if i.action not in ("sql.drop", "sql.truncate", "sql.drop_column", "sql.replace", "sql.rename"):
-        return None
-    if own_table(i, c):
-        return None
-    if i.action == "sql.replace" and i.estimated_rows == -1:   # enricher: table does not exist yet
-        return None
-    what = {
-        "sql.drop": f"drops {i.target_kind} {i.target}",
-        "sql.truncate": f"empties table {i.target}",
-        "sql.drop_column": f"drops column(s) {', '.join(i.columns)} of {i.target}",
-        "sql.replace": f"replaces existing table {i.target}",
-        "sql.rename": f"renames a {i.detail.split()[-1] if i.detail else 'table'} of {i.target}",
-    }[i.action]
-    if i.detail.startswith("RENAME") and i.action != "sql.rename":   # PostgreSQL renames (measured)
-        what = f"renames {i.target_kind} {i.target} ({i.detail})"
-    return _v("block", "destructive-ddl", f"this {what}, which this session did not create", i)
-
-
-def bulk_change(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """DELETE/UPDATE with no WHERE, an always-true WHERE, or more rows than max_affected_rows,
-    unless the table is temporary or the session's own by its place (``own_table``): emptying
-    it is what ``TRUNCATE`` of it may do too.
-
-    >>> bulk_change(Intent("sql.delete", "table", "orders", where="none"), Policy(),
-    ...             Context()).rule_id
-    'bulk-change'
-    >>> mine = Context(session_tables=frozenset({"pg(h:5432/db@1):public.scratch#7"}))
-    >>> bulk_change(Intent("sql.delete", "table", "scratch", where="none",
-    ...                    key="pg(h:5432/db@1):public.scratch#7"), Policy(), mine) is None
-    True
-    >>> bulk_change(Intent("sql.delete", "table", "scratch", where="none",
-    ...                    key="pg(h:5432/other@1):public.scratch#7"), Policy(), mine).rule_id
-    'bulk-change'
-    """
-    if i.action not in ("sql.delete", "sql.update") or own_table(i, c):
-        return None
-    verb = "deletes" if i.action == "sql.delete" else "updates"
-    rows = f", {i.estimated_rows} rows" if i.estimated_rows is not None and i.estimated_rows >= 0 \
-        else ""
-    if i.where == "none":
-        return _v("block", "bulk-change", f"{verb} every row of {i.target} (no WHERE clause{rows})",
-                  i)
-    if i.where == "always":
-        return _v("block", "bulk-change", f"{verb} every row of {i.target} (the WHERE clause is "
-                  f"always true{rows})", i)
-    if i.where in ("unknown", "param") or i.estimated_rows is None:
-        return _v(
-            "block",
-            "bulk-change",
-            f"{verb} rows of {i.target} and the guard could not count them",
-            i,
-        )
-    if i.estimated_rows > p.max_affected_rows:
-        return _v(
-            "block",
-            "bulk-change",
-            f"{verb} {i.estimated_rows} rows of {i.target}, more than "
-            f"max_affected_rows={p.max_affected_rows}",
-            i,
-        )
-    return None
-
-
-# An origin named ``held:<table>.<column>``: a column the guard saw receive sensitive values
-# (values bound as parameters of an INSERT or UPDATE), whatever its name.
-HELD = "held:"
-
-
-def is_sensitive(col: str, p: Policy, c: Context) -> bool:
-    return p.is_sensitive_column(col) or col.lower() in c.sensitive_columns or \
-        col.rsplit(".", 1)[-1].lower() in c.sensitive_columns or col.startswith(HELD)
+# Importers name the context and the SQL rules from here as they always have.
+__all__ = [
+    "HELD", "RULES", "Context", "RuleFn", "agent_approval", "bare_table", "bulk_change",
+    "child_unread", "destructive_ddl", "destructive_files", "dynamic_code", "exfiltration",
+    "guard_file_of", "held_protected", "in_tempdir", "inference", "is_protected", "is_scratch",
+    "is_sensitive", "own_table", "self_protection", "sql_outside", "sql_unknown", "unparsed",
+]
 
 
 def exfiltration(i: Intent, p: Policy, c: Context) -> Verdict | None:
@@ -209,27 +90,6 @@ def _full(path: str, cwd: str) -> str:
 
 def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """A query comparing a sensitive column with a constant (``ssn LIKE '123%'``), which answers
-    yes/no questions about single values, for roles that may not unmask them.
-
-    >>> inference(Intent("sql.predicate", "column", "customers.ssn"),
-    ...           Policy(sensitive_columns=("*ssn*",)), Context()).rule_id
-    'inference'
-    """
-    if i.action not in ("sql.predicate", "sql.fragment") or p.inference == "allow":
-        return None
-    if not is_sensitive(i.target, p, c) or p.may("may_unmask", c.user, c.groups):
-        return None
-    if i.action == "sql.fragment":
-        return _v(p.inference, "inference", f"fetches pieces of sensitive column {i.target} too "
-                  f"short to mask ({i.detail}), which reveal single values piece by piece; "
-                  "aggregate them, or ask someone whose role may unmask", i)
-    return _v(p.inference, "inference", f"compares sensitive column {i.target} with a constant "
-              f"({i.source[:60]}), which reveals single values; compare or join it with another "
-              "column, or ask someone whose role may unmask", i)
 
 
 def in_tempdir(path: str, cwd: str) -> bool:
@@ -362,27 +222,6 @@ def self_protection(i: Intent, p: Policy, c: Context) -> Verdict | None:
     return None
 
 
-def unparsed(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    if i.action == "sql.unparsed":
-        return _v(
-            "block", "sql-parse-error", "the SQL could not be parsed, so nothing of it was run", i
-        )
-    return None
-
-
-def agent_approval(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """Agents need approval for any statement that changes data or schema."""
-    if c.actor.startswith("agent:") and i.action in SQL_WRITES | {"sql.attach"}:
-        return _v(
-            "approval",
-            "agent-approval",
-            f"{c.actor} wants to run {i.action.split('.')[1].upper()} "
-            f"on {i.target or 'the database'}; changes by agents need a person's approval",
-            i,
-        )
-    return None
-
-
 def dynamic_code(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "code.dynamic":
         return _v(
@@ -392,40 +231,6 @@ def dynamic_code(i: Intent, p: Policy, c: Context) -> Verdict | None:
             "the runtime layer checks what it does",
             i,
         )
-    return None
-
-
-def sql_unknown(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """A statement kind the guard's table does not know is refused, never allowed.
-
-    >>> i = Intent("sql.unknown", detail="LOGICAL_PLAN statement")
-    >>> sql_unknown(i, Policy(), Context()).rule_id
-    'sql-unknown'
-    """
-    if i.action == "sql.unknown":
-        return _v("block", "sql-unknown", f"the guard does not know what a "
-                  f"{i.detail or 'statement'} can do, so it is not run", i)
-    return None
-
-
-def sql_outside(i: Intent, p: Policy, c: Context) -> Verdict | None:
-    """INSTALL/LOAD (network, native code) unless named in ``sql.allow_extensions``; secrets and
-    statements that run SQL the guard has not read (IMPORT DATABASE).
-
-    >>> sql_outside(Intent("sql.extension", target="httpfs"), Policy(), Context()).rule_id
-    'sql-outside'
-    >>> sql_outside(Intent("sql.extension", target="json"), Policy(allow_extensions=("json",)),
-    ...             Context()) is None
-    True
-    """
-    if i.action == "sql.extension":
-        if i.target.lower() in p.allow_extensions and i.target not in ("", "?"):
-            return None
-        return _v("block", "sql-outside", f"{i.detail or 'LOAD'} {i.target} downloads or runs "
-                  "native code; allow it in the policy's sql.allow_extensions", i)
-    if i.action == "sql.outside":
-        return _v("block", "sql-outside", f"{i.detail} reaches outside the database (credentials, "
-                  "files or SQL the guard has not read)", i)
     return None
 
 

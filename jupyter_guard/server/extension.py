@@ -29,7 +29,7 @@ from traitlets.config import LoggingConfigurable
 from jupyter_guard.server import api
 from jupyter_guard.server.auth import requesting_user
 from jupyter_guard.server.events import setup_events
-from jupyter_guard.server.gate import setup_gate
+from jupyter_guard.server.gate_socket import setup_gate
 
 AUTH_RESOURCE = "jupyter_guard"
 API_PREFIX = "jupyter-guard/api"

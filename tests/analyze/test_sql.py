@@ -140,3 +140,24 @@ def test_whitespace_comments_and_case_never_change_a_decision(sql, ws, upper, co
     variant = _render(sql, ws, upper, comments)
     got = [(v.decision, v.rule_id) for v in decide(analyze_sql(variant, classify=classify).intents, DEFAULT, Context())]
     assert got == base, variant
+
+
+@pytest.mark.parametrize("sql, action, where", [
+    ("DELETE FROM t WHERE range < 1500", "sql.delete", "filtered"),
+    ("UPDATE t SET v = 1 WHERE map < 3 OR range < 2", "sql.update", "filtered"),
+    ("SELECT * FROM t WHERE range < 5", "sql.select", ""),
+])
+def test_a_column_named_like_a_nested_type_compared_with_less_than_is_read(
+        sql: str, action: str, where: str) -> None:
+    """``SELECT * FROM range(n)`` names its column ``range``; sqlglot reads ``range <`` as a
+    type. The statement is judged as what it is, not refused as unreadable."""
+    intents = analyze_sql(sql, "duckdb").intents
+    assert intents[0].action == action and intents[0].where == where
+    if where:
+        assert '"range" <' in intents[0].detail or '"map" <' in intents[0].detail
+
+
+def test_a_type_after_as_stays_a_type() -> None:
+    a = analyze_sql("DELETE FROM t WHERE CAST(x AS STRUCT<a INT>) IS NULL AND range < 2", "duckdb")
+    assert a.intents[0].action in ("sql.delete", "sql.unparsed")
+    assert "CAST(x AS \"struct\"" not in a.intents[0].detail

@@ -80,6 +80,12 @@ def test_another_in_memory_database_is_another_place(work_root: Path) -> None:
             r = k.run(act)
             assert r.status == "error" and "Blocked by jupyter_guard" in r.everything(), act
         assert _count(k, "t", "old") == 3000
+        # a cursor of the other in-memory connection opens that one's database, not ``old``'s
+        for act in ("old.cursor().execute('DROP TABLE t')",
+                    "oc = old.cursor()\noc.execute('DELETE FROM t')"):
+            r = k.run(act)
+            assert r.status == "error" and "Blocked by jupyter_guard" in r.everything(), act
+        assert _count(k, "t", "old") == 3000
         k.ok("new.execute('DELETE FROM t')\nnew.execute('DROP TABLE t')")   # its own
     finally:
         k.stop()
@@ -102,11 +108,16 @@ def test_another_in_memory_database_is_another_place(work_root: Path) -> None:
     (["import duckdb\nmem = duckdb.connect()\n"
       "mem.execute('CREATE TABLE own_m AS SELECT * FROM range(2000)')",
       "mem.execute('DELETE FROM own_m')"], "own_m"),
+    # a cursor of an in-memory connection opens the same database: its tables stay the session's
+    (["import duckdb\nmem = duckdb.connect()\n"
+      "mem.execute('CREATE TABLE own_mc AS SELECT * FROM range(2000)')",
+      "c = mem.cursor()\nc.execute('DELETE FROM own_mc WHERE range < 1500')\n"
+      "mem.cursor().execute('DELETE FROM own_mc')"], "own_mc"),
 ], ids=["later-cell", "same-cell", "temporary-same-cell", "temporary-later-cell",
-        "attached-file", "guarded-sql-same-cell", "in-memory"])
+        "attached-file", "guarded-sql-same-cell", "in-memory", "in-memory-cursor"])
 def test_the_sessions_own_tables_may_be_emptied_truncated_and_dropped(
         k: Kernel, cells: list[str], table: str) -> None:
-    con = "mem" if table == "own_m" else "con"
+    con = "mem" if table.startswith("own_m") else "con"
     for code in cells:
         k.ok(code)
     assert _count(k, table, con) == 0

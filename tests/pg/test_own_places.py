@@ -185,3 +185,33 @@ def test_the_analysts_own_tables_may_be_bulk_changed_emptied_and_dropped(
     k.ok("po.execute('DROP TABLE scratch')\npo.close()")
     assert "scratch" not in _tables(db)
     db.intact()
+
+
+def test_a_schema_the_session_made_and_its_renamed_tables_stay_its_own(k: Kernel,
+                                                                       db: Db) -> None:
+    k.ok(f"ps = psycopg.connect({db.dsn!r}, autocommit=True)\n"
+         "ps.execute('CREATE SCHEMA work')\n"
+         "ps.execute('CREATE TABLE work.t AS SELECT g FROM generate_series(1, 3000) g')\n"
+         "ps.execute('CREATE TABLE draft AS SELECT g FROM generate_series(1, 3000) g')")
+    k.ok("ps.execute('ALTER TABLE draft RENAME TO final')")
+    k.ok("ps.execute('DELETE FROM final')\nps.execute('DROP TABLE final')")
+    k.ok("ps.execute('DELETE FROM work.t')\nps.execute('DROP SCHEMA work CASCADE')")
+    assert "final" not in _tables(db) and not db.query(
+        "SELECT 1 FROM pg_namespace WHERE nspname = 'work'")
+    db.intact()
+    k.run("ps.close()")
+
+
+def test_a_schema_the_session_made_does_not_carry_someone_elses_table_away(k: Kernel,
+                                                                          db: Db) -> None:
+    k.ok(f"pq = psycopg.connect({db.dsn!r}, autocommit=True)\npq.execute('CREATE SCHEMA shared')")
+    db.query("CREATE TABLE shared.theirs AS SELECT g FROM generate_series(1, 4000) g")
+    _refused(k, "pq.execute('DROP SCHEMA shared CASCADE')")
+    assert db.count("shared.theirs") == 4000
+    # a schema that was there already is not made by ``IF NOT EXISTS``, nor a renamed table
+    # that was not the session's
+    k.ok("pq.execute('CREATE SCHEMA IF NOT EXISTS public')")
+    _refused(k, "pq.execute('DROP SCHEMA public CASCADE')")
+    _refused(k, "pq.execute('ALTER TABLE orders RENAME TO orders_x')")
+    db.intact()
+    k.run("pq.close()")
