@@ -126,6 +126,10 @@ ADV = "1 " + "a/" * ({MB} // 2 - 2) + "-"
 PII = "".join(f"user{{i}}@example.com,123-45-{{1000 + i % 9000}},+44 20 7946 {{1000 + i % 9000}}\\n"
               for i in range({MB} // 50))[:{MB}]
 IBANS = "DE89 3704 0044 0532 0130 00 " * ({MB} // 28)
+import base64, uuid
+B64TXT = base64.b64encode(ONE[:{MB} * 3 // 4].encode()).decode()
+HEXPII = PII[:{MB} // 2].encode().hex()
+UUIDS = "\\n".join(str(uuid.UUID(int=random.Random(i).getrandbits(128))) for i in range({MB} // 37))
 """
 
 
@@ -157,7 +161,7 @@ def paired(plain: Kernel, guarded: Kernel, code: str, repeat: int) -> dict[str, 
             "cpu_ratio": cmed["guarded"] / max(cmed["plain"], 0.01)}
 
 
-def kernels(repeat: int, print_mb: int) -> dict[str, Any]:
+def kernels(repeat: int, print_mb: int, only: list[str] | None = None) -> dict[str, Any]:
     cells = {
         f"print of {print_mb} MB": f"print(ONE * {print_mb})",
         "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
@@ -165,7 +169,11 @@ def kernels(repeat: int, print_mb: int) -> dict[str, Any]:
         "print of 1 MB adversarial text": "print(ADV)",
         "print of 1 MB of PII rows (e-mail, SSN, phone)": "print(PII)",
         "print of 1 MB of valid IBANs": "print(IBANS)",
+        "print of 1 MB of base64 of prose (one run)": "print(B64TXT)",
+        "print of 1 MB of hex of PII rows (one run)": "print(HEXPII)",
+        "print of 1 MB of UUIDs (28,000 runs)": "print(UUIDS)",
     }
+    cells = {k: v for k, v in cells.items() if not only or any(o in k for o in only)}
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         plain, guarded = Kernel({}, tmp), Kernel(guarded_env(tmp), tmp)
@@ -187,12 +195,13 @@ def main() -> None:
     ap.add_argument("--print-mb", type=int, default=50)
     ap.add_argument("--only", choices=["text", "kernel"], default=None)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cells", nargs="*", help="only the kernel cells whose name holds one")
     a = ap.parse_args()
     res: dict[str, Any] = {}
     if a.only in (None, "text"):
         res["mask_text"] = in_process(a.repeat)
     if a.only in (None, "kernel"):
-        res["kernel"] = kernels(a.repeat, a.print_mb)
+        res["kernel"] = kernels(a.repeat, a.print_mb, a.cells)
     print(json.dumps(res, indent=2) if a.json else res)
 
 

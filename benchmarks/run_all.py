@@ -4,7 +4,7 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_identity``, ``bench_approvals``,
+``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_sqlite``, ``bench_identity``, ``bench_approvals``,
 ``bench_authority``, ``bench_hub`` (a real JupyterHub; as root only);
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
@@ -62,6 +62,7 @@ def collect(quick: bool) -> dict[str, Any]:
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     res["taint_fetch"] = bench("bench_taint_fetch.py", "--repeat", "3" if quick else "7")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
+    res["sqlite"] = bench("bench_sqlite.py", "--rounds", "2" if quick else "3")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
     res["approvals"] = bench("bench_approvals.py", "--repeat", "500" if quick else "2000")
     res["authority"] = bench("bench_authority.py", "--events", "16000" if quick else "80000",
@@ -187,6 +188,10 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for q, tool, base, ms, base_ms in pg_rows(r.get("pg", {})):
         out.append(("PostgreSQL", f"{q}: {tool}", f"{ms:.2f} ms ({ms - base_ms:+.2f} ms)",
                     f"{base} {base_ms:.2f} ms", f"×{ms / base_ms:.2f}"))
+    for shape, m in (r.get("sqlite") or {}).items():
+        out.append(("SQLite", f"one-row {shape} in a loop of 300, bound values, CPU per statement",
+                    f"{m['guarded']:.3f} ms", f"raw sqlite3 {m['raw']:.3f} ms",
+                    f"×{m['guarded'] / max(m['raw'], 1e-6):.0f}"))
     ident = r.get("identity") or {}
     raw = ident.get("raw Ed25519", {})
     for cell in ("one line", "50 lines"):

@@ -2,6 +2,8 @@
 ``regexp_*``, ``starts_with``, ``left(ssn, 3) = '123'``) inside a query. Each becomes a
 ``sql.predicate`` intent naming the column; the ``inference`` rule decides on the sensitive ones.
 Column-to-column comparisons (joins on ``email``) and subqueries are not constants and yield none.
+Ranking by a sensitive column while showing something else (``SELECT id … ORDER BY ssn``,
+``rank() OVER (ORDER BY email)``, ``arg_min(id, ssn)``) yields one too (detail ``order``).
 
 Pure: sqlglot trees in, intents out.
 
@@ -12,7 +14,7 @@ Pure: sqlglot trees in, intents out.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import sqlglot  # noqa: F401 - the docstring examples use it
@@ -101,6 +103,105 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     return tuple(out.values())
 
 
+def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
+    """One ``sql.predicate`` intent (detail ``order``) per column that rows or values are ranked
+    by while something else is shown in that order: ``SELECT id … ORDER BY ssn``, ``rank() OVER
+    (ORDER BY email)``, ``arg_min(id, ssn)``, ``list(id ORDER BY ssn)``. A rank reveals roughly
+    where a value lies (with 10,000 rows, its first digits). Sorting a column shown alone (``SELECT
+    ssn … ORDER BY ssn``: its values are masked anyway) or by a property (``length(email)``) is
+    none.
+
+    >>> [i.target for i in order_intents(sqlglot.parse_one(
+    ...     "SELECT id, ssn FROM customers ORDER BY ssn"))]
+    ['customers.ssn']
+    >>> order_intents(sqlglot.parse_one("SELECT ssn FROM customers ORDER BY ssn"))
+    ()
+    """
+    aliases = _aliases(tree)
+    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+
+    def name(col: exp.Column) -> str:
+        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
+            tables[0] if len(set(tables)) == 1 else "")
+        return f"{owner}.{col.name.lower()}" if owner else col.name.lower()
+
+    out: dict[str, Intent] = {}
+    for node, sel in _scoped(tree, None):
+        if sel is None or sel is node:
+            continue
+        if isinstance(node, exp.Order):
+            keys = _keys(node, sel)
+            shown = _shown(node, sel)
+        elif isinstance(node, (exp.ArgMin, exp.ArgMax)) and node.expression is not None:
+            keys, shown = [node.expression], [node.this]
+        else:
+            continue
+        ranked = {name(c) for k in keys for c in _content_columns(k)}
+        if not ranked or not any(_beside(e, ranked, name) for e in shown):
+            continue
+        for col in sorted(ranked):
+            out.setdefault(col, Intent("sql.predicate", "column", col, (col,), detail="order",
+                                       source=node.sql(dialect="duckdb")[:200]))
+    return tuple(out.values())
+
+
+def _keys(order: exp.Order, sel: exp.Expr) -> list[exp.Expr]:
+    """The sort keys of ``order``; in a SELECT's own ORDER BY, an alias or a position stands for
+    the output it names."""
+    keys = [k.this if isinstance(k, exp.Ordered) else k for k in order.expressions]
+    if order.parent is not sel or not isinstance(sel, exp.Select):
+        return keys
+    outputs = sel.expressions
+    named = {e.alias.lower(): e.this for e in outputs if isinstance(e, exp.Alias)}
+    resolved = []
+    for k in keys:
+        if isinstance(k, exp.Literal) and k.is_int and 0 < int(k.this) <= len(outputs):
+            k = outputs[int(k.this) - 1]
+        elif isinstance(k, exp.Column) and not k.table and k.name.lower() in named:
+            k = named[k.name.lower()]
+        resolved.append(k)
+    return resolved
+
+
+def _shown(order: exp.Order, sel: exp.Expr) -> list[exp.Expr]:
+    """What is shown in the order ``order`` sets: a SELECT's outputs, a window's function, or
+    the values an aggregate lists or picks."""
+    parent = order.parent
+    if parent is sel and isinstance(sel, exp.Select):
+        return list(sel.expressions)
+    if isinstance(parent, exp.Window):
+        return [parent.this]
+    if order.this is not None:
+        return [order.this]
+    return [e for e in (parent.iter_expressions() if parent is not None else ())
+            if e is not order] or [order]
+
+
+def _content_columns(e: exp.Expr) -> list[exp.Column]:
+    """The columns ``e`` reads the content of (not under ``length``, ``typeof``, ``IS NULL``,
+    nor inside a subquery)."""
+    from jupyter_guard.analyze.sql_taint import reveals_nothing
+
+    found: list[exp.Column] = []
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star):
+            found.append(n)
+        elif not (reveals_nothing(n) or isinstance(n, (exp.Select, exp.Subquery))):
+            todo.extend(n.iter_expressions())
+    return found
+
+
+def _beside(e: exp.Expr, ranked: set[str], name: Callable[[exp.Column], str]) -> bool:
+    """Whether the shown expression ``e`` shows anything besides the ranked columns: another
+    column, every column (``*``), or a position (``rank()``, ``count(*)``)."""
+    if any(True for _ in e.find_all(exp.Star)):
+        return True
+    cols = {name(c) for c in _content_columns(e)}
+    return not cols or not cols <= ranked
+
+
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
@@ -113,6 +214,7 @@ def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
     for tree in trees:
         if tree is not None:
             found.extend(predicate_intents(tree))
+            found.extend(order_intents(tree))
     return tuple(found)
 
 
@@ -150,4 +252,4 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
     return a + Analysis(extra) if extra else a
 
 
-__all__ = ["predicate_intents", "with_predicates"]
+__all__ = ["order_intents", "predicate_intents", "with_predicates"]

@@ -244,4 +244,9 @@ def _column(col: exp.Column, scope: Scope) -> frozenset[str]:
     return _NONE
 
 
-__all__ = ["Output", "Unknown", "taint"]
+def reveals_nothing(e: exp.Expr) -> bool:
+    """``e`` is a value's length, type or nullness (``length(email)``): not its content."""
+    return _property(e)
+
+
+__all__ = ["Output", "Unknown", "reveals_nothing", "taint"]

@@ -125,6 +125,10 @@ class ConnectionKind:
             return names
         return {str(r[0]).lower() for r in conn.rows(NAMES)}
 
+    def column_rows(self, conn: Any) -> list[tuple[Any, ...]]:
+        """The catalog's (db, schema, table, column) rows (``guard.enrich.Catalog``)."""
+        return list(conn.rows(self.columns_sql))
+
     def databases(self, conn: Any) -> dict[str, str]:
         """Attached databases other than the current one: name -> path."""
         return {}

@@ -23,7 +23,10 @@ from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.result_taint import PER_FETCH, SHORT, _short, refuse_piece
+from jupyter_guard.hooks.pieces import ROWS as PER_FETCH
+from jupyter_guard.hooks.pieces import SHORT
+from jupyter_guard.hooks.pieces import find as _short
+from jupyter_guard.hooks.pieces import refuse as refuse_piece
 from jupyter_guard.hooks.state import Busy, busy
 
 log = logging.getLogger("jupyter_guard")

@@ -7,6 +7,9 @@ from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
+# id(connection) -> (the connection, its databases' schema versions, the catalog's rows)
+_COLUMNS: dict[int, tuple[Any, tuple[Any, ...], list[tuple[Any, ...]]]] = {}
+
 
 @final   # sealed: a subclass would register over it (the registry keys on the dialect)
 class SQLite(ConnectionKind):
@@ -21,6 +24,26 @@ class SQLite(ConnectionKind):
     names_sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') UNION "
                  "SELECT p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
                  "WHERE m.type IN ('table', 'view')")
+
+    def column_rows(self, conn: Any) -> list[tuple[Any, ...]]:
+        """The catalog's columns, read again only when a database's schema changed (SQLite
+        counts every schema change in ``schema_version``): a loop of bound statements asks
+        the catalog once, not once per statement."""
+        raw = conn.raw
+        if type(raw).__module__ != "sqlite3":
+            return super().column_rows(conn)
+        dbs = [(str(r[1]), str(r[2])) for r in raw.execute("PRAGMA database_list")]
+        key = tuple((name, file, raw.execute(
+            f'PRAGMA "{name.replace(chr(34), chr(34) * 2)}".schema_version').fetchone()[0])
+            for name, file in dbs)
+        hit = _COLUMNS.get(id(raw))
+        if hit is not None and hit[0] is raw and hit[1] == key:
+            return hit[2]
+        rows = super().column_rows(conn)
+        if len(_COLUMNS) >= 32:   # the connections are held while cached (an id is not reused)
+            _COLUMNS.pop(next(iter(_COLUMNS)))
+        _COLUMNS[id(raw)] = (raw, key, rows)
+        return rows
 
     def catalog_names(self, conn: Any) -> set[str]:
         if hasattr(conn.raw, "dialect"):   # SQLAlchemy's inspector

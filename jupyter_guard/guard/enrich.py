@@ -31,7 +31,7 @@ class Catalog:
         if self._cols is None:
             self._cols = {}
             try:
-                rows = self.conn.rows(self.conn.kind.columns_sql)
+                rows = self.conn.kind.column_rows(self.conn)
             except Exception:  # noqa: BLE001 - no catalog columns known: `*` expands by what the statement names
                 rows = []
             for db, schema, table, col in rows:

@@ -3,6 +3,7 @@ and network exits recognise them in plain Python objects: ``df.ssn.tolist()``, `
 ``values``/``to_numpy()``, iteration, ``items()``, ``itertuples()``/``iterrows()``,
 ``to_records()``. A column is sensitive by its name or by lineage (``df_lineage``). Values a user
 loop then transforms (``e[::-1]``) are not known values; the detectors still scan the bytes.
+Values too short to remember (``df.ssn.str[0].tolist()``) are pieces: ``df_pieces`` decides.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from functools import wraps
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import df_pieces, exits
 from jupyter_guard.hooks.df_lineage import Origins, Sensitive
 from jupyter_guard.hooks.state import busy
 
@@ -34,29 +35,37 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
     s_raw = Series.to_numpy
     f_getitem = DataFrame.__getitem__
 
-    def note_series(s: Any) -> None:
-        if o.series(s) and not busy():   # names first: busy() costs more than a lookup
-            exits.remember(s_raw(s))
+    def note_series(s: Any, how: str = "tolist") -> None:
+        taint = o.series(s)
+        if taint and not busy():   # names first: busy() costs more than a lookup
+            values = s_raw(s)
+            df_pieces.check(values, taint, str(s.name), how)   # pieces too short to remember
+            exits.remember(values)
 
-    def note_frame(df: Any) -> None:
+    def note_frame(df: Any, how: str = "to_dict") -> None:
         for c in df.columns.tolist():
-            if o.column(df, c) and not busy():
+            taint = o.column(df, c)
+            if taint and not busy():
                 col = f_getitem(df, c)
                 if isinstance(col, Series):
-                    exits.remember(s_raw(col))
+                    values = s_raw(col)
+                    df_pieces.check(values, taint, str(c), how)
+                    exits.remember(values)
 
     def on(orig: Any, note: Any) -> Any:
+        how = orig.__name__
+
         @wraps(orig)
         def extract(self: Any, *args: Any, **kw: Any) -> Any:
             if not _library(getframe(1)):
-                note(self)
+                note(self, how)
             return orig(self, *args, **kw)
         return extract
 
     def prop(fget: Any, note: Any) -> property:
         def get(self: Any) -> Any:
             if not _library(getframe(1)):
-                note(self)
+                note(self, "values")
             return fget(self)
         return property(get, doc=getattr(fget, "__doc__", None))
 
@@ -69,4 +78,14 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
             table[(DataFrame, name)] = on(getattr(DataFrame, name), note_frame)
     table[(Series, "values")] = prop(s_values.fget, note_series)
     table[(DataFrame, "values")] = prop(f_values.fget, note_frame)
+    strings = pd.core.strings.accessor.StringMethods
+    s_cat = strings.cat
+
+    @wraps(s_cat)
+    def cat(self: Any, *args: Any, **kw: Any) -> Any:   # ``s.str.cat()``: the values glued
+        if not _library(getframe(1)):
+            note_series(self._orig, "str.cat")
+        return s_cat(self, *args, **kw)
+
+    table[(strings, "cat")] = cat
     return table

@@ -45,8 +45,23 @@ def _rarity(c: str) -> int:
     return 0
 
 
+class _Ranks(dict):  # type: ignore[type-arg]  # str -> (rarity, str)
+    """Each character's place in the anchor order, worked out once per character: ``min``
+    then looks ranks up in C (a Python key per character cost ~8 µs a value)."""
+
+    def __missing__(self, c: str) -> tuple[int, str]:
+        if len(self) >= 1 << 16:  # bounded (text of every script): worked out again
+            self.clear()
+        self[c] = rank = (_rarity(c), c)
+        return rank
+
+
+_RANKS = _Ranks()
+
+
 def _anchor(v: str) -> str:
-    return min(v, key=lambda c: (_rarity(c), c))
+    """``v``'s rarest character (the lowest ``(_rarity(c), c)``)."""
+    return min(v, key=_RANKS.__getitem__)
 
 
 class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known`` always was
@@ -117,6 +132,10 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         return self
 
 
+def _spaced(values: Any) -> bool:
+    return any(isinstance(x, str) and " " in x for x in values)
+
+
 def _automaton(values: Any) -> Any:
     a = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
     for v in values:
@@ -164,6 +183,8 @@ class Matcher:
         self.small_vals: list[str] = []
         self.anchors: set[str] = set()
         self.spaced = False
+        self.spaced_at: tuple[int, int, int, bool] | None = None  # (the set's state when
+        self.spaced_then = False                                   # ``has_spaced`` last looked)
 
     def _sync(self) -> None:
         v = self.values
@@ -193,8 +214,13 @@ class Matcher:
         token is such a value, so printed text needs the automaton."""
         if ahocorasick is None:
             return False
-        self._sync()
-        return self.spaced
+        v = self.values
+        built = self.big is not None and self.resets == v.resets
+        state = (v.resets, len(v), len(v.added), built)
+        if state != self.spaced_at:  # (the automaton is not built for this: printing known
+            self.spaced_at = state     # values needs it only when a token is no value)
+            self.spaced_then = (self.spaced or _spaced(v.added)) if built else _spaced(v)
+        return self.spaced_then
 
     def _hits(self, text: str) -> Any:
         """``(start, end, value)`` of every known value in ``text``, in order of their ends."""

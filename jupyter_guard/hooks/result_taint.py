@@ -9,7 +9,7 @@ values of its sensitive columns as known values (``exits.remember``), so plain P
 built from them are recognised at the file and network exits and masked when printed. A fetch
 whose sensitive column holds pieces too short to be known values (``substr(ssn, 3, 1)``,
 ``ascii(ssn[1])``, ``ssn::BIGINT % 100``: fewer than ``SHORT`` characters) is refused by the
-``inference`` rule instead: printed, such pieces could not be told from any other short text.
+``inference`` rule instead (``pieces``): printed, they could not be told from any other text.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exits, pieces
 from jupyter_guard.hooks.state import Busy, busy
 
 log = logging.getLogger("jupyter_guard")
@@ -26,8 +26,8 @@ FRAMES = frozenset({"df", "fetchdf", "fetch_df", "to_df"})
 FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy", "arrow",
                               "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk",
                               "to_arrow_reader", "fetch_arrow_reader", "fetch_record_batch"})
-PER_FETCH = 200_000   # values remembered per column and fetch (a cost bound)
-SHORT = exits.SHORTEST   # ``exits.remember`` keeps values of at least this many characters
+PER_FETCH = pieces.ROWS   # values remembered per column and fetch (a cost bound)
+SHORT = pieces.SHORT
 # id(raw connection) -> [the last query user code ran on it, its column taint once computed]
 _LAST: dict[int, list[Any]] = {}
 
@@ -113,7 +113,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
         return result
     if piece is not None:
-        refuse_piece(guard, sql, *piece)
+        pieces.refuse(guard, sql, *piece)
     return result
 
 
@@ -162,85 +162,9 @@ def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str
     for i in hot:
         values = list(islice(_column(result, i, names[i]), PER_FETCH))
         exits.remember(values)
-        piece = piece or _short(values, taint[i], names[i] if i < len(names) else f"#{i}", cons)
+        piece = piece or pieces.find(values, taint[i], names[i] if i < len(names) else f"#{i}",
+                                      cons)
     return piece
-
-
-def short_piece(frame: Any, taint: list[frozenset[str]], con: Any
-                ) -> tuple[str, str, str] | None:
-    """(source column, output column, a value) when a tainted column of a result frame holds
-    values too short to remember, else None (``%%guarded_sql`` results on ``con``)."""
-    names = [str(c) for c in frame.columns.tolist()]
-    for i, t in enumerate(taint):
-        found = _short(islice(_column(frame, i, names[i]), PER_FETCH), t, names[i],
-                       [con]) if t else None
-        if found:
-            return found
-    return None
-
-
-def _short(values: Any, taint: frozenset[str], name: str, cons: list[Any]
-           ) -> tuple[str, str, str] | None:
-    """A short value of a tainted column that is a piece of the sensitive column it comes
-    from: a value of that column holds it, and the column holds no short values itself (a
-    short value may then be a whole one, like any other). Pieces are at least half of the
-    column's values: a constant beside its long values (``UNION ALL SELECT 'x'``) is none."""
-    shown = [s for s in map(_shown, values) if s]
-    short = [s for s in shown if len(s) < SHORT]
-    if not short or 2 * len(short) < len(shown):
-        return None
-    shorts = list(dict.fromkeys(islice(short, PIECES * 4)))[:PIECES]
-    source = sorted(taint)[0]
-    piece = _piece_of(source, shorts, cons)
-    return None if piece is None else (source, name, piece)
-
-
-PIECES = 200   # distinct short values looked for in the source column per fetched column
-
-
-def _piece_of(source: str, shorts: list[str], cons: list[Any]) -> str | None:
-    """The first of ``shorts`` that a value of the sensitive column ``table.column`` holds,
-    None if none does or the column holds short values itself. When no connection can tell,
-    the first of ``shorts`` (the piece is then refused)."""
-    table, _, column = source.rpartition(".")
-    if not table:
-        return shorts[0]
-    t, c = (f'"{x.replace(chr(34), chr(34) * 2)}"' for x in (table, column))
-    q = (f"SELECT (SELECT count(*) FROM {t} WHERE length(CAST({c} AS VARCHAR)) < {SHORT}), "
-         f"(SELECT min(s) FROM unnest(?::VARCHAR[]) AS u(s) WHERE EXISTS "
-         f"(SELECT 1 FROM {t} WHERE contains(CAST({c} AS VARCHAR), s)))")
-    with Busy():   # the guard's own query, on a cursor (the user's pending result stays)
-        for con in cons:
-            try:
-                whole, found = con.cursor().execute(q, [shorts]).fetchall()[0]
-            except Exception:  # noqa: BLE001 - not this connection's table: another may know it
-                continue
-            return None if whole else found
-    return shorts[0]
-
-
-def _shown(v: Any) -> str:
-    """How a fetched value prints ('' for a null, a boolean or NaN, which reveal no piece)."""
-    if v is None or isinstance(v, bool) or (isinstance(v, float) and v != v):
-        return ""
-    return v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
-
-
-def refuse_piece(guard: Any, sql: str, source: str, column: str, value: str) -> None:
-    """Refuse (rule ``inference``) a fetch whose ``column`` holds short pieces of ``source``."""
-    from jupyter_guard.guard.judge import refuse_verdict, verdict
-    from jupyter_guard.model import Intent
-
-    intent = Intent("sql.fragment", "column", source, (source,),
-                    detail=f"column {column!r} holds {len(value)}-character values",
-                    source=sql[:200])
-    err = None
-    with Busy():
-        v = verdict(guard, intent, guard.context(), sql[:200])
-        if v.refuses:
-            err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
-    if err is not None:
-        raise err
 
 
 def _column(result: Any, i: int, name: str) -> Any:

@@ -94,6 +94,18 @@ def _merged(outs: tuple[Output, ...], new: dict[str, Output]) -> tuple[Output, .
                  for o in outs)
 
 
+def _constant(node: exp.Expr) -> bool:
+    """No column or query inside: literals, bound parameters and functions of them.
+
+    >>> import sqlglot
+    >>> _constant(sqlglot.parse_one("INSERT INTO t VALUES (?, upper('a'))").expression)
+    True
+    >>> _constant(sqlglot.parse_one("INSERT INTO t VALUES ((SELECT max(x) FROM u))").expression)
+    False
+    """
+    return next(node.find_all(exp.Column, exp.Select, exp.Table), None) is None
+
+
 def _inserted(tree: exp.Expr, cat: Any, policy: Policy) -> tuple[Output, ...] | None:
     cols = cat.columns()
     got = sql_exports.outputs(tree, lambda t: cols.get(t) or cols.get(bare_table(t)), policy,
@@ -108,7 +120,10 @@ def _insert(tree: exp.Insert, cat: Any, policy: Policy) -> None:
         listed = [e.name.lower() for e in target.expressions]
         target = target.this
     name = _table_name(target)
-    values = _inserted(tree.copy(), cat, policy) if tree.args.get("expression") else None
+    src = tree.args.get("expression")
+    if src is None or (isinstance(src, exp.Values) and _constant(src)):
+        return   # literal or bound values: no column's values go anywhere
+    values = _inserted(tree.copy(), cat, policy)
     if not name or not values or not any(v.tainted for v in values):
         return
     outs = _current(name, cat, policy)
@@ -123,7 +138,7 @@ def _insert(tree: exp.Insert, cat: Any, policy: Policy) -> None:
 def _update(tree: exp.Update, cat: Any, policy: Policy) -> None:
     name = _table_name(tree.this)
     sets = [e for e in tree.expressions if isinstance(e, exp.EQ) and isinstance(e.this, exp.Column)]
-    if not name or not sets:
+    if not name or not sets or all(_constant(e.expression) for e in sets):
         return
     q = exp.select(*[exp.alias_(e.expression.copy(), e.this.name) for e in sets]).from_(
         tree.this.copy())

@@ -18,6 +18,7 @@ from IPython.lib import pretty
 
 from jupyter_guard.hooks import lazy
 from jupyter_guard.kernel import replies as mask_replies
+from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
 from jupyter_guard.kernel.streams import MaskedStream, SwappedStream
 from jupyter_guard.mask.scope import one_display
@@ -114,7 +115,8 @@ class Masker:
             settings = self.settings()
             if settings.active:
                 if self.is_pandas(obj):  # other pandas mimes (table schema): dropped
-                    data = {k: v for k, v in data.items() if k in PANDAS_MIMES}
+                    data = {k: mask_runs(v, settings)[0] if isinstance(v, str) else v
+                            for k, v in data.items() if k in PANDAS_MIMES}
                 else:
                     data = mask_bundle(data, settings)
                 self._masked.append(data)
@@ -139,9 +141,9 @@ class Masker:
         def show(etype: Any, evalue: Any, stb: Any) -> Any:
             settings = self.settings()
             text = str(evalue)
-            masked = mask_text(text, settings)
+            masked = shown(text, settings)
             return original(etype, evalue if masked == text else masked,
-                            [mask_text(line, settings) for line in stb])
+                            [shown(line, settings) for line in stb])
         return show
 
     def _patch_repr(self, cls: type, text: Callable[..., str]) -> None:

@@ -16,7 +16,7 @@ from jupyter_guard.guard import effect, effect_run
 from jupyter_guard.guard.judge import refuse, refuse_verdict
 from jupyter_guard.guard.refusal import note_if_audit
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import result_taint, sql_exports
+from jupyter_guard.hooks import pieces, sql_exports
 from jupyter_guard.hooks.state import Busy, verify
 from jupyter_guard.kernel import sql_params
 from jupyter_guard.kernel.sql_params import dry_run_frame
@@ -205,9 +205,9 @@ def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_r
              lineage=[("write", "variable", output, False)] if output else ())
     if statements:   # its columns keep the lineage of what they reveal (display, writers)
         marks = sql_exports.mark_result(result, statements[-1], conn, g.policy)
-        piece = result_taint.short_piece(result, marks, conn.raw) if marks else None
+        piece = pieces.in_frame(result, marks, conn.raw) if marks else None
         if piece is not None:   # pieces too short to mask (``substr(ssn, 3, 1)``)
-            result_taint.refuse_piece(g, statements[-1], *piece)
+            pieces.refuse(g, statements[-1], *piece)
     if output and user_ns is not None:
         user_ns[output] = result
     return result

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_guard.mask.text import MaskSettings, mask_text
+from jupyter_guard.kernel.encoded_runs import shown
+from jupyter_guard.mask.text import MaskSettings
 
 SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
                      "comm_open", "comm_msg", "error", "history_reply"})
@@ -49,7 +50,7 @@ BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", 
 def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
     if isinstance(data, str):
-        return mask_text(data, settings)
+        return shown(data, settings)   # values masked, and base64/hex runs that hide some
     if isinstance(data, dict):
         return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
     if isinstance(data, (list, tuple)):

@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.hooks import exit_streams
+from jupyter_guard.kernel.encoded_runs import Carry, shown
 from jupyter_guard.kernel.replies import call_trusted
 from jupyter_guard.mask.mixed import Values, mask_upto
 from jupyter_guard.mask.text import MaskSettings, dense_values, find_spans, mask_spans, mask_text
@@ -33,6 +34,7 @@ class _StreamState:
 
     def __init__(self, masker: Masker) -> None:
         self.masker, self.pending, self.inner = masker, "", None
+        self.runs = Carry()   # base64/hex runs cut between two pieces
         self.lock = threading.RLock()
 
 
@@ -62,6 +64,7 @@ def _masked_class(base: type) -> type:
                 base_write(self, text)
                 return len(s)
             out, st.pending = _split(text, settings, WINDOW)
+            out = st.runs.mask(out, settings, bool(st.pending)) if out else out
             if out:
                 base_write(self, out)
         return len(s)
@@ -86,7 +89,9 @@ def _masked_class(base: type) -> type:
         st: _StreamState | None = self.__dict__.get("_jg_mask")
         if st is not None and len(st.pending) > HOLD:
             with st.lock:
-                out, st.pending = _split(st.pending, st.masker.settings(), HOLD)
+                settings = st.masker.settings()
+                out, st.pending = _split(st.pending, settings, HOLD)
+                out = st.runs.mask(out, settings, True) if out else out
                 if out:
                     base_write(self, out)
         return base_flush(self)
@@ -98,7 +103,8 @@ def _masked_class(base: type) -> type:
         if st is not None and st.pending:
             with st.lock:
                 text, st.pending = st.pending, ""
-                base_write(self, mask_text(text, st.masker.settings()))
+                settings = st.masker.settings()
+                base_write(self, st.runs.mask(mask_text(text, settings), settings, False))
             base_flush(self)
 
     members = {"write": property(get_write, set_write), "flush": flush, "_jg_drain": drain,
@@ -143,7 +149,7 @@ def _echo_masker(masker: Masker) -> Any:
             text = bytes(data).decode("utf-8", "replace")
         except TypeError:  # not a buffer: os.write raises on it
             return data
-        masked = mask_text(text, masker.settings())
+        masked = shown(text, masker.settings())
         return data if masked == text else masked.encode("utf-8")
     return mask
 
@@ -154,6 +160,7 @@ class _MaskingProxy:
 
     def __init__(self, inner: Any, masker: Masker) -> None:
         self._inner, self._masker, self._pending = inner, masker, ""
+        self._runs = Carry()
 
     def write(self, s: Any) -> int:
         if not isinstance(s, str):
@@ -162,6 +169,7 @@ class _MaskingProxy:
         text = self._pending + s
         if settings.active:
             out, self._pending = _split(text, settings, WINDOW)
+            out = self._runs.mask(out, settings, bool(self._pending)) if out else out
         else:
             out, self._pending = text, ""
         if out:
@@ -170,7 +178,9 @@ class _MaskingProxy:
 
     def flush(self) -> None:
         if len(self._pending) > HOLD:
-            out, self._pending = _split(self._pending, self._masker.settings(), HOLD)
+            settings = self._masker.settings()
+            out, self._pending = _split(self._pending, settings, HOLD)
+            out = self._runs.mask(out, settings, True) if out else out
             if out:
                 self._inner.write(out)
         self._inner.flush()
@@ -178,7 +188,8 @@ class _MaskingProxy:
     def drain(self) -> None:
         if self._pending:
             text, self._pending = self._pending, ""
-            self._inner.write(mask_text(text, self._masker.settings()))
+            settings = self._masker.settings()
+            self._inner.write(self._runs.mask(mask_text(text, settings), settings, False))
             self._inner.flush()
 
     def __getattr__(self, name: str) -> Any:

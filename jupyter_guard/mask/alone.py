@@ -19,9 +19,12 @@ def alone(text: str, detectors: Sequence[Detector]) -> Detector | None:
         return None
     which = _which_for(detectors)
     try:
+        head = text[:CHUNK]  # (the whole text is copied only if its head has one kind)
+        first = which(head.encode("ascii") if head.isascii() else head) or []
+        if len(first) != 1:
+            return None
         data: Any = text.encode("ascii") if text.isascii() else text
-        first = which(data[:CHUNK]) or []
-        if len(first) != 1 or not dense(data, detectors[first[0]]):
+        if not dense(data, detectors[first[0]]):
             return None
         return detectors[first[0]] if which(data) == first else None
     except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only

@@ -5,10 +5,11 @@ merges spans, and the mask of every value as the span path's masker makes it.
 Each mask is a block (``████``, ``█████`` or nothing) followed by a range of the text that
 ends at the value's end: ``partial`` keeps an e-mail-like value's domain (from its last
 ``@``), a long value's last ``KEEP`` characters, a short one's nothing; ``redact`` and
-``null`` keep nothing. So every value is one ``(start, end, block, tail)`` row and the text is
-cut in one gather (``mixed.mask_upto``). ``hash`` (a digest per value) and a long value that
-ends in whitespace (``partial_value`` strips it, then keeps the four characters before it: not
-one range) are left to the span path: None.
+``null`` keep nothing; ``hash`` is a mask of its own per value (its digest, listed after the
+blocks), keeping nothing. So every value is one ``(start, end, block, tail)`` row and
+the text is cut in one gather (``mixed.mask_upto``). A long value that ends in whitespace
+(``partial_value`` strips it, then keeps the four characters before it: not one range) is left
+to the span path: None.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import functools
 from typing import Any
 
 from .shapes import _np
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values
 
 Span = tuple[int, int, str]
 BLOCKS = (BLOCK, EMAIL_BLOCK, "")
@@ -55,13 +56,17 @@ def resolve(starts: Any, ends: Any, kinds: Any) -> Any:
     return order if keep is None else order[keep]
 
 
-def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str]) -> Masks | None:
-    """The mask of each value (``block``, ``tail``): ``plan`` says for each kind ``email`` or
-    ``last4`` (a finder's values under ``partial``: e-mails hold one '@'), ``partial``,
-    ``redact`` or ``null``; None where a mask is no block and one range (see above)."""
+def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
+          text: str = "", salt: str = "") -> Masks | None:
+    """The mask of each value (``block``, ``tail``, ``extra``): ``plan`` says for each kind
+    ``email`` or ``last4`` (a finder's values under ``partial``: e-mails hold one '@'),
+    ``partial``, ``redact``, ``null`` or ``hash`` (of the values in ``text``, with ``salt``:
+    ``extra`` lists the digests, ``block`` numbers ``BLOCKS`` then them); None where a mask is
+    no block and one range (see above)."""
     np = _np()
-    block = np.zeros(len(starts), dtype=np.int8)
+    block = np.zeros(len(starts), dtype=np.int32)
     tail = ends - KEEP
+    extra: list[str] = []
     for k, how in enumerate(plan):
         mine = kinds == k
         if not mine.any() or how == "last4":
@@ -74,22 +79,29 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str]) -> Mas
             if got is None:
                 return None
             block[mine], tail[mine] = got
+        elif how == "hash":
+            values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
+                                                    ends[mine].tolist())))
+            block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
+            tail[mine] = ends[mine]
+            extra += hash_values(values, salt)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
-    return block, tail
+    return block, tail, tuple(extra)
 
 
-Masks = tuple[Any, Any]
-"""Each value's block (a number: ``BLOCKS``) and where the range of the text kept after it
-starts (it ends at the value's end)."""
+Masks = tuple[Any, Any, tuple[str, ...]]
+"""Each value's block (a number: ``BLOCKS``, then the strings listed third) and where the range
+of the text kept after it starts (it ends at the value's end)."""
 
 
-def partial(data: Any, starts: Any, ends: Any) -> Masks | None:
+
+def partial(data: Any, starts: Any, ends: Any) -> tuple[Any, Any] | None:
     """``strategy.partial_value`` of the values at ``starts``/``ends`` of the text's bytes
-    ``data``, as masks; None if a long value ends in whitespace."""
+    ``data``, as masks (blocks and tails); None if a long value ends in whitespace."""
     np = _np()
     if not len(starts):
-        return np.zeros(0, dtype=np.int8), starts
+        return np.zeros(0, dtype=np.int32), starts
     ats = np.flatnonzero(data == 64)  # '@': the last one in the value (``rfind``)
     at = _before(ats, ends, starts)
     dots = np.flatnonzero(data == 46)  # a '.' from that '@' on
@@ -109,7 +121,7 @@ def partial(data: Any, starts: Any, ends: Any) -> Masks | None:
     long = size >= MIN_PARTIAL
     if (~email & long & (last < ends - 1)).any():
         return None
-    return email.astype(np.int8), np.where(email, at, np.where(long, ends - KEEP, ends))
+    return email.astype(np.int32), np.where(email, at, np.where(long, ends - KEEP, ends))
 
 
 def _before(where: Any, ends: Any, none: Any) -> Any:

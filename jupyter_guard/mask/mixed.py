@@ -30,9 +30,10 @@ def mask_mixed(text: str, settings: Any, engine: str = "",
     return None if found is None else mask_upto(text, found, len(text))
 
 
-Values = tuple[Any, Any, tuple[Any, Any]]
+Values = tuple[Any, Any, tuple[Any, Any, tuple[str, ...]]]
 """Starts and ends of the values ``mask_text`` masks (by start, not overlapping), and their
-masks (``merge.Masks``: each one's block, and where the text it keeps starts)."""
+masks (``merge.Masks``: each one's block, where the text it keeps starts, and the masks of
+their own listed after the blocks: digests)."""
 
 
 def dense_values(text: str, settings: Any, engine: str = "",
@@ -65,13 +66,12 @@ def dense_values(text: str, settings: Any, engine: str = "",
         known = known()
         if known is None:  # (the caller cannot tell: text to normalise)
             return None
+    source = text
     if not text.isascii():  # the finders and the span scanner read the stand-in
         text = raw.decode("ascii")
     present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before
     names = [d.name for d in present] + (["known"] if known else [])
     plan = [_plan(n, settings.strategy_for(detector=n), kinds) for n in names]
-    if "hash" in plan:
-        return None
     found = None
     for name in engines:
         found = _found(name, present, text, raw)
@@ -87,12 +87,13 @@ def dense_values(text: str, settings: Any, engine: str = "",
         return None
     keep = merge.resolve(starts, ends, kinds_)  # as ``text.resolve``: the earlier one is kept
     starts, ends, kinds_ = starts[keep], ends[keep], kinds_[keep]
-    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds_, plan)
+    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds_, plan,
+                        source, settings.salt)
     return None if masks is None else (starts, ends, masks)
 
 
 def _plan(name: str, strategy: str, finders: frozenset[str]) -> str:
-    """How ``merge.masks`` masks a kind's values (``hash``: it cannot)."""
+    """How ``merge.masks`` masks a kind's values."""
     if strategy == "partial" and name in finders:
         return "email" if name == "email" else "last4"
     return strategy
@@ -121,33 +122,46 @@ def _dense_start(head: bytes, present: list[Any]) -> bool:
 def mask_upto(text: str, found: Values, end: int) -> str:
     """``text[:end]`` with the values of ``found`` that end by ``end`` masked."""
     np = native._np()
-    starts, ends, (block, tails) = found
+    starts, ends, (block, tails, extra) = found
     if len(ends) and ends[-1] > end:
         keep = ends <= end
         starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
     code = "utf-8" if text.isascii() else "utf-32-le"  # one unit per character
-    data = np.frombuffer(text[:end].encode(code) + "".join(merge.BLOCKS).encode(code),
+    blocks = (*merge.BLOCKS, *extra)
+    data = np.frombuffer(text[:end].encode(code, _PASS) + "".join(blocks).encode(code, _PASS),
                          dtype=np.uint8 if code == "utf-8" else np.uint32)
-    return _gather(data, end, starts, tails, block, code)
+    return _gather(data, end, starts, tails, block, code, blocks)
+
+
+_PASS = "surrogatepass"
+"""Lone surrogates (text decoded with ``surrogateescape``) are one unit each, kept as they are."""
 
 
 def stand_in(text: str) -> bytes | None:
     """``text`` as ASCII bytes, one per character, that every detector reads as it reads
     ``text``: the patterns are ASCII-only (``re.ASCII``), so a character past ASCII is in none
-    of their classes but the negated ones, as ``\\x01`` is; one that ``str.strip`` removes
-    (``partial`` strips values) becomes ``\\x1c``, which it removes too and ``\\s`` does not
-    match. None for lone surrogates (no code point to read)."""
+    of their classes but the negated ones, as ``\\x01`` is (a lone surrogate too); one that
+    ``str.strip`` removes (``partial`` strips values) becomes ``\\x1c``, which it removes too
+    and ``\\s`` does not match."""
     if text.isascii():
         return text.encode("ascii")
     np = native._np()
-    try:
-        wide = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    except UnicodeEncodeError:
-        return None
+    wide = np.frombuffer(text.encode("utf-32-le", _PASS), dtype=np.uint32)
     out = wide.astype(np.uint8)
     far = np.flatnonzero(wide >= 128)
     out[far] = np.where(np.isin(wide[far], _SPACES), 0x1C, 0x01)
     return bytes(out.tobytes())
+
+
+def _sizes(blocks: tuple[str, ...], code: str) -> list[int]:
+    """Each of ``blocks``' length in units of ``code`` (digests are ASCII: one byte a character)."""
+    if code != "utf-8":
+        return list(map(len, blocks))
+    head = len(merge.BLOCKS)
+    rest = blocks[head:]
+    return [len(b.encode(code)) for b in blocks[:head]] + (
+        list(map(len, rest)) if "".join(rest).isascii()
+        else [len(b.encode(code, _PASS)) for b in rest])
 
 
 _SPACES = [c for c in range(128, 0x3001) if chr(c).isspace()]
@@ -172,14 +186,14 @@ def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] 
     return found
 
 
-def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any, code: str) -> str:
+def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any, code: str,
+            blocks: tuple[str, ...]) -> str:
     """The text cut at the values: from 0 to the first value, each value's mask, from its tail
     to the next value, ..., to the end. ``data`` is the text's units followed by the blocks'
     (``code``: UTF-8 for ASCII text, else UTF-32), so every piece is one range of it and the
     result one numpy gather."""
     np = native._np()
-    unit = 1 if code == "utf-8" else 4
-    sizes = np.array([len(b.encode(code)) // unit for b in merge.BLOCKS], dtype=np.int32)
+    sizes = np.array(_sizes(blocks, code), dtype=np.int32)
     m = len(starts)
     first = np.empty(2 * m + 1, dtype=np.int32)  # (texts here are under 2 GB: ``LONGEST``)
     size = np.empty(2 * m + 1, dtype=np.int32)
@@ -189,4 +203,4 @@ def _gather(data: Any, n: int, starts: Any, tails: Any, block: Any, code: str) -
     size[1::2] = sizes[block]
     at = np.cumsum(size) - size  # where each piece starts in the result
     index = np.repeat(first - at, size) + np.arange(int(size.sum()), dtype=np.int32)
-    return str(data[index].tobytes().decode(code))
+    return str(data[index].tobytes().decode(code, _PASS))

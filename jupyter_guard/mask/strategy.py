@@ -39,9 +39,35 @@ def check_strategy(name: str) -> str:
 
 
 def hash_value(value: str, salt: str = "") -> str:
-    """Salted SHA-256 prefix: equal values look equal, so masked columns still group by eye."""
-    digest = hashlib.sha256(f"{salt}\x00{value}".encode()).hexdigest()
+    """Salted SHA-256 prefix: equal values look equal, so masked columns still group by eye
+    (a lone surrogate is hashed as its code unit, not refused)."""
+    digest = hashlib.sha256(f"{salt}\x00{value}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"h:{digest[:HASH_CHARS]}"
+
+
+HASHED_MAX = 1 << 17
+"""Digests remembered between calls (a printed table is often printed again); past this many
+the memory is emptied and starts over."""
+_hashed: dict[str, dict[str, str]] = {}
+
+
+def hash_values(values: list[str], salt: str = "") -> list[str]:
+    """``hash_value`` of each of ``values``: one digest per distinct value, remembered (bounded)
+    for the next call (a printed table is often printed again)."""
+    known = _hashed.setdefault(salt, {})
+    out = list(map(known.get, values))
+    if None not in out:
+        return out  # type: ignore[return-value]  # (no None in it)
+    new = dict.fromkeys(v for v, h in zip(values, out) if h is None)
+    if sum(map(len, _hashed.values())) + len(new) > HASHED_MAX:
+        _hashed.clear()
+        known = _hashed.setdefault(salt, {})
+    salted = hashlib.sha256(f"{salt}\x00".encode("utf-8", "surrogatepass"))
+    for v in new:  # ``hash_value`` of each, the salt hashed once
+        h = salted.copy()
+        h.update(v.encode("utf-8", "surrogatepass"))
+        known[v] = f"h:{h.hexdigest()[:HASH_CHARS]}"
+    return list(map(known.__getitem__, values))
 
 
 def partial_value(value: str) -> str:

@@ -16,10 +16,10 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk, mixed
+from . import bulk, decoded, mixed
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
-from .mixed import Values, mask_mixed
+from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
@@ -196,6 +196,11 @@ def mask_text(text: str, settings: MaskSettings) -> str:
             masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
             return masked
+    elif len(text) >= ALONE_MIN:  # values found in the decoded text, put back on the text
+        found = mixed.dense_values(norm.text, settings, known=known)
+        found = None if found is None else decoded.mapped(text, norm, found)
+        if found is not None:
+            return mask_upto(text, found, len(text))
     norm, spans = _norm_spans(text, settings, norm, known)
     if not spans:
         return text

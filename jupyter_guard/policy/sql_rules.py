@@ -112,6 +112,11 @@ def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return _v(p.inference, "inference", f"fetches pieces of sensitive column {i.target} too "
                   f"short to mask ({i.detail}), which reveal single values piece by piece; "
                   "aggregate them, or ask someone whose role may unmask", i)
+    if i.detail == "order":
+        return _v(p.inference, "inference", f"ranks rows by sensitive column {i.target} "
+                  f"({i.source[:60]}) while showing other columns, which tells roughly where "
+                  "each value lies; order by another column, or ask someone whose role may "
+                  "unmask", i)
     return _v(p.inference, "inference", f"compares sensitive column {i.target} with a constant "
               f"({i.source[:60]}), which reveals single values; compare or join it with another "
               "column, or ask someone whose role may unmask", i)

@@ -164,3 +164,26 @@ def test_long_texts_fold_as_translate_does() -> None:
             assert fold(text) == text.translate(_FOLD)
     text = "\ud83d" + "1\u2011" * FOLD_BULK + "\ude00"  # two lone surrogates, far apart
     assert fold(text) == text.translate(_FOLD)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_texts_are_cut_at_their_tokens_as_split_does(seed: int) -> None:
+    """``_pieces`` (tokens matched at each lead character only, when leads are few) equals
+    ``_SPLIT.split`` on long texts of tokens, broken tokens, zero-width runs, lone surrogates
+    and astral characters; and the map built from it equals the reference's."""
+    from jupyter_guard.mask.normalize import _SPLIT, FOLD_BULK, _pieces
+
+    from .reference import normalize as ref_normalize
+
+    rng = random.Random(seed)
+    tokens = ["&amp;", "%41", "\u200b", "\u200b\u200c", "&#64;", "%4", "&", "%", "&#x2d;",
+              "&bogus;", "%00", "\ud800", "&#", "\ufeff", "\U0001f600", "%%41", "&&amp;"]
+    for rate in (0.002, 0.01, 0.2):
+        text = "".join(rng.choice(tokens) if rng.random() < rate else rng.choice("ab1@. ")
+                       for _ in range(FOLD_BULK * 2))
+        assert _pieces(text) == _SPLIT.split(text)
+        norm, ref = normalize(text), ref_normalize(text)
+        assert norm.text == ref.text
+        for a in range(0, len(norm.text), 997):
+            b = min(len(norm.text), a + rng.randint(1, 40))
+            assert norm.span(a, b) == (ref.start(a), ref.end(b))

@@ -1,0 +1,102 @@
+"""Pieces of sensitive values too short to mask (``substr(ssn, 3, 1)``, ``ascii(ssn[1])``).
+
+A value shorter than ``SHORT`` characters cannot be a known value (``exits.remember`` keeps
+none), and printed it cannot be told from any other short text: one query per position would
+rebuild every SSN. So a fetched column that reveals a sensitive column (its SQL taint) and holds
+such pieces is refused by the ``inference`` rule (action ``sql.fragment``) instead of shown.
+
+- ``find(values, taint, name, cons)``: a short value of a tainted column that a value of its
+  source column holds, or None;
+- ``in_frame(frame, taint, con)``: the same over the columns of a result frame;
+- ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused.
+
+>>> find(["1", "ab"], frozenset(), "c", [])
+>>> find(["ok", "x", "long enough"], frozenset({"customers.ssn"}), "k", [])
+('customers.ssn', 'k', 'ok')
+"""
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.state import Busy
+
+SHORT = exits.SHORTEST   # ``exits.remember`` keeps values of at least this many characters
+PIECES = 200   # distinct short values looked for in the source column per fetched column
+ROWS = 200_000   # values of a column looked at (a cost bound)
+
+
+def find(values: Any, taint: frozenset[str], name: str, cons: list[Any]
+         ) -> tuple[str, str, str] | None:
+    """(source column, ``name``, a piece) when the tainted column ``name`` holds short values
+    that a value of its source column holds, and that column holds no short values itself (a
+    short value may then be a whole one, like any other). Pieces are at least half of the
+    column's values: a constant beside its long values (``UNION ALL SELECT 'x'``) is none. With
+    no connection that knows the source table, the first short value is taken for a piece."""
+    if not taint:
+        return None
+    shown = [s for s in map(_shown, values) if s]
+    short = [s for s in shown if len(s) < SHORT]
+    if not short or 2 * len(short) < len(shown):
+        return None
+    shorts = list(dict.fromkeys(islice(short, PIECES * 4)))[:PIECES]
+    source = sorted(taint)[0]
+    piece = _piece_of(source, shorts, cons)
+    return None if piece is None else (source, name, piece)
+
+
+def in_frame(frame: Any, taint: list[frozenset[str]], con: Any) -> tuple[str, str, str] | None:
+    """``find`` over each tainted column of a result frame (``%%guarded_sql`` results on
+    ``con``): the first piece found, else None."""
+    names = [str(c) for c in frame.columns.tolist()]
+    for i, t in enumerate(taint):
+        found = find(frame.iloc[:ROWS, i].tolist(), t, names[i], [con]) if t else None
+        if found:
+            return found
+    return None
+
+
+def _piece_of(source: str, shorts: list[str], cons: list[Any]) -> str | None:
+    """The first of ``shorts`` that a value of the sensitive column ``table.column`` holds,
+    None if none does or the column holds short values itself. When no connection can tell,
+    the first of ``shorts`` (the piece is then refused)."""
+    table, _, column = source.rpartition(".")
+    if not table:
+        return shorts[0]
+    t, c = (f'"{x.replace(chr(34), chr(34) * 2)}"' for x in (table, column))
+    q = (f"SELECT (SELECT count(*) FROM {t} WHERE length(CAST({c} AS VARCHAR)) < {SHORT}), "
+         f"(SELECT min(s) FROM unnest(?::VARCHAR[]) AS u(s) WHERE EXISTS "
+         f"(SELECT 1 FROM {t} WHERE contains(CAST({c} AS VARCHAR), s)))")
+    with Busy():   # the guard's own query, on a cursor (the user's pending result stays)
+        for con in cons:
+            try:
+                whole, found = con.cursor().execute(q, [shorts]).fetchall()[0]
+            except Exception:  # noqa: BLE001 - not this connection's table: another may know it
+                continue
+            return None if whole else found
+    return shorts[0]
+
+
+def _shown(v: Any) -> str:
+    """How a fetched value prints ('' for a null, a boolean or NaN, which reveal no piece)."""
+    if v is None or isinstance(v, bool) or (isinstance(v, float) and v != v):
+        return ""
+    return v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
+
+
+def refuse(guard: Any, sql: str, source: str, column: str, value: str) -> None:
+    """Refuse (rule ``inference``) a fetch whose ``column`` holds short pieces of ``source``."""
+    from jupyter_guard.guard.judge import refuse_verdict, verdict
+    from jupyter_guard.model import Intent
+
+    intent = Intent("sql.fragment", "column", source, (source,),
+                    detail=f"column {column!r} holds {len(value)}-character values",
+                    source=sql[:200])
+    err = None
+    with Busy():
+        v = verdict(guard, intent, guard.context(), sql[:200])
+        if v.refuses:
+            err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
+    if err is not None:
+        raise err

@@ -1,0 +1,172 @@
+"""Base64, base32 and hex shown in the notebook: a run that hides sensitive values is masked.
+
+``print(b64encode(str(rows).encode()))``, ``.hex()`` of an e-mail column, ``display(HTML(...))``
+of either, an error message holding one: the masker sees letters and digits, not the values.
+``shown(text, settings)`` is this and then ``mask_text``: the runs of 12+ base64 characters of
+a text (``encoded.runs``: a few vectorised passes, so text with none costs little) are decoded
+(hex, base64 and its URL-safe form, each alignment: a run may be glued to other characters or
+cut by the stream masker; base32 from its first character), and when what is readable among
+them holds a value masking would hide (a known value or a detector's match), every readable
+run of the text is replaced by ``MARKER``. Runs that decode to binary (a PNG, a hash, a UUID,
+a git id) and runs of plain text are shown as they are.
+
+A person sees a marker, not a refusal: the output is for the person, the rest of it stays
+useful, and a print cannot be refused half-written. Files, the network and children refuse
+encoded values instead (``hooks.exits.scan(..., decode=True)``).
+
+>>> from jupyter_guard.mask.text import MaskSettings
+>>> shown("id " + b64encode(b"jane@example.com,ann@example.org").decode(), MaskSettings())
+'id [encoded sensitive values masked]'
+>>> shown("ok " + b64encode(b"Paris,Lyon,Nice,Lille").decode(), MaskSettings())
+'ok UGFyaXMsTHlvbixOaWNlLExpbGxl'
+"""
+from __future__ import annotations
+
+import binascii
+import re
+from base64 import b64encode  # noqa: F401 - the doctest's
+
+from jupyter_guard.hooks import encoded
+from jupyter_guard.mask.text import KNOWN, MaskSettings, mask_text
+
+MARKER = "[encoded sensitive values masked]"
+CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-="
+KEEP = 4096
+"""Characters of a run cut by the stream masker kept to be judged with its continuation."""
+SHORTEST = 12
+"""Runs of fewer characters are not decoded (base64 of a 9-digit SSN is 12 long; the exits,
+which refuse rather than mask, start at 16)."""
+_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_ANY = re.compile(r"[A-Za-z0-9+/_-]{12}")
+_URL = bytes.maketrans(b"-_", b"+/")
+SHORT_TEXT = 2048
+"""Below this length a text is searched for a run with one regex (numpy costs more there)."""
+
+
+def shown(text: str, settings: MaskSettings) -> str:
+    """``text`` as a person may see it: values masked, encoded values too."""
+    return mask_text(mask_runs(text, settings)[0], settings)
+
+
+def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
+    """``text`` with its readable runs replaced by ``MARKER`` when any of them holds a value
+    masking would hide; and the runs replaced."""
+    if not settings.active or not text:
+        return text, frozenset()
+    if len(text) < SHORT_TEXT:   # one regex search; numpy costs more on short texts
+        if _ANY.search(text) is None:
+            return text, frozenset()
+        runs = list(dict.fromkeys(m.group().rstrip("=") for m in _RUN.finditer(text)))
+    else:
+        runs = encoded.runs(text, SHORTEST)
+    readable = {}
+    if len(runs) > 8:   # base32's alphabet is base64's too: its runs are tried as themselves
+        runs = encoded.plausible(runs, 6) + [r for r in runs if not r.strip(encoded.B32_CHARS)]
+    for run in runs:
+        got = _readable(run)
+        if got:
+            readable[run] = got
+    if not readable or sum(map(len, readable.values())) > encoded.MAX:
+        return text, frozenset()
+    if not _holds_values("\n".join(readable.values()), settings):
+        return text, frozenset()
+    out = _RUN.sub(lambda m: MARKER if m.group().rstrip("=") in readable else m.group(), text)
+    return out, frozenset(readable)
+
+
+def _holds_values(text: str, settings: MaskSettings) -> bool:
+    """Whether masking would hide anything in ``text`` (a known value, a detector's match)."""
+    from jupyter_guard.mask.normalize import normalize
+    from jupyter_guard.mask.scan import first
+
+    norm = normalize(text).text   # the detectors first: they stop at the first value
+    return bool(first(norm, settings.enabled)) or any(find(norm) for find in KNOWN)
+
+
+def _readable(run: str) -> str:
+    """What ``run`` decodes to as readable text, at any alignment ('' when nothing does)."""
+    out = []
+    if not run.strip(encoded.HEX_CHARS):   # hex digits (and a UUID's dashes): hex only
+        for part in run.split("-"):
+            for a in (0, 1):
+                n = (len(part) - a) // 2 * 2
+                if n >= SHORTEST:
+                    got = _text(bytes.fromhex(part[a:a + n]))
+                    if got:
+                        out.append(got)
+                        break
+        return "\n".join(out)
+    if not run.strip(encoded.B32_CHARS):
+        got = _text(encoded.base32(run))
+        if got:
+            return got
+    raw = run.encode("ascii")
+    if b"-" in raw or b"_" in raw:
+        if b"+" in raw or b"/" in raw:   # both alphabets: neither decodes it (a path)
+            return ""
+        raw = raw.translate(_URL)
+    for a in range(4):
+        body = raw[a:]
+        if len(body) < SHORTEST:
+            break
+        if len(body) > 96 and not _text(_b64(body[:96])):   # a sample first (whole quanta)
+            continue
+        got = _text(_b64(body))
+        if got:
+            return got
+    return ""
+
+
+def _b64(body: bytes) -> bytes:
+    """``body`` decoded; its last quantum padded (its bytes read) or, one character long,
+    dropped (b'' when it does not decode)."""
+    cut = len(body) % 4
+    try:
+        return binascii.a2b_base64(body[:-1] if cut == 1 else body + b"=" * (-cut % 4))
+    except binascii.Error:
+        return b""
+
+
+def _text(raw: bytes) -> str:
+    """``raw`` as text when it reads as text: valid UTF-8 but for a character cut at either
+    end, at least 90% printable or white space."""
+    text = raw.decode("utf-8", "replace")
+    if text.count("\ufffd") > 2 or not text.strip():
+        return ""
+    return text if encoded.readable(text) else ""
+
+
+class Carry:
+    """``mask_runs`` over a stream cut into pieces: a run cut at the end of one piece is judged
+    with its continuation, and the rest of a masked run is masked too."""
+
+    def __init__(self) -> None:
+        self.open: str | None = None   # the raw end of the last piece's last run, if it may go on
+        self.masked = False            # that run was masked
+
+    def mask(self, piece: str, settings: MaskSettings, more: bool) -> str:
+        """``piece`` (already masked by ``mask_text``) with its encoded values masked; ``more``:
+        the text goes on after it (a run may continue)."""
+        if not settings.active:
+            self.open = None
+            return piece
+        head = ""
+        if self.open is not None:
+            n = len(piece) - len(piece.lstrip(CHARS))
+            if n:
+                lead, piece = piece[:n], piece[n:]
+                whole = self.open + lead
+                hidden = self.masked or bool(mask_runs(whole, settings)[1])
+                head = "" if hidden else lead
+                if not piece:   # the run may go on still
+                    self.open, self.masked = (whole[-KEEP:], hidden) if more else (None, False)
+                    return head
+        body, masked = mask_runs(piece, settings)
+        tail = len(piece) - len(piece.rstrip(CHARS))
+        if more and tail:
+            run = piece[-tail:]
+            last = run.rstrip("=").rsplit("=", 1)[-1]   # the regex's last run in it
+            self.open, self.masked = run[-KEEP:], last in masked
+        else:
+            self.open, self.masked = None, False
+        return head + body
