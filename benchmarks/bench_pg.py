@@ -13,6 +13,7 @@ sensitive ``email`` and ``ssn`` columns (10,000 rows), whose values each fetch r
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
 "Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
 "... by row": the big results read row by row (``list(cur)``; psycopg cursors only).
+psycopg2 and asyncpg (``fetch``) run the point, 100k-row and sensitive queries, raw and guarded.
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
 an older commit: ``git archive <rev> jupyter_guard policies | tar -x -C DIR``), alternating with
 the others: before/after figures from one run.
@@ -49,14 +50,24 @@ CELLS = {
     "psycopg-iter": "cur.execute({q!r})" + FETCH.replace("cur.fetchall()", "list(cur)"),
     "sqlalchemy": "with engine.connect() as c:\n    df = pd.read_sql(sqlalchemy.text({q!r}), c)",
     "magic": "%%guarded_sql engine -o df\n{q}",
+    "psycopg2": "cur2.execute({q!r})\n"
+                "df = pd.DataFrame(cur2.fetchall(), columns=[d.name for d in cur2.description])",
+    "asyncpg": "r = await ac.fetch({q!r})\n"
+               "df = pd.DataFrame([tuple(x) for x in r], columns=list(r[0].keys()))",
 }
-SIDES = {"raw": ("psycopg", "sqlalchemy"), "guarded": ("psycopg", "magic"),
-         "before": ("psycopg", "magic")}
+DRIVERS = ("psycopg2", "asyncpg")
+SIDES = {"raw": ("psycopg", "sqlalchemy", *DRIVERS), "guarded": ("psycopg", "magic", *DRIVERS),
+         "before": ("psycopg", "magic", *DRIVERS)}
 LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlchemy",
           ("guarded", "psycopg"): "guarded psycopg cursor",
           ("guarded", "magic"): "%%guarded_sql (engine)",
           ("before", "psycopg"): "guarded psycopg cursor, before",
-          ("before", "magic"): "%%guarded_sql (engine), before"}
+          ("before", "magic"): "%%guarded_sql (engine), before",
+          **{(side, d): f"{'raw' if side == 'raw' else 'guarded'} {d}"
+             f"{', before' if side == 'before' else ''}" for side in SIDES for d in DRIVERS}}
+
+
+DRIVER_QUERIES = ("point", "100k rows", "sensitive point", "10k sensitive rows")
 
 
 def cell_for(name: str, cell: str) -> str | None:
@@ -65,6 +76,8 @@ def cell_for(name: str, cell: str) -> str | None:
         return CELLS["psycopg-bound"] if cell == "psycopg" else None
     if name.endswith(" by row"):
         return CELLS["psycopg-iter"] if cell == "psycopg" else None
+    if cell in DRIVERS and name not in DRIVER_QUERIES:
+        return None
     return CELLS[cell]
 
 
@@ -83,7 +96,11 @@ def worker(side: str, dsn: str, url: str) -> None:
     assert shell.run_cell(f"import itertools, pandas as pd, psycopg, sqlalchemy\n"
                           f"ids = itertools.cycle(range(1, 10001))\n"
                           f"con = psycopg.connect({dsn!r}, autocommit=True)\ncur = con.cursor()\n"
-                          f"engine = sqlalchemy.create_engine({url!r})", silent=True).success
+                          f"engine = sqlalchemy.create_engine({url!r})\n"
+                          f"import psycopg2, asyncpg\ncon2 = psycopg2.connect({dsn!r})\n"
+                          f"con2.autocommit = True\ncur2 = con2.cursor()\n"
+                          f"ac = await asyncpg.connect("
+                          f"{url.replace('+psycopg', '')!r})", silent=True).success
     print("ready", flush=True)
     for line in sys.stdin:
         name, cell, n = line.rsplit(" ", 2)
@@ -156,7 +173,9 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
                            ("guarded psycopg cursor, before", "raw psycopg"),
                            ("%%guarded_sql (engine)", "raw psycopg"),
                            ("%%guarded_sql (engine), before", "raw psycopg"),
-                           ("%%guarded_sql (engine)", "raw SQLAlchemy")):
+                           ("%%guarded_sql (engine)", "raw SQLAlchemy"),
+                           *((f"guarded {d}{b}", f"raw {d}") for d in DRIVERS
+                             for b in ("", ", before"))):
             if tool in m and base in m:
                 out.append((name, tool, base, m[tool], m[base]))
     return out

@@ -45,7 +45,11 @@ _JUDGED: ContextVar[frozenset[int]] = ContextVar("jupyter_guard_judged", default
 @contextmanager
 def judged_on(raw: Any) -> Iterator[None]:
     """The statement run inside was judged for ``raw`` (a driver connection)."""
-    token = _JUDGED.set(_JUDGED.get() | {id(getattr(raw, "pgconn", raw))})
+    keys = {id(getattr(raw, "pgconn", raw))}
+    ptr = getattr(raw, "pgconn_ptr", None)   # psycopg2: libpq's connection, seen by pg2_libpq
+    if isinstance(ptr, int):
+        keys.add(-ptr)   # negative: never the id of a Python object
+    token = _JUDGED.set(_JUDGED.get() | keys)
     try:
         yield
     finally:
@@ -54,6 +58,11 @@ def judged_on(raw: Any) -> Iterator[None]:
 
 def is_judged(pgconn: Any) -> bool:
     return id(pgconn) in _JUDGED.get()
+
+
+def is_judged_ptr(ptr: int) -> bool:
+    """A statement judged for the psycopg2 connection whose libpq ``PGconn*`` is ``ptr``."""
+    return -ptr in _JUDGED.get()
 
 
 @dataclass
@@ -323,5 +332,6 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "judged_on",
+__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "is_judged_ptr",
+           "judged_on",
            "render"]

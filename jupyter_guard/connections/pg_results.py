@@ -287,15 +287,31 @@ def _table(conn: Any, name: str, part: int) -> Any:
     """A table's columns (``part`` 0) or a view's definition (1), from the catalog, cached."""
     key = (_db(conn.raw), name)
     if key not in _COLUMNS:
-        ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
         try:
-            found = conn.rows(_CATALOG.format(name=ident.replace("'", "''")))
+            found = conn.rows(catalog_sql(name))
         except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
             found = []
-        _COLUMNS[key] = (tuple(str(r[1]).lower() for r in found),
-                         str(found[0][2]) if found and found[0][2] else None) if found else None
+        keep_catalog(conn.raw, name, found)
     got = _COLUMNS[key]
     return None if got is None else got[part]
+
+
+def catalog_sql(name: str) -> str:
+    """The catalog query for the table or view ``name`` (``schema.table``, lower case)."""
+    ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
+    return _CATALOG.format(name=ident.replace("'", "''"))
+
+
+def catalog_known(raw: Any, name: str) -> bool:
+    return (_db(raw), name) in _COLUMNS
+
+
+def keep_catalog(raw: Any, name: str, found: list[Any]) -> None:
+    """What ``catalog_sql(name)`` returned on ``raw`` (a driver that cannot be asked while
+    deciding, asyncpg, asks before and keeps it here)."""
+    _COLUMNS[(_db(raw), name)] = (tuple(str(r[1]).lower() for r in found),
+                                  str(found[0][2]) if found and found[0][2] else None) \
+        if found else None
 
 
 _LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from typing import Any
 
@@ -60,7 +61,15 @@ def decoded(text: str) -> str:
 
 def runs(text: str, shortest: int = 16) -> list[str]:
     """The distinct runs of ``shortest`` (8 to 16) or more base64 characters in ``text``, in
-    order: everything either pattern can match lies whole inside one run."""
+    order: everything either pattern can match lies whole inside one run. Texts up to
+    ``SMALL`` are searched with one regex (faster there, and a guarded child's first small
+    write does not load numpy); longer ones in a few numpy passes.
+
+    >>> runs("a dXNlcjFAZXhhbXBsZS5jb20= b dXNlcjFAZXhhbXBsZS5jb20 c"), runs("no run here")
+    (['dXNlcjFAZXhhbXBsZS5jb20'], [])
+    """
+    if len(text) <= SMALL:
+        return list(dict.fromkeys(m.group() for m in _runs_of(shortest).finditer(text)))
     import numpy as np
 
     raw = text.encode("utf-8", "replace").translate(_TO_SPACE)
@@ -74,6 +83,14 @@ def runs(text: str, shortest: int = 16) -> list[str]:
     bounds = np.flatnonzero(edges).reshape(-1, 2)   # [start, end) of every run
     bounds = bounds[bounds[:, 1] - bounds[:, 0] >= shortest]
     return [r.decode("ascii") for r in dict.fromkeys(raw[a:b] for a, b in bounds.tolist())]
+
+
+SMALL = 1 << 16
+
+
+@functools.cache
+def _runs_of(shortest: int) -> re.Pattern[str]:
+    return re.compile("[A-Za-z0-9+/_-]{" + str(shortest) + ",}")
 
 
 def _keep(out: list[str], raw: bytes) -> None:
