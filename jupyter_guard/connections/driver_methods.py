@@ -65,6 +65,16 @@ def route(key: str, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any
     return r.run(r, self, args, kw)
 
 
+def body_of(cls: type, name: str) -> Callable[..., Any] | None:
+    """The driver's own body of the routed method ``name`` as ``cls`` resolves it (None: not
+    routed)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            r = _ROUTED.get(f"{klass.__module__}.{klass.__qualname__}.{name}")
+            return None if r is None else r.body
+    return None
+
+
 _GUARD_CODE: set[Any] = set()   # the code objects of the guard's loaded modules
 
 
