@@ -21,6 +21,7 @@ from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import refuse
+from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 if TYPE_CHECKING:
@@ -172,13 +173,21 @@ class Checker:
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
             text, effect, j = self.decide(query, params, many, server_binds)
             if effect:
-                result = self.kind.run_effect(self.raw, call,
-                                             **self.effect_args(text, j, cell=True))
+                try:
+                    result = self.kind.run_effect(self.raw, call,
+                                                 **self.effect_args(text, j, cell=True))
+                except Exception as e:
+                    error_values.note(e, text, self.guard)
+                    raise
                 self.guard.note_success(j.intents)
                 return result
-        with judged_on(self.raw):
-            result = sqlite_cell.run(self, text, j, call, script) \
-                if self.driver == "sqlite3" else call()
+        try:
+            with judged_on(self.raw):
+                result = sqlite_cell.run(self, text, j, call, script) \
+                    if self.driver == "sqlite3" else call()
+        except Exception as e:
+            error_values.note(e, text, self.guard)   # a value the error quotes
+            raise
         self.guard.note_success(j.intents)
         return result
 
