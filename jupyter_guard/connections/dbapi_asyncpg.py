@@ -25,6 +25,7 @@ from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard import owned
 from jupyter_guard.guard.owned import left_to_effect
+from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
 
@@ -103,11 +104,15 @@ class AsyncpgChecker:
             return await acall()
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
-        if effect and not pg_effect.needs_transaction_free(text):
-            result = await run_measured(self.sync.raw, acall,
-                                        **self.sync.effect_args(text, j, cell=True))
-        else:
-            result = await acall()
+        try:
+            if effect and not pg_effect.needs_transaction_free(text):
+                result = await run_measured(self.sync.raw, acall,
+                                            **self.sync.effect_args(text, j, cell=True))
+            else:
+                result = await acall()
+        except Exception as e:
+            error_values.note(e, text, self.sync.guard)   # a value the error quotes
+            raise
         self.sync.guard.note_success(j.intents)
         return result
 

@@ -30,6 +30,8 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
         kernel.ok(f"import psycopg, psycopg2\npg = psycopg.connect({pg.dsn(name)!r}, "
                   f"autocommit=True)\npg2 = psycopg2.connect({pg.dsn(name)!r})\n"
                   f"pg2.autocommit = True\nURL = {pg.url(name)!r}")
+        kernel.ok(f"import asyncpg\nac = await asyncpg.connect("
+                  f"'postgresql://postgres@127.0.0.1:{pg.port}/{name}')")
         rows = pg.query("SELECT email, ssn FROM customers WHERE id BETWEEN 4000 AND 4100",
                         db=name)
         kernel.raw = [e for e, _ in rows] + [s for _, s in rows]
@@ -54,6 +56,7 @@ def _leaked(k: Any, r: Reply) -> list[str]:
     "        c.execute(f'SELECT ssn::bool FROM customers WHERE id = {i}')\n"
     "    except Exception as e:\n        print(e)",
     "%%guarded_sql {URL}\nSELECT ssn::bool FROM customers WHERE id = 4040",
+    "await ac.fetch('SELECT ssn::uuid FROM customers WHERE id = 4050')",
 ])
 def test_a_value_a_postgresql_error_quotes_is_masked(k: Any, code: str) -> None:
     r = k.run(code.replace("{URL}", k.url), timeout=120)
