@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHILD_DIR = str(ROOT / "jupyter_guard" / "_child")
 CODES = {
     "pass": "pass",
     "scratch": "open('scratch.txt', 'w').write('x'); import os; os.remove('scratch.txt')",
@@ -50,6 +49,33 @@ CODES = {
 
 
 INSIDE: dict[str, list[float]] = {}
+
+# The environment a guarded kernel of that checkout gives its children (its own ``child_env``,
+# so each side gets what its kernel would set), for a guard with the default policy.
+KERNEL_ENV = """
+import json, sys
+from jupyter_guard.policy.load import default_path, load
+class Guard:
+    session_id, user, actor, policy = "bench", "bench", "human", load(default_path())
+    settings = {"audit": sys.argv[1]}
+try:
+    from jupyter_guard.kernel.children import child_env
+    env = child_env(Guard(), {})
+except ImportError:   # an older checkout
+    from jupyter_guard.hooks.child import CHILD_DIR, POLICY_JSON, policy_json
+    env = {"PYTHONPATH": CHILD_DIR, POLICY_JSON: policy_json(Guard.policy),
+           "JUPYTER_GUARD_PARENT_SESSION": "bench", "JUPYTER_GUARD_USER": "bench",
+           "JUPYTER_GUARD_AUDIT": sys.argv[1]}
+print(json.dumps(env))
+"""
+
+
+def kernel_env(root: Path, plain: dict[str, str], audit: str) -> dict[str, str]:
+    out = subprocess.run([sys.executable, "-c", KERNEL_ENV, audit], check=True, text=True,
+                         capture_output=True, env={**plain, "PYTHONPATH": str(root)}).stdout
+    env = json.loads(out)
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(root)])
+    return {**plain, **env}
 
 
 def once(code: str, env: dict[str, str], cwd: str, key: str = "") -> float:
@@ -82,18 +108,10 @@ def main() -> None:
         con.close()
         plain = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_GUARD_")}
         plain["PYTHONPATH"] = str(ROOT)
-        from jupyter_guard.hooks.child import POLICY_JSON, policy_json
-        from jupyter_guard.policy.load import default_path, load
-
-        guarded = {**plain, "PYTHONPATH": os.pathsep.join([CHILD_DIR, str(ROOT)]),
-                   POLICY_JSON: policy_json(load(default_path())),   # as a kernel sets it
-                   "JUPYTER_GUARD_PARENT_SESSION": "bench", "JUPYTER_GUARD_USER": "bench",
-                   "JUPYTER_GUARD_AUDIT": str(Path(d) / "audit.duckdb")}
-        envs = [("plain", plain), ("guarded", guarded)]
+        audit = str(Path(d) / "audit.duckdb")
+        envs = [("plain", plain), ("guarded", kernel_env(ROOT, plain, audit))]
         if a.before is not None:
-            before = str(a.before.resolve())
-            envs.append(("before", {**guarded, "PYTHONPATH": os.pathsep.join(
-                [os.path.join(before, "jupyter_guard", "_child"), before])}))
+            envs.append(("before", kernel_env(a.before.resolve(), plain, audit)))
         res: dict[str, dict[str, float]] = {}
         for name, code in CODES.items():
             if a.only and name not in a.only.split(","):

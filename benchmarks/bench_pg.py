@@ -12,6 +12,8 @@ Point query: one row by primary key; big: a 100,000-row result; the same two sha
 sensitive ``email`` and ``ssn`` columns (10,000 rows), whose values each fetch remembers. Every figure builds a DataFrame
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
 "Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
+"... by row": the big results read row by row (``list(cur)``; psycopg cursors only).
+psycopg2 and asyncpg (``fetch``) run the point, 100k-row and sensitive queries, raw and guarded.
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
 an older commit: ``git archive <rev> jupyter_guard policies | tar -x -C DIR``), alternating with
 the others: before/after figures from one run.
@@ -37,27 +39,45 @@ QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
            "100k rows": "SELECT id, v FROM big",
            # sensitive columns: each fetch remembers their values (``connections.pg_results``)
            "sensitive point": "SELECT id, email, ssn FROM customers WHERE id = 4242",
-           "10k sensitive rows": "SELECT id, email, ssn FROM customers"}
+           "10k sensitive rows": "SELECT id, email, ssn FROM customers",
+           # the same two results read row by row (``for row in cur``): each row is one fetch
+           "100k rows by row": "SELECT id, v FROM big",
+           "10k sensitive rows by row": "SELECT id, email, ssn FROM customers"}
 FETCH = "\ndf = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])"
 CELLS = {
     "psycopg": "cur.execute({q!r})" + FETCH,
     "psycopg-bound": "cur.execute({q!r}, (next(ids),))" + FETCH,
+    "psycopg-iter": "cur.execute({q!r})" + FETCH.replace("cur.fetchall()", "list(cur)"),
     "sqlalchemy": "with engine.connect() as c:\n    df = pd.read_sql(sqlalchemy.text({q!r}), c)",
     "magic": "%%guarded_sql engine -o df\n{q}",
+    "psycopg2": "cur2.execute({q!r})\n"
+                "df = pd.DataFrame(cur2.fetchall(), columns=[d.name for d in cur2.description])",
+    "asyncpg": "r = await ac.fetch({q!r})\n"
+               "df = pd.DataFrame([tuple(x) for x in r], columns=list(r[0].keys()))",
 }
-SIDES = {"raw": ("psycopg", "sqlalchemy"), "guarded": ("psycopg", "magic"),
-         "before": ("psycopg", "magic")}
+DRIVERS = ("psycopg2", "asyncpg")
+SIDES = {"raw": ("psycopg", "sqlalchemy", *DRIVERS), "guarded": ("psycopg", "magic", *DRIVERS),
+         "before": ("psycopg", "magic", *DRIVERS)}
 LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlchemy",
           ("guarded", "psycopg"): "guarded psycopg cursor",
           ("guarded", "magic"): "%%guarded_sql (engine)",
           ("before", "psycopg"): "guarded psycopg cursor, before",
-          ("before", "magic"): "%%guarded_sql (engine), before"}
+          ("before", "magic"): "%%guarded_sql (engine), before",
+          **{(side, d): f"{'raw' if side == 'raw' else 'guarded'} {d}"
+             f"{', before' if side == 'before' else ''}" for side in SIDES for d in DRIVERS}}
+
+
+DRIVER_QUERIES = ("point", "100k rows", "sensitive point", "10k sensitive rows")
 
 
 def cell_for(name: str, cell: str) -> str | None:
     """The cell's code for a query, or None when that route does not run it."""
     if name == "bound point":
         return CELLS["psycopg-bound"] if cell == "psycopg" else None
+    if name.endswith(" by row"):
+        return CELLS["psycopg-iter"] if cell == "psycopg" else None
+    if cell in DRIVERS and name not in DRIVER_QUERIES:
+        return None
     return CELLS[cell]
 
 
@@ -76,7 +96,11 @@ def worker(side: str, dsn: str, url: str) -> None:
     assert shell.run_cell(f"import itertools, pandas as pd, psycopg, sqlalchemy\n"
                           f"ids = itertools.cycle(range(1, 10001))\n"
                           f"con = psycopg.connect({dsn!r}, autocommit=True)\ncur = con.cursor()\n"
-                          f"engine = sqlalchemy.create_engine({url!r})", silent=True).success
+                          f"engine = sqlalchemy.create_engine({url!r})\n"
+                          f"import psycopg2, asyncpg\ncon2 = psycopg2.connect({dsn!r})\n"
+                          f"con2.autocommit = True\ncur2 = con2.cursor()\n"
+                          f"ac = await asyncpg.connect("
+                          f"{url.replace('+psycopg', '')!r})", silent=True).success
     print("ready", flush=True)
     for line in sys.stdin:
         name, cell, n = line.rsplit(" ", 2)
@@ -116,7 +140,7 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
         times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
             for name in queries:
-                n = big_batch if name in ("100k rows", "10k sensitive rows") else batch
+                n = big_batch if name.startswith(("100k rows", "10k sensitive rows")) else batch
                 order = sides[r % len(sides):] + sides[:r % len(sides)]   # who goes first rotates
                 for side in order:
                     for cell in SIDES[side]:
@@ -149,7 +173,9 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
                            ("guarded psycopg cursor, before", "raw psycopg"),
                            ("%%guarded_sql (engine)", "raw psycopg"),
                            ("%%guarded_sql (engine), before", "raw psycopg"),
-                           ("%%guarded_sql (engine)", "raw SQLAlchemy")):
+                           ("%%guarded_sql (engine)", "raw SQLAlchemy"),
+                           *((f"guarded {d}{b}", f"raw {d}") for d in DRIVERS
+                             for b in ("", ", before"))):
             if tool in m and base in m:
                 out.append((name, tool, base, m[tool], m[base]))
     return out

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jupyter_guard.analyze import magics, pysinks
+from jupyter_guard.analyze.introspection import reaches_hidden
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, Ctx
 from jupyter_guard.analyze.pyvalues import (
     PathValue,
@@ -312,6 +313,8 @@ class _Walker:
     # -- the guard's own body -----------------------------------------------------------------
     def _check_tamper_call(self, name: str, node: ast.Call) -> None:
         low = name.lower()
+        if hidden := reaches_hidden(node, self.scope):
+            self._tamper(hidden, node)
         if "jupyter_guard" in low and any(
             w in low for w in ("unload", "uninstall", "disable", "setattr", "remove")
         ):
@@ -346,8 +349,10 @@ class _Walker:
     def _check_reach(self, node: ast.Subscript | ast.Attribute) -> None:
         """A handle on the guard's modules that attribute checks cannot follow: a module out of
         ``sys.modules`` by name, or a guard module's ``__dict__``."""
-        why = ""
-        if isinstance(node, ast.Subscript) and dotted(node.value, self.scope) == "sys.modules":
+        why = reaches_hidden(node, self.scope) or ""
+        if why:
+            pass
+        elif isinstance(node, ast.Subscript) and dotted(node.value, self.scope) == "sys.modules":
             key = string_of(node.slice, self.scope) or ""
             if "jupyter_guard" in key:
                 why = "reaches the guard's module through sys.modules"

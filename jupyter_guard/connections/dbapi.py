@@ -21,6 +21,7 @@ from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import refuse
+from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 if TYPE_CHECKING:
@@ -45,7 +46,11 @@ _JUDGED: ContextVar[frozenset[int]] = ContextVar("jupyter_guard_judged", default
 @contextmanager
 def judged_on(raw: Any) -> Iterator[None]:
     """The statement run inside was judged for ``raw`` (a driver connection)."""
-    token = _JUDGED.set(_JUDGED.get() | {id(getattr(raw, "pgconn", raw))})
+    keys = {id(getattr(raw, "pgconn", raw))}
+    ptr = getattr(raw, "pgconn_ptr", None)   # psycopg2: libpq's connection, seen by pg2_libpq
+    if isinstance(ptr, int):
+        keys.add(-ptr)   # negative: never the id of a Python object
+    token = _JUDGED.set(_JUDGED.get() | keys)
     try:
         yield
     finally:
@@ -54,6 +59,11 @@ def judged_on(raw: Any) -> Iterator[None]:
 
 def is_judged(pgconn: Any) -> bool:
     return id(pgconn) in _JUDGED.get()
+
+
+def is_judged_ptr(ptr: int) -> bool:
+    """A statement judged for the psycopg2 connection whose libpq ``PGconn*`` is ``ptr``."""
+    return -ptr in _JUDGED.get()
 
 
 @dataclass
@@ -163,13 +173,21 @@ class Checker:
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
             text, effect, j = self.decide(query, params, many, server_binds)
             if effect:
-                result = self.kind.run_effect(self.raw, call,
-                                             **self.effect_args(text, j, cell=True))
+                try:
+                    result = self.kind.run_effect(self.raw, call,
+                                                 **self.effect_args(text, j, cell=True))
+                except Exception as e:
+                    error_values.note(e, text, self.guard)
+                    raise
                 self.guard.note_success(j.intents)
                 return result
-        with judged_on(self.raw):
-            result = sqlite_cell.run(self, text, j, call, script) \
-                if self.driver == "sqlite3" else call()
+        try:
+            with judged_on(self.raw):
+                result = sqlite_cell.run(self, text, j, call, script) \
+                    if self.driver == "sqlite3" else call()
+        except Exception as e:
+            error_values.note(e, text, self.guard)   # a value the error quotes
+            raise
         self.guard.note_success(j.intents)
         return result
 
@@ -323,5 +341,6 @@ def install(shell: Any, guard: Guard) -> None:
                 shell.user_ns[name] = wrapped
 
 
-__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "judged_on",
+__all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "is_judged_ptr",
+           "judged_on",
            "render"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jupyter_guard.connections import pg_effect
+from jupyter_guard.connections.asyncpg_results import Cursors, judged, prime, value
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.connections.dbapi import Checker, render
 from jupyter_guard.connections.dbapi_proxy import _Proxy
@@ -24,6 +25,7 @@ from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard import owned
 from jupyter_guard.guard.owned import left_to_effect
+from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
 
@@ -73,6 +75,18 @@ class AsyncpgChecker:
             raw, "asyncpg connection", "postgres", privileged=privileged)
         self.kind = self.sync.kind
 
+    async def prime(self, query: Any) -> None:
+        """The catalog of the tables ``query`` reads, asked before it runs (its results'
+        lineage needs it)."""
+        await prime(self.sync.raw, query)
+
+    def results(self, query: Any, records: Any) -> Any:
+        """Records of ``query`` keep its columns' taint (``asyncpg_results``)."""
+        return judged(query, self.sync.raw, self.sync.guard, records)
+
+    def cursors(self, query: Any, factory: Any) -> Cursors:
+        return Cursors(factory, query, self.sync.raw, self.sync.guard)
+
     def check_now(self, query: Any, *, read_only: bool = False) -> None:
         """The static decision alone (copies, cursors); ``read_only``: refused unless the
         statement cannot change anything (a cursor's rows arrive after the call returns)."""
@@ -90,11 +104,15 @@ class AsyncpgChecker:
             return await acall()
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
-        if effect and not pg_effect.needs_transaction_free(text):
-            result = await run_measured(self.sync.raw, acall,
-                                        **self.sync.effect_args(text, j, cell=True))
-        else:
-            result = await acall()
+        try:
+            if effect and not pg_effect.needs_transaction_free(text):
+                result = await run_measured(self.sync.raw, acall,
+                                            **self.sync.effect_args(text, j, cell=True))
+            else:
+                result = await acall()
+        except Exception as e:
+            error_values.note(e, text, self.sync.guard)   # a value the error quotes
+            raise
         self.sync.guard.note_success(j.intents)
         return result
 
@@ -177,19 +195,24 @@ class GuardedPrepared(_Proxy):
                               lambda: getattr(raw, method)(*args, **kw))
 
     async def fetch(self, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetch", args, kw)
+        await self._jg_check.prime(self._jg_con.get_query())
+        return self._jg_check.results(self._jg_con.get_query(), await self._run("fetch", args, kw))
 
     async def fetchrow(self, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetchrow", args, kw)
+        await self._jg_check.prime(self._jg_con.get_query())
+        return self._jg_check.results(self._jg_con.get_query(),
+                                      await self._run("fetchrow", args, kw))
 
-    async def fetchval(self, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetchval", args, kw)
+    async def fetchval(self, *args: Any, column: Any = 0, **kw: Any) -> Any:
+        return value(await self.fetchrow(*args, **kw), column)   # the value keeps its column
 
     async def fetchmany(self, args: Any, **kw: Any) -> Any:
         rows = list(args)
         raw = self._jg_con
-        return await self._jg_check(raw.get_query(), rows[0] if rows else None,
-                                    lambda: raw.fetchmany(rows, **kw), many=True)
+        await self._jg_check.prime(raw.get_query())
+        return self._jg_check.results(raw.get_query(), await self._jg_check(
+            raw.get_query(), rows[0] if rows else None, lambda: raw.fetchmany(rows, **kw),
+            many=True))
 
     async def executemany(self, args: Any, **kw: Any) -> Any:
         rows = list(args)
@@ -202,7 +225,7 @@ class GuardedPrepared(_Proxy):
 
     def cursor(self, *args: Any, **kw: Any) -> Any:
         self._jg_check.check_now(self._jg_con.get_query(), read_only=True)
-        return self._jg_con.cursor(*args, **kw)
+        return self._jg_check.cursors(self._jg_con.get_query(), self._jg_con.cursor(*args, **kw))
 
 
 class GuardedAsyncpg(_Proxy):
@@ -217,13 +240,15 @@ class GuardedAsyncpg(_Proxy):
         return await self._run("execute", query, args, kw)
 
     async def fetch(self, query: Any, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetch", query, args, kw)
+        await self._jg_check.prime(query)
+        return self._jg_check.results(query, await self._run("fetch", query, args, kw))
 
     async def fetchrow(self, query: Any, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetchrow", query, args, kw)
+        await self._jg_check.prime(query)
+        return self._jg_check.results(query, await self._run("fetchrow", query, args, kw))
 
-    async def fetchval(self, query: Any, *args: Any, **kw: Any) -> Any:
-        return await self._run("fetchval", query, args, kw)
+    async def fetchval(self, query: Any, *args: Any, column: Any = 0, **kw: Any) -> Any:
+        return value(await self.fetchrow(query, *args, **kw), column)   # keeps its column
 
     async def executemany(self, command: Any, args: Any, **kw: Any) -> Any:
         rows = list(args)
@@ -234,15 +259,17 @@ class GuardedAsyncpg(_Proxy):
     async def fetchmany(self, query: Any, args: Any, **kw: Any) -> Any:
         rows = list(args)
         raw = self._jg_con
-        return await self._jg_check(query, rows[0] if rows else None,
-                                    lambda: raw.fetchmany(query, rows, **kw), many=True)
+        await self._jg_check.prime(query)
+        return self._jg_check.results(query, await self._jg_check(
+            query, rows[0] if rows else None, lambda: raw.fetchmany(query, rows, **kw),
+            many=True))
 
     async def prepare(self, query: Any, **kw: Any) -> Any:
         return GuardedPrepared(await self._jg_con.prepare(query, **kw), self._jg_check)
 
     def cursor(self, query: Any, *args: Any, **kw: Any) -> Any:
         self._jg_check.check_now(query, read_only=True)
-        return self._jg_con.cursor(query, *args, **kw)
+        return self._jg_check.cursors(query, self._jg_con.cursor(query, *args, **kw))
 
     async def copy_from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
         self._jg_check.check_now(f"COPY ({query}) TO STDOUT")

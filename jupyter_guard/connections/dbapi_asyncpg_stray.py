@@ -6,8 +6,9 @@ all the same.
 plain connection as ``proxy._con``, and a method taken from the class
 (``f = asyncpg.Connection.execute``, before or after the guard loaded) runs on whatever it is
 given. So the statement methods of asyncpg's ``Connection`` are routed through the guard
-(``driver_methods``): a call from anywhere but asyncpg's own modules (a pool resetting a
-connection, a transaction's ``BEGIN``) or the guard's (whose guarded views call the driver's
+(``driver_methods``): a call from anywhere but asyncpg's own functions (a pool resetting a
+connection, a transaction's ``BEGIN``; known by their code objects, not their file name) or
+the guard's (whose guarded views call the driver's
 methods) goes through the connection's guarded view (``dbapi_asyncpg_pool._guarded``; its
 role's server-file rights cannot be awaited in a plain call, so it is judged as privileged,
 which refuses more), or through the guarded view or pool proxy it was applied to.
@@ -39,5 +40,11 @@ def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
             return _guarded(obj, guard)
         return None
 
-    driver_methods.reroute(connection.Connection, METHODS, driver_methods.by_target(target),
-                           driver_methods.trusted_dirs(asyncpg), patched)
+    own = driver_methods.trusted_code(asyncpg)
+    driver_methods.reroute(connection.Connection, METHODS, driver_methods.by_target(target), own,
+                           patched)
+    from asyncpg.protocol import protocol
+
+    from jupyter_guard.connections import asyncpg_protocol
+
+    asyncpg_protocol.patch(protocol.BaseProtocol, own)   # what reaches the body past the route

@@ -165,6 +165,9 @@ def _patch_c_cursor(ext: Any, guard: Guard) -> None:
             c(f"COPY {table} FROM STDIN", None,
               lambda: o["copy_from"](self, file, table, *args, **kw))
 
+    from jupyter_guard.connections import pg2_libpq
+
+    pg2_libpq.trust_callers(execute, executemany, callproc, copy_expert, copy_to, copy_from)
     for fn in (execute, executemany, callproc, copy_expert, copy_to, copy_from):
         fn.__doc__ = getattr(o[fn.__name__], "__doc__", None)
         c_types.patch(cls, fn.__name__, fn)   # False off CPython: the subclasses still judge
@@ -176,6 +179,11 @@ def patch(module: ModuleType, guard: Guard) -> None:
     import psycopg2.extensions as ext
 
     _patch_c_cursor(ext, guard)
+    import psycopg2._psycopg as c_module
+
+    from jupyter_guard.connections import pg2_libpq
+
+    pg2_libpq.install(c_module)   # a saved C method's SQL is refused at libpq
 
     orig = module.connect
 

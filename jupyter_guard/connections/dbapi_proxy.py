@@ -57,24 +57,10 @@ class GuardedCursor(_Proxy):
             lambda: raw.execute(query, params, *args, **kw))
         _sqlite_file(self._jg_check, raw, query, None if params is None else [params])
         out = self._same(self._jg_check(query, params, call, server_binds=_binds(raw, kw)))
-        if self._jg_check.dialect == "postgres":   # its fetches keep the query's taint
-            pg_results.note(raw, query, self._jg_check.raw)
+        if self._jg_check.dialect == "postgres":   # its fetches (``pg_fetch``) keep its taint;
+            pg_results.note(raw, query, self._jg_check.raw)   # (a measured one ran as Busy)
+            pg_results.held(raw, self._jg_check.guard)
         return out
-
-    def fetchone(self) -> Any:
-        return pg_results.fetched(self._jg_con, "fetchone", self._jg_con.fetchone(),
-                                  self._jg_check.guard)
-
-    def fetchmany(self, *args: Any, **kw: Any) -> Any:
-        return pg_results.fetched(self._jg_con, "fetchmany", self._jg_con.fetchmany(*args, **kw),
-                                  self._jg_check.guard)
-
-    def fetchall(self) -> Any:
-        return pg_results.fetched(self._jg_con, "fetchall", self._jg_con.fetchall(),
-                                  self._jg_check.guard)
-
-    def __iter__(self) -> Any:
-        return pg_results.rows(self._jg_con, iter(self._jg_con), self._jg_check.guard)
 
     def executemany(self, query: Any, seq: Any, *args: Any, **kw: Any) -> Any:
         rows = list(seq)

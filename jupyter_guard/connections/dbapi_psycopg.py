@@ -18,12 +18,13 @@ refused. ``stream`` of a statement that can change something runs whole inside t
 """
 from __future__ import annotations
 
+import inspect
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from jupyter_guard.connections import driver_methods
+from jupyter_guard.connections import driver_methods, pg_fetch, pg_results
 from jupyter_guard.connections.dbapi import Checker, is_judged, judged_on
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -140,8 +141,11 @@ def _executemany(r: Routed, cur: Any, guard: Any, query: Any, seq: Any, **kw: An
 
 def _stream_of(r: Routed, cur: Any, guard: Any, query: Any, params: Any = None,
                **kw: Any) -> Iterator[Any]:
-    return _stream(checker(cur._conn, guard), query, params,
-                   lambda: r.body(cur, query, params, **kw))
+    check = checker(cur._conn, guard)
+    pg_results.note(cur, query, check.raw)   # its rows keep the statement's taint
+    pg_results.warm(query, check.raw, guard)
+    return pg_results.rows(cur, _stream(check, query, params,
+                                        lambda: r.body(cur, query, params, **kw)), guard)
 
 
 def _copy(r: Routed, cur: Any, guard: Any, statement: Any, params: Any = None,
@@ -164,8 +168,11 @@ async def _aexecutemany(r: Routed, cur: Any, guard: Any, query: Any, seq: Any, *
 
 def _astream_of(r: Routed, cur: Any, guard: Any, query: Any, params: Any = None,
                 **kw: Any) -> AsyncIterator[Any]:
-    return _astream(achecker(cur._conn, guard), query, params,
-                    lambda: r.body(cur, query, params, **kw))
+    check = achecker(cur._conn, guard)
+    pg_results.note(cur, query, check.twin)   # its rows keep the statement's taint
+    pg_results.warm(query, check.twin, guard)   # (the guard's queries run on the twin)
+    return pg_fetch.arows(cur, _astream(check, query, params,
+                                        lambda: r.body(cur, query, params, **kw)), guard)
 
 
 def _acopy(r: Routed, cur: Any, guard: Any, statement: Any, params: Any = None,
@@ -186,18 +193,38 @@ def runner(guard: Any, base: type, judges: dict[str, Any], copy_in: Any) -> driv
 
     def run(r: Routed, obj: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         real = issubclass(type(obj), base)   # not ``isinstance``: a proxy reports the class
-        if busy() or (real and is_judged(obj._pgconn if judges else obj.pgconn)):
+        if busy():
             return r.body(obj, *args, **kw)
-        if isinstance(obj, _Proxy):   # the proxy judges; its call comes back here as judged
+        if real and is_judged(obj._pgconn if judges else obj.pgconn):
+            out = r.body(obj, *args, **kw)
+        elif isinstance(obj, _Proxy):   # the proxy judges; its call comes back here as judged
             method = getattr(obj, r.name)
             return copy_in(method(*args, **kw)) if r.name == "copy" else method(*args, **kw)
-        if not real:
+        elif not real:
             raise driver_methods.unknown(r, obj)
-        if not judges:   # a connection: the ``execute`` of the cursor it opens judges
+        elif not judges:   # a connection: the ``execute`` of the cursor it opens judges
             return r.body(obj, *args, **kw)
-        return judges[r.name](r, obj, guard, *args, **kw)
+        else:
+            out = judges[r.name](r, obj, guard, *args, **kw)
+        if judges and r.name in _NOTED:   # its fetches keep the statement's taint
+            query = args[0] if args else kw.get("query")
+            if inspect.isawaitable(out):   # the guard's queries run on the twin
+                return _noted(out, obj, query, achecker(obj._conn, guard).twin, guard)
+            pg_results.note(obj, query, _raw(obj._conn))
+            pg_results.held(obj, guard)
+        return out
 
     return run
+
+
+_NOTED = frozenset({"execute", "executemany"})
+
+
+async def _noted(pending: Any, cur: Any, query: Any, raw: Any, guard: Any) -> Any:
+    out = await pending
+    pg_results.note(cur, query, raw)
+    pg_results.held(cur, guard)
+    return out
 
 
 def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
@@ -211,3 +238,4 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
             (module.AsyncServerCursor, ("execute", "executemany"), ASYNC, _acopy_in),
             (module.AsyncConnection, ("execute",), {}, _acopy_in)):
         driver_methods.reroute(cls, names, runner(guard, cls, judges, copy_in), (), patched)
+    pg_fetch.patch(module, guard, patched)   # and their fetches keep the statement's taint

@@ -10,8 +10,12 @@ reference to it, however old, reaches the guard. This is the one mechanism for a
 driver's class-level statement methods: each driver gives the runner that decides a call
 (asyncpg: ``dbapi_asyncpg_stray``; psycopg 3: ``dbapi_psycopg``).
 
-``route`` sends a call from a driver's trusted folders (asyncpg's own modules and the guard's:
-a pool resetting a connection) to the driver's body, and any other call to the driver's runner:
+``route`` sends a call from the driver's trusted code (asyncpg's own functions and the guard's:
+a pool resetting a connection) to the driver's body, and any other call to the driver's runner.
+Trust goes by the identity of the calling frame's code object, never by its file name (code
+compiled under asyncpg's file name, or a function whose code was ``replace``-d, is a new code
+object): the driver's code is collected from its loaded modules when its methods are routed,
+the guard's from the guard's modules (again when a frame of one of them is not yet known).
 ``by_target`` calls the method on the guarded object (the proxy it was applied to, or a guarded
 view of a driver object the guard did not open) and refuses anything else (the guard cannot
 tell which connection it would run on). Generator functions (psycopg's ``stream``) and the
@@ -23,10 +27,9 @@ be reached this way (``dbapi_pg2`` patches its C type's dictionary).
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +43,7 @@ class Routed:
     name: str
     body: Callable[..., Any]                    # a copy of the driver's own function
     run: Runner                                 # runs a call that is not trusted (see ``route``)
-    trusted: tuple[str, ...]                    # folders whose calls run the driver's body
+    trusted: Collection[Any]                    # driver code whose calls run its body
 
 
 # (the routed method, the object it was applied to, args, kwargs) -> what the call returns
@@ -48,6 +51,8 @@ Runner = Callable[["Routed", Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 _ROUTED: dict[str, Routed] = {}
+TEMPLATES: set[Any] = set()   # the routed methods' code (a frame of one: the route was called)
+BODIES: set[Any] = set()      # the code of the driver's own bodies of the routed methods
 # self-protection refuses setting the code (or anything else) of these (``hooks.integrity``)
 FUNCTIONS: set[Any] = set()
 
@@ -55,9 +60,70 @@ FUNCTIONS: set[Any] = set()
 def route(key: str, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
     """The body of every routed method (``_sync``/``_async`` call it)."""
     r = _ROUTED[key]
-    if r.trusted and sys._getframe(2).f_code.co_filename.startswith(r.trusted):
+    if r.trusted and _trusted(sys._getframe(2), r.trusted):
         return r.body(self, *args, **kw)
     return r.run(r, self, args, kw)
+
+
+def body_of(cls: type, name: str) -> Callable[..., Any] | None:
+    """The driver's own body of the routed method ``name`` as ``cls`` resolves it (None: not
+    routed)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            r = _ROUTED.get(f"{klass.__module__}.{klass.__qualname__}.{name}")
+            return None if r is None else r.body
+    return None
+
+
+_GUARD_CODE: set[Any] = set()   # the code objects of the guard's loaded modules
+
+
+def _trusted(frame: Any, driver: Collection[Any]) -> bool:
+    return frame.f_code in driver or is_guard_code(frame)
+
+
+def is_guard_code(frame: Any) -> bool:
+    """``frame`` runs a function of the guard's own modules (by code identity)."""
+    code = frame.f_code
+    if code in _GUARD_CODE:
+        return True
+    name = str(frame.f_globals.get("__name__", ""))
+    module = sys.modules.get(name)
+    if not name.startswith("jupyter_guard.") or module is None or vars(module) is not \
+            frame.f_globals:
+        return False
+    _GUARD_CODE.update(codes(module))   # a guard module not seen yet: its own functions only
+    return code in _GUARD_CODE
+
+
+def codes(*modules: Any) -> set[Any]:
+    """The code objects of the functions defined in ``modules`` (their classes' methods,
+    properties and the functions nested in them)."""
+    out: set[Any] = set()
+    todo: list[Any] = []
+    for m in modules:
+        todo.extend(v for v in vars(m).values()
+                    if getattr(v, "__module__", None) == m.__name__ or isinstance(v, type))
+    seen: set[int] = set()
+    while todo:
+        v = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if isinstance(v, types.CodeType):
+            out.add(v)
+            todo.extend(c for c in v.co_consts if isinstance(c, types.CodeType))
+        elif isinstance(v, type):
+            if v.__module__ in {m.__name__ for m in modules}:
+                todo.extend(vars(v).values())
+        elif isinstance(v, (staticmethod, classmethod)):
+            todo.append(v.__func__)
+        elif isinstance(v, property):
+            todo.extend(f for f in (v.fget, v.fset, v.fdel) if f is not None)
+        elif isinstance(v, types.FunctionType):
+            todo.append(v.__code__)
+            todo.extend(f for f in (getattr(v, "__wrapped__", None),) if f is not None)
+    return out
 
 
 def unknown(r: Routed, obj: Any) -> GuardBlocked:
@@ -91,23 +157,23 @@ async def _async(self: Any, *args: Any, **kw: Any) -> Any:
     return await __jupyter_guard_route__("KEY", self, args, kw)  # type: ignore[name-defined]  # noqa: F821 - set above, and in the driver's module
 
 
-def trusted_dirs(*modules: Any) -> tuple[str, ...]:
-    """The folders of these packages (and the guard's), as imported and with links resolved."""
-    import jupyter_guard
-
-    dirs = [os.path.dirname(m.__file__ or "") for m in (*modules, jupyter_guard)]
-    return tuple({os.path.join(f(d), "") for d in dirs if d
-                  for f in (os.path.abspath, os.path.realpath)})
+def trusted_code(*packages: Any) -> frozenset[Any]:
+    """The code of every loaded module of these packages (taken now: code made later is not
+    the driver's)."""
+    prefixes = tuple(p.__name__ for p in packages)
+    mods = [m for n, m in list(sys.modules.items())
+            if m is not None and (n in prefixes or n.startswith(tuple(f"{p}." for p in prefixes)))]
+    return frozenset(codes(*mods))
 
 
 def reroute(cls: type, names: tuple[str, ...], run: Runner,
-            trusted: tuple[str, ...], patched: dict[tuple[Any, str], Any]) -> None:
+            trusted: Collection[Any], patched: dict[tuple[Any, str], Any]) -> None:
     """Route ``cls``'s own functions ``names`` through the guard (once: a second load finds
     them routed, and only the runner is renewed). A generator function's body becomes a plain
     function that returns what ``run`` returns (an iterator); for a context manager made by
-    ``contextlib`` the generator it wraps is routed. ``trusted``: folders whose calls run the
-    driver's body (empty: none). ``patched`` gets each routed method and the global ``route``
-    of each driver module (self-protection puts them back)."""
+    ``contextlib`` the generator it wraps is routed. ``trusted``: the driver's code whose calls
+    run its body, the guard's too (empty: no caller is trusted). ``patched`` gets each routed
+    method and the global ``route`` of each driver module (self-protection puts them back)."""
     for name in names:
         attr = cls.__dict__.get(name)
         fn = getattr(attr, "__wrapped__", attr) if getattr(attr, "__closure__", None) else attr
@@ -130,6 +196,8 @@ def reroute(cls: type, names: tuple[str, ...], run: Runner,
             if sys.version_info >= (3, 11):   # tracebacks name the driver's method
                 code = code.replace(co_qualname=fn.__qualname__)
             _ROUTED[key] = Routed(name, body, run, trusted)
+            TEMPLATES.add(code)
+            BODIES.add(body.__code__)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
             FUNCTIONS.add(fn)
         else:

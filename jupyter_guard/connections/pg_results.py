@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.connections.pg_values import column as _column
+from jupyter_guard.connections.pg_values import fresh as _fresh
+from jupyter_guard.connections.pg_values import maybe_short as _maybe_short
+from jupyter_guard.connections.pg_values import remember as _remember
 from jupyter_guard.hooks.pieces import ROWS as PER_FETCH
-from jupyter_guard.hooks.pieces import SHORT
 from jupyter_guard.hooks.pieces import find as _short
 from jupyter_guard.hooks.pieces import refuse as refuse_piece
 from jupyter_guard.hooks.state import Busy, busy
@@ -48,16 +50,65 @@ def note(cur: Any, query: Any, raw: Any) -> None:
     """``cur`` ran ``query`` (already judged) on the driver connection ``raw``."""
     if busy():
         return
+    if isinstance(query, str) and _DDL.match(query):
+        _COLUMNS.clear()   # a table's columns, or a view, may have changed
+        _TAINT.clear()
+    old = _LAST.get(id(cur))
+    if old is not None and old[0] is query and old[1] is raw and old[3] is not None and \
+            old[3]() is cur:
+        return   # noted already (a proxy's call, and the routed method it made)
     if len(_LAST) > 4096:
         _LAST.clear()
     try:
         ref: Any = weakref.ref(cur)
     except TypeError:   # not weakly referable: its id alone keys it
         ref = None
-    _LAST[id(cur)] = [query, raw, None, ref]
-    if isinstance(query, str) and _DDL.match(query):
-        _COLUMNS.clear()   # a table's columns, or a view, may have changed
-        _TAINT.clear()
+    # ..., the result index the taint is for, the libpq result judged whole (``held``)
+    _LAST[id(cur)] = [query, raw, None, ref, 0, None]
+
+
+def held(cur: Any, guard: Any) -> bool:
+    """psycopg 3: the rows of the result ``cur`` holds now, judged whole at once (its libpq result
+    can be read without a fetch: ``cur.pgresult.get_value``). Its fetches then cost nothing.
+    Whether the result is covered whole (judged, or nothing sensitive in it)."""
+    got = _LAST.get(id(cur))
+    res, tx = getattr(cur, "pgresult", None), getattr(cur, "_tx", None)
+    if got is not None and got[5] is res and res is not None:
+        return True
+    if busy() or guard is None or got is None or res is None or tx is None or \
+            res.status != _TUPLES_OK or res.ntuples > PER_FETCH:
+        return False   # no rows yet (pipeline), or too many to read twice: each fetch is judged
+    at = getattr(cur, "_iresult", 0)
+    try:
+        with Busy():
+            taint = got[2] if got[2] is not None and got[4] == at else \
+                _pending_taint(cur, got, guard.policy, at)
+            rows = tx.load_rows(0, res.ntuples, tuple) if any(taint) else None
+    except Exception as e:  # noqa: BLE001 - psycopg's private reader changed: each fetch is judged instead
+        log.debug("jupyter_guard: a PostgreSQL result not judged whole: %s", e)
+        return False
+    if rows:
+        fetched(cur, "fetchmany", rows, guard)   # raises when it holds pieces
+    got[5] = res
+    return True
+
+
+_TUPLES_OK = 2   # libpq's PGRES_TUPLES_OK: a result that holds rows
+
+
+def warm(query: Any, raw: Any, guard: Any) -> None:
+    """Read the catalog ``query``'s taint needs now, while ``raw`` is idle: a stream's rows are
+    judged while the connection is still busy sending them (no query of the guard's can run)."""
+    if busy() or guard is None:
+        return
+    try:
+        with Busy():
+            sql = _text(query, raw)
+            taint = _lineage(sql, raw, guard.policy)
+            if taint is not None:
+                _TAINT[(_db(raw), sql)] = taint
+    except Exception as e:  # noqa: BLE001 - no lineage now: the stream's column names decide, and a piece check that cannot ask refuses
+        log.debug("jupyter_guard: no taint before a PostgreSQL stream: %s", e)
 
 
 def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
@@ -67,11 +118,17 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
     got = _LAST.get(id(cur))
     if got is None or (got[3] is not None and got[3]() is not cur):
         return result   # nothing noted, or noted for a cursor since freed (its id reused)
+    at = getattr(cur, "_iresult", 0)   # psycopg: which result of a multi-statement text
+    if (got[5] is not None and got[5] is getattr(cur, "pgresult", None)) or (
+            got[2] is not None and got[4] == at and not any(got[2])):
+        return result   # judged whole, or nothing sensitive in this result: no work per fetch
     rows = [result] if how == "fetchone" else result
     try:
         with Busy():
-            taint = got[2] if got[2] is not None else _pending_taint(cur, got, guard.policy)
-            names = [_name(cur, i) for i in range(len(taint))]
+            taint = got[2] if got[2] is not None and got[4] == at else \
+                _pending_taint(cur, got, guard.policy, at)
+            desc = getattr(cur, "description", None) or ()   # built anew on each read
+            names = [str(desc[i][0]) if i < len(desc) else f"#{i}" for i in range(len(taint))]
             piece = _judge(rows, taint, names, got[1])
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
@@ -109,28 +166,12 @@ def _judge(rows: Any, taint: Taint, names: list[str], raw: Any) -> tuple[str, st
     rows = rows[:PER_FETCH] if isinstance(rows, list) else list(islice(rows, PER_FETCH))
     cols = list(zip(*rows)) if rows and isinstance(rows[0], (tuple, list)) else None
     for i in hot:
-        values = list(cols[i]) if cols is not None and i < len(cols) else list(_column(rows, i))
-        exits.remember(_fresh(values))
+        values = list(cols[i]) if cols is not None and i < len(cols) else \
+            list(_column(rows, i, names[i]))
+        _remember(_fresh(values))
         if _maybe_short(values):
             piece = piece or _short(values, taint[i], names[i], [_Shorts(raw)])
     return piece
-
-
-def _fresh(values: list[Any]) -> Any:
-    """The values not known yet (a result fetched again costs a set difference, not a scan)."""
-    try:
-        new = set(values)
-    except TypeError:   # unhashable members (arrays, JSON objects): all of them
-        return values
-    return new - exits.known   # in C, over the smaller of the two sets
-
-
-def _maybe_short(values: list[Any]) -> bool:
-    """Whether a value may print shorter than ``SHORT`` characters (False, in C, for texts)."""
-    try:
-        return min(map(len, values), default=SHORT) < SHORT
-    except TypeError:   # numbers, dates, nulls: looked at one by one
-        return True
 
 
 def rows(cur: Any, it: Iterator[Any], guard: Any) -> Iterator[Any]:
@@ -157,7 +198,7 @@ def frame(guard: Any, raw: Any, sql: str, result: Any) -> None:
         for i, t in enumerate(marks):
             if t:
                 values = result.iloc[:PER_FETCH, i].tolist()
-                exits.remember(_fresh(values))
+                _remember(_fresh(values))
                 if _maybe_short(values):
                     piece = piece or _short(values, t, names[i], [_Shorts(raw)])
     if piece is not None:
@@ -180,11 +221,25 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
     return taint
 
 
-def _pending_taint(cur: Any, got: list[Any], policy: Any) -> Taint:
-    names = [_name(cur, i) for i in range(len(getattr(cur, "description", None) or ()))]
-    taint = taint_of(_text(got[0], got[1]), got[1], names, policy)
-    got[2] = taint
+def _pending_taint(cur: Any, got: list[Any], policy: Any, at: int = 0) -> Taint:
+    names = [str(d[0]) for d in (getattr(cur, "description", None) or ())]
+    taint = taint_of(_statement(_text(got[0], got[1]), at), got[1], names, policy)
+    got[2], got[4] = taint, at
     return taint
+
+
+def _statement(sql: str, at: int) -> str:
+    """The statement of a multi-statement text whose result is the ``at``-th (the whole text when
+    it holds one statement: ``executemany(returning=True)`` gives one result per row)."""
+    if ";" not in sql:
+        return sql
+    from jupyter_guard.analyze.sql import _parse
+
+    try:
+        trees = [t for t in _parse(sql, "postgres") if t is not None]
+    except Exception:  # noqa: BLE001 - sqlglot cannot read it: the whole text, whose lineage falls back to names
+        return sql
+    return trees[at].sql(dialect="postgres") if len(trees) > 1 and at < len(trees) else sql
 
 
 def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
@@ -197,24 +252,66 @@ def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
     conn = DbapiConn(raw, "postgresql", "postgres")
     got = sql_exports.outputs(tree, lambda t: _table(conn, t, 0), policy,
                               lambda t: _table(conn, t, 1))
-    if got is None:
-        return None
-    return sql_exports.revealed(got[0], got[1], conn, policy)
+    if got is None:   # names decide; a whole row still reveals its table's sensitive columns
+        names = [e.alias_or_name for e in getattr(tree, "selects", None) or []]
+        base = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
+                for n in names]
+        rows = _whole_rows(tree, base, conn, policy)
+        return rows if rows != base else None
+    taint = sql_exports.revealed(got[0], got[1], conn, policy)
+    return _whole_rows(tree, taint, conn, policy)
+
+
+def _whole_rows(tree: Any, taint: Taint, conn: Any, policy: Any) -> Taint:
+    """An output that names a table's whole row (``SELECT c FROM customers c``,
+    ``row_to_json(c)``, ``c::text``) reveals the table's sensitive columns."""
+    from sqlglot import exp
+
+    selects = getattr(tree, "selects", None) or []
+    if not isinstance(tree, exp.Select) or len(selects) != len(taint) or \
+            any(isinstance(e, exp.Star) for e in selects):
+        return taint
+    tables = {t.alias_or_name: ".".join(p for p in (t.db, t.name) if p)
+              for t in tree.find_all(exp.Table)}
+    out = list(taint)
+    for i, e in enumerate(selects):
+        for col in e.find_all(exp.Column):
+            table = tables.get(col.name) if not col.table else None
+            cols = _table(conn, table, 0) if table else None
+            if cols and col.name.lower() not in cols:
+                out[i] = out[i] | {f"{table}.{c}" for c in cols if policy.is_sensitive_column(c)}
+    return out
 
 
 def _table(conn: Any, name: str, part: int) -> Any:
     """A table's columns (``part`` 0) or a view's definition (1), from the catalog, cached."""
     key = (_db(conn.raw), name)
     if key not in _COLUMNS:
-        ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
         try:
-            found = conn.rows(_CATALOG.format(name=ident.replace("'", "''")))
+            found = conn.rows(catalog_sql(name))
         except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
             found = []
-        _COLUMNS[key] = (tuple(str(r[1]).lower() for r in found),
-                         str(found[0][2]) if found and found[0][2] else None) if found else None
+        keep_catalog(conn.raw, name, found)
     got = _COLUMNS[key]
     return None if got is None else got[part]
+
+
+def catalog_sql(name: str) -> str:
+    """The catalog query for the table or view ``name`` (``schema.table``, lower case)."""
+    ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
+    return _CATALOG.format(name=ident.replace("'", "''"))
+
+
+def catalog_known(raw: Any, name: str) -> bool:
+    return (_db(raw), name) in _COLUMNS
+
+
+def keep_catalog(raw: Any, name: str, found: list[Any]) -> None:
+    """What ``catalog_sql(name)`` returned on ``raw`` (a driver that cannot be asked while
+    deciding, asyncpg, asks before and keeps it here)."""
+    _COLUMNS[(_db(raw), name)] = (tuple(str(r[1]).lower() for r in found),
+                                  str(found[0][2]) if found and found[0][2] else None) \
+        if found else None
 
 
 _LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -253,25 +350,6 @@ def _text(query: Any, raw: Any) -> str:
     if isinstance(query, (bytes, bytearray, memoryview)):
         query = bytes(query).decode("utf-8", "replace")
     return str(query)
-
-
-def _name(cur: Any, i: int) -> str:
-    d = (getattr(cur, "description", None) or ())
-    return str(d[i][0]) if i < len(d) else f"#{i}"
-
-
-def _column(rows: Any, i: int) -> Iterator[Any]:
-    """Column ``i`` of rows that are tuples, lists (pg8000) or dicts (``dict_row``)."""
-    for row in rows:
-        if isinstance(row, dict):
-            row = list(row.values())
-        elif not isinstance(row, (tuple, list)):
-            try:
-                row = tuple(row)
-            except TypeError:
-                continue
-        if i < len(row):
-            yield row[i]
 
 
 class _Shorts:

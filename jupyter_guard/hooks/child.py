@@ -87,43 +87,10 @@ def guard_files(audit: str, policy: str) -> tuple[str, ...]:
                                [os.path.abspath(p) for p in names]))
 
 
-POLICY_JSON = "JUPYTER_GUARD_CHILD_POLICY"   # the kernel's loaded policy, for its children
-
-
-def policy_json(policy: Any) -> str:
-    """The kernel's policy as JSON: a child builds it in well under a millisecond, where loading
-    the YAML file again (parse, ``extends``, validation) cost it 30-300 ms."""
-    import dataclasses
-    import json
-
-    d = dataclasses.asdict(policy)
-    d.pop("warnings", None)
-    return json.dumps(d, separators=(",", ":"))
-
-
-def _role(r: dict[str, Any]) -> Any:
-    from jupyter_guard.policy.model import Role
-
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in r.items()}
-    return Role(**fields)
-
-
-def policy_from_json(text: str) -> Any:
-    import json
-
-    from jupyter_guard.policy.model import Match, Policy, Rule
-
-    d = json.loads(text)
-    tup = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
-           for k, v in d.items() if isinstance(v, list) and k not in ("roles", "rules")}
-    roles = tuple(_role(r) for r in d.get("roles", ()))
-    rules = tuple(Rule(r["id"], Match(**{k: tuple(v) for k, v in r["match"].items()}),
-                       r["action"], r.get("message", "")) for r in d.get("rules", ()))
-    return Policy(**{**d, **tup, "roles": roles, "rules": rules})
-
-
 class ChildGuard:
     def __init__(self, env: Mapping[str, str]) -> None:
+        from jupyter_guard.hooks.child_policy import POLICY_JSON, policy_from_json
+
         if env.get(POLICY_JSON):
             self.policy = policy_from_json(env[POLICY_JSON])
         else:   # a child started with the variables but not by a kernel: the file itself
@@ -224,7 +191,6 @@ ARM_ON = frozenset({"duckdb", "psycopg", "psycopg2", "pg8000", "asyncpg", "sqlit
 # the data libraries: their first import also installs the kernel's data-aware exits
 # (``child_exits``: values read from sensitive columns are then checked wherever they go)
 DATA_LIBS = ARM_ON | {"pandas", "pyarrow", "polars"}
-EXITS_ON = DATA_LIBS
 # the network events: the first installs the exits and the kernel's network handlers
 # (``child_exits.network``), which judge it and every later one
 NET_EVENTS = ("urllib.Request", "http.client.send", "socket.connect", "socket.sendto",
@@ -323,7 +289,7 @@ def start(env: Mapping[str, str] | None = None,
         return table
 
     armed: list[bool] = []
-    arm_on = EXITS_ON
+    arm_on = DATA_LIBS
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if (event == "import" and on_duckdb is not None and not armed

@@ -1,14 +1,15 @@
 """Audit events -> Intents inside a guarded Python child (see ``child``): the same words as the
-kernel's run-time layer, so the same rules decide. Paths are judged as given and as resolved."""
+kernel's run-time layer, so the same rules decide. Paths are judged as given and as resolved.
+
+Kept light: a child's first file write loads this table, so what only further children and
+environment changes need (the shell and child analysis, ``shlex``) loads when one happens."""
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_guard.analyze.children import GUARD_PREFIX, may_run_python, strips
 from jupyter_guard.hooks.child import (
     CHILD_DIR,
     DATA_LIBS,
@@ -51,8 +52,17 @@ def overwrite(path: str | None) -> list[Intent]:
     return path_intents("file.truncate" if os.path.lexists(path) else "file.write", path)
 
 
+def _joined(argv: list[str]) -> str:
+    import shlex  # (stdlib) only for a child that starts one of its own
+
+    return shlex.join(argv)
+
+
 def handlers(g: Any) -> dict[str, Handler]:
     def child(argv: list[str] | None, command: str, env: Any) -> None:
+        # late: the child analysis loads when this child starts one of its own
+        from jupyter_guard.analyze.children import may_run_python
+
         words = argv or command.split()
         prog = words[0] if words else ""
         why = env_drops_guard(env)
@@ -128,19 +138,22 @@ def handlers(g: Any) -> dict[str, Handler]:
 
     def on_exec(args: tuple[Any, ...]) -> None:   # os.exec*(path, args, env), posix_spawn
         argv = _argv(args[1])
-        child(argv, shlex.join(argv) if argv else UNKNOWN, args[2] if len(args) > 2 else None)
+        child(argv, _joined(argv) if argv else UNKNOWN, args[2] if len(args) > 2 else None)
 
     def on_spawn(args: tuple[Any, ...]) -> None:  # os.spawn*(mode, path, args, env)
         argv = _argv(args[2])
-        child(argv, shlex.join(argv) if argv else UNKNOWN, args[3] if len(args) > 3 else None)
+        child(argv, _joined(argv) if argv else UNKNOWN, args[3] if len(args) > 3 else None)
 
     def on_popen(args: tuple[Any, ...]) -> None:  # subprocess.Popen(exe, args, cwd, env)
         a = args[1]
         argv = _argv(a)
-        command = os.fsdecode(a) if isinstance(a, (str, bytes)) else shlex.join(argv or [UNKNOWN])
+        command = os.fsdecode(a) if isinstance(a, (str, bytes)) else _joined(argv or [UNKNOWN])
         child(argv, command, args[3] if len(args) > 3 else None)
 
     def on_putenv(args: tuple[Any, ...]) -> None:
+        # late: the child analysis loads when this child first changes its environment
+        from jupyter_guard.analyze.children import GUARD_PREFIX, strips
+
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""
         raw = args[1] if len(args) > 1 else None
         value = os.fsdecode(raw) if isinstance(raw, (str, bytes)) else None
@@ -159,7 +172,7 @@ def handlers(g: Any) -> dict[str, Handler]:
                              "first; save it to a file and run the file")], "python -")
             return
         try:
-            intents = g.shell(shlex.join(["python", "-c", code]))
+            intents = g.shell(_joined(["python", "-c", code]))
         except ImportError:
             # this Python lacks what the analysis needs (another interpreter on PATH); its file
             # and process actions are still judged as they happen, and without a database

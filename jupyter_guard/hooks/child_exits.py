@@ -96,7 +96,6 @@ class ChildRuntime:
 
         self.guard = LazyGuard(env)
         self.package_dir = PACKAGE_DIR
-        self.tmp = os.path.realpath(__import__("tempfile").gettempdir())
 
     def is_cell(self, filename: str) -> bool:
         return not filename.startswith((self.package_dir, *_LIBS, "<frozen"))

@@ -123,10 +123,10 @@ def arm(env: Mapping[str, str]) -> None:
             _stop_unguarded(getattr(module, "__name__", "a database driver"), e)
         ready_exits(module)
 
-    from jupyter_guard.hooks.child import ARM_ON, EXITS_ON
+    from jupyter_guard.hooks.child import ARM_ON, DATA_LIBS
 
     lazy.when_imported("duckdb", ready)
     for name in sorted(ARM_ON - {"duckdb"}):
         lazy.when_imported(name, ready_dbapi)
-    for name in sorted(EXITS_ON - ARM_ON):
+    for name in sorted(DATA_LIBS - ARM_ON):
         lazy.when_imported(name, ready_exits)

@@ -1,6 +1,7 @@
-"""Values hidden in base64 or hex on their way out (``urlopen(url + '?q=' + b64encode(vals))``).
+"""Values hidden in base64, base32 or hex on their way out
+(``urlopen(url + '?q=' + b64encode(vals))``).
 
-The exits' scan decodes every run that reads as base64 or hex (a URL, a header, a command
+The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
 line, a file's write) and scans what comes out as well. Only runs of 16+ characters that decode
 to mostly printable text count, so hashes, ids and binary blobs add nothing to scan. The runs are
 found in a few vectorised passes first (``runs``: translate, then numpy), so text with none
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from typing import Any
 
@@ -39,6 +41,8 @@ def decoded(text: str) -> str:
         return ""
     out: list[str] = []
     for run in found:
+        if not run.strip(B32_CHARS):   # upper-case letters and 2-7: base32 first
+            _keep(out, base32(run))
         for m in _HEX.finditer(run):
             _keep(out, bytes.fromhex(m.group()))
         if run.isdigit() or run.isalpha():   # a number or a word, not an encoding
@@ -57,7 +61,15 @@ def decoded(text: str) -> str:
 
 def runs(text: str, shortest: int = 16) -> list[str]:
     """The distinct runs of ``shortest`` (8 to 16) or more base64 characters in ``text``, in
-    order: everything either pattern can match lies whole inside one run."""
+    order: everything either pattern can match lies whole inside one run. Texts up to
+    ``SMALL`` are searched with one regex (faster there, and a guarded child's first small
+    write does not load numpy); longer ones in a few numpy passes.
+
+    >>> runs("a dXNlcjFAZXhhbXBsZS5jb20= b dXNlcjFAZXhhbXBsZS5jb20 c"), runs("no run here")
+    (['dXNlcjFAZXhhbXBsZS5jb20'], [])
+    """
+    if len(text) <= SMALL:
+        return list(dict.fromkeys(m.group() for m in _runs_of(shortest).finditer(text)))
     import numpy as np
 
     raw = text.encode("utf-8", "replace").translate(_TO_SPACE)
@@ -71,6 +83,14 @@ def runs(text: str, shortest: int = 16) -> list[str]:
     bounds = np.flatnonzero(edges).reshape(-1, 2)   # [start, end) of every run
     bounds = bounds[bounds[:, 1] - bounds[:, 0] >= shortest]
     return [r.decode("ascii") for r in dict.fromkeys(raw[a:b] for a, b in bounds.tolist())]
+
+
+SMALL = 1 << 16
+
+
+@functools.cache
+def _runs_of(shortest: int) -> re.Pattern[str]:
+    return re.compile("[A-Za-z0-9+/_-]{" + str(shortest) + ",}")
 
 
 def _keep(out: list[str], raw: bytes) -> None:
@@ -89,6 +109,25 @@ def readable(text: str) -> bool:
     if text.isascii():
         return len(text.encode("ascii").translate(None, _CONTROL)) >= 0.9 * len(text)
     return sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text)
+
+
+B32_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+"""A run of only these may be base32 (``b32encode``)."""
+
+
+def base32(run: str) -> bytes:
+    """``run`` decoded as base32 from its first character: its padding restored, or a cut
+    last quantum dropped (b'' when it does not decode).
+
+    >>> base32("KRUGS4ZANFZSAYJAORSXG5A"), base32("GEYDAMBQGAYDAMI")
+    (b'This is a test', b'100000001')
+    """
+    body = run + "=" * (-len(run) % 8) if len(run) % 8 in (0, 2, 4, 5, 7) else \
+        run[:len(run) // 8 * 8]
+    try:
+        return base64.b32decode(body)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 HEX_CHARS = "0123456789abcdefABCDEF-"

@@ -223,7 +223,20 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
 
 def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
     def fetch(self: Any, *args: Any, **kw: Any) -> Any:
-        out = orig(self, *args, **kw)
+        try:
+            out = orig(self, *args, **kw)
+        except Exception as e:
+            if not busy():   # a value the error quotes (``error(ssn)``, a failed cast)
+                from jupyter_guard.hooks import error_values
+                from jupyter_guard.hooks.state import Busy
+
+                try:
+                    with Busy():
+                        sql = self.sql_query()
+                except Exception:  # noqa: BLE001 - no SQL behind it: the detectors scan the error
+                    sql = ""
+                error_values.note(e, sql, fx.rt.guard)
+            raise
         if not busy():
             from jupyter_guard.hooks import result_taint
             from jupyter_guard.hooks.state import Busy

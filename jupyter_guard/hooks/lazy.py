@@ -9,15 +9,12 @@ out of ``sys.meta_path`` does not escape it: the runtime audit hook puts it back
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-log = logging.getLogger("jupyter_guard")
 Callback = Callable[[ModuleType], None]
 
 _WAITING: dict[str, list[Callback]] = {}
@@ -55,8 +52,13 @@ class _Loader:
         return getattr(self._loader, name)
 
 
-class AfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: wraps the loader the other finders find for a waited-for module."""
+class AfterImport:
+    """Finds nothing itself: wraps the loader the other finders find for a waited-for module.
+    A meta path finder by its ``find_spec`` alone: ``importlib.abc`` (with ``importlib.resources``,
+    ``pathlib``, ``tempfile``) is not loaded for it in a guarded child."""
+
+    def invalidate_caches(self) -> None:
+        """Nothing cached (``importlib.invalidate_caches`` calls it)."""
 
     def find_spec(self, name: str, path: Sequence[str] | None = None, target: Any = None) -> Any:
         if name not in _WAITING and not (_WATCH_OWN and name.startswith(OWN_PREFIX)):
@@ -95,7 +97,7 @@ def _call(cb: Callback, module: ModuleType) -> None:
                 _WAITING.setdefault(module.__name__, []).append(cb)
             threading.Thread(target=_retry, args=(module,), name="jupyter_guard-setup",
                              daemon=True).start()
-            log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
+            _log().info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
             return
         if isinstance(e, ImportError) and "partially initialized module 'jupyter_guard." in str(e):
             # the library was imported by a guard module's own import (``mask.settings`` imports
@@ -103,10 +105,16 @@ def _call(cb: Callback, module: ModuleType) -> None:
             with _LOCK:
                 _WAITING.setdefault(module.__name__, []).append(cb)
                 _CIRCULAR.add(module.__name__)
-            log.info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
+            _log().info("jupyter_guard: set-up for %s deferred (%s)", module.__name__, e)
             return
-        log.error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
+        _log().error("jupyter_guard: setting up for %s failed: %s", module.__name__, e)
         print(f"jupyter_guard: could not set up for {module.__name__} ({e})", file=sys.stderr)
+
+
+def _log() -> Any:
+    import logging  # (stdlib) only when a set-up waits or fails: a guarded child need not load it
+
+    return logging.getLogger("jupyter_guard")
 
 
 def _retry(module: ModuleType, limit: float = 30.0) -> None:

@@ -20,7 +20,7 @@ from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.owned import same_database
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import db_exits, result_taint, udf_taint
+from jupyter_guard.hooks import db_exits, error_values, result_taint, udf_taint
 from jupyter_guard.hooks.dbcopy_sql import with_database_reads
 from jupyter_guard.hooks.state import Busy, busy, verify
 
@@ -172,9 +172,13 @@ class GuardedConnection:
             from jupyter_guard.guard.effect_run import reexpose
 
             return self._wrap(reexpose(self._jg_con, out))
-        if parameters is None:
-            return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
-        return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
+        try:
+            if parameters is None:
+                return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
+            return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
+        except Exception as e:
+            error_values.note(e, query, self._jg_guard)   # a value the error quotes
+            raise
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
         _PENDING.pop(id(self._jg_con), None)

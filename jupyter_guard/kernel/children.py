@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from jupyter_guard.hooks.child import CHILD_DIR, PARENT, POLICY_JSON, env_drops_guard, policy_json
+from jupyter_guard.authority_files import KEY_ENV, STORE_ENV, paths
+from jupyter_guard.hooks.child import CHILD_DIR, PARENT, env_drops_guard
+from jupyter_guard.hooks.child_policy import POLICY_JSON, policy_json
 
 __all__ = ["CHILD_DIR", "child_env", "env_drops_guard", "install"]
 
@@ -25,6 +27,9 @@ def child_env(guard: Any, environ: Any = None) -> dict[str, str]:
            "JUPYTER_GUARD_AUDIT": guard.settings.get("audit") or "",
            "JUPYTER_GUARD_USER": guard.user, "JUPYTER_GUARD_ACTOR": guard.actor}
     env[POLICY_JSON] = policy_json(guard.policy)
+    # the server's authority files as this kernel finds them: a child's first network event
+    # then finds them without loading jupyter_core and platformdirs
+    env[KEY_ENV], env[STORE_ENV] = paths(environ)
     if guard.settings.get("policy"):
         env["JUPYTER_GUARD_POLICY"] = os.path.abspath(guard.settings["policy"])
     return {k: v for k, v in env.items() if v}

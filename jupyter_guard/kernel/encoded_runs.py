@@ -1,14 +1,14 @@
-"""Base64 and hex printed to the notebook: a run that hides sensitive values is masked whole.
+"""Base64, base32 and hex shown in the notebook: a run that hides sensitive values is masked.
 
 ``print(b64encode(str(rows).encode()))``, ``.hex()`` of an e-mail column, ``display(HTML(...))``
 of either, an error message holding one: the masker sees letters and digits, not the values.
 ``shown(text, settings)`` is this and then ``mask_text``: the runs of 12+ base64 characters of
 a text (``encoded.runs``: a few vectorised passes, so text with none costs little) are decoded
 (hex, base64 and its URL-safe form, each alignment: a run may be glued to other characters or
-cut by the stream masker), and when what is readable among them holds a value masking would
-hide (a known value or a detector's match), every readable run of the text is replaced by
-``MARKER``. Runs that decode to binary (a PNG, a hash, a UUID, a git id) and runs of plain text
-are shown as they are.
+cut by the stream masker; base32 from its first character), and when what is readable among
+them holds a value masking would hide (a known value or a detector's match), every readable
+run of the text is replaced by ``MARKER``. Runs that decode to binary (a PNG, a hash, a UUID,
+a git id) and runs of plain text are shown as they are.
 
 A person sees a marker, not a refusal: the output is for the person, the rest of it stays
 useful, and a print cannot be refused half-written. Files, the network and children refuse
@@ -60,7 +60,9 @@ def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     else:
         runs = encoded.runs(text, SHORTEST)
     readable = {}
-    for run in encoded.plausible(runs, 6) if len(runs) > 8 else runs:
+    if len(runs) > 8:   # base32's alphabet is base64's too: its runs are tried as themselves
+        runs = encoded.plausible(runs, 6) + [r for r in runs if not r.strip(encoded.B32_CHARS)]
+    for run in runs:
         got = _readable(run)
         if got:
             readable[run] = got
@@ -94,6 +96,10 @@ def _readable(run: str) -> str:
                         out.append(got)
                         break
         return "\n".join(out)
+    if not run.strip(encoded.B32_CHARS):
+        got = _text(encoded.base32(run))
+        if got:
+            return got
     raw = run.encode("ascii")
     if b"-" in raw or b"_" in raw:
         if b"+" in raw or b"/" in raw:   # both alphabets: neither decodes it (a path)

@@ -16,7 +16,7 @@ from jupyter_guard.guard import effect, effect_run
 from jupyter_guard.guard.judge import refuse, refuse_verdict
 from jupyter_guard.guard.refusal import note_if_audit
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import pieces, sql_exports
+from jupyter_guard.hooks import error_values, pieces, sql_exports
 from jupyter_guard.hooks.state import Busy, verify
 from jupyter_guard.kernel import sql_params
 from jupyter_guard.kernel.sql_params import dry_run_frame
@@ -116,10 +116,20 @@ def _arguments(line: str) -> Any:
     return parse_argstring(GuardMagics.guarded_sql, line)
 
 
-def run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None, dry_run: bool = False,
-            user_ns: dict[str, Any] | None = None, actor: str | None = None, cell_id: str = "",
-            execution_count: int | None = None, params: dict[str, Any] | None = None,
-            limit: int | None = None) -> Any:
+def run_sql(g: Guard, conn: Conn, text: str, **kw: Any) -> Any:
+    """One ``%%guarded_sql`` cell; a value its database error quotes is remembered
+    (``hooks.error_values``)."""
+    try:
+        return _run_sql(g, conn, text, **kw)
+    except Exception as e:
+        error_values.note(e, text, g)
+        raise
+
+
+def _run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None,
+             dry_run: bool = False, user_ns: dict[str, Any] | None = None,
+             actor: str | None = None, cell_id: str = "", execution_count: int | None = None,
+             params: dict[str, Any] | None = None, limit: int | None = None) -> Any:
     db = conn.kind
     if db.runs_cells:   # a kind with its own way to run a cell (PostgreSQL: one transaction)
         return db.run_cell(g, conn, text, output=output, dry_run=dry_run, user_ns=user_ns,

@@ -100,8 +100,10 @@ def _secret_ok(text: str) -> bool:
     """Prefixed keys pass; bare tokens need 2+ lower, upper and digits and high entropy."""
     if _KEY_PREFIX.match(text):
         return True
-    counts = (sum(c.islower() for c in text), sum(c.isupper() for c in text))
-    digits = sum(c.isdigit() for c in text)
+    if text.islower() or text.isupper() or text.isalpha():   # one case, or no digit (a UUID,
+        return False                                         # a digest): in C, before counting
+    counts = (sum(map(str.islower, text)), sum(map(str.isupper, text)))
+    digits = sum(map(str.isdigit, text))
     if min(*counts, digits) < 2:
         return False
     kinds = [c.islower() - c.isupper() for c in text]  # 1 lower, -1 upper, 0 other

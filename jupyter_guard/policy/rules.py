@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import tempfile
 from collections.abc import Callable
 
-from jupyter_guard.analyze.children import NOT_YET
 from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Intent, Verdict
 from jupyter_guard.policy.context import HELD, Context, RuleFn, bare_table, is_sensitive
 from jupyter_guard.policy.context import verdict as _v
@@ -98,6 +96,8 @@ def in_tempdir(path: str, cwd: str) -> bool:
     >>> in_tempdir("/tmp/x/y", "/home/a"), in_tempdir("/tmp", "/home/a")
     (True, False)
     """
+    import tempfile  # (stdlib, with shutil and random) only when a path may be scratch
+
     full = _full(path, cwd)
     temps = {posixpath.normpath(tempfile.gettempdir()), *TEMP_ROOTS}
     return any(full.startswith(t.rstrip("/") + "/") for t in temps)
@@ -244,6 +244,9 @@ def child_unread(i: Intent, p: Policy, c: Context) -> Verdict | None:
     """
     if i.action != "child.unread" or i.target in p.allow_unread:
         return None
+    # late: a guarded child's first file write judges it without the child analysis
+    from jupyter_guard.analyze.children import NOT_YET
+
     if c.runtime_checks and i.detail.startswith(NOT_YET):
         return None   # a script the cell may write first: judged again when the child starts
     return _v("block", "child-unread", f"runs {i.target}, whose code the guard cannot read "

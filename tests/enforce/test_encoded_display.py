@@ -60,6 +60,12 @@ def _decoded(text: str) -> str:
                     out.append(base64.b64decode(body, altchars=alt).decode("latin-1"))
                 except (binascii.Error, ValueError):
                     pass
+        for a in range(8):   # base32, at every alignment
+            body = run[a:][: (len(run) - a) // 8 * 8]
+            try:
+                out.append(base64.b32decode(body).decode("latin-1"))
+            except (binascii.Error, ValueError):
+                pass
         for a in range(2):
             body = run[a:][: (len(run) - a) // 2 * 2]
             try:
@@ -77,6 +83,9 @@ def _clean(r: Reply) -> None:
 ENCODED = [
     pytest.param("print(str(rows).encode().hex())", id="print-hex"),
     pytest.param("print(base64.b64encode(str(rows).encode()))", id="print-b64-bytes"),
+    pytest.param("print(base64.b32encode(str(rows).encode()).decode())", id="print-b32"),
+    pytest.param("print([base64.b32encode(s.encode()).decode() for s in ssns[:40]])",
+                 id="b32-of-each-ssn"),
     pytest.param("print(b64)", id="print-b64-long-line"),
     pytest.param("print('x' + b64[:3000])", id="glued-misaligned"),
     pytest.param("print(base64.encodebytes(str(rows).encode()).decode())", id="encodebytes"),

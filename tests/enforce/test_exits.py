@@ -308,6 +308,11 @@ def _decodings(data: bytes) -> list[bytes]:
                                else piece))
             except (binascii.Error, ValueError):
                 pass
+        bare = piece.rstrip(b"=")
+        try:
+            out.append(base64.b32decode(bare + b"=" * (-len(bare) % 8)))
+        except (binascii.Error, ValueError):
+            pass
     return out
 
 
@@ -325,6 +330,8 @@ ENCODED_FILES = [
                  "for e in df.email))", id="b64-one-per-line"),
     pytest.param("json.dump([binascii.hexlify(e.encode()).decode() for e in df.email[:100]], "
                  "open(F, 'w'))", id="json-of-hex"),
+    pytest.param("open(F, 'w').write(base64.b32encode(','.join(df.ssn).encode()).decode())",
+                 id="b32-whole"),
 ]
 
 

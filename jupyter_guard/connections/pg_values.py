@@ -1,0 +1,76 @@
+"""The values of a PostgreSQL result's tainted columns, as ``pg_results`` remembers them: a column
+out of rows of any shape (tuples, dicts, ``class_row`` objects, single values), only the values
+not known yet, and the identifiers inside a value that glues several together."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.pieces import SHORT
+
+_CUT = re.compile(r"[\s,;|()\[\]{}\"']+")
+_CUT_ANY = re.compile(r"[\s,;|()\[\]{}\"']")
+
+
+def remember(values: Any) -> None:
+    """Remember the values; of one that glues several identifiers together (a record: ``SELECT c
+    FROM customers c`` prints ``(1,x,user1@example.com,100000001,Lyon)``;
+    ``string_agg(ssn, ',')``), the identifiers instead: an inner token that holds 6 digits or an
+    ``@`` (an SSN, a card, a phone, an e-mail), not a word such as a city, which would then be
+    masked everywhere. (Known as a whole, such a value would be masked as a whole by its own
+    detectors, which do not see a bare 9-digit SSN.)"""
+    texts = [v for v in values if isinstance(v, str)]
+    if not texts or not _CUT_ANY.search("\x00".join(texts)):
+        exits.remember(values)   # values of one piece each (a column of SSNs): one C scan
+        return
+    plain: list[Any] = []
+    inner: list[str] = []
+    for v in values:
+        found = [t for t in _CUT.split(v) if len(t) >= 6 and (
+            "@" in t or sum(c.isdigit() for c in t) >= 6)] if isinstance(v, str) else None
+        inner.extend(found or ())
+        if not found:
+            plain.append(v)
+    exits.remember(plain)
+    exits.remember(inner)
+
+
+def fresh(values: list[Any]) -> Any:
+    """The values not known yet (a result fetched again costs a set difference, not a scan)."""
+    try:
+        new = set(values)
+    except TypeError:   # unhashable members (arrays, JSON objects): all of them
+        return values
+    return new - exits.known   # in C, over the smaller of the two sets
+
+
+def maybe_short(values: list[Any]) -> bool:
+    """Whether a value may print shorter than ``SHORT`` characters (False, in C, for texts)."""
+    try:
+        return min(map(len, values), default=SHORT) < SHORT
+    except TypeError:   # numbers, dates, nulls: looked at one by one
+        return True
+
+
+def column(rows: Any, i: int, name: str | None = None) -> Iterator[Any]:
+    """Column ``i`` of rows that are tuples, lists (pg8000), dicts (``dict_row``), objects
+    (``class_row``: the attribute named like the column, or all of its attributes when none is)
+    or the value itself (a row factory of one column)."""
+    for row in rows:
+        if isinstance(row, dict):
+            row = list(row.values())
+        elif isinstance(row, (str, bytes, int, float)):
+            row = (row,)
+        elif not isinstance(row, (tuple, list)):
+            if name is not None and hasattr(row, name):
+                yield getattr(row, name)
+                continue
+            try:
+                row = tuple(row)
+            except TypeError:
+                yield from vars(row).values() if hasattr(row, "__dict__") else ()
+                continue
+        if i < len(row):
+            yield row[i]

@@ -1,0 +1,114 @@
+"""asyncpg's routed methods trust asyncpg's own code and the guard's by code identity, not by
+file name: code compiled under asyncpg's (or the guard's) file name, or a function whose code
+was ``replace``-d to carry it, is judged like any user call. A real kernel on a real
+PostgreSQL: each attack ends the cell refused with ``orders`` intact; asyncpg's own pool reset
+and transactions still run."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import jupyter_guard.connections.dbapi_asyncpg as guard_module
+from tests.kernelutil import Kernel
+from tests.pg.conftest import Db
+from tests.pg.test_magic import idle_in_transaction
+
+pytestmark = pytest.mark.kernel
+
+SAVED = ("import asyncpg, types\nsaved_connect = asyncpg.connect\n"
+         "body_copy = types.FunctionType(asyncpg.Connection.execute.__code__, "
+         "asyncpg.Connection.execute.__globals__)\n"
+         "fetch_copy = types.FunctionType(asyncpg.Connection.fetch.__code__, "
+         "asyncpg.Connection.fetch.__globals__)")
+# a name built at run time, so the static analysis cannot see which attribute is read
+G = "''.join(reversed('__slabolg__'))"
+KEPT = (f"getattr(getattr(asyncpg.Connection.execute, {G})['__jupyter_guard_route__'], {G})"
+        "['_ROUTED']['asyncpg.connection.Connection.{}'].body")
+SRC = "async def f(c):\n    return await c.execute('DELETE FROM orders WHERE id <= 30000')\n"
+GUARD_FILE = guard_module.__file__
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[Kernel]:
+    d = work_root / "pg-asyncpg-trust"
+    d.mkdir()
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    r = kernel.run(SAVED)   # taken before the guard loads
+    assert r.status == "ok", r.text
+    r = kernel.run("%load_ext jupyter_guard")
+    assert r.status == "ok", r.text
+    yield kernel
+    kernel.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+ATTACKS = [
+    pytest.param(f"g = {{}}\nexec(compile({SRC!r}, asyncpg.connection.__file__, 'exec'), g)\n"
+                 "await g['f'](raw)", id="compiled-as-asyncpg"),
+    pytest.param(f"g = {{}}\nexec(compile({SRC!r}, asyncpg.pool.__file__, 'exec'), g)\n"
+                 "await g['f'](raw)", id="compiled-as-asyncpg-pool"),
+    pytest.param(f"g = {{}}\nexec(compile({SRC!r}, {GUARD_FILE!r}, 'exec'), g)\n"
+                 "await g['f'](raw)", id="compiled-as-the-guard"),
+    pytest.param(f"exec(compile({SRC!r}, asyncpg.connection.__file__, 'exec'), "
+                 "vars(asyncpg.connection))\nawait asyncpg.connection.f(raw)",
+                 id="compiled-into-asyncpg-module"),
+    pytest.param(f"{SRC}g = types.FunctionType(f.__code__.replace("
+                 "co_filename=asyncpg.connection.__file__), globals())\nawait g(raw)",
+                 id="code-replaced-filename"),
+    pytest.param(f"{SRC}g = types.FunctionType(f.__code__.replace("
+                 "co_filename=asyncpg.connection.__file__, co_name='reset', "
+                 "co_qualname='Connection.reset'), vars(asyncpg.connection))\nawait g(raw)",
+                 id="code-replaced-name-and-globals"),
+    # asyncpg's own body reached without the route: its protocol refuses the SQL
+    pytest.param("await body_copy(raw, 'DELETE FROM orders WHERE id <= 30000', timeout=None)",
+                 id="code-copied-before-load"),
+    pytest.param("await body_copy(raw, 'DELETE FROM orders WHERE id <= $1', 30000, "
+                 "timeout=None)", id="code-copied-before-load-bound"),
+    pytest.param("await fetch_copy(raw, 'DELETE FROM orders WHERE id <= 30000 RETURNING id', "
+                 "timeout=None, record_class=None)", id="fetch-code-copied-before-load"),
+    pytest.param(f"b = {KEPT.format('execute')}\n"
+                 "await b(raw, 'DELETE FROM orders WHERE id <= 30000')", id="kept-body"),
+    pytest.param(f"b = {KEPT.format('copy_from_query')}\n"
+                 "await b(raw, 'DELETE FROM orders RETURNING id', output='/dev/null')",
+                 id="kept-copy-body"),
+    pytest.param("await raw._protocol.query('DELETE FROM orders', None)", id="protocol-direct"),
+    pytest.param("import asyncpg.cursor as ac\nasync with raw.transaction():\n"
+                 "    f = ac.CursorFactory(raw, 'DELETE FROM orders WHERE id <= 30000 RETURNING id',"
+                 " None, [], None, None, None)\n    print(len([r async for r in f]))",
+                 id="raw-cursor-factory"),
+]
+
+
+@pytest.mark.parametrize("cell", ATTACKS)
+def test_code_named_like_asyncpg_is_not_trusted(k: Kernel, db: Db, cell: str) -> None:
+    r = k.run(f"raw = await saved_connect({db.url.replace('+psycopg', '')!r})")
+    assert r.status == "ok", r.text
+    r = k.run(cell)
+    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+    r = k.run("await raw.close()")
+    assert r.status == "ok", r.text
+    db.intact()
+
+
+def test_asyncpg_own_calls_still_run(k: Kernel, db: Db) -> None:
+    """asyncpg's transactions and its pool's connection reset call the routed methods from
+    asyncpg's own code; a one-row DELETE and a read through them give correct results."""
+    url = db.url.replace("+psycopg", "")
+    r = k.run(f"pool = await asyncpg.create_pool({url!r}, min_size=1, max_size=1)\n"
+              "async with pool.acquire() as c:\n"
+              "    async with c.transaction():\n"
+              "        print('del', await c.execute('DELETE FROM orders WHERE id = 1'))\n"
+              "async with pool.acquire() as c:\n"
+              "    print('left', await c.fetchval('SELECT count(*) FROM orders'))\n"
+              "await pool.close()\n"
+              f"raw = await saved_connect({url!r})\n"
+              "print('raw', await raw.execute('DELETE FROM orders WHERE id = 2'))\n"
+              "await raw.close()")
+    assert r.status == "ok", r.text
+    for line in ("del DELETE 1", "left 49999", "raw DELETE 1"):
+        assert line in r.text, r.text
+    assert db.count("orders") == 50_000 - 2
+    assert idle_in_transaction(db) == 0
