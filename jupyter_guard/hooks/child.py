@@ -142,7 +142,8 @@ class ChildGuard:
         except Exception as e:  # noqa: BLE001 - recording is best effort here: the action is refused anyway
             print(f"jupyter_guard: could not record a refusal ({e})", file=sys.stderr)
 
-    def shell(self, command: str) -> list[Intent]:
+    def shell(self, command: str, leaves: bool = False) -> list[Intent]:
+        """``leaves``: the command's output goes to a file, a socket or another program."""
         from jupyter_guard.analyze.children import Reader
         from jupyter_guard.analyze.shell import analyze_shell
         from jupyter_guard.hooks.event_paths import database_in
@@ -156,7 +157,7 @@ class ChildGuard:
         reader = Reader(read=read_text, python=python, starting=True, exists=os.path.lexists,
                         database=database_in)
         return list(analyze_shell(command, sql=lambda s, d: self._sql(s, d).intents,
-                                  children=reader).intents)
+                                  children=reader, leaves=leaves).intents)
 
     def _shell(self, command: str) -> Any:
         from jupyter_guard.model import Analysis

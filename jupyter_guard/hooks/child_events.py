@@ -59,7 +59,7 @@ def _joined(argv: list[str]) -> str:
 
 
 def handlers(g: Any) -> dict[str, Handler]:
-    def child(argv: list[str] | None, command: str, env: Any) -> None:
+    def child(argv: list[str] | None, command: str, env: Any, leaves: bool = False) -> None:
         # late: the child analysis loads when this child starts one of its own
         from jupyter_guard.analyze.children import may_run_python
 
@@ -75,7 +75,7 @@ def handlers(g: Any) -> dict[str, Handler]:
             from jupyter_guard.hooks.exit_net import check_command
 
             check_command(rt, command, env)
-        g.decide(g.shell(command), command[:300])
+        g.decide(g.shell(command, leaves), command[:300])
 
     def on_open(args: tuple[Any, ...]) -> None:
         path, mode, flags = (args + (None, None, 0))[:3]
@@ -148,7 +148,22 @@ def handlers(g: Any) -> dict[str, Handler]:
         a = args[1]
         argv = _argv(a)
         command = os.fsdecode(a) if isinstance(a, (str, bytes)) else _joined(argv or [UNKNOWN])
-        child(argv, command, args[3] if len(args) > 3 else None)
+        child(argv, command, args[3] if len(args) > 3 else None, _leaves())
+
+    def _leaves() -> bool:
+        """The grandchild's output goes to a file, a socket or another program
+        (``subprocess.run(['sqlite3', db, '.dump'], stdout=f)``): ``hooks.exit_popen`` reads
+        the descriptors ``Popen._execute_child`` hands it."""
+        f: Any = sys._getframe(2)
+        for _ in range(8):
+            if f is None or f.f_code.co_name == "_execute_child":
+                break
+            f = f.f_back
+        if f is None or f.f_code.co_name != "_execute_child":
+            return False
+        from jupyter_guard.hooks import exit_popen  # late: only when a child starts one
+
+        return exit_popen.leaves(f)
 
     def on_putenv(args: tuple[Any, ...]) -> None:
         # late: the child analysis loads when this child first changes its environment

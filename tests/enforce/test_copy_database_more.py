@@ -87,6 +87,20 @@ def test_a_database_programs_output_sent_to_a_file_from_python_is_refused(
     _holds_no_copy(k.workdir / out, k)
 
 
+@pytest.mark.parametrize("out", ["c1.csv", "c2.sql"])
+def test_a_guarded_python_child_sending_a_programs_output_to_a_file_is_refused(
+        k: Kernel, intact: None, out: str) -> None:
+    """The same ``stdout=f`` from a script the cell starts: the child judges where its own
+    child's output goes."""
+    cmd = "'.dump'" if out.endswith(".sql") else "'SELECT * FROM customers'"
+    (k.workdir / f"send_{out}.py").write_text(
+        "import subprocess\n"
+        f"subprocess.run(['sqlite3', 'x.sqlite', {cmd}], stdout=open({out!r}, 'w'))\n")
+    r = k.run(f"import sys\n!{{sys.executable}} send_{out}.py")   # the kernel's own Python
+    assert "[exfiltration]" in r.everything(), r.everything()
+    _holds_no_copy(k.workdir / out, k)
+
+
 @pytest.mark.parametrize(("code", "out"), [
     pytest.param("!cd $(echo data) && cp inner.duckdb ../d1.bin", "d1.bin", id="cd-substitution"),
     pytest.param("!cd `dirname data/inner.duckdb` && tar cf ../d2.tar inner.duckdb", "d2.tar",
