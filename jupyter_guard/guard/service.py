@@ -199,11 +199,8 @@ class Guard(Recording):
             module_conn: Conn | None = kind.module_connection(via)
             if module_conn is not None:
                 return module_conn
-        name = via
-        while name.endswith((".cursor()", ".duplicate()")):   # the same DuckDB database
-            name = name.rsplit(".", 1)[0]
-        obj = self.namespace().get(name) if name.isidentifier() else None
-        if obj is None or (name != via and not connections.is_duckdb(connections.unwrap(obj))):
+        obj = self.namespace().get(via) if via.isidentifier() else None
+        if obj is None:
             return None
         try:
             return connections.from_object(obj, via)

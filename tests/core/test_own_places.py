@@ -111,8 +111,8 @@ def test_another_in_memory_database_is_another_place(work_root: Path) -> None:
     # a cursor of an in-memory connection opens the same database: its tables stay the session's
     (["import duckdb\nmem = duckdb.connect()\n"
       "mem.execute('CREATE TABLE own_mc AS SELECT * FROM range(2000)')",
-      "c = mem.cursor()\nc.execute('DELETE FROM own_mc WHERE range < 1500')\n"
-      "mem.cursor().execute('DELETE FROM own_mc')"], "own_mc"),
+      "c = mem.cursor()", "c.execute('DELETE FROM own_mc WHERE range < 1500')",
+      "c.execute('DELETE FROM own_mc')"], "own_mc"),
 ], ids=["later-cell", "same-cell", "temporary-same-cell", "temporary-later-cell",
         "attached-file", "guarded-sql-same-cell", "in-memory", "in-memory-cursor"])
 def test_the_sessions_own_tables_may_be_emptied_truncated_and_dropped(

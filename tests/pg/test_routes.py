@@ -5,6 +5,7 @@ everyday twins run with correct results."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,7 @@ PER_CELL = {a for _, _, a in ATTACKS if "threading" in a or "1800" in a or "x.ex
 
 @pytest.fixture()
 def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"routes-{id(object())}"
+    d = work_root / f"routes-{uuid.uuid4().hex[:12]}"   # an id() can be reused
     d.mkdir()
     k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
     try:
