@@ -18,6 +18,7 @@ from jupyter_guard.analyze.children import (
     unread,
     unread_script,
 )
+from jupyter_guard.analyze.shell_dbcli import statements
 from jupyter_guard.analyze.shell_files import FILE_RULES
 from jupyter_guard.analyze.shell_net import NET_RULES
 from jupyter_guard.analyze.shell_opts import (
@@ -239,9 +240,6 @@ def psql(ctx: Ctx, argv: list[str]) -> Analysis:
     return out if o.get("-c", "--command") or hidden else stdin_sql(ctx, "postgres")
 
 
-_CLI_SQL = frozenset({"-c", "-cmd", "-s", "--command"})
-_CLI_ARG = frozenset({"-init", "-separator", "-nullvalue", "-newline", "-vfs", "-maxsize",
-                      "-mmap", "-lookaside", "-pagecache", "-heap", "-escape", "-f"})
 
 
 def sql_cli(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -251,21 +249,7 @@ def sql_cli(ctx: Ctx, argv: list[str]) -> Analysis:
     [('sql.unparsed', '')]
     """
     dialect = "sqlite" if argv[0].rpartition("/")[2].startswith("sqlite") else "duckdb"
-    texts: list[str] = []
-    pos: list[str] = []
-    args = argv[1:]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in _CLI_SQL or a in _CLI_ARG:
-            if a in _CLI_SQL and i + 1 < len(args):
-                texts.append(args[i + 1])
-            i += 2
-            continue
-        if not a.startswith("-"):
-            pos.append(a)
-        i += 1
-    texts += pos[1:]
+    texts = statements(argv[1:])
     out = sum((sql_intents(ctx, t, dialect) for t in texts), Analysis())
     return out if texts else stdin_sql(ctx, dialect)
 

@@ -52,9 +52,9 @@ def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: boo
     if not any(_WRITES_FILES.search(t) for t in texts):
         if not leaves:
             return ()
-        statements = _statements(argv[1:])
-        if statements and None not in inits and (stdin is not None or not fed) and \
-                counts_only([*statements, stdin or "", *(t or "" for t in inits)],
+        given = statements(argv[1:])
+        if given and None not in inits and (stdin is not None or not fed) and \
+                counts_only([*given, stdin or "", *(t or "" for t in inits)],
                             "sqlite" if prog.startswith("sqlite") else "duckdb"):
             return ()
     found: list[str] = []
@@ -63,10 +63,10 @@ def cli_exports(reader: Reader | None, argv: list[str], source: str, leaves: boo
     return tuple(export(src, prog, source) for src in found)
 
 
-def _statements(args: list[str]) -> list[str]:
+def statements(args: list[str]) -> list[str]:
     """The SQL a command line gives (``-c``/``-cmd`` values, the words after the file).
 
-    >>> _statements(["-csv", "x.db", "SELECT 1", "-cmd", ".mode csv"])
+    >>> statements(["-csv", "x.db", "SELECT 1", "-cmd", ".mode csv"])
     ['.mode csv', 'SELECT 1']
     """
     texts: list[str] = []
