@@ -2,11 +2,15 @@
 ``ip`` is in tests/conftest.py). A cluster that cannot start fails the tests that need it."""
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.kernelutil import Kernel
 from tests.pg.pgserver import PgServer, start
 
 
@@ -56,3 +60,21 @@ def run(ip: Any, code: str) -> Any:
     res = ip.run_cell(code, store_history=True)
     res.error = res.error_before_exec or res.error_in_exec
     return res
+
+
+@contextmanager
+def saved_before_load(work_root: Path, name: str, saved: str) -> Iterator[Kernel]:
+    """A real kernel that ran ``saved`` (references taken from the drivers) before
+    ``%load_ext jupyter_guard``: the saved-method tests' shared set-up."""
+    d = work_root / name
+    d.mkdir()
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
+    try:
+        r = kernel.run(saved)   # taken before the guard loads
+        assert r.status == "ok", r.text
+        r = kernel.run("%load_ext jupyter_guard")
+        assert r.status == "ok", r.text
+        yield kernel
+    finally:
+        kernel.stop()
+        shutil.rmtree(d, ignore_errors=True)

@@ -5,7 +5,6 @@ PostgreSQL: each attack ends the cell refused with ``orders`` intact; asyncpg's 
 and transactions still run."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 import jupyter_guard.connections.dbapi_asyncpg as guard_module
 from tests.kernelutil import Kernel
-from tests.pg.conftest import Db
+from tests.pg.conftest import Db, saved_before_load
 from tests.pg.test_magic import idle_in_transaction
 
 pytestmark = pytest.mark.kernel
@@ -33,16 +32,8 @@ GUARD_FILE = guard_module.__file__
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / "pg-asyncpg-trust"
-    d.mkdir()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    r = kernel.run(SAVED)   # taken before the guard loads
-    assert r.status == "ok", r.text
-    r = kernel.run("%load_ext jupyter_guard")
-    assert r.status == "ok", r.text
-    yield kernel
-    kernel.stop()
-    shutil.rmtree(d, ignore_errors=True)
+    with saved_before_load(work_root, "pg-asyncpg-trust", SAVED) as kernel:
+        yield kernel
 
 
 ATTACKS = [

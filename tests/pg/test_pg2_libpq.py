@@ -5,14 +5,13 @@ unjudged, and the guard refuses it there (``pg2_libpq``). Each attack ends the c
 no row of ``customers`` exported; everyday psycopg2 use runs with correct results."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.kernelutil import Kernel
-from tests.pg.conftest import Db
+from tests.pg.conftest import Db, saved_before_load
 from tests.pg.test_magic import idle_in_transaction
 
 pytestmark = pytest.mark.kernel
@@ -31,16 +30,8 @@ SAVED = ("import io, threading, psycopg2, psycopg2.extensions as ext, psycopg2.e
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / "pg2-libpq"
-    d.mkdir()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    r = kernel.run(SAVED)   # taken before the guard loads
-    assert r.status == "ok", r.text
-    r = kernel.run("%load_ext jupyter_guard")
-    assert r.status == "ok", r.text
-    yield kernel
-    kernel.stop()
-    shutil.rmtree(d, ignore_errors=True)
+    with saved_before_load(work_root, "pg2-libpq", SAVED) as kernel:
+        yield kernel
 
 
 def _open(db: Db, autocommit: bool = False) -> str:

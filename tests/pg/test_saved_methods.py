@@ -5,14 +5,13 @@ statements with correct results. A method applied to an object that merely forwa
 connection is refused."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.kernelutil import Kernel
-from tests.pg.conftest import Db
+from tests.pg.conftest import Db, saved_before_load
 from tests.pg.pgserver import PgServer
 from tests.pg.test_magic import idle_in_transaction
 
@@ -33,16 +32,8 @@ SAVED = ("import psycopg, asyncpg\n"
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / "pg-saved-methods"
-    d.mkdir()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb")})
-    r = kernel.run(SAVED)   # taken before the guard loads
-    assert r.status == "ok", r.text
-    r = kernel.run("%load_ext jupyter_guard")
-    assert r.status == "ok", r.text
-    yield kernel
-    kernel.stop()
-    shutil.rmtree(d, ignore_errors=True)
+    with saved_before_load(work_root, "pg-saved-methods", SAVED) as kernel:
+        yield kernel
 
 
 def _open(pg: PgServer, db: str) -> str:
