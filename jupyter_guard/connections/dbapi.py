@@ -172,19 +172,15 @@ class Checker:
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
             text, effect, j = self.decide(query, params, many, server_binds)
+        try:
             if effect:
-                try:
+                with Busy():
                     result = self.kind.run_effect(self.raw, call,
                                                  **self.effect_args(text, j, cell=True))
-                except Exception as e:
-                    error_values.note(e, text, self.guard)
-                    raise
-                self.guard.note_success(j.intents)
-                return result
-        try:
-            with judged_on(self.raw):
-                result = sqlite_cell.run(self, text, j, call, script) \
-                    if self.driver == "sqlite3" else call()
+            else:
+                with judged_on(self.raw):
+                    result = sqlite_cell.run(self, text, j, call, script) \
+                        if self.driver == "sqlite3" else call()
         except Exception as e:
             error_values.note(e, text, self.guard)   # a value the error quotes
             raise
