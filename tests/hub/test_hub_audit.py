@@ -148,10 +148,18 @@ def test_both_users_kernels_recorded_by_the_hub_service_as_the_hub_names_them(
 
         assert wait(gates, "the gates' events") == {("alice", "alice/server"),
                                                     ("gina", "gina/server")}
-        kernels = ledger.query("SELECT DISTINCT user_name, kernel_id FROM guard_audit.events "
-                               "WHERE kernel_id NOT LIKE '%/server'", db="ledger")
+        # a gate's events can reach the ledger before the kernel's own: wait for both kernels
+        seen_kernels: list[Any] = []
+
+        def kernel_rows() -> list[tuple[Any, ...]]:
+            got = seen_kernels[:] = ledger.query(
+                "SELECT DISTINCT user_name, kernel_id FROM guard_audit.events "
+                "WHERE kernel_id NOT LIKE '%/server'", db="ledger")
+            ids = {k.split("/", 1)[1] for _, k in got}
+            return got if {a.kernel_id, g.kernel_id} <= ids else []
+
+        kernels = wait(kernel_rows, "both kernels' own events", timeout=60, seen=seen_kernels)
         assert all(k.startswith(f"{u}/") for u, k in kernels), kernels
-        assert {a.kernel_id, g.kernel_id} <= {k.split("/", 1)[1] for _, k in kernels}, kernels
 
         # the same query on the DuckDB copy the service keeps for governance
         def copied() -> list[tuple[Any, ...]]:
