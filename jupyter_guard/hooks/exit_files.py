@@ -4,7 +4,8 @@ called, ``Styler.to_html``) return a ``CheckedFile`` (``file_batch``) whose writ
 in batches, before they reach the file (``exits.scan``); pandas frames being written are judged
 like the patched writers; writers that open files in native code (DuckDB relation
 ``write_csv``/``write_parquet``/``to_csv``/``to_parquet``, pyarrow's ``write_table``/
-``write_csv``/``write_feather``) are patched and judged on the data they would write.
+``write_csv``/``write_feather``) are patched and judged on the data they would write, and so
+is numpy's ``ndarray.tofile`` (``exit_numpy``).
 """
 from __future__ import annotations
 
@@ -168,6 +169,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     file_layers.install()   # the file objects behind a checked file check their own writes
     exit_dbcopy.install(rt, module_patched)   # ``os.open`` of a database, ``copy_file_range``
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
+    from jupyter_guard.hooks import exit_numpy
+
+    lazy.when_imported("numpy", lambda numpy: None if exit_numpy.install(fx, numpy) else None)
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
         def wrap(m: Any, funcs: tuple[str, ...] = funcs) -> None:
