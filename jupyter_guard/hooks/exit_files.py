@@ -171,7 +171,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     lazy.when_imported("duckdb", lambda duckdb: _relation_writers(fx, duckdb, patched))
     from jupyter_guard.hooks import exit_numpy
 
-    lazy.when_imported("numpy", lambda numpy: None if exit_numpy.install(fx, numpy) else None)
+    lazy.when_imported("numpy", lambda numpy: exit_numpy.install(fx, numpy))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
         def wrap(m: Any, funcs: tuple[str, ...] = funcs) -> None:

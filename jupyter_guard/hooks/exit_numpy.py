@@ -43,12 +43,13 @@ def _dest(fid: Any) -> str:
     return str(name) if isinstance(name, (str, bytes, int)) else type(fid).__name__
 
 
-def install(fx: Any, numpy: Any) -> bool:
-    """Check ``numpy.ndarray.tofile`` (False where the type's dictionary cannot be changed)."""
+def install(fx: Any, numpy: Any) -> None:
+    """Check ``numpy.ndarray.tofile`` (left as it is where the type's dictionary cannot be
+    changed: not CPython)."""
     cls = numpy.ndarray
     orig = c_types.original(cls, "tofile")
     if orig is None or getattr(orig, "_jg", False):
-        return True
+        return
 
     def tofile(self: Any, fid: Any, sep: str = "", format: str = "%s") -> Any:
         if not busy() and fx.rt.user_stack(sys._getframe(1)):
@@ -59,4 +60,4 @@ def install(fx: Any, numpy: Any) -> bool:
 
     tofile._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     tofile.__name__, tofile.__doc__ = "tofile", orig.__doc__
-    return c_types.patch(cls, "tofile", tofile)
+    c_types.patch(cls, "tofile", tofile)
