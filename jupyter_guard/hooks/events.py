@@ -386,6 +386,22 @@ def handlers(rt: Any) -> dict[str, Handler]:
                 rt.tamper(why, why)
         return h
 
+    def on_rlimit(args: tuple[Any, ...], f: FrameType) -> None:
+        """Lowering this process's file-size or open-file limit: every later journal append (or
+        open) fails, so the audit stops; other limits and children's (``!ulimit``) are free."""
+        import resource
+
+        pid, res, limits = (None, *args) if len(args) == 2 else (args + (None, None, None))[:3]
+        if res not in (resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE) or \
+                pid not in (None, 0, os.getpid()) or not isinstance(limits, tuple) or \
+                not rt.user_stack(f):
+            return
+        soft = limits[0] if limits else resource.RLIM_INFINITY
+        now = resource.getrlimit(res)[0]
+        if soft != resource.RLIM_INFINITY and (now == resource.RLIM_INFINITY or soft < now):
+            rt.tamper("lowers this process's limit on file sizes or open files, which the "
+                      "audit needs", f"resource.setrlimit{args!r}"[:200])
+
     def on_import(args: tuple[Any, ...], f: FrameType) -> None:
         if lazy_waiting and args[0] in lazy_waiting:   # keep the after-import finder in front
             lazy.ensure()
@@ -422,6 +438,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "ctypes.dlopen": native("loads a native library"),
         "ctypes.dlsym": native("looks up a native symbol"),
         "ctypes.call_function": native("calls native code"),
+        "resource.setrlimit": on_rlimit,
+        "resource.prlimit": on_rlimit,
         "sys.addaudithook": caller_tamper("adds an audit hook"),
         "sys.settrace": caller_tamper("installs a tracer"),
         "sys.setprofile": caller_tamper("installs a profiler"),

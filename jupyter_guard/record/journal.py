@@ -127,6 +127,7 @@ class JournalWriter:
         self.path = self.primary
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._ident: tuple[int, int] = (0, 0)   # (st_dev, st_ino) of the file ``_fd`` opened
         self._buf = bytearray()
         self._lost: list[int] = []          # [count, first seq, last seq] of dropped lines
         self._closed = False
@@ -171,6 +172,11 @@ class JournalWriter:
 
     def _flush(self) -> bool:
         try:
+            if self._fd is not None and self._buf and not self._still_ours(self._fd):
+                self._fd = None   # its number is no longer the journal's: never closed by us
+                self.notice = ("the audit journal's descriptor was closed or replaced by code "
+                               f"in this process: the journal is written at {self.primary} "
+                               "again")
             if self._fd is None or self.path is not self.primary or self._unlinked():
                 self._reopen()
             fd = self._fd
@@ -190,6 +196,16 @@ class JournalWriter:
             self.error = f"{e.strerror or e} ({getattr(e, 'filename', None) or self.path})"
             return False
 
+    def _still_ours(self, fd: int) -> bool:
+        """Whether ``fd`` is still the file the writer opened, checked before every write (one
+        ``fstat``, ~1 µs): code in the process can close the number or ``os.dup2`` another file
+        (``/dev/null``) onto it, and every later line would go there without a word."""
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._ident
+
     def _unlinked(self) -> bool:
         """Whether the journal's name is gone, checked at most every 0.2 s (a ``stat`` per line
         cost as much as the write): lines written meanwhile are carried over with the rest."""
@@ -201,7 +217,8 @@ class JournalWriter:
 
     def _reopen(self) -> None:
         """Open the journal at its place; carry over what a deleted one held; fall back."""
-        if self.path is not self.primary and time.monotonic() < self._next_try:
+        if self.path is not self.primary and self._fd is not None and \
+                time.monotonic() < self._next_try:
             return   # in the fallback: try the real folder again at most once a second
         self._next_try = time.monotonic() + 1.0
         old = _content(self._fd)
@@ -222,6 +239,8 @@ class JournalWriter:
             if carry and os.fstat(fd).st_size == 0:
                 _write_all(fd, carry)
             previous, self._fd = (self.path, self._fd), fd
+            st = os.fstat(fd)
+            self._ident = (st.st_dev, st.st_ino)
             self.path = target
             if previous[1] is not None:
                 os.close(previous[1])
