@@ -78,29 +78,149 @@ def _scoped(root: exp.Expr, select: exp.Expr | None) -> list[tuple[exp.Expr, exp
 
 
 def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
-    """One ``sql.predicate`` intent per column compared with a constant in a query."""
+    """One ``sql.predicate`` intent per column compared with a constant in a query. A column of
+    a CTE or a derived table stands for the columns its output reads, and one whose output is a
+    constant (``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``, a ``VALUES`` list) is a constant."""
     aliases = _aliases(tree)
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+    derived = _Derived(tree)
+
+    def names(col: exp.Column, sel: exp.Expr) -> list[str]:
+        follow = derived.follow(col, sel)
+        if follow is not None:
+            return [n for inner, inner_sel in follow for c in _columns_of(inner)
+                    for n in names(c, inner_sel)] if derived.enter() else []
+        own = derived.own_table(sel) if not col.table else ""
+        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
+            aliases.get(own, own) if own else tables[0] if len(set(tables)) == 1 else "")
+        return [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
+
     out: dict[str, Intent] = {}
     for node, sel in _scoped(tree, None):
         if sel is None or sel is node or not _is_predicate(node):
             continue
         operands = _operands(node)
-        if not any(_constant(o) for o in operands):
+        constant = [_constant(o) or derived.constant(o, sel) for o in operands]
+        if not any(constant):
             continue
-        for operand in operands:
-            if _constant(operand):
+        for operand, const in zip(operands, constant):
+            if const:
                 continue
             for col, owner_sel in _scoped(operand, sel):
                 if not isinstance(col, exp.Column) or owner_sel is not sel:
                     continue   # a subquery: not compared with the constant here
-                owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
-                    tables[0] if len(set(tables)) == 1 else "")
-                name = f"{owner}.{col.name.lower()}" if owner else col.name.lower()
-                if name not in out:
-                    out[name] = Intent("sql.predicate", "column", name, (name,),
-                                       source=node.sql(dialect="duckdb")[:200])
+                derived.budget = 64
+                for name in names(col, sel):
+                    if name not in out:
+                        out[name] = Intent("sql.predicate", "column", name, (name,),
+                                           source=node.sql(dialect="duckdb")[:200])
     return tuple(out.values())
+
+
+def _columns_of(e: exp.Expr) -> list[exp.Column]:
+    """The columns ``e`` reads at its own level (not inside a subquery of it)."""
+    found: list[exp.Column] = []
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, exp.Column):
+            found.append(n)
+        elif not isinstance(n, (exp.Select, exp.Subquery)):
+            todo.extend(n.iter_expressions())
+    return found
+
+
+class _Derived:
+    """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
+    what each output column is computed from (an expression and the SELECT it is read in)."""
+
+    def __init__(self, tree: exp.Expr) -> None:
+        self.outputs: dict[str, dict[str, list[tuple[exp.Expr, exp.Expr]]]] = {}
+        self.constant_sources: set[str] = set()
+        self.budget = 64   # followings per column (a recursive CTE names itself)
+        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest):
+            alias = node.args.get("alias")
+            key = (node.alias_or_name if isinstance(node, exp.CTE) else
+                   alias.name if isinstance(alias, exp.TableAlias) else "").lower()
+            if not key:
+                continue
+            if isinstance(node, (exp.Values, exp.Unnest)):
+                if _constant(node):
+                    self.constant_sources.add(key)
+                continue
+            cols = alias.columns if isinstance(alias, exp.TableAlias) else []
+            self.outputs[key] = self._projections(node.this, [c.name.lower() for c in cols])
+
+    @staticmethod
+    def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
+        selects = [q] if isinstance(q, exp.Select) else [
+            s for s in (q.find_all(exp.Select) if isinstance(q, exp.SetOperation) else ())
+            if s.parent_select is None or s.parent_select is q]
+        out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
+        for sel in selects:
+            for n, e in enumerate(sel.expressions):
+                if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
+                                               and isinstance(e.this, exp.Star)):
+                    out.setdefault("*", []).append((e, sel))
+                    continue
+                name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
+                out.setdefault(name, []).append((e.this if isinstance(e, exp.Alias) else e, sel))
+        return out
+
+    def enter(self) -> bool:
+        self.budget -= 1
+        return self.budget > 0
+
+    def _source_keys(self, sel: exp.Expr) -> list[str]:
+        if not isinstance(sel, exp.Select):
+            return []
+        sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
+        sources += [j.this for j in sel.args.get("joins") or []]
+        return [s.alias_or_name.lower() for s in sources]
+
+    def own_table(self, sel: exp.Expr) -> str:
+        """The one table ``sel`` reads from, when it reads one only ('' otherwise)."""
+        if not self.outputs and not self.constant_sources:
+            return ""   # no derived source anywhere: the caller's naming holds as it was
+        keys = self._source_keys(sel)
+        return keys[0] if len(keys) == 1 and keys[0] not in self.outputs else ""
+
+    def _key(self, col: exp.Column, sel: exp.Expr) -> str:
+        if col.table:
+            return col.table.lower()
+        name = col.name.lower()
+        keys = self._source_keys(sel)
+        hits = [k for k in keys if name in self.outputs.get(k, {}) or k in self.constant_sources]
+        return hits[0] if len(hits) == 1 else keys[0] if len(keys) == 1 else ""
+
+    def follow(self, col: exp.Column, sel: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]] | None:
+        """What a derived source's column is computed from (None: a table's own column)."""
+        key = self._key(col, sel)
+        outs = self.outputs.get(key)
+        if outs is None:
+            return None
+        name = col.name.lower()
+        if name in outs:
+            return outs[name]
+        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or None
+
+    def constant(self, operand: exp.Expr, sel: exp.Expr, depth: int = 0) -> bool:
+        """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a
+        derived table or CTE that selects literals)."""
+        if depth > 8 or any(isinstance(n, exp.Star) or (isinstance(n, exp.Select)
+                            and n.args.get("from_") is not None) for n in operand.walk()):
+            return False
+        cols = _columns_of(operand)
+        if not cols:
+            return False   # no column: ``_constant`` already said
+        for col in cols:
+            if self._key(col, sel) in self.constant_sources:
+                continue
+            follow = self.follow(col, sel)
+            if not follow or not all(_constant(e) or self.constant(e, s, depth + 1)
+                                     for e, s in follow):
+                return False
+        return True
 
 
 def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:

@@ -105,6 +105,29 @@ PREDICATES = [
     ("SELECT nullif(ssn, '100000010') FROM customers", ["customers.ssn"]),
     ("SELECT greatest(ssn, '5') FROM customers", ["customers.ssn"]),
     ("SELECT CASE ssn WHEN '100000010' THEN 1 ELSE 0 END FROM customers", ["customers.ssn"]),
+    # through CTEs, derived tables and constant sources (VALUES, unnest, a SELECT of literals)
+    ("SELECT count(*) FROM (SELECT ssn AS s FROM customers) t WHERE s = '1'", ["customers.ssn"]),
+    ("WITH t AS (SELECT ssn AS x FROM customers) SELECT count(*) FROM t WHERE x LIKE '1%'",
+     ["customers.ssn"]),
+    ("WITH t AS (SELECT * FROM customers) SELECT count(*) FROM t WHERE t.email = 'a'",
+     ["customers.email"]),
+    ("WITH a AS (SELECT ssn AS x FROM customers c), b AS (SELECT x AS y FROM a) "
+     "SELECT count(*) FROM b WHERE y = '1'", ["customers.ssn"]),
+    ("SELECT count(*) FROM (SELECT ssn FROM customers UNION ALL SELECT ssn FROM customers) u "
+     "WHERE ssn = '1'", ["customers.ssn"]),
+    ("SELECT count(*) FROM customers c JOIN (SELECT '1' AS s) x ON c.ssn = x.s",
+     ["customers.ssn"]),
+    ("WITH k AS (SELECT '1' AS s) SELECT count(*) FROM customers c, k WHERE c.ssn = k.s",
+     ["customers.ssn"]),
+    ("SELECT count(*) FROM customers c JOIN (VALUES ('1')) v(s) ON c.ssn = v.s",
+     ["customers.ssn"]),
+    ("SELECT count(*) FROM customers c JOIN unnest(['1']) AS u(s) ON c.email = u.s",
+     ["customers.email"]),
+    # benign twins: joins with derived tables that read a table, plain columns through a CTE
+    ("SELECT count(*) FROM customers c JOIN (SELECT email FROM customers) x ON c.email = x.email",
+     []),
+    ("WITH t AS (SELECT ssn AS x, city FROM customers) SELECT count(*) FROM t WHERE city = 'L'",
+     []),
     # benign twins: the same functions between columns, and CASE on a condition of a plain one
     ("SELECT levenshtein(a.email, b.email) FROM customers a, customers b", []),
     ("SELECT greatest(a.ssn, b.ssn) FROM customers a, customers b", []),

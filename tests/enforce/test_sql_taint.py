@@ -163,6 +163,14 @@ INFERENCE = [
     pytest.param("SELECT id, nullif(ssn, '100000005') IS NULL AS d FROM customers", id="nullif"),
     pytest.param("SELECT id, CASE ssn WHEN '100000005' THEN 1 END AS d FROM customers",
                  id="simple-case"),
+    pytest.param("SELECT count(*) FROM (SELECT ssn AS s FROM customers) t WHERE s = '100000005'",
+                 id="derived-table-alias"),
+    pytest.param("WITH t AS (SELECT ssn AS x FROM customers) SELECT count(*) FROM t "
+                 "WHERE x LIKE '1%'", id="cte-alias"),
+    pytest.param("SELECT count(*) FROM customers c JOIN (SELECT '100000005' AS s) x "
+                 "ON c.ssn = x.s", id="join-constant-table"),
+    pytest.param("SELECT count(*) FROM customers c JOIN (VALUES ('100000005')) v(s) "
+                 "ON c.ssn = v.s", id="join-values"),
 ]
 
 
