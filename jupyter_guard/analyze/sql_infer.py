@@ -81,20 +81,8 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared with a constant in a query. A column of
     a CTE or a derived table stands for the columns its output reads, and one whose output is a
     constant (``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``, a ``VALUES`` list) is a constant."""
-    aliases = _aliases(tree)
-    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
     derived = _Derived(tree)
-
-    def names(col: exp.Column, sel: exp.Expr) -> list[str]:
-        follow = derived.follow(col, sel)
-        if follow is not None:
-            return [n for inner, inner_sel in follow for c in _columns_of(inner)
-                    for n in names(c, inner_sel)] if derived.enter() else []
-        own = derived.own_table(sel) if not col.table else ""
-        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
-            aliases.get(own, own) if own else tables[0] if len(set(tables)) == 1 else "")
-        return [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
-
+    names = _naming(tree, derived)
     out: dict[str, Intent] = {}
     for node, sel in _scoped(tree, None):
         if sel is None or sel is node or not _is_predicate(node):
@@ -115,6 +103,25 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                         out[name] = Intent("sql.predicate", "column", name, (name,),
                                            source=node.sql(dialect="duckdb")[:200])
     return tuple(out.values())
+
+
+def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr], list[str]]:
+    """``names(col, sel)``: the table columns ``col`` (read in ``sel``) stands for, as
+    ``table.column``: itself, or what a CTE's or derived table's output is computed from."""
+    aliases = _aliases(tree)
+    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+
+    def names(col: exp.Column, sel: exp.Expr) -> list[str]:
+        follow = derived.follow(col, sel)
+        if follow is not None:
+            return [n for inner, inner_sel in follow for c in _columns_of(inner)
+                    for n in names(c, inner_sel)] if derived.enter() else []
+        own = derived.own_table(sel) if not col.table else ""
+        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
+            aliases.get(own, own) if own else tables[0] if len(set(tables)) == 1 else "")
+        return [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
+
+    return names
 
 
 def _columns_of(e: exp.Expr) -> list[exp.Column]:
@@ -237,14 +244,8 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     >>> order_intents(sqlglot.parse_one("SELECT ssn FROM customers ORDER BY ssn"))
     ()
     """
-    aliases = _aliases(tree)
-    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
-
-    def name(col: exp.Column) -> str:
-        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
-            tables[0] if len(set(tables)) == 1 else "")
-        return f"{owner}.{col.name.lower()}" if owner else col.name.lower()
-
+    derived = _Derived(tree)
+    names = _naming(tree, derived)
     out: dict[str, Intent] = {}
     for node, sel in _scoped(tree, None):
         if sel is None or sel is node:
@@ -256,7 +257,11 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
             keys, shown = [node.expression], [node.this]
         else:
             continue
-        ranked = {name(c) for k in keys for c in _content_columns(k)}
+        derived.budget = 64
+
+        def name(col: exp.Column, sel: exp.Expr = sel) -> list[str]:
+            return names(col, sel)
+        ranked = {n for k in keys for c in _content_columns(k) for n in name(c)}
         if not ranked or not any(_beside(e, ranked, name) for e in shown):
             continue
         for col in sorted(ranked):
@@ -313,12 +318,12 @@ def _content_columns(e: exp.Expr) -> list[exp.Column]:
     return found
 
 
-def _beside(e: exp.Expr, ranked: set[str], name: Callable[[exp.Column], str]) -> bool:
+def _beside(e: exp.Expr, ranked: set[str], name: Callable[[exp.Column], list[str]]) -> bool:
     """Whether the shown expression ``e`` shows anything besides the ranked columns: another
     column, every column (``*``), or a position (``rank()``, ``count(*)``)."""
     if any(True for _ in e.find_all(exp.Star)):
         return True
-    cols = {name(c) for c in _content_columns(e)}
+    cols = {n for c in _content_columns(e) for n in name(c)}
     return not cols or not cols <= ranked
 
 

@@ -49,6 +49,12 @@ ORDERED = [
                  id="ordered-string-agg"),
     pytest.param("SELECT id FROM (SELECT id, ssn FROM customers ORDER BY ssn) t LIMIT 3",
                  id="subquery"),
+    pytest.param("WITH t AS (SELECT id, ssn AS x FROM customers) SELECT id FROM t ORDER BY x "
+                 "LIMIT 5", id="cte-alias"),
+    pytest.param("SELECT id FROM (SELECT id, ssn AS x FROM customers) t ORDER BY x LIMIT 5",
+                 id="derived-alias"),
+    pytest.param("SELECT arg_min(id, x) FROM (SELECT id, email AS x FROM customers) t",
+                 id="arg-min-derived-alias"),
 ]
 
 
