@@ -178,6 +178,12 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             cols = tainted if tainted is not None else expand(i.columns, cat)
             return i.with_(columns=cols, detail=f"attached database {parts[0]}",
                            remote=i.remote or is_remote(path))
+        if len(parts) >= 2 and cat.policy is not None and UNKNOWN not in i.target:
+            # maybe a database an ATTACH earlier in the cell makes (the cell's decision reads
+            # it so): what the rows reveal, by taint, as for one attached already
+            tainted = sql_exports.export_columns(i, cat, cat.policy)
+            if tainted is not None:
+                return i.with_(columns=tainted)
         return i.with_(columns=expand(i.columns, cat))
     return i
 

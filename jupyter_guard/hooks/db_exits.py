@@ -34,28 +34,27 @@ _ROW_TYPES = ("INSERT", "CREATE", "UPDATE", "MERGE_INTO")
 _DEST: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 # real path -> foreign? (decided when this process first opened the file)
 _FIRST: dict[str, bool] = {}
+# raw connection -> the database a ``USE`` made current on it
+_CURRENT: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_USE = re.compile(r'\s*use\s+(?:"([^"]+)"|([A-Za-z_][\w$]*))', re.I)
+_USE_ANYWHERE = re.compile(r"(?:^|;)\s*use\s", re.I)
 
 
-def destination(guard: Any, raw: Any) -> str:
-    """The file ``raw``'s statements write into when it is foreign ('' when it is not)."""
+def destination(guard: Any, raw: Any, db: str = "") -> str | None:
+    """The file a statement of ``raw`` writes into when it is foreign ('' when it is not; None
+    when ``raw`` has no database named ``db``). ``db``: the attached database the statement
+    names, else the one a ``USE`` on ``raw`` made current, else ``raw``'s own."""
+    if db:
+        return _foreign(guard, raw, db)
+    used = _CURRENT.get(raw, "") if _weak(raw) else ""
+    found = _foreign(guard, raw, used) if used else None
+    if found is not None:
+        return found   # (a USE that failed named no database: ``raw``'s own is current)
     try:
         return _DEST[raw]
     except (KeyError, TypeError):
         pass
-    with Busy():
-        cur = raw.cursor()   # the user's pending result on ``raw`` stays as it was
-        try:
-            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                               "current_database()").fetchone()[0] or ""
-            real = os.path.realpath(path) if path and path != ":memory:" else ""
-            if real and real not in _FIRST:
-                cols = cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
-                                   "database_name = current_database() AND NOT internal").fetchall()
-                _FIRST[real] = not any(guard.policy.is_sensitive_column(f"{t}.{c}")
-                                       for t, c in cols)
-        finally:
-            cur.close()
-    dest = real if real and _FIRST[real] else ""
+    dest = _foreign(guard, raw, "") or ""
     try:
         _DEST[raw] = dest
     except TypeError:   # not weak-referenceable: looked up again next time
@@ -63,9 +62,80 @@ def destination(guard: Any, raw: Any) -> str:
     return dest
 
 
+def _foreign(guard: Any, raw: Any, db: str) -> str | None:
+    """The real path of database ``db`` of ``raw`` ('' for its default) if it is a foreign
+    file, '' if not, None if there is no such database."""
+    with Busy():
+        cur = raw.cursor()   # the user's pending result on ``raw`` stays as it was
+        try:
+            # a cursor does not see ``USE`` on ``raw``: the database is named when one was used
+            found = cur.execute("SELECT path, database_name FROM duckdb_databases() WHERE "
+                                "lower(database_name) = coalesce(?, lower(current_database()))",
+                                [db or None]).fetchone()
+            if found is None:
+                return None
+            path, name = found[0] or "", found[1]
+            real = os.path.realpath(path) if path and path != ":memory:" else ""
+            if real and real not in _FIRST:
+                cols = cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
+                                   "database_name = ? AND NOT internal", [name]).fetchall()
+                _FIRST[real] = not any(guard.policy.is_sensitive_column(f"{t}.{c}")
+                                       for t, c in cols)
+        finally:
+            cur.close()
+    return real if real and _FIRST[real] else ""
+
+
+def _weak(raw: Any) -> bool:
+    try:
+        weakref.ref(raw)
+    except TypeError:
+        return False
+    return True
+
+
+def _track_use(raw: Any, q: str) -> None:
+    """Remember the database a ``USE`` makes current on ``raw`` (its cursors do not see it)."""
+    m = _USE.match(q)
+    if m is not None and _weak(raw):
+        _CURRENT[raw] = (m.group(1) or m.group(2)).lower()
+
+
+_ATTACH = re.compile(r"""^\s*attach\s+(?:database\s+)?(?:if\s+not\s+exists\s+)?(?:\w+:)?
+                       '([^']*)'(?:\s+as\s+"?([\w$]+))?""", re.I | re.X)
+
+
+def _attach_name(q: str) -> str:
+    """The name ``ATTACH 'path' [AS name]`` gives its database (DuckDB: the file's stem)."""
+    m = _ATTACH.match(q)
+    if m is None:
+        return "\0"
+    return (m.group(2) or os.path.splitext(os.path.basename(m.group(1)))[0]).lower()
+
+
+def _target_db(q: str) -> str:
+    """The database part of the table a row-writing statement names (``b1.t``: maybe the
+    attached database ``b1``, or a schema, which ``destination`` tells apart); '' if none."""
+    from sqlglot import exp
+
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(q)
+    t = tree.this if isinstance(tree, (exp.Insert, exp.Create, exp.Update, exp.Merge)) else None
+    t = t.this if isinstance(t, exp.Schema) else t
+    if not isinstance(t, exp.Table):
+        return ""
+    return (t.catalog or t.db or "").lower()
+
+
 def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None = None) -> None:
-    """Refuse (``exfiltration``) a statement that writes sensitive values into a foreign file."""
-    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+    """Refuse (``exfiltration``) a statement that writes sensitive values into a foreign file:
+    the database its target table is in (attached, or made current by ``USE``)."""
+    if busy() or not isinstance(query, str):
+        return
+    if not _WRITES.search(query):
+        for use in _USE_ANYWHERE.finditer(query):
+            _track_use(raw, query[use.start():].lstrip(";"))
         return
     from jupyter_guard.connections import duckdb_classify
 
@@ -76,20 +146,35 @@ def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None =
     for t, q in typed:
         if t == "COPY":
             _check_copy(guard, raw, q)
-    pieces = [q for t, q in typed if t in _ROW_TYPES]
-    if not pieces:
-        return
-    dest = destination(guard, raw)
-    if not dest:
-        return
     settings = _settings()
-    if param_sets:
-        from jupyter_guard.hooks.bound_taint import _text
+    attached: set[str] = set()   # databases an ATTACH earlier in this same text makes
+    for t, q in typed:
+        _track_use(raw, q)   # a USE earlier in the same text changes where the next ones write
+        if t == "ATTACH":
+            attached.add(_attach_name(q))
+        if t not in _ROW_TYPES:
+            continue
+        named = _target_db(q)
+        target = named or _CURRENT.get(raw, "")
+        if attached and target in attached:   # a new file, maybe: checked as a foreign one
+            _refuse_if(guard, exits._known(q), target, "the statement's values")
+            if not _check_source(guard, raw, q, target):
+                _refuse_if(guard, "rows it cannot check before the database exists (run the "
+                           "ATTACH as a statement of its own)", target,
+                           "a write of rows into a database attached in the same text")
+            continue
+        dest = destination(guard, raw, named) if named else None
+        if dest is None:   # no database of that name: a schema of the current one
+            dest = destination(guard, raw)
+        if not dest:
+            continue
+        if param_sets:
+            from jupyter_guard.hooks.bound_taint import _text
 
-        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
-                                                p if isinstance(p, (list, tuple)) else [p]))
-        _refuse_if(guard, exits.scan(_text(flat), settings), dest, "bound values")
-    for q in pieces:   # literals typed into the SQL are no guarded data: known values only
+            flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
+                                                    p if isinstance(p, (list, tuple)) else [p]))
+            _refuse_if(guard, exits.scan(_text(flat), settings), dest, "bound values")
+        # literals typed into the SQL are no guarded data: known values only
         _refuse_if(guard, exits._known(q), dest, "the statement's values")
         _check_source(guard, raw, q, dest)
 
@@ -147,11 +232,12 @@ def _check_copy(guard: Any, raw: Any, q: str) -> None:
 
 
 def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
-               detectors: bool = True) -> None:
+               detectors: bool = True) -> bool:
     """Run ``source`` as the user would (replacement scans see the caller's frames), scan
     ``SAMPLE_ROWS`` of its rows drawn at random (all of them when there are fewer; known values,
     and with ``detectors`` the detectors) and refuse (``exfiltration``) sensitive values going
-    to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB."""
+    to ``dest``. One query: a reservoir sample reads the whole result once, in DuckDB. False
+    when the guard's copy of the query could not run (nothing was checked)."""
     from jupyter_guard.duck import as_caller
     from jupyter_guard.hooks.warehouse_values import preload
 
@@ -162,31 +248,33 @@ def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
                              f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
         except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
             # reports the user's own statement, and the lineage rules already judged it
-            return
+            return False
         text = "\n".join("\t".join(map(str, r)) for r in rows)
         kind = exits.scan(text, _settings()) if detectors else exits._known(text)
     if kind:
         from jupyter_guard.hooks.exit_files import FX
 
         exits.refuse(guard, FX.rt if FX is not None else None, kind, dest, how)
+    return True
 
 
-def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
+def _check_source(guard: Any, raw: Any, q: str, dest: str) -> bool:
     """The rows the source query of ``CREATE … AS`` / ``INSERT … SELECT`` yields, and the
     frames it reads by name. Rows made inside the database (its own tables and views, table
     functions such as ``range`` or ``read_csv`` of a file already on disk) are checked for known
-    values only; rows from Python objects (frames, registered views) with the detectors too."""
+    values only; rows from Python objects (frames, registered views) with the detectors too.
+    False when its rows could not be read (nothing was checked)."""
     from sqlglot import exp
 
     from jupyter_guard.hooks import sql_exports
 
     tree = sql_exports._tree(q)
     if tree is None:
-        return   # unparsed: its literal text was scanned; rows from frames are judged below
+        return False   # unparsed: its literal text was scanned (known values only)
     source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else \
         _update_rows(tree) if isinstance(tree, exp.Update) else None
     if source is None or isinstance(source, exp.Values):
-        return
+        return not isinstance(tree, exp.Merge)   # MERGE's rows are not read here
     from jupyter_guard.duck import _caller
 
     frame = _caller()
@@ -198,8 +286,8 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> None:
     for obj in found.values():
         _check_frame(guard, obj, None if star else cols, dest)
     python = bool(found)
-    _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
-               "a write of rows into", detectors=python or not _inside(raw, names))
+    return _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
+                      "a write of rows into", detectors=python or not _inside(raw, names))
 
 
 def _update_rows(tree: Any) -> Any:

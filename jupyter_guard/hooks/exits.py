@@ -253,7 +253,7 @@ def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | N
     with Busy():
         if rt is not None and rt.protect is not None:
             rt.protect.restore_guard()
-        ctx = replace(guard.context(), sensitive_columns=frozenset({label}))
+        ctx = replace(guard.context(), sensitive_columns=frozenset({label.lower()}))
         code = f"{how}({dest[:200]!r}) holds {label}"
         v = verdict(guard, intent, ctx, code)
         if v.refuses:
