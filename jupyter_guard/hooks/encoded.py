@@ -36,10 +36,12 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
     one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
+    out: list[str] = []
+    for _run, raw in separated(text):
+        _keep(out, raw)
     found = runs(text)
     if not found or sum(map(len, found)) > MAX:
-        return ""
-    out: list[str] = []
+        return "\n".join(out)
     for run in found:
         if not run.strip(B32_CHARS):   # upper-case letters and 2-7: base32 first
             _keep(out, base32(run))
@@ -57,6 +59,50 @@ def decoded(text: str) -> str:
             continue
         _keep(out, raw)
     return "\n".join(out)
+
+
+# hex bytes with a separator between them (``':'.join(f'{b:02x}' ...)``, ``bytes.hex(' ')``,
+# ``'\\x75\\x73'``, ``str([hex(b) ...])``): 8 or more, each separator from a short fixed set;
+# no character can be read both as a separator and as a digit, so a scan is linear
+_SEPARATED = re.compile(r"""(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}"""
+                        r"""(?:(?:[ :,.;'"|-]{1,4}(?:0x|\\x)?|\\x|0x)[0-9A-Fa-f]{2}){7,}""")
+_PAIR = re.compile(r"[0-9A-Fa-f]{2}")
+# the prefilter: hex digits read as ``h``, separators as ``s``; eight pairs in a row must show
+_SHAPE = bytes.maketrans(b"0123456789abcdefABCDEF :,.;'\"|-\\x",
+                         b"hhhhhhhhhhhhhhhhhhhhhh" + b"s" * 11)
+_EIGHT = tuple(b"hh" + (b"s" * n + b"hh") * 7 for n in range(1, 7))
+
+
+def separated(text: str) -> list[tuple[str, bytes]]:
+    """The runs of ``text`` that are hex bytes with one separator repeated between them, and
+    their bytes (a MAC address, a timestamp or a date is too short or mixes separators).
+
+    >>> separated("a 75:73:65:72:40:65:78:2e:63:6f b 10:30:00")
+    [('75:73:65:72:40:65:78:2e:63:6f', b'user@ex.co')]
+    >>> separated("2024-01-15 10:30:00.123, 10.20.30.40")
+    []
+    >>> [r for _, r in separated(str([hex(b) for b in b"user@example.com"]))]
+    [b'user@example.com']
+    >>> [r for _, r in separated(str([b"ann@example.com".hex(" "), b"bob@example.org".hex(" ")]))]
+    [b'ann@example.com', b'bob@example.org']
+    """
+    shape = text.encode("latin-1", "replace").replace(b"0x", b"\\x").translate(_SHAPE)
+    if not any(e in shape for e in _EIGHT):   # a few C searches: the common case stops here
+        return []
+    out = []
+    for m in _SEPARATED.finditer(text):
+        pairs = [(p.start(), p.end()) for p in _PAIR.finditer(m.group())]
+        run = m.group()
+        first = 0   # the pairs of one separator: ``str([b.hex(' ') ...])`` cut at ``', '``
+        for i in range(1, len(pairs) + 1):
+            if i < len(pairs) and (i == first + 1 or run[pairs[i - 1][1]:pairs[i][0]] ==
+                                   run[pairs[first][1]:pairs[first + 1][0]]):
+                continue
+            if i - first >= 8:
+                part = run[pairs[first][0]:pairs[i - 1][1]]
+                out.append((part, bytes.fromhex("".join(_PAIR.findall(part)))))
+            first = i
+    return out
 
 
 def runs(text: str, shortest: int = 16) -> list[str]:
@@ -94,12 +140,29 @@ def _runs_of(shortest: int) -> re.Pattern[str]:
 
 
 def _keep(out: list[str], raw: bytes) -> None:
+    if raw[:2] in _DEFLATE:   # a compressed stream, then encoded (``b64encode(zlib.compress())``)
+        raw = _inflate(raw) or raw
+    if raw.count(0) * 3 > len(raw):   # UTF-16 or UTF-32 (``s.encode('utf-16').hex()``)
+        raw = raw.replace(b"\x00", b"").removeprefix(b"\xff\xfe").removeprefix(b"\xfe\xff")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:   # random bytes (a hash, a blob): nothing readable to scan
         return
     if text and readable(text):
         out.append(text)
+
+
+_DEFLATE = frozenset((b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"))
+
+
+def _inflate(raw: bytes) -> bytes:
+    """A zlib or gzip stream's first ``MAX`` bytes, inflated (b'' when it is none)."""
+    import zlib
+
+    try:
+        return zlib.decompressobj(47).decompress(raw, MAX)   # 47: either header
+    except zlib.error:
+        return b""
 
 
 def readable(text: str) -> bool:

@@ -53,6 +53,22 @@ def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     masking would hide; and the runs replaced."""
     if not settings.active or not text:
         return text, frozenset()
+    text, spaced = _mask_separated(text, settings)
+    text, runs_masked = _mask_b64(text, settings)
+    return text, spaced | runs_masked
+
+
+def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
+    """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``) that hold a
+    value masking would hide replaced by ``MARKER``."""
+    hidden = frozenset(run for run, raw in encoded.separated(text)
+                       if (got := _text(raw)) and _holds_values(got, settings))
+    for run in sorted(hidden, key=len, reverse=True):
+        text = text.replace(run, MARKER)
+    return text, hidden
+
+
+def _mask_b64(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     if len(text) < SHORT_TEXT:   # one regex search; numpy costs more on short texts
         if _ANY.search(text) is None:
             return text, frozenset()
