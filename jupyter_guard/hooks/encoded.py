@@ -1,4 +1,5 @@
-"""Values hidden in base64, base32 or hex on their way out
+"""Values hidden in base64, base32 or hex (also with separators between its bytes, or over a
+compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) on their way out
 (``urlopen(url + '?q=' + b64encode(vals))``).
 
 The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
@@ -22,6 +23,8 @@ import functools
 import re
 from typing import Any
 
+from jupyter_guard.hooks import encoded85
+
 MAX = 1 << 22
 """Runs longer than this in all are not decoded (the detectors and known values only)."""
 _RUN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
@@ -36,7 +39,7 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
     one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
-    out: list[str] = []
+    out: list[str] = encoded85.found(text)
     for _run, raw in separated(text):
         _keep(out, raw)
     found = runs(text)

@@ -26,7 +26,7 @@ import binascii
 import re
 from base64 import b64encode  # noqa: F401 - the doctest's
 
-from jupyter_guard.hooks import encoded
+from jupyter_guard.hooks import encoded, encoded85
 from jupyter_guard.mask.text import KNOWN, MaskSettings, mask_text
 
 MARKER = "[encoded sensitive values masked]"
@@ -59,10 +59,11 @@ def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
 
 
 def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
-    """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``) that hold a
-    value masking would hide replaced by ``MARKER``."""
-    hidden = frozenset(run for run, raw in encoded.separated(text)
-                       if (got := _text(raw)) and _holds_values(got, settings))
+    """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``), Ascii85 and
+    base85 that hold a value masking would hide replaced by ``MARKER``."""
+    hidden = frozenset([run for run, raw in encoded.separated(text)
+                        if (got := _text(raw)) and _holds_values(got, settings)]
+                       + [run for run, got in encoded85.runs(text) if _holds_values(got, settings)])
     for run in sorted(hidden, key=len, reverse=True):
         text = text.replace(run, MARKER)
     return text, hidden

@@ -5,6 +5,7 @@ in any message the kernel sends; written to a file, the write is refused and not
 disk. The same loops over plain columns print and write as they are."""
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,9 @@ CARDS = [_luhn(f"411111220{n:06d}") for n in range(ROWS)]
 DIGITS = ([s.replace("-", "") for s in SSNS] + [p.replace("(", "").replace(")", "").replace(
     " ", "").replace("-", "") for p in PHONES] + CARDS)
 EMAILS = [f"user{n}@example.com" for n in range(ROWS)]
-HEXED = [e.encode().hex(":") for e in EMAILS] + [e.encode().hex(" ") for e in EMAILS]
+HEXED = ([e.encode().hex(":") for e in EMAILS] + [e.encode().hex(" ") for e in EMAILS]
+         + [base64.a85encode(",".join(EMAILS).encode()).decode()[:40],
+            base64.b85encode(",".join(EMAILS).encode()).decode()[:40]])
 
 
 def _people(path: Path) -> None:
@@ -79,12 +82,14 @@ NUMBERS = [
 ENCODED = [
     pytest.param("[':'.join(f'{b:02x}' for b in e.encode()) for e in df.email]", id="hex-colons"),
     pytest.param("[e.encode().hex(' ') for e in df.email]", id="hex-spaced"),
+    pytest.param("base64.a85encode(','.join(df.email).encode()).decode()", id="ascii85"),
+    pytest.param("base64.b85encode(','.join(df.email).encode()).decode()", id="base85"),
 ]
 
 
 @pytest.mark.parametrize("expr", NUMBERS + ENCODED)
 def test_derived_values_are_masked_when_printed(k, expr):
-    r = k.ok(f"print({expr})")
+    r = k.ok(f"import base64\nprint({expr})")
     blob = _blob(r)
     assert not _raw(blob), blob[:400]
     assert "\\u2588" in blob or "encoded sensitive values masked" in blob, blob[:400]
@@ -93,10 +98,12 @@ def test_derived_values_are_masked_when_printed(k, expr):
 @pytest.mark.parametrize("expr", NUMBERS + ENCODED + [
     pytest.param("[zlib.compress(','.join(df.email).encode()).hex()]", id="zlib-hex"),
     pytest.param("[','.join(df.email).encode('utf-16').hex()]", id="utf16-hex"),
+    pytest.param("[base64.b85encode(e.encode()).decode() for e in df.email]", id="base85-each"),
 ])
 def test_derived_values_are_refused_at_a_file(k, expr):
     target = k.workdir / "derived.txt"
-    r = k.blocked(f"import zlib\nopen('derived.txt', 'w').write('\\n'.join(map(str, {expr})))",
+    r = k.blocked(f"import base64, zlib\n"
+                  f"open('derived.txt', 'w').write(str({expr}))",
                   "exfiltration")
     assert not _raw(_blob(r))
     written = target.read_text() if target.exists() else ""
@@ -105,9 +112,10 @@ def test_derived_values_are_refused_at_a_file(k, expr):
 
 
 def test_plain_columns_as_numbers_and_hex_print_and_write(k):
-    r = k.ok("ids = [int(i) * 1000003 for i in p.id]\n"
+    r = k.ok("import base64\nids = [int(i) * 1000003 for i in p.id]\n"
              "cities = [':'.join(f'{b:02x}' for b in (c * 3).encode()) for c in p.city[:2]]\n"
              "print(ids[:3], [float(a) for a in df.amount[:3]], cities)\n"
+             "print(base64.a85encode(','.join(p.city).encode()).decode())\n"
              "open('plain.txt', 'w').write(str(ids) + '\\n' + '\\n'.join(cities))")
     out = r.everything()
     assert "[0, 1000003, 2000006] [0.0, 1.5, 3.0]" in out, out
