@@ -78,9 +78,20 @@ def _b85(run: str) -> bytes:
         return b""
 
 
-def _readable(raw: bytes) -> str:
-    from jupyter_guard.hooks.encoded import readable
+# the ASCII characters neither printable nor white space (``str.isprintable``/``isspace``)
+_CONTROL = bytes(range(9)) + bytes(range(14, 28)) + b"\x7f"
 
+
+def readable(text: str) -> bool:
+    """At least 90% of ``text`` is printable or white space."""
+    if text.isprintable():
+        return True
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _CONTROL)) >= 0.9 * len(text)
+    return sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text)
+
+
+def _readable(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
