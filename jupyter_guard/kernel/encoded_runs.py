@@ -62,11 +62,16 @@ def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[s
     """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``), Ascii85 and
     base85 that hold a value masking would hide replaced by ``MARKER``."""
     hidden = frozenset([run for run, raw in encoded.separated(text)
-                        if (got := _text(raw)) and _holds_values(got, settings)]
+                        if (got := _text(_narrow(raw))) and _holds_values(got, settings)]
                        + [run for run, got in encoded85.runs(text) if _holds_values(got, settings)])
     for run in sorted(hidden, key=len, reverse=True):
         text = text.replace(run, MARKER)
     return text, hidden
+
+
+def _narrow(raw: bytes) -> bytes:
+    """UTF-16 or UTF-32 bytes (``e.encode('utf-16-le').hex(':')``) without their NULs."""
+    return raw.replace(b"\0", b"") if raw.count(0) * 3 > len(raw) else raw
 
 
 def _mask_b64(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:

@@ -50,6 +50,7 @@ def test_encoded_emails_are_found_at_the_exits(text):
     pytest.param(str([e.encode().hex(" ") for e in EMAILS.split(",")[:3]]), id="list-of-spaced"),
     pytest.param(base64.a85encode(EMAILS.encode()).decode(), id="ascii85"),
     pytest.param(base64.b85encode(EMAILS.encode()).decode(), id="base85"),
+    pytest.param(EMAILS.encode("utf-16-le").hex(":"), id="utf16-hex-colons"),
 ])
 def test_encoded_emails_are_masked_when_shown(text):
     shown, runs = mask_runs("rows: " + text, SETTINGS)
