@@ -1,4 +1,5 @@
-"""Values hidden in base64, base32 or hex on their way out
+"""Values hidden in base64, base32 or hex (also with separators between its bytes, or over a
+compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) on their way out
 (``urlopen(url + '?q=' + b64encode(vals))``).
 
 The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
@@ -22,12 +23,13 @@ import functools
 import re
 from typing import Any
 
+from jupyter_guard.hooks import encoded85
+from jupyter_guard.hooks.encoded85 import readable as readable  # used here and re-exported
+
 MAX = 1 << 22
 """Runs longer than this in all are not decoded (the detectors and known values only)."""
 _RUN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _TO_SPACE = bytes(c if c in _RUN else 32 for c in range(256))
-# the ASCII characters neither printable nor white space (``str.isprintable``/``isspace``)
-_CONTROL = bytes(range(9)) + bytes(range(14, 28)) + b"\x7f"
 # each run is tried from its first character only (the look-behind), so a scan is linear
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
@@ -36,10 +38,12 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
     one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
+    out: list[str] = encoded85.found(text)
+    for _run, raw in separated(text):
+        _keep(out, raw)
     found = runs(text)
     if not found or sum(map(len, found)) > MAX:
-        return ""
-    out: list[str] = []
+        return "\n".join(out)
     for run in found:
         if not run.strip(B32_CHARS):   # upper-case letters and 2-7: base32 first
             _keep(out, base32(run))
@@ -57,6 +61,76 @@ def decoded(text: str) -> str:
             continue
         _keep(out, raw)
     return "\n".join(out)
+
+
+# hex bytes with a separator between them (``':'.join(f'{b:02x}' ...)``, ``bytes.hex(' ')``,
+# ``'\\x75\\x73'``, ``str([hex(b) ...])``): which bytes are hex digits, which separators
+_IS_HEX = bytes(c in b"0123456789abcdefABCDEF" for c in range(256))
+_SEPS = bytes(c in b" :,.;'\"|-\\x" for c in range(256))
+_HEXVAL = bytes(int(chr(c), 16) if chr(c) in "0123456789abcdefABCDEF" else 0 for c in range(256))
+PAIRS = 8
+"""The fewest hex bytes in a row that count as a run."""
+
+
+def separated(text: str) -> list[tuple[str, bytes]]:
+    """The runs of ``text`` that are ``PAIRS`` or more hex bytes with the same separator (one to
+    six of `` :,.;'"|-\\x``, ``0x``) between each two, and their bytes. In numpy over the whole
+    text: the exact pairs of hex digits, the separator after each as one number, the stretches
+    where it stays the same (a regex over a MB of digits costs ~60 ms). A MAC address, a date or
+    a timestamp is too short or mixes separators.
+
+    >>> separated("a 75:73:65:72:40:65:78:2e:63:6f b 10:30:00")
+    [('75:73:65:72:40:65:78:2e:63:6f', b'user@ex.co')]
+    >>> separated("2024-01-15 10:30:00.123, 10.20.30.40")
+    []
+    >>> [r for _, r in separated(str([hex(b) for b in b"user@example.com"]))]
+    [b'user@example.com']
+    >>> [r for _, r in separated(str([b"ann@example.com".hex(" "), b"bob@example.org".hex(" ")]))]
+    [b'ann@example.com', b'bob@example.org']
+    """
+    if len(text) < 3 * PAIRS - 1:
+        return []
+    import numpy as np
+
+    raw = text.encode("latin-1", "replace")   # one byte a character
+    if b"x" in raw and b"0x" in raw:   # memchr first: searching for ``0x`` costs more
+        raw = raw.replace(b"0x", b"\\x")
+    h = np.frombuffer(b"\0" + raw.translate(_IS_HEX) + b"\0\0\0", np.uint8)   # 1: hex digit
+    n = len(raw)
+    # two hex digits, none on either side (uint8 operations: the fewest passes over the text)
+    at = np.flatnonzero((h[1:n + 1] & h[2:n + 2]) > (h[:n] | h[3:n + 3]))
+    if len(at) < PAIRS:
+        return []
+    gap = np.diff(at)
+    near = np.concatenate(([0], ((gap >= 3) & (gap <= 8)).astype(np.int8), [0]))
+    edges = np.flatnonzero(np.diff(near)).reshape(-1, 2)   # stretches of pairs close together
+    edges = edges[edges[:, 1] - edges[:, 0] >= PAIRS - 1]
+    if not len(edges):
+        return []
+    lens = edges[:, 1] - edges[:, 0]   # the links inside those stretches, all at once
+    link = np.arange(int(lens.sum())) + np.repeat(edges[:, 0] - np.cumsum(lens) + lens, lens)
+    chars = np.frombuffer(raw + b"\0" * 8, np.uint8)
+    is_sep = np.frombuffer(_SEPS, np.bool_)
+    step, start = gap[link], at[link]
+    good = np.ones(len(link), bool)
+    key = step.astype(np.int64) << 48   # the separator after a pair: its length and its bytes
+    for j in range(6):
+        inside = j < step - 2
+        where = start + 2 + j
+        key |= np.where(inside, chars[where].astype(np.int64) << (8 * j), 0)
+        good &= ~inside | is_sep[chars[where]]
+    runs_of = np.where(good, key, -1)
+    cut = np.flatnonzero((np.diff(runs_of) != 0) | (np.diff(link) != 1)) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [len(link)]))
+    keep = (ends - starts >= PAIRS - 1) & (runs_of[starts] >= 0)
+    out: list[tuple[str, bytes]] = []
+    hexval = np.frombuffer(_HEXVAL, np.uint8)
+    for s0, e0 in zip(starts[keep].tolist(), ends[keep].tolist()):
+        idx = np.append(start[s0:e0], start[e0 - 1] + step[e0 - 1])   # its pairs
+        digits = hexval[chars[np.stack((idx, idx + 1))]]
+        out.append((text[int(idx[0]):int(idx[-1]) + 2], (digits[0] * 16 + digits[1]).tobytes()))
+    return out
 
 
 def runs(text: str, shortest: int = 16) -> list[str]:
@@ -94,6 +168,10 @@ def _runs_of(shortest: int) -> re.Pattern[str]:
 
 
 def _keep(out: list[str], raw: bytes) -> None:
+    if raw[:2] in _DEFLATE:   # a compressed stream, then encoded (``b64encode(zlib.compress())``)
+        raw = _inflate(raw) or raw
+    if raw.count(0) * 3 > len(raw):   # UTF-16 or UTF-32 (``s.encode('utf-16').hex()``)
+        raw = raw.replace(b"\x00", b"").removeprefix(b"\xff\xfe").removeprefix(b"\xfe\xff")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:   # random bytes (a hash, a blob): nothing readable to scan
@@ -102,13 +180,17 @@ def _keep(out: list[str], raw: bytes) -> None:
         out.append(text)
 
 
-def readable(text: str) -> bool:
-    """At least 90% of ``text`` is printable or white space."""
-    if text.isprintable():
-        return True
-    if text.isascii():
-        return len(text.encode("ascii").translate(None, _CONTROL)) >= 0.9 * len(text)
-    return sum(c.isprintable() or c.isspace() for c in text) >= 0.9 * len(text)
+_DEFLATE = frozenset((b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda"))
+
+
+def _inflate(raw: bytes) -> bytes:
+    """A zlib or gzip stream's first ``MAX`` bytes, inflated (b'' when it is none)."""
+    import zlib
+
+    try:
+        return zlib.decompressobj(47).decompress(raw, MAX)   # 47: either header
+    except zlib.error:
+        return b""
 
 
 B32_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"

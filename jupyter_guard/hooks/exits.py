@@ -19,7 +19,7 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, printed
+from jupyter_guard.hooks import encoded, known_forms, printed
 from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -49,12 +49,16 @@ def remember(values: Any) -> None:
                if len(s) >= SHORTEST and s not in ("None", "nan")}
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
+    # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
+    forms = known_forms.numeric_forms(new.difference(known))
     known.update(new)
+    known.update(forms)
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
     # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
     # 9-digit number is as likely to be some other honest number as a hidden SSN
     known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
+    lengths.update(len(s) for s in forms)
 
 
 def _flat(values: Any, depth: int) -> Any:

@@ -26,7 +26,7 @@ import binascii
 import re
 from base64 import b64encode  # noqa: F401 - the doctest's
 
-from jupyter_guard.hooks import encoded
+from jupyter_guard.hooks import encoded, encoded85
 from jupyter_guard.mask.text import KNOWN, MaskSettings, mask_text
 
 MARKER = "[encoded sensitive values masked]"
@@ -53,6 +53,28 @@ def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     masking would hide; and the runs replaced."""
     if not settings.active or not text:
         return text, frozenset()
+    text, spaced = _mask_separated(text, settings)
+    text, runs_masked = _mask_b64(text, settings)
+    return text, spaced | runs_masked
+
+
+def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
+    """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``), Ascii85 and
+    base85 that hold a value masking would hide replaced by ``MARKER``."""
+    hidden = frozenset([run for run, raw in encoded.separated(text)
+                        if (got := _text(_narrow(raw))) and _holds_values(got, settings)]
+                       + [run for run, got in encoded85.runs(text) if _holds_values(got, settings)])
+    for run in sorted(hidden, key=len, reverse=True):
+        text = text.replace(run, MARKER)
+    return text, hidden
+
+
+def _narrow(raw: bytes) -> bytes:
+    """UTF-16 or UTF-32 bytes (``e.encode('utf-16-le').hex(':')``) without their NULs."""
+    return raw.replace(b"\0", b"") if raw.count(0) * 3 > len(raw) else raw
+
+
+def _mask_b64(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     if len(text) < SHORT_TEXT:   # one regex search; numpy costs more on short texts
         if _ANY.search(text) is None:
             return text, frozenset()
