@@ -303,7 +303,7 @@ class KernelWs:
                        "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
             "parent_header": {}, "metadata": {}, "channel": "shell",
             "content": {"code": code, "silent": False, "store_history": True,
-                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}}))
+                        "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}}))
         reply: dict[str, Any] | None = None
         idle, out = False, []
         deadline = time.monotonic() + 300

@@ -87,7 +87,7 @@ def direct(kc: BlockingKernelClient, code: str, metadata: dict[str, Any]) -> dic
     """Send an execute_request straight to the kernel's shell socket; its reply content."""
     msg = kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
                                              "user_expressions": {}, "allow_stdin": False,
-                                             "stop_on_error": True}, metadata=metadata)
+                                             "stop_on_error": False}, metadata=metadata)
     kc.shell_channel.send(msg)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -62,7 +62,7 @@ class Client:
     async def execute(self, code: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         msg = self.session.msg("execute_request", {
             "code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": True}, metadata=metadata or {})
+            "allow_stdin": False, "stop_on_error": False}, metadata=metadata or {})
         if self.v1:
             await self.ws.write_message(serialize_msg_to_ws_v1(msg, "shell", self.session.pack),
                                         binary=True)
