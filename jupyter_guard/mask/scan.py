@@ -72,6 +72,34 @@ def _candidates(candidate: str, window: Any) -> Iterator[tuple[int, int]]:
             return
 
 
+@functools.lru_cache(maxsize=8)
+def _run_of(shortest: int) -> Any:
+    return _re2.compile("[A-Za-z0-9+/_-]{" + str(shortest) + ",}")
+
+
+def base64_runs(text: str, shortest: int) -> list[str] | None:
+    """The distinct maximal runs of ``shortest`` or more base64 characters in ``text``, in
+    order, found by RE2 in one pass (text without any costs ~1.5 ms a MB); None when RE2 is not
+    installed. Non-ASCII characters and lone surrogates end a run, as in the numpy form.
+
+    >>> base64_runs("a dXNlcjFAZXhhbXBsZS5jb20= b é dXNlcjFAZXhhbXBsZS5jb20", 16) in (
+    ...     ["dXNlcjFAZXhhbXBsZS5jb20"], None)
+    True
+    """
+    if _re2 is None:
+        return None
+    data = text.encode("utf-8", "replace")
+    match, pos, end = _run_of(shortest)._regexp.Match, 0, len(data)
+    found: dict[bytes, None] = {}
+    while pos < end:
+        a, b = match(_UNANCHORED, data, pos, end)[0]
+        if a < 0:
+            break
+        found[data[a:b]] = None
+        pos = b
+    return [r.decode("ascii") for r in found]
+
+
 def engine() -> str:
     """``"re2"`` or ``"re"``: what scans long texts."""
     return "re2" if _re2 is not None else "re"
