@@ -135,6 +135,9 @@ _INNER: dict[str, re.Pattern[str]] = {
     "card": re.compile(r"[^\w.,-]\d", FLAGS),
     "phone": re.compile(r"[^\w.+/:-][+(\d]", FLAGS),
     "iban": re.compile(r"[^\w-][A-Z]", FLAGS),
+    # only bare tokens are rejected ([A-Za-z0-9_+/-], '=' padding at the end): inside one, the
+    # token alternatives' left boundary fails; a key word's holds after '/', '+' or '-'
+    "secret": re.compile(r"(?i:[/+-](?:pass|pwd|secret|token|api|access|auth))", FLAGS),
 }
 """Per detector: a pattern found in a rejected match wherever a value could start inside it
 (after its first character). Without one, a rejected match ends the bulk pass."""

@@ -39,3 +39,13 @@ def test_long_text_runs_equal_the_numpy_form(monkeypatch: pytest.MonkeyPatch,
     assert len(text) > encoded.SMALL
     assert fast == encoded.runs(text, shortest) == regex_runs(text, shortest)
     assert "dXNlcjFAZXhhbXBsZS5jb20sdXNlcjJAZXhhbXBsZS5jb20" in fast
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES), max_size=400))
+def test_first_run_tells_whether_there_is_any(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    first = scan.base64_runs(text, 12, first=True)
+    runs = regex_runs(text, 12)
+    assert bool(first) == bool(runs)
+    assert not first or runs[0].startswith(first[0])
