@@ -114,6 +114,19 @@ def scan_precise(text: str, detectors: Sequence[Detector]) -> list[Span]:
     return [(a, b, d.name) for d in detectors for a, b in d.find(text)]
 
 
+def scan_short(text: str, detectors: Sequence[Detector]) -> list[Span]:
+    """``scan_precise``'s spans, in bulk (one pass in C while the values hold) where the text
+    is long enough to hold several."""
+    if len(text) < BULK_MIN:
+        return scan_precise(text, detectors)
+    n = len(text)
+    return [(a, b, d.name) for d in detectors for a, b in bulk.spans(d, text, 0, n)]
+
+
+BULK_MIN = 256
+"""Texts at least this long are read by ``bulk.spans`` (below, its set-up costs more)."""
+
+
 @functools.lru_cache(maxsize=32)
 def _which(candidates: tuple[str, ...]) -> Any:
     """An RE2 set: one pass over a chunk tells which candidate shapes occur in it."""
@@ -258,7 +271,7 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
             return scan_re2(text, detectors)
         except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only, the precise
             return scan_precise(text, detectors)  # patterns read any str (slower, still linear)
-    return scan_precise(text, _present(text, detectors))
+    return scan_short(text, _present(text, detectors))
 
 
 def first(text: str, detectors: Sequence[Detector]) -> str:
