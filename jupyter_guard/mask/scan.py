@@ -90,15 +90,21 @@ def base64_runs(text: str, shortest: int, first: bool = False) -> list[str] | No
     """
     if _re2 is None:
         return None
+    if first:   # block by block (each encoded as it is read), overlapping by a run's length
+        match = _run_of(shortest, True)._regexp.Match
+        for top in range(0, len(text), SPAN):
+            block = text[top:top + SPAN + shortest - 1].encode("utf-8", "replace")
+            a, b = match(_UNANCHORED, block, 0, len(block))[0]
+            if a >= 0:   # (the pattern stops after ``shortest`` characters)
+                return [block[a:b].decode("ascii")]
+        return []
     data = text.encode("utf-8", "replace")
-    match, pos, end = _run_of(shortest, first)._regexp.Match, 0, len(data)
+    match, pos, end = _run_of(shortest)._regexp.Match, 0, len(data)
     found: dict[bytes, None] = {}
     while pos < end:
         a, b = match(_UNANCHORED, data, pos, end)[0]
         if a < 0:
             break
-        if first:   # (the pattern stops after ``shortest`` characters: not the whole run)
-            return [data[a:b].decode("ascii")]
         found[data[a:b]] = None
         pos = b
     return [r.decode("ascii") for r in found]
@@ -221,6 +227,23 @@ def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
     return out
 
 
+class _Ascii:
+    """An ASCII text whose slices are read as bytes (RE2 reads bytes without encoding them
+    again; each window is encoded as it is read, not the whole text at once: no copy of a
+    50 MB text, and the window stays in the cache)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def __getitem__(self, cut: slice) -> bytes:
+        return self.text[cut].encode("ascii")
+
+
 def _chunks(data: Any, which: Any) -> Iterator[tuple[int, int, Any, Any]]:
     """``(lo, hi, window, detectors with candidates)`` of each chunk that has any candidate:
     ``window`` is ``data[lo:hi + MAX_VALUE]``. A group of chunks is read once by the set first,
@@ -248,7 +271,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     """
     found: list[list[Span]] = [[] for _ in detectors]  # by detector: ties resolve as precise
     which = _which_for(detectors)
-    data: Any = text.encode("ascii") if text.isascii() else text
+    data: Any = _Ascii(text) if text.isascii() else text
     dense: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, window, hits in _chunks(data, which):
         for i in hits:
@@ -290,7 +313,7 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
 
 def _first_re2(text: str, detectors: Sequence[Detector]) -> str:
     which = _which_for(detectors)
-    data: Any = text.encode("ascii") if text.isascii() else text
+    data: Any = _Ascii(text) if text.isascii() else text
     for lo, hi, window, hits in _chunks(data, which):
         for i in hits:
             found = _confirm(text, detectors[i], window, lo, hi)

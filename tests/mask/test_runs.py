@@ -49,3 +49,12 @@ def test_first_run_tells_whether_there_is_any(pieces: list[str]) -> None:
     runs = regex_runs(text, 12)
     assert bool(first) == bool(runs)
     assert not first or runs[0].startswith(first[0])
+
+
+@pytest.mark.parametrize("offset", range(-13, 2))
+def test_first_run_across_a_block_edge(offset: int) -> None:
+    """A long text is read in blocks of ``SPAN`` overlapping by a run's length: a run cut by
+    a block edge is found, eleven characters are not a run."""
+    pad = " " * (scan.SPAN + offset)
+    assert scan.base64_runs(pad + "x" * 12 + pad, 12, first=True) == ["x" * 12]
+    assert scan.base64_runs(pad + "é" + "x" * 11 + "é" + pad, 12, first=True) == []
