@@ -129,6 +129,10 @@ BULK: dict[Callable[[str], bool], Callable[[list[str]], list[bool]]] = {
 }
 """Validators over many values at once, by the validator they stand for."""
 
+BULK_VALUES = 32
+"""Fewer values are validated one by one (numpy's set-up costs more; a short text does not load
+numpy)."""
+
 _INNER: dict[str, re.Pattern[str]] = {
     # a second value may start inside a rejected match only where its left boundary holds
     # and its first character follows (the precise pattern's start, read inside the match)
@@ -174,7 +178,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     values = found[1::stride]
     if det.validate is None or not values:
         return base, found[0::stride], values, None
-    checker = BULK.get(det.validate)
+    checker = BULK.get(det.validate) if len(values) >= BULK_VALUES else None
     ok = checker(values) if checker is not None else list(map(det.validate, values))
     if all(ok):
         return base, found[0::stride], values, None
