@@ -79,7 +79,17 @@ TEXTS = {
     "one character class 'a'*n": lambda: "a" * MB,
     "valid cards side by side": lambda: "4111 1111 1111 1111 " * (MB // 20),
     "valid IBANs side by side": lambda: "DE89 3704 0044 0532 0130 00 " * (MB // 28),
+    "UUIDs, one per line": lambda: uuids(MB),
+    "PII rows, a zero-width character before each '@'": lambda: pii_rows(MB).replace(
+        "@", "\u200b@")[:MB],
+    "PII rows as one line after '&amp;'": lambda: ("&amp; " + pii_rows(MB)).replace("\n", " ")[:MB],
 }
+
+
+def uuids(n: int) -> str:
+    import uuid
+    return "\n".join(str(uuid.UUID(int=random.Random(i).getrandbits(128)))
+                     for i in range(n // 37))
 
 
 def in_process(repeat: int) -> dict[str, Any]:
@@ -129,6 +139,7 @@ IBANS = "DE89 3704 0044 0532 0130 00 " * ({MB} // 28)
 import base64, uuid
 B64TXT = base64.b64encode(ONE[:{MB} * 3 // 4].encode()).decode()
 HEXPII = PII[:{MB} // 2].encode().hex()
+AMPLINE = ("&amp; " + PII).replace("\\n", " ")
 UUIDS = "\\n".join(str(uuid.UUID(int=random.Random(i).getrandbits(128))) for i in range({MB} // 37))
 """
 
@@ -172,6 +183,7 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None) -> dict[s
         "print of 1 MB of base64 of prose (one run)": "print(B64TXT)",
         "print of 1 MB of hex of PII rows (one run)": "print(HEXPII)",
         "print of 1 MB of UUIDs (28,000 runs)": "print(UUIDS)",
+        "print of 1 MB of PII rows as one line after '&amp;'": "print(AMPLINE)",
     }
     cells = {k: v for k, v in cells.items() if not only or any(o in k for o in only)}
     res: dict[str, Any] = {}

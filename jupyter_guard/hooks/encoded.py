@@ -135,13 +135,21 @@ def separated(text: str) -> list[tuple[str, bytes]]:
 
 def runs(text: str, shortest: int = 16) -> list[str]:
     """The distinct runs of ``shortest`` (8 to 16) or more base64 characters in ``text``, in
-    order: everything either pattern can match lies whole inside one run. Texts up to
-    ``SMALL`` are searched with one regex (faster there, and a guarded child's first small
-    write does not load numpy); longer ones in a few numpy passes.
+    order: everything either pattern can match lies whole inside one run. Texts longer than
+    ``TINY`` are read by RE2 (``mask.scan.base64_runs``) when it is installed: up to ``SMALL``
+    for their runs, longer ones for whether they have any. Otherwise (and for long texts with
+    runs) those up to ``SMALL`` are searched with one regex (a guarded child's first small
+    write does not load numpy), longer ones in a few numpy passes.
 
     >>> runs("a dXNlcjFAZXhhbXBsZS5jb20= b dXNlcjFAZXhhbXBsZS5jb20 c"), runs("no run here")
     (['dXNlcjFAZXhhbXBsZS5jb20'], [])
     """
+    if len(text) > TINY:   # RE2: all runs of a short text, or whether a long one has any
+        from jupyter_guard.mask.scan import base64_runs
+
+        found = base64_runs(text, shortest, first=len(text) > SMALL)
+        if found is not None and (len(text) <= SMALL or not found):
+            return found
     if len(text) <= SMALL:
         return list(dict.fromkeys(m.group() for m in _runs_of(shortest).finditer(text)))
     import numpy as np
@@ -160,6 +168,8 @@ def runs(text: str, shortest: int = 16) -> list[str]:
 
 
 SMALL = 1 << 16
+TINY = 1024
+"""Texts longer than this are searched by RE2 when it is installed."""
 
 
 @functools.cache

@@ -129,12 +129,19 @@ BULK: dict[Callable[[str], bool], Callable[[list[str]], list[bool]]] = {
 }
 """Validators over many values at once, by the validator they stand for."""
 
+BULK_VALUES = 32
+"""Fewer values are validated one by one (numpy's set-up costs more; a short text does not load
+numpy)."""
+
 _INNER: dict[str, re.Pattern[str]] = {
     # a second value may start inside a rejected match only where its left boundary holds
     # and its first character follows (the precise pattern's start, read inside the match)
     "card": re.compile(r"[^\w.,-]\d", FLAGS),
     "phone": re.compile(r"[^\w.+/:-][+(\d]", FLAGS),
     "iban": re.compile(r"[^\w-][A-Z]", FLAGS),
+    # only bare tokens are rejected ([A-Za-z0-9_+/-], '=' padding at the end): inside one, the
+    # token alternatives' left boundary fails; a key word's holds after '/', '+' or '-'
+    "secret": re.compile(r"(?i:[/+-](?:pass|pwd|secret|token|api|access|auth))", FLAGS),
 }
 """Per detector: a pattern found in a rejected match wherever a value could start inside it
 (after its first character). Without one, a rejected match ends the bulk pass."""
@@ -171,7 +178,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     values = found[1::stride]
     if det.validate is None or not values:
         return base, found[0::stride], values, None
-    checker = BULK.get(det.validate)
+    checker = BULK.get(det.validate) if len(values) >= BULK_VALUES else None
     ok = checker(values) if checker is not None else list(map(det.validate, values))
     if all(ok):
         return base, found[0::stride], values, None

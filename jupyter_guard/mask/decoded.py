@@ -52,15 +52,35 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
     if not clean.all():
         block = block.copy()
         blocks = (*BLOCKS, *extra)
-        for k in np.flatnonzero(~clean).tolist():
-            a, b = int(starts[k]), int(ends[k])
-            x[k], y[k] = norm.span(a, b)
-            tail[k] = y[k]
-            more.append(blocks[block[k]] + norm.text[int(tails[k]):b])
-            block[k] = len(blocks) + len(more) - 1
+        odd = np.flatnonzero(~clean)
+        x[odd], y[odd] = _spans(norm, starts[odd], ends[odd])
+        tail[odd] = y[odd]
+        text_of = norm.text
+        more = [blocks[k] + text_of[t:b] for k, t, b in zip(
+            block[odd].tolist(), tails[odd].tolist(), ends[odd].tolist())]
+        block[odd] = len(blocks) + np.arange(len(odd))
     if len(x) > 1 and (x[1:] < y[:-1]).any():
         return None
     return x, y, (block, tail, (*extra, *more))
+
+
+def _spans(norm: Normalized, a: Any, b: Any) -> tuple[Any, Any]:
+    """``norm.span`` of each ``(a[k], b[k])``, as arrays: a start inside a decoded token moves
+    to the token's start, an end inside one to its end."""
+    np = _np()
+    if not norm.source:
+        return a, b
+    norm_at, orig_at = (np.array(p, dtype=np.int64) for p in norm.pieces)
+    norm_end = np.append(norm_at[1:], len(norm.text))
+    orig_end = np.append(orig_at[1:], orig_at[-1] + len(norm.text) - norm_at[-1])
+    same = orig_end - orig_at == norm_end - norm_at   # kept text, or a token left as it was
+    i = np.maximum(np.searchsorted(norm_at, a, "right") - 1, 0)
+    x = np.where(same[i], orig_at[i] + (a - norm_at[i]),
+                 np.where(a < norm_end[i], orig_at[i], orig_end[i] + (a - norm_end[i])))
+    j = np.maximum(np.searchsorted(norm_at, b, "left") - 1, 0)
+    y = np.where(same[j], orig_at[j] + (b - norm_at[j]),
+                 np.where(b <= norm_end[j], orig_end[j], orig_end[j] + (b - norm_end[j])))
+    return x, y
 
 
 def _units(text: str) -> Any:

@@ -219,16 +219,26 @@ def mask_text(text: str, settings: MaskSettings) -> str:
 
 def dense_values(text: str, settings: MaskSettings) -> Values | None:
     """The values ``mask_text`` masks in a long text dense with them (known values too), as
-    arrays (``mixed``), or None where ``find_spans`` must find them (a short text, one to
-    normalise, a kind or strategy the arrays do not cover)."""
+    arrays (``mixed``; read decoded and put back on the text where it has entities, escapes or
+    characters to fold, as ``mask_text`` does), or None where ``find_spans`` must find them (a
+    short text, a kind or strategy the arrays do not cover)."""
     if not settings.active or len(text) < ALONE_MIN:
         return None
+    norm: list[Normalized] = []
+
     def known() -> list[Span] | None:  # asked once the text is found dense (None soon if not)
-        if normalize(text).text is not text:
-            return None
+        norm.append(normalize(text))
+        if norm[0].text is not text:
+            return None   # (text to normalise: read decoded below)
         return [s for find in KNOWN for s in find(text)]
 
-    return mixed.dense_values(text, settings, known=known)
+    found = mixed.dense_values(text, settings, known=known)
+    if found is not None or not norm or norm[0].text is text:
+        return found
+    decoded_text = norm[0].text   # its values are those of the decoded text, put back on it
+    found = mixed.dense_values(decoded_text, settings,
+                               known=[s for find in KNOWN for s in find(decoded_text)])
+    return None if found is None else decoded.mapped(text, norm[0], found)
 
 
 ALONE_MIN = 1 << 16

@@ -6,6 +6,7 @@ surrogates, long digit runs, rejected look-alikes), and plain values stay plain.
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 
@@ -176,3 +177,28 @@ def test_ibans_cover_the_cards_inside_them() -> None:
     ibans = bulk.spans(DETECTORS["iban"], reach, 0, len(reach))
     cover = (np.array([a for a, _ in ibans]), np.array([b for _, b in ibans]))
     assert ibans and cover_.covered(DETECTORS["card"], reach, 0, len(reach), cover) is None
+
+
+def _token(rng: random.Random) -> str:
+    """Bare tokens the secret detector matches: UUIDs and hex (rejected), mixed-case keys
+    (kept), and rejected ones with a key word after '/', '+' or '-' inside (a value there)."""
+    hexes = "".join(rng.choice("0123456789abcdef") for _ in range(40))
+    key = "".join(rng.choice("aB3xY7kQ9mZ2") for _ in range(rng.choice((32, 40, 44))))
+    word = rng.choice(["token", "Password", "apikey", "AUTH", "secret", "pwd", "access"])
+    return rng.choice([
+        str(uuid.UUID(int=rng.getrandbits(128))), hexes, key, key.replace("3", "+", 2) + "==",
+        hexes + rng.choice("/+-") + word + ":" + key[:9], "x/" + hexes + "/" + word + hexes,
+        rng.choice(["order", "2026-01-05", "x"])])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_secret_tokens_bulk_spans_equal_spans_in(seed: int) -> None:
+    det, rng = DETECTORS["secret"], random.Random(seed)
+    text = "".join(_token(rng) + rng.choice(" \n,;") for _ in range(3000))
+    for pos, end in ((0, len(text)), (3, len(text) - 5), (len(text) // 2, len(text))):
+        assert bulk.spans(det, text, pos, end) == det.spans_in(text, pos, end)
+    # values after a key word inside a rejected token are found
+    assert any(text[a - 1] == ":" and b - a == 9 for a, b in det.spans_in(text, 0, len(text)))
+    uuids = "\n".join(str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(3000))
+    assert bulk.pieces(det, uuids, 0, len(uuids)) is not None   # the bulk pass holds
+    assert bulk.spans(det, uuids, 0, len(uuids)) == det.spans_in(uuids, 0, len(uuids)) == []

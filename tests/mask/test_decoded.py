@@ -186,3 +186,22 @@ def test_hash_values_equal_hash_value_and_take_lone_surrogates(
     got = mask_text(text, settings)
     assert got == reference.mask_text(text, settings, [find]) != text
     assert mask_mixed(text, settings, engine="shapes", known=find(text)) == got
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_long_decoded_line_is_cut_by_the_arrays(seed: int, answered: list[bool]) -> None:
+    """The stream masker's cut of one long line with tokens to decode (entities, escapes,
+    zero-width characters) is answered by the arrays and masks as ``mask_text`` does: what goes
+    out is the start of the whole line masked (the reference's), the rest is held raw."""
+    from jupyter_guard.kernel import streams
+
+    line = _sprinkled(seed, 300).replace("\n", " ")
+    for settings in SETTINGS[:3]:
+        for drop in (0, 7, 23):
+            text = line[:len(line) - drop]
+            whole = mask_text(text, settings)
+            assert whole == reference.mask_text(text, settings)
+            for limit in (streams.WINDOW, streams.HOLD):
+                out, held = streams._split(text, settings, limit)
+                assert whole.startswith(out) and text.endswith(held) and len(held) <= limit
+    assert sum(answered) >= 12
