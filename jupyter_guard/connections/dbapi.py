@@ -171,7 +171,7 @@ class Checker:
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
-            text, effect, j = self.decide(query, params, many, server_binds)
+            text, effect, j = self.decide(query, params, many, server_binds, script)
         try:
             if effect:
                 with Busy():
@@ -205,13 +205,13 @@ class Checker:
         run.ended()
 
     def decide(self, query: Any, params: Any, many: bool,
-               server_binds: bool = False) -> tuple[str, bool, Any]:
+               server_binds: bool = False, script: bool = False) -> tuple[str, bool, Any]:
         """(the text judged, whether the effect check applies, the judgement); raises
         ``GuardBlocked`` when the policy refuses or the guard itself fails (fail closed)."""
         try:
             j = self._bound_read(query, params, many) if server_binds else None
             text, effect, j = (query, False, j) if j is not None else self._judge(
-                query, params, many, server_binds)
+                query, params, many, server_binds, script)
         except GuardBlocked:
             raise
         except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
@@ -246,12 +246,18 @@ class Checker:
         j = self.guard.judge(read, conn=self.conn, code=query)
         return None if j.verdict.refuses else j   # a refusal names the statement as bound
 
-    def _judge(self, query: Any, params: Any, many: bool,
-               server_binds: bool = False) -> tuple[str, bool, Any]:
+    def _judge(self, query: Any, params: Any, many: bool, server_binds: bool = False,
+               script: bool = False) -> tuple[str, bool, Any]:
         """(the text the server gets, whether the effect check applies, the judgement)."""
         verify()
         g = self.guard
         text = render(query, self.raw, None if many else params, self.driver)
+        if self.driver == "sqlite3" and not script and type(self.raw).__module__ == "sqlite3":
+            # its changed rows are measured (``sqlite_cell``): analysed once per text
+            from jupyter_guard.connections import sqlite_judge
+
+            analysis = sqlite_judge.analyse(g, text, None if many else params)
+            return text, False, g.judge(analysis, conn=self.conn, code=text)
         kind = self.kind   # measured kinds get the text the driver bound (``render``)
         key: tuple[Any, ...] | None = None
         read = self._reads.get((text,)) if kind.measures_effect and not many else None

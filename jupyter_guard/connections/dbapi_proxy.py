@@ -67,7 +67,11 @@ class GuardedCursor(_Proxy):
         raw = self._jg_con
         check = self._jg_check
         _sqlite_file(check, raw, query, rows)
-        measured = check.kind.measures_effect   # the effect check sums all rows at once
+        # the effect check sums all rows at once; sqlite3 measures them (``sqlite_cell``) and
+        # its values are read only where one could make a WHERE always true (``sqlite_judge``)
+        measured = check.kind.measures_effect or (
+            check.driver == "sqlite3" and type(check.raw).__module__ == "sqlite3" and
+            _sqlite_once(query))
         for p in rows[:1000]:   # else each bound statement is judged (the first 1000)
             if not measured:
                 check(query, p, lambda: None)
@@ -122,6 +126,12 @@ def _sqlite_file(check: Any, raw: Any, query: Any, params: list[Any] | None) -> 
         from jupyter_guard.hooks import sqlite_exits
 
         sqlite_exits.check(check.guard, raw, query, params)
+
+
+def _sqlite_once(query: Any) -> bool:
+    from jupyter_guard.connections.sqlite_judge import judged_once  # late: only for sqlite3
+
+    return judged_once(query)
 
 
 def _binds(raw: Any, kw: dict[str, Any]) -> bool:

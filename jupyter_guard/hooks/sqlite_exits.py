@@ -17,6 +17,7 @@ A connection held only in memory writes nothing out and is not checked.
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Any
 
 from jupyter_guard.hooks import exits
@@ -25,6 +26,9 @@ from jupyter_guard.hooks.state import Busy, busy
 _WRITES = re.compile(r"\b(?:insert|replace|update|create)\b", re.I)
 _SELECT = re.compile(r"\bselect\b", re.I)
 _UPDATE_FROM = re.compile(r"\bupdate\b.*\bfrom\b", re.I | re.S)
+_REPRS = ("b'", 'b"', "bytearray(", " at 0x")   # how str() shows bytes and objects
+PIECE = 1 << 20
+OVERLAP = 4096
 BATCH = 5000
 LIMIT = 200_000
 """Rows read to judge a write: every row up to this; a source with more is refused as unchecked
@@ -51,14 +55,37 @@ def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> Non
 
     settings = _settings()
     if param_sets:
-        from jupyter_guard.hooks.bound_taint import _text
-
-        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
-                                                p if isinstance(p, (list, tuple)) else [p]))
-        _refuse_if(guard, exits.scan(_text(flat), settings), dest[0], "bound values")
+        for piece in _pieces(_values_text(param_sets)):
+            _refuse_if(guard, exits.scan(piece, settings), dest[0], "bound values")
     _refuse_if(guard, exits._known(query), dest[0], "the statement's values")
     if _SELECT.search(query) or _UPDATE_FROM.search(query):
         _refuse_if(guard, _scan_rows(con, _source(query), settings), dest[0], "the rows it reads")
+
+
+def _values_text(param_sets: list[Any]) -> str:
+    """Every bound value, one a line (bytes read as latin-1). Rows of tuples or lists of
+    numbers and text are formatted in C; anything else value by value."""
+    if set(map(type, param_sets)) <= {tuple, list}:
+        values = tuple(chain.from_iterable(param_sets))
+        text = ("%s\n" * len(values)) % values   # str() of each, in C
+        if not any(r in text for r in _REPRS):   # no bytes, buffers or objects by their repr
+            return text
+    out: list[str] = []
+    for p in param_sets:
+        for v in (p.values() if isinstance(p, dict) else
+                  p if isinstance(p, (list, tuple)) else [p]):
+            out.append(bytes(v).decode("latin-1") if isinstance(v, (bytes, bytearray, memoryview))
+                       else str(v))
+    return "\n".join(out)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` in pieces of at most ``PIECE`` characters, overlapping by ``OVERLAP`` (a value
+    across a boundary is whole in one of them): every value is scanned, however many."""
+    if len(text) <= PIECE:
+        return [text]
+    step = PIECE - OVERLAP
+    return [text[i:i + PIECE] for i in range(0, len(text) - OVERLAP, step)]
 
 
 def check_backup(guard: Any, raw: Any, target: Any) -> None:

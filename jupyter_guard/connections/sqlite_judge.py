@@ -1,0 +1,99 @@
+"""How a ``sqlite3`` statement is analysed: once per text, its rows left to the measurement.
+
+Every ``DELETE``/``UPDATE`` a sqlite3 connection runs on a table the session did not create is
+measured (``sqlite_cell``: ``total_changes`` before and after, undone over the cell's budget),
+so counting its rows first adds a query and decides nothing the measurement does not: its
+``WHERE`` is left ``filtered`` with no count. What the measurement cannot see stays static: no
+``WHERE``, or one that is always true (``bulk-change`` refuses it before it runs).
+
+Bound values (``?``, ``:name``) are read only where one could make a ``WHERE`` always true
+(``WHERE ?``, ``WHERE id = ? OR ? = 1``): a placeholder compared with a column cannot, so a
+statement whose placeholders all are is analysed once, by its text, and an ``executemany`` of it
+is judged once. Scripts (``executescript``) keep the count: one that controls transactions
+itself is counted after it ran, but not undone.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from jupyter_guard.model import Analysis
+
+_COMPARE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Glob,
+            exp.NullSafeEQ, exp.NullSafeNEQ)
+_FILTERS = ("sql.delete", "sql.update")
+
+
+@lru_cache(maxsize=512)
+def values_inert(text: str) -> bool:
+    """No bound value can make a ``WHERE`` of ``text`` always true: each placeholder in one is
+    compared with a column (``id = ?``, ``name LIKE :p``, ``id IN (?, ?)``,
+    ``d BETWEEN ? AND ?``). False when the text does not parse.
+
+    >>> values_inert("UPDATE t SET v = ? WHERE id = ?"), values_inert("DELETE FROM t WHERE ?")
+    (True, False)
+    >>> values_inert("DELETE FROM t WHERE id = ? OR ? = 1")
+    False
+    >>> values_inert("DELETE FROM t WHERE id IN (?, ?) AND name LIKE :n")
+    True
+    """
+    try:
+        trees = sqlglot.parse(text, read="sqlite")
+    except (ParseError, TokenError):
+        return False
+    for tree in trees:
+        for where in tree.find_all(exp.Where) if tree is not None else ():
+            for p in where.find_all(exp.Placeholder, exp.Parameter):
+                if not _beside_column(p):
+                    return False
+    return True
+
+
+def _beside_column(p: exp.Expr) -> bool:
+    parent = p.parent
+    if isinstance(parent, exp.Paren):
+        return _beside_column(parent)
+    if isinstance(parent, _COMPARE):
+        other = parent.expression if parent.this is p else parent.this
+        return isinstance(other, exp.Column)
+    if isinstance(parent, (exp.In, exp.Between)):
+        return isinstance(parent.this, exp.Column) and parent.this is not p
+    return False
+
+
+# text -> (the analysis with its rows left to the measurement, whether values can change it)
+_SEEN: dict[str, tuple[Analysis, bool]] = {}
+
+
+def analyse(guard: Any, text: str, params: Any) -> Analysis:
+    """The analysis of one sqlite3 statement (not a script) whose changed rows are measured:
+    the same object for the same text while the values cannot change it (its read-only
+    decision is then kept too, ``guard.decisions``)."""
+    hit = _SEEN.get(text)
+    if hit is None:
+        base: Analysis = guard.sql_analysis(text, "sqlite")
+        filters = [i for i in base.intents if i.action in _FILTERS]
+        hit = (_measured(base) if filters else base,
+               any(i.where == "param" for i in filters) and not values_inert(text))
+        if len(_SEEN) >= 512:
+            _SEEN.clear()
+        _SEEN[text] = hit
+    if params is not None and hit[1]:   # a value could make the WHERE always true: bound
+        return _measured(guard.sql_analysis(text, "sqlite", params=params))
+    return hit[0]
+
+
+def judged_once(text: Any) -> bool:
+    """An ``executemany`` of ``text`` is judged once, not once per row of values."""
+    return isinstance(text, str) and values_inert(text)
+
+
+def _measured(a: Analysis) -> Analysis:
+    out = tuple(i.with_(where="filtered", estimated_rows=0, detail="")
+                if i.action in _FILTERS and i.where in ("param", "filtered") else i
+                for i in a.intents)
+    return Analysis(out, a.errors)
