@@ -256,7 +256,7 @@ class Checker:
             # its changed rows are measured (``sqlite_cell``): analysed once per text
             from jupyter_guard.connections import sqlite_judge
 
-            analysis = sqlite_judge.analyse(g, text, None if many else params)
+            analysis = sqlite_judge.analyse(g, text, None if many else params, self.raw)
             return text, False, g.judge(analysis, conn=self.conn, code=text)
         kind = self.kind   # measured kinds get the text the driver bound (``render``)
         key: tuple[Any, ...] | None = None

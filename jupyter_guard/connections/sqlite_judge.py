@@ -11,9 +11,16 @@ Bound values (``?``, ``:name``) are read only where one could make a ``WHERE`` a
 statement whose placeholders all are is analysed once, by its text, and an ``executemany`` of it
 is judged once. Scripts (``executescript``) keep the count: one that controls transactions
 itself is counted after it ran, but not undone.
+
+``VACUUM [schema] INTO 'file'`` copies one database of the connection into a new file. It is
+judged as the export of every column of that database's tables (by name, and by the lineage
+the session remembers of tables it filled from sensitive columns), not refused as an opaque copy:
+a copy of a database with no sensitive column runs. Its rows are scanned before it runs
+(``hooks.sqlite_exits``), as a ``backup()`` is.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +33,10 @@ from jupyter_guard.model import Analysis
 _COMPARE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike, exp.Glob,
             exp.NullSafeEQ, exp.NullSafeNEQ)
 _FILTERS = ("sql.delete", "sql.update")
+_COPIES = "copies database file behind this connection"
+# ``VACUUM [schema] INTO``: the schema's name, bare or quoted
+VACUUM_INTO = re.compile(r'(?is)\A\s*VACUUM\s+(?:("(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)\s+)?'
+                         r'INTO\b')
 
 
 @lru_cache(maxsize=512)
@@ -69,11 +80,14 @@ def _beside_column(p: exp.Expr) -> bool:
 _SEEN: dict[str, tuple[Analysis, bool]] = {}
 
 
-def analyse(guard: Any, text: str, params: Any) -> Analysis:
+def analyse(guard: Any, text: str, params: Any, raw: Any = None) -> Analysis:
     """The analysis of one sqlite3 statement (not a script) whose changed rows are measured:
     the same object for the same text while the values cannot change it (its read-only
-    decision is then kept too, ``guard.decisions``)."""
+    decision is then kept too, ``guard.decisions``). ``raw``: the ``sqlite3.Connection``
+    (``VACUUM INTO`` is judged by the columns of what it copies)."""
     hit = _SEEN.get(text)
+    if hit is None and raw is not None and VACUUM_INTO.match(text):
+        return vacuum_into(guard.sql_analysis(text, "sqlite"), text, raw)
     if hit is None:
         base: Analysis = guard.sql_analysis(text, "sqlite")
         filters = [i for i in base.intents if i.action in _FILTERS]
@@ -96,4 +110,36 @@ def _measured(a: Analysis) -> Analysis:
     out = tuple(i.with_(where="filtered", estimated_rows=0, detail="")
                 if i.action in _FILTERS and i.where in ("param", "filtered") else i
                 for i in a.intents)
+    return Analysis(out, a.errors)
+
+
+def vacuum_into(a: Analysis, text: str, raw: Any) -> Analysis:
+    """``VACUUM [schema] INTO 'file'`` as the export of every column of the schema's tables
+    (``("?",)``, refused as unknown, when they cannot be read)."""
+    # late: only for VACUUM INTO (the hooks import the connections at load)
+    from jupyter_guard.hooks.sql_exports import REMEMBERED
+    from jupyter_guard.hooks.sqlite_exits import _unquoted
+    from jupyter_guard.policy.rules import bare_table
+
+    m = VACUUM_INTO.match(text)
+    schema = _unquoted(m.group(1) if m and m.group(1) else "main")
+    try:
+        rows = raw.execute("SELECT m.name, p.name FROM pragma_table_list AS m, "
+                           "pragma_table_info(m.name, m.schema) AS p WHERE m.schema = ? "
+                           "AND m.type IN ('table', 'virtual')", (schema,)).fetchall()
+        tables = {str(r[0]) for r in raw.execute(
+            "SELECT name FROM pragma_table_list WHERE schema = ? AND type IN "
+            "('table', 'virtual')", (schema,)).fetchall()}
+    except Exception:  # noqa: BLE001 - a catalog the guard cannot read: the copy is refused as unknown columns
+        rows, tables = [], {"?"}
+    if tables and {r[0] for r in rows} != tables:
+        rows.append(("?", "?"))   # a table whose columns could not be listed
+    cols: list[str] = []
+    for t, c in rows:
+        cols.append(f"{t}.{c}" if t != "?" else "?")
+        for o in REMEMBERED.get(bare_table(str(t)), ()):   # filled from sensitive columns
+            if o.name.lower() == str(c).lower():
+                cols.extend(sorted(o.origins | o.grouped))
+    out = tuple(i.with_(columns=tuple(dict.fromkeys(cols)), detail=f"VACUUM {schema} INTO")
+                if i.action == "sql.export" and i.detail == _COPIES else i for i in a.intents)
     return Analysis(out, a.errors)

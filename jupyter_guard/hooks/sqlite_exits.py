@@ -11,7 +11,8 @@ connection whose databases include a file is judged before it runs:
   beside the file, ``UPDATE … SET v = s.x FROM src s`` or ``SET v = (SELECT …)``), every one of
   them up to ``LIMIT`` (more: refused as unchecked), by the detectors and known values.
 
-``Connection.backup(target)`` into a file is judged by the rows of every table it copies.
+``Connection.backup(target)`` into a file, and ``VACUUM [schema] INTO 'file'``, are judged by
+the rows of every table they copy.
 A connection held only in memory writes nothing out and is not checked.
 """
 from __future__ import annotations
@@ -45,9 +46,17 @@ def files(con: Any) -> list[str]:
 def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> None:
     """Refuse (``exfiltration``) a statement of a ``sqlite3`` cursor or connection ``raw`` that
     writes sensitive values into a database file."""
-    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+    if busy() or not isinstance(query, str):
         return
     con = getattr(raw, "connection", raw)
+    from jupyter_guard.connections.sqlite_judge import VACUUM_INTO
+
+    vacuum = VACUUM_INTO.match(query)
+    if vacuum is not None:   # one database of the connection copied into a new file
+        _check_tables(guard, con, _unquoted(vacuum.group(1) or "main"), _vacuum_file(query))
+        return
+    if not _WRITES.search(query):
+        return
     dest = files(con)
     if not dest:
         return
@@ -93,17 +102,38 @@ def check_backup(guard: Any, raw: Any, target: Any) -> None:
     if busy():
         return
     dest = files(target)
-    if not dest:
-        return
+    if dest:
+        _check_tables(guard, raw, "main", dest[0])
+
+
+def _check_tables(guard: Any, con: Any, schema: str, dest: str) -> None:
+    """Every row of every table of ``schema`` (copied into the file ``dest``)."""
     from jupyter_guard.hooks.db_exits import _settings
 
     settings = _settings()
+    quoted = '"' + schema.replace('"', '""') + '"'
     with Busy():
-        tables = [r[0] for r in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+        tables = [r[0] for r in con.execute(
+            f"SELECT name FROM {quoted}.sqlite_master WHERE type = 'table'").fetchall()]
     for t in tables:
-        q = 'SELECT * FROM "' + t.replace('"', '""') + '"'
-        _refuse_if(guard, _scan_rows(raw, q, settings), dest[0], f"table {t}")
+        q = f'SELECT * FROM {quoted}."' + t.replace('"', '""') + '"'
+        _refuse_if(guard, _scan_rows(con, q, settings), dest, f"table {t}")
+
+
+def _unquoted(name: str) -> str:
+    """
+    >>> _unquoted('"a""b"'), _unquoted("[x]"), _unquoted("main")
+    ('a"b', 'x', 'main')
+    """
+    if name[:1] == '"':
+        return name[1:-1].replace('""', '"')
+    return name[1:-1] if name[:1] in "[`" else name
+
+
+def _vacuum_file(query: str) -> str:
+    from jupyter_guard.analyze.sql import _vacuum_into
+
+    return _vacuum_into(query) or "?"
 
 
 def _source(query: str) -> str | None:
