@@ -236,8 +236,10 @@ def _guarded_pg2(obj: Any) -> bool:
         from jupyter_guard.connections.dbapi_pg8000 import guarded  # late: only for pg8000
 
         return guarded(obj)
-    if type(obj).__module__ == "apsw":   # every apsw connection's cursors are guarded ones
-        return True
+    if type(obj).__module__ == "apsw":   # a connection whose cursors are the guarded ones
+        from jupyter_guard.connections.sqlite_apsw import guarded  # late: only for apsw
+
+        return guarded(obj)
     if type(obj).__module__ == "asyncpg.pool":
         from jupyter_guard.connections.dbapi_asyncpg_pool import covers  # late: only for asyncpg
 

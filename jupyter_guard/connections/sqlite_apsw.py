@@ -147,6 +147,15 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
         patched[(module, name)] = cls
 
 
+def guarded(obj: Any) -> bool:
+    """An apsw connection whose cursors are the guarded ones, or such a cursor."""
+    if "connection" not in ORIGINAL:
+        return False
+    if isinstance(obj, ORIGINAL["connection"]):
+        return getattr(ORIGINAL["connection"].cursor_factory.__get__(obj), "_jg_guarded", False)
+    return getattr(type(obj), "_jg_guarded", False)
+
+
 def wrap_existing(conn: Any) -> Any:
     """A connection opened before the guard loaded: its cursors become the guarded ones."""
     if "cursor" in ORIGINAL and not getattr(conn, "_jg_guarded", False):
