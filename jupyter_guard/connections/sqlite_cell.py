@@ -12,7 +12,8 @@ fired by an ``INSERT``, or by a change to a table the session made) are the conn
 changes less the statement's own (``rowcount``): they count per database file, and over the
 budget the statement is undone too. A script's changes all count so, when a database of the
 connection has a trigger (it has no ``rowcount`` of its own). ``blobopen`` for writing counts
-one row per blob.
+one row per blob. A ``DELETE``/``UPDATE … RETURNING`` is counted before it runs, by its static
+count (SQLite counts its changes only once its rows have all been read).
 
 Upserts (``INSERT OR REPLACE``, ``ON CONFLICT … DO UPDATE``) count the rows that were there
 and were replaced or changed: the changes less the rows the table gained. Writes to SQLite's
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.connections import pg_cell
+from jupyter_guard.connections.sqlite_judge import RETURNING
 from jupyter_guard.guard import owned
 from jupyter_guard.model import Verdict
 
@@ -106,6 +108,8 @@ def run(check: Any, text: str, j: Any, call: Callable[..., Any], script: bool = 
         return [w for w in places if w[1] != "temp" and owned.sqlite_key(w) not in ours]
 
     names, upserted = counted(False), counted(True)
+    if (names or upserted) and RETURNING.search(text):
+        return _counted_first(check, text, j, call, names, bool(upserted))
     fires = not names and not upserted and any(i.action in _DML for i in j.intents) and (
         not script or _has_triggers(raw))   # triggers may change other tables' rows
     if not names and not upserted and not fires:
@@ -159,6 +163,29 @@ def run(check: Any, text: str, j: Any, call: Callable[..., Any], script: bool = 
     elif mine:
         raw.rollback()
     raise check._refused(text, j, verdict)
+
+
+def _counted_first(check: Any, text: str, j: Any, call: Callable[..., Any],
+                   names: list[tuple[str, str, str]], upsert: bool) -> Any:
+    """A ``DELETE``/``UPDATE … RETURNING``: SQLite counts its changes only when its rows have
+    all been read, after the call returns, so its rows are counted before it runs (the static
+    count) and added to the cell's; an upsert's cannot be, and is refused."""
+    counts = [i.estimated_rows for i in j.intents if i.action in _CHANGES and not i.temporary]
+    if upsert or not counts or any(n is None or n < 0 for n in counts):
+        raise check._refused(text, j, Verdict(
+            "block", "bulk-change", "a change with RETURNING is counted only once its rows are "
+            "read, after the guard has let it run: run it without RETURNING"))
+    from jupyter_guard.guard.effect import state  # late: only for counted statements
+
+    cell = state(check.guard)
+    changed = {(f"sqlite:{w[0]}", w[1], w[2]): max(counts) for w in names}
+    with cell.lock:
+        verdict = pg_cell.over(changed, cell.cell, check.guard.policy.max_affected_rows)
+        if verdict is None:
+            pg_cell.add(changed, cell.cell)
+    if verdict is not None:
+        raise check._refused(text, j, verdict)
+    return call()
 
 
 def _has_triggers(raw: Any) -> bool:

@@ -10,7 +10,8 @@ Bound values (``?``, ``:name``) are read only where one could make a ``WHERE`` a
 (``WHERE ?``, ``WHERE id = ? OR ? = 1``): a placeholder compared with a column cannot, so a
 statement whose placeholders all are is analysed once, by its text, and an ``executemany`` of it
 is judged once. Scripts (``executescript``) keep the count: one that controls transactions
-itself is counted after it ran, but not undone.
+itself is counted after it ran, but not undone. So does a change with ``RETURNING``: SQLite
+counts its changes only once its rows have been read, after the guard has let it run.
 
 ``VACUUM [schema] INTO 'file'`` copies one database of the connection into a new file. It is
 judged as the export of every column of that database's tables (by name, and by the lineage
@@ -34,6 +35,8 @@ _COMPARE = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILi
             exp.NullSafeEQ, exp.NullSafeNEQ)
 _FILTERS = ("sql.delete", "sql.update")
 _COPIES = "copies database file behind this connection"
+# a change whose rows are returned: SQLite counts its changes only once they have all been read
+RETURNING = re.compile(r"(?i)\breturning\b")
 # ``VACUUM [schema] INTO``: the schema's name, bare or quoted
 VACUUM_INTO = re.compile(r'(?is)\A\s*VACUUM\s+(?:("(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)\s+)?'
                          r'INTO\b')
@@ -86,6 +89,8 @@ def analyse(guard: Any, text: str, params: Any, raw: Any = None) -> Analysis:
     decision is then kept too, ``guard.decisions``). ``raw``: the ``sqlite3.Connection``
     (``VACUUM INTO`` is judged by the columns of what it copies)."""
     hit = _SEEN.get(text)
+    if hit is None and RETURNING.search(text):   # counted before it runs (``sqlite_cell``)
+        return guard.sql_analysis(text, "sqlite", params=params)   # type: ignore[no-any-return]  # an Analysis
     if hit is None and raw is not None and VACUUM_INTO.match(text):
         return vacuum_into(guard.sql_analysis(text, "sqlite"), text, raw)
     if hit is None:

@@ -52,6 +52,8 @@ def _count(path: Path) -> int:
     pytest.param("for r in c.execute('SELECT 1; DELETE FROM customers WHERE id < 2500'):\n    pass",
                  "sql-unknown", id="after-a-select"),
     pytest.param("c.execute('DROP TABLE customers')", "destructive-ddl", id="drop"),
+    pytest.param("for i in range(2500):\n    c.execute('DELETE FROM customers WHERE id = ? "
+                 "RETURNING id', (i,)).fetchall()", "bulk-change", id="returning-loop"),
     pytest.param("c.cursor_factory = apsw.Cursor.__mro__[1]\n"
                  "c.execute('DELETE FROM customers WHERE id < 2500')", "self-protection",
                  id="cursor-factory"),

@@ -2,7 +2,9 @@
 user's own (``factory=``), the class called directly, a ``connect`` saved before the guard
 loaded, triggers that change another table when a row is inserted, and ``blobopen`` writes in a
 loop. Each changes no more than ``max_affected_rows`` rows of a table in a cell; the honest
-twins (a small delete, an insert whose trigger changes a few rows, a blob read) run."""
+twins (a small delete, an insert whose trigger changes a few rows, a blob read) run.
+``DELETE … RETURNING`` changes its rows before SQLite counts them (once they are read): it is
+counted before it runs, alone and in a loop."""
 from __future__ import annotations
 
 import itertools
@@ -53,6 +55,12 @@ def _count(path: Path) -> int:
     pytest.param("s = sqlite3.connect(DB)\ns.execute('BEGIN')\n"
                  "s.executemany('INSERT INTO log VALUES (?)', [(1,), (2,)])",
                  id="trigger-executemany-in-transaction"),
+    pytest.param("s = sqlite3.connect(DB)\n"
+                 "s.execute('DELETE FROM customers WHERE id < 2500 RETURNING id').fetchall()",
+                 id="returning"),
+    pytest.param("s = sqlite3.connect(DB, isolation_level=None)\nfor i in range(2500):\n"
+                 "    s.execute('DELETE FROM customers WHERE id = ? RETURNING id', (i,)).fetchall()",
+                 id="returning-loop"),
     pytest.param("s = sqlite3.connect(DB)\nfor i in range(1, 1500):\n"
                  "    with s.blobopen('customers', 'email', i) as b:\n        b.write(b'y')",
                  id="blobopen-loop"),
@@ -99,8 +107,9 @@ def test_honest_twins_run(kernel: Kernel, db: Path) -> None:
     r = kernel.ok("class C(sqlite3.Connection):\n    pass\ns = sqlite3.connect(DB, factory=C)\n"
                   "s.execute('DELETE FROM customers WHERE id < 5')\n"
                   "s.execute('INSERT INTO few VALUES (1)')\n"
+                  "print(s.execute('DELETE FROM customers WHERE id = 50 RETURNING id').fetchall())\n"
                   "with s.blobopen('customers', 'email', 100) as b:\n    b.write(b'y')\n"
                   "with s.blobopen('customers', 'email', 101, readonly=True) as b:\n"
                   "    print(b.read())\ns.commit()\nprint(isinstance(s, C))")
-    assert "b'x'" in r.stream and "True" in r.stream
-    assert _count(db) == ROWS - 5 - 10
+    assert "b'x'" in r.stream and "True" in r.stream and "[(50,)]" in r.stream
+    assert _count(db) == ROWS - 5 - 10 - 1
