@@ -123,11 +123,10 @@ def vacuum_into(a: Analysis, text: str, raw: Any) -> Analysis:
     (``("?",)``, refused as unknown, when they cannot be read)."""
     # late: only for VACUUM INTO (the hooks import the connections at load)
     from jupyter_guard.hooks.sql_exports import REMEMBERED
-    from jupyter_guard.hooks.sqlite_exits import _unquoted
     from jupyter_guard.policy.rules import bare_table
 
     m = VACUUM_INTO.match(text)
-    schema = _unquoted(m.group(1) if m and m.group(1) else "main")
+    schema = unquoted(m.group(1) if m and m.group(1) else "main")
     try:
         rows = raw.execute("SELECT m.name, p.name FROM pragma_table_list AS m, "
                            "pragma_table_info(m.name, m.schema) AS p WHERE m.schema = ? "
@@ -148,3 +147,13 @@ def vacuum_into(a: Analysis, text: str, raw: Any) -> Analysis:
     out = tuple(i.with_(columns=tuple(dict.fromkeys(cols)), detail=f"VACUUM {schema} INTO")
                 if i.action == "sql.export" and i.detail == _COPIES else i for i in a.intents)
     return Analysis(out, a.errors)
+
+
+def unquoted(name: str) -> str:
+    """
+    >>> unquoted('"a""b"'), unquoted("[x]"), unquoted("main")
+    ('a"b', 'x', 'main')
+    """
+    if name[:1] == '"':
+        return name[1:-1].replace('""', '"')
+    return name[1:-1] if name[:1] in "[`" else name

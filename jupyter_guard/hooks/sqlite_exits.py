@@ -49,11 +49,11 @@ def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> Non
     if busy() or not isinstance(query, str):
         return
     con = getattr(raw, "connection", raw)
-    from jupyter_guard.connections.sqlite_judge import VACUUM_INTO
+    from jupyter_guard.connections.sqlite_judge import VACUUM_INTO, unquoted
 
     vacuum = VACUUM_INTO.match(query)
     if vacuum is not None:   # one database of the connection copied into a new file
-        _check_tables(guard, con, _unquoted(vacuum.group(1) or "main"), _vacuum_file(query))
+        _check_tables(guard, con, unquoted(vacuum.group(1) or "main"), _vacuum_file(query))
         return
     if not _WRITES.search(query):
         return
@@ -118,16 +118,6 @@ def _check_tables(guard: Any, con: Any, schema: str, dest: str) -> None:
     for t in tables:
         q = f'SELECT * FROM {quoted}."' + t.replace('"', '""') + '"'
         _refuse_if(guard, _scan_rows(con, q, settings), dest, f"table {t}")
-
-
-def _unquoted(name: str) -> str:
-    """
-    >>> _unquoted('"a""b"'), _unquoted("[x]"), _unquoted("main")
-    ('a"b', 'x', 'main')
-    """
-    if name[:1] == '"':
-        return name[1:-1].replace('""', '"')
-    return name[1:-1] if name[:1] in "[`" else name
 
 
 def _vacuum_file(query: str) -> str:
