@@ -119,9 +119,6 @@ def run(check: Any, text: str, j: Any, call: Callable[..., Any], script: bool = 
         result = call()
         ours.update(owned.sqlite_key(w) for w in new)
         return result
-    from jupyter_guard.guard.effect import state  # late: only for counted statements
-
-    cell = state(check.guard)
     # the driver begins a transaction itself only before a statement whose first word is
     # INSERT, UPDATE, DELETE or REPLACE (``WITH … DELETE`` commits at once), in its default mode
     mine = not script and not raw.in_transaction and raw.isolation_level is not None and \
@@ -150,10 +147,7 @@ def run(check: Any, text: str, j: Any, call: Callable[..., Any], script: bool = 
         extra = n - max(own, 0)   # a script's: all of its changes
         if extra > 0:
             changed[_triggered(raw, j)] = extra
-    with cell.lock:
-        verdict = pg_cell.over(changed, cell.cell, check.guard.policy.max_affected_rows)
-        if verdict is None:
-            pg_cell.add(changed, cell.cell)
+    verdict = _charge(check, changed)
     if verdict is None:
         if point:
             raw.execute("RELEASE SAVEPOINT jg_cell")
@@ -175,17 +169,24 @@ def _counted_first(check: Any, text: str, j: Any, call: Callable[..., Any],
         raise check._refused(text, j, Verdict(
             "block", "bulk-change", "a change with RETURNING is counted only once its rows are "
             "read, after the guard has let it run: run it without RETURNING"))
-    from jupyter_guard.guard.effect import state  # late: only for counted statements
-
-    cell = state(check.guard)
-    changed = {(f"sqlite:{w[0]}", w[1], w[2]): max(counts) for w in names}
-    with cell.lock:
-        verdict = pg_cell.over(changed, cell.cell, check.guard.policy.max_affected_rows)
-        if verdict is None:
-            pg_cell.add(changed, cell.cell)
+    verdict = _charge(check, {(f"sqlite:{w[0]}", w[1], w[2]): max(counts) for w in names})
     if verdict is not None:
         raise check._refused(text, j, verdict)
     return call()
+
+
+def _charge(check: Any, changed: dict[tuple[str, str, str], int]) -> Verdict | None:
+    """``changed`` added to the cell's count per table, unless it passes the budget (then the
+    refusal, and nothing added); read and added under the cell's lock."""
+    from jupyter_guard.guard.effect import state  # late: only for counted statements
+
+    cell = state(check.guard)
+    with cell.lock:
+        verdict: Verdict | None = pg_cell.over(changed, cell.cell,
+                                               check.guard.policy.max_affected_rows)
+        if verdict is None:
+            pg_cell.add(changed, cell.cell)
+    return verdict
 
 
 def _has_triggers(raw: Any) -> bool:
@@ -244,13 +245,6 @@ def blob(check: Any, table: str, column: str, row: int, schema: str) -> None:
     where = owned.sqlite_where(check.raw, name)
     if where[1] == "temp" or owned.sqlite_key(where) in check.guard.session_tables:
         return
-    from jupyter_guard.guard.effect import state  # late: only for counted statements
-
-    cell = state(check.guard)
-    changed = {(f"sqlite:{where[0]}", where[1], where[2]): 1}
-    with cell.lock:
-        verdict = pg_cell.over(changed, cell.cell, check.guard.policy.max_affected_rows)
-        if verdict is None:
-            pg_cell.add(changed, cell.cell)
+    verdict = _charge(check, {(f"sqlite:{where[0]}", where[1], where[2]): 1})
     if verdict is not None:
         raise check._refused(text, j, verdict)
