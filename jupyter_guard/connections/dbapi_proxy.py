@@ -168,9 +168,11 @@ class GuardedDbapi(_Proxy):
     def backup(self, target: Any, *args: Any, **kw: Any) -> Any:   # sqlite3
         real = object.__getattribute__(target, "_jg_con") if isinstance(target, _Proxy) else target
         if getattr(self._jg_check, "driver", "") == "sqlite3":
+            from jupyter_guard.connections.sqlite_judge import backup_into
             from jupyter_guard.hooks import sqlite_exits
 
             sqlite_exits.check_backup(self._jg_check.guard, self._jg_con, real)
+            backup_into(self._jg_check.guard, real, "sqlite3", kw.get("name", "main"))
         return self._jg_con.backup(real, *args, **kw)
 
     def __enter__(self) -> GuardedDbapi:

@@ -6,7 +6,8 @@ subclasses (``isinstance`` keeps working). Every connection's ``cursor_factory``
 ``executemany`` go through the SQLite kind's decision (``dbapi.Checker``) and have their changed
 rows measured like sqlite3's (``sqlite_cell``, through ``Adapter``); values written into a file
 are checked like sqlite3's (``hooks.sqlite_exits``). Setting another ``cursor_factory`` is
-refused. Connections opened before the guard loaded get the guarded cursor when the guard finds
+refused. ``backup`` is judged by the tables it replaces (as their ``DROP``) and the rows it
+copies into a file; ``blob_open`` for writing counts one row. Connections opened before the guard loaded get the guarded cursor when the guard finds
 them in the namespace.
 
 One apsw text may hold several statements, which run as the rows are read: it is judged whole
@@ -16,6 +17,7 @@ statements are then run one ``execute()`` each.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import weakref
@@ -43,7 +45,7 @@ class Adapter:
         self.conn = conn
 
     def execute(self, sql: str, params: Any = ()) -> Any:
-        return ORIGINAL["cursor"](self.conn).execute(sql, params or None)
+        return _Rows(ORIGINAL["cursor"](self.conn).execute(sql, params or None))
 
     @property
     def total_changes(self) -> int:
@@ -60,6 +62,25 @@ class Adapter:
 
     def rollback(self) -> None:
         self.execute("ROLLBACK")
+
+
+class _Rows:
+    """An apsw cursor read the DB-API way (apsw's has no ``fetchmany``)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def __iter__(self) -> Any:
+        return iter(self.cursor)
+
+    def fetchone(self) -> Any:
+        return next(iter(self.cursor), None)
+
+    def fetchall(self) -> list[Any]:
+        return list(self.cursor)
+
+    def fetchmany(self, n: int) -> list[Any]:
+        return list(itertools.islice(self.cursor, n))
 
 
 def statements(text: str) -> list[str]:
@@ -128,6 +149,20 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
                                           "executemany": executemany, "__module__": "apsw",
                                           "__qualname__": "Cursor"})
 
+    def backup(self: Any, databasename: str, source: Any, sourcename: str) -> Any:
+        if not busy():   # every table of ``databasename`` replaced by ``source``'s
+            _backup(self, databasename, source, sourcename, guard)
+        return base_conn.backup(self, databasename, source, sourcename)
+
+    def blob_open(self: Any, database: str, table: str, column: str, rowid: int,
+                  writeable: bool) -> Any:
+        if writeable and not busy():   # one row written: counted
+            from jupyter_guard.connections import sqlite_cell  # late: only for blob writes
+
+            with Busy():
+                sqlite_cell.blob(_check(self, guard), table, column, rowid, database)
+        return base_conn.blob_open(self, database, table, column, rowid, writeable)
+
     def init(self: Any, *args: Any, **kw: Any) -> None:
         base_conn.__init__(self, *args, **kw)
         factory.__set__(self, cursor)
@@ -141,6 +176,7 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
 
     connection = type("Connection", (base_conn,), {
         "_jg_guarded": True, "__init__": init, "__module__": "apsw", "__qualname__": "Connection",
+        "backup": backup, "blob_open": blob_open,
         "cursor_factory": property(factory.__get__, set_factory)})
     for cls, name in ((cursor, "Cursor"), (connection, "Connection")):
         setattr(module, name, cls)
@@ -189,3 +225,16 @@ def _run_many(cursor: Any, text: Any, seq: Any, kw: dict[str, Any], guard: Any) 
     base = ORIGINAL["cursor"]
     return check(text, rows[0] if rows else None,
                  lambda: base.executemany(cursor, text, rows, **kw))
+
+
+def _backup(dest: Any, name: str, source: Any, source_name: str, guard: Any) -> None:
+    """``dest.backup(name, source, source_name)``: the tables it replaces (``destructive-ddl``)
+    and the rows it copies into a file (``hooks.sqlite_exits``)."""
+    from jupyter_guard.connections.sqlite_judge import backup_into
+    from jupyter_guard.hooks import sqlite_exits  # late: the hooks import the connections
+
+    backup_into(guard, dest, "apsw", name)
+    with Busy():
+        files = {str(r[1]): str(r[2]) for r in Adapter(dest).execute("PRAGMA database_list")}
+    if files.get(name):
+        sqlite_exits._check_tables(guard, Adapter(source), source_name, files[name])

@@ -157,3 +157,19 @@ def unquoted(name: str) -> str:
     if name[:1] == '"':
         return name[1:-1].replace('""', '"')
     return name[1:-1] if name[:1] in "[`" else name
+
+
+def backup_into(guard: Any, dest: Any, driver: str, schema: str = "main") -> None:
+    """A backup into ``dest``'s database ``schema`` replaces every table there: judged as the
+    ``DROP TABLE`` of each (refused, ``destructive-ddl``, unless the session made it)."""
+    from jupyter_guard.connections.dbapi import Checker  # late: dbapi imports this module
+    from jupyter_guard.hooks.state import Busy
+
+    check = Checker(guard, dest, driver)
+    name = '"' + schema.replace('"', '""') + '"'
+    with Busy():   # the guard's own catalog read
+        tables = [str(r[0]) for r in dest.execute(
+            f"SELECT name FROM {name}.sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite%'").fetchall()]
+        for t in tables:
+            check.decide(f'DROP TABLE {name}."' + t.replace('"', '""') + '"', None, False)

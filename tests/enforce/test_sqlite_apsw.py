@@ -26,6 +26,9 @@ def db(kernel: Kernel) -> Path:
         s.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, note TEXT)")
         s.executemany("INSERT INTO customers VALUES (?, 'x')", [(i,) for i in range(ROWS)])
         s.execute("CREATE TABLE log (x)")
+        s.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT)")
+        s.executemany("INSERT INTO people VALUES (?, ?)",
+                      [(i, f"user{i}@corp.example.com") for i in range(50)])
         s.execute("CREATE TRIGGER wipe AFTER INSERT ON log BEGIN "
                   "DELETE FROM customers WHERE id < 2500; END")
     s.close()
@@ -54,6 +57,10 @@ def _count(path: Path) -> int:
     pytest.param("c.execute('DROP TABLE customers')", "destructive-ddl", id="drop"),
     pytest.param("for i in range(2500):\n    c.execute('DELETE FROM customers WHERE id = ? "
                  "RETURNING id', (i,)).fetchall()", "bulk-change", id="returning-loop"),
+    pytest.param("m = apsw.Connection(':memory:')\nwith c.backup('main', m, 'main') as b:\n"
+                 "    b.step()", "destructive-ddl", id="backup-over-the-database"),
+    pytest.param("for i in range(1, 1500):\n    with c.blob_open('main', 'customers', 'note', i, "
+                 "True) as b:\n        b.write(b'y')", "bulk-change", id="blob-writes"),
     pytest.param("c.cursor_factory = apsw.Cursor.__mro__[1]\n"
                  "c.execute('DELETE FROM customers WHERE id < 2500')", "self-protection",
                  id="cursor-factory"),
@@ -64,6 +71,9 @@ def test_apsw_changes_no_more_than_the_policy_allows(kernel: Kernel, db: Path, c
     assert ROWS - _count(db) <= 1000
     if rule != "bulk-change" or "range" not in code:
         assert _count(db) == ROWS
+    with sqlite3.connect(db) as s:
+        assert s.execute("SELECT count(*) FROM customers WHERE note != 'x'").fetchone()[0] <= 1000
+    s.close()
 
 
 def test_a_connection_opened_before_the_guard_loaded_is_guarded(tmp_path: Path) -> None:
@@ -97,6 +107,14 @@ def test_sensitive_values_are_not_written_into_a_file(kernel: Kernel, db: Path) 
     s.close()
 
 
+def test_a_backup_of_sensitive_rows_into_a_file_is_refused(kernel: Kernel, db: Path) -> None:
+    out = kernel.workdir / f"bk{next(_N)}.db"
+    kernel.blocked(f"d = apsw.Connection({str(out)!r})\nwith d.backup('main', c, 'main') as b:\n"
+                   "    b.step()", "exfiltration")
+    kernel.ok("d.close()")
+    assert b"corp.example.com" not in out.read_bytes()
+
+
 def test_honest_apsw_work_runs(kernel: Kernel, db: Path) -> None:
     r = kernel.ok("c.execute('DELETE FROM customers WHERE id < 5')\n"
                   "c.executemany('UPDATE customers SET note = ? WHERE id = ?', "
@@ -104,6 +122,11 @@ def test_honest_apsw_work_runs(kernel: Kernel, db: Path) -> None:
                   "c.execute('BEGIN; DELETE FROM customers WHERE id = 30; COMMIT')\n"
                   "c.execute('CREATE TABLE mine (x); INSERT INTO mine VALUES (1)')\n"
                   "print(c.execute('SELECT count(*) FROM customers WHERE note = ?', ('y',))"
-                  ".fetchall(), isinstance(c, apsw.Connection))")
-    assert "[(10,)] True" in r.stream
+                  ".fetchall(), isinstance(c, apsw.Connection))\n"
+                  "p = apsw.Connection(':memory:')\np.execute('CREATE TABLE s (n INT)')\n"
+                  "p.execute('INSERT INTO s VALUES (1), (2)')\n"
+                  f"d = apsw.Connection({str(db.parent / ('plain' + db.name))!r})\n"
+                  "with d.backup('main', p, 'main') as b:\n    b.step()\n"
+                  "print(d.execute('SELECT count(*) FROM s').fetchall())")
+    assert "[(10,)] True" in r.stream and "[(2,)]" in r.stream
     assert _count(db) == ROWS - 6

@@ -75,6 +75,13 @@ def test_more_rows_than_the_limit_are_not_changed(kernel: Kernel, db: Path, code
     assert ROWS - _count(db) <= 1000 and changed <= 1000
 
 
+def test_a_backup_over_a_database_of_tables_the_session_did_not_make_is_refused(
+        kernel: Kernel, db: Path) -> None:
+    kernel.blocked("m = sqlite3.connect(':memory:')\nm.backup(sqlite3.connect(DB))",
+                   "destructive-ddl")
+    assert _count(db) == ROWS
+
+
 def test_a_connection_of_the_class_called_directly_is_refused(kernel: Kernel, db: Path) -> None:
     kernel.blocked("s = sqlite3.Connection(DB)\ns.execute('DELETE FROM customers WHERE id < 2500')"
                    "\ns.commit()", "self-protection")
