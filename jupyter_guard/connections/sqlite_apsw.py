@@ -7,8 +7,8 @@ subclasses (``isinstance`` keeps working). Every connection's ``cursor_factory``
 rows measured like sqlite3's (``sqlite_cell``, through ``Adapter``); values written into a file
 are checked like sqlite3's (``hooks.sqlite_exits``). Setting another ``cursor_factory`` is
 refused. ``backup`` is judged by the tables it replaces (as their ``DROP``) and the rows it
-copies into a file; ``blob_open`` for writing counts one row. Connections opened before the guard loaded get the guarded cursor when the guard finds
-them in the namespace.
+copies into a file; ``blob_open`` for writing counts one row. Connections opened before the
+guard loaded get the guarded cursor when the guard finds them in the namespace.
 
 One apsw text may hold several statements, which run as the rows are read: it is judged whole
 and runs behind one savepoint, like ``executescript``. Statements after one that returns rows
