@@ -1,6 +1,6 @@
 """sqlite3 spelled as an attacker would, by effect in a real kernel: a connection class of the
-user's own (``factory=``), the class called directly, a ``connect`` saved before the guard
-loaded, triggers that change another table when a row is inserted, and ``blobopen`` writes in a
+user's own (``factory=``), the class called directly, ``sqlite3.dbapi2.connect``, a ``connect``
+saved before the guard loaded, triggers that change another table when a row is inserted, and ``blobopen`` writes in a
 loop. Each changes no more than ``max_affected_rows`` rows of a table in a cell; the honest
 twins (a small delete, an insert whose trigger changes a few rows, a blob read) run.
 ``DELETE … RETURNING`` changes its rows before SQLite counts them (once they are read): it is
@@ -82,9 +82,12 @@ def test_a_backup_over_a_database_of_tables_the_session_did_not_make_is_refused(
     assert _count(db) == ROWS
 
 
-def test_a_connection_of_the_class_called_directly_is_refused(kernel: Kernel, db: Path) -> None:
-    kernel.blocked("s = sqlite3.Connection(DB)\ns.execute('DELETE FROM customers WHERE id < 2500')"
-                   "\ns.commit()", "self-protection")
+@pytest.mark.parametrize("opener", ["sqlite3.Connection", "sqlite3.dbapi2.connect"])
+def test_a_connection_the_guard_does_not_see_is_refused(kernel: Kernel, db: Path,
+                                                        opener: str) -> None:
+    kernel.blocked(f"import sqlite3.dbapi2\ns = {opener}(DB)\n"
+                   "s.execute('DELETE FROM customers WHERE id < 2500')\ns.commit()",
+                   "self-protection")
     assert _count(db) == ROWS
 
 
