@@ -5,7 +5,9 @@ Each side is a worker process with an in-process IPython shell (the guard loaded
 one shape in a loop; the figure is the median CPU time per statement over ``--repeat`` cells
 in each of ``--rounds`` workers per side, the sides alternating.
 Shapes: a one-row ``UPDATE`` with bound values (counted toward the cell's ``max_affected_rows``),
-a one-row ``INSERT``, and a point ``SELECT`` fetched.
+a one-row ``INSERT``, a point ``SELECT`` fetched, and an ``executemany`` of a 1,000-row
+``INSERT`` (per call). Targets: a cached point statement within raw + 0.3 ms, ``executemany``
+within 1.5 times raw.
 
     .venv/bin/python benchmarks/bench_sqlite.py [--repeat 5] [--rounds 3] [--before DIR] [--json]
 
@@ -24,10 +26,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = {
-    "update": "s.execute('UPDATE t SET v = ? WHERE id = ?', ('y{rep}', i))",
-    "insert": "s.execute('INSERT INTO t VALUES (?, ?)', (100000 + {rep} * 1000 + i, 'n'))",
-    "select": "s.execute('SELECT id, v FROM t WHERE id = ?', (i,)).fetchall()",
+SHAPES = {   # name -> (statement run in a loop of ``i``, loops per cell)
+    "update": ("s.execute('UPDATE t SET v = ? WHERE id = ?', ('y{rep}', i))", 300),
+    "insert": ("s.execute('INSERT INTO t VALUES (?, ?)', (100000 + {rep} * 1000 + i, 'n'))", 300),
+    "select": ("s.execute('SELECT id, v FROM t WHERE id = ?', (i,)).fetchall()", 300),
+    "many1000": ("s.executemany('INSERT INTO t VALUES (?, ?)', "
+                 "[(10**6 + {rep} * 10**5 + i * 1000 + k, 'n') for k in range(1000)])", 20),
 }
 WORKER = r'''
 import json, os, sqlite3, sys, tempfile, time
@@ -49,16 +53,16 @@ if root != "raw":
     ip.run_cell("%load_ext jupyter_guard")
 ip.run_cell("import sqlite3\ns = sqlite3.connect('s.db')")
 out = {}
-for name, stmt in shapes.items():
+for name, (stmt, loops) in shapes.items():
     times = []
     for rep in range(repeat + 1):
-        cell = "for i in range(300):\n    " + stmt.format(rep=rep) + "\ns.commit()"
+        cell = f"for i in range({loops}):\n    " + stmt.format(rep=rep) + "\ns.commit()"
         t = time.process_time()
         r = ip.run_cell(cell, store_history=False)
         if not r.success:
             raise SystemExit(f"{name}: {r.error_in_exec or r.error_before_exec}")
         if rep:   # the first cell warms caches
-            times.append((time.process_time() - t) / 300 * 1000)
+            times.append((time.process_time() - t) / loops * 1000)
     out[name] = times
 print(json.dumps(out))
 '''

@@ -32,9 +32,17 @@ def driver_of(obj: Any) -> str:
     """The DB-API module of a connection or cursor whose driver a database kind wraps
     (``psycopg``, ``psycopg2``, ``sqlite3``, ``pyodbc``, ...), or ``""``."""
     mod = type(obj).__module__.split(".")[0].lstrip("_")
-    if (hasattr(obj, "execute") or hasattr(obj, "cursor")) and mod in drivers():
+    if not (hasattr(obj, "execute") or hasattr(obj, "cursor")):
+        return ""
+    if mod in drivers():
         return mod
-    return ""
+    # a subclass of sqlite3's (``connect(factory=...)``) runs sqlite3's statements all the same
+    return "sqlite3" if "sqlite3" in drivers() and sqlite_native(obj) else ""
+
+
+def sqlite_native(obj: Any) -> bool:
+    """A ``sqlite3`` connection or cursor, or one of a subclass of sqlite3's."""
+    return any(c.__module__ == "sqlite3" for c in type(obj).__mro__)
 
 
 # ids of the libpq connections (psycopg's ``pgconn``) whose statement this task or thread is
@@ -171,7 +179,7 @@ class Checker:
         if busy():
             return call()
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
-            text, effect, j = self.decide(query, params, many, server_binds)
+            text, effect, j = self.decide(query, params, many, server_binds, script)
         try:
             if effect:
                 with Busy():
@@ -180,7 +188,7 @@ class Checker:
             else:
                 with judged_on(self.raw):
                     result = sqlite_cell.run(self, text, j, call, script) \
-                        if self.driver == "sqlite3" else call()
+                        if self.driver in ("sqlite3", "apsw") else call()
         except Exception as e:
             error_values.note(e, text, self.guard)   # a value the error quotes
             raise
@@ -205,13 +213,17 @@ class Checker:
         run.ended()
 
     def decide(self, query: Any, params: Any, many: bool,
-               server_binds: bool = False) -> tuple[str, bool, Any]:
+               server_binds: bool = False, script: bool = False) -> tuple[str, bool, Any]:
         """(the text judged, whether the effect check applies, the judgement); raises
         ``GuardBlocked`` when the policy refuses or the guard itself fails (fail closed)."""
         try:
             j = self._bound_read(query, params, many) if server_binds else None
-            text, effect, j = (query, False, j) if j is not None else self._judge(
-                query, params, many, server_binds)
+            if j is not None:
+                text, effect = query, False
+            elif self.driver == "sqlite3" and not script and sqlite_native(self.raw):
+                text, effect, j = self._sqlite(query, params, many)
+            else:
+                text, effect, j = self._judge(query, params, many, server_binds)
         except GuardBlocked:
             raise
         except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
@@ -245,6 +257,16 @@ class Checker:
         verify()
         j = self.guard.judge(read, conn=self.conn, code=query)
         return None if j.verdict.refuses else j   # a refusal names the statement as bound
+
+    def _sqlite(self, query: Any, params: Any, many: bool) -> tuple[str, bool, Any]:
+        """A sqlite3 statement (not a script): its changed rows are measured (``sqlite_cell``),
+        so it is analysed once per text (``sqlite_judge``)."""
+        from jupyter_guard.connections import sqlite_judge  # late: only for sqlite3
+
+        verify()
+        text = render(query, self.raw, None, self.driver)
+        analysis = sqlite_judge.analyse(self.guard, text, None if many else params, self.raw)
+        return text, False, self.guard.judge(analysis, conn=self.conn, code=text)
 
     def _judge(self, query: Any, params: Any, many: bool,
                server_binds: bool = False) -> tuple[str, bool, Any]:
@@ -339,4 +361,4 @@ def install(shell: Any, guard: Guard) -> None:
 
 __all__ = ["Checker", "CopyRun", "DbapiConn", "driver_of", "install", "is_judged", "is_judged_ptr",
            "judged_on",
-           "render"]
+           "render", "sqlite_native"]

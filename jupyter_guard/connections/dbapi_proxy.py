@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
-from jupyter_guard.connections.dbapi import Checker, driver_of
+from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
@@ -67,7 +67,11 @@ class GuardedCursor(_Proxy):
         raw = self._jg_con
         check = self._jg_check
         _sqlite_file(check, raw, query, rows)
-        measured = check.kind.measures_effect   # the effect check sums all rows at once
+        # the effect check sums all rows at once; sqlite3 measures them (``sqlite_cell``) and
+        # its values are read only where one could make a WHERE always true (``sqlite_judge``)
+        measured = check.kind.measures_effect or (
+            check.driver == "sqlite3" and sqlite_native(check.raw) and
+            _sqlite_once(query))
         for p in rows[:1000]:   # else each bound statement is judged (the first 1000)
             if not measured:
                 check(query, p, lambda: None)
@@ -124,6 +128,12 @@ def _sqlite_file(check: Any, raw: Any, query: Any, params: list[Any] | None) -> 
         sqlite_exits.check(check.guard, raw, query, params)
 
 
+def _sqlite_once(query: Any) -> bool:
+    from jupyter_guard.connections.sqlite_judge import judged_once  # late: only for sqlite3
+
+    return judged_once(query)
+
+
 def _binds(raw: Any, kw: dict[str, Any]) -> bool:
     """psycopg 3's own ``Cursor`` (not ``ClientCursor``, nor a subclass) sends parameters apart
     from the SQL text, unless told to prepare nothing of them."""
@@ -146,12 +156,23 @@ class GuardedDbapi(_Proxy):
     def executescript(self, script: Any) -> Any:
         return self.cursor().executescript(script)
 
+    def blobopen(self, table: str, column: str, row: int, *args: Any, **kw: Any) -> Any:
+        if self._jg_check.driver == "sqlite3" and not kw.get("readonly", False):   # a write
+            from jupyter_guard.connections import sqlite_cell  # late: only for sqlite3 blobs
+            from jupyter_guard.hooks.state import Busy
+
+            with Busy():
+                sqlite_cell.blob(self._jg_check, table, column, row, kw.get("name", "main"))
+        return self._jg_con.blobopen(table, column, row, *args, **kw)
+
     def backup(self, target: Any, *args: Any, **kw: Any) -> Any:   # sqlite3
         real = object.__getattribute__(target, "_jg_con") if isinstance(target, _Proxy) else target
         if getattr(self._jg_check, "driver", "") == "sqlite3":
+            from jupyter_guard.connections.sqlite_judge import backup_into
             from jupyter_guard.hooks import sqlite_exits
 
             sqlite_exits.check_backup(self._jg_check.guard, self._jg_con, real)
+            backup_into(self._jg_check.guard, real, "sqlite3", kw.get("name", "main"))
         return self._jg_con.backup(real, *args, **kw)
 
     def __enter__(self) -> GuardedDbapi:
@@ -181,6 +202,10 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
             return value
     except Exception:  # noqa: BLE001 - an object whose type cannot be inspected is not a driver's: left alone
         return value
+    if driver_of(value) == "apsw":
+        from jupyter_guard.connections import sqlite_apsw  # late: only for apsw
+
+        return sqlite_apsw.wrap_existing(value) if hasattr(value, "cursor_factory") else value
     if driver_of(value) == "asyncpg":
         # late: dbapi_asyncpg imports this module at load
         from jupyter_guard.connections import dbapi_asyncpg
@@ -211,6 +236,10 @@ def _guarded_pg2(obj: Any) -> bool:
     pooled connection (each guarded by its class)."""
     if type(obj).__module__.startswith("pg8000."):
         from jupyter_guard.connections.dbapi_pg8000 import guarded  # late: only for pg8000
+
+        return guarded(obj)
+    if type(obj).__module__ == "apsw":   # a connection whose cursors are the guarded ones
+        from jupyter_guard.connections.sqlite_apsw import guarded  # late: only for apsw
 
         return guarded(obj)
     if type(obj).__module__ == "asyncpg.pool":
@@ -278,6 +307,12 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         from jupyter_guard.connections import dbapi_asyncpg  # late: it imports this module
 
         dbapi_asyncpg.patch(module, guard, PATCHED)
+        module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
+        return
+    if name == "apsw":   # no connect(): its classes are replaced by guarded subclasses
+        from jupyter_guard.connections import sqlite_apsw  # late: only for apsw
+
+        sqlite_apsw.patch(module, guard, PATCHED)
         module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         return
     if name == "pg8000":   # pure Python, three APIs over one core: the core class is patched

@@ -16,7 +16,7 @@ class SQLite(ConnectionKind):
     dialect = "sqlite"
     sqlalchemy_names = ("sqlite",)
     sqlalchemy_drivers = ("pysqlite",)
-    drivers = ("sqlite3",)
+    drivers = ("sqlite3", "apsw")
     columns_sql = ("SELECT 'main', 'main', m.name, p.name FROM sqlite_master AS m, "
                    "pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view') "
                    "ORDER BY m.name, p.cid")
@@ -30,7 +30,7 @@ class SQLite(ConnectionKind):
         counts every schema change in ``schema_version``): a loop of bound statements asks
         the catalog once, not once per statement."""
         raw = conn.raw
-        if type(raw).__module__ != "sqlite3":
+        if not any(c.__module__ == "sqlite3" for c in type(raw).__mro__):
             return super().column_rows(conn)
         dbs = [(str(r[1]), str(r[2])) for r in raw.execute("PRAGMA database_list")]
         key = tuple((name, file, raw.execute(

@@ -160,6 +160,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
 
     def on_sqlite_connect(args: tuple[Any, ...], f: FrameType) -> None:
         opens_store(args, f, "sqlite3.connect")
+        if rt.user_caller(f):   # not through the guarded ``sqlite3.connect`` (``dbapi_proxy``)
+            rt.tamper("opens a sqlite3 connection the guard does not see (the class called "
+                      "directly, or a connect saved before the guard loaded): open it with "
+                      "sqlite3.connect()", f"sqlite3.Connection({str(args[:1])[:100]})")
         exit_dbcopy.note(args[0] if args else None, rt, f)   # ``serialize()``: its pages
 
     def on_open(args: tuple[Any, ...], f: FrameType) -> None:

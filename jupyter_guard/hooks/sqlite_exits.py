@@ -11,12 +11,14 @@ connection whose databases include a file is judged before it runs:
   beside the file, ``UPDATE … SET v = s.x FROM src s`` or ``SET v = (SELECT …)``), every one of
   them up to ``LIMIT`` (more: refused as unchecked), by the detectors and known values.
 
-``Connection.backup(target)`` into a file is judged by the rows of every table it copies.
+``Connection.backup(target)`` into a file, and ``VACUUM [schema] INTO 'file'``, are judged by
+the rows of every table they copy.
 A connection held only in memory writes nothing out and is not checked.
 """
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Any
 
 from jupyter_guard.hooks import exits
@@ -25,6 +27,9 @@ from jupyter_guard.hooks.state import Busy, busy
 _WRITES = re.compile(r"\b(?:insert|replace|update|create)\b", re.I)
 _SELECT = re.compile(r"\bselect\b", re.I)
 _UPDATE_FROM = re.compile(r"\bupdate\b.*\bfrom\b", re.I | re.S)
+_REPRS = ("b'", 'b"', "bytearray(", " at 0x")   # how str() shows bytes and objects
+PIECE = 1 << 20
+OVERLAP = 4096
 BATCH = 5000
 LIMIT = 200_000
 """Rows read to judge a write: every row up to this; a source with more is refused as unchecked
@@ -41,9 +46,17 @@ def files(con: Any) -> list[str]:
 def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> None:
     """Refuse (``exfiltration``) a statement of a ``sqlite3`` cursor or connection ``raw`` that
     writes sensitive values into a database file."""
-    if busy() or not isinstance(query, str) or not _WRITES.search(query):
+    if busy() or not isinstance(query, str):
         return
     con = getattr(raw, "connection", raw)
+    from jupyter_guard.connections.sqlite_judge import VACUUM_INTO, unquoted
+
+    vacuum = VACUUM_INTO.match(query)
+    if vacuum is not None:   # one database of the connection copied into a new file
+        _check_tables(guard, con, unquoted(vacuum.group(1) or "main"), _vacuum_file(query))
+        return
+    if not _WRITES.search(query):
+        return
     dest = files(con)
     if not dest:
         return
@@ -51,14 +64,37 @@ def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> Non
 
     settings = _settings()
     if param_sets:
-        from jupyter_guard.hooks.bound_taint import _text
-
-        flat = (v for p in param_sets for v in (p.values() if isinstance(p, dict) else
-                                                p if isinstance(p, (list, tuple)) else [p]))
-        _refuse_if(guard, exits.scan(_text(flat), settings), dest[0], "bound values")
+        for piece in _pieces(_values_text(param_sets)):
+            _refuse_if(guard, exits.scan(piece, settings), dest[0], "bound values")
     _refuse_if(guard, exits._known(query), dest[0], "the statement's values")
     if _SELECT.search(query) or _UPDATE_FROM.search(query):
         _refuse_if(guard, _scan_rows(con, _source(query), settings), dest[0], "the rows it reads")
+
+
+def _values_text(param_sets: list[Any]) -> str:
+    """Every bound value, one a line (bytes read as latin-1). Rows of tuples or lists of
+    numbers and text are formatted in C; anything else value by value."""
+    if set(map(type, param_sets)) <= {tuple, list}:
+        values = tuple(chain.from_iterable(param_sets))
+        text = ("%s\n" * len(values)) % values   # str() of each, in C
+        if not any(r in text for r in _REPRS):   # no bytes, buffers or objects by their repr
+            return text
+    out: list[str] = []
+    for p in param_sets:
+        for v in (p.values() if isinstance(p, dict) else
+                  p if isinstance(p, (list, tuple)) else [p]):
+            out.append(bytes(v).decode("latin-1") if isinstance(v, (bytes, bytearray, memoryview))
+                       else str(v))
+    return "\n".join(out)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` in pieces of at most ``PIECE`` characters, overlapping by ``OVERLAP`` (a value
+    across a boundary is whole in one of them): every value is scanned, however many."""
+    if len(text) <= PIECE:
+        return [text]
+    step = PIECE - OVERLAP
+    return [text[i:i + PIECE] for i in range(0, len(text) - OVERLAP, step)]
 
 
 def check_backup(guard: Any, raw: Any, target: Any) -> None:
@@ -66,17 +102,28 @@ def check_backup(guard: Any, raw: Any, target: Any) -> None:
     if busy():
         return
     dest = files(target)
-    if not dest:
-        return
+    if dest:
+        _check_tables(guard, raw, "main", dest[0])
+
+
+def _check_tables(guard: Any, con: Any, schema: str, dest: str) -> None:
+    """Every row of every table of ``schema`` (copied into the file ``dest``)."""
     from jupyter_guard.hooks.db_exits import _settings
 
     settings = _settings()
+    quoted = '"' + schema.replace('"', '""') + '"'
     with Busy():
-        tables = [r[0] for r in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+        tables = [r[0] for r in con.execute(
+            f"SELECT name FROM {quoted}.sqlite_master WHERE type = 'table'").fetchall()]
     for t in tables:
-        q = 'SELECT * FROM "' + t.replace('"', '""') + '"'
-        _refuse_if(guard, _scan_rows(raw, q, settings), dest[0], f"table {t}")
+        q = f'SELECT * FROM {quoted}."' + t.replace('"', '""') + '"'
+        _refuse_if(guard, _scan_rows(con, q, settings), dest, f"table {t}")
+
+
+def _vacuum_file(query: str) -> str:
+    from jupyter_guard.analyze.sql import _vacuum_into
+
+    return _vacuum_into(query) or "?"
 
 
 def _source(query: str) -> str | None:

@@ -25,7 +25,7 @@ def test_builtin_kinds_are_registered_by_dialect() -> None:
     assert for_dialect("postgres").measures_effect and for_dialect("postgres").runs_cells
     assert not for_dialect("duckdb").measures_effect
     assert for_dialect("duckdb").classifier is not None
-    assert for_dialect("sqlite").drivers == ("sqlite3",)
+    assert for_dialect("sqlite").drivers == ("sqlite3", "apsw")
     assert set(base.drivers()) >= {"psycopg", "psycopg2", "sqlite3", "pyodbc"}
 
 
