@@ -26,6 +26,9 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "postgresql missing: sudo apt-get install postgresql (the PostgreSQL tests will fail)"; fi; }
+	@ls /usr/lib/*/odbc/psqlodbcw.so >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq odbc-postgresql unixodbc >/dev/null; \
+	  else echo "psqlODBC missing: sudo apt-get install odbc-postgresql unixodbc (tests/pg/test_odbc.py will fail)"; fi; }
 
 # configurable-http-proxy (npm) for the test that runs a real JupyterHub (tests/hub; it also needs
 # root, to start each user's server under their own OS account, and is skipped with the reason).

@@ -17,6 +17,8 @@ psycopg2 and asyncpg (``fetch``) run the point, 100k-row and sensitive queries, 
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of
 an older commit: ``git archive <rev> jupyter_guard policies | tar -x -C DIR``), alternating with
 the others: before/after figures from one run.
+"300k sensitive rows" (fetchall, also "by stream"): past the 200,000 values of one piece-check
+slice; also reports the peak of Python memory (tracemalloc, one untimed run) per route.
 Targets: guarded <= raw + 1.5 ms on the point query, <= x1.1 on 100k rows.
 """
 from __future__ import annotations
@@ -30,10 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+BIG_SENSITIVE = ("SELECT g AS id, 'user' || g || '@example.com' AS email "
+                 "FROM generate_series(1, 300000) g")
 QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
            "bound point": "SELECT id, name, city FROM customers WHERE id = %s",
            "100k rows": "SELECT id, v FROM big",
@@ -42,12 +47,17 @@ QUERIES = {"point": "SELECT id, name, city FROM customers WHERE id = 4242",
            "10k sensitive rows": "SELECT id, email, ssn FROM customers",
            # the same two results read row by row (``for row in cur``): each row is one fetch
            "100k rows by row": "SELECT id, v FROM big",
-           "10k sensitive rows by row": "SELECT id, email, ssn FROM customers"}
+           "10k sensitive rows by row": "SELECT id, email, ssn FROM customers",
+           # past the 200,000 values a piece check looks at in one slice: every value is
+           # remembered (sensitive by the column's name), the piece check runs slice by slice
+           "300k sensitive rows": BIG_SENSITIVE,
+           "300k sensitive rows by stream": BIG_SENSITIVE}
 FETCH = "\ndf = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])"
 CELLS = {
     "psycopg": "cur.execute({q!r})" + FETCH,
     "psycopg-bound": "cur.execute({q!r}, (next(ids),))" + FETCH,
     "psycopg-iter": "cur.execute({q!r})" + FETCH.replace("cur.fetchall()", "list(cur)"),
+    "psycopg-stream": "df = pd.DataFrame(list(cur.stream({q!r})), columns=['id', 'email'])",
     "sqlalchemy": "with engine.connect() as c:\n    df = pd.read_sql(sqlalchemy.text({q!r}), c)",
     "magic": "%%guarded_sql engine -o df\n{q}",
     "psycopg2": "cur2.execute({q!r})\n"
@@ -67,7 +77,9 @@ LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlch
              f"{', before' if side == 'before' else ''}" for side in SIDES for d in DRIVERS}}
 
 
-DRIVER_QUERIES = ("point", "100k rows", "sensitive point", "10k sensitive rows")
+DRIVER_QUERIES = ("point", "100k rows", "sensitive point", "10k sensitive rows",
+                  "300k sensitive rows")
+BIG = ("100k rows", "10k sensitive rows", "300k sensitive rows")
 
 
 def cell_for(name: str, cell: str) -> str | None:
@@ -76,6 +88,8 @@ def cell_for(name: str, cell: str) -> str | None:
         return CELLS["psycopg-bound"] if cell == "psycopg" else None
     if name.endswith(" by row"):
         return CELLS["psycopg-iter"] if cell == "psycopg" else None
+    if name.endswith(" by stream"):
+        return CELLS["psycopg-stream"] if cell == "psycopg" else None
     if cell in DRIVERS and name not in DRIVER_QUERIES:
         return None
     return CELLS[cell]
@@ -109,10 +123,17 @@ def worker(side: str, dsn: str, url: str) -> None:
         for _ in range(int(n)):
             t, c = time.perf_counter(), time.process_time()
             r = shell.run_cell(code, silent=True)
-            out.append(((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000))
+            out.append(((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000, 0.0))
             if not r.success:
                 raise SystemExit(f"{side} {cell} failed: {r.error_in_exec or r.error_before_exec}")
             shell.run_cell("df = None", silent=True)   # the last result is freed outside the timing
+            gc.collect()
+        if name.startswith("300k"):   # one more run, untimed: its peak of Python memory (MB)
+            tracemalloc.start()
+            shell.run_cell(code, silent=True)
+            out.append((-1.0, -1.0, tracemalloc.get_traced_memory()[1] / 2**20))
+            tracemalloc.stop()
+            shell.run_cell("df = None", silent=True)
             gc.collect()
         print(json.dumps(out), flush=True)
 
@@ -137,10 +158,10 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
             while procs[side].stdout.readline().strip() != "ready":
                 if procs[side].poll() is not None:
                     raise SystemExit(f"the {side} worker did not start")
-        times: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+        times: dict[tuple[str, str, str], list[tuple[float, float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
             for name in queries:
-                n = big_batch if name.startswith(("100k rows", "10k sensitive rows")) else batch
+                n = big_batch if name.startswith(BIG) else batch
                 order = sides[r % len(sides):] + sides[:r % len(sides)]   # who goes first rotates
                 for side in order:
                     for cell in SIDES[side]:
@@ -159,9 +180,13 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
         server.stop()
     res: dict[str, dict[str, float]] = {}
     for (name, side, cell), ts in times.items():
-        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(w for w, _ in ts)
+        timed = [t for t in ts if t[0] >= 0]
+        res.setdefault(name, {})[LABELS[(side, cell)]] = statistics.median(w for w, _, _ in timed)
         res.setdefault(f"{name} (CPU)", {})[LABELS[(side, cell)]] = statistics.median(
-            c for _, c in ts)
+            c for _, c, _ in timed)
+        peaks = [m for w, _, m in ts if w < 0]
+        if peaks:
+            res.setdefault(f"{name} (peak MB)", {})[LABELS[(side, cell)]] = max(peaks)
     return res
 
 
@@ -200,8 +225,9 @@ def main() -> None:
         print(json.dumps(res))
         return
     for name, tool, base, ms, base_ms in rows(res):
-        print(f"{name:21} {tool:32} {ms:8.2f} ms  {base:15} {base_ms:8.2f} ms  "
-              f"{ms - base_ms:+.2f} ms  x{ms / base_ms:.2f}")
+        unit = "MB" if name.endswith("(peak MB)") else "ms"
+        print(f"{name:21} {tool:32} {ms:8.2f} {unit}  {base:15} {base_ms:8.2f} {unit}  "
+              f"{ms - base_ms:+.2f} {unit}  x{ms / base_ms:.2f}")
 
 
 if __name__ == "__main__":

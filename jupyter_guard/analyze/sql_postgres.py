@@ -27,6 +27,9 @@ SERVER_FUNCTIONS = frozenset({
     "dblink_send_query",
     "pg_terminate_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote",
 })
+# Functions that write into a large object: what their arguments read leaves the tables (and
+# their columns' sensitivity) for a store that ``lo_get``/``loread`` read back as plain bytes.
+LO_WRITERS = frozenset({"lo_from_bytea", "lo_put", "lowrite"})
 # Settings that turn off triggers and foreign keys, or change who the session acts as.
 GUARDED_SETTINGS = ("session_replication_role", "role", "session authorization",
                     "session_authorization")
@@ -103,7 +106,7 @@ def _statement(stmt: str, params: Any) -> Analysis:
     if head == "COPY":
         return Analysis(_copy(stmt, up, params))
     found = analyze_sql(stmt, "postgres", params=params)
-    return Analysis(found.intents + _inner(stmt), found.errors)
+    return Analysis(found.intents + _inner(stmt, found.intents), found.errors)
 
 
 def _setting(rest: list[str]) -> str:
@@ -157,8 +160,9 @@ def _copy(stmt: str, up: list[str], params: Any) -> tuple[Intent, ...]:
         Intent("sql.export", "file", where, ("?",), source=stmt, remote=True),)
 
 
-def _inner(stmt: str) -> tuple[Intent, ...]:
-    """Writes nested in a query (writable CTEs) and server-side functions it calls."""
+def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
+    """Writes nested in a query (writable CTEs), server-side functions it calls, and columns it
+    copies into large objects (``found``: the statement's own intents, with their columns)."""
     try:
         trees = parsed(stmt, "postgres")   # the tree analyze_sql read: one parse per statement
     except (ParseError, TokenError):
@@ -172,7 +176,9 @@ def _inner(stmt: str) -> tuple[Intent, ...]:
                 out.extend(i.with_(detail=i.detail or "data-modifying WITH") for i in intents_of(
                     node, "postgres"))
         for fn in tree.find_all(exp.Anonymous):
-            if str(fn.name).lower() in SERVER_FUNCTIONS:
+            if str(fn.name).lower() in LO_WRITERS and fn.find(exp.Column):
+                out.append(_into_large_object(fn, found, stmt))
+            elif str(fn.name).lower() in SERVER_FUNCTIONS:
                 out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
                                   ("?",), source=stmt, remote=True))
             elif str(fn.name).lower() == "set_config" and any(
@@ -180,6 +186,24 @@ def _inner(stmt: str) -> tuple[Intent, ...]:
                     for a in fn.expressions[:1]):
                 out.append(_tamper(stmt, "set_config(session_replication_role)"))
     return tuple(out)
+
+
+def _into_large_object(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
+    """An export of the columns ``fn``'s arguments read into a large object (every column the
+    statement reads when they cannot be told apart).
+
+    >>> i = _inner("SELECT lo_from_bytea(0, convert_to(c.email, 'UTF8')) FROM customers c "
+    ...            "WHERE c.id = 7", analyze_sql("SELECT c.email, c.id FROM customers c", "postgres"
+    ...            ).intents)[0]
+    >>> (i.action, i.columns)
+    ('sql.export', ('customers.email',))
+    """
+    names = {c.name.lower() for c in fn.find_all(exp.Column)}
+    cols = tuple(c for i in found for c in i.columns)
+    mine = tuple(c for c in cols if c.lower().rsplit(".", 1)[-1] in names) or cols or ("?",)
+    reads = tuple(r for i in found for r in i.reads)
+    return Intent("sql.export", "file", f"a large object ({fn.name}())", mine, reads, source=stmt,
+                  detail="large object")
 
 
 def _dollar_body(stmt: str, words: list[tuple[str, str]]) -> str:

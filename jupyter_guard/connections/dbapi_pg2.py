@@ -184,6 +184,9 @@ def patch(module: ModuleType, guard: Guard) -> None:
     from jupyter_guard.connections import pg2_libpq
 
     pg2_libpq.install(c_module)   # a saved C method's SQL is refused at libpq
+    from jupyter_guard.connections import pg2_lobject
+
+    pg2_lobject.patch(ext, guard)   # large objects: no client files, unlinks measured
 
     orig = module.connect
 

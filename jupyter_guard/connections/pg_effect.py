@@ -6,7 +6,10 @@ What is measured, in one catalog query before and one after:
 - ``pg_stat_xact_user_tables``: tuples inserted, updated and deleted per table in this transaction;
 - ``pg_class``: tables and views that disappeared, were renamed, lost columns, or were emptied or
   rewritten (a new ``relfilenode``: ``TRUNCATE``); DDL is transactional, so all of it rolls back;
-- disabled triggers, ``session_replication_role``, ``current_user`` and ``session_user``.
+- disabled triggers, ``session_replication_role``, ``current_user`` and ``session_user``;
+- large objects (``pg_stat_xact_sys_tables``, as one table ``pg_catalog.pg_largeobject`` with the
+  oid -4): objects unlinked count as deleted rows, pages overwritten as updated ones, so a
+  ``SELECT lo_unlink(oid) FROM pg_largeobject_metadata`` is held to ``max_affected_rows``.
 Temporary tables (``pg_temp_*`` schemas) are the session's own and are not counted.
 """
 from __future__ import annotations
@@ -32,6 +35,11 @@ LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
+UNION ALL SELECT -4, 'pg_catalog', 'pg_largeobject', 0, 0,
+  coalesce((SELECT n_tup_upd FROM pg_stat_xact_sys_tables
+            WHERE relid = 'pg_catalog.pg_largeobject'::regclass), 0),
+  coalesce((SELECT n_tup_del FROM pg_stat_xact_sys_tables
+            WHERE relid = 'pg_catalog.pg_largeobject_metadata'::regclass), 0), 0, 'l'
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
   0, 0, 0, 0, 0, session_user::text
 UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, ''

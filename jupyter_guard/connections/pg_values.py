@@ -14,17 +14,23 @@ _CUT = re.compile(r"[\s,;|()\[\]{}\"']+")
 _CUT_ANY = re.compile(r"[\s,;|()\[\]{}\"']")
 
 
-def remember(values: Any) -> None:
+def remember(values: Any) -> bool:
     """Remember the values; of one that glues several identifiers together (a record: ``SELECT c
     FROM customers c`` prints ``(1,x,user1@example.com,100000001,Lyon)``;
     ``string_agg(ssn, ',')``), the identifiers instead: an inner token that holds 6 digits or an
     ``@`` (an SSN, a card, a phone, an e-mail), not a word such as a city, which would then be
     masked everywhere. (Known as a whole, such a value would be masked as a whole by its own
-    detectors, which do not see a bare 9-digit SSN.)"""
+    detectors, which do not see a bare 9-digit SSN.)
+
+    False when there were values to remember and the known values are full
+    (``exits.MAX_KNOWN``): the caller refuses the fetch rather than hand out values the exits
+    would not know."""
+    if len(exits.known) >= exits.MAX_KNOWN and any(True for _ in values):
+        return False
     texts = [v for v in values if isinstance(v, str)]
     if not texts or not _CUT_ANY.search("\x00".join(texts)):
         exits.remember(values)   # values of one piece each (a column of SSNs): one C scan
-        return
+        return True
     plain: list[Any] = []
     inner: list[str] = []
     for v in values:
@@ -35,6 +41,7 @@ def remember(values: Any) -> None:
             plain.append(v)
     exits.remember(plain)
     exits.remember(inner)
+    return True
 
 
 def fresh(values: list[Any]) -> Any:
@@ -74,3 +81,25 @@ def column(rows: Any, i: int, name: str | None = None) -> Iterator[Any]:
                 continue
         if i < len(row):
             yield row[i]
+
+
+class Shorts:
+    """A connection as ``result_taint._short`` asks it whether a column holds short values."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.rows_: list[Any] = []
+
+    def cursor(self) -> Shorts:
+        return self
+
+    def execute(self, q: str, params: Any = ()) -> Shorts:
+        """DuckDB's spelling of the question in PostgreSQL's (a ``?`` array, ``contains``)."""
+        from jupyter_guard.connections.dbapi import DbapiConn
+
+        q = q.replace("?::VARCHAR[]", "%s::varchar[]").replace("contains(", "0 < strpos(")
+        self.rows_ = DbapiConn(self.raw, "postgresql", "postgres").rows(q, params)
+        return self
+
+    def fetchall(self) -> list[Any]:
+        return self.rows_
