@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks.state import _tl
+from jupyter_guard.hooks.state import _tl, busy
 
 PATCHED: dict[tuple[type, str], Any] = {}   # (class, attribute) -> the guard's replacement
 
@@ -39,7 +39,7 @@ def install(rt: Any) -> None:
 
     def start(self: threading.Thread) -> None:
         caller = sys._getframe(1)   # executor workers are marked per work item, not per thread
-        if caller.f_code.co_name != "_adjust_thread_count" and not getattr(_tl, "busy", False) \
+        if caller.f_code.co_name != "_adjust_thread_count" and not busy() \
                 and rt.user_stack(caller):
             self._jg_user = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         orig_start(self)
@@ -50,7 +50,7 @@ def install(rt: Any) -> None:
         orig_boot(self)
 
     def submit(self: Any, fn: Any, /, *args: Any, **kw: Any) -> Any:
-        if not getattr(_tl, "busy", False) and rt.user_stack(sys._getframe(1)):
+        if not busy() and rt.user_stack(sys._getframe(1)):
             fn = _marked(fn)
         return orig_submit(self, fn, *args, **kw)
 

@@ -1,0 +1,112 @@
+"""The guard's ``busy`` token cannot be raised from a cell (``hooks/state.py``): whatever a cell
+sets, by whatever spelling, the actions the guard refuses stay refused, judged by their effect
+in a real kernel over a real DuckDB warehouse: a protected file is still there, ``customers``
+still has its rows, the audit store is not opened. Before the token, each of these spellings
+switched the run-time hooks off. Ordinary cells still run."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import new_workspace
+from tests.kernelutil import Kernel, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+ROWS = 40
+
+# Names are built at run time (rot13), so that only the run-time layer sees what the cell does.
+R = "import codecs, os, sys\nR = lambda s: codecs.decode(s, 'rot13')\n"
+# the guard's ``state`` module, found by walking sys.modules (no textbook spelling)
+FIND = ("def guard_globals():\n    for mod in list(sys.modules.values()):\n"
+        "        g = getattr(mod, '__dict__', {})\n"
+        "        if g.get('__name__', '').startswith(R('whclgre_thneq.ubbxf.fgngr')):\n"
+        "            return g\n")
+# a live frame of the guard's own code: one above the cell, or another thread's (the audit's)
+FRAME = ("def guard_frame():\n"
+         "    for top in [sys._getframe()] + list(sys._current_frames().values()):\n"
+         "        f = top\n        while f is not None:\n"
+         "            if R('whclgre_thneq') in str(f.f_globals.get('__name__')):\n"
+         "                return f\n            f = f.f_back\n")
+
+RAISE = [
+    pytest.param(FIND + "setattr(guard_globals()[R('_gy')], R('ohfl'), True)", id="vars-loop"),
+    pytest.param(FIND + "guard_globals()[R('Ohfl')]().__enter__()", id="busy-enter"),
+    pytest.param("import inspect, threading\nm = inspect.getmodule(threading.Thread.start)\n"
+                 "setattr(vars(m)[R('_gy')], R('ohfl'), True)", id="inspect-getmodule"),
+    pytest.param("for top in sys._current_frames().values():\n    f = top\n"
+                 "    while f is not None:\n        g = f.f_globals\n"
+                 "        if R('_gy') in g and R('whclgre_thneq') in str(g.get('__name__')):\n"
+                 "            setattr(g[R('_gy')], R('ohfl'), True)\n        f = f.f_back",
+                 id="frame-globals"),
+    pytest.param(FIND + FRAME + "setattr(guard_globals()[R('_gy')], R('ohfl'), guard_frame())",
+                 id="live-guard-frame"),
+]
+
+ACTIONS = [
+    pytest.param("getattr(os, R('erzbir'))('data/probe.duckdb')", id="remove-protected"),
+    pytest.param("con.execute(R('QEBC GNOYR phfgbzref'))", id="drop-table"),
+    pytest.param("import duckdb\nduckdb.connect(AUDIT, read_only=True)", id="open-audit"),
+]
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[Kernel]:
+    d = new_workspace(work_root)
+    with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
+        kernel.ok(R + f"AUDIT = {str(d / 'audit.duckdb')!r}")
+        yield kernel
+
+
+def _intact(k: Kernel, probe: Path) -> None:
+    assert probe.exists(), "the protected file was deleted"
+    r = k.ok("print('rows', con.execute('SELECT count(*) FROM customers').fetchone()[0])")
+    assert f"rows {ROWS}" in r.stream, r.everything()
+
+
+def _settle(k: Kernel) -> None:
+    """Undo what the cell raised, if anything: the next case starts from a clean thread."""
+    k.run("import gc, _thread\nfor o in gc.get_objects():\n    if type(o) is _thread._local:\n"
+          "        o.__dict__.pop('busy', None)")
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("spell", RAISE)
+def test_a_raised_flag_waves_nothing_through(k: Kernel, spell: str, action: str) -> None:
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    try:
+        first = k.run(spell + "\n" + action)          # in the cell that raises it
+        assert not first.ok, first.everything()
+        assert "Blocked by jupyter_guard" in first.everything(), first.everything()
+        k.run(spell)                                    # and in the cells after it
+        second = k.run(action)
+        assert not second.ok and "Blocked by jupyter_guard" in second.everything(), \
+            second.everything()
+    finally:
+        _settle(k)
+    _intact(k, probe)
+
+
+def test_gadgets_do_not_lend_the_token(k: Kernel) -> None:
+    """The guard's helpers that run a function as its own work do so only for its own."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    for cell in (FIND + "guard_globals()[R('ohfl_jenc')](getattr(os, R('erzbir')))"
+                        "('data/probe.duckdb')",
+                 FIND + "guard_globals()[R('nf_thneq')](getattr(os, R('erzbir')), "
+                        "'data/probe.duckdb')"):
+        r = k.run(cell)
+        assert not r.ok and "Blocked by jupyter_guard" in r.everything(), r.everything()
+    _intact(k, probe)
+
+
+def test_ordinary_cells_still_run(k: Kernel) -> None:
+    """The twins: reading, writing an ordinary file, SQL, and the guard's own recording."""
+    r = k.ok("import os\nopen('notes.txt', 'w').write('hello')\nos.remove('notes.txt')\n"
+             "print(con.execute('SELECT count(*) FROM customers').fetchone()[0])\n"
+             "print(sorted(os.listdir('data')) != [])")
+    assert str(ROWS) in r.stream and "True" in r.stream, r.everything()
+    _intact(k, k.workdir / "data" / "keep.csv")
