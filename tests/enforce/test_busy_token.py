@@ -62,7 +62,7 @@ def k(work_root: Path) -> Iterator[Kernel]:
 
 def _intact(k: Kernel, probe: Path) -> None:
     assert probe.exists(), "the protected file was deleted"
-    r = k.ok("print('rows', con.execute('SELECT count(*) FROM customers').fetchone()[0])")
+    r = k.ok("print('rows', con.execute('SELECT count(*) FROM customers').fetchall()[0][0])")
     assert f"rows {ROWS}" in r.stream, r.everything()
 
 
@@ -106,7 +106,7 @@ def test_gadgets_do_not_lend_the_token(k: Kernel) -> None:
 def test_ordinary_cells_still_run(k: Kernel) -> None:
     """The twins: reading, writing an ordinary file, SQL, and the guard's own recording."""
     r = k.ok("import os\nopen('notes.txt', 'w').write('hello')\nos.remove('notes.txt')\n"
-             "print(con.execute('SELECT count(*) FROM customers').fetchone()[0])\n"
+             "print(con.execute('SELECT count(*) FROM customers').fetchall()[0][0])\n"
              "print(sorted(os.listdir('data')) != [])")
     assert str(ROWS) in r.stream and "True" in r.stream, r.everything()
     _intact(k, k.workdir / "data" / "keep.csv")
