@@ -34,6 +34,10 @@ HIT = FIND + ("def hit(*a):\n    f = sys._getframe(1)\n"
 PLAIN = ("class C:\n    def __str__(self):\n"
          "        getattr(os, R('erzbir'))('data/probe.duckdb')\n        return 'c'\n"
          "    def __hash__(self): return 1\n    def __eq__(self, o): return self is o\n")
+# ... with no Python frame of the user's at all: a builtin bound as the method
+BUILTIN = ("import functools\nclass B:\n    __str__ = staticmethod(functools.partial("
+           "getattr(os, R('erzbir')), 'data/probe.duckdb'))\n"
+           "    def __hash__(self): return 1\n    def __eq__(self, o): return self is o\n")
 
 CALLBACKS = [
     pytest.param("con.create_function('ev', lambda x: hit() + x, ['BIGINT'], 'BIGINT')\n"
@@ -44,6 +48,7 @@ CALLBACKS = [
     pytest.param("pd.DataFrame({E('c'): [1]}).to_csv('out2.csv')", id="column-str"),
     pytest.param("print(pd.DataFrame({'ssn': [E('123-45-6789')]}))", id="repr-masked"),
     pytest.param(PLAIN + "pd.DataFrame({C(): [1]}).to_csv('out3.csv')", id="column-str-plain"),
+    pytest.param(BUILTIN + "pd.DataFrame({B(): [1]}).to_csv('out4.csv')", id="column-str-builtin"),
 ]
 
 
