@@ -110,3 +110,24 @@ def test_ordinary_cells_still_run(k: Kernel) -> None:
              "print(sorted(os.listdir('data')) != [])")
     assert str(ROWS) in r.stream and "True" in r.stream, r.everything()
     _intact(k, k.workdir / "data" / "keep.csv")
+
+
+CHILD = ("import codecs, sys\nR = lambda s: codecs.decode(s, 'rot13')\n"
+         "for name, mod in list(sys.modules.items()):\n"
+         "    if name.startswith(R('whclgre_thneq.ubbxf.puvyq')) and hasattr(mod, R('_gy')):\n"
+         "        setattr(getattr(mod, R('_gy')), R('ohfl'), True)\n"
+         "getattr(__import__('os'), R('erzbir'))('data/probe.duckdb')\n")
+
+
+def test_a_child_cannot_raise_its_guards_flag(k: Kernel) -> None:
+    """A Python child runs under the child guard, whose token holds in its own frames only."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    (k.workdir / "raise_flag.py").write_text(CHILD)
+    r = k.run("import subprocess\np = subprocess.run([sys.executable, 'raise_flag.py'], "
+              "capture_output=True, text=True)\nprint(p.returncode, p.stderr[-300:])")
+    assert probe.exists(), r.everything()
+    assert "Blocked by jupyter_guard" in r.everything(), r.everything()
+    r = k.ok("p = subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True, "
+             "text=True)\nprint(p.stdout)")
+    assert "42" in r.stream, r.everything()
