@@ -131,3 +131,22 @@ def test_a_child_cannot_raise_its_guards_flag(k: Kernel) -> None:
     r = k.ok("p = subprocess.run([sys.executable, '-c', 'print(6 * 7)'], capture_output=True, "
              "text=True)\nprint(p.stdout)")
     assert "42" in r.stream, r.everything()
+
+
+JUDGED = ("for name, mod in list(sys.modules.items()):\n"
+          "    if name == R('whclgre_thneq.ubbxf.rkvg_svyrf'):\n"
+          "        setattr(getattr(mod, R('_gy')), R('whqtrq'), True)\n")
+
+
+def test_the_judged_mark_cannot_be_raised(k: Kernel) -> None:
+    """The writers' own mark (their file needs no byte scan) holds only in their frames: a
+    cell that raises it still has its file's bytes scanned."""
+    out = k.workdir / "leak.txt"
+    try:
+        r = k.run(JUDGED + "f = open('leak.txt', 'w')\nf.write('ssn 123-45-6789\\n')\nf.close()")
+        assert not r.ok and "Blocked by jupyter_guard" in r.everything(), r.everything()
+        assert "123-45-6789" not in (out.read_text() if out.exists() else "")
+    finally:
+        k.run(JUDGED.replace("True", "None"))
+    k.ok("open('fine.txt', 'w').write('hello')")   # the twin
+    assert (k.workdir / "fine.txt").read_text() == "hello"
