@@ -14,7 +14,7 @@ import sys
 import sysconfig
 import weakref
 from collections.abc import Iterable
-from types import CodeType, FunctionType
+from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 PACKAGE = "jupyter_guard"
@@ -60,6 +60,9 @@ def _gather(value: Any, module: str, out: set[CodeType], seen: set[int], depth: 
         wrapped = value.__dict__.get("__wrapped__")
         if wrapped is not None:
             _gather(wrapped, module, out, seen, depth + 1)
+    elif type(value).__name__ in ("_lru_cache_wrapper", "partial", "cached_property"):
+        _gather(getattr(value, "__wrapped__", None) or getattr(value, "func", None), module, out,
+                seen, depth + 1)
     elif isinstance(value, (staticmethod, classmethod)):
         _gather(value.__func__, module, out, seen, depth + 1)
     elif isinstance(value, property):
@@ -94,6 +97,17 @@ def own(code: Any) -> bool:
             or code in _NOT:
         return False
     return _late(code)
+
+
+def module_frame(frame: FrameType) -> bool:
+    """``frame`` runs the body of one of the guard's modules while it is first imported (its
+    code object is kept nowhere to gather): the module's own dict, its own file, importing."""
+    code, glob = frame.f_code, frame.f_globals
+    if code.co_name != "<module>" or not code.co_filename.startswith(PACKAGE_DIR):
+        return False
+    mod = sys.modules.get(glob.get("__name__", ""))
+    return (mod is not None and vars(mod) is glob and getattr(mod, "__file__", None) ==
+            code.co_filename and getattr(mod.__spec__, "_initializing", False))
 
 
 def _late(code: CodeType) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
-from jupyter_guard.hooks.own_code import CODES, LIBRARIES, own
+from jupyter_guard.hooks.own_code import CODES, LIBRARIES, module_frame, own
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -47,10 +47,11 @@ def held(token: Any, frame: FrameType | None) -> bool:
         if frame is token:
             return True
         code = frame.f_code
-        if code is barrier or (code not in codes
-                               and not code.co_filename.startswith(libraries)
-                               and not own(code)):
-            return False   # user code (a callback, a cell, exec'd text) between: not the guard's
+        if code is barrier:
+            return False   # a callback the guard runs as user code, and what it calls
+        if code not in codes and not code.co_filename.startswith(libraries) \
+                and not (module_frame(frame) if code.co_name == "<module>" else own(code)):
+            return False   # user code (a cell, exec'd text, a user's module) between
         frame = frame.f_back
     return False   # gone from the stack, or another thread's
 
