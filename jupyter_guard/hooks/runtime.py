@@ -69,12 +69,15 @@ class Runtime:
         return filename in self.fmap or filename.startswith(self.prefixes)
 
     def user_stack(self, frame: FrameType | None) -> bool:
-        """User code is acting: the thread is marked, or a cell's frame is on the stack."""
+        """User code is acting: the thread is marked, or a cell's frame is on the stack, or the
+        frame that runs work user code started (``threads.user_run``: the mark unset by the
+        work itself still leaves it)."""
         if getattr(_tl, "user", False):
             return True
-        is_cell = self.is_cell
+        is_cell, started = self.is_cell, threads.USER_RUN
         while frame is not None:
-            if is_cell(frame.f_code.co_filename):
+            code = frame.f_code
+            if code is started or is_cell(code.co_filename):
                 return True
             frame = frame.f_back
         return False

@@ -19,12 +19,22 @@ from jupyter_guard.hooks.state import _tl, busy
 PATCHED: dict[tuple[type, str], Any] = {}   # (class, attribute) -> the guard's replacement
 
 
+def user_run(fn: Any, *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)``, work user code started: this frame at the bottom of the thread's
+    stack marks it as user code by code identity (``runtime.user_stack``), whatever the work
+    later does to the thread-local ``user`` mark."""
+    return fn(*args, **kw)
+
+
+USER_RUN = user_run.__code__
+
+
 def _marked(fn: Any) -> Any:
     def run(*args: Any, **kw: Any) -> Any:
         prev = getattr(_tl, "user", False)
         _tl.user = True
         try:
-            return fn(*args, **kw)
+            return user_run(fn, *args, **kw)
         finally:
             _tl.user = prev
     return run
@@ -47,7 +57,9 @@ def install(rt: Any) -> None:
     def _bootstrap_inner(self: threading.Thread) -> None:
         if getattr(self, "_jg_user", False):
             _tl.user = True
-        orig_boot(self)
+            user_run(orig_boot, self)
+        else:
+            orig_boot(self)
 
     def submit(self: Any, fn: Any, /, *args: Any, **kw: Any) -> Any:
         if not busy() and rt.user_stack(sys._getframe(1)):

@@ -150,3 +150,28 @@ def test_the_judged_mark_cannot_be_raised(k: Kernel) -> None:
         k.run(JUDGED.replace("True", "None"))
     k.ok("open('fine.txt', 'w').write('hello')")   # the twin
     assert (k.workdir / "fine.txt").read_text() == "hello"
+
+
+# text run in a thread the cell starts: it clears the thread's ``user`` mark, then deletes
+UNMARK = ("import sys, codecs\\nR = lambda s: codecs.decode(s, 'rot13')\\n"
+          "for n, m in list(sys.modules.items()):\\n"
+          "    if n == R('whclgre_thneq.ubbxf.fgngr'):\\n"
+          "        setattr(getattr(m, R('_gy')), R('hfre'), False)\\n"
+          "getattr(__import__('os'), R('erzbir'))('data/probe.duckdb')\\n")
+
+
+@pytest.mark.parametrize("cell", [
+    pytest.param(f"t = threading.Thread(target=exec, args=(\"{UNMARK}\", {{}}))\n"
+                 "t.start()\nt.join()", id="thread"),
+    pytest.param("from concurrent.futures import ThreadPoolExecutor\n"
+                 f"with ThreadPoolExecutor(1) as ex:\n    f = ex.submit(exec, \"{UNMARK}\", {{}})\n"
+                 "print(type(f.exception()).__name__)", id="executor"),
+])
+def test_a_thread_cannot_unmark_itself(k: Kernel, cell: str) -> None:
+    """Work a cell starts stays user code when it clears its thread's mark."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    k.run("import threading\n" + cell)
+    assert probe.exists(), "the thread deleted the protected file"
+    r = k.ok("t = threading.Thread(target=lambda: print('thread-ok'))\nt.start()\nt.join()")
+    assert "thread-ok" in r.stream, r.everything()
