@@ -65,8 +65,11 @@ def _as_own(*fns: object) -> None:
         from jupyter_guard.hooks import own_code
     except ImportError:   # a version of the guard without the token: its Busy holds anywhere
         return
+    out: dict[int, object] = {}
     for fn in fns:
-        own_code._codes(fn.__code__, own_code.CODES)  # type: ignore[attr-defined]
+        own_code._codes(fn.__code__, out)  # type: ignore[attr-defined, arg-type]
+    own_code.CODES.update(out)  # type: ignore[attr-defined]
+    own_code._KEEP.extend(out.values())  # type: ignore[attr-defined]
 
 
 WORKLOADS = {"open_100k": bench_open, "open_w_20k": lambda p: bench_write(p + ".w"),

@@ -12,7 +12,6 @@ import os
 import site
 import sys
 import sysconfig
-import weakref
 from collections.abc import Iterable
 from types import CodeType, FrameType, FunctionType
 from typing import Any
@@ -20,9 +19,12 @@ from typing import Any
 PACKAGE = "jupyter_guard"
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
-CODES: set[CodeType] = set()   # the guard's own code objects
+# The guard's own code objects, by id (a code object's hash reads all its bytes and constants:
+# microseconds; an id is free). ``_KEEP`` holds them, so no id is reused while listed.
+CODES: set[int] = set()
+_KEEP: list[CodeType] = []
 _DONE: set[str] = set()        # the modules gathered (never again: a later cell could add to them)
-_NOT: weakref.WeakSet[CodeType] = weakref.WeakSet()   # a guard file's name, not the guard's code
+_NOT: dict[int, CodeType] = {}   # a guard file's name, not the guard's code (kept: ids stay)
 
 
 def _library_dirs() -> tuple[str, ...]:
@@ -43,14 +45,15 @@ def _library_dirs() -> tuple[str, ...]:
 LIBRARIES = _library_dirs()
 
 
-def _codes(code: CodeType, out: set[CodeType]) -> None:
-    out.add(code)
+def _codes(code: CodeType, out: dict[int, CodeType]) -> None:
+    out[id(code)] = code
     for c in code.co_consts:
         if isinstance(c, CodeType):
             _codes(c, out)
 
 
-def _gather(value: Any, module: str, out: set[CodeType], seen: set[int], depth: int = 0) -> None:
+def _gather(value: Any, module: str, out: dict[int, CodeType], seen: set[int],
+            depth: int = 0) -> None:
     if id(value) in seen or depth > 4:
         return
     seen.add(id(value))
@@ -81,20 +84,21 @@ def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
     for name, glob in modules:
         if name in _DONE or not (name == PACKAGE or name.startswith(PACKAGE + ".")):
             continue
-        out: set[CodeType] = set()
+        out: dict[int, CodeType] = {}
         seen: set[int] = set()
         for v in list(glob.values()):
             _gather(v, name, out, seen)
+        _KEEP.extend(c for i, c in out.items() if i not in CODES)
         CODES.update(out)
         _DONE.add(name)
 
 
 def own(code: Any) -> bool:
     """Whether ``code`` is one of the guard's own code objects."""
-    if code in CODES:
+    if id(code) in CODES:
         return True
     if type(code) is not CodeType or not code.co_filename.startswith(PACKAGE_DIR) \
-            or code in _NOT:
+            or id(code) in _NOT:
         return False
     return _late(code)
 
@@ -120,13 +124,14 @@ def _late(code: CodeType) -> bool:
             continue
         spec = getattr(mod, "__spec__", None)
         if getattr(spec, "_initializing", False):   # still importing: its globals are not final
-            out: set[CodeType] = set()
+            out: dict[int, CodeType] = {}
             for v in list(vars(mod).values()):
                 _gather(v, name, out, set())
-            return code in out
+            return id(code) in out
         admit([(name, vars(mod))])
         break
-    if code in CODES:
+    if id(code) in CODES:
         return True
-    _NOT.add(code)   # asked again at every frame of a walk: once is enough
+    if len(_NOT) < 10_000:
+        _NOT[id(code)] = code   # asked again at every frame of a walk: once is enough
     return False

@@ -148,7 +148,7 @@ def test_the_judged_mark_cannot_be_raised(k: Kernel) -> None:
         assert "123-45-6789" not in (out.read_text() if out.exists() else "")
     finally:
         k.run(JUDGED.replace("True", "None"))
-    k.ok("open('fine.txt', 'w').write('hello')")   # the twin
+    k.ok("with open('fine.txt', 'w') as f:\n    f.write('hello')")   # the twin
     assert (k.workdir / "fine.txt").read_text() == "hello"
 
 
