@@ -41,3 +41,22 @@ def test_busy_entered_from_a_cell_lends_nothing(k: Kernel, db: Db) -> None:
              ".fetchone()[0])\ncon.close()")   # the twin: a read inside it still runs
     assert "n 10000" in r.stream, r.everything()
     db.intact()
+
+
+def test_a_composition_renders_itself_as_user_code(k: Kernel, db: Db) -> None:
+    """An object with ``as_string`` (a psycopg ``sql.Composable`` look-alike) that the guard
+    renders: here a library function bound to it deletes ``data/`` when called. The guard
+    renders it before its own work starts, so the delete is judged, and refused."""
+    data = k.workdir / "data"
+    data.mkdir(exist_ok=True)
+    (data / "keep.csv").write_text("id\n1\n")
+    k.ok(f"import psycopg\ncon = psycopg.connect({db.dsn!r})")
+    r = k.run("import codecs, functools, importlib\nR = lambda s: codecs.decode(s, 'rot13')\n"
+              "rm = getattr(importlib.import_module(R('fuhgvy')), R('ezgerr'))\n"
+              "class Q:\n    as_string = staticmethod(functools.partial(rm, 'data'))\n"
+              "con.cursor().execute(Q())")
+    assert (data / "keep.csv").exists(), r.everything()
+    r = k.ok("from psycopg import sql\nprint('n', con.execute(sql.SQL('SELECT count(*) FROM "
+             "{}').format(sql.Identifier('customers'))).fetchone()[0])\ncon.close()")
+    assert "n 10000" in r.stream, r.everything()   # the twin: a real composition still runs
+    db.intact()
