@@ -37,29 +37,16 @@ def set_current(rt: Any) -> None:
     _RT = rt
 
 
-# The last (token, frame) found held: the same frame, still running, has the same callers, so
-# its events are the guard's own without a walk (a loop of reads in one library function). A
-# generator's frame is not kept (resumed, it has other callers); the entry goes when the block
-# that holds the token ends (``_release``), so no frame is kept alive longer than its block.
-_LAST: tuple[Any, Any] = (None, None)
-_GENERATOR = 0x20 | 0x80 | 0x200   # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-
 
 def held(token: Any, frame: FrameType | None) -> bool:
     """Whether ``token`` (``_tl.busy``) makes ``frame`` the guard's own work: a frame of the
     guard's code, live above ``frame`` on this thread's stack, with no user code in between."""
-    global _LAST
-    last = _LAST
-    if frame is last[1] and token is last[0] and frame is not None:
-        return True
     if type(token) is not FrameType or (id(token.f_code) not in CODES
                                          and not own(token.f_code)):
         return False
-    codes, libraries, barrier, start = CODES, LIBRARIES, _BARRIER, frame
+    codes, libraries, barrier = CODES, LIBRARIES, _BARRIER
     while frame is not None:
         if frame is token:
-            if not start.f_code.co_flags & _GENERATOR:  # type: ignore[union-attr]
-                _LAST = (token, start)
             return True
         code = frame.f_code
         if code is barrier:
@@ -81,21 +68,14 @@ class Busy:
     """``with Busy():`` the guard's own work: the hook stays out of it. Holds only in the
     guard's own functions (the frame running the ``with``)."""
 
-    __slots__ = ("prev", "token")
+    __slots__ = ("prev",)
 
     def __enter__(self) -> None:
         self.prev = getattr(_tl, "busy", None)
-        _tl.busy = self.token = _getframe(1)
+        _tl.busy = _getframe(1)
 
     def __exit__(self, *exc: object) -> None:
         _tl.busy = self.prev
-        if _LAST[0] is self.token:
-            _release()
-
-
-def _release() -> None:
-    global _LAST
-    _LAST = (None, None)
 
 
 class UserCode:
@@ -133,13 +113,11 @@ def busy_wrap(fn: Callable[P, R]) -> Callable[P, R]:
     guard's own is (wrapping anything else runs it as it is)."""
     def wrapped(*args: P.args, **kw: P.kwargs) -> R:
         prev = getattr(_tl, "busy", None)
-        _tl.busy = token = _getframe(0) if own(getattr(fn, "__code__", None)) else None
+        _tl.busy = _getframe(0) if own(getattr(fn, "__code__", None)) else None
         try:
             return fn(*args, **kw)
         finally:
             _tl.busy = prev
-            if token is not None and _LAST[0] is token:
-                _release()
     wrapped.__wrapped__ = fn  # type: ignore[attr-defined]  # functools.wraps would copy more
     wrapped.__name__ = getattr(fn, "__name__", "wrapped")
     return wrapped
