@@ -1,5 +1,6 @@
 """Overhead of the runtime audit hook: 100k open()+close(), 20k open(w)+close() judged as user
-code, and a pure-Python loop, without and with the guard's hook.
+code, a pure-Python loop, and 100k open()+close() as the guard's own work (``Busy``: the token
+check, directly and 10 frames below the frame holding it), without and with the guard's hook.
 
 An audit hook cannot be removed, so each round starts two fresh processes, one without the hook
 and one with it, in alternating order; each process runs every workload three times and keeps
@@ -41,14 +42,47 @@ def bench_compute(n: int = 2_000_000) -> float:
     return time.perf_counter() - t
 
 
+def bench_open_busy(path: str, n: int = 100_000, depth: int = 0) -> float:
+    """The guard's own work (``with Busy()``): each ``open`` event checks the token, which walks
+    the ``depth`` frames between the event and the frame holding it."""
+    from jupyter_guard.hooks.state import Busy
+
+    def nested(k: int) -> float:
+        if k:
+            return nested(k - 1)
+        t = time.perf_counter()
+        for _ in range(n):
+            open(path).close()
+        return time.perf_counter() - t
+
+    with Busy():
+        return nested(depth)
+
+
+def _as_own(*fns: object) -> None:
+    """The busy workloads' functions count as the guard's own code (``hooks/own_code.py``)."""
+    try:
+        from jupyter_guard.hooks import own_code
+    except ImportError:   # a version of the guard without the token: its Busy holds anywhere
+        return
+    out: dict[int, object] = {}
+    for fn in fns:
+        own_code._codes(fn.__code__, out)  # type: ignore[attr-defined, arg-type]
+    own_code.CODES.update(out)  # type: ignore[attr-defined]
+    own_code._KEEP.extend(out.values())  # type: ignore[attr-defined]
+
+
 WORKLOADS = {"open_100k": bench_open, "open_w_20k": lambda p: bench_write(p + ".w"),
-             "compute_2M": lambda p: bench_compute()}
+             "compute_2M": lambda p: bench_compute(),
+             "open_busy_100k": bench_open_busy,
+             "open_busy_depth10_100k": lambda p: bench_open_busy(p, depth=10)}
 
 
 def measure_once(path: str) -> dict[str, float]:
     bench_open(path, 1000)   # warm-up: file cache, the guard's first decisions
     bench_write(path + ".w", 200)
     bench_compute(100_000)
+    _as_own(bench_open_busy)
     return {name: min(fn(path) for _ in range(3)) for name, fn in WORKLOADS.items()}
 
 

@@ -22,7 +22,7 @@ from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks import error_values
-from jupyter_guard.hooks.state import Busy, busy, verify
+from jupyter_guard.hooks.state import Busy, busy, call_user, verify
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
@@ -178,6 +178,8 @@ class Checker:
         ``Cursor``), so no value can become SQL. ``script``: sqlite3's ``executescript``."""
         if busy():
             return call()
+        if hasattr(query, "as_string"):   # a composition renders itself: user code, not busy
+            query = call_user(query.as_string, self.raw)
         with Busy():   # the guard's own queries (counts, catalog, measurement) pass unchecked
             text, effect, j = self.decide(query, params, many, server_binds, script)
         try:

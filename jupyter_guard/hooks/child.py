@@ -112,7 +112,7 @@ class ChildGuard:
         from jupyter_guard.policy.decide import decide
         from jupyter_guard.policy.rules import Context
 
-        _tl.busy = True
+        _tl.busy = sys._getframe()
         try:
             ctx = Context(user=self.user, actor=self.actor, cwd=os.getcwd(), guard_files=self.files,
                           runtime_checks=True, walk=walk_files)
@@ -120,7 +120,7 @@ class ChildGuard:
             if v.refuses:
                 self.record(v.decision, v.rule_id, v.reason, desc)
         finally:
-            _tl.busy = False
+            _tl.busy = None
         if v.refuses:
             raise ChildBlocked(v.rule_id, v.reason)
 
@@ -169,9 +169,21 @@ class ChildGuard:
         return analyze_sql(text, dialect, params=params)
 
 
+def held(frame: FrameType | None) -> bool:
+    """The child guard's ``busy`` token: a frame of the package's, live on this thread's stack
+    at or above ``frame`` (a value a script sets, or a frame gone, is no token)."""
+    token = getattr(_tl, "busy", None)
+    if frame is None or type(token) is not type(frame) \
+            or not token.f_code.co_filename.startswith(PACKAGE_DIR):
+        return False
+    while frame is not None and frame is not token:
+        frame = frame.f_back
+    return frame is not None
+
+
 def own_work(frame: FrameType | None) -> bool:
     """The guard's own code is acting (recording, a kernel guard loaded in this child)."""
-    if getattr(_tl, "busy", False):
+    if held(frame):
         return True
     while frame is not None:
         if frame.f_code.co_filename.startswith(PACKAGE_DIR) and frame.f_code not in PASSING:
@@ -275,7 +287,7 @@ def start(env: Mapping[str, str] | None = None,
 
     def handlers() -> dict[str, Any]:
         if not table:
-            tl.busy = True
+            tl.busy = getframe()
             try:
                 # late: a child loads its event handlers only when it first does something
                 # judged (its start-up stays cheap); child_events imports this module
@@ -286,7 +298,7 @@ def start(env: Mapping[str, str] | None = None,
                 raise ChildBlocked("guard-error", f"the guard could not start in this child "
                                    f"({type(e).__name__}: {e})") from None
             finally:
-                tl.busy = False
+                tl.busy = None
         return table
 
     armed: list[bool] = []
@@ -296,13 +308,14 @@ def start(env: Mapping[str, str] | None = None,
         if (event == "import" and on_duckdb is not None and not armed
                 and str(args[0]).partition(".")[0] in arm_on):
             armed.append(True)   # DuckDB is judged in the child as in the kernel
-            tl.busy = True
+            tl.busy = getframe()
             try:
                 on_duckdb(env)
             finally:
-                tl.busy = False
+                tl.busy = None
             return
-        if event not in events or getattr(tl, "busy", False):
+        if event not in events or (getattr(tl, "busy", None) is not None
+                                     and held(getframe(1))):
             return
         if event == "open" and not (args[2] or 0) & write:
             path = args[0]

@@ -291,21 +291,23 @@ def _or_stop(what: str, fn: Any, *args: Any) -> None:
 
 
 def _busy(fn: Any, *args: Any) -> None:
-    from jupyter_guard.hooks.state import Busy
+    from jupyter_guard.hooks.state import as_guard
 
-    with Busy():
-        fn(*args)
+    as_guard(fn, *args)   # the guard's own set-up (only if ``fn`` is the guard's)
 
 
 def _hook(table: dict[str, Any]) -> Any:
     get, getframe = table.get, sys._getframe
-    from jupyter_guard.hooks.state import _tl
+    from jupyter_guard.hooks.state import _tl, held
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         h = get(event)
-        if h is None or getattr(_tl, "busy", False):
+        if h is None:
             return
-        h(args, getframe(1))
+        f, token = getframe(1), getattr(_tl, "busy", None)
+        if token is not None and held(token, f):
+            return
+        h(args, f)
     return hook
 
 

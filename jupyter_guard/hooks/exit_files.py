@@ -18,7 +18,7 @@ from typing import Any
 
 from jupyter_guard.hooks import exit_dbcopy, exits
 from jupyter_guard.hooks.file_batch import CheckedFile
-from jupyter_guard.hooks.state import busy
+from jupyter_guard.hooks.state import busy, held
 
 DATABASE_PAGES = exit_dbcopy.DATABASE_PAGES
 
@@ -34,8 +34,9 @@ def database_pages(data: Any) -> bool:
 
 
 class _Local(threading.local):
-    judged = False           # a patched writer already decided this write (class default: a
-                             # missing thread-local attribute costs an exception per open)
+    # the frame of a patched writer that decided this write (a class default: a missing
+    # thread-local attribute costs an exception per open)
+    judged: Any = None
 
 
 _tl = _Local()
@@ -43,11 +44,12 @@ _OPEN = io.open
 
 
 class Judged:
-    """``with Judged():`` a writer that decided on its frame: its own file needs no byte scan."""
+    """``with Judged():`` a writer that decided on its frame: its own file needs no byte scan.
+    A token like ``state.Busy``'s: the writer's own frame, held only by the guard's code."""
 
     def __enter__(self) -> None:
         self.prev = _tl.judged
-        _tl.judged = True
+        _tl.judged = sys._getframe(1)
 
     def __exit__(self, *exc: object) -> None:
         _tl.judged = self.prev
@@ -94,7 +96,9 @@ class FileExits:
                                              or "+" in mode):
             exit_dbcopy.note(file, self.rt, sys._getframe(2))   # reading: nothing leaves, but
             return f   # a database file's bytes user code read are looked for in later writes
-        if _tl.judged or busy() or (isinstance(file, int) and not _data_fd(file)):
+        judged = _tl.judged
+        if (judged is not None and held(judged, sys._getframe(1))) or busy() \
+                or (isinstance(file, int) and not _data_fd(file)):
             return f
         caller = sys._getframe(2)
         if not self.rt.user_stack(caller):

@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from jupyter_guard.hooks import c_types
-from jupyter_guard.hooks.state import _tl
+from jupyter_guard.hooks.state import busy
 
 # id(file object) -> (a weak reference to it, the path it writes, the FileExits that judges)
 _behind: dict[int, tuple[Any, str, Any]] = {}
@@ -52,7 +52,7 @@ def register(f: Any, path: str, fx: Any) -> None:
 def _checking(orig: Any, how: str) -> Any:
     def write(self: Any, data: Any) -> Any:
         entry = _behind.get(id(self))
-        if entry is not None and entry[0]() is self and not getattr(_tl, "busy", False):
+        if entry is not None and entry[0]() is self and not busy():
             entry[2].check(data, entry[1], how)
         return orig(self, data)
 

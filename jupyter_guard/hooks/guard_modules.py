@@ -14,6 +14,7 @@ import sys
 from itertools import chain
 from typing import Any
 
+from jupyter_guard.hooks import own_code
 from jupyter_guard.hooks.lazy import IMPORT_METADATA
 from jupyter_guard.hooks.snapshots import Versions, changed, getter, globals_changed
 from jupyter_guard.model import UNKNOWN
@@ -44,6 +45,7 @@ class GuardModules:
         """Protect ``modules``; a module already snapshotted keeps its snapshot."""
         self.modules = modules
         self.globals = {n: self.globals.get(n) or _own_globals(m) for n, m in modules.items()}
+        own_code.admit(self.globals.items())   # the code ``state.Busy`` accepts, as loaded
         # the same snapshots as tuples, compared by identity in C (``snapshots.changed``)
         self._module_keys, self._module_vals = tuple(self.modules), tuple(self.modules.values())
         self._names = tuple(self.globals)

@@ -3,7 +3,8 @@ analysis of a cell cannot see (names built from strings, ``getattr``, ``exec`` o
 threads started earlier, libraries acting for the user).
 
 - ``sys.addaudithook`` cannot be removed. The hook returns at once for events not in ``EVENTS``
-  (one dict lookup), and for the guard's own work (a thread-local ``busy`` flag).
+  (one dict lookup), and for the guard's own work (a thread-local ``busy`` token that only
+  its own frames hold).
 - It acts only for *user code*: a frame compiled from a cell is on the stack, or the thread or
   executor work item was started by user code (the mark travels through ``Thread.start``,
   ``ThreadPoolExecutor.submit`` and so ``asyncio.to_thread``/``run_in_executor``). ipykernel's and
@@ -68,12 +69,15 @@ class Runtime:
         return filename in self.fmap or filename.startswith(self.prefixes)
 
     def user_stack(self, frame: FrameType | None) -> bool:
-        """User code is acting: the thread is marked, or a cell's frame is on the stack."""
+        """User code is acting: the thread is marked, or a cell's frame is on the stack, or the
+        frame that runs work user code started (``threads.user_run``: the mark unset by the
+        work itself still leaves it)."""
         if getattr(_tl, "user", False):
             return True
-        is_cell = self.is_cell
+        is_cell, started = self.is_cell, threads.USER_RUN
         while frame is not None:
-            if is_cell(frame.f_code.co_filename):
+            code = frame.f_code
+            if code is started or is_cell(code.co_filename):
                 return True
             frame = frame.f_back
         return False
@@ -100,14 +104,10 @@ class Runtime:
         """Judge the intents of one event; record and raise ``GuardBlocked`` if refused."""
         if not intents:
             return
-        prev = getattr(_tl, "busy", False)
-        _tl.busy = True
-        try:
+        with Busy():
             if self.protect is not None:
                 self.protect.restore_guard()
             judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
-        finally:
-            _tl.busy = prev
 
     def adopt_policy(self, old: Any, new: Any) -> None:
         """``guard.reload_policy`` swapped the policy: protect the new one and its file."""
@@ -140,7 +140,7 @@ def install(shell: Any, guard: Guard) -> None:
         state.set_current(rt)
         threads.install(rt)
         # pandas' writers and lineage hooks: now if pandas is loaded, else when user code imports it
-        lazy.when_imported("pandas", lambda pd: _as_guard(writers.install, shell, guard, rt))
+        lazy.when_imported("pandas", lambda pd: state.as_guard(writers.install, shell, guard, rt))
         rt.protect = integrity.install(shell, guard, rt)
         guard.on_policy(rt.adopt_policy)   # added once: a retried install does not add it again
         if not getattr(sys, "_jupyter_guard_hooked", False):
@@ -149,24 +149,23 @@ def install(shell: Any, guard: Guard) -> None:
         guard.plug(runtime_files=True)   # files, shell and network are decided when they act
 
 
-def _as_guard(fn: Callable[..., Any], *args: Any) -> None:
-    """Run set-up work as the guard's own (its patches are not user code changing the guard)."""
-    with Busy():
-        fn(*args)
-
-
 def _make_hook(
     handlers: dict[str, Any], tl: threading.local
 ) -> Callable[[str, tuple[Any, ...]], None]:
     """The hook: everything it needs is in its closure, nothing a module attribute could swap."""
     get = handlers.get
     getframe = sys._getframe
+    held = state.held
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         h = get(event)
-        if h is None or getattr(tl, "busy", False):
+        if h is None:
             return
-        h(args, getframe(1))
+        f = getframe(1)
+        token = getattr(tl, "busy", None)
+        if token is not None and held(token, f):
+            return   # the guard's own work (a token only its own frames hold: ``state.held``)
+        h(args, f)
 
     return hook
 

@@ -14,9 +14,19 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks.state import _tl
+from jupyter_guard.hooks.state import _tl, busy
 
 PATCHED: dict[tuple[type, str], Any] = {}   # (class, attribute) -> the guard's replacement
+
+
+def user_run(fn: Any, *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)``, work user code started: this frame at the bottom of the thread's
+    stack marks it as user code by code identity (``runtime.user_stack``), whatever the work
+    later does to the thread-local ``user`` mark."""
+    return fn(*args, **kw)
+
+
+USER_RUN = user_run.__code__
 
 
 def _marked(fn: Any) -> Any:
@@ -24,7 +34,7 @@ def _marked(fn: Any) -> Any:
         prev = getattr(_tl, "user", False)
         _tl.user = True
         try:
-            return fn(*args, **kw)
+            return user_run(fn, *args, **kw)
         finally:
             _tl.user = prev
     return run
@@ -39,7 +49,7 @@ def install(rt: Any) -> None:
 
     def start(self: threading.Thread) -> None:
         caller = sys._getframe(1)   # executor workers are marked per work item, not per thread
-        if caller.f_code.co_name != "_adjust_thread_count" and not getattr(_tl, "busy", False) \
+        if caller.f_code.co_name != "_adjust_thread_count" and not busy() \
                 and rt.user_stack(caller):
             self._jg_user = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         orig_start(self)
@@ -47,10 +57,12 @@ def install(rt: Any) -> None:
     def _bootstrap_inner(self: threading.Thread) -> None:
         if getattr(self, "_jg_user", False):
             _tl.user = True
-        orig_boot(self)
+            user_run(orig_boot, self)
+        else:
+            orig_boot(self)
 
     def submit(self: Any, fn: Any, /, *args: Any, **kw: Any) -> Any:
-        if not getattr(_tl, "busy", False) and rt.user_stack(sys._getframe(1)):
+        if not busy() and rt.user_stack(sys._getframe(1)):
             fn = _marked(fn)
         return orig_submit(self, fn, *args, **kw)
 

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.state import Busy, UserCode
+from jupyter_guard.hooks.state import Busy, call_user
 
 PER_CALL = 200_000   # argument values remembered per call (a cost bound, as per fetch)
 SAMPLE = 64   # values of a vectorised (Arrow) result looked at
@@ -49,8 +49,8 @@ def guarded(name: str, function: Any, fx: Any) -> Any:
                 for i in hot:
                     if i < len(args):
                         exits.remember(islice(_all_values(args[i]), PER_CALL))
-        with UserCode():   # judged as the user's code even inside a statement the guard runs
-            out = function(*args)
+        # judged as the user's code even inside a statement the guard runs
+        out = call_user(function, *args)
         # no busy() test: DuckDB may run the function on the thread that is inside the guard's
         # own work (a COPY measured by the effect check); a refusal there fails that statement
         settings = fx.exports.settings()

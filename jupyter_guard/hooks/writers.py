@@ -85,10 +85,13 @@ class Exports:
         g = self.guard
         target = _dest(dest)
         err = None
+        # the column names as text, read as the user's code (a column's own __str__ is user code)
+        cols = tuple(str(c) for c in frame.columns)
+        if any(type(c) is not str for c in frame.columns):
+            frame = frame.set_axis(list(cols), axis=1)   # inspected below with plain names
         with Busy():
             if self.rt is not None and self.rt.protect is not None:
                 self.rt.protect.restore_guard()
-            cols = tuple(str(c) for c in frame.columns)
             sens = {
                 c for c, o in lineage.items() if any(g.policy.is_sensitive_column(x) for x in o)
             }
