@@ -121,8 +121,11 @@ def test_copy_from_database_into_an_attached_file_refused(k):
 BENIGN = [
     pytest.param("COPY (SELECT city, count(*) AS n, count(DISTINCT email) AS e FROM customers "
                  "GROUP BY city) TO '{f}'", "city,n,e", id="counts"),
-    pytest.param("COPY (SELECT city, avg(CAST(ssn AS BIGINT)) AS a FROM customers GROUP BY city) "
-                 "TO '{f}'", "city,a", id="avg-over-large-groups"),
+    # sum, not avg: the warehouse's SSNs are consecutive, so each city's average is exactly one
+    # of them (100002499.0 is customer 2499's SSN as a float) and the known-value scan of the
+    # written rows rightly finds it; a sum over a large group is no value of the column
+    pytest.param("COPY (SELECT city, sum(CAST(ssn AS BIGINT)) AS a FROM customers GROUP BY city) "
+                 "TO '{f}'", "city,a", id="sum-over-large-groups"),
     pytest.param("COPY (SELECT a.id, b.amount FROM customers a JOIN customers b "
                  "ON a.email = b.email) TO '{f}'", "id,amount", id="join-on-email"),
     pytest.param("COPY (SELECT * EXCLUDE (email, ssn) FROM customers) TO '{f}'",
