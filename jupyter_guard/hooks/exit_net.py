@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any
 
-from jupyter_guard.hooks import exit_budget, exits
+from jupyter_guard.hooks import exit_budget, exit_names, exits
 from jupyter_guard.hooks.state import busy
 
 # command words that send data somewhere: their arguments are scanned with the detectors too
@@ -65,7 +65,7 @@ def check_command(rt: Any, cmd: str, env: Any = None) -> None:
     else:
         kind = exits._known(cmd)
     if not kind and exits.known:
-        kind = exits._known(_new_env(env))
+        kind = exits._known(_new_env(env)) or exit_names.in_command(cmd)
     if kind:   # the reason names the program only: the arguments hold the values
         word = cmd.split()[0] if cmd.split() else "?"
         exits.refuse(rt.guard, rt, kind, f"child process {word[:60]}", "child process")
@@ -85,7 +85,8 @@ def lookup_handler(rt: Any) -> Any:
         domain = ".".join(labels[-2:])
         if allowed(rt, name.lower()) or allowed(rt, domain):
             return
-        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True)
+        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True) or \
+            exit_names.carries_known(name)   # a value cut to fit: dots for '@', split labels
         if kind:
             exits.refuse(rt.guard, rt, kind, domain, "DNS lookup", host=domain)
     return on_lookup
