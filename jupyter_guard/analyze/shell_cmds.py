@@ -29,6 +29,7 @@ from jupyter_guard.analyze.shell_opts import (
     sql_intents,
     stdin_sql,
 )
+from jupyter_guard.analyze.shell_writers import WRITER_RULES
 from jupyter_guard.model import Analysis, Intent
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"})
@@ -293,6 +294,7 @@ def jupyter(ctx: Ctx, argv: list[str]) -> Analysis:
 
 RULES: dict[str, Rule] = {
     **FILE_RULES,
+    **WRITER_RULES,
     **dict.fromkeys(SHELLS, shell),
     "eval": eval_,
     "su": su,

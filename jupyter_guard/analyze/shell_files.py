@@ -5,6 +5,7 @@ Paths are kept as written (quotes stripped, no glob or ``~`` expansion): policy 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from jupyter_guard.analyze.shell_opts import (
     Ctx,
@@ -39,10 +40,11 @@ def rmdir(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def find(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``find data -delete`` / ``find data -exec rm {} +`` -> recursive delete of ``data``.
+    """``find data -delete`` / ``find data -exec rm {} +`` -> recursive delete of ``data``;
+    ``-fprint f`` (``-fprint0``, ``-fprintf``, ``-fls``) writes ``f`` over.
 
-    >>> demo('find data -exec rm {} +')
-    [('file.delete', 'data')]
+    >>> demo('find data -exec rm {} +'), demo('find . -fprint a.db')
+    ([('file.delete', 'data')], [('file.truncate', 'a.db')])
     """
     args = argv[1:]
     while args and args[0] in ("-H", "-L", "-P"):
@@ -52,6 +54,9 @@ def find(ctx: Ctx, argv: list[str]) -> Analysis:
     out = Analysis()
     if "-delete" in expr:
         out += Analysis(files(ctx, "file.delete", starts, recursive=True))
+    out += Analysis(files(ctx, "file.truncate", [b for a, b in pairwise(expr)
+                                                 if a in ("-fprint", "-fprint0", "-fprintf",
+                                                          "-fls")]))
     for n, a in enumerate(expr):
         if a not in ("-exec", "-execdir", "-ok", "-okdir"):
             continue
