@@ -129,6 +129,20 @@ def runner(ctx: Ctx, argv: list[str]) -> Analysis:
     return out + own(ctx, argv) if own is not None else out   # git clean, git push, ...
 
 
+def trap(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``trap 'rm -rf d' EXIT`` -> the command analysed as a script (it runs at the signal).
+
+    >>> demo("trap 'rm d' EXIT"), demo("trap -p")
+    ([('file.delete', 'd')], [])
+    """
+    args = argv[1:]
+    if args and args[0] == "--":
+        args = args[1:]
+    if not args or args[0].startswith("-") or len(args) < 2:
+        return Analysis()
+    return ctx.nested_script(args[0])
+
+
 def unset(ctx: Ctx, argv: list[str]) -> Analysis:
     """``unset PYTHONPATH`` drops the guard from later Python children.
 
@@ -320,6 +334,7 @@ RULES: dict[str, Rule] = {
     ),
     **dict.fromkeys(RUNNERS, runner),
     "unset": unset,
+    "trap": trap,
     "source": source,
     ".": source,
     "alias": alias,

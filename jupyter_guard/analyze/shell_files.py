@@ -99,11 +99,18 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
                                        "--group"))
     dest = o.get("-t", "--target-directory")
     srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
+    rec = o.has("-r", "-R", "-a", "--recursive", "--archive")
+    # a folder copied over one: into ``dst/<name>`` (or, with -T, over ``dst`` itself), whose
+    # files it overwrites
+    over = tuple(Intent("file.truncate", "path", d if o.has("-T", "--no-target-directory") else
+                        f"{d.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}", recursive=True,
+                        source=ctx.source) for s in srcs for d in dst) if rec else ()
     by_name = ctx.children is None or ctx.children.database is None   # else: by header, for
     copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,   # every copier
                           detail=f"copies database file {s}")
                    for s in srcs if by_name and s.lower().endswith(DATABASE_SUFFIXES) for d in dst)
-    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + copies)
+    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + over +
+                    copies)
 
 
 DATABASE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3")

@@ -5,6 +5,8 @@ their input (``gzip f`` leaves only ``f.gz``), ``find -fprint``, ``awk`` (``syst
 """
 from __future__ import annotations
 
+import re
+
 from jupyter_guard.analyze import shell_programs
 from jupyter_guard.analyze.children import unread, unread_script
 from jupyter_guard.analyze.shell_files import sed as sed_in_place
@@ -108,14 +110,16 @@ def uniq(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def tar(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``tar --remove-files -cf x.tar d`` deletes what it archived.
+    """``tar --remove-files -cf x.tar d`` deletes what it archived; ``tar -xf x.tar`` (``-C d``)
+    writes its members over the files there (which they are is not read: the whole folder).
 
     >>> demo("tar --remove-files -cf /tmp/x.tar data"), demo("tar cf x.tar --remove-files d")
     ([('file.delete', 'data')], [('file.delete', 'd')])
-    >>> demo("tar -cf /tmp/x.tar data")
-    []
+    >>> demo("tar -cf /tmp/x.tar data"), demo("tar xf x.tar -C d"), demo("tar -tf x.tar")
+    ([], [('file.truncate', 'd')], [])
     """
-    if "--remove-files" not in argv[1:]:
+    extracting = _tar_extracts(argv[1:])
+    if "--remove-files" not in argv[1:] and not extracting:
         return Analysis()
     args = list(argv[1:])
     if args and not args[0].startswith("-") and "f" in args[0]:   # old style: tar cf x.tar d
@@ -124,11 +128,44 @@ def tar(ctx: Ctx, argv: list[str]) -> Analysis:
                                         "--transform", "--owner", "--group", "--mode",
                                         "--format", "--label", "--newer", "--blocking-factor"))
     where = o.get("-C", "--directory")
+    if extracting:
+        return Analysis(files(ctx, "file.truncate", where[-1:] or ["."], recursive=True))
     paths = [p if not where or p.startswith("/") else f"{where[-1]}/{p}" for p in o.args]
     unseen = o.get("-T", "--files-from")
     out = Analysis(files(ctx, "file.delete", paths, recursive=True))
     return out + Analysis(tuple(unread("tar", f"deletes the files listed in {f}", ctx.source)
                                 for f in unseen))
+
+
+def _tar_extracts(args: list[str]) -> bool:
+    """``tar -x``/``xf``/``--extract``/``--get``, unless it keeps the files that are there."""
+    first = args[0] if args else ""
+    x = any(a in ("--extract", "--get") or (a.startswith("-") and not a.startswith("--")
+                                            and "x" in a) for a in args) or \
+        (not first.startswith("-") and "x" in first)
+    return x and not any(a in ("-k", "--keep-old-files", "--skip-old-files",
+                                "--keep-newer-files", "-O", "--to-stdout") for a in args)
+
+
+def unzip(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``unzip x.zip`` (``-d dir``) writes its members over the files there, unless ``-n``
+    (never overwrite), ``-l``/``-t``/``-v``/``-Z`` (list, test) or ``-p``/``-c`` (to stdout);
+    ``7z x``/``7z e`` likewise. Which members it holds is not read: the whole folder.
+
+    >>> demo("unzip -o x.zip"), demo("unzip -q x.zip -d /tmp/t"), demo("unzip -l x.zip")
+    ([('file.truncate', '.')], [('file.truncate', '/tmp/t')], [])
+    """
+    name = argv[0].rpartition("/")[2]
+    if name.startswith("7z"):
+        o = parse_opts(argv[1:], "", ())
+        if not o.args or o.args[0] not in ("x", "e"):
+            return Analysis()
+        dest = [a[2:] for a in argv[1:] if a.startswith("-o")]
+        return Analysis(files(ctx, "file.truncate", dest[-1:] or ["."], recursive=True))
+    o = parse_opts(argv[1:], "dxP", ())
+    if o.has("-n", "-l", "-t", "-v", "-Z", "-p", "-c", "-z"):
+        return Analysis()
+    return Analysis(files(ctx, "file.truncate", o.get("-d")[-1:] or ["."], recursive=True))
 
 
 # compressors that replace their input file with the compressed (or decompressed) one unless
@@ -157,7 +194,84 @@ def compress(ctx: Ctx, argv: list[str]) -> Analysis:
     return Analysis(files(ctx, "file.delete", [a for a in o.args if a != "-"], recursive=rec))
 
 
+# programs that write the file an option or a positional names: (short options taking a value,
+# long options taking a value, output options, index of the output among the positionals)
+OUTPUTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], int | None]] = {
+    "shuf": ("noi", ("--output", "--head-count", "--input-range", "--random-source"),
+             ("-o", "--output"), None),
+    "iconv": ("oft", ("--output", "--from-code", "--to-code"), ("-o", "--output"), None),
+    "xxd": ("cglson", ("--cols", "--groupsize", "--len", "--seek", "--name"), (), 1),
+    "sponge": ("", (), (), 0),
+}
+
+
+def output(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``shuf -o f``, ``iconv -o f``, ``xxd -r in f``, ``… | sponge f``: ``f`` is written over.
+
+    >>> demo("shuf -o a.db x"), demo("xxd -r - a.db"), demo("sponge a.db"), demo("xxd a.db")
+    ([('file.truncate', 'a.db')], [('file.truncate', 'a.db')], [('file.truncate', 'a.db')], [])
+    """
+    short, long_, outs, index = OUTPUTS[argv[0].rpartition("/")[2]]
+    o = parse_opts(argv[1:], short, long_)
+    paths = list(o.get(*outs)) if outs else []
+    if index is not None and len(o.args) > index and o.args[index] != "-":
+        paths.append(o.args[index])
+    return Analysis(files(ctx, "file.write" if o.has("-a", "--append") else "file.truncate",
+                          paths))
+
+
+def in_place(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``dos2unix f`` / ``unix2dos f`` convert their files in place.
+
+    >>> demo("dos2unix a.db")
+    [('file.truncate', 'a.db')]
+    """
+    o = parse_opts(argv[1:], "c", ("--convmode", "--add-bom"))
+    return Analysis(files(ctx, "file.truncate", list(o.args)))
+
+
+def zip_(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``zip x.zip f`` writes ``x.zip``; with ``-m`` (``--move``) its inputs are deleted.
+
+    >>> demo("zip -m /tmp/x.zip a.db"), demo("zip -r /tmp/x.zip data")
+    ([('file.write', '/tmp/x.zip'), ('file.delete', 'a.db')], [('file.write', '/tmp/x.zip')])
+    """
+    o = parse_opts(argv[1:], "bnPtiIxZ", ("--temp-path", "--suffixes", "--password",
+                                          "--include", "--exclude", "--compression-method"))
+    if not o.args:
+        return Analysis()
+    move = o.has("-m", "--move")
+    out = files(ctx, "file.write", list(o.args[:1]))
+    return Analysis(out + (files(ctx, "file.delete", list(o.args[1:]), recursive=True)
+                           if move else ()))
+
+
+def patch(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``patch f d.diff``, ``patch -p1 < d.diff``: the files named, or named in the diff (read
+    when visible), are rewritten; a diff the guard cannot read is ``child.unread``.
+
+    >>> demo("patch -p1 <<'EOF'\\n--- a/x.db\\n+++ b/x.db\\nEOF"), demo("patch a.db d.diff")
+    ([('file.truncate', 'x.db')], [('file.truncate', 'a.db')])
+    """
+    o = parse_opts(argv[1:], "pidoBrDFzVYg", ("--strip", "--input", "--directory", "--output",
+                                              "--prefix", "--reject-file", "--suffix"))
+    if o.args:
+        return Analysis(files(ctx, "file.truncate", list(o.args[:1])))
+    diffs = o.get("-i", "--input")
+    text = ctx.stdin if not diffs else (ctx.children.read(diffs[0]) if ctx.children else None)
+    if text is None:
+        return Analysis((unread("patch", "changes the files named in a diff the guard cannot "
+                                "read", ctx.source),))
+    strip = int((o.get("-p", "--strip") or ["-1"])[-1] or -1)
+    where = (o.get("-d", "--directory") or [""])[-1]
+    names = {m.split()[0] for m in re.findall(r"(?m)^(?:\+\+\+|---) (\S+)", text)} - {"/dev/null"}
+    paths = sorted({n.split("/", strip)[-1] if strip > 0 else n for n in names})
+    return Analysis(files(ctx, "file.truncate", [f"{where}/{p}" if where else p for p in paths]))
+
+
 WRITER_RULES = {
+    "patch": patch, "unzip": unzip, "7z": unzip, "7za": unzip, "7zr": unzip,
+    **dict.fromkeys(OUTPUTS, output), "dos2unix": in_place, "unix2dos": in_place, "zip": zip_,
     **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), awk),
     "sed": sed, "sort": sort, "uniq": uniq, "tar": tar, "bsdtar": tar,
     **dict.fromkeys(REPLACE | KEEP, compress),

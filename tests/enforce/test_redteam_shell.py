@@ -7,7 +7,9 @@ writing where nothing is protected, still run."""
 from __future__ import annotations
 
 import shutil
+import tarfile
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +23,23 @@ KEEP = "id,city\n1,Paris\n"
 
 
 @pytest.fixture(scope="module")
-def kd(work_root: Path) -> Iterator[tuple[Kernel, Path]]:
+def kd(work_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kernel, Path]]:
     d = work_root / f"redteam-shell-{uuid.uuid4().hex[:8]}"
     (d / "data").mkdir(parents=True)
+    src = tmp_path_factory.mktemp("src")   # what the attacks copy, extract or patch over
+    (src / "data").mkdir()
+    (src / "data" / "keep.csv").write_text("pwned\n")
+    with zipfile.ZipFile(src / "x.zip", "w") as z:
+        z.write(src / "data" / "keep.csv", "data/keep.csv")
+    with tarfile.open(src / "x.tar", "w") as t:
+        t.add(src / "data" / "keep.csv", "data/keep.csv")
+    (src / "p.diff").write_text("--- data/keep.csv\n+++ data/keep.csv\n@@ -1,2 +1,2 @@\n"
+                                " id,city\n-1,Paris\n+1,Nice\n")
+    (src / "t.tcl").write_text("file delete data/keep.csv\n")
     k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
     try:
         k.ok("%load_ext jupyter_guard")
+        k.ok(f"SRC = {str(src)!r}")
         yield k, d
     finally:
         k.stop()
@@ -76,6 +89,38 @@ REFUSED = [
                  id="sed-s-e-pattern-space"),
     pytest.param("import os\nos.system(\"awk 'BEGIN{system(\\\"rm -rf data\\\")}'\")",
                  "destructive-files", id="os-system-awk-system"),
+    # relative to where ``cd`` went; named by a pattern, an alias, a function, a trap
+    pytest.param("!cd data && rm keep.csv", "destructive-files", id="cd-then-rm"),
+    pytest.param("%%bash\npushd data >/dev/null\nrm -f keep.csv", "destructive-files",
+                 id="pushd-then-rm"),
+    pytest.param("%%bash\nD=da; D=${D}ta\ncd $D && rm -f keep.csv", "destructive-files",
+                 id="cd-to-a-built-name"),
+    pytest.param("!rm -f d?ta/*.csv", "destructive-files", id="glob"),
+    pytest.param("!rm -f {{data,x}}/keep.csv", "destructive-files", id="brace-expansion"),
+    pytest.param("%%bash\nf() { rm -f \"$1\"; }\nf data/keep.csv", "destructive-files",
+                 id="function-argument"),
+    pytest.param("%%bash\nshopt -s expand_aliases\nalias zz=rm\nzz -f data/keep.csv",
+                 "destructive-files", id="alias"),
+    pytest.param("%%bash\ntrap 'rm -f data/keep.csv' EXIT\necho hi", "destructive-files",
+                 id="trap"),
+    # programs the guard has no rule for, handed a protected path
+    pytest.param("!ex -sc '%d|x' data/keep.csv", "child-unread", id="ex"),
+    pytest.param("!fallocate -p -o 0 -l 4 data/keep.csv", "destructive-files",
+                 id="fallocate-punch-hole"),
+    pytest.param("!openssl enc -base64 -in /dev/null -out data/keep.csv", "destructive-files",
+                 id="openssl-out"),
+    pytest.param("!echo 00 | xxd -r - data/keep.csv", "destructive-files", id="xxd-r"),
+    pytest.param("!zip -q -m /tmp/jg_rt_m.zip data/keep.csv", "destructive-files", id="zip-move"),
+    pytest.param("!patch data/keep.csv {SRC}/p.diff", "destructive-files", id="patch-file"),
+    pytest.param("!patch -p0 < {SRC}/p.diff", "child-unread", id="patch-diff-on-stdin"),
+    pytest.param("!tclsh < {SRC}/t.tcl", "child-unread", id="tclsh-script-on-stdin"),
+    # copies and extractions over a protected folder
+    pytest.param("!scp {SRC}/data/keep.csv data/keep.csv", "destructive-files", id="scp-local"),
+    pytest.param("!cp -r {SRC}/data .", "destructive-files", id="cp-r-folder-over-folder"),
+    pytest.param("!cp -rT {SRC}/data data", "destructive-files", id="cp-rT"),
+    # (the folder holds the audit store too: the guard's own files are named first)
+    pytest.param("!unzip -o -q {SRC}/x.zip", "self-protection", id="unzip-over"),
+    pytest.param("!tar -xf {SRC}/x.tar", "self-protection", id="tar-extract-over"),
 ]
 
 
@@ -103,6 +148,27 @@ BENIGN = [
                  "!echo x > {td}/f && gzip {td}/f && ls {td}", "f.gz", id="gzip-scratch-file"),
     pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
                  "!sort -o {td}/s data/keep.csv && cat {td}/s", "1,Paris", id="sort-o-scratch"),
+    pytest.param("!mkdir -p data/sub && ls data", "sub", id="mkdir-in-protected-folder"),
+    pytest.param("!wc -l data/keep.csv && file data/keep.csv", "ASCII text", id="readers"),
+    pytest.param("!ls data/*.csv; cat d?ta/*.csv", "1,Paris", id="globs-read"),
+    pytest.param("!touch x1.tmp x2.tmp && rm -f *.tmp && ls", "data", id="glob-rm-of-own-files"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!cd {td} && touch a && rm a && echo gone", "gone", id="cd-scratch-then-rm"),
+    pytest.param("%%bash\nf() { echo \"hi $1\"; }\nf there", "hi there", id="function"),
+    pytest.param("%%bash\nshopt -s expand_aliases\nalias ll='ls -l'\nll data", "keep.csv",
+                 id="alias"),
+    pytest.param("%%bash\ntrap 'echo bye' EXIT\necho hi", "bye", id="trap"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!unzip -o -q {SRC}/x.zip -d {td} && cat {td}/data/keep.csv", "pwned",
+                 id="unzip-into-scratch"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!tar -xf {SRC}/x.tar -C {td} && cat {td}/data/keep.csv", "pwned",
+                 id="tar-extract-into-scratch"),
+    pytest.param("!unzip -l {SRC}/x.zip", "data/keep.csv", id="unzip-list"),
+    pytest.param("!zip -q -r /tmp/jg_rt_b.zip data && unzip -l /tmp/jg_rt_b.zip", "keep.csv",
+                 id="zip-a-protected-folder"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!fallocate -l 10 {td}/f && wc -c {td}/f", "10", id="unknown-program-scratch"),
 ]
 
 
