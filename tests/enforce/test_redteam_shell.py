@@ -121,6 +121,16 @@ REFUSED = [
     # (the folder holds the audit store too: the guard's own files are named first)
     pytest.param("!unzip -o -q {SRC}/x.zip", "self-protection", id="unzip-over"),
     pytest.param("!tar -xf {SRC}/x.tar", "self-protection", id="tar-extract-over"),
+    # a child started in another folder (``cwd=``): its relative paths are there
+    pytest.param("import subprocess\nsubprocess.run(['rm', '-f', 'keep.csv'], cwd='data')",
+                 "destructive-files", id="subprocess-cwd"),
+    pytest.param("import subprocess\nsubprocess.run('rm -f keep.csv', shell=True, cwd='data')",
+                 "destructive-files", id="subprocess-shell-cwd"),
+    pytest.param("import subprocess\nsubprocess.Popen(['truncate', '-s0', 'keep.csv'], "
+                 "cwd='data').wait()", "destructive-files", id="popen-cwd"),
+    pytest.param("import asyncio\nasync def f():\n    p = await asyncio.create_subprocess_exec("
+                 "'rm', '-f', 'keep.csv', cwd='data')\n    await p.wait()\nawait f()",
+                 "destructive-files", id="asyncio-exec-cwd"),
 ]
 
 
@@ -169,6 +179,10 @@ BENIGN = [
                  id="zip-a-protected-folder"),
     pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
                  "!fallocate -l 10 {td}/f && wc -c {td}/f", "10", id="unknown-program-scratch"),
+    pytest.param("import subprocess, tempfile\ntd = tempfile.mkdtemp()\n"
+                 "open(td + '/f', 'w').write('x')\n"
+                 "print(subprocess.run(['rm', 'f'], cwd=td).returncode, 'removed')", "0 removed",
+                 id="subprocess-cwd-scratch"),
 ]
 
 
