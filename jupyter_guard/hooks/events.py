@@ -115,6 +115,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
     if not exit_socket_raw.install(rt, MODULE_PATCHED):   # the C type checks: every socket does
         exit_socket.install(rt, PATCHED)
     lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
+    lazy.when_imported("concurrent.futures.process", lambda m: exit_net.install_process_pool(
+        rt, m, PATCHED))
 
     def on_ssl(m: Any) -> None:
         if not exit_socket_raw.install_tls(rt):   # not CPython: the Python TLS socket's send
