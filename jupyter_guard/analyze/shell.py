@@ -198,7 +198,8 @@ class _Walker:
     def _rebased(self, found: Analysis) -> Analysis:
         """After ``cd data``, ``rm keep.csv`` deletes ``data/keep.csv``: relative paths of the
         files a command changes are taken from the folder ``cd`` moved into; after a ``cd`` to a
-        folder known only when it runs, a change of a relative path is a change of an unknown one.
+        folder known only when it runs, from any folder below the start (``**/keep.csv``, a
+        pattern the policy expands against the disk).
         """
         if not self.cwd:
             return found
@@ -206,9 +207,8 @@ class _Walker:
         for i in found.intents:
             if i.action in _FILE_ACTIONS and i.target_kind == "path" and i.target and \
                     not i.target.startswith(("/", "~")) and UNKNOWN not in i.target:
-                if self.cwd == UNKNOWN or UNKNOWN in self.cwd:
-                    i = i.with_(target=UNKNOWN, detail=UNSEEN_LATER) if i.action in _CHANGES \
-                        else i
+                if self.cwd == UNKNOWN or UNKNOWN in self.cwd:   # any folder below the start
+                    i = i.with_(target=os.path.join("**", i.target))
                 else:
                     i = i.with_(target=os.path.normpath(os.path.join(self.cwd, i.target)))
             out.append(i)

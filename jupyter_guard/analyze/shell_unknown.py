@@ -9,7 +9,7 @@ Pure: argv in, intents out.
 """
 from __future__ import annotations
 
-from jupyter_guard.model import Intent
+from jupyter_guard.model import UNKNOWN, Intent
 
 UNKNOWN_PROGRAM = "may change it: the guard does not know what this program does with its files"
 
@@ -48,8 +48,8 @@ def unknown_program(argv: list[str], source: str) -> tuple[Intent, ...]:
     ((), ())
     """
     name = argv[0].rpartition("/")[2]
-    if name in READERS or not name:
-        return ()
+    if name in READERS or not name or UNKNOWN in argv[0]:   # a program named at run time is
+        return ()                                           # judged then, by its real name
     paths = []
     for a in argv[1:]:
         if a.startswith("-"):
@@ -58,5 +58,6 @@ def unknown_program(argv: list[str], source: str) -> tuple[Intent, ...]:
                 paths.append(value)
         elif a:
             paths.append(a)
+    paths = [p for p in paths if UNKNOWN not in p]   # known only at run time: judged then
     return tuple(Intent("file.truncate", "path", p, source=source,
                         detail=f"{name} {UNKNOWN_PROGRAM}") for p in paths)

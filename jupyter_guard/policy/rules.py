@@ -262,9 +262,23 @@ def _globs(path: str, pat: str) -> bool:
 
     >>> _globs("/w/data/keep.csv", "/w/d?ta/*.csv"), _globs("/w/data/keep.csv", "/w/*.csv")
     (True, False)
+    >>> _globs("/w/data/keep.csv", "/w/**/keep.csv"), _globs("/w/c2.html", "/w/**/../c2.html")
+    (True, False)
     """
-    a, b = path.split("/"), pat.rstrip("/").split("/")
-    return len(a) == len(b) and all(fnmatch.fnmatchcase(x, y) for x, y in zip(a, b, strict=True))
+    if "**" not in pat:
+        a, b = path.split("/"), pat.rstrip("/").split("/")
+        return len(a) == len(b) and all(fnmatch.fnmatchcase(x, y)
+                                        for x, y in zip(a, b, strict=True))
+    # ``**``: any number of folders (a relative path after ``cd`` to a folder known at run time)
+    rx = "".join("(?:[^/]+/)*" if seg == "**" else _segment(seg) + "/"
+                 for seg in pat.rstrip("/").split("/"))
+    return re.fullmatch(rx[:-1], path) is not None
+
+
+def _segment(seg: str) -> str:
+    """One path segment of a shell pattern as a regex that never crosses a ``/``."""
+    return "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch)
+                   for ch in seg)
 
 
 def _braces(pat: str) -> list[str]:

@@ -95,6 +95,8 @@ REFUSED = [
                  id="pushd-then-rm"),
     pytest.param("%%bash\nD=da; D=${D}ta\ncd $D && rm -f keep.csv", "destructive-files",
                  id="cd-to-a-built-name"),
+    pytest.param("!cd $(echo data) && rm -f keep.csv", "destructive-files",
+                 id="cd-to-a-folder-known-at-run-time"),
     pytest.param("!rm -f d?ta/*.csv", "destructive-files", id="glob"),
     pytest.param("!rm -f {{data,x}}/keep.csv", "destructive-files", id="brace-expansion"),
     pytest.param("%%bash\nf() { rm -f \"$1\"; }\nf data/keep.csv", "destructive-files",
@@ -164,6 +166,8 @@ BENIGN = [
     pytest.param("!touch x1.tmp x2.tmp && rm -f *.tmp && ls", "data", id="glob-rm-of-own-files"),
     pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
                  "!cd {td} && touch a && rm a && echo gone", "gone", id="cd-scratch-then-rm"),
+    pytest.param("!mkdir -p /tmp/jg_rt_w && cd $(echo /tmp/jg_rt_w) && touch n && rm n && "
+                 "echo done", "done", id="cd-known-at-run-time-then-rm-own-file"),
     pytest.param("%%bash\nf() { echo \"hi $1\"; }\nf there", "hi there", id="function"),
     pytest.param("%%bash\nshopt -s expand_aliases\nalias ll='ls -l'\nll data", "keep.csv",
                  id="alias"),
