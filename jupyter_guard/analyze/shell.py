@@ -101,16 +101,28 @@ class _Walker:
             return None
         return replace(self._base, read=self.read, exists=self.exists)
 
+    def _here(self, path: str) -> str | None:
+        """``path`` as the caller's reader must look it up: relative paths are in the folder
+        ``cd`` moved into (None when that folder is known only when the script runs)."""
+        if not self.cwd or path.startswith(("/", "~")):
+            return path
+        if UNKNOWN in self.cwd:
+            return None
+        return os.path.normpath(os.path.join(self.cwd, path))
+
     def read(self, path: str) -> str | None:
         if path in self.written:
             return self.written[path]
-        return self._base.read(path) if self._base is not None else None
+        here = self._here(path)   # ``cd x && bash s.sh`` runs x/s.sh
+        if here is None:
+            return None
+        return self._base.read(here) if self._base is not None else None
 
     def exists(self, path: str) -> bool:
         if path in self.written:
             return True
-        base = self._base
-        return base is not None and (base.exists is None or base.exists(path))
+        base, here = self._base, self._here(path)
+        return base is not None and here is not None and (base.exists is None or base.exists(here))
 
     def expand(self, w: Word) -> tuple[str, bool]:
         """The word with visible variables substituted, and whether everything was known."""

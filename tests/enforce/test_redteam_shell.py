@@ -36,6 +36,10 @@ def kd(work_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     (src / "p.diff").write_text("--- data/keep.csv\n+++ data/keep.csv\n@@ -1,2 +1,2 @@\n"
                                 " id,city\n-1,Paris\n+1,Nice\n")
     (src / "t.tcl").write_text("file delete data/keep.csv\n")
+    (d / "x").mkdir()   # a script of the same name in another folder: the one ``cd`` reaches runs
+    (d / "x" / "s1.sh").write_text("rm -rf ../data\n")
+    (d / "s1.sh").write_text("echo fine\n")
+    (d / "x" / "ok.sh").write_text("echo sub-ok\n")
     k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
     try:
         k.ok("%load_ext jupyter_guard")
@@ -97,6 +101,8 @@ REFUSED = [
                  id="cd-to-a-built-name"),
     pytest.param("!cd $(echo data) && rm -f keep.csv", "destructive-files",
                  id="cd-to-a-folder-known-at-run-time"),
+    pytest.param("!cd x && bash s1.sh", "destructive-files", id="cd-then-script-there"),
+    pytest.param("%%bash\ncd x\nsource s1.sh", "destructive-files", id="cd-then-source-there"),
     pytest.param("!rm -f d?ta/*.csv", "destructive-files", id="glob"),
     pytest.param("!rm -f {{data,x}}/keep.csv", "destructive-files", id="brace-expansion"),
     pytest.param("%%bash\nf() { rm -f \"$1\"; }\nf data/keep.csv", "destructive-files",
@@ -168,6 +174,8 @@ BENIGN = [
                  "!cd {td} && touch a && rm a && echo gone", "gone", id="cd-scratch-then-rm"),
     pytest.param("!mkdir -p /tmp/jg_rt_w && cd $(echo /tmp/jg_rt_w) && touch n && rm n && "
                  "echo done", "done", id="cd-known-at-run-time-then-rm-own-file"),
+    pytest.param("!cd x && bash ok.sh", "sub-ok", id="cd-then-script-there"),
+    pytest.param("!bash s1.sh", "fine", id="script-of-the-same-name-here"),
     pytest.param("%%bash\nf() { echo \"hi $1\"; }\nf there", "hi there", id="function"),
     pytest.param("%%bash\nshopt -s expand_aliases\nalias ll='ls -l'\nll data", "keep.csv",
                  id="alias"),
