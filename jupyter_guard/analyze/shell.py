@@ -186,7 +186,7 @@ class _Walker:
                                                        for i in red.intents),
                                      self.cwd, stdin, fed))
         self._remember(argv, stdin, done, red)
-        found = self._rebased(out + done + red)
+        found = self._expanded_later(self._rebased(out + done + red))
         self._cd(argv, all(k for _, k in args))
         return found
 
@@ -206,6 +206,17 @@ class _Walker:
                 if eq:
                     self.aliases[name] = body
         return argv
+
+    def _expanded_later(self, found: Analysis) -> Analysis:
+        """Before a cell runs, ``!rm -r {td}`` names a path IPython fills in only when the line
+        runs (``{td}``, ``$td``): the change is to a path known then, judged on the real one
+        by the run-time layer (the pty child's command is judged expanded). Only in the cell's
+        static check: when a child starts, braces are the shell's own."""
+        if self.children is None or self.children.starting:
+            return found
+        return Analysis(tuple(
+            i.with_(target=UNKNOWN) if i.action in _CHANGES and _IPY_EXPANSION.search(i.target)
+            else i for i in found.intents), found.errors)
 
     def _rebased(self, found: Analysis) -> Analysis:
         """After ``cd data``, ``rm keep.csv`` deletes ``data/keep.csv``: relative paths of the
@@ -380,6 +391,8 @@ _WHOLLY_DYNAMIC = re.compile(
     r"""["']?(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|\$\(.*\)|`.*`)["']?""", re.S)
 """An argument that is nothing but one expansion: the program gets whatever name it yields
 (an argument with text of its own, ``copy_$(date).csv``, names a new file)."""
+_IPY_EXPANSION = re.compile(r"(?<!\{)\{[A-Za-z_][^{},]*\}(?!\})")
+"""``{name}``/``{expr}`` in a ``!`` line: IPython's expansion (a shell brace list has a comma)."""
 _LEADING_DYNAMIC = re.compile(r"""["']?(\$[A-Za-z_0-9@*#?!$-]|\$\{|\$\(|`)""")
 """An argument whose folder is an expansion (``$1``, ``"$@"``, ``$D/x``, ``${1}.csv``): the
 command changes a file the guard cannot name before it runs (a function's ``rm -f "$1"``)."""

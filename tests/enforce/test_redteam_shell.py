@@ -103,6 +103,11 @@ REFUSED = [
                  id="cd-to-a-folder-known-at-run-time"),
     pytest.param("!cd x && bash s1.sh", "destructive-files", id="cd-then-script-there"),
     pytest.param("%%bash\ncd x\nsource s1.sh", "destructive-files", id="cd-then-source-there"),
+    pytest.param("t = 'data'\n!find {t} -delete", "destructive-files",
+                 id="ipython-expansion-judged-when-it-runs"),
+    pytest.param("import os\nos.makedirs('{x}', exist_ok=True)\n"
+                 "os.system('rm -rf \"{x}/../data\"')", "destructive-files",
+                 id="literal-braces-outside-ipython"),
     pytest.param("!rm -f d?ta/*.csv", "destructive-files", id="glob"),
     pytest.param("!rm -f {{data,x}}/keep.csv", "destructive-files", id="brace-expansion"),
     pytest.param("%%bash\nf() { rm -f \"$1\"; }\nf data/keep.csv", "destructive-files",
@@ -174,6 +179,12 @@ BENIGN = [
                  "!cd {td} && touch a && rm a && echo gone", "gone", id="cd-scratch-then-rm"),
     pytest.param("!mkdir -p /tmp/jg_rt_w && cd $(echo /tmp/jg_rt_w) && touch n && rm n && "
                  "echo done", "done", id="cd-known-at-run-time-then-rm-own-file"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!touch {td}/a && rm -r {td} && echo removed", "removed",
+                 id="rm-r-of-a-scratch-folder-named-by-ipython"),
+    pytest.param("import tempfile\ntd = tempfile.mkdtemp()\n"
+                 "!touch {td}/a && find {td} -name a -delete && echo found", "found",
+                 id="find-delete-in-a-scratch-folder-named-by-ipython"),
     pytest.param("!cd x && bash ok.sh", "sub-ok", id="cd-then-script-there"),
     pytest.param("!bash s1.sh", "fine", id="script-of-the-same-name-here"),
     pytest.param("%%bash\nf() { echo \"hi $1\"; }\nf there", "hi there", id="function"),
