@@ -25,7 +25,11 @@ INTERPRETERS = frozenset({"perl", "ruby", "node", "nodejs", "Rscript", "php", "d
 # Tools that run code from files of their own (Makefiles, hooks, package scripts): unread.
 RUNNERS = frozenset({"make", "gmake", "git", "npm", "npx", "yarn", "pnpm", "cargo", "gradle",
                      "mvn", "ant", "rake", "just", "invoke", "tox", "nox", "pre-commit", "cmake",
-                     "ninja", "snakemake", "dvc"})
+                     "ninja", "snakemake", "dvc",
+                     # interpreters whose code (an argument, a file, stdin) the guard does not read
+                     "tclsh", "wish", "expect", "lua", "luajit", "julia", "octave", "gdb", "pwsh",
+                     "guile", "sbcl", "racket", "scala", "groovy", "jshell", "java", "dotnet",
+                     "go", "swift", "R", "matlab", "emacs", "vim", "vi", "nvim", "ex", "ed"})
 INJECTION_VARS = ("PYTHONPATH",)           # the injected sitecustomize lives on PYTHONPATH
 GUARD_PREFIX = "JUPYTER_GUARD_"
 _STRIP_FLAGS = frozenset("IES")             # -I isolated, -E no PYTHON* env, -S no site

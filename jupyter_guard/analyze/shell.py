@@ -25,6 +25,7 @@ from jupyter_guard.analyze.shell_lex import (
 )
 from jupyter_guard.analyze.shell_opts import Ctx, SqlAnalyzer
 from jupyter_guard.analyze.shell_serve import serving
+from jupyter_guard.analyze.shell_unknown import unknown_program
 from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Action, Analysis, Intent
 
 __all__ = ["MAX_DEPTH", "SqlAnalyzer", "analyze_shell"]
@@ -81,6 +82,8 @@ class _Walker:
         self.env: dict[str, str | None] = {}
         self.written: dict[str, str | None] = {}   # files this script wrote: text, None if unseen
         self.cwd = ""                # the folder ``cd`` moved into, relative to the start
+        self.dirs: list[str] = []    # ``pushd``'s stack
+        self.aliases: dict[str, str] = {}
         self.piped: set[int] = set()   # commands whose output is piped on (by ``id``)
         self.listing: tuple[tuple[str, ...], tuple[str, ...]] | None = None   # ``find … |``
         self.leaves = False   # the script's own output goes to a file or another program
@@ -98,16 +101,28 @@ class _Walker:
             return None
         return replace(self._base, read=self.read, exists=self.exists)
 
+    def _here(self, path: str) -> str | None:
+        """``path`` as the caller's reader must look it up: relative paths are in the folder
+        ``cd`` moved into (None when that folder is known only when the script runs)."""
+        if not self.cwd or path.startswith(("/", "~")):
+            return path
+        if UNKNOWN in self.cwd:
+            return None
+        return os.path.normpath(os.path.join(self.cwd, path))
+
     def read(self, path: str) -> str | None:
         if path in self.written:
             return self.written[path]
-        return self._base.read(path) if self._base is not None else None
+        here = self._here(path)   # ``cd x && bash s.sh`` runs x/s.sh
+        if here is None:
+            return None
+        return self._base.read(here) if self._base is not None else None
 
     def exists(self, path: str) -> bool:
         if path in self.written:
             return True
-        base = self._base
-        return base is not None and (base.exists is None or base.exists(path))
+        base, here = self._base, self._here(path)
+        return base is not None and here is not None and (base.exists is None or base.exists(here))
 
     def expand(self, w: Word) -> tuple[str, bool]:
         """The word with visible variables substituted, and whether everything was known."""
@@ -162,16 +177,65 @@ class _Walker:
             stdin, fed = self._piped(cmd.pipe_in), True
             prev = [self.expand(w) for w in cmd.pipe_in.words]
             self.listing = find_listing([t for t, _ in prev]) if all(k for _, k in prev) else None
+        argv = self._unaliased(argv)
         done = _unknown_targets(self.command(argv, self.depth, source, stdin, fed),
-                                [t for t, k in args if not k and _WHOLLY_DYNAMIC.fullmatch(t)])
+                                [t for t, k in args if not k and _LEADING_DYNAMIC.match(t)])
         done += Analysis(cli_exports(self.children, argv, source, self.leaves or id(cmd) in
                                      self.piped or any(i.action in ("file.write", "file.truncate")
                                                        and i.detail != STDERR
                                                        for i in red.intents),
                                      self.cwd, stdin, fed))
-        self._cd(argv, all(k for _, k in args))
         self._remember(argv, stdin, done, red)
-        return out + done + red
+        found = self._expanded_later(self._rebased(out + done + red))
+        self._cd(argv, all(k for _, k in args))
+        return found
+
+    def _unaliased(self, argv: list[str]) -> list[str]:
+        """``alias zz=rm`` then ``zz -f f``: the command is the alias's body (aliases of
+        aliases too); an alias defined here is remembered."""
+        seen: set[str] = set()
+        while argv and argv[0] in self.aliases and argv[0] not in seen:
+            seen.add(argv[0])
+            try:
+                argv = shlex.split(self.aliases[argv[0]]) + argv[1:]
+            except ValueError:   # a body the guard cannot split: a command it cannot read
+                return [f"*{argv[0]}", *argv[1:]]
+        if argv and argv[0] == "alias":
+            for a in argv[1:]:
+                name, eq, body = a.partition("=")
+                if eq:
+                    self.aliases[name] = body
+        return argv
+
+    def _expanded_later(self, found: Analysis) -> Analysis:
+        """Before a cell runs, ``!rm -r {td}`` names a path IPython fills in only when the line
+        runs (``{td}``, ``$td``): the change is to a path known then, judged on the real one
+        by the run-time layer (the pty child's command is judged expanded). Only in the cell's
+        static check: when a child starts, braces are the shell's own."""
+        if self.children is None or self.children.starting:
+            return found
+        return Analysis(tuple(
+            i.with_(target=UNKNOWN) if i.action in _CHANGES and _IPY_EXPANSION.search(i.target)
+            else i for i in found.intents), found.errors)
+
+    def _rebased(self, found: Analysis) -> Analysis:
+        """After ``cd data``, ``rm keep.csv`` deletes ``data/keep.csv``: relative paths of the
+        files a command changes are taken from the folder ``cd`` moved into; after a ``cd`` to a
+        folder known only when it runs, from any folder below the start (``**/keep.csv``, a
+        pattern the policy expands against the disk).
+        """
+        if not self.cwd:
+            return found
+        out = []
+        for i in found.intents:
+            if i.action in _FILE_ACTIONS and i.target_kind == "path" and i.target and \
+                    not i.target.startswith(("/", "~")) and UNKNOWN not in i.target:
+                if self.cwd == UNKNOWN or UNKNOWN in self.cwd:   # any folder below the start
+                    i = i.with_(target=os.path.join("**", i.target))
+                else:
+                    i = i.with_(target=os.path.normpath(os.path.join(self.cwd, i.target)))
+            out.append(i)
+        return Analysis(tuple(out), found.errors)
 
     def _stripping(self, assigns: list[Word], source: str) -> Analysis:
         """``PYTHONPATH= cmd``, ``export JUPYTER_GUARD_X=...``: the guard's child injection."""
@@ -228,16 +292,21 @@ class _Walker:
                                 and "\x00" not in text[:1024] else [])
             if interp and interp[0].rpartition("/")[2] in RULES:
                 return out + self.command(interp + argv, depth + 1, source, stdin, fed)
-        if rule is None:
-            return out + copies
+        if rule is None:   # a program with no rule: the paths it is given it may change
+            return out + Analysis(unknown_program(argv, source)) + copies
         ctx = Ctx(source, depth, self.sql, stdin, fed, self.script,
                   lambda a, d: self.command(a, d, source, stdin, fed), self.children)
         return out + rule(ctx, argv) + copies
 
     def _cd(self, argv: list[str], known: bool = True) -> None:
         """``cd data && cp wh.duckdb /tmp``: later relative paths are looked up in ``data`` too;
-        after ``cd $(…)`` (a folder known only when it runs), anywhere below the start."""
-        if argv[0] in ("cd", "pushd") and not known:
+        after ``cd $(…)`` (a folder known only when it runs), anywhere below the start;
+        ``popd`` goes back where ``pushd`` left."""
+        if argv[0] == "pushd":
+            self.dirs.append(self.cwd)
+        if argv[0] == "popd":
+            self.cwd = self.dirs.pop() if self.dirs else UNKNOWN
+        elif argv[0] in ("cd", "pushd") and not known:
             self.cwd = UNKNOWN
         elif argv[0] in ("cd", "pushd") and len(argv) > 1 and not argv[-1].startswith("-"):
             self.cwd = os.path.join(self.cwd, os.path.expanduser(argv[-1]))
@@ -317,10 +386,16 @@ class _Walker:
 
 
 _CHANGES = frozenset({"file.delete", "file.truncate", "file.move"})
+_FILE_ACTIONS = _CHANGES | {"file.write"}
 _WHOLLY_DYNAMIC = re.compile(
     r"""["']?(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[^}]*\}|\$\(.*\)|`.*`)["']?""", re.S)
 """An argument that is nothing but one expansion: the program gets whatever name it yields
 (an argument with text of its own, ``copy_$(date).csv``, names a new file)."""
+_IPY_EXPANSION = re.compile(r"(?<!\{)\{[A-Za-z_][^{},]*\}(?!\})")
+"""``{name}``/``{expr}`` in a ``!`` line: IPython's expansion (a shell brace list has a comma)."""
+_LEADING_DYNAMIC = re.compile(r"""["']?(\$[A-Za-z_0-9@*#?!$-]|\$\{|\$\(|`)""")
+"""An argument whose folder is an expansion (``$1``, ``"$@"``, ``$D/x``, ``${1}.csv``): the
+command changes a file the guard cannot name before it runs (a function's ``rm -f "$1"``)."""
 
 
 def _unknown_targets(found: Analysis, unknown: list[str]) -> Analysis:

@@ -29,6 +29,7 @@ from jupyter_guard.analyze.shell_opts import (
     sql_intents,
     stdin_sql,
 )
+from jupyter_guard.analyze.shell_writers import WRITER_RULES
 from jupyter_guard.model import Analysis, Intent
 
 SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "fish"})
@@ -126,6 +127,20 @@ def runner(ctx: Ctx, argv: list[str]) -> Analysis:
                            "read", ctx.source),))
     own = FILE_RULES.get(argv[0].rpartition("/")[2]) or NET_RULES.get(argv[0].rpartition("/")[2])
     return out + own(ctx, argv) if own is not None else out   # git clean, git push, ...
+
+
+def trap(ctx: Ctx, argv: list[str]) -> Analysis:
+    """``trap 'rm -rf d' EXIT`` -> the command analysed as a script (it runs at the signal).
+
+    >>> demo("trap 'rm d' EXIT"), demo("trap -p")
+    ([('file.delete', 'd')], [])
+    """
+    args = argv[1:]
+    if args and args[0] == "--":
+        args = args[1:]
+    if not args or args[0].startswith("-") or len(args) < 2:
+        return Analysis()
+    return ctx.nested_script(args[0])
 
 
 def unset(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -293,6 +308,7 @@ def jupyter(ctx: Ctx, argv: list[str]) -> Analysis:
 
 RULES: dict[str, Rule] = {
     **FILE_RULES,
+    **WRITER_RULES,
     **dict.fromkeys(SHELLS, shell),
     "eval": eval_,
     "su": su,
@@ -318,6 +334,7 @@ RULES: dict[str, Rule] = {
     ),
     **dict.fromkeys(RUNNERS, runner),
     "unset": unset,
+    "trap": trap,
     "source": source,
     ".": source,
     "alias": alias,

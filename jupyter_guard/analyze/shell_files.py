@@ -5,6 +5,7 @@ Paths are kept as written (quotes stripped, no glob or ``~`` expansion): policy 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from jupyter_guard.analyze.shell_opts import (
     Ctx,
@@ -39,10 +40,11 @@ def rmdir(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def find(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``find data -delete`` / ``find data -exec rm {} +`` -> recursive delete of ``data``.
+    """``find data -delete`` / ``find data -exec rm {} +`` -> recursive delete of ``data``;
+    ``-fprint f`` (``-fprint0``, ``-fprintf``, ``-fls``) writes ``f`` over.
 
-    >>> demo('find data -exec rm {} +')
-    [('file.delete', 'data')]
+    >>> demo('find data -exec rm {} +'), demo('find . -fprint a.db')
+    ([('file.delete', 'data')], [('file.truncate', 'a.db')])
     """
     args = argv[1:]
     while args and args[0] in ("-H", "-L", "-P"):
@@ -52,6 +54,9 @@ def find(ctx: Ctx, argv: list[str]) -> Analysis:
     out = Analysis()
     if "-delete" in expr:
         out += Analysis(files(ctx, "file.delete", starts, recursive=True))
+    out += Analysis(files(ctx, "file.truncate", [b for a, b in pairwise(expr)
+                                                 if a in ("-fprint", "-fprint0", "-fprintf",
+                                                          "-fls")]))
     for n, a in enumerate(expr):
         if a not in ("-exec", "-execdir", "-ok", "-okdir"):
             continue
@@ -94,11 +99,18 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
                                        "--group"))
     dest = o.get("-t", "--target-directory")
     srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
+    rec = o.has("-r", "-R", "-a", "--recursive", "--archive")
+    # a folder copied over one: into ``dst/<name>`` (or, with -T, over ``dst`` itself), whose
+    # files it overwrites
+    over = tuple(Intent("file.truncate", "path", d if o.has("-T", "--no-target-directory") else
+                        f"{d.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}", recursive=True,
+                        source=ctx.source) for s in srcs for d in dst) if rec else ()
     by_name = ctx.children is None or ctx.children.database is None   # else: by header, for
     copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,   # every copier
                           detail=f"copies database file {s}")
                    for s in srcs if by_name and s.lower().endswith(DATABASE_SUFFIXES) for d in dst)
-    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + copies)
+    return Analysis(files(ctx, "file.read", srcs) + files(ctx, "file.truncate", dst) + over +
+                    copies)
 
 
 DATABASE_SUFFIXES = (".duckdb", ".ddb", ".db", ".sqlite", ".sqlite3")

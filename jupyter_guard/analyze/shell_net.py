@@ -74,10 +74,15 @@ def copy_remote(ctx: Ctx, argv: list[str]) -> Analysis:
     out += files(ctx, "file.read", [s for s in srcs if not is_remote(s)])
     if is_remote(dst):
         out += (upload(ctx, host_of(dst), argv[0]),)
-    else:
-        deletes = any(f.startswith(("--delete", "--remove")) for f in o.flags)
-        out += files(ctx, "file.write", [dst]) + (files(ctx, "file.delete", [dst], True)
-                                                  if deletes else ())
+    else:   # a local copy: over ``dst`` (a file), or over what ``dst/<name>`` holds (a folder;
+        # ``src/`` copies the folder's content over ``dst`` itself)
+        over = [dst if s.endswith("/") else f"{dst.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}"
+                for s in srcs]
+        deletes = any(f.startswith("--delete") for f in o.flags)
+        out += files(ctx, "file.truncate", [dst]) + files(ctx, "file.truncate", over, True) + (
+            files(ctx, "file.delete", [dst], True) if deletes else ())
+        if "--remove-source-files" in o.flags:
+            out += files(ctx, "file.delete", [s for s in srcs if not is_remote(s)], True)
     return Analysis(out)
 
 

@@ -122,7 +122,9 @@ def _new_file(i: Intent) -> Intent:
     if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
         try:
             path = os.path.expanduser(i.target)
-            if not os.path.lexists(path) or os.path.isdir(path):   # cp x dir/ writes into it
+            # cp x dir/ writes into it; ``cp -r src dir`` over a folder of the same name
+            # (recursive) overwrites what it holds
+            if not os.path.lexists(path) or (os.path.isdir(path) and not i.recursive):
                 return i.with_(action="file.write")
         except (OSError, ValueError):
             pass

@@ -64,6 +64,24 @@ def walk_files(folder: str, limit: int = 20_000) -> Iterator[str]:
             yield os.path.join(root, name)
 
 
+def in_folder(cwd: Any, command: str) -> str:
+    """The command a child started with ``cwd=`` runs, as the shell analysis reads it: its
+    relative paths are in that folder (``subprocess.run(['rm', 'keep.csv'], cwd='data')``).
+
+    >>> in_folder(None, "rm x"), in_folder("my dir", "rm x")
+    ('rm x', "cd 'my dir' && rm x")
+    """
+    if cwd is None:
+        return command
+    import shlex  # (stdlib) late: only when a child is started with a folder of its own
+
+    try:
+        folder = os.fsdecode(cwd)
+    except TypeError:   # not a path: the child fails to start (the analysis keeps the command)
+        return command
+    return f"cd {shlex.quote(folder)} && {command}"
+
+
 def env_drops_guard(env: Mapping[Any, Any] | None) -> str:
     """Why a child given ``env`` would run without the guard ('' when it keeps it)."""
     if env is None:

@@ -17,6 +17,7 @@ from jupyter_guard.hooks.child import (
     PACKAGE_DIR,
     ChildBlocked,
     env_drops_guard,
+    in_folder,
 )
 from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
@@ -59,7 +60,8 @@ def _joined(argv: list[str]) -> str:
 
 
 def handlers(g: Any) -> dict[str, Handler]:
-    def child(argv: list[str] | None, command: str, env: Any, leaves: bool = False) -> None:
+    def child(argv: list[str] | None, command: str, env: Any, leaves: bool = False,
+              cwd: Any = None) -> None:
         # late: the child analysis loads when this child starts one of its own
         from jupyter_guard.analyze.children import may_run_python
 
@@ -75,7 +77,7 @@ def handlers(g: Any) -> dict[str, Handler]:
             from jupyter_guard.hooks.exit_net import check_command
 
             check_command(rt, command, env)
-        g.decide(g.shell(command, leaves), command[:300])
+        g.decide(g.shell(in_folder(cwd, command), leaves), command[:300])
 
     def on_open(args: tuple[Any, ...]) -> None:
         path, mode, flags = (args + (None, None, 0))[:3]
@@ -148,7 +150,8 @@ def handlers(g: Any) -> dict[str, Handler]:
         a = args[1]
         argv = _argv(a)
         command = os.fsdecode(a) if isinstance(a, (str, bytes)) else _joined(argv or [UNKNOWN])
-        child(argv, command, args[3] if len(args) > 3 else None, _leaves())
+        child(argv, command, args[3] if len(args) > 3 else None, _leaves(),
+              args[2] if len(args) > 2 else None)
 
     def _leaves() -> bool:
         """The grandchild's output goes to a file, a socket or another program

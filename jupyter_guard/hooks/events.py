@@ -27,7 +27,7 @@ from jupyter_guard.hooks import (
     exit_socket_raw,
     lazy,
 )
-from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard
+from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard, in_folder
 from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
 from jupyter_guard.hooks.state import Busy, busy
@@ -115,6 +115,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
     if not exit_socket_raw.install(rt, MODULE_PATCHED):   # the C type checks: every socket does
         exit_socket.install(rt, PATCHED)
     lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
+    lazy.when_imported("concurrent.futures.process", lambda m: exit_net.install_process_pool(
+        rt, m, PATCHED))
 
     def on_ssl(m: Any) -> None:
         if not exit_socket_raw.install_tls(rt):   # not CPython: the Python TLS socket's send
@@ -244,10 +246,10 @@ def handlers(rt: Any) -> dict[str, Handler]:
                       + database_copy(src, dst, "link"), f"link {args[0]!r} -> {dst!r}")
 
     def shell(cmd: str, argv: list[str] | None, f: FrameType, env: Any = None,
-              leaves: bool = False) -> None:
+              leaves: bool = False, cwd: Any = None) -> None:
         exit_net.check_command(rt, cmd, env)
-        with Busy():
-            intents = list(g.shell_analysis(cmd, starting=True, environ=env,
+        with Busy():   # ``cwd=``: the child's relative paths are in that folder
+            intents = list(g.shell_analysis(in_folder(cwd, cmd), starting=True, environ=env,
                                             leaves=leaves).intents)
             words = argv or cmd.split()
             why = env_drops_guard(env) if words and may_run_python(words[0]) else ""
@@ -286,7 +288,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
             fed = exit_popen.fed_by(f)   # another child's output pipe as this one's input
             if fed is not None:
                 shell(fed, None, f, None, leaves=True)
-            shell(_command(a), argv, f, args[3] if len(args) > 3 else None, exit_popen.leaves(f))
+            shell(_command(a), argv, f, args[3] if len(args) > 3 else None, exit_popen.leaves(f),
+                  args[2] if len(args) > 2 else None)
             exit_popen.remember(f, _command(a))
 
     def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:

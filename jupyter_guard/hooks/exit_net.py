@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any
 
-from jupyter_guard.hooks import exit_budget, exits
+from jupyter_guard.hooks import exit_budget, exit_names, exits
 from jupyter_guard.hooks.state import busy
 
 # command words that send data somewhere: their arguments are scanned with the detectors too
@@ -65,7 +65,7 @@ def check_command(rt: Any, cmd: str, env: Any = None) -> None:
     else:
         kind = exits._known(cmd)
     if not kind and exits.known:
-        kind = exits._known(_new_env(env))
+        kind = exits._known(_new_env(env)) or exit_names.in_command(cmd)
     if kind:   # the reason names the program only: the arguments hold the values
         word = cmd.split()[0] if cmd.split() else "?"
         exits.refuse(rt.guard, rt, kind, f"child process {word[:60]}", "child process")
@@ -85,7 +85,8 @@ def lookup_handler(rt: Any) -> Any:
         domain = ".".join(labels[-2:])
         if allowed(rt, name.lower()) or allowed(rt, domain):
             return
-        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True)
+        kind = exits.scan("\n".join([name, *labels]), _settings(rt), decode=True) or \
+            exit_names.carries_known(name)   # a value cut to fit: dots for '@', split labels
         if kind:
             exits.refuse(rt.guard, rt, kind, domain, "DNS lookup", host=domain)
     return on_lookup
@@ -136,3 +137,32 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
         send.__name__, send.__doc__ = name, orig.__doc__
         type.__setattr__(base, name, send)
         patched[(base, name)] = send
+
+
+def install_process_pool(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
+    """``ProcessPoolExecutor.submit`` (and ``map``, which submits): the call's arguments are
+    pickled to a worker by a background thread, where a refusal would only stop that thread
+    and leave the cell waiting for ever. They are checked here, in the caller's thread, as the
+    pipe would check them: a call that carries sensitive values is refused before it is queued."""
+    cls = mod.ProcessPoolExecutor
+    orig = cls.submit
+    if getattr(orig, "_jg", False):
+        return
+
+    def submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if not busy() and exits.known:
+            try:
+                from multiprocessing.reduction import ForkingPickler
+
+                data = bytes(ForkingPickler.dumps((fn, args, kwargs)))
+            except Exception:  # noqa: BLE001 - not picklable: submit fails the same way itself
+                data = b""
+            kind = exits.scan(data, _settings(rt), decode=True) if data else ""
+            if kind:
+                exits.refuse(rt.guard, rt, kind, "a process pool worker",
+                             "ProcessPoolExecutor.submit")
+        return orig(self, fn, *args, **kwargs)
+    submit._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    submit.__name__, submit.__doc__ = "submit", orig.__doc__
+    type.__setattr__(cls, "submit", submit)
+    patched[(cls, "submit")] = submit

@@ -14,8 +14,9 @@ guarded table); sends by HTTP clients are scanned with the detectors by the HTTP
 
 ``send`` passes on at most ``PIECE`` bytes per call (it may always send less than it is given),
 so a caller's retry loop has each byte scanned once. Per socket, the peer and the last ``TAIL``
-bytes sent are remembered (a weak map), so a value
-sent a few characters at a time is found when its last piece is sent. The HTTP layer names the
+bytes sent are remembered (a weak map), and per peer host the last ``TAIL`` bytes any socket
+sent to it, so a value sent a few characters at a time (one datagram each, or one new socket
+each) is found when its last piece is sent. The HTTP layer names the
 sockets it sends through to an allowed host (``allow``), whose address alone would not say so,
 and the bytes it judged itself (``judged``: request lines, headers, bodies), which are not
 scanned twice.
@@ -41,6 +42,10 @@ _UNIX = getattr(socket, "AF_UNIX", None)
 # socket -> [peer host ('' for sockets that are not TCP/UDP over IP), bytes last sent,
 #            bytes the HTTP layer judged that it has not sent yet]
 _seen: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+# host -> the last ``TAIL`` bytes sent to it by any socket: datagrams (``sendto`` on a socket
+# with no peer) and new sockets per piece are followed by where they go, not by the socket
+_to_host: dict[str, bytes] = {}
+HOSTS = 1024
 
 
 def _host(sock: Any) -> str | None:
@@ -150,9 +155,14 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
         return   # not a buffer: the send itself raises
     text = entry[1] + chunk if entry[1] else chunk
     entry[1] = text[-TAIL:]
-    kind = carries_known(text)
+    to_host = _to_host.pop(host, b"") + chunk   # every socket's sends to this host, in order
+    if len(_to_host) >= HOSTS:
+        _to_host.clear()
+    _to_host[host] = to_host[-TAIL:]
+    kind = carries_known(text) or (carries_known(to_host) if to_host != text else "")
     if kind:
         entry[1] = b""   # refused: nothing of it left, the next send starts afresh
+        _to_host.pop(host, None)
         exits.refuse(rt.guard, rt, kind, host, how, host=host, data=chunk)
 
 

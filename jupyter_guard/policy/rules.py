@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable
 
 from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Intent, Verdict
@@ -197,11 +198,24 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
                   "that is not set); write the file's name in the command", i)
     if UNKNOWN not in i.target and guard_file_of(i.target, c):
         return _v("block", "self-protection", f"{verb} protected path {i.target}", i)
+    unknown = _unknown_program(i)
+    if unknown:   # a program with no rule was handed this path: it may change it
+        if unknown in p.allow_unread or not (is_protected(i.target, p, c)
+                                             or glob_protected(i.target, p, c)):
+            return None
+        return _v("block", "destructive-files", f"hands protected path {i.target} to {unknown}, "
+                  "which the guard does not know (it may change it); a team that trusts it "
+                  "lists it in children.allow_unread", i)
     if i.action == "file.write":
         return None
     if is_protected(i.target, p, c):
         return _v("block", "destructive-files", f"{verb} protected path {i.target}", i)
-    if i.action in ("file.delete", "file.move") and UNKNOWN not in i.target:
+    held_glob = glob_protected(i.target, p, c)
+    if held_glob:
+        return _v("block", "destructive-files", f"{verb} {i.target}, which names protected "
+                  f"file {held_glob}", i)
+    if (i.action in ("file.delete", "file.move") or (i.action == "file.truncate" and i.recursive)
+            ) and UNKNOWN not in i.target:   # a folder copied over one overwrites what it holds
         held = held_protected(i.target, p, c)
         if held:
             rule = "self-protection" if guard_file_of(held, c) else "destructive-files"
@@ -209,6 +223,80 @@ def destructive_files(i: Intent, p: Policy, c: Context) -> Verdict | None:
     if i.action == "file.delete" and i.recursive and not is_scratch(i.target, c.cwd):
         return _v("block", "destructive-files", f"deletes {i.target} recursively", i)
     return None
+
+
+def _unknown_program(i: Intent) -> str:
+    """The program a ``shell_unknown`` intent names ('' for any other intent)."""
+    # late: the analysis's wording is the contract between the two
+    from jupyter_guard.analyze.shell_unknown import UNKNOWN_PROGRAM
+
+    if i.detail.endswith(UNKNOWN_PROGRAM):
+        return i.detail[:-len(UNKNOWN_PROGRAM)].strip()
+    return ""
+
+
+def glob_protected(path: str, p: Policy, c: Context) -> str:
+    """A protected file a shell pattern (``d?ta/*.csv``, ``{a,data}/x``) names, as the shell
+    would expand it ('' if none, or no way to look).
+
+    >>> glob_protected("x.csv", Policy(), Context())
+    ''
+    """
+    if c.walk is None or UNKNOWN in path or not any(ch in path for ch in "*?[{"):
+        return ""
+    pats = _braces(_full(path, c.cwd))
+    roots = {posixpath.dirname(q.split("*")[0].split("?")[0].split("[")[0]) or "/" for q in pats}
+    for root in roots:
+        for f in c.walk(root):
+            if f == UNKNOWN:
+                return f   # too many files to look at: the pattern may name any of them
+            if any(_globs(f, q) for q in pats) and (is_protected(f, p, c)
+                                                    or held_protected(f, p, c)):
+                return f
+    return ""
+
+
+def _globs(path: str, pat: str) -> bool:
+    """Whether the shell pattern ``pat`` names ``path``: one pattern per path segment, as the
+    shell expands it (``*`` never crosses a ``/``).
+
+    >>> _globs("/w/data/keep.csv", "/w/d?ta/*.csv"), _globs("/w/data/keep.csv", "/w/*.csv")
+    (True, False)
+    >>> _globs("/w/data/keep.csv", "/w/**/keep.csv"), _globs("/w/c2.html", "/w/**/../c2.html")
+    (True, False)
+    """
+    if "**" not in pat:
+        a, b = path.split("/"), pat.rstrip("/").split("/")
+        return len(a) == len(b) and all(fnmatch.fnmatchcase(x, y)
+                                        for x, y in zip(a, b, strict=True))
+    # ``**``: any number of folders (a relative path after ``cd`` to a folder known at run time)
+    rx = "".join("(?:[^/]+/)*" if seg == "**" else _segment(seg) + "/"
+                 for seg in pat.rstrip("/").split("/"))
+    return re.fullmatch(rx[:-1], path) is not None
+
+
+def _segment(seg: str) -> str:
+    """One path segment of a shell pattern as a regex that never crosses a ``/``."""
+    return "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch)
+                   for ch in seg)
+
+
+def _braces(pat: str) -> list[str]:
+    """``{a,b}/x`` -> ``a/x``, ``b/x`` (bash brace expansion, nested too, bounded).
+
+    >>> _braces("{a,b}/x")
+    ['a/x', 'b/x']
+    """
+    out: list[str] = []
+    todo = [pat]
+    while todo and len(out) < 256:
+        q = todo.pop(0)
+        m = re.search(r"\{([^{}]*,[^{}]*)\}", q)
+        if m is None:
+            out.append(q)
+            continue
+        todo[:0] = [q[:m.start()] + alt + q[m.end():] for alt in m.group(1).split(",")]
+    return out
 
 
 def self_protection(i: Intent, p: Policy, c: Context) -> Verdict | None:
