@@ -94,15 +94,68 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         for operand, const in zip(operands, constant):
             if const:
                 continue
-            for col, owner_sel in _scoped(operand, sel):
-                if not isinstance(col, exp.Column) or owner_sel is not sel:
-                    continue   # a subquery: not compared with the constant here
+            for col, col_sel in _compared(operand, sel):
                 derived.budget = 64
-                for name in names(col, sel):
+                for name in names(col, col_sel):
                     if name not in out:
                         out[name] = Intent("sql.predicate", "column", name, (name,),
                                            source=node.sql(dialect="duckdb")[:200])
+    for sel in tree.find_all(exp.Select):
+        for col, source in _joined_constants(sel, derived):
+            derived.budget = 64
+            for name in names(col, sel):
+                out.setdefault(name, Intent("sql.predicate", "column", name, (name,),
+                                            source=source))
     return tuple(out.values())
+
+
+def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Column, str]]:
+    """``JOIN … USING (ssn)`` and ``NATURAL JOIN`` with a constant source (``(SELECT '123' AS
+    ssn)``, ``VALUES ('123') v(ssn)``) compare the other sources' columns of those names with
+    the constant: each such column, with the join's text."""
+    joins = sel.args.get("joins") or []
+    matched = [j for j in joins if j.args.get("using")
+               or str(j.args.get("method") or "").upper() == "NATURAL"]
+    if not matched:
+        return []
+    sources = ([sel.args["from_"].this] if sel.args.get("from_") is not None else [])
+    sources += [j.this for j in joins]
+    keys = [_source_key(t) or t.alias_or_name.lower() for t in sources]
+    using = {u.name.lower() for j in matched for u in j.args.get("using") or []}
+    out: list[tuple[exp.Column, str]] = []
+    for key in keys:
+        if key in derived.constant_sources:
+            values = next((t for t, k in zip(sources, keys) if k == key), None)
+            alias = values.args.get("alias") if values is not None else None
+            consts = using or {c.name.lower() for c in (
+                alias.columns if isinstance(alias, exp.TableAlias) else [])}
+        elif key in derived.outputs:
+            outs = derived.outputs[key]
+            consts = {n for n in (using or set(outs)) if n in outs and all(
+                _constant(e) or derived.constant(e, s) for e, s in outs[n])}
+        else:
+            continue
+        text = " ".join(j.sql(dialect="duckdb") for j in matched)[:200]
+        out += [(exp.column(n, table=other), text) for other in keys if other != key
+                for n in sorted(consts)]
+    return out
+
+
+def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Expr]]:
+    """The columns whose values ``operand`` (read in ``sel``) carries, each with the SELECT it
+    is read in: its own, those of a FROM-less subquery in it (``(SELECT ssn) LIKE '1%'`` reads
+    the outer row), and what a subquery operand returns (``'1' IN (SELECT ssn FROM customers)``).
+    A subquery's filters are not compared with this constant."""
+    out: list[tuple[exp.Column, exp.Expr]] = []
+    for col, owner in _scoped(operand, sel):
+        if isinstance(col, exp.Column) and (owner is sel or (
+                owner is not None and owner.args.get("from_") is None)):
+            out.append((col, sel))
+    if isinstance(operand, (exp.Subquery, exp.Query)):
+        query = operand.this if isinstance(operand, exp.Subquery) else operand
+        for outs in _Derived._projections(query, []).values():
+            out += [(c, inner) for e, inner in outs for c in _columns_of(e)]
+    return out
 
 
 def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr], list[str]]:
@@ -137,6 +190,18 @@ def _columns_of(e: exp.Expr) -> list[exp.Column]:
     return found
 
 
+def _source_key(node: exp.Expr) -> str:
+    """A FROM or JOIN source's name: its alias, or for an unaliased subquery, ``VALUES`` list
+    or ``unnest`` in FROM (DuckDB allows ``FROM (SELECT ssn AS x …) WHERE x …``) its identity."""
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.name:
+        return alias.name.lower()
+    if isinstance(node, (exp.Subquery, exp.Values, exp.Unnest, exp.Lateral)) and isinstance(
+            node.parent, (exp.From, exp.Join)):
+        return f"#{id(node)}"
+    return ""
+
+
 class _Derived:
     """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
     what each output column is computed from (an expression and the SELECT it is read in)."""
@@ -145,25 +210,37 @@ class _Derived:
         self.outputs: dict[str, dict[str, list[tuple[exp.Expr, exp.Expr]]]] = {}
         self.constant_sources: set[str] = set()
         self.budget = 64   # followings per column (a recursive CTE names itself)
-        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest):
+        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest, exp.Lateral):
             alias = node.args.get("alias")
-            key = (node.alias_or_name if isinstance(node, exp.CTE) else
-                   alias.name if isinstance(alias, exp.TableAlias) else "").lower()
+            key = node.alias_or_name.lower() if isinstance(node, exp.CTE) else _source_key(node)
             if not key:
                 continue
             if isinstance(node, (exp.Values, exp.Unnest)):
                 if _constant(node):
                     self.constant_sources.add(key)
                 continue
+            query = node.this.this if isinstance(node, exp.Lateral) and isinstance(
+                node.this, exp.Subquery) else node.this
+            if isinstance(node, exp.Lateral) and not isinstance(query, exp.Query):
+                continue   # ``LATERAL unnest(...)``, a table function: read as its columns
             cols = alias.columns if isinstance(alias, exp.TableAlias) else []
-            self.outputs[key] = self._projections(node.this, [c.name.lower() for c in cols])
+            self.outputs[key] = self._projections(query, [c.name.lower() for c in cols])
 
     @staticmethod
     def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
-        selects = [q] if isinstance(q, exp.Select) else [
-            s for s in (q.find_all(exp.Select) if isinstance(q, exp.SetOperation) else ())
-            if s.parent_select is None or s.parent_select is q]
+        selects: list[exp.Expr] = []
+        todo = [q]
+        while todo:   # the branches of a UNION / INTERSECT / EXCEPT, however nested
+            node = todo.pop()
+            if isinstance(node, exp.Subquery):
+                todo.append(node.this)
+            elif isinstance(node, exp.SetOperation):
+                todo += [node.expression, node.this]   # the leftmost first: it names them
+            elif isinstance(node, exp.Select):
+                selects.append(node)
         out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
+        first = [e.alias_or_name.lower() for e in selects[0].expressions] if selects else []
+        renamed = renamed + first[len(renamed):]   # a UNION's columns are its first branch's
         for sel in selects:
             for n, e in enumerate(sel.expressions):
                 if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
@@ -183,7 +260,7 @@ class _Derived:
             return []
         sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
         sources += [j.this for j in sel.args.get("joins") or []]
-        return [s.alias_or_name.lower() for s in sources]
+        return [_source_key(s) or s.alias_or_name.lower() for s in sources]
 
     def own_table(self, sel: exp.Expr) -> str:
         """The one table ``sel`` reads from, when it reads one only ('' otherwise)."""

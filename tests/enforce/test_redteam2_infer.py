@@ -1,0 +1,72 @@
+"""Inference through derived sources the first naming missed (red team, 2026-11-30): an
+unaliased derived table (``FROM (SELECT ssn AS x …) WHERE x …``, DuckDB allows it), a UNION's
+branches (named by the first branch), a LATERAL subquery, ``unnest`` in a derived table, a FROM-less
+subquery (``(SELECT ssn) LIKE …`` reads the outer row), a constant ``IN`` a subquery of the
+column, and ``JOIN … USING``/``NATURAL JOIN`` with a constant source each answered a yes/no
+question about single values. Each is refused (``inference``, no count printed); the benign twins
+(joins on a column between tables, a UNION of plain columns filtered on ``city``, a constant in a
+subquery of ``city``) run with correct results."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernelutil import Kernel, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+N = 300
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[Kernel]:
+    d = work_root / "redteam2_infer"
+    d.mkdir()
+    with guarded_kernel(d, warehouse=N, connect=True) as kernel:
+        yield kernel
+
+
+ATTACKS = [
+    pytest.param("SELECT count(*) FROM (SELECT ssn AS x FROM customers UNION ALL SELECT 'a') "
+                 "WHERE x LIKE '1%'", id="unaliased-union"),
+    pytest.param("WITH t AS (SELECT 'a' AS x UNION ALL (SELECT email FROM customers)) "
+                 "SELECT count(*) FROM t WHERE x LIKE 'a%'", id="cte-union-second-branch"),
+    pytest.param("SELECT count(*) FROM customers c, LATERAL (SELECT c.ssn AS z) l "
+                 "WHERE l.z LIKE '1%'", id="lateral"),
+    pytest.param("SELECT count(*) FROM (SELECT unnest([ssn]) AS u FROM customers) "
+                 "WHERE u LIKE '1%'", id="unnest-in-unaliased"),
+    pytest.param("SELECT count(*) FROM customers WHERE (SELECT ssn) LIKE '1%'",
+                 id="from-less-subquery"),
+    pytest.param("SELECT count(*) FROM (SELECT '123' AS k) q "
+                 "WHERE k IN (SELECT ssn FROM customers)", id="constant-in-subquery"),
+    pytest.param("SELECT '123' = (SELECT max(ssn) FROM customers)", id="constant-eq-scalar"),
+    pytest.param("SELECT count(*) FROM customers JOIN (SELECT '123' AS ssn) USING (ssn)",
+                 id="using-constant"),
+    pytest.param("SELECT count(*) FROM customers NATURAL JOIN (SELECT '123' AS ssn)",
+                 id="natural-constant"),
+    pytest.param("SELECT count(*) FROM (VALUES ('a@b.c')) v(email) JOIN customers "
+                 "USING (email)", id="values-using-first"),
+]
+
+
+@pytest.mark.parametrize("q", ATTACKS)
+def test_comparing_through_a_derived_source_is_refused(k: Kernel, q: str) -> None:
+    r = k.blocked(f"print('ANSWER', con.sql({q!r}).fetchall())", "inference")
+    assert "ANSWER" not in r.stream
+
+
+def test_benign_twins_run_with_correct_results(k: Kernel) -> None:
+    r = k.ok("print(con.sql(\"SELECT count(*) FROM (SELECT id, city FROM customers UNION ALL "
+             "SELECT id, city FROM customers) WHERE city = 'Lyon'\").fetchall())")
+    assert r.stream.strip() == f"[({2 * len(range(1, N, 3))},)]"
+    r = k.ok("print(con.sql('SELECT count(*) FROM customers c JOIN (SELECT id, email FROM "
+             "customers) d USING (email)').fetchall())")
+    assert r.stream.strip() == f"[({N},)]"
+    r = k.ok("print(con.sql(\"SELECT count(*) FROM customers WHERE 'Lyon' IN (SELECT city FROM "
+             "customers)\").fetchall())")
+    assert r.stream.strip() == f"[({N},)]"
+    r = k.ok("print(con.sql('SELECT count(*) FROM customers c, LATERAL (SELECT c.amount * 2 "
+             "AS z) l WHERE l.z > 0').fetchall()[0][0] > 0)")
+    assert r.stream.strip() == "True"
