@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-import sqlglot  # noqa: F401 - the docstring examples use it
+import sqlglot
 from sqlglot import exp
 
 from jupyter_guard.model import Analysis, Intent
@@ -162,6 +162,8 @@ def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr
     """``names(col, sel)``: the table columns ``col`` (read in ``sel``) stands for, as
     ``table.column``: itself, or what a CTE's or derived table's output is computed from."""
     aliases = _aliases(tree)
+    for saved in derived.saved:
+        aliases = {**_aliases(saved), **aliases}
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
 
     def names(col: exp.Column, sel: exp.Expr) -> list[str]:
@@ -188,6 +190,49 @@ def _columns_of(e: exp.Expr) -> list[exp.Column]:
         elif not isinstance(n, (exp.Select, exp.Subquery)):
             todo.extend(n.iter_expressions())
     return found
+
+
+# views, tables and table macros made by ``CREATE … AS <query>`` in this process: name -> (the
+# query, its column names); a later query reading one reads what that query computes
+_SAVED: dict[str, tuple[exp.Expr, list[str]]] = {}
+
+
+def _remember(tree: exp.Expr) -> bool:
+    """Keep what ``CREATE [TEMP] VIEW|TABLE v AS …`` / ``CREATE MACRO m() AS TABLE …`` stores."""
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query) or \
+            str(tree.args.get("kind") or "").upper() not in ("VIEW", "TABLE", "MACRO"):
+        return False
+    target, cols = tree.this, []
+    if isinstance(target, exp.Schema):
+        cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)]
+        target = target.this
+    if isinstance(target, exp.UserDefinedFunction):
+        target = target.this
+    if not isinstance(target, exp.Table) or not target.name:
+        return False
+    _SAVED[target.name.lower()] = (tree.expression.copy(), cols)
+    return True
+
+
+def _saved_query(t: exp.Table) -> tuple[exp.Expr, list[str]] | None:
+    """The query a table name stands for: a saved view/table/macro, or ``query('SELECT …')``."""
+    f = t.this
+    if isinstance(f, exp.Anonymous) and str(f.this).lower() == "query" and f.expressions and \
+            isinstance(f.expressions[0], exp.Literal) and f.expressions[0].is_string:
+        try:
+            return sqlglot.parse_one(f.expressions[0].this, read="duckdb"), []
+        except Exception:  # noqa: BLE001 - DuckDB reports a query it cannot read either
+            return None
+    name = _table_key(t) if not t.alias else t.name or str(getattr(f, "this", "")).lower()
+    return _SAVED.get(name.lower()) if _SAVED and name else None
+
+
+def _table_key(t: exp.Expr) -> str:
+    """A FROM source's key: its alias or name (a table macro ``tm()``: ``tm``)."""
+    key = _source_key(t) or t.alias_or_name.lower()
+    if not key and isinstance(t, exp.Table) and isinstance(t.this, exp.Anonymous):
+        key = str(t.this.this).lower()
+    return key
 
 
 def _source_key(node: exp.Expr) -> str:
@@ -225,6 +270,17 @@ class _Derived:
                 continue   # ``LATERAL unnest(...)``, a table function: read as its columns
             cols = alias.columns if isinstance(alias, exp.TableAlias) else []
             self.outputs[key] = self._projections(query, [c.name.lower() for c in cols])
+        self.saved: list[exp.Expr] = []   # saved queries read here (views of views too)
+        scan = [tree]
+        while scan and len(self.saved) < 16:
+            for t in scan.pop().find_all(exp.Table):
+                saved = _saved_query(t)
+                key = _table_key(t)
+                if saved is None or key in self.outputs:
+                    continue   # a table, or a CTE of that name
+                self.outputs[key] = self._projections(saved[0], saved[1])
+                self.saved.append(saved[0])
+                scan.append(saved[0])
 
     @staticmethod
     def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
@@ -260,7 +316,7 @@ class _Derived:
             return []
         sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
         sources += [j.this for j in sel.args.get("joins") or []]
-        return [_source_key(s) or s.alias_or_name.lower() for s in sources]
+        return [_table_key(s) for s in sources]
 
     def own_table(self, sel: exp.Expr) -> str:
         """The one table ``sel`` reads from, when it reads one only ('' otherwise)."""
@@ -405,7 +461,8 @@ def _beside(e: exp.Expr, ranked: set[str], name: Callable[[exp.Column], list[str
 
 
 @lru_cache(maxsize=1024)
-def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
+def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
+    """``saved``: how many views were remembered (a new one changes what a text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
     try:
@@ -436,6 +493,21 @@ def copy_database(i: Intent) -> Intent:
                   i.source, detail=f"attached database {m.group(2)}")
 
 
+_VERSION = [0]
+
+
+def _remember_in(pieces: Sequence[str], dialect: str) -> None:
+    from jupyter_guard.analyze.sql import _parse
+
+    for piece in pieces:
+        try:
+            trees = _parse(piece, dialect)
+        except Exception:  # noqa: BLE001 - a statement sqlglot cannot read stores nothing known
+            continue
+        if any(t is not None and _remember(t) for t in trees):
+            _VERSION[0] += 1
+
+
 def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
                     pieces: Sequence[str] | None = None) -> Analysis:
     """``a`` plus the predicate intents of ``text`` (cached by text; no SELECT, no work), with
@@ -445,12 +517,14 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
     if "database" in low and "copy" in low:
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
+    if "create" in low and " as " in low:
+        _remember_in(pieces if pieces is not None else (text,), dialect)
     if "select" not in low:
         return a
     extra: tuple[Intent, ...] = ()
     for piece in pieces if pieces is not None else (text,):
         if "select" in piece.lower():
-            extra += _of_text(piece, dialect)
+            extra += _of_text(piece, dialect, _VERSION[0])
     return a + Analysis(extra) if extra else a
 
 

@@ -70,3 +70,36 @@ def test_benign_twins_run_with_correct_results(k: Kernel) -> None:
     r = k.ok("print(con.sql('SELECT count(*) FROM customers c, LATERAL (SELECT c.amount * 2 "
              "AS z) l WHERE l.z > 0').fetchall()[0][0] > 0)")
     assert r.stream.strip() == "True"
+
+
+SAVED = [
+    pytest.param("CREATE TEMP VIEW rv1 AS SELECT ssn AS n FROM customers",
+                 "SELECT count(*) FROM rv1 WHERE n LIKE '1%'", id="temp-view"),
+    pytest.param("CREATE VIEW rv2(n, i) AS SELECT c.email, c.id FROM customers c",
+                 "SELECT count(*) FROM rv2 WHERE n = 'user1@example.com'", id="view-renamed"),
+    pytest.param("CREATE VIEW rv3 AS SELECT n AS m FROM rv1",
+                 "SELECT count(*) FROM rv3 r WHERE r.m LIKE '1%'", id="view-of-a-view"),
+    pytest.param("CREATE TEMP TABLE rt4 AS SELECT ssn AS q FROM customers",
+                 "SELECT count(*) FROM rt4 WHERE q LIKE '1%'", id="temp-table-as"),
+    pytest.param("CREATE MACRO rm5() AS TABLE SELECT ssn AS s FROM customers",
+                 "SELECT count(*) FROM rm5() WHERE s LIKE '1%'", id="table-macro"),
+    pytest.param("SELECT 1", "SELECT count(*) FROM query('SELECT ssn AS s FROM customers') "
+                 "WHERE s LIKE '1%'", id="query-table-function"),
+]
+
+
+@pytest.mark.parametrize(("make", "q"), SAVED)
+def test_comparing_through_a_view_or_table_made_earlier_is_refused(k: Kernel, make: str,
+                                                                  q: str) -> None:
+    k.ok(f"con.execute({make!r})")
+    r = k.blocked(f"print('ANSWER', con.sql({q!r}).fetchall())", "inference")
+    assert "ANSWER" not in r.stream
+
+
+def test_views_of_plain_columns_run_with_correct_results(k: Kernel) -> None:
+    k.ok("con.execute('CREATE TEMP VIEW rb1 AS SELECT id, city, email FROM customers')")
+    r = k.ok("print(con.sql(\"SELECT count(*) FROM rb1 WHERE city = 'Lyon'\").fetchall())")
+    assert r.stream.strip() == f"[({len(range(1, N, 3))},)]"
+    r = k.ok("print(con.sql('SELECT count(*) FROM rb1 JOIN customers c USING (email)')"
+             ".fetchall())")
+    assert r.stream.strip() == f"[({N},)]"
