@@ -263,6 +263,11 @@ class _Derived:
             if isinstance(node, (exp.Values, exp.Unnest)):
                 if _constant(node):
                     self.constant_sources.add(key)
+                elif isinstance(node, exp.Unnest) and isinstance(alias, exp.TableAlias) and \
+                        alias.columns and (at := node.find_ancestor(exp.Select)) is not None:
+                    # ``unnest(t.l) AS u(v)``: ``u.v`` is made of the elements of ``t.l``
+                    self.outputs[key] = {alias.columns[0].name.lower(): [
+                        (e, at) for e in node.expressions]}
                 continue
             query = node.this.this if isinstance(node, exp.Lateral) and isinstance(
                 node.this, exp.Subquery) else node.this
@@ -338,6 +343,9 @@ class _Derived:
         key = self._key(col, sel)
         outs = self.outputs.get(key)
         if outs is None:
+            if col.table and not col.db:   # ``s.a``: field ``a`` of a derived column ``s``
+                field = self.outputs.get(self._key(exp.column(col.table), sel), {})
+                return field.get(col.table.lower())
             return None
         name = col.name.lower()
         if name in outs:

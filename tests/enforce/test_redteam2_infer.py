@@ -48,6 +48,10 @@ ATTACKS = [
                  id="natural-constant"),
     pytest.param("SELECT count(*) FROM (VALUES ('a@b.c')) v(email) JOIN customers "
                  "USING (email)", id="values-using-first"),
+    pytest.param("SELECT count(*) FROM (SELECT {'a': ssn} AS s FROM customers) "
+                 "WHERE s.a LIKE '1%'", id="struct-field-of-derived"),
+    pytest.param("SELECT count(*) FROM (SELECT list(ssn) AS l FROM customers) t, "
+                 "unnest(t.l) AS u(v) WHERE u.v LIKE '1%'", id="unnest-of-derived-list"),
 ]
 
 
