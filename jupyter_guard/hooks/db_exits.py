@@ -39,7 +39,7 @@ _CURRENT: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _USE = re.compile(r'\s*use\s+(?:"([^"]+)"|([A-Za-z_][\w$]*))', re.I)
 # ``SET search_path = 'x.main'`` / ``SET schema = 'x'`` make ``x`` where bare names are created
 _SET_PATH = re.compile(r"""\s*set\s+(?:(?:session|local|global)\s+)?(?:search_path|schema)
-                       \s*(?:=|to)\s*'\s*"?([^'",.]+)""", re.I | re.X)
+                       \s*(?:=|to)\s*'?\s*"?([^'",.\s;]+)""", re.I | re.X)
 _RESET_PATH = re.compile(r"\s*reset\s+(?:(?:session|local|global)\s+)?(?:search_path|schema)\b",
                          re.I)
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)   # blanks and comments
@@ -338,8 +338,12 @@ def _merge_rows(tree: Any) -> Any:
         values.append(exp.Column(this=exp.Star(), table=exp.to_identifier(src.alias_or_name)))
     if not values:
         return None
+    using = tree.args.get("using_cond")
+    if isinstance(using, list) and using:   # ``USING (id)``
+        return exp.select(*values).from_(target.copy()).join(
+            src.copy(), using=[u.copy() for u in using], join_type="full")
     return exp.select(*values).from_(target.copy()).join(
-        src.copy(), on=on.copy() if on is not None else exp.true(), join_type="full")
+        src.copy(), on=on.copy() if isinstance(on, exp.Expr) else exp.true(), join_type="full")
 
 
 def _update_rows(tree: Any) -> Any:

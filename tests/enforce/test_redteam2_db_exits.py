@@ -39,6 +39,8 @@ ATTACKS = [
     pytest.param(_sets("SET search_path = 'x'"), id="search-path-db"),
     pytest.param(_sets("SET SESSION search_path TO '\"x\".main,main'"), id="search-path-to"),
     pytest.param(_sets("SET schema = 'x.main'"), id="set-schema"),
+    pytest.param(_sets("SET search_path = x"), id="search-path-unquoted"),
+    pytest.param(_sets('SET search_path = "x.main"'), id="search-path-double-quoted"),
     pytest.param(_sets("/* here */ USE x"), id="use-after-comment"),
     pytest.param("con.execute('-- a comment\\nUSE x')\n"
                  f"con.execute('CREATE TABLE t AS {ROWS}')", id="use-after-line-comment"),
@@ -46,6 +48,9 @@ ATTACKS = [
                  id="merge-insert-values"),
     pytest.param(_MERGE.format(w="WHEN NOT MATCHED THEN INSERT *").replace(
         "USING wh.customers c", f"USING ({ROWS}) c"), id="merge-insert-star"),
+    pytest.param(_MERGE.format(w="WHEN NOT MATCHED THEN INSERT BY NAME").replace(
+        "USING wh.customers c ON x.t.id = c.id", f"USING ({ROWS}) c USING (id)"),
+        id="merge-using-by-name"),
     pytest.param("con.execute('CREATE TABLE x.t AS SELECT id, NULL::VARCHAR AS e FROM "
                  "wh.customers')\ncon.execute('MERGE INTO x.t USING wh.customers c ON x.t.id = "
                  "c.id WHEN MATCHED THEN UPDATE SET e = c.ssn')", id="merge-update-set"),
@@ -73,11 +78,15 @@ def test_search_path_aggregates_and_merged_plain_columns_arrive_intact(k: Kernel
          "con.execute('RESET search_path')\n"
          "con.execute('CREATE TABLE pa.m (id BIGINT, city VARCHAR)')\n"
          "con.execute('MERGE INTO pa.m USING customers c ON pa.m.id = c.id "
-         "WHEN NOT MATCHED THEN INSERT VALUES (c.id, c.city)')")
+         "WHEN NOT MATCHED THEN INSERT VALUES (c.id, c.city)')\n"
+         "con.execute('CREATE TABLE pa.u (id BIGINT, city VARCHAR)')\n"
+         "con.execute('MERGE INTO pa.u USING (SELECT id, city FROM customers) s USING (id) "
+         "WHEN NOT MATCHED THEN INSERT BY NAME')")
     r = k.ok("print(con.execute('SELECT count(*) FROM customers').fetchall())\n"
              "con.execute('DETACH pa')")
     assert r.stream.strip() == "[(5000,)]"   # RESET: bare names are the warehouse's again
     tables = _tables(k.workdir / a)
     counts = dict(tables["agg"])
     assert sum(counts.values()) == 5000 and set(counts) == {"Paris", "Lyon", "Nice"}
-    assert len(tables["m"]) == 5000 and {r[1] for r in tables["m"]} == {"Paris", "Lyon", "Nice"}
+    for t in ("m", "u"):
+        assert len(tables[t]) == 5000 and {r[1] for r in tables[t]} == {"Paris", "Lyon", "Nice"}
