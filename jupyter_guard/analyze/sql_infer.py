@@ -81,6 +81,7 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared with a constant in a query. A column of
     a CTE or a derived table stands for the columns its output reads, and one whose output is a
     constant (``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``, a ``VALUES`` list) is a constant."""
+    tree = _inline(tree)
     derived = _Derived(tree)
     names = _naming(tree, derived)
     out: dict[str, Intent] = {}
@@ -199,6 +200,16 @@ _SAVED: dict[str, tuple[exp.Expr, list[str]]] = {}
 
 def _remember(tree: exp.Expr) -> bool:
     """Keep what ``CREATE [TEMP] VIEW|TABLE v AS …`` / ``CREATE MACRO m() AS TABLE …`` stores."""
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() in (
+            "MACRO", "FUNCTION") and isinstance(tree.this, exp.UserDefinedFunction) and \
+            isinstance(tree.expression, exp.Expr) and not isinstance(tree.expression, exp.Query):
+        udf = tree.this   # ``CREATE MACRO m(a) AS a LIKE '1%'``: ``m(ssn)`` is that body
+        params = [p.name.lower() for p in udf.expressions if isinstance(p, exp.Identifier)]
+        name = udf.this.name if isinstance(udf.this, exp.Table) else udf.name
+        if name and len(params) == len(udf.expressions):
+            _MACROS[name.lower()] = (params, tree.expression.copy())
+            return True
+        return False
     if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query) or \
             str(tree.args.get("kind") or "").upper() not in ("VIEW", "TABLE", "MACRO"):
         return False
@@ -212,6 +223,32 @@ def _remember(tree: exp.Expr) -> bool:
         return False
     _SAVED[target.name.lower()] = (tree.expression.copy(), cols)
     return True
+
+
+_MACROS: dict[str, tuple[list[str], exp.Expr]] = {}   # scalar macros: name -> (params, body)
+
+
+def _inline(tree: exp.Expr) -> exp.Expr:
+    """``tree`` with each call of a scalar macro made in this process replaced by its body
+    (its parameters by the arguments), so ``m(ssn)`` is read as ``ssn LIKE '1%'``."""
+    if not _MACROS:
+        return tree
+
+    def expand(node: exp.Expr) -> exp.Expr:
+        known = _MACROS.get(str(node.this).lower()) if isinstance(node, exp.Anonymous) else None
+        if known is None or len(known[0]) != len(node.expressions):
+            return node
+        args = dict(zip(known[0], node.expressions))
+
+        def put(n: exp.Expr) -> exp.Expr:
+            if isinstance(n, exp.Column) and not n.table and n.name.lower() in args:
+                return exp.paren(args[n.name.lower()].copy())
+            return n
+        return exp.paren(known[1].copy().transform(put))
+
+    for _ in range(4):   # macros calling macros
+        tree = tree.transform(expand)
+    return tree
 
 
 def _saved_query(t: exp.Table) -> tuple[exp.Expr, list[str]] | None:
@@ -385,6 +422,7 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     >>> order_intents(sqlglot.parse_one("SELECT ssn FROM customers ORDER BY ssn"))
     ()
     """
+    tree = _inline(tree)
     derived = _Derived(tree)
     names = _naming(tree, derived)
     out: dict[str, Intent] = {}
@@ -526,7 +564,7 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
     if "create" in low and " as " in low:
-        _remember_in(pieces if pieces is not None else (text,), dialect)
+        _remember_in(pieces or (text,), dialect)
     if "select" not in low:
         return a
     extra: tuple[Intent, ...] = ()

@@ -89,6 +89,12 @@ SAVED = [
                  "SELECT count(*) FROM rm5() WHERE s LIKE '1%'", id="table-macro"),
     pytest.param("SELECT 1", "SELECT count(*) FROM query('SELECT ssn AS s FROM customers') "
                  "WHERE s LIKE '1%'", id="query-table-function"),
+    pytest.param("CREATE MACRO rm6(a) AS a LIKE '1%'",
+                 "SELECT count(*) FROM customers WHERE rm6(ssn)", id="scalar-macro"),
+    pytest.param("CREATE MACRO rm7(a, b) AS starts_with(b, a)",
+                 "SELECT count(*) FROM customers WHERE rm7('1', email)", id="scalar-macro-args"),
+    pytest.param("CREATE VIEW rv8 AS FROM customers",
+                 "SELECT count(*) FROM rv8 WHERE ssn LIKE '1%'", id="view-from-first"),
 ]
 
 
@@ -107,3 +113,9 @@ def test_views_of_plain_columns_run_with_correct_results(k: Kernel) -> None:
     r = k.ok("print(con.sql('SELECT count(*) FROM rb1 JOIN customers c USING (email)')"
              ".fetchall())")
     assert r.stream.strip() == f"[({N},)]"
+    k.ok("con.execute(\"CREATE MACRO rb2(c) AS c = 'Lyon'\")\n"
+         "con.execute('CREATE MACRO rb3(a) AS a * 2')")
+    r = k.ok("print(con.sql('SELECT count(*) FROM customers WHERE rb2(city)').fetchall())")
+    assert r.stream.strip() == f"[({len(range(1, N, 3))},)]"
+    r = k.ok("print(con.sql('SELECT sum(rb3(id)) FROM customers').fetchall())")
+    assert r.stream.strip() == f"[({2 * sum(range(N))},)]"
