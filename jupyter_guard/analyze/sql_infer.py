@@ -312,6 +312,13 @@ class _Derived:
                 continue   # ``LATERAL unnest(...)``, a table function: read as its columns
             cols = alias.columns if isinstance(alias, exp.TableAlias) else []
             self.outputs[key] = self._projections(query, [c.name.lower() for c in cols])
+            if isinstance(query, exp.Pivot) and not query.args.get("unpivot"):
+                # ``PIVOT t ON city USING first(ssn) GROUP BY id``: the columns it makes (one
+                # per value of ``city``, unknown here) hold ``first(ssn)``; ``id`` is itself
+                group = query.args.get("group")
+                for g in group.expressions if isinstance(group, exp.Group) else []:
+                    self.outputs[key].setdefault(g.alias_or_name.lower(), []).append((g, query))
+                self.outputs[key]["?"] = [(u, query) for u in query.args.get("using") or []]
         self.saved: list[exp.Expr] = []   # saved queries read here (views of views too)
         scan = [tree]
         while scan and len(self.saved) < 16:
@@ -354,6 +361,8 @@ class _Derived:
         return self.budget > 0
 
     def _source_keys(self, sel: exp.Expr) -> list[str]:
+        if isinstance(sel, exp.Pivot) and sel.this is not None:
+            return [_table_key(sel.this)]
         if not isinstance(sel, exp.Select):
             return []
         sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
@@ -387,7 +396,8 @@ class _Derived:
         name = col.name.lower()
         if name in outs:
             return outs[name]
-        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or None
+        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or \
+            outs.get("?")   # a column a PIVOT made
 
     def constant(self, operand: exp.Expr, sel: exp.Expr, depth: int = 0) -> bool:
         """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a

@@ -50,6 +50,8 @@ ATTACKS = [
                  "USING (email)", id="values-using-first"),
     pytest.param("SELECT count(*) FROM (SELECT {'a': ssn} AS s FROM customers) "
                  "WHERE s.a LIKE '1%'", id="struct-field-of-derived"),
+    pytest.param("SELECT count(*) FROM (PIVOT customers ON city USING first(ssn) GROUP BY id) "
+                 "WHERE Lyon LIKE '1%'", id="pivot"),
     pytest.param("SELECT count(*) FROM (SELECT list(ssn) AS l FROM customers) t, "
                  "unnest(t.l) AS u(v) WHERE u.v LIKE '1%'", id="unnest-of-derived-list"),
 ]
@@ -119,3 +121,6 @@ def test_views_of_plain_columns_run_with_correct_results(k: Kernel) -> None:
     assert r.stream.strip() == f"[({len(range(1, N, 3))},)]"
     r = k.ok("print(con.sql('SELECT sum(rb3(id)) FROM customers').fetchall())")
     assert r.stream.strip() == f"[({2 * sum(range(N))},)]"
+    r = k.ok("print(con.sql('SELECT count(*) FROM (PIVOT customers ON city USING sum(amount) "
+             "GROUP BY id) WHERE Lyon > 0').fetchall())")
+    assert r.stream.strip() == f"[({len(range(1, N, 3))},)]"
