@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-import sqlglot  # noqa: F401 - the docstring examples use it
+import sqlglot
 from sqlglot import exp
 
 from jupyter_guard.model import Analysis, Intent
@@ -81,6 +81,7 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared with a constant in a query. A column of
     a CTE or a derived table stands for the columns its output reads, and one whose output is a
     constant (``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``, a ``VALUES`` list) is a constant."""
+    tree = _inline(tree)
     derived = _Derived(tree)
     names = _naming(tree, derived)
     out: dict[str, Intent] = {}
@@ -94,21 +95,76 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         for operand, const in zip(operands, constant):
             if const:
                 continue
-            for col, owner_sel in _scoped(operand, sel):
-                if not isinstance(col, exp.Column) or owner_sel is not sel:
-                    continue   # a subquery: not compared with the constant here
+            for col, col_sel in _compared(operand, sel):
                 derived.budget = 64
-                for name in names(col, sel):
+                for name in names(col, col_sel):
                     if name not in out:
                         out[name] = Intent("sql.predicate", "column", name, (name,),
                                            source=node.sql(dialect="duckdb")[:200])
+    for sel in tree.find_all(exp.Select):
+        for col, source in _joined_constants(sel, derived):
+            derived.budget = 64
+            for name in names(col, sel):
+                out.setdefault(name, Intent("sql.predicate", "column", name, (name,),
+                                            source=source))
     return tuple(out.values())
+
+
+def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Column, str]]:
+    """``JOIN … USING (ssn)`` and ``NATURAL JOIN`` with a constant source (``(SELECT '123' AS
+    ssn)``, ``VALUES ('123') v(ssn)``) compare the other sources' columns of those names with
+    the constant: each such column, with the join's text."""
+    joins = sel.args.get("joins") or []
+    matched = [j for j in joins if j.args.get("using")
+               or str(j.args.get("method") or "").upper() == "NATURAL"]
+    if not matched:
+        return []
+    sources = ([sel.args["from_"].this] if sel.args.get("from_") is not None else [])
+    sources += [j.this for j in joins]
+    keys = [_source_key(t) or t.alias_or_name.lower() for t in sources]
+    using = {u.name.lower() for j in matched for u in j.args.get("using") or []}
+    out: list[tuple[exp.Column, str]] = []
+    for key in keys:
+        if key in derived.constant_sources:
+            values = next((t for t, k in zip(sources, keys) if k == key), None)
+            alias = values.args.get("alias") if values is not None else None
+            consts = using or {c.name.lower() for c in (
+                alias.columns if isinstance(alias, exp.TableAlias) else [])}
+        elif key in derived.outputs:
+            outs = derived.outputs[key]
+            consts = {n for n in (using or set(outs)) if n in outs and all(
+                _constant(e) or derived.constant(e, s) for e, s in outs[n])}
+        else:
+            continue
+        text = " ".join(j.sql(dialect="duckdb") for j in matched)[:200]
+        out += [(exp.column(n, table=other), text) for other in keys if other != key
+                for n in sorted(consts)]
+    return out
+
+
+def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Expr]]:
+    """The columns whose values ``operand`` (read in ``sel``) carries, each with the SELECT it
+    is read in: its own, those of a FROM-less subquery in it (``(SELECT ssn) LIKE '1%'`` reads
+    the outer row), and what a subquery operand returns (``'1' IN (SELECT ssn FROM customers)``).
+    A subquery's filters are not compared with this constant."""
+    out: list[tuple[exp.Column, exp.Expr]] = []
+    for col, owner in _scoped(operand, sel):
+        if isinstance(col, exp.Column) and (owner is sel or (
+                owner is not None and owner.args.get("from_") is None)):
+            out.append((col, sel))
+    if isinstance(operand, (exp.Subquery, exp.Query)):
+        query = operand.this if isinstance(operand, exp.Subquery) else operand
+        for outs in _Derived._projections(query, []).values():
+            out += [(c, inner) for e, inner in outs for c in _columns_of(e)]
+    return out
 
 
 def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr], list[str]]:
     """``names(col, sel)``: the table columns ``col`` (read in ``sel``) stands for, as
     ``table.column``: itself, or what a CTE's or derived table's output is computed from."""
     aliases = _aliases(tree)
+    for saved in derived.saved:
+        aliases = {**_aliases(saved), **aliases}
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
 
     def names(col: exp.Column, sel: exp.Expr) -> list[str]:
@@ -137,6 +193,97 @@ def _columns_of(e: exp.Expr) -> list[exp.Column]:
     return found
 
 
+# views, tables and table macros made by ``CREATE … AS <query>`` in this process: name -> (the
+# query, its column names); a later query reading one reads what that query computes
+_SAVED: dict[str, tuple[exp.Expr, list[str]]] = {}
+
+
+def _remember(tree: exp.Expr) -> bool:
+    """Keep what ``CREATE [TEMP] VIEW|TABLE v AS …`` / ``CREATE MACRO m() AS TABLE …`` stores."""
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() in (
+            "MACRO", "FUNCTION") and isinstance(tree.this, exp.UserDefinedFunction) and \
+            isinstance(tree.expression, exp.Expr) and not isinstance(tree.expression, exp.Query):
+        udf = tree.this   # ``CREATE MACRO m(a) AS a LIKE '1%'``: ``m(ssn)`` is that body
+        params = [p.name.lower() for p in udf.expressions if isinstance(p, exp.Identifier)]
+        name = udf.this.name if isinstance(udf.this, exp.Table) else udf.name
+        if name and len(params) == len(udf.expressions):
+            _MACROS[name.lower()] = (params, tree.expression.copy())
+            return True
+        return False
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query) or \
+            str(tree.args.get("kind") or "").upper() not in ("VIEW", "TABLE", "MACRO"):
+        return False
+    target, cols = tree.this, []
+    if isinstance(target, exp.Schema):
+        cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)]
+        target = target.this
+    if isinstance(target, exp.UserDefinedFunction):
+        target = target.this
+    if not isinstance(target, exp.Table) or not target.name:
+        return False
+    _SAVED[target.name.lower()] = (tree.expression.copy(), cols)
+    return True
+
+
+_MACROS: dict[str, tuple[list[str], exp.Expr]] = {}   # scalar macros: name -> (params, body)
+
+
+def _inline(tree: exp.Expr) -> exp.Expr:
+    """``tree`` with each call of a scalar macro made in this process replaced by its body
+    (its parameters by the arguments), so ``m(ssn)`` is read as ``ssn LIKE '1%'``."""
+    if not _MACROS:
+        return tree
+
+    def expand(node: exp.Expr) -> exp.Expr:
+        known = _MACROS.get(str(node.this).lower()) if isinstance(node, exp.Anonymous) else None
+        if known is None or len(known[0]) != len(node.expressions):
+            return node
+        args = dict(zip(known[0], node.expressions))
+
+        def put(n: exp.Expr) -> exp.Expr:
+            if isinstance(n, exp.Column) and not n.table and n.name.lower() in args:
+                return exp.paren(args[n.name.lower()].copy())
+            return n
+        return exp.paren(known[1].copy().transform(put))
+
+    for _ in range(4):   # macros calling macros
+        tree = tree.transform(expand)
+    return tree
+
+
+def _saved_query(t: exp.Table) -> tuple[exp.Expr, list[str]] | None:
+    """The query a table name stands for: a saved view/table/macro, or ``query('SELECT …')``."""
+    f = t.this
+    if isinstance(f, exp.Anonymous) and str(f.this).lower() == "query" and f.expressions and \
+            isinstance(f.expressions[0], exp.Literal) and f.expressions[0].is_string:
+        try:
+            return sqlglot.parse_one(f.expressions[0].this, read="duckdb"), []
+        except Exception:  # noqa: BLE001 - DuckDB reports a query it cannot read either
+            return None
+    name = _table_key(t) if not t.alias else t.name or str(getattr(f, "this", "")).lower()
+    return _SAVED.get(name.lower()) if _SAVED and name else None
+
+
+def _table_key(t: exp.Expr) -> str:
+    """A FROM source's key: its alias or name (a table macro ``tm()``: ``tm``)."""
+    key = _source_key(t) or t.alias_or_name.lower()
+    if not key and isinstance(t, exp.Table) and isinstance(t.this, exp.Anonymous):
+        key = str(t.this.this).lower()
+    return key
+
+
+def _source_key(node: exp.Expr) -> str:
+    """A FROM or JOIN source's name: its alias, or for an unaliased subquery, ``VALUES`` list
+    or ``unnest`` in FROM (DuckDB allows ``FROM (SELECT ssn AS x …) WHERE x …``) its identity."""
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.name:
+        return alias.name.lower()
+    if isinstance(node, (exp.Subquery, exp.Values, exp.Unnest, exp.Lateral)) and isinstance(
+            node.parent, (exp.From, exp.Join)):
+        return f"#{id(node)}"
+    return ""
+
+
 class _Derived:
     """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
     what each output column is computed from (an expression and the SELECT it is read in)."""
@@ -145,25 +292,60 @@ class _Derived:
         self.outputs: dict[str, dict[str, list[tuple[exp.Expr, exp.Expr]]]] = {}
         self.constant_sources: set[str] = set()
         self.budget = 64   # followings per column (a recursive CTE names itself)
-        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest):
+        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest, exp.Lateral):
             alias = node.args.get("alias")
-            key = (node.alias_or_name if isinstance(node, exp.CTE) else
-                   alias.name if isinstance(alias, exp.TableAlias) else "").lower()
+            key = node.alias_or_name.lower() if isinstance(node, exp.CTE) else _source_key(node)
             if not key:
                 continue
             if isinstance(node, (exp.Values, exp.Unnest)):
                 if _constant(node):
                     self.constant_sources.add(key)
+                elif isinstance(node, exp.Unnest) and isinstance(alias, exp.TableAlias) and \
+                        alias.columns and (at := node.find_ancestor(exp.Select)) is not None:
+                    # ``unnest(t.l) AS u(v)``: ``u.v`` is made of the elements of ``t.l``
+                    self.outputs[key] = {alias.columns[0].name.lower(): [
+                        (e, at) for e in node.expressions]}
                 continue
+            query = node.this.this if isinstance(node, exp.Lateral) and isinstance(
+                node.this, exp.Subquery) else node.this
+            if isinstance(node, exp.Lateral) and not isinstance(query, exp.Query):
+                continue   # ``LATERAL unnest(...)``, a table function: read as its columns
             cols = alias.columns if isinstance(alias, exp.TableAlias) else []
-            self.outputs[key] = self._projections(node.this, [c.name.lower() for c in cols])
+            self.outputs[key] = self._projections(query, [c.name.lower() for c in cols])
+            if isinstance(query, exp.Pivot) and not query.args.get("unpivot"):
+                # ``PIVOT t ON city USING first(ssn) GROUP BY id``: the columns it makes (one
+                # per value of ``city``, unknown here) hold ``first(ssn)``; ``id`` is itself
+                group = query.args.get("group")
+                for g in group.expressions if isinstance(group, exp.Group) else []:
+                    self.outputs[key].setdefault(g.alias_or_name.lower(), []).append((g, query))
+                self.outputs[key]["?"] = [(u, query) for u in query.args.get("using") or []]
+        self.saved: list[exp.Expr] = []   # saved queries read here (views of views too)
+        scan = [tree]
+        while scan and len(self.saved) < 16:
+            for t in scan.pop().find_all(exp.Table):
+                saved = _saved_query(t)
+                key = _table_key(t)
+                if saved is None or key in self.outputs:
+                    continue   # a table, or a CTE of that name
+                self.outputs[key] = self._projections(saved[0], saved[1])
+                self.saved.append(saved[0])
+                scan.append(saved[0])
 
     @staticmethod
     def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
-        selects = [q] if isinstance(q, exp.Select) else [
-            s for s in (q.find_all(exp.Select) if isinstance(q, exp.SetOperation) else ())
-            if s.parent_select is None or s.parent_select is q]
+        selects: list[exp.Expr] = []
+        todo = [q]
+        while todo:   # the branches of a UNION / INTERSECT / EXCEPT, however nested
+            node = todo.pop()
+            if isinstance(node, exp.Subquery):
+                todo.append(node.this)
+            elif isinstance(node, exp.SetOperation):
+                todo += [node.expression, node.this]   # the leftmost first: it names them
+            elif isinstance(node, exp.Select):
+                selects.append(node)
         out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
+        first = [e.alias_or_name.lower() for e in selects[0].expressions] if selects else []
+        renamed = renamed + first[len(renamed):]   # a UNION's columns are its first branch's
         for sel in selects:
             for n, e in enumerate(sel.expressions):
                 if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
@@ -179,11 +361,13 @@ class _Derived:
         return self.budget > 0
 
     def _source_keys(self, sel: exp.Expr) -> list[str]:
+        if isinstance(sel, exp.Pivot) and sel.this is not None:
+            return [_table_key(sel.this)]
         if not isinstance(sel, exp.Select):
             return []
         sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
         sources += [j.this for j in sel.args.get("joins") or []]
-        return [s.alias_or_name.lower() for s in sources]
+        return [_table_key(s) for s in sources]
 
     def own_table(self, sel: exp.Expr) -> str:
         """The one table ``sel`` reads from, when it reads one only ('' otherwise)."""
@@ -205,11 +389,15 @@ class _Derived:
         key = self._key(col, sel)
         outs = self.outputs.get(key)
         if outs is None:
+            if col.table and not col.db:   # ``s.a``: field ``a`` of a derived column ``s``
+                field = self.outputs.get(self._key(exp.column(col.table), sel), {})
+                return field.get(col.table.lower())
             return None
         name = col.name.lower()
         if name in outs:
             return outs[name]
-        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or None
+        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or \
+            outs.get("?")   # a column a PIVOT made
 
     def constant(self, operand: exp.Expr, sel: exp.Expr, depth: int = 0) -> bool:
         """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a
@@ -244,6 +432,7 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     >>> order_intents(sqlglot.parse_one("SELECT ssn FROM customers ORDER BY ssn"))
     ()
     """
+    tree = _inline(tree)
     derived = _Derived(tree)
     names = _naming(tree, derived)
     out: dict[str, Intent] = {}
@@ -328,7 +517,8 @@ def _beside(e: exp.Expr, ranked: set[str], name: Callable[[exp.Column], list[str
 
 
 @lru_cache(maxsize=1024)
-def _of_text(text: str, dialect: str) -> tuple[Intent, ...]:
+def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
+    """``saved``: how many views were remembered (a new one changes what a text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
     try:
@@ -359,6 +549,21 @@ def copy_database(i: Intent) -> Intent:
                   i.source, detail=f"attached database {m.group(2)}")
 
 
+_VERSION = [0]
+
+
+def _remember_in(pieces: Sequence[str], dialect: str) -> None:
+    from jupyter_guard.analyze.sql import _parse
+
+    for piece in pieces:
+        try:
+            trees = _parse(piece, dialect)
+        except Exception:  # noqa: BLE001 - a statement sqlglot cannot read stores nothing known
+            continue
+        if any(t is not None and _remember(t) for t in trees):
+            _VERSION[0] += 1
+
+
 def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
                     pieces: Sequence[str] | None = None) -> Analysis:
     """``a`` plus the predicate intents of ``text`` (cached by text; no SELECT, no work), with
@@ -368,12 +573,14 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
     if "database" in low and "copy" in low:
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
+    if "create" in low and " as " in low:
+        _remember_in(pieces or (text,), dialect)
     if "select" not in low:
         return a
     extra: tuple[Intent, ...] = ()
     for piece in pieces if pieces is not None else (text,):
         if "select" in piece.lower():
-            extra += _of_text(piece, dialect)
+            extra += _of_text(piece, dialect, _VERSION[0])
     return a + Analysis(extra) if extra else a
 
 

@@ -37,7 +37,13 @@ _FIRST: dict[str, bool] = {}
 # raw connection -> the database a ``USE`` made current on it
 _CURRENT: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _USE = re.compile(r'\s*use\s+(?:"([^"]+)"|([A-Za-z_][\w$]*))', re.I)
-_USE_ANYWHERE = re.compile(r"(?:^|;)\s*use\s", re.I)
+# ``SET search_path = 'x.main'`` / ``SET schema = 'x'`` make ``x`` where bare names are created
+_SET_PATH = re.compile(r"""\s*set\s+(?:(?:session|local|global)\s+)?(?:search_path|schema)
+                       \s*(?:=|to)\s*'?\s*"?([^'",.\s;]+)""", re.I | re.X)
+_RESET_PATH = re.compile(r"\s*reset\s+(?:(?:session|local|global)\s+)?(?:search_path|schema)\b",
+                         re.I)
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)   # blanks and comments
+_SETS_DB = re.compile(r"\b(?:use|search_path|schema)\b", re.I)
 
 
 def destination(guard: Any, raw: Any, db: str = "") -> str | None:
@@ -95,10 +101,18 @@ def _weak(raw: Any) -> bool:
 
 
 def _track_use(raw: Any, q: str) -> None:
-    """Remember the database a ``USE`` makes current on ``raw`` (its cursors do not see it)."""
+    """Remember the database a ``USE`` (or ``SET search_path``/``schema``) makes current on
+    ``raw`` (its cursors do not see it); blanks and comments before it do not hide it."""
+    if not _weak(raw):
+        return
+    q = q[_LEADING.match(q).end():]   # type: ignore[union-attr] # it matches the empty string
     m = _USE.match(q)
-    if m is not None and _weak(raw):
+    if m is not None:
         _CURRENT[raw] = (m.group(1) or m.group(2)).lower()
+    elif (p := _SET_PATH.match(q)) is not None:
+        _CURRENT[raw] = p.group(1).strip().lower()
+    elif _RESET_PATH.match(q):
+        _CURRENT.pop(raw, None)
 
 
 _ATTACH = re.compile(r"""^\s*attach\s+(?:database\s+)?(?:if\s+not\s+exists\s+)?(?:\w+:)?
@@ -133,11 +147,16 @@ def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None =
     the database its target table is in (attached, or made current by ``USE``)."""
     if busy() or not isinstance(query, str):
         return
-    if not _WRITES.search(query):
-        for use in _USE_ANYWHERE.finditer(query):
-            _track_use(raw, query[use.start():].lstrip(";"))
-        return
     from jupyter_guard.connections import duckdb_classify
+
+    if not _WRITES.search(query):
+        if _SETS_DB.search(query):
+            try:
+                for _t, q in duckdb_classify(query):
+                    _track_use(raw, q)
+            except Exception:  # noqa: BLE001 - DuckDB's parser refuses it: it changes nothing
+                pass
+        return
 
     try:
         typed = duckdb_classify(query)
@@ -272,9 +291,10 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> bool:
     if tree is None:
         return False   # unparsed: its literal text was scanned (known values only)
     source = tree.args.get("expression") if isinstance(tree, (exp.Create, exp.Insert)) else \
-        _update_rows(tree) if isinstance(tree, exp.Update) else None
+        _update_rows(tree) if isinstance(tree, exp.Update) else \
+        _merge_rows(tree) if isinstance(tree, exp.Merge) else None
     if source is None or isinstance(source, exp.Values):
-        return not isinstance(tree, exp.Merge)   # MERGE's rows are not read here
+        return not isinstance(tree, exp.Merge)   # a MERGE whose rows it could not build
     from jupyter_guard.duck import _caller
 
     frame = _caller()
@@ -288,6 +308,42 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> bool:
     python = bool(found)
     return _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
                       "a write of rows into", detectors=python or not _inside(raw, names))
+
+
+def _merge_rows(tree: Any) -> Any:
+    """The values a ``MERGE`` writes, as a query: its ``INSERT`` values and ``UPDATE SET``
+    expressions over its target fully joined with its source (every row either branch sees);
+    ``INSERT *``, ``BY NAME`` or ``UPDATE SET *`` write every column of the source."""
+    from sqlglot import exp
+
+    target, src, on = tree.this, tree.args.get("using"), tree.args.get("on")
+    whens = tree.args.get("whens")
+    if not isinstance(target, exp.Table) or src is None or whens is None:
+        return None
+    values: list[Any] = []
+    whole = False
+    for when in whens.expressions:
+        then = when.args.get("then")
+        if isinstance(then, exp.Insert):
+            row = then.expression
+            if isinstance(row, exp.Tuple):
+                values += [v.copy() for v in row.expressions]
+            else:
+                whole = True
+        elif isinstance(then, exp.Update):
+            sets = [e.expression.copy() for e in then.expressions if isinstance(e, exp.EQ)]
+            values += sets
+            whole = whole or not sets
+    if whole:
+        values.append(exp.Column(this=exp.Star(), table=exp.to_identifier(src.alias_or_name)))
+    if not values:
+        return None
+    using = tree.args.get("using_cond")
+    if isinstance(using, list) and using:   # ``USING (id)``
+        return exp.select(*values).from_(target.copy()).join(
+            src.copy(), using=[u.copy() for u in using], join_type="full")
+    return exp.select(*values).from_(target.copy()).join(
+        src.copy(), on=on.copy() if isinstance(on, exp.Expr) else exp.true(), join_type="full")
 
 
 def _update_rows(tree: Any) -> Any:

@@ -7,6 +7,7 @@ written with one ``write`` and flushed, so a SIGKILLed kernel leaves every line 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -128,6 +129,7 @@ class JournalWriter:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._ident: tuple[int, int] = (0, 0)   # (st_dev, st_ino) of the file ``_fd`` opened
+        self._end: int | None = None        # the journal's size after our last write
         self._buf = bytearray()
         self._lost: list[int] = []          # [count, first seq, last seq] of dropped lines
         self._closed = False
@@ -184,6 +186,7 @@ class JournalWriter:
             while self._buf:
                 n = os.write(fd, self._buf)
                 del self._buf[:n]
+            self._end = os.lseek(fd, 0, os.SEEK_CUR)   # O_APPEND: the end of our last line
             if self._lost:
                 count, first, last = self._lost
                 self._buf += dumps({"t": "lost", "lines": count, "first_seq": first,
@@ -202,9 +205,23 @@ class JournalWriter:
         (``/dev/null``) onto it, and every later line would go there without a word."""
         try:
             st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != self._ident:
+                return False
+            if not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+                return False   # ``F_SETFL`` took O_APPEND away: lines would overwrite lines
         except OSError:
             return False
-        return (st.st_dev, st.st_ino) == self._ident
+        if self._end is not None and st.st_size != self._end:
+            # only this writer writes the journal while it lives: bytes past its last line
+            # (``posix_fallocate``'s NULs, an ``os.write`` to the number) are cut, and a
+            # ``ftruncate`` that removed lines is said
+            if st.st_size > self._end:
+                os.ftruncate(fd, self._end)
+            self.notice = ("the audit journal was changed by code in this process (resized "
+                           f"from {self._end} to {st.st_size} bytes): "
+                           + ("the bytes added were removed" if st.st_size > self._end else
+                              "lines not yet in the store may be lost"))
+        return True
 
     def _unlinked(self) -> bool:
         """Whether the journal's name is gone, checked at most every 0.2 s (a ``stat`` per line
@@ -238,7 +255,7 @@ class JournalWriter:
             carry = old or (_content(self._fd) if self._fd is not None else b"")
             if carry and os.fstat(fd).st_size == 0:
                 _write_all(fd, carry)
-            previous, self._fd = (self.path, self._fd), fd
+            previous, self._fd, self._end = (self.path, self._fd), fd, None
             st = os.fstat(fd)
             self._ident = (st.st_dev, st.st_ino)
             self.path = target
