@@ -124,6 +124,8 @@ def mask_upto(text: str, found: Values, end: int) -> str:
     if len(ends) and ends[-1] > end:
         keep = ends <= end
         starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
+    if not len(starts):  # (look-alikes only: nothing to cut)
+        return text[:end]
     code = "utf-8" if text.isascii() else "utf-32-le"  # one unit per character
     blocks = (*merge.BLOCKS, *extra)
     data = np.frombuffer(text[:end].encode(code, _PASS) + "".join(blocks).encode(code, _PASS),
