@@ -77,27 +77,60 @@ _ALNUM = UPPER + DIGIT
 
 @finder("iban")
 def iban(t: Text) -> Found:
-    """A country's code and two digits after a boundary, then up to seven groups of four (a
-    space before one is taken: without it the group cannot start), then up to three more.
-    Fewer than two groups: no other path has more. A failing look-ahead: unsure."""
+    """A country's code and two digits after a boundary, then the groups of four (a space
+    before one is taken: without it the group cannot start) and the rest, as ``re`` settles
+    them: each group and the rest match one way only, so its backtracking tries, from the most
+    groups there are (at most seven) down to two, the rest's longest run (up to three, after
+    an optional space; a shorter one is followed by another of its characters) and then no
+    rest, and takes the first end the look-ahead accepts. Every start is sure."""
     np, d = _np(), t.data
     i = starts(t, (UPPER, UPPER, DIGIT, DIGIT), _IBAN_EDGE)
-    i = i[_lengths()[_code(d, i)] > 0]
-    pos, groups = i + 4, np.zeros(len(i), dtype=np.int64)
+    want = _lengths().take(_code(d, i))
+    i, want = i[want > 0], want[want > 0]
+    if t.n < 1 << 30:  # (positions in 32 bits: half the memory to go through)
+        i = i.astype(np.int32)
+    space, four, run, edge = _iban_masks(t)
+    pos, groups, after = i + 4, np.zeros(len(i), dtype=np.int8), []
     for _ in range(7):
-        at = pos + (d[pos] == 32)
-        go = t.all_in(_ALNUM, at, (0, 1, 2, 3))
+        at = pos + space.take(pos)
+        go = four.take(at)
         pos = np.where(go, at + 4, pos)
         groups += go
-    at = pos + (d[pos] == 32)
-    rest = t.run(_ALNUM, at, 3)
-    pos = np.where(rest > 0, at + rest, pos)
-    matched = (groups >= 2) & ~t.is_(_IBAN_EDGE, pos)
-    sure = matched | (groups < 2)
-    ok = matched.copy()
-    if matched.any():
-        ok[matched] = _iban_ok(t, i[matched], pos[matched])
-    return i, pos, ok, sure
+        after.append(pos)  # after k + 1 groups, where there are that many
+    end, size = pos.copy(), np.zeros(len(i), dtype=np.int64)  # (size: without spaces)
+    matched = np.zeros(len(i), dtype=bool)
+    live = np.flatnonzero(groups >= 2)  # (fewer groups: no match)
+    for k in range(7, 1, -1):
+        if not len(live):
+            break
+        at_k = live[groups.take(live) >= k]
+        pos = after[k - 1].take(at_k)
+        at = pos + space.take(pos)
+        rest = run.take(at)
+        # the rest's run (if any), else none; a start whose k groups both refuse tries k - 1
+        first = (rest > 0) & ~edge.take(at + rest)
+        then = ~first & ~edge.take(pos)
+        for hit, stop, extra in ((first, at + rest, rest), (then, pos, 0 * rest)):
+            got = at_k[hit]
+            end[got], size[got], matched[got] = stop[hit], 4 + 4 * k + extra[hit], True
+        live = live[~matched.take(live)]
+    ok = matched & (size == want)  # the length first: mod 97 is dearer
+    if ok.any():
+        ok[ok] = _iban_ok(t, i[ok], end[ok])
+    return found(i.astype(np.int64), end.astype(np.int64), ok)
+
+
+def _iban_masks(t: Text) -> tuple[Any, Any, Any, Any]:
+    """By position of the (padded) text: 1 at a space, whether four capitals or digits start
+    there, how many of them do (up to three), and whether the look-ahead refuses it; each in a
+    few whole-text passes (text dense with IBAN look-alikes has a start every few characters)."""
+    np = _np()
+    alnum = t.mask(_ALNUM)
+    space = (t.data == 32).view(np.uint8)
+    four = alnum[:-3] & alnum[1:-2] & alnum[2:-1] & alnum[3:]
+    two = alnum[:-2] & alnum[1:-1]
+    run = alnum[:-2].view(np.uint8) + two + (two & alnum[2:])
+    return space, four, run, t.mask(_IBAN_EDGE)
 
 
 def _code(d: Any, i: Any) -> Any:

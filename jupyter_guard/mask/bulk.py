@@ -13,7 +13,8 @@ from collections.abc import Callable
 from itertools import accumulate, compress
 from typing import Any
 
-from . import native
+from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
+from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _phone_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
@@ -194,9 +195,19 @@ NATIVE = frozenset({"email", "ssn", "phone"})
 numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
 
 
+SHAPED = frozenset({"iban"})
+"""Detectors whose dense runs their numpy finder reads (``shapes``): text dense with IBAN
+look-alikes the validator rejects would otherwise go match by match (``spans_in``), as a
+rejected match may hide a value inside it."""
+SHAPED_MIN = 4096
+"""Shorter ranges are left to ``re`` (a short text does not load numpy)."""
+
+
 def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
     """``det.spans_in(text, pos, endpos)``, in bulk where that gives the same spans."""
     found = native.spans(det.name, det.words, text, pos, endpos) if det.name in NATIVE else None
+    if det.name in SHAPED and endpos - pos >= SHAPED_MIN:
+        found = shapes.spans_within(det.name, text, pos, endpos)
     if found is not None:
         return found
     got = None if det.validate is None else pieces(det, text, pos, endpos)

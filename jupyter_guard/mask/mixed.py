@@ -16,8 +16,6 @@ from . import finders as _finders  # noqa: F401 - (the same)
 from . import merge, native, scan, shapes
 from .scan import CHUNK, FEW, _which_for
 
-MIN_VALUES = 64
-"""Fewer values than this are left to the span path (its per-value cost is small then)."""
 LONGEST = (1 << 31) - 1024
 """Longer texts are left to the span path (offsets here are 32-bit)."""
 
@@ -42,10 +40,10 @@ def dense_values(text: str, settings: Any, engine: str = "",
     """The values in ``text`` as ``mask_text`` finds them (with the ``known`` spans, or those
     ``known()`` gives, asked only once the text is found dense; None from it: decline), or None
     where this path cannot tell: a finder declines, a value's mask is not a block and one
-    range of the text (``merge``), or the first chunk holds few values. ``engine``:
-    ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by default the
-    first that answers. Kinds without a finder there (``secret``, IPs) come from the span
-    scanner."""
+    range of the text (``merge``), or the first chunk holds few places where values match.
+    ``engine``: ``"shapes"`` (numpy) or ``"native"`` (RE2 through pyarrow, only if loaded); by
+    default the first that answers. Kinds without a finder there (``secret``, IPs) come from
+    the span scanner."""
     detectors = settings.enabled
     head = stand_in(text[:CHUNK]) if detectors and len(text) <= LONGEST else None
     if head is None:
@@ -82,9 +80,9 @@ def dense_values(text: str, settings: Any, engine: str = "",
     np = native._np()
     starts = np.concatenate([s for s, _ in found])
     ends = np.concatenate([e for _, e in found])
+    # (few values or none, as in text dense with look-alikes the validators reject, are
+    # answered too: the passes are paid, and the span path would read every look-alike again)
     kinds_ = np.concatenate([np.full(len(s), k) for k, (s, _) in enumerate(found)])
-    if len(starts) < MIN_VALUES:
-        return None
     keep = merge.resolve(starts, ends, kinds_)  # as ``text.resolve``: the earlier one is kept
     starts, ends, kinds_ = starts[keep], ends[keep], kinds_[keep]
     masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds_, plan,
@@ -126,6 +124,8 @@ def mask_upto(text: str, found: Values, end: int) -> str:
     if len(ends) and ends[-1] > end:
         keep = ends <= end
         starts, ends, block, tails = starts[keep], ends[keep], block[keep], tails[keep]
+    if not len(starts):  # (look-alikes only: nothing to cut)
+        return text[:end]
     code = "utf-8" if text.isascii() else "utf-32-le"  # one unit per character
     blocks = (*merge.BLOCKS, *extra)
     data = np.frombuffer(text[:end].encode(code, _PASS) + "".join(blocks).encode(code, _PASS),

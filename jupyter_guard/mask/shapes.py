@@ -213,6 +213,31 @@ def values(name: str, t: Text) -> tuple[Any, Any] | None:
     return starts, ends
 
 
+def spans_within(name: str, text: str, pos: int, endpos: int) -> list[tuple[int, int]] | None:
+    """``Detector.spans_in(text, pos, endpos)`` of detector ``name`` from its finder, or None
+    where the finder cannot tell (or the range is not ASCII). The finder reads the range with
+    the character before it (the look-behinds are one character wide and see it, as
+    ``spans_in``'s do), whose own match is left out before ``walk``; the range's end is the
+    text's end, as ``endpos`` is for ``re``."""
+    fn = FINDERS.get(name)
+    base = max(pos - 1, 0)
+    window = text[base:endpos]
+    if fn is None or name == "ssn" or not window.isascii():  # (ssn: a key word's value is
+        return None  # a group of its match, read as ``values`` reads it)
+    t = Text(window.encode("ascii"))
+    got = fn(t)
+    if got is None:
+        return None
+    starts, ends, ok, sure = got
+    if not sure.all():
+        settled = _settle(name, t, starts, ends, ok, sure)
+        if settled is None:
+            return None
+        ends, ok = settled
+    starts, ends = walk(starts, ends, ok & (starts >= pos - base))
+    return list(zip((starts + base).tolist(), (ends + base).tolist()))
+
+
 def _settle(name: str, t: Text, starts: Any, ends: Any, ok: Any, sure: Any
             ) -> tuple[Any, Any] | None:
     """Ends and verdicts with each unsure anchored match replaced by what the precise pattern

@@ -53,6 +53,8 @@ ADVERSARIAL = {
     "pii-rows": fill("jane.doe@example.com,123-45-6789,+44 20 7946 0958\n"),
     "amp-entities": fill("&amp;"), "url-letters": fill("%41"), "zero-width-digits": fill("1\u200b"),
     "ibans": fill("DE89 3704 0044 0532 0130 00 "),
+    # IBAN look-alikes of a real country (each start once went through re, 0.3-0.6 s per MB)
+    "iban-codes": fill("DE89 "), "iban-words": fill("GB82 WEST "), "iban-pairs": fill("DE89 3704 "),
 }
 
 
