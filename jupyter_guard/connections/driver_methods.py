@@ -196,6 +196,9 @@ def reroute(cls: type, names: tuple[str, ...], run: Runner,
             if sys.version_info >= (3, 11):   # tracebacks name the driver's method
                 code = code.replace(co_qualname=fn.__qualname__)
             _ROUTED[key] = Routed(name, body, run, trusted)
+            from jupyter_guard.hooks import own_code  # late: connections load before hooks
+
+            own_code.made(code)   # its frame sits between the guard's work and the driver
             TEMPLATES.add(code)
             BODIES.add(body.__code__)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None

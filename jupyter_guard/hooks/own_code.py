@@ -93,6 +93,14 @@ def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
         _DONE.add(name)
 
 
+def made(code: CodeType) -> None:
+    """Count ``code``, which the guard itself built (a routed driver method: its routing
+    template with the method's name), as the guard's own."""
+    if id(code) not in CODES:
+        _KEEP.append(code)
+        CODES.add(id(code))
+
+
 def own(code: Any) -> bool:
     """Whether ``code`` is one of the guard's own code objects."""
     if id(code) in CODES:
