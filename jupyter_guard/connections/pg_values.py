@@ -25,7 +25,7 @@ def remember(values: Any) -> bool:
     False when there were values to remember and the known values are full
     (``exits.MAX_KNOWN``): the caller refuses the fetch rather than hand out values the exits
     would not know."""
-    if len(exits.known) >= exits.MAX_KNOWN and any(True for _ in values):
+    if exits.full() and any(True for _ in values):
         return False
     texts = [v for v in values if isinstance(v, str)]
     if not texts or not _CUT_ANY.search("\x00".join(texts)):

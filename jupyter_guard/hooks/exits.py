@@ -26,6 +26,7 @@ from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
 
 MAX_KNOWN = 2_000_000
+"""Values remembered at most (their numeric and reversed forms are kept beside them, uncounted)."""
 SHORTEST = 4   # the shortest value remembered (shorter ones are too common to find by value)
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
@@ -38,11 +39,19 @@ DENSE_MAX = 65_536
 
 
 lengths: set[int] = set()
+# the values remembered (``MAX_KNOWN`` bounds it), not the forms kept beside them; a list, changed
+# in place (self-protection puts back a module global rebound between cells)
+counted = [0]
+
+
+def full() -> bool:
+    """Whether no more values can be remembered."""
+    return counted[0] >= MAX_KNOWN
 
 
 def remember(values: Any) -> None:
     """Values read out of a sensitive column (strings of 4+ characters, bounded)."""
-    if len(known) >= MAX_KNOWN:
+    if counted[0] >= MAX_KNOWN:
         return
     try:
         new = {s for s in map(str, _flat(values, 3))
@@ -50,7 +59,9 @@ def remember(values: Any) -> None:
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
-    forms = known_forms.numeric_forms(new.difference(known))
+    fresh = new.difference(known)
+    forms = known_forms.numeric_forms(fresh)
+    counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks

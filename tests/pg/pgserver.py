@@ -59,16 +59,19 @@ class PgServer:
 
     def query(self, sql: str, db: str = "shop") -> list[tuple[object, ...]]:
         """The tests' own statement, never judged: psycopg's cursor classes judge every
-        connection once a guard is loaded in this process (``ip``), raw ones included."""
-        from jupyter_guard.hooks.state import Busy
+        connection once a guard is loaded in this process (``ip``), raw ones included. The
+        guard's "own work" token no longer lends itself to test code, so the statement runs as
+        one the guard already judged for this connection (``judged_on``), as the guard's own
+        catalog queries do."""
+        from jupyter_guard.connections.dbapi import judged_on
 
-        with Busy():
-            con = self.connect(db)
-            try:
+        con = self.connect(db)
+        try:
+            with judged_on(con):
                 cur = con.execute(sql)  # type: ignore[attr-defined]
                 return list(cur.fetchall()) if cur.description is not None else []
-            finally:
-                con.close()  # type: ignore[attr-defined]
+        finally:
+            con.close()  # type: ignore[attr-defined]
 
     def fresh(self) -> str:
         """A new database copied from ``shop``; its name."""
