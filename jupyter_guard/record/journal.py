@@ -213,13 +213,16 @@ class JournalWriter:
             return False
         if self._end is not None and st.st_size != self._end:
             # only this writer writes the journal while it lives: bytes past its last line
-            # (``posix_fallocate``'s NULs, an ``os.write`` to the number) are cut, and a
-            # ``ftruncate`` that removed lines is said
+            # (``posix_fallocate``'s NULs, an ``os.write`` to the number) stay as evidence, on
+            # a line of their own (the next line starts after a newline), where the ingest and
+            # the authority's shipper skip them and report the tampering; a ``ftruncate`` that
+            # removed lines is said
             if st.st_size > self._end:
-                os.ftruncate(fd, self._end)
+                self._buf[:0] = b"\n"
             self.notice = ("the audit journal was changed by code in this process (resized "
                            f"from {self._end} to {st.st_size} bytes): "
-                           + ("the bytes added were removed" if st.st_size > self._end else
+                           + ("the bytes added are kept apart and reported as tampering"
+                              if st.st_size > self._end else
                               "lines not yet in the store may be lost"))
         return True
 
