@@ -186,7 +186,9 @@ class JournalWriter:
             while self._buf:
                 n = os.write(fd, self._buf)
                 del self._buf[:n]
-            self._end = os.lseek(fd, 0, os.SEEK_CUR)   # O_APPEND: the end of our last line
+                # O_APPEND: the end of what we wrote, after each write (a full disk can take a
+                # line in part: the rest follows it, not a newline)
+                self._end = os.lseek(fd, 0, os.SEEK_CUR)
             if self._lost:
                 count, first, last = self._lost
                 self._buf += dumps({"t": "lost", "lines": count, "first_seq": first,
