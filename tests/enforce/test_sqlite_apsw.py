@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.enforce.test_sqlite_routes import _count
 from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
@@ -34,13 +35,6 @@ def db(kernel: Kernel) -> Path:
     s.close()
     kernel.ok(f"import apsw\nDB = {str(path)!r}\nc = apsw.Connection(DB)")
     return path
-
-
-def _count(path: Path) -> int:
-    with sqlite3.connect(path) as s:
-        n = int(s.execute("SELECT count(*) FROM customers").fetchone()[0])
-    s.close()
-    return n
 
 
 @pytest.mark.parametrize("code,rule", [
