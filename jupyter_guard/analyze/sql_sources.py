@@ -1,0 +1,214 @@
+"""The sources a query's columns are read from, for the inference rule's naming: CTEs, derived
+tables, ``VALUES`` lists, ``unnest``, PIVOTs and saved views (``sql_saved``), each output
+column with what it is computed from; and ``_naming``, which turns a column read in a SELECT
+into the table columns it stands for (``customers.ssn``).
+
+Pure: sqlglot trees in, names out.
+
+>>> import sqlglot
+>>> t = sqlglot.parse_one("WITH w AS (SELECT ssn AS x FROM customers) SELECT x FROM w")
+>>> d = _Derived(t)
+>>> _naming(t, d)(t.expressions[0], t)
+['customers.ssn']
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from jupyter_guard.analyze.sql_saved import _saved_query, _source_key, _table_key
+
+
+def _constant(node: exp.Expr) -> bool:
+    """No column and no query reading a table: ``'x'``, ``?``, ``(SELECT 'x')``."""
+    return not any(isinstance(n, (exp.Column, exp.Star)) or (
+        isinstance(n, exp.Select) and n.args.get("from_") is not None) for n in node.walk())
+
+
+def _aliases(tree: exp.Expr) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in tree.find_all(exp.Table):
+        if t.alias:
+            out[t.alias.lower()] = t.name.lower()
+    return out
+
+
+def _scoped(root: exp.Expr, select: exp.Expr | None) -> list[tuple[exp.Expr, exp.Expr | None]]:
+    """Every node under ``root`` with the SELECT it belongs to (the nearest one above it; a
+    SELECT belongs to itself), in one pass: asking each node for its ancestor walks up the tree
+    every time, which is quadratic on a chain of thousands of ``OR`` terms."""
+    out: list[tuple[exp.Expr, exp.Expr | None]] = [
+        (root, root if isinstance(root, exp.Select) else select)]
+    for node, sel in out:   # breadth first, like ``walk``: appended while read
+        for child in node.iter_expressions():
+            out.append((child, child if isinstance(child, exp.Select) else sel))
+    return out
+
+
+def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr], list[str]]:
+    """``names(col, sel)``: the table columns ``col`` (read in ``sel``) stands for, as
+    ``table.column``: itself, or what a CTE's or derived table's output is computed from."""
+    aliases = _aliases(tree)
+    for saved in derived.saved:
+        aliases = {**_aliases(saved), **aliases}
+    tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+
+    def names(col: exp.Column, sel: exp.Expr) -> list[str]:
+        follow = derived.follow(col, sel)
+        if follow is not None:
+            return [n for inner, inner_sel in follow for c in _columns_of(inner)
+                    for n in names(c, inner_sel)] if derived.enter() else []
+        own = derived.own_table(sel) if not col.table else ""
+        owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
+            aliases.get(own, own) if own else tables[0] if len(set(tables)) == 1 else "")
+        return [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
+
+    return names
+
+
+def _columns_of(e: exp.Expr) -> list[exp.Column]:
+    """The columns ``e`` reads at its own level (not inside a subquery of it)."""
+    found: list[exp.Column] = []
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, exp.Column):
+            found.append(n)
+        elif not isinstance(n, (exp.Select, exp.Subquery)):
+            todo.extend(n.iter_expressions())
+    return found
+
+class _Derived:
+    """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
+    what each output column is computed from (an expression and the SELECT it is read in)."""
+
+    def __init__(self, tree: exp.Expr) -> None:
+        self.outputs: dict[str, dict[str, list[tuple[exp.Expr, exp.Expr]]]] = {}
+        self.constant_sources: set[str] = set()
+        self.budget = 64   # followings per column (a recursive CTE names itself)
+        for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest, exp.Lateral):
+            alias = node.args.get("alias")
+            key = node.alias_or_name.lower() if isinstance(node, exp.CTE) else _source_key(node)
+            if not key:
+                continue
+            if isinstance(node, (exp.Values, exp.Unnest)):
+                if _constant(node):
+                    self.constant_sources.add(key)
+                elif isinstance(node, exp.Unnest) and isinstance(alias, exp.TableAlias) and \
+                        alias.columns and (at := node.find_ancestor(exp.Select)) is not None:
+                    # ``unnest(t.l) AS u(v)``: ``u.v`` is made of the elements of ``t.l``
+                    self.outputs[key] = {alias.columns[0].name.lower(): [
+                        (e, at) for e in node.expressions]}
+                continue
+            query = node.this.this if isinstance(node, exp.Lateral) and isinstance(
+                node.this, exp.Subquery) else node.this
+            if isinstance(node, exp.Lateral) and not isinstance(query, exp.Query):
+                continue   # ``LATERAL unnest(...)``, a table function: read as its columns
+            cols = alias.columns if isinstance(alias, exp.TableAlias) else []
+            self.outputs[key] = self._projections(query, [c.name.lower() for c in cols])
+            if isinstance(query, exp.Pivot) and not query.args.get("unpivot"):
+                # ``PIVOT t ON city USING first(ssn) GROUP BY id``: the columns it makes (one
+                # per value of ``city``, unknown here) hold ``first(ssn)``; ``id`` is itself
+                group = query.args.get("group")
+                for g in group.expressions if isinstance(group, exp.Group) else []:
+                    self.outputs[key].setdefault(g.alias_or_name.lower(), []).append((g, query))
+                self.outputs[key]["?"] = [(u, query) for u in query.args.get("using") or []]
+        self.saved: list[exp.Expr] = []   # saved queries read here (views of views too)
+        scan = [tree]
+        while scan and len(self.saved) < 16:
+            for t in scan.pop().find_all(exp.Table):
+                saved = _saved_query(t)
+                key = _table_key(t)
+                if saved is None or key in self.outputs:
+                    continue   # a table, or a CTE of that name
+                self.outputs[key] = self._projections(saved[0], saved[1])
+                self.saved.append(saved[0])
+                scan.append(saved[0])
+
+    @staticmethod
+    def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
+        selects: list[exp.Expr] = []
+        todo = [q]
+        while todo:   # the branches of a UNION / INTERSECT / EXCEPT, however nested
+            node = todo.pop()
+            if isinstance(node, exp.Subquery):
+                todo.append(node.this)
+            elif isinstance(node, exp.SetOperation):
+                todo += [node.expression, node.this]   # the leftmost first: it names them
+            elif isinstance(node, exp.Select):
+                selects.append(node)
+        out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
+        first = [e.alias_or_name.lower() for e in selects[0].expressions] if selects else []
+        renamed = renamed + first[len(renamed):]   # a UNION's columns are its first branch's
+        for sel in selects:
+            for n, e in enumerate(sel.expressions):
+                if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
+                                               and isinstance(e.this, exp.Star)):
+                    out.setdefault("*", []).append((e, sel))
+                    continue
+                name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
+                out.setdefault(name, []).append((e.this if isinstance(e, exp.Alias) else e, sel))
+        return out
+
+    def enter(self) -> bool:
+        self.budget -= 1
+        return self.budget > 0
+
+    def _source_keys(self, sel: exp.Expr) -> list[str]:
+        if isinstance(sel, exp.Pivot) and sel.this is not None:
+            return [_table_key(sel.this)]
+        if not isinstance(sel, exp.Select):
+            return []
+        sources = [sel.args["from_"].this] if sel.args.get("from_") is not None else []
+        sources += [j.this for j in sel.args.get("joins") or []]
+        return [_table_key(s) for s in sources]
+
+    def own_table(self, sel: exp.Expr) -> str:
+        """The one table ``sel`` reads from, when it reads one only ('' otherwise)."""
+        if not self.outputs and not self.constant_sources:
+            return ""   # no derived source anywhere: the caller's naming holds as it was
+        keys = self._source_keys(sel)
+        return keys[0] if len(keys) == 1 and keys[0] not in self.outputs else ""
+
+    def _key(self, col: exp.Column, sel: exp.Expr) -> str:
+        if col.table:
+            return col.table.lower()
+        name = col.name.lower()
+        keys = self._source_keys(sel)
+        hits = [k for k in keys if name in self.outputs.get(k, {}) or k in self.constant_sources]
+        return hits[0] if len(hits) == 1 else keys[0] if len(keys) == 1 else ""
+
+    def follow(self, col: exp.Column, sel: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]] | None:
+        """What a derived source's column is computed from (None: a table's own column)."""
+        key = self._key(col, sel)
+        outs = self.outputs.get(key)
+        if outs is None:
+            if col.table and not col.db:   # ``s.a``: field ``a`` of a derived column ``s``
+                field = self.outputs.get(self._key(exp.column(col.table), sel), {})
+                return field.get(col.table.lower())
+            return None
+        name = col.name.lower()
+        if name in outs:
+            return outs[name]
+        return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or \
+            outs.get("?")   # a column a PIVOT made
+
+    def constant(self, operand: exp.Expr, sel: exp.Expr, depth: int = 0) -> bool:
+        """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a
+        derived table or CTE that selects literals)."""
+        if depth > 8 or any(isinstance(n, exp.Star) or (isinstance(n, exp.Select)
+                            and n.args.get("from_") is not None) for n in operand.walk()):
+            return False
+        cols = _columns_of(operand)
+        if not cols:
+            return False   # no column: ``_constant`` already said
+        for col in cols:
+            if self._key(col, sel) in self.constant_sources:
+                continue
+            follow = self.follow(col, sel)
+            if not follow or not all(_constant(e) or self.constant(e, s, depth + 1)
+                                     for e, s in follow):
+                return False
+        return True
+
