@@ -81,15 +81,18 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                 continue
             for col, col_sel in _compared(operand, sel):
                 derived.budget = 64
+                pattern = col.meta.get("columns", "") if col.meta else ""
                 for name in names(col, col_sel):
-                    if name not in out:
-                        out[name] = Intent("sql.predicate", "column", name, (name,),
-                                           source=node.sql(dialect="duckdb")[:200])
+                    detail = f"columns:{pattern}" if pattern and name.endswith(".*") else ""
+                    if f"{name}\0{detail}" not in out:
+                        out[f"{name}\0{detail}"] = Intent(
+                            "sql.predicate", "column", name, (name,), detail=detail,
+                            source=node.sql(dialect="duckdb")[:200])
     for sel in tree.find_all(exp.Select):
         for col, source in _joined_constants(sel, derived):
             derived.budget = 64
             for name in names(col, sel):
-                out.setdefault(name, Intent("sql.predicate", "column", name, (name,),
+                out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
                                             source=source))
     return tuple(out.values())
 
@@ -126,6 +129,16 @@ def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Colu
     return out
 
 
+def _columns_star(node: exp.Columns) -> exp.Column:
+    """``COLUMNS('re')``, ``COLUMNS(x -> …)``, ``COLUMNS(*)``: the columns of the row it matches,
+    as a ``*`` that keeps the pattern (the catalog picks the columns it names; a lambda or a
+    star matches every one)."""
+    star = exp.Column(this=exp.Star())
+    if isinstance(node.this, exp.Literal) and node.this.is_string:
+        star.meta["columns"] = str(node.this.this)
+    return star
+
+
 def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Expr]]:
     """The columns whose values ``operand`` (read in ``sel``) carries, each with the SELECT it
     is read in: its own, those of a FROM-less subquery in it (``(SELECT ssn) LIKE '1%'`` reads
@@ -133,8 +146,12 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     A subquery's filters are not compared with this constant."""
     out: list[tuple[exp.Column, exp.Expr]] = []
     for col, owner in _scoped(operand, sel):
-        if isinstance(col, exp.Column) and (owner is sel or (
+        if isinstance(col, (exp.Column, exp.Columns)) and (owner is sel or (
                 owner is not None and owner.args.get("from_") is None)):
+            if isinstance(col, exp.Columns):
+                if isinstance(col.this, exp.Column):
+                    continue   # ``COLUMNS(c.*)``: the ``c.*`` in it is read as itself
+                col = _columns_star(col)
             out.append((col, sel))
     if isinstance(operand, (exp.Subquery, exp.Query)):
         query = operand.this if isinstance(operand, exp.Subquery) else operand

@@ -22,7 +22,7 @@ from jupyter_guard.analyze.sql_saved import _saved_query, _source_key, _table_ke
 
 def _constant(node: exp.Expr) -> bool:
     """No column and no query reading a table: ``'x'``, ``?``, ``(SELECT 'x')``."""
-    return not any(isinstance(n, (exp.Column, exp.Star)) or (
+    return not any(isinstance(n, (exp.Column, exp.Star, exp.Columns)) or (
         isinstance(n, exp.Select) and n.args.get("from_") is not None) for n in node.walk())
 
 
@@ -48,13 +48,32 @@ def _scoped(root: exp.Expr, select: exp.Expr | None) -> list[tuple[exp.Expr, exp
 
 def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr], list[str]]:
     """``names(col, sel)``: the table columns ``col`` (read in ``sel``) stands for, as
-    ``table.column``: itself, or what a CTE's or derived table's output is computed from."""
+    ``table.column``: itself, or what a CTE's or derived table's output is computed from. A
+    whole row (``c`` or ``c.*`` of ``FROM customers c``; a bare ``*``) stands for every column
+    of its source: ``customers.*`` for a table (the catalog knows which), each output of a
+    derived one."""
     aliases = _aliases(tree)
     for saved in derived.saved:
         aliases = {**_aliases(saved), **aliases}
     tables = [t.name.lower() for t in tree.find_all(exp.Table)]
+    rows = set(aliases) | set(tables)
+
+    def whole(key: str, sel: exp.Expr) -> list[str]:
+        outs = derived.outputs.get(key)
+        if outs is None:
+            return [f"{aliases.get(key, key)}.*"]
+        if not derived.enter():
+            return []
+        return [n for pairs in outs.values() for inner, inner_sel in pairs
+                for c in _columns_of(inner) for n in names(c, inner_sel)]
 
     def names(col: exp.Column, sel: exp.Expr) -> list[str]:
+        if isinstance(col.this, exp.Star):
+            keys = [col.table.lower()] if col.table else derived._source_keys(sel)
+            return [n for k in keys for n in whole(k, sel)]
+        if not col.table and (col.name.lower() in rows or col.name.lower() in
+                              derived._source_keys(sel)):
+            return whole(col.name.lower(), sel)   # ``c::VARCHAR``, ``to_json(c)``
         follow = derived.follow(col, sel)
         if follow is not None:
             return [n for inner, inner_sel in follow for c in _columns_of(inner)
@@ -212,3 +231,39 @@ class _Derived:
                 return False
         return True
 
+
+
+def view_sources(create: str, column: str) -> list[str]:
+    """The table columns output ``column`` of a view stands for, from the view's definition as
+    the catalog keeps it (``*``: every output); [] when the text does not read as a view.
+
+    >>> view_sources("CREATE VIEW v(k, m) AS SELECT c.id, c.email FROM customers c", "m")
+    ['customers.email']
+    >>> view_sources("CREATE VIEW w AS SELECT ssn AS n, 'x' AS z FROM customers", "*")
+    ['customers.ssn']
+    """
+    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache
+
+    try:
+        trees = _parse(create, "duckdb")
+    except Exception:  # noqa: BLE001 - a definition sqlglot cannot read: the view is read as a table
+        return []
+    tree = trees[0] if trees else None
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
+        return []
+    target = tree.this
+    cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)] \
+        if isinstance(target, exp.Schema) else []
+    query = tree.expression
+    outs = _Derived._projections(query, cols)
+    pairs = [p for ps in outs.values() for p in ps] if column == "*" else outs.get(
+        column, [(exp.column(column), inner) for _e, inner in outs.get("*", [])])
+    derived = _Derived(query)
+    names = _naming(query, derived)
+    found: list[str] = []
+    for e, sel in pairs:
+        derived.budget = 64
+        cs = [exp.Column(this=exp.Star())] if isinstance(e, exp.Star) else \
+            [e] if isinstance(e, exp.Column) else _columns_of(e)
+        found += [n for c in cs for n in names(c, sel) if n not in found]
+    return found

@@ -12,6 +12,7 @@ from typing import Any
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard import owned
+from jupyter_guard.guard.infer_catalog import predicates
 from jupyter_guard.hooks import sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
@@ -26,6 +27,7 @@ class Catalog:
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
         self._targets: Any = None
+        self._views: dict[str, list[str]] | None = None
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         if self._cols is None:
@@ -65,6 +67,22 @@ class Catalog:
             except Exception:  # noqa: BLE001 - no attached databases known: writes are judged as local ones
                 pass
         return self._dbs
+
+    def views(self) -> dict[str, list[str]]:
+        """DuckDB's views, by name (bare and qualified): the texts that define them."""
+        if self._views is None:
+            self._views = {}
+            if self.conn.kind.dialect == "duckdb":
+                try:
+                    rows = self.conn.rows("SELECT database_name, schema_name, view_name, sql "
+                                          "FROM duckdb_views() WHERE NOT internal")
+                except Exception:  # noqa: BLE001 - no views known: columns are read as a table's
+                    rows = []
+                for db, schema, view, sql in rows:
+                    for k in {str(view).lower(), f"{schema}.{view}".lower(),
+                              f"{db}.{schema}.{view}".lower()}:
+                        self._views.setdefault(k, []).append(str(sql))
+        return self._views
 
     def key(self, i: Intent) -> str:
         """Where the target lives (``guard.owned``), or '' when the guard cannot place it."""
@@ -124,6 +142,9 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
             out.append(i)
             continue
         cat = cats.setdefault(id(c.raw), Catalog(c, policy))
+        if i.action == "sql.predicate":   # a whole row, a view's column: what it compares
+            out.extend(predicates(i, cat))
+            continue
         tail = i.target.rsplit(".", 1)[-1]
         if i.action in owned.PLACED and not i.key and (mine is None or tail in mine) and (
                 i.action != "sql.create" or tail in used):   # a create: when the cell uses it

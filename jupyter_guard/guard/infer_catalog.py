@@ -1,0 +1,63 @@
+"""What a ``sql.predicate`` intent compares, by the catalog: a whole row (``customers.*``, from
+``c::VARCHAR LIKE …``, ``to_json(c)``, ``COLUMNS(*)``) is every column of its table, or those a
+``COLUMNS('re')`` pattern matches; a column of a view is what the view's definition computes it
+from, however and wherever the view was made (another cell, another connection, another
+process), views of views included. The ``inference`` rule then decides on each.
+
+A table the catalog does not know keeps its ``*`` (no column of it is known to be sensitive).
+"""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from jupyter_guard.analyze.sql_sources import view_sources
+from jupyter_guard.model import Intent
+from jupyter_guard.policy.rules import bare_table
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.enrich import Catalog
+
+_DEPTH = 8   # views of views followed
+
+
+def predicates(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
+    """``i`` as the table columns it compares (itself first, then what its view reads)."""
+    names: list[str] = []
+    for n in _rows(i.target, i.detail, cat):
+        for m in _through_views(n, cat, _DEPTH):
+            if m not in names:
+                names.append(m)
+    if names == [i.target]:
+        return (i,)
+    detail = i.detail if i.detail == "order" else ""
+    return tuple(i.with_(target=n, columns=(n,), detail=detail) for n in names)
+
+
+def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
+    if not target.endswith(".*"):
+        return [target]
+    table = target[:-2]
+    cols = cat.columns().get(table.lower()) or cat.columns().get(bare_table(table))
+    if not cols:
+        return [target]
+    if detail.startswith("columns:"):
+        try:
+            pattern = re.compile(detail[len("columns:"):], re.I)
+        except re.error:   # a pattern Python reads otherwise than DuckDB: every column
+            pattern = re.compile("")
+        cols = tuple(c for c in cols if pattern.search(c))
+    return [f"{bare_table(table)}.{c}" for c in cols]
+
+
+def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
+    table, _, col = name.rpartition(".")
+    defs = cat.views().get(table.lower()) or cat.views().get(bare_table(table)) if table else None
+    if not defs or depth <= 0:
+        return [name]
+    out = [name]
+    for create in defs:
+        for src in view_sources(create, col):
+            for n in (_rows(src, "", cat) if src.endswith(".*") else [src]):
+                out += [m for m in _through_views(n, cat, depth - 1) if m not in out]
+    return out
