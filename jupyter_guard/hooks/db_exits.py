@@ -6,9 +6,10 @@ from a guarded result, by replacement scan or ``register``), ``INSERT … VALUES
 ``executemany`` with fetched values, or ``append('t', df)``, copy the values into a file
 DuckDB writes from native code: no byte of it passes the file exits. So a statement that puts
 rows into a table is checked first when its connection's database is *foreign*: a file
-(not ``:memory:``) in which, when this process first opened it, no column was sensitive by the
-policy's names. A database that already held sensitive columns (the warehouse itself, through a
-second connection) may receive them back: the same policy governs it.
+(not ``:memory:``) in which, when this process first opened it, no column sensitive by the
+policy's names held a value. A database whose sensitive columns held values (the warehouse
+itself, through a second connection) may receive them back: the same policy governs it. A decoy
+made elsewhere with an empty ``ssn`` column is foreign.
 
 What is checked is the data, by effect: the values bound to the statement, its literal text,
 and the rows its source query yields (run once more by the guard: ``SAMPLE_ROWS`` of them
@@ -90,13 +91,25 @@ def _foreign(guard: Any, raw: Any, db: str) -> str | None:
             path, name = found[0] or "", found[1]
             real = os.path.realpath(path) if path and path != ":memory:" else ""
             if real and real not in _FIRST:
-                cols = cur.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
-                                   "database_name = ? AND NOT internal", [name]).fetchall()
-                _FIRST[real] = not any(guard.policy.is_sensitive_column(f"{t}.{c}")
-                                       for t, c in cols)
+                _FIRST[real] = not _holds_sensitive(guard, cur, name)
         finally:
             cur.close()
     return real if real and _FIRST[real] else ""
+
+
+def _holds_sensitive(guard: Any, cur: Any, db: str) -> bool:
+    """Whether a sensitive column of database ``db`` holds a value: a decoy file whose ``ssn``
+    column is empty is no warehouse, whatever its column names."""
+    cols = cur.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                       "WHERE database_name = ? AND NOT internal", [db]).fetchall()
+    for s, t, c in cols:
+        if guard.policy.is_sensitive_column(f"{t}.{c}"):
+            q = ".".join('"' + str(x).replace('"', '""') + '"' for x in (db, s, t))
+            col = '"' + str(c).replace('"', '""') + '"'
+            if cur.execute(f"SELECT EXISTS (SELECT 1 FROM {q} WHERE {col} IS NOT NULL)"
+                           ).fetchone()[0]:
+                return True
+    return False
 
 
 def _weak(raw: Any) -> bool:
