@@ -13,7 +13,7 @@ from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard import owned
 from jupyter_guard.guard.infer_catalog import predicates
-from jupyter_guard.hooks import sql_exports, taint_ddl
+from jupyter_guard.hooks import db_exits, sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -27,7 +27,8 @@ class Catalog:
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
         self._targets: Any = None
-        self._views: dict[str, list[str]] | None = None
+        self._views: dict[str, list[str]] | None = None   # ``infer_catalog.views``
+        self._any: dict[str, tuple[str, ...]] = {}
 
     def columns(self) -> dict[str, tuple[str, ...]]:
         if self._cols is None:
@@ -36,16 +37,48 @@ class Catalog:
                 rows = self.conn.kind.column_rows(self.conn)
             except Exception:  # noqa: BLE001 - no catalog columns known: `*` expands by what the statement names
                 rows = []
+            here = self._current()
+            mine = {(str(s).lower(), str(t).lower()) for d, s, t, _c in rows
+                    if str(d).lower() in here}
             for db, schema, table, col in rows:
-                for key in {
-                    str(table).lower(),
-                    f"{schema}.{table}".lower(),
-                    f"{db}.{schema}.{table}".lower(),
-                    bare_table(f"{db}.{schema}.{table}"),
-                }:
+                d, s, t = str(db).lower(), str(schema).lower(), str(table).lower()
+                keys = {f"{d}.{s}.{t}", bare_table(f"{d}.{s}.{t}")}
+                if s == "main":   # DuckDB: ``p.customers`` is p's main one
+                    keys.add(f"{d}.{t}")
+                # a bare ``customers`` (``main.customers``) is the current database's when it
+                # has one: not every database's columns together
+                if d in here or not any(m[1] == t for m in mine):
+                    keys.add(t)
+                if d in here or (s, t) not in mine:
+                    keys.add(f"{s}.{t}")
+                for key in keys:
                     self._cols.setdefault(key, ())
                     self._cols[key] += (str(col).lower(),)
+                self._any[t] = (*self._any.get(t, ()), str(col).lower())
         return self._cols
+
+    def columns_anywhere(self, table: str) -> tuple[str, ...] | None:
+        """The columns of ``table`` as named, or of every table of its bare name in any
+        database when the name has no schema (a ``USE`` in the same text may change which)."""
+        cols = self.columns()
+        if "." in bare_table(table):
+            return cols.get(table.lower()) or cols.get(bare_table(table))
+        return self._any.get(bare_table(table)) or cols.get(bare_table(table))
+
+    def _current(self) -> set[str]:
+        """The databases a bare name is looked up in (DuckDB: the current one, as a ``USE``
+        left it, and ``temp``); empty when unknown: then every database's table counts."""
+        try:
+            raw = owned.duck_raw(self.conn)
+            if raw is None:
+                return set()
+            used = db_exits.current_database(raw)
+            if not used:
+                found = self.conn.rows("SELECT current_database()")
+                used = str(found[0][0]).lower() if found else ""
+        except Exception:  # noqa: BLE001 - unknown: bare names keep every database's columns
+            return set()
+        return {used, "temp"} if used else set()
 
     def temporary(self) -> set[str]:
         if self._temp is None:
@@ -67,22 +100,6 @@ class Catalog:
             except Exception:  # noqa: BLE001 - no attached databases known: writes are judged as local ones
                 pass
         return self._dbs
-
-    def views(self) -> dict[str, list[str]]:
-        """DuckDB's views, by name (bare and qualified): the texts that define them."""
-        if self._views is None:
-            self._views = {}
-            if self.conn.kind.dialect == "duckdb":
-                try:
-                    rows = self.conn.rows("SELECT database_name, schema_name, view_name, sql "
-                                          "FROM duckdb_views() WHERE NOT internal")
-                except Exception:  # noqa: BLE001 - no views known: columns are read as a table's
-                    rows = []
-                for db, schema, view, sql in rows:
-                    for k in {str(view).lower(), f"{schema}.{view}".lower(),
-                              f"{db}.{schema}.{view}".lower()}:
-                        self._views.setdefault(k, []).append(str(sql))
-        return self._views
 
     def key(self, i: Intent) -> str:
         """Where the target lives (``guard.owned``), or '' when the guard cannot place it."""

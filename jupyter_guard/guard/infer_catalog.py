@@ -38,7 +38,7 @@ def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
     if not target.endswith(".*"):
         return [target]
     table = target[:-2]
-    cols = cat.columns().get(table.lower()) or cat.columns().get(bare_table(table))
+    cols = cat.columns_anywhere(table)
     if not cols:
         return [target]
     if detail.startswith("columns:"):
@@ -52,7 +52,7 @@ def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
 
 def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
     table, _, col = name.rpartition(".")
-    defs = cat.views().get(table.lower()) or cat.views().get(bare_table(table)) if table else None
+    defs = views(cat).get(table.lower()) or views(cat).get(bare_table(table)) if table else None
     if not defs or depth <= 0:
         return [name]
     out = [name]
@@ -61,3 +61,23 @@ def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
             for n in (_rows(src, "", cat) if src.endswith(".*") else [src]):
                 out += [m for m in _through_views(n, cat, depth - 1) if m not in out]
     return out
+
+
+def views(cat: Catalog) -> dict[str, list[str]]:
+    """DuckDB's views, by name (bare and qualified): the texts that define them."""
+    if cat._views is None:
+        cat._views = {}
+        if cat.conn.kind.dialect == "duckdb":
+            try:
+                rows = cat.conn.rows("SELECT database_name, schema_name, view_name, sql "
+                                     "FROM duckdb_views() WHERE NOT internal")
+            except Exception:  # noqa: BLE001 - no views known: columns are read as a table's
+                rows = []
+            for db, schema, view, sql in rows:
+                keys = {str(view).lower(), f"{schema}.{view}".lower(),
+                        f"{db}.{schema}.{view}".lower()}
+                if str(schema).lower() == "main":
+                    keys.add(f"{db}.{view}".lower())
+                for k in keys:
+                    cat._views.setdefault(k, []).append(str(sql))
+    return cat._views

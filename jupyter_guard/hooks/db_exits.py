@@ -112,6 +112,11 @@ def _holds_sensitive(guard: Any, cur: Any, db: str) -> bool:
     return False
 
 
+def current_database(raw: Any) -> str:
+    """The database a ``USE`` (or ``search_path``) made current on ``raw`` ('' if none)."""
+    return _CURRENT.get(raw, "") if _weak(raw) else ""
+
+
 def _weak(raw: Any) -> bool:
     try:
         weakref.ref(raw)
