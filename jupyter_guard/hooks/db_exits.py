@@ -7,9 +7,10 @@ from a guarded result, by replacement scan or ``register``), ``INSERT … VALUES
 DuckDB writes from native code: no byte of it passes the file exits. So a statement that puts
 rows into a table is checked first when its connection's database is *foreign*: a file
 (not ``:memory:``) in which, when this process first opened it, no column sensitive by the
-policy's names held a value. A database whose sensitive columns held values (the warehouse
-itself, through a second connection) may receive them back: the same policy governs it. A decoy
-made elsewhere with an empty ``ssn`` column is foreign.
+policy's names held a value, or any file attached to the connection (``ATTACH``, then ``USE``
+or ``search_path``). A connection's own database whose sensitive columns held values (the
+warehouse itself, through a second connection) may receive them back: the same policy governs
+it. A decoy made elsewhere with an empty ``ssn`` column is foreign.
 
 What is checked is the data, by effect: the values bound to the statement, its literal text,
 and the rows its source query yields (run once more by the guard: ``SAMPLE_ROWS`` of them
@@ -83,18 +84,22 @@ def _foreign(guard: Any, raw: Any, db: str) -> str | None:
         cur = raw.cursor()   # the user's pending result on ``raw`` stays as it was
         try:
             # a cursor does not see ``USE`` on ``raw``: the database is named when one was used
-            found = cur.execute("SELECT path, database_name FROM duckdb_databases() WHERE "
+            found = cur.execute("SELECT path, database_name, lower(database_name) = "
+                                "lower(current_database()) FROM duckdb_databases() WHERE "
                                 "lower(database_name) = coalesce(?, lower(current_database()))",
                                 [db or None]).fetchone()
             if found is None:
                 return None
-            path, name = found[0] or "", found[1]
+            path, name, own = found[0] or "", found[1], bool(found[2])
             real = os.path.realpath(path) if path and path != ":memory:" else ""
             if real and real not in _FIRST:
                 _FIRST[real] = not _holds_sensitive(guard, cur, name)
         finally:
             cur.close()
-    return real if real and _FIRST[real] else ""
+    # an attached file is foreign whatever it holds (a decoy may hold made-up values): the SQL
+    # rules refuse sensitive columns into an attached database named in a statement, and a
+    # ``USE`` of it is the same write
+    return real if real and (_FIRST[real] or not own) else ""
 
 
 def _holds_sensitive(guard: Any, cur: Any, db: str) -> bool:

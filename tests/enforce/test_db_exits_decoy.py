@@ -1,11 +1,12 @@
 """A decoy database file (red team, 2026-11-30): a file made before this session (by another
-process) with a table whose ``ssn`` column is EMPTY, attached and made current with ``USE`` or
-``search_path``, looked like the warehouse to the database-file exits ("it held sensitive
-columns, so the same policy governs it") and received the warehouse's real values, read by a
-qualified name. A file counts as governed only when its sensitive columns held values when this
-process first opened it; the decoy is foreign, and every spelling that writes the warehouse's
-sensitive values into it is refused (``exfiltration``), the file keeping no raw value. The twins
-run: aggregates and plain columns reach the decoy with correct results."""
+process) with a table whose ``ssn`` column is empty (or holds made-up values), attached and made
+current with ``USE`` or ``search_path``, looked like the warehouse to the database-file exits
+("it held sensitive columns, so the same policy governs it") and received the warehouse's real
+values, read by a qualified name. Only a connection's own database whose sensitive columns held
+values when this process first opened it is governed now; an attached file is foreign whatever
+it holds. Every spelling that writes the warehouse's sensitive values into the decoy is refused,
+the file keeping no raw value. The twins run: aggregates and plain columns reach the decoy with
+correct results."""
 from __future__ import annotations
 
 import uuid
@@ -62,10 +63,12 @@ ATTACKS = [
 ]
 
 
+@pytest.mark.parametrize("filled", [0, 20], ids=["empty-ssn", "made-up-ssns"])
 @pytest.mark.parametrize("code", ATTACKS)
-def test_a_decoy_with_an_empty_ssn_column_gets_no_sensitive_value(k: Kernel, code: str) -> None:
+def test_a_decoy_with_an_ssn_column_gets_no_sensitive_value(k: Kernel, code: str,
+                                                           filled: int) -> None:
     name = f"decoy_{uuid.uuid4().hex[:8]}.duckdb"
-    _decoy(k.workdir / name)
+    _decoy(k.workdir / name, filled)
     k.ok(f"con.execute(\"ATTACH '{name}' AS d\")")
     try:
         r = k.run(code)
