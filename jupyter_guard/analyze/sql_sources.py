@@ -71,17 +71,18 @@ def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr
         if isinstance(col.this, exp.Star):
             keys = [col.table.lower()] if col.table else derived._source_keys(sel)
             return [n for k in keys for n in whole(k, sel)]
-        if not col.table and (col.name.lower() in rows or col.name.lower() in
-                              derived._source_keys(sel)):
-            return whole(col.name.lower(), sel)   # ``c::VARCHAR``, ``to_json(c)``
+        # ``c::VARCHAR``, ``to_json(c)``: the row of source ``c``; and a column of that name
+        # too (DuckDB reads a column first), so neither reading is lost
+        row = whole(col.name.lower(), sel) if not col.table and (
+            col.name.lower() in rows or col.name.lower() in derived._source_keys(sel)) else []
         follow = derived.follow(col, sel)
         if follow is not None:
-            return [n for inner, inner_sel in follow for c in _columns_of(inner)
-                    for n in names(c, inner_sel)] if derived.enter() else []
+            return row + ([n for inner, inner_sel in follow for c in _columns_of(inner)
+                           for n in names(c, inner_sel)] if derived.enter() else [])
         own = derived.own_table(sel) if not col.table else ""
         owner = aliases.get(col.table.lower(), col.table.lower()) if col.table else (
             aliases.get(own, own) if own else tables[0] if len(set(tables)) == 1 else "")
-        return [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
+        return row + [f"{owner}.{col.name.lower()}" if owner else col.name.lower()]
 
     return names
 
