@@ -76,3 +76,16 @@ def test_a_whole_row_is_judged_by_every_table_of_its_name(k: Kernel) -> None:
         assert "ANSWER" not in r.stream
     finally:
         k.ok("con.execute('USE wh')")
+
+
+def test_a_ctas_in_the_attaching_text_is_judged_by_what_it_selects(k: Kernel) -> None:
+    """A database attached in the same text receives the plain columns a query selects from the
+    warehouse's ``customers`` (its sensitive columns are not selected), with correct rows."""
+    a = _new()
+    k.ok(f"con.execute(\"ATTACH '{a}' AS nd; CREATE TABLE nd.t AS SELECT id, city FROM "
+         "customers WHERE id < 30; CREATE TABLE nd.u AS SELECT c.id, o.total FROM customers c "
+         "JOIN orders o ON o.customer_id = c.id\")\ncon.execute('DETACH nd')")
+    got = _tables(k.workdir / a)
+    assert sorted(got["t"]) == [(i, ("Paris", "Lyon", "Nice")[i % 3]) for i in range(30)]
+    assert len(got["u"]) == 2000
+    _no_raw(got)
