@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from jupyter_guard.analyze.sql_sources import view_sources
+from sqlglot import exp
+
+from jupyter_guard.analyze.sql_sources import _columns_of, _Derived, _naming
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -81,3 +83,39 @@ def views(cat: Catalog) -> dict[str, list[str]]:
                 for k in keys:
                     cat._views.setdefault(k, []).append(str(sql))
     return cat._views
+
+
+def view_sources(create: str, column: str) -> list[str]:
+    """The table columns output ``column`` of a view stands for, from the view's definition as
+    the catalog keeps it (``*``: every output); [] when the text does not read as a view.
+
+    >>> view_sources("CREATE VIEW v(k, m) AS SELECT c.id, c.email FROM customers c", "m")
+    ['customers.email']
+    >>> view_sources("CREATE VIEW w AS SELECT ssn AS n, 'x' AS z FROM customers", "*")
+    ['customers.ssn']
+    """
+    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache
+
+    try:
+        trees = _parse(create, "duckdb")
+    except Exception:  # noqa: BLE001 - a definition sqlglot cannot read: the view is read as a table
+        return []
+    tree = trees[0] if trees else None
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
+        return []
+    target = tree.this
+    cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)] \
+        if isinstance(target, exp.Schema) else []
+    query = tree.expression
+    outs = _Derived._projections(query, cols)
+    pairs = [p for ps in outs.values() for p in ps] if column == "*" else outs.get(
+        column, [(exp.column(column), inner) for _e, inner in outs.get("*", [])])
+    derived = _Derived(query)
+    names = _naming(query, derived)
+    found: list[str] = []
+    for e, sel in pairs:
+        derived.budget = 64
+        cs = [exp.Column(this=exp.Star())] if isinstance(e, exp.Star) else \
+            [e] if isinstance(e, exp.Column) else _columns_of(e)
+        found += [n for c in cs for n in names(c, sel) if n not in found]
+    return found

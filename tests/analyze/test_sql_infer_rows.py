@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 
 from jupyter_guard.analyze.sql_infer import predicate_intents
-from jupyter_guard.analyze.sql_sources import view_sources
+from jupyter_guard.guard.infer_catalog import view_sources
 
 
 def _targets(q: str) -> list[tuple[str, str]]:
