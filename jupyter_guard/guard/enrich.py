@@ -6,7 +6,8 @@ A count that fails leaves ``estimated_rows=None``, which the bulk-change rule re
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
@@ -21,8 +22,10 @@ from jupyter_guard.policy.rules import bare_table
 class Catalog:
     """Cached views of one connection's catalog for the duration of one decision."""
 
-    def __init__(self, conn: Conn, policy: Any = None) -> None:
+    def __init__(self, conn: Conn, policy: Any = None,
+                 frames: FrameLookup | None = None) -> None:
         self.conn, self.policy = conn, policy
+        self.frames = frames if conn.dialect == "duckdb" else None   # replacement scans
         self._cols: dict[str, tuple[str, ...]] | None = None
         self._temp: set[str] | None = None
         self._dbs: dict[str, str] | None = None
@@ -135,6 +138,8 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
         if c.endswith(".*") or c == "*":
             table = c[:-2] if c.endswith(".*") else ""
             cols = cat.columns().get(table.lower()) or cat.columns().get(bare_table(table))
+            if cols is None and cat.frames is not None and table.isidentifier():
+                cols = frame_columns(cat.frames.get(table))   # a frame DuckDB reads by name
             if cols is None:
                 out.append(c)  # unknown table: keep the star; the rule treats it as unknown
             else:
@@ -146,10 +151,12 @@ def expand(columns: tuple[str, ...], cat: Catalog) -> tuple[str, ...]:
 
 def enrich(intents: tuple[Intent, ...], conn: Conn | None,
            resolve: Callable[[str], Conn | None] | None = None, policy: Any = None,
-           mine: frozenset[str] | None = None) -> tuple[Intent, ...]:
+           mine: frozenset[str] | None = None,
+           frames: FrameLookup | None = None) -> tuple[Intent, ...]:
     """Intents with database facts; ``resolve`` finds the connection an intent's ``via`` names.
     ``mine``: the names of the session's own tables and of those the cell makes
-    (``owned.names``); only a target of such a name is placed (None: every target)."""
+    (``owned.names``); only a target of such a name is placed (None: every target).
+    ``frames``: the namespace DuckDB's replacement scans read a table name from."""
     cats: dict[int, Catalog] = {}
     out = []
     used = {i.target.rsplit(".", 1)[-1] for i in intents if i.action in owned.OWN_USE}
@@ -158,7 +165,7 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
         if c is None or not i.action.startswith("sql."):
             out.append(i)
             continue
-        cat = cats.setdefault(id(c.raw), Catalog(c, policy))
+        cat = cats.setdefault(id(c.raw), Catalog(c, policy, frames))
         if i.action == "sql.predicate":   # a whole row, a view's column: what it compares
             out.extend(predicates(i, cat))
             continue
@@ -176,6 +183,40 @@ def _temporary(i: Intent, cat: Catalog) -> bool:
     if i.key:
         return i.key.startswith(("duckdb(temp#", "sqlite(temp#")) or ":pg_temp" in i.key
     return "." not in i.target and bare_table(i.target) in cat.temporary()
+
+
+class FrameLookup:
+    """The namespace DuckDB's replacement scans read, and whether a decision read a frame from
+    it (such a decision is not kept for the same text: the frame may change)."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self.namespace, self.used = namespace, False
+
+    def get(self, name: str) -> Any:
+        obj = self.namespace.get(name)
+        self.used = self.used or obj is not None
+        return obj
+
+
+_FRAME_TYPES = (("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table"),
+                ("pyarrow", "RecordBatch"))
+
+
+def frame_columns(obj: Any) -> tuple[str, ...] | None:
+    """The column names of a pandas or polars frame or an Arrow table, read without running
+    user code (only these exact types, only plain ``str`` names); None for anything else.
+
+    >>> import pandas as pd
+    >>> frame_columns(pd.DataFrame({"a": [1], "City": ["x"]})), frame_columns("customers")
+    (('a', 'city'), None)
+    """
+    t = type(obj)
+    if not any(t is getattr(sys.modules.get(m), name, None) for m, name in _FRAME_TYPES):
+        return None   # exactly these types: a subclass's ``columns`` would be user code
+    names = list(obj.column_names if t.__name__ in ("Table", "RecordBatch") else obj.columns)
+    if not all(type(n) is str for n in names):
+        return None   # a name the guard would have to turn into text: unknown, as before
+    return tuple(n.lower() for n in names)
 
 
 def _one(i: Intent, cat: Catalog) -> Intent:

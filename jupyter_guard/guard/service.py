@@ -19,7 +19,7 @@ from jupyter_guard.connections.base import for_dialect
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard import owned, policy_files
 from jupyter_guard.guard.decisions import Decisions
-from jupyter_guard.guard.enrich import enrich
+from jupyter_guard.guard.enrich import FrameLookup, enrich
 from jupyter_guard.guard.judge import Judgement, approve, sha256  # noqa: F401 - sha256: callers
 from jupyter_guard.guard.own_intents import (
     _new_file,
@@ -265,8 +265,11 @@ class Guard(Recording):
             return conns[via]
 
         mine = owned.names(self.session_tables, analysis.intents)   # placed: only these
+        frames = FrameLookup(self.cell.namespace)
         intents = tuple(_new_file(i) for i in enrich(analysis.intents, conn, resolve,
-                                                      self.policy, mine))
+                                                      self.policy, mine, frames))
+        if frames.used:
+            key = None   # a frame's columns decided it: they may differ when the text comes again
         intents += _real_twins(intents)
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
