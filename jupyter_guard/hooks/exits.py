@@ -19,7 +19,7 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, known_forms, printed
+from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed
 from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -194,7 +194,14 @@ def _known(text: str) -> str:
         return "values read from a sensitive column"
     if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
         return "values read from a sensitive column"
+    if known_grouped.grouped(normalize(text).text, known):   # digits cut in groups
+        return "values read from a sensitive column"
     return ""
+
+
+def grouped_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where known numbers written in digit groups (``100-00-0058``) occur in ``text``."""
+    return known_grouped.grouped(text, known) if known else []
 
 
 def known_columns(frame: Any, rows: int = 64) -> set[str]:

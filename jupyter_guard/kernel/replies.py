@@ -19,13 +19,16 @@ from jupyter_guard.mask.text import MaskSettings
 
 SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
                      "comm_open", "comm_msg", "error", "history_reply"})
-"""Message types whose whole content is masked here."""
+"""Message types known to carry values; every other type but ``OWN`` is masked whole too."""
 DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 """Display messages: their data was masked when published; metadata is masked here."""
 STREAMS = frozenset({"stream"})
 """Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
+OWN = frozenset({"status", "execute_input"})
+"""Messages left as they are: the kernel's state, and the echo of the code the user sent."""
 WIRED = SCANNED | DISPLAYS | STREAMS
-"""Every message type ``WireNet`` looks at."""
+"""The message types ``WireNet`` knows; any other but ``OWN`` (``comm_close``,
+``clear_output``, ``debug_reply``, a type a cell made up) is masked whole, metadata too."""
 
 _TRUST = threading.local()
 
@@ -51,8 +54,9 @@ def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
     if isinstance(data, str):
         return shown(data, settings)   # values masked, and base64/hex runs that hide some
-    if isinstance(data, dict):
-        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
+    if isinstance(data, dict):   # keys too: ``{email: 1}`` as JSON or widget state
+        return {shown(k, settings) if isinstance(k, str) else k:
+                v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return type(data)(mask_bundle(v, settings) for v in data)
     return data
@@ -63,16 +67,19 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
     """``(content, metadata)`` of one outgoing message, masked as its type needs."""
     if not settings.active:
         return content, metadata
-    if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
-        return mask_bundle(content, settings), metadata
+    if msg_type in OWN:
+        return content, metadata
+    if msg_type not in STREAMS and msg_type not in DISPLAYS:  # comm metadata, made-up types
+        return mask_bundle(content, settings), mask_bundle(metadata, settings)
     if msg_type in STREAMS or msg_type in DISPLAYS:
         if not getattr(_TRUST, "on", False):  # not from a path that masked it: all of it
             return mask_bundle(content, settings), mask_bundle(metadata, settings)
         if msg_type in STREAMS:
             return content, metadata
     if msg_type in DISPLAYS:
-        if isinstance(content, dict) and content.get("metadata"):
-            content = {**content, "metadata": mask_bundle(content["metadata"], settings)}
+        if isinstance(content, dict) and (content.get("metadata") or content.get("transient")):
+            content = {**content, **{k: mask_bundle(content[k], settings)
+                                     for k in ("metadata", "transient") if content.get(k)}}
         return content, mask_bundle(metadata, settings)
     return content, metadata
 
@@ -100,11 +107,11 @@ class WireNet:
                  **kwargs: Any) -> Any:
             if isinstance(msg_or_type, dict):
                 kind = msg_or_type.get("header", {}).get("msg_type", "")
-                if kind in WIRED:
+                if kind not in OWN:
                     body, meta = mask_message(kind, msg_or_type.get("content"),
                                               msg_or_type.get("metadata"), settings())
                     msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-            elif msg_or_type in WIRED:
+            elif isinstance(msg_or_type, str) and msg_or_type not in OWN:
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
                                              settings())
                 if kwargs.get("metadata") is not None:

