@@ -62,6 +62,25 @@ def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     return data
 
 
+def mask_buffers(buffers: Any, settings: MaskSettings) -> Any:
+    """The binary buffers of a message (comm and widget state: ``Image(value=...)``, a comm's
+    ``send(buffers=...)``): one holding a value masking would hide is sent masked, as UTF-8
+    text; the others (pictures, arrays of numbers) as they are."""
+    if not settings.active:
+        return buffers
+    out = []
+    for buf in buffers:
+        try:
+            raw = bytes(memoryview(buf))
+        except TypeError:   # not bytes-like: Session.send refuses it itself
+            out.append(buf)
+            continue
+        text = raw.decode("latin-1")
+        masked = shown(text, settings)
+        out.append(buf if masked == text else masked.encode("utf-8"))
+    return out
+
+
 def mask_message(msg_type: str, content: Any, metadata: Any,
                  settings: MaskSettings) -> tuple[Any, Any]:
     """``(content, metadata)`` of one outgoing message, masked as its type needs."""
@@ -111,11 +130,17 @@ class WireNet:
                     body, meta = mask_message(kind, msg_or_type.get("content"),
                                               msg_or_type.get("metadata"), settings())
                     msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
+                    if msg_or_type.get("buffers"):
+                        msg_or_type["buffers"] = mask_buffers(msg_or_type["buffers"], settings())
             elif isinstance(msg_or_type, str) and msg_or_type not in OWN:
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
                                              settings())
                 if kwargs.get("metadata") is not None:
                     kwargs["metadata"] = meta
+            if kwargs.get("buffers"):
+                kwargs["buffers"] = mask_buffers(kwargs["buffers"], settings())
+            elif len(args) > 2 and args[2]:   # (parent, ident, buffers) given by position
+                args = (*args[:2], mask_buffers(args[2], settings()), *args[3:])
             return original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper

