@@ -7,7 +7,9 @@ one token when printed as it was read. Spelt ``100-00-0058``, ``100 00 0058``,
 groups no token check finds. Here each run of three or more digit groups joined by single
 separators (space, no-break space, ``-``, ``.``, ``/``, ``_``) is read for its digits: where
 they, or the digits of a few neighbouring groups, are a known value of ``SHORTEST`` digits or
-more, that stretch of the run is a span to mask or refuse.
+more, that stretch of the run is a span to mask or refuse. A known number glued to letters
+(``'x' + ssn`` in an error, a name made with ``setattr``) is one too; glued to other digits it
+is not (that is how honest longer numbers look).
 
 Only known values are matched, so honest grouped numbers (dates, IP addresses, amounts with
 thousands separators) are left alone unless their digits are exactly a value read from a
@@ -18,6 +20,8 @@ sensitive column.
 [(4, 15, 'known'), (20, 31, 'known')]
 >>> grouped("on 2024-01-15 at 10.0.0.1", known)
 []
+>>> grouped("X100000058: bad, 9100000058 fine", known)
+[(1, 10, 'known')]
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ WIDEST = 19
 """The most digits one value has (a card number)."""
 _RUN = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:[ \u00a0\-./_][0-9]+){2,}(?![0-9A-Za-z])")
 _GROUP = re.compile(r"[0-9]+")
+_GLUED = re.compile(r"(?<=[A-Za-z_])[0-9]{9,19}(?![0-9])|(?<![0-9])[0-9]{9,19}(?=[A-Za-z_])")
+"""A run of digits glued to letters (``'x' + ssn``, a class or attribute name made of one):
+no token check finds it, and a known value there is no chance."""
 
 
 def grouped(text: str, known: Container[str]) -> list[tuple[int, int, str]]:
@@ -49,4 +56,6 @@ def grouped(text: str, known: Container[str]) -> list[tuple[int, int, str]]:
                     i = j
                     break
             i += 1
+    out.extend((m.start(), m.end(), "known") for m in _GLUED.finditer(text)
+               if m.group() in known)
     return out

@@ -25,7 +25,9 @@ DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 STREAMS = frozenset({"stream"})
 """Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
 OWN = frozenset({"status", "execute_input"})
-"""Messages left as they are: the kernel's state, and the echo of the code the user sent."""
+"""Messages left as they are when the kernel made them: its state, the echo of the code the
+user sent."""
+STATES = frozenset({"busy", "idle", "starting", "restarting", "dead"})
 WIRED = SCANNED | DISPLAYS | STREAMS
 """The message types ``WireNet`` knows; any other but ``OWN`` (``comm_close``,
 ``clear_output``, ``debug_reply``, a type a cell made up) is masked whole, metadata too."""
@@ -81,12 +83,24 @@ def mask_buffers(buffers: Any, settings: MaskSettings) -> Any:
     return out
 
 
+def _own(msg_type: str, content: Any, parent: Any) -> bool:
+    """Whether a ``status`` or ``execute_input`` is the kernel's own: a state and nothing else;
+    the echo of the code of the request it answers (one a cell made up is masked)."""
+    if not isinstance(content, dict):
+        return False
+    if msg_type == "status":
+        return set(content) <= {"execution_state"} and content.get("execution_state") in STATES
+    request = parent.get("content") if isinstance(parent, dict) else None
+    return isinstance(request, dict) and content.get("code") == request.get("code")
+
+
 def mask_message(msg_type: str, content: Any, metadata: Any,
-                 settings: MaskSettings) -> tuple[Any, Any]:
-    """``(content, metadata)`` of one outgoing message, masked as its type needs."""
+                 settings: MaskSettings, parent: Any = None) -> tuple[Any, Any]:
+    """``(content, metadata)`` of one outgoing message, masked as its type needs (``parent``:
+    the request it answers)."""
     if not settings.active:
         return content, metadata
-    if msg_type in OWN:
+    if msg_type in OWN and _own(msg_type, content, parent):
         return content, metadata
     if msg_type not in STREAMS and msg_type not in DISPLAYS:  # comm metadata, made-up types
         return mask_bundle(content, settings), mask_bundle(metadata, settings)
@@ -101,6 +115,28 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
                                      for k in ("metadata", "transient") if content.get(k)}}
         return content, mask_bundle(metadata, settings)
     return content, metadata
+
+
+class _Parents:
+    """Parent headers masked, the last one remembered: every message of a cell shares one
+    parent (the request), so it is masked once. The request header a client sent is masked
+    too: a made-up parent may carry values."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, Any, Any] = (None, None, None)
+
+    def mask(self, parent: Any, settings: MaskSettings) -> Any:
+        if not isinstance(parent, dict) or not settings.active:
+            return parent
+        seen, was, masked = self.last
+        if seen is parent and was == parent:
+            return masked
+        head = parent.get("header", parent)   # a whole request, or its header (Session.msg)
+        new = mask_bundle(head, settings)
+        masked = parent if new == head else {**parent, "header": new} if head is not parent \
+            else new
+        self.last = (parent, dict(parent), masked)
+        return masked
 
 
 class WireNet:
@@ -120,27 +156,38 @@ class WireNet:
             return MaskSettings()
 
     def _make(self) -> Callable[..., Any]:
-        original, settings = self.original, self.settings
+        original, settings, heads = self.original, self.settings, _Parents()
 
         def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any,
                  **kwargs: Any) -> Any:
+            now = settings()
             if isinstance(msg_or_type, dict):
                 kind = msg_or_type.get("header", {}).get("msg_type", "")
-                if kind not in OWN:
-                    body, meta = mask_message(kind, msg_or_type.get("content"),
-                                              msg_or_type.get("metadata"), settings())
-                    msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-                    if msg_or_type.get("buffers"):
-                        msg_or_type["buffers"] = mask_buffers(msg_or_type["buffers"], settings())
-            elif isinstance(msg_or_type, str) and msg_or_type not in OWN:
+                body, meta = mask_message(kind, msg_or_type.get("content"),
+                                          msg_or_type.get("metadata"), now,
+                                          msg_or_type.get("parent_header"))
+                msg_or_type = {**msg_or_type, "content": body, "metadata": meta,
+                               "header": mask_bundle(msg_or_type.get("header"), now),
+                               "parent_header": heads.mask(msg_or_type.get("parent_header"),
+                                                           now)}
+                if msg_or_type.get("buffers"):
+                    msg_or_type["buffers"] = mask_buffers(msg_or_type["buffers"], now)
+            elif isinstance(msg_or_type, str):
+                parent = kwargs.get("parent", args[0] if args else None)
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
-                                             settings())
+                                             now, parent)
                 if kwargs.get("metadata") is not None:
                     kwargs["metadata"] = meta
+                if "parent" in kwargs:
+                    kwargs["parent"] = heads.mask(parent, now)
+                elif args:
+                    args = (heads.mask(parent, now), *args[1:])
+            if kwargs.get("header"):   # (the kernel never passes one: the session makes it)
+                kwargs["header"] = mask_bundle(kwargs["header"], now)
             if kwargs.get("buffers"):
-                kwargs["buffers"] = mask_buffers(kwargs["buffers"], settings())
+                kwargs["buffers"] = mask_buffers(kwargs["buffers"], now)
             elif len(args) > 2 and args[2]:   # (parent, ident, buffers) given by position
-                args = (*args[:2], mask_buffers(args[2], settings()), *args[3:])
+                args = (*args[:2], mask_buffers(args[2], now), *args[3:])
             return original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper

@@ -231,3 +231,76 @@ def test_kernel_log_is_masked(k: Kernel) -> None:
          "assert E[56] not in _buf.getvalue(), 'raw in the kernel log'\n"
          "assert '@example.com' in _buf.getvalue()\n"
          "assert 'plain: order 100000245, Paris' in _buf.getvalue()")
+
+
+def run_all(k: Kernel, code: str) -> str:
+    """Run ``code``; every iopub message until the cell is idle, whatever parent it names
+    (``Kernel.run`` keeps only the cell's own), headers and echo included, and the reply."""
+    msg_id = k.kc.execute(code)
+    seen: list[dict[str, object]] = []
+    while True:
+        m = k.kc.get_iopub_msg(timeout=60)
+        seen.append(m)
+        if (m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"):
+            break
+    reply = k.kc.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = k.kc.get_shell_msg(timeout=60)
+    keep = ("header", "parent_header", "metadata", "content")
+    return json.dumps([[m.get(key) for key in keep] for m in [*seen, reply]], default=str,
+                      ensure_ascii=False)
+
+
+MADE_UP = [
+    pytest.param("_k.session.send(_k.iopub_socket, 'status', {'execution_state': 'busy', "
+                 "'v': E[57]}, parent=_k.get_parent())", id="status-with-extra"),
+    pytest.param("_k.session.send(_k.iopub_socket, 'status', {'execution_state': S[57]}, "
+                 "parent=_k.get_parent())", id="status-state"),
+    pytest.param("_k.session.send(_k.iopub_socket, 'execute_input', {'code': S[58], "
+                 "'execution_count': 1}, parent=_k.get_parent())", id="execute-input-made-up"),
+    pytest.param("_k.session.send(_k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'x'}, "
+                 "parent=_k.get_parent(), header={'msg_id': E[58], 'msg_type': 'stream', "
+                 "'username': 'u', 'session': 's', 'date': '2020-01-01T00:00:00Z', "
+                 "'version': '5.3'})", id="header-given"),
+    pytest.param("_k.session.send(_k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'x'}, "
+                 "parent={'msg_id': S[59], 'username': E[59]})", id="parent-made-up"),
+    pytest.param("_k.session.send(_k.iopub_socket, _k.session.msg('stream', {'name': 'stdout', "
+                 "'text': 'y'}, parent={'header': {'msg_id': E[57]}}))", id="message-with-parent"),
+]
+
+
+@pytest.mark.parametrize("code", MADE_UP)
+def test_made_up_kernel_messages_are_masked(k: Kernel, code: str) -> None:
+    text = run_all(k, "_k = get_ipython().kernel\n" + code)
+    assert "_k.session.send" in text   # (the echo of the code is in what was scanned)
+    assert_no_raw(text)
+
+
+GLUED = [
+    pytest.param("raise type('X' + S[50], (Exception,), {})('a')", id="exception-class-name"),
+    pytest.param("int('x' + S[51])", id="int-error-quotes-it"),
+    pytest.param("print(f'id{S[52]}, ref {S[53]}_a')", id="printed-identifiers"),
+]
+
+
+@pytest.mark.parametrize("code", GLUED)
+def test_known_numbers_glued_to_letters_are_masked(k: Kernel, code: str) -> None:
+    assert_no_raw(wire(k.run(code)))
+
+
+def test_attribute_named_after_a_value_is_not_completed_raw(k: Kernel) -> None:
+    k.ok("class _A:\n    pass\n_a = _A()\nsetattr(_a, 'x' + S[54], 1)\n_a.plain_attr = 2")
+    msg_id = k.kc.complete("_a.", 3)
+    reply = k.kc.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = k.kc.get_shell_msg(timeout=60)
+    assert_no_raw(json.dumps(reply["content"]))
+    assert "plain_attr" in reply["content"]["matches"]
+
+
+def test_glued_plain_numbers_and_kernel_messages_are_kept(k: Kernel) -> None:
+    r = k.ok("print('SKU100000999X, id9100000005, order 100000245')")
+    assert "SKU100000999X, id9100000005, order 100000245" in r.stream
+    assert [m["content"] for m in r.messages if m["msg_type"] == "status"] == [
+        {"execution_state": "busy"}, {"execution_state": "idle"}]
