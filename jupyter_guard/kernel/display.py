@@ -189,7 +189,7 @@ class Masker:
         self.shell.events.register("post_run_cell", self._drain)
         session = getattr(getattr(self.shell, "kernel", None), "session", None)
         if session is not None:
-            self._wire = mask_replies.install(session, self.settings)
+            self._wire = mask_replies.install(session, self.settings, self.shell.kernel)
         # the kernel's own log goes to the server's console: ``kernel.log.error(value)``
         self._logs = list(getattr(getattr(getattr(self.shell, "kernel", None), "log", None),
                                   "handlers", ()))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.kernel.encoded_runs import shown
+from jupyter_guard.kernel.wire_frames import FrameNet, from_session
 from jupyter_guard.mask.text import MaskSettings
 
 SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
@@ -143,11 +144,13 @@ class WireNet:
     """``Session.send`` of one kernel, wrapped; ``ensure`` wraps it again if user code put the
     original back (checked after every cell: one attribute lookup)."""
 
-    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings]) -> None:
+    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings],
+                 kernel: Any = None) -> None:
         self.session, self.get_settings = session, get_settings
         self.original = session.send
         self.send = self._make()
         session.send = self.send
+        self.frames = FrameNet(kernel, session, self.settings) if kernel is not None else None
 
     def settings(self) -> MaskSettings:
         try:
@@ -188,7 +191,8 @@ class WireNet:
                 kwargs["buffers"] = mask_buffers(kwargs["buffers"], now)
             elif len(args) > 2 and args[2]:   # (parent, ident, buffers) given by position
                 args = (*args[:2], mask_buffers(args[2], now), *args[3:])
-            return original(stream, msg_or_type, content, *args, **kwargs)
+            with from_session():   # the frames it makes are masked: the socket passes them
+                return original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         return send
@@ -196,12 +200,18 @@ class WireNet:
     def ensure(self) -> None:
         if self.session.__dict__.get("send") is not self.send:
             self.session.send = self.send
+        if self.frames is not None:
+            self.frames.ensure()
 
     def restore(self) -> None:
         if self.session.__dict__.get("send") is self.send:
             del self.session.send
+        if self.frames is not None:
+            self.frames.restore()
 
 
-def install(session: Any, get_settings: Callable[[], MaskSettings]) -> WireNet:
-    """Wrap ``session.send`` so that every message listed above leaves masked."""
-    return WireNet(session, get_settings)
+def install(session: Any, get_settings: Callable[[], MaskSettings],
+            kernel: Any = None) -> WireNet:
+    """Wrap ``session.send`` so that every message listed above leaves masked (and, given the
+    ``kernel``, the frames a cell hands its IOPub socket: ``wire_frames``)."""
+    return WireNet(session, get_settings, kernel)

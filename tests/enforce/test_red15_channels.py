@@ -304,3 +304,25 @@ def test_glued_plain_numbers_and_kernel_messages_are_kept(k: Kernel) -> None:
     assert "SKU100000999X, id9100000005, order 100000245" in r.stream
     assert [m["content"] for m in r.messages if m["msg_type"] == "status"] == [
         {"execution_state": "busy"}, {"execution_state": "idle"}]
+
+
+FRAMES = [
+    pytest.param("_m = _s.msg('stream', {'name': 'stdout', 'text': E[40]}, parent=_k.get_parent())\n"
+                 "_k.iopub_socket.send_multipart(_s.serialize(_m))", id="signed-frames"),
+    pytest.param("_m = _s.msg('display_data', {'data': {'text/html': S[41]}, 'metadata': {}}, "
+                 "parent=_k.get_parent())\n_k.iopub_thread.send_multipart(_s.serialize(_m))",
+                 id="signed-frames-on-the-thread"),
+]
+
+
+@pytest.mark.parametrize("code", FRAMES)
+def test_frames_handed_to_the_iopub_socket_are_masked(k: Kernel, code: str) -> None:
+    text = run_all(k, "_k = get_ipython().kernel\n_s = _k.session\n" + code)
+    assert_no_raw(text)
+
+
+def test_plain_frames_handed_to_the_iopub_socket_arrive_signed(k: Kernel) -> None:
+    text = run_all(k, "_k = get_ipython().kernel\n_s = _k.session\n"
+                      "_m = _s.msg('stream', {'name': 'stdout', 'text': 'order 100000245, Paris'},"
+                      " parent=_k.get_parent())\n_k.iopub_socket.send_multipart(_s.serialize(_m))")
+    assert "order 100000245, Paris" in text   # (unsigned frames would have been dropped)
