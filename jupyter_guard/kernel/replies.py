@@ -150,7 +150,8 @@ class WireNet:
         self.original = session.send
         self.send = self._make()
         session.send = self.send
-        self.frames = FrameNet(kernel, session, self.settings) if kernel is not None else None
+        self.frames = None if kernel is None else FrameNet(
+            kernel, session, self.settings, (mask_message, mask_bundle, mask_buffers))
 
     def settings(self) -> MaskSettings:
         try:

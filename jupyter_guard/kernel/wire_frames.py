@@ -34,8 +34,11 @@ def from_session() -> Iterator[None]:
 class FrameNet:
     """The ``send_multipart`` of a kernel's IOPub thread, wrapped; ``ensure`` wraps again."""
 
-    def __init__(self, kernel: Any, session: Any, get_settings: Callable[[], Any]) -> None:
-        self.session, self.get_settings = session, get_settings
+    def __init__(self, kernel: Any, session: Any, get_settings: Callable[[], Any],
+                 masks: Any) -> None:
+        """``masks``: ``replies``' ``mask_message``, ``mask_bundle`` and ``mask_buffers``
+        (given, as ``replies`` imports this module)."""
+        self.session, self.get_settings, self.masks = session, get_settings, masks
         self.wrapped: list[tuple[Any, Any, Any]] = []   # (object, original, wrapper)
         # (``iopub_socket.send_multipart`` is the thread's; setting an attribute on the
         # socket object would set it on the zmq socket below, which the thread calls)
@@ -57,8 +60,7 @@ class FrameNet:
 
     def masked(self, parts: Any) -> list[bytes]:
         """``parts`` as a message a cell made up is sent: masked, and signed again."""
-        from jupyter_guard.kernel.replies import mask_buffers, mask_bundle, mask_message
-
+        mask_message, mask_bundle, mask_buffers = self.masks
         settings = self.get_settings()
         frames = [bytes(getattr(p, "bytes", p)) for p in parts]
         if not settings.active:
