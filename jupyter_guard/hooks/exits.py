@@ -42,6 +42,9 @@ lengths: set[int] = set()
 # the values remembered (``MAX_KNOWN`` bounds it), not the forms kept beside them; a list, changed
 # in place (self-protection puts back a module global rebound between cells)
 counted = [0]
+numbers = [False]
+"""Whether a known value is a number (an SSN, phone or card number): only then are digit
+groups read (``known_grouped``)."""
 
 
 def full() -> bool:
@@ -61,6 +64,8 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     fresh = new.difference(known)
     forms = known_forms.numeric_forms(fresh)
+    if forms or any(map(str.isdigit, fresh)):   # numbers a print may cut in digit groups
+        numbers[0] = True
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -194,14 +199,14 @@ def _known(text: str) -> str:
         return "values read from a sensitive column"
     if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
         return "values read from a sensitive column"
-    if known_grouped.grouped(normalize(text).text, known):   # digits cut in groups
+    if numbers[0] and known_grouped.grouped(normalize(text).text, known):   # digit groups
         return "values read from a sensitive column"
     return ""
 
 
 def grouped_spans(text: str) -> list[tuple[int, int, str]]:
     """Where known numbers written in digit groups (``100-00-0058``) occur in ``text``."""
-    return known_grouped.grouped(text, known) if known else []
+    return known_grouped.grouped(text, known) if numbers[0] else []
 
 
 def known_columns(frame: Any, rows: int = 64) -> set[str]:
