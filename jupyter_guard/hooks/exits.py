@@ -191,7 +191,7 @@ def _known(text: str) -> str:
     else:   # one C pass over a long text (Aho-Corasick); the token check where there is none
         hit = _MATCH.find(text)
         if hit is not None:
-            return "values read from a sensitive column" if hit else ""
+            return "values read from a sensitive column" if hit else _grouped(text)
     # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
     tokens = text.translate(_CUT).split()
     if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
@@ -199,7 +199,12 @@ def _known(text: str) -> str:
         return "values read from a sensitive column"
     if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
         return "values read from a sensitive column"
-    if numbers[0] and known_grouped.grouped(normalize(text).text, known):   # digit groups
+    return _grouped(text)
+
+
+def _grouped(text: str) -> str:
+    """Known numbers cut in digit groups (``100-00-0058``) or glued to letters in ``text``."""
+    if numbers[0] and known_grouped.grouped(normalize(text).text, known):
         return "values read from a sensitive column"
     return ""
 

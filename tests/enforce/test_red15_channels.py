@@ -326,3 +326,26 @@ def test_plain_frames_handed_to_the_iopub_socket_arrive_signed(k: Kernel) -> Non
                       "_m = _s.msg('stream', {'name': 'stdout', 'text': 'order 100000245, Paris'},"
                       " parent=_k.get_parent())\n_k.iopub_socket.send_multipart(_s.serialize(_m))")
     assert "order 100000245, Paris" in text   # (unsigned frames would have been dropped)
+
+
+FILES = [
+    pytest.param("'\\n'.join(x[:3] + '-' + x[3:5] + '-' + x[5:] for x in S[5:50])", id="dashed"),
+    pytest.param("'\\n'.join(' '.join(x) for x in S[5:50])", id="digit-by-digit"),
+    pytest.param("'\\n'.join('id' + x for x in S[5:50])", id="glued-to-letters"),
+]
+
+
+@pytest.mark.parametrize("text", FILES)
+def test_long_files_of_grouped_known_numbers_are_refused(k: Kernel, text: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    name = f"grouped_{request.node.callspec.id}.txt"
+    k.blocked(f"open({name!r}, 'w').write({text})", "exfiltration")
+    path = k.workdir / name
+    assert_no_raw(path.read_text() if path.exists() else "")
+
+
+def test_long_file_of_plain_grouped_numbers_is_written(k: Kernel) -> None:
+    k.ok("open('grouped_plain.txt', 'w').write('\\n'.join(f'2024-01-{d:02d} 10:30:00, "
+         "10.0.0.{d}, 12 34 56 78 {d}' for d in range(1, 29)))")
+    assert "2024-01-28 10:30:00, 10.0.0.28, 12 34 56 78 28" in \
+        (k.workdir / "grouped_plain.txt").read_text()
