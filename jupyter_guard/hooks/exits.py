@@ -45,6 +45,8 @@ counted = [0]
 numbers = [False]
 """Whether a known value is a number (an SSN, phone or card number): only then are digit
 groups read (``known_grouped``)."""
+digit_lengths: set[int] = set()
+"""The lengths of the known values (and forms) made of digits: the only chains read."""
 
 
 def full() -> bool:
@@ -64,8 +66,10 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     fresh = new.difference(known)
     forms = known_forms.numeric_forms(fresh)
-    if forms or any(map(str.isdigit, fresh)):   # numbers a print may cut in digit groups
+    digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
+    if digits:   # numbers a print may cut in digit groups
         numbers[0] = True
+        digit_lengths.update(digits)
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -204,14 +208,14 @@ def _known(text: str) -> str:
 
 def _grouped(text: str) -> str:
     """Known numbers cut in digit groups (``100-00-0058``) or glued to letters in ``text``."""
-    if numbers[0] and known_grouped.grouped(normalize(text).text, known):
+    if numbers[0] and known_grouped.grouped(normalize(text).text, known, digit_lengths):
         return "values read from a sensitive column"
     return ""
 
 
 def grouped_spans(text: str) -> list[tuple[int, int, str]]:
     """Where known numbers written in digit groups (``100-00-0058``) occur in ``text``."""
-    return known_grouped.grouped(text, known) if numbers[0] else []
+    return known_grouped.grouped(text, known, digit_lengths) if numbers[0] else []
 
 
 def known_columns(frame: Any, rows: int = 64) -> set[str]:

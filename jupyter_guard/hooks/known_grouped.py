@@ -40,14 +40,16 @@ _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 a known value: no token check finds it there, and it is no chance."""
 
 
-def grouped(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
-    """Spans of ``text`` whose digit groups, joined, are a value in ``known``. The chains of
+def grouped(text: str, known: AbstractSet[str],
+            sizes: AbstractSet[int] | None = None) -> list[tuple[int, int, str]]:
+    """Spans of ``text`` whose digit groups, joined, are a value in ``known`` (``sizes``: the
+    lengths of its values made of digits, if known: other chains are not read). The chains of
     groups are found in numpy (``_chains``), their digits joined in C and tested in one set
     operation; spans only on a hit."""
     out: list[tuple[int, int, str]] = []
     if not known:
         return out
-    starts, ends, long = _chains(text)
+    starts, ends, long = _chains(text, sizes)
     if starts:
         runs = list(map(text.__getitem__, map(slice, starts, ends)))
         if not known.isdisjoint(map(str.translate, runs, repeat(_DROP))):
@@ -65,7 +67,8 @@ def _alone(text: str, a: int, b: int) -> bool:
     return not (a and text[a - 1].isalnum()) and not (b < len(text) and text[b].isalnum())
 
 
-def _chains(text: str) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+def _chains(text: str, sizes: AbstractSet[int] | None = None
+            ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
     """Starts and ends of the chains of 3+ digit groups joined by single separators that
     hold ``SHORTEST`` to ``WIDEST`` digits, and the single groups of that many digits (numpy
     passes: Python's regex engine looks at every place of the text, several times slower)."""
@@ -86,7 +89,9 @@ def _chains(text: str) -> tuple[list[int], list[int], list[tuple[int, int]]]:
         change = np.concatenate((change, [len(digit)]))
     first, last = change[0::2], change[1::2]   # digit groups [first, last)
     size = last - first
-    wide = np.flatnonzero((size >= SHORTEST) & (size <= WIDEST))
+    fits = list(range(SHORTEST, WIDEST + 1)) if sizes is None else \
+        [n for n in sizes if SHORTEST <= n <= WIDEST]
+    wide = np.flatnonzero(np.isin(size, fits))
     long = list(zip(first[wide].tolist(), last[wide].tolist()))
     if len(first) < 3:
         return [], [], long
@@ -97,6 +102,6 @@ def _chains(text: str) -> tuple[list[int], list[int], list[tuple[int, int]]]:
     head = np.flatnonzero(np.concatenate(([True], ~joined)))   # each chain's first group
     groups = np.diff(np.concatenate((head, [len(first)])))
     digits = np.add.reduceat(size, head)
-    keep = (groups >= 3) & (digits >= SHORTEST) & (digits <= WIDEST)
+    keep = (groups >= 3) & np.isin(digits, fits)
     tail = head + groups - 1
     return first[head[keep]].tolist(), last[tail[keep]].tolist(), long
