@@ -152,6 +152,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
 
     if exits.known_spans not in mask_text.KNOWN:   # printed values from sensitive columns
         mask_text.KNOWN.append(exits.known_spans)
+        mask_text.KNOWN.append(exits.grouped_spans)   # their digits cut in groups
 
     def open(file: Any, mode: str = "r", *args: Any, **kw: Any) -> Any:
         f = orig(file, mode, *args, **kw)

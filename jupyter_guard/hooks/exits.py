@@ -19,7 +19,7 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, known_forms, printed
+from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed
 from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -42,6 +42,11 @@ lengths: set[int] = set()
 # the values remembered (``MAX_KNOWN`` bounds it), not the forms kept beside them; a list, changed
 # in place (self-protection puts back a module global rebound between cells)
 counted = [0]
+numbers = [False]
+"""Whether a known value is a number (an SSN, phone or card number): only then are digit
+groups read (``known_grouped``)."""
+digit_lengths: set[int] = set()
+"""The lengths of the known values (and forms) made of digits: the only chains read."""
 
 
 def full() -> bool:
@@ -61,6 +66,10 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     fresh = new.difference(known)
     forms = known_forms.numeric_forms(fresh)
+    digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
+    if digits:   # numbers a print may cut in digit groups
+        numbers[0] = True
+        digit_lengths.update(digits)
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -186,7 +195,7 @@ def _known(text: str) -> str:
     else:   # one C pass over a long text (Aho-Corasick); the token check where there is none
         hit = _MATCH.find(text)
         if hit is not None:
-            return "values read from a sensitive column" if hit else ""
+            return "values read from a sensitive column" if hit else _grouped(text)
     # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
     tokens = text.translate(_CUT).split()
     if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
@@ -194,7 +203,19 @@ def _known(text: str) -> str:
         return "values read from a sensitive column"
     if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
         return "values read from a sensitive column"
+    return _grouped(text)
+
+
+def _grouped(text: str) -> str:
+    """Known numbers cut in digit groups (``100-00-0058``) or glued to letters in ``text``."""
+    if numbers[0] and known_grouped.grouped(normalize(text).text, known, digit_lengths):
+        return "values read from a sensitive column"
     return ""
+
+
+def grouped_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where known numbers written in digit groups (``100-00-0058``) occur in ``text``."""
+    return known_grouped.grouped(text, known, digit_lengths) if numbers[0] else []
 
 
 def known_columns(frame: Any, rows: int = 64) -> set[str]:

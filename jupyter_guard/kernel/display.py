@@ -48,6 +48,7 @@ class Masker:
         self._local = threading.local()  # bundles already masked (by identity)
         self._installed = False
         self._wire: Any = None  # the kernel's Session.send, wrapped (mask_replies.WireNet)
+        self._logs: list[Any] = []  # the kernel log's handlers, filtered
         self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
         self._render: Any = None                   # the renderers, bound at the same moment
 
@@ -188,7 +189,12 @@ class Masker:
         self.shell.events.register("post_run_cell", self._drain)
         session = getattr(getattr(self.shell, "kernel", None), "session", None)
         if session is not None:
-            self._wire = mask_replies.install(session, self.settings)
+            self._wire = mask_replies.install(session, self.settings, self.shell.kernel)
+        # the kernel's own log goes to the server's console: ``kernel.log.error(value)``
+        self._logs = list(getattr(getattr(getattr(self.shell, "kernel", None), "log", None),
+                                  "handlers", ()))
+        for handler in self._logs:
+            handler.addFilter(self._log_record)
         self._installed = True
         lazy.trust_loaded(LATE_MODULES)
         lazy.when_imported("pandas", self._install_pandas)  # now, or when user code imports it
@@ -216,6 +222,16 @@ class Masker:
         for cls, text in ((pd.DataFrame, frame_text), (pd.Series, series_text)):
             self._patch_repr(cls, text)
 
+    def _log_record(self, record: Any) -> bool:
+        """A record of the kernel's log, its message masked (a filter on its handlers)."""
+        settings = self.settings()
+        if settings.active:
+            text = record.getMessage()
+            masked = shown(text, settings)
+            if masked != text:
+                record.msg, record.args = masked, ()
+        return True
+
     def _drain(self, *_: Any) -> None:
         """After a cell: emit the partial lines held back (nothing more of them is coming), and
         wrap ``Session.send`` again if the cell unwrapped it."""
@@ -236,6 +252,9 @@ class Masker:
         if self._wire is not None:
             self._wire.restore()
             self._wire = None
+        for handler in self._logs:
+            handler.removeFilter(self._log_record)
+        self._logs = []
         for stream in reversed(self._streams):
             stream.restore()
         for owner, name, previous in reversed(self._methods):

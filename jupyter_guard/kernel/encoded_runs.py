@@ -43,9 +43,30 @@ SHORT_TEXT = 2048
 """Below this length a text is searched for a run with one regex (numpy costs more there)."""
 
 
-def shown(text: str, settings: MaskSettings) -> str:
-    """``text`` as a person may see it: values masked, encoded values too."""
-    return mask_text(mask_runs(text, settings)[0], settings)
+_LAYERED = re.compile(
+    r"%25[0-9A-Fa-f]{2}|&(?:#0*(?:173|820[3-5]|8288|65279);|#[xX]0*(?:[aA][dD]|200[bBcCdD]|"
+    r"2060|[fF][eE][fF][fF]);|ZeroWidthSpace;|shy;|NoBreak;|zwn?j;)")
+"""What a second layer of spelling leaves after the first is undone: URL escapes of URL
+escapes (``%2540``: a server decodes both) and HTML references to zero-width characters
+(``u&#8203;s&#8203;e…``: the browser shows the value whole)."""
+
+
+def shown(text: str, settings: MaskSettings, depth: int = 3) -> str:
+    """``text`` as a person may see it: values masked, encoded values too. Where a second layer
+    of spelling (``_LAYERED``) hides a value, the text is shown with that layer undone and the
+    value masked; text whose layers hide nothing is shown as it was."""
+    out = mask_text(mask_runs(text, settings)[0], settings)
+    if depth and settings.active and _LAYERED.search(out):
+        peeled = _LAYERED.sub(_peel, out)
+        masked = shown(peeled, settings, depth - 1)
+        if masked != peeled:
+            return masked
+    return out
+
+
+def _peel(m: re.Match[str]) -> str:
+    token = m.group()
+    return "%" + token[3:] if token.startswith("%25") else ""
 
 
 def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:

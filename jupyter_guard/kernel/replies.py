@@ -15,17 +15,23 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.kernel.encoded_runs import shown
+from jupyter_guard.kernel.wire_frames import FrameNet, from_session
 from jupyter_guard.mask.text import MaskSettings
 
 SCANNED = frozenset({"execute_reply", "inspect_reply", "complete_reply", "input_request",
                      "comm_open", "comm_msg", "error", "history_reply"})
-"""Message types whose whole content is masked here."""
+"""Message types known to carry values; every other type but ``OWN`` is masked whole too."""
 DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 """Display messages: their data was masked when published; metadata is masked here."""
 STREAMS = frozenset({"stream"})
 """Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
+OWN = frozenset({"status", "execute_input"})
+"""Messages left as they are when the kernel made them: its state, the echo of the code the
+user sent."""
+STATES = frozenset({"busy", "idle", "starting", "restarting", "dead"})
 WIRED = SCANNED | DISPLAYS | STREAMS
-"""Every message type ``WireNet`` looks at."""
+"""The message types ``WireNet`` knows; any other but ``OWN`` (``comm_close``,
+``clear_output``, ``debug_reply``, a type a cell made up) is masked whole, metadata too."""
 
 _TRUST = threading.local()
 
@@ -51,41 +57,101 @@ def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
     if isinstance(data, str):
         return shown(data, settings)   # values masked, and base64/hex runs that hide some
-    if isinstance(data, dict):
-        return {k: v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
+    if isinstance(data, dict):   # keys too: ``{email: 1}`` as JSON or widget state
+        return {shown(k, settings) if isinstance(k, str) else k:
+                v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return type(data)(mask_bundle(v, settings) for v in data)
     return data
 
 
+def mask_buffers(buffers: Any, settings: MaskSettings) -> Any:
+    """The binary buffers of a message (comm and widget state: ``Image(value=...)``, a comm's
+    ``send(buffers=...)``): one holding a value masking would hide is sent masked, as UTF-8
+    text; the others (pictures, arrays of numbers) as they are."""
+    if not settings.active:
+        return buffers
+    out = []
+    for buf in buffers:
+        try:
+            raw = bytes(memoryview(buf))
+        except TypeError:   # not bytes-like: Session.send refuses it itself
+            out.append(buf)
+            continue
+        text = raw.decode("latin-1")
+        masked = shown(text, settings)
+        out.append(buf if masked == text else masked.encode("utf-8"))
+    return out
+
+
+def _own(msg_type: str, content: Any, parent: Any) -> bool:
+    """Whether a ``status`` or ``execute_input`` is the kernel's own: a state and nothing else;
+    the echo of the code of the request it answers (one a cell made up is masked)."""
+    if not isinstance(content, dict):
+        return False
+    if msg_type == "status":
+        return set(content) <= {"execution_state"} and content.get("execution_state") in STATES
+    request = parent.get("content") if isinstance(parent, dict) else None
+    return isinstance(request, dict) and content.get("code") == request.get("code")
+
+
 def mask_message(msg_type: str, content: Any, metadata: Any,
-                 settings: MaskSettings) -> tuple[Any, Any]:
-    """``(content, metadata)`` of one outgoing message, masked as its type needs."""
+                 settings: MaskSettings, parent: Any = None) -> tuple[Any, Any]:
+    """``(content, metadata)`` of one outgoing message, masked as its type needs (``parent``:
+    the request it answers)."""
     if not settings.active:
         return content, metadata
-    if msg_type in SCANNED:  # reply metadata is the kernel's own (timestamps, engine id)
-        return mask_bundle(content, settings), metadata
+    if msg_type in OWN and _own(msg_type, content, parent):
+        return content, metadata
+    if msg_type not in STREAMS and msg_type not in DISPLAYS:  # comm metadata, made-up types
+        return mask_bundle(content, settings), mask_bundle(metadata, settings)
     if msg_type in STREAMS or msg_type in DISPLAYS:
         if not getattr(_TRUST, "on", False):  # not from a path that masked it: all of it
             return mask_bundle(content, settings), mask_bundle(metadata, settings)
         if msg_type in STREAMS:
             return content, metadata
     if msg_type in DISPLAYS:
-        if isinstance(content, dict) and content.get("metadata"):
-            content = {**content, "metadata": mask_bundle(content["metadata"], settings)}
+        if isinstance(content, dict) and (content.get("metadata") or content.get("transient")):
+            content = {**content, **{k: mask_bundle(content[k], settings)
+                                     for k in ("metadata", "transient") if content.get(k)}}
         return content, mask_bundle(metadata, settings)
     return content, metadata
+
+
+class _Parents:
+    """Parent headers masked, the last one remembered: every message of a cell shares one
+    parent (the request), so it is masked once. The request header a client sent is masked
+    too: a made-up parent may carry values."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Any, Any, Any] = (None, None, None)
+
+    def mask(self, parent: Any, settings: MaskSettings) -> Any:
+        if not isinstance(parent, dict) or not settings.active:
+            return parent
+        seen, was, masked = self.last
+        if seen is parent and was == parent:
+            return masked
+        head = parent.get("header", parent)   # a whole request, or its header (Session.msg)
+        new = mask_bundle(head, settings)
+        masked = parent if new == head else {**parent, "header": new} if head is not parent \
+            else new
+        self.last = (parent, dict(parent), masked)
+        return masked
 
 
 class WireNet:
     """``Session.send`` of one kernel, wrapped; ``ensure`` wraps it again if user code put the
     original back (checked after every cell: one attribute lookup)."""
 
-    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings]) -> None:
+    def __init__(self, session: Any, get_settings: Callable[[], MaskSettings],
+                 kernel: Any = None) -> None:
         self.session, self.get_settings = session, get_settings
         self.original = session.send
         self.send = self._make()
         session.send = self.send
+        self.frames = None if kernel is None else FrameNet(
+            kernel, session, self.settings, (mask_message, mask_bundle, mask_buffers))
 
     def settings(self) -> MaskSettings:
         try:
@@ -94,22 +160,40 @@ class WireNet:
             return MaskSettings()
 
     def _make(self) -> Callable[..., Any]:
-        original, settings = self.original, self.settings
+        original, settings, heads = self.original, self.settings, _Parents()
 
         def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any,
                  **kwargs: Any) -> Any:
+            now = settings()
             if isinstance(msg_or_type, dict):
                 kind = msg_or_type.get("header", {}).get("msg_type", "")
-                if kind in WIRED:
-                    body, meta = mask_message(kind, msg_or_type.get("content"),
-                                              msg_or_type.get("metadata"), settings())
-                    msg_or_type = {**msg_or_type, "content": body, "metadata": meta}
-            elif msg_or_type in WIRED:
+                body, meta = mask_message(kind, msg_or_type.get("content"),
+                                          msg_or_type.get("metadata"), now,
+                                          msg_or_type.get("parent_header"))
+                msg_or_type = {**msg_or_type, "content": body, "metadata": meta,
+                               "header": mask_bundle(msg_or_type.get("header"), now),
+                               "parent_header": heads.mask(msg_or_type.get("parent_header"),
+                                                           now)}
+                if msg_or_type.get("buffers"):
+                    msg_or_type["buffers"] = mask_buffers(msg_or_type["buffers"], now)
+            elif isinstance(msg_or_type, str):
+                parent = kwargs.get("parent", args[0] if args else None)
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
-                                             settings())
+                                             now, parent)
                 if kwargs.get("metadata") is not None:
                     kwargs["metadata"] = meta
-            return original(stream, msg_or_type, content, *args, **kwargs)
+                if "parent" in kwargs:
+                    kwargs["parent"] = heads.mask(parent, now)
+                elif args:
+                    args = (heads.mask(parent, now), *args[1:])
+            if kwargs.get("header"):   # (the kernel never passes one: the session makes it)
+                kwargs["header"] = mask_bundle(kwargs["header"], now)
+            if kwargs.get("buffers"):
+                kwargs["buffers"] = mask_buffers(kwargs["buffers"], now)
+            elif len(args) > 2 and args[2]:   # (parent, ident, buffers) given by position
+                args = (*args[:2], mask_buffers(args[2], now), *args[3:])
+            with from_session():   # the frames it makes are masked: the socket passes them
+                return original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         return send
@@ -117,12 +201,18 @@ class WireNet:
     def ensure(self) -> None:
         if self.session.__dict__.get("send") is not self.send:
             self.session.send = self.send
+        if self.frames is not None:
+            self.frames.ensure()
 
     def restore(self) -> None:
         if self.session.__dict__.get("send") is self.send:
             del self.session.send
+        if self.frames is not None:
+            self.frames.restore()
 
 
-def install(session: Any, get_settings: Callable[[], MaskSettings]) -> WireNet:
-    """Wrap ``session.send`` so that every message listed above leaves masked."""
-    return WireNet(session, get_settings)
+def install(session: Any, get_settings: Callable[[], MaskSettings],
+            kernel: Any = None) -> WireNet:
+    """Wrap ``session.send`` so that every message listed above leaves masked (and, given the
+    ``kernel``, the frames a cell hands its IOPub socket: ``wire_frames``)."""
+    return WireNet(session, get_settings, kernel)
