@@ -47,7 +47,21 @@ MORE = {
     "IBAN-like 'GB82 WEST '": lambda: fill("GB82 WEST "),
     "IBAN-like 'DE89 3704 '": lambda: fill("DE89 3704 "),
     "IBAN look-alikes and valid IBANs, random": lambda: _ibanish(),
+    "base64 tokens side by side": lambda: _tokens(" "),
+    "alphanumeric tokens of 32-40, one a line": lambda: _tokens("\n", 32, 40, 62),
 }
+
+
+def _tokens(sep: str, lo: int = 40, hi: int = 80, alphabet: int = 64) -> str:
+    """1 MB of random key-like tokens (base64 or letters and digits), seeded."""
+    import random
+
+    rng, out, size = random.Random(21), [], 0
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[:alphabet]
+    while size < MB:
+        out.append("".join(rng.choices(chars, k=rng.randint(lo, hi))) + sep)
+        size += len(out[-1])
+    return "".join(out)[:MB]
 
 
 def _ibanish() -> str:

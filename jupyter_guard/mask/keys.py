@@ -9,6 +9,8 @@ The entropy is summed in another order than ``detect.entropy`` sums it, so a tok
 from __future__ import annotations
 
 import functools
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from .detect import _KEY_PREFIX, _secret_ok
@@ -31,11 +33,21 @@ def secrets_ok(values: list[str]) -> list[bool]:
     joined = "\n".join(values)
     if not joined.isascii() or joined.count("\n") != len(values) - 1:
         return list(map(_secret_ok, values))
+    # one case, or no digit (a UUID, a digest): ``_secret_ok`` refuses these first, in C here
+    plain = [a or b or c for a, b, c in zip(map(str.islower, values), map(str.isupper, values),
+                                             map(str.isalpha, values))]
+    out = [False] * len(values)
+    for i in compress(range(len(values)), plain):
+        out[i] = values[i][0] in _PREFIX_FIRST and _KEY_PREFIX.match(values[i]) is not None
+    rest = list(compress(range(len(values)), map(not_, plain)))
+    if not rest:
+        return out
     import numpy as np  # (loaded by the bulk path already)
 
-    out: list[bool] = []
-    for lo in range(0, len(values), BATCH):
-        out += _batch(np, values[lo:lo + BATCH])
+    for lo in range(0, len(rest), BATCH):
+        part = rest[lo:lo + BATCH]
+        for i, ok in zip(part, _batch(np, [values[i] for i in part])):
+            out[i] = ok
     return out
 
 
