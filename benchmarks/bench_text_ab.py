@@ -178,7 +178,10 @@ def main() -> None:
             if old.mask_text(text, before) != mask_text(text, after):
                 raise SystemExit(f"{name}: the two versions mask differently")
             t_old, t_new = [], []
+            old_strategy = importlib.import_module("oldmask.strategy")
             for _ in range(a.repeat):
+                if "no digest remembered" in name:  # (both versions start without digests)
+                    getattr(old_strategy, "_hashed", {}).clear()
                 c = time.thread_time()
                 old.mask_text(text, before)
                 t_old.append(time.thread_time() - c)
