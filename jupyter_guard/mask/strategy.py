@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Callable
+from itertools import compress, repeat
+from operator import is_
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ def hash_values(values: list[str], salt: str = "") -> list[str]:
     out = list(map(known.get, values))
     if None not in out:
         return out  # type: ignore[return-value]  # (no None in it)
-    new = dict.fromkeys(v for v, h in zip(values, out) if h is None)
+    new = dict.fromkeys(compress(values, map(is_, out, repeat(None))))  # the unknown, in C
     if sum(map(len, _hashed.values())) + len(new) > HASHED_MAX:
         _hashed.clear()
         known = _hashed.setdefault(salt, {})

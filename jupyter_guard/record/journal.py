@@ -135,6 +135,7 @@ class JournalWriter:
         self._closed = False
         self._next_try = 0.0
         self._next_look = 0.0
+        self._st: os.stat_result | None = None  # ``_still_ours``'s stat, for ``_unlinked``
         self.error = ""
         self.notice = ""                    # set once when the journal moved; read by the caller
         pid = os.getpid()
@@ -173,6 +174,7 @@ class JournalWriter:
             return self._closed or self._flush()
 
     def _flush(self) -> bool:
+        self._st = None
         try:
             if self._fd is not None and self._buf and not self._still_ours(self._fd):
                 self._fd = None   # its number is no longer the journal's: never closed by us
@@ -206,7 +208,7 @@ class JournalWriter:
         ``fstat``, ~1 µs): code in the process can close the number or ``os.dup2`` another file
         (``/dev/null``) onto it, and every later line would go there without a word."""
         try:
-            st = os.fstat(fd)
+            st = self._st = os.fstat(fd)
             if (st.st_dev, st.st_ino) != self._ident:
                 return False
             if not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
@@ -230,12 +232,15 @@ class JournalWriter:
 
     def _unlinked(self) -> bool:
         """Whether the journal's name is gone, checked at most every 0.2 s (a ``stat`` per line
-        cost as much as the write): lines written meanwhile are carried over with the rest."""
+        cost as much as the write): lines written meanwhile are carried over with the rest. The
+        stat ``_still_ours`` took of this write is reused (one ``fstat`` per write, not two)."""
         now = time.monotonic()
         if now < self._next_look:
             return False
         self._next_look = now + 0.2
-        return self._fd is not None and os.fstat(self._fd).st_nlink == 0
+        if self._fd is None:
+            return False
+        return (self._st or os.fstat(self._fd)).st_nlink == 0
 
     def _reopen(self) -> None:
         """Open the journal at its place; carry over what a deleted one held; fall back."""

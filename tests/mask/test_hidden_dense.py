@@ -1,0 +1,60 @@
+"""Long text dense with values hidden by spelling (a zero-width character before each '@' or
+inside a value, an entity or an escape for it, Unicode dashes) is masked from arrays mapped
+back onto the text (``decoded.mapped``, ``Normalized``'s map of zero-width runs in numpy): the
+result is the reference masker's, byte for byte, under every strategy."""
+from __future__ import annotations
+
+import pytest
+
+from jupyter_guard.mask.normalize import _SPLIT, _decode, _dropped_map, normalize
+from jupyter_guard.mask.text import MaskSettings, mask_text
+
+from . import reference
+
+ZW = "\u200b"
+ROW = "user{n}@example.com,123-45-{m},+44 20 7946 {m}\n"
+FORMS = {
+    "zero-width before @": lambda r: r.replace("@", ZW + "@"),
+    "zero-width in the domain": lambda r: r.replace("example", "exa" + ZW + "mple"),
+    "zero-width after the value": lambda r: r.replace(",", ZW + ","),
+    "two zero-width runs": lambda r: r.replace("@", ZW * 2 + "@").replace("7946", "79" + ZW + "46"),
+    "entity for @": lambda r: r.replace("@", "&#64;"),
+    "escape for @": lambda r: r.replace("@", "%40"),
+    "en dashes": lambda r: r.replace("-", "\u2013"),
+    "zero-width and en dashes": lambda r: r.replace("@", ZW + "@").replace("-", "\u2013"),
+}
+
+
+def rows(form: str, size: int = 70_000) -> str:
+    out, n, i = [], 0, 0
+    while n < size:
+        r = FORMS[form](ROW.format(n=100000 + i * 7 % 900000, m=1000 + i * 13 % 9000))
+        out.append(r)
+        n, i = n + len(r), i + 1
+    return "".join(out)
+
+
+@pytest.mark.parametrize("strategy", ["partial", "hash", "redact"])
+@pytest.mark.parametrize("form", FORMS)
+def test_dense_hidden_values_are_masked_as_the_reference_masks_them(form: str, strategy: str
+                                                                     ) -> None:
+    text = rows(form)
+    settings = MaskSettings(strategy=strategy)
+    masked = mask_text(text, settings)
+    assert masked == reference.mask_text(text, settings)
+    assert "user100000" not in masked
+
+
+@pytest.mark.parametrize("text", [
+    ZW + "a" * 20_000 + ZW, "a" * 20_000 + ZW * 3 + "b" + ZW, ("x" + ZW + "\u00ad") * 8000,
+    ("é" + ZW) * 9000 + "\ufeff",
+])
+def test_the_zero_width_map_is_the_token_map(text: str) -> None:
+    from itertools import accumulate
+
+    pieces = _SPLIT.split(text)
+    decoded = [p if i % 2 == 0 else _decode(p) for i, p in enumerate(pieces)]
+    orig = list(accumulate(map(len, pieces), initial=0))[:-1]
+    norm = list(accumulate(map(len, decoded), initial=0))[:-1]
+    assert _dropped_map(text) == (norm, orig)
+    assert normalize(text).pieces == (norm, orig)
