@@ -19,7 +19,7 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, known_forms, printed
+from jupyter_guard.hooks import encoded, known_forms, printed, respelt
 from jupyter_guard.hooks.known_match import Matcher, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -34,6 +34,11 @@ _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
                                    + "".join(map(chr, range(0x80, 0xa0))), " "))
 known = Values()
 _MATCH = Matcher(known)
+# the 8-byte forms of known numbers (``struct.pack('<q', n)``), found anywhere in binary data
+packed = Values()
+_PACKED = Matcher(packed)
+# whether an e-mail is known: spelt-out forms (``respelt``) are looked for only then
+emails = [False]
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
 
@@ -61,6 +66,9 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     fresh = new.difference(known)
     forms = known_forms.numeric_forms(fresh)
+    packed.update(known_forms.packed_forms(fresh))
+    if not emails[0] and any("@" in s for s in fresh):
+        emails[0] = True
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -160,16 +168,35 @@ def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
         found = scan(inner, settings, decode=decode) if inner else ""
         if found:
             return found
+    if packed and _binary(data):   # ``struct.pack('<q', n)``: NUL bytes, so before ``_text``
+        return "values read from a sensitive column (packed as binary numbers)"
     text = _text(data)
     if not text:
         return ""
     if "%" in text or "+" in text:
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
     found = _known(text) or first(normalize(text).text, settings.enabled)
+    if not found and emails[0]:   # ``[ord(c) for c in e]``, ``' '.join(e)``, uuencode, ...
+        spelt = respelt.respelt(text)
+        found = "values read from a sensitive column (spelt out)" if spelt and _known(
+            spelt) else ""
     if found or not decode:
         return found
     hidden = encoded.decoded(text)   # base64 or hex runs (``b64encode(vals)`` in a URL)
     return (_known(hidden) or first(normalize(hidden).text, settings.enabled)) if hidden else ""
+
+
+# bytes text never holds (a float64 of a card number may have no NUL)
+_TEXT_BYTES = bytes(c for c in range(256) if (c >= 32 and c != 127) or chr(c) in "\t\n\r\f\v")
+
+
+def _binary(data: Any) -> bool:
+    """Whether ``data`` (bytes holding a control byte: no text) holds the 8-byte form of a known
+    number."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return False
+    raw = bytes(data)
+    return bool(raw.translate(None, _TEXT_BYTES)) and _PACKED.anywhere(raw.decode("latin-1"))
 
 
 def _known(text: str) -> str:
@@ -182,6 +209,8 @@ def _known(text: str) -> str:
                 return "values read from a sensitive column"
     if len(text) < 200:   # short: the whole text may be one value
         if text.strip().strip("\"'") in known:
+            return "values read from a sensitive column"
+        if ("," in text or "_" in text) and _MATCH.find(text):   # ``f'{n:,}'``: no token
             return "values read from a sensitive column"
     else:   # one C pass over a long text (Aho-Corasick); the token check where there is none
         hit = _MATCH.find(text)
