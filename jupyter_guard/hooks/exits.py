@@ -65,7 +65,7 @@ def remember(values: Any) -> None:
         return
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     fresh = new.difference(known)
-    forms = known_forms.numeric_forms(fresh)
+    forms = known_forms.numeric_forms(fresh) | known_forms.encoded_forms(fresh)
     packed.update(known_forms.packed_forms(fresh))
     if not emails[0] and any("@" in s for s in fresh):
         emails[0] = True

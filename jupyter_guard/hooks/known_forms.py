@@ -94,3 +94,21 @@ def packed_forms(values: Iterable[str]) -> set[str]:
         for f in _PACK:
             out.add(struct.pack(f, float(n) if f[1] == "d" else n).decode("latin-1"))
     return out
+
+
+def encoded_forms(values: Iterable[str]) -> set[str]:
+    """Each e-mail of ``values`` in Ascii85 and base85 (``b85encode(e.encode())``): a single
+    value's run is too short to hold the punctuation the run finder (``encoded85``) needs.
+
+    >>> sorted(encoded_forms(["user1@example.com", "123456789"]))
+    ['F`V,70gK;p@;Tt"AM.J2D#', 'b#rBMF+gQ_VQp}1WiDfHZ2']
+    """
+    import base64
+
+    out: set[str] = set()
+    for v in values:
+        if "@" in v and len(v) <= 320:
+            raw = v.encode("utf-8", "surrogatepass")
+            out.update((base64.b85encode(raw).decode("ascii"),
+                        base64.a85encode(raw).decode("ascii")))
+    return out

@@ -165,3 +165,50 @@ def test_plain_values_in_the_same_forms_write_and_read_back(k):
     written = (k.workdir / "plain.txt").read_text()
     assert "P R D - 0 0 0 1 2 3" in written
     assert "P.a.r.i.s" in written and "123,456,789" in written
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, 9])
+def test_one_e_mail_in_base85_is_refused_at_a_file(k, n):
+    """A single e-mail's base85 run holds too little punctuation for the run finder: these four
+    (of the first ten) went out before; the e-mail's own encodings are known now."""
+    k.blocked(f"open('one85.txt', 'w').write(base64.b85encode(df.email[{n}].encode()).decode())",
+              "exfiltration")
+    target = k.workdir / "one85.txt"
+    data = target.read_bytes() if target.exists() else b""
+    assert base64.b85encode(EMAILS[n].encode()) not in data, data
+
+
+def _packed_in(path: Path) -> list[bytes]:
+    data = path.read_bytes() if path.exists() else b""
+    return [f for f in FORMS if len(f) == 8 and f in data]
+
+
+def test_memmap_flush_of_known_numbers_is_refused_and_writes_nothing(k):
+    k.blocked("import numpy as np\n"
+              "mm = np.memmap('mm.bin', dtype='int64', mode='w+', shape=(len(ssns),))\n"
+              "mm[:] = ssns\nmm.flush()", "exfiltration")
+    assert (k.workdir / "mm.bin").stat().st_size == 8 * ROWS   # created and sized as asked
+    assert not _packed_in(k.workdir / "mm.bin")
+    k.run("del mm\nimport gc; gc.collect()")   # (the refusal's traceback may still hold it)
+    assert not _packed_in(k.workdir / "mm.bin")
+
+
+def test_memmap_of_known_numbers_never_flushed_writes_nothing(k):
+    r = k.run("import numpy as np\n"
+              "m2 = np.memmap('mm2.bin', dtype='float64', mode='w+', shape=(len(cards),))\n"
+              "m2[:] = cards\ndel m2")
+    assert "exfiltration" in r.everything(), r.everything()
+    assert not _packed_in(k.workdir / "mm2.bin")
+
+
+def test_memmap_of_plain_numbers_writes_and_reads_back(k):
+    r = k.ok("import numpy as np\nplain = np.arange(1000, dtype='int64') * 1000003 + 7\n"
+             "m3 = np.memmap('plain_mm.bin', dtype='int64', mode='w+', shape=(1000,))\n"
+             "m3[:] = plain\nm3.flush()\nm3[0] = 5\ndel m3\n"
+             "back = np.fromfile('plain_mm.bin', dtype='int64')\n"
+             "m4 = np.memmap('plain_mm.bin', dtype='int64', mode='r+', offset=8, shape=(10,))\n"
+             "m4[:] = 1\nm4.flush()\n"
+             "print(back[0], (back[1:] == plain[1:]).all(), m4.mode, "
+             "np.fromfile('plain_mm.bin', dtype='int64')[:12].tolist())")
+    assert "5 True r+ [5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 11000040]" in r.everything(), \
+        r.everything()
