@@ -4,7 +4,9 @@ one ``write`` (or ``print(..., file=fh)``) at a time, and a display of a
 1,000-row frame whose columns carry SQL taint marks (the same frame again, and each time a frame
 not shown before), 200 small files opened for reading, and the 1 MB write again once a
 database file's bytes were read (every write is then looked up in it), 2,000 unbuffered
-``os.write`` calls of 100 bytes after that, each run as cell code in a real IPython
+``os.write`` calls of 100 bytes after that, the 1 MB write and 1 MB of int64 binary once 10,000
+e-mails and 10,000 SSNs are known (their numeric, packed and spelt-out forms are looked for),
+each run as cell code in a real IPython
 shell with the guard loaded, against the same code in a shell without it.
 
 The guard cannot be unloaded, so each round starts two fresh processes, one with and one without
@@ -73,8 +75,16 @@ WORKLOADS = {
     "os_write_2000x100_after_db_read": "_fd = os.open(P + '.raw', os.O_WRONLY | os.O_CREAT | "
                                        "os.O_TRUNC)\nfor _p in pieces:\n    os.write(_fd, _p)\n"
                                        "os.close(_fd)",
+    # once 10,000 e-mails and 10,000 SSNs are known (read from sensitive columns): the same
+    # plain 1 MB as text, and 1 MB of int64 binary (the 8-byte forms of known numbers)
+    "open_write_1mb_known": "with open(P + '.txt3', 'w') as fh:\n    fh.write(text)",
+    "open_write_1mb_binary_known": "with open(P + '.bin', 'wb') as fh:\n    fh.write(blob)",
 }
-BEFORE = {"open_write_1mb_after_db_read": "_ = open(P + '_src.sqlite', 'rb').read(100)"}
+BEFORE = {"open_write_1mb_after_db_read": "_ = open(P + '_src.sqlite', 'rb').read(100)",
+          "open_write_1mb_known": "from jupyter_guard.hooks import exits as _x\n"
+                                  "_x.remember([f'user{i}@example.com' for i in range(10_000)])\n"
+                                  "_x.remember([f'{100000000 + i * 7919}' for i in range(10_000)])\n"
+                                  "blob = np.arange(131_072, dtype='int64').tobytes()"}
 
 
 def child(guarded: bool) -> None:

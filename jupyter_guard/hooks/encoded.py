@@ -1,6 +1,6 @@
-"""Values hidden in base64, base32 or hex (also with separators between its bytes, or over a
-compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) on their way out
-(``urlopen(url + '?q=' + b64encode(vals))``).
+"""Values hidden in base64, base32 (also its extended hex alphabet) or hex (also with separators
+between its bytes, or over a compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) on
+their way out (``urlopen(url + '?q=' + b64encode(vals))``).
 
 The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
 line, a file's write) and scans what comes out as well. Only runs of 16+ characters that decode
@@ -47,6 +47,8 @@ def decoded(text: str) -> str:
     for run in found:
         if not run.strip(B32_CHARS):   # upper-case letters and 2-7: base32 first
             _keep(out, base32(run))
+        if not run.strip(B32HEX_CHARS) and not run.isdigit():   # ``b32hexencode``
+            _keep(out, base32(run, extended=True))
         for m in _HEX.finditer(run):
             _keep(out, bytes.fromhex(m.group()))
         if run.isdigit() or run.isalpha():   # a number or a word, not an encoding
@@ -205,19 +207,23 @@ def _inflate(raw: bytes) -> bytes:
 
 B32_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 """A run of only these may be base32 (``b32encode``)."""
+B32HEX_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+"""A run of only these may be base32 with the extended hex alphabet (``b32hexencode``)."""
 
 
-def base32(run: str) -> bytes:
-    """``run`` decoded as base32 from its first character: its padding restored, or a cut
-    last quantum dropped (b'' when it does not decode).
+def base32(run: str, *, extended: bool = False) -> bytes:
+    """``run`` decoded as base32 (``extended``: its hex alphabet) from its first character:
+    its padding restored, or a cut last quantum dropped (b'' when it does not decode).
 
     >>> base32("KRUGS4ZANFZSAYJAORSXG5A"), base32("GEYDAMBQGAYDAMI")
     (b'This is a test', b'100000001')
+    >>> base32("ELPMASHH81INGOBDE1M6ABJ3DTMG", extended=True)
+    b'user1@example.com'
     """
     body = run + "=" * (-len(run) % 8) if len(run) % 8 in (0, 2, 4, 5, 7) else \
         run[:len(run) // 8 * 8]
     try:
-        return base64.b32decode(body)
+        return base64.b32hexdecode(body) if extended else base64.b32decode(body)
     except (binascii.Error, ValueError):
         return b""
 

@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from typing import Any
+from urllib.parse import unquote_plus
 
 from jupyter_guard.hooks import exit_budget, exit_names, exits
 from jupyter_guard.hooks.state import busy
@@ -36,14 +37,50 @@ def allowed(rt: Any, host: str) -> bool:
     return bool(host) and host.lower() in rt.guard.policy.allow_hosts
 
 
+TAIL = 256
+"""Characters of the query values last sent to each host kept to read the next ones after."""
+_TAILS: dict[str, tuple[str, str]] = {}   # host -> (what was sent lately, the last part)
+
+
+def _payload(data: Any) -> str:
+    """The query values of a URL or a request line (``GET /?a=x&b=y HTTP/1.1``), glued."""
+    line = exits._text(data)[:65536].split("\n", 1)[0]
+    query = line.partition("?")[2].split(" ", 1)[0]
+    return "".join(unquote_plus(p.partition("=")[2]) for p in query.split("&") if p)
+
+
+def joined(host: str, data: Any) -> tuple[str, str]:
+    """What the query values sent to ``host`` read as glued to those sent before (a value cut
+    into parts, one per request: ``?a=user1@exa`` then ``?a=mple.com``), and what was sent
+    before; ('', '') when nothing was. The same part seen twice in a row (the URL, then its
+    request line) counts once."""
+    part = _payload(data)
+    if not part:
+        return "", ""
+    tail, last = _TAILS.get(host, ("", ""))
+    if part == last:
+        return "", ""
+    if len(_TAILS) >= 1024 and host not in _TAILS:
+        _TAILS.clear()   # bounded: many hosts, each with its own tail
+    _TAILS[host] = ((tail + part)[-TAIL:], part)
+    return (tail + part, tail) if tail else ("", "")
+
+
 def check_out(rt: Any, host: str, data: Any, dest: str, how: str) -> None:
-    """Refuse (``exfiltration``) sensitive values sent to a host not allowed."""
+    """Refuse (``exfiltration``) sensitive values sent to a host not allowed, also a value cut
+    into parts over several requests (``joined``: known values only, those the part completes)."""
     if busy():
         return
+    glued, tail = joined(host or "?", data) if exits.known else ("", "")
+    # known values this part completes: found across the place the parts meet
+    made = sorted({glued[a:b] for a, b, _ in exits.known_spans(glued) if a < len(tail) < b})
     if allowed(rt, host):   # an allowed host may receive them, within the budget
         exit_budget.spend(rt.guard, rt, data, how)
+        if made:   # counted once the part completing them goes
+            exit_budget.spend(rt.guard, rt, "\n".join(made), how)
         return
-    kind = exits.scan(data, _settings(rt), decode=True)
+    kind = exits.scan(data, _settings(rt), decode=True) or (
+        "values read from a sensitive column (sent in parts)" if made else "")
     if kind:   # the reason names the host only: the URL holds the values
         exits.refuse(rt.guard, rt, kind, host or "?", how, host=host or "an unknown host",
                      data=data)

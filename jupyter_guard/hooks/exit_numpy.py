@@ -8,11 +8,21 @@ such as ``memmap``, ``np.ndarray.tofile(a, f)``, a bound method saved before ``%
 checked: the array's content, as the file would get it, is scanned like any file write before
 numpy runs. ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file objects
 and are checked by the file exits already.
+
+``np.memmap`` opened for writing (``r+``, ``w+``) maps the file shared: values assigned into the
+array reach the file through the page cache, written by the OS with no call to check. A
+writable memmap of a named file is mapped copy-on-write instead (mode ``c``: what the array holds
+stays in this process), and its bytes go to the file in ``flush()`` and when the array is
+collected, scanned first like any file write: a refused flush writes nothing, and raises as a
+refused write does (a refusal while the array is collected writes nothing and is reported on
+stderr). The file is created and sized as numpy does; ``mode`` reads as asked.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import sys
+import weakref
 from typing import Any
 
 from jupyter_guard.hooks import c_types
@@ -61,3 +71,75 @@ def install(fx: Any, numpy: Any) -> None:
     tofile._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
     tofile.__name__, tofile.__doc__ = "tofile", orig.__doc__
     c_types.patch(cls, "tofile", tofile)
+    install_memmap(fx, numpy)
+
+
+_MODES = {"readwrite": "r+", "write": "w+"}
+CHUNK = 1 << 24
+"""Bytes of a memmap scanned at a time (with an overlap, so a value across two is seen)."""
+_TARGETS: weakref.WeakKeyDictionary[Any, tuple[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _path(filename: Any) -> str | None:
+    if isinstance(filename, (str, bytes, os.PathLike)):
+        return os.fsdecode(filename)
+    name = getattr(filename, "name", None)   # a file object numpy reads ``fileno`` from
+    return name if isinstance(name, str) and os.path.isfile(name) else None
+
+
+def sync(fx: Any, mm: Any, path: str, start: int) -> None:
+    """Scan a private mapping's bytes as a write to ``path``, then write them at ``start``."""
+    if mm.closed:
+        return
+    size = len(mm)
+    with Busy():   # the guard reading what it judges
+        pieces = [mm[i:i + CHUNK + 64] for i in range(0, size, CHUNK)]
+    for piece in pieces:   # all before any byte is written: a refusal writes nothing
+        fx.check(piece, path, "numpy.memmap")
+    with Busy():   # the guard's own write of checked bytes
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            for i in range(0, size, CHUNK):
+                os.pwrite(fd, mm[i:i + CHUNK], start + i)
+        finally:
+            os.close(fd)
+
+
+def install_memmap(fx: Any, numpy: Any) -> None:
+    """Map writable file-backed ``numpy.memmap`` arrays copy-on-write, written out checked."""
+    cls = numpy.memmap
+    orig_new = cls.__dict__.get("__new__")
+    orig_flush = cls.__dict__.get("flush")
+    if orig_new is None or orig_flush is None or getattr(orig_flush, "_jg", False):
+        return
+    orig_new = orig_new.__func__ if isinstance(orig_new, staticmethod) else orig_new
+
+    def __new__(subtype: Any, filename: Any, dtype: Any = numpy.uint8, mode: Any = "r+",
+                offset: int = 0, shape: Any = None, order: str = "C") -> Any:
+        want = _MODES.get(mode, mode)
+        path = _path(filename)
+        if want not in ("r+", "w+") or path is None or busy() \
+                or not fx.rt.user_stack(sys._getframe(1)):
+            return orig_new(subtype, filename, dtype, mode, offset, shape, order)
+        made = orig_new(subtype, filename, dtype, mode, offset, shape, order)  # file sized
+        shape = made.shape
+        del made   # the shared mapping, unused: nothing was written into it
+        arr = orig_new(subtype, path, dtype, "c", offset, shape, order)
+        arr.mode = want
+        start = offset - offset % mmap.ALLOCATIONGRANULARITY
+        _TARGETS[arr._mmap] = (path, start)
+        weakref.finalize(arr, sync, fx, arr._mmap, path, start)   # holds the mapping until then
+        return arr
+
+    def flush(self: Any) -> None:
+        mm = getattr(self, "_mmap", None)
+        target = _TARGETS.get(mm) if mm is not None else None
+        if target is None:
+            return orig_flush(self)
+        sync(fx, mm, *target)
+        return None
+
+    flush._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    __new__.__doc__, flush.__doc__ = orig_new.__doc__, orig_flush.__doc__
+    cls.__new__ = staticmethod(__new__)
+    cls.flush = flush

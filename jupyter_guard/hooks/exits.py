@@ -19,8 +19,8 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed
-from jupyter_guard.hooks.known_match import Matcher, Values
+from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed, respelt
+from jupyter_guard.hooks.known_match import Matcher, Packed, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
 from jupyter_guard.model import Intent
@@ -34,11 +34,32 @@ _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
                                    + "".join(map(chr, range(0x80, 0xa0))), " "))
 known = Values()
 _MATCH = Matcher(known)
+# the 8-byte forms of known numbers (``struct.pack('<q', n)``), found anywhere in binary data
+packed = Packed()
+# whether an e-mail is known: spelt-out forms (``respelt``) are looked for only then
+emails = [False]
+# a known e-mail's own base85 and Ascii85 (``known_forms.encoded_forms``): looked for in short
+# texts only, as whole words (in the automaton they tripled its build time)
+encoded_alone: set[str] = set()
+_FORMS_OF = [0]   # ``known.resets`` the three above were made for (``known`` cleared: dropped)
+ALONE_MAX = 4096
+
+
+def _forms_follow() -> None:
+    if _FORMS_OF[0] != known.resets:
+        _FORMS_OF[0] = known.resets
+        packed.clear()
+        encoded_alone.clear()
+        emails[0] = False
+        numbers[0] = False
+        digit_lengths.clear()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
 
 
+# the lengths of the values and forms remembered (a test restores them with ``known``)
 lengths: set[int] = set()
+
 # the values remembered (``MAX_KNOWN`` bounds it), not the forms kept beside them; a list, changed
 # in place (self-protection puts back a module global rebound between cells)
 counted = [0]
@@ -64,12 +85,17 @@ def remember(values: Any) -> None:
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
         return
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
+    _forms_follow()
     fresh = new.difference(known)
     forms = known_forms.numeric_forms(fresh)
     digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
     if digits:   # numbers a print may cut in digit groups
         numbers[0] = True
         digit_lengths.update(digits)
+    encoded_alone.update(known_forms.encoded_forms(fresh))
+    packed.update(known_forms.packed_forms(fresh))
+    if not emails[0] and any("@" in s for s in fresh):
+        emails[0] = True
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -169,16 +195,36 @@ def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
         found = scan(inner, settings, decode=decode) if inner else ""
         if found:
             return found
+    _forms_follow()
     text = _text(data)
     if not text:
         return ""
-    if "%" in text or "+" in text:
+    # binary (a control byte text never holds): no query string, no e-mail spelt out in it
+    binary = (packed or emails[0] or "%" in text or "+" in text) and _control(data)
+    if binary and packed.found(bytes(data)):   # ``struct.pack('<q', n)``, ``array('q')``
+        return "values read from a sensitive column (packed as binary numbers)"
+    if not binary and ("%" in text or "+" in text):
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
     found = _known(text) or first(normalize(text).text, settings.enabled)
+    if not found and emails[0] and not binary:   # ``[ord(c) for c in e]``, ``' '.join(e)``, ...
+        spelt = respelt.respelt(text)
+        found = "values read from a sensitive column (spelt out)" if spelt and _known(
+            spelt) else ""
     if found or not decode:
         return found
     hidden = encoded.decoded(text)   # base64 or hex runs (``b64encode(vals)`` in a URL)
     return (_known(hidden) or first(normalize(hidden).text, settings.enabled)) if hidden else ""
+
+
+# bytes text never holds (a float64 of a card number may have no NUL)
+_TEXT_BYTES = bytes(c for c in range(256) if (c >= 32 and c != 127) or chr(c) in "\t\n\r\f\v")
+
+
+def _control(data: Any) -> bool:
+    """Whether ``data`` is bytes holding a control byte (binary, not text: a float64 of a card
+    number may hold no NUL)."""
+    return isinstance(data, (bytes, bytearray, memoryview)) and bool(
+        bytes(data).translate(None, _TEXT_BYTES))
 
 
 def _known(text: str) -> str:
@@ -186,11 +232,18 @@ def _known(text: str) -> str:
         return ""
     if text.startswith(_DENSE):   # fixed-width values with no separator between them
         body = text[len(_DENSE):DENSE_MAX]
-        for n in lengths:
-            if any(body[i:i + n] in known for i in range(max(len(body) - n + 1, 0))):
-                return "values read from a sensitive column"
+        if _MATCH.anywhere(body):   # one automaton pass (a Python step per offset and length
+            return "values read from a sensitive column"   # cost 130-250 ms per MB)
+    radix = known_forms.radix_values(text)   # ``hex(n)``, ``oct(n)``, ``bin(n)``
+    if radix and not known.isdisjoint(radix):
+        return "values read from a sensitive column (as a hex, octal or binary number)"
+    if encoded_alone and len(text) < ALONE_MAX and not encoded_alone.isdisjoint(
+            map(str.strip, text.split(), repeat("\"',[]()"))):
+        return "values read from a sensitive column (encoded)"
     if len(text) < 200:   # short: the whole text may be one value
         if text.strip().strip("\"'") in known:
+            return "values read from a sensitive column"
+        if ("," in text or "_" in text) and _MATCH.find(text):   # ``f'{n:,}'``: no token
             return "values read from a sensitive column"
     else:   # one C pass over a long text (Aho-Corasick); the token check where there is none
         hit = _MATCH.find(text)

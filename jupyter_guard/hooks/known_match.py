@@ -31,6 +31,10 @@ _COMMON = frozenset(",.-:/ \t\n\r0123456789")
 ANCHORS = 6
 TILE_MIN = 6
 """The shortest value that counts as a piece of a token made of values glued together."""
+STUCK_DIGITS = 9
+STUCK_MIN = 2
+"""Numbers of ``STUCK_DIGITS``+ digits glued at one end to other digits (``str(i) + ssn``)
+count once ``STUCK_MIN`` distinct ones are in one text (one alone is how honest numbers look)."""
 
 
 def _rarity(c: str) -> int:
@@ -239,18 +243,27 @@ class Matcher:
         ``'x' + email``), and chains of two or more values of ``TILE_MIN``+ characters written
         end to end (``''.join(df.ssn)``) whose ends meet a separator or another kind of
         character (``'id' + ''.join(ssns)``). One value glued to other digits or letters
-        (``'9' + ssn``) is not one: that is how honest numbers and words look."""
+        (``'9' + ssn``) is not one: that is how honest numbers and words look; but
+        ``STUCK_MIN`` distinct numbers each glued to digits at one end and standing free at the
+        other (``str(i) + ssn`` for every row) are."""
         if ahocorasick is None:
             return []
         self._sync()
         out: list[tuple[int, int]] = []
         pieces: list[tuple[int, int]] = []
+        stuck: dict[str, tuple[int, int]] = {}
         for a, b, value in self._hits(text):
             if "@" in value or " " in value:
                 if _alone(text, a, b) == (" " in value):   # no token found it
                     out.append((a, b))
             elif b - a >= TILE_MIN:
                 pieces.append((b, a))
+                if b - a >= STUCK_DIGITS and value.isdigit() and value.strip("01") and (
+                        _edge_before(text, a) != _edge_after(text, b)) and (
+                        _boundary(text, a) != _boundary(text, b)):   # (0/1 only: ``bin(n)``)
+                    stuck[value] = (a, b)
+        if len(stuck) >= STUCK_MIN:
+            out.extend(stuck.values())
         pieces.sort()
         chains: dict[int, tuple[int, int]] = {}   # end -> (chain start, pieces)
         for b, a in pieces:
@@ -262,6 +275,15 @@ class Matcher:
             if n + 1 >= 2 and _boundary(text, b):
                 out.append((first, b))
         return out
+
+    def anywhere(self, text: str) -> bool:
+        """Whether a value occurs anywhere in ``text``, glued to anything (fixed-width values
+        of a UTF-16/32 array)."""
+        if ahocorasick is None:   # no automaton: a slower C search per value
+            return any(v in text for v in self.values)
+        self._sync()
+        return next(self._hits(text), None) is not None
+
 
     def find(self, text: str) -> bool | None:
         """Whether ``text`` holds a known value standing alone, or one that leaks glued to other
@@ -275,3 +297,52 @@ class Matcher:
         if any(_alone(text, a, b) for a, b, _ in self._hits(text)):
             return True
         return bool(self.glued(text))
+
+
+class Packed:
+    """8-byte forms of known numbers (``known_forms.packed_forms``), found at any offset of a
+    binary write: each of the 8 alignments read as uint64 in numpy and looked up in the sorted
+    forms (``searchsorted``), ~25 ms per MB; an Aho-Corasick pass over the same bytes as
+    latin-1 text cost ~90.
+
+    >>> import struct
+    >>> p = Packed()
+    >>> p.update({struct.pack("<q", 123456789)})
+    >>> p.found(b"head" + struct.pack("<q", 123456789)), p.found(bytes(64))
+    (True, False)
+    """
+
+    def __init__(self) -> None:
+        self.forms: set[bytes] = set()
+        self.table: Any = None
+
+    def __bool__(self) -> bool:
+        return bool(self.forms)
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def update(self, forms: Any) -> None:
+        before = len(self.forms)
+        self.forms.update(f for f in forms if len(f) == 8)
+        if len(self.forms) != before:
+            self.table = None
+
+    def clear(self) -> None:
+        self.forms.clear()
+        self.table = None
+
+    def found(self, raw: bytes) -> bool:
+        """Whether ``raw`` holds one of the forms at any offset."""
+        if not self.forms or len(raw) < 8:
+            return False
+        import numpy as np
+
+        if self.table is None:
+            self.table = np.unique(np.frombuffer(b"".join(self.forms), dtype="<u8"))
+        table, last = self.table, len(self.table) - 1
+        for a in range(8):
+            v = np.frombuffer(raw, dtype="<u8", offset=a, count=(len(raw) - a) // 8)
+            if (table[np.minimum(np.searchsorted(table, v), last)] == v).any():
+                return True
+        return False
