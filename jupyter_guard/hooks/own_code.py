@@ -143,3 +143,96 @@ def _late(code: CodeType) -> bool:
     if len(_NOT) < 10_000:
         _NOT[id(code)] = code   # asked again at every frame of a walk: once is enough
     return False
+
+
+# -- how the guard's innermost frame reached the code that acts ------------------------------
+# A user object's method can run with no Python frame of the user's: a builtin or a library
+# function bound as ``__str__``/``__fspath__``/``__eq__``/``__hash__``/``__iter__``
+# (``staticmethod(functools.partial(shutil.rmtree, d))``, ``operator.methodcaller``). Called while
+# the guard works, it looks like a library the guard called. What the guard's frame is doing
+# tells them apart: a call by name is the guard's (``shutil.rmtree(p)``); an operator, an
+# f-string, a dict key, a ``for``, or a builtin that calls the object's own methods (``str(x)``,
+# ``os.fspath(x)``, ``len(x)``, ``d.get(x)``) ran the object's code.
+_CALLS = frozenset({"CALL", "CALL_FUNCTION_EX"})
+_PASS = frozenset({"IMPORT_NAME", "IMPORT_FROM", "BEFORE_WITH", "WITH_EXCEPT_START", "SEND"})
+_NAMED = frozenset({"LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD", "LOAD_NAME", "LOAD_FAST",
+                    "LOAD_DEREF"})
+_GENERATORS = 0x20 | 0x80 | 0x200   # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+# builtins and methods whose work is calling their argument's own methods (no effects of theirs)
+OBJECT_CALLERS = frozenset({
+    "str", "repr", "ascii", "format", "len", "hash", "iter", "next", "fspath", "fsdecode",
+    "fsencode", "sorted", "reversed", "list", "tuple", "set", "frozenset", "dict", "bytes",
+    "bytearray", "bool", "int", "float", "complex", "index", "join", "any", "all", "sum", "min",
+    "max", "enumerate", "zip", "map", "filter", "getattr", "hasattr", "setattr", "delattr",
+    "vars", "dir", "isinstance", "issubclass", "get", "setdefault", "pop", "update", "extend",
+    "count", "encode", "copy", "deepcopy", "dumps", "print", "write", "writelines", "flush",
+    "debug", "info", "warning", "error", "exception", "critical", "log", "__str__", "__repr__",
+    "__format__", "__fspath__", "__index__", "__len__", "__iter__", "__eq__", "__hash__",
+    "__contains__", "__getitem__", "__bool__", "__call__",
+})
+_HOW: dict[tuple[int, int], tuple[CodeType, str | None]] = {}   # (id, offset) -> (code, _how)
+_FOR = "\0for"
+
+
+def _how(code: CodeType, lasti: int) -> str | None:
+    """What ``code`` does at ``lasti``: the name it calls (``""`` for a call not told by name),
+    or ``None`` for anything that is not a call by name nor an import or ``with``."""
+    import dis
+
+    ins = list(dis.get_instructions(code))   # without the inline caches ``lasti`` may be in
+    at = max((i for i, x in enumerate(ins) if x.offset <= lasti), default=None)
+    if at is None:
+        return None
+    if ins[at].opname == "PRECALL" and at + 1 < len(ins):   # a specialized call runs from there
+        at += 1
+    op = ins[at].opname
+    if op in _PASS:
+        return ""
+    if op == "FOR_ITER":
+        return _FOR
+    if op not in _CALLS:
+        return None
+    j, need = at - 1, (ins[at].arg or 0) if op == "CALL" else 1 + ((ins[at].arg or 0) & 1)
+    while j >= 0 and ins[j].opname in ("PRECALL", "KW_NAMES"):
+        j -= 1
+    depth, name = 0, ""
+    while j >= 0:   # the callable lies under the arguments: walk back over their stack effects
+        x = ins[j]
+        if "JUMP" in x.opname:
+            return ""   # a branch among the arguments: not told
+        try:
+            depth += dis.stack_effect(x.opcode, x.arg if x.opcode >= dis.HAVE_ARGUMENT else None)
+        except ValueError:
+            return ""
+        if depth > need:
+            if not name and x.opname in _NAMED and isinstance(x.argval, str):
+                name = x.argval
+            return name
+        if depth == need and x.opname in ("LOAD_ATTR", "LOAD_METHOD") and not name:
+            name = str(x.argval)   # ``os.fspath``: the attribute is the callable
+        if x.is_jump_target:
+            return ""   # other branches join here: what came before is not told
+        j -= 1
+    return ""
+
+
+def entered(frame: FrameType, above: FrameType | None) -> bool:
+    """Whether ``frame`` (the guard's innermost frame under an event) called the code above it
+    by name: not by an operator, nor through a builtin that runs an object's own methods."""
+    code = frame.f_code
+    seen = _HOW.get((id(code), frame.f_lasti))
+    if seen is not None and seen[0] is code:
+        how = seen[1]
+    else:
+        try:
+            how = _how(code, frame.f_lasti)
+        except Exception:  # noqa: BLE001 - bytecode this reader does not know: not the guard's call (fails closed)
+            how = None
+        if len(_HOW) < 50_000:
+            _HOW[(id(code), frame.f_lasti)] = (code, how)   # the code kept: its id stays its own
+    if how == _FOR:   # ``for``: only a generator's own frame (``os.walk``) acts for the guard
+        return above is not None and bool(above.f_code.co_flags & _GENERATORS)
+    if how is None:   # an operator: only a library's own method in Python (``os.environ[k] = v``)
+        name = above.f_code.co_name if above is not None else ""
+        return name.startswith("__") and name.endswith("__")
+    return how not in OBJECT_CALLERS
