@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import site
 import sys
-import sysconfig
-from collections.abc import Iterable
 from types import CodeType, FrameType, FunctionType
-from typing import Any
+
+TYPE_CHECKING = False   # not ``typing``'s: the child guard imports this module at every start
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 PACKAGE = "jupyter_guard"
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -30,8 +32,7 @@ _NOT: dict[int, CodeType] = {}   # a guard file's name, not the guard's code (ke
 def _library_dirs() -> tuple[str, ...]:
     """Where installed code lives (the standard library, site-packages): frames there are
     libraries working for whoever called them, not user code."""
-    paths = {sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib",
-                                                          "platlib")}
+    paths = {os.path.dirname(os.__file__)}   # the standard library (lib-dynload is inside)
     try:
         paths.update(site.getsitepackages())
     except AttributeError:   # an embedded interpreter without site-packages
@@ -172,6 +173,7 @@ OBJECT_CALLERS = frozenset({
 })
 _HOW: dict[tuple[int, int], tuple[CodeType, str | None]] = {}   # (id, offset) -> (code, _how)
 _FOR = "\0for"
+_RESUME = frozenset({"next", "send", "__next__", "__anext__"})
 
 
 def _how(code: CodeType, lasti: int) -> str | None:
@@ -230,7 +232,8 @@ def entered(frame: FrameType, above: FrameType | None) -> bool:
             how = None
         if len(_HOW) < 50_000:
             _HOW[(id(code), frame.f_lasti)] = (code, how)   # the code kept: its id stays its own
-    if how == _FOR:   # ``for``: only a generator's own frame (``os.walk``) acts for the guard
+    if how == _FOR or how in _RESUME:   # ``for``, ``next(g)``: only a generator's own frame
+        # (``os.walk``) acts for the guard
         return above is not None and bool(above.f_code.co_flags & _GENERATORS)
     if how is None:   # an operator: only a library's own method in Python (``os.environ[k] = v``)
         name = above.f_code.co_name if above is not None else ""
