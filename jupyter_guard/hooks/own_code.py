@@ -80,8 +80,16 @@ def _gather(value: Any, module: str, out: dict[int, CodeType], seen: set[int],
             _gather(v, module, out, seen, depth + 1)
 
 
+def _by_guard() -> bool:
+    """The caller of the caller is the guard's own code (a cell calling ``made``/``admit`` is
+    not)."""
+    return own(sys._getframe(2).f_code)
+
+
 def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
     """Gather the code of ``(name, globals)`` pairs (the guard's modules as loading left them)."""
+    if CODES and not _by_guard():
+        return
     for name, glob in modules:
         if name in _DONE or not (name == PACKAGE or name.startswith(PACKAGE + ".")):
             continue
@@ -97,19 +105,19 @@ def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
 def made(code: CodeType) -> None:
     """Count ``code``, which the guard itself built (a routed driver method: its routing
     template with the method's name), as the guard's own."""
-    if id(code) not in CODES:
+    if id(code) not in CODES and _by_guard():
         _KEEP.append(code)
         CODES.add(id(code))
 
 
 def own(code: Any) -> bool:
-    """Whether ``code`` is one of the guard's own code objects."""
-    if id(code) in CODES:
-        return True
+    """Whether ``code`` is one of the guard's own code objects: listed, and compiled from one of
+    its files (an id a cell adds to ``CODES`` names code of the cell's, never a guard file:
+    ``integrity`` refuses compiling code under such a name from user code)."""
     if type(code) is not CodeType or not code.co_filename.startswith(PACKAGE_DIR) \
             or id(code) in _NOT:
         return False
-    return _late(code)
+    return id(code) in CODES or _late(code)
 
 
 def module_frame(frame: FrameType) -> bool:
@@ -239,3 +247,6 @@ def entered(frame: FrameType, above: FrameType | None) -> bool:
         name = above.f_code.co_name if above is not None else ""
         return name.startswith("__") and name.endswith("__")
     return how not in OBJECT_CALLERS
+
+
+admit([(__name__, globals())])   # this module's own functions first (the child guard's too)

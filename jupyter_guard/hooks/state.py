@@ -17,7 +17,14 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
-from jupyter_guard.hooks.own_code import CODES, LIBRARIES, entered, module_frame, own
+from jupyter_guard.hooks.own_code import (
+    CODES,
+    LIBRARIES,
+    PACKAGE_DIR,
+    entered,
+    module_frame,
+    own,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,14 +50,13 @@ def held(token: Any, frame: FrameType | None) -> bool:
     guard's code, live above ``frame`` on this thread's stack, with no user code in between, and
     the guard's innermost frame there called what acts by name (``own_code.entered``: not a user
     object's method that a builtin or an operator ran)."""
-    if type(token) is not FrameType or (id(token.f_code) not in CODES
-                                         and not own(token.f_code)):
+    if type(token) is not FrameType or not own(token.f_code):
         return False
-    codes, libraries, barrier = CODES, LIBRARIES, _BARRIER
+    codes, libraries, barrier, package = CODES, LIBRARIES, _BARRIER, PACKAGE_DIR
     above: FrameType | None = None
     while frame is not None:
         code = frame.f_code
-        if frame is token or id(code) in codes:
+        if frame is token or (id(code) in codes and code.co_filename.startswith(package)):
             break
         if code is barrier:
             return False   # a callback the guard runs as user code, and what it calls
@@ -67,7 +73,8 @@ def held(token: Any, frame: FrameType | None) -> bool:
         code = frame.f_code
         if code is barrier:
             return False
-        if id(code) not in codes and not code.co_filename.startswith(libraries) \
+        if not (id(code) in codes and code.co_filename.startswith(package)) \
+                and not code.co_filename.startswith(libraries) \
                 and not (module_frame(frame) if code.co_name == "<module>" else own(code)):
             return False
         frame = frame.f_back
