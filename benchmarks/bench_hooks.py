@@ -60,16 +60,31 @@ def bench_open_busy(path: str, n: int = 100_000, depth: int = 0) -> float:
 
 
 def _as_own(*fns: object) -> None:
-    """The busy workloads' functions count as the guard's own code (``hooks/own_code.py``)."""
+    """The busy workloads' functions count as the guard's own code (``hooks/own_code.py``): the
+    guard's code is told by identity and by its file, so each is rebuilt under a name in the
+    package (in this process only, which has no self-protection layer)."""
     try:
         from jupyter_guard.hooks import own_code
     except ImportError:   # a version of the guard without the token: its Busy holds anywhere
         return
+    name = os.path.join(getattr(own_code, "PACKAGE_DIR", ""), "hooks", "bench_workload.py")
     out: dict[int, object] = {}
     for fn in fns:
-        own_code._codes(fn.__code__, out)  # type: ignore[attr-defined, arg-type]
+        code = fn.__code__  # type: ignore[attr-defined]
+        if getattr(own_code, "PACKAGE_DIR", None):
+            code = _renamed(code, name)
+            fn.__code__ = code  # type: ignore[attr-defined]
+        own_code._codes(code, out)  # type: ignore[attr-defined]
     own_code.CODES.update(out)  # type: ignore[attr-defined]
     own_code._KEEP.extend(out.values())  # type: ignore[attr-defined]
+
+
+def _renamed(code: object, name: str) -> object:
+    from types import CodeType
+
+    assert isinstance(code, CodeType)
+    consts = tuple(_renamed(c, name) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=name, co_consts=consts)
 
 
 WORKLOADS = {"open_100k": bench_open, "open_w_20k": lambda p: bench_write(p + ".w"),

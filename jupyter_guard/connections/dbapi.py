@@ -10,6 +10,7 @@ already in the namespace when the guard loads are swapped for proxies.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +23,7 @@ from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks import error_values
-from jupyter_guard.hooks.state import Busy, busy, call_user, verify
+from jupyter_guard.hooks.state import Busy, busy, call_user, held, verify
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
@@ -45,10 +46,12 @@ def sqlite_native(obj: Any) -> bool:
     return any(c.__module__ == "sqlite3" for c in type(obj).__mro__)
 
 
-# ids of the libpq connections (psycopg's ``pgconn``) whose statement this task or thread is
-# running after the guard judged it: the class-level patches (``dbapi_psycopg``) and the libpq
-# check (``pg_libpq``) let it pass instead of judging it twice or refusing it
-_JUDGED: ContextVar[frozenset[int]] = ContextVar("jupyter_guard_judged", default=frozenset())
+# (key, frame) for each libpq connection (psycopg's ``pgconn``: its id; psycopg2's ``PGconn*``:
+# negated) whose statement this task or thread runs after the guard judged it: the class-level
+# patches (``dbapi_psycopg``) and the libpq checks let it pass instead of judging it twice or
+# refusing it. A token like ``Busy``: it holds only while the guard's own frame that entered
+# ``judged_on`` is live above the check with no user code in between (``state.held``).
+_JUDGED: ContextVar[tuple[tuple[int, Any], ...]] = ContextVar("jupyter_guard_judged", default=())
 
 
 @contextmanager
@@ -58,20 +61,32 @@ def judged_on(raw: Any) -> Iterator[None]:
     ptr = getattr(raw, "pgconn_ptr", None)   # psycopg2: libpq's connection, seen by pg2_libpq
     if isinstance(ptr, int):
         keys.add(-ptr)   # negative: never the id of a Python object
-    token = _JUDGED.set(_JUDGED.get() | keys)
+    frame = sys._getframe(2)   # the ``with`` (past contextlib's ``__enter__``)
+    token = _JUDGED.set(_marks() + tuple((k, frame) for k in keys))
     try:
         yield
     finally:
         _JUDGED.reset(token)
 
 
+def _marks() -> tuple[tuple[int, Any], ...]:
+    v = _JUDGED.get()
+    return v if type(v) is tuple else ()   # set from user code: no mark of the guard's
+
+
+def _judged(key: int, caller: Any) -> bool:
+    return any(type(m) is tuple and len(m) == 2 and type(m[0]) is int and m[0] == key
+               and held(m[1], caller)
+               for m in _marks())
+
+
 def is_judged(pgconn: Any) -> bool:
-    return id(pgconn) in _JUDGED.get()
+    return _judged(id(pgconn), sys._getframe(1))
 
 
 def is_judged_ptr(ptr: int) -> bool:
     """A statement judged for the psycopg2 connection whose libpq ``PGconn*`` is ``ptr``."""
-    return -ptr in _JUDGED.get()
+    return _judged(-ptr, sys._getframe(1))
 
 
 @dataclass

@@ -187,12 +187,25 @@ class ChildGuard:
         return analyze_sql(text, dialect, params=params)
 
 
+def _own(frame: FrameType) -> bool:
+    """``frame`` runs the guard's own code, told by identity as in the kernel (``own_code``): a
+    code object a script compiled under a guard file's name is not the guard's."""
+    code = frame.f_code
+    if not code.co_filename.startswith(PACKAGE_DIR):
+        return False
+    return _OWN[0](frame) if code.co_name == "<module>" else _OWN[1](code)
+
+
+# ``own_code``'s (module_frame, own), imported by ``start`` before the hook is added (an import
+# from inside the hook would run the hook again, on a module half loaded)
+_OWN: list[Any] = [lambda frame: False, lambda code: False]
+
+
 def held(frame: FrameType | None) -> bool:
-    """The child guard's ``busy`` token: a frame of the package's, live on this thread's stack
-    at or above ``frame`` (a value a script sets, or a frame gone, is no token)."""
+    """The child guard's ``busy`` token: a frame of the guard's own code, live on this thread's
+    stack at or above ``frame`` (a value a script sets, or a frame gone, is no token)."""
     token = getattr(_tl, "busy", None)
-    if frame is None or type(token) is not type(frame) \
-            or not token.f_code.co_filename.startswith(PACKAGE_DIR):
+    if frame is None or type(token) is not type(frame) or not _own(token):
         return False
     while frame is not None and frame is not token:
         frame = frame.f_back
@@ -204,7 +217,7 @@ def own_work(frame: FrameType | None) -> bool:
     if held(frame):
         return True
     while frame is not None:
-        if frame.f_code.co_filename.startswith(PACKAGE_DIR) and frame.f_code not in PASSING:
+        if frame.f_code not in PASSING and _own(frame):
             return True
         frame = frame.f_back
     return False
@@ -295,6 +308,9 @@ def start(env: Mapping[str, str] | None = None,
     reads and prints pays for the hook alone. ``on_duckdb(env)`` runs at the child's first
     ``import`` of DuckDB or a PostgreSQL driver (``ARM_ON``; ``child_sql.arm``: guarded as in
     the kernel)."""
+    from jupyter_guard.hooks import own_code
+
+    _OWN[:] = [own_code.module_frame, own_code.own]
     env = dict(os.environ) if env is None else dict(env)
     table: dict[str, Any] = {}
     events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe

@@ -27,6 +27,7 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks import own_code
 from jupyter_guard.hooks.guard_modules import PACKAGE, GuardModules, protected  # noqa: F401 - protected: callers
 from jupyter_guard.hooks.snapshots import attrgetter, changed
 from jupyter_guard.hooks.state import Busy
@@ -231,6 +232,7 @@ class Integrity:
 
         def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
             source, filename = args[0], args[1]
+            named(source, filename, "compile", f)
             kg = self.kg
             if not isinstance(source, (str, bytes)):
                 # IPython compiles a cell statement by statement (ASTs): the parser check only
@@ -251,6 +253,23 @@ class Integrity:
                 self.rearm()
             if user:
                 self.dynamic(source, str(filename))
+
+        def named(source: Any, filename: Any, how: str, f: FrameType) -> None:
+            """Code user code makes under a guard file's name would pass for the guard's own
+            (``own_code``, the ``busy`` token): refused. An import compiling the file's own
+            text (no cached bytecode) is the import system's."""
+            if not isinstance(filename, str) or not filename.startswith(own_code.PACKAGE_DIR) \
+                    or own_code.own(f.f_code):
+                return
+            if f.f_code.co_filename.startswith("<frozen") and _source_of(filename) == source:
+                return
+            if rt.user_stack(f) or rt.user_caller(f):
+                rt.tamper(f"makes code under the guard's own file name ({how})",
+                          f"{how}({filename[:150]!r})")
+
+        def on_code_new(args: tuple[Any, ...], f: FrameType) -> None:   # CodeType(), .replace
+            if len(args) > 1:
+                named(None, args[1], "code.replace", f)
 
         def on_exec(args: tuple[Any, ...], f: FrameType) -> None:
             code = args[0]
@@ -276,7 +295,8 @@ class Integrity:
                 rt.tamper(f"changes the guard's code ({getattr(obj, '__qualname__', obj)}.{name})",
                           f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
 
-        return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr}
+        return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr,
+                "code.__new__": on_code_new}
 
     def refuse_pending(self) -> None:
         why, self.pending = self.pending, ""
@@ -347,3 +367,12 @@ def install(shell: Any, guard: Any, rt: Any) -> Integrity:
         importlib.import_module(name)
     lazy.watch_own()   # a guard module imported from now on is snapshotted as its import left it
     return Integrity(shell, guard, rt)
+
+
+def _source_of(path: str) -> bytes | None:
+    """The bytes of the guard's file ``path`` (what an import compiles), or None."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None

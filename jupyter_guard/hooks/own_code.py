@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import site
 import sys
-import sysconfig
-from collections.abc import Iterable
 from types import CodeType, FrameType, FunctionType
-from typing import Any
+
+TYPE_CHECKING = False   # not ``typing``'s: the child guard imports this module at every start
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 PACKAGE = "jupyter_guard"
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -30,8 +32,7 @@ _NOT: dict[int, CodeType] = {}   # a guard file's name, not the guard's code (ke
 def _library_dirs() -> tuple[str, ...]:
     """Where installed code lives (the standard library, site-packages): frames there are
     libraries working for whoever called them, not user code."""
-    paths = {sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib",
-                                                          "platlib")}
+    paths = {os.path.dirname(os.__file__)}   # the standard library (lib-dynload is inside)
     try:
         paths.update(site.getsitepackages())
     except AttributeError:   # an embedded interpreter without site-packages
@@ -79,8 +80,16 @@ def _gather(value: Any, module: str, out: dict[int, CodeType], seen: set[int],
             _gather(v, module, out, seen, depth + 1)
 
 
+def _by_guard() -> bool:
+    """The caller of the caller is the guard's own code (a cell calling ``made``/``admit`` is
+    not)."""
+    return own(sys._getframe(2).f_code)
+
+
 def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
     """Gather the code of ``(name, globals)`` pairs (the guard's modules as loading left them)."""
+    if CODES and not _by_guard():
+        return
     for name, glob in modules:
         if name in _DONE or not (name == PACKAGE or name.startswith(PACKAGE + ".")):
             continue
@@ -96,19 +105,19 @@ def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
 def made(code: CodeType) -> None:
     """Count ``code``, which the guard itself built (a routed driver method: its routing
     template with the method's name), as the guard's own."""
-    if id(code) not in CODES:
+    if id(code) not in CODES and _by_guard():
         _KEEP.append(code)
         CODES.add(id(code))
 
 
 def own(code: Any) -> bool:
-    """Whether ``code`` is one of the guard's own code objects."""
-    if id(code) in CODES:
-        return True
+    """Whether ``code`` is one of the guard's own code objects: listed, and compiled from one of
+    its files (an id a cell adds to ``CODES`` names code of the cell's, never a guard file:
+    ``integrity`` refuses compiling code under such a name from user code)."""
     if type(code) is not CodeType or not code.co_filename.startswith(PACKAGE_DIR) \
             or id(code) in _NOT:
         return False
-    return _late(code)
+    return id(code) in CODES or _late(code)
 
 
 def module_frame(frame: FrameType) -> bool:
@@ -143,3 +152,101 @@ def _late(code: CodeType) -> bool:
     if len(_NOT) < 10_000:
         _NOT[id(code)] = code   # asked again at every frame of a walk: once is enough
     return False
+
+
+# -- how the guard's innermost frame reached the code that acts ------------------------------
+# A user object's method can run with no Python frame of the user's: a builtin or a library
+# function bound as ``__str__``/``__fspath__``/``__eq__``/``__hash__``/``__iter__``
+# (``staticmethod(functools.partial(shutil.rmtree, d))``, ``operator.methodcaller``). Called while
+# the guard works, it looks like a library the guard called. What the guard's frame is doing
+# tells them apart: a call by name is the guard's (``shutil.rmtree(p)``); an operator, an
+# f-string, a dict key, a ``for``, or a builtin that calls the object's own methods (``str(x)``,
+# ``os.fspath(x)``, ``len(x)``, ``d.get(x)``) ran the object's code.
+_CALLS = frozenset({"CALL", "CALL_FUNCTION_EX"})
+_PASS = frozenset({"IMPORT_NAME", "IMPORT_FROM", "BEFORE_WITH", "WITH_EXCEPT_START", "SEND"})
+_NAMED = frozenset({"LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD", "LOAD_NAME", "LOAD_FAST",
+                    "LOAD_DEREF"})
+_GENERATORS = 0x20 | 0x80 | 0x200   # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+# builtins and methods whose work is calling their argument's own methods (no effects of theirs)
+OBJECT_CALLERS = frozenset({
+    "str", "repr", "ascii", "format", "len", "hash", "iter", "next", "fspath", "fsdecode",
+    "fsencode", "sorted", "reversed", "list", "tuple", "set", "frozenset", "dict", "bytes",
+    "bytearray", "bool", "int", "float", "complex", "index", "join", "any", "all", "sum", "min",
+    "max", "enumerate", "zip", "map", "filter", "getattr", "hasattr", "setattr", "delattr",
+    "vars", "dir", "isinstance", "issubclass", "get", "setdefault", "pop", "update", "extend",
+    "count", "encode", "copy", "deepcopy", "dumps", "print", "write", "writelines", "flush",
+    "debug", "info", "warning", "error", "exception", "critical", "log", "__str__", "__repr__",
+    "__format__", "__fspath__", "__index__", "__len__", "__iter__", "__eq__", "__hash__",
+    "__contains__", "__getitem__", "__bool__", "__call__",
+})
+_HOW: dict[tuple[int, int], tuple[CodeType, str | None]] = {}   # (id, offset) -> (code, _how)
+_FOR = "\0for"
+_RESUME = frozenset({"next", "send", "__next__", "__anext__"})
+
+
+def _how(code: CodeType, lasti: int) -> str | None:
+    """What ``code`` does at ``lasti``: the name it calls (``""`` for a call not told by name),
+    or ``None`` for anything that is not a call by name nor an import or ``with``."""
+    import dis
+
+    ins = list(dis.get_instructions(code))   # without the inline caches ``lasti`` may be in
+    at = max((i for i, x in enumerate(ins) if x.offset <= lasti), default=None)
+    if at is None:
+        return None
+    if ins[at].opname == "PRECALL" and at + 1 < len(ins):   # a specialized call runs from there
+        at += 1
+    op = ins[at].opname
+    if op in _PASS:
+        return ""
+    if op == "FOR_ITER":
+        return _FOR
+    if op not in _CALLS:
+        return None
+    j, need = at - 1, (ins[at].arg or 0) if op == "CALL" else 1 + ((ins[at].arg or 0) & 1)
+    while j >= 0 and ins[j].opname in ("PRECALL", "KW_NAMES"):
+        j -= 1
+    depth, name = 0, ""
+    while j >= 0:   # the callable lies under the arguments: walk back over their stack effects
+        x = ins[j]
+        if "JUMP" in x.opname:
+            return ""   # a branch among the arguments: not told
+        try:
+            depth += dis.stack_effect(x.opcode, x.arg if x.opcode >= dis.HAVE_ARGUMENT else None)
+        except ValueError:
+            return ""
+        if depth > need:
+            if not name and x.opname in _NAMED and isinstance(x.argval, str):
+                name = x.argval
+            return name
+        if depth == need and x.opname in ("LOAD_ATTR", "LOAD_METHOD") and not name:
+            name = str(x.argval)   # ``os.fspath``: the attribute is the callable
+        if x.is_jump_target:
+            return ""   # other branches join here: what came before is not told
+        j -= 1
+    return ""
+
+
+def entered(frame: FrameType, above: FrameType | None) -> bool:
+    """Whether ``frame`` (the guard's innermost frame under an event) called the code above it
+    by name: not by an operator, nor through a builtin that runs an object's own methods."""
+    code = frame.f_code
+    seen = _HOW.get((id(code), frame.f_lasti))
+    if seen is not None and seen[0] is code:
+        how = seen[1]
+    else:
+        try:
+            how = _how(code, frame.f_lasti)
+        except Exception:  # noqa: BLE001 - bytecode this reader does not know: not the guard's call (fails closed)
+            how = None
+        if len(_HOW) < 50_000:
+            _HOW[(id(code), frame.f_lasti)] = (code, how)   # the code kept: its id stays its own
+    if how == _FOR or how in _RESUME:   # ``for``, ``next(g)``: only a generator's own frame
+        # (``os.walk``) acts for the guard
+        return above is not None and bool(above.f_code.co_flags & _GENERATORS)
+    if how is None:   # an operator: only a library's own method in Python (``os.environ[k] = v``)
+        name = above.f_code.co_name if above is not None else ""
+        return name.startswith("__") and name.endswith("__")
+    return how not in OBJECT_CALLERS
+
+
+admit([(__name__, globals())])   # this module's own functions first (the child guard's too)

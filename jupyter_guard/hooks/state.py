@@ -17,7 +17,14 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
-from jupyter_guard.hooks.own_code import CODES, LIBRARIES, module_frame, own
+from jupyter_guard.hooks.own_code import (
+    CODES,
+    LIBRARIES,
+    PACKAGE_DIR,
+    entered,
+    module_frame,
+    own,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,20 +47,36 @@ def set_current(rt: Any) -> None:
 
 def held(token: Any, frame: FrameType | None) -> bool:
     """Whether ``token`` (``_tl.busy``) makes ``frame`` the guard's own work: a frame of the
-    guard's code, live above ``frame`` on this thread's stack, with no user code in between."""
-    if type(token) is not FrameType or (id(token.f_code) not in CODES
-                                         and not own(token.f_code)):
+    guard's code, live above ``frame`` on this thread's stack, with no user code in between, and
+    the guard's innermost frame there called what acts by name (``own_code.entered``: not a user
+    object's method that a builtin or an operator ran)."""
+    if type(token) is not FrameType or not own(token.f_code):
         return False
-    codes, libraries, barrier = CODES, LIBRARIES, _BARRIER
+    codes, libraries, barrier, package = CODES, LIBRARIES, _BARRIER, PACKAGE_DIR
+    above: FrameType | None = None
+    while frame is not None:
+        code = frame.f_code
+        if frame is token or (id(code) in codes and code.co_filename.startswith(package)):
+            break
+        if code is barrier:
+            return False   # a callback the guard runs as user code, and what it calls
+        if not code.co_filename.startswith(libraries):
+            if not (module_frame(frame) if code.co_name == "<module>" else own(code)):
+                return False   # user code (a cell, exec'd text, a user's module) between
+            break
+        above, frame = frame, frame.f_back
+    if frame is None or not entered(frame, above):
+        return False
     while frame is not None:
         if frame is token:
             return True
         code = frame.f_code
         if code is barrier:
-            return False   # a callback the guard runs as user code, and what it calls
-        if id(code) not in codes and not code.co_filename.startswith(libraries) \
+            return False
+        if not (id(code) in codes and code.co_filename.startswith(package)) \
+                and not code.co_filename.startswith(libraries) \
                 and not (module_frame(frame) if code.co_name == "<module>" else own(code)):
-            return False   # user code (a cell, exec'd text, a user's module) between
+            return False
         frame = frame.f_back
     return False   # gone from the stack, or another thread's
 

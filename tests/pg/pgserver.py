@@ -59,19 +59,11 @@ class PgServer:
 
     def query(self, sql: str, db: str = "shop") -> list[tuple[object, ...]]:
         """The tests' own statement, never judged: psycopg's cursor classes judge every
-        connection once a guard is loaded in this process (``ip``), raw ones included. The
-        guard's "own work" token no longer lends itself to test code, so the statement runs as
-        one the guard already judged for this connection (``judged_on``), as the guard's own
-        catalog queries do."""
-        from jupyter_guard.connections.dbapi import judged_on
-
-        con = self.connect(db)
-        try:
-            with judged_on(con):
-                cur = con.execute(sql)  # type: ignore[attr-defined]
-                return list(cur.fetchall()) if cur.description is not None else []
-        finally:
-            con.close()  # type: ignore[attr-defined]
+        connection once a guard is loaded in this process (``ip``), raw ones included, and the
+        guard's marks (``Busy``, ``judged_on``) hold only for the guard's own frames. So it runs
+        in a helper process of the tests' without the guard (``_Worker``: one per cluster,
+        rows sent back pickled, their types kept)."""
+        return _worker(self).run(self.dsn(db), sql)
 
     def fresh(self) -> str:
         """A new database copied from ``shop``; its name."""
@@ -83,6 +75,10 @@ class PgServer:
         self.query(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", db="postgres")
 
     def stop(self) -> None:
+        w = _WORKERS.pop(self.port, None)
+        if w is not None and w.proc.stdin is not None:
+            w.proc.stdin.close()   # the helper ends at the end of its input
+            w.proc.wait(timeout=60)
         subprocess.run(_as_postgres([f"{self.bindir}/pg_ctl", "-D", self.datadir, "-m", "immediate",
                                      "stop"]), capture_output=True, timeout=120)
         shutil.rmtree(os.path.dirname(self.datadir), ignore_errors=True)
@@ -142,3 +138,53 @@ def _wait(server: PgServer, timeout: float = 120) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+# the helper process: reads (dsn, sql) pickled in hex, one a line; answers the same way
+_WORKER = r"""
+import pickle, sys
+import psycopg
+for line in sys.stdin.buffer:
+    dsn, sql = pickle.loads(bytes.fromhex(line.decode().strip()))
+    try:
+        with psycopg.connect(dsn, autocommit=True) as con:
+            cur = con.execute(sql)
+            res = ("ok", [tuple(r) for r in cur.fetchall()] if cur.description is not None
+                   else [])
+    except Exception as e:
+        res = ("err", f"{type(e).__name__}: {e}")
+    sys.stdout.buffer.write(pickle.dumps(res).hex().encode() + b"\n")
+    sys.stdout.buffer.flush()
+"""
+_WORKERS: dict[int, _Worker] = {}
+
+
+class _Worker:
+    def __init__(self) -> None:
+        import sys
+
+        env = {k: v for k, v in os.environ.items()   # no guard: not its child folder either
+               if not k.startswith("JUPYTER_GUARD") and k != "PYTHONPATH"}
+        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env)
+
+    def run(self, dsn: str, sql: str) -> list[tuple[object, ...]]:
+        import pickle
+
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(pickle.dumps((dsn, sql)).hex().encode() + b"\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the tests' query helper process ended")
+        kind, value = pickle.loads(bytes.fromhex(line.decode().strip()))
+        if kind != "ok":
+            raise RuntimeError(f"{value} (in {sql[:200]!r})")
+        return list(value)
+
+
+def _worker(server: PgServer) -> _Worker:
+    w = _WORKERS.get(server.port)
+    if w is None or w.proc.poll() is not None:
+        w = _WORKERS[server.port] = _Worker()
+    return w
