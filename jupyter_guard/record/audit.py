@@ -89,7 +89,7 @@ class AuditLog:
         a thread importing modules while the guard snapshots ``sys.modules`` was a race)."""
         if self._ingester is None and self._journal is not None and not self._closed:
             # the ingest thread also writes what waits and moves a fallen-back journal home
-            self._ingester = Ingester(self.path, self._journal.size, interval=interval,
+            self._ingester = Ingester(self.path, self.progress, interval=interval,
                                       retry=self.retry)
             self._ingester.start()
 
@@ -112,6 +112,11 @@ class AuditLog:
     def waiting(self) -> int:
         """Bytes of journal lines waiting in memory for the journal to be writable."""
         return self._journal.waiting if self._journal is not None else 0
+
+    def progress(self) -> object:
+        """Where the journal is and its size (``JournalWriter.progress``): what the ingest thread
+        compares to know whether there is anything new to ingest."""
+        return self._journal.progress() if self._journal is not None else None
 
     def retry(self) -> bool:
         """Write the lines waiting in memory now, if the journal allows."""
@@ -265,14 +270,15 @@ atexit.register(_stop_ingesters)
 
 
 class Ingester(threading.Thread):
-    """Daemon thread: ingest when the journal grew, about every ``interval`` s; never raises."""
+    """Daemon thread: ingest when the journal grew or moved, about every ``interval`` s; never
+    raises. ``progress`` says where the journal is and how big (``JournalWriter.progress``)."""
 
-    def __init__(self, path: str, size: Callable[[], int], *, interval: float,
+    def __init__(self, path: str, progress: Callable[[], object], *, interval: float,
                  retry: Callable[[], Any] = lambda: True) -> None:
         super().__init__(name="jupyter_guard-audit-ingest", daemon=True)
-        self.path, self._size, self.interval, self._retry = path, size, interval, retry
+        self.path, self._progress, self.interval, self._retry = path, progress, interval, retry
         self._stop_event = threading.Event()
-        self.done = -1            # journal size when an ingest last succeeded
+        self.done: object = None   # ``progress`` when an ingest last succeeded
         self.last_error = ""
 
     def stop(self) -> None:
@@ -280,22 +286,27 @@ class Ingester(threading.Thread):
         self.join(timeout=5)
 
     def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.tick()
+            self._stop_event.wait(self.interval)
+
+    def tick(self) -> None:
+        """One round: write what waits (a fallen-back journal may move home), then ingest if the
+        journal grew or moved since the last ingest that succeeded."""
         from .ingest import try_ingest
 
-        while not self._stop_event.is_set():
+        try:
+            self._retry()   # lines waiting in memory go out as soon as the disk allows
+        except Exception as exc:  # noqa: BLE001 - the writer reports through its error
+            self.last_error = str(exc)
+        now = self._progress()
+        if now != self.done:
             try:
-                self._retry()   # lines waiting in memory go out as soon as the disk allows
-            except Exception as exc:  # noqa: BLE001 - the writer reports through its error
+                if try_ingest(self.path) is not None:
+                    self.done = now
+                self.last_error = ""
+            except Exception as exc:  # noqa: BLE001 - the guard never breaks the kernel
                 self.last_error = str(exc)
-            size = self._size()
-            if size != self.done:
-                try:
-                    if try_ingest(self.path) is not None:
-                        self.done = size
-                    self.last_error = ""
-                except Exception as exc:  # noqa: BLE001 - the guard never breaks the kernel
-                    self.last_error = str(exc)
-            self._stop_event.wait(self.interval)
 
 
 class BrokenAudit:

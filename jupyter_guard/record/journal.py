@@ -286,6 +286,12 @@ class JournalWriter:
         except OSError:
             return len(self._buf)
 
+    def progress(self) -> tuple[str, int]:
+        """(where the journal is, its size): the ingest thread ingests again when either moved.
+        A journal that comes home from the fallback folder with the size it had there still
+        holds lines the store lacks (an ingest never reads a live writer's fallback copy)."""
+        return os.fspath(self.path), self.size()
+
     def close(self) -> None:
         with self._lock:
             self._flush()

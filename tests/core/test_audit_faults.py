@@ -17,6 +17,8 @@ import duckdb
 import pytest
 
 from jupyter_guard.record import ingest, verify
+from jupyter_guard.record.audit import AuditLog, Ingester
+from jupyter_guard.record.journal import journal_dir, parse_lines
 from tests.conftest import mounted_tmpfs
 from tests.kernelutil import Kernel, Reply
 
@@ -33,14 +35,26 @@ def rows(audit: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def wait_for(cond, timeout: float = 60.0, what: str = "condition") -> None:
+def wait_for(cond, timeout: float = 60.0, what: str = "condition", explain=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             if cond():
                 return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}{explain()}")
+
+
+def journals_seen(audit: Path, *more: Path) -> str:
+    """What a timed-out wait saw: the cells in the store, and every journal on disk (its own
+    folder, the fallback folders under ``more``) with the cells it holds."""
+    out = [f"\nstore: {sorted(cells_in_store(audit)) if audit.exists() else 'absent'}"]
+    found = list(journal_dir(audit).glob("*.jsonl")) + [
+        j for m in more for j in m.glob("**/jupyter_guard/journals/*/*.jsonl")]
+    for j in sorted(found):
+        cells = [x.get("cell_id") for x in parse_lines(j.read_bytes()) if x.get("t") == "begin"]
+        out.append(f"{j} ({j.stat().st_size} bytes): {cells}")
+    return "\n".join(out)
 
 
 def cells_in_store(audit: Path) -> dict[str, tuple[str, str, str]]:
@@ -220,10 +234,41 @@ def test_a_read_only_period_is_not_tampering(tmpfs: Path, tmp_path: Path):
         assert late.run("late2 = 2").status == "ok"
         assert s.run("back = 1").status == "ok"
         want = {f"c{n}" for n in range(1, 6)} | {"late1", "late2"}
-        wait_for(lambda: want <= set(cells_in_store(audit)), 60, "every event ingested")
+        # no cell runs from here: the late kernel's journal, back home from the fallback folder,
+        # is ingested by its own ingest thread (it once took it for done: same size as there)
+        wait_for(lambda: want <= set(cells_in_store(audit)), 60, "every event ingested",
+                 explain=lambda: journals_seen(audit, tmp_path))
         assert len(rows(audit, "SELECT event_id FROM events WHERE cell_id <> ''")) == 7
         result = verify(audit)
         assert result.ok, result
         late.k.stop()
     finally:
         s.k.stop()
+
+
+def test_a_journal_back_from_the_fallback_is_ingested_without_another_cell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The ingest never reads a live writer's fallback copy; when that copy comes home with the
+    size it had there, the ingest thread must still see something new (it once compared sizes
+    only, and the events waited for the session's next cell, for good in an idle one)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    audit = tmp_path / "guard" / "audit.duckdb"
+    audit.parent.mkdir()
+    journal_dir(audit).write_text("")   # a file where the journal folder goes: it falls back
+    log = AuditLog(audit, background=False)
+    try:
+        eid = log.begin(user="u", actor="human", notebook="", cell_id="away", execution_count=1,
+                        kind="python", code="x = 1", decision="allow", rule_id="", reason="")
+        log.finish(eid, status="ok", duration_ms=1.0)
+        assert "moved to" in log.take_notice()
+        journal_dir(audit).unlink()          # the folder can be made again
+        ingester = Ingester(os.fspath(audit), log.progress, interval=0.1)
+        ingester.tick()   # the round before the writer moves home: nothing of it is read
+        assert ingester.last_error == "" and "away" not in cells_in_store(audit)
+        home = journal_dir(audit) / f"{log.session_id}.jsonl"
+        wait_for(lambda: log.retry() and home.exists(), 30, "the journal back home")
+        ingester.tick()   # no new line: only the move says there is something to ingest
+        assert ingester.last_error == ""
+        assert set(cells_in_store(audit)) == {"away"}, journals_seen(audit, tmp_path)
+    finally:
+        log.close()
