@@ -100,9 +100,9 @@ class Shorts:
         q = q.replace("contains(", "0 < strpos(")
         if driver_of(self.raw) == "pyodbc":   # no array parameters: the values as a literal
             (values,) = params
-            q = q.replace("?::VARCHAR[]", "ARRAY[" + ", ".join(
-                "E'" + str(v).replace("\\", "\\\\").replace("'", "''") + "'" for v in values) + "]::varchar[]")
-            params = ()
+            items = (str(v).replace("\\", "\\\\").replace("'", "''") for v in values)
+            q = q.replace("?::VARCHAR[]",
+                          "ARRAY[" + ", ".join(f"E'{v}'" for v in items) + "]::varchar[]")
             from jupyter_guard.connections.odbc import OdbcConn
 
             self.rows_ = OdbcConn(self.raw, "postgresql", "postgres").rows(q)
