@@ -103,7 +103,7 @@ class Shorts:
             items = (str(v).replace("\\", "\\\\").replace("'", "''") for v in values)
             q = q.replace("?::VARCHAR[]",
                           "ARRAY[" + ", ".join(f"E'{v}'" for v in items) + "]::varchar[]")
-            from jupyter_guard.connections.odbc import OdbcConn
+            from jupyter_guard.connections.odbc import OdbcConn  # late: only for pyodbc
 
             self.rows_ = OdbcConn(self.raw, "postgresql", "postgres").rows(q)
             return self
