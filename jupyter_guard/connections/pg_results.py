@@ -367,9 +367,15 @@ def label(raw: Any) -> str:
     except (KeyError, TypeError):
         pass
     info = getattr(raw, "info", None)
-    if info is None:
+    if info is None and type(raw).__module__ == "pyodbc":   # psqlODBC: the driver names them
+        import pyodbc
+
+        text = (f"postgresql://{raw.getinfo(pyodbc.SQL_USER_NAME)}@"
+                f"{raw.getinfo(pyodbc.SQL_SERVER_NAME)}/{raw.getinfo(pyodbc.SQL_DATABASE_NAME)}")
+    elif info is None:
         return "postgresql"
-    text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    else:
+        text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
     try:
         _LABELS[raw] = text
     except TypeError:   # a connection that cannot be weakly referenced: read every time
