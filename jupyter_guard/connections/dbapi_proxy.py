@@ -192,6 +192,10 @@ def guard_connection(raw: Any, guard: Guard) -> Any:
         from jupyter_guard.connections import dbapi_async
 
         return dbapi_async.guard_async(raw, guard)
+    if driver_of(raw) == "pyodbc":   # PostgreSQL behind it is judged as psycopg's (``odbc``)
+        from jupyter_guard.connections import odbc  # late: it imports this module
+
+        return odbc.guard_connection(raw, guard)
     return GuardedDbapi(raw, Checker(guard, raw, driver_of(raw)))
 
 
@@ -219,6 +223,10 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
     if hasattr(value, "cursor") and not hasattr(value, "fetchone"):
         return guard_connection(value, guard)
     owner = getattr(value, "connection", None)
+    if owner is not None and hasattr(value, "fetchone") and driver_of(owner) == "pyodbc":
+        from jupyter_guard.connections import odbc  # late: it imports this module
+
+        return odbc.guard_cursor(value, guard)
     if owner is not None and hasattr(value, "fetchone"):
         return GuardedCursor(value, Checker(guard, owner, driver_of(owner)))
     return value

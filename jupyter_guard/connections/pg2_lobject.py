@@ -1,5 +1,6 @@
 """psycopg2's large objects (``con.lobject(...)``): the client-side file routes are refused, an
-unlink is measured like ``SELECT lo_unlink(oid)``.
+unlink, a write and a truncation are measured like their SQL twins, and bytes holding sensitive
+values written into an object are refused as an exit.
 
 psycopg2 reaches large objects through libpq's own functions (``lo_import``, ``lo_export``,
 ``lo_unlink``, ...), which call the server's functions by the fast-path protocol, not with SQL
@@ -10,6 +11,11 @@ object's bytes, a copied e-mail say, to a file). Both are refused (``self-protec
 object with ``lo.read()`` and write the file from Python, where the file exit judges it).
 ``lo.unlink()`` runs inside the effect check as ``SELECT lo_unlink(<oid>)``: the objects it
 removes count against ``max_affected_rows`` (``pg_effect`` measures large objects).
+``lo.write(data)`` and ``lo.truncate(n)`` run inside it too (pages overwritten count as updated
+rows); a truncation also counts the pages it cuts off as deleted rows, read before it runs with
+the object's own ``seek``. Bytes ``lo.write`` gets are scanned as a file write's are (known
+values read from sensitive columns, then the detectors): an object carries no taint, so what is
+written into it could be read back raw in another session (``exfiltration``).
 
 The methods are replaced in the C types' dictionaries (``hooks.c_types``); below them, psycopg2's
 global offset table slots for ``lo_import``, ``lo_export`` and ``lo_unlink`` (as in
@@ -71,6 +77,8 @@ def patch(ext: Any, guard: Guard) -> None:
     o_export = c_types.original(ext.lobject, "export")
     o_unlink = c_types.original(ext.lobject, "unlink")
     o_lobject = c_types.original(ext.connection, "lobject")
+    o_write = c_types.original(ext.lobject, "write")
+    o_truncate = c_types.original(ext.lobject, "truncate")
     if getattr(o_export, "__module__", None) == __name__:
         return
 
@@ -92,6 +100,33 @@ def patch(ext: Any, guard: Guard) -> None:
         return _checker(con, guard)(f"SELECT lo_unlink({int(self.oid)})", None,
                                     lambda: o_unlink(self))
 
+    def write(self: Any, data: Any) -> Any:
+        if busy():
+            return o_write(self, data)
+        con = getattr(self, "_jg_con", None)
+        if con is None:   # not opened with con.lobject(): its connection is not known
+            refuse_file("write", self.oid, WHY_UNLINK.replace("unlink", "write"))
+            with Busy():
+                return o_write(self, data)
+        leaves(guard, data, int(self.oid))
+        return _checker(con, guard)(f"SELECT lowrite(lo_open({int(self.oid)}, 131072), NULL)",
+                                    None, lambda: o_write(self, data))
+
+    def truncate(self: Any, length: int = 0) -> Any:
+        if busy():
+            return o_truncate(self, length)
+        con = getattr(self, "_jg_con", None)
+        if con is None:
+            refuse_file("truncate", self.oid, WHY_UNLINK.replace("unlink", "truncate"))
+            with Busy():
+                return o_truncate(self, length)
+        with Busy():
+            removed = _pages_removed(self, int(length))
+        check = _checker(con, guard)
+        text = f"SELECT lo_truncate(lo_open({int(self.oid)}, 131072), {int(length)})"
+        cut_pages(guard, check, text, removed)
+        return check(text, None, lambda: o_truncate(self, length))
+
     def lobject(self: Any, oid: int = 0, mode: str = "", new_oid: int = 0,
                 new_file: Any = None, lobject_factory: Any = None) -> Any:
         args = (oid, mode or "", new_oid, new_file, _factory(lobject_factory or ext.lobject))
@@ -103,10 +138,58 @@ def patch(ext: Any, guard: Guard) -> None:
         return lo
 
     for cls, fn, orig in ((ext.lobject, export, o_export), (ext.lobject, unlink, o_unlink),
+                          (ext.lobject, write, o_write), (ext.lobject, truncate, o_truncate),
                           (ext.connection, lobject, o_lobject)):
         fn.__doc__ = getattr(orig, "__doc__", None)
         c_types.patch(cls, fn.__name__, fn)
     install_slots(sys.modules["psycopg2._psycopg"])
+
+
+PAGE = 2048   # PostgreSQL's LOBLKSIZE: bytes of a large object per row of pg_largeobject
+
+
+def leaves(guard: Guard, data: Any, oid: int) -> None:
+    """Refuse (``exfiltration``) bytes holding sensitive values written into a large object: it
+    carries no taint, and ``lo_get``/``lo.read()`` in another session give them back raw (the
+    SQL writers, ``lo_put``/``lo_from_bytea``/``lowrite`` of sensitive columns, are refused by
+    the analysis the same way)."""
+    from jupyter_guard.hooks import exits, state
+    from jupyter_guard.hooks.db_exits import _settings
+
+    with Busy():
+        kind = exits.scan(data, _settings(), decode=True)
+    if kind:
+        exits.refuse(guard, state.current(), kind, f"large object {oid}", "lo.write", data=data)
+
+
+def _pages_removed(lo: Any, length: int) -> int:
+    """Rows of ``pg_largeobject`` a truncation to ``length`` bytes deletes (read with the
+    object's own seek, restored after)."""
+    at = lo.tell()
+    try:
+        size = lo.seek(0, 2)
+    finally:
+        lo.seek(at, 0)
+    return max(0, -(-int(size) // PAGE) - -(-length // PAGE))
+
+
+def cut_pages(guard: Guard, check: Any, text: str, pages: int) -> None:
+    """Refuse a truncation that deletes more pages of one large object than
+    ``max_affected_rows`` (the effect check counts pages overwritten, not pages cut off)."""
+    from jupyter_guard.connections.pg_effect import judge
+    from jupyter_guard.guard.judge import refuse_verdict
+    from jupyter_guard.model import Intent
+
+    if pages <= 0:
+        return
+    intent = Intent("sql.delete", "table", "pg_catalog.pg_largeobject", where="filtered",
+                    estimated_rows=pages, source=text, detail="measured (pages cut off)")
+    with Busy():
+        v = judge((intent,), guard.policy, guard.context(check.conn, files=False))
+        err = None if v is None else refuse_verdict(guard, v, kind="runtime", code=text,
+                                                    intents=(intent,))
+    if err is not None:
+        raise err
 
 
 @lru_cache(maxsize=16)

@@ -20,10 +20,14 @@ Key = tuple[str, str, str]
 
 def database(raw: Any) -> str:
     """The cell's key prefix for ``raw``'s database (``postgres:<name>``; psycopg and psycopg2
-    name it in ``info``, asyncpg in its connection parameters)."""
+    name it in ``info``, asyncpg in its connection parameters, pyodbc through ``getinfo``)."""
     try:
         name = getattr(getattr(raw, "info", None), "dbname", "") or \
             getattr(getattr(raw, "_params", None), "database", "") or ""
+        if not name and type(raw).__module__ == "pyodbc":   # psqlODBC names it on request
+            import pyodbc
+
+            name = str(raw.getinfo(pyodbc.SQL_DATABASE_NAME))
     except Exception:  # noqa: BLE001 - a closed or foreign connection: one shared prefix (counts more, never less)
         name = ""
     return f"postgres:{name}"

@@ -128,7 +128,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
     source = label(raw)
     with Busy():
         try:
-            frame, rows, data = _run(g, conn, raw, run, text, on_refuse, own)
+            frame, rows, data, names = _run(g, conn, raw, run, text, on_refuse, own)
         except BaseException as e:
             g.finish(event_id, status="blocked" if refused else "error",
                      duration_ms=(time.perf_counter() - start) * 1000,
@@ -139,7 +139,7 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
             raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None
     g.note_success(judgement.intents)
     last = run.judged[-1] if len(run.judged) == len(run.statements) else run.statements[-1][0]
-    pg_results.frame(g, raw, last, frame, data)   # marked, known, short pieces refused
+    pg_results.frame(g, raw, last, frame, data, names)   # marked, known, pieces refused
     lineage = [("read", "url", source, False)] + (
         [("write", "variable", output, False)] if output else [])
     g.finish(event_id, status="ok", duration_ms=(time.perf_counter() - start) * 1000, rows=rows,
@@ -150,12 +150,12 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
 
 
 def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
-         own: bool) -> tuple[Any, int | None, Any]:
+         own: bool) -> tuple[Any, int | None, Any, list[str] | None]:
     """All statements in one transaction of the guard's; (last result as a DataFrame, rows
-    changed, the fetched rows the frame was built from)."""
+    changed, the fetched rows the frame was built from, its columns' names)."""
     from jupyter_guard.kernel.sql_params import STATE
 
-    out: dict[str, Any] = {"frame": None, "rows": None, "data": None}
+    out: dict[str, Any] = {"frame": None, "rows": None, "data": None, "names": None}
     statements = [s for s, _ in run.statements]
     STATE["more"] = False
 
@@ -165,7 +165,8 @@ def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
             for n, (stmt, params) in enumerate(run.statements):
                 cur.execute(stmt) if params is None else cur.execute(stmt, params)
                 if n == len(statements) - 1:
-                    out["frame"], out["rows"], out["data"] = _frame(cur, run.limit)
+                    out["frame"], out["rows"], out["data"], out["names"] = \
+                        _frame(cur, run.limit)
         finally:
             cur.close()
 
@@ -174,7 +175,7 @@ def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
         call()   # autocommit: a read leaves no transaction open
     else:
         _effect(g, conn, raw, call, text, on_refuse, statements)
-    return out["frame"], out["rows"], out["data"]
+    return out["frame"], out["rows"], out["data"], out["names"]
 
 
 def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any,
@@ -189,20 +190,20 @@ def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any
                   ctx=g.context(conn, files=False), ours=g.session_tables)
 
 
-def _frame(cur: Any, limit: int | None = None) -> tuple[Any, int | None, Any]:
+def _frame(cur: Any, limit: int | None = None) -> tuple[Any, int | None, Any, Any]:
     """(the result as a DataFrame, rows changed, the fetched rows: ``pg_results.frame`` reads
-    the tainted columns' values from them, not back out of pandas)."""
+    the tainted columns' values from them, not back out of pandas; the columns' names)."""
     if cur.description is None:
         return None, (cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0
-                      else None), None
+                      else None), None, None
     import pandas as pd
 
     cols = [d[0] for d in cur.description]
     if limit is None:
         rows = cur.fetchall()
-        return pd.DataFrame(rows, columns=cols), None, rows
+        return pd.DataFrame(rows, columns=cols), None, rows, cols
     from jupyter_guard.kernel.sql_params import STATE
 
     rows = cur.fetchmany(limit + 1)
     STATE["more"] = len(rows) > limit
-    return pd.DataFrame(rows[:limit], columns=cols), None, rows[:limit]
+    return pd.DataFrame(rows[:limit], columns=cols), None, rows[:limit], cols

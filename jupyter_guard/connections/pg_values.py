@@ -95,9 +95,19 @@ class Shorts:
 
     def execute(self, q: str, params: Any = ()) -> Shorts:
         """DuckDB's spelling of the question in PostgreSQL's (a ``?`` array, ``contains``)."""
-        from jupyter_guard.connections.dbapi import DbapiConn
+        from jupyter_guard.connections.dbapi import DbapiConn, driver_of
 
-        q = q.replace("?::VARCHAR[]", "%s::varchar[]").replace("contains(", "0 < strpos(")
+        q = q.replace("contains(", "0 < strpos(")
+        if driver_of(self.raw) == "pyodbc":   # no array parameters: the values as a literal
+            (values,) = params
+            items = (str(v).replace("\\", "\\\\").replace("'", "''") for v in values)
+            q = q.replace("?::VARCHAR[]",
+                          "ARRAY[" + ", ".join(f"E'{v}'" for v in items) + "]::varchar[]")
+            from jupyter_guard.connections.odbc import OdbcConn  # late: only for pyodbc
+
+            self.rows_ = OdbcConn(self.raw, "postgresql", "postgres").rows(q)
+            return self
+        q = q.replace("?::VARCHAR[]", "%s::varchar[]")
         self.rows_ = DbapiConn(self.raw, "postgresql", "postgres").rows(q, params)
         return self
 

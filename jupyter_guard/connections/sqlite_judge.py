@@ -37,6 +37,8 @@ _FILTERS = ("sql.delete", "sql.update")
 _COPIES = "copies database file behind this connection"
 # a change whose rows are returned: SQLite counts its changes only once they have all been read
 RETURNING = re.compile(r"(?i)\breturning\b")
+# ``CREATE [TEMP] TRIGGER``: its body (``BEGIN ... END``) is read statement by statement
+TRIGGER = re.compile(r"(?is)\A\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\b")
 # ``VACUUM [schema] INTO``: the schema's name, bare or quoted
 VACUUM_INTO = re.compile(r'(?is)\A\s*VACUUM\s+(?:("(?:[^"]|"")*"|\[[^\]]*\]|`[^`]*`|\w+)\s+)?'
                          r'INTO\b')
@@ -89,6 +91,8 @@ def analyse(guard: Any, text: str, params: Any, raw: Any = None) -> Analysis:
     decision is then kept too, ``guard.decisions``). ``raw``: the ``sqlite3.Connection``
     (``VACUUM INTO`` is judged by the columns of what it copies)."""
     hit = _SEEN.get(text)
+    if hit is None and TRIGGER.match(text):
+        return trigger(guard, text)
     if hit is None and RETURNING.search(text):   # counted before it runs (``sqlite_cell``)
         return guard.sql_analysis(text, "sqlite", params=params)   # type: ignore[no-any-return]  # an Analysis
     if hit is None and raw is not None and VACUUM_INTO.match(text):
@@ -104,6 +108,53 @@ def analyse(guard: Any, text: str, params: Any, raw: Any = None) -> Analysis:
     if params is not None and hit[1]:   # a value could make the WHERE always true: bound
         return _measured(guard.sql_analysis(text, "sqlite", params=params))
     return hit[0]
+
+
+def trigger(guard: Any, text: str) -> Analysis:
+    """``CREATE TRIGGER ... BEGIN <statements>; END`` as what its body does: each statement
+    analysed as SQLite's, its deletes and updates left to the measurement when the trigger fires
+    (``sqlite_cell`` counts the rows triggers change, against ``max_affected_rows``); what no
+    measurement sees, a copy of sensitive columns into another table say, is judged now. A body
+    the guard cannot split is refused as unreadable.
+
+    >>> [q for q in _body("CREATE TRIGGER a AFTER INSERT ON t BEGIN DELETE FROM u; "
+    ...                   "INSERT INTO l VALUES ('x;y'); END")]
+    ['DELETE FROM u', "INSERT INTO l VALUES ('x;y')"]
+    """
+    from jupyter_guard.model import Intent
+
+    try:
+        body = _body(text)
+    except (TokenError, ValueError):
+        return Analysis((Intent("sql.unparsed", source=text),),
+                        ("SQL could not be parsed: a trigger without BEGIN ... END",))
+    out = Analysis((Intent("sql.other", source=text, detail="CREATE TRIGGER"),))
+    for stmt in body:
+        a = guard.sql_analysis(stmt, "sqlite")
+        out = out + Analysis(tuple(
+            i.with_(where="filtered", estimated_rows=0, source=text,
+                    detail="measured when the trigger fires")
+            if i.action in _FILTERS else i.with_(source=text) for i in a.intents), a.errors)
+    return out
+
+
+def _body(text: str) -> list[str]:
+    """The statements between a trigger's ``BEGIN`` and its last ``END`` (``ValueError``: none)."""
+    toks = sqlglot.tokenize(text, read="sqlite")
+    begin = next((i for i, t in enumerate(toks) if t.text.upper() == "BEGIN"), None)
+    if begin is None:
+        raise ValueError("no BEGIN")
+    if toks[-1].text.upper() != "END" and not (toks[-1].text == ";" and
+                                               toks[-2].text.upper() == "END"):
+        raise ValueError("no END")
+    end = len(toks) - (1 if toks[-1].text.upper() == "END" else 2)
+    out, start = [], toks[begin].end + 1
+    for t in toks[begin + 1:end]:
+        if t.token_type.name == "SEMICOLON":
+            out.append(text[start:t.start].strip())
+            start = t.end + 1
+    out.append(text[start:toks[end].start].strip())
+    return [q for q in out if q]
 
 
 def judged_once(text: Any) -> bool:

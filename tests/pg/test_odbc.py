@@ -1,7 +1,8 @@
 """pyodbc against the test PostgreSQL through Debian's psqlODBC driver (``odbc-postgresql``,
 ``unixodbc``): the connection is guarded at ``pyodbc.connect``, the textbook attacks end in error
 with the data, tables, files and session settings unchanged, a point query runs. The data source
-is read in the generic dialect, so no effect is measured (see README "Known limits").
+names itself PostgreSQL, so it is judged as psycopg's connections are (``test_odbc_effect``,
+``test_odbc_taint``).
 
 Needs ``pyodbc`` and the psqlODBC driver; a machine without them fails here (never skips
 silently): ``pip install pyodbc`` and ``apt-get install -y odbc-postgresql unixodbc``."""
@@ -44,7 +45,7 @@ ATTACKS = [
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_pyodbc_attack_blocked(odbc: Any, db: Db, attack: str) -> None:
-    assert "GuardedDbapi" in type(odbc.user_ns["con"]).__name__
+    assert "OdbcConnection" in type(odbc.user_ns["con"]).__name__
     r = run(odbc, attack)
     assert isinstance(r.error, PermissionError), repr(r.error)
     assert r.error.rule_id != "guard-error", r.error
