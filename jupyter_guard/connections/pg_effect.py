@@ -61,8 +61,8 @@ SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilen
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
      AND NOT a.attisdropped),
   coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
-  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'), c.relkind::text,
-  """ + HOOKS + """
+  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'),
+  c.relkind::text, """ + HOOKS + """
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')

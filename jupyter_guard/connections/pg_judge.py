@@ -156,7 +156,7 @@ def unread_reads(text: str) -> tuple[Intent, ...]:
     """What ``text`` reads or sends that no lineage sees, as ``sql.outside`` intents (refused:
     SQL the guard has not read). Looked for in the whole text, ``DO`` and function bodies too.
 
-    >>> [i.detail for i in unread_reads("SELECT query_to_xml('SELECT ssn FROM c', true, false, '')")]
+    >>> [i.detail for i in unread_reads("SELECT query_to_xml('SELECT ssn FROM c', true, '')")]
     ['query_to_xml() (SQL text run inside the statement)']
     >>> unread_reads("SELECT attname, n_distinct FROM pg_stats"), unread_reads("SELECT 1")
     ((), ())

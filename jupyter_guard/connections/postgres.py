@@ -23,7 +23,6 @@ class PostgreSQL(ConnectionKind):
     def analyse(self, text: str, params: Any = None) -> Any:
         from jupyter_guard.analyze.sql_infer import with_predicates
         from jupyter_guard.analyze.sql_postgres import analyze_postgres, split
-
         from jupyter_guard.connections.pg_judge import unread_reads
 
         a = analyze_postgres(text, params)   # plus comparisons of columns with constants
