@@ -44,7 +44,8 @@ HOOKS = """md5(concat_ws('|',
 # Who may do what in the whole cluster, and what a session starts with: roles and their powers,
 # role memberships, per-role and per-database settings (``ALTER ROLE ... SET
 # session_replication_role``), and functions that switch the replication role or the role while
-# they run (``CREATE FUNCTION ... SET session_replication_role = replica``). Three md5s.
+# they run (``CREATE FUNCTION ... SET session_replication_role = replica``), event triggers,
+# publications and foreign servers. Four md5s.
 AUTHORITY = """concat_ws(':',
   md5(coalesce((SELECT string_agg(rolname || ':' || rolsuper::text || rolinherit::text ||
      rolcreaterole::text || rolcreatedb::text || rolcanlogin::text || rolreplication::text ||
@@ -55,7 +56,13 @@ AUTHORITY = """concat_ws(':',
      setconfig::text, ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting), '')),
   md5(coalesce((SELECT string_agg(oid::text || ':' || proconfig::text, ',' ORDER BY oid)
      FROM pg_proc WHERE position('role' in proconfig::text) > 0
-     OR position('session_authorization' in proconfig::text) > 0), '')))"""
+     OR position('session_authorization' in proconfig::text) > 0), '')),
+  md5(coalesce((SELECT string_agg(evtname || ':' || evtenabled::text, ',' ORDER BY evtname)
+     FROM pg_event_trigger), '') ||
+     coalesce((SELECT string_agg(p.pubname || ':' || (SELECT count(*) FROM pg_publication_rel r
+     WHERE r.prpubid = p.oid)::text || p.puballtables::text, ',' ORDER BY p.pubname)
+     FROM pg_publication p), '') ||
+     coalesce((SELECT string_agg(srvname, ',' ORDER BY srvname) FROM pg_foreign_server), '')))"""
 
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
@@ -108,7 +115,9 @@ _AUTHORITY_PARTS = ("roles or their memberships (CREATE/ALTER ROLE, GRANT role)"
                     "the settings a role or database starts its sessions with (ALTER ROLE/"
                     "DATABASE ... SET)",
                     "a function that switches the role or session_replication_role while it "
-                    "runs (CREATE/ALTER FUNCTION ... SET)")
+                    "runs (CREATE/ALTER FUNCTION ... SET)",
+                    "event triggers, publications or foreign servers (they act on others' "
+                    "statements, or send rows elsewhere)")
 
 
 def take(cursor: Any) -> Snapshot:

@@ -53,6 +53,9 @@ ATTACKS = [
     ("pg3", "GRANT pg_write_server_files TO analyst"),
     ("pg3", "ALTER ROLE analyst SET session_replication_role = replica"),
     ("pg2", "ALTER DATABASE {name} SET session_replication_role = replica"),
+    ("pg3", "CREATE PUBLICATION pub FOR TABLE customers"),
+    ("pg2", "CREATE FUNCTION e() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; "
+            "CREATE EVENT TRIGGER ev ON ddl_command_start EXECUTE FUNCTION e()"),
     ("pg3", "CREATE FUNCTION f() RETURNS void LANGUAGE sql SET session_replication_role = "
             "replica AS $$ DELETE FROM customers WHERE id = 5 $$"),
 ]
@@ -70,7 +73,8 @@ CATALOG = """SELECT
   (SELECT string_agg(rolname || rolsuper::text, ',' ORDER BY rolname) FROM pg_roles),
   (SELECT count(*) FROM pg_auth_members),
   (SELECT count(*) FROM pg_db_role_setting),
-  (SELECT count(*) FROM pg_proc WHERE proconfig IS NOT NULL)"""
+  (SELECT count(*) FROM pg_proc WHERE proconfig IS NOT NULL),
+  (SELECT count(*) FROM pg_event_trigger), (SELECT count(*) FROM pg_publication)"""
 
 
 @pytest.fixture()
