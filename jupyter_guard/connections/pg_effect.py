@@ -55,8 +55,9 @@ AUTHORITY = """concat_ws(':',
   md5(coalesce((SELECT string_agg(setdatabase::text || '/' || setrole::text || ':' ||
      setconfig::text, ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting), '')),
   md5(coalesce((SELECT string_agg(oid::text || ':' || proconfig::text, ',' ORDER BY oid)
-     FROM pg_proc WHERE position('role' in proconfig::text) > 0
-     OR position('session_authorization' in proconfig::text) > 0), '')),
+     FROM pg_proc WHERE oid >= 16384 AND proconfig IS NOT NULL   -- made after initdb
+     AND (position('role' in proconfig::text) > 0
+     OR position('session_authorization' in proconfig::text) > 0)), '')),
   md5(coalesce((SELECT string_agg(evtname || ':' || evtenabled::text, ',' ORDER BY evtname)
      FROM pg_event_trigger), '') ||
      coalesce((SELECT string_agg(p.pubname || ':' || (SELECT count(*) FROM pg_publication_rel r
