@@ -27,8 +27,8 @@ from jupyter_guard.policy.rules import Context
 
 # What acts on a table's rows later, outside any statement the guard judges, or decides who may
 # reach them: its triggers, rules (a view's definition is its ``_RETURN`` rule), row-security
-# policies, constraints and grants. One md5 per table; a change on a table the session did not
-# create is refused (``measured``), as a trigger created now would fire on others' writes.
+# policies, constraints, grants and owner. One md5 per table; a change on a table the session
+# did not create is refused (``measured``), as a trigger created now would fire on others' writes.
 HOOKS = """md5(concat_ws('|',
   (SELECT string_agg(t.tgname || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ','
      ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
@@ -39,7 +39,7 @@ HOOKS = """md5(concat_ws('|',
      FROM pg_policy p WHERE p.polrelid = c.oid),
   (SELECT string_agg(k.conname || ':' || k.contype::text || ':' || k.convalidated::text, ','
      ORDER BY k.conname) FROM pg_constraint k WHERE k.conrelid = c.oid),
-  c.relrowsecurity::text, c.relforcerowsecurity::text, c.relacl::text))"""
+  c.relrowsecurity::text, c.relforcerowsecurity::text, c.relacl::text, c.relowner::text))"""
 
 # Who may do what in the whole cluster, and what a session starts with: roles and their powers,
 # role memberships, per-role and per-database settings (``ALTER ROLE ... SET

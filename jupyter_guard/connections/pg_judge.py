@@ -197,3 +197,20 @@ def _whole_row(text: str) -> bool:
         if any(c.name.lower() in names and not c.table for c in tree.find_all(exp.Column)):
             return True
     return False
+
+
+_ALTER_SYSTEM = re.compile(r"\bALTER\s+SYSTEM\b", re.IGNORECASE)
+
+
+def server_config(text: str) -> tuple[Intent, ...]:
+    """``ALTER SYSTEM`` rewrites the server's configuration for every session after the next
+    reload (``session_replication_role``, ``archive_command`` runs programs): it cannot run in a
+    transaction, so no effect check sees it, and it is refused (``self-protection``).
+
+    >>> [i.action for i in server_config("alter  system set session_replication_role = replica")]
+    ['guard.tamper']
+    """
+    if not _ALTER_SYSTEM.search(text):
+        return ()
+    return (Intent("guard.tamper", "guard", "ALTER SYSTEM (changes the database server's "
+                   "configuration for every session)", source=text),)

@@ -1,6 +1,7 @@
 """What acts later, or for someone else, is judged by its effect: a trigger or rule created on a
 table the session did not create (it fires on others' writes, outside any statement the guard
-judges), row-security policies, constraints and grants on such a table, roles and their powers,
+judges), row-security policies, constraints, grants and owner of such a table, roles and their
+powers, ``ALTER SYSTEM`` (the server's configuration for every session),
 the settings a role or database starts its sessions with, and functions that switch
 ``session_replication_role`` while they run. Each spelling runs through a real driver in a real
 kernel on a real PostgreSQL (a fresh database each); the cell ends in error naming the rule and
@@ -48,6 +49,8 @@ ATTACKS = [
             "CREATE POLICY p ON customers USING (false)"),
     ("pg3", "ALTER TABLE orders ADD CONSTRAINT c CHECK (amount < 0) NOT VALID"),
     ("pg3", "GRANT ALL ON customers TO PUBLIC"),
+    ("pg2", "ALTER TABLE orders OWNER TO analyst"),
+    ("pg3", "ALTER SYSTEM SET session_replication_role = replica"),
     ("pg3", "CREATE ROLE jg_evil SUPERUSER LOGIN"),
     ("pg2", "ALTER ROLE analyst SUPERUSER"),
     ("pg3", "GRANT pg_write_server_files TO analyst"),
@@ -74,7 +77,10 @@ CATALOG = """SELECT
   (SELECT count(*) FROM pg_auth_members),
   (SELECT count(*) FROM pg_db_role_setting),
   (SELECT count(*) FROM pg_proc WHERE proconfig IS NOT NULL),
-  (SELECT count(*) FROM pg_event_trigger), (SELECT count(*) FROM pg_publication)"""
+  (SELECT count(*) FROM pg_event_trigger), (SELECT count(*) FROM pg_publication),
+  (SELECT string_agg(relowner::text, ',' ORDER BY relname) FROM pg_class
+     WHERE relname IN ('customers', 'orders')),
+  pg_read_file('postgresql.auto.conf')"""
 
 
 @pytest.fixture()
