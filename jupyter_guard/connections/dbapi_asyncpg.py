@@ -322,13 +322,14 @@ def patch(module: Any, guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
     """``asyncpg.connect`` and ``asyncpg.connection.connect`` (what pools open with) return
     guarded connections; pooled ones are used through them (``dbapi_asyncpg_pool``)."""
     # late: only with asyncpg
-    from jupyter_guard.connections import dbapi_asyncpg_pool, dbapi_asyncpg_stray
+    from jupyter_guard.connections import dbapi_asyncpg_pool, dbapi_asyncpg_stray, dbapi_loaders
 
     connect = guarded_connect(module.connect, guard)
     module.connect = connect
     patched[(module, "connect")] = connect
     dbapi_asyncpg_pool.patch(guard, patched)
     dbapi_asyncpg_stray.patch(guard, patched)
+    dbapi_loaders.patch_asyncpg(module, patched)   # no user decoder sees raw values
 
 
 def guarded_connect(orig: Any, guard: Any) -> Any:

@@ -359,8 +359,9 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         dbapi_async.patch(module, guard, PATCHED)
         # psycopg's statement methods judge their own statements however they are
         # reached (``driver_methods``); libpq below them sends only what was judged
-        from jupyter_guard.connections import dbapi_psycopg, pg_libpq
+        from jupyter_guard.connections import dbapi_loaders, dbapi_psycopg, pg_libpq
 
         dbapi_psycopg.patch(module, guard, PATCHED)
         pg_libpq.patch(module, PATCHED)
+        dbapi_loaders.patch_psycopg(module, PATCHED)   # no user loader sees raw values
     module._jupyter_guard_dbapi = True  # type: ignore[attr-defined]  # an attribute the guard sets on a module

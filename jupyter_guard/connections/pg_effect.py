@@ -25,11 +25,52 @@ from jupyter_guard.model import Action, Intent, TargetKind, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context
 
+# What acts on a table's rows later, outside any statement the guard judges, or decides who may
+# reach them: its triggers, rules (a view's definition is its ``_RETURN`` rule), row-security
+# policies, constraints, grants and owner. One md5 per table; a change on a table the session
+# did not create is refused (``measured``), as a trigger created now would fire on others' writes.
+HOOKS = """md5(concat_ws('|',
+  (SELECT string_agg(t.tgname || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ','
+     ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+  (SELECT string_agg(r.rulename || ':' || r.ev_enabled::text || ':' || md5(r.ev_action::text), ','
+     ORDER BY r.rulename) FROM pg_rewrite r WHERE r.ev_class = c.oid),
+  (SELECT string_agg(p.polname || ':' || md5(coalesce(p.polqual::text, '') ||
+     coalesce(p.polwithcheck::text, '')), ',' ORDER BY p.polname)
+     FROM pg_policy p WHERE p.polrelid = c.oid),
+  (SELECT string_agg(k.conname || ':' || k.contype::text || ':' || k.convalidated::text, ','
+     ORDER BY k.conname) FROM pg_constraint k WHERE k.conrelid = c.oid),
+  c.relrowsecurity::text, c.relforcerowsecurity::text, c.relacl::text, c.relowner::text))"""
+
+# Who may do what in the whole cluster, and what a session starts with: roles and their powers,
+# role memberships, per-role and per-database settings (``ALTER ROLE ... SET
+# session_replication_role``), and functions that switch the replication role or the role while
+# they run (``CREATE FUNCTION ... SET session_replication_role = replica``), event triggers,
+# publications and foreign servers. Four md5s.
+AUTHORITY = """concat_ws(':',
+  md5(coalesce((SELECT string_agg(rolname || ':' || rolsuper::text || rolinherit::text ||
+     rolcreaterole::text || rolcreatedb::text || rolcanlogin::text || rolreplication::text ||
+     rolbypassrls::text, ',' ORDER BY rolname) FROM pg_roles), '') ||
+     coalesce((SELECT string_agg(roleid::text || '>' || member::text, ','
+     ORDER BY roleid, member) FROM pg_auth_members), '')),
+  md5(coalesce((SELECT string_agg(setdatabase::text || '/' || setrole::text || ':' ||
+     setconfig::text, ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting), '')),
+  md5(coalesce((SELECT string_agg(oid::text || ':' || proconfig::text, ',' ORDER BY oid)
+     FROM pg_proc WHERE oid >= 16384 AND proconfig IS NOT NULL   -- made after initdb
+     AND (position('role' in proconfig::text) > 0
+     OR position('session_authorization' in proconfig::text) > 0)), '')),
+  md5(coalesce((SELECT string_agg(evtname || ':' || evtenabled::text, ',' ORDER BY evtname)
+     FROM pg_event_trigger), '') ||
+     coalesce((SELECT string_agg(p.pubname || ':' || (SELECT count(*) FROM pg_publication_rel r
+     WHERE r.prpubid = p.oid)::text || p.puballtables::text, ',' ORDER BY p.pubname)
+     FROM pg_publication p), '') ||
+     coalesce((SELECT string_agg(srvname, ',' ORDER BY srvname) FROM pg_foreign_server), '')))"""
+
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
      AND NOT a.attisdropped),
   coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
-  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'), c.relkind::text
+  (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'),
+  c.relkind::text, """ + HOOKS + """
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -39,11 +80,11 @@ UNION ALL SELECT -4, 'pg_catalog', 'pg_largeobject', 0, 0,
   coalesce((SELECT n_tup_upd FROM pg_stat_xact_sys_tables
             WHERE relid = 'pg_catalog.pg_largeobject'::regclass), 0),
   coalesce((SELECT n_tup_del FROM pg_stat_xact_sys_tables
-            WHERE relid = 'pg_catalog.pg_largeobject_metadata'::regclass), 0), 0, 'l'
+            WHERE relid = 'pg_catalog.pg_largeobject_metadata'::regclass), 0), 0, 'l', ''
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
-  0, 0, 0, 0, 0, session_user::text
-UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, ''
-UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '' FROM pg_namespace
+  0, 0, 0, 0, 0, session_user::text, """ + AUTHORITY + """
+UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, '', ''
+UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '', '' FROM pg_namespace
 WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"""
 
 # Statements PostgreSQL refuses inside a transaction block: they run without the check, and the
@@ -65,10 +106,19 @@ class Rel:
     deleted: int
     disabled: int
     kind: str
+    hooks: str = ""
 
 
 # settings, then the database's place, then its schemas (the session's own are known by them)
 Snapshot = tuple[dict[int, Rel], tuple[str, ...]]
+AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a table's oid
+_AUTHORITY_PARTS = ("roles or their memberships (CREATE/ALTER ROLE, GRANT role)",
+                    "the settings a role or database starts its sessions with (ALTER ROLE/"
+                    "DATABASE ... SET)",
+                    "a function that switches the role or session_replication_role while it "
+                    "runs (CREATE/ALTER FUNCTION ... SET)",
+                    "event triggers, publications or foreign servers (they act on others' "
+                    "statements, or send rows elsewhere)")
 
 
 def take(cursor: Any) -> Snapshot:
@@ -80,18 +130,22 @@ def parse(rows: Any) -> Snapshot:
     """The rows of ``SNAPSHOT`` (a DB-API cursor's tuples or asyncpg's records)."""
     rels: dict[int, Rel] = {}
     settings = ("", "", "")
+    authority = ""
     where = ""   # the database's place (``guard.owned``): the keys of the session's own tables
     schemas: list[str] = []
-    for oid, schema, name, node, ncols, upd, dele, dis, kind in rows:
+    for oid, schema, name, node, ncols, upd, dele, dis, kind, hooks in rows:
         if oid == -3:
             schemas.append(str(schema))
         elif oid == -2:
             where = str(schema)
         elif oid == -1:
             settings = (str(schema), str(name), str(kind))
+            authority = str(hooks)
         else:
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
-                                 int(dis), kind)
+                                 int(dis), kind, str(hooks or ""))
+    if authority:   # kept apart from the settings and schemas (``guard.owned`` reads those)
+        rels[AUTHORITY_KEY] = Rel("", "", 0, 0, 0, 0, 0, "authority", authority)
     return rels, (*settings, where, *sorted(schemas))
 
 
@@ -106,8 +160,9 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     """
     out: list[Intent] = []
     (old, s0), (new, s1) = before, after
+    out.extend(_authority(old.get(AUTHORITY_KEY), new.get(AUTHORITY_KEY), source))
     for oid, r in old.items():
-        if r.schema.startswith("pg_temp"):   # the session's temporary tables are its own
+        if r.schema.startswith("pg_temp") or oid == AUTHORITY_KEY:   # temporary: the session's
             continue
         name = f"{r.schema}.{r.name}"
         at = len(out)
@@ -128,6 +183,12 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         if n.disabled > r.disabled:
             out.append(Intent("guard.tamper", "guard", f"disables triggers of {name}",
                               source=source))
+        if n.hooks != r.hooks and r.hooks and n.hooks:
+            out.append(Intent("guard.tamper", "guard", f"changes the triggers, rules, policies, "
+                              f"constraints or grants of {name}, which act on its rows outside "
+                              "the statements the guard judges", source=source,
+                              detail="measured hooks",
+                              key=pg_key(s0[3], r.schema, r.name, oid) if s0[3:] else ""))
         for action, d in (("sql.delete", n.deleted - r.deleted),
                           ("sql.update", n.updated - r.updated)):
             if d > 0:
@@ -159,6 +220,16 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         out.append(Intent("guard.tamper", "guard", f"changes the session's role to {s1[1]}",
                           source=source))
     return tuple(out)
+
+
+def _authority(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:
+    """What changed in the cluster's roles, session defaults and role-switching functions."""
+    if r is None or n is None or r.hooks == n.hooks:
+        return []
+    was, now = r.hooks.split(":"), n.hooks.split(":")
+    changed = [what for what, a, b in zip(_AUTHORITY_PARTS, was, now) if a != b]
+    return [Intent("guard.tamper", "guard", f"changes {what}", source=source)
+            for what in changed or _AUTHORITY_PARTS[:1]]
 
 
 def judge(intents: tuple[Intent, ...], policy: Any, ctx: Context) -> Verdict | None:
@@ -295,8 +366,9 @@ def _undo(cur: Any, autocommit: bool) -> None:
 
 def session_tables_ok(intents: tuple[Intent, ...], ours: set[str]) -> tuple[Intent, ...]:
     """Measured changes of tables this session created (by place, ``guard.owned``) are the
-    session's own business."""
-    return tuple(i.with_(temporary=True) if i.key and i.key in ours else i for i in intents)
+    session's own business (its triggers, rules and grants too)."""
+    return tuple(i.with_(temporary=True) if i.key and i.key in ours else i for i in intents
+                 if not (i.action == "guard.tamper" and i.key and i.key in ours))
 
 
 _CONTROL = re.compile(

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -134,3 +135,82 @@ def runtime_sql_on_server(analysis: Analysis, conn: Any) -> Analysis:
                "of SQL built at run time, by a role that may write them)", ("?",), remote=True,
                source=analysis.intents[0].source)
     return Analysis(analysis.intents + (i,), analysis.errors)
+
+
+# Functions that run SQL (or read a table) named by a text argument: what they read is no column
+# any lineage sees, so their values would print unmasked (``query_to_xml('SELECT ssn ...')``,
+# ``table_to_xml``, ``ts_stat``, tablefunc's ``crosstab``/``connectby``).
+_SQL_TEXT = re.compile(r"\b(\w+_to_xml(?:schema|_and_xmlschema)?|ts_stat|ts_rewrite|crosstab\d?|"
+                       r"connectby)\s*\(", re.IGNORECASE)
+# The planner's copies of column values (sensitive ones included): ``pg_stats.histogram_bounds``,
+# ``most_common_vals``, ``pg_statistic.stavalues1``, extended statistics
+_STATS = re.compile(r"\bpg_stat(?:s|istic)(?:_ext(?:_exprs|_data)?)?\b", re.IGNORECASE)
+_STATS_VALUES = re.compile(r"\b(?:most_common_vals|most_common_elems|histogram_bounds|"
+                           r"stavalues\d|stxdexpr|stxdmcv)\b|\*", re.IGNORECASE)
+# ``pg_notify`` hands its payload to every session listening, outside the kernel
+_NOTIFY = re.compile(r"\bpg_notify\s*\(", re.IGNORECASE)
+_NOTIFY_LITERAL = re.compile(r"\bpg_notify\s*\(\s*'[^']*'\s*,\s*'[^']*'\s*\)", re.IGNORECASE)
+
+
+def unread_reads(text: str) -> tuple[Intent, ...]:
+    """What ``text`` reads or sends that no lineage sees, as ``sql.outside`` intents (refused:
+    SQL the guard has not read). Looked for in the whole text, ``DO`` and function bodies too.
+
+    >>> [i.detail for i in unread_reads("SELECT query_to_xml('SELECT ssn FROM c', true, '')")]
+    ['query_to_xml() (SQL text run inside the statement)']
+    >>> unread_reads("SELECT attname, n_distinct FROM pg_stats"), unread_reads("SELECT 1")
+    ((), ())
+    >>> [i.target for i in unread_reads("SELECT s FROM pg_stats s WHERE attname = 'ssn'")]
+    ['pg_stats']
+    >>> unread_reads("SELECT pg_notify('jobs', 'done')")
+    ()
+    """
+    if "(" not in text and "pg_stat" not in text.lower():
+        return ()
+    out: list[Intent] = []
+    for m in dict.fromkeys(f.lower() for f in _SQL_TEXT.findall(text)):
+        out.append(Intent("sql.outside", "none", m, source=text,
+                          detail=f"{m}() (SQL text run inside the statement)"))
+    stats = _STATS.search(text)
+    if stats and (_STATS_VALUES.search(text) or _whole_row(text)):
+        out.append(Intent("sql.outside", "none", stats.group(0).lower(), source=text,
+                          detail=f"{stats.group(0).lower()} (the planner's copies of column "
+                                 "values)"))
+    if len(_NOTIFY.findall(text)) > len(_NOTIFY_LITERAL.findall(text)):
+        out.append(Intent("sql.outside", "none", "pg_notify", source=text,
+                          detail="pg_notify() (sends what it reads to other sessions)"))
+    return tuple(out)
+
+
+def _whole_row(text: str) -> bool:
+    """Whether a statement naming a statistics view reads one of its rows whole (``SELECT s
+    FROM pg_stats s``): a column named like a table or alias of the statement. True when the
+    text cannot be read (refused rather than guessed)."""
+    try:
+        trees = parsed(text, "postgres")
+    except (ParseError, TokenError):
+        return True
+    for tree in trees:
+        if tree is None:
+            continue
+        names = {t.alias_or_name.lower() for t in tree.find_all(exp.Table)}
+        if any(c.name.lower() in names and not c.table for c in tree.find_all(exp.Column)):
+            return True
+    return False
+
+
+_ALTER_SYSTEM = re.compile(r"\bALTER\s+SYSTEM\b", re.IGNORECASE)
+
+
+def server_config(text: str) -> tuple[Intent, ...]:
+    """``ALTER SYSTEM`` rewrites the server's configuration for every session after the next
+    reload (``session_replication_role``, ``archive_command`` runs programs): it cannot run in a
+    transaction, so no effect check sees it, and it is refused (``self-protection``).
+
+    >>> [i.action for i in server_config("alter  system set session_replication_role = replica")]
+    ['guard.tamper']
+    """
+    if not _ALTER_SYSTEM.search(text):
+        return ()
+    return (Intent("guard.tamper", "guard", "ALTER SYSTEM (changes the database server's "
+                   "configuration for every session)", source=text),)

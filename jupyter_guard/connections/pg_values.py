@@ -12,6 +12,7 @@ from jupyter_guard.hooks.pieces import SHORT
 
 _CUT = re.compile(r"[\s,;|()\[\]{}\"']+")
 _CUT_ANY = re.compile(r"[\s,;|()\[\]{}\"']")
+_PIECE = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{5,}")   # as the exits cut an output
 
 
 def remember(values: Any) -> bool:
@@ -39,6 +40,8 @@ def remember(values: Any) -> bool:
         inner.extend(found or ())
         if not found:
             plain.append(v)
+            if isinstance(v, str):   # whole, it never matches an output cut at its commas
+                inner.extend(t for t in _PIECE.findall(v) if not t.isalpha())
     exits.remember(plain)
     exits.remember(inner)
     return True

@@ -23,8 +23,12 @@ class PostgreSQL(ConnectionKind):
     def analyse(self, text: str, params: Any = None) -> Any:
         from jupyter_guard.analyze.sql_infer import with_predicates
         from jupyter_guard.analyze.sql_postgres import analyze_postgres, split
+        from jupyter_guard.connections.pg_judge import server_config, unread_reads
 
         a = analyze_postgres(text, params)   # plus comparisons of columns with constants
+        unread = unread_reads(text) + server_config(text)
+        if unread:
+            a = type(a)(a.intents + unread, a.errors, a.vars_written, a.vars_read)
         if "select" not in text.lower():
             return with_predicates(a, text, self.dialect, ())
         try:
