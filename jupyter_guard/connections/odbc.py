@@ -29,12 +29,14 @@ class ODBC(ConnectionKind):
 
     def analyse(self, text: str, params: Any = None) -> Any:
         from jupyter_guard.analyze.sql_postgres import analyze_postgres
+        from jupyter_guard.connections.pg_judge import server_config, unread_reads
         from jupyter_guard.model import Analysis
 
         generic = super().analyse(text, params)
         try:
             own = tuple(i for i in analyze_postgres(text).intents
                         if i.action == "guard.tamper" or (i.action == "sql.export" and i.remote))
+            own += unread_reads(text) + server_config(text)   # PostgreSQL's, as ``postgres``'
         except Exception:  # noqa: BLE001 - the generic analysis above still decides the statement
             own = ()
         return generic + Analysis(own) if own else generic

@@ -114,3 +114,22 @@ def test_doctests(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"jupyter_guard.connections.{module}"))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("sql, rule", [
+    ("SELECT query_to_xml('SELECT ssn FROM customers', true, true, '')", "sql-outside"),
+    ("SELECT most_common_vals FROM pg_stats WHERE attname = 'ssn'", "sql-outside"),
+    ("ALTER SYSTEM SET session_replication_role = replica", "self-protection"),
+])
+def test_a_generic_odbc_source_refuses_postgres_reads_and_server_settings(
+        sql: str, rule: str) -> None:
+    """An ODBC data source that does not say it is PostgreSQL is read in the generic dialect,
+    plus PostgreSQL's own forms: reads no lineage sees and ``ALTER SYSTEM`` among them."""
+    from jupyter_guard.connections.odbc import ODBC
+    from jupyter_guard.policy.decide import decide
+    from jupyter_guard.policy.load import default_path, load
+    from jupyter_guard.policy.rules import Context
+
+    a = ODBC().analyse(sql)
+    verdicts = decide(list(a.intents), load(default_path()), Context())
+    assert rule in {v.rule_id for v in verdicts if v.refuses}
