@@ -4,7 +4,9 @@ versions mask the same 1 MB texts, calls alternating (same load for both), media
 The outputs must be equal: a speed-up that changes what is masked fails here.
 
     .venv/bin/python benchmarks/bench_text_ab.py [--before f94d76e] [--repeat 7] [--json] [--pandas]
-        [--only IBAN]
+        [--only IBAN] [--search all]
+
+``--search SETTINGS`` adds ``mask_search.py``'s forms, masked with those settings.
 
 ``--pandas`` imports pandas first, as a notebook that shows frames has: the masker then also
 uses pyarrow's RE2 kernels (pandas loads them), which it never imports itself.
@@ -158,6 +160,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--pandas", action="store_true", help="import pandas first (and pyarrow)")
     ap.add_argument("--only", default="", help="only the texts whose name holds this")
+    ap.add_argument("--search", default="", choices=["", "default", "all", "hash"],
+                    help="also mask_search.py's forms, with these settings")
     a = ap.parse_args()
     if a.pandas:
         import pandas  # noqa: F401
@@ -168,6 +172,12 @@ def main() -> None:
         old = importlib.import_module(old_package(a.before, Path(tmp)) + ".text")
         rows = {}
         shapes = {n: (m, {}, None) for n, m in {**TEXTS, **MORE}.items()} | DECLINED
+        if a.search:
+            from mask_search import DETECTORS, forms
+
+            keywords = {"default": {}, "all": {"detectors": tuple(DETECTORS)},
+                        "hash": {"strategy": "hash"}}[a.search]
+            shapes |= {f"{n} ({a.search})": (m, keywords, None) for n, m in forms().items()}
         for name, (make, keywords, known) in shapes.items():
             if a.only not in name:
                 continue

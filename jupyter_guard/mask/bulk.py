@@ -9,16 +9,16 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Callable
-from itertools import accumulate, compress
-from typing import Any
+from collections.abc import Callable, Iterator
+from itertools import accumulate, compress, repeat
+from typing import Any, cast
 
 from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
 from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, masker
 
 Spans = list[tuple[int, int]]
 Pieces = tuple[int, list[str], list[str], list[bool] | None]
@@ -165,7 +165,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     inner = _INNER.get(det.name)
     if det.validate is not None and not hidden:  # a first match rejected, a value inside?
         m = pattern.search(text, pos, endpos)
-        if m is not None and not det.validate(m.group()) and (
+        if m is not None and not _named(det, m) and not det.validate(m.group()) and (
                 inner is None or inner.search(m.group()) is not None):
             return None
     # one character before pos: the look-behinds (one character wide) see it, as in spans_in
@@ -175,20 +175,61 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     stride = splitter.groups + 1
     if base < pos and found[0] == "" and len(found) > 1:  # a match at base: spans_in starts
         return None  # one character later
-    if det.group is not None and any(found[pattern.groupindex[det.group] + 1::stride]):
-        return None  # a key word names a value: spans_in's way
-    values = found[1::stride]
+    values, between = found[1::stride], found[0::stride]
+    named: list[str | None] = []
+    if det.group is not None:
+        named = found[pattern.groupindex[det.group] + 1::stride]
+        if any(named):  # a key word names a value: the value alone is masked, unvalidated
+            if det.name not in GROUP_LAST:
+                return None
+            between, values = _named_values(between, values, named)
     if det.validate is None or not values:
-        return base, found[0::stride], values, None
-    checker = BULK.get(det.validate) if len(values) >= BULK_VALUES else None
-    ok = checker(values) if checker is not None else list(map(det.validate, values))
+        return base, between, values, None
+    if any(named):
+        ok = [True] * len(values)
+        rest = [i for i, g in enumerate(named) if not g]
+        if rest:
+            rest_values = [values[i] for i in rest]
+            checker = BULK.get(det.validate) if len(rest) >= BULK_VALUES else None
+            rest_ok = checker(rest_values) if checker is not None else list(
+                map(det.validate, rest_values))
+            for i, good in zip(rest, rest_ok):
+                ok[i] = good
+    else:
+        checker = BULK.get(det.validate) if len(values) >= BULK_VALUES else None
+        ok = checker(values) if checker is not None else list(map(det.validate, values))
     if all(ok):
-        return base, found[0::stride], values, None
+        return base, between, values, None
     if hidden:
-        return base, found[0::stride], values, ok
+        return base, between, values, ok
     if inner is None or any(map(inner.search, compress(values, map(operator.not_, ok)))):
         return None  # a value may start inside a rejected match: spans_in searches again
-    return base, found[0::stride], values, ok
+    return base, between, values, ok
+
+
+GROUP_LAST = frozenset({"secret", "ssn"})
+"""Detectors whose value group, where it matches, ends the match (``PRECISE``: the key-word
+alternative ends with it; a test checks it): the key word and what joins it to the value are
+then text between values."""
+
+
+def _named(det: Detector, m: re.Match[str]) -> bool:
+    """Whether a key word names the value of ``m`` (``spans_in`` then keeps it unvalidated)."""
+    return det.group is not None and m.group(det.group) is not None
+
+
+def _named_values(between: list[str], values: list[str], named: list[str | None]
+                  ) -> tuple[list[str], list[str]]:
+    """``between`` and ``values`` with each named match's key (its text before the value
+    group, which ends it) moved to the text after the previous value."""
+    if all(named):  # (each value ends its match: ``removesuffix`` leaves its key, in C)
+        whole = cast("list[str]", named)
+        keys, values = list(map(str.removesuffix, values, whole)), whole
+    else:
+        keys = [m[:-len(g)] if g else "" for m, g in zip(values, named)]  # (values not empty)
+        values = [g or m for m, g in zip(values, named)]
+    return [*map(operator.add, between, keys), between[-1]], values
+    return between, values
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})
@@ -237,6 +278,12 @@ def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
         return [BLOCK + v[-KEEP:] for v in values]
     if strategy == "partial" and name == "email":
         return [EMAIL_BLOCK + v[v.rfind("@"):] for v in values]
+    if strategy == "partial" and "@" not in "".join(values) and list(
+            map(str.strip, values)) == values:  # (``partial_value`` without its Python call)
+        if min(map(len, values)) >= MIN_PARTIAL:  # (in C)
+            tails: Iterator[str] = map(operator.getitem, values, repeat(slice(-KEEP, None)))
+            return list(map(BLOCK.__add__, tails))
+        return [BLOCK + v[-KEEP:] if len(v) >= MIN_PARTIAL else BLOCK for v in values]
     return list(map(masker(strategy, settings.salt), values))
 
 
