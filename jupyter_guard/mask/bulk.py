@@ -165,7 +165,9 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     inner = _INNER.get(det.name)
     if det.validate is not None and not hidden:  # a first match rejected, a value inside?
         m = pattern.search(text, pos, endpos)
-        if m is not None and not _named(det, m) and not det.validate(m.group()) and (
+        if m is None:  # no match in the range (spans_in finds none): no second pass over it
+            return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], None
+        if not _named(det, m) and not det.validate(m.group()) and (
                 inner is None or inner.search(m.group()) is not None):
             return None
     # one character before pos: the look-behinds (one character wide) see it, as in spans_in

@@ -202,3 +202,15 @@ def test_secret_tokens_bulk_spans_equal_spans_in(seed: int) -> None:
     uuids = "\n".join(str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(3000))
     assert bulk.pieces(det, uuids, 0, len(uuids)) is not None   # the bulk pass holds
     assert bulk.spans(det, uuids, 0, len(uuids)) == det.spans_in(uuids, 0, len(uuids)) == []
+
+
+@pytest.mark.parametrize("unit", ["4111 1111 1111 1111", "4111 1111 1111 1111,", "1234 5678-",
+                                  "DE89 3704 0044 0532 0130 00", "password=hunter22 "])
+def test_ranges_without_a_match_give_the_spans_of_spans_in(unit: str) -> None:
+    """A range where the first search finds no match ends there (one pass, not two): its spans
+    are ``spans_in``'s at every start, also one where a match starts a character before."""
+    text = unit * 300
+    for name in ("card", "phone", "iban", "secret", "ssn"):
+        det = DETECTORS[name]
+        for pos in (0, 1, 5, len(unit), len(unit) + 1, len(text) - 3):
+            assert bulk.spans(det, text, pos, len(text)) == det.spans_in(text, pos, len(text))
