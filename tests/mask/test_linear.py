@@ -71,6 +71,8 @@ ADVERSARIAL = {
     "password-pairs": fill("password=hunter22 "), "password-quoted": fill('"password=hunter22" '),
     # cards glued by a comma: no match anywhere (the range was searched, then split: 60 ms)
     "card-commas": fill("4111 1111 1111 1111,"),
+    # IPv6 addresses side by side (ipaddress per match: 200 ms per MB)
+    "ipv6-quoted": fill('"2001:db8::8a2e:370:7334" '),
 }
 
 
@@ -127,7 +129,8 @@ def test_both_engines_find_the_same_values(pieces: list[str]) -> None:
 NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "pii-zero-width-at", "pii-entity-at", "pii-escape-at", "zero-width-amp",
              "ssn-words-amp", "ipv6s", "card-glued", "digit-groups", "digit-dash",
-             "password-pairs", "password-quoted", "card-commas"]
+             "password-pairs", "password-quoted", "card-commas",
+             "ipv6-quoted"]
 
 
 @pytest.mark.parametrize("name", NEW_FORMS)
