@@ -37,6 +37,9 @@ _CHANGING = re.compile(
     r"|%[0-9A-Fa-f]{2}"
     f"|[{_ZERO_WIDTH}]+"
 )
+_LEAD_TOKEN = {"&": re.compile(_CHANGING.pattern.split("|%")[0]),
+               "%": re.compile(r"%[0-9A-Fa-f]{2}")}
+"""The tokens ``&`` and ``%`` start (``_CHANGING``'s first two alternatives)."""
 _SPLIT = re.compile(f"({_CHANGING.pattern})")
 _FIRST = re.compile(f"[&%{_ZERO_WIDTH}{_DASHES}\uff01-\uff5e]")
 
@@ -258,8 +261,8 @@ def _one_token(text: str, lead: str) -> str | None:
     if at < 0:
         return ""
     m = _CHANGING.match(text, at)
-    if m is None:
-        return None
+    if m is None:  # the first starts none: '' if none does ('&' and '%' as plain text)
+        return "" if _LEAD_TOKEN[lead].search(text) is None else None
     token = m.group()
     # a token holds one lead character, so as many copies as leads means each lead starts one
     return token if text.count(token) == text.count(lead) else None

@@ -73,6 +73,8 @@ ADVERSARIAL = {
     "card-commas": fill("4111 1111 1111 1111,"),
     # IPv6 addresses side by side (ipaddress per match: 200 ms per MB)
     "ipv6-quoted": fill('"2001:db8::8a2e:370:7334" '),
+    # '%' starting no escape between zero-width ones (token by token: 150 ms per MB)
+    "zero-width-percent": fill("%\u200b"),
 }
 
 
@@ -130,7 +132,7 @@ NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "pii-zero-width-at", "pii-entity-at", "pii-escape-at", "zero-width-amp",
              "ssn-words-amp", "ipv6s", "card-glued", "digit-groups", "digit-dash",
              "password-pairs", "password-quoted", "card-commas",
-             "ipv6-quoted"]
+             "ipv6-quoted", "zero-width-percent"]
 
 
 @pytest.mark.parametrize("name", NEW_FORMS)

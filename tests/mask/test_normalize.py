@@ -136,10 +136,15 @@ def test_uniform_spelling_decodes_as_token_by_token(seed: int) -> None:
 
 @pytest.mark.parametrize("text", ["%26amp;" + "&amp;" * 3, "&#37;41" + "%41" * 3,
                                   "&#37;26" + "%26" * 2 + "&#37;" * 2, "%4\u200b1%41",
-                                  "&am\u200bp;&amp;", "&#8203;\u200b%41", "%0a&foo;"])
+                                  "&am\u200bp;&amp;", "&#8203;\u200b%41", "%0a&foo;",
+                                  # '&' or '%' that starts no token (plain text), beside
+                                  # zero-width ones and tokens they could join once dropped
+                                  "&\u200b" * 4, "%\u200b" * 4, "&\u200bamp;&\u200b",
+                                  "%\u200b41%\u200b", "&\u200b%41&%41", "%\u200b&amp;%",
+                                  "&\u200b&amp;", "%\u200b%41", "& %\u200b&#64;"])
 def test_uniform_spelling_traps(text: str) -> None:
-    """Decoded characters that would form another token, tokens split by zero-width ones, and
-    tokens that decode to themselves: the same as token by token."""
+    """Decoded characters that would form another token, tokens split by zero-width ones,
+    tokens that decode to themselves, and leads that start none: the same as token by token."""
     from tests.mask import reference
 
     got, want = normalize(text), reference.normalize(text)
