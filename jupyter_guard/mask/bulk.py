@@ -179,6 +179,12 @@ _INNER: dict[str, re.Pattern[str]] = {
 (after its first character). Without one, a rejected match ends the bulk pass."""
 
 
+_LETTER = re.compile("[A-Za-z]")
+"""Every secret ``_secret_ok`` accepts holds an ASCII letter (a key word, a prefix, or two of
+each case in a bare token; the patterns are ASCII-only), and so does each one a rejected match
+could hide: text without one (digit groups, dates, numbers) has no secret, unsplit."""
+
+
 def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
            ) -> Pieces | None:
     """``det``'s matches in ``text[pos:endpos]`` from one ``split`` pass: the offset of the
@@ -192,6 +198,8 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
         if any(w in lower for w in det.words):
             return None
         pattern = det.lean
+    if det.name == "secret" and _LETTER.search(text, pos, endpos) is None:
+        return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], None  # (see _LETTER)
     inner = _INNER.get(det.name)
     if det.validate is not None and not hidden:  # a first match rejected, a value inside?
         m = pattern.search(text, pos, endpos)

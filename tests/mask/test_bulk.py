@@ -205,12 +205,24 @@ def test_secret_tokens_bulk_spans_equal_spans_in(seed: int) -> None:
 
 
 @pytest.mark.parametrize("unit", ["4111 1111 1111 1111", "4111 1111 1111 1111,", "1234 5678-",
-                                  "DE89 3704 0044 0532 0130 00", "password=hunter22 "])
+                                  "DE89 3704 0044 0532 0130 00", "password=hunter22 ",
+                                  # letter-free key-like runs: no secret, also unsplit
+                                  "5801-6700-6762-9005-9757-3679-8561 ", "1234567890" * 5 + "/"])
 def test_ranges_without_a_match_give_the_spans_of_spans_in(unit: str) -> None:
-    """A range where the first search finds no match ends there (one pass, not two): its spans
-    are ``spans_in``'s at every start, also one where a match starts a character before."""
+    """A range where the first search finds no match ends there (one pass, not two), and one
+    without a letter has no secret: their spans are ``spans_in``'s at every start, also one
+    where a match starts a character before."""
     text = unit * 300
     for name in ("card", "phone", "iban", "secret", "ssn"):
         det = DETECTORS[name]
         for pos in (0, 1, 5, len(unit), len(unit) + 1, len(text) - 3):
             assert bulk.spans(det, text, pos, len(text)) == det.spans_in(text, pos, len(text))
+
+
+def test_letter_free_runs_are_rejected_secret_matches() -> None:
+    """The runs above do match the secret pattern (bare tokens), each rejected: the shortcut
+    for text without letters skips real work, and gives what spans_in gives."""
+    det = DETECTORS["secret"]
+    text = "5801-6700-6762-9005-9757-3679-8561 " * 300
+    assert len(det.pattern.findall(text)) == 300
+    assert det.spans_in(text, 0, len(text)) == [] == bulk.spans(det, text, 0, len(text))

@@ -75,6 +75,8 @@ ADVERSARIAL = {
     "ipv6-quoted": fill('"2001:db8::8a2e:370:7334" '),
     # '%' starting no escape between zero-width ones (token by token: 150 ms per MB)
     "zero-width-percent": fill("%\u200b"),
+    # digit groups joined by dashes into key-like runs (each split for secrets: 85 ms per MB)
+    "digit-group-runs": fill("5801-6700-6762-9005-9757-3679-8561 "),
 }
 
 
@@ -132,7 +134,8 @@ NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "pii-zero-width-at", "pii-entity-at", "pii-escape-at", "zero-width-amp",
              "ssn-words-amp", "ipv6s", "card-glued", "digit-groups", "digit-dash",
              "password-pairs", "password-quoted", "card-commas",
-             "ipv6-quoted", "zero-width-percent"]
+             "ipv6-quoted", "zero-width-percent",
+             "digit-group-runs"]
 
 
 @pytest.mark.parametrize("name", NEW_FORMS)
