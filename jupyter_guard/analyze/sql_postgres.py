@@ -105,8 +105,45 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis(_body(_dollar_body(stmt, words), stmt, "function body"))
     if head == "COPY":
         return Analysis(_copy(stmt, up, params))
+    session = _session_only(words)
+    if session:
+        return Analysis((Intent(session[0], source=stmt, detail=session[1]),))
     found = analyze_sql(stmt, "postgres", params=params)
     return Analysis(found.intents + _inner(stmt, found.intents), found.errors)
+
+
+_NAME = ("VAR", "IDENTIFIER")
+
+
+def _session_only(words: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Savepoints (transaction control: the statements inside are measured one by one), and
+    ``LISTEN``/``UNLISTEN``/``NOTIFY`` (a channel, and a payload that PostgreSQL's grammar allows
+    only as a string literal): statements that change no table, which sqlglot does not read.
+    The action and detail, or None for any other shape.
+
+    >>> _session_only(_words("RELEASE SAVEPOINT s1")), _session_only(_words("NOTIFY ch, 'x'"))
+    (('sql.transaction', 'RELEASE SAVEPOINT'), ('sql.other', 'NOTIFY'))
+    >>> _session_only(_words("NOTIFY ch, (SELECT ssn FROM c)")) is None
+    True
+    """
+    kinds = [k for k, _ in words]
+    up = [w.upper() for _, w in words]
+    if up[:1] == ["SAVEPOINT"] and len(up) == 2 and kinds[1] in _NAME:
+        return ("sql.transaction", "SAVEPOINT")
+    rest = up[2:] if up[:2] in (["ROLLBACK", "TO"], ["RELEASE", "SAVEPOINT"]) else \
+        up[1:] if up[:1] == ["RELEASE"] else None
+    if rest is not None and rest[:1] == ["SAVEPOINT"] and up[0] == "ROLLBACK":
+        rest = rest[1:]
+    if rest is not None and len(rest) == 1 and kinds[-1] in _NAME:
+        return ("sql.transaction", " ".join(up[:len(up) - 1]))
+    if up[:1] == ["LISTEN"] and len(up) == 2 and kinds[1] in _NAME:
+        return ("sql.other", "LISTEN")
+    if up[:1] == ["UNLISTEN"] and len(up) == 2 and (kinds[1] in _NAME or up[1] == "*"):
+        return ("sql.other", "UNLISTEN")
+    if up[:1] == ["NOTIFY"] and len(up) >= 2 and kinds[1] in _NAME and (
+            len(up) == 2 or (len(up) == 4 and kinds[2] == "COMMA" and kinds[3] == "STRING")):
+        return ("sql.other", "NOTIFY")
+    return None
 
 
 def _setting(rest: list[str]) -> str:

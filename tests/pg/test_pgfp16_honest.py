@@ -1,0 +1,102 @@
+"""Savepoints, LISTEN/UNLISTEN and NOTIFY of a literal run through psycopg 3 and psycopg2 cursors
+in a real guarded kernel on a real PostgreSQL, with correct results; the effect check still holds
+inside a savepoint (a bulk DELETE there is measured and refused, and the user's transaction and
+savepoint stay usable); ``set_config`` of a value read from a sensitive column is refused as an
+exfiltration to every other session (``pg_stat_activity``), ``set_config`` of a literal runs."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernelutil import Kernel
+from tests.pg.conftest import Db
+
+pytestmark = pytest.mark.kernel
+
+CONNECT = {
+    "psycopg": "import psycopg\ncon = psycopg.connect(DSN)\ncur = con.cursor()",
+    "psycopg2": "import psycopg2\ncon = psycopg2.connect(DSN)\ncur = con.cursor()",
+}
+
+
+@pytest.fixture()
+def kernel(work_root: Path) -> Iterator[Kernel]:
+    d = work_root / f"pgfp16-{uuid.uuid4().hex[:12]}"
+    d.mkdir()
+    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
+    try:
+        assert k.run("%load_ext jupyter_guard").status == "ok"
+        yield k
+    finally:
+        k.stop()
+
+
+def _connect(kernel: Kernel, db: Db, driver: str) -> None:
+    r = kernel.run(f"DSN = {db.dsn!r}\n" + CONNECT[driver], timeout=120)
+    assert r.status == "ok", r.everything()[-600:]
+
+
+@pytest.mark.parametrize("driver", sorted(CONNECT))
+def test_savepoints_run_and_roll_back(kernel: Kernel, db: Db, driver: str) -> None:
+    _connect(kernel, db, driver)
+    r = kernel.run(
+        "cur.execute('SAVEPOINT s1')\n"
+        "cur.execute('DELETE FROM orders WHERE id = 1')\n"
+        "cur.execute('ROLLBACK TO SAVEPOINT s1')\n"
+        "cur.execute('SAVEPOINT s2')\n"
+        "cur.execute('DELETE FROM orders WHERE id = 2')\n"
+        "cur.execute('RELEASE SAVEPOINT s2')\n"
+        "con.commit()\n"
+        "cur.execute('SELECT count(*) FROM orders')\nprint('n =', cur.fetchone()[0])", timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert "n = 49999" in r.stream
+    assert db.query("SELECT count(*) FROM orders WHERE id IN (1, 2)")[0][0] == 1   # 1 kept, 2 gone
+
+
+@pytest.mark.parametrize("driver", sorted(CONNECT))
+def test_bulk_delete_in_a_savepoint_is_refused(kernel: Kernel, db: Db, driver: str) -> None:
+    _connect(kernel, db, driver)
+    r = kernel.run("cur.execute('DELETE FROM orders WHERE id = 3')\n"
+                   "cur.execute('SAVEPOINT s1')\n"
+                   "cur.execute('DELETE FROM orders WHERE id <= 30000')", timeout=120)
+    assert r.status == "error", r.everything()[-600:]
+    # the refusal undid only its own statement: the user's savepoint and earlier work stand
+    r = kernel.run("cur.execute('ROLLBACK TO SAVEPOINT s1')\ncon.commit()", timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert db.count("orders") == 49_999
+    assert db.query("SELECT count(*) FROM orders WHERE id = 3")[0][0] == 0
+
+
+@pytest.mark.parametrize("driver", sorted(CONNECT))
+def test_listen_notify_unlisten(kernel: Kernel, db: Db, driver: str) -> None:
+    _connect(kernel, db, driver)
+    r = kernel.run("con.autocommit = True\n"
+                   "cur.execute('LISTEN jobs')\n"
+                   "cur.execute(\"NOTIFY jobs, 'done'\")\n"
+                   "cur.execute('NOTIFY jobs')\n"
+                   "cur.execute('UNLISTEN jobs')\n"
+                   "cur.execute('UNLISTEN *')\nprint('ok-listen')", timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert "ok-listen" in r.stream
+    db.intact()
+
+
+@pytest.mark.parametrize("driver", sorted(CONNECT))
+def test_set_config_of_a_sensitive_column_is_refused(kernel: Kernel, db: Db, driver: str) -> None:
+    _connect(kernel, db, driver)
+    r = kernel.run("con.autocommit = True\n"
+                   "cur.execute(\"SELECT set_config('application_name', (SELECT string_agg(ssn, "
+                   "',') FROM customers WHERE id <= 3), false)\")", timeout=120)
+    assert r.status == "error", r.everything()[-600:]
+    names = [n for (n,) in db.query("SELECT application_name FROM pg_stat_activity")]
+    ssns = {s for (s,) in db.query("SELECT ssn FROM customers WHERE id <= 3")}
+    assert not any(s in n for n in names for s in ssns), names
+    # the literal twin runs, and the setting is what was asked
+    r = kernel.run("cur.execute(\"SELECT set_config('application_name', 'report', false)\")\n"
+                   "cur.execute('SHOW application_name')\nprint('app =', cur.fetchone()[0])",
+                   timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert "app = report" in r.stream
