@@ -218,11 +218,32 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
             elif str(fn.name).lower() in SERVER_FUNCTIONS:
                 out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
                                   ("?",), source=stmt, remote=True))
-            elif str(fn.name).lower() == "set_config" and any(
+            elif str(fn.name).lower() == "set_config" and len(fn.expressions) > 1 and \
+                    fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query) is not None:
+                out.append(_into_setting(fn, found, stmt))
+            if str(fn.name).lower() == "set_config" and any(
                     isinstance(a, exp.Literal) and a.name.lower() in GUARDED_SETTINGS
                     for a in fn.expressions[:1]):
                 out.append(_tamper(stmt, "set_config(session_replication_role)"))
     return tuple(out)
+
+
+def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
+    """``set_config(name, value)`` of a value read from tables: an export of the columns the
+    statement reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and
+    other sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export.
+
+    >>> i = _inner("SELECT set_config('application_name', (SELECT string_agg(ssn, ',') FROM c), "
+    ...            "false)", analyze_sql("SELECT ssn FROM c", "postgres").intents)[0]
+    >>> (i.action, i.columns)
+    ('sql.export', ('ssn',))
+    """
+    mine = tuple(dict.fromkeys(c for i in found for c in i.columns)) or ("?",)   # aliases and
+    # CTEs rename columns on the way: every column the statement reads counts
+    reads = tuple(r for i in found for r in i.reads)
+    return Intent("sql.export", "variable", "a setting (set_config(), seen by SHOW, "
+                  "current_setting() and, for application_name, every other session)", mine,
+                  reads, source=stmt, detail="setting")
 
 
 def _into_large_object(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
@@ -284,10 +305,21 @@ def _body(body: str, stmt: str, what: str) -> tuple[Intent, ...]:
             if t.text.upper() in _BODY_SQL:
                 text = piece[t.start:]
                 text = "SELECT" + text[len("PERFORM"):] if t.text.upper() == "PERFORM" else text
-                out.extend(i.with_(source=stmt) for i in analyze_postgres(text).intents
+                out.extend(i.with_(source=stmt, columns=("?",) if i.detail == "setting" else
+                                   i.columns)   # a plpgsql variable hides what it holds
+                           for i in analyze_postgres(text).intents
                            if i.action in ("guard.tamper", "sql.export") or i.remote)
                 break
+    if len(_SET_CONFIG.findall(body)) > len(_SET_CONFIG_LITERAL.findall(body)) and not any(
+            i.detail == "setting" for i in out):   # RETURN, :=, IF ...: set_config anywhere
+        out.append(Intent("sql.export", "variable", f"a setting (set_config() of a value "
+                          f"computed in a {what})", ("?",), source=stmt, detail="setting"))
     return tuple(out)
+
+
+_SET_CONFIG = re.compile(r"\bset_config\s*\(", re.IGNORECASE)
+_SET_CONFIG_LITERAL = re.compile(r"\bset_config\s*\(\s*'(?:[^']|'')*'\s*,\s*'(?:[^']|'')*'\s*,",
+                                 re.IGNORECASE)
 
 
 def dynamic(intents: tuple[Intent, ...]) -> bool:
