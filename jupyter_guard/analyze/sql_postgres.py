@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import analyze_sql, intents_of, parsed, table_name
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.model import Action, Analysis, Intent
 
 # Functions that read or write files on the database host, run SQL elsewhere, or stop sessions.
 SERVER_FUNCTIONS = frozenset({
@@ -115,7 +115,7 @@ def _statement(stmt: str, params: Any) -> Analysis:
 _NAME = ("VAR", "IDENTIFIER")
 
 
-def _session_only(words: list[tuple[str, str]]) -> tuple[str, str] | None:
+def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
     """Savepoints (transaction control: the statements inside are measured one by one), and
     ``LISTEN``/``UNLISTEN``/``NOTIFY`` (a channel, and a payload that PostgreSQL's grammar allows
     only as a string literal): statements that change no table, which sqlglot does not read.
