@@ -81,3 +81,28 @@ def test_listen_notify_unlisten(kernel: Kernel, db: Db, driver: str) -> None:
     assert r.status == "ok", r.everything()[-800:]
     assert "ok-listen" in r.stream
     db.intact()
+
+
+def test_sqlalchemy_nested_transaction(kernel: Kernel, db: Db) -> None:
+    """SQLAlchemy's ``begin_nested`` (its own SAVEPOINT/RELEASE/ROLLBACK TO) runs; a bulk DELETE
+    inside it is refused and the outer transaction keeps its work."""
+    r = kernel.run(
+        f"import sqlalchemy as sa\neng = sa.create_engine({db.url!r})\n"
+        "with eng.connect() as c:\n"
+        "    c.execute(sa.text('DELETE FROM orders WHERE id = 5'))\n"
+        "    nested = c.begin_nested()\n"
+        "    c.execute(sa.text('DELETE FROM orders WHERE id = 6'))\n"
+        "    nested.rollback()\n"
+        "    with c.begin_nested():\n"
+        "        c.execute(sa.text('DELETE FROM orders WHERE id = 7'))\n"
+        "    c.commit()\nprint('done')", timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert [i for (i,) in db.query("SELECT id FROM orders WHERE id IN (5, 6, 7)")] == [6]
+    r = kernel.run(
+        "c = eng.connect()\nc.execute(sa.text('DELETE FROM orders WHERE id = 8'))\n"
+        "n = c.begin_nested()\nc.execute(sa.text('DELETE FROM orders WHERE id <= 30000'))",
+        timeout=120)
+    assert r.status == "error", r.everything()[-600:]
+    r = kernel.run("n.rollback()\nc.commit()\nc.close()", timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert db.count("orders") == 49_997   # 5, 7 and 8 deleted, the bulk DELETE undone
