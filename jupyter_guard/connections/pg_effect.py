@@ -83,6 +83,7 @@ UNION ALL SELECT -4, 'pg_catalog', 'pg_largeobject', 0, 0,
             WHERE relid = 'pg_catalog.pg_largeobject_metadata'::regclass), 0), 0, 'l', ''
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
   0, 0, 0, 0, 0, session_user::text, """ + AUTHORITY + """
+UNION ALL SELECT -6, '', '', 0, 0, 0, 0, 0, 'appname', current_setting('application_name')
 UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, '', ''
 UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '', '' FROM pg_namespace
 WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"""
@@ -112,6 +113,7 @@ class Rel:
 # settings, then the database's place, then its schemas (the session's own are known by them)
 Snapshot = tuple[dict[int, Rel], tuple[str, ...]]
 AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a table's oid
+APPNAME_KEY = -6     # the session's ``application_name`` (every session sees it)
 _AUTHORITY_PARTS = ("roles or their memberships (CREATE/ALTER ROLE, GRANT role)",
                     "the settings a role or database starts its sessions with (ALTER ROLE/"
                     "DATABASE ... SET)",
@@ -141,6 +143,8 @@ def parse(rows: Any) -> Snapshot:
         elif oid == -1:
             settings = (str(schema), str(name), str(kind))
             authority = str(hooks)
+        elif oid == APPNAME_KEY:
+            rels[APPNAME_KEY] = Rel("", "", 0, 0, 0, 0, 0, "appname", str(hooks or ""))
         else:
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind, str(hooks or ""))
@@ -161,8 +165,9 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     out: list[Intent] = []
     (old, s0), (new, s1) = before, after
     out.extend(_authority(old.get(AUTHORITY_KEY), new.get(AUTHORITY_KEY), source))
+    out.extend(_appname(old.get(APPNAME_KEY), new.get(APPNAME_KEY), source))
     for oid, r in old.items():
-        if r.schema.startswith("pg_temp") or oid == AUTHORITY_KEY:   # temporary: the session's
+        if r.schema.startswith("pg_temp") or oid in (AUTHORITY_KEY, APPNAME_KEY):   # temporary
             continue
         name = f"{r.schema}.{r.name}"
         at = len(out)
@@ -230,6 +235,22 @@ def _authority(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:
     changed = [what for what, a, b in zip(_AUTHORITY_PARTS, was, now) if a != b]
     return [Intent("guard.tamper", "guard", f"changes {what}", source=source)
             for what in changed or _AUTHORITY_PARTS[:1]]
+
+
+def _appname(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:
+    """``application_name`` set to a value the statement does not spell (``set_config`` in
+    plpgsql ``EXECUTE`` of text built at run time, a function): every session reads it in
+    ``pg_stat_activity``, so it is an export of data the guard cannot tell.
+
+    >>> a, b = Rel("", "", 0, 0, 0, 0, 0, "appname", ""), Rel("", "", 0, 0, 0, 0, 0, "appname", "x")
+    >>> _appname(a, b, "SET application_name = 'x'"), len(_appname(a, b, "SELECT f()"))
+    ([], 1)
+    """
+    if r is None or n is None or r.hooks == n.hooks or not n.hooks or n.hooks in source:
+        return []
+    return [Intent("sql.export", "variable", "application_name (every session sees it in "
+                   "pg_stat_activity), set to a value the statement does not spell", ("?",),
+                   source=source, detail="setting")]
 
 
 def judge(intents: tuple[Intent, ...], policy: Any, ctx: Context) -> Verdict | None:

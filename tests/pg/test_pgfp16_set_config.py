@@ -82,3 +82,25 @@ def test_set_config_of_literals_and_plain_columns_runs(kernel: Kernel, db: Db,
     assert "app = report" in r.stream and "same = True" in r.stream
     assert "app = nightly" in r.stream
     db.intact()
+
+
+DYNAMIC = ("DO $$ DECLARE v text; BEGIN SELECT string_agg(ssn, ',') INTO v FROM customers WHERE "
+           "id <= 3; EXECUTE format('SET application_name = %L', v); END $$")
+
+
+def test_application_name_set_at_run_time_is_measured(kernel: Kernel, db: Db) -> None:
+    """plpgsql EXECUTE of text built at run time is left to the effect check for a role that
+    cannot write server files: the measured application_name is refused unless the statement
+    spells it, and is rolled back."""
+    r = kernel.run(f"import psycopg\ncon = psycopg.connect({db.analyst!r}, autocommit=True)\n"
+                   f"cur = con.cursor()\ncur.execute({DYNAMIC!r})", timeout=120)
+    assert r.status == "error", r.everything()[-600:]
+    assert "exfiltration" in r.everything(), r.everything()[-600:]
+    assert _leaked(db) == []
+    r = kernel.run("cur.execute(\"SET application_name = 'weekly'\")\n"
+                   "cur.execute(\"DO $$ BEGIN EXECUTE 'SET application_name = ''nightly'''; "
+                   "END $$\")\n"
+                   "cur.execute('SHOW application_name')\nprint('app =', cur.fetchone()[0])",
+                   timeout=120)
+    assert r.status == "ok", r.everything()[-800:]
+    assert "app = nightly" in r.stream
