@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import analyze_sql, intents_of, parsed, table_name
-from jupyter_guard.model import Analysis, Intent
+from jupyter_guard.model import Action, Analysis, Intent
 
 # Functions that read or write files on the database host, run SQL elsewhere, or stop sessions.
 SERVER_FUNCTIONS = frozenset({
@@ -105,8 +105,45 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis(_body(_dollar_body(stmt, words), stmt, "function body"))
     if head == "COPY":
         return Analysis(_copy(stmt, up, params))
+    session = _session_only(words)
+    if session:
+        return Analysis((Intent(session[0], source=stmt, detail=session[1]),))
     found = analyze_sql(stmt, "postgres", params=params)
     return Analysis(found.intents + _inner(stmt, found.intents), found.errors)
+
+
+_NAME = ("VAR", "IDENTIFIER")
+
+
+def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
+    """Savepoints (transaction control: the statements inside are measured one by one), and
+    ``LISTEN``/``UNLISTEN``/``NOTIFY`` (a channel, and a payload that PostgreSQL's grammar allows
+    only as a string literal): statements that change no table, which sqlglot does not read.
+    The action and detail, or None for any other shape.
+
+    >>> _session_only(_words("RELEASE SAVEPOINT s1")), _session_only(_words("NOTIFY ch, 'x'"))
+    (('sql.transaction', 'RELEASE SAVEPOINT'), ('sql.other', 'NOTIFY'))
+    >>> _session_only(_words("NOTIFY ch, (SELECT ssn FROM c)")) is None
+    True
+    """
+    kinds = [k for k, _ in words]
+    up = [w.upper() for _, w in words]
+    if up[:1] == ["SAVEPOINT"] and len(up) == 2 and kinds[1] in _NAME:
+        return ("sql.transaction", "SAVEPOINT")
+    rest = up[2:] if up[:2] in (["ROLLBACK", "TO"], ["RELEASE", "SAVEPOINT"]) else \
+        up[1:] if up[:1] == ["RELEASE"] else None
+    if rest is not None and rest[:1] == ["SAVEPOINT"] and up[0] == "ROLLBACK":
+        rest = rest[1:]
+    if rest is not None and len(rest) == 1 and kinds[-1] in _NAME:
+        return ("sql.transaction", " ".join(up[:len(up) - 1]))
+    if up[:1] == ["LISTEN"] and len(up) == 2 and kinds[1] in _NAME:
+        return ("sql.other", "LISTEN")
+    if up[:1] == ["UNLISTEN"] and len(up) == 2 and (kinds[1] in _NAME or up[1] == "*"):
+        return ("sql.other", "UNLISTEN")
+    if up[:1] == ["NOTIFY"] and len(up) >= 2 and kinds[1] in _NAME and (
+            len(up) == 2 or (len(up) == 4 and kinds[2] == "COMMA" and kinds[3] == "STRING")):
+        return ("sql.other", "NOTIFY")
+    return None
 
 
 def _setting(rest: list[str]) -> str:
@@ -181,11 +218,32 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
             elif str(fn.name).lower() in SERVER_FUNCTIONS:
                 out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
                                   ("?",), source=stmt, remote=True))
-            elif str(fn.name).lower() == "set_config" and any(
+            elif str(fn.name).lower() == "set_config" and len(fn.expressions) > 1 and \
+                    fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query) is not None:
+                out.append(_into_setting(fn, found, stmt))
+            if str(fn.name).lower() == "set_config" and any(
                     isinstance(a, exp.Literal) and a.name.lower() in GUARDED_SETTINGS
                     for a in fn.expressions[:1]):
                 out.append(_tamper(stmt, "set_config(session_replication_role)"))
     return tuple(out)
+
+
+def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
+    """``set_config(name, value)`` of a value read from tables: an export of the columns the
+    statement reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and
+    other sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export.
+
+    >>> i = _inner("SELECT set_config('application_name', (SELECT string_agg(ssn, ',') FROM c), "
+    ...            "false)", analyze_sql("SELECT ssn FROM c", "postgres").intents)[0]
+    >>> (i.action, i.columns)
+    ('sql.export', ('ssn',))
+    """
+    mine = tuple(dict.fromkeys(c for i in found for c in i.columns)) or ("?",)   # aliases and
+    # CTEs rename columns on the way: every column the statement reads counts
+    reads = tuple(r for i in found for r in i.reads)
+    return Intent("sql.export", "variable", "a setting (set_config(), seen by SHOW, "
+                  "current_setting() and, for application_name, every other session)", mine,
+                  reads, source=stmt, detail="setting")
 
 
 def _into_large_object(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
@@ -247,10 +305,21 @@ def _body(body: str, stmt: str, what: str) -> tuple[Intent, ...]:
             if t.text.upper() in _BODY_SQL:
                 text = piece[t.start:]
                 text = "SELECT" + text[len("PERFORM"):] if t.text.upper() == "PERFORM" else text
-                out.extend(i.with_(source=stmt) for i in analyze_postgres(text).intents
+                out.extend(i.with_(source=stmt, columns=("?",) if i.detail == "setting" else
+                                   i.columns)   # a plpgsql variable hides what it holds
+                           for i in analyze_postgres(text).intents
                            if i.action in ("guard.tamper", "sql.export") or i.remote)
                 break
+    if len(_SET_CONFIG.findall(body)) > len(_SET_CONFIG_LITERAL.findall(body)) and not any(
+            i.detail == "setting" for i in out):   # RETURN, :=, IF ...: set_config anywhere
+        out.append(Intent("sql.export", "variable", f"a setting (set_config() of a value "
+                          f"computed in a {what})", ("?",), source=stmt, detail="setting"))
     return tuple(out)
+
+
+_SET_CONFIG = re.compile(r"\bset_config\s*\(", re.IGNORECASE)
+_SET_CONFIG_LITERAL = re.compile(r"\bset_config\s*\(\s*'(?:[^']|'')*'\s*,\s*'(?:[^']|'')*'\s*,",
+                                 re.IGNORECASE)
 
 
 def dynamic(intents: tuple[Intent, ...]) -> bool:

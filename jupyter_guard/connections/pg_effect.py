@@ -20,50 +20,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_guard.connections.pg_snapshot_sql import AUTHORITY, HOOKS
 from jupyter_guard.guard.owned import PG_WHERE, pg_keep, pg_key
 from jupyter_guard.model import Action, Intent, TargetKind, Verdict, combine
 from jupyter_guard.policy.decide import decide
 from jupyter_guard.policy.rules import Context
-
-# What acts on a table's rows later, outside any statement the guard judges, or decides who may
-# reach them: its triggers, rules (a view's definition is its ``_RETURN`` rule), row-security
-# policies, constraints, grants and owner. One md5 per table; a change on a table the session
-# did not create is refused (``measured``), as a trigger created now would fire on others' writes.
-HOOKS = """md5(concat_ws('|',
-  (SELECT string_agg(t.tgname || ':' || t.tgenabled::text || ':' || t.tgfoid::text, ','
-     ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
-  (SELECT string_agg(r.rulename || ':' || r.ev_enabled::text || ':' || md5(r.ev_action::text), ','
-     ORDER BY r.rulename) FROM pg_rewrite r WHERE r.ev_class = c.oid),
-  (SELECT string_agg(p.polname || ':' || md5(coalesce(p.polqual::text, '') ||
-     coalesce(p.polwithcheck::text, '')), ',' ORDER BY p.polname)
-     FROM pg_policy p WHERE p.polrelid = c.oid),
-  (SELECT string_agg(k.conname || ':' || k.contype::text || ':' || k.convalidated::text, ','
-     ORDER BY k.conname) FROM pg_constraint k WHERE k.conrelid = c.oid),
-  c.relrowsecurity::text, c.relforcerowsecurity::text, c.relacl::text, c.relowner::text))"""
-
-# Who may do what in the whole cluster, and what a session starts with: roles and their powers,
-# role memberships, per-role and per-database settings (``ALTER ROLE ... SET
-# session_replication_role``), and functions that switch the replication role or the role while
-# they run (``CREATE FUNCTION ... SET session_replication_role = replica``), event triggers,
-# publications and foreign servers. Four md5s.
-AUTHORITY = """concat_ws(':',
-  md5(coalesce((SELECT string_agg(rolname || ':' || rolsuper::text || rolinherit::text ||
-     rolcreaterole::text || rolcreatedb::text || rolcanlogin::text || rolreplication::text ||
-     rolbypassrls::text, ',' ORDER BY rolname) FROM pg_roles), '') ||
-     coalesce((SELECT string_agg(roleid::text || '>' || member::text, ','
-     ORDER BY roleid, member) FROM pg_auth_members), '')),
-  md5(coalesce((SELECT string_agg(setdatabase::text || '/' || setrole::text || ':' ||
-     setconfig::text, ',' ORDER BY setdatabase, setrole) FROM pg_db_role_setting), '')),
-  md5(coalesce((SELECT string_agg(oid::text || ':' || proconfig::text, ',' ORDER BY oid)
-     FROM pg_proc WHERE oid >= 16384 AND proconfig IS NOT NULL   -- made after initdb
-     AND (position('role' in proconfig::text) > 0
-     OR position('session_authorization' in proconfig::text) > 0)), '')),
-  md5(coalesce((SELECT string_agg(evtname || ':' || evtenabled::text, ',' ORDER BY evtname)
-     FROM pg_event_trigger), '') ||
-     coalesce((SELECT string_agg(p.pubname || ':' || (SELECT count(*) FROM pg_publication_rel r
-     WHERE r.prpubid = p.oid)::text || p.puballtables::text, ',' ORDER BY p.pubname)
-     FROM pg_publication p), '') ||
-     coalesce((SELECT string_agg(srvname, ',' ORDER BY srvname) FROM pg_foreign_server), '')))"""
 
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
@@ -83,6 +44,7 @@ UNION ALL SELECT -4, 'pg_catalog', 'pg_largeobject', 0, 0,
             WHERE relid = 'pg_catalog.pg_largeobject_metadata'::regclass), 0), 0, 'l', ''
 UNION ALL SELECT -1, current_setting('session_replication_role'), current_user::text,
   0, 0, 0, 0, 0, session_user::text, """ + AUTHORITY + """
+UNION ALL SELECT -6, '', '', 0, 0, 0, 0, 0, 'appname', current_setting('application_name')
 UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, '', ''
 UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '', '' FROM pg_namespace
 WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'"""
@@ -112,6 +74,7 @@ class Rel:
 # settings, then the database's place, then its schemas (the session's own are known by them)
 Snapshot = tuple[dict[int, Rel], tuple[str, ...]]
 AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a table's oid
+APPNAME_KEY = -6     # the session's ``application_name`` (every session sees it)
 _AUTHORITY_PARTS = ("roles or their memberships (CREATE/ALTER ROLE, GRANT role)",
                     "the settings a role or database starts its sessions with (ALTER ROLE/"
                     "DATABASE ... SET)",
@@ -141,6 +104,8 @@ def parse(rows: Any) -> Snapshot:
         elif oid == -1:
             settings = (str(schema), str(name), str(kind))
             authority = str(hooks)
+        elif oid == APPNAME_KEY:
+            rels[APPNAME_KEY] = Rel("", "", 0, 0, 0, 0, 0, "appname", str(hooks or ""))
         else:
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind, str(hooks or ""))
@@ -161,8 +126,9 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     out: list[Intent] = []
     (old, s0), (new, s1) = before, after
     out.extend(_authority(old.get(AUTHORITY_KEY), new.get(AUTHORITY_KEY), source))
+    out.extend(_appname(old.get(APPNAME_KEY), new.get(APPNAME_KEY), source))
     for oid, r in old.items():
-        if r.schema.startswith("pg_temp") or oid == AUTHORITY_KEY:   # temporary: the session's
+        if r.schema.startswith("pg_temp") or oid in (AUTHORITY_KEY, APPNAME_KEY):   # temporary
             continue
         name = f"{r.schema}.{r.name}"
         at = len(out)
@@ -230,6 +196,22 @@ def _authority(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:
     changed = [what for what, a, b in zip(_AUTHORITY_PARTS, was, now) if a != b]
     return [Intent("guard.tamper", "guard", f"changes {what}", source=source)
             for what in changed or _AUTHORITY_PARTS[:1]]
+
+
+def _appname(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:
+    """``application_name`` set to a value the statement does not spell (``set_config`` in
+    plpgsql ``EXECUTE`` of text built at run time, a function): every session reads it in
+    ``pg_stat_activity``, so it is an export of data the guard cannot tell.
+
+    >>> a, b = Rel("", "", 0, 0, 0, 0, 0, "appname", ""), Rel("", "", 0, 0, 0, 0, 0, "appname", "x")
+    >>> _appname(a, b, "SET application_name = 'x'"), len(_appname(a, b, "SELECT f()"))
+    ([], 1)
+    """
+    if r is None or n is None or r.hooks == n.hooks or not n.hooks or n.hooks in source:
+        return []
+    return [Intent("sql.export", "variable", "application_name (every session sees it in "
+                   "pg_stat_activity), set to a value the statement does not spell", ("?",),
+                   source=source, detail="setting")]
 
 
 def judge(intents: tuple[Intent, ...], policy: Any, ctx: Context) -> Verdict | None:
