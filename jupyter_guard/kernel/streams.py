@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
 HOLD = 256
 """Characters of a partial line held back (a value may go on in the next write)."""
-WINDOW = 16384
+WINDOW = 4096
 """A partial line longer than this is emitted (masked) up to ``HOLD`` characters from its end,
 cut outside any value detected there: the stream masker holds at most this much, so every
 character is scanned a bounded number of times whatever the writes look like. Each emitted
 piece pays a fixed cost (the encoded-run passes, a chunked scan): 1 MB written in 1 KB pieces
-cost 32 ms of CPU with 4096, 19 ms with this."""
+cost 32 ms of CPU with 4096, 19 ms with 16384; 16384 made a 10 KB line written in 5-character
+pieces reach the client only after the cell's reply (what the end of the cell emits came late)."""
 
 
 class _StreamState:
