@@ -87,6 +87,10 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     _forms_follow()
     fresh = new.difference(known)
+    if fresh and _CUT_ANY.search("\n".join(fresh)):   # one C pass: most values hold no cut
+        cut = pieces(fresh)
+        fresh |= cut - known
+        new |= cut
     forms = known_forms.numeric_forms(fresh)
     digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
     if digits:   # numbers a print may cut in digit groups
@@ -105,6 +109,36 @@ def remember(values: Any) -> None:
     known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
     lengths.update(len(s) for s in forms)
+
+
+_CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+PIECE_MIN = 5
+"""The shortest piece of a value that is remembered on its own (``pieces``)."""
+_WORDY = str.maketrans("", "", "-.'_")
+_NUMERIC = str.maketrans("", "", "0123456789 -.+")
+
+
+def pieces(values: Any) -> set[str]:
+    """The pieces of ``values`` holding a separator the exits cut printed text at
+    (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
+    and ``com``): whole, such a value never matches a print. A piece is kept when it has
+    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere) and is no short number (an amount's
+    ``234.50``): it holds a letter besides, or 6 digits.
+
+    >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
+    ['555-0100', 'user1#example']
+    """
+    out: set[str] = set()
+    for v in values:
+        if not _CUT_ANY.search(v):
+            continue
+        for t in v.translate(_CUT).split():
+            t = t.strip(".+@$#%*!~^`-")
+            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
+                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
+                out.add(t)   # a letter in it, or a number as long as an identifier's
+    return out
 
 
 def _flat(values: Any, depth: int) -> Any:
@@ -319,7 +353,16 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
     glued = "@" in text and text.count("@") > covered
     if glued or _MATCH.has_spaced() or not known.issuperset(t for t in tokens if len(t) >= 12):
         spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
-    return spans
+    return spans + respelt_spans(text)
+
+
+def respelt_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` spells a known value otherwise: a known number in hex, octal or binary
+    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``).
+    Looked for only once such a value is known; each a few C searches on text without one."""
+    _forms_follow()
+    out = known_forms.radix_spans(text, known) if numbers[0] else []
+    return out + respelt.spans(text, known) if emails[0] else out
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,

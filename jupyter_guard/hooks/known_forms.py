@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 DIGITS = 9
 """The fewest digits a value needs for its numeric forms to be known (an SSN has 9)."""
@@ -60,7 +61,25 @@ def radix_values(text: str) -> list[str]:
     ``oct(n)``, ``bin(n)``), in decimal; [] without a prefix in it (a few C searches)."""
     if not ("0x" in text or "0X" in text or "0o" in text or "0b" in text):
         return []
-    return [str(int(m.group(), 0)) for m in _RADIX.finditer(text)]
+    return [str(int(m.group(), 0)) for m in _RADIX.finditer(text) if len(m.group()) <= _WIDEST]
+
+
+_WIDEST = 72
+"""The longest prefixed number read back (a card number in binary is 66 characters; a longer
+run is no one value, and its decimal form would cost time quadratic in its length)."""
+
+
+def radix_spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
+    """Where ``text`` writes a ``known`` number in hex, octal or binary with its prefix (for
+    masking printed text; [] without a prefix in it, a few C searches).
+
+    >>> radix_spans("ids 0x75bcd15 and 0xff", {"123456789"})
+    [(4, 13, 'known')]
+    """
+    if not ("0x" in text or "0X" in text or "0o" in text or "0b" in text):
+        return []
+    return [(m.start(), m.end(), "known") for m in _RADIX.finditer(text)
+            if len(m.group()) <= _WIDEST and str(int(m.group(), 0)) in known]
 
 
 def numeric_forms(values: Iterable[str]) -> set[str]:

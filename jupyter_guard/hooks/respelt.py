@@ -12,7 +12,12 @@ per line, for the same known-value check:
 - quoted-printable (``=40``, ``'=%02X' % b``): the words holding one, decoded;
 - uuencoded lines (``binascii.b2a_uu``): a line whose length character matches its length;
 - letters spaced out (``' '.join(e)``, ``'.'.join(e)``): runs of 8+ single characters with
-  the same separator between them.
+  the same separator between them, alone or quoted (a printed list);
+- the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``, dots maybe as ``DOT``):
+  looked for only where the text holds one (C searches), one short read around each.
+
+``spans`` gives where such a spelling reads as a known value, for masking printed text (the
+display and stream path); ``respelt`` what they read as, for the exits' check.
 
 Each is looked for only where the text holds what an e-mail spelt that way holds around its
 ``@`` (``64, 101``, ``01000000``, ``\\100``, ``=40``, `` @ ``) or a uuencoded line: one RE2
@@ -34,6 +39,8 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 
 MAX = 1 << 24
 """Texts longer than this are not respelt (the other checks still read them)."""
@@ -63,40 +70,77 @@ _NUM = re.compile(r"(?:0b)?[01]{7,8}|\d{2,3}")
 _OCTAL = re.compile(r"(?:\\[0-3][0-7]{2}){4,}")
 _QP = re.compile(r"(?<![^\s=])[^\s=]*(?:=[0-9A-F]{2}[^\s=]*){2,}")
 _UU = re.compile(r"(?m)^[!-M][ -`]{4,60}$")
-_SPACED = re.compile(r"(?<!\S)(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?!\S)")
+# spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``)
+_SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?![^\s'\",)\]])")
+# the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``): the gate is C searches
+_AT_WORDS = (" at ", " AT ", " At ", "[at]", "(at)", "[AT]", "(AT)", "{at}", "<at>")
+_AT = re.compile(r"\s(?:at|AT|At)\s|[\[({<](?:at|AT)[\])}>]")
+_LOCAL = re.compile(r"[\w.+-]{1,64}\s*$")
+_DOMAIN = re.compile(r"\s*([\w-]+(?:(?:\.|\s*[\[(]?(?:dot|DOT)[\])]?\s*)[\w-]+){1,6})")
+_DOTS = re.compile(r"\s*[\[(]?(?:dot|DOT)[\])]?\s*")
 
 
 def respelt(text: str) -> str:
     """What the spellings above in ``text`` read as, one per line ('' when none)."""
-    if len(text) > MAX or _GATE_RE.search(text) is None:
-        return ""
+    return "\n".join(dict.fromkeys(v for _, _, v in _found(text)))
+
+
+def spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
+    """Where ``text`` spells a ``known`` value one of the ways above (for masking printed
+    text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
+
+    >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
+    [(24, 37, 'known'), (2, 21, 'known')]
+    """
+    return [(a, b, "known") for a, b, v in _found(text) if v in known]
+
+
+def _found(text: str) -> Iterator[tuple[int, int, str]]:
+    """Each spelling in ``text`` and what it reads as."""
+    if len(text) > MAX:
+        return
+    if any(w in text for w in _AT_WORDS):
+        yield from _at_words(text)
+    if _GATE_RE.search(text) is None:
+        return
     ords, octal, qp, uu, spaced = (g.search(text) is not None for g in _EACH)
-    out: list[str] = []
     for m in _ORDS.finditer(text) if ords else ():
-        _codes(out, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
-                     for n in _NUM.findall(m.group())])
+        yield from _codes(m, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
+                              for n in _NUM.findall(m.group())])
     for m in _OCTAL.finditer(text) if octal else ():
-        _codes(out, [int(m.group()[i + 1:i + 4], 8) for i in range(0, len(m.group()), 4)])
+        yield from _codes(m, [int(m.group()[i + 1:i + 4], 8)
+                              for i in range(0, len(m.group()), 4)])
     for m in _QP.finditer(text) if qp else ():
-        _bytes(out, binascii.a2b_qp(m.group()))
+        yield from _bytes(m, binascii.a2b_qp(m.group()))
     for m in _UU.finditer(text) if uu else ():
         line = m.group()
         if len(line) - 1 == 4 * -(-(ord(line[0]) - 32) // 3):
             try:
-                _bytes(out, binascii.a2b_uu(line))
+                yield from _bytes(m, binascii.a2b_uu(line))
             except binascii.Error:
                 continue
-    if spaced:
-        out.extend(m.group()[::2] for m in _SPACED.finditer(text))
-    return "\n".join(dict.fromkeys(out))
+    for m in _SPACED.finditer(text) if spaced else ():
+        yield m.start(), m.end(), m.group()[::2]
 
 
-def _codes(out: list[str], codes: list[int]) -> None:
+def _at_words(text: str) -> Iterator[tuple[int, int, str]]:
+    """E-mails with their '@' written as a word, and maybe their dots (``user1 AT x DOT io``):
+    one Python step per ``at`` in the text, each reading a few dozen characters around it."""
+    for m in _AT.finditer(text):
+        local = _LOCAL.search(text, max(0, m.start() - 80), m.start())
+        domain = _DOMAIN.match(text, m.end())
+        if local is None or domain is None:
+            continue
+        user = local.group().rstrip()
+        yield local.start(), domain.end(), user + "@" + _DOTS.sub(".", domain.group(1))
+
+
+def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:
     if all(32 <= c < 127 for c in codes):
-        out.append("".join(map(chr, codes)))
+        yield m.start(), m.end(), "".join(map(chr, codes))
 
 
-def _bytes(out: list[str], raw: bytes) -> None:
+def _bytes(m: re.Match[str], raw: bytes) -> Iterator[tuple[int, int, str]]:
     text = raw.decode("latin-1")
     if text.isprintable():
-        out.append(text)
+        yield m.start(), m.end(), text
