@@ -52,7 +52,7 @@ _GATES = (
     rf"|01000000{_SEP}(?:0b)?01[16][01]{{5}}|0b1000000{_SEP}0b1[16][01]{{5}}",   # its bits
     r"\\100\\1[4-7][0-7]",                                        # octal escapes
     r"=40",                                                        # quoted-printable
-    r"(?m)^[!-M][ -`]{4,60}$",                                     # uuencoded lines
+    r"(?m:^[!-M][ -`]{4,60}$)",                                    # uuencoded lines
     r"\S[ .,;:|_/\t-]@[ .,;:|_/\t-]\S",                            # spaced out
 )
 try:  # google-re2: one linear pass (~2 ms per MB); Python's re takes ~25 ms for the same
@@ -63,6 +63,8 @@ except ImportError:  # pragma: no cover - no wheel here: the same patterns in Py
 # look further, then one per spelling (a hit is rare) picks the spellings to undo
 _GATE_RE = _engine.compile("|".join(_GATES))
 _EACH = tuple(_engine.compile(g) for g in _GATES)
+_GATE_PY = re.compile("|".join(_GATES))
+_EACH_PY = tuple(re.compile(g) for g in _GATES)
 
 _ORDS = re.compile(rf"(?<![\d.])(?:(?:0b)?[01]{{7,8}}|\d{{2,3}}){_Q}(?:{_SEP}(?:(?:0b)?[01]{{7,8}}|"
                    r"\d{2,3})){3,}(?![\d.])")
@@ -101,9 +103,13 @@ def _found(text: str) -> Iterator[tuple[int, int, str]]:
         return
     if any(w in text for w in _AT_WORDS):
         yield from _at_words(text)
-    if _GATE_RE.search(text) is None:
+    try:
+        gate, each = _GATE_RE.search(text), _EACH
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        gate, each = _GATE_PY.search(text), _EACH_PY
+    if gate is None:
         return
-    ords, octal, qp, uu, spaced = (g.search(text) is not None for g in _EACH)
+    ords, octal, qp, uu, spaced = (g.search(text) is not None for g in each)
     for m in _ORDS.finditer(text) if ords else ():
         yield from _codes(m, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
                               for n in _NUM.findall(m.group())])
