@@ -38,6 +38,8 @@ _MATCH = Matcher(known)
 packed = Packed()
 # whether an e-mail is known: spelt-out forms (``respelt``) are looked for only then
 emails = [False]
+# the domains of the known e-mails (past ``respelt.DOMAINS_MAX``, any domain is a candidate)
+email_domains: set[str] = set()
 # a known e-mail's own base85 and Ascii85 (``known_forms.encoded_forms``): looked for in short
 # texts only, as whole words (in the automaton they tripled its build time)
 encoded_alone: set[str] = set()
@@ -51,6 +53,7 @@ def _forms_follow() -> None:
         packed.clear()
         encoded_alone.clear()
         emails[0] = False
+        email_domains.clear()
         numbers[0] = False
         digit_lengths.clear()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
@@ -100,6 +103,8 @@ def remember(values: Any) -> None:
     packed.update(known_forms.packed_forms(fresh))
     if not emails[0] and any("@" in s for s in fresh):
         emails[0] = True
+    if emails[0] and len(email_domains) <= respelt.DOMAINS_MAX:
+        email_domains.update(s.rpartition("@")[2] for s in fresh if "@" in s)
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -241,7 +246,7 @@ def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
     found = _known(text) or first(normalize(text).text, settings.enabled)
     if not found and emails[0] and not binary:   # ``[ord(c) for c in e]``, ``' '.join(e)``, ...
-        spelt = respelt.respelt(text)
+        spelt = respelt.respelt(text, email_domains)
         found = "values read from a sensitive column (spelt out)" if spelt and _known(
             spelt) else ""
     if found or not decode:
@@ -361,8 +366,8 @@ def respelt_spans(text: str) -> list[tuple[int, int, str]]:
     (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``).
     Looked for only once such a value is known; each a few C searches on text without one."""
     _forms_follow()
-    out = known_forms.radix_spans(text, known) if numbers[0] else []
-    return out + respelt.spans(text, known) if emails[0] else out
+    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else []
+    return out + respelt.spans(text, known, email_domains) if emails[0] else out
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,

@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 DIGITS = 9
 """The fewest digits a value needs for its numeric forms to be known (an SSN has 9)."""
@@ -69,17 +70,49 @@ _WIDEST = 72
 run is no one value, and its decimal form would cost time quadratic in its length)."""
 
 
-def radix_spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
+def radix_spans(text: str, known: AbstractSet[str],
+                lengths: AbstractSet[int] = frozenset(range(DIGITS, 20))
+                ) -> list[tuple[int, int, str]]:
     """Where ``text`` writes a ``known`` number in hex, octal or binary with its prefix (for
-    masking printed text; [] without a prefix in it, a few C searches).
+    masking printed text; [] without a prefix in it, a few C searches). Only numbers as long
+    as a known number of ``lengths`` digits can be are read (one RE2 pass: ``0xff`` costs
+    nothing more).
 
-    >>> radix_spans("ids 0x75bcd15 and 0xff", {"123456789"})
+    >>> radix_spans("ids 0x75bcd15 and 0xff", {"123456789"}, {9})
     [(4, 13, 'known')]
     """
     if not ("0x" in text or "0X" in text or "0o" in text or "0b" in text):
         return []
-    return [(m.start(), m.end(), "known") for m in _RADIX.finditer(text)
-            if len(m.group()) <= _WIDEST and str(int(m.group(), 0)) in known]
+    pattern = _radix_pattern(frozenset(n for n in lengths if n >= DIGITS))
+    if pattern is None:
+        return []
+    try:   # one RE2 pass (Python's engine tries every '0' of a UUID-laden text)
+        found = list(pattern[0].finditer(text))
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8)
+        found = list(pattern[1].finditer(text))
+    return [(m.start(), m.end(), "known") for m in found if str(int(m.group(), 0)) in known]
+
+
+_PATTERNS: dict[frozenset[int], tuple[Any, Any] | None] = {}
+
+
+def _radix_pattern(lengths: frozenset[int]) -> tuple[Any, Any] | None:
+    """The RE2 (and Python) patterns of the prefixed numbers of ``lengths`` decimal digits."""
+    if lengths not in _PATTERNS:
+        if not lengths:
+            _PATTERNS[lengths] = None
+            return None
+        low, high = 10 ** (min(lengths) - 1), 10 ** max(lengths) - 1
+        span = {b: f"{{{len(format(low, b))},{len(format(high, b))}}}" for b in "xob"}
+        form = (rf"\b0(?:[xX][0-9a-fA-F]{span['x']}|[oO][0-7]{span['o']}"
+                rf"|[bB][01]{span['b']})\b")
+        try:
+            import re2
+            fast: Any = re2.compile(form)
+        except ImportError:  # pragma: no cover - no wheel: Python's engine
+            fast = re.compile(form, re.ASCII)
+        _PATTERNS[lengths] = (fast, re.compile(form, re.ASCII))
+    return _PATTERNS[lengths]
 
 
 def numeric_forms(values: Iterable[str]) -> set[str]:

@@ -41,6 +41,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 MAX = 1 << 24
 """Texts longer than this are not respelt (the other checks still read them)."""
@@ -74,39 +75,59 @@ _QP = re.compile(r"(?<![^\s=])[^\s=]*(?:=[0-9A-F]{2}[^\s=]*){2,}")
 _UU = re.compile(r"(?m)^[!-M][ -`]{4,60}$")
 # spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``)
 _SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?![^\s'\",)\]])")
-# the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``): the gate is C searches
-_AT_WORDS = (" at ", " AT ", " At ", "[at]", "(at)", "[AT]", "(AT)", "{at}", "<at>")
-_AT = re.compile(r"\s(?:at|AT|At)\s|[\[({<](?:at|AT)[\])}>]")
-_LOCAL = re.compile(r"[\w.+-]{1,64}\s*$")
-_DOMAIN = re.compile(r"\s*([\w-]+(?:(?:\.|\s*[\[(]?(?:dot|DOT)[\])]?\s*)[\w-]+){1,6})")
-_DOTS = re.compile(r"\s*[\[(]?(?:dot|DOT)[\])]?\s*")
+# the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``), dots maybe as words: one
+# RE2 pass. Given the domains of the known e-mails (a few, usually), only those are candidates:
+# an honest ``help at python.org`` costs no Python step then
+_AT_WORD = r"(?:\s(?:at|AT|At)\s|\s?[\[({<](?:at|AT)[\])}>]\s?)"
+_DOT_WORD = r"(?:\.|\s(?:dot|DOT)\s|\s?[\[(](?:dot|DOT)[\])]\s?)"
+_ANY_DOMAIN = rf"[\w-]+(?:{_DOT_WORD}[\w-]+){{1,6}}"
+_DOTS = re.compile(r"\s?[\[(]?(?:dot|DOT)[\])]?\s?")
+DOMAINS_MAX = 64
+"""The most domains named in the pattern (more: any domain is a candidate)."""
+_AT_PATTERNS: dict[frozenset[str], tuple[Any, Any]] = {}
 
 
-def respelt(text: str) -> str:
-    """What the spellings above in ``text`` read as, one per line ('' when none)."""
-    return "\n".join(dict.fromkeys(v for _, _, v in _found(text)))
+def _at_pattern(domains: frozenset[str]) -> tuple[Any, Any]:
+    if domains not in _AT_PATTERNS:
+        named = "|".join(_DOT_WORD.join(map(re.escape, d.split("."))) for d in sorted(domains))
+        form = rf"([\w.+-]{{1,64}}){_AT_WORD}({named if named else _ANY_DOMAIN})\b"
+        if len(_AT_PATTERNS) > 16:
+            _AT_PATTERNS.clear()
+        _AT_PATTERNS[domains] = (_engine.compile(form), re.compile(form, re.ASCII))
+    return _AT_PATTERNS[domains]
 
 
-def spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
+def respelt(text: str, domains: AbstractSet[str] = frozenset()) -> str:
+    """What the spellings above in ``text`` read as, one per line ('' when none); ``domains``:
+    those of the known e-mails, if any (the '@' as a word is looked for before them only)."""
+    return "\n".join(dict.fromkeys(v for _, _, v in _found(text, domains)))
+
+
+def spans(text: str, known: AbstractSet[str],
+          domains: AbstractSet[str] = frozenset()) -> list[tuple[int, int, str]]:
     """Where ``text`` spells a ``known`` value one of the ways above (for masking printed
     text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
 
     >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
     [(24, 37, 'known'), (2, 21, 'known')]
+    >>> spans("user1 [at] x [dot] io, help at python.org", {"user1@x.io"}, {"x.io"})
+    [(0, 21, 'known')]
     """
-    return [(a, b, "known") for a, b, v in _found(text) if v in known]
+    return [(a, b, "known") for a, b, v in _found(text, domains) if v in known]
 
 
-def _found(text: str) -> Iterator[tuple[int, int, str]]:
+def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str]]:
     """Each spelling in ``text`` and what it reads as."""
     if len(text) > MAX:
         return
-    if any(w in text for w in _AT_WORDS):
-        yield from _at_words(text)
+    at_re2, at_py = _at_pattern(frozenset(domains) if len(domains) <= DOMAINS_MAX
+                                else frozenset())
     try:
-        gate, each = _GATE_RE.search(text), _EACH
+        gate, each, at = _GATE_RE.search(text), _EACH, at_re2
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
-        gate, each = _GATE_PY.search(text), _EACH_PY
+        gate, each, at = _GATE_PY.search(text), _EACH_PY, at_py
+    for m in at.finditer(text):   # e-mails with their '@' as a word (``user1 AT x DOT io``)
+        yield m.start(), m.end(), m.group(1) + "@" + _DOTS.sub(".", m.group(2))
     if gate is None:
         return
     ords, octal, qp, uu, spaced = (g.search(text) is not None for g in each)
@@ -127,18 +148,6 @@ def _found(text: str) -> Iterator[tuple[int, int, str]]:
                 continue
     for m in _SPACED.finditer(text) if spaced else ():
         yield m.start(), m.end(), m.group()[::2]
-
-
-def _at_words(text: str) -> Iterator[tuple[int, int, str]]:
-    """E-mails with their '@' written as a word, and maybe their dots (``user1 AT x DOT io``):
-    one Python step per ``at`` in the text, each reading a few dozen characters around it."""
-    for m in _AT.finditer(text):
-        local = _LOCAL.search(text, max(0, m.start() - 80), m.start())
-        domain = _DOMAIN.match(text, m.end())
-        if local is None or domain is None:
-            continue
-        user = local.group().rstrip()
-        yield local.start(), domain.end(), user + "@" + _DOTS.sub(".", domain.group(1))
 
 
 def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:
