@@ -88,6 +88,7 @@ _AT_PATTERNS: dict[frozenset[str], tuple[Any, Any]] = {}
 
 
 def _at_pattern(domains: frozenset[str]) -> tuple[Any, Any]:
+    """The '@'-as-a-word form before ``domains`` (RE2's and Python's)."""
     if domains not in _AT_PATTERNS:
         named = "|".join(_DOT_WORD.join(map(re.escape, d.split("."))) for d in sorted(domains))
         form = rf"([\w.+-]{{1,64}}){_AT_WORD}({named if named else _ANY_DOMAIN})\b"
@@ -122,7 +123,7 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
         return
     at_re2, at_py = _at_pattern(frozenset(domains) if len(domains) <= DOMAINS_MAX
                                 else frozenset())
-    try:
+    try:   # (one pattern of both is slower: RE2's automaton for it grows large)
         gate, each, at = _GATE_RE.search(text), _EACH, at_re2
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
         gate, each, at = _GATE_PY.search(text), _EACH_PY, at_py
