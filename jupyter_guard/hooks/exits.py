@@ -3,7 +3,8 @@ the masking detectors and for values known to come from sensitive columns.
 
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
   iteration: ``enforce.df_lineage`` registers them), and each spelt backwards, so a 9-digit SSN
-  joined into a string by hand is recognised even though no detector matches it.
+  joined into a string by hand is recognised even though no detector matches it; a value
+  holding a separator printed text is cut at is known by its pieces too (``known_forms.pieces``).
 - ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
   prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
   values token by token in short texts and with one automaton pass (``known_match``) in long
@@ -90,8 +91,8 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     _forms_follow()
     fresh = new.difference(known)
-    if fresh and _CUT_ANY.search("\n".join(fresh)):   # one C pass: most values hold no cut
-        cut = pieces(fresh)
+    if fresh and known_forms.CUT_ANY.search("\n".join(fresh)):   # most values hold no cut
+        cut = known_forms.pieces(fresh)
         fresh |= cut - known
         new |= cut
     forms = known_forms.numeric_forms(fresh)
@@ -114,36 +115,6 @@ def remember(values: Any) -> None:
     known.update({s[::-1] for s in new if not s.isdigit()})
     lengths.update(len(s) for s in new)
     lengths.update(len(s) for s in forms)
-
-
-_CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
-PIECE_MIN = 5
-"""The shortest piece of a value that is remembered on its own (``pieces``)."""
-_WORDY = str.maketrans("", "", "-.'_")
-_NUMERIC = str.maketrans("", "", "0123456789 -.+")
-
-
-def pieces(values: Any) -> set[str]:
-    """The pieces of ``values`` holding a separator the exits cut printed text at
-    (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
-    and ``com``): whole, such a value never matches a print. A piece is kept when it has
-    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
-    or a name, which would then be masked everywhere) and is no short number (an amount's
-    ``234.50``): it holds a letter besides, or 6 digits.
-
-    >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
-    ['555-0100', 'user1#example']
-    """
-    out: set[str] = set()
-    for v in values:
-        if not _CUT_ANY.search(v):
-            continue
-        for t in v.translate(_CUT).split():
-            t = t.strip(".+@$#%*!~^`-")
-            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
-                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
-                out.add(t)   # a letter in it, or a number as long as an identifier's
-    return out
 
 
 def _flat(values: Any, depth: int) -> Any:

@@ -23,6 +23,9 @@ back at the exit instead (``radix_values``: a form per base made the known-value
 slower to build by half). Other changes to a number (arithmetic, a slice of its digits) are not
 followed.
 
+``pieces`` gives the pieces of a value holding a separator printed text is cut at
+(``translate(email, '@.', '#,')``), known beside it.
+
 ``packed_forms`` gives the bytes the number becomes once packed (``struct.pack('<q', n)``,
 ``array('q')``, ``n.to_bytes(8, 'little')``, a float64): 8 bytes each way round, found at
 any offset in binary written out (``known_match.Packed``). Only 8-byte forms: 4 random bytes would
@@ -178,4 +181,36 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
             raw = v.encode("utf-8", "surrogatepass")
             out.update((base64.b85encode(raw).decode("ascii"),
                         base64.a85encode(raw).decode("ascii")))
+    return out
+
+
+# the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f", " "))
+CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+PIECE_MIN = 5
+"""The shortest piece of a value that is remembered on its own (``pieces``)."""
+_WORDY = str.maketrans("", "", "-.'_")
+_NUMERIC = str.maketrans("", "", "0123456789 -.+")
+
+
+def pieces(values: Iterable[str]) -> set[str]:
+    """The pieces of ``values`` holding a separator the exits cut printed text at
+    (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
+    and ``com``): whole, such a value never matches a print. A piece is kept when it has
+    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere) and is no short number (an amount's
+    ``234.50``): it holds a letter besides, or 6 digits.
+
+    >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
+    ['555-0100', 'user1#example']
+    """
+    out: set[str] = set()
+    for v in values:
+        if not CUT_ANY.search(v):
+            continue
+        for t in v.translate(_CUT).split():
+            t = t.strip(".+@$#%*!~^`-")
+            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
+                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
+                out.add(t)   # a letter in it, or a number as long as an identifier's
     return out
