@@ -138,8 +138,10 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
 
 
 # what cuts printed text into tokens: a value holding one is no token (``'user0 at x.io'``,
-# ``translate(email, '@.', '#,')``'s ``user1#example,com``, ``'1,,,,,,,2'``)
-_CUT_RE = re.compile(r"[\s,;|\"'<>()\[\]{}=&?/\\:]")
+# ``translate(email, '@.', '#,')``'s ``user1#example,com``, ``'1,,,,,,,2'``); not the commas
+# between digits of a known number's own forms (``f'{n:,}'``: the exits look for those by
+# themselves, and they would make every print run the automaton)
+_CUT_RE = re.compile(r"[\s;|\"'<>()\[\]{}=&?/\\:]|(?<!\d),|,(?!\d)")
 
 
 def _spaced(values: Any) -> bool:
