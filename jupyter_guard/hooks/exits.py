@@ -3,7 +3,8 @@ the masking detectors and for values known to come from sensitive columns.
 
 - ``known`` holds values read out of sensitive columns (``tolist``, ``to_dict``, ``values``,
   iteration: ``enforce.df_lineage`` registers them), and each spelt backwards, so a 9-digit SSN
-  joined into a string by hand is recognised even though no detector matches it.
+  joined into a string by hand is recognised even though no detector matches it; a value
+  holding a separator printed text is cut at is known by its pieces too (``known_forms.pieces``).
 - ``scan`` finds a sensitive value in a text: every detector over the whole text (the RE2
   prefilter of ``mask.scan`` reads it once; chunks without candidates cost nothing more), known
   values token by token in short texts and with one automaton pass (``known_match``) in long
@@ -38,6 +39,8 @@ _MATCH = Matcher(known)
 packed = Packed()
 # whether an e-mail is known: spelt-out forms (``respelt``) are looked for only then
 emails = [False]
+# the domains of the known e-mails (past ``respelt.DOMAINS_MAX``, any domain is a candidate)
+email_domains: set[str] = set()
 # a known e-mail's own base85 and Ascii85 (``known_forms.encoded_forms``): looked for in short
 # texts only, as whole words (in the automaton they tripled its build time)
 encoded_alone: set[str] = set()
@@ -51,6 +54,7 @@ def _forms_follow() -> None:
         packed.clear()
         encoded_alone.clear()
         emails[0] = False
+        email_domains.clear()
         numbers[0] = False
         digit_lengths.clear()
 _DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
@@ -87,6 +91,10 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     _forms_follow()
     fresh = new.difference(known)
+    if fresh and known_forms.CUT_ANY.search("\n".join(fresh)):   # most values hold no cut
+        cut = known_forms.pieces(fresh)
+        fresh |= cut - known
+        new |= cut
     forms = known_forms.numeric_forms(fresh)
     digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
     if digits:   # numbers a print may cut in digit groups
@@ -96,6 +104,8 @@ def remember(values: Any) -> None:
     packed.update(known_forms.packed_forms(fresh))
     if not emails[0] and any("@" in s for s in fresh):
         emails[0] = True
+    if emails[0] and len(email_domains) <= respelt.DOMAINS_MAX:
+        email_domains.update(s.rpartition("@")[2] for s in fresh if "@" in s)
     counted[0] += len(fresh)
     known.update(new)
     known.update(forms)
@@ -207,7 +217,7 @@ def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
     found = _known(text) or first(normalize(text).text, settings.enabled)
     if not found and emails[0] and not binary:   # ``[ord(c) for c in e]``, ``' '.join(e)``, ...
-        spelt = respelt.respelt(text)
+        spelt = respelt.respelt(text, email_domains)
         found = "values read from a sensitive column (spelt out)" if spelt and _known(
             spelt) else ""
     if found or not decode:
@@ -319,7 +329,16 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
     glued = "@" in text and text.count("@") > covered
     if glued or _MATCH.has_spaced() or not known.issuperset(t for t in tokens if len(t) >= 12):
         spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
-    return spans
+    return spans + respelt_spans(text)
+
+
+def respelt_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` spells a known value otherwise: a known number in hex, octal or binary
+    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``).
+    Looked for only once such a value is known; each a few C searches on text without one."""
+    _forms_follow()
+    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else []
+    return out + respelt.spans(text, known, email_domains) if emails[0] else out
 
 
 def refuse(guard: Any, rt: Any, kind: str, dest: str, how: str, *, host: str | None = None,

@@ -23,6 +23,9 @@ back at the exit instead (``radix_values``: a form per base made the known-value
 slower to build by half). Other changes to a number (arithmetic, a slice of its digits) are not
 followed.
 
+``pieces`` gives the pieces of a value holding a separator printed text is cut at
+(``translate(email, '@.', '#,')``), known beside it.
+
 ``packed_forms`` gives the bytes the number becomes once packed (``struct.pack('<q', n)``,
 ``array('q')``, ``n.to_bytes(8, 'little')``, a float64): 8 bytes each way round, found at
 any offset in binary written out (``known_match.Packed``). Only 8-byte forms: 4 random bytes would
@@ -44,6 +47,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 DIGITS = 9
 """The fewest digits a value needs for its numeric forms to be known (an SSN has 9)."""
@@ -60,7 +65,55 @@ def radix_values(text: str) -> list[str]:
     ``oct(n)``, ``bin(n)``), in decimal; [] without a prefix in it (a few C searches)."""
     if not ("0x" in text or "0X" in text or "0o" in text or "0b" in text):
         return []
-    return [str(int(m.group(), 0)) for m in _RADIX.finditer(text)]
+    return [str(int(m.group(), 0)) for m in _RADIX.finditer(text) if len(m.group()) <= _WIDEST]
+
+
+_WIDEST = 72
+"""The longest prefixed number read back (a card number in binary is 66 characters; a longer
+run is no one value, and its decimal form would cost time quadratic in its length)."""
+
+
+def radix_spans(text: str, known: AbstractSet[str],
+                lengths: AbstractSet[int] = frozenset(range(DIGITS, 20))
+                ) -> list[tuple[int, int, str]]:
+    """Where ``text`` writes a ``known`` number in hex, octal or binary with its prefix (for
+    masking printed text). Only numbers as long as a known number of ``lengths`` digits can be
+    are read: one RE2 pass (``0xff`` costs nothing more; ``"0x" in text`` is slower on text
+    dense with zeros).
+
+    >>> radix_spans("ids 0x75bcd15 and 0xff", {"123456789"}, {9})
+    [(4, 13, 'known')]
+    """
+    pattern = _radix_pattern(frozenset(n for n in lengths if n >= DIGITS))
+    if pattern is None:
+        return []
+    try:   # one RE2 pass (Python's engine tries every '0' of a UUID-laden text)
+        found = list(pattern[0].finditer(text))
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8)
+        found = list(pattern[1].finditer(text))
+    return [(m.start(), m.end(), "known") for m in found if str(int(m.group(), 0)) in known]
+
+
+_PATTERNS: dict[frozenset[int], tuple[Any, Any] | None] = {}
+
+
+def _radix_pattern(lengths: frozenset[int]) -> tuple[Any, Any] | None:
+    """The RE2 (and Python) patterns of the prefixed numbers of ``lengths`` decimal digits."""
+    if lengths not in _PATTERNS:
+        if not lengths:
+            _PATTERNS[lengths] = None
+            return None
+        low, high = 10 ** (min(lengths) - 1), 10 ** max(lengths) - 1
+        span = {b: f"{{{len(format(low, b))},{len(format(high, b))}}}" for b in "xob"}
+        form = (rf"\b0(?:[xX][0-9a-fA-F]{span['x']}|[oO][0-7]{span['o']}"
+                rf"|[bB][01]{span['b']})\b")
+        try:
+            import re2
+            fast: Any = re2.compile(form)
+        except ImportError:  # pragma: no cover - no wheel: Python's engine
+            fast = re.compile(form, re.ASCII)
+        _PATTERNS[lengths] = (fast, re.compile(form, re.ASCII))
+    return _PATTERNS[lengths]
 
 
 def numeric_forms(values: Iterable[str]) -> set[str]:
@@ -128,4 +181,36 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
             raw = v.encode("utf-8", "surrogatepass")
             out.update((base64.b85encode(raw).decode("ascii"),
                         base64.a85encode(raw).decode("ascii")))
+    return out
+
+
+# the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f", " "))
+CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+PIECE_MIN = 5
+"""The shortest piece of a value that is remembered on its own (``pieces``)."""
+_WORDY = str.maketrans("", "", "-.'_")
+_NUMERIC = str.maketrans("", "", "0123456789 -.+")
+
+
+def pieces(values: Iterable[str]) -> set[str]:
+    """The pieces of ``values`` holding a separator the exits cut printed text at
+    (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
+    and ``com``): whole, such a value never matches a print. A piece is kept when it has
+    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere) and is no short number (an amount's
+    ``234.50``): it holds a letter besides, or 6 digits.
+
+    >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
+    ['555-0100', 'user1#example']
+    """
+    out: set[str] = set()
+    for v in values:
+        if not CUT_ANY.search(v):
+            continue
+        for t in v.translate(_CUT).split():
+            t = t.strip(".+@$#%*!~^`-")
+            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
+                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
+                out.add(t)   # a letter in it, or a number as long as an identifier's
     return out

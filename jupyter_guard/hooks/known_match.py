@@ -17,6 +17,7 @@ text into tokens and testing each against the set cost 30-150 ms per MiB.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 try:
@@ -136,8 +137,16 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         return self
 
 
+# what cuts printed text into tokens: a value holding one is no token (``'user0 at x.io'``,
+# ``translate(email, '@.', '#,')``'s ``user1#example,com``, ``'1,,,,,,,2'``); not the commas
+# between digits of a known number's own forms (``f'{n:,}'``: the exits look for those by
+# themselves, and they would make every print run the automaton)
+_CUT_RE = re.compile(r"[\s;|\"'<>()\[\]{}=&?/\\:]|(?<!\d),|,(?!\d)")
+
+
 def _spaced(values: Any) -> bool:
-    return any(isinstance(x, str) and " " in x for x in values)
+    """Whether one of ``values`` holds a space or another separator (one C pass)."""
+    return _CUT_RE.search("\x01".join(x for x in values if isinstance(x, str))) is not None
 
 
 def _automaton(values: Any) -> Any:
@@ -199,7 +208,7 @@ class Matcher:
             self.big, self.big_n = _automaton(whole), len(whole)
             self.small, self.small_vals = None, []
             self.anchors = {_anchor(x) for x in whole if isinstance(x, str) and x}
-            self.spaced = any(isinstance(x, str) and " " in x for x in whole)
+            self.spaced = _spaced(whole)
             return
         if not v.added:
             return
@@ -211,11 +220,12 @@ class Matcher:
             return
         self.small, self.small_vals = _automaton(vals), vals
         self.anchors.update(_anchor(x) for x in added if isinstance(x, str) and x)
-        self.spaced = self.spaced or any(isinstance(x, str) and " " in x for x in added)
+        self.spaced = self.spaced or _spaced(added)
 
     def has_spaced(self) -> bool:
-        """Whether a known value holds a space (``'user0 at example.com'``, a full name): no
-        token is such a value, so printed text needs the automaton."""
+        """Whether a known value holds a space or another separator (``'user0 at
+        example.com'``, a full name, ``'1,,,,,,,2'``): no token is such a value, so printed
+        text needs the automaton."""
         if ahocorasick is None:
             return False
         v = self.values
@@ -237,9 +247,9 @@ class Matcher:
                     yield end - n + 1, end + 1, value
 
     def glued(self, text: str) -> list[tuple[int, int]]:
-        """Spans of known values in ``text`` that no token is: a value holding a space where
-        it stands alone; and values that do not stand alone but leak all the same:
-        an e-mail anywhere (an '@' value cannot occur by chance inside other text:
+        """Spans of known values in ``text`` that no token is: a value holding a space or
+        another separator where it stands alone; and values that do not stand alone but leak
+        all the same: an e-mail anywhere (an '@' value cannot occur by chance inside other text:
         ``'x' + email``), and chains of two or more values of ``TILE_MIN``+ characters written
         end to end (``''.join(df.ssn)``) whose ends meet a separator or another kind of
         character (``'id' + ''.join(ssns)``). One value glued to other digits or letters
@@ -253,8 +263,9 @@ class Matcher:
         pieces: list[tuple[int, int]] = []
         stuck: dict[str, tuple[int, int]] = {}
         for a, b, value in self._hits(text):
-            if "@" in value or " " in value:
-                if _alone(text, a, b) == (" " in value):   # no token found it
+            cut = " " in value or _CUT_RE.search(value) is not None
+            if "@" in value or cut:
+                if _alone(text, a, b) == cut:   # no token found it
                     out.append((a, b))
             elif b - a >= TILE_MIN:
                 pieces.append((b, a))

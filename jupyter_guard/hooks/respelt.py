@@ -12,7 +12,12 @@ per line, for the same known-value check:
 - quoted-printable (``=40``, ``'=%02X' % b``): the words holding one, decoded;
 - uuencoded lines (``binascii.b2a_uu``): a line whose length character matches its length;
 - letters spaced out (``' '.join(e)``, ``'.'.join(e)``): runs of 8+ single characters with
-  the same separator between them.
+  the same separator between them, alone or quoted (a printed list);
+- the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``, dots maybe as ``DOT``):
+  looked for only where the text holds one (C searches), one short read around each.
+
+``spans`` gives where such a spelling reads as a known value, for masking printed text (the
+display and stream path); ``respelt`` what they read as, for the exits' check.
 
 Each is looked for only where the text holds what an e-mail spelt that way holds around its
 ``@`` (``64, 101``, ``01000000``, ``\\100``, ``=40``, `` @ ``) or a uuencoded line: one RE2
@@ -34,6 +39,9 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 MAX = 1 << 24
 """Texts longer than this are not respelt (the other checks still read them)."""
@@ -45,7 +53,7 @@ _GATES = (
     rf"|01000000{_SEP}(?:0b)?01[16][01]{{5}}|0b1000000{_SEP}0b1[16][01]{{5}}",   # its bits
     r"\\100\\1[4-7][0-7]",                                        # octal escapes
     r"=40",                                                        # quoted-printable
-    r"(?m)^[!-M][ -`]{4,60}$",                                     # uuencoded lines
+    r"(?m:^[!-M][ -`]{4,60}$)",                                    # uuencoded lines
     r"\S[ .,;:|_/\t-]@[ .,;:|_/\t-]\S",                            # spaced out
 )
 try:  # google-re2: one linear pass (~2 ms per MB); Python's re takes ~25 ms for the same
@@ -56,6 +64,8 @@ except ImportError:  # pragma: no cover - no wheel here: the same patterns in Py
 # look further, then one per spelling (a hit is rare) picks the spellings to undo
 _GATE_RE = _engine.compile("|".join(_GATES))
 _EACH = tuple(_engine.compile(g) for g in _GATES)
+_GATE_PY = re.compile("|".join(_GATES))
+_EACH_PY = tuple(re.compile(g) for g in _GATES)
 
 _ORDS = re.compile(rf"(?<![\d.])(?:(?:0b)?[01]{{7,8}}|\d{{2,3}}){_Q}(?:{_SEP}(?:(?:0b)?[01]{{7,8}}|"
                    r"\d{2,3})){3,}(?![\d.])")
@@ -63,40 +73,90 @@ _NUM = re.compile(r"(?:0b)?[01]{7,8}|\d{2,3}")
 _OCTAL = re.compile(r"(?:\\[0-3][0-7]{2}){4,}")
 _QP = re.compile(r"(?<![^\s=])[^\s=]*(?:=[0-9A-F]{2}[^\s=]*){2,}")
 _UU = re.compile(r"(?m)^[!-M][ -`]{4,60}$")
-_SPACED = re.compile(r"(?<!\S)(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?!\S)")
+# spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``)
+_SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?![^\s'\",)\]])")
+# the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``), dots maybe as words: one
+# RE2 pass. Given the domains of the known e-mails (a few, usually), only those are candidates:
+# an honest ``help at python.org`` costs no Python step then
+_AT_WORD = r"(?:\s(?:at|AT|At)\s|\s?[\[({<](?:at|AT)[\])}>]\s?)"
+_DOT_WORD = r"(?:\.|\s(?:dot|DOT)\s|\s?[\[(](?:dot|DOT)[\])]\s?)"
+_ANY_DOMAIN = rf"[\w-]+(?:{_DOT_WORD}[\w-]+){{1,6}}"
+_DOTS = re.compile(r"\s?[\[(]?(?:dot|DOT)[\])]?\s?")
+DOMAINS_MAX = 64
+"""The most domains named in the pattern (more: any domain is a candidate)."""
+_AT_PATTERNS: dict[frozenset[str], tuple[Any, Any]] = {}
 
 
-def respelt(text: str) -> str:
-    """What the spellings above in ``text`` read as, one per line ('' when none)."""
-    if len(text) > MAX or _GATE_RE.search(text) is None:
-        return ""
-    ords, octal, qp, uu, spaced = (g.search(text) is not None for g in _EACH)
-    out: list[str] = []
+def _at_pattern(domains: frozenset[str]) -> tuple[Any, Any]:
+    """The '@'-as-a-word form before ``domains`` (RE2's and Python's)."""
+    if domains not in _AT_PATTERNS:
+        named = "|".join(_DOT_WORD.join(map(re.escape, d.split("."))) for d in sorted(domains))
+        form = rf"([\w.+-]{{1,64}}){_AT_WORD}({named if named else _ANY_DOMAIN})\b"
+        if len(_AT_PATTERNS) > 16:
+            _AT_PATTERNS.clear()
+        _AT_PATTERNS[domains] = (_engine.compile(form), re.compile(form, re.ASCII))
+    return _AT_PATTERNS[domains]
+
+
+def respelt(text: str, domains: AbstractSet[str] = frozenset()) -> str:
+    """What the spellings above in ``text`` read as, one per line ('' when none); ``domains``:
+    those of the known e-mails, if any (the '@' as a word is looked for before them only)."""
+    return "\n".join(dict.fromkeys(v for _, _, v in _found(text, domains)))
+
+
+def spans(text: str, known: AbstractSet[str],
+          domains: AbstractSet[str] = frozenset()) -> list[tuple[int, int, str]]:
+    """Where ``text`` spells a ``known`` value one of the ways above (for masking printed
+    text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
+
+    >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
+    [(24, 37, 'known'), (2, 21, 'known')]
+    >>> spans("user1 [at] x [dot] io, help at python.org", {"user1@x.io"}, {"x.io"})
+    [(0, 21, 'known')]
+    """
+    return [(a, b, "known") for a, b, v in _found(text, domains) if v in known]
+
+
+def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str]]:
+    """Each spelling in ``text`` and what it reads as."""
+    if len(text) > MAX:
+        return
+    at_re2, at_py = _at_pattern(frozenset(domains) if len(domains) <= DOMAINS_MAX
+                                else frozenset())
+    try:   # (one pattern of both is slower: RE2's automaton for it grows large)
+        gate, each, at = _GATE_RE.search(text), _EACH, at_re2
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        gate, each, at = _GATE_PY.search(text), _EACH_PY, at_py
+    for m in at.finditer(text):   # e-mails with their '@' as a word (``user1 AT x DOT io``)
+        yield m.start(), m.end(), m.group(1) + "@" + _DOTS.sub(".", m.group(2))
+    if gate is None:
+        return
+    ords, octal, qp, uu, spaced = (g.search(text) is not None for g in each)
     for m in _ORDS.finditer(text) if ords else ():
-        _codes(out, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
-                     for n in _NUM.findall(m.group())])
+        yield from _codes(m, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
+                              for n in _NUM.findall(m.group())])
     for m in _OCTAL.finditer(text) if octal else ():
-        _codes(out, [int(m.group()[i + 1:i + 4], 8) for i in range(0, len(m.group()), 4)])
+        yield from _codes(m, [int(m.group()[i + 1:i + 4], 8)
+                              for i in range(0, len(m.group()), 4)])
     for m in _QP.finditer(text) if qp else ():
-        _bytes(out, binascii.a2b_qp(m.group()))
+        yield from _bytes(m, binascii.a2b_qp(m.group()))
     for m in _UU.finditer(text) if uu else ():
         line = m.group()
         if len(line) - 1 == 4 * -(-(ord(line[0]) - 32) // 3):
             try:
-                _bytes(out, binascii.a2b_uu(line))
+                yield from _bytes(m, binascii.a2b_uu(line))
             except binascii.Error:
                 continue
-    if spaced:
-        out.extend(m.group()[::2] for m in _SPACED.finditer(text))
-    return "\n".join(dict.fromkeys(out))
+    for m in _SPACED.finditer(text) if spaced else ():
+        yield m.start(), m.end(), m.group()[::2]
 
 
-def _codes(out: list[str], codes: list[int]) -> None:
+def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:
     if all(32 <= c < 127 for c in codes):
-        out.append("".join(map(chr, codes)))
+        yield m.start(), m.end(), "".join(map(chr, codes))
 
 
-def _bytes(out: list[str], raw: bytes) -> None:
+def _bytes(m: re.Match[str], raw: bytes) -> Iterator[tuple[int, int, str]]:
     text = raw.decode("latin-1")
     if text.isprintable():
-        out.append(text)
+        yield m.start(), m.end(), text
