@@ -214,9 +214,29 @@ def frame_columns(obj: Any) -> tuple[str, ...] | None:
     if not any(t is getattr(sys.modules.get(m), name, None) for m, name in _FRAME_TYPES):
         return None   # exactly these types: a subclass's ``columns`` would be user code
     names = list(obj.column_names if t.__name__ in ("Table", "RecordBatch") else obj.columns)
-    if not all(type(n) is str for n in names):
-        return None   # a name the guard would have to turn into text: unknown, as before
+    if not all(type(n) is str for n in names) or _holds_objects(obj):
+        return None   # text the guard would get by running user code: unknown, as before
     return tuple(n.lower() for n in names)
+
+
+_PLAIN_VALUES = frozenset({"string", "empty", "integer", "floating", "boolean", "decimal", "date",
+                           "datetime", "datetime64", "time", "timedelta", "timedelta64",
+                           "bytes", "integer-na", "mixed-integer-float"})
+
+
+def _holds_objects(obj: Any) -> bool:
+    """A column of Python objects other than plain values (strings, numbers, dates): DuckDB
+    turns them into text by running their own methods, so what such a frame exports is not
+    told by its column names (pandas' ``infer_dtype`` reads the types in C, running none)."""
+    t = type(obj)
+    if t.__module__.startswith("polars"):
+        return any(str(d) == "Object" for d in obj.dtypes)
+    if not t.__module__.startswith("pandas"):
+        return False   # Arrow: typed columns only
+    from pandas.api.types import infer_dtype
+
+    return any(str(d) == "object" and infer_dtype(obj.iloc[:, i], skipna=True) not in _PLAIN_VALUES
+               for i, d in enumerate(obj.dtypes.tolist()))
 
 
 def _one(i: Intent, cat: Catalog) -> Intent:

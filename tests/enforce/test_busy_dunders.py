@@ -77,6 +77,22 @@ def test_a_builtin_method_is_judged_as_user_code(k: Kernel, cell: str) -> None:
     _intact(k, probe)
 
 
+def test_a_frame_of_such_objects_made_earlier_is_not_read_by_its_names(k: Kernel) -> None:
+    """A frame made in an earlier cell is judged by its column names only when they tell what
+    it exports: a column of objects (whose text DuckDB gets by running their methods, here
+    under the guard's own sample of the rows) is "columns the guard could not tell"."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    k.ok("hf_early = pd.DataFrame({'note': [H()]})")
+    try:
+        k.blocked("con.execute(\"COPY (SELECT * FROM hf_early) TO 'out_e.csv'\")",
+                  "exfiltration")
+        assert probe.exists()
+    finally:
+        _settle(k)
+    _intact(k, probe)
+
+
 def test_honest_methods_still_run(k: Kernel) -> None:
     """The twins: str subclasses, path objects, hashable keys and iterables of the user's own,
     through the same guard paths."""
