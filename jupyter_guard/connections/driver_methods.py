@@ -51,18 +51,70 @@ Runner = Callable[["Routed", Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 _ROUTED: dict[str, Routed] = {}
-TEMPLATES: set[Any] = set()   # the routed methods' code (a frame of one: the route was called)
+
+
+class _Templates:
+    """The routed methods' code (a frame of one: the route was called). Membership holds only
+    for code the guard made from its own template (``own_code``: listed, from a guard file), so
+    code user code adds to the set in place is no template."""
+
+    __slots__ = ("_codes",)
+
+    def __init__(self) -> None:
+        self._codes: set[Any] = set()
+
+    def add(self, code: Any) -> None:
+        self._codes.add(code)
+
+    def __contains__(self, code: Any) -> bool:
+        from jupyter_guard.hooks import own_code  # late: connections load before hooks
+
+        return code in self._codes and own_code.own(code) and \
+            code.co_filename == _sync.__code__.co_filename
+
+
+class _Functions:
+    """The routed functions, which self-protection refuses changing (``hooks.integrity``): a
+    function whose code is a routed template is one, whatever user code removed from the set."""
+
+    __slots__ = ("_fns",)
+
+    def __init__(self) -> None:
+        self._fns: list[Any] = []
+
+    def add(self, fn: Any) -> None:
+        self._fns.append(fn)
+
+    def __iter__(self) -> Any:
+        return iter(list(self._fns))
+
+    def __contains__(self, fn: Any) -> bool:
+        return any(f is fn for f in self._fns) or (
+            type(fn) is types.FunctionType and fn.__code__ in TEMPLATES)
+
+
+TEMPLATES = _Templates()
 BODIES: set[Any] = set()      # the code of the driver's own bodies of the routed methods
-# self-protection refuses setting the code (or anything else) of these (``hooks.integrity``)
-FUNCTIONS: set[Any] = set()
+FUNCTIONS = _Functions()
 
 
 def route(key: str, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
     """The body of every routed method (``_sync``/``_async`` call it)."""
     r = _ROUTED[key]
+    if type(r) is not Routed or not _guards(r.run):
+        raise GuardBlocked("self-protection", f"the guard's route of {key} was replaced; "
+                           "restart the kernel", approval_hint=False)
     if r.trusted and _trusted(sys._getframe(2), r.trusted):
         return r.body(self, *args, **kw)
     return r.run(r, self, args, kw)
+
+
+def _guards(run: Any) -> bool:
+    """``run`` is a runner of the guard's own (a function its modules made: ``own_code``), not
+    one user code put in ``_ROUTED``."""
+    from jupyter_guard.hooks import own_code  # late: connections load before hooks
+
+    return own_code.own(getattr(run, "__code__", None))
 
 
 def body_of(cls: type, name: str) -> Callable[..., Any] | None:
@@ -75,25 +127,17 @@ def body_of(cls: type, name: str) -> Callable[..., Any] | None:
     return None
 
 
-_GUARD_CODE: set[Any] = set()   # the code objects of the guard's loaded modules
-
-
 def _trusted(frame: Any, driver: Collection[Any]) -> bool:
     return frame.f_code in driver or is_guard_code(frame)
 
 
 def is_guard_code(frame: Any) -> bool:
-    """``frame`` runs a function of the guard's own modules (by code identity)."""
-    code = frame.f_code
-    if code in _GUARD_CODE:
-        return True
-    name = str(frame.f_globals.get("__name__", ""))
-    module = sys.modules.get(name)
-    if not name.startswith("jupyter_guard.") or module is None or vars(module) is not \
-            frame.f_globals:
-        return False
-    _GUARD_CODE.update(codes(module))   # a guard module not seen yet: its own functions only
-    return code in _GUARD_CODE
+    """``frame`` runs a function of the guard's own modules, by code identity (``own_code``:
+    the code objects its modules defined, and only code compiled from a guard file; no table of
+    this module's that user code could add its own code to)."""
+    from jupyter_guard.hooks import own_code  # late: connections load before hooks
+
+    return own_code.own(frame.f_code)
 
 
 def codes(*modules: Any) -> set[Any]:

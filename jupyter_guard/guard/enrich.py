@@ -6,13 +6,14 @@ A count that fails leaves ``estimated_rows=None``, which the bulk-change rule re
 """
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.guard import owned
+from jupyter_guard.guard.frames import FrameLookup as FrameLookup  # service.py imports it here
+from jupyter_guard.guard.frames import frame_columns
 from jupyter_guard.guard.infer_catalog import predicates
 from jupyter_guard.hooks import db_exits, sql_exports, taint_ddl
 from jupyter_guard.model import UNKNOWN, Intent
@@ -183,60 +184,6 @@ def _temporary(i: Intent, cat: Catalog) -> bool:
     if i.key:
         return i.key.startswith(("duckdb(temp#", "sqlite(temp#")) or ":pg_temp" in i.key
     return "." not in i.target and bare_table(i.target) in cat.temporary()
-
-
-class FrameLookup:
-    """The namespace DuckDB's replacement scans read, and whether a decision read a frame from
-    it (such a decision is not kept for the same text: the frame may change)."""
-
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        self.namespace, self.used = namespace, False
-
-    def get(self, name: str) -> Any:
-        obj = self.namespace.get(name)
-        self.used = self.used or obj is not None
-        return obj
-
-
-_FRAME_TYPES = (("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table"),
-                ("pyarrow", "RecordBatch"))
-
-
-def frame_columns(obj: Any) -> tuple[str, ...] | None:
-    """The column names of a pandas or polars frame or an Arrow table, read without running
-    user code (only these exact types, only plain ``str`` names); None for anything else.
-
-    >>> import pandas as pd
-    >>> frame_columns(pd.DataFrame({"a": [1], "City": ["x"]})), frame_columns("customers")
-    (('a', 'city'), None)
-    """
-    t = type(obj)
-    if not any(t is getattr(sys.modules.get(m), name, None) for m, name in _FRAME_TYPES):
-        return None   # exactly these types: a subclass's ``columns`` would be user code
-    names = list(obj.column_names if t.__name__ in ("Table", "RecordBatch") else obj.columns)
-    if not all(type(n) is str for n in names) or _holds_objects(obj):
-        return None   # text the guard would get by running user code: unknown, as before
-    return tuple(n.lower() for n in names)
-
-
-_PLAIN_VALUES = frozenset({"string", "empty", "integer", "floating", "boolean", "decimal", "date",
-                           "datetime", "datetime64", "time", "timedelta", "timedelta64",
-                           "bytes", "integer-na", "mixed-integer-float"})
-
-
-def _holds_objects(obj: Any) -> bool:
-    """A column of Python objects other than plain values (strings, numbers, dates): DuckDB
-    turns them into text by running their own methods, so what such a frame exports is not
-    told by its column names (pandas' ``infer_dtype`` reads the types in C, running none)."""
-    t = type(obj)
-    if t.__module__.startswith("polars"):
-        return any(str(d) == "Object" for d in obj.dtypes)
-    if not t.__module__.startswith("pandas"):
-        return False   # Arrow: typed columns only
-    from pandas.api.types import infer_dtype
-
-    return any(str(d) == "object" and infer_dtype(obj.iloc[:, i], skipna=True) not in _PLAIN_VALUES
-               for i, d in enumerate(obj.dtypes.tolist()))
 
 
 def _one(i: Intent, cat: Catalog) -> Intent:

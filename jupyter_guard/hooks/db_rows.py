@@ -48,7 +48,40 @@ def _check_copy(guard: Any, raw: Any, q: str) -> None:
     src = tree.this
     source = f"SELECT * FROM {src.sql(dialect='duckdb')}" if isinstance(src, exp.Table) \
         else src.unnest().sql(dialect="duckdb")
-    _scan_rows(guard, raw, source, dest, "COPY")
+    if not _objects_read(guard, src, dest, "COPY"):
+        _scan_rows(guard, raw, source, dest, "COPY")
+
+
+def _objects_read(guard: Any, source: Any, dest: str, how: str) -> bool:
+    """A frame the statement reads by name (a replacement scan) holds values that are not plain
+    (``guard.frames.object_column``): DuckDB would get their text by running their own methods,
+    and the guard's own sample of the rows would run them under its token. Refused
+    (``exfiltration``, naming the column and the fix); True when the policy lets it out
+    anyway (then the guard reads none of its rows)."""
+    from sqlglot import exp
+
+    from jupyter_guard.duck import _caller
+    from jupyter_guard.guard.frames import is_frame, object_column
+
+    frame = _caller()
+    if frame is None:
+        return False
+    scope = {**frame.f_globals, **frame.f_locals}
+    names = {t.name for t in source.find_all(exp.Table)}
+    if isinstance(source, exp.Table):
+        names.add(source.name)
+    for name in sorted(n for n in names if n):
+        obj = scope.get(name)
+        col = object_column(obj) if is_frame(obj) else None
+        if col is not None:
+            from jupyter_guard.hooks.exit_files import FX
+
+            exits.refuse(guard, FX.rt if FX is not None else None,
+                         f"Python objects (column {col} of frame {name}, whose text only their "
+                         f"own methods give: make it plain values first, e.g. "
+                         f"{name}[{col!r}].astype(str))", dest, how)
+            return True
+    return False
 
 
 def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
@@ -106,6 +139,8 @@ def _check_source(guard: Any, raw: Any, q: str, dest: str) -> bool:
     cols, star = _shown(source, set(found))
     for obj in found.values():
         _check_frame(guard, obj, None if star else cols, dest)
+    if _objects_read(guard, source, f"database file {dest}", "a write of rows into"):
+        return True
     python = bool(found)
     return _scan_rows(guard, raw, source.sql(dialect="duckdb"), f"database file {dest}",
                       "a write of rows into", detectors=python or not _inside(raw, names))
@@ -223,6 +258,16 @@ def _check_frame(guard: Any, frame: Any, cols: set[str] | None, dest: str) -> No
 
 
 def _scan_frame(frame: Any) -> str:
+    """The detectors' finding in an appended frame's rows (the guard's own ``to_csv``, so only
+    of a frame of plain values: another's text would come from running its methods)."""
+    from jupyter_guard.guard.frames import is_frame, object_column
+
+    if not is_frame(frame):
+        return "rows of a frame of a class of its own (its methods are user code)"
+    col = object_column(frame)
+    if col is not None:
+        return (f"Python objects (column {col}, whose text only their own methods give: make "
+                f"it plain values first, e.g. .astype(str))")
     with Busy():   # the guard's own to_csv is no export
         try:
             part = frame.sample(n=SAMPLE_ROWS) if len(frame) > SAMPLE_ROWS else frame

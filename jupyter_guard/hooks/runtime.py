@@ -71,20 +71,25 @@ class Runtime:
     def user_stack(self, frame: FrameType | None) -> bool:
         """User code is acting: the thread is marked, or a cell's frame is on the stack, or the
         frame that runs work user code started (``threads.user_run``: the mark unset by the
-        work itself still leaves it)."""
+        work itself still leaves it), or the thread is a native library's (``native_thread``)."""
         if getattr(_tl, "user", False):
             return True
         is_cell, started = self.is_cell, threads.USER_RUN
+        last = frame
         while frame is not None:
             code = frame.f_code
             if code is started or is_cell(code.co_filename):
                 return True
-            frame = frame.f_back
-        return False
+            last, frame = frame, frame.f_back
+        return native_thread(last)
 
     def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = ()) -> bool:
         """The nearest frame outside ``skip`` (paths or module names) is user code itself, not a
-        library it called (for raw sockets, ctypes, tracers: the library's own use is fine)."""
+        library it called (for raw sockets, ctypes, tracers: the library's own use is fine).
+        No frame at all (``frame`` None, with the thread marked): native code called a builtin
+        of the user's directly (the hook's ``native``)."""
+        if frame is None:
+            return bool(getattr(_tl, "user", False))
         while frame is not None:
             fn = frame.f_code.co_filename
             if skip and (
@@ -125,6 +130,19 @@ class Runtime:
                 raise
 
 
+_MAIN = threading.main_thread().ident
+_BOOTSTRAP = threading.Thread._bootstrap.__code__  # type: ignore[attr-defined]  # CPython's own
+
+
+def native_thread(outermost: FrameType | None) -> bool:
+    """This thread was started neither as Python's main thread nor by ``threading`` (its
+    outermost frame, ``outermost``, is not ``Thread._bootstrap``): a native library's worker
+    (DuckDB's), which runs Python only when it calls what it was handed (a SQL function, a
+    method of an object it scans), the user's; a cell frame is never under it."""
+    return (outermost is None or outermost.f_code is not _BOOTSTRAP) and \
+        threading.get_ident() != _MAIN
+
+
 def install(shell: Any, guard: Guard) -> None:
     """Called by ``extension.install_parts`` once the kernel guard is in place. The hook is
     added once per process; a second guard in the same process (test shells) takes it over."""
@@ -161,11 +179,28 @@ def _make_hook(
         h = get(event)
         if h is None:
             return
-        f = getframe(1)
+        try:
+            f = getframe(1)
+        except ValueError:   # no Python frame at all: native code runs a callable of the user's
+            native(h, args)
+            return
         token = getattr(tl, "busy", None)
         if token is not None and held(token, f):
             return   # the guard's own work (a token only its own frames hold: ``state.held``)
         h(args, f)
+
+    def native(h: Any, args: tuple[Any, ...]) -> None:
+        """An event with no Python frame above it: a native library calls a builtin directly
+        from a thread of its own (DuckDB's threads running a builtin registered as a function,
+        or bound as the method of a user object it scans). The guard never hands a native
+        library a bare builtin, so this is the user's code acting: judged as such (the thread
+        marked user code for the event, ``Runtime.user_stack``/``user_caller``)."""
+        prev = getattr(tl, "user", False)
+        tl.user = True
+        try:
+            h(args, None)
+        finally:
+            tl.user = prev
 
     return hook
 

@@ -119,13 +119,16 @@ class UserCode:
 def call_user(fn: Callable[P, R], *args: P.args, **kw: P.kwargs) -> R:
     """``fn(*args, **kw)``, user code (a UDF, an adapter, a user object's ``__str__``) called
     from inside the guard's own work: judged like any user code. While this frame is on the
-    stack, ``busy()`` below it is false whatever the callback sets."""
-    prev = getattr(_tl, "busy", None)
+    stack, ``busy()`` below it is false whatever the callback sets, and the thread is marked as
+    running user code (``user``): a callback DuckDB runs from a thread of its own (a SQL function
+    that is a builtin) has no cell frame under it, and is the user's all the same."""
+    prev, was = getattr(_tl, "busy", None), getattr(_tl, "user", False)
     _tl.busy = None
+    _tl.user = True
     try:
         return fn(*args, **kw)
     finally:
-        _tl.busy = prev
+        _tl.busy, _tl.user = prev, was
 
 
 _BARRIER = call_user.__code__
