@@ -348,15 +348,20 @@ def start(env: Mapping[str, str] | None = None,
             finally:
                 tl.busy = None
             return
-        if event not in events or (getattr(tl, "busy", None) is not None
-                                     and held(getframe(1))):
+        if event not in events:
+            return
+        try:
+            f = getframe(1)
+        except ValueError:   # no Python frame: native code (DuckDB's threads) runs the child's
+            f = None         # callable, user code (``held``/``own_work`` of None are false)
+        if getattr(tl, "busy", None) is not None and held(f):
             return
         if event == "open" and not (args[2] or 0) & write:
             path = args[0]
             if not (isinstance(path, str) and any(n in path for n in authority)):
                 return
             event = "authority.read"
-        if event != "cpython.run_stdin" and own_work(getframe(1)):   # (no Python frame then)
+        if own_work(f):
             return
         handlers()[event](args)
 

@@ -98,6 +98,8 @@ class ChildRuntime:
         self.package_dir = PACKAGE_DIR
 
     def is_cell(self, filename: str) -> bool:
+        """By name only (a caller with no frame at hand): a guard file's name is not the child's
+        here; ``childs`` tells a frame by its code."""
         return not filename.startswith((self.package_dir, *_LIBS, "<frozen"))
 
     def user_stack(self, frame: FrameType | None) -> bool:
@@ -108,15 +110,28 @@ class ChildRuntime:
 
     def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = ()) -> bool:
         """The nearest frame outside ``skip`` is the child's own code (its script, ``-c`` text,
-        a module of its own), not a library acting for it."""
+        a module of its own), not a library acting for it; with no frame at all, native code
+        called the child's callable directly."""
+        if frame is None:
+            return True
         while frame is not None:
             fn = frame.f_code.co_filename
             if skip and (fn.startswith(skip)
                          or frame.f_globals.get("__name__", "").startswith(skip)):
                 frame = frame.f_back
                 continue
-            return self.is_cell(fn) and self.user_stack(frame)
+            return self.childs(frame) and self.user_stack(frame)
         return False
+
+    def childs(self, frame: FrameType) -> bool:
+        """``frame`` runs the child's own code: not a library's, and not the guard's, which is
+        told by code identity (``child._own``, as ``own_code`` in the kernel): code the child
+        compiled under a guard file's name is the child's."""
+        if frame.f_code.co_filename.startswith(self.package_dir):
+            from jupyter_guard.hooks.child import _own
+
+            return not _own(frame)
+        return self.is_cell(frame.f_code.co_filename)
 
     def decide(self, intents: Any, desc: str) -> None:
         if not intents:
@@ -304,7 +319,12 @@ def _hook(table: dict[str, Any]) -> Any:
         h = get(event)
         if h is None:
             return
-        f, token = getframe(1), getattr(_tl, "busy", None)
+        try:
+            f = getframe(1)
+        except ValueError:   # no Python frame: native code (DuckDB's threads) runs the child's
+            h(args, None)    # own callable, judged (``ChildRuntime.user_stack``/``user_caller``)
+            return
+        token = getattr(_tl, "busy", None)
         if token is not None and held(token, f):
             return
         h(args, f)

@@ -1,0 +1,72 @@
+"""asyncpg's routed methods trust the guard's own code by identity (``own_code``), through no
+table of ``driver_methods`` that user code can fill in place. Before, ``_GUARD_CODE`` was a set
+the routes consulted, filled lazily from any frame whose globals were a guard module's: a cell
+that added its own function's code to it (or ran a function in a guard module's globals) sent a
+30,000-row DELETE through asyncpg unjudged. A real kernel on a real PostgreSQL: each spelling is
+refused and ``orders`` is intact; asyncpg's own calls still run."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kernelutil import Kernel
+from tests.pg.conftest import Db, saved_before_load
+
+pytestmark = pytest.mark.kernel
+
+SAVED = "import asyncpg, types\nsaved_connect = asyncpg.connect"
+# the guard's modules found by walking sys.modules (rot13: no textbook spelling)
+FIND = ("import codecs, sys\nR = lambda s: codecs.decode(s, 'rot13')\n"
+        "DM = sys.modules[R('whclgre_thneq.pbaarpgvbaf.qevire_zrgubqf')]\n"
+        "OC = sys.modules[R('whclgre_thneq.ubbxf.bja_pbqr')]\n")
+SRC = "async def f(c):\n    return await c.execute('DELETE FROM orders WHERE id <= 30000')\n"
+ADD = ("for name in (R('_THNEQ_PBQR'), R('GRZCYNGRF'), R('OBQVRF')):\n"
+       "    box = getattr(DM, name, None)\n"
+       "    if box is not None:\n"
+       "        getattr(box, 'add', getattr(box, R('_pbqrf'), set()).add)(f.__code__)\n"
+       "getattr(OC, R('PBQRF')).add(id(f.__code__))\ngetattr(OC, R('_XRRC')).append(f.__code__)\n")
+
+ATTACKS = [
+    pytest.param(FIND + SRC + ADD + "await f(raw)", id="code-added-to-trust-tables"),
+    pytest.param(FIND + f"exec({SRC!r}, vars(DM))\n" + "try:\n    await vars(DM)['f'](raw)\n"
+                 "finally:\n    del vars(DM)['f']", id="function-in-guard-module-globals"),
+    pytest.param(FIND + SRC + "R2 = getattr(DM, R('_EBHGRQ'))\n"
+                 "key = R('nflapct.pbaarpgvba.Pbaarpgvba.rkrphgr')\nold = R2[key]\n"
+                 "R2[key] = type(old)(old.name, old.body, lambda r, s, a, k: r.body(s, *a, **k), "
+                 "old.trusted)\ntry:\n    await f(raw)\nfinally:\n    R2[key] = old",
+                 id="runner-replaced"),
+]
+
+
+@pytest.fixture(scope="module")
+def k(work_root: Path) -> Iterator[Kernel]:
+    with saved_before_load(work_root, "pg-self21b-guard-code", SAVED) as kernel:
+        yield kernel
+
+
+@pytest.mark.parametrize("cell", ATTACKS)
+def test_user_code_added_to_the_trust_is_judged(k: Kernel, db: Db, cell: str) -> None:
+    url = db.url.replace("+psycopg", "")
+    r = k.run(f"raw = await saved_connect({url!r})")
+    assert r.status == "ok", r.text
+    r = k.run(cell)
+    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
+    r = k.run("await raw.close()")
+    assert r.status == "ok", r.text
+    db.intact()
+
+
+def test_asyncpg_own_calls_still_run(k: Kernel, db: Db) -> None:
+    url = db.url.replace("+psycopg", "")
+    r = k.run(f"pool = await asyncpg.create_pool({url!r}, min_size=1, max_size=1)\n"
+              "async with pool.acquire() as c:\n"
+              "    async with c.transaction():\n"
+              "        print('del', await c.execute('DELETE FROM orders WHERE id = 3'))\n"
+              "async with pool.acquire() as c:\n"
+              "    print('left', await c.fetchval('SELECT count(*) FROM orders'))\n"
+              "await pool.close()")
+    assert r.status == "ok", r.text
+    assert "del DELETE 1" in r.text and "left 49999" in r.text, r.text
+    assert db.count("orders") == 50_000 - 1
