@@ -97,8 +97,12 @@ def _scan_rows(guard: Any, raw: Any, source: str, dest: str, how: str,
     with Busy():
         preload([raw], guard.policy)   # copies of the file's sensitive values are known values
         try:
-            rows = as_caller(raw.sql, f"SELECT * FROM ({source}) USING SAMPLE "
-                             f"reservoir({SAMPLE_ROWS} ROWS)").fetchall()
+            # executed (``execute`` materializes the rows) in the user's frame, as the user's
+            # own statement is: DuckDB turns a scanned object (a relation over a frame of
+            # objects) into text by running its methods, judged there as user code
+            as_caller(raw.execute, f"SELECT * FROM ({source}) USING SAMPLE "
+                      f"reservoir({SAMPLE_ROWS} ROWS)")
+            rows = raw.fetchall()
         except Exception:  # noqa: BLE001 - the guard's copy of the query does not run: DuckDB
             # reports the user's own statement, and the lineage rules already judged it
             return False

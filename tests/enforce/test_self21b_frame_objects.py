@@ -118,3 +118,23 @@ def test_plain_values_by_explicit_column_copy_with_their_rows(k: Kernel) -> None
     assert "('Lyon', Decimal('1.50'), datetime.date(2020, 1, 2), [1, 2])" in r.stream \
         or "('Lyon', Decimal('1.5'" in r.stream, r.everything()
     assert "rows 4" in r.stream, r.everything()
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param("rel_o = con.sql('SELECT note FROM hf_rel')", id="relation-over-frame"),
+    pytest.param("rel_o = con.from_df(hf_rel)", id="relation-from-df"),
+])
+def test_a_relation_over_such_a_frame_is_not_read_under_the_token(k: Kernel, make: str) -> None:
+    """One step removed: a DuckDB relation (read by name like a frame) over the frame of
+    objects; whatever runs their methods runs as user code."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    out = _name("csv")
+    k.ok(f"hf_rel = pd.DataFrame({{'a': [1], 'note': [H()]}})\n{make}")
+    try:
+        r = k.run(f"con.execute(\"COPY (SELECT note FROM rel_o) TO '{out}'\")")
+        assert probe.exists(), f"the object's __str__ deleted the protected file: {r.everything()}"
+        assert r.status == "error" and "Blocked by jupyter_guard" in r.everything()
+    finally:
+        _settle(k)
+    _intact(k, probe)
