@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 FRAME_TYPES = (("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table"),
@@ -108,13 +109,14 @@ def _plain(values: Any, plain: dict[str, Any], depth: int, budget: list[int]) ->
     if budget[0] < 0:
         return False   # too much to tell: not known to be plain
     ids, nested = plain["ids"], plain["nested"]
-    types = list(map(type, values))   # in C: ``type`` runs no code of the value's
-    kinds = set(map(id, types))   # ints: no hash of theirs
+    kinds = set(map(id, map(type, values)))   # in C: ``type`` and ``id`` run no code of theirs
     if kinds <= ids:
         return True
     if depth >= _NESTED_DEPTH or not kinds <= ids | nested:
         return False
     lst, tup, dct, arr = plain["containers"]
+    if kinds <= {id(lst), id(tup)}:   # lists only: their items, in C
+        return _plain(list(chain.from_iterable(values)), plain, depth + 1, budget)
     inner: list[Any] = []
     for v in values:
         t = type(v)
