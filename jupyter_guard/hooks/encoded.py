@@ -39,6 +39,8 @@ def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
     one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
     out: list[str] = encoded85.found(text)
+    if not may_hold(text):   # one RE2 pass: no run to decode (most data; short texts too)
+        return "\n".join(out)
     for _run, raw in separated(text):
         _keep(out, raw)
     found = runs(text)
@@ -63,6 +65,37 @@ def decoded(text: str) -> str:
             continue
         _keep(out, raw)
     return "\n".join(out)
+
+
+# A superset of what ``runs`` (16+ base64 characters) and ``separated`` (``PAIRS`` hex bytes
+# with separators; ``0x`` is read with its ``0`` as a separator character) find, in one RE2 pass
+_GATE = "[A-Za-z0-9+/_-]{16}|(?:[0-9a-fA-F]{2}[ :,.;'\"|\\\\x0-]+){%d}[0-9a-fA-F]{2}"
+_gate: list[Any] = []
+
+
+def may_hold(text: str) -> bool:
+    """Whether ``text`` may hold a base64 run (``runs``) or separated hex bytes (``separated``):
+    False only when neither can find anything. One RE2 pass (~1.5 ms a MB; the two searches it
+    stands for cost ~6 ms a MB on dates and numbers); True when RE2 is not installed.
+
+    >>> may_hold("2026-01-01 00:00:00,PRD-000001,12.5"), may_hold("x 75:73:65:72:40:65:78:2e y")
+    (False, True)
+    >>> may_hold("0x75, 0x73, 0x65, 0x72, 0x40, 0x65, 0x78, 0x2e"), may_hold("dXNlcjFAZXhhbXBs")
+    (True, True)
+    """
+    if not _gate:
+        try:
+            import re2
+        except ImportError:   # pragma: no cover - depends on the environment
+            _gate.append(None)
+        else:
+            _gate.append(re2.compile(_GATE % (PAIRS - 1))._regexp.Match)
+            _gate.append(re2._re2.RE2.Anchor.UNANCHORED)
+    match = _gate[0]
+    if match is None:   # pragma: no cover - without RE2 the searches themselves decide
+        return True
+    data = text.encode("utf-8", "replace")   # non-ASCII ends a run, as in both searches
+    return match(_gate[1], data, 0, len(data))[0][0] >= 0
 
 
 # hex bytes with a separator between them (``':'.join(f'{b:02x}' ...)``, ``bytes.hex(' ')``,
