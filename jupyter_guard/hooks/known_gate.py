@@ -16,8 +16,10 @@ even when none of them is in it. Most texts written out hold none: this gate say
 A text the gate passes may still hold no value (the automaton decides); a text it stops holds
 none: every value matches its own shape or holds its own anchor.
 
->>> g = Gate()
->>> g.add(["123-45-6789", "user1@example.com", "100000007"])
+>>> from jupyter_guard.hooks.known_match import _RANKS, _anchor
+>>> g = Gate(lambda c: _RANKS[c][0])
+>>> values = ["123-45-6789", "user1@example.com", "100000007"]
+>>> g.add(values, [_anchor(v) for v in values])
 >>> g.may_hit("id,amount\\n1,12.50\\n"), g.may_hit("ssn 987-65-4321"), g.may_hit("a@b")
 (False, True, True)
 >>> g.may_hit("order 555123456 shipped")
@@ -25,6 +27,7 @@ True
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -41,24 +44,23 @@ _DIGIT = str.maketrans("0123456789", _PLACE * 10)
 
 class Gate:
     """The rare characters and the shapes of the known values (``add`` as values are added;
-    ``Gate()`` anew when the set is rebuilt)."""
+    a new ``Gate`` when the set is rebuilt). ``rarity``: how common a character is in data
+    (``known_match._rarity``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rarity: Callable[[str], int]) -> None:
+        self.rarity = rarity
         self.rare: set[str] = set()
         self.shapes: set[str] = set()
         self.off = False
         self._regex: Any = None
 
-    def add(self, values: Any, anchors: Any = None) -> None:
-        """Values added to the set; ``anchors``: each one's rarest character, if already
-        worked out (``known_match._anchor``)."""
+    def add(self, values: Sequence[str], anchors: Sequence[str]) -> None:
+        """Values added to the set, and each one's rarest character (``known_match._anchor``)."""
         if self.off:
             return
-        from jupyter_guard.hooks.known_match import _RANKS, _anchor
-
         before = len(self.shapes)
-        for v, a in zip(values, anchors if anchors is not None else map(_anchor, values)):
-            if _RANKS[a][0] < RARE:
+        for v, a in zip(values, anchors):
+            if self.rarity(a) < RARE:
                 self.rare.add(a)
             elif _PLACE in v:
                 self.off = True

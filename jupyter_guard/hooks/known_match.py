@@ -66,6 +66,10 @@ class _Ranks(dict):  # type: ignore[type-arg]  # str -> (rarity, str)
 _RANKS = _Ranks()
 
 
+def _rank(c: str) -> int:
+    return _RANKS[c][0]
+
+
 def _anchor(v: str) -> str:
     """``v``'s rarest character (the lowest ``(_rarity(c), c)``)."""
     return min(v, key=_RANKS.__getitem__)
@@ -197,7 +201,7 @@ class Matcher:
         self.small: Any = None
         self.small_vals: list[str] = []
         self.anchors: set[str] = set()
-        self.gate = Gate()   # whether a text can hold any value: one RE2 pass (``known_gate``)
+        self.gate = Gate(_rank)   # whether a text can hold any value: one RE2 pass (``known_gate``)
         self.spaced = False
         self.spaced_at: tuple[int, int, int, bool] | None = None  # (the set's state when
         self.spaced_then = False                                   # ``has_spaced`` last looked)
@@ -213,7 +217,7 @@ class Matcher:
             strs = [x for x in whole if isinstance(x, str) and x]
             anchors = list(map(_anchor, strs))
             self.anchors = set(anchors)
-            self.gate = Gate()
+            self.gate = Gate(_rank)
             self.gate.add(strs, anchors)
             self.spaced = _spaced(whole)
             return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_guard.hooks import encoded, exit_dbcopy, exits
+from jupyter_guard.hooks import encoded, exit_dbcopy, exits, known_match
 from jupyter_guard.hooks.known_gate import Gate
 from jupyter_guard.mask.text import MaskSettings
 
@@ -57,7 +57,7 @@ def test_the_known_gate_stops_only_texts_the_automaton_finds_nothing_in(known: N
     stopped = 0
     for text in _corpus():
         with_gate = (m.find(text), m.glued(text), m.anywhere(text))
-        gate, m.gate = m.gate, Gate()
+        gate, m.gate = m.gate, Gate(known_match._rank)
         m.gate.off = True   # the automaton alone
         try:
             without = (m.find(text), m.glued(text), m.anywhere(text))
