@@ -38,9 +38,9 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 def decoded(text: str) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
     one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
-    out: list[str] = encoded85.found(text)
     if not may_hold(text):   # one RE2 pass: no run to decode (most data; short texts too)
-        return "\n".join(out)
+        return ""
+    out: list[str] = encoded85.found(text)
     for _run, raw in separated(text):
         _keep(out, raw)
     found = runs(text)
@@ -68,9 +68,14 @@ def decoded(text: str) -> str:
 
 
 # Supersets of what ``separated`` (``PAIRS`` hex bytes with separators; ``0x`` is read with its
-# ``0`` as a separator character) and, with it, ``runs`` (16+ base64 characters) find: one RE2
-# pass each (~1.5 ms a MB; the searches they stand for cost ~6 ms a MB on dates and numbers)
+# ``0`` as a separator character) and, with it, ``runs`` (16+ base64 characters) and
+# ``encoded85.runs`` (``MIN_RARE`` of its rare characters; a character past Latin-1 counts, as
+# its latin-1 encoding makes it a '?') look for: one RE2 pass each (~1.5 ms a MB; the searches
+# they stand for cost ~6.5 ms a MB on dates and numbers)
 _HEX_GATE = "(?:[0-9a-fA-F]{2}[ :,.;'\"|\\\\x0-]+){%d}[0-9a-fA-F]{2}"
+_RARE = "[" + "".join("\\" + c for c in encoded85.RARE.decode()) + "\u0100-\U0010ffff]"
+_RARE_NOT = "[^" + _RARE[1:]
+_ANY_GATE = (f"[A-Za-z0-9+/_-]{{16}}|{_RARE}(?:{_RARE_NOT}*{_RARE}){{{encoded85.MIN_RARE - 1}}}|")
 _gates: dict[bool, Any] = {}
 
 
@@ -84,7 +89,7 @@ def _gate(text: str, hex_only: bool) -> bool:
             gate = None
         else:
             form = _HEX_GATE % (PAIRS - 1)
-            gate = (re2.compile(form if hex_only else "[A-Za-z0-9+/_-]{16}|" + form)._regexp.Match,
+            gate = (re2.compile(form if hex_only else _ANY_GATE + form)._regexp.Match,
                     re2._re2.RE2.Anchor.UNANCHORED)
         _gates[hex_only] = gate
     if gate is None:   # pragma: no cover - without RE2 the searches themselves decide
@@ -94,8 +99,9 @@ def _gate(text: str, hex_only: bool) -> bool:
 
 
 def may_hold(text: str) -> bool:
-    """Whether ``text`` may hold a base64 run (``runs``) or separated hex bytes (``separated``):
-    False only when neither can find anything (one RE2 pass; True without RE2).
+    """Whether ``text`` may hold a base64 run (``runs``), separated hex bytes (``separated``) or
+    an Ascii85/base85 run (``encoded85``): False only when none of them can find anything (one
+    RE2 pass; True without RE2).
 
     >>> may_hold("2026-01-01 00:00:00,PRD-000001,12.5"), may_hold("x 75:73:65:72:40:65:78:2e y")
     (False, True)
