@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 HOLD = 256
 """Characters of a partial line held back (a value may go on in the next write)."""
-WINDOW = 4096
+WINDOW = 16384
 """A partial line longer than this is emitted (masked) up to ``HOLD`` characters from its end,
 cut outside any value detected there: the stream masker holds at most this much, so every
 character is scanned a bounded number of times whatever the writes look like. Each emitted
 piece pays a fixed cost (the encoded-run passes, a chunked scan): 1 MB written in 1 KB pieces
-cost 32 ms of CPU with 4096, 19 ms with 16384; 16384 made a 10 KB line written in 5-character
-pieces reach the client only after the cell's reply (what the end of the cell emits came late)."""
+cost 32 ms of CPU with 4096, 19 ms with this. (A 10 KB line written in 5-character pieces after
+a cell that ended with a flush once showed nothing: the encoded-run state of that cell was
+carried over, and the new run taken for the rest of a run already masked. ``drain`` ends it.)"""
 
 
 class _StreamState:
@@ -100,14 +101,19 @@ def _masked_class(base: type) -> type:
         return base_flush(self)
 
     def drain(self: Any) -> None:
-        """Emit everything held (the cell is over: nothing more of a value is coming). The
-        kernel flushes its streams after every cell; nothing to do when nothing is held."""
+        """Emit everything held (the cell is over: nothing more of a value is coming), and end
+        any encoded run left open: a run the next cell writes is judged, and shown, on its own.
+        The kernel flushes its streams after every cell."""
         st: _StreamState | None = self.__dict__.get("_jg_mask")
-        if st is not None and st.pending:
-            with st.lock:
-                text, st.pending = st.pending, ""
+        if st is None:
+            return
+        with st.lock:
+            text, st.pending = st.pending, ""
+            runs, st.runs = st.runs, Carry()
+            if text:
                 settings = st.masker.settings()
-                base_write(self, st.runs.mask(mask_text(text, settings), settings, False))
+                base_write(self, runs.mask(mask_text(text, settings), settings, False))
+        if text:
             base_flush(self)
 
     members = {"write": property(get_write, set_write), "flush": flush, "_jg_drain": drain,
@@ -189,10 +195,11 @@ class _MaskingProxy:
         self._inner.flush()
 
     def drain(self) -> None:
-        if self._pending:
-            text, self._pending = self._pending, ""
+        text, self._pending = self._pending, ""
+        runs, self._runs = self._runs, Carry()   # the cell is over: an open run ends here
+        if text:
             settings = self._masker.settings()
-            self._inner.write(self._runs.mask(mask_text(text, settings), settings, False))
+            self._inner.write(runs.mask(mask_text(text, settings), settings, False))
             self._inner.flush()
 
     def __getattr__(self, name: str) -> Any:
