@@ -1,0 +1,79 @@
+"""The shortcuts of the stream masker's encoded-run passes find what the full passes find.
+
+* The RE2 gate before ``encoded.separated`` (one linear pass instead of its numpy passes on text
+  that holds no separated hex): on random text of hex digits, separators, ``0x`` and letters,
+  every text in which ``separated`` finds a run passes the gate, and the masked output is the
+  same with and without the gate.
+* A long hex run's dash-separated parts (numpy instead of one regex) and the length of the run
+  that ends a piece (read from its last characters first) equal the regex forms.
+"""
+from __future__ import annotations
+
+import base64
+import random
+import re
+
+import pytest
+
+from jupyter_guard.hooks import encoded
+from jupyter_guard.kernel import encoded_runs
+from jupyter_guard.kernel.encoded_runs import KEEP, MARKER, mask_runs, may_hold_separated
+from jupyter_guard.mask.text import MaskSettings
+
+SEPS = [" ", ":", ",", ".", ";", "'", '"', "|", "-", "\\x", ", 0x", "0x", "', '", ":-", "  "]
+NOISE = ["a", "F", "0", "9", " ", "x", "g", "é", "\n", "zz", "0x", ":"]
+
+
+def _texts(seed: int, n: int) -> list[str]:
+    """Hex bytes joined by a separator (6 to 12 of them, ``0x`` before each or not), in noise,
+    with a character dropped, doubled or changed here and there."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        sep, lead = rng.choice(SEPS), rng.choice(["", "0x", "\\x"])
+        body = list(sep.join(lead + f"{rng.randrange(256):02x}" for _ in range(rng.randint(6, 12))))
+        for _ in range(rng.randint(0, 3)):
+            i = rng.randrange(len(body))
+            body[i] = rng.choice(["", body[i] * 2, rng.choice(NOISE)])
+        noise = ["".join(rng.choice(NOISE) for _ in range(rng.randint(0, 6))) for _ in "ab"]
+        out.append(noise[0] + "".join(body) + noise[1])
+    return out
+
+
+def test_every_text_separated_finds_a_run_in_passes_the_gate() -> None:
+    found = 0
+    for text in _texts(21, 6000) + [
+            ":".join(f"{b:02x}" for b in b"user@example.com"), b"ann@example.com".hex(" "),
+            str([hex(b) for b in b"user@example.com"]), "".join(f"\\x{b:02x}" for b in b"a@b.co.uk"),
+            str(list(b"x@example.org".hex(",").split(",")))]:
+        if encoded.separated(text):
+            found += 1
+            assert may_hold_separated(text), text
+    assert found > 100   # the random texts do hold runs
+
+
+def test_the_gate_leaves_the_masked_text_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = MaskSettings()
+    emails = "user1@example.com, ann@example.org"
+    texts = [f"id {emails.encode().hex(sep)} end" for sep in (":", " ", "-", ",", "|")]
+    texts += [str([hex(b) for b in emails.encode()]), "plain text, 12 34 56 78 90 ab cd ef 01"]
+    texts += _texts(5, 300)
+    gated = [mask_runs(t, settings) for t in texts]
+    monkeypatch.setattr(encoded_runs, "may_hold_separated", lambda text: True)
+    assert [mask_runs(t, settings) for t in texts] == gated
+    assert sum(MARKER in out for out, _ in gated) >= 6   # the encoded e-mails are masked
+
+
+@pytest.mark.parametrize("text", [
+    "1-" * 50_000, ("1-" * 500 + "abcdef0123456789abcdef-") * 40,
+    "12345678901-" * 300 + "123456789012" + "-1" * 3000, "0123456789ab" * 400 + "-",
+    "-" + "f" * 5000, "ab-" * 2000 + "c" * 12])
+def test_long_hex_runs_split_at_dashes_as_by_the_regex(text: str) -> None:
+    assert encoded_runs._hex_parts(text, text.encode()) == re.findall(r"[^-]{12,}", text)
+
+
+@pytest.mark.parametrize("size", [0, 5, KEEP - 1, KEEP, KEEP + 1, KEEP + 2, 3 * KEEP])
+def test_the_run_ending_a_piece_is_measured_whole(size: int) -> None:
+    for head in ("", "x y ", "█"):
+        piece = head + base64.b64encode(b"q" * size).decode()[:size]
+        assert encoded_runs._tail(piece) == len(re.search(r"[A-Za-z0-9+/_=-]*\Z", piece)[0])
