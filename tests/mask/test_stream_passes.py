@@ -18,7 +18,7 @@ import pytest
 from jupyter_guard.hooks import encoded
 from jupyter_guard.kernel import encoded_runs
 from jupyter_guard.kernel.encoded_runs import KEEP, MARKER, mask_runs, may_hold_separated
-from jupyter_guard.mask.text import MaskSettings
+from jupyter_guard.mask.text import MaskSettings, mask_text
 
 SEPS = [" ", ":", ",", ".", ";", "'", '"', "|", "-", "\\x", ", 0x", "0x", "', '", ":-", "  "]
 NOISE = ["a", "F", "0", "9", " ", "x", "g", "é", "\n", "zz", "0x", ":"]
@@ -77,3 +77,24 @@ def test_the_run_ending_a_piece_is_measured_whole(size: int) -> None:
     for head in ("", "x y ", "█"):
         piece = head + base64.b64encode(b"q" * size).decode()[:size]
         assert encoded_runs._tail(piece) == len(re.search(r"[A-Za-z0-9+/_=-]*\Z", piece)[0])
+
+
+@pytest.mark.parametrize("sep", ["\n", " ", ""])
+def test_one_big_write_masks_values_across_its_block_edges(sep: str) -> None:
+    """A write longer than ``BLOCK`` is masked block by block, as if written in pieces: values
+    that straddle the edges between blocks (in lines, in one long line, glued to the text) are
+    masked as in the whole text, and the rest comes out as it went in."""
+    from jupyter_guard.kernel.streams import BLOCK, Held
+
+    settings = MaskSettings()
+    filler = "the order was shipped on time and paid " * (BLOCK // 20)
+    values = [f"user{i}.name@example.com" for i in range(4)] + ["123-45-6789", "+44 20 7946 0958"]
+    text, edge = "", BLOCK
+    for k, value in enumerate(values):   # each value starts a few characters before an edge
+        text += filler[:edge - len(text) - 3 - k] + sep + value + sep
+        edge += BLOCK
+    text += filler[:1000]
+    held = Held()
+    out = "".join(held.write(text, settings)) + held.drain(settings)
+    assert out == mask_text(text, settings)
+    assert sep == "" or not any(v in out for v in values)   # (glued to words: as the whole)
