@@ -27,12 +27,8 @@ import re
 from base64 import b64encode  # noqa: F401 - the doctest's
 
 from jupyter_guard.hooks import encoded, encoded85
+from jupyter_guard.kernel.run_shapes import EVERY, Shapes, shapes
 from jupyter_guard.mask.text import KNOWN, MaskSettings, mask_text
-
-try:  # google-re2: one linear pass tells most texts hold no separated hex at all
-    import re2 as _re2
-except ImportError:  # pragma: no cover - depends on the environment
-    _re2 = None
 
 MARKER = "[encoded sensitive values masked]"
 CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-="
@@ -85,42 +81,26 @@ def _peel(m: re.Match[str]) -> str:
 
 def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     """``text`` with its readable runs replaced by ``MARKER`` when any of them holds a value
-    masking would hide; and the runs replaced."""
+    masking would hide; and the runs replaced. The passes that cannot find anything in it
+    (``run_shapes``, one RE2 pass) are skipped."""
     if not settings.active or not text:
         return text, frozenset()
-    text, spaced = _mask_separated(text, settings)
-    text, runs_masked = _mask_b64(text, settings)
+    found = shapes(text, SHORTEST)
+    text, spaced = _mask_separated(text, settings, found)
+    # (a marker put in holds no run: the base64 shape of the text before it still holds)
+    text, runs_masked = _mask_b64(text, settings) if found.base64 else (text, frozenset())
     return text, spaced | runs_masked
 
 
-_SEPARATED_GATE = (r"[0-9a-fA-F]{2}(?:(?:[ :,.;'\"|\\x-]|0x){1,6}[0-9a-fA-F]{2})"
-                   + "{" + str(encoded.PAIRS - 1) + "}")
-"""What every run ``encoded.separated`` finds matches (``PAIRS`` pairs of hex digits, one to six
-separator characters between each two, ``0x`` read as ``\\x`` as there); the look-arounds and
-the sameness of the separators are left to it."""
-
-
-_GATE = _re2.compile(_SEPARATED_GATE) if _re2 is not None else None
-
-
-def may_hold_separated(text: str) -> bool:
-    """Whether ``text`` may hold a run of separated hex bytes: False where one RE2 pass finds
-    none of their shape (~1.5 ms a MB, against ~4.5 ms for ``encoded.separated``'s numpy
-    passes, and ~0.2 ms against a few µs on each piece a stream emits); True without RE2.
-
-    >>> may_hold_separated(str([hex(b) for b in b"user@example.com"])), may_hold_separated("ab cd")
-    (True, False)
-    """
-    return len(text) >= 3 * encoded.PAIRS - 1 and (_GATE is None or _GATE.search(text) is not None)
-
-
-def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
+def _mask_separated(text: str, settings: MaskSettings,
+                    found: Shapes = EVERY) -> tuple[str, frozenset[str]]:
     """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``), Ascii85 and
     base85 that hold a value masking would hide replaced by ``MARKER``."""
-    spaced = encoded.separated(text) if may_hold_separated(text) else []
+    spaced = encoded.separated(text) if found.separated else []
+    spelt = encoded85.runs(text) if found.ascii85 else []
     hidden = frozenset([run for run, raw in spaced
                         if (got := _text(_narrow(raw))) and _holds_values(got, settings)]
-                       + [run for run, got in encoded85.runs(text) if _holds_values(got, settings)])
+                       + [run for run, got in spelt if _holds_values(got, settings)])
     for run in sorted(hidden, key=len, reverse=True):
         text = text.replace(run, MARKER)
     return text, hidden

@@ -1,9 +1,10 @@
 """The shortcuts of the stream masker's encoded-run passes find what the full passes find.
 
-* The RE2 gate before ``encoded.separated`` (one linear pass instead of its numpy passes on text
-  that holds no separated hex): on random text of hex digits, separators, ``0x`` and letters,
-  every text in which ``separated`` finds a run passes the gate, and the masked output is the
-  same with and without the gate.
+* ``run_shapes`` (one RE2 pass telling which passes a text needs): on generated hex bytes
+  joined by separators, every text in which ``separated`` finds a run may hold one; on random
+  text of base64, Ascii85 and non-Latin-1 characters, every text with a base64 run or two rare
+  Ascii85 characters is said to hold them; and the masked output is the same with and without
+  the shortcut.
 * A long hex run's dash-separated parts (numpy instead of one regex) and the length of the run
   that ends a piece (read from its last characters first) equal the regex forms.
 """
@@ -15,9 +16,10 @@ import re
 
 import pytest
 
-from jupyter_guard.hooks import encoded
-from jupyter_guard.kernel import encoded_runs
-from jupyter_guard.kernel.encoded_runs import KEEP, MARKER, mask_runs, may_hold_separated
+from jupyter_guard.hooks import encoded, encoded85
+from jupyter_guard.kernel import encoded_runs, run_shapes
+from jupyter_guard.kernel.encoded_runs import KEEP, MARKER, SHORTEST, mask_runs
+from jupyter_guard.kernel.run_shapes import EVERY, may_hold_separated, shapes
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
 SEPS = [" ", ":", ",", ".", ";", "'", '"', "|", "-", "\\x", ", 0x", "0x", "', '", ":-", "  "]
@@ -48,7 +50,7 @@ def test_every_text_separated_finds_a_run_in_passes_the_gate() -> None:
             str(list(b"x@example.org".hex(",").split(",")))]:
         if encoded.separated(text):
             found += 1
-            assert may_hold_separated(text), text
+            assert may_hold_separated(text) and shapes(text, SHORTEST).separated, text
     assert found > 100   # the random texts do hold runs
 
 
@@ -59,9 +61,30 @@ def test_the_gate_leaves_the_masked_text_as_it_was(monkeypatch: pytest.MonkeyPat
     texts += [str([hex(b) for b in emails.encode()]), "plain text, 12 34 56 78 90 ab cd ef 01"]
     texts += _texts(5, 300)
     gated = [mask_runs(t, settings) for t in texts]
-    monkeypatch.setattr(encoded_runs, "may_hold_separated", lambda text: True)
+    monkeypatch.setattr(encoded_runs, "shapes", lambda text, shortest: EVERY)
     assert [mask_runs(t, settings) for t in texts] == gated
     assert sum(MARKER in out for out, _ in gated) >= 6   # the encoded e-mails are masked
+
+
+def test_the_other_shapes_are_seen_wherever_their_passes_find_something() -> None:
+    rng = random.Random(85)
+    alphabet = "ab+/_-=09 ,.\n!#$%&*;?^`()é€😀\ud800~<>"
+    texts = ["".join(rng.choice(alphabet) if rng.random() < 0.3 else rng.choice("Ab9")
+                     for _ in range(rng.randint(64, 400))) for _ in range(3000)]
+    texts += [base64.a85encode(b"ann@example.com, bob@example.org").decode() + " " * 50,
+              "x" * 80 + "€ and €", "y" * 80 + "\ud800\ud800"]
+    seen = [0, 0]
+    for text in texts:
+        found = shapes(text, SHORTEST)
+        if encoded.runs(text, SHORTEST):
+            seen[0] += 1
+            assert found.base64, text
+        raw = text.encode("latin-1", "replace")
+        if sum(raw.count(bytes([c])) for c in encoded85.RARE) >= encoded85.MIN_RARE:
+            seen[1] += 1
+            assert found.ascii85, text
+    assert min(seen) > 100 and seen[0] < len(texts)
+    assert run_shapes.PAIRS == encoded.PAIRS
 
 
 @pytest.mark.parametrize("text", [
