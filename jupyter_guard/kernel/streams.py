@@ -143,7 +143,9 @@ def _masked_class(base: type) -> type:
 
     def drain(self: Any) -> None:
         """Emit everything held (the cell is over: nothing more of a value is coming). The
-        kernel flushes its streams after every cell."""
+        kernel flushes ``sys.stdout`` and ``sys.stderr`` after every cell, before its reply: a
+        stream still in place is sent then (a flush here too would make the cell wait once
+        more for the I/O thread); one a cell put aside is flushed now."""
         st: _StreamState | None = self.__dict__.get("_jg_mask")
         if st is None:
             return
@@ -151,7 +153,7 @@ def _masked_class(base: type) -> type:
             out = st.held.drain(st.masker.settings())
             if out:
                 base_write(self, out)
-        if out:
+        if out and sys.stdout is not self and sys.stderr is not self:
             base_flush(self)
 
     members = {"write": property(get_write, set_write), "flush": flush, "_jg_drain": drain,

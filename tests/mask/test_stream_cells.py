@@ -94,3 +94,12 @@ def test_held_output_comes_before_the_reply_after_an_error(k: Kernel) -> None:
     r = k.run("sys.stdout.write('before the error ' + 'y' * 6000)\nraise ValueError('boom')")
     assert r.status == "error"
     assert streamed(r) == "before the error " + "y" * 6000
+
+
+def test_held_output_of_a_stream_put_aside_comes_before_the_reply(k: Kernel) -> None:
+    """A cell that puts ``sys.stdout`` aside after writing a partial line to it: the kernel does
+    not flush that stream after the cell, the masker does (the line comes with its cell)."""
+    r = k.ok("import io\n_out, sys.stdout = sys.stdout, io.StringIO()\n"
+             "_ = _out.write('put aside, no newline')")
+    k.ok("sys.stdout = _out")
+    assert streamed(r) == "put aside, no newline"
