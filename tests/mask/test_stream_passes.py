@@ -121,3 +121,19 @@ def test_one_big_write_masks_values_across_its_block_edges(sep: str) -> None:
     out = "".join(held.write(text, settings)) + held.drain(settings)
     assert out == mask_text(text, settings)
     assert sep == "" or not any(v in out for v in values)   # (glued to words: as the whole)
+
+
+def test_the_end_of_a_cell_ends_an_open_run() -> None:
+    """A piece emitted with its last run open (a flush that emitted everything), then the end of
+    the cell: a run the next cell writes is judged on its own and shown as the marker (it was
+    taken for the rest of the open run, already masked, and shown as nothing at all)."""
+    from jupyter_guard.kernel.streams import Held
+
+    settings = MaskSettings()
+    emails = ", ".join(f"user{i}@example.com" for i in range(400)).encode()
+    held = Held()
+    held.runs.mask("id " + base64.b64encode(emails).decode(), settings, True)
+    assert held.runs.open is not None and held.runs.masked   # a masked run left open
+    assert held.drain(settings) == ""                          # nothing held: the cell ends
+    out = "".join(held.write(base64.b64encode(emails[:3300]).decode() + "\n", settings))
+    assert out == MARKER + "\n"
