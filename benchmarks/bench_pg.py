@@ -66,6 +66,7 @@ CELLS = {
                "df = pd.DataFrame([tuple(x) for x in r], columns=list(r[0].keys()))",
 }
 DRIVERS = ("psycopg2", "asyncpg")
+ANSWER = "@times "   # a worker's answer line starts with this; any other line is skipped
 SIDES = {"raw": ("psycopg", "sqlalchemy", *DRIVERS), "guarded": ("psycopg", "magic", *DRIVERS),
          "before": ("psycopg", "magic", *DRIVERS)}
 LABELS = {("raw", "psycopg"): "raw psycopg", ("raw", "sqlalchemy"): "raw SQLAlchemy",
@@ -102,6 +103,11 @@ def worker(side: str, dsn: str, url: str) -> None:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    # The answers go on a private copy of stdout; whatever else the process prints (a warning
+    # under load, the guard's one-line notes) goes to stderr and cannot break the protocol.
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     cfg = Config()
     cfg.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=cfg)
@@ -115,7 +121,7 @@ def worker(side: str, dsn: str, url: str) -> None:
                           f"con2.autocommit = True\ncur2 = con2.cursor()\n"
                           f"ac = await asyncpg.connect("
                           f"{url.replace('+psycopg', '')!r})", silent=True).success
-    print("ready", flush=True)
+    print("ready", file=answers, flush=True)
     for line in sys.stdin:
         name, cell, n = line.rsplit(" ", 2)
         code = str(cell_for(name, cell)).format(q=QUERIES[name])
@@ -135,7 +141,22 @@ def worker(side: str, dsn: str, url: str) -> None:
             tracemalloc.stop()
             shell.run_cell("df = None", silent=True)
             gc.collect()
-        print(json.dumps(out), flush=True)
+        print(ANSWER + json.dumps(out), file=answers, flush=True)
+
+
+def answer(p: Any, side: str, skipped: list[str]) -> list[list[float]]:
+    """The worker's next answer; lines that are not one (anything else it printed) are kept in
+    ``skipped`` and reported at the end instead of ending the run."""
+    while True:
+        line = p.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {side} worker ended (exit code {p.wait(timeout=60)})")
+        if line.startswith(ANSWER):
+            try:
+                return list(json.loads(line[len(ANSWER):]))
+            except ValueError:
+                pass
+        skipped.append(line.rstrip("\n")[:200])
 
 
 def measure(rounds: int, batch: int, big_batch: int, before: str = "",
@@ -158,6 +179,7 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
             while procs[side].stdout.readline().strip() != "ready":
                 if procs[side].poll() is not None:
                     raise SystemExit(f"the {side} worker did not start")
+        skipped: list[str] = []
         times: dict[tuple[str, str, str], list[tuple[float, float, float]]] = {}
         for r in range(rounds + 1):          # round 0 warms up and is not counted
             for name in queries:
@@ -170,7 +192,7 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
                         p = procs[side]
                         p.stdin.write(f"{name} {cell} {n}\n")
                         p.stdin.flush()
-                        got = json.loads(p.stdout.readline())
+                        got = answer(p, side, skipped)
                         if r:
                             times.setdefault((name, side, cell), []).extend(got)
     finally:
@@ -178,6 +200,9 @@ def measure(rounds: int, batch: int, big_batch: int, before: str = "",
             p.stdin.close()
             p.wait(timeout=60)
         server.stop()
+    if skipped:
+        print(f"skipped {len(skipped)} line(s) that were not answers: {skipped[:3]!r}",
+              file=sys.stderr)
     res: dict[str, dict[str, float]] = {}
     for (name, side, cell), ts in times.items():
         timed = [t for t in ts if t[0] >= 0]

@@ -7,6 +7,10 @@
   text printed (targets: <= x2 plain).
 
     .venv/bin/python benchmarks/bench_stream.py [--repeat 5] [--print-mb 50] [--json]
+        [--only kernel] [--cells pieces "'1-'"] [--before main]
+
+``--before REF`` starts a third kernel guarded by the commit ``REF`` (``git archive``), its
+cells interleaved with the other two: before and after under the same load.
 """
 from __future__ import annotations
 
@@ -152,13 +156,16 @@ def _cpu(k: Kernel) -> float:
     return float(t.user + t.system)
 
 
-def paired(plain: Kernel, guarded: Kernel, code: str, repeat: int) -> dict[str, Any]:
-    """Median round trip and kernel CPU of ``code`` in each kernel, runs alternating (1 warm-up)."""
-    wall: dict[str, list[float]] = {"plain": [], "guarded": []}
-    cpu: dict[str, list[float]] = {"plain": [], "guarded": []}
+def paired(kernels: dict[str, Kernel], code: str, repeat: int) -> dict[str, Any]:
+    """Median round trip and mean kernel CPU of ``code`` in each kernel (``plain`` first), runs
+    interleaved, the order turning each round (1 warm-up). CPU is the mean over the runs: the
+    counter ticks in 10 ms, so a median of a few 1 MB cells is mostly 0, 10 or 20 ms."""
+    names = list(kernels)
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for i in range(repeat + 1):
-        order = [("plain", plain), ("guarded", guarded)]
-        for name, k in order if i % 2 else order[::-1]:
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            k = kernels[name]
             c = _cpu(k)
             ms, status, out = k.run(code, timeout=600)
             if status != "ok":
@@ -166,15 +173,31 @@ def paired(plain: Kernel, guarded: Kernel, code: str, repeat: int) -> dict[str, 
             if i:
                 wall[name].append(ms)
                 cpu[name].append((_cpu(k) - c) * 1000)
-    med = {k: statistics.median(v) for k, v in wall.items()}
-    cmed = {k: statistics.median(v) for k, v in cpu.items()}
-    return {"plain_ms": med["plain"], "guarded_ms": med["guarded"],
-            "ratio": med["guarded"] / med["plain"], "plain_cpu_ms": cmed["plain"],
-            "guarded_cpu_ms": cmed["guarded"],
-            "cpu_ratio": cmed["guarded"] / max(cmed["plain"], 0.01)}
+    med = {n: statistics.median(v) for n, v in wall.items()}
+    mean = {n: statistics.fmean(v) for n, v in cpu.items()}
+    res: dict[str, Any] = {"plain_ms": med["plain"], "plain_cpu_ms": mean["plain"]}
+    for n in names[1:]:
+        res |= {f"{n}_ms": med[n], f"{n}_cpu_ms": mean[n],
+                f"{n}_ratio" if n != "guarded" else "ratio": med[n] / med["plain"],
+                f"{n}_cpu_ratio" if n != "guarded" else "cpu_ratio":
+                    mean[n] / max(mean["plain"], 0.01)}
+    return res
 
 
-def kernels(repeat: int, print_mb: int, only: list[str] | None = None) -> dict[str, Any]:
+def checkout(ref: str, into: str) -> str:
+    """The tree of git ``ref`` of this repository, unpacked under ``into`` (for ``--before``)."""
+    import subprocess
+
+    root = Path(into) / "before"
+    root.mkdir()
+    tar = subprocess.run(["git", "-C", str(HERE.parent), "archive", ref], check=True,
+                         capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=tar, check=True)
+    return str(root)
+
+
+def kernels(repeat: int, print_mb: int, only: list[str] | None = None,
+            before: str | None = None) -> dict[str, Any]:
     cells = {
         f"print of {print_mb} MB": f"print(ONE * {print_mb})",
         "1 MB written in 1 KB pieces": "for i in range(0, len(ONE), 1024):\n"
@@ -192,16 +215,20 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None) -> dict[s
     cells = {k: v for k, v in cells.items() if not only or any(o in k for o in only)}
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
-        plain, guarded = Kernel({}, tmp), Kernel(guarded_env(tmp), tmp)
+        ks = {"plain": Kernel({}, tmp), "guarded": Kernel(guarded_env(tmp), tmp)}
+        if before:   # the same guard at an earlier commit, in a third kernel
+            env = guarded_env(tmp) | {"PYTHONPATH": checkout(before, tmp)}
+            ks["before"] = Kernel(env | {"JUPYTER_GUARD_AUDIT": f"{tmp}/before.duckdb"}, tmp)
         try:
-            guarded.ok("%config JupyterGuard.quiet = True\n%load_ext jupyter_guard")
-            for k in (plain, guarded):
+            for name, k in ks.items():
+                if name != "plain":
+                    k.ok("%config JupyterGuard.quiet = True\n%load_ext jupyter_guard")
                 k.ok(SETUP)
             for name, code in cells.items():
-                res[name] = paired(plain, guarded, code, repeat)
+                res[name] = paired(ks, code, repeat)
         finally:
-            plain.stop()
-            guarded.stop()
+            for k in ks.values():
+                k.stop()
     return res
 
 
@@ -212,12 +239,13 @@ def main() -> None:
     ap.add_argument("--only", choices=["text", "kernel"], default=None)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--cells", nargs="*", help="only the kernel cells whose name holds one")
+    ap.add_argument("--before", help="a git ref: also a kernel guarded by that commit, same run")
     a = ap.parse_args()
     res: dict[str, Any] = {}
     if a.only in (None, "text"):
         res["mask_text"] = in_process(a.repeat)
     if a.only in (None, "kernel"):
-        res["kernel"] = kernels(a.repeat, a.print_mb, a.cells)
+        res["kernel"] = kernels(a.repeat, a.print_mb, a.cells, a.before)
     print(json.dumps(res, indent=2) if a.json else res)
 
 

@@ -7,20 +7,117 @@ database's protections), the effect check (``pg_effect``: rows, tables and setti
 transaction the guard controls, undone when the policy forbids them), and results that keep the
 taint of their columns (``pg_results``: each fetch remembers the values of sensitive columns and
 refuses pieces too short to mask). The guard's own queries on a connection in manual-commit mode
-run inside a savepoint, so a failed one never rolls back the user's pending work.
+run inside a savepoint, so a failed one never rolls back the user's pending work. pyodbc does not
+report the transaction state, so a ``BEGIN`` the user runs on a connection in autocommit mode is
+followed by its text (``BEGIN``/``START TRANSACTION`` open, ``COMMIT``/``END``/``ROLLBACK``/
+``ABORT``, ``commit()``, ``rollback()``, a new ``autocommit`` and ``close()`` end): inside it
+the effect check and the guard's reads run in a savepoint, as in manual-commit mode, never
+ending the user's transaction.
 
 Any other data source is judged statically in sqlglot's generic dialect (the database behind it
 is not known); PostgreSQL's own ways to switch off protections or reach the server's files are
 looked for too, since these forms mean the same, or nothing, elsewhere."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, final
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import ConnectionKind, for_dialect, register
 from jupyter_guard.connections.dbapi import Checker, DbapiConn
 from jupyter_guard.connections.dbapi_proxy import GuardedCursor, GuardedDbapi
+from jupyter_guard.hooks.state import busy
+
+# ids of pyodbc connections in autocommit mode inside a transaction the user opened (``BEGIN``);
+# keyed by id (pyodbc connections take no weak reference), reset when one is made or closed
+_IN_BLOCK: set[int] = set()
+_OPENS = re.compile(r"\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
+_ENDS = re.compile(r"\s*(COMMIT|END|ABORT|ROLLBACK(?!\s+(WORK\s+|TRANSACTION\s+)?TO\b))\b"
+                   r"(?![^;]*\bAND\s+CHAIN\b)", re.IGNORECASE)
+
+
+def in_block(raw: Any) -> bool:
+    """Whether the user opened a transaction on ``raw`` (a pyodbc connection in autocommit
+    mode) with ``BEGIN`` and has not ended it."""
+    return id(raw) in _IN_BLOCK and bool(raw.autocommit)
+
+
+def follow(raw: Any, text: str) -> None:
+    """Note what a transaction-control statement the user ran on ``raw`` did to its block.
+
+    >>> class C: autocommit = True
+    >>> c = C(); follow(c, "begin isolation level serializable"); in_block(c)
+    True
+    >>> follow(c, "ROLLBACK TO SAVEPOINT a"); in_block(c), follow(c, "end;"), in_block(c)
+    (True, None, False)
+    """
+    if _OPENS.match(text):
+        _IN_BLOCK.add(id(raw))
+    elif _ENDS.match(text):
+        _IN_BLOCK.discard(id(raw))
+
+
+def ended(raw: Any) -> None:
+    """``raw``'s block ended: ``commit()``, ``rollback()`` (psqlODBC ends it in autocommit mode
+    too), a new ``autocommit`` setting, ``close()``, or a new connection with a reused id."""
+    _IN_BLOCK.discard(id(raw))
+
+
+class _InBlock:
+    """``raw`` as the effect check (``pg_effect.Check``) reads a connection: psycopg's ``info``
+    saying "in a transaction" (status 2), so that it runs in a savepoint and never ends the
+    user's transaction with its own ``COMMIT`` or ``ROLLBACK``."""
+
+    __slots__ = ("_raw", "info")
+
+    def __init__(self, raw: Any) -> None:
+        import pyodbc
+
+        self._raw = raw
+        self.info = SimpleNamespace(transaction_status=2,
+                                    dbname=str(raw.getinfo(pyodbc.SQL_DATABASE_NAME)))
+
+    @property
+    def autocommit(self) -> bool:
+        return bool(self._raw.autocommit)
+
+    def cursor(self) -> Any:
+        return self._raw.cursor()
+
+
+class _Kind:
+    """PostgreSQL's kind for one pyodbc connection: its effect check told of the user's
+    transaction (``_InBlock``); everything else is PostgreSQL's own."""
+
+    def __init__(self, base: ConnectionKind) -> None:
+        self._base = base
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    def run_effect(self, raw: Any, call: Any, **kw: Any) -> Any:
+        return self._base.run_effect(_InBlock(raw) if in_block(raw) else raw, call, **kw)
+
+
+class OdbcChecker(Checker):
+    """PostgreSQL's judge for a pyodbc connection; it follows the transactions the user opens
+    and ends in autocommit mode (``follow``)."""
+
+    def __call__(self, query: Any, params: Any, call: Any, **kw: Any) -> Any:
+        from jupyter_guard.connections.pg_effect import transaction_control
+
+        if busy() or not isinstance(query, str) or not transaction_control(query):
+            return super().__call__(query, params, call, **kw)
+        raw = self.raw
+
+        def ran() -> Any:   # noted once it ran (a refused one never reaches the server)
+            try:
+                return call()
+            finally:
+                follow(raw, query)
+        return super().__call__(query, params, ran, **kw)
 
 
 @final   # sealed: a subclass would register over it (the registry keys on the dialect)
@@ -63,7 +160,7 @@ class OdbcConn(DbapiConn):
 
     def _query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         raw = self.raw
-        if raw.autocommit:
+        if raw.autocommit and not in_block(raw):
             cur = raw.cursor()
             try:
                 cur.execute(sql, *params) if params else cur.execute(sql)
@@ -114,6 +211,18 @@ class OdbcCursor(GuardedCursor):
         row = next(self._jg_con)
         return self._got("fetchone", row)
 
+    def commit(self) -> None:
+        try:
+            self._jg_con.commit()
+        finally:
+            ended(self._jg_check.raw)
+
+    def rollback(self) -> None:
+        try:
+            self._jg_con.rollback()
+        finally:
+            ended(self._jg_check.raw)
+
     def __enter__(self) -> OdbcCursor:
         self._jg_con.__enter__()
         return self
@@ -125,6 +234,30 @@ class OdbcConnection(GuardedDbapi):
     def cursor(self, *args: Any, **kw: Any) -> OdbcCursor:
         return OdbcCursor(self._jg_con.cursor(*args, **kw), self._jg_check)
 
+    def commit(self) -> None:
+        try:
+            self._jg_con.commit()
+        finally:
+            ended(self._jg_con)
+
+    def rollback(self) -> None:
+        try:
+            self._jg_con.rollback()
+        finally:
+            ended(self._jg_con)
+
+    def close(self) -> None:
+        try:
+            self._jg_con.close()
+        finally:
+            ended(self._jg_con)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        was = self._jg_con.autocommit
+        setattr(self._jg_con, name, value)
+        if self._jg_con.autocommit != was:   # psqlODBC commits an open block on a new mode
+            ended(self._jg_con)
+
     def __enter__(self) -> OdbcConnection:
         self._jg_con.__enter__()
         return self
@@ -132,16 +265,18 @@ class OdbcConnection(GuardedDbapi):
 
 def checker(guard: Any, raw: Any) -> Checker:
     """The judge of the pyodbc connection ``raw``: PostgreSQL's when it reaches PostgreSQL."""
-    check = Checker(guard, raw, "pyodbc")
-    if is_postgres(raw):
-        check.kind = for_dialect("postgres")
-        check.dialect = "postgres"
-        check.conn = OdbcConn(raw, "pyodbc connection", "postgres")
+    if not is_postgres(raw):
+        return Checker(guard, raw, "pyodbc")
+    check = OdbcChecker(guard, raw, "pyodbc")
+    check.kind = _Kind(for_dialect("postgres"))  # type: ignore[assignment]
+    check.dialect = "postgres"
+    check.conn = OdbcConn(raw, "pyodbc connection", "postgres")
     return check
 
 
 def guard_connection(raw: Any, guard: Any) -> Any:
     """A guarded pyodbc connection (``dbapi_proxy.guard_connection``)."""
+    ended(raw)   # a new connection (an id can be reused)
     check = checker(guard, raw)
     return OdbcConnection(raw, check) if check.dialect == "postgres" else \
         GuardedDbapi(raw, check)

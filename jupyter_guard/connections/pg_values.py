@@ -23,6 +23,12 @@ def remember(values: Any) -> bool:
     masked everywhere. (Known as a whole, such a value would be masked as a whole by its own
     detectors, which do not see a bare 9-digit SSN.)
 
+    Looser than the shared ``exits.remember`` (``known_forms.pieces``: a letter besides, or 6
+    digits; no cut at spaces), which it feeds: alone, the shared one let ``12345,67890`` print
+    raw even whole (its 5-digit pieces are not kept and the exits cut the print at the comma),
+    and an identifier between words (``ref 100000003 lyon``) print raw once split
+    (``tests/pg/test_pg_values.py``).
+
     False when there were values to remember and the known values are full
     (``exits.MAX_KNOWN``): the caller refuses the fetch rather than hand out values the exits
     would not know."""

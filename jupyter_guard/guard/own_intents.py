@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from jupyter_guard.config import in_store
 from jupyter_guard.guard.store_reads import code_words, store_paths, strings_of, words_of
@@ -156,6 +157,22 @@ def needs_database(i: Intent) -> bool:
     return (i.action in ("sql.delete", "sql.update") and i.where in ("filtered", "param")) or \
         i.action == "sql.replace" or (i.action in ("sql.export", "sql.insert", "sql.create")
                                       and any(c.endswith("*") for c in i.columns))
+
+
+def unbound_frame(i: Intent, namespace: Any) -> bool:
+    """An export or a made table whose columns the catalog could not tell because it reads a
+    bare name that is not yet a variable: a frame the cell makes before the statement runs
+    (``df = ...`` then ``COPY (SELECT * FROM df) TO ...``). Such a statement is judged again
+    when it reaches the database, with the frame there to read; before the cell runs it is left
+    to that judgement, as SQL built at run time is.
+
+    >>> i = Intent("sql.export", "file", "o.csv", columns=("df.*",), reads=("df",), via="con")
+    >>> unbound_frame(i, {}), unbound_frame(i, {"df": 1}), unbound_frame(i.with_(via=""), {})
+    (True, False, False)
+    """
+    if not i.via or not any(c == "?" or c.endswith("*") for c in i.columns):
+        return False
+    return any("." not in r and r.isidentifier() and r not in namespace for r in i.reads)
 
 
 def _guard_cli(command: str) -> bool:

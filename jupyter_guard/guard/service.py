@@ -27,6 +27,7 @@ from jupyter_guard.guard.own_intents import (
     needs_database,
     opens_store,
     resolved_own,
+    unbound_frame,
 )
 from jupyter_guard.guard.ports import Approvals, Cell, NoCell, Plugs
 from jupyter_guard.guard.recording import Listener, Recording
@@ -274,7 +275,8 @@ class Guard(Recording):
         intents += self.opens_store(intents)
         if self.runtime_sql:  # decided again when the SQL reaches the database (enforce.sinks)
             intents = tuple(i for i in intents if not (i.via and needs_database(i) and (
-                i.where == "param" or resolve(i.via) is None)) and not (
+                i.where == "param" or resolve(i.via) is None or unbound_frame(
+                    i, self.cell.namespace))) and not (
                 i.via == "%sql" and owned.undecided(i, mine)))   # jupysql: SQLAlchemy judges it
             # SQL handed to a guarded DB-API driver is judged at run time, in its own dialect
             from jupyter_guard.connections.dbapi_proxy import runtime_judged

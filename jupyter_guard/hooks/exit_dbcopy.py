@@ -83,11 +83,17 @@ def copied(data: Any, dest: Any = None) -> str | None:
         view = memoryview(joined)
     if view is None or len(view) < WINDOW + 8:
         return None
+    if not bytes(view).translate(None, _TEXT):   # text only: no window of it is a page's
+        return None   # structure (``_structure``), so no stretch can match; one C pass
     for src in list(SOURCES):
         index = _index(src)
         if index is not None and _found(view, index):
             return src
     return None
+
+
+# the bytes ``_structure`` does not count as a page's: printable ASCII and above, tab, LF, CR
+_TEXT = bytes(c for c in range(256) if (c >= 0x20 and c != 0x7F) or c in (9, 10, 13))
 
 
 def _view(data: Any) -> memoryview | None:

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from jupyter_guard.hooks.known_gate import Gate
+
 try:
     import ahocorasick
 except ImportError:  # pragma: no cover - a platform without the wheel: the token check runs
@@ -62,6 +64,10 @@ class _Ranks(dict):  # type: ignore[type-arg]  # str -> (rarity, str)
 
 
 _RANKS = _Ranks()
+
+
+def _rank(c: str) -> int:
+    return _RANKS[c][0]
 
 
 def _anchor(v: str) -> str:
@@ -195,6 +201,7 @@ class Matcher:
         self.small: Any = None
         self.small_vals: list[str] = []
         self.anchors: set[str] = set()
+        self.gate = Gate(_rank)   # whether a text can hold any value: one RE2 pass (``known_gate``)
         self.spaced = False
         self.spaced_at: tuple[int, int, int, bool] | None = None  # (the set's state when
         self.spaced_then = False                                   # ``has_spaced`` last looked)
@@ -207,7 +214,11 @@ class Matcher:
             whole = list(v)
             self.big, self.big_n = _automaton(whole), len(whole)
             self.small, self.small_vals = None, []
-            self.anchors = {_anchor(x) for x in whole if isinstance(x, str) and x}
+            strs = [x for x in whole if isinstance(x, str) and x]
+            anchors = list(map(_anchor, strs))
+            self.anchors = set(anchors)
+            self.gate = Gate(_rank)
+            self.gate.add(strs, anchors)
             self.spaced = _spaced(whole)
             return
         if not v.added:
@@ -219,7 +230,10 @@ class Matcher:
             self._sync()
             return
         self.small, self.small_vals = _automaton(vals), vals
-        self.anchors.update(_anchor(x) for x in added if isinstance(x, str) and x)
+        strs = [x for x in added if isinstance(x, str) and x]
+        anchors = list(map(_anchor, strs))
+        self.anchors.update(anchors)
+        self.gate.add(strs, anchors)
         self.spaced = self.spaced or _spaced(added)
 
     def has_spaced(self) -> bool:
@@ -260,6 +274,8 @@ class Matcher:
             return []
         self._sync()
         out: list[tuple[int, int]] = []
+        if not self.gate.may_hit(text):
+            return out
         pieces: list[tuple[int, int]] = []
         stuck: dict[str, tuple[int, int]] = {}
         for a, b, value in self._hits(text):
@@ -293,7 +309,7 @@ class Matcher:
         if ahocorasick is None:   # no automaton: a slower C search per value
             return any(v in text for v in self.values)
         self._sync()
-        return next(self._hits(text), None) is not None
+        return self.gate.may_hit(text) and next(self._hits(text), None) is not None
 
 
     def find(self, text: str) -> bool | None:
@@ -305,6 +321,8 @@ class Matcher:
         anchors = self.anchors
         if len(anchors) <= ANCHORS and not any(c in text for c in anchors):
             return False   # no value's rarest character in the text (one C search each)
+        if not self.gate.may_hit(text):
+            return False   # no value's rare character nor shape in the text (one RE2 pass)
         if any(_alone(text, a, b) for a, b, _ in self._hits(text)):
             return True
         return bool(self.glued(text))

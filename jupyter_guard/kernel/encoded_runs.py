@@ -27,6 +27,7 @@ import re
 from base64 import b64encode  # noqa: F401 - the doctest's
 
 from jupyter_guard.hooks import encoded, encoded85
+from jupyter_guard.kernel.run_shapes import EVERY, Shapes, shapes
 from jupyter_guard.mask.text import KNOWN, MaskSettings, mask_text
 
 MARKER = "[encoded sensitive values masked]"
@@ -39,13 +40,14 @@ which refuse rather than mask, start at 16)."""
 _RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 _ANY = re.compile(r"[A-Za-z0-9+/_-]{12}")
 _HEX_PART = re.compile(r"[^-]{12,}")
+"""The parts of a hex run between dashes long enough to decode (``'1-' * n`` is one run of
+n parts: going through each in Python cost 74 ms per MB)."""
 # ``str.strip(chars)`` looks each character up in ``chars``: a regex class reads a MB of a run
 # four times faster (the run's end is read as the start of the reversed piece)
 _CHARS_RUN = re.compile(r"[A-Za-z0-9+/_=-]*")
-_HEX_ONLY = re.compile(r"[0-9a-fA-F-]*")
-_B32_ONLY = re.compile(r"[A-Z2-7]*")
-"""The parts of a hex run between dashes long enough to decode (``'1-' * n`` is one run of
-n parts: going through each in Python cost 74 ms per MB)."""
+# a run holding nothing but these is hex (base32): ``bytes.translate`` deletes them in one C pass
+_HEX_BYTES = b"0123456789abcdefABCDEF-"
+_B32_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _URL = bytes.maketrans(b"-_", b"+/")
 SHORT_TEXT = 2048
 """Below this length a text is searched for a run with one regex (numpy costs more there)."""
@@ -79,20 +81,26 @@ def _peel(m: re.Match[str]) -> str:
 
 def mask_runs(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
     """``text`` with its readable runs replaced by ``MARKER`` when any of them holds a value
-    masking would hide; and the runs replaced."""
+    masking would hide; and the runs replaced. The passes that cannot find anything in it
+    (``run_shapes``, one RE2 pass) are skipped."""
     if not settings.active or not text:
         return text, frozenset()
-    text, spaced = _mask_separated(text, settings)
-    text, runs_masked = _mask_b64(text, settings)
+    found = shapes(text, SHORTEST)
+    text, spaced = _mask_separated(text, settings, found)
+    # (a marker put in holds no run: the base64 shape of the text before it still holds)
+    text, runs_masked = _mask_b64(text, settings) if found.base64 else (text, frozenset())
     return text, spaced | runs_masked
 
 
-def _mask_separated(text: str, settings: MaskSettings) -> tuple[str, frozenset[str]]:
+def _mask_separated(text: str, settings: MaskSettings,
+                    found: Shapes = EVERY) -> tuple[str, frozenset[str]]:
     """``text`` with its runs of separated hex bytes (``':'.join(f'{b:02x}' ...)``), Ascii85 and
     base85 that hold a value masking would hide replaced by ``MARKER``."""
-    hidden = frozenset([run for run, raw in encoded.separated(text)
+    spaced = encoded.separated(text) if found.separated else []
+    spelt = encoded85.runs(text) if found.ascii85 else []
+    hidden = frozenset([run for run, raw in spaced
                         if (got := _text(_narrow(raw))) and _holds_values(got, settings)]
-                       + [run for run, got in encoded85.runs(text) if _holds_values(got, settings)])
+                       + [run for run, got in spelt if _holds_values(got, settings)])
     for run in sorted(hidden, key=len, reverse=True):
         text = text.replace(run, MARKER)
     return text, hidden
@@ -137,8 +145,9 @@ def _holds_values(text: str, settings: MaskSettings) -> bool:
 def _readable(run: str) -> str:
     """What ``run`` decodes to as readable text, at any alignment ('' when nothing does)."""
     out = []
-    if _HEX_ONLY.fullmatch(run):   # hex digits (and a UUID's dashes): hex only
-        for part in _HEX_PART.findall(run):   # (shorter parts decode to nothing)
+    raw = run.encode("ascii")
+    if not raw.translate(None, _HEX_BYTES):   # hex digits (and a UUID's dashes): hex only
+        for part in _hex_parts(run, raw):   # (shorter parts decode to nothing)
             for a in (0, 1):
                 n = (len(part) - a) // 2 * 2
                 if n >= SHORTEST:
@@ -147,11 +156,10 @@ def _readable(run: str) -> str:
                         out.append(got)
                         break
         return "\n".join(out)
-    if _B32_ONLY.fullmatch(run):
+    if not raw.translate(None, _B32_BYTES):
         got = _text(encoded.base32(run))
         if got:
             return got
-    raw = run.encode("ascii")
     if b"-" in raw or b"_" in raw:
         if b"+" in raw or b"/" in raw:   # both alphabets: neither decodes it (a path)
             return ""
@@ -166,6 +174,25 @@ def _readable(run: str) -> str:
         if got:
             return got
     return ""
+
+
+def _hex_parts(run: str, raw: bytes) -> list[str]:
+    """The parts of a hex run between its dashes long enough to decode: one regex on a short
+    run, a few numpy passes on a long one (``'1-' * n``: the regex tries every character)."""
+    if len(raw) < SHORT_TEXT or b"-" not in raw:
+        return _HEX_PART.findall(run)
+    import numpy as np
+
+    chars = np.frombuffer(raw, np.uint8)
+    long = chars != ord("-")
+    for step in (1, 2, 4, SHORTEST - 8):   # long[i]: ``SHORTEST`` characters from i, no dash
+        long = long[:-step] & long[step:]
+    if not long.any():   # (``'1-' * n``: none, in a few passes)
+        return []
+    dash = np.flatnonzero(chars == ord("-"))
+    bounds = np.concatenate(([-1], dash, [len(raw)]))
+    return [run[bounds[i] + 1:bounds[i + 1]]
+            for i in np.flatnonzero(np.diff(bounds) > SHORTEST).tolist()]
 
 
 def _b64(body: bytes) -> bytes:
@@ -213,7 +240,7 @@ class Carry:
                     self.open, self.masked = (whole[-KEEP:], hidden) if more else (None, False)
                     return head
         body, masked = mask_runs(piece, settings)
-        tail = _CHARS_RUN.match(piece[::-1]).end()  # type: ignore[union-attr]  # (the same)
+        tail = _tail(piece)
         if more and tail:
             run = piece[-tail:]
             last = run.rstrip("=").rsplit("=", 1)[-1]   # the regex's last run in it
@@ -221,3 +248,10 @@ class Carry:
         else:
             self.open, self.masked = None, False
         return head + body
+
+
+def _tail(piece: str) -> int:
+    """How many characters of a run end ``piece`` (its end read as the start of the reversed
+    text: of its last ``KEEP`` + 1 characters first, of all of it only when they are all run)."""
+    tail = _CHARS_RUN.match(piece[:-KEEP - 2:-1]).end()  # type: ignore[union-attr]  # (``*``)
+    return tail if tail <= KEEP else _CHARS_RUN.match(piece[::-1]).end()  # type: ignore[union-attr]

@@ -67,7 +67,7 @@ def test_a_frame_of_sensitive_values_is_still_refused(k: Kernel, frame: str) -> 
 def test_the_same_text_with_another_frame_is_decided_again(k: Kernel) -> None:
     out = _name("csv")
     code = f"con.execute(\"COPY (SELECT * FROM df) TO '{out}' (HEADER)\")"
-    k.ok("df = plain")   # (a cell is judged before it runs: the frame is made in its own cell)
+    k.ok("df = plain")
     k.ok(code)
     assert len(_rows(k.workdir / out)) == 4
     (k.workdir / out).unlink()
@@ -79,3 +79,30 @@ def test_the_same_text_with_another_frame_is_decided_again(k: Kernel) -> None:
     k.ok("df = renamed")
     k.blocked("copy_it()", "exfiltration")
     assert len(_rows(k.workdir / out)) == 4
+
+
+def test_a_frame_made_in_the_same_cell_is_judged_when_the_statement_runs(k: Kernel) -> None:
+    """Before the cell runs the frame does not exist yet: the statement is left to its judgement
+    at the database, where the frame's columns are read (this was refused as "columns the guard
+    could not tell")."""
+    out, db = _name("csv"), _name("duckdb")
+    k.ok(f"made = pd.DataFrame({{'a': [7, 8], 'city': ['Metz', 'Caen']}})\n"
+         f"con.execute(\"COPY (SELECT * FROM made) TO '{out}' (HEADER)\")\n"
+         f"con.execute(\"ATTACH '{db}' AS nm\")\n"
+         "con.execute('CREATE TABLE nm.t AS SELECT * FROM made')\n"
+         "con.execute('DETACH nm')")
+    assert _rows(k.workdir / out) == [["a", "city"], ["7", "Metz"], ["8", "Caen"]]
+    assert sorted(_tables(k.workdir / db)["t"]) == [(7, "Metz"), (8, "Caen")]
+
+
+@pytest.mark.parametrize("make", [
+    "fresh = con.execute('SELECT email, city FROM customers').df()",
+    "fresh = renamed.copy()",
+    "fresh = pd.DataFrame({'who': emails['email'].str.upper()})",
+])
+def test_a_sensitive_frame_made_in_the_same_cell_is_refused_when_it_runs(
+        k: Kernel, make: str) -> None:
+    out = _name("csv")
+    k.blocked(f"{make}\ncon.execute(\"COPY (SELECT * FROM fresh) TO '{out}'\")", "exfiltration")
+    assert not (k.workdir / out).exists()
+    k.ok("del fresh")

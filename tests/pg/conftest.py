@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.kernelutil import Kernel, guarded_kernel
 from tests.pg.pgserver import PgServer, start
 
 
@@ -53,6 +54,16 @@ def db(pg: PgServer) -> Iterator[Db]:
     name = pg.fresh()
     yield Db(pg, name)
     pg.drop(name)
+
+
+@pytest.fixture()
+def kernel(work_root: Path, request: pytest.FixtureRequest) -> Iterator[Kernel]:
+    """A fresh real kernel with ``%load_ext jupyter_guard``, no policy, its audit in its own
+    folder (named after the test module and a new id: an ``id()`` can be reused)."""
+    d = work_root / f"{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:12]}"
+    d.mkdir()
+    with guarded_kernel(d) as k:
+        yield k
 
 
 def run(ip: Any, code: str) -> Any:

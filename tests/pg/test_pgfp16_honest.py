@@ -4,10 +4,6 @@ inside a savepoint (a bulk DELETE there is measured and refused, and the user's 
 savepoint stay usable)."""
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.kernelutil import Kernel
@@ -19,18 +15,6 @@ CONNECT = {
     "psycopg": "import psycopg\ncon = psycopg.connect(DSN)\ncur = con.cursor()",
     "psycopg2": "import psycopg2\ncon = psycopg2.connect(DSN)\ncur = con.cursor()",
 }
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"pgfp16-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 def _connect(kernel: Kernel, db: Db, driver: str) -> None:

@@ -5,10 +5,6 @@ however the value is spelled; ``set_config`` of a literal, or of a column that i
 runs and sets what was asked."""
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.kernelutil import Kernel
@@ -16,18 +12,6 @@ from tests.pg.conftest import Db
 from tests.pg.test_pgfp16_honest import CONNECT, _connect
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"pgfp16s-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 SSN = "(SELECT string_agg(ssn, ',') FROM customers WHERE id <= 3)"
 ATTACKS = {

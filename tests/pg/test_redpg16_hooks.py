@@ -10,9 +10,6 @@ session's own table, an index, a temporary table, a one-row DELETE) run."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -81,18 +78,6 @@ CATALOG = """SELECT
   (SELECT string_agg(relowner::text, ',' ORDER BY relname) FROM pg_class
      WHERE relname IN ('customers', 'orders')),
   pg_read_file('postgresql.auto.conf')"""
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"redpg16-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 def _plain(text: str) -> str:

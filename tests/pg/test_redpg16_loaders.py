@@ -7,9 +7,6 @@ any message, then or in the next cell that prints what the loader kept. psycopg'
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -50,18 +47,6 @@ async def f():
     print('asyncpg', await c.fetchval(\"SELECT '{\\\"b\\\": 2}'::json\"))
 await f()
 """
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"redpg16l-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 def _prelude(db: Db) -> str:

@@ -6,9 +6,6 @@ are not remembered, so they still print elsewhere."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,18 +25,6 @@ ROUTES = {
     "jupysql": f"import sqlalchemy as sa\neng = sa.create_engine(URL)\n%load_ext sql\n%sql eng\n"
                f"r = %sql {Q}\nprint(r)",
 }
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"redpg16r-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))

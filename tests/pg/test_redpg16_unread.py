@@ -8,9 +8,6 @@ notification of a literal run."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -44,18 +41,6 @@ ATTACKS = [
             "END $$"),
 ]
 SSN = re.compile(r"\b1000\d{5}\b")
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"redpg16u-{uuid.uuid4().hex[:12]}"
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 def test_reads_no_lineage_sees_are_refused(kernel: Kernel, db: Db) -> None:

@@ -5,9 +5,6 @@ everyday twins run with correct results."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -87,18 +84,6 @@ ATTACKS = [
 
 
 PER_CELL = {a for _, _, a in ATTACKS if "threading" in a or "1800" in a or "x.execute_" in a}
-
-
-@pytest.fixture()
-def kernel(work_root: Path) -> Iterator[Kernel]:
-    d = work_root / f"routes-{uuid.uuid4().hex[:12]}"   # an id() can be reused
-    d.mkdir()
-    k = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"), "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert k.run("%load_ext jupyter_guard").status == "ok"
-        yield k
-    finally:
-        k.stop()
 
 
 def _plain(text: str) -> str:
