@@ -3,9 +3,11 @@ printed again with its digits cut by separators of the user's choosing.
 
 A value read as ``100000058`` (or ``123-45-6789``, whose digits alone are a known form too) is
 one token when printed as it was read. Spelt ``100-00-0058``, ``100 00 0058``,
-``1 0 0 0 0 0 0 5 8`` or, with Unicode dashes (folded to ``-`` first), it is a run of digit
-groups no token check finds. Here each run of three or more digit groups joined by single
-separators (space, no-break space, ``-``, ``.``, ``/``, ``_``) is read for its digits: where
+``1 0 0 0 0 0 0 5 8``, ``1,0,0,0,0,0,0,5,8``, as a list of its digits (``list(ssn)`` printed:
+``'1', '0', …``) or, with Unicode dashes (folded to ``-`` first), it is a run of digit groups no
+token check finds. Here each run of three or more digit groups joined by one same separator of
+one to ``GAP_MAX`` separator characters (space, no-break space, tab, ``-``, ``.``, ``/``,
+``_``, ``,``, ``;``, ``:``, ``|``, quotes) is read for its digits: where
 they are a known value of ``SHORTEST`` digits or more, the run is a span to mask or refuse
 (a known value inside a longer run, glued to other groups, is not one: that is how honest
 longer numbers look). A known number glued to letters
@@ -16,9 +18,15 @@ Only known values are matched, so honest grouped numbers (dates, IP addresses, a
 thousands separators) are left alone unless their digits are exactly a value read from a
 sensitive column.
 
+A run that ends in a group of four digits or more shows the value's own last four under the
+``partial`` mask (``████0058``); any other (``1 0 0 0 0 0 0 5 8``, ``','.join(ssn)``, a list
+of its digits) is named ``SPELT`` and masked whole.
+
 >>> known = {"100000058", "123456789"}
 >>> grouped("ssn 100-00-0058 and 123 45 6789.", known)
 [(4, 15, 'known'), (20, 31, 'known')]
+>>> grouped("[1, 0, 0, 0, 0, 0, 0, 5, 8] 1,0,0,0,0,0,0,5,8 and [1, 2, 3, 4]", known)
+[(1, 26, 'known-spelt'), (28, 45, 'known-spelt')]
 >>> grouped("on 2024-01-15 at 10.0.0.1", known)
 []
 >>> grouped("X100000058: bad, 9100000058 fine", known)
@@ -26,15 +34,21 @@ sensitive column.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from itertools import repeat
+from typing import Any
+
+from jupyter_guard.mask.strategy import KEEP, SPELT
 
 SHORTEST = 9
 """The fewest digits a grouped value needs (an SSN has 9; shorter numbers are too common)."""
 WIDEST = 19
 """The most digits one value has (a card number)."""
-_SEPARATORS = [ord(c) for c in " \u00a0-./_"]
-_DROP = str.maketrans("", "", " \u00a0-./_")
+_SEPARATORS = [ord(c) for c in " \u00a0-./_,;:|'\"\t"]
+_DROP = str.maketrans("", "", " \u00a0-./_,;:|'\"\t")
+GAP_MAX = 4
+"""The longest separator between two groups (``', '`` in ``str(list(ssn))``)."""
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 """What a run of digits glued to (``'x' + ssn``, a class or attribute name made of one) hides
 a known value: no token check finds it there, and it is no chance."""
@@ -53,12 +67,51 @@ def grouped(text: str, known: AbstractSet[str],
     if starts:
         runs = list(map(text.__getitem__, map(slice, starts, ends)))
         if not known.isdisjoint(map(str.translate, runs, repeat(_DROP))):
-            out = [(a, b, "known") for a, b, run in zip(starts, ends, runs)
+            out = [(a, b, "known" if run[-KEEP:].isdigit() else SPELT)
+                   for a, b, run in zip(starts, ends, runs)
                    if run.translate(_DROP) in known and _alone(text, a, b)]
+    if _word_gate(text):   # digits as words (``one two three …``)
+        out += worded(text, known, sizes)
     for a, b in long:   # one group of 9-19 digits: glued to a letter (no token check finds it)
         if text[a:b] in known and ((a and text[a - 1] in _LETTERS)
                                    or (b < len(text) and text[b] in _LETTERS)):
             out.append((a, b, "known"))
+    return out
+
+
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_WORDS = rf"(?:{'|'.join(_DIGIT_WORDS)}|oh)"
+_WORDED = rf"(?i)\b{_WORDS}(?:[ ,;:/|_-]{{1,3}}{_WORDS}){{{SHORTEST - 1},{WIDEST - 1}}}\b"
+try:  # google-re2: one linear pass; Python's engine tries every word of a long text
+    import re2 as _engine
+except ImportError:  # pragma: no cover - no wheel here: the same pattern in Python's re
+    import re as _engine
+_WORDED_RE = re.compile(_WORDED)
+_WORD_GATE_RE = _engine.compile(_WORDED)
+_VALUE_OF = {w: str(i) for i, w in enumerate(_DIGIT_WORDS)} | {"oh": "0"}
+_WORD = re.compile(_WORDS, re.IGNORECASE)
+
+
+def _word_gate(text: str) -> bool:
+    """Whether ``text`` holds a run of ``SHORTEST``+ digit words (one RE2 pass)."""
+    try:
+        return _WORD_GATE_RE.search(text) is not None
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        return _WORDED_RE.search(text) is not None
+
+
+def worded(text: str, known: AbstractSet[str],
+           sizes: AbstractSet[int] | None = None) -> list[tuple[int, int, str]]:
+    """Spans of ``text`` where a ``known`` number is written as digit words, ``SPELT``.
+
+    >>> worded("SSN: one zero zero, zero zero, zero zero five eight. one two three", {"100000058"})
+    [(5, 51, 'known-spelt')]
+    """
+    out = []
+    for m in _WORDED_RE.finditer(text):
+        digits = "".join(_VALUE_OF[w.lower()] for w in _WORD.findall(m.group()))
+        if digits in known and (sizes is None or len(digits) in sizes):
+            out.append((m.start(), m.end(), SPELT))
     return out
 
 
@@ -69,14 +122,16 @@ def _alone(text: str, a: int, b: int) -> bool:
 
 def _chains(text: str, sizes: AbstractSet[int] | None = None
             ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
-    """Starts and ends of the chains of 3+ digit groups joined by single separators that
-    hold ``SHORTEST`` to ``WIDEST`` digits, and the single groups of that many digits (numpy
-    passes: Python's regex engine looks at every place of the text, several times slower)."""
+    """Starts and ends of the chains of 3+ digit groups joined by one same separator of 1 to
+    ``GAP_MAX`` separator characters that hold ``SHORTEST`` to ``WIDEST`` digits, and the
+    single groups of that many digits (numpy passes: Python's regex engine looks at every place
+    of the text, several times slower). Where the separator changes a chain ends and another
+    may begin at the same group (``100-00-0058, 42``: the SSN is one chain)."""
     import numpy as np  # (a dependency; loaded by the exits already)
 
     if text.isascii():
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        sep = np.zeros(256, dtype=bool)
+        sep: Any = np.zeros(256, dtype=bool)
         sep[[c for c in _SEPARATORS if c < 128]] = True
     else:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -95,13 +150,23 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     long = list(zip(first[wide].tolist(), last[wide].tolist()))
     if len(first) < 3:
         return [], [], long
-    gap = last[:-1]
-    between = codes[gap]
-    joined = (first[1:] - gap == 1) & (sep[between] if sep is not None
-                                       else np.isin(between, _SEPARATORS))
-    head = np.flatnonzero(np.concatenate(([True], ~joined)))   # each chain's first group
-    groups = np.diff(np.concatenate((head, [len(first)])))
-    digits = np.add.reduceat(size, head)
-    keep = (groups >= 3) & np.isin(digits, fits)
-    tail = head + groups - 1
-    return first[head[keep]].tolist(), last[tail[keep]].tolist(), long
+    gap, width = last[:-1], first[1:] - last[:-1]   # the text between two groups
+    valid = width <= GAP_MAX
+    chars = []   # each gap's characters, 0 past its end
+    for k in range(GAP_MAX):
+        at = np.minimum(gap + k, len(codes) - 1)
+        c = codes[at]
+        inside = k < width
+        valid &= ~inside | (sep[c] if sep is not None else np.isin(c, _SEPARATORS))
+        chars.append(np.where(inside, c, 0))
+    same = width[1:] == width[:-1]   # a gap and the next one: one separator
+    for c in chars:
+        same &= c[1:] == c[:-1]
+    # runs of valid gaps, each equal to the one before: one chain each (2+ gaps: 3+ groups)
+    linked = np.concatenate(([False], valid[1:] & valid[:-1] & same))
+    begin = np.flatnonzero(valid & ~linked)
+    stop = np.flatnonzero(valid & ~np.concatenate((linked[1:], [False])))   # each run's last
+    total = np.concatenate(([0], np.cumsum(size)))
+    digits = total[stop + 2] - total[begin]   # the groups begin .. stop + 1
+    keep = (stop > begin) & np.isin(digits, fits)
+    return first[begin[keep]].tolist(), last[stop[keep] + 1].tolist(), long

@@ -17,7 +17,8 @@ per line, for the same known-value check:
   looked for only where the text holds one (C searches), one short read around each.
 
 ``spans`` gives where such a spelling reads as a known value, for masking printed text (the
-display and stream path); ``respelt`` what they read as, for the exits' check.
+display and stream path), named ``SPELT`` (masked whole: ``partial`` keeps no domain of an
+e-mail spelt out); ``respelt`` what they read as, for the exits' check.
 
 Each is looked for only where the text holds what an e-mail spelt that way holds around its
 ``@`` (``64, 101``, ``01000000``, ``\\100``, ``=40``, `` @ ``) or a uuencoded line: one RE2
@@ -42,6 +43,8 @@ import re
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any
+
+from jupyter_guard.mask.strategy import SPELT
 
 MAX = 1 << 24
 """Texts longer than this are not respelt (the other checks still read them)."""
@@ -110,11 +113,11 @@ def spans(text: str, known: AbstractSet[str],
     text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
 
     >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
-    [(24, 37, 'known'), (2, 21, 'known')]
+    [(24, 37, 'known-spelt'), (2, 21, 'known-spelt')]
     >>> spans("user1 [at] x [dot] io, help at python.org", {"user1@x.io"}, {"x.io"})
-    [(0, 21, 'known')]
+    [(0, 21, 'known-spelt')]
     """
-    return [(a, b, "known") for a, b, v in _found(text, domains) if v in known]
+    return [(a, b, SPELT) for a, b, v in _found(text, domains) if v in known]
 
 
 def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str]]:
