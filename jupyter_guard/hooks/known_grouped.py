@@ -27,6 +27,8 @@ of its digits) is named ``SPELT`` and masked whole.
 [(4, 15, 'known'), (20, 31, 'known')]
 >>> grouped("[1, 0, 0, 0, 0, 0, 0, 5, 8] 1,0,0,0,0,0,0,5,8 and [1, 2, 3, 4]", known)
 [(1, 26, 'known-spelt'), (28, 45, 'known-spelt')]
+>>> grouped("0  1  0  0  0  0  0  0  5  8  7", known)   # a frame's row: index, digits
+[(3, 28, 'known-spelt')]
 >>> grouped("on 2024-01-15 at 10.0.0.1", known)
 []
 >>> grouped("X100000058: bad, 9100000058 fine", known)
@@ -63,13 +65,15 @@ def grouped(text: str, known: AbstractSet[str],
     out: list[tuple[int, int, str]] = []
     if not known:
         return out
-    starts, ends, long = _chains(text, sizes)
+    starts, ends, long, singles = _chains(text, sizes)
     if starts:
         runs = list(map(text.__getitem__, map(slice, starts, ends)))
         if not known.isdisjoint(map(str.translate, runs, repeat(_DROP))):
             out = [(a, b, "known" if run[-KEEP:].isdigit() else SPELT)
                    for a, b, run in zip(starts, ends, runs)
                    if run.translate(_DROP) in known and _alone(text, a, b)]
+    if singles:   # digits one by one, in a longer run (a frame's index before them)
+        out += _windows(text, singles, known, sizes)
     if _word_gate(text):   # digits as words (``one two three …``)
         out += worded(text, known, sizes)
     for a, b in long:   # one group of 9-19 digits: glued to a letter (no token check finds it)
@@ -115,18 +119,44 @@ def worded(text: str, known: AbstractSet[str],
     return out
 
 
+WINDOWS_MAX = 1 << 16
+"""The most digits of runs of single digits read window by window in one text."""
+
+
+def _windows(text: str, singles: list[tuple[int, int, int]], known: AbstractSet[str],
+             sizes: AbstractSet[int] | None) -> list[tuple[int, int, str]]:
+    """Known numbers inside runs of single digits joined by one separator (``[int(c) for c in
+    ssn]`` after other digits, a frame's index before a row of them): each window of a known
+    number's length read (``singles``: each run's start, end and separator width)."""
+    lengths = sorted(n for n in (sizes or range(SHORTEST, WIDEST + 1))
+                     if SHORTEST <= n <= WIDEST)
+    out: list[tuple[int, int, str]] = []
+    for a, b, width in singles:
+        digits = text[a:b:width + 1]
+        for n in lengths:
+            cuts = list(map(slice, range(len(digits) - n + 1), range(n, len(digits) + 1)))
+            if known.isdisjoint(map(digits.__getitem__, cuts)):
+                continue
+            step = width + 1
+            out += [(a + c.start * step, a + (c.stop - 1) * step + 1, SPELT)
+                    for c in cuts if digits[c] in known]
+    return out
+
+
 def _alone(text: str, a: int, b: int) -> bool:
     """No letter or digit right before ``a`` or right after ``b``."""
     return not (a and text[a - 1].isalnum()) and not (b < len(text) and text[b].isalnum())
 
 
 def _chains(text: str, sizes: AbstractSet[int] | None = None
-            ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+            ) -> tuple[list[int], list[int], list[tuple[int, int]], list[tuple[int, int, int]]]:
     """Starts and ends of the chains of 3+ digit groups joined by one same separator of 1 to
     ``GAP_MAX`` separator characters that hold ``SHORTEST`` to ``WIDEST`` digits, and the
     single groups of that many digits (numpy passes: Python's regex engine looks at every place
     of the text, several times slower). Where the separator changes a chain ends and another
-    may begin at the same group (``100-00-0058, 42``: the SSN is one chain)."""
+    may begin at the same group (``100-00-0058, 42``: the SSN is one chain). Fourth: the
+    chains of single digits holding more digits than the shortest of ``sizes`` (start, end,
+    separator width), at most ``WINDOWS_MAX`` digits of them, to be read window by window."""
     import numpy as np  # (a dependency; loaded by the exits already)
 
     if text.isascii():
@@ -149,7 +179,7 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     wide = np.flatnonzero(np.isin(size, fits))
     long = list(zip(first[wide].tolist(), last[wide].tolist()))
     if len(first) < 3:
-        return [], [], long
+        return [], [], long, []
     gap, width = last[:-1], first[1:] - last[:-1]   # the text between two groups
     valid = width <= GAP_MAX
     chars = []   # each gap's characters, 0 past its end
@@ -169,4 +199,10 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     total = np.concatenate(([0], np.cumsum(size)))
     digits = total[stop + 2] - total[begin]   # the groups begin .. stop + 1
     keep = (stop > begin) & np.isin(digits, fits)
-    return first[begin[keep]].tolist(), last[stop[keep] + 1].tolist(), long
+    ones = np.concatenate(([0], np.cumsum(size == 1)))
+    single = (stop > begin) & (ones[stop + 2] - ones[begin] == digits) & (
+        digits > min(fits, default=WIDEST))
+    single &= np.cumsum(np.where(single, digits, 0)) <= WINDOWS_MAX
+    singles = list(zip(first[begin[single]].tolist(), last[stop[single] + 1].tolist(),
+                       width[begin[single]].tolist()))
+    return first[begin[keep]].tolist(), last[stop[keep] + 1].tolist(), long, singles

@@ -99,7 +99,7 @@ def partial_value(value: str) -> str:
     return BLOCK + stripped[-KEEP:]
 
 
-_HOST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
+_HOST = str.maketrans("", "", "-.")   # a host name: letters and digits (any script) besides
 _RADIX = ("0x", "0X", "0o", "0O", "0b", "0B")
 
 
@@ -113,7 +113,7 @@ def canonical(value: str) -> bool:
     if at >= 0:
         domain = value[at + 1:]
         return (at > 0 and "." in domain and not domain.startswith(".")
-                and not domain.endswith(".") and _HOST.issuperset(domain)
+                and not domain.endswith(".") and domain.translate(_HOST).isalnum()
                 and value[:at].split() == [value[:at]])
     stripped = value.strip()
     return len(stripped) < MIN_PARTIAL or (stripped[-KEEP:].isalnum()
