@@ -181,17 +181,24 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     if len(first) < 3:
         return [], [], long, []
     gap, width = last[:-1], first[1:] - last[:-1]   # the text between two groups
-    valid = width <= GAP_MAX
-    chars = []   # each gap's characters, 0 past its end
-    for k in range(GAP_MAX):
-        at = np.minimum(gap + k, len(codes) - 1)
-        c = codes[at]
-        inside = k < width
-        valid &= ~inside | (sep[c] if sep is not None else np.isin(c, _SEPARATORS))
-        chars.append(np.where(inside, c, 0))
-    same = width[1:] == width[:-1]   # a gap and the next one: one separator
-    for c in chars:
-        same &= c[1:] == c[:-1]
+    head = codes[gap]
+    idx = np.flatnonzero((width <= GAP_MAX) & (sep[head] if sep is not None
+                                               else np.isin(head, _SEPARATORS)))
+    wide_gap = width[idx]
+    sig = head[idx].astype(np.int64) + (wide_gap << 40)   # the separator, as one number
+    good = np.ones(len(idx), dtype=bool)
+    for k in range(1, GAP_MAX):   # its other characters (only gaps that long: few)
+        inside = np.flatnonzero(k < wide_gap)
+        if not len(inside):
+            break
+        c = codes[gap[idx[inside]] + k]
+        good[inside] &= sep[c] if sep is not None else np.isin(c, _SEPARATORS)
+        sig[inside] = sig[inside] * 1_114_112 + c   # (wraps: a collision only joins runs)
+    valid = np.zeros(len(width), dtype=bool)
+    valid[idx[good]] = True
+    sigs = np.full(len(width), -1, dtype=np.int64)
+    sigs[idx] = sig
+    same = sigs[1:] == sigs[:-1]   # a gap and the next one: one separator
     # runs of valid gaps, each equal to the one before: one chain each (2+ gaps: 3+ groups)
     linked = np.concatenate(([False], valid[1:] & valid[:-1] & same))
     begin = np.flatnonzero(valid & ~linked)

@@ -111,9 +111,10 @@ def test_benign_twins_print_unchanged(k: Kernel) -> None:
     pytest.param("open('s.txt', 'w').write(str(list(ssns[5])))", id="list"),
     pytest.param("open('s.txt', 'w').write(' '.join(WORDS[int(c)] for c in ssns[5]))",
                  id="words"),
+    pytest.param("open('s.txt', 'w').write(emails[5].split('@')[0])", id="local-part"),
 ])
 def test_spelt_values_are_refused_at_a_file(k: Kernel, code: str) -> None:
     r = k.blocked(code, "exfiltration")
     assert not _leaks(_blob(r)), _blob(r)[:600]
     path = k.workdir / "s.txt"
-    assert not path.exists() or not SPACED.search(path.read_text())
+    assert not path.exists() or not _leaks(path.read_text())
