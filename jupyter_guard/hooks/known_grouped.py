@@ -6,8 +6,9 @@ one token when printed as it was read. Spelt ``100-00-0058``, ``100 00 0058``,
 ``1 0 0 0 0 0 0 5 8``, ``1,0,0,0,0,0,0,5,8``, as a list of its digits (``list(ssn)`` printed:
 ``'1', '0', …``) or, with Unicode dashes (folded to ``-`` first), it is a run of digit groups no
 token check finds. Here each run of three or more digit groups joined by one same separator of
-one to ``GAP_MAX`` separator characters (space, no-break space, tab, ``-``, ``.``, ``/``,
-``_``, ``,``, ``;``, ``:``, ``|``, quotes) is read for its digits: where
+one to ``GAP_MAX`` separator characters (space, no-break space, tab, line breaks, ``-``,
+``.``, ``/``, ``_``, ``,``, ``;``, ``:``, ``|``, quotes: ``print(*ssn, sep='\\n')`` too) is
+read for its digits: where
 they are a known value of ``SHORTEST`` digits or more, the run is a span to mask or refuse
 (a known value inside a longer run, glued to other groups, is not one: that is how honest
 longer numbers look). A known number glued to letters
@@ -29,6 +30,8 @@ of its digits) is named ``SPELT`` and masked whole.
 [(1, 26, 'known-spelt'), (28, 45, 'known-spelt')]
 >>> grouped("0  1  0  0  0  0  0  0  5  8  7", known)   # a frame's row: index, digits
 [(3, 28, 'known-spelt')]
+>>> grouped("'1\\\\n0\\\\n0\\\\n0\\\\n0\\\\n0\\\\n0\\\\n5\\\\n8'", known)
+[(1, 26, 'known-spelt')]
 >>> grouped("on 2024-01-15 at 10.0.0.1", known)
 []
 >>> grouped("X100000058: bad, 9100000058 fine", known)
@@ -47,8 +50,8 @@ SHORTEST = 9
 """The fewest digits a grouped value needs (an SSN has 9; shorter numbers are too common)."""
 WIDEST = 19
 """The most digits one value has (a card number)."""
-_SEPARATORS = [ord(c) for c in " \u00a0-./_,;:|'\"\t"]
-_DROP = str.maketrans("", "", " \u00a0-./_,;:|'\"\t")
+_SEPARATORS = [ord(c) for c in " \u00a0-./_,;:|'\"\t\n\r"]
+_DROP = str.maketrans("", "", " \u00a0-./_,;:|'\"\t\n\r")
 GAP_MAX = 4
 """The longest separator between two groups (``', '`` in ``str(list(ssn))``)."""
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
@@ -65,6 +68,8 @@ def grouped(text: str, known: AbstractSet[str],
     out: list[tuple[int, int, str]] = []
     if not known:
         return out
+    if "\\" in text:   # a repr's escapes (``'1\\n0\\n0…'``): separators, the length kept
+        text = text.replace("\\n", "  ").replace("\\t", "  ").replace("\\r", "  ")
     starts, ends, long, singles = _chains(text, sizes)
     if starts:
         runs = list(map(text.__getitem__, map(slice, starts, ends)))

@@ -63,6 +63,8 @@ def _leaks(blob: str) -> list[str]:
     pytest.param("print(' '.join(WORDS[int(c)] for c in ssns[5]))", "████", id="words"),
     pytest.param("print(' '.join(emails[5]))", "████", id="spaced-email"),
     pytest.param("print(emails[5][::-1])", "████", id="reversed-email"),
+    pytest.param("print(list(emails[5]))", "[████]", id="email-letters-list"),
+    pytest.param("print(', '.join(emails[5]))", "████", id="email-comma-space"),
     pytest.param("print(emails[5].split('@')[0])", "████", id="local-part"),
     pytest.param("print([9, 8] + [int(c) for c in ssns[5]] + [7])", "[9, 8, ████, 7]",
                  id="in-digits"),
@@ -79,6 +81,7 @@ def test_a_spelt_value_is_masked_whole(k: Kernel, code: str, shown: str) -> None
                  "HTML('<b>' + ','.join(ssns[5]) + '</b>')", id="html"),
     pytest.param("raise ValueError(','.join(ssns[5]))", id="error"),
     pytest.param("raise KeyError(' '.join(WORDS[int(c)] for c in ssns[5]))", id="error-words"),
+    pytest.param("'\\n'.join(ssns[5])", id="result-lines"),
 ])
 def test_displays_and_errors_agree(k: Kernel, code: str) -> None:
     r = k.run(code)
@@ -112,6 +115,8 @@ def test_benign_twins_print_unchanged(k: Kernel) -> None:
     pytest.param("open('s.txt', 'w').write(' '.join(WORDS[int(c)] for c in ssns[5]))",
                  id="words"),
     pytest.param("open('s.txt', 'w').write(emails[5].split('@')[0])", id="local-part"),
+    pytest.param("open('s.txt', 'w').write('\\n'.join(ssns[5]))", id="lines"),
+    pytest.param("open('s.txt', 'w').write(str(list(emails[5])))", id="email-letters"),
 ])
 def test_spelt_values_are_refused_at_a_file(k: Kernel, code: str) -> None:
     r = k.blocked(code, "exfiltration")
