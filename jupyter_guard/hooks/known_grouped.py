@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Set as AbstractSet
-from itertools import repeat
 from typing import Any
 
 from jupyter_guard.mask.strategy import KEEP, SPELT
@@ -73,10 +72,12 @@ def grouped(text: str, known: AbstractSet[str],
     starts, ends, long, singles = _chains(text, sizes)
     if starts:
         runs = list(map(text.__getitem__, map(slice, starts, ends)))
-        if not known.isdisjoint(map(str.translate, runs, repeat(_DROP))):
+        # their digits: one ``translate`` of them all (a call per run costs 4x as much)
+        digits = "\x00".join(runs).translate(_DROP).split("\x00")
+        if not known.isdisjoint(digits):
             out = [(a, b, "known" if run[-KEEP:].isdigit() else SPELT)
-                   for a, b, run in zip(starts, ends, runs)
-                   if run.translate(_DROP) in known and _alone(text, a, b)]
+                   for a, b, run, d in zip(starts, ends, runs, digits)
+                   if d in known and _alone(text, a, b)]
     if singles:   # digits one by one, in a longer run (a frame's index before them)
         out += _windows(text, singles, known, sizes)
     if _word_gate(text):   # digits as words (``one two three …``)
