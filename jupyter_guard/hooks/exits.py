@@ -355,10 +355,13 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
 
 def respelt_spans(text: str) -> list[tuple[int, int, str]]:
     """Where ``text`` spells a known value otherwise: a known number in hex, octal or binary
-    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``).
+    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``), a
+    value one character at a time (``' '.join(name)``, ``list(name)``).
     Looked for only once such a value is known; each a few C searches on text without one."""
     _forms_follow()
-    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else []
+    # (one character at a time: ``grouped_spans`` reads it where a number is known)
+    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else \
+        known_grouped.joined(text, known)
     return out + respelt.spans(text, known, email_domains) if emails[0] else out
 
 

@@ -82,6 +82,8 @@ def grouped(text: str, known: AbstractSet[str],
         out += _windows(text, singles, known, sizes)
     if _word_gate(text):   # digits as words (``one two three …``)
         out += worded(text, known, sizes)
+    found = set(out)
+    out += [j for j in joined(text, known) if j not in found]
     for a, b in long:   # one group of 9-19 digits: glued to a letter (no token check finds it)
         if text[a:b] in known and ((a and text[a - 1] in _LETTERS)
                                    or (b < len(text) and text[b] in _LETTERS)):
@@ -146,6 +148,50 @@ def _windows(text: str, singles: list[tuple[int, int, int]], known: AbstractSet[
             step = width + 1
             out += [(a + c.start * step, a + (c.stop - 1) * step + 1, SPELT)
                     for c in cuts if digits[c] in known]
+    return out
+
+
+_JOIN_SEP = r"[ .,;:|_/\t-]"
+# characters each followed by a separator of 1-2 characters, one of them a letter or the
+# punctuation of a number (``-``, brackets, ``+``) with two or more on each side: one RE2 pass
+# finds such runs (RE2 has no backreference; digits alone are the digit chains' and cost no
+# Python step here); each is then read with the one-separator pattern in Python
+_JOIN_GATE = (rf"(?:\S{_JOIN_SEP}{{1,2}}){{2,}}[A-Za-z()+-]{_JOIN_SEP}{{1,2}}"
+              rf"(?:\S{_JOIN_SEP}{{1,2}}){{1,}}\S"
+              r"|'[^'\\]'(?:, '[^'\\]'){2,}, '[A-Za-z()+-]'(?:, '[^'\\]'){2,}")
+_JOIN_GATE_RE = _engine.compile(_JOIN_GATE)
+_JOIN_GATE_PY = re.compile(_JOIN_GATE)
+# (a character may be a space: ``' '.join('Jane Doe')``; the gate's run is read with
+# ``JOIN_AROUND`` characters around it, where a space cut the gate's run)
+_JOINED = re.compile(rf"(\S)({_JOIN_SEP}{{1,2}})(?:.\2){{6,}}\S|'[^'\\]'(?:, '[^'\\]'){{7,}}")
+JOIN_AROUND = 64
+
+
+def joined(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
+    """Spans of ``text`` where a ``known`` value is spelt one character at a time with one
+    separator (``','.join(ssn)`` of ``123-45-6789``, ``' '.join(phone)``) or as a printed list
+    of its characters (``list(ssn)``), ``SPELT``: the characters, punctuation included, are the
+    value as it was read.
+
+    >>> joined("1,2,3,-,4,5,-,6,7,8,9 and ['4', '1', '5', '-', '5', '5', '5', '-', '0', '1']",
+    ...        {"123-45-6789", "415-555-01"})
+    [(0, 21, 'known-spelt'), (27, 75, 'known-spelt')]
+    >>> joined("(,4,1,5,), ,5,5,5,-,0,1,0,0 J a n e   D o e", {"(415) 555-0100", "Jane Doe"})
+    [(0, 27, 'known-spelt'), (28, 43, 'known-spelt')]
+    """
+    out: list[tuple[int, int, str]] = []
+    try:
+        runs = [m.span() for m in _JOIN_GATE_RE.finditer(text)]
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        runs = [m.span() for m in _JOIN_GATE_PY.finditer(text)]
+    end = 0
+    for a, b in runs:
+        a, b = max(a - JOIN_AROUND, end), min(b + JOIN_AROUND, len(text))
+        for m in _JOINED.finditer(text, a, b):
+            value = m.group()[1::5] if m.group(2) is None else m.group()[::1 + len(m.group(2))]
+            if value in known:
+                out.append((m.start(), m.end(), SPELT))
+        end = max(end, b)
     return out
 
 

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.kernel
 ROWS = 300
 SSN = f"{100000000 + 5:09d}"   # row 5's (``ssns[5]``)
 EMAIL = "user5@example.com"
-SPACED = re.compile(r"\D{0,4}".join(SSN))   # its digits, anything short between them
+SPACED = re.compile(r"\D{0,6}".join(SSN))   # its digits, anything short between them
+DASHED = f"{SSN[:3]}-{SSN[3:5]}-{SSN[5:]}"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,9 @@ def k(work_root: Path) -> Iterator[Kernel]:
     with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
         kernel.ok("df = con.sql('SELECT * FROM customers ORDER BY id').df()\n"
                   "ssns, emails = list(df.ssn), list(df.email)\n"
+                  "dashed = [r[0] for r in con.sql(\"SELECT substr(ssn, 1, 3) || '-' || "
+                  "substr(ssn, 4, 2) || '-' || substr(ssn, 6) FROM customers ORDER BY id\")"
+                  ".fetchall()]\n"
                   "WORDS = 'zero one two three four five six seven eight nine'.split()")
         yield kernel
 
@@ -46,7 +50,8 @@ def _blob(r: Reply) -> str:
 
 
 def _leaks(blob: str) -> list[str]:
-    found = [p for p in (SSN, EMAIL, "user5", "5resu", hex(int(SSN)), hex(int(SSN))[2:])
+    found = [p for p in (SSN, DASHED, EMAIL, "user5", "5resu", hex(int(SSN)),
+                         hex(int(SSN))[2:])
              if p in blob]
     found += [m.group() for m in SPACED.finditer(blob)]
     return found + re.findall(r"one (?:zero )+five", blob)
@@ -63,6 +68,9 @@ def _leaks(blob: str) -> list[str]:
     pytest.param("print(' '.join(WORDS[int(c)] for c in ssns[5]))", "████", id="words"),
     pytest.param("print(' '.join(emails[5]))", "████", id="spaced-email"),
     pytest.param("print(emails[5][::-1])", "████", id="reversed-email"),
+    pytest.param("print(','.join(dashed[5]))", "████", id="dashed-comma-join"),
+    pytest.param("print(' '.join(dashed[5]))", "████", id="dashed-spaced"),
+    pytest.param("print(list(dashed[5]))", "[████]", id="dashed-list"),
     pytest.param("print(list(emails[5]))", "[████]", id="email-letters-list"),
     pytest.param("print(', '.join(emails[5]))", "████", id="email-comma-space"),
     pytest.param("print(emails[5].split('@')[0])", "████", id="local-part"),
@@ -116,6 +124,7 @@ def test_benign_twins_print_unchanged(k: Kernel) -> None:
                  id="words"),
     pytest.param("open('s.txt', 'w').write(emails[5].split('@')[0])", id="local-part"),
     pytest.param("open('s.txt', 'w').write('\\n'.join(ssns[5]))", id="lines"),
+    pytest.param("open('s.txt', 'w').write(','.join(dashed[5]))", id="dashed-comma-join"),
     pytest.param("open('s.txt', 'w').write(str(list(emails[5])))", id="email-letters"),
 ])
 def test_spelt_values_are_refused_at_a_file(k: Kernel, code: str) -> None:
