@@ -54,6 +54,7 @@ _DROP = str.maketrans("", "", " \u00a0-./_,;:|'\"\t\n\r")
 GAP_MAX = 4
 """The longest separator between two groups (``', '`` in ``str(list(ssn))``)."""
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_LETTER_CODES = sorted(map(ord, _LETTERS))
 """What a run of digits glued to (``'x' + ssn``, a class or attribute name made of one) hides
 a known value: no token check finds it there, and it is no chance."""
 
@@ -204,8 +205,9 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
             ) -> tuple[list[int], list[int], list[tuple[int, int]], list[tuple[int, int, int]]]:
     """Starts and ends of the chains of 3+ digit groups joined by one same separator of 1 to
     ``GAP_MAX`` separator characters that hold ``SHORTEST`` to ``WIDEST`` digits, and the
-    single groups of that many digits (numpy passes: Python's regex engine looks at every place
-    of the text, several times slower). Where the separator changes a chain ends and another
+    single groups of that many digits glued to a letter (numpy passes: Python's regex engine
+    looks at every place of the text, several times slower). Where the separator changes a
+    chain ends and another
     may begin at the same group (``100-00-0058, 42``: the SSN is one chain). Fourth: the
     chains of single digits holding more digits than the shortest of ``sizes`` (start, end,
     separator width), at most ``WINDOWS_MAX`` digits of them, to be read window by window."""
@@ -229,6 +231,12 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     fits = list(range(SHORTEST, WIDEST + 1)) if sizes is None else \
         [n for n in sizes if SHORTEST <= n <= WIDEST]
     wide = np.flatnonzero(np.isin(size, fits))
+    if len(wide):   # only those glued to a letter (one test each here, not a Python step)
+        before = codes[np.maximum(first[wide] - 1, 0)]
+        after = codes[np.minimum(last[wide], len(codes) - 1)]
+        glued = ((first[wide] > 0) & np.isin(before, _LETTER_CODES)) | (
+            (last[wide] < len(codes)) & np.isin(after, _LETTER_CODES))
+        wide = wide[glued]
     long = list(zip(first[wide].tolist(), last[wide].tolist()))
     if len(first) < 3:
         return [], [], long, []
