@@ -266,9 +266,8 @@ def _chains(text: str, sizes: AbstractSet[int] | None = None
     total = np.concatenate(([0], np.cumsum(size)))
     digits = total[stop + 2] - total[begin]   # the groups begin .. stop + 1
     keep = (stop > begin) & np.isin(digits, fits)
-    ones = np.concatenate(([0], np.cumsum(size == 1)))
-    single = (stop > begin) & (ones[stop + 2] - ones[begin] == digits) & (
-        digits > min(fits, default=WIDEST))
+    # (as many digits as groups: each group one digit)
+    single = (stop > begin) & (stop + 2 - begin == digits) & (digits > min(fits, default=WIDEST))
     single &= np.cumsum(np.where(single, digits, 0)) <= WINDOWS_MAX
     singles = list(zip(first[begin[single]].tolist(), last[stop[single] + 1].tolist(),
                        width[begin[single]].tolist()))
