@@ -76,3 +76,11 @@ def test_a_known_value_spelt_is_still_found(remembered: None) -> None:
     settings = MaskSettings()
     assert exits.scan(",".join(ssn), settings)
     assert mask_text(str(list(ssn)), settings) == "['████']"
+
+
+def test_plain_values_pass_the_exits_as_one_file(remembered: None) -> None:
+    """All of them in one write, joined by each separator the digit chains read across."""
+    settings = MaskSettings()
+    values = corpus() + _honest()
+    for sep in ("\n", ",", " ", ", "):
+        assert exits.scan(sep.join(values).encode(), settings, decode=True) == "", repr(sep)
