@@ -24,6 +24,7 @@ from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed, re
 from jupyter_guard.hooks.known_match import Matcher, Packed, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
+from jupyter_guard.mask.strategy import SPELT, canonical
 from jupyter_guard.model import Intent
 
 MAX_KNOWN = 2_000_000
@@ -44,6 +45,10 @@ email_domains: set[str] = set()
 # a known e-mail's own base85 and Ascii85 (``known_forms.encoded_forms``): looked for in short
 # texts only, as whole words (in the automaton they tripled its build time)
 encoded_alone: set[str] = set()
+# the known strings that are a value spelt otherwise than it was read (reversed, a float or hex
+# form, a piece, an e-mail's local part, a value whose tail is no canonical tail): printed, they
+# are masked whole (``strategy.SPELT``), as their tail would show other characters
+spelt: set[str] = set()
 _FORMS_OF = [0]   # ``known.resets`` the three above were made for (``known`` cleared: dropped)
 ALONE_MAX = 4096
 
@@ -53,6 +58,7 @@ def _forms_follow() -> None:
         _FORMS_OF[0] = known.resets
         packed.clear()
         encoded_alone.clear()
+        spelt.clear()
         emails[0] = False
         email_domains.clear()
         numbers[0] = False
@@ -91,11 +97,19 @@ def remember(values: Any) -> None:
     # a new value cut into a number by a user loop (``int(ssn.replace('-', ''))``)
     _forms_follow()
     fresh = new.difference(known)
+    read = set(fresh)   # as read (the others are forms of these)
     if fresh and known_forms.CUT_ANY.search("\n".join(fresh)):   # most values hold no cut
         cut = known_forms.pieces(fresh)
         fresh |= cut - known
         new |= cut
-    forms = known_forms.numeric_forms(fresh)
+    local: set[str] = set()
+    if fresh and "@" in "".join(fresh):   # an e-mail's local part printed alone
+        local = known_forms.local_parts(fresh) - known
+        fresh |= local
+        new |= local
+    spelt.update(fresh - read)
+    spelt.update(v for v in read if not canonical(v))   # (a tail that is no canonical tail)
+    forms = known_forms.numeric_forms(fresh, spelt)
     digits = {len(v) for v in fresh if v.isdigit()} | {len(f) for f in forms if f.isdigit()}
     if digits:   # numbers a print may cut in digit groups
         numbers[0] = True
@@ -112,7 +126,11 @@ def remember(values: Any) -> None:
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
     # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
     # 9-digit number is as likely to be some other honest number as a hidden SSN
-    known.update({s[::-1] for s in new if not s.isdigit()})
+    # (not a local part's: ``'0001resu'`` states made the automaton's pass over digit-dense
+    # text 6 times slower)
+    backwards = {s[::-1] for s in new if not s.isdigit() and s not in local} - new
+    known.update(backwards)
+    spelt.update(backwards)
     lengths.update(len(s) for s in new)
     lengths.update(len(s) for s in forms)
 
@@ -316,28 +334,34 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
     got = printed.known_in(text, tokens, known) if len(text) >= PRINTED_MIN else None
     if got is not None:
         spans, covered = got
+        if spans and spelt and not spelt.isdisjoint(tokens):   # (one C pass decides)
+            spans = [(a, b, SPELT if text[a:b] in spelt else k) for a, b, k in spans]
     else:
         spans = ([] if known.isdisjoint(tokens) else
-                 [(m.start(), m.end(), "known") for m in _PRINTED.finditer(text)
-                  if m.group() in known])
+                 [(m.start(), m.end(), SPELT if m.group() in spelt else "known")
+                  for m in _PRINTED.finditer(text) if m.group() in known])
         covered = sum(text.count("@", a, b) for a, b, _ in spans)
     if "\\" in text:
-        escaped = [(m.start(), m.end(), "known") for m in _ESCAPED.finditer(text)
-                   if m.group() in known]
+        escaped = [(m.start(), m.end(), SPELT if m.group() in spelt else "known")
+                   for m in _ESCAPED.finditer(text) if m.group() in known]
         spans += escaped
         covered += sum(text.count("@", a, b) for a, b, _ in escaped)
     glued = "@" in text and text.count("@") > covered
     if glued or _MATCH.has_spaced() or not known.issuperset(t for t in tokens if len(t) >= 12):
-        spans += [(a, b, "known") for a, b in _MATCH.glued(text)]
+        spans += [(a, b, SPELT if text[a:b] in spelt or not canonical(text[a:b]) else "known")
+                  for a, b in _MATCH.glued(text)]
     return spans + respelt_spans(text)
 
 
 def respelt_spans(text: str) -> list[tuple[int, int, str]]:
     """Where ``text`` spells a known value otherwise: a known number in hex, octal or binary
-    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``).
+    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``), a
+    value one character at a time (``' '.join(name)``, ``list(name)``).
     Looked for only once such a value is known; each a few C searches on text without one."""
     _forms_follow()
-    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else []
+    # (one character at a time: ``grouped_spans`` reads it where a number is known)
+    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else \
+        known_grouped.joined(text, known)
     return out + respelt.spans(text, known, email_domains) if emails[0] else out
 
 

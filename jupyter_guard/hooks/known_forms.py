@@ -50,6 +50,8 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.mask.strategy import SPELT
+
 DIGITS = 9
 """The fewest digits a value needs for its numeric forms to be known (an SSN has 9)."""
 _SEPARATORS = " -().+/"
@@ -82,7 +84,7 @@ def radix_spans(text: str, known: AbstractSet[str],
     dense with zeros).
 
     >>> radix_spans("ids 0x75bcd15 and 0xff", {"123456789"}, {9})
-    [(4, 13, 'known')]
+    [(4, 13, 'known-spelt')]
     """
     pattern = _radix_pattern(frozenset(n for n in lengths if n >= DIGITS))
     if pattern is None:
@@ -91,7 +93,7 @@ def radix_spans(text: str, known: AbstractSet[str],
         found = list(pattern[0].finditer(text))
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8)
         found = list(pattern[1].finditer(text))
-    return [(m.start(), m.end(), "known") for m in found if str(int(m.group(), 0)) in known]
+    return [(m.start(), m.end(), SPELT) for m in found if str(int(m.group(), 0)) in known]
 
 
 _PATTERNS: dict[frozenset[int], tuple[Any, Any] | None] = {}
@@ -116,10 +118,17 @@ def _radix_pattern(lengths: frozenset[int]) -> tuple[Any, Any] | None:
     return _PATTERNS[lengths]
 
 
-def numeric_forms(values: Iterable[str]) -> set[str]:
+def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[str]:
     """The numeric forms of those ``values`` that are numbers written with separators, other
-    than the values themselves."""
+    than the values themselves; ``spelt``, if given, gets those that are not the value's digits
+    (a float, thousands separators, hex: their tail is not the value's last four digits).
+
+    >>> spelt = set()
+    >>> sorted(numeric_forms(["123-45-6789"], spelt)) == sorted(spelt | {"123456789"})
+    True
+    """
     out: set[str] = set()
+    canonical: set[str] = set()
     for v in values:
         if len(v) < DIGITS or len(v) > 40 or v.translate(_NOT_NUMBER):
             continue   # not a number (an e-mail, a name), or too long to be one value
@@ -127,9 +136,11 @@ def numeric_forms(values: Iterable[str]) -> set[str]:
         if len(digits) < DIGITS or not digits.isdigit():
             continue
         out.add(digits)
+        canonical.add(digits)
         bare = digits.lstrip("0")
         if len(bare) >= DIGITS - 1:   # ``int`` drops leading zeros: 012-34-5678 -> 12345678
             out.add(bare)
+            canonical.add(bare)
         number = float(int(digits))
         out.add(repr(number))
         out.add(f"{number:.18e}")
@@ -141,6 +152,8 @@ def numeric_forms(values: Iterable[str]) -> set[str]:
         if n >= 1 << 48:   # bare hex of 12+ digits (shorter: a UUID's or a hash's piece)
             out.update((f"{n:x}", f"{n:X}"))
     out.difference_update(values if isinstance(values, (set, frozenset)) else set(values))
+    if spelt is not None:
+        spelt.update(out - canonical)
     return out
 
 
@@ -214,3 +227,24 @@ def pieces(values: Iterable[str]) -> set[str]:
                     t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
                 out.add(t)   # a letter in it, or a number as long as an identifier's
     return out
+
+
+def local_parts(values: Iterable[str]) -> set[str]:
+    """The local parts of the e-mails among ``values`` that are no plain word (``user5``,
+    ``jane.doe``: a digit or a ``.``, ``_``, ``+`` or ``-`` in it) and have ``PIECE_MIN``
+    characters or more: printed alone (``e.split('@')[0]``) they name the person as the whole
+    address does. A plain word (``sales``, ``john``) is left out: it would be masked in honest
+    text.
+
+    >>> sorted(local_parts(["user5@example.com", "jane.doe@x.io", "john@x.io", "a1@x.io", "12"]))
+    ['jane.doe', 'user5']
+    """
+    out: set[str] = set()
+    for v in values:
+        at = v.rfind("@")
+        local = v[:at]
+        if at >= PIECE_MIN and not local.isalpha() and local.split() == [local] and (
+                not local.isdigit() or len(local) >= 6):
+            out.add(local.strip(".+-_"))
+    out.discard("")
+    return {t for t in out if len(t) >= PIECE_MIN}

@@ -11,18 +11,20 @@ per line, for the same known-value check:
 - octal escapes (``'\\\\%03o' % b``);
 - quoted-printable (``=40``, ``'=%02X' % b``): the words holding one, decoded;
 - uuencoded lines (``binascii.b2a_uu``): a line whose length character matches its length;
-- letters spaced out (``' '.join(e)``, ``'.'.join(e)``): runs of 8+ single characters with
-  the same separator between them, alone or quoted (a printed list);
+- letters spaced out (``' '.join(e)``, ``'.'.join(e)``, ``', '.join(e)``): runs of 8+ single
+  characters with the same separator of one or two characters between them, alone or quoted
+  (a printed list), and its letters as a printed list (``list(e)``: ``'u', 's', …``);
 - the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``, dots maybe as ``DOT``):
   looked for only where the text holds one (C searches), one short read around each.
 
 ``spans`` gives where such a spelling reads as a known value, for masking printed text (the
-display and stream path); ``respelt`` what they read as, for the exits' check.
+display and stream path), named ``SPELT`` (masked whole: ``partial`` keeps no domain of an
+e-mail spelt out); ``respelt`` what they read as, for the exits' check.
 
 Each is looked for only where the text holds what an e-mail spelt that way holds around its
 ``@`` (``64, 101``, ``01000000``, ``\\100``, ``=40``, `` @ ``) or a uuencoded line: one RE2
-pass decides (~2 ms per MB), so text with none costs nothing more. Names or numbers spelt out
-without an e-mail are not looked for.
+pass decides (~2 ms per MB), so text with none costs nothing more. Names spelt out without an
+e-mail are not looked for (numbers are: ``known_grouped``).
 
 Only known values are looked for in what comes out (not the detectors): decoded noise never
 matches a value read from a column by chance. Shifted letters (rot13, Caesar) keep an e-mail's
@@ -30,6 +32,8 @@ shape and are found by the e-mail detector; encryption with a key is not undone 
 
 >>> respelt("[117, 115, 101, 114, 49, 64, 120, 46, 105, 111] u s e r 1 @ x . i o")
 'user1@x.io'
+>>> respelt("['u', 's', '1', '@', 'x', '.', 'i', 'o'] u, s, 1, @, x, ., i, o")
+'us1@x.io'
 >>> respelt("user1=40x=2Eio \\\\165\\\\163\\\\100\\\\170")
 'us@x\\nuser1@x.io'
 >>> respelt("plain words, 1,200 and 3 4 5 6 7 8 9 0 1, 64, 64")
@@ -43,6 +47,8 @@ from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.mask.strategy import SPELT
+
 MAX = 1 << 24
 """Texts longer than this are not respelt (the other checks still read them)."""
 
@@ -54,7 +60,8 @@ _GATES = (
     r"\\100\\1[4-7][0-7]",                                        # octal escapes
     r"=40",                                                        # quoted-printable
     r"(?m:^[!-M][ -`]{4,60}$)",                                    # uuencoded lines
-    r"\S[ .,;:|_/\t-]@[ .,;:|_/\t-]\S",                            # spaced out
+    r"\S[ .,;:|_/\t-]{1,2}@[ .,;:|_/\t-]{1,2}\S"                    # spaced out
+    r"|'@', '|\"@\", \"",                                             # a list of its letters
 )
 try:  # google-re2: one linear pass (~2 ms per MB); Python's re takes ~25 ms for the same
     import re2 as _engine
@@ -73,8 +80,12 @@ _NUM = re.compile(r"(?:0b)?[01]{7,8}|\d{2,3}")
 _OCTAL = re.compile(r"(?:\\[0-3][0-7]{2}){4,}")
 _QP = re.compile(r"(?<![^\s=])[^\s=]*(?:=[0-9A-F]{2}[^\s=]*){2,}")
 _UU = re.compile(r"(?m)^[!-M][ -`]{4,60}$")
-# spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``)
-_SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-])(?:\S\2){6,}\S(?![^\s'\",)\]])")
+# spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``), one or two
+# separator characters between them (``', '.join(e)``)
+_SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-]{1,2})(?:\S\2){6,}\S"
+                     r"(?![^\s'\",)\]])")
+# its letters as a printed list (``list(e)``, ``[c for c in e]``, ``json.dumps(list(e))``)
+_LETTERS = re.compile(r"'[^'\\]'(?:, '[^'\\]'){7,}|\"[^\"\\]\"(?:, \"[^\"\\]\"){7,}")
 # the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``), dots maybe as words: one
 # RE2 pass. Given the domains of the known e-mails (a few, usually), only those are candidates:
 # an honest ``help at python.org`` costs no Python step then
@@ -110,11 +121,11 @@ def spans(text: str, known: AbstractSet[str],
     text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
 
     >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
-    [(24, 37, 'known'), (2, 21, 'known')]
+    [(24, 37, 'known-spelt'), (2, 21, 'known-spelt')]
     >>> spans("user1 [at] x [dot] io, help at python.org", {"user1@x.io"}, {"x.io"})
-    [(0, 21, 'known')]
+    [(0, 21, 'known-spelt')]
     """
-    return [(a, b, "known") for a, b, v in _found(text, domains) if v in known]
+    return [(a, b, SPELT) for a, b, v in _found(text, domains) if v in known]
 
 
 def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str]]:
@@ -148,7 +159,9 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
             except binascii.Error:
                 continue
     for m in _SPACED.finditer(text) if spaced else ():
-        yield m.start(), m.end(), m.group()[::2]
+        yield m.start(), m.end(), m.group()[::1 + len(m.group(2))]
+    for m in _LETTERS.finditer(text) if spaced else ():
+        yield m.start(), m.end(), m.group()[1::5]
 
 
 def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:

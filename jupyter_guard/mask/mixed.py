@@ -15,6 +15,7 @@ from . import bank as _bank  # noqa: F401 - registers the numpy finders in shape
 from . import finders as _finders  # noqa: F401 - (the same)
 from . import merge, native, scan, shapes
 from .scan import CHUNK, FEW, _which_for
+from .strategy import SPELT
 
 LONGEST = (1 << 31) - 1024
 """Longer texts are left to the span path (offsets here are 32-bit)."""
@@ -70,6 +71,8 @@ def dense_values(text: str, settings: Any, engine: str = "",
     present = [detectors[i] for i in sorted(which(raw))]  # detector order: ties as before
     names = [d.name for d in present] + (["known"] if known else [])
     plan = [_plan(n, settings.strategy_for(detector=n), kinds) for n in names]
+    if known and plan[-1] == "partial" and any(s[2] == SPELT for s in known):
+        return None   # a known value spelt otherwise is masked whole: the span path does it
     found = None
     for name in engines:
         found = _found(name, present, text, raw)

@@ -9,6 +9,19 @@
 >>> h = mask_value("jane@example.com", "hash", salt="s")
 >>> h == mask_value("jane@example.com", "hash", salt="s")
 True
+
+``partial`` keeps a tail only of a value written as it was read (its canonical form): a known
+value spelt otherwise (span kind ``SPELT``: digits spaced out or joined with commas, in hex,
+spelt backwards, an e-mail's letters spaced out) is masked whole, as its tail would show other
+characters than the canonical last four (``hex(ssn)`` ends in hex digits, a reversed e-mail in
+its first letters) or pieces of them:
+
+>>> mask_value("1 2 3 4 5 6 7 8 9", "partial", kind=SPELT), mask_value("0x75bcd15", "hash",
+...                                                                      kind=SPELT)[:2]
+('████', 'h:')
+>>> [canonical(v) for v in ("123-45-6789", "jane@example.com", "moc.elpmaxe@enaj", "0x75bcd15",
+...                         "1,2,3,4,5,6,7,8,9", "j a n e @ x . i o")]
+[True, True, False, False, False, False]
 """
 from __future__ import annotations
 
@@ -31,6 +44,9 @@ KEEP = 4
 """``partial`` keeps the last ``KEEP`` characters of values at least ``MIN_PARTIAL`` long."""
 MIN_PARTIAL = 8
 HASH_CHARS = 8
+SPELT = "known-spelt"
+"""The span kind of a value known to be sensitive found spelt otherwise than it was read (the
+finders of known values name such spans so): ``partial`` masks it whole."""
 
 
 def check_strategy(name: str) -> str:
@@ -83,10 +99,32 @@ def partial_value(value: str) -> str:
     return BLOCK + stripped[-KEEP:]
 
 
-def mask_value(value: str, strategy: str, salt: str = "") -> str:
-    """Mask one value found in free text (``null`` leaves an empty string)."""
+_HOST = str.maketrans("", "", "-.")   # a host name: letters and digits (any script) besides
+_RADIX = ("0x", "0X", "0o", "0O", "0b", "0B")
+
+
+def canonical(value: str) -> bool:
+    """Whether ``partial_value`` of ``value`` keeps only what it keeps of a value as it was read:
+    an e-mail's domain (a host name after its last '@', a local part before it with no
+    whitespace), or the last ``KEEP`` characters where they are letters or digits and the value
+    is no prefixed hex, octal or binary number. Values too short to keep anything are canonical.
+    The finders of known values name the spans of values that are not ``SPELT``."""
+    at = value.rfind("@")
+    if at >= 0:
+        domain = value[at + 1:]
+        return (at > 0 and "." in domain and not domain.startswith(".")
+                and not domain.endswith(".") and domain.translate(_HOST).isalnum()
+                and value[:at].split() == [value[:at]])
+    stripped = value.strip()
+    return len(stripped) < MIN_PARTIAL or (stripped[-KEEP:].isalnum()
+                                           and not stripped.startswith(_RADIX))
+
+
+def mask_value(value: str, strategy: str, salt: str = "", kind: str = "") -> str:
+    """Mask one value found in free text (``null`` leaves an empty string); ``kind``: the
+    span's, where ``SPELT`` makes ``partial`` mask it whole."""
     if strategy == "partial":
-        return partial_value(value)
+        return BLOCK if kind == SPELT else partial_value(value)
     if strategy == "hash":
         return hash_value(value, salt)
     if strategy == "null":
@@ -94,10 +132,10 @@ def mask_value(value: str, strategy: str, salt: str = "") -> str:
     return BLOCK
 
 
-def masker(strategy: str, salt: str = "") -> Callable[[str], str]:
-    """``mask_value`` with the strategy chosen once (for many values of one kind)."""
+def masker(strategy: str, salt: str = "", kind: str = "") -> Callable[[str], str]:
+    """``mask_value`` with the strategy chosen once (for many values of one ``kind``)."""
     if strategy == "partial":
-        return partial_value
+        return partial_value if kind != SPELT else lambda v: BLOCK
     if strategy == "hash":
         return lambda v: hash_value(v, salt)
     if strategy == "null":

@@ -207,7 +207,7 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     if norm.text is text:
         return mask_spans(text, spans, settings)
     out, pos = [], 0
-    hows = {n: masker(settings.strategy_for(detector=n), settings.salt) for _, _, n in spans}
+    hows = {n: masker(settings.strategy_for(detector=n), settings.salt, n) for _, _, n in spans}
     for (a, b, name), (x, y, _) in zip(spans, norm.spans(spans)):
         if x < pos:  # two values in one decoded token: the first one's mask covers it
             continue
@@ -276,7 +276,7 @@ def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
     if set(strategies.values()) == {"partial"} and names <= _LAST4 | {"email"}:
         return [EMAIL_BLOCK + text[text.rfind("@", a, b):b] if name == "email"
                 else BLOCK + text[b - KEEP:b] for a, b, name in spans]
-    hows = {n: masker(s, settings.salt) for n, s in strategies.items()}
+    hows = {n: masker(s, settings.salt, n) for n, s in strategies.items()}
     if len(hows) == 1:
         how = next(iter(hows.values()))
         return [how(text[a:b]) for a, b, _ in spans]

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from jupyter_guard.hooks import exits, printed
+from jupyter_guard.mask.strategy import SPELT, canonical
 
 ALPHABET = (list("ab1@.-+$#%*!~^`_") + list(",;|\"'<>()[]{}=&?/\\:\x00")
             + [" ", "\t", "\n", "\x1c", "\x1f", "\x85", "\xa0", "\u2003", "\u3000", "é",
@@ -35,15 +36,22 @@ def regex_spans(text: str) -> list[tuple[int, int, str]]:
     """``known_spans`` as it was: the tokens' places from the regex's ``finditer``."""
     k, match = exits.known, exits._MATCH
     tokens = exits._PRINTED.findall(text)
-    spans = [(m.start(), m.end(), "known") for m in exits._PRINTED.finditer(text)
+    spans = [(m.start(), m.end(), _kind(m.group())) for m in exits._PRINTED.finditer(text)
              if m.group() in k]
     if "\\" in text:
-        spans += [(m.start(), m.end(), "known") for m in exits._ESCAPED.finditer(text)
+        spans += [(m.start(), m.end(), _kind(m.group())) for m in exits._ESCAPED.finditer(text)
                   if m.group() in k]
     glued = "@" in text and text.count("@") > sum(text.count("@", a, b) for a, b, _ in spans)
     if glued or match.has_spaced() or not k.issuperset(t for t in tokens if len(t) >= 12):
-        spans += [(a, b, "known") for a, b in match.glued(text)]
+        spans += [(a, b, _kind(text[a:b], True)) for a, b in match.glued(text)]
     return spans
+
+
+def _kind(value: str, glued: bool = False) -> str:
+    """A known value spelt otherwise than read (``exits.spelt``; glued: any value whose tail is
+    no canonical tail) is masked whole."""
+    whole = value in exits.spelt or (glued and not canonical(value))
+    return SPELT if whole else "known"
 
 
 def _random(rng: random.Random, n: int, values: float) -> str:
