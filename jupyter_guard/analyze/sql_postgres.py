@@ -62,6 +62,8 @@ def analyze_postgres(text: str, params: Any = None) -> Analysis:
 
     >>> [i.action for i in analyze_postgres("SET session_replication_role = replica").intents]
     ['guard.tamper']
+    >>> [i.action for i in analyze_postgres("alter user bob with encrypted password 'x'").intents]
+    ['guard.tamper']
     """
     if params is None:
         return _cached(text)
@@ -98,6 +100,9 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis((_tamper(stmt, f"{head} {_setting(up[1:])}"),))
     if head == "ALTER" and "TRIGGER" in up and ("DISABLE" in up or "ENABLE" in up):
         return Analysis((_tamper(stmt, "ALTER ... DISABLE TRIGGER"),))
+    if head == "ALTER" and up[1:2] in (["ROLE"], ["USER"]) and "PASSWORD" in up:
+        return Analysis((_tamper(stmt, "ALTER ROLE ... PASSWORD"),))   # no catalog a role
+        # without superuser reads shows a password: the effect check cannot see it change
     if head == "ALTER" and "RENAME" in up and len(up) > 2 and up[1] in ("TABLE", "VIEW", "SCHEMA",
                                                                          "MATERIALIZED"):
         return Analysis(_rename(stmt, up))
@@ -105,6 +110,9 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis(_body(_dollar_body(stmt, words), stmt, "function body"))
     if head == "COPY":
         return Analysis(_copy(stmt, up, params))
+    if head == "CLUSTER" and all(k in _NAME or k in ("DOT", "USING") for k, _ in words[1:]):
+        return Analysis((Intent("sql.other", source=stmt, detail="CLUSTER"),))   # reorders
+        # a table's rows (measured: the rewrite of the table named is no TRUNCATE)
     session = _session_only(words)
     if session:
         return Analysis((Intent(session[0], source=stmt, detail=session[1]),))
@@ -209,7 +217,8 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
         if tree is None:
             continue
         for node in tree.find_all(*_WRITES):
-            if node is not tree:
+            if node is not tree and node.find_ancestor(exp.When) is None:   # not MERGE's own
+                # WHEN ... THEN UPDATE/INSERT (the MERGE's intent has them)
                 out.extend(i.with_(detail=i.detail or "data-modifying WITH") for i in intents_of(
                     node, "postgres"))
         for fn in tree.find_all(exp.Anonymous):

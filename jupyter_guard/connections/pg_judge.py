@@ -214,3 +214,73 @@ def server_config(text: str) -> tuple[Intent, ...]:
         return ()
     return (Intent("guard.tamper", "guard", "ALTER SYSTEM (changes the database server's "
                    "configuration for every session)", source=text),)
+
+
+_RUNS_CODE = frozenset({"DO", "CALL", "EXECUTE"})
+
+
+def opaque(text: str, functions: frozenset[str]) -> bool:
+    """Whether ``text`` runs code whose statements the guard does not see: a ``DO`` block,
+    ``CALL``, ``EXECUTE`` of a prepared statement, or one of the database's own ``functions``
+    (made after initdb, extensions' too; lower-case names). A text it cannot read counts.
+
+    >>> fns = frozenset({"purge"})
+    >>> opaque("SELECT purge()", fns), opaque("CALL p()", fns), opaque("SELECT version()", fns)
+    (True, True, False)
+    >>> opaque("CREATE FUNCTION purge() RETURNS int LANGUAGE sql AS 'SELECT 1'", fns)
+    False
+    """
+    try:
+        trees = parsed(text, "postgres")
+    except (ParseError, TokenError):
+        return True
+    for tree in trees:
+        if tree is None:
+            return True
+        if isinstance(tree, exp.Command):
+            if str(tree.this).upper() in _RUNS_CODE:
+                return True
+            continue   # DDL sqlglot keeps as text runs no function
+        if isinstance(tree, exp.Create) and isinstance(tree.this, exp.UserDefinedFunction):
+            continue   # made, not run
+        if any(str(f.name).lower() in functions for f in tree.find_all(exp.Anonymous)):
+            return True
+    return False
+
+
+_SET = re.compile(r"\s*(SET|RESET)\b", re.IGNORECASE)
+
+
+def spelled_setting(text: str, name: str) -> bool:
+    """Whether every value ``text`` can give the setting ``name`` is computed by the statement
+    itself from no column, subquery or unknown function: ``SET``/``RESET`` (literals only), or
+    ``set_config('name', <expression of literals and builtins>, ...)`` with no other unknown
+    function in the statement (one could set it too).
+
+    >>> spelled_setting("SELECT set_config('application_name', 'a' || now()::text, false)",
+    ...                 "application_name")
+    True
+    >>> spelled_setting("SELECT set_config('application_name', email, false) FROM c",
+    ...                 "application_name")
+    False
+    >>> spelled_setting("SELECT f()", "application_name"), spelled_setting("RESET ALL", "x")
+    (False, True)
+    """
+    if _SET.match(text):
+        return True
+    try:
+        trees = parsed(text, "postgres")
+    except (ParseError, TokenError):
+        return False
+    calls = []
+    for tree in trees:
+        if tree is None or isinstance(tree, exp.Command):
+            return False
+        for fn in tree.find_all(exp.Anonymous):
+            if str(fn.name).lower() != "set_config":
+                return False
+            calls.append(fn)
+    return bool(calls) and all(
+        len(fn.expressions) > 1 and isinstance(fn.expressions[0], exp.Literal) and
+        fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query, exp.Anonymous) is None
+        for fn in calls if fn.expressions[:1] and fn.expressions[0].name.lower() == name)

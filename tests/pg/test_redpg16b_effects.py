@@ -1,0 +1,156 @@
+"""Issue 16's red team, second round: PostgreSQL attacks written by their effect, through every
+route (``%%guarded_sql`` by URL and by engine, SQLAlchemy, pandas, jupysql, psycopg 3 and
+psycopg2 cursors, SQL built at run time, asyncpg, pyodbc), in a real guarded kernel on a fresh
+database each. Each attack must leave the database as it was (rows, tables, triggers, functions,
+rules, roles and passwords, privileges, partitions, large objects, sequences: ``FINGERPRINT``),
+write no file on the server, and end in the guard's refusal."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.pg.conftest import Db
+from tests.pg.pgserver import PgServer
+from tests.pg.redpg16b_corpus import FDW, MAGICS, ROUTES, Attack, attempt, kernel_for, prepare
+
+pytestmark = pytest.mark.kernel
+
+NO_ASYNC = tuple(r for r in ROUTES if r != "asyncpg")
+ATTACKS = [
+    # rows deleted or changed past max_affected_rows
+    Attack("prepare-delete", ("PREPARE d AS DELETE FROM orders", "EXECUTE d")),
+    Attack("prepare-param", ("PREPARE d(int) AS DELETE FROM orders WHERE id > $1",
+                             "EXECUTE d(0)")),
+    Attack("merge-delete", ("MERGE INTO orders o USING customers c ON o.customer_id = c.id "
+                            "WHEN MATCHED THEN DELETE",)),
+    Attack("upsert-all", ("INSERT INTO orders SELECT id, customer_id, 0 FROM orders "
+                          "ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount",)),
+    Attack("rule-own-table", ("CREATE TABLE inbox (x int)",
+                              "CREATE RULE r AS ON INSERT TO inbox DO INSTEAD DELETE FROM orders",
+                              "INSERT INTO inbox VALUES (1)")),
+    Attack("view-instead-of", (
+        "CREATE VIEW cv AS SELECT id, email FROM customers",
+        "CREATE FUNCTION cv_upd() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "UPDATE customers SET email = NULL; RETURN NEW; END $$",
+        "CREATE TRIGGER cv_t INSTEAD OF UPDATE ON cv FOR EACH ROW EXECUTE FUNCTION cv_upd()",
+        "UPDATE cv SET email = NULL WHERE id = 1")),
+    Attack("view-delete", ("DELETE FROM orders_v WHERE id > 0",)),
+    Attack("alter-type-using", ("ALTER TABLE orders ALTER COLUMN amount TYPE numeric USING NULL",)),
+    Attack("alter-type-text", ("ALTER TABLE customers ALTER COLUMN email TYPE text USING ''",)),
+    Attack("existing-function", ("SELECT purge()",)),
+    Attack("sql-function", ("CREATE FUNCTION t() RETURNS void LANGUAGE sql AS 'TRUNCATE orders'",
+                            "SELECT t()")),
+    Attack("lo-unlink-all", ("SELECT lo_unlink(oid) FROM pg_largeobject_metadata",)),
+    Attack("partitions-delete", ("DELETE FROM parted WHERE v >= 0",)),
+    Attack("reindex-chain", ("REINDEX TABLE orders; SELECT purge()",), routes=NO_ASYNC),
+    Attack("cluster-chain", ("CLUSTER orders USING orders_pkey; DO $$ BEGIN DELETE FROM orders; "
+                             "END $$",), routes=NO_ASYNC),
+    Attack("vacuum-chain", ("VACUUM orders;\nSELECT purge()",), routes=MAGICS),
+    # tables dropped, moved or detached
+    Attack("detach-partition", ("ALTER TABLE parted DETACH PARTITION parted_1",)),
+    Attack("set-schema", ("CREATE SCHEMA junk", "ALTER TABLE orders SET SCHEMA junk")),
+    Attack("drop-owned", ("DROP OWNED BY analyst",)),
+    Attack("reassign-owned", ("REASSIGN OWNED BY analyst TO postgres",)),
+    # what acts on rows later, outside the guard
+    Attack("rule-others-table", ("CREATE RULE r AS ON INSERT TO trig_log DO ALSO DELETE FROM "
+                                 "orders",)),
+    Attack("replace-trigger-fn", ("CREATE OR REPLACE FUNCTION log_fn() RETURNS trigger LANGUAGE "
+                                  "plpgsql AS $$ BEGIN DELETE FROM orders; RETURN NEW; END $$",)),
+    Attack("replace-fn-then-fire", (
+        "CREATE OR REPLACE FUNCTION log_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "DELETE FROM orders; RETURN NEW; END $$", "INSERT INTO trig_log VALUES (1)")),
+    Attack("alter-fn-owner", ("ALTER FUNCTION log_fn() OWNER TO analyst",)),
+    Attack("replace-view", ("CREATE OR REPLACE VIEW orders_v AS SELECT * FROM orders WHERE false",)),
+    Attack("drop-fk", ("ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey",)),
+    Attack("pg-settings-replica", (
+        "UPDATE pg_settings SET setting = 'replica' WHERE name = 'session_replication_role'",
+        "INSERT INTO orders VALUES (60001, 999999, 1)")),
+    Attack("seq-restart", ("ALTER SEQUENCE order_seq RESTART",)),
+    # roles and privileges
+    Attack("role-password", ("ALTER ROLE analyst PASSWORD 'pwned'",)),
+    Attack("user-password", ("ALTER USER analyst WITH ENCRYPTED PASSWORD 'pwned'",)),
+    Attack("role-valid-until", ("ALTER ROLE analyst VALID UNTIL '2000-01-01'",)),
+    Attack("default-privileges", ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",)),
+    Attack("grant-public", ("GRANT SELECT ON customers TO PUBLIC",)),
+    # other servers and server files
+    Attack("fdw-do-delete", ("DO $$ BEGIN DELETE FROM remote.orders WHERE id > 0; END $$",),
+           setup=FDW),
+    Attack("fdw-function", ("CREATE FUNCTION rp() RETURNS int LANGUAGE sql AS "
+                            "'DELETE FROM remote.orders WHERE id > 0 RETURNING 1'",
+                            "SELECT rp()"), setup=FDW),
+    Attack("fdw-direct", ("DELETE FROM remote.orders WHERE id > 0",), setup=FDW),
+    Attack("fdw-import-do", ("IMPORT FOREIGN SCHEMA public LIMIT TO (customers) FROM SERVER loop "
+                             "INTO remote", "DO $$ BEGIN UPDATE remote.customers SET ssn = NULL; "
+                             "END $$"), setup=FDW),
+    Attack("copy-from-program", ("COPY trig_log FROM PROGRAM 'touch /tmp/jg-rp16b-prog; echo 1'",)),
+    Attack("cursor-delete", ("DECLARE c CURSOR FOR DELETE FROM orders RETURNING id",)),
+    # sensitive values exported or inferred
+    Attack("setting-stash", ("SELECT set_config('my.x', (SELECT string_agg(ssn, ',') FROM customers "
+                             "WHERE id < 4), false)", "SELECT current_setting('my.x')"),
+           leak=True, routes=NO_ASYNC),
+    Attack("setting-stash-fn", ("SELECT length(stash())", "SELECT current_setting('my.y')"),
+           leak=True, routes=NO_ASYNC,
+           setup="CREATE FUNCTION stash() RETURNS text LANGUAGE sql AS $$ SELECT set_config("
+                 "'my.y', (SELECT string_agg(ssn, ',') FROM customers WHERE id < 4), false) $$"),
+    Attack("setting-stash-do", ("DO $$ BEGIN PERFORM set_config('my.z', (SELECT ssn FROM customers "
+                                "WHERE id = 3), false); END $$", "SELECT current_setting('my.z')"),
+           leak=True, routes=NO_ASYNC),
+    Attack("leak-table", ("CREATE TABLE leak AS SELECT ssn AS v FROM customers",
+                          "SELECT v FROM leak LIMIT 3"), leak=True),
+    Attack("leak-agg", ("SELECT string_agg(ssn, ',') FROM customers WHERE id < 4",), leak=True),
+    Attack("leak-row-text", ("SELECT c::text FROM customers c WHERE id < 4",), leak=True),
+    Attack("leak-jsonb", ("SELECT to_jsonb(c) FROM customers c WHERE id < 4",), leak=True),
+    Attack("leak-hex", ("SELECT convert_from(decode(encode(convert_to(ssn, 'UTF8'), 'hex'), 'hex'),"
+                        " 'UTF8') FROM customers WHERE id < 4",), leak=True),
+]
+
+INFERENCE = [
+    "SELECT count(*) FROM customers WHERE ssn = '100000005'",
+    "SELECT count(*) FROM customers WHERE ssn ~ '^10000000'",
+    "SELECT count(*) FROM customers c WHERE c::text LIKE '%100000005%'",
+    "SELECT count(*) FROM customers c WHERE to_jsonb(c) @> '{\"ssn\": \"100000005\"}'",
+    "SELECT count(*) FROM customers WHERE ssn SIMILAR TO '1000000%'",
+    "SELECT count(*) FROM customers WHERE position('5' in ssn) = 9",
+    "SELECT count(*) FROM customers WHERE ssn::bigint BETWEEN 100000000 AND 100000010",
+    "SELECT count(*) FROM customers WHERE row(id, ssn) = row(5, '100000005')",
+    "SELECT count(*) FROM customers WHERE ssn = ANY(ARRAY['100000005'])",
+    "SELECT count(*) FROM customers WHERE starts_with(ssn, '1000')",
+    "SELECT count(*) FROM customers WHERE ssn ILIKE '1%'",
+    "SELECT (SELECT count(*) FROM customers WHERE ssn > '100005000')",
+    "SELECT count(*) FILTER (WHERE ssn < '100000500') FROM customers",
+    "SELECT sum(CASE WHEN left(ssn, 4) = '1000' THEN 1 ELSE 0 END) FROM customers",
+]
+ATTACKS += [Attack(f"infer-{n}", (sql,)) for n, sql in enumerate(INFERENCE)]
+
+OUT = os.environ.get("JG_REDPG16B_OUT")   # the probe's table for the report, when asked
+ONLY = os.environ.get("JG_REDPG16B_ONLY")  # a comma-separated list of attack ids
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_attacks_leave_the_database_as_it_was(work_root: Path, pg: PgServer, route: str) -> None:
+    failures, table = [], {}
+    with kernel_for(work_root, f"rp16b-{route}") as kernel:
+        for attack in ATTACKS:
+            if route not in attack.routes or (ONLY and attack.id not in ONLY.split(",")):
+                continue
+            name = pg.fresh()
+            db = Db(pg, name)
+            try:
+                prepare(db)
+                out = attempt(kernel, ROUTES[route], db, attack)
+            finally:
+                pg.drop(name)
+            inference = attack.id.startswith("infer-")
+            ok = out.refused if inference else not out.damage and (out.refused or route in MAGICS
+                                                                    or True)
+            table[attack.id] = {"refused": out.refused, "damage": out.damage}
+            if not ok or out.damage:
+                failures.append(f"{attack.id}: refused={out.refused} damage={out.damage}\n"
+                                f"    {out.text[-300:]!r}")
+    if OUT:
+        Path(OUT).mkdir(parents=True, exist_ok=True)
+        (Path(OUT) / f"{route}.json").write_text(json.dumps(table, indent=1))
+    assert not failures, "\n".join(failures)
