@@ -229,7 +229,7 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
                                   ("?",), source=stmt, remote=True))
             elif str(fn.name).lower() == "set_config" and len(fn.expressions) > 1 and \
                     fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query) is not None:
-                out.append(_into_setting(fn, found, stmt))
+                out.append(_into_setting(fn, found, stmt, tree))
             if str(fn.name).lower() == "set_config" and any(
                     isinstance(a, exp.Literal) and a.name.lower() in GUARDED_SETTINGS
                     for a in fn.expressions[:1]):
@@ -237,22 +237,51 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
     return tuple(out)
 
 
-def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
+def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str,
+                  tree: exp.Expression | None = None) -> Intent:
     """``set_config(name, value)`` of a value read from tables: an export of the columns the
-    statement reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and
-    other sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export.
+    value reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and other
+    sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export; a
+    column compared in the statement's WHERE is not in the value.
 
     >>> i = _inner("SELECT set_config('application_name', (SELECT string_agg(ssn, ',') FROM c), "
     ...            "false)", analyze_sql("SELECT ssn FROM c", "postgres").intents)[0]
     >>> (i.action, i.columns)
     ('sql.export', ('ssn',))
+    >>> s = "SELECT set_config('jg.city', city, false) FROM c WHERE ssn IS NOT NULL AND id = 2"
+    >>> _inner(s, analyze_sql(s, "postgres").intents)[0].columns
+    ('city',)
     """
-    mine = tuple(dict.fromkeys(c for i in found for c in i.columns)) or ("?",)   # aliases and
-    # CTEs rename columns on the way: every column the statement reads counts
+    mine = _value_columns(fn, tree) or tuple(dict.fromkeys(
+        c for i in found for c in i.columns)) or ("?",)   # aliases and CTEs rename columns on
+    # the way: when the value cannot be read apart, every column the statement reads counts
     reads = tuple(r for i in found for r in i.reads)
     return Intent("sql.export", "variable", "a setting (set_config(), seen by SHOW, "
                   "current_setting() and, for application_name, every other session)", mine,
                   reads, source=stmt, detail="setting")
+
+
+def _value_columns(fn: exp.Expression, tree: exp.Expression | None) -> tuple[str, ...]:
+    """The columns ``fn``'s value reads, when ``fn`` is an output of the statement's top-level
+    SELECT: that SELECT with only the value as its output and no WHERE/HAVING, read by the
+    analysis (CTEs, derived tables and aliases resolved). Empty when it cannot be told."""
+    if not isinstance(tree, exp.Select) or len(fn.expressions) < 2:
+        return ()
+    node: exp.Expression | None = fn
+    while node is not None and node.parent is not tree:
+        node = node.parent
+    if node is None or node.arg_key != "expressions" or fn.find_ancestor(exp.Select) is not tree:
+        return ()
+    q = tree.copy()
+    q.set("expressions", [fn.expressions[1].copy()])
+    for key in ("where", "having", "qualify", "order"):
+        q.set(key, None)
+    try:
+        cols = [c for i in analyze_sql(q.sql(dialect="postgres"), "postgres").intents
+                for c in i.columns]
+    except (ParseError, TokenError):
+        return ()
+    return tuple(dict.fromkeys(cols))
 
 
 def _into_large_object(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:

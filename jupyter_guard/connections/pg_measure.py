@@ -38,7 +38,8 @@ class Rel:
     disabled: int
     kind: str
     hooks: str = ""
-    parents: str = ""   # the oids of the tables it is a partition or child of
+    parents: str = ""   # the oids of the tables it is a partition or child of (a function:
+    # "setting" when it calls set_config with a value that is not a literal)
 
 
 # settings, then the database's place, then its schemas (the session's own are known by them)
@@ -47,6 +48,7 @@ AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a tab
 APPNAME_KEY = -6     # the session's ``application_name`` (every session sees it)
 REMOTE_KEY = -7      # foreign servers and dblink, when the database has them
 _SPECIAL = (AUTHORITY_KEY, APPNAME_KEY, REMOTE_KEY)
+_KEYED = ("measured hooks", "measured sequence")   # of the session's own: its business
 # ``CLUSTER t [USING i]`` alone rewrites the table in another order: a new ``relfilenode`` with
 # every row (an emptied table gets one too, so only this exact statement is told apart)
 _CLUSTER = re.compile(r'\s*CLUSTER\s+(VERBOSE\s+)?[\w."]+(\s+USING\s+[\w."]+)?\s*;?\s*',
@@ -79,8 +81,7 @@ def parse(rows: Any) -> Snapshot:
         elif oid in (APPNAME_KEY, REMOTE_KEY):
             rels[int(oid)] = Rel("", "", 0, 0, 0, 0, 0, str(kind), str(hooks or ""))
         else:
-            text = str(hooks or "")
-            own, _, parents = text.partition(":") if kind != "fn" else (text, "", "")
+            own, _, parents = str(hooks or "").partition(":")   # a function: "setting" or ""
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind, own, parents)
     if authority:   # kept apart from the settings and schemas (``guard.owned`` reads those)
@@ -104,18 +105,21 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     out.extend(_appname(old.get(APPNAME_KEY), new.get(APPNAME_KEY), source))
     functions = frozenset(r.name.split("(")[0].lower() for r in old.values() if r.kind == "fn")
     out.extend(_remote(old.get(REMOTE_KEY), source, functions))
+    out.extend(_setting_functions(old, source))
     for oid, r in old.items():
         if r.schema.startswith("pg_temp") or oid in _SPECIAL:   # temporary
             continue
         at = len(out)
         if r.kind == "fn":
             out.extend(_function(r, new.get(oid), source))
+        elif r.kind == "S":
+            out.extend(_sequence(r, new.get(oid), source))
         else:
             out.extend(_table(oid, r, new.get(oid), old, place, source))
         if place:   # where it lives: the session's own tables and functions are known by it
             name, key = f"{r.schema}.{r.name}", pg_key(place, r.schema, r.name, oid)
             out[at:] = [i.with_(key=key) if not i.key and (
-                i.target == name or r.kind == "fn" or i.detail == "measured hooks") else i
+                i.target == name or r.kind == "fn" or i.detail in _KEYED) else i
                 for i in out[at:]]
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
@@ -178,6 +182,41 @@ def _function(r: Rel, n: Rel | None, source: str) -> list[Intent]:
     return [Intent("guard.tamper", "guard", f"{what} the function {r.schema}.{r.name}, which "
                    "triggers, views and other sessions call outside the statements the guard "
                    "judges", source=source, detail="measured function")]
+
+
+def _sequence(r: Rel, n: Rel | None, source: str) -> list[Intent]:
+    """A sequence dropped, or set back (``ALTER SEQUENCE ... RESTART``, ``setval``): later
+    inserts would reuse numbers that rows already have."""
+    name = f"{r.schema}.{r.name}"
+    if n is None:
+        return [Intent("sql.drop", "table", name, source=source, detail="measured")]
+    if n.updated >= r.updated:
+        return []
+    return [Intent("guard.tamper", "guard", f"sets the sequence {name} back from {r.updated} to "
+                   f"{n.updated}: later inserts would reuse numbers rows already have",
+                   source=source, detail="measured sequence")]
+
+
+def _setting_functions(old: dict[int, Rel], source: str) -> list[Intent]:
+    """Functions the statement names whose bodies ``set_config`` a value that is no literal:
+    what they leave in a custom setting (``current_setting`` reads it back unmasked) no
+    snapshot can list, so calling one is an export of what it may have read.
+
+    >>> f = Rel("public", "stash()", 0, 0, 0, 0, 0, "fn", "x", "setting")
+    >>> [i.detail for i in _setting_functions({-1: f}, "SELECT length(stash())")]
+    ['setting']
+    >>> _setting_functions({-1: f}, "SELECT stashed FROM t")
+    []
+    """
+    out = []
+    for r in old.values():
+        name = r.name.split("(")[0]
+        if r.kind == "fn" and r.parents == "setting" and re.search(
+                rf"\b{re.escape(name)}\s*\(", source, re.IGNORECASE):
+            out.append(Intent("sql.export", "variable", f"a setting (set_config() of a value "
+                              f"computed in the function {r.schema}.{name})", ("?",),
+                              source=source, detail="setting"))
+    return out
 
 
 def _authority(r: Rel | None, n: Rel | None, source: str) -> list[Intent]:

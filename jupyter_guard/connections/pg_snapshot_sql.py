@@ -56,13 +56,19 @@ AUTHORITY = """concat_ws(':',
 
 # Every function and procedure made after initdb outside the system schemas: its body, settings,
 # powers, owner and grants, one md5 each (``CREATE OR REPLACE FUNCTION`` keeps the oid, so a
-# trigger that calls it would run the new body on others' writes). Keyed by a negative number
-# that no table's oid is.
+# trigger that calls it would run the new body on others' writes), and ``setting`` when its body
+# calls ``set_config`` with a value that is not a literal (a call of it may leave table values in
+# a setting that ``current_setting`` reads back, where no measure of settings can look: custom
+# settings are listed nowhere). Keyed by a negative number that no table's oid is.
 FUNCTIONS = """UNION ALL SELECT -10000000000 - p.oid::bigint, n.nspname::text,
   p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', 0, 0, 0, 0, 0,
   'fn', md5(p.prosrc || coalesce(p.probin, '') || coalesce(p.proconfig::text, '') ||
   p.prosecdef::text || p.proowner::text || coalesce(p.proacl::text, '') ||
-  p.provolatile::text || p.prolang::text)
+  p.provolatile::text || p.prolang::text) || ':' ||
+  CASE WHEN (SELECT count(*) FROM regexp_matches(p.prosrc, 'set_config\\s*\\(', 'gi')) >
+    (SELECT count(*) FROM regexp_matches(p.prosrc,
+     'set_config\\s*\\(\\s*''[^'']*''\\s*,\\s*''[^'']*''\\s*,', 'gi'))
+  THEN 'setting' ELSE '' END
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast%%'"""
@@ -74,15 +80,22 @@ REMOTE = """UNION ALL SELECT -7, '', '', 0, 0, 0, 0, 0, 'remote',
   CASE WHEN EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'dblink') THEN ',dblink' ELSE ''
   END"""
 
+# Per table (and view, foreign table, sequence): its oid, place, file, columns, rows updated (for
+# a sequence: its last value, which must not go back) and deleted in this transaction, disabled
+# triggers, kind and hooks; then the session's settings and the cluster's authority (-1), large
+# objects (-4), application_name (-6), the database's place (-2), schemas (-3), functions, remote.
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
      AND NOT a.attisdropped),
-  coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_del, 0),
+  CASE WHEN c.relkind <> 'S' THEN coalesce(s.n_tup_upd, 0) WHEN has_sequence_privilege(c.oid,
+    'SELECT,USAGE') AND NOT pg_is_other_temp_schema(c.relnamespace)
+    THEN coalesce(pg_sequence_last_value(c.oid), 0) ELSE 0 END,
+  coalesce(s.n_tup_del, 0),
   (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'),
   c.relkind::text, """ + HOOKS + """
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_xact_user_tables s ON s.relid = c.oid
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND (n.nspname NOT LIKE 'pg\\_%%' OR n.nspname LIKE 'pg\\_temp\\_%%')
 UNION ALL SELECT -4, 'pg_catalog', 'pg_largeobject', 0, 0,

@@ -50,6 +50,9 @@ HONEST = [
     Honest("setting-next-to-ssn", ("SELECT set_config('statement_timeout', '50s', false) AS t, "
                                    "count(*) AS n FROM customers WHERE ssn IS NOT NULL",),
            shows="10000"),
+    Honest("setting-of-plain-column-where-ssn", (
+        "SELECT set_config('jg.city', city, false) AS c FROM customers "
+        "WHERE id = 2 AND ssn IS NOT NULL",), shows="Nice"),
     Honest("own-function-replaced", (
         "CREATE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         "CREATE OR REPLACE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 41 + 1'",
