@@ -238,7 +238,7 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
 
 
 def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str,
-                  tree: exp.Expression | None = None) -> Intent:
+                  tree: exp.Expr | None = None) -> Intent:
     """``set_config(name, value)`` of a value read from tables: an export of the columns the
     value reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and other
     sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export; a
@@ -261,13 +261,13 @@ def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str,
                   reads, source=stmt, detail="setting")
 
 
-def _value_columns(fn: exp.Expression, tree: exp.Expression | None) -> tuple[str, ...]:
+def _value_columns(fn: exp.Expression, tree: exp.Expr | None) -> tuple[str, ...]:
     """The columns ``fn``'s value reads, when ``fn`` is an output of the statement's top-level
     SELECT: that SELECT with only the value as its output and no WHERE/HAVING, read by the
     analysis (CTEs, derived tables and aliases resolved). Empty when it cannot be told."""
     if not isinstance(tree, exp.Select) or len(fn.expressions) < 2:
         return ()
-    node: exp.Expression | None = fn
+    node: exp.Expr | None = fn
     while node is not None and node.parent is not tree:
         node = node.parent
     if node is None or node.arg_key != "expressions" or fn.find_ancestor(exp.Select) is not tree:
