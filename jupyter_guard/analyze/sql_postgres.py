@@ -121,6 +121,8 @@ def _statement(stmt: str, params: Any) -> Analysis:
 
 
 _NAME = ("VAR", "IDENTIFIER")
+_TWO_PHASE = re.compile(
+    r"(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\s+'?[^']*'?", re.IGNORECASE)
 
 
 def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
@@ -133,6 +135,8 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
     (('sql.transaction', 'RELEASE SAVEPOINT'), ('sql.other', 'NOTIFY'))
     >>> _session_only(_words("NOTIFY ch, (SELECT ssn FROM c)")) is None
     True
+    >>> _session_only(_words("PREPARE TRANSACTION 'x'"))
+    ('sql.transaction', 'PREPARE TRANSACTION')
     """
     kinds = [k for k, _ in words]
     up = [w.upper() for _, w in words]
@@ -144,6 +148,9 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
         rest = rest[1:]
     if rest is not None and len(rest) == 1 and kinds[-1] in _NAME:
         return ("sql.transaction", " ".join(up[:len(up) - 1]))
+    two_phase = _TWO_PHASE.fullmatch(" ".join(w for _, w in words))
+    if two_phase:   # transaction control: alone, never in one call with a change (pg_judge)
+        return ("sql.transaction", " ".join(two_phase.group(1).upper().split()))
     if up[:1] == ["LISTEN"] and len(up) == 2 and kinds[1] in _NAME:
         return ("sql.other", "LISTEN")
     if up[:1] == ["UNLISTEN"] and len(up) == 2 and (kinds[1] in _NAME or up[1] == "*"):

@@ -183,7 +183,8 @@ def session_tables_ok(intents: tuple[Intent, ...], ours: set[str]) -> tuple[Inte
 
 _CONTROL = re.compile(
     r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT\s+\w+|"
-    r"RELEASE(\s+SAVEPOINT)?\s+\w+|ROLLBACK\s+TO(\s+SAVEPOINT)?\s+\w+)"
+    r"RELEASE(\s+SAVEPOINT)?\s+\w+|ROLLBACK\s+TO(\s+SAVEPOINT)?\s+\w+|"
+    r"(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\s+'[^']*')"
     r"(\s+(TRANSACTION|WORK))?(\s+ISOLATION\s+LEVEL(\s+[A-Z]+){1,2}|\s+READ\s+(ONLY|WRITE))*"
     r"\s*;?\s*", re.IGNORECASE)
 

@@ -92,7 +92,14 @@ def bounded(count_sql: str, limit: int) -> str:
 
 def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
     """The analysis as the effect check leaves it to be decided (the same object when nothing
-    changes: a read keeps the analysis its decision is kept under, ``guard.decisions``)."""
+    changes: a read keeps the analysis its decision is kept under, ``guard.decisions``).
+
+    >>> from jupyter_guard.analyze.sql_postgres import analyze_postgres
+    >>> for_effect(analyze_postgres("SELECT purge(); COMMIT"), 1000).errors[0][:40]
+    'COMMIT/ROLLBACK/BEGIN in the same call a'
+    >>> for_effect(analyze_postgres("SELECT 1; COMMIT"), 1000).errors
+    ()
+    """
     if all(i.action in ("sql.select", "sql.set") for i in analysis.intents):
         return analysis
     out: list[Intent] = []
@@ -103,8 +110,9 @@ def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
             elif i.where == "filtered" and i.detail:
                 i = i.with_(detail=bounded(i.detail, max_rows))
         out.append(i)
-    if any(i.action == "sql.transaction" for i in out) and any(
-            i.action not in ("sql.select", "sql.set", "sql.transaction") for i in out):
+    if any(i.action == "sql.transaction" for i in out) and any(   # a query that calls a
+            i.action not in ("sql.select", "sql.set", "sql.transaction") or   # function can
+            (i.action == "sql.select" and not pure_read(i.source)) for i in out):   # change too
         out.append(Intent("sql.unparsed", source=analysis.intents[0].source,
                           detail="transaction control in the same call as a change"))
         return Analysis(tuple(out), analysis.errors + (

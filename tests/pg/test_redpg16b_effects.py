@@ -45,6 +45,9 @@ ATTACKS = [
                             "SELECT t()")),
     Attack("lo-unlink-all", ("SELECT lo_unlink(oid) FROM pg_largeobject_metadata",)),
     Attack("partitions-delete", ("DELETE FROM parted WHERE v >= 0",)),
+    Attack("commit-chain", ("SELECT purge(); COMMIT",), routes=NO_ASYNC),
+    Attack("prepare-transaction-chain", ("SELECT purge(); PREPARE TRANSACTION 'x'",),
+           routes=NO_ASYNC),
     Attack("reindex-chain", ("REINDEX TABLE orders; SELECT purge()",), routes=NO_ASYNC),
     Attack("cluster-chain", ("CLUSTER orders USING orders_pkey; DO $$ BEGIN DELETE FROM orders; "
                              "END $$",), routes=NO_ASYNC),
