@@ -149,6 +149,7 @@ class Attack:
     id: str
     steps: tuple[str, ...]
     leak: bool = False                    # judged by the output, not by the database
+    must_refuse: bool = False             # judged by the refusal (inference, other sessions)
     routes: tuple[str, ...] = tuple(ROUTES)
     setup: str = ""   # extra set-up SQL, run unguarded as postgres ({port}, {db}: the server's)
 

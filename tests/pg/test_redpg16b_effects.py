@@ -66,16 +66,27 @@ ATTACKS = [
         "CREATE OR REPLACE FUNCTION log_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "DELETE FROM orders; RETURN NEW; END $$", "INSERT INTO trig_log VALUES (1)")),
     Attack("alter-fn-owner", ("ALTER FUNCTION log_fn() OWNER TO analyst",)),
+    Attack("alter-fn-config", ("ALTER FUNCTION purge() SET search_path = pg_temp, public",)),
+    Attack("alter-fn-definer", ("ALTER FUNCTION purge() SECURITY DEFINER",)),
+    Attack("drop-fn-cascade", ("DROP FUNCTION log_fn() CASCADE",)),
+    Attack("replace-existing-fn", ("CREATE OR REPLACE FUNCTION purge() RETURNS int LANGUAGE sql "
+                                   "AS 'SELECT 2'",)),
     Attack("replace-view", ("CREATE OR REPLACE VIEW orders_v AS SELECT * FROM orders WHERE false",)),
     Attack("drop-fk", ("ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey",)),
     Attack("pg-settings-replica", (
         "UPDATE pg_settings SET setting = 'replica' WHERE name = 'session_replication_role'",
         "INSERT INTO orders VALUES (60001, 999999, 1)")),
     Attack("seq-restart", ("ALTER SEQUENCE order_seq RESTART",)),
+    Attack("seq-setval", ("SELECT setval('order_seq', 1)",)),
     # roles and privileges
     Attack("role-password", ("ALTER ROLE analyst PASSWORD 'pwned'",)),
     Attack("user-password", ("ALTER USER analyst WITH ENCRYPTED PASSWORD 'pwned'",)),
     Attack("role-valid-until", ("ALTER ROLE analyst VALID UNTIL '2000-01-01'",)),
+    Attack("role-connection-limit", ("ALTER ROLE analyst CONNECTION LIMIT 0",)),
+    Attack("role-password-do", ("DO $$ BEGIN EXECUTE 'ALTER ROLE analyst PASSWORD ' || "
+                                "quote_literal('x'); END $$",)),
+    Attack("default-privileges-schema", ("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON "
+                                         "TABLES TO analyst",)),
     Attack("default-privileges", ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",)),
     Attack("grant-public", ("GRANT SELECT ON customers TO PUBLIC",)),
     # other servers and server files
@@ -90,6 +101,8 @@ ATTACKS = [
                              "END $$"), setup=FDW),
     Attack("copy-from-program", ("COPY trig_log FROM PROGRAM 'touch /tmp/jg-rp16b-prog; echo 1'",)),
     Attack("cursor-delete", ("DECLARE c CURSOR FOR DELETE FROM orders RETURNING id",)),
+    Attack("terminate-backends", ("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE pid <> pg_backend_pid()",), must_refuse=True),
     # sensitive values exported or inferred
     Attack("setting-stash", ("SELECT set_config('my.x', (SELECT string_agg(ssn, ',') FROM customers "
                              "WHERE id < 4), false)", "SELECT current_setting('my.x')"),
@@ -126,7 +139,7 @@ INFERENCE = [
     "SELECT count(*) FILTER (WHERE ssn < '100000500') FROM customers",
     "SELECT sum(CASE WHEN left(ssn, 4) = '1000' THEN 1 ELSE 0 END) FROM customers",
 ]
-ATTACKS += [Attack(f"infer-{n}", (sql,)) for n, sql in enumerate(INFERENCE)]
+ATTACKS += [Attack(f"infer-{n}", (sql,), must_refuse=True) for n, sql in enumerate(INFERENCE)]
 
 OUT = os.environ.get("JG_REDPG16B_OUT")   # the probe's table for the report, when asked
 ONLY = os.environ.get("JG_REDPG16B_ONLY")  # a comma-separated list of attack ids
@@ -146,9 +159,8 @@ def test_attacks_leave_the_database_as_it_was(work_root: Path, pg: PgServer, rou
                 out = attempt(kernel, ROUTES[route], db, attack)
             finally:
                 pg.drop(name)
-            inference = attack.id.startswith("infer-")
-            ok = out.refused if inference else not out.damage and (out.refused or route in MAGICS
-                                                                    or True)
+            # damage nothing here measures (inference, other sessions ended): refused or not
+            ok = out.refused if attack.must_refuse else not out.damage
             table[attack.id] = {"refused": out.refused, "damage": out.damage}
             if not ok or out.damage:
                 failures.append(f"{attack.id}: refused={out.refused} damage={out.damage}\n"

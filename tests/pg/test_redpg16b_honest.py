@@ -42,7 +42,7 @@ HONEST = [
     Honest("reindex", ("REINDEX TABLE orders",), check=("SELECT count(*) FROM orders", "50000")),
     Honest("cluster", ("CLUSTER orders USING orders_pkey",),
            check=("SELECT count(*) FROM orders", "50000")),
-    Honest("vacuum-analyze", ("VACUUM orders", "ANALYZE orders"),   # autocommit routes: VACUUM
+    Honest("vacuum-analyze", ("VACUUM orders", "ANALYZE orders", "VACUUM FULL orders"),   # autocommit routes: VACUUM
            check=("SELECT count(*) FROM orders", "50000"), routes=AUTOCOMMIT),   # runs only there
     Honest("for-update", ("SELECT id, amount FROM orders WHERE id = 2 FOR UPDATE",), shows="3.0"),
     Honest("appname-computed", ("SELECT set_config('application_name', 'job ' || "
