@@ -39,7 +39,7 @@ class Rel:
     kind: str
     hooks: str = ""
     parents: str = ""   # the oids of the tables it is a partition or child of (a function:
-    # "setting" when it calls set_config with a value that is not a literal)
+    # "s" when it calls set_config with a value that is not a literal)
 
 
 # settings, then the database's place, then its schemas (the session's own are known by them)
@@ -47,6 +47,8 @@ Snapshot = tuple[dict[int, Rel], tuple[str, ...]]
 AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a table's oid
 APPNAME_KEY = -6     # the session's ``application_name`` (every session sees it)
 REMOTE_KEY = -7      # foreign servers and dblink, when the database has them
+FUNCTIONS_KEY = -8   # the database's own functions, in one row (``pg_snapshot_sql.FUNCTIONS``)
+_FN_KEY = -10_000_000_000   # a function's key: this minus its oid, never a table's
 _SPECIAL = (AUTHORITY_KEY, APPNAME_KEY, REMOTE_KEY)
 _KEYED = ("measured hooks", "measured sequence")   # of the session's own: its business
 # ``CLUSTER t [USING i]`` alone rewrites the table in another order: a new ``relfilenode`` with
@@ -78,15 +80,31 @@ def parse(rows: Any) -> Snapshot:
         elif oid == -1:
             settings = (str(schema), str(name), str(kind))
             authority = str(hooks)
+        elif oid == FUNCTIONS_KEY:
+            rels.update(_functions(str(hooks or "")))
         elif oid in (APPNAME_KEY, REMOTE_KEY):
             rels[int(oid)] = Rel("", "", 0, 0, 0, 0, 0, str(kind), str(hooks or ""))
         else:
-            own, _, parents = str(hooks or "").partition(":")   # a function: "setting" or ""
+            own, _, parents = str(hooks or "").partition(":")
             rels[int(oid)] = Rel(schema, name, int(node), int(ncols), int(upd), int(dele),
                                  int(dis), kind, own, parents)
     if authority:   # kept apart from the settings and schemas (``guard.owned`` reads those)
         rels[AUTHORITY_KEY] = Rel("", "", 0, 0, 0, 0, 0, "authority", authority)
     return rels, (*settings, where, *sorted(schemas))
+
+
+def _functions(text: str) -> dict[int, Rel]:
+    """The functions row: one ``Rel`` each, its catalog row's ``xmin`` as its hooks.
+
+    >>> _functions("16500\x1e731\x1es\x1epublic\x1estash")[_FN_KEY - 16500]
+    Rel(schema='public', name='stash', filenode=0, ncols=0, updated=0, deleted=0, disabled=0, \
+kind='fn', hooks='731', parents='s')
+    """
+    out: dict[int, Rel] = {}
+    for entry in filter(None, text.split("\x1f")):
+        oid, xmin, flag, schema, name = entry.split("\x1e", 4)
+        out[_FN_KEY - int(oid)] = Rel(schema, name, 0, 0, 0, 0, 0, "fn", xmin, flag)
+    return out
 
 
 def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ...]:
@@ -103,7 +121,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
     place = s0[3] if s0[3:] else ""
     out.extend(_authority(old.get(AUTHORITY_KEY), new.get(AUTHORITY_KEY), source))
     out.extend(_appname(old.get(APPNAME_KEY), new.get(APPNAME_KEY), source))
-    functions = frozenset(r.name.split("(")[0].lower() for r in old.values() if r.kind == "fn")
+    functions = frozenset(r.name.lower() for r in old.values() if r.kind == "fn")
     out.extend(_remote(old.get(REMOTE_KEY), source, functions))
     out.extend(_setting_functions(old, source))
     for oid, r in old.items():
@@ -202,7 +220,7 @@ def _setting_functions(old: dict[int, Rel], source: str) -> list[Intent]:
     what they leave in a custom setting (``current_setting`` reads it back unmasked) no
     snapshot can list, so calling one is an export of what it may have read.
 
-    >>> f = Rel("public", "stash()", 0, 0, 0, 0, 0, "fn", "x", "setting")
+    >>> f = Rel("public", "stash", 0, 0, 0, 0, 0, "fn", "731", "s")
     >>> [i.detail for i in _setting_functions({-1: f}, "SELECT length(stash())")]
     ['setting']
     >>> _setting_functions({-1: f}, "SELECT stashed FROM t")
@@ -210,8 +228,8 @@ def _setting_functions(old: dict[int, Rel], source: str) -> list[Intent]:
     """
     out = []
     for r in old.values():
-        name = r.name.split("(")[0]
-        if r.kind == "fn" and r.parents == "setting" and re.search(
+        name = r.name
+        if r.kind == "fn" and r.parents == "s" and re.search(
                 rf"\b{re.escape(name)}\s*\(", source, re.IGNORECASE):
             out.append(Intent("sql.export", "variable", f"a setting (set_config() of a value "
                               f"computed in the function {r.schema}.{name})", ("?",),

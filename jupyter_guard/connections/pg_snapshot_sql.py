@@ -54,24 +54,21 @@ AUTHORITY = """concat_ws(':',
      defaclobjtype::text || ':' || defaclacl::text, ',' ORDER BY defaclrole, defaclnamespace,
      defaclobjtype) FROM pg_default_acl), '')))"""
 
-# Every function and procedure made after initdb outside the system schemas: its body, settings,
-# powers, owner and grants, one md5 each (``CREATE OR REPLACE FUNCTION`` keeps the oid, so a
-# trigger that calls it would run the new body on others' writes), and ``setting`` when its body
-# calls ``set_config`` with a value that is not a literal (a call of it may leave table values in
-# a setting that ``current_setting`` reads back, where no measure of settings can look: custom
-# settings are listed nowhere). Keyed by a negative number that no table's oid is.
-FUNCTIONS = """UNION ALL SELECT -10000000000 - p.oid::bigint, n.nspname::text,
-  p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', 0, 0, 0, 0, 0,
-  'fn', md5(p.prosrc || coalesce(p.probin, '') || coalesce(p.proconfig::text, '') ||
-  p.prosecdef::text || p.proowner::text || coalesce(p.proacl::text, '') ||
-  p.provolatile::text || p.prolang::text) || ':' ||
-  CASE WHEN (SELECT count(*) FROM regexp_matches(p.prosrc, 'set_config\\s*\\(', 'gi')) >
+# Every function and procedure made after initdb outside the system schemas, in one row: its oid
+# and the ``xmin`` of its catalog row (``CREATE OR REPLACE`` and ``ALTER FUNCTION`` write a new
+# row and keep the oid, so a trigger that calls it would run the new body on others' writes), "s"
+# when its body calls ``set_config`` with a value that is not a literal (a call of it may leave
+# table values in a custom setting, which no catalog lists, for ``current_setting`` to read back),
+# and its schema and name. Fields end with chr(30), functions with chr(31).
+FUNCTIONS = """UNION ALL SELECT -8, '', '', 0, 0, 0, 0, 0, 'fns', coalesce((SELECT string_agg(
+  p.oid::text || chr(30) || p.xmin::text || chr(30) || CASE WHEN strpos(lower(p.prosrc),
+  'set_config') > 0 AND (SELECT count(*) FROM regexp_matches(p.prosrc, 'set_config\\s*\\(', 'gi')) >
     (SELECT count(*) FROM regexp_matches(p.prosrc,
      'set_config\\s*\\(\\s*''[^'']*''\\s*,\\s*''[^'']*''\\s*,', 'gi'))
-  THEN 'setting' ELSE '' END
+  THEN 's' ELSE '' END || chr(30) || n.nspname::text || chr(30) || p.proname::text, chr(31))
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast%%'"""
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast%%'), '')"""
 
 # Foreign servers (postgres_fdw, ...) and dblink: what a function or DO block writes through them
 # changes rows on another server, which no statistic of this one counts.
