@@ -231,6 +231,10 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
         for fn in tree.find_all(exp.Anonymous):
             if str(fn.name).lower() in LO_WRITERS and fn.find(exp.Column):
                 out.append(_into_large_object(fn, found, stmt))
+            elif str(fn.name).lower() == "setval":
+                out.append(Intent("guard.tamper", "guard", "setval() (a rollback does not undo "
+                                  "it, so the effect check cannot measure it first: use ALTER "
+                                  "SEQUENCE ... RESTART WITH, which is measured)", source=stmt))
             elif str(fn.name).lower() in SERVER_FUNCTIONS:
                 out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
                                   ("?",), source=stmt, remote=True))

@@ -65,6 +65,8 @@ HONEST = [
     Honest("own-sequence-restart", ("CREATE SEQUENCE s2", "SELECT nextval('s2')",
                                      "ALTER SEQUENCE s2 RESTART"),
            check=("SELECT count(*) FROM pg_class WHERE relname = 's2'", "1")),
+    Honest("sequence-forward", ("ALTER SEQUENCE order_seq RESTART WITH 60000",),
+           check=("SELECT last_value FROM order_seq", "60000")),
     Honest("city-count", ("SELECT count(*) AS n FROM customers WHERE city = 'Paris'",),
            shows="3333"),
     Honest("foreign-read", ("SELECT count(*) AS n FROM remote.orders WHERE id <= 1234",),
