@@ -48,7 +48,9 @@ AUTHORITY_KEY = -5   # the key of ``AUTHORITY`` among the relations: never a tab
 APPNAME_KEY = -6     # the session's ``application_name`` (every session sees it)
 REMOTE_KEY = -7      # foreign servers and dblink, when the database has them
 FUNCTIONS_KEY = -8   # the database's own functions, in one row (``pg_snapshot_sql.FUNCTIONS``)
+SCHEMAS_KEY = -9     # the schemas' and the database's owners and grants, in one row
 _FN_KEY = -10_000_000_000   # a function's key: this minus its oid, never a table's
+_NS_KEY = -20_000_000_000   # a schema's (or the database's)
 _SPECIAL = (AUTHORITY_KEY, APPNAME_KEY, REMOTE_KEY)
 _KEYED = ("measured hooks", "measured sequence")   # of the session's own: its business
 # ``CLUSTER t [USING i]`` alone rewrites the table in another order: a new ``relfilenode`` with
@@ -82,6 +84,8 @@ def parse(rows: Any) -> Snapshot:
             authority = str(hooks)
         elif oid == FUNCTIONS_KEY:
             rels.update(_functions(str(hooks or "")))
+        elif oid == SCHEMAS_KEY:
+            rels.update(_functions(str(hooks or ""), _NS_KEY, "ns"))
         elif oid in (APPNAME_KEY, REMOTE_KEY):
             rels[int(oid)] = Rel("", "", 0, 0, 0, 0, 0, str(kind), str(hooks or ""))
         else:
@@ -93,8 +97,9 @@ def parse(rows: Any) -> Snapshot:
     return rels, (*settings, where, *sorted(schemas))
 
 
-def _functions(text: str) -> dict[int, Rel]:
-    """The functions row: one ``Rel`` each, its catalog row's ``xmin`` as its hooks.
+def _functions(text: str, base: int = _FN_KEY, kind: str = "fn") -> dict[int, Rel]:
+    """The functions row (or the schemas row): one ``Rel`` each, its catalog row's ``xmin`` as
+    its hooks.
 
     >>> _functions("16500\x1e731\x1es\x1epublic\x1estash")[_FN_KEY - 16500]
     Rel(schema='public', name='stash', filenode=0, ncols=0, updated=0, deleted=0, disabled=0, \
@@ -103,7 +108,7 @@ kind='fn', hooks='731', parents='s')
     out: dict[int, Rel] = {}
     for entry in filter(None, text.split("\x1f")):
         oid, xmin, flag, schema, name = entry.split("\x1e", 4)
-        out[_FN_KEY - int(oid)] = Rel(schema, name, 0, 0, 0, 0, 0, "fn", xmin, flag)
+        out[base - int(oid)] = Rel(schema, name, 0, 0, 0, 0, 0, kind, xmin, flag)
     return out
 
 
@@ -130,6 +135,8 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         at = len(out)
         if r.kind == "fn":
             out.extend(_function(r, new.get(oid), source))
+        elif r.kind == "ns":
+            out.extend(_schema(r, new.get(oid), source))
         elif r.kind == "S":
             out.extend(_sequence(r, new.get(oid), source))
         else:
@@ -137,7 +144,7 @@ def measured(before: Snapshot, after: Snapshot, source: str) -> tuple[Intent, ..
         if place:   # where it lives: the session's own tables and functions are known by it
             name, key = f"{r.schema}.{r.name}", pg_key(place, r.schema, r.name, oid)
             out[at:] = [i.with_(key=key) if not i.key and (
-                i.target == name or r.kind == "fn" or i.detail in _KEYED) else i
+                i.target == name or r.kind in ("fn", "ns") or i.detail in _KEYED) else i
                 for i in out[at:]]
     changed = [i for i in out if i.action in ("sql.delete", "sql.update")]
     if len(changed) > 1:   # one statement's rows across tables (cascades, partitions, triggers)
@@ -200,6 +207,16 @@ def _function(r: Rel, n: Rel | None, source: str) -> list[Intent]:
     return [Intent("guard.tamper", "guard", f"{what} the function {r.schema}.{r.name}, which "
                    "triggers, views and other sessions call outside the statements the guard "
                    "judges", source=source, detail="measured function")]
+
+
+def _schema(r: Rel, n: Rel | None, source: str) -> list[Intent]:
+    """A schema (or the database) given another owner or other grants: a schema's owner may
+    drop every table in it. Dropped or renamed: its tables are measured one by one."""
+    if n is None or n.hooks == r.hooks or n.name != r.name:
+        return []
+    return [Intent("guard.tamper", "guard", f"changes the owner or grants of {r.name}, which "
+                   "decide who may drop or make tables in it", source=source,
+                   detail="measured hooks")]
 
 
 def _sequence(r: Rel, n: Rel | None, source: str) -> list[Intent]:

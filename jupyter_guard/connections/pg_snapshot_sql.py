@@ -70,6 +70,15 @@ FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.oid >= 16384 AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast%%'), '')"""
 
+# Who owns and may create in each schema, and in the database (``ALTER SCHEMA … OWNER TO``: a
+# schema's owner may drop every table in it; ``GRANT CREATE ON SCHEMA``), one row like FUNCTIONS.
+SCHEMAS = """UNION ALL SELECT -9, '', '', 0, 0, 0, 0, 0, 'schemas', coalesce((SELECT string_agg(
+  s.oid::text || chr(30) || s.xmin::text || chr(30) || chr(30) || chr(30) || s.nspname::text,
+  chr(31)) FROM pg_namespace s WHERE s.nspname NOT LIKE 'pg\\_%%'
+  AND s.nspname <> 'information_schema'), '') || chr(31) || (SELECT d.oid::text || chr(30) ||
+  d.xmin::text || chr(30) || chr(30) || chr(30) || 'database ' || d.datname::text
+  FROM pg_database d WHERE d.datname = current_database())"""
+
 # Foreign servers (postgres_fdw, ...) and dblink: what a function or DO block writes through them
 # changes rows on another server, which no statistic of this one counts.
 REMOTE = """UNION ALL SELECT -7, '', '', 0, 0, 0, 0, 0, 'remote',
@@ -106,4 +115,4 @@ UNION ALL SELECT -6, '', '', 0, 0, 0, 0, 0, 'appname', current_setting('applicat
 UNION ALL SELECT -2, """ + PG_WHERE + """, '', 0, 0, 0, 0, 0, '', ''
 UNION ALL SELECT -3, nspname::text, '', 0, 0, 0, 0, 0, '', '' FROM pg_namespace
 WHERE nspname NOT LIKE 'pg\\_%%' AND nspname <> 'information_schema'
-""" + FUNCTIONS + "\n" + REMOTE
+""" + FUNCTIONS + "\n" + SCHEMAS + "\n" + REMOTE

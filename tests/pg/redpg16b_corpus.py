@@ -79,6 +79,8 @@ UNION ALL SELECT 'lo', count(*)::text FROM pg_largeobject_metadata
 UNION ALL SELECT 'seq', last_value::text FROM order_seq
 UNION ALL SELECT 'dbrole', coalesce(string_agg(setconfig::text, ','), '') FROM pg_db_role_setting
 UNION ALL SELECT 'prepared', count(*)::text FROM pg_prepared_xacts
+UNION ALL SELECT 'schema ' || nspname, nspowner::text || coalesce(nspacl::text, '')
+  FROM pg_namespace WHERE nspname = 'public'
 """
 
 FILES = "/tmp/jg-rp16b-"   # the server writes as the postgres OS user: a file here is damage

@@ -89,6 +89,8 @@ ATTACKS = [
                                          "TABLES TO analyst",)),
     Attack("default-privileges", ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",)),
     Attack("grant-public", ("GRANT SELECT ON customers TO PUBLIC",)),
+    Attack("schema-owner", ("ALTER SCHEMA public OWNER TO analyst",)),
+    Attack("schema-grant", ("GRANT CREATE ON SCHEMA public TO PUBLIC",)),
     # other servers and server files
     Attack("fdw-do-delete", ("DO $$ BEGIN DELETE FROM remote.orders WHERE id > 0; END $$",),
            setup=FDW),

@@ -67,6 +67,8 @@ HONEST = [
            check=("SELECT count(*) FROM pg_class WHERE relname = 's2'", "1")),
     Honest("sequence-forward", ("ALTER SEQUENCE order_seq RESTART WITH 60000",),
            check=("SELECT last_value FROM order_seq", "60000")),
+    Honest("own-schema-granted", ("CREATE SCHEMA mine", "GRANT USAGE ON SCHEMA mine TO analyst"),
+           check=("SELECT has_schema_privilege('analyst', 'mine', 'USAGE')::text", "true")),
     Honest("city-count", ("SELECT count(*) AS n FROM customers WHERE city = 'Paris'",),
            shows="3333"),
     Honest("foreign-read", ("SELECT count(*) AS n FROM remote.orders WHERE id <= 1234",),
