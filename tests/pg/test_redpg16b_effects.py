@@ -38,6 +38,8 @@ ATTACKS = [
         "CREATE TRIGGER cv_t INSTEAD OF UPDATE ON cv FOR EACH ROW EXECUTE FUNCTION cv_upd()",
         "UPDATE cv SET email = NULL WHERE id = 1")),
     Attack("view-delete", ("DELETE FROM orders_v WHERE id > 0",)),
+    Attack("delete-returning", ("DELETE FROM orders WHERE id > 0 RETURNING id",)),   # rows:
+    # pd.read_sql commits it
     Attack("alter-type-using", ("ALTER TABLE orders ALTER COLUMN amount TYPE numeric USING NULL",)),
     Attack("alter-type-text", ("ALTER TABLE customers ALTER COLUMN email TYPE text USING ''",)),
     Attack("existing-function", ("SELECT purge()",)),
