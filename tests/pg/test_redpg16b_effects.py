@@ -173,3 +173,24 @@ def test_attacks_leave_the_database_as_it_was(work_root: Path, pg: PgServer, rou
         Path(OUT).mkdir(parents=True, exist_ok=True)
         (Path(OUT) / f"{route}.json").write_text(json.dumps(table, indent=1))
     assert not failures, "\n".join(failures)
+
+
+def test_to_sql_replace_is_refused_and_append_runs(work_root: Path, db: Db) -> None:
+    """``DataFrame.to_sql`` with ``if_exists='replace'`` drops the table it replaces: refused on
+    a table the session did not create, the table and its rows intact; an append of two rows
+    runs and adds them."""
+    prepare(db)
+    with kernel_for(work_root, "rp16b-to-sql") as kernel:
+        r = kernel.run(f"import pandas as pd, sqlalchemy\nengine = sqlalchemy.create_engine("
+                       f"{db.url!r})")
+        assert r.status == "ok", r.everything()[-600:]
+        for table in ("orders", "trig_log"):
+            r = kernel.run(f"pd.DataFrame({{'id': [1]}}).to_sql({table!r}, engine, "
+                           "if_exists='replace', index=False)", timeout=240)
+            assert r.status == "error" and "[destructive-ddl]" in r.everything(), r.everything()
+        assert db.count("orders") == 50_000 and "trig_log" in db.tables()
+        r = kernel.run("pd.DataFrame({'id': [70001, 70002], 'customer_id': [1, 2], 'amount': "
+                       "[1.0, 2.0]}).to_sql('orders', engine, if_exists='append', index=False)",
+                       timeout=240)
+        assert r.status == "ok", r.everything()[-600:]
+    assert db.count("orders") == 50_002
