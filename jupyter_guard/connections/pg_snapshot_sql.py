@@ -87,15 +87,18 @@ REMOTE = """UNION ALL SELECT -7, '', '', 0, 0, 0, 0, 0, 'remote',
   END"""
 
 # Per table (and view, foreign table, sequence): its oid, place, file, columns, rows updated (for
-# a sequence: its last value, which must not go back) and deleted in this transaction, disabled
-# triggers, kind and hooks; then the session's settings and the cluster's authority (-1), large
+# a sequence: the last value it gave, which must not go back; one not called since a RESTART
+# gives its ``last_value`` next, read with ``query_to_xml``) and deleted in this transaction,
+# disabled triggers, kind and hooks; then the session's settings and the cluster's authority (-1), large
 # objects (-4), application_name (-6), the database's place (-2), schemas (-3), functions, remote.
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
      AND NOT a.attisdropped),
   CASE WHEN c.relkind <> 'S' THEN coalesce(s.n_tup_upd, 0) WHEN has_sequence_privilege(c.oid,
-    'SELECT,USAGE') AND NOT pg_is_other_temp_schema(c.relnamespace)
-    THEN coalesce(pg_sequence_last_value(c.oid), 0) ELSE 0 END,
+    'SELECT') AND NOT pg_is_other_temp_schema(c.relnamespace)
+    THEN coalesce(pg_sequence_last_value(c.oid), (SELECT x[1]::text::bigint - 1 FROM (SELECT
+      xpath('/row/*/text()', query_to_xml('SELECT last_value FROM ' || c.oid::regclass::text,
+      false, true, '')) AS x) q)) ELSE 0 END,
   coalesce(s.n_tup_del, 0),
   (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgenabled = 'D'),
   c.relkind::text, """ + HOOKS + """
