@@ -89,8 +89,9 @@ REMOTE = """UNION ALL SELECT -7, '', '', 0, 0, 0, 0, 0, 'remote',
 # Per table (and view, foreign table, sequence): its oid, place, file, columns, rows updated (for
 # a sequence: the last value it gave, which must not go back; one not called since a RESTART
 # gives its ``last_value`` next, read with ``query_to_xml``) and deleted in this transaction,
-# disabled triggers, kind and hooks; then the session's settings and the cluster's authority (-1), large
-# objects (-4), application_name (-6), the database's place (-2), schemas (-3), functions, remote.
+# disabled triggers, kind and hooks; then the session's settings and the cluster's authority
+# (-1), large objects (-4), application_name (-6), the database's place (-2), schemas (-3),
+# functions (-8), schemas' owners and grants (-9), remote servers (-7).
 SNAPSHOT = """SELECT c.oid::bigint, n.nspname::text, c.relname::text, c.relfilenode::bigint,
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
      AND NOT a.attisdropped),
