@@ -62,6 +62,8 @@ def analyze_postgres(text: str, params: Any = None) -> Analysis:
 
     >>> [i.action for i in analyze_postgres("SET session_replication_role = replica").intents]
     ['guard.tamper']
+    >>> [i.action for i in analyze_postgres("alter user bob with encrypted password 'x'").intents]
+    ['guard.tamper']
     """
     if params is None:
         return _cached(text)
@@ -98,6 +100,9 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis((_tamper(stmt, f"{head} {_setting(up[1:])}"),))
     if head == "ALTER" and "TRIGGER" in up and ("DISABLE" in up or "ENABLE" in up):
         return Analysis((_tamper(stmt, "ALTER ... DISABLE TRIGGER"),))
+    if head == "ALTER" and up[1:2] in (["ROLE"], ["USER"]) and "PASSWORD" in up:
+        return Analysis((_tamper(stmt, "ALTER ROLE ... PASSWORD"),))   # no catalog a role
+        # without superuser reads shows a password: the effect check cannot see it change
     if head == "ALTER" and "RENAME" in up and len(up) > 2 and up[1] in ("TABLE", "VIEW", "SCHEMA",
                                                                          "MATERIALIZED"):
         return Analysis(_rename(stmt, up))
@@ -105,6 +110,9 @@ def _statement(stmt: str, params: Any) -> Analysis:
         return Analysis(_body(_dollar_body(stmt, words), stmt, "function body"))
     if head == "COPY":
         return Analysis(_copy(stmt, up, params))
+    if head == "CLUSTER" and all(k in _NAME or k in ("DOT", "USING") for k, _ in words[1:]):
+        return Analysis((Intent("sql.other", source=stmt, detail="CLUSTER"),))   # reorders
+        # a table's rows (measured: the rewrite of the table named is no TRUNCATE)
     session = _session_only(words)
     if session:
         return Analysis((Intent(session[0], source=stmt, detail=session[1]),))
@@ -113,6 +121,8 @@ def _statement(stmt: str, params: Any) -> Analysis:
 
 
 _NAME = ("VAR", "IDENTIFIER")
+_TWO_PHASE = re.compile(
+    r"(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\s+'?[^']*'?", re.IGNORECASE)
 
 
 def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
@@ -125,6 +135,8 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
     (('sql.transaction', 'RELEASE SAVEPOINT'), ('sql.other', 'NOTIFY'))
     >>> _session_only(_words("NOTIFY ch, (SELECT ssn FROM c)")) is None
     True
+    >>> _session_only(_words("PREPARE TRANSACTION 'x'"))
+    ('sql.transaction', 'PREPARE TRANSACTION')
     """
     kinds = [k for k, _ in words]
     up = [w.upper() for _, w in words]
@@ -136,6 +148,9 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
         rest = rest[1:]
     if rest is not None and len(rest) == 1 and kinds[-1] in _NAME:
         return ("sql.transaction", " ".join(up[:len(up) - 1]))
+    two_phase = _TWO_PHASE.fullmatch(" ".join(w for _, w in words))
+    if two_phase:   # transaction control: alone, never in one call with a change (pg_judge)
+        return ("sql.transaction", " ".join(two_phase.group(1).upper().split()))
     if up[:1] == ["LISTEN"] and len(up) == 2 and kinds[1] in _NAME:
         return ("sql.other", "LISTEN")
     if up[:1] == ["UNLISTEN"] and len(up) == 2 and (kinds[1] in _NAME or up[1] == "*"):
@@ -209,18 +224,23 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
         if tree is None:
             continue
         for node in tree.find_all(*_WRITES):
-            if node is not tree:
+            if node is not tree and node.find_ancestor(exp.When) is None:   # not MERGE's own
+                # WHEN ... THEN UPDATE/INSERT (the MERGE's intent has them)
                 out.extend(i.with_(detail=i.detail or "data-modifying WITH") for i in intents_of(
                     node, "postgres"))
         for fn in tree.find_all(exp.Anonymous):
             if str(fn.name).lower() in LO_WRITERS and fn.find(exp.Column):
                 out.append(_into_large_object(fn, found, stmt))
+            elif str(fn.name).lower() == "setval":
+                out.append(Intent("guard.tamper", "guard", "setval() (a rollback does not undo "
+                                  "it, so the effect check cannot measure it first: use ALTER "
+                                  "SEQUENCE ... RESTART WITH, which is measured)", source=stmt))
             elif str(fn.name).lower() in SERVER_FUNCTIONS:
                 out.append(Intent("sql.export", "file", f"{fn.name}() on the database server",
                                   ("?",), source=stmt, remote=True))
             elif str(fn.name).lower() == "set_config" and len(fn.expressions) > 1 and \
                     fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query) is not None:
-                out.append(_into_setting(fn, found, stmt))
+                out.append(_into_setting(fn, found, stmt, tree))
             if str(fn.name).lower() == "set_config" and any(
                     isinstance(a, exp.Literal) and a.name.lower() in GUARDED_SETTINGS
                     for a in fn.expressions[:1]):
@@ -228,22 +248,51 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
     return tuple(out)
 
 
-def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:
+def _into_setting(fn: exp.Expression, found: tuple[Intent, ...], stmt: str,
+                  tree: exp.Expr | None = None) -> Intent:
     """``set_config(name, value)`` of a value read from tables: an export of the columns the
-    statement reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and
-    other sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export.
+    value reads into a setting, which ``current_setting``/``SHOW`` read back unmasked and other
+    sessions see (``application_name`` in ``pg_stat_activity``). A literal is no export; a
+    column compared in the statement's WHERE is not in the value.
 
     >>> i = _inner("SELECT set_config('application_name', (SELECT string_agg(ssn, ',') FROM c), "
     ...            "false)", analyze_sql("SELECT ssn FROM c", "postgres").intents)[0]
     >>> (i.action, i.columns)
     ('sql.export', ('ssn',))
+    >>> s = "SELECT set_config('jg.city', city, false) FROM c WHERE ssn IS NOT NULL AND id = 2"
+    >>> _inner(s, analyze_sql(s, "postgres").intents)[0].columns
+    ('city',)
     """
-    mine = tuple(dict.fromkeys(c for i in found for c in i.columns)) or ("?",)   # aliases and
-    # CTEs rename columns on the way: every column the statement reads counts
+    mine = _value_columns(fn, tree) or tuple(dict.fromkeys(
+        c for i in found for c in i.columns)) or ("?",)   # aliases and CTEs rename columns on
+    # the way: when the value cannot be read apart, every column the statement reads counts
     reads = tuple(r for i in found for r in i.reads)
     return Intent("sql.export", "variable", "a setting (set_config(), seen by SHOW, "
                   "current_setting() and, for application_name, every other session)", mine,
                   reads, source=stmt, detail="setting")
+
+
+def _value_columns(fn: exp.Expression, tree: exp.Expr | None) -> tuple[str, ...]:
+    """The columns ``fn``'s value reads, when ``fn`` is an output of the statement's top-level
+    SELECT: that SELECT with only the value as its output and no WHERE/HAVING, read by the
+    analysis (CTEs, derived tables and aliases resolved). Empty when it cannot be told."""
+    if not isinstance(tree, exp.Select) or len(fn.expressions) < 2:
+        return ()
+    node: exp.Expr | None = fn
+    while node is not None and node.parent is not tree:
+        node = node.parent
+    if node is None or node.arg_key != "expressions" or fn.find_ancestor(exp.Select) is not tree:
+        return ()
+    q = tree.copy()
+    q.set("expressions", [fn.expressions[1].copy()])
+    for key in ("where", "having", "qualify", "order"):
+        q.set(key, None)
+    try:
+        cols = [c for i in analyze_sql(q.sql(dialect="postgres"), "postgres").intents
+                for c in i.columns]
+    except (ParseError, TokenError):
+        return ()
+    return tuple(dict.fromkeys(cols))
 
 
 def _into_large_object(fn: exp.Expression, found: tuple[Intent, ...], stmt: str) -> Intent:

@@ -92,7 +92,14 @@ def bounded(count_sql: str, limit: int) -> str:
 
 def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
     """The analysis as the effect check leaves it to be decided (the same object when nothing
-    changes: a read keeps the analysis its decision is kept under, ``guard.decisions``)."""
+    changes: a read keeps the analysis its decision is kept under, ``guard.decisions``).
+
+    >>> from jupyter_guard.analyze.sql_postgres import analyze_postgres
+    >>> for_effect(analyze_postgres("SELECT purge(); COMMIT"), 1000).errors[0][:40]
+    'COMMIT/ROLLBACK/BEGIN in the same call a'
+    >>> for_effect(analyze_postgres("SELECT 1; COMMIT"), 1000).errors
+    ()
+    """
     if all(i.action in ("sql.select", "sql.set") for i in analysis.intents):
         return analysis
     out: list[Intent] = []
@@ -103,8 +110,9 @@ def for_effect(analysis: Analysis, max_rows: int) -> Analysis:
             elif i.where == "filtered" and i.detail:
                 i = i.with_(detail=bounded(i.detail, max_rows))
         out.append(i)
-    if any(i.action == "sql.transaction" for i in out) and any(
-            i.action not in ("sql.select", "sql.set", "sql.transaction") for i in out):
+    if any(i.action == "sql.transaction" for i in out) and any(   # a query that calls a
+            i.action not in ("sql.select", "sql.set", "sql.transaction") or   # function can
+            (i.action == "sql.select" and not pure_read(i.source)) for i in out):   # change too
         out.append(Intent("sql.unparsed", source=analysis.intents[0].source,
                           detail="transaction control in the same call as a change"))
         return Analysis(tuple(out), analysis.errors + (
@@ -214,3 +222,73 @@ def server_config(text: str) -> tuple[Intent, ...]:
         return ()
     return (Intent("guard.tamper", "guard", "ALTER SYSTEM (changes the database server's "
                    "configuration for every session)", source=text),)
+
+
+_RUNS_CODE = frozenset({"DO", "CALL", "EXECUTE"})
+
+
+def opaque(text: str, functions: frozenset[str]) -> bool:
+    """Whether ``text`` runs code whose statements the guard does not see: a ``DO`` block,
+    ``CALL``, ``EXECUTE`` of a prepared statement, or one of the database's own ``functions``
+    (made after initdb, extensions' too; lower-case names). A text it cannot read counts.
+
+    >>> fns = frozenset({"purge"})
+    >>> opaque("SELECT purge()", fns), opaque("CALL p()", fns), opaque("SELECT version()", fns)
+    (True, True, False)
+    >>> opaque("CREATE FUNCTION purge() RETURNS int LANGUAGE sql AS 'SELECT 1'", fns)
+    False
+    """
+    try:
+        trees = parsed(text, "postgres")
+    except (ParseError, TokenError):
+        return True
+    for tree in trees:
+        if tree is None:
+            return True
+        if isinstance(tree, exp.Command):
+            if str(tree.this).upper() in _RUNS_CODE:
+                return True
+            continue   # DDL sqlglot keeps as text runs no function
+        if isinstance(tree, exp.Create) and isinstance(tree.this, exp.UserDefinedFunction):
+            continue   # made, not run
+        if any(str(f.name).lower() in functions for f in tree.find_all(exp.Anonymous)):
+            return True
+    return False
+
+
+_SET = re.compile(r"\s*(SET|RESET)\b", re.IGNORECASE)
+
+
+def spelled_setting(text: str, name: str) -> bool:
+    """Whether every value ``text`` can give the setting ``name`` is computed by the statement
+    itself from no column, subquery or unknown function: ``SET``/``RESET`` (literals only), or
+    ``set_config('name', <expression of literals and builtins>, ...)`` with no other unknown
+    function in the statement (one could set it too).
+
+    >>> spelled_setting("SELECT set_config('application_name', 'a' || now()::text, false)",
+    ...                 "application_name")
+    True
+    >>> spelled_setting("SELECT set_config('application_name', email, false) FROM c",
+    ...                 "application_name")
+    False
+    >>> spelled_setting("SELECT f()", "application_name"), spelled_setting("RESET ALL", "x")
+    (False, True)
+    """
+    if _SET.match(text):
+        return True
+    try:
+        trees = parsed(text, "postgres")
+    except (ParseError, TokenError):
+        return False
+    calls = []
+    for tree in trees:
+        if tree is None or isinstance(tree, exp.Command):
+            return False
+        for fn in tree.find_all(exp.Anonymous):
+            if str(fn.name).lower() != "set_config":
+                return False
+            calls.append(fn)
+    return bool(calls) and all(
+        len(fn.expressions) > 1 and isinstance(fn.expressions[0], exp.Literal) and
+        fn.expressions[1].find(exp.Column, exp.Subquery, exp.Query, exp.Anonymous) is None
+        for fn in calls if fn.expressions[:1] and fn.expressions[0].name.lower() == name)

@@ -180,7 +180,7 @@ def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
 
 def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any,
             statements: list[str]) -> None:
-    if any(pg_effect.needs_transaction_free(s) for s in statements):
+    if all(pg_effect.needs_transaction_free(s) for s in statements):   # a mix is measured
         call()     # VACUUM and the like: judged by the static decision alone
         return
     from jupyter_guard.guard.effect import state  # late: only for measured cells
