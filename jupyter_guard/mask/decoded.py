@@ -38,7 +38,7 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
     clean = np.ones(len(starts), dtype=bool)
     shift: Any = 0
     if norm.source:
-        norm_at, orig_at = (np.array(a, dtype=np.int64) for a in norm.pieces)
+        norm_at, orig_at = norm.arrays
         gain = np.diff(orig_at, append=len(norm.source)) - np.diff(norm_at, append=len(norm.text))
         changed = np.concatenate(([0], np.cumsum(gain != 0)))
         first = np.maximum(np.searchsorted(norm_at, starts, "right") - 1, 0)
@@ -82,7 +82,7 @@ def _spans(norm: Normalized, a: Any, b: Any) -> tuple[Any, Any]:
     np = _np()
     if not norm.source:
         return a, b
-    norm_at, orig_at = (np.array(p, dtype=np.int64) for p in norm.pieces)
+    norm_at, orig_at = norm.arrays
     norm_end = np.append(norm_at[1:], len(norm.text))
     orig_end = np.append(orig_at[1:], orig_at[-1] + len(norm.text) - norm_at[-1])
     same = orig_end - orig_at == norm_end - norm_at   # kept text, or a token left as it was

@@ -58,3 +58,23 @@ def test_the_zero_width_map_is_the_token_map(text: str) -> None:
     norm = list(accumulate(map(len, decoded), initial=0))[:-1]
     assert _dropped_map(text) == (norm, orig)
     assert normalize(text).pieces == (norm, orig)
+
+
+@pytest.mark.parametrize("text", [
+    "123-45-6789&amp;" * 2000, ("user1&#64;example.com," + ZW) * 1000, "a%40b.com " * 3000,
+    ("x&amp;y%41" + ZW * 2 + "z") * 2000, ("& %" + ZW + "q") * 5000, "&#37;41 %41" * 3000,
+    ("&amp;" + ZW + "&amp;&amp;" + ZW) * 2000 + "&amp;", ("%zz" + ZW) * 5000 + "&amp;",
+])
+def test_the_map_of_one_token_spelling_is_the_token_map(text: str) -> None:
+    """Text where every '&' (or '%') that starts a token starts the same one: its map is read
+    from where those characters are (``_token_arrays``), and equals the map of the text cut
+    at its tokens."""
+    from itertools import accumulate
+
+    norm = normalize(text)
+    assert norm.uniform is not None and len(text) >= 16384
+    pieces = _SPLIT.split(text)
+    decoded = [p if i % 2 == 0 else _decode(p) for i, p in enumerate(pieces)]
+    orig = list(accumulate(map(len, pieces), initial=0))[:-1]
+    assert norm.pieces == (list(accumulate(map(len, decoded), initial=0))[:-1], orig)
+    assert norm.text == "".join(decoded)
