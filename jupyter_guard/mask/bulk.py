@@ -311,6 +311,25 @@ def _offsets(got: Pieces) -> Spans:
     return list(found if ok is None else compress(found, ok))
 
 
+def arrays(det: Detector, text: str) -> tuple[Any, Any] | None:
+    """Starts and ends of ``det``'s values in ``text`` when it is the only detector with values
+    (``mask_alone``'s values), as arrays; None where ``spans_in`` must decide."""
+    got = pieces(det, text, 0, len(text))
+    if got is None:
+        return None
+    np = _numpy()
+    base, between, values, ok = got
+    sizes = np.empty(2 * len(values), dtype=np.int64)
+    sizes[0::2] = np.fromiter(map(len, between[:-1]), np.int64, count=len(values))
+    sizes[1::2] = np.fromiter(map(len, values), np.int64, count=len(values))
+    offsets = base + np.cumsum(sizes)
+    starts, ends = offsets[0::2], offsets[1::2]
+    if ok is not None:
+        keep = np.fromiter(ok, bool, count=len(values))
+        starts, ends = starts[keep], ends[keep]
+    return starts, ends
+
+
 def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
     """The masked form of each value of one kind (``text._masked``'s rules)."""
     strategy = settings.strategy_for(detector=name)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import merge
 from .merge import BLOCKS
-from .mixed import Values
+from .mixed import Values, stand_in
 from .normalize import Normalized
 from .shapes import _np
 
@@ -99,3 +100,41 @@ def _units(text: str) -> Any:
     """One number per character of ``text`` (lone surrogates too)."""
     np = _np()
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+SPANS_MANY = 256
+"""Fewer spans of decoded text are put back one by one (``Normalized.spans``); more are put
+back as arrays (``from_spans``)."""
+
+
+def from_spans(text: str, spans: list[tuple[int, int, str]], settings: Any) -> Values | None:
+    """The values of ``text`` at ``spans`` (resolved: by start, not overlapping) with their
+    masks (``masked``): for text dense with values of kinds that no numpy finder reads
+    (key-like tokens, IP addresses joined by entities), no Python step per value."""
+    np = _np()
+    got = merge.arrays(spans, len(text))
+    if got is None:
+        return None
+    each = list(zip(*spans))[2]  # (each span's kind, in C)
+    names = list(dict.fromkeys(each))
+    number = {n: k for k, n in enumerate(names)}
+    kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(spans))
+    return masked(text, got[0], got[1], kinds, names, settings)
+
+
+def masked(text: str, starts: Any, ends: Any, kinds: Any | None, names: list[str],
+           settings: Any) -> Values | None:
+    """The values of ``text`` at ``starts``/``ends`` (by start, not overlapping; ``kinds``
+    numbers ``names``; None: all are the first's) with their masks, each as ``mask_value``
+    masks it under its kind's strategy (``partial``: ``partial_value``, whatever the value),
+    or None where a mask is not a block and one range (``merge.masks``). ``mapped`` then
+    puts them on the text as written."""
+    np = _np()
+    raw = stand_in(text)
+    if raw is None:
+        return None
+    plan = [settings.strategy_for(detector=n) for n in names]
+    kinds = np.zeros(len(starts), dtype=np.int64) if kinds is None else kinds
+    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds, plan, text,
+                        settings.salt)
+    return None if masks is None else (starts, ends, masks)

@@ -198,6 +198,11 @@ def mask_text(text: str, settings: MaskSettings) -> str:
             return masked
     elif len(text) >= ALONE_MIN:  # values found in the decoded text, put back on the text
         found = mixed.dense_values(norm.text, settings, known=known)
+        if found is None and not known:  # one kind alone: its values from one split pass
+            det = alone(norm.text, settings.enabled)
+            got = None if det is None else bulk.arrays(det, norm.text)
+            if det is not None and got is not None:
+                found = decoded.masked(norm.text, *got, None, [det.name], settings)
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
             return mask_upto(text, found, len(text))
@@ -206,6 +211,11 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         return text
     if norm.text is text:
         return mask_spans(text, spans, settings)
+    if len(spans) >= decoded.SPANS_MANY:  # put back as arrays
+        found = decoded.from_spans(norm.text, spans, settings)
+        found = None if found is None else decoded.mapped(text, norm, found)
+        if found is not None:
+            return mask_upto(text, found, len(text))
     out, pos = [], 0
     hows = {n: masker(settings.strategy_for(detector=n), settings.salt) for _, _, n in spans}
     for (a, b, name), (x, y, _) in zip(spans, norm.spans(spans)):

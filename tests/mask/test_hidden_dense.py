@@ -4,6 +4,8 @@ back onto the text (``decoded.mapped``, ``Normalized``'s map of zero-width runs 
 result is the reference masker's, byte for byte, under every strategy."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from jupyter_guard.mask.normalize import _SPLIT, _decode, _dropped_map, normalize
@@ -78,3 +80,34 @@ def test_the_map_of_one_token_spelling_is_the_token_map(text: str) -> None:
     orig = list(accumulate(map(len, pieces), initial=0))[:-1]
     assert norm.pieces == (list(accumulate(map(len, decoded), initial=0))[:-1], orig)
     assert norm.text == "".join(decoded)
+
+
+ALL = MaskSettings(detectors=("email", "ssn", "card", "phone", "iban", "secret", "ipv4", "ipv6"))
+JOINED = {  # values of kinds no numpy finder reads, dense and joined by hiding spellings
+    "keys joined by &amp;": "AKIAIOSFODNN7EXAMPLE&amp;",
+    "sk- keys joined by &amp;": "sk-abcdefghijklmnopqrstuvwx&amp;",
+    "tokens joined by &amp;": "q8Xv2LmN4pRt7YwK1sHd6FgJ3bVc5NzQ&amp;",
+    "IPv4 joined by &amp;": "192.168.10.20&amp;",
+    "IPv6 joined by &amp;": "2001:db8::8a2e:370:7334&amp;",
+    "IPv4 joined by non-breaking hyphens": "192.168.10.20\u2011",
+    "IPv6 joined by non-breaking hyphens": "2001:db8::8a2e:370:7334\u2011",
+    "keys and IPv4 (two kinds)": "AKIAIOSFODNN7EXAMPLE&amp;10.0.0.1&#64;",
+    "keys with an entity inside": "AKIAIOSFODNN7EX&#65;MPLE&amp;",
+    "key=value pairs joined by &amp;": "password=hunter22 &amp;",
+    "tokens and look-alikes": "q8Xv2LmN4pRt7YwK1sHd6FgJ3bVc5NzQ&amp;aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                              "&amp;10.0.0.999&amp;",
+}
+
+
+@pytest.mark.parametrize("strategy", ["partial", "hash", "redact"])
+@pytest.mark.parametrize("form", JOINED)
+def test_dense_values_of_span_kinds_are_masked_as_the_reference_masks_them(form: str,
+                                                                         strategy: str) -> None:
+    """Values the span scanner (or one detector alone) finds in decoded text are put back
+    as arrays (``decoded.from_spans``, ``bulk.arrays``): the reference masker's result."""
+    unit = JOINED[form]
+    text = unit * (70_000 // len(unit))
+    settings = dataclasses.replace(ALL, strategy=strategy)
+    masked = mask_text(text, settings)
+    assert masked == reference.mask_text(text, settings)
+    assert masked != text
