@@ -24,6 +24,12 @@ FORMS = {
     "escape for @": lambda r: r.replace("@", "%40"),
     "en dashes": lambda r: r.replace("-", "\u2013"),
     "zero-width and en dashes": lambda r: r.replace("@", ZW + "@").replace("-", "\u2013"),
+    "entity for @, zero-width in the domain": lambda r: r.replace("@", "&#64;").replace(
+        "example", "exa" + ZW + "mple"),
+    "escape for @, escape for '.'": lambda r: r.replace("@", "%40").replace(".com", "%2Ecom"),
+    "escape for @, en dashes": lambda r: r.replace("@", "%40").replace("-", "\u2013"),
+    "entity for the first letter": lambda r: r.replace("user", "&#117;ser"),
+    "entity for @ in some rows": lambda r: r.replace("@", "&#64;") if "1" in r[:12] else r,
 }
 
 
