@@ -79,12 +79,14 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
             if got is None:
                 return None
             block[mine], tail[mine] = got
-        elif how == "hash":
+        elif how == "hash":  # (each distinct value's digest listed once)
             values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
                                                     ends[mine].tolist())))
-            block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
+            distinct = dict.fromkeys(values)
+            number = dict(zip(distinct, range(len(BLOCKS) + len(extra), 1 << 62)))
+            block[mine] = np.fromiter(map(number.__getitem__, values), np.int32, len(values))
             tail[mine] = ends[mine]
-            extra += hash_values(values, salt)
+            extra += hash_values(list(distinct), salt)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
     return block, tail, tuple(extra)
