@@ -227,7 +227,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
         return base, between, values, None
     if any(named):
         ok = [True] * len(values)
-        rest = [i for i, g in enumerate(named) if not g]
+        rest = list(compress(range(len(named)), map(operator.not_, named)))
         if rest:
             rest_values = [values[i] for i in rest]
             checker = BULK.get(det.validate) if len(rest) >= BULK_VALUES else None
@@ -269,7 +269,6 @@ def _named_values(between: list[str], values: list[str], named: list[str | None]
         keys = [m[:-len(g)] if g else "" for m, g in zip(values, named)]  # (values not empty)
         values = [g or m for m, g in zip(values, named)]
     return [*map(operator.add, between, keys), between[-1]], values
-    return between, values
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})

@@ -40,6 +40,8 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
     where two of them overlap there."""
     np = _np()
     starts, ends, (block, tails, extra) = found
+    if not len(starts):  # (look-alikes only: no map needed)
+        return found
     clean = np.ones(len(starts), dtype=bool)
     shift: Any = 0
     if norm.source:

@@ -219,10 +219,14 @@ def _token_arrays(source: str, leads: tuple[str, ...]) -> tuple[Any, Any]:
         kept.append(np.full(len(where), len(_decode(token)), dtype=np.int64))
     if not starts or not sum(map(len, starts)):
         return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    start = np.concatenate(starts).astype(np.int64)
-    order = np.argsort(start, kind="stable")
-    start, size = start[order], np.concatenate(sizes)[order]
-    lost = np.concatenate(([0], np.cumsum(size - np.concatenate(kept)[order])))
+    if len(starts) == 1:  # (one kind of token: in order already)
+        start, size, lost = starts[0], sizes[0], sizes[0] - kept[0]
+    else:
+        start = np.concatenate(starts)
+        order = np.argsort(start, kind="stable")
+        start, size = start[order], np.concatenate(sizes)[order]
+        lost = size - np.concatenate(kept)[order]
+    lost = np.concatenate(([0], np.cumsum(lost)))
     orig_at = np.empty(2 * len(start) + 1, dtype=np.int64)
     orig_at[0], orig_at[1::2], orig_at[2::2] = 0, start, start + size
     norm_at = np.empty_like(orig_at)
