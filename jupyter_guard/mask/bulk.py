@@ -18,7 +18,7 @@ from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _ipv6_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values, masker
 
 Spans = list[tuple[int, int]]
 Pieces = tuple[int, list[str], list[str], list[bool] | None]
@@ -276,10 +276,11 @@ NATIVE = frozenset({"email", "ssn", "phone"})
 numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
 
 
-SHAPED = frozenset({"iban"})
+SHAPED = frozenset({"iban", "ssn"})
 """Detectors whose dense runs their numpy finder reads (``shapes``): text dense with IBAN
 look-alikes the validator rejects would otherwise go match by match (``spans_in``), as a
-rejected match may hide a value inside it."""
+rejected match may hide a value inside it; SSNs after key words too (``spans_in`` steps through
+the matches in Python where a key word may name a value)."""
 SHAPED_MIN = 4096
 """Shorter ranges are left to ``re`` (a short text does not load numpy)."""
 
@@ -287,7 +288,7 @@ SHAPED_MIN = 4096
 def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
     """``det.spans_in(text, pos, endpos)``, in bulk where that gives the same spans."""
     found = native.spans(det.name, det.words, text, pos, endpos) if det.name in NATIVE else None
-    if det.name in SHAPED and endpos - pos >= SHAPED_MIN:
+    if found is None and det.name in SHAPED and endpos - pos >= SHAPED_MIN:
         found = shapes.spans_within(det.name, text, pos, endpos)
     if found is not None:
         return found
@@ -342,6 +343,8 @@ def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
             tails: Iterator[str] = map(operator.getitem, values, repeat(slice(-KEEP, None)))
             return list(map(BLOCK.__add__, tails))
         return [BLOCK + v[-KEEP:] if len(v) >= MIN_PARTIAL else BLOCK for v in values]
+    if strategy == "hash":  # (a digest per distinct value, remembered)
+        return hash_values(values, settings.salt)
     return list(map(masker(strategy, settings.salt), values))
 
 

@@ -22,7 +22,7 @@ from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, hash_values, masker
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
@@ -286,6 +286,9 @@ def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
     if set(strategies.values()) == {"partial"} and names <= _LAST4 | {"email"}:
         return [EMAIL_BLOCK + text[text.rfind("@", a, b):b] if name == "email"
                 else BLOCK + text[b - KEEP:b] for a, b, name in spans]
+    if set(strategies.values()) == {"hash"}:  # (a digest per distinct value, remembered)
+        return hash_values(list(map(text.__getitem__, map(slice, *list(zip(*spans))[:2]))),
+                           settings.salt)
     hows = {n: masker(s, settings.salt) for n, s in strategies.items()}
     if len(hows) == 1:
         how = next(iter(hows.values()))

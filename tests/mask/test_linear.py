@@ -85,6 +85,7 @@ ADVERSARIAL = {
     "ipv4-nbhyph": fill("192.168.10.20\u2011"), "ipv6-nbhyph": fill("2001:db8::8a2e:370:7334\u2011"),
     # SSNs after key words (one re step per word: 70-90 ms per MB)
     "ssn-word-values": fill("ssn: 123456789 "), "ssn-word-nbhyph": fill("SSN is 123456789\u2011"),
+    "ssn-word-zero-width": fill("ssn: 123456789\u200b"), "ssn-word-glued": fill("ssn: 123456789"),
     # look-alikes among zero-width characters (the map built for no value: 60 ms per MB)
     "colon-zero-width": fill(":\u200b"),
 }
@@ -147,6 +148,7 @@ NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "ipv6-quoted", "zero-width-percent",
              "digit-group-runs", "ssn-amp", "phone-short-amp", "keys-amp", "sk-amp", "ipv4-amp",
              "ipv6-amp", "ipv4-nbhyph", "ipv6-nbhyph", "ssn-word-values", "ssn-word-nbhyph",
+             "ssn-word-zero-width", "ssn-word-glued",
              "colon-zero-width"]
 
 
