@@ -190,6 +190,17 @@ def phone(t: Text) -> Found:
     return starts, ends, np.concatenate((every, valid)), np.concatenate((every, sure))
 
 
+FEW_DIGITS_MIN = 4096
+"""With this many '+' places or more, those with fewer than eight digits in the run of phone
+characters after them (at most ``PLUS_REACH``) are left out first: no match there can be
+valid, and none is unsure (text dense with '+1 2' look-alikes: every gather below read each)."""
+PLUS_REACH = 48
+"""More characters than a '+' phone match can hold ('+', 3 digits, a bracketed group of 4 with
+a separator, five groups of a separator and 5 digits: 41)."""
+_PLUS_BODY = DIGIT + b" .-()"
+"""The characters after its '+' a '+' phone match is made of."""
+
+
 def _plus(t: Text) -> Found:
     """``+`` forms along the greedy path: up to three digits, a bracketed group, up to five
     groups of up to five digits each after an optional separator. Where that path fails,
@@ -198,6 +209,10 @@ def _plus(t: Text) -> Found:
     np, d = _np(), t.data
     s = t.where(b"+")
     s = s[~t.is_(_PHONE_LEFT, s - 1) & t.is_(DIGIT, s + 1)]
+    if len(s) >= FEW_DIGITS_MIN:  # (those with too few digits ahead are no value, surely)
+        digits = np.concatenate(([0], np.cumsum(t.mask(DIGIT), dtype=np.int32)))
+        reach = np.minimum(t.run_end(_PLUS_BODY, s + 1), s + PLUS_REACH)
+        s = s[digits[reach] - digits[s] >= 8]
     digits = t.run(DIGIT, s + 1, 3)
     pos = s + 1 + digits
     opened = np.where(t.is_(b" .-", pos) & (d[pos + 1] == 40), pos + 2,

@@ -88,6 +88,8 @@ ADVERSARIAL = {
     "ssn-word-zero-width": fill("ssn: 123456789\u200b"), "ssn-word-glued": fill("ssn: 123456789"),
     # look-alikes among zero-width characters (the map built for no value: 60 ms per MB)
     "colon-zero-width": fill(":\u200b"),
+    # '+1 2' look-alikes (every '+' place read by every gather of the '+' phone finder)
+    "plus-short": fill("+1 2 "),
 }
 
 
@@ -148,7 +150,7 @@ NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "ipv6-quoted", "zero-width-percent",
              "digit-group-runs", "ssn-amp", "phone-short-amp", "keys-amp", "sk-amp", "ipv4-amp",
              "ipv6-amp", "ipv4-nbhyph", "ipv6-nbhyph", "ssn-word-values", "ssn-word-nbhyph",
-             "ssn-word-zero-width", "ssn-word-glued",
+             "ssn-word-zero-width", "ssn-word-glued", "plus-short",
              "colon-zero-width"]
 
 

@@ -250,3 +250,23 @@ def test_dense_key_words_mask_as_the_reference() -> None:
         text = unit * (70_000 // len(unit))
         for masking in (MaskSettings(), MaskSettings(strategy="hash", salt="s")):
             assert mask_text(text, masking) == reference.mask_text(text, masking), unit
+
+
+def test_plus_places_left_out_for_few_digits_change_no_answer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """'+' places with fewer than eight digits in the phone characters after them are left out
+    before the '+' finder's gathers (on text dense with them): the answers are still
+    ``spans_in``'s, on random texts and on '+1 2' look-alikes among valid phones."""
+    from jupyter_guard.mask import finders
+
+    monkeypatch.setattr(finders, "FEW_DIGITS_MIN", 1)  # (every text here is left out from)
+    answered = 0
+    for seed in range(600):
+        rng = random.Random(seed)
+        answered += _answers("phone", _text(rng, rng.randint(1, 12)))
+    assert answered > 300
+    for unit in ("+1 2 ", "+1 2 +44 20 7946 1234 ", "+1 (2) 3.4-5 6 ", "+12 (345) 678 9,"):
+        text = unit * (20_000 // len(unit))
+        assert _answers("phone", text)
+        for masking in (MaskSettings(), MaskSettings(strategy="hash", salt="s")):
+            assert mask_text(text, masking) == reference.mask_text(text, masking)
