@@ -28,6 +28,10 @@ LONGEST = 4200
 def secrets_ok(values: list[str]) -> list[bool]:
     """``_secret_ok`` of each value (``_secret_ok`` itself for values not ASCII, holding a
     line break or longer than ``LONGEST``)."""
+    distinct = dict.fromkeys(values)
+    if len(distinct) < len(values) // 2:  # tokens repeated: each distinct one judged once
+        judged = dict(zip(distinct, secrets_ok(list(distinct))))
+        return list(map(judged.__getitem__, values))
     joined = "\n".join(values)
     if not joined.isascii() or joined.count("\n") != len(values) - 1:
         return list(map(_secret_ok, values))
