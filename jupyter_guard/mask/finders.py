@@ -191,9 +191,11 @@ def phone(t: Text) -> Found:
 
 
 FEW_DIGITS_MIN = 4096
-"""With this many '+' places or more, those with fewer than eight digits in the run of phone
-characters after them (at most ``PLUS_REACH``) are left out first: no match there can be
-valid, and none is unsure (text dense with '+1 2' look-alikes: every gather below read each)."""
+"""With this many '+' places or more (and more than one in 16 characters), those with fewer
+than eight digits in the run of phone characters after them (at most ``PLUS_REACH``) are left
+out first: no match there can be valid, and none is unsure (text dense with '+1 2'
+look-alikes: every gather below read each; in PII rows, one '+' a row, the passes cost more
+than they save)."""
 PLUS_REACH = 48
 """More characters than a '+' phone match can hold ('+', 3 digits, a bracketed group of 4 with
 a separator, five groups of a separator and 5 digits: 41)."""
@@ -209,7 +211,7 @@ def _plus(t: Text) -> Found:
     np, d = _np(), t.data
     s = t.where(b"+")
     s = s[~t.is_(_PHONE_LEFT, s - 1) & t.is_(DIGIT, s + 1)]
-    if len(s) >= FEW_DIGITS_MIN:  # (those with too few digits ahead are no value, surely)
+    if len(s) >= FEW_DIGITS_MIN and len(s) * 16 > t.n:  # (see FEW_DIGITS_MIN)
         digits = np.concatenate(([0], np.cumsum(t.mask(DIGIT), dtype=np.int32)))
         reach = np.minimum(t.run_end(_PLUS_BODY, s + 1), s + PLUS_REACH)
         s = s[digits[reach] - digits[s] >= 8]
