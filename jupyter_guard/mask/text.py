@@ -16,7 +16,7 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk, decoded, mixed
+from . import bulk, decoded, mixed, shapes
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
@@ -199,7 +199,9 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     elif len(text) >= ALONE_MIN:  # values found in the decoded text, put back on the text
         found = mixed.dense_values(norm.text, settings, known=known)
         if found is None and not known:  # one kind alone: its values from one split pass
-            det = alone(norm.text, settings.enabled)
+            det = alone(norm.text, settings.enabled)  # (a kind the numpy finders read was
+            if det is not None and det.name in shapes.FINDERS:  # declined: few values there)
+                det = None
             got = None if det is None else bulk.arrays(det, norm.text)
             if det is not None and got is not None:
                 found = decoded.masked(norm.text, *got, None, [det.name], settings)
