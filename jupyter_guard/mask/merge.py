@@ -79,13 +79,18 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
             if got is None:
                 return None
             block[mine], tail[mine] = got
-        elif how == "hash":  # (each distinct value's digest listed once)
+        elif how == "hash":
             values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
                                                     ends[mine].tolist())))
             distinct = dict.fromkeys(values)
+            tail[mine] = ends[mine]
+            if len(distinct) >= len(values) // 2:  # (mostly distinct: a digest each)
+                block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
+                extra += hash_values(values, salt)
+                continue
+            # repeated values (a key in every row): each distinct one's digest listed once
             number = dict(zip(distinct, range(len(BLOCKS) + len(extra), 1 << 62)))
             block[mine] = np.fromiter(map(number.__getitem__, values), np.int32, len(values))
-            tail[mine] = ends[mine]
             extra += hash_values(list(distinct), salt)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
