@@ -18,7 +18,7 @@ from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _ipv6_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
 from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values, masker
 
 Spans = list[tuple[int, int]]
 Pieces = tuple[int, list[str], list[str], list[bool] | None]
@@ -227,7 +227,7 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
         return base, between, values, None
     if any(named):
         ok = [True] * len(values)
-        rest = [i for i, g in enumerate(named) if not g]
+        rest = list(compress(range(len(named)), map(operator.not_, named)))
         if rest:
             rest_values = [values[i] for i in rest]
             checker = BULK.get(det.validate) if len(rest) >= BULK_VALUES else None
@@ -269,7 +269,6 @@ def _named_values(between: list[str], values: list[str], named: list[str | None]
         keys = [m[:-len(g)] if g else "" for m, g in zip(values, named)]  # (values not empty)
         values = [g or m for m, g in zip(values, named)]
     return [*map(operator.add, between, keys), between[-1]], values
-    return between, values
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})
@@ -277,10 +276,11 @@ NATIVE = frozenset({"email", "ssn", "phone"})
 numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
 
 
-SHAPED = frozenset({"iban"})
+SHAPED = frozenset({"iban", "ssn"})
 """Detectors whose dense runs their numpy finder reads (``shapes``): text dense with IBAN
 look-alikes the validator rejects would otherwise go match by match (``spans_in``), as a
-rejected match may hide a value inside it."""
+rejected match may hide a value inside it; SSNs after key words too (``spans_in`` steps through
+the matches in Python where a key word may name a value)."""
 SHAPED_MIN = 4096
 """Shorter ranges are left to ``re`` (a short text does not load numpy)."""
 
@@ -288,7 +288,7 @@ SHAPED_MIN = 4096
 def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
     """``det.spans_in(text, pos, endpos)``, in bulk where that gives the same spans."""
     found = native.spans(det.name, det.words, text, pos, endpos) if det.name in NATIVE else None
-    if det.name in SHAPED and endpos - pos >= SHAPED_MIN:
+    if found is None and det.name in SHAPED and endpos - pos >= SHAPED_MIN:
         found = shapes.spans_within(det.name, text, pos, endpos)
     if found is not None:
         return found
@@ -311,6 +311,25 @@ def _offsets(got: Pieces) -> Spans:
     return list(found if ok is None else compress(found, ok))
 
 
+def arrays(det: Detector, text: str) -> tuple[Any, Any] | None:
+    """Starts and ends of ``det``'s values in ``text`` when it is the only detector with values
+    (``mask_alone``'s values), as arrays; None where ``spans_in`` must decide."""
+    got = pieces(det, text, 0, len(text))
+    if got is None:
+        return None
+    np = _numpy()
+    base, between, values, ok = got
+    sizes = np.empty(2 * len(values), dtype=np.int64)
+    sizes[0::2] = np.fromiter(map(len, between[:-1]), np.int64, count=len(values))
+    sizes[1::2] = np.fromiter(map(len, values), np.int64, count=len(values))
+    offsets = base + np.cumsum(sizes)
+    starts, ends = offsets[0::2], offsets[1::2]
+    if ok is not None:
+        keep = np.fromiter(ok, bool, count=len(values))
+        starts, ends = starts[keep], ends[keep]
+    return starts, ends
+
+
 def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
     """The masked form of each value of one kind (``text._masked``'s rules)."""
     strategy = settings.strategy_for(detector=name)
@@ -324,6 +343,8 @@ def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
             tails: Iterator[str] = map(operator.getitem, values, repeat(slice(-KEEP, None)))
             return list(map(BLOCK.__add__, tails))
         return [BLOCK + v[-KEEP:] if len(v) >= MIN_PARTIAL else BLOCK for v in values]
+    if strategy == "hash":  # (a digest per distinct value, remembered)
+        return hash_values(values, settings.salt)
     return list(map(masker(strategy, settings.salt), values))
 
 

@@ -4,12 +4,15 @@ decoded, zero-width characters dropped, dashes folded: ``normalize``), as arrays
 The numpy finders read the decoded text (``mixed.dense_values``); each value is then moved by
 the length the tokens before it gained or lost. A value with no changed token and no folded
 character in it is the same characters in both texts, so its mask (a block and a range of the
-text) is moved with it. The few others (a value written with an entity, a zero-width character
-inside it) are mapped one by one as ``Normalized.span`` maps spans, and their masks (made from
-the decoded text, as the span path makes them) are listed after the blocks, unless the text a
-mask keeps (an e-mail's domain after a zero-width character before its '@') holds no changed
-token nor folded character: then it is kept from the text as written, as for the others.
-Where two values then overlap (two values in one decoded token), None: the span path decides.
+text) is moved with it. The others (a value written with an entity, a zero-width character
+inside it) are mapped as ``Normalized.span`` maps spans, as arrays. A mask that keeps nothing
+(``redact``, ``hash``) is its block alone. The text a mask keeps is kept from the text as
+written where it holds no changed token nor folded character (an e-mail's domain after a
+zero-width character before its '@'), or where it starts with one token decoded to one
+character and holds no other (an '@' written '%40' or '&#64;'): its block is then followed by
+that character (one block per pair, listed after the others). The rest's masks (made from the
+decoded text, as the span path makes them) are listed after the blocks. Where two values then
+overlap (two values in one decoded token), None: the span path decides.
 
 >>> from jupyter_guard.mask.normalize import normalize
 >>> from jupyter_guard.mask.shapes import _np
@@ -18,14 +21,16 @@ Where two values then overlap (two values in one decoded token), None: the span 
 >>> found = (np.array([2, 14]), np.array([13, 21]), (np.array([0, 1]), np.array([9, 15]), ()))
 >>> starts, ends, (block, tails, extra) = mapped("&amp; 123-45-6789 x&#64;y.com", norm, found)
 >>> starts.tolist(), ends.tolist(), tails.tolist(), block.tolist(), extra
-([6, 18], [17, 29], [13, 29], [0, 3], ('█████@y.com',))
+([6, 18], [17, 29], [13, 24], [0, 3], ('█████@',))
 """
 from __future__ import annotations
 
+import operator
 from typing import Any
 
+from . import merge
 from .merge import BLOCKS
-from .mixed import Values
+from .mixed import Values, stand_in
 from .normalize import Normalized
 from .shapes import _np
 
@@ -35,10 +40,12 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
     where two of them overlap there."""
     np = _np()
     starts, ends, (block, tails, extra) = found
+    if not len(starts):  # (look-alikes only: no map needed)
+        return found
     clean = np.ones(len(starts), dtype=bool)
     shift: Any = 0
     if norm.source:
-        norm_at, orig_at = (np.array(a, dtype=np.int64) for a in norm.pieces)
+        norm_at, orig_at = norm.arrays
         gain = np.diff(orig_at, append=len(norm.source)) - np.diff(norm_at, append=len(norm.text))
         changed = np.concatenate(([0], np.cumsum(gain != 0)))
         first = np.maximum(np.searchsorted(norm_at, starts, "right") - 1, 0)
@@ -58,8 +65,9 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
         odd = np.flatnonzero(~clean)
         x[odd], y[odd] = _spans(norm, starts[odd], ends[odd])
         tail[odd] = y[odd]
+        odd = odd[tails[odd] < ends[odd]]  # (a mask that keeps nothing is its block alone)
         if norm.source:  # the text a mask keeps has no changed token in it: moved with it
-            near = odd[tails[odd] < ends[odd]]
+            near = odd
             piece = np.maximum(np.searchsorted(norm_at, tails[near], "right") - 1, 0)
             kept = changed[last[near] + 1] == changed[piece]
             moved = (orig_at - norm_at)[piece] + tails[near]
@@ -67,13 +75,45 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
                 kept &= np.searchsorted(where, moved) == np.searchsorted(where, y[near])
             tail[near[kept]] = moved[kept]
             odd = np.setdiff1d(odd, near[kept], assume_unique=True)
+            more = _led(norm, odd, ends, block, tails, tail, y, blocks, where)
+            odd = odd[block[odd] < len(blocks)]
         text_of = norm.text
-        more = [blocks[k] + text_of[t:b] for k, t, b in zip(
-            block[odd].tolist(), tails[odd].tolist(), ends[odd].tolist())]
-        block[odd] = len(blocks) + np.arange(len(odd))
+        more += map(operator.add, map(blocks.__getitem__, block[odd].tolist()),
+                    map(text_of.__getitem__, map(slice, tails[odd].tolist(), ends[odd].tolist())))
+        block[odd] = len(blocks) + len(more) - len(odd) + np.arange(len(odd))
     if len(x) > 1 and (x[1:] < y[:-1]).any():
         return None
     return x, y, (block, tail, (*extra, *more))
+
+
+def _led(norm: Normalized, odd: Any, ends: Any, block: Any, tails: Any, tail: Any, y: Any,
+         blocks: tuple[str, ...], where: Any) -> list[str]:
+    """Of the values ``odd`` (their masks keep text with a changed token in it), those whose
+    kept text starts with a token decoded to one character and has no other changed token
+    nor folded character (an e-mail written with '%40' or '&#64;' for its '@'): their mask
+    becomes a new block (theirs and that character: one per pair, returned) and the text
+    after the token as written (``block`` and ``tail`` are changed in place)."""
+    np = _np()
+    norm_at, orig_at = norm.arrays
+    gain = np.diff(orig_at, append=len(norm.source)) - np.diff(norm_at, append=len(norm.text))
+    changed = np.concatenate(([0], np.cumsum(gain != 0)))
+    p = np.maximum(np.searchsorted(norm_at, tails[odd], "right") - 1, 0)
+    after = np.minimum(p + 1, len(norm_at) - 1)
+    last = np.maximum(np.searchsorted(norm_at, ends[odd], "left") - 1, 0)
+    ok = ((p % 2 == 1) & (p + 1 < len(norm_at)) & (norm_at[p] == tails[odd])
+          & (norm_at[after] - norm_at[p] == 1))
+    ok &= changed[np.maximum(last, after) + 1] == changed[after]
+    rest = orig_at[after]
+    if where is not None:
+        ok &= np.searchsorted(where, rest) == np.searchsorted(where, y[odd])
+    if not ok.any():
+        return []
+    lead = odd[ok]
+    code = _units(norm.text)[norm_at[p[ok]]].astype(np.int64)
+    pairs, which = np.unique(block[lead].astype(np.int64) * (1 << 21) + code, return_inverse=True)
+    block[lead] = len(blocks) + which.reshape(-1)
+    tail[lead] = rest[ok]
+    return [blocks[k >> 21] + chr(k & ((1 << 21) - 1)) for k in pairs.tolist()]
 
 
 def _spans(norm: Normalized, a: Any, b: Any) -> tuple[Any, Any]:
@@ -82,7 +122,7 @@ def _spans(norm: Normalized, a: Any, b: Any) -> tuple[Any, Any]:
     np = _np()
     if not norm.source:
         return a, b
-    norm_at, orig_at = (np.array(p, dtype=np.int64) for p in norm.pieces)
+    norm_at, orig_at = norm.arrays
     norm_end = np.append(norm_at[1:], len(norm.text))
     orig_end = np.append(orig_at[1:], orig_at[-1] + len(norm.text) - norm_at[-1])
     same = orig_end - orig_at == norm_end - norm_at   # kept text, or a token left as it was
@@ -99,3 +139,41 @@ def _units(text: str) -> Any:
     """One number per character of ``text`` (lone surrogates too)."""
     np = _np()
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+SPANS_MANY = 256
+"""Fewer spans of decoded text are put back one by one (``Normalized.spans``); more are put
+back as arrays (``from_spans``)."""
+
+
+def from_spans(text: str, spans: list[tuple[int, int, str]], settings: Any) -> Values | None:
+    """The values of ``text`` at ``spans`` (resolved: by start, not overlapping) with their
+    masks (``masked``): for text dense with values of kinds that no numpy finder reads
+    (key-like tokens, IP addresses joined by entities), no Python step per value."""
+    np = _np()
+    got = merge.arrays(spans, len(text))
+    if got is None:
+        return None
+    each = list(zip(*spans))[2]  # (each span's kind, in C)
+    names = list(dict.fromkeys(each))
+    number = {n: k for k, n in enumerate(names)}
+    kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(spans))
+    return masked(text, got[0], got[1], kinds, names, settings)
+
+
+def masked(text: str, starts: Any, ends: Any, kinds: Any | None, names: list[str],
+           settings: Any) -> Values | None:
+    """The values of ``text`` at ``starts``/``ends`` (by start, not overlapping; ``kinds``
+    numbers ``names``; None: all are the first's) with their masks, each as ``mask_value``
+    masks it under its kind's strategy (``partial``: ``partial_value``, whatever the value),
+    or None where a mask is not a block and one range (``merge.masks``). ``mapped`` then
+    puts them on the text as written."""
+    np = _np()
+    raw = stand_in(text)
+    if raw is None:
+        return None
+    plan = [settings.strategy_for(detector=n) for n in names]
+    kinds = np.zeros(len(starts), dtype=np.int64) if kinds is None else kinds
+    masks = merge.masks(np.frombuffer(raw, dtype=np.uint8), starts, ends, kinds, plan, text,
+                        settings.salt)
+    return None if masks is None else (starts, ends, masks)

@@ -11,6 +11,7 @@ from itertools import repeat
 from typing import Any
 
 from .detect import DETECTORS
+from .patterns import SSN_KEYED, compile_precise
 from .shapes import DIGIT, LETTER, WORD, Found, Text, _np, ahead_ok, finder, found
 
 _LOCAL = LETTER + DIGIT + b"._%+-"
@@ -79,12 +80,61 @@ def ssn(t: Text) -> Found | None:
     shape = _ssn_shape(t)
     if b"ssn" not in low and b"social" not in low:
         return shape
+    if low.count(b"social") >= MANY_KEYS:
+        return found(*map(np.concatenate, zip(shape[:2], _keyed(t.text))))
+    words: tuple[bytes, ...] = (b"ssn", b"social")
+    got = [shape[:2]]
+    if low.count(b"ssn") >= MANY_KEYS:  # the word 'ssn' in numpy, 'social' (few) by re
+        words = (b"social",)
+        got.append(_ssn_words(t))
     pattern, text = DETECTORS["ssn"].pattern, t.text
-    keys = [m for m in map(pattern.match, repeat(text), _places(low, (b"ssn", b"social")))
+    keys = [m for m in map(pattern.match, repeat(text), _places(low, words))
             if m is not None and m.group("v") is not None]
-    starts = np.concatenate((shape[0], np.array([m.start() for m in keys], dtype=np.int64)))
-    ends = np.concatenate((shape[1], np.array([m.end() for m in keys], dtype=np.int64)))
-    return found(starts, ends)
+    got.append((np.array([m.start() for m in keys], dtype=np.int64),
+                np.array([m.end() for m in keys], dtype=np.int64)))
+    return found(*map(np.concatenate, zip(*got)))
+
+
+MANY_KEYS = 256
+"""With this many key words or more, their matches are found in bulk (``_ssn_words``, or one
+``split`` pass: ``_keyed``): one ``re`` step per key word cost ~40 ms per MB of
+``ssn: 123456789`` rows."""
+_NOT_WORD = bytes(c for c in range(256) if c not in WORD + b"\n")
+"""``[^\\w\\n]`` (ASCII: the stand-in's other characters are 1 and 28, in it too)."""
+
+
+def _ssn_words(t: Text) -> tuple[Any, Any]:
+    """Starts and ends of the key-word alternative's matches at each 'ssn' (any case), as
+    ``re`` reads it there: not after a letter; up to four separators, all it finds
+    (possessive); then 'is' and one to three separators (possessive), nine digits and no word
+    character, or else the nine digits right after the first separators."""
+    np = _np()
+    i = t.where(b"nN") - 2
+    i = t.narrow(i[i >= 0], b"sS", (0, 1))
+    i = i[~t.is_(LETTER, i - 1)]
+    p = i + 3 + np.minimum(t.run(_NOT_WORD, i + 3, 4), t.n - (i + 3))  # (not into the padding)
+    q = p + 2 + np.minimum(t.run(_NOT_WORD, p + 2, 3), np.maximum(t.n - (p + 2), 0))
+    said = (t.data.take(p) == 105) & (t.data.take(p + 1) == 115) & (q > p + 2)  # 'is'
+    at = np.where(said, q, p)
+    ok = t.all_in(DIGIT, at, range(9)) & ~t.is_(WORD, at + 9)
+    return i[ok], at[ok] + 9
+_KEYED = compile_precise("(" + SSN_KEYED + ")")
+
+
+def _keyed(text: str) -> tuple[Any, Any]:
+    """Starts and ends of the key-word alternative's matches in ``text``, from one ``split``
+    pass. They are those of the precise pattern at each key word: a match starts with a key
+    word (the shape alternative cannot start at a letter), and none holds another key word
+    after its first letter (separators, ``is`` and digits follow the word), so no match
+    ``split`` steps over is missed."""
+    np = _np()
+    pieces = _KEYED.split(text)   # text between, whole match, value group, text between, ...
+    n = len(pieces) // 3
+    sizes = np.empty(2 * n, dtype=np.int64)
+    sizes[0::2] = np.fromiter(map(len, pieces[0:-1:3]), np.int64, count=n)
+    sizes[1::2] = np.fromiter(map(len, pieces[1::3]), np.int64, count=n)
+    at = np.cumsum(sizes)
+    return at[0::2], at[1::2]
 
 
 def _places(data: bytes, words: tuple[bytes, ...]) -> list[int]:
@@ -140,6 +190,19 @@ def phone(t: Text) -> Found:
     return starts, ends, np.concatenate((every, valid)), np.concatenate((every, sure))
 
 
+FEW_DIGITS_MIN = 4096
+"""With this many '+' places or more (and more than one in 16 characters), those with fewer
+than eight digits in the run of phone characters after them (at most ``PLUS_REACH``) are left
+out first: no match there can be valid, and none is unsure (text dense with '+1 2'
+look-alikes: every gather below read each; in PII rows, one '+' a row, the passes cost more
+than they save)."""
+PLUS_REACH = 48
+"""More characters than a '+' phone match can hold ('+', 3 digits, a bracketed group of 4 with
+a separator, five groups of a separator and 5 digits: 41)."""
+_PLUS_BODY = DIGIT + b" .-()"
+"""The characters after its '+' a '+' phone match is made of."""
+
+
 def _plus(t: Text) -> Found:
     """``+`` forms along the greedy path: up to three digits, a bracketed group, up to five
     groups of up to five digits each after an optional separator. Where that path fails,
@@ -148,6 +211,10 @@ def _plus(t: Text) -> Found:
     np, d = _np(), t.data
     s = t.where(b"+")
     s = s[~t.is_(_PHONE_LEFT, s - 1) & t.is_(DIGIT, s + 1)]
+    if len(s) >= FEW_DIGITS_MIN and len(s) * 16 > t.n:  # (see FEW_DIGITS_MIN)
+        digits = np.concatenate(([0], np.cumsum(t.mask(DIGIT), dtype=np.int32)))
+        reach = np.minimum(t.run_end(_PLUS_BODY, s + 1), s + PLUS_REACH)
+        s = s[digits[reach] - digits[s] >= 8]
     digits = t.run(DIGIT, s + 1, 3)
     pos = s + 1 + digits
     opened = np.where(t.is_(b" .-", pos) & (d[pos + 1] == 40), pos + 2,

@@ -9,8 +9,8 @@ The entropy is summed in another order than ``detect.entropy`` sums it, so a tok
 from __future__ import annotations
 
 import functools
-from itertools import compress
-from operator import not_
+from itertools import compress, repeat
+from operator import is_not, not_, or_
 from typing import Any
 
 from .detect import _KEY_PREFIX, _secret_ok
@@ -23,23 +23,24 @@ BATCH = 256
 fresh large arrays (page faults) are avoided."""
 LONGEST = 4200
 """Longer tokens are judged by ``_secret_ok`` (bare tokens are at most ``MAX_VALUE`` long)."""
-_PREFIX_FIRST = frozenset("srgxAe-")
-"""First characters of the prefixes ``_KEY_PREFIX`` knows: only those tokens are asked."""
 
 
 def secrets_ok(values: list[str]) -> list[bool]:
     """``_secret_ok`` of each value (``_secret_ok`` itself for values not ASCII, holding a
     line break or longer than ``LONGEST``)."""
+    distinct = dict.fromkeys(values)
+    if len(distinct) < len(values) // 2:  # tokens repeated: each distinct one judged once
+        judged = dict(zip(distinct, secrets_ok(list(distinct))))
+        return list(map(judged.__getitem__, values))
     joined = "\n".join(values)
     if not joined.isascii() or joined.count("\n") != len(values) - 1:
         return list(map(_secret_ok, values))
-    # one case, or no digit (a UUID, a digest): ``_secret_ok`` refuses these first, in C here
-    plain = [a or b or c for a, b, c in zip(map(str.islower, values), map(str.isupper, values),
-                                             map(str.isalpha, values))]
-    out = [False] * len(values)
-    for i in compress(range(len(values)), plain):
-        out[i] = values[i][0] in _PREFIX_FIRST and _KEY_PREFIX.match(values[i]) is not None
-    rest = list(compress(range(len(values)), map(not_, plain)))
+    # a known prefix passes; one case, or no digit (a UUID, a digest) fails: ``_secret_ok``
+    # asks these first, in C here
+    out = list(map(is_not, map(_KEY_PREFIX.match, values), repeat(None)))
+    plain = map(or_, map(or_, map(str.islower, values), map(str.isupper, values)),
+                map(str.isalpha, values))
+    rest = list(compress(range(len(values)), map(not_, map(or_, out, plain))))
     if not rest:
         return out
     import numpy as np  # (loaded by the bulk path already)
@@ -72,19 +73,19 @@ def _batch(np: Any, values: list[str]) -> list[bool]:
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=m)
     if not ((lengths > 0) & (lengths <= LONGEST)).all():
         return list(map(_secret_ok, values))
-    prefixed = np.array([v[0] in _PREFIX_FIRST and _KEY_PREFIX.match(v) is not None
-                         for v in values], dtype=bool)
+    prefixed = np.fromiter(map(is_not, map(_KEY_PREFIX.match, values), repeat(None)), bool,
+                           count=m)
     # each token preceded by a line break, which is counted as its own (then left out)
     data = np.frombuffer(("\n" + "\n".join(values)).encode("ascii"), dtype=np.uint8)
     token = np.repeat(np.arange(m), lengths + 1)
     hist = np.bincount(token * 128 + data, minlength=m * 128).reshape(m, 128)
     hist[:, 10] = 0
     kind_of, digit_of, xlogx = _tables()
-    kind, digit = kind_of[data], digit_of[data]
+    kind, digit, line = kind_of.take(data), digit_of.take(data), data != 10
     # between neighbours in a token: a case switch (not to or from a line break) and a digit
     # run's start (its first character's, after the line break, too)
-    switch = (kind[1:] != kind[:-1]) & (data[:-1] != 10) & (data[1:] != 10)
-    run = digit[1:] & (1 - digit[:-1])
+    switch = (kind[1:] != kind[:-1]) & line[:-1] & line[1:]
+    run = digit[1:] > digit[:-1]
     pairs = np.bincount(token[1:] * 4 + switch + 2 * run, minlength=m * 4).reshape(m, 4)
     switches, runs = pairs[:, 1] + pairs[:, 3], pairs[:, 2] + pairs[:, 3]
     n_lower = hist[:, 97:123].sum(axis=1)

@@ -18,7 +18,7 @@ import functools
 import html
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
@@ -67,11 +67,15 @@ class Normalized:
 
     text: str
     source: str = ""
+    uniform: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    """The tokens of ``source`` when every ``&`` or ``%`` in it that starts one starts the same
+    one (``_uniform``): the map is then read from where those characters are, in numpy."""
 
     @functools.cached_property
     def _map(self) -> tuple[list[int], list[int]]:
-        if len(self.source) >= FOLD_BULK and "&" not in self.source and "%" not in self.source:
-            return _dropped_map(self.source)
+        if self._leads is not None:
+            norm_at, orig_at = self.arrays
+            return norm_at.tolist(), orig_at.tolist()
         pieces = _pieces(self.source)
         tokens = pieces[1::2]
         decoded = {t: _decode(t) for t in set(tokens)}
@@ -79,6 +83,26 @@ class Normalized:
         pieces[1::2] = map(decoded.__getitem__, tokens)
         norm_at = list(accumulate(map(len, pieces), initial=0))
         return norm_at[:-1], orig_at[:-1]
+
+    @property
+    def _leads(self) -> tuple[str, ...] | None:
+        """The tokens besides zero-width runs, when the map is read in numpy (a long source
+        where they are known), else None."""
+        if len(self.source) < FOLD_BULK:
+            return None
+        if self.uniform is not None:
+            return self.uniform
+        return None if "&" in self.source or "%" in self.source else ()
+
+    @functools.cached_property
+    def arrays(self) -> tuple[Any, Any]:
+        """``pieces`` as two numpy arrays (64-bit), built in numpy where the tokens are known
+        (runs of zero-width characters, and ``uniform``'s), without cutting the text."""
+        import numpy as np  # (a dependency; loaded for long texts only)
+
+        if self._leads is not None:
+            return _token_arrays(self.source, self._leads)
+        return tuple(np.array(p, dtype=np.int64) for p in self._map)  # type: ignore[return-value]
 
     @property
     def pieces(self) -> tuple[list[int], list[int]]:
@@ -164,26 +188,50 @@ _ZERO_WIDTH_CODES = [ord(c) for c in _ZERO_WIDTH]
 
 def _dropped_map(source: str) -> tuple[list[int], list[int]]:
     """``Normalized._map`` of a long ``source`` whose only tokens are runs of zero-width
-    characters (no ``&`` nor ``%``: each token decodes to nothing), from the runs' ends in
-    numpy: no piece is cut out of the text (one step per token cost ~40 ms per MB of rows with
-    a zero-width character in each)."""
+    characters (no ``&`` nor ``%``: each token decodes to nothing)."""
+    norm_at, orig_at = _token_arrays(source, ())
+    return norm_at.tolist(), orig_at.tolist()
+
+
+def _token_arrays(source: str, leads: tuple[str, ...]) -> tuple[Any, Any]:
+    """``Normalized.arrays`` of ``source`` whose tokens are its runs of zero-width characters
+    and a copy of each of ``leads`` at every place its first character is (``_uniform``
+    checked that each such character starts one), from those places in numpy: no piece is
+    cut out of the text (one step per token cost ~40 ms per MB of rows with a zero-width
+    character or an entity in each)."""
     import numpy as np
 
     codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     far = np.flatnonzero(codes >= 0xAD)
     at = far[np.isin(codes[far], _ZERO_WIDTH_CODES)]
-    if not len(at):
-        return [0], [0]
-    new = np.concatenate(([True], np.diff(at) != 1))   # each run's first character
-    first = at[new]
-    last = np.append(at[np.flatnonzero(new)[1:] - 1], at[-1]) + 1
-    orig_at = np.empty(2 * len(first) + 1, dtype=np.int64)
-    orig_at[0], orig_at[1::2], orig_at[2::2] = 0, first, last
-    dropped = np.concatenate(([0], np.cumsum(last - first)))   # before each kept piece
+    starts, sizes, kept = [], [], []
+    if len(at):
+        new = np.concatenate(([True], np.diff(at) != 1))   # each run's first character
+        first = at[new]
+        last = np.append(at[np.flatnonzero(new)[1:] - 1], at[-1]) + 1
+        starts.append(first)
+        sizes.append(last - first)
+        kept.append(np.zeros(len(first), dtype=np.int64))   # (a run decodes to nothing)
+    for token in leads:
+        where = np.flatnonzero(codes == ord(token[0]))
+        starts.append(where)
+        sizes.append(np.full(len(where), len(token), dtype=np.int64))
+        kept.append(np.full(len(where), len(_decode(token)), dtype=np.int64))
+    if not starts or not sum(map(len, starts)):
+        return np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    if len(starts) == 1:  # (one kind of token: in order already)
+        start, size, lost = starts[0], sizes[0], sizes[0] - kept[0]
+    else:
+        start = np.concatenate(starts)
+        order = np.argsort(start, kind="stable")
+        start, size = start[order], np.concatenate(sizes)[order]
+        lost = size - np.concatenate(kept)[order]
+    lost = np.concatenate(([0], np.cumsum(lost)))
+    orig_at = np.empty(2 * len(start) + 1, dtype=np.int64)
+    orig_at[0], orig_at[1::2], orig_at[2::2] = 0, start, start + size
     norm_at = np.empty_like(orig_at)
-    norm_at[0::2] = orig_at[0::2] - dropped
-    norm_at[1::2] = first - dropped[:-1]
-    return norm_at.tolist(), orig_at.tolist()
+    norm_at[0], norm_at[1::2], norm_at[2::2] = 0, start - lost[:-1], start + size - lost[1:]
+    return norm_at, orig_at
 
 
 def _found(text: str) -> bool:
@@ -291,4 +339,6 @@ def _uniform(text: str) -> Normalized | None:
         swaps.reverse()
     for token, decoded in swaps:
         out = out.replace(token, decoded)
-    return Normalized(text) if out == text else Normalized(out, text)
+    if out == text:
+        return Normalized(text)
+    return Normalized(out, text, tuple(t for t in (amp, pct) if t))

@@ -45,14 +45,16 @@ written out to four digits: a test checks all 10,000): ordinary numbers side by 
 _EMAIL_B = r"(?<![\w@.+%-])"  # not inside a word, address or number
 _E = r"(?![\w@-]|\.\w)"  # right boundary: a trailing full stop is fine
 _SSN_WORDS = r"(?i:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?)"
+SSN_KEYED = (r"(?<![A-Za-z])" + _SSN_WORDS
+             + r"[^\w\n]{0,4}+(?:is[^\w\n]{1,3}+)?(?P<v>\d{9})(?!\w)")
+"""The SSN pattern's key-word alternative (``ssn: 123456789``): its match starts with the word."""
 _SSN_SHAPE = r"(?<![\w-])(?!000)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\w-])"
 
 PRECISE: dict[str, str] = {
     "email": _EMAIL_B + r"[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+"
     + _E,
     # area 666 and 9xx (ITINs) are not issued as SSNs but are still somebody's number
-    "ssn": _SSN_SHAPE + r"|(?<![A-Za-z])" + _SSN_WORDS
-    + r"[^\w\n]{0,4}+(?:is[^\w\n]{1,3}+)?(?P<v>\d{9})(?!\w)",
+    "ssn": _SSN_SHAPE + "|" + SSN_KEYED,
     "card": r"(?<![\w.,-])(?:\d{4}(?P<s1>[ -]?)\d{4}(?P=s1)\d{4}(?P=s1)\d{1,7}"
     r"|\d{4}(?P<s2>[ -])\d{6}(?P=s2)\d{4,5})(?![\w-]|[.,]\d)",
     "phone": r"(?<![\w.+/:-])(?:\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){1,5}"

@@ -222,8 +222,8 @@ def spans_within(name: str, text: str, pos: int, endpos: int) -> list[tuple[int,
     fn = FINDERS.get(name)
     base = max(pos - 1, 0)
     window = text[base:endpos]
-    if fn is None or name == "ssn" or not window.isascii():  # (ssn: a key word's value is
-        return None  # a group of its match, read as ``values`` reads it)
+    if fn is None or not window.isascii():
+        return None
     t = Text(window.encode("ascii"))
     got = fn(t)
     if got is None:
@@ -235,6 +235,8 @@ def spans_within(name: str, text: str, pos: int, endpos: int) -> list[tuple[int,
             return None
         ends, ok = settled
     starts, ends = walk(starts, ends, ok & (starts >= pos - base))
+    if name == "ssn" and len(starts):  # a key word's value: the nine digits its match ends with
+        starts = _np().where(t.is_(LETTER, starts), ends - 9, starts)
     return list(zip((starts + base).tolist(), (ends + base).tolist()))
 
 

@@ -16,13 +16,13 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk, decoded, mixed
+from . import bulk, decoded, mixed, shapes
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, hash_values, masker
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
@@ -198,6 +198,13 @@ def mask_text(text: str, settings: MaskSettings) -> str:
             return masked
     elif len(text) >= ALONE_MIN:  # values found in the decoded text, put back on the text
         found = mixed.dense_values(norm.text, settings, known=known)
+        if found is None and not known:  # one kind alone: its values from one split pass
+            det = alone(norm.text, settings.enabled)  # (a kind the numpy finders read was
+            if det is not None and det.name in shapes.FINDERS:  # declined: few values there)
+                det = None
+            got = None if det is None else bulk.arrays(det, norm.text)
+            if det is not None and got is not None:
+                found = decoded.masked(norm.text, *got, None, [det.name], settings)
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
             return mask_upto(text, found, len(text))
@@ -206,6 +213,11 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         return text
     if norm.text is text:
         return mask_spans(text, spans, settings)
+    if len(spans) >= decoded.SPANS_MANY:  # put back as arrays
+        found = decoded.from_spans(norm.text, spans, settings)
+        found = None if found is None else decoded.mapped(text, norm, found)
+        if found is not None:
+            return mask_upto(text, found, len(text))
     out, pos = [], 0
     hows = {n: masker(settings.strategy_for(detector=n), settings.salt, n) for _, _, n in spans}
     for (a, b, name), (x, y, _) in zip(spans, norm.spans(spans)):
@@ -276,6 +288,9 @@ def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
     if set(strategies.values()) == {"partial"} and names <= _LAST4 | {"email"}:
         return [EMAIL_BLOCK + text[text.rfind("@", a, b):b] if name == "email"
                 else BLOCK + text[b - KEEP:b] for a, b, name in spans]
+    if set(strategies.values()) == {"hash"}:  # (a digest per distinct value, remembered)
+        return hash_values(list(map(text.__getitem__, map(slice, *list(zip(*spans))[:2]))),
+                           settings.salt)
     hows = {n: masker(s, settings.salt, n) for n, s in strategies.items()}
     if len(hows) == 1:
         how = next(iter(hows.values()))

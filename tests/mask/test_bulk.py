@@ -81,6 +81,18 @@ def test_bulk_spans_equal_spans_in(name: str) -> None:
                 assert bulk.spans(det, text, pos, end) == det.spans_in(text, pos, end)
 
 
+@pytest.mark.parametrize("unit", ["ssn: 123456789\u200b", "ssn: 123456789 ", "SSN is 123-45-6789,",
+                                  "ssn 12345678 ssn: 987654321x social security no 123456789 "])
+def test_ssn_ranges_with_key_words_give_the_spans_of_spans_in(unit: str) -> None:
+    """Long ranges of SSNs and key words are read by the numpy finder (``shapes.spans_within``):
+    each value's span as ``spans_in`` gives it (the nine digits after a key word)."""
+    det = DETECTORS["ssn"]
+    text = unit * (9000 // len(unit))
+    for pos in (0, 1, 3, 5, 17, len(text) // 3):
+        for end in (len(text), len(text) - 7):
+            assert bulk.spans(det, text, pos, end) == det.spans_in(text, pos, end)
+
+
 def _with_check(cc: str, body: str) -> str:
     """An IBAN of ``body`` with its check digits, in groups of four."""
     check = 98 - int((body + cc + "00").translate(_LETTERS)) % 97

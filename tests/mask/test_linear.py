@@ -77,6 +77,19 @@ ADVERSARIAL = {
     "zero-width-percent": fill("%\u200b"),
     # digit groups joined by dashes into key-like runs (each split for secrets: 85 ms per MB)
     "digit-group-runs": fill("5801-6700-6762-9005-9757-3679-8561 "),
+    # values joined by '&amp;' or non-breaking hyphens (the map token by token, and values of
+    # kinds without a numpy finder put back span by span: 80-190 ms per MB)
+    "ssn-amp": fill("123-45-6789&amp;"), "phone-short-amp": fill("+1 2&amp;"),
+    "keys-amp": fill("AKIAIOSFODNN7EXAMPLE&amp;"), "sk-amp": fill("sk-abcdefghijklmnopqrstuvwx&amp;"),
+    "ipv4-amp": fill("192.168.10.20&amp;"), "ipv6-amp": fill("2001:db8::8a2e:370:7334&amp;"),
+    "ipv4-nbhyph": fill("192.168.10.20\u2011"), "ipv6-nbhyph": fill("2001:db8::8a2e:370:7334\u2011"),
+    # SSNs after key words (one re step per word: 70-90 ms per MB)
+    "ssn-word-values": fill("ssn: 123456789 "), "ssn-word-nbhyph": fill("SSN is 123456789\u2011"),
+    "ssn-word-zero-width": fill("ssn: 123456789\u200b"), "ssn-word-glued": fill("ssn: 123456789"),
+    # look-alikes among zero-width characters (the map built for no value: 60 ms per MB)
+    "colon-zero-width": fill(":\u200b"),
+    # '+1 2' look-alikes (every '+' place read by every gather of the '+' phone finder)
+    "plus-short": fill("+1 2 "),
 }
 
 
@@ -135,7 +148,10 @@ NEW_FORMS = ["b64-tokens", "tokens-repeated", "token-lines", "tokens-entities",
              "ssn-words-amp", "ipv6s", "card-glued", "digit-groups", "digit-dash",
              "password-pairs", "password-quoted", "card-commas",
              "ipv6-quoted", "zero-width-percent",
-             "digit-group-runs"]
+             "digit-group-runs", "ssn-amp", "phone-short-amp", "keys-amp", "sk-amp", "ipv4-amp",
+             "ipv6-amp", "ipv4-nbhyph", "ipv6-nbhyph", "ssn-word-values", "ssn-word-nbhyph",
+             "ssn-word-zero-width", "ssn-word-glued", "plus-short",
+             "colon-zero-width"]
 
 
 @pytest.mark.parametrize("name", NEW_FORMS)

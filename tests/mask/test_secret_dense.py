@@ -41,6 +41,15 @@ def test_numpy_validation_is_secret_ok_on_random_tokens() -> None:
     assert sum(keys.secrets_ok(values)) > 1000  # (values of both answers are tested)
 
 
+def test_repeated_tokens_are_judged_once_each_as_secret_ok_judges_them() -> None:
+    """Tokens repeated (fewer than half distinct) are judged once each: the same answers."""
+    rng = random.Random(5)
+    few = [_token(rng) for _ in range(300)] + AT_THRESHOLDS + ["é" * 40, "a\nb" * 20]
+    values = [rng.choice(few) for _ in range(20_000)]
+    assert keys.secrets_ok(values) == list(map(_secret_ok, values))
+    assert 1000 < sum(keys.secrets_ok(values)) < 19_000
+
+
 def test_numpy_validation_declines_what_it_cannot_read() -> None:
     values = ["aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI", "é" * 40, "a\nb" * 20, "Zz9" * 2000]
     assert keys.secrets_ok(values) == list(map(_secret_ok, values))

@@ -219,3 +219,54 @@ def test_a_long_line_dense_with_values_is_cut_as_by_spans(limit: str) -> None:
             assert streams._split(text, MaskSettings(), lim) == _split_by_spans(
                 text, MaskSettings(), lim)
     assert answered >= 30
+
+
+KEY_PIECES = ["ssn", "SSN", "sSn", "ssn", " ", ":", ": ", " :  ", "-", "\n", "is", "IS", " is ",
+              "is:", "is  ", "is    ", "123456789", "12345678", "1234567890", "a", "_", "\x00",
+              "\x01", "123-45-6789", "9", "ss", "n", "social security no "]
+
+
+@pytest.mark.parametrize("social", [False, True])
+def test_key_words_in_bulk_give_spans_in(monkeypatch: pytest.MonkeyPatch, social: bool) -> None:
+    """SSNs after many key words are read in bulk (the word 'ssn' in numpy; with many
+    'social' too, one ``split`` pass): the spans are ``spans_in``'s, whatever surrounds the
+    words (separators, 'is', too many or too few digits, letters, padding)."""
+    from jupyter_guard.mask import finders
+
+    monkeypatch.setattr(finders, "MANY_KEYS", 1)  # (each text here takes the bulk path)
+    pieces = KEY_PIECES if social else KEY_PIECES[:-1]
+    for seed in range(300):
+        rng = random.Random(seed)
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 400)))
+        if "ssn" in text.lower():
+            _answers("ssn", text)
+    text = "ssn: 123456789 " * 5000
+    assert _answers("ssn", text) and mask_text(text, MaskSettings()).count("6789") == 5000
+
+
+def test_dense_key_words_mask_as_the_reference() -> None:
+    for unit in ("ssn: 123456789 ", "SSN is 123456789\n", "social security number 123456789;",
+                 "ssn: 123456789&amp;", "ssn: 123456789\u2011", "ssn 12345678, ssn: 987654321 "):
+        text = unit * (70_000 // len(unit))
+        for masking in (MaskSettings(), MaskSettings(strategy="hash", salt="s")):
+            assert mask_text(text, masking) == reference.mask_text(text, masking), unit
+
+
+def test_plus_places_left_out_for_few_digits_change_no_answer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """'+' places with fewer than eight digits in the phone characters after them are left out
+    before the '+' finder's gathers (on text dense with them): the answers are still
+    ``spans_in``'s, on random texts and on '+1 2' look-alikes among valid phones."""
+    from jupyter_guard.mask import finders
+
+    monkeypatch.setattr(finders, "FEW_DIGITS_MIN", 1)  # (every text here is left out from)
+    answered = 0
+    for seed in range(600):
+        rng = random.Random(seed)
+        answered += _answers("phone", _text(rng, rng.randint(1, 12)))
+    assert answered > 300
+    for unit in ("+1 2 ", "+1 2 +44 20 7946 1234 ", "+1 (2) 3.4-5 6 ", "+12 (345) 678 9,"):
+        text = unit * (20_000 // len(unit))
+        assert _answers("phone", text)
+        for masking in (MaskSettings(), MaskSettings(strategy="hash", salt="s")):
+            assert mask_text(text, masking) == reference.mask_text(text, masking)
