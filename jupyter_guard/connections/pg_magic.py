@@ -173,9 +173,10 @@ def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
             cur.close()
 
     judged = run.judged if len(run.judged) == len(statements) else statements
-    if all(pg_effect.transaction_control(s) for s in statements):
+    if all(pg_effect.transaction_control(s) and "PREPARED" not in s.upper() for s in statements):
         call()   # BEGIN, START TRANSACTION, ABORT...: they change nothing (what ran inside the
-        # user's transaction was measured), and under the check's own BEGIN they would fail
+        # user's transaction was measured), and under the check's own BEGIN they would fail;
+        # COMMIT PREPARED of a transaction another session prepared stays under the check
         if own and raw.info.transaction_status != 0:
             _end_empty(raw)   # a transaction this cell opened holds nothing: no cell leaves one
         return out["frame"], out["rows"], out["data"], out["names"]
