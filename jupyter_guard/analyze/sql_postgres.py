@@ -81,9 +81,44 @@ def _analyze(text: str, params: Any) -> Analysis:
     except TokenError as e:
         return Analysis((Intent("sql.unparsed", source=text),), (f"SQL could not be parsed: {e}",))
     result = Analysis()
-    for stmt in pieces:
-        result = result + _statement(stmt, params)
+    for stmt, runs in zip(pieces, inline_prepared(pieces)):
+        found = _statement(runs, params)
+        result = result + (found if runs is stmt else Analysis(
+            tuple(i.with_(source=stmt) for i in found.intents), found.errors))
     return result
+
+
+_EXECUTE = re.compile(r"\s*EXECUTE\s+([A-Za-z_][A-Za-z0-9_$]*)\s*", re.IGNORECASE)
+_PREPARE = re.compile(r"\s*PREPARE\s+([A-Za-z_][A-Za-z0-9_$]*)\s+AS\s+(.*)", re.I | re.S)
+_FORGETS = re.compile(r"\s*(DEALLOCATE|DISCARD)\b", re.IGNORECASE)
+
+
+def inline_prepared(pieces: list[str]) -> list[str]:
+    """The statements, each ``EXECUTE name`` (no arguments) of a statement the same text
+    ``PREPARE``s before it replaced by the statement it runs: judged, measured and its result
+    tainted as that statement. A name prepared elsewhere (an earlier call: the guard has not
+    read it), quoted, or with arguments stays ``EXECUTE`` (refused); a text that deallocates
+    is left as it is (a name could then mean another statement). PostgreSQL refuses a second
+    ``PREPARE`` of a name, so the first one is what runs.
+
+    >>> inline_prepared(["PREPARE p AS SELECT 1", "execute P"])
+    ['PREPARE p AS SELECT 1', 'SELECT 1']
+    >>> inline_prepared(["EXECUTE p", "PREPARE p AS SELECT 1"])[0], inline_prepared(
+    ...     ["PREPARE p AS SELECT 1", "DEALLOCATE p", "PREPARE p AS DELETE FROM t", "EXECUTE p"])[3]
+    ('EXECUTE p', 'EXECUTE p')
+    """
+    if not any("EXECUTE" in p[:40].upper() for p in pieces) or any(
+            _FORGETS.match(p) for p in pieces):
+        return list(pieces)
+    prepared: dict[str, str] = {}
+    out = []
+    for p in pieces:
+        m = _PREPARE.fullmatch(p)
+        if m:
+            prepared.setdefault(m.group(1).lower(), m.group(2).strip())
+        e = _EXECUTE.fullmatch(p)
+        out.append(prepared.get(e.group(1).lower(), p) if e else p)
+    return out
 
 
 def _words(stmt: str) -> list[tuple[str, str]]:
@@ -123,6 +158,12 @@ def _statement(stmt: str, params: Any) -> Analysis:
 _NAME = ("VAR", "IDENTIFIER")
 _TWO_PHASE = re.compile(
     r"(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\s+'?[^']*'?", re.IGNORECASE)
+_MODE = (r"(ISOLATION\s+LEVEL\s+(SERIALIZABLE|REPEATABLE\s+READ|READ\s+COMMITTED|"
+         r"READ\s+UNCOMMITTED)|READ\s+WRITE|READ\s+ONLY|(NOT\s+)?DEFERRABLE)")
+# ``START TRANSACTION [modes]`` is ``BEGIN [modes]``; ``ABORT`` is ``ROLLBACK`` (sqlglot reads
+# neither: an alias, a column, or a parse error)
+_START = re.compile(rf"START\s+TRANSACTION(\s+{_MODE}(\s*,?\s*{_MODE})*)?", re.IGNORECASE)
+_ABORT = re.compile(r"ABORT(\s+(WORK|TRANSACTION))?(\s+AND\s+(NO\s+)?CHAIN)?", re.IGNORECASE)
 
 
 def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
@@ -137,9 +178,18 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
     True
     >>> _session_only(_words("PREPARE TRANSACTION 'x'"))
     ('sql.transaction', 'PREPARE TRANSACTION')
+    >>> _session_only(_words("start transaction isolation level repeatable read, read only"))
+    ('sql.transaction', 'START TRANSACTION')
+    >>> _session_only(_words("ABORT WORK")), _session_only(_words("ABORT; DROP TABLE t"))
+    (('sql.transaction', 'ABORT'), None)
     """
     kinds = [k for k, _ in words]
     up = [w.upper() for _, w in words]
+    plain = " ".join(w for _, w in words)
+    if _START.fullmatch(plain):
+        return ("sql.transaction", "START TRANSACTION")
+    if _ABORT.fullmatch(plain):
+        return ("sql.transaction", "ABORT")
     if up[:1] == ["SAVEPOINT"] and len(up) == 2 and kinds[1] in _NAME:
         return ("sql.transaction", "SAVEPOINT")
     rest = up[2:] if up[:2] in (["ROLLBACK", "TO"], ["RELEASE", "SAVEPOINT"]) else \
@@ -148,7 +198,7 @@ def _session_only(words: list[tuple[str, str]]) -> tuple[Action, str] | None:
         rest = rest[1:]
     if rest is not None and len(rest) == 1 and kinds[-1] in _NAME:
         return ("sql.transaction", " ".join(up[:len(up) - 1]))
-    two_phase = _TWO_PHASE.fullmatch(" ".join(w for _, w in words))
+    two_phase = _TWO_PHASE.fullmatch(plain)
     if two_phase:   # transaction control: alone, never in one call with a change (pg_judge)
         return ("sql.transaction", " ".join(two_phase.group(1).upper().split()))
     if up[:1] == ["LISTEN"] and len(up) == 2 and kinds[1] in _NAME:

@@ -27,8 +27,10 @@ too (psycopg2 then raises its own ``OperationalError``; the refusal is audited).
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -235,8 +237,8 @@ def install_slots(module: Any) -> bool:
                 return int(unl(conn, oid))
             return int(unl(conn, oid)) if _refused("unlink", oid, WHY_UNLINK) else -1
 
-        hooks = {"lo_import": _IMPORT(lo_import), "lo_export": _EXPORT(lo_export),
-                 "lo_unlink": _UNLINK(lo_unlink)}
+        hooks = {"lo_import": _IMPORT(_no_gc(lo_import)), "lo_export": _EXPORT(_no_gc(lo_export)),
+                 "lo_unlink": _UNLINK(_no_gc(lo_unlink))}
         _KEEP.extend([lib, imp, exp_, unl, hooks])
         for name, off in found.items():
             if not pg2_libpq._writable(base + off):
@@ -245,6 +247,22 @@ def install_slots(module: Any) -> bool:
                 hooks[name], ctypes.c_void_p).value
         _DONE.append(True)
     return True
+
+
+def _no_gc(fn: Callable[..., int]) -> Callable[..., int]:
+    """``fn`` with the garbage collector off while it runs: psycopg2 calls libpq's function
+    holding the connection's mutex, and a collection inside would free a psycopg2 object (an
+    open large object left in a cycle) whose deallocation waits on that mutex: a deadlock. What
+    becomes garbage meanwhile is collected after."""
+    def run(*args: Any) -> int:
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args)
+        finally:
+            if was:
+                gc.enable()
+    return run
 
 
 def _refused(what: str, target: Any, why: str = WHY_FILE) -> bool:

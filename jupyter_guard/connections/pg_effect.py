@@ -185,8 +185,8 @@ _CONTROL = re.compile(
     r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT\s+\w+|"
     r"RELEASE(\s+SAVEPOINT)?\s+\w+|ROLLBACK\s+TO(\s+SAVEPOINT)?\s+\w+|"
     r"(PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|ROLLBACK\s+PREPARED)\s+'[^']*')"
-    r"(\s+(TRANSACTION|WORK))?(\s+ISOLATION\s+LEVEL(\s+[A-Z]+){1,2}|\s+READ\s+(ONLY|WRITE))*"
-    r"\s*;?\s*", re.IGNORECASE)
+    r"(\s+(TRANSACTION|WORK))?(\s*,?\s*(ISOLATION\s+LEVEL(\s+[A-Z]+){1,2}|READ\s+(ONLY|WRITE)|"
+    r"(NOT\s+)?DEFERRABLE))*(\s+AND\s+(NO\s+)?CHAIN)?\s*;?\s*", re.IGNORECASE)
 
 
 def transaction_control(text: str) -> bool:
@@ -196,6 +196,8 @@ def transaction_control(text: str) -> bool:
 
     >>> transaction_control("begin transaction"), transaction_control("COMMIT; DROP TABLE t")
     (True, False)
+    >>> transaction_control("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    True
     """
     return _CONTROL.fullmatch(text) is not None
 

@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import parsed
+from jupyter_guard.analyze.sql_postgres import inline_prepared, split
 from jupyter_guard.model import Analysis, Intent
 
 _READS = (exp.Query, exp.Show, exp.Describe)
@@ -237,9 +238,13 @@ def opaque(text: str, functions: frozenset[str]) -> bool:
     (True, True, False)
     >>> opaque("CREATE FUNCTION purge() RETURNS int LANGUAGE sql AS 'SELECT 1'", fns)
     False
+    >>> opaque("PREPARE p AS SELECT 1; EXECUTE p", fns), opaque("EXECUTE p", fns)
+    (False, True)
+    >>> opaque("PREPARE p AS SELECT purge(); EXECUTE p", fns)
+    True
     """
-    try:
-        trees = parsed(text, "postgres")
+    try:   # ``EXECUTE p`` of a ``PREPARE p AS ...`` in the same text: what it runs is read
+        trees = [t for s in inline_prepared(split(text)) for t in parsed(s, "postgres")]
     except (ParseError, TokenError):
         return True
     for tree in trees:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.analyze.sql_postgres import split
+from jupyter_guard.analyze.sql_postgres import inline_prepared, split
 from jupyter_guard.connections import pg_effect, pg_results
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render
@@ -138,7 +138,9 @@ def _cell(g: Guard, conn: Conn, raw: Any, text: str, own: bool, *, output: str |
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise SqlError(f"{type(e).__name__}: {first} (nothing of this cell was kept)") from None
     g.note_success(judgement.intents)
-    last = run.judged[-1] if len(run.judged) == len(run.statements) else run.statements[-1][0]
+    # the statement whose result it is (``EXECUTE p``: the statement the cell prepared as p)
+    last = inline_prepared(run.judged if len(run.judged) == len(run.statements)
+                           else [s for s, _ in run.statements])[-1]
     pg_results.frame(g, raw, last, frame, data, names)   # marked, known, pieces refused
     lineage = [("read", "url", source, False)] + (
         [("write", "variable", output, False)] if output else [])
@@ -171,11 +173,26 @@ def _run(g: Guard, conn: Conn, raw: Any, run: Run, text: str, on_refuse: Any,
             cur.close()
 
     judged = run.judged if len(run.judged) == len(statements) else statements
+    if all(pg_effect.transaction_control(s) and "PREPARED" not in s.upper() for s in statements):
+        call()   # BEGIN, START TRANSACTION, ABORT...: they change nothing (what ran inside the
+        # user's transaction was measured), and under the check's own BEGIN they would fail;
+        # COMMIT PREPARED of a transaction another session prepared stays under the check
+        if own and raw.info.transaction_status != 0:
+            _end_empty(raw)   # a transaction this cell opened holds nothing: no cell leaves one
+        return out["frame"], out["rows"], out["data"], out["names"]
     if own and all(pure_read(s) for s in judged):
         call()   # autocommit: a read leaves no transaction open
     else:
         _effect(g, conn, raw, call, text, on_refuse, statements)
     return out["frame"], out["rows"], out["data"], out["names"]
+
+
+def _end_empty(raw: Any) -> None:
+    cur = raw.cursor()
+    try:
+        cur.execute("ROLLBACK")
+    finally:
+        cur.close()
 
 
 def _effect(g: Guard, conn: Conn, raw: Any, call: Any, text: str, on_refuse: Any,

@@ -271,16 +271,17 @@ def _pending_taint(cur: Any, got: list[Any], policy: Any, at: int = 0) -> Taint:
 
 def _statement(sql: str, at: int) -> str:
     """The statement of a multi-statement text whose result is the ``at``-th (the whole text when
-    it holds one statement: ``executemany(returning=True)`` gives one result per row)."""
+    it holds one statement: ``executemany(returning=True)`` gives one result per row); for
+    ``EXECUTE p``, the statement the text prepared as p."""
     if ";" not in sql:
         return sql
-    from jupyter_guard.analyze.sql import _parse
+    from jupyter_guard.analyze.sql_postgres import inline_prepared, split
 
     try:
-        trees = [t for t in _parse(sql, "postgres") if t is not None]
+        pieces = inline_prepared(split(sql))
     except Exception:  # noqa: BLE001 - sqlglot cannot read it: the whole text, whose lineage falls back to names
         return sql
-    return trees[at].sql(dialect="postgres") if len(trees) > 1 and at < len(trees) else sql
+    return pieces[at] if len(pieces) > 1 and at < len(pieces) else sql
 
 
 def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:

@@ -161,8 +161,22 @@ def strategy_list(items: list[Any], strategy: str, salt: str = "") -> list[Any]:
         cache: dict[str, str] = {}
         return [v if is_null(v) else cache.get(str(v)) or cache.setdefault(str(v), hash_value(
             str(v), salt)) for v in items]
-    return [v if is_null(v) else BLOCK if isinstance(v, float) else partial_value(str(v))
+    return [v if is_null(v) else BLOCK if isinstance(v, float) else _partial_whole(str(v))
             for v in items]
+
+
+def _partial_whole(value: str) -> str:
+    """``partial_value`` of a whole cell of a sensitive column. A cell that holds an e-mail among
+    other values (a row's text, ``(1,x,a@b.com,100000001,Lyon)``) keeps nothing: what follows
+    its '@' is no host name, and would show the values after the e-mail.
+
+    >>> _partial_whole("a@b.com"), _partial_whole("(1,a@b.com,100000001,Lyon)")
+    ('█████@b.com', '████')
+    """
+    at = value.rfind("@")
+    if at > 0 and "." in value[at:] and not value[at + 1:].translate(_HOST).isalnum():
+        return BLOCK
+    return partial_value(value)
 
 
 def apply_strategy(values: pd.Series, strategy: str, salt: str = "") -> pd.Series:
