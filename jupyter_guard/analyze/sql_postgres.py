@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import analyze_sql, intents_of, parsed, table_name
+from jupyter_guard.analyze.sql_prepared import inline_prepared
 from jupyter_guard.model import Action, Analysis, Intent
 
 # Functions that read or write files on the database host, run SQL elsewhere, or stop sessions.
@@ -86,39 +87,6 @@ def _analyze(text: str, params: Any) -> Analysis:
         result = result + (found if runs is stmt else Analysis(
             tuple(i.with_(source=stmt) for i in found.intents), found.errors))
     return result
-
-
-_EXECUTE = re.compile(r"\s*EXECUTE\s+([A-Za-z_][A-Za-z0-9_$]*)\s*", re.IGNORECASE)
-_PREPARE = re.compile(r"\s*PREPARE\s+([A-Za-z_][A-Za-z0-9_$]*)\s+AS\s+(.*)", re.I | re.S)
-_FORGETS = re.compile(r"\s*(DEALLOCATE|DISCARD)\b", re.IGNORECASE)
-
-
-def inline_prepared(pieces: list[str]) -> list[str]:
-    """The statements, each ``EXECUTE name`` (no arguments) of a statement the same text
-    ``PREPARE``s before it replaced by the statement it runs: judged, measured and its result
-    tainted as that statement. A name prepared elsewhere (an earlier call: the guard has not
-    read it), quoted, or with arguments stays ``EXECUTE`` (refused); a text that deallocates
-    is left as it is (a name could then mean another statement). PostgreSQL refuses a second
-    ``PREPARE`` of a name, so the first one is what runs.
-
-    >>> inline_prepared(["PREPARE p AS SELECT 1", "execute P"])
-    ['PREPARE p AS SELECT 1', 'SELECT 1']
-    >>> inline_prepared(["EXECUTE p", "PREPARE p AS SELECT 1"])[0], inline_prepared(
-    ...     ["PREPARE p AS SELECT 1", "DEALLOCATE p", "PREPARE p AS DELETE FROM t", "EXECUTE p"])[3]
-    ('EXECUTE p', 'EXECUTE p')
-    """
-    if not any("EXECUTE" in p[:40].upper() for p in pieces) or any(
-            _FORGETS.match(p) for p in pieces):
-        return list(pieces)
-    prepared: dict[str, str] = {}
-    out = []
-    for p in pieces:
-        m = _PREPARE.fullmatch(p)
-        if m:
-            prepared.setdefault(m.group(1).lower(), m.group(2).strip())
-        e = _EXECUTE.fullmatch(p)
-        out.append(prepared.get(e.group(1).lower(), p) if e else p)
-    return out
 
 
 def _words(stmt: str) -> list[tuple[str, str]]:

@@ -19,7 +19,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import parsed
-from jupyter_guard.analyze.sql_postgres import inline_prepared, split
+from jupyter_guard.analyze.sql_postgres import split
+from jupyter_guard.analyze.sql_prepared import inline_prepared
 from jupyter_guard.model import Analysis, Intent
 
 _READS = (exp.Query, exp.Show, exp.Describe)

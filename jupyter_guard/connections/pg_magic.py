@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from jupyter_guard.analyze.sql_postgres import inline_prepared, split
+from jupyter_guard.analyze.sql_postgres import split
+from jupyter_guard.analyze.sql_prepared import inline_prepared
 from jupyter_guard.connections import pg_effect, pg_results
 from jupyter_guard.connections.conn import Conn, unwrap
 from jupyter_guard.connections.dbapi import DbapiConn, render

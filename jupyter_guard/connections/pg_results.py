@@ -275,7 +275,8 @@ def _statement(sql: str, at: int) -> str:
     ``EXECUTE p``, the statement the text prepared as p."""
     if ";" not in sql:
         return sql
-    from jupyter_guard.analyze.sql_postgres import inline_prepared, split
+    from jupyter_guard.analyze.sql_postgres import split
+    from jupyter_guard.analyze.sql_prepared import inline_prepared
 
     try:
         pieces = inline_prepared(split(sql))
