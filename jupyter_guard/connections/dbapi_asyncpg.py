@@ -6,20 +6,20 @@ under the effect check.
 asyncpg speaks PostgreSQL's protocol itself (no libpq, so no synchronous twin as for psycopg's
 asyncio connections): the effect check's own statements (BEGIN or SAVEPOINT, the snapshots,
 COMMIT or ROLLBACK) are awaited on the user's connection around the user's statement. The
-decision runs no query: a DELETE/UPDATE is counted by its measured effect, the catalog is not
-read (``SELECT *`` exports are judged by what the statement names), and whether the role may
-write server files is read once, when the connection opens. ``$1`` parameters are bound by the
-server: values never become SQL.
+queries the decision asks (the catalog, bounded row counts of DELETE/UPDATE, where a target is)
+are awaited just before it (``dbapi_asyncpg_answers``), so it decides with psycopg's facts; whether
+the role may write server files is read once, when the connection opens. ``$1`` parameters are
+bound by the server: values never become SQL (a DELETE filtered by one is counted by its
+measured effect).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from jupyter_guard.connections import pg_effect
 from jupyter_guard.connections.asyncpg_results import Cursors, judged, prime, value
-from jupyter_guard.connections.conn import Conn
 from jupyter_guard.connections.dbapi import Checker, render
+from jupyter_guard.connections.dbapi_asyncpg_answers import AsyncpgConn, answer
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
@@ -28,29 +28,6 @@ from jupyter_guard.guard.owned import left_to_effect
 from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
-
-
-@dataclass
-class AsyncpgConn(Conn):
-    """The decision's view of an asyncpg connection: no query can be awaited while deciding."""
-
-    privileged: bool = True
-
-    def scalar(self, sql: str) -> Any:
-        if sql == PRIVILEGED:
-            return self.privileged
-        raise LookupError("asyncpg: the guard runs no query while deciding")
-
-    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        raise LookupError("asyncpg: the guard runs no query while deciding")
-
-
-def measured_only(analysis: Analysis) -> Analysis:
-    """DELETE/UPDATE with a WHERE clause are counted by the effect check alone (no count query
-    can run inside the decision); those without one stay refused as they are."""
-    return Analysis(tuple(i.with_(estimated_rows=0, detail="") if i.action in (
-        "sql.delete", "sql.update") and i.where == "filtered" else i for i in analysis.intents),
-        analysis.errors)
 
 
 class _Judge(Checker):
@@ -62,7 +39,7 @@ class _Judge(Checker):
         effect = kind.needs_effect(text)
         analysis = g.sql_analysis(text, "postgres")
         if effect:
-            analysis = measured_only(kind.for_effect(analysis, self.conn, g.policy))
+            analysis = kind.for_effect(analysis, self.conn, g.policy)
             analysis = Analysis(left_to_effect(analysis.intents, g.session_tables),
                                 analysis.errors)
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
@@ -79,6 +56,15 @@ class AsyncpgChecker:
         """The catalog of the tables ``query`` reads, asked before it runs (its results'
         lineage needs it)."""
         await prime(self.sync.raw, query)
+
+    async def answer(self, query: Any) -> None:
+        """The guard's own queries the decision of ``query`` asks (catalog, bounded counts),
+        awaited first (``dbapi_asyncpg_answers``); a text the guard cannot read gets none."""
+        try:
+            text = render(query, self.sync.raw)
+        except GuardBlocked:   # refused by the decision itself, with the same message
+            return
+        await answer(self.sync.raw, self.sync.guard, self.kind, self.sync.conn, text)
 
     def results(self, query: Any, records: Any) -> Any:
         """Records of ``query`` keep its columns' taint (``asyncpg_results``)."""
@@ -102,6 +88,7 @@ class AsyncpgChecker:
     async def __call__(self, query: Any, params: Any, acall: Any, *, many: bool = False) -> Any:
         if busy():
             return await acall()
+        await self.answer(query)
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
         try:
