@@ -48,8 +48,8 @@ class _Judge(Checker):
 class AsyncpgChecker:
     def __init__(self, guard: Any, raw: Any, privileged: bool) -> None:
         self.sync = _Judge(guard, raw, "asyncpg")
-        self.sync.conn = AsyncpgConn(  # type: ignore[assignment] # the decision only reads it
-            raw, "asyncpg connection", "postgres", privileged=privileged)
+        self.conn = AsyncpgConn(raw, "asyncpg connection", "postgres", privileged=privileged)
+        self.sync.conn = self.conn  # type: ignore[assignment] # the decision only reads it
         self.kind = self.sync.kind
 
     async def prime(self, query: Any) -> None:
@@ -64,7 +64,7 @@ class AsyncpgChecker:
             text = render(query, self.sync.raw)
         except GuardBlocked:   # refused by the decision itself, with the same message
             return
-        await answer(self.sync.raw, self.sync.guard, self.kind, self.sync.conn, text)
+        await answer(self.sync.raw, self.sync.guard, self.kind, self.conn, text)
 
     def results(self, query: Any, records: Any) -> Any:
         """Records of ``query`` keep its columns' taint (``asyncpg_results``)."""
@@ -259,12 +259,14 @@ class GuardedAsyncpg(_Proxy):
         return self._jg_check.cursors(query, self._jg_con.cursor(query, *args, **kw))
 
     async def copy_from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
+        await self._jg_check.answer(f"COPY ({query}) TO STDOUT")   # the columns it exports
         self._jg_check.check_now(f"COPY ({query}) TO STDOUT")
         return await self._jg_con.copy_from_query(query, *args, **kw)
 
     async def copy_from_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "TO STDOUT"))
+        text = _copy_text(table_name, kw.get("columns"), kw.get("schema_name"), "TO STDOUT")
+        await self._jg_check.answer(text)   # the columns behind the table's name
+        self._jg_check.check_now(text)
         return await self._jg_con.copy_from_table(table_name, **kw)
 
     async def copy_to_table(self, table_name: str, **kw: Any) -> Any:
