@@ -31,13 +31,17 @@ from jupyter_guard.model import Analysis
 
 
 class _Judge(Checker):
+    analysed: tuple[str, Analysis] | None = None   # (text, its analysis) made by the probe
+
     def _judge(self, query: Any, params: Any, many: bool,
                server_binds: bool = False) -> tuple[str, bool, Any]:
         verify()
         g, kind = self.guard, self.kind
         text = render(query, self.raw)          # $n parameters stay: the server binds them
         effect = kind.needs_effect(text)
-        analysis = g.sql_analysis(text, "postgres")
+        pending, self.analysed = self.analysed, None
+        analysis = pending[1] if pending is not None and pending[0] == text else \
+            g.sql_analysis(text, "postgres")
         if effect:
             analysis = kind.for_effect(analysis, self.conn, g.policy)
             analysis = Analysis(left_to_effect(analysis.intents, g.session_tables),
@@ -60,11 +64,13 @@ class AsyncpgChecker:
     async def answer(self, query: Any) -> None:
         """The guard's own queries the decision of ``query`` asks (catalog, bounded counts),
         awaited first (``dbapi_asyncpg_answers``); a text the guard cannot read gets none."""
+        self.sync.analysed = None
         try:
             text = render(query, self.sync.raw)
-        except GuardBlocked:   # refused by the decision itself, with the same message
+            analysis = await answer(self.sync.raw, self.sync.guard, self.kind, self.conn, text)
+        except Exception:  # noqa: BLE001 - a text the guard cannot read or analyse: the decision refuses it with its own message
             return
-        await answer(self.sync.raw, self.sync.guard, self.kind, self.conn, text)
+        self.sync.analysed = (text, analysis)
 
     def results(self, query: Any, records: Any) -> Any:
         """Records of ``query`` keep its columns' taint (``asyncpg_results``)."""

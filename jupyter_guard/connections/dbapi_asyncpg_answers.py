@@ -46,13 +46,12 @@ class AsyncpgConn(Conn):
         return list(got)
 
 
-def probe(guard: Any, kind: Any, conn: AsyncpgConn, text: str) -> None:
-    """The decision's enrichment of ``text``, recording in ``conn.asked`` what it asks (its
-    effects on remembered lineage only ever add taint: ``taint_ddl``)."""
+def probe(guard: Any, kind: Any, conn: AsyncpgConn, text: str, analysis: Any) -> None:
+    """The decision's enrichment of ``analysis`` (of ``text``), recording in ``conn.asked``
+    what it asks (its effects on remembered lineage only ever add taint: ``taint_ddl``)."""
     from jupyter_guard.guard import owned  # late: the guard's modules import connections
     from jupyter_guard.guard.enrich import enrich
 
-    analysis = guard.sql_analysis(text, "postgres")
     if kind.needs_effect(text):
         analysis = kind.for_effect(analysis, conn, guard.policy)
     key = guard.decisions.key(guard, analysis, conn, None)
@@ -62,23 +61,27 @@ def probe(guard: Any, kind: Any, conn: AsyncpgConn, text: str) -> None:
            owned.names(guard.session_tables, analysis.intents), None)
 
 
-async def answer(raw: Any, guard: Any, kind: Any, conn: AsyncpgConn, text: str) -> None:
-    """Await on ``raw`` every query the decision of ``text`` will ask ``conn``."""
+async def answer(raw: Any, guard: Any, kind: Any, conn: AsyncpgConn, text: str) -> Any:
+    """Await on ``raw`` every query the decision of ``text`` will ask ``conn``; the analysis
+    of ``text`` (the decision reuses it: the static analysis is the costly part)."""
     from jupyter_guard.hooks.state import Busy  # late: state imports the guard's hooks
 
+    with Busy():
+        analysis = guard.sql_analysis(text, "postgres")   # raises: the decision refuses
     conn.answers.clear()   # one decision's facts, as psycopg's ``Catalog``
     for _ in range(_ROUNDS):
         conn.asked.clear()
         with Busy():   # never held across an await
             try:
-                probe(guard, kind, conn, text)
+                probe(guard, kind, conn, text, analysis)
             except Exception:  # noqa: BLE001 - the probe only gathers queries: the decision itself fails closed on the same error
                 pass
         missing = [k for k in dict.fromkeys(conn.asked) if k not in conn.answers]
         if not missing:
-            return
+            break
         for sql, params in missing:
             conn.answers[(sql, params)] = await ask(raw, sql, params)
+    return analysis
 
 
 async def ask(raw: Any, sql: str, params: tuple[Any, ...]) -> Any:
