@@ -6,20 +6,20 @@ under the effect check.
 asyncpg speaks PostgreSQL's protocol itself (no libpq, so no synchronous twin as for psycopg's
 asyncio connections): the effect check's own statements (BEGIN or SAVEPOINT, the snapshots,
 COMMIT or ROLLBACK) are awaited on the user's connection around the user's statement. The
-decision runs no query: a DELETE/UPDATE is counted by its measured effect, the catalog is not
-read (``SELECT *`` exports are judged by what the statement names), and whether the role may
-write server files is read once, when the connection opens. ``$1`` parameters are bound by the
-server: values never become SQL.
+queries the decision asks (the catalog, bounded row counts of DELETE/UPDATE, where a target is)
+are awaited just before it (``dbapi_asyncpg_answers``), so it decides with psycopg's facts; whether
+the role may write server files is read once, when the connection opens. ``$1`` parameters are
+bound by the server: values never become SQL (a DELETE filtered by one is counted by its
+measured effect).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from jupyter_guard.connections import pg_effect
 from jupyter_guard.connections.asyncpg_results import Cursors, judged, prime, value
-from jupyter_guard.connections.conn import Conn
 from jupyter_guard.connections.dbapi import Checker, render
+from jupyter_guard.connections.dbapi_asyncpg_answers import AsyncpgConn, answer
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.connections.pg_judge import PRIVILEGED, pure_read
 from jupyter_guard.errors import GuardBlocked
@@ -30,39 +30,20 @@ from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
 
 
-@dataclass
-class AsyncpgConn(Conn):
-    """The decision's view of an asyncpg connection: no query can be awaited while deciding."""
-
-    privileged: bool = True
-
-    def scalar(self, sql: str) -> Any:
-        if sql == PRIVILEGED:
-            return self.privileged
-        raise LookupError("asyncpg: the guard runs no query while deciding")
-
-    def rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        raise LookupError("asyncpg: the guard runs no query while deciding")
-
-
-def measured_only(analysis: Analysis) -> Analysis:
-    """DELETE/UPDATE with a WHERE clause are counted by the effect check alone (no count query
-    can run inside the decision); those without one stay refused as they are."""
-    return Analysis(tuple(i.with_(estimated_rows=0, detail="") if i.action in (
-        "sql.delete", "sql.update") and i.where == "filtered" else i for i in analysis.intents),
-        analysis.errors)
-
-
 class _Judge(Checker):
+    analysed: tuple[str, Analysis] | None = None   # (text, its analysis) made by the probe
+
     def _judge(self, query: Any, params: Any, many: bool,
                server_binds: bool = False) -> tuple[str, bool, Any]:
         verify()
         g, kind = self.guard, self.kind
         text = render(query, self.raw)          # $n parameters stay: the server binds them
         effect = kind.needs_effect(text)
-        analysis = g.sql_analysis(text, "postgres")
+        pending, self.analysed = self.analysed, None
+        analysis = pending[1] if pending is not None and pending[0] == text else \
+            g.sql_analysis(text, "postgres")
         if effect:
-            analysis = measured_only(kind.for_effect(analysis, self.conn, g.policy))
+            analysis = kind.for_effect(analysis, self.conn, g.policy)
             analysis = Analysis(left_to_effect(analysis.intents, g.session_tables),
                                 analysis.errors)
         return text, effect, g.judge(analysis, conn=self.conn, code=text)
@@ -71,14 +52,25 @@ class _Judge(Checker):
 class AsyncpgChecker:
     def __init__(self, guard: Any, raw: Any, privileged: bool) -> None:
         self.sync = _Judge(guard, raw, "asyncpg")
-        self.sync.conn = AsyncpgConn(  # type: ignore[assignment] # the decision only reads it
-            raw, "asyncpg connection", "postgres", privileged=privileged)
+        self.conn = AsyncpgConn(raw, "asyncpg connection", "postgres", privileged=privileged)
+        self.sync.conn = self.conn  # type: ignore[assignment] # the decision only reads it
         self.kind = self.sync.kind
 
     async def prime(self, query: Any) -> None:
         """The catalog of the tables ``query`` reads, asked before it runs (its results'
         lineage needs it)."""
         await prime(self.sync.raw, query)
+
+    async def answer(self, query: Any) -> None:
+        """The guard's own queries the decision of ``query`` asks (catalog, bounded counts),
+        awaited first (``dbapi_asyncpg_answers``); a text the guard cannot read gets none."""
+        self.sync.analysed = None
+        try:
+            text = render(query, self.sync.raw)
+            analysis = await answer(self.sync.raw, self.sync.guard, self.kind, self.conn, text)
+        except Exception:  # noqa: BLE001 - a text the guard cannot read or analyse: the decision refuses it with its own message
+            return
+        self.sync.analysed = (text, analysis)
 
     def results(self, query: Any, records: Any) -> Any:
         """Records of ``query`` keep its columns' taint (``asyncpg_results``)."""
@@ -102,6 +94,7 @@ class AsyncpgChecker:
     async def __call__(self, query: Any, params: Any, acall: Any, *, many: bool = False) -> Any:
         if busy():
             return await acall()
+        await self.answer(query)
         with Busy():   # never held across an await: other tasks' statements are still checked
             text, effect, j = self.sync.decide(query, params, many)
         try:
@@ -272,12 +265,14 @@ class GuardedAsyncpg(_Proxy):
         return self._jg_check.cursors(query, self._jg_con.cursor(query, *args, **kw))
 
     async def copy_from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
+        await self._jg_check.answer(f"COPY ({query}) TO STDOUT")   # the columns it exports
         self._jg_check.check_now(f"COPY ({query}) TO STDOUT")
         return await self._jg_con.copy_from_query(query, *args, **kw)
 
     async def copy_from_table(self, table_name: str, **kw: Any) -> Any:
-        self._jg_check.check_now(_copy_text(table_name, kw.get("columns"),
-                                            kw.get("schema_name"), "TO STDOUT"))
+        text = _copy_text(table_name, kw.get("columns"), kw.get("schema_name"), "TO STDOUT")
+        await self._jg_check.answer(text)   # the columns behind the table's name
+        self._jg_check.check_now(text)
         return await self._jg_con.copy_from_table(table_name, **kw)
 
     async def copy_to_table(self, table_name: str, **kw: Any) -> Any:
