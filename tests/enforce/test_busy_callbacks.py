@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_workspace
-from tests.enforce.test_busy_token import FIND, ROWS, R, _intact, _settle
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.enforce.test_busy_token import FIND, ROWS, _intact, _settle, busy_kernel
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -54,9 +53,7 @@ CALLBACKS = [
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = new_workspace(work_root)
-    with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
-        kernel.ok(R + HIT)
+    with busy_kernel(work_root, HIT) as kernel:
         yield kernel
 
 

@@ -6,6 +6,7 @@ switched the run-time hooks off. Ordinary cells still run."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,15 @@ def k(work_root: Path) -> Iterator[Kernel]:
     d = new_workspace(work_root)
     with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
         kernel.ok(R + f"AUDIT = {str(d / 'audit.duckdb')!r}")
+        yield kernel
+
+
+@contextmanager
+def busy_kernel(work_root: Path, setup: str) -> Iterator[Kernel]:
+    """A guarded kernel on a warehouse of ``ROWS`` customers, ``R`` and then ``setup`` run in it
+    (the kernel of every self-protection file that runs gadgets against the guard's token)."""
+    with guarded_kernel(new_workspace(work_root), warehouse=ROWS, connect=True) as kernel:
+        kernel.ok(R + setup)
         yield kernel
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_workspace
-from tests.enforce.test_busy_token import ROWS, R, _intact, _settle
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.enforce.test_busy_token import ROWS, _intact, _settle, busy_kernel
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -52,9 +51,7 @@ FORGERIES = [
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = new_workspace(work_root)
-    with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
-        kernel.ok(R + HEAD)
+    with busy_kernel(work_root, HEAD) as kernel:
         yield kernel
 
 

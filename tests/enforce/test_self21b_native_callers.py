@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_workspace
-from tests.enforce.test_busy_token import ROWS, R, _intact, _settle
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.enforce.test_busy_token import _intact, _settle, busy_kernel
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -42,9 +41,7 @@ ATTACKS = [
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
-    d = new_workspace(work_root)
-    with guarded_kernel(d, warehouse=ROWS, connect=True) as kernel:
-        kernel.ok(R + SETUP)
+    with busy_kernel(work_root, SETUP) as kernel:
         yield kernel
 
 
