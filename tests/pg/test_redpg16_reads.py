@@ -32,7 +32,8 @@ def test_translated_sensitive_values_are_masked(kernel: Kernel, db: Db, route: s
     r = kernel.run(f"DSN = {db.dsn!r}\nURL = {db.url!r}\n" + ROUTES[route], timeout=180)
     text = r.everything()
     assert r.status == "ok", text[-600:]
-    assert "\u2588,com" in text, text[-600:]   # the rows were printed, each value masked whole
-    assert not re.search(r"user\d+#example", text), text[-600:]
+    # the five rows were printed, each value masked (whole, or its pieces cut at the comma)
+    assert text.count("\u2588" * 4) >= 5, text[-600:]
+    assert not re.search(r"user\d+", text), text[-600:]
     r = kernel.run("print('an example of words')")
     assert "an example of words" in r.stream
