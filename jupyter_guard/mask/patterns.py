@@ -50,6 +50,9 @@ SSN_KEYED = (r"(?<![A-Za-z])" + _SSN_WORDS
 """The SSN pattern's key-word alternative (``ssn: 123456789``): its match starts with the word."""
 _SSN_SHAPE = r"(?<![\w-])(?!000)\d{3}(?P<sep>[- ])(?!00)\d{2}(?P=sep)(?!0000)\d{4}(?![\w-])"
 
+SECRET_KEYS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
+"""The key words a ``key=value`` secret is named by (``password=…``, ``api-key: …``)."""
+
 PRECISE: dict[str, str] = {
     "email": _EMAIL_B + r"[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)*\.[A-Za-z]{2,}+"
     + _E,
@@ -64,7 +67,7 @@ PRECISE: dict[str, str] = {
     "ipv4": r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
     r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)",
     "ipv6": r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:.])",
-    "secret": r"(?i:(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
+    "secret": r"(?i:(?<![\w])" + SECRET_KEYS +
     r"[\"']?\s*+[:=]\s*+[\"']?(?P<v>[^\s\"',;]{4,4096}+))"
     r"|(?<![\w/+-])(?:sk-(?:proj-)?[A-Za-z0-9_-]{20,4096}+"
     r"|sk_live_\w{16,4096}+|rk_live_\w{16,4096}+"
@@ -85,7 +88,7 @@ CANDIDATE: dict[str, str] = {
     "iban": _IBAN_CC + r"\d{2}(?: ?[A-Z0-9]{4}){2,7}",
     "ipv4": r"(?:\d{1,3}\.){3}\d{1,3}",
     "ipv6": r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}",
-    "secret": r"(?i:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth)"
+    "secret": r"(?i:" + SECRET_KEYS[3:-1] + ")"
     r"[\"']?\s*[:=]\s*[\"']?[^\s\"',;]{4,}"
     r"|sk-(?:proj-)?[A-Za-z0-9_-]{20,}|sk_live_\w{16,}|rk_live_\w{16,}|gh[pousr]_[A-Za-z0-9]{30,}"
     r"|github_pat_\w{40,}|glpat-[\w-]{20}|xox[bpars]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"

@@ -17,7 +17,7 @@ from typing import Any
 from . import bulk
 from .cover import dense_all
 from .detect import Detector
-from .patterns import MAX_VALUE, PREFILTER
+from .patterns import MAX_VALUE, PREFILTER, SECRET_KEYS
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
@@ -213,8 +213,7 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     return out
 
 
-_KEYED = re.compile(r"(?<![\w])(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key"
-                    r"|auth)[\"']?\s*[:=]", re.ASCII | re.IGNORECASE)
+_KEYED = re.compile(r"(?<![\w])" + SECRET_KEYS + r"[\"']?\s*[:=]", re.ASCII | re.IGNORECASE)
 """Where a ``key=value`` secret can start again inside a run: a value is at most ``MAX_VALUE``
 long, and a run of pairs joined by ``&`` (a long query string) holds key words past it."""
 
