@@ -79,7 +79,7 @@ def synthetic(path: Path, n: int) -> None:
     """n events over 30 days, 50 users, 3 lineage rows each (one column of 200, 5% blocked)."""
     con = duckdb.connect(str(path))
     ensure_schema(con)
-    con.execute(f"""INSERT INTO events BY NAME SELECT
+    con.execute(f"""INSERT INTO events_live BY NAME SELECT
         md5(i::VARCHAR) AS event_id,
         TIMESTAMP '2025-01-01' + to_microseconds((i::HUGEINT * 2592000000000 // {n})::BIGINT) AS ts,
         'user' || (hash(i) % 50) AS user_name, 'human' AS actor, 's' || (i // 1000) AS session_id,
@@ -89,7 +89,7 @@ def synthetic(path: Path, n: int) -> None:
         CASE WHEN hash(i) % 20 = 0 THEN 'bulk-changes' ELSE '' END AS rule_id, '' AS reason,
         CASE WHEN hash(i) % 20 = 0 THEN 'blocked' ELSE 'ok' END AS status, 1.0 AS duration_ms,
         '' AS prev_hash, '' AS hash FROM range({n}) t(i)""")
-    con.execute(f"""INSERT INTO lineage SELECT md5(i::VARCHAR), 'read', kind, name, sens FROM
+    con.execute(f"""INSERT INTO lineage_live SELECT md5(i::VARCHAR), 'read', kind, name, sens FROM
         range({n}) t(i), LATERAL (VALUES
             ('table', 'table' || (i % 40), false),
             ('column', 'table' || (i % 40) || '.col' || (hash(i) % 200), hash(i) % 200 < 10),

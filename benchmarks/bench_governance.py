@@ -73,7 +73,7 @@ def recorded_month(path: Path, n: int, distinct: int | None) -> None:
     con.execute("CREATE TEMP TABLE f AS SELECT unnest(?::VARCHAR[]) AS facts, "
                 "generate_subscripts(?::VARCHAR[], 1) - 1 AS k", [facts, facts])
     m = len(facts)
-    con.execute(f"""INSERT INTO events BY NAME SELECT md5(i::VARCHAR) AS event_id,
+    con.execute(f"""INSERT INTO events_live BY NAME SELECT md5(i::VARCHAR) AS event_id,
         TIMESTAMP '2026-01-01' + to_microseconds((i::HUGEINT * 2592000000000 // {n})::BIGINT)
         AS ts, 'user' || (i % {m} % 50) AS user_name,
         CASE WHEN i % {m} % 7 = 0 THEN 'agent:bot' ELSE 'human' END AS actor,
