@@ -94,7 +94,11 @@ class _Functions:
 
 
 TEMPLATES = _Templates()
-BODIES: set[Any] = set()      # the code of the driver's own bodies of the routed methods
+# The code of the driver's own bodies of the routed methods: a frozen set, rebound (never changed
+# in place) only by ``reroute`` while the guard routes a driver. Whoever looks frames past by it
+# (``asyncpg_protocol``) takes the set when it is installed, so a set user code binds to this
+# name later is read by nobody.
+BODIES: frozenset[Any] = frozenset()
 FUNCTIONS = _Functions()
 
 
@@ -244,7 +248,8 @@ def reroute(cls: type, names: tuple[str, ...], run: Runner,
 
             own_code.made(code)   # its frame sits between the guard's work and the driver
             TEMPLATES.add(code)
-            BODIES.add(body.__code__)
+            global BODIES
+            BODIES = BODIES | {body.__code__}
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
             FUNCTIONS.add(fn)
         else:
