@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.kernelutil import Kernel
+from tests.pg.asyncpg_attack import refused
 from tests.pg.conftest import Db, saved_before_load
 
 pytestmark = pytest.mark.kernel
@@ -51,13 +52,7 @@ def k(work_root: Path) -> Iterator[Kernel]:
 
 @pytest.mark.parametrize("cell", ATTACKS)
 def test_user_code_in_the_bodies_is_judged(k: Kernel, db: Db, cell: str) -> None:
-    r = k.run(f"raw = await saved_connect({db.url.replace('+psycopg', '')!r})")
-    assert r.status == "ok", r.text
-    r = k.run(cell)
-    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
-    r = k.run("await raw.close()")
-    assert r.status == "ok", r.text
-    db.intact()
+    refused(k, db, cell)
 
 
 def test_honest_function_and_asyncpg_still_run(k: Kernel, db: Db) -> None:
