@@ -26,9 +26,10 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import events, integrity, lazy, state, threads, writers
+from jupyter_guard.hooks import carried, events, integrity, lazy, state, threads, writers
 from jupyter_guard.hooks.state import Busy, _tl
 from jupyter_guard.model import Analysis, Intent
 
@@ -112,7 +113,11 @@ class Runtime:
         with Busy():
             if self.protect is not None:
                 self.protect.restore_guard()
-            judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
+            try:
+                judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
+            except GuardBlocked as e:
+                carried.note(e)   # a native library may carry it home inside its own error
+                raise
 
     def adopt_policy(self, old: Any, new: Any) -> None:
         """``guard.reload_policy`` swapped the policy: protect the new one and its file."""
