@@ -51,7 +51,7 @@ def patch(protocol_type: type, asyncpg_code: frozenset[Any]) -> bool:
     from jupyter_guard.connections import driver_methods as dm
     from jupyter_guard.hooks import c_types
 
-    skip = frozenset(asyncpg_code) | dm.BODIES   # the bodies routed by now (``reroute`` ran)
+    skip = frozenset(asyncpg_code) | dm.bodies()   # and the bodies routed by now
     ok = True
     for name in SENDS:
         orig = c_types.original(protocol_type, name)

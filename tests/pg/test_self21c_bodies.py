@@ -1,7 +1,7 @@
-"""The driver bodies asyncpg's protocol gate looks past (``driver_methods.BODIES``) are a frozen
-set the gate took when it was installed: user code can neither add its own function's code to
-it, nor rebind the module attribute, nor set it through ``object.__setattr__``/``vars``, to be
-looked past. Before, ``BODIES`` was a plain set: a SQL function (which the guard calls through
+"""The driver bodies asyncpg's protocol gate looks past are a frozen set the gate took when it
+was installed (``driver_methods.bodies()``), no module table: user code can neither add its own
+function's code to ``driver_methods.BODIES`` (gone), nor bind that name through ``setattr``,
+``object.__setattr__`` or the module's dict, to be looked past. Before, ``BODIES`` was a plain set: a SQL function (which the guard calls through
 its own ``call_user``) added to it reached asyncpg's protocol with the guard's frame as its first
 judged caller, and a 30,000-row DELETE ran. A real kernel on a real PostgreSQL: each spelling is
 refused and ``orders`` is intact; the same function not added anywhere is refused too, and an
@@ -35,7 +35,7 @@ MINE = "frozenset({f.__code__, sys._getframe().f_code})"
 
 ATTACKS = [
     pytest.param(FIND + UDF + "try:\n    getattr(DM, R('OBQVRF')).add(f.__code__)\n"
-                 "except AttributeError:\n    print('frozen')\n" + RUN, id="added"),
+                 "except AttributeError:\n    print('no table')\n" + RUN, id="added"),
     pytest.param(FIND + UDF + f"setattr(DM, R('OBQVRF'), {MINE})\n" + RUN, id="rebound"),
     pytest.param(FIND + UDF + f"object.__setattr__(DM, R('OBQVRF'), {MINE})\n" + RUN,
                  id="object-setattr"),
