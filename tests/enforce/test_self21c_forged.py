@@ -45,6 +45,12 @@ ATTACKS = [
     pytest.param("g = {'ctypes': ctypes}\nexec(compile(SRC, pd.core.base.__file__, 'exec'), g)\n"
                  "with futures.ThreadPoolExecutor(1) as ex:\n    ex.submit(g['gone']).result()",
                  id="in-a-thread"),
+    # the record's name rebound in every guard module that reads it, then the code made
+    pytest.param("import sys\nfor m in [m for n, m in list(sys.modules.items()) "
+                 "if n.startswith(R('whclgre_thneq.ubbxf'))]:\n"
+                 "    if R('SBETRQ') in vars(m):\n        setattr(m, R('SBETRQ'), set())\n"
+                 "g = {'ctypes': ctypes}\nexec(compile(SRC, pd.core.ops.__file__, 'exec'), g)\n"
+                 "g['gone']()", id="record-rebound"),
 ]
 
 
