@@ -21,18 +21,19 @@ from jupyter_guard.errors import GuardBlocked
 
 SENDS = ("query", "prepare", "bind_execute", "bind_execute_many", "bind", "execute",
          "copy_out", "copy_in")
-_SKIP: set[Any] = set()   # asyncpg's own code (and the routed bodies): looked past
 
 
-def allowed(frame: Any) -> bool:
-    """Whether the protocol call made from ``frame`` comes from a routed method or the guard."""
+def allowed(frame: Any, skip: frozenset[Any]) -> bool:
+    """Whether the protocol call made from ``frame`` comes from a routed method or the guard;
+    ``skip``: asyncpg's own code and the routed bodies, frozen when the gate was installed (no
+    table user code could add its own code to, or rebind)."""
     from jupyter_guard.connections import driver_methods as dm
 
     while frame is not None:
         code = frame.f_code
         if code in dm.TEMPLATES:
             return frame.f_globals.get(dm.ROUTE) is dm.route
-        if code in _SKIP or code in dm.BODIES:
+        if code in skip:
             frame = frame.f_back
             continue
         return dm.is_guard_code(frame)
@@ -47,21 +48,22 @@ def _refused(name: str) -> GuardBlocked:
 
 def patch(protocol_type: type, asyncpg_code: frozenset[Any]) -> bool:
     """Gate ``protocol_type``'s sending methods (False: not possible here)."""
+    from jupyter_guard.connections import driver_methods as dm
     from jupyter_guard.hooks import c_types
 
-    _SKIP.update(asyncpg_code)
+    skip = frozenset(asyncpg_code) | dm.bodies()   # and the bodies routed by now
     ok = True
     for name in SENDS:
         orig = c_types.original(protocol_type, name)
         if orig is None or getattr(orig, "__module__", None) == __name__:
             continue
-        ok = c_types.patch(protocol_type, name, _gate(name, orig)) and ok
+        ok = c_types.patch(protocol_type, name, _gate(name, orig, skip)) and ok
     return ok
 
 
-def _gate(name: str, orig: Any) -> Any:
+def _gate(name: str, orig: Any, skip: frozenset[Any]) -> Any:
     def gate(self: Any, *args: Any, **kw: Any) -> Any:
-        if not allowed(sys._getframe(1)):
+        if not allowed(sys._getframe(1), skip):
             raise _refused(name)
         return orig(self, *args, **kw)
 

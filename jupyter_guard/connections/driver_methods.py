@@ -94,7 +94,6 @@ class _Functions:
 
 
 TEMPLATES = _Templates()
-BODIES: set[Any] = set()      # the code of the driver's own bodies of the routed methods
 FUNCTIONS = _Functions()
 
 
@@ -107,6 +106,14 @@ def route(key: str, self: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any
     if r.trusted and _trusted(sys._getframe(2), r.trusted):
         return r.body(self, *args, **kw)
     return r.run(r, self, args, kw)
+
+
+def bodies() -> frozenset[Any]:
+    """The code of the driver's own bodies of the methods routed so far, taken now. No table:
+    whoever looks frames past by it (``asyncpg_protocol``) keeps what it took when it was
+    installed, a frozen set user code can neither add to nor rebind."""
+    return frozenset(r.body.__code__ for r in list(_ROUTED.values())
+                     if type(r) is Routed and type(r.body) is types.FunctionType)
 
 
 def _guards(run: Any) -> bool:
@@ -244,7 +251,6 @@ def reroute(cls: type, names: tuple[str, ...], run: Runner,
 
             own_code.made(code)   # its frame sits between the guard's work and the driver
             TEMPLATES.add(code)
-            BODIES.add(body.__code__)
             fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, None, None
             FUNCTIONS.add(fn)
         else:

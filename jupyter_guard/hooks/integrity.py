@@ -229,10 +229,12 @@ class Integrity:
         rt = self.rt
 
         parse_code = type(self.kg).ast_parse.__code__ if self.kg is not None else None
+        record = own_code.forged   # taken now: what a cell binds to the name later is not called
 
         def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
             source, filename = args[0], args[1]
             named(source, filename, "compile", f)
+            borrowed(source, filename, f)
             kg = self.kg
             if not isinstance(source, (str, bytes)):
                 # IPython compiles a cell statement by statement (ASTs): the parser check only
@@ -267,9 +269,24 @@ class Integrity:
                 rt.tamper(f"makes code under the guard's own file name ({how})",
                           f"{how}({filename[:150]!r})")
 
+        def borrowed(source: Any, filename: Any, f: FrameType) -> None:
+            """Code user code makes under an installed library's file name would pass for the
+            library working for its caller (``Runtime.user_caller``, the ``busy`` token): the
+            name is recorded (``own_code.forged``), and frames of it are judged as the user's.
+            An import compiling the file's own text is the import system's."""
+            if not isinstance(filename, str) or not filename.startswith(own_code.LIBRARIES) \
+                    or own_code.own(f.f_code):
+                return
+            if source is not None and f.f_code.co_filename.startswith("<frozen") \
+                    and _source_of(filename) == source:
+                return
+            if rt.user_stack(f) or rt.user_caller(f):
+                record(filename)
+
         def on_code_new(args: tuple[Any, ...], f: FrameType) -> None:   # CodeType(), .replace
             if len(args) > 1:
                 named(None, args[1], "code.replace", f)
+                borrowed(None, args[1], f)
 
         def on_exec(args: tuple[Any, ...], f: FrameType) -> None:
             code = args[0]

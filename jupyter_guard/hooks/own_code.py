@@ -44,6 +44,19 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 LIBRARIES = _library_dirs()
+FORGED: set[str] = set()
+"""Names in ``LIBRARIES`` that user code made code under (``compile``, ``CodeType``/``replace``,
+recorded by ``integrity``): a frame whose file is one of them runs code the user may have made,
+so it is never taken for the library working for its caller (``runtime.Runtime.user_caller``,
+``state.held``). A set of the process's, like ``CODES``: code that finds it can empty it."""
+
+
+def forged(filename: str, _add: Any = FORGED.add) -> None:
+    """Record that user code made code under ``filename``, a library's name (never un-recorded:
+    the library's own frames of that file are judged like the user's from then on). Into the
+    set the readers took at import (``_add``), whatever a cell binds to the name since."""
+    if filename.startswith(LIBRARIES) and not filename.startswith(PACKAGE_DIR):
+        _add(filename)
 
 
 def _codes(code: CodeType, out: dict[int, CodeType]) -> None:

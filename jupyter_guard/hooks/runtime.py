@@ -26,9 +26,11 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import events, integrity, lazy, state, threads, writers
+from jupyter_guard.hooks import carried, events, integrity, lazy, state, threads, writers
+from jupyter_guard.hooks.own_code import FORGED
 from jupyter_guard.hooks.state import Busy, _tl
 from jupyter_guard.model import Analysis, Intent
 
@@ -83,7 +85,8 @@ class Runtime:
             last, frame = frame, frame.f_back
         return native_thread(last)
 
-    def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = ()) -> bool:
+    def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = (),
+                    _forged: Any = FORGED) -> bool:
         """The nearest frame outside ``skip`` (paths or module names) is user code itself, not a
         library it called (for raw sockets, ctypes, tracers: the library's own use is fine).
         No frame at all (``frame`` None, with the thread marked): native code called a builtin
@@ -99,6 +102,8 @@ class Runtime:
                 continue
             if self.is_cell(fn):
                 return True
+            if fn in _forged:   # a library's name the user made code under: the user's, if run
+                return self.user_stack(frame)   # from a cell or from work it started
             if fn.startswith("<") and not fn.startswith("<frozen"):   # exec'd text: who exec'd it
                 return self.user_stack(frame.f_back)
             return False
@@ -112,7 +117,11 @@ class Runtime:
         with Busy():
             if self.protect is not None:
                 self.protect.restore_guard()
-            judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
+            try:
+                judge_or_refuse(self.guard, Analysis(tuple(intents)), kind="runtime", code=desc)
+            except GuardBlocked as e:
+                carried.note(e)   # a native library may carry it home inside its own error
+                raise
 
     def adopt_policy(self, old: Any, new: Any) -> None:
         """``guard.reload_policy`` swapped the policy: protect the new one and its file."""

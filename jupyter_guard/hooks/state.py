@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from jupyter_guard.hooks.own_code import (
     CODES,
+    FORGED,
     LIBRARIES,
     PACKAGE_DIR,
     entered,
@@ -45,7 +46,7 @@ def set_current(rt: Any) -> None:
 
 
 
-def held(token: Any, frame: FrameType | None) -> bool:
+def held(token: Any, frame: FrameType | None, _forged: Any = FORGED) -> bool:
     """Whether ``token`` (``_tl.busy``) makes ``frame`` the guard's own work: a frame of the
     guard's code, live above ``frame`` on this thread's stack, with no user code in between, and
     the guard's innermost frame there called what acts by name (``own_code.entered``: not a user
@@ -53,6 +54,7 @@ def held(token: Any, frame: FrameType | None) -> bool:
     if type(token) is not FrameType or not own(token.f_code):
         return False
     codes, libraries, barrier, package = CODES, LIBRARIES, _BARRIER, PACKAGE_DIR
+    forged = _forged   # library names user code made code under: not a library's frame
     above: FrameType | None = None
     while frame is not None:
         code = frame.f_code
@@ -60,7 +62,7 @@ def held(token: Any, frame: FrameType | None) -> bool:
             break
         if code is barrier:
             return False   # a callback the guard runs as user code, and what it calls
-        if not code.co_filename.startswith(libraries):
+        if not code.co_filename.startswith(libraries) or code.co_filename in forged:
             if not (module_frame(frame) if code.co_name == "<module>" else own(code)):
                 return False   # user code (a cell, exec'd text, a user's module) between
             break
@@ -74,7 +76,7 @@ def held(token: Any, frame: FrameType | None) -> bool:
         if code is barrier:
             return False
         if not (id(code) in codes and code.co_filename.startswith(package)) \
-                and not code.co_filename.startswith(libraries) \
+                and (not code.co_filename.startswith(libraries) or code.co_filename in forged) \
                 and not (module_frame(frame) if code.co_name == "<module>" else own(code)):
             return False
         frame = frame.f_back

@@ -13,7 +13,8 @@ import sys
 from itertools import islice
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks import carried, exits
 from jupyter_guard.hooks.state import Busy, call_user
 
 PER_CALL = 200_000   # argument values remembered per call (a cost bound, as per fetch)
@@ -43,6 +44,13 @@ def guarded(name: str, function: Any, fx: Any) -> Any:
 
     @functools.wraps(function)
     def udf(*args: Any) -> Any:
+        try:
+            return _call(args)
+        except GuardBlocked as e:
+            carried.note(e)   # DuckDB carries it home inside its own error
+            raise
+
+    def _call(args: tuple[Any, ...]) -> Any:
         hot = SENSITIVE_ARGS.get(key)
         if hot:
             with Busy():

@@ -16,7 +16,7 @@ from typing import Any
 
 from IPython.lib import pretty
 
-from jupyter_guard.hooks import lazy
+from jupyter_guard.hooks import carried, lazy
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
@@ -140,6 +140,7 @@ class Masker:
 
     def _showtraceback(self, original: Any) -> Any:
         def show(etype: Any, evalue: Any, stb: Any) -> Any:
+            etype, evalue, stb = carried.unwrap(etype, evalue, stb)   # DuckDB's, holding a refusal
             settings = self.settings()
             text = str(evalue)
             masked = shown(text, settings)

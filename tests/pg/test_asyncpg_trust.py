@@ -12,8 +12,8 @@ import pytest
 
 import jupyter_guard.connections.dbapi_asyncpg as guard_module
 from tests.kernelutil import Kernel
+from tests.pg.asyncpg_attack import SRC, own_calls_run, refused
 from tests.pg.conftest import Db, saved_before_load
-from tests.pg.test_magic import idle_in_transaction
 
 pytestmark = pytest.mark.kernel
 
@@ -26,7 +26,6 @@ SAVED = ("import asyncpg, types\nsaved_connect = asyncpg.connect\n"
 G = "''.join(reversed('__slabolg__'))"
 KEPT = (f"getattr(getattr(asyncpg.Connection.execute, {G})['__jupyter_guard_route__'], {G})"
         "['_ROUTED']['asyncpg.connection.Connection.{}'].body")
-SRC = "async def f(c):\n    return await c.execute('DELETE FROM orders WHERE id <= 30000')\n"
 GUARD_FILE = guard_module.__file__
 
 
@@ -75,31 +74,8 @@ ATTACKS = [
 
 @pytest.mark.parametrize("cell", ATTACKS)
 def test_code_named_like_asyncpg_is_not_trusted(k: Kernel, db: Db, cell: str) -> None:
-    r = k.run(f"raw = await saved_connect({db.url.replace('+psycopg', '')!r})")
-    assert r.status == "ok", r.text
-    r = k.run(cell)
-    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
-    r = k.run("await raw.close()")
-    assert r.status == "ok", r.text
-    db.intact()
+    refused(k, db, cell)
 
 
 def test_asyncpg_own_calls_still_run(k: Kernel, db: Db) -> None:
-    """asyncpg's transactions and its pool's connection reset call the routed methods from
-    asyncpg's own code; a one-row DELETE and a read through them give correct results."""
-    url = db.url.replace("+psycopg", "")
-    r = k.run(f"pool = await asyncpg.create_pool({url!r}, min_size=1, max_size=1)\n"
-              "async with pool.acquire() as c:\n"
-              "    async with c.transaction():\n"
-              "        print('del', await c.execute('DELETE FROM orders WHERE id = 1'))\n"
-              "async with pool.acquire() as c:\n"
-              "    print('left', await c.fetchval('SELECT count(*) FROM orders'))\n"
-              "await pool.close()\n"
-              f"raw = await saved_connect({url!r})\n"
-              "print('raw', await raw.execute('DELETE FROM orders WHERE id = 2'))\n"
-              "await raw.close()")
-    assert r.status == "ok", r.text
-    for line in ("del DELETE 1", "left 49999", "raw DELETE 1"):
-        assert line in r.text, r.text
-    assert db.count("orders") == 50_000 - 2
-    assert idle_in_transaction(db) == 0
+    own_calls_run(k, db)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.kernelutil import Kernel
+from tests.pg.asyncpg_attack import SRC, own_calls_run, refused
 from tests.pg.conftest import Db, saved_before_load
 
 pytestmark = pytest.mark.kernel
@@ -21,7 +22,6 @@ SAVED = "import asyncpg, types\nsaved_connect = asyncpg.connect"
 FIND = ("import codecs, sys\nR = lambda s: codecs.decode(s, 'rot13')\n"
         "DM = sys.modules[R('whclgre_thneq.pbaarpgvbaf.qevire_zrgubqf')]\n"
         "OC = sys.modules[R('whclgre_thneq.ubbxf.bja_pbqr')]\n")
-SRC = "async def f(c):\n    return await c.execute('DELETE FROM orders WHERE id <= 30000')\n"
 ADD = ("for name in (R('_THNEQ_PBQR'), R('GRZCYNGRF'), R('OBQVRF')):\n"
        "    box = getattr(DM, name, None)\n"
        "    if box is not None:\n"
@@ -48,25 +48,8 @@ def k(work_root: Path) -> Iterator[Kernel]:
 
 @pytest.mark.parametrize("cell", ATTACKS)
 def test_user_code_added_to_the_trust_is_judged(k: Kernel, db: Db, cell: str) -> None:
-    url = db.url.replace("+psycopg", "")
-    r = k.run(f"raw = await saved_connect({url!r})")
-    assert r.status == "ok", r.text
-    r = k.run(cell)
-    assert r.status == "error" and "Blocked by jupyter_guard" in r.text, r.text
-    r = k.run("await raw.close()")
-    assert r.status == "ok", r.text
-    db.intact()
+    refused(k, db, cell)
 
 
 def test_asyncpg_own_calls_still_run(k: Kernel, db: Db) -> None:
-    url = db.url.replace("+psycopg", "")
-    r = k.run(f"pool = await asyncpg.create_pool({url!r}, min_size=1, max_size=1)\n"
-              "async with pool.acquire() as c:\n"
-              "    async with c.transaction():\n"
-              "        print('del', await c.execute('DELETE FROM orders WHERE id = 3'))\n"
-              "async with pool.acquire() as c:\n"
-              "    print('left', await c.fetchval('SELECT count(*) FROM orders'))\n"
-              "await pool.close()")
-    assert r.status == "ok", r.text
-    assert "del DELETE 1" in r.text and "left 49999" in r.text, r.text
-    assert db.count("orders") == 50_000 - 1
+    own_calls_run(k, db)
