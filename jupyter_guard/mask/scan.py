@@ -17,7 +17,8 @@ from typing import Any
 from . import bulk
 from .cover import dense_all
 from .detect import Detector
-from .patterns import MAX_VALUE, PREFILTER, SECRET_KEYS
+from .pairs import KEYED, forget, keyed_in_run
+from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
@@ -204,9 +205,9 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     out: list[Span] = []
     for a, b in ends:
         if b - a > LONG:  # a long run: a value can start only where the run does
-            keyed = _keyed_in_run(text, det, a, b) if det.name == "secret" and \
+            keyed = keyed_in_run(text, det, a, b) if det.name == "secret" and \
                 b - a > MAX_VALUE else []
-            if not keyed or _KEYED.match(text, a) is None:   # else the first key is at a
+            if not keyed or KEYED.match(text, a) is None:   # else the first key is at a
                 out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
             out += keyed
             continue
@@ -220,26 +221,6 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
         out += [(x, y, det.name) for s, x, y in det.matches_in(text, a, min(n, end + _LOOKAHEAD))
                 if s < min(b, hi)]  # later values have candidates of their own
     return out
-
-
-_KEYED = re.compile(r"(?<![\w])" + SECRET_KEYS + r"[\"']?\s*[:=]", re.ASCII | re.IGNORECASE)
-"""Where a ``key=value`` secret can start again inside a run: a value is at most ``MAX_VALUE``
-long, and a run of pairs joined by ``&`` (a long query string) holds key words past it."""
-
-
-def _keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
-    """The ``key=value`` secrets of a run ``text[a:b]`` longer than one value, each value ending
-    where the next key starts (``password=x&token=y&…``: without that cut, a pair across the end
-    of one value's ``MAX_VALUE`` would show). Each key is matched once, to the next: linear."""
-    keys = [k.start() for k in _KEYED.finditer(text, a, b)]
-    if not keys:
-        return []
-    # the run may go on past ``b`` (the chunk's window ends there): the last value reaches the
-    # next key after it, or its full length
-    last = min(len(text), keys[-1] + MAX_VALUE + 64)
-    after = _KEYED.search(text, max(b, keys[-1] + 1), last)
-    stops = [*keys[1:], after.start() if after else last]
-    return [(x, y, det.name) for p, stop in zip(keys, stops) for x, y in det.find_at(text, p, stop)]
 
 
 def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
@@ -314,6 +295,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
             else:
                 found[i] += spans
     dense_all(text, detectors, dense, found, _dense)
+    forget()  # (the pairs of this text's long runs)
     out = [span for spans in found for span in spans]
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
