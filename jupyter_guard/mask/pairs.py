@@ -45,7 +45,8 @@ def keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
     In ASCII text, the keys and values of ``REGION`` characters are found at once in numpy and
     each call reads its part (the last key's value by ``re``: it ends at the next key after
     ``b``)."""
-    last = _LAST[0] if _LAST else None
+    held = _LAST[-1:]  # (a copy: another thread's scan may replace or drop it meanwhile)
+    last = held[0] if held else None
     if last is None or last[0] is not text or not last[1] <= a or b > last[2]:
         last = _region(text, a, min(len(text), max(b, a + REGION)))
         if last is None:

@@ -295,7 +295,6 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
             else:
                 found[i] += spans
     dense_all(text, detectors, dense, found, _dense)
-    forget()  # (the pairs of this text's long runs)
     out = [span for spans in found for span in spans]
     return list(dict.fromkeys(out))  # two candidates in one run confirm the same value once
 
@@ -309,6 +308,8 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
             return scan_re2(text, detectors)
         except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only, the precise
             return scan_precise(text, detectors)  # patterns read any str (slower, still linear)
+        finally:
+            forget()  # (the pairs of this text's long runs: the text is not kept)
     return scan_short(text, _present(text, detectors))
 
 
@@ -327,6 +328,13 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
 
 
 def _first_re2(text: str, detectors: Sequence[Detector]) -> str:
+    try:
+        return _first_chunks(text, detectors)
+    finally:
+        forget()  # (the pairs of this text's long runs)
+
+
+def _first_chunks(text: str, detectors: Sequence[Detector]) -> str:
     which = _which_for(detectors)
     data: Any = _Ascii(text) if text.isascii() else text
     for lo, hi, window, hits in _chunks(data, which):
