@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import repeat
 from typing import Any
 
 from .detect import Detector
@@ -62,7 +63,7 @@ def keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
     x, y = v_starts[lo:hi - 1], v_ends[lo:hi - 1]
     keep = y - x >= 4
     name = det.name
-    out = [(p, q, name) for p, q in zip(x[keep].tolist(), y[keep].tolist())]
+    out: list[Span] = list(zip(x[keep].tolist(), y[keep].tolist(), repeat(name)))
     out += [(p, q, name) for p, q in det.find_at(text, final, _after(text, b, final))]
     return out
 
