@@ -25,7 +25,7 @@ WORDS = (b"password", b"passwd", b"pwd", b"secret", b"token", b"apikey", b"api_k
 """``SECRET_KEYS`` spelt out (lower case): a test checks they are the words it matches."""
 
 
-REGION = 1 << 20
+REGION = 1 << 18
 """How far past a run's start its keys and values are found at once: the scan asks for each
 chunk's part of a run in turn, and reads them from the same arrays."""
 
