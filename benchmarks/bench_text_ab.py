@@ -51,6 +51,11 @@ MORE = {
     "IBAN look-alikes and valid IBANs, random": lambda: _ibanish(),
     "base64 tokens side by side": lambda: _tokens(" "),
     "alphanumeric tokens of 32-40, one a line": lambda: _tokens("\n", 32, 40, 62),
+    "key=value secrets joined by '&' (one run)": lambda: fill("password=hunter22&"),
+    "token=value secrets joined by '&' (one run)": lambda: fill("token=abcd1234&"),
+    "quoted password=\"…\" pairs": lambda: fill('password="hunter22" '),
+    "JSON \"password\": \"…\" pairs": lambda: fill('"password": "hunter22", '),
+    "YAML password: … lines": lambda: fill("  password: hunter22\n"),
 }
 
 

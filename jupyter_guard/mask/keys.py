@@ -5,12 +5,14 @@ one of (token, character) gives the counts of lower case, upper case, digits and
 entropy; one of (token, what changes between neighbours) the case switches and digit runs.
 The entropy is summed in another order than ``detect.entropy`` sums it, so a token within
 ``NEAR`` of its threshold is judged by ``_secret_ok`` itself: every answer is the same.
+All tokens are joined into one array once and read a batch at a time; the tests ``_secret_ok``
+asks first in Python (a known prefix, one case, no digit) are the counts here too (two of each
+kind rule them out), and only tokens that start as a prefix does are asked for one: those
+per-token calls cost as much as the histograms (1 MB of letter-and-digit tokens: 55 -> 37 ms).
 """
 from __future__ import annotations
 
 import functools
-from itertools import compress, repeat
-from operator import is_not, not_, or_
 from typing import Any
 
 from .detect import _KEY_PREFIX, _secret_ok
@@ -35,21 +37,9 @@ def secrets_ok(values: list[str]) -> list[bool]:
     joined = "\n".join(values)
     if not joined.isascii() or joined.count("\n") != len(values) - 1:
         return list(map(_secret_ok, values))
-    # a known prefix passes; one case, or no digit (a UUID, a digest) fails: ``_secret_ok``
-    # asks these first, in C here
-    out = list(map(is_not, map(_KEY_PREFIX.match, values), repeat(None)))
-    plain = map(or_, map(or_, map(str.islower, values), map(str.isupper, values)),
-                map(str.isalpha, values))
-    rest = list(compress(range(len(values)), map(not_, map(or_, out, plain))))
-    if not rest:
-        return out
     import numpy as np  # (loaded by the bulk path already)
 
-    for lo in range(0, len(rest), BATCH):
-        part = rest[lo:lo + BATCH]
-        for i, ok in zip(part, _batch(np, [values[i] for i in part])):
-            out[i] = ok
-    return out
+    return _judge(np, values, joined)
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,15 +58,61 @@ def _tables() -> tuple[Any, Any, Any]:
     return kind, digit, xlogx
 
 
-def _batch(np: Any, values: list[str]) -> list[bool]:
+def _judge(np: Any, values: list[str], joined: str) -> list[bool]:
+    """The answers for ASCII tokens without a line break (``joined``: them joined by line
+    breaks), read as one array and counted ``BATCH`` tokens at a time."""
     m = len(values)
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=m)
-    if not ((lengths > 0) & (lengths <= LONGEST)).all():
-        return list(map(_secret_ok, values))
-    prefixed = np.fromiter(map(is_not, map(_KEY_PREFIX.match, values), repeat(None)), bool,
-                           count=m)
+    odd = (lengths == 0) | (lengths > LONGEST)
+    if odd.any():  # (empty or too long: ``_secret_ok`` itself, the others counted here)
+        out = list(map(_secret_ok, values)) if odd.all() else [False] * m
+        if not odd.all():
+            rest = np.flatnonzero(~odd).tolist()
+            part = [values[i] for i in rest]
+            for i, ok in zip(rest, _judge(np, part, "\n".join(part))):
+                out[i] = ok
+            for i in np.flatnonzero(odd).tolist():
+                out[i] = _secret_ok(values[i])
+        return out
     # each token preceded by a line break, which is counted as its own (then left out)
-    data = np.frombuffer(("\n" + "\n".join(values)).encode("ascii"), dtype=np.uint8)
+    data = np.frombuffer(("\n" + joined).encode("ascii"), dtype=np.uint8)
+    ends = np.cumsum(lengths + 1)
+    counts = np.empty((m, 6), dtype=np.int64)  # lower, upper, digits, '/', switches, runs
+    h = np.empty(m, dtype=np.float64)
+    for t0 in range(0, m, BATCH):
+        t1 = min(m, t0 + BATCH)
+        lo = int(ends[t0] - lengths[t0] - 1)
+        _batch(np, data[lo:int(ends[t1 - 1])], lengths[t0:t1], counts[t0:t1], h[t0:t1])
+    n_lower, n_upper, n_digit, slash, switches, runs = counts.T
+    # a known prefix passes (asked only of tokens that start as one of them does); then two
+    # lower, two upper and two digits (ruling out ``islower``, ``isupper``, ``isalpha``) ...
+    prefixed = np.zeros(m, dtype=bool)
+    for i in np.flatnonzero(_starts()[data.take(ends - lengths)]).tolist():
+        prefixed[i] = _KEY_PREFIX.match(values[i]) is not None
+    ok = (n_lower >= 2) & (n_upper >= 2) & (n_digit >= 2)
+    ok &= (switches >= 0.4 * lengths) & (runs >= 3)  # ... case switches, digit runs, entropy
+    want = np.where(slash > 0, 4.5, 4.2)
+    close = np.flatnonzero(ok & ~prefixed & (np.abs(h - want) < NEAR)).tolist()
+    ok &= h >= want
+    for i in close:
+        ok[i] = _secret_ok(values[i])
+    return [bool(x) for x in (prefixed | ok).tolist()]
+
+
+@functools.lru_cache(maxsize=1)
+def _starts() -> Any:
+    """Whether each byte is the first character of one of ``_KEY_PREFIX``'s prefixes."""
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[list(b"srgxAe-")] = True
+    return table
+
+
+def _batch(np: Any, data: Any, lengths: Any, counts: Any, h: Any) -> None:
+    """Fill ``counts`` (lower, upper, digits, '/', case switches, digit runs) and ``h`` (the
+    entropy) of the tokens in ``data`` (each after a line break) of ``lengths``."""
+    m = len(lengths)
     token = np.repeat(np.arange(m), lengths + 1)
     hist = np.bincount(token * 128 + data, minlength=m * 128).reshape(m, 128)
     hist[:, 10] = 0
@@ -87,17 +123,9 @@ def _batch(np: Any, values: list[str]) -> list[bool]:
     switch = (kind[1:] != kind[:-1]) & line[:-1] & line[1:]
     run = digit[1:] > digit[:-1]
     pairs = np.bincount(token[1:] * 4 + switch + 2 * run, minlength=m * 4).reshape(m, 4)
-    switches, runs = pairs[:, 1] + pairs[:, 3], pairs[:, 2] + pairs[:, 3]
-    n_lower = hist[:, 97:123].sum(axis=1)
-    n_upper = hist[:, 65:91].sum(axis=1)
-    n_digit = hist[:, 48:58].sum(axis=1)
-    # two lower, two upper and two digits rule out ``islower``, ``isupper`` and ``isalpha``
-    ok = (n_lower >= 2) & (n_upper >= 2) & (n_digit >= 2)
-    ok &= (switches >= 0.4 * lengths) & (runs >= 3)
-    want = np.where(hist[:, 47] > 0, 4.5, 4.2)
-    h = np.log2(lengths) - xlogx[hist].sum(axis=1) / lengths
-    close = np.flatnonzero(ok & ~prefixed & (np.abs(h - want) < NEAR)).tolist()
-    ok &= h >= want
-    for i in close:
-        ok[i] = _secret_ok(values[i])
-    return [bool(x) for x in (prefixed | ok).tolist()]
+    counts[:, 4], counts[:, 5] = pairs[:, 1] + pairs[:, 3], pairs[:, 2] + pairs[:, 3]
+    counts[:, 0] = hist[:, 97:123].sum(axis=1)
+    counts[:, 1] = hist[:, 65:91].sum(axis=1)
+    counts[:, 2] = hist[:, 48:58].sum(axis=1)
+    counts[:, 3] = hist[:, 47]
+    h[:] = np.log2(lengths) - xlogx[hist].sum(axis=1) / lengths

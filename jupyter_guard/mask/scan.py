@@ -17,7 +17,8 @@ from typing import Any
 from . import bulk
 from .cover import dense_all
 from .detect import Detector
-from .patterns import MAX_VALUE, PREFILTER, SECRET_KEYS
+from .pairs import KEYED, forget, keyed_in_run
+from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
     import re2 as _re2
@@ -49,9 +50,18 @@ _RUN = re.compile(r"\S*")
 _REACH = 64
 
 
+MAX_MEM = 64 << 20
+"""RE2's memory budget for one candidate pattern (its lazy DFA's states). With the default
+(8 MB) the secret candidate's DFA (two counted runs of overlapping classes) filled up and was
+rebuilt over and over on text dense with key-like tokens: ~40 ms a MB to find the candidates of
+its chunks, against ~3 ms once its states are kept. Memory is taken as states are built."""
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled(candidate: str) -> Any:
-    return _re2.compile(candidate)
+    options = _re2.Options()
+    options.max_mem = MAX_MEM
+    return _re2.compile(candidate, options=options)
 
 
 def _candidates(candidate: str, window: Any) -> Iterator[tuple[int, int]]:
@@ -195,9 +205,9 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
     out: list[Span] = []
     for a, b in ends:
         if b - a > LONG:  # a long run: a value can start only where the run does
-            keyed = _keyed_in_run(text, det, a, b) if det.name == "secret" and \
+            keyed = keyed_in_run(text, det, a, b) if det.name == "secret" and \
                 b - a > MAX_VALUE else []
-            if not keyed or _KEYED.match(text, a) is None:   # else the first key is at a
+            if not keyed or KEYED.match(text, a) is None:   # else the first key is at a
                 out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
             out += keyed
             continue
@@ -211,26 +221,6 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
         out += [(x, y, det.name) for s, x, y in det.matches_in(text, a, min(n, end + _LOOKAHEAD))
                 if s < min(b, hi)]  # later values have candidates of their own
     return out
-
-
-_KEYED = re.compile(r"(?<![\w])" + SECRET_KEYS + r"[\"']?\s*[:=]", re.ASCII | re.IGNORECASE)
-"""Where a ``key=value`` secret can start again inside a run: a value is at most ``MAX_VALUE``
-long, and a run of pairs joined by ``&`` (a long query string) holds key words past it."""
-
-
-def _keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
-    """The ``key=value`` secrets of a run ``text[a:b]`` longer than one value, each value ending
-    where the next key starts (``password=x&token=y&…``: without that cut, a pair across the end
-    of one value's ``MAX_VALUE`` would show). Each key is matched once, to the next: linear."""
-    keys = [k.start() for k in _KEYED.finditer(text, a, b)]
-    if not keys:
-        return []
-    # the run may go on past ``b`` (the chunk's window ends there): the last value reaches the
-    # next key after it, or its full length
-    last = min(len(text), keys[-1] + MAX_VALUE + 64)
-    after = _KEYED.search(text, max(b, keys[-1] + 1), last)
-    stops = [*keys[1:], after.start() if after else last]
-    return [(x, y, det.name) for p, stop in zip(keys, stops) for x, y in det.find_at(text, p, stop)]
 
 
 def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
@@ -318,6 +308,8 @@ def scan(text: str, detectors: Sequence[Detector]) -> list[Span]:
             return scan_re2(text, detectors)
         except UnicodeEncodeError:  # a lone surrogate: RE2 reads UTF-8 only, the precise
             return scan_precise(text, detectors)  # patterns read any str (slower, still linear)
+        finally:
+            forget()  # (the pairs of this text's long runs: the text is not kept)
     return scan_short(text, _present(text, detectors))
 
 
@@ -336,6 +328,13 @@ def first(text: str, detectors: Sequence[Detector]) -> str:
 
 
 def _first_re2(text: str, detectors: Sequence[Detector]) -> str:
+    try:
+        return _first_chunks(text, detectors)
+    finally:
+        forget()  # (the pairs of this text's long runs)
+
+
+def _first_chunks(text: str, detectors: Sequence[Detector]) -> str:
     which = _which_for(detectors)
     data: Any = _Ascii(text) if text.isascii() else text
     for lo, hi, window, hits in _chunks(data, which):

@@ -22,7 +22,7 @@ from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
 from .scan import RE2_MIN, Span, scan
-from .strategy import BLOCK, EMAIL_BLOCK, KEEP, check_strategy, hash_values, masker
+from .strategy import BLOCK, EMAIL_BLOCK, KEEP, SPELT, check_strategy, hash_values, masker
 
 COLUMN_THRESHOLD = 0.5
 """A column whose sampled values fully match one detector at least this often is masked whole."""
@@ -291,8 +291,7 @@ def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
     if set(strategies.values()) == {"hash"}:  # (a digest per distinct value, remembered)
         return hash_values(list(map(text.__getitem__, map(slice, *list(zip(*spans))[:2]))),
                            settings.salt)
+    if len(names) == 1 and SPELT not in names:  # one kind: its masks in C where they allow
+        return bulk.masked_values([text[a:b] for a, b, _ in spans], next(iter(names)), settings)
     hows = {n: masker(s, settings.salt, n) for n, s in strategies.items()}
-    if len(hows) == 1:
-        how = next(iter(hows.values()))
-        return [how(text[a:b]) for a, b, _ in spans]
     return [hows[name](text[a:b]) for a, b, name in spans]
