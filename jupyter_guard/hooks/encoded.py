@@ -35,10 +35,11 @@ _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,}")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 
 
-def decoded(text: str) -> str:
+def decoded(text: str, *, gated: bool = False) -> str:
     """What the base64 and hex runs of ``text`` decode to, where it is mostly printable text,
-    one per line ('' when none, or when the runs are longer than ``MAX`` in all)."""
-    if not may_hold(text):   # one RE2 pass: no run to decode (most data; short texts too)
+    one per line ('' when none, or when the runs are longer than ``MAX`` in all). ``gated``:
+    ``may_hold(text)`` was found to hold already (``exit_bytes.candidates`` asked it)."""
+    if not gated and not may_hold(text):   # one RE2 pass: no run to decode (most data)
         return ""
     out: list[str] = encoded85.found(text)
     for _run, raw in separated(text):
@@ -88,14 +89,19 @@ def _gate(text: str, hex_only: bool) -> bool:
         except ImportError:   # pragma: no cover - depends on the environment
             gate = None
         else:
-            form = _HEX_GATE % (PAIRS - 1)
-            gate = (re2.compile(form if hex_only else _ANY_GATE + form)._regexp.Match,
+            form = _HEX_GATE % (PAIRS - 1) if hex_only else gate_pattern()
+            gate = (re2.compile(form)._regexp.Match,
                     re2._re2.RE2.Anchor.UNANCHORED)
         _gates[hex_only] = gate
     if gate is None:   # pragma: no cover - without RE2 the searches themselves decide
         return True
     data = text.encode("utf-8", "replace")   # non-ASCII ends a run, as in both searches
     return gate[0](gate[1], data, 0, len(data))[0][0] >= 0
+
+
+def gate_pattern() -> str:
+    """The pattern ``may_hold`` searches for (RE2 syntax)."""
+    return _ANY_GATE + _HEX_GATE % (PAIRS - 1)
 
 
 def may_hold(text: str) -> bool:

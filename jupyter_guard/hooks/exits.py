@@ -20,7 +20,7 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, known_forms, known_grouped, printed, respelt
+from jupyter_guard.hooks import encoded, exit_bytes, known_forms, known_grouped, printed, respelt
 from jupyter_guard.hooks.known_match import Matcher, Packed, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -63,7 +63,7 @@ def _forms_follow() -> None:
         email_domains.clear()
         numbers[0] = False
         digit_lengths.clear()
-_DENSE = "\x00dense\x00"      # marks text decoded from UTF-16/32 (numpy string arrays)
+_DENSE = exit_bytes.DENSE      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
 
 
@@ -149,69 +149,8 @@ def _flat(values: Any, depth: int) -> Any:
             yield bytes(v[:4096]).decode("latin-1")
 
 
-def _text(data: Any) -> str:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        raw = bytes(data)
-        if b"\x00" in raw and raw.count(0) > len(raw) // 4:   # UTF-16/32 ('<U' arrays): no NULs
-            return _DENSE + raw.replace(b"\x00", b"").decode("latin-1")
-        return raw.decode("latin-1")
-    return ""
-
-
-_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
-          (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
-          (b"\x78\xda", "zlib"))
-INFLATE_MAX = 1 << 20
-
-
-def _inflated(data: Any) -> bytes:
-    """A whole compressed stream written at once (``gzip.compress(...)``): its first
-    ``INFLATE_MAX`` bytes, uncompressed ('' when it is not one)."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        return b""
-    head = bytes(data[:6])
-    kind = next((k for m, k in _MAGIC if head.startswith(m)), "")
-    if not kind:
-        return b""
-    import bz2
-    import lzma
-    import zlib
-
-    try:
-        if kind == "bz2":
-            return bz2.BZ2Decompressor().decompress(bytes(data), INFLATE_MAX)
-        if kind == "xz":
-            return lzma.LZMADecompressor().decompress(bytes(data), INFLATE_MAX)
-        return zlib.decompressobj(47 if kind == "gzip" else 15).decompress(bytes(data),
-                                                                          INFLATE_MAX)
-    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
-        return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
-
-
-def _pickled(data: Any) -> bytes:
-    """The strings inside a pickle written at once (``pickle.dumps(...)`` then ``write``,
-    ``shelve``), one per line: a pickle glues each string to the opcode after it, so its values
-    are no token of their own. Read with ``pickletools`` (nothing is unpickled); b'' when
-    ``data`` is no pickle."""
-    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 4:
-        return b""
-    head, tail = bytes(data[:2]), bytes(data[-1:])
-    if not ((head[:1] == b"\x80" and 2 <= head[1] <= 5) or (head[:1] in b"(]}" and tail == b".")):
-        return b""
-    import pickletools
-
-    found: list[bytes] = []
-    try:
-        for _op, arg, _pos in pickletools.genops(bytes(data[:INFLATE_MAX])):
-            if isinstance(arg, str):
-                found.append(arg.encode("utf-8", "surrogatepass"))
-            elif isinstance(arg, (bytes, bytearray)):
-                found.append(bytes(arg))
-    except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read so far is scanned, and the bytes as they are
-        pass
-    return b"\n".join(found)
+_text, _inflated, _pickled, _control = (exit_bytes.text_of, exit_bytes.inflated,
+                                        exit_bytes.pickled, exit_bytes.control)
 
 
 def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
@@ -233,26 +172,23 @@ def scan(data: Any, settings: Any, *, decode: bool = False) -> str:
         return "values read from a sensitive column (packed as binary numbers)"
     if not binary and ("%" in text or "+" in text):
         text = text + "\n" + unquote_plus(text)   # URL-encoded values (query strings, bodies)
-    found = _known(text) or first(normalize(text).text, settings.enabled)
+    found = _known(text)
+    shared = None
+    if not found:
+        norm = normalize(text).text
+        # the detectors' candidates and the encoded gate in one pass (``exit_bytes``)
+        shared = exit_bytes.candidates(text, settings.enabled) if decode and norm is text \
+            else None
+        if shared is None or shared.detectors:
+            found = first(norm, settings.enabled)
     if not found and emails[0] and not binary:   # ``[ord(c) for c in e]``, ``' '.join(e)``, ...
         spelt = respelt.respelt(text, email_domains)
         found = "values read from a sensitive column (spelt out)" if spelt and _known(
             spelt) else ""
-    if found or not decode:
+    if found or not decode or (shared is not None and not shared.encoded):
         return found
-    hidden = encoded.decoded(text)   # base64 or hex runs (``b64encode(vals)`` in a URL)
+    hidden = encoded.decoded(text, gated=shared is not None)   # base64 or hex runs
     return (_known(hidden) or first(normalize(hidden).text, settings.enabled)) if hidden else ""
-
-
-# bytes text never holds (a float64 of a card number may have no NUL)
-_TEXT_BYTES = bytes(c for c in range(256) if (c >= 32 and c != 127) or chr(c) in "\t\n\r\f\v")
-
-
-def _control(data: Any) -> bool:
-    """Whether ``data`` is bytes holding a control byte (binary, not text: a float64 of a card
-    number may hold no NUL)."""
-    return isinstance(data, (bytes, bytearray, memoryview)) and bool(
-        bytes(data).translate(None, _TEXT_BYTES))
 
 
 def _known(text: str) -> str:
