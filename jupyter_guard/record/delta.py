@@ -143,6 +143,7 @@ def _write_duck(folder: Path, n: int, rows: list[dict[str, Any]], sessions: dict
         with open(lines, "wb") as f:
             f.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
         with _SCRATCH.connection() as con:
+            con.execute("SET threads = 1")   # a few rows: DuckDB's workers only cost CPU here
             con.execute(f"COPY (SELECT {pick} FROM read_json({_q(lines)}, format = "
                         f"'newline_delimited', columns = {spec})) TO {_q(tmp)} (FORMAT parquet, "
                         f"KV_METADATA {{{META_KEY.decode()}: '{meta}'}})")
