@@ -72,7 +72,10 @@ class Held:
         return out
 
     def flush(self, settings: MaskSettings) -> str:
-        """What a flush emits: all but the last ``HOLD`` characters, cut outside any value."""
+        """What a flush emits: all but the last ``HOLD`` characters, cut outside any value
+        (masking off: all of it)."""
+        if not settings.active:
+            return self._take()
         if self.size <= HOLD:
             return ""
         emit, rest = _split(self._take(), settings, HOLD)
@@ -154,9 +157,11 @@ def _masked_class(base: type) -> type:
         """Emit what cannot be part of a value still being written (``print(c, flush=True)``
         one character at a time shows with a delay of ``HOLD`` characters, masked whole)."""
         st: _StreamState | None = self.__dict__.get("_jg_mask")
-        if st is not None and st.held.size > HOLD:
+        if st is not None and st.held.size:
             with st.lock:
-                out = st.held.flush(st.masker.settings())
+                settings = st.masker.settings()   # (off since the line began: all of it goes)
+                st.masking = settings.active
+                out = st.held.flush(settings)
                 if out:
                     base_write(self, out)
         return base_flush(self)

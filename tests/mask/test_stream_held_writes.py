@@ -77,5 +77,7 @@ def test_an_unmasked_user_gets_each_write_at_once(work_root: Path) -> None:
         r = kernel.ok("sys.stdout.write('user7@example.com'); sys.stdout.flush()\n"
                       "sys.stdout.write(' and user8@example.com')")
         assert r.stream == "user7@example.com and user8@example.com"
+        pieces = [m["content"]["text"] for m in r.messages if m["msg_type"] == "stream"]
+        assert pieces[0] == "user7@example.com", pieces   # sent at the flush, not at the end
         off = kernel.ok("%guard unmask off\nsys.stdout.write(rows[:300])")
         assert not RAW.search(_sent(off))
