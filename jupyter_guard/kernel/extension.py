@@ -66,7 +66,8 @@ def load(shell: Any) -> KernelGuard:
         from jupyter_guard.hooks.state import Busy
 
         with Busy():   # the guard's own thread, not one user code started
-            guard.audit.start_ingest(interval=1.0)
+            running = kg.running   # an ingest waits for the running cell to end
+            guard.audit.start_ingest(interval=1.0, busy=lambda: running.cell is not None)
             sent = shipper.start(guard.audit)   # to the authority, when the server is one
         if sent is not None:   # registered after the audit's close, so it runs before it
             atexit.register(sent.stop)

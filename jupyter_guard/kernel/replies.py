@@ -53,15 +53,66 @@ BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", 
 """Base64 of binary pictures: no detector can read values in them; masking would break them."""
 
 
+class _Memo:
+    """``shown`` of short strings, remembered while the settings and the known values stay the
+    same. The strings of a message are mostly the protocol's own and the session's constants
+    (keys, ``status: ok``, the kernel's engine id, the client's session and user name): each
+    cost 20-80 µs to scan, ~1 ms a cell for the reply's content, metadata and parent header.
+    Every string is still masked; one seen before under the same settings and known values is
+    masked as it was then (``shown`` depends on nothing else)."""
+
+    LONGEST = 256
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.state: tuple[Any, ...] = ()
+        self.memo: dict[str, str] = {}
+        self.known: Any = None   # (``hooks.exits``, ``mask.text.KNOWN``), imported once
+
+    def table(self, settings: MaskSettings) -> dict[str, str]:
+        """The memo for ``settings`` and the known values as they are now (a fresh one when
+        either changed: a thread still holding the old one fills that one)."""
+        if self.known is None:
+            from jupyter_guard.hooks import exits
+            from jupyter_guard.mask.text import KNOWN
+
+            self.known = (exits, KNOWN)
+        exits, finders = self.known
+        # what the known-value finders find changes only with these (``exits.remember`` adds
+        # values, a removal bumps ``resets``; ``KNOWN`` lists the finders)
+        state = (id(settings), settings, len(exits.known), exits.known.resets, len(finders))
+        memo = self.memo
+        if state != self.state or len(memo) >= self.SIZE:
+            memo = self.memo = {}
+            self.state = state
+        return memo
+
+
+_MEMO = _Memo()
+
+
+def _shown(text: str, settings: MaskSettings, memo: dict[str, str]) -> str:
+    if len(text) > _Memo.LONGEST:
+        return shown(text, settings)
+    out = memo.get(text)
+    if out is None:
+        out = memo[text] = shown(text, settings)
+    return out
+
+
 def mask_bundle(data: Any, settings: MaskSettings) -> Any:
     """Mask every string inside a mime bundle or JSON value (bytes and pictures are left alone)."""
+    return _bundle(data, settings, _MEMO.table(settings))
+
+
+def _bundle(data: Any, settings: MaskSettings, memo: dict[str, str]) -> Any:
     if isinstance(data, str):
-        return shown(data, settings)   # values masked, and base64/hex runs that hide some
+        return _shown(data, settings, memo)   # values masked, and base64/hex runs that hide some
     if isinstance(data, dict):   # keys too: ``{email: 1}`` as JSON or widget state
-        return {shown(k, settings) if isinstance(k, str) else k:
-                v if k in BINARY_MIMES else mask_bundle(v, settings) for k, v in data.items()}
+        return {_shown(k, settings, memo) if isinstance(k, str) else k:
+                v if k in BINARY_MIMES else _bundle(v, settings, memo) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
-        return type(data)(mask_bundle(v, settings) for v in data)
+        return type(data)(_bundle(v, settings, memo) for v in data)
     return data
 
 

@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
 HOLD = 256
 """Characters of a partial line held back (a value may go on in the next write)."""
-WINDOW = 16384
+WINDOW = 65536
 """A partial line longer than this is emitted (masked) up to ``HOLD`` characters from its end,
 cut outside any value detected there: the stream masker holds at most this much, so every
 character is scanned a bounded number of times whatever the writes look like. Each emitted
 piece pays a fixed cost (the encoded-run passes, a chunked scan): 1 MB written in 1 KB pieces
-cost 32 ms of CPU with 4096, 19 ms with this. (A 10 KB line written in 5-character pieces after
+cost 32 ms of CPU with 4096, 19 ms with 16384; in process, 6.8-7.1 ms with 16384 and
+5.7-5.9 with this (1 MB masked at once: 4.6). (A 10 KB line written in 5-character pieces after
 a cell that ended with a flush once showed nothing: the encoded-run state of that cell was
 carried over, and the new run taken for the rest of a run already masked. ``drain`` ends it.)"""
 BLOCK = 1 << 20
@@ -71,7 +72,10 @@ class Held:
         return out
 
     def flush(self, settings: MaskSettings) -> str:
-        """What a flush emits: all but the last ``HOLD`` characters, cut outside any value."""
+        """What a flush emits: all but the last ``HOLD`` characters, cut outside any value
+        (masking off: all of it)."""
+        if not settings.active:
+            return self._take()
         if self.size <= HOLD:
             return ""
         emit, rest = _split(self._take(), settings, HOLD)
@@ -90,6 +94,10 @@ class _StreamState:
 
     def __init__(self, masker: Masker) -> None:
         self.masker, self.held, self.inner = masker, Held(), None
+        self.bound: Any = None   # the stream's masked ``write``, bound (``get_write``)
+        # masking was on when a write last asked: a partial line is then held without asking
+        # again (asking cost more than holding it); off, every write asks (and passes through)
+        self.masking = False
         self.lock = threading.RLock()
 
 
@@ -112,13 +120,28 @@ def _masked_class(base: type) -> type:
         if st is None or not isinstance(s, str):
             return base_write(self, s)
         with st.lock:
-            for out in st.held.write(s, st.masker.settings()):
+            held = st.held
+            if st.masking and held.size + len(s) <= WINDOW and "\n" not in s \
+                    and "\r" not in s:
+                held.parts.append(s)   # a partial line, held: nothing is emitted, so no
+                held.size += len(s)    # settings are asked for (what emits it asks)
+                return len(s)
+            settings = st.masker.settings()
+            st.masking = settings.active
+            for out in held.write(s, settings):
                 base_write(self, out)
         return len(s)
 
     def get_write(self: Any) -> Any:
         st = self.__dict__.get("_jg_mask")
-        return st.inner if st is not None and st.inner is not None else masked_write.__get__(self)
+        if st is None:
+            return masked_write.__get__(self)
+        if st.inner is not None:
+            return st.inner
+        bound = st.bound   # one bound method per stream, not one per ``stream.write`` lookup
+        if bound is None:
+            bound = st.bound = masked_write.__get__(self)
+        return bound
 
     def set_write(self: Any, fn: Any) -> None:
         st = self.__dict__.get("_jg_mask")
@@ -134,9 +157,11 @@ def _masked_class(base: type) -> type:
         """Emit what cannot be part of a value still being written (``print(c, flush=True)``
         one character at a time shows with a delay of ``HOLD`` characters, masked whole)."""
         st: _StreamState | None = self.__dict__.get("_jg_mask")
-        if st is not None and st.held.size > HOLD:
+        if st is not None and st.held.size:
             with st.lock:
-                out = st.held.flush(st.masker.settings())
+                settings = st.masker.settings()   # (off since the line began: all of it goes)
+                st.masking = settings.active
+                out = st.held.flush(settings)
                 if out:
                     base_write(self, out)
         return base_flush(self)

@@ -1,4 +1,5 @@
-"""The usual ingest: new journal lines become one delta file (``delta.py``), with no DuckDB.
+"""The usual ingest: new journal lines become one delta file (``delta.py``); the catalog is not
+copied (``delta.write`` writes the file with pyarrow, or with an in-memory DuckDB).
 
 Its cost follows the new lines: read each journal from its offset, check every line is exactly
 what the writer writes, build the rows, write one Parquet file and rename it in. Anything it does

@@ -84,13 +84,16 @@ class AuditLog:
             self.start_ingest(interval)
         _LOGS.add(self)
 
-    def start_ingest(self, interval: float = 0.5) -> None:
+    def start_ingest(self, interval: float = 0.5, busy: Callable[[], bool] | None = None
+                     ) -> None:
         """Start the background ingest (a guard starts it once everything else is installed:
-        a thread importing modules while the guard snapshots ``sys.modules`` was a race)."""
+        a thread importing modules while the guard snapshots ``sys.modules`` was a race).
+        ``busy``: whether the process is running a cell now (the ingest then waits for its
+        end, at most ``Ingester.DEFER`` s)."""
         if self._ingester is None and self._journal is not None and not self._closed:
             # the ingest thread also writes what waits and moves a fallen-back journal home
             self._ingester = Ingester(self.path, self.progress, interval=interval,
-                                      retry=self.retry)
+                                      retry=self.retry, busy=busy)
             self._ingester.start()
 
     @property
@@ -271,15 +274,27 @@ atexit.register(_stop_ingesters)
 
 class Ingester(threading.Thread):
     """Daemon thread: ingest when the journal grew or moved, about every ``interval`` s; never
-    raises. ``progress`` says where the journal is and how big (``JournalWriter.progress``)."""
+    raises. ``progress`` says where the journal is and how big (``JournalWriter.progress``).
+
+    ``busy`` (a kernel: a cell is running) puts an ingest off until the cell ends, at most
+    ``DEFER`` s after the last one: an ingest (a copy of the store, DuckDB, Python work) taken
+    in the middle of a cell ran beside it on the machine's cores and in its GIL, and every
+    call of the cell that gives the GIL up (a write, a ``stat``, a send to the kernel's I/O
+    thread) then waited for it. The lines are on disk in the journal already: putting the
+    ingest off delays what the store shows, never what it records."""
+
+    DEFER = 5.0
 
     def __init__(self, path: str, progress: Callable[[], object], *, interval: float,
-                 retry: Callable[[], Any] = lambda: True) -> None:
+                 retry: Callable[[], Any] = lambda: True,
+                 busy: Callable[[], bool] | None = None) -> None:
         super().__init__(name="jupyter_guard-audit-ingest", daemon=True)
         self.path, self._progress, self.interval, self._retry = path, progress, interval, retry
+        self._busy = busy
         self._stop_event = threading.Event()
         self.done: object = None   # ``progress`` when an ingest last succeeded
         self.last_error = ""
+        self._last = time.monotonic()   # when an ingest was last tried
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -300,13 +315,24 @@ class Ingester(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - the writer reports through its error
             self.last_error = str(exc)
         now = self._progress()
-        if now != self.done:
+        if now != self.done and not self._put_off():
+            self._last = time.monotonic()
             try:
                 if try_ingest(self.path) is not None:
                     self.done = now
                 self.last_error = ""
             except Exception as exc:  # noqa: BLE001 - the guard never breaks the kernel
                 self.last_error = str(exc)
+
+
+    def _put_off(self) -> bool:
+        """Whether to wait for the running cell to end (``busy``), ``DEFER`` s at most."""
+        if self._busy is None or time.monotonic() - self._last >= self.DEFER:
+            return False
+        try:
+            return bool(self._busy())
+        except Exception:  # noqa: BLE001 - a broken probe must not stop the ingest: ingest now
+            return False
 
 
 class BrokenAudit:
