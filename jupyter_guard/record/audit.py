@@ -357,6 +357,10 @@ class BrokenAudit:
     def retry(self) -> bool:
         return False
 
+    def start_ingest(self, interval: float = 0.5, busy: Callable[[], bool] | None = None
+                     ) -> None:
+        return None   # nothing is written, so there is nothing to ingest
+
     def take_notice(self) -> str:
         return ""
 
