@@ -199,7 +199,9 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
 
 # the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f", " "))
-CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+_CUT_CHAR = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+CUT_ANY = re.compile(r"[\s,;|\"'<>()\[\]{}=&?/\\:\x00]")
+"""A value ``pieces`` may cut (a separator or a space in it)."""
 PIECE_MIN = 5
 """The shortest piece of a value that is remembered on its own (``pieces``)."""
 _WORDY = str.maketrans("", "", "-.'_")
@@ -209,23 +211,33 @@ _NUMERIC = str.maketrans("", "", "0123456789 -.+")
 def pieces(values: Iterable[str]) -> set[str]:
     """The pieces of ``values`` holding a separator the exits cut printed text at
     (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
-    and ``com``): whole, such a value never matches a print. A piece is kept when it has
-    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
-    or a name, which would then be masked everywhere) and is no short number (an amount's
-    ``234.50``): it holds a letter besides, or 6 digits.
+    and ``com``) or a space: whole, such a value never matches a print. A piece has
+    ``PIECE_MIN`` characters or more and is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere). It is kept when it is an identifier:
+    6 digits or an ``@`` in it (also between words: ``ref 100000003 lyon``); cut by a separator,
+    a letter besides digits (``user1#example``); or 5 digits alone when no piece of the value
+    is a plain word (``12345,67890``, ``AB12;34567``: a number made of numbers, where a ZIP
+    code beside a city name or an amount's ``234.50`` is no identifier of its own).
 
     >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
     ['555-0100', 'user1#example']
+    >>> sorted(pieces(["12345,67890", "AB12;34567", "ref 100000003 lyon", "1 Elm St, Oslo 12345"]))
+    ['100000003', '12345', '34567', '67890']
     """
     out: set[str] = set()
     for v in values:
         if not CUT_ANY.search(v):
             continue
-        for t in v.translate(_CUT).split():
-            t = t.strip(".+@$#%*!~^`-")
-            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
-                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
-                out.add(t)   # a letter in it, or a number as long as an identifier's
+        cut = _CUT_CHAR.search(v) is not None
+        parts = [t.strip(".+@$#%*!~^`-") for t in v.translate(_CUT).split()]
+        wordy = any(t.translate(_WORDY).isalpha() for t in parts if t)
+        for t in parts:
+            if len(t) < PIECE_MIN or t == v or t.translate(_WORDY).isalpha():
+                continue
+            digits = sum(map(str.isdigit, t))
+            if digits >= 6 or "@" in t or (cut and t.translate(_NUMERIC)) or (
+                    digits >= PIECE_MIN and t.isdigit() and not wordy):
+                out.add(t)   # an identifier, or a piece of one
     return out
 
 
