@@ -142,3 +142,28 @@ def test_digits_one_per_line_are_not_shown(k: Kernel, code: str) -> None:
 def test_digits_of_a_plain_number_print_one_per_line(k: Kernel) -> None:
     r = k.ok("print(*'987654321', sep='\\n')\nfor c in '2026':\n    print(c)")
     assert r.stream == "\n".join("987654321") + "\n" + "\n".join("2026") + "\n"
+
+
+REVERSED = [
+    pytest.param("print(ssns[5][::-1])", id="print"),
+    pytest.param("print([s[::-1] for s in ssns[4:7]])", id="list"),
+    pytest.param("print(int(ssns[5][::-1]))", id="int"),
+]
+
+
+@pytest.mark.parametrize("code", REVERSED)
+def test_reversed_ssn_digits_are_not_shown(k: Kernel, code: str) -> None:
+    r = k.run(code)
+    assert SSN[::-1] not in _sent(r), _sent(r)[-600:]
+
+
+def test_reversed_ssn_digits_are_not_written(k: Kernel) -> None:
+    k.blocked("open('rev.txt', 'w').write(ssns[5][::-1])", "exfiltration")
+    path = k.workdir / "rev.txt"
+    assert not path.exists() or SSN[::-1] not in path.read_text()
+
+
+def test_a_plain_number_backwards_prints_and_is_written(k: Kernel) -> None:
+    r = k.ok("print('123456789'[::-1])\nopen('plainrev.txt', 'w').write('123456789'[::-1])")
+    assert "987654321" in r.stream
+    assert (k.workdir / "plainrev.txt").read_text() == "987654321"
