@@ -225,18 +225,27 @@ def joined(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
 
 
 INSIDE_MAX = 96
-"""The longest run of spelt characters read for a known value inside it (quadratic in it)."""
+"""The longest run of spelt characters read for a known value inside it."""
 
 
 def _inside(value: str, known: AbstractSet[str]) -> tuple[int, int] | None:
     """Where in ``value`` (characters spelt one at a time with what stood around the value)
-    a ``known`` value of 4+ characters is, the longest first; None if none or too long.
+    a ``known`` value of 4+ characters is, cut from the rest where a character that is no
+    letter or digit stands (a space, ``=``, ``.``), the longest first; None if none or too long.
+    (Cuts, not every offset: a megabyte of spaced-out words is read in linear time.)
 
     >>> _inside("x=Jane Doe.", {"Jane Doe"}), _inside("hello world", {"Jane Doe"})
     ((2, 10), None)
     """
     if len(value) > INSIDE_MAX:
         return None
+    cuts = [i for i, c in enumerate(value) if not c.isalnum()]
+    starts, ends = [0, *(i + 1 for i in cuts)], [*cuts, len(value)]
+    found = [(e - a, a, e) for a in starts for e in ends if e - a >= 4 and value[a:e] in known]
+    if not found:
+        return None
+    _, a, e = max(found)
+    return a, e
     for n in range(len(value) - 1, 3, -1):
         for i in range(len(value) - n + 1):
             if value[i:i + n] in known:
