@@ -1,55 +1,27 @@
 """The values of a PostgreSQL result's tainted columns, as ``pg_results`` remembers them: a column
 out of rows of any shape (tuples, dicts, ``class_row`` objects, single values), only the values
-not known yet, and the identifiers inside a value that glues several together."""
+not known yet (the identifiers inside a value that glues several together are the shared
+``known_forms.pieces``)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.pieces import SHORT
 
-_CUT = re.compile(r"[\s,;|()\[\]{}\"']+")
-_CUT_ANY = re.compile(r"[\s,;|()\[\]{}\"']")
-_PIECE = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{5,}")   # as the exits cut an output
-
 
 def remember(values: Any) -> bool:
-    """Remember the values; of one that glues several identifiers together (a record: ``SELECT c
-    FROM customers c`` prints ``(1,x,user1@example.com,100000001,Lyon)``;
-    ``string_agg(ssn, ',')``), the identifiers instead: an inner token that holds 6 digits or an
-    ``@`` (an SSN, a card, a phone, an e-mail), not a word such as a city, which would then be
-    masked everywhere. (Known as a whole, such a value would be masked as a whole by its own
-    detectors, which do not see a bare 9-digit SSN.)
-
-    Looser than the shared ``exits.remember`` (``known_forms.pieces``: a letter besides, or 6
-    digits; no cut at spaces), which it feeds: alone, the shared one let ``12345,67890`` print
-    raw even whole (its 5-digit pieces are not kept and the exits cut the print at the comma),
-    and an identifier between words (``ref 100000003 lyon``) print raw once split
-    (``tests/pg/test_pg_values.py``).
+    """Remember the values (``exits.remember``; a value cut by the exits' separators or holding
+    spaces is known by its identifier pieces too: ``known_forms.pieces``, the same rule on every
+    route: ``12345,67890``, ``ref 100000003 lyon``; ``tests/pg/test_pg_values.py``).
 
     False when there were values to remember and the known values are full
     (``exits.MAX_KNOWN``): the caller refuses the fetch rather than hand out values the exits
     would not know."""
     if exits.full() and any(True for _ in values):
         return False
-    texts = [v for v in values if isinstance(v, str)]
-    if not texts or not _CUT_ANY.search("\x00".join(texts)):
-        exits.remember(values)   # values of one piece each (a column of SSNs): one C scan
-        return True
-    plain: list[Any] = []
-    inner: list[str] = []
-    for v in values:
-        found = [t for t in _CUT.split(v) if len(t) >= 6 and (
-            "@" in t or sum(c.isdigit() for c in t) >= 6)] if isinstance(v, str) else None
-        inner.extend(found or ())
-        if not found:
-            plain.append(v)
-            if isinstance(v, str):   # whole, it never matches an output cut at its commas
-                inner.extend(t for t in _PIECE.findall(v) if not t.isalpha())
-    exits.remember(plain)
-    exits.remember(inner)
+    exits.remember(values)
     return True
 
 

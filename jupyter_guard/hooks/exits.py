@@ -224,8 +224,8 @@ def _known(text: str) -> str:
 
 
 def _grouped(text: str) -> str:
-    """Known numbers cut in digit groups (``100-00-0058``) or glued to letters in ``text``."""
-    if numbers[0] and known_grouped.grouped(normalize(text).text, known, digit_lengths):
+    """Known numbers cut in digit groups (``100-00-0058``), values spelt (``' '.join(name)``)."""
+    if known_grouped.read(text, known, digit_lengths if numbers[0] else None):
         return "values read from a sensitive column"
     return ""
 

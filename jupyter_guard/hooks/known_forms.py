@@ -9,6 +9,10 @@ when the value is first remembered:
 
 - the digits alone (an SSN's dashes, a phone's brackets and spaces dropped) and, where it starts
   with a zero, without its leading zeros (what ``int`` keeps);
+- the digits backwards (``s.replace('-', '')[::-1]``; a value backwards as read is known
+  beside it, ``exits.remember``), when neither end is a zero (an ``int`` would drop it): as
+  likely an honest number as the digits themselves (one of 65,000 random 9-digit numbers
+  against 10,000 SSNs known, none of the 65,000 plain values of the exits' corpus);
 - the number as Python prints a float (``repr``: ``json.dump``, ``str(list)``, pandas' CSV) and
   as numpy's ``savetxt`` does by default (``%.18e``); a number past 2**53 printed as a float is
   the float's own digits, which differ from the value's last digits (a card's check digit can be
@@ -32,7 +36,7 @@ any offset in binary written out (``known_match.Packed``). Only 8-byte forms: 4 
 match one of 10,000 values about twice a megabyte of compressed data.
 
 >>> sorted(numeric_forms(["123-45-6789", "user@example.com", "12"]))
-['1.234567890000000000e+08', '123,456,789', '123456789', '123456789.0', '123_456_789']
+['1.234567890000000000e+08', '123,456,789', '123456789', '123456789.0', '123_456_789', '987654321']
 >>> sorted(numeric_forms(["012-34-5678"]))[:3]
 ['012345678', '1.234567800000000000e+07', '12,345,678']
 >>> card, ssn = numeric_forms(["4111111111111111"]), numeric_forms(["123456789"])
@@ -149,6 +153,8 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[s
             out.add(str(exact))
         n = int(digits)
         out.update((f"{n:,}", f"{n:_}"))
+        if digits[0] != "0" and digits[-1] != "0":   # backwards (``ssn[::-1]``), all 9+ digits
+            out.add(digits[::-1])
         if n >= 1 << 48:   # bare hex of 12+ digits (shorter: a UUID's or a hash's piece)
             out.update((f"{n:x}", f"{n:X}"))
     out.difference_update(values if isinstance(values, (set, frozenset)) else set(values))
@@ -199,7 +205,9 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
 
 # the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f", " "))
-CUT_ANY = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+_CUT_CHAR = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+CUT_ANY = re.compile(r"[\s,;|\"'<>()\[\]{}=&?/\\:\x00]")
+"""A value ``pieces`` may cut (a separator or a space in it)."""
 PIECE_MIN = 5
 """The shortest piece of a value that is remembered on its own (``pieces``)."""
 _WORDY = str.maketrans("", "", "-.'_")
@@ -209,23 +217,33 @@ _NUMERIC = str.maketrans("", "", "0123456789 -.+")
 def pieces(values: Iterable[str]) -> set[str]:
     """The pieces of ``values`` holding a separator the exits cut printed text at
     (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
-    and ``com``): whole, such a value never matches a print. A piece is kept when it has
-    ``PIECE_MIN`` characters or more, is no plain word (letters, maybe with ``-.'_``: a city
-    or a name, which would then be masked everywhere) and is no short number (an amount's
-    ``234.50``): it holds a letter besides, or 6 digits.
+    and ``com``) or a space: whole, such a value never matches a print. A piece has
+    ``PIECE_MIN`` characters or more and is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere). It is kept when it is an identifier:
+    6 digits or an ``@`` in it (also between words: ``ref 100000003 lyon``); cut by a separator,
+    a letter besides digits (``user1#example``); or 5 digits alone when no piece of the value
+    is a plain word (``12345,67890``, ``AB12;34567``: a number made of numbers, where a ZIP
+    code beside a city name or an amount's ``234.50`` is no identifier of its own).
 
     >>> sorted(pieces(["user1#example,com", "Saint-Denis,Paris", "(415) 555-0100", "1,234.50"]))
     ['555-0100', 'user1#example']
+    >>> sorted(pieces(["12345,67890", "AB12;34567", "ref 100000003 lyon", "1 Elm St, Oslo 12345"]))
+    ['100000003', '12345', '34567', '67890']
     """
     out: set[str] = set()
     for v in values:
         if not CUT_ANY.search(v):
             continue
-        for t in v.translate(_CUT).split():
-            t = t.strip(".+@$#%*!~^`-")
-            if len(t) >= PIECE_MIN and t != v and not t.translate(_WORDY).isalpha() and (
-                    t.translate(_NUMERIC) or sum(map(str.isdigit, t)) >= 6):
-                out.add(t)   # a letter in it, or a number as long as an identifier's
+        cut = _CUT_CHAR.search(v) is not None
+        parts = [t.strip(".+@$#%*!~^`-") for t in v.translate(_CUT).split()]
+        wordy = any(t.translate(_WORDY).isalpha() for t in parts if t)
+        for t in parts:
+            if len(t) < PIECE_MIN or t == v or t.translate(_WORDY).isalpha():
+                continue
+            digits = sum(map(str.isdigit, t))
+            if digits >= 6 or "@" in t or (cut and t.translate(_NUMERIC)) or (
+                    digits >= PIECE_MIN and t.isdigit() and not wordy):
+                out.add(t)   # an identifier, or a piece of one
     return out
 
 

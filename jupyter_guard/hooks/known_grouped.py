@@ -43,6 +43,7 @@ import re
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.strategy import KEEP, SPELT
 
 SHORTEST = 9
@@ -154,11 +155,13 @@ def _windows(text: str, singles: list[tuple[int, int, int]], known: AbstractSet[
 
 _JOIN_SEP = r"[ .,;:|_/\t-]"
 # characters each followed by a separator of 1-2 characters, one of them a letter or the
-# punctuation of a number (``-``, brackets, ``+``) with two or more on each side: one RE2 pass
+# punctuation of a number (``-``, brackets, ``+``) with two or more on each side (a space
+# spelt out is three separator characters: ``' '.join('Jane Doe')``'s words of four letters
+# or fewer make one run): one RE2 pass
 # finds such runs (RE2 has no backreference; digits alone are the digit chains' and cost no
 # Python step here); each is then read with the one-separator pattern in Python
-_JOIN_GATE = (rf"(?:\S{_JOIN_SEP}{{1,2}}){{2,}}[A-Za-z()+-]{_JOIN_SEP}{{1,2}}"
-              rf"(?:\S{_JOIN_SEP}{{1,2}}){{1,}}\S"
+_JOIN_GATE = (rf"(?:\S{_JOIN_SEP}{{1,3}}){{2,}}[A-Za-z()+-]{_JOIN_SEP}{{1,3}}"
+              rf"(?:\S{_JOIN_SEP}{{1,3}}){{1,}}\S"
               r"|'[^'\\]'(?:, '[^'\\]'){2,}, '[A-Za-z()+-]'(?:, '[^'\\]'){2,}")
 _JOIN_GATE_RE = _engine.compile(_JOIN_GATE)
 _JOIN_GATE_PY = re.compile(_JOIN_GATE)
@@ -166,6 +169,16 @@ _JOIN_GATE_PY = re.compile(_JOIN_GATE)
 # ``JOIN_AROUND`` characters around it, where a space cut the gate's run)
 _JOINED = re.compile(rf"(\S)({_JOIN_SEP}{{1,2}})(?:.\2){{6,}}\S|'[^'\\]'(?:, '[^'\\]'){{7,}}")
 JOIN_AROUND = 64
+
+
+def read(text: str, known: AbstractSet[str], sizes: AbstractSet[int] | None) -> bool:
+    """Whether ``text`` holds a ``known`` value at the exits: numbers of ``sizes`` digits in
+    digit groups, read on the normalised text (``grouped``, which reads spelt values too), or,
+    with no number known (``sizes`` None), values spelt one character at a time (``joined``,
+    as the print path reads them: ``' '.join(name)``)."""
+    if sizes is None:
+        return bool(joined(text, known))
+    return bool(grouped(normalize(text).text, known, sizes))
 
 
 def joined(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
@@ -179,21 +192,65 @@ def joined(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
     [(0, 21, 'known-spelt'), (27, 75, 'known-spelt')]
     >>> joined("(,4,1,5,), ,5,5,5,-,0,1,0,0 J a n e   D o e", {"(415) 555-0100", "Jane Doe"})
     [(0, 27, 'known-spelt'), (28, 43, 'known-spelt')]
+    >>> joined("J a n e   D o e", {"Jane Doe"}), joined("h e l l o   w o r l d", {"Jane Doe"})
+    ([(0, 15, 'known-spelt')], [])
+    >>> joined("name = J a n e   D o e .", {"Jane Doe"})
+    [(7, 22, 'known-spelt')]
     """
     out: list[tuple[int, int, str]] = []
     try:
         runs = [m.span() for m in _JOIN_GATE_RE.finditer(text)]
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
         runs = [m.span() for m in _JOIN_GATE_PY.finditer(text)]
-    end = 0
-    for a, b in runs:
-        a, b = max(a - JOIN_AROUND, end), min(b + JOIN_AROUND, len(text))
+    windows: list[list[int]] = []   # each run with ``JOIN_AROUND`` around it, overlaps merged
+    for a, b in runs:               # (a window cut inside a spelt value would read a part)
+        a, b = max(a - JOIN_AROUND, 0), min(b + JOIN_AROUND, len(text))
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], b)
+        else:
+            windows.append([a, b])
+    for a, b in windows:
         for m in _JOINED.finditer(text, a, b):
             value = m.group()[1::5] if m.group(2) is None else m.group()[::1 + len(m.group(2))]
             if value in known:
                 out.append((m.start(), m.end(), SPELT))
-        end = max(end, b)
+                continue
+            inner = _inside(value, known)   # ``x = J a n e   D o e``: spelt with its neighbours
+            if inner is not None:
+                step = 5 if m.group(2) is None else 1 + len(m.group(2))
+                last = 3 if m.group(2) is None else 1
+                out.append((m.start() + inner[0] * step, m.start() + (inner[1] - 1) * step + last,
+                            SPELT))
     return out
+
+
+INSIDE_MAX = 96
+"""The longest run of spelt characters read for a known value inside it."""
+
+
+def _inside(value: str, known: AbstractSet[str]) -> tuple[int, int] | None:
+    """Where in ``value`` (characters spelt one at a time with what stood around the value)
+    a ``known`` value of 4+ characters is, cut from the rest where a character that is no
+    letter or digit stands (a space, ``=``, ``.``), the longest first; None if none or too long.
+    (Cuts, not every offset: a megabyte of spaced-out words is read in linear time.)
+
+    >>> _inside("x=Jane Doe.", {"Jane Doe"}), _inside("hello world", {"Jane Doe"})
+    ((2, 10), None)
+    """
+    if len(value) > INSIDE_MAX:
+        return None
+    cuts = [i for i, c in enumerate(value) if not c.isalnum()]
+    starts, ends = [0, *(i + 1 for i in cuts)], [*cuts, len(value)]
+    found = [(e - a, a, e) for a in starts for e in ends if e - a >= 4 and value[a:e] in known]
+    if not found:
+        return None
+    _, a, e = max(found)
+    return a, e
+    for n in range(len(value) - 1, 3, -1):
+        for i in range(len(value) - n + 1):
+            if value[i:i + n] in known:
+                return i, i + n
+    return None
 
 
 def _alone(text: str, a: int, b: int) -> bool:

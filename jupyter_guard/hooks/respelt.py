@@ -15,7 +15,10 @@ per line, for the same known-value check:
   characters with the same separator of one or two characters between them, alone or quoted
   (a printed list), and its letters as a printed list (``list(e)``: ``'u', 's', …``);
 - the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``, dots maybe as ``DOT``):
-  looked for only where the text holds one (C searches), one short read around each.
+  looked for only where the text holds one (C searches), one short read around each;
+- base85 and Ascii85 runs too short to hold the rare punctuation ``encoded85.runs`` needs
+  (``b85encode`` of two e-mails), or led by a query string's ``d=``: ``encoded85.loose``,
+  each piece of what they decode to read as a value.
 
 ``spans`` gives where such a spelling reads as a known value, for masking printed text (the
 display and stream path), named ``SPELT`` (masked whole: ``partial`` keeps no domain of an
@@ -36,6 +39,8 @@ shape and are found by the e-mail detector; encryption with a key is not undone 
 'us1@x.io'
 >>> respelt("user1=40x=2Eio \\\\165\\\\163\\\\100\\\\170")
 'us@x\\nuser1@x.io'
+>>> respelt("b85: b#rBMF+gQ_VQp}1WiDfHZ7g+jWpXk=Wq4t2aBO8RV{dH").split()[1:]
+['user1@example.com', 'user2@example.com']
 >>> respelt("plain words, 1,200 and 3 4 5 6 7 8 9 0 1, 64, 64")
 ''
 """
@@ -47,6 +52,7 @@ from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.hooks import encoded85
 from jupyter_guard.mask.strategy import SPELT
 
 MAX = 1 << 24
@@ -92,6 +98,7 @@ _LETTERS = re.compile(r"'[^'\\]'(?:, '[^'\\]'){7,}|\"[^\"\\]\"(?:, \"[^\"\\]\"){
 _AT_WORD = r"(?:\s(?:at|AT|At)\s|\s?[\[({<](?:at|AT)[\])}>]\s?)"
 _DOT_WORD = r"(?:\.|\s(?:dot|DOT)\s|\s?[\[(](?:dot|DOT)[\])]\s?)"
 _ANY_DOMAIN = rf"[\w-]+(?:{_DOT_WORD}[\w-]+){{1,6}}"
+_PIECES = re.compile(r"[\s,;|\"'<>()\[\]{}=&?/\\:\x00]+")
 _DOTS = re.compile(r"\s?[\[(]?(?:dot|DOT)[\])]?\s?")
 DOMAINS_MAX = 64
 """The most domains named in the pattern (more: any domain is a candidate)."""
@@ -140,6 +147,11 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
         gate, each, at = _GATE_PY.search(text), _EACH_PY, at_py
     for m in at.finditer(text):   # e-mails with their '@' as a word (``user1 AT x DOT io``)
         yield m.start(), m.end(), m.group(1) + "@" + _DOTS.sub(".", m.group(2))
+    for a, b, got in encoded85.loose(text):   # ``b85encode(b'a@x.io,b@x.io')``
+        yield a, b, got
+        for piece in _PIECES.split(got):
+            if piece and piece != got:
+                yield a, b, piece
     if gate is None:
         return
     ords, octal, qp, uu, spaced = (g.search(text) is not None for g in each)

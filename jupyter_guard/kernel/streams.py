@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.hooks import exit_streams
+from jupyter_guard.hooks.digit_lines import Tail
 from jupyter_guard.kernel.encoded_runs import Carry, shown
 from jupyter_guard.kernel.replies import call_trusted
 from jupyter_guard.mask.mixed import Values, mask_upto
@@ -45,6 +46,7 @@ class Held:
         self.parts: list[str] = []
         self.size = 0
         self.runs = Carry()   # base64/hex runs cut between two pieces
+        self.tail = Tail()    # one-digit lines, read joined (``print(*ssn, sep='\n')``)
 
     def _take(self) -> str:
         text = self.parts[0] if len(self.parts) == 1 else "".join(self.parts)
@@ -68,8 +70,8 @@ class Held:
                                 settings, WINDOW)
             self._hold(rest)
             if emit:
-                out.append(self.runs.mask(emit, settings, bool(rest)))
-        return out
+                out.append(self.tail.take(self.runs.mask(emit, settings, bool(rest))))
+        return [o for o in out if o]
 
     def flush(self, settings: MaskSettings) -> str:
         """What a flush emits: all but the last ``HOLD`` characters, cut outside any value
@@ -80,13 +82,14 @@ class Held:
             return ""
         emit, rest = _split(self._take(), settings, HOLD)
         self._hold(rest)
-        return self.runs.mask(emit, settings, True) if emit else emit
+        return self.tail.take(self.runs.mask(emit, settings, True)) if emit else emit
 
     def drain(self, settings: MaskSettings) -> str:
         """Everything held, masked; the cell is over, so an encoded run left open ends here (a
         run the next cell writes is judged, and shown, on its own)."""
         text, (runs, self.runs) = self._take(), (self.runs, Carry())
-        return runs.mask(mask_text(text, settings), settings, False) if text else text
+        return self.tail.take(runs.mask(mask_text(text, settings), settings, False)
+                              if text else text, end=True)
 
 
 class _StreamState:
