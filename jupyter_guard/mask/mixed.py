@@ -95,9 +95,14 @@ def dense_values(text: str, settings: Any, engine: str = "",
 
 def _plan(name: str, strategy: str, finders: frozenset[str]) -> str:
     """How ``merge.masks`` masks a kind's values."""
-    if strategy == "partial" and name in finders:
+    if strategy == "partial" and name in finders and name in _LAST4 | {"email"}:
         return "email" if name == "email" else "last4"
-    return strategy
+    return strategy  # (an IPv4 address may be short: ``partial`` keeps nothing of it)
+
+
+_LAST4 = frozenset({"ssn", "phone", "card", "iban"})
+"""Kinds whose values are never short nor hold an '@' (``bulk.LAST4``): ``partial`` keeps
+their last four characters."""
 
 
 def _add(found: list[Any], spans: list[Any], n: int) -> bool:
