@@ -210,3 +210,40 @@ def _octet(t: Text, at: Any, size: Any) -> Any:
     value = np.where(size == 1, d[0], np.where(size == 2, d[0] * 10 + d[1],
                                                d[0] * 100 + d[1] * 10 + d[2]))
     return ((size == 1) | (d[0] != 0)) & (value <= 255)
+
+
+_HEX = DIGIT + b"abcdefABCDEF"
+_HEX_COLON = _HEX + b":"
+_IPV6_LEFT = WORD + b":."
+
+
+@finder("ipv6")
+def ipv6(t: Text) -> Found:
+    """Groups of up to four hex digits joined by two to seven colons, after a boundary (no
+    word character, ':' nor '.' before). The look-ahead refuses a hex digit and a colon, so a
+    match is a whole run of them, and matches one way only: where its colons number two to
+    seven and no group holds five hex digits, and no word character nor '.' follows. Each
+    start (a run's first character) matches so or not at all, and a rejected match hides no
+    value (a place inside it follows a hex digit or a colon); ``_ipv6_ok`` decides the rest."""
+    np = _np()
+    i = starts(t, (_HEX_COLON,), _IPV6_LEFT)
+    end = t.run_end(_HEX_COLON, i)
+    colons = t.where(b":")
+    count = np.searchsorted(colons, end) - np.searchsorted(colons, i)
+    keep = (count >= 2) & (count <= 7)
+    i, end = i[keep], end[keep]
+    if len(i):
+        hexes = t.mask(_HEX)  # (padded: a five-digit group starting by the end is read whole)
+        five = np.flatnonzero(hexes[:-4] & hexes[1:-3] & hexes[2:-2] & hexes[3:-1] & hexes[4:])
+        keep = np.searchsorted(five, i) == np.searchsorted(five, end - 4)
+        keep &= ahead_ok(t, end, WORD + b".")
+        i, end = i[keep], end[keep]
+    ok = np.zeros(len(i), dtype=bool)
+    if len(i):
+        # late: ``bulk`` imports this module (its finders register on import)
+        from .bulk import ipv6s_ok
+
+        text = t.text
+        values = list(map(text.__getitem__, map(slice, i.tolist(), end.tolist())))
+        ok = np.array(ipv6s_ok(values), dtype=bool)
+    return found(i, end, ok)

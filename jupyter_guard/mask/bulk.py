@@ -276,10 +276,10 @@ NATIVE = frozenset({"email", "ssn", "phone"})
 numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
 
 
-SHAPED = frozenset({"iban", "ssn", "ipv4"})
+SHAPED = frozenset({"iban", "ssn", "ipv4", "ipv6"})
 """Detectors whose dense runs their numpy finder reads (``shapes``): IBAN look-alikes the
 validator rejects (else match by match, as a rejected match may hide a value), SSNs after key
-words (``spans_in`` steps through them in Python), IPv4 addresses (``re`` reads every digit)."""
+words (``spans_in`` steps through them in Python), IP addresses (``re`` reads every digit)."""
 SHAPED_MIN = 4096
 """Shorter ranges are left to ``re`` (a short text does not load numpy)."""
 
