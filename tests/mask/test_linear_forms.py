@@ -5,12 +5,14 @@ detector's kind, repeated, and '%' that starts an escape in some places and none
 (long enough for the fast paths) exactly as the reference masker masks it."""
 from __future__ import annotations
 
+import ipaddress
+import random
 import time
 from itertools import accumulate
 
 import pytest
 
-from jupyter_guard.mask import strategy
+from jupyter_guard.mask import shapes, strategy
 from jupyter_guard.mask.detect import DETECTORS
 from jupyter_guard.mask.normalize import _SPLIT, _decode, normalize
 from jupyter_guard.mask.strategy import digests, hash_value, hash_values
@@ -60,6 +62,9 @@ FORMS = {
     "'%' and '%40' in e-mails": lambda n: rows("50% of user{n}%40example.com,123-45-{m}\n", n),
     "'%' and escapes that stay (%01)": lambda n: fill("%%01%41", n),
     "'&' alternating with '&amp;', '%41'": lambda n: fill("&&amp;%41%", n),
+    "IPv4 addresses quoted": lambda n: fill('"192.168.10.20" ', n),
+    "IP addresses and look-alikes": lambda n: rows(
+        "10.{m}.1.2 1.2.3.04 256.1.1.{m} 2001:db8::{m} 12345::{m} fe80::{m}:1%eth0 ::1.\n", n),
 }
 SETTINGS = {
     "default": MaskSettings(),
@@ -133,3 +138,33 @@ def test_batch_digests_equal_one_by_one(salt: str) -> None:
     strategy._hashed.clear()
     assert hash_values(values, salt) == [hash_value(v, salt) for v in values]
     assert hash_values(values[::-1], salt) == [hash_value(v, salt) for v in values[::-1]]
+
+
+def _ip(rng: random.Random, v6: bool) -> str:
+    if not v6:
+        parts = ["0", "1", "00", "01", "99", "100", "199", "249", "250", "255", "256", "1000"]
+        return ".".join(rng.choice(parts) for _ in range(rng.choice([3, 4, 4, 5])))
+    if rng.random() < 0.5:
+        a = ipaddress.IPv6Address(rng.getrandbits(128) >> rng.choice([0, 64, 96, 112, 120]))
+        return rng.choice([a.compressed, a.exploded, a.compressed.upper()])
+    groups = ["", "0", "db8", "2001", "FFFF", "12345", "g", "8a2e"]
+    return ":".join(rng.choice(groups) for _ in range(rng.randint(1, 9)))
+
+
+@pytest.mark.parametrize("name", ["ipv4", "ipv6"])
+def test_ip_finders_give_spans_in(name: str) -> None:
+    """The numpy IP finders (``bank``) give ``Detector.spans_in``'s spans on addresses and
+    look-alikes (octets past 255, leading zeros, five-digit groups, eight colons) glued by
+    boundaries and by characters that refuse them; a thousand of them at once too."""
+    glue = ["", ".", " ", "a", "_", "-", ":", "::", "/", ".1", "1.", ",", "\n", "g", "%", "["]
+    found = 0
+    for seed in range(3000):
+        rng = random.Random(seed)
+        text = "".join(rng.choice(glue) + _ip(rng, name == "ipv6")
+                       for _ in range(rng.randint(1, 1000 if seed % 500 == 0 else 10)))
+        got = shapes.values(name, shapes.Text(text.encode("ascii")))
+        assert got is not None
+        want = DETECTORS[name].spans_in(text, 0, len(text))
+        assert list(zip(got[0].tolist(), got[1].tolist())) == want, text
+        found += len(want)
+    assert found > 500
