@@ -79,12 +79,19 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
             if got is None:
                 return None
             block[mine], tail[mine] = got
-        elif how == "hash":  # a digest each (per distinct value: ``hash_values``)
+        elif how == "hash":
             values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
                                                     ends[mine].tolist())))
+            distinct = dict.fromkeys(values)
             tail[mine] = ends[mine]
-            block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
-            extra += hash_values(values, salt)
+            if len(distinct) >= len(values) // 2:  # (mostly distinct: a digest each)
+                block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
+                extra += hash_values(values, salt)
+                continue
+            # repeated values (a key in every row): each distinct one's digest listed once
+            number = dict(zip(distinct, range(len(BLOCKS) + len(extra), 1 << 62)))
+            block[mine] = np.fromiter(map(number.__getitem__, values), np.int32, len(values))
+            extra += hash_values(list(distinct), salt)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
     return block, tail, tuple(extra)
