@@ -83,7 +83,10 @@ def hash_values(values: list[str], salt: str = "") -> list[str]:
     if sum(map(len, _hashed.values())) + len(new) > HASHED_MAX:
         _hashed.clear()
         known = _hashed.setdefault(salt, {})
-    known.update(zip(new, digests(new, salt)))
+    made = digests(new, salt)
+    known.update(zip(new, made))
+    if len(new) == len(values):  # every value new and distinct: ``new`` is ``values``
+        return made
     return list(map(known.__getitem__, values))
 
 
