@@ -1,5 +1,5 @@
-"""``shapes`` finders for cards and IBANs, and their validators over all values at once (the
-Luhn checksum, the IBAN's length by country and mod 97), in numpy.
+"""``shapes`` finders for cards, IBANs and IPv4 addresses, and the validators over all values
+at once (the Luhn checksum, the IBAN's length by country and mod 97), in numpy.
 """
 from __future__ import annotations
 
@@ -176,3 +176,74 @@ def _iban_tables() -> tuple[Any, Any]:
     for c in range(65, 91):
         value[c], mult[c] = c - 55, 100
     return value, mult
+
+
+_IPV4_LEFT = WORD + b"."
+
+
+@finder("ipv4")
+def ipv4(t: Text) -> Found:
+    """Four octets joined by dots after a boundary (no word character nor '.' before the
+    first). Each of the first three must be followed by a dot and the fourth by no digit (the
+    look-ahead refuses a word character), so each octet is a whole digit run, which matches
+    one way only: one to three digits, no leading zero but a lone ``0``, at most 255. After
+    it neither a word character nor a dot and a digit. So each start matches one way, or not
+    at all, and no match starts inside another (its digits and dots refuse a start)."""
+    i = starts(t, (DIGIT,), _IPV4_LEFT)
+    at = i
+    for k in range(4):  # (each step on the survivors of the ones before)
+        size = t.run(DIGIT, at, 4)  # (four: too long for an octet)
+        keep = (size >= 1) & (size <= 3) & _octet(t, at, size)
+        i, at = i[keep], at[keep] + size[keep]
+        if k < 3:
+            keep = t.is_(b".", at)
+            i, at = i[keep], at[keep] + 1
+    keep = ahead_ok(t, at, WORD, b".", DIGIT)
+    return found(i[keep], at[keep])
+
+
+def _octet(t: Text, at: Any, size: Any) -> Any:
+    """Whether the ``size`` digits from each index of ``at`` spell 0-255 without a leading
+    zero (a lone ``0`` aside); the pattern's ``25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d``."""
+    np = _np()
+    d = [t.data.take(at + k).astype(np.int16) - 48 for k in range(3)]
+    value = np.where(size == 1, d[0], np.where(size == 2, d[0] * 10 + d[1],
+                                               d[0] * 100 + d[1] * 10 + d[2]))
+    return ((size == 1) | (d[0] != 0)) & (value <= 255)
+
+
+_HEX = DIGIT + b"abcdefABCDEF"
+_HEX_COLON = _HEX + b":"
+_IPV6_LEFT = WORD + b":."
+
+
+@finder("ipv6")
+def ipv6(t: Text) -> Found:
+    """Groups of up to four hex digits joined by two to seven colons, after a boundary (no
+    word character, ':' nor '.' before). The look-ahead refuses a hex digit and a colon, so a
+    match is a whole run of them, and matches one way only: where its colons number two to
+    seven and no group holds five hex digits, and no word character nor '.' follows. Each
+    start (a run's first character) matches so or not at all, and a rejected match hides no
+    value (a place inside it follows a hex digit or a colon); ``_ipv6_ok`` decides the rest."""
+    np = _np()
+    i = starts(t, (_HEX_COLON,), _IPV6_LEFT)
+    end = t.run_end(_HEX_COLON, i)
+    colons = t.where(b":")
+    count = np.searchsorted(colons, end) - np.searchsorted(colons, i)
+    keep = (count >= 2) & (count <= 7)
+    i, end = i[keep], end[keep]
+    if len(i):
+        hexes = t.mask(_HEX)  # (padded: a five-digit group starting by the end is read whole)
+        five = np.flatnonzero(hexes[:-4] & hexes[1:-3] & hexes[2:-2] & hexes[3:-1] & hexes[4:])
+        keep = np.searchsorted(five, i) == np.searchsorted(five, end - 4)
+        keep &= ahead_ok(t, end, WORD + b".")
+        i, end = i[keep], end[keep]
+    ok = np.zeros(len(i), dtype=bool)
+    if len(i):
+        # late: ``bulk`` imports this module (its finders register on import)
+        from .bulk import ipv6s_ok
+
+        text = t.text
+        values = list(map(text.__getitem__, map(slice, i.tolist(), end.tolist())))
+        ok = np.array(ipv6s_ok(values), dtype=bool)
+    return found(i, end, ok)

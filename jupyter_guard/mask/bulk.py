@@ -276,11 +276,10 @@ NATIVE = frozenset({"email", "ssn", "phone"})
 numpy's Luhn measured as fast, and RE2 declines wherever IBANs hold card look-alikes."""
 
 
-SHAPED = frozenset({"iban", "ssn"})
-"""Detectors whose dense runs their numpy finder reads (``shapes``): text dense with IBAN
-look-alikes the validator rejects would otherwise go match by match (``spans_in``), as a
-rejected match may hide a value inside it; SSNs after key words too (``spans_in`` steps through
-the matches in Python where a key word may name a value)."""
+SHAPED = frozenset({"iban", "ssn", "ipv4", "ipv6"})
+"""Detectors whose dense runs their numpy finder reads (``shapes``): IBAN look-alikes the
+validator rejects (else match by match, as a rejected match may hide a value), SSNs after key
+words (``spans_in`` steps through them in Python), IP addresses (``re`` reads every digit)."""
 SHAPED_MIN = 4096
 """Shorter ranges are left to ``re`` (a short text does not load numpy)."""
 

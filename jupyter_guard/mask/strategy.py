@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import compress, repeat
-from operator import is_
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
@@ -73,19 +73,49 @@ def hash_values(values: list[str], salt: str = "") -> list[str]:
     """``hash_value`` of each of ``values``: one digest per distinct value, remembered (bounded)
     for the next call (a printed table is often printed again)."""
     known = _hashed.setdefault(salt, {})
-    out = list(map(known.get, values))
-    if None not in out:
-        return out  # type: ignore[return-value]  # (no None in it)
-    new = dict.fromkeys(compress(values, map(is_, out, repeat(None))))  # the unknown, in C
+    if known:
+        out = list(map(known.get, values))
+        if None not in out:
+            return out  # type: ignore[return-value]  # (no None in it)
+        new = list(dict.fromkeys(compress(values, map(is_, out, repeat(None)))))  # in C
+    else:
+        new = list(dict.fromkeys(values))
     if sum(map(len, _hashed.values())) + len(new) > HASHED_MAX:
         _hashed.clear()
         known = _hashed.setdefault(salt, {})
-    salted = hashlib.sha256(f"{salt}\x00".encode("utf-8", "surrogatepass"))
-    for v in new:  # ``hash_value`` of each, the salt hashed once
-        h = salted.copy()
-        h.update(v.encode("utf-8", "surrogatepass"))
-        known[v] = f"h:{h.hexdigest()[:HASH_CHARS]}"
+    made = digests(new, salt)
+    known.update(zip(new, made))
+    if len(new) == len(values):  # every value new and distinct: ``new`` is ``values``
+        return made
     return list(map(known.__getitem__, values))
+
+
+def digests(values: list[str], salt: str = "") -> list[str]:
+    """``hash_value`` of each of ``values``, every step in C (no Python code per value): the
+    salted values encoded in one piece and split, hashed, their heads in hex."""
+    prefix = f"{salt}\x00"
+    joined = ("\n" + prefix).join(values)
+    data: Iterable[bytes]
+    if "\n" not in prefix and joined.count("\n") == len(values) - 1:  # (no '\n' in a value)
+        data = (prefix + joined).encode("utf-8", "surrogatepass").split(b"\n")
+    else:
+        data = map(str.encode, map(prefix.__add__, values), repeat("utf-8"),
+                   repeat("surrogatepass"))
+    heads = map(_HEAD, map(_DIGEST, map(_sha256, data)))
+    return list(map("h:".__add__, map(bytes.hex, heads)))
+
+
+try:  # the same SHA-256 as ``hashlib.sha256`` (OpenSSL's), without its per-object set-up:
+    from _sha256 import sha256 as _sha256  # ~0.3 µs less a value (Python 3.11)
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha2 import sha256 as _sha256  # (Python 3.12 on)
+    except ImportError:
+        _sha256 = hashlib.sha256
+_DIGEST = type(_sha256()).digest
+_HEAD = itemgetter(slice(0, HASH_CHARS // 2))
+"""A digest's first ``HASH_CHARS // 2`` bytes: their hex is the hex digest's first
+``HASH_CHARS`` characters (``HASH_CHARS`` is even)."""
 
 
 def partial_value(value: str) -> str:
