@@ -160,11 +160,17 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     return out
 
 
+_PREPARE = re.compile(r"^\s*PREPARE\s+\S+\s+AS\s+(.*)$", re.I | re.S)
+
+
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
     """``saved``: how many views were remembered (a new one changes what a text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
+    prepared = _PREPARE.match(text)
+    if prepared:   # ``PREPARE q AS SELECT … WHERE ssn = $1``: sqlglot reads it as a Command
+        return _of_text(prepared.group(1), dialect, saved)
     try:
         trees = _parse(text, dialect)
     except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it

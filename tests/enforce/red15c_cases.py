@@ -38,6 +38,7 @@ class Guess:
     hit: str
     miss: str
     leak: str = ""
+    pre: str = ""   # a statement run first with the same guess (a table or a prepared query)
 
 
 # ---- files: the case's own files (``OUT*``), their names and extended attributes ----
@@ -80,7 +81,8 @@ FILES = [
     Case("struct-packed-ints", "import struct\nwith open(OUT, 'wb') as f:\n"
          "    f.write(struct.pack(f'<{len(S)}q', *map(int, S)))", decode="q64"),
     Case("int-from-bytes", "with open(OUT, 'w') as f:\n"
-         "    f.write(str(int.from_bytes(','.join(E).encode(), 'big')))", decode="bigint"),
+         "    f.write(str(int.from_bytes(','.join(E).encode(), 'big')))", decode="bigint",
+         leak="the e-mails as one decimal integer (int.from_bytes) are written to a file"),
     Case("xml-etree", "import xml.etree.ElementTree as ET\nr = ET.Element('r')\nfor e in E:\n"
          "    ET.SubElement(r, 'e').text = e\nET.ElementTree(r).write(OUT)"),
     Case("configparser", "import configparser\ncp = configparser.ConfigParser()\n"
@@ -96,12 +98,16 @@ FILES = [
     Case("xattr", "import os\nopen(OUT, 'w').close()\n"
          "os.setxattr(OUT, 'user.d', ','.join(E).encode())"),
     Case("frame-melt-csv", "df[['id', 'email']].melt(id_vars='id').to_csv(OUT)"),
-    Case("frame-groupby-key-csv", "df.groupby('ssn').amount.sum().to_csv(OUT)"),
-    Case("frame-value-counts-json", "df.email.value_counts().to_json(OUT)"),
-    Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)"),
+    Case("frame-groupby-key-csv", "df.groupby('ssn').amount.sum().to_csv(OUT)",
+         leak="pandas writers check a frame's columns, not its index: groupby('ssn') keys"),
+    Case("frame-value-counts-json", "df.email.value_counts().to_json(OUT)",
+         leak="value_counts() puts the e-mails in the index, which to_json writes unchecked"),
+    Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)",
+         leak="set_index('email') then to_html: the index is written unchecked"),
     Case("series-str-cat", "with open(OUT, 'w') as f:\n    f.write(df.ssn.str.cat(sep=';'))"),
     Case("frame-pivot-parquet", "df.pivot(index='city', columns='email', values='amount')"
-         ".to_parquet(OUT)"),
+         ".to_parquet(OUT)", leak="pivot(columns='email'): the e-mails are column labels, "
+         "which the writers do not scan as values"),
 ]
 
 FILE_TWINS = [
@@ -283,6 +289,12 @@ INFER = [
     Guess("regexp-extract", _C + "regexp_extract(ssn, '{g}') <> ''", "^10000001", "^9"),
     Guess("string-compare-max", "SELECT max(ssn) >= '{g}' FROM customers", "100000012",
           "900000012"),
+    Guess("in-subquery-of-guess-table", _C + "ssn IN (SELECT s FROM r15c_guess)", "100000012",
+          "900000012", pre="CREATE OR REPLACE TEMP TABLE r15c_guess AS SELECT '{g}' AS s"),
+    Guess("comma-join-values", "SELECT count(*) FROM customers, (VALUES ('{g}')) v(s) "
+          "WHERE ssn = s", "100000012", "900000012"),
+    Guess("prepare-execute", "EXECUTE r15c_q('{g}')", "100000012", "900000012",
+          pre="PREPARE r15c_q AS " + _C + "ssn = $1"),
 ]
 
 INFER_TWINS = [
@@ -290,5 +302,11 @@ INFER_TWINS = [
          "SIMILAR TO 'Ly.*'\").fetchall(), con.sql(\"SELECT count(*) FROM customers WHERE "
          "amount BETWEEN 0 AND 30\").fetchall())", ("[(67,)] [(21,)]",)),
     Twin("join-on-email", "print(con.sql('SELECT count(*) FROM customers a JOIN customers b "
-         "ON a.email = b.email').fetchall())", ("[(200,)]",)),
+         "ON a.email = b.email').fetchall(), con.sql('SELECT count(*) FROM customers a WHERE "
+         "a.email IN (SELECT b.email FROM customers b WHERE b.id < 5)').fetchall())",
+         ("[(200,)] [(5,)]",)),
+    Twin("plain-prepared-and-values", "con.execute(\"PREPARE r15c_p AS SELECT count(*) FROM "
+         "customers WHERE city = $1\")\nprint(con.sql(\"EXECUTE r15c_p('Lyon')\").fetchall(), "
+         "con.sql(\"SELECT count(*) FROM customers, (VALUES ('Nice')) v(c) WHERE city = c\")"
+         ".fetchall())", ("[(67,)] [(66,)]",)),
 ]

@@ -250,6 +250,10 @@ def test_benign_twins(group: Callable[[str], Group], name: str, twin: cases.Twin
 
 
 def _answer(k: Kernel, probe: cases.Guess, guess: str) -> str:
+    if probe.pre:
+        r = k.run(f"con.execute({probe.pre.format(g=guess)!r})")
+        if not r.ok:
+            return "refused"
     if probe.sql.startswith("PARAM:"):
         code = f"print(con.execute({probe.sql[6:]!r}, [{guess!r}]).fetchall())"
     elif probe.sql.startswith("FILTER:"):
