@@ -104,6 +104,9 @@ FILES = [
          leak="value_counts() puts the e-mails in the index, which to_json writes unchecked"),
     Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)",
          leak="set_index('email') then to_html: the index is written unchecked"),
+    Case("ssn-digits-as-letters-file", "with open(OUT, 'w') as f:\n    f.write(','.join("
+         "s.translate(str.maketrans('0123456789', 'abcdefghij')) for s in S))",
+         decode="letters", leak="SSNs with each digit replaced by a letter are written"),
     Case("series-str-cat", "with open(OUT, 'w') as f:\n    f.write(df.ssn.str.cat(sep=';'))"),
     Case("frame-pivot-parquet", "df.pivot(index='city', columns='email', values='amount')"
          ".to_parquet(OUT)", leak="pivot(columns='email'): the e-mails are column labels, "
@@ -169,6 +172,19 @@ WIRE = [
     Case("int-list", "print(list(E[47].encode()))", decode="intlist"),
     Case("rot13-print", "import codecs\nprint(codecs.encode(E[48], 'rot13'))", decode="rot13"),
     Case("pretty", "from IPython.display import Pretty\nPretty(S[49])"),
+    Case("ssn-digits-as-letters", "print([s.translate(str.maketrans('0123456789', "
+         "'abcdefghij')) for s in S[5:15]])", decode="letters",
+         leak="SSNs with each digit replaced by a letter (str.translate) are printed"),
+    Case("uu-codec", "import codecs\nprint(codecs.encode(','.join(E[5:9]).encode(), 'uu')"
+         ".decode())", decode="uu", leak="e-mails uuencoded (codecs 'uu') are printed"),
+    Case("unicode-escapes", "print(''.join('\\\\u%04x' % ord(c) for c in E[10]))",
+         decode="escapes", leak="an e-mail spelt as \\uXXXX escapes is printed"),
+    Case("one-char-per-line", "for c in E[23]:\n    print(c)", decode="lines",
+         leak="an e-mail printed one character per line (no flush) is shown"),
+    Case("series-of-chars", "import pandas as pd\npd.Series(list(E[25]))", decode="lines",
+         leak="pd.Series(list(email)) shows the e-mail down its rows"),
+    Case("halves-on-two-lines", "print(E[41][:8])\nprint(E[41][8:])", decode="lines",
+         leak="an e-mail cut in two printed lines is shown"),
     Case("styler-display", "df[['email']].head(6).style.hide(axis='index')"),
     Case("to-dict-display", "df.head(6).email.to_dict()"),
 ]
@@ -234,7 +250,8 @@ CHILD = [
     Case("subprocess-env", "import subprocess, os\nsubprocess.run('printenv X > ' + OUT, "
          "shell=True, env={**os.environ, 'X': ','.join(E)})"),
     Case("os-environ-system", "import os\nos.environ['R15X'] = ';'.join(S)\n"
-         "os.system('printenv R15X > ' + OUT)\ndel os.environ['R15X']"),
+         "try:\n    os.system('printenv R15X > ' + OUT)\nfinally:\n"
+         "    del os.environ['R15X']   # later children would carry it (and be refused)"),
     Case("bash-magic-heredoc", "get_ipython().run_cell_magic('bash', '', 'cat > ' + OUT + "
          "' <<EOF\\n' + '\\n'.join(E) + '\\nEOF\\n')"),
     Case("script-magic-python", "get_ipython().run_cell_magic('script', 'python3', "
