@@ -127,6 +127,7 @@ def process_handlers(rt: Any) -> dict[str, Handler]:
             shell(_command(a), argv, f, args[3] if len(args) > 3 else None, exit_popen.leaves(f),
                   args[2] if len(args) > 2 else None)
             exit_popen.remember(f, _command(a))
+            exit_popen.note_stdin(f)
 
     def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""

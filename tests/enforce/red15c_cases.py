@@ -273,7 +273,10 @@ CHILD_TWINS = [
     Twin("plain-child-io", "import subprocess, os\n"
          "subprocess.run(['tee', OUT], input='Paris,12.5', text=True, capture_output=True)\n"
          "subprocess.run('printenv X > ' + OUT + '.env', shell=True, "
-         "env={**os.environ, 'X': 'SKU-77'})", ("Paris,12.5", "SKU-77")),
+         "env={**os.environ, 'X': 'SKU-77'})\nimport asyncio\nasync def f():\n"
+         "    p = await asyncio.create_subprocess_exec('tee', OUT + '.a', "
+         "stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)\n"
+         "    await p.communicate(b'Lyon,7.5')\nawait f()", ("Paris,12.5", "SKU-77", "Lyon,7.5")),
 ]
 
 # ---- inference: a right and a wrong guess must get the same answer ----

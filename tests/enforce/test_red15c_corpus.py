@@ -57,7 +57,7 @@ def _unpack(data: bytes) -> list[bytes]:
         for undo in (zlib.decompress, gzip.decompress, bz2.decompress, lzma.decompress):
             try:
                 out.append(undo(body))
-            except Exception:  # noqa: BLE001, S112 - not that format: nothing to add
+            except Exception:  # noqa: BLE001 - not that format: nothing to add
                 continue
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
