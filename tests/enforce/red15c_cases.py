@@ -107,6 +107,17 @@ FILES = [
     Case("ssn-digits-as-letters-file", "with open(OUT, 'w') as f:\n    f.write(','.join("
          "s.translate(str.maketrans('0123456789', 'abcdefghij')) for s in S))",
          decode="letters", leak="SSNs with each digit replaced by a letter are written"),
+    Case("thread-target", "import threading, pathlib\nt = threading.Thread("
+         "target=pathlib.Path(OUT).write_text, args=(','.join(E),))\nt.start()\nt.join()"),
+    Case("threadpool-submit", "import concurrent.futures as cf, pathlib\n"
+         "with cf.ThreadPoolExecutor() as ex:\n"
+         "    ex.submit(pathlib.Path(OUT).write_text, ','.join(S)).result()"),
+    Case("run-in-executor", "import asyncio, pathlib\nawait asyncio.get_running_loop()"
+         ".run_in_executor(None, pathlib.Path(OUT).write_text, ','.join(E))"),
+    Case("to-thread", "import asyncio, pathlib\n"
+         "await asyncio.to_thread(pathlib.Path(OUT).write_text, ','.join(S))"),
+    Case("weakref-finalize", "import weakref, pathlib\nclass O:\n    pass\no = O()\n"
+         "weakref.finalize(o, pathlib.Path(OUT).write_text, ','.join(E))\ndel o"),
     Case("series-str-cat", "with open(OUT, 'w') as f:\n    f.write(df.ssn.str.cat(sep=';'))"),
     Case("frame-pivot-parquet", "df.pivot(index='city', columns='email', values='amount')"
          ".to_parquet(OUT)", leak="pivot(columns='email'): the e-mails are column labels, "
@@ -263,6 +274,18 @@ CHILD = [
     Case("spawn-process-args", "import multiprocessing as mp, pathlib\n"
          "p = mp.get_context('spawn').Process(target=pathlib.Path(OUT).write_text, "
          "args=(','.join(E),))\np.start()\np.join()"),
+    Case("asyncio-stdin-write", "import asyncio\nasync def f():\n"
+         "    p = await asyncio.create_subprocess_exec('tee', OUT, "
+         "stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)\n"
+         "    p.stdin.write(';'.join(S).encode())\n    await p.stdin.drain()\n"
+         "    p.stdin.close()\n    await p.wait()\nawait f()"),
+    Case("popen-communicate-in-thread", "import subprocess, threading\n"
+         "p = subprocess.Popen(['tee', OUT], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n"
+         "t = threading.Thread(target=p.communicate, args=(';'.join(E).encode(),))\nt.start()\n"
+         "t.join()\np.wait()"),
+    Case("fork-child-writes", "import os\npid = os.fork()\nif pid == 0:\n    try:\n"
+         "        open(OUT, 'w').write(','.join(E))\n    finally:\n        os._exit(0)\n"
+         "os.waitpid(pid, 0)"),
     Case("asyncio-subprocess-stdin", "import asyncio\nasync def f():\n"
          "    p = await asyncio.create_subprocess_exec('tee', OUT, "
          "stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)\n"
