@@ -282,7 +282,8 @@ CHILD = [
     Case("popen-communicate-in-thread", "import subprocess, threading\n"
          "p = subprocess.Popen(['tee', OUT], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n"
          "t = threading.Thread(target=p.communicate, args=(';'.join(E).encode(),))\nt.start()\n"
-         "t.join()\np.wait()"),
+         "t.join()\np.kill()   # communicate ends only once tee did: a refused one leaves it waiting\n"
+         "p.wait()"),
     Case("fork-child-writes", "import os\npid = os.fork()\nif pid == 0:\n    try:\n"
          "        open(OUT, 'w').write(','.join(E))\n    finally:\n        os._exit(0)\n"
          "os.waitpid(pid, 0)"),
