@@ -88,6 +88,11 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                         out[f"{name}\0{detail}"] = Intent(
                             "sql.predicate", "column", name, (name,), detail=detail,
                             source=node.sql(dialect="duckdb")[:200])
+    for col, col_sel, source in _set_constants(tree, derived):
+        derived.budget = 64
+        for name in names(col, col_sel):
+            out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
+                                                source=source))
     for sel in tree.find_all(exp.Select):
         for col, source in _joined_constants(sel, derived):
             derived.budget = 64
@@ -95,6 +100,27 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                 out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
                                             source=source))
     return tuple(out.values())
+
+
+def _set_constants(tree: exp.Expr, derived: _Derived) -> list[tuple[exp.Column, exp.Expr, str]]:
+    """``SELECT ssn FROM customers INTERSECT SELECT '123…'`` (and ``EXCEPT``, and ``UNION``
+    without ``ALL``, whose count drops by one when the guess is there) compares every row's
+    columns with the constant branch: the columns of the other branch, each with its SELECT."""
+    out: list[tuple[exp.Column, exp.Expr, str]] = []
+    for op in tree.find_all(exp.SetOperation):
+        if isinstance(op, exp.Union) and op.args.get("distinct") is False:
+            continue   # ``UNION ALL`` keeps every row: nothing is compared
+        sides = [derived._projections(b, []) for b in (op.this, op.expression)]
+        const = [bool(side) and "*" not in side and all(
+            _constant(e) or derived.constant(e, inner) for found in side.values()
+            for e, inner in found) for side in sides]
+        if const[0] == const[1]:
+            continue
+        other = sides[1] if const[0] else sides[0]
+        text = op.sql(dialect="duckdb")[:200]
+        out += [(c, inner, text) for found in other.values() for e, inner in found
+                for c in _columns_of(e)]
+    return out
 
 
 def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Column, str]]:

@@ -224,6 +224,8 @@ class _Derived:
         """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a
         derived table or CTE that selects literals). A subquery is constant when every column
         it returns is (``ssn IN (SELECT s FROM guesses)``, ``guesses`` made from literals)."""
+        if isinstance(operand, (exp.Any, exp.All)):   # ``ssn = ANY(SELECT s FROM guesses)``
+            operand = operand.this
         if depth <= 8 and isinstance(operand, (exp.Subquery, exp.Query)):
             query = operand.this if isinstance(operand, exp.Subquery) else operand
             outs = self._projections(query, []) if isinstance(query, exp.Query) else {}

@@ -337,6 +337,15 @@ INFER = [
           "900000012", pre="CREATE OR REPLACE TEMP TABLE r15c_guess AS SELECT '{g}' AS s"),
     Guess("comma-join-values", "SELECT count(*) FROM customers, (VALUES ('{g}')) v(s) "
           "WHERE ssn = s", "100000012", "900000012"),
+    Guess("any-subquery-of-guess-table", _C + "ssn = ANY(SELECT s FROM r15c_guess2)",
+          "100000012", "900000012",
+          pre="CREATE OR REPLACE TEMP TABLE r15c_guess2 AS SELECT '{g}' AS s"),
+    Guess("intersect", "SELECT count(*) FROM (SELECT ssn FROM customers INTERSECT SELECT '{g}')",
+          "100000012", "900000012"),
+    Guess("except", "SELECT count(*) FROM (SELECT '{g}' EXCEPT SELECT ssn FROM customers)",
+          "100000012", "900000012"),
+    Guess("union-distinct", "SELECT count(*) FROM (SELECT ssn FROM customers UNION "
+          "SELECT '{g}')", "100000012", "900000012"),
     Guess("prepare-execute", "EXECUTE r15c_q('{g}')", "100000012", "900000012",
           pre="PREPARE r15c_q AS " + _C + "ssn = $1"),
 ]
@@ -353,4 +362,8 @@ INFER_TWINS = [
          "customers WHERE city = $1\")\nprint(con.sql(\"EXECUTE r15c_p('Lyon')\").fetchall(), "
          "con.sql(\"SELECT count(*) FROM customers, (VALUES ('Nice')) v(c) WHERE city = c\")"
          ".fetchall())", ("[(67,)] [(66,)]",)),
+    Twin("plain-set-operations", "print(con.sql(\"SELECT count(*) FROM (SELECT city FROM "
+         "customers UNION SELECT 'Paris')\").fetchall(), con.sql('SELECT count(*) FROM (SELECT "
+         "email FROM customers INTERSECT SELECT email FROM customers WHERE id < 7)').fetchall())",
+         ("[(3,)] [(7,)]",)),
 ]
