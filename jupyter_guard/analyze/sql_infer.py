@@ -186,6 +186,28 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     return out
 
 
+_PIVOT_IN = re.compile(r"\bON\s+((?:[\w\".]+\s*,\s*)*[\w\".]+)\s+IN\s*\(", re.I)
+
+
+def _pivot_ins(text: str) -> tuple[Intent, ...]:
+    """``PIVOT t ON ssn IN ('123…') USING count(*)``: the column compared with each listed
+    constant (a pivot column per value tells whether rows hold it).
+
+    >>> [i.target for i in _pivot_ins("PIVOT customers ON ssn IN ('1') USING count(*)")]
+    ['ssn']
+    """
+    if not re.search(r"\bPIVOT\b", text, re.I):
+        return ()
+    out: dict[str, Intent] = {}
+    for m in _PIVOT_IN.finditer(text):
+        for col in m.group(1).split(","):
+            name = col.strip().split(".")[-1].strip('"').lower()
+            if name and name not in out:
+                out[name] = Intent("sql.predicate", "column", name, (name,),
+                                   source=m.group(0)[:200])
+    return tuple(out.values())
+
+
 _PREPARE = re.compile(r"^\s*PREPARE\s+\S+\s+AS\s+(.*)$", re.I | re.S)
 
 
@@ -194,14 +216,16 @@ def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
     """``saved``: how many views were remembered (a new one changes what a text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
+    # sqlglot cannot read every PIVOT statement: its ``ON … IN (…)`` is read as text
+    pivoted = _pivot_ins(text) if "pivot" in text.lower() else ()
     prepared = _PREPARE.match(text)
     if prepared:   # ``PREPARE q AS SELECT … WHERE ssn = $1``: sqlglot reads it as a Command
-        return _of_text(prepared.group(1), dialect, saved)
+        return pivoted + _of_text(prepared.group(1), dialect, saved)
     try:
         trees = _parse(text, dialect)
     except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it
-        return ()
-    found: list[Intent] = []
+        return pivoted
+    found: list[Intent] = list(pivoted)
     for tree in trees:
         if tree is not None:
             found.extend(predicate_intents(tree))
@@ -251,11 +275,11 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
                      a.vars_read)
     if "create" in low and " as " in low:
         _remember_in(pieces or (text,), dialect)
-    if "select" not in low:
+    if "select" not in low and "pivot" not in low:
         return a
     extra: tuple[Intent, ...] = ()
     for piece in pieces if pieces is not None else (text,):
-        if "select" in piece.lower():
+        if "select" in piece.lower() or "pivot" in piece.lower():
             extra += _of_text(piece, dialect, _VERSION[0])
     return a + Analysis(extra) if extra else a
 

@@ -346,6 +346,8 @@ INFER = [
           "100000012", "900000012"),
     Guess("union-distinct", "SELECT count(*) FROM (SELECT ssn FROM customers UNION "
           "SELECT '{g}')", "100000012", "900000012"),
+    Guess("pivot-on-in-list", "PIVOT (SELECT ssn, city FROM customers) ON ssn IN ('{g}') "
+          "USING count(*) GROUP BY city ORDER BY city", "100000012", "900000012"),
     Guess("prepare-execute", "EXECUTE r15c_q('{g}')", "100000012", "900000012",
           pre="PREPARE r15c_q AS " + _C + "ssn = $1"),
 ]
@@ -362,6 +364,8 @@ INFER_TWINS = [
          "customers WHERE city = $1\")\nprint(con.sql(\"EXECUTE r15c_p('Lyon')\").fetchall(), "
          "con.sql(\"SELECT count(*) FROM customers, (VALUES ('Nice')) v(c) WHERE city = c\")"
          ".fetchall())", ("[(67,)] [(66,)]",)),
+    Twin("plain-pivot", "print(con.sql(\"PIVOT (SELECT city FROM customers) ON city IN "
+         "('Lyon') USING count(*)\").fetchall())", ("[(67,)]",)),
     Twin("plain-set-operations", "print(con.sql(\"SELECT count(*) FROM (SELECT city FROM "
          "customers UNION SELECT 'Paris')\").fetchall(), con.sql('SELECT count(*) FROM (SELECT "
          "email FROM customers INTERSECT SELECT email FROM customers WHERE id < 7)').fetchall())",
