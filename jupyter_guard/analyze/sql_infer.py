@@ -88,6 +88,11 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                         out[f"{name}\0{detail}"] = Intent(
                             "sql.predicate", "column", name, (name,), detail=detail,
                             source=node.sql(dialect="duckdb")[:200])
+    for col, col_sel, source in _set_constants(tree, derived):
+        derived.budget = 64
+        for name in names(col, col_sel):
+            out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
+                                                source=source))
     for sel in tree.find_all(exp.Select):
         for col, source in _joined_constants(sel, derived):
             derived.budget = 64
@@ -95,6 +100,27 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
                 out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
                                             source=source))
     return tuple(out.values())
+
+
+def _set_constants(tree: exp.Expr, derived: _Derived) -> list[tuple[exp.Column, exp.Expr, str]]:
+    """``SELECT ssn FROM customers INTERSECT SELECT '123…'`` (and ``EXCEPT``, and ``UNION``
+    without ``ALL``, whose count drops by one when the guess is there) compares every row's
+    columns with the constant branch: the columns of the other branch, each with its SELECT."""
+    out: list[tuple[exp.Column, exp.Expr, str]] = []
+    for op in tree.find_all(exp.SetOperation):
+        if isinstance(op, exp.Union) and op.args.get("distinct") is False:
+            continue   # ``UNION ALL`` keeps every row: nothing is compared
+        sides = [derived._projections(b, []) for b in (op.this, op.expression)]
+        const = [bool(side) and "*" not in side and all(
+            _constant(e) or derived.constant(e, inner) for found in side.values()
+            for e, inner in found) for side in sides]
+        if const[0] == const[1]:
+            continue
+        other = sides[1] if const[0] else sides[0]
+        text = op.sql(dialect="duckdb")[:200]
+        out += [(c, inner, text) for found in other.values() for e, inner in found
+                for c in _columns_of(e)]
+    return out
 
 
 def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Column, str]]:
@@ -160,16 +186,46 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     return out
 
 
+_PIVOT_IN = re.compile(r"\bON\s+((?:[\w\".]+\s*,\s*)*[\w\".]+)\s+IN\s*\(", re.I)
+
+
+def _pivot_ins(text: str) -> tuple[Intent, ...]:
+    """``PIVOT t ON ssn IN ('123…') USING count(*)``: the column compared with each listed
+    constant (a pivot column per value tells whether rows hold it).
+
+    >>> [i.target for i in _pivot_ins("PIVOT customers ON ssn IN ('1') USING count(*)")]
+    ['ssn']
+    """
+    if not re.search(r"\bPIVOT\b", text, re.I):
+        return ()
+    out: dict[str, Intent] = {}
+    for m in _PIVOT_IN.finditer(text):
+        for col in m.group(1).split(","):
+            name = col.strip().split(".")[-1].strip('"').lower()
+            if name and name not in out:
+                out[name] = Intent("sql.predicate", "column", name, (name,),
+                                   source=m.group(0)[:200])
+    return tuple(out.values())
+
+
+_PREPARE = re.compile(r"^\s*PREPARE\s+\S+\s+AS\s+(.*)$", re.I | re.S)
+
+
 @lru_cache(maxsize=1024)
 def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
     """``saved``: how many views were remembered (a new one changes what a text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
+    # sqlglot cannot read every PIVOT statement: its ``ON … IN (…)`` is read as text
+    pivoted = _pivot_ins(text) if "pivot" in text.lower() else ()
+    prepared = _PREPARE.match(text)
+    if prepared:   # ``PREPARE q AS SELECT … WHERE ssn = $1``: sqlglot reads it as a Command
+        return pivoted + _of_text(prepared.group(1), dialect, saved)
     try:
         trees = _parse(text, dialect)
     except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it
-        return ()
-    found: list[Intent] = []
+        return pivoted
+    found: list[Intent] = list(pivoted)
     for tree in trees:
         if tree is not None:
             found.extend(predicate_intents(tree))
@@ -219,11 +275,11 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
                      a.vars_read)
     if "create" in low and " as " in low:
         _remember_in(pieces or (text,), dialect)
-    if "select" not in low:
+    if "select" not in low and "pivot" not in low:
         return a
     extra: tuple[Intent, ...] = ()
     for piece in pieces if pieces is not None else (text,):
-        if "select" in piece.lower():
+        if "select" in piece.lower() or "pivot" in piece.lower():
             extra += _of_text(piece, dialect, _VERSION[0])
     return a + Analysis(extra) if extra else a
 

@@ -106,6 +106,8 @@ class _Derived:
     def __init__(self, tree: exp.Expr) -> None:
         self.outputs: dict[str, dict[str, list[tuple[exp.Expr, exp.Expr]]]] = {}
         self.constant_sources: set[str] = set()
+        # the column names of a constant source, where its alias names them (``v(s)``)
+        self.constant_columns: dict[str, frozenset[str]] = {}
         self.budget = 64   # followings per column (a recursive CTE names itself)
         for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest, exp.Lateral):
             alias = node.args.get("alias")
@@ -115,6 +117,9 @@ class _Derived:
             if isinstance(node, (exp.Values, exp.Unnest)):
                 if _constant(node):
                     self.constant_sources.add(key)
+                    if isinstance(alias, exp.TableAlias) and alias.columns:
+                        self.constant_columns[key] = frozenset(
+                            c.name.lower() for c in alias.columns)
                 elif isinstance(node, exp.Unnest) and isinstance(alias, exp.TableAlias) and \
                         alias.columns and (at := node.find_ancestor(exp.Select)) is not None:
                     # ``unnest(t.l) AS u(v)``: ``u.v`` is made of the elements of ``t.l``
@@ -196,7 +201,8 @@ class _Derived:
             return col.table.lower()
         name = col.name.lower()
         keys = self._source_keys(sel)
-        hits = [k for k in keys if name in self.outputs.get(k, {}) or k in self.constant_sources]
+        hits = [k for k in keys if name in self.outputs.get(k, {}) or (
+            k in self.constant_sources and name in self.constant_columns.get(k, {name}))]
         return hits[0] if len(hits) == 1 else keys[0] if len(keys) == 1 else ""
 
     def follow(self, col: exp.Column, sel: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]] | None:
@@ -216,7 +222,16 @@ class _Derived:
 
     def constant(self, operand: exp.Expr, sel: exp.Expr, depth: int = 0) -> bool:
         """Whether every column ``operand`` reads comes from constants (a ``VALUES`` list, a
-        derived table or CTE that selects literals)."""
+        derived table or CTE that selects literals). A subquery is constant when every column
+        it returns is (``ssn IN (SELECT s FROM guesses)``, ``guesses`` made from literals)."""
+        if isinstance(operand, (exp.Any, exp.All)):   # ``ssn = ANY(SELECT s FROM guesses)``
+            operand = operand.this
+        if depth <= 8 and isinstance(operand, (exp.Subquery, exp.Query)):
+            query = operand.this if isinstance(operand, exp.Subquery) else operand
+            outs = self._projections(query, []) if isinstance(query, exp.Query) else {}
+            return bool(outs) and "*" not in outs and all(
+                _constant(e) or self.constant(e, inner, depth + 1)
+                for found in outs.values() for e, inner in found)
         if depth > 8 or any(isinstance(n, exp.Star) or (isinstance(n, exp.Select)
                             and n.args.get("from_") is not None) for n in operand.walk()):
             return False

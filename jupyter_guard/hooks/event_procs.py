@@ -13,7 +13,7 @@ from typing import Any
 
 from jupyter_guard.analyze.children import may_run_python
 from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX
-from jupyter_guard.hooks import exit_net, exit_popen, lazy
+from jupyter_guard.hooks import event_names, exit_net, exit_popen, lazy
 from jupyter_guard.hooks.child import CHILD_DIR, env_drops_guard, in_folder
 from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import UNKNOWN, Intent
@@ -119,12 +119,15 @@ def process_handlers(rt: Any) -> dict[str, Handler]:
         if rt.user_stack(f):
             a = args[1]
             argv = [os.fsdecode(x) for x in a] if isinstance(a, (list, tuple)) else None
+            if len(args) > 2 and args[2] is not None:
+                event_names.check_cwd(rt, args[2])   # ``cwd=`` a folder named after a value
             fed = exit_popen.fed_by(f)   # another child's output pipe as this one's input
             if fed is not None:
                 shell(fed, None, f, None, leaves=True)
             shell(_command(a), argv, f, args[3] if len(args) > 3 else None, exit_popen.leaves(f),
                   args[2] if len(args) > 2 else None)
             exit_popen.remember(f, _command(a))
+            exit_popen.note_stdin(f)
 
     def on_putenv(args: tuple[Any, ...], f: FrameType) -> None:
         key = os.fsdecode(args[0]) if isinstance(args[0], (str, bytes)) else ""

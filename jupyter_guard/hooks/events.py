@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from jupyter_guard.hooks import (
+    event_names,
     event_net,
     event_procs,
     exit_dbcopy,
@@ -249,6 +250,7 @@ def handlers(rt: Any) -> dict[str, Handler]:
     table.update(event_net.net_handlers(rt))
     if rt.protect is not None:
         table.update(rt.protect.handlers())
+    table = event_names.chained(table, event_names.name_handlers(rt))   # names holding values
     return {k: _fail_closed(rt, k, h) for k, h in table.items()}
 
 

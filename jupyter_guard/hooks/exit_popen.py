@@ -19,6 +19,8 @@ from types import FrameType
 
 _PIPES: dict[int, tuple[tuple[int, int], str]] = {}
 """Read end of a pipe a child writes -> (the pipe's identity, the child's command line)."""
+STDIN: set[tuple[int, int]] = set()
+"""The identities of the pipes user code's children read as their input (``stdin=PIPE``)."""
 
 
 def _locals(frame: FrameType | None) -> dict[str, object]:
@@ -76,3 +78,20 @@ def fed_by(frame: FrameType | None) -> str | None:
     if hit is None or hit[0] != _identity(src):
         return None
     return hit[1]
+
+
+def note_stdin(frame: FrameType | None) -> None:
+    """A child started by user code reads a pipe: what is written into it later is checked
+    whoever writes it (``asyncio``'s ``communicate`` writes from the event loop, where no
+    frame of the cell is on the stack)."""
+    end = _fd(_locals(frame).get("p2cwrite"))
+    ident = _identity(end) if end >= 0 else None
+    if ident is not None:
+        if len(STDIN) > 256:
+            STDIN.clear()
+        STDIN.add(ident)
+
+
+def feeds_child(fd: object) -> bool:
+    """Whether the descriptor ``fd`` writes into the input of a child user code started."""
+    return bool(STDIN) and isinstance(fd, int) and _identity(fd) in STDIN

@@ -1,7 +1,8 @@
 """File exits below and beside ``open``: the same data check (``exits.scan``) on
 
 - ``os.write``/``os.pwrite``/``os.writev`` by user code (any file descriptor: files, pipes to
-  children, sockets, ``os.open`` descriptors);
+  children, sockets, ``os.open`` descriptors), and by anyone into the input pipe of a child user
+  code started (``asyncio``'s ``communicate`` writes from the event loop: ``exit_popen``);
 - writes into an ``mmap`` (``write``, slice assignment): ``mmap.mmap`` becomes a subclass that
   checks first;
 - compressed streams, before compression: ``gzip.GzipFile``/``gzip.open``, ``bz2.BZ2File``,
@@ -16,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from jupyter_guard.hooks import exit_popen
 from jupyter_guard.hooks.state import busy
 
 _MIN = 4   # shorter writes cannot hold a value worth finding
@@ -41,7 +43,7 @@ def _checker(fx: Any) -> Any:
             n = len(data)
         except TypeError:
             return   # not a buffer: the write itself raises
-        if n >= _MIN and fx.rt.user_stack(sys._getframe(depth)):
+        if n >= _MIN and (fx.rt.user_stack(sys._getframe(depth)) or exit_popen.feeds_child(dest)):
             # a descriptor is named only now: the guard's own writes (its audit journal, every
             # cell) skip the readlink
             fx.check(data, _fd_name(dest) if isinstance(dest, int) else str(dest), how)

@@ -66,11 +66,30 @@ def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:
     def submit(con: Any, sql: str, values: Any, *args: Any, **kw: Any) -> Any:
         from jupyter_guard.hooks.state import busy
 
-        if not getattr(_local, "depth", 0) or busy() or not isinstance(sql, str):
+        if busy() or not isinstance(sql, str):
+            return orig(con, sql, values, *args, **kw)
+        if not getattr(_local, "depth", 0):
+            _read(box["guard"], con, sql, values)
             return orig(con, sql, values, *args, **kw)
         return _checked(box["guard"], con, sql, values, lambda q, p: orig(con, q, p, *args, **kw))
     submit.__doc__ = orig.__doc__
     return submit
+
+
+def _read(guard: Any, con: Any, sql: str, values: Any) -> None:
+    """A relation's read built in Python (``con.table('customers').filter("ssn = '…'")``,
+    ``project``, ``aggregate``): its text reached no ``check_sql``, so a predicate in it is
+    decided as run-time SQL (rule ``inference``). A text ``check_sql`` passed (``con.sql(q)``
+    then ``.df()``) and a read with no predicate pay one cached analysis."""
+    from jupyter_guard.hooks.sinks import JUDGED, check_sql
+    from jupyter_guard.hooks.state import Busy
+
+    if sql in JUDGED:
+        return
+    with Busy():
+        intents = guard.sql_analysis(sql).intents
+    if any(i.action == "sql.predicate" for i in intents):
+        check_sql(guard, Conn(con, "duckdb", "duckdb"), sql, values)
 
 
 def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, Any], Any]) -> Any:

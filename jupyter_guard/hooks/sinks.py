@@ -28,6 +28,9 @@ log = logging.getLogger("jupyter_guard")
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
 _MODULE_FUNCS = ("sql", "query", "execute", "executemany", "query_df", "from_query")
+JUDGED: dict[str, None] = {}
+"""The statements ``check_sql`` passed lately (a relation's read of the same text is not judged
+twice: ``relations``)."""
 
 
 def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
@@ -47,6 +50,9 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         judge_or_refuse(guard, analysis, kind="runtime", code=query, conn=conn, note=True)
+        if len(JUDGED) > 256:
+            JUDGED.clear()
+        JUDGED[query] = None
         if conn.native_duckdb and udf_taint.SENSITIVE_ARGS:
             udf_taint.prepare(query, conn.raw, guard.policy)
 
