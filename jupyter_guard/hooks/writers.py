@@ -87,6 +87,7 @@ class Exports:
         err = None
         # the column names as text, read as the user's code (a column's own __str__ is user code)
         cols = tuple(str(c) for c in frame.columns)
+        axes = _axes(frame)
         if any(type(c) is not str for c in frame.columns):
             frame = frame.set_axis(list(cols), axis=1)   # inspected below with plain names
         with Busy():
@@ -98,6 +99,10 @@ class Exports:
             try:
                 sens |= sensitive_columns(frame, self.settings())
                 sens |= exits.known_columns(frame)
+                for ax in axes:   # the index and the column labels are written too
+                    cols += tuple(ax.columns)
+                    sens |= {c for c in ax.columns if g.policy.is_sensitive_column(c)}
+                    sens |= sensitive_columns(ax, self.settings()) | exits.known_columns(ax)
             except Exception as e:   # noqa: BLE001 - never fail open: a frame we cannot inspect is refused
                 log.error("jupyter_guard could not inspect the exported data: %s", e)
                 cols = ("?",)
@@ -117,6 +122,24 @@ class Exports:
                 err = refuse(g, j, kind="runtime", code=code)
         if err is not None:
             raise err
+
+
+def _axes(frame: Any, rows: int = 200) -> list[Any]:
+    """What a writer writes beside the columns, each as a frame of text (its first ``rows``
+    labels, one column per level, named after the level): the index unless it is the default
+    0..n-1 (``groupby('ssn')``, ``value_counts()``, ``set_index('email')``), and the column labels
+    (``pivot(columns='email')``). Read as the user's code, as the column names are."""
+    import pandas as pd
+
+    out = []
+    for i, axis in enumerate((frame.index, frame.columns)):
+        if i == 0 and isinstance(axis, pd.RangeIndex) and axis.name is None:
+            continue
+        part = axis[:rows].to_frame(index=False)
+        names = [str(n) if n is not None else ("index" if i == 0 else "column labels")
+                 + (f" {k}" if k else "") for k, n in enumerate(axis.names)]
+        out.append(part.set_axis(names, axis=1).astype(str))
+    return out
 
 
 def _dest(dest: Any) -> str:

@@ -98,12 +98,9 @@ FILES = [
     Case("xattr", "import os\nopen(OUT, 'w').close()\n"
          "os.setxattr(OUT, 'user.d', ','.join(E).encode())"),
     Case("frame-melt-csv", "df[['id', 'email']].melt(id_vars='id').to_csv(OUT)"),
-    Case("frame-groupby-key-csv", "df.groupby('ssn').amount.sum().to_csv(OUT)",
-         leak="pandas writers check a frame's columns, not its index: groupby('ssn') keys"),
-    Case("frame-value-counts-json", "df.email.value_counts().to_json(OUT)",
-         leak="value_counts() puts the e-mails in the index, which to_json writes unchecked"),
-    Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)",
-         leak="set_index('email') then to_html: the index is written unchecked"),
+    Case("frame-groupby-key-csv", "df.groupby('ssn').amount.sum().to_csv(OUT)"),
+    Case("frame-value-counts-json", "df.email.value_counts().to_json(OUT)"),
+    Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)"),
     Case("ssn-digits-as-letters-file", "with open(OUT, 'w') as f:\n    f.write(','.join("
          "s.translate(str.maketrans('0123456789', 'abcdefghij')) for s in S))",
          decode="letters", leak="SSNs with each digit replaced by a letter are written"),
@@ -120,8 +117,7 @@ FILES = [
          "weakref.finalize(o, pathlib.Path(OUT).write_text, ','.join(E))\ndel o"),
     Case("series-str-cat", "with open(OUT, 'w') as f:\n    f.write(df.ssn.str.cat(sep=';'))"),
     Case("frame-pivot-parquet", "df.pivot(index='city', columns='email', values='amount')"
-         ".to_parquet(OUT)", leak="pivot(columns='email'): the e-mails are column labels, "
-         "which the writers do not scan as values"),
+         ".to_parquet(OUT)"),
 ]
 
 FILE_TWINS = [
@@ -138,6 +134,10 @@ FILE_TWINS = [
     Twin("frame-plain-exports", "g = df.groupby('city').amount.sum()\ng.to_csv(OUT)\n"
          "df[['id', 'city']].melt(id_vars='id').to_csv(OUT + '.melt')",
          ("city,amount", "Paris", "0,0,city,Paris")),
+    Twin("frame-plain-axes", "df.set_index('city')[['amount']].head(3).to_html(OUT)\n"
+         "df.head(6).pivot_table(index='id', columns='city', values='amount')"
+         ".to_csv(OUT + '.pivot')\ndf.city.value_counts().to_json(OUT + '.counts')",
+         ("<th>city</th>", "Paris")),
     Twin("struct-plain", "import struct\nwith open(OUT, 'wb') as f:\n"
          "    f.write(struct.pack('<3q', 7, 8, 9))", ()),
 ]
