@@ -15,6 +15,10 @@ Looked at only once a number is known (``exits.numbers``), and only in pieces ho
 one digit (one RE2 pass); holding delays such lines, never other output. A counter
 printed one digit a line in a slow loop shows when its run ends or at ``HOLD_LINES``.
 
+Known e-mails printed one character a line (``for c in email: print(c)``) are read the same way
+once an e-mail is known: a run of lines of one character each, whatever the character, is joined
+and read for known values (``exits.known_spans``).
+
 >>> from jupyter_guard.hooks import exits
 >>> saved = set(exits.known), exits.numbers[0], set(exits.digit_lengths)
 >>> exits.known.add("100000005"); exits.numbers[0] = True; exits.digit_lengths.add(9)
@@ -49,6 +53,10 @@ except ImportError:  # pragma: no cover - no wheel here: Python's engine (~2.6 m
     _engine = re
 _GATE = _engine.compile(r"\n[0-9]\r?\n")
 _GATE_PY = re.compile(_GATE.pattern)
+# the same for any character, once a value other than a number is known
+_RUN_ANY = re.compile(r"(?m)(?:^[^\r\n]\r?\n)+")
+_GATE_ANY = _engine.compile(r"\n[^\r\n]\r?\n")
+_GATE_ANY_PY = re.compile(_GATE_ANY.pattern)
 
 
 class Tail:
@@ -62,11 +70,15 @@ class Tail:
         nothing is held."""
         text = self.held + piece if self.held else piece
         self.held = ""
-        if not text or not exits.numbers[0] or not _may_hold(text):
+        if not text:
+            return text
+        texts = _texts_known()
+        if not (texts and _may_hold(text, _GATE_ANY, _GATE_ANY_PY)) and not (
+                exits.numbers[0] and _may_hold(text, _GATE, _GATE_PY)):
             return text
         out: list[str] = []
         last = 0
-        for m in _RUN.finditer(text):
+        for m in (_RUN_ANY if texts else _RUN).finditer(text):
             a, b = m.span()
             lines = text[a:b].splitlines(keepends=True)
             hit = _hits(lines)
@@ -84,22 +96,33 @@ class Tail:
         return "".join(out)
 
 
-def _may_hold(text: str) -> bool:
-    """Whether ``text`` holds a line of one digit (one RE2 pass)."""
-    if len(text) >= 2 and text[0] in _ONE and text[1] in "\r\n":
+def _texts_known() -> bool:
+    """Whether an e-mail is known (``exits.emails``: one flag, no walk over the values)."""
+    return bool(exits.known) and exits.emails[0]
+
+
+def _may_hold(text: str, gate: object = _GATE, gate_py: re.Pattern[str] = _GATE_PY) -> bool:
+    """Whether ``text`` holds a line of one digit (``gate``: of one character; one RE2 pass)."""
+    if len(text) >= 2 and text[1] in "\r\n" and (gate is not _GATE or text[0] in _ONE):
         return True
     try:
-        return _GATE.search(text) is not None
+        return gate.search(text) is not None  # type: ignore[attr-defined]  # an RE2 or re pattern
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
-        return _GATE_PY.search(text) is not None
+        return gate_py.search(text) is not None
 
 
 def _hits(lines: list[str]) -> list[bool]:
-    """Which of ``lines`` (one character each) belong to a known number their digits spell."""
+    """Which of ``lines`` (one character each) belong to a known number their digits spell, or
+    to a known value their characters spell."""
     chars = [ln[0] for ln in lines]
+    hit = [False] * len(lines)
+    if _texts_known():
+        for a, b, _ in exits.known_spans("".join(chars)):
+            hit[a:b] = [True] * (b - a)
+    if not exits.numbers[0]:
+        return hit
     where = [i for i, c in enumerate(chars) if c.isdigit()]
     digits = "".join(chars[i] for i in where)
-    hit = [False] * len(lines)
     for n in sorted(exits.digit_lengths):
         if SHORTEST <= n <= min(WIDEST, len(digits)):
             for s in range(len(digits) - n + 1):

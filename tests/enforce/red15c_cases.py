@@ -190,8 +190,8 @@ WIRE = [
          ".decode())", decode="uu", leak="e-mails uuencoded (codecs 'uu') are printed"),
     Case("unicode-escapes", "print(''.join('\\\\u%04x' % ord(c) for c in E[10]))",
          decode="escapes", leak="an e-mail spelt as \\uXXXX escapes is printed"),
-    Case("one-char-per-line", "for c in E[23]:\n    print(c)", decode="lines",
-         leak="an e-mail printed one character per line (no flush) is shown"),
+    Case("one-char-per-line", "for c in E[23]:\n    print(c)", decode="lines"),
+    Case("one-char-per-line-sep", "print(*E[24], sep='\\n')", decode="lines"),
     Case("series-of-chars", "import pandas as pd\npd.Series(list(E[25]))", decode="lines",
          leak="pd.Series(list(email)) shows the e-mail down its rows"),
     Case("halves-on-two-lines", "print(E[41][:8])\nprint(E[41][8:])", decode="lines",
@@ -211,6 +211,9 @@ WIRE_TWINS = [
     Twin("plain-frames", "print(df.groupby('city').amount.sum().to_string())\n"
          "df[['city', 'amount']].head(3).T",
          ("Lyon", "Nice", "Paris", "1.5")),
+    Twin("plain-chars-per-line", "for c in 'Paris':\n    print(c)\nprint(*'Lyon', sep='\\n')\n"
+         "print(*'1-2', sep='\\n')", # (as the messages' JSON spells them)
+         (r"P\na\nr\ni\ns\n", r"L\ny\no\nn\n", r"1\n-\n2\n")),
     Twin("plain-raise", "import traceback\ne = ValueError('bad amount 12.5')\n"
          "e.add_note('row Paris')\ntry:\n    raise e\nexcept ValueError as x:\n"
          "    traceback.print_exception(x)", ("bad amount 12.5", "row Paris")),
