@@ -107,9 +107,11 @@ def test_mask_text_of_a_megabyte_of_secrets_is_the_reference(unit: str) -> None:
         assert mask_text(text, settings) == reference.mask_text(text, settings)
 
 
-@pytest.mark.xfail(strict=True, reason="known leak on main, not from the split: a token after "
-                   "a key-word value longer than MAX_VALUE in one run ('pwd=' + 'a' * 4100 + "
-                   "'&ghp_…') is found by spans_in but left unmasked by mask_text")
+@pytest.mark.xfail(strict=True, reason="differs on main already (the same output with and "
+                   "without the boundary split): a token after a key-word value longer than "
+                   "MAX_VALUE in one run ('pwd=' + 'a' * 4100 + '&ghp_…') is left unmasked by "
+                   "mask_text (spans_in finds it), and some long key-word values next to "
+                   "non-ASCII text are masked by mask_text but not by the reference")
 def test_mask_text_of_generated_long_texts_is_the_reference() -> None:
     rng = random.Random(23)
     for _ in range(6):
