@@ -17,7 +17,7 @@ from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
 from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _ipv6_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
-from .patterns import FLAGS, IBAN_LENGTHS, compile_precise
+from .patterns import FLAGS, IBAN_LENGTHS, MAX_VALUE, PRECISE, compile_precise
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values, masker
 
 Spans = list[tuple[int, int]]
@@ -210,19 +210,22 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
             return None
     # one character before pos: the look-behinds (one character wide) see it, as in spans_in
     base = max(pos - 1, 0)
-    splitter = _splitter(pattern.pattern)
-    found = splitter.split(text[base:endpos])
+    found, splitter, bound = _split(pattern, text[base:endpos])
     stride = splitter.groups + 1
     if base < pos and found[0] == "" and len(found) > 1:  # a match at base: spans_in starts
         return None  # one character later
     values, between = found[1::stride], found[0::stride]
     named: list[str | None] = []
     if det.group is not None:
-        named = found[pattern.groupindex[det.group] + 1::stride]
+        named = found[splitter.groupindex[det.group]::stride]
         if any(named):  # a key word names a value: the value alone is masked, unvalidated
             if det.name not in GROUP_LAST:
                 return None
-            between, values = _named_values(between, values, named)
+            between, values = _named_values(between, values, named, bound)
+    if bound:  # each match's boundary character back to the text before it, the space off
+        if not any(named):
+            between, values = _unbound(between, values)
+        between[0] = between[0][1:]
     if det.validate is None or not values:
         return base, between, values, None
     if any(named):
@@ -258,17 +261,50 @@ def _named(det: Detector, m: re.Match[str]) -> bool:
     return det.group is not None and m.group(det.group) is not None
 
 
-def _named_values(between: list[str], values: list[str], named: list[str | None]
-                  ) -> tuple[list[str], list[str]]:
+def _named_values(between: list[str], values: list[str], named: list[str | None],
+                  bound: int = 0) -> tuple[list[str], list[str]]:
     """``between`` and ``values`` with each named match's key (its text before the value
-    group, which ends it) moved to the text after the previous value."""
+    group, which ends it) moved to the text after the previous value; ``bound``: each match
+    starts with that many boundary characters (``_split``), moved there too."""
     if all(named):  # (each value ends its match: ``removesuffix`` leaves its key, in C)
         whole = cast("list[str]", named)
         keys, values = list(map(str.removesuffix, values, whole)), whole
-    else:
-        keys = [m[:-len(g)] if g else "" for m, g in zip(values, named)]  # (values not empty)
-        values = [g or m for m, g in zip(values, named)]
+    else:  # (values not empty)
+        keys = [m[:-len(g)] if g else m[:bound] for m, g in zip(values, named)]
+        values = [g or m[bound:] for m, g in zip(values, named)]
     return [*map(operator.add, between, keys), between[-1]], values
+
+
+def _unbound(between: list[str], values: list[str]) -> tuple[list[str], list[str]]:
+    """``between`` and ``values`` with each value's first (boundary) character moved to the
+    text before it (``_split``), in C."""
+    heads = map(operator.getitem, values, repeat(0))
+    tails = cast("list[str]", list(map(operator.getitem, values, repeat(slice(1, None)))))
+    return [*map(operator.add, between, heads), between[-1]], tails
+
+
+@functools.lru_cache(maxsize=2)
+def _bounded(pattern: str) -> re.Pattern[str]:
+    """The secret pattern after the character its look-behinds read, as group 1 with it."""
+    return compile_precise(r"(\W(?:" + pattern + "))")
+
+
+def _split(pattern: re.Pattern[str], part: str) -> tuple[list[Any], re.Pattern[str], int]:
+    """``split`` of ``part`` by ``pattern``, the whole match as group 1, and how many boundary
+    characters start each match (``part`` then had a space put first). A secret starts after
+    a non-word character (both look-behinds refuse word characters) or at the start: consumed
+    first, ``re`` skips to the next one (a character map) instead of trying every position
+    (41 to 27 ms on a megabyte of values of all kinds). Same matches: none starts where the
+    last ends (a key-word value ends before a space, a quote, ',' or ';', a token before what
+    is not in its run nor '='), except after a value cut at ``MAX_VALUE``: then the plain one."""
+    if pattern.pattern == PRECISE["secret"]:
+        splitter = _bounded(pattern.pattern)
+        found = splitter.split(" " + part)
+        named = found[splitter.groupindex["v"]::splitter.groups + 1]
+        if max(map(len, filter(None, named)), default=0) < MAX_VALUE:
+            return found, splitter, 1
+    splitter = _splitter(pattern.pattern)
+    return splitter.split(part), splitter, 0
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})
