@@ -1,6 +1,7 @@
-"""Values hidden in base64, base32 (also its extended hex alphabet) or hex (also with separators
-between its bytes, or over a compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) on
-their way out (``urlopen(url + '?q=' + b64encode(vals))``).
+"""Values hidden in base64, base32 (also its extended hex alphabet), hex (also with separators
+between its bytes, or over a compressed or UTF-16 text; Ascii85 and base85 in ``encoded85``) or
+bytes written as one big decimal number on their way out
+(``urlopen(url + '?q=' + b64encode(vals))``, ``str(int.from_bytes(data, 'big'))``).
 
 The exits' scan decodes every run that reads as base64, base32 or hex (a URL, a header, a command
 line, a file's write) and scans what comes out as well. Only runs of 16+ characters that decode
@@ -12,6 +13,8 @@ costs ~7 ms a MB; runs of more than ``MAX`` characters in all are not decoded.
 'user1@example.com,user2@example.com'
 >>> decoded("id=313030303030303132")
 '100000012'
+>>> decoded(str(int.from_bytes(b"user1@example.com,user2@example.com", "big")))
+'user1@example.com,user2@example.com'
 >>> decoded("sha=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 ''
 """
@@ -54,6 +57,8 @@ def decoded(text: str, *, gated: bool = False) -> str:
             _keep(out, base32(run, extended=True))
         for m in _HEX.finditer(run):
             _keep(out, bytes.fromhex(m.group()))
+        if BIG_DIGITS[0] <= len(run) <= BIG_DIGITS[1] and run.isdigit():
+            _keep(out, _big(run))   # bytes read as one number (``int.from_bytes(b, 'big')``)
         if run.isdigit() or run.isalpha():   # a number or a word, not an encoding
             continue
         url = "-" in run or "_" in run
@@ -66,6 +71,17 @@ def decoded(text: str, *, gated: bool = False) -> str:
             continue
         _keep(out, raw)
     return "\n".join(out)
+
+
+BIG_DIGITS = (30, 4300)
+"""Runs of digits read as the bytes of one big number (``str(int.from_bytes(data, 'big'))``):
+from 30 digits (12+ bytes; shorter numbers are ids and amounts) to Python's default limit on
+converting digits to an int (a longer run costs quadratic time to convert; not read)."""
+
+
+def _big(run: str) -> bytes:
+    n = int(run)
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
 
 # Supersets of what ``separated`` (``PAIRS`` hex bytes with separators; ``0x`` is read with its

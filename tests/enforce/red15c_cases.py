@@ -81,8 +81,9 @@ FILES = [
     Case("struct-packed-ints", "import struct\nwith open(OUT, 'wb') as f:\n"
          "    f.write(struct.pack(f'<{len(S)}q', *map(int, S)))", decode="q64"),
     Case("int-from-bytes", "with open(OUT, 'w') as f:\n"
-         "    f.write(str(int.from_bytes(','.join(E).encode(), 'big')))", decode="bigint",
-         leak="the e-mails as one decimal integer (int.from_bytes) are written to a file"),
+         "    f.write(str(int.from_bytes(','.join(E).encode(), 'big')))", decode="bigint"),
+    Case("int-from-bytes-few", "with open(OUT, 'w') as f:\n"
+         "    f.write('n=' + str(int.from_bytes(E[30].encode(), 'big')))", decode="bigint"),
     Case("xml-etree", "import xml.etree.ElementTree as ET\nr = ET.Element('r')\nfor e in E:\n"
          "    ET.SubElement(r, 'e').text = e\nET.ElementTree(r).write(OUT)"),
     Case("configparser", "import configparser\ncp = configparser.ConfigParser()\n"
