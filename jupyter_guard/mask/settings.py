@@ -81,7 +81,7 @@ it was found in. A frame displayed again is not sampled again."""
 
 def _arrow_head(values: Any, size: int) -> list[str] | None:
     """The first ``size`` values of an Arrow string column when all are present (they are then
-    what ``sample_strings`` returns, read by pyarrow without pandas' conversion); else None."""
+    what ``sample_strings`` returns, converted by pyarrow rather than pandas); else None."""
     arrow = getattr(values, "_pa_array", None)
     if arrow is None:
         return None
@@ -90,7 +90,7 @@ def _arrow_head(values: Any, size: int) -> list[str] | None:
     try:
         if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
             return None
-        head: list[Any] = arrow.slice(0, size).to_pylist()
+        head: list[Any] = arrow.slice(0, size).to_numpy(zero_copy_only=False).tolist()
     except (AttributeError, TypeError, ValueError):  # another array type: the general path
         return None
     return head if set(map(type, head)) <= {str} else None
