@@ -79,11 +79,48 @@ held weakly: an edit of the column gives it a new array, so a result never outli
 it was found in. A frame displayed again is not sampled again."""
 
 
+def _arrow_head(values: Any, size: int) -> list[str] | None:
+    """The first ``size`` values of an Arrow string column when all are present (they are then
+    what ``sample_strings`` returns, converted by pyarrow rather than pandas); else None."""
+    arrow = getattr(values, "_pa_array", None)
+    if arrow is None:
+        return None
+    import pyarrow as pa  # an Arrow-backed column exists, so pyarrow is loaded
+
+    try:
+        if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+            return None
+        head: list[Any] = arrow.slice(0, size).to_numpy(zero_copy_only=False).tolist()
+    except (AttributeError, TypeError, ValueError):  # another array type: the general path
+        return None
+    return head if set(map(type, head)) <= {str} else None
+
+
+def _strings(series: pd.Series | Any, size: int) -> list[str]:
+    """``sample_strings(series, size)`` (an Arrow string column read by pyarrow)."""
+    head = _arrow_head(getattr(series, "_values", series), 2 * size)
+    return sample_strings(series, size) if head is None else head[:size]
+
+
+def _rejected(probe: list[str]) -> bool:
+    """Too few of the probe's values could hold a detected value (a pure function of the probe:
+    remembered, so a column of the same few words, such as cities, is not read again)."""
+    key = tuple(probe)
+    seen = _PROBED.get(key)
+    if seen is None:
+        if len(_PROBED) >= DETECTED_MAX:
+            _PROBED.clear()
+        seen = _PROBED[key] = hinted_count(probe) < COLUMN_THRESHOLD * len(probe) / 2
+    return seen
+
+
+_PROBED: dict[tuple[str, ...], bool] = {}
+
+
 def _detect(series: pd.Series | Any, settings: MaskSettings) -> str | None:
-    probe = sample_strings(series, PROBE_SIZE)
-    if hinted_count(probe) < COLUMN_THRESHOLD * len(probe) / 2:
+    if _rejected(_strings(series, PROBE_SIZE)):
         return None  # quick reject; shown cells are still scanned one by one
-    sample = sample_strings(series)
+    sample = _strings(series, SAMPLE_SIZE)
     key = (settings.detectors, tuple(sample))
     if key in _DETECTED:   # the same sample seen before (a frame displayed again)
         return _DETECTED[key]
