@@ -6,12 +6,12 @@ the text is not ASCII, each key is matched by ``re`` as before; a test compares 
 """
 from __future__ import annotations
 
-import functools
 import re
 from itertools import repeat
 from typing import Any
 
 from .detect import Detector
+from .native import _np, _table  # numpy loaded only for long runs of pairs
 from .patterns import MAX_VALUE, SECRET_KEYS
 
 Span = tuple[int, int, str]
@@ -93,19 +93,6 @@ _IS_SPACE = bytes(c in _SPACE for c in range(256))
 _IS_STOP = bytes(c in _STOPS for c in range(256))
 """Tables for ``bytes.translate``: 1 for the bytes of each class, else 0 (read as booleans)."""
 _WORD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-
-
-def _np() -> Any:
-    import numpy as np  # a pandas dependency; loaded only for long runs of pairs
-
-    return np
-
-
-@functools.lru_cache(maxsize=8)
-def _table(chars: bytes) -> Any:
-    table = _np().zeros(256, dtype=bool)
-    table[list(chars)] = True
-    return table
 
 
 def _region(text: str, a: int, b: int) -> tuple[str, int, int, Any, Any, Any, Any] | None:
