@@ -48,6 +48,12 @@ _MERGES: dict[str, list[str]] = {}   # segments to merge after the lock is relea
 _FOLD: dict[str, bool] = {}           # stores whose next ingest must fold (``ingest(fold=True)``)
 
 
+def _arrow_ready() -> bool:
+    from .delta import arrow_ready
+
+    return arrow_ready()
+
+
 def ingest(path: str | os.PathLike[str], *, fold: bool = False) -> int:
     """Bring the published file up to date from all journals (waits for the lock).
 
@@ -159,7 +165,7 @@ def _ingest_once(published: Path) -> int:
     known = read_hint(published)
     if known.get(_PUBLISHED) != _stamp(published):
         known = {}   # the file changed since the hint: every journal is looked at again
-    elif not (fresh or adopted or _FOLD.get(os.fspath(published))):
+    elif not (fresh or adopted or _FOLD.get(os.fspath(published))) and _arrow_ready():
         from .append import append
 
         got = append(published, journals, known)

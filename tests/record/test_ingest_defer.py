@@ -11,8 +11,6 @@ from pathlib import Path
 import duckdb
 
 from jupyter_guard.record.audit import AuditLog, Ingester
-from jupyter_guard.record.delta import delta_dir
-from tests.kernelutil import guarded_kernel
 
 
 def _cells(audit: Path) -> set[str]:
@@ -69,19 +67,3 @@ def test_a_broken_busy_probe_does_not_stop_the_ingest(tmp_path: Path) -> None:
         assert _cells(audit) == {"one"}
     finally:
         log.close()
-
-
-def test_a_kernel_without_pandas_ingests_by_deltas(tmp_path: Path) -> None:
-    with guarded_kernel(tmp_path) as k:
-        assert "False" in k.ok("import sys\nprint('pandas' in sys.modules)").stream
-        ids = [f"c{i}" for i in range(6)]
-        for cid in ids:
-            assert k.run("x = 1", metadata={"cellId": cid}).ok
-            deadline = time.monotonic() + 60
-            while cid not in _cells(tmp_path / "audit.duckdb"):   # recorded once idle
-                assert time.monotonic() < deadline, f"{cid} never reached the store"
-                time.sleep(0.05)
-        deltas = [p for p in delta_dir(tmp_path / "audit.duckdb").glob("*/*.parquet")
-                  if p.name != "00000000.parquet"]
-        assert deltas, "every ingest copied the store: no delta was written"
-        assert set(ids) <= _cells(tmp_path / "audit.duckdb")
