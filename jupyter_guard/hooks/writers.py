@@ -100,9 +100,10 @@ class Exports:
                 sens |= sensitive_columns(frame, self.settings())
                 sens |= exits.known_columns(frame)
                 for ax in axes:   # the index and the column labels are written too
-                    cols += tuple(ax.columns)
-                    sens |= {c for c in ax.columns if g.policy.is_sensitive_column(c)}
-                    sens |= sensitive_columns(ax, self.settings()) | exits.known_columns(ax)
+                    hit = {c for c in ax.columns if g.policy.is_sensitive_column(c)}
+                    hit |= sensitive_columns(ax, self.settings()) | exits.known_columns(ax)
+                    cols += tuple(c for c in ax.columns if c in hit)   # judged as columns
+                    sens |= hit
             except Exception as e:   # noqa: BLE001 - never fail open: a frame we cannot inspect is refused
                 log.error("jupyter_guard could not inspect the exported data: %s", e)
                 cols = ("?",)
