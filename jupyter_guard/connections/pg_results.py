@@ -251,9 +251,7 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
     """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
     lineage cannot be told (a table function, a statement sqlglot cannot read)."""
     key = (_db(raw), sql)
-    # another session may have redefined a view (asked on DB-API connections: asyncpg's answers
-    # come from its own lookups, which this extra statement disturbed)
-    if "asyncpg" not in type(raw).__module__ and pg_version.changed(raw, key[0]):
+    if pg_version.changed(raw, key[0]):   # another session may have redefined a view
         _COLUMNS.clear()
         _TAINT.clear()
     taint = _TAINT.get(key)
