@@ -23,7 +23,6 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from jupyter_guard.connections import pg_version
 from jupyter_guard.connections.pg_values import Shorts as _Shorts
 from jupyter_guard.connections.pg_values import column as _column
 from jupyter_guard.connections.pg_values import fresh as _fresh
@@ -251,9 +250,6 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
     """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
     lineage cannot be told (a table function, a statement sqlglot cannot read)."""
     key = (_db(raw), sql)
-    if pg_version.changed(raw, key[0]):   # another session may have redefined a view
-        _COLUMNS.clear()
-        _TAINT.clear()
     taint = _TAINT.get(key)
     if taint is None or len(taint) != len(names):
         taint = _lineage(sql, raw, policy)
