@@ -66,6 +66,21 @@ def ip(work_root: Path) -> Iterator[Any]:
     yield shell
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _known_values_per_module() -> Iterator[None]:
+    """The values the guard remembered from sensitive columns are forgotten after each module:
+    the in-process shell lives for the whole run, and 250,000-row fetches (``tests/pg``) each
+    leave ~1.5 million values and forms behind, whose matcher grew past 20 GB in CI. No test
+    may rely on values another module made known."""
+    yield
+    exits = sys.modules.get("jupyter_guard.hooks.exits")
+    if exits is not None and exits.known:
+        exits.known.clear()
+        exits.counted[0] = 0
+        exits.lengths.clear()
+        exits._MATCH.big = exits._MATCH.small = None   # its automaton, rebuilt when needed
+
+
 def make_warehouse(path: Path, rows: int = 5000) -> Path:
     """A DuckDB file with customers (sensitive columns) and orders, made outside any guard."""
     import duckdb

@@ -56,17 +56,20 @@ def name_handlers(rt: Any) -> dict[str, Handler]:
 
     def on_open(args: tuple[Any, ...], f: FrameType) -> None:
         path, flags = args[0], (args + (None, 0))[2] or 0
-        if flags & _WRITE_FLAGS and not isinstance(path, int) and exits.known:
+        # the stack first: the guard's own threads (the audit ingester's lock, every tick)
+        # must not make the known values' matcher rebuild while a big fetch remembers them
+        if flags & _WRITE_FLAGS and not isinstance(path, int) and exits.known and (
+                rt.user_stack(f)):
             kind = names(path)
-            if kind and rt.user_stack(f):
+            if kind:
                 refuse(kind, "file name")
 
     def on_named(first: int, *more: int) -> Handler:
         def h(args: tuple[Any, ...], f: FrameType) -> None:
-            if not exits.known:
+            if not exits.known or not rt.user_stack(f):
                 return
             kind = names(*(args[i] for i in (first, *more) if i < len(args)))
-            if kind and rt.user_stack(f):
+            if kind:
                 refuse(kind, "file name")
         return h
 
