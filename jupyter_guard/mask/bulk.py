@@ -17,7 +17,8 @@ from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
 from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _ipv6_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
-from .patterns import FLAGS, IBAN_LENGTHS, MAX_VALUE, PRECISE, compile_precise
+from .patterns import FLAGS, IBAN_LENGTHS
+from .splits import _split
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values, masker
 
 Spans = list[tuple[int, int]]
@@ -26,12 +27,6 @@ Pieces = tuple[int, list[str], list[str], list[bool] | None]
 LAST4 = frozenset({"ssn", "phone", "card", "iban"})
 """Values these detectors find never hold an '@' nor surrounding spaces and are at least
 MIN_PARTIAL long, so ``partial_value`` of them is the mask and their last four characters."""
-
-
-@functools.lru_cache(maxsize=32)
-def _splitter(pattern: str) -> re.Pattern[str]:
-    """The pattern with the whole match as group 1 (``split`` then returns every match)."""
-    return compile_precise("(" + pattern + ")")
 
 
 def _numpy() -> Any:
@@ -281,30 +276,6 @@ def _unbound(between: list[str], values: list[str]) -> tuple[list[str], list[str
     heads = map(operator.getitem, values, repeat(0))
     tails = cast("list[str]", list(map(operator.getitem, values, repeat(slice(1, None)))))
     return [*map(operator.add, between, heads), between[-1]], tails
-
-
-@functools.lru_cache(maxsize=2)
-def _bounded(pattern: str) -> re.Pattern[str]:
-    """The secret pattern after the character its look-behinds read, as group 1 with it."""
-    return compile_precise(r"(\W(?:" + pattern + "))")
-
-
-def _split(pattern: re.Pattern[str], part: str) -> tuple[list[Any], re.Pattern[str], int]:
-    """``split`` of ``part`` by ``pattern``, the whole match as group 1, and how many boundary
-    characters start each match (``part`` then had a space put first). A secret starts after
-    a non-word character (both look-behinds refuse word characters) or at the start: consumed
-    first, ``re`` skips to the next one (a character map) instead of trying every position
-    (41 to 27 ms on a megabyte of values of all kinds). Same matches: none starts where the
-    last ends (a key-word value ends before a space, a quote, ',' or ';', a token before what
-    is not in its run nor '='), except after a value cut at ``MAX_VALUE``: then the plain one."""
-    if pattern.pattern == PRECISE["secret"]:
-        splitter = _bounded(pattern.pattern)
-        found = splitter.split(" " + part)
-        named = found[splitter.groupindex["v"]::splitter.groups + 1]
-        if max(map(len, filter(None, named)), default=0) < MAX_VALUE:
-            return found, splitter, 1
-    splitter = _splitter(pattern.pattern)
-    return splitter.split(part), splitter, 0
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})

@@ -78,6 +78,11 @@ PRECISE: dict[str, str] = {
     r"|[A-Za-z0-9_-]{32,4096}+|[A-Za-z0-9+/]{40,4096}+={0,2}+)(?![\w/+=-])",
 }
 
+SECRET_FIRST = r"[A-Za-z0-9_+/-]"
+"""The first character of every alternative of ``PRECISE["secret"]`` (its key words, in either
+case, the prefixes and the bare tokens; the case-insensitive part is ASCII only under
+``FLAGS``): a secret cannot start elsewhere (a test checks each alternative)."""
+
 _BARE_TOKENS = r"|[A-Za-z0-9_-]{32,}|[A-Za-z0-9+/]{40,}={0,2}"
 CANDIDATE: dict[str, str] = {
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
