@@ -86,12 +86,12 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
             tail[mine] = ends[mine]
             if len(distinct) >= len(values) // 2:  # (mostly distinct: a digest each)
                 block[mine] = np.arange(len(values)) + (len(BLOCKS) + len(extra))
-                extra += hash_values(values, salt)
+                extra += hash_values(values, salt, len(distinct) == len(values))
                 continue
             # repeated values (a key in every row): each distinct one's digest listed once
             number = dict(zip(distinct, range(len(BLOCKS) + len(extra), 1 << 62)))
             block[mine] = np.fromiter(map(number.__getitem__, values), np.int32, len(values))
-            extra += hash_values(list(distinct), salt)
+            extra += hash_values(list(distinct), salt, distinct=True)
         else:
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
     return block, tail, tuple(extra)

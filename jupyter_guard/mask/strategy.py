@@ -69,20 +69,23 @@ the memory is emptied and starts over."""
 _hashed: dict[str, dict[str, str]] = {}
 
 
-def hash_values(values: list[str], salt: str = "") -> list[str]:
+def hash_values(values: list[str], salt: str = "", distinct: bool = False) -> list[str]:
     """``hash_value`` of each of ``values``: one digest per distinct value, remembered (bounded)
-    for the next call (a printed table is often printed again)."""
+    for the next call (a printed table is often printed again). ``distinct``: the caller knows
+    no value is repeated (not looked for again)."""
     known = _hashed.setdefault(salt, {})
     if known:
         out = list(map(known.get, values))
         if None not in out:
             return out  # type: ignore[return-value]  # (no None in it)
-        new = list(dict.fromkeys(compress(values, map(is_, out, repeat(None)))))  # in C
+        fresh = compress(values, map(is_, out, repeat(None)))  # (in C)
+        new = list(fresh) if distinct else list(dict.fromkeys(fresh))
     else:
-        new = list(dict.fromkeys(values))
+        new = values if distinct else list(dict.fromkeys(values))
     if sum(map(len, _hashed.values())) + len(new) > HASHED_MAX:
-        _hashed.clear()
+        _hashed.clear()  # (then every value is new: those known a moment ago too)
         known = _hashed.setdefault(salt, {})
+        new = values if distinct else list(dict.fromkeys(values))
     made = digests(new, salt)
     known.update(zip(new, made))
     if len(new) == len(values):  # every value new and distinct: ``new`` is ``values``

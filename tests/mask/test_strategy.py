@@ -95,3 +95,21 @@ def test_mask_text_numbers_untouched() -> None:
     text = "order 1234567 on 2024-01-15 for $1,234.56"
     assert mask_text(text, MaskSettings()) == text
     assert np.isnan(mask_frame(pd.DataFrame({"x": [np.nan]}), MaskSettings())["x"].iloc[0])
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_hash_values_when_the_remembered_digests_fill_up(
+        monkeypatch: pytest.MonkeyPatch, distinct: bool) -> None:
+    """Past ``HASHED_MAX`` remembered digests the memory starts over: values known a moment
+    ago and new ones in the same call are all hashed (a KeyError here before), and a caller
+    that says its values are distinct gets the same digests."""
+    strategy = jupyter_guard.mask.strategy
+    monkeypatch.setattr(strategy, "HASHED_MAX", 4)
+    monkeypatch.setattr(strategy, "_hashed", {})
+    assert strategy.hash_values(["a", "b", "c"], "s") == [
+        strategy.hash_value(v, "s") for v in "abc"]
+    values = ["a", "d", "e"] if distinct else ["a", "d", "e", "d"]
+    assert strategy.hash_values(values, "s", distinct) == [
+        strategy.hash_value(v, "s") for v in values]
+    more = ["a", "f", "g"]  # (a known again, f and g new: within the bound)
+    assert strategy.hash_values(more, "s", distinct) == [strategy.hash_value(v, "s") for v in more]
