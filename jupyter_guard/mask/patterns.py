@@ -78,10 +78,15 @@ PRECISE: dict[str, str] = {
     r"|[A-Za-z0-9_-]{32,4096}+|[A-Za-z0-9+/]{40,4096}+={0,2}+)(?![\w/+=-])",
 }
 
-SECRET_FIRST = r"[A-Za-z0-9_+/-]"
-"""The first character of every alternative of ``PRECISE["secret"]`` (its key words, in either
-case, the prefixes and the bare tokens; the case-insensitive part is ASCII only under
-``FLAGS``): a secret cannot start elsewhere (a test checks each alternative)."""
+SECRET_LEAD = "pPsStTaArgxe-"
+"""The first characters of ``PRECISE["secret"]``'s key words (either case: the case-insensitive
+part is ASCII only under ``FLAGS``) and of its prefixed keys."""
+SECRET_RUN = ("[A-Za-z0-9_+/-]", 32)
+"""Its bare tokens: at least this many of these characters (32 of ``[A-Za-z0-9_-]``, 40 of
+``[A-Za-z0-9+/]``)."""
+SECRET_FIRST = f"[{SECRET_LEAD}]|{SECRET_RUN[0]}{{{SECRET_RUN[1]}}}"
+"""What every alternative of the secret pattern starts with (a test checks each): one of
+``SECRET_LEAD``, or a run of ``SECRET_RUN``. Most digits and letters in text start neither."""
 
 _BARE_TOKENS = r"|[A-Za-z0-9_-]{32,}|[A-Za-z0-9+/]{40,}={0,2}"
 CANDIDATE: dict[str, str] = {

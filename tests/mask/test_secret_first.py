@@ -1,6 +1,6 @@
-"""The secret detector's bulk split asks for the first character of one of the pattern's
-alternatives (``patterns.SECRET_FIRST``) before it tries them: every alternative starts with
-such a character (read from the pattern's parse tree), the guarded split finds exactly what the
+"""The secret detector's bulk split asks for what one of the pattern's alternatives starts with
+(``patterns.SECRET_FIRST``: a key word's or a prefix's first character, or a bare token's run)
+before it tries them: every alternative starts so (read from the pattern's parse tree), the guarded split finds exactly what the
 unguarded one finds on generated texts (key words in any case, Unicode look-alikes of their
 letters, non-ASCII neighbours, line breaks), and ``mask_text`` of long texts dense with quoted
 and JSON pairs (values across chunk edges, non-ASCII text and line breaks between them) is the
@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 
 from jupyter_guard.mask import splits
-from jupyter_guard.mask.patterns import PRECISE, SECRET_FIRST, compile_precise
+from jupyter_guard.mask.patterns import (
+    PRECISE,
+    SECRET_FIRST,
+    SECRET_LEAD,
+    SECRET_RUN,
+    compile_precise,
+)
 from jupyter_guard.mask.scan import CHUNK
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
@@ -39,33 +45,41 @@ def _set(items: list[tuple[Any, Any]]) -> set[str]:
     return out
 
 
-def _firsts(items: Any, fold: bool = False) -> set[str]:
-    """The characters a match of the parsed ``items`` can start with (look-arounds skipped:
-    they read nothing; anything that may match empty at the start fails the test)."""
+def _heads(items: Any, fold: bool = False) -> list[tuple[set[str], int]]:
+    """How each alternative of the parsed ``items`` starts: the characters its first one can
+    be, and how many of them at least (a leading repeat of one class); look-arounds skipped
+    (they read nothing); anything that may match empty at the start fails the test."""
     for op, av in items:
         if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
             continue
         if op is c.LITERAL:
-            return {chr(av).lower(), chr(av).upper()} if fold else {chr(av)}
+            return [({chr(av).lower(), chr(av).upper()} if fold else {chr(av)}, 1)]
         if op is c.IN:
             got = _set(av)
-            return {x for ch in got for x in (ch.lower(), ch.upper())} if fold else got
+            return [({x for ch in got for x in (ch.lower(), ch.upper())} if fold else got, 1)]
         if op is c.SUBPATTERN:
-            return _firsts(av[-1], fold or bool(av[1] & re.IGNORECASE))
+            return _heads(av[-1], fold or bool(av[1] & re.IGNORECASE))
         if op is c.BRANCH:
-            return set().union(*(_firsts(alt, fold) for alt in av[1]))
+            return [h for alt in av[1] for h in _heads(alt, fold)]
         if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
             assert av[0] > 0, "an alternative may start empty"
-            return _firsts(av[2], fold)
+            return [(chars, av[0] if len(av[2]) == 1 else 1) for chars, _ in _heads(av[2], fold)]
         raise AssertionError(f"unexpected op {op}")
     raise AssertionError("an alternative matches empty")
 
 
-def test_every_alternative_of_the_secret_pattern_starts_with_a_first_character() -> None:
-    firsts = _firsts(_parser.parse(PRECISE["secret"]))
-    allowed = {chr(x) for x in range(128) if re.fullmatch(SECRET_FIRST, chr(x))}
-    assert firsts <= allowed, sorted(firsts - allowed)
-    assert {"p", "P", "s", "A", "-", "+", "/", "0", "_", "e", "x", "g", "r"} <= firsts
+def _chars(cls: str) -> set[str]:
+    return {chr(x) for x in range(128) if re.fullmatch(cls, chr(x))}
+
+
+def test_every_alternative_of_the_secret_pattern_starts_as_secret_first_says() -> None:
+    heads = _heads(_parser.parse(PRECISE["secret"]))
+    lead, (run, least) = set(SECRET_LEAD), SECRET_RUN
+    for chars, size in heads:
+        assert chars <= lead or (chars <= _chars(run) and size >= least), (sorted(chars), size)
+    assert sum(chars <= lead for chars, _ in heads) >= 10  # (key words and prefixes)
+    assert sum(size >= least for _, size in heads) == 2  # (the two bare tokens)
+    assert f"[{SECRET_LEAD}]|{run}{{{least}}}" == SECRET_FIRST
 
 
 NEAR = ["", " ", "\n", "\r\n", '"', "'", ": ", "=", ",", ";", "&", "é", "\u212a", "\u017f",
@@ -77,7 +91,11 @@ PIECES = ['password="hunter22"', '"password": "hunter22"', "'token': 'abcd1234'"
           "\u017fecret=abcdefgh", "sk-" + "a1B2" * 6, "AKIA" + "A1" * 8,
           "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF", "A1b2/C3d4+E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9==",
           "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----",
-          "eyJhbGci.eyJzdWIi.s1gN_", "ghp_" + "a1" * 15, "pwd", "token", "=", '""']
+          "eyJhbGci.eyJzdWIi.s1gN_", "ghp_" + "a1" * 15, "pwd", "token", "=", '""',
+          "rk_live_" + "q" * 16, "xoxb-" + "1a-" * 4, "glpat-" + "a-" * 10, "ASIA" + "B2" * 8,
+          "AIza" + "b-" * 17 + "c", "github_pat_" + "x_" * 20, "9aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0e",
+          "0" * 31, "0" * 32, "+/" * 20, "_-" * 16, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+          "550e8400-e29b-41d4-a716-446655440000", "2001:db8::8a2e:370:7334"]
 
 
 def _text(rng: random.Random, size: int) -> str:
