@@ -26,6 +26,7 @@ spelt in letters, or two, are not told from words.
 from __future__ import annotations
 
 import re
+from itertools import islice
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -49,7 +50,7 @@ _INDEX: dict[str, Any] = {"key": None, "shapes": {}}
 
 
 def _pattern(lengths: frozenset[int]) -> tuple[Any, Any, Any]:
-    """A word of ``lengths`` letters (RE2's, Python's) and the gate: three such words with at
+    """A word of ``lengths`` letters (RE2's, Python's) and the runs read: three such words with at
     most ``GAP`` characters other than letters between them (a list, a column, a joined
     string), one RE2 pass (~2.5 ms a MB)."""
     if lengths not in _PATTERNS:
@@ -89,12 +90,11 @@ def spans(text: str, known: AbstractSet[str], lengths: AbstractSet[int]
     if not wanted:
         return []
     pat = _pattern(wanted)
-    try:
-        if pat[2].search(text) is None:
-            return []
-        found = pat[0].findall(text)
+    try:   # only the runs of three words are read (prose holds few)
+        runs = [m.group() for m in islice(pat[2].finditer(text), CANDIDATES)]
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
-        found = pat[1].findall(text)
+        runs = [text]
+    found = [w for run in runs for w in pat[1].findall(run)]
     words = list(dict.fromkeys(w.replace("-", "") for w in found))
     if len(words) < MIN_TOKENS:
         return []

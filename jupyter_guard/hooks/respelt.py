@@ -183,16 +183,17 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
 
 
 def _uu_block(block: str) -> str:
-    """The text uuencoded lines decode to, joined ('' when one is no uuencoded line)."""
+    """The text uuencoded lines decode to, joined (``codecs``' 'uu' cuts a value over lines)
+    and line by line (``b2a_uu`` of each value), '' when one is no uuencoded line."""
     out = []
     for line in block.splitlines():
         if len(line) - 1 != 4 * -(-(ord(line[0]) - 32) // 3):
             return ""
         try:
-            out.append(binascii.a2b_uu(line))
+            out.append(binascii.a2b_uu(line).decode("latin-1"))
         except binascii.Error:
             return ""
-    return b"".join(out).decode("latin-1")
+    return "".join(out) + ("\n" + "\n".join(out) if len(out) > 1 else "")
 
 
 def _codes_text(codes: list[int]) -> str:
@@ -203,9 +204,9 @@ def _pieces(m: re.Match[str], got: str) -> Iterator[tuple[int, int, str]]:
     """What a run decoded to, whole and cut at separators (each may be a value)."""
     if got and got.isprintable():
         yield m.start(), m.end(), got
-        for piece in _PIECES.split(got):
-            if piece and piece != got:
-                yield m.start(), m.end(), piece
+    for piece in _PIECES.split(got) if got else ():
+        if piece and piece != got and piece.isprintable():
+            yield m.start(), m.end(), piece
 
 
 def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:
