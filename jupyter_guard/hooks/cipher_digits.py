@@ -26,8 +26,8 @@ spelt in letters, or two, are not told from words.
 from __future__ import annotations
 
 import re
-from itertools import islice
 from collections.abc import Set as AbstractSet
+from itertools import islice
 from typing import Any
 
 from jupyter_guard.mask.strategy import SPELT

@@ -50,9 +50,9 @@ ATTACKS = [
     "\n".join(f"{s[:3]}-{s[3:5]}-{s[5:]}".translate(_key("zyxwvutsrq")) for s in SSNS[300:320]),
     codecs.encode(";".join(EMAILS[10:14]).encode(), "uu").decode(),
     "".join(binascii.b2a_uu(e.encode()).decode() for e in EMAILS[20:23]),
-    "".join("\\u%04x" % ord(c) for c in EMAILS[30]),
-    json.dumps(["".join("\\U%08x" % ord(c) for c in e) for e in EMAILS[31:33]]),
-    "".join("\\x%02x" % b for b in EMAILS[34].encode()),
+    "".join(f"\\u{ord(c):04x}" for c in EMAILS[30]),
+    json.dumps(["".join(f"\\U{ord(c):08x}" for c in e) for e in EMAILS[31:33]]),
+    "".join(f"\\x{b:02x}" for b in EMAILS[34].encode()),
     "\n".join(f"{i:<5} {c}" for i, c in enumerate(EMAILS[40])) + "\ndtype: str",
 ]
 
@@ -79,7 +79,7 @@ def _prose() -> list[str]:
 PLAIN = [
     str(["something", "beautiful", "excellent", "wonderful", "aabbccdde", "abcdefghi"]),
     "d41d8cd98f00b204e9800998ecf8427e e3b0c44298fc1c149afbf4c8996fb924",
-    "".join("\\u%04x" % ord(c) for c in "someone@example.org"),
+    "".join(f"\\u{ord(c):04x}" for c in "someone@example.org"),
     codecs.encode(b"Paris,Lyon,Nice,someone@example.org", "uu").decode(),
     "\n".join(f"{i:<5} {c}" for i, c in enumerate("help@python.org")) + "\ndtype: str",
     "someone@exa\nmple.org\nfirst.last@\ncorp.example\n",
