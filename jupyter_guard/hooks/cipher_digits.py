@@ -50,9 +50,9 @@ _INDEX: dict[str, Any] = {"key": None, "shapes": {}}
 
 
 def _pattern(lengths: frozenset[int]) -> tuple[Any, Any, Any]:
-    """A word of ``lengths`` letters (RE2's, Python's) and the runs read: three or more such words with at
-    most ``GAP`` characters other than letters between them (a list, a column, a joined
-    string), one RE2 pass (~2.5 ms a MB)."""
+    """A word of ``lengths`` letters (RE2's, Python's) and the runs read: three or more such
+    words with at most ``GAP`` characters other than letters between them (a list, a column, a
+    joined string), one RE2 pass (~2.5 ms a MB)."""
     if lengths not in _PATTERNS:
         alts = [f"[A-Za-z]{{{n}}}" for n in sorted(lengths)]
         if 9 in lengths:
@@ -103,17 +103,17 @@ def spans(text: str, known: AbstractSet[str], lengths: AbstractSet[int]
     if len(cands) < MIN_TOKENS:
         return []
     cands.sort(key=lambda c: len(c[1]))
-    every, found = {w for w, _ in cands}, set()   # the words of every key that reads 3+
+    every, hits = {w for w, _ in cands}, set[str]()   # the words of every key that reads 3+
     for start, numbers in cands[:STARTS]:
-        if start in found or not _letters_chain(start, cands):
+        if start in hits or not _letters_chain(start, cands):
             continue
         for number in numbers[:MATCHES]:
             read = _chain(start, number, cands, known)
             if len(read) >= MIN_TOKENS:
-                found |= read
-                if found == every:
+                hits |= read
+                if hits == every:
                     break
-    return _where(text, pat, found) if found else []
+    return _where(text, pat, hits) if hits else []
 
 
 def _letters_chain(start: str, cands: list[tuple[str, list[str]]]) -> bool:
