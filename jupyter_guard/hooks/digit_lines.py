@@ -19,7 +19,7 @@ Known e-mails printed one character a line (``for c in email: print(c)``) are re
 once an e-mail is known: a run of lines of one character each, whatever the character, is joined
 and read for known values (``exits.known_spans``).
 
->>> from jupyter_guard.hooks import exits
+>>> from jupyter_guard.hooks import exits, respelt
 >>> saved = set(exits.known), exits.numbers[0], set(exits.digit_lengths)
 >>> exits.known.add("100000005"); exits.numbers[0] = True; exits.digit_lengths.add(9)
 >>> t = Tail()
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exits, respelt
 from jupyter_guard.hooks.known_grouped import SHORTEST, WIDEST
 from jupyter_guard.mask.strategy import BLOCK
 
@@ -64,10 +64,23 @@ class Tail:
 
     def __init__(self) -> None:
         self.held = ""
+        self.last = ""   # the last word of the last line emitted (a value may go on below)
 
     def take(self, piece: str, *, end: bool = False) -> str:
         """What to emit of ``piece`` (already masked line by line); ``end``: the cell is over,
-        nothing is held."""
+        nothing is held. A known e-mail cut over lines (``print(e[:8]); print(e[8:])``): the
+        word that completes it is masked (``_cut``)."""
+        if self.last and piece and _texts_known():
+            piece = _cut(self.last, piece)
+        out = self._take(piece, end=end)
+        if out.endswith("\n"):
+            words = out[-_LAST - 1:].split()
+            self.last = words[-1] if words and not out[-2:-1].isspace() else ""
+        if end:
+            self.last = ""
+        return out
+
+    def _take(self, piece: str, *, end: bool = False) -> str:
         text = self.held + piece if self.held else piece
         self.held = ""
         if not text:
@@ -94,6 +107,36 @@ class Tail:
             out.append(_render(lines, hit))
         out.append(text[last:])
         return "".join(out)
+
+
+_LAST = 64
+"""The characters of the last line emitted kept for the next (an e-mail's head)."""
+_HEAD = re.compile(r"[^\s]{1,64}")
+
+
+def _cut(last: str, piece: str) -> str:
+    """``piece`` with the word that begins it masked when ``last`` (the word that ended the
+    line before) and it read as a known value across the line break ('@' in them: C search)."""
+    m = _HEAD.match(piece)
+    if m is None or "@" not in last + m.group():
+        return piece
+    joined = last + m.group()
+    if any(a < len(last) < b for a, b, _ in exits.known_spans(joined)):
+        return BLOCK + piece[m.end():]
+    return piece
+
+
+def char_rows(text: str) -> str:
+    """A pandas frame's or Series' text with a column of one character a row that spells a
+    known value (``pd.Series(list(email))``) masked whole: its rows are each no value, so
+    the frame's own masking passes them (``respelt`` reads them joined, once an e-mail is
+    known and the text holds an '@': a C search)."""
+    if not (_texts_known() and "@" in text):
+        return text
+    found = sorted(respelt.spans(text, exits.known, exits.email_domains))
+    for a, b, _ in reversed(found):
+        text = text[:a] + BLOCK + "\n" + text[b:].lstrip("\n")
+    return text
 
 
 def _texts_known() -> bool:

@@ -20,7 +20,15 @@ from itertools import islice, repeat
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import encoded, exit_bytes, known_forms, known_grouped, printed, respelt
+from jupyter_guard.hooks import (
+    cipher_digits,
+    encoded,
+    exit_bytes,
+    known_forms,
+    known_grouped,
+    printed,
+    respelt,
+)
 from jupyter_guard.hooks.known_match import Matcher, Packed, Values
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
@@ -201,6 +209,8 @@ def _known(text: str) -> str:
     radix = known_forms.radix_values(text)   # ``hex(n)``, ``oct(n)``, ``bin(n)``
     if radix and not known.isdisjoint(radix):
         return "values read from a sensitive column (as a hex, octal or binary number)"
+    if numbers[0] and cipher_digits.spans(text, known, digit_lengths):   # digits as letters
+        return "values read from a sensitive column (digits spelt as letters)"
     if encoded_alone and len(text) < ALONE_MAX and not encoded_alone.isdisjoint(
             map(str.strip, text.split(), repeat("\"',[]()"))):
         return "values read from a sensitive column (encoded)"

@@ -54,6 +54,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.hooks import cipher_digits
 from jupyter_guard.mask.strategy import SPELT
 
 DIGITS = 9
@@ -97,7 +98,8 @@ def radix_spans(text: str, known: AbstractSet[str],
         found = list(pattern[0].finditer(text))
     except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8)
         found = list(pattern[1].finditer(text))
-    return [(m.start(), m.end(), SPELT) for m in found if str(int(m.group(), 0)) in known]
+    return [(m.start(), m.end(), SPELT) for m in found if str(int(m.group(), 0)) in known
+            ] + cipher_digits.spans(text, known, lengths)   # digits as letters, one key
 
 
 _PATTERNS: dict[frozenset[int], tuple[Any, Any] | None] = {}

@@ -66,6 +66,8 @@ _GATES = (
     r"\\100\\1[4-7][0-7]",                                        # octal escapes
     r"=40",                                                        # quoted-printable
     r"(?m:^[!-M][ -`]{4,60}$)",                                    # uuencoded lines
+    r"\\(?:u0040|U00000040|x40)",                                  # \\u escapes of its '@'
+    r"(?m:^ *\d+ +@$)",                                            # a Series of its characters
     r"\S[ .,;:|_/\t-]{1,2}@[ .,;:|_/\t-]{1,2}\S"                    # spaced out
     r"|'@', '|\"@\", \"",                                             # a list of its letters
 )
@@ -85,7 +87,12 @@ _ORDS = re.compile(rf"(?<![\d.])(?:(?:0b)?[01]{{7,8}}|\d{{2,3}}){_Q}(?:{_SEP}(?:
 _NUM = re.compile(r"(?:0b)?[01]{7,8}|\d{2,3}")
 _OCTAL = re.compile(r"(?:\\[0-3][0-7]{2}){4,}")
 _QP = re.compile(r"(?<![^\s=])[^\s=]*(?:=[0-9A-F]{2}[^\s=]*){2,}")
-_UU = re.compile(r"(?m)^[!-M][ -`]{4,60}$")
+_UU = re.compile(r"(?m)(?:^[!-M][ -`]{4,60}(?:\r?\n|\Z))+")
+# ``\\uXXXX``/``\\UXXXXXXXX``/``\\xXX`` escapes (``'\\u%04x' % ord(c)``), 4+ in a row
+_UESC = re.compile(r"(?:\\{1,2}(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2})){4,}")
+_UHEX = re.compile(r"\\[uUx]([0-9a-fA-F]+)")
+# a column of one character a row (``pd.Series(list(e))``): index, spaces, the character
+_ROWS = re.compile(r"(?m)(?:^ *\d+ +\S\r?\n){4,}(?:^ *\d+ +\S$)?")
 # spaced letters, alone or quoted in a repr (``['u s e r 1 @ x . i o', ...]``), one or two
 # separator characters between them (``', '.join(e)``)
 _SPACED = re.compile(r"(?<![^\s'\"(\[])(\S)([ .,;:|_/\t-]{1,2})(?:\S\2){6,}\S"
@@ -154,7 +161,7 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
                 yield a, b, piece
     if gate is None:
         return
-    ords, octal, qp, uu, spaced = (g.search(text) is not None for g in each)
+    ords, octal, qp, uu, uesc, rows, spaced = (g.search(text) is not None for g in each)
     for m in _ORDS.finditer(text) if ords else ():
         yield from _codes(m, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
                               for n in _NUM.findall(m.group())])
@@ -163,17 +170,43 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
                               for i in range(0, len(m.group()), 4)])
     for m in _QP.finditer(text) if qp else ():
         yield from _bytes(m, binascii.a2b_qp(m.group()))
-    for m in _UU.finditer(text) if uu else ():
-        line = m.group()
-        if len(line) - 1 == 4 * -(-(ord(line[0]) - 32) // 3):
-            try:
-                yield from _bytes(m, binascii.a2b_uu(line))
-            except binascii.Error:
-                continue
+    for m in _UU.finditer(text) if uu else ():   # a block of lines, read as one text
+        yield from _pieces(m, _uu_block(m.group()))
+    for m in _UESC.finditer(text) if uesc else ():
+        yield from _pieces(m, _codes_text([int(h, 16) for h in _UHEX.findall(m.group())]))
+    for m in _ROWS.finditer(text) if rows else ():
+        yield from _pieces(m, "".join(ln.rstrip()[-1:] for ln in m.group().splitlines()))
     for m in _SPACED.finditer(text) if spaced else ():
         yield m.start(), m.end(), m.group()[::1 + len(m.group(2))]
     for m in _LETTERS.finditer(text) if spaced else ():
         yield m.start(), m.end(), m.group()[1::5]
+
+
+def _uu_block(block: str) -> str:
+    """The text uuencoded lines decode to, joined (``codecs``' 'uu' cuts a value over lines)
+    and line by line (``b2a_uu`` of each value), '' when one is no uuencoded line."""
+    out = []
+    for line in block.splitlines():
+        if len(line) - 1 != 4 * -(-(ord(line[0]) - 32) // 3):
+            return ""
+        try:
+            out.append(binascii.a2b_uu(line).decode("latin-1"))
+        except binascii.Error:
+            return ""
+    return "".join(out) + ("\n" + "\n".join(out) if len(out) > 1 else "")
+
+
+def _codes_text(codes: list[int]) -> str:
+    return "".join(map(chr, codes)) if all(32 <= c < 0x110000 for c in codes) else ""
+
+
+def _pieces(m: re.Match[str], got: str) -> Iterator[tuple[int, int, str]]:
+    """What a run decoded to, whole and cut at separators (each may be a value)."""
+    if got and got.isprintable():
+        yield m.start(), m.end(), got
+    for piece in _PIECES.split(got) if got else ():
+        if piece and piece != got and piece.isprintable():
+            yield m.start(), m.end(), piece
 
 
 def _codes(m: re.Match[str], codes: list[int]) -> Iterator[tuple[int, int, str]]:

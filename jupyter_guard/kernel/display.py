@@ -17,6 +17,7 @@ from typing import Any
 from IPython.lib import pretty
 
 from jupyter_guard.hooks import carried, lazy
+from jupyter_guard.hooks.digit_lines import char_rows
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
@@ -90,10 +91,10 @@ class Masker:
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
         r = self._render
         settings = self._current(type(obj).__name__)
-        if isinstance(obj, self._pd[0]):
-            p.text(r.frame_text(obj, settings, self._lineage_of(obj)))
+        if isinstance(obj, self._pd[0]):   # (``char_rows``: a value spelt down a column)
+            p.text(char_rows(r.frame_text(obj, settings, self._lineage_of(obj))))
         elif isinstance(obj, self._pd[1]):
-            p.text(r.series_text(obj, settings, self._lineage_of(obj)))
+            p.text(char_rows(r.series_text(obj, settings, self._lineage_of(obj))))
         else:
             p.text(mask_text(repr(obj), settings))
 

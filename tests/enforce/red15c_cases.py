@@ -104,7 +104,14 @@ FILES = [
     Case("frame-index-to-html", "df.set_index('email')[['amount']].to_html(OUT)"),
     Case("ssn-digits-as-letters-file", "with open(OUT, 'w') as f:\n    f.write(','.join("
          "s.translate(str.maketrans('0123456789', 'abcdefghij')) for s in S))",
-         decode="letters", leak="SSNs with each digit replaced by a letter are written"),
+         decode="letters"),
+    Case("ssn-letters-json-file", "import json\nwith open(OUT, 'w') as f:\n    json.dump([s.translate("
+         "str.maketrans('0123456789', 'abcdefghij')) for s in S[20:50]], f)", decode="letters"),
+    Case("ssn-letters-dashed-file", "t = str.maketrans('0123456789', 'abcdefghij')\n"
+         "with open(OUT, 'w') as f:\n    f.write('\\n'.join(f'{s[:3]}-{s[3:5]}-{s[5:]}'"
+         ".translate(t) for s in S))", decode="letters"),
+    Case("uu-codec-file", "import codecs\nwith open(OUT, 'wb') as f:\n"
+         "    f.write(codecs.encode(','.join(E).encode(), 'uu'))", decode="uu"),
     Case("thread-target", "import threading, pathlib\nt = threading.Thread("
          "target=pathlib.Path(OUT).write_text, args=(','.join(E),))\nt.start()\nt.join()"),
     Case("threadpool-submit", "import concurrent.futures as cf, pathlib\n"
@@ -122,6 +129,11 @@ FILES = [
 ]
 
 FILE_TWINS = [
+    Twin("letters-and-uu-plain", "import codecs\nwith open(OUT, 'w') as f:\n"
+         "    f.write(','.join(['something', 'beautiful', 'excellent', 'wonderful']))\n"
+         "with open(OUT + '.uu', 'wb') as f:\n"
+         "    f.write(codecs.encode(b'Paris,Lyon,Nice', 'uu'))",
+         ("something,beautiful,excellent,wonderful", "Paris,Lyon,Nice")),
     Twin("shelve-plain", "import shelve\nwith shelve.open(OUT) as d:\n"
          "    d['c'] = ['Paris', 'Lyon', 'SKU-77']", ("Paris", "SKU-77")),
     Twin("zip-gzip-plain", "import zipfile, gzip\nwith zipfile.ZipFile(OUT, 'w') as z:\n"
@@ -185,23 +197,53 @@ WIRE = [
     Case("rot13-print", "import codecs\nprint(codecs.encode(E[48], 'rot13'))", decode="rot13"),
     Case("pretty", "from IPython.display import Pretty\nPretty(S[49])"),
     Case("ssn-digits-as-letters", "print([s.translate(str.maketrans('0123456789', "
-         "'abcdefghij')) for s in S[5:15]])", decode="letters",
-         leak="SSNs with each digit replaced by a letter (str.translate) are printed"),
+         "'abcdefghij')) for s in S[5:15]])", decode="letters"),
+    Case("ssn-letters-per-line", "t = str.maketrans('0123456789', 'abcdefghij')\n"
+         "for s in S[30:40]:\n    print(s.translate(t))", decode="letters",
+         leak="one enciphered SSN per print: each line is read alone, and one word is no key"),
+    Case("ssn-letters-dashed", "t = str.maketrans('0123456789', 'abcdefghij')\n"
+         "print(' '.join(f'{s[:3]}-{s[3:5]}-{s[5:]}'.translate(t) for s in S[40:50]))",
+         decode="letters"),
     Case("uu-codec", "import codecs\nprint(codecs.encode(','.join(E[5:9]).encode(), 'uu')"
-         ".decode())", decode="uu", leak="e-mails uuencoded (codecs 'uu') are printed"),
+         ".decode())", decode="uu"),
+    Case("uu-codec-ssns", "import codecs\nprint(codecs.encode(';'.join(S[5:12]).encode(), 'uu')"
+         ".decode())", decode="uu"),
+    Case("uu-b2a-lines", "import binascii\nfor i in range(12, 16):\n"
+         "    print(binascii.b2a_uu((E[i] + ',' + E[i + 4]).encode()).decode(), end='')",
+         decode="uu"),
     Case("unicode-escapes", "print(''.join('\\\\u%04x' % ord(c) for c in E[10]))",
-         decode="escapes", leak="an e-mail spelt as \\uXXXX escapes is printed"),
+         decode="escapes"),
+    Case("unicode-escapes-upper", "print(''.join('\\\\u%04X' % ord(c) for c in E[11]))",
+         decode="escapes"),
+    Case("unicode-escapes-list", "print([''.join('\\\\u%04x' % ord(c) for c in e) "
+         "for e in E[12:15]])", decode="escapes"),
     Case("one-char-per-line", "for c in E[23]:\n    print(c)", decode="lines"),
     Case("one-char-per-line-sep", "print(*E[24], sep='\\n')", decode="lines"),
-    Case("series-of-chars", "import pandas as pd\npd.Series(list(E[25]))", decode="lines",
-         leak="pd.Series(list(email)) shows the e-mail down its rows"),
-    Case("halves-on-two-lines", "print(E[41][:8])\nprint(E[41][8:])", decode="lines",
-         leak="an e-mail cut in two printed lines is shown"),
+    Case("series-of-chars", "import pandas as pd\npd.Series(list(E[25]))", decode="lines"),
+    Case("series-of-chars-print", "import pandas as pd\nprint(pd.Series(list(E[26])))",
+         decode="lines"),
+    Case("series-of-chars-index", "import pandas as pd\n"
+         "pd.Series(list(E[27]), index=range(100, 100 + len(E[27])))", decode="lines"),
+    Case("halves-on-two-lines", "print(E[41][:8])\nprint(E[41][8:])", decode="lines"),
+    Case("halves-at-the-dot", "print(E[42][:-4])\nprint(E[42][-4:])", decode="lines"),
+    Case("halves-in-a-loop", "for e in E[43:46]:\n    print(e[:9])\n    print(e[9:])",
+         decode="lines"),
     Case("styler-display", "df[['email']].head(6).style.hide(axis='index')"),
     Case("to-dict-display", "df.head(6).email.to_dict()"),
 ]
 
 WIRE_TWINS = [
+    Twin("plain-letter-words", "print(['something', 'beautiful', 'excellent', 'aabbccdde'])\n"
+         "print('d41d8cd98f00b204e9800998ecf8427e', 'abcdefghi', 'bacdefghi', 'cabdefghi')",
+         ("'something', 'beautiful'", "d41d8cd98f00b204e9800998ecf8427e", "abcdefghi")),
+    Twin("plain-escapes-and-uu", "import codecs\n"
+         "print(''.join('\\\\u%04x' % ord(c) for c in 'Paris@Lyon.fr'))\n"
+         "print(codecs.encode(b'Paris,Lyon,Nice,someone@example.org', 'uu').decode())",
+         ("Paris@Lyon.fr", "Paris,Lyon,Nice,someone@example.org")),
+    Twin("plain-series-of-chars", "import pandas as pd\ndisplay(pd.Series(list('Paris@Lyon')))\n"
+         "print(pd.Series(list('SKU-12345')))", ("Paris@Lyon", "SKU-12345")),
+    Twin("plain-halves", "print('someone@exa')\nprint('mple.org')\nprint('help@')\n"
+         "print('python.org')", ("someone@exa", "mple.org", "help@", "python.org")),
     Twin("plain-channels", "import logging, warnings\n"
          "logging.getLogger('r15w').warning('city %s', 'Lyon')\nwarnings.warn('check Paris')\n"
          "from IPython.display import Latex, JSON\ndisplay(Latex('$12.5$'), JSON({'v': 'Nice'}))",
