@@ -17,10 +17,13 @@ text into tokens and testing each against the set cost 30-150 ms per MiB.
 """
 from __future__ import annotations
 
+import itertools
 import re
+import weakref
 from typing import Any
 
 from jupyter_guard.hooks.known_gate import Gate
+from jupyter_guard.hooks.known_levels import Store
 
 try:
     import ahocorasick
@@ -83,6 +86,7 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         super().__init__()
         self.added: list[str] = []
         self.resets = 0
+        self.watchers: list[Any] = []   # the matchers' ``forget``, called at a clear
 
     def add(self, v: Any) -> None:
         set.add(self, v)
@@ -105,6 +109,10 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
     def clear(self) -> None:
         set.clear(self)
         self._reset()
+        for w in self.watchers:
+            forget = w()
+            if forget is not None:
+                forget()
 
     def discard(self, v: Any) -> None:
         set.discard(self, v)
@@ -155,16 +163,6 @@ def _spaced(values: Any) -> bool:
     return _CUT_RE.search("\x01".join(x for x in values if isinstance(x, str))) is not None
 
 
-def _automaton(values: Any) -> Any:
-    a = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
-    for v in values:
-        if isinstance(v, str) and v:
-            a.add_word(v)
-    if len(a):
-        a.make_automaton()
-    return a
-
-
 def _alone(text: str, start: int, end: int) -> bool:
     """``text[start:end]`` stands between separators (or the text's edges)."""
     return _edge_before(text, start) and _edge_after(text, end)
@@ -196,45 +194,41 @@ class Matcher:
     def __init__(self, values: Values) -> None:
         self.values = values
         self.resets = -1
-        self.big: Any = None
-        self.big_n = 0
-        self.small: Any = None
-        self.small_vals: list[str] = []
-        self.anchors: set[str] = set()
+        self.store = Store()   # the automata, in levels, and the values not built yet
+        self.anchors: set[str] = set()   # (of the built values)
         self.gate = Gate(_rank)   # whether a text can hold any value: one RE2 pass (``known_gate``)
         self.spaced = False
-        self.spaced_at: tuple[int, int, int, bool] | None = None  # (the set's state when
-        self.spaced_then = False                                   # ``has_spaced`` last looked)
+        self.spaced_todo: list[list[str]] = []   # batches ``spaced`` has not looked at yet
+        self.spaced_at: tuple[int, int, int] | None = None  # (the set's state when
+        self.spaced_then = False                            # ``has_spaced`` last looked)
+        values.watchers.append(weakref.WeakMethod(self.forget))
 
-    def _sync(self) -> None:
+    def forget(self) -> None:
+        """The set was cleared: its automata go now, not at the next long text."""
+        self.resets = self.values.resets
+        self.store = Store()
+        self.anchors, self.gate = set(), Gate(_rank)
+        self.spaced, self.spaced_todo, self.spaced_at = False, [], None
+
+    def _sync(self, n: int | None = None) -> None:
+        """Takes the values added (or the whole set, after a removal) as pending, and builds
+        what ``Store.prepare`` says a text of ``n`` characters is worth (None: everything)."""
         v = self.values
-        if self.resets != v.resets or self.big is None:
-            self.resets = v.resets
+        if self.resets != v.resets:
+            self.forget()
             v.added = []    # before the copy: a value added meanwhile is in both, not lost
             whole = list(v)
-            self.big, self.big_n = _automaton(whole), len(whole)
-            self.small, self.small_vals = None, []
-            strs = [x for x in whole if isinstance(x, str) and x]
-            anchors = list(map(_anchor, strs))
-            self.anchors = set(anchors)
-            self.gate = Gate(_rank)
-            self.gate.add(strs, anchors)
-            self.spaced = _spaced(whole)
-            return
-        if not v.added:
-            return
-        added, v.added = v.added, []   # a swap: a value added meanwhile waits for the next
-        vals = self.small_vals + added
-        if len(vals) * 4 >= self.big_n:
-            self.resets = -1   # merge: the next line rebuilds both as one
-            self._sync()
-            return
-        self.small, self.small_vals = _automaton(vals), vals
-        strs = [x for x in added if isinstance(x, str) and x]
-        anchors = list(map(_anchor, strs))
-        self.anchors.update(anchors)
-        self.gate.add(strs, anchors)
-        self.spaced = self.spaced or _spaced(added)
+            self.store.add(whole)
+            self.spaced_todo.append(whole)
+        elif v.added:
+            added, v.added = v.added, []   # a swap: a value added meanwhile waits for the next
+            self.store.add(added)
+            self.spaced_todo.append(added)
+        built = self.store.prepare(n)
+        if built:
+            anchors = list(map(_anchor, built))
+            self.anchors.update(anchors)
+            self.gate.add(built, anchors)
 
     def has_spaced(self) -> bool:
         """Whether a known value holds a space or another separator (``'user0 at
@@ -243,22 +237,36 @@ class Matcher:
         if ahocorasick is None:
             return False
         v = self.values
-        built = self.big is not None and self.resets == v.resets
-        state = (v.resets, len(v), len(v.added), built)
-        if state != self.spaced_at:  # (the automaton is not built for this: printing known
-            self.spaced_at = state     # values needs it only when a token is no value)
-            self.spaced_then = (self.spaced or _spaced(v.added)) if built else _spaced(v)
+        state = (v.resets, len(v), len(v.added))
+        if state != self.spaced_at:  # (builds nothing: printing known values needs the
+            self.spaced_at = state     # automaton only when a token is no value)
+            if self.resets != v.resets:
+                self.spaced_then = _spaced(v)
+            else:
+                todo, self.spaced_todo = self.spaced_todo, []
+                self.spaced = self.spaced or any(map(_spaced, todo))
+                self.spaced_then = self.spaced or _spaced(v.added)
         return self.spaced_then
 
-    def _hits(self, text: str) -> Any:
-        """``(start, end, value)`` of every known value in ``text``, in order of their ends."""
-        for a in (self.big, self.small):
-            if a is None or not len(a) or a.kind != ahocorasick.AHOCORASICK:
-                continue
-            for end, n in a.iter(text):
-                value = text[end - n + 1:end + 1]
-                if value in self.values:
-                    yield end - n + 1, end + 1, value
+    def _may(self, text: str) -> bool:
+        """Whether a built value can occur in ``text`` (its anchors, then the gate)."""
+        anchors = self.anchors
+        if len(anchors) <= ANCHORS and not any(c in text for c in anchors):
+            return False   # no value's rarest character in the text (one C search each)
+        return self.gate.may_hit(text)   # no value's rare character nor shape (one RE2 pass)
+
+    def _hits(self, text: str, ordered: bool = False) -> Any:
+        """``(start, end, value)`` of every known value in ``text``; ``ordered``: once each, in
+        order of their ends (the longest first), as one automaton of the whole set yields
+        them."""
+        self._sync(len(text))
+        st = self.store
+        found = st.scans(text, self.values) if st.levels and self._may(text) else iter(())
+        if st.pending:
+            found = itertools.chain(found, st.lookups(text, self.values))
+        if not ordered:
+            return found
+        return [(a, b, x) for b, _, a, x in sorted({(b, a - b, a, x) for a, b, x in found})]
 
     def glued(self, text: str) -> list[tuple[int, int]]:
         """Spans of known values in ``text`` that no token is: a value holding a space or
@@ -272,13 +280,10 @@ class Matcher:
         other (``str(i) + ssn`` for every row) are."""
         if ahocorasick is None:
             return []
-        self._sync()
         out: list[tuple[int, int]] = []
-        if not self.gate.may_hit(text):
-            return out
         pieces: list[tuple[int, int]] = []
         stuck: dict[str, tuple[int, int]] = {}
-        for a, b, value in self._hits(text):
+        for a, b, value in self._hits(text, ordered=True):
             cut = " " in value or _CUT_RE.search(value) is not None
             if "@" in value or cut:
                 if _alone(text, a, b) == cut:   # no token found it
@@ -308,8 +313,7 @@ class Matcher:
         of a UTF-16/32 array)."""
         if ahocorasick is None:   # no automaton: a slower C search per value
             return any(v in text for v in self.values)
-        self._sync()
-        return self.gate.may_hit(text) and next(self._hits(text), None) is not None
+        return next(self._hits(text), None) is not None
 
 
     def find(self, text: str) -> bool | None:
@@ -317,12 +321,6 @@ class Matcher:
         text (``glued``) (None: no automaton here)."""
         if ahocorasick is None:
             return None
-        self._sync()
-        anchors = self.anchors
-        if len(anchors) <= ANCHORS and not any(c in text for c in anchors):
-            return False   # no value's rarest character in the text (one C search each)
-        if not self.gate.may_hit(text):
-            return False   # no value's rare character nor shape in the text (one RE2 pass)
         if any(_alone(text, a, b) for a, b, _ in self._hits(text)):
             return True
         return bool(self.glued(text))
