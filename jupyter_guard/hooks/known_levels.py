@@ -33,6 +33,8 @@ MERGE_MAX = 1 << 20
 """The largest level a merge makes, unless ``LEVELS_MAX`` forces it."""
 LEVELS_MAX = 16
 """The most automata a text is scanned with."""
+SHORT = 64
+"""A text this short is looked up at every length (~2,000 lookups): it needs no lengths."""
 
 
 def automaton(values: Any) -> Any:
@@ -59,13 +61,24 @@ class Store:
     def __init__(self) -> None:
         self.levels: list[Level] = []
         self.pending: list[str] = []
-        self.lengths: set[int] = set()   # the pending values' lengths
+        self._lengths: set[int] = set()   # the pending values' lengths
+        self.unmeasured: list[list[Any]] = []   # batches whose lengths are not in it yet
         self.spent = 0                   # lookups since the last build
 
-    def add(self, values: Any) -> None:
-        strs = [x for x in values if isinstance(x, str) and x]
-        self.pending.extend(strs)
-        self.lengths.update(map(len, strs))
+    def add(self, values: list[Any]) -> None:
+        """Values added to the set (strings; anything else is never found in a text)."""
+        self.pending.extend(values)
+        self.unmeasured.append(values)
+
+    @property
+    def lengths(self) -> set[int]:
+        """The pending values' lengths, worked out when a text longer than ``SHORT`` needs them
+        (~150 ms a million values: a short text does not wait for it)."""
+        for values in self.unmeasured:
+            self._lengths.update(len(x) for x in values if isinstance(x, str))
+        self.unmeasured = []
+        self._lengths.discard(0)
+        return self._lengths
 
     def built_values(self) -> int:
         return sum(len(lv.values) for lv in self.levels)
@@ -75,10 +88,11 @@ class Store:
         (with those spent before) cost more than the next build (None: builds them all);
         returns the values built."""
         out: list[str] = []
-        while self.pending and (n is None or self.spent + n * len(self.lengths)
-                                >= COST * min(len(self.pending), CHUNK)):
-            batch, self.pending = self.pending[:CHUNK], self.pending[CHUNK:]
-            self.lengths = set(map(len, self.pending))
+        while self.pending and (n is None or self.spent + (0 if n <= SHORT else n * len(
+                self.lengths)) >= COST * min(len(self.pending), CHUNK)):
+            batch = [x for x in self.pending[:CHUNK] if isinstance(x, str) and x]
+            self.pending = self.pending[CHUNK:]
+            self._lengths, self.unmeasured = set(), [self.pending]
             self.spent = 0
             self._push(batch)
             out += batch
@@ -100,9 +114,10 @@ class Store:
         """``(start, end, value)`` of the pending values' lengths' substrings of ``text`` that
         are in ``values``."""
         n = len(text)
-        self.spent += n * len(self.lengths)
+        lengths = range(1, n + 1) if n <= SHORT else sorted(self.lengths)   # (every length)
+        self.spent += n * len(lengths)
         has = values.__contains__
-        for k in sorted(self.lengths):
+        for k in lengths:
             for i in range(n - k + 1):
                 s = text[i:i + k]
                 if has(s):

@@ -124,3 +124,20 @@ def test_a_short_text_after_a_big_batch_builds_nothing_and_finds_it() -> None:
     plain = "\n".join(f"{i},{i * 1.5:.2f},Paris" for i in range(60000))  # ~1 MB
     assert m.find(plain + " 100000070") and m.store.levels          # a long text: built
     assert not m.find(plain)
+
+
+def test_the_separator_check_answers_as_its_regex() -> None:
+    """``_spaced`` (C searches and an RE2 pass for commas) says what ``_CUT_RE`` says."""
+    from jupyter_guard.hooks.known_match import _CUT_RE, _spaced
+
+    rng = random.Random(5)
+    alphabet = "0123456789abc,,,.-@ \t\x1c;:/|é٣\x01"
+    seen = set()
+    for _ in range(3000):
+        values = ["".join(rng.choice(alphabet[:rng.choice([12, 16, 19, 31])])
+                          for _ in range(rng.randrange(0, 6))) for _ in range(rng.randrange(1, 4))]
+        want = _CUT_RE.search("\x01".join(values)) is not None
+        assert _spaced(values) == want, values
+        seen.add(want)
+    assert seen == {True, False}
+    assert _spaced(["1,000", "12,345,678", 7]) is False and _spaced(["1,,2"]) is True
