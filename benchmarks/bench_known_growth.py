@@ -1,7 +1,7 @@
 """What a big fetch of a sensitive column costs the cells after it: 250,000 SSN-like values
 remembered per fetch (``exits.remember``: ~1.5 million values and forms each), then, as the
-next cell would, the known-value matcher asked about a short text (a cell's source, a one-line
-print: ``Matcher.glued``) the first time and again, and about 1 MB of printed CSV
+next cell would, the kernel's finder of known values (``exits.known_spans``, which masking
+runs on the cell's source and its prints) on a short text the first time and again, and about 1 MB of printed CSV
 (``Matcher.find``) the first time and again; wall seconds after 1, 2, ... fetches, and the
 process's peak RSS. With ``--before COMMIT`` (or a checkout's folder) the same run measures
 that checkout too, each in its own process.
@@ -29,8 +29,8 @@ for f in range(int(sys.argv[2])):
     row = {}
     t = time.perf_counter(); exits.remember(vals); row["remember_s"] = time.perf_counter() - t
     m = exits._MATCH
-    for key, call in (("first_short_s", lambda: m.glued("a " + vals[5] + vals[6] + " b")),
-                      ("later_short_s", lambda: m.glued("a " + vals[7] + vals[8] + " b")),
+    for key, call in (("first_short_s", lambda: exits.known_spans(f"a {vals[5]}{vals[6]} b")),
+                      ("later_short_s", lambda: exits.known_spans(f"a {vals[7]}{vals[8]} b")),
                       ("first_1mb_s", lambda: m.find(csv + " " + vals[9])),
                       ("later_1mb_s", lambda: m.find(csv + " " + vals[10]))):
         t = time.perf_counter()

@@ -110,12 +110,20 @@ class Store:
             lv.append(Level(a.values + b.values))
             lv.sort(key=lambda x: -len(x.values))
 
-    def lookups(self, text: str, values: Any) -> Iterator[tuple[int, int, str]]:
-        """``(start, end, value)`` of the pending values' lengths' substrings of ``text`` that
-        are in ``values``."""
-        n = len(text)
-        lengths = range(1, n + 1) if n <= SHORT else sorted(self.lengths)   # (every length)
+    def lengths_for(self, n: int) -> list[int]:
+        """The lengths a text of ``n`` characters is looked up at (every one when it is short),
+        counted as spent."""
+        if not self.pending:
+            return []
+        lengths = list(range(1, n + 1)) if n <= SHORT else sorted(self.lengths)
         self.spent += n * len(lengths)
+        return lengths
+
+    @staticmethod
+    def lookups(text: str, values: Any, lengths: list[int]) -> Iterator[tuple[int, int, str]]:
+        """``(start, end, value)`` of the substrings of ``text`` of ``lengths`` that are in
+        ``values``."""
+        n = len(text)
         has = values.__contains__
         for k in lengths:
             for i in range(n - k + 1):
@@ -123,9 +131,11 @@ class Store:
                 if has(s):
                     yield i, i + k, s
 
-    def scans(self, text: str, values: Any) -> Iterator[tuple[int, int, str]]:
-        """``(start, end, value)`` of the levels' values in ``text``."""
-        for lv in self.levels:
+    @staticmethod
+    def scans(text: str, values: Any, levels: tuple[Level, ...]) -> Iterator[
+            tuple[int, int, str]]:
+        """``(start, end, value)`` of the ``levels``' values in ``text``."""
+        for lv in levels:
             a = lv.automaton
             if not len(a) or a.kind != ahocorasick.AHOCORASICK:
                 continue

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import weakref
 from typing import Any
 
@@ -218,18 +219,29 @@ class Matcher:
         self.spaced_todo: list[list[str]] = []   # batches ``spaced`` has not looked at yet
         self.spaced_at: tuple[int, int, int] | None = None  # (the set's state when
         self.spaced_then = False                            # ``has_spaced`` last looked)
+        self.lock = threading.RLock()   # (the guard's own threads print and check too)
         values.watchers.append(weakref.WeakMethod(self.forget))
 
     def forget(self) -> None:
         """The set was cleared: its automata go now, not at the next long text."""
-        self.resets = self.values.resets
-        self.store = Store()
-        self.anchors, self.gate = set(), Gate(_rank)
-        self.spaced, self.spaced_todo, self.spaced_at = False, [], None
+        with self.lock:
+            self.resets = self.values.resets
+            self.store = Store()
+            self.anchors, self.gate = set(), Gate(_rank)
+            self.spaced, self.spaced_todo, self.spaced_at = False, [], None
 
     def _sync(self, n: int | None = None) -> None:
         """Takes the values added (or the whole set, after a removal) as pending, and builds
         what ``Store.prepare`` says a text of ``n`` characters is worth (None: everything)."""
+        self._take()
+        built = self.store.prepare(n)
+        if built:
+            anchors = list(map(_anchor, built))
+            self.anchors.update(anchors)
+            self.gate.add(built, anchors)
+
+    def _take(self) -> None:
+        """The values added (or the whole set, after a removal) become pending (cheap)."""
         v = self.values
         if self.resets != v.resets:
             self.forget()
@@ -241,11 +253,6 @@ class Matcher:
             added, v.added = v.added, []   # a swap: a value added meanwhile waits for the next
             self.store.add(added)
             self.spaced_todo.append(added)
-        built = self.store.prepare(n)
-        if built:
-            anchors = list(map(_anchor, built))
-            self.anchors.update(anchors)
-            self.gate.add(built, anchors)
 
     def has_spaced(self) -> bool:
         """Whether a known value holds a space or another separator (``'user0 at
@@ -256,31 +263,35 @@ class Matcher:
         v = self.values
         state = (v.resets, len(v), len(v.added))
         if state != self.spaced_at:  # (builds nothing: printing known values needs the
-            self.spaced_at = state     # automaton only when a token is no value)
-            if self.resets != v.resets:
-                self.spaced_then = _spaced(v)
-            else:
+            with self.lock:            # automaton only when a token is no value)
+                self._take()
+                self.spaced_at = (v.resets, len(v), len(v.added))
                 todo, self.spaced_todo = self.spaced_todo, []
                 self.spaced = self.spaced or any(map(_spaced, todo))
-                self.spaced_then = self.spaced or _spaced(v.added)
+                self.spaced_then = self.spaced
         return self.spaced_then
 
-    def _may(self, text: str) -> bool:
+    @staticmethod
+    def _may(text: str, anchors: set[str], gate: Gate) -> bool:
         """Whether a built value can occur in ``text`` (its anchors, then the gate)."""
-        anchors = self.anchors
         if len(anchors) <= ANCHORS and not any(c in text for c in anchors):
             return False   # no value's rarest character in the text (one C search each)
-        return self.gate.may_hit(text)   # no value's rare character nor shape (one RE2 pass)
+        return gate.may_hit(text)   # no value's rare character nor shape (one RE2 pass)
 
     def _hits(self, text: str, ordered: bool = False) -> Any:
         """``(start, end, value)`` of every known value in ``text``; ``ordered``: once each, in
         order of their ends (the longest first), as one automaton of the whole set yields
         them."""
-        self._sync(len(text))
-        st = self.store
-        found = st.scans(text, self.values) if st.levels and self._may(text) else iter(())
-        if st.pending:
-            found = itertools.chain(found, st.lookups(text, self.values))
+        with self.lock:   # what is built and what is pending, taken together
+            self._sync(len(text))
+            st = self.store
+            levels, lengths = tuple(st.levels), st.lengths_for(len(text))
+            anchors, gate = set(self.anchors), self.gate   # (a few characters)
+        found: Any = iter(())
+        if levels and self._may(text, anchors, gate):
+            found = Store.scans(text, self.values, levels)
+        if lengths:
+            found = itertools.chain(found, Store.lookups(text, self.values, lengths))
         if not ordered:
             return found
         return [(a, b, x) for b, _, a, x in sorted({(b, a - b, a, x) for a, b, x in found})]

