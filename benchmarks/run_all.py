@@ -4,7 +4,7 @@
 
 Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
-``bench_governance``, ``bench_exits``, ``bench_pg``, ``bench_sqlite``, ``bench_identity``, ``bench_approvals``,
+``bench_governance``, ``bench_exits``, ``bench_known_growth``, ``bench_pg``, ``bench_sqlite``, ``bench_identity``, ``bench_approvals``,
 ``bench_authority``, ``bench_hub`` (a real JupyterHub; as root only);
 each also runs alone with ``--json``).
 ``--quick``: fewer repeats, display up to 10^6 rows, governance queries on 1M events only.
@@ -61,6 +61,7 @@ def collect(quick: bool) -> dict[str, Any]:
                               "--openlineage", "100000" if quick else "1000000")
     res["exits"] = bench("bench_exits.py", "--repeat", "3" if quick else "7")
     res["taint_fetch"] = bench("bench_taint_fetch.py", "--repeat", "3" if quick else "7")
+    res["known_growth"] = bench("bench_known_growth.py", "--fetches", "2" if quick else "4")
     res["pg"] = bench("bench_pg.py", "--rounds", "6" if quick else "20")
     res["sqlite"] = bench("bench_sqlite.py", "--rounds", "2" if quick else "3")
     res["identity"] = bench("bench_identity.py", "--repeat", "500" if quick else "2000")
@@ -194,6 +195,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     for k, e in r.get("exits", {}).items():
         out.append(("exit checks", labels.get(k, k), f"{e['guarded_ms']:.2f} ms",
                     f"no guard {e['plain_ms']:.2f} ms", f"×{e['ratio']:.2f}"))
+    from bench_known_growth import rows as growth_rows  # big fetches of sensitive values
+
+    out += growth_rows(r.get("known_growth", {}))
     from bench_pg import rows as pg_rows  # PostgreSQL (a throwaway cluster), same run
 
     for q, tool, base, ms, base_ms in pg_rows(r.get("pg", {})):

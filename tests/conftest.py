@@ -78,7 +78,6 @@ def _known_values_per_module() -> Iterator[None]:
         exits.known.clear()
         exits.counted[0] = 0
         exits.lengths.clear()
-        exits._MATCH.big = exits._MATCH.small = None   # its automaton, rebuilt when needed
 
 
 def make_warehouse(path: Path, rows: int = 5000) -> Path:

@@ -41,7 +41,6 @@ def _forget_after_each() -> Iterator[None]:
 
     exits.known.clear()
     exits.counted[0] = 0
-    exits._MATCH.big = exits._MATCH.small = None
 
 
 def fetch(ip: Any, db: Db, route: str, col: str, base: int = 100000000) -> str:
