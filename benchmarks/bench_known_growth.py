@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench_known_spans import checkout  # the folder is not a package
+
 WORKER = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -41,17 +43,6 @@ for f in range(int(sys.argv[2])):
     out[str(f + 1)] = row
 print(json.dumps(out))
 """
-
-
-def checkout(before: str, tmp: Path) -> Path:
-    """``before`` itself where it is a folder, else that commit unpacked into ``tmp``."""
-    if Path(before).is_dir():
-        return Path(before)
-    repo = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(["git", "-C", str(repo), "archive", before], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-    return tmp
 
 
 def measure(root: Path, fetches: int) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.mask import text as mask_text_module
 from jupyter_guard.mask.text import MaskSettings, mask_text
+from tests.enforce.known_values import remembering
 from tests.enforce.test_exit_false_positives import CITIES, STREETS, corpus
 
 
@@ -33,19 +33,8 @@ COMPOSITE = ["98765,43210", "AB12;88888", "ref 100000003 lyon"]
 
 @pytest.fixture()
 def remembered() -> Iterator[None]:
-    saved, lens = set(exits.known), set(exits.lengths)
-    exits.known.clear()
-    exits.remember(_sensitive())
-    finders = [f for f in (exits.known_spans, exits.grouped_spans)
-               if f not in mask_text_module.KNOWN]
-    mask_text_module.KNOWN.extend(finders)
-    yield
-    for f in finders:
-        mask_text_module.KNOWN.remove(f)
-    exits.known.clear()
-    exits.known.update(saved)
-    exits.lengths.clear()
-    exits.lengths.update(lens)
+    with remembering(_sensitive()):
+        yield
 
 
 def test_plain_values_pass_and_print(remembered: None) -> None:

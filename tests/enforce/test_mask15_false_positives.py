@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.mask import text as mask_text_module
 from jupyter_guard.mask.text import MaskSettings, mask_text
+from tests.enforce.known_values import remembering
 from tests.enforce.test_exit_false_positives import corpus
 
 
@@ -27,19 +27,8 @@ def _ssns(n: int) -> list[str]:
 
 @pytest.fixture()
 def remembered() -> Iterator[None]:
-    saved, lens = set(exits.known), set(exits.lengths)
-    exits.known.clear()
-    exits.remember(_ssns(10_000) + [f"first.last{i}@corp.example" for i in range(10_000)])
-    finders = [f for f in (exits.known_spans, exits.grouped_spans)
-               if f not in mask_text_module.KNOWN]
-    mask_text_module.KNOWN.extend(finders)
-    yield
-    for f in finders:
-        mask_text_module.KNOWN.remove(f)
-    exits.known.clear()
-    exits.known.update(saved)
-    exits.lengths.clear()
-    exits.lengths.update(lens)
+    with remembering(_ssns(10_000) + [f"first.last{i}@corp.example" for i in range(10_000)]):
+        yield
 
 
 def _honest() -> list[str]:

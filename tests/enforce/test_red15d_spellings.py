@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from jupyter_guard.hooks import cipher_digits, digit_lines, exits
-from jupyter_guard.mask import text as mask_text_module
 from jupyter_guard.mask.text import MaskSettings, mask_text
+from tests.enforce.known_values import remembering
 from tests.enforce.test_mask15_false_positives import _ssns
 
 SSNS = [s.replace("-", "") for s in _ssns(10_000)]
@@ -25,19 +25,8 @@ EMAILS = [f"first.last{i}@corp.example" for i in range(10_000)]
 
 @pytest.fixture()
 def remembered() -> Iterator[None]:
-    saved, lens = set(exits.known), set(exits.lengths)
-    exits.known.clear()
-    exits.remember(SSNS + EMAILS)
-    finders = [f for f in (exits.known_spans, exits.grouped_spans)
-               if f not in mask_text_module.KNOWN]
-    mask_text_module.KNOWN.extend(finders)
-    yield
-    for f in finders:
-        mask_text_module.KNOWN.remove(f)
-    exits.known.clear()
-    exits.known.update(saved)
-    exits.lengths.clear()
-    exits.lengths.update(lens)
+    with remembering(SSNS + EMAILS):
+        yield
 
 
 def _key(letters: str) -> dict[int, int]:
