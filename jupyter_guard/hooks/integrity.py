@@ -303,17 +303,32 @@ class Integrity:
                     or (obj, name) in _patched()
                 )
             elif isinstance(obj, (FunctionType, MethodType)):
-                hit = (getattr(obj, "__module__", "") or "").startswith(
-                    "jupyter_guard"
-                ) or obj in _patched().values() or obj in _routed()
+                # told by the module it was defined in (``__globals__`` cannot be set), not by
+                # ``__module__``, which a cell sets freely before setting ``__defaults__``
+                fn = getattr(obj, "__func__", obj)
+                glob = getattr(fn, "__globals__", None)
+                home = glob.get("__name__", "") if isinstance(glob, dict) else ""
+                hit = (getattr(obj, "__module__", "") or "").startswith("jupyter_guard") \
+                    or str(home).startswith("jupyter_guard") \
+                    or obj in _patched().values() or obj in _routed()
             else:
                 hit = False
             if hit and rt.user_stack(f):
                 rt.tamper(f"changes the guard's code ({getattr(obj, '__qualname__', obj)}.{name})",
                           f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
 
+        sealed = own_code.SEALED
+
+        def on_referents(args: tuple[Any, ...], f: FrameType) -> None:
+            """The sealed trust (``own_code.SEALED``) is a read-only mapping whose own dict only
+            ``gc.get_referents`` reaches: only the guard's own code may take it."""
+            objs = args[0] if args and isinstance(args[0], tuple) else args
+            if any(o is sealed for o in objs) and not own_code.own(f.f_code):
+                rt.tamper("reaches the guard's sealed trust (gc.get_referents)",
+                          "gc.get_referents(own_code.SEALED)")
+
         return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr,
-                "code.__new__": on_code_new}
+                "code.__new__": on_code_new, "gc.get_referents": on_referents}
 
     def refuse_pending(self) -> None:
         why, self.pending = self.pending, ""
