@@ -302,14 +302,11 @@ class Integrity:
                     str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard")
                     or (obj, name) in _patched()
                 )
-            elif isinstance(obj, (FunctionType, MethodType)):
-                # told by the module it was defined in (``__globals__`` cannot be set), not by
-                # ``__module__``, which a cell sets freely before setting ``__defaults__``
-                fn = getattr(obj, "__func__", obj)
-                glob = getattr(fn, "__globals__", None)
-                home = glob.get("__name__", "") if isinstance(glob, dict) else ""
-                hit = (getattr(obj, "__module__", "") or "").startswith("jupyter_guard") \
-                    or str(home).startswith("jupyter_guard") \
+            elif isinstance(obj, (FunctionType, MethodType)):   # by its globals too (a cell
+                # sets ``__module__`` freely, then ``__defaults__``; ``__globals__`` is fixed)
+                home = getattr(getattr(obj, "__func__", obj), "__globals__", {}).get("__name__")
+                hit = any(str(n or "").startswith("jupyter_guard") for n in (
+                    getattr(obj, "__module__", ""), home)) \
                     or obj in _patched().values() or obj in _routed()
             else:
                 hit = False
@@ -320,10 +317,8 @@ class Integrity:
         sealed = own_code.SEALED
 
         def on_referents(args: tuple[Any, ...], f: FrameType) -> None:
-            """The sealed trust (``own_code.SEALED``) is a read-only mapping whose own dict only
-            ``gc.get_referents`` reaches: only the guard's own code may take it."""
-            objs = args[0] if args and isinstance(args[0], tuple) else args
-            if any(o is sealed for o in objs) and not own_code.own(f.f_code):
+            """Only the guard's code takes the dict of its sealed trust (``own_code.SEALED``)."""
+            if any(o is sealed for o in args[0]) and (f is None or not own_code.own(f.f_code)):
                 rt.tamper("reaches the guard's sealed trust (gc.get_referents)",
                           "gc.get_referents(own_code.SEALED)")
 
