@@ -27,7 +27,7 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks import own_code, sealed_events
 from jupyter_guard.hooks.guard_modules import PACKAGE, GuardModules, protected  # noqa: F401 - protected: callers
 from jupyter_guard.hooks.snapshots import attrgetter, changed
 from jupyter_guard.hooks.state import Busy
@@ -314,16 +314,8 @@ class Integrity:
                 rt.tamper(f"changes the guard's code ({getattr(obj, '__qualname__', obj)}.{name})",
                           f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
 
-        sealed = own_code.SEALED
-
-        def on_referents(args: tuple[Any, ...], f: FrameType) -> None:
-            """Only the guard's code takes the dict of its sealed trust (``own_code.SEALED``)."""
-            if any(o is sealed for o in args[0]) and (f is None or not own_code.own(f.f_code)):
-                rt.tamper("reaches the guard's sealed trust (gc.get_referents)",
-                          "gc.get_referents(own_code.SEALED)")
-
         return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr,
-                "code.__new__": on_code_new, "gc.get_referents": on_referents}
+                "code.__new__": on_code_new, **sealed_events.handlers(rt)}
 
     def refuse_pending(self) -> None:
         why, self.pending = self.pending, ""

@@ -6,10 +6,11 @@ cell reached through ``sys.modules``: ``FORGED.clear()`` after compiling code un
 name made that code pass for pandas, and ``ctypes.CDLL(None).unlink`` in it deleted a protected
 file. Now they are frozen sets in a read-only mapping (``own_code.SEALED``), added to only by the
 guard's own code; the readers take the mapping at import. A real kernel: each way to change them
-(the set methods, the mapping, its dict through ``gc``, the readers' ``__defaults__``, closures,
-rebound names), tried after (or before) the code is made, leaves the code refused and the file
-intact. The twins: pandas' own work, the user's own compiled code, ``gc.get_referents`` and
-``__defaults__`` of the user's own objects still work.
+(the set methods, the mapping, its dict through ``gc`` or ``ctypes``, the readers'
+``__defaults__``, closures, rebound names), tried after (or before) the code is made, leaves
+the code refused and the file intact. The twins: pandas' own work, the user's own compiled
+code, ``gc.get_referents``, ``__defaults__`` and a ``ctypes`` view of the user's own objects
+still work.
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ TAMPERS = [
     pytest.param("gc.get_referents(S)[0][F] = frozenset()", False, id="gc-referents"),
     pytest.param("[d for d in gc.get_referrers(S[F]) if type(d) is dict][0][F] = frozenset()",
                  False, id="gc-referrers"),
+    pytest.param("ctypes.py_object.from_address(id(S) + 16).value[F] = frozenset()", False,
+                 id="ctypes-from-address"),
     pytest.param("HELD.__defaults__ = (EMPTY,)\n    UC.__defaults__ = ((), EMPTY)", False,
                  id="readers-defaults"),
     pytest.param("HELD.__module__ = UC.__module__ = 'mine'\n    HELD.__defaults__ = (EMPTY,)\n"
@@ -78,7 +81,7 @@ TAMPERS = [
 FILES = ["core.series", "core.generic", "core.indexing", "core.base", "core.ops", "core.strings",
          "core.window", "core.reshape.merge", "core.groupby.groupby", "core.arrays.base",
          "io.common", "io.formats.format", "core.dtypes.cast", "core.indexes.base",
-         "core.internals.managers", "core.tools.datetimes"]
+         "core.internals.managers", "core.tools.datetimes", "core.missing"]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +114,7 @@ def test_the_trust_cannot_be_changed_in_place(k: Kernel, n: int) -> None:
 def test_pandas_the_users_code_and_gc_still_work(k: Kernel) -> None:
     """After the attacks: pandas' own work, code compiled under a name of the user's that
     writes a file of its own, ``gc.get_referents`` and ``__defaults__`` of the user's own
-    objects, all with correct results."""
+    objects, and a ``ctypes`` view of a buffer of the user's, all with correct results."""
     r = k.ok("df = pd.DataFrame({'a': [3, 1, 2]})\ndf.to_csv('mine.csv', index=False)\n"
              "print('sum', pd.read_csv('mine.csv')['a'].sum(), "
              "df.sort_values('a')['a'].tolist())\n"
@@ -120,6 +123,8 @@ def test_pandas_the_users_code_and_gc_still_work(k: Kernel) -> None:
              "print('note', open('note.txt').read())\n"
              "box = [1, 2]\nprint('refs', gc.get_referents([box]))\n"
              "def plus(x, y=1):\n    return x + y\nplus.__defaults__ = (41,)\n"
-             "print('plus', plus(1))")
+             "print('plus', plus(1))\nbuf = bytearray(b'ab')\n"
+             "print('view', ctypes.c_char.from_buffer(buf, 1).value)")
     assert "sum 6 [1, 2, 3]" in r.stream and "note ok" in r.stream, r.everything()
     assert "refs [[1, 2]]" in r.stream and "plus 42" in r.stream, r.everything()
+    assert "view b'b'" in r.stream, r.everything()
