@@ -10,8 +10,8 @@ The run-time hook and the SQL functions' wrapper ``note`` each refusal they rais
 traceback: nothing it points at is kept alive), in a short ring. When the kernel is about to show
 an error that is no refusal but whose message holds the text of a noted one, ``unwrap`` gives
 the refusal instead: the user sees its one line (and the structured refusal travels with it),
-not DuckDB's traceback. An error that merely quotes the words of no noted refusal is shown as
-it is.
+not DuckDB's traceback, and the cell's ``execute_reply`` names the refusal too. An error that
+merely quotes the words of no noted refusal is shown as it is.
 """
 from __future__ import annotations
 
@@ -66,4 +66,19 @@ def unwrap(etype: Any, evalue: Any, stb: Any) -> tuple[Any, Any, Any]:
     sys.last_type, sys.last_value = GuardBlocked, err   # what IPython set for the shown error
     if hasattr(sys, "last_exc"):
         sys.last_exc = err
+    _reply(evalue, err)
     return GuardBlocked, err, err._render_traceback_()
+
+
+def _reply(evalue: Any, err: GuardBlocked) -> None:
+    """The running cell's result holds the refusal too: the kernel's ``execute_reply`` names
+    its error (``ename``/``evalue``, and the structured refusal added for a shown refusal), as
+    the iopub ``error`` does. IPython records the error there before it shows it."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    if result is None:
+        return
+    was = getattr(result, "error_in_exec", None)
+    if was is not None and (was is evalue or carried(was) is err):
+        result.error_in_exec = err

@@ -27,7 +27,7 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks import own_code, sealed_events
 from jupyter_guard.hooks.guard_modules import PACKAGE, GuardModules, protected  # noqa: F401 - protected: callers
 from jupyter_guard.hooks.snapshots import attrgetter, changed
 from jupyter_guard.hooks.state import Busy
@@ -302,10 +302,12 @@ class Integrity:
                     str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard")
                     or (obj, name) in _patched()
                 )
-            elif isinstance(obj, (FunctionType, MethodType)):
-                hit = (getattr(obj, "__module__", "") or "").startswith(
-                    "jupyter_guard"
-                ) or obj in _patched().values() or obj in _routed()
+            elif isinstance(obj, (FunctionType, MethodType)):   # by its globals too (a cell
+                # sets ``__module__`` freely, then ``__defaults__``; ``__globals__`` is fixed)
+                home = getattr(getattr(obj, "__func__", obj), "__globals__", {}).get("__name__")
+                hit = any(str(n or "").startswith("jupyter_guard") for n in (
+                    getattr(obj, "__module__", ""), home)) \
+                    or obj in _patched().values() or obj in _routed()
             else:
                 hit = False
             if hit and rt.user_stack(f):
@@ -313,7 +315,7 @@ class Integrity:
                           f"setattr({getattr(obj, '__qualname__', obj)}, {name!r})")
 
         return {"compile": on_compile, "exec": on_exec, "object.__setattr__": on_setattr,
-                "code.__new__": on_code_new}
+                "code.__new__": on_code_new, **sealed_events.handlers(rt)}
 
     def refuse_pending(self) -> None:
         why, self.pending = self.pending, ""

@@ -8,10 +8,12 @@ code with a guard file's name is in no module's functions, so it is not the guar
 """
 from __future__ import annotations
 
+import _thread
+import gc
 import os
 import site
 import sys
-from types import CodeType, FrameType, FunctionType
+from types import CodeType, FrameType, FunctionType, MappingProxyType
 
 TYPE_CHECKING = False   # not ``typing``'s: the child guard imports this module at every start
 if TYPE_CHECKING:
@@ -21,11 +23,18 @@ if TYPE_CHECKING:
 PACKAGE = "jupyter_guard"
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
-# The guard's own code objects, by id (a code object's hash reads all its bytes and constants:
-# microseconds; an id is free). ``_KEEP`` holds them, so no id is reused while listed.
-CODES: set[int] = set()
+# What the guard trusts, sealed (self-protection): ``"codes"``, the ids of the guard's own code
+# objects (a code object's hash reads all its bytes and constants: microseconds; an id is free;
+# ``_KEEP`` holds them, so no id is reused while listed), and ``"forged"`` (below). Both are
+# frozen sets in a read-only mapping: no method changes them in place. Only ``_swap`` rebinds
+# them, and only when the guard's own code calls it; the mapping's own dict is reachable only
+# through ``gc.get_referents(SEALED)`` (refused from user code: ``integrity``) or
+# ``gc.get_referrers``/``gc.get_objects`` (refused: ``events``). The readers take ``SEALED`` as a
+# default argument at import, so a mapping a cell binds to the name is read by nobody.
+SEALED: Any = MappingProxyType({"codes": frozenset(), "forged": frozenset()})
 _KEEP: list[CodeType] = []
 _DONE: set[str] = set()        # the modules gathered (never again: a later cell could add to them)
+_LISTING: set[str] = set()     # the modules being listed right now
 _NOT: dict[int, CodeType] = {}   # a guard file's name, not the guard's code (kept: ids stay)
 
 
@@ -44,19 +53,10 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 LIBRARIES = _library_dirs()
-FORGED: set[str] = set()
-"""Names in ``LIBRARIES`` that user code made code under (``compile``, ``CodeType``/``replace``,
-recorded by ``integrity``): a frame whose file is one of them runs code the user may have made,
-so it is never taken for the library working for its caller (``runtime.Runtime.user_caller``,
-``state.held``). A set of the process's, like ``CODES``: code that finds it can empty it."""
-
-
-def forged(filename: str, _add: Any = FORGED.add) -> None:
-    """Record that user code made code under ``filename``, a library's name (never un-recorded:
-    the library's own frames of that file are judged like the user's from then on). Into the
-    set the readers took at import (``_add``), whatever a cell binds to the name since."""
-    if filename.startswith(LIBRARIES) and not filename.startswith(PACKAGE_DIR):
-        _add(filename)
+# ``SEALED["forged"]``: names in ``LIBRARIES`` that user code made code under (``compile``,
+# ``CodeType``/``replace``, recorded by ``integrity``): a frame whose file is one of them runs code
+# the user may have made, so it is never taken for the library working for its caller
+# (``runtime.Runtime.user_caller``, ``state.held``).
 
 
 def _codes(code: CodeType, out: dict[int, CodeType]) -> None:
@@ -99,38 +99,59 @@ def _by_guard() -> bool:
     return own(sys._getframe(2).f_code)
 
 
-def admit(modules: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Gather the code of ``(name, globals)`` pairs (the guard's modules as loading left them)."""
-    if CODES and not _by_guard():
+def admit(modules: Iterable[tuple[str, dict[str, Any]]], _sealed: Any = SEALED) -> None:
+    """Gather the code of ``(name, globals)`` pairs (the guard's modules as loading left them),
+    and list it in one swap."""
+    if _sealed["codes"] and not _by_guard():
         return
+    out: dict[int, CodeType] = {}
+    names = []
     for name, glob in modules:
-        if name in _DONE or not (name == PACKAGE or name.startswith(PACKAGE + ".")):
+        if name in _DONE or name in _LISTING or \
+                not (name == PACKAGE or name.startswith(PACKAGE + ".")):
             continue
-        out: dict[int, CodeType] = {}
         seen: set[int] = set()
         for v in list(glob.values()):
             _gather(v, name, out, seen)
-        _KEEP.extend(c for i, c in out.items() if i not in CODES)
-        CODES.update(out)
-        _DONE.add(name)
+        names.append(name)
+    if not names:
+        return
+    codes = _sealed["codes"]
+    _KEEP.extend(c for i, c in out.items() if i not in codes)
+    _LISTING.update(names)   # the swap's audit event asks ``own`` again: told, not listed twice
+    try:
+        if codes:
+            _swap(codes=frozenset(out))
+        else:
+            _first(out)
+    finally:
+        _LISTING.difference_update(names)
+    _DONE.update(names)
 
 
-def made(code: CodeType) -> None:
+def _first(out: dict[int, CodeType], _sealed: Any = SEALED) -> None:
+    """This module's own code, listed at its import (no code of the guard's is listed yet to
+    call ``_swap``; no user code has run)."""
+    box = gc.get_referents(_sealed)[0]
+    if type(box) is dict and not box["codes"]:
+        box["codes"] = frozenset(out)
+
+
+def made(code: CodeType, _sealed: Any = SEALED) -> None:
     """Count ``code``, which the guard itself built (a routed driver method: its routing
     template with the method's name), as the guard's own."""
-    if id(code) not in CODES and _by_guard():
+    if id(code) not in _sealed["codes"] and _by_guard():
         _KEEP.append(code)
-        CODES.add(id(code))
+        _swap(codes=frozenset((id(code),)))
 
 
-def own(code: Any) -> bool:
+def own(code: Any, _sealed: Any = SEALED) -> bool:
     """Whether ``code`` is one of the guard's own code objects: listed, and compiled from one of
-    its files (an id a cell adds to ``CODES`` names code of the cell's, never a guard file:
-    ``integrity`` refuses compiling code under such a name from user code)."""
+    its files (``integrity`` refuses compiling code under such a name from user code)."""
     if type(code) is not CodeType or not code.co_filename.startswith(PACKAGE_DIR) \
             or id(code) in _NOT:
         return False
-    return id(code) in CODES or _late(code)
+    return id(code) in _sealed["codes"] or _late(code)
 
 
 def module_frame(frame: FrameType) -> bool:
@@ -144,7 +165,7 @@ def module_frame(frame: FrameType) -> bool:
             code.co_filename and getattr(mod.__spec__, "_initializing", False))
 
 
-def _late(code: CodeType) -> bool:
+def _late(code: CodeType, _sealed: Any = SEALED) -> bool:
     """A guard module not gathered yet (imported after sealing): gathered now, once, from the
     module that file belongs to, if its import has finished."""
     for name, mod in list(sys.modules.items()):   # copied: threads import
@@ -153,18 +174,49 @@ def _late(code: CodeType) -> bool:
         if getattr(mod, "__file__", None) != code.co_filename:
             continue
         spec = getattr(mod, "__spec__", None)
-        if getattr(spec, "_initializing", False):   # still importing: its globals are not final
+        if getattr(spec, "_initializing", False) or name in _LISTING:
+            # still importing (its globals are not final), or being listed: told, not listed
             out: dict[int, CodeType] = {}
             for v in list(vars(mod).values()):
                 _gather(v, name, out, set())
             return id(code) in out
         admit([(name, vars(mod))])
         break
-    if id(code) in CODES:
+    if id(code) in _sealed["codes"]:
         return True
     if len(_NOT) < 10_000:
         _NOT[id(code)] = code   # asked again at every frame of a walk: once is enough
     return False
+
+
+_LOCK = _thread.RLock()
+
+
+def _swap(codes: frozenset[int] = frozenset(), forged: frozenset[str] = frozenset(),
+          _sealed: Any = SEALED, _lock: Any = _LOCK, _own: Any = own,
+          _frame: Any = sys._getframe, _referents: Any = gc.get_referents) -> None:
+    """Add to the sealed sets (never take away): only when the guard's own code called the
+    function that called this one (``forged``, ``admit``, ``made``). What it uses is taken at
+    import (defaults): a cell that rebinds ``own_code.gc`` or ``own`` changes nothing here."""
+    if not _own(_frame(2).f_code):
+        return
+    got = _lock.acquire(timeout=10)   # one writer at a time (a lock a cell holds delays, no more)
+    try:
+        box = _referents(_sealed)[0]   # the mapping's own dict (its only referent)
+        if type(box) is dict and set(box) == {"codes", "forged"}:
+            box["codes"], box["forged"] = box["codes"] | codes, box["forged"] | forged
+    finally:
+        if got:
+            _lock.release()
+
+
+
+def forged(filename: str, _sealed: Any = SEALED, _put: Any = _swap) -> None:
+    """Record that user code made code under ``filename``, a library's name (never un-recorded:
+    the library's own frames of that file are judged like the user's from then on)."""
+    if filename.startswith(LIBRARIES) and not filename.startswith(PACKAGE_DIR) \
+            and filename not in _sealed["forged"]:
+        _put(forged=frozenset((filename,)))
 
 
 # -- how the guard's innermost frame reached the code that acts ------------------------------

@@ -30,7 +30,7 @@ from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import carried, events, integrity, lazy, state, threads, writers
-from jupyter_guard.hooks.own_code import FORGED
+from jupyter_guard.hooks.own_code import SEALED
 from jupyter_guard.hooks.state import Busy, _tl
 from jupyter_guard.model import Analysis, Intent
 
@@ -86,7 +86,7 @@ class Runtime:
         return native_thread(last)
 
     def user_caller(self, frame: FrameType | None, skip: tuple[str, ...] = (),
-                    _forged: Any = FORGED) -> bool:
+                    _sealed: Any = SEALED) -> bool:
         """The nearest frame outside ``skip`` (paths or module names) is user code itself, not a
         library it called (for raw sockets, ctypes, tracers: the library's own use is fine).
         No frame at all (``frame`` None, with the thread marked): native code called a builtin
@@ -102,7 +102,7 @@ class Runtime:
                 continue
             if self.is_cell(fn):
                 return True
-            if fn in _forged:   # a library's name the user made code under: the user's, if run
+            if fn in _sealed["forged"]:   # a library name the user made code under: the user's, if
                 return self.user_stack(frame)   # from a cell or from work it started
             if fn.startswith("<") and not fn.startswith("<frozen"):   # exec'd text: who exec'd it
                 return self.user_stack(frame.f_back)

@@ -18,10 +18,9 @@ from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
 from jupyter_guard.hooks.own_code import (
-    CODES,
-    FORGED,
     LIBRARIES,
     PACKAGE_DIR,
+    SEALED,
     entered,
     module_frame,
     own,
@@ -46,15 +45,15 @@ def set_current(rt: Any) -> None:
 
 
 
-def held(token: Any, frame: FrameType | None, _forged: Any = FORGED) -> bool:
+def held(token: Any, frame: FrameType | None, _sealed: Any = SEALED) -> bool:
     """Whether ``token`` (``_tl.busy``) makes ``frame`` the guard's own work: a frame of the
     guard's code, live above ``frame`` on this thread's stack, with no user code in between, and
     the guard's innermost frame there called what acts by name (``own_code.entered``: not a user
     object's method that a builtin or an operator ran)."""
     if type(token) is not FrameType or not own(token.f_code):
         return False
-    codes, libraries, barrier, package = CODES, LIBRARIES, _BARRIER, PACKAGE_DIR
-    forged = _forged   # library names user code made code under: not a library's frame
+    codes, libraries, barrier, package = _sealed["codes"], LIBRARIES, _BARRIER, PACKAGE_DIR
+    forged = _sealed["forged"]   # library names user code made code under: not a library's frame
     above: FrameType | None = None
     while frame is not None:
         code = frame.f_code

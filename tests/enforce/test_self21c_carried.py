@@ -6,7 +6,8 @@ worker's whole Python traceback (``Error: Traceback (most recent call last): ...
 showed it with a traceback through the guard's and DuckDB's frames (even the guard's module
 docstring). Now the cell shows the refusal itself: every message of the cell is searched, no
 ``Traceback`` anywhere, the refusal line and its structured refusal present, the protected file
-intact. The twin: an honest SQL function gives correct results, and a SQL function's own error
+intact; the ``execute_reply`` names the same error as iopub (``GuardBlocked``, the refusal's
+line), not DuckDB's. The twin: an honest SQL function gives correct results, and a SQL function's own error
 is still shown as DuckDB's (nothing is passed off as a refusal)."""
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def test_honest_function_runs_and_its_own_error_is_duckdbs(k: Kernel) -> None:
     text = r.everything()
     assert r.status == "error" and "no such thing" in text, text
     assert "Blocked by jupyter_guard" not in text and "GuardBlocked" not in text, text
+    assert r.reply["ename"] != "GuardBlocked" and "no such thing" in r.reply["evalue"], r.reply
 
 
 @pytest.mark.parametrize("cell", ATTACKS)
@@ -78,6 +80,11 @@ def test_a_refusal_on_a_duckdb_thread_is_one_line(k: Kernel, cell: str) -> None:
         assert len(errors) == 1 and errors[0]["ename"] == "GuardBlocked", errors
         assert errors[0]["jupyter_guard"]["rule_id"] == "destructive-files", errors
         assert len(errors[0]["traceback"]) <= 3, errors   # the line, and where it points
+        reply = r.reply   # the shell channel names the same error as iopub, with the refusal
+        assert reply["ename"] == "GuardBlocked", reply
+        assert reply["evalue"] == errors[0]["evalue"], (reply, errors)
+        assert reply["jupyter_guard"]["rule_id"] == "destructive-files", reply
+        assert "Exception" not in str(reply) and "Traceback" not in str(reply), reply
     finally:
         _settle(k)
     _intact(k, probe)

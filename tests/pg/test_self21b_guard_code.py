@@ -26,7 +26,9 @@ ADD = ("for name in (R('_THNEQ_PBQR'), R('GRZCYNGRF'), R('OBQVRF')):\n"
        "    box = getattr(DM, name, None)\n"
        "    if box is not None:\n"
        "        getattr(box, 'add', getattr(box, R('_pbqrf'), set()).add)(f.__code__)\n"
-       "getattr(OC, R('PBQRF')).add(id(f.__code__))\ngetattr(OC, R('_XRRC')).append(f.__code__)\n")
+       # own_code's ids: a plain set once, now frozen in ``SEALED`` (no ``add``: tried anyway)
+       "getattr(getattr(OC, R('PBQRF'), None) or getattr(OC, R('FRNYRQ'))[R('pbqrf')], 'add', "
+       "set().add)(id(f.__code__))\ngetattr(OC, R('_XRRC')).append(f.__code__)\n")
 
 ATTACKS = [
     pytest.param(FIND + SRC + ADD + "await f(raw)", id="code-added-to-trust-tables"),
