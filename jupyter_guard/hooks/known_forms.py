@@ -50,8 +50,10 @@ match one of 10,000 values about twice a megabyte of compressed data.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from itertools import repeat
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
@@ -124,85 +126,97 @@ def _radix_pattern(lengths: frozenset[int]) -> tuple[Any, Any] | None:
     return _PATTERNS[lengths]
 
 
-def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[str]:
+def number_digits(values: Iterable[str]) -> set[str]:
+    """The digits of those ``values`` that are numbers written with separators (an SSN, a
+    phone, a card number) of ``DIGITS`` digits or more; each test a C call.
+
+    >>> sorted(number_digits(["123-45-6789", "(415) 555-0100", "user@x.io", "12-34"]))
+    ['123456789', '4155550100']
+    """
+    plain = set(filter(str.isascii, filter(str.isdigit, values)))   # most: digits alone
+    out = {v for v in plain if DIGITS <= len(v) <= 40}
+    out.update(d for d in map(str.translate, (v for v in values if DIGITS <= len(v) <= 40
+                                              and v not in plain
+                                              and not v.translate(_NOT_NUMBER)),
+                              repeat(_ONLY_DIGITS)) if len(d) >= DIGITS)
+    return out
+
+
+def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
+                  digits: set[str] | None = None, lengths: set[int] | None = None
+                  ) -> set[str]:
     """The numeric forms of those ``values`` that are numbers written with separators, other
     than the values themselves; ``spelt``, if given, gets those that are not the value's digits
     (a float, thousands separators, hex: their tail is not the value's last four digits).
+    ``digits``: ``number_digits(values)``, where the caller has it; ``lengths``, if given, gets
+    the lengths of the forms made of digits alone (one that is a value too included). Each form
+    is made for all the values at once (``map`` of a C method: 250,000 SSNs in ~0.3 s, not 2).
 
     >>> spelt = set()
     >>> sorted(numeric_forms(["123-45-6789"], spelt)) == sorted(spelt | {"123456789"})
     True
     """
-    out: set[str] = set()
-    canonical: set[str] = set()
-    for v in values:
-        if len(v) < DIGITS or len(v) > 40 or v.translate(_NOT_NUMBER):
-            continue   # not a number (an e-mail, a name), or too long to be one value
-        digits = v.translate(_ONLY_DIGITS)
-        if len(digits) < DIGITS or not digits.isdigit():
-            continue
-        out.add(digits)
-        canonical.add(digits)
-        bare = digits.lstrip("0")
-        if len(bare) >= DIGITS - 1:   # ``int`` drops leading zeros: 012-34-5678 -> 12345678
-            out.add(bare)
-            canonical.add(bare)
-        number = float(int(digits))
-        out.add(repr(number))
-        out.add(f"{number:.18e}")
-        exact = int(number)
-        if exact != int(digits):   # past 2**53: the float's own digits
-            out.add(str(exact))
-        n = int(digits)
-        out.update((f"{n:,}", f"{n:_}"))
-        if digits[0] != "0" and digits[-1] != "0":   # backwards (``ssn[::-1]``), all 9+ digits
-            out.add(digits[::-1])
-        if n >= 1 << 48:   # bare hex of 12+ digits (shorter: a UUID's or a hash's piece)
-            out.update((f"{n:x}", f"{n:X}"))
-    out.difference_update(values if isinstance(values, (set, frozenset)) else set(values))
+    values = values if isinstance(values, (set, frozenset)) else set(values)
+    digits = number_digits(values) if digits is None else digits
+    out: set[str] = set(digits)
+    # ``int`` drops leading zeros: 012-34-5678 -> 12345678
+    out.update(b for b in map(str.lstrip, (d for d in digits if d[0] == "0"), repeat("0"))
+               if len(b) >= DIGITS - 1)
+    canonical = set(out)
+    ints = list(map(int, digits))
+    floats = list(map(float, ints))
+    out.update(map(repr, floats))
+    out.update(map("{:.18e}".format, floats))
+    # past 2**53: the float's own digits
+    exact = [str(int(f)) for n, f in zip(ints, floats) if n > 1 << 53 and int(f) != n]
+    out.update(exact)
+    out.update(map("{:,}".format, ints))
+    out.update(map("{:_}".format, ints))
+    # backwards (``ssn[::-1]``), all 9+ digits, when neither end is a zero
+    out.update(d[::-1] for d in digits if d[0] != "0" != d[-1])
+    big = [n for n in ints if n >= 1 << 48]   # bare hex of 12+ digits (shorter: a UUID's or a
+    hexes = [*map("{:x}".format, big), *map("{:X}".format, big)]   # hash's piece)
+    out.update(hexes)
+    if lengths is not None:   # (a reversed form is as long as its digits)
+        lengths.update(map(len, canonical))
+        lengths.update(map(len, exact))
+        lengths.update(map(len, filter(str.isdigit, hexes)))
+        lengths.update(len(str(n)) for n in ints if n < 1000)   # '0', no comma
+    out.difference_update(values)
     if spelt is not None:
         spelt.update(out - canonical)
     return out
 
 
-_PACK = ("<q", ">q", "<d", ">d")
+_PACK = tuple(map(struct.Struct, ("<q", ">q", "<d", ">d")))
 
 
-def packed_forms(values: Iterable[str]) -> set[bytes]:
+def packed_forms(values: Iterable[str], digits: set[str] | None = None) -> set[bytes]:
     """The 8-byte forms (int64 and float64, little- and big-endian) of those ``values`` that are
-    numbers of ``DIGITS`` digits or more (``numeric_forms``'s)."""
-    import struct
-
+    numbers of ``DIGITS`` digits or more (``numeric_forms``'s); ``digits`` as there."""
+    ints = [n for n in map(int, number_digits(values) if digits is None else digits)
+            if n < 1 << 63]
+    floats = list(map(float, ints))
     out: set[bytes] = set()
-    for v in values:
-        if len(v) < DIGITS or len(v) > 40 or v.translate(_NOT_NUMBER):
-            continue
-        digits = v.translate(_ONLY_DIGITS)
-        if len(digits) < DIGITS or not digits.isdigit() or int(digits) >= 1 << 63:
-            continue
-        n = int(digits)
-        for f in _PACK:
-            out.add(struct.pack(f, float(n) if f[1] == "d" else n))
+    for f in _PACK:
+        out.update(map(f.pack, floats if f.format[1] == "d" else ints))
     return out
 
 
 def encoded_forms(values: Iterable[str]) -> set[str]:
     """Each e-mail of ``values`` in Ascii85 and base85 (``b85encode(e.encode())``): a single
     value's run is too short to hold the punctuation the run finder (``encoded85``) needs.
-    (``exits`` looks for them as whole words of short texts.)
+    (``exits`` looks for them as whole words of short texts; ``encode85`` makes them in numpy.)
 
     >>> sorted(encoded_forms(["user1@example.com", "123456789"]))
     ['F`V,70gK;p@;Tt"AM.J2D#', 'b#rBMF+gQ_VQp}1WiDfHZ2']
     """
-    import base64
+    from jupyter_guard.hooks.encode85 import encode85
 
-    out: set[str] = set()
-    for v in values:
-        if "@" in v and len(v) <= 320:
-            raw = v.encode("utf-8", "surrogatepass")
-            out.update((base64.b85encode(raw).decode("ascii"),
-                        base64.a85encode(raw).decode("ascii")))
-    return out
+    raws = [v.encode("utf-8", "surrogatepass") for v in values if "@" in v and len(v) <= 320]
+    if not raws:
+        return set()
+    return set(map(bytes.decode, encode85(raws, ascii85=False) | encode85(raws, ascii85=True)))
 
 
 # the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
