@@ -53,7 +53,8 @@ import re
 import struct
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from itertools import repeat
+from itertools import filterfalse, repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
@@ -133,13 +134,18 @@ def number_digits(values: Iterable[str]) -> set[str]:
     >>> sorted(number_digits(["123-45-6789", "(415) 555-0100", "user@x.io", "12-34"]))
     ['123456789', '4155550100']
     """
+    values = values if isinstance(values, (set, frozenset)) else set(values)
     plain = set(filter(str.isascii, filter(str.isdigit, values)))   # most: digits alone
     out = {v for v in plain if DIGITS <= len(v) <= 40}
-    out.update(d for d in map(str.translate, (v for v in values if DIGITS <= len(v) <= 40
-                                              and v not in plain
-                                              and not v.translate(_NOT_NUMBER)),
-                              repeat(_ONLY_DIGITS)) if len(d) >= DIGITS)
+    rest = values - plain
+    joined = "\n".join(rest)   # one C search over them all, when no value holds a newline
+    numbers = _NUMBER_LINE.findall(joined) if joined.count("\n") == len(rest) - 1 else [
+        v for v in rest if DIGITS <= len(v) <= 40 and not v.translate(_NOT_NUMBER)]
+    out.update(d for d in map(str.translate, numbers, repeat(_ONLY_DIGITS)) if len(d) >= DIGITS)
     return out
+
+
+_NUMBER_LINE = re.compile(rf"^[0-9{re.escape(_SEPARATORS)}]{{{DIGITS},40}}$", re.MULTILINE)
 
 
 def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
@@ -173,7 +179,7 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
     out.update(map("{:,}".format, ints))
     out.update(map("{:_}".format, ints))
     # backwards (``ssn[::-1]``), all 9+ digits, when neither end is a zero
-    out.update(d[::-1] for d in digits if d[0] != "0" != d[-1])
+    out.update(filterfalse(_ENDS_0, filterfalse(_STARTS_0, map(_BACKWARDS, digits))))
     big = [n for n in ints if n >= 1 << 48]   # bare hex of 12+ digits (shorter: a UUID's or a
     hexes = [*map("{:x}".format, big), *map("{:X}".format, big)]   # hash's piece)
     out.update(hexes)
@@ -188,6 +194,8 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
     return out
 
 
+_BACKWARDS = itemgetter(slice(None, None, -1))
+_STARTS_0, _ENDS_0 = methodcaller("startswith", "0"), methodcaller("endswith", "0")
 _PACK = tuple(map(struct.Struct, ("<q", ">q", "<d", ">d")))
 
 
