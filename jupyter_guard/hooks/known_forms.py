@@ -224,7 +224,8 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
     raws = [v.encode("utf-8", "surrogatepass") for v in values if "@" in v and len(v) <= 320]
     if not raws:
         return set()
-    return set(map(bytes.decode, encode85(raws, ascii85=False) | encode85(raws, ascii85=True)))
+    b85, a85 = encode85(raws)
+    return b85 | a85
 
 
 # the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
