@@ -57,7 +57,7 @@ def encode85(raws: list[bytes]) -> tuple[set[str], set[str]]:
         for k in range(4, -1, -1):
             digits[:, :, k] = words % 85
             words //= 85
-        width = digits.shape[1] * 5 - pad
+        width = (size + pad) // 4 * 5 - pad
         for out, alphabet in alphabets:
             # UCS-4 code points viewed as numpy strings (no character is NUL: none stripped)
             chars = np.ascontiguousarray(alphabet[digits].reshape(count, -1)[:, :width])
