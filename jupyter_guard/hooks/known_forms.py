@@ -237,6 +237,7 @@ PIECE_MIN = 5
 """The shortest piece of a value that is remembered on its own (``pieces``)."""
 _WORDY = str.maketrans("", "", "-.'_")
 _NUMERIC = str.maketrans("", "", "0123456789 -.+")
+_STRIP = ".+@$#%*!~^`-"
 
 
 def pieces(values: Iterable[str]) -> set[str]:
@@ -256,19 +257,20 @@ def pieces(values: Iterable[str]) -> set[str]:
     ['100000003', '12345', '34567', '67890']
     """
     out: set[str] = set()
-    for v in values:
-        if not CUT_ANY.search(v):
-            continue
-        cut = _CUT_CHAR.search(v) is not None
-        parts = [t.strip(".+@$#%*!~^`-") for t in v.translate(_CUT).split()]
-        wordy = any(t.translate(_WORDY).isalpha() for t in parts if t)
+    for v in filter(CUT_ANY.search, values):
+        parts = list(map(str.strip, v.translate(_CUT).split(), repeat(_STRIP)))
+        wordy = None   # (worked out only for a piece of 5 digits alone)
         for t in parts:
             if len(t) < PIECE_MIN or t == v or t.translate(_WORDY).isalpha():
                 continue
             digits = sum(map(str.isdigit, t))
-            if digits >= 6 or "@" in t or (cut and t.translate(_NUMERIC)) or (
-                    digits >= PIECE_MIN and t.isdigit() and not wordy):
+            if digits >= 6 or "@" in t or (_CUT_CHAR.search(v) and t.translate(_NUMERIC)):
                 out.add(t)   # an identifier, or a piece of one
+            elif digits >= PIECE_MIN and t.isdigit():
+                if wordy is None:
+                    wordy = any(map(str.isalpha, map(str.translate, parts, repeat(_WORDY))))
+                if not wordy:
+                    out.add(t)
     return out
 
 

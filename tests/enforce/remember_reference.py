@@ -3,26 +3,14 @@
 Changed only to keep its state in a namespace instead of module globals."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits, respelt
-from jupyter_guard.hooks.known_forms import (
-    _NOT_NUMBER,
-    _ONLY_DIGITS,
-    CUT_ANY,
-    DIGITS,
-    local_parts,
-    pieces,
-)
+from jupyter_guard.hooks.known_forms import _NOT_NUMBER, _ONLY_DIGITS, DIGITS
 from jupyter_guard.mask.strategy import canonical
-
-
-class known_forms:   # the module name the old code called through
-    CUT_ANY = CUT_ANY
-    pieces = staticmethod(pieces)
-    local_parts = staticmethod(local_parts)
 
 
 def remember(st: Any, values: Any) -> None:
@@ -164,3 +152,62 @@ def encoded_forms(values: Iterable[str]) -> set[str]:
     return out
 
 
+# the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
+_CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f", " "))
+_CUT_CHAR = re.compile(r"[,;|\"'<>()\[\]{}=&?/\\:\x00]")
+CUT_ANY = re.compile(r"[\s,;|\"'<>()\[\]{}=&?/\\:\x00]")
+"""A value ``pieces`` may cut (a separator or a space in it)."""
+PIECE_MIN = 5
+"""The shortest piece of a value that is remembered on its own (``pieces``)."""
+_WORDY = str.maketrans("", "", "-.'_")
+_NUMERIC = str.maketrans("", "", "0123456789 -.+")
+
+
+def pieces(values: Iterable[str]) -> set[str]:
+    """The pieces of ``values`` holding a separator the exits cut printed text at
+    (``translate(email, '@.', '#,')`` prints ``user1#example,com``, read as ``user1#example``
+    and ``com``) or a space: whole, such a value never matches a print. A piece has
+    ``PIECE_MIN`` characters or more and is no plain word (letters, maybe with ``-.'_``: a city
+    or a name, which would then be masked everywhere). It is kept when it is an identifier:
+    6 digits or an ``@`` in it (also between words: ``ref 100000003 lyon``); cut by a separator,
+    a letter besides digits (``user1#example``); or 5 digits alone when no piece of the value
+    is a plain word (``12345,67890``, ``AB12;34567``: a number made of numbers, where a ZIP
+    code beside a city name or an amount's ``234.50`` is no identifier of its own)."""
+    out: set[str] = set()
+    for v in values:
+        if not CUT_ANY.search(v):
+            continue
+        cut = _CUT_CHAR.search(v) is not None
+        parts = [t.strip(".+@$#%*!~^`-") for t in v.translate(_CUT).split()]
+        wordy = any(t.translate(_WORDY).isalpha() for t in parts if t)
+        for t in parts:
+            if len(t) < PIECE_MIN or t == v or t.translate(_WORDY).isalpha():
+                continue
+            digits = sum(map(str.isdigit, t))
+            if digits >= 6 or "@" in t or (cut and t.translate(_NUMERIC)) or (
+                    digits >= PIECE_MIN and t.isdigit() and not wordy):
+                out.add(t)   # an identifier, or a piece of one
+    return out
+
+
+def local_parts(values: Iterable[str]) -> set[str]:
+    """The local parts of the e-mails among ``values`` that are no plain word (``user5``,
+    ``jane.doe``: a digit or a ``.``, ``_``, ``+`` or ``-`` in it) and have ``PIECE_MIN``
+    characters or more: printed alone (``e.split('@')[0]``) they name the person as the whole
+    address does. A plain word (``sales``, ``john``) is left out: it would be masked in honest
+    text."""
+    out: set[str] = set()
+    for v in values:
+        at = v.rfind("@")
+        local = v[:at]
+        if at >= PIECE_MIN and not local.isalpha() and local.split() == [local] and (
+                not local.isdigit() or len(local) >= 6):
+            out.add(local.strip(".+-_"))
+    out.discard("")
+    return {t for t in out if len(t) >= PIECE_MIN}
+
+
+class known_forms:   # the module name the old code called through
+    CUT_ANY = CUT_ANY
+    pieces = staticmethod(pieces)
+    local_parts = staticmethod(local_parts)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exits, known_forms
 from jupyter_guard.hooks.known_match import Packed, Values
 from tests.enforce import remember_reference
 
@@ -124,3 +124,21 @@ def test_one_kind(fresh_exits: Any, values: Any, once: bool) -> None:
     _same(st)
     assert "123456789" in exits.known or "100000007" in exits.known or "user1" in exits.known \
         or "4155550001" in exits.known
+
+
+def test_pieces_and_forms_as_before() -> None:
+    """The forms alone, on values of every kind and the pieces' own cases."""
+    r = random.Random(7)
+    values = {v for v in (_value(r) for _ in range(20000)) if isinstance(v, str)} | {
+        "12345,67890", "AB12;34567", "ref 100000003 lyon", "1 Elm St, Oslo 12345",
+        "Saint-Denis,Paris", "1,234.50", "user1#example,com", "a 12345 b", "12345 - Paris",
+        "x;12345", "(415) 555-0100", "4111 1111 1111 1111", "-12345-;x", "a@b;12345"}
+    assert known_forms.pieces(values) == remember_reference.pieces(values)
+    assert known_forms.local_parts(values) == remember_reference.local_parts(values)
+    assert known_forms.encoded_forms(values) == remember_reference.encoded_forms(values)
+    assert known_forms.packed_forms(values) == remember_reference.packed_forms(values)
+    spelt: set[str] = set()
+    ref_spelt: set[str] = set()
+    assert known_forms.numeric_forms(values, spelt) == remember_reference.numeric_forms(
+        values, ref_spelt)
+    assert spelt == ref_spelt and spelt
