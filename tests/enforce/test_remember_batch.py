@@ -13,10 +13,12 @@ import pytest
 
 from jupyter_guard.hooks import exits, known_forms
 from jupyter_guard.hooks.known_match import Packed, Values
+from jupyter_guard.mask.text import MaskSettings
 from tests.enforce import remember_reference
 
 _STATE = ("spelt", "lengths", "digit_lengths", "email_domains", "encoded_alone")
 _FLAGS = ("emails", "numbers", "counted")
+_SETTINGS = MaskSettings()
 
 
 @pytest.fixture()
@@ -142,3 +144,18 @@ def test_pieces_and_forms_as_before() -> None:
     assert known_forms.numeric_forms(values, spelt) == remember_reference.numeric_forms(
         values, ref_spelt)
     assert spelt == ref_spelt and spelt
+
+
+def test_radix_forms_of_remembered_numbers(fresh_exits: Any) -> None:
+    """What the batch leaves (``digit_lengths``, ``numbers``) lets the exits read a known SSN or
+    card number in hex, octal or binary; a UUID, a hash and an unknown number stay plain."""
+    exits.remember([f"{100000000 + g * 7}" for g in range(2000)] + ["4111-1111-1111-1111"])
+    ssn, card = 100000000 + 5 * 7, 4111111111111111
+    for form in (hex(ssn), oct(ssn), bin(ssn), hex(card).upper().replace("X", "x"), bin(card)):
+        text = f"id={form};"
+        assert exits.respelt_spans(text) == [(3, 3 + len(form), "known-spelt")], form
+        assert exits.scan(text, _SETTINGS)
+    for plain in ("0x5f5e0ff", hex(123456789), "0x" + "ab12" * 8,
+                  "sha 0x3b4f1c9e2d7a8b6c5e4f3a2b1c0d9e8f7a6b5c4d",
+                  "uuid 550e8400-e29b-41d4-a716-446655440000"):
+        assert exits.respelt_spans(plain) == [], plain
