@@ -50,8 +50,11 @@ match one of 10,000 values about twice a megabyte of compressed data.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from itertools import filterfalse, repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
@@ -124,85 +127,105 @@ def _radix_pattern(lengths: frozenset[int]) -> tuple[Any, Any] | None:
     return _PATTERNS[lengths]
 
 
-def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[str]:
+def number_digits(values: Iterable[str]) -> set[str]:
+    """The digits of those ``values`` that are numbers written with separators (an SSN, a
+    phone, a card number) of ``DIGITS`` digits or more; each test a C call.
+
+    >>> sorted(number_digits(["123-45-6789", "(415) 555-0100", "user@x.io", "12-34"]))
+    ['123456789', '4155550100']
+    """
+    values = values if isinstance(values, (set, frozenset)) else set(values)
+    plain = set(filter(str.isascii, filter(str.isdigit, values)))   # most: digits alone
+    out = {v for v in plain if DIGITS <= len(v) <= 40}
+    rest = values - plain
+    joined = "\n".join(rest)   # one C search over them all, when no value holds a newline
+    numbers = _NUMBER_LINE.findall(joined) if joined.count("\n") == len(rest) - 1 else [
+        v for v in rest if DIGITS <= len(v) <= 40 and not v.translate(_NOT_NUMBER)]
+    out.update(d for d in map(str.translate, numbers, repeat(_ONLY_DIGITS)) if len(d) >= DIGITS)
+    return out
+
+
+_NUMBER_LINE = re.compile(rf"^[0-9{re.escape(_SEPARATORS)}]{{{DIGITS},40}}$", re.MULTILINE)
+
+
+def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
+                  digits: set[str] | None = None, lengths: set[int] | None = None
+                  ) -> set[str]:
     """The numeric forms of those ``values`` that are numbers written with separators, other
     than the values themselves; ``spelt``, if given, gets those that are not the value's digits
     (a float, thousands separators, hex: their tail is not the value's last four digits).
+    ``digits``: ``number_digits(values)``, where the caller has it; ``lengths``, if given, gets
+    the lengths of the forms made of digits alone (one that is a value too included). Each form
+    is made for all the values at once (``map`` of a C method: 250,000 SSNs in ~0.3 s, not 2).
 
     >>> spelt = set()
     >>> sorted(numeric_forms(["123-45-6789"], spelt)) == sorted(spelt | {"123456789"})
     True
     """
-    out: set[str] = set()
-    canonical: set[str] = set()
-    for v in values:
-        if len(v) < DIGITS or len(v) > 40 or v.translate(_NOT_NUMBER):
-            continue   # not a number (an e-mail, a name), or too long to be one value
-        digits = v.translate(_ONLY_DIGITS)
-        if len(digits) < DIGITS or not digits.isdigit():
-            continue
-        out.add(digits)
-        canonical.add(digits)
-        bare = digits.lstrip("0")
-        if len(bare) >= DIGITS - 1:   # ``int`` drops leading zeros: 012-34-5678 -> 12345678
-            out.add(bare)
-            canonical.add(bare)
-        number = float(int(digits))
-        out.add(repr(number))
-        out.add(f"{number:.18e}")
-        exact = int(number)
-        if exact != int(digits):   # past 2**53: the float's own digits
-            out.add(str(exact))
-        n = int(digits)
-        out.update((f"{n:,}", f"{n:_}"))
-        if digits[0] != "0" and digits[-1] != "0":   # backwards (``ssn[::-1]``), all 9+ digits
-            out.add(digits[::-1])
-        if n >= 1 << 48:   # bare hex of 12+ digits (shorter: a UUID's or a hash's piece)
-            out.update((f"{n:x}", f"{n:X}"))
-    out.difference_update(values if isinstance(values, (set, frozenset)) else set(values))
+    values = values if isinstance(values, (set, frozenset)) else set(values)
+    digits = number_digits(values) if digits is None else digits
+    out: set[str] = set(digits)
+    # ``int`` drops leading zeros: 012-34-5678 -> 12345678
+    out.update(b for b in map(str.lstrip, (d for d in digits if d[0] == "0"), repeat("0"))
+               if len(b) >= DIGITS - 1)
+    canonical = set(out)
+    ints = list(map(int, digits))
+    floats = list(map(float, ints))
+    out.update(map(repr, floats))
+    out.update(map("{:.18e}".format, floats))
+    # past 2**53: the float's own digits
+    exact = [str(int(f)) for n, f in zip(ints, floats) if n > 1 << 53 and int(f) != n]
+    out.update(exact)
+    out.update(map("{:,}".format, ints))
+    out.update(map("{:_}".format, ints))
+    # backwards (``ssn[::-1]``), all 9+ digits, when neither end is a zero
+    out.update(filterfalse(_ENDS_0, filterfalse(_STARTS_0, map(_BACKWARDS, digits))))
+    big = [n for n in ints if n >= 1 << 48]   # bare hex of 12+ digits (shorter: a UUID's or a
+    hexes = [*map("{:x}".format, big), *map("{:X}".format, big)]   # hash's piece)
+    out.update(hexes)
+    if lengths is not None:   # (a reversed form is as long as its digits)
+        lengths.update(map(len, canonical))
+        lengths.update(map(len, exact))
+        lengths.update(map(len, filter(str.isdigit, hexes)))
+        lengths.update(len(str(n)) for n in ints if n < 1000)   # '0', no comma
+    out.difference_update(values)
     if spelt is not None:
         spelt.update(out - canonical)
     return out
 
 
-_PACK = ("<q", ">q", "<d", ">d")
+_BACKWARDS = itemgetter(slice(None, None, -1))
+_STARTS_0, _ENDS_0 = methodcaller("startswith", "0"), methodcaller("endswith", "0")
+_PACK = tuple(map(struct.Struct, ("<q", ">q", "<d", ">d")))
 
 
-def packed_forms(values: Iterable[str]) -> set[bytes]:
+def packed_forms(values: Iterable[str], digits: set[str] | None = None) -> set[bytes]:
     """The 8-byte forms (int64 and float64, little- and big-endian) of those ``values`` that are
-    numbers of ``DIGITS`` digits or more (``numeric_forms``'s)."""
-    import struct
-
+    numbers of ``DIGITS`` digits or more (``numeric_forms``'s); ``digits`` as there."""
+    ints = [n for n in map(int, number_digits(values) if digits is None else digits)
+            if n < 1 << 63]
+    floats = list(map(float, ints))
     out: set[bytes] = set()
-    for v in values:
-        if len(v) < DIGITS or len(v) > 40 or v.translate(_NOT_NUMBER):
-            continue
-        digits = v.translate(_ONLY_DIGITS)
-        if len(digits) < DIGITS or not digits.isdigit() or int(digits) >= 1 << 63:
-            continue
-        n = int(digits)
-        for f in _PACK:
-            out.add(struct.pack(f, float(n) if f[1] == "d" else n))
+    for f in _PACK:
+        out.update(map(f.pack, floats if f.format[1] == "d" else ints))
     return out
 
 
 def encoded_forms(values: Iterable[str]) -> set[str]:
     """Each e-mail of ``values`` in Ascii85 and base85 (``b85encode(e.encode())``): a single
     value's run is too short to hold the punctuation the run finder (``encoded85``) needs.
-    (``exits`` looks for them as whole words of short texts.)
+    (``exits`` looks for them as whole words of short texts; ``encode85`` makes them in numpy.)
 
     >>> sorted(encoded_forms(["user1@example.com", "123456789"]))
     ['F`V,70gK;p@;Tt"AM.J2D#', 'b#rBMF+gQ_VQp}1WiDfHZ2']
     """
-    import base64
+    from jupyter_guard.hooks.encode85 import encode85
 
-    out: set[str] = set()
-    for v in values:
-        if "@" in v and len(v) <= 320:
-            raw = v.encode("utf-8", "surrogatepass")
-            out.update((base64.b85encode(raw).decode("ascii"),
-                        base64.a85encode(raw).decode("ascii")))
-    return out
+    raws = [v.encode("utf-8", "surrogatepass") for v in values if "@" in v and len(v) <= 320]
+    if not raws:
+        return set()
+    b85, a85 = encode85(raws)
+    return b85 | a85
 
 
 # the separators the exits cut printed text at (``exits._CUT``, control bytes aside)
@@ -214,6 +237,7 @@ PIECE_MIN = 5
 """The shortest piece of a value that is remembered on its own (``pieces``)."""
 _WORDY = str.maketrans("", "", "-.'_")
 _NUMERIC = str.maketrans("", "", "0123456789 -.+")
+_STRIP = ".+@$#%*!~^`-"
 
 
 def pieces(values: Iterable[str]) -> set[str]:
@@ -233,19 +257,20 @@ def pieces(values: Iterable[str]) -> set[str]:
     ['100000003', '12345', '34567', '67890']
     """
     out: set[str] = set()
-    for v in values:
-        if not CUT_ANY.search(v):
-            continue
-        cut = _CUT_CHAR.search(v) is not None
-        parts = [t.strip(".+@$#%*!~^`-") for t in v.translate(_CUT).split()]
-        wordy = any(t.translate(_WORDY).isalpha() for t in parts if t)
+    for v in filter(CUT_ANY.search, values):
+        parts = list(map(str.strip, v.translate(_CUT).split(), repeat(_STRIP)))
+        wordy = None   # (worked out only for a piece of 5 digits alone)
         for t in parts:
             if len(t) < PIECE_MIN or t == v or t.translate(_WORDY).isalpha():
                 continue
             digits = sum(map(str.isdigit, t))
-            if digits >= 6 or "@" in t or (cut and t.translate(_NUMERIC)) or (
-                    digits >= PIECE_MIN and t.isdigit() and not wordy):
+            if digits >= 6 or "@" in t or (_CUT_CHAR.search(v) and t.translate(_NUMERIC)):
                 out.add(t)   # an identifier, or a piece of one
+            elif digits >= PIECE_MIN and t.isdigit():
+                if wordy is None:
+                    wordy = any(map(str.isalpha, map(str.translate, parts, repeat(_WORDY))))
+                if not wordy:
+                    out.add(t)
     return out
 
 

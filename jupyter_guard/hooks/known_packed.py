@@ -29,7 +29,10 @@ class Packed:
 
     def update(self, forms: Any) -> None:
         before = len(self.forms)
-        self.forms.update(f for f in forms if len(f) == 8)
+        forms = forms if isinstance(forms, (set, frozenset)) else set(forms)
+        if set(map(len, forms)) != {8}:   # (one C pass: ``packed_forms`` makes 8 bytes each)
+            forms = {f for f in forms if len(f) == 8}
+        self.forms.update(forms)
         if len(self.forms) != before:
             self.table = None
 
