@@ -56,64 +56,48 @@ HEADERS = [
 ]
 
 BODIES = [
-    Case("post-data", _RQ + "requests.post(URL, data=','.join(E[5:30]))",
-         leak="body to an allowed host: not counted against the budget"),
-    Case("post-json", _RQ + "requests.post(URL, json={'e': E[5:30]})",
-         leak="body to an allowed host: not counted against the budget"),
+    Case("post-data", _RQ + "requests.post(URL, data=','.join(E[5:30]))"),
+    Case("post-json", _RQ + "requests.post(URL, json={'e': E[5:30]})"),
     Case("post-files-multipart", _RQ + "requests.post(URL, files={'f': ('a.csv', "
-         "'\\n'.join(S[5:30]))})",
-         leak="body to an allowed host: not counted against the budget"),
-    Case("post-form", _RQ + "requests.post(URL, data={'e': E[5:30]})",
-         leak="body to an allowed host: not counted against the budget"),
-    Case("urllib-data", _U + "u.urlopen(URL, data=','.join(S[5:30]).encode()).read()",
-         leak="body to an allowed host: not counted against the budget"),
+         "'\\n'.join(S[5:30]))})"),
+    Case("post-form", _RQ + "requests.post(URL, data={'e': E[5:30]})"),
+    Case("urllib-data", _U + "u.urlopen(URL, data=','.join(S[5:30]).encode()).read()"),
     Case("http-client-body", _H + "c.request('POST', '/', body=';'.join(E[5:30]))\n"
-         "c.getresponse().read()",
-         leak="body to an allowed host: not counted against the budget"),
+         "c.getresponse().read()"),
     Case("chunked-body", _H + "c.request('POST', '/', body=iter([e.encode() for e in E[5:30]]), "
-         "encode_chunked=True)\nc.getresponse().read()",
-         leak="body to an allowed host: not counted against the budget"),
-    Case("chunked-generator", _RQ + "requests.post(URL, data=(s.encode() for s in S[5:30]))",
-         leak="body to an allowed host: not counted against the budget"),
+         "encode_chunked=True)\nc.getresponse().read()"),
+    Case("chunked-generator", _RQ + "requests.post(URL, data=(s.encode() for s in S[5:30]))"),
     Case("gzip-body", "import gzip\n" + _RQ + "requests.post(URL, data=gzip.compress("
          "D.encode()), headers={'Content-Encoding': 'gzip'})",
-         leak="body to an allowed host: not counted against the budget (and compressed)"),
+         leak="a compressed body to an allowed host: the budget counts only values as sent"),
     Case("body-three-bytes", _H + "b = ','.join(E[5:30]).encode()\nc.putrequest('POST', '/')\n"
          "c.putheader('Content-Length', str(len(b)))\nc.endheaders()\n"
-         "for i in range(0, len(b), 3):\n    c.send(b[i:i + 3])\nc.getresponse().read()",
-         leak="body to an allowed host: not counted against the budget (and 3 bytes a send)"),
-    Case("body-one-per-request", _RQ + "for s in S[5:30]:\n    requests.post(URL, data=s)",
-         leak="body to an allowed host: not counted against the budget"),
+         "for i in range(0, len(b), 3):\n    c.send(b[i:i + 3])\nc.getresponse().read()"),
+    Case("body-one-per-request", _RQ + "for s in S[5:30]:\n    requests.post(URL, data=s)"),
 ]
 
 SOCKETS = [
-    Case("socket-sendall", _CONN + "s.sendall(','.join(E[5:30]).encode())\ns.close()",
-         leak="raw socket to an allowed host: not counted against the budget"),
+    Case("socket-sendall", _CONN + "s.sendall(','.join(E[5:30]).encode())\ns.close()"),
     Case("socket-localhost", "import socket\ns = socket.create_connection(('localhost', TPORT))\n"
-         "s.sendall(','.join(S[5:30]).encode())\ns.close()",
-         leak="raw socket to an allowed host: not counted against the budget"),
+         "s.sendall(','.join(S[5:30]).encode())\ns.close()"),
     Case("udp-sendto", "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-         "s.sendto(','.join(E[5:30]).encode(), ('127.0.0.1', UPORT))\ns.close()",
-         leak="raw socket to an allowed host: not counted against the budget (UDP sendto)"),
+         "s.sendto(','.join(E[5:30]).encode(), ('127.0.0.1', UPORT))\ns.close()"),
     Case("socket-three-bytes", _CONN + "b = ','.join(S[5:30]).encode()\n"
-         "for i in range(0, len(b), 3):\n    s.send(b[i:i + 3])\ns.close()",
-         leak="raw socket to an allowed host: not counted against the budget (3 bytes a send)"),
+         "for i in range(0, len(b), 3):\n    s.send(b[i:i + 3])\ns.close()"),
     Case("asyncio-open-connection", "import asyncio\nasync def f():\n"
          "    r, w = await asyncio.open_connection('127.0.0.1', TPORT)\n"
          "    w.write(','.join(E[5:30]).encode())\n    await w.drain()\n    w.close()\n"
          "    await w.wait_closed()\nawait f()",
-         leak="raw socket to an allowed host: not counted against the budget (asyncio transport)"),
+         leak="nothing arrives, but the cell shows ConnectionResetError: asyncio's transport "
+         "swallows the refusal (no [exfiltration] line)"),
     Case("mp-client-pickle", "from multiprocessing.connection import Client\n"
          "m = Client(('127.0.0.1', TPORT))\nm.send(S[5:30])\nm.close()"),
-    Case("xmlrpc", "import xmlrpc.client as x\nx.ServerProxy(URL).f(E[5:30])",
-         leak="XML-RPC call body to an allowed host: not counted against the budget"),
+    Case("xmlrpc", "import xmlrpc.client as x\nx.ServerProxy(URL).f(E[5:30])"),
     Case("smtplib", "import smtplib\nm = smtplib.SMTP('127.0.0.1', MPORT)\n"
          "m.sendmail('a@b.org', ['c@d.org'], 'Subject: x\\r\\n\\r\\n' + ','.join(E[5:30]))\n"
-         "m.quit()",
-         leak="SMTP DATA to an allowed host (raw socket): not counted against the budget"),
+         "m.quit()"),
     Case("ftplib", "import ftplib\nf = ftplib.FTP()\nf.connect('127.0.0.1', MPORT)\n"
-         "f.login('anon', 'x')\nf.sendcmd('SITE ' + ','.join(S[5:30]))\nf.quit()",
-         leak="FTP command to an allowed host (raw socket): not counted against the budget"),
+         "f.login('anon', 'x')\nf.sendcmd('SITE ' + ','.join(S[5:30]))\nf.quit()"),
 ]
 
 CHILDREN = [   # ``@URL@``: the listener's URL written into the cell, as a user would type it
