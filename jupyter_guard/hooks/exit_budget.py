@@ -37,6 +37,24 @@ def values_in(data: Any, settings: Any) -> set[str]:
     return found
 
 
+def known_sent(data: Any) -> set[str]:
+    """Values read from sensitive columns in raw bytes, as sent or URL-decoded (a form body).
+    Known values only, as the socket checks: the detectors would count every address an SMTP
+    envelope or a driver's SQL names."""
+    from urllib.parse import unquote_plus
+
+    text = exits._text(data)
+    return {t[a:b] for t in {text, unquote_plus(text)} for a, b, _ in exits.known_spans(t)}
+
+
+def spend_new(guard: Any, rt: Any, before: bytes, data: bytes, how: str) -> None:
+    """``spend`` on the known values in ``data`` that ``before`` (its start, already counted)
+    did not hold: plain bytes sent after a counted value on the same socket still flow."""
+    new = known_sent(data) - (known_sent(before) if before else set())
+    if new:
+        spend(guard, rt, "\n".join(sorted(new)), how)
+
+
 def _cell(rt: Any) -> Any:
     kg = getattr(rt, "kg", None)
     cell = getattr(kg, "_cell", None) or {}

@@ -7,10 +7,12 @@ connections a library opened (``http.client``'s ``conn.sock``, asyncio streams),
 accepted by a server in the kernel, inherited descriptors. Each send to a peer not in
 ``network.allow_hosts`` is checked for values known to come from sensitive columns (read out of
 guarded results: ``exits.known``; as sent, URL-decoded, or in a compressed stream); a send that
-carries one is refused (``exfiltration``) before any byte of it leaves. Ordinary payloads pass
-untouched. The detectors are not run here: a socket also carries a database driver's SQL, whose
-literals the SQL rules judge (an e-mail typed into a query to a remote server is no leak of a
-guarded table); sends by HTTP clients are scanned with the detectors by the HTTP layer.
+carries one is refused (``exfiltration``) before any byte of it leaves; a send to an allowed
+peer counts the known values it completes against the exfiltration budget (``_spend``).
+Ordinary payloads pass untouched. The detectors are not run here: a socket also carries a
+database driver's SQL, whose literals the SQL rules judge (an e-mail typed into a query to a
+remote server is no leak of a guarded table); sends by HTTP clients are scanned with the
+detectors by the HTTP layer.
 
 ``send`` passes on at most ``PIECE`` bytes per call (it may always send less than it is given),
 so a caller's retry loop has each byte scanned once. Per socket, the peer and the last ``TAIL``
@@ -31,7 +33,7 @@ import weakref
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import exit_dbcopy, exits
+from jupyter_guard.hooks import exit_budget, exit_dbcopy, exits
 from jupyter_guard.hooks.event_paths import database_header
 from jupyter_guard.hooks.state import busy
 
@@ -136,7 +138,10 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
     host = entry[0]
     if isinstance(addr, tuple) and addr:
         host = str(addr[0]).lower()
-    if not host or host in rt.guard.policy.allow_hosts:
+    if not host:
+        return
+    if host in rt.guard.policy.allow_hosts:   # may receive them, within the budget
+        _spend(rt, entry, data, how)
         return
     if pages:
         exits.refuse(rt.guard, rt, exit_dbcopy.DATABASE_PAGES, host, how, host=host)
@@ -164,6 +169,23 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
         entry[1] = b""   # refused: nothing of it left, the next send starts afresh
         _to_host.pop(host, None)
         exits.refuse(rt.guard, rt, kind, host, how, host=host, data=chunk)
+
+
+def _spend(rt: Any, entry: list[Any], data: Any, how: str) -> None:
+    """A send to an allowed host: the sensitive values it completes (read after the socket's
+    last ``TAIL`` bytes, so a value sent a few bytes at a time counts once whole) count against
+    the exfiltration budget (bodies and raw sockets alike; request lines are counted by
+    ``exit_net`` too, once: the budget counts distinct values)."""
+    p = rt.guard.policy
+    if not (p.max_values_per_cell or p.max_values_per_session):
+        return
+    try:
+        chunk = bytes(data)
+    except (TypeError, ValueError):
+        return   # not a buffer: the send itself raises
+    before = entry[1]
+    entry[1] = (before + chunk)[-TAIL:]
+    exit_budget.spend_new(rt.guard, rt, before, before + chunk, how)
 
 
 def _database_head(data: Any) -> bool:

