@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits, respelt
-from jupyter_guard.hooks.known_forms import _NOT_NUMBER, _ONLY_DIGITS, DIGITS
+from jupyter_guard.hooks.exits import _flat  # unchanged since: not copied
+from jupyter_guard.hooks.known_forms import _NOT_NUMBER, _ONLY_DIGITS, DIGITS, local_parts
 from jupyter_guard.mask.strategy import canonical
 
 
@@ -60,20 +60,6 @@ def remember(st: Any, values: Any) -> None:
     st.spelt.update(backwards)
     st.lengths.update(len(s) for s in new)
     st.lengths.update(len(s) for s in forms)
-
-
-def _flat(values: Any, depth: int) -> Any:
-    """Each value; of a list, tuple, set or dict value (a struct, ``row(email, ssn)``, a map, a
-    list) its members instead, ``depth`` levels down; bytes (a BLOB) also as text."""
-    for v in values:
-        if isinstance(v, (list, tuple, set, frozenset, dict)):
-            if depth:   # the members, not the container's own text (it would mask a stretch)
-                yield from _flat(islice(v.values() if isinstance(v, dict) else v, 1000),
-                                 depth - 1)
-            continue
-        yield v
-        if isinstance(v, (bytes, bytearray)):
-            yield bytes(v[:4096]).decode("latin-1")
 
 
 def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[str]:
@@ -188,23 +174,6 @@ def pieces(values: Iterable[str]) -> set[str]:
                     digits >= PIECE_MIN and t.isdigit() and not wordy):
                 out.add(t)   # an identifier, or a piece of one
     return out
-
-
-def local_parts(values: Iterable[str]) -> set[str]:
-    """The local parts of the e-mails among ``values`` that are no plain word (``user5``,
-    ``jane.doe``: a digit or a ``.``, ``_``, ``+`` or ``-`` in it) and have ``PIECE_MIN``
-    characters or more: printed alone (``e.split('@')[0]``) they name the person as the whole
-    address does. A plain word (``sales``, ``john``) is left out: it would be masked in honest
-    text."""
-    out: set[str] = set()
-    for v in values:
-        at = v.rfind("@")
-        local = v[:at]
-        if at >= PIECE_MIN and not local.isalpha() and local.split() == [local] and (
-                not local.isdigit() or len(local) >= 6):
-            out.add(local.strip(".+-_"))
-    out.discard("")
-    return {t for t in out if len(t) >= PIECE_MIN}
 
 
 class known_forms:   # the module name the old code called through
