@@ -10,9 +10,8 @@ import ast
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from jupyter_guard.analyze import magics, pysinks
-from jupyter_guard.analyze.introspection import reaches_hidden
-from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX, Ctx
+from jupyter_guard.analyze import magics, pysinks, pytamper
+from jupyter_guard.analyze.pysinks import Ctx
 from jupyter_guard.analyze.pyvalues import (
     PathValue,
     Ref,
@@ -46,44 +45,6 @@ _SUBMITTERS = frozenset(
         "create_task",
     }
 )
-# the socket classes whose sends the guard checks: their C base reached past them sends unchecked
-_SOCKET_TYPES = frozenset({"socket.socket", "socket.SocketType", "_socket.socket",
-                           "_socket.SocketType", "ssl.SSLSocket"})
-_HIERARCHY = frozenset({"__base__", "__bases__", "__mro__", "mro"})
-_GUARD_ATTRS = frozenset(
-    {
-        "ast_transformers",
-        "input_transformers_post",
-        "input_transformers_cleanup",
-        "events",
-        "compile",
-        "ast_parse",
-        "run_cell",
-        "run_cell_async",
-        "should_run_async",
-        "transform_cell",
-        "transform_ast",
-        "display_formatter",
-        "displayhook",
-        "system",
-        "system_piped",
-        "system_raw",
-        "getoutput",
-        "run_cell_magic",
-        "run_line_magic",
-        "extension_manager",
-        "magics_manager",
-        "custom_exceptions",
-        "showtraceback",
-        "CustomTB",
-        "set_custom_exc",
-        "kernel",
-        "builtin_trap",
-        "user_global_ns",
-        "_showtraceback",
-        "InteractiveTB",
-    }
-)
 
 
 def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
@@ -108,12 +69,6 @@ def analyze_python(tree: ast.AST | str, *, sql: SqlFn, shell: ShellFn,
     walker.walk(tree)
     return walker.result
 
-
-# Methods that change a container in place: called on anything of the guard's (its known values,
-# its patch ledgers, its policy's lists), they change what the guard decides.
-_MUTATORS = frozenset({"clear", "pop", "popitem", "update", "add", "discard", "remove", "append",
-                       "extend", "insert", "setdefault", "__setitem__", "__delitem__",
-                       "difference_update", "intersection_update", "sort", "reverse"})
 
 class _Walker:
     def __init__(self, sql: SqlFn, shell: ShellFn, lookup: Callable[[str], Any] | None,
@@ -310,36 +265,10 @@ class _Walker:
         ast.copy_location(fake, node)
         self.call(fake)
 
-    # -- the guard's own body -----------------------------------------------------------------
+    # -- the guard's own body (``pytamper``) ------------------------------------------------------
     def _check_tamper_call(self, name: str, node: ast.Call) -> None:
-        low = name.lower()
-        if hidden := reaches_hidden(node, self.scope):
-            self._tamper(hidden, node)
-        if "jupyter_guard" in low and any(
-            w in low for w in ("unload", "uninstall", "disable", "setattr", "remove")
-        ):
-            self._tamper("calls into the guard to switch it off", node)
-        if name in ("setattr", "delattr", "object.__setattr__", "builtins.setattr") and node.args:
-            self._check_target(
-                node.args[0],
-                deleting=name == "delattr",
-                attr=string_of(node.args[1], self.scope) if len(node.args) > 1 else None,
-            )
-        if name in ("super", "builtins.super") and len(node.args) == 2 and \
-                dotted(node.args[0], self.scope) in _SOCKET_TYPES:
-            self._tamper("reaches the raw socket type past the guard's checked sends", node)
-        text = ast.unparse(node.func)
-        method = text.rsplit(".", 1)[-1]
-        if name.startswith("jupyter_guard.") and method in _MUTATORS:
-            self._tamper("changes the guard's own state", node)
-        if name == "sys.modules.get" and node.args and \
-                "jupyter_guard" in (string_of(node.args[0], self.scope) or ""):
-            self._tamper("reaches the guard's module through sys.modules", node)
-        if text.endswith("events.unregister") or (
-            method in ("clear", "remove", "pop", "popitem", "__delitem__", "__setitem__", "update")
-            and any(a in text for a in ("ast_transformers", "input_transformers", "callbacks"))
-        ):
-            self._tamper("removes IPython hooks the guard uses", node)
+        for why, about in pytamper.call_tampers(name, node, self.scope):
+            self._tamper(why, about)
 
     def _tamper(self, why: str, node: ast.AST) -> None:
         """A ``guard.tamper`` intent for ``node``, which the self-protection rule refuses."""
@@ -347,52 +276,13 @@ class _Walker:
                                   source=ast.unparse(node)[:200]),)), node)
 
     def _check_reach(self, node: ast.Subscript | ast.Attribute) -> None:
-        """A handle on the guard's modules that attribute checks cannot follow: a module out of
-        ``sys.modules`` by name, or a guard module's ``__dict__``."""
-        why = reaches_hidden(node, self.scope) or ""
-        if why:
-            pass
-        elif isinstance(node, ast.Subscript) and dotted(node.value, self.scope) == "sys.modules":
-            key = string_of(node.slice, self.scope) or ""
-            if "jupyter_guard" in key:
-                why = "reaches the guard's module through sys.modules"
-        elif isinstance(node, ast.Attribute) and node.attr == "__dict__" and \
-                dotted(node.value, self.scope).startswith("jupyter_guard"):
-            why = "reaches the guard's own variables"
-        elif isinstance(node, ast.Attribute) and node.attr in _HIERARCHY and \
-                dotted(node.value, self.scope) in _SOCKET_TYPES:
-            why = "reaches the raw socket type past the guard's checked sends"
-        if why:
+        if why := pytamper.reach_tamper(node, self.scope):
             self._tamper(why, node)
 
     def _check_target(
         self, target: ast.AST, *, deleting: bool = False, attr: str | None = None
     ) -> None:
-        why = ""
-        if isinstance(target, ast.Subscript):
-            base = dotted(target.value, self.scope)
-            key = string_of(target.slice, self.scope) or ""
-            if base == "os.environ" and (
-                key.upper().startswith(GUARD_ENV_PREFIX) or UNKNOWN in key
-            ):
-                why = f"changes {key} in the environment"
-            elif base == "sys.modules" and ("jupyter_guard" in key or UNKNOWN in key):
-                why = "removes the guard's module"
-            elif base.startswith("jupyter_guard"):   # e.__dict__[...] =, known_map[...] =
-                why = "changes the guard's own state"
-        elif isinstance(target, ast.Attribute) or attr is not None:
-            owner = dotted(
-                target.value if isinstance(target, ast.Attribute) else target, self.scope
-            )
-            if attr is not None:
-                name = attr
-            else:
-                name = target.attr if isinstance(target, ast.Attribute) else ""
-            if "jupyter_guard" in owner or owner.startswith("jupyter_guard"):
-                why = "changes the guard's own code"
-            elif name in _GUARD_ATTRS or (name or "").startswith("__jg"):
-                why = f"replaces IPython's {name}"
-        if why:
+        if why := pytamper.target_tamper(target, self.scope, deleting=deleting, attr=attr):
             self._tamper(why, target)
 
     # -- bindings ---------------------------------------------------------------------------
