@@ -1,0 +1,206 @@
+"""The DuckDB connection proxy: ``GuardedConnection`` passes every statement through the run-time
+check (``hooks/sql_check.py``) and the data exits (``hooks/db_exits.py``) before DuckDB runs it,
+and answers a measured DML's row count from Python until the connection is used otherwise.
+``isinstance(con, duckdb.DuckDBPyConnection)`` keeps working through it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jupyter_guard.connections import Conn
+from jupyter_guard.duck import as_caller
+from jupyter_guard.guard.owned import same_database
+from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks import db_exits, error_values, result_taint
+from jupyter_guard.hooks.sql_check import check_sql, measured_here, run_measured
+from jupyter_guard.hooks.state import Busy, busy
+
+log = logging.getLogger("jupyter_guard")
+
+# id(raw connection) -> [affected-row count, read?]: the result of a measured DML, which the
+# guard's own queries replaced on the connection. fetchone/fetchall answer from it; anything
+# else (df, description, arrow, ...) first puts it back on the connection as a query result.
+_PENDING: dict[int, list[Any]] = {}
+_SA_HOOKED: set[int] = set()   # guards whose SQLAlchemy listener is on (it comes when imported)
+
+
+def _kept(con: Any, kept: list[Any], name: str) -> Any:
+    n, read = kept
+    if name == "fetchall":
+        def fetchall() -> list[tuple[int]]:
+            kept[1] = True
+            return [] if read else [(n,)]
+        return fetchall
+    if name == "fetchone":
+        def fetchone() -> tuple[int] | None:
+            was = kept[1]
+            kept[1] = True
+            return None if was else (n,)
+        return fetchone
+    _PENDING.pop(id(con), None)
+    if not read:
+        con.execute("SELECT ?::BIGINT AS \"Count\"", [n])
+    return getattr(con, name)
+
+
+
+class GuardedConnection:
+    """A DuckDB connection whose statements pass the guard first."""
+
+    __slots__ = ("_jg_con", "_jg_guard")
+
+    def __init__(self, con: Any, guard: Guard) -> None:
+        object.__setattr__(self, "_jg_con", con)
+        object.__setattr__(self, "_jg_guard", guard)
+
+    @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
+    def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
+        return type(object.__getattribute__(self, "_jg_con"))
+
+    def _wrap(self, result: Any) -> Any:
+        return self if result is self._jg_con else result
+
+    def _check(self, query: Any, params: Any = None) -> None:
+        check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"), query, params)
+
+    def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
+        self._check(query, parameters)
+        db_exits.check_write(self._jg_guard, self._jg_con, query,
+                             [parameters] if parameters else None)
+        if parameters:
+            _bound(self._jg_con, query, [parameters])
+        result_taint.note(self._jg_con, query)
+        if not args and not kw and measured_here(self._jg_guard, query):
+            out = run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
+            if isinstance(out, int):   # a DML count: answered from Python until used otherwise
+                _PENDING[id(self._jg_con)] = [out, False]
+                return self
+            from jupyter_guard.guard.effect_run import reexpose
+
+            return self._wrap(reexpose(self._jg_con, out))
+        try:
+            if parameters is None:
+                return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
+            return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
+        except Exception as e:
+            error_values.note(e, query, self._jg_guard)   # a value the error quotes
+            raise
+
+    def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
+        sets = list(parameters or [])
+        result_taint.note(self._jg_con, None)
+        for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
+            self._check(query, p)
+        db_exits.check_write(self._jg_guard, self._jg_con, query, sets)
+        _bound(self._jg_con, query, sets)
+        if not args and not kw and measured_here(self._jg_guard, query):
+            run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
+            return self
+        return self._wrap(as_caller(self._jg_con.executemany, query, parameters, *args, **kw))
+
+    def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
+        _PENDING.pop(id(self._jg_con), None)
+        self._check(query, kw.get("params"))
+        params = kw.get("params")
+        db_exits.check_write(self._jg_guard, self._jg_con, query, [params] if params else None)
+        if not args and set(kw) <= {"params"} and measured_here(self._jg_guard, query):
+            out = run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
+            if isinstance(out, int):
+                return self._jg_con.sql(f'SELECT {out}::BIGINT AS "Count"')
+            return None if out is None else self._jg_con.from_arrow(out)
+        return as_caller(self._jg_con.sql, query, *args, **kw)
+
+    query = sql
+
+    def from_query(self, query: Any, *args: Any, **kw: Any) -> Any:
+        self._check(query)
+        return as_caller(self._jg_con.from_query, query, *args, **kw)
+
+    def begin(self) -> Any:
+        from jupyter_guard.guard.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.begin())
+
+    def commit(self) -> Any:
+        from jupyter_guard.guard.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.commit())
+
+    def rollback(self) -> Any:
+        from jupyter_guard.guard.effect_run import forget
+
+        forget(self._jg_guard, self._jg_con)
+        return self._wrap(self._jg_con.rollback())
+
+    def cursor(self) -> GuardedConnection:
+        return self._same_database(self._jg_con.cursor())
+
+    def duplicate(self) -> GuardedConnection:
+        return self._same_database(self._jg_con.duplicate())
+
+    def _same_database(self, child: Any) -> GuardedConnection:
+        """A cursor shares its parent's in-memory databases, so their tables stay the
+        session's own through it (``guard.owned``)."""
+        same_database(child, self._jg_con)
+        return GuardedConnection(child, self._jg_guard)
+
+    def __enter__(self) -> GuardedConnection:
+        self._jg_con.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._jg_con.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "create_function":   # Python functions as SQL: their results are checked
+            from jupyter_guard.hooks.udf_taint import wrap_create
+
+            kept = _PENDING.get(id(self._jg_con))   # a pending DML count is put back first
+            return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
+                               else self._jg_con.create_function)
+        if name == "append":   # a frame's rows into a table: judged like an INSERT of them
+            return db_exits.guarded_append(self._jg_guard, self._jg_con, self)
+        if _PENDING and not name.startswith("_"):
+            # IPython's display probes (``_repr_html_``, ``_ipython_display_``...) are not a use of
+            # the count: answering them by a query would leave a result open on the connection
+            # (DuckDB then refuses the next statement)
+            kept = _PENDING.get(id(self._jg_con))
+            if kept is not None:
+                return _kept(self._jg_con, kept, name)
+        if name in result_taint.FETCHES and result_taint.pending(self._jg_con):
+            return result_taint.wrap_fetch(getattr(self._jg_con, name), name, self._jg_con,
+                                           self._jg_guard)
+        return getattr(self._jg_con, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._jg_con, name, value)
+
+    def __repr__(self) -> str:
+        return f"<guarded {self._jg_con!r}>"
+
+
+def _bound(raw: Any, query: Any, sets: list[Any]) -> None:
+    """Values bound to an INSERT or UPDATE that hold sensitive ones taint the columns they go
+    into (``bound_taint``)."""
+    from jupyter_guard.hooks import bound_taint, exit_files  # late: exit_files imports writers
+
+    if not sets or exit_files.FX is None or busy():
+        return
+
+    def columns_of(table: str) -> list[str]:
+        with Busy():
+            rows = raw.execute("SELECT database_name, schema_name, column_name FROM "
+                               "duckdb_columns() WHERE lower(table_name) = lower(?) ORDER BY "
+                               "database_name, schema_name, column_index", [table]).fetchall()
+        return [c for d, sch, c in rows if (d, sch) == rows[0][:2]] if rows else []
+
+    try:
+        bound_taint.note(query, sets, exit_files.FX.exports.settings(), columns_of)
+    except Exception as e:  # noqa: BLE001 - a statement sqlglot or the catalog cannot read: the
+        # bytes of every later file and network exit are still scanned, and the statement runs
+        log.debug("jupyter_guard: bound values not followed for %r: %s", query, e)
