@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from jupyter_guard.analyze.introspection import reaches_hidden
-from jupyter_guard.analyze.pysinks import GUARD_ENV_PREFIX
+from jupyter_guard.analyze.pysinks_args import GUARD_ENV_PREFIX
 from jupyter_guard.analyze.pyvalues import Scope, dotted, string_of
 from jupyter_guard.model import UNKNOWN
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jupyter_guard.analyze import magics, pysinks, pytamper
-from jupyter_guard.analyze.pysinks import Ctx
+from jupyter_guard.analyze.pysinks_args import Ctx, arg
 from jupyter_guard.analyze.pyvalues import (
     PathValue,
     Ref,
@@ -244,8 +244,8 @@ class _Walker:
     def _thread(self, name: str, attr: str, node: ast.Call) -> None:
         if name in _THREAD_STARTERS:
             tkw, akw = _THREAD_STARTERS[name]
-            target = pysinks.arg(node, 1, tkw)
-            args = pysinks.arg(node, 3 if name != "threading.Timer" else 2, akw)
+            target = arg(node, 1, tkw)
+            args = arg(node, 3 if name != "threading.Timer" else 2, akw)
         else:
             first = 1 if attr in ("run_in_executor", "call_later") else 0
             target = node.args[first] if len(node.args) > first else None
