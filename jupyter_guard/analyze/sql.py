@@ -10,21 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql_kinds import KINDS
-
-# re-exported: the analysers' callers import these from here
+from jupyter_guard.analyze.sql_parse import _first_string, _short, parsed
+from jupyter_guard.analyze.sql_parse import _parse as _parse
+from jupyter_guard.analyze.sql_remote import remote_calls
 from jupyter_guard.analyze.sql_tree import is_remote, reads_of, table_name
 from jupyter_guard.analyze.where import classify_where, count_sql_for
 from jupyter_guard.model import SQL_WRITES, Action, Analysis, Intent
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+# re-exported: the analysers' callers import ``_parse``, ``parsed``, ``is_remote``, ``reads_of``,
+# ``table_name``, ``classify_where`` and ``count_sql_for`` from here
 
 # (statement type name as DuckDB reports it, query text)
 Classifier = Callable[[str], Sequence[tuple[str, str]]]
@@ -42,54 +43,6 @@ _DUCKDB_TYPES: dict[str, Action] = {
     "LOGICAL_PLAN": "sql.other", "ANALYZE": "sql.other", "VACUUM": "sql.other",
     "COPY_DATABASE": "sql.export", "UPDATE_EXTENSIONS": "sql.other",
 }
-
-# DuckDB's postgres and mysql extensions run SQL text in another database (never read by the
-# guard in that database's dialect, never measured) or read its tables through the extension.
-REMOTE_SQL = frozenset({"postgres_execute", "postgres_query", "mysql_execute", "mysql_query"})
-REMOTE_READS = {"postgres_scan": "postgres", "postgres_scan_pushdown": "postgres",
-                "postgres_attach": "postgres", "mysql_scan": "mysql", "mysql_attach": "mysql"}
-
-
-def remote_calls(text: str) -> tuple[Intent, ...]:
-    """Calls of the extensions' functions, found on the tokens (any statement form, ``CALL``
-    included).
-
-    >>> [(i.action, i.target) for i in remote_calls("CALL postgres_execute('pg', 'DROP TABLE t')")]
-    [('sql.outside', 'postgres_execute'), ('sql.extension', 'postgres')]
-    """
-    if "_" not in text:
-        return ()
-    low = text.lower()
-    if not any(name in low for name in (*REMOTE_SQL, *REMOTE_READS)):
-        return ()
-    out: list[Intent] = []
-    for name in _called(text):
-        if name in REMOTE_SQL:
-            out.append(Intent("sql.outside", "database", name, source=text, detail=(
-                f"{name}() runs SQL in another database that the guard neither reads nor "
-                "measures; connect with that database's own driver (psycopg, %%guarded_sql "
-                "postgresql://...)")))
-        if name in REMOTE_SQL or name in REMOTE_READS:
-            server = REMOTE_READS.get(name) or name.split("_", 1)[0]
-            out.append(Intent("sql.extension", "none", server, source=text,
-                              detail=f"{name}() loads the extension"))
-    return tuple(out)
-
-
-def _called(text: str, depth: int = 0) -> list[str]:
-    """Names followed by ``(`` (lower case); the text of a command sqlglot keeps whole (``CALL
-    f(...)``) is read the same way."""
-    try:
-        tokens = sqlglot.tokenize(text, read="duckdb")
-    except TokenError:
-        return []
-    out: list[str] = []
-    for tok, nxt in pairwise(tokens):
-        if tok.token_type.name == "COMMAND" and depth < 2:
-            out += _called(nxt.text, depth + 1)
-        elif nxt.token_type.name == "L_PAREN":
-            out.append(tok.text.lower())
-    return out
 
 
 def analyze_sql(text: str, dialect: str = "duckdb", *, classify: Classifier | None = None,
@@ -150,6 +103,7 @@ def _command(tree: exp.Command, dialect: str = "") -> tuple[Intent, ...]:
     words (``sql_types.COMMANDS``); a word the table does not know is ``sql.unknown``, and a
     change is never allowed blind.
 
+    >>> import sqlglot
     >>> [i.action for i in _command(sqlglot.parse_one("DROP TABL t", read="postgres"))]
     ['sql.drop']
     >>> [i.action for i in _command(sqlglot.parse_one("DO $$ BEGIN NULL; END $$", read="postgres"))]
@@ -300,59 +254,6 @@ def _consistent(action: str, duck_kind: str) -> bool:
               {"sql.select", "sql.other", "sql.set"}, {"sql.insert", "sql.replace"})
     return any(action in g and expected in g for g in groups)
 
-
-@lru_cache(maxsize=4096)
-def _parse(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
-    try:
-        return tuple(sqlglot.parse(text, read=dialect or None))
-    except ParseError as e:
-        if "Expecting >" not in str(e) or (quoted := _type_words_quoted(text, dialect)) is None:
-            raise
-        return tuple(sqlglot.parse(quoted, read=dialect or None))
-
-
-_TYPE_WORDS = ("RANGE", "MAP", "LIST", "STRUCT", "ARRAY", "OBJECT")
-
-
-def _type_words_quoted(text: str, dialect: str) -> str | None:
-    """``text`` with a column named like a nested type and compared with ``<`` quoted
-    (sqlglot reads ``WHERE range < 5`` as the start of a ``RANGE<…>`` type; DuckDB's ``range()``
-    names its column ``range``), or None when there is none. A quoted lower-case name is the
-    same column to the database; a word after ``AS`` or ``::`` is a type and stays.
-
-    >>> print(_type_words_quoted("DELETE FROM t WHERE range < 5 AND 'map <' = m", "duckdb"))
-    DELETE FROM t WHERE "range" < 5 AND 'map <' = m
-    """
-    from sqlglot import TokenType
-    from sqlglot.dialects.dialect import Dialect
-
-    tokens = Dialect.get_or_raise(dialect or None).tokenize(text)
-    out, last = [], 0
-    for before, t, after in zip([None, *tokens], tokens, [*tokens[1:], None]):
-        if after is not None and after.token_type == TokenType.LT and \
-                t.token_type.name in _TYPE_WORDS and t.text.isalpha() and (
-                before is None or before.token_type not in (TokenType.ALIAS, TokenType.DCOLON)):
-            out += [text[last:t.start], f'"{t.text.lower()}"']
-            last = t.end + 1
-    return None if not out else "".join(out) + text[last:]
-
-
-def parsed(text: str, dialect: str) -> tuple[exp.Expr | None, ...]:
-    """sqlglot's trees of ``text``, parsed once per text and dialect for every reader of the
-    same statement (shared: callers must not change them). Raises sqlglot's parse errors."""
-    return _parse(text, dialect)
-
-
-def _short(e: Exception) -> str:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return f"SQL could not be parsed: {first}"
-
-
-def _first_string(query: str) -> str:
-    for tok in sqlglot.tokenize(query, read="duckdb"):
-        if tok.token_type.name == "STRING":
-            return str(tok.text)
-    return ""
 
 
 def intents_of(tree: exp.Expr, dialect: str = "duckdb",
