@@ -10,8 +10,9 @@ tainted column holds pieces too short to be known values (``substr(ssn, 3, 1)``)
 the ``inference`` rule, decided on the values actually fetched. ``%%guarded_sql`` results on
 PostgreSQL are marked by column (``sql_exports.mark_result``) the same way.
 
-The catalog is asked once per table and connection, the taint computed once per statement text,
-both as the guard's own work (``Busy``); DDL run through a guarded cursor forgets both.
+The catalog is asked once per table and connection, the taint computed once per statement text
+(``pg_lineage``), both as the guard's own work (``Busy``); DDL run through a guarded cursor
+forgets both.
 """
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any
 
+from jupyter_guard.connections import pg_lineage
+from jupyter_guard.connections.pg_lineage import Taint, text_of
+from jupyter_guard.connections.pg_lineage import catalog_known as catalog_known
+from jupyter_guard.connections.pg_lineage import catalog_sql as catalog_sql
+from jupyter_guard.connections.pg_lineage import keep_catalog as keep_catalog
+from jupyter_guard.connections.pg_lineage import label as label
+from jupyter_guard.connections.pg_lineage import taint_of as taint_of
 from jupyter_guard.connections.pg_values import Shorts as _Shorts
 from jupyter_guard.connections.pg_values import column as _column
 from jupyter_guard.connections.pg_values import fresh as _fresh
@@ -33,19 +41,14 @@ from jupyter_guard.hooks.pieces import find as _short
 from jupyter_guard.hooks.pieces import refuse as refuse_piece
 from jupyter_guard.hooks.state import Busy, busy
 
+# re-exported: the drivers' modules ask the catalog, the taint (``taint_of``) and a connection's
+# name (``label``) through this module
+
 log = logging.getLogger("jupyter_guard")
-Taint = list[frozenset[str]]
 # id(cursor) -> [the statement it ran, its connection, the column taint once computed, a weak
 # reference to the cursor]
 _LAST: dict[int, list[Any]] = {}
-_COLUMNS: dict[tuple[Any, str], tuple[tuple[str, ...], str | None] | None] = {}
-_TAINT: dict[tuple[Any, str], Taint | None] = {}
 _DDL = re.compile(r"^\s*(create|alter|drop|comment)\b", re.I)
-_CATALOG = ("SELECT c.relkind::text, a.attname::text, CASE WHEN c.relkind IN ('v', 'm') THEN "
-            "pg_catalog.pg_get_viewdef(c.oid) END FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-            "WHERE c.oid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 "
-            "AND NOT a.attisdropped ORDER BY a.attnum")
 
 
 def note(cur: Any, query: Any, raw: Any) -> None:
@@ -53,8 +56,7 @@ def note(cur: Any, query: Any, raw: Any) -> None:
     if busy():
         return
     if isinstance(query, str) and _DDL.match(query):
-        _COLUMNS.clear()   # a table's columns, or a view, may have changed
-        _TAINT.clear()
+        pg_lineage.forget()   # a table's columns, or a view, may have changed
     old = _LAST.get(id(cur))
     if old is not None and old[0] is query and old[1] is raw and old[3] is not None and \
             old[3]() is cur:
@@ -105,10 +107,7 @@ def warm(query: Any, raw: Any, guard: Any) -> None:
         return
     try:
         with Busy():
-            sql = _text(query, raw)
-            taint = _lineage(sql, raw, guard.policy)
-            if taint is not None:
-                _TAINT[(_db(raw), sql)] = taint
+            pg_lineage.warm_taint(text_of(query, raw), raw, guard.policy)
     except Exception as e:  # noqa: BLE001 - no lineage now: the stream's column names decide, and a piece check that cannot ask refuses
         log.debug("jupyter_guard: no taint before a PostgreSQL stream: %s", e)
 
@@ -136,7 +135,7 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
         log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
         return result
     if piece is not None:
-        _refuse(guard, _text(got[0], got[1]), piece)
+        _refuse(guard, text_of(got[0], got[1]), piece)
     return result
 
 
@@ -246,157 +245,8 @@ def frame(guard: Any, raw: Any, sql: str, result: Any, data: Any = None,
         _refuse(guard, sql, piece)
 
 
-def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
-    """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
-    lineage cannot be told (a table function, a statement sqlglot cannot read)."""
-    key = (_db(raw), sql)
-    taint = _TAINT.get(key)
-    if taint is None or len(taint) != len(names):
-        taint = _lineage(sql, raw, policy)
-        if taint is None or len(taint) != len(names):
-            taint = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
-                     for n in names]
-        if len(_TAINT) > 1024:
-            _TAINT.clear()
-        _TAINT[key] = taint
-    return taint
-
-
 def _pending_taint(cur: Any, got: list[Any], policy: Any, at: int = 0) -> Taint:
     names = [str(d[0]) for d in (getattr(cur, "description", None) or ())]
-    taint = taint_of(_statement(_text(got[0], got[1]), at), got[1], names, policy)
+    taint = taint_of(pg_lineage.statement_of(text_of(got[0], got[1]), at), got[1], names, policy)
     got[2], got[4] = taint, at
     return taint
-
-
-def _statement(sql: str, at: int) -> str:
-    """The statement of a multi-statement text whose result is the ``at``-th (the whole text when
-    it holds one statement: ``executemany(returning=True)`` gives one result per row); for
-    ``EXECUTE p``, the statement the text prepared as p."""
-    if ";" not in sql:
-        return sql
-    from jupyter_guard.analyze.sql_postgres import split
-    from jupyter_guard.analyze.sql_prepared import inline_prepared
-
-    try:
-        pieces = inline_prepared(split(sql))
-    except Exception:  # noqa: BLE001 - sqlglot cannot read it: the whole text, whose lineage falls back to names
-        return sql
-    return pieces[at] if len(pieces) > 1 and at < len(pieces) else sql
-
-
-def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
-    from jupyter_guard.connections.dbapi import DbapiConn
-    from jupyter_guard.hooks import sql_exports
-
-    tree = sql_exports._tree(sql, "postgres")
-    if tree is None:
-        return None
-    conn = DbapiConn(raw, "postgresql", "postgres")
-    got = sql_exports.outputs(tree, lambda t: _table(conn, t, 0), policy,
-                              lambda t: _table(conn, t, 1))
-    if got is None:   # names decide; a whole row still reveals its table's sensitive columns
-        names = [e.alias_or_name for e in getattr(tree, "selects", None) or []]
-        base = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
-                for n in names]
-        rows = _whole_rows(tree, base, conn, policy)
-        return rows if rows != base else None
-    taint = sql_exports.revealed(got[0], got[1], conn, policy)
-    return _whole_rows(tree, taint, conn, policy)
-
-
-def _whole_rows(tree: Any, taint: Taint, conn: Any, policy: Any) -> Taint:
-    """An output that names a table's whole row (``SELECT c FROM customers c``,
-    ``row_to_json(c)``, ``c::text``) reveals the table's sensitive columns."""
-    from sqlglot import exp
-
-    selects = getattr(tree, "selects", None) or []
-    if not isinstance(tree, exp.Select) or len(selects) != len(taint) or \
-            any(isinstance(e, exp.Star) for e in selects):
-        return taint
-    tables = {t.alias_or_name: ".".join(p for p in (t.db, t.name) if p)
-              for t in tree.find_all(exp.Table)}
-    out = list(taint)
-    for i, e in enumerate(selects):
-        for col in e.find_all(exp.Column):
-            table = tables.get(col.name) if not col.table else None
-            cols = _table(conn, table, 0) if table else None
-            if cols and col.name.lower() not in cols:
-                out[i] = out[i] | {f"{table}.{c}" for c in cols if policy.is_sensitive_column(c)}
-    return out
-
-
-def _table(conn: Any, name: str, part: int) -> Any:
-    """A table's columns (``part`` 0) or a view's definition (1), from the catalog, cached."""
-    key = (_db(conn.raw), name)
-    if key not in _COLUMNS:
-        try:
-            found = conn.rows(catalog_sql(name))
-        except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
-            found = []
-        keep_catalog(conn.raw, name, found)
-    got = _COLUMNS[key]
-    return None if got is None else got[part]
-
-
-def catalog_sql(name: str) -> str:
-    """The catalog query for the table or view ``name`` (``schema.table``, lower case)."""
-    ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
-    return _CATALOG.format(name=ident.replace("'", "''"))
-
-
-def catalog_known(raw: Any, name: str) -> bool:
-    return (_db(raw), name) in _COLUMNS
-
-
-def keep_catalog(raw: Any, name: str, found: list[Any]) -> None:
-    """What ``catalog_sql(name)`` returned on ``raw`` (a driver that cannot be asked while
-    deciding, asyncpg, asks before and keeps it here)."""
-    _COLUMNS[(_db(raw), name)] = (tuple(str(r[1]).lower() for r in found),
-                                  str(found[0][2]) if found and found[0][2] else None) \
-        if found else None
-
-
-_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def label(raw: Any) -> str:
-    """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
-    password (the audit records it as the URL the cell read from). Read once per connection
-    (libpq is asked for each part)."""
-    try:
-        return _LABELS[raw]
-    except (KeyError, TypeError):
-        pass
-    info = getattr(raw, "info", None)
-    if info is None and type(raw).__module__ == "pyodbc":   # psqlODBC: the driver names them
-        import pyodbc
-
-        text = (f"postgresql://{raw.getinfo(pyodbc.SQL_USER_NAME)}@"
-                f"{raw.getinfo(pyodbc.SQL_SERVER_NAME)}/{raw.getinfo(pyodbc.SQL_DATABASE_NAME)}")
-    elif info is None:
-        return "postgresql"
-    else:
-        text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
-    try:
-        _LABELS[raw] = text
-    except TypeError:   # a connection that cannot be weakly referenced: read every time
-        pass
-    return text
-
-
-def _db(raw: Any) -> Any:
-    try:
-        text = label(raw)
-        return text if text != "postgresql" else id(raw)
-    except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
-        return id(raw)
-
-
-def _text(query: Any, raw: Any) -> str:
-    if hasattr(query, "as_string"):   # psycopg.sql compositions
-        query = query.as_string(raw)
-    if isinstance(query, (bytes, bytearray, memoryview)):
-        query = bytes(query).decode("utf-8", "replace")
-    return str(query)
-

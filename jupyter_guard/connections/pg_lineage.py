@@ -1,0 +1,183 @@
+"""The SQL taint of a PostgreSQL statement's output columns (``pg_results`` remembers the values of
+the tainted ones): per column, the sensitive source columns it reveals, from the statement's
+lineage (``analyze.sql_taint`` in PostgreSQL's dialect) and the tables' columns and views'
+definitions read from the PostgreSQL catalog; by the column's name when the lineage cannot be told.
+
+The catalog is asked once per table and connection (keyed by ``label``), the taint computed once
+per statement text; ``forget`` drops both (DDL may have changed them).
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+Taint = list[frozenset[str]]
+_COLUMNS: dict[tuple[Any, str], tuple[tuple[str, ...], str | None] | None] = {}
+_TAINT: dict[tuple[Any, str], Taint | None] = {}
+_CATALOG = ("SELECT c.relkind::text, a.attname::text, CASE WHEN c.relkind IN ('v', 'm') THEN "
+            "pg_catalog.pg_get_viewdef(c.oid) END FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+            "WHERE c.oid = pg_catalog.to_regclass('{name}') AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum")
+
+
+def forget() -> None:
+    """A table's columns, or a view, may have changed: both caches are dropped."""
+    _COLUMNS.clear()
+    _TAINT.clear()
+
+
+def warm_taint(sql: str, raw: Any, policy: Any) -> None:
+    """The taint of ``sql`` on ``raw`` from its lineage, kept for ``taint_of`` (when it can be
+    told)."""
+    taint = _lineage(sql, raw, policy)
+    if taint is not None:
+        _TAINT[(_db(raw), sql)] = taint
+
+
+def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
+    """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
+    lineage cannot be told (a table function, a statement sqlglot cannot read)."""
+    key = (_db(raw), sql)
+    taint = _TAINT.get(key)
+    if taint is None or len(taint) != len(names):
+        taint = _lineage(sql, raw, policy)
+        if taint is None or len(taint) != len(names):
+            taint = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
+                     for n in names]
+        if len(_TAINT) > 1024:
+            _TAINT.clear()
+        _TAINT[key] = taint
+    return taint
+
+
+def statement_of(sql: str, at: int) -> str:
+    """The statement of a multi-statement text whose result is the ``at``-th (the whole text when
+    it holds one statement: ``executemany(returning=True)`` gives one result per row); for
+    ``EXECUTE p``, the statement the text prepared as p."""
+    if ";" not in sql:
+        return sql
+    from jupyter_guard.analyze.sql_postgres import split
+    from jupyter_guard.analyze.sql_prepared import inline_prepared
+
+    try:
+        pieces = inline_prepared(split(sql))
+    except Exception:  # noqa: BLE001 - sqlglot cannot read it: the whole text, whose lineage falls back to names
+        return sql
+    return pieces[at] if len(pieces) > 1 and at < len(pieces) else sql
+
+
+def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
+    from jupyter_guard.connections.dbapi import DbapiConn
+    from jupyter_guard.hooks import sql_exports
+
+    tree = sql_exports._tree(sql, "postgres")
+    if tree is None:
+        return None
+    conn = DbapiConn(raw, "postgresql", "postgres")
+    got = sql_exports.outputs(tree, lambda t: _table(conn, t, 0), policy,
+                              lambda t: _table(conn, t, 1))
+    if got is None:   # names decide; a whole row still reveals its table's sensitive columns
+        names = [e.alias_or_name for e in getattr(tree, "selects", None) or []]
+        base = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
+                for n in names]
+        rows = _whole_rows(tree, base, conn, policy)
+        return rows if rows != base else None
+    taint = sql_exports.revealed(got[0], got[1], conn, policy)
+    return _whole_rows(tree, taint, conn, policy)
+
+
+def _whole_rows(tree: Any, taint: Taint, conn: Any, policy: Any) -> Taint:
+    """An output that names a table's whole row (``SELECT c FROM customers c``,
+    ``row_to_json(c)``, ``c::text``) reveals the table's sensitive columns."""
+    from sqlglot import exp
+
+    selects = getattr(tree, "selects", None) or []
+    if not isinstance(tree, exp.Select) or len(selects) != len(taint) or \
+            any(isinstance(e, exp.Star) for e in selects):
+        return taint
+    tables = {t.alias_or_name: ".".join(p for p in (t.db, t.name) if p)
+              for t in tree.find_all(exp.Table)}
+    out = list(taint)
+    for i, e in enumerate(selects):
+        for col in e.find_all(exp.Column):
+            table = tables.get(col.name) if not col.table else None
+            cols = _table(conn, table, 0) if table else None
+            if cols and col.name.lower() not in cols:
+                out[i] = out[i] | {f"{table}.{c}" for c in cols if policy.is_sensitive_column(c)}
+    return out
+
+
+def _table(conn: Any, name: str, part: int) -> Any:
+    """A table's columns (``part`` 0) or a view's definition (1), from the catalog, cached."""
+    key = (_db(conn.raw), name)
+    if key not in _COLUMNS:
+        try:
+            found = conn.rows(catalog_sql(name))
+        except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
+            found = []
+        keep_catalog(conn.raw, name, found)
+    got = _COLUMNS[key]
+    return None if got is None else got[part]
+
+
+def catalog_sql(name: str) -> str:
+    """The catalog query for the table or view ``name`` (``schema.table``, lower case)."""
+    ident = ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
+    return _CATALOG.format(name=ident.replace("'", "''"))
+
+
+def catalog_known(raw: Any, name: str) -> bool:
+    return (_db(raw), name) in _COLUMNS
+
+
+def keep_catalog(raw: Any, name: str, found: list[Any]) -> None:
+    """What ``catalog_sql(name)`` returned on ``raw`` (a driver that cannot be asked while
+    deciding, asyncpg, asks before and keeps it here)."""
+    _COLUMNS[(_db(raw), name)] = (tuple(str(r[1]).lower() for r in found),
+                                  str(found[0][2]) if found and found[0][2] else None) \
+        if found else None
+
+
+_LABELS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def label(raw: Any) -> str:
+    """``postgresql://user@host:port/dbname`` of a DB-API connection: kind and database, never a
+    password (the audit records it as the URL the cell read from). Read once per connection
+    (libpq is asked for each part)."""
+    try:
+        return _LABELS[raw]
+    except (KeyError, TypeError):
+        pass
+    info = getattr(raw, "info", None)
+    if info is None and type(raw).__module__ == "pyodbc":   # psqlODBC: the driver names them
+        import pyodbc
+
+        text = (f"postgresql://{raw.getinfo(pyodbc.SQL_USER_NAME)}@"
+                f"{raw.getinfo(pyodbc.SQL_SERVER_NAME)}/{raw.getinfo(pyodbc.SQL_DATABASE_NAME)}")
+    elif info is None:
+        return "postgresql"
+    else:
+        text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    try:
+        _LABELS[raw] = text
+    except TypeError:   # a connection that cannot be weakly referenced: read every time
+        pass
+    return text
+
+
+def _db(raw: Any) -> Any:
+    try:
+        text = label(raw)
+        return text if text != "postgresql" else id(raw)
+    except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
+        return id(raw)
+
+
+def text_of(query: Any, raw: Any) -> str:
+    if hasattr(query, "as_string"):   # psycopg.sql compositions
+        query = query.as_string(raw)
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        query = bytes(query).decode("utf-8", "replace")
+    return str(query)
