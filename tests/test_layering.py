@@ -59,3 +59,25 @@ def test_the_check_sees_every_spelling(tmp_path):
     assert any("server.gate" in v for v in found)
     assert any("kernel.cellhook" in v for v in found)
     assert any("kernel.refusals" in v for v in found)
+
+
+
+MAX_LINES = 400   # the house style's flag: a module this long is split by responsibility
+
+
+def _too_long(root: Path, limit: int = MAX_LINES) -> list[str]:
+    """The modules under ``root`` longer than ``limit`` lines, with their length."""
+    return [f"{p.relative_to(root)}: {n} lines" for p in sorted(root.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > limit]
+
+
+def test_no_module_of_the_package_is_over_400_lines():
+    assert len(list(PKG.rglob("*.py"))) > 200
+    assert _too_long(PKG) == [], "split these by responsibility (STYLE.md: 400 is a flag)"
+
+
+def test_the_length_check_finds_a_long_module(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_LINES)
+    assert _too_long(tmp_path) == [f"sub/long.py: {MAX_LINES + 1} lines"]
