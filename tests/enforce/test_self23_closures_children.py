@@ -72,6 +72,60 @@ def test_threads_and_executors_still_work(k: Kernel) -> None:
     assert "thread [45] pool [2, 4, 6] start" in r.stream, r.everything()
 
 
+# a guard that judges nothing: every statement is judged as an empty one (allowed)
+PASS_GUARD = ("class Lenient:\n    def __init__(s, g):\n        s.g = g\n"
+              "    def __getattr__(s, n):\n        return getattr(s.g, n)\n"
+              "    def judge(s, analysis, **k):\n        return s.g.judge(type(analysis)(()), **k)\n"
+              "def lenient(cells):\n    for c in cells:\n"
+              "        if type(c).__name__ == 'cell' and "
+              "type(c.cell_contents).__name__ == 'Guard':\n"
+              "            c.cell_contents = Lenient(c.cell_contents)\n")
+SQLITE_TAMPERS = [
+    pytest.param("lenient(getattr(sqlite3.connect, R('__pybfher__'), None) or ())",
+                 id="closure-cell"),
+    pytest.param("lenient(cells(gc.get_referents(sqlite3.connect)))", id="gc-referents"),
+]
+
+
+def _sqlite(k: Kernel) -> Path:
+    import sqlite3
+
+    db = k.workdir / "data" / "w.sqlite"
+    db.unlink(missing_ok=True)
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE t(x)")
+        c.execute("INSERT INTO t VALUES (7)")
+    c.close()
+    return db
+
+
+@pytest.mark.parametrize("tamper", SQLITE_TAMPERS)
+def test_a_closure_cell_does_not_switch_the_sql_guard_off(k: Kernel, tamper: str) -> None:
+    """``sqlite3.connect``'s wrapper held the guard in a closure cell: a cell that swapped it for
+    one judging nothing dropped a table of a protected database."""
+    import sqlite3
+
+    db = _sqlite(k)
+    r = k.run("import sqlite3\n" + PASS_GUARD + f"try:\n    {tamper}\n"
+              "except Exception as e:\n    print('tamper failed:', e)\n"
+              "con = sqlite3.connect('data/w.sqlite')\ncon.execute(R('QEBC GNOYR g'))\n"
+              "con.commit()\ncon.close()")
+    text = r.everything()
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT x FROM t").fetchall()
+    c.close()
+    assert rows == [(7,)], text
+    assert "Blocked by jupyter_guard" in text, text
+
+
+def test_sqlite_still_works(k: Kernel) -> None:
+    _sqlite(k)
+    r = k.ok("import sqlite3\ncon = sqlite3.connect('data/w.sqlite')\n"
+             "print('rows', con.execute('SELECT x FROM t').fetchall(), sqlite3.connect.__name__)\n"
+             "con.close()")
+    assert "rows [(7,)] connect" in r.stream, r.everything()
+
+
 HEAD = ("import codecs, ctypes, gc, json, os, sys\nR = lambda s: codecs.decode(s, 'rot13')\n"
         "OC = sys.modules[R('whclgre_thneq.ubbxf.bja_pbqr')]\nS = getattr(OC, R('FRNYRQ'))\n"
         "CH = sys.modules[R('whclgre_thneq.ubbxf.puvyq')]\n"
