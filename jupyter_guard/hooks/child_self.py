@@ -19,6 +19,7 @@ def handlers(env: Mapping[str, str]) -> dict[str, Any]:
     """The table, ``(args, frame)`` handlers as in the kernel; ``compile`` and ``code.__new__``
     record code made under a library's name."""
     from jupyter_guard.hooks import sealed_events
+
     # late: the child's runtime (its exits import the kernel's) only when an event needs it
     from jupyter_guard.hooks.child_exits import ChildRuntime, installed
 
