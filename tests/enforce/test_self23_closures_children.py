@@ -108,8 +108,8 @@ def test_a_closure_cell_does_not_switch_the_sql_guard_off(k: Kernel, tamper: str
     db = _sqlite(k)
     r = k.run("import sqlite3\n" + PASS_GUARD + f"try:\n    {tamper}\n"
               "except Exception as e:\n    print('tamper failed:', e)\n"
-              "con = sqlite3.connect('data/w.sqlite')\ncon.execute(R('QEBC GNOYR g'))\n"
-              "con.commit()\ncon.close()")
+              "sq = sqlite3.connect('data/w.sqlite')\nsq.execute(R('QEBC GNOYR g'))\n"
+              "sq.commit()\nsq.close()")
     text = r.everything()
     with sqlite3.connect(db) as c:
         rows = c.execute("SELECT x FROM t").fetchall()
@@ -120,9 +120,9 @@ def test_a_closure_cell_does_not_switch_the_sql_guard_off(k: Kernel, tamper: str
 
 def test_sqlite_still_works(k: Kernel) -> None:
     _sqlite(k)
-    r = k.ok("import sqlite3\ncon = sqlite3.connect('data/w.sqlite')\n"
-             "print('rows', con.execute('SELECT x FROM t').fetchall(), sqlite3.connect.__name__)\n"
-             "con.close()")
+    r = k.ok("import sqlite3\nsq = sqlite3.connect('data/w.sqlite')\n"
+             "print('rows', sq.execute('SELECT x FROM t').fetchall(), sqlite3.connect.__name__)\n"
+             "sq.close()")
     assert "rows [(7,)] connect" in r.stream, r.everything()
 
 
