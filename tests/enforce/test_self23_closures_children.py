@@ -3,15 +3,16 @@
 Closure cells: a cell's contents can be set with no audit event (``f.__closure__[0].cell_contents
 = ...``). ``Thread.start``'s wrapper kept the runtime in one; a cell that swapped it for an
 object saying "not user code" started a thread whose ``os.remove`` of a protected file went
-through. The wrappers are now ``sealed_events.sealed`` (no ``__closure__``; ``gc.get_referents``
-of them refused from a cell).
+through; ``sqlite3.connect``'s kept the guard, and a cell that swapped it for one judging
+nothing dropped a table of a protected SQLite file. The wrappers are now
+``sealed_events.sealed`` (no ``__closure__``; ``gc.get_referents`` of them refused from a cell).
 
 Python children: the child guard had no memory, native-code or ``gc`` checks, and its hook asked
 module-level names a script could rebind (``own_work``). Now a child runs the kernel's handlers
 (``sealed_events``, through ``child_self``) and its hook holds what it calls: a child script
 that deletes a protected file through ``ctypes``, reaches the sealed trust, or rebinds the child
 guard's names is refused and the file stays. The twins: threads and executors of the user's,
-and a child's own ``gc``, ``ctypes`` buffer views, compiled code and files still work.
+SQLite reads, and a child's own ``gc``, ``ctypes`` buffer views, compiled code and files still work.
 """
 from __future__ import annotations
 
