@@ -68,4 +68,6 @@ def _gate(name: str, orig: Any, skip: frozenset[Any]) -> Any:
         return orig(self, *args, **kw)
 
     gate.__name__ = gate.__qualname__ = name
-    return gate
+    from jupyter_guard.hooks.sealed_events import sealed
+
+    return sealed(gate)   # its closure holds ``skip``: no cell reaches it (``sealed``)

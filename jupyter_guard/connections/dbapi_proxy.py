@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
+from jupyter_guard.hooks.sealed_events import sealed
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
@@ -339,7 +340,8 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
     def connect(*args: Any, **kw: Any) -> Any:
         return guard_connection(orig(*args, **kw), guard)
 
-    connect.__doc__ = getattr(orig, "__doc__", None)
+    # sealed: its closure holds the guard, which a cell could otherwise swap (no audit event)
+    connect = sealed(connect, orig)
     module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     PATCHED[(module, "connect")] = connect
     if name == "psycopg":
@@ -349,7 +351,7 @@ def patch(module: ModuleType, name: str, guard: Guard) -> None:
         def cls_connect(klass: Any, *args: Any, **kw: Any) -> Any:
             return guard_connection(orig_cls(klass, *args, **kw), guard)
 
-        cls.connect = classmethod(cls_connect)
+        cls.connect = classmethod(sealed(cls_connect, orig_cls))
         module.connect = cls.connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
         PATCHED[(cls, "connect")] = cls.__dict__["connect"]
         PATCHED[(module, "connect")] = module.connect

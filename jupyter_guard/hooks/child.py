@@ -14,6 +14,8 @@ import _thread
 import os
 import sys
 
+from jupyter_guard.hooks import own_code
+
 TYPE_CHECKING = False   # not ``typing``'s: a child that only prints must not import typing
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -187,21 +189,18 @@ class ChildGuard:
         return analyze_sql(text, dialect, params=params)
 
 
-def _own(frame: FrameType) -> bool:
+def _own(frame: FrameType, _module: Any = own_code.module_frame, _code: Any = own_code.own
+         ) -> bool:
     """``frame`` runs the guard's own code, told by identity as in the kernel (``own_code``): a
-    code object a script compiled under a guard file's name is not the guard's."""
+    code object a script compiled under a guard file's name is not the guard's. What it asks is
+    taken at import (a script that rebinds a name changes nothing; ``__defaults__``: refused)."""
     code = frame.f_code
     if not code.co_filename.startswith(PACKAGE_DIR):
         return False
-    return _OWN[0](frame) if code.co_name == "<module>" else _OWN[1](code)
+    return _module(frame) if code.co_name == "<module>" else _code(code)
 
 
-# ``own_code``'s (module_frame, own), imported by ``start`` before the hook is added (an import
-# from inside the hook would run the hook again, on a module half loaded)
-_OWN: list[Any] = [lambda frame: False, lambda code: False]
-
-
-def held(frame: FrameType | None) -> bool:
+def held(frame: FrameType | None, _own: Any = _own) -> bool:
     """The child guard's ``busy`` token: a frame of the guard's own code, live on this thread's
     stack at or above ``frame`` (a value a script sets, or a frame gone, is no token)."""
     token = getattr(_tl, "busy", None)
@@ -212,7 +211,7 @@ def held(frame: FrameType | None) -> bool:
     return frame is not None
 
 
-def own_work(frame: FrameType | None) -> bool:
+def own_work(frame: FrameType | None, _own: Any = _own, held: Any = held) -> bool:
     """The guard's own code is acting (recording, a kernel guard loaded in this child)."""
     if held(frame):
         return True
@@ -224,8 +223,7 @@ def own_work(frame: FrameType | None) -> bool:
 
 
 PASSING: set[Any] = set()
-"""The guard's code that user code calls through (``early_open``'s ``open``): its frame makes
-no call the guard's own (a read of the server's key through it is still the user's)."""
+"""The guard's code user code calls through (``early_open``'s ``open``): not the guard's work."""
 
 
 # Events the child judges; everything else returns at once (reads, imports, ...).
@@ -243,6 +241,13 @@ EVENTS = frozenset({"cpython.run_stdin", "open", "os.remove", "os.rmdir", "os.re
                     "os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.link",
                     "os.symlink", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
                     "subprocess.Popen", "os.putenv", "os.unsetenv", *NET_EVENTS})
+# the kernel's self-protection events (``child_self``); ``NAMED``: code made under a name
+NAMED = frozenset({"compile", "code.__new__"})
+SELF_EVENTS = NAMED | {"gc.get_referents", "gc.get_referrers", "gc.get_objects", "ctypes.cdata",
+                       "ctypes.cdata/buffer", "ctypes.dlopen", "ctypes.dlsym", "sys.settrace",
+                       "ctypes.call_function", "sys.addaudithook", "sys.setprofile",
+                       "object.__setattr__"}
+EVENTS = EVENTS | SELF_EVENTS
 _WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -251,9 +256,8 @@ def _writes(mode: str) -> bool:
 
 
 READ: list[Any] = []
-"""Files the child opened for reading before its exits were installed (at most ``READ_MAX``):
-``child_exits`` tells the database files among them to ``exit_dbcopy``, so bytes read from one
-before the first write are still known when they are written (``data[16:]``)."""
+"""Files read before the exits were installed (at most ``READ_MAX``): ``child_exits`` tells
+``exit_dbcopy`` the database files among them (bytes read before the first write stay known)."""
 READ_MAX = 256
 
 
@@ -308,12 +312,12 @@ def start(env: Mapping[str, str] | None = None,
     reads and prints pays for the hook alone. ``on_duckdb(env)`` runs at the child's first
     ``import`` of DuckDB or a PostgreSQL driver (``ARM_ON``; ``child_sql.arm``: guarded as in
     the kernel)."""
-    from jupyter_guard.hooks import own_code
-
-    _OWN[:] = [own_code.module_frame, own_code.own]
     env = dict(os.environ) if env is None else dict(env)
     table: dict[str, Any] = {}
-    events, write, tl, getframe = EVENTS, _WRITE, _tl, sys._getframe
+    # what the hook calls, in its closure (no script reaches it; a name rebound is called by nobody)
+    events, write, tl, getframe, own_work, held = EVENTS, _WRITE, _tl, sys._getframe, \
+        globals()["own_work"], globals()["held"]
+    guards: dict[str, Any] = {}
     # the server's authority files (key, approvals): reads of them are judged too
     authority = tuple(os.path.basename(env.get(k, "") or d) for k, d in (
         ("JUPYTER_GUARD_AUTHORITY_KEY_FILE", "authority.key"),
@@ -337,6 +341,7 @@ def start(env: Mapping[str, str] | None = None,
 
     armed: list[bool] = []
     arm_on = DATA_LIBS
+    libraries = own_code.LIBRARIES
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if (event == "import" and on_duckdb is not None and not armed
@@ -355,6 +360,18 @@ def start(env: Mapping[str, str] | None = None,
         except ValueError:   # no Python frame: native code (DuckDB's threads) runs the child's
             f = None         # callable, user code (``held``/``own_work`` of None are false)
         if getattr(tl, "busy", None) is not None and held(f):
+            return
+        if event in SELF_EVENTS:   # the kernel's self-protection handlers (``child_self``)
+            name = args[1] if len(args) > 1 else None
+            if (event in NAMED and not (isinstance(name, str) and name.startswith(libraries))) \
+                    or (f is not None and own_work(f)):   # (no library's name: nothing to do)
+                return
+            tl.busy = getframe()
+            try:
+                from jupyter_guard.hooks.child_self import judge  # late: at its first event
+            finally:
+                tl.busy = None
+            judge(env, event, args, f, guards)
             return
         if event == "open" and not (args[2] or 0) & write:
             path = args[0]

@@ -26,6 +26,8 @@ import os
 import sys
 import sysconfig
 
+from jupyter_guard.hooks import own_code
+
 TYPE_CHECKING = False   # not ``typing``'s: a child that writes plain text does not import it
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -37,6 +39,7 @@ _LIBS = tuple(dict.fromkeys(os.path.realpath(p) + os.sep for p in (
     if p))
 
 _RT: list[Any] = []   # the child's one runtime, once installed
+SEALED = own_code.SEALED
 
 
 class LazyGuard:
@@ -97,10 +100,12 @@ class ChildRuntime:
         self.guard = LazyGuard(env)
         self.package_dir = PACKAGE_DIR
 
-    def is_cell(self, filename: str) -> bool:
+    def is_cell(self, filename: str, _sealed: Any = SEALED) -> bool:
         """By name only (a caller with no frame at hand): a guard file's name is not the child's
-        here; ``childs`` tells a frame by its code."""
-        return not filename.startswith((self.package_dir, *_LIBS, "<frozen"))
+        here; ``childs`` tells a frame by its code. A library's name the child made code under
+        (``own_code.forged``, recorded by ``child_self``) is the child's, as in the kernel."""
+        return filename in _sealed["forged"] or \
+            not filename.startswith((self.package_dir, *_LIBS, "<frozen"))
 
     def user_stack(self, frame: FrameType | None) -> bool:
         from jupyter_guard.hooks.child import own_work

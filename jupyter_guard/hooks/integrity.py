@@ -229,7 +229,7 @@ class Integrity:
         rt = self.rt
 
         parse_code = type(self.kg).ast_parse.__code__ if self.kg is not None else None
-        record = own_code.forged   # taken now: what a cell binds to the name later is not called
+        borrowed = sealed_events.borrowed(rt)   # what it calls taken now, not from a name later
 
         def on_compile(args: tuple[Any, ...], f: FrameType) -> None:
             source, filename = args[0], args[1]
@@ -263,25 +263,12 @@ class Integrity:
             if not isinstance(filename, str) or not filename.startswith(own_code.PACKAGE_DIR) \
                     or own_code.own(f.f_code):
                 return
-            if f.f_code.co_filename.startswith("<frozen") and _source_of(filename) == source:
+            if f.f_code.co_filename.startswith("<frozen") and \
+                    sealed_events.source_of(filename) == source:
                 return
             if rt.user_stack(f) or rt.user_caller(f):
                 rt.tamper(f"makes code under the guard's own file name ({how})",
                           f"{how}({filename[:150]!r})")
-
-        def borrowed(source: Any, filename: Any, f: FrameType) -> None:
-            """Code user code makes under an installed library's file name would pass for the
-            library working for its caller (``Runtime.user_caller``, the ``busy`` token): the
-            name is recorded (``own_code.forged``), and frames of it are judged as the user's.
-            An import compiling the file's own text is the import system's."""
-            if not isinstance(filename, str) or not filename.startswith(own_code.LIBRARIES) \
-                    or own_code.own(f.f_code):
-                return
-            if source is not None and f.f_code.co_filename.startswith("<frozen") \
-                    and _source_of(filename) == source:
-                return
-            if rt.user_stack(f) or rt.user_caller(f):
-                record(filename)
 
         def on_code_new(args: tuple[Any, ...], f: FrameType) -> None:   # CodeType(), .replace
             if len(args) > 1:
@@ -386,12 +373,3 @@ def install(shell: Any, guard: Any, rt: Any) -> Integrity:
         importlib.import_module(name)
     lazy.watch_own()   # a guard module imported from now on is snapshotted as its import left it
     return Integrity(shell, guard, rt)
-
-
-def _source_of(path: str) -> bytes | None:
-    """The bytes of the guard's file ``path`` (what an import compiles), or None."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None

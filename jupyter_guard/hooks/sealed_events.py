@@ -1,30 +1,61 @@
-"""Audit events that reach the guard's sealed trust (``own_code.SEALED``) around its seal.
+"""Audit events that reach the guard's sealed trust (``own_code.SEALED``), its closures, or the
+process's memory: the self-protection handlers the kernel and every Python child share.
 
 ``SEALED`` is a read-only mapping of frozen sets; its own dict, which ``own_code._swap`` adds to,
 is reachable from Python only through ``gc.get_referents`` of the mapping (``gc.get_referrers``
-and ``gc.get_objects`` are refused by ``events``), and any object's memory through ``ctypes``
+and ``gc.get_objects`` are refused too), and any object's memory through ``ctypes``
 ``from_address``. From user code both are refused as ``self-protection``; a view of a buffer the
-user holds (``from_buffer``) and a library's own use of ``from_address`` pass.
+user holds (``from_buffer``) and a library's own use of ``from_address`` pass. So are native code
+(``ctypes`` loading, looking up or calling a symbol), tracers, profilers and audit hooks.
+
+A closure cell's contents can be set with no audit event at all (``f.__closure__[0].cell_contents
+= ...``), so a guard function user code can reach must not hold a decision in a closure: one that
+does is handed out ``sealed`` (below), a C callable whose function is reachable only through
+``gc.get_referents``, which is refused from user code for it.
 """
 from __future__ import annotations
 
+import os
 import threading
+from functools import _lru_cache_wrapper
 from types import FrameType
 from typing import Any
 
 from jupyter_guard.hooks import own_code
 
+_CTYPES_SKIP = (os.path.join(os.path.dirname(os.__file__), "ctypes") + os.sep,)
+
+
+def sealed(fn: Any, like: Any = None) -> Any:
+    """``fn`` (a closure of the guard's) behind a C callable that binds as a method and calls it
+    with nothing cached: no ``__closure__``, ``__wrapped__`` or ``__code__`` leads to its cells
+    (``gc.get_referents`` of it is refused from user code). ``like``: the callable it replaces,
+    for its name and doc."""
+    w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]  # the C type, called as functools.lru_cache does
+    src = like if like is not None else fn
+    w.__name__ = getattr(src, "__name__", fn.__name__)
+    w.__qualname__ = getattr(src, "__qualname__", w.__name__)
+    w.__doc__ = getattr(src, "__doc__", None)
+    w.__module__ = fn.__module__
+    return w
+
 
 def handlers(rt: Any) -> dict[str, Any]:
-    """The handlers, for ``integrity``'s table (what they use taken now: a cell that rebinds
-    ``own_code.own`` or ``SEALED`` later changes nothing here)."""
-    sealed, own = own_code.SEALED, own_code.own
+    """The handlers, for ``integrity``'s table and the child guard's (``child_self``); ``rt``
+    tells who is acting (``user_caller``, ``user_stack``) and refuses (``tamper``). What they
+    use is taken now: a cell that rebinds ``own_code.own`` or ``SEALED`` later changes nothing
+    here."""
+    seal, own, hidden = own_code.SEALED, own_code.own, _lru_cache_wrapper
 
     def on_referents(args: tuple[Any, ...], f: FrameType) -> None:
-        """Only the guard's code takes the dict of its sealed trust (``own_code.SEALED``)."""
-        if any(o is sealed for o in args[0]) and (f is None or not own(f.f_code)):
-            rt.tamper("reaches the guard's sealed trust (gc.get_referents)",
-                      "gc.get_referents(own_code.SEALED)")
+        """Only the guard's code takes the dict of its sealed trust, or a sealed closure."""
+        if f is not None and own(f.f_code):
+            return
+        objs = args[0]
+        if any(o is seal for o in objs) or (any(type(o) is hidden for o in objs)
+                                             and rt.user_caller(f)):
+            rt.tamper("reaches the guard's sealed trust or its closures (gc.get_referents)",
+                      "gc.get_referents(" + type(args[0][0]).__name__ + ")")
 
     views = threading.local()   # .at: the address a ``from_buffer`` is about to view
 
@@ -40,5 +71,54 @@ def handlers(rt: Any) -> dict[str, Any]:
             rt.tamper("reads or writes memory at an address (ctypes from_address)",
                       f"ctypes from_address {str(args)[:80]}")
 
+    def native(what: str) -> Any:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f, _CTYPES_SKIP):
+                rt.tamper(f"{what} (native code can bypass the guard)", f"{what} {str(args)[:100]}")
+        return h
+
+    def caller(why: str) -> Any:
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if rt.user_caller(f):
+                rt.tamper(why, why)
+        return h
+
     return {"gc.get_referents": on_referents, "ctypes.cdata": on_address,
-            "ctypes.cdata/buffer": on_buffer}
+            "ctypes.cdata/buffer": on_buffer,
+            "ctypes.dlopen": native("loads a native library"),
+            "ctypes.dlsym": native("looks up a native symbol"),
+            "ctypes.call_function": native("calls native code"),
+            "sys.addaudithook": caller("adds an audit hook"),
+            "sys.settrace": caller("installs a tracer"),
+            "sys.setprofile": caller("installs a profiler"),
+            "gc.get_objects": caller("walks every object (gc.get_objects)"),
+            "gc.get_referrers": caller("walks object references (gc.get_referrers)")}
+
+
+def borrowed(rt: Any) -> Any:
+    """``check(source, filename, frame)``: code user code makes under an installed library's file
+    name (``compile``, ``CodeType``/``.replace``) would pass for the library working for its
+    caller (``user_caller``, the ``busy`` token): the name is recorded (``own_code.forged``), and
+    frames of it are judged as the user's. An import compiling the file's own text is the import
+    system's."""
+    record, own, libraries = own_code.forged, own_code.own, own_code.LIBRARIES
+
+    def check(source: Any, filename: Any, f: FrameType) -> None:
+        if not isinstance(filename, str) or not filename.startswith(libraries) \
+                or own(f.f_code):
+            return
+        if source is not None and f.f_code.co_filename.startswith("<frozen") \
+                and source_of(filename) == source:
+            return
+        if rt.user_stack(f) or rt.user_caller(f):
+            record(filename)
+    return check
+
+
+def source_of(path: str) -> bytes | None:
+    """The bytes of the file ``path`` (what an import compiles), or None."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None

@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import Any
 
+from jupyter_guard.hooks import sealed_events
 from jupyter_guard.hooks.state import _tl, busy
 
 PATCHED: dict[tuple[type, str], Any] = {}   # (class, attribute) -> the guard's replacement
@@ -69,7 +70,8 @@ def install(rt: Any) -> None:
     for cls, name, fn in ((threading.Thread, "start", start),
                           (threading.Thread, "_bootstrap_inner", _bootstrap_inner),
                           (concurrent.futures.ThreadPoolExecutor, "submit", submit)):
-        fn._jg = True  # type: ignore[union-attr]  # a mark on the guard's own wrapper
-        fn.__doc__ = getattr(getattr(cls, name), "__doc__", None)
+        # sealed: its closure holds ``rt``, which a cell could otherwise swap (no audit event)
+        fn = sealed_events.sealed(fn, getattr(cls, name))
+        fn._jg = True  # a mark on the guard's own wrapper
         setattr(cls, name, fn)
         PATCHED[(cls, name)] = fn
