@@ -57,6 +57,7 @@ from operator import eq, itemgetter
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
+from jupyter_guard.hooks.known_numbers import printed_forms
 from jupyter_guard.mask.strategy import SPELT
 
 DIGITS = 9
@@ -174,13 +175,11 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
     if ints is not None:
         ints += numbers
     floats = list(map(float, numbers))
-    out.update(map(repr, floats))
-    out.update(map("{:.18e}".format, floats))
+    for printed in printed_forms(numbers):   # float, ``%.18e``, ``{:,}``, ``{:_}`` (numpy)
+        out.update(printed)
     # past 2**53: the float's own digits
     exact = [str(int(f)) for n, f in zip(numbers, floats) if n > 1 << 53 and int(f) != n]
     out.update(exact)
-    out.update(map("{:,}".format, numbers))
-    out.update(map("{:_}".format, numbers))
     # backwards (``ssn[::-1]``), all 9+ digits, when neither end is a zero (those equal to
     # their own ``strip('0')``: one C call each)
     listed = list(digits)
