@@ -139,7 +139,7 @@ def remember(values: Any) -> None:
     spaced = cuts and spaced_joined("\x01".join(fresh))
     spelt.update(fresh - read)
     # (a tail that is no canonical tail; a string of digits always has one)
-    spelt.update(v for v in filterfalse(str.isdigit, read) if not canonical(v))
+    spelt.update(known_forms.not_canonical(filterfalse(str.isdigit, read)))
     digits = known_forms.number_digits(fresh)
     lens = set(map(len, filter(str.isdigit, fresh)))
     ints: list[int] = []

@@ -52,13 +52,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import eq, itemgetter
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
 from jupyter_guard.hooks.known_numbers import printed_forms
 from jupyter_guard.mask.strategy import SPELT
+from jupyter_guard.mask.strategy import canonical as _canonical
 
 DIGITS = 9
 """The fewest digits a value needs for its numeric forms to be known (an SSN has 9)."""
@@ -306,3 +307,26 @@ def local_parts(values: Iterable[str]) -> set[str]:
             out.add(local.strip(".+-_"))
     out.discard("")
     return {t for t in out if len(t) >= PIECE_MIN}
+
+
+# an e-mail ``strategy.canonical`` passes, in ASCII: a local part without whitespace, a host
+# name after the last '@' (a dot inside, none at either end, a letter or digit in it)
+_CANONICAL_EMAIL = re.compile(
+    r"^\S+@(?=[^@\n]*[A-Za-z0-9])[A-Za-z0-9-][A-Za-z0-9.-]*\.[A-Za-z0-9.-]*[A-Za-z0-9-]$",
+    re.MULTILINE)
+
+
+def not_canonical(values: Iterable[str]) -> list[str]:
+    """Those ``values`` whose masked form is no canonical one (``strategy.canonical`` False).
+    E-mails are read in one regex pass over them all where they are plain ASCII ones (a call
+    per value cost ~0.4 s for 250,000); the others, one call each.
+
+    >>> sorted(not_canonical(["user1@example.com", "a b@x.io", "x@.io", "0x75bcd15", "1234"]))
+    ['0x75bcd15', 'a b@x.io', 'x@.io']
+    """
+    values = list(values)
+    joined = "\n".join(values)
+    fast: set[str] = set()
+    if "@" in joined and joined.count("\n") == len(values) - 1:   # (no value holds a newline)
+        fast = set(_CANONICAL_EMAIL.findall(joined))
+    return list(filterfalse(_canonical, filterfalse(fast.__contains__, values)))
