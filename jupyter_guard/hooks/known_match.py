@@ -112,9 +112,9 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         ``_spaced``'s answer; ``exits.remember`` knows it from the strings it joined anyway):
         ``has_spaced`` does not read them again (~0.2 s for 1.5 million)."""
         values = values if isinstance(values, (set, frozenset, list, tuple)) else list(values)
+        self.spaced = self.spaced or spaced   # (first: a ``has_spaced`` meanwhile sees it)
         set.update(self, values)
         self.added.extend(values)
-        self.spaced = self.spaced or spaced
 
     def __ior__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
         self.update(other)
@@ -240,7 +240,7 @@ class Matcher:
         self.gate = Gate(_rank)   # whether a text can hold any value: one RE2 pass (``known_gate``)
         self.spaced = False
         self.spaced_todo: list[list[str]] = []   # batches ``spaced`` has not looked at yet
-        self.spaced_at: tuple[int, int, int] | None = None  # (the set's state when
+        self.spaced_at: tuple[int, int, int, bool] | None = None  # (the set's state when
         self.spaced_then = False                            # ``has_spaced`` last looked)
         self.lock = threading.RLock()   # (the guard's own threads print and check too)
         values.watchers.append(weakref.WeakMethod(self.forget))
@@ -283,11 +283,11 @@ class Matcher:
         if ahocorasick is None:
             return False
         v = self.values
-        state = (v.resets, len(v), len(v.unchecked))
+        state = (v.resets, len(v), len(v.unchecked), v.spaced)
         if state != self.spaced_at:  # (builds nothing: printing known values needs the
             with self.lock:            # automaton only when a token is no value)
                 self._take()
-                self.spaced_at = (v.resets, len(v), len(v.unchecked))
+                self.spaced_at = (v.resets, len(v), len(v.unchecked), v.spaced)
                 todo, self.spaced_todo = self.spaced_todo, []
                 unchecked, v.unchecked = v.unchecked, []   # (a swap, as ``added``'s)
                 self.spaced = (self.spaced or v.spaced or _spaced(unchecked)
