@@ -1,9 +1,10 @@
 """What a big fetch of a sensitive column costs the cells after it: 250,000 SSN-like values
 remembered per fetch (``exits.remember``: ~1.5 million values and forms each), then, as the
 next cell would, the kernel's finder of known values (``exits.known_spans``, which masking
-runs on the cell's source and its prints) on a short text the first time and again, and about 1 MB of printed CSV
-(``Matcher.find``) the first time and again; wall seconds after 1, 2, ... fetches, and the
-process's peak RSS. With ``--before COMMIT`` (or a checkout's folder) the same run measures
+runs on the cell's source and its prints) on a short text the first time and again, and about 1 MB
+of printed CSV (``Matcher.find``) the first time and again; wall seconds after 1, 2, ... fetches,
+the process's peak RSS and the memory the bound on known values counts (``exits.held``, which
+``exits.MAX_KNOWN_BYTES`` bounds; 0 for a checkout without it). With ``--before COMMIT`` (or a checkout's folder) the same run measures
 that checkout too, each in its own process.
 
     PYTHONPATH= python benchmarks/bench_known_growth.py [--fetches 4] [--before COMMIT] [--json]
@@ -39,6 +40,7 @@ for f in range(int(sys.argv[2])):
         assert call()   # found: no value is lost on the way
         row[key] = time.perf_counter() - t
     row["known"] = len(exits.known)
+    row["held_mb"] = getattr(exits, "held", [0])[0] / 2 ** 20   # (the memory bound's count)
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out[str(f + 1)] = row
 print(json.dumps(out))
@@ -79,13 +81,14 @@ def main() -> None:
         print(json.dumps({"after": now, "before": before}))
         return
     print("| checkout | fetches | known | remember s | next cell's first check s | later ms "
-          "| first 1 MB print s | later 1 MB s | peak RSS MB |\n|---|---:|---:|---:|---:|---:"
-          "|---:|---:|---:|")
+          "| first 1 MB print s | later 1 MB s | peak RSS MB | held MB |\n|---|---:|---:|---:"
+          "|---:|---:|---:|---:|---:|---:|")
     for name, res in (("before", before), ("this", now)):
         for n, x in res.items():
             print(f"| {name} | {n} | {x['known']:,} | {x['remember_s']:.2f} | "
                   f"{x['first_short_s']:.3f} | {x['later_short_s'] * 1e3:.2f} | "
-                  f"{x['first_1mb_s']:.2f} | {x['later_1mb_s']:.3f} | {x['peak_rss_mb']:.0f} |")
+                  f"{x['first_1mb_s']:.2f} | {x['later_1mb_s']:.3f} | {x['peak_rss_mb']:.0f} | "
+                  f"{x.get('held_mb', 0):.0f} |")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from itertools import filterfalse, islice, repeat
+from itertools import compress, filterfalse, islice, repeat
 from operator import itemgetter
 from typing import Any
 from urllib.parse import unquote_plus
@@ -30,7 +30,7 @@ from jupyter_guard.hooks import (
     printed,
     respelt,
 )
-from jupyter_guard.hooks.known_match import Matcher, Packed, Values
+from jupyter_guard.hooks.known_match import Matcher, Packed, Values, spaced_joined
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.scan import first
 from jupyter_guard.mask.strategy import SPELT, canonical
@@ -38,6 +38,14 @@ from jupyter_guard.model import Intent
 
 MAX_KNOWN = 2_000_000
 """Values remembered at most (their numeric and reversed forms are kept beside them, uncounted)."""
+MAX_KNOWN_BYTES = 4 << 30
+"""The memory the known values, their forms and their automata may take at most (``held``):
+past it, as past ``MAX_KNOWN``, no more values are remembered and ``full`` says so."""
+BYTES_PER_CHAR, BYTES_PER_VALUE = 48, 64
+"""What ``held`` counts for each character and each string remembered: an upper estimate of
+what the set, the levels' lists and their automata take (measured: ~49 bytes a character for
+values of 50-500 random characters once built, ~480 a value for the 1.47 million SSNs and forms
+of a fetch, whose 12.6 characters count 669)."""
 SHORTEST = 4   # the shortest value remembered (shorter ones are too common to find by value)
 _TOKEN = re.compile(r"[^\s,;|\"'<>()\[\]{}=&?/\\:\x00]{4,}")
 _CUT = str.maketrans(dict.fromkeys(",;|\"'<>()[]{}=&?/\\:\x00\x7f"
@@ -82,6 +90,9 @@ lengths: set[int] = set()
 # the values remembered (``MAX_KNOWN`` bounds it), not the forms kept beside them; a list, changed
 # in place (self-protection puts back a module global rebound between cells)
 counted = [0]
+held = [0]
+"""The bytes the known values take (``BYTES_PER_CHAR``, ``BYTES_PER_VALUE``; 0 again once
+``known`` is emptied)."""
 numbers = [False]
 """Whether a known value is a number (an SSN, phone or card number): only then are digit
 groups read (``known_grouped``)."""
@@ -90,14 +101,17 @@ digit_lengths: set[int] = set()
 
 
 def full() -> bool:
-    """Whether no more values can be remembered."""
-    return counted[0] >= MAX_KNOWN
+    """Whether no more values can be remembered: ``MAX_KNOWN`` values, or ``MAX_KNOWN_BYTES``
+    of memory (a fetch of long values fills it with fewer)."""
+    if not known:
+        held[0] = 0   # (emptied: nothing is held)
+    return counted[0] >= MAX_KNOWN or held[0] >= MAX_KNOWN_BYTES
 
 
 def remember(values: Any) -> None:
     """Values read out of a sensitive column (strings of 4+ characters, bounded). Each step is
     one C-level set or string operation over the batch (250,000 values in ~1 s, not 3-10)."""
-    if counted[0] >= MAX_KNOWN:
+    if full():
         return
     try:
         new = _strings(values)
@@ -107,48 +121,61 @@ def remember(values: Any) -> None:
     _forms_follow()
     fresh = new.difference(known)
     read = set(fresh)   # as read (the others are forms of these)
-    if fresh and known_forms.CUT_ANY.search("\x01".join(fresh)):   # most values hold no cut
+    joined = "\x01".join(fresh)
+    cuts = bool(fresh) and known_forms.CUT_ANY.search(joined) is not None
+    if cuts:   # most values hold no cut
         cut = known_forms.pieces(fresh)
         fresh |= cut - known
         new |= cut
     local: set[str] = set()
-    if fresh and "@" in "".join(fresh):   # an e-mail's local part printed alone
+    has_at = "@" in joined
+    if has_at:   # an e-mail's local part printed alone
         local = known_forms.local_parts(fresh) - known
         fresh |= local
         new |= local
+    # whether a value holds a separator (``Matcher.has_spaced``): only one holding a cut can,
+    # and what joins it to others is a comma (the forms below hold none: digits, ``, . _ e +``
+    # between digits, hex; a value backwards holds what the value does)
+    spaced = cuts and spaced_joined("\x01".join(fresh))
     spelt.update(fresh - read)
     # (a tail that is no canonical tail; a string of digits always has one)
-    spelt.update(v for v in filterfalse(str.isdigit, read) if not canonical(v))
+    spelt.update(known_forms.not_canonical(filterfalse(str.isdigit, read)))
     digits = known_forms.number_digits(fresh)
     lens = set(map(len, filter(str.isdigit, fresh)))
-    forms = known_forms.numeric_forms(fresh, spelt, digits, lens)   # (adds its digit forms')
+    ints: list[int] = []
+    forms = known_forms.numeric_forms(fresh, spelt, digits, lens, ints)   # (adds its digits')
     if lens:   # numbers a print may cut in digit groups
         numbers[0] = True
         digit_lengths.update(lens)
-    has_at = "@" in "\x01".join(fresh)
     if has_at:
         encoded_alone.update(known_forms.encoded_forms(fresh))
-    packed.update(known_forms.packed_forms(fresh, digits))
+    packed.update_array(known_forms.packed_array(ints))
     if not emails[0] and has_at:
         emails[0] = True
     if emails[0] and len(email_domains) <= respelt.DOMAINS_MAX:
         email_domains.update(s.rpartition("@")[2] for s in fresh if "@" in s)
     counted[0] += len(fresh)
-    known.update(new)
-    known.update(forms)
+    known.update_checked(new, spaced)
+    known.update_checked(forms, False)
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
     # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
     # 9-digit number is as likely to be some other honest number as a hidden SSN
     # (not a local part's: ``'0001resu'`` states made the automaton's pass over digit-dense
     # text 6 times slower)
     backwards = set(map(_BACKWARDS, set(filterfalse(str.isdigit, new)) - local)) - new
-    known.update(backwards)
+    known.update_checked(backwards, spaced)
     spelt.update(backwards)
-    lengths.update(map(len, new))
-    lengths.update(map(len, forms))
+    sizes = list(map(len, new))
+    lengths.update(sizes)
+    form_sizes = list(map(len, forms))
+    lengths.update(form_sizes)
+    held[0] += (BYTES_PER_CHAR * (sum(sizes) + sum(form_sizes) + sum(map(len, backwards)))
+                + BYTES_PER_VALUE * (len(new) + len(forms) + len(backwards))
+                + 32 * len(ints))   # (4 packed forms of 8 bytes a number)
 
 
 _BACKWARDS = itemgetter(slice(None, None, -1))
+_SHORT = SHORTEST - 1
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
@@ -157,10 +184,10 @@ def _strings(values: Any) -> set[str]:
     plain values (what ``tolist`` gives) is read in C."""
     types = set(map(type, values)) if isinstance(values, (list, tuple)) else None
     if types is not None and types <= _LEAVES:
-        flat: Any = values if types <= {str} else map(str, values)
+        flat: Any = values if types <= {str} else list(map(str, values))
     else:
-        flat = map(str, _flat(values, 3))
-    new = {s for s in flat if len(s) >= SHORTEST}
+        flat = list(map(str, _flat(values, 3)))
+    new = set(compress(flat, map(_SHORT.__lt__, map(len, flat))))   # (C, not a loop)
     new.discard("None")   # ("nan" is shorter than ``SHORTEST``)
     return new
 

@@ -26,13 +26,14 @@ def fresh_exits() -> Any:
     """``exits``' remembered values emptied for the test, put back after it."""
     saved = {n: set(getattr(exits, n)) for n in _STATE}
     flags = {n: list(getattr(exits, n)) for n in _FLAGS}
-    known, forms = set(exits.known), set(exits.packed.forms)
+    known, forms, held = set(exits.known), set(exits.packed.forms), exits.held[0]
     exits.known.clear()
     exits._forms_follow()
     for n in _STATE:
         getattr(exits, n).clear()
-    exits.counted[0] = 0
+    exits.counted[0] = exits.held[0] = 0
     yield exits
+    exits.held[0] = held
     exits.known.clear()
     exits.known.update(known)
     exits._forms_follow()
