@@ -39,6 +39,7 @@ from jupyter_guard.connections.pg_values import remember as _remember
 from jupyter_guard.hooks.pieces import ROWS as PER_FETCH
 from jupyter_guard.hooks.pieces import find as _short
 from jupyter_guard.hooks.pieces import refuse as refuse_piece
+from jupyter_guard.hooks.pieces import refuse_full
 from jupyter_guard.hooks.state import Busy, busy
 
 # re-exported: the drivers' modules ask the catalog, the taint (``taint_of``) and a connection's
@@ -188,9 +189,7 @@ def _values(values: list[Any], taint: frozenset[str], name: str, raw: Any
     return None
 
 
-FULL = ("", "", "")   # ``_judge``: the known values are full (``exits.MAX_KNOWN``)
-WHY_FULL = ("this result holds more sensitive values than the guard can remember "
-            "({n:,}): fetch fewer rows, or aggregate in SQL")
+FULL = ("", "", "")   # ``_judge``: the known values are full (``exits.full()``)
 
 
 def _refuse(guard: Any, sql: str, piece: tuple[str, str, str]) -> None:
@@ -198,14 +197,7 @@ def _refuse(guard: Any, sql: str, piece: tuple[str, str, str]) -> None:
     if piece is not FULL:
         refuse_piece(guard, sql, *piece)
         return
-    from jupyter_guard.guard.judge import refuse_verdict
-    from jupyter_guard.hooks import exits
-    from jupyter_guard.model import Verdict
-
-    with Busy():
-        err = refuse_verdict(guard, Verdict("block", "guard-error", WHY_FULL.format(
-            n=exits.MAX_KNOWN)), kind="runtime", code=sql[:200])
-    raise err
+    refuse_full(guard, sql)
 
 
 def rows(cur: Any, it: Iterator[Any], guard: Any) -> Iterator[Any]:

@@ -8,7 +8,9 @@ such pieces is refused by the ``inference`` rule (action ``sql.fragment``) inste
 - ``find(values, taint, name, cons)``: a short value of a tainted column that a value of its
   source column holds, or None;
 - ``in_frame(frame, taint, con)``: the same over the columns of a result frame;
-- ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused.
+- ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused;
+- ``refuse_full(guard, sql)``: refuse a fetch whose values can no longer be remembered
+  (``exits.full()``: ``guard-error``, naming the fix), on every route.
 
 >>> find(["1", "ab"], frozenset(), "c", [])
 >>> find(["ok", "x", "long enough"], frozenset({"customers.ssn"}), "k", [])
@@ -100,3 +102,20 @@ def refuse(guard: Any, sql: str, source: str, column: str, value: str) -> None:
             err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
     if err is not None:
         raise err
+
+
+WHY_FULL = ("this result holds more sensitive values than the guard can remember "
+            "({n:,} values or {mb:,} MB held): fetch fewer rows, or aggregate in SQL")
+
+
+def refuse_full(guard: Any, sql: str) -> None:
+    """Raise the refusal of a fetch made when the known values are full: handing its values
+    out would leave them to the detectors alone (a value of any shape is masked only once it
+    is known)."""
+    from jupyter_guard.guard.judge import refuse_verdict
+    from jupyter_guard.model import Verdict
+
+    with Busy():
+        err = refuse_verdict(guard, Verdict("block", "guard-error", WHY_FULL.format(
+            n=exits.counted[0], mb=exits.held[0] >> 20)), kind="runtime", code=sql[:200])
+    raise err
