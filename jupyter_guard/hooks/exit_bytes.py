@@ -248,7 +248,7 @@ def pickled(data: Any) -> bytes:
 
     >>> import pickle
     >>> pickled(pickle.dumps([list("ann@ex.org"), ["x"]], protocol=0)).split(b"\\n")[-2:]
-    [b'ann@ex.org', b'x']
+    [b'x', b'ann@ex.org']
     """
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 4:
         return b""
@@ -280,16 +280,19 @@ def pickled(data: Any) -> bytes:
             if got is not None and len(got) <= 4 and len(got.decode("utf-8", "replace")) == 1:
                 run.append(got)
                 continue
-            if len(run) >= 4:
+            if 4 <= len(run) <= JOINED_MAX:
                 joined.append(b"".join(run))
             run = []
     except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read so far is scanned, and the bytes as they are
         pass
-    if len(run) >= 4:
+    if 4 <= len(run) <= JOINED_MAX:
         joined.append(b"".join(run))
     return b"\n".join(found + joined)
 
 
+JOINED_MAX = 254
+"""The longest run of single characters read joined (an e-mail's longest): a longer one is a
+column of one-character codes, not a value spelt out."""
 _GETS = frozenset(("GET", "BINGET", "LONG_BINGET"))
 _PUTS = frozenset(("PUT", "BINPUT", "LONG_BINPUT"))
 _MEMO_OPS = _GETS | _PUTS
