@@ -72,11 +72,12 @@ def install_asyncio(mod: Any, module_patched: dict[tuple[Any, str], Any]) -> Non
     datagram's ``error_received``): a send the guard refused raises its refusal from there, in
     the user's call (``exit_socket.refused``). A refused write asyncio had buffered and sent
     later from the loop is raised by ``StreamWriter.drain``."""
-    for cls, name in ((mod._SelectorSocketTransport, "write"),
-                      (mod._SelectorDatagramTransport, "sendto")):
-        orig = cls.__dict__[name]
-        if getattr(orig, "_jg", False):
-            continue
+    for cls_name, name in (("_SelectorSocketTransport", "write"),
+                           ("_SelectorDatagramTransport", "sendto")):
+        cls = getattr(mod, cls_name, None)
+        orig = vars(cls).get(name) if isinstance(cls, type) else None
+        if orig is None or getattr(orig, "_jg", False):
+            continue   # another asyncio: its refusals show as it reports them
 
         def sent(self: Any, *args: Any, _orig: Any = orig) -> None:
             _orig(self, *args)
@@ -87,8 +88,8 @@ def install_asyncio(mod: Any, module_patched: dict[tuple[Any, str], Any]) -> Non
     import asyncio.streams
 
     writer = asyncio.streams.StreamWriter
-    orig_drain = writer.__dict__["drain"]
-    if getattr(orig_drain, "_jg", False):
+    orig_drain = vars(writer).get("drain")
+    if orig_drain is None or getattr(orig_drain, "_jg", False):
         return
 
     async def drain(self: Any) -> None:
