@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 
-from jupyter_guard.hooks import exits, respelt
+from jupyter_guard.hooks import cipher_digits, exits, respelt
 from jupyter_guard.hooks.known_grouped import SHORTEST, WIDEST
 from jupyter_guard.mask.strategy import BLOCK
 
@@ -65,6 +65,7 @@ class Tail:
     def __init__(self) -> None:
         self.held = ""
         self.last = ""   # the last word of the last line emitted (a value may go on below)
+        self.cipher = cipher_digits.Lines()   # words of a known number's shape, one a line
 
     def take(self, piece: str, *, end: bool = False) -> str:
         """What to emit of ``piece`` (already masked line by line); ``end``: the cell is over,
@@ -73,6 +74,8 @@ class Tail:
         if self.last and piece and _texts_known():
             piece = _cut(self.last, piece)
         out = self._take(piece, end=end)
+        if exits.numbers[0] or self.cipher.held:   # one number a line, spelt in letters
+            out = self.cipher.take(out, exits.known, exits.digit_lengths, end=end)
         if out.endswith("\n"):
             words = out[-_LAST - 1:].split()
             self.last = words[-1] if words and not out[-2:-1].isspace() else ""

@@ -27,24 +27,43 @@ class Budget:
 BUDGET = Budget()
 
 
-def values_in(data: Any, settings: Any) -> set[str]:
-    """Distinct sensitive values in ``data``: known values and every detector match."""
-    from jupyter_guard.mask.text import find_spans
+def readings(data: Any, *, inflate: bool = True) -> list[str]:
+    """``data`` as text and what a reader gets back from it: URL-decoded (a query string, a form
+    body), its base64, base32, hex and base85 runs decoded (``encoded.decoded``, of both), and a
+    whole compressed stream in it inflated (``exit_bytes.streams``, at most
+    ``exit_bytes.INFLATE_MAX`` bytes; ``inflate=False``: the socket check follows streams over
+    several sends itself). Text with no run to decode costs one RE2 pass more."""
+    from urllib.parse import unquote_plus
+
+    from jupyter_guard.hooks import encoded, exit_bytes
 
     text = exits._text(data)
-    found = {t for t in exits._TOKEN.findall(text) if t in exits.known}
-    found |= {text[a:b] for a, b, _ in find_spans(text, settings)}
+    out = [text, unquote_plus(text)] if "%" in text or "+" in text else [text]
+    out += [h for t in list(out) if (h := encoded.decoded(t))]
+    if inflate and isinstance(data, (bytes, bytearray, memoryview)):
+        for inner in exit_bytes.streams(bytes(data)):
+            out += readings(inner)
+    return out
+
+
+def values_in(data: Any, settings: Any) -> set[str]:
+    """Distinct sensitive values in ``data`` (as sent, or as ``readings`` gives it back): known
+    values and every detector match."""
+    from jupyter_guard.mask.text import find_spans
+
+    found: set[str] = set()
+    for text in readings(data):
+        found |= {t for t in exits._TOKEN.findall(text) if t in exits.known}
+        found |= {text[a:b] for a, b, _ in find_spans(text, settings)}
     return found
 
 
 def known_sent(data: Any) -> set[str]:
-    """Values read from sensitive columns in raw bytes, as sent or URL-decoded (a form body).
-    Known values only, as the socket checks: the detectors would count every address an SMTP
-    envelope or a driver's SQL names."""
-    from urllib.parse import unquote_plus
-
-    text = exits._text(data)
-    return {t[a:b] for t in {text, unquote_plus(text)} for a, b, _ in exits.known_spans(t)}
+    """Values read from sensitive columns in raw bytes, as sent or as ``readings`` gives them
+    back (URL-decoded, base64 or hex decoded; the socket check inflates streams itself). Known
+    values only, as the socket checks: the detectors would count every address an SMTP envelope
+    or a driver's SQL names."""
+    return {t[a:b] for t in readings(data, inflate=False) for a, b, _ in exits.known_spans(t)}
 
 
 def spend_new(guard: Any, rt: Any, before: bytes, data: bytes, how: str) -> None:
@@ -88,16 +107,27 @@ def spend(guard: Any, rt: Any, data: Any, how: str) -> None:
     BUDGET.in_cell, BUDGET.in_session = cell, session
 
 
-def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
+def refuse_unread(guard: Any, rt: Any, how: str, limit: int) -> None:
+    """Refuse (``exfiltration``) a send whose values cannot be counted: a compressed body that
+    inflates past ``limit`` bytes (a zip bomb must not hold the kernel, nor pass uncounted)."""
+    _refuse(guard, rt, how, 0, 0, lock=False, reason=(
+        f"{how} sends a compressed stream that inflates past {limit >> 20} MB, so the sensitive "
+        "values in it cannot be counted against the exfiltration budget; send it uncompressed "
+        "or in smaller parts"))
+
+
+def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int, *,
+            reason: str = "", lock: bool = True) -> None:
     from jupyter_guard.guard.judge import Judgement, refuse
     from jupyter_guard.hooks.state import Busy
     from jupyter_guard.model import Analysis, Intent, Verdict
 
     p = guard.policy
     intent = Intent("df.export", "file", "exfiltration budget", detail=how, source=CODE)
-    reason = (f"{how} would let sensitive values out beyond the exfiltration budget ({cell} this "
-              f"cell, max {p.max_values_per_cell or '-'}; {session} this session, max "
-              f"{p.max_values_per_session or '-'}); later exits are refused until an approval")
+    reason = reason or (
+        f"{how} would let sensitive values out beyond the exfiltration budget ({cell} this "
+        f"cell, max {p.max_values_per_cell or '-'}; {session} this session, max "
+        f"{p.max_values_per_session or '-'}); later exits are refused until an approval")
     decision: Decision = "warn" if p.mode == "audit" else "block"
     v = Verdict(decision, "exfiltration", reason, intent, p.revision)
     with Busy():
@@ -106,6 +136,6 @@ def _refuse(guard: Any, rt: Any, how: str, cell: int, session: int) -> None:
         if err is None:
             guard.begin(kind="runtime", code=CODE, judgement=j, status="running")
     if err is not None:
-        BUDGET.locked = True
+        BUDGET.locked = BUDGET.locked or lock
         raise err
-    BUDGET.locked = False
+    BUDGET.locked = BUDGET.locked and not lock

@@ -20,6 +20,7 @@ True
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -122,11 +123,133 @@ def inflated(data: Any) -> bytes:
         return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
 
 
+STREAM_MAX = 8 << 20
+"""The most a compressed stream sent to an allowed host is inflated to, for the exfiltration
+budget's count: past it the send is refused (``exit_budget.refuse_unread``), never read on."""
+_GZIP = b"\x1f\x8b\x08"
+_ZLIB = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+_CHUNK_LINE = re.compile(rb"[0-9a-fA-F]{1,8}\r\n")
+
+
+class TooLarge(Exception):
+    """A compressed stream inflates past ``STREAM_MAX``."""
+
+
+class Inflating:
+    """A gzip or zlib stream as it is sent, one send at a time: what each adds, inflated
+    (``STREAM_MAX`` bytes at most in all: ``TooLarge`` past it). ``chunked``: each send is one
+    chunk of a chunked HTTP body (``HEX\\r\\n`` before it, ``\\r\\n`` after it, dropped).
+    ``wbits`` None: an HTTP head declared a compressed body still to come (``raw``: as
+    ``deflate``, which may be a raw deflate stream); its first bytes say which."""
+
+    def __init__(self, wbits: int | None, chunked: bool, raw: bool = False) -> None:
+        import zlib
+
+        self._d = None if wbits is None else zlib.decompressobj(wbits)
+        self.chunked, self.raw, self.total, self.tail = chunked, raw, 0, b""
+        self.dead = False
+
+    @property
+    def done(self) -> bool:
+        return self.dead or (self._d is not None and bool(self._d.eof))
+
+    def feed(self, piece: bytes) -> bytes:
+        import zlib
+
+        if self.chunked and (m := _CHUNK_LINE.match(piece)):
+            piece = piece[m.end():].removesuffix(b"\r\n")
+        if self._d is None:
+            if not piece:
+                return b""
+            wbits = 31 if piece[:2] == _GZIP[:2] else 15 if piece[:2] in _ZLIB else \
+                -15 if self.raw else 0
+            if not wbits:   # not compressed after all
+                self.dead = True
+                return b""
+            self._d = zlib.decompressobj(wbits)
+        try:
+            out = self._d.decompress(piece, STREAM_MAX - self.total + 1)
+        except zlib.error:
+            self.dead = True   # no stream after all: the bytes were counted as sent
+            return b""
+        self.total += len(out)
+        if self.total > STREAM_MAX:
+            raise TooLarge
+        return out
+
+    @classmethod
+    def start(cls, data: bytes) -> tuple[Inflating, bytes] | None:
+        """The stream that starts in ``data`` (``starts``) and what of it ``data`` holds,
+        inflated; or a head declaring one, whose body is still to come; None otherwise."""
+        cut = data.find(b"\r\n\r\n", 0, 65536)
+        head = data[:cut].lower() if cut >= 0 else b""
+        chunked = b"transfer-encoding: chunked" in head
+        framed = _CHUNK_LINE.match(data)   # a chunk of a chunked body, alone
+        for at, wbits in starts(data):
+            inf = cls(wbits, chunked or (framed is not None and at == framed.end()))
+            out = inf.feed(data[at:])   # raises ``TooLarge``
+            if not inf.dead:
+                return inf, out
+        declared = _ENCODING.search(head)
+        if declared and cut + 4 == len(data):
+            return cls(None, chunked, raw=declared.group(1) == b"deflate"), b""
+        return None
+
+
+_ENCODING = re.compile(rb"(?m)^content-encoding:[ \t]*(gzip|x-gzip|deflate)")
+
+
+def starts(data: bytes) -> list[tuple[int, int]]:
+    """Where a compressed stream may start in ``data`` and its ``wbits``: a gzip header
+    anywhere (the first 8), a zlib header at the start, after an HTTP head or after a chunk's
+    size line, and raw deflate after a head saying ``Content-Encoding: deflate``."""
+    out: list[tuple[int, int]] = []
+    at, cut = [0], data.find(b"\r\n\r\n", 0, 65536)
+    if cut >= 0:
+        at.append(cut + 4)
+    if m := _CHUNK_LINE.match(data, at[-1]):
+        at.append(m.end())
+    for i in at:
+        if data[i:i + 2] in _ZLIB:
+            out.append((i, 15))
+    if cut >= 0 and len(data) > at[-1] and b"content-encoding: deflate" in data[:cut].lower() \
+            and data[at[-1]:at[-1] + 2] not in _ZLIB:
+        out.append((at[-1], -15))
+    i = data.find(_GZIP)
+    while i >= 0 and len(out) < 12:
+        out.append((i, 31))
+        i = data.find(_GZIP, i + 3)
+    return sorted(out)
+
+
+def streams(data: bytes) -> list[bytes]:
+    """Each compressed stream that ``starts`` in ``data``, inflated (``INFLATE_MAX`` bytes at
+    most each; b'' streams left out)."""
+    import zlib
+
+    out = []
+    for at, wbits in starts(data):
+        try:
+            got = zlib.decompressobj(wbits).decompress(data[at:], INFLATE_MAX)
+        except zlib.error:
+            continue
+        if got:
+            out.append(got)
+    return out
+
+
 def pickled(data: Any) -> bytes:
     """The strings inside a pickle written at once (``pickle.dumps(...)`` then ``write``,
     ``shelve``), one per line: a pickle glues each string to the opcode after it, so its values
-    are no token of their own. Read with ``pickletools`` (nothing is unpickled); b'' when
-    ``data`` is no pickle."""
+    are no token of their own. A value pickled one character at a time (``[list(e) for e in
+    emails]``) is read whole too: each run of single characters in one container, joined (a
+    character met again is a memo fetch, ``GET``/``BINGET``, followed here). Read with
+    ``pickletools`` (nothing is unpickled); b'' when ``data`` is no pickle.
+
+    >>> import pickle
+    >>> pickled(pickle.dumps([list("ann@ex.org"), ["x"]], protocol=0)).split(b"\\n")[-2:]
+    [b'x', b'ann@ex.org']
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 4:
         return b""
     head, tail = bytes(data[:2]), bytes(data[-1:])
@@ -135,15 +258,46 @@ def pickled(data: Any) -> bytes:
     import pickletools
 
     found: list[bytes] = []
+    memo: dict[int, bytes | None] = {}
+    last: bytes | None = None   # the string just pushed (a memo put stores it)
+    run: list[bytes] = []       # single characters pushed in a row in one container
+    joined: list[bytes] = []
     try:
-        for _op, arg, _pos in pickletools.genops(bytes(data[:INFLATE_MAX])):
-            if isinstance(arg, str):
-                found.append(arg.encode("utf-8", "surrogatepass"))
-            elif isinstance(arg, (bytes, bytearray)):
-                found.append(bytes(arg))
+        for op, arg, _pos in pickletools.genops(bytes(data[:INFLATE_MAX])):
+            got = arg.encode("utf-8", "surrogatepass") if isinstance(arg, str) else \
+                bytes(arg) if isinstance(arg, (bytes, bytearray)) else None
+            name = op.name
+            if got is not None and name not in _MEMO_OPS:
+                found.append(got)
+            elif name in _GETS:
+                got = memo.get(int(arg)) if arg is not None else None
+            elif name in _PUTS or name == "MEMOIZE":
+                memo[len(memo) if name == "MEMOIZE" or arg is None else int(arg)] = last
+                continue
+            elif name in _WITHIN:
+                continue
+            last = got
+            if got is not None and len(got) <= 4 and len(got.decode("utf-8", "replace")) == 1:
+                run.append(got)
+                continue
+            if 4 <= len(run) <= JOINED_MAX:
+                joined.append(b"".join(run))
+            run = []
     except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read so far is scanned, and the bytes as they are
         pass
-    return b"\n".join(found)
+    if 4 <= len(run) <= JOINED_MAX:
+        joined.append(b"".join(run))
+    return b"\n".join(found + joined)
+
+
+JOINED_MAX = 254
+"""The longest run of single characters read joined (an e-mail's longest): a longer one is a
+column of one-character codes, not a value spelt out."""
+_GETS = frozenset(("GET", "BINGET", "LONG_BINGET"))
+_PUTS = frozenset(("PUT", "BINPUT", "LONG_BINPUT"))
+_MEMO_OPS = _GETS | _PUTS
+# opcodes that keep a run of characters going: appending to the same list, framing, marks
+_WITHIN = frozenset(("APPEND", "APPENDS", "MARK", "FRAME", "ADDITEMS", "SETITEM", "SETITEMS"))
 
 
 # bytes text never holds (a float64 of a card number may have no NUL)

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import weakref
 from typing import Any
 from urllib.parse import unquote_plus
 
-from jupyter_guard.hooks import exit_budget, exit_dbcopy, exits
+from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks import exit_budget, exit_bytes, exit_dbcopy, exits
 from jupyter_guard.hooks.event_paths import database_header
 from jupyter_guard.hooks.state import busy
 
@@ -141,7 +143,7 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
     if not host:
         return
     if host in rt.guard.policy.allow_hosts:   # may receive them, within the budget
-        _spend(rt, entry, data, how)
+        _spend(rt, sock, entry, data, how)
         return
     if pages:
         exits.refuse(rt.guard, rt, exit_dbcopy.DATABASE_PAGES, host, how, host=host)
@@ -171,11 +173,12 @@ def check(rt: Any, sock: Any, data: Any, how: str, addr: Any = None,
         exits.refuse(rt.guard, rt, kind, host, how, host=host, data=chunk)
 
 
-def _spend(rt: Any, entry: list[Any], data: Any, how: str) -> None:
+def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     """A send to an allowed host: the sensitive values it completes (read after the socket's
-    last ``TAIL`` bytes, so a value sent a few bytes at a time counts once whole) count against
-    the exfiltration budget (bodies and raw sockets alike; request lines are counted by
-    ``exit_net`` too, once: the budget counts distinct values)."""
+    last ``TAIL`` bytes, so a value sent a few bytes at a time counts once whole; as sent or as
+    ``exit_budget.readings`` gives them back) count against the exfiltration budget (bodies and
+    raw sockets alike; request lines are counted by ``exit_net`` too, once: the budget counts
+    distinct values). A compressed stream is followed over the socket's sends (``_inflated``)."""
     p = rt.guard.policy
     if not (p.max_values_per_cell or p.max_values_per_session):
         return
@@ -186,6 +189,50 @@ def _spend(rt: Any, entry: list[Any], data: Any, how: str) -> None:
     before = entry[1]
     entry[1] = (before + chunk)[-TAIL:]
     exit_budget.spend_new(rt.guard, rt, before, before + chunk, how)
+    _inflated(rt, sock, chunk, how)
+
+
+# socket -> the compressed stream it is sending (``exit_bytes.Inflating``), until its end
+_streams: weakref.WeakKeyDictionary[Any, exit_bytes.Inflating] = weakref.WeakKeyDictionary()
+
+
+def _inflated(rt: Any, sock: Any, chunk: bytes, how: str) -> None:
+    """Count the values a compressed stream sent to an allowed host holds, as each send
+    inflates (gzip or zlib: a ``Content-Encoding`` body, ``gzip.compress`` bytes on a socket):
+    at most ``exit_bytes.STREAM_MAX`` bytes inflated, past that the send is refused."""
+    try:
+        state = _streams.get(sock)
+    except TypeError:   # not weak-referenceable: read on this send alone
+        state = None
+    try:
+        if state is None:
+            started = exit_bytes.Inflating.start(chunk)
+            if started is None:
+                return
+            state, out = started
+        else:
+            out = state.feed(chunk)
+    except exit_bytes.TooLarge:
+        _forget(sock)
+        exit_budget.refuse_unread(rt.guard, rt, how, exit_bytes.STREAM_MAX)
+        return
+    before, state.tail = state.tail, (state.tail + out)[-TAIL:]
+    if out:
+        exit_budget.spend_new(rt.guard, rt, before, before + out, how)
+    if state.done:
+        _forget(sock)
+        return
+    try:
+        _streams[sock] = state
+    except TypeError:
+        pass
+
+
+def _forget(sock: Any) -> None:
+    try:
+        _streams.pop(sock, None)
+    except TypeError:
+        pass
 
 
 def _database_head(data: Any) -> bool:
@@ -222,6 +269,28 @@ def carries_known(data: bytes) -> str:
     return exits._known(text)
 
 
+_ASYNCIO = os.path.join(os.path.dirname(os.__file__), "asyncio") + os.sep
+# socket -> the refusal of a send asyncio's transport made and swallowed (it closes the
+# transport and reports a lost connection): ``exit_socket_raw``'s transport wrappers raise it
+refused: weakref.WeakKeyDictionary[Any, BaseException] = weakref.WeakKeyDictionary()
+
+
+def _checked(rt: Any, sock: Any, data: Any, how: str, addr: Any = None) -> None:
+    """``check``; a refusal met inside asyncio's transport is kept for its wrappers to raise."""
+    try:
+        check(rt, sock, data, how, addr)
+    except GuardBlocked as err:
+        caller = sys._getframe(2).f_code.co_filename
+        if caller.startswith(_ASYNCIO):
+            try:
+                if len(refused) > 64:
+                    refused.clear()
+                refused[sock] = err
+            except TypeError:   # not weak-referenceable: asyncio reports a lost connection
+                pass
+        raise
+
+
 def checked_methods(rt: Any, owner: Any) -> dict[str, Any]:
     """``send``, ``sendall``, ``sendto`` and ``sendmsg`` of ``owner`` (``socket.socket`` or the C
     type), each checking its bytes first; named and documented as the originals, marked ours."""
@@ -230,21 +299,21 @@ def checked_methods(rt: Any, owner: Any) -> dict[str, Any]:
 
     def send(self: Any, data: Any, *args: Any) -> int:
         data = _piece(data)
-        check(rt, self, data, "socket.send")
+        _checked(rt, self, data, "socket.send")
         return int(o_send(self, data, *args))
 
     def sendall(self: Any, data: Any, *args: Any) -> None:
-        check(rt, self, data, "socket.sendall")
+        _checked(rt, self, data, "socket.sendall")
         o_sendall(self, data, *args)
 
     def sendto(self: Any, data: Any, *args: Any) -> int:
-        check(rt, self, data, "socket.sendto", args[-1] if args else None)
+        _checked(rt, self, data, "socket.sendto", args[-1] if args else None)
         return int(o_sendto(self, data, *args))
 
     def sendmsg(self: Any, buffers: Any, *args: Any) -> int:
         buffers = list(buffers)
         addr = args[2] if len(args) > 2 else None
-        check(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
+        _checked(rt, self, b"".join(bytes(b) for b in buffers), "socket.sendmsg", addr)
         return int(o_sendmsg(self, buffers, *args))
 
     methods: dict[str, Any] = {"send": send, "sendall": sendall, "sendto": sendto,

@@ -26,6 +26,7 @@ import stat
 import sys
 from typing import Any
 
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import c_types, exit_dbcopy, exit_socket, exits
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -48,6 +49,9 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> bool:
         for name in ("socket", "SocketType"):
             setattr(_socket, name, checked)
             module_patched[(_socket, name)] = checked
+    from jupyter_guard.hooks import lazy
+
+    lazy.when_imported("asyncio.selector_events", lambda m: install_asyncio(m, module_patched))
     for name, wrap in (("sendfile", _sendfile), ("splice", _splice)):
         orig = getattr(os, name, None)
         if orig is not None and not getattr(orig, "_jg", False):
@@ -60,6 +64,63 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> bool:
             setattr(posix, name, fn)
             module_patched[(posix, name)] = fn
     return bool(done)
+
+
+def install_asyncio(mod: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
+    """asyncio's selector transports send from ``write`` and ``sendto`` and swallow what the
+    send raises (the transport closes and the stream reports ``ConnectionResetError``, a
+    datagram's ``error_received``): a send the guard refused raises its refusal from there, in
+    the user's call (``exit_socket.refused``). A refused write asyncio had buffered and sent
+    later from the loop is raised by ``StreamWriter.drain``."""
+    for cls_name, name in (("_SelectorSocketTransport", "write"),
+                           ("_SelectorDatagramTransport", "sendto")):
+        cls = getattr(mod, cls_name, None)
+        orig = vars(cls).get(name) if isinstance(cls, type) else None
+        if orig is None or getattr(orig, "_jg", False):
+            continue   # another asyncio: its refusals show as it reports them
+
+        def sent(self: Any, *args: Any, _orig: Any = orig) -> None:
+            _orig(self, *args)
+            _raise_refused(self)
+        _mark(sent, orig)
+        setattr(cls, name, sent)
+        module_patched[(cls, name)] = sent
+    import asyncio.streams
+
+    writer = asyncio.streams.StreamWriter
+    orig_drain = vars(writer).get("drain")
+    if orig_drain is None or getattr(orig_drain, "_jg", False):
+        return
+
+    async def drain(self: Any) -> None:
+        try:
+            await orig_drain(self)
+        except ConnectionError:
+            reader = getattr(self, "_reader", None)
+            err = reader.exception() if reader is not None else None
+            if isinstance(err, GuardBlocked):   # the connection was lost to a refusal
+                raise err from None
+            raise
+    _mark(drain, orig_drain)
+    setattr(writer, "drain", drain)   # noqa: B010 - a method replaced on its class
+    module_patched[(writer, "drain")] = drain
+
+
+def _mark(fn: Any, orig: Any) -> None:
+    fn._jg = True   # a marker on our own function
+    fn.__name__, fn.__qualname__, fn.__doc__ = orig.__name__, orig.__qualname__, orig.__doc__
+
+
+def _raise_refused(transport: Any) -> None:
+    sock = getattr(transport, "_sock", None)
+    if sock is None or not exit_socket.refused:
+        return
+    try:
+        err = exit_socket.refused.pop(sock, None)
+    except TypeError:   # not weak-referenceable: never kept
+        return
+    if err is not None:
+        raise err
 
 
 def install_tls(rt: Any) -> bool:

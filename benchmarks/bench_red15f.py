@@ -1,0 +1,73 @@
+"""Cost of red15f's readings, in CPU time of this thread (best of 7), in process, with 10,000
+SSNs known:
+
+- ``digit_lines.Tail`` (now with ``cipher_digits.Lines``: lines of one word of a known number's
+  shape held and read joined) on 1 MB of CSV lines and on 1 MB of words of 7-19 letters one a
+  line (Python's own sources), in 4 KB pieces;
+- ``exit_budget.known_sent`` (what a send to an allowed host counts: now also URL-decoded,
+  base64/hex runs decoded) on 1 MB of plain CSV in 64 KB sends.
+
+To compare with the code before a change, run it with ``PYTHONPATH`` naming the older checkout.
+
+    .venv/bin/python benchmarks/bench_red15f.py
+"""
+from __future__ import annotations
+
+import inspect
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))   # after PYTHONPATH: it may name another
+
+from jupyter_guard.hooks import exit_budget, exits
+from jupyter_guard.hooks.digit_lines import Tail
+
+
+def cpu(fn: Callable[[], object], n: int = 7) -> float:
+    best = float("inf")
+    for _ in range(n):
+        start = time.thread_time()
+        fn()
+        best = min(best, time.thread_time() - start)
+    return best * 1000
+
+
+def _through(data: str, piece: int = 4096) -> None:
+    tail = Tail()
+    for i in range(0, len(data), piece):
+        tail.take(data[i:i + piece])
+    tail.take("", end=True)
+
+
+def _sends(data: bytes, piece: int = 1 << 16) -> None:
+    before = b""
+    for i in range(0, len(data), piece):
+        chunk = data[i:i + piece]
+        exit_budget.known_sent(before + chunk)
+        before = (before + chunk)[-256:]
+
+
+def main() -> None:
+    import argparse
+    import logging
+
+    exits.remember([f"{100000000 + 7919 * n:09d}" for n in range(10000)])
+    rng = random.Random(3)
+    lines = "".join(f"{i},{rng.uniform(0, 1e5):.2f},PRD-{i:06d},Paris\n" for i in range(28_000))
+    words = [w for m in (argparse, logging) for w in inspect.getsource(m).split()
+             if w.isalpha() and 7 <= len(w) <= 19]
+    one = ("\n".join(words * 40) + "\n")[:1 << 20]
+    one = one[:one.rfind("\n") + 1]
+    print(f"digit_lines.Tail, 4 KB pieces: {len(lines) / 1e6:.2f} MB CSV lines "
+          f"{cpu(lambda: _through(lines)):.1f} ms CPU; {len(one) / 1e6:.2f} MB of one word a "
+          f"line {cpu(lambda: _through(one)):.1f} ms")
+    data = lines.encode()
+    print(f"exit_budget.known_sent, 64 KB sends: {len(data) / 1e6:.2f} MB CSV "
+          f"{cpu(lambda: _sends(data)):.1f} ms CPU")
+
+
+if __name__ == "__main__":
+    main()
