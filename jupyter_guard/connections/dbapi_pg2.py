@@ -14,12 +14,16 @@ proxy already did (``dbapi.judged_on``) or the guard runs its own query (``Busy`
 """
 from __future__ import annotations
 
+import sys
+import weakref
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker, is_judged
+from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 if TYPE_CHECKING:
@@ -90,8 +94,29 @@ def cursor_class(factory: type) -> type:
         "__module__": factory.__module__, "__doc__": factory.__doc__})
 
 
+def _held() -> tuple[Any, Any]:
+    """A connection's judge, held in sealed closures (a weak table no cell reaches): read as
+    the read-only ``_jg_check`` (setting it fails), given once, by the guard's ``connect``."""
+    table: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+    def get(con: Any) -> Checker | None:
+        return table.get(con)
+
+    def give(con: Any, check: Checker) -> None:
+        if con in table or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a connection's judge is given once, by the guard")
+        table[con] = check
+    return sealed(get), sealed(give)
+
+
+_CHECK_OF, _GIVE_CHECK = _held()
+
+
 class GuardedConnectionMixin:
-    """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for."""
+    """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for; its
+    judge is the read-only ``_jg_check``."""
+
+    _jg_check = property(_CHECK_OF, doc="The guard's judge of this connection's statements.")
 
     def cursor(self, *args: Any, **kw: Any) -> Any:
         import psycopg2.extensions as ext
@@ -169,8 +194,8 @@ def _patch_c_cursor(ext: Any, guard: Guard) -> None:
 
     pg2_libpq.trust_callers(execute, executemany, callproc, copy_expert, copy_to, copy_from)
     for fn in (execute, executemany, callproc, copy_expert, copy_to, copy_from):
-        fn.__doc__ = getattr(o[fn.__name__], "__doc__", None)
-        c_types.patch(cls, fn.__name__, fn)   # False off CPython: the subclasses still judge
+        # sealed: False off CPython (c_types): the subclasses still judge
+        c_types.patch(cls, fn.__name__, sealed(fn, o[fn.__name__]))
 
 
 def patch(module: ModuleType, guard: Guard) -> None:
@@ -194,10 +219,11 @@ def patch(module: ModuleType, guard: Guard) -> None:
                 **kw: Any) -> Any:
         factory = connection_class(connection_factory or ext.connection)
         con = orig(dsn, connection_factory=factory, cursor_factory=cursor_factory, **kw)
-        con._jg_check = Checker(guard, con, "psycopg2")
+        give(con, Checker(guard, con, "psycopg2"))
         return con
 
-    connect.__doc__ = orig.__doc__
+    give = _GIVE_CHECK
+    connect = sealed(connect, orig)   # its cells (the guard) out of a cell's reach
     module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     from jupyter_guard.connections.dbapi_proxy import PATCHED  # late: it imports this module
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg2_libpq
 from jupyter_guard.connections.dbapi import is_judged_ptr
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 if TYPE_CHECKING:
@@ -142,8 +143,7 @@ def patch(ext: Any, guard: Guard) -> None:
     for cls, fn, orig in ((ext.lobject, export, o_export), (ext.lobject, unlink, o_unlink),
                           (ext.lobject, write, o_write), (ext.lobject, truncate, o_truncate),
                           (ext.connection, lobject, o_lobject)):
-        fn.__doc__ = getattr(orig, "__doc__", None)
-        c_types.patch(cls, fn.__name__, fn)
+        c_types.patch(cls, fn.__name__, sealed(fn, orig))   # no closure cell a cell can swap
     install_slots(sys.modules["psycopg2._psycopg"])
 
 

@@ -285,8 +285,9 @@ class Integrity:
         def on_setattr(args: tuple[Any, ...], f: FrameType) -> None:
             obj, name = args[0], str(args[1])
             if isinstance(obj, type):
-                hit = (
-                    str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard")
+                hit = (   # a guard class, or one the guard made over a library's (its mixins)
+                    any(str(c.__dict__.get("__module__", "")).startswith("jupyter_guard")
+                        for c in obj.__mro__)
                     or (obj, name) in _patched()
                 )
             elif isinstance(obj, (FunctionType, MethodType)):   # by its globals too (a cell
