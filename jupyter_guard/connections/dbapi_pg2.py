@@ -30,11 +30,30 @@ if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
 
 
+def _held() -> tuple[Any, Any]:
+    """A connection's judge, held in sealed closures (a weak table no cell reaches): what the
+    cursors read (``_CHECK_OF``), shown as the read-only ``_jg_check``, given once, by the
+    guard's ``connect``; an attribute a cell sets on the connection or its class is not read."""
+    table: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+    def get(con: Any) -> Checker | None:
+        return table.get(con)
+
+    def give(con: Any, check: Checker) -> None:
+        if con in table or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a connection's judge is given once, by the guard")
+        table[con] = check
+    return sealed(get), sealed(give)
+
+
+_CHECK_OF, _GIVE_CHECK = _held()
+
+
 class GuardedCursorMixin:
     """Statements of a psycopg2 cursor pass ``connection._jg_check`` first."""
 
-    def _jg(self) -> Checker:
-        check: Checker = self.connection._jg_check  # type: ignore[attr-defined]  # set at connect
+    def _jg(self, _of: Any = _CHECK_OF) -> Checker:
+        check: Checker = _of(self.connection)   # the sealed table, not an attribute a cell sets
         return check
 
     def execute(self, query: Any, vars: Any = None) -> Any:
@@ -94,24 +113,6 @@ def cursor_class(factory: type) -> type:
         "__module__": factory.__module__, "__doc__": factory.__doc__})
 
 
-def _held() -> tuple[Any, Any]:
-    """A connection's judge, held in sealed closures (a weak table no cell reaches): read as
-    the read-only ``_jg_check`` (setting it fails), given once, by the guard's ``connect``."""
-    table: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
-
-    def get(con: Any) -> Checker | None:
-        return table.get(con)
-
-    def give(con: Any, check: Checker) -> None:
-        if con in table or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a connection's judge is given once, by the guard")
-        table[con] = check
-    return sealed(get), sealed(give)
-
-
-_CHECK_OF, _GIVE_CHECK = _held()
-
-
 class GuardedConnectionMixin:
     """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for; its
     judge is the read-only ``_jg_check``."""
@@ -139,7 +140,7 @@ def _c_check(cur: Any, guard: Guard) -> Checker | None:
     con = cur.connection
     if busy() or is_judged(con):
         return None
-    check: Checker | None = getattr(con, "_jg_check", None)
+    check: Checker | None = _CHECK_OF(con)
     return check if check is not None else Checker(guard, con, "psycopg2")
 
 

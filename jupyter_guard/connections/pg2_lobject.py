@@ -68,8 +68,9 @@ def refuse_file(what: str, path: Any, why: str = WHY_FILE) -> None:
 
 def _checker(con: Any, guard: Guard) -> Any:
     from jupyter_guard.connections.dbapi import Checker
+    from jupyter_guard.connections.dbapi_pg2 import _CHECK_OF
 
-    check = getattr(con, "_jg_check", None)
+    check = _CHECK_OF(con)   # the sealed table: not an attribute a cell could set
     return check if check is not None else Checker(guard, con, "psycopg2")
 
 

@@ -285,9 +285,8 @@ class Integrity:
         def on_setattr(args: tuple[Any, ...], f: FrameType) -> None:
             obj, name = args[0], str(args[1])
             if isinstance(obj, type):
-                hit = (   # a guard class, or one the guard made over a library's (its mixins)
-                    any(str(c.__dict__.get("__module__", "")).startswith("jupyter_guard")
-                        for c in obj.__mro__)
+                hit = (
+                    str(obj.__dict__.get("__module__", "")).startswith("jupyter_guard")
                     or (obj, name) in _patched()
                 )
             elif isinstance(obj, (FunctionType, MethodType)):   # by its globals too (a cell
