@@ -40,9 +40,9 @@ def _through_guard(name: str, orig: Callable[..., Any], guard: Any) -> Callable[
             return orig(self, *args, **kw)   # released to the pool: asyncpg's own error
         return getattr(_guarded(con, guard), name)(*args, **kw)
 
-    out = sealed(call_con_method, orig)   # its cells hold the guard: out of a cell's reach
+    out = sealed(call_con_method, orig)   # its cells hold the guard: sealed
     out.__wrapped__ = orig   # as functools.wraps
-    return out
+    return out  # type: ignore[no-any-return]  # the sealed C wrapper
 
 
 def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:

@@ -53,7 +53,7 @@ class GuardedCursorMixin:
     """Statements of a psycopg2 cursor pass ``connection._jg_check`` first."""
 
     def _jg(self, _of: Any = _CHECK_OF) -> Checker:
-        check: Checker = _of(self.connection)   # the sealed table, not an attribute a cell sets
+        check: Checker = _of(self.connection)  # type: ignore[attr-defined]  # the sealed table, not an attribute a cell sets
         return check
 
     def execute(self, query: Any, vars: Any = None) -> Any:
@@ -212,7 +212,7 @@ def patch(module: ModuleType, guard: Guard) -> None:
     pg2_libpq.install(c_module)   # a saved C method's SQL is refused at libpq
     from jupyter_guard.connections import pg2_lobject
 
-    pg2_lobject.patch(ext, guard)   # large objects: no client files, unlinks measured
+    pg2_lobject.patch(ext, guard, _CHECK_OF)   # large objects: no client files, unlinks measured
 
     orig = module.connect
 

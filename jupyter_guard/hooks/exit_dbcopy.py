@@ -298,7 +298,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         opener = sealed(open, orig_open)   # its cells (the runtime): sealed
         opener._jg = True   # a marker on our own function
         for mod in (os, posix):
-            mod.open = opener  # os.open and posix.open, replaced
+            mod.open = opener  # type: ignore[attr-defined]  # os.open and posix.open, replaced
             module_patched[(mod, "open")] = opener
     orig_cfr = getattr(os, "copy_file_range", None)
     if orig_cfr is not None and not getattr(orig_cfr, "_jg", False):
@@ -308,7 +308,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
         copier = sealed(copy_file_range, orig_cfr)   # its cells (the runtime): sealed
         copier._jg = True   # a marker on our own function
         for mod in (os, posix):
-            mod.copy_file_range = copier  # replaced
+            mod.copy_file_range = copier  # type: ignore[attr-defined]  # replaced
             module_patched[(mod, "copy_file_range")] = copier
 
 

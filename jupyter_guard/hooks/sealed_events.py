@@ -50,8 +50,9 @@ def sealed_attr(value: Any, like: Any = None) -> Any:
     """``value`` as a class or module attribute, sealed: a function, or a ``property``'s,
     ``staticmethod``'s or ``classmethod``'s function (anything else is returned as it is)."""
     if isinstance(value, property):
-        return property(*(sealed_attr(f, getattr(like, n, None)) for f, n in (
-            (value.fget, "fget"), (value.fset, "fset"), (value.fdel, "fdel"))), doc=value.__doc__)
+        fget, fset, fdel = (sealed_attr(f, getattr(like, n, None)) for f, n in (
+            (value.fget, "fget"), (value.fset, "fset"), (value.fdel, "fdel")))
+        return property(fget, fset, fdel, value.__doc__)
     if isinstance(value, (staticmethod, classmethod)):
         return type(value)(sealed_attr(value.__func__, getattr(like, "__func__", like)))
     if isinstance(value, FunctionType) and value.__closure__:
