@@ -112,8 +112,9 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
             with Busy():
                 return o_write(self, data)
         leaves(guard, data, int(self.oid))
-        return _checker(con, guard, check_of)(f"SELECT lowrite(lo_open({int(self.oid)}, 131072), NULL)",
-                                    None, lambda: o_write(self, data))
+        return _checker(con, guard, check_of)(
+            f"SELECT lowrite(lo_open({int(self.oid)}, 131072), NULL)", None,
+            lambda: o_write(self, data))
 
     def truncate(self: Any, length: int = 0) -> Any:
         if busy():
