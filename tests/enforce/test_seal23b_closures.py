@@ -153,14 +153,20 @@ def test_plain_frames_are_still_written(k: Kernel) -> None:
 DUCK_TAMPERS = [
     pytest.param("n = swap(cells(duckdb.connect), guards)", id="closure-cell"),
     pytest.param("n = swap(via_gc(duckdb.connect), guards)", id="gc-referents"),
+    # the connection proxy's guard was a slot: ``object.__setattr__`` sets one, with no event
+    pytest.param("object.__setattr__(c2, R('_wt_thneq'), Lenient(getattr(c2, R('_wt_thneq'))))",
+                 id="proxy-slot"),
 ]
 
 
 @pytest.mark.parametrize("tamper", DUCK_TAMPERS)
 def test_a_swapped_connect_cell_does_not_let_a_table_drop(k: Kernel, tamper: str) -> None:
+    # a swapped connect's cell acts on the connections opened after it; a slot on this one
+    fresh = "" if "__setattr__" in tamper else "c2 = duckdb.connect('wh.duckdb')\n"
     try:
-        r = k.run(f"try:\n    {tamper}\nexcept Exception as e:\n    print('tamper failed:', e)\n"
-                  "c2 = duckdb.connect('wh.duckdb')\nc2.execute(R('QEBC GNOYR phfgbzref'))")
+        r = k.run("c2 = duckdb.connect('wh.duckdb')\n"
+                  f"try:\n    {tamper}\nexcept Exception as e:\n    print('tamper failed:', e)\n"
+                  f"{fresh}c2.execute(R('QEBC GNOYR phfgbzref'))")
         text = r.everything()
         assert "Blocked by jupyter_guard" in text, text
     finally:
