@@ -3,8 +3,8 @@
 A closure cell's contents can be set with no audit event (``f.__closure__[0].cell_contents =
 ...``), so every wrapper the guard patches into a library is handed out ``sealed``
 (``sealed_events``: no ``__closure__``). The class test walks every library module and class
-of a kernel with pandas, DuckDB, numpy, sqlite3, psycopg, psycopg2, asyncpg and SQLAlchemy
-imported and used, and lists the guard functions among their attributes that still expose a
+of a kernel with pandas, DuckDB, numpy, polars, pyarrow, sqlite3, psycopg, psycopg2, asyncpg,
+SQLAlchemy and the stdlib's streams imported and used, and lists the guard functions among their attributes that still expose a
 closure; only the documented ones in files other engineers own may remain (``OPEN``).
 
 Two attacks by effect: a cell that swapped a pandas writer's exports check for one passing all
@@ -30,6 +30,7 @@ OPEN = {
     "jupyter_guard.hooks.exit_files.": "exit_files: builtins.open and DuckDB relation fetches",
     "jupyter_guard.hooks.exit_socket.": "exit_socket: socket send methods",
     "jupyter_guard.hooks.exit_socket_raw.": "exit_socket_raw: splice, sendfile, TLS write",
+    "jupyter_guard.hooks.exit_net.": "exit_net: multiprocessing.connection sends and Client",
 }
 
 # the guard functions reachable from a library's modules and classes that expose a closure
@@ -72,6 +73,8 @@ def _open_closures():
     return out
 """
 USE = ("import pandas as pd, numpy as np, sqlite3, psycopg, psycopg2, asyncpg, sqlalchemy\n"
+       "import polars, pyarrow.parquet, pyarrow.csv, pyarrow.feather, pyarrow.orc\n"
+       "import multiprocessing.connection, gzip, bz2, lzma, zipfile, mmap, ssl\n"
        "pd.DataFrame({'a': [1]}).to_csv('warm.csv')\ncon.execute('SELECT 1').fetchall()\n"
        "con.sql('SELECT 1').fetchall()\nsqlite3.connect(':memory:').close()\n")
 
