@@ -38,12 +38,26 @@ def sealed(fn: Any, like: Any = None) -> Any:
     w.__qualname__ = getattr(src, "__qualname__", w.__name__)
     w.__doc__ = getattr(src, "__doc__", None)
     w.__module__ = fn.__module__
+    w.__signature__ = _signature(src, fn)
     code = getattr(fn, "__code__", None)
     if code is not None and code.co_flags & 0x180:   # a coroutine function: asyncio's mark
         coroutines = sys.modules.get("asyncio.coroutines")
         if coroutines is not None:
             w._is_coroutine = coroutines._is_coroutine
     return w
+
+
+def _signature(*candidates: Any) -> Any:
+    """The first signature ``inspect`` can tell of ``candidates`` (the replaced callable's, else
+    the closure's), for ``inspect.signature`` callers (a C wrapper has none of its own)."""
+    import inspect
+
+    for c in candidates:
+        try:
+            return inspect.signature(c)
+        except Exception:  # noqa: BLE001 - no signature to tell (a C callable's): the next one
+            continue
+    return None
 
 
 def sealed_attr(value: Any, like: Any = None) -> Any:

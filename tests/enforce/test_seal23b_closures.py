@@ -145,12 +145,16 @@ def test_a_swapped_writer_cell_does_not_let_a_sensitive_frame_out(k: Kernel, tam
 
 
 def test_plain_frames_are_still_written(k: Kernel) -> None:
-    k.ok("pd.DataFrame({'a': [1, 2], 'city': ['Lyon', 'Nice']}).to_csv('plain.csv', index=False)\n"
+    r = k.ok("pd.DataFrame({'a': [1, 2], 'city': ['Lyon', 'Nice']}).to_csv('plain.csv', index=False)\n"
          "s = pd.Series([3, 4], name='n')\ns.to_csv('series.csv', index=False)\n"
-         "print(pd.DataFrame({'a': [1]}).to_csv(index=False).strip())")
+         "print(pd.DataFrame({'a': [1]}).to_csv(index=False).strip())\nimport inspect\n"
+         "print('sig', list(inspect.signature(pd.DataFrame({'a': [1]}).to_csv).parameters)[:2],"
+         " pd.DataFrame.to_csv.__name__)")
     with open(k.workdir / "plain.csv", newline="") as f:
         assert list(csv.reader(f)) == [["a", "city"], ["1", "Lyon"], ["2", "Nice"]]
     assert (k.workdir / "series.csv").read_text().split() == ["n", "3", "4"]
+    # the sealed writer still tells its signature and name (the original's)
+    assert "sig ['path_or_buf', 'sep'] to_csv" in r.stream, r.everything()
 
 
 DUCK_TAMPERS = [
