@@ -16,6 +16,7 @@ from typing import Any
 from jupyter_guard.connections.dbapi import Checker, CopyRun, judged_on
 from jupyter_guard.connections.dbapi_proxy import _Proxy
 from jupyter_guard.guard.service import Guard
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 
@@ -150,6 +151,5 @@ def patch(module: Any, guard: Guard, patched: dict[tuple[Any, str], Any]) -> Non
     async def connect(klass: Any, *args: Any, **kw: Any) -> Any:
         return guard_async(await orig(klass, *args, **kw), guard)
 
-    connect.__doc__ = getattr(orig, "__doc__", None)
-    cls.connect = classmethod(connect)
+    cls.connect = classmethod(sealed(connect, orig))   # its cells hold the guard: sealed
     patched[(cls, "connect")] = cls.__dict__["connect"]

@@ -26,6 +26,7 @@ from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard import owned
 from jupyter_guard.guard.owned import left_to_effect
 from jupyter_guard.hooks import error_values
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy, verify
 from jupyter_guard.model import Analysis
 
@@ -334,7 +335,8 @@ def guarded_connect(orig: Any, guard: Any) -> Any:
     async def connect(*args: Any, **kw: Any) -> Any:
         return await guard_connection(await orig(*args, **kw), guard)
 
-    connect.__doc__ = getattr(orig, "__doc__", None)
-    connect._jg_connect = True  # type: ignore[attr-defined]  # marks the guard's own connect
-    connect.__wrapped__ = orig  # type: ignore[attr-defined]  # as functools.wraps
-    return connect
+    # sealed (its cells hold the guard); still awaitable, and asyncio's coroutine mark is set
+    out = sealed(connect, orig)
+    out._jg_connect = True   # marks the guard's own connect
+    out.__wrapped__ = orig   # as functools.wraps: asyncpg's own (the pool opens through it)
+    return out

@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_guard.hooks.sealed_events import sealed
+
 _PATCHED: dict[str, Any] = {}   # "new": the guard's ``Pool._get_new_connection``
 # a pooled asyncpg connection -> the guarded view its pool proxy's calls go through
 _GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -38,10 +40,9 @@ def _through_guard(name: str, orig: Callable[..., Any], guard: Any) -> Callable[
             return orig(self, *args, **kw)   # released to the pool: asyncpg's own error
         return getattr(_guarded(con, guard), name)(*args, **kw)
 
-    call_con_method.__name__ = name
-    call_con_method.__doc__ = orig.__doc__
-    call_con_method.__wrapped__ = orig  # type: ignore[attr-defined]  # as functools.wraps
-    return call_con_method
+    out = sealed(call_con_method, orig)   # its cells hold the guard: sealed
+    out.__wrapped__ = orig   # as functools.wraps
+    return out  # type: ignore[no-any-return]  # the sealed C wrapper
 
 
 def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
@@ -87,9 +88,10 @@ def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
         await register(con)
         return con
 
-    pool.Pool._get_new_connection = _get_new_connection
-    _PATCHED["new"] = _get_new_connection
-    patched[(pool.Pool, "_get_new_connection")] = _get_new_connection
+    new = sealed(_get_new_connection, orig_new)   # its cells hold the guard: sealed
+    pool.Pool._get_new_connection = new
+    _PATCHED["new"] = new
+    patched[(pool.Pool, "_get_new_connection")] = new
 
 
 def covers(obj: Any) -> bool:

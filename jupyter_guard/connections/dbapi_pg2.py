@@ -14,23 +14,46 @@ proxy already did (``dbapi.judged_on``) or the guard runs its own query (``Busy`
 """
 from __future__ import annotations
 
+import sys
+import weakref
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker, is_judged
+from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.service import Guard
 
 
+def _held() -> tuple[Any, Any]:
+    """A connection's judge, held in sealed closures (a weak table no cell reaches): what the
+    cursors read (``_CHECK_OF``), shown as the read-only ``_jg_check``, given once, by the
+    guard's ``connect``; an attribute a cell sets on the connection or its class is not read."""
+    table: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+    def get(con: Any) -> Checker | None:
+        return table.get(con)
+
+    def give(con: Any, check: Checker) -> None:
+        if con in table or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a connection's judge is given once, by the guard")
+        table[con] = check
+    return sealed(get), sealed(give)
+
+
+_CHECK_OF, _GIVE_CHECK = _held()
+
+
 class GuardedCursorMixin:
     """Statements of a psycopg2 cursor pass ``connection._jg_check`` first."""
 
-    def _jg(self) -> Checker:
-        check: Checker = self.connection._jg_check  # type: ignore[attr-defined]  # set at connect
+    def _jg(self, _of: Any = _CHECK_OF) -> Checker:
+        check: Checker = _of(self.connection)  # type: ignore[attr-defined]  # the sealed table, not an attribute a cell sets
         return check
 
     def execute(self, query: Any, vars: Any = None) -> Any:
@@ -91,7 +114,10 @@ def cursor_class(factory: type) -> type:
 
 
 class GuardedConnectionMixin:
-    """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for."""
+    """``cursor()`` returns a guarded subclass of whatever cursor factory was asked for; its
+    judge is the read-only ``_jg_check``."""
+
+    _jg_check = property(_CHECK_OF, doc="The guard's judge of this connection's statements.")
 
     def cursor(self, *args: Any, **kw: Any) -> Any:
         import psycopg2.extensions as ext
@@ -114,7 +140,7 @@ def _c_check(cur: Any, guard: Guard) -> Checker | None:
     con = cur.connection
     if busy() or is_judged(con):
         return None
-    check: Checker | None = getattr(con, "_jg_check", None)
+    check: Checker | None = _CHECK_OF(con)
     return check if check is not None else Checker(guard, con, "psycopg2")
 
 
@@ -169,8 +195,8 @@ def _patch_c_cursor(ext: Any, guard: Guard) -> None:
 
     pg2_libpq.trust_callers(execute, executemany, callproc, copy_expert, copy_to, copy_from)
     for fn in (execute, executemany, callproc, copy_expert, copy_to, copy_from):
-        fn.__doc__ = getattr(o[fn.__name__], "__doc__", None)
-        c_types.patch(cls, fn.__name__, fn)   # False off CPython: the subclasses still judge
+        # sealed: False off CPython (c_types): the subclasses still judge
+        c_types.patch(cls, fn.__name__, sealed(fn, o[fn.__name__]))
 
 
 def patch(module: ModuleType, guard: Guard) -> None:
@@ -186,7 +212,7 @@ def patch(module: ModuleType, guard: Guard) -> None:
     pg2_libpq.install(c_module)   # a saved C method's SQL is refused at libpq
     from jupyter_guard.connections import pg2_lobject
 
-    pg2_lobject.patch(ext, guard)   # large objects: no client files, unlinks measured
+    pg2_lobject.patch(ext, guard, _CHECK_OF)   # large objects: no client files, unlinks measured
 
     orig = module.connect
 
@@ -194,10 +220,11 @@ def patch(module: ModuleType, guard: Guard) -> None:
                 **kw: Any) -> Any:
         factory = connection_class(connection_factory or ext.connection)
         con = orig(dsn, connection_factory=factory, cursor_factory=cursor_factory, **kw)
-        con._jg_check = Checker(guard, con, "psycopg2")
+        give(con, Checker(guard, con, "psycopg2"))
         return con
 
-    connect.__doc__ = orig.__doc__
+    give = _GIVE_CHECK
+    connect = sealed(connect, orig)   # its cells (the guard) out of a cell's reach
     module.connect = connect  # type: ignore[attr-defined]  # an attribute the guard sets on a module
     from jupyter_guard.connections.dbapi_proxy import PATCHED  # late: it imports this module
 

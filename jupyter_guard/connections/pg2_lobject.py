@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg2_libpq
 from jupyter_guard.connections.dbapi import is_judged_ptr
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 if TYPE_CHECKING:
@@ -65,14 +66,14 @@ def refuse_file(what: str, path: Any, why: str = WHY_FILE) -> None:
             rt.tamper(why.format(what=what), f"psycopg2 lobject {what} {path!s:.150}")
 
 
-def _checker(con: Any, guard: Guard) -> Any:
+def _checker(con: Any, guard: Guard, check_of: Any) -> Any:
     from jupyter_guard.connections.dbapi import Checker
 
-    check = getattr(con, "_jg_check", None)
+    check = check_of(con)   # dbapi_pg2's sealed table: not an attribute a cell could set
     return check if check is not None else Checker(guard, con, "psycopg2")
 
 
-def patch(ext: Any, guard: Guard) -> None:
+def patch(ext: Any, guard: Guard, check_of: Any) -> None:
     """Replace ``lobject.export``/``unlink`` and ``connection.lobject`` (once)."""
     from jupyter_guard.hooks import c_types
 
@@ -99,7 +100,7 @@ def patch(ext: Any, guard: Guard) -> None:
             refuse_file("unlink", self.oid, WHY_UNLINK)
             with Busy():
                 return o_unlink(self)
-        return _checker(con, guard)(f"SELECT lo_unlink({int(self.oid)})", None,
+        return _checker(con, guard, check_of)(f"SELECT lo_unlink({int(self.oid)})", None,
                                     lambda: o_unlink(self))
 
     def write(self: Any, data: Any) -> Any:
@@ -111,8 +112,9 @@ def patch(ext: Any, guard: Guard) -> None:
             with Busy():
                 return o_write(self, data)
         leaves(guard, data, int(self.oid))
-        return _checker(con, guard)(f"SELECT lowrite(lo_open({int(self.oid)}, 131072), NULL)",
-                                    None, lambda: o_write(self, data))
+        return _checker(con, guard, check_of)(
+            f"SELECT lowrite(lo_open({int(self.oid)}, 131072), NULL)", None,
+            lambda: o_write(self, data))
 
     def truncate(self: Any, length: int = 0) -> Any:
         if busy():
@@ -124,7 +126,7 @@ def patch(ext: Any, guard: Guard) -> None:
                 return o_truncate(self, length)
         with Busy():
             removed = _pages_removed(self, int(length))
-        check = _checker(con, guard)
+        check = _checker(con, guard, check_of)
         text = f"SELECT lo_truncate(lo_open({int(self.oid)}, 131072), {int(length)})"
         cut_pages(guard, check, text, removed)
         return check(text, None, lambda: o_truncate(self, length))
@@ -142,8 +144,7 @@ def patch(ext: Any, guard: Guard) -> None:
     for cls, fn, orig in ((ext.lobject, export, o_export), (ext.lobject, unlink, o_unlink),
                           (ext.lobject, write, o_write), (ext.lobject, truncate, o_truncate),
                           (ext.connection, lobject, o_lobject)):
-        fn.__doc__ = getattr(orig, "__doc__", None)
-        c_types.patch(cls, fn.__name__, fn)
+        c_types.patch(cls, fn.__name__, sealed(fn, orig))   # no closure cell a cell can swap
     install_slots(sys.modules["psycopg2._psycopg"])
 
 

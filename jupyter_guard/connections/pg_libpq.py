@@ -23,6 +23,7 @@ from typing import Any
 
 from jupyter_guard.connections.dbapi import is_judged, judged_on
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 SENDS_TEXT = ("exec_", "exec_params", "send_query", "send_query_params", "prepare",
@@ -82,9 +83,9 @@ def _patch_pipeline(base: Any, patched: dict[tuple[Any, str], Any]) -> None:
         orig(self, conn)
         self.command_queue = _Queue(self.pgconn)
 
-    __init__.__doc__ = orig.__doc__
-    base.__init__ = __init__
-    patched[(base, "__init__")] = __init__
+    init = sealed(__init__, orig)   # no closure cell a cell could swap
+    base.__init__ = init
+    patched[(base, "__init__")] = init
 
 
 def _refused(name: str) -> GuardBlocked:
@@ -101,9 +102,7 @@ def _wrap(name: str, orig: Any) -> Any:
             return orig(self, command, *args, **kw)
         raise _refused(name)
 
-    sends.__name__ = name
-    sends.__doc__ = getattr(orig, "__doc__", None)
-    return sends
+    return sealed(sends, orig)   # no closure cell a cell could swap
 
 
 def patch(module: Any, patched: dict[tuple[Any, str], Any]) -> None:

@@ -6,13 +6,16 @@ and answers a measured DML's row count from Python until the connection is used 
 from __future__ import annotations
 
 import logging
+import sys
+import weakref
 from typing import Any
 
 from jupyter_guard.connections import Conn
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.owned import same_database
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import db_exits, error_values, result_taint
+from jupyter_guard.hooks import db_exits, error_values, own_code, result_taint
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.sql_check import check_sql, measured_here, run_measured
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -45,14 +48,34 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 
 
+def _held() -> tuple[Any, Any]:
+    """Each proxy's guard, in a weak table held only by sealed closures: read through the
+    read-only ``_jg_guard`` (a slot could be set by ``object.__setattr__`` from a cell, with no
+    audit event), given once, by the guard's code."""
+    table: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
+
+    def get(proxy: Any) -> Guard:
+        return table[proxy]
+
+    def give(proxy: Any, guard: Guard) -> None:
+        if proxy in table or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a connection's guard is given once, by the guard")
+        table[proxy] = guard
+    return sealed(get), sealed(give)
+
+
+_GUARD_OF, _GIVE_GUARD = _held()
+
+
 class GuardedConnection:
     """A DuckDB connection whose statements pass the guard first."""
 
-    __slots__ = ("_jg_con", "_jg_guard")
+    __slots__ = ("__weakref__", "_jg_con")
+    _jg_guard = property(_GUARD_OF)
 
-    def __init__(self, con: Any, guard: Guard) -> None:
+    def __init__(self, con: Any, guard: Guard, _give: Any = _GIVE_GUARD) -> None:
         object.__setattr__(self, "_jg_con", con)
-        object.__setattr__(self, "_jg_guard", guard)
+        _give(self, guard)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working

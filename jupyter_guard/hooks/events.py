@@ -25,6 +25,7 @@ from jupyter_guard.hooks import (
     exit_socket,
     exit_socket_raw,
     lazy,
+    sealed_events,
 )
 from jupyter_guard.hooks.event_paths import database_copy
 from jupyter_guard.hooks.event_paths import event_path as _path
@@ -34,8 +35,6 @@ log = logging.getLogger("jupyter_guard")
 Handler = Callable[[tuple[Any, ...], FrameType], None]
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_STDLIB = os.path.dirname(os.__file__) + os.sep
-_CTYPES_SKIP = (os.path.join(_STDLIB, "ctypes") + os.sep,)
 
 
 def _fd_path(fd: int) -> str | None:
@@ -186,18 +185,6 @@ def handlers(rt: Any) -> dict[str, Handler]:
             rt.decide(overwrite(dst) + path_intents("file.read", src)
                       + database_copy(src, dst, "link"), f"link {args[0]!r} -> {dst!r}")
 
-    def native(what: str) -> Handler:
-        def h(args: tuple[Any, ...], f: FrameType) -> None:
-            if rt.user_caller(f, _CTYPES_SKIP):
-                rt.tamper(f"{what} (native code can bypass the guard)", f"{what} {str(args)[:100]}")
-        return h
-
-    def caller_tamper(why: str) -> Handler:
-        def h(args: tuple[Any, ...], f: FrameType) -> None:
-            if rt.user_caller(f):
-                rt.tamper(why, why)
-        return h
-
     def on_rlimit(args: tuple[Any, ...], f: FrameType) -> None:
         """Lowering this process's file-size or open-file limit: every later journal append (or
         open) fails, so the audit stops; other limits and children's (``!ulimit``) are free."""
@@ -235,17 +222,12 @@ def handlers(rt: Any) -> dict[str, Handler]:
         "os.symlink": on_link,
         "socket.getaddrinfo": exit_net.lookup_handler(rt),
         "socket.gethostbyname": exit_net.lookup_handler(rt),
-        "ctypes.dlopen": native("loads a native library"),
-        "ctypes.dlsym": native("looks up a native symbol"),
-        "ctypes.call_function": native("calls native code"),
         "resource.setrlimit": on_rlimit,
         "resource.prlimit": on_rlimit,
-        "sys.addaudithook": caller_tamper("adds an audit hook"),
-        "sys.settrace": caller_tamper("installs a tracer"),
-        "sys.setprofile": caller_tamper("installs a profiler"),
-        "gc.get_objects": caller_tamper("walks every object (gc.get_objects)"),
-        "gc.get_referrers": caller_tamper("walks object references (gc.get_referrers)"),
     }
+    # native code, tracers, audit hooks, gc and ctypes memory: the self-protection handlers
+    # (``sealed_events``, also ``integrity``'s table and a child's), one copy of them
+    table.update(sealed_events.handlers(rt))
     table.update(event_procs.process_handlers(rt))
     table.update(event_net.net_handlers(rt))
     if rt.protect is not None:

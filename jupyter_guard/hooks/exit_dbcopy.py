@@ -24,6 +24,7 @@ import sys
 from typing import Any
 
 from jupyter_guard.hooks.event_paths import SMALLEST, database_file, database_header
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 DATABASE_PAGES = "the pages of a database file (every table in it)"
@@ -294,21 +295,21 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
             if not flags & (os.O_WRONLY | os.O_RDWR):
                 note(path, rt, sys._getframe(1))
             return fd
-        open._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-        open.__name__, open.__doc__ = "open", orig_open.__doc__
+        opener = sealed(open, orig_open)   # its cells (the runtime): sealed
+        opener._jg = True   # a marker on our own function
         for mod in (os, posix):
-            mod.open = open  # type: ignore[attr-defined]  # os.open and posix.open, replaced
-            module_patched[(mod, "open")] = open
+            mod.open = opener  # type: ignore[attr-defined]  # os.open and posix.open, replaced
+            module_patched[(mod, "open")] = opener
     orig_cfr = getattr(os, "copy_file_range", None)
     if orig_cfr is not None and not getattr(orig_cfr, "_jg", False):
         def copy_file_range(src: int, dst: int, count: int, *args: Any, **kw: Any) -> int:
             refuse_copy(rt, src, dst, "os.copy_file_range", sys._getframe(1))
             return int(orig_cfr(src, dst, count, *args, **kw))
-        copy_file_range._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-        copy_file_range.__name__, copy_file_range.__doc__ = "copy_file_range", orig_cfr.__doc__
+        copier = sealed(copy_file_range, orig_cfr)   # its cells (the runtime): sealed
+        copier._jg = True   # a marker on our own function
         for mod in (os, posix):
-            mod.copy_file_range = copy_file_range  # type: ignore[attr-defined]  # replaced
-            module_patched[(mod, "copy_file_range")] = copy_file_range
+            mod.copy_file_range = copier  # type: ignore[attr-defined]  # replaced
+            module_patched[(mod, "copy_file_range")] = copier
 
 
 def refuse_copy(rt: Any, src: Any, dst: Any, how: str, frame: Any) -> None:

@@ -26,6 +26,7 @@ import weakref
 from typing import Any
 
 from jupyter_guard.hooks import c_types
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 
@@ -68,9 +69,9 @@ def install(fx: Any, numpy: Any) -> None:
                      _dest(fid), "ndarray.tofile")
         return orig(self, fid, sep, format)
 
-    tofile._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    tofile.__name__, tofile.__doc__ = "tofile", orig.__doc__
-    c_types.patch(cls, "tofile", tofile)
+    checked = sealed(tofile, orig)   # its cells (the file exit) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    c_types.patch(cls, "tofile", checked)
     install_memmap(fx, numpy)
 
 
@@ -139,7 +140,7 @@ def install_memmap(fx: Any, numpy: Any) -> None:
         sync(fx, mm, *target)
         return None
 
-    flush._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    __new__.__doc__, flush.__doc__ = orig_new.__doc__, orig_flush.__doc__
-    cls.__new__ = staticmethod(__new__)
-    cls.flush = flush
+    sealed_flush = sealed(flush, orig_flush)   # their cells (the file exit): sealed
+    sealed_flush._jg = True   # a mark on the guard's own wrapper
+    cls.__new__ = staticmethod(sealed(__new__, orig_new))
+    cls.flush = sealed_flush

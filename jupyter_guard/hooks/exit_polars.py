@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 HEAD = 10_000
@@ -48,9 +49,9 @@ def _writer(rt: Any, orig: Any, how: str, lazy: bool) -> Any:
             judge(rt, self, dest, how, lazy)
         return orig(self, *args, **kw)
 
-    write._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-    write.__name__, write.__doc__ = orig.__name__, orig.__doc__
-    return write
+    checked = sealed(write, orig)   # its cells (the runtime) out of a cell's reach
+    checked._jg = True   # a marker on our own function
+    return checked
 
 
 def judge(rt: Any, frame: Any, dest: Any, how: str, lazy: bool) -> None:

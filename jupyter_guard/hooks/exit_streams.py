@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from jupyter_guard.hooks import exit_popen
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 _MIN = 4   # shorter writes cannot hold a value worth finding
@@ -91,10 +92,10 @@ def _os_writes(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
 
     for name, fn, orig in (("write", write, o_write), ("pwrite", pwrite, o_pwrite),
                            ("writev", writev, o_writev)):
-        fn._jg = True  # type: ignore[union-attr]  # a marker on our own functions
-        fn.__name__, fn.__doc__ = name, orig.__doc__
-        setattr(os, name, fn)
-        module_patched[(os, name)] = fn
+        checked = sealed(fn, orig)   # its cells (the check) out of a cell's reach
+        checked._jg = True   # a marker on our own functions
+        setattr(os, name, checked)
+        module_patched[(os, name)] = checked
 
 
 def _file_io(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
@@ -127,6 +128,8 @@ def _file_io(check: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
                 check(data, getattr(self, "name", "a file"), "io.FileIO.write")
             return super().write(data)
 
+        __init__, write = sealed(__init__), sealed(write)   # no closure cell to swap
+
     for mod in (io, _io):
         setattr(mod, "FileIO", FileIO)   # the module attribute user code reaches  # noqa: B010
         module_patched[(mod, "FileIO")] = FileIO
@@ -152,6 +155,8 @@ def _mmap(check: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> N
                 check(value, "a memory-mapped file", "mmap[...] =")
             super().__setitem__(key, value)
 
+        write, __setitem__ = sealed(write), sealed(__setitem__)   # no closure cell to swap
+
     mod.mmap = mmap
     module_patched[(mod, "mmap")] = mmap
 
@@ -165,10 +170,10 @@ def _stream_class(check: Any, cls: type, patched: dict[tuple[Any, str], Any]) ->
         check(data, getattr(self, "name", None) or getattr(self, "_fp", "a stream"),
               f"{cls.__name__}.write")
         return orig(self, data)
-    write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    write.__name__, write.__doc__ = "write", orig.__doc__
-    type.__setattr__(cls, "write", write)
-    patched[(cls, "write")] = write
+    checked = sealed(write, orig)   # its cells (the check) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    type.__setattr__(cls, "write", checked)
+    patched[(cls, "write")] = checked
 
 
 def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
@@ -181,10 +186,10 @@ def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
         check(data.encode("utf-8") if isinstance(data, str) else data,
               getattr(self, "filename", None) or "a zip file", "ZipFile.writestr")
         return orig(self, zinfo_or_arcname, data, *args, **kw)
-    writestr._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    writestr.__doc__ = orig.__doc__
-    type.__setattr__(zf, "writestr", writestr)
-    patched[(zf, "writestr")] = writestr
+    checked = sealed(writestr, orig)   # its cells (the check) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    type.__setattr__(zf, "writestr", checked)
+    patched[(zf, "writestr")] = checked
     if member is not None:
         m_write = member.write
 
@@ -192,6 +197,7 @@ def _zip(check: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
             check(data, getattr(self._zipfile, "filename", None) or "a zip file",
                   "ZipFile.open(..., 'w').write")
             return m_write(self, data)
-        write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-        type.__setattr__(member, "write", write)
-        patched[(member, "write")] = write
+        member_write = sealed(write, m_write)   # its cells (the check): sealed
+        member_write._jg = True   # a mark on the guard's own wrapper
+        type.__setattr__(member, "write", member_write)
+        patched[(member, "write")] = member_write

@@ -20,6 +20,7 @@ import weakref
 from typing import Any
 
 from jupyter_guard.hooks import c_types
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 # the file object's identity hash -> (a weak reference to it, the path it writes, the FileExits
@@ -60,9 +61,9 @@ def _checking(orig: Any, how: str) -> Any:
             entry[2].check(data, entry[1], how)
         return orig(self, data)
 
-    write._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-    write.__name__, write.__doc__ = "write", orig.__doc__
-    return write
+    checked = sealed(write, orig)   # no closure cell a cell could swap
+    checked._jg = True   # a marker on our own function
+    return checked
 
 
 def install() -> None:

@@ -11,11 +11,14 @@ reads (``fetchall``, ``df``) are not marked and pay nothing.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.connections import Conn
+from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks.sealed_events import sealed
 
 _WRITERS = ("update", "insert", "insert_into", "create", "to_table", "write_csv", "to_csv",
             "write_parquet", "to_parquet")
@@ -31,19 +34,26 @@ def install(guard: Any) -> None:
         return
     cls = _relation.DuckDBPyRelation
     if getattr(_seam, "_jupyter_guard", None) is not None:
-        _seam._jupyter_guard["guard"] = guard  # type: ignore[attr-defined]  # set below, once
+        _seam._jupyter_guard(guard)  # type: ignore[attr-defined]  # set below, once
         return
     box: dict[str, Any] = {"guard": guard, "submit": _seam.submit}
-    _seam._jupyter_guard = box  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    _seam.submit = _guarded_submit(box)
+
+    def take(new: Any) -> None:
+        """A second guard in this process takes the relations over; only the guard's code may
+        (the box is held only in sealed closures: no cell reaches it)."""
+        if not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: only the guard takes DuckDB's relations over")
+        box["guard"] = new
+    _seam._jupyter_guard = sealed(take)  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
+    _seam.submit = sealed(_guarded_submit(box), _seam.submit)
     for name in _WRITERS:
         if hasattr(cls, name):
             setattr(cls, name, _marked(getattr(cls, name)))
     for name in _VIEWS:
         if hasattr(cls, name):
-            setattr(cls, name, _view(getattr(cls, name), box))
+            setattr(cls, name, sealed(_view(getattr(cls, name), box), getattr(cls, name)))
     if hasattr(cls, "query"):
-        cls.query = _query(cls.query, box)  # type: ignore[method-assign]  # DuckDB's class, wrapped
+        cls.query = sealed(_query(cls.query, box), cls.query)  # type: ignore[method-assign]  # DuckDB's class, wrapped
 
 
 def _marked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,10 +64,9 @@ def _marked(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kw)
         finally:
             _local.depth = depth
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    wrapper.__wrapped__ = method  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    return wrapper
+    sealed_wrapper = sealed(wrapper, method)
+    sealed_wrapper.__wrapped__ = method   # a mark on the guard's own wrapper (DuckDB's method)
+    return sealed_wrapper
 
 
 def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:

@@ -16,9 +16,10 @@ does is handed out ``sealed`` (below), a C callable whose function is reachable 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from functools import _lru_cache_wrapper
-from types import FrameType
+from types import FrameType, FunctionType
 from typing import Any
 
 from jupyter_guard.hooks import own_code
@@ -37,7 +38,40 @@ def sealed(fn: Any, like: Any = None) -> Any:
     w.__qualname__ = getattr(src, "__qualname__", w.__name__)
     w.__doc__ = getattr(src, "__doc__", None)
     w.__module__ = fn.__module__
+    w.__signature__ = _signature(src, fn)
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_flags & 0x180:   # a coroutine function: asyncio's mark
+        coroutines = sys.modules.get("asyncio.coroutines")
+        if coroutines is not None:
+            w._is_coroutine = coroutines._is_coroutine
     return w
+
+
+def _signature(*candidates: Any) -> Any:
+    """The first signature ``inspect`` can tell of ``candidates`` (the replaced callable's, else
+    the closure's), for ``inspect.signature`` callers (a C wrapper has none of its own)."""
+    import inspect
+
+    for c in candidates:
+        try:
+            return inspect.signature(c)
+        except Exception:  # noqa: BLE001 - no signature to tell (a C callable's): the next one
+            continue
+    return None
+
+
+def sealed_attr(value: Any, like: Any = None) -> Any:
+    """``value`` as a class or module attribute, sealed: a function, or a ``property``'s,
+    ``staticmethod``'s or ``classmethod``'s function (anything else is returned as it is)."""
+    if isinstance(value, property):
+        fget, fset, fdel = (sealed_attr(f, getattr(like, n, None)) for f, n in (
+            (value.fget, "fget"), (value.fset, "fset"), (value.fdel, "fdel")))
+        return property(fget, fset, fdel, value.__doc__)
+    if isinstance(value, (staticmethod, classmethod)):
+        return type(value)(sealed_attr(value.__func__, getattr(like, "__func__", like)))
+    if isinstance(value, FunctionType) and value.__closure__:
+        return sealed(value, like)
+    return value
 
 
 def handlers(rt: Any) -> dict[str, Any]:

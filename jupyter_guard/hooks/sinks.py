@@ -19,6 +19,7 @@ from jupyter_guard.connections import Conn, is_duckdb, unwrap
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.duck_conn import GuardedConnection as GuardedConnection
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.sql_check import JUDGED as JUDGED
 from jupyter_guard.hooks.sql_check import check_sql as check_sql
 from jupyter_guard.hooks.sql_check import refused as refused
@@ -54,6 +55,8 @@ def install(shell: Any, guard: Guard) -> None:
             orig = getattr(duckdb, name, None)
             if orig is not None:
                 replaced[name] = _module_func(orig, guard)
+        # sealed: a cell that swapped a closure cell (the guard) would switch the check off
+        replaced = {n: sealed(fn, getattr(duckdb, n, None)) for n, fn in replaced.items()}
         for module in (duckdb, _duckdb):  # the C module too: `import _duckdb` is a way around
             for name, fn in replaced.items():
                 orig = getattr(module, name, None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import carried, exits
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, call_user
 
 PER_CALL = 200_000   # argument values remembered per call (a cost bound, as per fetch)
@@ -128,5 +129,4 @@ def wrap_create(create: Any) -> Any:
             function = guarded(str(name), function, FX)
             SENSITIVE_ARGS[str(name).lower()] = frozenset()   # a new function: nothing seen yet
         return create(name, function, *args, **kw)
-    create_function.__doc__ = getattr(create, "__doc__", None)
-    return create_function
+    return sealed(create_function, create)   # no closure cell a cell could swap

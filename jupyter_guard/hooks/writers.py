@@ -13,11 +13,12 @@ import io
 import json
 import logging
 import os
+import sys
 from dataclasses import replace
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.hooks import df_lineage, df_values, exits
+from jupyter_guard.hooks import df_lineage, df_values, exits, own_code
 from jupyter_guard.hooks.df_lineage import (
     _EMPTY,
     _PROPAGATE,
@@ -28,6 +29,7 @@ from jupyter_guard.hooks.df_lineage import (
 )
 from jupyter_guard.hooks.exit_files import Judged
 from jupyter_guard.hooks.file_batch import CheckedFile
+from jupyter_guard.hooks.sealed_events import sealed, sealed_attr
 from jupyter_guard.hooks.state import Busy, busy
 from jupyter_guard.model import Intent
 
@@ -216,10 +218,17 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
     exports = Exports(guard, rt)
     if getattr(pd.DataFrame.to_csv, "_jg", False):   # a second guard in this process
         for fn in [*PATCHED.values(), *_PROPAGATE.values(), *MODULE_PATCHED.values()]:
-            if hasattr(_function(fn), "_jg_exports"):
-                _function(fn)._jg_exports[0] = exports
+            if hasattr(_function(fn), "_jg_take"):
+                _function(fn)._jg_take(exports)
         return
     holder = [exports]
+
+    def take(new: Exports) -> None:
+        """A second guard takes the writers over; only the guard's own code may."""
+        if not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: only the guard takes its writers over")
+        holder[0] = new
+    take_sealed = sealed(take)
     table = df_lineage.patches(pd, lambda name: holder[0].sensitive(name))
     table.update(df_values.patches(pd, lambda name: holder[0].sensitive(name)))
     for cls, series in ((pd.DataFrame, False), (pd.Series, True)):
@@ -227,16 +236,17 @@ def install(shell: Any, guard: Any, rt: Any) -> None:
             orig = getattr(cls, how, None)
             if orig is not None:
                 table[(cls, how)] = _writer(orig, how, pos, kw_name, _Proxy(holder), series)  # type: ignore[arg-type]  # the proxy stands in for the writer's module
-    for (owner, name), fn in table.items():
+    for (owner, name), fn in table.items():   # sealed: no closure cell a cell could swap
+        fn = sealed_attr(fn, getattr(owner, name, None))
         target = _function(fn)
-        target._jg, target._jg_exports = True, holder
+        target._jg, target._jg_take = True, take_sealed
         if name in PROPAGATING and not df_lineage._marks:
             _PROPAGATE[(owner, name)] = fn
             continue
         setattr(owner, name, fn)
         (PATCHED if isinstance(owner, type) else MODULE_PATCHED)[(owner, name)] = fn
-    dump = _json_dump(json.dump, _Proxy(holder))  # type: ignore[arg-type]  # the proxy stands in for the writer's module
-    dump._jg, dump._jg_exports = True, holder
+    dump = sealed(_json_dump(json.dump, _Proxy(holder)), json.dump)  # type: ignore[arg-type]  # the proxy stands in for the writer's module
+    dump._jg, dump._jg_take = True, take_sealed
     json.dump = dump
     MODULE_PATCHED[(json, "dump")] = dump
 

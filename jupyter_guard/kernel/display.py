@@ -18,6 +18,7 @@ from IPython.lib import pretty
 
 from jupyter_guard.hooks import carried, lazy
 from jupyter_guard.hooks.digit_lines import char_rows
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
@@ -165,8 +166,9 @@ class Masker:
             finally:
                 self._local.in_repr = False
 
-        __repr__.__wrapped__ = original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-        cls.__repr__ = __repr__  # type: ignore[assignment]  # pandas' own repr, wrapped
+        masked_repr = sealed(__repr__, original)   # its cells (the masker) out of a cell's reach
+        masked_repr.__wrapped__ = original   # a mark on the guard's own wrapper
+        cls.__repr__ = masked_repr  # type: ignore[method-assign]  # pandas' own repr, wrapped
         self._methods.append((cls, "__repr__", original))
 
     def install(self) -> Masker:
