@@ -162,35 +162,39 @@ def _region(text: str, a: int, b: int) -> tuple[str, int, int, Any, Any, Any, An
     return text, a, b, starts + base, e + base, vs + base, end + base
 
 
-_STARTS = (r"[^A-Za-z0-9_](?i:" + SECRET_KEYS + r")|[^A-Za-z0-9_/+-](?:sk[-_]|rk_|gh[pousr]_"
-           r"|github_|glpat|xox|AKIA|ASIA|AIza|eyJ|-----BEGIN|[A-Za-z0-9_+/-]{32})")
+_TOKEN_STARTS = (r"[^A-Za-z0-9_/+-](?:sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA"
+                 r"|AIza|eyJ|-----BEGIN|[A-Za-z0-9_+/-]{32})")
+_STARTS = r"[^A-Za-z0-9_](?i:" + SECRET_KEYS + ")|" + _TOKEN_STARTS
 """The character before a place where a secret can start inside a run (the secret pattern's
 left boundaries, then its key words, prefixes or a bare token's first 32 characters): a
-necessary condition, for RE2 (no look-behinds) over the run's characters."""
+necessary condition, for RE2 (no look-behinds) over the run's characters. In a run whose
+keys ``keyed_in_run`` reads, the tokens' alone (a key per pair found again cost ~1.5 ms a
+chunk)."""
 
 
-@functools.lru_cache(maxsize=1)
-def _starts() -> Any:
+@functools.lru_cache(maxsize=2)
+def _starts(keys: bool) -> Any:
     import re2  # (the scan calls this only when RE2 is installed)
 
     options = re2.Options()
     options.max_mem = 64 << 20  # (the counted run's states are kept, as ``scan`` keeps them)
-    return re2.compile(_STARTS, options=options)._regexp.Match
+    return re2.compile(_STARTS if keys else _TOKEN_STARTS, options=options)._regexp.Match
 
 
 def inside(text: str, det: Detector, a: int, stop: int, near: list[tuple[int, int]],
            keyed: list[Span], cut: list[int], run_end: int = -1) -> list[Span]:
     """The secrets that start in ``text[a + 1:stop]`` (a run of the secret candidate longer
-    than ``scan.LONG``, confirmed from its start ``a``) outside the matches already found there (``near``
-    and ``keyed``), as the precise pattern's ``finditer`` finds them: each search goes on
-    where the last match ended. Without this, a token after a key word's value cut at
-    ``MAX_VALUE`` (``pwd=<4,100 characters>&ghp_…``), or after a key word whose value does not
-    match, showed. ``keyed``: ``keyed_in_run``'s values of the run (ending at ``run_end``),
-    each running to the next key unless cut at ``MAX_VALUE`` (``cut``: their indices): only
-    before the first, past a cut one and after the last is there anything to find (no step
-    per value), and keys ending by ``run_end`` are theirs, not matched again. One RE2 pass over those
-    parts (one byte per character: a non-ASCII one is in none of the pattern's classes, as
-    '?' is not), one anchored match per place it finds."""
+    than ``scan.LONG``, confirmed from its start ``a``) outside the matches already found
+    there (``near`` and ``keyed``), as the precise pattern's ``finditer`` finds them: each
+    search goes on where the last match ended. Without this, a token after a key word's value
+    cut at ``MAX_VALUE`` (``pwd=<4,100 characters>&ghp_…``), or after a key word whose value
+    does not match, showed. ``keyed``: ``keyed_in_run``'s values of the run (``run_end``:
+    its end, -1 where the run is not read by it), each running to the next key unless cut at
+    ``MAX_VALUE`` (``cut``: their indices): only before the first, past a cut one and after
+    the last is there anything to find (no step per value), and keys ending by ``run_end``
+    are its own (values under 4 characters dropped), not matched again.
+    One RE2 pass over those parts (one byte per character: a non-ASCII one is in none of the
+    pattern's classes, as '?' is not), one anchored match per place it finds."""
     taken = [t for t in near if t[1] > a and t[0] < stop]
     parts = [(a + 1, stop)]  # (the caller tried ``a`` itself)
     if keyed:
@@ -203,12 +207,29 @@ def inside(text: str, det: Detector, a: int, stop: int, near: list[tuple[int, in
         taken.append(keyed[0][:2])
     taken.sort()
     out: list[Span] = []
-    cur, keys = a, run_end if keyed else -1
+    cur = a
     for lo, hi in parts:
         lo, hi = max(lo, a, cur), min(hi, stop)
         if hi > lo:
-            cur = _inside(text, det, lo, hi, taken, keys, out, lo)
+            cur = _inside(text, det, lo, hi, taken, run_end, out, lo)
+    if run_end >= 0:  # a key across the run's end is not ``keyed_in_run``'s
+        out += _across(text, det, max(a + 1, cur, run_end - 64), stop, run_end, taken)
     return out
+
+
+def _across(text: str, det: Detector, lo: int, stop: int, run_end: int,
+            taken: list[tuple[int, int]]) -> list[Span]:
+    """The value of a key that starts in ``text[lo:stop]`` and ends past ``run_end``."""
+    for key in KEYED.finditer(text, lo, min(len(text), run_end + 64)):
+        p = key.start()
+        if p >= stop:
+            break
+        if key.end() <= run_end or any(x <= p < y for x, y in taken):
+            continue
+        got = list(det.find_at(text, p, len(text)))
+        if got and not any(p < x < got[0][1] for x, _ in taken):
+            return [(x, y, det.name) for x, y in got]
+    return []
 
 
 def _inside(text: str, det: Detector, a: int, stop: int, taken: list[tuple[int, int]],
@@ -217,7 +238,7 @@ def _inside(text: str, det: Detector, a: int, stop: int, taken: list[tuple[int, 
     goes on."""
     import re2
 
-    match, anchor, n = _starts(), re2._re2.RE2.Anchor.UNANCHORED, len(text)
+    match, anchor, n = _starts(keyed < 0), re2._re2.RE2.Anchor.UNANCHORED, len(text)
     base = max(a - 1, 0)
     data = text[base:stop + 64].encode("ascii", "replace")
     end, k = len(data), 0
@@ -238,9 +259,6 @@ def _inside(text: str, det: Detector, a: int, stop: int, taken: list[tuple[int, 
             pos = max(pos, cur - 1 - base)
             continue
         if p < cur:
-            continue
-        key = KEYED.match(text, p) if keyed >= 0 else None
-        if key is not None and key.end() <= keyed:
             continue
         got = list(det.find_at(text, p, n))
         if not got or (k < len(taken) and got[0][1] > taken[k][0]):

@@ -223,7 +223,7 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int,
             if det.name == "secret":
                 near = sorted([(x, y) for x, y, _ in (*before[-16:], *out[-16:])]
                               + [(a, y) for _, y, _ in head])
-                found = inside(text, det, a, min(b, hi), near, keyed, cut, b)
+                found = inside(text, det, a, min(b, hi), near, keyed, cut, b if many else -1)
                 cur = max(cur, *(y for _, y, _ in (*head, *found)), keyed[-1][1] if keyed else 0)
                 out += found
             out += head + keyed
@@ -238,8 +238,9 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int,
         end = max(b + _REACH, run.end() if run else b)
         if cur >= min(b, hi):
             continue
-        got = [(x, y, det.name) for s, x, y in det.matches_in(text, max(a, cur), min(n, end + _LOOKAHEAD))
-               if s < min(b, hi)]  # later values have candidates of their own
+        got = [(x, y, det.name) for s, x, y in det.matches_in(
+            text, max(a, cur), min(n, end + _LOOKAHEAD)) if s < min(b, hi)]  # (later values
+        # have candidates of their own)
         out += got
         if got and det.name == "secret":
             cur = max(cur, got[-1][1])
@@ -269,7 +270,9 @@ def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
 
 def _keyed_past(text: str, det: Detector, hi: int, x: int) -> list[Span]:
     """The value starting at ``x`` (at or past ``hi``) when its key word starts before ``hi``."""
-    for key in KEYED.finditer(text, max(0, x - _REACH, hi - _REACH), min(x, hi)):
+    for key in KEYED.finditer(text, max(0, x - _REACH), x):
+        if key.start() >= hi:
+            break
         got = list(det.find_at(text, key.start(), len(text)))
         if got and got[0][0] == x:
             return [(x, got[0][1], det.name)]
