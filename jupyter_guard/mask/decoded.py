@@ -156,8 +156,10 @@ def from_spans(text: str, spans: list[tuple[int, int, str]], settings: Any) -> V
         return None
     each = list(zip(*spans))[2]  # (each span's kind, in C)
     names = list(dict.fromkeys(each))
-    number = {n: k for k, n in enumerate(names)}
-    kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(spans))
+    kinds = None  # (one kind: every value is the first's)
+    if len(names) > 1:
+        number = {n: k for k, n in enumerate(names)}
+        kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(spans))
     return masked(text, got[0], got[1], kinds, names, settings)
 
 

@@ -171,9 +171,19 @@ def _sizes(blocks: tuple[str, ...], code: str) -> list[int]:
         return list(map(len, blocks))
     head = len(merge.BLOCKS)
     rest = blocks[head:]
-    return [len(b.encode(code)) for b in blocks[:head]] + (
-        list(map(len, rest)) if "".join(rest).isascii()
-        else [len(b.encode(code, _PASS)) for b in rest])
+    joined = "".join(rest)
+    if joined.isascii():
+        return [len(b.encode(code)) for b in blocks[:head]] + list(map(len, rest))
+    # each character's UTF-8 length (a lone surrogate: 3, as ``surrogatepass`` writes it),
+    # summed per mask: no encoding per mask (a masked value of decoded text has one each)
+    np = native._np()
+    wide = np.frombuffer(joined.encode("utf-32-le", _PASS), dtype=np.uint32)
+    width = np.concatenate(([0], np.cumsum(1 + (wide >= 0x80) + (wide >= 0x800)
+                                           + (wide >= 0x10000), dtype=np.int64)))
+    lengths = np.fromiter(map(len, rest), dtype=np.int64, count=len(rest))
+    stops = np.cumsum(lengths)
+    sizes: list[int] = (width[stops] - width[stops - lengths]).tolist()
+    return [len(b.encode(code)) for b in blocks[:head]] + sizes
 
 
 _SPACES = [c for c in range(128, 0x3001) if chr(c).isspace()]

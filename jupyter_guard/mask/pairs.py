@@ -6,6 +6,7 @@ the text is not ASCII, each key is matched by ``re`` as before; a test compares 
 """
 from __future__ import annotations
 
+import functools
 import re
 from itertools import repeat
 from typing import Any
@@ -39,19 +40,23 @@ def forget() -> None:
     _LAST.clear()
 
 
-def keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
+def keyed_in_run(text: str, det: Detector, a: int, b: int,
+                 cut: list[int] | None = None) -> list[Span]:
     """The ``key=value`` secrets of a run ``text[a:b]`` longer than one value, each value ending
     where the next key starts (``password=x&token=y&…``: without that cut, a pair across the end
     of one value's ``MAX_VALUE`` would show). Each key is matched once, to the next: linear.
     In ASCII text, the keys and values of ``REGION`` characters are found at once in numpy and
     each call reads its part (the last key's value by ``re``: it ends at the next key after
-    ``b``)."""
+    ``b``). ``cut``: gets the indices of the values cut at ``MAX_VALUE``."""
     held = _LAST[-1:]  # (a copy: another thread's scan may replace or drop it meanwhile)
     last = held[0] if held else None
     if last is None or last[0] is not text or not last[1] <= a or b > last[2]:
         last = _region(text, a, min(len(text), max(b, a + REGION)))
         if last is None:
-            return keyed_by_re(text, det, a, b)
+            got = keyed_by_re(text, det, a, b)
+            if cut is not None:
+                cut += [i for i, (x, y, _) in enumerate(got) if y - x >= MAX_VALUE]
+            return got
         _LAST[:] = [last]
     _, _, _, starts, ends, v_starts, v_ends = last
     np = _np()
@@ -64,7 +69,12 @@ def keyed_in_run(text: str, det: Detector, a: int, b: int) -> list[Span]:
     keep = y - x >= 4
     name = det.name
     out: list[Span] = list(zip(x[keep].tolist(), y[keep].tolist(), repeat(name)))
-    out += [(p, q, name) for p, q in det.find_at(text, final, _after(text, b, final))]
+    if cut is not None:  # (the values cut at ``MAX_VALUE``, by index: for ``inside``)
+        cut += np.flatnonzero(y[keep] - x[keep] >= MAX_VALUE).tolist()
+    for p, q in det.find_at(text, final, _after(text, b, final)):
+        if cut is not None and q - p >= MAX_VALUE:
+            cut.append(len(out))
+        out.append((p, q, name))
     return out
 
 
@@ -150,3 +160,110 @@ def _region(text: str, a: int, b: int) -> tuple[str, int, int, Any, Any, Any, An
     end = np.minimum(np.minimum(ends_at[np.searchsorted(ends_at, vs, "left")], stop),
                      vs + MAX_VALUE)
     return text, a, b, starts + base, e + base, vs + base, end + base
+
+
+_TOKEN_STARTS = (r"[^A-Za-z0-9_/+-](?:sk[-_]|rk_|gh[pousr]_|github_|glpat|xox|AKIA|ASIA"
+                 r"|AIza|eyJ|-----BEGIN|[A-Za-z0-9_+/-]{32})")
+_STARTS = r"[^A-Za-z0-9_](?i:" + SECRET_KEYS + ")|" + _TOKEN_STARTS
+"""The character before a place where a secret can start inside a run (the secret pattern's
+left boundaries, then its key words, prefixes or a bare token's first 32 characters): a
+necessary condition, for RE2 (no look-behinds) over the run's characters. In a run whose
+keys ``keyed_in_run`` reads, the tokens' alone (a key per pair found again cost ~1.5 ms a
+chunk)."""
+
+
+@functools.lru_cache(maxsize=2)
+def _starts(keys: bool) -> Any:
+    import re2  # (the scan calls this only when RE2 is installed)
+
+    options = re2.Options()
+    options.max_mem = 64 << 20  # (the counted run's states are kept, as ``scan`` keeps them)
+    return re2.compile(_STARTS if keys else _TOKEN_STARTS, options=options)._regexp.Match
+
+
+def inside(text: str, det: Detector, a: int, stop: int, near: list[tuple[int, int]],
+           keyed: list[Span], cut: list[int], run_end: int = -1) -> list[Span]:
+    """The secrets that start in ``text[a + 1:stop]`` (a run of the secret candidate longer
+    than ``scan.LONG``, confirmed from its start ``a``) outside the matches already found
+    there (``near`` and ``keyed``), as the precise pattern's ``finditer`` finds them: each
+    search goes on where the last match ended. Without this, a token after a key word's value
+    cut at ``MAX_VALUE`` (``pwd=<4,100 characters>&ghp_…``), or after a key word whose value
+    does not match, showed. ``keyed``: ``keyed_in_run``'s values of the run (``run_end``:
+    its end, -1 where the run is not read by it), each running to the next key unless cut at
+    ``MAX_VALUE`` (``cut``: their indices): only before the first, past a cut one and after
+    the last is there anything to find (no step per value), and keys ending by ``run_end``
+    are its own (values under 4 characters dropped), not matched again.
+    One RE2 pass over those parts (one byte per character: a non-ASCII one is in none of the
+    pattern's classes, as '?' is not), one anchored match per place it finds."""
+    taken = [t for t in near if t[1] > a and t[0] < stop]
+    parts = [(a + 1, stop)]  # (the caller tried ``a`` itself)
+    if keyed:
+        parts = [(a + 1, keyed[0][0])]
+        for i in cut:
+            if i + 1 < len(keyed):  # (the last one's part is the last part)
+                parts.append((keyed[i][1], keyed[i + 1][0]))
+                taken.append(keyed[i + 1][:2])
+        parts.append((keyed[-1][1], stop))
+        taken.append(keyed[0][:2])
+    taken.sort()
+    out: list[Span] = []
+    cur = a
+    for lo, hi in parts:
+        lo, hi = max(lo, a, cur), min(hi, stop)
+        if hi > lo:
+            cur = _inside(text, det, lo, hi, taken, run_end, out, lo)
+    if run_end >= 0:  # a key across the run's end is not ``keyed_in_run``'s
+        out += _across(text, det, max(a + 1, cur, run_end - 64), stop, run_end, taken)
+    return out
+
+
+def _across(text: str, det: Detector, lo: int, stop: int, run_end: int,
+            taken: list[tuple[int, int]]) -> list[Span]:
+    """The value of a key that starts in ``text[lo:stop]`` and ends past ``run_end``."""
+    for key in KEYED.finditer(text, lo, min(len(text), run_end + 64)):
+        p = key.start()
+        if p >= stop:
+            break
+        if key.end() <= run_end or any(x <= p < y for x, y in taken):
+            continue
+        got = list(det.find_at(text, p, len(text)))
+        if got and not any(p < x < got[0][1] for x, _ in taken):
+            return [(x, y, det.name) for x, y in got]
+    return []
+
+
+def _inside(text: str, det: Detector, a: int, stop: int, taken: list[tuple[int, int]],
+            keyed: int, out: list[Span], cur: int) -> int:
+    """``inside`` over ``text[a:stop]``, searching from ``cur``; returns where the next search
+    goes on."""
+    import re2
+
+    match, anchor, n = _starts(keyed < 0), re2._re2.RE2.Anchor.UNANCHORED, len(text)
+    base = max(a - 1, 0)
+    data = text[base:stop + 64].encode("ascii", "replace")
+    end, k = len(data), 0
+    pos = cur - 1 - base if cur else 0  # (a start at ``p`` is found at the character before)
+    if not data[pos:stop - base].translate(None, _WORD):
+        return cur  # (word characters only: nothing starts inside a token's run)
+    while pos < end:
+        hit = match(anchor, data, pos, end)[0][0]
+        if hit < 0:
+            break
+        p, pos = base + hit + 1, hit + 1
+        if p >= stop:
+            break
+        while k < len(taken) and taken[k][1] <= p:
+            k += 1
+        if k < len(taken) and taken[k][0] <= p:  # inside a match taken: go on past it
+            cur = max(cur, taken[k][1])
+            pos = max(pos, cur - 1 - base)
+            continue
+        if p < cur:
+            continue
+        got = list(det.find_at(text, p, n))
+        if not got or (k < len(taken) and got[0][1] > taken[k][0]):
+            continue  # (none, or one running into a match taken: that one is kept)
+        out += [(x, y, det.name) for x, y in got]
+        cur = got[0][1]
+        pos = max(pos, cur - 1 - base)
+    return cur

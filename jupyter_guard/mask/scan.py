@@ -17,7 +17,7 @@ from typing import Any
 from . import bulk
 from .cover import dense_all
 from .detect import Detector
-from .pairs import KEYED, forget, keyed_in_run
+from .pairs import KEYED, forget, inside, keyed_in_run
 from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
@@ -47,6 +47,9 @@ not 1.25)."""
 
 Span = tuple[int, int, str]
 _RUN = re.compile(r"\S*")
+_KEYED_RUN = re.compile(r"\S*\s*\S*\s*\S*")
+"""A secret candidate may end inside its key (``pwd": value``: a token candidate took the key
+word): its value is then past white space, a ':' or '=' and white space again."""
 _REACH = 64
 
 
@@ -191,10 +194,12 @@ def present(text: str, detectors: Sequence[Detector]) -> Sequence[Detector]:
     return detectors if _re2 is None or not detectors else _present(text, detectors)
 
 
-def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Span] | None:
+def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int,
+             before: list[Span] | tuple[()] = ()) -> list[Span] | None:
     """``det``'s values starting in ``text[lo:hi]`` (``window`` is ``text[lo:hi + MAX_VALUE]``,
     as bytes when the text is ASCII: offsets are the same, and RE2 need not encode it again),
-    or None when the chunk has so many candidates that one precise pass over it is cheaper."""
+    or None when the chunk has so many candidates that one precise pass over it is cheaper.
+    ``before``: the values found in the chunks before (one may reach into this chunk)."""
     n, ends = len(text), []
     for a, b in _candidates(det.candidate, window):
         if lo + a >= hi:
@@ -203,23 +208,42 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int) -> list[Sp
         if len(ends) > FEW:
             return None
     out: list[Span] = []
+    # a secret is searched for where the last one ended, as ``finditer`` does: a match may run
+    # past its candidate (a token candidate 'glpat-…' whose match takes a key word after it)
+    cur = max((y for x, y, _ in before[-16:] if x < lo), default=0) if det.name == "secret" \
+        else 0
     for a, b in ends:
-        if b - a > LONG:  # a long run: a value can start only where the run does
-            keyed = keyed_in_run(text, det, a, b) if det.name == "secret" and \
-                b - a > MAX_VALUE else []
-            if not keyed or KEYED.match(text, a) is None:   # else the first key is at a
-                out += [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
-            out += keyed
+        if b - a > LONG:  # a long run: confirmed where it starts (a secret: and inside)
+            many = det.name == "secret" and b - a > MAX_VALUE
+            cut: list[int] = []
+            keyed = keyed_in_run(text, det, a, b, cut) if many else []
+            head: list[Span] = []
+            if a >= cur and (not keyed or KEYED.match(text, a) is None):  # else a key at a
+                head = [(x, y, det.name) for x, y in det.find_at(text, a, min(n, b + _LOOKAHEAD))]
+            if det.name == "secret":
+                near = sorted([(x, y) for x, y, _ in (*before[-16:], *out[-16:])]
+                              + [(a, y) for _, y, _ in head])
+                found = inside(text, det, a, min(b, hi), near, keyed, cut, b if many else -1)
+                cur = max(cur, *(y for _, y, _ in (*head, *found)), keyed[-1][1] if keyed else 0)
+                out += found
+            out += head + keyed
             continue
         # A candidate may end earlier than the precise match that starts there (an alternative
         # with a right boundary fails, and a longer one takes the whole run: 'AKIA…' followed
         # by more key characters), so the window reaches the end of the run it is in.
         # A value that starts inside a rejected candidate (a card after other digits) may end
         # past it: _REACH covers every detector of bounded length, the run covers the others.
-        run = _RUN.match(text, b, min(n, b + MAX_VALUE))  # \S* always matches
+        run = (_KEYED_RUN if det.name == "secret" else _RUN).match(  # (always matches)
+            text, b, min(n, b + MAX_VALUE + _REACH))
         end = max(b + _REACH, run.end() if run else b)
-        out += [(x, y, det.name) for s, x, y in det.matches_in(text, a, min(n, end + _LOOKAHEAD))
-                if s < min(b, hi)]  # later values have candidates of their own
+        if cur >= min(b, hi):
+            continue
+        got = [(x, y, det.name) for s, x, y in det.matches_in(
+            text, max(a, cur), min(n, end + _LOOKAHEAD)) if s < min(b, hi)]  # (later values
+        # have candidates of their own)
+        out += got
+        if got and det.name == "secret":
+            cur = max(cur, got[-1][1])
     return out
 
 
@@ -235,10 +259,24 @@ def _dense(text: str, det: Detector, ranges: list[tuple[int, int]],
             runs.append([lo, hi])
     for lo, hi in runs:
         spans = spans_of(det, text, lo, min(n, hi + MAX_VALUE))
+        past = []
         while spans and spans[-1][0] >= hi:  # starts past the run: its own chunk finds it
-            spans.pop()
+            past.append(spans.pop())
         out += [(a, b, name) for a, b in spans]
+        if past and name == "secret":  # unless its key is in the run (``pwd: |value``)
+            out += _keyed_past(text, det, hi, past[-1][0])
     return out
+
+
+def _keyed_past(text: str, det: Detector, hi: int, x: int) -> list[Span]:
+    """The value starting at ``x`` (at or past ``hi``) when its key word starts before ``hi``."""
+    for key in KEYED.finditer(text, max(0, x - _REACH), x):
+        if key.start() >= hi:
+            break
+        got = list(det.find_at(text, key.start(), len(text)))
+        if got and got[0][0] == x:
+            return [(x, got[0][1], det.name)]
+    return []
 
 
 class _Ascii:
@@ -289,7 +327,7 @@ def scan_re2(text: str, detectors: Sequence[Detector]) -> list[Span]:
     dense: dict[int, list[tuple[int, int]]] = {}
     for lo, hi, window, hits in _chunks(data, which):
         for i in hits:
-            spans = _confirm(text, detectors[i], window, lo, hi)
+            spans = _confirm(text, detectors[i], window, lo, hi, found[i])
             if spans is None:
                 dense.setdefault(i, []).append((lo, hi))
             else:

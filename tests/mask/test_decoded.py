@@ -11,7 +11,8 @@ import pytest
 from jupyter_guard.mask import decoded
 from jupyter_guard.mask import text as text_mod
 from jupyter_guard.mask.detect import DETECTORS
-from jupyter_guard.mask.mixed import mask_mixed
+from jupyter_guard.mask.merge import BLOCKS
+from jupyter_guard.mask.mixed import _sizes, mask_mixed
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.strategy import hash_value
 from jupyter_guard.mask.text import MaskSettings, mask_text
@@ -205,3 +206,30 @@ def test_a_long_decoded_line_is_cut_by_the_arrays(seed: int, answered: list[bool
                 out, held = streams._split(text, settings, limit)
                 assert whole.startswith(out) and text.endswith(held) and len(held) <= limit
     assert sum(answered) >= 12
+
+
+@pytest.mark.parametrize("unit", ["password=hunter22&amp; ", "token=q1w2e3r4t5\u2011x\n",
+                                  "AKIA" + "A1" * 8 + "&#64; x ", "pwd=\u200bhunter22é "])
+def test_values_of_one_kind_found_as_spans_in_decoded_text(unit: str,
+                                                           answered: list[bool]) -> None:
+    """Spans of one kind (``decoded.from_spans`` numbers no kinds) put back on the text as
+    written, with masks made from the decoded text (``mixed._sizes`` of each): the bytes
+    equal the reference's."""
+    for size in (60_000, 1 << 18):  # (the span path under ``ALONE_MIN``, the arrays' above)
+        text = unit * (size // len(unit))
+        for settings in (MaskSettings(), MaskSettings(strategy="redact"),
+                         MaskSettings(strategy="hash")):
+            assert mask_text(text, settings) == reference.mask_text(text, settings) != text
+    assert answered and all(answered)
+
+
+def test_the_sizes_of_masks_are_their_utf8_lengths() -> None:
+    """``mixed._sizes`` counts UTF-8 bytes in numpy (a lone surrogate: 3) where a mask is not
+    ASCII: each is ``len(mask.encode("utf-8", "surrogatepass"))``."""
+    rng = random.Random(5)
+    chars = ["a", "█", "é", "\udc80", "\U0001d11e", "日", "h", "\x7f", "\u0800", "\u07ff"]
+    masks = tuple("".join(rng.choices(chars, k=rng.randint(0, 9))) for _ in range(2000))
+    for blocks in ((*BLOCKS, *masks), (*BLOCKS, "ascii", "")):
+        assert _sizes(blocks, "utf-8") == [len(b.encode("utf-8", "surrogatepass"))
+                                            for b in blocks]
+        assert _sizes(blocks, "utf-32-le") == list(map(len, blocks))
