@@ -18,6 +18,7 @@ from typing import Any
 
 from jupyter_guard.hooks import exit_dbcopy, exits
 from jupyter_guard.hooks.file_batch import CheckedFile
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy, held
 
 DATABASE_PAGES = exit_dbcopy.DATABASE_PAGES
@@ -158,14 +159,14 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
         f = orig(file, mode, *args, **kw)
         return fx.opened(f, file, mode)
 
-    open.__doc__, open.__name__ = orig.__doc__, "open"
+    checked = sealed(open, orig)   # its cells (the check) out of a cell's reach; io.open's name
     for mod in (builtins, io):
-        mod.open = open  # type: ignore[attr-defined]  # builtins.open and io.open, replaced
-        module_patched[(mod, "open")] = open
+        mod.open = checked  # type: ignore[attr-defined]  # builtins.open and io.open, replaced
+        module_patched[(mod, "open")] = checked
     shell_mod = sys.modules.get("IPython.core.interactiveshell")   # the ``open`` cells see
     if shell_mod is not None and hasattr(shell_mod, "io_open"):
-        shell_mod.io_open = open  # type: ignore[attr-defined]  # IPython's alias of io.open
-        module_patched[(shell_mod, "io_open")] = open
+        shell_mod.io_open = checked  # type: ignore[attr-defined]  # IPython's alias of io.open
+        module_patched[(shell_mod, "io_open")] = checked
     from jupyter_guard.hooks import exit_streams
 
     exit_streams.install(fx, module_patched, patched)
@@ -224,10 +225,10 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
                                  f"pyarrow.{_how}", {})
             with Judged():
                 return _orig(table, where, *args, **kw)
-        write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-        write.__name__, write.__doc__ = name, orig.__doc__
-        setattr(mod, name, write)
-        module_patched[(mod, name)] = write
+        checked = sealed(write, orig)   # its cells (the exports check) out of a cell's reach
+        checked._jg = True   # a mark on the guard's own wrapper
+        setattr(mod, name, checked)
+        module_patched[(mod, name)] = checked
 
 
 def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
@@ -259,9 +260,9 @@ def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
             out = result_taint.fetched(out, how, sql, result_taint.namespace_connections(guard),
                                        names, guard)
         return out
-    fetch._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    fetch.__name__, fetch.__doc__ = how, orig.__doc__
-    return fetch
+    sealed_fetch = sealed(fetch, orig)   # its cells (the guard) out of a cell's reach
+    sealed_fetch._jg = True   # a mark on the guard's own wrapper
+    return sealed_fetch
 
 
 def _relation_writer(orig: Any, how: str, fx: FileExits) -> Any:
@@ -273,9 +274,9 @@ def _relation_writer(orig: Any, how: str, fx: FileExits) -> Any:
                 sample = self.limit(200).df()
             fx.exports.check(sample, str(file_name), f"relation.{how}", _sql_lineage(self, fx))
         return orig(self, file_name, *args, **kw)
-    write._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    write.__name__, write.__doc__ = how, orig.__doc__
-    return write
+    checked = sealed(write, orig)   # its cells (the exports check) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    return checked
 
 
 def _sql_lineage(rel: Any, fx: FileExits) -> dict[str, frozenset[str]]:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from jupyter_guard.hooks import exit_budget, exit_names, exits
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 # command words that send data somewhere: their arguments are scanned with the detectors too
@@ -155,10 +156,10 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
             except AttributeError:   # a connection type without attributes: decided as sent
                 pass
         return c
-    Client._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    Client.__doc__ = client.__doc__
-    mod.Client = Client
-    module_patched[(mod, "Client")] = Client
+    checked = sealed(Client, client)   # its cells out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    mod.Client = checked
+    module_patched[(mod, "Client")] = checked
 
     for name in ("send", "send_bytes"):
         orig = getattr(base, name)
@@ -171,9 +172,9 @@ def install_multiprocessing(rt: Any, mod: Any, patched: dict[tuple[Any, str], An
                 check_out(rt, peer, data, f"{peer} (multiprocessing)",
                           f"multiprocessing.connection.{_name}")
             return _orig(self, obj, *args, **kw)
-        send.__name__, send.__doc__ = name, orig.__doc__
-        type.__setattr__(base, name, send)
-        patched[(base, name)] = send
+        checked_send = sealed(send, orig)   # its cells (the check) out of a cell's reach
+        type.__setattr__(base, name, checked_send)
+        patched[(base, name)] = checked_send
 
 
 def install_process_pool(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
@@ -199,7 +200,7 @@ def install_process_pool(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any])
                 exits.refuse(rt.guard, rt, kind, "a process pool worker",
                              "ProcessPoolExecutor.submit")
         return orig(self, fn, *args, **kwargs)
-    submit._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    submit.__name__, submit.__doc__ = "submit", orig.__doc__
-    type.__setattr__(cls, "submit", submit)
-    patched[(cls, "submit")] = submit
+    checked = sealed(submit, orig)   # its cells (the check) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    type.__setattr__(cls, "submit", checked)
+    patched[(cls, "submit")] = checked

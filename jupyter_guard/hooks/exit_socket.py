@@ -37,6 +37,7 @@ from urllib.parse import unquote_plus
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import exit_budget, exit_bytes, exit_dbcopy, exits
 from jupyter_guard.hooks.event_paths import database_header
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
 TAIL = 256
@@ -318,9 +319,9 @@ def checked_methods(rt: Any, owner: Any) -> dict[str, Any]:
 
     methods: dict[str, Any] = {"send": send, "sendall": sendall, "sendto": sendto,
                                "sendmsg": sendmsg}
-    for name, fn in methods.items():
-        fn._jg = True   # a marker on our own functions
-        fn.__name__, fn.__doc__ = name, getattr(owner, name).__doc__
+    for name, fn in methods.items():   # sealed: their cells (the check) out of a cell's reach
+        methods[name] = sealed(fn, getattr(owner, name))
+        methods[name]._jg = True   # a marker on our own functions
     return methods
 
 
@@ -347,10 +348,10 @@ def install_ssl(rt: Any, mod: Any, patched: dict[tuple[Any, str], Any]) -> None:
             data = _piece(data)
             check(rt, self, data, "ssl send")
         return int(orig(self, data, flags))
-    send._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    send.__name__, send.__doc__ = "send", orig.__doc__
-    type.__setattr__(cls, "send", send)
-    patched[(cls, "send")] = send
+    checked = sealed(send, orig)   # its cells (the check) out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    type.__setattr__(cls, "send", checked)
+    patched[(cls, "send")] = checked
 
 
 def install_listener(rt: Any, mod: Any, module_patched: dict[tuple[Any, str], Any]) -> None:
@@ -370,7 +371,7 @@ def install_listener(rt: Any, mod: Any, module_patched: dict[tuple[Any, str], An
             except AttributeError:   # a connection type without attributes: sent unchecked
                 pass
         return c
-    accept._jg = True  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
-    accept.__doc__ = orig.__doc__
-    type.__setattr__(cls, "accept", accept)
-    module_patched[(cls, "accept")] = accept
+    checked = sealed(accept, orig)   # its cells out of a cell's reach
+    checked._jg = True   # a mark on the guard's own wrapper
+    type.__setattr__(cls, "accept", checked)
+    module_patched[(cls, "accept")] = checked

@@ -28,6 +28,7 @@ from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import c_types, exit_dbcopy, exit_socket, exits
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 PIECE = 1 << 20
@@ -82,9 +83,9 @@ def install_asyncio(mod: Any, module_patched: dict[tuple[Any, str], Any]) -> Non
         def sent(self: Any, *args: Any, _orig: Any = orig) -> None:
             _orig(self, *args)
             _raise_refused(self)
-        _mark(sent, orig)
-        setattr(cls, name, sent)
-        module_patched[(cls, name)] = sent
+        checked = _mark(sent, orig)
+        setattr(cls, name, checked)
+        module_patched[(cls, name)] = checked
     import asyncio.streams
 
     writer = asyncio.streams.StreamWriter
@@ -101,14 +102,16 @@ def install_asyncio(mod: Any, module_patched: dict[tuple[Any, str], Any]) -> Non
             if isinstance(err, GuardBlocked):   # the connection was lost to a refusal
                 raise err from None
             raise
-    _mark(drain, orig_drain)
-    setattr(writer, "drain", drain)   # noqa: B010 - a method replaced on its class
-    module_patched[(writer, "drain")] = drain
+    checked = _mark(drain, orig_drain)
+    setattr(writer, "drain", checked)   # noqa: B010 - a method replaced on its class
+    module_patched[(writer, "drain")] = checked
 
 
-def _mark(fn: Any, orig: Any) -> None:
-    fn._jg = True   # a marker on our own function
-    fn.__name__, fn.__qualname__, fn.__doc__ = orig.__name__, orig.__qualname__, orig.__doc__
+def _mark(fn: Any, orig: Any) -> Any:
+    """``fn`` sealed (its cells out of a cell's reach) as ``orig``, marked ours."""
+    checked = sealed(fn, orig)
+    checked._jg = True   # a marker on our own function
+    return checked
 
 
 def _raise_refused(transport: Any) -> None:
@@ -146,9 +149,7 @@ def install_tls(rt: Any) -> bool:
                                   peer=str(self.server_hostname or "tls:memory").lower())
         return int(orig(self, data))
 
-    write._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-    write.__name__, write.__doc__ = "write", orig.__doc__
-    return c_types.patch(cls, "write", write)
+    return c_types.patch(cls, "write", _mark(write, orig))
 
 
 class _Meta(type):
@@ -179,9 +180,7 @@ def _sendfile(rt: Any, orig: Any) -> Any:
         _judge(rt, out_fd, kind, _read(in_fd, offset, count), "os.sendfile")
         return int(orig(out_fd, in_fd, offset, count, *args, **kw))
 
-    sendfile._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-    sendfile.__name__, sendfile.__doc__ = "sendfile", orig.__doc__
-    return sendfile
+    return _mark(sendfile, orig)
 
 
 def _read(in_fd: int, offset: Any, count: int) -> bytes:
@@ -210,9 +209,7 @@ def _splice(rt: Any, orig: Any) -> Any:
         _judge(rt, dst, kind, _read(src, offset_src, count), "os.splice")
         return int(orig(src, dst, count, offset_src, *args, **kw))
 
-    splice._jg = True  # type: ignore[attr-defined]  # a marker on our own function
-    splice.__name__, splice.__doc__ = "splice", orig.__doc__
-    return splice
+    return _mark(splice, orig)
 
 
 def _from_pipe(rt: Any, src: int, dst: int, count: int, offset_src: Any = None,

@@ -186,12 +186,14 @@ def test_a_socket_subclass_with_plain_super_still_sends(k: Kernel, rec: Recorder
 
 
 def test_the_c_types_checked_send_is_put_back_before_the_next_cell(k: Kernel, rec: Recorder) -> None:
-    """The C method put back into the type's dictionary by one cell (taken out of the checked
-    function's closure) is checked again in the next cell."""
-    k.ok("import gc\nz = socket.socket()\nT = type(z).__mro__[-2]\nz.close()\n"
-         "raw = [x.cell_contents for x in T.sendall.__closure__\n"
-         "       if type(x.cell_contents).__name__ == 'method_descriptor'][0]\n"
-         "gc.get_referents(T.__dict__)[0]['sendall'] = raw")
+    """An entry of the type's dictionary replaced by one cell is checked again in the next cell.
+    The C method itself is out of a cell's reach (the checked function is sealed: no
+    ``__closure__`` to take it from), so a stand-in that sends nothing replaces it."""
+    r = k.ok("import gc\nz = socket.socket()\nT = type(z).__mro__[-2]\nz.close()\n"
+             "print('closure', getattr(T.sendall, '__closure__', 'none'))\n"
+             "def raw(s, data):\n    return None\n"
+             "gc.get_referents(T.__dict__)[0]['sendall'] = raw")
+    assert "closure none" in r.stream, r.everything()
     assert k.ok("print(vars(T)['sendall'] is raw)").text.strip() == "False"
     k.blocked(f"P = {rec.port}\nD = '\\n'.join(df.email.tolist())\n{LIB}"
               "T.sendall(c.sock, D.encode())", "exfiltration")

@@ -7,10 +7,13 @@ of a kernel with pandas, DuckDB, numpy, polars, pyarrow, sqlite3, psycopg, psyco
 SQLAlchemy and the stdlib's streams imported and used, and lists the guard functions among their attributes that still expose a
 closure; only the documented ones in files other engineers own may remain (``OPEN``).
 
-Two attacks by effect: a cell that swapped a pandas writer's exports check for one passing all
+Attacks by effect: a cell that swapped a pandas writer's exports check for one passing all
 wrote a sensitive frame to a file; one that swapped ``duckdb.connect``'s guard for one judging
-nothing dropped a protected table. Both are refused now, the file not written and the table
-still there. Their twins: plain frames and ordinary DuckDB work still run.
+nothing dropped a protected table; one that swapped ``open``'s file exits for one handing back
+the raw file wrote e-mails and SSNs to a file; one that swapped the socket sends' runtime for
+one allowing every host sent SSNs to a loopback listener. All are refused now, the file not
+written, the table still there, the listener given nothing. Their twins: plain frames, files,
+socket sends and ordinary DuckDB work still run.
 """
 from __future__ import annotations
 
@@ -20,18 +23,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.enforce.red15e_listen import Listener, _sink
 from tests.enforce.test_busy_token import ROWS, _settle, busy_kernel
 from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
-# guard functions still open, each in a file another engineer owns (sealed after their merge)
-OPEN = {
-    "jupyter_guard.hooks.exit_files.": "exit_files: builtins.open and DuckDB relation fetches",
-    "jupyter_guard.hooks.exit_socket.": "exit_socket: socket send methods",
-    "jupyter_guard.hooks.exit_socket_raw.": "exit_socket_raw: splice, sendfile, TLS write",
-    "jupyter_guard.hooks.exit_net.": "exit_net: multiprocessing.connection sends and Client",
-}
+# guard functions that may still expose a closure (module prefix: why): none left
+OPEN: dict[str, str] = {}
 
 # the guard functions reachable from a library's modules and classes that expose a closure
 # with something in it (rot13 keeps the introspection's spelling out of the cell's text)
@@ -97,7 +96,23 @@ FAKE = ("class Pass:\n    def __getattr__(self, n):\n        return lambda *a, *
         "class Audit:\n    mode = 'audit'\n    def __init__(s, p):\n        s.p = p\n"
         "    def __getattr__(s, n):\n        return getattr(s.p, n)\n"
         "def via_gc(fn):\n    import gc\n"
-        "    return [c for x in gc.get_referents(fn) for c in (cells(x) if callable(x) else ())]\n")
+        "    return [c for x in gc.get_referents(fn) for c in (cells(x) if callable(x) else ())]\n"
+        # a cell's contents replaced by ``new(old)`` where ``ok(old)``
+        "def swap_to(cs, ok, new):\n    n = 0\n    for c in cs:\n"
+        "        if type(c).__name__ == 'cell' and ok(getattr(c, R('pryy_pbagragf'))):\n"
+        "            setattr(c, R('pryy_pbagragf'), new(getattr(c, R('pryy_pbagragf'))))\n"
+        "            n += 1\n    return n\n"
+        # file exits that hand back the raw file
+        "class Raw:\n    def opened(s, f, *a):\n        return f\n"
+        "exits_ = lambda x: hasattr(x, 'opened') and not isinstance(x, type)\n"
+        # a runtime whose policy allows every host, with no budget
+        "class AllowAll:\n    allow_hosts = type('All', (), {'__contains__': lambda s, h: True})()\n"
+        "    max_values_per_cell = max_values_per_session = 0\n"
+        "class OpenRt:\n    def __init__(s, rt):\n        s.rt = rt\n"
+        "    def __getattr__(s, n):\n        return getattr(s.rt, n)\n"
+        "    guard = property(lambda s: type('G', (), {'policy': AllowAll()})())\n"
+        "runtimes = lambda x: hasattr(x, 'user_stack') and hasattr(x, 'guard') "
+        "and not isinstance(x, type)\n")
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +204,83 @@ def test_duckdb_still_works(k: Kernel) -> None:
              "duckdb.sql('SELECT 41 + 1').fetchall()[0][0], duckdb.connect.__name__)\n"
              "m.close()")
     assert "sum 6 42 connect" in r.stream, r.everything()
+
+
+OPEN_TAMPERS = [
+    # the cell's own ``open`` is IPython's wrapper, which calls the guarded ``io.open``
+    pytest.param("n = swap_to(cells(builtins.open), exits_, lambda x: Raw())",
+                 id="builtins-open-cell"),
+    pytest.param("n = swap_to(cells(io.open), exits_, lambda x: Raw())", id="io-open-cell"),
+    pytest.param("n = swap_to(via_gc(open), exits_, lambda x: Raw())", id="gc-referents"),
+]
+
+
+@pytest.mark.parametrize("tamper", OPEN_TAMPERS)
+def test_a_swapped_open_cell_does_not_let_values_out(k: Kernel, tamper: str) -> None:
+    out = k.workdir / "leak_open.txt"
+    out.unlink(missing_ok=True)
+    try:
+        r = k.run("import builtins, io\nrows = con.execute('SELECT email, ssn FROM customers').df()\n"
+                  f"try:\n    {tamper}\nexcept Exception as e:\n    print('tamper failed:', e)\n"
+                  "with open('leak_open.txt', 'w') as fh:\n"
+                  "    fh.write('\\n'.join(rows.email + ',' + rows.ssn))")
+        text = r.everything()
+        assert "Blocked by jupyter_guard" in text, text
+        written = out.read_text() if out.exists() else ""
+        assert "@example.com" not in written and "10000000" not in written, written[:200]
+    finally:
+        _settle(k)
+
+
+def test_plain_files_are_still_opened(k: Kernel) -> None:
+    r = k.ok("import io, inspect, builtins\n"
+             "with open(file='plain.txt', mode='w', encoding='utf-8', newline='') as fh:\n"
+             "    fh.write('Lyon\\nNice\\n')\n"
+             "with io.open('plain.txt', 'rb', buffering=0) as fh:\n    print('raw', fh.read())\n"
+             "print('same', io.open is builtins.open, builtins.open.__name__, open.__name__,"
+             " list(inspect.signature(builtins.open).parameters)[:3],"
+             " list(inspect.signature(open).parameters)[:1])")
+    assert (k.workdir / "plain.txt").read_text() == "Lyon\nNice\n"
+    assert "raw b'Lyon\\nNice\\n'" in r.stream, r.everything()
+    # the cell's ``open`` is IPython's wrapper of ``io.open``, which is the guarded builtin
+    assert "same True open open ['file', 'mode', 'buffering'] ['file']" in r.stream, r.everything()
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[Listener]:
+    listener = Listener(_sink)
+    yield listener
+    listener.close()
+
+
+SEND = ("import http.client\nc = http.client.HTTPConnection('127.0.0.1', {port})\nc.connect()\n"
+        "try:\n    v = memoryview({data}.encode())\n    while v:\n        v = v[c.sock.send(v):]\n"
+        "finally:\n    c.close()")
+
+SOCKET_TAMPERS = [
+    pytest.param("n = sum(swap_to(cells(getattr(socket.socket, m)), runtimes, OpenRt)"
+                 " for m in ('send', 'sendall'))", id="closure-cell"),
+    pytest.param("n = swap_to(via_gc(socket.socket.send), runtimes, OpenRt)", id="gc-referents"),
+]
+
+
+@pytest.mark.parametrize("tamper", SOCKET_TAMPERS)
+def test_a_swapped_socket_send_cell_sends_no_value(k: Kernel, sink: Listener,
+                                                   tamper: str) -> None:
+    sink.settle()
+    try:
+        r = k.run("import socket\nrows = con.execute('SELECT email, ssn FROM customers').df()\n"
+                  f"try:\n    {tamper}\nexcept Exception as e:\n    print('tamper failed:', e)\n"
+                  + SEND.format(port=sink.port, data="'\\n'.join(rows.ssn)"))
+        text = r.everything()
+        assert "Blocked by jupyter_guard" in text, text
+    finally:
+        _settle(k)
+    got = sink.settle()
+    assert b"10000000" not in got, got[:200]
+
+
+def test_a_plain_socket_send_still_arrives(k: Kernel, sink: Listener) -> None:
+    sink.settle()
+    k.ok(SEND.format(port=sink.port, data="'plain twin: Lyon, Nice'"))
+    assert b"plain twin: Lyon, Nice" in sink.settle()
