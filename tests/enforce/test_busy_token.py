@@ -76,6 +76,21 @@ def _intact(k: Kernel, probe: Path) -> None:
     assert f"rows {ROWS}" in r.stream, r.everything()
 
 
+def probe_kept(k: Kernel, cell: str) -> None:
+    """Run ``cell`` with a protected probe file in place: it must end in the guard's refusal
+    with the probe and the warehouse intact (the self-protection files' one assertion)."""
+    probe = k.workdir / "data" / "probe.duckdb"
+    probe.write_text("x")
+    try:
+        r = k.run(cell)
+        text = r.everything()
+        assert probe.exists(), f"the protected file was deleted: {text}"
+        assert r.status == "error" and "Blocked by jupyter_guard" in text, text
+    finally:
+        _settle(k)
+    _intact(k, probe)
+
+
 def _settle(k: Kernel) -> None:
     """Undo what the cell raised, if anything: the next case starts from a clean thread."""
     k.run("import gc, _thread\nfor o in gc.get_objects():\n    if type(o) is _thread._local:\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.enforce.test_busy_token import _intact, _settle, busy_kernel
+from tests.enforce.test_busy_token import busy_kernel, probe_kept
 from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
@@ -46,16 +46,7 @@ def k(work_root: Path) -> Iterator[Kernel]:
 
 @pytest.mark.parametrize("cell", ATTACKS)
 def test_a_lazy_frames_functions_are_the_users(k: Kernel, cell: str) -> None:
-    probe = k.workdir / "data" / "probe.duckdb"
-    probe.write_text("x")
-    try:
-        r = k.run(cell)
-        text = r.everything()
-        assert probe.exists(), f"the protected file was deleted: {text}"
-        assert r.status == "error" and "Blocked by jupyter_guard" in text, text
-    finally:
-        _settle(k)
-    _intact(k, probe)
+    probe_kept(k, cell)
 
 
 def test_lazy_frames_and_datasets_scan_by_name(k: Kernel) -> None:
