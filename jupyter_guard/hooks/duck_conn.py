@@ -48,38 +48,46 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 
 
-def _held() -> tuple[Any, Any]:
-    """Each proxy's guard, in a weak table held only by sealed closures: read through the
-    read-only ``_jg_guard`` (a slot could be set by ``object.__setattr__`` from a cell, with no
-    audit event), given once, by the guard's code."""
-    table: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
+def _held() -> tuple[Any, Any, Any]:
+    """Each proxy's DuckDB connection and guard, in a weak table held only by sealed closures:
+    read through the read-only ``_jg_con``/``_jg_guard`` (slots could be set by
+    ``object.__setattr__`` from a cell, with no audit event), given once, by the guard's code.
+    The connection is read by the guard's code only: a cell that held it ran a ``DROP`` of a
+    protected table on it, unjudged."""
+    table: weakref.WeakKeyDictionary[Any, tuple[Any, Guard]] = weakref.WeakKeyDictionary()
 
     def get(proxy: Any) -> Guard:
-        return table[proxy]
+        return table[proxy][1]
 
-    def give(proxy: Any, guard: Guard) -> None:
+    def con_of(proxy: Any) -> Any:
+        if not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: the DuckDB connection behind a guarded one is "
+                                  "the guard's (self-protection); use the guarded connection")
+        return table[proxy][0]
+
+    def give(proxy: Any, con: Any, guard: Guard) -> None:
         if proxy in table or not own_code.own(sys._getframe(1).f_code):
             raise PermissionError("jupyter_guard: a connection's guard is given once, by the guard")
-        table[proxy] = guard
-    return sealed(get), sealed(give)
+        table[proxy] = (con, guard)
+    return sealed(get), sealed(con_of), sealed(give)
 
 
-_GUARD_OF, _GIVE_GUARD = _held()
+_GUARD_OF, _CON_OF, _GIVE_GUARD = _held()
 
 
 class GuardedConnection:
     """A DuckDB connection whose statements pass the guard first."""
 
-    __slots__ = ("__weakref__", "_jg_con")
+    __slots__ = ("__weakref__",)
     _jg_guard = property(_GUARD_OF)
+    _jg_con = property(_CON_OF)
 
     def __init__(self, con: Any, guard: Guard, _give: Any = _GIVE_GUARD) -> None:
-        object.__setattr__(self, "_jg_con", con)
-        _give(self, guard)
+        _give(self, con, guard)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
-        return type(object.__getattribute__(self, "_jg_con"))
+        return type(self._jg_con)
 
     def _wrap(self, result: Any) -> Any:
         return self if result is self._jg_con else result
