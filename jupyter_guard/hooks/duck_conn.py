@@ -96,53 +96,56 @@ class GuardedConnection:
         check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"), query, params)
 
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         self._check(query, parameters)
-        db_exits.check_write(self._jg_guard, self._jg_con, query,
+        db_exits.check_write(self._jg_guard, raw, query,
                              [parameters] if parameters else None)
         if parameters:
-            _bound(self._jg_con, query, [parameters])
-        result_taint.note(self._jg_con, query)
+            _bound(raw, query, [parameters])
+        result_taint.note(raw, query)
         if not args and not kw and measured_here(self._jg_guard, query):
-            out = run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
+            out = run_measured(self._jg_guard, raw, query, parameters, keep=True)
             if isinstance(out, int):   # a DML count: answered from Python until used otherwise
-                _PENDING[id(self._jg_con)] = [out, False]
+                _PENDING[id(raw)] = [out, False]
                 return self
             from jupyter_guard.guard.effect_run import reexpose
 
-            return self._wrap(reexpose(self._jg_con, out))
+            return self._wrap(reexpose(raw, out))
         try:
             if parameters is None:
-                return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
-            return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
+                return self._wrap(as_caller(raw.execute, query, *args, **kw))
+            return self._wrap(as_caller(raw.execute, query, parameters, *args, **kw))
         except Exception as e:
             error_values.note(e, query, self._jg_guard)   # a value the error quotes
             raise
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         sets = list(parameters or [])
-        result_taint.note(self._jg_con, None)
+        result_taint.note(raw, None)
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
-        db_exits.check_write(self._jg_guard, self._jg_con, query, sets)
-        _bound(self._jg_con, query, sets)
+        db_exits.check_write(self._jg_guard, raw, query, sets)
+        _bound(raw, query, sets)
         if not args and not kw and measured_here(self._jg_guard, query):
-            run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
+            run_measured(self._jg_guard, raw, query, sets, many=True)
             return self
-        return self._wrap(as_caller(self._jg_con.executemany, query, parameters, *args, **kw))
+        return self._wrap(as_caller(raw.executemany, query, parameters, *args, **kw))
 
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         self._check(query, kw.get("params"))
         params = kw.get("params")
-        db_exits.check_write(self._jg_guard, self._jg_con, query, [params] if params else None)
+        db_exits.check_write(self._jg_guard, raw, query, [params] if params else None)
         if not args and set(kw) <= {"params"} and measured_here(self._jg_guard, query):
-            out = run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
+            out = run_measured(self._jg_guard, raw, query, kw.get("params"), keep=True)
             if isinstance(out, int):
-                return self._jg_con.sql(f'SELECT {out}::BIGINT AS "Count"')
-            return None if out is None else self._jg_con.from_arrow(out)
-        return as_caller(self._jg_con.sql, query, *args, **kw)
+                return raw.sql(f'SELECT {out}::BIGINT AS "Count"')
+            return None if out is None else raw.from_arrow(out)
+        return as_caller(raw.sql, query, *args, **kw)
 
     query = sql
 
