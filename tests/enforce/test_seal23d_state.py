@@ -124,3 +124,30 @@ def test_a_duckdb_proxy_still_works(k: Kernel) -> None:
              "m.sql('SELECT max(x) FROM t').fetchall()[0][0], "
              "isinstance(m, duckdb.DuckDBPyConnection), m.__class__.__name__)\nm.close()")
     assert "sum 3 2 True DuckDBPyConnection" in r.stream, r.everything()
+
+
+# the texts ``check_sql`` passed lately, which a relation's read is not judged again for
+FILL_JUDGED = ("m = sys.modules[R('whclgre_thneq.ubbxf.fdy_purpx')]\n"
+               "tried(lambda: getattr(m, R('WHQTRQ')).__setitem__(rel.sql_query(), None))\n"
+               "tried(lambda: getattr(m, R('_ABGR'))(rel.sql_query()))\n")
+PROBE = "rel = con.table('customers').filter(\"ssn LIKE '1%'\").aggregate('count(*)')\n"
+
+
+def test_a_filled_judged_table_does_not_let_an_inference_probe_through(k: Kernel) -> None:
+    """``sql_check.JUDGED`` was a module-level dict: a cell that put a relation's text in it
+    had a sensitive column compared with a constant answered (the count of matching SSNs)."""
+    try:
+        r = k.run(PROBE + FILL_JUDGED + "print('answer', rel.fetchall())")
+        text = r.everything()
+    finally:
+        _settle(k)
+    assert "tamper set" not in text, text
+    assert "answer" not in r.stream, text
+    assert "Blocked by jupyter_guard [inference]" in text, text
+
+
+def test_a_relation_read_still_runs(k: Kernel) -> None:
+    r = k.ok("print('n', con.table('customers').filter('id <= 5').aggregate('count(*)')"
+             ".fetchall()[0][0])\nq = 'SELECT count(*) FROM customers WHERE id <= 3'\n"
+             "print('m', con.sql(q).fetchall()[0][0])")
+    assert "n 6" in r.stream and "m 4" in r.stream, r.everything()   # ids from 0
