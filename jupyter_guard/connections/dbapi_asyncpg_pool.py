@@ -13,32 +13,51 @@ role may write server files (plpgsql ``EXECUTE`` of run-time text is refused on 
 from __future__ import annotations
 
 import inspect
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_guard.hooks import own_code
 from jupyter_guard.hooks.sealed_events import sealed
 
 _PATCHED: dict[str, Any] = {}   # "new": the guard's ``Pool._get_new_connection``
-# a pooled asyncpg connection -> the guarded view its pool proxy's calls go through
-_GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
-def _guarded(con: Any, guard: Any, privileged: bool = True) -> Any:
-    view = _GUARDED.get(con)
-    if view is None:
-        from jupyter_guard.connections.dbapi_asyncpg import AsyncpgChecker, GuardedAsyncpg
+def _views() -> tuple[Any, Any]:
+    """A pooled asyncpg connection's guarded view, which its pool proxy's calls go through: held
+    in a weak table only sealed closures reach (a module-level table was filled in place from a
+    cell, with no audit event: a raw connection stood in as its own view), made by the guard's
+    code only. ``guarded(con, guard, privileged)`` the view, ``known(con)`` whether it has one."""
+    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
-        view = _GUARDED[con] = GuardedAsyncpg(con, AsyncpgChecker(guard, con, privileged))
-    return view
+    def guarded(con: Any, guard: Any, privileged: bool = True) -> Any:
+        view = table.get(con)
+        if view is None:
+            if not own_code.own(sys._getframe(1).f_code):
+                raise PermissionError("jupyter_guard: a pooled connection's guarded view is "
+                                      "made by the guard")
+            from jupyter_guard.connections.dbapi_asyncpg import AsyncpgChecker, GuardedAsyncpg
+
+            view = table[con] = GuardedAsyncpg(con, AsyncpgChecker(guard, con, privileged))
+        return view
+
+    def known(con: Any) -> bool:
+        return con in table
+    return sealed(guarded), sealed(known)
+
+
+_guarded, _known = _views()
 
 
 def _through_guard(name: str, orig: Callable[..., Any], guard: Any) -> Callable[..., Any]:
+    view = _guarded   # held here: a cell that rebinds the module's name changes nothing
+
     def call_con_method(self: Any, *args: Any, **kw: Any) -> Any:
         con = self._con
         if con is None:
             return orig(self, *args, **kw)   # released to the pool: asyncpg's own error
-        return getattr(_guarded(con, guard), name)(*args, **kw)
+        return getattr(view(con, guard), name)(*args, **kw)
 
     out = sealed(call_con_method, orig)   # its cells hold the guard: sealed
     out.__wrapped__ = orig   # as functools.wraps
@@ -60,17 +79,18 @@ def patch(guard: Any, patched: dict[tuple[Any, str], Any]) -> None:
         setattr(cls, name, wrapped)
         patched[(cls, name)] = wrapped
     orig_new = pool.Pool.__dict__["_get_new_connection"]
+    view, known = _guarded, _known
 
     async def register(con: Any) -> Any:
         from jupyter_guard.connections.pg_judge import PRIVILEGED
 
-        if con not in _GUARDED:
+        if not known(con):
             try:   # the connection is not yet guarded: this query is the guard's own
                 privileged = bool(await con.fetchval(PRIVILEGED))
             except Exception:  # noqa: BLE001 - the role cannot be checked: treated as privileged (refuses more)
                 privileged = True
-            _guarded(con, guard, privileged)
-        return _GUARDED[con]
+            return view(con, guard, privileged)
+        return view(con, guard)
 
     async def _get_new_connection(self: Any) -> Any:
         given, init = self._connect, self._init

@@ -7,12 +7,14 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 from __future__ import annotations
 
 import sys
+import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
+from jupyter_guard.hooks import own_code
 from jupyter_guard.hooks.sealed_events import sealed
 
 if TYPE_CHECKING:
@@ -22,16 +24,40 @@ if TYPE_CHECKING:
 PATCHED: dict[tuple[Any, str], Any] = {}
 
 
-class _Proxy:
-    __slots__ = ("_jg_check", "_jg_con")
+def _held() -> tuple[Any, Any, Any]:
+    """Each proxy's driver object and judge, in a weak table held only by sealed closures: read
+    through the read-only ``_jg_con``/``_jg_check`` (slots could be set by ``object.__setattr__``
+    from a cell, with no audit event), given once, by the guard's code."""
+    table: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
-    def __init__(self, raw: Any, check: Any) -> None:   # a Checker (dbapi_async: AsyncChecker)
-        object.__setattr__(self, "_jg_con", raw)
-        object.__setattr__(self, "_jg_check", check)
+    def con_of(proxy: Any) -> Any:
+        return table[proxy][0]
+
+    def check_of(proxy: Any) -> Any:
+        return table[proxy][1]
+
+    def give(proxy: Any, raw: Any, check: Any) -> None:
+        if proxy in table or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a proxy's connection and judge are given "
+                                  "once, by the guard")
+        table[proxy] = (raw, check)
+    return sealed(con_of), sealed(check_of), sealed(give)
+
+
+_CON_OF, _CHECK_OF, _GIVE = _held()
+
+
+class _Proxy:
+    __slots__ = ("__weakref__",)
+    _jg_con = property(_CON_OF, doc="The driver's object behind the proxy (read-only).")
+    _jg_check = property(_CHECK_OF, doc="The guard's judge of its statements (read-only).")
+
+    def __init__(self, raw: Any, check: Any, _give: Any = _GIVE) -> None:   # a Checker
+        _give(self, raw, check)   # (dbapi_async: AsyncChecker)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
-    def __class__(self) -> type:   # isinstance(con, psycopg.Connection) keeps working
-        return type(object.__getattribute__(self, "_jg_con"))
+    def __class__(self, _of: Any = _CON_OF) -> type:   # isinstance(con, psycopg.Connection)
+        return type(_of(self))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._jg_con, name)

@@ -30,6 +30,7 @@ import ctypes
 import gc
 import os
 import sys
+import weakref
 from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg2_libpq
 from jupyter_guard.connections.dbapi import is_judged_ptr
+from jupyter_guard.hooks import own_code
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -66,6 +68,33 @@ def refuse_file(what: str, path: Any, why: str = WHY_FILE) -> None:
             rt.tamper(why.format(what=what), f"psycopg2 lobject {what} {path!s:.150}")
 
 
+def _held() -> tuple[Any, Any]:
+    """Each large object's connection (opened with ``con.lobject``), in a weak table only sealed
+    closures reach: an attribute a cell set (``lo._jg_con = other``) was the connection its
+    writes were judged on. Given once, by the guard's code; ``None``: not known."""
+    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def con_of(lo: Any) -> Any:
+        try:
+            return table.get(lo)
+        except TypeError:   # not weakly referenceable: not one the guard opened
+            return None
+
+    def give(lo: Any, con: Any) -> None:
+        try:
+            known = lo in table
+        except TypeError:   # a factory's class with no weak references: its writes are refused
+            return
+        if known or not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: a large object's connection is given once, "
+                                  "by the guard")
+        table[lo] = con
+    return sealed(con_of), sealed(give)
+
+
+_CON_OF, _GIVE_CON = _held()
+
+
 def _checker(con: Any, guard: Guard, check_of: Any) -> Any:
     from jupyter_guard.connections.dbapi import Checker
 
@@ -82,6 +111,7 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
     o_lobject = c_types.original(ext.connection, "lobject")
     o_write = c_types.original(ext.lobject, "write")
     o_truncate = c_types.original(ext.lobject, "truncate")
+    con_of, give = _CON_OF, _GIVE_CON   # held in the sealed methods' closures
     if getattr(o_export, "__module__", None) == __name__:
         return
 
@@ -95,7 +125,7 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
     def unlink(self: Any) -> Any:
         if busy():
             return o_unlink(self)
-        con = getattr(self, "_jg_con", None)   # set by ``connection.lobject`` below
+        con = con_of(self)   # given by ``connection.lobject`` below
         if con is None:
             refuse_file("unlink", self.oid, WHY_UNLINK)
             with Busy():
@@ -106,7 +136,7 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
     def write(self: Any, data: Any) -> Any:
         if busy():
             return o_write(self, data)
-        con = getattr(self, "_jg_con", None)
+        con = con_of(self)
         if con is None:   # not opened with con.lobject(): its connection is not known
             refuse_file("write", self.oid, WHY_UNLINK.replace("unlink", "write"))
             with Busy():
@@ -119,7 +149,7 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
     def truncate(self: Any, length: int = 0) -> Any:
         if busy():
             return o_truncate(self, length)
-        con = getattr(self, "_jg_con", None)
+        con = con_of(self)
         if con is None:
             refuse_file("truncate", self.oid, WHY_UNLINK.replace("unlink", "truncate"))
             with Busy():
@@ -138,7 +168,7 @@ def patch(ext: Any, guard: Guard, check_of: Any) -> None:
             refuse_file("import reads", new_file)
         with Busy() if new_file is not None else nullcontext():   # Busy: audit mode only
             lo = o_lobject(self, *args)
-        lo._jg_con = self   # its unlink is judged on this connection
+        give(lo, self)   # its unlink, writes and truncation are judged on this connection
         return lo
 
     for cls, fn, orig in ((ext.lobject, export, o_export), (ext.lobject, unlink, o_unlink),
@@ -203,7 +233,8 @@ def _factory(cls: type) -> type:
         return cls
     return type(f"Guarded{cls.__name__}", (cls,), {"__module__": cls.__module__,
                                                     "__doc__": cls.__doc__,
-                                                    "__annotations__": {"_jg_con": "Any"}})
+                                                    "__annotations__": {"_jg_con": "Any"},
+                                                    "_jg_con": property(_CON_OF)})
 
 
 def install_slots(module: Any) -> bool:

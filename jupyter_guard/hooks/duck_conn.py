@@ -48,38 +48,46 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 
 
-def _held() -> tuple[Any, Any]:
-    """Each proxy's guard, in a weak table held only by sealed closures: read through the
-    read-only ``_jg_guard`` (a slot could be set by ``object.__setattr__`` from a cell, with no
-    audit event), given once, by the guard's code."""
-    table: weakref.WeakKeyDictionary[Any, Guard] = weakref.WeakKeyDictionary()
+def _held() -> tuple[Any, Any, Any]:
+    """Each proxy's DuckDB connection and guard, in a weak table held only by sealed closures:
+    read through the read-only ``_jg_con``/``_jg_guard`` (slots could be set by
+    ``object.__setattr__`` from a cell, with no audit event), given once, by the guard's code.
+    The connection is read by the guard's code only: a cell that held it ran a ``DROP`` of a
+    protected table on it, unjudged."""
+    table: weakref.WeakKeyDictionary[Any, tuple[Any, Guard]] = weakref.WeakKeyDictionary()
 
     def get(proxy: Any) -> Guard:
-        return table[proxy]
+        return table[proxy][1]
 
-    def give(proxy: Any, guard: Guard) -> None:
+    def con_of(proxy: Any) -> Any:
+        if not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: the DuckDB connection behind a guarded one is "
+                                  "the guard's (self-protection); use the guarded connection")
+        return table[proxy][0]
+
+    def give(proxy: Any, con: Any, guard: Guard) -> None:
         if proxy in table or not own_code.own(sys._getframe(1).f_code):
             raise PermissionError("jupyter_guard: a connection's guard is given once, by the guard")
-        table[proxy] = guard
-    return sealed(get), sealed(give)
+        table[proxy] = (con, guard)
+    return sealed(get), sealed(con_of), sealed(give)
 
 
-_GUARD_OF, _GIVE_GUARD = _held()
+_GUARD_OF, _CON_OF, _GIVE_GUARD = _held()
 
 
 class GuardedConnection:
     """A DuckDB connection whose statements pass the guard first."""
 
-    __slots__ = ("__weakref__", "_jg_con")
+    __slots__ = ("__weakref__",)
     _jg_guard = property(_GUARD_OF)
+    _jg_con = property(_CON_OF)
 
     def __init__(self, con: Any, guard: Guard, _give: Any = _GIVE_GUARD) -> None:
-        object.__setattr__(self, "_jg_con", con)
-        _give(self, guard)
+        _give(self, con, guard)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
-        return type(object.__getattribute__(self, "_jg_con"))
+        return type(self._jg_con)
 
     def _wrap(self, result: Any) -> Any:
         return self if result is self._jg_con else result
@@ -88,53 +96,56 @@ class GuardedConnection:
         check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"), query, params)
 
     def execute(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         self._check(query, parameters)
-        db_exits.check_write(self._jg_guard, self._jg_con, query,
+        db_exits.check_write(self._jg_guard, raw, query,
                              [parameters] if parameters else None)
         if parameters:
-            _bound(self._jg_con, query, [parameters])
-        result_taint.note(self._jg_con, query)
+            _bound(raw, query, [parameters])
+        result_taint.note(raw, query)
         if not args and not kw and measured_here(self._jg_guard, query):
-            out = run_measured(self._jg_guard, self._jg_con, query, parameters, keep=True)
+            out = run_measured(self._jg_guard, raw, query, parameters, keep=True)
             if isinstance(out, int):   # a DML count: answered from Python until used otherwise
-                _PENDING[id(self._jg_con)] = [out, False]
+                _PENDING[id(raw)] = [out, False]
                 return self
             from jupyter_guard.guard.effect_run import reexpose
 
-            return self._wrap(reexpose(self._jg_con, out))
+            return self._wrap(reexpose(raw, out))
         try:
             if parameters is None:
-                return self._wrap(as_caller(self._jg_con.execute, query, *args, **kw))
-            return self._wrap(as_caller(self._jg_con.execute, query, parameters, *args, **kw))
+                return self._wrap(as_caller(raw.execute, query, *args, **kw))
+            return self._wrap(as_caller(raw.execute, query, parameters, *args, **kw))
         except Exception as e:
             error_values.note(e, query, self._jg_guard)   # a value the error quotes
             raise
 
     def executemany(self, query: Any, parameters: Any = None, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         sets = list(parameters or [])
-        result_taint.note(self._jg_con, None)
+        result_taint.note(raw, None)
         for p in sets[:1] or [None]:   # the fast first check; the effect check sees every set
             self._check(query, p)
-        db_exits.check_write(self._jg_guard, self._jg_con, query, sets)
-        _bound(self._jg_con, query, sets)
+        db_exits.check_write(self._jg_guard, raw, query, sets)
+        _bound(raw, query, sets)
         if not args and not kw and measured_here(self._jg_guard, query):
-            run_measured(self._jg_guard, self._jg_con, query, sets, many=True)
+            run_measured(self._jg_guard, raw, query, sets, many=True)
             return self
-        return self._wrap(as_caller(self._jg_con.executemany, query, parameters, *args, **kw))
+        return self._wrap(as_caller(raw.executemany, query, parameters, *args, **kw))
 
     def sql(self, query: Any, *args: Any, **kw: Any) -> Any:
-        _PENDING.pop(id(self._jg_con), None)
+        raw = self._jg_con   # one read (the guard's code only)
+        _PENDING.pop(id(raw), None)
         self._check(query, kw.get("params"))
         params = kw.get("params")
-        db_exits.check_write(self._jg_guard, self._jg_con, query, [params] if params else None)
+        db_exits.check_write(self._jg_guard, raw, query, [params] if params else None)
         if not args and set(kw) <= {"params"} and measured_here(self._jg_guard, query):
-            out = run_measured(self._jg_guard, self._jg_con, query, kw.get("params"), keep=True)
+            out = run_measured(self._jg_guard, raw, query, kw.get("params"), keep=True)
             if isinstance(out, int):
-                return self._jg_con.sql(f'SELECT {out}::BIGINT AS "Count"')
-            return None if out is None else self._jg_con.from_arrow(out)
-        return as_caller(self._jg_con.sql, query, *args, **kw)
+                return raw.sql(f'SELECT {out}::BIGINT AS "Count"')
+            return None if out is None else raw.from_arrow(out)
+        return as_caller(raw.sql, query, *args, **kw)
 
     query = sql
 

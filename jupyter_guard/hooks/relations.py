@@ -90,10 +90,10 @@ def _read(guard: Any, con: Any, sql: str, values: Any) -> None:
     ``project``, ``aggregate``): its text reached no ``check_sql``, so a predicate in it is
     decided as run-time SQL (rule ``inference``). A text ``check_sql`` passed (``con.sql(q)``
     then ``.df()``) and a read with no predicate pay one cached analysis."""
-    from jupyter_guard.hooks.sinks import JUDGED, check_sql
+    from jupyter_guard.hooks.sinks import check_sql, judged
     from jupyter_guard.hooks.state import Busy
 
-    if sql in JUDGED:
+    if judged(sql):
         return
     with Busy():
         intents = guard.sql_analysis(sql).intents

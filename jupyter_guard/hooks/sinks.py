@@ -20,8 +20,8 @@ from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks.duck_conn import GuardedConnection as GuardedConnection
 from jupyter_guard.hooks.sealed_events import sealed
-from jupyter_guard.hooks.sql_check import JUDGED as JUDGED
 from jupyter_guard.hooks.sql_check import check_sql as check_sql
+from jupyter_guard.hooks.sql_check import judged as judged
 from jupyter_guard.hooks.sql_check import refused as refused
 
 # re-exported: the relation hooks, the tests and the benchmarks import these names from here

@@ -7,19 +7,41 @@ and the relation hooks (``hooks/relations.py``).
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from jupyter_guard.connections import Conn
 from jupyter_guard.guard.judge import judge_or_refuse, refuse_verdict
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import udf_taint
+from jupyter_guard.hooks import own_code, udf_taint
 from jupyter_guard.hooks.dbcopy_sql import with_database_reads
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy, verify
 
 _TX = ("sql.transaction", "sql.set", "sql.other", "sql.unknown", "sql.unparsed", "sql.attach")
-JUDGED: dict[str, None] = {}
-"""The statements ``check_sql`` passed lately (a relation's read of the same text is not judged
-twice: ``relations``)."""
+
+
+def _passed() -> tuple[Any, Any]:
+    """The statements ``check_sql`` passed lately (a relation's read of the same text is not
+    judged twice: ``relations``), in a table only sealed closures reach: ``judged(text)`` reads
+    it, ``note(text)`` adds to it, from the guard's code only (a module-level dict was filled in
+    place from a cell, with no audit event, and a relation's read of a sensitive column compared
+    with a constant was answered)."""
+    texts: dict[str, None] = {}
+
+    def judged(query: Any) -> bool:
+        return isinstance(query, str) and query in texts
+
+    def note(query: str) -> None:
+        if not own_code.own(sys._getframe(1).f_code):
+            raise PermissionError("jupyter_guard: only the guard's check marks a statement judged")
+        if len(texts) > 256:
+            texts.clear()
+        texts[query] = None
+    return sealed(judged), sealed(note)
+
+
+judged, _NOTE = _passed()
 
 
 def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
@@ -39,9 +61,7 @@ def check_sql(guard: Guard, conn: Conn, query: Any, params: Any = None) -> None:
 
             forget(guard, conn.raw)   # it may open or close a transaction, or change the schema
         judge_or_refuse(guard, analysis, kind="runtime", code=query, conn=conn, note=True)
-        if len(JUDGED) > 256:
-            JUDGED.clear()
-        JUDGED[query] = None
+        _NOTE(query)
         if conn.native_duckdb and udf_taint.SENSITIVE_ARGS:
             udf_taint.prepare(query, conn.raw, guard.policy)
 
