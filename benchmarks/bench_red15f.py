@@ -5,7 +5,11 @@ SSNs known:
   shape held and read joined) on 1 MB of CSV lines and on 1 MB of words of 7-19 letters one a
   line (Python's own sources), in 4 KB pieces;
 - ``exit_budget.known_sent`` (what a send to an allowed host counts: now also URL-decoded,
-  base64/hex runs decoded) on 1 MB of plain CSV in 64 KB sends.
+  base64/hex runs decoded) on 1 MB of plain CSV in 64 KB sends;
+- what a socket's send to an allowed host costs looking for a compressed stream
+  (``exit_socket._inflated`` with no stream under way: ``Inflating.start``, then
+  ``Inflating.across`` where it exists) on 1 MB of random binary in 64 KB sends (random bytes
+  hold a zlib header every 16 KB or so, each tried on 64 bytes).
 
 To compare with the code before a change, run it with ``PYTHONPATH`` naming the older checkout.
 
@@ -22,7 +26,7 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # after PYTHONPATH: it may name another
 
-from jupyter_guard.hooks import exit_budget, exits
+from jupyter_guard.hooks import exit_budget, exit_bytes, exits
 from jupyter_guard.hooks.digit_lines import Tail
 
 
@@ -50,6 +54,16 @@ def _sends(data: bytes, piece: int = 1 << 16) -> None:
         before = (before + chunk)[-256:]
 
 
+def _looked_for(data: bytes, piece: int = 1 << 16) -> None:
+    across = getattr(exit_bytes.Inflating, "across", None)   # absent before red15g
+    prev = b""
+    for i in range(0, len(data), piece):
+        chunk = data[i:i + piece]
+        started = exit_bytes.Inflating.start(chunk) or (across and across(prev, chunk))
+        assert not started or not started[1], "random bytes inflated"
+        prev = chunk[-9:]
+
+
 def main() -> None:
     import argparse
     import logging
@@ -67,6 +81,9 @@ def main() -> None:
     data = lines.encode()
     print(f"exit_budget.known_sent, 64 KB sends: {len(data) / 1e6:.2f} MB CSV "
           f"{cpu(lambda: _sends(data)):.1f} ms CPU")
+    noise = random.Random(15).randbytes(1 << 20)
+    print(f"stream search, 64 KB sends: 1.05 MB random binary "
+          f"{cpu(lambda: _looked_for(noise)):.2f} ms CPU")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ and network exits recognise them in plain Python objects: ``df.ssn.tolist()``, `
 ``to_records()``. A column is sensitive by its name or by lineage (``df_lineage``). Values a user
 loop then transforms (``e[::-1]``) are not known values; the detectors still scan the bytes.
 Values too short to remember (``df.ssn.str[0].tolist()``) are pieces: ``df_pieces`` decides.
+When no more values can be remembered (``exits.full()``), values not known yet are refused
+(``pieces.refuse_full``), as a DuckDB or PostgreSQL fetch of them is.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import sys
 from functools import wraps
 from typing import Any
 
-from jupyter_guard.hooks import df_pieces, exits
+from jupyter_guard.hooks import df_pieces, exits, pieces
 from jupyter_guard.hooks.df_lineage import Origins, Sensitive
-from jupyter_guard.hooks.state import busy
+from jupyter_guard.hooks.state import busy, current
 
 _SERIES = ("tolist", "to_list", "to_dict", "to_numpy", "__iter__", "items", "__array__")
 _FRAME = ("to_dict", "to_numpy", "to_records", "itertuples", "iterrows", "items")
@@ -25,6 +27,20 @@ _LIBRARIES = ("pandas", "numpy", "pyarrow", "jupyter_guard", "IPython")
 def _library(frame: Any) -> bool:
     """pandas' own use of its values (sorting, formatting) is not values leaving pandas."""
     return frame is not None and str(frame.f_globals.get("__name__", "")).startswith(_LIBRARIES)
+
+
+def _remember(values: Any, name: str, how: str) -> None:
+    """Remember ``values``; when the known values are full and some are new, refuse instead:
+    handed out, they would be left to the detectors alone."""
+    if exits.full():
+        try:
+            new = not exits.known.issuperset(exits._strings(values))
+        except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
+            new = False
+        rt = current()
+        if new and rt is not None:
+            pieces.refuse_full(rt.guard, f"Series {name!r}.{how}()")
+    exits.remember(values)
 
 
 def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
@@ -40,7 +56,7 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
         if taint and not busy():   # names first: busy() costs more than a lookup
             values = s_raw(s)
             df_pieces.check(values, taint, str(s.name), how)   # pieces too short to remember
-            exits.remember(values)
+            _remember(values, str(s.name), how)
 
     def note_frame(df: Any, how: str = "to_dict") -> None:
         for c in df.columns.tolist():
@@ -50,7 +66,7 @@ def patches(pd: Any, sensitive: Sensitive) -> dict[tuple[Any, str], Any]:
                 if isinstance(col, Series):
                     values = s_raw(col)
                     df_pieces.check(values, taint, str(c), how)
-                    exits.remember(values)
+                    _remember(values, str(c), how)
 
     def on(orig: Any, note: Any) -> Any:
         how = orig.__name__

