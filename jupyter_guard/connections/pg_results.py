@@ -36,10 +36,10 @@ from jupyter_guard.connections.pg_values import column as _column
 from jupyter_guard.connections.pg_values import fresh as _fresh
 from jupyter_guard.connections.pg_values import maybe_short as _maybe_short
 from jupyter_guard.connections.pg_values import remember as _remember
+from jupyter_guard.hooks.pieces import FULL, refuse_full
 from jupyter_guard.hooks.pieces import ROWS as PER_FETCH
 from jupyter_guard.hooks.pieces import find as _short
 from jupyter_guard.hooks.pieces import refuse as refuse_piece
-from jupyter_guard.hooks.pieces import refuse_full
 from jupyter_guard.hooks.state import Busy, busy
 
 # re-exported: the drivers' modules ask the catalog, the taint (``taint_of``) and a connection's
@@ -187,9 +187,6 @@ def _values(values: list[Any], taint: frozenset[str], name: str, raw: Any
         if piece:
             return piece
     return None
-
-
-FULL = ("", "", "")   # ``_judge``: the known values are full (``exits.full()``)
 
 
 def _refuse(guard: Any, sql: str, piece: tuple[str, str, str]) -> None:

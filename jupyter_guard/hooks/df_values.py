@@ -32,13 +32,9 @@ def _library(frame: Any) -> bool:
 def _remember(values: Any, name: str, how: str) -> None:
     """Remember ``values``; when the known values are full and some are new, refuse instead:
     handed out, they would be left to the detectors alone."""
-    if exits.full():
-        try:
-            new = not exits.known.issuperset(exits._strings(values))
-        except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
-            new = False
+    if pieces.new_when_full(values):
         rt = current()
-        if new and rt is not None:
+        if rt is not None:
             pieces.refuse_full(rt.guard, f"Series {name!r}.{how}()")
     exits.remember(values)
 

@@ -9,6 +9,8 @@ such pieces is refused by the ``inference`` rule (action ``sql.fragment``) inste
   source column holds, or None;
 - ``in_frame(frame, taint, con)``: the same over the columns of a result frame;
 - ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused;
+- ``new_when_full(values)``: whether the known values are full and ``values`` hold one not
+  known yet (what every route then refuses with ``refuse_full``);
 - ``refuse_full(guard, sql)``: refuse a fetch whose values can no longer be remembered
   (``exits.full()``: ``guard-error``, naming the fix), on every route.
 
@@ -102,6 +104,20 @@ def refuse(guard: Any, sql: str, source: str, column: str, value: str) -> None:
             err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
     if err is not None:
         raise err
+
+
+FULL = ("", "", "")   # a route's marker, beside its pieces: the known values are full
+
+
+def new_when_full(values: Any) -> bool:
+    """Whether no more values can be remembered (``exits.full()``) and ``values`` hold one not
+    known yet, read as ``exits.remember`` reads them."""
+    if not exits.full():
+        return False
+    try:
+        return not exits.known.issuperset(exits._strings(values))
+    except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
+        return False
 
 
 WHY_FULL = ("this result holds more sensitive values than the guard can remember "

@@ -112,7 +112,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
         return result
-    if piece is FULL:
+    if piece is pieces.FULL:
         pieces.refuse_full(guard, sql)
     if piece is not None:
         pieces.refuse(guard, sql, *piece)
@@ -163,23 +163,12 @@ def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str
     piece = None
     for i in hot:
         values = list(islice(_column(result, i, names[i]), PER_FETCH))
-        if exits.full() and _unknown(values):
-            return FULL
+        if pieces.new_when_full(values):
+            return pieces.FULL
         exits.remember(values)
         piece = piece or pieces.find(values, taint[i], names[i] if i < len(names) else f"#{i}",
                                       cons)
     return piece
-
-
-FULL = ("", "", "")   # ``_fetched``: the known values are full (``exits.full()``)
-
-
-def _unknown(values: list[Any]) -> bool:
-    """Whether a value to remember is not known yet (as ``exits.remember`` reads values)."""
-    try:
-        return not exits.known.issuperset(exits._strings(values))
-    except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
-        return False
 
 
 def _column(result: Any, i: int, name: str) -> Any:
