@@ -59,33 +59,45 @@ def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
         return [name]
     out = [name]
     for create in defs:
-        for src in view_sources(create, col):
+        for src in view_sources(create, col, cat.conn.kind.dialect):
             for n in (_rows(src, "", cat) if src.endswith(".*") else [src]):
                 out += [m for m in _through_views(n, cat, depth - 1) if m not in out]
     return out
 
 
+# PostgreSQL's views (and materialized views), each as the ``CREATE VIEW`` text it stands for
+PG_VIEWS = ("SELECT current_database()::text, n.nspname::text, c.relname::text, "
+            "'CREATE VIEW ' || pg_catalog.quote_ident(c.relname) || ' AS ' || "
+            "pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('v', 'm') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')")
+
+
 def views(cat: Catalog) -> dict[str, list[str]]:
-    """DuckDB's views, by name (bare and qualified): the texts that define them."""
+    """The database's views (DuckDB's, PostgreSQL's), by name (bare and qualified): the texts
+    that define them."""
     if cat._views is None:
         cat._views = {}
-        if cat.conn.kind.dialect == "duckdb":
+        dialect = cat.conn.kind.dialect
+        if dialect in ("duckdb", "postgres"):
             try:
-                rows = cat.conn.rows("SELECT database_name, schema_name, view_name, sql "
+                rows = cat.conn.rows(PG_VIEWS if dialect == "postgres" else
+                                     "SELECT database_name, schema_name, view_name, sql "
                                      "FROM duckdb_views() WHERE NOT internal")
             except Exception:  # noqa: BLE001 - no views known: columns are read as a table's
                 rows = []
             for db, schema, view, sql in rows:
                 keys = {str(view).lower(), f"{schema}.{view}".lower(),
                         f"{db}.{schema}.{view}".lower()}
-                if str(schema).lower() == "main":
+                if str(schema).lower() in ("main", "public"):
                     keys.add(f"{db}.{view}".lower())
                 for k in keys:
                     cat._views.setdefault(k, []).append(str(sql))
     return cat._views
 
 
-def view_sources(create: str, column: str) -> list[str]:
+def view_sources(create: str, column: str, dialect: str = "duckdb") -> list[str]:
     """The table columns output ``column`` of a view stands for, from the view's definition as
     the catalog keeps it (``*``: every output); [] when the text does not read as a view.
 
@@ -97,7 +109,7 @@ def view_sources(create: str, column: str) -> list[str]:
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache
 
     try:
-        trees = _parse(create, "duckdb")
+        trees = _parse(create, dialect if dialect == "postgres" else "duckdb")
     except Exception:  # noqa: BLE001 - a definition sqlglot cannot read: the view is read as a table
         return []
     tree = trees[0] if trees else None

@@ -1,0 +1,67 @@
+"""Inference through a PostgreSQL view, in a real kernel on a real server: a view that renames
+``ssn`` (``CREATE VIEW v AS SELECT id, ssn AS x FROM customers``) compared with a literal or a
+pattern (``LIKE``, ``=``, ``IN``, ranges, ``~``) is decided by the ``inference`` rule as the
+table's column is (refused, no count printed), whether the view was made through the guard or
+by another session; a comparison on a view column that reads no sensitive column runs with the
+correct count."""
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kernelutil import Kernel
+from tests.pg.pgserver import PgServer
+
+pytestmark = pytest.mark.kernel
+
+
+@pytest.fixture(scope="module")
+def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
+    d = work_root / "pg15-view-infer"
+    d.mkdir()
+    name = pg.fresh()
+    # made outside the guard (another session): the guard learns it from the catalog
+    pg.query("CREATE VIEW ov AS SELECT id, ssn AS x, city AS y FROM customers", db=name)
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
+                        "JUPYTER_GUARD_POLICY": None})
+    try:
+        assert kernel.run("%load_ext jupyter_guard").status == "ok"
+        r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)"
+                       "\npg.execute('CREATE VIEW v AS SELECT id, ssn AS x, city AS y "
+                       "FROM customers')")
+        assert r.status == "ok", r.text
+        kernel.lyon = pg.query("SELECT count(*) FROM customers WHERE city LIKE 'L%'",
+                               db=name)[0][0]
+        yield kernel
+    finally:
+        kernel.stop()
+        pg.drop(name)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _cur(sql: str) -> str:
+    return f"c = pg.cursor()\nc.execute({sql!r})\nprint('ANSWER', c.fetchall())"
+
+
+_GUESSES = ["x LIKE '123%'", "x = '123-45-6789'", "x IN ('123-45-6789', '987-65-4321')",
+            "x BETWEEN '100' AND '200'", "x > '5'", "x ~ '^12'", "starts_with(x, '12')"]
+
+
+@pytest.mark.parametrize("view", ["v", "ov"])
+@pytest.mark.parametrize("guess", _GUESSES)
+def test_a_renamed_sensitive_view_column_compared_is_refused(k: Any, view: str,
+                                                             guess: str) -> None:
+    r = k.run(_cur(f"SELECT count(*) FROM {view} WHERE {guess}"))
+    assert r.status == "error" and "inference" in r.text, r.text
+    assert "ANSWER" not in r.stream
+
+
+@pytest.mark.parametrize("view", ["v", "ov"])
+def test_a_plain_view_column_compared_runs(k: Any, view: str) -> None:
+    r = k.run(_cur(f"SELECT count(*) FROM {view} WHERE y LIKE 'L%'"))
+    assert r.status == "ok", r.text
+    assert f"ANSWER [({k.lyon},)]" in r.stream
