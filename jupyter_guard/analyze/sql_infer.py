@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_order import order_intents
 from jupyter_guard.analyze.sql_saved import _inline, _remember, _source_key
 from jupyter_guard.analyze.sql_sources import (
@@ -58,7 +59,18 @@ def _is_predicate(node: exp.Expr) -> bool:
 def _operands(node: exp.Expr) -> list[exp.Expr]:
     if isinstance(node, exp.Case):
         return [node.this, *(i.this for i in node.args.get("ifs") or ())]
-    return list(node.iter_expressions())
+    return [_unarray(o) for o in node.iter_expressions()]
+
+
+def _unarray(operand: exp.Expr) -> exp.Expr:
+    """``ANY(ARRAY(SELECT s FROM g))`` (PostgreSQL) compares with what the subquery returns,
+    as ``IN (SELECT s FROM g)`` does: the subquery."""
+    inner = operand.this if isinstance(operand, (exp.Any, exp.All)) else None
+    inner = inner.this if isinstance(inner, exp.Paren) else inner
+    if isinstance(inner, exp.Array) and len(inner.expressions) == 1 and isinstance(
+            inner.expressions[0], exp.Query):
+        return exp.Subquery(this=inner.expressions[0].copy())   # the parse is shared
+    return operand
 
 
 def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
@@ -260,7 +272,7 @@ def _remember_in(pieces: Sequence[str], dialect: str) -> None:
             trees = _parse(piece, dialect)
         except Exception:  # noqa: BLE001 - a statement sqlglot cannot read stores nothing known
             continue
-        if any(t is not None and _remember(t) for t in trees):
+        if any(t is not None and (_filled(t) | _remember(t)) for t in trees):
             _VERSION[0] += 1
 
 
@@ -273,7 +285,8 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
     if "database" in low and "copy" in low:
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
-    if "create" in low and " as " in low:
+    if ("create" in low and (" as " in low or "table" in low)) or (_MADE and any(
+            w in low for w in ("insert", "copy", "update", "merge"))):
         _remember_in(pieces or (text,), dialect)
     if "select" not in low and "pivot" not in low:
         return a
