@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.pieces import SHORT
+from jupyter_guard.hooks.pieces import SHORT, new_when_full
 
 
 def remember(values: Any) -> bool:
@@ -16,10 +16,11 @@ def remember(values: Any) -> bool:
     spaces is known by its identifier pieces too: ``known_forms.pieces``, the same rule on every
     route: ``12345,67890``, ``ref 100000003 lyon``; ``tests/pg/test_pg_values.py``).
 
-    False when there were values to remember and the known values are full
-    (``exits.MAX_KNOWN``): the caller refuses the fetch rather than hand out values the exits
-    would not know."""
-    if exits.full() and any(True for _ in values):
+    False when there were values to remember that the known values cannot take (full, or past
+    ``exits.MAX_KNOWN`` / ``MAX_KNOWN_BYTES`` once added: ``pieces.new_when_full``): none is
+    remembered, and the caller refuses the fetch rather than hand out values the exits would
+    not know."""
+    if new_when_full(values):
         return False
     exits.remember(values)
     return True

@@ -9,8 +9,9 @@ such pieces is refused by the ``inference`` rule (action ``sql.fragment``) inste
   source column holds, or None;
 - ``in_frame(frame, taint, con)``: the same over the columns of a result frame;
 - ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused;
-- ``new_when_full(values)``: whether the known values are full and ``values`` hold one not
-  known yet (what every route then refuses with ``refuse_full``);
+- ``new_when_full(values)``: whether ``values`` hold values not known yet that the known
+  values cannot take (full, or past the bound once added: what every route then refuses
+  with ``refuse_full``, before remembering any and handing out none);
 - ``refuse_full(guard, sql)``: refuse a fetch whose values can no longer be remembered
   (``exits.full()``: ``guard-error``, naming the fix), on every route.
 
@@ -110,13 +111,35 @@ FULL = ("", "", "")   # a route's marker, beside its pieces: the known values ar
 
 
 def new_when_full(values: Any) -> bool:
-    """Whether no more values can be remembered (``exits.full()``) and ``values`` hold one not
-    known yet, read as ``exits.remember`` reads them."""
-    if not exits.full():
+    """Whether ``values`` hold values not known yet that the known values cannot take: they
+    are full (``exits.full()``), or would be past ``MAX_KNOWN`` / ``MAX_KNOWN_BYTES`` once
+    these were added (one huge fetch must not overshoot the bound it was checked against).
+    Read as ``exits.remember`` reads them."""
+    if not exits.full() and _fits_surely(values):
         return False
     try:
-        return not exits.known.issuperset(exits._strings(values))
+        new = exits._strings(values).difference(exits.known)
     except Exception:  # noqa: BLE001 - values that cannot be listed: the detectors still look at the bytes
+        return False
+    return bool(new) and (exits.full() or not _fits(len(new), sum(map(len, new))))
+
+
+GROWTH = 3
+"""What remembering a value adds to ``exits.held`` at most, in values of its size: the value,
+its reversed or numeric forms (an estimate on the safe side: a fetch refused near the bound
+asks for fewer rows; one let through would be remembered past it)."""
+
+
+def _fits(n: int, chars: int) -> bool:
+    return exits.counted[0] + n <= exits.MAX_KNOWN and exits.held[0] + GROWTH * (
+        exits.BYTES_PER_CHAR * chars + exits.BYTES_PER_VALUE * n) <= exits.MAX_KNOWN_BYTES
+
+
+def _fits_surely(values: Any) -> bool:
+    """Whether every one of ``values`` (texts, counted in C) fits even if all were new."""
+    try:
+        return _fits(len(values), sum(map(len, values)))
+    except TypeError:   # numbers, rows, a stream: read as ``exits.remember`` reads them
         return False
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from itertools import islice
 from typing import Any
 
 from jupyter_guard.hooks import exits, pieces
@@ -26,7 +25,7 @@ FRAMES = frozenset({"df", "fetchdf", "fetch_df", "to_df"})
 FETCHES = FRAMES | frozenset({"fetchall", "fetchone", "fetchmany", "fetchnumpy", "arrow",
                               "fetch_arrow_table", "to_arrow_table", "pl", "fetch_df_chunk",
                               "to_arrow_reader", "fetch_arrow_reader", "fetch_record_batch"})
-PER_FETCH = pieces.ROWS   # values remembered per column and fetch (a cost bound)
+PER_FETCH = pieces.ROWS   # values one piece check looks at (a cost bound)
 SHORT = pieces.SHORT
 # id(raw connection) -> [the last query user code ran on it, its column taint once computed]
 _LAST: dict[int, list[Any]] = {}
@@ -107,7 +106,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
                 taint = cache[1]
             if _is_stream(result):
                 hot = [i for i, t in enumerate(taint) if t]
-                return _remembering(result, hot) if hot else result
+                return _remembering(result, hot, guard, sql) if hot else result
             piece = _fetched(result, how, taint, names, cons)
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
@@ -123,19 +122,25 @@ def _is_stream(result: Any) -> bool:
     return hasattr(result, "read_next_batch") and hasattr(result, "schema")
 
 
-def _remembering(reader: Any, hot: list[int]) -> Any:
+def _remembering(reader: Any, hot: list[int], guard: Any, sql: str) -> Any:
     """The same Arrow stream, whose tainted columns' values become known as each batch is read
-    (reading it up front would hold the whole result in memory)."""
+    (reading it up front would hold the whole result in memory), every batch of it; a batch
+    whose new values the known values cannot take (``pieces.new_when_full``) is refused
+    (``refuse_full``, raised by the reader's next read), not handed out unremembered."""
     import pyarrow as pa
 
     def batches() -> Any:
-        left = PER_FETCH
         for batch in reader:
-            if left > 0:
-                with Busy():
-                    for i in hot:
-                        exits.remember(batch.column(i).slice(0, left).to_pylist())
-                left -= batch.num_rows
+            full = False
+            with Busy():
+                for i in hot:
+                    values = batch.column(i).to_pylist()
+                    full = pieces.new_when_full(values)
+                    if full:
+                        break
+                    exits.remember(values)
+            if full:
+                pieces.refuse_full(guard, sql)
             yield batch
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
@@ -161,13 +166,14 @@ def _fetched(result: Any, how: str, taint: list[frozenset[str]], names: list[str
         if len(cols) == len(taint):
             _mark(result, {str(cols[i]): taint[i] for i in hot})
     piece = None
-    for i in hot:
-        values = list(islice(_column(result, i, names[i]), PER_FETCH))
+    for i in hot:   # every value remembered (one not known would print raw)
+        values = list(_column(result, i, names[i]))
         if pieces.new_when_full(values):
             return pieces.FULL
         exits.remember(values)
-        piece = piece or pieces.find(values, taint[i], names[i] if i < len(names) else f"#{i}",
-                                      cons)
+        for at in range(0, len(values), PER_FETCH):   # pieces looked for in every slice
+            piece = piece or pieces.find(values[at:at + PER_FETCH], taint[i],
+                                         names[i] if i < len(names) else f"#{i}", cons)
     return piece
 
 
