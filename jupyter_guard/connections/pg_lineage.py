@@ -14,6 +14,8 @@ from typing import Any
 Taint = list[frozenset[str]]
 _COLUMNS: dict[tuple[Any, str], tuple[tuple[str, ...], str | None] | None] = {}
 _TAINT: dict[tuple[Any, str], Taint | None] = {}
+CHANGES = [0]   # views found changed by another session (``fresh``): a statement decided
+# before may have been decided on what they were (``pg_results`` decides it again)
 _CATALOG = ("SELECT c.relkind::text, a.attname::text, CASE WHEN c.relkind IN ('v', 'm') THEN "
             "pg_catalog.pg_get_viewdef(c.oid) END FROM pg_catalog.pg_class c "
             "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
@@ -27,9 +29,25 @@ def forget() -> None:
     _TAINT.clear()
 
 
+def fresh(raw: Any) -> None:
+    """Drop the caches when ``raw``'s database may have changed its views since they were
+    filled (``pg_fresh``: read on a connection of the guard's own, a change when it cannot be
+    told). psycopg and psycopg2 connections; asyncpg's catalog answers are awaited before
+    deciding and kept here for the decision (not checked: they are read anew per statement)."""
+    if getattr(raw, "info", None) is None:
+        return
+    from jupyter_guard.connections import pg_fresh
+
+    key = _db(raw)
+    if pg_fresh.changed(key, raw) and any(k[0] == key for k in (*_COLUMNS, *_TAINT)):
+        forget()
+        CHANGES[0] += 1
+
+
 def warm_taint(sql: str, raw: Any, policy: Any) -> None:
     """The taint of ``sql`` on ``raw`` from its lineage, kept for ``taint_of`` (when it can be
     told)."""
+    fresh(raw)
     taint = _lineage(sql, raw, policy)
     if taint is not None:
         _TAINT[(_db(raw), sql)] = taint
@@ -38,6 +56,7 @@ def warm_taint(sql: str, raw: Any, policy: Any) -> None:
 def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
     """Per output column of ``sql``: the sensitive source columns it reveals; by name when the
     lineage cannot be told (a table function, a statement sqlglot cannot read)."""
+    fresh(raw)
     key = (_db(raw), sql)
     taint = _TAINT.get(key)
     if taint is None or len(taint) != len(names):

@@ -84,6 +84,7 @@ def held(cur: Any, guard: Any) -> bool:
             res.status != _TUPLES_OK or res.ntuples > PER_FETCH:
         return False   # no rows yet (pipeline), or too many to read twice: each fetch is judged
     at = getattr(cur, "_iresult", 0)
+    changes = pg_lineage.CHANGES[0]
     try:
         with Busy():
             taint = got[2] if got[2] is not None and got[4] == at else \
@@ -92,6 +93,8 @@ def held(cur: Any, guard: Any) -> bool:
     except Exception as e:  # noqa: BLE001 - psycopg's private reader changed: each fetch is judged instead
         log.debug("jupyter_guard: a PostgreSQL result not judged whole: %s", e)
         return False
+    if pg_lineage.CHANGES[0] != changes:
+        decide_again(guard, got)
     if rows:
         fetched(cur, "fetchmany", rows, guard)   # raises when it holds pieces
     got[5] = res
@@ -125,6 +128,7 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
             got[2] is not None and got[4] == at and not any(got[2])):
         return result   # judged whole, or nothing sensitive in this result: no work per fetch
     rows = [result] if how == "fetchone" else result
+    changes = pg_lineage.CHANGES[0]
     try:
         with Busy():
             taint = got[2] if got[2] is not None and got[4] == at else \
@@ -134,7 +138,9 @@ def fetched(cur: Any, how: str, result: Any, guard: Any) -> Any:
             piece = _judge(rows, taint, names, got[1])
     except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
         log.debug("jupyter_guard: no taint for a PostgreSQL %s: %s", how, e)
-        return result
+        piece = None
+    if pg_lineage.CHANGES[0] != changes:
+        decide_again(guard, got)
     if piece is not None:
         _refuse(guard, text_of(got[0], got[1]), piece)
     return result
@@ -187,6 +193,24 @@ def _values(values: list[Any], taint: frozenset[str], name: str, raw: Any
         if piece:
             return piece
     return None
+
+
+def decide_again(guard: Any, got: list[Any]) -> None:
+    """Views changed since ``got``'s statement was decided (another session redefined one):
+    the decisions kept are dropped and the statement is decided again, on what the views read
+    now; raised when it is refused now (its rows are then handed out to nobody)."""
+    from jupyter_guard.connections.dbapi import DbapiConn
+    from jupyter_guard.guard.judge import refuse
+
+    text, err = text_of(got[0], got[1]), None
+    with Busy():
+        guard.decisions.entries.clear()
+        j = guard.judge(guard.sql_analysis(text, "postgres"),
+                        conn=DbapiConn(got[1], label(got[1]), "postgres"), code=text)
+        if j.verdict.refuses:
+            err = refuse(guard, j, kind="runtime", code=text, dialect="postgres")
+    if err is not None:
+        raise err
 
 
 def _refuse(guard: Any, sql: str, piece: tuple[str, str, str]) -> None:
