@@ -3,7 +3,7 @@
 pattern (``LIKE``, ``=``, ``IN``, ranges, ``~``) is decided by the ``inference`` rule as the
 table's column is (refused, no count printed), whether the view was made through the guard or
 by another session; a comparison on a view column that reads no sensitive column runs with the
-correct count."""
+correct count. Psycopg, and asyncpg for a view made elsewhere."""
 from __future__ import annotations
 
 import shutil
@@ -30,6 +30,9 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
                         "JUPYTER_GUARD_POLICY": None})
     try:
         assert kernel.run("%load_ext jupyter_guard").status == "ok"
+        url = f"postgresql://postgres@127.0.0.1:{pg.port}/{name}"
+        r = kernel.run(f"import asyncpg\nac = await asyncpg.connect({url!r})")
+        assert r.status == "ok", r.text
         r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)"
                        "\npg.execute('CREATE VIEW v AS SELECT id, ssn AS x, city AS y "
                        "FROM customers')")
@@ -45,6 +48,10 @@ def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
 
 def _cur(sql: str) -> str:
     return f"c = pg.cursor()\nc.execute({sql!r})\nprint('ANSWER', c.fetchall())"
+
+
+def _async(sql: str) -> str:
+    return f"print('ANSWER', await ac.fetchval({sql!r}))"
 
 
 _GUESSES = ["x LIKE '123%'", "x = '123-45-6789'", "x IN ('123-45-6789', '987-65-4321')",
@@ -65,3 +72,13 @@ def test_a_plain_view_column_compared_runs(k: Any, view: str) -> None:
     r = k.run(_cur(f"SELECT count(*) FROM {view} WHERE y LIKE 'L%'"))
     assert r.status == "ok", r.text
     assert f"ANSWER [({k.lyon},)]" in r.stream
+
+
+@pytest.mark.parametrize("guess", ["x LIKE '123%'", "x = '100000001'"])
+def test_through_asyncpg_a_renamed_view_column_compared_is_refused(k: Any, guess: str) -> None:
+    """asyncpg's decision reads the views from the answers awaited before it (the same query)."""
+    r = k.run(_async(f"SELECT count(*) FROM ov WHERE {guess}"))
+    assert r.status == "error" and "inference" in r.text, r.text
+    assert "ANSWER" not in r.stream
+    r = k.run(_async("SELECT count(*) FROM ov WHERE y LIKE 'L%'"))
+    assert r.status == "ok" and f"ANSWER {k.lyon}" in r.stream, r.text
