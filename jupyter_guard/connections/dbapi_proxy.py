@@ -7,14 +7,13 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 from __future__ import annotations
 
 import sys
-import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
-from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks import own_code, sealed_events
 from jupyter_guard.hooks.sealed_events import sealed
 
 if TYPE_CHECKING:
@@ -24,43 +23,48 @@ if TYPE_CHECKING:
 PATCHED: dict[tuple[Any, str], Any] = {}
 
 
-def _held() -> tuple[Any, Any, Any]:
-    """Each proxy's driver object and judge, in a weak table held only by sealed closures: read
-    through the read-only ``_jg_con``/``_jg_check`` (slots could be set by ``object.__setattr__``
-    from a cell, with no audit event), given once, by the guard's code."""
-    table: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+def _held() -> tuple[Any, Any, Any, Any]:
+    """Each proxy's driver object and judge, in a sealed weak table (``sealed_events.weak_table``:
+    slots could be set by ``object.__setattr__`` from a cell, with no audit event), given once,
+    by the guard's code making the proxy (a proxy a cell builds with its own judge is refused),
+    read through ``_jg_con``/``_jg_check`` by the guard's code only: a cell that held the
+    driver's object or the judge's ``raw`` ran its statements past the proxy."""
+    get, give = sealed_events.weak_table("a proxy's connection and judge", callers=2)
 
     def con_of(proxy: Any) -> Any:
-        return table[proxy][0]
+        return get(proxy)[0]
 
     def check_of(proxy: Any) -> Any:
-        return table[proxy][1]
+        return get(proxy)[1]
 
-    def give(proxy: Any, raw: Any, check: Any) -> None:
-        if proxy in table or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a proxy's connection and judge are given "
-                                  "once, by the guard")
-        table[proxy] = (raw, check)
-    return sealed(con_of), sealed(check_of), sealed(give)
+    def guard_reads(part: int) -> Any:
+        def read(proxy: Any) -> Any:
+            if not own_code.own(sys._getframe(1).f_code):
+                sealed_events.refuse("reads the driver's object or judge behind a guarded "
+                                     "connection (use the guarded connection)")
+            return get(proxy)[part]
+        return sealed(read)
+    return sealed(con_of), guard_reads(0), guard_reads(1), give
 
 
-_CON_OF, _CHECK_OF, _GIVE = _held()
+_CON_OF, _READ_CON, _READ_CHECK, _GIVE = _held()
 
 
 class _Proxy:
     __slots__ = ("__weakref__",)
-    _jg_con = property(_CON_OF, doc="The driver's object behind the proxy (read-only).")
-    _jg_check = property(_CHECK_OF, doc="The guard's judge of its statements (read-only).")
+    _jg_con = property(_READ_CON, doc="The driver's object behind the proxy (the guard's only).")
+    _jg_check = property(_READ_CHECK, doc="The guard's judge of its statements (the guard's only).")
 
     def __init__(self, raw: Any, check: Any, _give: Any = _GIVE) -> None:   # a Checker
-        _give(self, raw, check)   # (dbapi_async: AsyncChecker)
+        _give(self, (raw, check))   # (dbapi_async: AsyncChecker)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self, _of: Any = _CON_OF) -> type:   # isinstance(con, psycopg.Connection)
         return type(_of(self))
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._jg_con, name)
+        raw = self._jg_con
+        return sealed_events.unbound(getattr(raw, name), raw)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._jg_con, name, value)

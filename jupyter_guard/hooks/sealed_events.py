@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from functools import _lru_cache_wrapper
 from types import FrameType, FunctionType
 from typing import Any
@@ -72,6 +73,65 @@ def sealed_attr(value: Any, like: Any = None) -> Any:
     if isinstance(value, FunctionType) and value.__closure__:
         return sealed(value, like)
     return value
+
+
+def refuse(why: str) -> None:
+    """Refuse a cell's reach for the guard's own state: recorded as ``self-protection`` (the
+    kernel guard's refusal, "Blocked by jupyter_guard") and raised as ``PermissionError`` when
+    the policy lets it through (audit mode) or no guard runs here."""
+    from jupyter_guard.hooks import state  # late: the state imports the guard's parts
+
+    rt = state.current()
+    if rt is not None:
+        rt.tamper(why, why)
+    raise PermissionError(f"jupyter_guard: {why} (self-protection)")
+
+
+def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
+    """``(get, give)``: a weak table (an object -> what the guard holds for it) only sealed
+    closures reach. A module-level table was filled in place from a cell with no audit event
+    (a judge that judges nothing set for a connection); a tuple of sealed callables has no cell,
+    attribute or item a cell can change. ``get(key, default=None)``; ``give(key, value)`` sets
+    a key once, only when its ``callers`` nearest callers are all the guard's code (a public
+    guard function that gives on its caller's behalf: 2). ``what`` names it in the refusal."""
+    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+    own = own_code.own
+
+    def get(key: Any, default: Any = None) -> Any:
+        return table.get(key, default)
+
+    def give(key: Any, value: Any) -> Any:
+        f = sys._getframe(1)
+        for _ in range(callers):
+            if f is None or not own(f.f_code):
+                refuse(f"{what} is given by the guard, not by user code")
+            f = f.f_back
+        if key in table:
+            refuse(f"{what} is given once")
+        table[key] = value
+        return value
+    return sealed(get), sealed(give)
+
+
+def unbound(value: Any, raw: Any) -> Any:
+    """``value`` (an attribute read from ``raw``, the driver's object behind a guard proxy) as a
+    proxy hands it out: a method bound to ``raw`` would give ``raw`` to whoever reads its
+    ``__self__`` (its statements then unjudged), so it is handed out behind a sealed call."""
+    if getattr(value, "__self__", None) is not raw or not callable(value):
+        return value
+
+    def call(*args: Any, **kw: Any) -> Any:
+        return value(*args, **kw)
+    return hidden(call, value)
+
+
+def hidden(fn: Any, like: Any) -> Any:
+    """``sealed(fn, like)`` without a signature (``inspect`` costs microseconds): for what a
+    proxy hands out on each attribute read, whose closure holds the driver's object."""
+    w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]  # as ``sealed``
+    w.__name__ = w.__qualname__ = getattr(like, "__name__", "method")
+    w.__doc__ = getattr(like, "__doc__", None)
+    return w
 
 
 def handlers(rt: Any) -> dict[str, Any]:
