@@ -62,9 +62,16 @@ class _Proxy:
     def __class__(self, _of: Any = _CON_OF) -> type:   # isinstance(con, psycopg.Connection)
         return type(_of(self))
 
+    _JG_CONNECTION: Any = None   # a cursor's: the proxy class of its connection
+
     def __getattr__(self, name: str) -> Any:
         raw = self._jg_con
-        return sealed_events.unbound(getattr(raw, name), raw)
+        value = getattr(raw, name)
+        if value is not None and self._JG_CONNECTION is not None:
+            check = self._jg_check   # a cursor's raw connection (``cur.connection``): guarded
+            if value is getattr(check, "raw", None) or value is getattr(check, "aconn", None):
+                return self._JG_CONNECTION(value, check)
+        return sealed_events.unbound(value, raw)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._jg_con, name, value)
@@ -212,6 +219,9 @@ class GuardedDbapi(_Proxy):
 
     def __exit__(self, *exc: Any) -> Any:
         return self._jg_con.__exit__(*exc)
+
+
+GuardedCursor._JG_CONNECTION = GuardedDbapi
 
 
 def guard_connection(raw: Any, guard: Guard) -> Any:

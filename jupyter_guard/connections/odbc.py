@@ -270,6 +270,9 @@ class OdbcConnection(GuardedDbapi):
         return self
 
 
+OdbcCursor._JG_CONNECTION = OdbcConnection
+
+
 def checker(guard: Any, raw: Any) -> Checker:
     """The judge of the pyodbc connection ``raw``: PostgreSQL's when it reaches PostgreSQL."""
     if not is_postgres(raw):

@@ -21,7 +21,7 @@ import threading
 import weakref
 from functools import _lru_cache_wrapper
 from types import FrameType, FunctionType
-from typing import Any
+from typing import Any, NoReturn
 
 from jupyter_guard.hooks import own_code
 
@@ -75,7 +75,7 @@ def sealed_attr(value: Any, like: Any = None) -> Any:
     return value
 
 
-def refuse(why: str) -> None:
+def refuse(why: str) -> NoReturn:
     """Refuse a cell's reach for the guard's own state: recorded as ``self-protection`` (the
     kernel guard's refusal, "Blocked by jupyter_guard") and raised as ``PermissionError`` when
     the policy lets it through (audit mode) or no guard runs here."""
@@ -101,10 +101,10 @@ def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
         return table.get(key, default)
 
     def give(key: Any, value: Any) -> Any:
-        f = sys._getframe(1)
+        f: FrameType | None = sys._getframe(1)
         for _ in range(callers):
             if f is None or not own(f.f_code):
-                refuse(f"{what} is given by the guard, not by user code")
+                return refuse(f"{what} is given by the guard, not by user code")
             f = f.f_back
         if key in table:
             refuse(f"{what} is given once")
