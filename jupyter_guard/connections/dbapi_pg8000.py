@@ -13,6 +13,7 @@ are bound by the server, so the text judged is the text that runs.
 from __future__ import annotations
 
 import sys
+from types import MappingProxyType
 from typing import Any
 
 from jupyter_guard.connections import pg_results
@@ -20,7 +21,9 @@ from jupyter_guard.connections.dbapi import Checker
 from jupyter_guard.hooks.sealed_events import weak_table
 from jupyter_guard.hooks.state import busy
 
-_STATUS = {b"I": 0, b"T": 2, b"E": 3}   # as psycopg's TransactionStatus: idle, in, failed
+# as psycopg's TransactionStatus: idle, in, failed (read-only: it tells the effect check whether
+# a statement runs inside the user's transaction)
+_STATUS = MappingProxyType({b"I": 0, b"T": 2, b"E": 3})
 # each connection's judge: a sealed weak table given by the guard's patched core methods only
 _CHECKERS = weak_table("a pg8000 connection's judge", callers=2)
 

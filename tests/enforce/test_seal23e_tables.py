@@ -128,3 +128,61 @@ def test_a_module_table_cannot_be_filled_from_a_cell(k: Kernel, mod: str, name: 
               "    except Exception as e:\n        pass\n")
     assert r.status == "ok" and "filled" not in r.stream, r.everything()
     assert "kind tuple" in r.stream or "kind NoneType" in r.stream, r.everything()
+
+
+# module-level containers of the modules this class of fix covers (the DB-API drivers, the
+# sealed trust, the child guard), each with why a cell that changes it in place changes no
+# decision; anything else found there fails the walk below
+OWNED = ("connections.dbapi", "connections.odbc", "connections.pg2_", "connections.duckdb",
+         "connections.driver_methods", "connections.sqlite_apsw", "hooks.sealed_events",
+         "hooks.own_code", "hooks.child_", "hooks.sqlite_exits", "hooks.duck_conn")
+HARMLESS = {
+    "connections.dbapi_psycopg.SYNC": "the judges routed at patch time; read then, never again",
+    "connections.dbapi_psycopg.ASYNC": "the judges routed at patch time; read then, never again",
+    "connections.dbapi_proxy.PATCHED": "re-arm record of connect(): cleared, a replaced connect "
+                                       "stays replaced past the cell (the type is refused)",
+    "connections.dbapi_asyncpg_pool._PATCHED": "re-arm check of the pool's connection maker",
+    "connections.driver_methods._ROUTED": "each route checks its runner is the guard's code "
+                                          "(route: a replaced entry is refused)",
+    "connections.pg2_libpq._KEEP": "keeps ctypes callbacks alive; emptied, nothing is read",
+    "connections.pg2_libpq._DONE": "installed-once mark; emptied, a second install patches "
+                                   "the same slots again",
+    "connections.pg2_lobject._KEEP": "keeps ctypes callbacks alive; emptied, nothing is read",
+    "connections.pg2_lobject._DONE": "installed-once mark, as pg2_libpq's",
+    "connections.sqlite_apsw.ORIGINAL": "apsw's own classes, for the guard's own queries",
+    "hooks.child_exits._RT": "the child's runtime: only in a Python child (open, see docs)",
+    "hooks.child_exits._NET": "the child's network table: only in a Python child (open)",
+    "hooks.child_sql._GUARD": "the child's decision service: only in a Python child (open)",
+    "hooks.duck_conn._PENDING": "a DML count answered from Python: only what a fetch returns",
+    "hooks.duck_conn._SA_HOOKED": "SQLAlchemy listener installed-once mark",
+    "hooks.own_code._KEEP": "keeps code objects alive (their ids); read by nothing",
+    "hooks.own_code._DONE": "modules gathered: a name added is never gathered (fail closed)",
+    "hooks.own_code._LISTING": "modules being listed: gathered from their own file's code only",
+    "hooks.own_code._NOT": "code known not to be the guard's: an id added only refuses more",
+}
+WALK = ("import importlib, weakref, collections, pkgutil\n"
+        "P = R('whclgre_thneq')\npkg = importlib.import_module(P)\n"
+        "MUT = (dict, set, list, bytearray, weakref.WeakKeyDictionary, "
+        "weakref.WeakValueDictionary, weakref.WeakSet, collections.deque)\n"
+        "for i in pkgutil.walk_packages(pkg.__path__, P + '.'):\n"
+        "    if i.name.split('.')[1] in ('connections', 'hooks'):\n"
+        "        try:\n            importlib.import_module(i.name)\n"
+        "        except Exception:\n            pass\n"
+        "for n, mod in sorted(sys.modules.items()):\n"
+        "    if n.startswith(P + '.'):\n"
+        "        for a, v in list(vars(mod).items()):\n"
+        "            if isinstance(v, MUT) and not a.startswith('__'):\n"
+        "                print('FOUND', n[len(P) + 1:] + '.' + a)\n")
+
+
+def test_no_module_table_in_these_modules_decides_unsealed(k: Kernel) -> None:
+    """Walks every module of the guard's ``connections`` and ``hooks`` loaded in a kernel (the
+    drivers imported) for module-level containers a cell could change in place; in the modules
+    this fix covers, each is sealed (gone from the module) or listed above with why changing it
+    changes no decision."""
+    k.ok("import psycopg, psycopg2, pg8000, asyncpg, pyodbc, apsw")
+    found = {line.split()[1] for line in k.ok(WALK).stream.splitlines()
+             if line.startswith("FOUND")}
+    mine = {f for f in found if f.startswith(OWNED)}
+    assert mine == set(HARMLESS), (sorted(mine - set(HARMLESS)), sorted(set(HARMLESS) - mine))
+    assert len(found) > len(mine)   # the walk saw the other modules too (open: see docs)
