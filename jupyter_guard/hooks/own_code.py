@@ -328,4 +328,28 @@ entered.__doc__ = ("Whether ``frame`` (the guard's innermost frame under an even
                    "an object's own methods.")
 
 
+def held_once(what: str) -> tuple[Any, Any]:
+    """``(get, give)``: one value held in the closures of C wrappers (as ``entered``), given
+    once, by the guard's code: the child guard's runtime and decision service, which lived in
+    module-level lists the child's own code could fill in place. ``get()`` is None until given.
+    Here, not in ``sealed_events``: every child imports this module at its start."""
+    box: list[Any] = []
+
+    def get() -> Any:
+        return box[0] if box else None
+
+    def give(value: Any) -> Any:
+        if box or not own(sys._getframe(1).f_code):
+            raise PermissionError(f"jupyter_guard: {what} is given once, by the guard "
+                                  "(self-protection)")
+        box.append(value)
+        return value
+    out = []
+    for fn in (get, give):
+        w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]
+        w.__name__ = w.__qualname__ = fn.__name__
+        out.append(w)
+    return out[0], out[1]
+
+
 admit([(__name__, globals())])   # this module's own functions first (the child guard's too)
