@@ -329,19 +329,22 @@ entered.__doc__ = ("Whether ``frame`` (the guard's innermost frame under an even
 
 
 def held_once(what: str) -> tuple[Any, Any]:
-    """``(get, give)``: one value held in the closures of C wrappers (as ``entered``), given
-    once, by the guard's code: the child guard's runtime and decision service, which lived in
-    module-level lists the child's own code could fill in place. ``get()`` is None until given.
-    Here, not in ``sealed_events``: every child imports this module at its start."""
+    """``(get, give)``: one value held in the closures of C wrappers (as ``entered``), given by
+    the guard's code only, the first one kept (``give`` returns it): the child guard's runtime
+    and decision service, which lived in module-level lists the child's own code could fill in
+    place. ``get()`` is None until given. Here, not in ``sealed_events``: every child imports
+    this module at its start."""
     box: list[Any] = []
 
     def get() -> Any:
         return box[0] if box else None
 
     def give(value: Any) -> Any:
-        if box or not own(sys._getframe(1).f_code):
-            raise PermissionError(f"jupyter_guard: {what} is given once, by the guard "
+        if not own(sys._getframe(1).f_code):
+            raise PermissionError(f"jupyter_guard: {what} is given by the guard "
                                   "(self-protection)")
+        if box:   # made twice (an event while the first was made): the first one stays
+            return box[0]
         box.append(value)
         return value
     out = []
