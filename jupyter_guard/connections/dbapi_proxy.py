@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
-from jupyter_guard.hooks import own_code, sealed_events
+from jupyter_guard.hooks import sealed_events
 from jupyter_guard.hooks.sealed_events import sealed
 
 if TYPE_CHECKING:
@@ -23,31 +23,13 @@ if TYPE_CHECKING:
 PATCHED: dict[tuple[Any, str], Any] = {}
 
 
-def _held() -> tuple[Any, Any, Any, Any]:
-    """Each proxy's driver object and judge, in a sealed weak table (``sealed_events.weak_table``:
-    slots could be set by ``object.__setattr__`` from a cell, with no audit event), given once,
-    by the guard's code making the proxy (a proxy a cell builds with its own judge is refused),
-    read through ``_jg_con``/``_jg_check`` by the guard's code only: a cell that held the
-    driver's object or the judge's ``raw`` ran its statements past the proxy."""
-    get, give = sealed_events.weak_table("a proxy's connection and judge", callers=2)
-
-    def con_of(proxy: Any) -> Any:
-        return get(proxy)[0]
-
-    def check_of(proxy: Any) -> Any:
-        return get(proxy)[1]
-
-    def guard_reads(part: int) -> Any:
-        def read(proxy: Any) -> Any:
-            if not own_code.own(sys._getframe(1).f_code):
-                sealed_events.refuse("reads the driver's object or judge behind a guarded "
-                                     "connection (use the guarded connection)")
-            return get(proxy)[part]
-        return sealed(read)
-    return sealed(con_of), guard_reads(0), guard_reads(1), give
-
-
-_CON_OF, _READ_CON, _READ_CHECK, _GIVE = _held()
+# each proxy's driver object and judge: a sealed weak table (slots were set by
+# ``object.__setattr__`` from a cell, with no audit event), given by the guard's code making the
+# proxy (one a cell builds with its own judge is refused), read by the guard's code only (a cell
+# that held the driver's object or the judge's ``raw`` ran its statements past the proxy)
+_GET, _GIVE = sealed_events.weak_table("a proxy's connection and judge", callers=2)
+_READ_CON = sealed_events.guard_read(_GET, 0, "the driver's object behind a guarded connection")
+_READ_CHECK = sealed_events.guard_read(_GET, 1, "the judge behind a guarded connection")
 
 
 class _Proxy:
@@ -59,7 +41,7 @@ class _Proxy:
         _give(self, (raw, check))   # (dbapi_async: AsyncChecker)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
-    def __class__(self, _of: Any = _CON_OF) -> type:   # isinstance(con, psycopg.Connection)
+    def __class__(self, _of: Any = _READ_CON) -> type:   # isinstance(con, psycopg.Connection)
         return type(_of(self))
 
     _JG_CONNECTION: Any = None   # a cursor's: the proxy class of its connection

@@ -6,15 +6,13 @@ and answers a measured DML's row count from Python until the connection is used 
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 from jupyter_guard.connections import Conn
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.owned import same_database
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import db_exits, error_values, own_code, result_taint, sealed_events
-from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks import db_exits, error_values, result_taint, sealed_events
 from jupyter_guard.hooks.sql_check import check_sql, measured_here, run_measured
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -47,26 +45,13 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 
 
-def _held() -> tuple[Any, Any, Any]:
-    """Each proxy's DuckDB connection and guard, in a sealed weak table
-    (``sealed_events.weak_table``): read through the read-only ``_jg_con``/``_jg_guard`` (slots
-    could be set by ``object.__setattr__`` from a cell, with no audit event), given once, by the
-    guard's code making the proxy. The connection is read by the guard's code only: a cell that
-    held it ran a ``DROP`` of a protected table on it, unjudged."""
-    get, give = sealed_events.weak_table("a connection's guard", callers=2)
-
-    def guard_of(proxy: Any) -> Guard:
-        return get(proxy)[1]
-
-    def con_of(proxy: Any) -> Any:
-        if not own_code.own(sys._getframe(1).f_code):
-            sealed_events.refuse("reads the DuckDB connection behind a guarded one (use the "
-                                 "guarded connection)")
-        return get(proxy)[0]
-    return sealed(guard_of), sealed(con_of), give
-
-
-_GUARD_OF, _CON_OF, _GIVE_GUARD = _held()
+# each proxy's DuckDB connection and guard: a sealed weak table (slots were set by
+# ``object.__setattr__`` from a cell, with no audit event), given once, by the guard's code
+# making the proxy; the connection is read by the guard's code only (a cell that held it ran a
+# ``DROP`` of a protected table on it, unjudged)
+_GET, _GIVE_GUARD = sealed_events.weak_table("a connection's guard", callers=2)
+_CON_OF = sealed_events.guard_read(_GET, 0, "the DuckDB connection behind a guarded one")
+_GUARD_OF = sealed_events.guard_read(_GET, 1, "the guard of a guarded DuckDB connection")
 
 
 class GuardedConnection:

@@ -113,6 +113,19 @@ def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
     return sealed(get), sealed(give)
 
 
+def guard_read(get: Any, part: int, what: str) -> Any:
+    """A reader of ``get(key)[part]`` (a ``weak_table``'s) for the guard's code only: a read
+    from user code (through a property, ``object.__getattribute__``, the property's ``fget``)
+    is refused as ``self-protection``, naming ``what``."""
+    own = own_code.own
+
+    def read(key: Any) -> Any:
+        if not own(sys._getframe(1).f_code):
+            refuse(f"reads {what} (use the guarded connection)")
+        return get(key)[part]
+    return sealed(read)
+
+
 def unbound(value: Any, raw: Any) -> Any:
     """``value`` (an attribute read from ``raw``, the driver's object behind a guard proxy) as a
     proxy hands it out: a method bound to ``raw`` would give ``raw`` to whoever reads its
