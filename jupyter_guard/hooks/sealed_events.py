@@ -92,8 +92,11 @@ def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
     closures reach. A module-level table was filled in place from a cell with no audit event
     (a judge that judges nothing set for a connection); a tuple of sealed callables has no cell,
     attribute or item a cell can change. ``get(key, default=None)``; ``give(key, value)`` sets
-    a key once, only when its ``callers`` nearest callers are all the guard's code (a public
-    guard function that gives on its caller's behalf: 2). ``what`` names it in the refusal."""
+    a key once, only when its caller is the guard's code and, with ``callers`` 2 or more (a
+    proxy's ``__init__``, a public guard function that gives on its caller's behalf), so are
+    the next ones, unless no user code is acting (``user_stack``: a cell's frame or a user
+    thread; a test or a library building a proxy with no cell under it may). ``what`` names it
+    in the refusal."""
     table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
     own = own_code.own
 
@@ -101,16 +104,27 @@ def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
         return table.get(key, default)
 
     def give(key: Any, value: Any) -> Any:
-        f: FrameType | None = sys._getframe(1)
-        for _ in range(callers):
-            if f is None or not own(f.f_code):
-                return refuse(f"{what} is given by the guard, not by user code")
-            f = f.f_back
+        first = sys._getframe(1)
+        if not own(first.f_code) or (callers > 1 and _made_by_user(first.f_back, callers - 1)):
+            refuse(f"{what} is given by the guard, not by user code")
         if key in table:
             refuse(f"{what} is given once")
         table[key] = value
         return value
     return sealed(get), sealed(give)
+
+
+def _made_by_user(f: FrameType | None, n: int) -> bool:
+    """One of the ``n`` frames from ``f`` is not the guard's, and user code is acting."""
+    start = f
+    for _ in range(n):
+        if f is None or not own_code.own(f.f_code):
+            from jupyter_guard.hooks import state  # late: the state imports the guard's parts
+
+            rt = state.current()
+            return rt is not None and bool(rt.user_stack(start))
+        f = f.f_back
+    return False
 
 
 def guard_read(get: Any, part: int, what: str) -> Any:
