@@ -3,8 +3,10 @@ nothing cached) over the plain closure it replaces.
 
 In this process, no guard: one call of a small closure as a method, plain and sealed (best of
 5 rounds of 1,000,000 calls). In a guarded kernel (``--kernel``): ``con.execute('SELECT 1')`` on
-DuckDB and ``df.to_csv(path)`` of a 3-row frame, the best of 5 ``timeit`` rounds; run it with
-``PYTHONPATH`` on the code before and after to compare.
+DuckDB and ``df.to_csv(path)`` of a 3-row frame, ``sq.execute('SELECT 1')`` on sqlite3 (the
+DB-API proxy: its driver object and judge read by the guard's code only) and a read of a DuckDB
+connection method (``m.fetchone``: handed out behind a sealed call), the best of 5 ``timeit``
+rounds; run it with ``PYTHONPATH`` on the code before and after to compare.
 
     .venv/bin/python benchmarks/bench_sealed.py [--kernel]
 """
@@ -40,11 +42,15 @@ def in_process(n: int = 1_000_000) -> dict[str, float]:
     return {"plain_ns": plain * 1e9, "sealed_ns": held * 1e9, "extra_ns": (held - plain) * 1e9}
 
 
-KERNEL = ("import timeit, duckdb, pandas as pd\nm = duckdb.connect(':memory:')\n"
+KERNEL = ("import timeit, duckdb, sqlite3, pandas as pd\nm = duckdb.connect(':memory:')\n"
+          "sq = sqlite3.connect(':memory:')\n"
           "df = pd.DataFrame({'a': [1, 2, 3], 'city': ['Lyon', 'Nice', 'Paris']})\n"
           "ex = min(timeit.repeat(lambda: m.execute('SELECT 1'), number=2000, repeat=5)) / 2000\n"
           "csv = min(timeit.repeat(lambda: df.to_csv('b.csv'), number=300, repeat=5)) / 300\n"
-          "print('RESULT', round(ex * 1e6, 1), round(csv * 1e6, 1))")
+          "sqx = min(timeit.repeat(lambda: sq.execute('SELECT 1'), number=2000, repeat=5)) / 2000\n"
+          "get = min(timeit.repeat(lambda: m.fetchone, number=20000, repeat=5)) / 20000\n"
+          "print('RESULT', round(ex * 1e6, 1), round(csv * 1e6, 1), round(sqx * 1e6, 1), "
+          "round(get * 1e6, 2))")
 
 
 def in_kernel() -> str:
@@ -54,8 +60,9 @@ def in_kernel() -> str:
     with tempfile.TemporaryDirectory() as d, guarded_kernel(Path(d)) as k:
         out = k.ok(KERNEL).stream
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
-    _, ex, csv = line.split()
-    return f"duckdb execute('SELECT 1'): {ex} us/call; to_csv of a 3-row frame: {csv} us/call"
+    _, ex, csv, sqx, get = line.split()
+    return (f"duckdb execute('SELECT 1'): {ex} us/call; to_csv of a 3-row frame: {csv} us/call; "
+            f"sqlite3 execute('SELECT 1'): {sqx} us/call; m.fetchone read: {get} us")
 
 
 def main() -> None:

@@ -127,6 +127,9 @@ class GuardedAsyncDbapi(_Proxy):
         return await self._jg_con.__aexit__(*exc)
 
 
+GuardedAsyncCursor._JG_CONNECTION = GuardedAsyncDbapi
+
+
 def guard_async(raw: Any, guard: Guard) -> Any:
     if isinstance(raw, _Proxy):
         return raw

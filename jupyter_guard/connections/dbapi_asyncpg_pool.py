@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import inspect
 import sys
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.hooks import own_code
-from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks.sealed_events import sealed, weak_table
 
 _PATCHED: dict[str, Any] = {}   # "new": the guard's ``Pool._get_new_connection``
 
@@ -29,21 +28,21 @@ def _views() -> tuple[Any, Any]:
     in a weak table only sealed closures reach (a module-level table was filled in place from a
     cell, with no audit event: a raw connection stood in as its own view), made by the guard's
     code only. ``guarded(con, guard, privileged)`` the view, ``known(con)`` whether it has one."""
-    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+    get, give = weak_table("a pooled connection's guarded view", callers=2)
 
     def guarded(con: Any, guard: Any, privileged: bool = True) -> Any:
-        view = table.get(con)
+        view = get(con)
         if view is None:
-            if not own_code.own(sys._getframe(1).f_code):
+            if not own_code.own(sys._getframe(1).f_code):   # checked before a view is made
                 raise PermissionError("jupyter_guard: a pooled connection's guarded view is "
-                                      "made by the guard")
+                                      "made by the guard (self-protection)")
             from jupyter_guard.connections.dbapi_asyncpg import AsyncpgChecker, GuardedAsyncpg
 
-            view = table[con] = GuardedAsyncpg(con, AsyncpgChecker(guard, con, privileged))
+            view = give(con, GuardedAsyncpg(con, AsyncpgChecker(guard, con, privileged)))
         return view
 
     def known(con: Any) -> bool:
-        return con in table
+        return get(con) is not None
     return sealed(guarded), sealed(known)
 
 

@@ -14,16 +14,13 @@ proxy already did (``dbapi.judged_on``) or the guard runs its own query (``Busy`
 """
 from __future__ import annotations
 
-import sys
-import weakref
 from functools import lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker, is_judged
-from jupyter_guard.hooks import own_code
-from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks.sealed_events import sealed, weak_table
 from jupyter_guard.hooks.state import busy
 
 if TYPE_CHECKING:
@@ -34,16 +31,7 @@ def _held() -> tuple[Any, Any]:
     """A connection's judge, held in sealed closures (a weak table no cell reaches): what the
     cursors read (``_CHECK_OF``), shown as the read-only ``_jg_check``, given once, by the
     guard's ``connect``; an attribute a cell sets on the connection or its class is not read."""
-    table: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
-
-    def get(con: Any) -> Checker | None:
-        return table.get(con)
-
-    def give(con: Any, check: Checker) -> None:
-        if con in table or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a connection's judge is given once, by the guard")
-        table[con] = check
-    return sealed(get), sealed(give)
+    return weak_table("a connection's judge")
 
 
 _CHECK_OF, _GIVE_CHECK = _held()

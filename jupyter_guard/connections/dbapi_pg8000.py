@@ -13,15 +13,19 @@ are bound by the server, so the text judged is the text that runs.
 from __future__ import annotations
 
 import sys
-import weakref
+from types import MappingProxyType
 from typing import Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.dbapi import Checker
+from jupyter_guard.hooks.sealed_events import weak_table
 from jupyter_guard.hooks.state import busy
 
-_STATUS = {b"I": 0, b"T": 2, b"E": 3}   # as psycopg's TransactionStatus: idle, in, failed
-_CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+# as psycopg's TransactionStatus: idle, in, failed (read-only: it tells the effect check whether
+# a statement runs inside the user's transaction)
+_STATUS = MappingProxyType({b"I": 0, b"T": 2, b"E": 3})
+# each connection's judge: a sealed weak table given by the guard's patched core methods only
+_CHECKERS = weak_table("a pg8000 connection's judge", callers=2)
 
 
 class _Info:
@@ -87,10 +91,11 @@ class Raw:
             self.orig["execute_simple"](self.con, "ROLLBACK")
 
 
-def checker(con: Any, guard: Any, orig: dict[str, Any]) -> Checker:
-    check = _CHECKERS.get(con)
+def checker(con: Any, guard: Any, orig: dict[str, Any],
+            _table: tuple[Any, Any] = _CHECKERS) -> Checker:
+    check: Checker | None = _table[0](con)
     if check is None:
-        check = _CHECKERS[con] = Checker(guard, Raw(con, orig), "pg8000")
+        check = _table[1](con, Checker(guard, Raw(con, orig), "pg8000"))
     return check
 
 

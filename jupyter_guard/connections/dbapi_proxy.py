@@ -7,14 +7,13 @@ every statement goes through ``dbapi.Checker`` before it reaches the driver. ``u
 from __future__ import annotations
 
 import sys
-import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import drivers, kinds
 from jupyter_guard.connections.dbapi import Checker, driver_of, sqlite_native
-from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks import sealed_events
 from jupyter_guard.hooks.sealed_events import sealed
 
 if TYPE_CHECKING:
@@ -24,43 +23,37 @@ if TYPE_CHECKING:
 PATCHED: dict[tuple[Any, str], Any] = {}
 
 
-def _held() -> tuple[Any, Any, Any]:
-    """Each proxy's driver object and judge, in a weak table held only by sealed closures: read
-    through the read-only ``_jg_con``/``_jg_check`` (slots could be set by ``object.__setattr__``
-    from a cell, with no audit event), given once, by the guard's code."""
-    table: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
-
-    def con_of(proxy: Any) -> Any:
-        return table[proxy][0]
-
-    def check_of(proxy: Any) -> Any:
-        return table[proxy][1]
-
-    def give(proxy: Any, raw: Any, check: Any) -> None:
-        if proxy in table or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a proxy's connection and judge are given "
-                                  "once, by the guard")
-        table[proxy] = (raw, check)
-    return sealed(con_of), sealed(check_of), sealed(give)
-
-
-_CON_OF, _CHECK_OF, _GIVE = _held()
+# each proxy's driver object and judge: a sealed weak table (slots were set by
+# ``object.__setattr__`` from a cell, with no audit event), given by the guard's code making the
+# proxy (one a cell builds with its own judge is refused), read by the guard's code only (a cell
+# that held the driver's object or the judge's ``raw`` ran its statements past the proxy)
+_GET, _GIVE = sealed_events.weak_table("a proxy's connection and judge", callers=2)
+_READ_CON = sealed_events.guard_read(_GET, 0, "the driver's object behind a guarded connection")
+_READ_CHECK = sealed_events.guard_read(_GET, 1, "the judge behind a guarded connection")
 
 
 class _Proxy:
     __slots__ = ("__weakref__",)
-    _jg_con = property(_CON_OF, doc="The driver's object behind the proxy (read-only).")
-    _jg_check = property(_CHECK_OF, doc="The guard's judge of its statements (read-only).")
+    _jg_con = property(_READ_CON, doc="The driver's object behind the proxy (the guard's only).")
+    _jg_check = property(_READ_CHECK, doc="The guard's judge of its statements (the guard's only).")
 
     def __init__(self, raw: Any, check: Any, _give: Any = _GIVE) -> None:   # a Checker
-        _give(self, raw, check)   # (dbapi_async: AsyncChecker)
+        _give(self, (raw, check))   # (dbapi_async: AsyncChecker)
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
-    def __class__(self, _of: Any = _CON_OF) -> type:   # isinstance(con, psycopg.Connection)
+    def __class__(self, _of: Any = _READ_CON) -> type:   # isinstance(con, psycopg.Connection)
         return type(_of(self))
 
+    _JG_CONNECTION: Any = None   # a cursor's: the proxy class of its connection
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._jg_con, name)
+        raw = self._jg_con
+        value = getattr(raw, name)
+        if value is not None and self._JG_CONNECTION is not None:
+            check = self._jg_check   # a cursor's raw connection (``cur.connection``): guarded
+            if value is getattr(check, "raw", None) or value is getattr(check, "aconn", None):
+                return self._JG_CONNECTION(value, check)
+        return sealed_events.unbound(value, raw)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._jg_con, name, value)
@@ -208,6 +201,9 @@ class GuardedDbapi(_Proxy):
 
     def __exit__(self, *exc: Any) -> Any:
         return self._jg_con.__exit__(*exc)
+
+
+GuardedCursor._JG_CONNECTION = GuardedDbapi
 
 
 def guard_connection(raw: Any, guard: Guard) -> Any:

@@ -19,17 +19,19 @@ refused. ``stream`` of a statement that can change something runs whole inside t
 from __future__ import annotations
 
 import inspect
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from jupyter_guard.connections import driver_methods, pg_fetch, pg_results
 from jupyter_guard.connections.dbapi import Checker, is_judged, judged_on
+from jupyter_guard.hooks.sealed_events import weak_table
 from jupyter_guard.hooks.state import Busy, busy
 
-_SYNC: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
-_ASYNC: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# each raw connection's judge (sync, asyncio): sealed weak tables, given by the guard's routed
+# methods only (a module-level table was filled from a cell with a judge judging nothing)
+_SYNC = weak_table("a psycopg connection's judge", callers=2)
+_ASYNC = weak_table("a psycopg connection's judge", callers=2)
 Routed = driver_methods.Routed
 
 
@@ -40,21 +42,21 @@ def _raw(con: Any) -> Any:
     return object.__getattribute__(con, "_jg_con") if isinstance(con, _Proxy) else con
 
 
-def checker(con: Any, guard: Any) -> Checker:
+def checker(con: Any, guard: Any, _table: tuple[Any, Any] = _SYNC) -> Checker:
     con = _raw(con)
-    check = _SYNC.get(con)
+    check: Checker | None = _table[0](con)
     if check is None:
-        check = _SYNC[con] = Checker(guard, con, "psycopg")
+        check = _table[1](con, Checker(guard, con, "psycopg"))
     return check
 
 
-def achecker(aconn: Any, guard: Any) -> Any:
+def achecker(aconn: Any, guard: Any, _table: tuple[Any, Any] = _ASYNC) -> Any:
     from jupyter_guard.connections.dbapi_async import AsyncChecker  # late: it imports dbapi_proxy
 
     aconn = _raw(aconn)
-    check = _ASYNC.get(aconn)
+    check = _table[0](aconn)
     if check is None:
-        check = _ASYNC[aconn] = AsyncChecker(guard, aconn)
+        check = _table[1](aconn, AsyncChecker(guard, aconn))
     check.twin._autocommit = bool(aconn.autocommit)   # mirrors the user's setting
     return check
 

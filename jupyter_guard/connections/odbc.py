@@ -28,24 +28,24 @@ from jupyter_guard.connections import pg_results
 from jupyter_guard.connections.base import ConnectionKind, for_dialect, register
 from jupyter_guard.connections.dbapi import Checker, DbapiConn
 from jupyter_guard.connections.dbapi_proxy import GuardedCursor, GuardedDbapi
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
 
-# ids of pyodbc connections in autocommit mode inside a transaction the user opened (``BEGIN``);
-# keyed by id (pyodbc connections take no weak reference), reset when one is made or closed
-_IN_BLOCK: set[int] = set()
 _OPENS = re.compile(r"\s*(BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE)
 _ENDS = re.compile(r"\s*(COMMIT|END|ABORT|ROLLBACK(?!\s+(WORK\s+|TRANSACTION\s+)?TO\b))\b"
                    r"(?![^;]*\bAND\s+CHAIN\b)", re.IGNORECASE)
 
 
-def in_block(raw: Any) -> bool:
-    """Whether the user opened a transaction on ``raw`` (a pyodbc connection in autocommit
-    mode) with ``BEGIN`` and has not ended it."""
-    return id(raw) in _IN_BLOCK and bool(raw.autocommit)
+def _blocks() -> tuple[Any, Any, Any]:
+    """``(in_block, follow, ended)`` over the ids of pyodbc connections in autocommit mode
+    inside a transaction the user opened (``BEGIN``; keyed by id, pyodbc connections take no
+    weak reference, reset when one is made or closed), held in sealed closures: a module-level
+    set was changed in place from a cell with no audit event.
 
-
-def follow(raw: Any, text: str) -> None:
-    """Note what a transaction-control statement the user ran on ``raw`` did to its block.
+    ``in_block(raw)``: whether the user opened a transaction on ``raw`` and has not ended it.
+    ``follow(raw, text)``: note what a transaction-control statement the user ran did to it.
+    ``ended(raw)``: ``raw``'s block ended: ``commit()``, ``rollback()`` (psqlODBC ends it in
+    autocommit mode too), a new ``autocommit`` setting, ``close()``, or a new connection.
 
     >>> class C: autocommit = True
     >>> c = C(); follow(c, "begin isolation level serializable"); in_block(c)
@@ -53,16 +53,23 @@ def follow(raw: Any, text: str) -> None:
     >>> follow(c, "ROLLBACK TO SAVEPOINT a"); in_block(c), follow(c, "end;"), in_block(c)
     (True, None, False)
     """
-    if _OPENS.match(text):
-        _IN_BLOCK.add(id(raw))
-    elif _ENDS.match(text):
-        _IN_BLOCK.discard(id(raw))
+    opened: set[int] = set()
+
+    def in_block(raw: Any) -> bool:
+        return id(raw) in opened and bool(raw.autocommit)
+
+    def follow(raw: Any, text: str) -> None:
+        if _OPENS.match(text):
+            opened.add(id(raw))
+        elif _ENDS.match(text):
+            opened.discard(id(raw))
+
+    def ended(raw: Any) -> None:
+        opened.discard(id(raw))
+    return sealed(in_block), sealed(follow), sealed(ended)
 
 
-def ended(raw: Any) -> None:
-    """``raw``'s block ended: ``commit()``, ``rollback()`` (psqlODBC ends it in autocommit mode
-    too), a new ``autocommit`` setting, ``close()``, or a new connection with a reused id."""
-    _IN_BLOCK.discard(id(raw))
+in_block, follow, ended = _blocks()
 
 
 class _InBlock:
@@ -261,6 +268,9 @@ class OdbcConnection(GuardedDbapi):
     def __enter__(self) -> OdbcConnection:
         self._jg_con.__enter__()
         return self
+
+
+OdbcCursor._JG_CONNECTION = OdbcConnection
 
 
 def checker(guard: Any, raw: Any) -> Checker:

@@ -31,6 +31,8 @@ from typing import Any
 
 from jupyter_guard.connections.dbapi import is_judged_ptr
 from jupyter_guard.connections.pg_libpq import bookkeeping
+from jupyter_guard.hooks import own_code, sealed_events
+from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import Busy, busy
 
 SENDS = ("PQexec", "PQsendQuery")
@@ -44,16 +46,30 @@ _DONE: list[bool] = []   # installed in this process
 # the code of the guard's functions that call psycopg2's original C methods (``dbapi_pg2``):
 # a judged or guard-owned send passes only when one of them called the C method, so user code
 # running inside a judged statement (a parameter's adapter) cannot send under its mark
-CALLERS: set[Any] = set()
+# (held in sealed closures, added to by the guard's code only: a module-level set was filled
+# from a cell with no audit event)
 
 
-def trust_callers(*fns: Any) -> None:
-    """The code of ``fns`` and of the functions nested in them (their lambdas)."""
-    todo = [fn.__code__ for fn in fns]
-    while todo:
-        code = todo.pop()
-        CALLERS.add(code)
-        todo.extend(c for c in code.co_consts if isinstance(c, type(code)))
+def _callers() -> tuple[Any, Any]:
+    """``(trust_callers, trusted)``: trust the code of ``fns`` and of the functions nested in
+    them (their lambdas); whether ``code`` is one of them."""
+    callers: set[Any] = set()
+
+    def trust_callers(*fns: Any) -> None:
+        if not own_code.own(sys._getframe(1).f_code):
+            sealed_events.refuse("adds to psycopg2's trusted callers")
+        todo = [fn.__code__ for fn in fns]
+        while todo:
+            code = todo.pop()
+            callers.add(code)
+            todo.extend(c for c in code.co_consts if isinstance(c, type(code)))
+
+    def trusted(code: Any) -> bool:
+        return code in callers
+    return sealed(trust_callers), sealed(trusted)
+
+
+trust_callers, _TRUSTED = _callers()
 
 
 def slots(path: str, names: tuple[str, ...] = SENDS) -> dict[str, int]:
@@ -116,13 +132,13 @@ def _refusal(query: bytes) -> bytes | None:
     return None   # the policy let it through (audit mode)
 
 
-def passes(conn: int | None, query: bytes | None, caller: Any) -> bool:
+def passes(conn: int | None, query: bytes | None, caller: Any, _trusted: Any = _TRUSTED) -> bool:
     """A libpq send psycopg2 may make: bookkeeping, or called by the guard's own functions
     (``caller``: the code that called psycopg2's C method) for a statement judged for this
     connection or for the guard's own query."""
     if conn is None or query is None:
         return True   # libpq refuses these itself
-    if caller in CALLERS and (busy() or is_judged_ptr(conn)):
+    if _trusted(caller) and (busy() or is_judged_ptr(conn)):
         return True
     return bookkeeping(query) or _SESSION.fullmatch(query) is not None
 

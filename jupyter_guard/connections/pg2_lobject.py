@@ -38,8 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.connections import pg2_libpq
 from jupyter_guard.connections.dbapi import is_judged_ptr
-from jupyter_guard.hooks import own_code
-from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks.sealed_events import sealed, weak_table
 from jupyter_guard.hooks.state import Busy, busy
 
 if TYPE_CHECKING:
@@ -72,23 +71,20 @@ def _held() -> tuple[Any, Any]:
     """Each large object's connection (opened with ``con.lobject``), in a weak table only sealed
     closures reach: an attribute a cell set (``lo._jg_con = other``) was the connection its
     writes were judged on. Given once, by the guard's code; ``None``: not known."""
-    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+    get, put = weak_table("a large object's connection", callers=2)
 
     def con_of(lo: Any) -> Any:
         try:
-            return table.get(lo)
+            return get(lo)
         except TypeError:   # not weakly referenceable: not one the guard opened
             return None
 
     def give(lo: Any, con: Any) -> None:
         try:
-            known = lo in table
+            weakref.ref(lo)
         except TypeError:   # a factory's class with no weak references: its writes are refused
             return
-        if known or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a large object's connection is given once, "
-                                  "by the guard")
-        table[lo] = con
+        put(lo, con)
     return sealed(con_of), sealed(give)
 
 

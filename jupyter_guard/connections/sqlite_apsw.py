@@ -20,14 +20,15 @@ from __future__ import annotations
 import itertools
 import re
 import sqlite3
-import weakref
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.hooks.sealed_events import weak_table
 from jupyter_guard.hooks.state import Busy, busy
 
 ORIGINAL: dict[str, Any] = {}   # "connection", "cursor": apsw's own classes
-_CHECKS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# each connection's judge: a sealed weak table given by the guard's cursors only
+_CHECKS = weak_table("an apsw connection's judge", callers=2)
 _ROWS_FIRST = re.compile(r"(?is)\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"
                          r"(?:select|with|values|pragma|explain)\b|\breturning\b")
 _TXN = re.compile(r"(?is)(?:\A|;)(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*"
@@ -117,12 +118,12 @@ def _checked(text: Any, many: bool) -> None:
                            approval_hint=False)
 
 
-def _check(conn: Any, guard: Any) -> Any:
-    check = _CHECKS.get(conn)
+def _check(conn: Any, guard: Any, _table: tuple[Any, Any] = _CHECKS) -> Any:
+    check = _table[0](conn)
     if check is None:
         from jupyter_guard.connections.dbapi import Checker  # late: dbapi imports the kinds
 
-        check = _CHECKS[conn] = Checker(guard, conn, "apsw")
+        check = _table[1](conn, Checker(guard, conn, "apsw"))
     return check
 
 

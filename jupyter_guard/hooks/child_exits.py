@@ -38,7 +38,9 @@ _LIBS = tuple(dict.fromkeys(os.path.realpath(p) + os.sep for p in (
     sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib"))
     if p))
 
-_RT: list[Any] = []   # the child's one runtime, once installed
+# the child's one runtime, once installed (sealed: ``held_once``; a list was filled from the
+# child's own code in place)
+_RT_OF, _GIVE_RT = own_code.held_once("the child's runtime")
 SEALED = own_code.SEALED
 
 
@@ -58,10 +60,11 @@ class LazyGuard:
 
     @property
     def policy(self) -> Any:
-        from jupyter_guard.hooks.child_sql import _GUARD
+        from jupyter_guard.hooks.child_sql import guard_of
 
-        if _GUARD:
-            return _GUARD[0].policy
+        made = guard_of()
+        if made is not None:
+            return made.policy
         if self._policy is None:
             from jupyter_guard.hooks.child import ChildGuard
 
@@ -71,10 +74,11 @@ class LazyGuard:
     @property
     def settings(self) -> Any:
         """The guard's settings the exits read before anything is refused (the audit file)."""
-        from jupyter_guard.hooks.child_sql import _GUARD
+        from jupyter_guard.hooks.child_sql import guard_of
 
-        if _GUARD:
-            return _GUARD[0].settings
+        made = guard_of()
+        if made is not None:
+            return made.settings
         return {"audit": self._env.get("JUPYTER_GUARD_AUDIT", ""),
                 "policy": self._env.get("JUPYTER_GUARD_POLICY", "")}
 
@@ -160,7 +164,7 @@ class ChildRuntime:
 
 
 def installed() -> ChildRuntime | None:
-    return _RT[0] if _RT else None
+    return _RT_OF()   # the sealed holder's one runtime
 
 
 def install(env: Mapping[str, str]) -> Any:
@@ -168,7 +172,7 @@ def install(env: Mapping[str, str]) -> Any:
     Raises if a part cannot be installed: the caller refuses the write or stops the child."""
     from jupyter_guard.hooks import exit_files
 
-    if _RT:
+    if _RT_OF() is not None:
         return exit_files.FX
     _plain_open()   # the kernel's file exit wraps the real ``open``, not ``child.early_open``
     from jupyter_guard.hooks import df_lineage, lazy, state
@@ -185,7 +189,7 @@ def install(env: Mapping[str, str]) -> Any:
         lazy.when_imported("pandas", lambda _pd: _or_stop("pandas", _writers, rt))
         lazy.when_imported("polars", lambda m: _or_stop("polars", _polars, rt, m))
         _mask_streams(rt)
-        _RT.append(rt)
+        _GIVE_RT(rt)
     _read_before(rt)   # not busy: ``note`` skips the guard's own reads
     return fx
 
@@ -236,7 +240,8 @@ def _writers(rt: ChildRuntime) -> None:
     writers.install(None, rt.guard, rt)
 
 
-_NET: list[Any] = []
+# the child's network table, once installed (sealed: ``held_once``)
+_NET_OF, _GIVE_NET = own_code.held_once("the child's network table")
 
 
 def network(env: Mapping[str, str]) -> Any:
@@ -244,10 +249,10 @@ def network(env: Mapping[str, str]) -> Any:
     headers, uploads, connects, DNS names, and the socket exits), installed at the child's first
     network event, on an audit hook of their own that judges every later one; the table, the
     first time only (the caller judges that first event with it), else None."""
-    if _NET:
+    if _NET_OF() is not None:
         return None
     install(env)
-    rt = _RT[0]
+    rt = _RT_OF()
     # late: the kernel's event handlers import sqlglot, for a child that reaches the network
     from jupyter_guard.hooks import events
     from jupyter_guard.hooks.child import NET_EVENTS
@@ -255,8 +260,7 @@ def network(env: Mapping[str, str]) -> Any:
 
     with Busy():
         table = events.handlers(rt)   # also the socket exits, as in the kernel
-    net = {k: table[k] for k in NET_EVENTS}
-    _NET.append(net)
+    net = _GIVE_NET({k: table[k] for k in NET_EVENTS})
     sys.addaudithook(_hook(net))
     return net
 

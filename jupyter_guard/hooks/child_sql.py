@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 
+from jupyter_guard.hooks import own_code
+
 TYPE_CHECKING = False   # not ``typing``'s: this module is imported at every child's start
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,12 +37,14 @@ class _NoCells:
         self.events = _Events()
 
 
-_GUARD: list[Any] = []   # the child's one decision service, made at the first driver import
+# the child's one decision service, made at the first driver import (sealed: ``held_once``)
+guard_of, _GIVE_GUARD = own_code.held_once("the child's decision service")
 
 
-def _guard(env: Mapping[str, str]) -> Any:
-    if _GUARD:
-        return _GUARD[0]
+def _guard(env: Mapping[str, str], _of: Any = guard_of, _give: Any = _GIVE_GUARD) -> Any:
+    made = _of()
+    if made is not None:
+        return made
     from jupyter_guard.guard.service import Guard
     from jupyter_guard.hooks.child import ChildGuard
 
@@ -57,8 +61,7 @@ def _guard(env: Mapping[str, str]) -> Any:
 
     guard = Guard.create(env=dict(env), open_audit=open_audit)
     guard.policy = child.policy   # the kernel's policy as it holds it now, not the file again
-    _GUARD.append(guard)
-    return guard
+    return _give(guard)
 
 
 def install(env: Mapping[str, str]) -> None:

@@ -6,16 +6,13 @@ and answers a measured DML's row count from Python until the connection is used 
 from __future__ import annotations
 
 import logging
-import sys
-import weakref
 from typing import Any
 
 from jupyter_guard.connections import Conn
 from jupyter_guard.duck import as_caller
 from jupyter_guard.guard.owned import same_database
 from jupyter_guard.guard.service import Guard
-from jupyter_guard.hooks import db_exits, error_values, own_code, result_taint
-from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks import db_exits, error_values, result_taint, sealed_events
 from jupyter_guard.hooks.sql_check import check_sql, measured_here, run_measured
 from jupyter_guard.hooks.state import Busy, busy
 
@@ -48,31 +45,13 @@ def _kept(con: Any, kept: list[Any], name: str) -> Any:
 
 
 
-def _held() -> tuple[Any, Any, Any]:
-    """Each proxy's DuckDB connection and guard, in a weak table held only by sealed closures:
-    read through the read-only ``_jg_con``/``_jg_guard`` (slots could be set by
-    ``object.__setattr__`` from a cell, with no audit event), given once, by the guard's code.
-    The connection is read by the guard's code only: a cell that held it ran a ``DROP`` of a
-    protected table on it, unjudged."""
-    table: weakref.WeakKeyDictionary[Any, tuple[Any, Guard]] = weakref.WeakKeyDictionary()
-
-    def get(proxy: Any) -> Guard:
-        return table[proxy][1]
-
-    def con_of(proxy: Any) -> Any:
-        if not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: the DuckDB connection behind a guarded one is "
-                                  "the guard's (self-protection); use the guarded connection")
-        return table[proxy][0]
-
-    def give(proxy: Any, con: Any, guard: Guard) -> None:
-        if proxy in table or not own_code.own(sys._getframe(1).f_code):
-            raise PermissionError("jupyter_guard: a connection's guard is given once, by the guard")
-        table[proxy] = (con, guard)
-    return sealed(get), sealed(con_of), sealed(give)
-
-
-_GUARD_OF, _CON_OF, _GIVE_GUARD = _held()
+# each proxy's DuckDB connection and guard: a sealed weak table (slots were set by
+# ``object.__setattr__`` from a cell, with no audit event), given once, by the guard's code
+# making the proxy; the connection is read by the guard's code only (a cell that held it ran a
+# ``DROP`` of a protected table on it, unjudged)
+_GET, _GIVE_GUARD = sealed_events.weak_table("a connection's guard", callers=2)
+_CON_OF = sealed_events.guard_read(_GET, 0, "the DuckDB connection behind a guarded one")
+_GUARD_OF = sealed_events.guard_read(_GET, 1, "the guard of a guarded DuckDB connection")
 
 
 class GuardedConnection:
@@ -83,7 +62,7 @@ class GuardedConnection:
     _jg_con = property(_CON_OF)
 
     def __init__(self, con: Any, guard: Guard, _give: Any = _GIVE_GUARD) -> None:
-        _give(self, con, guard)
+        _give(self, (con, guard))
 
     @property  # type: ignore[misc]  # a property named __class__ (isinstance keeps working)
     def __class__(self) -> type:  # isinstance(con, duckdb.DuckDBPyConnection) keeps working
@@ -205,11 +184,14 @@ class GuardedConnection:
             # (DuckDB then refuses the next statement)
             kept = _PENDING.get(id(self._jg_con))
             if kept is not None:
-                return _kept(self._jg_con, kept, name)
+                raw = self._jg_con
+                return sealed_events.unbound(_kept(raw, kept, name), raw)
         if name in result_taint.FETCHES and result_taint.pending(self._jg_con):
-            return result_taint.wrap_fetch(getattr(self._jg_con, name), name, self._jg_con,
-                                           self._jg_guard)
-        return getattr(self._jg_con, name)
+            fetch = result_taint.wrap_fetch(getattr(self._jg_con, name), name, self._jg_con,
+                                            self._jg_guard)
+            return sealed_events.hidden(fetch, fetch)   # its closure holds the connection
+        raw = self._jg_con   # a method bound to it would hand it out (``__self__``)
+        return sealed_events.unbound(getattr(raw, name), raw)
 
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._jg_con, name, value)

@@ -13,6 +13,7 @@ import gc
 import os
 import site
 import sys
+from functools import _lru_cache_wrapper
 from types import CodeType, FrameType, FunctionType, MappingProxyType
 
 TYPE_CHECKING = False   # not ``typing``'s: the child guard imports this module at every start
@@ -244,7 +245,6 @@ OBJECT_CALLERS = frozenset({
     "__format__", "__fspath__", "__index__", "__len__", "__iter__", "__eq__", "__hash__",
     "__contains__", "__getitem__", "__bool__", "__call__",
 })
-_HOW: dict[tuple[int, int], tuple[CodeType, str | None]] = {}   # (id, offset) -> (code, _how)
 _FOR = "\0for"
 _RESUME = frozenset({"next", "send", "__next__", "__anext__"})
 
@@ -291,27 +291,68 @@ def _how(code: CodeType, lasti: int) -> str | None:
     return ""
 
 
-def entered(frame: FrameType, above: FrameType | None) -> bool:
-    """Whether ``frame`` (the guard's innermost frame under an event) called the code above it
-    by name: not by an operator, nor through a builtin that runs an object's own methods."""
-    code = frame.f_code
-    seen = _HOW.get((id(code), frame.f_lasti))
-    if seen is not None and seen[0] is code:
-        how = seen[1]
-    else:
-        try:
-            how = _how(code, frame.f_lasti)
-        except Exception:  # noqa: BLE001 - bytecode this reader does not know: not the guard's call (fails closed)
-            how = None
-        if len(_HOW) < 50_000:
-            _HOW[(id(code), frame.f_lasti)] = (code, how)   # the code kept: its id stays its own
-    if how == _FOR or how in _RESUME:   # ``for``, ``next(g)``: only a generator's own frame
-        # (``os.walk``) acts for the guard
-        return above is not None and bool(above.f_code.co_flags & _GENERATORS)
-    if how is None:   # an operator: only a library's own method in Python (``os.environ[k] = v``)
-        name = above.f_code.co_name if above is not None else ""
-        return name.startswith("__") and name.endswith("__")
-    return how not in OBJECT_CALLERS
+def _entered(seen_how: dict[tuple[int, int], tuple[CodeType, str | None]]) -> Any:
+    def entered(frame: FrameType, above: FrameType | None) -> bool:
+        """Whether ``frame`` (the guard's innermost frame under an event) called the code above it
+        by name: not by an operator, nor through a builtin that runs an object's own methods."""
+        code = frame.f_code
+        seen = seen_how.get((id(code), frame.f_lasti))
+        if seen is not None and seen[0] is code:
+            how = seen[1]
+        else:
+            try:
+                how = _how(code, frame.f_lasti)
+            except Exception:  # noqa: BLE001 - bytecode this reader does not know: not the guard's call (fails closed)
+                how = None
+            if len(seen_how) < 50_000:
+                seen_how[(id(code), frame.f_lasti)] = (code, how)   # the code kept: its id stays
+        if how == _FOR or how in _RESUME:   # ``for``, ``next(g)``: only a generator's own frame
+            # (``os.walk``) acts for the guard
+            return above is not None and bool(above.f_code.co_flags & _GENERATORS)
+        if how is None:   # an operator: only a library's own method in Python
+            # (``os.environ[k] = v``)
+            name = above.f_code.co_name if above is not None else ""
+            return name.startswith("__") and name.endswith("__")
+        return how not in OBJECT_CALLERS
+    return entered
+
+
+# the cache of how each of the guard's call sites calls (a (code id, offset) -> (code, how)
+# dict) decides who acts: held in the closure of a C wrapper (``sealed_events.sealed``, which
+# this module cannot import), whose cells no cell reaches, rather than at module level where a
+# cell filled it in place
+entered: Any = _lru_cache_wrapper(_entered({}), 0, False, None)  # type: ignore[call-arg]
+entered.__name__ = entered.__qualname__ = "entered"
+entered.__doc__ = ("Whether ``frame`` (the guard's innermost frame under an event) called the "
+                   "code above it by name: not by an operator, nor through a builtin that runs "
+                   "an object's own methods.")
+
+
+def held_once(what: str) -> tuple[Any, Any]:
+    """``(get, give)``: one value held in the closures of C wrappers (as ``entered``), given by
+    the guard's code only, the first one kept (``give`` returns it): the child guard's runtime
+    and decision service, which lived in module-level lists the child's own code could fill in
+    place. ``get()`` is None until given. Here, not in ``sealed_events``: every child imports
+    this module at its start."""
+    box: list[Any] = []
+
+    def get() -> Any:
+        return box[0] if box else None
+
+    def give(value: Any) -> Any:
+        if not own(sys._getframe(1).f_code):
+            raise PermissionError(f"jupyter_guard: {what} is given by the guard "
+                                  "(self-protection)")
+        if box:   # made twice (an event while the first was made): the first one stays
+            return box[0]
+        box.append(value)
+        return value
+    out = []
+    for fn in (get, give):
+        w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]
+        w.__name__ = w.__qualname__ = fn.__name__
+        out.append(w)
+    return out[0], out[1]
 
 
 admit([(__name__, globals())])   # this module's own functions first (the child guard's too)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from functools import _lru_cache_wrapper
 from types import FrameType, FunctionType
-from typing import Any
+from typing import Any, NoReturn
 
 from jupyter_guard.hooks import own_code
 
@@ -72,6 +73,92 @@ def sealed_attr(value: Any, like: Any = None) -> Any:
     if isinstance(value, FunctionType) and value.__closure__:
         return sealed(value, like)
     return value
+
+
+def refuse(why: str) -> NoReturn:
+    """Refuse a cell's reach for the guard's own state: recorded as ``self-protection`` (the
+    kernel guard's refusal, "Blocked by jupyter_guard") and raised as ``PermissionError`` when
+    the policy lets it through (audit mode) or no guard runs here."""
+    from jupyter_guard.hooks import state  # late: the state imports the guard's parts
+
+    rt = state.current()
+    if rt is not None:
+        rt.tamper(why, why)
+    raise PermissionError(f"jupyter_guard: {why} (self-protection)")
+
+
+def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
+    """``(get, give)``: a weak table (an object -> what the guard holds for it) only sealed
+    closures reach. A module-level table was filled in place from a cell with no audit event
+    (a judge that judges nothing set for a connection); a tuple of sealed callables has no cell,
+    attribute or item a cell can change. ``get(key, default=None)``; ``give(key, value)`` sets
+    a key once, only when its caller is the guard's code and, with ``callers`` 2 or more (a
+    proxy's ``__init__``, a public guard function that gives on its caller's behalf), so are
+    the next ones, unless no user code is acting (``user_stack``: a cell's frame or a user
+    thread; a test or a library building a proxy with no cell under it may). ``what`` names it
+    in the refusal."""
+    table: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+    own = own_code.own
+
+    def get(key: Any, default: Any = None) -> Any:
+        return table.get(key, default)
+
+    def give(key: Any, value: Any) -> Any:
+        first = sys._getframe(1)
+        if not own(first.f_code) or (callers > 1 and _made_by_user(first.f_back, callers - 1)):
+            refuse(f"{what} is given by the guard, not by user code")
+        if key in table:
+            refuse(f"{what} is given once")
+        table[key] = value
+        return value
+    return sealed(get), sealed(give)
+
+
+def _made_by_user(f: FrameType | None, n: int) -> bool:
+    """One of the ``n`` frames from ``f`` is not the guard's, and user code is acting."""
+    start = f
+    for _ in range(n):
+        if f is None or not own_code.own(f.f_code):
+            from jupyter_guard.hooks import state  # late: the state imports the guard's parts
+
+            rt = state.current()
+            return rt is not None and bool(rt.user_stack(start))
+        f = f.f_back
+    return False
+
+
+def guard_read(get: Any, part: int, what: str) -> Any:
+    """A reader of ``get(key)[part]`` (a ``weak_table``'s) for the guard's code only: a read
+    from user code (through a property, ``object.__getattribute__``, the property's ``fget``)
+    is refused as ``self-protection``, naming ``what``."""
+    own = own_code.own
+
+    def read(key: Any) -> Any:
+        if not own(sys._getframe(1).f_code):
+            refuse(f"reads {what} (use the guarded connection)")
+        return get(key)[part]
+    return sealed(read)
+
+
+def unbound(value: Any, raw: Any) -> Any:
+    """``value`` (an attribute read from ``raw``, the driver's object behind a guard proxy) as a
+    proxy hands it out: a method bound to ``raw`` would give ``raw`` to whoever reads its
+    ``__self__`` (its statements then unjudged), so it is handed out behind a sealed call."""
+    if getattr(value, "__self__", None) is not raw or not callable(value):
+        return value
+
+    def call(*args: Any, **kw: Any) -> Any:
+        return value(*args, **kw)
+    return hidden(call, value)
+
+
+def hidden(fn: Any, like: Any) -> Any:
+    """``sealed(fn, like)`` without a signature (``inspect`` costs microseconds): for what a
+    proxy hands out on each attribute read, whose closure holds the driver's object."""
+    w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]  # as ``sealed``
+    w.__name__ = w.__qualname__ = getattr(like, "__name__", "method")
+    w.__doc__ = getattr(like, "__doc__", None)
+    return w
 
 
 def handlers(rt: Any) -> dict[str, Any]:

@@ -55,7 +55,7 @@ ATTACKS = [
      "    a = await psycopg.AsyncConnection.connect(DSN, autocommit=True)\n"
      "    async for r in a.cursor().stream('WITH d AS (DELETE FROM orders RETURNING 1) "
      "SELECT count(*) FROM d'):\n        print(r)\nawait f()"),
-    ("pg3-auto", "bulk-change", "import asyncio\nasync def f():\n"
+    ("pg3-auto", "self-protection", "import asyncio\nasync def f():\n"
      "    a = await psycopg.AsyncConnection.connect(DSN, autocommit=True)\n"
      "    await psycopg.AsyncCursor(a._jg_con).execute('DELETE FROM orders')\nawait f()"),
     ("pg3", "bulk-change", "cur.execute('DELETE FROM orders WHERE id < 900')\n"
