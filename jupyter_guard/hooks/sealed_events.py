@@ -40,12 +40,18 @@ def sealed(fn: Any, like: Any = None) -> Any:
     w.__doc__ = getattr(src, "__doc__", None)
     w.__module__ = fn.__module__
     w.__signature__ = _signature(src, fn)
-    code = getattr(fn, "__code__", None)
-    if code is not None and code.co_flags & 0x180:   # a coroutine function: asyncio's mark
+    _mark_coroutine(w, fn)
+    return w
+
+
+def _mark_coroutine(w: Any, fn: Any) -> None:
+    """A wrapper of a coroutine function carries asyncio's mark, so ``asyncio.iscoroutinefunction``
+    (which libraries ask before awaiting) still says so of it."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is not None and code.co_flags & 0x180:   # CO_COROUTINE | CO_ITERABLE_COROUTINE
         coroutines = sys.modules.get("asyncio.coroutines")
         if coroutines is not None:
             w._is_coroutine = coroutines._is_coroutine
-    return w
 
 
 def _signature(*candidates: Any) -> Any:
@@ -158,6 +164,7 @@ def hidden(fn: Any, like: Any) -> Any:
     w: Any = _lru_cache_wrapper(fn, 0, False, None)  # type: ignore[call-arg]  # as ``sealed``
     w.__name__ = w.__qualname__ = getattr(like, "__name__", "method")
     w.__doc__ = getattr(like, "__doc__", None)
+    _mark_coroutine(w, like)
     return w
 
 
