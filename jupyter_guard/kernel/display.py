@@ -87,7 +87,8 @@ class Masker:
             return r.styler_html(obj, settings, self._lineage_of(obj.data))
         if isinstance(obj, self._pd[1]):
             return None
-        return r.frame_html(obj, settings, self._lineage_of(obj))
+        html = r.frame_html(obj, settings, self._lineage_of(obj))
+        return char_rows(html) if isinstance(html, str) else html   # (one character a row)
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
         r = self._render
