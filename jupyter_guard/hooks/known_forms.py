@@ -11,10 +11,10 @@ when the value is first remembered:
   with a zero, without its leading zeros (what ``int`` keeps);
 - the digits backwards (``s.replace('-', '')[::-1]``; a value backwards as read is known
   beside it, ``exits.remember``), a zero at either end kept (``100000010`` reads
-  ``010000001``), and, when it then starts with zeros, without them as ``int`` prints it (8+
-  digits left): as likely an honest number as the digits themselves (one of 65,000 random
-  9-digit numbers against 10,000 SSNs known, none of the 65,000 plain values of the exits'
-  corpus);
+  ``010000001``; not one starting with two zeros, as zero-padded counters and UUIDs do), and,
+  when it then starts with a zero, without it as ``int`` prints it (8+ digits left): as
+  likely an honest number as the digits themselves (one of 65,000 random 9-digit numbers
+  against 10,000 SSNs known, none of the 65,000 plain values of the exits' corpus);
 - the number as Python prints a float (``repr``: ``json.dump``, ``str(list)``, pandas' CSV) and
   as numpy's ``savetxt`` does by default (``%.18e``); a number past 2**53 printed as a float is
   the float's own digits, which differ from the value's last digits (a card's check digit can be
@@ -185,8 +185,9 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
     out.update(exact)
     # backwards (``ssn[::-1]``), all 9+ digits, a zero at either end kept (``'100000010'``
     # reads ``'010000001'``); one that starts with a zero also without it, as ``int`` prints
-    # it, when 8+ digits are left (as the value's own leading zeros above)
-    backwards = list(map(_BACKWARDS, digits))
+    # it, when 8+ digits are left (as the value's own leading zeros above). Not one that
+    # starts with two zeros: ``'000000001'`` is how zero-padded counters and UUIDs look
+    backwards = [b for b in map(_BACKWARDS, digits) if not b.startswith("00")]
     out.update(backwards)
     short = [b for b in map(str.lstrip, (d for d in backwards if d[0] == "0"), repeat("0"))
              if len(b) >= DIGITS - 1]

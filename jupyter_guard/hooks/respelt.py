@@ -190,8 +190,9 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
         yield m.start(), m.end(), m.group()[::1 + len(m.group(2))]
     for m in _LETTERS.finditer(text) if spaced else ():
         yield m.start(), m.end(), m.group()[1::5]
-    for m in _AT_LINE.finditer(text) if cut else ():
-        yield from _joined_lines(text, m.start(), m.end())
+    if cut:
+        yield from _cut_lines(text, each[7], tuple(domains) if 0 < len(domains) <= DOMAINS_MAX
+                              else ())
     for m in _NULS.finditer(text) if nuls else ():   # ``print(e.encode('utf-16-le'))``
         yield from _pieces(m, m.group().replace("\\x00", ""))
     for m in _WOVEN.finditer(text) if woven else ():
@@ -201,11 +202,24 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
 
 
 _NULS = re.compile(r"(?:\\x00)?(?:[^\\\s'\"]\\x00){4,}[^\\\s'\"]?")
-_AT_LINE = re.compile(r"(?m)^[^\s@]{0,63}@[^\s@]{0,63}$")
 _WOVEN = re.compile(r"(?<![^\s,;'\"\[(])[^\s,;'\"]*@[^\s,;'\"]{0,2}@[^\s,;'\"]*")
 CUT_LINES = 4
 """Lines of one word read before and after a line holding an '@' (an e-mail cut over up to
 ``2 * CUT_LINES + 1`` printed lines)."""
+
+
+def _cut_lines(text: str, gate: Any, named: tuple[str, ...]) -> Iterator[tuple[int, int, str]]:
+    """The lines of one word holding an '@' beside a line of one word holding none (``gate``'s
+    matches: one RE2 pass; a column of whole e-mails has one at most, below its header), read
+    with the lines of one word around them (``_joined_lines``); given ``named`` (the known
+    e-mails' domains), only where what follows the '@' begins one of them or is one."""
+    for m in gate.finditer(text):
+        at = m.start() + m.group().find("@")
+        a, b = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+        line = text[a:len(text) if b < 0 else b].rstrip("\r")
+        after = line.partition("@")[2]
+        if not named or any(d.startswith(after) or after.startswith(d) for d in named):
+            yield from _joined_lines(text, a, a + len(line))
 
 
 def _joined_lines(text: str, a: int, b: int) -> Iterator[tuple[int, int, str]]:
