@@ -164,7 +164,7 @@ def char_rows(text: str) -> str:
     the frame's own masking passes them (``respelt`` reads them joined, once an e-mail is
     known and the text holds an '@': a C search)."""
     if exits.known and (exits.numbers[0] or _texts_known()):
-        text = _cells(text)
+        text = _cells(text, _ROW_TEXT)
     if not (_texts_known() and "@" in text):
         return text
     found = sorted(respelt.spans(text, exits.known, exits.email_domains))
@@ -173,28 +173,38 @@ def char_rows(text: str) -> str:
     return text
 
 
+def char_cells(html: str) -> str:
+    """A frame's HTML with a column of one character a row that spells a known value masked
+    cell by cell (``pd.DataFrame({'c': list(ssn)})``)."""
+    if exits.known and (exits.numbers[0] or _texts_known()):
+        return _cells(html, _ROW_HTML)
+    return html
+
+
 # a row of a frame's text or HTML whose one cell is one character (``pd.DataFrame({'c':
 # list(ssn)})``): the character is group 1
 _ROW_TEXT = re.compile(r"(?m)^[ \t]*\S+[ \t]+(\S)[ \t]*$")
 _ROW_HTML = re.compile(r"<tr[^>]*>\s*(?:<th[^>]*>[^<]*</th>\s*)*<td[^>]*>([^<])</td>\s*</tr>")
+_ONE_CELL = re.compile(r"<td[^>]*>[^<]</td>")
 _CELLS_MIN = 7
 """Rows of one character in a run before it is read (a known number has 7+ digits)."""
 
 
-def _cells(text: str) -> str:
-    """``text`` (a frame's text or HTML) with each run of rows of one character whose
-    characters spell a known value masked cell by cell."""
-    for row in (_ROW_HTML, _ROW_TEXT):
-        runs: list[list[re.Match[str]]] = []
-        for m in row.finditer(text):
-            if runs and not text[runs[-1][-1].end():m.start()].strip():
-                runs[-1].append(m)
-            else:
-                runs.append([m])
-        cut = [(m.start(1), m.end(1)) for run in runs if len(run) >= _CELLS_MIN
-               for m, h in zip(run, _hits([m.group(1) + "\n" for m in run])) if h]
-        for a, b in reversed(cut):
-            text = text[:a] + BLOCK + text[b:]
+def _cells(text: str, row: re.Pattern[str]) -> str:
+    """``text`` (a frame's text or HTML, ``row`` its row of one character) with each run of
+    such rows whose characters spell a known value masked cell by cell."""
+    if row is _ROW_HTML and _ONE_CELL.search(text) is None:   # (no such cell: one pass)
+        return text
+    runs: list[list[re.Match[str]]] = []
+    for m in row.finditer(text):
+        if runs and not text[runs[-1][-1].end():m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    cut = [(m.start(1), m.end(1)) for run in runs if len(run) >= _CELLS_MIN
+           for m, h in zip(run, _hits([m.group(1) + "\n" for m in run])) if h]
+    for a, b in reversed(cut):
+        text = text[:a] + BLOCK + text[b:]
     return text
 
 

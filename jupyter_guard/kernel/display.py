@@ -17,7 +17,7 @@ from typing import Any
 from IPython.lib import pretty
 
 from jupyter_guard.hooks import carried, lazy
-from jupyter_guard.hooks.digit_lines import char_rows
+from jupyter_guard.hooks.digit_lines import char_cells, char_rows
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
@@ -88,7 +88,7 @@ class Masker:
         if isinstance(obj, self._pd[1]):
             return None
         html = r.frame_html(obj, settings, self._lineage_of(obj))
-        return char_rows(html) if isinstance(html, str) else html   # (one character a row)
+        return char_cells(html) if isinstance(html, str) else html   # (one character a row)
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
         r = self._render

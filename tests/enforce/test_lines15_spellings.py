@@ -93,8 +93,8 @@ def test_an_email_cut_over_three_writes(remembered: None) -> None:
 def test_a_frame_of_one_character_a_row(remembered: None, value: str) -> None:
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"c": list(value)})
-    for text in (frame.to_string(), frame.to_html()):
-        shown = digit_lines.char_rows(text)
+    for shown in (digit_lines.char_rows(frame.to_string()),
+                  digit_lines.char_cells(frame.to_html())):
         cells = re.findall(r"<td>(.)</td>", shown) or [ln[-1] for ln in shown.splitlines()[1:]]
         assert value not in "".join(cells)
         assert shown.count("████") >= len(value) - 1
@@ -103,7 +103,7 @@ def test_a_frame_of_one_character_a_row(remembered: None, value: str) -> None:
 def test_plain_frames_and_lines_pass(remembered: None) -> None:
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"c": list("Paris-Lyon 2026")})
-    assert digit_lines.char_rows(frame.to_html()) == frame.to_html()
+    assert digit_lines.char_cells(frame.to_html()) == frame.to_html()
     assert digit_lines.char_rows(frame.to_string()) == frame.to_string()
 
 
