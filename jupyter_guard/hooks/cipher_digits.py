@@ -100,6 +100,38 @@ def spans(text: str, known: AbstractSet[str], lengths: AbstractSet[int]
     wanted = frozenset(n for n in lengths if 7 <= n <= 19)
     if not wanted:
         return []
+    return woven(text, known, wanted) + _keyed(text, known, wanted)
+
+
+_LONG = _engine.compile(r"\d{14,38}")
+_LONG_PY = re.compile(r"(?<!\d)\d{14,38}(?!\d)")
+
+
+def woven(text: str, known: AbstractSet[str], lengths: AbstractSet[int]
+          ) -> list[tuple[int, int, str]]:
+    """Where two known numbers of ``lengths`` digits are interleaved digit by digit
+    (``''.join(a + b for a, b in zip(x, y))``): a run of twice as many digits whose even or
+    odd digits are a known number (one RE2 pass finds whether a run of 14+ digits is there).
+
+    >>> woven("id 110000000000001178 x", {"100000017", "100000018"}, {9})
+    [(3, 21, 'known-spelt')]
+    """
+    try:
+        if _LONG.search(text) is None:
+            return []
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        pass
+    out = []
+    for m in _LONG_PY.finditer(text):
+        w = m.group()
+        if len(w) // 2 in lengths and (w[0::2] in known or w[1::2] in known):
+            out.append((m.start(), m.end(), SPELT))
+    return out
+
+
+def _keyed(text: str, known: AbstractSet[str], wanted: frozenset[int]
+           ) -> list[tuple[int, int, str]]:
+    """``spans``' words read under one key."""
     pat = _pattern(wanted)
     try:   # only the runs of three words are read (prose holds few)
         runs = [m.group() for m in islice(pat[2].finditer(text), CANDIDATES)]

@@ -21,7 +21,7 @@ and read for known values (``exits.known_spans``).
 
 >>> from jupyter_guard.hooks import exits, respelt
 >>> saved = set(exits.known), exits.numbers[0], set(exits.digit_lengths)
->>> exits.known.add("100000005"); exits.numbers[0] = True; exits.digit_lengths.add(9)
+>>> exits.known.clear(); exits.remember(["100000005"])
 >>> t = Tail()
 >>> t.take("a\\n1\\n0\\n0\\n"), t.take("0\\n0\\n0\\n0\\n0\\n5\\n"), t.take("ok\\n")
 ('a\\n', '████\\n', 'ok\\n')
@@ -46,7 +46,10 @@ KEEP = 2 * WIDEST
 among them (it has ``WIDEST`` digits at most, and a separator line between two digits)."""
 _ONE = "0123456789()+./ -"
 # a run of lines of one character each; linear (each line is read once)
-_RUN = re.compile(r"(?m)(?:^[0-9()+./ \-]\r?\n)+")
+# (one other short line may stand between two of them: ``print(c); print('step')``; at the
+# text's end it is held with the run, which may go on in the next piece)
+_RUN = re.compile(r"(?m)^[0-9()+./ \-]\r?\n(?:[0-9()+./ \-]\r?\n|[^\r\n]{2,32}\r?\n"
+                  r"(?=[0-9()+./ \-]\r?\n|\Z))*")
 try:  # google-re2: one linear pass (~1.2 ms a MB; ten ``in`` searches cost ~30)
     import re2 as _engine
 except ImportError:  # pragma: no cover - no wheel here: Python's engine (~2.6 ms a MB)
@@ -54,7 +57,8 @@ except ImportError:  # pragma: no cover - no wheel here: Python's engine (~2.6 m
 _GATE = _engine.compile(r"\n[0-9]\r?\n")
 _GATE_PY = re.compile(_GATE.pattern)
 # the same for any character, once a value other than a number is known
-_RUN_ANY = re.compile(r"(?m)(?:^[^\r\n]\r?\n)+")
+_RUN_ANY = re.compile(r"(?m)^[^\r\n]\r?\n(?:[^\r\n]\r?\n|[^\r\n]{2,32}\r?\n"
+                      r"(?=[^\r\n]\r?\n|\Z))*")
 _GATE_ANY = _engine.compile(r"\n[^\r\n]\r?\n")
 _GATE_ANY_PY = re.compile(_GATE_ANY.pattern)
 
@@ -77,14 +81,19 @@ class Tail:
         if exits.numbers[0] or self.cipher.held:   # one number a line, spelt in letters
             out = self.cipher.take(out, exits.known, exits.digit_lengths, end=end)
         if out.endswith("\n"):
-            words = out[-_LAST - 1:].split()
-            self.last = words[-1] if words and not out[-2:-1].isspace() else ""
+            self.last = _last_words(self.last, out)
         if end:
             self.last = ""
         return out
 
     def _take(self, piece: str, *, end: bool = False) -> str:
-        text = self.held + piece if self.held else piece
+        held = self.held
+        if (held and not end and 3 <= len(piece) <= 33 and piece[-1] == "\n"
+                and "\n" not in piece[:-1] and "\r" not in piece and held[-2:-1] != "\n"
+                and held[-3:-2] in ("", "\n")):   # one line between two of one character:
+            self.held = held + piece   # held with the run, nothing new to read in it
+            return ""
+        text = held + piece if held else piece
         self.held = ""
         if not text:
             return text
@@ -113,7 +122,27 @@ class Tail:
 
 
 _LAST = 64
-"""The characters of the last line emitted kept for the next (an e-mail's head)."""
+"""The characters of the last lines emitted kept for the next (an e-mail's head)."""
+_LAST_LINES = 4
+"""Lines of one word each kept for the next (an e-mail cut over up to five lines)."""
+
+
+def _last_words(last: str, out: str) -> str:
+    """The word that ends ``out``'s last line, joined to those of the lines of one word
+    before it (``_LAST_LINES`` at most; ``last`` too when ``out`` is all such lines)."""
+    lines = out[-(_LAST_LINES + 1) * (_LAST + 2):].splitlines()
+    words: list[str] = []
+    for ln in reversed(lines[-_LAST_LINES:]):
+        if not ln or ln.split() != [ln]:
+            break
+        words.append(ln)
+    if not words:
+        words = out[-_LAST - 1:].split()
+        return words[-1] if words and not out[-2:-1].isspace() else ""
+    joined = "".join(reversed(words))
+    if len(words) == len(lines) and len(out) <= (_LAST_LINES + 1) * (_LAST + 2):
+        joined = last + joined   # (the whole piece was such lines: the run goes on)
+    return joined[-_LAST:]
 _HEAD = re.compile(r"[^\s]{1,64}")
 
 
@@ -134,11 +163,48 @@ def char_rows(text: str) -> str:
     known value (``pd.Series(list(email))``) masked whole: its rows are each no value, so
     the frame's own masking passes them (``respelt`` reads them joined, once an e-mail is
     known and the text holds an '@': a C search)."""
+    if exits.known and (exits.numbers[0] or _texts_known()):
+        text = _cells(text, _ROW_TEXT)
     if not (_texts_known() and "@" in text):
         return text
     found = sorted(respelt.spans(text, exits.known, exits.email_domains))
     for a, b, _ in reversed(found):
         text = text[:a] + BLOCK + "\n" + text[b:].lstrip("\n")
+    return text
+
+
+def char_cells(html: str) -> str:
+    """A frame's HTML with a column of one character a row that spells a known value masked
+    cell by cell (``pd.DataFrame({'c': list(ssn)})``)."""
+    if exits.known and (exits.numbers[0] or _texts_known()):
+        return _cells(html, _ROW_HTML)
+    return html
+
+
+# a row of a frame's text or HTML whose one cell is one character (``pd.DataFrame({'c':
+# list(ssn)})``): the character is group 1
+_ROW_TEXT = re.compile(r"(?m)^[ \t]*\S+[ \t]+(\S)[ \t]*$")
+_ROW_HTML = re.compile(r"<tr[^>]*>\s*(?:<th[^>]*>[^<]*</th>\s*)*<td[^>]*>([^<])</td>\s*</tr>")
+_ONE_CELL = re.compile(r"<td[^>]*>[^<]</td>")
+_CELLS_MIN = 7
+"""Rows of one character in a run before it is read (a known number has 7+ digits)."""
+
+
+def _cells(text: str, row: re.Pattern[str]) -> str:
+    """``text`` (a frame's text or HTML, ``row`` its row of one character) with each run of
+    such rows whose characters spell a known value masked cell by cell."""
+    if row is _ROW_HTML and _ONE_CELL.search(text) is None:   # (no such cell: one pass)
+        return text
+    runs: list[list[re.Match[str]]] = []
+    for m in row.finditer(text):
+        if runs and not text[runs[-1][-1].end():m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    cut = [(m.start(1), m.end(1)) for run in runs if len(run) >= _CELLS_MIN
+           for m, h in zip(run, _hits([m.group(1) + "\n" for m in run])) if h]
+    for a, b in reversed(cut):
+        text = text[:a] + BLOCK + text[b:]
     return text
 
 
@@ -160,11 +226,16 @@ def _may_hold(text: str, gate: object = _GATE, gate_py: re.Pattern[str] = _GATE_
 def _hits(lines: list[str]) -> list[bool]:
     """Which of ``lines`` (one character each) belong to a known number their digits spell, or
     to a known value their characters spell."""
-    chars = [ln[0] for ln in lines]
+    chars = [ln[0] if len(ln) == 2 or ln[1:] == "\r\n" else "" for ln in lines]
     hit = [False] * len(lines)
-    if _texts_known():
-        for a, b, _ in exits.known_spans("".join(chars)):
-            hit[a:b] = [True] * (b - a)
+    joined = "".join(chars)
+    if _texts_known() and joined.isdigit():   # one token: a known value only if it is one
+        if joined in exits.known:              # (numbers inside it: read below)
+            hit = [bool(c) for c in chars]
+    elif _texts_known():
+        ones = [i for i, c in enumerate(chars) if c]
+        for a, b, _ in exits.known_spans(joined):
+            hit[ones[a]:ones[b - 1] + 1] = [True] * (ones[b - 1] + 1 - ones[a])
     if not exits.numbers[0]:
         return hit
     where = [i for i, c in enumerate(chars) if c.isdigit()]

@@ -10,7 +10,9 @@ when the value is first remembered:
 - the digits alone (an SSN's dashes, a phone's brackets and spaces dropped) and, where it starts
   with a zero, without its leading zeros (what ``int`` keeps);
 - the digits backwards (``s.replace('-', '')[::-1]``; a value backwards as read is known
-  beside it, ``exits.remember``), when neither end is a zero (an ``int`` would drop it): as
+  beside it, ``exits.remember``), a zero at either end kept (``100000010`` reads
+  ``010000001``; not one starting with two zeros, as zero-padded counters and UUIDs do), and,
+  when it then starts with a zero, without it as ``int`` prints it (8+ digits left): as
   likely an honest number as the digits themselves (one of 65,000 random 9-digit numbers
   against 10,000 SSNs known, none of the 65,000 plain values of the exits' corpus);
 - the number as Python prints a float (``repr``: ``json.dump``, ``str(list)``, pandas' CSV) and
@@ -53,7 +55,7 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from itertools import compress, filterfalse, repeat
-from operator import eq, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from jupyter_guard.hooks import cipher_digits
@@ -181,17 +183,22 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None,
     # past 2**53: the float's own digits
     exact = [str(int(f)) for n, f in zip(numbers, floats) if n > 1 << 53 and int(f) != n]
     out.update(exact)
-    # backwards (``ssn[::-1]``), all 9+ digits, when neither end is a zero (those equal to
-    # their own ``strip('0')``: one C call each)
-    listed = list(digits)
-    out.update(map(_BACKWARDS, compress(listed, map(eq, listed, map(str.strip, listed,
-                                                                       repeat("0"))))))
+    # backwards (``ssn[::-1]``), all 9+ digits, a zero at either end kept (``'100000010'``
+    # reads ``'010000001'``); one that starts with a zero also without it, as ``int`` prints
+    # it, when 8+ digits are left (as the value's own leading zeros above). Not one that
+    # starts with two zeros: ``'000000001'`` is how zero-padded counters and UUIDs look
+    backwards = [b for b in map(_BACKWARDS, digits) if not b.startswith("00")]
+    out.update(backwards)
+    short = [b for b in map(str.lstrip, (d for d in backwards if d[0] == "0"), repeat("0"))
+             if len(b) >= DIGITS - 1]
+    out.update(short)
     big = [n for n in numbers if n >= 1 << 48]   # bare hex of 12+ digits (shorter: a UUID's or a
     hexes = [*map("{:x}".format, big), *map("{:X}".format, big)]   # hash's piece)
     out.update(hexes)
     if lengths is not None:   # (a reversed form is as long as its digits)
         lengths.update(map(len, canonical))
         lengths.update(map(len, exact))
+        lengths.update(map(len, short))
         lengths.update(map(len, filter(str.isdigit, hexes)))
         lengths.update(len(str(n)) for n in numbers if n < 1000)   # '0', no comma
     out.difference_update(values)
@@ -293,10 +300,11 @@ def local_parts(values: Iterable[str]) -> set[str]:
     ``jane.doe``: a digit or a ``.``, ``_``, ``+`` or ``-`` in it) and have ``PIECE_MIN``
     characters or more: printed alone (``e.split('@')[0]``) they name the person as the whole
     address does. A plain word (``sales``, ``john``) is left out: it would be masked in honest
-    text.
+    text. Such an e-mail with its '@' dropped (``e.replace('@', '')``: ``user5example.com``)
+    is given too: it names the person as well, and no honest token is spelt so.
 
     >>> sorted(local_parts(["user5@example.com", "jane.doe@x.io", "john@x.io", "a1@x.io", "12"]))
-    ['jane.doe', 'user5']
+    ['jane.doe', 'jane.doex.io', 'user5', 'user5example.com']
     """
     out: set[str] = set()
     for v in values:
@@ -305,6 +313,7 @@ def local_parts(values: Iterable[str]) -> set[str]:
         if at >= PIECE_MIN and not local.isalpha() and local.split() == [local] and (
                 not local.isdigit() or len(local) >= 6):
             out.add(local.strip(".+-_"))
+            out.add(local + v[at + 1:])
     out.discard("")
     return {t for t in out if len(t) >= PIECE_MIN}
 

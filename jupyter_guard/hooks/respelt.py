@@ -16,6 +16,9 @@ per line, for the same known-value check:
   (a printed list), and its letters as a printed list (``list(e)``: ``'u', 's', …``);
 - the '@' written as a word (``e.replace('@', ' AT ')``, ``[at]``, dots maybe as ``DOT``):
   looked for only where the text holds one (C searches), one short read around each;
+- UTF-16 bytes printed (``print(e.encode('utf-16-le'))``: ``b'u\\x00s\\x00...'``);
+- an e-mail cut over lines of one word each (``print(e[:3]); print(e[3:9]); ...``), and two
+  e-mails interleaved (``''.join(a + b for a, b in zip(x, y))``: each half read);
 - base85 and Ascii85 runs too short to hold the rare punctuation ``encoded85.runs`` needs
   (``b85encode`` of two e-mails), or led by a query string's ``d=``: ``encoded85.loose``,
   each piece of what they decode to read as a value.
@@ -70,6 +73,12 @@ _GATES = (
     r"(?m:^ *\d+ +@$)",                                            # a Series of its characters
     r"\S[ .,;:|_/\t-]{1,2}@[ .,;:|_/\t-]{1,2}\S"                    # spaced out
     r"|'@', '|\"@\", \"",                                             # a list of its letters
+    # cut over lines (``print(e[:3]); print(e[3:9]); ...``): a line of one word holding an
+    # '@' beside one holding none (a column of whole e-mails has none such)
+    r"(?m:^[^\s@]{1,63}\r?\n[^\s@]{0,63}@[^\s@]{0,63}$|^[^\s@]{0,63}@[^\s@]{0,63}\r?\n"
+    r"[^\s@]{1,63}$)",
+    r"[^\s@,;'\"]{3,}@[^\s,;'\"]{0,2}@[^\s@,;'\"]{3,}",                 # two interleaved
+    r"(?:[^\\\s]\\x00){4}|(?:\\x00[^\\\s]){4}",              # UTF-16 bytes' repr
 )
 try:  # google-re2: one linear pass (~2 ms per MB); Python's re takes ~25 ms for the same
     import re2 as _engine
@@ -161,7 +170,8 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
                 yield a, b, piece
     if gate is None:
         return
-    ords, octal, qp, uu, uesc, rows, spaced = (g.search(text) is not None for g in each)
+    ords, octal, qp, uu, uesc, rows, spaced, cut, woven, nuls = (
+        g.search(text) is not None for g in each)
     for m in _ORDS.finditer(text) if ords else ():
         yield from _codes(m, [int(n[2:] if n.startswith("0b") else n, 2 if len(n) > 6 else 10)
                               for n in _NUM.findall(m.group())])
@@ -180,6 +190,68 @@ def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str
         yield m.start(), m.end(), m.group()[::1 + len(m.group(2))]
     for m in _LETTERS.finditer(text) if spaced else ():
         yield m.start(), m.end(), m.group()[1::5]
+    if cut:
+        yield from _cut_lines(text, each[7], tuple(domains) if 0 < len(domains) <= DOMAINS_MAX
+                              else ())
+    for m in _NULS.finditer(text) if nuls else ():   # ``print(e.encode('utf-16-le'))``
+        yield from _pieces(m, m.group().replace("\\x00", ""))
+    for m in _WOVEN.finditer(text) if woven else ():
+        w = m.group()   # ``''.join(a + b for a, b in zip(x, y))``: each half (the shorter whole)
+        yield m.start(), m.end(), w[0::2]
+        yield m.start(), m.end(), w[1::2]
+
+
+_NULS = re.compile(r"(?:\\x00)?(?:[^\\\s'\"]\\x00){4,}[^\\\s'\"]?")
+_WOVEN = re.compile(r"(?<![^\s,;'\"\[(])[^\s,;'\"]*@[^\s,;'\"]{0,2}@[^\s,;'\"]*")
+CUT_LINES = 4
+"""Lines of one word read before and after a line holding an '@' (an e-mail cut over up to
+``2 * CUT_LINES + 1`` printed lines)."""
+
+
+def _cut_lines(text: str, gate: Any, named: tuple[str, ...]) -> Iterator[tuple[int, int, str]]:
+    """The lines of one word holding an '@' beside a line of one word holding none (``gate``'s
+    matches: one RE2 pass; a column of whole e-mails has one at most, below its header), read
+    with the lines of one word around them (``_joined_lines``); given ``named`` (the known
+    e-mails' domains), only where what follows the '@' begins one of them or is one."""
+    for m in gate.finditer(text):
+        at = m.start() + m.group().find("@")
+        a, b = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+        line = text[a:len(text) if b < 0 else b].rstrip("\r")
+        after = line.partition("@")[2]
+        if not named or any(d.startswith(after) or after.startswith(d) for d in named):
+            yield from _joined_lines(text, a, a + len(line))
+
+
+def _joined_lines(text: str, a: int, b: int) -> Iterator[tuple[int, int, str]]:
+    """The joins of the lines of one word around the line ``text[a:b]`` (which holds an
+    '@') that hold it: each may be a value cut over lines."""
+    before: list[tuple[int, str]] = []
+    at = a
+    while len(before) < CUT_LINES and at > 0:
+        start = text.rfind("\n", 0, at - 1) + 1
+        line = text[start:at - 1].rstrip("\r")
+        if not line or len(line) > 63 or line.split() != [line] or "@" in line:
+            break
+        before.append((start, line))
+        at = start
+    after: list[tuple[int, str]] = []
+    at = b
+    while len(after) < CUT_LINES and at < len(text):
+        end = text.find("\n", at + 1)
+        end = len(text) if end < 0 else end
+        line = text[at + 1:end].rstrip("\r")
+        if not line or len(line) > 63 or line.split() != [line] or "@" in line:
+            break
+        after.append((end, line))
+        at = end
+    mid = text[a:b]
+    for i in range(len(before) + 1):
+        head = "".join(ln for _, ln in reversed(before[:i]))
+        first = before[i - 1][0] if i else a
+        for j in range(len(after) + 1):
+            if i or j:
+                yield first, after[j - 1][0] if j else b, head + mid + "".join(
+                    ln for _, ln in after[:j])
 
 
 def _uu_block(block: str) -> str:

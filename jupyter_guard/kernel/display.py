@@ -17,7 +17,7 @@ from typing import Any
 from IPython.lib import pretty
 
 from jupyter_guard.hooks import carried, lazy
-from jupyter_guard.hooks.digit_lines import char_rows
+from jupyter_guard.hooks.digit_lines import char_cells, char_rows
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
@@ -87,7 +87,8 @@ class Masker:
             return r.styler_html(obj, settings, self._lineage_of(obj.data))
         if isinstance(obj, self._pd[1]):
             return None
-        return r.frame_html(obj, settings, self._lineage_of(obj))
+        html = r.frame_html(obj, settings, self._lineage_of(obj))
+        return char_cells(html) if isinstance(html, str) else html   # (one character a row)
 
     def _plain(self, obj: Any, p: Any, cycle: bool) -> None:
         r = self._render

@@ -90,8 +90,10 @@ def numeric_forms(values: Iterable[str], spelt: set[str] | None = None) -> set[s
             out.add(str(exact))
         n = int(digits)
         out.update((f"{n:,}", f"{n:_}"))
-        if digits[0] != "0" and digits[-1] != "0":   # backwards (``ssn[::-1]``), all 9+ digits
+        if not digits.endswith("00"):   # backwards (``ssn[::-1]``), and as ``int`` reads it
             out.add(digits[::-1])
+            if len(digits[::-1].lstrip("0")) >= DIGITS - 1:
+                out.add(digits[::-1].lstrip("0"))
         if n >= 1 << 48:   # bare hex of 12+ digits (shorter: a UUID's or a hash's piece)
             out.update((f"{n:x}", f"{n:X}"))
     out.difference_update(values if isinstance(values, (set, frozenset)) else set(values))

@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from tests.enforce import lines15_cases as lines15
 from tests.enforce import red15c_cases as cases
 from tests.enforce.test_exits import Recorder
 from tests.kernelutil import Kernel, guarded_kernel
@@ -86,6 +87,8 @@ def _texts(data: bytes) -> list[str]:
 
 
 _LETTERS = str.maketrans("abcdefghij", "0123456789")
+_LETTERS_SHIFTED = (str.maketrans("bcdefghija", "0123456789"),
+                    str.maketrans("jabcdefghi", "0123456789"))
 
 
 def _lines(t: str) -> list[str]:
@@ -101,6 +104,27 @@ def _lines(t: str) -> list[str]:
     return out
 
 
+_ONE_CHAR = re.compile(r"(?:\n|\\n|\")")
+_MAILISH = re.compile(r"([\w.+-]+)@")
+_LONG = re.compile(r"[^\s\"',\[\]]{16,}")
+
+
+def _respelt(t: str) -> list[str]:
+    """What a reader undoes by hand: case, a local part backwards, the '@' dropped or as a
+    word, two values interleaved, and the characters standing alone on a line (whatever lines
+    stand between them, in the order the messages came)."""
+    ones = "".join(p.strip() for p in _ONE_CHAR.split(t)
+                   if len(p.strip()) == 1 and (p.strip().isalnum() or p.strip() in "@."))
+    woven = [w[k::2] for w in _LONG.findall(t) for k in (0, 1)]
+    streams = [["".join(c for c in ln if c.isalnum()) for ln in body.split("\\n")]
+               for name in ("stdout", "stderr")
+               for body in re.findall(rf'"name": "{name}", "text": "([^"]*)"', t)[:1]]
+    if len(streams) == 2:   # the two streams' lines taken in turn, either first
+        woven += ["".join(a + b for a, b in zip(x, y)) for x, y in (streams, streams[::-1])]
+    return [t.lower(), _MAILISH.sub(lambda m: m.group(1)[::-1] + "@", t),
+            t.replace("example.com", "@example.com").replace(" at @", "@"), ones, *woven]
+
+
 def recover(data: bytes) -> str:
     texts = [t for part in _unpack(data) for t in _texts(part)]
     more: list[str] = []
@@ -108,7 +132,8 @@ def recover(data: bytes) -> str:
         t = t.replace("\\x00", "").replace("\x00", "")
         t = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), t)
         more += [t, codecs.encode(t, "rot13"), urllib.parse.unquote(html.unescape(t)),
-                 t.translate(_LETTERS), *_lines(t)]
+                 t.translate(_LETTERS), *(t.translate(k) for k in _LETTERS_SHIFTED),
+                 *_lines(t), *_respelt(t)]
         for big in re.findall(r"\d{40,}", t):
             n = int(big)
             more.append(n.to_bytes((n.bit_length() + 7) // 8, "big").decode("latin-1"))
@@ -229,13 +254,13 @@ def _effects(g: Group, name: str, code: str) -> tuple[bool, list[bytes]]:
     return ok, [wire, *files_of(g.workdir, out), drained(g.rec, f"MARK-{name}")]
 
 
-@pytest.mark.parametrize("case", _params(cases.FILES))
+@pytest.mark.parametrize("case", _params(cases.FILES + lines15.FILES))
 def test_file_writers(group: Callable[[str], Group], case: cases.Case) -> None:
     ok, seen = _effects(group("files"), case.id, case.code)
     assert not raw_in(seen), f"{case.id} (ran: {ok}) left raw values: {raw_in(seen)[:3]}"
 
 
-@pytest.mark.parametrize("case", _params(cases.WIRE))
+@pytest.mark.parametrize("case", _params(cases.WIRE + lines15.WIRE))
 def test_messages(group: Callable[[str], Group], case: cases.Case) -> None:
     ok, seen = _effects(group("wire"), case.id, case.code)
     assert not raw_in(seen), f"{case.id} (ran: {ok}) sent raw values: {raw_in(seen)[:3]}"
@@ -253,7 +278,8 @@ def test_children(group: Callable[[str], Group], case: cases.Case) -> None:
     assert not raw_in(seen), f"{case.id} (ran: {ok}) gave a child raw values: {raw_in(seen)[:3]}"
 
 
-TWINS = ([("files", t) for t in cases.FILE_TWINS] + [("wire", t) for t in cases.WIRE_TWINS]
+TWINS = ([("files", t) for t in cases.FILE_TWINS + lines15.FILE_TWINS]
+         + [("wire", t) for t in cases.WIRE_TWINS + lines15.WIRE_TWINS]
          + [("net", t) for t in cases.NET_TWINS] + [("child", t) for t in cases.CHILD_TWINS]
          + [("infer", t) for t in cases.INFER_TWINS])
 
