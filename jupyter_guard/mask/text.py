@@ -21,6 +21,7 @@ from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
+from .quiet import quiet
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, SPELT, check_strategy, hash_values, masker
 
@@ -185,6 +186,17 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     """Mask every detected value in free text (all enabled detectors)."""
     if not settings.active or not text:
         return text
+    if len(text) < QUIET_MIN:
+        return _mask_text(text, settings)
+    with quiet():  # (no collection of the call's many short-lived objects: ``mask.quiet``)
+        return _mask_text(text, settings)
+
+
+QUIET_MIN = 1 << 14
+"""Texts at least this long are masked with the garbage collector held back (``quiet``)."""
+
+
+def _mask_text(text: str, settings: MaskSettings) -> str:
     norm = normalize(text)
     # known values found in the text (the kernel's finder finds none until a cell has read
     # sensitive columns): only without any do the detectors' spans alone decide
