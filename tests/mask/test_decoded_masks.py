@@ -1,0 +1,43 @@
+"""Masks made from decoded text (a value whose kept tail holds a decoded token: ``hunter22&``
+read from ``hunter22&amp;``) are listed once per distinct mask (``decoded._masks_of``), not
+once per value. The masked text equals the one-string-per-value path's (``same_values``
+declining) and, where the reference masker reads such text, the reference's."""
+from __future__ import annotations
+
+import pytest
+
+from jupyter_guard.mask import merge
+from jupyter_guard.mask.detect import DETECTORS
+from jupyter_guard.mask.text import MaskSettings, mask_text
+
+from . import reference
+
+SETTINGS = [MaskSettings(), MaskSettings(detectors=tuple(DETECTORS)),
+            MaskSettings(strategy="redact")]
+N = 1 << 17
+
+FORMS = {
+    "pairs by &amp;": "password=hunter22&amp;" * (N // 22),
+    "pairs by non-breaking hyphens": "password=hunter22\u2011" * (N // 18),
+    "distinct pairs by &amp;": "".join(f"token=abc{i:05d}&amp;" for i in range(N // 24)),
+    "two keys, non-ASCII, by &#38;": "".join(f"pwd=hünter{i % 500}&#38;api_key=sk{i}é&#38;"
+                                              for i in range(N // 40)),
+    "e-mails with &#64;": "".join(f"user{i % 300}&#64;example.com, " for i in range(N // 26)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_masks_listed_once_equal_one_mask_per_value(name: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    text = FORMS[name]
+    got = [mask_text(text, s) for s in SETTINGS]
+    monkeypatch.setattr(merge, "same_values", lambda *a: None)
+    assert got == [mask_text(text, s) for s in SETTINGS]
+    assert all(g != text and "hunter" not in g and "abc0" not in g for g in got)
+
+
+def test_short_decoded_runs_equal_the_reference() -> None:
+    for text in ("password=hunter22&amp;" * 100, "".join(
+            f"user{i % 7}&#64;example.com, " for i in range(300))):
+        for s in SETTINGS:
+            assert mask_text(text, s) == reference.mask_text(text, s)
