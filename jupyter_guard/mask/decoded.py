@@ -180,6 +180,28 @@ def from_spans(text: str, spans: list[tuple[int, int, str]], settings: Any) -> V
     return masked(text, got[0], got[1], kinds, names, settings)
 
 
+def from_raw(text: str, raw: list[tuple[int, int, str]], settings: Any) -> Values | None:
+    """``from_spans`` of the spans ``raw`` before ``text.resolve`` (the scanner's and the
+    known ones, in any order), resolved as arrays with the same rule (by start, the longest
+    first, the earlier listed first; those starting inside a kept one dropped), or None for
+    fewer than ``SPANS_MANY`` (or where ``from_spans`` declines): one transposition of the
+    spans, no Python step per span."""
+    np = _np()
+    if len(raw) < SPANS_MANY:
+        return None
+    first, last, each = zip(*raw)
+    starts, ends = np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+    if (ends <= starts).any() or starts.min() < 0 or ends.max() > len(text):
+        return None
+    keep = merge.resolve(starts, ends, np.arange(len(raw)))
+    names = list(dict.fromkeys(each))
+    kinds = None
+    if len(names) > 1:
+        number = {n: k for k, n in enumerate(names)}
+        kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(raw))[keep]
+    return masked(text, starts[keep], ends[keep], kinds, names, settings)
+
+
 def masked(text: str, starts: Any, ends: Any, kinds: Any | None, names: list[str],
            settings: Any) -> Values | None:
     """The values of ``text`` at ``starts``/``ends`` (by start, not overlapping; ``kinds``

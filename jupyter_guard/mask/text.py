@@ -201,6 +201,7 @@ def _mask_text(text: str, settings: MaskSettings) -> str:
     # known values found in the text (the kernel's finder finds none until a cell has read
     # sensitive columns): only without any do the detectors' spans alone decide
     known = [s for find in KNOWN for s in find(norm.text)] if KNOWN else []
+    spans: list[Span] | None = None
     if len(text) >= ALONE_MIN and norm.text is text:
         masked = mask_mixed(text, settings, known=known)  # values of several kinds, in numpy
         if masked is None and not known:
@@ -220,7 +221,14 @@ def _mask_text(text: str, settings: MaskSettings) -> str:
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
             return mask_upto(text, found, len(text))
-    norm, spans = _norm_spans(text, settings, norm, known)
+        raw = scan(norm.text, settings.enabled) + known  # (resolved as arrays where many)
+        found = decoded.from_raw(norm.text, raw, settings)
+        found = None if found is None else decoded.mapped(text, norm, found)
+        if found is not None:
+            return mask_upto(text, found, len(text))
+        spans = resolve(raw)
+    if spans is None:
+        norm, spans = _norm_spans(text, settings, norm, known)
     if not spans:
         return text
     if norm.text is text:

@@ -41,3 +41,32 @@ def test_short_decoded_runs_equal_the_reference() -> None:
             f"user{i % 7}&#64;example.com, " for i in range(300))):
         for s in SETTINGS:
             assert mask_text(text, s) == reference.mask_text(text, s)
+
+
+def test_spans_resolved_as_arrays_equal_the_resolved_list() -> None:
+    """``decoded.from_raw`` (the scanner's spans resolved in numpy) equals ``from_spans`` of
+    ``text.resolve``'s list on spans in any order: overlapping, nested, exact twins of one or
+    two kinds, one starting where another ends."""
+    import random
+
+    import numpy as np
+
+    from jupyter_guard.mask import decoded
+    from jupyter_guard.mask.text import resolve
+
+    text = FORMS["two keys, non-ASCII, by &#38;"]
+    rng = random.Random(5)
+    for settings in SETTINGS:
+        for kinds in (["secret"], ["secret", "known", "ipv4"]):
+            raw = []
+            for _ in range(3000):
+                a = rng.randrange(len(text) - 30)
+                raw.append((a, a + rng.randint(1, 30), rng.choice(kinds)))
+            raw += rng.sample(raw, 300) + [(b, b + 5, rng.choice(kinds)) for _, b, _ in raw[:200]]
+            rng.shuffle(raw)
+            got = decoded.from_raw(text, list(raw), settings)
+            want = decoded.from_spans(text, resolve(list(raw)), settings)
+            assert got is not None and want is not None
+            assert all(np.array_equal(g, w) for g, w in zip(got[:2], want[:2]))
+            assert np.array_equal(got[2][0], want[2][0]) and np.array_equal(got[2][1], want[2][1])
+            assert got[2][2] == want[2][2]
