@@ -70,3 +70,30 @@ def test_spans_resolved_as_arrays_equal_the_resolved_list() -> None:
             assert all(np.array_equal(g, w) for g, w in zip(got[:2], want[:2]))
             assert np.array_equal(got[2][0], want[2][0]) and np.array_equal(got[2][1], want[2][1])
             assert got[2][2] == want[2][2]
+
+
+def test_overlaps_are_dropped_as_the_loop_drops_them() -> None:
+    """``shapes.unnested`` (the kept spans as the first span's chain of 'next span starting at
+    or after my end', found by doubling) keeps what the one-by-one loop keeps, on random spans
+    sorted by start: nested, chained, tied, long and short."""
+    import random
+
+    import numpy as np
+
+    from jupyter_guard.mask.shapes import unnested
+
+    def loop(starts: list[int], ends: list[int]) -> list[bool]:
+        keep, last = [], -1
+        for a, b in zip(starts, ends):
+            keep.append(a >= last)
+            last = b if a >= last else last
+        return keep
+
+    rng = random.Random(9)
+    for _ in range(2000):
+        n = rng.randint(2, 300)
+        a = sorted(rng.randrange(rng.choice([10, 100, 1000])) for _ in range(n))
+        b = [x + rng.randint(1, rng.choice([1, 5, 50])) for x in a]
+        got = unnested(np.array(a), np.array(b))
+        want = loop(a, b)
+        assert (all(want) if got is None else got.tolist() == want)
