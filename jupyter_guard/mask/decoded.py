@@ -77,13 +77,30 @@ def mapped(text: str, norm: Normalized, found: Values) -> Values | None:
             odd = np.setdiff1d(odd, near[kept], assume_unique=True)
             more = _led(norm, odd, ends, block, tails, tail, y, blocks, where)
             odd = odd[block[odd] < len(blocks)]
-        text_of = norm.text
-        more += map(operator.add, map(blocks.__getitem__, block[odd].tolist()),
-                    map(text_of.__getitem__, map(slice, tails[odd].tolist(), ends[odd].tolist())))
-        block[odd] = len(blocks) + len(more) - len(odd) + np.arange(len(odd))
+        head = len(blocks) + len(more)
+        block[odd] = head + _masks_of(norm.text, odd, block, tails, ends, blocks, more)
     if len(x) > 1 and (x[1:] < y[:-1]).any():
         return None
     return x, y, (block, tail, (*extra, *more))
+
+
+def _masks_of(text: str, odd: Any, block: Any, tails: Any, ends: Any, blocks: tuple[str, ...],
+              more: list[str]) -> Any:
+    """The masks of the values ``odd`` made from ``text`` (their block, then ``text[tail:end]``),
+    each distinct one listed once at the end of ``more``; returns each value's number among
+    those listed (a run of one pair repeated has one mask, not one string per value)."""
+    np = _np()
+    groups = merge.same_values(text, tails[odd], ends[odd])
+    if groups is None:
+        more += map(operator.add, map(blocks.__getitem__, block[odd].tolist()),
+                    map(text.__getitem__, map(slice, tails[odd].tolist(), ends[odd].tolist())))
+        return np.arange(len(odd))
+    first, which = groups  # (one value of each kept text; a kept text's masks by block)
+    pairs, number = np.unique(which * len(blocks) + block[odd], return_inverse=True)
+    one = odd[first[pairs // len(blocks)]]
+    more += map(operator.add, map(blocks.__getitem__, (pairs % len(blocks)).tolist()),
+                map(text.__getitem__, map(slice, tails[one].tolist(), ends[one].tolist())))
+    return number.reshape(-1)
 
 
 def _led(norm: Normalized, odd: Any, ends: Any, block: Any, tails: Any, tail: Any, y: Any,
@@ -161,6 +178,28 @@ def from_spans(text: str, spans: list[tuple[int, int, str]], settings: Any) -> V
         number = {n: k for k, n in enumerate(names)}
         kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(spans))
     return masked(text, got[0], got[1], kinds, names, settings)
+
+
+def from_raw(text: str, raw: list[tuple[int, int, str]], settings: Any) -> Values | None:
+    """``from_spans`` of the spans ``raw`` before ``text.resolve`` (the scanner's and the
+    known ones, in any order), resolved as arrays with the same rule (by start, the longest
+    first, the earlier listed first; those starting inside a kept one dropped), or None for
+    fewer than ``SPANS_MANY`` (or where ``from_spans`` declines): one transposition of the
+    spans, no Python step per span."""
+    np = _np()
+    if len(raw) < SPANS_MANY:
+        return None
+    first, last, each = zip(*raw)
+    starts, ends = np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+    if (ends <= starts).any() or starts.min() < 0 or ends.max() > len(text):
+        return None
+    keep = merge.resolve(starts, ends, np.arange(len(raw)))
+    names = list(dict.fromkeys(each))
+    kinds = None
+    if len(names) > 1:
+        number = {n: k for k, n in enumerate(names)}
+        kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(raw))[keep]
+    return masked(text, starts[keep], ends[keep], kinds, names, settings)
 
 
 def masked(text: str, starts: Any, ends: Any, kinds: Any | None, names: list[str],

@@ -5,11 +5,11 @@ merges spans, and the mask of every value as the span path's masker makes it.
 Each mask is a block (``████``, ``█████`` or nothing) followed by a range of the text that
 ends at the value's end: ``partial`` keeps an e-mail-like value's domain (from its last
 ``@``), a long value's last ``KEEP`` characters, a short one's nothing; ``redact`` and
-``null`` keep nothing; ``hash`` is a mask of its own per value (its digest, listed after the
-blocks), keeping nothing. So every value is one ``(start, end, block, tail)`` row and
-the text is cut in one gather (``mixed.mask_upto``). A long value that ends in whitespace
-(``partial_value`` strips it, then keeps the four characters before it: not one range) is left
-to the span path: None.
+``null`` keep nothing; ``hash`` is a mask of its own per distinct value (its digest, listed
+after the blocks; the values told apart in numpy, ``same_values``), keeping nothing. So every
+value is one ``(start, end, block, tail)`` row and the text is cut in one gather
+(``mixed.mask_upto``). A long value that ends in whitespace (``partial_value`` strips it, then
+keeps the four characters before it: not one range) is left to the span path: None.
 """
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
                 return None
             block[mine], tail[mine] = got
         elif how == "hash":
+            tail[mine] = ends[mine]
+            groups = same_values(text, starts[mine], ends[mine])
+            if groups is not None:  # each distinct value sliced and digested once
+                first, which = groups
+                block[mine] = which + (len(BLOCKS) + len(extra))
+                extra += hash_values(list(map(text.__getitem__, map(
+                    slice, starts[mine][first].tolist(), ends[mine][first].tolist()))), salt,
+                    distinct=True)
+                continue
             values = list(map(text.__getitem__, map(slice, starts[mine].tolist(),
                                                     ends[mine].tolist())))
             distinct = dict.fromkeys(values)
@@ -96,6 +105,60 @@ def masks(data: Any, starts: Any, ends: Any, kinds: Any, plan: list[str],
             block[mine], tail[mine] = (0 if how == "redact" else 2), ends[mine]
     return block, tail, tuple(extra)
 
+
+DISTINCT_WIDE = 80
+"""Values at most this long are told apart in numpy (``same_values``); longer ones by a dict."""
+
+
+def same_values(text: str, starts: Any, ends: Any) -> tuple[Any, Any] | None:
+    """The values of ``text`` at ``starts``/``ends`` told apart without a Python string per
+    value: one value of each distinct one (its index) and each value's number among those, or
+    None for values too long. Each value's characters are read as 64-bit words (those past
+    its end as 0) and folded into a key with its length; values whose keys are all unequal
+    are all distinct, else every value is compared with its key's value (where two unequal
+    values share a key, None: a dict decides).
+
+    >>> import numpy as np
+    >>> first, which = same_values("ab ab cd", np.array([0, 3, 6]), np.array([2, 5, 8]))
+    >>> len(first), bool(which[0] == which[1] != which[2])
+    (2, True)
+    """
+    np = _np()
+    n = len(starts)
+    size = ends - starts
+    if n < 2 or int(size.max()) > DISTINCT_WIDE:
+        return None
+    units = (np.frombuffer(text.encode("ascii"), dtype=np.uint8) if text.isascii() else
+             np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    per = 8 // units.itemsize  # characters a 64-bit word holds
+    width = -(-int(size.max()) // per) * per
+    ahead = np.concatenate((units, np.zeros(width, dtype=units.dtype)))
+    words = np.lib.stride_tricks.sliding_window_view(ahead, width)[starts].view(np.uint64)
+    for k in range(words.shape[1]):  # (characters past a value's end read 0)
+        words[:, k] &= _LOW[units.itemsize].take(np.clip(size - k * per, 0, per))
+    key = size.astype(np.uint64)
+    for k in range(words.shape[1]):
+        key = key * _MIX + words[:, k]
+    if (key == key[0]).all():  # (one value repeated)
+        first, which = np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    else:
+        order = key.argsort()
+        ordered = key[order]
+        new = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+        if new.all():  # (no two keys equal: no two values equal)
+            return np.arange(n), np.arange(n)
+        which = np.empty(n, dtype=np.int64)
+        which[order] = np.cumsum(new) - 1
+        first = order[new]  # (one value of each key: the others are compared with it)
+    same = (size[first][which] == size).all() and (words[first][which] == words).all()
+    return (first, which) if same else None
+
+
+_MIX = 0x9E3779B97F4A7C15
+"""An odd 64-bit multiplier: a key is a value's words folded as ``key * _MIX + word``."""
+_LOW = {w: __import__("numpy").array([(1 << (8 * w * c)) - 1 for c in range(8 // w + 1)],
+                                     dtype="uint64") for w in (1, 4)}
+"""Per character width (bytes): the mask of a word's first ``c`` characters, by ``c``."""
 
 Masks = tuple[Any, Any, tuple[str, ...]]
 """Each value's block (a number: ``BLOCKS``, then the strings listed third) and where the range

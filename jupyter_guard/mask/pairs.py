@@ -65,26 +65,67 @@ def keyed_in_run(text: str, det: Detector, a: int, b: int,
     if hi <= lo:
         return []
     final = int(starts[hi - 1])
-    x, y = v_starts[lo:hi - 1], v_ends[lo:hi - 1]
-    keep = y - x >= 4
+    closing = list(det.find_at(text, final, _after(text, b, final)))  # the last key's value
+    x = v_starts[lo:hi - 1]
+    y = _joined(x, v_ends[lo:hi - 1], closing[0][1] if closing else -1)
+    keep = y > x  # (a value cut under 4 characters too: ``password=ab&token=…``)
     name = det.name
     out: list[Span] = list(zip(x[keep].tolist(), y[keep].tolist(), repeat(name)))
     if cut is not None:  # (the values cut at ``MAX_VALUE``, by index: for ``inside``)
         cut += np.flatnonzero(y[keep] - x[keep] >= MAX_VALUE).tolist()
-    for p, q in det.find_at(text, final, _after(text, b, final)):
+    for p, q in closing:
         if cut is not None and q - p >= MAX_VALUE:
             cut.append(len(out))
         out.append((p, q, name))
     return out
 
 
+def _joined(x: Any, y: Any, after: int) -> Any:
+    """The ends of values ``x``/``y`` cut at the next key, where an empty one (the next key
+    starts right where it would: ``pwd=token=hunter22``) ends with the next value that is not
+    empty (or at ``after``, the end of the value of the key after them all, if > 0), as the
+    precise pattern takes the key word after it into its value."""
+    np = _np()
+    empty = y <= x
+    if not empty.any():
+        return y
+    nxt = np.where(empty, len(x), np.arange(len(x)))
+    nxt = np.minimum.accumulate(nxt[::-1])[::-1]  # the next value not empty, from each one
+    ok = empty & (nxt < len(x))
+    y = y.copy()
+    y[ok] = y[nxt[ok]]
+    if after > 0:
+        y[empty & ~ok] = after
+    return y
+
+
 def keyed_by_re(text: str, det: Detector, a: int, b: int) -> list[Span]:
     """``keyed_in_run`` by ``re``: each key matched by the precise pattern, to the next key."""
-    keys = [k.start() for k in KEYED.finditer(text, a, b)]
-    if not keys:
+    found = list(KEYED.finditer(text, a, b))
+    if not found:
         return []
+    keys = [k.start() for k in found]
     stops = [*keys[1:], _after(text, b, keys[-1])]
-    return [(x, y, det.name) for p, stop in zip(keys, stops) for x, y in det.find_at(text, p, stop)]
+    last = list(det.find_at(text, keys[-1], stops[-1]))
+    xs, ys = [], []
+    for k, stop in zip(found[:-1], stops):  # (a value under 4 characters too, or empty)
+        got = list(det.find_at(text, k.start(), stop))
+        if not got:
+            v = _VALUE.match(text, k.end(), stop)
+            got = [v.span(1) if v else (stop, stop)]
+        xs += [p for p, _ in got]
+        ys += [q for _, q in got]
+    np = _np()
+    x = np.array(xs, dtype=np.int64)
+    y = _joined(x, np.array(ys, dtype=np.int64), last[0][1] if last else -1)
+    keep = y > x
+    return [*zip(x[keep].tolist(), y[keep].tolist(), repeat(det.name)),
+            *((p, q, det.name) for p, q in last)]
+
+
+_VALUE = re.compile(r"\s*+[\"']?([^\s\"',;]{0," + str(MAX_VALUE) + "}+)")
+"""A key's value from the end of its ``KEYED`` match, as ``_region`` reads it (white space, a
+quote, then what a value holds), where the precise pattern finds none (under 4 characters)."""
 
 
 def _after(text: str, b: int, last_key: int) -> int:

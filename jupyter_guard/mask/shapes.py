@@ -175,11 +175,19 @@ def unnested(starts: Any, ends: Any) -> Any:
     is dropped (as ``text.resolve`` does); None when all are."""
     if len(starts) < 2 or (starts[1:] >= ends[:-1]).all():
         return None
-    keep, last = [], -1  # overlaps (a valid card inside a valid IBAN): rare, one by one
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        keep.append(a >= last)
-        last = b if a >= last else last
-    return _np().array(keep, dtype=bool)
+    np = _np()
+    n = len(starts)  # after a kept span, the next kept is the first to start at its end or
+    jump = np.append(np.searchsorted(starts, ends, "left"), n)  # after (n: none); the kept
+    chain = np.zeros(1, dtype=np.int64)  # are the first span's chain, found by doubling:
+    while True:  # ``chain`` holds the first 2**k, ``jump`` goes 2**k steps (n stays n)
+        more = jump[chain]
+        chain = np.concatenate((chain, more[more < n]))
+        if len(chain) < 2 * len(more) or more[-1] >= n:
+            break
+        jump = jump[jump]
+    keep = np.zeros(n, dtype=bool)
+    keep[chain] = True
+    return keep
 
 
 FINDERS: dict[str, Callable[[Text], Found | None]] = {}

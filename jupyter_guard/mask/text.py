@@ -21,6 +21,7 @@ from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
 from .normalize import Normalized, normalize
+from .quiet import quiet
 from .scan import RE2_MIN, Span, scan
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, SPELT, check_strategy, hash_values, masker
 
@@ -185,10 +186,22 @@ def mask_text(text: str, settings: MaskSettings) -> str:
     """Mask every detected value in free text (all enabled detectors)."""
     if not settings.active or not text:
         return text
+    if len(text) < QUIET_MIN:
+        return _mask_text(text, settings)
+    with quiet():  # (no collection of the call's many short-lived objects: ``mask.quiet``)
+        return _mask_text(text, settings)
+
+
+QUIET_MIN = 1 << 14
+"""Texts at least this long are masked with the garbage collector held back (``quiet``)."""
+
+
+def _mask_text(text: str, settings: MaskSettings) -> str:
     norm = normalize(text)
     # known values found in the text (the kernel's finder finds none until a cell has read
     # sensitive columns): only without any do the detectors' spans alone decide
     known = [s for find in KNOWN for s in find(norm.text)] if KNOWN else []
+    spans: list[Span] | None = None
     if len(text) >= ALONE_MIN and norm.text is text:
         masked = mask_mixed(text, settings, known=known)  # values of several kinds, in numpy
         if masked is None and not known:
@@ -208,7 +221,14 @@ def mask_text(text: str, settings: MaskSettings) -> str:
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
             return mask_upto(text, found, len(text))
-    norm, spans = _norm_spans(text, settings, norm, known)
+        raw = scan(norm.text, settings.enabled) + known  # (resolved as arrays where many)
+        found = decoded.from_raw(norm.text, raw, settings)
+        found = None if found is None else decoded.mapped(text, norm, found)
+        if found is not None:
+            return mask_upto(text, found, len(text))
+        spans = resolve(raw)
+    if spans is None:
+        norm, spans = _norm_spans(text, settings, norm, known)
     if not spans:
         return text
     if norm.text is text:

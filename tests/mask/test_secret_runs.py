@@ -8,6 +8,8 @@ import pytest
 from jupyter_guard.mask.detect import DETECTORS
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
+from . import reference
+
 ALL = tuple(DETECTORS)
 
 
@@ -29,3 +31,29 @@ def test_every_value_of_a_long_run_of_pairs_is_masked(text: str, strategy: str) 
 def test_a_long_query_without_key_words_is_unchanged() -> None:
     text = "q?" + "city=Lyon&page=2&" * 3000
     assert mask_text(text, MaskSettings(detectors=ALL)) == text
+
+
+@pytest.mark.parametrize("strategy", ["partial", "redact", "hash"])
+@pytest.mark.parametrize("unit", ["pwd=token=hunter22xyz&", "pwd=pwd=token=hunter22xyz&",
+                                  "api_key=secret=auth=hunter22qq&"])
+def test_a_key_word_that_starts_a_value_is_masked_with_it(unit: str, strategy: str) -> None:
+    """In a run longer than a value, a value cut empty by the key word right after it takes
+    that key and its value, as the precise pattern does (before, ``token=`` stayed visible):
+    the run is masked pair by pair as the reference masks one pair."""
+    settings = MaskSettings(strategy=strategy)
+    text = unit * (3 * 4096 // len(unit))
+    one = reference.mask_text(unit, settings)
+    assert one != unit and "token=" not in one and "secret=" not in one
+    assert mask_text(text, settings) == one * (len(text) // len(unit))
+
+
+@pytest.mark.parametrize("text", ["password=ab&token=hunter22&" * 600,
+                                  "password=ab&" * 1200, "x=1&pwd=q&auth=hunter22&" * 600])
+def test_a_value_under_four_characters_cut_by_the_next_key_is_masked(text: str) -> None:
+    """A value cut by the next key under 4 characters (the precise pattern runs on into that
+    key and masks it with it) is masked; before, it stayed visible. The run's last pair is
+    the precise pattern's alone, as in the reference."""
+    out = mask_text(text, MaskSettings())
+    body = out[:-40]
+    assert "=ab&" not in body and "=q&" not in body and "hunter" not in out
+    assert out.count("=") == text.count("=")
