@@ -7,16 +7,18 @@ SSNs known:
 - ``exit_budget.known_sent`` (what a send to an allowed host counts: now also URL-decoded,
   base64/hex runs decoded) on 1 MB of plain CSV in 64 KB sends;
 - what a socket's send to an allowed host costs looking for a compressed stream
-  (``exit_socket._inflated`` with no stream under way: ``Inflating.start``, then
-  ``Inflating.across`` where it exists) on 1 MB of random binary in 64 KB sends (random bytes
-  hold a zlib header every 16 KB or so, each tried on 64 bytes);
+  (``exit_follow.inflated`` with no stream under way: since red15h ``Inflating.found`` and
+  ``Inflating.joined``, with the zip headers and raw deflate guesses; before it
+  ``Inflating.start``, then ``Inflating.across`` where it exists) on 1 MB of random binary in
+  64 KB sends (random bytes hold a zlib header every 16 KB or so, each tried on 64 bytes);
 - the whole budget check of a socket's send to an allowed host (``exit_socket._spend``: the
   known values it completes and the compressed streams it starts or goes on, with red15h's
   raw-deflate guesses, zip members and several streams per socket) on the same 1 MB of random
   binary in 64 KB sends, and on a gzip upload of plain CSV (a stream under way: each send
   is also looked at for new streams) in 64 KB sends.
 
-To compare with the code before a change, run it with ``PYTHONPATH`` naming the older checkout.
+To compare with the code before a change, run it with ``PYTHONPATH`` naming the older checkout
+(``git archive <commit> | tar -x -C /tmp/base``).
 
     .venv/bin/python benchmarks/bench_red15f.py
 """
@@ -65,13 +67,18 @@ def _sends(data: bytes, piece: int = 1 << 16) -> None:
 
 
 def _looked_for(data: bytes, piece: int = 1 << 16) -> None:
+    found = getattr(exit_inflate.Inflating, "found", None)   # red15h: every start, guesses too
     across = getattr(exit_inflate.Inflating, "across", None)   # absent before red15g
     prev = b""
     for i in range(0, len(data), piece):
         chunk = data[i:i + piece]
-        started = exit_inflate.Inflating.start(chunk) or (across and across(prev, chunk))
-        assert not started or not started[1], "random bytes inflated"
-        prev = chunk[-9:]
+        if found is not None:
+            started = found(chunk) + exit_inflate.Inflating.joined(prev, chunk)
+            assert not any(out for _, out in started), "random bytes inflated"
+        else:
+            one = exit_inflate.Inflating.start(chunk) or (across and across(prev[-9:], chunk))
+            assert not one or not one[1], "random bytes inflated"
+        prev = chunk[-256:]
 
 
 def _spent(sends: list[bytes]) -> None:

@@ -169,6 +169,8 @@ ARCHIVES = [   # red15h: archives, raw deflate nothing declares, two streams at 
          + "for i in range(0, max(len(g1), len(g2)), 64):\n"
            "    for g in (g1, g2):\n        if g[i:i + 64]:\n            s.send(g[i:i + 64])\n"
            "s.close()", decode="interleave64"),
+    Case("pickle-pieces-socket", "import pickle\n" + _CONN + "s.sendall(pickle.dumps("
+         "[[e[i:i + 2] for i in range(0, len(e), 2)] for e in E[5:30]]))\ns.close()"),
 ]
 
 NET = URLS + HEADERS + BODIES + SOCKETS + CHILDREN + ARCHIVES

@@ -167,6 +167,16 @@ def test_pickles_of_pieces_and_long_runs(protocol: int) -> None:
         assert b"CA" in exit_bytes.pickled(pickle.dumps(["CA", "NY"], protocol=protocol))
 
 
+def test_pickles_sent_to_an_allowed_host(counted: Any) -> None:
+    pieces = [[e[i:i + 2] for i in range(0, len(e), 2)] for e in EMAILS[5:30] + SSNS[5:30]]
+    for protocol in (0, 2, 4, 5):
+        data = pickle.dumps(pieces, protocol=protocol)
+        assert _all(counted([data])), protocol
+        assert _all(counted([struct.pack("!i", len(data)) + data])), protocol   # a Connection's
+    plain = pickle.dumps([list(c) for c in ("Paris", "Lyon")] + [["CA", "NY"]] * 500)
+    assert counted([plain]) == set()
+
+
 def _png(width: int, height: int, rng: random.Random) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(
