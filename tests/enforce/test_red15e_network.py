@@ -100,10 +100,20 @@ def _members(data: bytes) -> list[bytes]:
 
 
 def _deinterleaved(got: bytes, n: int) -> list[bytes]:
-    """The raw TCP listener's bytes split into two streams sent ``n`` bytes a send in turn."""
+    """The raw TCP listener's bytes split back into two streams sent ``n`` bytes a send in turn
+    (``for i in range(0, max(len(g1), len(g2)), n): for g in (g1, g2): send(g[i:i + n])``),
+    for each length the first may have had."""
     tcp = got.split(b"\n--listener--\n")[1] if b"\n--listener--\n" in got else got
-    pieces = [tcp[i:i + n] for i in range(0, len(tcp), n)]
-    return [b"".join(pieces[0::2]), b"".join(pieces[1::2])]
+    out = []
+    for first in range(len(tcp) + 1):
+        sizes, at, parts = (first, len(tcp) - first), 0, [b"", b""]
+        for i in range(0, max(sizes), n):
+            for g in (0, 1):
+                take = max(0, min(n, sizes[g] - i))
+                parts[g] += tcp[at:at + take]
+                at += take
+        out += [p for p in parts if p[:2] == b"\x1f\x8b"]
+    return out
 
 
 def _runs(text: str) -> list[bytes]:
