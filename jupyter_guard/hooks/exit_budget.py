@@ -29,19 +29,24 @@ BUDGET = Budget()
 
 def readings(data: Any, *, inflate: bool = True) -> list[str]:
     """``data`` as text and what a reader gets back from it: URL-decoded (a query string, a form
-    body), its base64, base32, hex and base85 runs decoded (``encoded.decoded``, of both), and a
-    whole compressed stream in it inflated (``exit_bytes.streams``, at most
-    ``exit_bytes.INFLATE_MAX`` bytes; ``inflate=False``: the socket check follows streams over
+    body), its base64, base32, hex and base85 runs decoded (``encoded.decoded``, of both), the
+    strings of a pickle in it (at its start or after a 4-byte length: ``exit_bytes.pickled``,
+    pieces of 1-3 characters joined), and a
+    whole compressed stream in it inflated (``exit_inflate.streams``, at most
+    ``exit_inflate.INFLATE_MAX`` bytes; ``inflate=False``: the socket check follows streams over
     several sends itself). Text with no run to decode costs one RE2 pass more."""
     from urllib.parse import unquote_plus
 
-    from jupyter_guard.hooks import encoded, exit_bytes
+    from jupyter_guard.hooks import encoded, exit_inflate
+    from jupyter_guard.hooks.exit_bytes import pickled
 
     text = exits._text(data)
     out = [text, unquote_plus(text)] if "%" in text or "+" in text else [text]
     out += [h for t in list(out) if (h := encoded.decoded(t))]
+    if isinstance(data, (bytes, bytearray, memoryview)):   # a pickle, or one after a length
+        out += [exits._text(p) for p in (pickled(data), pickled(data[4:])) if p]
     if inflate and isinstance(data, (bytes, bytearray, memoryview)):
-        for inner in exit_bytes.streams(bytes(data)):
+        for inner in exit_inflate.streams(bytes(data)):
             out += readings(inner)
     return out
 

@@ -21,12 +21,12 @@ True
 from __future__ import annotations
 
 import lzma
-import re
 import zlib
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from jupyter_guard.hooks import encoded
+from jupyter_guard.hooks.exit_inflate import INFLATE_MAX
 from jupyter_guard.mask.patterns import PREFILTER
 
 try:  # google-re2, as ``mask.scan`` uses it
@@ -98,7 +98,6 @@ def text_of(data: Any) -> str:
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"),
           (b"\x78\x01", "zlib"), (b"\x78\x5e", "zlib"), (b"\x78\x9c", "zlib"),
           (b"\x78\xda", "zlib"))
-INFLATE_MAX = 1 << 20
 
 
 def inflated(data: Any) -> bytes:
@@ -123,179 +122,13 @@ def inflated(data: Any) -> bytes:
         return b""   # not a stream after all (or a piece of one): the bytes were scanned as is
 
 
-STREAM_MAX = 8 << 20
-"""The most a compressed stream sent to an allowed host is inflated to, for the exfiltration
-budget's count: past it the send is refused (``exit_budget.refuse_unread``), never read on."""
-_GZIP = b"\x1f\x8b\x08"
-_ZLIB = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
-_CHUNK_LINE = re.compile(rb"[0-9a-fA-F]{1,8}\r\n")
-
-
-_ERRORS = (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError)
-
-
-class TooLarge(Exception):
-    """A compressed stream inflates past ``STREAM_MAX``."""
-
-
-class Inflating:
-    """A compressed stream as it is sent, one send at a time (gzip, zlib or raw deflate: an int
-    ``wbits``; ``"bz2"``, ``"xz"``): what each send adds, inflated (``STREAM_MAX`` bytes at
-    most in all: ``TooLarge`` past it). ``chunked``: each send is one chunk of a chunked HTTP
-    body (``HEX\\r\\n`` before it, ``\\r\\n`` after it, dropped). ``wbits`` None: an HTTP
-    head declared a compressed body still to come (``raw``: as ``deflate``, which may be a raw
-    deflate stream); its first bytes say which."""
-
-    def __init__(self, wbits: int | str | None, chunked: bool, raw: bool = False) -> None:
-        self._d = None if wbits is None else _opened(wbits)
-        self.chunked, self.raw, self.total, self.tail = chunked, raw, 0, b""
-        self.dead = False
-
-    @property
-    def done(self) -> bool:
-        return self.dead or (self._d is not None and bool(self._d.eof))
-
-    def feed(self, piece: bytes) -> bytes:
-        if self.chunked and (m := _CHUNK_LINE.match(piece)):
-            piece = piece[m.end():].removesuffix(b"\r\n")
-        if self._d is None:
-            if not piece:
-                return b""
-            kind = _kind(piece) or (-15 if self.raw else 0)
-            if not kind:   # not compressed after all
-                self.dead = True
-                return b""
-            self._d = _opened(kind)
-        try:
-            out = self._d.decompress(piece, STREAM_MAX - self.total + 1)
-        except _ERRORS:
-            self.dead = True   # no stream after all: the bytes were counted as sent
-            return b""
-        self.total += len(out)
-        if self.total > STREAM_MAX:
-            raise TooLarge
-        return out
-
-    @classmethod
-    def start(cls, data: bytes) -> tuple[Inflating, bytes] | None:
-        """The stream that starts in ``data`` (``starts``) and what of it ``data`` holds,
-        inflated; or a head declaring one, whose body is still to come; None otherwise."""
-        cut = data.find(b"\r\n\r\n", 0, 65536)
-        head = data[:cut].lower() if cut >= 0 else b""
-        chunked = b"transfer-encoding: chunked" in head
-        framed = _CHUNK_LINE.match(data)   # a chunk of a chunked body, alone
-        for at, wbits in starts(data):
-            inf = cls(wbits, chunked or (framed is not None and at == framed.end()))
-            out = inf.feed(data[at:])   # raises ``TooLarge``
-            if not inf.dead:
-                return inf, out
-        declared = _ENCODING.search(head)
-        if declared and cut + 4 == len(data):
-            return cls(None, chunked, raw=declared.group(1) == b"deflate"), b""
-        return None
-
-
-    @classmethod
-    def across(cls, prev: bytes, data: bytes) -> tuple[Inflating, bytes] | None:
-        """A stream whose header began in the last send (``prev``: its last ``HEADER - 1``
-        bytes) and goes on in ``data``: a raw socket sending a few bytes at a time."""
-        for i in range(len(prev)):
-            joint = prev[i:] + data
-            kind = _kind(joint[:HEADER])
-            if kind and (kind != 15 or _tried(joint, 0)):
-                inf = cls(kind, False)
-                out = inf.feed(joint)   # raises ``TooLarge``
-                if not inf.dead:
-                    return inf, out
-        return None
-
-
-HEADER = 10   # the longest header ``_kind`` reads (a bz2 block's)
-_BZ2 = re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)")   # a block, or the end of an empty stream
-_XZ = b"\xfd7zXZ\x00"
-_ZLIB_AT = re.compile(rb"\x78[\x01\x5e\x9c\xda]")
-TRIAL = 64
-"""Bytes a zlib header met inside a send must inflate without error before it is followed
-(random binary holds one every 16 KB or so; a trial costs ~1.5 µs and rejects nearly all)."""
-
-
-def _kind(piece: bytes) -> int | str:
-    """The stream ``piece`` begins with: its ``wbits`` (gzip, zlib), ``"bz2"``, ``"xz"``; 0."""
-    head = piece[:6]
-    return 31 if head[:2] == _GZIP[:2] else 15 if head[:2] in _ZLIB else \
-        "bz2" if _BZ2.match(piece) else "xz" if head == _XZ else 0
-
-
-def _opened(kind: int | str) -> Any:
-    """A fresh incremental decompressor for ``kind`` (``Inflating``'s ``wbits``)."""
-    import bz2
-
-    if kind == "bz2":
-        return bz2.BZ2Decompressor()
-    if kind == "xz":
-        return lzma.LZMADecompressor(lzma.FORMAT_XZ)
-    return zlib.decompressobj(int(kind))
-
-
-def _tried(data: bytes, at: int) -> bool:
-    """Whether ``TRIAL`` bytes from ``at`` inflate as zlib without error."""
-    try:
-        zlib.decompressobj(15).decompress(data[at:at + TRIAL])
-    except zlib.error:
-        return False
-    return True
-
-
-_ENCODING = re.compile(rb"(?m)^content-encoding:[ \t]*(gzip|x-gzip|deflate)")
-
-
-def starts(data: bytes) -> list[tuple[int, int | str]]:
-    """Where a compressed stream may start in ``data`` and its kind (``Inflating``'s ``wbits``):
-    a gzip header, a bz2 block or an xz header anywhere (the first 8 of each), a zlib header at
-    the start, after an HTTP head or after a chunk's size line, or anywhere else where its
-    first ``TRIAL`` bytes inflate, and raw deflate after a head saying ``Content-Encoding:
-    deflate``."""
-    out: list[tuple[int, int | str]] = []
-    at, cut = [0], data.find(b"\r\n\r\n", 0, 65536)
-    if cut >= 0:
-        at.append(cut + 4)
-    if m := _CHUNK_LINE.match(data, at[-1]):
-        at.append(m.end())
-    for m in _ZLIB_AT.finditer(data):   # one trial of ``TRIAL`` bytes each, at most
-        if m.start() in at or _tried(data, m.start()):
-            out.append((m.start(), 15))
-    if cut >= 0 and len(data) > at[-1] and b"content-encoding: deflate" in data[:cut].lower() \
-            and data[at[-1]:at[-1] + 2] not in _ZLIB:
-        out.append((at[-1], -15))
-    for found, kind in ((_GZIP, 31), (_XZ, "xz")):
-        i, n = data.find(found), 0
-        while i >= 0 and n < 8:
-            out.append((i, kind))
-            i, n = data.find(found, i + 3), n + 1
-    out += [(m.start(), "bz2") for m, _ in zip(_BZ2.finditer(data), range(8))]
-    return sorted(out, key=lambda s: s[0])
-
-
-def streams(data: bytes) -> list[bytes]:
-    """Each compressed stream that ``starts`` in ``data``, inflated (``INFLATE_MAX`` bytes at
-    most each; b'' streams left out)."""
-    out = []
-    for at, kind in starts(data):
-        try:
-            got = _opened(kind).decompress(data[at:], INFLATE_MAX)
-        except _ERRORS:
-            continue
-        if got:
-            out.append(got)
-    return out
-
-
 def pickled(data: Any) -> bytes:
     """The strings inside a pickle written at once (``pickle.dumps(...)`` then ``write``,
     ``shelve``), one per line: a pickle glues each string to the opcode after it, so its values
-    are no token of their own. A value pickled one character at a time (``[list(e) for e in
-    emails]``) is read whole too: each run of single characters in one container, joined (a
-    character met again is a memo fetch, ``GET``/``BINGET``, followed here). Read with
+    are no token of their own. A value pickled a few characters at a time (``[list(e) for e in
+    emails]``, pieces of 2-3 characters) is read whole too: each run of strings of at most
+    ``PIECE`` characters in a row, joined (a piece met again is a memo fetch,
+    ``GET``/``BINGET``, followed here). Read with
     ``pickletools`` (nothing is unpickled); b'' when ``data`` is no pickle.
 
     >>> import pickle
@@ -329,22 +162,24 @@ def pickled(data: Any) -> bytes:
             elif name in _WITHIN:
                 continue
             last = got
-            if got is not None and len(got) <= 4 and len(got.decode("utf-8", "replace")) == 1:
+            if got is not None and len(got) <= 12 and len(got.decode("utf-8", "replace")) <= PIECE:
                 run.append(got)
                 continue
-            if 4 <= len(run) <= JOINED_MAX:
+            if len(run) >= 2:
                 joined.append(b"".join(run))
             run = []
     except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read so far is scanned, and the bytes as they are
         pass
-    if 4 <= len(run) <= JOINED_MAX:
+    if len(run) >= 2:
         joined.append(b"".join(run))
     return b"\n".join(found + joined)
 
 
-JOINED_MAX = 254
-"""The longest run of single characters read joined (an e-mail's longest): a longer one is a
-column of one-character codes, not a value spelt out."""
+PIECE = 3
+"""The longest string read as a piece of a value spelt out (``[e[i:i + 3] for i in ...]``):
+runs of two or more such strings in a row are read joined, however long (a flat list of every
+character of every value, a column of two-letter codes: only what the scan finds in them
+counts)."""
 _GETS = frozenset(("GET", "BINGET", "LONG_BINGET"))
 _PUTS = frozenset(("PUT", "BINPUT", "LONG_BINPUT"))
 _MEMO_OPS = _GETS | _PUTS

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks import exit_budget, exit_bytes, exit_dbcopy, exits
+from jupyter_guard.hooks import exit_budget, exit_dbcopy, exit_follow, exits
 from jupyter_guard.hooks.event_paths import database_header
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
@@ -179,7 +179,8 @@ def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     last ``TAIL`` bytes, so a value sent a few bytes at a time counts once whole; as sent or as
     ``exit_budget.readings`` gives them back) count against the exfiltration budget (bodies and
     raw sockets alike; request lines are counted by ``exit_net`` too, once: the budget counts
-    distinct values). A compressed stream is followed over the socket's sends (``_inflated``)."""
+    distinct values). Compressed streams are followed over the socket's sends
+    (``exit_follow.inflated``)."""
     p = rt.guard.policy
     if not (p.max_values_per_cell or p.max_values_per_session):
         return
@@ -190,53 +191,7 @@ def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     before = entry[1]
     entry[1] = (before + chunk)[-TAIL:]
     exit_budget.spend_new(rt.guard, rt, before, before + chunk, how)
-    _inflated(rt, sock, chunk, how, before[-exit_bytes.HEADER + 1:])
-
-
-# socket -> the compressed stream it is sending (``exit_bytes.Inflating``), until its end
-_streams: weakref.WeakKeyDictionary[Any, exit_bytes.Inflating] = weakref.WeakKeyDictionary()
-
-
-def _inflated(rt: Any, sock: Any, chunk: bytes, how: str, prev: bytes = b"") -> None:
-    """Count the values a compressed stream sent to an allowed host holds, as each send
-    inflates (gzip, zlib, raw deflate, bz2, xz: a ``Content-Encoding`` body, ``gzip.compress``
-    bytes on a socket, a stream after plain bytes; ``prev``, the socket's last bytes, may hold
-    its header's start): at most ``exit_bytes.STREAM_MAX`` bytes inflated, past that the send
-    is refused."""
-    try:
-        state = _streams.get(sock)
-    except TypeError:   # not weak-referenceable: read on this send alone
-        state = None
-    try:
-        if state is None:
-            started = exit_bytes.Inflating.start(chunk) or \
-                exit_bytes.Inflating.across(prev, chunk)
-            if started is None:
-                return
-            state, out = started
-        else:
-            out = state.feed(chunk)
-    except exit_bytes.TooLarge:
-        _forget(sock)
-        exit_budget.refuse_unread(rt.guard, rt, how, exit_bytes.STREAM_MAX)
-        return
-    before, state.tail = state.tail, (state.tail + out)[-TAIL:]
-    if out:
-        exit_budget.spend_new(rt.guard, rt, before, before + out, how)
-    if state.done:
-        _forget(sock)
-        return
-    try:
-        _streams[sock] = state
-    except TypeError:
-        pass
-
-
-def _forget(sock: Any) -> None:
-    try:
-        _streams.pop(sock, None)
-    except TypeError:
-        pass
+    exit_follow.inflated(rt, sock, chunk, how, before)
 
 
 def _database_head(data: Any) -> bool:

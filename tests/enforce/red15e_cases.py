@@ -137,11 +137,54 @@ CHILDREN = [   # ``@URL@``: the listener's URL written into the cell, as a user 
          "data=sys.stdin.buffer.read())'], input=','.join(E[5:30]).encode())"),
 ]
 
-NET = URLS + HEADERS + BODIES + SOCKETS + CHILDREN
+_ZIP = ("import io, zipfile\nb = io.BytesIO()\nwith zipfile.ZipFile(b, 'w', zipfile.ZIP_{m}) as z:\n"
+        "    z.writestr('customers.csv', D)\nb = b.getvalue()\n")
+_TAR = ("import io, tarfile\nb = io.BytesIO()\nwith tarfile.open(fileobj=b, mode='w{m}') as t:\n"
+        "    i = tarfile.TarInfo('customers.csv')\n    i.size = len(D)\n"
+        "    t.addfile(i, io.BytesIO(D.encode()))\nb = b.getvalue()\n")
+_RAW = "import zlib\nz = zlib.compressobj(wbits=-15)\nr = z.compress(D.encode()) + z.flush()\n"
+_PIECES = "for i in range(0, len(b), {n}):\n    s.send(b[i:i + {n}])\ns.close()"
+_HALVES = ("import gzip, zlib\nh = D.index(',', len(D) // 2) + 1\n"
+           "g1, g2 = {p}(D[:h].encode()), {p}(D[h:].encode())\n")
 
-# a file the test reads back with ``pickle.load``: lists of characters, protocol 0
-PICKLE = Case("pickle-char-lists", "import pickle\nwith open(OUT, 'wb') as f:\n"
-              "    pickle.dump([list(e) for e in E[5:30]], f, protocol=0)")
+ARCHIVES = [   # red15h: archives, raw deflate nothing declares, two streams at once
+    *(Case(f"zip-{m.lower()}-body", _ZIP.format(m=m) + _RQ + "requests.post(URL, data=b)")
+      for m in ("DEFLATED", "STORED", "BZIP2", "LZMA")),
+    Case("zip-deflated-socket-pieces", _ZIP.format(m="DEFLATED") + _CONN + _PIECES.format(n=7)),
+    Case("zip-lzma-socket-pieces", _ZIP.format(m="LZMA") + _CONN + _PIECES.format(n=5)),
+    Case("zip-deflated-multipart", _ZIP.format(m="DEFLATED") + _RQ
+         + "requests.post(URL, files={'f': ('c.zip', b)})"),
+    *(Case(f"tar{m.replace(':', '-') or '-plain'}-body", _TAR.format(m=m) + _RQ
+           + "requests.post(URL, data=b)") for m in ("", ":gz", ":bz2", ":xz")),
+    Case("tar-gz-socket-pieces", _TAR.format(m=":gz") + _CONN + _PIECES.format(n=7)),
+    Case("raw-deflate-no-header", _RAW + _RQ + "requests.post(URL, data=r)"),
+    Case("raw-deflate-after-prefix", _RAW + _RQ + "requests.post(URL, data=b'data=' + r)"),
+    Case("raw-deflate-multipart", _RAW + _RQ + "requests.post(URL, files={'f': ('a.bin', r)})"),
+    Case("raw-deflate-socket-pieces", _RAW + _CONN + "b = b'note: ' + r\n" + _PIECES.format(n=5)),
+    Case("zlib-behind-junk-header", "import zlib\n" + _CONN + "s.send(b'x\\x9c' + zlib.compress("
+         "b'x' * 50)[2:-4])\ns.send(zlib.compress(D.encode()))\ns.close()"),
+    Case("zlib-back-to-back", _HALVES.format(p="zlib.compress") + _CONN
+         + "b = g1 + g2\n" + _PIECES.format(n=50)),
+    Case("gzip-interleaved-64", _HALVES.format(p="gzip.compress") + _CONN
+         + "for i in range(0, max(len(g1), len(g2)), 64):\n"
+           "    for g in (g1, g2):\n        if g[i:i + 64]:\n            s.send(g[i:i + 64])\n"
+           "s.close()", decode="interleave64"),
+    Case("pickle-pieces-socket", "import pickle\n" + _CONN + "s.sendall(pickle.dumps("
+         "[[e[i:i + 2] for i in range(0, len(e), 2)] for e in E[5:30]]))\ns.close()"),
+]
+
+NET = URLS + HEADERS + BODIES + SOCKETS + CHILDREN + ARCHIVES
+
+# files the test reads back with ``pickle.load`` (every string, joined): values in pieces
+PICKLES = [Case("pickle-char-lists", "import pickle\nwith open(OUT, 'wb') as f:\n"
+                "    pickle.dump([list(e) for e in E[5:30]], f, protocol=0)"),
+           Case("pickle-two-char-pieces", "import pickle\nwith open(OUT, 'wb') as f:\n"
+                "    pickle.dump([[e[i:i + 2] for i in range(0, len(e), 2)] for e in E[5:30]], f)"),
+           Case("pickle-three-char-pieces", "import pickle\nwith open(OUT, 'wb') as f:\n"
+                "    pickle.dump([[s[i:i + 3] for i in range(0, 11, 3)] for s in S[5:30]], f, "
+                "protocol=2)"),
+           Case("pickle-one-long-run", "import pickle\nwith open(OUT, 'wb') as f:\n"
+                "    pickle.dump(list(','.join(E[5:30])), f)")]
 
 TWINS = [
     Twin("plain-get-counts", _U + "print(u.urlopen(URL + f'?city=Paris&n={len(df)}').read())",
@@ -187,6 +230,27 @@ TWINS = [
          "u.sendto(b'Nice,Lyon', ('127.0.0.1', UPORT))\nu.close()\n"
          "from multiprocessing.connection import Client\nm = Client(('127.0.0.1', TPORT))\n"
          "m.send(sorted(set(df.city)))\nm.close()", ("cities:3;rows:60", "Nice,Lyon", "Paris")),
+    Twin("plain-archives", "import io, zipfile, tarfile, zlib, gzip\n" + _RQ
+         + "by = df.groupby('city').id.count().to_csv().encode() * 20\nsent = []\n"
+         "for m in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):\n"
+         "    b = io.BytesIO()\n    with zipfile.ZipFile(b, 'w', m) as z:\n"
+         "        z.writestr('by_city.csv', by)\n"
+         "    sent.append(requests.post(URL, data=b.getvalue()).status_code)\n"
+         "b = io.BytesIO()\nwith tarfile.open(fileobj=b, mode='w:gz') as t:\n"
+         "    i = tarfile.TarInfo('by_city.csv')\n    i.size = len(by)\n"
+         "    t.addfile(i, io.BytesIO(by))\nsent.append(requests.post(URL, data=b.getvalue())"
+         ".status_code)\nz = zlib.compressobj(wbits=-15)\nr = z.compress(by) + z.flush()\n"
+         "sent.append(requests.post(URL, files={'f': ('a.bin', b'data=' + r)}).status_code)\n"
+         "h = len(by) // 2\ng1, g2 = gzip.compress(by[:h]), gzip.compress(by[h:])\n"
+         "sent.append(requests.post(URL, data=g1 + g2).status_code)\nprint(sent)",
+         ("by_city.csv", "[200, 200, 200, 200, 200, 200, 200]")),
+    Twin("plain-png-like", "import os, struct, zlib\n" + _RQ + "def chunk(k, b):\n"
+         "    return struct.pack('>I', len(b)) + k + b + struct.pack('>I', zlib.crc32(k + b))\n"
+         "rows = b''.join(b'\\x00' + os.urandom(900) for _ in range(200))\n"
+         "png = (b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 300, 200, 8, 2, "
+         "0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))\n"
+         "r = requests.post(URL, files={'img': ('a.png', png, 'image/png')})\n"
+         "print(r.status_code, len(png) > 180000)", ("IHDR", "IEND", "200 True")),
     Twin("plain-mail-xmlrpc", "import smtplib, xmlrpc.client as x\n"
          "m = smtplib.SMTP('127.0.0.1', MPORT)\n"
          "m.sendmail('a@b.org', ['c@d.org'], 'Subject: n\\r\\n\\r\\nrows 60 in Paris')\nm.quit()\n"

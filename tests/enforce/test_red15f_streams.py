@@ -1,6 +1,6 @@
 """What the exfiltration budget and the file exits read back from bytes (issue 15, red15f), without
 a kernel: pickles of values one character at a time (any protocol, memo fetches followed),
-compressed streams sent over several sends (``exit_bytes.Inflating``: HTTP heads, chunked
+compressed streams sent over several sends (``exit_inflate.Inflating``: HTTP heads, chunked
 framing, raw deflate, a bomb stopped at ``STREAM_MAX``), and the budget's readings of a query
 (base64, base32, hex, URL quoting). Each with its plain twin: nothing found, nothing held."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jupyter_guard.hooks import exit_budget, exit_bytes, exits
+from jupyter_guard.hooks import exit_budget, exit_bytes, exit_inflate, exits
 from jupyter_guard.mask.text import MaskSettings
 from tests.enforce.known_values import remembering
 
@@ -49,8 +49,8 @@ def _send(parts: list[bytes]) -> bytes:
     """What an ``Inflating`` started on the first part gives back over all of them."""
     sent = b""
     for i, part in enumerate(parts):   # as ``exit_socket._inflated``: the header may be split
-        started = exit_bytes.Inflating.start(part) or exit_bytes.Inflating.across(
-            sent[-exit_bytes.HEADER + 1:], part)
+        started = exit_inflate.Inflating.start(part) or exit_inflate.Inflating.across(
+            sent[-exit_inflate.HEADER + 1:], part)
         sent += part
         if started is not None:
             state, out = started
@@ -71,13 +71,13 @@ def test_streams_are_followed_over_sends() -> None:
     assert _send([head % (b"deflate", b""), z]) == body
     assert _send([head % (b"deflate", b"") + r]) == body
     assert _send([head % (b"deflate", b""), r[:9], r[9:]]) == body
-    assert exit_bytes.streams(b"HTTP/1.1 200\r\n\r\n" + z) == [body]
+    assert exit_inflate.streams(b"HTTP/1.1 200\r\n\r\n" + z) == [body]
 
 
 def test_a_bomb_stops_at_the_cap() -> None:
     bomb = zlib.compress(bytes(64 << 20), 9)
     t0 = time.process_time()
-    with pytest.raises(exit_bytes.TooLarge):
+    with pytest.raises(exit_inflate.TooLarge):
         _send([b"POST / HTTP/1.1\r\nContent-Encoding: deflate\r\n\r\n", bomb])
     assert time.process_time() - t0 < 5   # 8 MB inflated, not 64
 
@@ -85,7 +85,7 @@ def test_a_bomb_stops_at_the_cap() -> None:
 def test_plain_bytes_start_no_stream() -> None:
     for data in (b"x^2 + y^2 = z^2\n", b"GET /?q=x%5E2 HTTP/1.1\r\nHost: x\r\n\r\n",
                  b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", "x\u00da".encode()):
-        started = exit_bytes.Inflating.start(data)
+        started = exit_inflate.Inflating.start(data)
         assert started is None or started[1] == b"", data
 
 
@@ -110,13 +110,13 @@ def test_bz2_xz_and_streams_inside_a_send_are_followed() -> None:
         assert _send([plain + packed]) == body
     for packed in (gzip.compress(body), zlib.compress(body), zlib.compress(body, 1)):
         assert _send([plain + packed[:20], packed[20:]]) == body
-    assert exit_bytes.streams(plain + zlib.compress(body)) == [body]
+    assert exit_inflate.streams(plain + zlib.compress(body)) == [body]
 
 
 def test_bz2_and_xz_bombs_stop_at_the_cap() -> None:
     for bomb in (bz2.compress(bytes(64 << 20), 9), lzma.compress(bytes(64 << 20))):
         t0 = time.process_time()
-        with pytest.raises(exit_bytes.TooLarge):
+        with pytest.raises(exit_inflate.TooLarge):
             _send([bomb[:1000], bomb[1000:]])
         assert time.process_time() - t0 < 10   # 8 MB inflated, not 64
 
@@ -126,6 +126,6 @@ def test_random_binary_starts_no_stream() -> None:
     data = random.Random(15).randbytes(1 << 20)
     assert len(re.findall(rb"\x78[\x01\x5e\x9c\xda]", data)) > 20
     for i in range(0, len(data), 1 << 16):
-        assert exit_bytes.starts(data[i:i + (1 << 16)]) in ([], [(0, 15)]) or \
-            exit_bytes.Inflating.start(data[i:i + (1 << 16)]) is None
-    assert exit_bytes.streams(data) == []
+        assert exit_inflate.starts(data[i:i + (1 << 16)]) in ([], [(0, 15)]) or \
+            exit_inflate.Inflating.start(data[i:i + (1 << 16)]) is None
+    assert exit_inflate.streams(data) == []
