@@ -214,7 +214,9 @@ TWINS = [
          "b'Nice,Lyon,rows=60'))\nr2 = requests.post(LURL, data=lzma.compress(b'SKU-77,total=60'))"
          "\nprint(r.status_code, r2.status_code)", ("Nice,Lyon,rows=60", "SKU-77,total=60",
                                                    "200 200")),
-    Twin("plain-random-binary", "import os\n" + _RQ + "b = os.urandom(1 << 20)\n"
+    # (seeded: about one megabyte of random bytes in 60 holds a detector's shape, an e-mail or a
+    # secret, and is refused as one; the threat model lists it)
+    Twin("plain-random-binary", "import random\n" + _RQ + "b = random.Random(15).randbytes(1 << 20)\n"
          "b = b[:4000] + b'x\\x9c' + b[4000:] + b'END-OF-UPLOAD-77'\n"
          "print(requests.post(URL, data=b).status_code, b.count(b'x\\x9c') > 0)",
          ("END-OF-UPLOAD-77", "200 True")),
