@@ -36,9 +36,7 @@ WIRE = [
     Case("digits-past-64-flushed", "for c in '1' * 70 + S[35]:\n    print(c, flush=True)",
          decode="lines"),
     Case("digits-over-two-streams", "import sys\nfor i, c in enumerate(S[36]):\n"
-         "    print(c, file=sys.stderr if i % 2 else sys.stdout, flush=True)", decode="lines",
-         leak="a number's digits alternated over stdout and stderr: each stream alone holds "
-         "no known number"),
+         "    print(c, file=sys.stderr if i % 2 else sys.stdout, flush=True)", decode="lines"),
     Case("email-three-writes", "e = E[37]\nprint(e[:3])\nprint(e[3:9])\nprint(e[9:])",
          decode="lines"),
     Case("email-three-lines-one-write", "e = E[38]\nprint(e[:3] + '\\n' + e[3:9] + '\\n' "
