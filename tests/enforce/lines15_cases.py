@@ -72,4 +72,8 @@ WIRE_TWINS = [
          ("2026", "xxxxLyon", "PARIS-LYON",
           "10293847566574839201", "542000010", "someone@exa", "mple.org",
           "<td>L</td>")),
+    # a progress counter on stderr beside results on stdout, one digit a line (streams15)
+    Twin("progress-over-two-streams", "import sys\nfor i in range(10):\n"
+         "    print(i, file=sys.stderr, flush=True)\n    print(i % 3, flush=i % 2)\n"
+         "print('total', sum(range(10)))", ("0123456789", "0120120120", "total 45")),
 ]
