@@ -6,7 +6,9 @@
 - ``digit_lines.Tail`` (a stream's one-character lines held and read joined) on 1 MB of CSV
   lines and on 1 MB of one digit a line, in 4 KB pieces, with 10,000 SSNs known; and on 1 MB
   of one digit a line with a word line between each two (lines15: the run holds one other line),
-  and 20,000 prints alternating a digit line and a short line (SSNs and e-mails known);
+  and 20,000 prints alternating a digit line and a short line (SSNs and e-mails known); and
+  20,000 digit lines alternating over two streams' tails of one order (streams15: the lines of
+  both are read together), none a known value, beside the same two tails read apart;
 - ``respelt.respelt`` (the spellings read where an e-mail is known; lines15 added e-mails cut
   over lines, interleaved, UTF-16 reprs) on the CSV lines, on 1 MB of one word a line and on
   1.2 MB of Python source, with 10,000 e-mails known; ``mask_text`` of a column of 10,000
@@ -27,7 +29,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # after PYTHONPATH: it may name another
 
 from jupyter_guard.hooks import encoded85, exits, respelt
-from jupyter_guard.hooks.digit_lines import Tail
+from jupyter_guard.hooks.digit_lines import Order, Tail
 from jupyter_guard.mask import text as mask_text_module
 from jupyter_guard.mask.text import MaskSettings, mask_text
 from tests.enforce.test_exit_false_positives import corpus
@@ -56,6 +58,15 @@ def _each(pieces: list[str]) -> None:
     tail.take("", end=True)
 
 
+def _two(pieces: list[str], apart: bool = False) -> None:
+    order = Order()
+    tails = (Tail(), Tail()) if apart else (Tail(order), Tail(order))
+    for i, p in enumerate(pieces):
+        tails[i % 2].take(p)
+    for t in tails:
+        t.take("", end=True)
+
+
 def main() -> None:
     values = corpus()
     csv = "\n".join(",".join(values[i:i + 6]) for i in range(0, len(values), 6))
@@ -78,6 +89,10 @@ def main() -> None:
     prints = [p for i in range(10_000) for p in (f"{i % 10}\n", f"step {i} of 10000\n")]
     print(f"digit_lines.Tail, 20,000 prints alternating a digit line and a short line, SSNs and "
           f"e-mails known: {cpu(lambda: _each(prints), 3):.0f} ms CPU")
+    two = [f"{rng.randint(0, 9)}\n" for _ in range(20_000)]
+    print(f"digit_lines.Tail, 20,000 digit lines alternating over two streams, SSNs and e-mails "
+          f"known: {cpu(lambda: _two(two), 3):.0f} ms CPU; each stream read apart (as before "
+          f"streams15) {cpu(lambda: _two(two, apart=True), 3):.0f} ms")
     mask_text_module.KNOWN.extend([exits.known_spans, exits.grouped_spans])   # (as the kernel)
     words = "".join(f"{w}\n" for w in code.split())[:1_000_000]
     domains = exits.email_domains

@@ -32,7 +32,10 @@ and read for known values (``exits.known_spans``).
 """
 from __future__ import annotations
 
+import bisect
 import re
+import threading
+from collections import deque
 
 from jupyter_guard.hooks import cipher_digits, exits, respelt
 from jupyter_guard.hooks.known_grouped import SHORTEST, WIDEST
@@ -64,9 +67,14 @@ _GATE_ANY_PY = re.compile(_GATE_ANY.pattern)
 
 
 class Tail:
-    """One stream's held run of one-character lines."""
+    """One stream's held run of one-character lines (``order``: the one-character lines of
+    every stream of the kernel, in the order written: ``Order``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: Order | None = None) -> None:
+        self.order = Order() if order is None else order
+        self.taken = 0   # characters taken this cell (``order`` finds lines by offset)
+        # its last pieces with lines of one character: (their order, where they end, them)
+        self.pieces: deque[tuple[int, int, str]] = deque(maxlen=KEEP)
         self.held = ""
         self.last = ""   # the last word of the last line emitted (a value may go on below)
         self.cipher = cipher_digits.Lines()   # words of a known number's shape, one a line
@@ -75,8 +83,13 @@ class Tail:
         """What to emit of ``piece`` (already masked line by line); ``end``: the cell is over,
         nothing is held. A known e-mail cut over lines (``print(e[:8]); print(e[8:])``): the
         word that completes it is masked (``_cut``)."""
+        with self.order.lock:
+            return self._take_ordered(piece, end)
+
+    def _take_ordered(self, piece: str, end: bool) -> str:
         if self.last and piece and _texts_known():
             piece = _cut(self.last, piece)
+        self.taken += len(piece)
         out = self._take(piece, end=end)
         if exits.numbers[0] or self.cipher.held:   # one number a line, spelt in letters
             out = self.cipher.take(out, exits.known, exits.digit_lengths, end=end)
@@ -84,6 +97,7 @@ class Tail:
             self.last = _last_words(self.last, out)
         if end:
             self.last = ""
+            self.order.forget(self)
         return out
 
     def _take(self, piece: str, *, end: bool = False) -> str:
@@ -101,6 +115,8 @@ class Tail:
         if not (texts and _may_hold(text, _GATE_ANY, _GATE_ANY_PY)) and not (
                 exits.numbers[0] and _may_hold(text, _GATE, _GATE_PY)):
             return text
+        if piece and self.order.log(self, text, piece):   # a value read over two streams
+            text = self.order.masked(self, text)
         out: list[str] = []
         last = 0
         for m in (_RUN_ANY if texts else _RUN).finditer(text):
@@ -119,6 +135,123 @@ class Tail:
             out.append(_render(lines, hit))
         out.append(text[last:])
         return "".join(out)
+
+
+_LINE = re.compile(r"(?m)^([^\r\n])\r?\n")
+"""A line of one character (group 1)."""
+_MARK = BLOCK[0]
+"""What a line of one character read over two streams as a known value becomes: one
+character still (``Order`` finds held lines by their offsets)."""
+
+
+class Order:
+    """The kernel's streams' lines of one character, in the order they were written, per cell
+    (``print(d, file=sys.stdout if i % 2 else sys.stderr)``: each stream alone holds no known
+    value; a reader joining the messages in order reads it).
+
+    Once two streams have taken lines of one character in a cell (before, a stream's own
+    reading holds and nothing is logged: each keeps its last ``KEEP`` pieces holding such
+    lines, logged then in the order taken), each ``Tail`` logs those it takes here, by their
+    offset in what it took; when the last ``KEEP`` lines before a
+    piece's read with its own hold a known value whose lines lie on two streams, each of those
+    lines still held by its stream (a run's lines are held until the run ends, the cell ends or
+    ``HOLD_LINES``) becomes ``_MARK``. A line already emitted (its stream's run ended with a
+    line of another shape) stays out: only the rest is masked. One lock for all streams'
+    tails: a tail changes another's held lines under it.
+    """
+
+    LOG = 2 * KEEP
+    """Lines kept of all streams."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.active: set[Tail] = set()   # tails that took lines of one character this cell
+        self.seq = 0   # pieces taken by all tails (their order)
+        self.lines: list[tuple[Tail, int, str]] = []   # (stream, offset, the character)
+        self.marks: dict[Tail, set[int]] = {}
+
+    def log(self, tail: Tail, text: str, piece: str) -> bool:
+        """Log the lines of one character of ``piece`` (``text``: ``tail``'s held lines and
+        it) once two streams take such lines; whether a value read over two streams was found
+        (its lines are then in ``marks``)."""
+        active, self.seq = self.active, self.seq + 1
+        tail.pieces.append((self.seq, tail.taken, piece))
+        if tail not in active:
+            active.add(tail)
+            if len(active) < 2:
+                return False
+            # just mixed: the recent pieces of each stream, in the order they were taken
+            before = len(self.lines)
+            taken = sorted((q, e, p, one) for one in active for q, e, p in one.pieces)
+            for _, end, p, one in taken:
+                self._add(one, p, end)
+            n = len(self.lines) - before
+        elif len(active) < 2:
+            return False
+        else:
+            n = self._add(tail, piece, tail.taken)
+        if not n:
+            return False
+        lines = self.lines
+        window = lines[-(KEEP + n):]
+        off = len(lines) - len(window)
+        if all(t is tail for t, _, _ in window):   # one stream: its own reading holds
+            return self._trim()
+        hit = _char_hits([c for _, _, c in window], len(window) - n)
+        i = 0
+        while i < len(hit):
+            if not hit[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(hit) and hit[j]:
+                j += 1
+            if any(window[k][0] is not window[i][0] for k in range(i, j)):
+                for k in range(i, j):
+                    t, at, _ = window[k]
+                    self.marks.setdefault(t, set()).add(at)
+                    lines[off + k] = (t, at, _MARK)
+            i = j
+        self._trim()
+        return bool(self.marks)
+
+    def _add(self, tail: Tail, text: str, end: int) -> int:
+        """Log ``text``'s lines of one character (it ends at offset ``end`` of ``tail``'s)."""
+        start = end - len(text)
+        before = len(self.lines)
+        self.lines.extend((tail, start + m.start(1), m.group(1)) for m in _LINE.finditer(text))
+        return len(self.lines) - before
+
+    def _trim(self) -> bool:
+        if len(self.lines) > self.LOG:
+            del self.lines[:len(self.lines) - self.LOG]
+        return False
+
+    def masked(self, tail: Tail, text: str) -> str:
+        """``text`` (``tail``'s held lines and the piece just logged) and every other stream's
+        held lines with the lines in ``marks`` masked."""
+        for other in [t for t in self.marks if t is not tail]:
+            other.held = self._mark(other, other.held)
+        return self._mark(tail, text)
+
+    def _mark(self, tail: Tail, text: str) -> str:
+        marks = self.marks.pop(tail, None)
+        if not marks or not text:
+            return text
+        start = tail.taken - len(text)   # (``text`` ends where ``tail`` has taken to)
+        chars = list(text)
+        for at in marks:
+            if 0 <= at - start < len(chars) and chars[at - start] not in "\r\n":
+                chars[at - start] = _MARK
+        return "".join(chars)
+
+    def forget(self, tail: Tail) -> None:
+        """The cell is over for ``tail``'s stream: its lines leave the log."""
+        self.active.discard(tail)
+        self.lines = [e for e in self.lines if e[0] is not tail]
+        self.marks.pop(tail, None)
+        tail.taken = 0
+        tail.pieces.clear()
 
 
 _LAST = 64
@@ -226,8 +359,13 @@ def _may_hold(text: str, gate: object = _GATE, gate_py: re.Pattern[str] = _GATE_
 def _hits(lines: list[str]) -> list[bool]:
     """Which of ``lines`` (one character each) belong to a known number their digits spell, or
     to a known value their characters spell."""
-    chars = [ln[0] if len(ln) == 2 or ln[1:] == "\r\n" else "" for ln in lines]
-    hit = [False] * len(lines)
+    return _char_hits([ln[0] if len(ln) == 2 or ln[1:] == "\r\n" else "" for ln in lines])
+
+
+def _char_hits(chars: list[str], start: int = 0) -> list[bool]:
+    """``_hits`` of lines by their characters (``''``: a line of another shape); of the known
+    numbers, those that end at ``start`` or later (the lines before were read already)."""
+    hit = [False] * len(chars)
     joined = "".join(chars)
     if _texts_known() and joined.isdigit():   # one token: a known value only if it is one
         if joined in exits.known:              # (numbers inside it: read below)
@@ -240,9 +378,10 @@ def _hits(lines: list[str]) -> list[bool]:
         return hit
     where = [i for i, c in enumerate(chars) if c.isdigit()]
     digits = "".join(chars[i] for i in where)
+    first = bisect.bisect_left(where, start)   # the first digit at ``start`` or later
     for n in sorted(exits.digit_lengths):
         if SHORTEST <= n <= min(WIDEST, len(digits)):
-            for s in range(len(digits) - n + 1):
+            for s in range(max(0, first - n + 1), len(digits) - n + 1):
                 if digits[s:s + n] in exits.known:
                     hit[where[s]:where[s + n - 1] + 1] = [True] * (where[s + n - 1] + 1 - where[s])
     return hit

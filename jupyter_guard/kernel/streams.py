@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.hooks import exit_streams
-from jupyter_guard.hooks.digit_lines import Tail
+from jupyter_guard.hooks.digit_lines import Order, Tail
 from jupyter_guard.kernel.encoded_runs import Carry, shown
 from jupyter_guard.kernel.replies import call_trusted
 from jupyter_guard.mask.mixed import Values, mask_upto
@@ -42,11 +43,13 @@ class Held:
     """A stream's held partial line (the writes since the last emitted piece, joined only when
     something is emitted: no copy of the window per small write) and its encoded-run state."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: Order | None = None) -> None:
         self.parts: list[str] = []
         self.size = 0
         self.runs = Carry()   # base64/hex runs cut between two pieces
-        self.tail = Tail()    # one-digit lines, read joined (``print(*ssn, sep='\n')``)
+        # one-digit lines, read joined (``print(*ssn, sep='\n')``); ``order``: those of the
+        # masker's other stream with them, in the order written (``digit_lines.Order``)
+        self.tail = Tail(order)
 
     def _take(self) -> str:
         text = self.parts[0] if len(self.parts) == 1 else "".join(self.parts)
@@ -92,11 +95,22 @@ class Held:
                               if text else text, end=True)
 
 
+_ORDERS: weakref.WeakKeyDictionary[Any, Order] = weakref.WeakKeyDictionary()
+
+
+def _order(masker: Masker) -> Order:
+    """The one order of ``masker``'s streams (its stdout and stderr read together)."""
+    order = _ORDERS.get(masker)
+    if order is None:
+        order = _ORDERS[masker] = Order()
+    return order
+
+
 class _StreamState:
     """Per-stream masking state: the held partial line and any wrapper assigned over us."""
 
     def __init__(self, masker: Masker) -> None:
-        self.masker, self.held, self.inner = masker, Held(), None
+        self.masker, self.held, self.inner = masker, Held(_order(masker)), None
         self.bound: Any = None   # the stream's masked ``write``, bound (``get_write``)
         # masking was on when a write last asked: a partial line is then held without asking
         # again (asking cost more than holding it); off, every write asks (and passes through)
@@ -236,7 +250,7 @@ class _MaskingProxy:
     forwards the rest."""
 
     def __init__(self, inner: Any, masker: Masker) -> None:
-        self._inner, self._masker, self._held = inner, masker, Held()
+        self._inner, self._masker, self._held = inner, masker, Held(_order(masker))
 
     def write(self, s: Any) -> int:
         if not isinstance(s, str):

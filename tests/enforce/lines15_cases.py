@@ -36,9 +36,7 @@ WIRE = [
     Case("digits-past-64-flushed", "for c in '1' * 70 + S[35]:\n    print(c, flush=True)",
          decode="lines"),
     Case("digits-over-two-streams", "import sys\nfor i, c in enumerate(S[36]):\n"
-         "    print(c, file=sys.stderr if i % 2 else sys.stdout, flush=True)", decode="lines",
-         leak="a number's digits alternated over stdout and stderr: each stream alone holds "
-         "no known number"),
+         "    print(c, file=sys.stderr if i % 2 else sys.stdout, flush=True)", decode="lines"),
     Case("email-three-writes", "e = E[37]\nprint(e[:3])\nprint(e[3:9])\nprint(e[9:])",
          decode="lines"),
     Case("email-three-lines-one-write", "e = E[38]\nprint(e[:3] + '\\n' + e[3:9] + '\\n' "
@@ -74,4 +72,8 @@ WIRE_TWINS = [
          ("2026", "xxxxLyon", "PARIS-LYON",
           "10293847566574839201", "542000010", "someone@exa", "mple.org",
           "<td>L</td>")),
+    # a progress counter on stderr beside results on stdout, one digit a line (streams15)
+    Twin("progress-over-two-streams", "import sys\nfor i in range(10):\n"
+         "    print(i, file=sys.stderr, flush=True)\n    print(i % 3, flush=i % 2)\n"
+         "print('total', sum(range(10)))", ("0123456789", "0120120120", "total 45")),
 ]
