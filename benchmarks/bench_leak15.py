@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # after PYTHONPATH: it may name another
+
+from thread_cpu import cpu, through  # the folder is not a package
 
 from jupyter_guard.hooks import encoded85, exits, respelt
 from jupyter_guard.hooks.digit_lines import Order, Tail
@@ -35,20 +35,8 @@ from jupyter_guard.mask.text import MaskSettings, mask_text
 from tests.enforce.test_exit_false_positives import corpus
 
 
-def cpu(fn: Callable[[], object], n: int = 7) -> float:
-    best = float("inf")
-    for _ in range(n):
-        start = time.thread_time()
-        fn()
-        best = min(best, time.thread_time() - start)
-    return best * 1000
-
-
 def _through(data: str, piece: int = 4096) -> None:
-    tail = Tail()
-    for i in range(0, len(data), piece):
-        tail.take(data[i:i + piece])
-    tail.take("", end=True)
+    through(Tail(), data, piece)
 
 
 def _each(pieces: list[str]) -> None:

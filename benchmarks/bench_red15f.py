@@ -27,8 +27,6 @@ from __future__ import annotations
 import inspect
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))   # after PYTHONPATH: it may name another
@@ -39,23 +37,13 @@ try:
     from jupyter_guard.hooks import exit_inflate
 except ImportError:   # before red15h the stream readers lived in ``exit_bytes``
     exit_inflate = exit_bytes  # type: ignore[misc]
+from thread_cpu import cpu, through  # the folder is not a package
+
 from jupyter_guard.hooks.digit_lines import Tail
 
 
-def cpu(fn: Callable[[], object], n: int = 7) -> float:
-    best = float("inf")
-    for _ in range(n):
-        start = time.thread_time()
-        fn()
-        best = min(best, time.thread_time() - start)
-    return best * 1000
-
-
 def _through(data: str, piece: int = 4096) -> None:
-    tail = Tail()
-    for i in range(0, len(data), piece):
-        tail.take(data[i:i + piece])
-    tail.take("", end=True)
+    through(Tail(), data, piece)
 
 
 def _sends(data: bytes, piece: int = 1 << 16) -> None:
