@@ -28,17 +28,34 @@ _SEEN: dict[Any, str] = {}     # database key -> the fingerprint last read
 _DOWN: dict[Any, float] = {}   # database key -> when its own connection last failed
 
 
-def changed(key: Any, raw: Any) -> bool:
+def changed(key: Any, raw: Any, unknown: bool = True) -> bool:
     """Whether the views of ``raw``'s database (``key``: ``pg_lineage``'s) may have changed
-    since the last check: True when they did, or when it cannot be told (the first check
-    only takes the fingerprint)."""
+    since the last check: True when they did, ``unknown`` when it cannot be told (the first
+    check only takes the fingerprint)."""
     got = _fingerprint(key, raw)
     old = _SEEN.get(key)
     if got is None:
         _SEEN.pop(key, None)
-        return True
+        return unknown
     _SEEN[key] = got
     return old is not None and old != got
+
+
+def stamp(conn: Any) -> str | None:
+    """The views' fingerprint of ``conn``'s database now (a ``Conn``: ``guard.decisions`` keeps
+    a decision on a comparison with a constant under it), None when it cannot be read. psycopg
+    and psycopg2 read it on the guard's own connection; other drivers (asyncpg's answers
+    awaited before deciding, pg8000) on their own connection, as their catalog is read."""
+    raw = conn.raw
+    if hasattr(getattr(raw, "info", None), "dbname"):   # (asyncpg's answers are awaited)
+        from jupyter_guard.connections.pg_lineage import _db
+
+        return _fingerprint(_db(raw), raw)
+    try:
+        rows = conn.rows(FINGERPRINT)
+        return str(rows[0][0]) if rows else None
+    except Exception:  # noqa: BLE001 - not awaited yet (asyncpg), no catalog: unknown, so not kept
+        return None
 
 
 def _fingerprint(key: Any, raw: Any) -> str | None:
