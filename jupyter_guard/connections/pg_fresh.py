@@ -80,22 +80,44 @@ def _fingerprint(key: Any, raw: Any) -> str | None:
 
 
 def _open(raw: Any) -> Any:
-    """The guard's own psycopg connection to ``raw``'s database (psycopg or psycopg2's
-    ``info``: host, port, database, user and password as the user's connection has them)."""
+    """The guard's own psycopg connection to ``raw``'s database: host, port, database, user and
+    password as the user's connection has them (psycopg and psycopg2's ``info``; asyncpg's
+    ``_addr`` and ``_params``, the parameters its ``connect`` resolved)."""
     import psycopg
 
     from jupyter_guard.connections import unwrap
 
-    info = getattr(raw, "info", None)
-    if info is None:
+    parts = params(raw)
+    if parts is None:
         raise LookupError("a connection without libpq's parameters")
-    parts = {"host": info.host, "port": info.port, "dbname": info.dbname, "user": info.user,
-             "password": getattr(info, "password", None) or None,
-             "connect_timeout": TIMEOUT_S, "application_name": "jupyter_guard",
-             "options": f"-c statement_timeout={TIMEOUT_S * 1000}"}
-    con = unwrap(psycopg.connect(autocommit=True, **{k: v for k, v in parts.items()
-                                                     if v is not None}))
-    return con
+    parts.update({"connect_timeout": TIMEOUT_S, "application_name": "jupyter_guard",
+                  "options": f"-c statement_timeout={TIMEOUT_S * 1000}"})
+    return unwrap(psycopg.connect(autocommit=True, **{k: v for k, v in parts.items()
+                                                      if v is not None}))
+
+
+def params(raw: Any) -> dict[str, Any] | None:
+    """libpq's connection parameters of a psycopg, psycopg2 or asyncpg connection, or None."""
+    info = getattr(raw, "info", None)
+    if info is not None and hasattr(info, "dbname"):
+        return {"host": info.host, "port": info.port, "dbname": info.dbname, "user": info.user,
+                "password": getattr(info, "password", None) or None}
+    addr, got = getattr(raw, "_addr", None), getattr(raw, "_params", None)
+    if got is None or addr is None or not hasattr(got, "database"):
+        return None
+    if isinstance(addr, str):   # a Unix socket: ``/dir/.s.PGSQL.5432``
+        host, _, name = addr.rpartition("/")
+        port: Any = name.rpartition(".")[2]
+    else:
+        host, port = addr[0], addr[1]
+    password = got.password if isinstance(got.password, str) else None   # not a callable's
+    return {"host": host, "port": port, "dbname": got.database, "user": got.user,
+            "password": password}
+
+
+def own(key: Any) -> Any:
+    """The guard's own connection to the database ``key`` (``pg_lineage``'s), if open."""
+    return _OWN.get(key)
 
 
 def close() -> None:
