@@ -4,11 +4,17 @@
 
 Each check reads a fingerprint of the rewrite rules (``pg_rewrite``: a view's definition is its
 rule; a replaced one is a new row version) on a connection of the guard's own, opened once per
-database with the user's connection's parameters, autocommit, bounded in time
+database with the user's connection's parameters (psycopg and psycopg2's ``info``, asyncpg's
+``_addr`` and ``_params``), autocommit, bounded in time
 (``connect_timeout``, ``statement_timeout``): never on the user's connection, so never inside a
 transaction the user controls. A fingerprint that cannot be read counts as a change (fail
-closed: the caches are dropped and the taint read again), and a database whose own connection
+closed: the caches are dropped and the taint read again; asyncpg's, filled before the
+statement ran and not readable again while deciding, are kept), and a database whose own connection
 failed is not dialled again for ``RETRY`` seconds (each check in between counts as a change).
+
+``pg_lineage.stamp`` gives ``guard.decisions`` the fingerprint a kept comparison with a
+constant is keyed on (drivers without an own connection read it on theirs, as their catalog is
+read).
 """
 from __future__ import annotations
 
@@ -39,23 +45,6 @@ def changed(key: Any, raw: Any, unknown: bool = True) -> bool:
         return unknown
     _SEEN[key] = got
     return old is not None and old != got
-
-
-def stamp(conn: Any) -> str | None:
-    """The views' fingerprint of ``conn``'s database now (a ``Conn``: ``guard.decisions`` keeps
-    a decision on a comparison with a constant under it), None when it cannot be read. psycopg
-    and psycopg2 read it on the guard's own connection; other drivers (asyncpg's answers
-    awaited before deciding, pg8000) on their own connection, as their catalog is read."""
-    raw = conn.raw
-    if hasattr(getattr(raw, "info", None), "dbname"):   # (asyncpg's answers are awaited)
-        from jupyter_guard.connections.pg_lineage import _db
-
-        return _fingerprint(_db(raw), raw)
-    try:
-        rows = conn.rows(FINGERPRINT)
-        return str(rows[0][0]) if rows else None
-    except Exception:  # noqa: BLE001 - not awaited yet (asyncpg), no catalog: unknown, so not kept
-        return None
 
 
 def _fingerprint(key: Any, raw: Any) -> str | None:

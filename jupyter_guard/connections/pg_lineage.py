@@ -47,6 +47,23 @@ def fresh(raw: Any) -> None:
         CHANGES[0] += 1
 
 
+def stamp(conn: Any) -> str | None:
+    """The views' fingerprint of ``conn``'s database now (a ``Conn``: ``guard.decisions`` keeps
+    a decision on a comparison with a constant under it), None when it cannot be read. psycopg,
+    psycopg2 read it on the guard's own connection (``pg_fresh``); other drivers on their own
+    connection, as their catalog is read (asyncpg: among the answers awaited before deciding)."""
+    from jupyter_guard.connections import pg_fresh
+
+    raw = conn.raw
+    if hasattr(getattr(raw, "info", None), "dbname"):
+        return pg_fresh._fingerprint(_db(raw), raw)
+    try:
+        rows = conn.rows(pg_fresh.FINGERPRINT)
+        return str(rows[0][0]) if rows else None
+    except Exception:  # noqa: BLE001 - not awaited yet (asyncpg), no catalog: unknown, so not kept
+        return None
+
+
 def warm_taint(sql: str, raw: Any, policy: Any) -> None:
     """The taint of ``sql`` on ``raw`` from its lineage, kept for ``taint_of`` (when it can be
     told)."""
@@ -206,7 +223,13 @@ def label(raw: Any) -> str:
 def _db(raw: Any) -> Any:
     try:
         text = label(raw)
-        return text if text != "postgresql" else id(raw)
+        if text == "postgresql":   # asyncpg: its database, as its ``connect`` resolved it
+            from jupyter_guard.connections.pg_fresh import params
+
+            got = params(raw)
+            return id(raw) if got is None else \
+                "postgresql://{user}@{host}:{port}/{dbname}".format(**got)
+        return text
     except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
         return id(raw)
 

@@ -57,15 +57,15 @@ def cacheable(analysis: Analysis) -> bool:
 
 def _views(analysis: Analysis, conn: Conn) -> str | None:
     """What a kept comparison with a constant also depends on: on PostgreSQL, the views'
-    fingerprint (``pg_fresh.stamp``: a view another session redefined, ``CREATE OR REPLACE VIEW
+    fingerprint (``pg_lineage.stamp``: a view another session redefined, ``CREATE OR REPLACE VIEW
     v AS SELECT ssn AS x``, may now compare a sensitive column); None when it cannot be read
     (the decision is then not kept). '' for anything else."""
     if conn.dialect != "postgres" or not any(i.action == "sql.predicate"
                                              for i in analysis.intents):
         return ""
-    from jupyter_guard.connections import pg_fresh  # late: only PostgreSQL's comparisons
+    from jupyter_guard.connections import pg_lineage  # late: only PostgreSQL's comparisons
 
-    return pg_fresh.stamp(conn)
+    return pg_lineage.stamp(conn)
 
 
 @dataclass
