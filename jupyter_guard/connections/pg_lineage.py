@@ -60,7 +60,11 @@ def stamp(conn: Any) -> str | None:
     try:
         rows = conn.rows(pg_fresh.FINGERPRINT)
         return str(rows[0][0]) if rows else None
-    except Exception:  # noqa: BLE001 - not awaited yet (asyncpg), no catalog: unknown, so not kept
+    except LookupError:
+        if hasattr(conn, "asked"):   # asyncpg's probe: awaited first, the decision kept then
+            raise   # reads no catalog (a failed answer is the server's error, below)
+        return None
+    except Exception:  # noqa: BLE001 - no catalog, the server's error: unknown, so not kept
         return None
 
 
