@@ -12,6 +12,9 @@ Point query: one row by primary key; big: a 100,000-row result; the same two sha
 sensitive ``email`` and ``ssn`` columns (10,000 rows), whose values each fetch remembers. Every figure builds a DataFrame
 (raw SQLAlchemy through ``pd.read_sql``, as analysts use it).
 "Bound point": the same query with ``%s`` and a new id every time (psycopg cursors only).
+Point queries compare a column with a constant: their kept decision is keyed on the views'
+fingerprint, read again on each run (``guard.decisions``; one catalog query, on the guard's own
+connection for psycopg, awaited on the user's for asyncpg).
 "... by row": the big results read row by row (``list(cur)``; psycopg cursors only).
 psycopg2 and asyncpg (``fetch``) run the point, 100k-row and sensitive queries, raw and guarded.
 ``--before DIR`` adds a third worker, guarded, that imports jupyter_guard from DIR (an export of

@@ -32,16 +32,40 @@ def forget() -> None:
 def fresh(raw: Any) -> None:
     """Drop the caches when ``raw``'s database may have changed its views since they were
     filled (``pg_fresh``: read on a connection of the guard's own, a change when it cannot be
-    told). psycopg and psycopg2 connections; asyncpg's catalog answers are awaited before
-    deciding and kept here for the decision (not checked: they are read anew per statement)."""
-    if getattr(raw, "info", None) is None:
-        return
+    told). psycopg, psycopg2 and asyncpg connections (asyncpg's own connection is opened with
+    the parameters its ``connect`` resolved; when it cannot be, its caches are kept as
+    ``prime`` filled them: the catalog cannot be asked again synchronously)."""
     from jupyter_guard.connections import pg_fresh
 
+    libpq = getattr(raw, "info", None) is not None
+    if not libpq and pg_fresh.params(raw) is None:
+        return
     key = _db(raw)
-    if pg_fresh.changed(key, raw) and any(k[0] == key for k in (*_COLUMNS, *_TAINT)):
+    if pg_fresh.changed(key, raw, unknown=libpq) and \
+            any(k[0] == key for k in (*_COLUMNS, *_TAINT)):
         forget()
         CHANGES[0] += 1
+
+
+def stamp(conn: Any) -> str | None:
+    """The views' fingerprint of ``conn``'s database now (a ``Conn``: ``guard.decisions`` keeps
+    a decision on a comparison with a constant under it), None when it cannot be read. psycopg,
+    psycopg2 read it on the guard's own connection (``pg_fresh``); other drivers on their own
+    connection, as their catalog is read (asyncpg: among the answers awaited before deciding)."""
+    from jupyter_guard.connections import pg_fresh
+
+    raw = conn.raw
+    if hasattr(getattr(raw, "info", None), "dbname"):
+        return pg_fresh._fingerprint(_db(raw), raw)
+    try:
+        rows = conn.rows(pg_fresh.FINGERPRINT)
+        return str(rows[0][0]) if rows else None
+    except LookupError:
+        if hasattr(conn, "asked"):   # asyncpg's probe: awaited first, the decision kept then
+            raise   # reads no catalog (a failed answer is the server's error, below)
+        return None
+    except Exception:  # noqa: BLE001 - no catalog, the server's error: unknown, so not kept
+        return None
 
 
 def warm_taint(sql: str, raw: Any, policy: Any) -> None:
@@ -134,10 +158,24 @@ def _table(conn: Any, name: str, part: int) -> Any:
         try:
             found = conn.rows(catalog_sql(name))
         except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
-            found = []
+            found = _on_own(conn.raw, name)
         keep_catalog(conn.raw, name, found)
     got = _COLUMNS[key]
     return None if got is None else got[part]
+
+
+def _on_own(raw: Any, name: str) -> list[Any]:
+    """``catalog_sql(name)`` on the guard's own connection (``pg_fresh``) for a driver that
+    cannot be asked synchronously (asyncpg: a view's tables, a catalog dropped as stale)."""
+    from jupyter_guard.connections import pg_fresh
+
+    own = pg_fresh.own(_db(raw)) if getattr(raw, "info", None) is None else None
+    if own is None:
+        return []
+    try:
+        return list(own.execute(catalog_sql(name)).fetchall())
+    except Exception:  # noqa: BLE001 - no such relation there (a temporary table of the user's session): names decide
+        return []
 
 
 def catalog_sql(name: str) -> str:
@@ -189,7 +227,13 @@ def label(raw: Any) -> str:
 def _db(raw: Any) -> Any:
     try:
         text = label(raw)
-        return text if text != "postgresql" else id(raw)
+        if text == "postgresql":   # asyncpg: its database, as its ``connect`` resolved it
+            from jupyter_guard.connections.pg_fresh import params
+
+            got = params(raw)
+            return id(raw) if got is None else \
+                "postgresql://{user}@{host}:{port}/{dbname}".format(**got)
+        return text
     except Exception:  # noqa: BLE001 - a connection without libpq's details: keyed by the object
         return id(raw)
 

@@ -7,6 +7,7 @@ allowed judgement is kept under the analysis it was made from (the same object: 
 kinds keep one analysis per statement shape) and everything else it depends on:
 
 - the connection's kind and name;
+- on PostgreSQL, for a comparison with a constant, the views' fingerprint (``_views``);
 - the user, groups and actor of the running cell (an identity change is a new key);
 - the policy object and its revision (a reload is a new key; the old entries are dropped);
 - the session's own tables, and whether files and SQL are checked again at run time.
@@ -44,13 +45,27 @@ def cacheable(analysis: Analysis) -> bool:
     False
 
     A query's comparisons with constants (``sql.predicate``, judged by ``inference``) are
-    reads too: an allowed one is kept like its ``SELECT`` (a refused one never is).
+    reads too: an allowed one is kept like its ``SELECT`` (a refused one never is); on
+    PostgreSQL, under the views' fingerprint too (``_views``).
     """
     if analysis.errors or not analysis.intents:
         return False
     return all(not i.via and ((i.action == "sql.select" and i.target_kind == "table") or
                               (i.action == "sql.predicate" and i.target_kind == "column"))
                for i in analysis.intents)
+
+
+def _views(analysis: Analysis, conn: Conn) -> str | None:
+    """What a kept comparison with a constant also depends on: on PostgreSQL, the views'
+    fingerprint (``pg_lineage.stamp``: a view another session redefined, ``CREATE OR REPLACE VIEW
+    v AS SELECT ssn AS x``, may now compare a sensitive column); None when it cannot be read
+    (the decision is then not kept). '' for anything else."""
+    if conn.dialect != "postgres" or not any(i.action == "sql.predicate"
+                                             for i in analysis.intents):
+        return ""
+    from jupyter_guard.connections import pg_lineage  # late: only PostgreSQL's comparisons
+
+    return pg_lineage.stamp(conn)
 
 
 @dataclass
@@ -67,10 +82,13 @@ class Decisions:
             self.policy = g.policy
         if conn is None or g.policy.errors or not cacheable(analysis):
             return None
+        views = _views(analysis, conn)
+        if views is None:
+            return None
         user, cell_actor = g.who()
-        return (id(analysis), conn.dialect, conn.name, user, g.groups_now(), actor or cell_actor,
-                id(g.policy), g.policy.revision, frozenset(g.session_tables), g.runtime_files,
-                g.runtime_sql)
+        return (views, id(analysis), conn.dialect, conn.name, user, g.groups_now(),
+                actor or cell_actor, id(g.policy), g.policy.revision, frozenset(g.session_tables),
+                g.runtime_files, g.runtime_sql)
 
     def get(self, key: tuple[Any, ...], analysis: Analysis, policy: Any) -> Judgement | None:
         hit = self.entries.get(key)

@@ -9,9 +9,15 @@ rows: a scan that stops there, not a ``DISTINCT`` over a large table) are read o
 remembered. From then on a copy of them, under any
 name, in any table of that file or another, is masked when shown and refused at the exits.
 
+A column whose values do not fit the known values' bounds (``pieces.new_when_full``:
+``exits.MAX_KNOWN`` values, ``MAX_KNOWN_BYTES``) is skipped, never remembered past them: the
+fetch that triggered the preload (often of plain columns) still runs. Failing closed stays with
+the fetches themselves: a later fetch of that column, or of anything lineage or names mark
+sensitive, is refused while its values do not fit (``pieces.refuse_full``).
+
 Not covered: a copy whose source column is in no database this process fetched from, values
-past ``PER_COLUMN`` of a larger column, and values changed on the way (the detectors and the
-lineage of this session's own queries judge those).
+past ``PER_COLUMN`` of a larger column, a column skipped at the bound, and values changed on
+the way (the detectors and the lineage of this session's own queries judge those).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import weakref
 from typing import Any
 
 from jupyter_guard.hooks import exits
+from jupyter_guard.hooks.pieces import new_when_full
 from jupyter_guard.hooks.state import Busy
 
 log = logging.getLogger("jupyter_guard")
@@ -66,7 +73,12 @@ def preload(cons: list[Any], policy: Any) -> None:
                     rows = cur.execute(
                         f"SELECT CAST({_quoted(col)} AS VARCHAR) FROM "
                         f"{_quoted(schema)}.{_quoted(table)} LIMIT {PER_COLUMN}").fetchall()
-                    exits.remember(r[0] for r in rows if r[0] is not None)
+                    values = [r[0] for r in rows if r[0] is not None]
+                    if new_when_full(values):   # past the bound: skipped, never overshot
+                        log.info("jupyter_guard: %s.%s of %s not preloaded: the known values "
+                                 "are full", table, col, path)
+                        continue
+                    exits.remember(values)
             except Exception as e:  # noqa: BLE001 - a catalog the guard cannot read (an old file, a view over a missing file): copies are then left to the detectors and lineage, as before
                 log.debug("jupyter_guard: sensitive values of %s not read: %s", path, e)
             finally:

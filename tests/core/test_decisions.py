@@ -75,12 +75,18 @@ def _decide(g: Guard, conn: Conn, code: str = READ) -> str:
 def test_a_kept_allow_is_reused_and_gets_a_decision_id_of_its_own(tmp_path: Path) -> None:
     g, _ = _guard(tmp_path)
     conn = Conn(None, "postgresql://app@db/shop", "postgres")
-    analysis = for_dialect("postgres").analyse(READ)
-    first = g.judge(analysis, conn=conn, code=READ)
-    again = g.judge(analysis, conn=conn, code=READ)
+    plain = "SELECT id, name FROM customers"
+    analysis = for_dialect("postgres").analyse(plain)
+    first = g.judge(analysis, conn=conn, code=plain)
+    again = g.judge(analysis, conn=conn, code=plain)
     assert first.verdict.decision == again.verdict.decision == "allow"
     assert len(g.decisions.entries) == 1
     assert first.verdict.decision_id != again.verdict.decision_id
+    # a comparison with a constant is kept under the views' fingerprint, which no server here
+    # can give: decided every time (tests/pg/test_pg15b_kept_predicate.py: on a server)
+    analysis = for_dialect("postgres").analyse(READ)
+    assert g.judge(analysis, conn=conn, code=READ).verdict.decision == "allow"
+    assert len(g.decisions.entries) == 1
 
 
 def test_an_identity_change_is_decided_again(tmp_path: Path) -> None:
