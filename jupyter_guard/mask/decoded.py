@@ -189,17 +189,20 @@ def from_raw(text: str, raw: list[tuple[int, int, str]], settings: Any) -> Value
     np = _np()
     if len(raw) < SPANS_MANY:
         return None
-    first, last, each = zip(*raw)
-    starts, ends = np.array(first, dtype=np.int64), np.array(last, dtype=np.int64)
+    starts, ends = merge.column(raw, 0), merge.column(raw, 1)
     if (ends <= starts).any() or starts.min() < 0 or ends.max() > len(text):
         return None
     keep = merge.resolve(starts, ends, np.arange(len(raw)))
-    names = list(dict.fromkeys(each))
+    names = list(dict.fromkeys(map(_NAME, raw)))
     kinds = None
     if len(names) > 1:
         number = {n: k for k, n in enumerate(names)}
-        kinds = np.fromiter(map(number.__getitem__, each), np.int64, count=len(raw))[keep]
+        kinds = np.fromiter(map(number.__getitem__, map(_NAME, raw)), np.int64,
+                            count=len(raw))[keep]
     return masked(text, starts[keep], ends[keep], kinds, names, settings)
+
+
+_NAME = operator.itemgetter(2)
 
 
 def masked(text: str, starts: Any, ends: Any, kinds: Any | None, names: list[str],

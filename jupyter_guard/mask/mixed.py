@@ -197,7 +197,7 @@ def _found(engine: str, present: list[Any], text: str, raw: bytes) -> list[Any] 
     t = shapes.Text(raw) if engine == "shapes" else None
     for d in present:
         if d.name not in _KINDS[engine]:
-            got = merge.arrays(scan.scan(text, (d,)), len(text))
+            got = merge.arrays(scan.scan(text, (d,), False), len(text))  # (copies: resolve)
         elif t is not None:
             got = shapes.values(d.name, t)
         else:

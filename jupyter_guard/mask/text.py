@@ -221,7 +221,8 @@ def _mask_text(text: str, settings: MaskSettings) -> str:
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
             return mask_upto(text, found, len(text))
-        raw = scan(norm.text, settings.enabled) + known  # (resolved as arrays where many)
+        raw = scan(norm.text, settings.enabled, distinct=False) + known  # (resolved as
+        # arrays where many: exact copies of a span are dropped there, as by ``resolve``)
         found = decoded.from_raw(norm.text, raw, settings)
         found = None if found is None else decoded.mapped(text, norm, found)
         if found is not None:
