@@ -67,8 +67,12 @@ def as_caller(fn: Any, *args: Any, **kw: Any) -> Any:
         return fn(*args, **kw)
     local = {} if frame.f_locals is frame.f_globals else dict(frame.f_locals)
     local.update(_jg_fn=fn, _jg_args=args, _jg_kw=kw)
-    exec(_CALL, frame.f_globals, local)   # the guard's own one-line code object
-    return local["_jg_out"]
+    try:
+        exec(_CALL, frame.f_globals, local)   # the guard's own one-line code object
+        return local["_jg_out"]
+    finally:
+        local.clear()   # a traceback keeps the exec's frame, whose locals are this dict: ``fn``
+        #                 is a method bound to the driver's connection
 
 
 class Scratch:

@@ -186,8 +186,8 @@ def _make_hook(
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         h = get(event)
-        if h is None:
-            return
+        if h is None or (event == "object.__getattr__" and args[1] != "tb_frame"):
+            return   # (of the attributes that event names, only a traceback's frame is judged)
         try:
             f = getframe(1)
         except ValueError:   # no Python frame at all: native code runs a callable of the user's

@@ -211,7 +211,33 @@ def handlers(rt: Any) -> dict[str, Any]:
                 rt.tamper(why, why)
         return h
 
-    return {"gc.get_referents": on_referents, "ctypes.cdata": on_address,
+    reading = threading.local()   # .on: a traceback's frame is being read by ``on_getattr``
+    package = own_code.PACKAGE_DIR
+
+    def on_getattr(args: tuple[Any, ...], f: FrameType) -> None:
+        """A traceback's frame read, by anyone (``traceback``, ``inspect.trace`` or a cell): a
+        frame of the guard's that has returned is cleared first. Its locals held the driver's
+        connection behind a proxy, and a cell walking ``e.__traceback__`` to ``tb_frame.f_locals``
+        (even of a harmless error) ran SQL on it unjudged. A frame still running (its own handler
+        reading its traceback) is left as it is."""
+        if args[1] != "tb_frame" or getattr(reading, "on", False):
+            return
+        reading.on = True   # (the read below is an event too)
+        try:
+            frame = args[0].tb_frame
+            code = frame.f_code
+            # (also code it compiles there; not a generator's or coroutine's frame: clearing one
+            # that is suspended would close it)
+            if code.co_filename.startswith(package) and not code.co_flags & 0x3A0:
+                try:
+                    frame.clear()
+                except RuntimeError:
+                    pass
+        finally:
+            reading.on = False
+
+    return {"object.__getattr__": on_getattr,
+            "gc.get_referents": on_referents, "ctypes.cdata": on_address,
             "ctypes.cdata/buffer": on_buffer,
             "ctypes.dlopen": native("loads a native library"),
             "ctypes.dlsym": native("looks up a native symbol"),
