@@ -145,7 +145,7 @@ def same_values(text: str, starts: Any, ends: Any) -> tuple[Any, Any] | None:
     ahead = np.concatenate((units, np.zeros(width, dtype=units.dtype)))
     words = np.lib.stride_tricks.sliding_window_view(ahead, width)[starts].view(np.uint64)
     for k in range(words.shape[1]):  # (characters past a value's end read 0)
-        words[:, k] &= _LOW[units.itemsize].take(np.clip(size - k * per, 0, per))
+        words[:, k] &= _low(units.itemsize).take(np.clip(size - k * per, 0, per))
     key = size.astype(np.uint64)
     for k in range(words.shape[1]):
         key = key * _MIX + words[:, k]
@@ -166,9 +166,18 @@ def same_values(text: str, starts: Any, ends: Any) -> tuple[Any, Any] | None:
 
 _MIX = 0x9E3779B97F4A7C15
 """An odd 64-bit multiplier: a key is a value's words folded as ``key * _MIX + word``."""
-_LOW = {w: __import__("numpy").array([(1 << (8 * w * c)) - 1 for c in range(8 // w + 1)],
-                                     dtype="uint64") for w in (1, 4)}
-"""Per character width (bytes): the mask of a word's first ``c`` characters, by ``c``."""
+_LOW: dict[int, Any] = {}
+"""Per character width (bytes): the mask of a word's first ``c`` characters, by ``c`` (made at
+the first use: importing this module must not import numpy, which a guarded child's first
+write does not need)."""
+
+
+def _low(w: int) -> Any:
+    low = _LOW.get(w)
+    if low is None:
+        low = _LOW[w] = _np().array([(1 << (8 * w * c)) - 1 for c in range(8 // w + 1)],
+                                    dtype="uint64")
+    return low
 
 Masks = tuple[Any, Any, tuple[str, ...]]
 """Each value's block (a number: ``BLOCKS``, then the strings listed third) and where the range
