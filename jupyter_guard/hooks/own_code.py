@@ -47,6 +47,11 @@ def _library_dirs() -> tuple[str, ...]:
         paths.update(site.getsitepackages())
     except AttributeError:   # an embedded interpreter without site-packages
         pass
+    # site directories a ``.pth`` file added (``site.addsitedir``: a shared environment, a
+    # venv that reuses another's packages): without them every frame of their libraries was
+    # taken for user code (a numpy import inside the guard's own work was refused, and hung)
+    paths.update(p for p in sys.path
+                 if p and p.rstrip(os.sep).endswith(("site-packages", "dist-packages")))
     out = {"<frozen "}
     for p in paths - {""}:
         out.update({p.rstrip(os.sep) + os.sep, os.path.realpath(p) + os.sep})
@@ -65,6 +70,14 @@ def _codes(code: CodeType, out: dict[int, CodeType]) -> None:
     for c in code.co_consts:
         if isinstance(c, CodeType):
             _codes(c, out)
+
+
+def codes_of(module: Any) -> dict[int, CodeType]:
+    """Every code object of ``module``'s own functions (and those nested in them), by id."""
+    out: dict[int, CodeType] = {}
+    for v in list(vars(module).values()):
+        _gather(v, module.__name__, out, set())
+    return out
 
 
 def _gather(value: Any, module: str, out: dict[int, CodeType], seen: set[int],

@@ -17,6 +17,7 @@ threads started earlier, libraries acting for the user).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -30,7 +31,8 @@ from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.guard.judge import judge_or_refuse
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.hooks import carried, events, integrity, lazy, state, threads, writers
-from jupyter_guard.hooks.own_code import SEALED
+from jupyter_guard.hooks.frame_walks import FRAME_ATTRS
+from jupyter_guard.hooks.own_code import PACKAGE_DIR, SEALED
 from jupyter_guard.hooks.state import Busy, _tl
 from jupyter_guard.model import Analysis, Intent
 
@@ -183,20 +185,40 @@ def _make_hook(
     get = handlers.get
     getframe = sys._getframe
     held = state.held
+    frame_attrs = FRAME_ATTRS
+    package = PACKAGE_DIR
+    gc_on, gc_off, gc_on_again = gc.isenabled, gc.disable, gc.enable
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         h = get(event)
-        if h is None or (event == "object.__getattr__" and args[1] != "tb_frame"):
-            return   # (of the attributes that event names, only a traceback's frame is judged)
+        if h is None or (event == "object.__getattr__" and args[1] not in frame_attrs):
+            return   # (of the attributes that event names, only frames are judged)
+        if event == "sys._getframe" and getattr(tl, "own_read", False):
+            return   # the hook reading its own frame, just below (no user code runs there)
+        on = gc_on()
+        if on:   # no collection (so no ``__del__`` of the user's) while it reads: that one
+            gc_off()   # would read this frame too, and pass for the hook's own read
+        tl.own_read = True
         try:
-            f = getframe(1)
-        except ValueError:   # no Python frame at all: native code runs a callable of the user's
+            f = getframe(0).f_back
+        finally:
+            tl.own_read = False
+            if on:
+                gc_on_again()
+        if f is None:   # no Python frame at all: native code runs a callable of the user's
             native(h, args)
             return
-        token = getattr(tl, "busy", None)
-        if token is not None and held(token, f):
-            return   # the guard's own work (a token only its own frames hold: ``state.held``)
-        h(args, f)
+        prev = getattr(tl, "framing", False)
+        if prev and event == "sys._getframe" and f.f_code.co_filename.startswith(package):
+            return   # the guard's own frame reads while the hook judges (``own`` gathering)
+        tl.framing = True
+        try:
+            token = getattr(tl, "busy", None)
+            if token is not None and held(token, f):
+                return   # the guard's own work (a token only its own frames hold: ``state.held``)
+            h(args, f)
+        finally:
+            tl.framing = prev
 
     def native(h: Any, args: tuple[Any, ...]) -> None:
         """An event with no Python frame above it: a native library calls a builtin directly

@@ -23,7 +23,7 @@ from functools import _lru_cache_wrapper
 from types import FrameType, FunctionType
 from typing import Any, NoReturn
 
-from jupyter_guard.hooks import own_code
+from jupyter_guard.hooks import frame_walks, own_code
 
 _CTYPES_SKIP = (os.path.join(os.path.dirname(os.__file__), "ctypes") + os.sep,)
 
@@ -120,6 +120,18 @@ def weak_table(what: str, callers: int = 1) -> tuple[Any, Any]:
     return sealed(get), sealed(give)
 
 
+def guard_callers_only(what: str, skip: tuple[str, ...] = ()) -> None:
+    """Refuse (``self-protection``) a call of the function calling this one made by user code
+    while user code is acting: ``what`` hands out a driver's own object (its statements then
+    unjudged). ``skip``: files whose frames stand between (the function's own, ``contextlib``'s);
+    the guard's own calls, and calls with no cell under them (a test, the CLI), pass."""
+    f: FrameType | None = sys._getframe(2)
+    while f is not None and f.f_code.co_filename in skip:
+        f = f.f_back
+    if f is not None and _made_by_user(f, 1):
+        refuse(f"calls {what}, which hands out the driver's own connection (use the guarded one)")
+
+
 def _made_by_user(f: FrameType | None, n: int) -> bool:
     """One of the ``n`` frames from ``f`` is not the guard's, and user code is acting."""
     start = f
@@ -211,30 +223,33 @@ def handlers(rt: Any) -> dict[str, Any]:
                 rt.tamper(why, why)
         return h
 
-    reading = threading.local()   # .on: a traceback's frame is being read by ``on_getattr``
-    package = own_code.PACKAGE_DIR
+    def relayed(why: str) -> Any:
+        """Refused to user code, also through a library that hands the objects on
+        (``objgraph``): they reach the guard's frames and the driver's objects."""
+        def h(args: tuple[Any, ...], f: FrameType) -> None:
+            if not (f is not None and own(f.f_code)) and walks.user_takes(f):
+                rt.tamper(why, why)
+        return h
+
+    reading = threading.local()   # .on: a frame is being read by ``on_getattr``
+    walks = frame_walks.Walks(rt)
 
     def on_getattr(args: tuple[Any, ...], f: FrameType) -> None:
-        """A traceback's frame read, by anyone (``traceback``, ``inspect.trace`` or a cell): a
-        frame of the guard's that has returned is cleared first. Its locals held the driver's
-        connection behind a proxy, and a cell walking ``e.__traceback__`` to ``tb_frame.f_locals``
-        (even of a harmless error) ran SQL on it unjudged. A frame still running (its own handler
-        reading its traceback) is left as it is."""
-        if args[1] != "tb_frame" or getattr(reading, "on", False):
-            return
-        reading.on = True   # (the read below is an event too)
+        """A traceback's, generator's or coroutine's frame read, by anyone (``traceback``,
+        ``inspect.trace`` or a cell): the guard's frames on its way back that have returned are
+        cleared first (their locals held the driver's connection behind a proxy, and a cell
+        walking ``e.__traceback__`` to ``tb_frame.f_locals``, even of a harmless error, ran SQL
+        on it unjudged); one still running, or a generator's frame of the guard's, is refused to
+        user code (``frame_walks``)."""
+        if args[1] not in frame_walks.FRAME_ATTRS or (getattr(reading, "on", False)
+                                                       and walks.guards(f)):
+            return   # (the read below is an event too; a ``__del__`` run meanwhile is not)
+        prev, reading.on = getattr(reading, "on", False), True
         try:
-            frame = args[0].tb_frame
-            code = frame.f_code
-            # (also code it compiles there; not a generator's or coroutine's frame: clearing one
-            # that is suspended would close it)
-            if code.co_filename.startswith(package) and not code.co_flags & 0x3A0:
-                try:
-                    frame.clear()
-                except RuntimeError:
-                    pass
+            frame = getattr(args[0], args[1])
         finally:
-            reading.on = False
+            reading.on = prev
+        walks.on_frame_attr(args[0], args[1], frame, f)
 
     return {"object.__getattr__": on_getattr,
             "gc.get_referents": on_referents, "ctypes.cdata": on_address,
@@ -245,8 +260,9 @@ def handlers(rt: Any) -> dict[str, Any]:
             "sys.addaudithook": caller("adds an audit hook"),
             "sys.settrace": caller("installs a tracer"),
             "sys.setprofile": caller("installs a profiler"),
-            "gc.get_objects": caller("walks every object (gc.get_objects)"),
-            "gc.get_referrers": caller("walks object references (gc.get_referrers)")}
+            "gc.get_objects": relayed("walks every object (gc.get_objects)"),
+            "gc.get_referrers": relayed("walks object references (gc.get_referrers)"),
+            **walks.handlers()}
 
 
 def borrowed(rt: Any) -> Any:
