@@ -2,8 +2,11 @@
 g(s VARCHAR)`` then ``INSERT INTO g VALUES ('123…')`` makes ``g`` stand for those constants
 (a guess table, as ``CREATE TABLE g AS SELECT '123…'`` does in ``sql_saved``), so comparing
 ``ssn`` with its column is a comparison with constants (``sql_infer``). Each further ``INSERT``
-adds its rows (``UNION ALL``: rows read from ``customers`` make it no longer constant); another
-write (``COPY … FROM``, ``UPDATE``, ``MERGE``) makes it a plain table again.
+adds its rows (``UNION ALL``: rows read from ``customers`` are then among them, and the
+guesses still are); rows the guard cannot read (``COPY … FROM`` a file, ``UPDATE``,
+``MERGE``, an ``INSERT`` of a source it cannot follow) are constants. A table made here
+that no ``INSERT`` filled is a guess too (``sql_sides``): its rows came in some way the guard
+did not see.
 
 Pure: sqlglot trees in; the memory is this process's (``sql_saved``'s).
 
@@ -41,9 +44,9 @@ def _filled(tree: exp.Expr) -> bool:
     if isinstance(tree, (exp.Copy, exp.Update, exp.Merge)):
         table = tree.this if isinstance(tree.this, exp.Table) else tree.find(exp.Table)
         name = table.name.lower() if table is not None else ""
-        if name in _MADE:
-            _MADE.pop(name)
-            return _SAVED.pop(name, None) is not None
+        if name in _MADE:   # rows from a file, or changed by values the guard does not follow
+            _add(name, [_unknown(_MADE[name])])
+            return True
         return False
     if not isinstance(tree, exp.Insert) or tree.expression is None:
         return False
@@ -54,17 +57,24 @@ def _filled(tree: exp.Expr) -> bool:
         return False
     given = [c.name.lower() for c in tree.this.expressions] \
         if isinstance(tree.this, exp.Schema) else cols
-    parts = _rows_of(tree.expression, given, cols)
-    if not parts:   # rows the guard cannot read: a plain table again
-        _MADE.pop(name)
-        return _SAVED.pop(name, None) is not None
+    _add(name, _rows_of(tree.expression, given, cols) or [_unknown(cols)])
+    return True
+
+
+def _add(name: str, parts: list[exp.Expr]) -> None:
+    """``name`` (made here) now also holds the rows of ``parts`` (``UNION ALL``)."""
     part = parts[0]
     for more in parts[1:]:
         part = exp.union(part, more, distinct=False)
     known = _SAVED.get(name)
     query = part if known is None else exp.union(known[0].copy(), part, distinct=False)
-    _SAVED[name] = (query, cols)
-    return True
+    _SAVED[name] = (query, _MADE[name])
+
+
+def _unknown(cols: list[str]) -> exp.Expr:
+    """Rows the guard cannot read (a file's, ``?`` parameters, an ``UPDATE``'s): as
+    constants, guesses for all the guard knows."""
+    return exp.select(*[exp.alias_(exp.Placeholder(), c) for c in cols] or [exp.Placeholder()])
 
 
 def _rows_of(src: exp.Expr, given: list[str], cols: list[str]) -> list[exp.Expr]:
@@ -84,6 +94,11 @@ def _rows_of(src: exp.Expr, given: list[str], cols: list[str]) -> list[exp.Expr]
         out = src.copy()
         out.set("expressions", _named(out.expressions, given, cols))
         return [out]
+    if isinstance(src, exp.Query):   # ``SELECT * FROM (VALUES …)``: its columns by position
+        alias = exp.TableAlias(this=exp.to_identifier("_ins"),
+                               columns=[exp.to_identifier(c) for c in given])
+        return [exp.select(*_named([exp.column(c, table="_ins") for c in given], given, cols))
+                .from_(exp.Subquery(this=src.copy(), alias=alias))]
     return []
 
 

@@ -21,9 +21,17 @@ from functools import lru_cache
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_compare import (
+    RANGES,
+    is_comparison,
+    joined_compared,
+    operands,
+    set_compared,
+)
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_order import order_intents
-from jupyter_guard.analyze.sql_saved import _inline, _remember, _source_key
+from jupyter_guard.analyze.sql_saved import _SAVED, _inline, _remember
+from jupyter_guard.analyze.sql_sides import Leaves, Sides, guess
 from jupyter_guard.analyze.sql_sources import (
     _columns_of,
     _constant,
@@ -33,138 +41,57 @@ from jupyter_guard.analyze.sql_sources import (
 )
 from jupyter_guard.model import Analysis, Intent
 
-_SKIP = (exp.Is, exp.SubqueryPredicate)
-# functions whose result says how a value relates to another: equal or not (``nullif``), how far
-# (``levenshtein(email, 'a@b.com') = 0``), where (``instr``), which is larger (``greatest``)
-_BOOL_FUNCS = (exp.StartsWith, exp.EndsWith, exp.Contains, exp.Levenshtein,
-               exp.JarowinklerSimilarity, exp.StrPosition, exp.ArrayPosition, exp.Nullif,
-               exp.Greatest, exp.Least)
-_BOOL_NAMES = frozenset({"regexp_matches", "regexp_full_match", "prefix", "suffix", "contains",
-                         "starts_with", "ends_with", "like_escape", "ilike_escape", "glob",
-                         "list_contains", "array_contains", "list_has", "array_has",
-                         "damerau_levenshtein", "hamming", "mismatches", "jaccard",
-                         "jaro_similarity", "list_position", "list_indexof", "array_indexof",
-                         "strcmp"})
-
-
-def _is_predicate(node: exp.Expr) -> bool:
-    if isinstance(node, exp.Predicate):
-        return not isinstance(node, _SKIP)
-    if isinstance(node, exp.Case):   # ``CASE ssn WHEN '123' THEN ...`` compares ssn with '123'
-        return node.args.get("this") is not None
-    return isinstance(node, _BOOL_FUNCS) or (
-        isinstance(node, exp.Anonymous) and str(node.this).lower() in _BOOL_NAMES)
-
-
-def _operands(node: exp.Expr) -> list[exp.Expr]:
-    if isinstance(node, exp.Case):
-        return [node.this, *(i.this for i in node.args.get("ifs") or ())]
-    return [_unarray(o) for o in node.iter_expressions()]
-
-
-def _unarray(operand: exp.Expr) -> exp.Expr:
-    """``ANY(ARRAY(SELECT s FROM g))`` (PostgreSQL) compares with what the subquery returns,
-    as ``IN (SELECT s FROM g)`` does: the subquery."""
-    inner = operand.this if isinstance(operand, (exp.Any, exp.All)) else None
-    inner = inner.this if isinstance(inner, exp.Paren) else inner
-    if isinstance(inner, exp.Array) and len(inner.expressions) == 1 and isinstance(
-            inner.expressions[0], exp.Query):
-        return exp.Subquery(this=inner.expressions[0].copy())   # the parse is shared
-    return operand
-
 
 def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
-    """One ``sql.predicate`` intent per column compared with a constant in a query. A column of
-    a CTE or a derived table stands for the columns its output reads, and one whose output is a
-    constant (``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``, a ``VALUES`` list) is a constant."""
+    """One ``sql.predicate`` intent per column compared in a query, by where the other side's
+    values come from (``sql_sides``): a guess (a constant, a ``VALUES`` list, generated rows, a
+    file, a table made of those; ``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``) gives a plain
+    one, which ``inference`` decides on the column alone; table columns give one with detail
+    ``against?:<leaves>`` (``rank?:`` for ``<``, ``>``, ``BETWEEN``), which the catalog checks
+    (``guard.infer_catalog``: a sensitive column of a real table, or a guess after all)."""
     tree = _inline(tree)
     derived = _Derived(tree)
     names = _naming(tree, derived)
+    sides = Sides(tree, derived)
     out: dict[str, Intent] = {}
-    for node, sel in _scoped(tree, None):
-        if sel is None or sel is node or not _is_predicate(node):
-            continue
-        operands = _operands(node)
-        constant = [_constant(o) or derived.constant(o, sel) for o in operands]
-        if not any(constant):
-            continue
-        for operand, const in zip(operands, constant):
-            if const:
-                continue
-            for col, col_sel in _compared(operand, sel):
-                derived.budget = 64
-                pattern = col.meta.get("columns", "") if col.meta else ""
-                for name in names(col, col_sel):
-                    detail = f"columns:{pattern}" if pattern and name.endswith(".*") else ""
-                    if f"{name}\0{detail}" not in out:
-                        out[f"{name}\0{detail}"] = Intent(
-                            "sql.predicate", "column", name, (name,), detail=detail,
-                            source=node.sql(dialect="duckdb")[:200])
-    for col, col_sel, source in _set_constants(tree, derived):
+
+    def add(col: exp.Column, col_sel: exp.Expr, other: Leaves, text: str | exp.Expr,
+            ranged: bool = False) -> None:
         derived.budget = 64
+        pattern = col.meta.get("columns", "") if col.meta else ""
         for name in names(col, col_sel):
-            out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
-                                                source=source))
+            if guess(other):
+                detail = f"columns:{pattern}" if pattern and name.endswith(".*") else ""
+            else:
+                detail = ("rank?:" if ranged else "against?:") + ",".join(sorted(other))
+            if f"{name}\0{detail}" not in out:
+                if not isinstance(text, str):   # the node's text, made once it is needed
+                    text = text.sql(dialect="duckdb")[:200]
+                out[f"{name}\0{detail}"] = Intent("sql.predicate", "column", name, (name,),
+                                                  detail=detail, source=text)
+
+    for node, sel in _scoped(tree, None):
+        if sel is None or sel is node or not is_comparison(node):
+            continue
+        ops = operands(node)
+        if len(ops) < 2:
+            continue
+        leaves: list[Leaves] = []
+        for o in ops:
+            sides.budget = 256
+            leaves.append(frozenset({"!constant"}) if _constant(o) else sides.value(o, sel))
+        for k, operand in enumerate(ops):
+            if _constant(operand):
+                continue
+            other = frozenset().union(*(lv for j, lv in enumerate(leaves) if j != k))
+            for col, col_sel in _compared(operand, sel):
+                add(col, col_sel, other, node, isinstance(node, RANGES))
+    for col, col_sel, other, text in set_compared(tree, sides):
+        add(col, col_sel, other, text)
     for sel in tree.find_all(exp.Select):
-        for col, source in _joined_constants(sel, derived):
-            derived.budget = 64
-            for name in names(col, sel):
-                out.setdefault(f"{name}\0", Intent("sql.predicate", "column", name, (name,),
-                                            source=source))
+        for col, col_sel, other, text in joined_compared(sel, derived, sides):
+            add(col, col_sel, other, text)
     return tuple(out.values())
-
-
-def _set_constants(tree: exp.Expr, derived: _Derived) -> list[tuple[exp.Column, exp.Expr, str]]:
-    """``SELECT ssn FROM customers INTERSECT SELECT '123…'`` (and ``EXCEPT``, and ``UNION``
-    without ``ALL``, whose count drops by one when the guess is there) compares every row's
-    columns with the constant branch: the columns of the other branch, each with its SELECT."""
-    out: list[tuple[exp.Column, exp.Expr, str]] = []
-    for op in tree.find_all(exp.SetOperation):
-        if isinstance(op, exp.Union) and op.args.get("distinct") is False:
-            continue   # ``UNION ALL`` keeps every row: nothing is compared
-        sides = [derived._projections(b, []) for b in (op.this, op.expression)]
-        const = [bool(side) and "*" not in side and all(
-            _constant(e) or derived.constant(e, inner) for found in side.values()
-            for e, inner in found) for side in sides]
-        if const[0] == const[1]:
-            continue
-        other = sides[1] if const[0] else sides[0]
-        text = op.sql(dialect="duckdb")[:200]
-        out += [(c, inner, text) for found in other.values() for e, inner in found
-                for c in _columns_of(e)]
-    return out
-
-
-def _joined_constants(sel: exp.Select, derived: _Derived) -> list[tuple[exp.Column, str]]:
-    """``JOIN … USING (ssn)`` and ``NATURAL JOIN`` with a constant source (``(SELECT '123' AS
-    ssn)``, ``VALUES ('123') v(ssn)``) compare the other sources' columns of those names with
-    the constant: each such column, with the join's text."""
-    joins = sel.args.get("joins") or []
-    matched = [j for j in joins if j.args.get("using")
-               or str(j.args.get("method") or "").upper() == "NATURAL"]
-    if not matched:
-        return []
-    sources = ([sel.args["from_"].this] if sel.args.get("from_") is not None else [])
-    sources += [j.this for j in joins]
-    keys = [_source_key(t) or t.alias_or_name.lower() for t in sources]
-    using = {u.name.lower() for j in matched for u in j.args.get("using") or []}
-    out: list[tuple[exp.Column, str]] = []
-    for key in keys:
-        if key in derived.constant_sources:
-            values = next((t for t, k in zip(sources, keys) if k == key), None)
-            alias = values.args.get("alias") if values is not None else None
-            consts = using or {c.name.lower() for c in (
-                alias.columns if isinstance(alias, exp.TableAlias) else [])}
-        elif key in derived.outputs:
-            outs = derived.outputs[key]
-            consts = {n for n in (using or set(outs)) if n in outs and all(
-                _constant(e) or derived.constant(e, s) for e, s in outs[n])}
-        else:
-            continue
-        text = " ".join(j.sql(dialect="duckdb") for j in matched)[:200]
-        out += [(exp.column(n, table=other), text) for other in keys if other != key
-                for n in sorted(consts)]
-    return out
 
 
 def _columns_star(node: exp.Columns) -> exp.Column:
@@ -286,7 +213,8 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
         a = Analysis(tuple(copy_database(i) for i in a.intents), a.errors, a.vars_written,
                      a.vars_read)
     if ("create" in low and (" as " in low or "table" in low)) or (_MADE and any(
-            w in low for w in ("insert", "copy", "update", "merge"))):
+            w in low for w in ("insert", "copy", "update", "merge"))) or \
+            (_SAVED and "drop" in low):   # a dropped name no longer stands for what it held
         _remember_in(pieces or (text,), dialect)
     if "select" not in low and "pivot" not in low:
         return a

@@ -11,6 +11,8 @@ True
 """
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 
@@ -31,6 +33,16 @@ def _remember(tree: exp.Expr) -> bool:
             _MACROS[name.lower()] = (params, tree.expression.copy())
             return True
         return False
+    tree = _without_on_commit(tree)
+    if isinstance(tree, exp.Drop):   # a dropped name no longer stands for what it held
+        gone = [k for t in tree.find_all(exp.Table) if t.name
+                for k in (t.name.lower(), f"{t.db.lower()}.{t.name.lower()}") if k in _SAVED]
+        for k in gone:
+            _SAVED.pop(k, None)
+        return bool(gone)
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Values):
+        tree = tree.copy()   # ``CREATE TABLE g AS VALUES ('…')``: the rows as a query
+        tree.set("expression", _values_query(tree.expression))
     if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query) or \
             str(tree.args.get("kind") or "").upper() not in ("VIEW", "TABLE", "MACRO"):
         return False
@@ -42,8 +54,41 @@ def _remember(tree: exp.Expr) -> bool:
         target = target.this
     if not isinstance(target, exp.Table) or not target.name:
         return False
-    _SAVED[target.name.lower()] = (tree.expression.copy(), cols)
+    entry = (tree.expression.copy(), cols)
+    _SAVED[target.name.lower()] = entry
+    if target.db:   # also under its schema: ``public.customers`` is never ``pg_temp.customers``
+        _SAVED[f"{target.db.lower()}.{target.name.lower()}"] = entry
     return True
+
+
+_ON_COMMIT = re.compile(r"\s+ON\s+COMMIT\s+(DROP|DELETE\s+ROWS|PRESERVE\s+ROWS)\b", re.I)
+
+
+def _without_on_commit(tree: exp.Expr) -> exp.Expr:
+    """PostgreSQL's ``CREATE TEMP TABLE g ON COMMIT DROP AS …``, which sqlglot reads only as a
+    command, read without its ``ON COMMIT`` clause (what the table holds is the same)."""
+    if not isinstance(tree, exp.Command) or str(tree.this).upper() != "CREATE":
+        return tree
+    text = "CREATE " + str(tree.expression)
+    plain = _ON_COMMIT.sub("", text, count=1)
+    if plain == text:
+        return tree
+    try:
+        return sqlglot.parse_one(plain, read="postgres")
+    except Exception:  # noqa: BLE001 - still unreadable: nothing remembered, as before
+        return tree
+
+
+def _values_query(values: exp.Values) -> exp.Expr:
+    """``VALUES (a, b), …`` as ``SELECT a AS column1, b AS column2 UNION ALL …`` (PostgreSQL's
+    names for a ``CREATE TABLE … AS VALUES`` table's columns; at most 16 rows are kept)."""
+    rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions[:16]]
+    selects = [exp.select(*(e.copy().as_(f"column{i + 1}") for i, e in enumerate(row)))
+               for row in rows if row]
+    query: exp.Expr = selects[0] if selects else exp.select("NULL")
+    for more in selects[1:]:
+        query = exp.union(query, more, distinct=False)
+    return query
 
 
 _MACROS: dict[str, tuple[list[str], exp.Expr]] = {}   # scalar macros: name -> (params, body)
@@ -81,6 +126,10 @@ def _saved_query(t: exp.Table) -> tuple[exp.Expr, list[str]] | None:
             return sqlglot.parse_one(f.expressions[0].this, read="duckdb"), []
         except Exception:  # noqa: BLE001 - DuckDB reports a query it cannot read either
             return None
+    if t.db and t.name and t.db.lower() not in ("pg_temp", "temp"):
+        # named with its schema: only what was made under that name (a temporary
+        # ``customers`` of guesses does not stand for ``public.customers``)
+        return _SAVED.get(f"{t.db.lower()}.{t.name.lower()}") if _SAVED else None
     name = _table_key(t) if not t.alias else t.name or str(getattr(f, "this", "")).lower()
     return _SAVED.get(name.lower()) if _SAVED and name else None
 

@@ -159,6 +159,8 @@ def _table(conn: Any, name: str, part: int) -> Any:
             found = conn.rows(catalog_sql(name))
         except Exception:  # noqa: BLE001 - no such relation, or no catalog: the taint is unknown, names decide
             found = _on_own(conn.raw, name)
+        else:
+            found = _latest(conn.raw, name, found)
         keep_catalog(conn.raw, name, found)
     got = _COLUMNS[key]
     return None if got is None else got[part]
@@ -176,6 +178,29 @@ def _on_own(raw: Any, name: str) -> list[Any]:
         return list(own.execute(catalog_sql(name)).fetchall())
     except Exception:  # noqa: BLE001 - no such relation there (a temporary table of the user's session): names decide
         return []
+
+
+def _latest(raw: Any, name: str, found: list[Any]) -> list[Any]:
+    """A view's definition as the user's connection read it and, when they differ, as the
+    guard's own connection reads it now (committed: a snapshot the user's transaction took
+    before another session redefined the view shows the old definition, while the view runs
+    as redefined); both are kept, one's rows after the other's (``UNION ALL``: a column reveals
+    what either reveals). A view the user's own transaction changed is read as it sees it."""
+    from jupyter_guard.connections import pg_fresh
+
+    if not found or not found[0][2]:
+        return found
+    own = pg_fresh.own(_db(raw))
+    if own is None:
+        return found
+    try:
+        now = list(own.execute(catalog_sql(name)).fetchall())
+    except Exception:  # noqa: BLE001 - not there (the user's temporary view): the user's reading decides
+        return found
+    if not now or not now[0][2] or now[0][2] == found[0][2]:
+        return found
+    was, is_ = (str(d).rstrip().rstrip(";") for d in (found[0][2], now[0][2]))
+    return [(r[0], r[1], f"{was} UNION ALL {is_}") for r in found]
 
 
 def catalog_sql(name: str) -> str:
@@ -216,7 +241,10 @@ def label(raw: Any) -> str:
     elif info is None:
         return "postgresql"
     else:
-        text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+        try:
+            text = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+        except AttributeError:   # pg8000's, its database not asked yet (an aborted transaction)
+            return "postgresql"
     try:
         _LABELS[raw] = text
     except TypeError:   # a connection that cannot be weakly referenced: read every time

@@ -9,11 +9,13 @@ A table the catalog does not know keeps its ``*`` (no column of it is known to b
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_sides import Sides
 from jupyter_guard.analyze.sql_sources import _columns_of, _Derived, _naming
+from jupyter_guard.guard.frames import frame_columns
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -24,16 +26,87 @@ _DEPTH = 8   # views of views followed
 
 
 def predicates(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
-    """``i`` as the table columns it compares (itself first, then what its view reads)."""
+    """``i`` as the table columns it compares (itself first, then what its view reads); a
+    comparison with table columns (detail ``against?:``/``rank?:``) with those columns checked
+    against the catalog (``against:``/``rank:``, ``_checked``)."""
     names: list[str] = []
     for n in _rows(i.target, i.detail, cat):
         for m in _through_views(n, cat, _DEPTH):
             if m not in names:
                 names.append(m)
-    if names == [i.target]:
-        return (i,)
     detail = i.detail if i.detail == "order" else ""
+    if i.detail.startswith(("against?:", "rank?:")):
+        kind, _, leaves = i.detail.partition("?:")
+        if i.target.endswith(".*") and all(v.endswith(".*") for v in leaves.split(",")):
+            return _rows_met(i, leaves.split(","), cat)
+        detail = f"{kind}:{','.join(_checked(leaves.split(','), cat))}"
+    elif names == [i.target]:
+        return (i,)
     return tuple(i.with_(target=n, columns=(n,), detail=detail) for n in names)
+
+
+def _rows_met(i: Intent, others: list[str], cat: Catalog) -> tuple[Intent, ...]:
+    """Whole rows that meet (``NATURAL JOIN``, ``c = g``): each column of ``i``'s table with the
+    same-named columns of the others; a DataFrame DuckDB scans by name is a guess for the
+    columns it shares, and a source whose columns are unknown is a guess for every column."""
+    mine = _rows(i.target, "", cat)
+    out: list[Intent] = []
+    for n in mine:
+        col = n.rpartition(".")[2]
+        leaves: list[str] = []
+        for other in others:
+            table = other[:-2]
+            cols = cat.columns_anywhere(table)
+            frame = cat.frames.get(table) if cat.frames is not None and cols is None and \
+                table.isidentifier() else None
+            if cols is None and frame is not None:
+                cols = frame_columns(frame)
+                if cols is not None and col in cols:
+                    leaves.append(f"!frame:{table}")
+                continue
+            if cols is None or col == "*":
+                leaves.append(f"!unknown:{table}")
+            elif col in cols:
+                leaves += _checked([f"{table}.{col}"], cat)
+        if leaves:
+            out.append(i.with_(target=n, columns=(n,), detail="against:" + ",".join(leaves)))
+    return tuple(out)
+
+
+def _checked(leaves: list[str], cat: Catalog, depth: int = _DEPTH) -> list[str]:
+    """The leaves of a compared side as the catalog knows them: a column of a real table (a
+    view's column: the leaves of what its definition computes it from), or a guess (``!``: a
+    name the database holds no table column of, such as a DataFrame DuckDB scans by name)."""
+    out: list[str] = []
+    for leaf in leaves:
+        if leaf.startswith("!") or not leaf:
+            found = [leaf or "!unknown"]
+        else:
+            found = []
+            for alt in leaf.split("|"):
+                found = _one_leaf(alt, cat, depth)
+                if found and not all(f.startswith("!") for f in found):
+                    break
+        out += [f for f in found if f not in out]
+    return out or ["!unknown"]
+
+
+def _one_leaf(leaf: str, cat: Catalog, depth: int) -> list[str]:
+    table, _, col = leaf.rpartition(".")
+    if not table:
+        return [f"!unplaced:{leaf}"]
+    defs = views(cat).get(table.lower()) or views(cat).get(bare_table(table))
+    if defs:
+        if depth <= 0:
+            return ["!too-deep"]
+        return _checked([v for create in defs for v in view_leaves(
+            create, col, cat.conn.kind.dialect)], cat, depth - 1)
+    cols = cat.columns_anywhere(table)
+    if not cols:
+        return [f"!not-a-table:{table}"]
+    if col == "*":
+        return [f"{bare_table(table)}.{c}" for c in cols]
+    return [f"{bare_table(table)}.{col}" if col in cols else f"!no-column:{leaf}"]
 
 
 def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
@@ -106,22 +179,10 @@ def view_sources(create: str, column: str, dialect: str = "duckdb") -> list[str]
     >>> view_sources("CREATE VIEW w AS SELECT ssn AS n, 'x' AS z FROM customers", "*")
     ['customers.ssn']
     """
-    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache
-
-    try:
-        trees = _parse(create, dialect if dialect == "postgres" else "duckdb")
-    except Exception:  # noqa: BLE001 - a definition sqlglot cannot read: the view is read as a table
+    read = _view_outputs(create, column, dialect)
+    if read is None:   # a definition sqlglot cannot read: the view is read as a table
         return []
-    tree = trees[0] if trees else None
-    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
-        return []
-    target = tree.this
-    cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)] \
-        if isinstance(target, exp.Schema) else []
-    query = tree.expression
-    outs = _Derived._projections(query, cols)
-    pairs = [p for ps in outs.values() for p in ps] if column == "*" else outs.get(
-        column, [(exp.column(column), inner) for _e, inner in outs.get("*", [])])
+    query, pairs = read
     derived = _Derived(query)
     names = _naming(query, derived)
     found: list[str] = []
@@ -131,3 +192,47 @@ def view_sources(create: str, column: str, dialect: str = "duckdb") -> list[str]
             [e] if isinstance(e, exp.Column) else _columns_of(e)
         found += [n for c in cs for n in names(c, sel) if n not in found]
     return found
+
+
+def view_leaves(create: str, column: str, dialect: str = "duckdb") -> list[str]:
+    """The leaves (``analyze.sql_sides``) of output ``column`` of a view, from its definition;
+    ``!unreadable`` when the text does not read as a view.
+
+    >>> view_leaves("CREATE VIEW v AS SELECT lower(email) AS m FROM customers", "m")
+    ['customers.email']
+    >>> view_leaves("CREATE VIEW g AS SELECT range::VARCHAR AS s FROM range(9)", "s")
+    ['!range']
+    """
+    read = _view_outputs(create, column.lower(), dialect)
+    if read is None:   # a definition sqlglot cannot read: its values are unknown
+        return ["!unreadable"]
+    query, pairs = read
+    sides = Sides(query)
+    found: list[str] = []
+    for e, sel in pairs:
+        sides.budget = 256
+        found += [n for n in sorted(sides.value(e, sel)) if n not in found]
+    return found or ["!unknown"]
+
+
+def _view_outputs(create: str, column: str,
+                  dialect: str) -> tuple[exp.Query, list[tuple[Any, Any]]] | None:
+    """A view definition's query and the (expression, select) pairs behind output ``column``
+    (``*``: every output); None when the text does not read as a view."""
+    from jupyter_guard.analyze.sql import _parse  # the analysis' own cache
+
+    try:
+        trees = _parse(create, dialect if dialect == "postgres" else "duckdb")
+    except Exception:  # noqa: BLE001 - not readable: the callers decide what that means (None)
+        return None
+    tree = trees[0] if trees else None
+    if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
+        return None
+    target = tree.this
+    cols = [c.name.lower() for c in target.expressions if isinstance(c, exp.Identifier)] \
+        if isinstance(target, exp.Schema) else []
+    query = tree.expression
+    outs = _Derived._projections(query, cols)
+    pairs = [p for ps in outs.values() for p in ps] if column == "*" else outs.get(
+        column, [(exp.column(column), inner) for _e, inner in outs.get("*", [])])
+    return query, pairs

@@ -112,14 +112,52 @@ def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
         return _v(p.inference, "inference", f"fetches pieces of sensitive column {i.target} too "
                   f"short to mask ({i.detail}), which reveal single values piece by piece; "
                   "aggregate them, or ask someone whose role may unmask", i)
+    if i.detail.startswith(("against", "rank")):
+        return compared_side(i, p, c)
     if i.detail == "order":
         return _v(p.inference, "inference", f"ranks rows by sensitive column {i.target} "
                   f"({i.source[:60]}) while showing other columns, which tells roughly where "
                   "each value lies; order by another column, or ask someone whose role may "
                   "unmask", i)
     return _v(p.inference, "inference", f"compares sensitive column {i.target} with a constant "
-              f"({i.source[:60]}), which reveals single values; compare or join it with another "
-              "column, or ask someone whose role may unmask", i)
+              f"or values made up in the query ({i.source[:60]}), which reveals single values; "
+              "compare or join it with a sensitive column of another table, or ask someone whose "
+              "role may unmask", i)
+
+
+def compared_side(i: Intent, p: Policy, c: Context) -> Verdict | None:
+    """A sensitive column compared with another side (detail ``against:<leaves>``, ``rank:`` for
+    ``<``/``>``/``BETWEEN``): allowed only when every leaf is a sensitive column of a table the
+    catalog holds (a join between warehouse tables); a leaf that is a guess (``!…``: generated
+    rows, a file, a DataFrame, a table of constants), a column that is not sensitive, or a side
+    the catalog could not check (``against?:``) is a guess. Ranking sensitive values against
+    each other tells where each lies, as ``ORDER BY`` does.
+
+    >>> sens = Policy(sensitive_columns=("*ssn*",))
+    >>> i = Intent("sql.predicate", "column", "customers.ssn", detail="against:orders.ssn")
+    >>> compared_side(i, sens, Context()) is None
+    True
+    >>> compared_side(i.with_(detail="against:!range"), sens, Context()).rule_id
+    'inference'
+    >>> compared_side(i.with_(detail="rank:orders.ssn"), sens, Context()).rule_id
+    'inference'
+    """
+    kind, _, rest = i.detail.partition(":")
+    leaves = [n for n in rest.split(",") if n]
+    plain = [n for n in leaves if n.startswith("!") or not is_sensitive(n, p, c)]
+    checked = not kind.endswith("?")
+    if checked and leaves and not plain:
+        if kind != "rank":
+            return None
+        return _v(p.inference, "inference", f"ranks sensitive column {i.target} against "
+                  f"{', '.join(leaves)[:80]} ({i.source[:60]}), which tells where each value "
+                  "lies; compare with = instead, or ask someone whose role may unmask", i)
+    what = ", ".join(n.lstrip("!") for n in (plain or leaves))[:80] if checked else \
+        "a side the catalog could not check"
+    return _v(p.inference, "inference", f"compares sensitive column {i.target} with values "
+              f"that are not a sensitive column of the database ({what}: {i.source[:60]}), "
+              "which tests guesses; join it with a sensitive column of another table, or ask "
+              "someone whose role may unmask", i)
 
 
 def unparsed(i: Intent, p: Policy, c: Context) -> Verdict | None:

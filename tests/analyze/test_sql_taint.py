@@ -137,8 +137,9 @@ PREDICATES = [
 
 @pytest.mark.parametrize(("sql", "cols"), PREDICATES, ids=[p[0][:40] for p in PREDICATES])
 def test_predicates(sql, cols):
-    found = predicate_intents(sqlglot.parse_one(sql, read="duckdb"))
-    assert [i.target for i in found if "email" in i.target or "ssn" in i.target] == cols
+    found = predicate_intents(sqlglot.parse_one(sql, read="duckdb"))   # guesses: no detail
+    assert [i.target for i in found if ("email" in i.target or "ssn" in i.target)
+            and not i.detail.startswith(("against", "rank"))] == cols
 
 
 def test_predicates_deep_in_a_chain_of_thousands_of_or_terms():

@@ -6,14 +6,13 @@ c.ssn = g.s`` is refused (``inference``, no count printed). Twins: a table fille
 correct counts."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import PSYCOPG, pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
@@ -21,23 +20,11 @@ pytestmark = pytest.mark.kernel
 
 @pytest.fixture(scope="module")
 def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    d = work_root / "pg15-guess-insert"
-    d.mkdir()
-    name = pg.fresh()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)")
-        assert r.status == "ok", r.text
-        kernel.ssn = pg.query("SELECT ssn FROM customers ORDER BY id LIMIT 1", db=name)[0][0]
+    with pg_kernel(pg, work_root / "pg15-guess-insert", PSYCOPG) as kernel:
+        kernel.ssn = kernel.ssns[0]
         kernel.towns = pg.query("SELECT count(*) FROM customers WHERE city IN ('Lyon', 'Nice')",
-                                db=name)[0][0]
+                                db=kernel.db)[0][0]
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _ask(sql: str) -> str:

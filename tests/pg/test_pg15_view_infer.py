@@ -6,14 +6,13 @@ by another session; a comparison on a view column that reads no sensitive column
 correct count. Psycopg, and asyncpg for a view made elsewhere."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
@@ -21,29 +20,16 @@ pytestmark = pytest.mark.kernel
 
 @pytest.fixture(scope="module")
 def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    d = work_root / "pg15-view-infer"
-    d.mkdir()
-    name = pg.fresh()
-    # made outside the guard (another session): the guard learns it from the catalog
-    pg.query("CREATE VIEW ov AS SELECT id, ssn AS x, city AS y FROM customers", db=name)
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        url = f"postgresql://postgres@127.0.0.1:{pg.port}/{name}"
-        r = kernel.run(f"import asyncpg\nac = await asyncpg.connect({url!r})")
-        assert r.status == "ok", r.text
-        r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)"
-                       "\npg.execute('CREATE VIEW v AS SELECT id, ssn AS x, city AS y "
-                       "FROM customers')")
-        assert r.status == "ok", r.text
+    # ``ov`` made outside the guard (another session): the guard learns it from the catalog
+    with pg_kernel(pg, work_root / "pg15-view-infer",
+                   "import asyncpg\nac = await asyncpg.connect("
+                   "'postgresql://postgres@127.0.0.1:{port}/{db}')\n"
+                   "import psycopg\npg = psycopg.connect({dsn!r}, autocommit=True)\n"
+                   "pg.execute('CREATE VIEW v AS SELECT id, ssn AS x, city AS y FROM customers')",
+                   "CREATE VIEW ov AS SELECT id, ssn AS x, city AS y FROM customers") as kernel:
         kernel.lyon = pg.query("SELECT count(*) FROM customers WHERE city LIKE 'L%'",
-                               db=name)[0][0]
+                               db=kernel.db)[0][0]
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _cur(sql: str) -> str:

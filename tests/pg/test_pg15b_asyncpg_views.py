@@ -7,7 +7,6 @@ refused at a file exit. Twins: the plain read before, and a view left as it was,
 values. Real kernel, real server."""
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
@@ -25,24 +24,9 @@ READ = "r = await ac.fetch('SELECT id, x FROM {v} ORDER BY id LIMIT 3')\nprint([
 
 @pytest.fixture(scope="module")
 def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    d = work_root / "pg15b-asyncpg-views"
-    d.mkdir()
-    name = pg.fresh()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    kernel.pg, kernel.db = pg, name
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        r = kernel.run(f"import asyncpg\nac = await asyncpg.connect("
-                       f"'postgresql://postgres@127.0.0.1:{pg.port}/{name}')")
-        assert r.status == "ok", r.text
-        kernel.ssns = [s for (s,) in pg.query("SELECT ssn FROM customers ORDER BY id LIMIT 3",
-                                              db=name)]
+    with pg_kernel(pg, work_root / "pg15b-asyncpg-views", "import asyncpg\nac = await "
+                   "asyncpg.connect('postgresql://postgres@127.0.0.1:{port}/{db}')") as kernel:
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _view(k: Any) -> str:

@@ -8,7 +8,6 @@ view left as it was keeps answering, with the correct count, before and after an
 changed. Real kernel, real server."""
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
@@ -34,28 +33,15 @@ ROUTES = {   # psycopg2's rowcount: no fetch, no result read whole (psycopg 3's 
 
 @pytest.fixture(scope="module")
 def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    d = work_root / "pg15b-kept"
-    d.mkdir()
-    name = pg.fresh()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    kernel.pg, kernel.db = pg, name
-    kernel.url = f"postgresql+psycopg://postgres@127.0.0.1:{pg.port}/{name}"
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        r = kernel.run(f"import psycopg, psycopg2, asyncpg\n"
-                       f"p2 = psycopg2.connect({pg.dsn(name)!r})\np2.autocommit = True\n"
-                       f"pg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)\n"
-                       f"ac = await asyncpg.connect("
-                       f"{kernel.url.replace('+psycopg', '')!r})")
-        assert r.status == "ok", r.text
+    with pg_kernel(pg, work_root / "pg15b-kept",
+                   "import psycopg, psycopg2, asyncpg\np2 = psycopg2.connect({dsn!r})\n"
+                   "p2.autocommit = True\npg = psycopg.connect({dsn!r}, autocommit=True)\n"
+                   "ac = await asyncpg.connect('postgresql://postgres@127.0.0.1:{port}/{db}')"
+                   ) as kernel:
+        kernel.url = f"postgresql+psycopg://postgres@127.0.0.1:{pg.port}/{kernel.db}"
         kernel.lyon = pg.query("SELECT count(*) FROM customers WHERE city LIKE 'L%'",
-                               db=name)[0][0]
+                               db=kernel.db)[0][0]
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _run(k: Any, route: str, view: str, prefix: str) -> Any:

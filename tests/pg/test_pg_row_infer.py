@@ -4,14 +4,13 @@ column of the row, the SSNs included, and is refused (``inference``, no count pr
 of a table with no sensitive column runs with the correct count."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import PSYCOPG, pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
@@ -19,21 +18,9 @@ pytestmark = pytest.mark.kernel
 
 @pytest.fixture(scope="module")
 def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    d = work_root / "pg-row-infer"
-    d.mkdir()
-    name = pg.fresh()
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)")
-        assert r.status == "ok", r.text
-        kernel.orders = pg.query("SELECT count(*) FROM orders", db=name)[0][0]
+    with pg_kernel(pg, work_root / "pg-row-infer", PSYCOPG) as kernel:
+        kernel.orders = pg.query("SELECT count(*) FROM orders", db=kernel.db)[0][0]
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _cur(sql: str) -> str:
