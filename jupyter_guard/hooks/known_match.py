@@ -83,6 +83,10 @@ def _anchor(v: str) -> str:
     return min(v, key=_RANKS.__getitem__)
 
 
+JOURNAL_MAX = 64
+"""Batches ``Values.journal`` keeps for its reader at most."""
+
+
 class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known`` always was
     """The known values. ``added`` lists values added since the matcher last looked; any
     removal bumps ``resets`` (the matcher then rebuilds from the whole set)."""
@@ -94,11 +98,15 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         self.spaced = False   # a value added with ``update_checked`` holds a separator
         self.resets = 0
         self.watchers: list[Any] = []   # the matchers' ``forget``, called at a clear
+        # the batches added, kept only once a reader follows them (``known_emails.Follow``,
+        # which takes them at its next look; a reset empties it, the reader reads the whole set)
+        self.journal: list[Any] | None = None
 
     def add(self, v: Any) -> None:
         set.add(self, v)
         self.added.append(v)
         self.unchecked.append(v)
+        self._journal((v,))
 
     def update(self, *others: Any) -> None:
         for o in others:
@@ -106,6 +114,7 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
             set.update(self, o)
             self.added.extend(o)
             self.unchecked.extend(o)
+            self._journal(o)
 
     def update_checked(self, values: Any, spaced: bool) -> None:
         """Values whose caller has worked out whether one holds a separator (``spaced``,
@@ -115,6 +124,15 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         self.spaced = self.spaced or spaced   # (first: a ``has_spaced`` meanwhile sees it)
         set.update(self, values)
         self.added.extend(values)
+        self._journal(values)
+
+    def _journal(self, batch: Any) -> None:
+        """Keeps ``batch`` for the reader; past ``JOURNAL_MAX`` batches not read, none (the
+        reader then reads the whole set: batches held for long would double the memory)."""
+        if self.journal is not None:
+            self.journal.append(batch)
+            if len(self.journal) > JOURNAL_MAX:
+                self.journal = None
 
     def __ior__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
         self.update(other)
@@ -125,6 +143,8 @@ class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known``
         self.added.clear()
         self.unchecked.clear()   # (the matcher reads the whole set again)
         self.spaced = False
+        if self.journal is not None:
+            self.journal = []
 
     def clear(self) -> None:
         set.clear(self)

@@ -51,11 +51,12 @@ from __future__ import annotations
 
 import binascii
 import re
+import sys
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from jupyter_guard.hooks import encoded85
+from jupyter_guard.hooks import encoded85, known_emails
 from jupyter_guard.mask.strategy import SPELT
 
 MAX = 1 << 24
@@ -135,7 +136,11 @@ def _at_pattern(domains: frozenset[str]) -> tuple[Any, Any]:
 def respelt(text: str, domains: AbstractSet[str] = frozenset()) -> str:
     """What the spellings above in ``text`` read as, one per line ('' when none); ``domains``:
     those of the known e-mails, if any (the '@' as a word is looked for before them only)."""
-    return "\n".join(dict.fromkeys(v for _, _, v in _found(text, domains)))
+    got = dict.fromkeys(v for _, _, v in _found(text, domains))
+    exits = sys.modules.get("jupyter_guard.hooks.exits")   # (the known values' module, loaded
+    if exits is not None and len(text) <= MAX:            # before any exit calls this one)
+        got.update(dict.fromkeys(v for _, _, v in known_emails.found(text, exits.known)))
+    return "\n".join(got)
 
 
 def spans(text: str, known: AbstractSet[str],
@@ -143,12 +148,16 @@ def spans(text: str, known: AbstractSet[str],
     """Where ``text`` spells a ``known`` value one of the ways above (for masking printed
     text: ``[' '.join(e) for e in emails]``, ``e.replace('@', ' AT ')``).
 
-    >>> spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon", {"user1@x.io"})
-    [(24, 37, 'known-spelt'), (2, 21, 'known-spelt')]
+    >>> [t[:2] for t in spans("['u s e r 1 @ x . i o'] user1 AT x.io, meet AT noon",
+    ...                       {"user1@x.io"})]
+    [(24, 37), (2, 21), (2, 11), (24, 29)]
     >>> spans("user1 [at] x [dot] io, help at python.org", {"user1@x.io"}, {"x.io"})
-    [(0, 21, 'known-spelt')]
+    [(0, 21, 'known-spelt'), (0, 5, 'known-spelt')]
     """
-    return [(a, b, SPELT) for a, b, v in _found(text, domains) if v in known]
+    out = [(a, b, SPELT) for a, b, v in _found(text, domains) if v in known]
+    if len(text) <= MAX:   # any case, '@' and dots as words, reordered, ... (``known_emails``)
+        out += [(a, b, SPELT) for a, b, _ in known_emails.found(text, known)]
+    return list(dict.fromkeys(out))
 
 
 def _found(text: str, domains: AbstractSet[str]) -> Iterator[tuple[int, int, str]]:

@@ -192,3 +192,41 @@ def test_long_texts_are_cut_at_their_tokens_as_split_does(seed: int) -> None:
         for a in range(0, len(norm.text), 997):
             b = min(len(norm.text), a + rng.randint(1, 40))
             assert norm.span(a, b) == (ref.start(a), ref.end(b))
+
+
+ENTITY_KINDS = ["&amp;", "&#64;", "&#x40;", "&#X4a;", "&lt;", "&nbsp;", "&bogus;", "&", "&#;",
+                "&#x;", "&#xg;", "&A1;", "&1a;", "&a;", "&ab;", "&\u00e9;", "&#\u0663;",
+                "&Amp;", "&amp", "&#64", ";", "&#0;", "&#65;", "&#1234567;", "&#x123456;",
+                "&#12345678;", "&" + "a" * 40 + ";", "%41", "\u200b", "\u2011", "\u00e9"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_many_entities_of_several_kinds_decode_as_the_reference(seed: int) -> None:
+    """A long text with more than one '&' in 16 characters, starting entities of several kinds
+    (or none, or broken ones), is read in numpy (``tokens._many_entities``): its text and map
+    equal the reference's token-by-token ones; with an entity longer than ``SHORT_ENTITY``
+    (``&#1234567;``) it goes by ``_SPLIT`` as before, with the same result."""
+    import numpy as np
+
+    from jupyter_guard.mask import tokens
+    from jupyter_guard.mask.normalize import FOLD_BULK
+
+    from .reference import normalize as ref_normalize
+
+    rng = random.Random(seed)
+    short = [k for k in ENTITY_KINDS if k not in ("&#1234567;", "&#x123456;")]
+    for kinds, rate in ((short, 0.6), (short[:8], 0.9), (ENTITY_KINDS, 0.6)):
+        text = "".join(rng.choice(kinds) if rng.random() < rate else rng.choice("ab1@;# ")
+                       for _ in range(FOLD_BULK))
+        if kinds is ENTITY_KINDS:  # one long entity, among few '&'s that may start one
+            text = "".join(rng.choice(short) for _ in range(FOLD_BULK)) + "&#x123456;"
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        amp = np.flatnonzero(codes == 38)
+        assert len(amp) * tokens.BULK_AMP > len(codes) and tokens._one_token(text, "&") is None
+        many = tokens._many_entities(text, codes, amp)
+        assert (many is None) == (kinds is ENTITY_KINDS)
+        norm, ref = normalize(text), ref_normalize(text)
+        assert norm.text == ref.text
+        for a in range(0, len(norm.text), 97):
+            b = min(len(norm.text), a + rng.randint(1, 40))
+            assert norm.span(a, b) == (ref.start(a), ref.end(b))
