@@ -90,14 +90,23 @@ class Conn:
 
 
 def unwrap(obj: Any) -> Any:
-    """The real connection behind a guarded proxy (``hooks.sinks.GuardedConnection``)."""
+    """The real connection behind a guarded proxy (``hooks.sinks.GuardedConnection``), for the
+    guard's code only: a cell calling it got the raw connection and dropped a table unjudged."""
     try:
-        return object.__getattribute__(obj, "_jg_con")
+        raw = object.__getattribute__(obj, "_jg_con")
     except AttributeError:
         return obj
+    if raw is not obj:
+        from jupyter_guard.hooks.sealed_events import guard_callers_only
+
+        guard_callers_only("jupyter_guard.connections.unwrap")
+    return raw
 
 
 def from_object(obj: Any, name: str) -> Conn:
+    from jupyter_guard.hooks.sealed_events import guard_callers_only
+
+    guard_callers_only("jupyter_guard.connections.from_object")   # its ``raw`` is the driver's
     obj = unwrap(obj)
     kind = for_object(obj)
     if kind is None:

@@ -29,12 +29,64 @@ _CHECKERS = weak_table("a pg8000 connection's judge", callers=2)
 
 
 class _Info:
-    def __init__(self, con: Any) -> None:
-        self.con = con
+    """What psycopg's ``info`` tells of a pg8000 connection: its transaction status, and the
+    parameters the guard's own connection to the same database is opened with (``pg_fresh``
+    reads the views' fingerprint there, never on the user's connection): user and password as
+    pg8000 keeps them, host and port from its socket, the database asked once
+    (``current_database()``, through the unpatched core method: a read that holds no lock;
+    when it cannot be asked, an aborted transaction, ``dbname`` is missing and the views count
+    as changed)."""
+
+    def __init__(self, con: Any, orig: dict[str, Any]) -> None:
+        self.con, self.orig = con, orig
+        self._dbname: str | None = None
 
     @property
     def transaction_status(self) -> int:
         return _STATUS.get(getattr(self.con, "_transaction_status", b"I"), 0)
+
+    @property
+    def user(self) -> str:
+        return _text(self.con.user)
+
+    @property
+    def password(self) -> str | None:
+        got = getattr(self.con, "password", None)
+        return None if got is None else _text(got)
+
+    @property
+    def host(self) -> str:
+        return _peer(self.con)[0]
+
+    @property
+    def port(self) -> int:
+        return int(_peer(self.con)[1])
+
+    @property
+    def dbname(self) -> str:
+        if self._dbname is None:
+            try:
+                ctx = self.orig["execute_simple"](self.con, "SELECT current_database()")
+                self._dbname = str(ctx.rows[0][0])
+            except Exception as e:  # noqa: BLE001 - no answer (an aborted transaction): missing, so the views count as changed
+                raise AttributeError(f"dbname: {e}") from None
+        return self._dbname
+
+
+def _text(v: Any) -> str:
+    return v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else str(v)
+
+
+def _peer(con: Any) -> tuple[str, Any]:
+    """(host, port) of a pg8000 connection's socket; a Unix socket's directory and port."""
+    try:
+        peer = con._usock.getpeername()
+    except (AttributeError, OSError) as e:
+        raise AttributeError(f"no peer: {e}") from None
+    if isinstance(peer, str):   # ``/dir/.s.PGSQL.5432``
+        where, _, name = peer.rpartition("/")
+        return where, name.rpartition(".")[2]
+    return str(peer[0]), peer[1]
 
 
 class _Cursor:
@@ -77,7 +129,7 @@ class Raw:
 
     def __init__(self, con: Any, orig: dict[str, Any]) -> None:
         self.con, self.orig = con, orig
-        self.info = _Info(con)
+        self.info = _Info(con, orig)
 
     @property
     def autocommit(self) -> bool:

@@ -58,7 +58,11 @@ def preload(cons: list[Any], policy: Any) -> None:
         except TypeError:   # not weak-referenceable: its file is looked up each time
             pass
         with Busy():   # the guard's own reads: no decision, no audit row, no taint
-            cur = con.cursor()
+            try:
+                cur = con.cursor()
+            except Exception as e:  # noqa: BLE001 - a closed connection left in the namespace has no file to read; raising here would lose the taint of the fetch that called (it passed unremembered)
+                log.debug("jupyter_guard: a connection not looked at: %s", e)
+                continue
             try:
                 path = _path(cur)
                 if not path or path in _SEEN:

@@ -89,3 +89,32 @@ def saved_before_load(work_root: Path, name: str, saved: str) -> Iterator[Kernel
     finally:
         kernel.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+PSYCOPG = "import psycopg\npg = psycopg.connect({dsn!r}, autocommit=True)"   # pg_kernel's usual
+
+
+@contextmanager
+def pg_kernel(pg: PgServer, d: Path, connect: str, setup: str = "") -> Iterator[Kernel]:
+    """A real kernel in ``d`` with the guard loaded and no policy, on a fresh copy of ``shop``
+    (``setup``, the tests' own SQL, run there first); ``connect`` is code formatted with
+    ``dsn``, ``port`` and ``db`` (the user's connection). The kernel carries ``pg``, ``db`` and
+    ``ssns`` (the first three customers' SSNs); the database is dropped after."""
+    d.mkdir()
+    name = pg.fresh()
+    if setup:
+        pg.query(setup, db=name)
+    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
+                        "JUPYTER_GUARD_POLICY": None})
+    kernel.pg, kernel.db = pg, name
+    try:
+        assert kernel.run("%load_ext jupyter_guard").status == "ok"
+        r = kernel.run(connect.format(dsn=pg.dsn(name), port=pg.port, db=name))
+        assert r.status == "ok", r.text
+        kernel.ssns = [s for (s,) in pg.query("SELECT ssn FROM customers ORDER BY id LIMIT 3",
+                                              db=name)]
+        yield kernel
+    finally:
+        kernel.stop()
+        pg.drop(name)
+        shutil.rmtree(d, ignore_errors=True)

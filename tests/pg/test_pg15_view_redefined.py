@@ -7,43 +7,31 @@ values, and a view left as it was keeps running. Psycopg, in a real kernel, on a
 the same through a transaction the user opened (the guard's re-read never runs inside it)."""
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel
+from tests.pg.conftest import PSYCOPG, pg_kernel
 from tests.pg.pgserver import PgServer
 
 pytestmark = pytest.mark.kernel
 
 READ = "c = pg.cursor()\nc.execute('SELECT id, x FROM {v} ORDER BY id LIMIT 3')\nrows = c.fetchall()"
-GUESS = "c = pg.cursor()\nc.execute(\"SELECT count(*) FROM {v} WHERE x LIKE '1%'\")\nprint('ANSWER', c.fetchall())"
+GUESS = "c = pg.cursor()\nc.execute(\"SELECT count(*) FROM {v} WHERE x LIKE '1%'\")\nprint('ANSWER', [tuple(r) for r in c.fetchall()])"
+
+
+VIEWS = ("CREATE VIEW rv AS SELECT id, city AS x FROM customers; "
+         "CREATE VIEW keep AS SELECT id, city AS x FROM customers")
 
 
 @pytest.fixture()
 def k(pg: PgServer, work_root: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     d = work_root / f"pg15-redef-{request.node.name[-40:].replace('[', '-').replace(']', '')}"
-    d.mkdir()
-    name = pg.fresh()
-    pg.query("CREATE VIEW rv AS SELECT id, city AS x FROM customers; "
-             "CREATE VIEW keep AS SELECT id, city AS x FROM customers", db=name)
-    kernel = Kernel(d, {"JUPYTER_GUARD_AUDIT": str(d / "audit.duckdb"),
-                        "JUPYTER_GUARD_POLICY": None})
-    kernel.pg, kernel.db = pg, name
-    try:
-        assert kernel.run("%load_ext jupyter_guard").status == "ok"
-        r = kernel.run(f"import psycopg\npg = psycopg.connect({pg.dsn(name)!r}, autocommit=True)")
-        assert r.status == "ok", r.text
-        kernel.ssns = [s for (s,) in pg.query("SELECT ssn FROM customers ORDER BY id LIMIT 3",
-                                              db=name)]
+    with pg_kernel(pg, d, PSYCOPG,
+                   VIEWS) as kernel:
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _plain_first(k: Any) -> None:
