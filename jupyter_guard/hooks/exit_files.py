@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks import exit_dbcopy, exits
+from jupyter_guard.hooks import exit_dbcopy, exits, joined_pieces
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy, held
@@ -88,7 +88,8 @@ class FileExits:
         pages = exit_dbcopy.copied(data, dest) or (
             database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
-        kind = DATABASE_PAGES if pages else exits.scan(data, self.exports.settings(), decode=True)
+        kind = DATABASE_PAGES if pages else (exits.scan(data, self.exports.settings(), decode=True)
+                                             or joined_pieces.carries(data))
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
@@ -220,7 +221,9 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
                 with Busy():
                     if not hasattr(table, "slice") and hasattr(table, "read_all"):
                         table = table.read_all()   # a stream: read once, checked, written
-                    sample = table.slice(0, 200).to_pandas()
+                    # a pandas frame (``DataFrame.to_feather`` hands its frame over as it is)
+                    sample = table.head(200) if hasattr(table, "iloc") else \
+                        table.slice(0, 200).to_pandas()
                 fx.exports.check(sample, str(getattr(where, "path", where)),
                                  f"pyarrow.{_how}", {})
             with Judged():

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks import exit_budget, exit_dbcopy, exit_follow, exits
+from jupyter_guard.hooks import exit_budget, exit_dbcopy, exit_follow, exits, joined_pieces
 from jupyter_guard.hooks.event_paths import database_header
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy
@@ -180,7 +180,9 @@ def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     ``exit_budget.readings`` gives them back) count against the exfiltration budget (bodies and
     raw sockets alike; request lines are counted by ``exit_net`` too, once: the budget counts
     distinct values). Compressed streams are followed over the socket's sends
-    (``exit_follow.inflated``)."""
+    (``exit_follow.inflated``). Every socket's sends to the host are read joined too, in the
+    order sent: a value cut over two connections (its head on one, its tail on the next, or
+    alternating sends) counts as one sent whole."""
     p = rt.guard.policy
     if not (p.max_values_per_cell or p.max_values_per_session):
         return
@@ -191,6 +193,21 @@ def _spend(rt: Any, sock: Any, entry: list[Any], data: Any, how: str) -> None:
     before = entry[1]
     entry[1] = (before + chunk)[-TAIL:]
     exit_budget.spend_new(rt.guard, rt, before, before + chunk, how)
+    host = entry[0]
+    to_host = _to_host.pop(host, b"")
+    if len(_to_host) >= HOSTS:
+        _to_host.clear()
+    _to_host[host] = (to_host + chunk)[-TAIL:]
+    if to_host and to_host != before:   # another socket sent to the host in between (and
+        # the line break between dropped): only a value across the joint is new there, so the
+        # chunk's head is read (a megabyte read three times took seconds)
+        joint = chunk[:TAIL]
+        exit_budget.spend_new(rt.guard, rt, to_host, to_host + joint, how)
+        head = to_host.rstrip(b"\r\n")
+        if head != to_host:
+            exit_budget.spend_new(rt.guard, rt, head, head + joint, how)
+    if cut := joined_pieces.found(chunk):   # pieces of 4+ characters, serialised
+        exit_budget.spend(rt.guard, rt, "\n".join(cut), how)
     exit_follow.inflated(rt, sock, chunk, how, before)
 
 
@@ -222,6 +239,8 @@ def carries_known(data: bytes) -> str:
     inner = exits._inflated(data)
     if inner and carries_known(inner):
         return "values read from a sensitive column"
+    if cut := joined_pieces.carries(data):   # a pickle or JSON of pieces of 4+ characters
+        return cut
     text = exits._text(data)
     if "%" in text or "+" in text:
         text = text + "\n" + unquote_plus(text)

@@ -151,10 +151,16 @@ def refuse_full(guard: Any, sql: str) -> None:
     """Raise the refusal of a fetch made when the known values are full: handing its values
     out would leave them to the detectors alone (a value of any shape is masked only once it
     is known)."""
+    refuse_fetch(guard, sql, WHY_FULL.format(n=exits.counted[0], mb=exits.held[0] >> 20))
+
+
+def refuse_fetch(guard: Any, sql: str, why: str) -> None:
+    """Raise a fetch's ``guard-error`` refusal (recorded as the guard's own): its values are
+    not handed out unremembered."""
     from jupyter_guard.guard.judge import refuse_verdict
     from jupyter_guard.model import Verdict
 
     with Busy():
-        err = refuse_verdict(guard, Verdict("block", "guard-error", WHY_FULL.format(
-            n=exits.counted[0], mb=exits.held[0] >> 20)), kind="runtime", code=sql[:200])
+        err = refuse_verdict(guard, Verdict("block", "guard-error", why), kind="runtime",
+                             code=sql[:200])
     raise err

@@ -93,6 +93,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
     result, or for an Arrow stream (DuckDB's ``arrow()``) one that remembers as it is read."""
     if busy() or sql is None or guard is None or "select" not in sql.lower():
         return result
+    taint: list[frozenset[str]] | None = None
     try:
         with Busy():
             from jupyter_guard.hooks.warehouse_values import preload
@@ -108,14 +109,28 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
                 hot = [i for i, t in enumerate(taint) if t]
                 return _remembering(result, hot, guard, sql) if hot else result
             piece = _fetched(result, how, taint, names, cons)
-    except Exception as e:  # noqa: BLE001 - an unusual result shape: names, lineage and detectors still decide
-        log.debug("jupyter_guard: no taint for a %s result: %s", how, e)
-        return result
+    except Exception as e:  # noqa: BLE001 - refused below unless no column can be sensitive
+        if taint is not None and not any(taint):
+            log.debug("jupyter_guard: a %s result of plain columns not checked: %s", how, e)
+            return result
+        _refuse_unchecked(guard, sql, how, e)
     if piece is pieces.FULL:
         pieces.refuse_full(guard, sql)
     if piece is not None:
         pieces.refuse(guard, sql, *piece)
     return result
+
+
+WHY_UNCHECKED = ("the guard could not check this {how} result for sensitive values ({err}); it "
+                 "is refused rather than handed out unchecked. Fetch it another way (fetchall, "
+                 ".df()) or report this error")
+
+
+def _refuse_unchecked(guard: Any, sql: str, how: str, err: Exception) -> None:
+    """Raise the refusal of a fetch whose sensitive values could not be remembered: handed
+    out, they would be left to the detectors alone (fail closed, never open)."""
+    pieces.refuse_fetch(guard, sql, WHY_UNCHECKED.format(
+        how=how, err=f"{type(err).__name__}: {str(err)[:120]}"))
 
 
 def _is_stream(result: Any) -> bool:

@@ -19,11 +19,13 @@ from IPython.lib import pretty
 from jupyter_guard.hooks import carried, lazy
 from jupyter_guard.hooks.digit_lines import char_cells, char_rows
 from jupyter_guard.hooks.sealed_events import sealed
+from jupyter_guard.hooks.shown_order import Shown
 from jupyter_guard.kernel import replies as mask_replies
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
-from jupyter_guard.kernel.streams import MaskedStream, SwappedStream
+from jupyter_guard.kernel.streams import MaskedStream, SwappedStream, order_of
 from jupyter_guard.mask.scope import one_display
+from jupyter_guard.mask.strategy import BLOCK
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
 LATE_MODULES = ("jupyter_guard.mask.settings", "jupyter_guard.mask.render")  # need pandas
@@ -53,6 +55,8 @@ class Masker:
         self._logs: list[Any] = []  # the kernel log's handlers, filtered
         self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
         self._render: Any = None                   # the renderers, bound at the same moment
+        # displays and errors read in one order with the streams' lines (``shown_order``)
+        self._shown = Shown(order_of(self))
 
     def settings(self) -> MaskSettings:
         try:
@@ -129,8 +133,11 @@ class Masker:
 
     def _publish(self, original: Any) -> Any:
         def publish(data: Any, *args: Any, **kwargs: Any) -> Any:
+            settings = self.settings()
             if not any(data is seen for seen in self._masked):
-                data = mask_bundle(data, self.settings())
+                data = mask_bundle(data, settings)
+            if settings.active:   # (a value spelt over prints and displays: ``shown_order``)
+                data = self._shown.bundle(data)
             return call_trusted(original, data, *args, **kwargs)
         return publish
 
@@ -147,6 +154,8 @@ class Masker:
             settings = self.settings()
             text = str(evalue)
             masked = shown(text, settings)
+            if settings.active and self._shown.text(masked):   # it ends a value spelt over
+                return original(etype, BLOCK, [BLOCK])          # prints and displays
             return original(etype, evalue if masked == text else masked,
                             [shown(line, settings) for line in stb])
         return show
@@ -247,6 +256,7 @@ class Masker:
                 stream.drain()
             except Exception:  # noqa: BLE001 - a closed stream: what it held is dropped, never shown raw
                 pass
+        self._shown.end()
 
     def uninstall(self) -> None:
         """Restore the previous printers, methods and stream methods, newest first."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_guard.hooks import exit_streams
 from jupyter_guard.hooks.digit_lines import Order, Tail
+from jupyter_guard.hooks.shown_order import MixedOrder
 from jupyter_guard.kernel.encoded_runs import Carry, shown
 from jupyter_guard.kernel.replies import call_trusted
 from jupyter_guard.mask.mixed import Values, mask_upto
@@ -98,11 +99,11 @@ class Held:
 _ORDERS: weakref.WeakKeyDictionary[Any, Order] = weakref.WeakKeyDictionary()
 
 
-def _order(masker: Masker) -> Order:
+def order_of(masker: Masker) -> Order:
     """The one order of ``masker``'s streams (its stdout and stderr read together)."""
     order = _ORDERS.get(masker)
     if order is None:
-        order = _ORDERS[masker] = Order()
+        order = _ORDERS[masker] = MixedOrder()
     return order
 
 
@@ -110,7 +111,7 @@ class _StreamState:
     """Per-stream masking state: the held partial line and any wrapper assigned over us."""
 
     def __init__(self, masker: Masker) -> None:
-        self.masker, self.held, self.inner = masker, Held(_order(masker)), None
+        self.masker, self.held, self.inner = masker, Held(order_of(masker)), None
         self.bound: Any = None   # the stream's masked ``write``, bound (``get_write``)
         # masking was on when a write last asked: a partial line is then held without asking
         # again (asking cost more than holding it); off, every write asks (and passes through)
@@ -250,7 +251,7 @@ class _MaskingProxy:
     forwards the rest."""
 
     def __init__(self, inner: Any, masker: Masker) -> None:
-        self._inner, self._masker, self._held = inner, masker, Held(_order(masker))
+        self._inner, self._masker, self._held = inner, masker, Held(order_of(masker))
 
     def write(self, s: Any) -> int:
         if not isinstance(s, str):

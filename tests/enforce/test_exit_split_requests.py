@@ -38,7 +38,7 @@ def k(work_root: Path, rec: Recorder) -> Iterator[Kernel]:
 
 
 @pytest.mark.parametrize(("column", "cut", "tail"), [
-    pytest.param("email", 7, b"xample.com", id="email-halves"),
+    pytest.param("email", 3, b"xample.com", id="email-after-3"),
     pytest.param("ssn", 4, None, id="ssn-halves"),
 ])
 def test_a_value_in_parts_is_refused_at_the_part_that_completes_it(k, rec, column, cut, tail):
@@ -51,6 +51,16 @@ def test_a_value_in_parts_is_refused_at_the_part_that_completes_it(k, rec, colum
     assert b"GET /?b=" not in got, got[:300]   # the part completing it did not
     if tail is not None:
         assert tail not in got
+
+
+def test_an_e_mails_first_part_holding_its_local_part_is_refused(k, rec):
+    """``user0@e`` holds the whole local part, which names the person (``user0``): refused as
+    it is, so no part leaves (the cell ends on the refusal: ``urlopen`` sends synchronously)."""
+    r = k.blocked("for v in df.email[:20]:\n"
+                  "    u.urlopen(URL + '?a=' + v[:7]).read()\n"
+                  "    u.urlopen(URL + '?b=' + v[7:]).read()", "exfiltration")
+    assert "exfiltration" in r.everything()
+    assert b"GET /?" not in bytes(rec.received), bytes(rec.received)[:300]
 
 
 def test_paging_and_repeated_queries_still_work(k, rec):
