@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
 from itertools import repeat
 from typing import Any
 
@@ -78,6 +79,30 @@ def keyed_in_run(text: str, det: Detector, a: int, b: int,
             cut.append(len(out))
         out.append((p, q, name))
     return out
+
+
+KEPT = 16
+"""``copies`` drops a run's first values only where at least this many are left: the next
+chunk reads the last 16 values found (where the last search ended), which are then the same."""
+
+
+def copies(before: list[Span] | tuple[()], keyed: list[Span]) -> int:
+    """How many of ``keyed``'s first values are the last ones found before (``before``: the
+    chunks before this one), in the same order (but for its last one, which may differ): the
+    chunk before read the same run of pairs
+    up to its window's end, ``MAX_VALUE`` past its own (a quarter more spans, each resolved,
+    copied and masked after the scan). Only exact copies are counted (a list compared in C),
+    and none where fewer than ``KEPT`` values would be left."""
+    if not before or len(keyed) <= KEPT:
+        return 0
+    m = bisect_right(keyed, before[-1])  # (a run's values rise, each past the one before)
+    # the chunk before's last value may run to the next key after its window (``_after``)
+    # where this chunk's ends at a stop: then both are kept, the copies before it dropped
+    last = 0 if keyed[m - 1: m] == before[-1:] else 1
+    n = m - last
+    if n <= 0 or len(keyed) - n < KEPT:
+        return 0
+    return n if list(before[len(before) - n - last:len(before) - last]) == keyed[:n] else 0
 
 
 def _joined(x: Any, y: Any, after: int) -> Any:

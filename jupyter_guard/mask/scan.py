@@ -18,7 +18,7 @@ from typing import Any
 from . import bulk
 from .cover import dense_all
 from .detect import Detector
-from .pairs import KEYED, forget, inside, keyed_in_run
+from .pairs import KEYED, copies, forget, inside, keyed_in_run
 from .patterns import MAX_VALUE, PREFILTER
 
 try:  # google-re2 ships wheels; without it the precise patterns scan (slower, still linear)
@@ -227,7 +227,7 @@ def _confirm(text: str, det: Detector, window: Any, lo: int, hi: int,
                 found = inside(text, det, a, min(b, hi), near, keyed, cut, b if many else -1)
                 cur = max(cur, *(y for _, y, _ in (*head, *found)), keyed[-1][1] if keyed else 0)
                 out += found
-            out += head + keyed
+            out += head + keyed[copies(before, keyed):]  # (not those found already)
             continue
         # A candidate may end earlier than the precise match that starts there (an alternative
         # with a right boundary fails, and a longer one takes the whole run: 'AKIA…' followed

@@ -242,7 +242,7 @@ def _entities(text: str, codes: Any) -> tuple[Any, Any, Any, Any] | None:
     if len(amp) * BULK_AMP > len(codes):
         token = _one_token(text, "&")
         if token is None:
-            return None
+            return _many_entities(text, codes, amp)
         if not token:
             amp = amp[:0]
         dec = _decode(token) if token else ""
@@ -264,6 +264,71 @@ def _entities(text: str, codes: Any) -> tuple[Any, Any, Any, Any] | None:
     a_, s_, k_, c_ = zip(*found)
     return (np.array(a_, dtype=np.int64), np.array(s_, dtype=np.int64),
             np.array(k_, dtype=np.int64), np.array(c_, dtype=np.uint32))
+
+
+SHORT_ENTITY = 9
+"""Entities up to this long (``&amp;``, ``&#64;``, ``&#x40;``, ``&nbsp;``) are told apart by
+the eight characters after their '&', read as one 64-bit number."""
+
+
+def _many_entities(text: str, codes: Any, amp: Any) -> tuple[Any, Any, Any, Any] | None:
+    """``_entities`` where many '&'s start entities of several kinds (or none), in numpy: the
+    characters after each '&' up to its first ';' (an entity holds none) read as one number
+    (8 bits each), each distinct one matched by ``_LEAD_TOKEN['&']`` and decoded once, each
+    kind found by one comparison (``_SPLIT`` cut 1 MB of '&' and '&amp;' alternating into
+    350,000 pieces). None where an entity is longer than ``SHORT_ENTITY``, or there are more
+    than ``MANY_KINDS`` kinds of '&' and what follows it."""
+    import numpy as np
+
+    n = len(codes)
+    semi = np.flatnonzero(codes == 59)
+    end = np.append(semi, n)[np.searchsorted(semi, amp)]
+    size = end + 1 - amp
+    far = amp[(end < n) & (size > SHORT_ENTITY) & (size <= 34)].tolist()
+    at = _LEAD_TOKEN["&"].match  # (an entity ends at the first ';': these are long ones)
+    if _LONG_ENTITY.search(text) if len(far) > 64 else any(at(text, a) for a in far):
+        return None
+    match = _LEAD_TOKEN["&"].fullmatch
+    short = (end < n) & (size >= 4) & (size <= SHORT_ENTITY)
+    amp, size = amp[short], size[short]
+    # the eight characters after each '&' (a character past ASCII read as 128: in no class
+    # of an entity, as any other), those past its ';' left out
+    raw = (text.encode("ascii") if text.isascii()
+           else np.minimum(codes, 128).astype(np.uint8).tobytes()) + bytes(8)
+    eights = np.ndarray((n + 1,), dtype="<u8", buffer=raw, strides=(1,))
+    mask = np.array([(1 << 8 * max(k - 1, 0)) - 1 for k in range(SHORT_ENTITY + 1)],
+                    dtype=np.uint64)
+    key = eights.take(amp + 1) & mask.take(size)
+    which, first = np.full(len(amp), -1, dtype=np.int64), list[int]()
+    rest = np.arange(len(amp))
+    while len(rest) and len(first) < FEW_KINDS:
+        same = key.take(rest) == key[rest[0]]
+        which[rest[same]] = len(first)
+        first.append(int(rest[0]))
+        rest = rest[~same]
+    if len(rest):  # many kinds: sorted once
+        _, seen, which = np.unique(key, return_index=True, return_inverse=True)
+        if len(seen) > MANY_KINDS:
+            return None
+        first, which = seen.tolist(), which.reshape(-1)
+    valid, kept, char = (np.zeros(len(first), dtype=t) for t in (bool, np.int64, np.uint32))
+    for k, i in enumerate(first):
+        token = text[int(amp[i]):int(amp[i] + size[i])]
+        if match(token) is not None:
+            dec = _decode(token)
+            valid[k] = True
+            kept[k], char[k] = (len(token), 0) if dec == token else (1, ord(dec))
+    ok = valid.take(which)
+    which = which[ok]
+    return amp[ok], size[ok], kept.take(which), char.take(which)
+
+
+_LONG_ENTITY = re.compile(r"&(?:#[0-9]{7}|#[xX][0-9A-Fa-f]{6}|[A-Za-z][A-Za-z0-9]{7,31});")
+"""The entities ``_LEAD_TOKEN['&']`` matches that are longer than ``SHORT_ENTITY``."""
+FEW_KINDS = 32
+"""``_many_entities`` tells apart up to this many kinds of '&' by one comparison each (more are
+sorted), and matches at most ``MANY_KINDS`` (else ``_SPLIT`` cuts the text)."""
+MANY_KINDS = 4096
 
 
 def _empty() -> tuple[Any, Any, Any]:

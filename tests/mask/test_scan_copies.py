@@ -1,6 +1,7 @@
 """``scan(..., distinct=False)``: the callers that resolve the scanner's spans as arrays take
 them with exact copies left in (two chunks' windows over one run of ``key=value`` pairs
-confirm the values where they overlap). Copies change nothing a caller sees: the distinct
+confirm the values where they overlap; ``pairs.copies`` drops most of them, not all).
+Copies change nothing a caller sees: the distinct
 spans come out in the same order of first sight, and the masked text equals the one masked
 from distinct spans (the scanner's behaviour before)."""
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_copies_are_the_distinct_spans_in_the_same_order(name: str) -> None:
     for s in SETTINGS:
         distinct = scan.scan(norm.text, s.enabled)
         copies = scan.scan(norm.text, s.enabled, distinct=False)
-        assert len(copies) > len(distinct) >= scan.DISTINCT_MIN  # (copies are there)
+        assert len(copies) >= len(distinct) >= scan.DISTINCT_MIN  # (copies may be there)
         assert list(dict.fromkeys(copies)) == distinct
         assert text.resolve(list(copies)) == text.resolve(list(distinct))
         got, want = (decoded.from_raw(norm.text, spans, s) for spans in (copies, distinct))
@@ -56,7 +57,7 @@ def test_masked_text_equals_the_distinct_scanners(name: str,
     if name == "mixed":  # (the numpy path takes this text, the scanner the pairs' run)
         assert mixed.dense_values(source, SETTINGS[0]) is not None
         secret = tuple(d for d in SETTINGS[0].enabled if d.name == "secret")
-        assert len(scan.scan(source, secret, False)) > len(scan.scan(source, secret))
+        assert len(scan.scan(source, secret, False)) >= len(scan.scan(source, secret))
     got = [mask_text(source, s) for s in SETTINGS]
     _distinct_only(monkeypatch)
     assert got == [mask_text(source, s) for s in SETTINGS]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_guard.mask.detect import DETECTORS
+from jupyter_guard.mask.scan import scan
 from jupyter_guard.mask.text import MaskSettings, mask_text
 
 from . import reference
@@ -57,3 +58,19 @@ def test_a_value_under_four_characters_cut_by_the_next_key_is_masked(text: str) 
     body = out[:-40]
     assert "=ab&" not in body and "=q&" not in body and "hunter" not in out
     assert out.count("=") == text.count("=")
+
+
+@pytest.mark.parametrize("unit", ["password=ab&", "password=ab-", "password=hunter22&",
+                                  "api_key=hunter22xy&auth=q&"])
+def test_a_run_of_pairs_over_many_chunks_lists_each_value_once(unit: str) -> None:
+    """Each chunk's window reaches ``MAX_VALUE`` past the chunk, so the next chunk read the same
+    pairs again: a quarter of a run's spans were exact copies, each resolved and masked after
+    the scan. The copies are not listed again (``pairs.copies``): the spans are the distinct
+    ones, in the same order (``benchmarks/bench_text_ab.py`` shows the masks unchanged)."""
+    settings = MaskSettings(strategy="redact")
+    text = unit * (200_000 // len(unit))
+    spans = scan(text, settings.enabled, distinct=False)
+    assert len(spans) == len(set(spans))
+    assert spans == scan(text, settings.enabled)
+    out = mask_text(text, settings)
+    assert "hunter" not in out and "=ab" not in out[:-64] and "=q&" not in out[:-64]
