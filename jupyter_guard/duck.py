@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from functools import _lru_cache_wrapper
 from types import FrameType
 from typing import Any
 
@@ -31,13 +32,24 @@ import duckdb
 
 def own_connection(database: str, **kw: Any) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` without the guard's proxy (its statements are the guard's own, not user
-    SQL to be judged, nor tables the user's session created)."""
+    SQL to be judged, nor tables the user's session created); the guard's code only."""
+    _guard_only("jupyter_guard.duck.own_connection")
     con = duckdb.connect(database, **kw)
     try:
         raw: duckdb.DuckDBPyConnection = object.__getattribute__(con, "_jg_con")
         return raw
     except AttributeError:
         return con
+
+
+_KEEP = object()
+_SKIP = (__file__, contextlib.__file__)
+
+
+def _guard_only(what: str) -> None:
+    from jupyter_guard.hooks.sealed_events import guard_callers_only  # late: hooks import this
+
+    guard_callers_only(what, _SKIP)
 
 
 # Frames DuckDB's replacement scans would not look in without the guard: the guard's own, DuckDB's
@@ -76,24 +88,40 @@ def as_caller(fn: Any, *args: Any, **kw: Any) -> Any:
 
 
 class Scratch:
-    """One in-memory DuckDB for the process, used by one caller at a time."""
+    """One in-memory DuckDB for the process, used by one caller at a time, the guard's code only:
+    the connection is kept in a sealed closure (no attribute, cell or ``__closure__`` reaches
+    it), and ``connection`` refuses a call from user code (a cell holding it ran statements on
+    a raw DuckDB, attaching files, unjudged)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.con: duckdb.DuckDBPyConnection | None = None
+        held: list[duckdb.DuckDBPyConnection | None] = [None]
+
+        def hold(con: Any = _KEEP) -> duckdb.DuckDBPyConnection | None:
+            _guard_only("the guard's scratch DuckDB")
+            if con is not _KEEP:
+                held[0] = con
+            return held[0]
+        def forget() -> None:   # in a forked child (no caller check: it hands nothing out)
+            if held[0] is not None:
+                _never_free(held[0])
+            held[0] = None
+        self._hold: Any = _lru_cache_wrapper(hold, 0, False, None)  # type: ignore[call-arg]  # sealed, as ``hooks.sealed_events.sealed``
+        self._forget: Any = _lru_cache_wrapper(forget, 0, False, None)  # type: ignore[call-arg]  # as ``_hold``
         os.register_at_fork(after_in_child=self.after_fork_in_child)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.lock:
-            if self.con is None:
-                self.con = own_connection(":memory:")
-            yield self.con
+            con = self._hold()
+            if con is None:
+                con = self._hold(own_connection(":memory:"))
+            assert con is not None
+            yield con
 
     def after_fork_in_child(self) -> None:
-        if self.con is not None:
-            _never_free(self.con)
-        self.con, self.lock = None, threading.Lock()
+        self._forget()
+        self.lock = threading.Lock()
 
 
 def _never_free(obj: object) -> None:

@@ -177,7 +177,8 @@ class GuardedConnection:
             return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
                                else self._jg_con.create_function)
         if name == "append":   # a frame's rows into a table: judged like an INSERT of them
-            return db_exits.guarded_append(self._jg_guard, self._jg_con, self)
+            append = db_exits.guarded_append(self._jg_guard, self._jg_con, self)
+            return sealed_events.hidden(append, append)   # its closure holds the connection
         if _PENDING and not name.startswith("_"):
             # IPython's display probes (``_repr_html_``, ``_ipython_display_``...) are not a use of
             # the count: answering them by a query would leave a result open on the connection

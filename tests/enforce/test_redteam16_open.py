@@ -4,13 +4,15 @@ which fail once their hole is closed, so removing the mark is the check.
 
 - A guard method holds the raw driver connection in a local of its frame: a cell reached it
   from a traceback (even of a harmless error), and a DROP on it was not judged. Closed: a
-  traceback's guard frames are cleared when their frame is read (``sealed_events``), so those
-  tests pass. Still open: walking frames from the cell's own callback (a DuckDB UDF, a parameter
-  object) while the guard's frames are live; they need the raw object kept off the guard's named
-  locals, or a refusal of frame walks into guard frames from user code.
+  traceback's guard frames are cleared when their frame is read (``sealed_events``), and a
+  frame whose way back passes the guard's live frames is refused to user code (a DuckDB UDF, a
+  parameter object walking ``sys._getframe``: ``hooks/frame_walks.py``), so those tests pass.
 - Inference: guess values from a file, a DataFrame scan, generated rows or some ``VALUES``
-  spellings are not seen as constants; a generated join maps every id to its SSN.
-- Two respellings of a fetched e-mail print it raw.
+  spellings were not seen as constants, and a generated join mapped every id to its SSN.
+  Closed: a comparison is decided by where the other side's values come from
+  (``analyze.sql_sides``), so those tests pass (more in ``test_infer17_lineage``).
+- Two respellings of a fetched e-mail printed it raw. Closed: a known e-mail is looked for in
+  one normal form of the printed text (``known_emails``), so those tests pass.
 """
 from __future__ import annotations
 
@@ -81,14 +83,13 @@ RAW = [
                  id="inspect-trace-of-fetchmany"),
     pytest.param("box = []\ndef spy(x):\n    f = sys._getframe(1)\n" + WALK + "    return x\n"
                  "con.create_function('spy', spy, ['INTEGER'], 'INTEGER')\n"
-                 "con.execute('SELECT spy(1)').fetchall()\nraw = box[0]\n", id="udf-frame-walk",
-                 marks=OPEN),
+                 "con.execute('SELECT spy(1)').fetchall()\nraw = box[0]\n", id="udf-frame-walk"),
     pytest.param("box = []\nclass P(list):\n    def __iter__(s):\n        f = sys._getframe(1)\n"
                  + WALK.replace("\n    ", "\n        ").replace("    while", "        while", 1)
                  + "        return list.__iter__(s)\n    def __getitem__(s, i):\n"
                  "        s.__iter__()\n        return list.__getitem__(s, i)\n"
                  "con.execute('SELECT ?', P([1])).fetchall()\nraw = box[0]\n",
-                 id="parameter-frame-walk", marks=OPEN),
+                 id="parameter-frame-walk"),
 ]
 _N = [0]
 
@@ -137,7 +138,6 @@ INFER = [
 ]
 
 
-@OPEN
 @pytest.mark.parametrize(("pre", "where"), INFER)
 def test_the_guess_is_refused_as_inference(k: Kernel, pre: str, where: str) -> None:
     query = "SELECT count(*) FROM customers WHERE " + where
@@ -145,7 +145,6 @@ def test_the_guess_is_refused_as_inference(k: Kernel, pre: str, where: str) -> N
     assert "ANSWER" not in r.stream and "inference" in r.everything(), r.everything()
 
 
-@OPEN
 def test_a_generated_join_does_not_map_ids_to_ssns(k: Kernel) -> None:
     r = k.run("print('ANSWER', con.sql(\"WITH g AS (SELECT lpad(CAST(100000000 + range AS "
               "VARCHAR), 9, '0') AS s FROM range(1000)) SELECT c.id, CAST(g.s AS BIGINT) - "
@@ -154,7 +153,6 @@ def test_a_generated_join_does_not_map_ids_to_ssns(k: Kernel) -> None:
     assert "ANSWER [(0, 0), (1, 1), (2, 2)]" not in r.stream, r.everything()
 
 
-@OPEN
 @pytest.mark.parametrize("spell", [
     pytest.param("e.upper().replace('@', ' AT ')", id="upper-and-at-word"),
     pytest.param("'@'.join(reversed(e.split('@')))", id="domain-first"),
