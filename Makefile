@@ -65,7 +65,7 @@ lint:
 	$(PY) -m pytest -q tests/test_doctests.py
 
 test: setup lint browser postgres hubproxy labext-test
-	$(PY) -m pytest -q --ignore=tests/test_doctests.py
+	$(PY) -m pytest -q --durations=30 --ignore=tests/test_doctests.py
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -85,6 +85,40 @@ def measure(kernels: dict[str, Kernel], rounds: int, batch: int, cells: dict[str
     return res
 
 
+def compare(before: str, after: str, rounds: int, batch: int, cells: dict[str, str],
+            setup: str = "") -> dict[str, Any]:
+    """``measure`` in a plain kernel and kernels guarded by revisions ``before`` and ``after``
+    (empty: this checkout), ``setup`` run in each first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = {n: Path(tmp) / n for n in ("plain", "before", "after", "code-before", "code-after")}
+        for d in dirs.values():
+            d.mkdir()
+        base = extract(before, dirs["code-before"])
+        new = extract(after, dirs["code-after"]) if after else ROOT
+        kernels: dict[str, Kernel] = {}
+        try:
+            kernels["plain"] = kernel(None, dirs["plain"])
+            kernels["before"] = kernel(base, dirs["before"])
+            kernels["after"] = kernel(new, dirs["after"])
+            if setup:
+                for k in kernels.values():
+                    k.ok(setup)
+            return measure(kernels, rounds, batch, cells)
+        finally:
+            for k in kernels.values():
+                k.stop()
+
+
+def report(res: dict[str, Any], before: str, after: str, rounds: int, batch: int) -> None:
+    print(f"before = {before}, after = {after or 'this checkout'}; per cell, median of {rounds} "
+          f"rounds of {batch} cells each")
+    for cell, by in res.items():
+        print(f"{cell}:")
+        for n, m in by.items():
+            print(f"  {n:7} wall {m['wall_ms']:8.2f} ms   kernel CPU {m['cpu_ms']:8.2f} ms "
+                  f"(mean {m['cpu_ms_mean']:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="git revision to compare against")
@@ -94,32 +128,12 @@ def main() -> None:
     ap.add_argument("--only", choices=sorted(ONLY), default=None)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        dirs = {n: Path(tmp) / n for n in ("plain", "before", "after", "code-before", "code-after")}
-        for d in dirs.values():
-            d.mkdir()
-        base = extract(args.before, dirs["code-before"])
-        new = extract(args.after, dirs["code-after"]) if args.after else ROOT
-        kernels: dict[str, Kernel] = {}
-        try:
-            kernels["plain"] = kernel(None, dirs["plain"])
-            kernels["before"] = kernel(base, dirs["before"])
-            kernels["after"] = kernel(new, dirs["after"])
-            cells = {ONLY[args.only]: CELLS[ONLY[args.only]]} if args.only else CELLS
-            res = measure(kernels, args.rounds, args.batch, cells)
-        finally:
-            for k in kernels.values():
-                k.stop()
+    cells = {ONLY[args.only]: CELLS[ONLY[args.only]]} if args.only else CELLS
+    res = compare(args.before, args.after, args.rounds, args.batch, cells)
     if args.json:
         print(json.dumps(res, indent=2))
         return
-    print(f"before = {args.before}, after = {args.after or 'this checkout'}; per cell, median of {args.rounds} "
-          f"rounds of {args.batch} cells each")
-    for cell, by in res.items():
-        print(f"{cell}:")
-        for n, m in by.items():
-            print(f"  {n:7} wall {m['wall_ms']:8.2f} ms   kernel CPU {m['cpu_ms']:8.2f} ms "
-                  f"(mean {m['cpu_ms_mean']:.2f})")
+    report(res, args.before, args.after, args.rounds, args.batch)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,13 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None,
         "print of 1 MB of PII rows as one line after '&amp;'": "print(AMPLINE)",
     }
     cells = {k: v for k, v in cells.items() if not only or any(o in k for o in only)}
+    return interleaved(cells, repeat, SETUP, before)
+
+
+def interleaved(cells: dict[str, str], repeat: int, setup: str,
+                before: str | None = None) -> dict[str, Any]:
+    """Each cell timed in a plain kernel, one guarded by this tree and (``before``) one guarded
+    by that commit, cells interleaved (``paired``); ``setup`` run in each kernel first."""
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         ks = {"plain": Kernel({}, tmp), "guarded": Kernel(guarded_env(tmp), tmp)}
@@ -223,7 +230,7 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None,
             for name, k in ks.items():
                 if name != "plain":
                     k.ok("%config JupyterGuard.quiet = True\n%load_ext jupyter_guard")
-                k.ok(SETUP)
+                k.ok(setup)
             for name, code in cells.items():
                 res[name] = paired(ks, code, repeat)
         finally:
