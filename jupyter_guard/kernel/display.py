@@ -21,6 +21,7 @@ from jupyter_guard.hooks.digit_lines import char_cells, char_rows
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.shown_order import Shown
 from jupyter_guard.kernel import replies as mask_replies
+from jupyter_guard.kernel import sent_pieces
 from jupyter_guard.kernel.encoded_runs import mask_runs, shown
 from jupyter_guard.kernel.replies import call_trusted, mask_bundle
 from jupyter_guard.kernel.streams import MaskedStream, SwappedStream, order_of
@@ -52,6 +53,7 @@ class Masker:
         self._local = threading.local()  # bundles already masked (by identity)
         self._installed = False
         self._wire: Any = None  # the kernel's Session.send, wrapped (mask_replies.WireNet)
+        self._pieces: Any = None  # under it, output read as one stream (sent_pieces)
         self._logs: list[Any] = []  # the kernel log's handlers, filtered
         self._pd: tuple[type, ...] = ()            # (DataFrame, Series) once pandas is set up
         self._render: Any = None                   # the renderers, bound at the same moment
@@ -202,7 +204,8 @@ class Masker:
                 self._streams.append(SwappedStream(name, self))
         self.shell.events.register("post_run_cell", self._drain)
         session = getattr(getattr(self.shell, "kernel", None), "session", None)
-        if session is not None:
+        if session is not None:   # (output read as one stream per cell, below the masking)
+            self._pieces = sent_pieces.install(session, self.settings)
             self._wire = mask_replies.install(session, self.settings, self.shell.kernel)
         # the kernel's own log goes to the server's console: ``kernel.log.error(value)``
         self._logs = list(getattr(getattr(getattr(self.shell, "kernel", None), "log", None),
@@ -264,6 +267,9 @@ class Masker:
             self.shell.events.unregister("post_run_cell", self._drain)
         except ValueError:  # not registered (a failed install): nothing to undo
             pass
+        if self._pieces is not None:
+            self._pieces.release()
+            self._pieces = None
         if self._wire is not None:
             self._wire.restore()
             self._wire = None

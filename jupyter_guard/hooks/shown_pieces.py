@@ -1,0 +1,203 @@
+"""Every text a cell's messages show, read as one joined stream of short pieces.
+
+A known value sent a few characters at a time (``print(s[i:i + 2])``, one ``display`` per
+character of any mimetype, a list of characters in ``application/json``, ``update_display``
+of one id, a dict of index -> character on one line, ``warnings.warn(c + ' ' * i)``) is in no
+single message. ``Run`` reads the pieces of every message of a cell in the order they were
+sent: each message's texts (stream text, every mimetype, metadata, transient, an error's value)
+cut into tokens at whitespace and JSON/repr punctuation (quotes, brackets, commas, colons,
+``=``; tags and entities dropped, a warning's text kept without its file and source line).
+Tokens of at most ``PIECE`` characters are pieces; consecutive pieces are joined (all of them,
+every other one: a dict's values between its keys, and their digits only) and looked up among
+the known values (``exits.known``, and their digits). A longer token ends the run, unless the
+message before or this one had it already (a label: ``print('char', c)``).
+
+``feed`` returns the first message of a known value the pieces completed, and the first message
+of any run still spelling the beginning of one (``Prefixes``): the caller holds messages from
+there on, so a value found is masked whole, none of its pieces sent before.
+
+>>> from jupyter_guard.hooks import exits
+>>> saved = set(exits.known)
+>>> exits.known.clear(); exits.remember(["100000005", "user5@example.com"])
+>>> run = Run()
+>>> [run.feed(tokens(t), i) for i, t in enumerate(["10\\n", "000\\n", "000", "5"])]
+[(None, 0), (None, 0), (None, 0), (0, 0)]
+>>> run = Run(); run.feed(tokens("{0: '1', 1: '0', 2: '0', 3: '0', 4: '0', 5: '0',"), 0)
+(None, 0)
+>>> run.feed(tokens("6: '0', 7: '0', 8: '5'}"), 1)   # (a longer form may follow: held)
+(0, 0)
+>>> run = Run(); [run.feed(tokens(t), i)[1] for i, t in enumerate(["step 7", "step 1"])]
+[None, 1]
+>>> exits.known.clear(); exits.known.update(saved)
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from jupyter_guard.hooks import exits
+
+PIECE = 3
+"""A token this short is a piece (a value's characters, two or three at a time)."""
+SHORTEST = 7
+"""The shortest known value looked for (a known number has 7+ digits)."""
+LONGEST = 64
+"""Known values longer than this are not looked for in pieces."""
+PREFIX_MAX = 200_000
+"""Known values at most for which every beginning is kept (``Prefixes``); past it every run
+of pieces is held as if it began a value (up to the caller's bound)."""
+_TOKEN = re.compile(r"[^\s'\",:;\[\]{}()<>=|`*$\\^~]+")
+_TAG = re.compile(r"<[^>]{0,1024}>")
+# ``warnings.formatwarning``: ``file:line: Category: text`` and the source line below it
+_WARNING = re.compile(r"(?m)^[^\n]*?:\d+: \w+: ([^\n]*)\n(?:[ \t]+[^\n]*\n?)?")
+_DIGITS = re.compile(r"\D+")
+TEXTS = 64
+"""Texts read of one message at most (a bundle's mimetypes, its metadata's strings)."""
+LONGEST_TEXT = 1 << 20
+"""A text longer than this is read for its last ``LONGEST_TEXT`` characters."""
+
+
+def _strings(x: Any, out: list[str]) -> None:
+    if len(out) >= TEXTS:
+        return
+    if isinstance(x, str):
+        out.append(x)
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            if isinstance(k, str) and k.startswith("image/"):
+                continue
+            _strings(k, out)
+            _strings(v, out)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _strings(v, out)
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        out.append(str(x))
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens a person reads in ``text`` (tags, entities and a warning's file dropped)."""
+    if len(text) > LONGEST_TEXT:
+        text = text[-LONGEST_TEXT:]
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "Warning: " in text or "Error: " in text:
+        text = _WARNING.sub(lambda m: m.group(1) + "\n", text)
+    return _TOKEN.findall(text)
+
+
+def message_tokens(kind: str, content: Any, metadata: Any = None) -> list[str]:
+    """The tokens of one message: of the texts made only of pieces (each once: a bundle's
+    mimetypes repeat one another), else those of its first text (a stream's, a bundle's
+    ``text/plain``)."""
+    texts: list[str] = []
+    if isinstance(content, dict):
+        if kind == "stream":
+            _strings(content.get("text"), texts)
+        elif kind == "error":
+            _strings(content.get("evalue"), texts)
+        else:
+            data = content.get("data")
+            if isinstance(data, dict):
+                for mime, value in data.items():
+                    if not (isinstance(mime, str) and mime.startswith("image/")):
+                        texts.append(value if isinstance(value, str) else _joined(value))
+            for key in ("metadata", "transient"):
+                _strings(content.get(key), texts)
+    _strings(metadata, texts)
+    seen: list[list[str]] = []
+    first: list[str] | None = None
+    for text in texts:
+        got = tokens(text)
+        if first is None and got:
+            first = got
+        if got and all(len(t) <= PIECE for t in got) and got not in seen:
+            seen.append(got)
+    if seen:
+        return [t for got in seen for t in got]
+    return first or []
+
+
+def _joined(value: Any) -> str:
+    out: list[str] = []
+    _strings(value, out)
+    return " ".join(out)
+
+
+class Prefixes:
+    """The known values (and their digits) of ``SHORTEST`` to ``LONGEST`` characters, and every
+    beginning of them; made again when the known values change."""
+
+    def __init__(self) -> None:
+        self.state: tuple[int, int] = (-1, -1)
+        self.values: set[str] = set()
+        self.starts: set[str] | None = set()
+
+    def current(self) -> Prefixes:
+        known = exits.known
+        state = (getattr(known, "resets", 0), len(known))
+        if state != self.state:
+            values = {v for v in known if SHORTEST <= len(v) <= LONGEST}
+            values |= {d for d in (_DIGITS.sub("", v) for v in values) if len(d) >= SHORTEST}
+            self.values = values
+            self.starts = ({v[:k] for v in values for k in range(1, len(v))}
+                           if len(values) <= PREFIX_MAX else None)
+            self.state = state
+        return self
+
+    def begins(self, text: str) -> bool:
+        starts = self.starts
+        return len(text) < LONGEST if starts is None else text in starts
+
+
+_PREFIXES = Prefixes()
+_VIEWS = (("all", False), ("all", True), (0, False), (0, True), (1, False), (1, True))
+
+
+class Run:
+    """The pieces of one cell's messages, joined: each view (all pieces, every other one,
+    their digits) keeps the joined texts that may still become a known value, with the
+    message each began in."""
+
+    def __init__(self) -> None:
+        self.reset()
+        self.labels: set[str] = set()   # the long tokens of the message before
+
+    def reset(self) -> None:
+        self.live: dict[Any, list[tuple[str, int]]] = {v: [] for v in _VIEWS}
+        self.count = 0
+
+    def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
+        """Read the tokens ``got`` of message number ``message``: ``(first message of a known
+        value completed, first message of a run that may still become one)``."""
+        known = _PREFIXES.current()
+        hit: int | None = None
+        labels, self.labels = self.labels, set()
+        for token in got:
+            if len(token) > PIECE:   # a label when the message before had it, or this one
+                if token not in labels and token not in self.labels:
+                    self.reset()
+                self.labels.add(token)
+                continue
+            parity = self.count % 2
+            self.count += 1
+            digits = _DIGITS.sub("", token) if not token.isdigit() else token
+            for view in _VIEWS:
+                if view[0] != "all" and view[0] != parity:
+                    continue
+                piece = digits if view[1] else token
+                if not piece:
+                    continue
+                kept = []
+                for text, began in (*self.live[view], ("", message)):
+                    text += piece
+                    if text in known.values:
+                        hit = began if hit is None else min(hit, began)
+                    if known.begins(text):
+                        kept.append((text, began))
+                self.live[view] = kept
+        live = [b for runs in self.live.values() for _, b in runs]
+        return hit, (min(live) if live else None)

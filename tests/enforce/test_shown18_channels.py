@@ -1,0 +1,193 @@
+"""A known SSN or e-mail sent out a few characters at a time over the channels the guard did not
+join up (issue 15, red team 17 "Displays"): chunks of two or three characters a line, a list of
+characters in ``application/json``, one character per ``Javascript``/``HTML``/``Markdown``
+display or ``publish_display_data``, the value in display ``metadata``, ``update_display`` of one
+display id, ``clear_output(wait=True)`` between displays, a dict of index -> character on one
+line, per-character ``warnings.warn`` padded against de-duplication, a pandas Series of
+characters. ``kernel.sent_pieces`` reads every iopub message of a cell as one joined stream:
+the messages that spell a known value leave masked.
+
+Judged by effect: every message the kernel sent for the cell (iopub and the shell reply) is read
+as a reader would (every text of every mimetype, metadata, transient, tags and entities dropped,
+the short tokens of each message joined in order, every other one, a warning's text), for the
+raw value and its digits-only form. Benign twins: masked values, a spinner, a progress bar,
+JSON of ordinary data, warnings with ordinary text, digits that spell no known value.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.enforce.test_red15c_corpus import SETUP, run_wire
+from tests.kernelutil import Kernel, guarded_kernel
+
+pytestmark = pytest.mark.kernel
+
+SSNS = [f"{100000000 + n:09d}" for n in range(60)]
+EMAILS = [f"user{n}@example.com" for n in range(60)]
+
+LEAKS = {
+    "print-chunks-2": "for i in range(0, len(v), 2):\n    print(v[i:i + 2])",
+    "print-chunks-3-flushed": "for i in range(0, len(v), 3):\n    print(v[i:i + 3], flush=True)",
+    "display-chunks-3": "for i in range(0, len(v), 3):\n    display(v[i:i + 3])",
+    "json-list": "display({'application/json': list(v)}, raw=True)",
+    "javascript": "from IPython.display import Javascript\nfor c in v:\n"
+                  "    display(Javascript(c))",
+    "html": "from IPython.display import HTML\nfor c in v:\n    display(HTML(c))",
+    "markdown": "from IPython.display import Markdown\nfor c in v:\n    display(Markdown(c))",
+    "publish": "from IPython.display import publish_display_data\nfor c in v:\n"
+               "    publish_display_data({'text/plain': c})",
+    "metadata": "display('x', metadata={'x': v})",
+    "metadata-chars": "for c in v:\n    display('x', metadata={'k': c})",
+    "update-display": "from IPython.display import update_display\n"
+                      "display('.', display_id='u18')\nfor c in v:\n"
+                      "    update_display(c, display_id='u18')",
+    "clear-wait": "from IPython.display import clear_output\nfor c in v:\n"
+                  "    clear_output(wait=True)\n    display(c)",
+    "dict-index": "print({i: c for i, c in enumerate(v)})",
+    "warnings": "import warnings\nfor i, c in enumerate(v):\n    warnings.warn(c + ' ' * i)",
+    "print-end-unflushed": "for c in v:\n    print(c, end='')",
+    "series": "import pandas as pd\ndisplay(pd.Series(list(v)))",
+    "result-list": "list(v)",
+    "print-label": "for c in v:\n    print('char', c)",
+    "error-spaced": "raise ValueError(' '.join(v))",
+}
+SOME_FAIL = ("error-spaced", "html", "javascript", "markdown")
+"""Cases that may raise (``HTML('.')`` reads a file named ``.``): their pieces sent before count."""
+VALUES = {"ssn": ("S", SSNS), "email": ("E", EMAILS)}
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    with guarded_kernel(tmp_path_factory.mktemp("shown18"), warehouse=200,
+                        connect=True) as k:
+        k.ok(SETUP)
+        yield k
+
+
+# ---- the reader ----
+
+_TAG = re.compile(r"<[^>]*>")
+_TOKEN = re.compile(r"[^\s'\",:;\[\]{}()<>=|`*$\\^~]+")
+_WARNED = re.compile(r"Warning: (\S+)")
+
+
+def _strings(x: Any) -> Iterator[str]:
+    if isinstance(x, str):
+        yield x
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield str(k)
+            yield from _strings(v)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            yield from _strings(v)
+    elif x is not None:
+        yield str(x)
+
+
+def _messages(wire: bytes) -> list[list[Any]]:
+    seen = json.loads(wire.split(b"\n", 1)[0])
+    return [m for m in seen if isinstance(m, list) and m[0] not in ("status", "execute_input")]
+
+
+def readings(wire: bytes) -> list[str]:
+    """What a reader joins: every message's short tokens (each text of it on its own), in
+    order; every other one of them; each warning's text; all the wire as it is."""
+    short: list[str] = []
+    warned: list[str] = []
+    for kind, content, meta in _messages(wire):
+        texts = [html.unescape(_TAG.sub(" ", t)) for t in _strings([content, meta])]
+        for t in texts:
+            tokens = _TOKEN.findall(t)
+            if tokens and all(len(tok) <= 3 for tok in tokens):
+                short += tokens
+                break
+        warned += _WARNED.findall(" ".join(texts)) if kind == "stream" else []
+    joined = ["".join(short), "".join(short[0::2]), "".join(short[1::2]), "".join(warned)]
+    return joined + [wire.decode("utf-8", "replace")]
+
+
+def leaked(wire: bytes, value: str) -> bool:
+    digits = re.sub(r"\D", "", value)
+    for text in readings(wire):
+        if value in text or (value.isdigit() and digits in re.sub(r"\D", "", text)):
+            return True
+    return False
+
+
+CASES = [pytest.param(name, value, 10 + i, id=f"{name}-{value}")
+         for i, name in enumerate(LEAKS) for value in VALUES]
+
+
+@pytest.mark.parametrize(("name", "value", "n"), CASES)
+def test_value_in_pieces_over_iopub_leaves_masked(kernel: Kernel, name: str, value: str,
+                                                  n: int) -> None:
+    var, values = VALUES[value]
+    ok, wire = run_wire(kernel, f"v = {var}[{n}]\n" + LEAKS[name])
+    assert ok or name in SOME_FAIL, wire[:2000]
+    assert not leaked(wire, values[n]), f"{name}: {values[n]}\n{wire[:4000]!r}"
+
+
+# ---- benign twins ----
+
+def _sent(wire: bytes) -> list[list[Any]]:
+    return _messages(wire)
+
+
+def _stream(wire: bytes, name: str = "stdout") -> str:
+    return "".join(c["text"] for k, c, _ in _sent(wire) if k == "stream" and c["name"] == name)
+
+
+def test_masked_value_prints_masked(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "print(S[1]); print(E[1])")
+    assert ok and not leaked(wire, SSNS[1]) and not leaked(wire, EMAILS[1])
+    assert "\u2588" in _stream(wire)
+
+
+def test_spinner_and_progress_show_unchanged(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "for _ in range(100):\n    print('.', end='', flush=True)\n"
+                                "print()\nfor i in range(20):\n    print(i)")
+    assert ok, wire[:2000]
+    assert _stream(wire) == "." * 100 + "\n" + "".join(f"{i}\n" for i in range(20))
+
+
+def test_digits_of_no_known_value_unchanged(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "for i in range(0, 9, 3):\n    print('123456789'[i:i + 3])\n"
+                                "for c in '987654321':\n    display(c)")
+    assert ok, wire[:2000]
+    assert _stream(wire) == "123\n456\n789\n"
+    shown = [c["data"]["text/plain"] for k, c, _ in _sent(wire) if k == "display_data"]
+    assert shown == [repr(c) for c in "987654321"]
+
+
+def test_json_of_ordinary_data_unchanged(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "display({'application/json': {'a': [1, 2, 3], 'b': list('xyz')}},"
+                                " raw=True, metadata={'k': 'v'})")
+    assert ok, wire[:2000]
+    (msg,) = [c for k, c, _ in _sent(wire) if k == "display_data"]
+    assert msg["data"]["application/json"] == {"a": [1, 2, 3], "b": ["x", "y", "z"]}
+    assert msg["metadata"] == {"k": "v"}
+
+
+def test_progress_bar_updates_all_arrive(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "from IPython.display import update_display\n"
+                                "display('0%', display_id='p18')\nfor i in range(1, 11):\n"
+                                "    update_display(f'{10 * i}%', display_id='p18')")
+    assert ok, wire[:2000]
+    shown = [c["data"]["text/plain"] for k, c, _ in _sent(wire)
+             if k in ("display_data", "update_display_data")]
+    assert shown == [repr(f"{10 * i}%") for i in range(11)]
+
+
+def test_ordinary_warnings_show(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "import warnings\nfor i in range(3):\n"
+                                "    warnings.warn(f'disk {i} almost full')")
+    assert ok, wire[:2000]
+    err = _stream(wire, "stderr")
+    assert all(f"disk {i} almost full" in err for i in range(3)), err
