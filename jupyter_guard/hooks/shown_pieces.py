@@ -89,10 +89,9 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def message_tokens(kind: str, content: Any, metadata: Any = None) -> list[str]:
-    """The tokens of one message: of the texts made only of pieces (each once: a bundle's
-    mimetypes repeat one another), else those of its first text (a stream's, a bundle's
-    ``text/plain``)."""
+def message_views(kind: str, content: Any, metadata: Any = None) -> list[list[str]]:
+    """The tokens of each text of one message, in order: its stream text or an error's value,
+    every mimetype of its data, each string of its metadata and ``transient``."""
     texts: list[str] = []
     if isinstance(content, dict):
         if kind == "stream":
@@ -108,17 +107,20 @@ def message_tokens(kind: str, content: Any, metadata: Any = None) -> list[str]:
             for key in ("metadata", "transient"):
                 _strings(content.get(key), texts)
     _strings(metadata, texts)
+    return [tokens(text) for text in texts]
+
+
+def message_tokens(views: list[list[str]]) -> list[str]:
+    """The tokens of one message read in line: of the texts made only of pieces (each once: a
+    bundle's mimetypes repeat one another), else those of its first text (a stream's, a
+    bundle's ``text/plain``)."""
     seen: list[list[str]] = []
-    first: list[str] | None = None
-    for text in texts:
-        got = tokens(text)
-        if first is None and got:
-            first = got
+    for got in views:
         if got and all(len(t) <= PIECE for t in got) and got not in seen:
             seen.append(got)
     if seen:
         return [t for got in seen for t in got]
-    return first or []
+    return next((got for got in views if got), [])
 
 
 def _joined(value: Any) -> str:
@@ -165,6 +167,19 @@ class Run:
     def __init__(self) -> None:
         self.reset()
         self.labels: set[str] = set()   # the long tokens of the message before
+        self.texts: dict[int, Run] = {}   # each text of a message of several, read on its own
+
+    def read(self, views: list[list[str]], message: int) -> tuple[int | None, int | None]:
+        """``feed`` of one message's texts (``message_views``): in line, and, for a message of
+        several texts, each text with the same text of the messages before (``{'k': c}`` in
+        metadata beside a display of ``'x'``)."""
+        hit, live = self.feed(message_tokens(views), message)
+        if len(views) > 1:
+            for at, got in enumerate(views[:TEXTS]):
+                h, v = self.texts.setdefault(at, Run()).feed(got, message)
+                hit = h if hit is None or (h is not None and h < hit) else hit
+                live = v if live is None or (v is not None and v < live) else live
+        return hit, live
 
     def reset(self) -> None:
         self.live: dict[Any, list[tuple[str, int]]] = {v: [] for v in _VIEWS}

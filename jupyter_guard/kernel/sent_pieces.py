@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.shown_pieces import Run, message_tokens
+from jupyter_guard.hooks.shown_pieces import Run, message_views
 from jupyter_guard.mask.strategy import BLOCK
 from jupyter_guard.mask.text import MaskSettings
 
@@ -106,7 +106,7 @@ class SentPieces:
         self.number += 1
         entry = _Held(self.number, call)
         try:
-            hit, live = self.run.feed(message_tokens(kind, body, meta), entry.number)
+            hit, live = self.run.read(message_views(kind, body, meta), entry.number)
         except Exception:  # noqa: BLE001 - pieces that cannot be read: the message is masked whole
             hit, live = entry.number, None
         self.held.append(entry)

@@ -56,6 +56,18 @@ LEAKS = {
     "result-list": "list(v)",
     "print-label": "for c in v:\n    print('char', c)",
     "error-spaced": "raise ValueError(' '.join(v))",
+    "stdout-write-chunks": "import sys\nfor i in range(0, len(v), 2):\n"
+                           "    sys.stdout.write(v[i:i + 2] + '\\n'); sys.stdout.flush()",
+    "print-and-display-chunks": "for i in range(0, len(v), 2):\n"
+                                "    (display if i % 4 else print)(v[i:i + 2])",
+    "display-markdown-fn": "from IPython.display import display_markdown\nfor c in v:\n"
+                           "    display_markdown(c, raw=True)",
+    "html-span": "from IPython.display import HTML\nfor c in v:\n"
+                 "    display(HTML(f'<span style=\"x\">{c}</span>'))",
+    "stderr-chunks": "import sys\nfor i in range(0, len(v), 3):\n"
+                     "    print(v[i:i + 3], file=sys.stderr, flush=True)",
+    "json-chars": "import json\nfor c in v:\n"
+                  "    display({'application/json': {'c': c}}, raw=True)",
 }
 SOME_FAIL = ("error-spaced", "html", "javascript", "markdown")
 """Cases that may raise (``HTML('.')`` reads a file named ``.``): their pieces sent before count."""
@@ -99,18 +111,20 @@ def _messages(wire: bytes) -> list[list[Any]]:
 def readings(wire: bytes) -> list[str]:
     """What a reader joins: every message's short tokens (each text of it on its own), in
     order; every other one of them; each warning's text; all the wire as it is."""
-    short: list[str] = []
+    first: list[str] = []
+    last: list[str] = []
     warned: list[str] = []
     for kind, content, meta in _messages(wire):
         texts = [html.unescape(_TAG.sub(" ", t)) for t in _strings([content, meta])]
-        for t in texts:
-            tokens = _TOKEN.findall(t)
-            if tokens and all(len(tok) <= 3 for tok in tokens):
-                short += tokens
-                break
+        pieces = [tokens for tokens in map(_TOKEN.findall, texts)
+                  if tokens and all(len(tok) <= 3 for tok in tokens)]
+        if pieces:   # (a bundle's first text of pieces, and its last: metadata)
+            first += pieces[0]
+            last += pieces[-1]
         warned += _WARNED.findall(" ".join(texts)) if kind == "stream" else []
-    joined = ["".join(short), "".join(short[0::2]), "".join(short[1::2]), "".join(warned)]
-    return joined + [wire.decode("utf-8", "replace")]
+    joined = [j for short in (first, last)
+              for j in ("".join(short), "".join(short[0::2]), "".join(short[1::2]))]
+    return [*joined, "".join(warned), wire.decode("utf-8", "replace")]
 
 
 def leaked(wire: bytes, value: str) -> bool:
@@ -158,12 +172,25 @@ def test_spinner_and_progress_show_unchanged(kernel: Kernel) -> None:
 
 
 def test_digits_of_no_known_value_unchanged(kernel: Kernel) -> None:
+    """Digits that begin a known SSN (``100000…``) are held, then shown: the run goes on
+    otherwise, or the cell ends."""
     ok, wire = run_wire(kernel, "for i in range(0, 9, 3):\n    print('123456789'[i:i + 3])\n"
+                                "for c in '1000123':\n    print(c)\nprint('10')\n"
                                 "for c in '987654321':\n    display(c)")
     assert ok, wire[:2000]
-    assert _stream(wire) == "123\n456\n789\n"
+    assert _stream(wire) == "123\n456\n789\n1\n0\n0\n0\n1\n2\n3\n10\n"
     shown = [c["data"]["text/plain"] for k, c, _ in _sent(wire) if k == "display_data"]
     assert shown == [repr(c) for c in "987654321"]
+
+
+def test_held_output_keeps_its_order(kernel: Kernel) -> None:
+    """A piece that may begin a known value is held with what follows: all leave in order."""
+    ok, wire = run_wire(kernel, "print('10', flush=True)\ndisplay('a longer text')\n"
+                                "print('100', flush=True)\ndisplay('1')\nprint('done')")
+    assert ok, wire[:2000]
+    seen = [(c.get("text") or c["data"]["text/plain"]) for k, c, _ in _sent(wire)
+            if k in ("stream", "display_data")]
+    assert "".join(seen) == "10\n'a longer text'100\n'1'done\n", seen
 
 
 def test_json_of_ordinary_data_unchanged(kernel: Kernel) -> None:
