@@ -131,23 +131,32 @@ def _joined(value: Any) -> str:
 
 class Prefixes:
     """The known values (and their digits) of ``SHORTEST`` to ``LONGEST`` characters, and every
-    beginning of them; made again when the known values change."""
+    beginning of them; values added since are added (one C-level set difference), a removal
+    from the known values makes them again."""
 
     def __init__(self) -> None:
         self.state: tuple[int, int] = (-1, -1)
+        self.source: set[str] = set()   # the known values read so far
         self.values: set[str] = set()
         self.starts: set[str] | None = set()
 
     def current(self) -> Prefixes:
         known = exits.known
         state = (getattr(known, "resets", 0), len(known))
-        if state != self.state:
-            values = {v for v in known if SHORTEST <= len(v) <= LONGEST}
-            values |= {d for d in (_DIGITS.sub("", v) for v in values) if len(d) >= SHORTEST}
-            self.values = values
-            self.starts = ({v[:k] for v in values for k in range(1, len(v))}
-                           if len(values) <= PREFIX_MAX else None)
-            self.state = state
+        if state == self.state:
+            return self
+        if state[0] != self.state[0] or state[1] < len(self.source):
+            self.source, self.values, self.starts = set(), set(), set()
+        new = known.difference(self.source)
+        self.source |= new
+        values = {v for v in new if SHORTEST <= len(v) <= LONGEST}
+        values |= {d for d in (_DIGITS.sub("", v) for v in values) if len(d) >= SHORTEST}
+        self.values |= values
+        if self.starts is not None and len(self.values) > PREFIX_MAX:
+            self.starts = None
+        if self.starts is not None:
+            self.starts.update(v[:k] for v in values for k in range(1, len(v)))
+        self.state = state
         return self
 
     def begins(self, text: str) -> bool:
@@ -183,12 +192,15 @@ class Run:
 
     def reset(self) -> None:
         self.live: dict[Any, list[tuple[str, int]]] = {v: [] for v in _VIEWS}
+        self.any_live = False
         self.count = 0
 
     def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
         """Read the tokens ``got`` of message number ``message``: ``(first message of a known
         value completed, first message of a run that may still become one)``."""
-        known = _PREFIXES.current()
+        known = _PREFIXES if any(len(t) <= PIECE for t in got) else None
+        if known is not None:   # (made or brought up to date only when pieces come)
+            known.current()
         hit: int | None = None
         labels, self.labels = self.labels, set()
         for token in got:
@@ -197,9 +209,13 @@ class Run:
                     self.reset()
                 self.labels.add(token)
                 continue
+            assert known is not None
             parity = self.count % 2
             self.count += 1
-            digits = _DIGITS.sub("", token) if not token.isdigit() else token
+            digits = token if token.isdigit() else _DIGITS.sub("", token)
+            if not self.any_live and not known.begins(token) and not (
+                    digits and known.begins(digits)):
+                continue   # (nothing is spelt yet, and no value begins so: most output)
             for view in _VIEWS:
                 if view[0] != "all" and view[0] != parity:
                     continue
@@ -214,5 +230,6 @@ class Run:
                     if known.begins(text):
                         kept.append((text, began))
                 self.live[view] = kept
+            self.any_live = any(self.live.values())
         live = [b for runs in self.live.values() for _, b in runs]
         return hit, (min(live) if live else None)
