@@ -13,21 +13,21 @@ the known values (``exits.known``, and their digits). A longer token ends the ru
 message before or this one had it already (a label: ``print('char', c)``).
 
 ``feed`` returns the first message of a known value the pieces completed, and the first message
-of any run still spelling the beginning of one (``Prefixes``): the caller holds messages from
-there on, so a value found is masked whole, none of its pieces sent before.
+of any run of ``HELD_FROM`` pieces or more still spelling the beginning of one (``Prefixes``):
+the caller holds messages from there on, so a value found is masked but for its first piece.
 
 >>> from jupyter_guard.hooks import exits
 >>> saved = set(exits.known)
 >>> exits.known.clear(); exits.remember(["100000005", "user5@example.com"])
 >>> run = Run()
 >>> [run.feed(tokens(t), i) for i, t in enumerate(["10\\n", "000\\n", "000", "5"])]
-[(None, 0), (None, 0), (None, 0), (0, 0)]
+[(None, None), (None, 0), (None, 0), (0, 0)]
 >>> run = Run(); run.feed(tokens("{0: '1', 1: '0', 2: '0', 3: '0', 4: '0', 5: '0',"), 0)
 (None, 0)
 >>> run.feed(tokens("6: '0', 7: '0', 8: '5'}"), 1)   # (a longer form may follow: held)
 (0, 0)
->>> run = Run(); [run.feed(tokens(t), i)[1] for i, t in enumerate(["step 7", "step 1"])]
-[None, 1]
+>>> run = Run(); [run.feed(tokens(t), i)[1] for i, t in enumerate(["step 7", "step 1", "step 0"])]
+[None, None, 1]
 >>> exits.known.clear(); exits.known.update(saved)
 """
 from __future__ import annotations
@@ -44,6 +44,9 @@ SHORTEST = 7
 """The shortest known value looked for (a known number has 7+ digits)."""
 LONGEST = 64
 """Known values longer than this are not looked for in pieces."""
+HELD_FROM = 2
+"""Pieces a run must have before its messages are held: one short output alone (``Epoch 1``
+that may begin a known number) is never held; the first piece of a value spelt so may show."""
 PREFIX_MAX = 200_000
 """Known values at most for which every beginning is kept (``Prefixes``); past it every run
 of pieces is held as if it began a value (up to the caller's bound)."""
@@ -51,6 +54,7 @@ _TOKEN = re.compile(r"[^\s'\",:;\[\]{}()<>=|`*$\\^~]+")
 _TAG = re.compile(r"<[^>]{0,1024}>")
 # ``warnings.formatwarning``: ``file:line: Category: text`` and the source line below it
 _WARNING = re.compile(r"(?m)^[^\n]*?:\d+: \w+: ([^\n]*)\n(?:[ \t]+[^\n]*\n?)?")
+_WARNED = re.compile(r":\d+: \w+: ")
 _DIGITS = re.compile(r"\D+")
 TEXTS = 64
 """Texts read of one message at most (a bundle's mimetypes, its metadata's strings)."""
@@ -84,7 +88,7 @@ def tokens(text: str) -> list[str]:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    if "Warning: " in text or "Error: " in text:
+    if ": " in text and _WARNED.search(text) is not None:
         text = _WARNING.sub(lambda m: m.group(1) + "\n", text)
     return _TOKEN.findall(text)
 
@@ -191,7 +195,7 @@ class Run:
         return hit, live
 
     def reset(self) -> None:
-        self.live: dict[Any, list[tuple[str, int]]] = {v: [] for v in _VIEWS}
+        self.live: dict[Any, list[tuple[str, int, int]]] = {v: [] for v in _VIEWS}
         self.any_live = False
         self.count = 0
 
@@ -223,13 +227,13 @@ class Run:
                 if not piece:
                     continue
                 kept = []
-                for text, began in (*self.live[view], ("", message)):
+                for text, began, n in (*self.live[view], ("", message, 0)):
                     text += piece
                     if text in known.values:
                         hit = began if hit is None else min(hit, began)
                     if known.begins(text):
-                        kept.append((text, began))
+                        kept.append((text, began, n + 1))
                 self.live[view] = kept
             self.any_live = any(self.live.values())
-        live = [b for runs in self.live.values() for _, b in runs]
+        live = [b for runs in self.live.values() for _, b, n in runs if n >= HELD_FROM]
         return hit, (min(live) if live else None)
