@@ -6,8 +6,10 @@ whole first): whatever API made a message (``print``, ``display``, ``publish_dis
 order sent. A message whose pieces may begin a known value is held, with every output message
 after it, until the run can no longer become one (a longer text, other pieces), ``HOLD``
 messages are held, or the cell ends (its reply, its ``idle`` status, an ``input()`` prompt):
-then they leave in order, those spelling a known value masked whole. Nothing is judged until a
-value is known, nor with masking off.
+then they leave in order, those spelling a known value masked whole. A run begins with the
+``busy`` status of each ``execute_request``: the output of every parent is read in it (a cell
+that gives its prints other parents splits nothing). Nothing is judged until a value is known,
+nor with masking off.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ class SentPieces:
         self.run = Run()
         self.held: list[_Held] = []
         self.number = 0
-        self.cell: Any = None   # the request whose output ``run`` reads
+        self.cell: Any = None   # the execute request whose output ``run`` reads
         self.send = self._make()
         session.send = self.send
 
@@ -85,10 +87,6 @@ class SentPieces:
             kind, body, meta = _parts(msg_or_type, content, kwargs)
             with self.lock:
                 if kind in JUDGED and exits.known and self._settings_active():
-                    cell = _request(msg_or_type, args, kwargs)
-                    if cell != self.cell:   # another request's output: a new run
-                        self.release()
-                        self.run, self.cell = Run(), cell
                     return self._judge(kind, body, meta, (stream, msg_or_type, content, args,
                                                           kwargs))
                 if kind in ORDERED and self.held:
@@ -97,6 +95,10 @@ class SentPieces:
                                                          kwargs)))
                     return None
                 self.release()
+                if kind == "status":   # a cell begins: a new run (output of any parent is one)
+                    cell = _request(msg_or_type, args, kwargs)
+                    if cell is not None and cell != self.cell:
+                        self.run, self.cell = Run(), cell
                 return self.original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = self.original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
@@ -156,7 +158,7 @@ def _parts(msg_or_type: Any, content: Any, kwargs: dict[str, Any]) -> tuple[str,
 
 
 def _request(msg_or_type: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The id of the request an output message answers (its parent)."""
+    """The id of the ``execute_request`` a message answers (its parent), or None."""
     if isinstance(msg_or_type, dict):
         parent = msg_or_type.get("parent_header")
     else:
@@ -164,7 +166,9 @@ def _request(msg_or_type: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     if not isinstance(parent, dict):
         return None
     head = parent.get("header", parent)
-    return head.get("msg_id") if isinstance(head, dict) else None
+    if not isinstance(head, dict) or head.get("msg_type") != "execute_request":
+        return None
+    return head.get("msg_id")
 
 
 def _mask_call(msg_or_type: Any, content: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:

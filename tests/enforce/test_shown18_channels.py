@@ -66,6 +66,11 @@ LEAKS = {
                  "    display(HTML(f'<span style=\"x\">{c}</span>'))",
     "stderr-chunks": "import sys\nfor i in range(0, len(v), 3):\n"
                      "    print(v[i:i + 3], file=sys.stderr, flush=True)",
+    "foreign-parents": "import sys\np = sys.stdout.parent_header\n"
+                       "for i in range(0, len(v), 2):\n"
+                       "    sys.stdout.set_parent({'header': {'msg_id': f'x{i}', 'msg_type':"
+                       " 'execute_request'}} if i % 4 else p)\n"
+                       "    print(v[i:i + 2], flush=True)\nsys.stdout.set_parent(p)",
     "json-chars": "import json\nfor c in v:\n"
                   "    display({'application/json': {'c': c}}, raw=True)",
 }
