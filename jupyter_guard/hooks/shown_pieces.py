@@ -38,8 +38,8 @@ from typing import Any
 
 from jupyter_guard.hooks import exits
 
-PIECE = 3
-"""A token this short is a piece (a value's characters, two or three at a time)."""
+PIECE = 4
+"""A token this short is a piece (a value's characters, one to four at a time)."""
 SHORTEST = 7
 """The shortest known value looked for (a known number has 7+ digits)."""
 LONGEST = 64
@@ -170,6 +170,9 @@ class Prefixes:
 
 _PREFIXES = Prefixes()
 _VIEWS = (("all", False), ("all", True), (0, False), (0, True), (1, False), (1, True))
+_PARITY = {p: tuple(v for v in _VIEWS if v[0] in ("all", p)) for p in (0, 1)}
+LABELS = 4096
+"""Long tokens of one message kept as labels at most."""
 
 
 class Run:
@@ -195,8 +198,9 @@ class Run:
         return hit, live
 
     def reset(self) -> None:
-        self.live: dict[Any, list[tuple[str, int, int]]] = {v: [] for v in _VIEWS}
-        self.any_live = False
+        if getattr(self, "any_live", True):   # (most resets find nothing live: no new lists)
+            self.live: dict[Any, list[tuple[str, int, int]]] = {v: [] for v in _VIEWS}
+            self.any_live = False
         self.count = 0
 
     def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
@@ -211,7 +215,8 @@ class Run:
             if len(token) > PIECE:   # a label when the message before had it, or this one
                 if token not in labels and token not in self.labels:
                     self.reset()
-                self.labels.add(token)
+                if len(self.labels) < LABELS:
+                    self.labels.add(token)
                 continue
             assert known is not None
             parity = self.count % 2
@@ -220,9 +225,7 @@ class Run:
             if not self.any_live and not known.begins(token) and not (
                     digits and known.begins(digits)):
                 continue   # (nothing is spelt yet, and no value begins so: most output)
-            for view in _VIEWS:
-                if view[0] != "all" and view[0] != parity:
-                    continue
+            for view in _PARITY[parity]:
                 piece = digits if view[1] else token
                 if not piece:
                     continue

@@ -33,6 +33,7 @@ EMAILS = [f"user{n}@example.com" for n in range(60)]
 
 LEAKS = {
     "print-chunks-2": "for i in range(0, len(v), 2):\n    print(v[i:i + 2])",
+    "print-chunks-4": "for i in range(0, len(v), 4):\n    print(v[i:i + 4])",
     "print-chunks-3-flushed": "for i in range(0, len(v), 3):\n    print(v[i:i + 3], flush=True)",
     "display-chunks-3": "for i in range(0, len(v), 3):\n    display(v[i:i + 3])",
     "json-list": "display({'application/json': list(v)}, raw=True)",
@@ -122,7 +123,7 @@ def readings(wire: bytes) -> list[str]:
     for kind, content, meta in _messages(wire):
         texts = [html.unescape(_TAG.sub(" ", t)) for t in _strings([content, meta])]
         pieces = [tokens for tokens in map(_TOKEN.findall, texts)
-                  if tokens and all(len(tok) <= 3 for tok in tokens)]
+                  if tokens and all(len(tok) <= 4 for tok in tokens)]
         if pieces:   # (a bundle's first text of pieces, and its last: metadata)
             first += pieces[0]
             last += pieces[-1]
