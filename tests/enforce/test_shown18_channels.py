@@ -72,6 +72,12 @@ LEAKS = {
                        "    sys.stdout.set_parent({'header': {'msg_id': f'x{i}', 'msg_type':"
                        " 'execute_request'}} if i % 4 else p)\n"
                        "    print(v[i:i + 2], flush=True)\nsys.stdout.set_parent(p)",
+    "frame-chunks": "import pandas as pd\n"
+                    "display(pd.DataFrame({'c': [v[i:i + 2] for i in range(0, len(v), 2)]}))",
+    "list-of-chunks": "print([v[i:i + 3] for i in range(0, len(v), 3)])",
+    "logging-chunks": "import logging, sys\nlog = logging.getLogger('s18')\n"
+                      "log.propagate = False\nlog.addHandler(logging.StreamHandler(sys.stderr))\n"
+                      "for i in range(0, len(v), 2):\n    log.warning(v[i:i + 2])",
     "json-chars": "import json\nfor c in v:\n"
                   "    display({'application/json': {'c': c}}, raw=True)",
 }
@@ -224,3 +230,12 @@ def test_ordinary_warnings_show(kernel: Kernel) -> None:
     assert ok, wire[:2000]
     err = _stream(wire, "stderr")
     assert all(f"disk {i} almost full" in err for i in range(3)), err
+
+
+def test_frame_of_short_codes_unchanged(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "import pandas as pd\n"
+                                "display(pd.DataFrame({'code': ['CA', 'NY', 'TX'], 'n': [10, 0, 5]}))")
+    assert ok, wire[:2000]
+    (msg,) = [c for k, c, _ in _sent(wire) if k == "display_data"]
+    plain = msg["data"]["text/plain"]
+    assert all(x in plain for x in ("CA", "NY", "TX", "10")) and "\u2588" not in plain, plain
