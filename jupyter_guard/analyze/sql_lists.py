@@ -80,8 +80,9 @@ def _put(body: exp.Expr, params: set[str], over: exp.Expr) -> None:
 
 
 def keyed(node: exp.Expr) -> bool:
-    """A map read by key: ``m['1']``, ``element_at(m, '1')``, ``map(…)[123]``, ``col[123]`` (a
-    column may hold a map). A literal list indexed by an integer (``list(ssn)[1]``) is not.
+    """A map read by key: ``m['1']``, ``element_at(m, '1')``, ``map(…)[123]``, ``m[?]``. An
+    integer index into anything but a map built in place (``ssn[4]``, ``list(ssn)[1]``) reads an
+    element; a map held in a column and read by an integer is not told from it (still open).
 
     >>> import sqlglot
     >>> keyed(sqlglot.parse_one("SELECT m['1']").find(exp.Bracket))
@@ -95,7 +96,7 @@ def keyed(node: exp.Expr) -> bool:
         this, keys = (node.expressions or [None])[0], list(node.expressions[1:])
     else:
         return False
-    if isinstance(this, (exp.Map, exp.VarMap, exp.MapFromEntries, exp.Column)):
+    if isinstance(this, (exp.Map, exp.VarMap, exp.MapFromEntries)):
         return True
     return any(not (isinstance(k, exp.Literal) and not k.is_string) for k in keys)
 

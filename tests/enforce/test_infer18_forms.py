@@ -74,6 +74,8 @@ def test_a_from_first_guess_is_refused(k: Kernel, q: str) -> None:
 
 @pytest.mark.parametrize("how", [
     pytest.param("con.execute(q, [v]).fetchall()", id="execute"),
+    pytest.param("con.execute(q.replace('?', '$1'), [v]).fetchall()", id="dollar-number"),
+    pytest.param("con.execute(q.replace('?', '$g'), {'g': v}).fetchall()", id="dollar-name"),
     pytest.param("con.sql(q, params=[v]).fetchall()", id="sql-params"),
     pytest.param("duckdb.execute(q, [v], connection=con).fetchall()", id="module-execute"),
 ])
