@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_lists import keyed, map_keys
 from jupyter_guard.analyze.sql_saved import _source_key
 from jupyter_guard.analyze.sql_sides import Leaves, Sides
 from jupyter_guard.analyze.sql_sources import _columns_of, _Derived
@@ -60,6 +61,8 @@ def is_comparison(node: exp.Expr) -> bool:
     if isinstance(node, _BOOL_FUNCS) or (
             isinstance(node, exp.Anonymous) and str(node.this).lower() in _BOOL_NAMES):
         return True
+    if keyed(node):   # ``map(list(ssn), list(id))['1']``: the key meets the map's keys
+        return True
     # any other function in a condition (a UDF, a function not listed): its arguments meet
     return isinstance(node, exp.Func) and not isinstance(
         node, (exp.AggFunc, exp.Case, exp.If, exp.Connector, *_LOGIC)) and _condition(node)
@@ -68,6 +71,10 @@ def is_comparison(node: exp.Expr) -> bool:
 def operands(node: exp.Expr) -> list[exp.Expr]:
     if isinstance(node, exp.Case):
         return [node.this, *(i.this for i in node.args.get("ifs") or ())]
+    if keyed(node):
+        ops = list(node.expressions) if isinstance(node, exp.Anonymous) else \
+            [node.this, *node.expressions]
+        return [map_keys(ops[0]), *ops[1:]] if ops else []
     return [_unarray(o) for o in node.iter_expressions()]
 
 
@@ -88,23 +95,46 @@ Compared = tuple[exp.Column, exp.Expr, Leaves, str]   # column, its SELECT, othe
 def set_compared(tree: exp.Expr, sides: Sides) -> list[Compared]:
     """``SELECT ssn FROM customers INTERSECT SELECT s FROM g`` (and ``EXCEPT``, and ``UNION``
     without ``ALL``, whose count drops by one when a value is in both) compares each branch's
-    columns with the other branch's, position by position."""
+    columns with the other branch's, position by position (``BY NAME``: with every column).
+    ``UNION ALL`` only when sorted (``_listed``)."""
     out: list[Compared] = []
     for op in tree.find_all(exp.SetOperation):
-        if isinstance(op, exp.Union) and op.args.get("distinct") is False:
-            continue   # ``UNION ALL`` keeps every row: nothing is compared
+        if isinstance(op, exp.Union) and op.args.get("distinct") is False and _listed(op):
+            continue   # every row kept, nothing compared (what reads them: ``sql_mixed``)
         sides_of = [_Derived._projections(b, []) for b in (op.this, op.expression)]
+        by_name = bool(op.args.get("by_name"))
         text = op.sql(dialect="duckdb")[:200]
         for me, other in ((0, 1), (1, 0)):
             mine, theirs = list(sides_of[me].values()), list(sides_of[other].values())
             for n, found in enumerate(mine):
-                pairs = theirs[n] if n < len(theirs) and "*" not in sides_of[other] else \
+                pairs = theirs[n] if n < len(theirs) and "*" not in sides_of[other] and \
+                    not by_name else \
                     [p for ps in theirs for p in ps]
                 sides.budget = 256
                 leaves = frozenset().union(*(sides.value(e, s) for e, s in pairs)) \
                     if pairs else frozenset({"!unknown"})
                 out += [(c, inner, leaves, text) for e, inner in found for c in _columns_of(e)]
     return out
+
+
+def _listed(op: exp.SetOperation) -> bool:
+    """A ``UNION ALL`` (alone or in a chain of them) that is not sorted: its rows are put
+    together, not compared. What reads them (``GROUP BY``, ``DISTINCT``…) compares them there
+    (``sql_mixed``).
+
+    >>> import sqlglot
+    >>> _listed(sqlglot.parse_one("SELECT a FROM t UNION ALL SELECT 'x'"))
+    True
+    >>> _listed(sqlglot.parse_one("SELECT a FROM t UNION ALL SELECT 'x' UNION ALL SELECT b "
+    ...                           "FROM u ORDER BY 1").find(exp.Union).this)
+    False
+    """
+    node: exp.Expr | None = op
+    while isinstance(node, exp.Union) and node.args.get("distinct") is False:
+        if node.args.get("order") is not None:
+            return False
+        node = node.parent
+    return True
 
 
 def joined_compared(sel: exp.Select, derived: _Derived, sides: Sides) -> list[Compared]:

@@ -29,6 +29,8 @@ from jupyter_guard.analyze.sql_compare import (
     set_compared,
 )
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
+from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
+from jupyter_guard.analyze.sql_mixed import mixed_compared
 from jupyter_guard.analyze.sql_order import order_intents
 from jupyter_guard.analyze.sql_saved import _SAVED, _inline, _remember
 from jupyter_guard.analyze.sql_sides import Leaves, Sides, guess
@@ -49,17 +51,21 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     one, which ``inference`` decides on the column alone; table columns give one with detail
     ``against?:<leaves>`` (``rank?:`` for ``<``, ``>``, ``BETWEEN``), which the catalog checks
     (``guard.infer_catalog``: a sensitive column of a real table, or a guess after all)."""
-    tree = _inline(tree)
+    tree = unlambda(_inline(tree))   # a lambda's parameter: the list it ranges over
     derived = _Derived(tree)
     names = _naming(tree, derived)
     sides = Sides(tree, derived)
     out: dict[str, Intent] = {}
 
-    def add(col: exp.Column, col_sel: exp.Expr, other: Leaves, text: str | exp.Expr,
-            ranged: bool = False) -> None:
+    def add(col: exp.Column, col_sel: exp.Expr, leaves: Leaves, text: str | exp.Expr,
+            ranged: bool = False, mixed: bool = False) -> None:
         derived.budget = 64
         pattern = col.meta.get("columns", "") if col.meta else ""
         for name in names(col, col_sel):
+            # ``mixed``: the column's own values are among ``leaves``; the others meet them
+            other = frozenset(v for v in leaves if name not in v.split("|")) if mixed else leaves
+            if not other:
+                continue
             if guess(other):
                 detail = f"columns:{pattern}" if pattern and name.endswith(".*") else ""
             else:
@@ -86,8 +92,10 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
             other = frozenset().union(*(lv for j, lv in enumerate(leaves) if j != k))
             for col, col_sel in _compared(operand, sel):
                 add(col, col_sel, other, node, isinstance(node, RANGES))
-    for col, col_sel, other, text in set_compared(tree, sides):
+    for col, col_sel, other, text in set_compared(tree, sides) + merged_compared(tree, sides):
         add(col, col_sel, other, text)
+    for col, col_sel, other, text in mixed_compared(tree, sides):
+        add(col, col_sel, other, text, mixed=True)
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
@@ -148,6 +156,8 @@ def _pivot_ins(text: str) -> tuple[Intent, ...]:
 
 
 _PREPARE = re.compile(r"^\s*PREPARE\s+\S+\s+AS\s+(.*)$", re.I | re.S)
+# ``EXPLAIN ANALYZE q`` runs ``q`` and prints how many rows each step kept
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b(?:\s+ANALY[SZ]E\b)?(?:\s*\([^)]*\))?\s+(.*)$", re.I | re.S)
 
 
 @lru_cache(maxsize=1024)
@@ -157,16 +167,16 @@ def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
 
     # sqlglot cannot read every PIVOT statement: its ``ON … IN (…)`` is read as text
     pivoted = _pivot_ins(text) if "pivot" in text.lower() else ()
-    prepared = _PREPARE.match(text)
-    if prepared:   # ``PREPARE q AS SELECT … WHERE ssn = $1``: sqlglot reads it as a Command
+    prepared = _PREPARE.match(text) or _EXPLAIN.match(text)
+    if prepared:   # ``PREPARE q AS SELECT … WHERE ssn = $1``, ``EXPLAIN ANALYZE …``: Commands
         return pivoted + _of_text(prepared.group(1), dialect, saved)
     try:
         trees = _parse(text, dialect)
     except Exception:  # noqa: BLE001 - a statement sqlglot cannot read: the SQL analysis already decides it
         return pivoted
     found: list[Intent] = list(pivoted)
-    for tree in trees:
-        if tree is not None:
+    for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
+        if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree))
             found.extend(order_intents(tree))
     return tuple(found)
@@ -205,7 +215,8 @@ def _remember_in(pieces: Sequence[str], dialect: str) -> None:
 
 def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
                     pieces: Sequence[str] | None = None) -> Analysis:
-    """``a`` plus the predicate intents of ``text`` (cached by text; no SELECT, no work), with
+    """``a`` plus the predicate intents of ``text`` (cached by text; only statements whose tree
+    reads rows, whatever their first word, are searched), with
     ``COPY FROM DATABASE`` read as the export it is. ``pieces``: the statements as the analysis
     split them (DuckDB's splitter), so their parses come from the same cache."""
     low = text.lower()
@@ -216,12 +227,11 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
             w in low for w in ("insert", "copy", "update", "merge"))) or \
             (_SAVED and "drop" in low):   # a dropped name no longer stands for what it held
         _remember_in(pieces or (text,), dialect)
-    if "select" not in low and "pivot" not in low:
-        return a
     extra: tuple[Intent, ...] = ()
+    # every statement (``FROM t WHERE ssn = '…'`` reads rows with no SELECT); none when the
+    # analysis could not split the text (``()``: it is refused already)
     for piece in pieces if pieces is not None else (text,):
-        if "select" in piece.lower() or "pivot" in piece.lower():
-            extra += _of_text(piece, dialect, _VERSION[0])
+        extra += _of_text(piece, dialect, _VERSION[0])
     return a + Analysis(extra) if extra else a
 
 

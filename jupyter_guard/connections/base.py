@@ -98,7 +98,7 @@ class ConnectionKind:
 
         classify = self.classifier
         a = analyze_sql(text, self.dialect, classify=classify, params=params)
-        if a.errors or "select" not in text.lower():
+        if a.errors:
             return with_predicates(a, text, self.dialect, ())
         pieces = [q for _, q in classify(text)] if classify else None   # cached by text
         return with_predicates(a, text, self.dialect, pieces)

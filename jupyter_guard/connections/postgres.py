@@ -29,8 +29,6 @@ class PostgreSQL(ConnectionKind):
         unread = unread_reads(text) + server_config(text)
         if unread:
             a = type(a)(a.intents + unread, a.errors, a.vars_written, a.vars_read)
-        if "select" not in text.lower():
-            return with_predicates(a, text, self.dialect, ())
         try:
             pieces = split(text)
         except Exception:  # noqa: BLE001 - a text the splitter cannot read is refused by the analysis already

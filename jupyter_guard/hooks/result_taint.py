@@ -32,8 +32,10 @@ _LAST: dict[int, list[Any]] = {}
 
 
 def note(con: Any, query: Any) -> None:
-    """``con`` ran ``query`` for user code: its fetches are judged on that query."""
-    if isinstance(query, str) and "select" in query.lower():
+    """``con`` ran ``query`` for user code: its fetches are judged on that query, whatever
+    kind of statement it is (``FROM t WHERE …`` has no SELECT; ``… RETURNING ssn``, ``PIVOT``,
+    ``EXECUTE`` return rows too)."""
+    if isinstance(query, str):
         _LAST[id(con)] = [query, None]
     else:
         _LAST.pop(id(con), None)
@@ -91,7 +93,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
     """Mark a fetched result (``how`` names the fetch) and remember its sensitive values;
     ``cache`` (``[sql, taint]``) keeps the taint for repeated fetches of one query. Returns the
     result, or for an Arrow stream (DuckDB's ``arrow()``) one that remembers as it is read."""
-    if busy() or sql is None or guard is None or "select" not in sql.lower():
+    if busy() or sql is None or guard is None:
         return result
     taint: list[frozenset[str]] | None = None
     try:
