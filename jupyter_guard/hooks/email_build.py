@@ -1,0 +1,128 @@
+"""The automaton of a batch of known e-mails (``known_emails``) built off the cell path.
+
+A fetch of 10,000 e-mails would have the first print after it build their automaton (~50-100
+ms). A batch of ``BACKGROUND_MIN`` e-mails or more is built in a thread instead (``Build``);
+meanwhile a text whose skeleton may spell one of them waits for it, so none is missed.
+
+>>> words = ([["user0"], ["ab"]], [["example", "com"], ["example", "com"]])
+>>> grams, table = _grams(words)
+>>> len(grams)   # user, resu, hfre; exam, maxe, rknz
+6
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+Words = tuple[list[list[str]], list[list[str]]]
+"""The folded words of the local parts and of the domains of a batch of e-mails."""
+_ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm")
+
+BACKGROUND_MIN = 2_000
+"""Batches of at least this many e-mails (a fetch) have their automaton built off the cell
+path, in a thread (``Build``)."""
+PAUSE = 0.005
+"""How long a build in the background sleeps when the cell's thread waited for it."""
+
+
+class Stopped(Exception):
+    """A build in the background no longer wanted (its index was dropped)."""
+
+
+class Build:
+    """The automaton of one batch of e-mails built in a thread (``build``), then put in
+    ``index.levels`` (a ``known_emails.Index``; in place of them all where it ``merged``
+    them). Until then a text is only judged without it where its skeleton holds none of the
+    batch's *grams* (``may_hit``): every skeleton
+    looked for holds one (the first 4 characters of the local part's skeleton, or of the
+    domain's where the local part is shorter, as written, backwards or in rot13), so a text
+    that may spell one of the batch's e-mails waits for the build: never a silent pass.
+    Between its steps the thread sleeps ``PAUSE`` when the cell's thread was waiting to run."""
+
+    def __init__(self, index: Any, emails: list[str], merged: bool, words: Words,
+                 build: Callable[..., tuple[Any, dict[str, str]]]) -> None:
+        self.index, self.emails, self.merged, self.build = index, emails, merged, build
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.stop = False
+        self.error: BaseException | None = None
+        self.words = words
+        self.grams, self.table = _grams(self.words)
+        threading.Thread(target=self._run, name="jupyter_guard-emails", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            level = (*self.build(self.emails, self.words, self._pause), self.emails)
+            self.index.levels = [level] if self.merged else [*self.index.levels, level]
+        except BaseException as e:  # noqa: BLE001 - stopped, or failed: built again where
+            self.error = e   # it is waited for, on the cell path (``wait``)
+        finally:
+            self.done.set()
+
+    def _pause(self) -> None:
+        if self.stop:
+            raise Stopped
+        t = time.perf_counter()
+        time.sleep(0)   # (the GIL to the cell's thread; back at once where it waits on none)
+        if time.perf_counter() - t > 0.0005:
+            time.sleep(PAUSE)
+
+    def wait(self) -> None:
+        """Until the batch is in ``index.levels`` (built here where the thread failed)."""
+        self.done.wait()
+        with self.lock:
+            if self.error is not None:
+                level = (*self.build(self.emails, self.words), self.emails)
+                self.index.levels = [level] if self.merged else [*self.index.levels, level]
+                self.error = None
+
+    def may_hit(self, skel: str) -> bool:
+        """Whether ``skel`` (a text's skeleton) holds one of the batch's grams."""
+        import numpy as np
+
+        if len(skel) < 4 or not len(self.grams):
+            return False
+        h = _gram_hashes(np.frombuffer(skel.encode("utf-32-le"), dtype=np.uint32))
+        maybe = h[self.table[_slot(h)]]
+        return bool(len(maybe)) and bool(np.isin(maybe, self.grams).any())
+
+
+_K = 0x100000001B3
+_TABLE_BITS = 22
+
+
+def _gram_hashes(u: Any) -> Any:
+    """A 64-bit hash of each 4 characters in a row of code points ``u``."""
+    import numpy as np
+
+    u = u.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = u[:-3] * np.uint64(_K) + u[1:-2]
+        h = h * np.uint64(_K) + u[2:-1]
+        return h * np.uint64(_K) + u[3:]
+
+
+def _slot(h: Any) -> Any:
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        return (h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _TABLE_BITS)
+
+
+def _grams(words: Words) -> tuple[Any, Any]:
+    """The grams of a batch (``Build``) from its ``_words``: sorted hashes and a table of
+    their slots."""
+    import numpy as np
+
+    a = map("".join, words[0])
+    b = map("".join, words[1])
+    firsts = [x[:4] if len(x) >= 4 else y[:4] for x, y in zip(a, b)]
+    joined = "".join(g for g in firsts if len(g) == 4)
+    every = joined + joined[::-1] + joined.translate(_ROT13)   # (backwards: each reversed)
+    u = np.frombuffer(every.encode("utf-32-le"), dtype=np.uint32).reshape(-1, 4)
+    h = np.unique(_gram_hashes(u.reshape(-1))[::4]) if len(u) else np.zeros(0, np.uint64)
+    table = np.zeros(1 << _TABLE_BITS, dtype=bool)
+    table[_slot(h)] = True
+    return h, table
