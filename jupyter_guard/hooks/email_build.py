@@ -4,8 +4,7 @@ A fetch of 10,000 e-mails would have the first print after it build their automa
 ms). A batch of ``BACKGROUND_MIN`` e-mails or more is built in a thread instead (``Build``);
 meanwhile a text whose skeleton may spell one of them waits for it, so none is missed.
 
->>> words = ([["user0"], ["ab"]], [["example", "com"], ["example", "com"]])
->>> grams, table = _grams(words)
+>>> grams, table = _grams(["user", "exam"])
 >>> len(grams)   # user, resu, hfre; exam, maxe, rknz
 6
 """
@@ -41,25 +40,35 @@ class Build:
     that may spell one of the batch's e-mails waits for the build: never a silent pass.
     Between its steps the thread sleeps ``PAUSE`` when the cell's thread was waiting to run."""
 
-    def __init__(self, index: Any, emails: list[str], merged: bool, words: Words,
-                 build: Callable[..., tuple[Any, dict[str, str]]]) -> None:
+    def __init__(self, index: Any, emails: list[str], merged: bool,
+                 build: Callable[..., tuple[Any, dict[str, str]]],
+                 fold: Callable[[list[str]], list[list[str]]]) -> None:
+        """``build``: ``known_emails._automaton``; ``fold``: ``email_fold.words_all``."""
         self.index, self.emails, self.merged, self.build = index, emails, merged, build
         self.done = threading.Event()
         self.lock = threading.Lock()
         self.stop = False
         self.error: BaseException | None = None
-        self.words = words
-        self.grams, self.table = _grams(self.words)
+        self.fold = fold
+        self.words: Words | None = None
+        self.parts = [e.rpartition("@") for e in emails]
+        self.locals = fold([p[0] for p in self.parts])   # (the domains': in the thread)
+        self.grams, self.table = _grams(firsts(self.locals, self.parts, fold))
         threading.Thread(target=self._run, name="jupyter_guard-emails", daemon=True).start()
 
     def _run(self) -> None:
         try:
-            level = (*self.build(self.emails, self.words, self._pause), self.emails)
+            level = (*self.build(self.emails, self._words(), self._pause), self.emails)
             self.index.levels = [level] if self.merged else [*self.index.levels, level]
         except BaseException as e:  # noqa: BLE001 - stopped, or failed: built again where
             self.error = e   # it is waited for, on the cell path (``wait``)
         finally:
             self.done.set()
+
+    def _words(self) -> Words:
+        words = self.words or (self.locals, self.fold([p[2] for p in self.parts]))
+        self.words = words
+        return words
 
     def _pause(self) -> None:
         if self.stop:
@@ -74,7 +83,7 @@ class Build:
         self.done.wait()
         with self.lock:
             if self.error is not None:
-                level = (*self.build(self.emails, self.words), self.emails)
+                level = (*self.build(self.emails, self._words()), self.emails)
                 self.index.levels = [level] if self.merged else [*self.index.levels, level]
                 self.error = None
 
@@ -111,14 +120,23 @@ def _slot(h: Any) -> Any:
         return (h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _TABLE_BITS)
 
 
-def _grams(words: Words) -> tuple[Any, Any]:
-    """The grams of a batch (``Build``) from its ``_words``: sorted hashes and a table of
-    their slots."""
+def firsts(locals_: list[list[str]], parts: list[tuple[str, str, str]],
+           fold: Callable[[list[str]], list[list[str]]]) -> list[str]:
+    """The first 4 characters of each e-mail's local part skeleton (``locals_``: its folded
+    words), of its domain's where the local part is shorter (``parts``: the e-mails
+    ``rpartition('@')``)."""
+    a = list(map("".join, locals_))
+    short = [i for i, x in enumerate(a) if len(x) < 4]
+    for i, words in zip(short, fold([parts[i][2] for i in short]) if short else []):
+        a[i] = "".join(words)
+    return [x[:4] for x in a]
+
+
+def _grams(firsts: list[str]) -> tuple[Any, Any]:
+    """The grams of a batch (``Build``) from ``firsts``, each as written, backwards and in
+    rot13: sorted hashes and a table of their slots."""
     import numpy as np
 
-    a = map("".join, words[0])
-    b = map("".join, words[1])
-    firsts = [x[:4] if len(x) >= 4 else y[:4] for x, y in zip(a, b)]
     joined = "".join(g for g in firsts if len(g) == 4)
     every = joined + joined[::-1] + joined.translate(_ROT13)   # (backwards: each reversed)
     u = np.frombuffer(every.encode("utf-32-le"), dtype=np.uint32).reshape(-1, 4)

@@ -166,8 +166,7 @@ class Index:
             if len(new) < BACKGROUND_MIN:
                 self.levels = [*([] if merged else self.levels), (*_automaton(new), new)]
                 return
-            self.job = Build(self, new, merged, _words([e.rpartition("@") for e in new]),
-                             _automaton)
+            self.job = Build(self, new, merged, _automaton, words_all)
 
     def _settle(self, skel: str) -> None:
         """Waits for a build under way when ``skel`` may hold one of its e-mails' skeletons
