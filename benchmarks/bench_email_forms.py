@@ -34,7 +34,7 @@ def _off(text: str, values: Any) -> list[tuple[int, int, str]]:
 def _idle(times: dict[tuple[str, str], list[float]], mode: str) -> None:
     """The kernel's idle time between two cells: the automaton built in the background
     (``known_emails.Build``) finishes there, not in the next measured call."""
-    job = known_emails.FOLLOW.index.job
+    job = getattr(known_emails.FOLLOW.index, "job", None)
     if mode == "on" and job is not None:
         t = time.perf_counter()
         job.wait()
@@ -58,7 +58,7 @@ def main() -> None:
             mask_text_module.KNOWN.append(f)
     exits.known.clear()
     times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(3):   # the fetch: remember, then the first print (builds what it needs)
+    for _ in range(args.repeat):   # the fetch: remember, then the first print
         for mode, fn in (("off", _off), ("on", on)):
             known_emails.found = fn
             exits.known.clear()
