@@ -10,8 +10,10 @@ meanwhile a text whose skeleton may spell one of them waits for it, so none is m
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +56,7 @@ class Build:
         self.parts = [e.rpartition("@") for e in emails]
         self.locals = fold([p[0] for p in self.parts])   # (the domains': in the thread)
         self.grams, self.table = _grams(firsts(self.locals, self.parts, fold))
+        _RUNNING.add(self)
         threading.Thread(target=self._run, name="jupyter_guard-emails", daemon=True).start()
 
     def _run(self) -> None:
@@ -64,6 +67,7 @@ class Build:
             self.error = e   # it is waited for, on the cell path (``wait``)
         finally:
             self.done.set()
+            _RUNNING.discard(self)
 
     def _words(self) -> Words:
         words = self.words or (self.locals, self.fold([p[2] for p in self.parts]))
@@ -144,3 +148,19 @@ def _grams(firsts: list[str]) -> tuple[Any, Any]:
     table = np.zeros(1 << _TABLE_BITS, dtype=bool)
     table[_slot(h)] = True
     return h, table
+
+
+_RUNNING: weakref.WeakSet[Build] = weakref.WeakSet()
+
+
+def _forked() -> None:
+    """In a forked child the threads of running builds are gone: each is done there, as one
+    that failed (built again where it is waited for)."""
+    for job in list(_RUNNING):
+        job.lock = threading.Lock()
+        job.error = Stopped()
+        job.done.set()
+    _RUNNING.clear()
+
+
+os.register_at_fork(after_in_child=_forked)

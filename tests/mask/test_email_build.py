@@ -81,3 +81,34 @@ def test_grams_cover_every_form():
         for key, _form in known_emails.keys(e):
             u = np.frombuffer(key.encode("utf-32-le"), dtype=np.uint32)
             assert np.isin(email_build._gram_hashes(u), grams).any(), (e, key)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_forked_child_builds_what_its_parent_had_under_way(monkeypatch):
+    """A child forked while a build runs has no thread for it: the child builds the batch
+    where a text may spell one of its e-mails, instead of waiting forever."""
+    import os
+
+    release = threading.Event()
+    monkeypatch.setattr(known_emails, "_automaton", _held(release))
+    ix = known_emails.Index()
+    ix.add(EMAILS)
+    ix.job.build = REAL   # (the child's rebuild: not held)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: judge a pending e-mail, report, exit
+        try:
+            got = [t[2] for t in ix.found("PERSON9 AT CORP DOT EXAMPLE")]
+            os.write(w, repr(got).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    import select
+    ready = select.select([r], [], [], 60)[0]   # (a child waiting forever: killed, failed)
+    if not ready:
+        os.kill(pid, 9)
+    with os.fdopen(r) as f:
+        out = f.read() if ready else "the child hung"
+    os.waitpid(pid, 0)
+    release.set()
+    assert out == "['person9@corp.example']"
