@@ -314,36 +314,5 @@ def _masked(text: str, spans: list[Span], settings: MaskSettings) -> list[str]:
                            settings.salt)
     if len(names) == 1 and SPELT not in names:  # one kind: its masks in C where they allow
         return bulk.masked_values([text[a:b] for a, b, _ in spans], next(iter(names)), settings)
-    if len(spans) < _GROUPED_MIN:
-        hows = {n: masker(s, settings.salt, n) for n, s in strategies.items()}
-        return [hows[name](text[a:b]) for a, b, name in spans]
-    return _grouped(text, spans, settings, strategies)
-
-
-_GROUPED_MIN = 64
-"""Spans of several kinds at least this many are masked a kind at a time (``_grouped``)."""
-
-
-def _grouped(text: str, spans: list[Span], settings: MaskSettings, strategies: dict[str, str]
-             ) -> list[str]:
-    """``_masked`` of spans of several kinds: each kind's values masked together
-    (``bulk.masked_values``; a ``SPELT`` span's as ``masker`` masks it), put back in place."""
-    import numpy as np
-
-    kinds = list(map(itemgetter(2), spans))
-    values = list(map(text.__getitem__, map(slice, map(itemgetter(0), spans),
-                                            map(itemgetter(1), spans))))
-    order = sorted(range(len(spans)), key=kinds.__getitem__)
-    out = np.empty(len(spans), dtype=object)
-    i = 0
-    for name in sorted(strategies):
-        where = order[i:i + kinds.count(name)]
-        i += len(where)
-        group = list(map(values.__getitem__, where))
-        if name == SPELT:
-            got = list(map(masker(strategies[name], settings.salt, name), group))
-        else:
-            got = bulk.masked_values(group, name, settings)
-        out[np.array(where, dtype=np.int64)] = got
-    masked: list[str] = out.tolist()
-    return masked
+    hows = {n: masker(s, settings.salt, n) for n, s in strategies.items()}
+    return [hows[name](text[a:b]) for a, b, name in spans]
