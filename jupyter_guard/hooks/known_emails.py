@@ -44,6 +44,7 @@ from itertools import accumulate, compress
 from operator import add
 from typing import Any
 
+from jupyter_guard.hooks.email_build import BACKGROUND_MIN, Build
 from jupyter_guard.hooks.email_fold import (
     AS_READ_B,
     FOLD,
@@ -147,6 +148,7 @@ class Index:
         self.levels: list[tuple[Any, dict[str, str], list[str]]] = []
         self.seen: set[str] = set()
         self.lock = threading.Lock()
+        self.job: Build | None = None
 
     def add(self, emails: Iterable[str]) -> None:
         if ahocorasick is None:
@@ -155,28 +157,44 @@ class Index:
         if not new:
             return
         with self.lock:
+            if self.job is not None:   # one build at a time: the one under way first
+                self.job.wait()
             self.seen.update(new)
-            if len(self.levels) >= LEVELS_MAX:
+            merged = len(self.levels) >= LEVELS_MAX
+            if merged:
                 new = [e for _, _, batch in self.levels for e in batch] + new
-                self.levels = []
-            self.levels.append((*_automaton(new), new))
+            if len(new) < BACKGROUND_MIN:
+                self.levels = [*([] if merged else self.levels), (*_automaton(new), new)]
+                return
+            self.job = Build(self, new, merged, _automaton, words_all)
+
+    def _settle(self, skel: str) -> None:
+        """Waits for a build under way when ``skel`` may hold one of its e-mails' skeletons
+        (``Build.may_hit``); a build that may not is left to finish on its own."""
+        job = self.job
+        if job is not None and (job.error is not None or (not job.done.is_set() and job.may_hit(
+                skel))):
+            job.wait()
 
     def found(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, e-mail)`` of each known e-mail ``text`` spells, one of the ways above
         (not where it is written as read: the token check finds that)."""
-        levels = self.levels
-        if not levels or not text:
+        if not text or not (self.levels or self.job):
             return []
         if text.isascii():   # the skeleton first with each e-mail as read one space (no
             raw = text.encode("ascii")   # Python step each); where it holds a hit, again
             quick = AS_READ_B.sub(b" ", raw) if b"@" in raw else raw   # in place
             skel = folded_ascii(quick, False).translate(None, b" ").decode("ascii")
+            self._settle(skel)
+            levels = self.levels   # (read once the build that may hit is in them)
             if not any(owner and next(auto.iter_long(skel), None) for auto, owner, _ in levels):
                 return []
             f = folded_ascii(raw, True).decode("ascii")
         else:
             f = folded(text, as_read=True)
             skel = f.replace(" ", "")
+            self._settle(skel)
+            levels = self.levels
         out: list[tuple[int, int, str]] = []
         for auto, owner, _ in levels:
             # the longest at each place (one an e-mail); a batch of e-mails too short has none
@@ -186,12 +204,15 @@ class Index:
         return out
 
 
-def _automaton(emails: list[str]) -> tuple[Any, dict[str, str]]:
+def _automaton(emails: list[str], words: tuple[list[list[str]], list[list[str]]] | None = None,
+               pause: Any = None) -> tuple[Any, dict[str, str]]:
     """The automaton of the skeletons of ``emails`` (``keys``; each batch of forms made by C
-    calls over them all: a call per key cost ~55 us an e-mail) and each skeleton's e-mail."""
+    calls over them all: a call per key cost ~55 us an e-mail) and each skeleton's e-mail
+    (``words``: ``_words`` of them, where the caller has them; ``pause``: called between
+    steps, by a build in the background)."""
+    pause = pause or _no_pause
     parts = [e.rpartition("@") for e in emails]
-    lws = words_all([p[0] for p in parts])
-    dws = words_all([p[2] for p in parts])
+    lws, dws = words or _words(parts)
     a = list(map("".join, lws))
     b = list(map("".join, dws))
     whole = list(map(add, a, b))
@@ -200,16 +221,34 @@ def _automaton(emails: list[str]) -> tuple[Any, dict[str, str]]:
     joined = "\n".join(whole)   # (backwards and rot13: one C call over them all)
     for forms in (whole, list(map(add, b, a)), joined[::-1].split("\n")[::-1],
                   joined.translate(_ROT13).split("\n")):
+        pause()
         owner.update(compress(zip(forms, emails), long))
     # local parts alone (``local_key``): those of letters alone read again (few, usually)
     owner.update((k, e) for k, e, p, w in zip(a, emails, parts, lws) if len(k) >= LOCAL_MIN
                  and not k.isdigit() and (not k.isalpha() or local_key(p[0], w)))
     auto = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
-    for k in owner:
-        auto.add_word(k)
+    add_word, found = auto.add_word, list(owner)
+    for i in range(0, len(found), _STEP):
+        pause()
+        for k in found[i:i + _STEP]:
+            add_word(k)
+    pause()
     if len(auto):
         auto.make_automaton()
     return auto, owner
+
+
+def _no_pause() -> None:
+    return None
+
+
+_STEP = 2_000
+"""Keys added to an automaton between two pauses of a build in the background."""
+
+
+def _words(parts: list[tuple[str, str, str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """The folded words of the local parts and of the domains of e-mails (``rpartition('@')``)."""
+    return words_all([p[0] for p in parts]), words_all([p[2] for p in parts])
 
 
 Hit = tuple[int, int]
@@ -279,6 +318,8 @@ class Follow:
         followed = hasattr(values, "journal")
         if state != self.state or (followed and values.journal is None):
             if state != self.state:   # another set, or this one cleared: all of it
+                if self.index.job is not None:
+                    self.index.job.stop = True
                 self.index, self.state = Index(), state
             if followed:   # (also: batches unread past ``known_match.JOURNAL_MAX``)
                 values.journal = []   # (first: a batch added meanwhile is read twice, not lost)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+from operator import itemgetter
 from typing import Any
 
 from .patterns import MAX_VALUE, PRECISE, SECRET_FIRST, compile_precise
@@ -42,5 +43,49 @@ def _split(pattern: re.Pattern[str], part: str) -> tuple[list[Any], re.Pattern[s
         named = found[splitter.groupindex["v"]::splitter.groups + 1]
         if max(map(len, filter(None, named)), default=0) < MAX_VALUE:
             return found, splitter, 1
+    consuming = _consuming(pattern.pattern)
+    if consuming is not None:
+        splitter, outside = consuming
+        found = splitter.split(" " + part)
+        if outside.search("".join(map(itemgetter(-1), found[1::splitter.groups + 1]))) is None:
+            return found, splitter, 1
     splitter = _splitter(pattern.pattern)
     return splitter.split(part), splitter, 0
+
+
+_BEHIND = re.compile(r"\(\?<!\[((?:[^\]\\]|\\.)+)\]\)")
+
+
+@functools.lru_cache(maxsize=32)
+def _consuming(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """For a pattern that starts with a look-behind refusing one class of characters and has
+    no alternative at its top: the pattern with a character outside that class consumed first
+    (group 1 holds it and the match: ``re`` then skips to such a character instead of trying
+    every position, as ``_bounded``), and a pattern of a character outside it. Same matches
+    where each match ends with a character of the class (the caller checks): a match could
+    only start right where the last ended if that character were outside it."""
+    m = _BEHIND.match(pattern)
+    if m is None or _top_branch(pattern):
+        return None
+    return (compile_precise("([^" + m.group(1) + "]" + pattern[m.end():] + ")"),
+            compile_precise("[^" + m.group(1) + "]"))
+
+
+def _top_branch(pattern: str) -> bool:
+    """Whether ``pattern`` has a '|' outside every group and class."""
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c in "()":
+            depth += 1 if c == "(" else -1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
