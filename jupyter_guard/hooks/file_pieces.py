@@ -1,0 +1,349 @@
+"""Known nine-digit values (SSNs) cut into numeric pieces on their way into a file, whatever
+the library: ``pickle.dump([[int(s[:5]), int(s[5:])] for s in ssns], f)``, ``np.save`` of an
+int array of pieces, ``dbm`` records written one by one, ``yaml.safe_dump`` and CSV text of
+piece columns, ``ndarray.tofile`` of a unicode array (UTF-32) or of character codes.
+
+Judged by effect on the bytes that reach the file (``carries(data, path)``, from the file exit)
+and on the rows a pandas or Arrow writer writes (``in_frame(frame)``):
+
+- the bytes are read as a sequence of numbers, in order: runs of digits in the text as written
+  (UTF-8 or Latin-1) and, for binary data, in the text its 2-, 4- and 8-byte units spell read
+  little- and big-endian (UTF-16/32, arrays of character codes); the integers of a pickle's
+  opcodes; the values of an ``.npy`` array in row order; a frame's integer and digit columns
+  row by row (a row ends a run);
+- every two or three adjacent numbers are joined as the pieces of a nine-digit value would be,
+  any split, leading zeros of a piece possibly lost (``[1000, 5]`` is ``100000005``), and every
+  nine digits of a longer run are read as one value; each is looked up among the known nine-digit
+  values (``exits.known``: only values read from sensitive columns count);
+- a write is refused when more values are rebuilt than chance explains: when ``candidates *
+  known / 10**9`` coincidences are expected, the chance of as many hits must be below
+  ``ALPHA`` (a 1 MB CSV of two numbers a row joins ~10^5 candidates: with 10,000 SSNs known,
+  about one coincidence is expected in it, and 8 values rebuilt are needed to refuse it; a
+  write of 25 rows with 60 known needs one);
+- the last numbers of each file's previous write are kept (``TAIL``, ``PATHS`` files): pieces
+  written by separate opens (``dbm.dumb``'s records) or across batches are joined too.
+
+Cost: numpy over the bytes (~6 passes of the data for binary, one for text), nothing until a
+nine-digit value is known; ``LIMIT`` bytes of a write read at most.
+
+>>> from jupyter_guard.hooks import exits
+>>> import pickle
+>>> saved = set(exits.known)
+>>> exits.known.clear(); exits.remember(["100000012", "100000013"])
+>>> found(pickle.dumps([[10000, 12], [10000, 13]]))
+['100000012', '100000013']
+>>> found(b"zip,year\\n10000,2024\\n"), found("1000\\n00012\\n".encode("utf-32"))
+([], ['100000012'])
+>>> exits.known.clear(); exits.known.update(saved)
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from jupyter_guard.hooks import exits
+
+DIGITS = 9
+"""The length of the known values rebuilt from pieces (SSNs)."""
+SIGNIFICANT = 5
+"""The fewest digits pieces must hold together to be joined: ``[1000, 5]`` is joined (a piece's
+lost zeros restored), ``[1, 23]`` is not (a value so cut holds 6 zeros: a random SSN seldom
+does, and small numbers side by side are everywhere)."""
+ALPHA = 1e-5
+"""The chance that a write's numbers rebuild that many known values by coincidence below which
+the write is refused (the known values taken as random nine-digit numbers)."""
+LIMIT = 16 << 20
+"""Bytes of one write read at most (a cost bound; the rest is not joined)."""
+TAIL, PATHS = 4, 256
+"""Numbers kept of each file's last write, and files remembered."""
+REASON = "values read from a sensitive column, cut into numeric pieces"
+_BREAK = -1
+_SSN = re.compile(r"[0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+_tails: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_KNOWN: list[Any] = [-1, -1, None]   # (``known.resets``, its size, sorted int64 array)
+_POW = np.array([10 ** k for k in range(19)], dtype=np.int64)
+
+
+def _known() -> np.ndarray | None:
+    """The known values of ``DIGITS`` digits as sorted integers (None when there are none)."""
+    known = exits.known
+    resets, size = getattr(known, "resets", 0), len(known)
+    if _KNOWN[:2] != [resets, size]:
+        spelt = exits.spelt   # (forms of values, such as a number backwards: not read)
+        ints = sorted({int(v.replace("-", "")) for v in known if _SSN.fullmatch(v)
+                       and v not in spelt})
+        _KNOWN[:] = [resets, size, np.array(ints, dtype=np.int64) if ints else None]
+    return _KNOWN[2]
+
+
+def carries(data: Any, path: str = "") -> str:
+    """Why a write of ``data`` to ``path`` holds known values cut into numeric pieces ('')."""
+    if _known() is None:
+        return ""
+    return REASON if found(data, path) else ""
+
+
+def found(data: Any, path: str = "") -> list[str]:
+    """The known values that numbers written in ``data`` spell as pieces (``path``: numbers of
+    that file's last write are joined with these)."""
+    known = _known()
+    if known is None:
+        return []
+    if isinstance(data, str):
+        data = data[:LIMIT].encode("utf-8", "replace")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data[:LIMIT])
+    else:
+        return []
+    seqs, first = _sequences(data)
+    tail = _tails.pop(path, None) if path else None
+    if tail is not None:   # the numbers this file's last write ended with
+        seqs[first] = (np.concatenate([tail[0], seqs[first][0]]),
+                       np.concatenate([tail[1], seqs[first][1]]))
+    if path:
+        vals, lens = seqs[first]
+        _tails[path] = (vals[-TAIL:].copy(), lens[-TAIL:].copy())
+        while len(_tails) > PATHS:
+            _tails.popitem(last=False)
+    return _judged(seqs, known)
+
+
+def in_frame(frame: Any, rows: int = 2_000_000) -> list[str]:
+    """The known values that adjacent integer or digit columns of a frame (its index first,
+    unless the default one) spell, row by row (``rows`` read at most)."""
+    known = _known()
+    if known is None or not len(frame.columns):
+        return []
+    import pandas as pd
+
+    vals, lens = [], []
+    part = frame.iloc[:rows]
+    if not isinstance(part.index, pd.RangeIndex):   # an index is written before the columns
+        part = part.reset_index(allow_duplicates=True)
+    for i in range(part.shape[1]):
+        v, n = _column(part.iloc[:, i])
+        vals.append(v)
+        lens.append(n)
+    vals.append(np.full(len(part), _BREAK, dtype=np.int64))   # a row ends a run
+    lens.append(np.zeros(len(part), dtype=np.int64))
+    seq = (np.stack(vals, axis=1).ravel(), np.stack(lens, axis=1).ravel())
+    return _judged([seq], known)
+
+
+def _column(col: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A column's values as numbers and their digit counts (``_BREAK`` where none)."""
+    import pandas as pd
+
+    n = len(col)
+    out = np.full(n, _BREAK, dtype=np.int64)
+    lens = np.zeros(n, dtype=np.int64)
+    kind = getattr(col.dtype, "kind", "O")
+    if kind in "iu":
+        v = col.to_numpy(dtype=np.int64, na_value=_BREAK)
+    elif kind in "OSU" or isinstance(col.dtype, pd.StringDtype):
+        text = col.astype(str)
+        digits = text.str.fullmatch(r"\d{1,18}").fillna(False).to_numpy(dtype=bool)
+        if not digits.any():
+            return out, lens
+        v = np.full(n, _BREAK, dtype=np.int64)
+        v[digits] = text[digits].astype(np.int64).to_numpy()
+        lens[digits] = text[digits].str.len().to_numpy()
+        ok = (v >= 0) & (v < _POW[DIGITS])
+        return np.where(ok, v, _BREAK), np.where(ok, lens, 0)
+    else:
+        return out, lens
+    ok = (v >= 0) & (v < _POW[DIGITS])
+    return np.where(ok, v, _BREAK), np.where(ok, _lengths(v), 0)
+
+
+def _lengths(v: np.ndarray) -> np.ndarray:
+    return np.searchsorted(_POW[1:], v, side="right") + 1
+
+
+# -- reading the bytes as numbers ------------------------------------------------------------
+_PROTO = re.compile(rb"\x80[\x02-\x05]")
+PICKLES = 16
+"""Pickles read at most in one write (each from where its protocol opcode is)."""
+_NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
+
+
+def _sequences(data: bytes) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """The numbers ``data`` holds, as sequences (values, digit counts; ``_BREAK`` between),
+    and which of them a later write to the same file continues (a pickle's, else the text's)."""
+    out = [_digit_runs(np.frombuffer(data, dtype=np.uint8))]
+    first = 0
+    head = data[:1]
+    if head in (b"(", b"]", b"}") and data[-1:] == b".":   # protocols 0 and 1
+        out.append(_pickle_ints(data))
+        first = 1
+    else:   # pickles of protocol 2+, wherever one starts (after a ``dbm`` record's padding)
+        starts = [m.start() for m, _ in zip(_PROTO.finditer(data), range(PICKLES))]
+        if starts:
+            got = [_pickle_ints(data[at:]) for at in starts]
+            out.append((np.concatenate([np.append(v, _BREAK) for v, _ in got])[:-1],
+                        np.concatenate([np.append(n, 0) for _, n in got])[:-1]))
+            first = 1
+    if b"\x00" in data:   # binary: the text of its wider units, an array's numbers
+        for width in (2, 4, 8):
+            for order in "<>":
+                for at in range(width):
+                    n = (len(data) - at) // width
+                    if n < 2:
+                        continue
+                    units = np.frombuffer(data, dtype=f"{order}u{width}", count=n, offset=at)
+                    out.append(_digit_runs(np.where(units < 128, units, 0).astype(np.uint8)))
+        npy = _NPY.search(data)
+        if npy is not None:
+            out.append(_npy(data, npy.start()))
+    return out, first
+
+
+def _digit_runs(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of ASCII digits in ``chars``: each of 1-18 digits as one number, and every
+    ``DIGITS`` digits of a longer run as a value of its own (then a break)."""
+    digit = (chars >= 48) & (chars <= 57)
+    if not digit.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    d = np.where(digit, chars.astype(np.int64) - 48, 0)
+    edge = np.diff(np.concatenate(([0], digit.view(np.int8), [0])))
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    lens = ends - starts
+    short = lens <= 18
+    idx = np.flatnonzero(digit)
+    power = np.repeat(ends, lens) - idx - 1   # each digit's place in its run
+    weighted = d[idx] * np.where(power <= 18, _POW[np.minimum(power, 18)], 0)
+    vals = np.add.reduceat(weighted, np.concatenate(([0], np.cumsum(lens)[:-1])))
+    vals = np.where(short, vals, _BREAK)
+    lens = np.where(short, lens, 0)
+    if (ends - starts > DIGITS).any():   # every nine digits of a long run (character codes)
+        wins = _windows(d, digit)
+        vals = np.concatenate([vals, [_BREAK], wins])
+        lens = np.concatenate([lens, [0], np.where(wins >= 0, DIGITS, 0)])
+    return vals, lens
+
+
+def _windows(d: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    n = len(d) - DIGITS + 1
+    if n <= 0:
+        return np.empty(0, np.int64)
+    v = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for j in range(DIGITS):
+        v = v * 10 + d[j:j + n]
+        ok &= digit[j:j + n]
+    return v[ok] if ok.any() else np.empty(0, np.int64)
+
+
+def _pickle_ints(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A pickle's integers (and digit strings) in order; its structure between them ignored."""
+    import pickletools
+
+    vals: list[int] = []
+    lens: list[int] = []
+    try:
+        for op, arg, _ in pickletools.genops(data[:1 << 16]):
+            if op.name in _INTS and isinstance(arg, int):
+                ok = 0 <= arg < _POW[DIGITS]
+                vals.append(arg if ok else _BREAK)
+                lens.append(len(str(arg)) if ok else 0)
+            elif isinstance(arg, str) and arg.isdigit() and arg.isascii() and len(arg) < DIGITS:
+                vals.append(int(arg))
+                lens.append(len(arg))
+            elif op.name not in _WITHIN:
+                vals.append(_BREAK)
+                lens.append(0)
+    except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read is joined
+        pass
+    return np.array(vals, dtype=np.int64), np.array(lens, dtype=np.int64)
+
+
+_INTS = frozenset(("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"))
+_WITHIN = frozenset(("APPEND", "APPENDS", "MARK", "FRAME", "ADDITEMS", "SETITEM", "SETITEMS",
+                     "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "LIST", "TUPLE", "TUPLE1",
+                     "TUPLE2", "TUPLE3", "PROTO", "STOP", "MEMOIZE", "PUT", "BINPUT",
+                     "LONG_BINPUT"))
+
+
+def _npy(data: bytes, at: int) -> tuple[np.ndarray, np.ndarray]:
+    """An ``.npy`` array's integers in row order (its header read, never its objects)."""
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64))
+    try:
+        major = data[at + 6]
+        size_at, size_len = at + 8, (2 if major == 1 else 4)
+        hlen = int.from_bytes(data[size_at:size_at + size_len], "little")
+        body = size_at + size_len + hlen
+        head = ast.literal_eval(data[size_at + size_len:body].decode("latin-1"))
+        dtype = np.dtype(head["descr"])
+        if dtype.kind not in "iu":
+            return empty
+        n = (len(data) - body) // dtype.itemsize
+        arr = np.frombuffer(data, dtype=dtype, count=n, offset=body).astype(np.int64)
+        shape = tuple(head.get("shape", ()))
+        if head.get("fortran_order") and len(shape) == 2 and n == shape[0] * shape[1]:
+            arr = arr.reshape(shape, order="F").ravel()
+    except Exception:  # noqa: BLE001 - no readable header: the bytes are read as they are
+        return empty
+    ok = (arr >= 0) & (arr < _POW[DIGITS])
+    return np.where(ok, arr, _BREAK), np.where(ok, _lengths(np.where(ok, arr, 0)), 0)
+
+
+# -- joining ---------------------------------------------------------------------------------
+def _judged(seqs: list[tuple[np.ndarray, np.ndarray]], known: np.ndarray) -> list[str]:
+    """The known values rebuilt, if more than chance explains (else [])."""
+    hits: set[int] = set()
+    tried = 0
+    for vals, lens in seqs:
+        got, n = _rebuilt(vals, lens, known)
+        hits |= got
+        tried += n
+    if not hits or _chance(len(hits), tried * len(known) / 10 ** DIGITS) >= ALPHA:
+        return []
+    return sorted(f"{v:0{DIGITS}d}" for v in hits)
+
+
+def _chance(hits: int, expected: float) -> float:
+    """The probability that ``hits`` or more values are rebuilt by chance (Poisson, with
+    ``expected`` coincidences: candidates times the share of nine-digit numbers known)."""
+    term = total = math.exp(-expected)
+    for i in range(1, hits):
+        term *= expected / i
+        total += term
+    return max(0.0, 1.0 - total) if expected > 1e-3 else expected ** hits / math.factorial(hits)
+
+
+def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray) -> tuple[set[int], int]:
+    """Known values that 2 or 3 adjacent numbers spell (any split of ``DIGITS`` digits, a
+    piece's leading zeros possibly lost), or that a nine-digit window is; and how many
+    candidates were looked up."""
+    cands = [vals[(lens == DIGITS) & (vals >= 0)]]
+    if len(vals) >= 2:
+        a, b = vals[:-1], vals[1:]
+        la, lb = lens[:-1], lens[1:]
+        ok = (a >= 0) & (b >= 0) & (la + lb <= DIGITS) & (la + lb >= SIGNIFICANT)
+        a, b, la, lb = a[ok], b[ok], la[ok], lb[ok]
+        for k in range(1, DIGITS):
+            m = (lb <= k) & (la + k <= DIGITS)
+            if m.any():
+                cands.append(a[m] * _POW[k] + b[m])
+    if len(vals) >= 3:
+        a, b, c = vals[:-2], vals[1:-1], vals[2:]
+        la, lb, lc = lens[:-2], lens[1:-1], lens[2:]
+        ok = (a >= 0) & (b >= 0) & (c >= 0) & (la + lb + lc <= DIGITS) \
+            & (la + lb + lc >= SIGNIFICANT)
+        a, b, c, la, lb, lc = a[ok], b[ok], c[ok], la[ok], lb[ok], lc[ok]
+        for k1 in range(1, DIGITS - 1):
+            for k2 in range(1, DIGITS - k1):
+                m = (lb <= k1) & (lc <= k2) & (la + k1 + k2 <= DIGITS)
+                if m.any():
+                    cands.append(a[m] * _POW[k1 + k2] + b[m] * _POW[k2] + c[m])
+    every = np.concatenate(cands)
+    if not len(every):
+        return set(), 0
+    at = np.searchsorted(known, every)
+    at[at == len(known)] = 0
+    return set(every[known[at] == every].tolist()), len(every)
