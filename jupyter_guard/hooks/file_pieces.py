@@ -167,8 +167,6 @@ def _lengths(v: np.ndarray) -> np.ndarray:
 
 # -- reading the bytes as numbers ------------------------------------------------------------
 _PROTO = re.compile(rb"\x80[\x02-\x05]")
-PICKLES = 16
-"""Pickles read at most in one write (each from where its protocol opcode is)."""
 _NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
 
 
@@ -177,17 +175,10 @@ def _sequences(data: bytes) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     and which of them a later write to the same file continues (a pickle's, else the text's)."""
     out = [_digit_runs(np.frombuffer(data, dtype=np.uint8))]
     first = 0
-    head = data[:1]
-    if head in (b"(", b"]", b"}") and data[-1:] == b".":   # protocols 0 and 1
-        out.append(_pickle_ints(data))
+    if _PROTO.search(data) is not None or (data[:1] in (b"(", b"]", b"}")
+                                           and data[-1:] == b"."):
+        out.append(_pickle_ints(data))   # (a pickle anywhere: after a ``dbm`` record's padding)
         first = 1
-    else:   # pickles of protocol 2+, wherever one starts (after a ``dbm`` record's padding)
-        starts = [m.start() for m, _ in zip(_PROTO.finditer(data), range(PICKLES))]
-        if starts:
-            got = [_pickle_ints(data[at:]) for at in starts]
-            out.append((np.concatenate([np.append(v, _BREAK) for v, _ in got])[:-1],
-                        np.concatenate([np.append(n, 0) for _, n in got])[:-1]))
-            first = 1
     if b"\x00" in data:   # binary: the text of its wider units, an array's numbers
         for width in (2, 4, 8):
             for order in "<>":
@@ -240,33 +231,34 @@ def _windows(d: np.ndarray, digit: np.ndarray) -> np.ndarray:
 
 
 def _pickle_ints(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A pickle's integers (and digit strings) in order; its structure between them ignored."""
-    import pickletools
+    """A pickle's integers (BININT1, BININT2, BININT) and short strings (digits: a number;
+    others: a break) in order, wherever it starts; its structure between them skipped. One
+    pass in C (``_OPS``), the tokens then read by numpy (``VALUES`` at most)."""
+    toks = _OPS.findall(data, 0, LIMIT)[:VALUES]
+    if not toks:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    size = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
+    blob = np.frombuffer(b"".join(toks) + bytes(10), dtype=np.uint8).astype(np.int64)
+    at = np.concatenate(([0], np.cumsum(size)[:-1]))
+    op = blob[at]
+    arg = [blob[at + i] for i in range(1, 10)]
+    j = arg[0] | arg[1] << 8 | arg[2] << 16 | arg[3] << 24
+    vals = np.where(op == 0x4B, arg[0], np.where(op == 0x4D, arg[0] | arg[1] << 8,
+                                                 np.where(j >= 1 << 31, j - (1 << 32), j)))
+    digits = size - 2   # a string's: its size byte said as many
+    text = (op == 0x8C) & (digits > 0) & (digits == arg[0])
+    number = np.zeros(len(toks), dtype=np.int64)
+    for i in range(1, 9):   # the digits after the size byte, as a number
+        number = np.where(digits >= i, number * 10 + arg[i] - 48, number)
+    ok = (op != 0x8C) & (vals >= 0) & (vals < _POW[DIGITS])
+    vals = np.where(text, number, np.where(ok, vals, _BREAK))
+    lens = np.where(text, digits, np.where(ok, _lengths(np.where(ok, vals, 0)), 0))
+    return vals, lens
 
-    vals: list[int] = []
-    lens: list[int] = []
-    try:
-        for op, arg, _ in pickletools.genops(data[:1 << 16]):
-            if op.name in _INTS and isinstance(arg, int):
-                ok = 0 <= arg < _POW[DIGITS]
-                vals.append(arg if ok else _BREAK)
-                lens.append(len(str(arg)) if ok else 0)
-            elif isinstance(arg, str) and arg.isdigit() and arg.isascii() and len(arg) < DIGITS:
-                vals.append(int(arg))
-                lens.append(len(arg))
-            elif op.name not in _WITHIN:
-                vals.append(_BREAK)
-                lens.append(0)
-    except Exception:  # noqa: BLE001 - a truncated or foreign stream: what was read is joined
-        pass
-    return np.array(vals, dtype=np.int64), np.array(lens, dtype=np.int64)
 
-
-_INTS = frozenset(("INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"))
-_WITHIN = frozenset(("APPEND", "APPENDS", "MARK", "FRAME", "ADDITEMS", "SETITEM", "SETITEMS",
-                     "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "LIST", "TUPLE", "TUPLE1",
-                     "TUPLE2", "TUPLE3", "PROTO", "STOP", "MEMOIZE", "PUT", "BINPUT",
-                     "LONG_BINPUT"))
+_OPS = re.compile(rb"K.|M..|J....|\x8c[\x01-\x08][0-9]{1,8}(?![0-9])|\x8c.", re.S)
+VALUES = 1_000_000
+"""Values read at most from one write's pickles (a cost bound)."""
 
 
 def _npy(data: bytes, at: int) -> tuple[np.ndarray, np.ndarray]:
