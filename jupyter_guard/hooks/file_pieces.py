@@ -59,12 +59,14 @@ ALPHA = 1e-5
 the write is refused (the known values taken as random nine-digit numbers)."""
 LIMIT = 16 << 20
 """Bytes of one write read at most (a cost bound; the rest is not joined)."""
+SAMPLE = 1_000
+"""Values of a frame's text column looked at first: one holds digits only, or it is skipped."""
 TAIL, PATHS = 4, 256
 """Numbers kept of each file's last write, and files remembered."""
 REASON = "values read from a sensitive column, cut into numeric pieces"
 _BREAK = -1
 _SSN = re.compile(r"[0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
-_tails: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_tails: OrderedDict[str, tuple[np.ndarray, np.ndarray, bool]] = OrderedDict()
 _KNOWN: list[Any] = [-1, -1, None]   # (``known.resets``, its size, sorted int64 array)
 _POW = np.array([10 ** k for k in range(19)], dtype=np.int64)
 
@@ -100,14 +102,14 @@ def found(data: Any, path: str = "") -> list[str]:
         data = bytes(data[:LIMIT])
     else:
         return []
-    seqs, first = _sequences(data)
     tail = _tails.pop(path, None) if path else None
+    seqs, first = _sequences(data, tail is not None and tail[2])
     if tail is not None:   # the numbers this file's last write ended with
         seqs[first] = (np.concatenate([tail[0], seqs[first][0]]),
                        np.concatenate([tail[1], seqs[first][1]]))
     if path:
         vals, lens = seqs[first]
-        _tails[path] = (vals[-TAIL:].copy(), lens[-TAIL:].copy())
+        _tails[path] = (vals[-TAIL:].copy(), lens[-TAIL:].copy(), first == 1)
         while len(_tails) > PATHS:
             _tails.popitem(last=False)
     return _judged(seqs, known)
@@ -116,49 +118,59 @@ def found(data: Any, path: str = "") -> list[str]:
 def in_frame(frame: Any, rows: int = 2_000_000) -> list[str]:
     """The known values that adjacent integer or digit columns of a frame (its index first,
     unless the default one) spell, row by row (``rows`` read at most)."""
+    import pandas as pd
+
     known = _known()
     if known is None or not len(frame.columns):
         return []
-    import pandas as pd
-
-    vals, lens = [], []
     part = frame.iloc[:rows]
     if not isinstance(part.index, pd.RangeIndex):   # an index is written before the columns
         part = part.reset_index(allow_duplicates=True)
-    for i in range(part.shape[1]):
-        v, n = _column(part.iloc[:, i])
-        vals.append(v)
-        lens.append(n)
-    vals.append(np.full(len(part), _BREAK, dtype=np.int64))   # a row ends a run
-    lens.append(np.zeros(len(part), dtype=np.int64))
-    seq = (np.stack(vals, axis=1).ravel(), np.stack(lens, axis=1).ravel())
-    return _judged([seq], known)
+    cols = [part.iloc[:, i] for i in range(part.shape[1])]
+    able = [_pieceable(c) for c in cols]
+    seqs = []
+    i = 0
+    while i < len(cols):   # each run of 2+ adjacent columns that may hold pieces
+        j = i
+        while j < len(cols) and able[j]:
+            j += 1
+        if j - i >= 2:
+            vals, lens = zip(*(_column(c) for c in cols[i:j]))
+            brk = np.full(len(part), _BREAK, dtype=np.int64)   # a row ends a run
+            seqs.append((np.stack([*vals, brk], axis=1).ravel(),
+                         np.stack([*lens, np.zeros_like(brk)], axis=1).ravel()))
+        i = j + 1
+    return _judged(seqs, known) if seqs else []
+
+
+def _pieceable(col: Any) -> bool:
+    """Whether a column may hold pieces: integers, or text whose sampled values (``SAMPLE``)
+    include one of digits only."""
+    import pandas as pd
+
+    kind = getattr(col.dtype, "kind", "O")
+    if kind in "iu":
+        return True
+    if kind in "OSU" or isinstance(col.dtype, pd.StringDtype):
+        sample = col.iloc[::max(1, len(col) // SAMPLE)].astype(str)
+        return bool(sample.str.fullmatch(r"\d{1,8}").fillna(False).any())
+    return False
 
 
 def _column(col: Any) -> tuple[np.ndarray, np.ndarray]:
     """A column's values as numbers and their digit counts (``_BREAK`` where none)."""
-    import pandas as pd
-
     n = len(col)
-    out = np.full(n, _BREAK, dtype=np.int64)
     lens = np.zeros(n, dtype=np.int64)
-    kind = getattr(col.dtype, "kind", "O")
-    if kind in "iu":
+    if getattr(col.dtype, "kind", "O") in "iu":
         v = col.to_numpy(dtype=np.int64, na_value=_BREAK)
-    elif kind in "OSU" or isinstance(col.dtype, pd.StringDtype):
-        text = col.astype(str)
-        digits = text.str.fullmatch(r"\d{1,18}").fillna(False).to_numpy(dtype=bool)
-        if not digits.any():
-            return out, lens
-        v = np.full(n, _BREAK, dtype=np.int64)
-        v[digits] = text[digits].astype(np.int64).to_numpy()
-        lens[digits] = text[digits].str.len().to_numpy()
         ok = (v >= 0) & (v < _POW[DIGITS])
-        return np.where(ok, v, _BREAK), np.where(ok, lens, 0)
-    else:
-        return out, lens
-    ok = (v >= 0) & (v < _POW[DIGITS])
-    return np.where(ok, v, _BREAK), np.where(ok, _lengths(v), 0)
+        return np.where(ok, v, _BREAK), np.where(ok, _lengths(np.where(ok, v, 0)), 0)
+    text = col.astype(str)
+    digits = text.str.fullmatch(r"\d{1,8}").fillna(False).to_numpy(dtype=bool)
+    v = np.full(n, _BREAK, dtype=np.int64)
+    v[digits] = text[digits].astype(np.int64).to_numpy()
+    lens[digits] = text[digits].str.len().to_numpy()
+    return v, lens
 
 
 def _lengths(v: np.ndarray) -> np.ndarray:
@@ -170,14 +182,17 @@ _PROTO = re.compile(rb"\x80[\x02-\x05]")
 _NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
 
 
-def _sequences(data: bytes) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+def _sequences(data: bytes, pickled: bool = False
+               ) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     """The numbers ``data`` holds, as sequences (values, digit counts; ``_BREAK`` between),
-    and which of them a later write to the same file continues (a pickle's, else the text's)."""
+    and which of them a later write to the same file continues (a pickle's, else the text's).
+    A pickle is read when ``data`` starts as one (after a ``dbm`` record's padding of NULs) or
+    continues one (``pickled``: the file's earlier write was)."""
     out = [_digit_runs(np.frombuffer(data, dtype=np.uint8))]
     first = 0
-    if _PROTO.search(data) is not None or (data[:1] in (b"(", b"]", b"}")
-                                           and data[-1:] == b"."):
-        out.append(_pickle_ints(data))   # (a pickle anywhere: after a ``dbm`` record's padding)
+    body = data.lstrip(b"\x00")
+    if _PROTO.match(body) or pickled or (data[:1] in (b"(", b"]", b"}") and data[-1:] == b"."):
+        out.append(_pickle_ints(body if _PROTO.match(body) else data))
         first = 1
     if b"\x00" in data:   # binary: the text of its wider units, an array's numbers
         for width in (2, 4, 8):
@@ -187,11 +202,17 @@ def _sequences(data: bytes) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
                     if n < 2:
                         continue
                     units = np.frombuffer(data, dtype=f"{order}u{width}", count=n, offset=at)
-                    out.append(_digit_runs(np.where(units < 128, units, 0).astype(np.uint8)))
+                    out.append(_digit_runs(np.where(units < 128, units, 1).astype(np.uint8)))
         npy = _NPY.search(data)
         if npy is not None:
             out.append(_npy(data, npy.start()))
     return out, first
+
+
+# what ends a run of adjacent numbers: control characters but NUL, tab and line breaks, and
+# anything past ASCII (binary bytes, or a wide unit that is no ASCII character)
+_ENDS = np.zeros(256, dtype=bool)
+_ENDS[[*range(1, 9), 11, 12, *range(14, 32), *range(127, 256)]] = True
 
 
 def _digit_runs(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +232,12 @@ def _digit_runs(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vals = np.add.reduceat(weighted, np.concatenate(([0], np.cumsum(lens)[:-1])))
     vals = np.where(short, vals, _BREAK)
     lens = np.where(short, lens, 0)
+    ended = np.cumsum(_ENDS[chars])   # a binary byte between two runs: not adjacent
+    cut = ended[starts[1:]] != ended[ends[:-1] - 1]
+    if cut.any():
+        at = np.flatnonzero(cut) + 1
+        vals = np.insert(vals, at, _BREAK)
+        lens = np.insert(lens, at, 0)
     if (ends - starts > DIGITS).any():   # every nine digits of a long run (character codes)
         wins = _windows(d, digit)
         vals = np.concatenate([vals, [_BREAK], wins])
@@ -271,13 +298,21 @@ def _npy(data: bytes, at: int) -> tuple[np.ndarray, np.ndarray]:
         body = size_at + size_len + hlen
         head = ast.literal_eval(data[size_at + size_len:body].decode("latin-1"))
         dtype = np.dtype(head["descr"])
-        if dtype.kind not in "iu":
+        if dtype.kind not in "iuUS":
             return empty
-        n = (len(data) - body) // dtype.itemsize
-        arr = np.frombuffer(data, dtype=dtype, count=n, offset=body).astype(np.int64)
+        n = min((len(data) - body) // dtype.itemsize, VALUES)
+        arr = np.frombuffer(data, dtype=dtype, count=n, offset=body)
         shape = tuple(head.get("shape", ()))
         if head.get("fortran_order") and len(shape) == 2 and n == shape[0] * shape[1]:
             arr = arr.reshape(shape, order="F").ravel()
+        if dtype.kind in "US":   # fixed-width text: each element a number, or a break
+            import pandas as pd
+
+            text = pd.Series(arr.tolist(), dtype=object)
+            if dtype.kind == "S":
+                text = text.str.decode("latin-1")
+            return _column(text)
+        arr = arr.astype(np.int64)
     except Exception:  # noqa: BLE001 - no readable header: the bytes are read as they are
         return empty
     ok = (arr >= 0) & (arr < _POW[DIGITS])

@@ -46,6 +46,8 @@ CASES = {
                     f"[[int(s[:5]), int(s[5:])] for s in {ROWS}]))",
     "np-save-fortran": "import numpy as np\nnp.save(OUT + '.npy', np.asfortranarray(np.array("
                        f"[[int(s[:5]), int(s[5:])] for s in {ROWS}], dtype=np.int32)))",
+    "np-save-unicode": "import numpy as np\nnp.save(OUT + '.npy', np.array([p for s in "
+                       f"{ROWS} for p in (s[:5], s[5:])]))",
     "dbm-records": "import dbm\ndb = dbm.open(OUT, 'c')\n"
                    f"for i, s in enumerate({ROWS}):\n"
                    "    db[f'k{i}a'] = s[:5]\n    db[f'k{i}b'] = s[5:]\ndb.close()",
@@ -117,6 +119,10 @@ def readings(workdir: Path, out: str) -> list[str]:
     texts: list[str] = []
     for p in sorted(workdir.glob(out + "*")):
         data = p.read_bytes()
+        try:   # an .npy of fixed-width text: the elements apart
+            texts.append(_flat(np.load(p, allow_pickle=False)) if p.suffix == ".npy" else "")
+        except Exception:  # noqa: BLE001 - nothing or no whole array written: the bytes below
+            pass
         texts += [data.decode("latin-1")] + [data.decode(enc, "ignore") for enc in (
             "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")]
         for width in (2, 4, 8):
