@@ -54,6 +54,11 @@ SIGNIFICANT = 5
 """The fewest digits pieces must hold together to be joined: ``[1000, 5]`` is joined (a piece's
 lost zeros restored), ``[1, 23]`` is not (a value so cut holds 6 zeros: a random SSN seldom
 does, and small numbers side by side are everywhere)."""
+EXACT = 100_000_000
+"""Marks a way of cutting whose pieces hold every digit (no lost zero): one value rebuilt so is
+enough; a way that restores lost zeros needs two (``[1000, 5]`` is ordinary text too)."""
+RATE = 0.25
+"""The share of a way of cutting's candidates that must rebuild known values."""
 ALPHA = 1e-5
 """The chance that a write's numbers rebuild that many known values by coincidence below which
 the write is refused (the known values taken as random nine-digit numbers)."""
@@ -66,7 +71,7 @@ TAIL, PATHS = 4, 256
 REASON = "values read from a sensitive column, cut into numeric pieces"
 _BREAK = -1
 _SSN = re.compile(r"[0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
-_tails: OrderedDict[str, tuple[np.ndarray, np.ndarray, bool]] = OrderedDict()
+_files: OrderedDict[str, Any] = OrderedDict()   # path -> ``_File``
 _KNOWN: list[Any] = [-1, -1, None]   # (``known.resets``, its size, sorted int64 array)
 _POW = np.array([10 ** k for k in range(19)], dtype=np.int64)
 
@@ -102,17 +107,20 @@ def found(data: Any, path: str = "") -> list[str]:
         data = bytes(data[:LIMIT])
     else:
         return []
-    tail = _tails.pop(path, None) if path else None
-    seqs, first = _sequences(data, tail is not None and tail[2])
-    if tail is not None:   # the numbers this file's last write ended with
-        seqs[first] = (np.concatenate([tail[0], seqs[first][0]]),
-                       np.concatenate([tail[1], seqs[first][1]]))
+    st = _files.pop(path, None) if path else None
+    seqs, first = _sequences(data, st is not None and st.pickled)
+    if st is not None:   # the numbers this file's last write ended with
+        seqs[first] = (np.concatenate([st.vals, seqs[first][0]]),
+                       np.concatenate([st.lens, seqs[first][1]]))
+    else:
+        st = _File()
     if path:
-        vals, lens = seqs[first]
-        _tails[path] = (vals[-TAIL:].copy(), lens[-TAIL:].copy(), first == 1)
-        while len(_tails) > PATHS:
-            _tails.popitem(last=False)
-    return _judged(seqs, known)
+        st.vals, st.lens = seqs[first][0][-TAIL:].copy(), seqs[first][1][-TAIL:].copy()
+        st.pickled = first == 1
+        _files[path] = st
+        while len(_files) > PATHS:
+            _files.popitem(last=False)
+    return _judged(seqs, known, st)
 
 
 def in_frame(frame: Any, rows: int = 2_000_000) -> list[str]:
@@ -178,6 +186,7 @@ def _lengths(v: np.ndarray) -> np.ndarray:
 
 
 # -- reading the bytes as numbers ------------------------------------------------------------
+_MEMO = re.compile(rb"\n[pg][0-9]+\n")   # a protocol 0 pickle's memo indices: no values
 _PROTO = re.compile(rb"\x80[\x02-\x05]")
 _NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
 
@@ -188,7 +197,8 @@ def _sequences(data: bytes, pickled: bool = False
     and which of them a later write to the same file continues (a pickle's, else the text's).
     A pickle is read when ``data`` starts as one (after a ``dbm`` record's padding of NULs) or
     continues one (``pickled``: the file's earlier write was)."""
-    out = [_digit_runs(np.frombuffer(data, dtype=np.uint8))]
+    text = _MEMO.sub(b"\n", data) if data[:1] in (b"(", b"]", b"}") else data
+    out = [_digit_runs(np.frombuffer(text, dtype=np.uint8))]
     first = 0
     body = data.lstrip(b"\x00")
     if _PROTO.match(body) or pickled or (data[:1] in (b"(", b"]", b"}") and data[-1:] == b"."):
@@ -320,17 +330,36 @@ def _npy(data: bytes, at: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- joining ---------------------------------------------------------------------------------
-def _judged(seqs: list[tuple[np.ndarray, np.ndarray]], known: np.ndarray) -> list[str]:
-    """The known values rebuilt, if more than chance explains (else [])."""
-    hits: set[int] = set()
-    tried = 0
+def _judged(seqs: list[tuple[np.ndarray, np.ndarray]], known: np.ndarray,
+            state: _File | None = None) -> list[str]:
+    """The known values rebuilt, if more than chance explains (else []): more than a uniform
+    chance (``ALPHA``) and, in one way of cutting (split and pieces' lengths), at least ``RATE``
+    of the candidates, and two values where lost zeros were restored (honest numbers spell
+    clustered known values now and then, in no particular way; pieces spell them row after
+    row). ``state``: a file's counts so far."""
+    st = state if state is not None else _File()
     for vals, lens in seqs:
-        got, n = _rebuilt(vals, lens, known)
-        hits |= got
-        tried += n
-    if not hits or _chance(len(hits), tried * len(known) / 10 ** DIGITS) >= ALPHA:
+        _rebuilt(vals, lens, known, st)
+    if not st.hits or _chance(len(st.hits), st.tried * len(known) / 10 ** DIGITS) >= ALPHA:
         return []
-    return sorted(f"{v:0{DIGITS}d}" for v in hits)
+    if not any(h >= (1 if key >= EXACT else 2) and h >= RATE * c
+               for key, (c, h) in st.ways.items()):
+        return []
+    return sorted(f"{v:0{DIGITS}d}" for v in st.hits)
+
+
+class _File:
+    """What a file's writes rebuilt so far: distinct values, candidates, and per way of cutting
+    (candidates, hits); its last numbers and whether it is a pickle."""
+
+    __slots__ = ("hits", "lens", "pickled", "tried", "vals", "ways")
+
+    def __init__(self) -> None:
+        self.hits: set[int] = set()
+        self.tried = 0
+        self.ways: dict[int, list[int]] = {}
+        self.vals = self.lens = np.empty(0, np.int64)
+        self.pickled = False
 
 
 def _chance(hits: int, expected: float) -> float:
@@ -343,11 +372,12 @@ def _chance(hits: int, expected: float) -> float:
     return max(0.0, 1.0 - total) if expected > 1e-3 else expected ** hits / math.factorial(hits)
 
 
-def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray) -> tuple[set[int], int]:
-    """Known values that 2 or 3 adjacent numbers spell (any split of ``DIGITS`` digits, a
-    piece's leading zeros possibly lost), or that a nine-digit window is; and how many
-    candidates were looked up."""
-    cands = [vals[(lens == DIGITS) & (vals >= 0)]]
+def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray, st: _File) -> None:
+    """Count into ``st`` the known values that 2 or 3 adjacent numbers spell (any split of
+    ``DIGITS`` digits, a piece's leading zeros possibly lost), or that nine digits of a run are,
+    the candidates looked up, and both per way of cutting."""
+    whole = np.flatnonzero((lens == DIGITS) & (vals >= 0))
+    cands, ways = [vals[whole]], [whole % DIGITS + EXACT + 10_000_000]   # (a run's phase)
     if len(vals) >= 2:
         a, b = vals[:-1], vals[1:]
         la, lb = lens[:-1], lens[1:]
@@ -357,6 +387,8 @@ def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray) -> tuple[set
             m = (lb <= k) & (la + k <= DIGITS)
             if m.any():
                 cands.append(a[m] * _POW[k] + b[m])
+                ways.append(2_000_000 + k * 10_000 + la[m] * 100 + lb[m] * 10
+                            + EXACT * ((lb[m] == k) & (la[m] + k == DIGITS)))
     if len(vals) >= 3:
         a, b, c = vals[:-2], vals[1:-1], vals[2:]
         la, lb, lc = lens[:-2], lens[1:-1], lens[2:]
@@ -368,9 +400,26 @@ def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray) -> tuple[set
                 m = (lb <= k1) & (lc <= k2) & (la + k1 + k2 <= DIGITS)
                 if m.any():
                     cands.append(a[m] * _POW[k1 + k2] + b[m] * _POW[k2] + c[m])
+                    ways.append(3_000_000 + k1 * 100_000 + k2 * 10_000 + la[m] * 100
+                                + lb[m] * 10 + lc[m] + EXACT * (
+                                    (lb[m] == k1) & (lc[m] == k2) & (la[m] + k1 + k2 == DIGITS)))
     every = np.concatenate(cands)
     if not len(every):
-        return set(), 0
+        return
+    way = np.concatenate(ways)
     at = np.searchsorted(known, every)
     at[at == len(known)] = 0
-    return set(every[known[at] == every].tolist()), len(every)
+    hit = known[at] == every
+    st.tried += len(every)
+    if hit.any():
+        st.hits.update(every[hit].tolist())
+    elif not st.ways:
+        return   # (no way of cutting has rebuilt anything in this file: none to count)
+    keys, where = np.unique(way, return_inverse=True)
+    counts = np.bincount(where, minlength=len(keys))
+    hits = np.bincount(where[hit], minlength=len(keys))
+    for i, key in enumerate(keys.tolist()):
+        if hits[i] or key in st.ways:
+            c_h = st.ways.setdefault(key, [0, 0])
+            c_h[0] += int(counts[i])
+            c_h[1] += int(hits[i])

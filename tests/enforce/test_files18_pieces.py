@@ -51,6 +51,9 @@ CASES = {
     "dbm-records": "import dbm\ndb = dbm.open(OUT, 'c')\n"
                    f"for i, s in enumerate({ROWS}):\n"
                    "    db[f'k{i}a'] = s[:5]\n    db[f'k{i}b'] = s[5:]\ndb.close()",
+    "shelve-digits": "import shelve\nwith shelve.open(OUT) as db:\n"
+                     f"    for i, s in enumerate({ROWS}):\n"
+                     "        db[f'k{i}a'] = s[:4]\n        db[f'k{i}b'] = s[4:]",
     "shelve-ints": "import shelve\nwith shelve.open(OUT) as db:\n"
                    f"    for i, s in enumerate({ROWS}):\n"
                    "        db[f'k{i}a'] = int(s[:4])\n        db[f'k{i}b'] = int(s[4:])",
@@ -145,8 +148,14 @@ def readings(workdir: Path, out: str) -> list[str]:
     return texts
 
 
+FIRST_PASSES = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "pieces that lost leading zeros ([1000, 5]) need two values rebuilt in one way of cutting: "
+    "written one record per write, the first value is on disk before the second is refused"))
+
+
 @pytest.mark.kernel
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[FIRST_PASSES]) if c == "shelve-ints"
+                                  else c for c in CASES])
 def test_numeric_pieces_in_a_file_are_refused(net: Net, case: str) -> None:  # noqa: F811
     name = f"f18_{case}"
     ok, wire = net.run(name, CASES[case])[:2]
