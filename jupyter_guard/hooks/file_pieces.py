@@ -58,6 +58,8 @@ EXACT = 100_000_000
 """Marks a way of cutting whose pieces hold every digit (no lost zero): one value rebuilt so is
 enough; a way that restores lost zeros needs two (``[1000, 5]`` is ordinary text too)."""
 RATE = 0.25
+WAYS = 64
+"""Ways of cutting counted per file at most."""
 """The share of a way of cutting's candidates that must rebuild known values."""
 ALPHA = 1e-5
 """The chance that a write's numbers rebuild that many known values by coincidence below which
@@ -231,25 +233,28 @@ def _digit_runs(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     digit = (chars >= 48) & (chars <= 57)
     if not digit.any():
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    d = np.where(digit, chars.astype(np.int64) - 48, 0)
-    edge = np.diff(np.concatenate(([0], digit.view(np.int8), [0])))
+    edge = np.diff(digit.view(np.int8), prepend=0, append=0)
     starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
     lens = ends - starts
     short = lens <= 18
     idx = np.flatnonzero(digit)
     power = np.repeat(ends, lens) - idx - 1   # each digit's place in its run
-    weighted = d[idx] * np.where(power <= 18, _POW[np.minimum(power, 18)], 0)
+    np.minimum(power, 18, out=power)   # (a longer run's value is dropped below)
+    weighted = (chars[idx] - 48).astype(np.int64) * _POW[power]
     vals = np.add.reduceat(weighted, np.concatenate(([0], np.cumsum(lens)[:-1])))
     vals = np.where(short, vals, _BREAK)
     lens = np.where(short, lens, 0)
-    ended = np.cumsum(_ENDS[chars])   # a binary byte between two runs: not adjacent
-    cut = ended[starts[1:]] != ended[ends[:-1] - 1]
+    ending = _ENDS[chars]   # a binary byte between two runs: not adjacent
+    cut = np.zeros(0, dtype=bool)
+    if ending.any():
+        ended = np.cumsum(ending, dtype=np.int32)
+        cut = ended[starts[1:]] != ended[ends[:-1] - 1]
     if cut.any():
         at = np.flatnonzero(cut) + 1
         vals = np.insert(vals, at, _BREAK)
         lens = np.insert(lens, at, 0)
     if (ends - starts > DIGITS).any():   # every nine digits of a long run (character codes)
-        wins = _windows(d, digit)
+        wins = _windows(np.where(digit, chars.astype(np.int64) - 48, 0), digit)
         vals = np.concatenate([vals, [_BREAK], wins])
         lens = np.concatenate([lens, [0], np.where(wins >= 0, DIGITS, 0)])
     return vals, lens
@@ -415,11 +420,11 @@ def _rebuilt(vals: np.ndarray, lens: np.ndarray, known: np.ndarray, st: _File) -
         st.hits.update(every[hit].tolist())
     elif not st.ways:
         return   # (no way of cutting has rebuilt anything in this file: none to count)
-    keys, where = np.unique(way, return_inverse=True)
-    counts = np.bincount(where, minlength=len(keys))
-    hits = np.bincount(where[hit], minlength=len(keys))
-    for i, key in enumerate(keys.tolist()):
-        if hits[i] or key in st.ways:
-            c_h = st.ways.setdefault(key, [0, 0])
-            c_h[0] += int(counts[i])
-            c_h[1] += int(hits[i])
+    hit_ways = way[hit]
+    for key in set(hit_ways.tolist()) | set(st.ways):   # (a few: those that rebuilt a value)
+        c_h = st.ways.setdefault(key, [0, 0])
+        c_h[0] += int(np.count_nonzero(way == key))
+        c_h[1] += int(np.count_nonzero(hit_ways == key))
+    if len(st.ways) > WAYS:   # (a bound: the ways that rebuilt the most kept)
+        for key in sorted(st.ways, key=lambda k: st.ways[k][1])[:len(st.ways) - WAYS]:
+            del st.ways[key]
