@@ -5,7 +5,8 @@ in batches, before they reach the file (``exits.scan``); pandas frames being wri
 like the patched writers; writers that open files in native code (DuckDB relation
 ``write_csv``/``write_parquet``/``to_csv``/``to_parquet``, pyarrow's ``write_table``/
 ``write_csv``/``write_feather``) are patched and judged on the data they would write, and so
-is numpy's ``ndarray.tofile`` (``exit_numpy``).
+is numpy's ``ndarray.tofile`` (``exit_numpy``). Every write is also read as numbers, whose
+adjacent pieces may spell a known SSN (``file_pieces``); pandas and Arrow writers' rows too.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks import exit_dbcopy, exits, joined_pieces
+from jupyter_guard.hooks import exit_dbcopy, exits, file_pieces, joined_pieces
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy, held
@@ -89,7 +90,8 @@ class FileExits:
             database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
         kind = DATABASE_PAGES if pages else (exits.scan(data, self.exports.settings(), decode=True)
-                                             or joined_pieces.carries(data))
+                                             or joined_pieces.carries(data)
+                                             or file_pieces.carries(data, dest))
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 

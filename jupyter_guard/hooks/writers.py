@@ -125,6 +125,12 @@ class Exports:
                 err = refuse(g, j, kind="runtime", code=code)
         if err is not None:
             raise err
+        from jupyter_guard.hooks import file_pieces
+
+        with Busy():
+            pieces = file_pieces.in_frame(frame)
+        if pieces:   # integer columns that are pieces of known SSNs, row by row
+            exits.refuse(g, self.rt, file_pieces.REASON, str(target), how)
 
 
 def _axes(frame: Any, rows: int = 200) -> list[Any]:
