@@ -38,9 +38,8 @@ def refuse(token: str) -> None:
 def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
     token = sha256(f"{id(err)}{time.time()}")[:16]
     _REFUSALS[token] = err
-    tree = ast.parse("__import__('jupyter_guard.kernel.cellhook', fromlist=['refuse'])"
-                     f".refuse({token!r})", filename=filename)
-    return tree
+    text = f"__import__('jupyter_guard.kernel.cellhook', fromlist=['refuse']).refuse({token!r})"
+    return _parse_uncollected(ast.parse, text, filename, "exec")   # (see there)
 
 
 def _parse_uncollected(parse: Any, source: str, filename: str, symbol: str) -> Any:

@@ -74,7 +74,7 @@ class AuditLog:
         self.parent_session = ""   # set in a forked child: the session it was forked from
         self.redact: Redactor = redact or _identity
         self._journal: JournalWriter | None = JournalWriter(self.path, self.session_id)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # (a signal before ``_owner`` is set)
         self._owner = 0                           # the thread holding ``_lock`` (0: none)
         self._nested: list[Callable[[], Any]] = []   # its re-entered writes, run after its own
         self._pending: dict[str, dict[str, Any]] = {}
@@ -161,7 +161,7 @@ class AuditLog:
     def _forked(self) -> None:
         """In a forked child: a new session and chain; the parent's running cells are not ours."""
         self.parent_session, self.session_id = self.session_id, uuid.uuid4().hex
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._owner, self._nested = 0, []
         self._journal, self._ingester = None, None
         self._pending, self._seq, self._prev = {}, 0, ""
