@@ -114,7 +114,8 @@ class AuditLog:
         with self._lock:
             self._owner, was = me, gc.isenabled()
             try:   # no collection inside (no user code), nor in the nested writes' own writes
-                return gc.disable() or fn()
+                gc.disable()
+                return fn()
             finally:
                 try:
                     while self._nested:
@@ -161,8 +162,7 @@ class AuditLog:
     def _forked(self) -> None:
         """In a forked child: a new session and chain; the parent's running cells are not ours."""
         self.parent_session, self.session_id = self.session_id, uuid.uuid4().hex
-        self._lock = threading.RLock()
-        self._owner, self._nested = 0, []
+        self._lock, self._owner, self._nested = threading.RLock(), 0, []
         self._journal, self._ingester = None, None
         self._pending, self._seq, self._prev = {}, 0, ""
 
