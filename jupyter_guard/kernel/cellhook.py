@@ -9,6 +9,7 @@ refused the same way (fail closed) with rule ``guard-error``.
 from __future__ import annotations
 
 import ast
+import gc
 import logging
 import sys
 import time
@@ -37,9 +38,27 @@ def refuse(token: str) -> None:
 def _refusal_tree(err: GuardBlocked, filename: str) -> ast.Module:
     token = sha256(f"{id(err)}{time.time()}")[:16]
     _REFUSALS[token] = err
-    tree = ast.parse("__import__('jupyter_guard.kernel.cellhook', fromlist=['refuse'])"
-                     f".refuse({token!r})", filename=filename)
-    return tree
+    text = f"__import__('jupyter_guard.kernel.cellhook', fromlist=['refuse']).refuse({token!r})"
+    return _parse_uncollected(ast.parse, text, filename, "exec")   # (see there)
+
+
+def _parse_uncollected(parse: Any, source: str, filename: str, symbol: str) -> Any:
+    """``parse(...)`` with no garbage collection while CPython builds the tree's objects. CPython
+    (3.11, 3.12) keeps the AST constructor's recursion count per interpreter, not per call: a
+    collection started by one of the tree's allocations runs the user's ``__del__``s and
+    ``gc.callbacks``, and anything there that builds a tree too (``ast.parse``, or a Python
+    ``sys.unraisablehook`` formatting the refusal of a frame read the guard raised in that
+    callback: ``traceback`` parses the line for its carets) leaves the count off, and the cell's
+    parse fails with ``SystemError: AST constructor recursion depth mismatch``. What the
+    collection would have freed is freed at the next one, after the parse."""
+    was = gc.isenabled()
+    if was:
+        gc.disable()
+    try:
+        return parse(source, filename, symbol)
+    finally:
+        if was:
+            gc.enable()
 
 
 class KernelGuard:
@@ -147,7 +166,7 @@ class KernelGuard:
                           duration_ms=(time.perf_counter() - cell["start"]) * 1000)
 
     def ast_parse(self, source: str, filename: str = "<unknown>", symbol: str = "exec") -> Any:
-        tree = self._orig_parse(source, filename, symbol)
+        tree = _parse_uncollected(self._orig_parse, source, filename, symbol)
         if symbol != "exec" or self._depth:
             return tree
         self._depth += 1

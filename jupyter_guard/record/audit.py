@@ -1,17 +1,20 @@
 """``AuditLog``: what a kernel uses to record cells. Never blocks on the store.
 
 ``begin`` and ``finish`` append one journal line each (~tens of µs); a daemon thread brings the
-journal into the DuckDB file about every half second (see ``ingest.py``). The chain hash of an event
-is computed here, by the writer, when the event becomes final (``finish``, or ``begin`` with status
-``blocked``): events are chained in the order they become final, ``seq`` 1, 2, 3, ...
-
-A forked child (``multiprocessing`` workers, ``os.fork``) records into a session of its own, its
-journal opened at its first event: two processes appending to one chain would break it.
+journal into the DuckDB file about every half second (see ``ingest.py``). The chain hash of an
+event is computed here, by the writer, when the event becomes final (``finish``, or ``begin`` with
+status ``blocked``): events are chained in the order they become final, ``seq`` 1, 2, 3, ... A
+forked child (``multiprocessing`` workers, ``os.fork``) records into a session of its own, its
+journal opened at its first event: two processes appending to one chain would break it. No
+collection runs while the writer holds its lock (a user's ``__del__`` whose frame read the hook
+refuses and records would take it again: a hang); a write re-entered anyway (a signal handler,
+another thread re-enabling the collector) is written after the outer one (``_locked``).
 """
 from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import hashlib
 import os
 import threading
@@ -71,7 +74,9 @@ class AuditLog:
         self.parent_session = ""   # set in a forked child: the session it was forked from
         self.redact: Redactor = redact or _identity
         self._journal: JournalWriter | None = JournalWriter(self.path, self.session_id)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()   # (a signal before ``_owner`` is set)
+        self._owner = 0                           # the thread holding ``_lock`` (0: none)
+        self._nested: list[Callable[[], Any]] = []   # its re-entered writes, run after its own
         self._pending: dict[str, dict[str, Any]] = {}
         self._seq = 0
         self._prev = ""
@@ -100,6 +105,27 @@ class AuditLog:
     def journal_path(self) -> str:
         return os.fspath(journal_dir(self.path) / f"{self.session_id}.jsonl")
 
+    def _locked(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` under the lock; re-entered on its thread, queued after it (returns None)."""
+        me = threading.get_ident()
+        if self._owner == me:
+            self._nested.append(fn)
+            return None
+        with self._lock:
+            self._owner, was = me, gc.isenabled()
+            try:   # no collection inside (no user code), nor in the nested writes' own writes
+                gc.disable()
+                return fn()
+            finally:
+                try:
+                    while self._nested:
+                        gc.disable()
+                        self._nested.pop(0)()
+                finally:
+                    self._owner = 0
+                    if was:
+                        gc.enable()
+
     def _write(self, line: dict[str, Any]) -> None:
         if self._journal is None:
             self._journal = JournalWriter(self.path, self.session_id, parent=self.parent_session)
@@ -123,7 +149,7 @@ class AuditLog:
 
     def retry(self) -> bool:
         """Write the lines waiting in memory now, if the journal allows."""
-        return self._journal.retry() if self._journal is not None else True
+        return self._journal is None or bool(self._locked(self._journal.retry))
 
     def take_notice(self) -> str:
         """A one-time message about the journal (it moved, or was written again)."""
@@ -136,7 +162,7 @@ class AuditLog:
     def _forked(self) -> None:
         """In a forked child: a new session and chain; the parent's running cells are not ours."""
         self.parent_session, self.session_id = self.session_id, uuid.uuid4().hex
-        self._lock = threading.Lock()
+        self._lock, self._owner, self._nested = threading.RLock(), 0, []
         self._journal, self._ingester = None, None
         self._pending, self._seq, self._prev = {}, 0, ""
 
@@ -173,12 +199,14 @@ class AuditLog:
             extra["facts"] = memo[1]
         if server_event_id:
             extra["server_event_id"] = server_event_id
-        with self._lock:
+        def write() -> None:
             if status in FINAL_STATUSES:
                 self._seal(row)
             else:
                 self._pending[row["event_id"]] = row
             self._write({"t": "begin", **row, **extra})
+
+        self._locked(write)
         return str(row["event_id"])
 
     def finish(self, event_id: str, *, status: str, duration_ms: float,
@@ -186,19 +214,21 @@ class AuditLog:
         """Complete a ``running`` event with its outcome (idempotent: a second call is ignored)."""
         _check("status", status, FINAL_STATUSES)
         extra = _lineage(lineage)
-        with self._lock:
-            row = self._pending.pop(event_id, None)
-            if row is None:
-                return
-            row.update(status=status, duration_ms=round(float(duration_ms), 3),
-                       rows_affected=None if rows_affected is None else int(rows_affected),
-                       lineage=norm_lineage(row["lineage"] + extra))
-            self._seal(row)
-            self._write({
-                "t": "end", "event_id": event_id, "ts_us": row["ts_us"], "status": status,
-                "duration_ms": row["duration_ms"], "rows_affected": row["rows_affected"],
-                "lineage": extra, "finished_us": time.time_ns() // 1000, "seq": row["seq"],
-                "prev_hash": row["prev_hash"], "hash": row["hash"]})
+        self._locked(lambda: self._finish(event_id, status, duration_ms, rows_affected, extra))
+
+    def _finish(self, event_id: str, status: str, ms: float, rows: int | None, extra: Any) -> None:
+        row = self._pending.pop(event_id, None)
+        if row is None:
+            return
+        row.update(status=status, duration_ms=round(float(ms), 3),
+                   rows_affected=None if rows is None else int(rows),
+                   lineage=norm_lineage(row["lineage"] + extra))
+        self._seal(row)
+        self._write({
+            "t": "end", "event_id": event_id, "ts_us": row["ts_us"], "status": status,
+            "duration_ms": row["duration_ms"], "rows_affected": row["rows_affected"],
+            "lineage": extra, "finished_us": time.time_ns() // 1000, "seq": row["seq"],
+            "prev_hash": row["prev_hash"], "hash": row["hash"]})
 
     def request_approval(self, event_id: str, *, requested_by: str, code: str, reason: str,
                          expires_in_s: float = 3600.0, request_id: str = "") -> str:
@@ -206,16 +236,16 @@ class AuditLog:
         (the one the refusal reserved, when given)."""
         request_id = request_id or uuid.uuid4().hex[:12]
         now = time.time_ns() // 1000
-        self._write({
+        self._locked(lambda: self._write({
             "t": "approval", "request_id": request_id, "event_id": event_id,
             "requested_by": requested_by, "requested_us": now, "reason": self.redact(reason),
             "code_sha256": hashlib.sha256(code.encode()).hexdigest(), "code": self.redact(code),
-            "expires_us": now + int(expires_in_s * 1e6)})
+            "expires_us": now + int(expires_in_s * 1e6)}))
         return request_id
 
     def use_approval(self, request_id: str) -> None:
         """Journal that an approved request was spent (an approval lets code run once)."""
-        self._write({"t": "approval_use", "request_id": request_id})
+        self._locked(lambda: self._write({"t": "approval_use", "request_id": request_id}))
 
     def _seal(self, row: dict[str, Any]) -> None:
         self._seq += 1
@@ -232,9 +262,10 @@ class AuditLog:
             self._ingester = None
         if self._journal is None:   # a forked child that recorded nothing: nothing to bring in
             return
+        journal = self._journal
         with contextlib.suppress(ValueError):
-            self._journal.write({"t": "close"})
-        self._journal.close()
+            self._locked(lambda: journal.write({"t": "close"}))
+        self._locked(journal.close)
         from .ingest import try_ingest
 
         try:

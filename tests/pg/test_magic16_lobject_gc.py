@@ -6,30 +6,20 @@ allocations; none may start while it runs, and the refusal still comes (no file 
 from __future__ import annotations
 
 import gc
-import sys
+import traceback
 from typing import Any
-
-import pytest
 
 from tests.pg.conftest import Db, run
 
 
 def _in_callback() -> bool:
-    f: Any = sys._getframe(1)
-    while f is not None:
-        if f.f_code.co_name in ("lo_import", "lo_export", "lo_unlink") and \
-                f.f_code.co_filename.endswith("pg2_lobject.py"):
-            return True
-        f = f.f_back
-    return False
+    """Names and files only (``traceback.extract_stack``, which keeps no frame): the guard
+    refuses this process a frame whose way back passes its own live frames, which a walk by
+    ``sys._getframe`` would be, and the refused probe would see nothing."""
+    return any(fs.name in ("lo_import", "lo_export", "lo_unlink") and
+               fs.filename.endswith("pg2_lobject.py") for fs in traceback.extract_stack())
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="since this stop's frame-walk hook (it holds the collector off while "
-                   "it reads its own frame), a collection forced at threshold 1 with a gc "
-                   "callback during the cell's parse raises CPython's SystemError 'AST "
-                   "constructor recursion depth mismatch': the cell fails closed, not refused; "
-                   "cause not fixed this stop")
 def test_no_collection_inside_the_lo_import_callback(ip: Any, db: Db, tmp_path: Any) -> None:
     src = tmp_path / "secret.txt"
     src.write_text("not for the database\n")
