@@ -17,7 +17,7 @@ import sys
 import threading
 from typing import Any
 
-from jupyter_guard.hooks import exit_dbcopy, exits, file_pieces, joined_pieces
+from jupyter_guard.hooks import exit_dbcopy, exits, joined_pieces
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy, held
@@ -91,7 +91,7 @@ class FileExits:
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
         kind = DATABASE_PAGES if pages else (exits.scan(data, self.exports.settings(), decode=True)
                                              or joined_pieces.carries(data)
-                                             or file_pieces.carries(data, dest))
+                                             or _pieces(data, dest))
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
@@ -297,3 +297,13 @@ def _sql_lineage(rel: Any, fx: FileExits) -> dict[str, frozenset[str]]:
     except Exception:  # noqa: BLE001 - no SQL to read: the sample's names and values decide
         return {}
     return {c: frozenset(read) for c in cols} if read else {}
+
+
+def _pieces(data: Any, dest: str) -> str:
+    """``file_pieces.carries``, imported (with numpy) only once a value is known: a guarded
+    child's first write must not load numpy."""
+    if not len(exits.known):
+        return ""
+    from jupyter_guard.hooks import file_pieces
+
+    return file_pieces.carries(data, dest)
