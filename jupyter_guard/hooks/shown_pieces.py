@@ -199,9 +199,11 @@ class Run:
 
     def reset(self) -> None:
         if getattr(self, "any_live", True):   # (most resets find nothing live: no new lists)
-            self.live: dict[Any, list[tuple[str, int, int]]] = {v: [] for v in _VIEWS}
+            self.live: dict[Any, list[tuple[str, int, int, tuple[str, ...]]]] = {
+                v: [] for v in _VIEWS}
             self.any_live = False
         self.count = 0
+        self.prev = ""   # the piece before this one (what an every-other view skips)
 
     def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
         """Read the tokens ``got`` of message number ``message``: ``(first message of a known
@@ -225,18 +227,35 @@ class Run:
             if not self.any_live and not known.begins(token) and not (
                     digits and known.begins(digits)):
                 continue   # (nothing is spelt yet, and no value begins so: most output)
+            skipped, self.prev = self.prev, token
             for view in _PARITY[parity]:
                 piece = digits if view[1] else token
                 if not piece:
                     continue
                 kept = []
-                for text, began, n in (*self.live[view], ("", message, 0)):
+                for text, began, n, keys in (*self.live[view], ("", message, 0, ())):
+                    if n and view[0] != "all":
+                        more = _keys(keys, skipped)
+                        if more is None:
+                            continue
+                        keys = more
                     text += piece
                     if text in known.values:
                         hit = began if hit is None else min(hit, began)
                     if known.begins(text):
-                        kept.append((text, began, n + 1))
+                        kept.append((text, began, n + 1, keys))
                 self.live[view] = kept
             self.any_live = any(self.live.values())
-        live = [b for runs in self.live.values() for _, b, n in runs if n >= HELD_FROM]
+        live = [b for runs in self.live.values() for _, b, n, _k in runs if n >= HELD_FROM]
         return hit, (min(live) if live else None)
+
+
+def _keys(keys: tuple[str, ...], skipped: str) -> tuple[str, ...] | None:
+    """The tokens an every-other view skipped, with ``skipped``; None when they are no keys: a
+    dict's keys are all different (``{0: '1', 1: '0'}``), one label's are all the same
+    (``{'k': c}`` a message); a list of small numbers skips neither way (``[0, 1, 1, 0]``
+    after ``user`` spelt ``user100``, the local part of a known e-mail)."""
+    out = (*keys, skipped)
+    if keys and len(set(out)) not in (1, len(out)):
+        return None
+    return out
