@@ -134,12 +134,21 @@ class Store:
     @staticmethod
     def scans(text: str, values: Any, levels: tuple[Level, ...]) -> Iterator[
             tuple[int, int, str]]:
-        """``(start, end, value)`` of the ``levels``' values in ``text``."""
+        """``(start, end, value)`` of the ``levels``' values in ``text``. An occurrence that
+        overlaps the one just yielded of the same value is skipped: a value repeating itself
+        (``'11111111'`` in a run of a million ``1``) would otherwise yield a hit a character,
+        each then judged in Python (seconds a megabyte); the first of such a run is kept, and
+        one ``len(value)`` further on."""
         for lv in levels:
             a = lv.automaton
             if not len(a) or a.kind != ahocorasick.AHOCORASICK:
                 continue
+            last_end, last = -1, ""
             for end, k in a.iter(text):
-                value = text[end - k + 1:end + 1]
+                start = end - k + 1
+                if start < last_end and k == len(last) and text.startswith(last, start):
+                    continue
+                value = text[start:end + 1]
                 if value in values:
-                    yield end - k + 1, end + 1, value
+                    last_end, last = end + 1, value
+                    yield start, end + 1, value
