@@ -10,6 +10,7 @@ data are masked before they get here and are not scanned twice.
 """
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -50,7 +51,28 @@ def call_trusted(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
-"""Base64 of binary pictures: no detector can read values in them; masking would break them."""
+"""Base64 of binary pictures: masking would break them, so they pass as they are, but only
+when they are pictures (``_picture``): any other text under such a key is masked as text."""
+_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+          "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",), "image/bmp": (b"BM",)}
+
+
+def _picture(mime: str, value: Any, settings: MaskSettings) -> bool:
+    """Whether ``value`` (under ``mime``) is base64 of a picture of that kind that holds no
+    value a detector or the known values find in its bytes read as Latin-1 (a picture's data
+    is compressed: text in it is there to be read). ``display({'image/png': ssn}, raw=True)``,
+    ``Image(data=text.encode(), format='png')``, a dict of metadata under an image key: not
+    pictures, masked as text."""
+    if not isinstance(value, str):
+        return False
+    try:
+        raw = base64.b64decode(value, validate=False)
+    except (ValueError, TypeError):
+        return False
+    if not raw.startswith(_MAGIC.get(mime, (b"\x00\x00\x00\x00\x00",))):
+        return False
+    text = raw.decode("latin-1")
+    return shown(text, settings) == text
 
 
 class _Memo:
@@ -110,7 +132,8 @@ def _bundle(data: Any, settings: MaskSettings, memo: dict[str, str]) -> Any:
         return _shown(data, settings, memo)   # values masked, and base64/hex runs that hide some
     if isinstance(data, dict):   # keys too: ``{email: 1}`` as JSON or widget state
         return {_shown(k, settings, memo) if isinstance(k, str) else k:
-                v if k in BINARY_MIMES else _bundle(v, settings, memo) for k, v in data.items()}
+                v if k in BINARY_MIMES and _picture(k, v, settings) else _bundle(v, settings, memo)
+                for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return type(data)(_bundle(v, settings, memo) for v in data)
     return data

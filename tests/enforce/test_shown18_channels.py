@@ -239,3 +239,63 @@ def test_frame_of_short_codes_unchanged(kernel: Kernel) -> None:
     (msg,) = [c for k, c, _ in _sent(wire) if k == "display_data"]
     plain = msg["data"]["text/plain"]
     assert all(x in plain for x in ("CA", "NY", "TX", "10")) and "\u2588" not in plain, plain
+
+
+# ---- text under a picture's mimetype (red team 18) ----
+
+PNG = ("import base64, struct, zlib\n"
+       "def _chunk(t, d):\n"
+       "    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+       "png = (b'\\x89PNG\\r\\n\\x1a\\n' + _chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 2, 8, 2, 0, 0, 0))"
+       " + _chunk(b'IDAT', zlib.compress(b'\\x00' + b'\\xff\\x00\\x00' * 2 + b'\\x00' + b'\\x00' * 6))"
+       " + _chunk(b'IEND', b''))\n")
+
+
+def _pictures(wire: bytes) -> list[bytes]:
+    """Every image/* value the cell sent, base64-decoded."""
+    import base64
+    out = []
+    for _kind, content, _meta in _sent(wire):
+        for mime, v in (content.get("data") or {}).items() if isinstance(content, dict) else ():
+            if mime.startswith("image/") and isinstance(v, str):
+                out.append(v.encode())   # (as sent, and decoded where it is base64)
+                try:
+                    out.append(base64.b64decode(v + "=" * (-len(v) % 4)))
+                except ValueError:
+                    pass
+    return out
+
+
+@pytest.mark.parametrize("code", [
+    "display({'image/png': v, 'text/plain': 'img'}, raw=True)",
+    "display({'image/gif': e, 'text/plain': 'img'}, raw=True)",
+    "display({'image/jpeg': v + ' ' + e, 'text/plain': 'img'}, raw=True)",
+    PNG + "display({'image/png': base64.b64encode(png).decode(), 'text/plain': 'p'}, raw=True,"
+          " metadata={'image/png': {'alt': e, 'width': 2}})",
+    PNG + "display({'image/png': base64.b64encode(png + e.encode()).decode(),"
+          " 'text/plain': 'p'}, raw=True)",
+], ids=["png-ssn", "gif-email", "jpeg-both", "metadata-under-image-key", "png-with-text-after"])
+def test_text_under_a_picture_mimetype_leaves_masked(kernel: Kernel, code: str) -> None:
+    ok, wire = run_wire(kernel, f"v, e = S[20], E[20]\n{code}")
+    assert ok, wire[:2000]
+    assert not leaked(wire, SSNS[20]) and not leaked(wire, EMAILS[20]), wire[:4000]
+    assert not any(SSNS[20].encode() in p or EMAILS[20].encode() in p
+                   for p in _pictures(wire)), _pictures(wire)
+
+
+def test_image_of_text_bytes_leaves_masked(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, "from IPython.display import Image\n"
+                                "display(Image(data='\\n'.join(E[:8]).encode(), format='png'))")
+    assert ok, wire[:2000]
+    assert not any(EMAILS[i].encode() in p for p in _pictures(wire) for i in range(8))
+    assert not any(leaked(wire, EMAILS[i]) for i in range(8))
+
+
+def test_a_real_picture_passes_unchanged(kernel: Kernel) -> None:
+    ok, wire = run_wire(kernel, PNG + "print(base64.b64encode(png).decode())\n"
+                                      "display({'image/png': base64.b64encode(png).decode(),"
+                                      " 'text/plain': 'p'}, raw=True)")
+    assert ok, wire[:2000]
+    sent = _stream(wire).strip()
+    pics = [c["data"]["image/png"] for k, c, _ in _sent(wire) if k == "display_data"]
+    assert pics == [sent], (pics, sent)
