@@ -105,7 +105,7 @@ def _lines(t: str) -> list[str]:
 
 
 _ONE_CHAR = re.compile(r"(?:\n|\\n|\")")
-_MAILISH = re.compile(r"([\w.+-]+)@")
+_MAILISH = re.compile(r"(?<![\w.+-])([\w.+-]+)@")   # (the look-behind: linear on long words)
 _LONG = re.compile(r"[^\s\"',\[\]]{16,}")
 
 
@@ -149,10 +149,25 @@ def _digits(text: str) -> str:
     return text
 
 
+def _automaton() -> Any:
+    import ahocorasick
+
+    a = ahocorasick.Automaton()
+    for v in RAW:
+        a.add_word(v, v)
+    a.make_automaton()
+    return a
+
+
+_RAW_FINDER = _automaton()
+
+
 def raw_in(parts: list[bytes]) -> list[str]:
+    """The values of ``RAW`` in what ``parts`` hold once recovered (one automaton pass over the
+    text and over its digits: the recovered text is tens of megabytes for some cases)."""
     text = "\n".join(recover(p) for p in parts)
-    flat = _digits(text)
-    return [v for v in RAW if v in text or v in flat]
+    found = {v for t in (text, _digits(text)) for _, v in _RAW_FINDER.iter(t)}
+    return [v for v in RAW if v in found]
 
 
 # ---- what a case left behind ----
