@@ -181,6 +181,8 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import exit_numpy
 
     lazy.when_imported("numpy", lambda numpy: exit_numpy.install(fx, numpy))
+    lazy.when_imported("numpy.lib._datasource",
+                       lambda ds: exit_numpy.install_datasource(ds, orig, checked))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
                         ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
         def wrap(m: Any, funcs: tuple[str, ...] = funcs) -> None:

@@ -7,7 +7,9 @@ replaced in ``ndarray``'s own dictionary (``c_types.patch``), so every route to 
 such as ``memmap``, ``np.ndarray.tofile(a, f)``, a bound method saved before ``%load_ext``) is
 checked: the array's content, as the file would get it, is scanned like any file write before
 numpy runs. ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file objects
-and are checked by the file exits already.
+and are checked by the file exits; ``np.savetxt`` of a path opens it through another
+``io.open`` numpy kept at import (``numpy.lib._datasource``), which ``install_datasource`` points
+at the guard's ``open``.
 
 ``np.memmap`` opened for writing (``r+``, ``w+``) maps the file shared: values assigned into the
 array reach the file through the page cache, written by the OS with no call to check. A
@@ -144,3 +146,12 @@ def install_memmap(fx: Any, numpy: Any) -> None:
     sealed_flush._jg = True   # a mark on the guard's own wrapper
     cls.__new__ = staticmethod(sealed(__new__, orig_new))
     cls.flush = sealed_flush
+
+
+def install_datasource(ds: Any, original: Any, checked: Any) -> None:
+    """``np.savetxt``/``np.genfromtxt`` of a path open it through the ``io.open`` numpy kept at
+    import in ``numpy.lib._datasource`` (the guard's ``open`` was never called, and whole values
+    were written unchecked): that entry becomes the guard's ``open``."""
+    openers = getattr(getattr(ds, "_file_openers", None), "_file_openers", None)
+    if isinstance(openers, dict) and openers.get(None) is original:
+        openers[None] = checked

@@ -48,6 +48,9 @@ CASES = {
                        f"[[int(s[:5]), int(s[5:])] for s in {ROWS}], dtype=np.int32)))",
     "np-save-unicode": "import numpy as np\nnp.save(OUT + '.npy', np.array([p for s in "
                        f"{ROWS} for p in (s[:5], s[5:])]))",
+    "np-savetxt-path": "import numpy as np\nnp.savetxt(OUT, np.array("
+                       f"[[int(s[:5]), int(s[5:])] for s in {ROWS}]), fmt='%d')",
+    "np-savetxt-whole": f"import numpy as np\nnp.savetxt(OUT, np.array({ROWS}), fmt='%s')",
     "dbm-records": "import dbm\ndb = dbm.open(OUT, 'c')\n"
                    f"for i, s in enumerate({ROWS}):\n"
                    "    db[f'k{i}a'] = s[:5]\n    db[f'k{i}b'] = s[5:]\ndb.close()",
@@ -185,6 +188,10 @@ TWINS = {
         lambda p: _dbm(p) == {
             b"theme": b"dark", b"port": b"8080", b"zip": b"10001", b"year": b"2024",
             b"retries": b"5"}),
+    "savetxt-amounts": (
+        "import numpy as np\nnp.savetxt(OUT, np.array([[i, i * 3] for i in range(500)]), fmt='%d')",
+        lambda p: p.read_text().splitlines()[:2] == ["0 0", "1 3"]
+        and len(p.read_text().splitlines()) == 500),
     "yaml-config": (
         "import yaml\nwith open(OUT, 'w') as f:\n    yaml.safe_dump({'port': 8080, 'workers': 4, "
         "'zip': 10001, 'year': 2024, 'timeout': 30, 'ids': list(range(1000, 1040))}, f)",
