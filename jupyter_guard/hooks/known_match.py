@@ -46,6 +46,8 @@ STUCK_DIGITS = 9
 STUCK_MIN = 2
 """Numbers of ``STUCK_DIGITS``+ digits glued at one end to other digits (``str(i) + ssn``)
 count once ``STUCK_MIN`` distinct ones are in one text (one alone is how honest numbers look)."""
+JOURNAL_MAX = 64
+"""Batches ``Values.journal`` keeps for its reader at most."""
 
 
 def _rarity(c: str) -> int:
@@ -81,10 +83,6 @@ def _rank(c: str) -> int:
 def _anchor(v: str) -> str:
     """``v``'s rarest character (the lowest ``(_rarity(c), c)``)."""
     return min(v, key=_RANKS.__getitem__)
-
-
-JOURNAL_MAX = 64
-"""Batches ``Values.journal`` keeps for its reader at most."""
 
 
 class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known`` always was
@@ -336,11 +334,9 @@ class Matcher:
             found = Store.scans(text, self.values, levels)
         if lengths:
             found = itertools.chain(found, Store.lookups(text, self.values, lengths))
-        if not ordered:
-            return found
-        return [(a, b, x) for b, _, a, x in sorted({(b, a - b, a, x) for a, b, x in found})]
+        return found if not ordered else _in_order(found)
 
-    def glued(self, text: str) -> list[tuple[int, int]]:
+    def glued(self, text: str, hits: list[Any] | None = None) -> list[tuple[int, int]]:
         """Spans of known values in ``text`` that no token is: a value holding a space or
         another separator where it stands alone; and values that do not stand alone but leak
         all the same: an e-mail anywhere (an '@' value cannot occur by chance inside other text:
@@ -355,7 +351,8 @@ class Matcher:
         out: list[tuple[int, int]] = []
         pieces: list[tuple[int, int]] = []
         stuck: dict[str, tuple[int, int]] = {}
-        for a, b, value in self._hits(text, ordered=True):
+        for a, b, value in (self._hits(text, ordered=True) if hits is None
+                            else _in_order(hits)):
             cut = " " in value or _CUT_RE.search(value) is not None
             if "@" in value or cut:
                 if _alone(text, a, b) == cut:   # no token found it
@@ -387,12 +384,17 @@ class Matcher:
             return any(v in text for v in self.values)
         return next(self._hits(text), None) is not None
 
-
     def find(self, text: str) -> bool | None:
         """Whether ``text`` holds a known value standing alone, or one that leaks glued to other
         text (``glued``) (None: no automaton here)."""
         if ahocorasick is None:
             return None
-        if any(_alone(text, a, b) for a, b, _ in self._hits(text)):
+        hits = list(self._hits(text))   # (once: ``glued`` reads the same hits)
+        if any(_alone(text, a, b) for a, b, _ in hits):
             return True
-        return bool(self.glued(text))
+        return bool(self.glued(text, hits))
+
+
+def _in_order(found: Any) -> list[tuple[int, int, str]]:
+    """Hits once each, by their ends (the longest first), as one automaton yields them."""
+    return [(a, b, x) for b, _, a, x in sorted({(b, a - b, a, x) for a, b, x in found})]
