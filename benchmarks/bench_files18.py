@@ -10,8 +10,6 @@ that frame, with 10,000 random SSNs known.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import pickle
 import random
 import statistics
@@ -24,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_stream import interleaved  # noqa: E402
+from bench_stream import ab_main, interleaved  # noqa: E402
 
 FRAME = """
 import pickle, duckdb, pandas as pd, numpy as np
@@ -82,15 +80,8 @@ def in_process(repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--before", default="main")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    res = {"in_process": in_process(a.repeat),
-           "kernel": interleaved(CELLS, a.repeat, SETUP, a.before)}
-    print(json.dumps(res, indent=2) if a.json else res)
-
+    ab_main(__doc__ or "", lambda repeat, before: {
+        "in_process": in_process(repeat), "kernel": interleaved(CELLS, repeat, SETUP, before)})
 
 if __name__ == "__main__":
     main()

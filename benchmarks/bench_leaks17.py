@@ -9,8 +9,6 @@ on a 10,000-row pickle of 4-character codes with 20,000 values known.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import pickle
 import statistics
 import sys
@@ -22,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_stream import interleaved  # noqa: E402
+from bench_stream import ab_main, interleaved  # noqa: E402
 
 SETUP = """
 import json, pickle, pandas as pd, numpy as np
@@ -66,14 +64,8 @@ def kernels(repeat: int, before: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--before", default="main")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    res = {"in_process": in_process(a.repeat), "kernel": kernels(a.repeat, a.before)}
-    print(json.dumps(res, indent=2) if a.json else res)
-
+    ab_main(__doc__ or "", lambda repeat, before: {
+        "in_process": in_process(repeat), "kernel": kernels(repeat, before)})
 
 if __name__ == "__main__":
     main()

@@ -9,17 +9,14 @@ before and after, in real kernels: a plain kernel, one guarded by this tree and 
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_stream import interleaved  # noqa: E402
+from bench_stream import ab_main, interleaved  # noqa: E402
 
 SETUP = """
 import duckdb
@@ -39,14 +36,7 @@ CELLS = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--before", default="main")
-    ap.add_argument("--json", action="store_true")
-    a = ap.parse_args()
-    res: dict[str, Any] = interleaved(CELLS, a.repeat, SETUP, a.before)
-    print(json.dumps(res, indent=2) if a.json else res)
-
+    ab_main(__doc__ or "", lambda repeat, before: interleaved(CELLS, repeat, SETUP, before))
 
 if __name__ == "__main__":
     main()

@@ -216,6 +216,18 @@ def kernels(repeat: int, print_mb: int, only: list[str] | None = None,
     return interleaved(cells, repeat, SETUP, before)
 
 
+def ab_main(doc: str, run: Any) -> None:
+    """The command line of a before/after kernel benchmark (``--repeat``, ``--before REF``,
+    ``--json``): prints ``run(repeat, before)``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--before", default="main")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    res = run(a.repeat, a.before)
+    print(json.dumps(res, indent=2) if a.json else res)
+
+
 def interleaved(cells: dict[str, str], repeat: int, setup: str,
                 before: str | None = None) -> dict[str, Any]:
     """Each cell timed in a plain kernel, one guarded by this tree and (``before``) one guarded
