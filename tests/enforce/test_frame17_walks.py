@@ -72,6 +72,18 @@ def finish(n):
 
 @pytest.fixture(scope="module")
 def k(work_root: Path) -> Iterator[Kernel]:
+    yield from _kernel(work_root)
+
+
+@pytest.fixture(scope="module")
+def k_handed(work_root: Path) -> Iterator[Kernel]:
+    """A kernel of its own for the open attacks that hand a frame over unaudited: a signal
+    handler firing every 0.3 ms inside the guard's own work can leave that kernel slow to answer
+    on a loaded machine, which is not what the benign twins below test."""
+    yield from _kernel(work_root)
+
+
+def _kernel(work_root: Path) -> Iterator[Kernel]:
     d = new_workspace(work_root)
     make_warehouse(d / "wh.duckdb", rows=50)
     c = unwrap(duckdb.connect(str(d / "wh.duckdb")))
@@ -253,12 +265,13 @@ HANDED = [
 
 
 @pytest.mark.parametrize("attack", HANDED)
-def test_a_frame_handed_over_unaudited_reaches_no_raw_connection(k: Kernel, attack: str) -> None:
+def test_a_frame_handed_over_unaudited_reaches_no_raw_connection(k_handed: Kernel,
+                                                                 attack: str) -> None:
     _N[0] += 1
-    before = _victims(k)
-    r = k.run(attack + f"finish({_N[0]})")
+    before = _victims(k_handed)
+    r = k_handed.run(attack + f"finish({_N[0]})")
     assert "NORAW" in r.stream and "RAWFOUND" not in r.stream, r.everything()
-    assert _victims(k) == before
+    assert _victims(k_handed) == before
 
 
 # -- the benign twins: honest callbacks and frame reads work, with correct results -------------
