@@ -114,6 +114,68 @@ def message_views(kind: str, content: Any, metadata: Any = None) -> list[list[st
     return [tokens(text) for text in texts]
 
 
+OWN_FIELDS = frozenset({"status", "execution_count", "engine_info", "traceback"})
+"""Top-level fields of a ``*_reply`` not read: what the kernel fills itself, and an error's
+traceback (as of an ``error`` message, its value is read: the traceback repeats it among the
+code's lines and colour codes)."""
+LEAVES = 256
+"""Strings and numbers read of a message of any other type at most (in order)."""
+
+
+def _leaves(x: Any, values: list[str], keys: list[str]) -> None:
+    if len(values) >= LEAVES or len(keys) >= LEAVES:
+        return
+    if isinstance(x, str):
+        values.append(x)
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            if isinstance(k, str):
+                keys.append(k)
+            _leaves(v, values, keys)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _leaves(v, values, keys)
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        values.append(str(x))
+
+
+def other_lines(kind: str, content: Any, metadata: Any = None) -> list[tuple[Any, list[str]]]:
+    """The tokens of a message of any type but output (``comm_msg``, a widget's state, an
+    ``input_request`` prompt, a reply's ``user_expressions``, ``debug_event``, a type a cell made
+    up, a ``status`` with more fields): every string and number at any depth of its content and
+    metadata, in order. Read as ``Run.read_lines`` reads: its values in line (one run with the
+    output), its keys in line (``{c: 1}``), and each value in its place (``{'t': c, 'n': i}``).
+    A reply's own fields (``OWN_FIELDS``) and metadata are not read.
+
+    >>> other_lines('comm_msg', {'comm_id': 'abcdef', 'data': {'t': '1'}})[:2]
+    [(None, ['abcdef', '1']), ('keys', ['comm_id', 'data', 't'])]
+    """
+    values: list[str] = []
+    keys: list[str] = []
+    if kind.endswith("_reply"):   # (its metadata is the kernel's: times, engine, status)
+        metadata = None
+        if isinstance(content, dict):
+            content = {k: v for k, v in content.items() if k not in OWN_FIELDS}
+    _leaves(content, values, keys)
+    _leaves(metadata, values, keys)
+    per = [tokens(t) for t in values]
+    lines: list[tuple[Any, list[str]]] = [(None, [t for got in per for t in got]),
+                                          ("keys", [t for k in keys for t in tokens(k)])]
+    if len(per) > 1:
+        lines += [(at, got) for at, got in enumerate(per[:TEXTS])]
+    return lines
+
+
+def output_lines(kind: str, content: Any, metadata: Any = None) -> list[tuple[Any, list[str]]]:
+    """``message_views`` of an output message as ``Run.read_lines`` reads them: in line, and,
+    for a message of several texts, each text in its place."""
+    views = message_views(kind, content, metadata)
+    lines: list[tuple[Any, list[str]]] = [(None, message_tokens(views))]
+    if len(views) > 1:
+        lines += [(at, got) for at, got in enumerate(views[:TEXTS])]
+    return lines
+
+
 def message_tokens(views: list[list[str]]) -> list[str]:
     """The tokens of one message read in line: of the texts made only of pieces (each once: a
     bundle's mimetypes repeat one another), else those of its first text (a stream's, a
@@ -183,18 +245,27 @@ class Run:
     def __init__(self) -> None:
         self.reset()
         self.labels: set[str] = set()   # the long tokens of the message before
-        self.texts: dict[int, Run] = {}   # each text of a message of several, read on its own
+        self.texts: dict[Any, Run] = {}   # each text of a message of several, read on its own
 
     def read(self, views: list[list[str]], message: int) -> tuple[int | None, int | None]:
-        """``feed`` of one message's texts (``message_views``): in line, and, for a message of
-        several texts, each text with the same text of the messages before (``{'k': c}`` in
-        metadata beside a display of ``'x'``)."""
-        hit, live = self.feed(message_tokens(views), message)
+        """``read_lines`` of one output message's texts (``message_views``)."""
+        lines: list[tuple[Any, list[str]]] = [(None, message_tokens(views))]
         if len(views) > 1:
-            for at, got in enumerate(views[:TEXTS]):
-                h, v = self.texts.setdefault(at, Run()).feed(got, message)
-                hit = h if hit is None or (h is not None and h < hit) else hit
-                live = v if live is None or (v is not None and v < live) else live
+            lines += [(at, got) for at, got in enumerate(views[:TEXTS])]
+        return self.read_lines(lines, message)
+
+    def read_lines(self, lines: list[tuple[Any, list[str]]],
+                   message: int) -> tuple[int | None, int | None]:
+        """``feed`` of one message's token lines (``output_lines``, ``other_lines``): the line
+        ``None`` in this run (every message's in one), each other with the same line of the
+        messages before (``{'k': c}`` in metadata beside a display of ``'x'``)."""
+        hit: int | None = None
+        live: int | None = None
+        for key, got in lines:
+            run = self if key is None else self.texts.setdefault(key, Run())
+            h, v = run.feed(got, message)
+            hit = h if hit is None or (h is not None and h < hit) else hit
+            live = v if live is None or (v is not None and v < live) else live
         return hit, live
 
     def reset(self) -> None:

@@ -1,15 +1,23 @@
-"""Every message a cell's output sends, judged as one joined stream (``hooks.shown_pieces``).
+"""Every message the kernel sends, judged as one joined stream (``hooks.shown_pieces``).
 
 ``install`` wraps the kernel's ``Session.send`` below ``replies.WireNet`` (which masks values
-whole first): whatever API made a message (``print``, ``display``, ``publish_display_data``,
-``update_display``, ``warnings``, the displayhook, an error), its texts are read here in the
-order sent. A message whose pieces may begin a known value is held, with every output message
-after it, until the run can no longer become one (a longer text, other pieces), ``HOLD``
-messages are held, or the cell ends (its reply, its ``idle`` status, an ``input()`` prompt):
-then they leave in order, those spelling a known value masked whole. A run begins with the
-``busy`` status of each ``execute_request``: the output of every parent is read in it (a cell
-that gives its prints other parents splits nothing). Nothing is judged until a value is known,
-nor with masking off.
+whole first): whatever API made a message and whatever its type or channel (``print``,
+``display``, an error, a comm or widget update, ``kernel.session.send`` of a type a cell made
+up, a ``status`` with more fields, an ``input()`` prompt on stdin, a reply's
+``user_expressions``), its texts are read here in the order sent. Only the kernel's own
+``status`` (a state and nothing else) and its echo of the request's code are not read.
+
+A message whose pieces may begin a known value is held, with every message after it, until the
+run can no longer become one (a longer text, other pieces), ``HOLD`` messages are held, or a
+message that cannot wait goes out (``unheld``: a reply, an ``input()`` prompt; the kernel's
+``status`` goes out at once and releases nothing, as a cell can send one): then they leave in
+order, those spelling a known value masked. A message that cannot
+wait is masked itself when its pieces go on a run that may still become a known value. Output
+for a person is masked in place; when the message that completes a value is one no person
+reads (``REFUSED``: comm and widget messages, made-up types, ``debug_event``, a made-up
+``status``), it leaves masked too and its sender gets ``GuardBlocked`` (rule ``exfiltration``).
+The run goes on across cells (a new cell's output may end a value the last one began). Nothing
+is judged until a value is known, nor with masking off.
 """
 from __future__ import annotations
 
@@ -17,41 +25,37 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import exits
-from jupyter_guard.hooks.shown_pieces import Run, message_views
-from jupyter_guard.mask.strategy import BLOCK
+from jupyter_guard.hooks.shown_pieces import PIECE, Run, other_lines, output_lines
+from jupyter_guard.kernel.sent_masks import masked_call
 from jupyter_guard.mask.text import MaskSettings
 
-JUDGED = frozenset({"stream", "display_data", "update_display_data", "execute_result",
+OUTPUT = frozenset({"stream", "display_data", "update_display_data", "execute_result",
                     "error"})
-"""Output messages read as pieces."""
-ORDERED = frozenset({"clear_output", "comm_msg", "comm_open", "comm_close"})
-"""Output messages with no text read here: held in their place while others are held."""
+"""Output messages, read as ``shown_pieces.message_views`` reads them."""
+PERSON = OUTPUT | {"clear_output", "input_request", "execute_input"}
+"""Messages for a person (with every ``*_reply``): a hit masks them in place."""
+STATES = frozenset({"busy", "idle", "starting", "restarting", "dead"})
 HOLD = 128
 """Messages held at most; past it the oldest leave (masked if found), ``KEEP`` stay."""
 KEEP = 96
 """Messages kept held past ``HOLD`` (a value of ``shown_pieces.LONGEST`` characters at one a
 message, every other one: its first piece is among them)."""
+REASON = ("a value read from a sensitive column was sent a few characters at a time in "
+          "'{kind}' messages; they left masked. Send masked values, or ask for a role that "
+          "may unmask")
 
 
-def _masked(kind: str, content: Any) -> Any:
-    """``content`` of one output message with every text the mask."""
-    if not isinstance(content, dict):
-        return content
-    out = dict(content)
-    if kind == "stream":
-        text = out.get("text")
-        out["text"] = BLOCK + ("\n" if isinstance(text, str) and text.endswith("\n") else "")
-    elif kind == "error":
-        out.update(evalue=BLOCK, traceback=[BLOCK])
-    else:
-        data = out.get("data")
-        if isinstance(data, dict):
-            out["data"] = {m: v if m.startswith("image/") else BLOCK for m, v in data.items()}
-        out["metadata"] = {}
-        if isinstance(out.get("transient"), dict):   # (its display id stays: updates find it)
-            out["transient"] = {k: v for k, v in out["transient"].items() if k == "display_id"}
-    return out
+def unheld(kind: str) -> bool:
+    """Whether a message cannot wait: a reply (the ``idle`` status that follows it ends a
+    frontend's request), an ``input()`` prompt (the kernel waits for its answer)."""
+    return kind.endswith("_reply") or kind == "input_request"
+
+
+def refused(kind: str) -> bool:
+    """Whether a message no person reads completing a value is refused (not only masked)."""
+    return kind not in PERSON and not kind.endswith("_reply")
 
 
 class _Held:
@@ -62,7 +66,7 @@ class _Held:
 
 
 class SentPieces:
-    """``Session.send`` of one kernel, reading output messages as one stream per cell."""
+    """``Session.send`` of one kernel, reading every message as one stream."""
 
     def __init__(self, session: Any, get_settings: Callable[[], MaskSettings]) -> None:
         self.session, self.get_settings = session, get_settings
@@ -71,7 +75,6 @@ class SentPieces:
         self.run = Run()
         self.held: list[_Held] = []
         self.number = 0
-        self.cell: Any = None   # the execute request whose output ``run`` reads
         self.send = self._make()
         session.send = self.send
 
@@ -84,21 +87,14 @@ class SentPieces:
     def _make(self) -> Callable[..., Any]:
         def send(stream: Any, msg_or_type: Any, content: Any = None, *args: Any,
                  **kwargs: Any) -> Any:
-            kind, body, meta = _parts(msg_or_type, content, kwargs)
+            kind, body, meta, parent = _parts(msg_or_type, content, args, kwargs)
+            call = (stream, msg_or_type, content, args, kwargs)
             with self.lock:
-                if kind in JUDGED and exits.known and self._settings_active():
-                    return self._judge(kind, body, meta, (stream, msg_or_type, content, args,
-                                                          kwargs))
-                if kind in ORDERED and self.held:
-                    self.number += 1
-                    self.held.append(_Held(self.number, (stream, msg_or_type, content, args,
-                                                         kwargs)))
-                    return None
+                if _own(kind, body, parent):   # (sent now, held output stays held: a cell can
+                    return self.original(stream, msg_or_type, content, *args, **kwargs)  # fake it)
+                if exits.known and self._settings_active():
+                    return self._judge(kind, body, meta, call)
                 self.release()
-                if kind == "status":   # a cell begins: a new run (output of any parent is one)
-                    cell = _request(msg_or_type, args, kwargs)
-                    if cell is not None and cell != self.cell:
-                        self.run, self.cell = Run(), cell
                 return self.original(stream, msg_or_type, content, *args, **kwargs)
 
         send.__wrapped__ = self.original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
@@ -108,23 +104,37 @@ class SentPieces:
         self.number += 1
         entry = _Held(self.number, call)
         try:
-            hit, live = self.run.read(message_views(kind, body, meta), entry.number)
+            lines = (output_lines if kind in OUTPUT else other_lines)(kind, body, meta)
+            hit, live = self.run.read_lines(lines, entry.number)
         except Exception:  # noqa: BLE001 - pieces that cannot be read: the message is masked whole
-            hit, live = entry.number, None
+            lines, hit, live = [], entry.number, None
         self.held.append(entry)
         if hit is not None:
             for h in self.held:
                 if h.number >= hit:
                     h.masked = True
+        if unheld(kind):   # it cannot wait: all leave now, it masked if its pieces go on a run
+            if live is not None and any(len(t) <= PIECE for _, got in lines for t in got):
+                entry.masked = True
+            self.held.pop()
+            self.release()
+            stream, msg_or_type, content, args, kwargs = call
+            if entry.masked:
+                msg_or_type, content = masked_call(msg_or_type, content, kwargs)
+            sent = self.original(stream, msg_or_type, content, *args, **kwargs)
+            if hit is not None and refused(kind):
+                raise GuardBlocked("exfiltration", REASON.format(kind=kind), approval_hint=False)
+            return sent   # (the kernel reads what it sent: a reply's status)
         if live is None:
             self.release()
-            return None
-        if len(self.held) > HOLD:
+        elif len(self.held) > HOLD:
             self._send(self.held[:-KEEP])
             del self.held[:-KEEP]
         else:
             self._send([h for h in self.held if h.number < live])
             self.held = [h for h in self.held if h.number >= live]
+        if hit is not None and refused(kind):
+            raise GuardBlocked("exfiltration", REASON.format(kind=kind), approval_hint=False)
         return None
 
     def release(self) -> None:
@@ -137,7 +147,7 @@ class SentPieces:
         for h in held:
             stream, msg_or_type, content, args, kwargs = h.call
             if h.masked:
-                msg_or_type, content = _mask_call(msg_or_type, content, kwargs)
+                msg_or_type, content = masked_call(msg_or_type, content, kwargs)
             try:
                 self.original(stream, msg_or_type, content, *args, **kwargs)
             except Exception:  # noqa: BLE001 - a closed socket: the message is lost, as it would have been
@@ -148,39 +158,32 @@ class SentPieces:
             self.session.send = self.send
 
 
-def _parts(msg_or_type: Any, content: Any, kwargs: dict[str, Any]) -> tuple[str, Any, Any]:
+def _parts(msg_or_type: Any, content: Any, args: tuple[Any, ...],
+           kwargs: dict[str, Any]) -> tuple[str, Any, Any, Any]:
+    """``(type, content, metadata, parent)`` of a ``Session.send`` call."""
     if isinstance(msg_or_type, dict):
         kind = (msg_or_type.get("header") or {}).get("msg_type", "")
-        return kind, msg_or_type.get("content"), msg_or_type.get("metadata")
+        return (kind, msg_or_type.get("content"), msg_or_type.get("metadata"),
+                msg_or_type.get("parent_header"))
+    parent = kwargs.get("parent", args[0] if args else None)
     if isinstance(msg_or_type, str):
-        return msg_or_type, content, kwargs.get("metadata")
-    return "", content, None
+        return msg_or_type, content, kwargs.get("metadata"), parent
+    return "", content, None, parent
 
 
-def _request(msg_or_type: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The id of the ``execute_request`` a message answers (its parent), or None."""
-    if isinstance(msg_or_type, dict):
-        parent = msg_or_type.get("parent_header")
-    else:
-        parent = kwargs.get("parent", args[0] if args else None)
-    if not isinstance(parent, dict):
-        return None
-    head = parent.get("header", parent)
-    if not isinstance(head, dict) or head.get("msg_type") != "execute_request":
-        return None
-    return head.get("msg_id")
-
-
-def _mask_call(msg_or_type: Any, content: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    if isinstance(msg_or_type, dict):
-        kind = (msg_or_type.get("header") or {}).get("msg_type", "")
-        return {**msg_or_type, "content": _masked(kind, msg_or_type.get("content")),
-                "metadata": {}}, content
-    if kwargs.get("metadata"):
-        kwargs["metadata"] = {}
-    return msg_or_type, _masked(str(msg_or_type), content)
+def _own(kind: str, content: Any, parent: Any) -> bool:
+    """Whether a message is the kernel's own and holds nothing to read: a ``status`` with a
+    state and nothing else, the echo of the code of the request it answers."""
+    if not isinstance(content, dict):
+        return False
+    if kind == "status":
+        return set(content) <= {"execution_state"} and content.get("execution_state") in STATES
+    if kind == "execute_input":
+        request = parent.get("content") if isinstance(parent, dict) else None
+        return isinstance(request, dict) and content.get("code") == request.get("code")
+    return False
 
 
 def install(session: Any, get_settings: Callable[[], MaskSettings]) -> SentPieces:
-    """Wrap ``session.send``: output messages are read as one stream per cell."""
+    """Wrap ``session.send``: every message is read as one stream."""
     return SentPieces(session, get_settings)
