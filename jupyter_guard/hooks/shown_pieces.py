@@ -262,7 +262,15 @@ class Run:
         hit: int | None = None
         live: int | None = None
         for key, got in lines:
-            run = self if key is None else self.texts.setdefault(key, Run())
+            if key is None:
+                run = self
+            else:
+                run = self.texts.get(key)  # (a text of no piece with nothing live: nothing to do)
+                if run is None or not run.any_live:
+                    if not any(len(t) <= PIECE for t in got):
+                        continue
+                    if run is None:
+                        run = self.texts[key] = Run()
             h, v = run.feed(got, message)
             hit = h if hit is None or (h is not None and h < hit) else hit
             live = v if live is None or (v is not None and v < live) else live
@@ -283,7 +291,10 @@ class Run:
         if known is not None:   # (made or brought up to date only when pieces come)
             known.current()
         hit: int | None = None
-        labels, self.labels = self.labels, set()
+        if got:   # (a message with no text, ``clear_output``, keeps the labels before it)
+            labels, self.labels = self.labels, set()
+        else:
+            labels = self.labels
         for token in got:
             if len(token) > PIECE:   # a label when the message before had it, or this one
                 if token not in labels and token not in self.labels:

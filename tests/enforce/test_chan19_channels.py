@@ -1,9 +1,10 @@
 """A known SSN or e-mail sent a few characters a message over channels red team 18 found not
 joined: comm and widget messages, message types a cell made up or borrowed (``x_progress``,
 ``clear_output``, ``debug_event``, a ``status`` with more fields, a made-up ``busy`` between
-pieces), ``input()`` prompts on stdin, a reply's ``user_expressions``, integer pieces in JSON
-and metadata, a first piece in ``transient``. ``kernel.sent_pieces`` reads every message the
-kernel sends, whatever its type or channel, as one joined stream.
+pieces), ``input()`` prompts on stdin, a reply's ``user_expressions``. ``kernel.sent_pieces``
+reads every message the kernel sends, whatever its type or channel, as one joined stream.
+(Integer pieces in JSON and metadata, one a display, and a first piece in ``transient`` were
+already read by the output reading of red team 17's fix: no case here, they pass on ``main``.)
 
 Judged by effect: every message the client received for the cell on iopub, shell and stdin is
 read with ``test_shown18_channels``' reader (every text, short tokens joined in order and every
@@ -131,19 +132,12 @@ LEAKS = {
     "status-reset": (SEND + "for i in range(0, len(v), 2):\n    print(v[i:i + 2], flush=True)\n"
                      "    k.session.send(k.iopub_socket, 'status', {'execution_state': 'busy'},"
                      " parent={'header': {'msg_id': f'f{i}', 'msg_type': 'execute_request'}})",
-                     "both"),
+                     "ssn"),
     "widget-label": ("import ipywidgets as w\nl = w.Label('x')\ndisplay(l)\n"
                      "for ch in v:\n    l.value = ch\n    l.value = ''", "both"),
     "widget-text-chunks": ("import ipywidgets as w\nt = w.Text()\n"
                            "for i in range(0, len(v), 3):\n    t.value = v[i:i + 3]", "both"),
     "input-chars": ("for ch in v:\n    input(ch)", "both"),
-    "json-ints": ("for ch in v:\n    display({'application/json': {'a': int(ch)}}, raw=True)",
-                  "ssn"),
-    "metadata-ints": ("for ch in v:\n    display('x', metadata={'k': int(ch)})", "ssn"),
-    "transient-first": ("from IPython.display import publish_display_data\n"
-                        "publish_display_data({'text/plain': 'x'}, transient={'t': v[:3]})\n"
-                        "for i in range(3, len(v), 3):\n    print(v[i:i + 3], flush=True)",
-                        "both"),
 }
 REFUSED = {"comm-chars", "comm-open-each", "ipykernel-comm-pairs", "comm-ints", "comm-key",
            "x-progress", "debug-event", "status-extra", "widget-label", "widget-text-chunks"}
