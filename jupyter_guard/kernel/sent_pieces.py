@@ -11,10 +11,10 @@ A message whose pieces may begin a known value is held, with every message after
 run can no longer become one (a longer text, other pieces), ``HOLD`` messages are held, or a
 message that cannot wait goes out (``unheld``: a reply, an ``input()`` prompt; the kernel's
 ``status`` goes out at once and releases nothing, as a cell can send one): then they leave in
-order, those spelling a known value masked. A message that cannot
-wait is masked itself when its pieces go on a run that may still become a known value. Output
-for a person is masked in place; when the message that completes a value is one no person
-reads (``REFUSED``: comm and widget messages, made-up types, ``debug_event``, a made-up
+order, those spelling a known value masked. A message that cannot wait is masked if it
+completes a value, and a prompt also when its pieces go on a run that may still become one.
+Output for a person is masked in place; when the message that completes a value is one no
+person reads (``refused``: comm and widget messages, made-up types, ``debug_event``, a made-up
 ``status``), it leaves masked too and its sender gets ``GuardBlocked`` (rule ``exfiltration``).
 The run goes on across cells (a new cell's output may end a value the last one began). Nothing
 is judged until a value is known, nor with masking off.
@@ -113,8 +113,9 @@ class SentPieces:
             for h in self.held:
                 if h.number >= hit:
                     h.masked = True
-        if unheld(kind):   # it cannot wait: all leave now, it masked if its pieces go on a run
-            if live is not None and any(len(t) <= PIECE for _, got in lines for t in got):
+        if unheld(kind):   # it cannot wait: all leave now (a prompt masked if its pieces go on
+            if kind == "input_request" and live is not None and any(  # a run)
+                    len(t) <= PIECE for _, got in lines for t in got):
                 entry.masked = True
             self.held.pop()
             self.release()
