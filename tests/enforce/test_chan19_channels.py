@@ -235,3 +235,23 @@ def test_digits_over_a_comm_that_spell_no_value(kernel: Kernel) -> None:
                                   "for ch in '100012345':\n    c.send({'t': ch})")
     assert reply["status"] == "ok", reply
     assert "".join(c["data"]["t"] for c in _of(seen, "comm_msg")) == "100012345"
+
+
+def test_progress_widget_and_clear_output(kernel: Kernel) -> None:
+    """A progress bar widget of changing numbers and ``clear_output(wait=True)`` between
+    printed steps: every update arrives, in order, unchanged."""
+    reply, seen = run_all(kernel, "import ipywidgets as w\n"
+                                  "from IPython.display import clear_output\n"
+                                  "p = w.IntProgress(max=10)\ndisplay(p)\n"
+                                  "for i in range(1, 11):\n    p.value = i\n"
+                                  "    p.description = f'{10 * i}%'\n"
+                                  "    clear_output(wait=True)\n    print(f'step {i}')")
+    assert reply["status"] == "ok", reply
+    states = [c["data"]["state"] for c in _of(seen, "comm_msg")
+              if c["data"].get("method") == "update"]
+    assert [s["value"] for s in states if "value" in s] == list(range(1, 11)), states
+    assert [s["description"] for s in states if "description" in s] == [
+        f"{10 * i}%" for i in range(1, 11)], states
+    assert len(_of(seen, "clear_output")) == 10
+    assert "".join(c["text"] for c in _of(seen, "stream")) == "".join(
+        f"step {i}\n" for i in range(1, 11))
