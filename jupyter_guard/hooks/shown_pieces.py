@@ -262,15 +262,12 @@ class Run:
         hit: int | None = None
         live: int | None = None
         for key, got in lines:
-            if key is None:
-                run = self
-            else:
-                run = self.texts.get(key)  # (a text of no piece with nothing live: nothing to do)
-                if run is None or not run.any_live:
-                    if not any(len(t) <= PIECE for t in got):
-                        continue
-                    if run is None:
-                        run = self.texts[key] = Run()
+            run: Run | None = self if key is None else self.texts.get(key)
+            if run is None or not run.any_live:   # (a text of no piece with nothing live in
+                if key is not None and not any(len(t) <= PIECE for t in got):  # its place:
+                    continue   # nothing to do)
+                if run is None:
+                    run = self.texts[key] = Run()
             h, v = run.feed(got, message)
             hit = h if hit is None or (h is not None and h < hit) else hit
             live = v if live is None or (v is not None and v < live) else live
