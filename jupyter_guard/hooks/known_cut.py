@@ -11,7 +11,8 @@ Two kinds of rule, by how ordinary the form is:
 - an eight-digit number, and a decimal fraction, are ordinary (dates, ids, amounts): they count
   only when at least ``MIN_HITS`` distinct ones in one text rebuild a known value *and* more of
   them do than chance explains (``ALPHA``: the known values taken as random, each eight-digit
-  token matching the cut of one with probability ``20 * known / 10**9``). A file of honest
+  token matching the cut of one with probability ``20 * known / 10**9``), counted over the
+  text and the ``RECENT`` texts read before it (a stream's pieces). A file of honest
   eight-digit ids matches as many as chance says and passes; ``print(s[1:])`` of one SSN alone
   passes too (a limit, said in the threat model).
 
@@ -21,7 +22,7 @@ known values as a sorted integer array (``known_ints``), looked up in numpy.
 >>> known = {"735319555", "564726205", "100000005", "581613400"}
 >>> [t[:2] for t in spans("35319555 64726205 20240115", known)]
 [(0, 8), (9, 17)]
->>> spans("id 35319555 only", known)   # one alone: an ordinary number
+>>> _RECENT.clear(); spans("id 35319555 only", known)   # one alone: an ordinary number
 []
 >>> [t[:2] for t in spans("0.735319555 0.5816134 12.5", known)]
 [(0, 11), (12, 21)]
@@ -33,6 +34,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections import deque
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -56,6 +58,11 @@ _FILLED = _engine.compile(r"[0-9](?:[^0-9\s][0-9]){8,}")   # one filler characte
 _CODES = _engine.compile(r"(?:4[589]|5[0-7])(?:(?:, ?| |; ?)(?:4[589]|5[0-7])){8,}")
 _BEFORE = frozenset("0123456789.-_" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _POW8 = np.arange(10, dtype=np.int64) * 100_000_000
+RECENT = 32
+"""Texts read together: a stream's lines reach the guard in pieces (the last of 55 values
+cut alone in its own message), so the hits of the last ``RECENT`` texts count with a new one
+(and so do their candidates, for the chance)."""
+_RECENT: deque[tuple[frozenset[int], float]] = deque(maxlen=RECENT)
 
 
 def _ints(known: AbstractSet[str]) -> np.ndarray | None:
@@ -112,7 +119,7 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     cuts = [m for m in cuts if len(m.group().replace("-", "")) == 8]
     decs = [m for m in _DECIMAL.finditer(text) if "." in text and _alone(text, m.start(),
                                                                         m.end())]
-    hits: dict[int, tuple[int, int]] = {}
+    hits: dict[int, list[tuple[int, int]]] = {}   # value -> where
     tried = 0.0
     if cuts:
         t = np.array([int(m.group().replace("-", "")) for m in cuts], dtype=np.int64)
@@ -124,7 +131,7 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
             last |= _has(ints, t + d)
         for m, v, hit in zip(cuts, t.tolist(), (first | last).tolist()):
             if hit:
-                hits.setdefault(v, m.span())
+                hits.setdefault(v, []).append(m.span())
         tried += len(t) * 20
     cands = [(_fraction(m.group()), m.span()) for m in decs]
     cands = [(c, s) for c, s in cands if c >= 0]
@@ -132,11 +139,17 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
         v = np.array([c for c, _ in cands], dtype=np.int64)
         for (c, span), hit in zip(cands, _has(ints, v).tolist()):
             if hit:
-                hits.setdefault(-1 - c, span)
+                hits.setdefault(-1 - c, []).append(span)
         tried += len(v)
-    if len(hits) < MIN_HITS or _chance(len(hits), tried * len(ints) / 1e9) >= ALPHA:
+    if not hits:
+        _RECENT.append((frozenset(), tried))   # (what was read without a hit counts too)
         return []
-    return [(a, b, SPELT) for a, b in hits.values()]
+    _RECENT.append((frozenset(hits), tried))
+    seen = frozenset().union(*(h for h, _ in _RECENT))   # this text and the last ones
+    if len(seen) < MIN_HITS or _chance(len(seen), sum(t for _, t in _RECENT) * len(ints)
+                                       / 1e9) >= ALPHA:
+        return []
+    return [(a, b, SPELT) for where in hits.values() for a, b in where]
 
 
 def _fraction(token: str) -> int:
