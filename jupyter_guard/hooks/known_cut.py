@@ -1,8 +1,9 @@
 """Known nine-digit values (SSNs) written cut or respelt as numbers: one digit cut at either end
 (``s[1:]``, ``s[:-1]``, ``s.replace('-', '')[1:]``, ``35-31-9555``), as a decimal fraction
 (``int(s) / 1e9`` printed ``0.100000005``, its trailing zeros lost: ``0.5816134``; any power of
-ten: ``1000000.05``), with one filler character between its digits (``'x'.join(s)``,
-``1a0b0c…``), or as a list of its character codes (``[ord(c) for c in s]``).
+ten: ``1000000.05``, a leading zero lost: ``12888.033``; seven significant digits at least),
+with one filler character between its digits (``'x'.join(s)``, ``1a0b0c…``), or as a list of
+its character codes (``[ord(c) for c in s]``).
 
 Two kinds of rule, by how ordinary the form is:
 
@@ -133,8 +134,7 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
             if hit:
                 hits.setdefault(v, []).append(m.span())
         tried += len(t) * 20
-    cands = [(_fraction(m.group()), m.span()) for m in decs]
-    cands = [(c, s) for c, s in cands if c >= 0]
+    cands = [(c, m.span()) for m in decs for c in _fraction(m.group())]
     if cands:
         v = np.array([c for c, _ in cands], dtype=np.int64)
         for (c, span), hit in zip(cands, _has(ints, v).tolist()):
@@ -152,16 +152,17 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     return [(a, b, SPELT) for where in hits.values() for a, b in where]
 
 
-def _fraction(token: str) -> int:
-    """The nine-digit value a decimal's digits spell (leading zeros dropped, trailing zeros
-    restored: ``0.5816134`` is ``581613400``; ``0.058161340`` keeps its zero), or -1."""
+def _fraction(token: str) -> list[int]:
+    """The nine-digit values a decimal's digits may spell: leading zeros dropped, then trailing
+    zeros restored (``0.5816134`` is ``581613400``) or a leading one (``12888.033`` is
+    ``012888033`` / 1e3); ``0.058161340`` keeps its zero."""
     whole, _, frac = token.partition(".")
     digits = (whole + frac).lstrip("0")
     if whole.strip("0") == "" and 7 <= len(frac) <= 9 and frac[0] == "0":
-        return int(frac.ljust(9, "0"))   # (a value that starts with a zero)
+        return [int(frac.ljust(9, "0"))]   # (a value that starts with a zero)
     if 7 <= len(digits) <= 9:
-        return int(digits.ljust(9, "0"))
-    return -1
+        return list({int(digits.ljust(9, "0")), int(digits)})
+    return []
 
 
 def _alone(text: str, a: int, b: int) -> bool:
