@@ -53,12 +53,15 @@ MIN_HITS = 2
 """Distinct ordinary numbers (eight digits, decimals) that must rebuild known values."""
 ALPHA = 1e-5
 """The chance of so many coincidences below which ordinary numbers count."""
-_CUT = _engine.compile(r"[0-9](?:-?[0-9]){7,}")            # eight digits (dashes between)
-_DECIMAL = _engine.compile(r"[0-9]{1,10}\.[0-9]{1,12}")
+# eight digits (dashes between), a decimal: standing alone (not glued to letters, digits or a
+# decimal point; Python's engine: the look-arounds, and a C ``findall`` faster than RE2's match
+# objects per token)
+_CUT = re.compile(r"(?<![\w.-])[0-9](?:-?[0-9]){7}(?![\w-]|\.\w)")
+_DECIMAL = re.compile(r"(?<![\w.])[0-9]{1,10}\.[0-9]{1,12}(?![\w]|\.\w)")
 _FILLED = _engine.compile(r"[0-9](?:[^0-9\s][0-9]){8,}")   # one filler character between
 _CODES = _engine.compile(r"(?:4[589]|5[0-7])(?:(?:, ?| |; ?)(?:4[589]|5[0-7])){8,}")
-_BEFORE = frozenset("0123456789.-_" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _POW8 = np.arange(10, dtype=np.int64) * 100_000_000
+_POW = np.array([10 ** k for k in range(19)], dtype=np.int64)
 RECENT = 32
 """Texts read together: a stream's lines reach the guard in pieces (the last of 55 values
 cut alone in its own message), so the hits of the last ``RECENT`` texts count with a new one
@@ -115,32 +118,22 @@ def _has(ints: np.ndarray, vals: np.ndarray) -> np.ndarray:
 
 def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     """Eight-digit numbers a known value less one end digit is, and decimal fractions whose
-    digits (trailing zeros restored) are a known value, where more than chance explains."""
-    cuts = [m for m in _CUT.finditer(text) if _alone(text, m.start(), m.end())]
-    cuts = [m for m in cuts if len(m.group().replace("-", "")) == 8]
-    decs = [m for m in _DECIMAL.finditer(text) if "." in text and _alone(text, m.start(),
-                                                                        m.end())]
-    hits: dict[int, list[tuple[int, int]]] = {}   # value -> where
+    digits (trailing zeros restored) are a known value, where more than chance explains. The
+    numbers are read in numpy (``_runs``); where they stand is looked for only on a hit."""
+    cuts, decs = _runs(text)
+    hits: dict[int, int] = {}   # value -> its kind (1: cut, 2: a decimal)
     tried = 0.0
-    if cuts:
-        t = np.array([int(m.group().replace("-", "")) for m in cuts], dtype=np.int64)
-        at = np.searchsorted(ints, t * 10)   # a known value of these eight and one digit more
+    if len(cuts):
+        at = np.searchsorted(ints, cuts * 10)   # a known value of these eight and one more
         at[at == len(ints)] = len(ints) - 1
-        first = (ints[at] >= t * 10) & (ints[at] <= t * 10 + 9)
-        last = np.zeros(len(t), dtype=bool)   # one digit before them
-        for d in _POW8:
-            last |= _has(ints, t + d)
-        for m, v, hit in zip(cuts, t.tolist(), (first | last).tolist()):
-            if hit:
-                hits.setdefault(v, []).append(m.span())
-        tried += len(t) * 20
-    cands = [(c, m.span()) for m in decs for c in _fraction(m.group())]
-    if cands:
-        v = np.array([c for c, _ in cands], dtype=np.int64)
-        for (c, span), hit in zip(cands, _has(ints, v).tolist()):
-            if hit:
-                hits.setdefault(-1 - c, []).append(span)
-        tried += len(v)
+        hit = (ints[at] >= cuts * 10) & (ints[at] <= cuts * 10 + 9)
+        for d in _POW8:   # one digit before them
+            hit |= _has(ints, cuts + d)
+        hits.update(dict.fromkeys(cuts[hit].tolist(), 1))
+        tried += len(cuts) * 20
+    if len(decs):
+        hits.update(dict.fromkeys((-1 - decs[_has(ints, decs)]).tolist(), 2))
+        tried += len(decs)
     if not hits:
         _RECENT.append((frozenset(), tried))   # (what was read without a hit counts too)
         return []
@@ -149,7 +142,72 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     if len(seen) < MIN_HITS or _chance(len(seen), sum(t for _, t in _RECENT) * len(ints)
                                        / 1e9) >= ALPHA:
         return []
-    return [(a, b, SPELT) for where in hits.values() for a, b in where]
+    cut = {v for v, k in hits.items() if k == 1}
+    dec = {-1 - v for v, k in hits.items() if k == 2}
+    return [(m.start(), m.end(), SPELT) for m in _CUT.finditer(text)
+            if int(m.group().replace("-", "")) in cut] + [
+        (m.start(), m.end(), SPELT) for m in _DECIMAL.finditer(text)
+        if not dec.isdisjoint(_fraction(m.group()))]
+
+
+_CODE = np.zeros(256, dtype=np.int8)   # 1: a digit; 2: what glues a number to a token
+_CODE[48:58] = 1
+_CODE[[*range(65, 91), *range(97, 123), 95, *range(128, 256)]] = 2
+
+
+def _runs(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The eight-digit numbers standing alone in ``text`` (dashes between digits dropped), and
+    the nine-digit values its decimals may spell (``_fraction``), as arrays."""
+    empty = np.empty(0, np.int64)
+    raw = np.frombuffer(text.replace("-", "").encode("utf-8", "replace"), dtype=np.uint8)
+    kind = _CODE[raw]
+    digit = kind == 1
+    if not digit.any():
+        return empty, empty
+    edge = np.diff(digit.view(np.int8), prepend=0, append=0)
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    lens = ends - starts
+    before = np.where(starts > 0, raw[np.maximum(starts - 1, 0)], 32)
+    after = np.where(ends < len(raw), raw[np.minimum(ends, len(raw) - 1)], 32)
+    glued_b = (_CODE[before] == 2) | (before == 46)
+    glued_a = (_CODE[after] == 2)
+    cuts = np.flatnonzero((lens == 8) & ~glued_b & ~glued_a & (after != 46))
+    # a decimal: two runs with one '.' between, neither glued on its outer side
+    pair = np.flatnonzero((ends[:-1] + 1 == starts[1:]) & (after[:-1] == 46)) if len(
+        starts) > 1 else empty
+    pair = pair[(lens[pair] <= 10) & (lens[pair + 1] <= 12) & ~glued_b[pair]
+                & ~glued_a[pair + 1] & ((lens[pair] + lens[pair + 1]) >= 7)]
+    cut_vals = _values(raw, starts[cuts], 8) if len(cuts) else empty
+    pair = pair[lens[pair] + lens[pair + 1] <= 18]
+    if not len(pair):
+        return cut_vals, empty
+    lw, lf = lens[pair], lens[pair + 1]
+    w, f = _run_values(raw, starts[pair], lw), _run_values(raw, starts[pair + 1], lf)
+    d = w * _POW[lf] + f   # the digits, leading zeros dropped
+    nd = np.searchsorted(_POW[1:], d, side="right") + 1
+    ok = (nd >= 7) & (nd <= 9)
+    zero = (w == 0) & (lf >= 7) & (lf <= 9) & (nd < lf)   # ``0.058161340``: a leading zero
+    decs = np.concatenate([d[ok & ~zero] * _POW[9 - nd[ok & ~zero]], d[ok & ~zero],
+                           f[zero] * _POW[9 - lf[zero]]])
+    return cut_vals, decs
+
+
+def _run_values(raw: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The numbers of the digit runs at ``starts`` of ``lens`` digits (at most 18)."""
+    v = np.zeros(len(starts), dtype=np.int64)
+    for j in range(int(lens.max()) if len(lens) else 0):
+        more = lens > j
+        v = np.where(more, v * 10 + (raw[np.minimum(starts + j, len(raw) - 1)].astype(
+            np.int64) - 48), v)
+    return v
+
+
+def _values(raw: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """The ``n``-digit numbers that start at ``starts``."""
+    v = np.zeros(len(starts), dtype=np.int64)
+    for j in range(n):
+        v = v * 10 + (raw[starts + j].astype(np.int64) - 48)
+    return v
 
 
 def _fraction(token: str) -> list[int]:
@@ -163,13 +221,6 @@ def _fraction(token: str) -> list[int]:
     if 7 <= len(digits) <= 9:
         return list({int(digits.ljust(9, "0")), int(digits)})
     return []
-
-
-def _alone(text: str, a: int, b: int) -> bool:
-    """Not glued to letters, digits or a decimal point (a part of a longer token)."""
-    return (a == 0 or text[a - 1] not in _BEFORE) and (
-        b >= len(text) or not (text[b] in _BEFORE and (text[b] not in ".-" or (
-            b + 1 < len(text) and text[b + 1].isalnum()))))
 
 
 def _chance(hits: int, expected: float) -> float:
