@@ -38,6 +38,11 @@ class Follow:
         self.state: tuple[int, int] = (0, -1)
 
     def add(self, batch: Any) -> None:
+        try:   # (a batch of numbers: one C search over it, no loop)
+            if "@" not in "\x01".join(batch):
+                return
+        except TypeError:   # not all strings
+            pass
         for v in batch:
             if isinstance(v, str) and "@" in v:
                 local, _, domain = v.lower().rpartition("@")
