@@ -41,13 +41,12 @@ nine-digit value is known; ``LIMIT`` bytes of a write read at most.
 from __future__ import annotations
 
 import math
-import re
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from jupyter_guard.hooks import exits, file_numbers
+from jupyter_guard.hooks import exits, file_numbers, known_ints
 from jupyter_guard.hooks.file_numbers import BREAK as _BREAK
 from jupyter_guard.hooks.file_numbers import DIGITS, LIMIT
 from jupyter_guard.hooks.file_numbers import POW as _POW
@@ -71,21 +70,13 @@ SAMPLE = 1_000
 TAIL, PATHS = 4, 256
 """Numbers kept of each file's last write, and files remembered."""
 REASON = "values read from a sensitive column, cut into numeric pieces"
-_SSN = re.compile(r"[0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
 _files: OrderedDict[str, Any] = OrderedDict()   # path -> ``_File``
-_KNOWN: list[Any] = [-1, -1, None]   # (``known.resets``, its size, sorted int64 array)
 
 
 def _known() -> np.ndarray | None:
-    """The known values of ``DIGITS`` digits as sorted integers (None when there are none)."""
-    known = exits.known
-    resets, size = getattr(known, "resets", 0), len(known)
-    if _KNOWN[:2] != [resets, size]:
-        spelt = exits.spelt   # (forms of values, such as a number backwards: not read)
-        ints = sorted({int(v.replace("-", "")) for v in known if _SSN.fullmatch(v)
-                       and v not in spelt})
-        _KNOWN[:] = [resets, size, np.array(ints, dtype=np.int64) if ints else None]
-    return _KNOWN[2]
+    """The known values of ``DIGITS`` digits as sorted integers (None when there are none):
+    merged batch by batch as the set grows (``known_ints``), not sorted again at each write."""
+    return known_ints.known(exits.known, exits.spelt)   # (spelt: a number backwards, not read)
 
 
 def carries(data: Any, path: str = "") -> str:

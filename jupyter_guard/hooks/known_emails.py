@@ -44,6 +44,7 @@ from itertools import accumulate, compress
 from operator import add
 from typing import Any
 
+from jupyter_guard.hooks import known_email_cut
 from jupyter_guard.hooks.email_build import BACKGROUND_MIN, Build
 from jupyter_guard.hooks.email_fold import (
     AS_READ_B,
@@ -350,4 +351,6 @@ FOLLOW = Follow()
 
 def found(text: str, values: Any) -> list[tuple[int, int, str]]:
     """``Index.found`` over the e-mails of ``values`` (the known values)."""
-    return FOLLOW.of(values).found(text) if values else []
+    if not values:
+        return []
+    return FOLLOW.of(values).found(text) + known_email_cut.spans(text, values)   # (cut at its end)

@@ -43,6 +43,7 @@ import re
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from jupyter_guard.hooks import known_cut
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.strategy import KEEP, SPELT
 
@@ -90,6 +91,9 @@ def grouped(text: str, known: AbstractSet[str],
         if text[a:b] in known and ((a and text[a - 1] in _LETTERS)
                                    or (b < len(text) and text[b] in _LETTERS)):
             out.append((a, b, "known"))
+    if sizes is None or SHORTEST in sizes:   # cut at an end, a decimal, filler (``known_cut``)
+        found = set(out)
+        out += [c for c in known_cut.spans(text, known) if c not in found]
     return out
 
 

@@ -27,8 +27,9 @@ from typing import Any
 from jupyter_guard.hooks.known_gate import Gate
 from jupyter_guard.hooks.known_levels import Store
 from jupyter_guard.hooks.known_packed import Packed
+from jupyter_guard.hooks.known_set import JOURNAL_MAX, Values
 
-__all__ = ["ANCHORS", "Matcher", "Packed", "Values"]   # (``Packed``: where it was)
+__all__ = ["ANCHORS", "JOURNAL_MAX", "Matcher", "Packed", "Values"]   # (where they were)
 
 try:
     import ahocorasick
@@ -46,8 +47,6 @@ STUCK_DIGITS = 9
 STUCK_MIN = 2
 """Numbers of ``STUCK_DIGITS``+ digits glued at one end to other digits (``str(i) + ssn``)
 count once ``STUCK_MIN`` distinct ones are in one text (one alone is how honest numbers look)."""
-JOURNAL_MAX = 64
-"""Batches ``Values.journal`` keeps for its reader at most."""
 
 
 def _rarity(c: str) -> int:
@@ -83,110 +82,6 @@ def _rank(c: str) -> int:
 def _anchor(v: str) -> str:
     """``v``'s rarest character (the lowest ``(_rarity(c), c)``)."""
     return min(v, key=_RANKS.__getitem__)
-
-
-class Values(set):  # type: ignore[type-arg]  # a set of str, as ``exits.known`` always was
-    """The known values. ``added`` lists values added since the matcher last looked; any
-    removal bumps ``resets`` (the matcher then rebuilds from the whole set)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.added: list[str] = []
-        self.unchecked: list[str] = []   # added, not yet looked at by ``Matcher.has_spaced``
-        self.spaced = False   # a value added with ``update_checked`` holds a separator
-        self.resets = 0
-        self.watchers: list[Any] = []   # the matchers' ``forget``, called at a clear
-        # the batches added, kept only once a reader follows them (``known_emails.Follow``,
-        # which takes them at its next look; a reset empties it, the reader reads the whole set)
-        self.journal: list[Any] | None = None
-
-    def add(self, v: Any) -> None:
-        set.add(self, v)
-        self.added.append(v)
-        self.unchecked.append(v)
-        self._journal((v,))
-
-    def update(self, *others: Any) -> None:
-        for o in others:
-            o = o if isinstance(o, (set, frozenset, list, tuple)) else list(o)
-            set.update(self, o)
-            self.added.extend(o)
-            self.unchecked.extend(o)
-            self._journal(o)
-
-    def update_checked(self, values: Any, spaced: bool) -> None:
-        """Values whose caller has worked out whether one holds a separator (``spaced``,
-        ``_spaced``'s answer; ``exits.remember`` knows it from the strings it joined anyway):
-        ``has_spaced`` does not read them again (~0.2 s for 1.5 million)."""
-        values = values if isinstance(values, (set, frozenset, list, tuple)) else list(values)
-        self.spaced = self.spaced or spaced   # (first: a ``has_spaced`` meanwhile sees it)
-        set.update(self, values)
-        self.added.extend(values)
-        self._journal(values)
-
-    def _journal(self, batch: Any) -> None:
-        """Keeps ``batch`` for the reader; past ``JOURNAL_MAX`` batches not read, none (the
-        reader then reads the whole set: batches held for long would double the memory)."""
-        if self.journal is not None:
-            self.journal.append(batch)
-            if len(self.journal) > JOURNAL_MAX:
-                self.journal = None
-
-    def __ior__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
-        self.update(other)
-        return self
-
-    def _reset(self) -> None:
-        self.resets += 1
-        self.added.clear()
-        self.unchecked.clear()   # (the matcher reads the whole set again)
-        self.spaced = False
-        if self.journal is not None:
-            self.journal = []
-
-    def clear(self) -> None:
-        set.clear(self)
-        self._reset()
-        for w in self.watchers:
-            forget = w()
-            if forget is not None:
-                forget()
-
-    def discard(self, v: Any) -> None:
-        set.discard(self, v)
-        self._reset()
-
-    def remove(self, v: Any) -> None:
-        set.remove(self, v)
-        self._reset()
-
-    def pop(self) -> Any:
-        self._reset()
-        return set.pop(self)
-
-    def difference_update(self, *others: Any) -> None:
-        set.difference_update(self, *others)
-        self._reset()
-
-    def intersection_update(self, *others: Any) -> None:
-        set.intersection_update(self, *others)
-        self._reset()
-
-    def symmetric_difference_update(self, other: Any) -> None:
-        set.symmetric_difference_update(self, other)
-        self._reset()
-
-    def __isub__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
-        self.difference_update(other)
-        return self
-
-    def __iand__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
-        self.intersection_update(other)
-        return self
-
-    def __ixor__(self, other: Any) -> Values:  # type: ignore[misc]  # in place, as set's
-        self.symmetric_difference_update(other)
-        return self
 
 
 # what cuts printed text into tokens: a value holding one is no token (``'user0 at x.io'``,

@@ -21,7 +21,7 @@ import re
 from itertools import chain
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exits, file_pieces
 from jupyter_guard.hooks.state import Busy, busy
 
 _WRITES = re.compile(r"\b(?:insert|replace|update|create)\b", re.I)
@@ -64,8 +64,12 @@ def check(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None) -> Non
 
     settings = _settings()
     if param_sets:
-        for piece in _pieces(_values_text(param_sets)):
+        text = _values_text(param_sets)
+        for piece in _pieces(text):
             _refuse_if(guard, exits.scan(piece, settings), dest[0], "bound values")
+        # known SSNs bound cut into pieces, a row's in turn (``(s[:5], s[5:])``)
+        _refuse_if(guard, file_pieces.carries(text, "\x00sqlite:" + dest[0]), dest[0],
+                   "bound values")
     _refuse_if(guard, exits._known(query), dest[0], "the statement's values")
     if _SELECT.search(query) or _UPDATE_FROM.search(query):
         _refuse_if(guard, _scan_rows(con, _source(query), settings), dest[0], "the rows it reads")
