@@ -83,6 +83,7 @@ TEXTS = {
     "one character class 'a'*n": lambda: "a" * MB,
     "valid cards side by side": lambda: "4111 1111 1111 1111 " * (MB // 20),
     "valid IBANs side by side": lambda: "DE89 3704 0044 0532 0130 00 " * (MB // 28),
+    "card look-alikes after commas": lambda: "4111 1111 1111 1111," * (MB // 20),
     "UUIDs, one per line": lambda: uuids(MB),
     "PII rows, a zero-width character before each '@'": lambda: pii_rows(MB).replace(
         "@", "\u200b@")[:MB],

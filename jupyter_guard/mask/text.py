@@ -16,7 +16,7 @@ from itertools import filterfalse
 from operator import itemgetter
 from types import MappingProxyType
 
-from . import bulk, decoded, mixed, shapes
+from . import bulk, decoded, gate, mixed, shapes
 from .alone import alone
 from .detect import DEFAULT_DETECTORS, Detector, get_detectors, name_matches
 from .mixed import Values, mask_mixed, mask_upto
@@ -206,14 +206,19 @@ def _mask_text(text: str, settings: MaskSettings) -> str:
         masked = mask_mixed(text, settings, known=known)  # values of several kinds, in numpy
         if masked is None and not known:
             det = alone(text, settings.enabled)
+            if det is not None and gate.clear(text, det):
+                return text  # (look-alikes of one kind, none a value: ``gate``)
             masked = None if det is None else bulk.mask_alone(det, text, settings)
         if masked is not None:
             return masked
     elif len(text) >= ALONE_MIN:  # values found in the decoded text, put back on the text
         found = mixed.dense_values(norm.text, settings, known=known)
         if found is None and not known:  # one kind alone: its values from one split pass
-            det = alone(norm.text, settings.enabled)  # (a kind the numpy finders read was
-            if det is not None and det.name in shapes.FINDERS:  # declined: few values there)
+            det = alone(norm.text, settings.enabled)
+            if det is not None and gate.clear(norm.text, det):
+                return text  # (look-alikes of one kind, none a value: ``gate``)
+            # (a kind the numpy finders read was declined: few values there)
+            if det is not None and det.name in shapes.FINDERS:
                 det = None
             got = None if det is None else bulk.arrays(det, norm.text)
             if det is not None and got is not None:
