@@ -158,8 +158,29 @@ def _reached(node: exp.Expr, sel: exp.Expr) -> bool:
     outer = sel.parent
     if outer is not None:   # a subquery, a CTE, a branch: what reads its outputs decides
         return True
-    return any(sel.args.get(k) is not None for k in ("group", "distinct", "order", "having",
-                                                      "qualify"))
+    if sel.args.get("group") is not None or sel.args.get("distinct") is not None:
+        return True   # a key (not under an aggregate), or told apart from the other rows
+    return _referenced(sel, child)
+
+
+def _referenced(sel: exp.Select, output: exp.Expr) -> bool:
+    """Whether the statement's own ``ORDER BY``, ``HAVING`` or ``QUALIFY`` reads ``output`` (by
+    position, alias or the same expression)."""
+    alias = output.alias.lower() if isinstance(output, exp.Alias) else ""
+    value = output.unalias()
+    at = next((n for n, o in enumerate(sel.expressions, 1) if o is output), 0)
+    for key in ("order", "having", "qualify"):
+        clause = sel.args.get(key)
+        if clause is None:
+            continue
+        for n in clause.walk():
+            if (isinstance(n, exp.Column) and not n.table and alias and n.name.lower() == alias) \
+                    or n == value:
+                return True
+            if key == "order" and isinstance(n, exp.Ordered) and isinstance(n.this, exp.Literal) \
+                    and n.this.is_int and int(n.this.this) == at:
+                return True
+    return False
 
 
 def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
