@@ -8,11 +8,11 @@ guess is an SSN, ``sum(sign(ssn::BIGINT - 123456789))`` ranks the guess among th
 One rule over the expression tree, not a list of functions (``computed_guesses``): a node that
 computes (any function but aggregates, conditionals, hashes, concatenations, pads, ``coalesce``
 and casts; any arithmetic operator) with one argument reading a column's content and another
-that is a guess (``guess_literal``; a column or a query: its lineage, ``sql_sides``), whose value
-reaches an aggregate, a condition (``WHERE``, ``HAVING``, ``QUALIFY``, ``JOIN … ON``, ``FILTER``,
-``CASE``), a ``GROUP BY``/``ORDER BY``/``DISTINCT``/window, a comparison, or the outputs of a
-query another one reads. Shown as a row of the statement's own result it is a derived value,
-which masking decides on (``sql_taint``).
+that is a guess (``guess_literal``; a column or a query: its lineage, ``sql_sides``) is refused
+wherever its value goes: aggregated, in a condition (``WHERE``, ``HAVING``, ``QUALIFY``, ``JOIN
+… ON``, ``FILTER``, ``CASE``), a key of ``GROUP BY``/``ORDER BY``/``DISTINCT``/a window,
+compared, and shown too: a row of ``replace(ssn, '<guess>', 'HIT')`` or ``abs(ssn::BIGINT -
+G)`` answers the same question for one person, in a form masking cannot recognise.
 
 What cannot single out a value is no guess, in comparisons too (``sql_infer``):
 
@@ -62,9 +62,6 @@ _KEEP_NAMES = frozenset({"hash", "md5_number", "md5_number_upper", "md5_number_l
 _REGEXPS = (exp.RegexpLike, exp.RegexpReplace, exp.RegexpExtract, exp.RegexpILike,
             exp.RegexpSplit, exp.RegexpExtractAll)
 # where a computed value is read as a question: aggregated, a condition, a key, a comparison
-_REACHES = (exp.AggFunc, exp.Where, exp.Having, exp.Qualify, exp.Filter, exp.Group, exp.Order,
-            exp.Ordered, exp.Window, exp.If, exp.Case, exp.Predicate, exp.Connector, exp.Not,
-            exp.Distinct, exp.Join)
 _ESCAPES = re.compile(r"\\[dDwWsSbBAzZ]|\\(?=[^0-9A-Za-z])|\{\d*,?\d*\}|"
                       r"\[\^?(?:0-9|a-z|A-Z|\\[dDwWsS]|[^0-9A-Za-z\]])*\]")
 _BIG = 1000   # a number from here up given to a function is a guess, not a position
@@ -145,47 +142,9 @@ def _args(node: exp.Expr) -> list[exp.Expr]:
         list(node.iter_expressions())
 
 
-def _reached(node: exp.Expr, sel: exp.Expr) -> bool:
-    """Whether ``node``'s value is aggregated, tested, used as a key or compared in ``sel``, or
-    is an output of a query that another query reads."""
-    child, parent = node, node.parent
-    while parent is not None and parent is not sel:
-        if isinstance(parent, _REACHES):
-            return not (isinstance(parent, exp.Join) and parent.args.get("on") is not child)
-        child, parent = parent, parent.parent
-    if parent is None or not isinstance(sel, exp.Select):
-        return True
-    outer = sel.parent
-    if outer is not None:   # a subquery, a CTE, a branch: what reads its outputs decides
-        return True
-    if sel.args.get("group") is not None or sel.args.get("distinct") is not None:
-        return True   # a key (not under an aggregate), or told apart from the other rows
-    return _referenced(sel, child)
-
-
-def _referenced(sel: exp.Select, output: exp.Expr) -> bool:
-    """Whether the statement's own ``ORDER BY``, ``HAVING`` or ``QUALIFY`` reads ``output`` (by
-    position, alias or the same expression)."""
-    alias = output.alias.lower() if isinstance(output, exp.Alias) else ""
-    value = output.unalias()
-    at = next((n for n, o in enumerate(sel.expressions, 1) if o is output), 0)
-    for key in ("order", "having", "qualify"):
-        clause = sel.args.get(key)
-        if clause is None:
-            continue
-        for n in clause.walk():
-            if (isinstance(n, exp.Column) and not n.table and alias and n.name.lower() == alias) \
-                    or n == value:
-                return True
-            if key == "order" and isinstance(n, exp.Ordered) and isinstance(n.this, exp.Literal) \
-                    and n.this.is_int and int(n.this.this) == at:
-                return True
-    return False
-
-
 def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
     """(column, its SELECT, the other arguments' leaves, the node, whether it ranks) for each
-    column a computing node combines with a guess whose value is read as a question."""
+    column a computing node combines with a guess, wherever its value goes."""
     from jupyter_guard.analyze.sql_compare import is_comparison
     from jupyter_guard.analyze.sql_order import _content_columns
 
@@ -197,7 +156,7 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
         if len(args) < 2:
             continue
         reads = [[] if _constant(a) else _content_columns(a) for a in args]
-        if not any(reads) or not _reached(node, sel):
+        if not any(reads):
             continue
         leaves: list[frozenset[str]] = []
         for k, a in enumerate(args):

@@ -1,8 +1,8 @@
 """Inference by a computed guess (issue 15, item 3; red team 18): a function or an operator that
 combines a sensitive column with a guess, whose result is aggregated, filtered on, grouped on,
-ordered by or compared, answers a question about single values with no predicate on the column
-(``min(length(replace(ssn, '…', '')))``, ``sum(sign(ssn::BIGINT - G))``, a rank oracle that
-recovers an SSN by bisection). Each is refused as ``inference`` in a real guarded kernel on a
+ordered by, compared or shown, answers a question about single values with no predicate on the
+column (``min(length(replace(ssn, '…', '')))``, ``sum(sign(ssn::BIGINT - G))``, a rank oracle
+that recovers an SSN by bisection; ``replace(ssn, '…', 'HIT')`` shown row by row). Each is refused as ``inference`` in a real guarded kernel on a
 real DuckDB warehouse file, through ``con.sql`` and the relational API, and no answer reaches
 any message the kernel sent (outputs and the reply).
 
@@ -74,6 +74,12 @@ RANK = [
     "SELECT min(abs(ssn::BIGINT - g.range)) FROM customers, range(100000100, 100000200) g",
     "SELECT count(*) FROM customers WHERE ssn::BIGINT // 1000 = 100000",
 ]
+SHOWN = [   # a row of the result answers the question for one person, unrecognisable to masking
+    f"SELECT id, replace(ssn, '{G}', 'HIT') AS s FROM customers WHERE id IN (12, 200)",
+    f"SELECT id, replace(email, '{E}', '') AS s FROM customers WHERE id IN (12, 200)",
+    "SELECT id, abs(ssn::BIGINT - 100000150) AS d FROM customers WHERE id IN (12, 200)",
+    "SELECT id, translate(ssn, '0123456789', 'aaaaaaaaa9') AS t FROM customers WHERE id = 12",
+]
 GUESSES = [   # still refused beside the honest forms now allowed
     "SELECT count(*) FROM customers WHERE email LIKE 'user1%'",
     "SELECT count(*) FROM customers WHERE email LIKE '%user12@%'",
@@ -87,7 +93,7 @@ GUESSES = [   # still refused beside the honest forms now allowed
 ]
 
 
-@pytest.mark.parametrize("q", MEMBERSHIP + RANK + GUESSES)
+@pytest.mark.parametrize("q", MEMBERSHIP + RANK + SHOWN + GUESSES)
 def test_a_computed_guess_is_refused(k: Kernel, q: str) -> None:
     refused(k.run(f"print('ANSWER', con.sql({q!r}).fetchall())"))
 

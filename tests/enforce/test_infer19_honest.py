@@ -82,6 +82,19 @@ def test_the_relational_api_twin_runs(k: Kernel) -> None:
     assert f"ANSWER [({N},)]" in r.stream, r.everything()
 
 
+@pytest.mark.parametrize("expr", [
+    pytest.param("replace(ssn, '-', '')", id="separators-removed"),
+    pytest.param("regexp_replace(ssn, '^\\d{5}', '*****')", id="format-masked-by-hand"),
+    pytest.param("right(ssn, 4)", id="last-four"),
+    pytest.param("lpad(ssn, 11, '0')", id="padded"),
+])
+def test_a_value_reshaped_with_a_format_is_shown_masked(k: Kernel, expr: str) -> None:
+    """A value reshaped with a format or a position only runs (masked as a derived value)."""
+    r = k.ok(f"print('ANSWER', con.sql(\"SELECT id, {expr} AS x FROM customers WHERE id = 12\")"
+             ".fetchall())")
+    assert "ANSWER [(12, " in r.stream and "100000012" not in r.everything(), r.everything()
+
+
 def test_area_counts_in_guarded_sql_run(k: Kernel) -> None:
     r = k.ok("%%guarded_sql con\nSELECT left(ssn, 3) AS area, count(*) AS n FROM customers "
              "GROUP BY 1")
