@@ -9,10 +9,12 @@ One rule over the expression tree, not a list of functions (``computed_guesses``
 computes (any function but aggregates, conditionals, hashes, concatenations, pads, ``coalesce``
 and casts; any arithmetic operator) with one argument reading a column's content and another
 that is a guess (``guess_literal``; a column or a query: its lineage, ``sql_sides``) is refused
-wherever its value goes: aggregated, in a condition (``WHERE``, ``HAVING``, ``QUALIFY``, ``JOIN
-… ON``, ``FILTER``, ``CASE``), a key of ``GROUP BY``/``ORDER BY``/``DISTINCT``/a window,
-compared, and shown too: a row of ``replace(ssn, '<guess>', 'HIT')`` or ``abs(ssn::BIGINT -
-G)`` answers the same question for one person, in a form masking cannot recognise.
+when its value is aggregated, in a condition (``WHERE``, ``HAVING``, ``QUALIFY``, ``JOIN … ON``,
+``FILTER``, ``CASE``), a key of ``GROUP BY``/``ORDER BY``/``DISTINCT``/a window, compared, or an
+output of a query another one reads. Shown as a row of the statement's own result it is a
+derived value, which masking decides on, unless the guess is long (``_long``: four letters or
+digits, a number from 1000): a row of ``replace(ssn, '<guess>', 'HIT')`` or ``abs(ssn::BIGINT -
+G)`` answers the question for one person in a form masking cannot recognise.
 
 What cannot single out a value is no guess, in comparisons too (``sql_infer``):
 
@@ -23,7 +25,8 @@ What cannot single out a value is no guess, in comparisons too (``sql_infer``):
   ``ends_with(email, '@example.com')``): it fixes the part of an e-mail after the ``@``;
 - a small number given to a function (a position or a length: ``left(ssn, 3)``); a number is a
   guess beside an arithmetic operator, or from 1000 up;
-- a regular-expression function's replacement, options and group (only its pattern guesses).
+- a regular-expression function's replacement, options and group, and ``replace``'s and
+  ``translate``'s replacement (only the pattern guesses).
 
 Pure: sqlglot trees in, nodes out.
 
@@ -59,9 +62,15 @@ _KEEP_NAMES = frozenset({"hash", "md5_number", "md5_number_upper", "md5_number_l
                          "struct_pack", "row", "ifnull", "nvl", "concat", "concat_ws", "lpad",
                          "rpad", "format", "printf", "strftime", "date_trunc", "date_part",
                          "datepart", "extract", "to_json", "json_object"})
+# functions whose second argument alone is a pattern (the rest: replacements, options, groups)
 _REGEXPS = (exp.RegexpLike, exp.RegexpReplace, exp.RegexpExtract, exp.RegexpILike,
-            exp.RegexpSplit, exp.RegexpExtractAll)
+            exp.RegexpSplit, exp.RegexpExtractAll, exp.Replace, exp.Translate)
+_LONG = 4   # letters and digits that make a shown guess (a value's piece, not a character)
 # where a computed value is read as a question: aggregated, a condition, a key, a comparison
+# where a computed value is read as a question: aggregated, a condition, a key, a comparison
+_REACHES = (exp.AggFunc, exp.Where, exp.Having, exp.Qualify, exp.Filter, exp.Group, exp.Order,
+            exp.Ordered, exp.Window, exp.If, exp.Case, exp.Predicate, exp.Connector, exp.Not,
+            exp.Distinct, exp.Join)
 _ESCAPES = re.compile(r"\\[dDwWsSbBAzZ]|\\(?=[^0-9A-Za-z])|\{\d*,?\d*\}|"
                       r"\[\^?(?:0-9|a-z|A-Z|\\[dDwWsS]|[^0-9A-Za-z\]])*\]")
 _BIG = 1000   # a number from here up given to a function is a guess, not a position
@@ -129,6 +138,23 @@ def domain_part(col_path: list[exp.Expr]) -> bool:
     return False
 
 
+def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
+    """A guess a shown row answers for one person (``replace(ssn, '<9 digits>', 'HIT')``,
+    ``abs(ssn::BIGINT - G)``): at least ``_LONG`` letters and digits, or a number from 1000."""
+    if not guess_literal(arg, node, position):
+        return False
+    text = _string(arg)
+    if text is not None:
+        return sum(ch.isalnum() for ch in _ESCAPES.sub("", text)) >= _LONG
+    num = arg.this if isinstance(arg, exp.Neg) else arg
+    if isinstance(num, exp.Literal):
+        try:
+            return abs(float(str(num.this))) >= _BIG
+        except ValueError:
+            return True
+    return True   # a parameter, a constant query: unknown
+
+
 def _computes(node: exp.Expr) -> bool:
     if isinstance(node, ARITHMETIC):
         return True
@@ -142,9 +168,48 @@ def _args(node: exp.Expr) -> list[exp.Expr]:
         list(node.iter_expressions())
 
 
+def _reached(node: exp.Expr, sel: exp.Expr) -> bool:
+    """Whether ``node``'s value is aggregated, tested, used as a key or compared in ``sel``, or
+    is an output of a query that another query reads."""
+    child, parent = node, node.parent
+    while parent is not None and parent is not sel:
+        if isinstance(parent, _REACHES):
+            return not (isinstance(parent, exp.Join) and parent.args.get("on") is not child)
+        child, parent = parent, parent.parent
+    if parent is None or not isinstance(sel, exp.Select):
+        return True
+    outer = sel.parent
+    if outer is not None:   # a subquery, a CTE, a branch: what reads its outputs decides
+        return True
+    if sel.args.get("group") is not None or sel.args.get("distinct") is not None:
+        return True   # a key (not under an aggregate), or told apart from the other rows
+    return _referenced(sel, child)
+
+
+def _referenced(sel: exp.Select, output: exp.Expr) -> bool:
+    """Whether the statement's own ``ORDER BY``, ``HAVING`` or ``QUALIFY`` reads ``output`` (by
+    position, alias or the same expression)."""
+    alias = output.alias.lower() if isinstance(output, exp.Alias) else ""
+    value = output.unalias()
+    at = next((n for n, o in enumerate(sel.expressions, 1) if o is output), 0)
+    for key in ("order", "having", "qualify"):
+        clause = sel.args.get(key)
+        if clause is None:
+            continue
+        for n in clause.walk():
+            if (isinstance(n, exp.Column) and not n.table and alias and n.name.lower() == alias) \
+                    or n == value:
+                return True
+            if key == "order" and isinstance(n, exp.Ordered) and isinstance(n.this, exp.Literal) \
+                    and n.this.is_int and int(n.this.this) == at:
+                return True
+    return False
+
+
 def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
     """(column, its SELECT, the other arguments' leaves, the node, whether it ranks) for each
-    column a computing node combines with a guess, wherever its value goes."""
+    column a computing node combines with a guess whose value is read as a question (or shown,
+    for a long guess)."""
     from jupyter_guard.analyze.sql_compare import is_comparison
     from jupyter_guard.analyze.sql_order import _content_columns
 
@@ -158,6 +223,9 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
         reads = [[] if _constant(a) else _content_columns(a) for a in args]
         if not any(reads):
             continue
+        if not _reached(node, sel) and not any(
+                _constant(a) and _long(a, node, k) for k, a in enumerate(args)):
+            continue   # shown: a derived value masking decides on, unless a long guess
         leaves: list[frozenset[str]] = []
         for k, a in enumerate(args):
             if _constant(a):
