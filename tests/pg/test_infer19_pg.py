@@ -56,3 +56,19 @@ def test_an_honest_check_runs(k: Any, sql: str) -> None:
     r = k.run(_cur(sql))
     assert r.status == "ok", r.everything()
     assert f"ANSWER [({want},)]" in r.stream, r.everything()
+
+
+def test_area_counts_run(k: Any) -> None:
+    """A table-wide histogram of ``left(ssn, 3)`` over groups of ``min_group_size`` rows."""
+    sql = "SELECT left(ssn, 3) AS area, count(*) FROM customers GROUP BY 1"
+    want = k.pg.query(sql, db=k.db)
+    r = k.run(_cur(sql))
+    assert r.status == "ok", r.everything()
+    assert f"ANSWER {[tuple(w) for w in want]!r}" in r.stream, r.everything()
+
+
+def test_pieces_over_small_groups_stay_refused(k: Any) -> None:
+    r = k.run(_cur("SELECT right(ssn, 2) AS d, count(*) FROM customers WHERE id < 40 GROUP BY 1"))
+    seen = r.everything() + repr(r.reply)
+    assert r.status == "error" and "[inference]" in r.everything(), seen
+    assert "ANSWER" not in seen, seen
