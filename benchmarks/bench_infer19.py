@@ -1,7 +1,11 @@
 """Cost of the inference analysis per statement (``predicate_intents`` + ``order_intents`` on a
-parsed tree, the part the computed-guess rule ``sql_guessfn`` adds to), this tree against
-``--before REF`` (default ``main``), in one run: worker processes of each tree take turns, and
-each reports the median of many timings per query.
+parsed tree, the part the computed-guess rule ``sql_guessfn`` adds to), in one run, two ways:
+
+- ``rule``: in this tree's process, the analysis with the rule and with ``computed_guesses``
+  switched off, calls interleaved (the same load for both): the added cost itself;
+- ``trees``: this tree against ``--before REF`` (default ``main``), worker processes of each
+  tree taking turns, each the median CPU time of many batches per query (noisier: two
+  processes never see the same load).
 
     python benchmarks/bench_infer19.py [--repeat 7] [--before main] [--json]
 """
@@ -41,9 +45,11 @@ for name, q in queries.items():
     for _ in range(20):
         predicate_intents(tree); order_intents(tree)
     times = []
-    for _ in range(n):
-        t = time.perf_counter(); predicate_intents(tree); order_intents(tree)
-        times.append(time.perf_counter() - t)
+    for _ in range(n):   # CPU time of batches of 10: the machine's other load counts less
+        t = time.process_time()
+        for _ in range(10):
+            predicate_intents(tree); order_intents(tree)
+        times.append((time.process_time() - t) / 10)
     out[name] = statistics.median(times) * 1e6
 print(json.dumps(out))
 """
@@ -56,15 +62,52 @@ def _worker(path: str, n: int) -> dict[str, float]:
     return dict(json.loads(r.stdout))
 
 
+def rule(n: int = 600) -> dict[str, Any]:
+    """Median µs of the analysis with and without the computed-guess rule, interleaved."""
+    import statistics as st
+    import time
+
+    import sqlglot
+
+    from jupyter_guard.analyze import sql_infer
+
+    real = sql_infer.computed_guesses
+    res: dict[str, Any] = {}
+    for name, q in QUERIES.items():
+        tree = sqlglot.parse_one(q, read="duckdb")
+        on: list[float] = []
+        off: list[float] = []
+        for i in range(n):
+            for use, into in (((real, on), (_none, off)) if i % 2 else ((_none, off), (real, on))):
+                sql_infer.computed_guesses = use   # type: ignore[assignment]
+                t = time.perf_counter()
+                sql_infer.predicate_intents(tree)
+                sql_infer.order_intents(tree)
+                into.append(time.perf_counter() - t)
+        sql_infer.computed_guesses = real
+        a, b = st.median(on) * 1e6, st.median(off) * 1e6
+        res[name] = {"without_us": round(b, 1), "with_us": round(a, 1),
+                     "added_us": round(a - b, 1), "ratio": round(a / b, 2)}
+    return res
+
+
+def _none(*_a: Any) -> list[Any]:
+    return []
+
+
 def run(repeat: int, before: str) -> dict[str, Any]:
+    return {"rule": rule(), "trees": trees(repeat, before)}
+
+
+def trees(repeat: int, before: str) -> dict[str, Any]:
     from bench_stream import checkout
 
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"before": checkout(before, tmp), "after": str(HERE.parent)}
-        for _ in range(repeat):   # turns: a load change hits both trees alike
-            for side, path in trees.items():
-                runs[side].append(_worker(path, 300))
+        paths = {"before": checkout(before, tmp), "after": str(HERE.parent)}
+        for turn in range(repeat):   # turns, in alternating order: a load change hits both
+            for side in (("before", "after") if turn % 2 == 0 else ("after", "before")):
+                runs[side].append(_worker(paths[side], 60))
     res: dict[str, Any] = {}
     for name in QUERIES:
         b = statistics.median(r[name] for r in runs["before"])

@@ -226,12 +226,13 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
         if not _reached(node, sel) and not any(
                 _constant(a) and _long(a, node, k) for k, a in enumerate(args)):
             continue   # shown: a derived value masking decides on, unless a long guess
+        several = sum(1 for r in reads if r) > 1   # a reading side's own leaves: only others'
         leaves: list[frozenset[str]] = []
         for k, a in enumerate(args):
             if _constant(a):
                 leaves.append(frozenset({"!constant"}) if guess_literal(a, node, k)
                               else frozenset())
-            elif not reads[k]:   # a length, a type: nothing of a value's content
+            elif not reads[k] or not several:   # a length, a type: nothing of a value's content
                 leaves.append(frozenset())
             else:
                 sides.budget = 256
