@@ -65,6 +65,8 @@ _KEEP_NAMES = frozenset({"hash", "md5_number", "md5_number_upper", "md5_number_l
 # functions whose second argument alone is a pattern (the rest: replacements, options, groups)
 _REGEXPS = (exp.RegexpLike, exp.RegexpReplace, exp.RegexpExtract, exp.RegexpILike,
             exp.RegexpSplit, exp.RegexpExtractAll, exp.Replace, exp.Translate)
+# functions that search their argument for the text of a number they are given
+_SEARCHES = (*_REGEXPS, exp.Split)
 _LONG = 4   # letters and digits that make a shown guess (a value's piece, not a character)
 # where a computed value is read as a question: aggregated, a condition, a key, a comparison
 # where a computed value is read as a question: aggregated, a condition, a key, a comparison
@@ -95,18 +97,23 @@ def domain_only(text: str) -> bool:
 
     >>> domain_only('%@example.com'), domain_only('@example.com'), domain_only('jane%@x.org')
     (True, True, False)
+    >>> domain_only('@x[.]org|^jane')   # an alternative that reads the local part
+    False
     """
     head, at, _ = text.partition("@")
-    return bool(at) and format_only(head)
+    return bool(at) and "|" not in text and format_only(head)
 
 
 def _string(e: exp.Expr) -> str | None:
     return str(e.this) if isinstance(e, exp.Literal) and e.is_string else None
 
 
-def guess_literal(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
+def guess_literal(arg: exp.Expr, node: exp.Expr, position: int,
+                  positions: bool = False) -> bool:
     """Whether ``arg``, a constant argument (``position``) of ``node``, could single out a
-    value. Unknown constants (a parameter, a constant query, a function of literals) are."""
+    value. Unknown constants (a parameter, a constant query, a function of literals) are.
+    ``positions``: a small number may be a position or a length (a computing function's
+    argument, not a pattern's nor a compared value: ``strpos(ssn, 5)`` searches for ``'5'``)."""
     if isinstance(arg, (exp.DataType, exp.Var, exp.Identifier, exp.Null, exp.Boolean)):
         return False
     if isinstance(node, _REGEXPS) and position != 1:
@@ -116,7 +123,8 @@ def guess_literal(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
         return not (format_only(text) or domain_only(text))
     num = arg.this if isinstance(arg, exp.Neg) else arg
     if isinstance(num, exp.Literal) and not num.is_string:
-        if isinstance(node, ARITHMETIC) or not isinstance(node, exp.Func):
+        if not positions or isinstance(node, (*ARITHMETIC, *_SEARCHES)) or \
+                not isinstance(node, exp.Func):
             return True
         try:
             return abs(float(str(num.this))) >= _BIG
@@ -141,7 +149,7 @@ def domain_part(col_path: list[exp.Expr]) -> bool:
 def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
     """A guess a shown row answers for one person (``replace(ssn, '<9 digits>', 'HIT')``,
     ``abs(ssn::BIGINT - G)``): at least ``_LONG`` letters and digits, or a number from 1000."""
-    if not guess_literal(arg, node, position):
+    if not guess_literal(arg, node, position, True):
         return False
     text = _string(arg)
     if text is not None:
@@ -230,7 +238,7 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
         leaves: list[frozenset[str]] = []
         for k, a in enumerate(args):
             if _constant(a):
-                leaves.append(frozenset({"!constant"}) if guess_literal(a, node, k)
+                leaves.append(frozenset({"!constant"}) if guess_literal(a, node, k, True)
                               else frozenset())
             elif not reads[k] or not several:   # a length, a type: nothing of a value's content
                 leaves.append(frozenset())

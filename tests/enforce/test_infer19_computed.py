@@ -90,6 +90,11 @@ GUESSES = [   # still refused beside the honest forms now allowed
     "SELECT count(*) FROM customers WHERE length(ssn) = 9 AND ssn LIKE '1000000%'",
     "SELECT count(*) FROM customers WHERE split_part(email, '@', 1) = 'user12'",
     f"SELECT count(*) FROM customers WHERE ssn = '{G}' OR ssn = ''",
+    # a domain pattern with an alternative that reads the local part is no domain pattern
+    "SELECT count(*) FROM customers WHERE regexp_matches(email, '@x[.]org|^user12@')",
+    # a small number searched for is its text ('12'), not a position
+    "SELECT count(*) FROM customers WHERE strpos(ssn, 12) > 0",
+    "SELECT max(len(string_split(ssn, 12))) FROM customers",
 ]
 
 
