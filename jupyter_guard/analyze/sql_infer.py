@@ -29,6 +29,7 @@ from jupyter_guard.analyze.sql_compare import (
     set_compared,
 )
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
+from jupyter_guard.analyze.sql_guessfn import computed_guesses, domain_part, guess_literal
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
 from jupyter_guard.analyze.sql_order import order_intents
@@ -83,9 +84,13 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         if len(ops) < 2:
             continue
         leaves: list[Leaves] = []
-        for o in ops:
+        for n, o in enumerate(ops):
             sides.budget = 256
-            leaves.append(frozenset({"!constant"}) if _constant(o) else sides.value(o, sel))
+            if _constant(o):   # a format or a domain pattern singles out no value
+                leaves.append(frozenset({"!constant"}) if guess_literal(o, node, n)
+                              else frozenset())
+            else:
+                leaves.append(sides.value(o, sel))
         for k, operand in enumerate(ops):
             if _constant(operand):
                 continue
@@ -96,6 +101,8 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         add(col, col_sel, other, text)
     for col, col_sel, other, text in mixed_compared(tree, sides):
         add(col, col_sel, other, text, mixed=True)
+    for col, col_sel, other, node, ranked in computed_guesses(tree, sides):
+        add(col, col_sel, other, node, ranked)
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
@@ -120,7 +127,8 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     out: list[tuple[exp.Column, exp.Expr]] = []
     for col, owner in _scoped(operand, sel):
         if isinstance(col, (exp.Column, exp.Columns)) and (owner is sel or (
-                owner is not None and owner.args.get("from_") is None)):
+                owner is not None and owner.args.get("from_") is None)) and \
+                not _no_content(col, operand):
             if isinstance(col, exp.Columns):
                 if isinstance(col.this, exp.Column):
                     continue   # ``COLUMNS(c.*)``: the ``c.*`` in it is read as itself
@@ -131,6 +139,19 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
         for outs in _Derived._projections(query, []).values():
             out += [(c, inner) for e, inner in outs for c in _columns_of(e)]
     return out
+
+
+def _no_content(col: exp.Expr, operand: exp.Expr) -> bool:
+    """``col`` is read in ``operand`` only for a property (``length(ssn) <> 9``) or for the
+    part of an e-mail after its ``@`` (``split_part(email, '@', 2) = 'example.com'``)."""
+    from jupyter_guard.analyze.sql_taint import reveals_nothing
+
+    path: list[exp.Expr] = []
+    node = col.parent
+    while node is not None and node is not operand.parent:
+        path.append(node)
+        node = node.parent
+    return any(reveals_nothing(n) for n in path) or domain_part(path)
 
 
 _PIVOT_IN = re.compile(r"\bON\s+((?:[\w\".]+\s*,\s*)*[\w\".]+)\s+IN\s*\(", re.I)

@@ -38,6 +38,8 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         if sel is None or sel is node:
             continue
         if isinstance(node, exp.Order):
+            if node.parent is sel and _histogram(sel):
+                continue   # the order of shown keys (``sql_groups``: no member is named)
             keys = _keys(node, sel)
             shown = _shown(node, sel)
         elif isinstance(node, (exp.ArgMin, exp.ArgMax)) and node.expression is not None:
@@ -55,6 +57,23 @@ def order_intents(tree: exp.Expr) -> tuple[Intent, ...]:
             out.setdefault(col, Intent("sql.predicate", "column", col, (col,), detail="order",
                                        source=node.sql(dialect="duckdb")[:200]))
     return tuple(out.values())
+
+
+def _histogram(sel: exp.Expr) -> bool:
+    """A table-wide histogram of a column's pieces (``left(ssn, 3) AS area, count(*)``) ordered
+    by its shown keys only: the order tells nothing the shown keys do not."""
+    from jupyter_guard.analyze.sql_groups import histogram_keys
+
+    names = histogram_keys(sel)
+    if not names or not isinstance(sel, exp.Select):
+        return False
+    shown = {id(o) for o in sel.expressions if o.alias_or_name.lower() in names or
+             o.sql(dialect="duckdb").lower() in names}
+    bare = any(isinstance(o.unalias(), exp.Column) for o in sel.expressions if id(o) in shown)
+    order = sel.args["order"]
+    keys = _keys(order, sel)
+    outs = [o.unalias() for o in sel.expressions if id(o) in shown]
+    return not bare and all(any(k.unalias() == o for o in outs) for k in keys)
 
 
 def _keys(order: exp.Order, sel: exp.Expr) -> list[exp.Expr]:

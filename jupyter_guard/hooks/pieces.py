@@ -8,7 +8,8 @@ such pieces is refused by the ``inference`` rule (action ``sql.fragment``) inste
 - ``find(values, taint, name, cons)``: a short value of a tainted column that a value of its
   source column holds, or None;
 - ``in_frame(frame, taint, con)``: the same over the columns of a result frame;
-- ``refuse(guard, sql, source, column, value)``: decide (rule ``inference``), raise if refused;
+- ``refuse(guard, sql, source, column, value, probe)``: decide (rule ``inference``), raise if
+  refused; a table-wide histogram's keys over groups of ``min_group_size`` rows pass (``shared``);
 - ``new_when_full(values)``: whether ``values`` hold values not known yet that the known
   values cannot take (full, or past the bound once added: what every route then refuses
   with ``refuse_full``, before remembering any and handing out none);
@@ -90,11 +91,16 @@ def _shown(v: Any) -> str:
     return v.decode("latin-1") if isinstance(v, (bytes, bytearray)) else str(v)
 
 
-def refuse(guard: Any, sql: str, source: str, column: str, value: str) -> None:
-    """Refuse (rule ``inference``) a fetch whose ``column`` holds short pieces of ``source``."""
+def refuse(guard: Any, sql: str, source: str, column: str, value: str,
+           probe: Any = None) -> None:
+    """Refuse (rule ``inference``) a fetch whose ``column`` holds short pieces of ``source``,
+    unless ``column`` is a key of a table-wide histogram whose every group holds at least
+    ``sensitive.min_group_size`` rows (``shared``; ``probe``: what counts them)."""
     from jupyter_guard.guard.judge import refuse_verdict, verdict
     from jupyter_guard.model import Intent
 
+    if probe is not None and shared(guard.policy, sql, column, probe):
+        return
     intent = Intent("sql.fragment", "column", source, (source,),
                     detail=f"column {column!r} holds {len(value)}-character values",
                     source=sql[:200])
@@ -105,6 +111,26 @@ def refuse(guard: Any, sql: str, source: str, column: str, value: str) -> None:
             err = refuse_verdict(guard, v, kind="runtime", code=sql[:200], intents=(intent,))
     if err is not None:
         raise err
+
+
+def shared(policy: Any, sql: str, column: str, probe: Any) -> bool:
+    """``column`` is a key of ``SELECT left(ssn, 3) AS area, count(*) FROM customers GROUP BY
+    1`` (``analyze.sql_groups``) and every group holds at least ``min_group_size`` (and two) rows:
+    each piece is shared by that many rows, and the query picked none of them."""
+    from jupyter_guard.analyze.sql_groups import histogram_keys, smallest_group
+    from jupyter_guard.hooks.sql_exports import _tree
+
+    if policy.min_group_size < 2:
+        return False
+    with Busy():
+        tree = _tree(sql)
+        if tree is None or column.lower() not in histogram_keys(tree):
+            return False
+        try:
+            smallest = probe.scalar(smallest_group(tree))   # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - the groups could not be counted: the pieces stay refused
+            return False
+    return smallest is None or int(smallest) >= policy.min_group_size
 
 
 FULL = ("", "", "")   # a route's marker, beside its pieces: the known values are full

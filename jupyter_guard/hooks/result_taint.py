@@ -119,7 +119,7 @@ def fetched(result: Any, how: str, sql: str | None, cons: list[Any], names: list
     if piece is pieces.FULL:
         pieces.refuse_full(guard, sql)
     if piece is not None:
-        pieces.refuse(guard, sql, *piece)
+        pieces.refuse(guard, sql, *piece, probe=_Probe(cons))
     return result
 
 

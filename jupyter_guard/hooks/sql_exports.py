@@ -116,7 +116,27 @@ def revealed(outs: tuple[Output, ...], tree: exp.Expr, conn: Any, policy: Policy
     """Per output: the sensitive columns it reveals (grouped ones only if groups are small)."""
     grouped = any(o.grouped and not o.origins for o in outs)
     ok = _groups_ok(tree, conn, policy) if grouped else True
-    return [o.origins | (frozenset() if ok else o.grouped) for o in outs]
+    out = [o.origins | (frozenset() if ok else o.grouped) for o in outs]
+    return _histogram(outs, out, tree, conn, policy) if any(out) else out
+
+
+def _histogram(outs: tuple[Output, ...], taint: list[frozenset[str]], tree: exp.Expr, conn: Any,
+               policy: Policy) -> list[frozenset[str]]:
+    """The keys of a table-wide histogram of a column's pieces (``left(ssn, 3) AS area,
+    count(*)``, ``analyze.sql_groups``) reveal no single value when every group holds at least
+    ``min_group_size`` (and two) rows: their taint is dropped."""
+    from jupyter_guard.analyze.sql_groups import histogram_keys, smallest_group
+
+    keys = histogram_keys(tree) if policy.min_group_size >= 2 and conn is not None else ()
+    if not keys or not isinstance(tree, exp.Select):
+        return taint
+    try:
+        smallest = conn.scalar(smallest_group(tree))
+    except Exception:  # noqa: BLE001 - the groups could not be counted: the keys stay tainted
+        return taint
+    if smallest is not None and int(smallest) < policy.min_group_size:
+        return taint
+    return [frozenset() if o.name.lower() in keys else t for o, t in zip(outs, taint)]
 
 
 def export_columns(i: Intent, cat: Any, policy: Policy) -> tuple[str, ...] | None:

@@ -217,7 +217,7 @@ def _run_sql(g: Guard, conn: Conn, text: str, *, output: str | None = None,
         marks = sql_exports.mark_result(result, statements[-1], conn, g.policy)
         piece = pieces.in_frame(result, marks, conn.raw) if marks else None
         if piece is not None:   # pieces too short to mask (``substr(ssn, 3, 1)``)
-            pieces.refuse(g, statements[-1], *piece)
+            pieces.refuse(g, statements[-1], *piece, probe=conn)
     if output and user_ns is not None:
         user_ns[output] = result
     return result

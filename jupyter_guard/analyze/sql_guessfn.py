@@ -1,0 +1,255 @@
+"""Guesses computed rather than compared (issue 15, item 3; red team 18): a function or an
+arithmetic operator that combines a column with a guess, whose result is then aggregated,
+filtered on, grouped on, ordered by or compared, answers a question about single values with no
+predicate on the column itself: ``min(length(replace(ssn, '123-45-6789', '')))`` is 0 when the
+guess is an SSN, ``sum(sign(ssn::BIGINT - 123456789))`` ranks the guess among the SSNs (about
+30 queries recover one by bisection).
+
+One rule over the expression tree, not a list of functions (``computed_guesses``): a node that
+computes (any function but aggregates, conditionals, hashes, concatenations, pads, ``coalesce``
+and casts; any arithmetic operator) with one argument reading a column's content and another
+that is a guess (``guess_literal``; a column or a query: its lineage, ``sql_sides``) is refused
+when its value is aggregated, in a condition (``WHERE``, ``HAVING``, ``QUALIFY``, ``JOIN … ON``,
+``FILTER``, ``CASE``), a key of ``GROUP BY``/``ORDER BY``/``DISTINCT``/a window, compared, or an
+output of a query another one reads. Shown as a row of the statement's own result it is a
+derived value, which masking decides on, unless the guess is long (``_long``: four letters or
+digits, a number from 1000): a row of ``replace(ssn, '<guess>', 'HIT')`` or ``abs(ssn::BIGINT -
+G)`` answers the question for one person in a form masking cannot recognise.
+
+What cannot single out a value is no guess, in comparisons too (``sql_infer``):
+
+- a format literal: no letter or digit once regular-expression escapes (``\\d``), full classes
+  (``[0-9]``, ``[^@]``) and counts (``{3}``) are taken out: ``ssn = ''``,
+  ``regexp_matches(ssn, '^\\d{3}-\\d{2}-\\d{4}$')``, ``replace(ssn, '-', '')``;
+- a domain pattern: only format before its first ``@`` (``LIKE '%@example.com'``,
+  ``ends_with(email, '@example.com')``): it fixes the part of an e-mail after the ``@``;
+- a small number given to a function (a position or a length: ``left(ssn, 3)``); a number is a
+  guess beside an arithmetic operator, or from 1000 up;
+- a regular-expression function's replacement, options and group, and ``replace``'s and
+  ``translate``'s replacement (only the pattern guesses).
+
+Pure: sqlglot trees in, nodes out.
+
+>>> import sqlglot
+>>> from jupyter_guard.analyze.sql_sides import Sides
+>>> t = sqlglot.parse_one("SELECT sum(sign(ssn::BIGINT - 123456789)) FROM customers")
+>>> [(c.name, sorted(o)) for c, _s, o, _t, _r in computed_guesses(t, Sides(t))]
+[('ssn', ['!constant'])]
+>>> t = sqlglot.parse_one("SELECT count(DISTINCT replace(ssn, '-', '')) FROM customers")
+>>> computed_guesses(t, Sides(t))
+[]
+"""
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from jupyter_guard.analyze.sql_sides import Sides
+from jupyter_guard.analyze.sql_sources import _constant, _scoped
+
+# operators whose result measures one value against another
+ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Pow,
+              exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor, exp.BitwiseLeftShift,
+              exp.BitwiseRightShift)
+# functions whose result keeps what their arguments hold (no comparison in them)
+_KEEPS = (exp.AggFunc, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.Coalesce, exp.Concat,
+          exp.DPipe, exp.ConcatWs, exp.Array, exp.Pad, exp.MD5, exp.SHA, exp.SHA2, exp.MD5Digest,
+          exp.Window, exp.Struct, exp.Lower, exp.Upper, exp.Paren, exp.Alias, exp.Predicate,
+          exp.Connector, exp.Not)
+_KEEP_NAMES = frozenset({"hash", "md5_number", "md5_number_upper", "md5_number_lower", "sha1",
+                         "sha256", "sha512", "xxhash", "list_value", "list", "array_agg",
+                         "struct_pack", "row", "ifnull", "nvl", "concat", "concat_ws", "lpad",
+                         "rpad", "format", "printf", "strftime", "date_trunc", "date_part",
+                         "datepart", "extract", "to_json", "json_object"})
+# functions whose second argument alone is a pattern (the rest: replacements, options, groups)
+_REGEXPS = (exp.RegexpLike, exp.RegexpReplace, exp.RegexpExtract, exp.RegexpILike,
+            exp.RegexpSplit, exp.RegexpExtractAll, exp.Replace, exp.Translate)
+# functions that search their argument for the text of a number they are given
+_SEARCHES = (*_REGEXPS, exp.Split)
+_LONG = 4   # letters and digits that make a shown guess (a value's piece, not a character)
+# where a computed value is read as a question: aggregated, a condition, a key, a comparison
+# where a computed value is read as a question: aggregated, a condition, a key, a comparison
+_REACHES = (exp.AggFunc, exp.Where, exp.Having, exp.Qualify, exp.Filter, exp.Group, exp.Order,
+            exp.Ordered, exp.Window, exp.If, exp.Case, exp.Predicate, exp.Connector, exp.Not,
+            exp.Distinct, exp.Join)
+_ESCAPES = re.compile(r"\\[dDwWsSbBAzZ]|\\(?=[^0-9A-Za-z])|\{\d*,?\d*\}|"
+                      r"\[\^?(?:0-9|a-z|A-Z|\\[dDwWsS]|[^0-9A-Za-z\]])*\]")
+_BIG = 1000   # a number from here up given to a function is a guess, not a position
+
+Computed = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
+
+
+def format_only(text: str) -> bool:
+    """No letter or digit once escapes, full classes and counts are taken out.
+
+    >>> format_only(r'^\\d{3}-\\d{2}-\\d{4}$'), format_only('^[^@]+@[^@]+$'), format_only('')
+    (True, True, True)
+    >>> format_only('^123-45'), format_only('[1]'), format_only(r'\\x31'), format_only('1%')
+    (False, False, False, False)
+    """
+    return not any(ch.isalnum() for ch in _ESCAPES.sub("", text))
+
+
+def domain_only(text: str) -> bool:
+    """A pattern whose letters and digits all follow an ``@`` that only format precedes: it
+    fixes an e-mail's domain, not its local part.
+
+    >>> domain_only('%@example.com'), domain_only('@example.com'), domain_only('jane%@x.org')
+    (True, True, False)
+    >>> domain_only('@x[.]org|^jane')   # an alternative that reads the local part
+    False
+    """
+    head, at, _ = text.partition("@")
+    return bool(at) and "|" not in text and format_only(head)
+
+
+def _string(e: exp.Expr) -> str | None:
+    return str(e.this) if isinstance(e, exp.Literal) and e.is_string else None
+
+
+def guess_literal(arg: exp.Expr, node: exp.Expr, position: int,
+                  positions: bool = False) -> bool:
+    """Whether ``arg``, a constant argument (``position``) of ``node``, could single out a
+    value. Unknown constants (a parameter, a constant query, a function of literals) are.
+    ``positions``: a small number may be a position or a length (a computing function's
+    argument, not a pattern's nor a compared value: ``strpos(ssn, 5)`` searches for ``'5'``)."""
+    if isinstance(arg, (exp.DataType, exp.Var, exp.Identifier, exp.Null, exp.Boolean)):
+        return False
+    if isinstance(node, _REGEXPS) and position != 1:
+        return False   # a replacement, options, a group number
+    text = _string(arg)
+    if text is not None:
+        return not (format_only(text) or domain_only(text))
+    num = arg.this if isinstance(arg, exp.Neg) else arg
+    if isinstance(num, exp.Literal) and not num.is_string:
+        if not positions or isinstance(node, (*ARITHMETIC, *_SEARCHES)) or \
+                not isinstance(node, exp.Func):
+            return True
+        try:
+            return abs(float(str(num.this))) >= _BIG
+        except ValueError:
+            return True
+    return True
+
+
+def domain_part(col_path: list[exp.Expr]) -> bool:
+    """A column read through ``split_part(x, '@', n)`` with ``n`` past 1 (or from the end):
+    only its domain is compared."""
+    for n in col_path:
+        if isinstance(n, exp.SplitPart) and _string(n.args.get("delimiter") or exp.null()) == "@":
+            part = n.args.get("part_index")
+            num = part.this if isinstance(part, exp.Neg) else part
+            if isinstance(num, exp.Literal) and not num.is_string and (
+                    isinstance(part, exp.Neg) or int(str(num.this)) > 1):
+                return True
+    return False
+
+
+def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
+    """A guess a shown row answers for one person (``replace(ssn, '<9 digits>', 'HIT')``,
+    ``abs(ssn::BIGINT - G)``): at least ``_LONG`` letters and digits, or a number from 1000."""
+    if not guess_literal(arg, node, position, True):
+        return False
+    text = _string(arg)
+    if text is not None:
+        return sum(ch.isalnum() for ch in _ESCAPES.sub("", text)) >= _LONG
+    num = arg.this if isinstance(arg, exp.Neg) else arg
+    if isinstance(num, exp.Literal):
+        try:
+            return abs(float(str(num.this))) >= _BIG
+        except ValueError:
+            return True
+    return True   # a parameter, a constant query: unknown
+
+
+def _computes(node: exp.Expr) -> bool:
+    if isinstance(node, ARITHMETIC):
+        return True
+    if not isinstance(node, exp.Func) or isinstance(node, _KEEPS):
+        return False
+    return not (isinstance(node, exp.Anonymous) and str(node.this).lower() in _KEEP_NAMES)
+
+
+def _args(node: exp.Expr) -> list[exp.Expr]:
+    return list(node.expressions) if isinstance(node, exp.Anonymous) else \
+        list(node.iter_expressions())
+
+
+def _reached(node: exp.Expr, sel: exp.Expr) -> bool:
+    """Whether ``node``'s value is aggregated, tested, used as a key or compared in ``sel``, or
+    is an output of a query that another query reads."""
+    child, parent = node, node.parent
+    while parent is not None and parent is not sel:
+        if isinstance(parent, _REACHES):
+            return not (isinstance(parent, exp.Join) and parent.args.get("on") is not child)
+        child, parent = parent, parent.parent
+    if parent is None or not isinstance(sel, exp.Select):
+        return True
+    outer = sel.parent
+    if outer is not None:   # a subquery, a CTE, a branch: what reads its outputs decides
+        return True
+    if sel.args.get("group") is not None or sel.args.get("distinct") is not None:
+        return True   # a key (not under an aggregate), or told apart from the other rows
+    return _referenced(sel, child)
+
+
+def _referenced(sel: exp.Select, output: exp.Expr) -> bool:
+    """Whether the statement's own ``ORDER BY``, ``HAVING`` or ``QUALIFY`` reads ``output`` (by
+    position, alias or the same expression)."""
+    alias = output.alias.lower() if isinstance(output, exp.Alias) else ""
+    value = output.unalias()
+    at = next((n for n, o in enumerate(sel.expressions, 1) if o is output), 0)
+    for key in ("order", "having", "qualify"):
+        clause = sel.args.get(key)
+        if clause is None:
+            continue
+        for n in clause.walk():
+            if (isinstance(n, exp.Column) and not n.table and alias and n.name.lower() == alias) \
+                    or n == value:
+                return True
+            if key == "order" and isinstance(n, exp.Ordered) and isinstance(n.this, exp.Literal) \
+                    and n.this.is_int and int(n.this.this) == at:
+                return True
+    return False
+
+
+def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
+    """(column, its SELECT, the other arguments' leaves, the node, whether it ranks) for each
+    column a computing node combines with a guess whose value is read as a question (or shown,
+    for a long guess)."""
+    from jupyter_guard.analyze.sql_compare import is_comparison
+    from jupyter_guard.analyze.sql_order import _content_columns
+
+    out: list[Computed] = []
+    for node, sel in _scoped(tree, None):
+        if sel is None or not _computes(node) or is_comparison(node):
+            continue
+        args = _args(node)
+        if len(args) < 2:
+            continue
+        reads = [[] if _constant(a) else _content_columns(a) for a in args]
+        if not any(reads):
+            continue
+        if not _reached(node, sel) and not any(
+                _constant(a) and _long(a, node, k) for k, a in enumerate(args)):
+            continue   # shown: a derived value masking decides on, unless a long guess
+        several = sum(1 for r in reads if r) > 1   # a reading side's own leaves: only others'
+        leaves: list[frozenset[str]] = []
+        for k, a in enumerate(args):
+            if _constant(a):
+                leaves.append(frozenset({"!constant"}) if guess_literal(a, node, k, True)
+                              else frozenset())
+            elif not reads[k] or not several:   # a length, a type: nothing of a value's content
+                leaves.append(frozenset())
+            else:
+                sides.budget = 256
+                leaves.append(sides.value(a, sel))
+        for k, cols in enumerate(reads):
+            other = frozenset().union(*(lv for j, lv in enumerate(leaves) if j != k))
+            if other:
+                out += [(c, sel, other, node, isinstance(node, ARITHMETIC)) for c in cols]
+    return out
+
+
+__all__ = ["computed_guesses", "domain_only", "domain_part", "format_only", "guess_literal"]
