@@ -125,21 +125,35 @@ def _respelt(t: str) -> list[str]:
             t.replace("example.com", "@example.com").replace(" at @", "@"), ones, *woven]
 
 
+def _undone(t: str) -> list[str]:
+    """What a reader makes of one text of a capture: ``recover``'s pieces for it."""
+    t = t.replace("\\x00", "").replace("\x00", "")
+    t = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), t)
+    more = [t, codecs.encode(t, "rot13"), urllib.parse.unquote(html.unescape(t)),
+            t.translate(_LETTERS), *(t.translate(k) for k in _LETTERS_SHIFTED),
+            *_lines(t), *_respelt(t)]
+    for big in re.findall(r"\d{40,}", t):
+        n = int(big)
+        more.append(n.to_bytes((n.bit_length() + 7) // 8, "big").decode("latin-1"))
+    for ints in re.findall(r"\[\d+(?:, \d+)+\]", t):
+        more.append(bytes(int(v) for v in ints[1:-1].split(", ") if int(v) < 256)
+                    .decode("latin-1"))
+    return more
+
+
+def _texts_of(data: bytes) -> list[str]:
+    return [t for part in _unpack(data) for t in _texts(part)]
+
+
 def recover(data: bytes) -> str:
-    texts = [t for part in _unpack(data) for t in _texts(part)]
+    """``data`` undone every way above, one piece a line (a text met twice is undone once and
+    its pieces repeated: the same string as undoing it each time)."""
+    done: dict[str, list[str]] = {}
     more: list[str] = []
-    for t in texts:
-        t = t.replace("\\x00", "").replace("\x00", "")
-        t = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), t)
-        more += [t, codecs.encode(t, "rot13"), urllib.parse.unquote(html.unescape(t)),
-                 t.translate(_LETTERS), *(t.translate(k) for k in _LETTERS_SHIFTED),
-                 *_lines(t), *_respelt(t)]
-        for big in re.findall(r"\d{40,}", t):
-            n = int(big)
-            more.append(n.to_bytes((n.bit_length() + 7) // 8, "big").decode("latin-1"))
-        for ints in re.findall(r"\[\d+(?:, \d+)+\]", t):
-            more.append(bytes(int(v) for v in ints[1:-1].split(", ") if int(v) < 256)
-                        .decode("latin-1"))
+    for t in _texts_of(data):
+        if t not in done:
+            done[t] = _undone(t)
+        more += done[t]
     return "\n".join(more)
 
 
@@ -165,7 +179,12 @@ _RAW_FINDER = _automaton()
 def raw_in(parts: list[bytes]) -> list[str]:
     """The values of ``RAW`` in what ``parts`` hold once recovered (one automaton pass over the
     text and over its digits: the recovered text is tens of megabytes for some cases)."""
-    text = "\n".join(recover(p) for p in parts)
+    # each distinct part, text and piece once: a value holds no newline and ``_digits`` keeps
+    # them, so a value is in the pieces joined iff it is in one piece: the same values as
+    # searching every part's ``recover`` joined
+    texts = {t: None for p in dict.fromkeys(parts) for t in _texts_of(p)}
+    pieces = {piece: None for t in texts for piece in _undone(t)}
+    text = "\n".join(pieces)
     found = {v for t in (text, _digits(text)) for _, v in _RAW_FINDER.iter(t)}
     return [v for v in RAW if v in found]
 
