@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.enforce.test_red15c_corpus import EMAILS, RAW, SSNS, raw_in, recover
-from tests.enforce.test_red15e_network import _recovered, decoded
+from tests.enforce.test_red15c_corpus import EMAILS, RAW, SSNS, missing, raw_in, recover
+from tests.enforce.test_red15e_network import decoded
 
 HEAD = b"POST /in HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 _LETTERS = str.maketrans("0123456789", "abcdefghij")
@@ -118,13 +118,22 @@ def test_each_form_of_a_raw_value_is_found(value: str, form: Callable[[str], byt
 @pytest.mark.parametrize(("value", "form"), _cases(EMAILS[2], SSNS[2]))
 def test_a_value_not_sensitive_is_not_found(value: str, form: Callable[[str], bytes]) -> None:
     """``EMAILS[:5]``/``SSNS[:5]`` are not in ``RAW``: the same forms find nothing, and the
-    twins' reader (``_recovered``) still shows the value itself."""
+    twins' reader (``missing``) still finds the value itself."""
     assert value not in RAW
     assert raw_in(decoded(form(value))) == []
-    if form in (FORMS["plain"], FORMS["hex"], FORMS["gzip"]):
-        assert value in _recovered(decoded(form(value)))
+    if form in (FORMS["plain"], FORMS["hex"], FORMS["gzip"], FORMS["rot13"]):
+        assert missing([value], decoded(form(value))) == []
 
 
-def test_recovered_is_recover_of_each_part_joined() -> None:
-    parts = decoded(_raw_deflate(b"d=" + EMAILS[9].encode())) * 2
-    assert _recovered(parts) == "\n".join(recover(p) for p in parts)
+def test_missing_is_a_search_of_every_part_recovered_and_joined() -> None:
+    """The twins' reader answers as searching ``recover`` of every part joined by newlines:
+    a value in a late part, one spanning two pieces or two parts, one nowhere."""
+    parts = decoded(_raw_deflate(b"d=" + EMAILS[9].encode())) * 2 + [b"tail-end", b"zz"]
+    whole = "\n".join(recover(p) for p in parts)
+    cuts = [i for i, c in enumerate(whole) if c == "\n"]
+    spanning = [whole[i - 4:i + 5] for i in (cuts[0], cuts[len(cuts) // 2], cuts[-1],
+                                             whole.index("tail-end") - 1)]
+    expect = [EMAILS[9], *spanning, "absent", "", whole[:40], whole[-30:]]
+    assert missing(expect, parts) == [e for e in expect if e not in whole]
+    assert missing(expect, parts) == ["absent"]
+    assert missing(["absent"], []) == ["absent"]
