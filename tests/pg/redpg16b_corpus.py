@@ -135,6 +135,7 @@ class Fresh:
     def _drop(self, name: str) -> None:
         try:
             self._helper.run(self.pg.dsn("postgres"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            self.made.remove(name)
         except RuntimeError:   # its connection ended (an attack on other sessions): ``close``
             pass
 
