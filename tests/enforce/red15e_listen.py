@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable
 
 _CSV = b"city,n\nParis,3\nLyon,2\n"
@@ -80,7 +79,7 @@ class Listener:
         self.port = self.sock.getsockname()[1]
         self.conns: list[bytearray] = []
         self.open: set[int] = set()
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()   # notified as each connection ends
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -106,22 +105,20 @@ class Listener:
             conn.close()
             with self.lock:
                 self.open.discard(id(buf))
+                self.lock.notify_all()
 
     def settle(self) -> bytes:
         """Every byte received so far, once each connection made before this call is read to
         its end (a marker connection is accepted after them: the backlog is in order)."""
         with socket.create_connection(("127.0.0.1", self.port)) as s:
             s.sendall(_MARK)
-        deadline = time.monotonic() + 60
-        while True:
-            with self.lock:
-                marked = [b for b in self.conns if b.startswith(_MARK)]
-                if marked and not self.open:
-                    data = b"\n--conn--\n".join(bytes(b) for b in self.conns)
-                    self.conns.clear()
-                    return data.replace(_MARK, b"")
-            assert time.monotonic() < deadline, "a connection was never read to its end"
-            time.sleep(0.05)
+        with self.lock:
+            read = self.lock.wait_for(lambda: not self.open and any(
+                b.startswith(_MARK) for b in self.conns), timeout=60)
+            assert read, "a connection was never read to its end"
+            data = b"\n--conn--\n".join(bytes(b) for b in self.conns)
+            self.conns.clear()
+            return data.replace(_MARK, b"")
 
     def close(self) -> None:
         self._stop = True
@@ -135,25 +132,28 @@ class Udp:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.got: list[bytes] = []
+        self.came = threading.Condition()   # notified as each datagram is kept
         self._stop = False
         threading.Thread(target=self._recv, daemon=True).start()
 
     def _recv(self) -> None:
         while not self._stop:
             try:
-                self.got.append(self.sock.recv(65536))
+                got = self.sock.recv(65536)
             except OSError:
                 continue
+            with self.came:
+                self.got.append(got)
+                self.came.notify_all()
 
     def settle(self) -> bytes:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(_MARK, ("127.0.0.1", self.port))
-        deadline = time.monotonic() + 60
-        while _MARK not in self.got:
-            assert time.monotonic() < deadline, "the marker datagram never came"
-            time.sleep(0.05)
-        data = b"\n--dgram--\n".join(self.got)
-        self.got.clear()
+        with self.came:
+            assert self.came.wait_for(lambda: _MARK in self.got, timeout=60), \
+                "the marker datagram never came"
+            data = b"\n--dgram--\n".join(self.got)
+            self.got.clear()
         return data.replace(_MARK, b"")
 
     def close(self) -> None:

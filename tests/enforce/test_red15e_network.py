@@ -32,7 +32,7 @@ import pytest
 
 from tests.enforce import red15e_cases as cases
 from tests.enforce.red15e_listen import Listeners
-from tests.enforce.test_red15c_corpus import raw_in, recover, run_wire
+from tests.enforce.test_red15c_corpus import missing, raw_in, run_wire
 from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -239,9 +239,8 @@ def test_pickled_pieces_in_a_file(net: Net, case: cases.Case) -> None:
 def test_benign_twins(net: Net, twin: cases.Twin) -> None:
     ok, wire, got = net.run(twin.id, twin.code)
     assert ok, wire[-3000:]
-    text = "\n".join(recover(p) for p in decoded(wire) + decoded(got))
-    missing = [e for e in twin.expect if e not in text]
-    assert not missing, f"{missing}\n{got[:2000]!r}\n{wire[:2000]!r}"
+    lost = missing(list(twin.expect), decoded(wire) + decoded(got))
+    assert not lost, f"{lost}\n{got[:2000]!r}\n{wire[:2000]!r}"
 
 
 def test_compressed_bomb_is_refused_not_inflated(net: Net) -> None:

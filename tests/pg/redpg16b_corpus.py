@@ -11,12 +11,14 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.kernelutil import Kernel
 from tests.pg.conftest import Db
+from tests.pg.pgserver import PgServer, _Worker, _worker
 from tests.pg.test_odbc import odbc_dsn
 
 # What each fresh database holds besides ``shop``'s customers and orders: a trigger and its
@@ -95,10 +97,71 @@ def files() -> list[str]:
     return sorted(p for p in os.listdir("/tmp") if ("/tmp/" + p).startswith(FILES))
 
 
-def prepare(db: Db) -> None:
+def reset_roles(db: Db) -> None:
     # roles are the cluster's, not the database's: an earlier attack that got through is undone
     db.query("ALTER ROLE analyst PASSWORD NULL VALID UNTIL 'infinity' CONNECTION LIMIT -1")
+
+
+def prepare(db: Db) -> None:
+    reset_roles(db)
     db.query(SETUP.format(port=db.server.port, db=db.name))
+
+
+class Fresh:
+    """Fresh databases as ``prepare`` leaves them, copied from a template made once (``shop``
+    and ``SETUP``). A helper thread makes the next copy while the kernel runs the current
+    attack, and drops a used one once the attack after it has connected elsewhere (so nothing
+    of the kernel's is still on it). ``take()`` gives the next, its roles reset; ``close``
+    drops whatever is left and the template."""
+
+    def __init__(self, pg: PgServer) -> None:
+        self.pg, self.made, self._used = pg, [], []
+        self.template = "tpl_" + uuid.uuid4().hex[:10]
+        pg.query(f"CREATE DATABASE {self.template} TEMPLATE shop", db="postgres")
+        pg.query(SETUP.format(port=pg.port, db=self.template), db=self.template)
+        # no connection after: autovacuum leaves it as SETUP left it (no statistics gathered)
+        pg.query(f"ALTER DATABASE {self.template} ALLOW_CONNECTIONS false", db="postgres")
+        self._helper = _Worker()   # its own process: the tests' ``pg.query`` one is not shared
+        self._pool = ThreadPoolExecutor(1)
+        self._next = self._pool.submit(self._copy, self._helper)
+
+    def _copy(self, worker: _Worker) -> str:
+        name = "t_" + uuid.uuid4().hex[:10]
+        self.made.append(name)
+        worker.run(self.pg.dsn("postgres"),
+                   f"CREATE DATABASE {name} TEMPLATE {self.template} STRATEGY FILE_COPY")
+        return name
+
+    def _drop(self, name: str) -> None:
+        try:
+            self._helper.run(self.pg.dsn("postgres"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            self.made.remove(name)
+        except RuntimeError:   # its connection ended (an attack on other sessions): ``close``
+            pass
+
+    def take(self) -> Db:
+        try:
+            name = self._next.result()
+        except RuntimeError:   # its connection ended (an attack on other sessions): copy here
+            name = self._copy(_worker(self.pg))
+        self._next = self._pool.submit(self._copy, self._helper)
+        db = Db(self.pg, name)
+        reset_roles(db)
+        return db
+
+    def drop(self, db: Db) -> None:
+        """``db`` is done with; the one used before it is dropped now (in the helper)."""
+        self._used.append(db.name)
+        if len(self._used) > 1:
+            self._pool.submit(self._drop, self._used.pop(0))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._helper.proc.stdin is not None:
+            self._helper.proc.stdin.close()
+            self._helper.proc.wait(timeout=60)
+        for name in [*self.made, self.template]:
+            self.pg.drop(name)
 
 
 @dataclass(frozen=True)

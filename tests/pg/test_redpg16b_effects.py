@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.pg.conftest import Db
 from tests.pg.pgserver import PgServer
-from tests.pg.redpg16b_corpus import FDW, MAGICS, ROUTES, Attack, attempt, kernel_for, prepare
+from tests.pg.redpg16b_corpus import (
+    FDW,
+    MAGICS,
+    ROUTES,
+    Attack,
+    Fresh,
+    attempt,
+    kernel_for,
+    prepare,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -149,20 +159,25 @@ OUT = os.environ.get("JG_REDPG16B_OUT")   # the probe's table for the report, wh
 ONLY = os.environ.get("JG_REDPG16B_ONLY")  # a comma-separated list of attack ids
 
 
+@pytest.fixture(scope="module")
+def fresh(pg: PgServer) -> Iterator[Fresh]:
+    f = Fresh(pg)
+    yield f
+    f.close()
+
+
 @pytest.mark.parametrize("route", sorted(ROUTES))
-def test_attacks_leave_the_database_as_it_was(work_root: Path, pg: PgServer, route: str) -> None:
+def test_attacks_leave_the_database_as_it_was(work_root: Path, fresh: Fresh, route: str) -> None:
     failures, table = [], {}
     with kernel_for(work_root, f"rp16b-{route}") as kernel:
         for attack in ATTACKS:
             if route not in attack.routes or (ONLY and attack.id not in ONLY.split(",")):
                 continue
-            name = pg.fresh()
-            db = Db(pg, name)
+            db = fresh.take()   # as ``prepare`` leaves a fresh copy of shop
             try:
-                prepare(db)
                 out = attempt(kernel, ROUTES[route], db, attack)
             finally:
-                pg.drop(name)
+                fresh.drop(db)
             # damage nothing here measures (inference, other sessions ended): refused or not
             ok = out.refused if attack.must_refuse else not out.damage
             table[attack.id] = {"refused": out.refused, "damage": out.damage}

@@ -6,14 +6,14 @@ a sensitive column in WHERE, the session's own functions replaced and partitions
 point DELETE and reads through a foreign table."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.pg.conftest import Db
 from tests.pg.pgserver import PgServer
-from tests.pg.redpg16b_corpus import FDW, ROUTES, code, connect, kernel_for, prepare
+from tests.pg.redpg16b_corpus import FDW, ROUTES, Fresh, code, connect, kernel_for
 
 pytestmark = pytest.mark.kernel
 
@@ -82,18 +82,23 @@ HONEST = [
 ]
 
 
+@pytest.fixture(scope="module")
+def fresh(pg: PgServer) -> Iterator[Fresh]:
+    f = Fresh(pg)
+    yield f
+    f.close()
+
+
 @pytest.mark.parametrize("route", sorted(ROUTES))
-def test_honest_work_runs(work_root: Path, pg: PgServer, route: str) -> None:
+def test_honest_work_runs(work_root: Path, fresh: Fresh, route: str) -> None:
     failures = []
     with kernel_for(work_root, f"rp16b-honest-{route}") as kernel:
         for h in HONEST:
             if route not in h.routes or (route == "pandas" and (h.check or not all(
                     s.lstrip().upper().startswith("SELECT") for s in h.steps))):   # read_sql:
                 continue   # queries only, and it never commits
-            name = pg.fresh()
-            db = Db(pg, name)
+            db = fresh.take()   # as ``prepare`` leaves a fresh copy of shop
             try:
-                prepare(db)
                 if h.setup:
                     db.query(h.setup.format(port=db.server.port, db=db.name))
                 connect(kernel, ROUTES[route], db)
@@ -112,5 +117,5 @@ def test_honest_work_runs(work_root: Path, pg: PgServer, route: str) -> None:
                     if got != h.check[1]:
                         failures.append(f"{h.id}: {h.check[0]} = {got}, not {h.check[1]}")
             finally:
-                pg.drop(name)
+                fresh.drop(db)
     assert not failures, "\n".join(failures)
