@@ -38,11 +38,12 @@ Pure: sqlglot trees in, (column, SELECT, detail) out.
 from __future__ import annotations
 
 from itertools import product
+from typing import Any
 
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_compare import is_comparison, operands
-from jupyter_guard.analyze.sql_guessfn import guess_literal
+from jupyter_guard.analyze.sql_guessfn import domain_part, guess_literal
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
 PROBE = "crowd?:"
@@ -58,8 +59,6 @@ Check = tuple[exp.Column, exp.Expr, str]
 def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
     """The columns ``node`` checks without a guess (a format, a domain, a length, a null),
     or [] when it is no such check (no column, two columns, a guess: ``sql_infer``'s)."""
-    from jupyter_guard.analyze.sql_infer import _no_content
-
     if isinstance(node, exp.Is):
         if not isinstance(node.expression, exp.Null):
             return []
@@ -74,10 +73,22 @@ def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
     cols = [c for c in var[0].find_all(exp.Column) if not isinstance(c.this, exp.Star)]
     if not cols:
         return []
-    if not all(_no_content(c, var[0]) for c in cols) and any(
+    if not all(_hidden(c, var[0]) for c in cols) and any(
             guess_literal(o, node, k) for k, o in enumerate(ops) if _constant(o)):
         return []   # a guess: the comparison rule refuses it
     return cols
+
+
+def _hidden(col: exp.Expr, operand: exp.Expr) -> bool:
+    """``col`` is read in ``operand`` only for a property (``length``) or an e-mail's domain."""
+    from jupyter_guard.analyze.sql_taint import reveals_nothing
+
+    path: list[exp.Expr] = []
+    node = col.parent
+    while node is not None and node is not operand.parent:
+        path.append(node)
+        node = node.parent
+    return any(reveals_nothing(n) for n in path) or domain_part(path)
 
 
 def _within(node: exp.Expr, outer: exp.Expr) -> bool:
@@ -202,7 +213,8 @@ def _subst(e: exp.Expr, values: list[tuple[exp.Expr, bool | None]]) -> exp.Expr:
     mine = list(copy.walk())
     for k, v in at:
         mine[k].replace(exp.null() if v is None else exp.true() if v else exp.false())
-    return holder.this
+    out: exp.Expr = holder.this
+    return out
 
 
 def _varchar(e: exp.Expr) -> exp.Expr:
@@ -236,7 +248,7 @@ def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp
         return exp.func("COALESCE", _subst(where.this, v), exp.false()) if where is not None \
             else exp.true()
 
-    terms: list = [kept] if where is not None and any(_within(p, where) for p in preds) else []
+    terms: list[Any] = [kept] if where is not None and any(_within(p, where) for p in preds) else []
     for agg in (a for o in sel.expressions for a in o.find_all(exp.AggFunc)):
         filt = agg.parent.expression.this if isinstance(agg.parent, exp.Filter) else None
         if not any(_within(p, agg) or (filt is not None and _within(p, filt)) for p in preds):
