@@ -2,7 +2,7 @@
 
 A predicate that compares a column only with something that cannot single out a value (a domain
 pattern ``email LIKE '%@example.com'``, a format ``regexp_matches(ssn, '^\\d{9}$')``, a length
-``length(ssn) = 9``, emptiness ``ssn IS NULL``, ``split_part(email, '@', 2) = …``) is no guess
+``length(ssn) = 9``, ``split_part(email, '@', 2) = …``) is no guess
 (``sql_guessfn``), but it still answers for each row it is asked of: ``WHERE id = 12 AND email
 LIKE '%@gmail.com'`` tells one person's domain. Such a check is honest only as an aggregate over
 a crowd. ``crowd_checks`` finds each one and decides, from the tree alone, whether the answer can
@@ -28,7 +28,7 @@ has detail ``crowd:<why>``. The ``inference`` rule decides on sensitive columns 
 Pure: sqlglot trees in, (column, SELECT, detail) out.
 
 >>> import sqlglot
->>> t = sqlglot.parse_one("SELECT count(*) FROM customers WHERE id = 12 AND ssn IS NULL")
+>>> t = sqlglot.parse_one("SELECT count(*) FROM customers WHERE id = 12 AND length(ssn) = 9")
 >>> [(c.name, d[:7]) for c, _s, d in crowd_checks(t)]
 [('ssn', 'crowd?:')]
 >>> t = sqlglot.parse_one("SELECT id, email LIKE '%@x.org' FROM customers")
@@ -59,11 +59,9 @@ Check = tuple[exp.Column, exp.Expr, str]
 def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
     """The columns ``node`` checks without a guess (a format, a domain, a length, a null),
     or [] when it is no such check (no column, two columns, a guess: ``sql_infer``'s)."""
-    if isinstance(node, exp.Is):
-        if not isinstance(node.expression, exp.Null):
-            return []
-        ops = [node.this, node.expression]
-    elif is_comparison(node):
+    if isinstance(node, exp.Is):   # whether a value is there: every listing shows that (a
+        return []                   # masked value beside a NULL), so it is asked of anyone
+    if is_comparison(node):
         ops = operands(node)
     else:
         return []

@@ -1,10 +1,12 @@
-"""No-guess checks (a domain, a format, a length, a null) on a sensitive column answer for the
+"""No-guess checks (a domain, a format, a length) on a sensitive column answer for the
 people they are asked of (red team 18: ``WHERE id = 12 AND email LIKE '%@gmail.com'`` tells one
 person's domain). They run only as an aggregate over a crowd: the rows the check's answer depends
 on, per group, number at least ``sensitive.min_group_size`` (measured before the query runs,
 ``guard.infer_crowd``), and no output shows a row (``analyze.sql_crowd``). In a real guarded
 kernel on a real DuckDB warehouse file: each attack is refused as ``inference`` with no answer
 in any message; each honest twin's answer equals a raw DuckDB computation on the same file.
+Whether a value is there at all (``IS [NOT] NULL``) is asked of anyone, chosen rows included:
+every listing shows it (a masked value beside a NULL).
 """
 from __future__ import annotations
 
@@ -27,15 +29,12 @@ CHOSEN = [   # a check asked of chosen rows: a filter, a key, a window, a row li
     "SELECT count(*) FROM customers WHERE id = 12 AND split_part(email, '@', 2) = 'example.com'",
     "SELECT count(*) FROM customers WHERE id = 12 AND regexp_matches(ssn, '^\\d{9}$')",
     "SELECT count(*) FROM customers WHERE length(ssn) = 9 AND id = 12",
-    "SELECT count(*) FROM customers WHERE ssn IS NULL AND id = 12",
     "SELECT count(*) FROM customers WHERE NOT (id = 12 AND email LIKE '%@example.com')",
-    "SELECT count(*) FROM customers WHERE id IN (12, 13) AND ssn IS NOT NULL",
     "SELECT count_if(email LIKE '%@example.com') FROM customers WHERE id = 12",
     "SELECT sum(CASE WHEN id = 12 AND email LIKE '%@example.com' THEN 1 ELSE 0 END) "
     "FROM customers",
     "SELECT count(*) FILTER (WHERE length(ssn) = 9) FROM customers WHERE id = 12",
     "SELECT id, count(*) FROM customers WHERE email LIKE '%@example.com' GROUP BY id",
-    "SELECT id, count_if(ssn IS NULL) FROM customers GROUP BY 1",
     "SELECT id, email LIKE '%@example.com' AS g FROM customers WHERE id IN (12, 13)",
     "SELECT id FROM customers WHERE email LIKE '%@example.com' AND id < 20",
     "SELECT id, count_if(length(ssn) = 9) OVER (PARTITION BY id) FROM customers",
@@ -43,7 +42,7 @@ CHOSEN = [   # a check asked of chosen rows: a filter, a key, a window, a row li
     "SELECT sum(pow(2, id % 60)) FROM customers WHERE email LIKE '%@example.com'",
     "SELECT count(*) FROM (SELECT * FROM customers WHERE email LIKE '%@example.com') "
     "WHERE id = 12",
-    "WITH t AS (SELECT id FROM customers WHERE ssn IS NOT NULL) SELECT count(*) FROM t "
+    "WITH t AS (SELECT id FROM customers WHERE length(ssn) = 9) SELECT count(*) FROM t "
     "WHERE id = 12",
     "SELECT email LIKE '%@example.com' AS g, count(*) FROM customers WHERE id = 12 GROUP BY 1",
 ]
@@ -62,6 +61,11 @@ HONEST = {
     "two-checks": "SELECT count(*) FROM customers WHERE ssn IS NOT NULL AND length(email) > 5",
     "domain-over-a-large-filter": "SELECT count(*) FROM customers WHERE id > 100 "
                                   "AND email LIKE '%@example.com'",
+    "null-of-one-person": "SELECT count(*) FROM customers WHERE ssn IS NULL AND id = 12",
+    "listing-with-a-value": "SELECT id FROM customers WHERE ssn IS NOT NULL AND id < 20 "
+                            "ORDER BY id",
+    "null-per-row": "SELECT id, count_if(email IS NULL) FROM customers WHERE id < 10 "
+                    "GROUP BY 1 ORDER BY 1",
     "check-as-a-key": "SELECT email LIKE '%@example.com' AS g, count(*) FROM customers "
                       "GROUP BY 1",
 }
