@@ -119,8 +119,10 @@ def _decide(named: str, channel: str, reason: str) -> GuardBlocked | None:
         ctx = replace(guard.context(files=False), sensitive_columns=frozenset({label}))
         v = verdict(guard, intent, ctx, code)
         if v.refuses:
-            return refuse_verdict(guard, replace(v, reason=reason), kind="runtime", code=code,
-                                  intents=(intent,))
+            err = refuse_verdict(guard, replace(v, reason=reason), kind="runtime", code=code,
+                                 intents=(intent,))
+            err.details = None   # (its short fields would go on the run its error and reply join)
+            return err
         if v.decision == "warn":   # audit mode: what would have been refused, logged
             guard.note("runtime", code, "warn", v.rule_id or "exfiltration", reason)
     return None
