@@ -15,7 +15,11 @@ order, those spelling a known value masked. A message that cannot wait is masked
 completes a value, and a prompt also when its pieces go on a run that may still become one.
 Output for a person is masked in place; when the message that completes a value is one no
 person reads (``refused``: comm and widget messages, made-up types, ``debug_event``, a made-up
-``status``), it leaves masked too and its sender gets ``GuardBlocked`` (rule ``exfiltration``).
+``status``), it leaves masked too and its sender gets ``GuardBlocked`` (rule ``exfiltration``),
+decided and recorded in the audit by ``sent_refusal`` (a ``blocked`` event naming the channel
+and the message type), after this module's lock is let go. What is masked in place is not
+recorded message by message, as no display masking is: the cell's own event says ``mask`` when
+it read a sensitive column.
 The run goes on across cells (a new cell's output may end a value the last one began). Nothing
 is judged until a value is known, nor with masking off.
 """
@@ -25,9 +29,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import exits
 from jupyter_guard.hooks.shown_pieces import PIECE, Run, other_lines, output_lines
+from jupyter_guard.kernel import sent_refusal
 from jupyter_guard.kernel.sent_masks import masked_call
 from jupyter_guard.mask.text import MaskSettings
 
@@ -42,9 +46,6 @@ HOLD = 128
 KEEP = 96
 """Messages kept held past ``HOLD`` (a value of ``shown_pieces.LONGEST`` characters at one a
 message, every other one: its first piece is among them)."""
-REASON = ("a value read from a sensitive column was sent a few characters at a time in "
-          "'{kind}' messages; they left masked. Send masked values, or ask for a role that "
-          "may unmask")
 
 
 def unheld(kind: str) -> bool:
@@ -92,15 +93,20 @@ class SentPieces:
             with self.lock:
                 if _own(kind, body, parent):   # (sent now, held output stays held: a cell can
                     return self.original(stream, msg_or_type, content, *args, **kwargs)  # fake it)
-                if exits.known and self._settings_active():
-                    return self._judge(kind, body, meta, call)
-                self.release()
-                return self.original(stream, msg_or_type, content, *args, **kwargs)
+                if not (exits.known and self._settings_active()):
+                    self.release()
+                    return self.original(stream, msg_or_type, content, *args, **kwargs)
+                sent, hit = self._judge(kind, body, meta, call)
+            if hit and refused(kind):   # decided and recorded with no lock held (the audit's
+                sent_refusal.refuse(kind, stream)   # notices and listeners may send messages)
+            return sent
 
         send.__wrapped__ = self.original  # type: ignore[attr-defined]  # a mark on the guard's own wrapper
         return send
 
-    def _judge(self, kind: str, body: Any, meta: Any, call: tuple[Any, ...]) -> Any:
+    def _judge(self, kind: str, body: Any, meta: Any, call: tuple[Any, ...]
+               ) -> tuple[Any, bool]:
+        """(what ``Session.send`` returned, whether this message completed a value)."""
         self.number += 1
         entry = _Held(self.number, call)
         try:
@@ -123,9 +129,7 @@ class SentPieces:
             if entry.masked:
                 msg_or_type, content = masked_call(msg_or_type, content, kwargs)
             sent = self.original(stream, msg_or_type, content, *args, **kwargs)
-            if hit is not None and refused(kind):
-                raise GuardBlocked("exfiltration", REASON.format(kind=kind), approval_hint=False)
-            return sent   # (the kernel reads what it sent: a reply's status)
+            return sent, hit is not None   # (the kernel reads what it sent: a reply's status)
         if live is None:
             self.release()
         elif len(self.held) > HOLD:
@@ -134,9 +138,7 @@ class SentPieces:
         else:
             self._send([h for h in self.held if h.number < live])
             self.held = [h for h in self.held if h.number >= live]
-        if hit is not None and refused(kind):
-            raise GuardBlocked("exfiltration", REASON.format(kind=kind), approval_hint=False)
-        return None
+        return None, hit is not None
 
     def release(self) -> None:
         """Send every held message, in order (the cell's output ends, or a reply goes out)."""
