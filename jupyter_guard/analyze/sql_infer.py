@@ -32,6 +32,7 @@ from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_guessfn import computed_guesses, domain_part, guess_literal
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
+from jupyter_guard.analyze.sql_oracles import merged_as_query, oracle_calls
 from jupyter_guard.analyze.sql_order import order_intents
 from jupyter_guard.analyze.sql_saved import _SAVED, _inline, _remember
 from jupyter_guard.analyze.sql_sides import Leaves, Sides, guess
@@ -101,8 +102,8 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
         add(col, col_sel, other, text)
     for col, col_sel, other, text in mixed_compared(tree, sides):
         add(col, col_sel, other, text, mixed=True)
-    for col, col_sel, other, node, ranked in computed_guesses(tree, sides):
-        add(col, col_sel, other, node, ranked)
+    for col, col_sel, other, node, ranked in computed_guesses(tree, sides) + oracle_calls(tree):
+        add(col, col_sel, other, node, ranked)   # a guess in a user's type or function too
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
@@ -197,6 +198,7 @@ def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
         return pivoted
     found: list[Intent] = list(pivoted)
     for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
+        tree = merged_as_query(tree) or tree   # a MERGE's matching: the join it makes
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree))
             found.extend(order_intents(tree))
