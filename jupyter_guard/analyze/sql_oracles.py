@@ -41,13 +41,14 @@ _USER_TYPES = (exp.DataType.Type.USERDEFINED, exp.DataType.Type.ENUM)
 Oracle = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
 
 
+VERSION = [0]   # grows with USER_FUNCTIONS: cached readings of a text knew fewer functions
+
+
 def register(name: str) -> None:
     """A Python function registered as SQL function ``name``: queries are read anew."""
-    from jupyter_guard.analyze import sql_infer
-
     if name.lower() not in USER_FUNCTIONS:
         USER_FUNCTIONS.add(name.lower())
-        sql_infer._VERSION[0] += 1   # cached readings of a text knew no such function
+        VERSION[0] += 1
 
 
 def user_type(to: exp.Expr | None) -> bool:
