@@ -37,6 +37,9 @@ from jupyter_guard.analyze.sql_sources import _scoped
 USER_FUNCTIONS: set[str] = set()
 """Lower-case names of Python functions registered as SQL functions in this process."""
 _USER_TYPES = (exp.DataType.Type.USERDEFINED, exp.DataType.Type.ENUM)
+# built-in types sqlglot reads as a user's (DuckDB's, PostgreSQL's): no list of guesses
+_BUILTIN = frozenset({"varint", "bignum", "oid", "regclass", "regtype", "regproc",
+                      "regnamespace", "regrole", "name", "xid", "cid", "tid", "citext"})
 
 Oracle = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
 
@@ -57,8 +60,13 @@ def user_type(to: exp.Expr | None) -> bool:
     >>> import sqlglot
     >>> user_type(sqlglot.parse_one("x::g19").to), user_type(sqlglot.parse_one("x::INT").to)
     (True, False)
+    >>> user_type(sqlglot.parse_one("x::VARINT", read="duckdb").to)
+    False
     """
     if not isinstance(to, exp.DataType):
+        return False
+    if to.this == exp.DataType.Type.USERDEFINED and \
+            str(to.args.get("kind") or "").lower().strip('"') in _BUILTIN:
         return False
     return to.this in _USER_TYPES or any(user_type(e) for e in to.expressions)
 

@@ -177,7 +177,17 @@ def _new(tree: exp.Expr | None, table: str, cols: frozenset[str],
 
     if not isinstance(tree, exp.Insert) or tree.args.get("expression") is None:
         return {}
-    values = _inserted(tree.copy(), cat, cat.policy) or ()
+    src = tree.args["expression"]
+    rows = [r for r in src.expressions if isinstance(r, exp.Tuple)] \
+        if isinstance(src, exp.Values) else []
+    if rows:   # ``VALUES ((SELECT ssn FROM customers WHERE id = 12))``: each row as a query
+        query: exp.Expr = exp.select(*[e.copy() for e in rows[0].expressions])
+        for r in rows[1:]:
+            query = exp.union(query, exp.select(*[e.copy() for e in r.expressions]),
+                              distinct=False)
+        values = _inserted(query, cat, cat.policy) or ()
+    else:
+        values = _inserted(tree.copy(), cat, cat.policy) or ()
     if not any(v.origins for v in values):
         return {}
     target = tree.this

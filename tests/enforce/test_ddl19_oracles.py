@@ -60,6 +60,8 @@ def expected(work_root: Path) -> tuple[Path, dict[str, list[tuple[object, ...]]]
     got = {name: raw.execute(q).fetchall() for name, q in HONEST.items()}
     got["emails"] = raw.execute("SELECT count(*), count(DISTINCT email) FROM customers").fetchall()
     got["cities"] = raw.execute("SELECT sum(length(city)) FROM customers").fetchall()
+    got["per-city"] = raw.execute("SELECT city, count(*) + 1 FROM customers GROUP BY 1 "
+                                  "ORDER BY 1").fetchall()
     raw.close()
     return d, got
 
@@ -97,6 +99,17 @@ ATTACKS = {
                     "INSERT INTO f1 SELECT ssn FROM customers WHERE id = 12", "f1", 0),
     "enum-column": (f"CREATE TYPE e1 AS ENUM ('{G}'); CREATE TEMP TABLE ec1 (x e1)",
                     "INSERT INTO ec1 SELECT ssn FROM customers WHERE id = 12", "ec1", 0),
+    "update-into-a-key": (f"CREATE TEMP TABLE k1 (id INT, x VARCHAR UNIQUE); "
+                          f"INSERT INTO k1 VALUES (1, '{G}'), (2, NULL)",
+                          "UPDATE k1 SET x = (SELECT ssn FROM customers WHERE id = 12) "
+                          "WHERE id = 2", "k1", 2),
+    "values-of-a-subquery": (f"CREATE TEMP TABLE c4 (x VARCHAR CHECK (x <> '{G}'))",
+                             "INSERT INTO c4 VALUES ((SELECT ssn FROM customers WHERE id = 12))",
+                             "c4", 0),
+    "key-added-after-the-ssns": ("CREATE TEMP TABLE u5 (x VARCHAR); "
+                                 "INSERT INTO u5 SELECT ssn FROM customers; "
+                                 "ALTER TABLE u5 ADD PRIMARY KEY (x)",
+                                 f"INSERT INTO u5 VALUES ('{G}')", "u5", N),
     "merge-matches": (f"CREATE TEMP TABLE m1 (x VARCHAR, n INT); INSERT INTO m1 VALUES ('{G}', 0)",
                       "MERGE INTO m1 USING customers c ON m1.x = c.ssn "
                       "WHEN MATCHED THEN UPDATE SET n = 1", "m1", 1),
@@ -154,6 +167,21 @@ def test_a_registered_function_judging_a_sensitive_column_is_refused(
     typ = "BOOLEAN" if "==" in fn else "INTEGER"
     k.ok(f"con.create_function({f!r}, {fn}, ['VARCHAR'], {typ!r})")
     refused(k.run(ask(q.format(f=f))))
+
+
+def test_a_registered_function_through_the_relational_api_is_refused(k: Kernel) -> None:
+    k.ok(f"con.create_function('f_rel', lambda s: s == '{G}', ['VARCHAR'], 'BOOLEAN')")
+    refused(k.run("print('ANSWER', con.table('customers').filter('f_rel(ssn)')"
+                  ".aggregate('count(*)').fetchall())"))
+
+
+def test_a_key_over_plain_values_takes_inserts_and_updates(
+        k: Kernel, expected: tuple[Path, dict[str, list[tuple[object, ...]]]]) -> None:
+    r = k.ok(ddl("CREATE TEMP TABLE h3 (city VARCHAR PRIMARY KEY, n INT)")
+             + ddl("INSERT INTO h3 SELECT city, count(*) FROM customers GROUP BY 1")
+             + ddl("UPDATE h3 SET n = n + 1")
+             + ask("SELECT * FROM h3 ORDER BY 1"))
+    assert f"ANSWER {expected[1]['per-city']!r}" in r.stream, r.everything()
 
 
 def test_honest_tables_keys_and_functions_still_work(
