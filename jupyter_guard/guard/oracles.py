@@ -143,13 +143,15 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
     if w is None or not w[0]:
         return ()
     table, cols = w
-    constraints = _catalog(table, cat)
-    if not constraints:
-        return ()
     outs = _current(table, cat, cat.policy) or ()
     holds = {o.name.lower(): o.origins for o in outs}
     for col, origins in _new(tree, table, cols, cat).items():   # what this write puts there
         holds[col] = holds.get(col, frozenset()) | origins
+    if not any(holds.values()):
+        return ()   # no sensitive value there after the write: nothing for a constraint to judge
+    constraints = _catalog(table, cat)
+    if not constraints:
+        return ()
     real = set(cat.columns_anywhere(table) or _COLUMNS.get(bare_table(table)) or ())
     stray = [o for n, o in holds.items() if real and n != "*" and n not in real and o]
     if stray:   # lineage remembered under names the table has not: held somewhere in it

@@ -160,6 +160,8 @@ def test_a_cast_to_a_user_enum_is_refused(k: Kernel, setup: str, q: str) -> None
                  id="in-a-filter"),
     pytest.param(f"lambda s: s == '{G}'", "SELECT {f}(ssn) AS b, count(*) FROM customers "
                  "GROUP BY 1", id="grouped-on"),
+    pytest.param(f"lambda s: s == '{G}'", "WITH t AS (SELECT {f}(ssn) AS b FROM customers) "
+                 "SELECT count(*) FROM t WHERE b", id="through-a-cte"),
 ])
 def test_a_registered_function_judging_a_sensitive_column_is_refused(
         k: Kernel, fn: str, q: str, request: pytest.FixtureRequest) -> None:
