@@ -32,6 +32,8 @@ QUERIES = {
                   "FROM t GROUP BY city HAVING count(*) > 5 ORDER BY city",
     "domain filter": "SELECT count(*) FROM customers WHERE email LIKE '%@example.com'",
     "computed guess": "SELECT sum(sign(ssn::BIGINT - 100000150)) FROM customers",
+    "crowd check": "SELECT city, count(*) FROM customers WHERE signup_date > '2020-01-01' "
+                   "AND ssn IS NULL GROUP BY city",
 }
 
 WORKER = r"""

@@ -28,6 +28,7 @@ from jupyter_guard.analyze.sql_compare import (
     operands,
     set_compared,
 )
+from jupyter_guard.analyze.sql_crowd import crowd_checks
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_guessfn import computed_guesses, domain_part, guess_literal
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
@@ -47,13 +48,16 @@ from jupyter_guard.analyze.sql_sources import (
 from jupyter_guard.model import Analysis, Intent
 
 
-def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
+def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, ...]:
     """One ``sql.predicate`` intent per column compared in a query, by where the other side's
     values come from (``sql_sides``): a guess (a constant, a ``VALUES`` list, generated rows, a
     file, a table made of those; ``JOIN (SELECT '123' AS s) x ON c.ssn = x.s``) gives a plain
     one, which ``inference`` decides on the column alone; table columns give one with detail
     ``against?:<leaves>`` (``rank?:`` for ``<``, ``>``, ``BETWEEN``), which the catalog checks
-    (``guard.infer_catalog``: a sensitive column of a real table, or a guess after all)."""
+    (``guard.infer_catalog``: a sensitive column of a real table, or a guess after all).
+    A check that needs no guess (a format, a domain, a length, a null) gives one with detail
+    ``crowd?:<probe>`` or ``crowd:<why>`` (``sql_crowd``: asked of a crowd or of chosen rows;
+    ``dialect``: the probe's)."""
     tree = unlambda(_inline(tree))   # a lambda's parameter: the list it ranges over
     derived = _Derived(tree)
     names = _naming(tree, derived)
@@ -108,6 +112,13 @@ def predicate_intents(tree: exp.Expr) -> tuple[Intent, ...]:
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
+    for col, col_sel, detail in crowd_checks(tree, dialect):
+        derived.budget = 64
+        for name in names(col, col_sel):
+            if f"{name}\0{detail}" not in out:
+                out[f"{name}\0{detail}"] = Intent("sql.predicate", "column", name, (name,),
+                                                   detail=detail, source=tree.sql(
+                                                       dialect=dialect)[:200])
     return tuple(out.values())
 
 
@@ -202,7 +213,7 @@ def _of_text(text: str, dialect: str, saved: tuple[int, int] = (0, 0)) -> tuple[
     for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
         tree = merged_as_query(tree) or tree   # a MERGE's matching: the join it makes
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
-            found.extend(predicate_intents(tree))
+            found.extend(predicate_intents(tree, dialect))
             found.extend(order_intents(tree))
     return tuple(found)
 

@@ -34,6 +34,10 @@ def predicates(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
         for m in _through_views(n, cat, _DEPTH):
             if m not in names:
                 names.append(m)
+    if i.detail.startswith("crowd"):   # a check with no guess: asked of a crowd?
+        from jupyter_guard.guard.infer_crowd import measured
+
+        return measured(i, names, cat)
     detail = i.detail if i.detail == "order" else ""
     if i.detail.startswith(("against?:", "rank?:")):
         kind, _, leaves = i.detail.partition("?:")

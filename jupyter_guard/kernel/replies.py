@@ -4,13 +4,16 @@ IPython's display and stream hooks mask what is printed and displayed. Other mes
 values too: the ``execute_reply`` of a failed cell (``ename``/``evalue``/``traceback``) and its
 payloads (``%page``, ``set_next_input``), Shift+Tab inspection (``inspect_reply``), completion
 (``complete_reply``), ``input()`` prompts (``input_request``), widget state (``comm_open``,
-``comm_msg``), and the metadata of displays. ``install`` wraps the kernel's ``Session.send``
-so that every string in those messages goes through the same detectors. Streams and display
-data are masked before they get here and are not scanned twice.
+``comm_msg``), the metadata of displays, the echo of the code, made-up message types (their
+name too) and content a cell hands over already packed (``bytes`` or JSON text, which the
+session sends unread: unpacked, masked, packed again). ``install`` wraps the kernel's
+``Session.send`` so that every string in those messages goes through the same detectors.
+Streams and display data are masked before they get here and are not scanned twice.
 """
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,9 +29,10 @@ DISPLAYS = frozenset({"display_data", "execute_result", "update_display_data"})
 """Display messages: their data was masked when published; metadata is masked here."""
 STREAMS = frozenset({"stream"})
 """Stream text is masked as it is written to ``sys.stdout``/``sys.stderr``."""
-OWN = frozenset({"status", "execute_input"})
-"""Messages left as they are when the kernel made them: its state, the echo of the code the
-user sent."""
+OWN = frozenset({"status"})
+"""Messages left as they are when the kernel made them: its state and nothing else. (The echo
+of the code, ``execute_input``, is masked like any message: a cell can send one with a made-up
+request beside it, so "the code of the request it answers" proves nothing.)"""
 STATES = frozenset({"busy", "idle", "starting", "restarting", "dead"})
 WIRED = SCANNED | DISPLAYS | STREAMS
 """The message types ``WireNet`` knows; any other but ``OWN`` (``comm_close``,
@@ -159,14 +163,32 @@ def mask_buffers(buffers: Any, settings: MaskSettings) -> Any:
 
 
 def _own(msg_type: str, content: Any, parent: Any) -> bool:
-    """Whether a ``status`` or ``execute_input`` is the kernel's own: a state and nothing else;
-    the echo of the code of the request it answers (one a cell made up is masked)."""
-    if not isinstance(content, dict):
+    """Whether a ``status`` is the kernel's own: a state and nothing else."""
+    if not isinstance(content, dict) or msg_type != "status":
         return False
-    if msg_type == "status":
-        return set(content) <= {"execution_state"} and content.get("execution_state") in STATES
-    request = parent.get("content") if isinstance(parent, dict) else None
-    return isinstance(request, dict) and content.get("code") == request.get("code")
+    return set(content) <= {"execution_state"} and content.get("execution_state") in STATES
+
+
+def unpacked(content: Any) -> tuple[Any, bool]:
+    """Content a cell handed ``Session.send`` already packed (``bytes``, or text: the session
+    sends either as it is, unread), as the value its JSON packs (text that is no JSON: the
+    text), and whether it came packed (then it is packed again, as JSON, after masking)."""
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        content = bytes(content).decode("utf-8", "surrogateescape")
+    if not isinstance(content, str):
+        return content, False
+    try:
+        return json.loads(content), True
+    except ValueError:
+        return content, True
+
+
+def repacked(content: Any, packed: bool) -> Any:
+    """``content`` as ``Session.send`` takes it: a dict, or the JSON text of any other value
+    that came packed (text that was no JSON leaves as a JSON string a client can read)."""
+    if not packed or isinstance(content, dict):
+        return content
+    return json.dumps(content, ensure_ascii=False)
 
 
 def mask_message(msg_type: str, content: Any, metadata: Any,
@@ -175,6 +197,9 @@ def mask_message(msg_type: str, content: Any, metadata: Any,
     the request it answers)."""
     if not settings.active:
         return content, metadata
+    content, packed = unpacked(content)
+    if packed or not isinstance(content, dict):   # handed packed: read as the value it packs
+        return repacked(mask_bundle(content, settings), packed), mask_bundle(metadata, settings)
     if msg_type in OWN and _own(msg_type, content, parent):
         return content, metadata
     if msg_type not in STREAMS and msg_type not in DISPLAYS:  # comm metadata, made-up types
@@ -251,6 +276,7 @@ class WireNet:
                 if msg_or_type.get("buffers"):
                     msg_or_type["buffers"] = mask_buffers(msg_or_type["buffers"], now)
             elif isinstance(msg_or_type, str):
+                msg_or_type = _shown(msg_or_type, now, _MEMO.table(now))   # a made-up type
                 parent = kwargs.get("parent", args[0] if args else None)
                 content, meta = mask_message(msg_or_type, content, kwargs.get("metadata"),
                                              now, parent)

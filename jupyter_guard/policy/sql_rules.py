@@ -114,6 +114,13 @@ def inference(i: Intent, p: Policy, c: Context) -> Verdict | None:
                   "aggregate them, or ask someone whose role may unmask", i)
     if i.detail.startswith(("against", "rank")):
         return compared_side(i, p, c)
+    if i.detail.startswith("crowd"):   # a format, domain, length or null check (``sql_crowd``)
+        why = i.detail.partition(":")[2] if i.detail.startswith("crowd:") else \
+            "asked over rows the guard could not count"
+        return _v(p.inference, "inference", f"checks sensitive column {i.target} "
+                  f"({i.source[:60]}) {why}, which answers for single people; count it over "
+                  f"at least min_group_size={p.min_group_size} rows (the whole table, a large "
+                  "filter, large groups), or ask someone whose role may unmask", i)
     if i.detail == "order":
         return _v(p.inference, "inference", f"ranks rows by sensitive column {i.target} "
                   f"({i.source[:60]}) while showing other columns, which tells roughly where "

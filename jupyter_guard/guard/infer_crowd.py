@@ -1,0 +1,52 @@
+"""A no-guess check on a sensitive column (``analyze.sql_crowd``), measured before the query
+runs: the probe the analysis wrote (detail ``crowd?:<SQL>``) counts, per group of the query's
+keys, the rows the check's answer depends on; when the smallest count reaches
+``sensitive.min_group_size`` the check is an aggregate over a crowd and its intent is dropped.
+Otherwise it stays, with detail ``crowd:<why>``, and the ``inference`` rule refuses it. A probe
+that fails, or no policy to read the size from, leaves the check refused (fail closed).
+
+The probe reads no value of the checked column, only the query's other predicates, keys and
+joins, so whether it passes tells nothing of the checked values.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jupyter_guard.analyze.sql_crowd import PROBE
+from jupyter_guard.model import Intent
+
+if TYPE_CHECKING:
+    from jupyter_guard.guard.enrich import Catalog
+
+
+def measured(i: Intent, names: list[str], cat: Catalog) -> tuple[Intent, ...]:
+    """``i`` as the columns it checks (``names``), those that need no refusal left out."""
+    policy = cat.policy
+    sens = [n for n in names if policy is None or policy.is_sensitive_column(n)]
+    out = [i.with_(target=n, columns=(n,)) for n in names if n not in sens]
+    if not sens:
+        return tuple(out)
+    detail = i.detail
+    if detail.startswith(PROBE):
+        detail = _count(detail[len(PROBE):], cat, policy)
+        if not detail:
+            return tuple(out)
+    return (*out, *(i.with_(target=n, columns=(n,), detail=detail) for n in sens))
+
+
+def _count(probe: str, cat: Catalog, policy: object) -> str:
+    """'' when every group the check is asked over holds ``min_group_size`` rows; else why not."""
+    size = getattr(policy, "min_group_size", None)
+    if size is None:
+        return "crowd:asked over rows the guard could not count"
+    try:
+        smallest = cat.conn.scalar(probe)
+    except Exception:  # noqa: BLE001 - the rows could not be counted: the check stays refused
+        return "crowd:asked over rows the guard could not count"
+    if smallest is None or int(smallest) >= int(size):
+        return ""
+    return f"crowd:asked over {int(smallest)} rows (a group or filter smaller than " \
+           f"min_group_size={size})"
+
+
+__all__ = ["measured"]
