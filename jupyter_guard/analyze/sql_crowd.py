@@ -174,9 +174,10 @@ def _output(o: exp.Expr, keys: list[exp.Expr], preds: list[exp.Expr]) -> str:
         if isinstance(n, (exp.Column, exp.Star)) and not (
                 isinstance(n, exp.Star) and isinstance(n.parent, exp.Count)):
             up = n.parent
-            while up is not None and up is not o and not isinstance(up, exp.AggFunc):
+            # an aggregate's ``FILTER (WHERE …)`` is the aggregate's (``count(*) FILTER``)
+            while up is not None and up is not o and not isinstance(up, (exp.AggFunc, exp.Filter)):
                 up = up.parent
-            if not isinstance(up, exp.AggFunc):
+            if not isinstance(up, (exp.AggFunc, exp.Filter)):
                 return "shown row by row"
     return ""
 
@@ -222,8 +223,8 @@ def _varchar(e: exp.Expr) -> exp.Expr:
 def _added(kept, filt: exp.Expr | None, arg: exp.Expr | None):  # type: ignore[no-untyped-def]
     """What a row adds to an aggregate: its argument, when ``WHERE`` and ``FILTER`` keep it."""
     def term(v: list[tuple[exp.Expr, bool | None]]) -> exp.Expr:
-        cond = kept(v) if filt is None else exp.and_(
-            kept(v), exp.func("COALESCE", _subst(filt, v), exp.false()))
+        cond = kept(v) if filt is None else exp.and_(   # ``filt``: the FILTER's WHERE
+            kept(v), exp.func("COALESCE", _subst(filt, v).this, exp.false()))
         value = exp.Literal.string("1") if arg is None else exp.func(
             "COALESCE", _varchar(_subst(arg, v)), exp.Literal.string("~"))
         return exp.Case(ifs=[exp.If(this=cond, true=value)])
@@ -248,7 +249,7 @@ def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp
 
     terms: list[Any] = [kept] if where is not None and any(_within(p, where) for p in preds) else []
     for agg in (a for o in sel.expressions for a in o.find_all(exp.AggFunc)):
-        filt = agg.parent.expression.this if isinstance(agg.parent, exp.Filter) else None
+        filt = agg.parent.expression if isinstance(agg.parent, exp.Filter) else None
         if not any(_within(p, agg) or (filt is not None and _within(p, filt)) for p in preds):
             continue
         arg = agg.this

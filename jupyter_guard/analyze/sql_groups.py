@@ -5,7 +5,9 @@ every group holds at least ``sensitive.min_group_size`` rows (the caller counts 
 piece is one person's.
 
 Only a query that lets its reader pick no rows qualifies (``histogram_keys``): one table, no
-``WHERE``/``HAVING``/``QUALIFY``/join/``WITH``/``DISTINCT``/``LIMIT``; every ``GROUP BY`` key
+``WHERE``/``QUALIFY``/join/``WITH``/``DISTINCT``/``LIMIT``, no ``HAVING`` but a floor on
+``count(*)`` (``HAVING count(*) >= 5`` drops small groups and picks no row; the groups it keeps
+are the ones counted); every ``GROUP BY`` key
 reads the same single column and constants only, and is no bare column (a piece, not the
 value: ``GROUP BY ssn`` is a list of values); a second key such as ``id % 60`` would let a
 group be a chosen handful of people who then share their piece); every other output is a count
@@ -28,7 +30,7 @@ from sqlglot import exp
 # aggregates whose value names no member of a group of min_group_size rows
 _SAFE = (exp.Count, exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp,
          exp.Variance, exp.ApproxDistinct)
-_PICKS = ("where", "having", "qualify", "joins", "with_", "distinct", "limit", "offset",
+_PICKS = ("where", "qualify", "joins", "with_", "distinct", "limit", "offset",
           "laterals", "pivots")
 
 
@@ -60,10 +62,34 @@ def _keys(sel: exp.Select) -> list[exp.Expr] | None:
     return keys
 
 
+def _floor(having: exp.Expr | None) -> bool:
+    """A ``HAVING`` that only bounds ``count(*)`` from below by a number (``count(*) >= 5``,
+    ``AND`` of such): it drops small groups, the usual k-anonymity safeguard, and picks no row.
+
+    >>> import sqlglot
+    >>> _floor(sqlglot.parse_one("SELECT 1 HAVING count(*) >= 5").args["having"])
+    True
+    >>> _floor(sqlglot.parse_one("SELECT 1 HAVING count(*) = 1").args["having"])
+    False
+    """
+    cond = having.this if isinstance(having, exp.Having) else having
+    while isinstance(cond, exp.Paren):
+        cond = cond.this
+    if isinstance(cond, exp.And):
+        return _floor(cond.this) and _floor(cond.expression)
+    if isinstance(cond, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        count, bound = (cond.this, cond.expression) if isinstance(cond, (exp.GT, exp.GTE)) \
+            else (cond.expression, cond.this)
+        return isinstance(count, exp.Count) and isinstance(count.this, exp.Star) and \
+            isinstance(bound, exp.Literal) and not bound.is_string
+    return False
+
+
 def histogram_keys(tree: exp.Expr) -> frozenset[str]:
     """The output names of ``tree``'s group keys when it is a table-wide histogram of one
     column's pieces, else empty."""
-    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in _PICKS):
+    if not isinstance(tree, exp.Select) or any(tree.args.get(k) for k in _PICKS) or (
+            tree.args.get("having") is not None and not _floor(tree.args["having"])):
         return frozenset()
     src = tree.args.get("from_")
     if src is None or not isinstance(src.this, exp.Table) or isinstance(src.this.this, exp.Func):
@@ -96,6 +122,8 @@ def smallest_group(tree: exp.Select) -> str:
     keys = [k.unalias().copy() for k in _keys(tree) or ()]
     inner = exp.select(exp.alias_(exp.Count(this=exp.Star()), "n")).from_(
         tree.args["from_"].this.copy()).group_by(*keys)
+    if tree.args.get("having") is not None:   # the groups shown: those the floor keeps
+        inner.set("having", tree.args["having"].copy())
     return exp.select("MIN(n)").from_(inner.subquery("_jg_groups")).sql(dialect="duckdb")
 
 

@@ -33,6 +33,8 @@ from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_guessfn import computed_guesses, domain_part, guess_literal
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
+from jupyter_guard.analyze.sql_oracles import VERSION as _FUNCTIONS
+from jupyter_guard.analyze.sql_oracles import merged_as_query, oracle_calls
 from jupyter_guard.analyze.sql_order import order_intents
 from jupyter_guard.analyze.sql_saved import _SAVED, _inline, _remember
 from jupyter_guard.analyze.sql_sides import Leaves, Sides, guess
@@ -105,8 +107,8 @@ def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, 
         add(col, col_sel, other, text)
     for col, col_sel, other, text in mixed_compared(tree, sides):
         add(col, col_sel, other, text, mixed=True)
-    for col, col_sel, other, node, ranked in computed_guesses(tree, sides):
-        add(col, col_sel, other, node, ranked)
+    for col, col_sel, other, node, ranked in computed_guesses(tree, sides) + oracle_calls(tree):
+        add(col, col_sel, other, node, ranked)   # a guess in a user's type or function too
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
@@ -193,8 +195,9 @@ _EXPLAIN = re.compile(r"^\s*EXPLAIN\b(?:\s+ANALY[SZ]E\b)?(?:\s*\([^)]*\))?\s+(.*
 
 
 @lru_cache(maxsize=1024)
-def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
-    """``saved``: how many views were remembered (a new one changes what a text reads)."""
+def _of_text(text: str, dialect: str, saved: tuple[int, int] = (0, 0)) -> tuple[Intent, ...]:
+    """``saved``: how many views and user functions were remembered (a new one changes what a
+    text reads)."""
     from jupyter_guard.analyze.sql import _parse  # the analysis' own cache: no second parse
 
     # sqlglot cannot read every PIVOT statement: its ``ON … IN (…)`` is read as text
@@ -208,6 +211,7 @@ def _of_text(text: str, dialect: str, saved: int = 0) -> tuple[Intent, ...]:
         return pivoted
     found: list[Intent] = list(pivoted)
     for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
+        tree = merged_as_query(tree) or tree   # a MERGE's matching: the join it makes
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree, dialect))
             found.extend(order_intents(tree))
@@ -263,7 +267,7 @@ def with_predicates(a: Analysis, text: str, dialect: str = "duckdb",
     # every statement (``FROM t WHERE ssn = '…'`` reads rows with no SELECT); none when the
     # analysis could not split the text (``()``: it is refused already)
     for piece in pieces if pieces is not None else (text,):
-        extra += _of_text(piece, dialect, _VERSION[0])
+        extra += _of_text(piece, dialect, (_VERSION[0], _FUNCTIONS[0]))
     return a + Analysis(extra) if extra else a
 
 

@@ -198,6 +198,12 @@ def _expr(e: exp.Expr, scope: Scope, c: Ctx, ctes: dict[str, tuple[Output, ...]]
         return _NONE, _NONE
     if isinstance(e, exp.Window) and isinstance(e.this, _COUNTS):
         return _NONE, _NONE
+    if isinstance(e, exp.Filter) and isinstance(e.this, (*_COUNTS, *_GROUPED)):
+        # ``count(*) FILTER (WHERE email LIKE '%@x.org')``: a count (its condition's guesses
+        # are ``inference``'s); ``sum(…) FILTER (…)`` as the sum over those rows
+        o, g = _expr(e.this, scope, c, ctes)
+        w, v = _expr(e.expression, scope, c, ctes)
+        return (_NONE, _NONE) if isinstance(e.this, _COUNTS) else (_NONE, o | g | w | v)
     if _property(e):
         return _NONE, _NONE
     origins: set[str] = set()

@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.guard import owned
+from jupyter_guard.guard import oracles, owned
 from jupyter_guard.guard.frames import FrameLookup as FrameLookup  # service.py imports it here
 from jupyter_guard.guard.frames import frame_columns
 from jupyter_guard.guard.infer_catalog import predicates
@@ -174,7 +174,9 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
         if i.action in owned.PLACED and not i.key and (mine is None or tail in mine) and (
                 i.action != "sql.create" or tail in used):   # a create: when the cell uses it
             i = i.with_(key=cat.key(i))
+        oracles.note_created(i)
         out.append(_one(i, cat))
+        out.extend(oracles.judged(i, cat))   # a constraint of the written table meets the values
     return tuple(out)
 
 

@@ -13,6 +13,7 @@ import sys
 from itertools import islice
 from typing import Any
 
+from jupyter_guard.analyze.sql_oracles import register
 from jupyter_guard.errors import GuardBlocked
 from jupyter_guard.hooks import carried, exits
 from jupyter_guard.hooks.sealed_events import sealed
@@ -128,5 +129,6 @@ def wrap_create(create: Any) -> Any:
         if FX is not None and callable(function) and FX.rt.user_stack(sys._getframe(1)):
             function = guarded(str(name), function, FX)
             SENSITIVE_ARGS[str(name).lower()] = frozenset()   # a new function: nothing seen yet
+            register(str(name))   # its result, aggregated or tested, may hide a guess
         return create(name, function, *args, **kw)
     return sealed(create_function, create)   # no closure cell a cell could swap
