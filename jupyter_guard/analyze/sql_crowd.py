@@ -43,7 +43,7 @@ from typing import Any
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_compare import is_comparison, operands
-from jupyter_guard.analyze.sql_guessfn import domain_part, guess_literal
+from jupyter_guard.analyze.sql_guessfn import guess_literal, no_content
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
 PROBE = "crowd?:"
@@ -71,22 +71,10 @@ def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
     cols = [c for c in var[0].find_all(exp.Column) if not isinstance(c.this, exp.Star)]
     if not cols:
         return []
-    if not all(_hidden(c, var[0]) for c in cols) and any(
+    if not all(no_content(c, var[0]) for c in cols) and any(
             guess_literal(o, node, k) for k, o in enumerate(ops) if _constant(o)):
         return []   # a guess: the comparison rule refuses it
     return cols
-
-
-def _hidden(col: exp.Expr, operand: exp.Expr) -> bool:
-    """``col`` is read in ``operand`` only for a property (``length``) or an e-mail's domain."""
-    from jupyter_guard.analyze.sql_taint import reveals_nothing
-
-    path: list[exp.Expr] = []
-    node = col.parent
-    while node is not None and node is not operand.parent:
-        path.append(node)
-        node = node.parent
-    return any(reveals_nothing(n) for n in path) or domain_part(path)
 
 
 def _within(node: exp.Expr, outer: exp.Expr) -> bool:

@@ -146,6 +146,19 @@ def domain_part(col_path: list[exp.Expr]) -> bool:
     return False
 
 
+
+def no_content(col: exp.Expr, operand: exp.Expr) -> bool:
+    """``col`` is read in ``operand`` only for a property (``length(ssn) <> 9``) or for the
+    part of an e-mail after its ``@`` (``split_part(email, '@', 2) = 'example.com'``)."""
+    from jupyter_guard.analyze.sql_taint import reveals_nothing
+
+    path: list[exp.Expr] = []
+    node = col.parent
+    while node is not None and node is not operand.parent:
+        path.append(node)
+        node = node.parent
+    return any(reveals_nothing(n) for n in path) or domain_part(path)
+
 def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
     """A guess a shown row answers for one person (``replace(ssn, '<9 digits>', 'HIT')``,
     ``abs(ssn::BIGINT - G)``): at least ``_LONG`` letters and digits, or a number from 1000."""

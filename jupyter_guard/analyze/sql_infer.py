@@ -30,7 +30,7 @@ from jupyter_guard.analyze.sql_compare import (
 )
 from jupyter_guard.analyze.sql_crowd import crowd_checks
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
-from jupyter_guard.analyze.sql_guessfn import computed_guesses, domain_part, guess_literal
+from jupyter_guard.analyze.sql_guessfn import computed_guesses, guess_literal, no_content
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
 from jupyter_guard.analyze.sql_oracles import VERSION as _FUNCTIONS
@@ -141,7 +141,7 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
     for col, owner in _scoped(operand, sel):
         if isinstance(col, (exp.Column, exp.Columns)) and (owner is sel or (
                 owner is not None and owner.args.get("from_") is None)) and \
-                not _no_content(col, operand):
+                not no_content(col, operand):
             if isinstance(col, exp.Columns):
                 if isinstance(col.this, exp.Column):
                     continue   # ``COLUMNS(c.*)``: the ``c.*`` in it is read as itself
@@ -152,19 +152,6 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
         for outs in _Derived._projections(query, []).values():
             out += [(c, inner) for e, inner in outs for c in _columns_of(e)]
     return out
-
-
-def _no_content(col: exp.Expr, operand: exp.Expr) -> bool:
-    """``col`` is read in ``operand`` only for a property (``length(ssn) <> 9``) or for the
-    part of an e-mail after its ``@`` (``split_part(email, '@', 2) = 'example.com'``)."""
-    from jupyter_guard.analyze.sql_taint import reveals_nothing
-
-    path: list[exp.Expr] = []
-    node = col.parent
-    while node is not None and node is not operand.parent:
-        path.append(node)
-        node = node.parent
-    return any(reveals_nothing(n) for n in path) or domain_part(path)
 
 
 _PIVOT_IN = re.compile(r"\bON\s+((?:[\w\".]+\s*,\s*)*[\w\".]+)\s+IN\s*\(", re.I)

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from jupyter_guard.connections import unwrap
-from tests.conftest import make_warehouse, new_workspace
+from tests.enforce.raw_answers import Answers, raw_answers
 from tests.kernelutil import Kernel, Reply, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -53,21 +51,16 @@ HONEST = {
 
 
 @pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, dict[str, list[tuple[object, ...]]]]:
-    d = new_workspace(work_root)
-    make_warehouse(d / "wh.duckdb", rows=N)
-    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
-    got = {name: raw.execute(q).fetchall() for name, q in HONEST.items()}
-    got["emails"] = raw.execute("SELECT count(*), count(DISTINCT email) FROM customers").fetchall()
-    got["cities"] = raw.execute("SELECT sum(length(city)) FROM customers").fetchall()
-    got["per-city"] = raw.execute("SELECT city, count(*) + 1 FROM customers GROUP BY 1 "
-                                  "ORDER BY 1").fetchall()
-    raw.close()
-    return d, got
+def expected(work_root: Path) -> tuple[Path, Answers]:
+    return raw_answers(work_root, {
+        **HONEST,
+        "emails": "SELECT count(*), count(DISTINCT email) FROM customers",
+        "cities": "SELECT sum(length(city)) FROM customers",
+        "per-city": "SELECT city, count(*) + 1 FROM customers GROUP BY 1 ORDER BY 1"}, N)
 
 
 @pytest.fixture(scope="module")
-def k(expected: tuple[Path, dict[str, list[tuple[object, ...]]]]) -> Iterator[Kernel]:
+def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
     with guarded_kernel(expected[0], connect=True) as kernel:
         yield kernel
 
