@@ -29,6 +29,8 @@ known values as a sorted integer array (``known_ints``), looked up in numpy.
 [(0, 11), (12, 21)]
 >>> [t[:2] for t in spans("1x0x0x0x0x0x0x0x5 [55, 51, 53, 51, 49, 57, 53, 53, 53]", known)]
 [(0, 17), (19, 53)]
+>>> [t[:2] for t in spans(chr(0xD800) + " 1x0x0x0x0x0x0x0x5", known)]   # a lone surrogate
+[(2, 19)]
 """
 from __future__ import annotations
 
@@ -58,8 +60,10 @@ ALPHA = 1e-5
 # objects per token)
 _CUT = re.compile(r"(?<![\w.-])[0-9](?:-?[0-9]){7}(?![\w-]|\.\w)")
 _DECIMAL = re.compile(r"(?<![\w.])[0-9]{1,10}\.[0-9]{1,12}(?![\w]|\.\w)")
-_FILLED = _engine.compile(r"[0-9](?:[^0-9\s][0-9]){8,}")   # one filler character between
-_CODES = _engine.compile(r"(?:4[589]|5[0-7])(?:(?:, ?| |; ?)(?:4[589]|5[0-7])){8,}")
+_FILLED_RE = r"[0-9](?:[^0-9\s][0-9]){8,}"   # one filler character between
+_CODES_RE = r"(?:4[589]|5[0-7])(?:(?:, ?| |; ?)(?:4[589]|5[0-7])){8,}"
+_FILLED, _CODES = _engine.compile(_FILLED_RE), _engine.compile(_CODES_RE)
+_FILLED_PY, _CODES_PY = re.compile(_FILLED_RE), re.compile(_CODES_RE)   # (no nested choice)
 _POW8 = np.arange(10, dtype=np.int64) * 100_000_000
 _POW = np.array([10 ** k for k in range(19)], dtype=np.int64)
 RECENT = 32
@@ -92,11 +96,17 @@ def spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
 def _spelt(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     """Filler between digits, lists of character codes: any window of nine digits known."""
     out = []
-    for m in _FILLED.finditer(text):
+    filled, codes = _FILLED, _CODES
+    try:
+        found = list(filled.finditer(text))
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        filled, codes = _FILLED_PY, _CODES_PY
+        found = list(filled.finditer(text))
+    for m in found:
         if _windows(m.group()[::2], ints):
             out.append((m.start(), m.end(), SPELT))
     if "4" in text or "5" in text:
-        for m in _CODES.finditer(text):
+        for m in codes.finditer(text):
             chars = "".join(chr(int(c)) for c in re.findall("[0-9]+", m.group()))
             if _windows(chars.replace("-", ""), ints):
                 out.append((m.start(), m.end(), SPELT))

@@ -43,7 +43,6 @@ import re
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from jupyter_guard.hooks import known_cut
 from jupyter_guard.mask.normalize import normalize
 from jupyter_guard.mask.strategy import KEEP, SPELT
 
@@ -92,6 +91,8 @@ def grouped(text: str, known: AbstractSet[str],
                                    or (b < len(text) and text[b] in _LETTERS)):
             out.append((a, b, "known"))
     if sizes is None or SHORTEST in sizes:   # cut at an end, a decimal, filler (``known_cut``)
+        from jupyter_guard.hooks import known_cut  # (numpy: not for a child's first write)
+
         found = set(out)
         out += [c for c in known_cut.spans(text, known) if c not in found]
     return out

@@ -181,8 +181,11 @@ def test_a_short_value_of_a_column_that_holds_short_values_is_fetched(k):
     k.ok("con.execute(\"CREATE TABLE IF NOT EXISTS staff AS SELECT range AS id, "
          "CAST(range % 12 + 1 AS VARCHAR) AS card_month, 'x' || range || '@corp.example' "
          "AS email FROM range(50)\")")
-    r = k.ok("print(con.sql('SELECT id, card_month, trim(card_month) AS p FROM staff "
-             "ORDER BY id LIMIT 3').fetchall())")
-    assert "(0, '1', '1')" in r.text, r.text
+    r = k.ok("rows = con.sql('SELECT id, card_month, trim(card_month) AS p FROM staff "
+             "ORDER BY id LIMIT 3').fetchall()\n"
+             "print('SAME', rows == [(0, '1', '1'), (1, '2', '2'), (2, '3', '3')])")
+    # (compared in the kernel: a print of these short digits after this module's earlier
+    # output was masked whole once in a full run; see the threat model, red team 19)
+    assert "SAME True" in r.text, r.text
     k.blocked("print(con.sql('SELECT substr(email, 1, 2) AS p FROM staff').fetchall())",
               "inference")
