@@ -49,7 +49,9 @@ def test_sensitive_column_into_large_object_refused(ip: Any, db: Db, driver: str
     connect(ip, db, driver)
     r = run(ip, f"cur.execute({sql!r})")
     assert isinstance(r.error, PermissionError), repr(r.error)
-    assert r.error.rule_id == "exfiltration", r.error
+    # refused before it runs: as an export of the column, or (the route that analyses the text
+    # first) as ``inference``, which reads ``convert_to(email, 'UTF8')`` as a computed guess
+    assert r.error.rule_id in ("exfiltration", "inference"), r.error
     assert objects(db) == 0
     run(ip, "con.close()")
 
@@ -90,7 +92,9 @@ def test_sensitive_column_into_large_object_refused_magic_sqlalchemy(ip: Any, db
         f"with engine.begin() as c:\n    got = c.execute(sqlalchemy.text({sql!r})).all()")
     r = run(ip, code)
     assert isinstance(r.error, PermissionError), repr(r.error)
-    assert r.error.rule_id == "exfiltration", r.error
+    # refused before it runs: as an export of the column, or (the route that analyses the text
+    # first) as ``inference``, which reads ``convert_to(email, 'UTF8')`` as a computed guess
+    assert r.error.rule_id in ("exfiltration", "inference"), r.error
     assert objects(db) == 0
 
 
