@@ -16,16 +16,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_stream import ab_main, interleaved  # noqa: E402
+from bench_stream import KNOWN_SETUP, ab_main, interleaved  # noqa: E402
 
-SETUP = """
-import duckdb
+SETUP = KNOWN_SETUP + """
 import ipywidgets
 from comm import create_comm
-wh = duckdb.connect()
-wh.execute("CREATE TABLE customers AS SELECT printf('%09d', 100000000 + i) AS ssn, "
-           "'user' || i || '@example.com' AS email FROM range(10000) t(i)")
-known = wh.execute('SELECT ssn, email FROM customers').fetchall()
 """
 CELLS = {
     "1,000 comm messages": "c = create_comm(target_name='bench')\n"

@@ -16,15 +16,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_stream import ab_main, interleaved  # noqa: E402
+from bench_stream import KNOWN_SETUP, ab_main, interleaved  # noqa: E402
 
-SETUP = """
-import duckdb
+SETUP = KNOWN_SETUP + """
 from IPython.display import update_display
-wh = duckdb.connect()
-wh.execute("CREATE TABLE customers AS SELECT printf('%09d', 100000000 + i) AS ssn, "
-           "'user' || i || '@example.com' AS email FROM range(10000) t(i)")
-known = wh.execute('SELECT ssn, email FROM customers').fetchall()
 """
 CELLS = {
     "print of 10,000 lines": "for i in range(10_000):\n    print(f'row {i}: amount {i * 1.25:.2f}')",

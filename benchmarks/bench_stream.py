@@ -34,6 +34,14 @@ import psutil  # noqa: E402
 from bench_kernel import Kernel, guarded_env  # noqa: E402
 
 MB = 1 << 20
+KNOWN_SETUP = """
+import duckdb
+wh = duckdb.connect()
+wh.execute("CREATE TABLE customers AS SELECT printf('%09d', 100000000 + i) AS ssn, "
+           "'user' || i || '@example.com' AS email FROM range(10000) t(i)")
+known = wh.execute('SELECT ssn, email FROM customers').fetchall()
+"""
+"""A cell that fetches 20,000 values (10,000 SSNs and e-mails): the guard knows them after it."""
 WORDS = ["the", "order", "was", "shipped", "on", "time", "and", "the", "total", "amount", "paid", "matched", "the", "invoice", "for", "customer", "account", "region", "north", "south", "warehouse"]
 
 
