@@ -29,13 +29,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from bench_stream import csv_rows, ordinary, pii_rows  # noqa: E402
-from bench_text_ab import old_package  # noqa: E402
-
-MB = 1 << 20
-
-
-def fill(unit: str) -> str:
-    return unit * (MB // len(unit))
+from bench_text_ab import MB, fill, old_package  # noqa: E402
 
 
 def _json() -> str:
