@@ -4,25 +4,25 @@ and recorded on the path every run-time exit takes (``guard.judge.verdict`` and
 rule ``exfiltration``, in the running cell, or in the session with no cell when none runs (a
 widget callback, a thread after its cell ended), as the running cell's user (else the
 kernel's owner). Its code and reason name the channel and the message type, never a value: a
-type the protocol does not define is named only when it is a plain name holding no known value.
+type the protocol does not define, and a stream that is none of the kernel's channels, are not
+named at all (a cell picks those names: any spelling of a value, letters for digits included,
+would be written into the audit).
 In ``mode: audit`` the call is not refused and a ``warn`` event records what would have been.
 
 Only a hit comes here (the send path stays as fast as before). Recording cannot turn into a
 silent pass: an event the audit cannot write waits in memory and later cells follow
 ``audit.on_failure`` (``Guard.begin``); any other failure still refuses the call.
 
->>> _kind_named("comm_msg"), _kind_named("x_progress"), _kind_named("1 00")
-("'comm_msg'", "made-up type 'x_progress'", 'a made-up type (its name is not recorded)')
+>>> _kind_named("comm_msg"), _kind_named("x_progress")
+("'comm_msg'", 'a made-up type (its name is not recorded)')
 """
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.hooks import exits
 
 log = logging.getLogger("jupyter_guard")
 
@@ -33,28 +33,25 @@ PROTOCOL = frozenset({
     "kernel_info_request",
 })
 """Message types the Jupyter protocol defines: named in the audit as they are."""
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z_.-]{0,47}")
 CHANNELS = (("iopub", ("iopub_socket", "iopub_thread")),
             ("shell", ("shell_stream", "shell_socket")), ("stdin", ("stdin_socket",)),
             ("control", ("control_stream", "control_socket")))
 REASON = ("a value read from a sensitive column was sent a few characters at a time; the "
-          "{kind} message on the {channel} channel that completed it left masked. Send masked "
+          "{kind} message on {channel} that completed it left masked. Send masked "
           "values, or ask for a role that may unmask")
 
 
 def _kind_named(kind: str) -> str:
-    """How the audit names a message type: a protocol's as it is, a made-up plain name (letters,
-    no digits) holding no known value, else not at all."""
+    """How the audit names a message type: a protocol's as it is, a made-up one not at all."""
     if kind in PROTOCOL:
         return f"'{kind}'"
-    if _PLAIN.fullmatch(kind) and not exits.known_spans(kind):
-        return f"made-up type '{kind}'"
     return "a made-up type (its name is not recorded)"
 
 
 def channel_of(stream: Any) -> str:
     """The kernel channel a ``Session.send`` stream is (``iopub``, ``shell``, ``stdin``,
-    ``control``), else its class name."""
+    ``control``) as ``the iopub channel``, else ``a stream that is no kernel channel`` (its
+    class name is the cell's to choose)."""
     try:
         from IPython import get_ipython
 
@@ -63,12 +60,12 @@ def channel_of(stream: Any) -> str:
             for attr in attrs:
                 mine = getattr(kernel, attr, None)
                 if mine is not None and (stream is mine or stream is getattr(mine, "socket", 0)):
-                    return name
+                    return f"the {name} channel"
             if name == "shell" and stream in (getattr(kernel, "shell_streams", None) or ()):
-                return name
+                return "the shell channel"
     except Exception:  # noqa: BLE001 - only the channel's name is lost, never the refusal
         pass
-    return type(stream).__name__ if stream is not None else "unknown"
+    return "a stream that is no kernel channel"
 
 
 def _guard() -> tuple[Any, Any]:
@@ -111,7 +108,7 @@ def _decide(named: str, channel: str, reason: str) -> GuardBlocked | None:
         return GuardBlocked("exfiltration", reason, approval_hint=False)
     label = "known values"
     code = f"Session.send: a {named} message on {channel} completes a known value"
-    intent = Intent("df.export", "host", f"jupyter {channel} channel", columns=(label,),
+    intent = Intent("df.export", "host", f"jupyter: {channel}", columns=(label,),
                     remote=True, detail="Session.send", source=code)
     with Busy():   # the guard's own work: its journal writes are no user file exit
         if rt is not None and rt.protect is not None:

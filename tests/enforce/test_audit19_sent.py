@@ -43,7 +43,7 @@ ATTACKS = {
     "comm-chars": ("S", 11, "from comm import create_comm\nc = create_comm(target_name='a19')\n"
                    "for ch in v:\n    c.send({'t': ch})", "'comm_msg'"),
     "made-up-type": ("E", 12, SEND + "for ch in v:\n    send('x_progress', {'text': ch})",
-                     "made-up type 'x_progress'"),
+                     "a made-up type (its name is not recorded)"),
     "widget-label": ("S", 13, "import ipywidgets as w\nl = w.Label('x')\ndisplay(l)\n"
                      "for ch in v:\n    l.value = ch\n    l.value = ''", "'comm_msg'"),
 }
@@ -145,6 +145,39 @@ def test_a_widget_callback_refusal_is_recorded_in_the_session_with_no_cell(
     assert row["cell_id"] == "" and row["execution_count"] is None, row
     assert row["session_id"] == own["session_id"] and row["user_name"] == USER
     assert "'comm_msg' message on the iopub channel" in row["reason"], row
+
+
+def test_names_the_cell_chose_are_not_written_into_the_audit(
+        home: tuple[Kernel, Path]) -> None:
+    """Red team 20: a stream whose class is named with the value, and a made-up type named with
+    the value spelt in letters (``0`` -> ``a``), sending the value a character a message. The
+    call is refused and recorded, and neither name (raw or in letters) reaches the audit."""
+    k, audit = home
+    letters = "".join("abcdefghij"[int(c)] for c in SSNS[19])
+    r = k.run(f"v = S[18]\nkk = get_ipython().kernel\n"
+              "class Fake:\n    def send_multipart(self, *a, **kw):\n        pass\n"
+              "fs = type(v, (Fake,), {})()\n"
+              "for ch in v:\n    kk.session.send(fs, 'x_p', {'text': ch}, parent=kk.get_parent())\n",
+              metadata={"cellId": "audit20-class"})
+    assert r.status == "error" and "[exfiltration]" in r.everything(), r.everything()
+    r = k.run(SEND + "v = S[19]\nkind = 'q' + ''.join('abcdefghij'[int(c)] for c in v)\n"
+              "for ch in v:\n    send(kind, {'text': ch})",
+              metadata={"cellId": "audit20-type"})
+    assert r.status == "error" and "[exfiltration]" in r.everything(), r.everything()
+    (row,) = wait_for(audit, "cell_id = 'audit20-class' AND rule_id = 'exfiltration'")
+    assert "message on a stream that is no kernel channel" in row["reason"], row
+    (row,) = wait_for(audit, "cell_id = 'audit20-type' AND rule_id = 'exfiltration'")
+    assert "a made-up type (its name is not recorded)" in row["reason"], row
+    no_raw_values(audit)
+    con = duckdb.connect(str(audit), read_only=True)
+    try:
+        texts = [str(r) for (t,) in con.execute("SELECT table_name FROM duckdb_tables()")
+                 .fetchall() for r in con.execute(f'SELECT * FROM "{t}"').fetchall()]
+    finally:
+        con.close()
+    journals = "".join(p.read_bytes().decode("latin-1") for p in audit.parent.rglob("*")
+                       if p.is_file() and ".journal" in str(p))
+    assert letters not in "\n".join(texts) + journals
 
 
 def test_a_thousand_progress_messages_write_no_refusal(home: tuple[Kernel, Path]) -> None:
