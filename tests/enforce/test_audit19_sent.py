@@ -154,7 +154,7 @@ def test_names_the_cell_chose_are_not_written_into_the_audit(
     call is refused and recorded, and neither name (raw or in letters) reaches the audit."""
     k, audit = home
     letters = "".join("abcdefghij"[int(c)] for c in SSNS[19])
-    r = k.run(f"v = S[18]\nkk = get_ipython().kernel\n"
+    r = k.run("v = S[18]\nkk = get_ipython().kernel\n"
               "class Fake:\n    def send_multipart(self, *a, **kw):\n        pass\n"
               "fs = type(v, (Fake,), {})()\n"
               "for ch in v:\n    kk.session.send(fs, 'x_p', {'text': ch}, parent=kk.get_parent())\n",
