@@ -121,3 +121,11 @@ def test_updating_one_row_then_asking_again_is_refused(k: Kernel) -> None:
     assert ask(k, q).status == "ok"
     k.ok("con.execute(\"UPDATE customers SET email = 'x@other.org' WHERE id = 12\")")
     refused(ask(k, q))
+
+
+def test_a_relation_fetched_after_a_row_is_deleted_is_refused(k: Kernel) -> None:
+    q = f"SELECT count(*) FROM customers WHERE {DOMAIN}"
+    assert k.ok(f"r = con.sql({q!r})\nprint('N', r.fetchall())").stream.strip() == "N [(300,)]"
+    k.ok("con.execute('DELETE FROM customers WHERE id = 12')")
+    refused(k.run("print('ANSWER', r.fetchall())"))
+    refused(k.run("print('ANSWER', r.df())"))
