@@ -1,8 +1,9 @@
 """Answers by differencing (issue 15): two crowd answers on one sensitive column whose row sets
 differ by a few rows answer for those rows (``count(*) WHERE email LIKE '%@gmail.com'``, then the
 same ``AND id <> 12``: the difference is person 12's domain). A known statistical-database
-defence, query-set overlap control: per session, for each checked column (``customers.email``:
-every spelling of a check on it, ``LIKE``, ``ends_with``, ``split_part``, shares one memory),
+defence, query-set overlap control: per session, for each checked column name (``email``: every
+spelling of a check on it, ``LIKE``, ``ends_with``, ``split_part``, and every table's column of
+that name, a copy of the table included, share one memory),
 remember the set of rows each allowed answer depended on, and refuse a new answer on the same
 column whose set differs from a remembered one by at least one and fewer than
 ``sensitive.min_group_size`` rows, in either direction. The same set again (the same query run
@@ -126,7 +127,7 @@ def apart(a: Sketch, b: Sketch) -> int:
 
 @dataclass
 class Memory:
-    """One session's remembered row sets, by checked column (``table.column``), oldest first
+    """One session's remembered row sets, by checked column name (``email``), oldest first
     forgotten past ``_KEPT``; ``turn`` tells one decision's answers from earlier ones."""
 
     kept: deque[tuple[str, int, Sketch]] = field(default_factory=deque)
@@ -165,7 +166,9 @@ MEMORY = Memory()   # the kernel's: one guarded kernel is one session
 
 def overlap(probe: str, cat: Any, columns: list[str], size: int) -> tuple[int | None, str]:
     """(the smallest group's row count, or None with no row; '' or why the answer is refused
-    as a difference) of a crowd probe measured on DuckDB, remembered for ``columns``.
+    as a difference) of a crowd probe measured on DuckDB, remembered for ``columns`` by their
+    names alone (``email``: a copy of the table under another name, made where the guard did
+    not see it, has the same rows, hashed the same).
     Raises when the sketch cannot be read (the caller refuses)."""
     sql = fingerprint_sql(probe)
     if sql is None:
@@ -176,14 +179,15 @@ def overlap(probe: str, cat: Any, columns: list[str], size: int) -> tuple[int | 
     smallest = min((s.n for s in groups), default=None)
     if smallest is not None and smallest < size:
         return smallest, ""
-    for column in columns:
-        d = MEMORY.close_to(column, new, size)
+    names = list(dict.fromkeys(c.rpartition(".")[2].lower() for c in columns))
+    for name in names:
+        d = MEMORY.close_to(name, new, size)
         if d:
             return smallest, (f"crowd:asked over rows that differ by {d} from those an earlier "
-                              f"answer on {column} in this session depended on (fewer than "
-                              f"min_group_size={size}: the difference answers for them)")
-    for column in columns:
-        MEMORY.keep(column, new)
+                              f"answer on a column {name} in this session depended on (fewer "
+                              f"than min_group_size={size}: the difference answers for them)")
+    for name in names:
+        MEMORY.keep(name, new)
     return smallest, ""
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from tests.conftest import new_workspace
+from jupyter_guard.connections import unwrap
+from tests.conftest import make_warehouse, new_workspace
 from tests.enforce.raw_answers import Answers, raw_answers
 from tests.kernelutil import Kernel, Reply, guarded_kernel
 
@@ -36,6 +38,8 @@ PAIRS = {   # (first, answered; second, refused): they differ by person 12 (or 5
                          f"{DOMAIN}",
                          f"SELECT count(*) FROM customers WHERE id BETWEEN 1 AND 50 AND "
                          f"{DOMAIN}"),
+    "a-copy-made-elsewhere": (f"SELECT count(*) FROM customers WHERE {DOMAIN}",
+                              f"SELECT count(*) FROM copied WHERE {DOMAIN}"),
     "buckets": (f"SELECT city, count(*) FROM customers WHERE {DOMAIN} GROUP BY city",
                 f"SELECT city, count(*) FROM customers WHERE id <> 12 AND {DOMAIN} "
                 "GROUP BY city"),
@@ -58,6 +62,19 @@ TWINS = {   # run in this order in one session: each answered
 }
 
 
+def workspace(work_root: Path) -> Path:
+    """A workspace whose ``wh.duckdb`` also holds ``copied``: customers but person 12, copied by
+    a connection no guard watches (another process, before the kernel opened the file)."""
+    d = new_workspace(work_root)
+    make_warehouse(d / "wh.duckdb", rows=N)
+    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
+    try:
+        raw.execute("CREATE TABLE copied AS SELECT * FROM customers WHERE id <> 12")
+    finally:
+        raw.close()
+    return d
+
+
 def refused(r: Reply) -> None:
     seen = r.everything() + "\n" + repr(r.reply)
     assert r.status == "error" and "[inference]" in r.everything(), seen
@@ -76,7 +93,7 @@ def expected(work_root: Path) -> tuple[Path, Answers]:
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_the_second_of_a_differencing_pair_is_refused(work_root: Path, name: str) -> None:
     first, second = PAIRS[name]
-    with guarded_kernel(new_workspace(work_root), warehouse=N, connect=True) as k:
+    with guarded_kernel(workspace(work_root), connect=True) as k:
         r = ask(k, first)
         assert r.status == "ok", r.everything()
         refused(ask(k, second))
@@ -87,7 +104,7 @@ def test_the_second_of_a_differencing_pair_is_refused(work_root: Path, name: str
 @pytest.mark.parametrize("name", list(TWINS))
 def test_honest_twins_are_answered_with_raw_duckdbs_numbers(
         work_root: Path, expected: tuple[Path, Answers], name: str) -> None:
-    with guarded_kernel(new_workspace(work_root), warehouse=N, connect=True) as k:
+    with guarded_kernel(workspace(work_root), connect=True) as k:
         for q in TWINS[name]:
             r = ask(k, HONEST[q])
             assert r.status == "ok" and f"ANSWER {expected[1][q]!r}" in r.stream, r.everything()
@@ -95,7 +112,7 @@ def test_honest_twins_are_answered_with_raw_duckdbs_numbers(
 
 @pytest.fixture
 def k(work_root: Path) -> Iterator[Kernel]:
-    with guarded_kernel(new_workspace(work_root), warehouse=N, connect=True) as kernel:
+    with guarded_kernel(workspace(work_root), connect=True) as kernel:
         yield kernel
 
 
