@@ -6,13 +6,16 @@ Otherwise it stays, with detail ``crowd:<why>``, and the ``inference`` rule refu
 that fails, or no policy to read the size from, leaves the check refused (fail closed).
 
 The probe reads no value of the checked column, only the query's other predicates, keys and
-joins, so whether it passes tells nothing of the checked values.
+joins, so whether it passes tells nothing of the checked values. On DuckDB the probe is read as
+a sketch of the rows counted, and an answer whose rows differ from an earlier one's on the same
+column by fewer than ``min_group_size`` is refused too (``crowd_memory``: differencing).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from jupyter_guard.analyze.sql_crowd import PROBE
+from jupyter_guard.guard.crowd_memory import overlap
 from jupyter_guard.model import Intent
 
 if TYPE_CHECKING:
@@ -28,19 +31,26 @@ def measured(i: Intent, names: list[str], cat: Catalog) -> tuple[Intent, ...]:
         return tuple(out)
     detail = i.detail
     if detail.startswith(PROBE):
-        detail = _count(detail[len(PROBE):], cat, policy)
+        detail = _count(detail[len(PROBE):], cat, policy, sens)
         if not detail:
             return tuple(out)
     return (*out, *(i.with_(target=n, columns=(n,), detail=detail) for n in sens))
 
 
-def _count(probe: str, cat: Catalog, policy: object) -> str:
-    """'' when every group the check is asked over holds ``min_group_size`` rows; else why not."""
+def _count(probe: str, cat: Catalog, policy: object, columns: list[str]) -> str:
+    """'' when every group the check is asked over holds ``min_group_size`` rows and (DuckDB)
+    its rows differ enough from those earlier answers on ``columns`` depended on
+    (``crowd_memory``); else why not."""
     size = getattr(policy, "min_group_size", None)
     if size is None:
         return "crowd:asked over rows the guard could not count"
     try:
-        smallest = cat.conn.scalar(probe)
+        if cat.conn.dialect == "duckdb":
+            smallest, why = overlap(probe, cat, columns, int(size))
+            if why:
+                return why
+        else:
+            smallest = cat.conn.scalar(probe)
     except Exception:  # noqa: BLE001 - the rows could not be counted: the check stays refused
         return "crowd:asked over rows the guard could not count"
     if smallest is None or int(smallest) >= int(size):
