@@ -17,9 +17,12 @@ class SQLite(ConnectionKind):
     sqlalchemy_names = ("sqlite",)
     sqlalchemy_drivers = ("pysqlite",)
     drivers = ("sqlite3", "apsw")
-    columns_sql = ("SELECT 'main', 'main', m.name, p.name FROM sqlite_master AS m, "
-                   "pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view') "
-                   "ORDER BY m.name, p.cid")
+    columns_sql = ("SELECT d, d, t, c FROM (SELECT 'main' AS d, m.name AS t, p.name AS c, "
+                   "p.cid AS k FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                   "WHERE m.type IN ('table', 'view') UNION ALL "   # temporary tables: an
+                   "SELECT 'temp', m.name, p.name, p.cid FROM sqlite_temp_master AS m, "
+                   "pragma_table_info(m.name, 'temp') AS p "   # UPDATE's lineage needs them
+                   "WHERE m.type IN ('table', 'view')) ORDER BY d, t, k")
     temporary_sql = "SELECT name FROM sqlite_temp_master WHERE type = 'table'"
     names_sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') UNION "
                  "SELECT p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
