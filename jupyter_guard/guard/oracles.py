@@ -14,7 +14,9 @@ reported as a comparison of that sensitive column with a guess (``sql.predicate`
 ``inference`` rule refuses for roles that may not unmask. ``NOT NULL`` judges no value. A table
 made earlier in the same text is read from its ``CREATE`` statement (``remember_created``).
 
-DuckDB only (its ``duckdb_constraints()``, ``duckdb_indexes()``, ``duckdb_columns()``).
+DuckDB's catalog is read here (``duckdb_constraints()``, ``duckdb_indexes()``,
+``duckdb_columns()``); PostgreSQL's in ``guard.oracles_pg``, SQLite's in ``guard.oracles_sqlite``
+(``engine_catalog``).
 """
 from __future__ import annotations
 
