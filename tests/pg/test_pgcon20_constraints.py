@@ -1,10 +1,13 @@
 """Inference through the user's own constraints on PostgreSQL (issue 15, red team 19's "still
-open: PostgreSQL"), in a real guarded kernel on the real server, through psycopg and psycopg2.
+open: PostgreSQL"), in a real guarded kernel on the real server, through psycopg, psycopg2 and
+pg8000.
 
 ``CREATE TEMP TABLE c (x text CHECK (x <> G))`` then ``INSERT INTO c SELECT ssn FROM customers``
 fails exactly when ``G`` is an SSN; ``CHECK (x < mid)`` bisects one customer's SSN; a ``UNIQUE``
 table of guesses filled ``ON CONFLICT DO NOTHING`` counts matches; a domain with a ``CHECK`` and
-an enum judge values written into their columns or cast to them. Each is refused as
+an enum judge values written into their columns or cast to them; so do a trigger that raises on
+``NEW.x = G``, a list partition for ``G`` and a generated column that divides by zero on ``G``.
+Each is refused as
 ``inference`` before it runs: no answer and no constraint's verdict in any message, the judging
 table unchanged. Twins: a ``CHECK`` on amounts, plain values in a constrained temporary table,
 a ``UNIQUE`` key on ids filled from customers' ids run with PostgreSQL's own answers.
@@ -28,13 +31,19 @@ DRIVERS = {
     "psycopg": "import psycopg\npg = psycopg.connect({dsn!r}, autocommit=True)\n"
                "Violation = psycopg.errors.CheckViolation\n"
                "def q(sql):\n    cur = pg.execute(sql)\n"
-               "    return cur.fetchall() if cur.description else None",
+               "    return [tuple(r) for r in cur.fetchall()] if cur.description else None",
     "psycopg2": "import psycopg2, psycopg2.errors\npg = psycopg2.connect({dsn!r})\npg.autocommit = True\n"
                 "Violation = psycopg2.errors.CheckViolation\n"
                 "def q(sql):\n    cur = pg.cursor()\n    cur.execute(sql)\n"
-                "    return cur.fetchall() if cur.description else None",
+                "    return [tuple(r) for r in cur.fetchall()] if cur.description else None",
 }
-VERDICTS = ("ANSWER", "violates", "duplicate key", "invalid input value", "check constraint")
+DRIVERS["pg8000"] = ("import pg8000.dbapi\npg = pg8000.dbapi.connect(user='postgres', "
+                     "host='127.0.0.1', port={port}, database={db!r})\npg.autocommit = True\n"
+                     "Violation = pg8000.dbapi.DatabaseError\n"
+                     "def q(sql):\n    cur = pg.cursor()\n    cur.execute(sql)\n"
+                     "    return [tuple(r) for r in cur.fetchall()] if cur.description else None")
+VERDICTS = ("ANSWER", "violates", "duplicate key", "invalid input value", "check constraint",
+            "ORACLE-HIT", "no partition", "division by zero")
 
 
 @pytest.fixture(scope="module", params=list(DRIVERS))
@@ -50,8 +59,10 @@ def refused(r: Any) -> None:
     assert not any(v in seen for v in VERDICTS), seen
 
 
-def ddl(sql: str) -> str:
-    return "".join(f"q({s.strip()!r})\n" for s in sql.split(";") if s.strip())
+def ddl(sql: str | tuple[str, ...]) -> str:
+    """Each statement of ``sql`` (split at ``;``, or the tuple's items) run by ``q``."""
+    parts = sql if isinstance(sql, tuple) else tuple(sql.split(";"))
+    return "".join(f"q({s.strip()!r})\n" for s in parts if s.strip())
 
 
 def count(k: Any, table: str) -> int:
@@ -60,7 +71,7 @@ def count(k: Any, table: str) -> int:
 
 
 # (setup, attack, table the attack writes, rows it holds before): the setup alone runs
-ATTACKS = {
+ATTACKS: dict[str, tuple[str | tuple[str, ...], str, str, int]] = {
     "check-member": (f"CREATE TEMP TABLE c1 (x text CHECK (x <> '{G}'))",
                      "INSERT INTO c1 SELECT ssn FROM customers", "c1", 0),
     "check-bisect-one-person": ("CREATE TEMP TABLE c2 (x text CHECK (x < '100000150'))",
@@ -96,6 +107,19 @@ ATTACKS = {
     "values-of-a-subquery": (f"CREATE TEMP TABLE c5 (x text CHECK (x <> '{G}'))",
                              "INSERT INTO c5 VALUES ((SELECT ssn FROM customers WHERE id = 12))",
                              "c5", 0),
+    "trigger-raise": (("CREATE TEMP TABLE t1 (x text)",
+                       "CREATE FUNCTION pg_temp.t1f() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                       f"BEGIN IF NEW.x = '{G}' THEN RAISE EXCEPTION 'ORACLE-HIT'; END IF; "
+                       "RETURN NEW; END $$",
+                       "CREATE TRIGGER t1g BEFORE INSERT ON t1 FOR EACH ROW "
+                       "EXECUTE FUNCTION pg_temp.t1f()"),
+                      "INSERT INTO t1 SELECT ssn FROM customers", "t1", 0),
+    "list-partition": (("CREATE TEMP TABLE p1 (x text) PARTITION BY LIST (x)",
+                        f"CREATE TEMP TABLE p1g PARTITION OF p1 FOR VALUES IN ('{G}')"),
+                       "INSERT INTO p1 SELECT ssn FROM customers WHERE id = 12", "p1", 0),
+    "generated-column": (("CREATE TEMP TABLE gc1 (x text, y int GENERATED ALWAYS AS "
+                          f"(1 / (CASE WHEN x = '{G}' THEN 0 ELSE 1 END)) STORED)",),
+                         "INSERT INTO gc1 (x) SELECT ssn FROM customers", "gc1", 0),
     "schema-qualified": (f"CREATE TEMP TABLE c6 (x text CHECK (x <> '{G}'))",
                          "INSERT INTO pg_temp.c6 SELECT ssn FROM public.customers", "c6", 0),
 }
@@ -107,6 +131,22 @@ def test_a_judging_constraint_over_sensitive_values_is_refused(k: Any, name: str
     k.ok(ddl(setup))
     refused(k.run(ddl(attack) + "print('ANSWER')"))
     assert count(k, table) == before   # nothing written
+
+
+def test_in_an_open_transaction_the_refusal_leaves_it_usable(k: Any) -> None:
+    """The catalog is read inside the user's transaction (a savepoint): a refused write there,
+    and an honest write of SSNs into an unconstrained table (catalog read, nothing found), leave
+    the transaction usable and its rows committed."""
+    k.ok("pg.autocommit = False\n" + ddl(f"CREATE TEMP TABLE x1 (x text CHECK (x <> '{G}'))")
+         + ddl("CREATE TEMP TABLE x2 (id int, x text)"))
+    try:
+        refused(k.run(ddl("INSERT INTO x1 SELECT ssn FROM customers") + "print('ANSWER')"))
+        r = k.ok(ddl("INSERT INTO x2 SELECT id, ssn FROM customers WHERE id <= 20")
+                 + "pg.commit()\nprint('ROWS', q('SELECT count(*) FROM x2'), "
+                 "q('SELECT count(*) FROM x1'))")
+        assert "ROWS [(20,)] [(0,)]" in r.stream, r.everything()
+    finally:
+        k.ok("pg.rollback()\npg.autocommit = True")
 
 
 def test_create_and_attack_in_one_cell_is_refused_and_nothing_runs(k: Any) -> None:
