@@ -3,10 +3,18 @@ the static decision; SQLite has no effect check). Its catalog comes from ``pragm
 (SQLite has no ``information_schema``)."""
 from __future__ import annotations
 
+import sqlite3
 from typing import Any, final
 
 from jupyter_guard.connections.base import ConnectionKind
 
+# temporary tables' columns too (an UPDATE's lineage needs them), read through
+# ``pragma_table_list`` (SQLite 3.37+), which does not open the temp database as naming
+# ``sqlite_temp_master`` would (its schema version would then count as a change)
+_TEMP = (" UNION ALL SELECT 'temp', l.name, p.name, p.cid FROM pragma_table_list AS l, "
+         "pragma_table_info(l.name, 'temp') AS p WHERE l.schema = 'temp' "
+         "AND l.type IN ('table', 'view') AND l.name NOT LIKE 'sqlite_%'"
+         ) if sqlite3.sqlite_version_info >= (3, 37) else ""
 # id(connection) -> (the connection, its databases' schema versions, the catalog's rows)
 _COLUMNS: dict[int, tuple[Any, tuple[Any, ...], list[tuple[Any, ...]]]] = {}
 
@@ -17,9 +25,9 @@ class SQLite(ConnectionKind):
     sqlalchemy_names = ("sqlite",)
     sqlalchemy_drivers = ("pysqlite",)
     drivers = ("sqlite3", "apsw")
-    columns_sql = ("SELECT 'main', 'main', m.name, p.name FROM sqlite_master AS m, "
-                   "pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view') "
-                   "ORDER BY m.name, p.cid")
+    columns_sql = ("SELECT d, d, t, c FROM (SELECT 'main' AS d, m.name AS t, p.name AS c, "
+                   "p.cid AS k FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+                   "WHERE m.type IN ('table', 'view')" + _TEMP + ") ORDER BY d, t, k")
     temporary_sql = "SELECT name FROM sqlite_temp_master WHERE type = 'table'"
     names_sql = ("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') UNION "
                  "SELECT p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "

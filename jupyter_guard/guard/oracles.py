@@ -14,7 +14,9 @@ reported as a comparison of that sensitive column with a guess (``sql.predicate`
 ``inference`` rule refuses for roles that may not unmask. ``NOT NULL`` judges no value. A table
 made earlier in the same text is read from its ``CREATE`` statement (``remember_created``).
 
-DuckDB only (its ``duckdb_constraints()``, ``duckdb_indexes()``, ``duckdb_columns()``).
+DuckDB's catalog is read here (``duckdb_constraints()``, ``duckdb_indexes()``,
+``duckdb_columns()``); PostgreSQL's in ``guard.oracles_pg``, SQLite's in ``guard.oracles_sqlite``
+(``engine_catalog``).
 """
 from __future__ import annotations
 
@@ -136,7 +138,7 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
     from jupyter_guard.hooks.taint_ddl import _current
 
     if i.action not in ("sql.insert", "sql.update", "sql.merge") or cat.policy is None or \
-            cat.conn.kind.dialect != "duckdb":
+            cat.conn.kind.dialect not in _ENGINES:
         return ()
     tree = _tree(i.source or "")
     w = _written(tree)
@@ -149,7 +151,7 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
         holds[col] = holds.get(col, frozenset()) | origins
     if not any(holds.values()):
         return ()   # no sensitive value there after the write: nothing for a constraint to judge
-    constraints = _catalog(table, cat)
+    constraints = engine_catalog(table, cat)
     if not constraints:
         return ()
     real = set(cat.columns_anywhere(table) or _COLUMNS.get(bare_table(table)) or ())
@@ -201,6 +203,30 @@ def _new(tree: exp.Expr | None, table: str, cols: frozenset[str],
         every = frozenset().union(*(v.origins for v in values))
         return {"*": every}
     return {c: v.origins for c, v in zip(order, values)}
+
+
+# --- PostgreSQL and SQLite (pgcon20): the same decision on their own catalogs -----------------
+_ENGINES = ("duckdb", "postgres", "sqlite")
+
+
+def engine_catalog(table: str, cat: Catalog) -> list[tuple[str, frozenset[str]]]:
+    """The judging constraints of ``table`` on the connection's engine (``guard.oracles_pg``,
+    ``guard.oracles_sqlite``), with those of a ``CREATE`` read earlier in the same text. A
+    PostgreSQL or SQLite catalog that cannot be read counts as a constraint over every column:
+    the write already holds a sensitive column's values, so it is refused, never let through."""
+    dialect = cat.conn.kind.dialect
+    if dialect == "duckdb":
+        return _catalog(table, cat)
+    from jupyter_guard.guard import oracles_pg, oracles_sqlite
+
+    read = oracles_pg.constraints if dialect == "postgres" else oracles_sqlite.constraints
+    try:
+        found = read(table, cat.conn.rows)
+    except Exception:  # noqa: BLE001 - unreadable catalog: judged as constrained (refused)
+        found = [("catalog unreadable", frozenset({"*"}))]
+    key = bare_table(table)
+    name = key.rsplit(".", 1)[-1]
+    return found + _CREATED.get(key, []) + (_CREATED.get(name, []) if name != key else [])
 
 
 def note_created(i: Intent) -> None:

@@ -1,0 +1,86 @@
+"""PostgreSQL's judging constraints of one table, for ``guard.oracles`` (issue 15; red team 19 on
+PostgreSQL): ``CREATE TEMP TABLE c (x text CHECK (x <> '123456789'))`` then ``INSERT INTO c
+SELECT ssn FROM customers`` fails exactly when a customer's SSN is the guess.
+
+What judges a written value, read from the catalog on the user's own connection (one query):
+
+- ``pg_constraint``: ``CHECK``, ``PRIMARY KEY``, ``UNIQUE``, ``FOREIGN KEY`` and ``EXCLUDE`` (not
+  ``NOT NULL``); a constraint over no column (``CHECK (false)``) covers every column;
+- ``pg_index``: unique indexes (an expression index covers every column);
+- ``pg_type``: columns typed by an enum or a domain (a domain's ``CHECK`` judges ``VALUE``), or an
+  array of one;
+- every column when a user's trigger or rule fires on the table, a generated column computes
+  from it, or the table is partitioned or a partition (its bounds judge the key).
+
+The relation is found as the write finds it (``to_regclass``: ``search_path``, ``pg_temp``), by
+its name as written and as PostgreSQL folds it. Pure SQL text and rows: no driver imported here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Rows = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+_CONSTRAINT = {"c": "CHECK", "p": "PRIMARY KEY", "u": "UNIQUE", "f": "FOREIGN KEY",
+               "x": "EXCLUDE"}
+
+SQL = """
+WITH r AS (SELECT DISTINCT o FROM unnest(ARRAY[to_regclass(%s), to_regclass(%s)]) AS o
+           WHERE o IS NOT NULL),
+names AS (SELECT a.attrelid, a.attnum, a.attname::text AS n FROM pg_attribute a
+          WHERE a.attrelid IN (SELECT o FROM r) AND a.attnum > 0 AND NOT a.attisdropped)
+SELECT c.contype::text, ARRAY(SELECT n FROM names WHERE attrelid = c.conrelid
+                              AND attnum = ANY (c.conkey))
+  FROM pg_constraint c WHERE c.conrelid IN (SELECT o FROM r) AND c.contype IN ('c','p','u','f','x')
+UNION ALL
+SELECT 'unique index', CASE WHEN 0 = ANY (i.indkey::int2[]) OR i.indexprs IS NOT NULL
+                            OR i.indpred IS NOT NULL THEN ARRAY['*']
+       ELSE ARRAY(SELECT n FROM names WHERE attrelid = i.indrelid AND attnum = ANY (i.indkey)) END
+  FROM pg_index i WHERE i.indrelid IN (SELECT o FROM r) AND i.indisunique
+UNION ALL
+SELECT 'type ' || format_type(t.oid, NULL), ARRAY[n.n]
+  FROM names n JOIN pg_attribute a ON a.attrelid = n.attrelid AND a.attnum = n.attnum
+  JOIN pg_type t ON t.oid = a.atttypid
+ WHERE t.typtype IN ('d', 'e') OR EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem
+                                          AND t.typcategory = 'A' AND e.typtype IN ('d', 'e'))
+UNION ALL
+SELECT 'trigger', ARRAY['*'] FROM pg_trigger g
+ WHERE g.tgrelid IN (SELECT o FROM r) AND NOT g.tgisinternal
+UNION ALL
+SELECT 'rule', ARRAY['*'] FROM pg_rewrite w
+ WHERE w.ev_class IN (SELECT o FROM r) AND w.rulename <> '_RETURN'
+UNION ALL
+SELECT 'generated column', ARRAY['*'] FROM pg_attribute a
+ WHERE a.attrelid IN (SELECT o FROM r) AND a.attgenerated <> ''
+UNION ALL
+SELECT 'partition', ARRAY['*'] FROM pg_class k
+ WHERE k.oid IN (SELECT o FROM r) AND (k.relkind = 'p' OR k.relispartition)
+"""
+
+
+def regclass_names(table: str) -> tuple[str, str]:
+    """The two spellings ``to_regclass`` is asked for: as written (quoted, case kept) and as
+    PostgreSQL folds an unquoted name.
+
+    >>> regclass_names("pg_temp.C1")
+    ('"pg_temp"."C1"', 'pg_temp.C1')
+    """
+    quoted = ".".join('"' + p.replace('"', '""') + '"' for p in table.split("."))
+    return quoted, table
+
+
+def constraints(table: str, rows: Rows) -> list[tuple[str, frozenset[str]]]:
+    """The judging constraints of ``table`` (``*``: every column); raises when the catalog
+    cannot be read (the caller refuses)."""
+    found: list[tuple[str, frozenset[str]]] = []
+    for kind, cols in rows(SQL, regclass_names(table)):
+        label = _CONSTRAINT.get(str(kind), str(kind))[:40]
+        if isinstance(cols, str):   # an array a driver left as text: ``{a,b}``
+            cols = [c.strip('"') for c in cols.strip("{}").split(",") if c]
+        names = frozenset(str(c).lower() for c in (cols or ()) if c is not None)
+        found.append((label, names or frozenset({"*"})))
+    return found
+
+
+__all__ = ["SQL", "constraints", "regclass_names"]
