@@ -85,8 +85,9 @@ _BIG = 1000   # a number from here up given to a function is a guess, not a posi
 # arguments that say how a value is written out (a template, a format, a locale, a character set,
 # a fill), by role: the value is rendered with them, never compared with them
 _RENDERS: dict[type[exp.Expr], frozenset[str]] = {
-    exp.TimeToStr: frozenset({"format", "culture", "zone"}), exp.UnixToStr: frozenset({"format"}),
-    exp.NumberToStr: frozenset({"format", "culture"}), exp.ToChar: frozenset({"format", "nlsparam"}),
+    exp.TimeToStr: frozenset({"format", "culture", "zone"}),
+    exp.UnixToStr: frozenset({"format"}), exp.NumberToStr: frozenset({"format", "culture"}),
+    exp.ToChar: frozenset({"format", "nlsparam"}),
     exp.Format: frozenset({"this"}), exp.Encode: frozenset({"charset"}),
     exp.Decode: frozenset({"charset"}), exp.Pad: frozenset({"fill_pattern"})}
 # the same roles of functions sqlglot reads as anonymous (no role names): their positions

@@ -130,4 +130,5 @@ def merged_as_query(tree: exp.Expr | None) -> exp.Expr | None:
     return q
 
 
-__all__ = ["ALIASES", "USER_FUNCTIONS", "alias_type", "merged_as_query", "oracle_calls", "register", "user_type"]
+__all__ = ["ALIASES", "USER_FUNCTIONS", "alias_type", "merged_as_query", "oracle_calls", "register",
+           "user_type"]

@@ -12,9 +12,10 @@ share a value, which ``count(DISTINCT email)`` tells too. ``pure_fill`` lets suc
   text) and no other statement was judged writing into the table (``FILLED``: a guess written
   earlier in the same text, not yet run, would be there), and
 - each value it writes into a key column is one column of a real table, read as it is stored:
-  one ``SELECT`` over tables (no set operation, no subquery, no ``VALUES``), an output reading
-  exactly one column, sensitive by the policy, with no constant, whose lineage is itself (not a
-  table the session filled from elsewhere, which may hold guesses beside the values).
+  one ``SELECT`` from one table (no join, no set operation, no subquery, no ``VALUES``), an
+  output reading exactly one column, sensitive by the policy, with no constant, whose lineage is
+  that column itself (not a table the session filled from elsewhere, which may hold guesses
+  beside the values).
 
 A later write into such a key (a guess, or more e-mails) finds it filled and stays judged, in
 either order. ``CHECK`` constraints, ``ENUM`` and user-typed columns stay judged whatever is
@@ -70,14 +71,17 @@ def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], sou
 
     key = bare_table(table)
     if FILLED.get(key, set()) - {source} or not isinstance(tree, exp.Insert) or \
-            cat.policy is None or tree.args.get("conflict") is not None and \
-            tree.args["conflict"].find(exp.Update):   # ``DO UPDATE`` reads the colliding row
+            cat.policy is None or (tree.args.get("conflict") is not None and \
+            tree.args["conflict"].find(exp.Update)):   # ``DO UPDATE`` reads the colliding row
         return False
     src = tree.args.get("expression")
-    if not isinstance(src, exp.Select) or src.args.get("with") or \
-            any(q is not src for q in src.find_all(exp.Query, exp.Values)) or \
-            not all(isinstance(t, exp.Table) for t in _sources(src)):
+    read = (src.args.get("from_") or src.args.get("from")) if isinstance(src, exp.Select) \
+        else None
+    if not isinstance(src, exp.Select) or src.args.get("with_") or src.args.get("with") or \
+            src.args.get("joins") or any(q is not src for q in src.find_all(exp.Query, exp.Values))\
+            or read is None or not isinstance(read.this, exp.Table):
         return False
+    tail = bare_table(".".join(p.name for p in read.this.parts)).rsplit(".", 1)[-1]
     target = tree.this
     listed = [e.name.lower() for e in target.expressions] if isinstance(target, exp.Schema) \
         else []
@@ -95,16 +99,10 @@ def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], sou
                                       exp.Null) or not cat.policy.is_sensitive_column(
                 cols[0].name) or len(value.origins) != 1:
             return False
-        origin = next(iter(value.origins))
-        if origin.rsplit(".", 1)[-1] != cols[0].name.lower() or \
-                bare_table(origin.rsplit(".", 1)[0]) in REMEMBERED:
+        origin = next(iter(value.origins))   # the table read, as stored: no lineage kept
+        if origin.lower() != f"{tail}.{cols[0].name.lower()}" or tail in REMEMBERED:
             return False
     return _empty(target.this if isinstance(target, exp.Schema) else target, key, cat, created)
-
-
-def _sources(sel: exp.Select) -> list[exp.Expr]:
-    found = [sel.args["from"].this] if sel.args.get("from") is not None else []
-    return found + [j.this for j in sel.args.get("joins") or []]
 
 
 def _empty(target: exp.Expr, key: str, cat: Catalog,

@@ -48,7 +48,7 @@ ATTACKS = [
     f"SELECT count(*) FROM customers WHERE format('{{}}', ssn) = '{G}'",
     f"SELECT count(*) FROM customers WHERE try_strptime(ssn, '{G}') IS NOT NULL",
     f"SELECT sum(strpos(printf('%s', ssn), '{G}')) FROM customers",
-    f"SELECT count(*) FROM customers WHERE strftime(birth_date, '%Y-%m-%d') = '1970-01-13'",
+    "SELECT count(*) FROM customers WHERE strftime(birth_date, '%Y-%m-%d') = '1970-01-13'",
 ]
 
 
