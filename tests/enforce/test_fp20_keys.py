@@ -125,6 +125,10 @@ MIXED = {
         "INSERT OR IGNORE INTO m10 SELECT email FROM customers; "
         "CREATE TABLE f10 (y VARCHAR REFERENCES m10 (email))",
         f"INSERT INTO f10 VALUES ('{G}')", "f10"),
+    "a-foreign-key-into-ssns-keyed-later": (
+        "CREATE TABLE k14 AS SELECT ssn AS x FROM customers; ALTER TABLE k14 ADD PRIMARY KEY (x); "
+        "CREATE TABLE f14 (y VARCHAR REFERENCES k14 (x))",
+        "INSERT INTO f14 VALUES ('100000012')", "f14"),
 }
 
 
