@@ -97,8 +97,9 @@ def domain_check(node: exp.Expr) -> bool:
     (True, True)
     >>> check("split_part(email, '@', 2) = 'x.org'"), check("email LIKE '%@localhost'")
     (True, False)
-    >>> check("length(email) = 9"), check("lower(email) LIKE 'a%@x.org'")
-    (False, False)
+    >>> check("length(email) = 9"), check("lower(email) LIKE 'a%@x.org'"), check(
+    ...     "email LIKE '%@b@x.org'")   # two: a local part's end
+    (False, False, False)
     """
     if not is_comparison(node):
         return False
@@ -119,7 +120,8 @@ def domain_check(node: exp.Expr) -> bool:
     if domain_part(path):   # ``split_part(email, '@', 2) = 'x.org'``
         return all("." in t and "@" not in t for t in texts if t is not None)
     return (var[0].unalias() is cols[0] or isinstance(var[0], (exp.Lower, exp.Upper))) and all(
-        t is not None and domain_only(t) and "." in t.partition("@")[2] for t in texts)
+        t is not None and t.count("@") == 1 and domain_only(t) and "." in t.partition("@")[2]
+        for t in texts)
 
 
 def _within(node: exp.Expr, outer: exp.Expr) -> bool:
