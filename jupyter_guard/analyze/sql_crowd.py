@@ -25,15 +25,22 @@ the smallest must reach ``sensitive.min_group_size``. The probe reads no value o
 columns: only the other predicates, the keys and the joins. A check refused from the tree alone
 has detail ``crowd:<why>``. The ``inference`` rule decides on sensitive columns only.
 
+A check that reads only an e-mail's domain, and names a host (``email LIKE '%@example.com'``,
+``ends_with(email, '@corp.com')``, ``split_part(email, '@', 2) = 'x.org'``), carries the prefix
+``crowd@`` before its detail (``domain_check``): where the policy's masking shows that domain
+anyway (strategy ``partial`` keeps ``█████@example.com``), it answers nothing a listing of the
+column would not show, in a row listing or a ``CREATE TABLE … AS`` too (``guard.infer_crowd``
+decides, by the policy).
+
 Pure: sqlglot trees in, (column, SELECT, detail) out.
 
 >>> import sqlglot
 >>> t = sqlglot.parse_one("SELECT count(*) FROM customers WHERE id = 12 AND length(ssn) = 9")
 >>> [(c.name, d[:7]) for c, _s, d in crowd_checks(t)]
 [('ssn', 'crowd?:')]
->>> t = sqlglot.parse_one("SELECT id, email LIKE '%@x.org' FROM customers")
+>>> t = sqlglot.parse_one("SELECT id, email LIKE '%@x.org', length(ssn) = 9 FROM customers")
 >>> [(c.name, d) for c, _s, d in crowd_checks(t)]
-[('email', 'crowd:shown row by row')]
+[('email', 'crowd@crowd:shown row by row'), ('ssn', 'crowd:shown row by row')]
 """
 from __future__ import annotations
 
@@ -43,11 +50,12 @@ from typing import Any
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_compare import is_comparison, operands
-from jupyter_guard.analyze.sql_guessfn import guess_literal, no_content
+from jupyter_guard.analyze.sql_guessfn import domain_only, domain_part, guess_literal, no_content
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
 PROBE = "crowd?:"
 STATIC = "crowd:"
+DOMAIN = "crowd@"   # before PROBE or STATIC: the check reads only an e-mail's domain
 _MAX = 4   # checks in one query whose combinations the probe spells out (2**(n-1) each)
 _COUNTS = (exp.Count, exp.CountIf, exp.LogicalOr, exp.LogicalAnd)
 _SUMS = (exp.Sum, exp.Avg, exp.Stddev, exp.StddevPop, exp.StddevSamp, exp.Variance,
@@ -75,6 +83,45 @@ def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
             guess_literal(o, node, k) for k, o in enumerate(ops) if _constant(o)):
         return []   # a guess: the comparison rule refuses it
     return cols
+
+
+def domain_check(node: exp.Expr) -> bool:
+    """``node`` reads its one column only for the part of an e-mail after its last ``@``, and
+    every constant it holds names a host (a ``.`` in it): what ``partial`` masking shows.
+
+    >>> import sqlglot
+    >>> def check(sql):
+    ...     return domain_check(sqlglot.parse_one(f"SELECT 1 WHERE {sql}", read="duckdb").find(
+    ...         exp.Where).this)
+    >>> check("email LIKE '%@example.com'"), check("ends_with(email, '@corp.com')")
+    (True, True)
+    >>> check("split_part(email, '@', 2) = 'x.org'"), check("email LIKE '%@localhost'")
+    (True, False)
+    >>> check("length(email) = 9"), check("lower(email) LIKE 'a%@x.org'"), check(
+    ...     "email LIKE '%@b@x.org'")   # two: a local part's end
+    (False, False, False)
+    """
+    if not is_comparison(node):
+        return False
+    ops = operands(node)
+    var = [o for o in ops if not _constant(o)]
+    texts = [str(o.this) if isinstance(o, exp.Literal) and o.is_string else None
+             for o in ops if _constant(o)]
+    if len(var) != 1 or not texts or None in texts:
+        return False
+    cols = list(var[0].find_all(exp.Column))
+    if len(cols) != 1:
+        return False
+    path: list[exp.Expr] = []
+    up = cols[0].parent
+    while up is not None and up is not var[0].parent:
+        path.append(up)
+        up = up.parent
+    if domain_part(path):   # ``split_part(email, '@', 2) = 'x.org'``
+        return all("." in t and "@" not in t for t in texts if t is not None)
+    return (var[0].unalias() is cols[0] or isinstance(var[0], (exp.Lower, exp.Upper))) and all(
+        t is not None and t.count("@") == 1 and domain_only(t) and "." in t.partition("@")[2]
+        for t in texts)
 
 
 def _within(node: exp.Expr, outer: exp.Expr) -> bool:
@@ -117,6 +164,8 @@ def crowd_checks(tree: exp.Expr, dialect: str = "duckdb") -> list[Check]:
                               "query picks from"
         else:
             detail = _decide(top, node, preds, dialect)
+        if domain_check(node):
+            detail = DOMAIN + detail
         out += [(c, sel, detail) for c in cols]
     return out
 
@@ -263,4 +312,4 @@ def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp
     return outer.sql(dialect=dialect)
 
 
-__all__ = ["PROBE", "STATIC", "crowd_checks", "probe"]
+__all__ = ["DOMAIN", "PROBE", "STATIC", "crowd_checks", "domain_check", "probe"]

@@ -26,7 +26,13 @@ What cannot single out a value is no guess, in comparisons too (``sql_infer``):
 - a small number given to a function (a position or a length: ``left(ssn, 3)``); a number is a
   guess beside an arithmetic operator, or from 1000 up;
 - a regular-expression function's replacement, options and group, and ``replace``'s and
-  ``translate``'s replacement (only the pattern guesses).
+  ``translate``'s replacement (only the pattern guesses);
+- how a value is written out, not what it is compared with (``renders``): a rendering function's
+  template, format, locale, character set or fill, by the argument's role in sqlglot's expression
+  (``strftime(d, '%Y-%m')``'s ``format``, ``encode(email)``'s ``charset``, ``format('{:>12}',
+  ssn)``'s template, ``lpad``'s fill) or, for functions sqlglot reads as anonymous, its position
+  (``convert_to(email, 'UTF8')``, ``printf('%s', ssn)``). A parsing format (``strptime(ssn,
+  G)``) matches the value against it: still a guess.
 
 Pure: sqlglot trees in, nodes out.
 
@@ -76,6 +82,16 @@ _REACHES = (exp.AggFunc, exp.Where, exp.Having, exp.Qualify, exp.Filter, exp.Gro
 _ESCAPES = re.compile(r"\\[dDwWsSbBAzZ]|\\(?=[^0-9A-Za-z])|\{\d*,?\d*\}|"
                       r"\[\^?(?:0-9|a-z|A-Z|\\[dDwWsS]|[^0-9A-Za-z\]])*\]")
 _BIG = 1000   # a number from here up given to a function is a guess, not a position
+# arguments that say how a value is written out (a template, a format, a locale, a character set,
+# a fill), by role: the value is rendered with them, never compared with them
+_RENDERS: dict[type[exp.Expr], frozenset[str]] = {
+    exp.TimeToStr: frozenset({"format", "culture", "zone"}),
+    exp.UnixToStr: frozenset({"format"}), exp.NumberToStr: frozenset({"format", "culture"}),
+    exp.ToChar: frozenset({"format", "nlsparam"}),
+    exp.Format: frozenset({"this"}), exp.Encode: frozenset({"charset"}),
+    exp.Decode: frozenset({"charset"}), exp.Pad: frozenset({"fill_pattern"})}
+# the same roles of functions sqlglot reads as anonymous (no role names): their positions
+_RENDERS_AT = {"printf": 0, "format": 0, "convert_to": 1, "convert_from": 1, "strftime": 1}
 
 Computed = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
 
@@ -116,6 +132,8 @@ def guess_literal(arg: exp.Expr, node: exp.Expr, position: int,
     argument, not a pattern's nor a compared value: ``strpos(ssn, 5)`` searches for ``'5'``)."""
     if isinstance(arg, (exp.DataType, exp.Var, exp.Identifier, exp.Null, exp.Boolean)):
         return False
+    if renders(arg, node, position):
+        return False
     if isinstance(node, _REGEXPS) and position != 1:
         return False   # a replacement, options, a group number
     text = _string(arg)
@@ -131,6 +149,27 @@ def guess_literal(arg: exp.Expr, node: exp.Expr, position: int,
         except ValueError:
             return True
     return True
+
+
+def renders(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
+    """``arg`` says how ``node`` writes a value out (a template, a format, a character set, a
+    fill), by its role: no value is compared with it.
+
+    >>> import sqlglot
+    >>> def role(sql, k):
+    ...     node = sqlglot.parse_one(f"SELECT {sql}", read="duckdb").expressions[0]
+    ...     return renders(_args(node)[k], node, k)
+    >>> role("strftime(d, '%Y-%m')", 1), role("encode(email)", 1), role("printf('%s', ssn)", 0)
+    (True, True, True)
+    >>> role("convert_to(email, 'UTF8')", 1), role("format('{:>12}', ssn)", 0)
+    (True, True)
+    >>> role("strptime(ssn, '%Y')", 1), role("replace(ssn, '1234', '')", 1)
+    (False, False)
+    """
+    if isinstance(node, exp.Anonymous):
+        return _RENDERS_AT.get(str(node.this).lower()) == position
+    roles = next((r for t, r in _RENDERS.items() if type(node) is t), frozenset())
+    return arg.arg_key in roles and arg.parent is node
 
 
 def domain_part(col_path: list[exp.Expr]) -> bool:
@@ -265,4 +304,5 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
     return out
 
 
-__all__ = ["computed_guesses", "domain_only", "domain_part", "format_only", "guess_literal"]
+__all__ = ["computed_guesses", "domain_only", "domain_part", "format_only", "guess_literal",
+           "renders"]

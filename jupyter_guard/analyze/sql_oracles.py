@@ -42,6 +42,9 @@ _BUILTIN = frozenset({"varint", "bignum", "oid", "regclass", "regtype", "regproc
                       "regnamespace", "regrole", "name", "xid", "cid", "tid", "citext"})
 
 Oracle = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
+ALIASES: set[str] = set()
+"""Lower-case names of user types that only name a built-in one (``CREATE TYPE t AS VARCHAR``,
+seen by the guard and checked against the catalog): a cast to one judges no value."""
 
 
 VERSION = [0]   # grows with USER_FUNCTIONS: cached readings of a text knew fewer functions
@@ -51,6 +54,15 @@ def register(name: str) -> None:
     """A Python function registered as SQL function ``name``: queries are read anew."""
     if name.lower() not in USER_FUNCTIONS:
         USER_FUNCTIONS.add(name.lower())
+        VERSION[0] += 1
+
+
+def alias_type(name: str, alias: bool) -> None:
+    """User type ``name`` only names a built-in type (``alias``), or may judge (an ``ENUM``, a
+    type dropped): queries are read anew."""
+    key = name.lower().rsplit(".", 1)[-1]
+    if alias != (key in ALIASES):
+        (ALIASES.add if alias else ALIASES.discard)(key)
         VERSION[0] += 1
 
 
@@ -65,8 +77,9 @@ def user_type(to: exp.Expr | None) -> bool:
     """
     if not isinstance(to, exp.DataType):
         return False
-    if to.this == exp.DataType.Type.USERDEFINED and \
-            str(to.args.get("kind") or "").lower().strip('"') in _BUILTIN:
+    if to.this == exp.DataType.Type.USERDEFINED and (
+            str(to.args.get("kind") or "").lower().strip('"') in _BUILTIN or
+            str(to.args.get("kind") or "").lower().strip('"').rsplit(".", 1)[-1] in ALIASES):
         return False
     return to.this in _USER_TYPES or any(user_type(e) for e in to.expressions)
 
@@ -117,4 +130,5 @@ def merged_as_query(tree: exp.Expr | None) -> exp.Expr | None:
     return q
 
 
-__all__ = ["USER_FUNCTIONS", "merged_as_query", "oracle_calls", "register", "user_type"]
+__all__ = ["ALIASES", "USER_FUNCTIONS", "alias_type", "merged_as_query", "oracle_calls", "register",
+           "user_type"]

@@ -9,14 +9,20 @@ The probe reads no value of the checked column, only the query's other predicate
 joins, so whether it passes tells nothing of the checked values. On DuckDB the probe is read as
 a sketch of the rows counted, and an answer whose rows differ from an earlier one's on the same
 column by fewer than ``min_group_size`` is refused too (``crowd_memory``: differencing).
+
+A check that reads only an e-mail's domain (detail prefix ``crowd@``) on a column whose masking
+shows that domain anyway (``shows_domain``: every strategy the policy gives the column, or the
+``email`` detector, is ``partial``) is dropped wherever it stands, a row listing or a ``CREATE
+TABLE … AS`` included: a listing of the column shows ``█████@example.com`` row by row.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jupyter_guard.analyze.sql_crowd import PROBE
+from jupyter_guard.analyze.sql_crowd import DOMAIN, PROBE
 from jupyter_guard.guard.crowd_memory import overlap
 from jupyter_guard.model import Intent
+from jupyter_guard.policy.model import glob_match
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.enrich import Catalog
@@ -27,9 +33,12 @@ def measured(i: Intent, names: list[str], cat: Catalog) -> tuple[Intent, ...]:
     policy = cat.policy
     sens = [n for n in names if policy is None or policy.is_sensitive_column(n)]
     out = [i.with_(target=n, columns=(n,)) for n in names if n not in sens]
+    detail = i.detail
+    if detail.startswith(DOMAIN):   # masking that shows the domain: nothing more is told
+        detail = detail[len(DOMAIN):]
+        sens = [n for n in sens if not shows_domain(policy, n)]
     if not sens:
         return tuple(out)
-    detail = i.detail
     if detail.startswith(PROBE):
         detail = _count(detail[len(PROBE):], cat, policy, sens)
         if not detail:
@@ -59,4 +68,22 @@ def _count(probe: str, cat: Catalog, policy: object, columns: list[str]) -> str:
            f"min_group_size={size})"
 
 
-__all__ = ["measured"]
+def shows_domain(policy: object, column: str) -> bool:
+    """Every masking strategy the policy gives ``column`` (by a ``per_column`` glob, or by the
+    ``email`` detector) shows an e-mail's domain: ``partial`` (``█████@example.com``).
+
+    >>> from jupyter_guard.policy.model import Policy
+    >>> shows_domain(Policy(), "customers.email"), shows_domain(Policy(strategy="redact"), "email")
+    (True, False)
+    >>> shows_domain(Policy(per_column=(("email", "hash"),)), "customers.email")
+    False
+    """
+    if policy is None:
+        return False
+    bare = column.rsplit(".", 1)[-1]
+    given = [s for k, s in getattr(policy, "per_column", ()) if k == "email" or
+             glob_match(bare, (k,))] or [getattr(policy, "strategy", "")]
+    return all(s == "partial" for s in given)
+
+
+__all__ = ["measured", "shows_domain"]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_oracles import user_type
+from jupyter_guard.guard import oracle_keys
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -137,6 +138,8 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
     from jupyter_guard.hooks.sql_exports import _tree
     from jupyter_guard.hooks.taint_ddl import _current
 
+    if cat.conn.kind.dialect == "duckdb":
+        oracle_keys.note_type(i, cat)   # a user type that names a built-in one judges nothing
     if i.action not in ("sql.insert", "sql.update", "sql.merge") or cat.policy is None or \
             cat.conn.kind.dialect not in _ENGINES:
         return ()
@@ -145,8 +148,12 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
     if w is None or not w[0]:
         return ()
     table, cols = w
+    oracle_keys.note_fill(table, i.source or "")
     outs = _current(table, cat, cat.policy) or ()
     holds = {o.name.lower(): o.origins for o in outs}
+    refs = oracle_keys.referenced(table, cols, i.source or "", cat)
+    if refs:   # a foreign key into a key over sensitive values: a written guess is judged
+        return refs
     for col, origins in _new(tree, table, cols, cat).items():   # what this write puts there
         holds[col] = holds.get(col, frozenset()) | origins
     if not any(holds.values()):
@@ -159,9 +166,14 @@ def judged(i: Intent, cat: Catalog) -> tuple[Intent, ...]:
     if stray:   # lineage remembered under names the table has not: held somewhere in it
         holds["*"] = frozenset().union(holds.get("*", frozenset()), *stray)
     out: dict[str, Intent] = {}
+    keys = [c for k, c in constraints if k in oracle_keys.KEY_KINDS]
+    pure = bool(keys) and oracle_keys.pure_fill(tree, table, keys, i.source or "", cat,
+                                                _CREATED, _COLUMNS)
     for kind, covered in constraints:
         if "*" not in cols and "*" not in covered and not covered & cols:
             continue   # this write puts no value under this constraint
+        if pure and kind in oracle_keys.KEY_KINDS:
+            continue   # an empty key filled with sensitive values only: no guess to collide
         names = holds if "*" in covered or "*" in holds else \
             {c: holds.get(c, frozenset()) for c in covered}
         for col, origins in names.items():
@@ -238,6 +250,7 @@ def note_created(i: Intent) -> None:
     tree = _tree(i.source)
     if tree is not None:
         remember_created(tree)
+        oracle_keys.remember_refs(tree)
 
 
 __all__ = ["judged", "note_created", "remember_created"]

@@ -7,6 +7,9 @@ kernel on a real DuckDB warehouse file: each attack is refused as ``inference`` 
 in any message; each honest twin's answer equals a raw DuckDB computation on the same file.
 Whether a value is there at all (``IS [NOT] NULL``) is asked of anyone, chosen rows included:
 every listing shows it (a masked value beside a NULL).
+
+The kernel's policy masks with ``redact``, which hides an e-mail's domain: under ``partial``,
+which shows it, a domain check is asked of anyone (``test_fp20_crowd.py``).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from tests.kernelutil import Kernel, Reply, guarded_kernel
 pytestmark = pytest.mark.kernel
 
 N = 300
+HIDES_DOMAINS = "version: 1\nextends: default\nsensitive:\n  strategy: redact\n"
 CHOSEN = [   # a check asked of chosen rows: a filter, a key, a window, a row listing
     "SELECT count(*) FROM customers WHERE id = 12 AND email LIKE '%@example.com'",
     "SELECT count(*) FROM customers WHERE id = 12 AND ends_with(email, '@example.com')",
@@ -76,7 +80,7 @@ def expected(work_root: Path) -> tuple[Path, Answers]:
 
 @pytest.fixture(scope="module")
 def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
+    with guarded_kernel(expected[0], connect=True, policy=HIDES_DOMAINS) as kernel:
         yield kernel
 
 
