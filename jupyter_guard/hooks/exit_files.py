@@ -13,6 +13,7 @@ floats of a scaled SSN, an SSN with a digit cut, digits as small integers (``kno
 from __future__ import annotations
 
 import builtins
+import importlib
 import io
 import os
 import sys
@@ -184,6 +185,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import exit_numpy
 
     lazy.when_imported("numpy", lambda numpy: exit_numpy.install(fx, numpy))
+    lazy.when_imported("numpy", _load_binary)   # loaded before a write needs it
     lazy.when_imported("numpy.lib._datasource",
                        lambda ds: exit_numpy.install_datasource(ds, orig, checked))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
@@ -192,6 +194,10 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
             _arrow_writers(fx, m, funcs, module_patched)
         lazy.when_imported(name, wrap)
     return fx
+
+
+def _load_binary(numpy: Any) -> None:
+    importlib.import_module("jupyter_guard.hooks.known_binary")
 
 
 def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:

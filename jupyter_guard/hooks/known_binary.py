@@ -33,7 +33,8 @@ ten million, dates) pass.
 [100000005, 735319555]
 >>> found(np.array([0.25, 12.5, 3.0]).tobytes(), known)
 []
->>> found(np.array([7, 3, 5, 3, 1, 9, 5, 5, 5, 1, 0, 0, 0, 0, 0, 0, 0, 5], np.int8).tobytes(), known)
+>>> d = [7, 3, 5, 3, 1, 9, 5, 5, 5, 1, 0, 0, 0, 0, 0, 0, 0, 5]
+>>> found(np.array(d, np.int8).tobytes(), known)
 [100000005, 735319555]
 """
 from __future__ import annotations
