@@ -26,16 +26,15 @@ as ``known_cut`` counts text), so files of ordinary numbers (random floats, amou
 ten million, dates) pass.
 
 >>> import numpy as np
->>> known = np.array([100000005, 735319555, 581613400], dtype=np.int64)
+>>> known = np.array([100000005, 564726205, 581613400, 735319555], dtype=np.int64)
 >>> found(np.array([0.100000005, 0.735319555, 0.5]).tobytes(), known)
 [100000005, 735319555]
 >>> found(np.array([35319555, 10000000, 7], dtype=np.int64).tobytes(), known)
 [100000005, 735319555]
 >>> found(np.array([0.25, 12.5, 3.0]).tobytes(), known)
 []
->>> d = [7, 3, 5, 3, 1, 9, 5, 5, 5, 1, 0, 0, 0, 0, 0, 0, 0, 5]
->>> found(np.array(d, np.int8).tobytes(), known)
-[100000005, 735319555]
+>>> found(np.array([int(c) for c in "735319555564726205"], np.int8).tobytes(), known)
+[564726205, 735319555]
 """
 from __future__ import annotations
 
@@ -130,9 +129,11 @@ WINDOWS = 4_000_000
 """Windows of nine digit units read at most per write (a cost bound)."""
 
 
-def digits(units: np.ndarray, t: Tally, known: np.ndarray) -> None:
-    """Every nine adjacent units that each hold 0-9, read as a number (most significant first);
-    runs of zeros only (padding) are skipped."""
+def digits(units: np.ndarray, t: Tally, known: np.ndarray, nonzero: int = 2) -> None:
+    """Every nine adjacent units that each hold 0-9, read as a number (most significant first),
+    with at least ``nonzero`` digits other than 0: bytes of unknown type (``_aligned``) ask for
+    five, since small integers in wider words spell ``1000000020000000…`` (runs of zeros only,
+    padding, are skipped)."""
     if units.dtype.itemsize > 1 or units.dtype.kind != "u":
         units = np.where((units >= 0) & (units < 10), units, 255).astype(np.uint8)
     raw = units.tobytes()
@@ -154,9 +155,12 @@ def digits(units: np.ndarray, t: Tally, known: np.ndarray) -> None:
         return
     starts = np.repeat(s - np.concatenate(([0], np.cumsum(n)[:-1])), n) + np.arange(n.sum())
     v = np.zeros(len(starts), dtype=np.int64)
+    nz = np.zeros(len(starts), dtype=np.int8)
     for j in range(9):
-        v = v * 10 + units[starts + j].astype(np.int64)
-    t.exact(v, known)
+        d = units[starts + j]
+        v = v * 10 + d.astype(np.int64)
+        nz += d != 0
+    t.exact(v[nz >= nonzero], known)
 
 
 _NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
@@ -193,7 +197,7 @@ def array(arr: np.ndarray, t: Tally, known: np.ndarray) -> None:
 
 
 def _aligned(data: bytes, t: Tally, known: np.ndarray) -> None:
-    digits(np.frombuffer(data, dtype=np.uint8), t, known)   # ``int8`` digits
+    digits(np.frombuffer(data, dtype=np.uint8), t, known, 5)   # ``int8`` digits
     for kind in ("<i8", "<f8", "<i4"):
         n = len(data) // int(kind[2])
         if n:
@@ -252,6 +256,17 @@ def carries(data: Any) -> str:
         return ""
     known = _known()
     return REASON if known is not None and found(data, known) else ""
+
+
+def in_array(arr: Any) -> str:
+    """Why an array about to be written (``ndarray.tofile``) holds known values as derived
+    numbers, read by its own type ('' when it does not)."""
+    known = _known()
+    if known is None or getattr(getattr(arr, "dtype", None), "kind", "") not in "fiu":
+        return ""
+    t = Tally()
+    array(np.asarray(arr).ravel()[:LIMIT // max(1, arr.dtype.itemsize)], t, known)
+    return REASON if t.judged(known) else ""
 
 
 def in_table(table: Any, rows: int = 4_000_000) -> str:
