@@ -7,8 +7,8 @@ replaced in ``ndarray``'s own dictionary (``c_types.patch``), so every route to 
 such as ``memmap``, ``np.ndarray.tofile(a, f)``, a bound method saved before ``%load_ext``) is
 checked: the array's content, as the file would get it, is scanned like any file write before
 numpy runs, and a binary array's numbers are read by its own type as derived known values
-(``known_binary``). ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file objects
-and are checked by the file exits; ``np.savetxt`` of a path opens it through another
+(``known_binary``). ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file
+objects and are checked by the file exits; ``np.savetxt`` of a path opens it through another
 ``io.open`` numpy kept at import (``numpy.lib._datasource``), which ``install_datasource`` points
 at the guard's ``open``.
 
