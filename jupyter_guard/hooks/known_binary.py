@@ -105,49 +105,63 @@ def ints(v: np.ndarray, t: Tally, known: np.ndarray) -> None:
         t.exact(v[v >= 100_000_000], known)
 
 
+CHUNK = 1 << 16
+"""Floats read at a time (a pass of several numpy steps stays in the CPU's cache)."""
+_POW10 = 10.0 ** np.arange(-4, 22)   # 10 ** (8 - e) for e in -13..12
+
+
 def floats(f: np.ndarray, t: Tally, known: np.ndarray) -> None:
     """Floats whose nine significant digits may be a value (see above); integer-valued ones of
     eight or nine digits as integers."""
-    with np.errstate(all="ignore"):
-        f = f[(f > 1e-12) & (f < 1e12)]
-        if not len(f):
-            return
-        m = f * np.power(10.0, 8 - np.floor(np.log10(f)))
+    for at in range(0, len(f), CHUNK):
+        _floats(f[at:at + CHUNK], t, known)
+
+
+def _floats(f: np.ndarray, t: Tally, known: np.ndarray) -> None:
+    with np.errstate(all="ignore"):   # (NaN, inf, zero, negatives: no candidate)
+        k = (np.log10(f) + 20).astype(np.int64)   # the decimal exponent e, plus 20
+        np.clip(k, 7, 32, out=k)   # e in -13..12: outside, m is out of range below
+        m = f * _POW10[32 - k]   # the nine significant digits before the point
         r = np.rint(m)
-        ok = (np.abs(m - r) <= _TOL) & (r >= 1e8) & (r < 1e9)
+        ok = np.abs(m - r) <= _TOL
         if not ok.any():
             return
-        f, r = f[ok], r[ok].astype(np.int64)
+        f, r = f[ok], r[ok]
+        f, r = f[(r >= 1e8) & (r < 1e9)], r[(r >= 1e8) & (r < 1e9)].astype(np.int64)
     ints(f[(f >= 1e7) & (f < 1e9) & (f == np.floor(f))].astype(np.int64), t, known)
-    r = r[r % 100 != 0]   # seven significant digits at least
+    r = r[r % 1000 != 0]   # seven significant digits at least
     if len(r):
         t.exact(np.concatenate([r, r[r % 10 == 0] // 10]), known)
 
 
-_RUN = re.compile(rb"[\x00-\x09]{9,}")
-WINDOWS = 4_000_000
+WINDOWS = 1_000_000
 """Windows of nine digit units read at most per write (a cost bound)."""
 
 
-def digits(units: np.ndarray, t: Tally, known: np.ndarray, nonzero: int = 2) -> None:
+def digits(units: np.ndarray, t: Tally, known: np.ndarray, least: int = 2) -> None:
     """Every nine adjacent units that each hold 0-9, read as a number (most significant first),
-    with at least ``nonzero`` digits other than 0: bytes of unknown type (``_aligned``) ask for
+    with at least ``least`` digits other than 0: bytes of unknown type (``_aligned``) ask for
     five, since small integers in wider words spell ``1000000020000000…`` (runs of zeros only,
     padding, are skipped)."""
     if units.dtype.itemsize > 1 or units.dtype.kind != "u":
         units = np.where((units >= 0) & (units < 10), units, 255).astype(np.uint8)
-    raw = units.tobytes()
-    spans, total = [], 0
-    for m in _RUN.finditer(raw):
-        a, b = m.span()
-        if raw.count(0, a, b) < b - a - 1:   # zeros only (padding): skipped
-            spans.append((a, b))
-            total += b - a - 8
-            if total > WINDOWS:
-                break
-    if not spans:
+    d = units < 10
+    if len(units) < 9 or not d.any():
         return
-    s, e = np.array(spans, dtype=np.int64).T
+    change = np.flatnonzero(d[1:] != d[:-1]) + 1
+    s = change[d[change]]
+    e = change[~d[change]]
+    if d[0]:
+        s = np.concatenate(([0], s))
+    if d[-1]:
+        e = np.concatenate((e, [len(d)]))
+    long = e - s >= 9
+    s, e = s[long], e[long]
+    if not len(s):
+        return
+    # digits other than 0 in each run (what follows a run up to the next is no digit)
+    busy = np.add.reduceat(d & (units != 0), s, dtype=np.int64) >= 2   # (zeros only: padding)
+    s, e = s[busy], e[busy]
     n = e - s - 8
     keep = np.cumsum(n) <= WINDOWS
     s, n = s[keep], n[keep]
@@ -160,7 +174,7 @@ def digits(units: np.ndarray, t: Tally, known: np.ndarray, nonzero: int = 2) -> 
         d = units[starts + j]
         v = v * 10 + d.astype(np.int64)
         nz += d != 0
-    t.exact(v[nz >= nonzero], known)
+    t.exact(v[nz >= least], known)
 
 
 _NPY = re.compile(rb"\x93NUMPY[\x01-\x03]\x00")
