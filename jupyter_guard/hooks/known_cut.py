@@ -167,11 +167,23 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
         (a, b, SPELT) for a, b, c, v in more if v in (cut if c else dec)]
 
 
-# ``np.savetxt``'s default ``%.18e`` (``1.000000050000000000e-01``): the mantissa's digits
-_SCI = re.compile(r"(?<![\w.])[0-9]\.[0-9]{6,20}[eE][+-]?[0-9]{1,3}(?![\w.])")
-# digits in groups of one to three with one filler between (``'x'.join(s[i:i + 2] ...)``)
-_GROUPS = re.compile(r"(?<![\w.])[0-9]{1,3}(?:[^0-9\s.][0-9]{1,3}){2,}(?![\w.])")
+# ``np.savetxt``'s default ``%.18e`` (``1.000000050000000000e-01``): 7-9 significant digits,
+# then zeros (or nines, rounded); and digits in groups of one to three with one filler between
+# (``'x'.join(s[i:i + 2] ...)``), not a separator of numbers (``1,23,456``: ``file_pieces``
+# joins numbers written side by side). One linear pass of RE2 each (no look-arounds: the edges
+# are looked at for each match, ``_alone``)
+_SCI_RE = r"[0-9]\.[0-9]{5,8}(?:0{6,}|9{6,})[0-9]{0,6}[eE][+-]?[0-9]{1,3}"
+_GROUPS_RE = r"[0-9]{1,3}(?:[^0-9\s.,;:|/\\-][0-9]{1,3}){2,}"
+_SCI, _GROUPS = _engine.compile(_SCI_RE), _engine.compile(_GROUPS_RE)
+_SCI_PY, _GROUPS_PY = re.compile(_SCI_RE), re.compile(_GROUPS_RE)
 _DIGITS = re.compile(r"[0-9]+")
+
+
+def _alone(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands alone: not glued to a word or a decimal point."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in "_." or after.isalnum() or after in "_.")
 
 
 def _more(text: str) -> list[tuple[int, int, bool, int]]:
@@ -180,14 +192,23 @@ def _more(text: str) -> list[tuple[int, int, bool, int]]:
     digits undone: ``9.999999949999999e-02``), and digits in groups with fillers, eight (a cut
     value) or every nine of more."""
     out: list[tuple[int, int, bool, int]] = []
-    if "e" in text or "E" in text:
-        for m in _SCI.finditer(text):
+    sci, groups = _SCI, _GROUPS
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        sci, groups = _SCI_PY, _GROUPS_PY
+    if "e-" in text or "e+" in text or "E-" in text or "E+" in text:
+        for m in sci.finditer(text):
+            if not _alone(text, m.start(), m.end()):
+                continue
             mant = m.group().split("e")[0].split("E")[0]
             digits = f"{float(mant):.14e}".split("e")[0].replace(".", "").rstrip("0")
             if 7 <= len(digits) <= 9:
                 out += [(m.start(), m.end(), False, v) for v in {int(digits.ljust(9, "0")),
                                                                  int(digits)}]
-    for m in _GROUPS.finditer(text):
+    for m in groups.finditer(text):
+        if not _alone(text, m.start(), m.end()):
+            continue
         digits = "".join(_DIGITS.findall(m.group()))
         if len(digits) == 8:
             out.append((m.start(), m.end(), True, int(digits)))
