@@ -1,6 +1,7 @@
 """Cost of reading a binary write's numbers as derived known values (``hooks/known_binary``):
 a 10 MB ``np.save`` of random floats and a 1e6-row parquet write (order ids and amounts),
-each timed plain and with the check the guard adds (10,000 known SSNs), in the same run.
+each timed plain and with the check the guard adds (10,000 known SSNs), in the same run; and
+the check alone on 1 MB of int64 and on its worst case, 10 MB of small ``uint8`` labels.
 
     python benchmarks/bench_bin20.py
 """
@@ -46,6 +47,13 @@ def main() -> None:
     print(f"np.save 10 MB: plain {save:.1f} ms, check {check:.1f} ms, x{(save + check) / save:.2f}")
     print(f"parquet 1e6 rows: plain {write:.1f} ms, check {frame:.1f} ms, "
           f"x{(write + frame) / write:.2f}")
+    for name, other in (("1 MB int64", rng.integers(0, 2**40, 125_000)),
+                        ("10 MB uint8 labels 0-11 (worst case)",
+                         rng.integers(0, 12, 10_000_000).astype(np.uint8))):
+        buf = io.BytesIO()
+        np.save(buf, other)
+        data = buf.getvalue()
+        print(f"{name}: check {_median(lambda: known_binary.found(data, known), 3):.1f} ms")
 
 
 def _in_table(table: pa.Table, known: np.ndarray) -> None:
