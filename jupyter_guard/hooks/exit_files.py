@@ -6,11 +6,14 @@ like the patched writers; writers that open files in native code (DuckDB relatio
 ``write_csv``/``write_parquet``/``to_csv``/``to_parquet``, pyarrow's ``write_table``/
 ``write_csv``/``write_feather``) are patched and judged on the data they would write, and so
 is numpy's ``ndarray.tofile`` (``exit_numpy``). Every write is also read as numbers, whose
-adjacent pieces may spell a known SSN (``file_pieces``); pandas and Arrow writers' rows too.
+adjacent pieces may spell a known SSN (``file_pieces``); pandas and Arrow writers' rows too. A
+binary write's numbers (and an Arrow writer's numeric columns) are read as derived values too:
+floats of a scaled SSN, an SSN with a digit cut, digits as small integers (``known_binary``).
 """
 from __future__ import annotations
 
 import builtins
+import importlib
 import io
 import os
 import sys
@@ -91,7 +94,8 @@ class FileExits:
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
         kind = DATABASE_PAGES if pages else (exits.scan(data, self.exports.settings(), decode=True)
                                              or joined_pieces.carries(data)
-                                             or _pieces(data, dest))
+                                             or _pieces(data, dest)
+                                             or _binary(data))
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
 
@@ -181,6 +185,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     from jupyter_guard.hooks import exit_numpy
 
     lazy.when_imported("numpy", lambda numpy: exit_numpy.install(fx, numpy))
+    lazy.when_imported("numpy", _load_binary)   # loaded before a write needs it
     lazy.when_imported("numpy.lib._datasource",
                        lambda ds: exit_numpy.install_datasource(ds, orig, checked))
     for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
@@ -189,6 +194,10 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
             _arrow_writers(fx, m, funcs, module_patched)
         lazy.when_imported(name, wrap)
     return fx
+
+
+def _load_binary(numpy: Any) -> None:
+    importlib.import_module("jupyter_guard.hooks.known_binary")
 
 
 def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str], Any]) -> None:
@@ -228,8 +237,17 @@ def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
                     # a pandas frame (``DataFrame.to_feather`` hands its frame over as it is)
                     sample = table.head(200) if hasattr(table, "iloc") else \
                         table.slice(0, 200).to_pandas()
-                fx.exports.check(sample, str(getattr(where, "path", where)),
-                                 f"pyarrow.{_how}", {})
+                dest = str(getattr(where, "path", where))
+                fx.exports.check(sample, dest, f"pyarrow.{_how}", {})
+                judged = _tl.judged   # a pandas writer read its frame's numbers already
+                if len(exits.known) and not (judged is not None
+                                             and held(judged, sys._getframe(1))):
+                    from jupyter_guard.hooks import known_binary
+
+                    with Busy():
+                        kind = known_binary.in_table(table)
+                    if kind:
+                        exits.refuse(fx.rt.guard, fx.rt, kind, dest, f"pyarrow.{_how}")
             with Judged():
                 return _orig(table, where, *args, **kw)
         checked = sealed(write, orig)   # its cells (the exports check) out of a cell's reach
@@ -309,3 +327,13 @@ def _pieces(data: Any, dest: str) -> str:
     from jupyter_guard.hooks import file_pieces
 
     return file_pieces.carries(data, dest)
+
+
+def _binary(data: Any) -> str:
+    """``known_binary.carries``: known values as derived binary numbers (floats of a cut or
+    scaled value, digits as small integers); numpy only once a value is known."""
+    if not len(exits.known) or not isinstance(data, (bytes, bytearray, memoryview)):
+        return ""
+    from jupyter_guard.hooks import known_binary
+
+    return known_binary.carries(data)

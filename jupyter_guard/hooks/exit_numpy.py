@@ -6,8 +6,9 @@ returned (it asks for the descriptor): no Python write the file exits could scan
 replaced in ``ndarray``'s own dictionary (``c_types.patch``), so every route to it (subclasses
 such as ``memmap``, ``np.ndarray.tofile(a, f)``, a bound method saved before ``%load_ext``) is
 checked: the array's content, as the file would get it, is scanned like any file write before
-numpy runs. ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file objects
-and are checked by the file exits; ``np.savetxt`` of a path opens it through another
+numpy runs, and a binary array's numbers are read by its own type as derived known values
+(``known_binary``). ``np.save``, ``np.savetxt`` and ``ndarray.dump`` write through Python file
+objects and are checked by the file exits; ``np.savetxt`` of a path opens it through another
 ``io.open`` numpy kept at import (``numpy.lib._datasource``), which ``install_datasource`` points
 at the guard's ``open``.
 
@@ -49,6 +50,18 @@ def content(arr: Any, sep: str, fmt: str) -> Any:
         return flat.tobytes()
 
 
+def _derived(arr: Any) -> bool:
+    """Whether a binary array holds known values as derived numbers (nothing known: no)."""
+    from jupyter_guard.hooks import exits
+
+    if not len(exits.known):
+        return False
+    from jupyter_guard.hooks import known_binary
+
+    with Busy():   # the guard reading the array it judges
+        return bool(known_binary.in_array(arr))
+
+
 def _dest(fid: Any) -> str:
     if isinstance(fid, (str, bytes)):
         return os.fsdecode(fid)
@@ -69,6 +82,11 @@ def install(fx: Any, numpy: Any) -> None:
             fx.check(content(self, sep if isinstance(sep, str) else "",
                              format if isinstance(format, str) else "%s"),
                      _dest(fid), "ndarray.tofile")
+            if not sep and _derived(self):   # its numbers by its own type (``known_binary``)
+                from jupyter_guard.hooks import exits, known_binary
+
+                exits.refuse(fx.rt.guard, fx.rt, known_binary.REASON, _dest(fid),
+                             "ndarray.tofile")
         return orig(self, fid, sep, format)
 
     checked = sealed(tofile, orig)   # its cells (the file exit) out of a cell's reach

@@ -3,7 +3,9 @@
 (``int(s) / 1e9`` printed ``0.100000005``, its trailing zeros lost: ``0.5816134``; any power of
 ten: ``1000000.05``, a leading zero lost: ``12888.033``; seven significant digits at least),
 with one filler character between its digits (``'x'.join(s)``, ``1a0b0c…``), or as a list of
-its character codes (``[ord(c) for c in s]``).
+its character codes (``[ord(c) for c in s]``); in scientific notation (``np.savetxt``'s
+``1.000000050000000000e-01``) or in groups of digits with fillers (``10x00x00x00x5``), both
+counted as ordinary numbers (``_more``).
 
 Two kinds of rule, by how ordinary the form is:
 
@@ -90,7 +92,7 @@ def spans(text: str, known: AbstractSet[str]) -> list[tuple[int, int, str]]:
     if any(c in text for c in "x,;abcdefghijklmnopqrstuvwyz"):
         out += _spelt(text, ints)
     out += _ordinary(text, ints)
-    return out
+    return list(dict.fromkeys(out)) if len(out) > 1 else out
 
 
 def _spelt(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
@@ -131,6 +133,10 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     digits (trailing zeros restored) are a known value, where more than chance explains. The
     numbers are read in numpy (``_runs``); where they stand is looked for only on a hit."""
     cuts, decs = _runs(text)
+    more = _more(text)   # scientific notation, digits in groups with fillers
+    if more:
+        cuts = np.concatenate([cuts, np.array([v for _, _, c, v in more if c], np.int64)])
+        decs = np.concatenate([decs, np.array([v for _, _, c, v in more if not c], np.int64)])
     hits: dict[int, int] = {}   # value -> its kind (1: cut, 2: a decimal)
     tried = 0.0
     if len(cuts):
@@ -157,7 +163,59 @@ def _ordinary(text: str, ints: np.ndarray) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), SPELT) for m in _CUT.finditer(text)
             if int(m.group().replace("-", "")) in cut] + [
         (m.start(), m.end(), SPELT) for m in _DECIMAL.finditer(text)
-        if not dec.isdisjoint(_fraction(m.group()))]
+        if not dec.isdisjoint(_fraction(m.group()))] + [
+        (a, b, SPELT) for a, b, c, v in more if v in (cut if c else dec)]
+
+
+# ``np.savetxt``'s default ``%.18e`` (``1.000000050000000000e-01``): 7-9 significant digits,
+# then zeros (or nines, rounded); and digits in groups of one to three with one filler between
+# (``'x'.join(s[i:i + 2] ...)``), not a separator of numbers (``1,23,456``: ``file_pieces``
+# joins numbers written side by side). One linear pass of RE2 each (no look-arounds: the edges
+# are looked at for each match, ``_alone``)
+_SCI_RE = r"[0-9]\.[0-9]{5,8}(?:0{6,}|9{6,})[0-9]{0,6}[eE][+-]?[0-9]{1,3}"
+_GROUPS_RE = r"[0-9]{1,3}(?:[^0-9\s.,;:|/\\-][0-9]{1,3}){2,}"
+_SCI, _GROUPS = _engine.compile(_SCI_RE), _engine.compile(_GROUPS_RE)
+_SCI_PY, _GROUPS_PY = re.compile(_SCI_RE), re.compile(_GROUPS_RE)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _alone(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands alone: not glued to a word or a decimal point."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before in "_." or after.isalnum() or after in "_.")
+
+
+def _more(text: str) -> list[tuple[int, int, bool, int]]:
+    """Candidates (start, end, a cut value?, the value) of two more ordinary forms: a number in
+    scientific notation whose mantissa has 7-9 significant digits (a float's rounding to 17
+    digits undone: ``9.999999949999999e-02``), and digits in groups with fillers, eight (a cut
+    value) or every nine of more."""
+    out: list[tuple[int, int, bool, int]] = []
+    sci, groups = _SCI, _GROUPS
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate (RE2 reads UTF-8): Python's engine
+        sci, groups = _SCI_PY, _GROUPS_PY
+    if "e-" in text or "e+" in text or "E-" in text or "E+" in text:
+        for m in sci.finditer(text):
+            if not _alone(text, m.start(), m.end()):
+                continue
+            mant = m.group().split("e")[0].split("E")[0]
+            digits = f"{float(mant):.14e}".split("e")[0].replace(".", "").rstrip("0")
+            if 7 <= len(digits) <= 9:
+                out += [(m.start(), m.end(), False, v) for v in {int(digits.ljust(9, "0")),
+                                                                 int(digits)}]
+    for m in groups.finditer(text):
+        if not _alone(text, m.start(), m.end()):
+            continue
+        digits = "".join(_DIGITS.findall(m.group()))
+        if len(digits) == 8:
+            out.append((m.start(), m.end(), True, int(digits)))
+        elif 9 <= len(digits) <= 18:
+            out += [(m.start(), m.end(), False, int(digits[i:i + 9]))
+                    for i in range(len(digits) - 8)]
+    return out
 
 
 _CODE = np.zeros(256, dtype=np.int8)   # 1: a digit; 2: what glues a number to a token

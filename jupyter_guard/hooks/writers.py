@@ -131,6 +131,13 @@ class Exports:
             pieces = file_pieces.in_frame(frame)
         if pieces:   # integer columns that are pieces of known SSNs, row by row
             exits.refuse(g, self.rt, file_pieces.REASON, str(target), how)
+        if exits.known:   # numeric columns of derived values (a cut SSN, a scaled one)
+            from jupyter_guard.hooks import known_binary
+
+            with Busy():
+                derived = known_binary.in_table(frame)
+            if derived:
+                exits.refuse(g, self.rt, derived, str(target), how)
 
 
 def _axes(frame: Any, rows: int = 200) -> list[Any]:
