@@ -96,7 +96,7 @@ def _read(guard: Any, con: Any, sql: str, values: Any) -> None:
 
     with Busy():
         intents = guard.sql_analysis(sql).intents
-    if judged(sql) and not any(i.detail.startswith("crowd?:") for i in intents):
+    if judged(sql) and not any(i.detail.startswith(("crowd?:", "crowd@")) for i in intents):
         return
     if any(i.action == "sql.predicate" for i in intents):
         check_sql(guard, Conn(con, "duckdb", "duckdb"), sql, values)
