@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_normal import positional
 from jupyter_guard.analyze.sql_sides import Sides
 from jupyter_guard.analyze.sql_sources import _columns_of, _Derived, _naming
 from jupyter_guard.guard.frames import frame_columns
@@ -96,7 +97,7 @@ def _checked(leaves: list[str], cat: Catalog, depth: int = _DEPTH) -> list[str]:
 
 
 def _one_leaf(leaf: str, cat: Catalog, depth: int) -> list[str]:
-    table, _, col = leaf.rpartition(".")
+    table, _, col = positional(leaf, cat.columns_anywhere).rpartition(".")
     if not table:
         return [f"!unplaced:{leaf}"]
     defs = views(cat).get(table.lower()) or views(cat).get(bare_table(table))
@@ -114,6 +115,7 @@ def _one_leaf(leaf: str, cat: Catalog, depth: int) -> list[str]:
 
 
 def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
+    target = positional(target, cat.columns_anywhere)   # ``customers.#3``: its third column
     if not target.endswith(".*"):
         return [target]
     table = target[:-2]
