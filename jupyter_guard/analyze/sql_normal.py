@@ -3,7 +3,8 @@ column a query really reads however it is spelt:
 
 - a table's alias column list (``FROM customers t(a, b, c)``): ``c`` is the table's third
   column, named ``#3`` (``t.#3``, read as ``customers.#3``), which the catalog turns into its
-  name (``positional``: ``customers.ssn``); the list itself is dropped;
+  name (``positional``: ``customers.ssn``); the list is renamed alike (``t("#1", …)``), so the
+  tree is still SQL the database runs;
 - a positional reference (DuckDB's ``#3``): the third column of the FROM source, named the same
   way; over several sources (whose widths only the catalog knows) every column of each;
 - a ``PIVOT … ON <expression>`` (``ON (ssn = 'G')``, ``GROUP BY ssn LIKE '1%'``): read as the
@@ -15,8 +16,8 @@ Derived tables and CTEs with column lists (``(SELECT * FROM customers) t(a, b, c
 Pure: sqlglot trees in and out; the parse is shared, so a tree that changes is a copy.
 
 >>> import sqlglot
->>> normal(sqlglot.parse_one("SELECT a FROM customers t(a, b, c) WHERE c LIKE '1%'")).sql()
-"SELECT t.#1 FROM customers AS t WHERE t.#3 LIKE '1%'"
+>>> print(normal(sqlglot.parse_one("SELECT a FROM customers t(a, b, c) WHERE c LIKE '1%'")).sql())
+SELECT t."#1" FROM customers AS t("#1", "#2", "#3") WHERE t."#3" LIKE '1%'
 >>> normal(sqlglot.parse_one("PIVOT customers ON (ssn = 'G') USING count(*)", "duckdb")).sql()
 "SELECT (ssn = 'G'), COUNT(*) FROM customers"
 """
@@ -120,7 +121,7 @@ def _scope(node: exp.Expr) -> exp.Expr:
 
 def _renamed(alias: exp.TableAlias) -> None:
     """``customers t(a, b, c)``: each ``a``/``t.a`` read where the table is a source becomes
-    ``t.#1`` (subqueries in that SELECT included), and the list is dropped."""
+    ``t.#1`` (subqueries in that SELECT included), and the list ``("#1", "#2", "#3")``."""
     table = alias.parent
     assert isinstance(table, exp.Table)
     names = [c.name.lower() for c in alias.args.get("columns") or []]
@@ -135,9 +136,8 @@ def _renamed(alias: exp.TableAlias) -> None:
                              table=exp.to_identifier(key))
             new.meta["normal"] = True
             col.replace(new)
-    alias.set("columns", None)
-    if not alias.name:
-        alias.set("this", exp.to_identifier(key))
+    # the list renamed alike: the tree still reads as SQL the database runs (a crowd probe)
+    alias.set("columns", [exp.to_identifier(f"#{n + 1}", quoted=True) for n in range(len(names))])
 
 
 def _placed(pc: exp.PositionalColumn) -> None:

@@ -52,6 +52,10 @@ HONEST = {
     "alias-cte": "WITH t(a, b, c, d) AS (SELECT * FROM customers) "
                  "SELECT count(*) FROM t WHERE d = 'Nice'",
     "alias-short": "SELECT count(*) FROM customers t(a) WHERE a < 40 AND city = 'Paris'",
+    # a domain filter and a data-quality check keep working through the list (the crowd probe)
+    "alias-domain": "SELECT count(*) FROM customers t(a, b) "
+                    "WHERE a < 100 AND b LIKE '%@example.com'",
+    "alias-length": "SELECT count(*) FROM customers t(a, b, c) WHERE length(c) <> 9",
     "positional-id": "SELECT count(*) FROM customers WHERE #1 = 12",
     "positional-city": "SELECT #4, count(*) FROM customers GROUP BY 1 ORDER BY 1",
     # a PIVOT keeps every other column as a key (``customers``' are masked): keys chosen here
