@@ -198,13 +198,14 @@ class _Derived:
                 selects.append(node)
         out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
         first = [e.alias_or_name.lower() for e in selects[0].expressions] if selects else []
+        listed = renamed   # the names an alias list gives (``t(a, b, c)``)
         renamed = renamed + first[len(renamed):]   # a UNION's columns are its first branch's
         for sel in selects:
             for n, e in enumerate(sel.expressions):
                 if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
                                                and isinstance(e.this, exp.Star)):
                     out.setdefault("*", []).append((e, sel))
-                    for j, name in enumerate(renamed[n:]):   # ``(SELECT * …) t(a, b, c)``
+                    for j, name in enumerate(listed[n:]):   # ``(SELECT * …) t(a, b, c)``
                         out.setdefault(name, []).append((_nth_of(e, sel, j + 1, n), sel))
                     continue
                 name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
