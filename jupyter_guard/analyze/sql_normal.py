@@ -19,7 +19,7 @@ Pure: sqlglot trees in and out; the parse is shared, so a tree that changes is a
 >>> print(normal(sqlglot.parse_one("SELECT a FROM customers t(a, b, c) WHERE c LIKE '1%'")).sql())
 SELECT t."#1" FROM customers AS t("#1", "#2", "#3") WHERE t."#3" LIKE '1%'
 >>> normal(sqlglot.parse_one("PIVOT customers ON (ssn = 'G') USING count(*)", "duckdb")).sql()
-"SELECT (ssn = 'G'), COUNT(*) FROM customers"
+"SELECT (ssn = 'G'), COUNT(*) FROM customers GROUP BY (ssn = 'G')"
 """
 from __future__ import annotations
 
@@ -100,18 +100,18 @@ def _pivoted(p: exp.Pivot) -> bool:
 
 
 def _as_select(p: exp.Pivot) -> exp.Select:
-    """``PIVOT t ON k USING f GROUP BY g`` as ``SELECT k, f, g FROM t GROUP BY g``: what it
-    computes, each key a value (``ON (ssn = 'G')``: a column per answer)."""
+    """``PIVOT t ON k USING f GROUP BY g`` as ``SELECT k, f, g FROM t GROUP BY k, g``: what it
+    computes, each key a group whose value names a column (``ON (ssn = 'G')``: a column per
+    answer; ``ON left(ssn, 5)``: a column per prefix)."""
     group = p.args.get("group")
-    groups = list(group.expressions) if isinstance(group, exp.Group) else []
+    groups = list(p.expressions) + (list(group.expressions) if isinstance(group, exp.Group)
+                                    else [])
     source = p.this.copy()
     if isinstance(source, exp.Query):
         source = source.subquery()
-    select = exp.Select(expressions=[e.copy() for e in [*p.expressions, *(
-        p.args.get("using") or []), *groups]]).from_(source, copy=False)
-    if groups:
-        select = select.group_by(*[g.copy() for g in groups], copy=False)
-    return select
+    select = exp.Select(expressions=[e.copy() for e in [*groups, *(
+        p.args.get("using") or [])]]).from_(source, copy=False)
+    return select.group_by(*[g.copy() for g in groups], copy=False)
 
 
 def _scope(node: exp.Expr) -> exp.Expr:
