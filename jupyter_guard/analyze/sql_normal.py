@@ -136,6 +136,17 @@ def _renamed(alias: exp.TableAlias) -> None:
                              table=exp.to_identifier(key))
             new.meta["normal"] = True
             col.replace(new)
+    scope = _scope(table)
+    if isinstance(scope, exp.Select):   # ``SELECT * FROM customers t(a, b, c)``: its ``c`` too
+        for n, e in enumerate(list(scope.expressions)):
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(
+                    e.this, exp.Star) and e.table.lower() == key):
+                named = [exp.alias_(exp.Column(this=exp.to_identifier(f"#{i + 1}", quoted=True),
+                                               table=exp.to_identifier(key)), name)
+                         for i, name in enumerate(names)]
+                scope.set("expressions", [*scope.expressions[:n], *named,
+                                          *scope.expressions[n:]])
+                break
     # the list renamed alike: the tree still reads as SQL the database runs (a crowd probe)
     alias.set("columns", [exp.to_identifier(f"#{n + 1}", quoted=True) for n in range(len(names))])
 

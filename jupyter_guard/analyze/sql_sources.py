@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from jupyter_guard.analyze.sql_normal import position
+from jupyter_guard.analyze.sql_normal import normal, position
 from jupyter_guard.analyze.sql_saved import _saved_query, _source_key, _table_key
 
 
@@ -180,6 +180,7 @@ class _Derived:
                 key = _table_key(t)
                 if saved is None or key in self.outputs:
                     continue   # a table, or a CTE of that name
+                saved = (normal(saved[0]), saved[1])   # its ``t(a, b, c)``, ``#3`` read too
                 self.outputs[key] = self._projections(saved[0], saved[1])
                 self.saved.append(saved[0])
                 scan.append(saved[0])

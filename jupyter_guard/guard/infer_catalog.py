@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from jupyter_guard.analyze.sql_normal import positional
+from jupyter_guard.analyze.sql_normal import normal, positional
 from jupyter_guard.analyze.sql_sides import Sides
 from jupyter_guard.analyze.sql_sources import _columns_of, _Derived, _naming
 from jupyter_guard.guard.frames import frame_columns
@@ -139,7 +139,7 @@ def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
     out = [name]
     for create in defs:
         for src in view_sources(create, col, cat.conn.kind.dialect):
-            for n in (_rows(src, "", cat) if src.endswith(".*") else [src]):
+            for n in _rows(src, "", cat):   # ``customers.*``, ``customers.#3``
                 out += [m for m in _through_views(n, cat, depth - 1) if m not in out]
     return out
 
@@ -231,7 +231,7 @@ def _view_outputs(create: str, column: str,
         trees = _parse(create, dialect if dialect == "postgres" else "duckdb")
     except Exception:  # noqa: BLE001 - not readable: the callers decide what that means (None)
         return None
-    tree = trees[0] if trees else None
+    tree = normal(trees[0]) if trees and trees[0] is not None else None   # ``t(a, b, c)``
     if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
         return None
     target = tree.this

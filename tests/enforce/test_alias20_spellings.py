@@ -109,6 +109,20 @@ def test_a_registered_function_on_a_renamed_column_is_refused(k: Kernel) -> None
                   "WHERE h20(c)').fetchall())"))
 
 
+@pytest.mark.parametrize(("made", "q"), [
+    pytest.param("CREATE TEMP TABLE x20 AS SELECT a, c AS s FROM customers t(a, b, c)",
+                 f"SELECT count(*) FROM x20 WHERE s = '{G}'", id="table-made-from-a-list"),
+    pytest.param("CREATE TEMP TABLE y20 AS SELECT id, #3 AS s FROM customers",
+                 f"SELECT count(*) FROM y20 WHERE s = '{G}'", id="table-made-by-position"),
+    pytest.param("CREATE TEMP VIEW v20 AS SELECT * FROM customers t(a, b, c)",
+                 f"SELECT count(*) FROM v20 WHERE c = '{G}'", id="view-of-a-list"),
+])
+def test_a_renamed_column_kept_in_a_table_or_view_is_refused(k: Kernel, made: str,
+                                                             q: str) -> None:
+    k.ok(f"con.execute({made!r})")
+    refused(k.run(f"print('ANSWER', con.sql({q!r}).fetchall())"))
+
+
 def test_the_recovery_loop_stops_at_its_first_listing(k: Kernel) -> None:
     """Red team 20's loop (one listing per digit and position): its first query is refused."""
     refused(k.run("for d in '0123456789':\n    print('ANSWER', d, con.execute(\"SELECT a FROM "
