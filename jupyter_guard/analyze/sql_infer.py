@@ -33,6 +33,7 @@ from jupyter_guard.analyze.sql_filled import _MADE, _filled
 from jupyter_guard.analyze.sql_guessfn import computed_guesses, guess_literal, no_content
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
+from jupyter_guard.analyze.sql_normal import normal
 from jupyter_guard.analyze.sql_oracles import VERSION as _FUNCTIONS
 from jupyter_guard.analyze.sql_oracles import merged_as_query, oracle_calls
 from jupyter_guard.analyze.sql_order import order_intents
@@ -199,6 +200,7 @@ def _of_text(text: str, dialect: str, saved: tuple[int, int] = (0, 0)) -> tuple[
     found: list[Intent] = list(pivoted)
     for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
         tree = merged_as_query(tree) or tree   # a MERGE's matching: the join it makes
+        tree = normal(tree) if tree is not None else None   # ``t(a, b, c)``, ``#3``, PIVOT ON
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree, dialect))
             found.extend(order_intents(tree))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_normal import normal, position
 from jupyter_guard.analyze.sql_saved import _saved_query, _source_key, _table_key
 
 
@@ -99,6 +100,35 @@ def _columns_of(e: exp.Expr) -> list[exp.Column]:
             todo.extend(n.iter_expressions())
     return found
 
+def _nth_of(star: exp.Expr, sel: exp.Expr, j: int, n: int) -> exp.Expr:
+    """The ``j``-th column of a ``*`` (output ``n`` of ``sel``): ``#j`` of its one source when
+    it is the last output; else (its width unknown here) the whole row."""
+    last = n == len(sel.expressions) - 1
+    sources = ([sel.args["from_"]] if sel.args.get("from_") is not None else []) + list(
+        sel.args.get("joins") or [])
+    table = star.table if isinstance(star, exp.Column) else ""
+    if last and (table or len(sources) == 1):
+        col = exp.Column(this=exp.to_identifier(f"#{j}"),
+                         table=exp.to_identifier(table) if table else None)
+        col.meta["normal"] = True
+        return col
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(table) if table else None)
+
+
+def _nth(outs: dict[str, list[tuple[exp.Expr, exp.Expr]]],
+         n: int) -> list[tuple[exp.Expr, exp.Expr]] | None:
+    """Output ``n`` of a derived source (by the order its outputs were named); past a ``*``, the
+    ``*``'s columns by position."""
+    keys = [k for k in outs if k != "?"]
+    for i, k in enumerate(keys[:n]):
+        if k == "*":
+            return [(_nth_of(e, inner, n - i, len(inner.expressions) - 1 if i == len(keys) - 1
+                             else -2), inner) for e, inner in outs["*"]]
+        if i == n - 1:
+            return outs[k]
+    return None
+
+
 class _Derived:
     """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
     what each output column is computed from (an expression and the SELECT it is read in)."""
@@ -139,6 +169,9 @@ class _Derived:
                 for g in group.expressions if isinstance(group, exp.Group) else []:
                     self.outputs[key].setdefault(g.alias_or_name.lower(), []).append((g, query))
                 self.outputs[key]["?"] = [(u, query) for u in query.args.get("using") or []]
+        for t in tree.find_all(exp.Table):   # ``FROM w t``: ``t`` reads CTE ``w``'s outputs
+            if t.alias and t.name.lower() in self.outputs and not t.db:
+                self.outputs.setdefault(t.alias.lower(), self.outputs[t.name.lower()])
         self.saved: list[exp.Expr] = []   # saved queries read here (views of views too)
         scan = [tree]
         while scan and len(self.saved) < 16:
@@ -147,6 +180,7 @@ class _Derived:
                 key = _table_key(t)
                 if saved is None or key in self.outputs:
                     continue   # a table, or a CTE of that name
+                saved = (normal(saved[0]), saved[1])   # its ``t(a, b, c)``, ``#3`` read too
                 self.outputs[key] = self._projections(saved[0], saved[1])
                 self.saved.append(saved[0])
                 scan.append(saved[0])
@@ -165,12 +199,15 @@ class _Derived:
                 selects.append(node)
         out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {}
         first = [e.alias_or_name.lower() for e in selects[0].expressions] if selects else []
+        listed = renamed   # the names an alias list gives (``t(a, b, c)``)
         renamed = renamed + first[len(renamed):]   # a UNION's columns are its first branch's
         for sel in selects:
             for n, e in enumerate(sel.expressions):
                 if isinstance(e, exp.Star) or (isinstance(e, exp.Column)
                                                and isinstance(e.this, exp.Star)):
                     out.setdefault("*", []).append((e, sel))
+                    for j, name in enumerate(listed[n:]):   # ``(SELECT * …) t(a, b, c)``
+                        out.setdefault(name, []).append((_nth_of(e, sel, j + 1, n), sel))
                     continue
                 name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
                 out.setdefault(name, []).append((e.this if isinstance(e, exp.Alias) else e, sel))
@@ -217,6 +254,8 @@ class _Derived:
         name = col.name.lower()
         if name in outs:
             return outs[name]
+        if position(name):   # ``#3`` of a derived source (``sql_normal``): its third output
+            return _nth(outs, position(name))
         return [(exp.column(col.name), inner) for _e, inner in outs.get("*", [])] or \
             outs.get("?")   # a column a PIVOT made
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_normal import normal, positional
 from jupyter_guard.analyze.sql_sides import Sides
 from jupyter_guard.analyze.sql_sources import _columns_of, _Derived, _naming
 from jupyter_guard.guard.frames import frame_columns
@@ -96,7 +97,7 @@ def _checked(leaves: list[str], cat: Catalog, depth: int = _DEPTH) -> list[str]:
 
 
 def _one_leaf(leaf: str, cat: Catalog, depth: int) -> list[str]:
-    table, _, col = leaf.rpartition(".")
+    table, _, col = positional(leaf, cat.columns_anywhere).rpartition(".")
     if not table:
         return [f"!unplaced:{leaf}"]
     defs = views(cat).get(table.lower()) or views(cat).get(bare_table(table))
@@ -114,6 +115,7 @@ def _one_leaf(leaf: str, cat: Catalog, depth: int) -> list[str]:
 
 
 def _rows(target: str, detail: str, cat: Catalog) -> list[str]:
+    target = positional(target, cat.columns_anywhere)   # ``customers.#3``: its third column
     if not target.endswith(".*"):
         return [target]
     table = target[:-2]
@@ -137,7 +139,7 @@ def _through_views(name: str, cat: Catalog, depth: int) -> list[str]:
     out = [name]
     for create in defs:
         for src in view_sources(create, col, cat.conn.kind.dialect):
-            for n in (_rows(src, "", cat) if src.endswith(".*") else [src]):
+            for n in _rows(src, "", cat):   # ``customers.*``, ``customers.#3``
                 out += [m for m in _through_views(n, cat, depth - 1) if m not in out]
     return out
 
@@ -229,7 +231,7 @@ def _view_outputs(create: str, column: str,
         trees = _parse(create, dialect if dialect == "postgres" else "duckdb")
     except Exception:  # noqa: BLE001 - not readable: the callers decide what that means (None)
         return None
-    tree = trees[0] if trees else None
+    tree = normal(trees[0]) if trees and trees[0] is not None else None   # ``t(a, b, c)``
     if not isinstance(tree, exp.Create) or not isinstance(tree.expression, exp.Query):
         return None
     target = tree.this
