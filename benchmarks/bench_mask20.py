@@ -4,7 +4,7 @@ interleaved, median CPU ms of this thread; the two versions' outputs must be equ
 pairs, and ordinary prose's throughput.
 
     .venv/bin/python benchmarks/bench_mask20.py [--before 8548748] [--repeat 3]
-        [--settings default,all,hash] [--only token] [--json]
+        [--settings default,all,hash] [--only token [--only secret ...]] [--json]
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def main() -> None:
     ap.add_argument("--before", default="8548748", help="git revision to compare with")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--settings", default="default,all,hash")
-    ap.add_argument("--only", default="")
+    ap.add_argument("--only", action="append", default=[],
+                    help="only the forms whose name holds this (repeat it: any of them)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     from jupyter_guard.mask import strategy
@@ -48,7 +49,7 @@ def main() -> None:
         old = importlib.import_module(old_package(a.before, Path(tmp)) + ".text")
         old_strategy = importlib.import_module("oldmask.strategy")
         for name, make in shapes.items():
-            if a.only not in name:
+            if a.only and not any(part in name for part in a.only):
                 continue
             text = make()
             for sname in a.settings.split(","):
@@ -68,8 +69,10 @@ def main() -> None:
                     c = time.thread_time()
                     mask_text(text, after)
                     t_new.append(time.thread_time() - c)
-                rows[f"{name} ({sname})"] = {"before_ms": statistics.median(t_old) * 1000,
-                                             "after_ms": statistics.median(t_new) * 1000}
+                r = rows[f"{name} ({sname})"] = {"before_ms": statistics.median(t_old) * 1000,
+                                                 "after_ms": statistics.median(t_new) * 1000}
+                print(f"{name} ({sname}): {r['before_ms']:.1f} -> {r['after_ms']:.1f}",
+                      file=sys.stderr, flush=True)
     if a.json:
         print(json.dumps(rows, indent=2))
         return
