@@ -337,7 +337,24 @@ def arrays(det: Detector, text: str) -> tuple[Any, Any] | None:
 
 
 def masked_values(values: list[str], name: str, settings: Any) -> list[str]:
-    """The masked form of each value of one kind (``text._masked``'s rules)."""
+    """The masked form of each value of one kind (``text._masked``'s rules); where the first
+    ``SAMPLE`` values repeat, each distinct value is masked once (a value's mask depends on it
+    alone): 1 MB of ``password=…`` pairs of a few values, 10.5 -> 2 ms."""
+    sample = values[:SAMPLE]
+    if len(values) > SAMPLE and len(set(sample)) < len(sample) * 3 // 4:
+        distinct = dict.fromkeys(values)
+        if len(distinct) < len(values) // 2:
+            shown = dict(zip(distinct, _masked_values(list(distinct), name, settings)))
+            return list(map(shown.__getitem__, values))
+    return _masked_values(values, name, settings)
+
+
+SAMPLE = 256
+"""Values looked at to tell whether a list repeats them (hashing all of a list of distinct
+values to find out cost ~2.5 ms a MB)."""
+
+
+def _masked_values(values: list[str], name: str, settings: Any) -> list[str]:
     strategy = settings.strategy_for(detector=name)
     if strategy == "partial" and name in LAST4:
         return [BLOCK + v[-KEEP:] for v in values]

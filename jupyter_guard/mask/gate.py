@@ -46,17 +46,31 @@ def clear(text: str, det: Detector) -> bool:
 
 def _clear(text: str, det: Detector) -> bool:
     data: Any = text.encode("ascii") if text.isascii() else text  # (bytes: offsets the same)
+    chunks = touched(PREFILTER.get(det.name, det.candidate), data)
+    return chunks is not None and clean(text, det, chunks)
+
+
+def touched(pattern: str, data: Any, cap: int = CAP) -> list[int] | None:
+    """The chunks where a match of ``pattern`` (a prefilter) may start in ``data`` (the text,
+    or its bytes if ASCII), in order, where RE2 lists at most ``cap`` matches; None where it
+    lists more."""
     chunks: set[int] = set()
-    found = scan._candidates(PREFILTER.get(det.name, det.candidate), data)
-    for k, (a, b) in enumerate(found):
-        if k >= CAP:
-            return False
+    for k, (a, b) in enumerate(scan._candidates(pattern, data)):
+        if k >= cap:
+            return None
         # every value starts at a prefilter candidate's start or one past it (the card
         # prefilter reads the character before); a candidate this pass skipped (leftmost
         # first, not overlapping) starts inside one it listed: every chunk from a to b
         chunks.update(range(a // CHUNK, (b + 1) // CHUNK + 1))
-    n, data = len(text), scan._Ascii(text) if isinstance(data, bytes) else text
-    for c in sorted(chunks):
+    return sorted(chunks)
+
+
+def clean(text: str, det: Detector, chunks: list[int]) -> bool:
+    """Whether none of ``chunks`` holds a value of ``det`` starting in it (each confirmed as
+    ``scan`` confirms it)."""
+    n = len(text)
+    data = scan._Ascii(text) if text.isascii() else text
+    for c in chunks:
         lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
         if lo >= n:
             break
