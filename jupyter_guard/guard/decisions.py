@@ -48,7 +48,8 @@ def cacheable(analysis: Analysis) -> bool:
     reads too: an allowed one is kept like its ``SELECT`` (a refused one never is); on
     PostgreSQL, under the views' fingerprint too (``_views``). A check measured over a crowd
     (detail ``crowd?:``, or ``crowd@`` for a domain check) is never kept: its rows are counted,
-    and compared with earlier answers' (``crowd_memory``), every time it runs (rows deleted since would shrink the crowd).
+    and compared with earlier answers' (``crowd_memory``), every time it runs (rows deleted
+    since would shrink the crowd).
 
     >>> cacheable(Analysis((Intent("sql.predicate", "column", "email", detail="crowd?:S"),)))
     False
