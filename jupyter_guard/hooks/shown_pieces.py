@@ -233,6 +233,8 @@ class Prefixes:
 _PREFIXES = Prefixes()
 _VIEWS = (("all", False), ("all", True), (0, False), (0, True), (1, False), (1, True))
 _PARITY = {p: tuple(v for v in _VIEWS if v[0] in ("all", p)) for p in (0, 1)}
+WHOLE, CARRIED = 1, 2
+"""A run's edge: begun at its message's first token; carried over a cell's start (``boundary``)."""
 LABELS = 4096
 """Long tokens of one message kept as labels at most."""
 
@@ -275,11 +277,23 @@ class Run:
 
     def reset(self) -> None:
         if getattr(self, "any_live", True):   # (most resets find nothing live: no new lists)
-            self.live: dict[Any, list[tuple[str, int, int, tuple[str, ...]]]] = {
+            self.live: dict[Any, list[tuple[str, int, int, tuple[str, ...], int]]] = {
                 v: [] for v in _VIEWS}
             self.any_live = False
         self.count = 0
         self.prev = ""   # the piece before this one (what an every-other view skips)
+
+    def boundary(self) -> None:
+        """A new cell begins: of the runs still live only those made of whole messages go on
+        (begun at their message's first token), and one so carried completes a value only
+        with its message's last token. A value printed a few characters a cell is read; short
+        numbers of an earlier cell's table no longer complete one with this cell's."""
+        for run in (self, *self.texts.values()):
+            if run.any_live:
+                run.live = {v: [(t, b, n, k, CARRIED) for t, b, n, k, e in runs if e]
+                            for v, runs in run.live.items()}
+                run.any_live = any(run.live.values())
+            run.labels = set()
 
     def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
         """Read the tokens ``got`` of message number ``message``: ``(first message of a known
@@ -292,7 +306,8 @@ class Run:
             labels, self.labels = self.labels, set()
         else:
             labels = self.labels
-        for token in got:
+        last = len(got) - 1
+        for at, token in enumerate(got):
             if len(token) > PIECE:   # a label when the message before had it, or this one
                 if token not in labels and token not in self.labels:
                     self.reset()
@@ -312,20 +327,21 @@ class Run:
                 if not piece:
                     continue
                 kept = []
-                for text, began, n, keys in (*self.live[view], ("", message, 0, ())):
+                for text, began, n, keys, edge in (*self.live[view],
+                                                   ("", message, 0, (), WHOLE * (at == 0))):
                     if n and view[0] != "all":
                         more = _keys(keys, skipped)
                         if more is None:
                             continue
                         keys = more
                     text += piece
-                    if text in known.values:
+                    if text in known.values and (edge != CARRIED or at == last):
                         hit = began if hit is None else min(hit, began)
                     if known.begins(text):
-                        kept.append((text, began, n + 1, keys))
+                        kept.append((text, began, n + 1, keys, edge))
                 self.live[view] = kept
             self.any_live = any(self.live.values())
-        live = [b for runs in self.live.values() for _, b, n, _k in runs if n >= HELD_FROM]
+        live = [b for runs in self.live.values() for _, b, n, _k, _e in runs if n >= HELD_FROM]
         return hit, (min(live) if live else None)
 
 
