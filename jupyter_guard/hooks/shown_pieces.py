@@ -248,6 +248,7 @@ class Run:
         self.reset()
         self.labels: set[str] = set()   # the long tokens of the message before
         self.texts: dict[Any, Run] = {}   # each text of a message of several, read on its own
+        self.fresh = False   # no message read since a cell began
 
     def read(self, views: list[list[str]], message: int) -> tuple[int | None, int | None]:
         """``read_lines`` of one output message's texts (``message_views``)."""
@@ -263,6 +264,12 @@ class Run:
         messages before (``{'k': c}`` in metadata beside a display of ``'x'``)."""
         hit: int | None = None
         live: int | None = None
+        if self.fresh:   # a cell's first message: runs carried in places it has not, end
+            self.fresh = False
+            keys = {key for key, _ in lines}
+            for key, run in self.texts.items():
+                if key not in keys:
+                    run.reset()
         for key, got in lines:
             run: Run | None = self if key is None else self.texts.get(key)
             if run is None or not run.any_live:   # (a text of no piece with nothing live in
@@ -288,6 +295,7 @@ class Run:
         (begun at their message's first token), and one so carried completes a value only
         with its message's last token. A value printed a few characters a cell is read; short
         numbers of an earlier cell's table no longer complete one with this cell's."""
+        self.fresh = True
         for run in (self, *self.texts.values()):
             if run.any_live:
                 run.live = {v: [(t, b, n, k, CARRIED) for t, b, n, k, e in runs if e]
