@@ -12,6 +12,8 @@ every other one: a dict's values between its keys, and their digits only) and lo
 the known values (``exits.known``, and their digits). A longer token ends the run, unless the
 message before or this one had it already (a label: ``print('char', c)``).
 
+Across a cell's start (``Run.boundary``) only runs made of whole messages go on.
+
 ``feed`` returns the first message of a known value the pieces completed, and the first message
 of any run of ``HELD_FROM`` pieces or more still spelling the beginning of one (``Prefixes``):
 the caller holds messages from there on, so a value found is masked but for its first piece.

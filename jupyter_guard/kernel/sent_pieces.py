@@ -4,8 +4,11 @@
 whole first): whatever API made a message and whatever its type or channel (``print``,
 ``display``, an error, a comm or widget update, ``kernel.session.send`` of a type a cell made
 up, a ``status`` with more fields, an ``input()`` prompt on stdin, a reply's
-``user_expressions``), its texts are read here in the order sent. Only the kernel's own
-``status`` (a state and nothing else) and its echo of the request's code are not read.
+``user_expressions``), its texts are read here in the order sent, and beside them what a cell
+may make up (``_made_up``: a type the protocol does not define, the fields of a ``header`` it
+gives, a made-up ``parent``; ``DisplayIds``: the changing part of a display id), each in its own
+place. Only the kernel's own ``status`` (a state and nothing else, about a request it answers)
+and its one echo of the code of the request it answers are not read; that echo begins a cell.
 
 A message whose pieces may begin a known value is held, with every message after it, until the
 run can no longer become one (a longer text, other pieces), ``HOLD`` messages are held, or a
@@ -20,8 +23,9 @@ decided and recorded in the audit by ``sent_refusal`` (a ``blocked`` event namin
 and the message type), after this module's lock is let go. What is masked in place is not
 recorded message by message, as no display masking is: the cell's own event says ``mask`` when
 it read a sensitive column.
-The run goes on across cells (a new cell's output may end a value the last one began). Nothing
-is judged until a value is known, nor with masking off.
+The run goes on across cells (a new cell's output may end a value the last one began) when made
+of whole messages (``Run.boundary``: short numbers of an earlier cell's table complete no value
+with this cell's). Nothing is judged until a value is known, nor with masking off.
 """
 from __future__ import annotations
 
