@@ -269,9 +269,9 @@ class Run:
         if self.fresh:   # a cell's first message: runs carried in places it has not, end
             self.fresh = False
             keys = {key for key, _ in lines}
-            for key, run in self.texts.items():
+            for key, place in self.texts.items():
                 if key not in keys:
-                    run.reset()
+                    place.reset()
         for key, got in lines:
             run: Run | None = self if key is None else self.texts.get(key)
             if run is None or not run.any_live:   # (a text of no piece with nothing live in
