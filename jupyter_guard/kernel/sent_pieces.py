@@ -122,7 +122,8 @@ class SentPieces:
                 header = kwargs.get("header", args[4] if len(args) > 4 else None)
                 if isinstance(msg_or_type, dict):   # (its header the session's: what differs)
                     header = _differs(msg_or_type.get("header"), self.session)
-                extra = _made_up(kind, header, parent, (*self.echoed, *_requests()))
+                extra = _made_up(kind, header, parent,
+                                 lambda h: bool(_msg_id(h)) and self._answers(h))
                 if kind in OUTPUT:
                     extra += self.ids.line(body)
                 sent, hit = self._judge(kind, body, meta, call, extra)
@@ -299,19 +300,19 @@ def _differs(header: Any, session: Any) -> Any:
     return {f: v for f, v in header.items() if f != "date" and (f not in own or v != own[f])}
 
 
-def _made_up(kind: str, header: Any, parent: Any, known: tuple[str, ...]
+def _made_up(kind: str, header: Any, parent: Any, known: Callable[[Any], bool]
              ) -> list[tuple[Any, list[str]]]:
     """Token lines of what a cell may make up beside a message's content, each read in its own
     place: a type the protocol does not define, the fields of a ``header`` it hands over (the
     kernel's own messages have the session make theirs), and those of a ``parent`` header that
-    is no request the kernel answers or echoed (``known``: a made-up ``{'msg_id': c}``)."""
+    is no request the kernel answers or echoed (``known``: not a made-up ``{'msg_id': c}``)."""
     lines: list[tuple[Any, list[str]]] = []
     if kind not in sent_refusal.PROTOCOL and _REPLY.fullmatch(kind) is None:
         lines.append(("type", tokens(kind)))
     for key, head in (("header", header), ("parent", parent)):
         if key == "parent" and isinstance(head, dict):
             head = head.get("header", head)
-            if _msg_id(head) in known:
+            if known(head):
                 continue
         if isinstance(head, dict):   # (each field in its own place)
             lines += [((key, f), tokens(str(v))) for f, v in list(head.items())[:16]
