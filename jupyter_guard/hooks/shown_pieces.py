@@ -12,6 +12,8 @@ every other one: a dict's values between its keys, and their digits only) and lo
 the known values (``exits.known``, and their digits). A longer token ends the run, unless the
 message before or this one had it already (a label: ``print('char', c)``).
 
+Across a cell's start (``Run.boundary``) only runs made of whole messages go on.
+
 ``feed`` returns the first message of a known value the pieces completed, and the first message
 of any run of ``HELD_FROM`` pieces or more still spelling the beginning of one (``Prefixes``):
 the caller holds messages from there on, so a value found is masked but for its first piece.
@@ -233,6 +235,8 @@ class Prefixes:
 _PREFIXES = Prefixes()
 _VIEWS = (("all", False), ("all", True), (0, False), (0, True), (1, False), (1, True))
 _PARITY = {p: tuple(v for v in _VIEWS if v[0] in ("all", p)) for p in (0, 1)}
+WHOLE, CARRIED = 1, 2
+"""A run's edge: begun at its message's first token; carried over a cell's start (``boundary``)."""
 LABELS = 4096
 """Long tokens of one message kept as labels at most."""
 
@@ -246,6 +250,7 @@ class Run:
         self.reset()
         self.labels: set[str] = set()   # the long tokens of the message before
         self.texts: dict[Any, Run] = {}   # each text of a message of several, read on its own
+        self.fresh = False   # no message read since a cell began
 
     def read(self, views: list[list[str]], message: int) -> tuple[int | None, int | None]:
         """``read_lines`` of one output message's texts (``message_views``)."""
@@ -261,6 +266,12 @@ class Run:
         messages before (``{'k': c}`` in metadata beside a display of ``'x'``)."""
         hit: int | None = None
         live: int | None = None
+        if self.fresh:   # a cell's first message: runs carried in places it has not, end
+            self.fresh = False
+            keys = {key for key, _ in lines}
+            for key, place in self.texts.items():
+                if key not in keys:
+                    place.reset()
         for key, got in lines:
             run: Run | None = self if key is None else self.texts.get(key)
             if run is None or not run.any_live:   # (a text of no piece with nothing live in
@@ -275,11 +286,24 @@ class Run:
 
     def reset(self) -> None:
         if getattr(self, "any_live", True):   # (most resets find nothing live: no new lists)
-            self.live: dict[Any, list[tuple[str, int, int, tuple[str, ...]]]] = {
+            self.live: dict[Any, list[tuple[str, int, int, tuple[str, ...], int]]] = {
                 v: [] for v in _VIEWS}
             self.any_live = False
         self.count = 0
         self.prev = ""   # the piece before this one (what an every-other view skips)
+
+    def boundary(self) -> None:
+        """A new cell begins: of the runs still live only those made of whole messages go on
+        (begun at their message's first token), and one so carried completes a value only
+        with its message's last token. A value printed a few characters a cell is read; short
+        numbers of an earlier cell's table no longer complete one with this cell's."""
+        self.fresh = True
+        for run in (self, *self.texts.values()):
+            if run.any_live:
+                run.live = {v: [(t, b, n, k, CARRIED) for t, b, n, k, e in runs if e]
+                            for v, runs in run.live.items()}
+                run.any_live = any(run.live.values())
+            run.labels = set()
 
     def feed(self, got: list[str], message: int) -> tuple[int | None, int | None]:
         """Read the tokens ``got`` of message number ``message``: ``(first message of a known
@@ -292,7 +316,8 @@ class Run:
             labels, self.labels = self.labels, set()
         else:
             labels = self.labels
-        for token in got:
+        last = len(got) - 1
+        for at, token in enumerate(got):
             if len(token) > PIECE:   # a label when the message before had it, or this one
                 if token not in labels and token not in self.labels:
                     self.reset()
@@ -312,20 +337,21 @@ class Run:
                 if not piece:
                     continue
                 kept = []
-                for text, began, n, keys in (*self.live[view], ("", message, 0, ())):
+                for text, began, n, keys, edge in (*self.live[view],
+                                                   ("", message, 0, (), WHOLE * (at == 0))):
                     if n and view[0] != "all":
                         more = _keys(keys, skipped)
                         if more is None:
                             continue
                         keys = more
                     text += piece
-                    if text in known.values:
+                    if text in known.values and (edge != CARRIED or at == last):
                         hit = began if hit is None else min(hit, began)
                     if known.begins(text):
-                        kept.append((text, began, n + 1, keys))
+                        kept.append((text, began, n + 1, keys, edge))
                 self.live[view] = kept
             self.any_live = any(self.live.values())
-        live = [b for runs in self.live.values() for _, b, n, _k in runs if n >= HELD_FROM]
+        live = [b for runs in self.live.values() for _, b, n, _k, _e in runs if n >= HELD_FROM]
         return hit, (min(live) if live else None)
 
 

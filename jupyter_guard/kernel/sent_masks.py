@@ -13,6 +13,12 @@ number 0, every key holding a short token replaced; its metadata is emptied.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_guard.hooks.shown_pieces import PIECE, tokens
@@ -22,6 +28,9 @@ KEPT = frozenset({"comm_id", "target_name", "target_module", "execution_state", 
                   "status", "execution_count", "engine_info", "password", "wait",
                   "buffer_paths"})
 """Fields whose value is kept when it holds no short token (the protocol's, not a value)."""
+KEPT_TYPES = frozenset({"stream", "display_data", "update_display_data", "execute_result",
+                        "error", "comm_msg", "comm_open", "comm_close", "status"})
+"""Protocol types a masked ``header`` keeps as its ``msg_type`` (the frontend reads it)."""
 REPLY_KEPT = frozenset({"status", "execution_count", "engine_info"})
 """Fields of a reply kept as they are: the kernel fills them (a frontend reads ``status``)."""
 
@@ -74,6 +83,69 @@ def masked(kind: str, content: Any) -> Any:
     else:
         out = _blank(out, top=True)
     return out
+
+
+def masked_made(msg_or_type: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                made: frozenset[str]) -> tuple[Any, tuple[Any, ...]]:
+    """``(msg_or_type, args)`` with what a cell made up beside the content masked (``made``:
+    the lines ``sent_pieces`` read of it): a made-up type named by the mask, every string of a
+    given ``header`` (its protocol type kept; a new id, date and version: a client parses
+    them) and of a made-up ``parent`` the mask."""
+    if isinstance(msg_or_type, dict):   # (a whole message: its header and parent inside)
+        msg = dict(msg_or_type)
+        if made & {"header", "type"} and isinstance(msg.get("header"), dict):
+            msg["header"] = _header(msg["header"], "type" in made)
+        if "parent" in made and isinstance(msg.get("parent_header"), dict):
+            msg["parent_header"] = _blank(msg["parent_header"])
+        return msg, args
+    if "type" in made and isinstance(msg_or_type, str):
+        msg_or_type = BLOCK
+    listed = list(args)
+    for key, at in (("parent", 0), ("header", 4)):
+        if key not in made:
+            continue
+        value = kwargs.get(key, listed[at] if len(listed) > at else None)
+        if not isinstance(value, dict):
+            continue
+        head = value.get("header", value) if key == "parent" else value
+        if key == "header":
+            new = _header(value, True)
+        else:
+            new = _blank(head) if isinstance(head, dict) else {}
+        if key == "parent":
+            new = {"header": new} if "header" in value else new
+        if key in kwargs or len(listed) <= at:
+            kwargs[key] = new
+        else:
+            listed[at] = new
+    return msg_or_type, tuple(listed)
+
+
+def _header(head: dict[str, Any], typed: bool) -> dict[str, Any]:
+    """A header a cell made, masked: every string the mask but a protocol type (and, unless
+    ``typed``, any type), a new id (a client refuses a message signed as one before), a date
+    and a version a client parses."""
+    new = {k: v if k == "msg_type" and (v in KEPT_TYPES or not typed) else _blank(v)
+           for k, v in head.items()}
+    version = head.get("version")
+    new.update(msg_id=uuid.uuid4().hex, date=datetime.now(timezone.utc).isoformat(),
+               version=version if isinstance(version, str)
+               and re.fullmatch(r"\d\.\d", version) else "5.3")
+    return new
+
+
+_KEY = secrets.token_bytes(32)
+
+
+def opaque_id(content: Any) -> Any:
+    """``content`` with its ``transient.display_id`` replaced by a keyed digest of it (the same
+    id always the same: updates still find their display; no piece glued in it shows)."""
+    transient = content.get("transient") if isinstance(content, dict) else None
+    if not isinstance(transient, dict) or not isinstance(transient.get("display_id"), str):
+        return content
+    digest = hmac.new(_KEY, transient["display_id"].encode("utf-8", "surrogatepass"),
+                      hashlib.sha256).hexdigest()[:32]
+    return {**content, "transient": {**transient, "display_id": digest}}
 
 
 def masked_call(msg_or_type: Any, content: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
