@@ -56,6 +56,9 @@ def ip(work_root: Path) -> Iterator[Any]:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    from tests.kernelutil import wait_stopped
+
+    wait_stopped()   # no kernel still exiting behind once the guard judges this process
     os.environ["JUPYTER_GUARD_AUDIT"] = str(work_root / "audit.duckdb")
     os.environ.pop("JUPYTER_GUARD_POLICY", None)
     cfg = Config()
@@ -125,6 +128,9 @@ _EXIT: list[int] = []
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    kernelutil = sys.modules.get("tests.kernelutil")
+    if kernelutil is not None:
+        kernelutil.wait_stopped()   # the last kernels stopped behind have exited
     _EXIT.append(int(exitstatus))
 
 

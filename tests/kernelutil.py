@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import queue
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,21 +144,71 @@ class Kernel:
         assert f"[{rule}]" in r.everything(), r.everything()
         return r
 
-    def stop(self) -> None:
+    def stop(self, *, behind: bool = False, then: Callable[[], None] | None = None) -> None:
+        """Shut the kernel down (it exits on its own: the guard writes its audit out first),
+        then ``then``. With ``behind`` (a fixture's teardown: nothing reads the kernel's folder
+        after), that runs in a thread while the next test starts: see ``shut_behind``."""
+        def shut() -> None:
+            try:
+                try:
+                    self.kc.stop_channels()
+                finally:
+                    self.km.shutdown_kernel(now=False)
+            finally:
+                if then is not None:
+                    then()
+
+        if behind and _may_stop_behind():
+            shut_behind(shut)
+        else:
+            shut()
+
+
+_BEHIND: list[tuple[threading.Thread, list[BaseException]]] = []
+
+
+def _may_stop_behind() -> bool:
+    """Not once the guard is loaded in this process (``ip``): its hooks judge every thread's
+    acts, so a shutdown beside a test's cell would be judged with it."""
+    return not getattr(sys, "_jupyter_guard_hooked", False)
+
+
+def shut_behind(shut: Callable[[], None]) -> None:
+    """Run ``shut`` (a kernel's shutdown and its clean-up) in a thread, after the one before
+    it ended: at most one kernel exits beside the running test. ``wait_stopped`` joins it."""
+    wait_stopped()
+    errors: list[BaseException] = []
+
+    def run() -> None:
         try:
-            self.kc.stop_channels()
-        finally:
-            self.km.shutdown_kernel(now=False)
+            shut()
+        except BaseException as e:  # noqa: BLE001 - raised again by ``wait_stopped``
+            errors.append(e)
+
+    t = threading.Thread(target=run, name="kernel-stop-behind", daemon=True)
+    _BEHIND.append((t, errors))
+    t.start()
+
+
+def wait_stopped() -> None:
+    """Every kernel stopped behind has exited and its clean-up ran; the first error of one is
+    raised here."""
+    while _BEHIND:
+        t, errors = _BEHIND.pop(0)
+        t.join()
+        if errors:
+            raise errors[0]
 
 
 @contextmanager
 def guarded_kernel(cwd: Path, env: dict[str, str | None] | None = None, *,
                    policy: str | None = None, warehouse: int = 0,
-                   connect: bool = False) -> Iterator[Kernel]:
+                   connect: bool = False, stop_behind: bool = False) -> Iterator[Kernel]:
     """A kernel in ``cwd`` with ``%load_ext jupyter_guard`` done, its audit in
     ``cwd/audit.duckdb`` (unless ``env`` names one) and no inherited policy; ``policy`` is YAML
     written to ``cwd/policy.yaml`` and used; ``warehouse`` makes ``cwd/wh.duckdb`` with that many customers first, and
-    ``connect`` opens it as ``con`` (with ``import duckdb``)."""
+    ``connect`` opens it as ``con`` (with ``import duckdb``); ``stop_behind``: a fixture's
+    kernel, shut down in a thread as the next test starts (``Kernel.stop``)."""
     from tests.conftest import make_warehouse
 
     full: dict[str, str | None] = {"JUPYTER_GUARD_AUDIT": str(cwd / "audit.duckdb"),
@@ -174,4 +225,4 @@ def guarded_kernel(cwd: Path, env: dict[str, str | None] | None = None, *,
             k.ok("import duckdb\ncon = duckdb.connect('wh.duckdb')")
         yield k
     finally:
-        k.stop()
+        k.stop(behind=stop_behind)

@@ -20,7 +20,7 @@ def workdir(work_root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def kernel(workdir: Path) -> Iterator[Kernel]:
-    with guarded_kernel(workdir, {"JUPYTER_GUARD_USER": "tester"}) as k:
+    with guarded_kernel(workdir, {"JUPYTER_GUARD_USER": "tester"}, stop_behind=True) as k:
         yield k
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 _CSV = b"city,n\nParis,3\nLyon,2\n"
@@ -67,6 +68,20 @@ def _lines(conn: socket.socket, buf: bytearray) -> None:
                 return
 
 
+def _unacked(port: int) -> dict[int, int]:
+    """For each IPv4 TCP socket connected to ``port`` on this host: its local port and the bytes
+    it sent that are not yet acknowledged (``tx_queue`` in ``/proc/net/tcp``)."""
+    out: dict[int, int] = {}
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if int(remote.split(":")[1], 16) == port:
+                out[int(local.split(":")[1], 16)] = int(queues.split(":")[0], 16)
+    return out
+
+
 class Listener:
     """A TCP listener on 127.0.0.1: each connection served by ``serve`` in its own thread."""
 
@@ -79,6 +94,7 @@ class Listener:
         self.port = self.sock.getsockname()[1]
         self.conns: list[bytearray] = []
         self.open: set[int] = set()
+        self.peers: dict[int, tuple[socket.socket, int]] = {}   # open ones: socket, client port
         self.lock = threading.Condition()   # notified as each connection ends
         self._stop = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -86,17 +102,18 @@ class Listener:
     def _accept(self) -> None:
         while not self._stop:
             try:
-                conn, _ = self.sock.accept()
+                conn, addr = self.sock.accept()
             except OSError:
                 continue
             buf = bytearray()
             with self.lock:
                 self.conns.append(buf)
                 self.open.add(id(buf))
+                self.peers[id(buf)] = (conn, int(addr[1]))
             threading.Thread(target=self._one, args=(conn, buf), daemon=True).start()
 
     def _one(self, conn: socket.socket, buf: bytearray) -> None:
-        conn.settimeout(3.0)   # a client that leaves its socket open is read until idle
+        conn.settimeout(3.0)   # backstop only: ``settle`` ends a connection left open sooner
         try:
             self.serve(conn, buf)
         except OSError:
@@ -105,17 +122,38 @@ class Listener:
             conn.close()
             with self.lock:
                 self.open.discard(id(buf))
+                self.peers.pop(id(buf), None)
                 self.lock.notify_all()
+
+    def _end_delivered(self) -> None:
+        """Each connection still open whose client has nothing unacknowledged left (every byte
+        it sent is in this side's receive queue) is shut for reading: ``serve`` reads what is
+        queued, then sees the end. Called once the cell is over (nothing more will be sent),
+        under ``self.lock``."""
+        unacked = _unacked(self.port)
+        for key, (conn, port) in list(self.peers.items()):
+            if unacked.get(port, 0) == 0:
+                try:
+                    conn.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+                del self.peers[key]
 
     def settle(self) -> bytes:
         """Every byte received so far, once each connection made before this call is read to
         its end (a marker connection is accepted after them: the backlog is in order)."""
         with socket.create_connection(("127.0.0.1", self.port)) as s:
             s.sendall(_MARK)
+        deadline = time.monotonic() + 60
         with self.lock:
-            read = self.lock.wait_for(lambda: not self.open and any(
-                b.startswith(_MARK) for b in self.conns), timeout=60)
-            assert read, "a connection was never read to its end"
+            assert self.lock.wait_for(lambda: any(b.startswith(_MARK) for b in self.conns),
+                                      timeout=60), "the marker connection was never read"
+            # the cell is over: a client that left its socket open sends nothing more, so its
+            # connection ends once all it sent has arrived (a condition polled, not a wait)
+            while self.open and time.monotonic() < deadline:
+                self._end_delivered()
+                self.lock.wait(timeout=0.01)
+            assert not self.open, "a connection was never read to its end"
             data = b"\n--conn--\n".join(bytes(b) for b in self.conns)
             self.conns.clear()
             return data.replace(_MARK, b"")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.kernelutil import Kernel, guarded_kernel, wait_stopped
 from tests.pg.pgserver import PgServer, start
 
 
@@ -19,6 +19,7 @@ from tests.pg.pgserver import PgServer, start
 def pg() -> Iterator[PgServer]:
     server = start()   # raises (and so fails the test) when PostgreSQL cannot start
     yield server
+    wait_stopped()   # a kernel stopped behind drops its database on this server after it exits
     server.stop()
 
 
@@ -62,7 +63,7 @@ def kernel(work_root: Path, request: pytest.FixtureRequest) -> Iterator[Kernel]:
     folder (named after the test module and a new id: an ``id()`` can be reused)."""
     d = work_root / f"{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:12]}"
     d.mkdir()
-    with guarded_kernel(d) as k:
+    with guarded_kernel(d, stop_behind=True) as k:
         yield k
 
 
@@ -114,7 +115,6 @@ def pg_kernel(pg: PgServer, d: Path, connect: str, setup: str = "") -> Iterator[
         kernel.ssns = [s for (s,) in pg.query("SELECT ssn FROM customers ORDER BY id LIMIT 3",
                                               db=name)]
         yield kernel
-    finally:
-        kernel.stop()
-        pg.drop(name)
-        shutil.rmtree(d, ignore_errors=True)
+    finally:   # behind the next test: the database and the folder go once the kernel exited
+        kernel.stop(behind=True, then=lambda: (pg.drop(name),
+                                               shutil.rmtree(d, ignore_errors=True)))

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 CUSTOMERS, ORDERS = 10_000, 50_000
@@ -66,15 +67,19 @@ class PgServer:
         return _worker(self).run(self.dsn(db), sql)
 
     def fresh(self) -> str:
-        """A new database copied from ``shop``; its name."""
-        name = "t_" + uuid.uuid4().hex[:10]
-        self.query(f"CREATE DATABASE {name} TEMPLATE shop", db="postgres")
-        return name
+        """A new database copied from ``shop``; its name. The copy is made ahead, while the
+        test before runs (``_Spare``), and is untouched until it is handed out."""
+        return _spare(self).take()
 
     def drop(self, name: str) -> None:
-        self.query(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", db="postgres")
+        """Drop ``name`` (connections to it ended), in the spare maker's helper: queued before
+        the next copy, so the test goes on while it is dropped."""
+        _spare(self).drop(name)
 
     def stop(self) -> None:
+        spare = _SPARES.pop(self.port, None)
+        if spare is not None:
+            spare.close()
         w = _WORKERS.pop(self.port, None)
         if w is not None and w.proc.stdin is not None:
             w.proc.stdin.close()   # the helper ends at the end of its input
@@ -188,3 +193,59 @@ def _worker(server: PgServer) -> _Worker:
     if w is None or w.proc.poll() is not None:
         w = _WORKERS[server.port] = _Worker()
     return w
+
+
+class _Spare:
+    """The next fresh database, copied from ``shop`` in a helper process of its own while the
+    test before it runs, and the used ones dropped there too (one thread: drops and copies
+    in order). A copy that failed is made again at once, in the tests' own helper."""
+
+    def __init__(self, server: PgServer) -> None:
+        self.server = server
+        self._helper = _Worker()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pg-spare")
+        self._next: Future[str] | None = None
+        self.dropped: list[str] = []   # drops that failed (kept for a look; the cluster goes)
+
+    def _copy(self, worker: _Worker) -> str:
+        name = "t_" + uuid.uuid4().hex[:10]
+        worker.run(self.server.dsn("postgres"), f"CREATE DATABASE {name} TEMPLATE shop")
+        return name
+
+    def _drop(self, name: str) -> None:
+        try:
+            self._helper.run(self.server.dsn("postgres"),
+                             f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except RuntimeError:
+            self.dropped.append(name)
+
+    def take(self) -> str:
+        name = None
+        if self._next is not None:
+            try:
+                name = self._next.result()
+            except RuntimeError:   # e.g. shop busy a moment, or the helper ended: copy here
+                name = None
+        if name is None:
+            name = self._copy(_worker(self.server))
+        self._next = self._pool.submit(self._copy, self._helper)
+        return name
+
+    def drop(self, name: str) -> None:
+        self._pool.submit(self._drop, name)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._helper.proc.stdin is not None:
+            self._helper.proc.stdin.close()
+            self._helper.proc.wait(timeout=60)
+
+
+_SPARES: dict[int, _Spare] = {}
+
+
+def _spare(server: PgServer) -> _Spare:
+    s = _SPARES.get(server.port)
+    if s is None or s._helper.proc.poll() is not None:
+        s = _SPARES[server.port] = _Spare(server)
+    return s
