@@ -301,7 +301,7 @@ def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp
         return exp.func("COALESCE", _subst(where.this, v), exp.false()) if where is not None \
             else exp.true()
 
-    def differs(t):  # type: ignore[no-untyped-def]
+    def differs(t: Any) -> Any:
         return lambda v, f: exp.NullSafeNEQ(this=t([(node, True), *f]),
                                             expression=t([(node, False), *f]))
 

@@ -57,7 +57,8 @@ def _ctes(sel: exp.Expr) -> dict[str, exp.Expr]:
 def _body(src: exp.Expr, ctes: dict[str, exp.Expr]) -> exp.Expr | None:
     """A derived source's query (a subquery's, a CTE's); None for a stored table."""
     if isinstance(src, exp.Subquery):
-        return src.this
+        body: exp.Expr = src.this
+        return body
     if isinstance(src, exp.Table) and isinstance(src.this, exp.Identifier) and not src.db:
         return ctes.get(src.name.lower())
     return None
@@ -129,7 +130,7 @@ _IDS = ("id", "rowid", "oid", "key", "pk")
 
 def _identifier(name: str) -> bool:
     n = name.lower()
-    return n in _IDS or n.endswith("_id") or n.endswith("_key")
+    return n in _IDS or n.endswith(("_id", "_key"))
 
 
 def names_rows(sel: exp.Select, col: exp.Column, depth: int = 0) -> bool:

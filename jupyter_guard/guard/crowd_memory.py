@@ -46,15 +46,16 @@ _MASK = (1 << 64) - 1
 def fingerprint_sql(probe: str) -> str | None:
     """The sketch query for a crowd probe (``analyze.sql_crowd.probe``, DuckDB): per count the
     probe makes (``t``), group and bucket, the distinct people the check depends on (the
-    probe's ``COUNT(DISTINCT …)`` argument, hashed), counted, and the sum of their hashes. None
-    when the probe is not of the shape it expects.
+    probe's ``COUNT(DISTINCT …)`` argument, hashed), counted, and the sum of their hashes; one
+    scan, people made distinct once. None when the probe is not of the shape it expects.
 
     >>> p = ("SELECT MIN(n0) FROM (SELECT COUNT(DISTINCT HASH(c)) FILTER(WHERE id > 3) AS n0 "
     ...      "FROM customers AS c GROUP BY city) AS _jg_crowd")
     >>> print(fingerprint_sql(p))  # doctest: +NORMALIZE_WHITESPACE
-    SELECT t, g, h % 128 AS b, COUNT(*) AS c, SUM(h) AS s FROM (SELECT DISTINCT * FROM (SELECT
-    0 AS t, HASH(city) AS g, HASH(c) AS h FROM customers AS c WHERE id > 3) AS _jg_rows) AS
-    _jg_set GROUP BY t, g, b
+    WITH _jg_people AS MATERIALIZED (SELECT g, h, BOOL_OR(t0) AS t0 FROM (SELECT HASH(city) AS
+    g, HASH(c) AS h, id > 3 AS t0 FROM customers AS c WHERE id > 3) AS _jg_rows GROUP BY g, h)
+    SELECT 0 AS t, g, h % 128 AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people WHERE t0 GROUP
+    BY g, b
     """
     try:
         outer = sqlglot.parse_one(probe, read="duckdb")
@@ -67,7 +68,8 @@ def fingerprint_sql(probe: str) -> str | None:
     group = inner.args.get("group")
     keys = [k.copy() for k in group.expressions] if group is not None else []
     g: exp.Expr = exp.func("HASH", *keys) if keys else exp.Literal.number(0)
-    parts: list[str] = []
+    flags: list[exp.Expr] = []
+    h: exp.Expr | None = None
     for t, out in enumerate(inner.expressions):
         counted = out.unalias()
         if not isinstance(counted, exp.Filter) or not isinstance(counted.expression, exp.Where) \
@@ -75,19 +77,27 @@ def fingerprint_sql(probe: str) -> str | None:
             return None
         arg = counted.this.this
         if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
-            h = arg.expressions[0].copy()
-            if not h.sql(dialect="duckdb").upper().startswith("HASH("):
-                h = exp.func("HASH", h)
+            mine = arg.expressions[0].copy()
+            if not mine.sql(dialect="duckdb").upper().startswith("HASH("):
+                mine = exp.func("HASH", mine)
         else:   # every joined row
-            h = sqlglot.parse_one("HASH(*COLUMNS(*), 1)", read="duckdb")
-        rows = inner.copy()
-        rows.set("group", None)
-        rows.set("expressions", [exp.alias_(exp.Literal.number(t), "t"), exp.alias_(g.copy(), "g"),
-                                 exp.alias_(h, "h")])
-        rows.set("where", exp.Where(this=counted.expression.this.copy()))
-        parts.append(rows.sql(dialect="duckdb"))
-    return (f"SELECT t, g, h % {_BUCKETS} AS b, COUNT(*) AS c, SUM(h) AS s FROM (SELECT DISTINCT "
-            f"* FROM ({' UNION ALL '.join(parts)}) AS _jg_rows) AS _jg_set GROUP BY t, g, b")
+            mine = sqlglot.parse_one("HASH(*COLUMNS(*), 1)", read="duckdb")
+        if h is not None and mine != h:
+            return None
+        h = mine
+        flags.append(exp.alias_(counted.expression.this.copy(), f"t{t}"))
+    if h is None:
+        return None
+    rows = inner.copy()   # one scan: each row's group, person and which counts hold it
+    rows.set("group", None)
+    rows.set("expressions", [exp.alias_(g, "g"), exp.alias_(h, "h"), *flags])
+    rows.set("where", exp.Where(this=exp.or_(*(f.unalias().copy() for f in flags))))
+    people = ", ".join(f"BOOL_OR(t{t}) AS t{t}" for t in range(len(flags)))
+    per = " UNION ALL ".join(
+        f"SELECT {t} AS t, g, h % {_BUCKETS} AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people "
+        f"WHERE t{t} GROUP BY g, b" for t in range(len(flags)))
+    return (f"WITH _jg_people AS MATERIALIZED (SELECT g, h, {people} FROM "
+            f"({rows.sql(dialect='duckdb')}) AS _jg_rows GROUP BY g, h) {per}")
 
 
 @dataclass(frozen=True)
@@ -147,8 +157,9 @@ def within(sets: list[Sketch], size: int) -> int:
 def apart(a: Sketch, b: Sketch) -> int:
     """At least how many rows are in one set and not the other (0: the same set).
 
-    >>> one = sketches([(0, 0, 1, 5, 50)])[0][0]
-    >>> apart(one, sketches([(0, 0, 1, 4, 40)])[0][0]), apart(one, sketches([(0, 0, 1, 5, 51)])[0][0])
+    >>> one, fewer, other = (sketches([(0, 0, 1, c, s)])[0][0] for c, s in ((5, 50), (4, 40),
+    ...                                                                    (5, 51)))
+    >>> apart(one, fewer), apart(one, other)
     (1, 2)
     >>> apart(one, one)
     0
