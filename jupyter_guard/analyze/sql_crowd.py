@@ -50,6 +50,7 @@ from typing import Any
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_compare import is_comparison, operands
+from jupyter_guard.analyze.sql_crowd_rows import count_floor, names_rows, person, picked
 from jupyter_guard.analyze.sql_guessfn import domain_only, domain_part, guess_literal, no_content
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
@@ -193,7 +194,8 @@ def _keys(sel: exp.Select) -> list[exp.Expr] | None:
     return keys
 
 
-def _output(o: exp.Expr, keys: list[exp.Expr], preds: list[exp.Expr]) -> str:
+def _output(o: exp.Expr, keys: list[exp.Expr], preds: list[exp.Expr],
+            sel: exp.Select | None = None) -> str:
     """Why output ``o`` answers for single rows ('' when it is a key or a crowd aggregate)."""
     value = o.unalias()
     if any(value == k for k in keys):
@@ -207,6 +209,10 @@ def _output(o: exp.Expr, keys: list[exp.Expr], preds: list[exp.Expr]) -> str:
         if isinstance(agg, _SUMS) and not isinstance(arg, exp.Column) and any(
                 not any(_within(c, p) for p in preds) for c in arg.find_all(exp.Column)):
             return f"aggregated with {agg.key} of a computed value, which can spell out rows"
+        if isinstance(agg, _SUMS) and isinstance(arg, exp.Column) and sel is not None and \
+                names_rows(sel, arg):
+            return f"aggregated with {agg.key} of a value that names rows (an identifier, or " \
+                   "computed in a CTE or a derived table)"
     for n in value.walk():
         if isinstance(n, (exp.Column, exp.Star)) and not (
                 isinstance(n, exp.Star) and isinstance(n.parent, exp.Count)):
@@ -226,9 +232,17 @@ def _decide(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], dialect: str
     if keys is None:
         return STATIC + "grouped by grouping sets"
     for o in sel.expressions:
-        why = _output(o, keys, preds)
+        why = _output(o, keys, preds, sel)
         if why:
             return STATIC + why
+    having = sel.args.get("having")
+    if having is not None and not count_floor(having.this):
+        return STATIC + "with a HAVING condition other than a floor on count(*), which can " \
+                        "pick the rows answered"
+    col = next(iter(c for c in node.find_all(exp.Column) if not isinstance(c.this, exp.Star)))
+    who = person(sel, col, dialect)
+    if isinstance(who, str):
+        return STATIC + who
     child, up = node, node.parent
     while up is not None and up is not sel:
         if isinstance(up, exp.Window):
@@ -237,7 +251,7 @@ def _decide(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], dialect: str
     if child is not sel.args.get("where") and child is not sel.args.get("group") and \
             not any(child is o for o in sel.expressions):
         return STATIC + f"in {child.key.upper()}, where the guard does not count its rows"
-    return PROBE + probe(sel, node, preds, keys, dialect)
+    return PROBE + probe(sel, node, preds, keys, dialect, who)
 
 
 def _subst(e: exp.Expr, values: list[tuple[exp.Expr, bool | None]]) -> exp.Expr:
@@ -274,9 +288,12 @@ def _keyed(kept, key: exp.Expr):  # type: ignore[no-untyped-def]
 
 
 def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp.Expr],
-          dialect: str = "duckdb") -> str:
-    """The query counting, per group of ``sel``'s keys, the rows whose outcome ``node``'s value
-    changes; its smallest non-zero count."""
+          dialect: str = "duckdb", who: exp.Expr | None = None) -> str:
+    """The query counting, per group of ``sel``'s keys, the people (``who``: distinct rows of
+    the checked table, ``sql_crowd_rows.person``) whose outcome ``node``'s value changes, once
+    for ``WHERE``, once for each aggregate's own rows (its ``FILTER``, a ``count_if``'s
+    condition, a ``sum``'s non-NULL argument) and once for each key; the smallest non-zero
+    count."""
     where = sel.args.get("where")
     Values = list[tuple[exp.Expr, bool | None]]
 
@@ -284,31 +301,49 @@ def probe(sel: exp.Select, node: exp.Expr, preds: list[exp.Expr], keys: list[exp
         return exp.func("COALESCE", _subst(where.this, v), exp.false()) if where is not None \
             else exp.true()
 
-    terms: list[Any] = [kept] if where is not None and any(_within(p, where) for p in preds) else []
+    def differs(t: Any) -> Any:
+        return lambda v, f: exp.NullSafeNEQ(this=t([(node, True), *f]),
+                                            expression=t([(node, False), *f]))
+
+    in_where = where is not None and any(_within(p, where) for p in preds)
+    terms: list[Any] = [differs(kept)] if in_where else []
     for agg in (a for o in sel.expressions for a in o.find_all(exp.AggFunc)):
         filt = agg.parent.expression if isinstance(agg.parent, exp.Filter) else None
-        if not any(_within(p, agg) or (filt is not None and _within(p, filt)) for p in preds):
+        if any(_within(p, agg) or (filt is not None and _within(p, filt)) for p in preds):
+            arg = agg.this
+            if isinstance(arg, exp.Distinct):
+                arg = arg.expressions[0] if arg.expressions else None
+            terms.append(differs(_added(kept, filt, None if isinstance(arg, exp.Star) else arg)))
             continue
-        arg = agg.this
-        if isinstance(arg, exp.Distinct):
-            arg = arg.expressions[0] if arg.expressions else None
-        terms.append(_added(kept, filt, None if isinstance(arg, exp.Star) else arg))
-    terms += [_keyed(kept, k) for k in keys if any(_within(p, k) or p is k for p in preds)]
+        own = picked(agg)
+        if own is not None and in_where:   # the aggregate's own rows, of those WHERE decides
+            def mine(v: Values, f: Values, own: exp.Expr = own) -> exp.Expr:
+                # no check stands in the aggregate (else the branch above): ``own`` as it is
+                return exp.and_(differs(kept)(v, f), exp.func("COALESCE", own, exp.false()))
+            terms.append(mine)
+    terms += [differs(_keyed(kept, k)) for k in keys if any(_within(p, k) or p is k
+                                                             for p in preds)]
     others = [p for p in preds if p is not node]
-    alternatives: list[exp.Expr] = []
-    for values in product((True, False), repeat=len(others)):
-        fixed: Values = list(zip(others, values))
-        for t in terms:
-            alternatives.append(exp.NullSafeNEQ(this=t([(node, True), *fixed]),
-                                                expression=t([(node, False), *fixed])))
-    matters = exp.or_(*alternatives) if alternatives else exp.false()
+    fixes: list[Values] = [list(zip(others, values))
+                           for values in product((True, False), repeat=len(others))]
+    counted: list[exp.Expr] = []
+    for k, t in enumerate(terms or [lambda v, f: exp.false()]):
+        matters = exp.or_(*(t([], f) for f in fixes))
+        n = exp.Count(this=exp.Distinct(expressions=[who.copy()]) if who is not None
+                      else exp.Star())
+        counted.append(exp.alias_(exp.Filter(this=n, expression=exp.Where(this=matters)), f"n{k}"))
     inner = sel.copy()
-    for k in ("where", "having", "qualify", "order", "limit", "offset", "distinct", "windows"):
-        inner.set(k, None)
-    counted = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=matters))
-    inner.set("expressions", [exp.alias_(counted, "n")])
+    for key in ("where", "having", "qualify", "order", "limit", "offset", "distinct", "windows"):
+        inner.set(key, None)
+    inner.set("expressions", counted)
     inner.set("group", exp.Group(expressions=[k.copy() for k in keys]) if keys else None)
-    outer = exp.select("MIN(n)").from_(inner.subquery("_jg_crowd")).where("n > 0")
+    top = 9223372036854775807   # no group counted: NULL (LEAST skips nothing on SQLite)
+    least = [exp.func("COALESCE", exp.Min(this=exp.Case(ifs=[exp.If(
+        this=exp.column(f"n{k}") > 0, true=exp.column(f"n{k}"))])), exp.Literal.number(top))
+        for k in range(len(counted))]
+    smallest = least[0] if len(least) == 1 else exp.Least(this=least[0], expressions=least[1:])
+    outer = exp.select(exp.Nullif(this=smallest, expression=exp.Literal.number(top))).from_(
+        inner.subquery("_jg_crowd"))
     return outer.sql(dialect=dialect)
 
 

@@ -44,15 +44,18 @@ _MASK = (1 << 64) - 1
 
 
 def fingerprint_sql(probe: str) -> str | None:
-    """The sketch query for a crowd probe (``analyze.sql_crowd.probe``, DuckDB): per group and
-    bucket, the rows the check depends on, counted, and the sum of their hashes. None when the
-    probe is not of the shape it expects.
+    """The sketch query for a crowd probe (``analyze.sql_crowd.probe``, DuckDB): per count the
+    probe makes (``t``), group and bucket, the distinct people the check depends on (the
+    probe's ``COUNT(DISTINCT …)`` argument, hashed), counted, and the sum of their hashes; one
+    scan, people made distinct once. None when the probe is not of the shape it expects.
 
-    >>> p = ("SELECT MIN(n) FROM (SELECT COUNT(*) FILTER(WHERE id > 3) AS n FROM customers "
-    ...      "GROUP BY city) AS _jg_crowd WHERE n > 0")
+    >>> p = ("SELECT MIN(n0) FROM (SELECT COUNT(DISTINCT HASH(c)) FILTER(WHERE id > 3) AS n0 "
+    ...      "FROM customers AS c GROUP BY city) AS _jg_crowd")
     >>> print(fingerprint_sql(p))  # doctest: +NORMALIZE_WHITESPACE
-    SELECT g, h % 128 AS b, COUNT(*) AS c, SUM(h) AS s FROM (SELECT HASH(city) AS g,
-    HASH(*COLUMNS(*), 1) AS h FROM customers WHERE id > 3) AS _jg_rows GROUP BY g, b
+    WITH _jg_people AS MATERIALIZED (SELECT g, h, BOOL_OR(t0) AS t0 FROM (SELECT HASH(city) AS
+    g, HASH(c) AS h, id > 3 AS t0 FROM customers AS c WHERE id > 3) AS _jg_rows GROUP BY g, h)
+    SELECT 0 AS t, g, h % 128 AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people WHERE t0 GROUP
+    BY g, b
     """
     try:
         outer = sqlglot.parse_one(probe, read="duckdb")
@@ -60,22 +63,41 @@ def fingerprint_sql(probe: str) -> str | None:
         return None
     src = outer.find(exp.From)
     inner = src.this.this if src is not None and isinstance(src.this, exp.Subquery) else None
-    if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
+    if not isinstance(inner, exp.Select) or not inner.expressions:
         return None
-    counted = inner.expressions[0].unalias()
-    if not isinstance(counted, exp.Filter) or not isinstance(counted.expression, exp.Where):
-        return None
-    matters = counted.expression.this
     group = inner.args.get("group")
     keys = [k.copy() for k in group.expressions] if group is not None else []
-    rows = inner.copy()
-    rows.set("group", None)
     g: exp.Expr = exp.func("HASH", *keys) if keys else exp.Literal.number(0)
-    h = sqlglot.parse_one("HASH(*COLUMNS(*), 1)", read="duckdb")
-    rows.set("expressions", [exp.alias_(g, "g"), exp.alias_(h, "h")])
-    rows.set("where", exp.Where(this=matters.copy()))
-    return (f"SELECT g, h % {_BUCKETS} AS b, COUNT(*) AS c, SUM(h) AS s FROM "
-            f"({rows.sql(dialect='duckdb')}) AS _jg_rows GROUP BY g, b")
+    flags: list[exp.Expr] = []
+    h: exp.Expr | None = None
+    for t, out in enumerate(inner.expressions):
+        counted = out.unalias()
+        if not isinstance(counted, exp.Filter) or not isinstance(counted.expression, exp.Where) \
+                or not isinstance(counted.this, exp.Count):
+            return None
+        arg = counted.this.this
+        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+            mine = arg.expressions[0].copy()
+            if not mine.sql(dialect="duckdb").upper().startswith("HASH("):
+                mine = exp.func("HASH", mine)
+        else:   # every joined row
+            mine = sqlglot.parse_one("HASH(*COLUMNS(*), 1)", read="duckdb")
+        if h is not None and mine != h:
+            return None
+        h = mine
+        flags.append(exp.alias_(counted.expression.this.copy(), f"t{t}"))
+    if h is None:
+        return None
+    rows = inner.copy()   # one scan: each row's group, person and which counts hold it
+    rows.set("group", None)
+    rows.set("expressions", [exp.alias_(g, "g"), exp.alias_(h, "h"), *flags])
+    rows.set("where", exp.Where(this=exp.or_(*(f.unalias().copy() for f in flags))))
+    people = ", ".join(f"BOOL_OR(t{t}) AS t{t}" for t in range(len(flags)))
+    per = " UNION ALL ".join(
+        f"SELECT {t} AS t, g, h % {_BUCKETS} AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people "
+        f"WHERE t{t} GROUP BY g, b" for t in range(len(flags)))
+    return (f"WITH _jg_people AS MATERIALIZED (SELECT g, h, {people} FROM "
+            f"({rows.sql(dialect='duckdb')}) AS _jg_rows GROUP BY g, h) {per}")
 
 
 @dataclass(frozen=True)
@@ -87,32 +109,57 @@ class Sketch:
     sums: array     # type: ignore[type-arg]
 
 
-def sketches(rows: list[tuple[Any, ...]]) -> list[Sketch]:
-    """Each group's sketch from ``fingerprint_sql``'s rows, then their union (with two groups
-    or more).
+def sketches(rows: list[tuple[Any, ...]]) -> tuple[list[Sketch], list[Sketch]]:
+    """(each count's groups' sketches, each count's union of its groups, with two groups or
+    more) from ``fingerprint_sql``'s rows.
 
-    >>> [s.n for s in sketches([(1, 0, 3, 9), (1, 5, 2, 4), (2, 0, 6, 1)])]
-    [5, 6, 11]
+    >>> groups, unions = sketches([(0, 1, 0, 3, 9), (0, 1, 5, 2, 4), (0, 2, 0, 6, 1)])
+    >>> [s.n for s in groups], [s.n for s in unions]
+    ([5, 6], [11])
     """
-    groups: dict[Any, tuple[array, array]] = {}   # type: ignore[type-arg]
-    for g, b, c, s in rows:
-        counts, sums = groups.setdefault(g, (array("q", bytes(8 * _BUCKETS)),
-                                             array("Q", bytes(8 * _BUCKETS))))
+    by: dict[Any, dict[Any, tuple[array, array]]] = {}   # type: ignore[type-arg]
+    for t, g, b, c, s in rows:
+        counts, sums = by.setdefault(t, {}).setdefault(g, (
+            array("q", bytes(8 * _BUCKETS)), array("Q", bytes(8 * _BUCKETS))))
         counts[int(b)] += int(c)
         sums[int(b)] = (sums[int(b)] + int(s)) & _MASK
-    out = [Sketch(sum(c), c, s) for c, s in groups.values()]
-    if len(out) > 1:
-        counts = array("q", (sum(x) for x in zip(*(o.counts for o in out))))
-        sums = array("Q", (sum(x) & _MASK for x in zip(*(o.sums for o in out))))
-        out.append(Sketch(sum(counts), counts, sums))
-    return out
+    groups: list[Sketch] = []
+    unions: list[Sketch] = []
+    for per in by.values():
+        mine = [Sketch(sum(c), c, s) for c, s in per.values()]
+        groups += mine
+        if len(mine) > 1:
+            counts = array("q", (sum(x) for x in zip(*(o.counts for o in mine))))
+            sums = array("Q", (sum(x) & _MASK for x in zip(*(o.sums for o in mine))))
+            unions.append(Sketch(sum(counts), counts, sums))
+    return groups, unions
+
+
+def within(sets: list[Sketch], size: int) -> int:
+    """The smallest difference (1 to ``size - 1``) between two sets one answer depends on
+    (``count(*)`` beside ``count_if(id <> 12)``: their difference is person 12); 0 for none.
+
+    >>> a, b = sketches([(0, 0, 1, 5, 50), (1, 0, 1, 4, 40)])[0]
+    >>> within([a, b], 5), within([a, a], 5)
+    (1, 0)
+    """
+    ordered = sorted(sets, key=lambda s: s.n)
+    worst = 0
+    for k, s in enumerate(ordered):
+        for o in ordered[k + 1:]:
+            if o.n - s.n >= size:
+                break
+            if 0 < (d := apart(s, o)) < size:
+                worst = d if not worst else min(worst, d)
+    return worst
 
 
 def apart(a: Sketch, b: Sketch) -> int:
     """At least how many rows are in one set and not the other (0: the same set).
 
-    >>> one = sketches([(0, 1, 5, 50)])[0]
-    >>> apart(one, sketches([(0, 1, 4, 40)])[0]), apart(one, sketches([(0, 1, 5, 51)])[0])
+    >>> one, fewer, other = (sketches([(0, 0, 1, c, s)])[0][0] for c, s in ((5, 50), (4, 40),
+    ...                                                                    (5, 51)))
+    >>> apart(one, fewer), apart(one, other)
     (1, 2)
     >>> apart(one, one)
     0
@@ -173,12 +220,16 @@ def overlap(probe: str, cat: Any, columns: list[str], size: int) -> tuple[int | 
     sql = fingerprint_sql(probe)
     if sql is None:
         raise ValueError("a crowd probe of an unknown shape")
-    new = sketches(cat.conn.rows(sql))
+    groups, unions = sketches(cat.conn.rows(sql))
+    new = groups + unions
     MEMORY.begin(cat)
-    groups = new[:-1] if len(new) > 1 else new
     smallest = min((s.n for s in groups), default=None)
     if smallest is not None and smallest < size:
         return smallest, ""
+    d = within(new, size)
+    if d:
+        return smallest, (f"crowd:asked over sets of rows that differ by {d} in one answer "
+                          f"(fewer than min_group_size={size}: the difference answers for them)")
     names = list(dict.fromkeys(c.rpartition(".")[2].lower() for c in columns))
     for name in names:
         d = MEMORY.close_to(name, new, size)
@@ -191,4 +242,5 @@ def overlap(probe: str, cat: Any, columns: list[str], size: int) -> tuple[int | 
     return smallest, ""
 
 
-__all__ = ["MEMORY", "Memory", "Sketch", "apart", "fingerprint_sql", "overlap", "sketches"]
+__all__ = ["MEMORY", "Memory", "Sketch", "apart", "fingerprint_sql", "overlap", "sketches",
+           "within"]
