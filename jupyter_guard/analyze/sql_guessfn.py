@@ -267,13 +267,23 @@ def glued_cast(node: exp.Expr) -> bool:
     (True, True)
     >>> g("try_cast(replace(ssn, '-', '') AS BIGINT)"), g("CAST(strftime(d, '%Y') AS INT)")
     (False, False)
-    >>> g("CAST('x' || ssn AS VARCHAR)")
-    False
+    >>> g("CAST('x' || ssn AS VARCHAR)"), g("(email LIKE '%@x.org')::INT")
+    (False, False)
     """
     if not isinstance(node, exp.Cast) or text_type(node):
         return False
-    value = node.this
-    for lit in value.find_all(exp.Literal):
+    from jupyter_guard.analyze.sql_compare import is_comparison
+
+    lits: list[exp.Literal] = []
+    todo = [node.this]
+    while todo:   # a comparison inside (``(email LIKE '%@x.org')::INT``) is judged as one
+        n = todo.pop()
+        if isinstance(n, exp.Literal):
+            lits.append(n)
+        elif not (isinstance(n, (exp.Predicate, exp.Connector, exp.Not, exp.Query)) or
+                  is_comparison(n)):
+            todo.extend(n.iter_expressions())
+    for lit in lits:
         parent = lit.parent
         if lit.is_string and literal_chars(str(lit.this)) and (
                 isinstance(parent, exp.Pad) or parent is None or not renders(
