@@ -3,8 +3,9 @@
 A predicate that compares a column only with something that cannot single out a value (a domain
 pattern ``email LIKE '%@example.com'``, a format ``regexp_matches(ssn, '^\\d{9}$')``, a length
 ``length(ssn) = 9``, ``split_part(email, '@', 2) = …``, ``IS NULL`` of a cast or a piece of the
-column, ``try_cast(left(ssn, 3) AS UTINYINT) IS NULL``) is no guess (``sql_guessfn``), but it still answers for each row it is asked of: ``WHERE id = 12 AND email
-LIKE '%@gmail.com'`` tells one person's domain. Such a check is honest only as an aggregate over
+column, ``try_cast(left(ssn, 3) AS UTINYINT) IS NULL``) is no guess (``sql_guessfn``), but it
+still answers for each row it is asked of: ``WHERE id = 12 AND email LIKE '%@gmail.com'`` tells
+one person's domain. Such a check is honest only as an aggregate over
 a crowd. ``crowd_checks`` finds each one and decides, from the tree alone, whether the answer can
 be about chosen rows whatever the data:
 
