@@ -2,9 +2,10 @@
 
 A predicate that compares a column only with something that cannot single out a value (a domain
 pattern ``email LIKE '%@example.com'``, a format ``regexp_matches(ssn, '^\\d{9}$')``, a length
-``length(ssn) = 9``, ``split_part(email, '@', 2) = …``) is no guess
-(``sql_guessfn``), but it still answers for each row it is asked of: ``WHERE id = 12 AND email
-LIKE '%@gmail.com'`` tells one person's domain. Such a check is honest only as an aggregate over
+``length(ssn) = 9``, ``split_part(email, '@', 2) = …``, ``IS NULL`` of a cast or a piece of the
+column, ``try_cast(left(ssn, 3) AS UTINYINT) IS NULL``) is no guess (``sql_guessfn``), but it
+still answers for each row it is asked of: ``WHERE id = 12 AND email LIKE '%@gmail.com'`` tells
+one person's domain. Such a check is honest only as an aggregate over
 a crowd. ``crowd_checks`` finds each one and decides, from the tree alone, whether the answer can
 be about chosen rows whatever the data:
 
@@ -51,7 +52,14 @@ from sqlglot import exp
 
 from jupyter_guard.analyze.sql_compare import is_comparison, operands
 from jupyter_guard.analyze.sql_crowd_rows import count_floor, names_rows, person, picked
-from jupyter_guard.analyze.sql_guessfn import domain_only, domain_part, guess_literal, no_content
+from jupyter_guard.analyze.sql_guessfn import (
+    bare_column,
+    domain_part,
+    domain_pattern,
+    guess_literal,
+    no_content,
+    text_type,
+)
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
 PROBE = "crowd?:"
@@ -68,8 +76,13 @@ Check = tuple[exp.Column, exp.Expr, str]
 def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
     """The columns ``node`` checks without a guess (a format, a domain, a length, a null),
     or [] when it is no such check (no column, two columns, a guess: ``sql_infer``'s)."""
-    if isinstance(node, exp.Is):   # whether a value is there: every listing shows that (a
-        return []                   # masked value beside a NULL), so it is asked of anyone
+    if isinstance(node, exp.Is):
+        # whether a value is there: every listing shows that (a masked value beside a NULL), so
+        # it is asked of anyone; whether a cast or a piece of it is (``try_cast(left(ssn, 3) AS
+        # UTINYINT) IS NULL``) is a check of the content, honest only over a crowd
+        if _null_kept(node.this) or node.find(exp.Query):
+            return []
+        return [c for c in node.this.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
     if is_comparison(node):
         ops = operands(node)
     else:
@@ -84,6 +97,16 @@ def _no_guess_columns(node: exp.Expr) -> list[exp.Column]:
             guess_literal(o, node, k) for k, o in enumerate(ops) if _constant(o)):
         return []   # a guess: the comparison rule refuses it
     return cols
+
+
+def _null_kept(e: exp.Expr) -> bool:
+    """``e`` is NULL exactly when the column it reads is: the column, its case, blanks, length
+    or text (``ssn IS NULL``, ``lower(email) IS NOT NULL``, ``ssn::VARCHAR IS NULL``)."""
+    while isinstance(e, (exp.Paren, exp.Lower, exp.Upper, exp.Trim, exp.Length, exp.Cast)):
+        if isinstance(e, exp.Cast) and not text_type(e):
+            return False
+        e = e.this
+    return isinstance(e, (exp.Column, exp.Literal, exp.Null, exp.Boolean))
 
 
 def domain_check(node: exp.Expr) -> bool:
@@ -119,10 +142,10 @@ def domain_check(node: exp.Expr) -> bool:
         path.append(up)
         up = up.parent
     if domain_part(path):   # ``split_part(email, '@', 2) = 'x.org'``
-        return all("." in t and "@" not in t for t in texts if t is not None)
-    return (var[0].unalias() is cols[0] or isinstance(var[0], (exp.Lower, exp.Upper))) and all(
-        t is not None and t.count("@") == 1 and domain_only(t) and "." in t.partition("@")[2]
-        for t in texts)
+        return isinstance(node, (exp.EQ, exp.Like, exp.ILike, exp.EndsWith)) and all(
+            "." in t and "@" not in t for t in texts if t is not None)
+    return bare_column(var[0].unalias()) is cols[0] and domain_pattern(node) and all(
+        t is not None and "." in t.partition("@")[2] for t in texts)
 
 
 def _within(node: exp.Expr, outer: exp.Expr) -> bool:

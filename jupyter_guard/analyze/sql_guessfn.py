@@ -47,10 +47,9 @@ Pure: sqlglot trees in, nodes out.
 """
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_pattern import domain_only, format_only, literal_chars
 from jupyter_guard.analyze.sql_sides import Sides
 from jupyter_guard.analyze.sql_sources import _constant, _scoped
 
@@ -79,8 +78,6 @@ _LONG = 4   # letters and digits that make a shown guess (a value's piece, not a
 _REACHES = (exp.AggFunc, exp.Where, exp.Having, exp.Qualify, exp.Filter, exp.Group, exp.Order,
             exp.Ordered, exp.Window, exp.If, exp.Case, exp.Predicate, exp.Connector, exp.Not,
             exp.Distinct, exp.Join)
-_ESCAPES = re.compile(r"\\[dDwWsSbBAzZ]|\\(?=[^0-9A-Za-z])|\{\d*,?\d*\}|"
-                      r"\[\^?(?:0-9|a-z|A-Z|\\[dDwWsS]|[^0-9A-Za-z\]])*\]")
 _BIG = 1000   # a number from here up given to a function is a guess, not a position
 # arguments that say how a value is written out (a template, a format, a locale, a character set,
 # a fill), by role: the value is rendered with them, never compared with them
@@ -96,28 +93,43 @@ _RENDERS_AT = {"printf": 0, "format": 0, "convert_to": 1, "convert_from": 1, "st
 Computed = tuple[exp.Column, exp.Expr, frozenset[str], exp.Expr, bool]
 
 
-def format_only(text: str) -> bool:
-    """No letter or digit once escapes, full classes and counts are taken out.
+# a comparison that matches a whole value against a pattern (what the column is, not a piece)
+_MATCHES = (exp.Like, exp.ILike, exp.EndsWith, exp.RegexpLike)
+_MATCH_NAMES = frozenset({"ends_with", "suffix", "regexp_matches", "regexp_full_match"})
+# what keeps a value whole: its case or the blanks around it
+_WHOLE = (exp.Lower, exp.Upper, exp.Trim, exp.Paren)
 
-    >>> format_only(r'^\\d{3}-\\d{2}-\\d{4}$'), format_only('^[^@]+@[^@]+$'), format_only('')
-    (True, True, True)
-    >>> format_only('^123-45'), format_only('[1]'), format_only(r'\\x31'), format_only('1%')
-    (False, False, False, False)
+
+def bare_column(e: exp.Expr) -> exp.Column | None:
+    """``e`` is a column, or its lower/upper/trimmed spelling: nothing built around it."""
+    while isinstance(e, _WHOLE):
+        e = e.this
+    return e if isinstance(e, exp.Column) and not isinstance(e.this, exp.Star) else None
+
+
+def domain_pattern(node: exp.Expr) -> bool:
+    """``node`` matches the bare column against patterns that each fix only the part after the
+    ``@`` (``email LIKE '%@example.com'``, ``ends_with(lower(email), '@x.org')``): not a
+    column with a constant glued on (``('@' || ssn) = '@…'``), padded or reversed.
+
+    >>> import sqlglot
+    >>> def d(sql):
+    ...     return domain_pattern(sqlglot.parse_one(f"SELECT {sql}", read="duckdb").expressions[0])
+    >>> d("email LIKE '%@x.org'"), d("ends_with(lower(email), '@x.org')")
+    (True, True)
+    >>> d("('@' || ssn) LIKE '@8%'"), d("reverse(email) LIKE '%@57noj.eve'"), d("ssn = '@G'")
+    (False, False, False)
     """
-    return not any(ch.isalnum() for ch in _ESCAPES.sub("", text))
-
-
-def domain_only(text: str) -> bool:
-    """A pattern whose letters and digits all follow an ``@`` that only format precedes: it
-    fixes an e-mail's domain, not its local part.
-
-    >>> domain_only('%@example.com'), domain_only('@example.com'), domain_only('jane%@x.org')
-    (True, True, False)
-    >>> domain_only('@x[.]org|^jane')   # an alternative that reads the local part
-    False
-    """
-    head, at, _ = text.partition("@")
-    return bool(at) and "|" not in text and format_only(head)
+    if isinstance(node, exp.Escape):
+        node = node.this
+    if not (isinstance(node, _MATCHES) or (isinstance(node, exp.Anonymous) and
+                                             str(node.this).lower() in _MATCH_NAMES)):
+        return False
+    ops = _args(node)
+    if len(ops) != 2 or bare_column(ops[0]) is None:
+        return False
+    text = _string(ops[1])
+    return text is not None and domain_only(text)
 
 
 def _string(e: exp.Expr) -> str | None:
@@ -138,7 +150,7 @@ def guess_literal(arg: exp.Expr, node: exp.Expr, position: int,
         return False   # a replacement, options, a group number
     text = _string(arg)
     if text is not None:
-        return not (format_only(text) or domain_only(text))
+        return not (format_only(text) or (position == 1 and domain_pattern(node)))
     num = arg.this if isinstance(arg, exp.Neg) else arg
     if isinstance(num, exp.Literal) and not num.is_string:
         if not positions or isinstance(node, (*ARITHMETIC, *_SEARCHES)) or \
@@ -173,17 +185,35 @@ def renders(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
 
 
 def domain_part(col_path: list[exp.Expr]) -> bool:
-    """A column read through ``split_part(x, '@', n)`` with ``n`` past 1 (or from the end):
-    only its domain is compared."""
-    for n in col_path:
-        if isinstance(n, exp.SplitPart) and _string(n.args.get("delimiter") or exp.null()) == "@":
-            part = n.args.get("part_index")
-            num = part.this if isinstance(part, exp.Neg) else part
-            if isinstance(num, exp.Literal) and not num.is_string and (
-                    isinstance(part, exp.Neg) or int(str(num.this)) > 1):
-                return True
-    return False
+    """A column read only through ``split_part(x, '@', 2)`` (its case or blanks aside): the part
+    of an e-mail after its one ``@``. Nothing else may be built around the column or the part
+    (``split_part('@' || ssn, '@', 2)``); ``-1`` is the whole value of a column with no ``@``
+    and ``-2`` a local part, so only ``2`` is a domain.
 
+    >>> import sqlglot
+    >>> def p(sql):
+    ...     t = sqlglot.parse_one(f"SELECT {sql}", read="duckdb")
+    ...     col, path = t.find(exp.Column), []
+    ...     up = col.parent
+    ...     while up is not None and up is not t:
+    ...         path.append(up)
+    ...         up = up.parent
+    ...     return domain_part(path[:-1] if isinstance(path[-1], exp.EQ) else path)
+    >>> p("split_part(email, '@', 2) = 'x.org'"), p("lower(split_part(trim(email), '@', 2))")
+    (True, True)
+    >>> p("split_part(ssn, '@', -1)"), p("split_part(email, '@', -2)")
+    (False, False)
+    >>> p("split_part('@' || ssn, '@', 2)")
+    False
+    """
+    parts = [n for n in col_path if not isinstance(n, _WHOLE)]
+    if len(parts) != 1 or not isinstance(parts[0], exp.SplitPart):
+        return False
+    n = parts[0]
+    part = n.args.get("part_index")
+    return _string(n.args.get("delimiter") or exp.null()) == "@" and \
+        bare_column(n.this) is not None and isinstance(part, exp.Literal) and \
+        not part.is_string and str(part.this) == "2"
 
 
 def no_content(col: exp.Expr, operand: exp.Expr) -> bool:
@@ -205,7 +235,7 @@ def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
         return False
     text = _string(arg)
     if text is not None:
-        return sum(ch.isalnum() for ch in _ESCAPES.sub("", text)) >= _LONG
+        return literal_chars(text) >= _LONG
     num = arg.this if isinstance(arg, exp.Neg) else arg
     if isinstance(num, exp.Literal):
         try:
@@ -213,6 +243,55 @@ def _long(arg: exp.Expr, node: exp.Expr, position: int) -> bool:
         except ValueError:
             return True
     return True   # a parameter, a constant query: unknown
+
+
+_TEXT = frozenset({"VARCHAR", "CHAR", "NCHAR", "NVARCHAR", "TEXT", "BPCHAR", "NAME", "STRING"})
+_GLUES = (exp.DPipe, exp.Concat, exp.ConcatWs, exp.Pad)
+
+
+def text_type(cast: exp.Cast) -> bool:
+    """``cast`` is to text: any value fits, nothing is told by whether it does."""
+    to = cast.args.get("to")
+    return isinstance(to, exp.DataType) and (to.this.name in _TEXT or str(to.this.value) in _TEXT)
+
+
+def glued_cast(node: exp.Expr) -> bool:
+    """A cast to a bounded type (a number, a date: not text) of a value with a letter or digit
+    glued on (``try_cast('2' || ssn[1] || '00000000' AS INTEGER)``: NULL, or an error, exactly
+    when the digit passes the threshold the constant sets).
+
+    >>> import sqlglot
+    >>> def g(sql):
+    ...     return glued_cast(sqlglot.parse_one(f"SELECT {sql}", read="duckdb").expressions[0])
+    >>> g("try_cast('2' || ssn[1] || '00000000' AS INTEGER)"), g("rpad(ssn[1], 10, '0')::INT")
+    (True, True)
+    >>> g("try_cast(replace(ssn, '-', '') AS BIGINT)"), g("CAST(strftime(d, '%Y') AS INT)")
+    (False, False)
+    >>> g("CAST('x' || ssn AS VARCHAR)"), g("(email LIKE '%@x.org')::INT")
+    (False, False)
+    """
+    if not isinstance(node, exp.Cast) or text_type(node):
+        return False
+    from jupyter_guard.analyze.sql_compare import is_comparison
+
+    lits: list[exp.Literal] = []
+    todo = [node.this]
+    while todo:   # a comparison inside (``(email LIKE '%@x.org')::INT``) is judged as one
+        n = todo.pop()
+        if isinstance(n, exp.Literal):
+            lits.append(n)
+        elif not (isinstance(n, (exp.Predicate, exp.Connector, exp.Not, exp.Query)) or
+                  is_comparison(n)):
+            todo.extend(n.iter_expressions())
+    for lit in lits:
+        parent = lit.parent
+        if lit.is_string and literal_chars(str(lit.this)) and (
+                isinstance(parent, exp.Pad) or parent is None or not renders(
+                    lit, parent, _args(parent).index(lit) if lit in _args(parent) else -1)):
+            return True
+        if not lit.is_string and isinstance(parent, _GLUES) and lit.arg_key != "length":
+            return True
+    return False
 
 
 def _computes(node: exp.Expr) -> bool:
@@ -275,6 +354,10 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
 
     out: list[Computed] = []
     for node, sel in _scoped(tree, None):
+        if sel is not None and glued_cast(node):   # a threshold, shown or asked
+            out += [(c, sel, frozenset({"!constant"}), node, True)
+                    for c in _content_columns(node.this)]
+            continue
         if sel is None or not _computes(node) or is_comparison(node):
             continue
         args = _args(node)
@@ -304,5 +387,6 @@ def computed_guesses(tree: exp.Expr, sides: Sides) -> list[Computed]:
     return out
 
 
-__all__ = ["computed_guesses", "domain_only", "domain_part", "format_only", "guess_literal",
-           "renders"]
+__all__ = ["bare_column", "computed_guesses", "domain_only", "domain_part", "domain_pattern",
+           "format_only", "glued_cast", "guess_literal", "renders",
+           "text_type"]
