@@ -4,8 +4,9 @@ one per prefix). Value masking never sees a name, and a prefix is too short to b
 so a PIVOT whose keys read a sensitive column is an export of that column into the names of its
 result (``sql.export``, refused by the ``exfiltration`` rule), by whatever route it runs.
 
-Keys compared with listed constants (``ON ssn IN ('1', '2')``) name columns by those constants:
-that is an inference question (``sql_infer._pivot_ins``), not an export. A key read through a
+Keys compared with constants (``ON ssn IN ('1', '2')``, ``ON (ssn = '…')``) name columns by
+those constants or by true and false: that is an inference question (``sql_infer._pivot_ins``,
+``sql_normal``), not an export. A key read through a
 subquery or CTE (``PIVOT (SELECT ssn AS s FROM customers) ON s``) reads what that output is
 computed from.
 
@@ -17,6 +18,8 @@ Pure: sqlglot trees in, intents out.
 [('ssn',)]
 >>> pivot_exports(sqlglot.parse_one("PIVOT customers ON ssn IN ('1') USING count(*)", "duckdb"))
 ()
+>>> pivot_exports(sqlglot.parse_one("PIVOT customers ON (ssn > '5') USING count(*)", "duckdb"))
+()
 """
 from __future__ import annotations
 
@@ -27,9 +30,12 @@ from jupyter_guard.model import Intent
 WHERE = "the names of its result's columns (a PIVOT ON it names a column by each value)"
 
 
-def _constant_in(key: exp.Expr) -> bool:
-    return isinstance(key, exp.In) and bool(key.expressions) and all(
-        isinstance(e, exp.Literal) for e in key.expressions)
+def _boolean(key: exp.Expr) -> bool:
+    """A key whose every value is true, false or NULL (``ssn = '…'``, ``ssn IN ('…')``,
+    ``ssn LIKE '1%' AND city = 'Paris'``): its names are no values of the column."""
+    while isinstance(key, exp.Paren):
+        key = key.this
+    return isinstance(key, (exp.Predicate, exp.Not, exp.Connector))
 
 
 def _projections(q: exp.Expr) -> list[exp.Expr]:
@@ -71,7 +77,7 @@ def pivot_exports(tree: exp.Expr) -> tuple[Intent, ...]:
     for p in tree.find_all(exp.Pivot):
         if p.this is None or p.args.get("unpivot"):
             continue   # the standard ``PIVOT (… FOR c IN (…))`` names columns by its list
-        names = {c.name.lower() for k in p.expressions if not _constant_in(k)
+        names = {c.name.lower() for k in p.expressions if not _boolean(k)
                  for c in k.find_all(exp.Column) if c.name}
         # ``ON #3``: a position the catalog alone names (the guard cannot tell which column)
         unknown = any(k.find(exp.PositionalColumn) is not None for k in p.expressions)
