@@ -37,6 +37,7 @@ from jupyter_guard.analyze.sql_normal import normal
 from jupyter_guard.analyze.sql_oracles import VERSION as _FUNCTIONS
 from jupyter_guard.analyze.sql_oracles import merged_as_query, oracle_calls
 from jupyter_guard.analyze.sql_order import order_intents
+from jupyter_guard.analyze.sql_pivot import pivot_exports
 from jupyter_guard.analyze.sql_saved import _SAVED, _inline, _remember
 from jupyter_guard.analyze.sql_sides import Leaves, Sides, guess
 from jupyter_guard.analyze.sql_sources import (
@@ -200,6 +201,8 @@ def _of_text(text: str, dialect: str, saved: tuple[int, int] = (0, 0)) -> tuple[
     found: list[Intent] = list(pivoted)
     for tree in trees:   # a statement that reads rows: by its tree, not by a keyword
         tree = merged_as_query(tree) or tree   # a MERGE's matching: the join it makes
+        if tree is not None and "pivot" in text.lower():   # values named as columns: an export
+            found.extend(pivot_exports(tree))
         tree = normal(tree) if tree is not None else None   # ``t(a, b, c)``, ``#3``, PIVOT ON
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree, dialect))

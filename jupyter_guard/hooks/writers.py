@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
-from jupyter_guard.hooks import df_lineage, df_values, exits, own_code
+from jupyter_guard.hooks import df_lineage, df_values, exits, label_values, own_code
 from jupyter_guard.hooks.df_lineage import (
     _EMPTY,
     _PROPAGATE,
@@ -89,7 +89,11 @@ class Exports:
         err = None
         # the column names as text, read as the user's code (a column's own __str__ is user code)
         cols = tuple(str(c) for c in frame.columns)
-        axes = _axes(frame)
+        axes, labelled = _axes(frame), frame   # labels of a level named ``ssn`` are values
+
+        def hot(name: str) -> bool:
+            return g.policy.is_sensitive_column(name) or any(
+                g.policy.is_sensitive_column(x) for x in lineage.get(name, ()))
         if any(type(c) is not str for c in frame.columns):
             frame = frame.set_axis(list(cols), axis=1)   # inspected below with plain names
         with Busy():
@@ -102,10 +106,13 @@ class Exports:
                 sens |= sensitive_columns(frame, self.settings())
                 sens |= exits.known_columns(frame)
                 for ax in axes:   # the index and the column labels are written too
-                    hit = {c for c in ax.columns if g.policy.is_sensitive_column(c)}
+                    hit = {c for c in ax.columns if hot(c)}
                     hit |= sensitive_columns(ax, self.settings()) | exits.known_columns(ax)
                     cols += tuple(c for c in ax.columns if c in hit)   # judged as columns
                     sens |= hit
+                cols, values = label_values.judged_names(cols, labelled, hot)
+                if values:   # never named one by one: the names are the values
+                    sens = {c for c in sens if c in cols} | {c for c in cols if hot(c)}
             except Exception as e:   # noqa: BLE001 - never fail open: a frame we cannot inspect is refused
                 log.error("jupyter_guard could not inspect the exported data: %s", e)
                 cols = ("?",)

@@ -225,8 +225,10 @@ class Masker:
         render = lazy.import_own("jupyter_guard.mask.render")
         frame_text, series_text = render.frame_text, render.series_text
         # bound now, like module-level imports: nothing later put in sys.modules changes them
-        self._render = SimpleNamespace(frame_html=render.frame_html, frame_text=frame_text,
-                                       series_text=series_text, styler_html=render.styler_html)
+        frame_text, series_text = _labelled(frame_text), _labelled(series_text)
+        self._render = SimpleNamespace(frame_html=_labelled(render.frame_html),
+                                       frame_text=frame_text, series_text=series_text,
+                                       styler_html=render.styler_html)
         self._pd = (pd.DataFrame, pd.Series)
 
         formatters = self.shell.display_formatter.formatters
@@ -299,6 +301,20 @@ class Masker:
                 formatter.for_type(typ, previous)
         self._streams, self._methods, self._printers = [], [], []
         self._installed = False
+
+
+def _labelled(render: Callable[..., Any]) -> Callable[..., Any]:
+    """``render`` of the object with its labels masked where they are a sensitive column's
+    values (``label_values``: ``pivot(columns='ssn')``, ``set_index('ssn').T``), a level being
+    sensitive by the masked column names or by lineage (the frame's marked columns)."""
+    from jupyter_guard.hooks.label_values import mask_labels
+    from jupyter_guard.mask.detect import name_matches
+
+    def shown(obj: Any, settings: MaskSettings, lineage: Set[str] = frozenset()) -> Any:
+        if settings.active:
+            obj = mask_labels(obj, lambda n: n in lineage or name_matches(n, settings.columns))
+        return render(obj, settings, lineage)
+    return shown
 
 
 def install(shell: Any, get_settings: Callable[[], MaskSettings], *,
