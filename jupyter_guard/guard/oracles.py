@@ -249,7 +249,7 @@ def note_created(i: Intent) -> None:
         return
     from jupyter_guard.hooks.sql_exports import _tree
 
-    tree = _tree(i.source)
+    tree = _tree(i.source) or oracles_ddl.reparsed(i.source)   # ``… AS (…) VIRTUAL``
     if tree is not None:
         remember_created(tree)
         oracle_keys.remember_refs(tree)

@@ -24,6 +24,7 @@ NULL``, ``DEFAULT`` (DuckDB refuses columns and queries in it) and sequences jud
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,26 @@ def created_generated(e: exp.Expr) -> list[tuple[str, frozenset[str]]]:
             if isinstance(body, exp.Expr) and judging(body):
                 out.append(("GENERATED", frozenset({e.name.lower()} | _cols(body))))
     return out
+
+
+_KEPT = re.compile(r"\)(\s*)\b(VIRTUAL|STORED)\b", re.I)
+
+
+def reparsed(text: str) -> exp.Expr | None:
+    """A ``CREATE`` sqlglot cannot read because of DuckDB's ``VIRTUAL``/``STORED`` after a
+    generated column, read without them (the same column, for what it judges); else None.
+
+    >>> t = reparsed("CREATE TABLE g (x VARCHAR, y BOOLEAN AS (x = 'G') VIRTUAL)")
+    >>> [(k, sorted(c)) for k, c in created_generated(t.this.expressions[1])]
+    [('GENERATED', ['x', 'y'])]
+    """
+    if not _KEPT.search(text):
+        return None
+    try:
+        trees = sqlglot.parse(_KEPT.sub(r")\1", text), read="duckdb")
+    except Exception:  # noqa: BLE001 - still unreadable: nothing remembered
+        return None
+    return trees[0] if len(trees) == 1 and isinstance(trees[0], exp.Create) else None
 
 
 def generated(table: str, cat: Catalog) -> list[tuple[str, frozenset[str]]]:
@@ -244,4 +265,4 @@ def _loaded(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, 
     return tuple(out.values())
 
 
-__all__ = ["PURE", "created_generated", "generated", "judged", "judging", "note_made"]
+__all__ = ["PURE", "created_generated", "generated", "judged", "judging", "note_made", "reparsed"]

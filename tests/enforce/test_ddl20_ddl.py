@@ -71,6 +71,11 @@ ATTACKS = {
         "(x LIKE '%@gmail.com') VIRTUAL)",
         "INSERT INTO gc3 (x) SELECT email FROM customers WHERE id = 12",
         "SELECT count(*) FROM gc3", 0),
+    "generated-in-the-same-text": (
+        "SELECT 1",
+        f"CREATE TEMP TABLE gc4 (x VARCHAR, y BOOLEAN GENERATED ALWAYS AS (x = '{G}') VIRTUAL); "
+        "INSERT INTO gc4 (x) SELECT ssn FROM customers",
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'gc4'", 0),
     "unique-index-after-the-fill": (
         f"CREATE TEMP TABLE ui1 AS SELECT ssn AS x FROM customers; INSERT INTO ui1 VALUES ('{G}')",
         "CREATE UNIQUE INDEX ui1_x ON ui1 (x)", f"SELECT {_keys('ui1')}", 0),
