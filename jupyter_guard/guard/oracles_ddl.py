@@ -138,26 +138,42 @@ def _pure(table: str, cat: Catalog) -> bool:
     from jupyter_guard.hooks.sql_exports import REMEMBERED
 
     key = bare_table(table)
-    if oracle_keys.FILLED.get(key):
-        return False
     if key in PURE:
         return PURE[key]
+    if oracle_keys.FILLED.get(key):
+        return False
     return key not in REMEMBERED and key.rsplit(".", 1)[-1] not in REMEMBERED
 
 
 def note_made(i: Intent, cat: Catalog) -> None:
-    """Remember whether a ``CREATE TABLE … AS`` (or a load) leaves a pure table."""
+    """Remember whether a ``CREATE TABLE``, a write or a load leaves a pure table: a ``CREATE``
+    with no rows or ``AS`` a plain query is pure; an ``INSERT`` keeps it pure when each value it
+    writes is one sensitive column of a pure table, as stored; ``UPDATE``, ``MERGE``, a load or
+    any other ``INSERT`` (a constant: a guess) makes it impure."""
     from jupyter_guard.hooks.sql_exports import _tree
 
-    if i.action == "sql.load" and i.target:
+    if i.action in ("sql.load", "sql.update", "sql.merge") and i.target:
         PURE[bare_table(i.target)] = False
         return
-    if i.action not in ("sql.create", "sql.replace") or not i.target or i.target_kind != "table":
+    if i.action not in ("sql.create", "sql.replace", "sql.insert") or not i.target:
         return
     tree = _tree(i.source or "")
+    if i.action == "sql.insert" and not isinstance(tree, exp.Insert):
+        PURE[bare_table(i.target)] = False   # a write not read here: it may hold a guess
+        return
+    if isinstance(tree, exp.Insert):
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        key = bare_table(_name(target) or i.target)
+        src = tree.args.get("expression")
+        PURE[key] = _pure(key, cat) and tree.args.get("conflict") is None and _plain(
+            src, cat) and isinstance(src, exp.Select) and all(
+            isinstance(o.unalias(), exp.Column) and cat.policy is not None and
+            cat.policy.is_sensitive_column(o.unalias().name) for o in src.expressions)
+        return
     if not isinstance(tree, exp.Create) or str(tree.args.get("kind") or "").upper() != "TABLE":
         return   # an index, a view, a type: no table's rows
-    PURE[bare_table(i.target)] = _plain(tree.args.get("expression"), cat)
+    body = tree.args.get("expression")
+    PURE[bare_table(i.target)] = body is None or _plain(body, cat)
 
 
 def _plain(src: exp.Expr | None, cat: Catalog) -> bool:
@@ -170,8 +186,11 @@ def _plain(src: exp.Expr | None, cat: Catalog) -> bool:
     if read is None or not isinstance(read.this, exp.Table) or cat.policy is None:
         return False
     table = _name(read.this)
-    if not _pure(table, cat) or cat.columns_anywhere(table) is None:
-        return False
+    from jupyter_guard.hooks.sql_exports import _views
+
+    tail = bare_table(table).rsplit(".", 1)[-1]
+    if not _pure(table, cat) or bare_table(table) not in cat.columns() or tail in _views(cat):
+        return False   # a frame, a view (its query may hold guesses), a table the session filled
     for out in src.expressions:
         cols = list(out.find_all(exp.Column))
         if any(cat.policy.is_sensitive_column(c.name) for c in cols) and (
@@ -229,6 +248,10 @@ def judged(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, .
     if not table or not parts:
         return ()
     holds = {o.name.lower(): o.origins for o in _current(table, cat, cat.policy) or ()}
+    real = set(cat.columns_anywhere(table) or ())
+    stray = frozenset().union(*(o for n, o in holds.items() if real and n not in real))
+    for col in real:   # lineage remembered under names the table has not: held by any column
+        holds[col] = holds.get(col, frozenset()) | stray
     pure = _pure(table, cat)
     out: dict[str, Intent] = {}
     for label, node, key in parts:

@@ -85,6 +85,10 @@ ATTACKS = {
     "add-unique-after-the-fill": (
         f"CREATE TEMP TABLE pk2 AS SELECT ssn AS x FROM customers; INSERT INTO pk2 VALUES ('{G}')",
         "ALTER TABLE pk2 ADD UNIQUE (x)", f"SELECT {_keys('pk2')}", 0),
+    "ssns-and-a-guess-in-one-insert": (
+        "CREATE TEMP TABLE u7 (x VARCHAR); "
+        f"INSERT INTO u7 SELECT ssn FROM customers UNION ALL SELECT '{G}'",
+        "CREATE UNIQUE INDEX u7_i ON u7 (x)", f"SELECT {_keys('u7')}", 0),
     "prefix-index-one-person": (
         "CREATE TEMP TABLE xi1 AS SELECT ssn AS x FROM customers WHERE id = 12; "
         "INSERT INTO xi1 VALUES ('100')",
@@ -152,4 +156,9 @@ def test_honest_generated_columns_indexes_and_keys_work(
     r = k.ok(ddl("CREATE TEMP TABLE hu AS SELECT email FROM customers")
              + ddl("CREATE UNIQUE INDEX hu_i ON hu (email)")
              + ask("SELECT count(*), count(DISTINCT email) FROM hu"))
+    assert f"ANSWER {want['emails']!r}" in r.stream, r.everything()
+    r = k.ok(ddl("CREATE TEMP TABLE hv (email VARCHAR)")
+             + ddl("INSERT INTO hv SELECT email FROM customers")
+             + ddl("CREATE UNIQUE INDEX hv_i ON hv (email)")
+             + ask("SELECT count(*), count(DISTINCT email) FROM hv"))
     assert f"ANSWER {want['emails']!r}" in r.stream, r.everything()
