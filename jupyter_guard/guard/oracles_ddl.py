@@ -248,7 +248,9 @@ def judged(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, .
     if not table or not parts:
         return ()
     holds = {o.name.lower(): o.origins for o in _current(table, cat, cat.policy) or ()}
-    real = set(cat.columns_anywhere(table) or ())
+    named = {x.name.lower() for _l, n, _k in parts for x in n.find_all(exp.Column, exp.Identifier)}
+    # a catalog read only when the key names a column the lineage does not (kept under another)
+    real = set(cat.columns_anywhere(table) or ()) if named - set(holds) else set()
     stray = frozenset().union(*(o for n, o in holds.items() if real and n not in real))
     for col in real:   # lineage remembered under names the table has not: held by any column
         holds[col] = holds.get(col, frozenset()) | stray
