@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.guard import oracles, owned
+from jupyter_guard.guard import oracles, oracles_ddl, owned
 from jupyter_guard.guard.frames import FrameLookup as FrameLookup  # service.py imports it here
 from jupyter_guard.guard.frames import frame_columns
 from jupyter_guard.guard.infer_catalog import predicates
@@ -177,6 +177,7 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
         oracles.note_created(i)
         out.append(_one(i, cat))
         out.extend(oracles.judged(i, cat))   # a constraint of the written table meets the values
+        out.extend(oracles_ddl.judged(i, cat, oracles.engine_catalog))   # DDL judging stored values
     return tuple(out)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_oracles import user_type
-from jupyter_guard.guard import oracle_keys
+from jupyter_guard.guard import oracle_keys, oracles_ddl
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -64,6 +64,7 @@ def remember_created(tree: exp.Expr) -> None:
     for e in tree.this.expressions:
         if isinstance(e, exp.ColumnDef):
             col = e.name.lower()
+            found += oracles_ddl.created_generated(e)   # computed with a guess: like a CHECK
             if user_type(e.args.get("kind")):
                 found.append(("ENUM", frozenset({col})))
             for c in e.args.get("constraints") or []:
@@ -110,6 +111,7 @@ def _catalog(table: str, cat: Catalog) -> list[tuple[str, frozenset[str]]]:
             found.append((f"type {typ}"[:40], frozenset({str(col).lower()})))
     except Exception:  # noqa: BLE001 - the catalog could not be read: only the CREATEs seen here count
         pass
+    found += oracles_ddl.generated(table, cat)   # generated columns computed with a guess
     return found + _CREATED.get(key, []) + (_CREATED.get(name, []) if name != key else [])
 
 
@@ -247,7 +249,7 @@ def note_created(i: Intent) -> None:
         return
     from jupyter_guard.hooks.sql_exports import _tree
 
-    tree = _tree(i.source)
+    tree = _tree(i.source) or oracles_ddl.reparsed(i.source)   # ``… AS (…) VIRTUAL``
     if tree is not None:
         remember_created(tree)
         oracle_keys.remember_refs(tree)
