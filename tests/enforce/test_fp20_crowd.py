@@ -19,8 +19,8 @@ import pytest
 
 from jupyter_guard.connections import unwrap
 from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, ask, refused
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -65,16 +65,6 @@ def expected(work_root: Path) -> tuple[Path, Answers]:
 def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
     with guarded_kernel(expected[0], connect=True) as kernel:
         yield kernel
-
-
-def ask(q: str) -> str:
-    return f"print('ANSWER', repr(con.sql({q!r}).fetchall()))"
-
-
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
 
 
 @pytest.mark.parametrize("name", list(DOMAIN))

@@ -24,8 +24,8 @@ import pytest
 
 from jupyter_guard.connections import unwrap
 from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, ask, refused
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -87,28 +87,16 @@ def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
         yield kernel
 
 
-def ask(q: str) -> str:
-    return f"print('ANSWER', repr(con.sql({q!r}).fetchall()))"
-
-
-def refused(r: Reply) -> None:
-    """Refused by ``inference``, no answer and no SSN in any output message nor the reply."""
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
-    assert not any(s in seen for s in SSNS[:40]), seen
-
-
 @pytest.mark.parametrize("q", ATTACKS)
 def test_a_check_that_singles_out_a_value_is_refused(k: Kernel, q: str) -> None:
-    refused(k.run(ask(q)))
+    refused(k.run(ask(q)), SSNS[:40])
 
 
 @pytest.mark.parametrize("q", [f"('@' || ssn) LIKE '@{S[:3]}%'",
                                f"split_part(ssn, '@', -1) = '{S}'"])
 def test_the_relational_api_is_refused_too(k: Kernel, q: str) -> None:
     refused(k.run(f"print('ANSWER', con.table('customers').filter({q!r})"
-                  ".aggregate('count(*)').fetchall())"))
+                  ".aggregate('count(*)').fetchall())"), SSNS[:40])
 
 
 @pytest.mark.parametrize("name", list(HONEST))
