@@ -208,6 +208,9 @@ class _Derived:
                     out.setdefault("*", []).append((e, sel))
                     for j, name in enumerate(listed[n:]):   # ``(SELECT * …) t(a, b, c)``
                         out.setdefault(name, []).append((_nth_of(e, sel, j + 1, n), sel))
+                    star = e if isinstance(e, exp.Star) else e.this
+                    for r in star.args.get("rename") or ():   # ``* RENAME (ssn AS zz)``
+                        out.setdefault(r.alias.lower(), []).append((r.this, sel))
                     continue
                 name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
                 out.setdefault(name, []).append((e.this if isinstance(e, exp.Alias) else e, sel))

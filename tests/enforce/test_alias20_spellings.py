@@ -41,6 +41,10 @@ ATTACKS = {
     "positional-derived": f"SELECT count(*) FROM (SELECT id, ssn FROM customers) WHERE #2 = '{G}'",
     "positional-join": f"SELECT count(*) FROM customers c, orders o "
                        f"WHERE o.order_id = 1 AND #3 = '{G}'",
+    "star-rename": f"SELECT count(*) FROM (SELECT * RENAME (ssn AS zz) FROM customers) "
+                   f"WHERE zz = '{G}'",   # red team 21
+    "star-rename-shown": "SELECT id, zz LIKE '1000000%' FROM (SELECT * RENAME (ssn AS zz) "
+                         "FROM customers) WHERE id < 40",
     "pivot-equal": f"PIVOT customers ON (ssn = '{G}') USING count(*)",
     "pivot-rank": "PIVOT customers ON (ssn > '100000150') USING count(*)",
     "pivot-subquery": f"SELECT * FROM (PIVOT customers ON (ssn = '{G}') USING count(*))",
@@ -56,6 +60,8 @@ HONEST = {
     "alias-domain": "SELECT count(*) FROM customers t(a, b) "
                     "WHERE a < 100 AND b LIKE '%@example.com'",
     "alias-length": "SELECT count(*) FROM customers t(a, b, c) WHERE length(c) <> 9",
+    "star-rename": "SELECT count(*) FROM (SELECT * RENAME (city AS town) FROM customers) "
+                   "WHERE town = 'Paris'",
     "positional-id": "SELECT count(*) FROM customers WHERE #1 = 12",
     "positional-city": "SELECT #4, count(*) FROM customers GROUP BY 1 ORDER BY 1",
     # a PIVOT keeps every other column as a key (``customers``' are masked): keys chosen here
