@@ -76,6 +76,10 @@ def format_only(text: str) -> bool:
     return literal_chars(text) == 0
 
 
+_ANYTHING = re.compile(r"\^?(?:%|\.\*|\.\+)*")
+"""What may stand before a domain pattern's ``@``: nothing, or "any text"."""
+
+
 def domain_only(text: str) -> bool:
     """A pattern whose letters and digits all follow an ``@`` that only format precedes: it
     fixes an e-mail's domain, not its local part, when it is matched against the bare e-mail
@@ -85,10 +89,16 @@ def domain_only(text: str) -> bool:
     (True, True, False)
     >>> domain_only('@x[.]org|^jane'), domain_only('@(?<=jane@)x.org')   # the local part
     (False, False)
+    >>> domain_only('_________@%.%'), domain_only('%.%@x.org'), domain_only('^.*@x\\.org$')
+    (False, False, True)
+
+    Before the ``@`` only "anything" may stand (``%``, ``.*``, ``.+``): a length
+    (``'_________@%'``) or a shape (``'%.%@%'``) of the local part is more than ``partial``
+    masking shows (red team 21).
     """
     head, at, tail = text.partition("@")
     return bool(at) and "|" not in text and "(" not in text and "@" not in tail and \
-        format_only(head)
+        format_only(head) and _ANYTHING.fullmatch(head) is not None
 
 
 __all__ = ["domain_only", "format_only", "literal_chars"]

@@ -38,6 +38,9 @@ KEEP_REFUSED = [   # under ``partial`` too: masking shows no SSN's format, no do
     "SELECT id FROM customers WHERE regexp_matches(ssn, '^\\d{9}$') AND id < 20",
     "SELECT id FROM customers WHERE length(ssn) = 9 AND id < 20",
     "SELECT id FROM customers WHERE email LIKE '%@localhost'",
+    # a local part's length or shape beside the domain (red team 21): more than the mask shows
+    "SELECT id FROM customers WHERE email LIKE '______@%.%' AND id < 20",
+    "SELECT id FROM customers WHERE email LIKE '%.%@%.%' AND id < 20",
 ]
 HIDING = {
     "redact": "version: 1\nextends: default\nsensitive:\n  strategy: redact\n",
