@@ -52,6 +52,10 @@ ATTACKS = {
                        f"ON COLUMNS(* EXCLUDE (id)) INTO NAME k VALUE v) WHERE v = '{G}'",
     "unpivot-like": "SELECT id FROM (UNPIVOT customers ON ssn, city INTO NAME k VALUE v) "
                     "WHERE v LIKE '1000000%'",
+    "unpivot-shown": "SELECT id, v LIKE '1000000%' FROM (UNPIVOT customers ON ssn, email "
+                     "INTO NAME k VALUE v) WHERE id < 40",
+    "unnest-struct-pack": f"SELECT id FROM (SELECT id, unnest(struct_pack(v := ssn)) "
+                          f"FROM customers) WHERE v = '{G}'",
     "columns-aliased": f"SELECT id FROM (SELECT COLUMNS('s.n') AS q, id FROM customers) "
                        f"WHERE q = '{G}'",
     "unnest-struct": f"SELECT id FROM (SELECT id, unnest({{'v': ssn}}) FROM customers) "
