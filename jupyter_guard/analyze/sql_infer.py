@@ -46,6 +46,7 @@ from jupyter_guard.analyze.sql_sources import (
     _Derived,
     _naming,
     _scoped,
+    columns_star,
 )
 from jupyter_guard.model import Analysis, Intent
 
@@ -70,13 +71,16 @@ def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, 
             ranged: bool = False, mixed: bool = False) -> None:
         derived.budget = 64
         pattern = col.meta.get("columns", "") if col.meta else ""
+        derived.patterns = {}
         for name in names(col, col_sel):
+            # a row reached through ``COLUMNS('re') AS q`` keeps its pattern
+            pat = pattern or derived.patterns.get(name, "")
             # ``mixed``: the column's own values are among ``leaves``; the others meet them
             other = frozenset(v for v in leaves if name not in v.split("|")) if mixed else leaves
             if not other:
                 continue
             if guess(other):
-                detail = f"columns:{pattern}" if pattern and name.endswith(".*") else ""
+                detail = f"columns:{pat}" if pat and name.endswith(".*") else ""
             else:
                 detail = ("rank?:" if ranged else "against?:") + ",".join(sorted(other))
             if f"{name}\0{detail}" not in out:
@@ -124,16 +128,6 @@ def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, 
     return tuple(out.values())
 
 
-def _columns_star(node: exp.Columns) -> exp.Column:
-    """``COLUMNS('re')``, ``COLUMNS(x -> …)``, ``COLUMNS(*)``: the columns of the row it matches,
-    as a ``*`` that keeps the pattern (the catalog picks the columns it names; a lambda or a
-    star matches every one)."""
-    star = exp.Column(this=exp.Star())
-    if isinstance(node.this, exp.Literal) and node.this.is_string:
-        star.meta["columns"] = str(node.this.this)
-    return star
-
-
 def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Expr]]:
     """The columns whose values ``operand`` (read in ``sel``) carries, each with the SELECT it
     is read in: its own, those of a FROM-less subquery in it (``(SELECT ssn) LIKE '1%'`` reads
@@ -147,7 +141,7 @@ def _compared(operand: exp.Expr, sel: exp.Expr) -> list[tuple[exp.Column, exp.Ex
             if isinstance(col, exp.Columns):
                 if isinstance(col.this, exp.Column):
                     continue   # ``COLUMNS(c.*)``: the ``c.*`` in it is read as itself
-                col = _columns_star(col)
+                col = columns_star(col)
             out.append((col, sel))
     if isinstance(operand, (exp.Subquery, exp.Query)):
         query = operand.this if isinstance(operand, exp.Subquery) else operand

@@ -7,6 +7,7 @@ column a query really reads however it is spelt:
   tree is still SQL the database runs;
 - a positional reference (DuckDB's ``#3``): the third column of the FROM source, named the same
   way; over several sources (whose widths only the catalog knows) every column of each;
+- ``query_table('customers')``: the table it names;
 - a ``PIVOT … ON <expression>`` (``ON (ssn = 'G')``, ``GROUP BY ssn LIKE '1%'``): read as the
   SELECT that computes its keys, so its comparisons are comparisons like any other.
 
@@ -60,11 +61,24 @@ def positional(name: str, columns: Callable[[str], tuple[str, ...] | None]) -> s
     return f"{table}.{cols[n - 1]}" if cols and n <= len(cols) else name
 
 
+def _queried(t: exp.Expr) -> exp.Expr | None:
+    """``query_table('customers')`` (``query_table(['customers'])``): the table it reads."""
+    if isinstance(t, exp.Table) and isinstance(t.this, exp.Anonymous) and \
+            str(t.this.this).lower() == "query_table" and t.this.expressions:
+        arg = t.this.expressions[0]
+        arg = arg.expressions[0] if isinstance(arg, exp.Array) and len(
+            arg.expressions) == 1 else arg
+        if isinstance(arg, exp.Literal) and arg.is_string:
+            return exp.to_table(str(arg.this))
+    return None
+
+
 def _needs(tree: exp.Expr) -> bool:
-    for node in tree.find_all(exp.PositionalColumn, exp.TableAlias, exp.Pivot):
-        if isinstance(node, exp.PositionalColumn) or (isinstance(node, exp.Pivot) and _pivoted(
-                node)) or (isinstance(node, exp.TableAlias) and node.args.get("columns")
-                           and isinstance(node.parent, exp.Table)):
+    for node in tree.find_all(exp.PositionalColumn, exp.TableAlias, exp.Pivot, exp.Table):
+        if _queried(node) is not None or isinstance(node, exp.PositionalColumn) or (
+                isinstance(node, exp.Pivot) and _pivoted(node)) or (
+                isinstance(node, exp.TableAlias) and node.args.get("columns")
+                and isinstance(node.parent, exp.Table)):
             return True
     return False
 
@@ -75,6 +89,11 @@ def normal(tree: exp.Expr) -> exp.Expr:
     if not _needs(tree):
         return tree
     tree = tree.copy()   # the parse is shared: never changed in place
+    for t in list(tree.find_all(exp.Table)):
+        named = _queried(t)
+        if named is not None:
+            for part in ("this", "db", "catalog"):
+                t.set(part, named.args.get(part))
     for pivot in list(tree.find_all(exp.Pivot)):
         if _pivoted(pivot):
             select = _as_select(pivot)

@@ -149,7 +149,7 @@ def _source_key(node: exp.Expr) -> str:
     if isinstance(alias, exp.TableAlias) and alias.name:
         return alias.name.lower()
     if isinstance(node, (exp.Subquery, exp.Values, exp.Unnest, exp.Lateral)) and isinstance(
-            node.parent, (exp.From, exp.Join)):
+            node.parent, (exp.From, exp.Join, exp.Pivot)):   # ``UNPIVOT (SELECT …) ON …``
         return f"#{id(node)}"
     return ""
 

@@ -71,7 +71,14 @@ def _naming(tree: exp.Expr, derived: _Derived) -> Callable[[exp.Column, exp.Expr
     def names(col: exp.Column, sel: exp.Expr) -> list[str]:
         if isinstance(col.this, exp.Star):
             keys = [col.table.lower()] if col.table else derived._source_keys(sel)
-            return [n for k in keys for n in whole(k, sel)]
+            found = [n for k in keys for n in whole(k, sel)]
+            pattern = col.meta.get("columns", "") if col.meta else ""
+            for n in found:   # a row reached by ``COLUMNS('re')`` and by ``*``: every column
+                if n.endswith(".*"):
+                    had = derived.patterns.get(n, pattern)
+                    derived.patterns[n] = "" if not had or not pattern else (
+                        had if had == pattern else f"(?:{had})|(?:{pattern})")
+            return found
         # ``c::VARCHAR``, ``to_json(c)``: the row of source ``c``; and a column of that name
         # too (DuckDB reads a column first), so neither reading is lost
         row = whole(col.name.lower(), sel) if not col.table and (
@@ -96,9 +103,22 @@ def _columns_of(e: exp.Expr) -> list[exp.Column]:
         n = todo.pop()
         if isinstance(n, exp.Column):
             found.append(n)
+        elif isinstance(n, exp.Columns) and not isinstance(n.this, exp.Column):
+            found.append(columns_star(n))   # ``COLUMNS('s.n') AS q``: what the pattern names
         elif not isinstance(n, (exp.Select, exp.Subquery)):
             todo.extend(n.iter_expressions())
     return found
+
+
+def columns_star(node: exp.Columns) -> exp.Column:
+    """``COLUMNS('re')``, ``COLUMNS(x -> …)``, ``COLUMNS(*)``: the columns of the row it matches,
+    as a ``*`` that keeps the pattern (the catalog picks the columns it names; a lambda or a
+    star matches every one)."""
+    star = exp.Column(this=exp.Star())
+    if isinstance(node.this, exp.Literal) and node.this.is_string:
+        star.meta["columns"] = str(node.this.this)
+    return star
+
 
 def _nth_of(star: exp.Expr, sel: exp.Expr, j: int, n: int) -> exp.Expr:
     """The ``j``-th column of a ``*`` (output ``n`` of ``sel``): ``#j`` of its one source when
@@ -129,6 +149,42 @@ def _nth(outs: dict[str, list[tuple[exp.Expr, exp.Expr]]],
     return None
 
 
+def _unpivoted(q: exp.Pivot) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
+    """``UNPIVOT t ON ssn, email INTO NAME k VALUE v``: ``v`` holds every unpivoted column
+    (``ON COLUMNS(…)``, ``ON *``: every column of ``t``), ``k`` their names; the other columns
+    are ``t``'s."""
+    into = q.args.get("into")
+    values = [v.alias_or_name.lower() for v in into.expressions] if isinstance(
+        into, exp.UnpivotColumns) else []
+    read: list[tuple[exp.Expr, exp.Expr]] = []
+    for e in q.expressions:
+        e = e.this if isinstance(e, exp.Alias) else e
+        if isinstance(e, (exp.Columns, exp.Star)) and not isinstance(e.this, exp.Column):
+            read.append((exp.Column(this=exp.Star()), q))   # ``EXCLUDE`` aside: fail closed
+        else:
+            read.append((e, q))
+    out: dict[str, list[tuple[exp.Expr, exp.Expr]]] = {
+        v: list(read) for v in values or ["value"]}
+    out[into.this.alias_or_name.lower() if isinstance(into, exp.UnpivotColumns) else "name"] = [
+        (exp.Literal.string(""), q)]
+    out["*"] = [(exp.Column(this=exp.Star()), q)]
+    return out
+
+
+def _unnested(e: exp.Expr, sel: exp.Expr, out: dict[str, list[tuple[exp.Expr, exp.Expr]]]) -> None:
+    """``unnest({'v': ssn})`` in a SELECT list: a column per field, each reading its expression;
+    a struct not spelt out (``unnest(s)``): its fields, unknown here, read all of it."""
+    arg = e.this if isinstance(e, exp.Explode) else (e.expressions or [None])[0]
+    if isinstance(arg, exp.Struct):
+        for f in arg.expressions:
+            if isinstance(f, (exp.PropertyEQ, exp.Alias)):
+                out.setdefault(f.alias_or_name.lower() if isinstance(f, exp.Alias) else
+                               f.this.name.lower(), []).append((f.expression if isinstance(
+                                   f, exp.PropertyEQ) else f.this, sel))
+    elif arg is not None:
+        out.setdefault("?", []).append((arg, sel))
+
+
 class _Derived:
     """The CTEs, derived tables, ``VALUES`` lists and ``unnest`` sources of a query, by alias:
     what each output column is computed from (an expression and the SELECT it is read in)."""
@@ -139,6 +195,8 @@ class _Derived:
         # the column names of a constant source, where its alias names them (``v(s)``)
         self.constant_columns: dict[str, frozenset[str]] = {}
         self.budget = 64   # followings per column (a recursive CTE names itself)
+        # the ``COLUMNS('re')`` pattern a ``table.*`` was reached through ('': every column)
+        self.patterns: dict[str, str] = {}
         for node in tree.find_all(exp.CTE, exp.Subquery, exp.Values, exp.Unnest, exp.Lateral):
             alias = node.args.get("alias")
             key = node.alias_or_name.lower() if isinstance(node, exp.CTE) else _source_key(node)
@@ -187,6 +245,8 @@ class _Derived:
 
     @staticmethod
     def _projections(q: exp.Expr, renamed: list[str]) -> dict[str, list[tuple[exp.Expr, exp.Expr]]]:
+        if isinstance(q, exp.Pivot) and q.args.get("unpivot"):
+            return _unpivoted(q)
         selects: list[exp.Expr] = []
         todo = [q]
         while todo:   # the branches of a UNION / INTERSECT / EXCEPT, however nested
@@ -214,6 +274,8 @@ class _Derived:
                     continue
                 name = renamed[n] if n < len(renamed) else e.alias_or_name.lower()
                 out.setdefault(name, []).append((e.this if isinstance(e, exp.Alias) else e, sel))
+                if isinstance(e, (exp.Explode, exp.Unnest)) and not listed:
+                    _unnested(e, sel, out)
         return out
 
     def enter(self) -> bool:

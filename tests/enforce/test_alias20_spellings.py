@@ -45,6 +45,23 @@ ATTACKS = {
                    f"WHERE zz = '{G}'",   # red team 21
     "star-rename-shown": "SELECT id, zz LIKE '1000000%' FROM (SELECT * RENAME (ssn AS zz) "
                          "FROM customers) WHERE id < 40",
+    # red team 21: UNPIVOT's value column, an aliased ``COLUMNS``, a struct's fields, query_table
+    "unpivot": f"SELECT id FROM (UNPIVOT customers ON ssn, email INTO NAME k VALUE v) "
+               f"WHERE v = '{G}'",
+    "unpivot-columns": f"SELECT id FROM (UNPIVOT (SELECT id, ssn, city FROM customers) "
+                       f"ON COLUMNS(* EXCLUDE (id)) INTO NAME k VALUE v) WHERE v = '{G}'",
+    "unpivot-like": "SELECT id FROM (UNPIVOT customers ON ssn, city INTO NAME k VALUE v) "
+                    "WHERE v LIKE '1000000%'",
+    "unpivot-shown": "SELECT id, v LIKE '1000000%' FROM (UNPIVOT customers ON ssn, email "
+                     "INTO NAME k VALUE v) WHERE id < 40",
+    "unnest-struct-pack": f"SELECT id FROM (SELECT id, unnest(struct_pack(v := ssn)) "
+                          f"FROM customers) WHERE v = '{G}'",
+    "columns-aliased": f"SELECT id FROM (SELECT COLUMNS('s.n') AS q, id FROM customers) "
+                       f"WHERE q = '{G}'",
+    "unnest-struct": f"SELECT id FROM (SELECT id, unnest({{'v': ssn}}) FROM customers) "
+                     f"WHERE v = '{G}'",
+    "query-table": f"SELECT c0 FROM query_table('customers') t(c0, c1, c2) WHERE c2 = '{G}'",
+    "query-table-named": f"SELECT id FROM query_table('customers') WHERE ssn = '{G}'",
     "pivot-equal": f"PIVOT customers ON (ssn = '{G}') USING count(*)",
     "pivot-rank": "PIVOT customers ON (ssn > '100000150') USING count(*)",
     "pivot-subquery": f"SELECT * FROM (PIVOT customers ON (ssn = '{G}') USING count(*))",
@@ -62,6 +79,13 @@ HONEST = {
     "alias-length": "SELECT count(*) FROM customers t(a, b, c) WHERE length(c) <> 9",
     "star-rename": "SELECT count(*) FROM (SELECT * RENAME (city AS town) FROM customers) "
                    "WHERE town = 'Paris'",
+    "unpivot-city": "SELECT count(*) FROM (UNPIVOT (SELECT id, city, upper(city) AS c2 FROM "
+                    "customers) ON city, c2 INTO NAME k VALUE v) WHERE v = 'Paris'",
+    "columns-aliased": "SELECT count(*) FROM (SELECT COLUMNS('c.ty') AS q, id FROM customers) "
+                       "WHERE q = 'Lyon'",
+    "unnest-struct": "SELECT count(*) FROM (SELECT id, unnest({'w': city}) FROM customers) "
+                     "WHERE w = 'Nice'",
+    "query-table": "SELECT count(*) FROM query_table('customers') t(a, b, c, d) WHERE d = 'Paris'",
     "positional-id": "SELECT count(*) FROM customers WHERE #1 = 12",
     "positional-city": "SELECT #4, count(*) FROM customers GROUP BY 1 ORDER BY 1",
     # a PIVOT keeps every other column as a key (``customers``' are masked): keys chosen here
