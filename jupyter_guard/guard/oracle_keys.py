@@ -14,8 +14,9 @@ share a value, which ``count(DISTINCT email)`` tells too. ``pure_fill`` lets suc
 - each value it writes into a key column is one column of a real table, read as it is stored:
   one ``SELECT`` from one table (no join, no set operation, no subquery, no ``VALUES``), an
   output reading exactly one column, sensitive by the policy, with no constant, whose lineage is
-  that column itself (not a table the session filled from elsewhere, which may hold guesses
-  beside the values).
+  that column itself, read from a table by its place (schema and name: a ``customers`` of
+  another schema counts apart) that the session never wrote into, by any route
+  (``pure_table``: it may hold guesses beside the values).
 
 A later write into such a key (a guess, or more e-mails) finds it filled and stays judged, in
 either order. ``CHECK`` constraints, ``ENUM`` and user-typed columns stay judged whatever is
@@ -23,7 +24,9 @@ written.
 
 A ``FOREIGN KEY`` whose referenced key holds sensitive values judges each written value against
 them (``referenced``): a guess written into the referencing table fails exactly when it is none
-of them, so that write is reported too, whatever it writes.
+of them, so that write is reported too, whatever it writes. A filled table's lineage may be kept
+under the source's column names (``INSERT INTO f1 SELECT ssn …`` under ``x``): a name the table
+has not counts for every column.
 
 A user type that only names a built-in one (``CREATE TYPE t AS VARCHAR``) judges nothing: a cast
 to it is no oracle (``note_type`` tells ``analyze.sql_oracles``, after the catalog confirms that
@@ -48,6 +51,9 @@ KEY_KINDS = frozenset({"PRIMARY KEY", "UNIQUE", "UNIQUE INDEX", "PRIMARYKEY",
 FILLED: dict[str, set[str]] = {}
 """Table (bare, lower-case) -> statements judged writing into it (two at most: one other than
 the statement judged is enough to know it)."""
+PURE: dict[str, bool] = {}
+"""Table (bare, lower-case) -> made by a plain ``CREATE TABLE … AS SELECT`` of sensitive columns
+(True) or by another ``CREATE``/a load (False): what a key over it may judge."""
 REFS: dict[str, list[tuple[str, str, frozenset[str]]]] = {}
 """Table -> (its column, the table it references, that table's columns), from CREATE texts."""
 _TYPE = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?TYPE\s+(\"?[\w.]+\"?)\s+AS\s+(.+?)\s*;?\s*$",
@@ -59,6 +65,18 @@ def note_fill(table: str, source: str) -> None:
     got = FILLED.setdefault(bare_table(table), set())
     if len(got) < 2:
         got.add(source)
+
+def pure_table(table: str, cat: Catalog) -> bool:
+    """No guess can sit beside the sensitive values of ``table`` (see ``guard.oracles_ddl``):
+    decided by its place (schema and name), a table of the same name elsewhere counts apart."""
+    from jupyter_guard.hooks.sql_exports import REMEMBERED
+
+    key = bare_table(table)
+    if key in PURE:
+        return PURE[key]
+    if FILLED.get(key):
+        return False
+    return key not in REMEMBERED and key.rsplit(".", 1)[-1] not in REMEMBERED
 
 
 def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], source: str,
@@ -81,7 +99,10 @@ def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], sou
             src.args.get("joins") or any(q is not src for q in src.find_all(exp.Query, exp.Values))\
             or read is None or not isinstance(read.this, exp.Table):
         return False
-    tail = bare_table(".".join(p.name for p in read.this.parts)).rsplit(".", 1)[-1]
+    read_name = ".".join(p.name for p in read.this.parts)
+    if not pure_table(read_name, cat):
+        return False   # a table the session wrote into (a guess may sit there), by its place
+    tail = bare_table(read_name).rsplit(".", 1)[-1]
     target = tree.this
     listed = [e.name.lower() for e in target.expressions] if isinstance(target, exp.Schema) \
         else []
@@ -161,8 +182,11 @@ def referenced(table: str, cols: frozenset[str], source: str,
         if "*" not in cols and mine != "*" and mine not in cols:
             continue
         held = _current(other, cat, cat.policy) if cat.policy is not None else None
+        # lineage remembered under a name the table has not (``INSERT INTO f1 SELECT ssn``
+        # keeps it as ``ssn`` under column ``x``): held by any column, the referenced one too
+        real = {c.lower() for c in cat.columns_anywhere(other) or ()}
         for o in held or ():
-            if "*" in theirs or o.name.lower() in theirs:
+            if "*" in theirs or o.name.lower() in theirs or (real and o.name.lower() not in real):
                 for origin in sorted(o.origins):
                     out.setdefault(origin, Intent(
                         "sql.predicate", "column", origin, (origin,), detail="",
@@ -196,5 +220,5 @@ def note_type(i: Intent, cat: Catalog) -> None:
     sql_oracles.alias_type(name, alias)
 
 
-__all__ = ["FILLED", "KEY_KINDS", "REFS", "note_fill", "note_type", "pure_fill", "referenced",
-           "remember_refs"]
+__all__ = ["FILLED", "KEY_KINDS", "PURE", "REFS", "note_fill", "note_type", "pure_fill",
+           "pure_table", "referenced", "remember_refs"]

@@ -32,15 +32,15 @@ import sqlglot
 from sqlglot import exp
 
 from jupyter_guard.analyze import sql_oracles
+from jupyter_guard.guard import oracle_keys
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
 if TYPE_CHECKING:
     from jupyter_guard.guard.enrich import Catalog
 
-PURE: dict[str, bool] = {}
-"""Table (bare, lower-case) -> made by a plain ``CREATE TABLE … AS SELECT`` of sensitive columns
-(True) or by another ``CREATE``/a load (False): what a key over it may judge."""
+PURE = oracle_keys.PURE
+pure_table = oracle_keys.pure_table
 
 
 def judging(node: exp.Expr | None) -> bool:
@@ -132,17 +132,6 @@ def _name(t: exp.Expr | None) -> str:
     return ".".join(p.name for p in t.parts) if isinstance(t, exp.Table) else ""
 
 
-def _pure(table: str, cat: Catalog) -> bool:
-    """No guess can sit beside the sensitive values of ``table`` (see the module's docstring)."""
-    from jupyter_guard.guard import oracle_keys
-    from jupyter_guard.hooks.sql_exports import REMEMBERED
-
-    key = bare_table(table)
-    if key in PURE:
-        return PURE[key]
-    if oracle_keys.FILLED.get(key):
-        return False
-    return key not in REMEMBERED and key.rsplit(".", 1)[-1] not in REMEMBERED
 
 
 def note_made(i: Intent, cat: Catalog) -> None:
@@ -165,7 +154,7 @@ def note_made(i: Intent, cat: Catalog) -> None:
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         key = bare_table(_name(target) or i.target)
         src = tree.args.get("expression")
-        PURE[key] = _pure(key, cat) and tree.args.get("conflict") is None and _plain(
+        PURE[key] = pure_table(key, cat) and tree.args.get("conflict") is None and _plain(
             src, cat) and isinstance(src, exp.Select) and all(
             isinstance(o.unalias(), exp.Column) and cat.policy is not None and
             cat.policy.is_sensitive_column(o.unalias().name) for o in src.expressions)
@@ -189,7 +178,7 @@ def _plain(src: exp.Expr | None, cat: Catalog) -> bool:
     from jupyter_guard.hooks.sql_exports import _views
 
     tail = bare_table(table).rsplit(".", 1)[-1]
-    if not _pure(table, cat) or bare_table(table) not in cat.columns() or tail in _views(cat):
+    if not pure_table(table, cat) or bare_table(table) not in cat.columns() or tail in _views(cat):
         return False   # a frame, a view (its query may hold guesses), a table the session filled
     for out in src.expressions:
         cols = list(out.find_all(exp.Column))
@@ -254,7 +243,7 @@ def judged(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, .
     stray = frozenset().union(*(o for n, o in holds.items() if real and n not in real))
     for col in real:   # lineage remembered under names the table has not: held by any column
         holds[col] = holds.get(col, frozenset()) | stray
-    pure = _pure(table, cat)
+    pure = pure_table(table, cat)
     out: dict[str, Intent] = {}
     for label, node, key in parts:
         names = {x.name.lower() for x in node.find_all(exp.Column, exp.Identifier)
@@ -271,7 +260,6 @@ def judged(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, .
 
 def _loaded(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, ...]:
     """``COPY t FROM 'file'``: a key of ``t`` over sensitive values meets the file's values."""
-    from jupyter_guard.guard import oracle_keys
     from jupyter_guard.hooks.taint_ddl import _current
 
     holds = {o.name.lower(): o.origins for o in _current(i.target, cat, cat.policy) or ()
@@ -290,4 +278,5 @@ def _loaded(i: Intent, cat: Catalog, constraints: Constraints) -> tuple[Intent, 
     return tuple(out.values())
 
 
-__all__ = ["PURE", "created_generated", "generated", "judged", "judging", "note_made", "reparsed"]
+__all__ = ["PURE", "created_generated", "generated", "judged", "judging", "note_made", "pure_table",
+           "reparsed"]

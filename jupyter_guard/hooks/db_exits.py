@@ -18,12 +18,17 @@ drawn at random), with
 the same check as a file write (known values read from sensitive columns, then the detectors);
 and the frames it reads by name, whose columns lineage marks sensitive (``df_lineage``). A hit
 is refused as ``exfiltration`` before the statement runs. Aggregates and plain columns pass.
+
+``con.append('t', df)`` is also decided, on any database, as ``INSERT INTO t VALUES (NULL)``:
+values nobody can read here meet ``t``'s keys, so a key or foreign key over sensitive values
+refuses it as ``inference`` (a guess appended would collide or fail by membership).
 """
 from __future__ import annotations
 
 import os
 import re
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_guard.hooks import exits
@@ -228,13 +233,17 @@ def check_write(guard: Any, raw: Any, query: Any, param_sets: list[Any] | None =
         _check_source(guard, raw, q, dest)
 
 
-def guarded_append(guard: Any, raw: Any, proxy: Any) -> Any:
+def guarded_append(guard: Any, raw: Any, proxy: Any,
+                   judge: Callable[[str], None] | None = None) -> Any:
     """``con.append('t', df)``: the frame's rows go into ``t`` of ``raw``'s database (the
-    guarded ``proxy`` is returned where DuckDB returns the connection)."""
+    guarded ``proxy`` is returned where DuckDB returns the connection); ``judge(t)`` first
+    decides the write against ``t``'s keys (``hooks.duck_conn``)."""
     orig = raw.append
 
     def append(table_name: Any, df: Any, *args: Any, **kw: Any) -> Any:
         dest = "" if busy() else destination(guard, raw)
+        if judge is not None and not busy() and isinstance(table_name, str):
+            judge(table_name)
         if dest:
             _check_frame(guard, df, None, dest)
             _refuse_if(guard, _scan_frame(df), dest, "the appended frame")
@@ -242,4 +251,5 @@ def guarded_append(guard: Any, raw: Any, proxy: Any) -> Any:
         return proxy if out is raw else out
     append.__doc__ = orig.__doc__
     return append
+
 

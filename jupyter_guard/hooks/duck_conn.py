@@ -169,6 +169,19 @@ class GuardedConnection:
     def __exit__(self, *exc: Any) -> Any:
         return self._jg_con.__exit__(*exc)
 
+    def _jg_judge_append(self, table_name: str) -> None:
+        """The appended rows meet ``table_name``'s keys like the rows of an ``INSERT``: decided
+        as one that writes values nobody can read here (a key or foreign key over sensitive
+        values then judges a guess: refused as ``inference``, whatever the frame holds)."""
+        from sqlglot import exp
+
+        try:
+            target = exp.to_table(table_name, dialect="duckdb").sql("duckdb")
+        except Exception:  # noqa: BLE001 - a name sqlglot cannot read: DuckDB's name, quoted whole
+            target = exp.to_identifier(table_name, quoted=True).sql("duckdb")
+        check_sql(self._jg_guard, Conn(self._jg_con, "duckdb", "duckdb"),
+                  f"INSERT INTO {target} VALUES (NULL)")
+
     def __getattr__(self, name: str) -> Any:
         if name == "create_function":   # Python functions as SQL: their results are checked
             from jupyter_guard.hooks.udf_taint import wrap_create
@@ -177,7 +190,8 @@ class GuardedConnection:
             return wrap_create(_kept(self._jg_con, kept, name) if kept is not None
                                else self._jg_con.create_function)
         if name == "append":   # a frame's rows into a table: judged like an INSERT of them
-            append = db_exits.guarded_append(self._jg_guard, self._jg_con, self)
+            append = db_exits.guarded_append(self._jg_guard, self._jg_con, self,
+                                             self._jg_judge_append)
             return sealed_events.hidden(append, append)   # its closure holds the connection
         if _PENDING and not name.startswith("_"):
             # IPython's display probes (``_repr_html_``, ``_ipython_display_``...) are not a use of
