@@ -40,6 +40,7 @@ ATTACKS = [
     "SELECT id, to_timestamp(replace(ssn, '-', '')::BIGINT) FROM customers",
     "SELECT id, epoch_ms(replace(ssn, '-', '')::BIGINT) AS t FROM customers",
     "SELECT id, make_timestamp(try_cast(replace(ssn, '-', '') AS BIGINT)) FROM customers",
+    "SELECT id, strptime(ssn, '%Y') FROM customers WHERE id = 12",
     "SELECT * FROM (SELECT id, replace(ssn, '-', '')::INTERVAL AS t FROM customers)",
     "SELECT id, to_timestamp(s) FROM (SELECT id, try_cast(replace(ssn, '-', '') AS BIGINT) AS s "
     "FROM customers)",
