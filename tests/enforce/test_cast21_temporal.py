@@ -82,6 +82,14 @@ def test_a_sensitive_value_made_a_date_or_a_duration_is_refused(k: Kernel, q: st
     refused(k.run(ask(q)), SECRETS, rule="exfiltration")
 
 
+def test_through_a_view_and_a_table_made_here(k: Kernel) -> None:
+    k.ok("con.sql(\"CREATE VIEW v21 AS SELECT id, replace(ssn, '-', '') AS s FROM customers\")\n"
+         "con.sql(\"CREATE TABLE t21 AS SELECT id, replace(ssn, '-', '') AS s FROM customers\")")
+    refused(k.run(ask("SELECT id, s::INTERVAL FROM v21")), SECRETS, rule="exfiltration")
+    refused(k.run(ask("SELECT id, to_seconds(x.s::BIGINT) FROM t21 AS x")), SECRETS,
+            rule="exfiltration")
+
+
 def test_the_relational_api_is_refused_too(k: Kernel) -> None:
     refused(k.run("print('ANSWER', con.table('customers').select("
                   "\"id, to_seconds(try_cast(replace(ssn, '-', '') AS BIGINT))\").fetchall())"), SECRETS,
