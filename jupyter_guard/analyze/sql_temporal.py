@@ -22,8 +22,10 @@ Pure: sqlglot trees in, intents out.
 [('ssn',)]
 >>> t("SELECT to_timestamp(s::BIGINT) FROM (SELECT ssn AS s FROM customers)")
 [('s', 'ssn')]
->>> t("SELECT birth_date::TIMESTAMP, now()::DATE FROM customers")
-[]
+>>> t("SELECT DATE '1970-01-01' + replace(ssn, '-', '')::INT % 100000 FROM customers")
+[('ssn',)]
+>>> t("SELECT birth_date::TIMESTAMP, now()::DATE, signup + INTERVAL 1 DAY FROM customers")
+[('signup',)]
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ _TEMPORAL = frozenset({"INTERVAL", "DATE", "DATE32", "DATETIME", "TIME", "TIMETZ
                        "TIMESTAMP_NS", "TIMESTAMPNTZ", "DATETIME64"})
 _MAKERS = (exp.UnixToTime, exp.ToDays, exp.StrToTime, exp.StrToDate, exp.DateFromParts,
            exp.TimeFromParts, exp.TimestampFromParts, exp.Interval, exp.UnixToStr)
+# arithmetic that moves a date or a time by a number (``DATE '1970-01-01' + n``,
+# ``n * INTERVAL 1 SECOND``, ``date_add(d, n)``): the number is read off the result
+_SHIFTS = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.DateAdd, exp.DateSub, exp.TsOrDsAdd,
+           exp.TimestampAdd, exp.TimeAdd)
+_NOW = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime, exp.CurrentDatetime)
 _MAKER_NAMES = frozenset({
     "to_seconds", "to_minutes", "to_hours", "to_days", "to_weeks", "to_months", "to_years",
     "to_milliseconds", "to_microseconds", "to_centuries", "to_decades", "to_millennia",
@@ -68,7 +75,17 @@ def _temporal_cast(node: exp.Expr) -> bool:
 
 def _makes(node: exp.Expr) -> bool:
     return _temporal_cast(node) or isinstance(node, _MAKERS) or (
-        isinstance(node, exp.Anonymous) and str(node.this).lower() in _MAKER_NAMES)
+        isinstance(node, exp.Anonymous) and str(node.this).lower() in _MAKER_NAMES) or (
+        isinstance(node, _SHIFTS) and any(_temporal(a) for a in node.iter_expressions()))
+
+
+def _temporal(e: exp.Expr) -> bool:
+    """``e`` is a date, a time or a duration (a typed literal, ``current_date``, a maker)."""
+    while isinstance(e, exp.Paren):
+        e = e.this
+    if isinstance(e, (exp.Cast, exp.TryCast)) and isinstance(e.args.get("to"), exp.DataType):
+        return str(e.args["to"].this.name).upper() in _TEMPORAL
+    return isinstance(e, _NOW) or _makes(e)
 
 
 def _shown(node: exp.Expr) -> exp.Select | None:

@@ -51,6 +51,8 @@ HONEST = {
     "born": "SELECT id, born::TIMESTAMP FROM customers ORDER BY id LIMIT 6",
     "amount": "SELECT id, to_timestamp(amount::BIGINT) FROM customers ORDER BY id LIMIT 6",
     "interval": "SELECT id, (id * 60)::VARCHAR::INTERVAL FROM customers ORDER BY id LIMIT 4",
+    "shift": "SELECT id, born + INTERVAL 1 DAY, DATE '2020-01-01' + id::INT FROM customers "
+             "ORDER BY id LIMIT 4",
 }
 
 
@@ -75,6 +77,21 @@ def expected(work_root: Path) -> tuple[Path, Answers]:
 def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
     with guarded_kernel(expected[0], connect=True) as kernel:
         yield kernel
+
+
+# a date moved by the content (``to_timestamp(0) + n * INTERVAL 1 SECOND``): already refused as
+# ``inference`` (a shown computation with a constant), also a ``sql_temporal`` export
+SHIFTS = ["SELECT id, current_date - try_cast(left(replace(ssn, '-', ''), 4) AS INT) "
+          "FROM customers",
+          "SELECT id, to_timestamp(0) + try_cast(replace(ssn, '-', '') AS BIGINT) "
+          "* INTERVAL 1 SECOND FROM customers"]
+
+
+@pytest.mark.parametrize("q", SHIFTS)
+def test_a_date_moved_by_the_content_is_refused(k: Kernel, q: str) -> None:
+    r = k.run(ask(q))
+    assert "[exfiltration]" in r.everything() or "[inference]" in r.everything(), r.everything()
+    refused(r, SECRETS, rule="exfiltration" if "[exfiltration]" in r.everything() else "inference")
 
 
 @pytest.mark.parametrize("q", ATTACKS)
