@@ -48,6 +48,7 @@ from jupyter_guard.analyze.sql_sources import (
     _scoped,
     columns_star,
 )
+from jupyter_guard.analyze.sql_temporal import temporal_exports
 from jupyter_guard.model import Analysis, Intent
 
 
@@ -201,6 +202,7 @@ def _of_text(text: str, dialect: str, saved: tuple[int, int] = (0, 0)) -> tuple[
         if tree is not None and (isinstance(tree, exp.Query) or tree.find(exp.Query)):
             found.extend(predicate_intents(tree, dialect))
             found.extend(order_intents(tree))
+            found.extend(temporal_exports(tree))   # a value shown as a date or a duration
     return tuple(found)
 
 

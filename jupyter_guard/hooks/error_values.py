@@ -17,6 +17,10 @@ column. The error is raised unchanged.
 ['100000001']
 >>> found("Invalid Input Error: 100000001", "SELECT error(ssn) FROM customers", P())
 ['100000001']
+>>> found('invalid date field format: "eve.jon75!"', "SELECT (email || '!')::DATE FROM t", P())
+[]
+>>> found('invalid date field format: "eve.jon75!"', "SELECT (ssn || '!')::DATE FROM t", P())
+['eve.jon75!', 'eve.jon75']
 >>> found("Catalog Error: Table 'custmers' does not exist", "SELECT ssn FROM custmers", P())
 []
 """
@@ -41,6 +45,8 @@ def found(message: str, sql: str, policy: Any) -> list[str]:
     tail = message.split("\n", 1)[0].rsplit(": ", 1)[-1].strip()
     if ": " in message and tail and " " not in tail:
         values.append(tail.strip("'\""))
+    # as output shows it: the tokens masking reads (``'jon.lu124!'`` is printed as ``jon.lu124``)
+    values += [t for v in values for t in exits._PRINTED.findall(v)]
     return [v for v in dict.fromkeys(values) if len(v) >= exits.SHORTEST and v not in sql]
 
 

@@ -88,9 +88,11 @@ def _guarded_submit(box: dict[str, Any]) -> Callable[..., Any]:
 def _read(guard: Any, con: Any, sql: str, values: Any) -> None:
     """A relation's read built in Python (``con.table('customers').filter("ssn = '…'")``,
     ``project``, ``aggregate``): its text reached no ``check_sql``, so a predicate in it is
-    decided as run-time SQL (rule ``inference``). A text ``check_sql`` passed (``con.sql(q)``
+    decided as run-time SQL (rule ``inference``), and so is a value made a date or a duration
+    (``sql_temporal``, rule ``exfiltration``). A text ``check_sql`` passed (``con.sql(q)``
     then ``.df()``) and a read with no predicate pay one cached analysis; a check measured over
     a crowd (``crowd?:``) is measured at every read, as the rows may have changed since."""
+    from jupyter_guard.analyze.sql_temporal import DETAIL as TEMPORAL
     from jupyter_guard.hooks.sinks import check_sql, judged
     from jupyter_guard.hooks.state import Busy
 
@@ -98,7 +100,7 @@ def _read(guard: Any, con: Any, sql: str, values: Any) -> None:
         intents = guard.sql_analysis(sql).intents
     if judged(sql) and not any(i.detail.startswith(("crowd?:", "crowd@")) for i in intents):
         return
-    if any(i.action == "sql.predicate" for i in intents):
+    if any(i.action == "sql.predicate" or i.detail == TEMPORAL for i in intents):
         check_sql(guard, Conn(con, "duckdb", "duckdb"), sql, values)
 
 

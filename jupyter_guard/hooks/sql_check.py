@@ -112,6 +112,11 @@ def run_measured(guard: Guard, con: Any, query: str, params: Any, *, many: bool 
                                      cell=effect.state(guard).cell, code=query)
         except effect_run.EffectRefused as e:
             raise refused(guard, query, e.verdict) from None
+        except Exception as e:   # a write's error quotes a value like a SELECT's: known from now
+            from jupyter_guard.hooks import error_values
+
+            error_values.note(e, query, guard)
+            raise
         return out if keep else effect_run.reexpose(con, out)
 
 

@@ -41,8 +41,9 @@ def _leaked(k: Kernel, r: Reply) -> list[str]:
                  id="cast-relation"),
     pytest.param("con.execute('SELECT CAST(ssn AS DATE) FROM customers WHERE id = 8')",
                  id="cast-execute"),
-    pytest.param("con.sql(\"SELECT strptime(ssn, '%Y') FROM customers WHERE id = 9\").df()",
-                 id="strptime"),
+    # (``strptime(ssn, …)`` makes a date of the content: refused before it runs, test_cast21_temporal)
+    pytest.param("con.sql('SELECT CAST(ssn AS UUID) FROM customers WHERE id = 9').df()",
+                 id="cast-uuid"),
     pytest.param("con.sql('SELECT error(ssn) FROM customers WHERE id = 10').fetchall()",
                  id="error-function"),
     pytest.param("con.sql('SELECT error(email) FROM customers WHERE id = 11').fetchall()",
