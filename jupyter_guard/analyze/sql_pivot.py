@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_saved import _saved_query
 from jupyter_guard.model import Intent
 
 WHERE = "the names of its result's columns (a PIVOT ON it names a column by each value)"
@@ -46,13 +47,15 @@ def _projections(q: exp.Expr) -> list[exp.Expr]:
     return list(q.expressions) if isinstance(q, exp.Select) else []
 
 
-def _read(names: set[str], source: exp.Expr | None, ctes: dict[str, exp.Expr],
-          depth: int = 0) -> set[str]:
-    """``names`` read from ``source``, followed into the subqueries and CTEs computing them."""
+def read_through(names: set[str], source: exp.Expr | None, ctes: dict[str, exp.Expr],
+                 depth: int = 0) -> set[str]:
+    """``names`` read from ``source``, followed into the subqueries, CTEs and the views and
+    tables this process made (``CREATE VIEW v AS SELECT replace(ssn, '-', '') AS s …``)."""
     if depth > 8 or source is None:
         return names
-    if isinstance(source, exp.Table) and source.name.lower() in ctes:
-        source = ctes[source.name.lower()]
+    if isinstance(source, exp.Table):
+        saved = _saved_query(source)
+        source = ctes.get(source.name.lower()) or (saved[0] if saved else None)
     if not isinstance(source, (exp.Subquery, exp.Query)):
         return names
     out = set(names)
@@ -62,17 +65,20 @@ def _read(names: set[str], source: exp.Expr | None, ctes: dict[str, exp.Expr],
             read = {c.name.lower() for c in e.find_all(exp.Column) if c.name}
             sel = inner if isinstance(inner, exp.Select) else None
             src = sel.args["from_"].this if sel is not None and sel.args.get("from_") else None
-            out |= _read(read, src, ctes, depth + 1)
+            out |= read_through(read, src, ctes, depth + 1)
     return out
+
+
+def ctes_of(tree: exp.Expr) -> dict[str, exp.Expr]:
+    """The queries ``tree``'s CTEs name, by lower-cased name."""
+    return {cte.alias_or_name.lower(): cte.this for w in tree.find_all(exp.With)
+            for cte in w.expressions}
 
 
 def pivot_exports(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.export`` per PIVOT statement of ``tree`` whose keys read columns: the columns
     (followed through subqueries and CTEs) whose values would name its outputs."""
-    ctes: dict[str, exp.Expr] = {}
-    for w in tree.find_all(exp.With):
-        for cte in w.expressions:
-            ctes[cte.alias_or_name.lower()] = cte.this
+    ctes = ctes_of(tree)
     out: list[Intent] = []
     for p in tree.find_all(exp.Pivot):
         if p.this is None or p.args.get("unpivot"):
@@ -83,7 +89,7 @@ def pivot_exports(tree: exp.Expr) -> tuple[Intent, ...]:
         unknown = any(k.find(exp.PositionalColumn) is not None for k in p.expressions)
         if not names and not unknown:
             continue
-        cols = _read(names, p.this, ctes) | ({"?"} if unknown else set())
+        cols = read_through(names, p.this, ctes) | ({"?"} if unknown else set())
         out.append(Intent("sql.export", "column", WHERE, tuple(sorted(cols)),
                           source=p.sql(dialect="duckdb")[:500], detail="pivot names"))
     return tuple(out)

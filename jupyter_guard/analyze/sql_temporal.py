@@ -32,8 +32,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from jupyter_guard.analyze.sql_order import _content_columns
-from jupyter_guard.analyze.sql_pivot import _projections
-from jupyter_guard.analyze.sql_saved import _saved_query
+from jupyter_guard.analyze.sql_pivot import ctes_of, read_through
 from jupyter_guard.model import Intent
 
 WHERE = ("a date or time value (a cast or conversion of its content to a temporal type shows "
@@ -101,35 +100,10 @@ def _shown(node: exp.Expr) -> exp.Select | None:
     return None
 
 
-def _read(names: set[str], source: exp.Expr | None, ctes: dict[str, exp.Expr],
-          depth: int = 0) -> set[str]:
-    """``names`` read from ``source``, followed into the subqueries, CTEs and the views and
-    tables this process made (``CREATE VIEW v AS SELECT replace(ssn, '-', '') AS s …``)."""
-    if depth > 8 or source is None:
-        return names
-    if isinstance(source, exp.Table):
-        saved = _saved_query(source)
-        source = ctes.get(source.name.lower()) or (saved[0] if saved else None)
-    if not isinstance(source, (exp.Subquery, exp.Query)):
-        return names
-    out = set(names)
-    inner = source.this if isinstance(source, exp.Subquery) else source
-    for e in _projections(inner):
-        if isinstance(e, exp.Star) or e.alias_or_name.lower() in names:
-            read = {c.name.lower() for c in e.find_all(exp.Column) if c.name}
-            sel = inner if isinstance(inner, exp.Select) else None
-            src = sel.args["from_"].this if sel is not None and sel.args.get("from_") else None
-            out |= _read(read, src, ctes, depth + 1)
-    return out
-
-
 def temporal_exports(tree: exp.Expr) -> tuple[Intent, ...]:
     """One ``sql.export`` per projection of ``tree`` that makes a date or time of a column's
     content: the columns (followed through subqueries, CTEs and saved views) it reads."""
-    ctes: dict[str, exp.Expr] = {}
-    for w in tree.find_all(exp.With):
-        for cte in w.expressions:
-            ctes[cte.alias_or_name.lower()] = cte.this
+    ctes = ctes_of(tree)
     out: list[Intent] = []
     for node in tree.walk():
         if not _makes(node):
@@ -141,7 +115,7 @@ def temporal_exports(tree: exp.Expr) -> tuple[Intent, ...]:
         if not names:
             continue
         src = sel.args["from_"].this if sel.args.get("from_") else None
-        cols = _read(names, src, ctes)
+        cols = read_through(names, src, ctes)
         out.append(Intent("sql.export", "column", WHERE, tuple(sorted(cols)),
                           source=node.sql(dialect="duckdb")[:500], detail=DETAIL))
     return tuple(out)
