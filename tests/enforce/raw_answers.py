@@ -3,7 +3,7 @@ honest twins the inference suites run in a guarded kernel on the same file; how 
 a guarded kernel (``ask``) and what a refusal must show (``refused``)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -15,13 +15,23 @@ from tests.kernelutil import Reply
 Answers = dict[str, list[tuple[object, ...]]]
 
 
-def raw_answers(work_root: Path, queries: dict[str, str], rows: int) -> tuple[Path, Answers]:
-    """A new workspace holding ``wh.duckdb`` (``rows`` customers), and each query's rows
+Setup = Sequence["str | tuple[str, list[tuple[object, ...]]]"]
+
+
+def raw_answers(work_root: Path, queries: dict[str, str], rows: int,
+                setup: Setup = ()) -> tuple[Path, Answers]:
+    """A new workspace holding ``wh.duckdb`` (``rows`` customers, then each ``setup``
+    statement run: a text, or a text and the rows ``executemany`` binds), and each query's rows
     fetched from it by a connection no guard watches."""
     d = new_workspace(work_root)
     make_warehouse(d / "wh.duckdb", rows=rows)
     raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
     try:
+        for step in setup:
+            if isinstance(step, str):
+                raw.execute(step)
+            else:
+                raw.executemany(*step)
         return d, {name: raw.execute(q).fetchall() for name, q in queries.items()}
     finally:
         raw.close()

@@ -15,12 +15,9 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from jupyter_guard.connections import unwrap
-from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers, ask, refused
+from tests.enforce.raw_answers import Answers, ask, raw_answers, refused
 from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -58,19 +55,12 @@ HONEST = {
 
 @pytest.fixture(scope="module")
 def expected(work_root: Path) -> tuple[Path, Answers]:
-    d = new_workspace(work_root)
-    make_warehouse(d / "wh.duckdb", rows=N)
-    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
-    try:
-        raw.executemany("UPDATE customers SET ssn = ? WHERE id = ?",
-                        [(s, n) for n, s in enumerate(SSNS)])
-        raw.execute("UPDATE customers SET ssn = NULL WHERE id % 7 = 3")
-        raw.execute("UPDATE customers SET ssn = 'n/a' WHERE id % 11 = 5")
-        raw.execute("ALTER TABLE customers ADD COLUMN born DATE")
-        raw.execute("UPDATE customers SET born = DATE '1970-01-01' + CAST((id * 97) % 20000 AS INTEGER)")
-        return d, {name: raw.execute(q).fetchall() for name, q in HONEST.items()}
-    finally:
-        raw.close()
+    return raw_answers(work_root, HONEST, N, [
+        ("UPDATE customers SET ssn = ? WHERE id = ?", [(s, n) for n, s in enumerate(SSNS)]),
+        "UPDATE customers SET ssn = NULL WHERE id % 7 = 3",
+        "UPDATE customers SET ssn = 'n/a' WHERE id % 11 = 5",
+        "ALTER TABLE customers ADD COLUMN born DATE",
+        "UPDATE customers SET born = DATE '1970-01-01' + CAST((id * 97) % 20000 AS INTEGER)"])
 
 
 @pytest.fixture(scope="module")

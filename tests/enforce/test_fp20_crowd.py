@@ -14,12 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from jupyter_guard.connections import unwrap
-from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers, ask, refused
+from tests.enforce.raw_answers import Answers, ask, raw_answers, refused
 from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -51,17 +48,10 @@ HIDING = {
 
 @pytest.fixture(scope="module")
 def expected(work_root: Path) -> tuple[Path, Answers]:
-    d = new_workspace(work_root)
-    make_warehouse(d / "wh.duckdb", rows=N)
-    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
-    try:
-        raw.execute("UPDATE customers SET email = 'user' || id || '@corp.com' WHERE id % 10 = 0")
-        answers = {name: raw.execute(q).fetchall() for name, q in DOMAIN.items()}
-        answers["ctas"] = raw.execute(
-            "SELECT count(*), sum(id) FROM customers WHERE ends_with(email, '@corp.com')").fetchall()
-        return d, answers
-    finally:
-        raw.close()
+    return raw_answers(work_root, {**DOMAIN, "ctas": "SELECT count(*), sum(id) FROM customers "
+                                   "WHERE ends_with(email, '@corp.com')"}, N,
+                       ["UPDATE customers SET email = 'user' || id || '@corp.com' "
+                        "WHERE id % 10 = 0"])
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from jupyter_guard.connections import unwrap
-from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers
+from tests.enforce.raw_answers import Answers, raw_answers
 from tests.kernelutil import Kernel, Reply, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -54,15 +51,9 @@ ATTACKS = [
 
 @pytest.fixture(scope="module")
 def expected(work_root: Path) -> tuple[Path, Answers]:
-    d = new_workspace(work_root)
-    make_warehouse(d / "wh.duckdb", rows=N)
-    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
-    try:
-        raw.execute("ALTER TABLE customers ADD COLUMN birth_date DATE")
-        raw.execute("UPDATE customers SET birth_date = DATE '1970-01-01' + CAST(id % 90 AS INT)")
-        return d, {name: raw.execute(q).fetchall() for name, q in HONEST.items()}
-    finally:
-        raw.close()
+    return raw_answers(work_root, HONEST, N, [
+        "ALTER TABLE customers ADD COLUMN birth_date DATE",
+        "UPDATE customers SET birth_date = DATE '1970-01-01' + CAST(id % 90 AS INT)"])
 
 
 @pytest.fixture(scope="module")

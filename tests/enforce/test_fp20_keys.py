@@ -16,12 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from jupyter_guard.connections import unwrap
-from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers
+from tests.enforce.raw_answers import Answers, raw_answers
 from tests.kernelutil import Kernel, Reply, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -32,18 +29,10 @@ G = "user12@example.com"   # an e-mail the warehouse holds
 
 @pytest.fixture(scope="module")
 def expected(work_root: Path) -> tuple[Path, Answers]:
-    d = new_workspace(work_root)
-    make_warehouse(d / "wh.duckdb", rows=N)
-    raw = unwrap(duckdb.connect(str(d / "wh.duckdb")))
-    try:
-        raw.execute("UPDATE customers SET email = 'user' || (id - 1) || '@example.com' "
-                    "WHERE id % 7 = 1")
-        return d, {"distinct": raw.execute("SELECT count(DISTINCT email) FROM customers")
-                   .fetchall(),
-                   "ssns": raw.execute("SELECT count(*), count(DISTINCT ssn) FROM customers")
-                   .fetchall()}
-    finally:
-        raw.close()
+    return raw_answers(work_root, {"distinct": "SELECT count(DISTINCT email) FROM customers",
+                                   "ssns": "SELECT count(*), count(DISTINCT ssn) FROM customers"},
+                       N, ["UPDATE customers SET email = 'user' || (id - 1) || '@example.com' "
+                           "WHERE id % 7 = 1"])
 
 
 @pytest.fixture(scope="module")
