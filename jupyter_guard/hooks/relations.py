@@ -126,6 +126,11 @@ def _checked(guard: Any, con: Any, sql: str, values: Any, send: Callable[[str, A
                                cell=effect.state(guard).cell)
         except effect_run.EffectRefused as e:
             raise refused(guard, sql, e.verdict) from None
+        except Exception as e:   # its error quotes a value like a SELECT's: known from now
+            from jupyter_guard.hooks import error_values
+
+            error_values.note(e, query, guard)
+            raise
     return _Done()
 
 
@@ -174,6 +179,11 @@ def _query(method: Callable[..., Any], box: dict[str, Any]) -> Callable[..., Any
                                    code=sql_query, submit=send, cell=effect.state(guard).cell)
             except effect_run.EffectRefused as e:
                 raise refused(guard, sql_query, e.verdict) from None
+            except Exception as e:   # as above
+                from jupyter_guard.hooks import error_values
+
+                error_values.note(e, pieces[0][1], guard)
+                raise
         return kept[-1] if kept else None
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__

@@ -42,6 +42,17 @@ def test_a_writes_error_quotes_no_sensitive_value(k: Kernel, table: str, value: 
                                        f"user{n}!", f'"user{n}"', f"'user{n}'")), seen
 
 
+def test_a_relation_writes_error_quotes_no_sensitive_value(k: Kernel) -> None:
+    """The relational API's writes run under the effect check by another road: same masking."""
+    n = 19
+    r = k.run(f"con.sql(\"SELECT replace(ssn, '-', '') AS b FROM customers WHERE id = {n}\")"
+              ".insert_into('td')")
+    seen = r.everything() + "\n" + repr(r.reply)
+    assert r.status == "error" and "Conversion" in seen, seen
+    digits = SSNS[n].replace("-", "")
+    assert not any(v in seen for v in (SSNS[n], digits, digits[:5])), seen
+
+
 def test_a_plain_writes_error_still_names_its_value(k: Kernel) -> None:
     r = k.run("con.sql(\"INSERT INTO td SELECT city FROM customers WHERE id = 12\")")
     assert r.status == "error" and '"Paris"' in r.everything(), r.everything()
