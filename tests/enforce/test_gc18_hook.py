@@ -26,7 +26,7 @@ from jupyter_guard.connections import unwrap
 from jupyter_guard.record.audit import AuditLog
 from tests.conftest import make_warehouse, new_workspace
 from tests.enforce.test_frame17_walks import SETUP
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.kernelutil import Kernel, Reply, guarded_kernel, wait_stopped
 
 pytestmark = pytest.mark.kernel
 
@@ -161,6 +161,8 @@ def test_a_refusal_recorded_while_the_audit_writes_is_recorded_after_it(tmp_path
     ``__del__``, whose refused frame read is recorded on the same thread: before, the lock was
     taken twice and the kernel hung); a write re-entered anyway, here from a signal handler,
     is written after the outer one, in chain order, and the chain verifies."""
+    wait_stopped()   # no kernel of an earlier module exits in a thread beside it (its
+    # collections would start while this thread holds the writer's lock)
     path = tmp_path / "audit.duckdb"
     log = AuditLog(path, background=False)
     nested: list[str] = []
