@@ -250,9 +250,16 @@ _GLUES = (exp.DPipe, exp.Concat, exp.ConcatWs, exp.Pad)
 
 
 def text_type(cast: exp.Cast) -> bool:
-    """``cast`` is to text: any value fits, nothing is told by whether it does."""
+    """``cast`` is to text: nothing is told by whether a value fits. ``regtype``: an unknown type.
+
+    >>> t = exp.maybe_parse("SELECT a::regtype::text", dialect="postgres")
+    >>> [text_type(c) for c in t.find_all(exp.Cast)]
+    [True, False]
+    """
     to = cast.args.get("to")
-    return isinstance(to, exp.DataType) and (to.this.name in _TEXT or str(to.this.value) in _TEXT)
+    kind = to.this if isinstance(to, exp.DataType) else ""   # a ``DType``, or a name (``regtype``)
+    return str(getattr(kind, "name", kind)).upper() in _TEXT or \
+        str(getattr(kind, "value", kind)).upper() in _TEXT
 
 
 def glued_cast(node: exp.Expr) -> bool:

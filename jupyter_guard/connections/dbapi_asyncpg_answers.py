@@ -92,7 +92,7 @@ async def ask(raw: Any, sql: str, params: tuple[Any, ...]) -> Any:
         if inside:
             await raw.execute("SAVEPOINT jg_read")
         try:
-            rows = [tuple(r) for r in await raw.fetch(sql, *params)]
+            rows = [tuple(r) for r in await raw.fetch(_numbered(sql, params), *params)]
         except Exception as e:  # noqa: BLE001 - kept as the answer: the decision treats it as psycopg's does
             if inside:
                 await raw.execute("ROLLBACK TO SAVEPOINT jg_read; RELEASE SAVEPOINT jg_read")
@@ -102,3 +102,18 @@ async def ask(raw: Any, sql: str, params: tuple[Any, ...]) -> Any:
         return rows
     except Exception as e:  # noqa: BLE001 - the savepoint itself failed (an aborted transaction): no answer, the decision fails closed
         return e
+
+
+def _numbered(sql: str, params: tuple[Any, ...]) -> str:
+    """A guard query written for the DB-API's ``%s`` placeholders (the catalog reads every
+    driver shares) in asyncpg's ``$n`` ones.
+
+    >>> _numbered("SELECT to_regclass(%s), to_regclass(%s)", ("a", "b"))
+    'SELECT to_regclass($1), to_regclass($2)'
+    >>> _numbered("SELECT $1", (1,))
+    'SELECT $1'
+    """
+    if not params or "%s" not in sql:
+        return sql
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
