@@ -70,11 +70,23 @@ def regclass_names(table: str) -> tuple[str, str]:
     return quoted, table
 
 
+def _inlined(names: tuple[str, str]) -> str:
+    """``SQL`` with the two names as string literals: no placeholder, so every driver's
+    paramstyle reads it (``%s``, asyncpg's ``$n``, ODBC's ``?``).
+
+    >>> _inlined(("a'b", "c")).count("'a''b'"), "%s" in _inlined(("x", "y"))
+    (1, False)
+    """
+    head, mid, tail = SQL.split("%s")
+    quoted = ["'" + n.replace("'", "''") + "'" for n in names]
+    return head + quoted[0] + mid + quoted[1] + tail
+
+
 def constraints(table: str, rows: Rows) -> list[tuple[str, frozenset[str]]]:
     """The judging constraints of ``table`` (``*``: every column); raises when the catalog
     cannot be read (the caller refuses)."""
     found: list[tuple[str, frozenset[str]]] = []
-    for kind, cols in rows(SQL, regclass_names(table)):
+    for kind, cols in rows(_inlined(regclass_names(table)), ()):
         label = _CONSTRAINT.get(str(kind), str(kind))[:40]
         if isinstance(cols, str):   # an array a driver left as text: ``{a,b}``
             cols = [c.strip('"') for c in cols.strip("{}").split(",") if c]
