@@ -36,7 +36,7 @@ def ddl(sql: str) -> str:
 
 
 def ask(sql: str) -> str:
-    return f"print('ANSWER', con.execute({sql!r}).fetchall())"
+    return f"print('ANSWER', con.execute({sql!r}).fetchall())\n"
 
 
 HONEST = {

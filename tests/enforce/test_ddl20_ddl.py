@@ -15,26 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.test_ddl19_oracles import G, N, ask, ddl, refused
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
-N = 300
-G = "100000012"   # an SSN the warehouse holds (customer 12)
-
-
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen and "Constraint" not in seen and "Conversion" not in seen, seen
-
-
-def ddl(sql: str) -> str:
-    return f"con.execute({sql!r}).fetchall()\n"
-
-
-def ask(sql: str) -> str:
-    return f"print('ANSWER', con.execute({sql!r}).fetchall())\n"
 
 
 @pytest.fixture(scope="module")
