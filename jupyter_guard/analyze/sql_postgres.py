@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from jupyter_guard.analyze.sql import analyze_sql, intents_of, parsed, table_name
+from jupyter_guard.analyze.sql_pg_functions import body_export, spelt
 from jupyter_guard.analyze.sql_prepared import inline_prepared
 from jupyter_guard.model import Action, Analysis, Intent
 
@@ -241,6 +242,7 @@ def _inner(stmt: str, found: tuple[Intent, ...] = ()) -> tuple[Intent, ...]:
     for tree in trees:
         if tree is None:
             continue
+        out.extend(spelt(tree, stmt, tuple(dict.fromkeys(c for i in found for c in i.columns))))
         for node in tree.find_all(*_WRITES):
             if node is not tree and node.find_ancestor(exp.When) is None:   # not MERGE's own
                 # WHEN ... THEN UPDATE/INSERT (the MERGE's intent has them)
@@ -355,6 +357,7 @@ def _body(body: str, stmt: str, what: str) -> tuple[Intent, ...]:
     """A plpgsql body: literal ``EXECUTE 'sql'`` analysed as SQL; ``EXECUTE`` of text built at run
     time is marked for the effect check; server-side actions written in the body are found."""
     out: list[Intent] = [Intent("sql.other", source=stmt, detail=what)]
+    out.extend(i for i in [body_export(body, stmt, what, what != "DO block")] if i is not None)
     try:
         pieces = split(body)
     except TokenError:

@@ -21,6 +21,7 @@ from jupyter_guard.connections import sqlite_cell
 from jupyter_guard.connections.base import GenericKind, drivers, for_driver
 from jupyter_guard.connections.conn import Conn
 from jupyter_guard.errors import GuardBlocked
+from jupyter_guard.guard import oracles_pg
 from jupyter_guard.guard.judge import refuse
 from jupyter_guard.hooks import error_values
 from jupyter_guard.hooks.state import Busy, busy, call_user, held, verify
@@ -96,6 +97,9 @@ class DbapiConn(Conn):
     def _query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         raw = self.raw
         status = int(getattr(getattr(raw, "info", None), "transaction_status", 0) or 0)
+        if status == 1:   # a command in progress (a psycopg stream being read): asking now would
+            # wait on the connection's lock for ever; the callers fall back to the guard's own
+            raise RuntimeError("the connection is busy with a command in progress")
         own = not getattr(raw, "autocommit", True) and status == 2   # inside the user's transaction
         cur = raw.cursor()
         try:
@@ -243,7 +247,9 @@ class Checker:
                 text, effect, j = self._judge(query, params, many, server_binds)
         except GuardBlocked:
             raise
-        except Exception as e:  # noqa: BLE001 - the guard itself failed: refuse, the statement never runs
+        except Exception as e:
+            if oracles_pg.aborted(e):
+                raise   # the driver's own error: the user's transaction is aborted, nothing ran
             first = (str(e).strip().splitlines() or [""])[0][:200]
             raise GuardBlocked("guard-error", f"the guard failed while checking this statement "
                                f"({type(e).__name__}: {first}); nothing ran",

@@ -219,7 +219,7 @@ def guard_connection(raw: Any, guard: Guard) -> Any:
         from jupyter_guard.connections import odbc  # late: it imports this module
 
         return odbc.guard_connection(raw, guard)
-    return GuardedDbapi(raw, Checker(guard, raw, driver_of(raw)))
+    return _classes(raw)[0](raw, Checker(guard, raw, driver_of(raw)))
 
 
 def wrap_existing(value: Any, guard: Guard) -> Any:
@@ -251,8 +251,15 @@ def wrap_existing(value: Any, guard: Guard) -> Any:
 
         return odbc.guard_cursor(value, guard)
     if owner is not None and hasattr(value, "fetchone"):
-        return GuardedCursor(value, Checker(guard, owner, driver_of(owner)))
+        return _classes(owner)[1](value, Checker(guard, owner, driver_of(owner)))
     return value
+
+
+def _classes(raw: Any) -> tuple[type[GuardedDbapi], type[GuardedCursor]]:
+    if driver_of(raw) != "sqlite3":   # sqlite3's keep their results' taint (sqlite_results)
+        return GuardedDbapi, GuardedCursor
+    from jupyter_guard.connections import sqlite_results as r  # late: it imports this module
+    return r.GuardedSqlite, r.GuardedSqliteCursor
 
 
 def _async(obj: Any) -> bool:

@@ -88,6 +88,7 @@ def taint_of(sql: str, raw: Any, names: list[str], policy: Any) -> Taint:
         if taint is None or len(taint) != len(names):
             taint = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
                      for n in names]
+            taint = _calls(sql, raw, policy, taint, aligned=False)
         if len(_TAINT) > 1024:
             _TAINT.clear()
         _TAINT[key] = taint
@@ -124,10 +125,36 @@ def _lineage(sql: str, raw: Any, policy: Any) -> Taint | None:
         names = [e.alias_or_name for e in getattr(tree, "selects", None) or []]
         base = [frozenset({n.lower()}) if policy.is_sensitive_column(n) else frozenset()
                 for n in names]
-        rows = _whole_rows(tree, base, conn, policy)
+        rows = _calls(tree, raw, policy, _whole_rows(tree, base, conn, policy))
         return rows if rows != base else None
     taint = sql_exports.revealed(got[0], got[1], conn, policy)
-    return _whole_rows(tree, taint, conn, policy)
+    return _calls(tree, raw, policy, _whole_rows(tree, taint, conn, policy))
+
+
+def _calls(tree: Any, raw: Any, policy: Any, taint: Taint, aligned: bool = True) -> Taint:
+    """``taint`` with what the user functions each output calls read (``guard.pg_functions``,
+    from the catalog now); every output when the outputs cannot be told apart."""
+    from sqlglot import exp
+
+    from jupyter_guard.analyze.sql_pg_functions import read_tables
+    from jupyter_guard.connections.dbapi import DbapiConn
+    from jupyter_guard.guard import pg_functions
+
+    conn = DbapiConn(raw, "postgresql", "postgres")
+    text = tree if isinstance(tree, str) else tree.sql(dialect="postgres")
+    parsed = None if isinstance(tree, str) else tree
+    funcs = pg_functions.Functions(catalog_rows(conn), lambda t: _table(conn, t, 0),
+                                   policy.is_sensitive_column)
+    views = [v for t in read_tables(text) for v in [_table(conn, t, 1)] if v]
+    selects = list(getattr(parsed, "selects", None) or [])
+    if not aligned or len(selects) != len(taint) or any(
+            isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+            for e in selects):
+        every = funcs.reads(text) | frozenset().union(*(funcs.reads(v) for v in views))
+        return [t | every for t in taint] if every else taint
+    extra = pg_functions.taint_outputs([e.sql(dialect="postgres") for e in selects], text, funcs,
+                                       views)
+    return [t | x for t, x in zip(taint, extra)]
 
 
 def _whole_rows(tree: Any, taint: Taint, conn: Any, policy: Any) -> Taint:
@@ -201,6 +228,22 @@ def _latest(raw: Any, name: str, found: list[Any]) -> list[Any]:
         return found
     was, is_ = (str(d).rstrip().rstrip(";") for d in (found[0][2], now[0][2]))
     return [(r[0], r[1], f"{was} UNION ALL {is_}") for r in found]
+
+
+def catalog_rows(conn: Any) -> Any:
+    """``conn.rows``, or for a driver that cannot be asked while deciding (asyncpg) the guard's
+    own connection to its database (committed catalog); raises when neither can be asked."""
+    def rows(sql: str, params: Any = ()) -> list[Any]:
+        try:
+            return list(conn.rows(sql, params))
+        except Exception:   # asyncpg's, not asked first: the guard's own connection, else none
+            from jupyter_guard.connections import pg_fresh
+
+            own = pg_fresh.own(_db(conn.raw))
+            if own is None:
+                raise
+            return list(own.execute(sql).fetchall())
+    return rows
 
 
 def catalog_sql(name: str) -> str:

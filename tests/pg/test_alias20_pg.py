@@ -4,28 +4,18 @@ the catalog names ``d`` as ``ssn`` and the query is refused (``inference``, no a
 message); the benign twin (the same list, a filter on ``city``) runs with the server's answer."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.pg.conftest import PSYCOPG, pg_kernel
-from tests.pg.pgserver import PgServer
+from tests.pg.cursor_cells import cur, psycopg_kernel, refused, served
 
 pytestmark = pytest.mark.kernel
 
 G = "100000012"
 
 
-@pytest.fixture(scope="module")
-def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    with pg_kernel(pg, work_root / "pg-alias20", PSYCOPG) as kernel:
-        yield kernel
-
-
-def _cur(sql: str) -> str:
-    return f"c = pg.cursor()\nc.execute({sql!r})\nprint('ANSWER', c.fetchall())"
+k = psycopg_kernel("pg-alias20")
 
 
 @pytest.mark.parametrize("sql", [
@@ -36,15 +26,8 @@ def _cur(sql: str) -> str:
     f"WITH t(a, b, c, d) AS (SELECT * FROM customers) SELECT a FROM t WHERE d = '{G}'",
 ])
 def test_a_renamed_sensitive_column_is_refused(k: Any, sql: str) -> None:
-    r = k.run(_cur(sql))
-    seen = r.everything() + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
+    refused(k.run(cur(sql)))
 
 
 def test_the_benign_twin_runs_with_the_servers_answer(k: Any) -> None:
-    sql = "SELECT a, e FROM customers t(a, b, c, d, e) WHERE e = 'Paris' ORDER BY a LIMIT 5"
-    want = k.pg.query(sql, db=k.db)
-    r = k.run(_cur(sql))
-    assert r.status == "ok", r.everything()
-    assert f"ANSWER {[tuple(w) for w in want]!r}" in r.stream, r.everything()
+    served(k, "SELECT a, e FROM customers t(a, b, c, d, e) WHERE e = 'Paris' ORDER BY a LIMIT 5")

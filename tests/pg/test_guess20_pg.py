@@ -5,14 +5,11 @@ expression's class are refused (``inference``, no answer nor SSN in any message)
 filter and ``IS NOT NULL`` beside them run with the answer the server itself gives."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.pg.conftest import PSYCOPG, pg_kernel
-from tests.pg.pgserver import PgServer
+from tests.pg.cursor_cells import cur, psycopg_kernel, refused, served
 
 pytestmark = pytest.mark.kernel
 
@@ -21,14 +18,7 @@ RANDOM_SSNS = """UPDATE customers c SET ssn = substr(x, 1, 3) || '-' || substr(x
     ::text, 9, '0') AS x FROM customers) s WHERE c.id = s.i"""
 
 
-@pytest.fixture(scope="module")
-def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    with pg_kernel(pg, work_root / "pg-guess20", PSYCOPG, setup=RANDOM_SSNS) as kernel:
-        yield kernel
-
-
-def _cur(sql: str) -> str:
-    return f"c = pg.cursor()\nc.execute({sql!r})\nprint('ANSWER', c.fetchall())"
+k = psycopg_kernel("pg-guess20", setup=RANDOM_SSNS)
 
 
 @pytest.mark.parametrize("spelling", [
@@ -42,10 +32,7 @@ def _cur(sql: str) -> str:
 def test_an_at_sign_or_a_class_that_singles_out_an_ssn_is_refused(k: Any, spelling: str) -> None:
     s = k.ssns[0]
     sql = "SELECT count(*) FROM customers WHERE " + spelling.format(s=s, p=s[:3], a=s[0], b=s[1])
-    r = k.run(_cur(sql))
-    seen = r.everything() + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen and not any(x in seen for x in k.ssns), seen
+    refused(k.run(cur(sql)), k.ssns)
 
 
 @pytest.mark.parametrize("sql", [
@@ -53,7 +40,4 @@ def test_an_at_sign_or_a_class_that_singles_out_an_ssn_is_refused(k: Any, spelli
     "SELECT count(*) FROM customers WHERE ssn IS NOT NULL",
 ])
 def test_the_honest_twins_run(k: Any, sql: str) -> None:
-    want = k.pg.query(sql, db=k.db)[0][0]
-    r = k.run(_cur(sql))
-    assert r.status == "ok", r.everything()
-    assert f"ANSWER [({want},)]" in r.stream, r.everything()
+    served(k, sql)

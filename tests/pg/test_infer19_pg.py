@@ -5,28 +5,18 @@ any message); the honest twins (a domain filter, data-quality checks) run with t
 server itself gives."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.pg.conftest import PSYCOPG, pg_kernel
-from tests.pg.pgserver import PgServer
+from tests.pg.cursor_cells import cur, psycopg_kernel, refused, served
 
 pytestmark = pytest.mark.kernel
 
 G = "100000012"
 
 
-@pytest.fixture(scope="module")
-def k(pg: PgServer, work_root: Path) -> Iterator[Any]:
-    with pg_kernel(pg, work_root / "pg-infer19", PSYCOPG) as kernel:
-        yield kernel
-
-
-def _cur(sql: str) -> str:
-    return f"c = pg.cursor()\nc.execute({sql!r})\nprint('ANSWER', c.fetchall())"
+k = psycopg_kernel("pg-infer19")
 
 
 @pytest.mark.parametrize("sql", [
@@ -38,10 +28,7 @@ def _cur(sql: str) -> str:
     f"SELECT max(strpos(ssn, '{G}')) FROM customers",
 ])
 def test_a_computed_guess_is_refused(k: Any, sql: str) -> None:
-    r = k.run(_cur(sql))
-    seen = r.everything() + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
+    refused(k.run(cur(sql)))
 
 
 @pytest.mark.parametrize("sql", [
@@ -52,23 +39,14 @@ def test_a_computed_guess_is_refused(k: Any, sql: str) -> None:
     "SELECT count(*) FROM customers WHERE ssn !~ '^[0-9]{3}-[0-9]{2}-[0-9]{4}$'",
 ])
 def test_an_honest_check_runs(k: Any, sql: str) -> None:
-    want = k.pg.query(sql, db=k.db)[0][0]
-    r = k.run(_cur(sql))
-    assert r.status == "ok", r.everything()
-    assert f"ANSWER [({want},)]" in r.stream, r.everything()
+    served(k, sql)
 
 
 def test_area_counts_run(k: Any) -> None:
     """A table-wide histogram of ``left(ssn, 3)`` over groups of ``min_group_size`` rows."""
-    sql = "SELECT left(ssn, 3) AS area, count(*) FROM customers GROUP BY 1"
-    want = k.pg.query(sql, db=k.db)
-    r = k.run(_cur(sql))
-    assert r.status == "ok", r.everything()
-    assert f"ANSWER {[tuple(w) for w in want]!r}" in r.stream, r.everything()
+    served(k, "SELECT left(ssn, 3) AS area, count(*) FROM customers GROUP BY 1")
 
 
 def test_pieces_over_small_groups_stay_refused(k: Any) -> None:
-    r = k.run(_cur("SELECT right(ssn, 2) AS d, count(*) FROM customers WHERE id < 40 GROUP BY 1"))
-    seen = r.everything() + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
+    refused(k.run(cur("SELECT right(ssn, 2) AS d, count(*) FROM customers WHERE id < 40 "
+                      "GROUP BY 1")))
