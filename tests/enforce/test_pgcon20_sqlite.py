@@ -17,12 +17,21 @@ from typing import Any
 
 import pytest
 
-from tests.kernelutil import Kernel, Reply
+from tests.enforce.constraint_attacks import ATTACKS as SHARED
+from tests.enforce.constraint_attacks import (
+    BISECTION,
+    TWINS,
+    Attack,
+    G,
+    judged,
+    refused,
+    twin_cell,
+)
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
 N = 300
-G = "100000012"   # customer 12's SSN
 VERDICTS = ("ANSWER", "constraint failed", "IntegrityError", "ORACLE-HIT")
 
 
@@ -47,38 +56,16 @@ def k(kernel: Kernel) -> Kernel:
     s.close()
     kernel.ok("import sqlite3\ns = sqlite3.connect('shop.sqlite', isolation_level=None)\n"
               "s.execute('PRAGMA foreign_keys = ON')\n"
+              "Violation = sqlite3.IntegrityError\n"
               "def q(sql):\n    return s.execute(sql).fetchall()")
     kernel.path = path   # type: ignore[attr-defined]
     return kernel
 
 
-def refused(r: Reply) -> None:
-    """Refused by ``inference``; no constraint's verdict and no answer in any message."""
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert not any(v in seen for v in VERDICTS), seen
-
-
-def ddl(sql: str) -> str:
-    return "".join(f"q({st.strip()!r})\n" for st in sql.split(";") if st.strip())
-
-
-def count(k: Kernel, table: str) -> int:
-    r = k.ok(f"print('ROWS', q('SELECT count(*) FROM {table}'))")
-    return int(r.stream.split("ROWS [(")[1].split(",")[0])
-
-
-TRIGGER = ("CREATE TEMP TABLE t1 (x TEXT)", "CREATE TEMP TRIGGER t1g BEFORE INSERT ON t1 "
-           f"WHEN NEW.x = '{G}' BEGIN SELECT RAISE(ABORT, 'ORACLE-HIT'); END")
-
-# (setup, attack, table the attack writes, rows it holds before): the setup alone runs
-ATTACKS = {
-    "check-member": (f"CREATE TEMP TABLE c1 (x TEXT CHECK (x <> '{G}'))",
-                     "INSERT INTO c1 SELECT ssn FROM customers", "c1", 0),
-    "check-bisect-one-person": ("CREATE TEMP TABLE c2 (x TEXT CHECK (x < '100000150'))",
-                                "INSERT INTO c2 SELECT ssn FROM customers WHERE id = 77", "c2", 0),
-    "check-table-level": (f"CREATE TEMP TABLE c3 (id INT, x TEXT, CHECK (x <> '{G}'))",
-                          "INSERT INTO c3 (id, x) SELECT id, ssn FROM customers", "c3", 0),
+# the attacks SQLite has in its own spelling (``INSERT OR IGNORE``, an index in ``temp``, a
+# trigger's ``RAISE``), beside the ones both databases share
+ATTACKS: dict[str, Attack] = {
+    **SHARED,
     "named-check-in-main": (f"CREATE TABLE c4 (x TEXT, CONSTRAINT c4g CHECK (x <> '{G}'))",
                             "INSERT INTO main.c4 SELECT ssn FROM customers", "c4", 0),
     "unique-or-ignore": (f"CREATE TEMP TABLE u1 (x TEXT UNIQUE); INSERT INTO u1 VALUES ('{G}')",
@@ -94,64 +81,25 @@ ATTACKS = {
                                    "INSERT INTO u4 SELECT ssn FROM customers; "
                                    "CREATE UNIQUE INDEX temp.u4i ON u4 (x)",
                                    f"INSERT OR IGNORE INTO u4 VALUES ('{G}')", "u4", N),
-    "foreign-key": (f"CREATE TEMP TABLE g1 (x TEXT PRIMARY KEY); INSERT INTO g1 VALUES ('{G}'); "
-                    "CREATE TEMP TABLE f1 (y TEXT REFERENCES g1 (x))",
-                    "INSERT INTO f1 SELECT ssn FROM customers WHERE id = 12", "f1", 0),
-    "trigger-raise": ("; ".join(TRIGGER), "INSERT INTO t1 SELECT ssn FROM customers", "t1", 0),
-    "update-into-a-key": (f"CREATE TEMP TABLE k1 (id INT, x TEXT UNIQUE); "
-                          f"INSERT INTO k1 VALUES (1, '{G}'), (2, NULL)",
-                          "UPDATE k1 SET x = (SELECT ssn FROM customers WHERE id = 12) "
-                          "WHERE id = 2", "k1", 2),
+    "trigger-raise": (("CREATE TEMP TABLE t1 (x TEXT)",
+                       "CREATE TEMP TRIGGER t1g BEFORE INSERT ON t1 "
+                       f"WHEN NEW.x = '{G}' BEGIN SELECT RAISE(ABORT, 'ORACLE-HIT'); END"),
+                      "INSERT INTO t1 SELECT ssn FROM customers", "t1", 0),
 }
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_a_judging_constraint_over_sensitive_values_is_refused(k: Kernel, name: str) -> None:
-    setup, attack, table, before = ATTACKS[name]
-    k.ok(ddl(setup) if "TRIGGER" not in setup else "".join(f"q({t!r})\n" for t in TRIGGER))
-    refused(k.run(ddl(attack) + "print('ANSWER')"))
-    assert count(k, table) == before   # nothing written
+    judged(k, ATTACKS[name], VERDICTS)
 
 
 def test_the_check_bisection_stops_at_its_first_insert(k: Kernel) -> None:
-    refused(k.run(
-        "lo, hi = 100000000, 100010000\nn = 0\nwhile lo < hi:\n    mid = (lo + hi + 1) // 2\n"
-        "    n += 1\n    q(f'CREATE TEMP TABLE b_{n} (x INTEGER CHECK (x < {mid}))')\n"
-        "    try:\n        q(f'INSERT INTO b_{n} SELECT CAST(ssn AS INTEGER) FROM customers "
-        "WHERE id = 77')\n        hi = mid - 1\n"
-        "    except sqlite3.IntegrityError:\n        lo = mid\n"
-        "print('ANSWER', lo)"))
+    refused(k.run(BISECTION), VERDICTS)
 
 
-def test_a_check_on_amounts_takes_an_insert_select(k: Kernel) -> None:
-    want = _expected(k.path, "SELECT count(*), sum(amount) FROM orders "  # type: ignore[attr-defined]
-                     "WHERE amount < 1000")
-    r = k.ok(ddl("CREATE TEMP TABLE h1 (id INT, amount REAL CHECK (amount < 1000))")
-             + ddl("INSERT INTO h1 SELECT id, amount FROM orders WHERE amount < 1000")
-             + "print('ANSWER', q('SELECT count(*), sum(amount) FROM h1'))")
+@pytest.mark.parametrize("name", list(TWINS))
+def test_an_honest_constrained_write_runs_with_sqlites_answer(k: Kernel, name: str) -> None:
+    source = TWINS[name][2]
+    want = source if isinstance(source, list) else _expected(k.path, source)  # type: ignore[attr-defined]
+    r = k.ok(twin_cell(name, amount="REAL", ignore="INSERT OR IGNORE", on_conflict=""))
     assert f"ANSWER {want!r}" in r.stream, r.everything()
-
-
-def test_plain_values_go_into_a_constrained_temporary_table(k: Kernel) -> None:
-    r = k.ok(ddl("CREATE TEMP TABLE h2 (code TEXT CHECK (code <> 'XX') UNIQUE)")
-             + ddl("INSERT OR IGNORE INTO h2 VALUES ('FR'), ('DE')")
-             + ddl("INSERT OR IGNORE INTO h2 VALUES ('FR')")
-             + "print('ANSWER', q('SELECT code FROM h2 ORDER BY code'))")
-    assert "ANSWER [('DE',), ('FR',)]" in r.stream, r.everything()
-
-
-def test_a_unique_key_on_ids_filled_from_customers_works(k: Kernel) -> None:
-    want = _expected(k.path, "SELECT count(*), sum(id) FROM customers "  # type: ignore[attr-defined]
-                     "WHERE city = 'Lyon'")
-    r = k.ok(ddl("CREATE TEMP TABLE h3 (id INT UNIQUE, city TEXT CHECK (city <> 'Rome'))")
-             + ddl("INSERT INTO h3 SELECT id, city FROM customers WHERE city = 'Lyon'")
-             + ddl("INSERT OR IGNORE INTO h3 SELECT id, city FROM customers WHERE city = 'Lyon'")
-             + "print('ANSWER', q('SELECT count(*), sum(id) FROM h3'))")
-    assert f"ANSWER {want!r}" in r.stream, r.everything()
-
-
-def test_ssns_into_an_unconstrained_temporary_table_are_kept(k: Kernel) -> None:
-    r = k.ok(ddl("CREATE TEMP TABLE h4 (id INT, x TEXT)")
-             + ddl("INSERT INTO h4 SELECT id, ssn FROM customers")
-             + "print('ANSWER', q('SELECT count(*) FROM h4'))")
-    assert f"ANSWER [({N},)]" in r.stream, r.everything()
