@@ -158,7 +158,7 @@ class _Walker:
                                                        for i in red.intents),
                                      self.files.cwd, stdin, fed))
         self.files.remember(argv, stdin, done, red)
-        found = self._expanded_later(self.files.rebased(out + done + red))
+        found = self._expanded_later(self.files.rebased(_partly_dynamic(out + done + red)))
         self.files.cd(argv, all(k for _, k in args))
         return found
 
@@ -263,6 +263,30 @@ def _unknown_targets(found: Analysis, unknown: list[str]) -> Analysis:
         i.with_(target=UNKNOWN, detail=UNSEEN_LATER)
         if i.action in CHANGES and any(u and u in i.target for u in unknown) else i
         for i in found.intents), found.errors)
+
+
+_EXPANSION = re.compile(r"\$\((?:[^()]|\([^()]*\))*\)|`[^`]*`|\$\{[^}]*\}|"
+                        r"\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?!$-]")
+
+
+def _partly_dynamic(found: Analysis) -> Analysis:
+    """A changed file whose name is partly computed when the command runs (``w$(echo h.duck)db``,
+    ``data/$f``) is judged as a shell pattern: the computed part as ``*`` (within a folder) and
+    as ``*/**/*`` (across folders), which the policy expands against the disk, so a protected
+    file it may name is refused and a new name (``out_$(date).csv``) is not.
+
+    >>> [i.target for i in _partly_dynamic(Analysis((Intent("file.truncate", "path",
+    ...     "w$(echo h.duck)db"),))).intents]
+    ['w*db', 'w*/**/*db']
+    """
+    out: list[Intent] = []
+    for i in found.intents:
+        if i.action not in CHANGES or UNKNOWN in i.target or not _EXPANSION.search(i.target):
+            out.append(i)
+            continue
+        out += [i.with_(target=_EXPANSION.sub("*", i.target)),
+                i.with_(target=_EXPANSION.sub("*/**/*", i.target))]
+    return Analysis(tuple(out), found.errors)
 
 
 def _shebang(text: str | None) -> list[str]:

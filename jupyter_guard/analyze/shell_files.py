@@ -77,15 +77,25 @@ def find(ctx: Ctx, argv: list[str]) -> Analysis:
 
 
 def mv(ctx: Ctx, argv: list[str]) -> Analysis:
-    """``mv a b`` -> file.move of ``a`` and file.write of ``b``.
+    """``mv a b`` -> file.move of ``a`` and file.truncate of ``b``: an existing ``b`` is
+    replaced (gone as surely as if it were emptied; one that does not exist, or is a folder, is
+    only written). Into a folder (``-t d``, or a last operand that is one) each source lands as
+    ``d/<name>``, over a file of that name.
 
     >>> demo('mv a.db b')
-    [('file.move', 'a.db'), ('file.write', 'b')]
+    [('file.move', 'a.db'), ('file.truncate', 'b'), ('file.truncate', 'b/a.db')]
+    >>> demo('mv -T x wh.duckdb')
+    [('file.move', 'x'), ('file.truncate', 'wh.duckdb')]
+    >>> demo('mv -t d s/a.db')
+    [('file.move', 's/a.db'), ('file.truncate', 'd/a.db')]
     """
     o = parse_opts(argv[1:], "tS", ("--target-directory", "--suffix"))
     dest = o.get("-t", "--target-directory")
-    srcs, dst = (o.args, dest) if dest else (o.args[:-1], o.args[-1:])
-    return Analysis(files(ctx, "file.move", srcs) + files(ctx, "file.write", dst))
+    srcs, dst = (list(o.args), dest) if dest else (list(o.args[:-1]), list(o.args[-1:]))
+    into = [] if o.has("-T", "--no-target-directory") else [
+        f"{d.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}" for d in dst for s in srcs]
+    return Analysis(files(ctx, "file.move", srcs) +
+                    files(ctx, "file.truncate", ([] if dest else dst) + into))
 
 
 def cp(ctx: Ctx, argv: list[str]) -> Analysis:
@@ -93,7 +103,8 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
     content is gone; a ``b`` that does not exist, or is a folder, is only written).
 
     >>> demo('cp a b.db'), demo('cp wh.duckdb /tmp/x')[-1]
-    ([('file.read', 'a'), ('file.truncate', 'b.db')], ('df.export', '/tmp/x'))
+    ([('file.read', 'a'), ('file.truncate', 'b.db'), ('file.truncate', 'b.db/a')], \
+('df.export', '/tmp/x'))
     """
     o = parse_opts(argv[1:], "tSmgo", ("--target-directory", "--suffix", "--mode", "--owner",
                                        "--group"))
@@ -102,9 +113,11 @@ def cp(ctx: Ctx, argv: list[str]) -> Analysis:
     rec = o.has("-r", "-R", "-a", "--recursive", "--archive")
     # a folder copied over one: into ``dst/<name>`` (or, with -T, over ``dst`` itself), whose
     # files it overwrites
-    over = tuple(Intent("file.truncate", "path", d if o.has("-T", "--no-target-directory") else
-                        f"{d.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}", recursive=True,
-                        source=ctx.source) for s in srcs for d in dst) if rec else ()
+    # (a file copied into a folder, ``cp x d/``, ``cp -t . s/x``: over ``d/x``)
+    notarget = o.has("-T", "--no-target-directory")
+    over = tuple(Intent("file.truncate", "path", d if notarget else
+                        f"{d.rstrip('/')}/{s.rstrip('/').rpartition('/')[2]}", recursive=rec,
+                        source=ctx.source) for s in srcs for d in dst if rec or not notarget)
     by_name = ctx.children is None or ctx.children.database is None   # else: by header, for
     copies = tuple(Intent("df.export", "file", d, ("?",), source=ctx.source,   # every copier
                           detail=f"copies database file {s}")

@@ -1,4 +1,4 @@
-"""A shell command's redirections and pipes: the files ``>``, ``>>`` and ``<`` name (and the
+"""A shell command's redirections and pipes: the files ``>``, ``>>``, ``<>`` and ``<`` name (and the
 socket of ``> /dev/tcp/host/port``), and the text a command's stdin visibly holds (a heredoc,
 ``<<<``, ``echo … |``, ``cat s.sh |``), for ``shell.py``'s walk.
 """
@@ -14,7 +14,11 @@ from jupyter_guard.model import UNKNOWN, UNSEEN_LATER, Action, Analysis, Intent
 
 DATA_COMMANDS = frozenset({"echo", "printf"})     # their arguments are data, never commands
 _TRUNCATE = frozenset({">", ">|", "&>", ">&"})
-_APPEND = frozenset({">>", "&>>", "<>"})
+_APPEND = frozenset({">>", "&>>"})
+_IN_PLACE = frozenset({"<>"})
+"""``1<> f``, ``exec 3<> f``: opened for reading and writing, not truncated, so what the
+command writes lands over the file's first bytes (a database file is corrupted): an overwrite,
+as ``open(f, 'r+b')`` is."""
 _NOT_FILES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
 STDERR = "another descriptor than the output"
 _WHOLLY_DYNAMIC = re.compile(
@@ -42,7 +46,7 @@ def redirections(cmd: Simple, source: str, expand: Expand, read: Read,
             continue
         path, known = expand(t)
         # ``> $(...)``: named only when it runs (``> out_$(date).csv`` keeps a name of its own)
-        unseen = not known and op in _TRUNCATE and bool(_WHOLLY_DYNAMIC.fullmatch(path))
+        unseen = not known and op in _TRUNCATE | _IN_PLACE and bool(_WHOLLY_DYNAMIC.fullmatch(path))
         if op == "<<<":
             stdin, fed = path, True
         elif op in ("<", "<&"):
@@ -60,8 +64,8 @@ def redirections(cmd: Simple, source: str, expand: Expand, read: Read,
         elif unseen:
             out.append(Intent("file.truncate", "path", UNKNOWN, source=source,
                               detail=UNSEEN_LATER))
-        elif op in _TRUNCATE or op in _APPEND:
-            act: Action = "file.truncate" if op in _TRUNCATE else "file.write"
+        elif op in _TRUNCATE or op in _APPEND or op in _IN_PLACE:
+            act: Action = "file.write" if op in _APPEND else "file.truncate"
             out.append(Intent(act, "path", path, source=source,
                               detail=STDERR if side else ""))
     return stdin, fed, Analysis(tuple(out))
