@@ -4,7 +4,8 @@ called, ``Styler.to_html``) return a ``CheckedFile`` (``file_batch``) whose writ
 in batches, before they reach the file (``exits.scan``); pandas frames being written are judged
 like the patched writers; writers that open files in native code (DuckDB relation
 ``write_csv``/``write_parquet``/``to_csv``/``to_parquet``, pyarrow's ``write_table``/
-``write_csv``/``write_feather``) are patched and judged on the data they would write, and so
+``write_csv``/``write_feather``, ``ParquetWriter``: ``exit_native``, which also refuses every
+pyarrow route naming the audit store) are patched and judged on the data they would write, and so
 is numpy's ``ndarray.tofile`` (``exit_numpy``). Every write is also read as numbers, whose
 adjacent pieces may spell a known SSN (``file_pieces``); pandas and Arrow writers' rows too. A
 binary write's numbers (and an Arrow writer's numeric columns) are read as derived values too:
@@ -17,10 +18,11 @@ import importlib
 import io
 import os
 import sys
-import threading
 from typing import Any
 
-from jupyter_guard.hooks import exit_dbcopy, exits, joined_pieces
+from jupyter_guard.hooks import exit_dbcopy, exit_native, exits, joined_pieces
+from jupyter_guard.hooks.exit_native import Judged as Judged  # re-exported: writers
+from jupyter_guard.hooks.exit_native import _tl
 from jupyter_guard.hooks.file_batch import CheckedFile
 from jupyter_guard.hooks.sealed_events import sealed
 from jupyter_guard.hooks.state import busy, held
@@ -38,26 +40,7 @@ def database_pages(data: Any) -> bool:
     return database_header(bytes(data[:24]))
 
 
-class _Local(threading.local):
-    # the frame of a patched writer that decided this write (a class default: a missing
-    # thread-local attribute costs an exception per open)
-    judged: Any = None
-
-
-_tl = _Local()
 _OPEN = io.open
-
-
-class Judged:
-    """``with Judged():`` a writer that decided on its frame: its own file needs no byte scan.
-    A token like ``state.Busy``'s: the writer's own frame, held only by the guard's code."""
-
-    def __enter__(self) -> None:
-        self.prev = _tl.judged
-        _tl.judged = sys._getframe(1)
-
-    def __exit__(self, *exc: object) -> None:
-        _tl.judged = self.prev
 
 
 def _data_fd(fd: int) -> bool:
@@ -92,12 +75,24 @@ class FileExits:
         pages = exit_dbcopy.copied(data, dest) or (
             database_pages(data) and not exit_dbcopy.downloading(sys._getframe(1))
             and exit_dbcopy.local_copy(data, dest))   # a download is no copy of this machine's
-        kind = DATABASE_PAGES if pages else (exits.scan(data, self.exports.settings(), decode=True)
+        kind = DATABASE_PAGES if pages else (self._scan(data)
                                              or joined_pieces.carries(data)
                                              or _pieces(data, dest)
                                              or _binary(data))
         if kind:
             exits.refuse(self.rt.guard, self.rt, kind, dest, how, data=data)
+
+    def _scan(self, data: Any) -> str:
+        """``exits.scan``; a numeric ``.npy`` (``np.save``) has its header read by the detectors
+        and its body by the known values only: raw float bytes spell e-mails by chance."""
+        settings = self.exports.settings()
+        head = _npy_head(data)
+        if not head:
+            return exits.scan(data, settings, decode=True)
+        import dataclasses
+
+        return exits.scan(bytes(data[:head]), settings, decode=True) or exits.scan(
+            data, dataclasses.replace(settings, detectors=()), decode=True)
 
     def opened(self, f: Any, file: Any, mode: Any) -> Any:
         if not isinstance(mode, str) or not ("w" in mode or "a" in mode or "x" in mode
@@ -188,11 +183,7 @@ def install(rt: Any, module_patched: dict[tuple[Any, str], Any],
     lazy.when_imported("numpy", _load_binary)   # loaded before a write needs it
     lazy.when_imported("numpy.lib._datasource",
                        lambda ds: exit_numpy.install_datasource(ds, orig, checked))
-    for name, funcs in (("pyarrow.parquet", ("write_table",)), ("pyarrow.csv", ("write_csv",)),
-                        ("pyarrow.feather", ("write_feather",)), ("pyarrow.orc", ("write_table",))):
-        def wrap(m: Any, funcs: tuple[str, ...] = funcs) -> None:
-            _arrow_writers(fx, m, funcs, module_patched)
-        lazy.when_imported(name, wrap)
+    exit_native.install(fx, module_patched, patched)   # pyarrow: paths checked, writers judged
     return fx
 
 
@@ -217,43 +208,6 @@ def _relation_writers(fx: FileExits, duckdb: Any, patched: dict[tuple[Any, str],
             fn = _relation_writer(orig, name, fx)
             type.__setattr__(rel, name, fn)
             patched[(rel, name)] = fn
-
-
-def _arrow_writers(fx: FileExits, mod: Any, funcs: tuple[str, ...],
-                   module_patched: dict[tuple[Any, str], Any]) -> None:
-    for name in funcs:
-        orig = getattr(mod, name, None)
-        if orig is None or getattr(orig, "_jg", False):
-            continue
-
-        def write(table: Any, where: Any, *args: Any, _orig: Any = orig, _how: str = name,
-                  **kw: Any) -> Any:
-            if not busy() and fx.rt.user_stack(sys._getframe(1)):
-                from jupyter_guard.hooks.state import Busy
-
-                with Busy():
-                    if not hasattr(table, "slice") and hasattr(table, "read_all"):
-                        table = table.read_all()   # a stream: read once, checked, written
-                    # a pandas frame (``DataFrame.to_feather`` hands its frame over as it is)
-                    sample = table.head(200) if hasattr(table, "iloc") else \
-                        table.slice(0, 200).to_pandas()
-                dest = str(getattr(where, "path", where))
-                fx.exports.check(sample, dest, f"pyarrow.{_how}", {})
-                judged = _tl.judged   # a pandas writer read its frame's numbers already
-                if len(exits.known) and not (judged is not None
-                                             and held(judged, sys._getframe(1))):
-                    from jupyter_guard.hooks import known_binary
-
-                    with Busy():
-                        kind = known_binary.in_table(table)
-                    if kind:
-                        exits.refuse(fx.rt.guard, fx.rt, kind, dest, f"pyarrow.{_how}")
-            with Judged():
-                return _orig(table, where, *args, **kw)
-        checked = sealed(write, orig)   # its cells (the exports check) out of a cell's reach
-        checked._jg = True   # a mark on the guard's own wrapper
-        setattr(mod, name, checked)
-        module_patched[(mod, name)] = checked
 
 
 def _relation_fetch(orig: Any, how: str, fx: FileExits) -> Any:
@@ -317,6 +271,26 @@ def _sql_lineage(rel: Any, fx: FileExits) -> dict[str, frozenset[str]]:
     except Exception:  # noqa: BLE001 - no SQL to read: the sample's names and values decide
         return {}
     return {c: frozenset(read) for c in cols} if read else {}
+
+
+def _npy_head(data: Any) -> int:
+    """The length of the ``.npy`` header ``data`` begins with when it declares plain numbers
+    (bool, integer, float, complex; no fields, no objects), else 0."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or bytes(data[:6]) != b"\x93NUMPY" \
+            or sys.modules.get("numpy") is None:
+        return 0
+    import ast
+
+    import numpy as np
+
+    size = 2 if data[6] == 1 else 4
+    end = 8 + size + int.from_bytes(bytes(data[8:8 + size]), "little")
+    try:
+        header = ast.literal_eval(bytes(data[8 + size:end]).decode("latin-1"))
+        dtype = np.dtype(header["descr"])
+    except Exception:  # noqa: BLE001 - no header numpy would read: the whole file is text to scan
+        return 0
+    return end if dtype.kind in "biufc" and dtype.fields is None and not dtype.hasobject else 0
 
 
 def _pieces(data: Any, dest: str) -> str:

@@ -23,6 +23,7 @@ from urllib.parse import unquote_plus
 
 from jupyter_guard.hooks import (
     cipher_digits,
+    edge_pieces,
     encoded,
     exit_bytes,
     known_forms,
@@ -80,6 +81,7 @@ def _forms_follow() -> None:
         email_domains.clear()
         numbers[0] = False
         digit_lengths.clear()
+        edge_pieces.reset()
 _DENSE = exit_bytes.DENSE      # marks text decoded from UTF-16/32 (numpy string arrays)
 DENSE_MAX = 65_536
 
@@ -139,19 +141,19 @@ def remember(values: Any) -> None:
     spaced = cuts and spaced_joined("\x01".join(fresh))
     spelt.update(fresh - read)
     # (a tail that is no canonical tail; a string of digits always has one)
-    spelt.update(known_forms.not_canonical(filterfalse(str.isdigit, read)))
+    spelt.update(known_forms.not_canonical(v for v in read if not (v.isascii() and v.isdigit())))
     digits = known_forms.number_digits(fresh)
     lens = set(map(len, filter(str.isdigit, fresh)))
     ints: list[int] = []
     forms = known_forms.numeric_forms(fresh, spelt, digits, lens, ints)   # (adds its digits')
+    edge_pieces.remember(fresh, joined)   # (``332-20-``: a piece that ends in punctuation)
     if lens:   # numbers a print may cut in digit groups
         numbers[0] = True
         digit_lengths.update(lens)
     if has_at:
         encoded_alone.update(known_forms.encoded_forms(fresh))
     packed.update_array(known_forms.packed_array(ints))
-    if not emails[0] and has_at:
-        emails[0] = True
+    emails[0] = emails[0] or has_at
     if emails[0] and len(email_domains) <= respelt.DOMAINS_MAX:
         email_domains.update(s.rpartition("@")[2] for s in fresh if "@" in s)
     counted[0] += len(fresh)
@@ -160,11 +162,10 @@ def remember(values: Any) -> None:
     # spelt backwards too (``[e[::-1] for e in df.email]``): one set, so every check that looks
     # a token up finds a reversed value at no extra cost. Not bare digit strings: a reversed
     # 9-digit number is as likely to be some other honest number as a hidden SSN
-    # (not a local part's: ``'0001resu'`` states made the automaton's pass over digit-dense
-    # text 6 times slower)
+    # (not a local part's: ``'0001resu'`` made the automaton 6 times slower on digit-dense text)
     backwards = set(map(_BACKWARDS, set(filterfalse(str.isdigit, new)) - local)) - new
+    spelt.update(backwards.difference(known))   # (not a value read as itself before)
     known.update_checked(backwards, spaced)
-    spelt.update(backwards)
     sizes = list(map(len, new))
     lengths.update(sizes)
     form_sizes = list(map(len, forms))
@@ -274,8 +275,8 @@ def _known(text: str) -> str:
             return "values read from a sensitive column" if hit else _grouped(text)
     # the runs ``_TOKEN`` finds (and shorter ones, which are no known value), each step in C
     tokens = text.translate(_CUT).split()
-    if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens,
-                                                                 repeat(".-+@"))):
+    if not known.isdisjoint(tokens) or not known.isdisjoint(map(str.strip, tokens, repeat(
+            ".-+@"))) or edge_pieces.found(tokens):
         return "values read from a sensitive column"
     if len(text) < 200 and known_spans(text):   # values glued to each other or to other text
         return "values read from a sensitive column"
@@ -286,7 +287,12 @@ def _grouped(text: str) -> str:
     """Known numbers cut in digit groups (``100-00-0058``), values spelt (``' '.join(name)``)."""
     if known_grouped.read(text, known, digit_lengths if numbers[0] else None):
         return "values read from a sensitive column"
-    return ""
+    return "values read from a sensitive column (respelt)" if numbers[0] and _fuzzy(text) else ""
+
+
+def _fuzzy(text: str) -> list[tuple[int, int, str]]:   # (numpy: not for a child's first write)
+    from jupyter_guard.hooks import known_fuzzy
+    return known_fuzzy.spans(text, known, spelt)
 
 
 def grouped_spans(text: str) -> list[tuple[int, int, str]]:
@@ -341,6 +347,7 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
                    for m in _ESCAPED.finditer(text) if m.group() in known]
         spans += escaped
         covered += sum(text.count("@", a, b) for a, b, _ in escaped)
+    spans += edge_pieces.spans(text, known)
     glued = "@" in text and text.count("@") > covered
     if glued or _MATCH.has_spaced() or not known.issuperset(t for t in tokens if len(t) >= 12):
         spans += [(a, b, SPELT if text[a:b] in spelt or not canonical(text[a:b]) else "known")
@@ -349,14 +356,12 @@ def known_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def respelt_spans(text: str) -> list[tuple[int, int, str]]:
-    """Where ``text`` spells a known value otherwise: a known number in hex, octal or binary
-    (``hex(int(ssn))``), a known e-mail spelt out or with its '@' as a word (``respelt``), a
-    value one character at a time (``' '.join(name)``, ``list(name)``).
-    Looked for only once such a value is known; each a few C searches on text without one."""
+    """Where ``text`` spells a known value otherwise: a number in hex, octal or binary, respelt by
+    one character (``known_fuzzy``), an e-mail spelt out (``respelt``), a value one character at a
+    time (``' '.join(name)``; ``grouped_spans`` where a number is known). Only once one is known."""
     _forms_follow()
-    # (one character at a time: ``grouped_spans`` reads it where a number is known)
-    out = known_forms.radix_spans(text, known, digit_lengths) if numbers[0] else \
-        known_grouped.joined(text, known)
+    out = known_forms.radix_spans(text, known, digit_lengths) + _fuzzy(text) if numbers[0] \
+        else known_grouped.joined(text, known)
     return out + respelt.spans(text, known, email_domains) if emails[0] else out
 
 

@@ -20,10 +20,14 @@ the nine-digit values it may stand for:
   where it ends in zero (a value with a leading zero, ``0.012888033``);
 - nine adjacent digit units: their number.
 
-A write is refused when at least ``MIN_HITS`` distinct known values are rebuilt and more than
-chance explains (``ALPHA``, Poisson: every candidate counted, the known values taken as random,
-as ``known_cut`` counts text), so files of ordinary numbers (random floats, amounts, ids below
-ten million, dates) pass.
+The same numbers are also read in two or three adjacent parts and in big-endian words
+(``known_binary_parts``: any width, float32 too, a structured array field by field, a table's
+columns side by side) and after one offset, xor or ratio shared by the series
+(``known_binary_affine``). A write is refused when at least ``MIN_HITS`` distinct known
+values are rebuilt and more than chance explains (``ALPHA``, Poisson: every candidate counted,
+the known values taken as random, as ``known_cut`` counts text; for parts and transforms,
+weighed where known values lie in runs), so files of ordinary numbers (random floats, amounts,
+ids below ten million, dates) pass.
 
 >>> import numpy as np
 >>> known = np.array([100000005, 564726205, 581613400, 735319555], dtype=np.int64)
@@ -43,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from jupyter_guard.hooks import known_ints
+from jupyter_guard.hooks import known_binary_affine, known_binary_parts, known_ints
 
 MIN_HITS = 2
 ALPHA = 1e-5
@@ -57,11 +61,17 @@ _TOL = 1e-3   # how near an integer a float's nine significant digits must be
 class Tally:
     """Candidates tried and distinct known values rebuilt."""
 
-    __slots__ = ("hits", "tried")
+    __slots__ = ("excess", "hits", "tried")
 
     def __init__(self) -> None:
         self.hits: set[int] = set()
         self.tried = 0.0
+        self.excess = 0.0   # chance hits beyond the even spread (known values in runs)
+
+    def near(self, local: float, n: int, known: np.ndarray) -> None:
+        """``n`` candidates expected to meet ``local`` known values by chance where they lie
+        (``known_binary_parts.dense``): what that adds to the even spread's count."""
+        self.excess += max(0.0, local - n * len(known) / 1e9)
 
     def exact(self, cands: np.ndarray, known: np.ndarray) -> None:
         if len(cands):
@@ -85,15 +95,40 @@ class Tally:
         from jupyter_guard.hooks.known_cut import _chance
 
         if len(self.hits) < MIN_HITS or _chance(
-                len(self.hits), self.tried * len(known) / 1e9) >= ALPHA:
+                len(self.hits), self.tried * len(known) / 1e9 + self.excess) >= ALPHA:
             return []
         return sorted(self.hits)
 
 
 def _has(known: np.ndarray, vals: np.ndarray) -> np.ndarray:
-    at = np.searchsorted(known, vals)
-    at[at == len(known)] = 0
-    return known[at] == vals
+    """Which of ``vals`` are known: a table of which 4,096-wide buckets hold a known value
+    first (one look-up each), the sorted values searched only for those in such a bucket."""
+    if len(vals) < 4096:
+        at = np.searchsorted(known, vals)
+        at[at == len(known)] = 0
+        return known[at] == vals
+    table = _buckets(known)
+    b = vals >> 12
+    inside = (b >= 0) & (b < len(table))
+    out = np.zeros(len(vals), dtype=bool)
+    idx = np.flatnonzero(inside)
+    idx = idx[table[b[idx]]]
+    if len(idx):
+        at = np.searchsorted(known, vals[idx])
+        at[at == len(known)] = 0
+        out[idx] = known[at] == vals[idx]
+    return out
+
+
+_TABLE: list[Any] = [None, None]   # (the known array, its buckets)
+
+
+def _buckets(known: np.ndarray) -> np.ndarray:
+    if _TABLE[0] is not known:
+        table = np.zeros((int(known[-1]) >> 12) + 1, dtype=bool)
+        table[known[known >= 0] >> 12] = True
+        _TABLE[:] = [known, table]
+    return _TABLE[1]
 
 
 def ints(v: np.ndarray, t: Tally, known: np.ndarray) -> None:
@@ -199,24 +234,45 @@ def words(data: bytes, t: Tally, known: np.ndarray) -> None:
 
 
 def array(arr: np.ndarray, t: Tally, known: np.ndarray) -> None:
-    """An array's numbers by its own type."""
+    """An array's numbers by its own type (a structured one field by field), whole, in parts
+    and after one shared transform (``known_binary_parts``, ``known_binary_affine``)."""
     kind = arr.dtype.kind
+    if kind == "V":
+        series = known_binary_parts.fields(arr)
+        if series is not None:
+            ints(series, t, known)
+            known_binary_parts.parts(series, t, known)
+            known_binary_affine.transforms(series, t, known)
+        return
+    if kind not in "iuf":
+        return
+    flat = arr.ravel()
     if kind == "f" and arr.dtype.itemsize >= 8:
-        floats(arr.astype(np.float64, copy=False).ravel(), t, known)
+        floats(flat.astype(np.float64, copy=False), t, known)
     elif kind in "iu":
-        flat = arr.ravel()
         ints(flat, t, known)
         if arr.dtype.itemsize <= 2:
             digits(flat, t, known)
+    if arr.dtype.itemsize >= 2:   # (bytes: too narrow for two or three parts)
+        series = known_binary_parts.as_ints(flat)
+        known_binary_parts.parts(series, t, known, arr.dtype.itemsize)
+        known_binary_affine.transforms(
+            flat.astype(np.float64, copy=False) if kind == "f" else series, t, known)
 
 
-def _aligned(data: bytes, t: Tally, known: np.ndarray) -> None:
+def _aligned(data: bytes, t: Tally, known: np.ndarray, deep: bool = True) -> None:
+    """Words from the start of ``data``; ``deep``: also in parts and transformed (a pickle's
+    small payloads, and those of bytes that only look like a pickle, are not)."""
     digits(np.frombuffer(data, dtype=np.uint8), t, known, 5)   # ``int8`` digits
-    for kind in ("<i8", "<f8", "<i4"):
+    for kind in ("<i8", "<f8", "<i4", ">i8", ">f8", ">u4"):
         n = len(data) // int(kind[2])
         if n:
             w = np.frombuffer(data, dtype=kind, count=n)
-            (floats if kind[1] == "f" else ints)(w, t, known)
+            (floats if kind[1] == "f" else ints)(w.astype(kind[1:]), t, known)
+            if deep and kind[0] == "<":
+                known_binary_affine.transforms(w.astype(kind[1:]), t, known)
+    for w, width in known_binary_parts.views(data) if deep else ():
+        known_binary_parts.parts(w, t, known, width)
 
 
 def _pickle(data: bytes, t: Tally, known: np.ndarray) -> None:
@@ -227,10 +283,12 @@ def _pickle(data: bytes, t: Tally, known: np.ndarray) -> None:
         for j in range(8):
             f = (f << np.uint64(8)) | raw[ends + j].astype(np.uint64)
         floats(f.view(np.float64), t, known)
+    deep = 16 if data[:1] == b"\x80" else 0   # payloads read in parts: of a pickle, 16 at most
     for m in _PAYLOAD.finditer(data):
         size = int.from_bytes(m.group(m.lastindex or 1), "little")
         if size >= 16 and m.end() + size <= len(data):
-            _aligned(data[m.end():m.end() + size], t, known)
+            _aligned(data[m.end():m.end() + size], t, known, deep > 0 and size >= 64)
+            deep -= size >= 64
 
 
 def _npy(data: bytes, at: int) -> np.ndarray | None:
@@ -244,7 +302,7 @@ def _npy(data: bytes, at: int) -> np.ndarray | None:
         body = at + 8 + size_len + hlen
         head = ast.literal_eval(data[at + 8 + size_len:body].decode("latin-1"))
         dtype = np.dtype(head["descr"])
-        if dtype.kind not in "iuf":
+        if dtype.kind not in "iuf" and not dtype.names:
             return None
         n = (len(data) - body) // dtype.itemsize
         return np.frombuffer(data, dtype=dtype, count=n, offset=body)
@@ -276,7 +334,7 @@ def in_array(arr: Any) -> str:
     """Why an array about to be written (``ndarray.tofile``) holds known values as derived
     numbers, read by its own type ('' when it does not)."""
     known = _known()
-    if known is None or getattr(getattr(arr, "dtype", None), "kind", "") not in "fiu":
+    if known is None or getattr(getattr(arr, "dtype", None), "kind", "") not in "fiuV":
         return ""
     t = Tally()
     array(np.asarray(arr).ravel()[:LIMIT // max(1, arr.dtype.itemsize)], t, known)
@@ -290,8 +348,12 @@ def in_table(table: Any, rows: int = 4_000_000) -> str:
     if known is None:
         return ""
     t = Tally()
-    for col in _columns(table, rows):
+    cols = _columns(table, rows)
+    for col in cols:
         array(col, t, known)
+    if 1 < len(cols) <= 16 and len({len(c) for c in cols}) == 1:   # parts in columns side by side
+        series = np.stack([known_binary_parts.as_ints(c) for c in cols], axis=1).ravel()
+        known_binary_parts.parts(series, t, known)
     return REASON if t.judged(known) else ""
 
 
