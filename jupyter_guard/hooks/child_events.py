@@ -86,7 +86,10 @@ def handlers(g: Any) -> dict[str, Handler]:
         p = _path(path)
         if p is None:
             return
-        if flags & os.O_TRUNC:
+        if flags & os.O_TRUNC or not flags & os.O_APPEND:
+            # ``r+``, ``O_RDWR``, ``O_WRONLY|O_CREAT`` (no truncation, no append) write over an
+            # existing file's bytes in place: that destroys a database file as surely as
+            # truncating it (``overwrite``: a file that does not exist yet is only written)
             g.decide(overwrite(p), f"open({p!r}, {mode!r})")
         else:
             g.decide(path_intents("file.write", p), f"open({p!r}, {mode!r})")

@@ -54,7 +54,8 @@ def handlers(rt: Any) -> dict[str, Handler]:
         rt, m, PATCHED, MODULE_PATCHED))
     if not exit_socket_raw.install(rt, MODULE_PATCHED):   # the C type checks: every socket does
         exit_socket.install(rt, PATCHED)
-    lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED))
+    lazy.when_imported("polars", lambda m: exit_polars.install(rt, m, PATCHED,
+                                                              MODULE_PATCHED))
     lazy.when_imported("concurrent.futures.process", lambda m: exit_net.install_process_pool(
         rt, m, PATCHED))
 

@@ -318,11 +318,9 @@ def local_parts(values: Iterable[str]) -> set[str]:
     return {t for t in out if len(t) >= PIECE_MIN}
 
 
-# an e-mail ``strategy.canonical`` passes, in ASCII: a local part without whitespace, a host
-# name after the last '@' (a dot inside, none at either end, a letter or digit in it)
-_CANONICAL_EMAIL = re.compile(
-    r"^\S+@(?=[^@\n]*[A-Za-z0-9])[A-Za-z0-9-][A-Za-z0-9.-]*\.[A-Za-z0-9.-]*[A-Za-z0-9-]$",
-    re.MULTILINE)
+# an e-mail ``strategy.canonical`` passes, in ASCII: a local part without whitespace or '@', a
+# host name of letter labels with a TLD of letters (``'a@b.c' || ssn`` is none)
+_CANONICAL_EMAIL = re.compile(r"^[^\s@]+@(?:[A-Za-z]+(?:-[A-Za-z]+)*\.)+[A-Za-z]{2,}$", re.M)
 
 
 def not_canonical(values: Iterable[str]) -> list[str]:

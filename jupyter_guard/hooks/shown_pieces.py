@@ -38,12 +38,16 @@ import html
 import re
 from typing import Any
 
-from jupyter_guard.hooks import exits
+from jupyter_guard.hooks import exits, pieces_decoded
+from jupyter_guard.hooks.pieces_order import Ordered
 
 PIECE = 4
 """A token this short is a piece (a value's characters, one to four at a time)."""
 SHORTEST = 7
 """The shortest known value looked for (a known number has 7+ digits)."""
+DIGITS_SPELT = 9
+"""A known number spelt otherwise than read (``exits.spelt``) is looked for from this many
+digits on."""
 LONGEST = 64
 """Known values longer than this are not looked for in pieces."""
 HELD_FROM = 2
@@ -217,7 +221,9 @@ class Prefixes:
             self.source, self.values, self.starts = set(), set(), set()
         new = known.difference(self.source)
         self.source |= new
-        values = {v for v in new if SHORTEST <= len(v) <= LONGEST}
+        spelt = exits.spelt   # (a reversed SSN less its zero, 8 digits: honest matrices spell
+        values = {v for v in new if SHORTEST <= len(v) <= LONGEST   # such, 1 in 10,000 cells)
+                  and not (len(v) < DIGITS_SPELT and v.isdigit() and v in spelt)}
         values |= {d for d in (_DIGITS.sub("", v) for v in values) if len(d) >= SHORTEST}
         self.values |= values
         if self.starts is not None and len(self.values) > PREFIX_MAX:
@@ -251,6 +257,8 @@ class Run:
         self.labels: set[str] = set()   # the long tokens of the message before
         self.texts: dict[Any, Run] = {}   # each text of a message of several, read on its own
         self.fresh = False   # no message read since a cell began
+        self.decoded = False   # a decoded place: a piece with a letter ends the digits' runs
+        self.ordered = Ordered()   # pairs ``index piece`` of the line read in line
 
     def read(self, views: list[list[str]], message: int) -> tuple[int | None, int | None]:
         """``read_lines`` of one output message's texts (``message_views``)."""
@@ -266,6 +274,9 @@ class Run:
         messages before (``{'k': c}`` in metadata beside a display of ``'x'``)."""
         hit: int | None = None
         live: int | None = None
+        decoded = pieces_decoded.lines(lines)   # (each encoding in its own places)
+        pieces_decoded.end_undecoded(self.texts, lines, decoded)
+        lines = lines + decoded
         if self.fresh:   # a cell's first message: runs carried in places it has not, end
             self.fresh = False
             keys = {key for key, _ in lines}
@@ -273,12 +284,17 @@ class Run:
                 if key not in keys:
                     place.reset()
         for key, got in lines:
+            if key is None:
+                if pieces_decoded.decoy(got):   # (a UUID between pieces: passed over)
+                    continue
+                hit, live = self.ordered.feed(got, message, _PREFIXES)
             run: Run | None = self if key is None else self.texts.get(key)
             if run is None or not run.any_live:   # (a text of no piece with nothing live in
                 if key is not None and not any(len(t) <= PIECE for t in got):  # its place:
                     continue   # nothing to do)
                 if run is None:
                     run = self.texts[key] = Run()
+                    run.decoded = key in pieces_decoded.KEYS
             h, v = run.feed(got, message)
             hit = h if hit is None or (h is not None and h < hit) else hit
             live = v if live is None or (v is not None and v < live) else live
@@ -294,10 +310,13 @@ class Run:
 
     def boundary(self) -> None:
         """A new cell begins: of the runs still live only those made of whole messages go on
-        (begun at their message's first token), and one so carried completes a value only
-        with its message's last token. A value printed a few characters a cell is read; short
-        numbers of an earlier cell's table no longer complete one with this cell's."""
+        (begun at their message's first token, or after a word with no digit: ``print('x',
+        s[:3])``), and one so carried completes a value only with its message's last token
+        holding a digit (words may follow: ``print(s[-3:], 'y')``). A value printed a few
+        characters a cell is read; short numbers of an earlier cell's table no longer complete
+        one with this cell's."""
         self.fresh = True
+        self.ordered.reset()
         for run in (self, *self.texts.values()):
             if run.any_live:
                 run.live = {v: [(t, b, n, k, CARRIED) for t, b, n, k, e in runs if e]
@@ -316,9 +335,11 @@ class Run:
             labels, self.labels = self.labels, set()
         else:
             labels = self.labels
-        last = len(got) - 1
         for at, token in enumerate(got):
             if len(token) > PIECE:   # a label when the message before had it, or this one
+                if token is pieces_decoded.BREAK:
+                    self.reset()
+                    continue
                 if token not in labels and token not in self.labels:
                     self.reset()
                 if len(self.labels) < LABELS:
@@ -328,24 +349,27 @@ class Run:
             parity = self.count % 2
             self.count += 1
             digits = token if token.isdigit() else _DIGITS.sub("", token)
+            if self.decoded and _LETTER(token):   # (``3079``, ``y7`` in hex: no number's)
+                digits = "\x00"
             if not self.any_live and not known.begins(token) and not (
                     digits and known.begins(digits)):
                 continue   # (nothing is spelt yet, and no value begins so: most output)
             skipped, self.prev = self.prev, token
+            start = WHOLE if at == 0 or _DIGIT(got[at - 1]) is None else 0
             for view in _PARITY[parity]:
                 piece = digits if view[1] else token
                 if not piece:
                     continue
                 kept = []
                 for text, began, n, keys, edge in (*self.live[view],
-                                                   ("", message, 0, (), WHOLE * (at == 0))):
+                                                   ("", message, 0, (), start)):
                     if n and view[0] != "all":
                         more = _keys(keys, skipped)
                         if more is None:
                             continue
                         keys = more
                     text += piece
-                    if text in known.values and (edge != CARRIED or at == last):
+                    if text in known.values and (edge != CARRIED or at >= _last_digit(got)):
                         hit = began if hit is None else min(hit, began)
                     if known.begins(text):
                         kept.append((text, began, n + 1, keys, edge))
@@ -353,6 +377,16 @@ class Run:
             self.any_live = any(self.live.values())
         live = [b for runs in self.live.values() for _, b, n, _k, _e in runs if n >= HELD_FROM]
         return hit, (min(live) if live else None)
+
+
+_DIGIT = re.compile(r"\d").search
+"""A token with no digit before a piece is a label (``print('x', s[:3])``)."""
+_LETTER = re.compile(r"[A-Za-z@_]").search   # (a decoded piece of a number holds none)
+
+
+def _last_digit(got: list[str]) -> int:
+    """Where the last token holding a digit is (-1 if none does)."""
+    return next((i for i in range(len(got) - 1, -1, -1) if _DIGIT(got[i])), -1)
 
 
 def _keys(keys: tuple[str, ...], skipped: str) -> tuple[str, ...] | None:

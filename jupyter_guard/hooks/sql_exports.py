@@ -169,11 +169,20 @@ def mark_result(frame: Any, sql: str, conn: Any, policy: Policy,
     """Mark a displayed result's columns with the sensitive columns they reveal (by position);
     returns those marks, one per column ([] when none is tainted or the taint is unknown).
     ``marks``: the taint already computed in the connection's own dialect (PostgreSQL:
-    ``connections.pg_results``); else DuckDB's, from ``conn``'s catalog."""
+    ``connections.pg_results``); else sqlite3's (``connections.sqlite_lineage``) or DuckDB's,
+    from ``conn``'s catalog."""
     if frame is None or "select" not in sql.lower():
         return []
     from jupyter_guard.hooks.df_lineage import _mark
 
+    if marks is None and getattr(conn, "dialect", "") == "sqlite" and \
+            any(c.__module__ == "sqlite3" for c in type(conn.raw).__mro__):
+        # late: sqlite3 only (the connections import the hooks)
+        from jupyter_guard.connections import sqlite_lineage, sqlite_results, sqlite_udf
+
+        marks = sqlite_lineage.taint_of(sql, conn.raw, [str(c) for c in frame.columns],
+                                        policy, sqlite_udf.names(conn.raw))
+        sqlite_results.frame(frame, sql, marks)   # known, a derived value masked whole
     if marks is None:
         marks = _duck_marks(sql, conn, policy) if getattr(conn, "native_duckdb", False) else []
     if len(marks) != len(frame.columns) or not any(marks):

@@ -17,13 +17,13 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
-from jupyter_guard.guard import judge
+from jupyter_guard.guard import judge, oracles_pg
 from jupyter_guard.guard.judge import Judgement, sha256
 from jupyter_guard.guard.refusal import audit_note, blocked_error  # noqa: F401 - callers
 from jupyter_guard.guard.service import Guard
 from jupyter_guard.identity import guard_meta
 from jupyter_guard.kernel.running import RunningCell
-from jupyter_guard.kernel.stamped import cell_identity
+from jupyter_guard.kernel.stamped import cell_identity, request_msg_id
 from jupyter_guard.model import Analysis, Verdict
 
 log = logging.getLogger("jupyter_guard")
@@ -78,6 +78,7 @@ class KernelGuard:
         self._analyses: OrderedDict[str, tuple[Analysis, tuple[tuple[str, Any], ...]]]
         self._analyses = OrderedDict()
         self.outcomes: Counter[str] = Counter()   # cells by how they ended: ok, error, blocked
+        self.last_cell: dict[str, Any] | None = None   # the facts of the cell that ran last
 
     @property
     def _cell(self) -> dict[str, Any] | None:
@@ -138,7 +139,8 @@ class KernelGuard:
         count = self.shell.execution_count - (1 if getattr(info, "store_history", False) else 0)
         self._cell = {"raw": getattr(info, "raw_cell", ""), "cell_id": cell_id,
                       "count": count, "start": time.perf_counter(),
-                      "event_id": "", "parsed": False, "judgement": None}
+                      "event_id": "", "parsed": False, "judgement": None,
+                      "msg_id": request_msg_id(self.shell)}
         # The execute_request's metadata: per-cell actor, and the user the server signed for.
         meta = getattr(info, "cell_meta", None) or {}
         self._cell.update(cell_identity(self.shell, self.guard, meta, self._cell["raw"]))
@@ -148,6 +150,7 @@ class KernelGuard:
 
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
+        self.last_cell = cell   # its request's ``user_expressions`` run as it did (client_code)
         err = result.error_before_exec or result.error_in_exec
         refused = (
             isinstance(err, GuardBlocked) or type(err).__name__ == "GuardBlocked"
@@ -175,6 +178,8 @@ class KernelGuard:
         except GuardBlocked as e:
             return _refusal_tree(e, filename)
         except Exception as e:  # a bug in the guard refuses the cell, never lets it through
+            if oracles_pg.aborted(e):   # the user's transaction: no failure of the guard's
+                return _refusal_tree(self._refuse_failure(source, oracles_pg.ABORTED), filename)
             log.exception("jupyter_guard failed while analysing a cell")
             err = self._refuse_failure(source, f"the guard failed while analysing this cell "
                                        f"({type(e).__name__}: {e}); nothing ran")

@@ -33,6 +33,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("jupysql templates", "jupyter_guard.hooks.jupysql"),
     ("children", "jupyter_guard.kernel.children"),
     ("approvals", "jupyter_guard.kernel.approvals"),
+    ("client code", "jupyter_guard.kernel.client_code"),   # user_expressions, debugger
     ("self-protection", "jupyter_guard.kernel.extension"),   # ``install`` below: the seal
 )
 FIX = ("restart the kernel; if it fails again, reinstall jupyter_guard and report the error "
@@ -45,7 +46,9 @@ def load(shell: Any) -> KernelGuard:
         print(banner(existing.guard))
         return existing
     from jupyter_guard.config import JupyterGuard
+    from jupyter_guard.kernel import exit_order
 
+    exit_order.install(shell)   # before the audit's close is registered: it runs after it
     cfg = JupyterGuard(parent=shell)
     guard = Guard.create(cfg, cell=RunningCell(shell), open_audit=_open_audit)
     set_approval_status(approval_link.unavailable)   # refusals say whether one is possible

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jupyter_guard.errors import GuardBlocked
@@ -124,6 +124,33 @@ class Gate:
         if facts is not None:
             facts["unverified_creates"] = True
         return recorded(verdicts), intents, facts
+
+    def judge_request(self, code: str, expressions: Any, user: str, groups: tuple[str, ...],
+                      actor: str, kernel_id: str
+                      ) -> tuple[Verdict, tuple[Intent, ...], dict[str, Any] | None, str]:
+        """``judge`` of the cell, then of each of the request's ``user_expressions`` (IPython
+        evaluates them after the cell, as code): the first refused one refuses the request.
+        Also the text the audit row holds: the cell, and each expression on a line of its own.
+
+        ``(verdict, intents, facts, logged)``; the intents and facts are the cell's unless an
+        expression is refused."""
+        verdict, intents, facts = self.judge(code, user, groups, actor, kernel_id)
+        items = list(expressions.items()) if isinstance(expressions, dict) else []
+        if expressions and not isinstance(expressions, dict):
+            items = [("user_expressions", expressions)]
+        logged = code + "".join(f"\n# user_expressions[{str(k)[:80]!r}]: {e}" for k, e in items)
+        if verdict.refuses:
+            return verdict, intents, facts, logged
+        for key, expr in items:
+            if not isinstance(expr, str):
+                v = Verdict("block", "guard-error", "a user expression must be text; the "
+                            "request did not run", None, self.policy.revision)
+                return v, (), None, logged
+            v, its, fs = self.judge(expr, user, groups, actor, kernel_id)
+            if v.refuses:
+                v = replace(v, reason=f"user_expressions[{str(key)[:80]!r}]: {v.reason}")
+                return v, its, fs, logged
+        return verdict, intents, facts, logged
 
     def approval(self, user: str, code: str, msg_id: str, kernel_id: str
                  ) -> dict[str, Any] | None:

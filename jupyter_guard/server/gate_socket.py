@@ -108,13 +108,17 @@ class GateMixin:
         actor = cell_actor(meta, "human")
         kernel_id = str(getattr(self, "kernel_id", ""))
         state = gate.kernel(kernel_id)
-        verdict, intents, facts = gate.judge(code, user, groups, actor, kernel_id)
+        exprs = (msg.get("content") or {}).get("user_expressions")
+        # the request's user_expressions run as code after the cell: each is judged as a cell
+        verdict, intents, facts, logged = gate.judge_request(code, exprs, user, groups, actor,
+                                                             kernel_id)
         stamp: dict[str, Any] = {"user": user, "actor": actor}   # replaces what the client claimed
         approved_by = ""
         msg_id = str(msg["header"].get("msg_id") or "")
         state.forward(msg_id, user, code)
         if verdict.refuses:
-            grant = gate.approval(user, code, msg_id, kernel_id)
+            # an approval is of a cell's code: a request with expressions gets none
+            grant = gate.approval(user, code, msg_id, kernel_id) if logged == code else None
             if grant is None:
                 from jupyter_guard.guard.judge import Judgement, refuse
                 from jupyter_guard.server.gate_refusal import GateRefusals, refusal_code
@@ -122,16 +126,17 @@ class GateMixin:
                 def log(v: Verdict, status: str) -> str:
                     shown = refusal(v, gate.policy).details   # what the user and agents see
                     kept = {**(facts or {}), "refusal": shown} if shown else facts
-                    return self._jg_log(code, user, groups, actor, v, msg, status, kept)
+                    return self._jg_log(logged, user, groups, actor, v, msg, status, kept)
 
                 sink = GateRefusals(log, lambda v: refusal(v, gate.policy))
                 # the kernel raises the refusal in its turn, as any other error (Run All stops)
                 err = refuse(sink, Judgement(verdict, (verdict,), Analysis(intents), intents),
-                             kind="server", code=code)
+                             kind="server", code=logged)
                 event_id = str((sink.last_blocked or {}).get("recorded") or "")
                 state.last_refused[user] = {"code": code, "rule_id": verdict.rule_id,
                                             "event_id": event_id, "ts": time.time()}
-                msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err)}
+                msg["content"] = {**(msg.get("content") or {}), "code": refusal_code(err),
+                                  "user_expressions": {}}
                 self._jg_refused = getattr(self, "_jg_refused", None) or {}
                 self._jg_refused[msg["header"].get("msg_id", "")] = err.details
                 if event_id:   # the kernel's row of the raise joins this one: one cell
@@ -154,7 +159,7 @@ class GateMixin:
                                                                      "would approval")):
             # audit mode: the event says what enforce mode would have refused, as a refusal
             facts = {**(facts or {}), "refusal": refusal(verdict, gate.policy).details}
-        event_id = self._jg_log(code, user, groups, actor, verdict, msg, "running", facts)
+        event_id = self._jg_log(logged, user, groups, actor, verdict, msg, "running", facts)
         if event_id:   # the kernel's events of this cell name it: one cell, two layers
             stamp["server_event"] = event_id
         stamp.update(sign_cell(gate, msg, code, user, groups, actor, stamp))

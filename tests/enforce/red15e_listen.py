@@ -113,7 +113,9 @@ class Listener:
             threading.Thread(target=self._one, args=(conn, buf), daemon=True).start()
 
     def _one(self, conn: socket.socket, buf: bytearray) -> None:
-        conn.settimeout(3.0)   # backstop only: ``settle`` ends a connection left open sooner
+        # a backstop only (``settle`` ends a connection once the cell is over): 3 s would cut the
+        # connection of a sender that pauses longer between two sends (a kernel at load 10+)
+        conn.settimeout(120.0)
         try:
             self.serve(conn, buf)
         except OSError:

@@ -16,7 +16,6 @@ ordinary data.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 
 from tests.enforce.test_red15c_corpus import SETUP
 from tests.enforce.test_shown18_channels import _TOKEN, readings
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.kernelutil import Kernel, guarded_kernel, ready_messages
 
 pytestmark = pytest.mark.kernel
 
@@ -59,11 +58,8 @@ def run_all(k: Kernel, code: str, *, user_expressions: dict[str, str] | None = N
     deadline = time.monotonic() + 120
     while not (idle and reply is not None):
         assert time.monotonic() < deadline, f"no idle status and reply for: {code[:60]}"
-        for channel in (k.kc.stdin_channel, k.kc.iopub_channel, k.kc.shell_channel):
-            try:
-                m = channel.get_msg(timeout=0.05)
-            except queue.Empty:
-                continue
+        for _channel, m in ready_messages((k.kc.stdin_channel, k.kc.iopub_channel,
+                                           k.kc.shell_channel)):
             kind, content = m["msg_type"], m["content"]
             own = (kind == "status" and set(content) == {"execution_state"}) or (
                 kind == "execute_input" and content.get("code") == code)

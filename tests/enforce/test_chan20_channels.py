@@ -12,9 +12,7 @@ digits). Benign twins: the same channels with ordinary values arrive exactly as 
 """
 from __future__ import annotations
 
-import queue
 import re
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ import pytest
 
 from tests.enforce.test_red15c_corpus import SETUP
 from tests.kernelutil import Kernel, guarded_kernel
+from tests.kernelutil import every_message as run
 
 pytestmark = pytest.mark.kernel
 
@@ -40,30 +39,6 @@ def k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
                         connect=True) as kernel:
         kernel.ok(SETUP + "\n" + SEND)
         yield kernel
-
-
-def run(k: Kernel, code: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The reply's content and every message (whole: header, parent, content) the client got
-    on iopub and shell until this request's idle status and reply."""
-    msg_id = k.kc.execute(code)
-    got: list[dict[str, Any]] = []
-    reply: dict[str, Any] | None = None
-    idle = False
-    deadline = time.monotonic() + 120
-    while not (idle and reply is not None):
-        assert time.monotonic() < deadline, f"no idle status and reply for: {code[:60]}"
-        for channel in (k.kc.iopub_channel, k.kc.shell_channel):
-            try:
-                m = channel.get_msg(timeout=0.05)
-            except queue.Empty:
-                continue
-            got.append(m)
-            mine = m["parent_header"].get("msg_id") == msg_id
-            if mine and m["msg_type"] == "status" and m["content"] == {"execution_state": "idle"}:
-                idle = True
-            if mine and m["msg_type"] == "execute_reply":
-                reply = m["content"]
-    return reply or {}, got
 
 
 def _text(m: dict[str, Any]) -> list[str]:

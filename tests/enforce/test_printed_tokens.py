@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from jupyter_guard.hooks import exits, printed
+from jupyter_guard.hooks import edge_pieces, exits, printed
 from jupyter_guard.mask.strategy import SPELT, canonical
 
 ALPHABET = (list("ab1@.-+$#%*!~^`_") + list(",;|\"'<>()[]{}=&?/\\:\x00")
@@ -75,7 +75,10 @@ def test_long_texts_give_the_regex_spans(known: object, seed: int) -> None:
     for rate in (0.0, 0.01, 0.2, 0.6):
         text = _random(rng, exits.PRINTED_MIN * 2, rate)
         assert len(text) >= exits.PRINTED_MIN
-        assert exits.known_spans(text) == regex_spans(text)
+        # (pieces ending in punctuation and respelt numbers are finders of their own,
+        # ``edge_pieces`` and ``known_fuzzy``: values of this text glued to other characters)
+        edges = set(edge_pieces.spans(text, exits.known)) | set(exits._fuzzy(text))
+        assert [s for s in exits.known_spans(text) if s not in edges] == regex_spans(text)
 
 
 def test_known_spans_uses_the_cut_on_long_text(known: object,

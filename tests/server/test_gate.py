@@ -59,9 +59,11 @@ class Client:
     def __init__(self, ws: Any, v1: bool) -> None:
         self.ws, self.v1, self.session = ws, v1, Session(username="client")
 
-    async def execute(self, code: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def execute(self, code: str, metadata: dict[str, Any] | None = None,
+                      user_expressions: dict[str, Any] | None = None) -> dict[str, Any]:
         msg = self.session.msg("execute_request", {
-            "code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "code": code, "silent": False, "store_history": True,
+            "user_expressions": user_expressions or {},
             "allow_stdin": False, "stop_on_error": False}, metadata=metadata or {})
         if self.v1:
             await self.ws.write_message(serialize_msg_to_ws_v1(msg, "shell", self.session.pack),
