@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -25,15 +26,20 @@ QUERIES = {
 }
 
 
+def people(rows: int) -> str:
+    """The SELECT of ``rows`` customers (one in six at gmail.com; shared with bench_crowd22)."""
+    return ("SELECT range AS id, 'u' || range || CASE WHEN range % 6 = 0 "
+            "THEN '@gmail.com' ELSE '@x.org' END AS email, lpad((range % 1000000000)::VARCHAR, 9, "
+            "'0') AS ssn, ['Paris','Lyon','Nice'][range % 3 + 1] AS city, (range % 1000) * 1.5 "
+            f"AS amount FROM range({int(rows)})")
+
+
 def _table(con: duckdb.DuckDBPyConnection, rows: int) -> None:
-    con.execute(
-        "CREATE TABLE customers AS SELECT range AS id, 'u' || range || CASE WHEN range % 6 = 0 "
-        "THEN '@gmail.com' ELSE '@x.org' END AS email, lpad((range % 1000000000)::VARCHAR, 9, "
-        "'0') AS ssn, ['Paris','Lyon','Nice'][range % 3 + 1] AS city, (range % 1000) * 1.5 "
-        f"AS amount FROM range({int(rows)})")
+    con.execute("CREATE TABLE customers AS " + people(rows))
 
 
-def _best(con: duckdb.DuckDBPyConnection, sql: str) -> float:
+def elapsed_ms(con: duckdb.DuckDBPyConnection, sql: str) -> float:
+    """Wall-clock ms of running ``sql`` and fetching all its rows."""
     start = time.perf_counter()
     con.execute(sql).fetchall()
     return (time.perf_counter() - start) * 1000
@@ -45,20 +51,25 @@ def run(rows: int, repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, q in QUERIES.items():
         detail = crowd_checks(sqlglot.parse_one(q, read="duckdb"))[0][2]
-        probe = fingerprint_sql(detail.split("crowd?:", 1)[1])
+        made = fingerprint_sql(detail.split("crowd?:", 1)[1])
+        assert isinstance(made, tuple), made
+        probe = made[0]
         query, sketch = [], []
         for _ in range(repeat):
-            query.append(_best(con, q))
-            sketch.append(_best(con, probe))
+            query.append(elapsed_ms(con, q))
+            sketch.append(elapsed_ms(con, probe))
         out[name] = {"query_ms": round(min(query), 1), "sketch_ms": round(min(sketch), 1),
                      "ratio": round(min(sketch) / min(query), 2)}
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def cli(doc: str, run: Callable[[int, int], dict[str, Any]], repeat: int, line: str) -> None:
+    """The command line of a crowd benchmark (``--rows``, ``--repeat``, ``--json``): prints
+    ``run(rows, repeat)`` as JSON or a line a query, ``line`` formatted with its ``name`` and
+    its result's fields."""
+    ap = argparse.ArgumentParser(description=doc)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     res = run(a.rows, a.repeat)
@@ -66,8 +77,12 @@ def main() -> None:
         print(json.dumps(res))
         return
     for name, r in res.items():
-        print(f"{name:14} query {r['query_ms']:8.1f} ms  sketch probe {r['sketch_ms']:8.1f} ms  "
-              f"×{r['ratio']}")
+        print(line.format(name=name, **r))
+
+
+def main() -> None:
+    cli(__doc__, run, 3, "{name:14} query {query_ms:8.1f} ms  sketch probe {sketch_ms:8.1f} ms  "
+                         "×{ratio}")
 
 
 if __name__ == "__main__":

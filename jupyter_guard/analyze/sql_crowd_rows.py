@@ -43,7 +43,7 @@ def sources(sel: exp.Select) -> list[exp.Expr]:
     return ([first] if first is not None else []) + [j.this for j in sel.args.get("joins") or []]
 
 
-def _ctes(sel: exp.Expr) -> dict[str, exp.Expr]:
+def ctes_of_select(sel: exp.Expr) -> dict[str, exp.Expr]:
     out: dict[str, exp.Expr] = {}
     node: exp.Expr | None = sel
     while node is not None:
@@ -54,7 +54,7 @@ def _ctes(sel: exp.Expr) -> dict[str, exp.Expr]:
     return out
 
 
-def _body(src: exp.Expr, ctes: dict[str, exp.Expr]) -> exp.Expr | None:
+def source_body(src: exp.Expr, ctes: dict[str, exp.Expr]) -> exp.Expr | None:
     """A derived source's query (a subquery's, a CTE's); None for a stored table."""
     if isinstance(src, exp.Subquery):
         body: exp.Expr = src.this
@@ -64,7 +64,7 @@ def _body(src: exp.Expr, ctes: dict[str, exp.Expr]) -> exp.Expr | None:
     return None
 
 
-def _source_of(sel: exp.Select, col: exp.Column) -> exp.Expr | str:
+def source_of(sel: exp.Select, col: exp.Column) -> exp.Expr | str:
     srcs = sources(sel)
     if col.table:
         named = [s for s in srcs if s.alias_or_name.lower() == col.table.lower()]
@@ -82,20 +82,20 @@ def _repeats(body: exp.Expr, ctes: dict[str, exp.Expr], depth: int = 0) -> bool:
         return False
     if isinstance(inner, exp.Table) and not isinstance(inner.this, exp.Identifier):
         return True   # a table function: ``range(5)``, ``read_csv(…)``
-    nested = _body(inner, {**_ctes(body), **ctes})
+    nested = source_body(inner, {**ctes_of_select(body), **ctes})
     return nested is not None and _repeats(nested, ctes, depth + 1)
 
 
 def person(sel: exp.Select, col: exp.Column, dialect: str) -> exp.Expr | str:
     """The expression naming one row of the table ``col`` is read from (counted DISTINCT by
     the probe), or why the tree alone refuses."""
-    src = _source_of(sel, col)
+    src = source_of(sel, col)
     if isinstance(src, str):
         return src
     if isinstance(src, exp.Table) and not isinstance(src.this, exp.Identifier):
         return "read from a table function"
-    body = _body(src, _ctes(sel))
-    if body is not None and _repeats(body, _ctes(sel)):
+    body = source_body(src, ctes_of_select(sel))
+    if body is not None and _repeats(body, ctes_of_select(sel)):
         return "drawn from a derived table that can repeat a row (a join, a set operation " \
                "or a table function)"
     row = exp.column(src.alias_or_name)
@@ -138,10 +138,10 @@ def names_rows(sel: exp.Select, col: exp.Column, depth: int = 0) -> bool:
     anything in a CTE or derived table (followed through ``*`` and renames)."""
     if _identifier(col.name) or depth > 8:
         return True
-    src = _source_of(sel, col)
+    src = source_of(sel, col)
     if isinstance(src, str):
         return False
-    body = _body(src, _ctes(sel))
+    body = source_body(src, ctes_of_select(sel))
     if body is None:
         return False
     if not isinstance(body, exp.Select):

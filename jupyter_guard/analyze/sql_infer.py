@@ -30,9 +30,11 @@ from jupyter_guard.analyze.sql_compare import (
 )
 from jupyter_guard.analyze.sql_crowd import crowd_checks
 from jupyter_guard.analyze.sql_filled import _MADE, _filled
-from jupyter_guard.analyze.sql_guessfn import computed_guesses, guess_literal, no_content
+from jupyter_guard.analyze.sql_group_keys import group_checks
+from jupyter_guard.analyze.sql_guessfn import computed_guesses
 from jupyter_guard.analyze.sql_lists import merged_compared, unlambda
 from jupyter_guard.analyze.sql_mixed import mixed_compared
+from jupyter_guard.analyze.sql_noguess import guess_literal, no_content
 from jupyter_guard.analyze.sql_normal import normal
 from jupyter_guard.analyze.sql_oracles import VERSION as _FUNCTIONS
 from jupyter_guard.analyze.sql_oracles import merged_as_query, oracle_calls
@@ -61,7 +63,7 @@ def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, 
     (``guard.infer_catalog``: a sensitive column of a real table, or a guess after all).
     A check that needs no guess (a format, a domain, a length, a null) gives one with detail
     ``crowd?:<probe>`` or ``crowd:<why>`` (``sql_crowd``: asked of a crowd or of chosen rows;
-    ``dialect``: the probe's)."""
+    ``dialect``: the probe's); so does each column a grouping key reads (``sql_group_keys``)."""
     tree = unlambda(_inline(tree))   # a lambda's parameter: the list it ranges over
     derived = _Derived(tree)
     names = _naming(tree, derived)
@@ -119,7 +121,8 @@ def predicate_intents(tree: exp.Expr, dialect: str = "duckdb") -> tuple[Intent, 
     for sel in tree.find_all(exp.Select):
         for col, col_sel, other, text in joined_compared(sel, derived, sides):
             add(col, col_sel, other, text)
-    for col, col_sel, detail in crowd_checks(tree, dialect):
+    # a no-guess check asked of a crowd; a grouping key, which partitions people by a value
+    for col, col_sel, detail in crowd_checks(tree, dialect) + group_checks(tree, dialect):
         derived.budget = 64
         for name in names(col, col_sel):
             if f"{name}\0{detail}" not in out:

@@ -10,8 +10,13 @@ column whose set differs from a remembered one by at least one and fewer than
 twice) passes: it answers nothing new.
 
 The set is the crowd probe's (``analyze.sql_crowd``: per group of the query's keys, the rows the
-check's answer depends on), read as a sketch (``fingerprint_sql``, DuckDB): each row's hash over
-all its columns, in ``_BUCKETS`` buckets by hash, each bucket's count and sum of hashes. Two
+check's answer depends on), read as a sketch (``fingerprint_sql``, DuckDB): each person's hash,
+in ``_BUCKETS`` buckets by hash, each bucket's count and sum of hashes. A person is a row of the
+stored table, followed through CTEs, subqueries and views (``analyze.sql_crowd_carry``): its
+whole row's hash, made distinct (joined copies, exact copies: one person); on a table with a
+primary key, ``HASH(<key>, <checked column>)``, every row counted as it comes where no join
+repeats it (one scan, no distinct: the cheap sketch). A copy of a keyed table without that key
+is then another table's rows, not compared with it (its people are whole rows). Two
 sketches bound the symmetric difference from below (``apart``): a bucket whose counts differ
 holds at least that many differing rows, one whose counts agree but sums differ at least two.
 A difference of one to ``min_group_size - 1`` rows always shows as one to ``min_group_size - 1``
@@ -20,7 +25,7 @@ smaller when its rows share buckets, so a pair of honest answers that differ by 
 than ``min_group_size`` may be refused too. Each group is a set, and so is their union (a sum of
 groups is an answer on its own). A row that changed (an ``UPDATE`` of the checked value) has a
 new hash: the same query after it differs by two rows and is refused. The hashes read the checked
-values, but only equality of whole rows across time reaches the decision, never a value.
+values, but only equality of people across time reaches the decision, never a value.
 
 Memory is bounded per session: at most ``_KEPT`` sketches of ``_BUCKETS`` counts and sums each
 (about 2 KiB a sketch, 2 MiB in all), the oldest forgotten first. Still open: a difference spread
@@ -32,30 +37,44 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
+from jupyter_guard.analyze.sql_crowd_carry import carry
+
 _BUCKETS = 128
 _KEPT = 1024
 _MASK = (1 << 64) - 1
 
 
-def fingerprint_sql(probe: str) -> str | None:
-    """The sketch query for a crowd probe (``analyze.sql_crowd.probe``, DuckDB): per count the
-    probe makes (``t``), group and bucket, the distinct people the check depends on (the
-    probe's ``COUNT(DISTINCT …)`` argument, hashed), counted, and the sum of their hashes; one
-    scan, people made distinct once. None when the probe is not of the shape it expects.
+def fingerprint_sql(probe: str, views: Mapping[str, Sequence[str]] | None = None,
+                    keyed: Callable[[exp.Table], Sequence[str]] | None = None,
+                    names: Sequence[str] = ()) -> tuple[str, bool] | str | None:
+    """The sketch query for a crowd probe (``analyze.sql_crowd.probe``, DuckDB) and whether it
+    is the cheap one: per group and bucket, for each count the probe makes (``c<t>``, ``s<t>``),
+    the people the check depends on, counted, and the sum of their hashes, in one scan. The
+    person is the stored table's row, carried through derived tables, CTEs and ``views``
+    (``analyze.sql_crowd_carry``): ``HASH(t)`` of the whole row, made distinct once; where
+    ``keyed`` names the table's primary key (its rows are distinct people), ``HASH(t.<key>,
+    t.<names>)``, with every row counted as it comes where no join repeats it (no distinct).
+    A str: why the person cannot be told (refused); None when the probe is not of the shape it
+    expects.
 
     >>> p = ("SELECT MIN(n0) FROM (SELECT COUNT(DISTINCT HASH(c)) FILTER(WHERE id > 3) AS n0 "
     ...      "FROM customers AS c GROUP BY city) AS _jg_crowd")
-    >>> print(fingerprint_sql(p))  # doctest: +NORMALIZE_WHITESPACE
-    WITH _jg_people AS MATERIALIZED (SELECT g, h, BOOL_OR(t0) AS t0 FROM (SELECT HASH(city) AS
-    g, HASH(c) AS h, id > 3 AS t0 FROM customers AS c WHERE id > 3) AS _jg_rows GROUP BY g, h)
-    SELECT 0 AS t, g, h % 128 AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people WHERE t0 GROUP
-    BY g, b
+    >>> print(fingerprint_sql(p)[0])  # doctest: +NORMALIZE_WHITESPACE
+    SELECT [COUNT(*) FILTER (WHERE t0)] AS c, [SUM(h) FILTER (WHERE t0)] AS s, h % 128 AS b, g0
+    FROM (SELECT g0, h, BOOL_OR(t0) AS t0 FROM (SELECT city AS g0, HASH(c) AS h, id > 3 AS t0
+    FROM customers AS c WHERE id > 3) AS _jg_rows GROUP BY g0, h) AS _jg_people GROUP BY g0, b
+    >>> print(fingerprint_sql(p, keyed=lambda t: ["id"], names=["email"])[0])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    SELECT [COUNT(*) FILTER (WHERE t0)] AS c, [SUM(h) FILTER (WHERE t0)] AS s, h % 128 AS b, g0
+    FROM (SELECT city AS g0, c._jg_b AS h, id > 3 AS t0 FROM (SELECT *, HASH(customers.id,
+    customers.email) AS _jg_b FROM customers) AS c) AS _jg_people GROUP BY g0, b
     """
     try:
         outer = sqlglot.parse_one(probe, read="duckdb")
@@ -67,37 +86,46 @@ def fingerprint_sql(probe: str) -> str | None:
         return None
     group = inner.args.get("group")
     keys = [k.copy() for k in group.expressions] if group is not None else []
-    g: exp.Expr = exp.func("HASH", *keys) if keys else exp.Literal.number(0)
+    gs = [exp.alias_(k, f"g{n}") for n, k in enumerate(keys or [exp.Literal.number(0)])]
+    g = ", ".join(f"g{n}" for n in range(len(gs)))   # the keys themselves: no hash per row
     flags: list[exp.Expr] = []
-    h: exp.Expr | None = None
+    who: exp.Expr | None = None
     for t, out in enumerate(inner.expressions):
         counted = out.unalias()
         if not isinstance(counted, exp.Filter) or not isinstance(counted.expression, exp.Where) \
                 or not isinstance(counted.this, exp.Count):
             return None
         arg = counted.this.this
-        if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
-            mine = arg.expressions[0].copy()
-            if not mine.sql(dialect="duckdb").upper().startswith("HASH("):
-                mine = exp.func("HASH", mine)
-        else:   # every joined row
-            mine = sqlglot.parse_one("HASH(*COLUMNS(*), 1)", read="duckdb")
-        if h is not None and mine != h:
+        if not isinstance(arg, exp.Distinct) or len(arg.expressions) != 1 or (
+                who is not None and arg.expressions[0] != who):
             return None
-        h = mine
+        who = arg.expressions[0]
         flags.append(exp.alias_(counted.expression.this.copy(), f"t{t}"))
-    if h is None:
-        return None
+    got = who.expressions if isinstance(who, exp.Anonymous) and str(who.this).upper() == \
+        "HASH" else []
+    row = got[0] if len(got) == 1 else None
+    if not isinstance(row, exp.Column) or row.table:
+        return None   # the person is ``HASH(<source>)`` (``sql_crowd_rows.person``)
     rows = inner.copy()   # one scan: each row's group, person and which counts hold it
+    carried = carry(rows, row.name, views or {}, keyed or (lambda _t: []), names)
+    if isinstance(carried, str):
+        return carried
+    h, fast = carried
     rows.set("group", None)
-    rows.set("expressions", [exp.alias_(g, "g"), exp.alias_(h, "h"), *flags])
-    rows.set("where", exp.Where(this=exp.or_(*(f.unalias().copy() for f in flags))))
-    people = ", ".join(f"BOOL_OR(t{t}) AS t{t}" for t in range(len(flags)))
-    per = " UNION ALL ".join(
-        f"SELECT {t} AS t, g, h % {_BUCKETS} AS b, COUNT(*) AS c, SUM(h) AS s FROM _jg_people "
-        f"WHERE t{t} GROUP BY g, b" for t in range(len(flags)))
-    return (f"WITH _jg_people AS MATERIALIZED (SELECT g, h, {people} FROM "
-            f"({rows.sql(dialect='duckdb')}) AS _jg_rows GROUP BY g, h) {per}")
+    rows.set("expressions", [*gs, exp.alias_(h, "h"), *flags])
+    per = (", ".join(f"COUNT(*) FILTER (WHERE t{t})" for t in range(len(flags))) + "] AS c, [" +
+           ", ".join(f"SUM(h) FILTER (WHERE t{t})" for t in range(len(flags))))
+    if not fast:   # people made distinct once: a join, or copies of one row, are one person
+        rows.set("where", exp.Where(this=exp.or_(*(f.unalias().copy() for f in flags))))
+        people = ", ".join(f"BOOL_OR(t{t}) AS t{t}" for t in range(len(flags)))
+        body = (f"SELECT {g}, h, {people} FROM ({rows.sql(dialect='duckdb')}) AS _jg_rows "
+                f"GROUP BY {g}, h")
+    else:
+        rows.set("where", None)
+        body = rows.sql(dialect="duckdb")
+    sql = (f"SELECT [{per}] AS s, h % {_BUCKETS} AS b, {g} FROM ({body}) AS _jg_people "
+           f"GROUP BY {g}, b")
+    return sql, fast
 
 
 @dataclass(frozen=True)
@@ -211,16 +239,43 @@ class Memory:
 MEMORY = Memory()   # the kernel's: one guarded kernel is one session
 
 
-def overlap(probe: str, cat: Any, columns: list[str], size: int) -> tuple[int | None, str]:
-    """(the smallest group's row count, or None with no row; '' or why the answer is refused
-    as a difference) of a crowd probe measured on DuckDB, remembered for ``columns`` by their
-    names alone (``email``: a copy of the table under another name, made where the guard did
-    not see it, has the same rows, hashed the same).
+def _measured(cat: Any, probe: str, columns: list[str], views: Mapping[str, Sequence[str]],
+              keyed: Callable[[exp.Table], Sequence[str]]) -> list[tuple[Any, ...]] | str:
+    """``fingerprint_sql``'s rows as (count, group, bucket, people, sum), or why the person
+    cannot be told; the cheap per-row sketch where it can be read, else the distinct one."""
+    names = list(dict.fromkeys(c.rpartition(".")[2] for c in columns))
+    plain: Callable[[exp.Table], Sequence[str]] = lambda _t: []   # noqa: E731
+    for key in (keyed, plain):
+        made = fingerprint_sql(probe, views, key, names)
+        if made is None:
+            raise ValueError("a crowd probe of an unknown shape")
+        if isinstance(made, str):
+            return made
+        sql, fast = made
+        try:
+            got = cat.conn.rows(sql)
+        except Exception:
+            if fast:   # a column named otherwise in the table, no rowid: the whole row then
+                continue
+            raise
+        return [(t, repr(row[3:]), row[2], n, row[1][t] or 0) for row in got
+                for t, n in enumerate(row[0]) if n]
+    raise ValueError("no sketch")
+
+
+def overlap(probe: str, cat: Any, columns: list[str], size: int,
+            views: Mapping[str, Sequence[str]] | None = None,
+            keyed: Callable[[exp.Table], Sequence[str]] | None = None
+            ) -> tuple[int | None, str]:
+    """(the smallest group's people count, or None with no row; '' or why the answer is
+    refused) of a crowd probe measured on DuckDB, remembered for ``columns`` by their names
+    alone (``email``: an exact copy of the table under another name, made where the guard did
+    not see it, has the same rows, hashed the same, where its people are whole rows).
     Raises when the sketch cannot be read (the caller refuses)."""
-    sql = fingerprint_sql(probe)
-    if sql is None:
-        raise ValueError("a crowd probe of an unknown shape")
-    groups, unions = sketches(cat.conn.rows(sql))
+    got = _measured(cat, probe, columns, views or {}, keyed or (lambda _t: []))
+    if isinstance(got, str):
+        return None, "crowd:" + got
+    groups, unions = sketches(got)
     new = groups + unions
     MEMORY.begin(cat)
     smallest = min((s.n for s in groups), default=None)

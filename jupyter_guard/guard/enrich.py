@@ -11,7 +11,7 @@ from typing import Any
 
 from jupyter_guard.analyze.sql import is_remote
 from jupyter_guard.connections.conn import Conn
-from jupyter_guard.guard import oracles, oracles_ddl, owned
+from jupyter_guard.guard import oracles, oracles_ddl, oracles_pg, owned, pg_functions
 from jupyter_guard.guard.frames import FrameLookup as FrameLookup  # service.py imports it here
 from jupyter_guard.guard.frames import frame_columns
 from jupyter_guard.guard.infer_catalog import predicates
@@ -176,9 +176,18 @@ def enrich(intents: tuple[Intent, ...], conn: Conn | None,
             i = i.with_(key=cat.key(i))
         oracles.note_created(i)
         out.append(_one(i, cat))
+        if i.action == "sql.select" and cat.policy is not None and c.kind.dialect == "postgres":
+            out.extend(pg_functions.pieces(i.source, _catalog(c), cat.policy))
         out.extend(oracles.judged(i, cat))   # a constraint of the written table meets the values
         out.extend(oracles_ddl.judged(i, cat, oracles.engine_catalog))   # DDL judging stored values
     return tuple(out)
+
+
+def _catalog(conn: Conn) -> Any:
+    """PostgreSQL's catalog rows on ``conn`` (asyncpg's: on the guard's own connection)."""
+    from jupyter_guard.connections.pg_lineage import catalog_rows
+
+    return catalog_rows(conn)
 
 
 def _temporary(i: Intent, cat: Catalog) -> bool:
@@ -210,7 +219,10 @@ def _one(i: Intent, cat: Catalog) -> Intent:
             )
             return i.with_(columns=every or ("?",))
         tainted = sql_exports.export_columns(i, cat, cat.policy) if cat.policy else None
-        return i.with_(columns=tainted if tainted is not None else expand(i.columns, cat))
+        cols = tainted if tainted is not None else expand(i.columns, cat)
+        if cat.conn.kind.dialect == "postgres" and cat.policy is not None:
+            cols = pg_functions.export_columns(i.source, _catalog(cat.conn), cat.policy, cols)
+        return i.with_(columns=cols)
     if a == "sql.create" and i.target_kind == "schema" and i.key and cat.new_schema(i):
         return i.with_(estimated_rows=-1)   # does not exist now: the cell's own when made
     if a == "sql.create" and i.target_kind in ("table", "view") and \
@@ -243,7 +255,9 @@ def _count(conn: Conn, sql: str) -> int | None:
     try:
         value: Any = conn.scalar(sql)
         return int(value)
-    except Exception as e:  # noqa: BLE001 - a missing table: the statement itself will fail, nothing to protect
+    except Exception as e:
+        if conn.kind.dialect == "postgres" and oracles_pg.aborted(e):
+            raise   # the driver's own "transaction is aborted": the statement is not run
         name = type(e).__name__
         if "Catalog" in name or "does not exist" in str(e) or "no such table" in str(e):
             return 0

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from jupyter_guard.analyze.sql_crowd import DOMAIN, PROBE
 from jupyter_guard.guard.crowd_memory import overlap
 from jupyter_guard.model import Intent
@@ -55,7 +57,8 @@ def _count(probe: str, cat: Catalog, policy: object, columns: list[str]) -> str:
         return "crowd:asked over rows the guard could not count"
     try:
         if cat.conn.dialect == "duckdb":
-            smallest, why = overlap(probe, cat, columns, int(size))
+            smallest, why = overlap(probe, cat, columns, int(size), _views(cat),
+                                    lambda t: _keyed(cat, t))
             if why:
                 return why
         else:
@@ -66,6 +69,41 @@ def _count(probe: str, cat: Catalog, policy: object, columns: list[str]) -> str:
         return ""
     return f"crowd:asked over {int(smallest)} rows (a group or filter smaller than " \
            f"min_group_size={size})"
+
+
+def _views(cat: Catalog) -> dict[str, list[str]]:
+    """DuckDB's views by name (bare, with their schema, with their database too): the texts
+    that define them, read through by the crowd's person (``analyze.sql_crowd_carry``). A name
+    that is also a table's somewhere holds two texts (the table's empty): which one the query
+    reads is not told, so it is refused."""
+    out: dict[str, list[str]] = {}
+    for db, schema, view, sql in cat.conn.rows(   # a table of a view's name: two readings
+            "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT "
+            "internal UNION ALL SELECT database_name, schema_name, table_name, '' FROM "
+            "duckdb_tables() WHERE lower(table_name) IN (SELECT lower(view_name) FROM "
+            "duckdb_views() WHERE NOT internal)"):
+        for k in {str(view), f"{schema}.{view}", f"{db}.{schema}.{view}",
+                  f"{db}.{view}" if str(schema).lower() == "main" else str(view)}:
+            out.setdefault(k.lower(), []).append(str(sql))
+    return out
+
+
+_KEYED = ("SELECT t.table_oid, list(c.constraint_column_names) FILTER (WHERE "
+          "c.constraint_type = 'PRIMARY KEY') FROM duckdb_tables() t LEFT JOIN "
+          "duckdb_constraints() c ON c.table_oid = t.table_oid WHERE lower(t.table_name) = ? "
+          "GROUP BY t.table_oid")
+
+
+def _keyed(cat: Catalog, table: exp.Table) -> list[str]:
+    """The primary key's columns of every DuckDB table named like ``table`` (in any schema,
+    temporary ones too), when they all have the same one: its rows are distinct people, so the
+    crowd sketch need not make them distinct; [] otherwise."""
+    try:
+        got = cat.conn.rows(_KEYED, [table.name.lower()])
+    except Exception:  # noqa: BLE001 - no catalog: the rows are made distinct
+        return []
+    keys = {tuple(k[0]) if k and len(k) == 1 else () for _oid, k in got}
+    return list(keys.pop()) if len(keys) == 1 else []
 
 
 def shows_domain(policy: object, column: str) -> bool:

@@ -18,6 +18,14 @@ share a value, which ``count(DISTINCT email)`` tells too. ``pure_fill`` lets suc
   another schema counts apart) that the session never wrote into, by any route
   (``pure_table``: it may hold guesses beside the values).
 
+On PostgreSQL (``guard.oracles_pg``) the table read must also be an ordinary, permanent table
+that never had a child (a view, a temporary table or an inherited child could add a guess to
+what it reads), the key a plain column key (an expression or partial unique index stays judged),
+and the target empty with no other session holding a lock on it (another session's uncommitted
+guess would still collide); a target made earlier in the same text is not in the catalog yet and
+stays judged. What other processes wrote is not seen (a guess another kernel commits into the
+filled key later is judged there by that kernel's own lineage: see docs/threat-model.md).
+
 A later write into such a key (a guess, or more e-mails) finds it filled and stays judged, in
 either order. ``CHECK`` constraints, ``ENUM`` and user-typed columns stay judged whatever is
 written.
@@ -40,6 +48,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from jupyter_guard.analyze import sql_oracles
+from jupyter_guard.guard import oracles_pg
 from jupyter_guard.model import Intent
 from jupyter_guard.policy.rules import bare_table
 
@@ -102,6 +111,9 @@ def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], sou
     read_name = ".".join(p.name for p in read.this.parts)
     if not pure_table(read_name, cat):
         return False   # a table the session wrote into (a guess may sit there), by its place
+    postgres = cat.conn.kind.dialect == "postgres"
+    if postgres and not oracles_pg.pure_source(read_name, cat.conn.rows):
+        return False   # a view, a temporary table, a parent of children: not the stored values
     tail = bare_table(read_name).rsplit(".", 1)[-1]
     target = tree.this
     listed = [e.name.lower() for e in target.expressions] if isinstance(target, exp.Schema) \
@@ -123,7 +135,10 @@ def pure_fill(tree: exp.Expr | None, table: str, keys: list[frozenset[str]], sou
         origin = next(iter(value.origins))   # the table read, as stored: no lineage kept
         if origin.lower() != f"{tail}.{cols[0].name.lower()}" or tail in REMEMBERED:
             return False
-    return _empty(target.this if isinstance(target, exp.Schema) else target, key, cat, created)
+    written = target.this if isinstance(target, exp.Schema) else target
+    if postgres:   # another session's uncommitted row would collide too: no lock but ours
+        return oracles_pg.empty_alone(".".join(p.name for p in written.parts), cat.conn.rows)
+    return _empty(written, key, cat, created)
 
 
 def _empty(target: exp.Expr, key: str, cat: Catalog,

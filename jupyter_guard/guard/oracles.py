@@ -236,8 +236,10 @@ def engine_catalog(table: str, cat: Catalog) -> list[tuple[str, frozenset[str]]]
     read = oracles_pg.constraints if dialect == "postgres" else oracles_sqlite.constraints
     try:
         found = read(table, cat.conn.rows)
-    except Exception:  # noqa: BLE001 - unreadable catalog: judged as constrained (refused)
-        found = [("catalog unreadable", frozenset({"*"}))]
+    except Exception as e:
+        if dialect == "postgres" and oracles_pg.aborted(e):
+            raise   # the driver's own "transaction is aborted": the statement is not run
+        found = [("catalog unreadable", frozenset({"*"}))]   # judged as constrained: refused
     key = bare_table(table)
     name = key.rsplit(".", 1)[-1]
     return found + _CREATED.get(key, []) + (_CREATED.get(name, []) if name != key else [])

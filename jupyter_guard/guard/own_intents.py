@@ -119,8 +119,10 @@ def _words(command: str) -> list[str]:
 
 def _new_file(i: Intent) -> Intent:
     """Overwriting a file that does not exist yet only creates it: a write, not a truncation
-    (so does copying into a folder)."""
-    if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target:
+    (so does copying into a folder). A shell pattern (``w*db``, a name partly computed when the
+    command runs) is left to the policy, which expands it against the disk."""
+    if i.action == "file.truncate" and UNKNOWN not in i.target and "://" not in i.target and \
+            not any(ch in i.target for ch in "*?["):
         try:
             path = os.path.expanduser(i.target)
             # cp x dir/ writes into it; ``cp -r src dir`` over a folder of the same name

@@ -56,8 +56,8 @@ def remember(st: Any, values: Any) -> None:
     # (not a local part's: ``'0001resu'`` states made the automaton's pass over digit-dense
     # text 6 times slower)
     backwards = {s[::-1] for s in new if not s.isdigit() and s not in local} - new
+    st.spelt.update(backwards - st.known)   # (not a value read as itself before)
     st.known.update(backwards)
-    st.spelt.update(backwards)
     st.lengths.update(len(s) for s in new)
     st.lengths.update(len(s) for s in forms)
 

@@ -9,13 +9,12 @@ raw DuckDB connection gives on the same file.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, answered_kernel, ask, refused, same_answer
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -95,27 +94,12 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N)
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
-
-
-def refused(r: Reply) -> None:
-    """Refused by ``inference``, and no answer in any output message nor in the reply."""
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
+expected, k = answered_kernel(HONEST, N)
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_a_renamed_or_positional_sensitive_column_is_refused(k: Kernel, name: str) -> None:
-    refused(k.run(f"print('ANSWER', con.sql({ATTACKS[name]!r}).fetchall())"))
+    refused(k.run(ask(ATTACKS[name])))
 
 
 @pytest.mark.parametrize("code", [
@@ -150,7 +134,7 @@ def test_a_registered_function_on_a_renamed_column_is_refused(k: Kernel) -> None
 def test_a_renamed_column_kept_in_a_table_or_view_is_refused(k: Kernel, made: str,
                                                              q: str) -> None:
     k.ok(f"con.execute({made!r})")
-    refused(k.run(f"print('ANSWER', con.sql({q!r}).fetchall())"))
+    refused(k.run(ask(q)))
 
 
 def test_the_recovery_loop_stops_at_its_first_listing(k: Kernel) -> None:
@@ -162,5 +146,4 @@ def test_the_recovery_loop_stops_at_its_first_listing(k: Kernel) -> None:
 @pytest.mark.parametrize("name", list(HONEST))
 def test_a_benign_twin_gives_raw_duckdbs_answer(
         k: Kernel, expected: tuple[Path, Answers], name: str) -> None:
-    r = k.ok(f"print('ANSWER', repr(con.sql({HONEST[name]!r}).fetchall()))")
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])

@@ -24,7 +24,8 @@ import pytest
 
 from jupyter_guard.connections import unwrap
 from tests.conftest import new_workspace
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import ask, refused
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -140,31 +141,21 @@ def k(work_root: Path):  # type: ignore[no-untyped-def]
         yield kernel
 
 
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
-
-
-def ask(k: Kernel, q: str) -> Reply:
-    return k.run(f"print('ANSWER', repr(con.sql({q!r}).fetchall()))")
-
-
 @pytest.mark.parametrize("name", list(PEOPLE))
 def test_joined_copies_of_one_person_are_one_person(k: Kernel, name: str) -> None:
-    refused(ask(k, PEOPLE[name]))
+    refused(k.run(ask(PEOPLE[name])))
     refused(k.run(f"%%guarded_sql con\n{PEOPLE[name]}"))
 
 
 @pytest.mark.parametrize("name", list(PICKED))
 def test_rows_an_aggregate_or_having_picks_are_their_own_crowd(k: Kernel, name: str) -> None:
-    refused(ask(k, PICKED[name]))
+    refused(k.run(ask(PICKED[name])))
 
 
 def test_a_table_of_copies_of_one_person_is_one_person(k: Kernel) -> None:
     r = k.run(f"con.execute({COPIES[0]!r})")
     assert r.status == "ok", r.everything()
-    refused(ask(k, COPIES[1]))
+    refused(k.run(ask(COPIES[1])))
 
 
 def test_the_relational_api_over_copies_is_refused(k: Kernel) -> None:
@@ -175,6 +166,6 @@ def test_honest_twins_return_raw_duckdbs_answers(
         expected: tuple[Path, dict[str, list[tuple[object, ...]]]]) -> None:
     with guarded_kernel(expected[0], connect=True, policy=HIDES_DOMAINS) as k:
         for name, q in HONEST.items():   # in one session: the differencing memory too
-            r = ask(k, q)
+            r = k.run(ask(q))
             assert r.status == "ok" and f"ANSWER {expected[1][name]!r}" in r.stream, \
                 (name, r.everything())

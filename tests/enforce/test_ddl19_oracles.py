@@ -10,13 +10,12 @@ run with the answer raw DuckDB gives on the same file.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import answered_kernel
+from tests.kernelutil import Kernel, Reply
 
 pytestmark = pytest.mark.kernel
 
@@ -50,19 +49,11 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, {
-        **HONEST,
-        "emails": "SELECT count(*), count(DISTINCT email) FROM customers",
-        "cities": "SELECT sum(length(city)) FROM customers",
-        "per-city": "SELECT city, count(*) + 1 FROM customers GROUP BY 1 ORDER BY 1"}, N)
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
+expected, k = answered_kernel({
+    **HONEST,
+    "emails": "SELECT count(*), count(DISTINCT email) FROM customers",
+    "cities": "SELECT sum(length(city)) FROM customers",
+    "per-city": "SELECT city, count(*) + 1 FROM customers GROUP BY 1 ORDER BY 1"}, N)
 
 
 # (setup, attack, table the attack writes, rows it holds before): the setup alone runs
@@ -203,5 +194,5 @@ def test_a_function_over_a_sensitive_column_shown_row_by_row_is_masked(k: Kernel
 @pytest.mark.parametrize("name", list(HONEST))
 def test_an_honest_count_runs_with_the_right_answer(
         k: Kernel, expected: tuple[Path, dict[str, list[tuple[object, ...]]]], name: str) -> None:
-    r = k.ok(ask(HONEST[name]))
+    r = k.ok(ask(HONEST[name]))   # through ``con.execute``
     assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()

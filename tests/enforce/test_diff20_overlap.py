@@ -18,8 +18,8 @@ import pytest
 
 from jupyter_guard.connections import unwrap
 from tests.conftest import make_warehouse, new_workspace
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, ask, raw_answers, refused
+from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -77,16 +77,6 @@ def workspace(work_root: Path) -> Path:
     return d
 
 
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
-
-
-def ask(k: Kernel, q: str) -> Reply:
-    return k.run(f"print('ANSWER', repr(con.sql({q!r}).fetchall()))")
-
-
 @pytest.fixture(scope="module")
 def expected(work_root: Path) -> tuple[Path, Answers]:
     return raw_answers(work_root, HONEST, N)
@@ -96,9 +86,9 @@ def expected(work_root: Path) -> tuple[Path, Answers]:
 def test_the_second_of_a_differencing_pair_is_refused(work_root: Path, name: str) -> None:
     first, second = PAIRS[name]
     with guarded_kernel(workspace(work_root), connect=True, policy=HIDES_DOMAINS) as k:
-        r = ask(k, first)
+        r = k.run(ask(first))
         assert r.status == "ok", r.everything()
-        refused(ask(k, second))
+        refused(k.run(ask(second)))
         r = k.run(f"%%guarded_sql con\n{second}")
         assert r.status == "error" and "[inference]" in r.everything(), r.everything()
 
@@ -108,7 +98,7 @@ def test_honest_twins_are_answered_with_raw_duckdbs_numbers(
         work_root: Path, expected: tuple[Path, Answers], name: str) -> None:
     with guarded_kernel(workspace(work_root), connect=True, policy=HIDES_DOMAINS) as k:
         for q in TWINS[name]:
-            r = ask(k, HONEST[q])
+            r = k.run(ask(HONEST[q]))
             assert r.status == "ok" and f"ANSWER {expected[1][q]!r}" in r.stream, r.everything()
 
 
@@ -120,26 +110,26 @@ def k(work_root: Path) -> Iterator[Kernel]:
 
 def test_an_allow_is_measured_again_after_rows_are_deleted(k: Kernel) -> None:
     q = f"SELECT count(*) FROM customers WHERE {DOMAIN}"
-    assert ask(k, q).status == "ok"
-    assert ask(k, q).status == "ok"   # once more: kept by the decision cache if it could be
+    assert k.run(ask(q)).status == "ok"
+    assert k.run(ask(q)).status == "ok"   # once more: kept by the decision cache if it could be
     k.ok("con.execute('DELETE FROM customers WHERE id > 0')")
     assert k.ok("print(con.sql('SELECT count(*) FROM customers').fetchall())").stream.strip() \
         == "[(1,)]"
-    refused(ask(k, q))
+    refused(k.run(ask(q)))
 
 
 def test_deleting_one_row_then_asking_again_is_refused(k: Kernel) -> None:
     q = f"SELECT count(*) FROM customers WHERE {DOMAIN}"
-    assert ask(k, q).status == "ok"
+    assert k.run(ask(q)).status == "ok"
     k.ok("con.execute('DELETE FROM customers WHERE id = 12')")
-    refused(ask(k, q))
+    refused(k.run(ask(q)))
 
 
 def test_updating_one_row_then_asking_again_is_refused(k: Kernel) -> None:
     q = f"SELECT count(*) FROM customers WHERE {DOMAIN}"
-    assert ask(k, q).status == "ok"
+    assert k.run(ask(q)).status == "ok"
     k.ok("con.execute(\"UPDATE customers SET email = 'x@other.org' WHERE id = 12\")")
-    refused(ask(k, q))
+    refused(k.run(ask(q)))
 
 
 def test_a_relation_fetched_after_a_row_is_deleted_is_refused(k: Kernel) -> None:

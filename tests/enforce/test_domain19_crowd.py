@@ -13,13 +13,12 @@ which shows it, a domain check is asked of anyone (``test_fp20_crowd.py``).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import answered_kernel, ask, refused, same_answer
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -73,26 +72,12 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N)
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True, policy=HIDES_DOMAINS) as kernel:
-        yield kernel
-
-
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
+expected, k = answered_kernel(HONEST, N, policy=HIDES_DOMAINS)
 
 
 @pytest.mark.parametrize("q", CHOSEN)
 def test_a_check_asked_of_chosen_rows_is_refused(k: Kernel, q: str) -> None:
-    refused(k.run(f"print('ANSWER', con.sql({q!r}).fetchall())"))
+    refused(k.run(ask(q)))
 
 
 def test_a_check_of_chosen_rows_through_the_relational_api_is_refused(k: Kernel) -> None:
@@ -109,8 +94,7 @@ def test_a_check_of_chosen_rows_in_guarded_sql_is_refused(k: Kernel) -> None:
 @pytest.mark.parametrize("name", list(HONEST))
 def test_a_check_over_a_crowd_runs_with_the_right_answer(
         k: Kernel, expected: tuple[Path, dict[str, list[tuple[object, ...]]]], name: str) -> None:
-    r = k.ok(f"print('ANSWER', repr(con.sql({HONEST[name]!r}).fetchall()))")
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])
 
 
 def test_a_check_over_a_crowd_through_the_relational_api_runs(

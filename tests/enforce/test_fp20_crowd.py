@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, ask, raw_answers, refused
+from tests.enforce.raw_answers import Answers, answered_kernel, ask, refused, same_answer
 from tests.kernelutil import Kernel, guarded_kernel
 
 pytestmark = pytest.mark.kernel
@@ -46,25 +46,16 @@ HIDING = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, {**DOMAIN, "ctas": "SELECT count(*), sum(id) FROM customers "
-                                   "WHERE ends_with(email, '@corp.com')"}, N,
-                       ["UPDATE customers SET email = 'user' || id || '@corp.com' "
-                        "WHERE id % 10 = 0"])
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
+expected, k = answered_kernel({**DOMAIN, "ctas": "SELECT count(*), sum(id) FROM customers "
+                                          "WHERE ends_with(email, '@corp.com')"}, N,
+                              ["UPDATE customers SET email = 'user' || id || '@corp.com' "
+                               "WHERE id % 10 = 0"])
 
 
 @pytest.mark.parametrize("name", list(DOMAIN))
 def test_a_domain_check_runs_where_masking_shows_the_domain(
         k: Kernel, expected: tuple[Path, Answers], name: str) -> None:
-    r = k.ok(ask(DOMAIN[name]))
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, DOMAIN[name])
 
 
 def test_a_table_made_from_a_domain_filter_runs(k: Kernel, expected: tuple[Path, Answers]) -> None:

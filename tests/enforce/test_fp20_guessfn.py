@@ -9,13 +9,12 @@ matched by a parsing format or compared with a rendered value, are still refused
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, answered_kernel, ask, refused, same_answer
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -49,24 +48,15 @@ ATTACKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N, [
-        "ALTER TABLE customers ADD COLUMN birth_date DATE",
-        "UPDATE customers SET birth_date = DATE '1970-01-01' + CAST(id % 90 AS INT)"])
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
+expected, k = answered_kernel(HONEST, N, [
+    "ALTER TABLE customers ADD COLUMN birth_date DATE",
+    "UPDATE customers SET birth_date = DATE '1970-01-01' + CAST(id % 90 AS INT)"])
 
 
 @pytest.mark.parametrize("name", list(HONEST))
 def test_a_rendered_value_runs_with_the_right_answer(
         k: Kernel, expected: tuple[Path, Answers], name: str) -> None:
-    r = k.ok(f"print('ANSWER', repr(con.sql({HONEST[name]!r}).fetchall()))")
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])
 
 
 @pytest.mark.parametrize("expr", SHOWN)
@@ -83,12 +73,6 @@ def test_a_rendered_value_in_guarded_sql_runs(k: Kernel, expected: tuple[Path, A
     assert str(expected[1]["printed-ssns"][0][0]) in r.everything(), r.everything()
 
 
-def refused(r: Reply) -> None:
-    seen = r.everything() + "\n" + repr(r.reply)
-    assert r.status == "error" and "[inference]" in r.everything(), seen
-    assert "ANSWER" not in seen, seen
-
-
 @pytest.mark.parametrize("q", ATTACKS)
 def test_a_guess_beside_a_rendering_is_refused(k: Kernel, q: str) -> None:
-    refused(k.run(f"print('ANSWER', con.sql({q!r}).fetchall())"))
+    refused(k.run(ask(q)))

@@ -16,13 +16,12 @@ format, a domain) run with the answer a raw DuckDB connection gives on the same 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, ask, raw_answers, refused
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.enforce.raw_answers import Answers, answered_kernel, ask, refused, same_answer
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -62,19 +61,11 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N, [
-        ("UPDATE customers SET ssn = ? WHERE id = ?", [(s, n) for n, s in enumerate(SSNS)]),
-        "UPDATE customers SET ssn = NULL WHERE id % 7 = 3",
-        "UPDATE customers SET ssn = 'n/a' WHERE id % 11 = 5",
-        "UPDATE customers SET email = 'user' || id || '@corp.com' WHERE id % 4 = 1"])
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
+expected, k = answered_kernel(HONEST, N, [
+    ("UPDATE customers SET ssn = ? WHERE id = ?", [(s, n) for n, s in enumerate(SSNS)]),
+    "UPDATE customers SET ssn = NULL WHERE id % 7 = 3",
+    "UPDATE customers SET ssn = 'n/a' WHERE id % 11 = 5",
+    "UPDATE customers SET email = 'user' || id || '@corp.com' WHERE id % 4 = 1"])
 
 
 @pytest.mark.parametrize("q", ATTACKS)
@@ -92,5 +83,4 @@ def test_the_relational_api_is_refused_too(k: Kernel, q: str) -> None:
 @pytest.mark.parametrize("name", list(HONEST))
 def test_an_honest_twin_runs_with_raw_duckdbs_answer(
         k: Kernel, expected: tuple[Path, Answers], name: str) -> None:
-    r = k.ok(ask(HONEST[name]))
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])

@@ -14,13 +14,12 @@ The attacks beside them are in ``test_infer19_computed.py``.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, guarded_kernel
+from tests.enforce.raw_answers import answered_kernel, same_answer
+from tests.kernelutil import Kernel
 
 pytestmark = pytest.mark.kernel
 
@@ -51,22 +50,13 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N)
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        yield kernel
+expected, k = answered_kernel(HONEST, N)
 
 
 @pytest.mark.parametrize("name", list(HONEST))
 def test_an_honest_check_runs_with_the_right_answer(
         k: Kernel, expected: tuple[Path, dict[str, list[tuple[object, ...]]]], name: str) -> None:
-    r = k.ok(f"print('ANSWER', repr(con.sql({HONEST[name]!r}).fetchall()))")
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])
 
 
 def test_the_relational_api_twin_runs(k: Kernel) -> None:

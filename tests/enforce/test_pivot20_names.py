@@ -12,13 +12,12 @@ the file writers, no file written; a frame with ordinary labels writes unchanged
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.enforce.raw_answers import Answers, raw_answers
-from tests.kernelutil import Kernel, Reply, guarded_kernel
+from tests.enforce.raw_answers import Answers, answered_kernel, same_answer
+from tests.kernelutil import Kernel, Reply
 
 pytestmark = pytest.mark.kernel
 
@@ -44,17 +43,8 @@ HONEST = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(work_root: Path) -> tuple[Path, Answers]:
-    return raw_answers(work_root, HONEST, N)
-
-
-@pytest.fixture(scope="module")
-def k(expected: tuple[Path, Answers]) -> Iterator[Kernel]:
-    with guarded_kernel(expected[0], connect=True) as kernel:
-        kernel.ok("import pandas as pd\n"
-                  "df = con.sql('SELECT * FROM customers ORDER BY id LIMIT 20').df()")
-        yield kernel
+expected, k = answered_kernel(HONEST, N, first="import pandas as pd\ndf = con.sql('SELECT * "
+                                                  "FROM customers ORDER BY id LIMIT 20').df()")
 
 
 def clean(r: Reply) -> str:
@@ -93,8 +83,7 @@ def test_every_route_refuses_it(k: Kernel, code: str) -> None:
 @pytest.mark.parametrize("name", list(HONEST))
 def test_a_pivot_on_an_ordinary_column_gives_raw_duckdbs_answer(
         k: Kernel, expected: tuple[Path, Answers], name: str) -> None:
-    r = k.ok(f"print('ANSWER', repr(con.sql({HONEST[name]!r}).fetchall()))")
-    assert f"ANSWER {expected[1][name]!r}" in r.stream, r.everything()
+    same_answer(k, expected, name, HONEST[name])
 
 
 def test_a_pivot_on_city_shows_its_column_names(k: Kernel) -> None:
