@@ -11,18 +11,19 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from itertools import accumulate, compress, repeat
-from typing import Any, cast
+from typing import Any
 
 from . import bank as _bank  # noqa: F401 - registers the IBAN finder in shapes
 from . import native, shapes
 from .detect import Detector, _card_ok, _iban_ok, _ipv6_ok, _phone_ok, _secret_ok
 from .keys import secrets_ok
 from .patterns import FLAGS, IBAN_LENGTHS
-from .splits import _split
+from .splits import _split, drop_space, layered, named_values, unbound
 from .strategy import BLOCK, EMAIL_BLOCK, KEEP, MIN_PARTIAL, hash_values, masker
 
 Spans = list[tuple[int, int]]
 Pieces = tuple[int, list[str], list[str], list[bool] | None]
+Parts = tuple[int, list[str], list[list[str]], list[str], list[bool] | None]
 
 LAST4 = frozenset({"ssn", "phone", "card", "iban"})
 """Values these detectors find never hold an '@' nor surrounding spaces and are at least
@@ -187,6 +188,18 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     such that ``spans_in`` would keep exactly these). None where ``spans_in`` must decide.
     ``hidden``: also where a value may start inside a rejected match (the caller then shows
     that no such value could be kept)."""
+    got = parts(det, text, pos, endpos, hidden)
+    if got is None:
+        return None
+    between = got[1]
+    for head in got[2]:
+        between = [*map(operator.add, between, head), between[-1]]
+    return got[0], between, got[3], got[4]
+
+
+def parts(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
+          ) -> Parts | None:
+    """``pieces`` with the text before each value in parts (``splits.layered``'s heads)."""
     pattern = det.pattern
     if det.lean is not None:  # as spans_in: the lean pattern where no key word occurs
         lower = text[max(pos - 1, 0):endpos].lower()
@@ -194,12 +207,12 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
             return None
         pattern = det.lean
     if det.name == "secret" and _LETTER.search(text, pos, endpos) is None:
-        return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], None  # (see _LETTER)
+        return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], [], None  # (_LETTER)
     inner = _INNER.get(det.name)
     if det.validate is not None and not hidden:  # a first match rejected, a value inside?
         m = pattern.search(text, pos, endpos)
         if m is None:  # no match in the range (spans_in finds none): no second pass over it
-            return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], None
+            return max(pos - 1, 0), [text[max(pos - 1, 0):endpos]], [], [], None
         if not _named(det, m) and not det.validate(m.group()) and (
                 inner is None or inner.search(m.group()) is not None):
             return None
@@ -210,19 +223,23 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
     if base < pos and found[0] == "" and len(found) > 1:  # a match at base: spans_in starts
         return None  # one character later
     values, between = found[1::stride], found[0::stride]
-    named: list[str | None] = []
-    if det.group is not None:
-        named = found[splitter.groupindex[det.group]::stride]
+    heads: list[list[str]] = []  # (see ``splits.layered``)
+    if "k" in splitter.groupindex:  # (``_layered``: keys and values apart, the space off)
+        between, heads, values, named = layered(found, splitter)
+    else:
+        named = [] if det.group is None else found[splitter.groupindex[det.group]::stride]
         if any(named):  # a key word names a value: the value alone is masked, unvalidated
             if det.name not in GROUP_LAST:
                 return None
-            between, values = _named_values(between, values, named, bound)
-    if bound:  # each match's boundary character back to the text before it, the space off
-        if not any(named):
-            between, values = _unbound(between, values)
-        between[0] = between[0][1:]
+            heads, values = named_values(values, named, bound)
+        elif bound:  # each match's boundary character before it
+            heads, values = unbound(values)
+        if bound:
+            drop_space(between, heads)
     if det.validate is None or not values:
-        return base, between, values, None
+        return base, between, heads, values, None
+    if named and all(named):  # (every value a key word's: none is validated)
+        return base, between, heads, values, None
     if any(named):
         ok = [True] * len(values)
         rest = list(compress(range(len(named)), map(operator.not_, named)))
@@ -237,12 +254,12 @@ def pieces(det: Detector, text: str, pos: int, endpos: int, hidden: bool = False
         checker = BULK.get(det.validate) if len(values) >= BULK_VALUES else None
         ok = checker(values) if checker is not None else list(map(det.validate, values))
     if all(ok):
-        return base, between, values, None
+        return base, between, heads, values, None
     if hidden:
-        return base, between, values, ok
+        return base, between, heads, values, ok
     if inner is None or any(map(inner.search, compress(values, map(operator.not_, ok)))):
         return None  # a value may start inside a rejected match: spans_in searches again
-    return base, between, values, ok
+    return base, between, heads, values, ok
 
 
 GROUP_LAST = frozenset({"secret", "ssn"})
@@ -254,28 +271,6 @@ then text between values."""
 def _named(det: Detector, m: re.Match[str]) -> bool:
     """Whether a key word names the value of ``m`` (``spans_in`` then keeps it unvalidated)."""
     return det.group is not None and m.group(det.group) is not None
-
-
-def _named_values(between: list[str], values: list[str], named: list[str | None],
-                  bound: int = 0) -> tuple[list[str], list[str]]:
-    """``between`` and ``values`` with each named match's key (its text before the value
-    group, which ends it) moved to the text after the previous value; ``bound``: each match
-    starts with that many boundary characters (``_split``), moved there too."""
-    if all(named):  # (each value ends its match: ``removesuffix`` leaves its key, in C)
-        whole = cast("list[str]", named)
-        keys, values = list(map(str.removesuffix, values, whole)), whole
-    else:  # (values not empty)
-        keys = [m[:-len(g)] if g else m[:bound] for m, g in zip(values, named)]
-        values = [g or m[bound:] for m, g in zip(values, named)]
-    return [*map(operator.add, between, keys), between[-1]], values
-
-
-def _unbound(between: list[str], values: list[str]) -> tuple[list[str], list[str]]:
-    """``between`` and ``values`` with each value's first (boundary) character moved to the
-    text before it (``_split``), in C."""
-    heads = map(operator.getitem, values, repeat(0))
-    tails = cast("list[str]", list(map(operator.getitem, values, repeat(slice(1, None)))))
-    return [*map(operator.add, between, heads), between[-1]], tails
 
 
 NATIVE = frozenset({"email", "ssn", "phone"})
@@ -298,19 +293,30 @@ def spans(det: Detector, text: str, pos: int, endpos: int) -> Spans:
         found = shapes.spans_within(det.name, text, pos, endpos)
     if found is not None:
         return found
-    got = None if det.validate is None else pieces(det, text, pos, endpos)
+    got = None if det.validate is None else parts(det, text, pos, endpos)
     if got is None:  # (without a validator spans_in is one finditer pass in C already)
         return det.spans_in(text, pos, endpos)
-    return _offsets(got)
+    return _spans_of(got)
 
 
 def _offsets(got: Pieces) -> Spans:
     """The spans of the values of ``pieces``' result."""
-    base, between, values, ok = got
+    return _spans_of((got[0], got[1], [], got[2], got[3]))
+
+
+def _gaps(between: list[str], heads: list[list[str]]) -> Iterator[int]:
+    """The length of the text before each value (``parts``), in C."""
+    return functools.reduce(lambda gaps, head: map(operator.add, gaps, map(len, head)), heads,
+                            map(len, between[:-1]))
+
+
+def _spans_of(got: Parts) -> Spans:
+    """The spans of the values of ``parts``' result."""
+    base, between, heads, values, ok = got
     if not values:
         return []
     lengths = [0] * (2 * len(values))
-    lengths[0::2] = map(len, between[:-1])
+    lengths[0::2] = _gaps(between, heads)
     lengths[1::2] = map(len, values)
     offsets = list(accumulate(lengths, initial=base))
     found = zip(offsets[1::2], offsets[2::2])
@@ -320,13 +326,13 @@ def _offsets(got: Pieces) -> Spans:
 def arrays(det: Detector, text: str) -> tuple[Any, Any] | None:
     """Starts and ends of ``det``'s values in ``text`` when it is the only detector with values
     (``mask_alone``'s values), as arrays; None where ``spans_in`` must decide."""
-    got = pieces(det, text, 0, len(text))
+    got = parts(det, text, 0, len(text))
     if got is None:
         return None
     np = _numpy()
-    base, between, values, ok = got
+    base, between, heads, values, ok = got
     sizes = np.empty(2 * len(values), dtype=np.int64)
-    sizes[0::2] = np.fromiter(map(len, between[:-1]), np.int64, count=len(values))
+    sizes[0::2] = np.fromiter(_gaps(between, heads), np.int64, count=len(values))
     sizes[1::2] = np.fromiter(map(len, values), np.int64, count=len(values))
     offsets = base + np.cumsum(sizes)
     starts, ends = offsets[0::2], offsets[1::2]
@@ -368,23 +374,26 @@ def _masked_values(values: list[str], name: str, settings: Any) -> list[str]:
         return [BLOCK + v[-KEEP:] if len(v) >= MIN_PARTIAL else BLOCK for v in values]
     if strategy == "hash":  # (a digest per distinct value, remembered)
         return hash_values(values, settings.salt)
-    return list(map(masker(strategy, settings.salt), values))
+    return list(map(masker(strategy, settings.salt, name), values))
 
 
 def mask_alone(det: Detector, text: str, settings: Any) -> str | None:
     """``text`` with every value of ``det`` masked, when it is the only detector with values
     (then no other kind's spans compete: the values are its matches in order); None where
     ``spans_in`` must decide."""
-    got = pieces(det, text, 0, len(text))
+    got = parts(det, text, 0, len(text))
     if got is None:
         return None
-    _, between, values, ok = got
+    _, between, heads, values, ok = got
     if not values:
         return text
     shown = masked_values(values, det.name, settings)
-    if ok is not None:  # rejected matches stay as they are
-        shown = [m if keep else v for m, v, keep in zip(shown, values, ok)]
-    out = [""] * (2 * len(values) + 1)
-    out[0::2] = between
-    out[1::2] = shown
+    if ok is not None:  # rejected matches stay as they are (a pair's item by a bool: in C)
+        shown = list(map(operator.getitem, zip(values, shown), ok))
+    step = 2 + len(heads)  # the text between values, then each of their heads, then the mask
+    out = [""] * (step * len(values) + 1)
+    out[0::step] = between
+    for j, head in enumerate(heads):
+        out[1 + j::step] = head
+    out[step - 1::step] = shown
     return "".join(out)

@@ -22,16 +22,16 @@ def covered(det: Detector, text: str, pos: int, endpos: int, cover: tuple[Any, A
             ) -> tuple[Spans, Any] | None:
     """``bulk.spans(det, …)`` where every rejected match lies inside one of ``cover``'s spans
     (start and end arrays, by start, not overlapping), with the indices of the cover spans
-    relied on; None where one does not (or where ``bulk.pieces`` gives no pieces)."""
-    got = bulk.pieces(det, text, pos, endpos, hidden=True)
+    relied on; None where one does not (or where ``bulk.parts`` gives none)."""
+    got = bulk.parts(det, text, pos, endpos, hidden=True)
     if got is None:
         return None
-    base, between, values, ok = got
+    base, between, heads, values, ok = got
     np = bulk._numpy()
     if ok is None:
-        return bulk._offsets(got), np.zeros(0, dtype=np.int64)
+        return bulk._spans_of(got), np.zeros(0, dtype=np.int64)
     lengths = np.zeros(2 * len(values), dtype=np.int64)
-    lengths[0::2] = np.fromiter(map(len, between[:-1]), dtype=np.int64, count=len(values))
+    lengths[0::2] = np.fromiter(bulk._gaps(between, heads), dtype=np.int64, count=len(values))
     lengths[1::2] = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     offsets = np.concatenate(([base], base + np.cumsum(lengths)))
     starts, ends, keep = offsets[1::2], offsets[2::2], np.asarray(ok, dtype=bool)

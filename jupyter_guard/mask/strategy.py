@@ -26,6 +26,7 @@ its first letters) or pieces of them:
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
@@ -122,42 +123,75 @@ _HEAD = itemgetter(slice(0, HASH_CHARS // 2))
 
 
 def partial_value(value: str) -> str:
-    """Keep an email's domain, or the last ``KEEP`` characters of a long enough value."""
+    """Keep an e-mail's domain, or the last ``KEEP`` characters of a long enough number, where
+    the value is written as its column holds it (``_EMAIL``, ``_NUMBER``); any other value, and a
+    whole cell that holds an e-mail among other values, is masked whole.
+
+    >>> [partial_value(v) != BLOCK for v in ("123-45-6789", "jane@example.com",
+    ...  "a@b.c332-20-6469", "9876-54-321", "123-45-6", "moc.elpmaxe@enaj", "a@b.ckim.ana75")]
+    [True, True, False, False, False, False, False]
+    >>> partial_value("a@b.com"), partial_value("(1,a@b.com,100000001,Lyon)")
+    ('█████@b.com', '████')
+    """
     at = value.rfind("@")
-    if at > 0 and "." in value[at:]:
-        return EMAIL_BLOCK + value[at:]
+    if at >= 0:
+        return EMAIL_BLOCK + value[at:] if _EMAIL.fullmatch(value) else BLOCK
     stripped = value.strip()
-    if len(stripped) < MIN_PARTIAL:
+    if len(stripped) < MIN_PARTIAL or not _number(stripped):
         return BLOCK
     return BLOCK + stripped[-KEEP:]
 
 
-_HOST = str.maketrans("", "", "-.")   # a host name: letters and digits (any script) besides
-_RADIX = ("0x", "0X", "0o", "0O", "0b", "0B")
+_LETTERS = r"[^\W\d_]+"
+_EMAIL = re.compile(rf"[^\s@]+@(?:{_LETTERS}(?:-{_LETTERS})*\.)+[^\W\d_]{{2,}}")
+"""An e-mail as an e-mail column holds it: a local part, and a host name of letter labels with
+a TLD of letters. A derived value (``'a@b.c' || ssn``, ``reverse(email)``) shows digits or
+other values after its '@' and keeps no "domain"."""
+_NUMBER = re.compile(r"\+?(?:[0-9]{1,3} ?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]+(?:[ .-][0-9]+)*"
+                     r"|[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4})+(?: ?[A-Z0-9]{1,3})?")
+"""A number as an SSN, card, phone or IBAN column holds it: digit groups with single spaces,
+dots or dashes between them (an area code in parentheses); or an IBAN. Its last ``KEEP``
+characters must be letters or digits (``_number``).
+A piece (``left(ssn, 8)``), a reversed value or one glued to other text ends otherwise."""
+
+
+def _number(stripped: str) -> bool:
+    return stripped[-KEEP:].isalnum() and _NUMBER.fullmatch(stripped) is not None
 
 
 def canonical(value: str) -> bool:
     """Whether ``partial_value`` of ``value`` keeps only what it keeps of a value as it was read:
-    an e-mail's domain (a host name after its last '@', a local part before it with no
-    whitespace), or the last ``KEEP`` characters where they are letters or digits and the value
-    is no prefixed hex, octal or binary number. Values too short to keep anything are canonical.
-    The finders of known values name the spans of values that are not ``SPELT``."""
-    at = value.rfind("@")
-    if at >= 0:
-        domain = value[at + 1:]
-        return (at > 0 and "." in domain and not domain.startswith(".")
-                and not domain.endswith(".") and domain.translate(_HOST).isalnum()
-                and value[:at].split() == [value[:at]])
+    an e-mail's domain (``_EMAIL``), or the last ``KEEP`` characters of a number written as its
+    column holds it (``_NUMBER``). Values too short to keep anything are canonical. The finders
+    of known values name the spans of values that are not ``SPELT``."""
+    if "@" in value:
+        return _EMAIL.fullmatch(value) is not None
     stripped = value.strip()
-    return len(stripped) < MIN_PARTIAL or (stripped[-KEEP:].isalnum()
-                                           and not stripped.startswith(_RADIX))
+    return len(stripped) < MIN_PARTIAL or _number(stripped)
+
+
+STRICT = frozenset({""})
+"""Span kinds whose values ``partial`` shows only where they have their kind's shape
+(``partial_value``): a whole cell of a sensitive column. A detector's match is of its kind by
+construction (an e-mail's pattern, Luhn, the IBAN checksum, a secret's key word), and a known
+value without its kind's shape is named ``SPELT`` by its finder (``canonical``): these keep
+their domain or last ``KEEP`` characters as found (``_found_tail``)."""
+
+
+def _found_tail(value: str) -> str:
+    at = value.rfind("@")
+    if at > 0 and "." in value[at:]:
+        return EMAIL_BLOCK + value[at:]
+    stripped = value.strip()
+    return BLOCK + stripped[-KEEP:] if len(stripped) >= MIN_PARTIAL else BLOCK
 
 
 def mask_value(value: str, strategy: str, salt: str = "", kind: str = "") -> str:
     """Mask one value found in free text (``null`` leaves an empty string); ``kind``: the
     span's, where ``SPELT`` makes ``partial`` mask it whole."""
     if strategy == "partial":
-        return BLOCK if kind == SPELT else partial_value(value)
+        return BLOCK if kind == SPELT else partial_value(value) if kind in STRICT else \
+            _found_tail(value)
     if strategy == "hash":
         return hash_value(value, salt)
     if strategy == "null":
@@ -168,7 +202,8 @@ def mask_value(value: str, strategy: str, salt: str = "", kind: str = "") -> str
 def masker(strategy: str, salt: str = "", kind: str = "") -> Callable[[str], str]:
     """``mask_value`` with the strategy chosen once (for many values of one ``kind``)."""
     if strategy == "partial":
-        return partial_value if kind != SPELT else lambda v: BLOCK
+        return partial_value if kind in STRICT else _found_tail if kind != SPELT else \
+            lambda v: BLOCK
     if strategy == "hash":
         return lambda v: hash_value(v, salt)
     if strategy == "null":
@@ -194,22 +229,8 @@ def strategy_list(items: list[Any], strategy: str, salt: str = "") -> list[Any]:
         cache: dict[str, str] = {}
         return [v if is_null(v) else cache.get(str(v)) or cache.setdefault(str(v), hash_value(
             str(v), salt)) for v in items]
-    return [v if is_null(v) else BLOCK if isinstance(v, float) else _partial_whole(str(v))
+    return [v if is_null(v) else BLOCK if isinstance(v, float) else partial_value(str(v))
             for v in items]
-
-
-def _partial_whole(value: str) -> str:
-    """``partial_value`` of a whole cell of a sensitive column. A cell that holds an e-mail among
-    other values (a row's text, ``(1,x,a@b.com,100000001,Lyon)``) keeps nothing: what follows
-    its '@' is no host name, and would show the values after the e-mail.
-
-    >>> _partial_whole("a@b.com"), _partial_whole("(1,a@b.com,100000001,Lyon)")
-    ('█████@b.com', '████')
-    """
-    at = value.rfind("@")
-    if at > 0 and "." in value[at:] and not value[at + 1:].translate(_HOST).isalnum():
-        return BLOCK
-    return partial_value(value)
 
 
 def apply_strategy(values: pd.Series, strategy: str, salt: str = "") -> pd.Series:

@@ -132,7 +132,8 @@ def _norm_spans(text: str, settings: MaskSettings, norm: Normalized | None = Non
         known = [s for find in KNOWN for s in find(norm.text)]
     if not known and len(norm.text) < RE2_MIN and not hinted(norm.text):
         return norm, []
-    return norm, resolve(scan(norm.text, settings.enabled) + known)
+    first = [s for s in known if s[2] == SPELT]   # (a tie: a known value spelt otherwise)
+    return norm, resolve(first + scan(norm.text, settings.enabled) + known)
 
 
 def resolve(spans: list[Span]) -> list[Span]:

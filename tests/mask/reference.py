@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from jupyter_guard.mask.normalize import _CHANGING, _FIRST, _FOLD, _FOLDED, _decode
 from jupyter_guard.mask.scan import scan_precise
-from jupyter_guard.mask.strategy import mask_value
+from jupyter_guard.mask.strategy import SPELT, mask_value
 from jupyter_guard.mask.text import MaskSettings, hinted
 
 Finders = Sequence[Callable[[str], list[tuple[int, int, str]]]]
@@ -93,7 +93,8 @@ def norm_spans(text: str, settings: MaskSettings, known: Finders = ()
     found = [s for find in known for s in find(norm.text)]
     if not found and len(norm.text) < 2048 and not hinted(norm.text):
         return norm, []
-    spans = scan_precise(norm.text, settings.enabled) + found
+    spelt = [s for s in found if s[2] == SPELT]   # (a tie: a known value spelt otherwise)
+    spans = spelt + scan_precise(norm.text, settings.enabled) + found
     spans.sort(key=lambda s: (s[0], s[0] - s[1]))
     kept: list[tuple[int, int, str]] = []
     for span in spans:
@@ -120,7 +121,7 @@ def mask_text(text: str, settings: MaskSettings, known: Finders = ()) -> str:
         if a < pos:
             continue
         out += [text[pos:a], mask_value(value, settings.strategy_for(detector=name),
-                                        settings.salt)]
+                                        settings.salt, kind=name)]
         pos = b
     out.append(text[pos:])
     return "".join(out)

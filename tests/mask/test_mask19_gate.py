@@ -17,27 +17,17 @@ import time
 import pytest
 
 from jupyter_guard.mask import bulk, gate
-from jupyter_guard.mask.detect import DETECTORS
 from jupyter_guard.mask.scan import CHUNK
 from jupyter_guard.mask.text import ALONE_MIN, MaskSettings, mask_text
 
-from . import reference
+from .differential import DEFAULT, put, same_as_reference, same_without
 
-DEFAULT = MaskSettings()
-ALL = MaskSettings(detectors=tuple(DETECTORS))
-HASH = MaskSettings(strategy="hash")
 SIZE = ALONE_MIN + CHUNK + 5000  # (long enough for the gate; several chunks)
 CARD = "4111 1111 1111 1111"
 
 
 def fill(unit: str, n: int = SIZE) -> str:
     return unit * (n // len(unit))
-
-
-def put(text: str, at: int, value: str) -> str:
-    """``value`` written over ``text`` at ``at`` with a space on each side."""
-    at = max(0, min(at, len(text) - len(value) - 2))
-    return text[:at] + " " + value + " " + text[at + len(value) + 2:]
 
 
 LOOKALIKES = {
@@ -91,24 +81,15 @@ def _forms() -> dict[str, str]:
 FORMS = _forms()
 
 
-def _without_gate(monkeypatch: pytest.MonkeyPatch, text: str, s: MaskSettings) -> str:
-    with monkeypatch.context() as m:
-        m.setattr(gate, "clear", lambda *a: False)
-        return mask_text(text, s)
-
-
 @pytest.mark.parametrize("name", list(FORMS))
 def test_same_with_and_without_the_gate(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = FORMS[name]
-    for s in (DEFAULT, ALL, HASH):
-        assert mask_text(text, s) == _without_gate(monkeypatch, text, s), name
+    same_without(monkeypatch, gate, "clear", False, FORMS[name], name)
 
 
 @pytest.mark.parametrize("name", [n for n in FORMS if "card at" in n or "candidates" in n
                                   or n in LOOKALIKES or "real-looking" in n])
 def test_same_as_the_reference(name: str) -> None:
-    text = FORMS[name]
-    assert mask_text(text, DEFAULT) == reference.mask_text(text, DEFAULT), name
+    same_as_reference(FORMS[name], name)
 
 
 def test_a_card_among_look_alikes_is_masked() -> None:

@@ -17,17 +17,13 @@ import random
 import pytest
 
 from jupyter_guard.mask import alone, scan
-from jupyter_guard.mask.detect import DETECTORS
 from jupyter_guard.mask.scan import CHUNK
-from jupyter_guard.mask.text import ALONE_MIN, MaskSettings, mask_text
+from jupyter_guard.mask.text import ALONE_MIN, mask_text
 from tests.enforce.test_exit_false_positives import corpus
 
-from . import reference
+from .differential import ALL, DEFAULT, masked_without, put, same_as_reference, same_without
 from .test_linear import ADVERSARIAL, PIECES
 
-DEFAULT = MaskSettings()
-ALL = MaskSettings(detectors=tuple(DETECTORS))
-HASH = MaskSettings(strategy="hash")
 SIZE = ALONE_MIN + 2 * CHUNK + 3000
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 OTHERS = {"e-mail": "jane.doe@example.com", "IBAN": "DE89 3704 0044 0532 0130 00",
@@ -43,12 +39,6 @@ def tokens(seed: int, alphabet: str = ALNUM + "_-", lo: int = 32, hi: int = 40,
         out.append("".join(rng.choices(alphabet, k=rng.randint(lo, hi))) + sep)
         n += len(out[-1])
     return "".join(out)[:size]
-
-
-def put(text: str, at: int, value: str) -> str:
-    """``value`` written over ``text`` at ``at`` with a space on each side."""
-    at = max(0, min(at, len(text) - len(value) - 2))
-    return text[:at] + " " + value + " " + text[at + len(value) + 2:]
 
 
 def _with_candidates(k: int) -> str:
@@ -90,23 +80,14 @@ def _forms() -> dict[str, str]:
 FORMS = _forms()
 
 
-def _as_before(monkeypatch: pytest.MonkeyPatch, text: str, s: MaskSettings) -> str:
-    with monkeypatch.context() as m:
-        m.setattr(alone, "_beside", lambda *a: None)
-        return mask_text(text, s)
-
-
 @pytest.mark.parametrize("name", list(FORMS))
 def test_same_with_and_without_the_path(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = FORMS[name]
-    for s in (DEFAULT, ALL, HASH):
-        assert mask_text(text, s) == _as_before(monkeypatch, text, s), name
+    same_without(monkeypatch, alone, "_beside", None, FORMS[name], name)
 
 
 @pytest.mark.parametrize("name", [n for n in FORMS if n.startswith("tokens")])
 def test_same_as_the_reference(name: str) -> None:
-    text = FORMS[name][:ALONE_MIN + CHUNK]
-    assert mask_text(text, DEFAULT) == reference.mask_text(text, DEFAULT), name
+    same_as_reference(FORMS[name][:ALONE_MIN + CHUNK], name)
 
 
 def test_plain_values_print_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +101,8 @@ def test_plain_values_print_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
         assert mask_text(text, DEFAULT) == text
         mixed = tokens(i) + "\n" + text
         for s in (DEFAULT, ALL):
-            assert mask_text(mixed, s) == _as_before(monkeypatch, mixed, s)
+            assert mask_text(mixed, s) == masked_without(monkeypatch, alone, "_beside", None,
+                                                         mixed, s)
         masked = mask_text(mixed, DEFAULT)
         assert masked.endswith(text), "a plain value was masked"
 

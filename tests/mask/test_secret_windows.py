@@ -116,11 +116,11 @@ def test_mask_text_of_a_megabyte_of_secrets_is_the_reference(unit: str) -> None:
 def _masked_by(norm: Normalized, spans: list[tuple[int, int, str]], text: str) -> str:
     """``text`` masked at ``spans`` of ``norm.text`` as the reference masks its own spans."""
     out, pos = [], 0
-    for a, b, _ in spans:
+    for a, b, kind in spans:   # (by the span's kind: a detector's match keeps its tail as found)
         x, y = norm.span(a, b)
         if x < pos:
             continue
-        out += [text[pos:x], mask_value(norm.text[a:b], "partial")]
+        out += [text[pos:x], mask_value(norm.text[a:b], "partial", kind=kind)]
         pos = y
     out.append(text[pos:])
     return "".join(out)
