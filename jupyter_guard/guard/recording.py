@@ -158,7 +158,7 @@ class Recording:
             self.audit.retry()   # the disk may have room again
         note = self.audit.take_notice() if hasattr(self.audit, "take_notice") else ""
         if note:
-            print(f"jupyter_guard: {note}; nothing was lost.", file=sys.stderr)
+            print(f"jupyter_guard: {note}.", file=sys.stderr)   # each note says what was lost
         failure = getattr(self.audit, "failure", "") or self.audit_trouble
         self.audit_trouble = ""
         if not failure:

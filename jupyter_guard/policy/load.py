@@ -73,6 +73,11 @@ def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
             out = {}
             for k, v in n.value:
                 key = str(k.value)
+                if key in out:   # YAML keeps the last silently: a stricter line above would vanish
+                    first = lines.get(f"{path}.{key}".lstrip("."), 1)
+                    raise PolicyError([f"{name}:{k.start_mark.line + 1}: "
+                                       f"'{f'{path}.{key}'.lstrip('.')}' is given twice (first "
+                                       f"at line {first}); keep one"])
                 lines[f"{path}.{key}".lstrip(".")] = k.start_mark.line + 1
                 out[key] = build(v, f"{path}.{key}".lstrip("."))
             return out
@@ -80,9 +85,13 @@ def _compose(text: str, name: str) -> tuple[Any, dict[str, int]]:
             return [build(v, f"{path}[{i}]") for i, v in enumerate(n.value)]
         return loader.construct_object(n, deep=True)
 
+    if node is None:   # empty, or comments only: a failed save, a full disk
+        raise PolicyError([f"{name}:1: the policy file is empty; write the policy (at least "
+                           "'version: 1' and 'extends: default'), or point JUPYTER_GUARD_POLICY "
+                           "at the right file"])
     loader = yaml.SafeLoader("")   # one constructor for every scalar of this file
     try:
-        return (build(node, "") if node is not None else {}), lines
+        return build(node, ""), lines
     finally:
         loader.dispose()
 

@@ -180,7 +180,7 @@ class JournalWriter:
                 self._fd = None   # its number is no longer the journal's: never closed by us
                 self.notice = ("the audit journal's descriptor was closed or replaced by code "
                                f"in this process: the journal is written at {self.primary} "
-                               "again")
+                               "again; nothing was lost")
             if self._fd is None or self.path is not self.primary or self._unlinked():
                 self._reopen()
             fd = self._fd
@@ -225,9 +225,10 @@ class JournalWriter:
                 self._buf[:0] = b"\n"
             self.notice = ("the audit journal was changed by code in this process (resized "
                            f"from {self._end} to {st.st_size} bytes): "
-                           + ("the bytes added are kept apart and reported as tampering"
-                              if st.st_size > self._end else
-                              "lines not yet in the store may be lost"))
+                           + ("the bytes added are kept apart and reported as tampering; "
+                              "nothing was lost" if st.st_size > self._end else
+                              "lines removed that were not yet in the store are LOST; "
+                              "`jupyter guard verify` names the missing events"))
         return True
 
     def _unlinked(self) -> bool:
@@ -275,9 +276,11 @@ class JournalWriter:
                     with contextlib.suppress(OSError):
                         os.unlink(previous[0])   # the fallback copy, now carried back
             if target != self.primary:
-                self.notice = f"the audit journal's folder cannot be written: moved to {target}"
+                self.notice = (f"the audit journal's folder cannot be written: moved to {target}; "
+                               "nothing was lost")
             elif old:
-                self.notice = f"the audit journal was deleted: written again, whole, at {target}"
+                self.notice = (f"the audit journal was deleted: written again, whole, at {target}; "
+                               "nothing was lost")
             return
 
     def size(self) -> int:

@@ -27,6 +27,13 @@ BROKEN = {
     "alias-bomb": (b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
         f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n".encode()
         for a, b in zip("abcdefgh", "bcdefghi")), ":", "aliases"),
+    # a failed save: nothing, or only comments, is no policy (never the built-in default)
+    "empty": (b"", ":1:", "is empty"),
+    "comments-only": (b"# the team's policy\n\n", ":1:", "is empty"),
+    # YAML keeps the last of two keys: the stricter line above it would vanish without a word
+    "duplicate-key": (b"extends: default\nmode: enforce\nmode: audit\n", ":3:", "given twice"),
+    "duplicate-nested": (b"extends: default\nsensitive:\n  strategy: redact\n  strategy: partial\n",
+                         ":4:", "'sensitive.strategy' is given twice (first at line 3)"),
     "too-large": (b"extends: default\n" + b"# padding\n" * 120_000, ":1:", "more than a policy"),
 }
 ATTACKS = ("con.execute('DROP TABLE customers')", "!rm -rf data",
@@ -117,6 +124,11 @@ def test_a_policy_changed_under_a_running_kernel_is_noticed(tmp_path: Path):
         assert ok.status == "ok" and "5000" in ok.text and "revision" in ok.text
         team = k.run("open('other.txt', 'w').write('x')")
         assert team.status == "error" and "team rule v2" in team.text
+        # a file emptied under the kernel (a failed save) refuses: it is not the default
+        _touch_later(pol, "")
+        empty = k.run("y = 3")
+        assert empty.status == "error" and "guard-error" in empty.text and "is empty" in empty.text
+        assert (tmp_path / "other.txt").exists() is False
         # a deleted policy file refuses too (never the default)
         pol.unlink()
         gone = k.run("y = 4")
