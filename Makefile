@@ -65,6 +65,7 @@ lint:
 	$(PY) -m pytest -q tests/test_doctests.py
 
 test: setup lint browser postgres hubproxy labext-test
+	$(PY) -m compileall -q jupyter_guard   # every test kernel imports the guard: compiled once, not per kernel
 	$(PY) -m pytest -q --durations=30 --ignore=tests/test_doctests.py
 
 bench: setup

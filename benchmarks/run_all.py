@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--json FILE]      (``make bench``)
 
-Each area runs in its own subprocess (``bench_kernel``, ``bench_sql`` with and without sqlglotc,
+Each area runs in its own subprocess (``bench_kernel``, ``bench_shutdown`` (a kernel's start and
+stop), ``bench_sql`` with and without sqlglotc,
 ``bench_mask``, ``bench_stream``, ``bench_audit``, ``bench_hooks``, ``bench_children``,
 ``bench_governance``, ``bench_exits``, ``bench_known_growth``, ``bench_pg``, ``bench_sqlite``, ``bench_identity``, ``bench_approvals``,
 ``bench_authority``, ``bench_hub`` (a real JupyterHub; as root only);
@@ -40,6 +41,7 @@ def collect(quick: bool) -> dict[str, Any]:
     rep = "20" if quick else "100"
     res: dict[str, Any] = {}
     res["kernel"] = bench("bench_kernel.py", "--repeat", rep, "--load-runs", "3" if quick else "7")
+    res["shutdown"] = bench("bench_shutdown.py", "--repeat", "3" if quick else "7")
     res["sql_c"] = bench("bench_sql.py", "--repeat", "7" if quick else "21")
     res["sql_pure"] = bench("bench_sql.py", "--pure", "--repeat", "7" if quick else "21")
     res["sql_effect"] = bench("bench_effect.py", "--repeat", "40" if quick else "200")
@@ -90,6 +92,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     out.append(("load", "`%load_ext jupyter_guard`, fresh kernel (in kernel / round trip)",
                 f"{le['in_kernel_ms']:.0f} ms / {le['round_trip_ms']:.0f} ms", "target 300 ms",
                 f"×{le['in_kernel_ms'] / 300:.2f} of target"))
+    from bench_shutdown import rows as life_rows  # a kernel's start and stop, guarded vs plain
+
+    out += life_rows(r.get("shutdown", {}))
     c, p = r["sql_c"]["median"], r["sql_pure"]["median"]
     n = len(r["sql_c"]["queries"])
     for key, label in (("parse_us", "sqlglot.parse"), ("cold_us", "guard analysis, caches cold"),

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,10 @@ def _known_values_per_module() -> Iterator[None]:
         exits.lengths.clear()
 
 
-def make_warehouse(path: Path, rows: int = 5000) -> Path:
-    """A DuckDB file with customers (sensitive columns) and orders, made outside any guard."""
+def make_warehouse(path: Path, rows: int = 5000, ssns: Sequence[str] = ()) -> Path:
+    """A DuckDB file with customers (sensitive columns) and orders, made outside any guard;
+    ``ssns``: the first customers' SSNs in id order (realistic values instead of
+    ``100000000 + id``)."""
     import duckdb
 
     from jupyter_guard.connections import unwrap
@@ -99,6 +101,9 @@ def make_warehouse(path: Path, rows: int = 5000) -> Path:
         FROM range({rows})""")
     con.execute("CREATE TABLE orders AS SELECT range AS order_id, range % 50 AS customer_id, "
                 "range * 2.5 AS total FROM range(2000)")
+    if ssns:
+        con.executemany("UPDATE customers SET ssn = ? WHERE id = ?",
+                        [[s, i] for i, s in enumerate(ssns)])
     con.close()
     return path
 

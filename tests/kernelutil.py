@@ -7,12 +7,14 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import zmq
 from jupyter_client.manager import KernelManager
 
 OUTPUT_KINDS = frozenset({"execute_result", "display_data", "update_display_data", "stream",
@@ -120,7 +122,7 @@ class Kernel:
             try:
                 m = self.kc.get_iopub_msg(timeout=timeout)
             except queue.Empty:
-                raise TimeoutError(f"no idle status for: {code[:60]}") from None
+                raise TimeoutError(f"no idle status for: {code[:60]}\n{self.stacks()}") from None
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
             out.messages.append(m)
@@ -132,6 +134,24 @@ class Kernel:
                 out.reply = r["content"]
                 out.status = r["content"]["status"]
                 return out
+
+    def stacks(self) -> str:
+        """Where every thread of the kernel process is now (``py-spy dump``, when it is installed
+        beside this Python), for the message of a cell that never ended: a hang under load is
+        seen once in a whole run and not again alone."""
+        import shutil
+        import subprocess
+
+        spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
+        pid = getattr(self.km.provisioner, "pid", None)
+        if spy is None or pid is None:
+            return "(no stacks: py-spy is not installed)" if spy is None else "(no kernel pid)"
+        try:
+            r = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True,
+                               timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"(no stacks: {e})"
+        return f"kernel {pid} threads:\n{(r.stdout or r.stderr)[-12000:]}"
 
     def ok(self, code: str, **kw: Any) -> Reply:
         r = self.run(code, **kw)
@@ -165,6 +185,47 @@ class Kernel:
 
 
 _BEHIND: list[tuple[threading.Thread, list[BaseException]]] = []
+
+
+def ready_messages(channels: Sequence[Any], wait: float = 0.05) -> list[tuple[Any, dict[str, Any]]]:
+    """Every message ready now on ``channels`` (each drained in turn), as ``(channel, msg)``;
+    when none is, those that arrive within ``wait`` seconds. A reader that waited ``wait`` on
+    each empty channel per message read 1,000 comm messages in ~100 s."""
+    out: list[tuple[Any, dict[str, Any]]] = []
+    for channel in channels:
+        while True:
+            try:
+                out.append((channel, channel.get_msg(timeout=0)))
+            except queue.Empty:
+                break
+    if out or wait <= 0:
+        return out
+    poller = zmq.Poller()
+    for channel in channels:
+        poller.register(channel.socket, zmq.POLLIN)
+    return ready_messages(channels, 0) if poller.poll(int(wait * 1000)) else []
+
+
+def every_message(k: Kernel, code: str, *, seconds: float = 120
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``code``: the reply's content and every message (whole: header, parent, content) the
+    client got on iopub and shell until this request's idle status and reply, waited for up to
+    ``seconds`` (the channel tests read headers and shell messages too, not only outputs)."""
+    msg_id = k.kc.execute(code)
+    got: list[dict[str, Any]] = []
+    reply: dict[str, Any] | None = None
+    idle = False
+    deadline = time.monotonic() + seconds
+    while not (idle and reply is not None):
+        assert time.monotonic() < deadline, f"no idle status and reply for: {code[:60]}"
+        for _channel, m in ready_messages((k.kc.iopub_channel, k.kc.shell_channel)):
+            got.append(m)
+            mine = m["parent_header"].get("msg_id") == msg_id
+            if mine and m["msg_type"] == "status" and m["content"] == {"execution_state": "idle"}:
+                idle = True
+            if mine and m["msg_type"] == "execute_reply":
+                reply = m["content"]
+    return reply or {}, got
 
 
 def _may_stop_behind() -> bool:
@@ -202,11 +263,12 @@ def wait_stopped() -> None:
 
 @contextmanager
 def guarded_kernel(cwd: Path, env: dict[str, str | None] | None = None, *,
-                   policy: str | None = None, warehouse: int = 0,
+                   policy: str | None = None, warehouse: int = 0, ssns: Sequence[str] = (),
                    connect: bool = False, stop_behind: bool = False) -> Iterator[Kernel]:
     """A kernel in ``cwd`` with ``%load_ext jupyter_guard`` done, its audit in
     ``cwd/audit.duckdb`` (unless ``env`` names one) and no inherited policy; ``policy`` is YAML
-    written to ``cwd/policy.yaml`` and used; ``warehouse`` makes ``cwd/wh.duckdb`` with that many customers first, and
+    written to ``cwd/policy.yaml`` and used; ``warehouse`` makes ``cwd/wh.duckdb`` with that
+    many customers first (``ssns``: the first ones' SSNs, as ``make_warehouse``), and
     ``connect`` opens it as ``con`` (with ``import duckdb``); ``stop_behind``: a fixture's
     kernel, shut down in a thread as the next test starts (``Kernel.stop``)."""
     from tests.conftest import make_warehouse
@@ -217,7 +279,7 @@ def guarded_kernel(cwd: Path, env: dict[str, str | None] | None = None, *,
         (cwd / "policy.yaml").write_text(policy)
         full["JUPYTER_GUARD_POLICY"] = str(cwd / "policy.yaml")
     if warehouse:
-        make_warehouse(cwd / "wh.duckdb", rows=warehouse)
+        make_warehouse(cwd / "wh.duckdb", rows=warehouse, ssns=ssns)
     k = Kernel(cwd, full)
     try:
         k.ok("%load_ext jupyter_guard")

@@ -86,7 +86,7 @@ def test_sqlite_through_the_proxy_still_works(k: Kernel) -> None:
              "cur.executemany('INSERT INTO t VALUES (?)', [(9,)])\nsq.commit()\n"
              "print('rows', cur.execute('SELECT x FROM t ORDER BY x').fetchall(), "
              "type(cur).__name__, isinstance(sq, sqlite3.Connection))\nsq.close()")
-    assert "rows [(7,), (8,), (9,)] GuardedCursor True" in r.stream, r.everything()
+    assert "rows [(7,), (8,), (9,)] GuardedSqliteCursor True" in r.stream, r.everything()
 
 
 DUCK_TAMPERS = [

@@ -156,7 +156,13 @@ async def test_forged_identities_run_as_the_kernels_owner(
         "assert sent.wait(60)")
     started = await client.execute(thread_cell)
     assert started["reply"]["content"]["status"] == "ok", started
-    waited = await client.execute("t.join(120); print(replies[0]['status'], replies[0]['ename'])")
+    # the thread's request and the next cell travel on different sockets: the kernel may take
+    # either first, so a cell that blocks on the thread could starve it. Short cells until the
+    # thread has its reply.
+    deadline = time.monotonic() + 120
+    while "1" not in stdout(await client.execute("print(len(replies))")).split():
+        assert time.monotonic() < deadline, "the forged cell got no reply"
+    waited = await client.execute("t.join(60); print(replies[0]['status'], replies[0]['ename'])")
     seen = [m["content"] for m in waited["iopub"]] + [waited["reply"]["content"]]
     assert stdout(waited).split() == ["error", "GuardBlocked"], seen
     count = await client.execute("print(con.execute('SELECT count(*) FROM customers').fetchone())")
